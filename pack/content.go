@@ -1,0 +1,420 @@
+package pack
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"image/png"
+	"io"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/Masterminds/semver/v3"
+	"gopkg.in/yaml.v3"
+)
+
+// Chart archive limits: enough for real charts with many subcharts, small
+// enough that a gzip bomb cannot make validation read gigabytes.
+const (
+	maxChartEntries  = 10000
+	maxChartUnpacked = 512 << 20
+	maxChartYAML     = 1 << 20
+)
+
+var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+
+// parseYAML decodes every document of data into nodes, reporting syntax
+// errors and duplicate keys with their position. Aliases are never
+// expanded, so "billion laughs" documents cost nothing.
+func parseYAML(data []byte) ([]*yaml.Node, []yamlIssue) {
+	var docs []*yaml.Node
+	var issues []yamlIssue
+	data = bytes.TrimPrefix(data, utf8BOM)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			line := 0
+			if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+				line, _ = strconv.Atoi(m[1])
+			}
+			msg := strings.TrimPrefix(err.Error(), "yaml: ")
+			msg = yamlLineRE.ReplaceAllString(msg, "")
+			msg = strings.TrimLeft(msg, ": ")
+			issues = append(issues, yamlIssue{line: line, msg: "invalid YAML: " + msg})
+			return docs, issues
+		}
+		issues = append(issues, duplicateKeys(&n, 0)...)
+		docs = append(docs, &n)
+	}
+	return docs, issues
+}
+
+type yamlIssue struct {
+	line, col int
+	msg       string
+}
+
+const maxYAMLDepth = 200
+
+func duplicateKeys(n *yaml.Node, depth int) []yamlIssue {
+	if depth > maxYAMLDepth {
+		return []yamlIssue{{line: n.Line, col: n.Column, msg: fmt.Sprintf("nesting deeper than %d levels", maxYAMLDepth)}}
+	}
+	var out []yamlIssue
+	if n.Kind == yaml.MappingNode {
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind == yaml.ScalarNode && k.Tag != "!!merge" {
+				if first, dup := seen[k.Value]; dup {
+					out = append(out, yamlIssue{line: k.Line, col: k.Column, msg: fmt.Sprintf("duplicate key %q (first defined at line %d): only one value can win", k.Value, first)})
+				} else {
+					seen[k.Value] = k.Line
+				}
+			}
+		}
+	}
+	for _, c := range n.Content {
+		out = append(out, duplicateKeys(c, depth+1)...)
+	}
+	return out
+}
+
+// docRoot returns the top node of a document node.
+func docRoot(doc *yaml.Node) *yaml.Node {
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		return doc.Content[0]
+	}
+	return doc
+}
+
+func mapValue(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	if m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i], m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+func (v *validator) yamlFile(rel string) ([]*yaml.Node, bool) {
+	data, err := v.readSmall(rel, v.opts.Limits.MaxYAMLSize)
+	if err != nil {
+		v.add(rel, SevError, 0, 0, "%v", err)
+		return nil, false
+	}
+	docs, issues := parseYAML(data)
+	bad := false
+	for _, is := range issues {
+		v.add(rel, SevError, is.line, is.col, "%s", is.msg)
+		bad = true
+	}
+	return docs, !bad
+}
+
+func (v *validator) checkValues() {
+	f, ok := v.pack.file(ValuesFile)
+	if !ok {
+		v.add(ValuesFile, SevError, 0, 0, "missing values.yaml: every pack needs one, even if it only holds a `pack:` section")
+		return
+	}
+	if !f.Mode.IsRegular() {
+		v.add(ValuesFile, SevError, 0, 0, "values.yaml must be a regular file")
+		return
+	}
+	docs, ok := v.yamlFile(ValuesFile)
+	if !ok {
+		return
+	}
+	if len(docs) > 1 {
+		v.add(ValuesFile, SevError, docs[1].Line, 0, "values.yaml holds %d YAML documents; it must be one mapping", len(docs))
+	}
+	if len(docs) == 0 {
+		return
+	}
+	root := docRoot(docs[0])
+	if root.Kind == 0 || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
+		return
+	}
+	if root.Kind != yaml.MappingNode {
+		v.add(ValuesFile, SevError, root.Line, root.Column, "values.yaml must be a mapping of parameters, got %s", nodeKind(root))
+		return
+	}
+	if k, pk := mapValue(root, "pack"); pk != nil && pk.Kind != yaml.MappingNode && pk.Tag != "!!null" {
+		v.add(ValuesFile, SevError, k.Line, k.Column, "the `pack:` section must be a mapping, got %s", nodeKind(pk))
+	}
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return "a scalar (" + strings.TrimPrefix(n.Tag, "!!") + ")"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "nothing"
+}
+
+// checkOptionalYAML checks schema.yaml and presets.yaml, which real packs
+// carry to drive UIs: both must be a YAML mapping.
+func (v *validator) checkOptionalYAML() {
+	for _, rel := range []string{SchemaFile, PresetsFile} {
+		if _, ok := v.pack.file(rel); !ok {
+			continue
+		}
+		docs, ok := v.yamlFile(rel)
+		if !ok || len(docs) == 0 {
+			continue
+		}
+		root := docRoot(docs[0])
+		if root.Kind != yaml.MappingNode && !(root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
+			v.add(rel, SevError, root.Line, root.Column, "%s must be a mapping, got %s", rel, nodeKind(root))
+			continue
+		}
+		if rel == PresetsFile {
+			v.checkPresets(root)
+		}
+	}
+}
+
+func (v *validator) checkPresets(root *yaml.Node) {
+	k, list := mapValue(root, "presets")
+	if list == nil {
+		return
+	}
+	if list.Kind != yaml.SequenceNode {
+		v.add(PresetsFile, SevError, k.Line, k.Column, "presets must be a list, got %s", nodeKind(list))
+		return
+	}
+	for i, item := range list.Content {
+		if item.Kind != yaml.MappingNode {
+			v.add(PresetsFile, SevError, item.Line, item.Column, "presets[%d] must be a mapping, got %s", i, nodeKind(item))
+			continue
+		}
+		if _, name := mapValue(item, "name"); name == nil || name.Value == "" {
+			v.add(PresetsFile, SevError, item.Line, item.Column, "presets[%d] has no name", i)
+		}
+	}
+}
+
+func (v *validator) checkLogo() {
+	f, ok := v.pack.file(LogoFile)
+	if !ok {
+		return
+	}
+	if f.Size > v.opts.Limits.MaxLogoSize {
+		v.add(LogoFile, SevError, 0, 0, "logo is %s, larger than %s: shrink it", humanBytes(f.Size), humanBytes(v.opts.Limits.MaxLogoSize))
+		return
+	}
+	data, err := v.readSmall(LogoFile, v.opts.Limits.MaxLogoSize)
+	if err != nil {
+		v.add(LogoFile, SevError, 0, 0, "%v", err)
+		return
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		v.add(LogoFile, SevError, 0, 0, "logo.png is not a PNG image (%v): convert it to PNG", err)
+		return
+	}
+	if _, err := png.Decode(bytes.NewReader(data)); err != nil {
+		v.add(LogoFile, SevError, 0, 0, "logo.png is a damaged PNG: %v", err)
+		return
+	}
+	max := v.opts.Limits.MaxLogoPixel
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > max || cfg.Height > max {
+		v.add(LogoFile, SevError, 0, 0, "logo.png is %dx%d pixels; it must be between 1x1 and %dx%d", cfg.Width, cfg.Height, max, max)
+	}
+}
+
+// checkManifests checks every YAML file under manifests/ and every file
+// listed in kubeManifests: each document must be a Kubernetes object.
+func (v *validator) checkManifests() {
+	todo := map[string]bool{}
+	for _, f := range v.pack.Files {
+		if strings.HasPrefix(f.Path, ManifestsDir+"/") && f.Mode.IsRegular() {
+			ext := strings.ToLower(path.Ext(f.Path))
+			if ext == ".yaml" || ext == ".yml" {
+				todo[f.Path] = true
+			}
+		}
+	}
+	if v.pack.Manifest != nil {
+		for _, p := range v.pack.Manifest.KubeManifests {
+			if f, ok := v.pack.file(path.Clean(p)); ok && f.Mode.IsRegular() {
+				todo[f.Path] = true
+			}
+		}
+	}
+	for _, f := range v.pack.Files { // sorted order
+		if !todo[f.Path] {
+			continue
+		}
+		docs, ok := v.yamlFile(f.Path)
+		if !ok {
+			continue
+		}
+		objects := 0
+		for i, doc := range docs {
+			root := docRoot(doc)
+			if root.Kind == 0 || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
+				continue // empty document between '---'
+			}
+			if root.Kind != yaml.MappingNode {
+				v.add(f.Path, SevError, root.Line, root.Column, "document %d is %s, not a Kubernetes object", i+1, nodeKind(root))
+				continue
+			}
+			objects++
+			for _, key := range []string{"apiVersion", "kind"} {
+				k, val := mapValue(root, key)
+				switch {
+				case val == nil:
+					v.add(f.Path, SevError, root.Line, root.Column, "document %d has no %s: every manifest needs apiVersion and kind", i+1, key)
+				case val.Kind != yaml.ScalarNode || val.Value == "":
+					v.add(f.Path, SevError, k.Line, k.Column, "document %d: %s must be a non-empty string", i+1, key)
+				}
+			}
+		}
+		if objects == 0 {
+			v.add(f.Path, SevWarning, 0, 0, "manifest holds no Kubernetes objects")
+		}
+	}
+}
+
+// checkCharts checks charts/*.tgz: gzip tar archives holding one chart
+// whose Chart.yaml has a semantic version, with no unsafe paths.
+func (v *validator) checkCharts() {
+	for _, f := range v.pack.Files {
+		dir, base := path.Split(f.Path)
+		if dir != ChartsDir+"/" {
+			continue
+		}
+		if f.IsDir() {
+			if _, ok := v.pack.file(path.Join(f.Path, "Chart.yaml")); !ok {
+				v.add(f.Path, SevWarning, 0, 0, "directory in charts/ without a Chart.yaml")
+			}
+			continue
+		}
+		if !f.Mode.IsRegular() || !(strings.HasSuffix(base, ".tgz") || strings.HasSuffix(base, ".tar.gz")) {
+			continue
+		}
+		v.checkChartArchive(f.Path)
+	}
+}
+
+func (v *validator) checkChartArchive(rel string) {
+	r, err := v.pack.Open(rel)
+	if err != nil {
+		v.add(rel, SevError, 0, 0, "cannot open chart: %v", unwrapPathError(err))
+		return
+	}
+	defer r.Close()
+	name, version, err := inspectChart(r)
+	if err != nil {
+		v.add(rel, SevError, 0, 0, "%v", err)
+		return
+	}
+	if _, err := semver.NewVersion(version); err != nil {
+		v.add(rel, SevError, 0, 0, "chart %s: Chart.yaml version %q is not a semantic version", name, version)
+	}
+}
+
+// inspectChart reads a Helm chart archive and returns the top chart's
+// name and version, refusing corrupt archives and unsafe entries.
+func inspectChart(r io.Reader) (name, version string, err error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return "", "", fmt.Errorf("chart archive is not gzip-compressed: %v", err)
+	}
+	tr := tar.NewReader(zr)
+	var chartYAML []byte
+	var chartDir string
+	var unpacked int64
+	for n := 0; ; n++ {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("chart archive is corrupt: %v", err)
+		}
+		if n >= maxChartEntries {
+			return "", "", fmt.Errorf("chart archive holds more than %d entries", maxChartEntries)
+		}
+		if msg := unsafeRelPath(strings.TrimPrefix(h.Name, "./")); msg != "" {
+			return "", "", fmt.Errorf("chart archive entry %q %s", h.Name, msg)
+		}
+		switch h.Typeflag {
+		case tar.TypeReg, tar.TypeDir, tar.TypeXGlobalHeader:
+		case tar.TypeSymlink, tar.TypeLink:
+			if linkEscapes(h.Name, h.Linkname) != "" {
+				return "", "", fmt.Errorf("chart archive entry %q links outside the chart (%q)", h.Name, h.Linkname)
+			}
+		default:
+			return "", "", fmt.Errorf("chart archive entry %q is a special file (type %q)", h.Name, h.Typeflag)
+		}
+		unpacked += h.Size
+		if unpacked > maxChartUnpacked {
+			return "", "", fmt.Errorf("chart archive unpacks to more than %s", humanBytes(maxChartUnpacked))
+		}
+		clean := path.Clean(strings.TrimPrefix(h.Name, "./"))
+		parts := strings.Split(clean, "/")
+		if len(parts) == 2 && parts[1] == "Chart.yaml" && h.Typeflag == tar.TypeReg {
+			if h.Size > maxChartYAML {
+				return "", "", fmt.Errorf("chart archive: %s is larger than %s", clean, humanBytes(maxChartYAML))
+			}
+			if chartYAML != nil && parts[0] != chartDir {
+				return "", "", fmt.Errorf("chart archive holds more than one chart (%s and %s)", chartDir, parts[0])
+			}
+			chartDir = parts[0]
+			if chartYAML, err = io.ReadAll(tr); err != nil {
+				return "", "", fmt.Errorf("chart archive is corrupt: %v", err)
+			}
+		}
+	}
+	if chartYAML == nil {
+		return "", "", errors.New("chart archive has no <chart>/Chart.yaml: build it with `helm package`")
+	}
+	var meta struct {
+		Name    string `yaml:"name"`
+		Version string `yaml:"version"`
+	}
+	if err := yaml.Unmarshal(chartYAML, &meta); err != nil {
+		return "", "", fmt.Errorf("chart archive: %s/Chart.yaml is invalid YAML: %v", chartDir, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if meta.Version == "" {
+		return meta.Name, "", fmt.Errorf("chart archive: %s/Chart.yaml has no version", chartDir)
+	}
+	return meta.Name, meta.Version, nil
+}
+
+func (v *validator) checkReadme() {
+	f, ok := v.pack.file(ReadmeFile)
+	if !ok || !f.Mode.IsRegular() {
+		return
+	}
+	data, err := v.readSmall(ReadmeFile, 4<<20)
+	if err != nil {
+		v.add(ReadmeFile, SevError, 0, 0, "%v", err)
+		return
+	}
+	if !utf8.Valid(data) {
+		v.add(ReadmeFile, SevWarning, 0, 0, "README.md is not valid UTF-8; catalogues may show it garbled")
+	}
+}

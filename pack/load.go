@@ -1,0 +1,361 @@
+package pack
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// Well-known files of a pack.
+const (
+	ManifestFile = "pack.json"
+	ValuesFile   = "values.yaml"
+	LogoFile     = "logo.png"
+	ReadmeFile   = "README.md"
+	SchemaFile   = "schema.yaml"
+	PresetsFile  = "presets.yaml"
+	ManifestsDir = "manifests"
+	ChartsDir    = "charts"
+)
+
+// Limits bound what a pack may hold, so a hostile or broken tree cannot
+// exhaust memory or disk.
+type Limits struct {
+	MaxFileSize  int64 // any single file
+	MaxPackSize  int64 // all files together
+	MaxFiles     int   // number of entries
+	MaxYAMLSize  int64 // values.yaml, manifests and other YAML read whole
+	MaxLogoSize  int64
+	MaxLogoPixel int // width or height
+}
+
+// DefaultLimits are generous for real packs (charts of tens of MB) and
+// still stop sparse multi-GB files and zip bombs.
+var DefaultLimits = Limits{
+	MaxFileSize:  256 << 20,
+	MaxPackSize:  1 << 30,
+	MaxFiles:     20000,
+	MaxYAMLSize:  16 << 20,
+	MaxLogoSize:  2 << 20,
+	MaxLogoPixel: 4096,
+}
+
+// Options tune Load.
+type Options struct {
+	// Prefix is prepended to file names in problems, so they read as
+	// paths the user recognises (e.g. "examples/packs/calico-3.26.0").
+	Prefix string
+	Limits Limits
+}
+
+// File is one entry of a pack, as it will be archived.
+type File struct {
+	Path string      // slash-separated, relative to the pack root
+	Mode fs.FileMode // fs.ModeDir, fs.ModeSymlink, or a regular file's permission bits
+	Size int64
+	Link string // symlink target, relative
+}
+
+// IsDir reports whether the entry is a directory.
+func (f File) IsDir() bool { return f.Mode&fs.ModeDir != 0 }
+
+// IsSymlink reports whether the entry is a symbolic link.
+func (f File) IsSymlink() bool { return f.Mode&fs.ModeSymlink != 0 }
+
+// Pack is one release of a pack: its manifest and the files it holds.
+type Pack struct {
+	FS       fs.FS  // where the files live
+	Dir      string // the pack root within FS ("." for the root)
+	Manifest *Manifest
+	Version  *semver.Version
+	Files    []File // sorted by Path, ignored files excluded
+}
+
+// Name returns the manifest's name, or "" when the manifest is unreadable.
+func (p *Pack) Name() string {
+	if p.Manifest == nil {
+		return ""
+	}
+	return p.Manifest.Name
+}
+
+// Has reports whether the pack holds a regular file at rel.
+func (p *Pack) Has(rel string) bool {
+	_, ok := p.file(rel)
+	return ok
+}
+
+func (p *Pack) file(rel string) (File, bool) {
+	i := sort.Search(len(p.Files), func(i int) bool { return p.Files[i].Path >= rel })
+	if i < len(p.Files) && p.Files[i].Path == rel {
+		return p.Files[i], true
+	}
+	return File{}, false
+}
+
+// Open opens a file of the pack by its pack-relative path.
+func (p *Pack) Open(rel string) (fs.File, error) {
+	return p.FS.Open(path.Join(p.Dir, rel))
+}
+
+// Load reads and validates the pack rooted at dir in fsys. It always
+// returns what it could read, with every problem found; the pack is
+// usable only when the problems hold no error.
+func Load(fsys fs.FS, dir string, opts Options) (*Pack, Problems) {
+	if opts.Limits == (Limits{}) {
+		opts.Limits = DefaultLimits
+	}
+	v := &validator{fsys: fsys, dir: path.Clean(dir), opts: opts}
+	v.pack = &Pack{FS: fsys, Dir: v.dir}
+	v.run()
+	v.problems.Sort()
+	return v.pack, v.problems
+}
+
+type validator struct {
+	fsys     fs.FS
+	dir      string
+	opts     Options
+	pack     *Pack
+	problems Problems
+}
+
+// display returns the name of a pack file as shown in problems.
+func (v *validator) display(rel string) string {
+	return path.Join(v.opts.Prefix, rel)
+}
+
+func (v *validator) add(rel string, sev Severity, line, col int, format string, args ...any) {
+	v.problems = append(v.problems, Problem{File: v.display(rel), Line: line, Col: col, Severity: sev, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) merge(ps Problems) { v.problems = append(v.problems, ps...) }
+
+func (v *validator) full(rel string) string { return path.Join(v.dir, rel) }
+
+func (v *validator) run() {
+	ig := &Ignorer{}
+	if data, err := v.readSmall(IgnoreFile, 1<<20); err == nil {
+		ig = ParseIgnore(data)
+	}
+	v.walk(ig)
+
+	mf, ok := v.pack.file(ManifestFile)
+	if !ok || !mf.Mode.IsRegular() {
+		v.add(ManifestFile, SevError, 0, 0, "missing pack.json: every pack needs one (see `packgen new`)")
+	} else if data, err := v.readSmall(ManifestFile, 1<<20); err != nil {
+		v.add(ManifestFile, SevError, 0, 0, "%v", err)
+	} else {
+		m, ps := ParseManifest(v.display(ManifestFile), data)
+		v.merge(ps)
+		v.pack.Manifest = m
+		if m != nil {
+			v.pack.Version, _ = semver.NewVersion(m.Version)
+			v.checkReferences(m)
+		}
+	}
+	v.checkValues()
+	v.checkOptionalYAML()
+	v.checkLogo()
+	v.checkManifests()
+	v.checkCharts()
+	v.checkReadme()
+}
+
+// walk lists the pack's files, applying ignore rules and refusing what
+// cannot be archived safely: links leaving the pack, devices, pipes, huge files.
+func (v *validator) walk(ig *Ignorer) {
+	var total int64
+	count := 0
+	err := fs.WalkDir(v.fsys, v.dir, func(p string, d fs.DirEntry, err error) error {
+		rel := relTo(v.dir, p)
+		if err != nil {
+			v.add(rel, SevError, 0, 0, "cannot read: %v", unwrapPathError(err))
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if rel == "." {
+			return nil
+		}
+		isDir := d.IsDir()
+		if ig.Ignored(rel, isDir) {
+			if isDir {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		count++
+		if count > v.opts.Limits.MaxFiles {
+			v.add(".", SevError, 0, 0, "pack holds more than %d files: split it or exclude files with %s", v.opts.Limits.MaxFiles, IgnoreFile)
+			return fs.SkipAll
+		}
+		if msg := badName(path.Base(rel)); msg != "" {
+			v.add(rel, SevError, 0, 0, "%s", msg)
+		}
+		t := d.Type()
+		switch {
+		case isDir:
+			v.pack.Files = append(v.pack.Files, File{Path: rel, Mode: fs.ModeDir | 0o755})
+		case t&fs.ModeSymlink != 0:
+			target, err := fs.ReadLink(v.fsys, p)
+			if err != nil {
+				v.add(rel, SevError, 0, 0, "cannot read symlink: %v", unwrapPathError(err))
+				return nil
+			}
+			if msg := linkEscapes(rel, target); msg != "" {
+				v.add(rel, SevError, 0, 0, "symlink to %q %s: copy the file into the pack instead", target, msg)
+				return nil
+			}
+			v.pack.Files = append(v.pack.Files, File{Path: rel, Mode: fs.ModeSymlink | 0o777, Link: target})
+		case t.IsRegular():
+			info, err := d.Info()
+			if err != nil {
+				v.add(rel, SevError, 0, 0, "cannot stat: %v", unwrapPathError(err))
+				return nil
+			}
+			if info.Size() > v.opts.Limits.MaxFileSize {
+				v.add(rel, SevError, 0, 0, "file is %s, larger than the %s limit: keep large artifacts out of packs or exclude them with %s", humanBytes(info.Size()), humanBytes(v.opts.Limits.MaxFileSize), IgnoreFile)
+				return nil
+			}
+			total += info.Size()
+			mode := fs.FileMode(0o644)
+			if info.Mode().Perm()&0o111 != 0 {
+				mode = 0o755
+			}
+			v.pack.Files = append(v.pack.Files, File{Path: rel, Mode: mode, Size: info.Size()})
+		default:
+			v.add(rel, SevError, 0, 0, "%s is not a regular file, directory or symlink: packs hold only those", describeMode(t))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.SkipAll) {
+		v.add(".", SevError, 0, 0, "cannot read pack directory: %v", unwrapPathError(err))
+	}
+	if total > v.opts.Limits.MaxPackSize {
+		v.add(".", SevError, 0, 0, "pack holds %s, more than the %s limit", humanBytes(total), humanBytes(v.opts.Limits.MaxPackSize))
+	}
+	sort.Slice(v.pack.Files, func(i, j int) bool { return v.pack.Files[i].Path < v.pack.Files[j].Path })
+}
+
+// readSmall reads a regular pack file, refusing anything over max bytes.
+func (v *validator) readSmall(rel string, max int64) ([]byte, error) {
+	if f, ok := v.pack.file(rel); ok && !f.Mode.IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", rel)
+	}
+	f, err := v.fsys.Open(v.full(rel))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %v", unwrapPathError(err))
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("file is larger than %s", humanBytes(max))
+	}
+	return data, nil
+}
+
+func (v *validator) checkReferences(m *Manifest) {
+	for _, ref := range []struct {
+		key   string
+		paths []string
+	}{{"charts", m.Charts}, {"kubeManifests", m.KubeManifests}, {"ansibleRoles", m.AnsibleRoles}} {
+		for _, p := range ref.paths {
+			if unsafeRelPath(p) != "" {
+				continue // reported by ParseManifest
+			}
+			clean := path.Clean(p)
+			f, ok := v.pack.file(clean)
+			switch {
+			case !ok:
+				v.add(ManifestFile, SevError, 0, 0, "%s lists %q, which does not exist in the pack", ref.key, p)
+			case ref.key != "ansibleRoles" && !f.Mode.IsRegular():
+				v.add(ManifestFile, SevError, 0, 0, "%s lists %q, which is not a regular file", ref.key, p)
+			}
+		}
+	}
+}
+
+func relTo(dir, p string) string {
+	if p == dir {
+		return "."
+	}
+	if dir == "." {
+		return p
+	}
+	return strings.TrimPrefix(p, dir+"/")
+}
+
+// linkEscapes explains why a symlink at rel pointing to target leaves the pack.
+func linkEscapes(rel, target string) string {
+	if target == "" {
+		return "is empty"
+	}
+	if path.IsAbs(target) || strings.HasPrefix(target, `\`) || (len(target) > 1 && target[1] == ':') {
+		return "is absolute"
+	}
+	joined := path.Join(path.Dir(rel), target)
+	if joined == ".." || strings.HasPrefix(joined, "../") {
+		return "points outside the pack"
+	}
+	return ""
+}
+
+// badName rejects names that break archives or other operating systems.
+func badName(name string) string {
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Sprintf("file name %q contains a control character", name)
+		}
+	}
+	if strings.ContainsRune(name, '\\') {
+		return fmt.Sprintf("file name %q contains a backslash", name)
+	}
+	return ""
+}
+
+func describeMode(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	default:
+		return "special file (" + m.String() + ")"
+	}
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

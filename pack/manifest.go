@@ -1,0 +1,491 @@
+package pack
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// Layer is where a pack sits in a cluster profile.
+type Layer string
+
+const (
+	LayerOS    Layer = "os"
+	LayerK8s   Layer = "k8s"
+	LayerCNI   Layer = "cni"
+	LayerCSI   Layer = "csi"
+	LayerAddon Layer = "addon"
+)
+
+// Layers lists the valid layers in profile order.
+var Layers = []Layer{LayerOS, LayerK8s, LayerCNI, LayerCSI, LayerAddon}
+
+// IsCore reports whether a profile holds at most one pack of this layer.
+func (l Layer) IsCore() bool { return l != LayerAddon && l.Valid() }
+
+// Valid reports whether l is a known layer.
+func (l Layer) Valid() bool {
+	for _, v := range Layers {
+		if v == l {
+			return true
+		}
+	}
+	return false
+}
+
+// KnownCloudTypes are the cloud types real registries use. Others are a
+// warning, not an error: vendors add clouds faster than tools learn them.
+var KnownCloudTypes = []string{"all", "aws", "azure", "gcp", "vsphere", "maas", "openstack", "edge", "edge-native", "eks", "aks", "gke", "libvirt", "custom"}
+
+// KnownAddonTypes are the add-on categories seen in real registries.
+var KnownAddonTypes = []string{"system app", "monitoring", "logging", "ai", "registry", "app services", "security", "load balancer", "ingress", "authentication", "servicemesh", "storage", "helm chart", "ci/cd", "database", "backup", "networking", "policy", "gitops", "serverless", "observability"}
+
+// DependencyTypes are the allowed constraints.dependencies[].type values.
+var DependencyTypes = []string{"required", "optional", "notSupported", "upgrade"}
+
+// MaxNameLen bounds pack names like a DNS label.
+const MaxNameLen = 63
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
+// ValidName reports whether s is a legal pack name: a DNS-label-like slug.
+func ValidName(s string) bool {
+	return len(s) <= MaxNameLen && nameRE.MatchString(s)
+}
+
+// Manifest is pack.json. Fields packgen does not know are kept in Extra,
+// verbatim, so nothing an author wrote is ever dropped.
+type Manifest struct {
+	Name          string                     `json:"name"`
+	Version       string                     `json:"version"`
+	Layer         Layer                      `json:"layer"`
+	DisplayName   string                     `json:"displayName,omitempty"`
+	CloudTypes    []string                   `json:"cloudTypes,omitempty"`
+	AddonType     string                     `json:"addonType,omitempty"`
+	Charts        []string                   `json:"charts,omitempty"`
+	KubeManifests []string                   `json:"kubeManifests,omitempty"`
+	AnsibleRoles  []string                   `json:"ansibleRoles,omitempty"`
+	Annotations   map[string]string          `json:"annotations,omitempty"`
+	EOL           string                     `json:"eol,omitempty"`
+	Group         string                     `json:"group,omitempty"`
+	Constraints   *Constraints               `json:"constraints,omitempty"`
+	Extra         map[string]json.RawMessage `json:"-"`
+}
+
+// Constraints is pack.json's constraints object.
+type Constraints struct {
+	Dependencies []Dependency `json:"dependencies,omitempty"`
+}
+
+// Dependency says how this pack relates to another pack in a profile.
+// Empty MinVersion or MaxVersion means unbounded; both bounds are inclusive.
+type Dependency struct {
+	PackName   string `json:"packName"`
+	Layer      Layer  `json:"layer,omitempty"`
+	MinVersion string `json:"minVersion,omitempty"`
+	MaxVersion string `json:"maxVersion,omitempty"`
+	Type       string `json:"type"`
+}
+
+// Range returns the dependency's version range as a semver constraint,
+// or nil when it is unbounded.
+func (d Dependency) Range() (*semver.Constraints, error) {
+	var parts []string
+	if d.MinVersion != "" {
+		parts = append(parts, ">= "+d.MinVersion)
+	}
+	if d.MaxVersion != "" {
+		parts = append(parts, "<= "+d.MaxVersion)
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	return semver.NewConstraint(strings.Join(parts, ", "))
+}
+
+// Allows reports whether version v falls within the dependency's range.
+func (d Dependency) Allows(v *semver.Version) bool {
+	c, err := d.Range()
+	if err != nil {
+		return false
+	}
+	if c == nil {
+		return true
+	}
+	// Bounds are inclusive and a prerelease of a bound still counts.
+	ok, _ := c.Validate(v)
+	if !ok && v.Prerelease() != "" {
+		core, _ := v.SetPrerelease("")
+		ok, _ = c.Validate(&core)
+	}
+	return ok
+}
+
+// Dependencies returns constraints.dependencies, or nil.
+func (m *Manifest) Dependencies() []Dependency {
+	if m == nil || m.Constraints == nil {
+		return nil
+	}
+	return m.Constraints.Dependencies
+}
+
+// SemVer parses the manifest's version.
+func (m *Manifest) SemVer() (*semver.Version, error) {
+	return semver.NewVersion(m.Version)
+}
+
+// ID is name@version.
+func (m *Manifest) ID() string { return m.Name + "@" + m.Version }
+
+// MarshalJSON writes known fields and Extra together with sorted keys.
+func (m Manifest) MarshalJSON() ([]byte, error) {
+	type plain Manifest
+	b, err := json.Marshal(plain(m))
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Extra) == 0 {
+		return b, nil
+	}
+	all := map[string]json.RawMessage{}
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, err
+	}
+	for k, v := range m.Extra {
+		if _, known := all[k]; !known {
+			all[k] = v
+		}
+	}
+	return json.Marshal(all) // map keys are sorted by encoding/json
+}
+
+// manifestField describes one known pack.json member for decoding.
+type manifestField struct {
+	target func(m *Manifest) any
+	want   string
+}
+
+var manifestFields = map[string]manifestField{
+	"name":          {func(m *Manifest) any { return &m.Name }, "a string"},
+	"version":       {func(m *Manifest) any { return &m.Version }, "a string"},
+	"layer":         {func(m *Manifest) any { return &m.Layer }, "a string"},
+	"displayName":   {func(m *Manifest) any { return &m.DisplayName }, "a string"},
+	"cloudTypes":    {func(m *Manifest) any { return &m.CloudTypes }, "an array of strings"},
+	"addonType":     {func(m *Manifest) any { return &m.AddonType }, "a string"},
+	"charts":        {func(m *Manifest) any { return &m.Charts }, "an array of strings"},
+	"kubeManifests": {func(m *Manifest) any { return &m.KubeManifests }, "an array of strings"},
+	"ansibleRoles":  {func(m *Manifest) any { return &m.AnsibleRoles }, "an array of strings"},
+	"annotations":   {func(m *Manifest) any { return &m.Annotations }, "an object of string values"},
+	"eol":           {func(m *Manifest) any { return &m.EOL }, "a string"},
+	"group":         {func(m *Manifest) any { return &m.Group }, "a string"},
+	"constraints":   {nil, "an object"},
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// ParseManifest decodes and checks pack.json. It returns the manifest
+// (nil when the file is not a JSON object) and every problem found, each
+// positioned at its line and column. file is the name used in problems.
+func ParseManifest(file string, data []byte) (*Manifest, Problems) {
+	s := &problemSink{file: file}
+	if bytes.HasPrefix(data, utf8BOM) {
+		s.add(SevWarning, 1, 1, "file starts with a UTF-8 byte order mark; it is ignored, but remove it")
+		data = data[len(utf8BOM):]
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		s.add(SevError, 1, 1, "pack.json is empty: expected a JSON object with at least name, version and layer")
+		return nil, s.ps
+	}
+	ix, err := indexJSON(data)
+	if err != nil {
+		l, c, msg := syntaxPos(data, err)
+		s.add(SevError, l, c, "invalid JSON: %s", msg)
+		return nil, s.ps
+	}
+	for _, d := range ix.dups {
+		l, c := lineCol(data, d.offset)
+		s.add(SevError, l, c, "duplicate key %q: JSON parsers disagree on which value wins; keep one", strings.TrimPrefix(d.path, "/"))
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		s.add(SevError, 1, 1, "pack.json must be a JSON object, got %s", jsonKind(data))
+		return nil, s.ps
+	}
+	m := &Manifest{}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := raw[k]
+		f, known := manifestFields[k]
+		p := "/" + escapePointer(k)
+		if !known {
+			if m.Extra == nil {
+				m.Extra = map[string]json.RawMessage{}
+			}
+			m.Extra[k] = v
+			l, c := ix.keyPos(p)
+			s.add(SevWarning, l, c, "unknown field %q: kept as is, but packgen does not check it", k)
+			continue
+		}
+		if k == "constraints" {
+			m.Constraints = decodeConstraints(ix, s, v)
+			continue
+		}
+		if err := json.Unmarshal(v, f.target(m)); err != nil {
+			l, c := ix.pos(p)
+			if k == "annotations" && jsonKind(v) == "an object" {
+				reportAnnotationTypes(ix, s, v)
+				continue
+			}
+			s.add(SevError, l, c, "field %q: expected %s, got %s", k, f.want, jsonKind(v))
+		}
+	}
+	checkManifest(ix, s, m, raw)
+	return m, s.ps
+}
+
+func reportAnnotationTypes(ix *jsonIndex, s *problemSink, v json.RawMessage) {
+	var obj map[string]json.RawMessage
+	_ = json.Unmarshal(v, &obj)
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if jsonKind(obj[k]) != "a string" {
+			l, c := ix.pos("/annotations/" + escapePointer(k))
+			s.add(SevError, l, c, "annotation %q: expected a string, got %s (quote it)", k, jsonKind(obj[k]))
+		}
+	}
+}
+
+func decodeConstraints(ix *jsonIndex, s *problemSink, v json.RawMessage) *Constraints {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(v, &obj); err != nil {
+		l, c := ix.pos("/constraints")
+		s.add(SevError, l, c, "field \"constraints\": expected an object, got %s", jsonKind(v))
+		return nil
+	}
+	c := &Constraints{}
+	for k, rv := range obj {
+		if k == "dependencies" {
+			continue
+		}
+		l, col := ix.keyPos("/constraints/" + escapePointer(k))
+		s.add(SevWarning, l, col, "unknown field \"constraints.%s\": kept as is, but packgen does not check it", k)
+		_ = rv
+	}
+	deps, ok := obj["dependencies"]
+	if !ok || jsonKind(deps) == "null" {
+		return c
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(deps, &list); err != nil {
+		l, col := ix.pos("/constraints/dependencies")
+		s.add(SevError, l, col, "field \"constraints.dependencies\": expected an array, got %s", jsonKind(deps))
+		return c
+	}
+	for i, item := range list {
+		base := fmt.Sprintf("/constraints/dependencies/%d", i)
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(item, &fields); err != nil {
+			l, col := ix.pos(base)
+			s.add(SevError, l, col, "constraints.dependencies[%d]: expected an object, got %s", i, jsonKind(item))
+			continue
+		}
+		var d Dependency
+		for k, fv := range fields {
+			var target *string
+			switch k {
+			case "packName":
+				target = &d.PackName
+			case "layer":
+				target = (*string)(&d.Layer)
+			case "minVersion":
+				target = &d.MinVersion
+			case "maxVersion":
+				target = &d.MaxVersion
+			case "type":
+				target = &d.Type
+			default:
+				l, col := ix.keyPos(base + "/" + escapePointer(k))
+				s.add(SevWarning, l, col, "constraints.dependencies[%d]: unknown field %q ignored", i, k)
+				continue
+			}
+			if jsonKind(fv) == "null" {
+				continue
+			}
+			if err := json.Unmarshal(fv, target); err != nil {
+				l, col := ix.pos(base + "/" + k)
+				s.add(SevError, l, col, "constraints.dependencies[%d].%s: expected a string, got %s", i, k, jsonKind(fv))
+			}
+		}
+		checkDependency(ix, s, base, i, d, fields)
+		c.Dependencies = append(c.Dependencies, d)
+	}
+	return c
+}
+
+func checkDependency(ix *jsonIndex, s *problemSink, base string, i int, d Dependency, fields map[string]json.RawMessage) {
+	at := func(k string) (int, int) { return ix.pos(base + "/" + k) }
+	if d.PackName == "" {
+		l, c := at("packName")
+		s.add(SevError, l, c, "constraints.dependencies[%d]: packName is required", i)
+	} else if !ValidName(d.PackName) {
+		l, c := at("packName")
+		s.add(SevError, l, c, "constraints.dependencies[%d].packName %q is not a valid pack name (lowercase letters, digits and '-', at most %d)", i, d.PackName, MaxNameLen)
+	}
+	if d.Layer != "" && !d.Layer.Valid() {
+		l, c := at("layer")
+		s.add(SevError, l, c, "constraints.dependencies[%d].layer %q is not one of %s", i, d.Layer, layerList())
+	}
+	if _, ok := fields["type"]; !ok {
+		l, c := ix.pos(base)
+		s.add(SevError, l, c, "constraints.dependencies[%d]: type is required (one of %s)", i, strings.Join(DependencyTypes, ", "))
+	} else if !contains(DependencyTypes, d.Type) {
+		l, c := at("type")
+		s.add(SevError, l, c, "constraints.dependencies[%d].type %q is not one of %s", i, d.Type, strings.Join(DependencyTypes, ", "))
+	}
+	var lo, hi *semver.Version
+	var err error
+	if d.MinVersion != "" {
+		if lo, err = semver.NewVersion(d.MinVersion); err != nil {
+			l, c := at("minVersion")
+			s.add(SevError, l, c, "constraints.dependencies[%d].minVersion %q is not a semantic version: %v", i, d.MinVersion, err)
+		}
+	}
+	if d.MaxVersion != "" {
+		if hi, err = semver.NewVersion(d.MaxVersion); err != nil {
+			l, c := at("maxVersion")
+			s.add(SevError, l, c, "constraints.dependencies[%d].maxVersion %q is not a semantic version: %v", i, d.MaxVersion, err)
+		}
+	}
+	if lo != nil && hi != nil && lo.GreaterThan(hi) {
+		l, c := at("minVersion")
+		s.add(SevError, l, c, "constraints.dependencies[%d]: minVersion %s is greater than maxVersion %s, so no version of %s can satisfy it", i, d.MinVersion, d.MaxVersion, d.PackName)
+	}
+}
+
+func checkManifest(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]json.RawMessage) {
+	at := func(k string) (int, int) { return ix.pos("/" + k) }
+	has := func(k string) bool { _, ok := raw[k]; return ok }
+
+	switch {
+	case !has("name"):
+		s.add(SevError, 1, 1, "missing required field \"name\"")
+	case jsonKind(raw["name"]) != "a string":
+	case !ValidName(m.Name):
+		l, c := at("name")
+		s.add(SevError, l, c, "name %q is not a valid pack name: use lowercase letters, digits and '-', start and end with a letter or digit, at most %d characters", m.Name, MaxNameLen)
+	}
+
+	switch {
+	case !has("version"):
+		s.add(SevError, 1, 1, "missing required field \"version\"")
+	case jsonKind(raw["version"]) != "a string":
+	default:
+		l, c := at("version")
+		if _, err := semver.NewVersion(m.Version); err != nil {
+			s.add(SevError, l, c, "version %q is not a semantic version (%v): use MAJOR.MINOR.PATCH, e.g. 1.2.3", m.Version, err)
+		} else if _, err := semver.StrictNewVersion(m.Version); err != nil {
+			s.add(SevWarning, l, c, "version %q is not strict semver; it is read as %s", m.Version, mustVersion(m.Version))
+		}
+	}
+
+	switch {
+	case !has("layer"):
+		s.add(SevError, 1, 1, "missing required field \"layer\" (one of %s)", layerList())
+	case jsonKind(raw["layer"]) != "a string":
+	case !m.Layer.Valid():
+		l, c := at("layer")
+		s.add(SevError, l, c, "layer %q is not one of %s", m.Layer, layerList())
+	}
+
+	if !has("displayName") {
+		s.add(SevWarning, 1, 1, "no displayName: catalogues will show the name %q", m.Name)
+	}
+
+	if m.Layer == LayerAddon && jsonKind(raw["addonType"]) != "a string" && !has("addonType") {
+		s.add(SevError, 1, 1, "missing field \"addonType\": required when layer is \"addon\" (e.g. %q)", "monitoring")
+	} else if m.Layer == LayerAddon && has("addonType") && strings.TrimSpace(m.AddonType) == "" && jsonKind(raw["addonType"]) == "a string" {
+		l, c := at("addonType")
+		s.add(SevError, l, c, "addonType is empty: required when layer is \"addon\" (e.g. %q)", "monitoring")
+	} else if m.AddonType != "" && !contains(KnownAddonTypes, strings.ToLower(m.AddonType)) {
+		l, c := at("addonType")
+		s.add(SevWarning, l, c, "addonType %q is not a known type (%s)", m.AddonType, strings.Join(KnownAddonTypes, ", "))
+	}
+
+	if !has("cloudTypes") {
+		s.add(SevWarning, 1, 1, "no cloudTypes: consumers cannot tell which clouds this pack supports (use [\"all\"] for any)")
+	}
+	for i, ct := range m.CloudTypes {
+		if !contains(KnownCloudTypes, ct) {
+			l, c := ix.pos(fmt.Sprintf("/cloudTypes/%d", i))
+			s.add(SevWarning, l, c, "cloudType %q is not a known cloud type (%s)", ct, strings.Join(KnownCloudTypes, ", "))
+		}
+	}
+
+	for _, list := range []struct {
+		key   string
+		paths []string
+	}{{"charts", m.Charts}, {"kubeManifests", m.KubeManifests}, {"ansibleRoles", m.AnsibleRoles}} {
+		for i, p := range list.paths {
+			if msg := unsafeRelPath(p); msg != "" {
+				l, c := ix.pos(fmt.Sprintf("/%s/%d", list.key, i))
+				s.add(SevError, l, c, "%s[%d] %q %s", list.key, i, p, msg)
+			}
+		}
+	}
+}
+
+// unsafeRelPath explains why p cannot name a file inside a pack, or returns "".
+func unsafeRelPath(p string) string {
+	switch {
+	case p == "":
+		return "is empty"
+	case strings.HasPrefix(p, "/") || (len(p) > 1 && p[1] == ':') || strings.HasPrefix(p, `\`):
+		return "is absolute: paths must be relative to the pack directory"
+	case strings.Contains(p, `\`):
+		return "uses backslashes: use '/' as the separator"
+	}
+	clean := path.Clean(p)
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		return "points outside the pack directory"
+	}
+	return ""
+}
+
+func mustVersion(s string) string {
+	v, err := semver.NewVersion(s)
+	if err != nil {
+		return s
+	}
+	return v.String()
+}
+
+func layerList() string {
+	var s []string
+	for _, l := range Layers {
+		s = append(s, string(l))
+	}
+	return strings.Join(s, ", ")
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

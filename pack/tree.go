@@ -1,0 +1,170 @@
+package pack
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// FindPacks returns every directory under root (in fsys) that holds a
+// pack.json, sorted. It does not descend into a pack: a pack.json deeper
+// inside one belongs to that pack's content.
+func FindPacks(fsys fs.FS, root string) ([]string, error) {
+	root = path.Clean(root)
+	var dirs []string
+	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if p != root && (IsJunk(d.Name()) || d.Name() == "node_modules") {
+			return fs.SkipDir
+		}
+		if info, err := fs.Stat(fsys, path.Join(p, ManifestFile)); err == nil && !info.IsDir() {
+			dirs = append(dirs, p)
+			return fs.SkipDir
+		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
+	sort.Strings(dirs)
+	return dirs, err
+}
+
+// Loaded is a pack together with the name it is shown under.
+type Loaded struct {
+	Display string // the pack dir as the user knows it
+	Pack    *Pack
+}
+
+// CheckSet runs the checks that need every pack of a repository at once:
+// duplicate name@version, dependencies on packs the set does not hold and
+// dependency ranges no release in the set satisfies.
+func CheckSet(packs []Loaded) Problems {
+	var ps Problems
+	byName := map[string][]Loaded{}
+	seen := map[string]string{}
+	for _, l := range packs {
+		m := l.Pack.Manifest
+		if m == nil || m.Name == "" {
+			continue
+		}
+		if l.Pack.Version != nil {
+			id := m.Name + "@" + l.Pack.Version.String()
+			if first, dup := seen[id]; dup {
+				ps = append(ps, Problem{File: path.Join(l.Display, ManifestFile), Severity: SevError,
+					Msg: fmt.Sprintf("%s is defined twice: here and in %s; bump one version or remove a directory", id, path.Join(first, ManifestFile))})
+			} else {
+				seen[id] = l.Display
+			}
+		}
+		byName[m.Name] = append(byName[m.Name], l)
+	}
+	for _, l := range packs {
+		m := l.Pack.Manifest
+		if m == nil {
+			continue
+		}
+		for i, d := range m.Dependencies() {
+			if d.PackName == "" || d.Type == "notSupported" {
+				continue
+			}
+			file := path.Join(l.Display, ManifestFile)
+			others := byName[d.PackName]
+			if len(others) == 0 {
+				ps = append(ps, Problem{File: file, Severity: SevWarning,
+					Msg: fmt.Sprintf("constraints.dependencies[%d]: %s dependency %q is not in this repository; it must come from another registry", i, d.Type, d.PackName)})
+				continue
+			}
+			if _, err := d.Range(); err != nil {
+				continue // reported per pack
+			}
+			var versions []string
+			ok := false
+			for _, o := range others {
+				if o.Pack.Version == nil {
+					continue
+				}
+				versions = append(versions, o.Pack.Version.String())
+				if d.Allows(o.Pack.Version) {
+					ok = true
+				}
+				if d.Layer != "" && o.Pack.Manifest.Layer != "" && o.Pack.Manifest.Layer != d.Layer {
+					ps = append(ps, Problem{File: file, Severity: SevError,
+						Msg: fmt.Sprintf("constraints.dependencies[%d]: %q is declared as layer %q but %s says layer %q", i, d.PackName, d.Layer, path.Join(o.Display, ManifestFile), o.Pack.Manifest.Layer)})
+				}
+			}
+			if !ok && len(versions) > 0 {
+				sortVersions(versions)
+				ps = append(ps, Problem{File: file, Severity: SevError,
+					Msg: fmt.Sprintf("constraints.dependencies[%d]: no version of %q satisfies %s (repository has %s)", i, d.PackName, rangeString(d), strings.Join(versions, ", "))})
+			}
+		}
+	}
+	ps = dedupe(ps)
+	ps.Sort()
+	return ps
+}
+
+func rangeString(d Dependency) string {
+	switch {
+	case d.MinVersion != "" && d.MaxVersion != "":
+		return fmt.Sprintf(">= %s and <= %s", d.MinVersion, d.MaxVersion)
+	case d.MinVersion != "":
+		return ">= " + d.MinVersion
+	case d.MaxVersion != "":
+		return "<= " + d.MaxVersion
+	}
+	return "any version"
+}
+
+func sortVersions(vs []string) {
+	sort.Slice(vs, func(i, j int) bool {
+		a, _ := semver.NewVersion(vs[i])
+		b, _ := semver.NewVersion(vs[j])
+		if a == nil || b == nil {
+			return vs[i] < vs[j]
+		}
+		return a.LessThan(b)
+	})
+}
+
+func dedupe(ps Problems) Problems {
+	seen := map[Problem]bool{}
+	out := ps[:0]
+	for _, p := range ps {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ValidateTree loads every pack under root and runs the per-pack and
+// cross-pack checks. prefix is how root is shown in problems.
+func ValidateTree(fsys fs.FS, root, prefix string) ([]Loaded, Problems, error) {
+	dirs, err := FindPacks(fsys, root)
+	if err != nil {
+		return nil, nil, err
+	}
+	var all Problems
+	var loaded []Loaded
+	for _, d := range dirs {
+		display := path.Join(prefix, relTo(path.Clean(root), d))
+		p, ps := Load(fsys, d, Options{Prefix: display})
+		all = append(all, ps...)
+		loaded = append(loaded, Loaded{Display: display, Pack: p})
+	}
+	all = append(all, CheckSet(loaded)...)
+	all.Sort()
+	return loaded, all, nil
+}
