@@ -1,0 +1,458 @@
+// Package build turns the packs of a git repository into a static
+// registry site: it validates new releases, writes deterministic archives,
+// signs them, carries over what an earlier build already published, and
+// writes the index files. It is the action behind `packgen build`.
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/source"
+)
+
+// Signer signs a file of the site whose SHA-256 the build already knows,
+// writing the signature files beside it and returning their paths
+// relative to the file's directory (e.g. "x.tar.gz.sig").
+type Signer interface {
+	SignFile(file string, sha256sum [32]byte) (sig, bundle string, err error)
+}
+
+// Options configure a build.
+type Options struct {
+	Repo     string // path of the git repository ("" = current dir)
+	Ref      string // default HEAD
+	PacksDir string // where packs live in the tree ("" = whole tree)
+	History  bool   // also publish every version in first-parent history
+
+	Out      string // output dir; a previous build there is reused
+	Previous string // previous build to reuse instead of Out's (dir)
+
+	Registry string // registry name; default: the repository dir name
+	RepoURL  string // source repository URL; default: origin's
+
+	SkipInvalid bool          // leave invalid releases out instead of failing
+	Signer      Signer        // nil: unsigned registry
+	ExpiresIn   time.Duration // validity of index.json from GeneratedAt
+	// GeneratedAt overrides the commit time as the index's time (e.g.
+	// from SOURCE_DATE_EPOCH to refresh expiry without a new commit).
+	GeneratedAt time.Time
+	Jobs        int // parallel releases; default GOMAXPROCS
+
+	// Site, when set, adds files (the HTML catalogue) to the staged site.
+	Site func(dir string, s *Snapshot) error
+
+	Log      io.Writer             // human-readable notes; nil = discard
+	Progress func(done, total int) // called as releases finish
+	linker   func(old, new string) error
+}
+
+// Snapshot is what a build wrote, for the catalogue and for callers.
+type Snapshot struct {
+	Root   *index.Root
+	Shards []*index.Shard // sorted by name
+}
+
+// Result reports what a build did.
+type Result struct {
+	Snapshot
+	Archived int // releases validated and archived in this build
+	Reused   int // releases taken from the previous build untouched
+	Carried  int // releases no longer in git kept from the previous build
+	Skipped  int // invalid releases left out (--skip-invalid)
+	Unsigned bool
+	Problems pack.Problems // warnings, and errors of skipped releases
+}
+
+// DefaultExpiry is how long an index stays valid when nothing is said.
+const DefaultExpiry = 365 * 24 * time.Hour
+
+// ImmutableError reports a published version whose content changed.
+type ImmutableError struct {
+	Name, Version        string
+	OldCommit, NewCommit string
+	OldTree, NewTree     string
+}
+
+func (e *ImmutableError) Error() string {
+	return fmt.Sprintf("pack %s version %s was published from commit %s (tree %s) but commit %s changes its content (tree %s): published versions are immutable; bump the version in pack.json",
+		e.Name, e.Version, short(e.OldCommit), short(e.OldTree), short(e.NewCommit), short(e.NewTree))
+}
+
+// InvalidError reports releases that failed validation.
+type InvalidError struct {
+	Releases []string
+	Problems pack.Problems
+}
+
+func (e *InvalidError) Error() string {
+	return fmt.Sprintf("%d invalid release(s): %s (fix them or build with --skip-invalid)\n%s",
+		len(e.Releases), strings.Join(e.Releases, ", "), e.Problems.Error())
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+type job struct {
+	rel   source.Release
+	key   string // name@canonical version
+	prev  *index.Release
+	out   index.Release
+	probs pack.Problems
+	err   error
+}
+
+// Run builds the registry.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Out == "" {
+		return nil, errors.New("no output directory given")
+	}
+	if o.ExpiresIn == 0 {
+		o.ExpiresIn = DefaultExpiry
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = runtime.GOMAXPROCS(0)
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.linker == nil {
+		o.linker = linkOrCopy
+	}
+
+	repo, err := source.Open(o.Repo)
+	if err != nil {
+		return nil, err
+	}
+	src, err := repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History})
+	if err != nil {
+		return nil, err
+	}
+	if o.RepoURL == "" {
+		o.RepoURL = repo.RemoteURL()
+	}
+	if o.Registry == "" {
+		o.Registry = defaultRegistryName(o.Repo)
+	}
+
+	prevDir := o.Previous
+	if prevDir == "" {
+		prevDir = o.Out
+	}
+	prev, err := loadPrevious(prevDir)
+	if err != nil {
+		return nil, err
+	}
+
+	// Match every git release against what was published before.
+	var jobs []*job
+	var immut []error
+	seen := map[string]bool{}
+	for _, r := range src.Releases {
+		v, err := semver.NewVersion(r.Version)
+		if err != nil || !pack.ValidName(r.Name) {
+			// Let validation explain it.
+			jobs = append(jobs, &job{rel: r, key: r.Name + "@" + r.Version})
+			continue
+		}
+		key := r.Name + "@" + v.String()
+		seen[key] = true
+		j := &job{rel: r, key: key}
+		if p := prev.find(r.Name, v); p != nil {
+			if p.Tree != r.TreeHash {
+				immut = append(immut, &ImmutableError{Name: r.Name, Version: r.Version, OldCommit: p.Commit, NewCommit: r.Commit, OldTree: p.Tree, NewTree: r.TreeHash})
+				continue
+			}
+			j.prev = p
+		}
+		jobs = append(jobs, j)
+	}
+	if len(immut) > 0 {
+		return nil, errors.Join(immut...)
+	}
+
+	stage, err := os.MkdirTemp(filepath.Dir(filepath.Clean(o.Out)), ".packgen-build-*")
+	if err != nil {
+		return nil, fmt.Errorf("create staging dir: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			os.RemoveAll(stage)
+		}
+	}()
+
+	res := &Result{Unsigned: o.Signer == nil}
+	runJobs(ctx, o, jobs, prevDir, stage)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	var invalid []string
+	var invalidProbs pack.Problems
+	var releases []index.Release
+	names := map[string]string{}
+	for _, j := range jobs {
+		res.Problems = append(res.Problems, warnings(j.probs)...)
+		if j.err != nil {
+			return nil, fmt.Errorf("pack %s: %w", j.key, j.err)
+		}
+		if j.probs.HasErrors() {
+			if o.SkipInvalid {
+				res.Skipped++
+				res.Problems = append(res.Problems, j.probs.Errors()...)
+				fmt.Fprintf(o.Log, "skipping invalid release %s (%s at commit %s)\n", j.key, j.rel.Dir, short(j.rel.Commit))
+				continue
+			}
+			invalid = append(invalid, j.key)
+			invalidProbs = append(invalidProbs, j.probs.Errors()...)
+			continue
+		}
+		if j.prev != nil {
+			res.Reused++
+		} else {
+			res.Archived++
+		}
+		releases = append(releases, j.out)
+		names[j.out.Archive.Path] = j.key
+	}
+	if len(invalid) > 0 {
+		return nil, &InvalidError{Releases: invalid, Problems: invalidProbs}
+	}
+
+	// Never unpublish: releases of the previous build that git no longer
+	// yields (history off, shallow clone, packs dir moved) are carried over.
+	for _, p := range prev.all() {
+		v, _ := semver.NewVersion(p.rel.Version)
+		key := p.name + "@" + v.String()
+		if seen[key] {
+			continue
+		}
+		if err := carry(o, prevDir, stage, p.rel); err != nil {
+			return nil, fmt.Errorf("pack %s: keep previously published release: %w", key, err)
+		}
+		releases = append(releases, p.rel)
+		res.Carried++
+		fmt.Fprintf(o.Log, "keeping %s: published before, no longer in the built history\n", key)
+	}
+
+	snap, err := writeIndex(o, stage, src, prev, releases)
+	if err != nil {
+		return nil, err
+	}
+	res.Snapshot = *snap
+	if o.Site != nil {
+		if err := o.Site(stage, snap); err != nil {
+			return nil, fmt.Errorf("catalogue: %w", err)
+		}
+	}
+	if err := swapDir(stage, o.Out); err != nil {
+		return nil, err
+	}
+	committed = true
+	res.Problems.Sort()
+	return res, nil
+}
+
+func warnings(ps pack.Problems) pack.Problems {
+	var out pack.Problems
+	for _, p := range ps {
+		if p.Severity == pack.SevWarning {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func runJobs(ctx context.Context, o Options, jobs []*job, prevDir, stage string) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	sem := make(chan struct{}, o.Jobs)
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(j *job) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				j.err = ctx.Err()
+				return
+			}
+			if j.prev != nil {
+				j.out = *j.prev
+				j.err = carry(o, prevDir, stage, *j.prev)
+			} else {
+				j.out, j.probs, j.err = buildRelease(o, j.rel, stage)
+			}
+			if o.Progress != nil {
+				mu.Lock()
+				done++
+				o.Progress(done, len(jobs))
+				mu.Unlock()
+			}
+		}(j)
+	}
+	wg.Wait()
+}
+
+// buildRelease validates one release and writes its archive and signatures.
+func buildRelease(o Options, r source.Release, stage string) (index.Release, pack.Problems, error) {
+	prefix := r.Dir
+	if len(r.ManifestProblems) > 0 && r.ManifestProblems.HasErrors() {
+		return index.Release{}, r.ManifestProblems, nil
+	}
+	fsys, done, err := r.Open()
+	if err != nil {
+		return index.Release{}, nil, err
+	}
+	defer done()
+	p, probs := pack.Load(fsys, ".", pack.Options{Prefix: prefix})
+	if probs.HasErrors() || p.Manifest == nil {
+		return index.Release{}, annotate(probs, r), nil
+	}
+	m := p.Manifest
+	if !index.ValidVersionPath(m.Version) {
+		probs = append(probs, pack.Problem{File: path.Join(prefix, pack.ManifestFile), Severity: pack.SevError,
+			Msg: fmt.Sprintf("version %q cannot be used in a registry path (letters, digits, '.', '-', '+', '_' only)", m.Version)})
+		return index.Release{}, annotate(probs, r), nil
+	}
+	rel := index.Release{
+		Version:      m.Version,
+		Layer:        string(m.Layer),
+		DisplayName:  m.DisplayName,
+		AddonType:    m.AddonType,
+		CloudTypes:   m.CloudTypes,
+		Dependencies: m.Dependencies(),
+		Annotations:  m.Annotations,
+		Commit:       r.Commit,
+		Tree:         r.TreeHash,
+		Created:      r.Time.UTC(),
+		Dir:          r.Dir,
+	}
+	apath := index.ArchivePath(m.Name, m.Version)
+	file := filepath.Join(stage, filepath.FromSlash(apath))
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return rel, nil, err
+	}
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return rel, nil, err
+	}
+	d, err := pack.WriteArchive(f, p, pack.ArchiveOptions{ModTime: r.Time})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return rel, nil, fmt.Errorf("archive %s: %w", apath, err)
+	}
+	rel.Archive = index.FileRef{Path: apath, SHA256: d.SHA256, Size: d.Size}
+	if o.Signer != nil {
+		sum, err := hexSum(d.SHA256)
+		if err != nil {
+			return rel, nil, err
+		}
+		sig, bundle, err := o.Signer.SignFile(file, sum)
+		if err != nil {
+			return rel, nil, fmt.Errorf("sign %s: %w", apath, err)
+		}
+		rel.Signature = path.Join(path.Dir(apath), sig)
+		rel.Bundle = path.Join(path.Dir(apath), bundle)
+	}
+	return rel, probs, nil
+}
+
+// annotate says which commit a historical release's problems come from.
+func annotate(ps pack.Problems, r source.Release) pack.Problems {
+	out := make(pack.Problems, len(ps))
+	for i, p := range ps {
+		p.Msg = fmt.Sprintf("%s (%s@%s, commit %s)", p.Msg, r.Name, r.Version, short(r.Commit))
+		out[i] = p
+	}
+	return out
+}
+
+// carry links a previous build's release files into the staged site.
+func carry(o Options, prevDir, stage string, r index.Release) error {
+	for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
+		if p == "" {
+			continue
+		}
+		src := filepath.Join(prevDir, filepath.FromSlash(p))
+		dst := filepath.Join(stage, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := o.linker(src, dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func linkOrCopy(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func defaultRegistryName(repo string) string {
+	abs, err := filepath.Abs(repo)
+	if err != nil || repo == "" {
+		abs, _ = os.Getwd()
+	}
+	name := strings.ToLower(filepath.Base(abs))
+	var b strings.Builder
+	for _, r := range name {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '-' {
+			b.WriteRune(r)
+		} else {
+			b.WriteRune('-')
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if s == "" {
+		return "packs"
+	}
+	return s
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,281 @@
+package build
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/gitfixture"
+)
+
+func packJSON(name, version, layer string, extra string) []byte {
+	addon := ""
+	if layer == "addon" {
+		addon = `"addonType": "monitoring",`
+	}
+	return []byte(fmt.Sprintf(`{
+  "name": %q,
+  "version": %q,
+  "layer": %q,
+  %s
+  "displayName": "Pack %s",
+  "cloudTypes": ["all"]%s
+}
+`, name, version, layer, addon, name, extra))
+}
+
+func writePack(t *testing.T, r *gitfixture.Repo, dir, name, version, layer, values string) {
+	t.Helper()
+	must(t, r.Write(dir+"/pack.json", packJSON(name, version, layer, "")))
+	must(t, r.Write(dir+"/values.yaml", []byte("pack:\n  namespace: "+name+"\n"+values)))
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func commit(t *testing.T, r *gitfixture.Repo, msg string) string {
+	t.Helper()
+	h, err := r.Commit(msg)
+	must(t, err)
+	return h
+}
+
+// siteHashes maps every file of a site to its sha256.
+func siteHashes(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	must(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		s := sha256.Sum256(data)
+		out[filepath.ToSlash(rel)] = hex.EncodeToString(s[:])
+		return nil
+	}))
+	return out
+}
+
+func versionsOf(t *testing.T, res *Result, name string) []string {
+	t.Helper()
+	for _, s := range res.Shards {
+		if s.Name == name {
+			return s.Versions()
+		}
+	}
+	return nil
+}
+
+func run(t *testing.T, repo, out string, mod ...func(*Options)) (*Result, error) {
+	t.Helper()
+	o := Options{Repo: repo, Out: out, History: true, Registry: "test"}
+	for _, m := range mod {
+		m(&o)
+	}
+	return Run(context.Background(), o)
+}
+
+func TestBuildHistoryAndIncremental(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
+	writePack(t, r, "packs/prom-57.0.0", "prom", "57.0.0", "addon", "")
+	writePack(t, r, "packs/old-1.0.0", "old", "1.0.0", "addon", "")
+	c1 := commit(t, r, "one")
+	// Bump calico in place, add a sibling version of prom, remove old.
+	writePack(t, r, "packs/calico", "calico", "3.27.0", "cni", "x: 1\n")
+	writePack(t, r, "packs/prom-58.0.0", "prom", "58.0.0", "addon", "")
+	must(t, r.Remove("packs/old-1.0.0"))
+	c2 := commit(t, r, "two")
+
+	out := filepath.Join(tmp, "site")
+	res, err := run(t, r.Dir, out)
+	must(t, err)
+	if got := strings.Join(versionsOf(t, res, "calico"), ","); got != "3.26.0,3.27.0" {
+		t.Errorf("calico versions = %s", got)
+	}
+	if got := strings.Join(versionsOf(t, res, "prom"), ","); got != "57.0.0,58.0.0" {
+		t.Errorf("prom versions = %s", got)
+	}
+	if got := strings.Join(versionsOf(t, res, "old"), ","); got != "1.0.0" {
+		t.Errorf("removed pack must stay published, got %q", got)
+	}
+	if res.Archived != 5 || res.Reused != 0 {
+		t.Errorf("archived %d reused %d, want 5 and 0", res.Archived, res.Reused)
+	}
+	for _, s := range res.Shards {
+		for _, rel := range s.Releases {
+			want := c2
+			if s.Name == "old" || (s.Name == "calico" && rel.Version == "3.26.0") {
+				want = c1
+			}
+			if rel.Commit != want {
+				t.Errorf("%s@%s from commit %s, want %s", s.Name, rel.Version, rel.Commit[:8], want[:8])
+			}
+			if _, err := os.Stat(filepath.Join(out, rel.Archive.Path)); err != nil {
+				t.Errorf("archive missing: %v", err)
+			}
+		}
+	}
+	if res.Root.Source.Commit != c2 || res.Root.Releases != 5 || res.Root.Packs != 3 {
+		t.Errorf("root = %+v", res.Root)
+	}
+	if !res.Unsigned {
+		t.Error("a build without key must say it is unsigned")
+	}
+	before := siteHashes(t, out)
+
+	// A second build of the same commit re-archives nothing and changes no byte.
+	res2, err := run(t, r.Dir, out)
+	must(t, err)
+	if res2.Archived != 0 || res2.Reused != 5 {
+		t.Errorf("rebuild archived %d reused %d, want 0 and 5", res2.Archived, res2.Reused)
+	}
+	if after := siteHashes(t, out); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Error("rebuild of the same commit changed the site")
+	}
+
+	// A fresh build elsewhere of the same commit is byte-identical.
+	other := filepath.Join(tmp, "site2")
+	_, err = run(t, r.Dir, other)
+	must(t, err)
+	if got := siteHashes(t, other); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Error("two builds of the same commit differ")
+	}
+
+	// One changed pack: exactly one new archive, serial grows.
+	writePack(t, r, "packs/prom-58.0.0", "prom", "58.1.0", "addon", "y: 2\n")
+	commit(t, r, "three")
+	res3, err := run(t, r.Dir, out)
+	must(t, err)
+	if res3.Archived != 1 || res3.Reused != 5 {
+		t.Errorf("after one change archived %d reused %d, want 1 and 5", res3.Archived, res3.Reused)
+	}
+	if res3.Root.Serial <= res.Root.Serial {
+		t.Errorf("serial did not grow: %d -> %d", res.Root.Serial, res3.Root.Serial)
+	}
+	// Old content-addressed metadata is not left behind in the out dir.
+	if _, err := os.Stat(filepath.Join(out, index.LatestShardPath("prom"))); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestBuildRefusesInPlaceChange(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
+	c1 := commit(t, r, "one")
+	out := filepath.Join(tmp, "site")
+	_, err = run(t, r.Dir, out)
+	must(t, err)
+	before := siteHashes(t, out)
+
+	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "sneaky: change\n")
+	c2 := commit(t, r, "change without bump")
+	_, err = run(t, r.Dir, out)
+	var ie *ImmutableError
+	if !errors.As(err, &ie) {
+		t.Fatalf("want ImmutableError, got %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"calico", "3.26.0", c1[:12], c2[:12], "bump the version"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+	if after := siteHashes(t, out); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Error("a failed build touched the out dir")
+	}
+	left, _ := filepath.Glob(filepath.Join(tmp, ".packgen-build-*"))
+	if len(left) > 0 {
+		t.Errorf("staging dirs left behind: %v", left)
+	}
+}
+
+func TestBuildInvalid(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	writePack(t, r, "packs/good", "good", "1.0.0", "cni", "")
+	must(t, r.Write("packs/bad/pack.json", packJSON("bad", "1.0.0", "nope", "")))
+	must(t, r.Write("packs/bad/values.yaml", []byte("a: [\n")))
+	commit(t, r, "one")
+	out := filepath.Join(tmp, "site")
+	_, err = run(t, r.Dir, out)
+	var inv *InvalidError
+	if !errors.As(err, &inv) {
+		t.Fatalf("want InvalidError, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "packs/bad/pack.json:4:12") || !strings.Contains(err.Error(), "packs/bad/values.yaml:") {
+		t.Errorf("error lacks validate-style positions:\n%v", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Error("failed build created the out dir")
+	}
+	res, err := run(t, r.Dir, out, func(o *Options) { o.SkipInvalid = true })
+	must(t, err)
+	if res.Skipped != 1 || res.Root.Packs != 1 {
+		t.Errorf("skip-invalid: skipped %d packs %d", res.Skipped, res.Root.Packs)
+	}
+}
+
+func TestBuildDuplicateVersion(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	writePack(t, r, "packs/a", "calico", "1.0.0", "cni", "")
+	writePack(t, r, "packs/b", "calico", "1.0.0", "cni", "")
+	commit(t, r, "dup")
+	_, err = run(t, r.Dir, filepath.Join(tmp, "site"))
+	if err == nil || !strings.Contains(err.Error(), "packs/a") || !strings.Contains(err.Error(), "packs/b") {
+		t.Fatalf("want an error naming both dirs, got %v", err)
+	}
+}
+
+func TestBucketsSpreadPacks(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	var names []string
+	for i := 0; i < 40; i++ {
+		n := fmt.Sprintf("p%02d", i)
+		names = append(names, n)
+		writePack(t, r, "packs/"+n, n, "1.0.0", "csi", "")
+	}
+	commit(t, r, "many")
+	out := filepath.Join(tmp, "site")
+	res, err := run(t, r.Dir, out)
+	must(t, err)
+	if res.Root.BucketBits != index.BucketBitsFor(40) || len(res.Root.Buckets) != 1<<res.Root.BucketBits {
+		t.Fatalf("buckets: %d bits, %d files", res.Root.BucketBits, len(res.Root.Buckets))
+	}
+	prev, err := loadPrevious(out)
+	must(t, err)
+	var got []string
+	for n := range prev.shards {
+		got = append(got, n)
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != strings.Join(names, ",") {
+		t.Errorf("read back %v", got)
+	}
+}

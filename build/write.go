@@ -1,0 +1,247 @@
+package build
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/source"
+)
+
+// previous is an earlier build read back for reuse and immutability checks.
+type previous struct {
+	root   *index.Root
+	shards map[string]*index.Shard
+}
+
+type prevRelease struct {
+	name string
+	rel  index.Release
+}
+
+func (p *previous) find(name string, v *semver.Version) *index.Release {
+	s := p.shards[name]
+	if s == nil {
+		return nil
+	}
+	return s.Find(v)
+}
+
+func (p *previous) all() []prevRelease {
+	var out []prevRelease
+	for _, name := range sortedKeys(p.shards) {
+		for _, r := range p.shards[name].Releases {
+			out = append(out, prevRelease{name: name, rel: r})
+		}
+	}
+	return out
+}
+
+// loadPrevious reads the build in dir, checking every metadata digest. A
+// missing dir or index.json means there is no previous build.
+func loadPrevious(dir string) (*previous, error) {
+	p := &previous{shards: map[string]*index.Shard{}}
+	data, err := os.ReadFile(filepath.Join(dir, index.RootFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return p, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read previous build: %w", err)
+	}
+	fail := func(err error) error {
+		return fmt.Errorf("previous build in %s is unreadable (%w); remove the directory to rebuild from scratch, but note that versions published from it must not change", dir, err)
+	}
+	root, err := index.ParseRoot(data)
+	if err != nil {
+		return nil, fail(err)
+	}
+	p.root = root
+	for i, b := range root.Buckets {
+		bdata, err := readPinned(dir, b)
+		if err != nil {
+			return nil, fail(err)
+		}
+		bucket, err := index.ParseBucket(bdata, root.BucketBits, i)
+		if err != nil {
+			return nil, fail(err)
+		}
+		for _, s := range bucket.Packs {
+			sdata, err := readPinned(dir, s.Shard)
+			if err != nil {
+				return nil, fail(err)
+			}
+			shard, err := index.ParseShard(sdata, s.Name)
+			if err != nil {
+				return nil, fail(err)
+			}
+			p.shards[s.Name] = shard
+		}
+	}
+	return p, nil
+}
+
+func readPinned(dir string, ref index.FileRef) ([]byte, error) {
+	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(ref.Path)))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) != ref.Size || index.Digest(data) != ref.SHA256 {
+		return nil, fmt.Errorf("%s does not match its recorded digest", ref.Path)
+	}
+	return data, nil
+}
+
+func writeFile(stage, rel string, data []byte) (index.FileRef, error) {
+	file := filepath.Join(stage, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return index.FileRef{}, err
+	}
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		return index.FileRef{}, err
+	}
+	return index.FileRef{Path: rel, SHA256: index.Digest(data), Size: int64(len(data))}, nil
+}
+
+// writeIndex writes shards, buckets and the root for the given releases.
+func writeIndex(o Options, stage string, src *source.Result, prev *previous, releases []index.Release) (*Snapshot, error) {
+	byName := map[string]*index.Shard{}
+	for _, r := range releases {
+		name := nameOf(r)
+		s := byName[name]
+		if s == nil {
+			s = &index.Shard{SchemaVersion: index.SchemaVersion, Name: name}
+			byName[name] = s
+		}
+		s.Releases = append(s.Releases, r)
+	}
+	names := sortedKeys(byName)
+	bits := index.BucketBitsFor(len(names))
+	buckets := make([]index.Bucket, 1<<bits)
+	for i := range buckets {
+		buckets[i] = index.Bucket{SchemaVersion: index.SchemaVersion, Packs: []index.Summary{}}
+	}
+	snap := &Snapshot{}
+	total := 0
+	for _, name := range names {
+		s := byName[name]
+		s.Sort()
+		total += len(s.Releases)
+		data, err := index.Encode(s)
+		if err != nil {
+			return nil, err
+		}
+		ref, err := writeFile(stage, index.ShardPath(name, index.Digest(data)), data)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := writeFile(stage, index.LatestShardPath(name), data); err != nil {
+			return nil, err
+		}
+		latest := s.Latest()
+		sum := index.Summary{Name: name, Shard: ref, Versions: len(s.Releases)}
+		if latest != nil {
+			sum.Layer, sum.DisplayName, sum.AddonType, sum.CloudTypes, sum.Latest = latest.Layer, latest.DisplayName, latest.AddonType, latest.CloudTypes, latest.Version
+		}
+		b := &buckets[index.BucketOf(name, bits)]
+		b.Packs = append(b.Packs, sum)
+		snap.Shards = append(snap.Shards, s)
+	}
+	root := &index.Root{
+		SchemaVersion: index.SchemaVersion,
+		Registry:      o.Registry,
+		Source:        index.Source{Repo: o.RepoURL, Ref: src.Ref, Commit: src.Commit},
+		Packs:         len(names),
+		Releases:      total,
+		BucketBits:    bits,
+	}
+	for i := range buckets {
+		sort.Slice(buckets[i].Packs, func(a, b int) bool { return buckets[i].Packs[a].Name < buckets[i].Packs[b].Name })
+		data, err := index.Encode(&buckets[i])
+		if err != nil {
+			return nil, err
+		}
+		ref, err := writeFile(stage, index.BucketPath(index.Digest(data)), data)
+		if err != nil {
+			return nil, err
+		}
+		root.Buckets = append(root.Buckets, ref)
+	}
+
+	gen := src.Time.UTC().Truncate(time.Second)
+	if !o.GeneratedAt.IsZero() {
+		gen = o.GeneratedAt.UTC().Truncate(time.Second)
+	}
+	root.GeneratedAt = gen
+	root.Expires = gen.Add(o.ExpiresIn)
+	root.Serial = gen.Unix()
+	if root.Serial < 1 {
+		root.Serial = 1
+	}
+	if pr := prev.root; pr != nil {
+		if sameContent(pr, root) && o.GeneratedAt.IsZero() && pr.Expires.Equal(pr.GeneratedAt.Add(o.ExpiresIn)) {
+			root.Serial, root.GeneratedAt, root.Expires = pr.Serial, pr.GeneratedAt, pr.Expires
+		} else if root.Serial <= pr.Serial {
+			// The serial only grows, even if commit times go backwards.
+			root.Serial = pr.Serial + 1
+		}
+	}
+	data, err := index.Encode(root)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := writeFile(stage, index.RootFile, data); err != nil {
+		return nil, err
+	}
+	if o.Signer != nil {
+		sum, _ := hexSum(index.Digest(data))
+		if _, _, err := o.Signer.SignFile(filepath.Join(stage, index.RootFile), sum); err != nil {
+			return nil, fmt.Errorf("sign index.json: %w", err)
+		}
+	}
+	snap.Root = root
+	return snap, nil
+}
+
+// sameContent reports whether two roots describe the same registry,
+// ignoring the fields that only say when.
+func sameContent(a, b *index.Root) bool {
+	if a.Registry != b.Registry || a.Source != b.Source || a.Packs != b.Packs || a.Releases != b.Releases || a.BucketBits != b.BucketBits || len(a.Buckets) != len(b.Buckets) {
+		return false
+	}
+	for i := range a.Buckets {
+		if a.Buckets[i] != b.Buckets[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func nameOf(r index.Release) string {
+	// packs/<name>/<version>/<file>
+	p := r.Archive.Path
+	const prefix = "packs/"
+	p = p[len(prefix):]
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' {
+			return p[:i]
+		}
+	}
+	return p
+}
+
+func hexSum(h string) ([32]byte, error) {
+	var sum [32]byte
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != 32 {
+		return sum, fmt.Errorf("bad sha256 %q", h)
+	}
+	copy(sum[:], b)
+	return sum, nil
+}

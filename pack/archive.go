@@ -1,0 +1,126 @@
+package pack
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"path"
+	"time"
+)
+
+// ArchiveOptions tune WriteArchive.
+type ArchiveOptions struct {
+	// ModTime is stamped on every entry: the release's commit time, so the
+	// same tree always gives the same bytes. Zero means the Unix epoch.
+	ModTime time.Time
+}
+
+// Digest identifies an archive's bytes.
+type Digest struct {
+	SHA256 string // lowercase hex
+	Size   int64
+}
+
+// ArchiveName is the file name of a release archive.
+func ArchiveName(name, version string) string { return name + "-" + version + ".tar.gz" }
+
+// WriteArchive streams a deterministic tar.gz of p to w and returns the
+// SHA-256 and size of what it wrote, computed in the same pass. Entries are
+// p.Files (sorted, ignored files already excluded) under "<name>/", with
+// normalised modes, uid/gid 0, no user or group names, one fixed mtime and
+// a gzip header with no name and no time. The same files always give the
+// same bytes.
+func WriteArchive(w io.Writer, p *Pack, opts ArchiveOptions) (Digest, error) {
+	if p.Manifest == nil || !ValidName(p.Manifest.Name) {
+		return Digest{}, fmt.Errorf("archive: pack has no valid name")
+	}
+	mtime := opts.ModTime.UTC().Truncate(time.Second)
+	if opts.ModTime.IsZero() {
+		mtime = time.Unix(0, 0).UTC()
+	}
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(w, h)}
+	zw, err := gzip.NewWriterLevel(cw, gzip.BestCompression)
+	if err != nil {
+		return Digest{}, err
+	}
+	// A fixed header: no name, no mtime, OS "unknown", so the bytes do not
+	// depend on who built the archive or when.
+	zw.Header = gzip.Header{OS: 255}
+	tw := tar.NewWriter(zw)
+	root := p.Manifest.Name
+	if err := writeHeader(tw, &tar.Header{Typeflag: tar.TypeDir, Name: root + "/", Mode: 0o755, ModTime: mtime}); err != nil {
+		return Digest{}, err
+	}
+	for _, f := range p.Files {
+		name := path.Join(root, f.Path)
+		switch {
+		case f.IsDir():
+			err = writeHeader(tw, &tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o755, ModTime: mtime})
+		case f.IsSymlink():
+			err = writeHeader(tw, &tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: f.Link, Mode: 0o777, ModTime: mtime})
+		default:
+			err = writeFile(tw, p, f, name, mtime)
+		}
+		if err != nil {
+			return Digest{}, fmt.Errorf("archive %s: %w", f.Path, err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return Digest{}, err
+	}
+	if err := zw.Close(); err != nil {
+		return Digest{}, err
+	}
+	return Digest{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.n}, nil
+}
+
+func writeHeader(tw *tar.Writer, hd *tar.Header) error {
+	hd.Uid, hd.Gid, hd.Uname, hd.Gname = 0, 0, "", ""
+	// USTAR when names fit; PAX only for long names, never for times.
+	hd.Format = tar.FormatUSTAR
+	if len(hd.Name) > 100 || len(hd.Linkname) > 100 {
+		hd.Format = tar.FormatPAX
+	}
+	return tw.WriteHeader(hd)
+}
+
+func writeFile(tw *tar.Writer, p *Pack, f File, name string, mtime time.Time) error {
+	mode := int64(0o644)
+	if f.Mode.Perm()&0o111 != 0 {
+		mode = 0o755
+	}
+	r, err := p.Open(f.Path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := writeHeader(tw, &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: f.Size, Mode: mode, ModTime: mtime}); err != nil {
+		return err
+	}
+	n, err := io.Copy(tw, io.LimitReader(r, f.Size+1))
+	if err != nil {
+		return err
+	}
+	if n != f.Size {
+		return fmt.Errorf("file changed while archiving (listed %d bytes, read %d)", f.Size, n)
+	}
+	return nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+var _ hash.Hash = sha256.New()

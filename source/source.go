@@ -1,0 +1,399 @@
+// Package source reads packs from a git repository with go-git: no git
+// binary, no work tree checkout. It finds every pack directory (any
+// directory holding pack.json) at a ref and, with history, at every commit
+// of the ref's first-parent history, and reports one release per
+// name@version: the pack directory at the newest first-parent commit
+// where that version existed.
+//
+// Behaviour worth knowing:
+//   - Only committed content is read. Uncommitted changes in a work tree
+//     are never built; Dirty lists them so the CLI can warn.
+//   - A shallow clone cannot be walked: with History it is an error that
+//     says how to fetch full history; without History it works.
+//   - Walking history is O(changed trees): scans are memoised by git tree
+//     hash and each distinct pack.json blob is parsed once.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/packgen/packgen/pack"
+)
+
+// Repo is an open git repository.
+type Repo struct {
+	path string
+	git  *git.Repository
+	// handles are extra repository handles for concurrent readers: go-git
+	// object storage shares file offsets, so one handle per goroutine.
+	handles chan *git.Repository
+}
+
+// ErrShallow is returned when history is needed from a shallow clone.
+var ErrShallow = errors.New("repository is a shallow clone")
+
+// Open opens the repository at p (the current dir when empty), looking
+// for .git in p and its parents.
+func Open(p string) (*Repo, error) {
+	if p == "" {
+		p = "."
+	}
+	r, err := git.PlainOpenWithOptions(p, &git.PlainOpenOptions{DetectDotGit: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		return nil, fmt.Errorf("%s is not inside a git repository: run packgen in a clone of your pack repository, or pass --repo DIR", p)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open git repository %s: %w", p, err)
+	}
+	return &Repo{path: p, git: r, handles: make(chan *git.Repository, 64)}, nil
+}
+
+// Git returns the go-git repository.
+func (r *Repo) Git() *git.Repository { return r.git }
+
+func (r *Repo) acquire() (*git.Repository, error) {
+	select {
+	case h := <-r.handles:
+		return h, nil
+	default:
+		return git.PlainOpenWithOptions(r.path, &git.PlainOpenOptions{DetectDotGit: true})
+	}
+}
+
+func (r *Repo) release(h *git.Repository) {
+	select {
+	case r.handles <- h:
+	default:
+	}
+}
+
+// Options select what Releases reads.
+type Options struct {
+	Ref      string // branch, tag, or commit; default HEAD
+	PacksDir string // only packs under this dir ("" = whole tree)
+	History  bool   // walk first-parent history too
+}
+
+// Release is one name@version found in git.
+type Release struct {
+	Name     string // from pack.json ("" when pack.json cannot be read)
+	Version  string // as written in pack.json
+	Dir      string // the pack directory in the tree
+	Commit   string // the newest first-parent commit holding this version
+	Time     time.Time
+	TreeHash string // git tree hash of Dir at Commit: the content's identity
+	// ManifestProblems are problems of pack.json that prevented reading
+	// the name or version (only reported for packs at the ref itself).
+	ManifestProblems pack.Problems
+
+	repo *Repo
+}
+
+// Open returns an fs.FS rooted at the release's pack directory, and a
+// function to call when done. Each call uses its own repository handle,
+// so releases can be read in parallel.
+func (rel *Release) Open() (fs.FS, func(), error) {
+	h, err := rel.repo.acquire()
+	if err != nil {
+		return nil, nil, err
+	}
+	tree, err := object.GetTree(h.Storer, plumbing.NewHash(rel.TreeHash))
+	if err != nil {
+		rel.repo.release(h)
+		return nil, nil, fmt.Errorf("read tree %s of %s: %w", rel.TreeHash, rel.Dir, err)
+	}
+	return TreeFS(h.Storer, tree, rel.Time), func() { rel.repo.release(h) }, nil
+}
+
+// Result is what Releases found.
+type Result struct {
+	Ref      string
+	Commit   string // the commit the ref resolved to
+	Time     time.Time
+	Releases []Release // sorted by name, then semantic version
+}
+
+// packDir is a pack directory found in a tree, relative to that tree.
+type packDir struct {
+	rel      string
+	tree     plumbing.Hash
+	manifest plumbing.Hash
+}
+
+type manifestInfo struct {
+	name, version, key string
+	problems           pack.Problems
+}
+
+type scanner struct {
+	repo      *git.Repository
+	trees     map[plumbing.Hash][]packDir
+	manifests map[plumbing.Hash]*manifestInfo
+}
+
+// Releases lists the releases at opts.Ref and, with opts.History, on its
+// first-parent history.
+func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
+	ref := opts.Ref
+	if ref == "" {
+		ref = "HEAD"
+	}
+	h, err := r.git.ResolveRevision(plumbing.Revision(ref))
+	if err != nil {
+		if ref == "HEAD" {
+			if _, herr := r.git.Head(); errors.Is(herr, plumbing.ErrReferenceNotFound) {
+				return nil, errors.New("the repository has no commits yet: commit your packs first")
+			}
+		}
+		return nil, fmt.Errorf("resolve ref %q: %w", ref, err)
+	}
+	head, err := r.git.CommitObject(*h)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", h, err)
+	}
+	if opts.History {
+		shallow, err := r.git.Storer.Shallow()
+		if err == nil && len(shallow) > 0 {
+			return nil, fmt.Errorf("%w (%d shallow commits): history cannot be walked, so versions only in older commits would be missing; fetch full history (git fetch --unshallow, or actions/checkout with fetch-depth: 0) or build with --history=false, which keeps releases of the previous build", ErrShallow, len(shallow))
+		}
+	}
+	packsDir := strings.Trim(path.Clean("/"+opts.PacksDir), "/")
+	sc := &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}}
+	res := &Result{Ref: ref, Commit: head.Hash.String(), Time: head.Committer.When.UTC()}
+	found := map[string]*Release{}
+	first := true
+	for c := head; c != nil; {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		dirs, err := sc.packsAt(c, packsDir)
+		if err != nil {
+			return nil, fmt.Errorf("commit %s: %w", c.Hash.String()[:12], err)
+		}
+		byKey := map[string][]packDir{}
+		for _, d := range dirs {
+			mi, err := sc.manifest(d.manifest, path.Join(d.rel, pack.ManifestFile))
+			if err != nil {
+				return nil, err
+			}
+			if mi.key == "" {
+				if first {
+					res.Releases = append(res.Releases, Release{Dir: d.rel, Commit: c.Hash.String(), Time: c.Committer.When.UTC(), TreeHash: d.tree.String(), ManifestProblems: mi.problems, repo: r})
+				}
+				continue
+			}
+			byKey[mi.key] = append(byKey[mi.key], d)
+		}
+		for key, ds := range byKey {
+			if _, done := found[key]; done {
+				continue
+			}
+			if len(ds) > 1 {
+				var names []string
+				for _, d := range ds {
+					names = append(names, d.rel)
+				}
+				sort.Strings(names)
+				return nil, fmt.Errorf("%s is defined by more than one directory at commit %s: %s; keep one, or bump the version in the others", key, c.Hash.String()[:12], strings.Join(names, " and "))
+			}
+			mi := sc.manifests[ds[0].manifest]
+			found[key] = &Release{Name: mi.name, Version: mi.version, Dir: ds[0].rel, Commit: c.Hash.String(), Time: c.Committer.When.UTC(), TreeHash: ds[0].tree.String(), repo: r}
+		}
+		first = false
+		if !opts.History || c.NumParents() == 0 {
+			break
+		}
+		next, err := c.Parent(0)
+		if err != nil {
+			return nil, fmt.Errorf("read parent of %s: %w (is the clone shallow or incomplete?)", c.Hash.String()[:12], err)
+		}
+		c = next
+	}
+	for _, rel := range found {
+		res.Releases = append(res.Releases, *rel)
+	}
+	sort.Slice(res.Releases, func(i, j int) bool {
+		a, b := res.Releases[i], res.Releases[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		va, ea := semver.NewVersion(a.Version)
+		vb, eb := semver.NewVersion(b.Version)
+		if ea == nil && eb == nil && !va.Equal(vb) {
+			return va.LessThan(vb)
+		}
+		if a.Version != b.Version {
+			return a.Version < b.Version
+		}
+		return a.Dir < b.Dir
+	})
+	return res, nil
+}
+
+// packsAt lists pack dirs at commit c under packsDir.
+func (sc *scanner) packsAt(c *object.Commit, packsDir string) ([]packDir, error) {
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, err
+	}
+	base := ""
+	if packsDir != "" {
+		e, err := tree.FindEntry(packsDir)
+		if err != nil || e.Mode != filemode.Dir {
+			return nil, nil // no packs dir at this commit
+		}
+		base = packsDir
+		if tree, err = object.GetTree(sc.repo.Storer, e.Hash); err != nil {
+			return nil, err
+		}
+	}
+	dirs, err := sc.scan(tree)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]packDir, len(dirs))
+	for i, d := range dirs {
+		d.rel = path.Join(base, d.rel)
+		if d.rel == "" {
+			d.rel = "."
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// scan finds pack dirs in a tree, memoised by tree hash so an unchanged
+// subtree costs nothing on the next commit.
+func (sc *scanner) scan(tree *object.Tree) ([]packDir, error) {
+	if dirs, ok := sc.trees[tree.Hash]; ok {
+		return dirs, nil
+	}
+	var dirs []packDir
+	for _, e := range tree.Entries {
+		if e.Name == pack.ManifestFile && e.Mode.IsFile() {
+			dirs = []packDir{{rel: "", tree: tree.Hash, manifest: e.Hash}}
+			sc.trees[tree.Hash] = dirs
+			return dirs, nil
+		}
+	}
+	for _, e := range tree.Entries {
+		if e.Mode != filemode.Dir || pack.IsJunk(e.Name) || isJunkDir(e.Name) {
+			continue
+		}
+		sub, err := object.GetTree(sc.repo.Storer, e.Hash)
+		if err != nil {
+			return nil, err
+		}
+		subDirs, err := sc.scan(sub)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range subDirs {
+			d.rel = path.Join(e.Name, d.rel)
+			dirs = append(dirs, d)
+		}
+	}
+	sc.trees[tree.Hash] = dirs
+	return dirs, nil
+}
+
+// manifest parses a pack.json blob once.
+func (sc *scanner) manifest(h plumbing.Hash, file string) (*manifestInfo, error) {
+	if mi, ok := sc.manifests[h]; ok {
+		return mi, nil
+	}
+	blob, err := object.GetBlob(sc.repo.Storer, h)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	rc, err := blob.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, 1<<20))
+	rc.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	m, probs := pack.ParseManifest(file, data)
+	mi := &manifestInfo{problems: probs}
+	if m != nil && pack.ValidName(m.Name) {
+		if v, err := semver.NewVersion(m.Version); err == nil {
+			mi.name, mi.version, mi.key = m.Name, m.Version, m.Name+"@"+v.String()
+		}
+	}
+	if mi.key == "" && !probs.HasErrors() {
+		mi.problems = append(mi.problems, pack.Problem{File: file, Severity: pack.SevError, Msg: "pack.json has no usable name and version"})
+	}
+	sc.manifests[h] = mi
+	return mi, nil
+}
+
+// RemoteURL returns origin's URL in https form when it is a known forge
+// SSH URL, or "" when there is no origin.
+func (r *Repo) RemoteURL() string {
+	rem, err := r.git.Remote("origin")
+	if err != nil || len(rem.Config().URLs) == 0 {
+		return ""
+	}
+	return NormalizeURL(rem.Config().URLs[0])
+}
+
+// NormalizeURL turns git@host:owner/repo.git into https://host/owner/repo
+// and drops credentials and a .git suffix from https URLs.
+func NormalizeURL(u string) string {
+	if strings.HasPrefix(u, "git@") && strings.Contains(u, ":") {
+		hostPath := strings.TrimPrefix(u, "git@")
+		i := strings.Index(hostPath, ":")
+		u = "https://" + hostPath[:i] + "/" + hostPath[i+1:]
+	}
+	if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		scheme, rest, _ := strings.Cut(u, "://")
+		if at := strings.Index(rest, "@"); at >= 0 && at < strings.Index(rest+"/", "/") {
+			rest = rest[at+1:]
+		}
+		u = scheme + "://" + rest
+	}
+	return strings.TrimSuffix(u, ".git")
+}
+
+// Dirty lists uncommitted changes under packsDir in the work tree (nil
+// for a bare repository). They are never built.
+func (r *Repo) Dirty(packsDir string) ([]string, error) {
+	wt, err := r.git.Worktree()
+	if errors.Is(err, git.ErrIsBareRepository) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := wt.Status()
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.Trim(packsDir, "/")
+	var out []string
+	for p, s := range st {
+		if s.Worktree == git.Unmodified && s.Staging == git.Unmodified {
+			continue
+		}
+		if prefix == "" || p == prefix || strings.HasPrefix(p, prefix+"/") {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

@@ -1,0 +1,249 @@
+package source
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+)
+
+// treeFS is a read-only fs.FS over a git tree. Files stream straight from
+// git objects; nothing is checked out. It implements ReadDirFS, StatFS and
+// ReadLinkFS so pack validation sees symlinks, executables and submodules
+// exactly as git records them.
+type treeFS struct {
+	s     storer.EncodedObjectStorer
+	root  *object.Tree
+	mtime time.Time
+}
+
+// TreeFS returns an fs.FS over tree. mtime is reported for every entry
+// (git keeps no per-file times); use the commit time.
+func TreeFS(s storer.EncodedObjectStorer, tree *object.Tree, mtime time.Time) fs.FS {
+	return &treeFS{s: s, root: tree, mtime: mtime}
+}
+
+type treeEntry struct {
+	name string
+	mode filemode.FileMode
+	hash plumbing.Hash
+}
+
+func (t *treeFS) lookup(op, name string) (treeEntry, error) {
+	if !fs.ValidPath(name) {
+		return treeEntry{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	if name == "." {
+		return treeEntry{name: ".", mode: filemode.Dir, hash: t.root.Hash}, nil
+	}
+	e, err := t.root.FindEntry(name)
+	if err != nil {
+		return treeEntry{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+	}
+	return treeEntry{name: path.Base(name), mode: e.Mode, hash: e.Hash}, nil
+}
+
+func (t *treeFS) info(e treeEntry) (*fileInfo, error) {
+	fi := &fileInfo{name: e.name, mode: fsMode(e.mode), mtime: t.mtime}
+	if e.mode.IsFile() {
+		obj, err := t.s.EncodedObject(plumbing.BlobObject, e.hash)
+		if err != nil {
+			return nil, err
+		}
+		fi.size = obj.Size()
+	}
+	return fi, nil
+}
+
+func fsMode(m filemode.FileMode) fs.FileMode {
+	switch m {
+	case filemode.Dir:
+		return fs.ModeDir | 0o755
+	case filemode.Executable:
+		return 0o755
+	case filemode.Symlink:
+		return fs.ModeSymlink | 0o777
+	case filemode.Submodule:
+		// A submodule's content is not in this repository; report it as
+		// irregular so validation refuses it instead of archiving nothing.
+		return fs.ModeIrregular
+	default:
+		return 0o644
+	}
+}
+
+func (t *treeFS) Open(name string) (fs.File, error) {
+	e, err := t.lookup("open", name)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := t.info(e)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	switch {
+	case e.mode == filemode.Dir:
+		return &dirFile{fs: t, name: name, info: fi}, nil
+	case e.mode == filemode.Regular || e.mode == filemode.Executable || e.mode == filemode.Deprecated:
+		blob, err := object.GetBlob(t.s, e.hash)
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		rc, err := blob.Reader()
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		return &blobFile{rc: rc, info: fi}, nil
+	default:
+		return nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file or directory")}
+	}
+}
+
+func (t *treeFS) Stat(name string) (fs.FileInfo, error) { return t.Lstat(name) }
+
+func (t *treeFS) Lstat(name string) (fs.FileInfo, error) {
+	e, err := t.lookup("stat", name)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := t.info(e)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	return fi, nil
+}
+
+func (t *treeFS) ReadLink(name string) (string, error) {
+	e, err := t.lookup("readlink", name)
+	if err != nil {
+		return "", err
+	}
+	if e.mode != filemode.Symlink {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	blob, err := object.GetBlob(t.s, e.hash)
+	if err != nil {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
+	}
+	rc, err := blob.Reader()
+	if err != nil {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, 4096))
+	if err != nil {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
+	}
+	return string(b), nil
+}
+
+func (t *treeFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	var tree *object.Tree
+	if name == "." {
+		tree = t.root
+	} else {
+		e, err := t.lookup("readdir", name)
+		if err != nil {
+			return nil, err
+		}
+		if e.mode != filemode.Dir {
+			return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
+		}
+		if tree, err = object.GetTree(t.s, e.hash); err != nil {
+			return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
+		}
+	}
+	out := make([]fs.DirEntry, 0, len(tree.Entries))
+	for _, e := range tree.Entries {
+		out = append(out, &dirEntry{fs: t, e: treeEntry{name: e.Name, mode: e.Mode, hash: e.Hash}})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out, nil
+}
+
+type fileInfo struct {
+	name  string
+	size  int64
+	mode  fs.FileMode
+	mtime time.Time
+}
+
+func (f *fileInfo) Name() string       { return f.name }
+func (f *fileInfo) Size() int64        { return f.size }
+func (f *fileInfo) Mode() fs.FileMode  { return f.mode }
+func (f *fileInfo) ModTime() time.Time { return f.mtime }
+func (f *fileInfo) IsDir() bool        { return f.mode.IsDir() }
+func (f *fileInfo) Sys() any           { return nil }
+
+type dirEntry struct {
+	fs *treeFS
+	e  treeEntry
+}
+
+func (d *dirEntry) Name() string               { return d.e.name }
+func (d *dirEntry) IsDir() bool                { return d.e.mode == filemode.Dir }
+func (d *dirEntry) Type() fs.FileMode          { return fsMode(d.e.mode).Type() }
+func (d *dirEntry) Info() (fs.FileInfo, error) { return d.fs.info(d.e) }
+
+type blobFile struct {
+	rc   io.ReadCloser
+	info *fileInfo
+}
+
+func (b *blobFile) Stat() (fs.FileInfo, error) { return b.info, nil }
+func (b *blobFile) Read(p []byte) (int, error) { return b.rc.Read(p) }
+func (b *blobFile) Close() error               { return b.rc.Close() }
+
+type dirFile struct {
+	fs      *treeFS
+	name    string
+	info    *fileInfo
+	entries []fs.DirEntry
+	read    bool
+}
+
+func (d *dirFile) Stat() (fs.FileInfo, error) { return d.info, nil }
+func (d *dirFile) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.name, Err: errors.New("is a directory")}
+}
+func (d *dirFile) Close() error { return nil }
+
+func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
+	if !d.read {
+		es, err := d.fs.ReadDir(d.name)
+		if err != nil {
+			return nil, err
+		}
+		d.entries, d.read = es, true
+	}
+	if n <= 0 {
+		out := d.entries
+		d.entries = nil
+		return out, nil
+	}
+	if len(d.entries) == 0 {
+		return nil, io.EOF
+	}
+	if n > len(d.entries) {
+		n = len(d.entries)
+	}
+	out := d.entries[:n]
+	d.entries = d.entries[n:]
+	return out, nil
+}
+
+var _ fs.ReadLinkFS = (*treeFS)(nil)
+var _ fs.ReadDirFS = (*treeFS)(nil)
+var _ fs.StatFS = (*treeFS)(nil)
+
+func isJunkDir(name string) bool {
+	return name == ".git" || name == "node_modules" || strings.HasPrefix(name, "._")
+}
