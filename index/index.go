@@ -340,6 +340,7 @@ func checkSchema(what string, v int) error {
 
 // safeSitePath checks that p stays inside the site and under prefix.
 func safeSitePath(p, prefix string) error {
+	// prefix "" accepts any path inside the site.
 	if p == "" || path.IsAbs(p) || strings.Contains(p, `\`) || path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../") {
 		return fmt.Errorf("path %q is not a clean relative path", p)
 	}

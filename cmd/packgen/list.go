@@ -1,0 +1,128 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/packgen/packgen/index"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	register(newListCmd)
+	register(newInfoCmd)
+}
+
+func newListCmd(g *globalOptions) *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   "list SITE",
+		Short: "List the packs of a built registry (a directory or URL)",
+		Long: `List every pack of a registry site with its layer, latest version and
+number of versions. SITE is a directory, a file:// URL or an http(s) URL.
+Digests of the metadata are checked; signatures are checked by fetch and
+verify.`,
+		Example: `  packgen list site
+  packgen list https://packs.example.com -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			_, _, packs, err := index.ReadCatalog(cmd.Context(), index.FetcherFor(args[0]))
+			if err != nil {
+				return fmt.Errorf("read registry %s: %w", args[0], err)
+			}
+			if output == "json" {
+				if packs == nil {
+					packs = []index.Summary{}
+				}
+				return writeJSON(g, packs)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tLAYER\tLATEST\tVERSIONS\tDISPLAY NAME")
+			for _, p := range packs {
+				layer := p.Layer
+				if p.AddonType != "" {
+					layer += " (" + p.AddonType + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", p.Name, layer, p.Latest, p.Versions, p.DisplayName)
+			}
+			return tw.Flush()
+		},
+	}
+	outputFlag(c, &output, "text", "json")
+	return c
+}
+
+func newInfoCmd(g *globalOptions) *cobra.Command {
+	var output, site string
+	c := &cobra.Command{
+		Use:   "info NAME --site SITE",
+		Short: "Show every version of one pack in a built registry",
+		Long: `Show one pack's versions with digest, size, source commit and
+dependencies. Reads only index.json, one bucket and the pack's shard.`,
+		Example: `  packgen info calico --site site
+  packgen info calico --site http://127.0.0.1:8080 -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			if site == "" {
+				return usageErr("--site is required (a built directory or a registry URL)")
+			}
+			ctx := cmd.Context()
+			fetch := index.FetcherFor(site)
+			data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
+			if err != nil {
+				return fmt.Errorf("read registry %s: %w", site, err)
+			}
+			root, err := index.ParseRoot(data)
+			if err != nil {
+				return err
+			}
+			sum, err := index.Lookup(ctx, fetch, root, args[0])
+			if err != nil {
+				return err
+			}
+			if sum == nil {
+				return badErr(fmt.Errorf("pack %q is not in registry %s", args[0], site))
+			}
+			shard, err := index.ReadShard(ctx, fetch, *sum)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeJSON(g, shard)
+			}
+			fmt.Fprintf(g.stdout, "%s (%s) — layer %s", sum.Name, sum.DisplayName, sum.Layer)
+			if sum.AddonType != "" {
+				fmt.Fprintf(g.stdout, ", %s", sum.AddonType)
+			}
+			fmt.Fprintf(g.stdout, ", latest %s\n\n", sum.Latest)
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "VERSION\tCREATED\tSIZE\tSHA256\tCOMMIT\tDEPENDENCIES")
+			for i := len(shard.Releases) - 1; i >= 0; i-- {
+				r := shard.Releases[i]
+				var deps []string
+				for _, d := range r.Dependencies {
+					deps = append(deps, fmt.Sprintf("%s %s [%s,%s]", d.Type, d.PackName, d.MinVersion, d.MaxVersion))
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.Version, r.Created.Format("2006-01-02"), r.Archive.Size, r.Archive.SHA256[:16], shortHash(r.Commit), strings.Join(deps, "; "))
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().StringVar(&site, "site", "", "registry: a built directory or URL")
+	outputFlag(c, &output, "text", "json")
+	return c
+}
+
+func writeJSON(g *globalOptions, v any) error {
+	enc := json.NewEncoder(g.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/packgen/packgen/pack"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newNewCmd) }
+
+func newNewCmd(g *globalOptions) *cobra.Command {
+	o := pack.ScaffoldOptions{}
+	var layer, clouds string
+	c := &cobra.Command{
+		Use:   "new NAME --layer LAYER",
+		Short: "Create a new pack directory that validates as is",
+		Long: `Create NAME-VERSION/ with pack.json, values.yaml (with a commented pack:
+section) and README.md. With --chart the chart archive is copied into
+charts/ and listed in pack.json; with --manifests the YAML files of a
+directory are copied into manifests/ and listed as kubeManifests.`,
+		Example: `  packgen new my-monitoring --layer addon --addon-type monitoring --chart ./prometheus-58.0.0.tgz
+  packgen new my-cni --layer cni --manifests ./deploy -d packs
+  packgen new ubuntu-custom --layer os --version 22.04.4`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Name = args[0]
+			o.Layer = pack.Layer(layer)
+			if !o.Layer.Valid() {
+				return usageErr("--layer must be one of os, k8s, cni, csi, addon")
+			}
+			if clouds != "" {
+				o.CloudTypes = strings.Split(clouds, ",")
+			}
+			dir, err := pack.Scaffold(o)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			fmt.Fprintf(g.stdout, "created %s\nnext: edit values.yaml, then run `packgen validate %s`\n", dir, dir)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&layer, "layer", "", "layer: os, k8s, cni, csi or addon (required)")
+	f.StringVar(&o.Version, "version", "1.0.0", "pack version")
+	f.StringVar(&o.AddonType, "addon-type", "", "add-on type, e.g. monitoring, ingress, \"system app\"")
+	f.StringVar(&clouds, "cloud-types", "all", "comma-separated cloud types")
+	f.StringVar(&o.Chart, "chart", "", "Helm chart archive (.tgz) to include")
+	f.StringVar(&o.Manifests, "manifests", "", "directory of Kubernetes YAML manifests to include")
+	f.StringVarP(&o.Parent, "dir", "d", ".", "parent directory")
+	_ = c.MarkFlagRequired("layer")
+	_ = c.RegisterFlagCompletionFunc("layer", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"os", "k8s", "cni", "csi", "addon"}, cobra.ShellCompDirectiveNoFileComp
+	})
+	return c
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// version is set with -ldflags "-X main.version=...".
+var version = ""
+
+// Exit codes. Scripts can rely on them.
+const (
+	exitOK      = 0 // success
+	exitBad     = 1 // the thing checked is bad: validation errors, failed verification
+	exitUsage   = 2 // wrong flags or arguments
+	exitFailure = 3 // could not do the work: I/O, network, git
+)
+
+// exitError carries an exit code with an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{exitUsage, fmt.Errorf(format, args...)}
+}
+
+func badErr(err error) error { return &exitError{exitBad, err} }
+
+// silentBad exits 1 without printing anything more (the command already
+// reported the problems).
+var silentBad = &exitError{exitBad, errors.New("")}
+
+// globalOptions are shared by every command.
+type globalOptions struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	quiet          bool
+}
+
+// interactive reports whether stderr is a terminal (for progress output).
+func (g *globalOptions) interactive() bool {
+	f, ok := g.stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && !g.quiet
+}
+
+func (g *globalOptions) logf(format string, args ...any) {
+	if !g.quiet {
+		fmt.Fprintf(g.stderr, format, args...)
+	}
+}
+
+type command func(g *globalOptions) *cobra.Command
+
+var commands []command
+
+// register adds a command to the root; each command file calls it in init.
+func register(c command) { commands = append(commands, c) }
+
+func versionString() string {
+	v := version
+	rev := ""
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			v = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = s.Value[:12]
+			}
+		}
+	}
+	if v == "" {
+		v = "dev"
+	}
+	if rev != "" && !strings.Contains(v, rev) {
+		v += " (" + rev + ")"
+	}
+	return v
+}
+
+func newRoot(g *globalOptions) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "packgen",
+		Short: "Build and fetch signed Kubernetes pack registries from git",
+		Long: `packgen turns a git repository of Kubernetes packs (os, k8s, cni, csi and
+add-on layers, Spectro Cloud Palette style) into a static, signed registry
+that any object store or CDN can serve, and is also the client that
+resolves, downloads, verifies and safely extracts packs from it.
+
+Exit codes:
+  0  success
+  1  what was checked is bad (validation errors, failed verification)
+  2  usage error (unknown flag, wrong arguments)
+  3  operational failure (I/O, network, git)`,
+		Example: `  packgen validate examples/packs
+  packgen build --out site
+  packgen serve site
+  packgen fetch calico@^3.26 --url http://127.0.0.1:8080 --key registry.pub`,
+		Version:       versionString(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(g.stdin)
+	root.SetOut(g.stdout)
+	root.SetErr(g.stderr)
+	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print only errors")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{exitUsage, err}
+	})
+	var cmds []*cobra.Command
+	for _, c := range commands {
+		cmds = append(cmds, c(g))
+	}
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
+	root.AddCommand(cmds...)
+	return root
+}
+
+// execute runs packgen with args and returns the exit code.
+func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRoot(g)
+	root.SetArgs(args)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	code := exitFailure
+	if errors.As(err, &ee) {
+		code = ee.code
+	} else if isUsage(err) {
+		code = exitUsage
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(stderr, "packgen: %s\n", msg)
+		if code == exitUsage {
+			fmt.Fprintln(stderr, "Run 'packgen --help' for usage.")
+		}
+	}
+	return code
+}
+
+// isUsage recognises cobra's argument errors, which it does not type.
+func isUsage(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand", "invalid argument"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// outputFlag adds -o/--output with the given formats.
+func outputFlag(c *cobra.Command, p *string, formats ...string) {
+	c.Flags().StringVarP(p, "output", "o", formats[0], "output format: "+strings.Join(formats, ", "))
+	_ = c.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return formats, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+func checkOutput(v string, formats ...string) error {
+	for _, f := range formats {
+		if v == f {
+			return nil
+		}
+	}
+	return usageErr("unknown output format %q (want %s)", v, strings.Join(formats, " or "))
+}

@@ -1,0 +1,190 @@
+package pack
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// ScaffoldOptions describe a new pack.
+type ScaffoldOptions struct {
+	Name       string
+	Version    string // default 1.0.0
+	Layer      Layer
+	AddonType  string   // for add-ons; default "system app"
+	CloudTypes []string // default ["all"]
+	Chart      string   // path of a Helm chart .tgz to include
+	Manifests  string   // directory of YAML manifests to include
+	Parent     string   // where to create NAME-VERSION/
+}
+
+// Scaffold creates a new, valid pack directory and returns its path. It
+// refuses to overwrite anything.
+func Scaffold(o ScaffoldOptions) (string, error) {
+	if !ValidName(o.Name) {
+		return "", fmt.Errorf("name %q is not a valid pack name: lowercase letters, digits and '-', at most %d characters", o.Name, MaxNameLen)
+	}
+	if !o.Layer.Valid() {
+		return "", fmt.Errorf("layer %q is not one of %s", o.Layer, layerList())
+	}
+	if o.Version == "" {
+		o.Version = "1.0.0"
+	}
+	if _, err := semver.StrictNewVersion(o.Version); err != nil {
+		return "", fmt.Errorf("version %q is not a semantic version (MAJOR.MINOR.PATCH)", o.Version)
+	}
+	if o.Chart != "" && o.Manifests != "" {
+		return "", errors.New("give a chart or manifests, not both")
+	}
+	if o.Layer == LayerAddon && o.AddonType == "" {
+		o.AddonType = "system app"
+	}
+	if len(o.CloudTypes) == 0 {
+		o.CloudTypes = []string{"all"}
+	}
+	if o.Parent == "" {
+		o.Parent = "."
+	}
+	dir := filepath.Join(o.Parent, o.Name+"-"+o.Version)
+	if _, err := os.Lstat(dir); err == nil {
+		return "", fmt.Errorf("%s already exists: choose another name or version", dir)
+	}
+	stage, err := os.MkdirTemp(o.Parent, ".packgen-new-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(stage)
+
+	m := Manifest{Name: o.Name, Version: o.Version, Layer: o.Layer, DisplayName: displayName(o.Name), CloudTypes: o.CloudTypes,
+		Annotations: map[string]string{"source": "community"}}
+	if o.Layer == LayerAddon {
+		m.AddonType = o.AddonType
+	}
+	values := fmt.Sprintf(`# Parameters of the %s pack. Users override these in their cluster profile.
+pack:
+  # Namespace the pack installs into.
+  namespace: %q
+  # Order among the profile's add-ons: lower installs first.
+  # spectrocloud.com/install-priority: "0"
+`, o.Name, o.Name)
+	switch {
+	case o.Chart != "":
+		chartName, err := copyChart(o.Chart, filepath.Join(stage, ChartsDir))
+		if err != nil {
+			return "", err
+		}
+		m.Charts = []string{path.Join(ChartsDir, filepath.Base(o.Chart))}
+		values += fmt.Sprintf("\ncharts:\n  %s:\n    # Values passed to the %s chart.\n    {}\n", chartName, chartName)
+	case o.Manifests != "":
+		files, err := copyManifests(o.Manifests, filepath.Join(stage, ManifestsDir))
+		if err != nil {
+			return "", err
+		}
+		m.KubeManifests = files
+		values += "\nmanifests:\n  # Parameters for the manifests.\n  {}\n"
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	readme := fmt.Sprintf("# %s\n\n%s pack (layer `%s`).\n\n## Parameters\n\nSee `values.yaml`.\n", displayName(o.Name), displayName(o.Name), o.Layer)
+	for name, content := range map[string][]byte{ManifestFile: append(data, '\n'), ValuesFile: []byte(values), ReadmeFile: []byte(readme)} {
+		if err := os.WriteFile(filepath.Join(stage, name), content, 0o644); err != nil {
+			return "", err
+		}
+	}
+	if err := os.Chmod(stage, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Rename(stage, dir); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+func displayName(name string) string {
+	parts := strings.Split(name, "-")
+	for i, p := range parts {
+		if p != "" {
+			parts[i] = strings.ToUpper(p[:1]) + p[1:]
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func copyChart(src, dstDir string) (string, error) {
+	f, err := os.Open(src)
+	if err != nil {
+		return "", fmt.Errorf("chart: %w", err)
+	}
+	defer f.Close()
+	name, version, err := inspectChart(f)
+	if err != nil {
+		return "", fmt.Errorf("chart %s: %w", src, err)
+	}
+	if _, err := semver.NewVersion(version); err != nil {
+		return "", fmt.Errorf("chart %s: version %q is not semver", src, version)
+	}
+	if err := os.MkdirAll(dstDir, 0o755); err != nil {
+		return "", err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	return name, copyFile(f, filepath.Join(dstDir, filepath.Base(src)))
+}
+
+func copyManifests(src, dstDir string) ([]string, error) {
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return nil, fmt.Errorf("manifests: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if !e.Type().IsRegular() || (ext != ".yaml" && ext != ".yml") {
+			continue
+		}
+		if err := os.MkdirAll(dstDir, 0o755); err != nil {
+			return nil, err
+		}
+		f, err := os.Open(filepath.Join(src, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		err = copyFile(f, filepath.Join(dstDir, e.Name()))
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, path.Join(ManifestsDir, e.Name()))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("manifests: no .yaml files in %s", src)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func copyFile(r io.Reader, dst string) error {
+	w, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+var _ fs.FS = os.DirFS(".")
