@@ -50,6 +50,11 @@ func parseYAML(data []byte) ([]*yaml.Node, []yamlIssue) {
 			msg := strings.TrimPrefix(err.Error(), "yaml: ")
 			msg = yamlLineRE.ReplaceAllString(msg, "")
 			msg = strings.TrimLeft(msg, ": ")
+			if isYAMLParserError(msg) {
+				// yaml.v3 reports parser (not scanner) errors with a
+				// 0-based line: the line where the broken construct began.
+				line++
+			}
 			issues = append(issues, yamlIssue{line: line, msg: "invalid YAML: " + msg})
 			return docs, issues
 		}
@@ -57,6 +62,17 @@ func parseYAML(data []byte) ([]*yaml.Node, []yamlIssue) {
 		docs = append(docs, &n)
 	}
 	return docs, issues
+}
+
+// isYAMLParserError recognises libyaml parser errors, whose line yaml.v3
+// reports 0-based, unlike scanner errors.
+func isYAMLParserError(msg string) bool {
+	for _, p := range []string{"did not find expected", "found duplicate %", "found incompatible YAML document", "found undefined tag handle"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 type yamlIssue struct {

@@ -1,0 +1,320 @@
+package pack
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"image"
+	"image/png"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+const basePackJSON = `{
+  "name": "demo",
+  "version": "1.0.0",
+  "layer": "addon",
+  "addonType": "monitoring",
+  "displayName": "Demo",
+  "cloudTypes": ["all"]
+}
+`
+
+func baseFS() fstest.MapFS {
+	return fstest.MapFS{
+		"pack.json":   {Data: []byte(basePackJSON)},
+		"values.yaml": {Data: []byte("pack:\n  namespace: demo\n")},
+	}
+}
+
+// withField returns the base pack.json with a line inserted after "name".
+func withField(line string) string {
+	return strings.Replace(basePackJSON, `  "name": "demo",`+"\n", `  "name": "demo",`+"\n"+line+"\n", 1)
+}
+
+func replaceIn(old, new string) string { return strings.Replace(basePackJSON, old, new, 1) }
+
+func tgz(t testing.TB, files map[string]string) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, name := range sortedMapKeys(files) {
+		body := files[name]
+		hd := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}
+		if strings.HasPrefix(body, "->") {
+			hd = &tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: body[2:]}
+		}
+		if err := tw.WriteHeader(hd); err != nil {
+			t.Fatal(err)
+		}
+		if hd.Typeflag == tar.TypeReg {
+			tw.Write([]byte(body))
+		}
+	}
+	tw.Close()
+	zw.Close()
+	return buf.Bytes()
+}
+
+func sortedMapKeys(m map[string]string) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	for i := range ks {
+		for j := i + 1; j < len(ks); j++ {
+			if ks[j] < ks[i] {
+				ks[i], ks[j] = ks[j], ks[i]
+			}
+		}
+	}
+	return ks
+}
+
+func pngBytes(t testing.TB, w, h int) []byte {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, w, h))); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+type invalidCase struct {
+	name      string
+	mod       func(t *testing.T, m fstest.MapFS)
+	file      string
+	line, col int
+	msg       string
+}
+
+func setFile(name, data string) func(*testing.T, fstest.MapFS) {
+	return func(_ *testing.T, m fstest.MapFS) { m[name] = &fstest.MapFile{Data: []byte(data)} }
+}
+
+func setPackJSON(data string) func(*testing.T, fstest.MapFS) { return setFile("pack.json", data) }
+
+func TestInvalidPacks(t *testing.T) {
+	chartJSON := withField(`  "charts": ["charts/app-1.0.0.tgz"],`)
+	cases := []invalidCase{
+		{"json syntax", setPackJSON("{\n  \"name\": \"demo\",\n  \"version\": 1.0.0\n}"), "pack.json", 3, 17, "invalid JSON"},
+		{"json truncated", setPackJSON("{\n  \"name\": \"demo\","), "pack.json", 2, 18, "invalid JSON"},
+		{"not an object", setPackJSON("[1, 2]"), "pack.json", 1, 1, "must be a JSON object"},
+		{"empty pack.json", setPackJSON(""), "pack.json", 1, 1, "pack.json is empty"},
+		{"missing name", setPackJSON(replaceIn(`  "name": "demo",`+"\n", "")), "pack.json", 1, 1, `missing required field "name"`},
+		{"missing version", setPackJSON(replaceIn(`  "version": "1.0.0",`+"\n", "")), "pack.json", 1, 1, `missing required field "version"`},
+		{"missing layer", setPackJSON(replaceIn(`  "layer": "addon",`+"\n", "")), "pack.json", 1, 1, `missing required field "layer"`},
+		{"uppercase name", setPackJSON(replaceIn(`"name": "demo"`, `"name": "Demo"`)), "pack.json", 2, 11, `name "Demo" is not a valid pack name`},
+		{"unicode name", setPackJSON(replaceIn(`"name": "demo"`, `"name": "dém"`)), "pack.json", 2, 11, "is not a valid pack name"},
+		{"dotdot name", setPackJSON(replaceIn(`"name": "demo"`, `"name": ".."`)), "pack.json", 2, 11, "is not a valid pack name"},
+		{"long name", setPackJSON(replaceIn(`"name": "demo"`, `"name": "`+strings.Repeat("a", 64)+`"`)), "pack.json", 2, 11, "at most 63 characters"},
+		{"name not string", setPackJSON(replaceIn(`"name": "demo"`, `"name": 7`)), "pack.json", 2, 11, `field "name": expected a string, got a number`},
+		{"version not semver", setPackJSON(replaceIn(`"version": "1.0.0"`, `"version": "one"`)), "pack.json", 3, 14, `version "one" is not a semantic version`},
+		{"unknown layer", setPackJSON(replaceIn(`"layer": "addon"`, `"layer": "app"`)), "pack.json", 4, 12, `layer "app" is not one of os, k8s, cni, csi, addon`},
+		{"addon without addonType", setPackJSON(replaceIn(`  "addonType": "monitoring",`+"\n", "")), "pack.json", 1, 1, `missing field "addonType"`},
+		{"empty addonType", setPackJSON(replaceIn(`"addonType": "monitoring"`, `"addonType": " "`)), "pack.json", 5, 16, "addonType is empty"},
+		{"cloudTypes string", setPackJSON(replaceIn(`"cloudTypes": ["all"]`, `"cloudTypes": "all"`)), "pack.json", 7, 17, `field "cloudTypes": expected an array of strings, got a string`},
+		{"charts object", setPackJSON(withField(`  "charts": {"a": 1},`)), "pack.json", 3, 13, `field "charts": expected an array of strings, got an object`},
+		{"annotation number", setPackJSON(withField(`  "annotations": {"source": "x", "priority": 5},`)), "pack.json", 3, 46, `annotation "priority": expected a string, got a number`},
+		{"duplicate key", setPackJSON(withField(`  "name": "other",`)), "pack.json", 3, 3, `duplicate key "name"`},
+		{"chart path missing", setPackJSON(chartJSON), "pack.json", 0, 0, `charts lists "charts/app-1.0.0.tgz", which does not exist`},
+		{"chart path absolute", setPackJSON(withField(`  "charts": ["/etc/passwd"],`)), "pack.json", 3, 14, "is absolute"},
+		{"kubeManifests escape", setPackJSON(withField(`  "kubeManifests": ["../x.yaml"],`)), "pack.json", 3, 21, "points outside the pack directory"},
+		{"dep bad type", setPackJSON(withField(`  "constraints": {"dependencies": [{"packName": "k", "type": "needed"}]},`)), "pack.json", 3, 62, `type "needed" is not one of`},
+		{"dep missing type", setPackJSON(withField(`  "constraints": {"dependencies": [{"packName": "k"}]},`)), "pack.json", 3, 36, "type is required"},
+		{"dep missing packName", setPackJSON(withField(`  "constraints": {"dependencies": [{"type": "optional"}]},`)), "pack.json", 3, 36, "packName is required"},
+		{"dep min > max", setPackJSON(withField(`  "constraints": {"dependencies": [{"packName": "k", "type": "required", "minVersion": "2.0.0", "maxVersion": "1.0.0"}]},`)), "pack.json", 3, 88, "minVersion 2.0.0 is greater than maxVersion 1.0.0"},
+		{"dep bad minVersion", setPackJSON(withField(`  "constraints": {"dependencies": [{"packName": "k", "type": "required", "minVersion": "latest"}]},`)), "pack.json", 3, 88, `minVersion "latest" is not a semantic version`},
+		{"deep nesting", setPackJSON(withField(`  "x": `+strings.Repeat("[", 100)+strings.Repeat("]", 100)+`,`)), "pack.json", 3, 0, "nesting deeper than 64 levels"},
+		{"values missing", func(_ *testing.T, m fstest.MapFS) { delete(m, "values.yaml") }, "values.yaml", 0, 0, "missing values.yaml"},
+		{"values syntax", setFile("values.yaml", "pack:\n  namespace: demo\n  bad: [1, 2\n"), "values.yaml", 3, 0, "invalid YAML: did not find expected ',' or ']'"},
+		{"values list", setFile("values.yaml", "- a\n- b\n"), "values.yaml", 1, 1, "must be a mapping of parameters"},
+		{"pack section scalar", setFile("values.yaml", "pack: yes\n"), "values.yaml", 1, 1, "the `pack:` section must be a mapping"},
+		{"values duplicate key", setFile("values.yaml", "pack:\n  namespace: a\n  namespace: b\n"), "values.yaml", 3, 3, `duplicate key "namespace" (first defined at line 2)`},
+		{"manifest without kind", setFile("manifests/a.yaml", "apiVersion: v1\nmetadata:\n  name: x\n"), "manifests/a.yaml", 1, 1, "document 1 has no kind"},
+		{"manifest syntax", setFile("manifests/a.yaml", "apiVersion: v1\nkind: [\n"), "manifests/a.yaml", 3, 0, "invalid YAML: did not find expected node content"},
+		{"chart not gzip", func(t *testing.T, m fstest.MapFS) {
+			setPackJSON(chartJSON)(t, m)
+			m["charts/app-1.0.0.tgz"] = &fstest.MapFile{Data: []byte("not a tarball")}
+		}, "charts/app-1.0.0.tgz", 0, 0, "chart archive is not gzip-compressed"},
+		{"chart traversal", func(t *testing.T, m fstest.MapFS) {
+			setPackJSON(chartJSON)(t, m)
+			m["charts/app-1.0.0.tgz"] = &fstest.MapFile{Data: tgz(t, map[string]string{"app/Chart.yaml": "name: app\nversion: 1.0.0\n", "app/../../evil": "x"})}
+		}, "charts/app-1.0.0.tgz", 0, 0, `"app/../../evil" points outside the pack directory`},
+		{"chart without Chart.yaml", func(t *testing.T, m fstest.MapFS) {
+			setPackJSON(chartJSON)(t, m)
+			m["charts/app-1.0.0.tgz"] = &fstest.MapFile{Data: tgz(t, map[string]string{"app/values.yaml": "a: 1\n"})}
+		}, "charts/app-1.0.0.tgz", 0, 0, "chart archive has no <chart>/Chart.yaml"},
+		{"chart version not semver", func(t *testing.T, m fstest.MapFS) {
+			setPackJSON(chartJSON)(t, m)
+			m["charts/app-1.0.0.tgz"] = &fstest.MapFile{Data: tgz(t, map[string]string{"app/Chart.yaml": "name: app\nversion: latest\n"})}
+		}, "charts/app-1.0.0.tgz", 0, 0, `Chart.yaml version "latest" is not a semantic version`},
+		{"chart link escape", func(t *testing.T, m fstest.MapFS) {
+			setPackJSON(chartJSON)(t, m)
+			m["charts/app-1.0.0.tgz"] = &fstest.MapFile{Data: tgz(t, map[string]string{"app/Chart.yaml": "name: app\nversion: 1.0.0\n", "app/x": "->../../../etc/passwd"})}
+		}, "charts/app-1.0.0.tgz", 0, 0, "links outside the chart"},
+		{"logo jpeg", setFile("logo.png", "\xff\xd8\xff\xe0 JFIF not a png"), "logo.png", 0, 0, "logo.png is not a PNG image"},
+		{"logo text", setFile("logo.png", "hello"), "logo.png", 0, 0, "logo.png is not a PNG image"},
+		{"logo too wide", func(t *testing.T, m fstest.MapFS) {
+			m["logo.png"] = &fstest.MapFile{Data: pngBytes(t, 5000, 1)}
+		}, "logo.png", 0, 0, "logo.png is 5000x1 pixels"},
+		{"absolute symlink", func(_ *testing.T, m fstest.MapFS) {
+			m["passwd"] = &fstest.MapFile{Data: []byte("/etc/passwd"), Mode: fs.ModeSymlink}
+		}, "passwd", 0, 0, `symlink to "/etc/passwd" is absolute`},
+		{"escaping symlink", func(_ *testing.T, m fstest.MapFS) {
+			m["sub/up"] = &fstest.MapFile{Data: []byte("../../secret"), Mode: fs.ModeSymlink}
+		}, "sub/up", 0, 0, "points outside the pack"},
+		{"presets without name", setFile("presets.yaml", "presets:\n  - displayName: x\n"), "presets.yaml", 2, 5, "presets[0] has no name"},
+		{"schema not mapping", setFile("schema.yaml", "- a\n"), "schema.yaml", 1, 1, "schema.yaml must be a mapping"},
+		{"backslash file name", setFile(`a\b.txt`, "x"), `a\b.txt`, 0, 0, "contains a backslash"},
+	}
+	if len(cases) < 40 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := baseFS()
+			tc.mod(t, m)
+			_, ps := Load(m, ".", Options{Prefix: "p"})
+			errs := ps.Errors()
+			if len(errs) != 1 {
+				t.Fatalf("want exactly one error, got %d:\n%s", len(errs), ps.Error())
+			}
+			e := errs[0]
+			if e.File != "p/"+tc.file || e.Line != tc.line || (tc.col != 0 && e.Col != tc.col) || !strings.Contains(e.Msg, tc.msg) {
+				t.Errorf("got  %s\nwant p/%s:%d:%d: ...%s...", e, tc.file, tc.line, tc.col, tc.msg)
+			}
+		})
+	}
+}
+
+func TestBillionLaughsIsCheap(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
+	prev := "a"
+	for i := 0; i < 9; i++ {
+		name := string(rune('b' + i))
+		b.WriteString(name + ": &" + name + " [")
+		for j := 0; j < 9; j++ {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("*" + prev)
+		}
+		b.WriteString("]\n")
+		prev = name
+	}
+	m := baseFS()
+	m["values.yaml"] = &fstest.MapFile{Data: []byte(b.String())}
+	start := time.Now()
+	_, ps := Load(m, ".", Options{})
+	if ps.HasErrors() {
+		t.Fatalf("aliases are valid YAML: %s", ps.Error())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v: aliases were expanded", d)
+	}
+}
+
+func TestAcceptedRealWorldShapes(t *testing.T) {
+	for name, mod := range map[string]func(m fstest.MapFS){
+		"two-part version": func(m fstest.MapFS) { m["pack.json"].Data = []byte(replaceIn(`"1.0.0"`, `"1.16"`)) },
+		"dated prerelease": func(m fstest.MapFS) { m["pack.json"].Data = []byte(replaceIn(`"1.0.0"`, `"0.30.0-5.5.2026"`)) },
+		"system app":       func(m fstest.MapFS) { m["pack.json"].Data = []byte(replaceIn(`"monitoring"`, `"system app"`)) },
+		"bom and crlf": func(m fstest.MapFS) {
+			m["pack.json"].Data = append([]byte{0xEF, 0xBB, 0xBF}, []byte(strings.ReplaceAll(basePackJSON, "\n", "\r\n"))...)
+			m["values.yaml"].Data = append([]byte{0xEF, 0xBB, 0xBF}, []byte("pack:\r\n  namespace: demo\r\n")...)
+		},
+		"deps with empty max": func(m fstest.MapFS) {
+			m["pack.json"].Data = []byte(withField(`  "constraints": {"dependencies": [{"packName": "kubernetes", "layer": "k8s", "minVersion": "1.27.0", "maxVersion": "", "type": "required"}]},`))
+		},
+		"unknown fields kept": func(m fstest.MapFS) { m["pack.json"].Data = []byte(withField(`  "packType": "spectro", "extra": {"a": [1]},`)) },
+		"unpacked chart beside tgz": func(m fstest.MapFS) {
+			m["charts/app/Chart.yaml"] = &fstest.MapFile{Data: []byte("name: app\nversion: 1.0.0\n")}
+		},
+		"junk and packignore": func(m fstest.MapFS) {
+			m[".DS_Store"] = &fstest.MapFile{Data: []byte{0, 1, 2}}
+			m[".packignore"] = &fstest.MapFile{Data: []byte("# local only\ntmp/\n*.bak\n")}
+			m["tmp/big.bin"] = &fstest.MapFile{Data: []byte("ignored")}
+			m["values.yaml.bak"] = &fstest.MapFile{Data: []byte("[")}
+			m["manifests/.DS_Store"] = &fstest.MapFile{Data: []byte{0}}
+		},
+		"internal symlink": func(m fstest.MapFS) {
+			m["docs/readme"] = &fstest.MapFile{Data: []byte("../values.yaml"), Mode: fs.ModeSymlink}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := baseFS()
+			mod(m)
+			p, ps := Load(m, ".", Options{})
+			if ps.HasErrors() {
+				t.Fatalf("rejected: %s", ps.Error())
+			}
+			for _, f := range p.Files {
+				if IsJunk(filepath.Base(f.Path)) || strings.HasPrefix(f.Path, "tmp") || strings.HasSuffix(f.Path, ".bak") {
+					t.Errorf("ignored file %s listed", f.Path)
+				}
+			}
+			if name == "unknown fields kept" {
+				out, _ := p.Manifest.MarshalJSON()
+				if !strings.Contains(string(out), `"packType":"spectro"`) || !strings.Contains(string(out), `"extra":{"a":[1]}`) {
+					t.Errorf("unknown fields dropped: %s", out)
+				}
+			}
+		})
+	}
+}
+
+// On-disk cases that a MapFS cannot express.
+func TestInvalidOnDisk(t *testing.T) {
+	write := func(t *testing.T, dir string) {
+		for name, f := range baseFS() {
+			if err := os.WriteFile(filepath.Join(dir, name), f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Run("symlink to /etc/passwd", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir)
+		os.Symlink("/etc/passwd", filepath.Join(dir, "values-link.yaml"))
+		_, ps := Load(os.DirFS(dir), ".", Options{})
+		if e := ps.Errors(); len(e) != 1 || e[0].File != "values-link.yaml" || !strings.Contains(e[0].Msg, "is absolute") {
+			t.Fatalf("got %v", ps)
+		}
+	})
+	t.Run("fifo", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir)
+		if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
+			t.Skip("mkfifo:", err)
+		}
+		_, ps := Load(os.DirFS(dir), ".", Options{})
+		if e := ps.Errors(); len(e) != 1 || e[0].File != "pipe" || !strings.Contains(e[0].Msg, "named pipe (FIFO)") {
+			t.Fatalf("got %v", ps)
+		}
+	})
+	t.Run("2 GB sparse file", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir)
+		f, err := os.Create(filepath.Join(dir, "huge.bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Truncate(2 << 30)
+		f.Close()
+		start := time.Now()
+		_, ps := Load(os.DirFS(dir), ".", Options{})
+		if e := ps.Errors(); len(e) != 1 || e[0].File != "huge.bin" || !strings.Contains(e[0].Msg, "larger than the 256.0 MiB limit") {
+			t.Fatalf("got %v", ps)
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("the sparse file was read")
+		}
+	})
+}
