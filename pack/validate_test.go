@@ -130,7 +130,7 @@ func TestInvalidPacks(t *testing.T) {
 		{"dep missing packName", setPackJSON(withField(`  "constraints": {"dependencies": [{"type": "optional"}]},`)), "pack.json", 3, 36, "packName is required"},
 		{"dep min > max", setPackJSON(withField(`  "constraints": {"dependencies": [{"packName": "k", "type": "required", "minVersion": "2.0.0", "maxVersion": "1.0.0"}]},`)), "pack.json", 3, 88, "minVersion 2.0.0 is greater than maxVersion 1.0.0"},
 		{"dep bad minVersion", setPackJSON(withField(`  "constraints": {"dependencies": [{"packName": "k", "type": "required", "minVersion": "latest"}]},`)), "pack.json", 3, 88, `minVersion "latest" is not a semantic version`},
-		{"deep nesting", setPackJSON(withField(`  "x": `+strings.Repeat("[", 100)+strings.Repeat("]", 100)+`,`)), "pack.json", 3, 0, "nesting deeper than 64 levels"},
+		{"deep nesting", setPackJSON(withField(`  "x": ` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `,`)), "pack.json", 3, 0, "nesting deeper than 64 levels"},
 		{"values missing", func(_ *testing.T, m fstest.MapFS) { delete(m, "values.yaml") }, "values.yaml", 0, 0, "missing values.yaml"},
 		{"values syntax", setFile("values.yaml", "pack:\n  namespace: demo\n  bad: [1, 2\n"), "values.yaml", 3, 0, "invalid YAML: did not find expected ',' or ']'"},
 		{"values list", setFile("values.yaml", "- a\n- b\n"), "values.yaml", 1, 1, "must be a mapping of parameters"},
@@ -233,7 +233,9 @@ func TestAcceptedRealWorldShapes(t *testing.T) {
 		"deps with empty max": func(m fstest.MapFS) {
 			m["pack.json"].Data = []byte(withField(`  "constraints": {"dependencies": [{"packName": "kubernetes", "layer": "k8s", "minVersion": "1.27.0", "maxVersion": "", "type": "required"}]},`))
 		},
-		"unknown fields kept": func(m fstest.MapFS) { m["pack.json"].Data = []byte(withField(`  "packType": "spectro", "extra": {"a": [1]},`)) },
+		"unknown fields kept": func(m fstest.MapFS) {
+			m["pack.json"].Data = []byte(withField(`  "packType": "spectro", "extra": {"a": [1]},`))
+		},
 		"unpacked chart beside tgz": func(m fstest.MapFS) {
 			m["charts/app/Chart.yaml"] = &fstest.MapFile{Data: []byte("name: app\nversion: 1.0.0\n")}
 		},
