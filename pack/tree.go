@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -156,13 +158,26 @@ func ValidateTree(fsys fs.FS, root, prefix string) ([]Loaded, Problems, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// Packs are independent: load them in parallel, keep the order.
+	loaded := make([]Loaded, len(dirs))
+	probs := make([]Problems, len(dirs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, d := range dirs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, d string) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			display := path.Join(prefix, relTo(path.Clean(root), d))
+			p, ps := Load(fsys, d, Options{Prefix: display})
+			loaded[i], probs[i] = Loaded{Display: display, Pack: p}, ps
+		}(i, d)
+	}
+	wg.Wait()
 	var all Problems
-	var loaded []Loaded
-	for _, d := range dirs {
-		display := path.Join(prefix, relTo(path.Clean(root), d))
-		p, ps := Load(fsys, d, Options{Prefix: display})
+	for _, ps := range probs {
 		all = append(all, ps...)
-		loaded = append(loaded, Loaded{Display: display, Pack: p})
 	}
 	all = append(all, CheckSet(loaded)...)
 	all.Sort()

@@ -1,0 +1,96 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+func compile(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(PackJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("pack.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("pack.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func instance(t *testing.T, data string) any {
+	t.Helper()
+	v, err := jsonschema.UnmarshalJSON(strings.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestExamplePacksMatchSchema(t *testing.T) {
+	s := compile(t)
+	files, _ := filepath.Glob("../../examples/packs/*/pack.json")
+	if len(files) < 8 {
+		t.Fatalf("found %d example packs", len(files))
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Validate(instance(t, string(data))); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestInvalidManifestsFailSchema(t *testing.T) {
+	s := compile(t)
+	base := map[string]any{"name": "demo", "version": "1.0.0", "layer": "addon", "addonType": "monitoring", "cloudTypes": []string{"all"}}
+	enc := func(mod func(m map[string]any)) string {
+		m := map[string]any{}
+		for k, v := range base {
+			m[k] = v
+		}
+		mod(m)
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	if err := s.Validate(instance(t, enc(func(map[string]any) {}))); err != nil {
+		t.Fatalf("base is invalid: %v", err)
+	}
+	for name, mod := range map[string]func(m map[string]any){
+		"missing name":      func(m map[string]any) { delete(m, "name") },
+		"missing version":   func(m map[string]any) { delete(m, "version") },
+		"uppercase name":    func(m map[string]any) { m["name"] = "Demo" },
+		"long name":         func(m map[string]any) { m["name"] = strings.Repeat("a", 64) },
+		"bad layer":         func(m map[string]any) { m["layer"] = "app" },
+		"addon no type":     func(m map[string]any) { delete(m, "addonType") },
+		"addon empty type":  func(m map[string]any) { m["addonType"] = "" },
+		"version word":      func(m map[string]any) { m["version"] = "latest" },
+		"cloudTypes string": func(m map[string]any) { m["cloudTypes"] = "all" },
+		"annotation number": func(m map[string]any) { m["annotations"] = map[string]any{"a": 1} },
+		"absolute chart":    func(m map[string]any) { m["charts"] = []string{"/etc/passwd"} },
+		"escaping manifest": func(m map[string]any) { m["kubeManifests"] = []string{"../x.yaml"} },
+		"dep bad type": func(m map[string]any) {
+			m["constraints"] = map[string]any{"dependencies": []any{map[string]any{"packName": "k", "type": "needed"}}}
+		},
+		"dep no packName": func(m map[string]any) {
+			m["constraints"] = map[string]any{"dependencies": []any{map[string]any{"type": "required"}}}
+		},
+	} {
+		if err := s.Validate(instance(t, enc(mod))); err == nil {
+			t.Errorf("%s: accepted by the schema", name)
+		}
+	}
+}
