@@ -85,6 +85,23 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Follow symlinks that stay inside the tree, as fs.FS requires.
+	for hops := 0; e.mode == filemode.Symlink; hops++ {
+		target, err := t.ReadLink(name)
+		if err != nil {
+			return nil, err
+		}
+		next := path.Join(path.Dir(name), target)
+		if hops > 40 || path.IsAbs(target) || !fs.ValidPath(next) {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("symlink leaves the tree or loops")}
+		}
+		name = next
+		base := e.name
+		if e, err = t.lookup("open", name); err != nil {
+			return nil, err
+		}
+		e.name = base
+	}
 	fi, err := t.info(e)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
@@ -107,7 +124,15 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 	}
 }
 
-func (t *treeFS) Stat(name string) (fs.FileInfo, error) { return t.Lstat(name) }
+// Stat follows symlinks, like os.Stat; Lstat does not.
+func (t *treeFS) Stat(name string) (fs.FileInfo, error) {
+	f, err := t.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Stat()
+}
 
 func (t *treeFS) Lstat(name string) (fs.FileInfo, error) {
 	e, err := t.lookup("stat", name)
