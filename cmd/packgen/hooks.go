@@ -1,14 +1,26 @@
 package main
 
 import (
+	"os"
+
 	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/sign"
 )
 
 // siteHook writes the HTML catalogue into a staged build; nil until the
 // catalogue exists.
 var siteHook func(dir string, s *build.Snapshot) error
 
-// loadSigner loads a signing key reference for build.
-var loadSigner = func(g *globalOptions, ref string) (build.Signer, error) {
-	return nil, usageErr("signing is not available in this build")
+// loadSigner loads a signing key (file or env://VAR) for build.
+func loadSigner(g *globalOptions, ref string) (build.Signer, error) {
+	s, err := sign.LoadSignerRef(ref, passFunc(g))
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	return s, nil
+}
+
+func passFunc(g *globalOptions) sign.PassFunc {
+	in, _ := g.stdin.(*os.File)
+	return sign.EnvOrPrompt(in, g.stderr)
 }

@@ -1,0 +1,157 @@
+package sign
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRoundTrip(t *testing.T) {
+	for _, alg := range []Algorithm{ECDSAP256, Ed25519} {
+		t.Run(string(alg), func(t *testing.T) {
+			priv, pub, err := Generate(alg, StaticPass([]byte("pw")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(priv, []byte("ENCRYPTED SIGSTORE PRIVATE KEY")) {
+				t.Fatalf("private key is not in the cosign format:\n%s", priv)
+			}
+			if _, err := LoadSigner(priv, StaticPass([]byte("wrong"))); err == nil || !strings.Contains(err.Error(), "wrong password") {
+				t.Fatalf("wrong password: %v", err)
+			}
+			s, err := LoadSigner(priv, StaticPass([]byte("pw")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := LoadPublicKey(pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			blob := []byte("index.json content")
+			sig, err := s.Sign(bytes.NewReader(blob))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := v.VerifyBlob(bytes.NewReader(blob), sig.SigFile()); err != nil {
+				t.Fatalf("verify: %v", err)
+			}
+			bundle, err := sig.Bundle()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := v.VerifyBundle(bytes.NewReader(blob), bundle); err != nil {
+				t.Fatalf("verify bundle: %v", err)
+			}
+			tampered := append([]byte{}, blob...)
+			tampered[0] ^= 1
+			if err := v.VerifyBlob(bytes.NewReader(tampered), sig.SigFile()); !errors.Is(err, ErrBadSignature) {
+				t.Fatalf("tampered blob: %v", err)
+			}
+			if err := v.VerifyBundle(bytes.NewReader(tampered), bundle); !errors.Is(err, ErrBadSignature) {
+				t.Fatalf("tampered blob with bundle: %v", err)
+			}
+			badSig := append([]byte{}, sig.Raw...)
+			badSig[len(badSig)/2] ^= 0xff
+			bs := &Signature{Raw: badSig}
+			if err := v.VerifyBlob(bytes.NewReader(blob), bs.SigFile()); !errors.Is(err, ErrBadSignature) {
+				t.Fatalf("tampered signature: %v", err)
+			}
+			// Files on disk.
+			dir := t.TempDir()
+			file := filepath.Join(dir, "x.tar.gz")
+			os.WriteFile(file, blob, 0o644)
+			sigName, bundleName, err := s.SignFile(file, sha256.Sum256(blob))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sigData, _ := os.ReadFile(filepath.Join(dir, sigName))
+			bundleData, _ := os.ReadFile(filepath.Join(dir, bundleName))
+			if err := v.VerifyBlob(bytes.NewReader(blob), sigData); err != nil {
+				t.Fatal(err)
+			}
+			if err := v.VerifyBundle(bytes.NewReader(blob), bundleData); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestKeyRotationSet(t *testing.T) {
+	oldPriv, oldPub, _ := Generate(ECDSAP256, StaticPass([]byte{}))
+	_, newPub, _ := Generate(ECDSAP256, StaticPass([]byte{}))
+	_, otherPub, _ := Generate(ECDSAP256, StaticPass([]byte{}))
+	s, err := LoadSigner(oldPriv, StaticPass([]byte{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := s.Sign(strings.NewReader("x"))
+	set, err := NewVerifierSet(newPub, oldPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set.VerifyBlob(strings.NewReader("x"), sig.SigFile()); err != nil {
+		t.Fatalf("old key in the set must verify: %v", err)
+	}
+	only, _ := NewVerifierSet(otherPub)
+	if err := only.VerifyBlob(strings.NewReader("x"), sig.SigFile()); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("unrelated key: %v", err)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	for name, data := range map[string]string{
+		"empty":             "",
+		"garbage":           "hello",
+		"public as private": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+		"bad base64":        "-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n",
+	} {
+		if _, err := LoadSigner([]byte(data), StaticPass(nil)); err == nil {
+			t.Errorf("%s: loaded", name)
+		}
+		if _, err := LoadPublicKey([]byte(data)); err == nil {
+			t.Errorf("%s: loaded as public key", name)
+		}
+	}
+	if _, err := DecodeSigFile([]byte("not base64!")); !errors.Is(err, ErrBadSignature) {
+		t.Error("bad base64 signature accepted")
+	}
+	if _, err := ParseBundle([]byte(`{"mediaType": "x"}`)); !errors.Is(err, ErrBadSignature) {
+		t.Error("bad bundle accepted")
+	}
+	t.Setenv("PACKGEN_TEST_KEY", "")
+	if _, err := LoadSignerRef("env://PACKGEN_TEST_KEY", nil); err == nil || !strings.Contains(err.Error(), "PACKGEN_TEST_KEY") {
+		t.Errorf("empty env key: %v", err)
+	}
+}
+
+func TestLoadFromEnvAndUnencrypted(t *testing.T) {
+	priv, pub, _ := Generate(ECDSAP256, StaticPass([]byte("s3cret")))
+	t.Setenv("PACKGEN_TEST_KEY", string(priv))
+	t.Setenv("PACKGEN_PASSWORD", "s3cret")
+	s, err := LoadSignerRef("env://PACKGEN_TEST_KEY", EnvOrPrompt(nil, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.PublicKeyPEM()
+	if !bytes.Equal(p, pub) {
+		t.Fatal("public key differs")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	_, pub, _ := Generate(ECDSAP256, StaticPass([]byte{}))
+	f.Add(pub)
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","messageSignature":{"signature":"AA=="}}`))
+	f.Add([]byte("MEUCIQ=="))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		LoadPublicKey(data)
+		LoadSigner(data, StaticPass([]byte("x")))
+		DecodeSigFile(data)
+		ParseBundle(data)
+	})
+}
