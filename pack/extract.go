@@ -1,0 +1,267 @@
+package pack
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// Errors of Extract, usable with errors.Is.
+var (
+	ErrUnsafePath       = errors.New("unsafe path in archive")
+	ErrUnsupportedEntry = errors.New("unsupported archive entry")
+	ErrTooLarge         = errors.New("archive too large")
+	ErrCorrupt          = errors.New("corrupt archive")
+	ErrDestExists       = errors.New("destination exists")
+)
+
+// ExtractOptions bound what an archive may unpack to.
+type ExtractOptions struct {
+	MaxFileSize  int64 // default DefaultLimits.MaxFileSize
+	MaxTotalSize int64 // default DefaultLimits.MaxPackSize
+	MaxEntries   int   // default DefaultLimits.MaxFiles
+	// Root, when set, is the only top-level directory the archive may have.
+	Root string
+	// Overwrite replaces an existing dest (atomically swapped); otherwise
+	// an existing dest is an error.
+	Overwrite bool
+}
+
+// ExtractResult says what was extracted.
+type ExtractResult struct {
+	Root  string // the archive's top-level directory (the pack name)
+	Files int    // regular files written
+	Bytes int64  // bytes written
+}
+
+// Extract unpacks a pack archive (tar.gz rooted at "<name>/") into dest,
+// so that dest/pack.json exists. It unpacks into a new directory beside
+// dest and renames it into place only when everything succeeded: on any
+// error dest is untouched and nothing is left behind.
+//
+// It refuses absolute paths, "..", backslashes, NUL and drive letters;
+// entries outside the single root; symlinks that are absolute or climb out
+// of the root; writing through a symlink; all hard links (packgen's own
+// archives never contain them); devices, FIFOs and sockets; duplicate
+// entries; and more data than the limits allow, counted as it streams so a
+// lying header or a gzip bomb cannot fill the disk. Modes are 0755 for
+// directories and executables and 0644 otherwise.
+func Extract(r io.Reader, dest string, opts ExtractOptions) (*ExtractResult, error) {
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = DefaultLimits.MaxFileSize
+	}
+	if opts.MaxTotalSize <= 0 {
+		opts.MaxTotalSize = DefaultLimits.MaxPackSize
+	}
+	if opts.MaxEntries <= 0 {
+		opts.MaxEntries = DefaultLimits.MaxFiles
+	}
+	dest = filepath.Clean(dest)
+	if _, err := os.Lstat(dest); err == nil && !opts.Overwrite {
+		return nil, fmt.Errorf("%w: %s (remove it or choose another destination)", ErrDestExists, dest)
+	}
+	parent := filepath.Dir(dest)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(parent, ".packgen-extract-*")
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+	res, err := extractInto(r, tmp, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	if err := replaceDir(tmp, dest, opts.Overwrite); err != nil {
+		return nil, err
+	}
+	ok = true
+	return res, nil
+}
+
+func replaceDir(tmp, dest string, overwrite bool) error {
+	if _, err := os.Lstat(dest); errors.Is(err, fs.ErrNotExist) {
+		return os.Rename(tmp, dest)
+	} else if !overwrite {
+		return fmt.Errorf("%w: %s", ErrDestExists, dest)
+	}
+	old := tmp + ".old"
+	if err := os.Rename(dest, old); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		os.Rename(old, dest)
+		return err
+	}
+	return os.RemoveAll(old)
+}
+
+func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not gzip-compressed: %v", ErrCorrupt, err)
+	}
+	tr := tar.NewReader(zr)
+	res := &ExtractResult{Root: opts.Root}
+	entries := 0
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		if h.Typeflag == tar.TypeXGlobalHeader {
+			continue
+		}
+		entries++
+		if entries > opts.MaxEntries {
+			return nil, fmt.Errorf("%w: more than %d entries", ErrTooLarge, opts.MaxEntries)
+		}
+		rel, err := entryPath(h.Name, res)
+		if err != nil {
+			return nil, err
+		}
+		if rel == "" {
+			if h.Typeflag != tar.TypeDir {
+				return nil, fmt.Errorf("%w: %q: the root must be a directory", ErrUnsafePath, h.Name)
+			}
+			continue
+		}
+		target := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := noLinkInPath(dir, rel); err != nil {
+			return nil, err
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if info, err := os.Lstat(target); err == nil {
+				if !info.IsDir() {
+					return nil, fmt.Errorf("%w: %q is listed twice", ErrUnsafePath, h.Name)
+				}
+				continue
+			}
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return nil, err
+			}
+		case tar.TypeReg, tar.TypeRegA:
+			if h.Size > opts.MaxFileSize {
+				return nil, fmt.Errorf("%w: %q is %d bytes, over the %d limit", ErrTooLarge, h.Name, h.Size, opts.MaxFileSize)
+			}
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return nil, err
+			}
+			mode := os.FileMode(0o644)
+			if h.Mode&0o111 != 0 {
+				mode = 0o755
+			}
+			f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+			if errors.Is(err, fs.ErrExist) {
+				return nil, fmt.Errorf("%w: %q is listed twice", ErrUnsafePath, h.Name)
+			}
+			if err != nil {
+				return nil, err
+			}
+			budget := opts.MaxTotalSize - res.Bytes
+			limit := min(opts.MaxFileSize, budget)
+			n, err := io.Copy(f, io.LimitReader(tr, limit+1))
+			cerr := f.Close()
+			res.Bytes += n
+			switch {
+			case err != nil:
+				return nil, fmt.Errorf("%w: %q: %v", ErrCorrupt, h.Name, err)
+			case cerr != nil:
+				return nil, cerr
+			case n > limit && limit == budget:
+				return nil, fmt.Errorf("%w: more than %d bytes in all", ErrTooLarge, opts.MaxTotalSize)
+			case n > limit:
+				return nil, fmt.Errorf("%w: %q is over the %d-byte limit", ErrTooLarge, h.Name, opts.MaxFileSize)
+			}
+			res.Files++
+		case tar.TypeSymlink:
+			if msg := linkEscapes(rel, h.Linkname); msg != "" {
+				return nil, fmt.Errorf("%w: symlink %q to %q %s", ErrUnsafePath, h.Name, h.Linkname, msg)
+			}
+			if strings.ContainsAny(h.Linkname, "\\\x00") {
+				return nil, fmt.Errorf("%w: symlink %q has a bad target", ErrUnsafePath, h.Name)
+			}
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.Symlink(h.Linkname, target); err != nil {
+				if errors.Is(err, fs.ErrExist) {
+					return nil, fmt.Errorf("%w: %q is listed twice", ErrUnsafePath, h.Name)
+				}
+				return nil, err
+			}
+		case tar.TypeLink:
+			return nil, fmt.Errorf("%w: %q is a hard link; pack archives never contain them", ErrUnsupportedEntry, h.Name)
+		default:
+			return nil, fmt.Errorf("%w: %q is a special file (tar type %q); packs hold only files, directories and symlinks", ErrUnsupportedEntry, h.Name, h.Typeflag)
+		}
+	}
+	if res.Root == "" {
+		return nil, fmt.Errorf("%w: the archive is empty", ErrCorrupt)
+	}
+	return res, nil
+}
+
+// entryPath checks an archive name and returns it relative to the root.
+func entryPath(name string, res *ExtractResult) (string, error) {
+	if name == "" || strings.ContainsAny(name, "\\\x00") || path.IsAbs(name) || (len(name) > 1 && name[1] == ':') {
+		return "", fmt.Errorf("%w: %q", ErrUnsafePath, name)
+	}
+	for _, part := range strings.Split(strings.TrimSuffix(name, "/"), "/") {
+		if part == ".." {
+			return "", fmt.Errorf("%w: %q climbs out with ..", ErrUnsafePath, name)
+		}
+	}
+	clean := path.Clean(name)
+	root, rest, _ := strings.Cut(clean, "/")
+	if res.Root == "" {
+		if !ValidName(root) {
+			return "", fmt.Errorf("%w: top-level directory %q is not a pack name", ErrUnsafePath, root)
+		}
+		res.Root = root
+	}
+	if root != res.Root {
+		return "", fmt.Errorf("%w: %q is outside the archive's root %q/", ErrUnsafePath, name, res.Root)
+	}
+	return rest, nil
+}
+
+// noLinkInPath refuses to write below a symlink created earlier.
+func noLinkInPath(dir, rel string) error {
+	parts := strings.Split(rel, "/")
+	cur := dir
+	for _, p := range parts[:len(parts)-1] {
+		cur = filepath.Join(cur, p)
+		info, err := os.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%w: %q would be written through a symlink", ErrUnsafePath, rel)
+		}
+	}
+	return nil
+}
