@@ -185,7 +185,7 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 		root.Serial = 1
 	}
 	if pr := prev.root; pr != nil {
-		if sameContent(pr, root) && o.GeneratedAt.IsZero() && pr.Expires.Equal(pr.GeneratedAt.Add(o.ExpiresIn)) {
+		if sameContent(pr, root) && pr.GeneratedAt.Equal(root.GeneratedAt) && pr.Expires.Equal(root.Expires) {
 			root.Serial, root.GeneratedAt, root.Expires = pr.Serial, pr.GeneratedAt, pr.Expires
 		} else if root.Serial <= pr.Serial {
 			// The serial only grows, even if commit times go backwards.

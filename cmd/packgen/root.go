@@ -51,6 +51,7 @@ type globalOptions struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	quiet          bool
+	config         string // registries config file
 }
 
 // interactive reports whether stderr is a terminal (for progress output).
@@ -120,6 +121,7 @@ Exit codes:
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print only errors")
+	root.PersistentFlags().StringVar(&g.config, "config", "", "registries config file (default $XDG_CONFIG_HOME/packgen/registries.yaml)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{exitUsage, err}
 	})

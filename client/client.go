@@ -1,0 +1,344 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/sign"
+)
+
+// Errors of verification, usable with errors.Is.
+var (
+	ErrDigestMismatch = index.ErrDigestMismatch
+	ErrBadSignature   = sign.ErrBadSignature
+	ErrNotFound       = index.ErrNotFound
+	ErrRollback       = errors.New("rollback refused")
+	ErrExpired        = errors.New("index expired")
+	ErrTooLarge       = errors.New("larger than the index says")
+	ErrUnsigned       = errors.New("registry is not signed")
+)
+
+// Options configure a Client.
+type Options struct {
+	CacheDir string // default DefaultCacheDir()
+	StateDir string // default DefaultStateDir()
+	// InsecureSkipVerify skips signature checks (digests are still
+	// checked). Never the default.
+	InsecureSkipVerify bool
+	Timeout            time.Duration
+	Now                func() time.Time
+	Warn               io.Writer // warnings; nil = discard
+	// Progress, when set, wraps an archive download of size bytes.
+	Progress func(name string, size int64, r io.Reader) io.Reader
+}
+
+// Client talks to one registry.
+type Client struct {
+	reg      Registry
+	tr       Transport
+	verifier *sign.Verifier
+	opts     Options
+	root     *index.Root
+	rootData []byte
+	// Requests counts what was fetched from the transport, by path, for
+	// callers that report bytes and files (benchmarks, tests).
+	Requests []string
+	Bytes    int64
+}
+
+// New makes a client for a registry.
+func New(reg Registry, opts Options) (*Client, error) {
+	if opts.CacheDir == "" {
+		opts.CacheDir = DefaultCacheDir()
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = DefaultStateDir()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Warn == nil {
+		opts.Warn = io.Discard
+	}
+	token := ""
+	if reg.TokenEnv != "" {
+		token = os.Getenv(reg.TokenEnv)
+		if token == "" {
+			return nil, fmt.Errorf("registry %s: environment variable %s (its token) is empty or unset", reg.Name, reg.TokenEnv)
+		}
+	}
+	tr, err := NewTransport(reg.URL, token, opts.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	v, err := reg.Verifier()
+	if err != nil {
+		return nil, err
+	}
+	return &Client{reg: reg, tr: tr, verifier: v, opts: opts}, nil
+}
+
+// get fetches a small file whole, refusing more than max bytes.
+func (c *Client) get(ctx context.Context, p string, max int64) ([]byte, error) {
+	resp, err := c.tr.Get(ctx, p, "")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return c.readBody(p, resp, max)
+}
+
+func (c *Client) readBody(p string, resp *Response, max int64) ([]byte, error) {
+	if resp.Size > max {
+		return nil, fmt.Errorf("%s: %w (%d bytes announced, at most %d expected)", p, ErrTooLarge, resp.Size, max)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	c.Requests = append(c.Requests, p)
+	c.Bytes += int64(len(data))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s: %w (more than %d bytes)", p, ErrTooLarge, max)
+	}
+	return data, nil
+}
+
+func (c *Client) cachePath(parts ...string) string {
+	return filepath.Join(append([]string{c.opts.CacheDir}, parts...)...)
+}
+
+func urlKey(u string) string {
+	s := sha256.Sum256([]byte(strings.TrimSuffix(u, "/")))
+	return hex.EncodeToString(s[:8])
+}
+
+// Root fetches, verifies and checks index.json: signature, expiry and
+// serial (rollback). It is fetched once per Client.
+func (c *Client) Root(ctx context.Context) (*index.Root, error) {
+	if c.root != nil {
+		return c.root, nil
+	}
+	dir := c.cachePath("roots", urlKey(c.reg.URL))
+	etagFile, dataFile := filepath.Join(dir, "index.json.etag"), filepath.Join(dir, "index.json")
+	etag := ""
+	cached, cerr := os.ReadFile(dataFile)
+	if cerr == nil {
+		if b, err := os.ReadFile(etagFile); err == nil {
+			etag = strings.TrimSpace(string(b))
+		}
+	}
+	resp, err := c.tr.Get(ctx, index.RootFile, etag)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", c.reg.Name, err)
+	}
+	var data []byte
+	if resp.NotModified {
+		data = cached
+		c.Requests = append(c.Requests, index.RootFile+" (304)")
+	} else {
+		data, err = c.readBody(index.RootFile, resp, index.MaxRootSize)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := c.verifyRoot(ctx, data); err != nil {
+		return nil, err
+	}
+	root, err := index.ParseRoot(data)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", c.reg.Name, err)
+	}
+	if now := c.opts.Now(); now.After(root.Expires) {
+		return nil, fmt.Errorf("registry %s: %w: index.json expired at %s (%s ago); a stale index may hide security fixes. The registry owner must rebuild and publish it (packgen build, with SOURCE_DATE_EPOCH=$(date +%%s) to refresh without a new commit)",
+			c.reg.Name, ErrExpired, root.Expires.Format(time.RFC3339), now.Sub(root.Expires).Round(time.Minute))
+	}
+	if err := c.checkSerial(root, data); err != nil {
+		return nil, err
+	}
+	if !resp.NotModified {
+		_ = writeAtomic(dataFile, data, 0o644)
+		if resp.ETag != "" {
+			_ = writeAtomic(etagFile, []byte(resp.ETag), 0o644)
+		}
+	}
+	c.root, c.rootData = root, data
+	return root, nil
+}
+
+func (c *Client) verifyRoot(ctx context.Context, data []byte) error {
+	if c.opts.InsecureSkipVerify {
+		fmt.Fprintf(c.opts.Warn, "WARNING: --insecure-skip-verify: signatures of registry %s are NOT checked; anyone who can change the files can change what you install\n", c.reg.Name)
+		return nil
+	}
+	if c.verifier == nil {
+		fmt.Fprintf(c.opts.Warn, "warning: registry %s has no public key: its index is not verified (packgen registry add %s %s --key pub.pem)\n", c.reg.Name, c.reg.Name, c.reg.URL)
+		return nil
+	}
+	sig, err := c.get(ctx, index.RootFile+index.SignatureExt, sign.MaxSigFileSize)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("registry %s: %w: index.json has no signature but a key is configured; refusing it (the registry may have been replaced)", c.reg.Name, ErrUnsigned)
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.verifier.VerifyBlob(bytes.NewReader(data), sig); err != nil {
+		return fmt.Errorf("registry %s: index.json: %w", c.reg.Name, err)
+	}
+	return nil
+}
+
+type seen struct {
+	Serial int64  `json:"serial"`
+	Digest string `json:"digest"`
+}
+
+// checkSerial refuses an index older than the newest this machine has
+// verified for the registry URL, and a different index with the same
+// serial; then records the new one. A file lock serialises processes.
+func (c *Client) checkSerial(root *index.Root, data []byte) error {
+	if err := os.MkdirAll(c.opts.StateDir, 0o755); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(filepath.Join(c.opts.StateDir, "serials.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	file := filepath.Join(c.opts.StateDir, "serials.json")
+	state := map[string]seen{}
+	if b, err := os.ReadFile(file); err == nil {
+		_ = json.Unmarshal(b, &state)
+	}
+	key := strings.TrimSuffix(c.reg.URL, "/")
+	digest := index.Digest(data)
+	last, ok := state[key]
+	switch {
+	case ok && root.Serial < last.Serial:
+		return fmt.Errorf("registry %s: %w: index.json has serial %d but serial %d was already seen; someone is serving an old index (replay). If the registry was deliberately reset, remove its entry from %s", c.reg.Name, ErrRollback, root.Serial, last.Serial, file)
+	case ok && root.Serial == last.Serial && digest != last.Digest:
+		return fmt.Errorf("registry %s: %w: index.json serial %d differs from the index seen before with the same serial", c.reg.Name, ErrRollback, root.Serial)
+	case ok && root.Serial == last.Serial:
+		return nil
+	}
+	state[key] = seen{Serial: root.Serial, Digest: digest}
+	b, _ := json.MarshalIndent(state, "", "  ")
+	return writeAtomic(file, b, 0o644)
+}
+
+// meta fetches a content-addressed metadata file, from cache when present.
+func (c *Client) meta(ctx context.Context, ref index.FileRef) ([]byte, error) {
+	cached := c.cachePath("meta", ref.SHA256+".json")
+	if b, err := os.ReadFile(cached); err == nil && int64(len(b)) == ref.Size && index.Digest(b) == ref.SHA256 {
+		return b, nil
+	}
+	data, err := c.get(ctx, ref.Path, ref.Size)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) != ref.Size || index.Digest(data) != ref.SHA256 {
+		return nil, fmt.Errorf("%w: %s: expected sha256 %s (%d bytes), got %s (%d bytes)", ErrDigestMismatch, ref.Path, ref.SHA256, ref.Size, index.Digest(data), len(data))
+	}
+	_ = writeAtomic(cached, data, 0o644)
+	return data, nil
+}
+
+// Summary finds one pack, reading only its bucket.
+func (c *Client) Summary(ctx context.Context, name string) (*index.Summary, error) {
+	root, err := c.Root(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i := index.BucketOf(name, root.BucketBits)
+	data, err := c.meta(ctx, root.Buckets[i])
+	if err != nil {
+		return nil, err
+	}
+	b, err := index.ParseBucket(data, root.BucketBits, i)
+	if err != nil {
+		return nil, err
+	}
+	s := b.Find(name)
+	if s == nil {
+		return nil, fmt.Errorf("%w: pack %q is not in registry %s", ErrNotFound, name, c.reg.Name)
+	}
+	return s, nil
+}
+
+// Shard returns every release of a pack, verified against its bucket.
+func (c *Client) Shard(ctx context.Context, name string) (*index.Shard, error) {
+	s, err := c.Summary(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	data, err := c.meta(ctx, s.Shard)
+	if err != nil {
+		return nil, err
+	}
+	return index.ParseShard(data, name)
+}
+
+// Catalog returns every pack's summary (reads every bucket).
+func (c *Client) Catalog(ctx context.Context) ([]index.Summary, error) {
+	root, err := c.Root(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var all []index.Summary
+	for i, ref := range root.Buckets {
+		data, err := c.meta(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		b, err := index.ParseBucket(data, root.BucketBits, i)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, b.Packs...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	return all, nil
+}
+
+// Resolve finds the highest release of name matching constraint ("" = latest).
+func (c *Client) Resolve(ctx context.Context, name, constraint string, pre bool) (*index.Release, error) {
+	var cons *semver.Constraints
+	if constraint != "" {
+		var err error
+		if cons, err = semver.NewConstraint(constraint); err != nil {
+			return nil, fmt.Errorf("version constraint %q: %v (examples: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3)", constraint, err)
+		}
+	}
+	shard, err := c.Shard(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	rel := shard.Resolve(cons, pre)
+	if rel == nil {
+		what := "no version"
+		if constraint != "" {
+			what = "no version matching " + constraint
+		}
+		return nil, fmt.Errorf("%w: pack %s has %s (available: %s)", ErrNotFound, name, what, strings.Join(shard.Versions(), ", "))
+	}
+	return rel, nil
+}

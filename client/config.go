@@ -1,0 +1,189 @@
+// Package client is packgen's verifying client: the registries a user
+// trusts, transports (HTTP, file), a cache, resolution by semver
+// constraint, and the chain of checks from the signed index down to a
+// safely extracted pack.
+package client
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/sign"
+	"gopkg.in/yaml.v3"
+)
+
+// Registry is one configured registry.
+type Registry struct {
+	Name string `yaml:"name" json:"name"`
+	URL  string `yaml:"url" json:"url"`
+	// Keys are public key PEMs; any may verify (key rotation). Empty
+	// means the registry is not verified, which fetch warns about.
+	Keys []string `yaml:"keys,omitempty" json:"keys,omitempty"`
+	// TokenEnv names an environment variable holding a bearer token.
+	TokenEnv string `yaml:"tokenEnv,omitempty" json:"tokenEnv,omitempty"`
+}
+
+// Verifier returns the registry's key set, or nil when it has none.
+func (r *Registry) Verifier() (*sign.Verifier, error) {
+	if len(r.Keys) == 0 {
+		return nil, nil
+	}
+	var pems [][]byte
+	for _, k := range r.Keys {
+		pems = append(pems, []byte(k))
+	}
+	v, err := sign.NewVerifierSet(pems...)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", r.Name, err)
+	}
+	return v, nil
+}
+
+// Config is registries.yaml.
+type Config struct {
+	Registries []Registry `yaml:"registries"`
+}
+
+// xdg returns $VAR or $HOME/fallback.
+func xdg(env, fallback string) string {
+	if v := os.Getenv(env); v != "" && filepath.IsAbs(v) {
+		return filepath.Join(v, "packgen")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = os.TempDir()
+	}
+	return filepath.Join(home, fallback, "packgen")
+}
+
+// DefaultConfigPath is $XDG_CONFIG_HOME/packgen/registries.yaml.
+func DefaultConfigPath() string { return filepath.Join(xdg("XDG_CONFIG_HOME", ".config"), "registries.yaml") }
+
+// DefaultCacheDir is $XDG_CACHE_HOME/packgen.
+func DefaultCacheDir() string { return xdg("XDG_CACHE_HOME", ".cache") }
+
+// DefaultStateDir is $XDG_STATE_HOME/packgen.
+func DefaultStateDir() string { return xdg("XDG_STATE_HOME", filepath.Join(".local", "state")) }
+
+// LoadConfig reads a config file; a missing file is an empty config.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Config{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var c Config
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	for i, r := range c.Registries {
+		if err := checkRegistry(r); err != nil {
+			return nil, fmt.Errorf("%s: registries[%d]: %w", path, i, err)
+		}
+	}
+	return &c, nil
+}
+
+func checkRegistry(r Registry) error {
+	if !pack.ValidName(r.Name) {
+		return fmt.Errorf("registry name %q must be lowercase letters, digits and '-'", r.Name)
+	}
+	if r.URL == "" {
+		return fmt.Errorf("registry %s has no URL", r.Name)
+	}
+	return nil
+}
+
+// Save writes the config atomically with mode 0600.
+func (c *Config) Save(path string) error {
+	sort.Slice(c.Registries, func(i, j int) bool { return c.Registries[i].Name < c.Registries[j].Name })
+	data, err := yaml.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, data, 0o600)
+}
+
+// Get returns the registry named name.
+func (c *Config) Get(name string) (*Registry, error) {
+	for i := range c.Registries {
+		if c.Registries[i].Name == name {
+			return &c.Registries[i], nil
+		}
+	}
+	var names []string
+	for _, r := range c.Registries {
+		names = append(names, r.Name)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no registry %q: none is configured (packgen registry add NAME URL --key pub.pem)", name)
+	}
+	return nil, fmt.Errorf("no registry %q (configured: %s)", name, strings.Join(names, ", "))
+}
+
+// Add adds or replaces a registry.
+func (c *Config) Add(r Registry) error {
+	if err := checkRegistry(r); err != nil {
+		return err
+	}
+	for _, k := range r.Keys {
+		if _, err := sign.LoadPublicKey([]byte(k)); err != nil {
+			return fmt.Errorf("key: %w", err)
+		}
+	}
+	for i := range c.Registries {
+		if c.Registries[i].Name == r.Name {
+			c.Registries[i] = r
+			return nil
+		}
+	}
+	c.Registries = append(c.Registries, r)
+	return nil
+}
+
+// Remove deletes a registry; it is an error if it does not exist.
+func (c *Config) Remove(name string) error {
+	for i := range c.Registries {
+		if c.Registries[i].Name == name {
+			c.Registries = append(c.Registries[:i], c.Registries[i+1:]...)
+			return nil
+		}
+	}
+	_, err := c.Get(name)
+	return err
+}
+
+// writeAtomic writes a file via a temp file and rename.
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

@@ -1,0 +1,182 @@
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/sign"
+)
+
+// verifySignature checks a release's archive signature.
+func (c *Client) verifySignature(ctx context.Context, rel *index.Release, sum [32]byte, file string) error {
+	if c.opts.InsecureSkipVerify || c.verifier == nil {
+		return nil
+	}
+	if rel.Signature == "" {
+		return fmt.Errorf("%w: %s has no signature but the registry has a key", ErrUnsigned, rel.Archive.Path)
+	}
+	raw, err := c.get(ctx, rel.Signature, sign.MaxSigFileSize)
+	if err != nil {
+		return fmt.Errorf("signature of %s: %w", rel.Archive.Path, err)
+	}
+	sig, err := sign.DecodeSigFile(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", rel.Signature, err)
+	}
+	open := func() (io.ReadCloser, error) { return os.Open(file) }
+	if err := c.verifier.VerifyDigest(sum, open, sig); err != nil {
+		return fmt.Errorf("%s: %w", rel.Archive.Path, err)
+	}
+	return nil
+}
+
+// hashFile returns a file's SHA-256 and size.
+func hashFile(path string) ([32]byte, int64, error) {
+	var sum [32]byte
+	f, err := os.Open(path)
+	if err != nil {
+		return sum, 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return sum, 0, err
+	}
+	copy(sum[:], h.Sum(nil))
+	return sum, n, nil
+}
+
+// Archive returns the path of a verified copy of a release's archive in
+// the cache (content-addressed by SHA-256), downloading it when needed. A
+// corrupted cache entry is detected and fetched again. The download is
+// streamed and capped at the size the shard records.
+func (c *Client) Archive(ctx context.Context, name string, rel *index.Release) (string, error) {
+	ref := rel.Archive
+	dir := c.cachePath("archives")
+	cached := filepath.Join(dir, ref.SHA256+".tar.gz")
+	if sum, n, err := hashFile(cached); err == nil {
+		if n == ref.Size && hex.EncodeToString(sum[:]) == ref.SHA256 {
+			if err := c.verifySignature(ctx, rel, sum, cached); err != nil {
+				return "", err
+			}
+			return cached, nil
+		}
+		fmt.Fprintf(c.opts.Warn, "warning: cached %s is corrupt; fetching it again\n", cached)
+		os.Remove(cached)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	resp, err := c.tr.Get(ctx, ref.Path, "")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.Size > ref.Size {
+		return "", fmt.Errorf("%s: %w (server announces %d bytes, the index says %d)", ref.Path, ErrTooLarge, resp.Size, ref.Size)
+	}
+	tmp, err := os.CreateTemp(dir, ".download-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	var body io.Reader = io.LimitReader(resp.Body, ref.Size+1)
+	if c.opts.Progress != nil {
+		body = c.opts.Progress(name, ref.Size, body)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), body)
+	c.Requests = append(c.Requests, ref.Path)
+	c.Bytes += n
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("download %s: %w", ref.Path, err)
+	}
+	if n > ref.Size {
+		return "", fmt.Errorf("%s: %w (more than the %d bytes recorded; endless data refused)", ref.Path, ErrTooLarge, ref.Size)
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	if n != ref.Size || hex.EncodeToString(sum[:]) != ref.SHA256 {
+		return "", fmt.Errorf("%w: %s: expected sha256 %s (%d bytes), got %s (%d bytes)", ErrDigestMismatch, ref.Path, ref.SHA256, ref.Size, hex.EncodeToString(sum[:]), n)
+	}
+	if err := c.verifySignature(ctx, rel, sum, tmp.Name()); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), cached); err != nil {
+		return "", err
+	}
+	return cached, nil
+}
+
+// FetchOptions say what to fetch and where.
+type FetchOptions struct {
+	Name       string
+	Constraint string // Masterminds semver constraint; "" = latest
+	Pre        bool   // allow prereleases
+	Dest       string // default ./NAME-VERSION
+	Force      bool   // replace an existing Dest
+}
+
+// FetchResult describes a fetched pack.
+type FetchResult struct {
+	Registry string `json:"registry"`
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	SHA256   string `json:"sha256"`
+	Size     int64  `json:"size"`
+	Commit   string `json:"commit"`
+	Dest     string `json:"dest"`
+	Files    int    `json:"files"`
+	Verified bool   `json:"verified"`
+}
+
+// Fetch resolves, downloads, verifies and extracts one pack. On any error
+// Dest is untouched.
+func (c *Client) Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error) {
+	rel, err := c.Resolve(ctx, o.Name, o.Constraint, o.Pre)
+	if err != nil {
+		return nil, err
+	}
+	dest := o.Dest
+	if dest == "" {
+		dest = o.Name + "-" + rel.Version
+	}
+	if _, err := os.Lstat(dest); err == nil && !o.Force {
+		return nil, fmt.Errorf("%w: %s (pass --force to replace it)", pack.ErrDestExists, dest)
+	}
+	file, err := c.Archive(ctx, o.Name, rel)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	res, err := pack.Extract(f, dest, pack.ExtractOptions{Root: o.Name, Overwrite: o.Force})
+	if err != nil {
+		if errors.Is(err, pack.ErrCorrupt) || errors.Is(err, pack.ErrUnsafePath) {
+			return nil, fmt.Errorf("%s@%s: %w", o.Name, rel.Version, err)
+		}
+		return nil, err
+	}
+	return &FetchResult{
+		Registry: c.reg.Name, Name: o.Name, Version: rel.Version, SHA256: rel.Archive.SHA256, Size: rel.Archive.Size,
+		Commit: rel.Commit, Dest: dest, Files: res.Files, Verified: c.verifier != nil && !c.opts.InsecureSkipVerify,
+	}, nil
+}

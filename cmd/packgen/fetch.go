@@ -1,0 +1,186 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/pack"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newFetchCmd) }
+
+type clientFlags struct {
+	registry string
+	url      string
+	keys     []string
+	insecure bool
+	timeout  time.Duration
+}
+
+func (f *clientFlags) add(c *cobra.Command, g *globalOptions) {
+	c.Flags().StringVar(&f.registry, "registry", "", "configured registry to use (default: the only one configured)")
+	c.Flags().StringVar(&f.url, "url", "", "registry URL or directory, instead of a configured registry")
+	c.Flags().StringArrayVar(&f.keys, "key", nil, "public key to verify with (with --url)")
+	c.Flags().BoolVar(&f.insecure, "insecure-skip-verify", false, "DANGEROUS: do not check signatures (digests are still checked)")
+	c.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "timeout of each download")
+	_ = c.RegisterFlagCompletionFunc("registry", g.completeRegistries)
+}
+
+// registryFor picks the registry a client command talks to.
+func (f *clientFlags) registryFor(g *globalOptions) (client.Registry, error) {
+	if f.url != "" {
+		r := client.Registry{Name: "url", URL: f.url}
+		for _, k := range f.keys {
+			data, err := readFile(k)
+			if err != nil {
+				return r, usageErr("--key: %v", err)
+			}
+			r.Keys = append(r.Keys, string(data))
+		}
+		return r, nil
+	}
+	if len(f.keys) > 0 {
+		return client.Registry{}, usageErr("--key goes with --url; a configured registry has its keys in the config")
+	}
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return client.Registry{}, err
+	}
+	if f.registry == "" {
+		switch len(cfg.Registries) {
+		case 0:
+			return client.Registry{}, usageErr("no registry configured: packgen registry add NAME URL --key pub.pem, or pass --url")
+		case 1:
+			return cfg.Registries[0], nil
+		default:
+			var names []string
+			for _, r := range cfg.Registries {
+				names = append(names, r.Name)
+			}
+			return client.Registry{}, usageErr("several registries are configured (%s): choose one with --registry", strings.Join(names, ", "))
+		}
+	}
+	r, err := cfg.Get(f.registry)
+	if err != nil {
+		return client.Registry{}, usageErr("%v", err)
+	}
+	return *r, nil
+}
+
+func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Client, error) {
+	opts := client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, Warn: g.stderr}
+	if g.interactive() {
+		opts.Progress = func(name string, size int64, r io.Reader) io.Reader {
+			if size < 4<<20 {
+				return r
+			}
+			return &progressReader{r: r, w: g.stderr, name: name, total: size}
+		}
+	}
+	client.UserAgent = "packgen/" + versionString()
+	return client.New(reg, opts)
+}
+
+// clientErr maps verification failures to exit code 1.
+func clientErr(err error) error {
+	for _, target := range []error{client.ErrDigestMismatch, client.ErrBadSignature, client.ErrRollback, client.ErrExpired,
+		client.ErrTooLarge, client.ErrUnsigned, client.ErrNotFound, pack.ErrUnsafePath, pack.ErrUnsupportedEntry, pack.ErrTooLarge, pack.ErrCorrupt} {
+		if errors.Is(err, target) {
+			return badErr(err)
+		}
+	}
+	if errors.Is(err, pack.ErrDestExists) {
+		return usageErr("%v", err)
+	}
+	return err
+}
+
+func newFetchCmd(g *globalOptions) *cobra.Command {
+	f := &clientFlags{}
+	var dest, output string
+	var pre, force bool
+	c := &cobra.Command{
+		Use:   "fetch NAME[@CONSTRAINT]",
+		Short: "Resolve, download, verify and safely extract a pack",
+		Long: `Resolve the highest version of NAME matching a semver constraint
+(Masterminds syntax: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3; prereleases only with
+--pre or when the constraint names one), then:
+
+  1. fetch index.json and verify its signature with the registry's key,
+     refusing an expired index or one older than the last seen (rollback);
+  2. fetch the pack's bucket and shard, checking each against the digest
+     pinned by the level above;
+  3. download the archive (streamed, capped at its recorded size), check
+     its sha256 and its signature;
+  4. extract it safely into DEST (default ./NAME-VERSION): no paths
+     outside DEST, no devices, size limits. On any failure DEST is untouched.`,
+		Example: `  packgen fetch calico
+  packgen fetch calico@^3.26 -d packs/calico
+  packgen fetch prometheus-operator@">=57.0 <59.0" --registry acme -o json
+  packgen fetch falco --url http://127.0.0.1:8080 --key registry.pub`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			name, constraint, _ := strings.Cut(args[0], "@")
+			if !pack.ValidName(name) {
+				return usageErr("%q is not a pack name", name)
+			}
+			reg, err := f.registryFor(g)
+			if err != nil {
+				return err
+			}
+			cl, err := f.client(g, reg)
+			if err != nil {
+				return err
+			}
+			res, err := cl.Fetch(cmd.Context(), client.FetchOptions{Name: name, Constraint: constraint, Pre: pre, Dest: dest, Force: force})
+			if err != nil {
+				return clientErr(err)
+			}
+			if output == "json" {
+				return writeJSON(g, res)
+			}
+			state := "verified"
+			if !res.Verified {
+				state = "NOT signature-verified"
+			}
+			fmt.Fprintf(g.stdout, "fetched %s@%s from %s into %s (%d files, sha256 %s, %s)\n", res.Name, res.Version, res.Registry, res.Dest, res.Files, res.SHA256[:16], state)
+			return nil
+		},
+	}
+	f.add(c, g)
+	c.Flags().StringVarP(&dest, "dest", "d", "", "destination directory (default ./NAME-VERSION)")
+	c.Flags().BoolVar(&pre, "pre", false, "allow prerelease versions")
+	c.Flags().BoolVar(&force, "force", false, "replace an existing destination")
+	outputFlag(c, &output, "text", "json")
+	return c
+}
+
+type progressReader struct {
+	r           io.Reader
+	w           io.Writer
+	name        string
+	total, done int64
+	last        time.Time
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if time.Since(p.last) > 100*time.Millisecond || err != nil {
+		p.last = time.Now()
+		pct := float64(p.done) * 100 / float64(max(p.total, 1))
+		fmt.Fprintf(p.w, "\r%s: %5.1f%% of %.1f MiB", p.name, min(pct, 100), float64(p.total)/(1<<20))
+		if err != nil {
+			fmt.Fprintln(p.w)
+		}
+	}
+	return n, err
+}

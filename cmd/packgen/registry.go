@@ -1,0 +1,164 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/sign"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newRegistryCmd) }
+
+func (g *globalOptions) configPath() string {
+	if g.config != "" {
+		return g.config
+	}
+	return client.DefaultConfigPath()
+}
+
+func (g *globalOptions) loadConfig() (*client.Config, error) {
+	return client.LoadConfig(g.configPath())
+}
+
+func newRegistryCmd(g *globalOptions) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "registry",
+		Short: "Manage the registries packgen fetches from",
+		Long: `Registries are kept in $XDG_CONFIG_HOME/packgen/registries.yaml (or --config).
+Each has a URL (https://, http://, file:// or a directory) and the public
+keys that may sign it, given out of band by the registry's owner.`,
+		Example: `  packgen registry add acme https://packs.acme.example --key acme.pub
+  packgen registry add acme https://packs.acme.example --key old.pub --key new.pub   # during key rotation
+  packgen registry list
+  packgen registry remove acme`,
+	}
+	var keys []string
+	var tokenEnv string
+	add := &cobra.Command{
+		Use:   "add NAME URL",
+		Short: "Add (or replace) a registry",
+		Example: `  packgen registry add acme https://packs.acme.example --key acme.pub
+  packgen registry add private https://packs.internal --key k.pub --token-env PACKS_TOKEN
+  packgen registry add local ./site --key packgen.pub`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			r := client.Registry{Name: args[0], URL: args[1], TokenEnv: tokenEnv}
+			for _, k := range keys {
+				data, err := os.ReadFile(k)
+				if err != nil {
+					return usageErr("--key: %v", err)
+				}
+				if _, err := sign.LoadPublicKey(data); err != nil {
+					return usageErr("--key %s: %v", k, err)
+				}
+				r.Keys = append(r.Keys, string(data))
+			}
+			if err := cfg.Add(r); err != nil {
+				return usageErr("%v", err)
+			}
+			if err := cfg.Save(g.configPath()); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "registry %s added (%s, %d key(s))\n", r.Name, r.URL, len(r.Keys))
+			if len(r.Keys) == 0 {
+				g.logf("warning: no --key given: packs from %s cannot be verified\n", r.Name)
+			}
+			return nil
+		},
+	}
+	add.Flags().StringArrayVar(&keys, "key", nil, "public key PEM file (repeat for key rotation)")
+	add.Flags().StringVar(&tokenEnv, "token-env", "", "environment variable holding a bearer token")
+
+	var output string
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List configured registries",
+		Example: `  packgen registry list -o json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			type row struct {
+				Name     string   `json:"name"`
+				URL      string   `json:"url"`
+				Keys     []string `json:"keyIDs"`
+				TokenEnv string   `json:"tokenEnv,omitempty"`
+			}
+			rows := []row{}
+			for _, r := range cfg.Registries {
+				rw := row{Name: r.Name, URL: r.URL, TokenEnv: r.TokenEnv, Keys: []string{}}
+				if v, err := r.Verifier(); err == nil && v != nil {
+					rw.Keys = v.KeyIDs()
+				}
+				rows = append(rows, rw)
+			}
+			if output == "json" {
+				return writeJSON(g, rows)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tURL\tKEYS")
+			for _, r := range rows {
+				keys := "none (unverified)"
+				if len(r.Keys) > 0 {
+					keys = ""
+					for i, k := range r.Keys {
+						if i > 0 {
+							keys += ", "
+						}
+						keys += k[:16]
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.URL, keys)
+			}
+			return tw.Flush()
+		},
+	}
+	outputFlag(list, &output, "text", "json")
+	remove := &cobra.Command{
+		Use:               "remove NAME",
+		Short:             "Remove a registry",
+		Example:           `  packgen registry remove acme`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: g.completeRegistries,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			if err := cfg.Remove(args[0]); err != nil {
+				return usageErr("%v", err)
+			}
+			if err := cfg.Save(g.configPath()); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "registry %s removed\n", args[0])
+			return nil
+		},
+	}
+	c.AddCommand(add, list, remove)
+	return c
+}
+
+func (g *globalOptions) completeRegistries(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	for _, r := range cfg.Registries {
+		names = append(names, r.Name)
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/index"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newSearchCmd) }
+
+func newSearchCmd(g *globalOptions) *cobra.Command {
+	f := &clientFlags{}
+	var output string
+	c := &cobra.Command{
+		Use:   "search TERM",
+		Short: "Search packs across configured registries",
+		Long: `Search pack names, display names, layers and add-on types in every
+configured registry (or the one given with --registry or --url). Indexes
+are verified like fetch verifies them.`,
+		Example: `  packgen search monitoring
+  packgen search calico --registry acme -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			var regs []client.Registry
+			if f.url != "" || f.registry != "" {
+				r, err := f.registryFor(g)
+				if err != nil {
+					return err
+				}
+				regs = append(regs, r)
+			} else {
+				cfg, err := g.loadConfig()
+				if err != nil {
+					return err
+				}
+				if len(cfg.Registries) == 0 {
+					return usageErr("no registry configured: packgen registry add NAME URL --key pub.pem, or pass --url")
+				}
+				regs = cfg.Registries
+			}
+			type hit struct {
+				Registry string `json:"registry"`
+				index.Summary
+			}
+			hits := []hit{}
+			term := strings.ToLower(args[0])
+			for _, reg := range regs {
+				cl, err := f.client(g, reg)
+				if err != nil {
+					return err
+				}
+				packs, err := cl.Catalog(cmd.Context())
+				if err != nil {
+					return clientErr(err)
+				}
+				for _, p := range packs {
+					if strings.Contains(strings.ToLower(strings.Join([]string{p.Name, p.DisplayName, p.Layer, p.AddonType}, "\n")), term) {
+						hits = append(hits, hit{reg.Name, p})
+					}
+				}
+			}
+			if output == "json" {
+				return writeJSON(g, hits)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "REGISTRY\tNAME\tLAYER\tLATEST\tDISPLAY NAME")
+			for _, h := range hits {
+				layer := h.Layer
+				if h.AddonType != "" {
+					layer += " (" + h.AddonType + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", h.Registry, h.Name, layer, h.Latest, h.DisplayName)
+			}
+			return tw.Flush()
+		},
+	}
+	f.add(c, g)
+	outputFlag(c, &output, "text", "json")
+	return c
+}

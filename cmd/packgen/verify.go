@@ -1,0 +1,115 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/sign"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newVerifyCmd) }
+
+func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
+
+func newVerifyCmd(g *globalOptions) *cobra.Command {
+	var keys []string
+	var sigFile, site, output string
+	c := &cobra.Command{
+		Use:   "verify [ARCHIVE] --key pub.pem",
+		Short: "Verify an archive's signature, or every digest and signature of a site",
+		Long: `With ARCHIVE, check its signature (ARCHIVE.sig by default, or a Sigstore
+bundle given with --signature x.sigstore.json). With --site DIR|URL, check
+a whole registry: the index signature, every bucket and shard digest, and
+every archive's digest, size and signature; every problem is reported.
+Exits 1 when anything does not verify.`,
+		Example: `  packgen verify site/packs/calico/3.27.3/calico-3.27.3.tar.gz --key registry.pub
+  packgen verify --site site --key registry.pub
+  packgen verify --site https://packs.acme.example --key registry.pub -o json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			var pems [][]byte
+			for _, k := range keys {
+				data, err := os.ReadFile(k)
+				if err != nil {
+					return usageErr("--key: %v", err)
+				}
+				pems = append(pems, data)
+			}
+			var v *sign.Verifier
+			if len(pems) > 0 {
+				var err error
+				if v, err = sign.NewVerifierSet(pems...); err != nil {
+					return usageErr("--key: %v", err)
+				}
+			}
+			if site != "" {
+				if len(args) > 0 {
+					return usageErr("give an ARCHIVE or --site, not both")
+				}
+				if v == nil {
+					g.logf("warning: no --key: checking digests only, not signatures\n")
+				}
+				rep, err := client.VerifySite(cmd.Context(), site, v)
+				if err != nil {
+					return clientErr(err)
+				}
+				if output == "json" {
+					if err := writeJSON(g, rep); err != nil {
+						return err
+					}
+				} else {
+					for _, p := range rep.Problems {
+						fmt.Fprintf(g.stdout, "%s: %s\n", p.Path, p.Err)
+					}
+					fmt.Fprintf(g.stdout, "%s: %d packs, %d releases, %d files checked, %d problems\n", site, rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
+				}
+				if len(rep.Problems) > 0 {
+					return silentBad
+				}
+				return nil
+			}
+			if len(args) == 0 {
+				return usageErr("give an ARCHIVE to verify, or --site DIR|URL")
+			}
+			if v == nil {
+				return usageErr("--key is required to verify an archive")
+			}
+			if sigFile == "" {
+				sigFile = args[0] + sign.SigExt
+			}
+			sig, err := os.ReadFile(sigFile)
+			if err != nil {
+				return usageErr("signature: %v", err)
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			defer f.Close()
+			if len(sig) > 0 && sig[0] == '{' {
+				err = v.VerifyBundle(f, sig)
+			} else {
+				err = v.VerifyBlob(f, sig)
+			}
+			if err != nil {
+				if errors.Is(err, sign.ErrBadSignature) {
+					return badErr(fmt.Errorf("%s: %w", args[0], err))
+				}
+				return err
+			}
+			fmt.Fprintf(g.stdout, "%s: signature verified (%s)\n", args[0], sigFile)
+			return nil
+		},
+	}
+	c.Flags().StringArrayVar(&keys, "key", nil, "public key PEM (repeat to accept any of several)")
+	c.Flags().StringVar(&sigFile, "signature", "", "signature file: .sig or .sigstore.json (default ARCHIVE.sig)")
+	c.Flags().StringVar(&site, "site", "", "verify a whole registry site (directory or URL)")
+	outputFlag(c, &output, "text", "json")
+	return c
+}
