@@ -64,7 +64,9 @@ func xdg(env, fallback string) string {
 }
 
 // DefaultConfigPath is $XDG_CONFIG_HOME/packgen/registries.yaml.
-func DefaultConfigPath() string { return filepath.Join(xdg("XDG_CONFIG_HOME", ".config"), "registries.yaml") }
+func DefaultConfigPath() string {
+	return filepath.Join(xdg("XDG_CONFIG_HOME", ".config"), "registries.yaml")
+}
 
 // DefaultCacheDir is $XDG_CACHE_HOME/packgen.
 func DefaultCacheDir() string { return xdg("XDG_CACHE_HOME", ".cache") }
