@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/internal/gitfixture"
+)
+
+// run executes packgen in-process.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := execute(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestValidateCommand(t *testing.T) {
+	code, out, _ := run(t, "validate", "../../examples/packs")
+	if code != 0 || !strings.Contains(out, "0 errors, 0 warnings") {
+		t.Fatalf("examples: %d %s", code, out)
+	}
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "pack.json"), []byte("{\n  \"name\": \"x\",\n  \"version\": \"1.0.0\",\n  \"layer\": \"nope\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(bad, "values.yaml"), []byte("a: 1\n"), 0o644)
+	code, out, _ = run(t, "validate", bad)
+	if code != 1 || !strings.Contains(out, filepath.ToSlash(bad)+"/pack.json:4:12: error: layer \"nope\"") {
+		t.Fatalf("invalid: %d %s", code, out)
+	}
+	code, out, _ = run(t, "validate", bad, "-o", "json")
+	var rep validateReport
+	if code != 1 || json.Unmarshal([]byte(out), &rep) != nil || rep.Errors != 1 || rep.Problems[len(rep.Problems)-1].Line != 4 || rep.Packs[0].Name != "x" {
+		t.Fatalf("json: %d %s", code, out)
+	}
+	if code, _, errs := run(t, "validate", t.TempDir()); code != 2 || !strings.Contains(errs, "no pack found") {
+		t.Fatalf("empty dir: %d %s", code, errs)
+	}
+	if code, _, _ := run(t, "validate", "--strict", "../../examples/packs"); code != 0 {
+		t.Fatal("strict on clean examples")
+	}
+}
+
+func TestMisc(t *testing.T) {
+	if code, out, _ := run(t, "--version"); code != 0 || !strings.HasPrefix(out, "packgen version ") {
+		t.Errorf("--version: %d %q", code, out)
+	}
+	if code, out, _ := run(t, "schema"); code != 0 || !json.Valid([]byte(out)) {
+		t.Errorf("schema: %d", code)
+	}
+	if code, _, errs := run(t, "validate", "--bogus"); code != 2 || !strings.Contains(errs, "unknown flag") {
+		t.Errorf("unknown flag: %d %s", code, errs)
+	}
+	if code, _, _ := run(t, "frobnicate"); code != 2 {
+		t.Errorf("unknown command: %d", code)
+	}
+	if code, out, _ := run(t, "completion", "bash"); code != 0 || !strings.Contains(out, "packgen") {
+		t.Errorf("completion: %d", code)
+	}
+	for _, cmd := range []string{"validate", "build", "fetch", "verify", "serve", "new", "registry", "key", "list", "info", "search", "schema"} {
+		if code, out, _ := run(t, cmd, "--help"); code != 0 || !strings.Contains(out, "Examples:") {
+			t.Errorf("%s --help has no examples", cmd)
+		}
+	}
+}
+
+func TestNewCommand(t *testing.T) {
+	dir := t.TempDir()
+	for _, layer := range []string{"os", "k8s", "cni", "csi", "addon"} {
+		code, out, errs := run(t, "new", "my-"+layer, "--layer", layer, "-d", dir)
+		if code != 0 {
+			t.Fatalf("new %s: %s %s", layer, out, errs)
+		}
+	}
+	code, _, errs := run(t, "new", "with-chart", "--layer", "addon", "--chart", "../../examples/packs/ingress-nginx-4.10.1/charts/ingress-nginx-4.10.1.tgz", "-d", dir)
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	code, _, errs = run(t, "new", "with-manifests", "--layer", "cni", "--manifests", "../../examples/packs/calico-3.27.3/manifests", "-d", dir)
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	if code, out, _ := run(t, "validate", "--strict", dir); code != 0 || !strings.Contains(out, "7 packs, 0 errors, 0 warnings") {
+		t.Fatalf("scaffolds do not validate clean: %s", out)
+	}
+	if code, _, errs := run(t, "new", "my-os", "--layer", "os", "-d", dir); code != 2 || !strings.Contains(errs, "already exists") {
+		t.Errorf("overwrite: %d %s", code, errs)
+	}
+}
+
+// TestEndToEnd drives the real binary: key, build from a git repo, serve on
+// loopback, registry add, fetch, verify, and checks exit codes and that no
+// Go panic ever reaches the user.
+func TestEndToEnd(t *testing.T) {
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "packgen")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	env := append(os.Environ(), "PACKGEN_PASSWORD=pw", "XDG_CONFIG_HOME="+tmp+"/config", "XDG_CACHE_HOME="+tmp+"/cache", "XDG_STATE_HOME="+tmp+"/state", fmt.Sprintf("SOURCE_DATE_EPOCH=%d", time.Now().Unix()))
+	pg := func(want int, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env, cmd.Dir = env, tmp
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(errb.String(), "goroutine ") || strings.Contains(errb.String(), "panic:") {
+			t.Fatalf("packgen %v panicked:\n%s", args, errb.String())
+		}
+		if code != want {
+			t.Fatalf("packgen %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, out.String(), errb.String())
+		}
+		return out.String() + errb.String()
+	}
+	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("../../examples/packs")
+	if err := repo.CopyDir(abs, "packs"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit("packs"); err != nil {
+		t.Fatal(err)
+	}
+	pg(0, "key", "generate", "--prefix", "reg")
+	out := pg(0, "build", "--repo", "repo", "--out", "site", "--key", "reg.key")
+	if !strings.Contains(out, "10 releases (10 archived") {
+		t.Fatalf("build: %s", out)
+	}
+	addr := freePort(t)
+	srv := exec.Command(bin, "serve", "site", "--addr", addr)
+	srv.Dir, srv.Env = tmp, env
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	url := "http://" + addr
+	for i := 0; ; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if i > 100 {
+			t.Fatal("server did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	pg(0, "registry", "add", "e2e", url, "--key", "reg.pub")
+	if out := pg(0, "registry", "list", "-o", "json"); !strings.Contains(out, `"name": "e2e"`) {
+		t.Fatalf("registry list: %s", out)
+	}
+	out = pg(0, "fetch", "calico@^3.27", "-d", "got/calico", "-o", "json")
+	var res struct{ Version, Dest string }
+	if err := json.Unmarshal([]byte(out[:strings.LastIndex(out, "}")+1]), &res); err != nil || res.Version != "3.27.3" {
+		t.Fatalf("fetch: %v %s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "got/calico/manifests/calico.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if out := pg(1, "fetch", "calico@^9"); !strings.Contains(out, "available: 3.27.3") {
+		t.Fatalf("missing version: %s", out)
+	}
+	pg(2, "fetch", "calico", "-d", "got/calico") // exists
+	pg(0, "verify", "--site", url, "--key", "reg.pub")
+	pg(0, "verify", "site/packs/falco/4.2.5/falco-4.2.5.tar.gz", "--key", "reg.pub")
+	pg(0, "verify", "site/packs/falco/4.2.5/falco-4.2.5.tar.gz", "--key", "reg.pub", "--signature", "site/packs/falco/4.2.5/falco-4.2.5.tar.gz.sigstore.json")
+	pg(0, "search", "monitoring")
+	pg(0, "info", "prometheus-operator", "--site", url)
+
+	// Tamper with an archive: verify and fetch refuse it, exit 1.
+	arch := filepath.Join(tmp, "site/packs/falco/4.2.5/falco-4.2.5.tar.gz")
+	data, _ := os.ReadFile(arch)
+	data[len(data)/2] ^= 1
+	os.WriteFile(arch, data, 0o644)
+	if out := pg(1, "verify", "--site", url, "--key", "reg.pub"); !strings.Contains(out, "falco-4.2.5.tar.gz: digest mismatch") {
+		t.Fatalf("verify --site after tampering: %s", out)
+	}
+	pg(1, "fetch", "falco", "-d", "got/falco")
+	if _, err := os.Stat(filepath.Join(tmp, "got/falco")); !os.IsNotExist(err) {
+		t.Fatal("DEST created by a failed fetch")
+	}
+	pg(1, "verify", arch, "--key", "reg.pub")
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+var _ = context.Background
