@@ -6,9 +6,12 @@ package build
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -39,7 +42,7 @@ type Options struct {
 	History  bool   // also publish every version in first-parent history
 
 	Out      string // output dir; a previous build there is reused
-	Previous string // previous build to reuse instead of Out's (dir)
+	Previous string // previous build to reuse instead of Out's (dir or URL)
 
 	Registry string // registry name; default: the repository dir name
 	RepoURL  string // source repository URL; default: origin's
@@ -152,11 +155,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.Registry = defaultRegistryName(o.Repo)
 	}
 
-	prevDir := o.Previous
-	if prevDir == "" {
-		prevDir = o.Out
+	prevLoc := o.Previous
+	if prevLoc == "" {
+		prevLoc = o.Out
 	}
-	prev, err := loadPrevious(prevDir)
+	prev, err := loadPrevious(ctx, prevLoc)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +203,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}()
 
 	res := &Result{Unsigned: o.Signer == nil}
-	runJobs(ctx, o, jobs, prevDir, stage)
+	runJobs(ctx, o, jobs, prev, stage)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -245,7 +248,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if seen[key] {
 			continue
 		}
-		if err := carry(o, prevDir, stage, p.rel); err != nil {
+		if err := carry(ctx, o, prev, stage, p.rel); err != nil {
 			return nil, fmt.Errorf("pack %s: keep previously published release: %w", key, err)
 		}
 		releases = append(releases, p.rel)
@@ -281,7 +284,7 @@ func warnings(ps pack.Problems) pack.Problems {
 	return out
 }
 
-func runJobs(ctx context.Context, o Options, jobs []*job, prevDir, stage string) {
+func runJobs(ctx context.Context, o Options, jobs []*job, prev *previous, stage string) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	done := 0
@@ -298,7 +301,7 @@ func runJobs(ctx context.Context, o Options, jobs []*job, prevDir, stage string)
 			}
 			if j.prev != nil {
 				j.out = *j.prev
-				j.err = carry(o, prevDir, stage, *j.prev)
+				j.err = carry(ctx, o, prev, stage, *j.prev)
 			} else {
 				j.out, j.probs, j.err = buildRelease(o, j.rel, stage)
 			}
@@ -389,20 +392,69 @@ func annotate(ps pack.Problems, r source.Release) pack.Problems {
 	return out
 }
 
-// carry links a previous build's release files into the staged site.
-func carry(o Options, prevDir, stage string, r index.Release) error {
+// carry puts a previous build's release files into the staged site:
+// hard links (or copies) from a local build, verified downloads from a
+// published one.
+func carry(ctx context.Context, o Options, prev *previous, stage string, r index.Release) error {
 	for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
 		if p == "" {
 			continue
 		}
-		src := filepath.Join(prevDir, filepath.FromSlash(p))
 		dst := filepath.Join(stage, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
-		if err := o.linker(src, dst); err != nil {
+		if prev.dir != "" {
+			if err := o.linker(filepath.Join(prev.dir, filepath.FromSlash(p)), dst); err != nil {
+				return err
+			}
+			continue
+		}
+		if p == r.Archive.Path {
+			if err := download(ctx, prev.loc, r.Archive, dst); err != nil {
+				return err
+			}
+			continue
+		}
+		data, err := prev.fetch(ctx, p, 1<<20)
+		if err != nil {
 			return err
 		}
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// download streams a published archive to dst, checking size and digest.
+func download(ctx context.Context, base string, ref index.FileRef, dst string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/"+ref.Path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", req.URL, resp.Status)
+	}
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(resp.Body, ref.Size+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if n != ref.Size || hex.EncodeToString(h.Sum(nil)) != ref.SHA256 {
+		return fmt.Errorf("%w: %s from %s", index.ErrDigestMismatch, ref.Path, base)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -161,6 +163,20 @@ func TestBuildHistoryAndIncremental(t *testing.T) {
 		t.Error("two builds of the same commit differ")
 	}
 
+	// A build reusing the published site over HTTP re-archives nothing
+	// and gives the same bytes.
+	srv := httptest.NewServer(http.FileServer(http.Dir(out)))
+	defer srv.Close()
+	viaURL := filepath.Join(tmp, "site3")
+	resURL, err := run(t, r.Dir, viaURL, func(o *Options) { o.Previous = srv.URL })
+	must(t, err)
+	if resURL.Archived != 0 || resURL.Reused != 5 {
+		t.Errorf("--previous URL: archived %d reused %d", resURL.Archived, resURL.Reused)
+	}
+	if got := siteHashes(t, viaURL); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Error("build with --previous URL differs")
+	}
+
 	// One changed pack: exactly one new archive, serial grows.
 	writePack(t, r, "packs/prom-58.0.0", "prom", "58.1.0", "addon", "y: 2\n")
 	commit(t, r, "three")
@@ -268,7 +284,7 @@ func TestBucketsSpreadPacks(t *testing.T) {
 	if res.Root.BucketBits != index.BucketBitsFor(40) || len(res.Root.Buckets) != 1<<res.Root.BucketBits {
 		t.Fatalf("buckets: %d bits, %d files", res.Root.BucketBits, len(res.Root.Buckets))
 	}
-	prev, err := loadPrevious(out)
+	prev, err := loadPrevious(context.Background(), out)
 	must(t, err)
 	var got []string
 	for n := range prev.shards {

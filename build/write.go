@@ -1,13 +1,15 @@
 package build
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -19,6 +21,9 @@ import (
 type previous struct {
 	root   *index.Root
 	shards map[string]*index.Shard
+	loc    string          // where it was read from
+	dir    string          // its directory, when local
+	fetch  index.FetchFunc // reads its files
 }
 
 type prevRelease struct {
@@ -44,40 +49,38 @@ func (p *previous) all() []prevRelease {
 	return out
 }
 
-// loadPrevious reads the build in dir, checking every metadata digest. A
-// missing dir or index.json means there is no previous build.
-func loadPrevious(dir string) (*previous, error) {
-	p := &previous{shards: map[string]*index.Shard{}}
-	data, err := os.ReadFile(filepath.Join(dir, index.RootFile))
-	if errors.Is(err, fs.ErrNotExist) {
+// loadPrevious reads the build at loc (a directory, or an http(s)/file
+// URL of a published registry), checking every metadata digest. A missing
+// index.json means there is no previous build.
+func loadPrevious(ctx context.Context, loc string) (*previous, error) {
+	p := &previous{shards: map[string]*index.Shard{}, loc: loc, fetch: index.FetcherFor(loc)}
+	if !strings.Contains(loc, "://") {
+		p.dir = loc
+	} else if u, err := url.Parse(loc); err == nil && u.Scheme == "file" {
+		p.dir = u.Path
+	}
+	data, err := p.fetch(ctx, index.RootFile, index.MaxRootSize)
+	if errors.Is(err, index.ErrNotFound) {
 		return p, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read previous build: %w", err)
 	}
 	fail := func(err error) error {
-		return fmt.Errorf("previous build in %s is unreadable (%w); remove the directory to rebuild from scratch, but note that versions published from it must not change", dir, err)
+		return fmt.Errorf("previous build in %s is unreadable (%w); remove it to rebuild from scratch, but note that versions published from it must not change", loc, err)
 	}
 	root, err := index.ParseRoot(data)
 	if err != nil {
 		return nil, fail(err)
 	}
 	p.root = root
-	for i, b := range root.Buckets {
-		bdata, err := readPinned(dir, b)
-		if err != nil {
-			return nil, fail(err)
-		}
-		bucket, err := index.ParseBucket(bdata, root.BucketBits, i)
+	for i := range root.Buckets {
+		bucket, err := index.ReadBucket(ctx, p.fetch, root, i)
 		if err != nil {
 			return nil, fail(err)
 		}
 		for _, s := range bucket.Packs {
-			sdata, err := readPinned(dir, s.Shard)
-			if err != nil {
-				return nil, fail(err)
-			}
-			shard, err := index.ParseShard(sdata, s.Name)
+			shard, err := index.ReadShard(ctx, p.fetch, s)
 			if err != nil {
 				return nil, fail(err)
 			}
@@ -85,17 +88,6 @@ func loadPrevious(dir string) (*previous, error) {
 		}
 	}
 	return p, nil
-}
-
-func readPinned(dir string, ref index.FileRef) ([]byte, error) {
-	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(ref.Path)))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) != ref.Size || index.Digest(data) != ref.SHA256 {
-		return nil, fmt.Errorf("%s does not match its recorded digest", ref.Path)
-	}
-	return data, nil
 }
 
 func writeFile(stage, rel string, data []byte) (index.FileRef, error) {
