@@ -51,7 +51,7 @@ func Open(p string) (*Repo, error) {
 	if p == "" {
 		p = "."
 	}
-	r, err := git.PlainOpenWithOptions(p, &git.PlainOpenOptions{DetectDotGit: true})
+	r, err := plainOpen(p)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		return nil, fmt.Errorf("%s is not inside a git repository: run packgen in a clone of your pack repository, or pass --repo DIR", p)
 	}
@@ -69,8 +69,19 @@ func (r *Repo) acquire() (*git.Repository, error) {
 	case h := <-r.handles:
 		return h, nil
 	default:
-		return git.PlainOpenWithOptions(r.path, &git.PlainOpenOptions{DetectDotGit: true})
+		return plainOpen(r.path)
 	}
+}
+
+// plainOpen opens a work tree (looking for .git upwards) or a bare repository.
+func plainOpen(p string) (*git.Repository, error) {
+	r, err := git.PlainOpenWithOptions(p, &git.PlainOpenOptions{DetectDotGit: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		if bare, berr := git.PlainOpen(p); berr == nil {
+			return bare, nil
+		}
+	}
+	return r, err
 }
 
 func (r *Repo) release(h *git.Repository) {

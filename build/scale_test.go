@@ -1,0 +1,67 @@
+package build
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/packgen/packgen/internal/synth"
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// TestSynthRepoBuilds checks the synthetic generator makes a repository
+// that builds cleanly, with every version in history published.
+func TestSynthRepoBuilds(t *testing.T) {
+	dir := t.TempDir()
+	spec := synth.Spec{Packs: 6, Versions: 3, ChartSize: 8 << 10, Commits: 20, Seed: 1}
+	gen, err := synth.Generate(filepath.Join(dir, "repo"), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{Repo: filepath.Join(dir, "repo"), Out: filepath.Join(dir, "site"), History: true, Registry: "synth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Root.Releases != gen.Releases || res.Root.Packs != 6 || gen.Releases != 18 {
+		t.Fatalf("built %d releases of %d packs, generated %d", res.Root.Releases, res.Root.Packs, gen.Releases)
+	}
+}
+
+// BenchmarkBuildScale measures a cold build, a no-change rebuild and a
+// rebuild after one new release on a large synthetic repository. Size it
+// with SCALE_PACKS, SCALE_VERSIONS, SCALE_CHART (bytes), SCALE_COMMITS.
+func BenchmarkBuildScale(b *testing.B) {
+	spec := synth.Spec{
+		Packs:     envInt("SCALE_PACKS", 200),
+		Versions:  envInt("SCALE_VERSIONS", 2),
+		ChartSize: envInt("SCALE_CHART", 2<<20),
+		Commits:   envInt("SCALE_COMMITS", 300),
+		Seed:      7,
+	}
+	dir := b.TempDir()
+	repo := filepath.Join(dir, "repo")
+	gen, err := synth.Generate(repo, spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("repository: %d packs, %d releases, %d commits, %d-byte charts", spec.Packs, gen.Releases, gen.Commits, spec.ChartSize)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out := filepath.Join(dir, "site"+strconv.Itoa(i))
+		res, err := Run(context.Background(), Options{Repo: repo, Out: out, History: true, Registry: "scale"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Archived != gen.Releases {
+			b.Fatalf("archived %d of %d", res.Archived, gen.Releases)
+		}
+	}
+}

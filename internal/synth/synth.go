@@ -1,0 +1,296 @@
+// Package synth generates synthetic pack repositories at scale for
+// benchmarks and scale tests: a real git repository whose objects are
+// written directly with go-git's plumbing (no work tree, so generating
+// thousands of packs and hundreds of commits stays fast), with realistic
+// files: a values.yaml of a few KB, a few manifests and a Helm chart
+// archive of a chosen size.
+package synth
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"math/rand"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+)
+
+// Spec describes a repository.
+type Spec struct {
+	Packs     int // distinct packs
+	Versions  int // versions per pack, as sibling dirs added over commits
+	ChartSize int // bytes of the chart archive in each version (0 = no chart)
+	// Commits after the initial one; each bumps one pack by adding its
+	// next version, until every pack has Versions versions, then edits
+	// README files so history is long.
+	Commits int
+	Seed    int64
+}
+
+// Result describes what was generated.
+type Result struct {
+	Releases int
+	Commits  int
+	Head     string
+}
+
+type gen struct {
+	s    storer.EncodedObjectStorer
+	rng  *rand.Rand
+	spec Spec
+	// packs/<dir> -> tree hash
+	dirs map[string]plumbing.Hash
+}
+
+// Generate creates the repository in dir (git init) on branch main.
+func Generate(dir string, spec Spec) (*Result, error) {
+	repo, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")}, Bare: true})
+	if err != nil {
+		return nil, err
+	}
+	g := &gen{s: repo.Storer, rng: rand.New(rand.NewSource(spec.Seed)), spec: spec, dirs: map[string]plumbing.Hash{}}
+	when := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	next := make([]int, spec.Packs) // versions added so far per pack
+	for i := range next {
+		if err := g.addVersion(i, 0); err != nil {
+			return nil, err
+		}
+		next[i] = 1
+	}
+	res := &Result{Releases: spec.Packs}
+	parent := plumbing.ZeroHash
+	commit := func(msg string) error {
+		tree, err := g.rootTree()
+		if err != nil {
+			return err
+		}
+		sig := object.Signature{Name: "synth", Email: "synth@packgen.invalid", When: when}
+		c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree}
+		if !parent.IsZero() {
+			c.ParentHashes = []plumbing.Hash{parent}
+		}
+		h, err := g.store(c)
+		if err != nil {
+			return err
+		}
+		parent = h
+		when = when.Add(time.Minute)
+		res.Commits++
+		return nil
+	}
+	if err := commit("initial packs"); err != nil {
+		return nil, err
+	}
+	for c := 0; c < spec.Commits; c++ {
+		i := c % spec.Packs
+		if next[i] < spec.Versions {
+			if err := g.addVersion(i, next[i]); err != nil {
+				return nil, err
+			}
+			next[i]++
+			res.Releases++
+		} else if err := g.touchReadme(i, next[i]-1, c); err != nil {
+			return nil, err
+		}
+		if err := commit(fmt.Sprintf("change %d", c)); err != nil {
+			return nil, err
+		}
+	}
+	ref := plumbing.NewHashReference(plumbing.NewBranchReferenceName("main"), parent)
+	if err := repo.Storer.SetReference(ref); err != nil {
+		return nil, err
+	}
+	res.Head = parent.String()
+	return res, nil
+}
+
+func name(i int) string { return fmt.Sprintf("pack-%04d", i) }
+
+func version(v int) string { return fmt.Sprintf("1.%d.0", v) }
+
+func (g *gen) blob(data []byte) (plumbing.Hash, error) {
+	obj := g.s.NewEncodedObject()
+	obj.SetType(plumbing.BlobObject)
+	obj.SetSize(int64(len(data)))
+	w, err := obj.Writer()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := w.Close(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return g.s.SetEncodedObject(obj)
+}
+
+type encoder interface {
+	Encode(plumbing.EncodedObject) error
+}
+
+func (g *gen) store(e encoder) (plumbing.Hash, error) {
+	obj := g.s.NewEncodedObject()
+	if err := e.Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return g.s.SetEncodedObject(obj)
+}
+
+// tree stores a directory given as path -> blob hash (nested paths allowed).
+func (g *gen) tree(files map[string]plumbing.Hash) (plumbing.Hash, error) {
+	entries := map[string]object.TreeEntry{}
+	sub := map[string]map[string]plumbing.Hash{}
+	for p, h := range files {
+		if i := strings.IndexByte(p, '/'); i >= 0 {
+			if sub[p[:i]] == nil {
+				sub[p[:i]] = map[string]plumbing.Hash{}
+			}
+			sub[p[:i]][p[i+1:]] = h
+			continue
+		}
+		entries[p] = object.TreeEntry{Name: p, Mode: filemode.Regular, Hash: h}
+	}
+	for d, fs := range sub {
+		h, err := g.tree(fs)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		entries[d] = object.TreeEntry{Name: d, Mode: filemode.Dir, Hash: h}
+	}
+	return g.storeEntries(entries)
+}
+
+func (g *gen) storeEntries(entries map[string]object.TreeEntry) (plumbing.Hash, error) {
+	t := &object.Tree{}
+	for _, e := range entries {
+		t.Entries = append(t.Entries, e)
+	}
+	// git orders tree entries by name, with directories compared as "name/".
+	key := func(e object.TreeEntry) string {
+		if e.Mode == filemode.Dir {
+			return e.Name + "/"
+		}
+		return e.Name
+	}
+	sort.Slice(t.Entries, func(i, j int) bool { return key(t.Entries[i]) < key(t.Entries[j]) })
+	return g.store(t)
+}
+
+func (g *gen) rootTree() (plumbing.Hash, error) {
+	packs := map[string]object.TreeEntry{}
+	for d, h := range g.dirs {
+		packs[d] = object.TreeEntry{Name: d, Mode: filemode.Dir, Hash: h}
+	}
+	ph, err := g.storeEntries(packs)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return g.storeEntries(map[string]object.TreeEntry{"packs": {Name: "packs", Mode: filemode.Dir, Hash: ph}})
+}
+
+// Files returns the files of one pack version.
+func Files(spec Spec, i, v int, rng *rand.Rand, readme string) (map[string][]byte, error) {
+	n, ver := name(i), version(v)
+	files := map[string][]byte{}
+	charts := ""
+	if spec.ChartSize > 0 {
+		chart, err := Chart(n, ver, spec.ChartSize, rng)
+		if err != nil {
+			return nil, err
+		}
+		files["charts/"+n+"-"+ver+".tgz"] = chart
+		charts = fmt.Sprintf(`,
+  "charts": ["charts/%s-%s.tgz"]`, n, ver)
+	}
+	files["pack.json"] = []byte(fmt.Sprintf(`{
+  "name": %q,
+  "version": %q,
+  "layer": "addon",
+  "addonType": "monitoring",
+  "displayName": "Synthetic %s",
+  "cloudTypes": ["all"],
+  "kubeManifests": ["manifests/a.yaml", "manifests/b.yaml"],
+  "annotations": {"source": "community"}%s
+}
+`, n, ver, n, charts))
+	var values strings.Builder
+	values.WriteString("pack:\n  namespace: " + n + "\n  content:\n    images:\n")
+	for k := 0; values.Len() < 3000; k++ {
+		fmt.Fprintf(&values, "      - image: registry.example.com/%s/component-%d:v%s\n", n, k, ver)
+	}
+	files["values.yaml"] = []byte(values.String())
+	for _, m := range []string{"a", "b"} {
+		files["manifests/"+m+".yaml"] = []byte(fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s-%s\n  namespace: %s\ndata:\n  version: %q\n", n, m, n, ver))
+	}
+	files["README.md"] = []byte("# " + n + "\n\n" + readme + "\n")
+	return files, nil
+}
+
+func (g *gen) addVersion(i, v int) error {
+	return g.writeVersion(i, v, "Synthetic pack.")
+}
+
+func (g *gen) touchReadme(i, v, c int) error {
+	return g.writeVersion(i, v, fmt.Sprintf("Synthetic pack, edit %d.", c))
+}
+
+func (g *gen) writeVersion(i, v int, readme string) error {
+	files, err := Files(g.spec, i, v, rand.New(rand.NewSource(g.spec.Seed+int64(i)*1000+int64(v))), readme)
+	if err != nil {
+		return err
+	}
+	hashes := map[string]plumbing.Hash{}
+	for p, data := range files {
+		if hashes[p], err = g.blob(data); err != nil {
+			return err
+		}
+	}
+	h, err := g.tree(hashes)
+	if err != nil {
+		return err
+	}
+	g.dirs[name(i)+"-"+version(v)] = h
+	return nil
+}
+
+// Chart makes a valid Helm chart archive of about size bytes: Chart.yaml,
+// values.yaml and an incompressible payload, like a real packaged chart.
+func Chart(name, version string, size int, rng *rand.Rand) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.NoCompression)
+	tw := tar.NewWriter(zw)
+	add := func(p string, data []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name + "/" + p, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	if err := add("Chart.yaml", []byte(fmt.Sprintf("apiVersion: v2\nname: %s\nversion: %s\n", name, version))); err != nil {
+		return nil, err
+	}
+	if err := add("values.yaml", []byte("replicaCount: 1\n")); err != nil {
+		return nil, err
+	}
+	payload := make([]byte, max(size-2048, 0))
+	rng.Read(payload)
+	if err := add("files/payload.bin", payload); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
