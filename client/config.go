@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 	"gopkg.in/yaml.v3"
@@ -168,24 +169,5 @@ func (c *Config) Remove(name string) error {
 
 // writeAtomic writes a file via a temp file and rename.
 func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.WriteFile(path, data, mode)
 }

@@ -44,11 +44,7 @@ verify.`,
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tLAYER\tLATEST\tVERSIONS\tDISPLAY NAME")
 			for _, p := range packs {
-				layer := p.Layer
-				if p.AddonType != "" {
-					layer += " (" + p.AddonType + ")"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", p.Name, layer, p.Latest, p.Versions, p.DisplayName)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", p.Name, layerLabel(p), p.Latest, p.Versions, p.DisplayName)
 			}
 			return tw.Flush()
 		},
@@ -125,4 +121,12 @@ func writeJSON(g *globalOptions, v any) error {
 	enc := json.NewEncoder(g.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// layerLabel shows a pack's layer, with the add-on type for add-ons.
+func layerLabel(s index.Summary) string {
+	if s.AddonType != "" {
+		return s.Layer + " (" + s.AddonType + ")"
+	}
+	return s.Layer
 }
