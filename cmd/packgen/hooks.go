@@ -5,11 +5,13 @@ import (
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/site"
 )
 
-// siteHook writes the HTML catalogue into a staged build; nil until the
-// catalogue exists.
-var siteHook func(dir string, s *build.Snapshot) error
+// siteHook writes the HTML catalogue into a staged build.
+func siteHook(dir string, s *build.Snapshot) error {
+	return site.Write(dir, s.Root, s.Shards)
+}
 
 // loadSigner loads a signing key (file or env://VAR) for build.
 func loadSigner(g *globalOptions, ref string) (build.Signer, error) {
