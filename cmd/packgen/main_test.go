@@ -208,3 +208,51 @@ func freePort(t *testing.T) string {
 }
 
 var _ = context.Background
+
+func TestValidateChangedSince(t *testing.T) {
+	r, err := gitfixture.Init(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(dir, version, values string) {
+		r.Write(dir+"/pack.json", []byte(fmt.Sprintf(`{"name": %q, "version": %q, "layer": "cni", "displayName": "x", "cloudTypes": ["all"]}`, filepath.Base(dir), version)))
+		r.Write(dir+"/values.yaml", []byte(values))
+	}
+	write("packs/a", "1.0.0", "a: 1\n")
+	write("packs/b", "1.0.0", "b: 1\n")
+	write("packs/c", "2.0.0", "c: 1\n")
+	base, _ := r.Commit("base")
+	write("packs/a", "1.0.0", "a: 2\n") // changed, no bump
+	write("packs/b", "1.1.0", "b: 2\n") // bumped: fine
+	write("packs/c", "1.9.0", "c: 1\n") // went down
+	write("packs/d", "0.1.0", "d: [\n") // new and broken
+	r.Commit("change")
+	code, out, errs := run(t, "validate", "--repo", r.Dir, "--changed-since", base)
+	if code != 1 {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	for _, want := range []string{
+		"4 pack(s) changed since",
+		"packs/a/pack.json: error: the content of a@1.0.0 changed but its version did not",
+		"packs/c/pack.json: error: version went down from 2.0.0 to 1.9.0",
+		"packs/d/values.yaml:2: error: invalid YAML",
+		"4 packs, 3 errors",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "packs/b/pack.json: error") {
+		t.Errorf("bumped pack reported: %s", out)
+	}
+	code, out, _ = run(t, "validate", "--repo", r.Dir, "--changed-since", base, "--format", "github")
+	if code != 1 || !strings.Contains(out, "::error file=packs/a/pack.json::the content of a@1.0.0 changed") || !strings.Contains(out, "::error file=packs/d/values.yaml,line=2::invalid YAML") {
+		t.Errorf("github annotations: %s", out)
+	}
+	if code, _, errs := run(t, "validate", "--repo", r.Dir, "--changed-since", "no-such-ref"); code == 0 || !strings.Contains(errs, "fetch-depth: 0") {
+		t.Errorf("bad ref: %d %s", code, errs)
+	}
+	if code, out, _ := run(t, "validate", "--repo", r.Dir, "--changed-since", "HEAD"); code != 0 || !strings.Contains(out, "0 pack(s) changed") {
+		t.Errorf("no change: %d %s", code, out)
+	}
+}

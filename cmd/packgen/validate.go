@@ -1,22 +1,29 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/source"
 	"github.com/spf13/cobra"
 )
 
 func init() { register(newValidateCmd) }
 
 type validateOptions struct {
-	output string
-	strict bool
+	output       string
+	strict       bool
+	changedSince string
+	repo         string
+	packsDir     string
 }
 
 type validatedPack struct {
@@ -44,14 +51,28 @@ same pack). Every problem is reported as file:line:col: severity: message.
 Cross-pack checks find duplicate name@version, dependencies on packs
 missing from the tree and version ranges no release satisfies.
 
+With --changed-since REF (for pull requests), only packs whose git tree
+differs between REF and HEAD are validated, read from committed objects,
+and a pack whose content changed without a version bump, or whose version
+went down, is an error. -o github (or --format github) prints GitHub
+Actions annotations (::error file=...,line=...::message) that show up on
+the pull request's diff.
+
 Exits 1 when any error is found (or any warning, with --strict).`,
 		Example: `  packgen validate                      # the current directory
   packgen validate examples/packs
   packgen validate packs/calico-3.26.0 -o json
-  packgen validate --strict packs`,
+  packgen validate --strict packs
+  packgen validate --changed-since origin/main --format github`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(o.output, "text", "json"); err != nil {
+			if err := checkOutput(o.output, "text", "json", "github"); err != nil {
 				return err
+			}
+			if o.changedSince != "" {
+				if len(args) > 0 {
+					return usageErr("--changed-since validates the repository's changed packs: give --repo and --packs-dir, not directories")
+				}
+				return runValidateChanged(cmd.Context(), g, o)
 			}
 			if len(args) == 0 {
 				args = []string{"."}
@@ -59,8 +80,12 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 			return runValidate(g, o, args)
 		},
 	}
-	outputFlag(c, &o.output, "text", "json")
+	outputFlag(c, &o.output, "text", "json", "github")
+	c.Flags().StringVar(&o.output, "format", "text", "alias of --output")
 	c.Flags().BoolVar(&o.strict, "strict", false, "treat warnings as errors")
+	c.Flags().StringVar(&o.changedSince, "changed-since", "", "validate only packs changed since this git ref, and check version bumps")
+	c.Flags().StringVar(&o.repo, "repo", "", "git repository for --changed-since (default: the current one)")
+	c.Flags().StringVar(&o.packsDir, "packs-dir", "", "packs directory in the repository for --changed-since")
 	return c
 }
 
@@ -93,6 +118,11 @@ func runValidate(g *globalOptions, o *validateOptions, dirs []string) error {
 		}
 		rep.Problems = append(rep.Problems, ps...)
 	}
+	return report(g, o, rep)
+}
+
+// report prints a validation report and sets the exit code.
+func report(g *globalOptions, o *validateOptions, rep validateReport) error {
 	rep.Problems.Sort()
 	for _, p := range rep.Problems {
 		if p.Severity == pack.SevError {
@@ -102,13 +132,19 @@ func runValidate(g *globalOptions, o *validateOptions, dirs []string) error {
 		}
 	}
 	failed := rep.Errors > 0 || (o.strict && rep.Warnings > 0)
-	if o.output == "json" {
+	switch o.output {
+	case "json":
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
-	} else {
+	case "github":
+		for _, p := range rep.Problems {
+			fmt.Fprintln(g.stdout, githubAnnotation(p))
+		}
+		fmt.Fprintf(g.stdout, "%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
+	default:
 		for _, p := range rep.Problems {
 			if g.quiet && p.Severity != pack.SevError {
 				continue
@@ -123,6 +159,70 @@ func runValidate(g *globalOptions, o *validateOptions, dirs []string) error {
 		return silentBad
 	}
 	return nil
+}
+
+// githubAnnotation renders a problem as a GitHub Actions workflow command.
+func githubAnnotation(p pack.Problem) string {
+	level := "error"
+	if p.Severity == pack.SevWarning {
+		level = "warning"
+	}
+	props := "file=" + escapeProperty(p.File)
+	if p.Line > 0 {
+		props += fmt.Sprintf(",line=%d", p.Line)
+		if p.Col > 0 {
+			props += fmt.Sprintf(",col=%d", p.Col)
+		}
+	}
+	return fmt.Sprintf("::%s %s::%s", level, props, escapeData(p.Msg))
+}
+
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+// runValidateChanged validates the packs changed since a git ref.
+func runValidateChanged(ctx context.Context, g *globalOptions, o *validateOptions) error {
+	repo, err := source.Open(o.repo)
+	if err != nil {
+		return err
+	}
+	changes, err := repo.Changes(ctx, o.changedSince, "HEAD", o.packsDir)
+	if err != nil {
+		return err
+	}
+	rep := validateReport{Packs: []validatedPack{}, Problems: pack.Problems{}}
+	var loaded []pack.Loaded
+	for _, c := range changes {
+		rel := c.Release
+		fsys, done, err := rel.Open()
+		if err != nil {
+			return err
+		}
+		p, ps := pack.Load(fsys, ".", pack.Options{Prefix: c.Dir})
+		done()
+		rep.Problems = append(rep.Problems, ps...)
+		if msg := c.VersionProblem(); msg != "" {
+			rep.Problems = append(rep.Problems, pack.Problem{File: path.Join(c.Dir, pack.ManifestFile), Severity: pack.SevError, Msg: msg})
+		}
+		vp := validatedPack{Dir: c.Dir, Name: c.Name, Version: c.Version}
+		if p.Manifest != nil {
+			vp.Layer = string(p.Manifest.Layer)
+		}
+		rep.Packs = append(rep.Packs, vp)
+		loaded = append(loaded, pack.Loaded{Display: c.Dir, Pack: p})
+	}
+	// Cross-pack rules need the whole tree; `packgen validate DIR` and the
+	// build check them. Here only what the change touched is judged.
+	_ = loaded
+	if o.output == "text" && !g.quiet {
+		fmt.Fprintf(g.stdout, "%d pack(s) changed since %s\n", len(changes), o.changedSince)
+	}
+	return report(g, o, rep)
 }
 
 func plural(n int, s string) string {

@@ -1,0 +1,128 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/packgen/packgen/pack"
+)
+
+// Change is a pack directory whose content differs between two commits.
+type Change struct {
+	Dir         string // pack directory at head
+	Name        string // from pack.json at head ("" when unreadable)
+	Version     string
+	BaseVersion string // version in the same directory at base; "" for a new pack dir
+	BaseName    string
+	Release     Release // the pack at head, for loading and validation
+}
+
+// Changes lists the pack directories under packsDir whose tree differs
+// between base and head (new directories included), so a pull request is
+// validated in O(what it changed).
+func (r *Repo) Changes(ctx context.Context, base, head, packsDir string) ([]Change, error) {
+	resolve := func(ref string) (*plumbing.Hash, error) {
+		h, err := r.git.ResolveRevision(plumbing.Revision(ref))
+		if err != nil {
+			return nil, fmt.Errorf("resolve %q: %w (is the base branch fetched? actions/checkout needs fetch-depth: 0)", ref, err)
+		}
+		return h, nil
+	}
+	if head == "" {
+		head = "HEAD"
+	}
+	bh, err := resolve(base)
+	if err != nil {
+		return nil, err
+	}
+	hh, err := resolve(head)
+	if err != nil {
+		return nil, err
+	}
+	bc, err := r.git.CommitObject(*bh)
+	if err != nil {
+		return nil, err
+	}
+	hc, err := r.git.CommitObject(*hh)
+	if err != nil {
+		return nil, err
+	}
+	sc := &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}}
+	dir := trimDir(packsDir)
+	baseDirs, err := sc.packsAt(bc, dir)
+	if err != nil {
+		return nil, err
+	}
+	headDirs, err := sc.packsAt(hc, dir)
+	if err != nil {
+		return nil, err
+	}
+	before := map[string]packDir{}
+	for _, d := range baseDirs {
+		before[d.rel] = d
+	}
+	var out []Change
+	for _, d := range headDirs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		old, existed := before[d.rel]
+		if existed && old.tree == d.tree {
+			continue
+		}
+		mi, err := sc.manifest(d.manifest, d.rel+"/"+pack.ManifestFile)
+		if err != nil {
+			return nil, err
+		}
+		c := Change{Dir: d.rel, Name: mi.name, Version: mi.version,
+			Release: Release{Name: mi.name, Version: mi.version, Dir: d.rel, Commit: hc.Hash.String(), Time: hc.Committer.When.UTC(), TreeHash: d.tree.String(), ManifestProblems: mi.problems, repo: r}}
+		if existed {
+			omi, err := sc.manifest(old.manifest, old.rel+"/"+pack.ManifestFile)
+			if err != nil {
+				return nil, err
+			}
+			c.BaseName, c.BaseVersion = omi.name, omi.version
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
+	return out, nil
+}
+
+// VersionProblem says what is wrong with a change's version, if anything:
+// content changed without a version bump, or the version went down (the
+// chart-testing "version increment" rule).
+func (c Change) VersionProblem() string {
+	if c.BaseVersion == "" || c.Name == "" || c.Name != c.BaseName {
+		return ""
+	}
+	nv, err1 := semver.NewVersion(c.Version)
+	ov, err2 := semver.NewVersion(c.BaseVersion)
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	switch {
+	case nv.Equal(ov):
+		return fmt.Sprintf("the content of %s@%s changed but its version did not: published versions are immutable, bump \"version\" in pack.json (e.g. to %s)", c.Name, c.Version, ov.IncPatch().String())
+	case nv.LessThan(ov):
+		return fmt.Sprintf("version went down from %s to %s: versions must increase", c.BaseVersion, c.Version)
+	}
+	return ""
+}
+
+func trimDir(d string) string {
+	for len(d) > 0 && (d[0] == '/' || d[len(d)-1] == '/') {
+		if d[0] == '/' {
+			d = d[1:]
+		} else {
+			d = d[:len(d)-1]
+		}
+	}
+	if d == "." {
+		return ""
+	}
+	return d
+}
