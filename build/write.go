@@ -193,8 +193,19 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 	}
 	if o.Signer != nil {
 		sum, _ := hexSum(index.Digest(data))
-		if _, _, err := o.Signer.SignFile(filepath.Join(stage, index.RootFile), sum); err != nil {
+		sig, bundle, err := o.Signer.SignFile(filepath.Join(stage, index.RootFile), sum)
+		if err != nil {
 			return nil, fmt.Errorf("sign index.json: %w", err)
+		}
+		// The copy named by the root's digest is what clients read.
+		for src, dst := range map[string]string{sig: index.RootSignaturePath(index.Digest(data)), bundle: index.RootBundlePath(index.Digest(data))} {
+			b, err := os.ReadFile(filepath.Join(stage, src))
+			if err != nil {
+				return nil, err
+			}
+			if _, err := writeFile(stage, dst, b); err != nil {
+				return nil, err
+			}
 		}
 	}
 	snap.Root = root

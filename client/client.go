@@ -190,8 +190,13 @@ func (c *Client) verifyRoot(ctx context.Context, data []byte) error {
 		fmt.Fprintf(c.opts.Warn, "warning: registry %s has no public key: its index is not verified (packgen registry add %s %s --key pub.pem)\n", c.reg.Name, c.reg.Name, c.reg.URL)
 		return nil
 	}
-	sig, err := c.get(ctx, index.RootFile+index.SignatureExt, sign.MaxSigFileSize)
+	sig, err := c.get(ctx, index.RootSignaturePath(index.Digest(data)), sign.MaxSigFileSize)
 	if errors.Is(err, ErrNotFound) {
+		// No signature for these exact bytes. If the registry is signed at
+		// all, index.json was altered; otherwise it is unsigned.
+		if _, serr := c.get(ctx, index.RootFile+index.SignatureExt, sign.MaxSigFileSize); serr == nil {
+			return fmt.Errorf("registry %s: index.json: %w: no signature matches its content (sha256 %s); it was modified after signing", c.reg.Name, ErrBadSignature, index.Digest(data))
+		}
 		return fmt.Errorf("registry %s: %w: index.json has no signature but a key is configured; refusing it (the registry may have been replaced)", c.reg.Name, ErrUnsigned)
 	}
 	if err != nil {

@@ -405,8 +405,8 @@ func TestTamperMatrix(t *testing.T) {
 			data := mustRead(t, filepath.Join(d, "index.json"))
 			os.WriteFile(filepath.Join(d, "index.json"), bytes.Replace(data, []byte(`"registry":"test"`), []byte(`"registry":"evil"`), 1), 0o644)
 		}, want: ErrBadSignature},
-		{name: "index.json.sig flipped", site: func(t *testing.T, d string) { flipByte(t, filepath.Join(d, "index.json.sig")) }, want: ErrBadSignature},
-		{name: "index unsigned", site: func(t *testing.T, d string) { os.Remove(filepath.Join(d, "index.json.sig")) }, want: ErrUnsigned},
+		{name: "index signature flipped", site: func(t *testing.T, d string) { flipByte(t, filepath.Join(d, rootSig(t, d))) }, want: ErrBadSignature},
+		{name: "index unsigned", site: func(t *testing.T, d string) { os.Remove(filepath.Join(d, rootSig(t, d))) }, want: ErrUnsigned},
 		{name: "older index replayed", site: func(t *testing.T, d string) {
 			os.RemoveAll(d)
 			copyTree(t, f.sites[0], d)
@@ -530,6 +530,10 @@ func TestTamperMatrix(t *testing.T) {
 			}
 		})
 	}
+}
+
+func rootSig(t *testing.T, site string) string {
+	return index.RootSignaturePath(index.Digest(mustRead(t, filepath.Join(site, "index.json"))))
 }
 
 func mustRead(t *testing.T, p string) []byte {

@@ -81,7 +81,7 @@ func VerifySite(ctx context.Context, loc string, verifier *sign.Verifier) (*Site
 			problem(p, err)
 		}
 	}
-	checkSig(index.RootFile, rootData, index.RootFile+index.SignatureExt)
+	checkSig(index.RootFile, rootData, index.RootSignaturePath(index.Digest(rootData)))
 	root, err := index.ParseRoot(rootData)
 	if err != nil {
 		problem(index.RootFile, err)

@@ -6,6 +6,7 @@
 // nearly flat however large the registry grows:
 //
 //	index.json                         root: serial, expiry, source, bucket digests (signed)
+//	signatures/<sha256>.sig            the root's signature, named by the root's digest
 //	index/<sha256>.json                a bucket: summaries of the packs whose name hashes into it
 //	packs/<name>/shards/<sha256>.json  a shard: every release of one pack
 //	packs/<name>/index.json            a copy of the current shard, for people and scripts
@@ -44,6 +45,7 @@ const (
 	BundleExt     = ".sigstore.json"
 	bucketsDir    = "index"
 	packsDir      = "packs"
+	signaturesDir = "signatures"
 	maxBucketBits = 12
 )
 
@@ -228,6 +230,16 @@ func BucketBitsFor(n int) int {
 	}
 	return bits
 }
+
+// RootSignaturePath is where the signature of a root with the given
+// SHA-256 lives. Clients read this one, not index.json.sig: a publisher
+// uploads it before switching index.json, so the live index and its
+// signature always match, even mid-upload. index.json.sig (the same
+// bytes) stays for `cosign verify-blob`.
+func RootSignaturePath(rootSHA string) string { return path.Join(signaturesDir, rootSHA+SignatureExt) }
+
+// RootBundlePath is the Sigstore bundle beside RootSignaturePath.
+func RootBundlePath(rootSHA string) string { return path.Join(signaturesDir, rootSHA+BundleExt) }
 
 // Paths of the site. Versions are used as written; ValidVersionPath
 // guarantees they are safe as a path segment.
@@ -477,6 +489,8 @@ func ParseShard(data []byte, name string) (*Shard, error) {
 func Immutable(p string) bool {
 	switch {
 	case strings.HasPrefix(p, bucketsDir+"/") && strings.HasSuffix(p, ".json"):
+		return true
+	case strings.HasPrefix(p, signaturesDir+"/"):
 		return true
 	case strings.HasPrefix(p, packsDir+"/"):
 		parts := strings.Split(p, "/")
