@@ -406,7 +406,10 @@ func TestTamperMatrix(t *testing.T) {
 			os.WriteFile(filepath.Join(d, "index.json"), bytes.Replace(data, []byte(`"registry":"test"`), []byte(`"registry":"evil"`), 1), 0o644)
 		}, want: ErrBadSignature},
 		{name: "index signature flipped", site: func(t *testing.T, d string) { flipByte(t, filepath.Join(d, rootSig(t, d))) }, want: ErrBadSignature},
-		{name: "index unsigned", site: func(t *testing.T, d string) { os.Remove(filepath.Join(d, rootSig(t, d))) }, want: ErrUnsigned},
+		{name: "index unsigned", site: func(t *testing.T, d string) {
+			os.Remove(filepath.Join(d, rootSig(t, d)))
+			os.Remove(filepath.Join(d, "index.json.sig"))
+		}, want: ErrUnsigned},
 		{name: "older index replayed", site: func(t *testing.T, d string) {
 			os.RemoveAll(d)
 			copyTree(t, f.sites[0], d)
