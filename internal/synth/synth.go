@@ -10,8 +10,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -33,6 +36,25 @@ type Spec struct {
 	// README files so history is long.
 	Commits int
 	Seed    int64
+	// PerCommit is how many packs each commit bumps (default 1), so
+	// thousands of releases need only tens of commits.
+	PerCommit int
+	// InPlace bumps a version by rewriting the pack's one directory
+	// (packs/<name>), so older versions live only in history, as in most
+	// real repositories; otherwise versions are sibling dirs
+	// (packs/<name>-<version>).
+	InPlace bool
+}
+
+func (s Spec) perCommit() int { return max(s.PerCommit, 1) }
+
+// Full returns a spec whose commits bring every pack to Versions
+// versions, PerCommit packs at a time, with no README-only commits.
+func Full(packs, versions, chartSize, perCommit int, inPlace bool) Spec {
+	perCommit = max(perCommit, 1)
+	bumps := packs * max(versions-1, 0)
+	return Spec{Packs: packs, Versions: versions, ChartSize: chartSize, PerCommit: perCommit, InPlace: inPlace,
+		Commits: (bumps + perCommit - 1) / perCommit, Seed: 1}
 }
 
 // Result describes what was generated.
@@ -40,6 +62,7 @@ type Result struct {
 	Releases int
 	Commits  int
 	Head     string
+	Versions []int // versions generated per pack
 }
 
 type gen struct {
@@ -89,16 +112,23 @@ func Generate(dir string, spec Spec) (*Result, error) {
 	if err := commit("initial packs"); err != nil {
 		return nil, err
 	}
+	bump := 0 // bumps so far, so packs take turns
 	for c := 0; c < spec.Commits; c++ {
-		i := c % spec.Packs
-		if next[i] < spec.Versions {
-			if err := g.addVersion(i, next[i]); err != nil {
+		for k := 0; k < spec.perCommit(); k++ {
+			i := bump % max(spec.Packs, 1)
+			bump++
+			if spec.Packs == 0 {
+				break
+			}
+			if next[i] < spec.Versions {
+				if err := g.addVersion(i, next[i]); err != nil {
+					return nil, err
+				}
+				next[i]++
+				res.Releases++
+			} else if err := g.touchReadme(i, next[i]-1, c); err != nil {
 				return nil, err
 			}
-			next[i]++
-			res.Releases++
-		} else if err := g.touchReadme(i, next[i]-1, c); err != nil {
-			return nil, err
 		}
 		if err := commit(fmt.Sprintf("change %d", c)); err != nil {
 			return nil, err
@@ -109,12 +139,108 @@ func Generate(dir string, spec Spec) (*Result, error) {
 		return nil, err
 	}
 	res.Head = parent.String()
+	res.Versions = next
 	return res, nil
+}
+
+// ChartFor returns the chart archive that version v of pack i carries in
+// a repository generated from spec, byte for byte.
+func ChartFor(spec Spec, i, v int) ([]byte, error) {
+	return Chart(name(i), version(v), spec.ChartSize, rngFor(spec, i, v))
+}
+
+// WriteCharts writes the chart archive of every generated release to dir
+// as <name>-<version>.tgz, the layout of a Helm chart repository, so Helm
+// can index the same releases. It returns the number of files written.
+func WriteCharts(dir string, spec Spec, res *Result) (int, error) {
+	if spec.ChartSize <= 0 {
+		return 0, errors.New("synth: spec has no charts (ChartSize 0)")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	n := 0
+	for i, versions := range res.Versions {
+		for v := 0; v < versions; v++ {
+			data, err := ChartFor(spec, i, v)
+			if err != nil {
+				return n, err
+			}
+			if err := os.WriteFile(filepath.Join(dir, name(i)+"-"+version(v)+".tgz"), data, 0o644); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Bump adds one commit on main to a repository made by Generate with the
+// same spec: version v of pack i (replacing the pack's dir when
+// InPlace). It returns the new commit's hash.
+func Bump(dir string, spec Spec, i, v int) (string, error) {
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		return "", err
+	}
+	head, err := repo.Reference(plumbing.NewBranchReferenceName("main"), true)
+	if err != nil {
+		return "", err
+	}
+	parent, err := repo.CommitObject(head.Hash())
+	if err != nil {
+		return "", err
+	}
+	root, err := parent.Tree()
+	if err != nil {
+		return "", err
+	}
+	packsEntry, err := root.FindEntry("packs")
+	if err != nil {
+		return "", err
+	}
+	packs, err := repo.TreeObject(packsEntry.Hash)
+	if err != nil {
+		return "", err
+	}
+	g := &gen{s: repo.Storer, spec: spec, dirs: map[string]plumbing.Hash{}}
+	for _, e := range packs.Entries {
+		g.dirs[e.Name] = e.Hash
+	}
+	if err := g.writeVersion(i, v, "Synthetic pack."); err != nil {
+		return "", err
+	}
+	tree, err := g.rootTree()
+	if err != nil {
+		return "", err
+	}
+	sig := object.Signature{Name: "synth", Email: "synth@packgen.invalid", When: parent.Committer.When.Add(time.Minute)}
+	h, err := g.store(&object.Commit{Author: sig, Committer: sig, Message: fmt.Sprintf("bump %s to %s", name(i), version(v)), TreeHash: tree, ParentHashes: []plumbing.Hash{parent.Hash}})
+	if err != nil {
+		return "", err
+	}
+	if err := repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName("main"), h)); err != nil {
+		return "", err
+	}
+	return h.String(), nil
 }
 
 func name(i int) string { return fmt.Sprintf("pack-%04d", i) }
 
 func version(v int) string { return fmt.Sprintf("1.%d.0", v) }
+
+// Name is the name of pack i.
+func Name(i int) string { return name(i) }
+
+// Version is the version string of version v of every pack.
+func Version(v int) string { return version(v) }
+
+func (s Spec) dir(i, v int) string {
+	if s.InPlace {
+		return name(i)
+	}
+	return name(i) + "-" + version(v)
+}
 
 func (g *gen) blob(data []byte) (plumbing.Hash, error) {
 	obj := g.s.NewEncodedObject()
@@ -243,8 +369,14 @@ func (g *gen) touchReadme(i, v, c int) error {
 	return g.writeVersion(i, v, fmt.Sprintf("Synthetic pack, edit %d.", c))
 }
 
+// rngFor seeds the content of one pack version, so a chart can be made
+// again outside git (ChartFor) byte for byte.
+func rngFor(spec Spec, i, v int) *rand.Rand {
+	return rand.New(rand.NewSource(spec.Seed + int64(i)*1000 + int64(v)))
+}
+
 func (g *gen) writeVersion(i, v int, readme string) error {
-	files, err := Files(g.spec, i, v, rand.New(rand.NewSource(g.spec.Seed+int64(i)*1000+int64(v))), readme)
+	files, err := Files(g.spec, i, v, rngFor(g.spec, i, v), readme)
 	if err != nil {
 		return err
 	}
@@ -258,7 +390,7 @@ func (g *gen) writeVersion(i, v int, readme string) error {
 	if err != nil {
 		return err
 	}
-	g.dirs[name(i)+"-"+version(v)] = h
+	g.dirs[g.spec.dir(i, v)] = h
 	return nil
 }
 
