@@ -1,0 +1,55 @@
+package client
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/sign"
+)
+
+// Registry returns the registry this client talks to.
+func (c *Client) Registry() Registry { return c.reg }
+
+// Verifies reports whether this client checks signatures (the registry
+// has keys and verification was not switched off).
+func (c *Client) Verifies() bool { return c.verifier != nil && !c.opts.InsecureSkipVerify }
+
+// ArchiveSigned is Archive plus the SHA-256 of the exact .sig file bytes
+// that verified the archive, for callers that pin signatures (profile
+// lock files). The signature is fetched once here and those same bytes are
+// both hashed and verified, so the digest returned always belongs to a
+// signature that checked out. It is "" when the release has no signature
+// (an unsigned registry, which a client with keys refuses anyway).
+func (c *Client) ArchiveSigned(ctx context.Context, name string, rel *index.Release) (path, sigSHA256 string, err error) {
+	path, err = c.Archive(ctx, name, rel)
+	if err != nil || rel.Signature == "" {
+		return path, "", err
+	}
+	raw, err := c.get(ctx, rel.Signature, sign.MaxSigFileSize)
+	if err != nil {
+		return "", "", fmt.Errorf("signature of %s: %w", rel.Archive.Path, err)
+	}
+	sigSHA256 = index.Digest(raw)
+	if !c.Verifies() {
+		return path, sigSHA256, nil
+	}
+	sig, err := sign.DecodeSigFile(raw)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w", rel.Signature, err)
+	}
+	var sum [32]byte
+	b, err := hex.DecodeString(rel.Archive.SHA256)
+	if err != nil || len(b) != len(sum) {
+		return "", "", fmt.Errorf("%w: %s: sha256 %q is not 64 hex digits", ErrDigestMismatch, rel.Archive.Path, rel.Archive.SHA256)
+	}
+	copy(sum[:], b)
+	open := func() (io.ReadCloser, error) { return os.Open(path) }
+	if err := c.verifier.VerifyDigest(sum, open, sig); err != nil {
+		return "", "", fmt.Errorf("%s: %w", rel.Archive.Path, err)
+	}
+	return path, sigSHA256, nil
+}

@@ -1,0 +1,157 @@
+package profile
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/pack"
+)
+
+// Rules a resolved profile must satisfy. Violation.Rule is one of these.
+const (
+	RuleNotFound     = "not-found"                // no configured registry has a matching version
+	RuleCoreConflict = "one-pack-per-core-layer"  // two packs on os, k8s, cni or csi
+	RuleCoreMissing  = "core-layer-missing"       // a core layer has no pack (unless partial)
+	RuleCloudType    = "cloud-type"               // a pack's cloudTypes exclude the profile's cloud
+	RuleRequired     = "dependency-required"      // a required dependency is not in the profile
+	RuleNotSupported = "dependency-not-supported" // a notSupported pack is in the profile
+	RuleVersionRange = "dependency-version-range" // a dependency's min/maxVersion is violated
+)
+
+// Violation is one rule a resolved profile breaks.
+type Violation struct {
+	Rule    string   `json:"rule"`
+	Packs   []string `json:"packs"`
+	Message string   `json:"message"`
+}
+
+func (v Violation) String() string { return v.Message + " [rule " + v.Rule + "]" }
+
+// Resolved is one profile layer pinned to a release of a registry.
+type Resolved struct {
+	Pack     string
+	Release  *index.Release
+	Registry string // registry name
+	URL      string // registry URL
+}
+
+// CoreLayers are the layers a full profile has exactly one pack for.
+var CoreLayers = []pack.Layer{pack.LayerOS, pack.LayerK8s, pack.LayerCNI, pack.LayerCSI}
+
+// Check applies every rule to a resolved profile and returns all the
+// violations (not just the first), in a stable order, plus warnings.
+// With partial, missing core layers are allowed, and so is a required
+// dependency on a pack of a core layer the profile leaves out (the rest of
+// the cluster is expected to come from elsewhere).
+func Check(p *Profile, layers []Resolved, partial bool) (violations []Violation, warnings []string) {
+	add := func(rule string, packs []string, format string, args ...any) {
+		violations = append(violations, Violation{Rule: rule, Packs: packs, Message: fmt.Sprintf(format, args...)})
+	}
+	byName := map[string]*Resolved{}
+	byLayer := map[pack.Layer][]string{}
+	for i := range layers {
+		r := &layers[i]
+		byName[r.Pack] = r
+		l := pack.Layer(r.Release.Layer)
+		byLayer[l] = append(byLayer[l], r.Pack+"@"+r.Release.Version)
+	}
+	for _, l := range CoreLayers {
+		switch have := byLayer[l]; {
+		case len(have) > 1:
+			add(RuleCoreConflict, names(have), "%s provide the %s layer; a profile has one pack per core layer (os, k8s, cni, csi): keep one of them", andList(have, "both"), l)
+		case len(have) == 0 && !partial:
+			add(RuleCoreMissing, nil, "no pack provides the %s layer; a full profile has one os, k8s, cni and csi pack: add a %s pack, or resolve with --partial", l, l)
+		}
+	}
+	for _, r := range layers {
+		id := r.Pack + "@" + r.Release.Version
+		cts := r.Release.CloudTypes
+		switch {
+		case len(cts) == 0:
+			warnings = append(warnings, fmt.Sprintf("%s declares no cloudTypes; assuming it runs on %s", id, p.CloudType))
+		case !contains(cts, "all") && !contains(cts, p.CloudType):
+			add(RuleCloudType, []string{r.Pack}, "%s supports cloud types %s, not %s (the cloudType of profile %s): a pack's cloudTypes must include the profile's cloud or \"all\"", id, strings.Join(cts, ", "), p.CloudType, p.Name)
+		}
+	}
+	for _, r := range layers {
+		id := r.Pack + "@" + r.Release.Version
+		for _, d := range r.Release.Dependencies {
+			other := byName[d.PackName]
+			switch d.Type {
+			case "required":
+				if other == nil {
+					if partial && d.Layer.IsCore() && len(byLayer[d.Layer]) == 0 {
+						warnings = append(warnings, fmt.Sprintf("%s requires %s%s on the %s layer, which this partial profile leaves out", id, d.PackName, rangeText(d, " "), d.Layer))
+						continue
+					}
+					add(RuleRequired, []string{r.Pack, d.PackName}, "%s requires %s%s, which the profile does not include (constraints.dependencies type required): add a %s layer or pick another version of %s", id, d.PackName, rangeText(d, " "), d.PackName, r.Pack)
+					continue
+				}
+				checkRange(add, id, r.Pack, d, other)
+			case "optional":
+				if other != nil {
+					checkRange(add, id, r.Pack, d, other)
+				}
+			case "notSupported":
+				if other == nil {
+					continue
+				}
+				v, err := semver.NewVersion(other.Release.Version)
+				if err == nil && d.Allows(v) {
+					add(RuleNotSupported, []string{r.Pack, d.PackName}, "%s does not support %s%s, but the profile includes %s@%s (constraints.dependencies type notSupported): remove one of them", id, d.PackName, rangeText(d, " "), d.PackName, other.Release.Version)
+				}
+			}
+		}
+	}
+	return violations, warnings
+}
+
+func checkRange(add func(string, []string, string, ...any), id, name string, d pack.Dependency, other *Resolved) {
+	if _, err := d.Range(); err != nil {
+		add(RuleVersionRange, []string{name, d.PackName}, "%s has an invalid version range for %s (minVersion %q, maxVersion %q): %v; the pack's metadata must be fixed", id, d.PackName, d.MinVersion, d.MaxVersion, err)
+		return
+	}
+	v, err := semver.NewVersion(other.Release.Version)
+	if err != nil || !d.Allows(v) {
+		add(RuleVersionRange, []string{name, d.PackName}, "%s needs %s%s, but the profile resolves %s@%s (constraints.dependencies type %s, bounds inclusive): change the version constraint of %s or %s", id, d.PackName, rangeText(d, " "), d.PackName, other.Release.Version, d.Type, d.PackName, name)
+	}
+}
+
+// rangeText describes a dependency's range, with a leading sep when non-empty.
+func rangeText(d pack.Dependency, sep string) string {
+	switch {
+	case d.MinVersion != "" && d.MaxVersion != "":
+		return sep + d.MinVersion + " to " + d.MaxVersion
+	case d.MinVersion != "":
+		return sep + ">= " + d.MinVersion
+	case d.MaxVersion != "":
+		return sep + "<= " + d.MaxVersion
+	}
+	return ""
+}
+
+func names(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i], _, _ = strings.Cut(id, "@")
+	}
+	return out
+}
+
+func andList(s []string, two string) string {
+	if len(s) == 2 {
+		return two + " " + s[0] + " and " + s[1]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1] + " all"
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

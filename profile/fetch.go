@@ -1,0 +1,158 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/packgen/packgen/pack"
+)
+
+// FetchOptions say where to put a locked profile.
+type FetchOptions struct {
+	Dest  string // required
+	Force bool   // replace an existing Dest (atomically)
+	Jobs  int    // parallel downloads; default 4
+	// Progress, when set, is called as each layer finishes (serialised).
+	Progress func(done, total int, l LockedPack)
+}
+
+// FetchedLayer is one extracted layer.
+type FetchedLayer struct {
+	Pack     string `json:"pack"`
+	Version  string `json:"version"`
+	Registry string `json:"registry"`
+	SHA256   string `json:"sha256"`
+	Dir      string `json:"dir"`
+	Files    int    `json:"files"`
+	Verified bool   `json:"verified"`
+}
+
+// FetchResult reports a fetch.
+type FetchResult struct {
+	Dest   string         `json:"dest"`
+	Layers []FetchedLayer `json:"layers"`
+}
+
+// Fetch downloads exactly the locked releases, in parallel, verifying the
+// whole chain for each (signed index, bucket, shard) plus that the shard
+// still lists the locked version with the locked archive digest and
+// signature digest, then the archive's digest and signature; and extracts
+// each into Dest/<pack>-<version>. Everything is staged in a directory
+// beside Dest and renamed into place only when every layer succeeded: on
+// any failure Dest is untouched. All failures are reported, not just the
+// first.
+func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchResult, error) {
+	if o.Dest == "" {
+		return nil, errors.New("fetch: no destination directory")
+	}
+	dest := filepath.Clean(o.Dest)
+	if _, err := os.Lstat(dest); err == nil && !o.Force {
+		return nil, fmt.Errorf("%w: %s (pass --force to replace it)", pack.ErrDestExists, dest)
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = 4
+	}
+	parent := filepath.Dir(dest)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	stage, err := os.MkdirTemp(parent, ".packgen-profile-*")
+	if err != nil {
+		return nil, err
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.RemoveAll(stage)
+		}
+	}()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res := &FetchResult{Dest: dest, Layers: make([]FetchedLayer, len(lock.Layers))}
+	errs := make([]error, len(lock.Layers))
+	var mu sync.Mutex
+	finished := 0
+	sem := make(chan struct{}, o.Jobs)
+	var wg sync.WaitGroup
+	for i, l := range lock.Layers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			fl, err := fetchOne(ctx, env, l, stage)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			fl.Dir = filepath.Join(dest, filepath.Base(fl.Dir))
+			res.Layers[i] = *fl
+			if o.Progress != nil {
+				mu.Lock()
+				finished++
+				o.Progress(finished, len(lock.Layers), l)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(stage, 0o755); err != nil {
+		return nil, err
+	}
+	if err := swapDir(stage, dest, o.Force); err != nil {
+		return nil, err
+	}
+	done = true
+	return res, nil
+}
+
+// fetchOne fetches one layer with its own client, so that downloads run
+// in parallel without sharing a client's state.
+func fetchOne(ctx context.Context, env *Env, l LockedPack, stage string) (*FetchedLayer, error) {
+	c, err := env.locked(l)
+	if err != nil {
+		return nil, err
+	}
+	path, _, err := lockedRelease(ctx, c, l)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dir := filepath.Join(stage, l.Pack+"-"+l.Version)
+	x, err := pack.Extract(f, dir, pack.ExtractOptions{Root: l.Pack})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l.ID(), err)
+	}
+	return &FetchedLayer{Pack: l.Pack, Version: l.Version, Registry: l.Registry.Name, SHA256: l.Archive.SHA256, Dir: dir, Files: x.Files, Verified: c.Verifies()}, nil
+}
+
+// swapDir renames tmp to dest, replacing dest when overwrite is set; the
+// old dest is moved aside first and restored if the rename fails.
+func swapDir(tmp, dest string, overwrite bool) error {
+	if _, err := os.Lstat(dest); errors.Is(err, fs.ErrNotExist) {
+		return os.Rename(tmp, dest)
+	} else if !overwrite {
+		return fmt.Errorf("%w: %s", pack.ErrDestExists, dest)
+	}
+	old := tmp + ".old"
+	if err := os.Rename(dest, old); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		os.Rename(old, dest)
+		return err
+	}
+	return os.RemoveAll(old)
+}

@@ -1,0 +1,228 @@
+package profile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/pack"
+)
+
+// LockSchemaVersion is the format version of lock files.
+const LockSchemaVersion = 1
+
+// Lock is a resolved profile: every layer pinned to exact bytes. It is
+// JSON, indented, fields in a fixed order, layers in profile order, no
+// times: resolving the same profile against the same registries gives a
+// byte-identical file.
+type Lock struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	Profile       LockProfile  `json:"profile"`
+	Partial       bool         `json:"partial,omitempty"`
+	Layers        []LockedPack `json:"layers"`
+}
+
+// LockProfile identifies the profile file a lock was resolved from.
+type LockProfile struct {
+	Name      string `json:"name"`
+	CloudType string `json:"cloudType"`
+	// File is the profile's path relative to the lock's directory.
+	File string `json:"file"`
+	// SHA256 of the profile file; a mismatch means the lock is stale.
+	SHA256 string `json:"sha256"`
+}
+
+// LockedPack is one pinned layer.
+type LockedPack struct {
+	Pack       string        `json:"pack"`
+	Constraint string        `json:"constraint"`
+	Version    string        `json:"version"`
+	Layer      string        `json:"layer"`
+	Registry   LockRegistry  `json:"registry"`
+	Archive    index.FileRef `json:"archive"`
+	Signature  *LockFile     `json:"signature,omitempty"`
+	Commit     string        `json:"commit,omitempty"`
+}
+
+// LockRegistry names the registry a layer was resolved from.
+type LockRegistry struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// LockFile pins a file by path and digest.
+type LockFile struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// ID is pack@version.
+func (l LockedPack) ID() string { return l.Pack + "@" + l.Version }
+
+// DefaultLockPath is the lock file beside a profile: aws.yaml -> aws.lock.
+func DefaultLockPath(profilePath string) string {
+	ext := filepath.Ext(profilePath)
+	if ext == ".yaml" || ext == ".yml" {
+		return strings.TrimSuffix(profilePath, ext) + ".lock"
+	}
+	return profilePath + ".lock"
+}
+
+// Encode renders the lock deterministically.
+func (l *Lock) Encode() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(l); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Write writes the lock atomically.
+func (l *Lock) Write(path string) error {
+	data, err := l.Encode()
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, data, 0o644)
+}
+
+// LoadLock reads and checks a lock file.
+func LoadLock(path string) (*Lock, error) {
+	data, err := readSmall(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLock(path, data)
+}
+
+var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// ParseLock decodes a lock file strictly (unknown fields refused) and
+// checks every field a fetch will trust: names, versions, digests and
+// site paths, so a hand-edited or hostile lock cannot steer a download.
+func ParseLock(file string, data []byte) (*Lock, error) {
+	bad := func(format string, args ...any) error {
+		return &ParseError{[]Problem{{File: file, Msg: fmt.Sprintf(format, args...)}}}
+	}
+	var l Lock
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&l); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			line, col := lineCol(data, se.Offset)
+			return nil, &ParseError{[]Problem{{File: file, Line: line, Column: col, Msg: "invalid JSON: " + se.Error()}}}
+		case errors.As(err, &te):
+			line, col := lineCol(data, te.Offset)
+			return nil, &ParseError{[]Problem{{File: file, Line: line, Column: col, Msg: fmt.Sprintf("%s must be %s, found %s", te.Field, te.Type, te.Value)}}}
+		}
+		return nil, bad("invalid lock file: %v (regenerate it with packgen profile resolve)", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, bad("unexpected data after the lock object")
+	}
+	if l.SchemaVersion != LockSchemaVersion {
+		return nil, bad("schemaVersion %d is not supported (this packgen reads %d); upgrade packgen or resolve again", l.SchemaVersion, LockSchemaVersion)
+	}
+	if !pack.ValidName(l.Profile.Name) {
+		return nil, bad("profile.name %q is not a valid name", l.Profile.Name)
+	}
+	if l.Profile.SHA256 != "" && !hex64.MatchString(l.Profile.SHA256) {
+		return nil, bad("profile.sha256 %q is not 64 lowercase hex digits", l.Profile.SHA256)
+	}
+	if f := l.Profile.File; f != "" && (filepath.IsAbs(f) || strings.Contains(f, "\x00")) {
+		return nil, bad("profile.file %q must be relative to the lock file", f)
+	}
+	if len(l.Layers) == 0 {
+		return nil, bad("layers is empty")
+	}
+	seen := map[string]bool{}
+	for i, p := range l.Layers {
+		where := fmt.Sprintf("layers[%d]", i)
+		if !pack.ValidName(p.Pack) {
+			return nil, bad("%s.pack %q is not a pack name", where, p.Pack)
+		}
+		if seen[p.Pack] {
+			return nil, bad("%s: pack %s is locked twice", where, p.Pack)
+		}
+		seen[p.Pack] = true
+		if _, err := semver.StrictNewVersion(p.Version); err != nil || !index.ValidVersionPath(p.Version) {
+			return nil, bad("%s (%s): version %q is not an exact semantic version", where, p.Pack, p.Version)
+		}
+		if !pack.ValidName(p.Registry.Name) || p.Registry.URL == "" {
+			return nil, bad("%s (%s): registry needs a valid name and a URL", where, p.Pack)
+		}
+		if !hex64.MatchString(p.Archive.SHA256) || p.Archive.Size <= 0 {
+			return nil, bad("%s (%s): archive needs a sha256 (64 lowercase hex digits) and a positive size", where, p.ID())
+		}
+		if want := index.ArchivePath(p.Pack, p.Version); p.Archive.Path != want {
+			return nil, bad("%s (%s): archive.path %q must be %q", where, p.ID(), p.Archive.Path, want)
+		}
+		if s := p.Signature; s != nil {
+			if !hex64.MatchString(s.SHA256) {
+				return nil, bad("%s (%s): signature.sha256 %q is not 64 lowercase hex digits", where, p.ID(), s.SHA256)
+			}
+			if s.Path != p.Archive.Path+index.SignatureExt {
+				return nil, bad("%s (%s): signature.path %q must be %q", where, p.ID(), s.Path, p.Archive.Path+index.SignatureExt)
+			}
+		}
+	}
+	return &l, nil
+}
+
+func lineCol(data []byte, off int64) (int, int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	line, col := 1, 1
+	for _, b := range data[:off] {
+		if b == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// Stale says whether the profile file a lock came from changed since (its
+// path, resolved against lockPath's directory, and whether it is stale).
+// A missing profile file is not stale, just unknown: "" is returned.
+func (l *Lock) Stale(lockPath string) (profilePath string, stale bool) {
+	if l.Profile.File == "" {
+		return "", false
+	}
+	profilePath = filepath.Join(filepath.Dir(lockPath), filepath.FromSlash(l.Profile.File))
+	data, err := readSmall(profilePath)
+	if err != nil {
+		return "", false
+	}
+	return profilePath, index.Digest(data) != l.Profile.SHA256
+}
+
+// Find returns the locked layer of a pack, or nil.
+func (l *Lock) Find(name string) *LockedPack {
+	for i := range l.Layers {
+		if l.Layers[i].Pack == name {
+			return &l.Layers[i]
+		}
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	return atomicfile.WriteFile(path, data, 0o644)
+}

@@ -1,0 +1,181 @@
+package profile
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/packgen/packgen/pack"
+	"gopkg.in/yaml.v3"
+)
+
+// RenderedLayer is one values file written by Render.
+type RenderedLayer struct {
+	Pack      string `json:"pack"`
+	Version   string `json:"version"`
+	File      string `json:"file"`
+	Overrides bool   `json:"overrides"`
+}
+
+// Render writes DIR/values/<pack>.yaml for each locked layer: the pack's
+// values.yaml, read from its verified archive, deep-merged with the
+// profile layer's overrides (see Merge). Each file is written atomically;
+// the output depends only on the archive and the overrides.
+func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) ([]RenderedLayer, error) {
+	var out []RenderedLayer
+	for _, l := range lock.Layers {
+		var overrides *yaml.Node
+		if pl := p.Layer(l.Pack); pl != nil {
+			overrides = pl.Values
+		}
+		c, err := env.locked(l)
+		if err != nil {
+			return nil, err
+		}
+		path, _, err := lockedRelease(ctx, c, l)
+		if err != nil {
+			return nil, err
+		}
+		base, err := valuesFromArchive(path, l.Pack)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", l.ID(), err)
+		}
+		data, err := MergeValues(base, overrides)
+		if err != nil {
+			return nil, fmt.Errorf("%s: values.yaml: %w", l.ID(), err)
+		}
+		file := filepath.Join(dir, "values", l.Pack+".yaml")
+		if err := writeFileAtomic(file, data); err != nil {
+			return nil, err
+		}
+		out = append(out, RenderedLayer{Pack: l.Pack, Version: l.Version, File: file, Overrides: overrides != nil})
+	}
+	return out, nil
+}
+
+// valuesFromArchive streams a pack archive and returns <name>/values.yaml
+// (nil when the pack has none), reading no more than the YAML size limit.
+func valuesFromArchive(path, name string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", pack.ErrCorrupt, err)
+	}
+	tr := tar.NewReader(zr)
+	want := name + "/values.yaml"
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", pack.ErrCorrupt, err)
+		}
+		if h.Name != want || h.Typeflag != tar.TypeReg {
+			continue
+		}
+		max := pack.DefaultLimits.MaxYAMLSize
+		data, err := io.ReadAll(io.LimitReader(tr, max+1))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", pack.ErrCorrupt, err)
+		}
+		if int64(len(data)) > max {
+			return nil, fmt.Errorf("%w: values.yaml is over %d bytes", pack.ErrTooLarge, max)
+		}
+		return data, nil
+	}
+}
+
+// MergeValues deep-merges overrides (a mapping node, or nil) into the
+// YAML document base and encodes the result with two-space indentation.
+// Working on yaml.v3 node trees keeps the pack's comments, key order and
+// quoting wherever yaml.v3 can represent them.
+func MergeValues(base []byte, overrides *yaml.Node) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(base, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) == 0 {
+		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}}
+	}
+	top := doc.Content[0]
+	if overrides != nil && len(overrides.Content) > 0 {
+		if top.Kind == yaml.ScalarNode && top.Tag == "!!null" {
+			*top = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", HeadComment: top.HeadComment}
+		}
+		if top.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("the pack's values.yaml is not a mapping, so overrides cannot be merged into it")
+		}
+		Merge(top, overrides)
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Merge deep-merges the mapping src into the mapping dst, in place:
+// mappings merge key by key (recursively), anything else in src replaces
+// the value in dst (lists are replaced whole, not appended: appending
+// makes an override impossible to undo). Keys new to dst are appended in
+// src's order. A replaced value keeps the pack's comments unless the
+// override carries its own.
+func Merge(dst, src *yaml.Node) {
+	for i := 0; i+1 < len(src.Content); i += 2 {
+		sk, sv := src.Content[i], src.Content[i+1]
+		j := findKey(dst, sk.Value)
+		if j < 0 {
+			dst.Content = append(dst.Content, clone(sk), clone(sv))
+			continue
+		}
+		dv := dst.Content[j+1]
+		if dv.Kind == yaml.MappingNode && sv.Kind == yaml.MappingNode {
+			Merge(dv, sv)
+			continue
+		}
+		nv := clone(sv)
+		if nv.HeadComment == "" && nv.LineComment == "" && nv.FootComment == "" {
+			nv.HeadComment, nv.LineComment, nv.FootComment = dv.HeadComment, dv.LineComment, dv.FootComment
+		}
+		dst.Content[j+1] = nv
+	}
+}
+
+func findKey(m *yaml.Node, key string) int {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Tag != "!!merge" && k.Value == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// clone deep-copies a node, dropping positions from the profile file.
+func clone(n *yaml.Node) *yaml.Node {
+	c := *n
+	c.Line, c.Column = 0, 0
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, x := range n.Content {
+		c.Content[i] = clone(x)
+	}
+	if len(n.Content) == 0 {
+		c.Content = nil
+	}
+	return &c
+}
