@@ -1,10 +1,329 @@
-// Package site writes the static HTML catalogue of a registry build.
+// Package site writes the static HTML catalogue of a registry build: an
+// index of packs grouped by layer with client-side search and filters, and
+// a page per pack. Everything is rendered with html/template from embedded
+// templates and assets, uses relative links only (so it works from file://
+// and any bucket), and is byte-for-byte deterministic.
 package site
 
-import "github.com/packgen/packgen/index"
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/pack"
+)
+
+//go:embed assets templates
+var embedded embed.FS
+
+// Files the catalogue owns in a site, relative to its root.
+const (
+	IndexFile   = "index.html"
+	CatalogJSON = "catalog.json"
+	CatalogJS   = "assets/catalog.js"
+	assetsDir   = "assets"
+	logoFile    = "logo.png"
+	pageFile    = "index.html"
+)
+
+// pageVersion changes whenever the Go side of page rendering changes in a
+// way the embedded files do not show; it is part of every reuse key.
+const pageVersion = "site-1"
+
+// Options tune Write.
+type Options struct {
+	// Previous is the directory of the previous build's site, if local.
+	// A pack page (and its logo) whose reuse key matches is copied from
+	// there instead of re-reading the release archive.
+	Previous string
+	// Jobs is how many packs are rendered at once; default GOMAXPROCS.
+	Jobs int
+}
 
 // Write renders the catalogue into dir, a staged registry directory that
 // already holds the archives named by each shard.
 func Write(dir string, root *index.Root, shards []*index.Shard) error {
+	return WriteOptions(dir, root, shards, Options{})
+}
+
+// WriteOptions is Write with options.
+func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options) error {
+	if root == nil {
+		return errors.New("catalogue: no root index")
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = runtime.GOMAXPROCS(0)
+	}
+	sorted := make([]*index.Shard, 0, len(shards))
+	names := map[string]bool{}
+	for _, s := range shards {
+		if s == nil || len(s.Releases) == 0 || s.Latest() == nil {
+			continue
+		}
+		if !pack.ValidName(s.Name) {
+			return fmt.Errorf("catalogue: pack name %q is not a valid pack name", s.Name)
+		}
+		if names[s.Name] {
+			return fmt.Errorf("catalogue: pack %s listed twice", s.Name)
+		}
+		names[s.Name] = true
+		sorted = append(sorted, s)
+	}
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+
+	g := &gen{dir: dir, prev: o.Previous, root: root, names: names, repo: parseRepo(root.Source.Repo)}
+	g.key = templateKey()
+
+	entries := make([]*entry, len(sorted))
+	errs := make([]error, len(sorted))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, o.Jobs)
+	for i, s := range sorted {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, s *index.Shard) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			entries[i], errs[i] = g.packPage(s)
+		}(i, s)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+
+	if err := writeAssets(dir); err != nil {
+		return err
+	}
+	cat := g.catalog(entries)
+	js, err := catalogFiles(cat)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(dir, CatalogJSON, js.json); err != nil {
+		return err
+	}
+	if err := writeFile(dir, CatalogJS, js.js); err != nil {
+		return err
+	}
+	page, err := g.indexPage(entries)
+	if err != nil {
+		return err
+	}
+	return writeFile(dir, IndexFile, page)
+}
+
+// gen holds what every page of one build shares.
+type gen struct {
+	dir, prev string
+	root      *index.Root
+	names     map[string]bool
+	repo      *repoLink
+	key       string
+}
+
+// entry is what the index page and catalog.json need about one pack.
+type entry struct {
+	Shard   *index.Shard
+	Latest  *index.Release
+	HasLogo bool
+}
+
+func (e *entry) name() string { return e.Shard.Name }
+
+// templateKey digests everything embedded, so changing a template or an
+// asset invalidates every reusable page.
+func templateKey() string {
+	h := sha256.New()
+	h.Write([]byte(pageVersion))
+	_ = fs.WalkDir(embedded, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := embedded.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// reuseKey covers every input of a pack page: the templates, the shard
+// (which pins the latest archive's digest), the registry's name and
+// source repository (commit links), and which dependencies exist in this
+// registry (they are linked only then).
+func (g *gen) reuseKey(s *index.Shard) (string, error) {
+	b, err := index.Encode(s)
+	if err != nil {
+		return "", fmt.Errorf("catalogue: encode shard %s: %w", s.Name, err)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", g.key, g.root.Registry, g.root.Source.Repo)
+	h.Write(b)
+	for _, d := range s.Latest().Dependencies {
+		fmt.Fprintf(h, "\x00dep %s %t", d.PackName, g.names[d.PackName])
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// writeFile writes a file of the staged site. The stage is private to the
+// build and swapped into place whole, so plain writes are atomic enough.
+func writeFile(dir, rel string, data []byte) error {
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("catalogue: %w", err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		return fmt.Errorf("catalogue: %w", err)
+	}
 	return nil
+}
+
+func writeAssets(dir string) error {
+	ents, err := embedded.ReadDir(assetsDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		b, err := embedded.ReadFile(path.Join(assetsDir, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := writeFile(dir, path.Join(assetsDir, e.Name()), b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// packDir is where a pack's page and logo live, relative to the site.
+func packDir(name string) string { return path.Join("packs", name) }
+
+// PagePath is the path of a pack's page relative to the site root.
+func PagePath(name string) string { return path.Join(packDir(name), pageFile) }
+
+// keyMeta is how a page records its reuse key (and whether it shows a
+// copied logo), near the top where reuse looks for it.
+func keyMeta(key string, logo bool) string {
+	l := "0"
+	if logo {
+		l = "1"
+	}
+	return key + " " + l
+}
+
+// reusable reports whether the previous build's page for this pack has
+// the same key, and whether it used a logo; the logo must still be there.
+func (g *gen) reusable(name, key string) (page []byte, logo []byte, ok bool) {
+	if g.prev == "" {
+		return nil, nil, false
+	}
+	old := filepath.Join(g.prev, filepath.FromSlash(packDir(name)))
+	b, err := os.ReadFile(filepath.Join(old, pageFile))
+	if err != nil {
+		return nil, nil, false
+	}
+	head := b
+	if len(head) > 1024 {
+		head = head[:1024]
+	}
+	for _, flag := range []bool{false, true} {
+		want := []byte(`<meta name="packgen-page" content="` + keyMeta(key, flag) + `">`)
+		if !bytes.Contains(head, want) {
+			continue
+		}
+		if !flag {
+			return b, nil, true
+		}
+		l, err := os.ReadFile(filepath.Join(old, logoFile))
+		if err != nil || !isPNG(l) || len(l) > maxLogo {
+			return nil, nil, false
+		}
+		return b, l, true
+	}
+	return nil, nil, false
+}
+
+// packPage renders (or reuses) one pack's page and logo.
+func (g *gen) packPage(s *index.Shard) (*entry, error) {
+	e := &entry{Shard: s, Latest: s.Latest()}
+	key, err := g.reuseKey(s)
+	if err != nil {
+		return nil, err
+	}
+	if page, logo, ok := g.reusable(s.Name, key); ok {
+		if logo != nil {
+			e.HasLogo = true
+			if err := writeFile(g.dir, path.Join(packDir(s.Name), logoFile), logo); err != nil {
+				return nil, err
+			}
+		}
+		return e, writeFile(g.dir, PagePath(s.Name), page)
+	}
+	files, err := readLatest(g.dir, s.Name, e.Latest)
+	if err != nil {
+		return nil, fmt.Errorf("catalogue: pack %s@%s: %w", s.Name, e.Latest.Version, err)
+	}
+	if files.logo != nil {
+		e.HasLogo = true
+		if err := writeFile(g.dir, path.Join(packDir(s.Name), logoFile), files.logo); err != nil {
+			return nil, err
+		}
+	}
+	page, err := g.renderPack(e, files, keyMeta(key, e.HasLogo))
+	if err != nil {
+		return nil, fmt.Errorf("catalogue: pack %s: %w", s.Name, err)
+	}
+	return e, writeFile(g.dir, PagePath(s.Name), page)
+}
+
+// groupOf names the index section a pack belongs to, and its sort rank.
+func groupOf(r *index.Release) (string, int) {
+	switch pack.Layer(r.Layer) {
+	case pack.LayerOS:
+		return "Operating systems", 0
+	case pack.LayerK8s:
+		return "Kubernetes", 1
+	case pack.LayerCNI:
+		return "Networking (CNI)", 2
+	case pack.LayerCSI:
+		return "Storage (CSI)", 3
+	}
+	t := strings.TrimSpace(r.AddonType)
+	if t == "" {
+		return "Add-ons", 5
+	}
+	return "Add-ons: " + strings.ToLower(t), 4
+}
+
+// layerLabel is a short human name for a layer.
+func layerLabel(l string) string {
+	switch pack.Layer(l) {
+	case pack.LayerOS:
+		return "OS"
+	case pack.LayerK8s:
+		return "Kubernetes"
+	case pack.LayerCNI:
+		return "CNI"
+	case pack.LayerCSI:
+		return "CSI"
+	case pack.LayerAddon:
+		return "Add-on"
+	}
+	return l
 }

@@ -94,7 +94,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 		o.Signer = signer
 	}
 	if !o.noSite {
-		o.Site = siteHook
+		o.Site = siteHook(o.Previous, o.Out)
 	}
 	o.Log = g.stderr
 	if g.quiet {

@@ -2,15 +2,26 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/site"
 )
 
-// siteHook writes the HTML catalogue into a staged build.
-func siteHook(dir string, s *build.Snapshot) error {
-	return site.Write(dir, s.Root, s.Shards)
+// siteHook writes the HTML catalogue into a staged build, reusing pages of
+// the previous build's catalogue (a local directory: --previous, else
+// --out) whose inputs did not change.
+func siteHook(previous, out string) func(dir string, s *build.Snapshot) error {
+	if previous == "" {
+		previous = out
+	}
+	if strings.Contains(previous, "://") {
+		previous = "" // a published registry: nothing local to reuse
+	}
+	return func(dir string, s *build.Snapshot) error {
+		return site.WriteOptions(dir, s.Root, s.Shards, site.Options{Previous: previous})
+	}
 }
 
 // loadSigner loads a signing key (file or env://VAR) for build.

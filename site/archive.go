@@ -1,0 +1,113 @@
+package site
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/packgen/packgen/index"
+)
+
+// Caps on what the catalogue reads from an archive: pages stay small and a
+// hostile archive cannot make the build buffer much.
+const (
+	maxReadme = 1 << 20
+	maxValues = 1 << 20
+	maxLogo   = 2 << 20
+)
+
+var pngMagic = []byte("\x89PNG\r\n\x1a\n")
+
+func isPNG(b []byte) bool { return bytes.HasPrefix(b, pngMagic) }
+
+// latestFiles are the files of a release the pack page shows.
+type latestFiles struct {
+	logo           []byte // nil: none, too large or not a PNG
+	values, readme []byte
+	hasValues      bool
+	hasReadme      bool
+	valuesTooLarge bool
+	readmeTooLarge bool
+	logoNotice     string
+}
+
+// readLatest streams the release's archive from the staged site and keeps
+// logo.png, values.yaml and README.md from the pack's top directory.
+func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
+	p := path.Clean(r.Archive.Path)
+	if !strings.HasPrefix(p, "packs/"+name+"/") {
+		return nil, fmt.Errorf("archive path %q is not under packs/%s/", r.Archive.Path, name)
+	}
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(p)))
+	if err != nil {
+		return nil, fmt.Errorf("open release archive: %w", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	defer zr.Close()
+	out := &latestFiles{}
+	tr := tar.NewReader(zr)
+	prefix := name + "/"
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		switch strings.TrimPrefix(h.Name, prefix) {
+		case "logo.png":
+			b, big, err := readCapped(tr, maxLogo)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: logo.png: %w", p, err)
+			}
+			switch {
+			case big:
+				out.logoNotice = "logo.png is larger than 2 MiB"
+			case !isPNG(b):
+				out.logoNotice = "logo.png is not a PNG image"
+			default:
+				out.logo = b
+			}
+		case "values.yaml":
+			b, big, err := readCapped(tr, maxValues)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: values.yaml: %w", p, err)
+			}
+			out.hasValues, out.values, out.valuesTooLarge = true, b, big
+		case "README.md":
+			b, big, err := readCapped(tr, maxReadme)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: README.md: %w", p, err)
+			}
+			out.hasReadme, out.readme, out.readmeTooLarge = true, b, big
+		}
+	}
+	return out, nil
+}
+
+// readCapped reads at most max bytes; big reports that there was more.
+func readCapped(r io.Reader, max int64) ([]byte, bool, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(b)) > max {
+		return nil, true, nil
+	}
+	return b, false, nil
+}

@@ -1,0 +1,693 @@
+package site
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"html"
+	"html/template"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/packgen/packgen/index"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
+)
+
+var tmpl = template.Must(template.New("").ParseFS(embedded, "templates/*.html"))
+
+// Content-Security-Policy of every page: no inline script or style, nothing
+// from elsewhere. 'self' covers the site's own files over http and file://.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'"
+
+// ---- pack pages ----
+
+type packData struct {
+	Root, Title, Meta, CSP string
+	Registry               string
+	Card                   card
+	Fetch                  string
+	Repo                   repoRef
+	Versions               []versionRow
+	Deps                   []depRow
+	Annotations            []kv
+	Values                 template.HTML
+	ValuesNote             string
+	Readme                 template.HTML
+	ReadmeNote             string
+	LogoNote               string
+}
+
+type repoRef struct {
+	Text string
+	URL  string // "" when not a safe http(s) URL
+}
+
+type versionRow struct {
+	Version, Digest, Size, Created, Archive string
+	Commit, CommitURL                       string
+	Latest, Pre                             bool
+	Fetch                                   string
+}
+
+type depRow struct {
+	Name, Href, Range, Type, Layer string
+}
+
+type kv struct{ Key, Value string }
+
+func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) {
+	s, l := e.Shard, e.Latest
+	d := packData{
+		Root:     "../../",
+		Title:    displayName(l, s.Name),
+		Meta:     meta,
+		CSP:      csp,
+		Registry: g.root.Registry,
+		Card:     g.card(e, "../../"),
+		Fetch:    "packgen fetch " + s.Name + "@" + l.Version,
+		Repo:     repoRefOf(g.root.Source.Repo),
+		LogoNote: f.logoNotice,
+	}
+	for i := len(s.Releases) - 1; i >= 0; i-- {
+		r := &s.Releases[i]
+		v, _ := r.SemVer()
+		row := versionRow{
+			Version: r.Version,
+			Digest:  r.Archive.SHA256,
+			Size:    humanSize(r.Archive.Size),
+			Archive: relArchive(s.Name, r.Archive.Path),
+			Commit:  shortCommit(r.Commit),
+			Latest:  r == l,
+			Pre:     v != nil && v.Prerelease() != "",
+			Fetch:   "packgen fetch " + s.Name + "@" + r.Version,
+		}
+		if !r.Created.IsZero() {
+			row.Created = r.Created.UTC().Format("2006-01-02")
+		}
+		row.CommitURL = g.repo.commitURL(r.Commit)
+		d.Versions = append(d.Versions, row)
+	}
+	for _, dep := range l.Dependencies {
+		row := depRow{Name: dep.PackName, Type: dep.Type, Layer: string(dep.Layer), Range: depRange(dep.MinVersion, dep.MaxVersion)}
+		if g.names[dep.PackName] {
+			row.Href = "../" + dep.PackName + "/" + pageFile
+		}
+		d.Deps = append(d.Deps, row)
+	}
+	keys := make([]string, 0, len(l.Annotations))
+	for k := range l.Annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		d.Annotations = append(d.Annotations, kv{k, l.Annotations[k]})
+	}
+	switch {
+	case f.valuesTooLarge:
+		d.ValuesNote = "values.yaml is larger than 1 MiB and is not shown; fetch the pack to read it."
+	case f.hasValues:
+		d.Values = highlightYAML(f.values)
+	}
+	switch {
+	case f.readmeTooLarge:
+		d.ReadmeNote = "README.md is larger than 1 MiB and is not shown; fetch the pack to read it."
+	case f.hasReadme:
+		h, err := renderMarkdown(f.readme)
+		if err != nil {
+			return nil, fmt.Errorf("README.md: %w", err)
+		}
+		d.Readme = h
+	}
+	var buf bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&buf, "pack.html", d); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func displayName(r *index.Release, name string) string {
+	if s := strings.TrimSpace(r.DisplayName); s != "" {
+		return s
+	}
+	return name
+}
+
+// relArchive is the archive's path relative to the pack's page.
+func relArchive(name, p string) string {
+	return strings.TrimPrefix(p, "packs/"+name+"/")
+}
+
+func depRange(min, max string) string {
+	switch {
+	case min != "" && max != "":
+		return ">= " + min + ", <= " + max
+	case min != "":
+		return ">= " + min
+	case max != "":
+		return "<= " + max
+	}
+	return "any"
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1024*1024:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1024*1024))
+}
+
+// ---- index page ----
+
+type card struct {
+	Name, Display, Latest, Layer, LayerLabel, AddonType string
+	Clouds                                              []string
+	Versions, Older                                     int
+	Href, Logo                                          string
+	Initials                                            string
+	Hue                                                 int
+}
+
+func (g *gen) card(e *entry, root string) card {
+	s, l := e.Shard, e.Latest
+	c := card{
+		Name: s.Name, Display: displayName(l, s.Name), Latest: l.Version,
+		Layer: l.Layer, LayerLabel: layerLabel(l.Layer), AddonType: l.AddonType,
+		Clouds: sortedClouds(l.CloudTypes), Versions: len(s.Releases), Older: len(s.Releases) - 1,
+		Href:     root + PagePath(s.Name),
+		Initials: initials(displayName(l, s.Name)),
+		Hue:      hue(s.Name),
+	}
+	if e.HasLogo {
+		c.Logo = root + packDir(s.Name) + "/" + logoFile
+	}
+	return c
+}
+
+func sortedClouds(c []string) []string {
+	out := append([]string(nil), c...)
+	sort.Strings(out)
+	return out
+}
+
+// initials of a display name for the placeholder logo: up to two letters
+// or digits, upper-cased.
+func initials(s string) string {
+	var out []rune
+	start := true
+	for _, r := range s {
+		ok := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if ok && start {
+			out = append(out, unicode.ToUpper(r))
+			if len(out) == 2 {
+				break
+			}
+		}
+		start = !ok
+	}
+	if len(out) == 0 {
+		return "?"
+	}
+	return string(out)
+}
+
+// hue picks one of the placeholder colours (CSS classes ph0..ph7) from the
+// pack name, so a pack keeps its colour across builds.
+func hue(name string) int {
+	h := sha256.Sum256([]byte(name))
+	return int(h[0]) % 8
+}
+
+type group struct {
+	ID, Title string
+	rank      int
+	Cards     []card
+}
+
+type option struct{ Value, Label string }
+
+type indexData struct {
+	Root, Title, CSP  string
+	Meta, Registry    string
+	Repo              repoRef
+	Commit, CommitURL string
+	Packs, Releases   int
+	Groups            []*group
+	Layers, Clouds    []option
+	HasPacks          bool
+}
+
+func (g *gen) indexPage(entries []*entry) ([]byte, error) {
+	byTitle := map[string]*group{}
+	clouds := map[string]bool{}
+	layers := map[string]bool{}
+	releases := 0
+	for _, e := range entries {
+		t, rank := groupOf(e.Latest)
+		gr := byTitle[t]
+		if gr == nil {
+			gr = &group{ID: "g-" + slug(t), Title: t, rank: rank}
+			byTitle[t] = gr
+		}
+		gr.Cards = append(gr.Cards, g.card(e, ""))
+		for _, c := range e.Latest.CloudTypes {
+			clouds[c] = true
+		}
+		layers[e.Latest.Layer] = true
+		releases += len(e.Shard.Releases)
+	}
+	d := indexData{
+		Root: "", Title: g.root.Registry, CSP: csp, Registry: g.root.Registry,
+		Repo: repoRefOf(g.root.Source.Repo), Commit: shortCommit(g.root.Source.Commit),
+		CommitURL: g.repo.commitURL(g.root.Source.Commit),
+		Packs:     len(entries), Releases: releases, HasPacks: len(entries) > 0,
+	}
+	if d.Title == "" {
+		d.Title = "Pack catalogue"
+	}
+	for _, gr := range byTitle {
+		sort.SliceStable(gr.Cards, func(i, j int) bool {
+			a, b := strings.ToLower(gr.Cards[i].Display), strings.ToLower(gr.Cards[j].Display)
+			if a != b {
+				return a < b
+			}
+			return gr.Cards[i].Name < gr.Cards[j].Name
+		})
+		d.Groups = append(d.Groups, gr)
+	}
+	sort.Slice(d.Groups, func(i, j int) bool {
+		if d.Groups[i].rank != d.Groups[j].rank {
+			return d.Groups[i].rank < d.Groups[j].rank
+		}
+		return d.Groups[i].Title < d.Groups[j].Title
+	})
+	for _, l := range []string{"os", "k8s", "cni", "csi", "addon"} {
+		if layers[l] {
+			d.Layers = append(d.Layers, option{l, layerLabel(l)})
+		}
+	}
+	for c := range clouds {
+		if c != "all" {
+			d.Clouds = append(d.Clouds, option{c, c})
+		}
+	}
+	sort.Slice(d.Clouds, func(i, j int) bool { return d.Clouds[i].Value < d.Clouds[j].Value })
+	var buf bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&buf, "index.html", d); err != nil {
+		return nil, fmt.Errorf("catalogue: index page: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
+func slug(s string) string {
+	return strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(s), "-"), "-")
+}
+
+// ---- catalog.json ----
+
+// Catalog is catalog.json: every pack with what the index page shows, for
+// the page's search and for scripts.
+type Catalog struct {
+	SchemaVersion int            `json:"schemaVersion"`
+	Registry      string         `json:"registry"`
+	Source        index.Source   `json:"source"`
+	Packs         []CatalogEntry `json:"packs"`
+}
+
+// CatalogEntry describes one pack.
+type CatalogEntry struct {
+	Name        string   `json:"name"`
+	DisplayName string   `json:"displayName"`
+	Layer       string   `json:"layer"`
+	AddonType   string   `json:"addonType,omitempty"`
+	Group       string   `json:"group"`
+	CloudTypes  []string `json:"cloudTypes"`
+	Latest      string   `json:"latest"`
+	Versions    []string `json:"versions"`
+	Page        string   `json:"page"`
+	Logo        string   `json:"logo,omitempty"`
+}
+
+func (g *gen) catalog(entries []*entry) *Catalog {
+	c := &Catalog{SchemaVersion: 1, Registry: g.root.Registry, Source: g.root.Source, Packs: []CatalogEntry{}}
+	for _, e := range entries {
+		l := e.Latest
+		t, _ := groupOf(l)
+		ce := CatalogEntry{
+			Name: e.name(), DisplayName: displayName(l, e.name()), Layer: l.Layer, AddonType: l.AddonType,
+			Group: t, CloudTypes: sortedClouds(l.CloudTypes), Latest: l.Version,
+			Versions: e.Shard.Versions(), Page: PagePath(e.name()),
+		}
+		if ce.CloudTypes == nil {
+			ce.CloudTypes = []string{}
+		}
+		if e.HasLogo {
+			ce.Logo = packDir(e.name()) + "/" + logoFile
+		}
+		c.Packs = append(c.Packs, ce)
+	}
+	return c
+}
+
+type catalogOut struct{ json, js []byte }
+
+// catalogFiles encodes catalog.json and assets/catalog.js, the same data
+// as a script (browsers will not fetch JSON from file:// pages).
+// encoding/json escapes <, >, &, U+2028 and U+2029, so the data cannot
+// close the script or break out of the string literal.
+func catalogFiles(c *Catalog) (catalogOut, error) {
+	b, err := json.MarshalIndent(c, "", " ")
+	if err != nil {
+		return catalogOut{}, err
+	}
+	b = append(b, '\n')
+	compact := new(bytes.Buffer)
+	if err := json.Compact(compact, b); err != nil {
+		return catalogOut{}, err
+	}
+	js := "// Generated by packgen build; the same data as catalog.json.\nwindow.packgenCatalog = " + compact.String() + ";\n"
+	return catalogOut{json: b, js: []byte(js)}, nil
+}
+
+// ---- source links ----
+
+// repoLink is a repository on a forge whose commit URLs we know.
+type repoLink struct {
+	base string // https://host/owner/repo
+	host string
+}
+
+var (
+	scpURL  = regexp.MustCompile(`^[A-Za-z0-9._-]+@([A-Za-z0-9.-]+):(.+)$`)
+	pathSeg = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+	hexSHA  = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
+)
+
+// parseRepo recognises github.com, gitlab.com and bitbucket.org
+// repositories in https, ssh and scp-like (git@host:owner/repo) forms.
+func parseRepo(raw string) *repoLink {
+	raw = strings.TrimSpace(raw)
+	var host, p string
+	if m := scpURL.FindStringSubmatch(raw); m != nil && !strings.Contains(raw, "://") {
+		host, p = m[1], m[2]
+	} else {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "ssh" && u.Scheme != "git") {
+			return nil
+		}
+		host, p = u.Hostname(), u.Path
+	}
+	host = strings.ToLower(host)
+	switch host {
+	case "github.com", "gitlab.com", "bitbucket.org", "www.github.com":
+	default:
+		return nil
+	}
+	host = strings.TrimPrefix(host, "www.")
+	p = strings.TrimSuffix(strings.Trim(p, "/"), ".git")
+	segs := strings.Split(p, "/")
+	if len(segs) < 2 || (host != "gitlab.com" && len(segs) != 2) {
+		return nil
+	}
+	for _, s := range segs {
+		if !pathSeg.MatchString(s) || s == "." || s == ".." {
+			return nil
+		}
+	}
+	return &repoLink{base: "https://" + host + "/" + strings.Join(segs, "/"), host: host}
+}
+
+// commitURL links a commit, or "" when the forge or the hash is unknown.
+func (r *repoLink) commitURL(sha string) string {
+	if r == nil || !hexSHA.MatchString(sha) {
+		return ""
+	}
+	switch r.host {
+	case "gitlab.com":
+		return r.base + "/-/commit/" + sha
+	case "bitbucket.org":
+		return r.base + "/commits/" + sha
+	}
+	return r.base + "/commit/" + sha
+}
+
+// repoRefOf shows a repository URL, linked only when it is plain http(s)
+// (git@ forms of known forges become their https page).
+func repoRefOf(raw string) repoRef {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return repoRef{}
+	}
+	ref := repoRef{Text: raw}
+	if r := parseRepo(raw); r != nil {
+		ref.URL = r.base
+		return ref
+	}
+	if u, err := url.Parse(raw); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil {
+		ref.URL = u.String()
+	}
+	return ref
+}
+
+// ---- Markdown ----
+
+var md = goldmark.New(
+	goldmark.WithExtensions(
+		extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
+		extension.Strikethrough, extension.Linkify, extension.TaskList,
+	),
+	goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(safeLinks{}, 1000))),
+	// Raw HTML stays disabled (goldmark's default): it is dropped.
+)
+
+// renderMarkdown renders a README. Raw HTML is omitted, links are kept
+// only to http(s), mailto and in-page anchors, images become links (the
+// page allows no outside images), and headings move one level down under
+// the page's own.
+func renderMarkdown(src []byte) (template.HTML, error) {
+	if !utf8.Valid(src) {
+		src = bytes.ToValidUTF8(src, []byte("\uFFFD"))
+	}
+	var buf bytes.Buffer
+	if err := md.Convert(src, &buf); err != nil {
+		return "", err
+	}
+	return template.HTML(buf.String()), nil // #nosec: goldmark escapes text and drops raw HTML; safeLinks vets URLs
+}
+
+type safeLinks struct{}
+
+func safeURL(u []byte, allowAnchor bool) bool {
+	s := strings.ToLower(strings.TrimSpace(string(u)))
+	switch {
+	case strings.HasPrefix(s, "https://"), strings.HasPrefix(s, "http://"), strings.HasPrefix(s, "mailto:"):
+		return true
+	case allowAnchor && strings.HasPrefix(s, "#"):
+		return true
+	}
+	return false
+}
+
+func (safeLinks) Transform(doc *ast.Document, reader text.Reader, pc parser.Context) {
+	src := reader.Source()
+	var unwrap, relink []ast.Node
+	var autos []*ast.AutoLink
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch v := n.(type) {
+		case *ast.Heading:
+			if v.Level < 6 {
+				v.Level++
+			}
+		case *ast.Link:
+			if !safeURL(v.Destination, true) {
+				unwrap = append(unwrap, v)
+			} else {
+				v.SetAttributeString("rel", []byte("nofollow noopener noreferrer"))
+			}
+		case *ast.Image:
+			if safeURL(v.Destination, false) {
+				relink = append(relink, v)
+			} else {
+				unwrap = append(unwrap, v)
+			}
+		case *ast.AutoLink:
+			u := v.URL(src)
+			if v.AutoLinkType == ast.AutoLinkEmail || safeURL(u, false) || bytes.HasPrefix(bytes.ToLower(u), []byte("www.")) {
+				v.SetAttributeString("rel", []byte("nofollow noopener noreferrer"))
+			} else {
+				autos = append(autos, v)
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	for _, n := range unwrap {
+		p := n.Parent()
+		for c := n.FirstChild(); c != nil; {
+			next := c.NextSibling()
+			p.InsertBefore(p, n, c)
+			c = next
+		}
+		p.RemoveChild(p, n)
+	}
+	for _, n := range relink {
+		img := n.(*ast.Image)
+		l := ast.NewLink()
+		l.Destination = img.Destination
+		l.Title = img.Title
+		l.SetAttributeString("rel", []byte("nofollow noopener noreferrer"))
+		for c := img.FirstChild(); c != nil; {
+			next := c.NextSibling()
+			l.AppendChild(l, c)
+			c = next
+		}
+		if l.ChildCount() == 0 {
+			l.AppendChild(l, ast.NewString([]byte("image")))
+		}
+		img.Parent().ReplaceChild(img.Parent(), img, l)
+	}
+	for _, a := range autos {
+		a.Parent().ReplaceChild(a.Parent(), a, ast.NewString(a.Label(src)))
+	}
+}
+
+// ---- values.yaml highlighting ----
+
+var (
+	yamlKey    = regexp.MustCompile(`^(\s*(?:-\s+)*)((?:"(?:[^"\\]|\\.)*"|'[^']*'|[^\s#'"\-{}\[\],&*!|>%@` + "`" + `][^:#]*?|-[^\s:#][^:#]*?))(:)(\s+|$)`)
+	yamlDash   = regexp.MustCompile(`^(\s*)((?:-(?:\s+|$))+)`)
+	yamlNumber = regexp.MustCompile(`^[-+]?(?:\d[\d_]*(?:\.\d*)?(?:[eE][-+]?\d+)?|0x[0-9a-fA-F]+|\.inf|\.nan)$`)
+)
+
+// highlightYAML marks up YAML line by line: comments, keys, strings,
+// numbers, booleans/null, anchors and block scalars. Every byte of the
+// input is HTML-escaped; it never has to parse (values may be templates).
+func highlightYAML(src []byte) template.HTML {
+	if !utf8.Valid(src) {
+		src = bytes.ToValidUTF8(src, []byte("\uFFFD"))
+	}
+	var b strings.Builder
+	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n"), "\n")
+	block := -1 // indentation of the key that opened a block scalar
+	for i, line := range lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		ind := len(line) - len(strings.TrimLeft(line, " "))
+		if block >= 0 {
+			if strings.TrimSpace(line) == "" || ind > block {
+				span(&b, "s", line)
+				continue
+			}
+			block = -1
+		}
+		rest := line
+		if m := yamlDash.FindStringSubmatch(rest); m != nil {
+			b.WriteString(html.EscapeString(m[1]))
+			span(&b, "p", m[2])
+			rest = rest[len(m[0]):]
+		}
+		if strings.HasPrefix(strings.TrimLeft(rest, " "), "#") {
+			span(&b, "c", rest)
+			continue
+		}
+		if m := yamlKey.FindStringSubmatch(rest); m != nil {
+			b.WriteString(html.EscapeString(m[1]))
+			span(&b, "k", m[2])
+			span(&b, "p", m[3])
+			b.WriteString(html.EscapeString(m[4]))
+			rest = rest[len(m[0]):]
+		}
+		val, comment := splitComment(rest)
+		tv := strings.TrimSpace(val)
+		if tv == "|" || tv == ">" || strings.HasPrefix(tv, "|") && len(tv) <= 3 || strings.HasPrefix(tv, ">") && len(tv) <= 3 {
+			block = ind
+		}
+		lead := val[:len(val)-len(strings.TrimLeft(val, " "))]
+		trail := val[len(strings.TrimRight(val, " ")):]
+		if tv != "" {
+			b.WriteString(lead)
+			span(&b, scalarClass(tv), tv)
+			b.WriteString(trail)
+		} else {
+			b.WriteString(html.EscapeString(val))
+		}
+		if comment != "" {
+			span(&b, "c", comment)
+		}
+	}
+	return template.HTML(b.String()) // #nosec: every piece is escaped by span or html.EscapeString
+}
+
+func span(b *strings.Builder, class, s string) {
+	if s == "" {
+		return
+	}
+	b.WriteString(`<span class="y`)
+	b.WriteString(class)
+	b.WriteString(`">`)
+	b.WriteString(html.EscapeString(s))
+	b.WriteString(`</span>`)
+}
+
+// splitComment splits a value from a trailing " # comment", minding quotes.
+func splitComment(s string) (string, string) {
+	var q byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case q != 0:
+			if c == q {
+				q = 0
+			} else if c == '\\' && q == '"' {
+				i++
+			}
+		case c == '"' || c == '\'':
+			if i == 0 || s[i-1] == ' ' || s[i-1] == '[' || s[i-1] == ',' {
+				q = c
+			}
+		case c == '#' && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t'):
+			return s[:i], s[i:]
+		}
+	}
+	return s, ""
+}
+
+func scalarClass(v string) string {
+	switch strings.ToLower(v) {
+	case "true", "false", "null", "~", "yes", "no", "on", "off":
+		return "b"
+	}
+	switch {
+	case yamlNumber.MatchString(v):
+		return "n"
+	case strings.HasPrefix(v, "&"), strings.HasPrefix(v, "*"), strings.HasPrefix(v, "!"):
+		return "a"
+	case strings.HasPrefix(v, "|"), strings.HasPrefix(v, ">"), v == "{}", v == "[]":
+		return "p"
+	}
+	return "s"
+}
