@@ -8,16 +8,27 @@
 //  3. then index.json.sig and index.json.sigstore.json;
 //  4. index.json itself goes last.
 //
-// A publish killed at any moment therefore leaves the remote serving the
-// old index or the new one, each complete and verifiable. Only what the
-// remote lacks or holds differently is uploaded (compared by MD5, which is
-// what S3 reports as the ETag of a single-part upload, and by size).
-// Deleting requires Prune and never removes a published release archive.
+// Uploads run in parallel within a stage and a stage starts only when the
+// one before has finished. A publish killed at any moment therefore leaves
+// the remote serving the old index or the new one, each complete and
+// verifiable (S3 replaces an object atomically; the directory target
+// renames). Only what the remote lacks or holds differently is uploaded,
+// compared by size and MD5 (the ETag of a single-part upload), falling back
+// to the SHA-256 stored in each object's metadata.
+//
+// Before anything is uploaded the remote's live index.json is read: a site
+// whose serial is lower (a rollback), equal with other content, or that
+// lists fewer releases is refused unless Force. Deleting requires Prune and
+// never removes a release's files, nor the metadata of the generation that
+// was live before this publish (clients may be half-way through resolving
+// against it).
 package publish
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -27,43 +38,79 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/packgen/packgen/index"
 )
 
 // Object is a remote object as listed.
 type Object struct {
-	Size int64
-	MD5  string // lowercase hex, "" when unknown
+	Size   int64
+	MD5    string // lowercase hex, "" when unknown (multipart, encrypted)
+	SHA256 string // lowercase hex, "" when unknown (only some targets list it)
+}
+
+// PutInfo describes an upload.
+type PutInfo struct {
+	Size         int64
+	MD5, SHA256  string // lowercase hex of the body
+	ContentType  string
+	CacheControl string
 }
 
 // Target is where a site is published.
 type Target interface {
+	// List returns every object under the target with size and digests.
 	List(ctx context.Context) (map[string]Object, error)
-	Put(ctx context.Context, key string, r io.Reader, size int64, md5hex, contentType, cacheControl string) error
+	// Stat returns one object with its stored SHA-256 if the target keeps
+	// one; fs.ErrNotExist when absent.
+	Stat(ctx context.Context, key string) (Object, error)
+	// Get opens an object; fs.ErrNotExist when absent.
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// Put stores an object atomically: readers see the old or new content.
+	Put(ctx context.Context, key string, body io.ReadSeeker, info PutInfo) error
 	Delete(ctx context.Context, key string) error
 	String() string
 }
 
+// Errors callers can test with errors.Is.
+var (
+	// ErrRollback: the site is older than what the remote serves.
+	ErrRollback = errors.New("refusing to publish an older registry")
+	// ErrImmutable: a published archive would change.
+	ErrImmutable = errors.New("published archives are immutable")
+	// ErrNotSite: the directory is not a built registry.
+	ErrNotSite = errors.New("not a built registry site")
+)
+
+// DefaultJobs is how many uploads run at once within a stage.
+const DefaultJobs = 8
+
 // Options tune Publish.
 type Options struct {
 	DryRun bool
-	Prune  bool // delete remote objects the site no longer has (never release archives)
+	Prune  bool // delete remote objects the site no longer has (see package doc)
+	Force  bool // publish even over a newer or different remote index
+	Jobs   int  // parallel uploads within a stage (default DefaultJobs)
 	Log    io.Writer
 }
 
 // Result says what changed (or would, with DryRun).
 type Result struct {
-	Uploaded  []string `json:"uploaded"`
-	Unchanged int      `json:"unchanged"`
-	Deleted   []string `json:"deleted"`
-	Kept      []string `json:"kept"` // remote-only objects left in place
+	Target       string   `json:"target"`
+	DryRun       bool     `json:"dryRun"`
+	Serial       int64    `json:"serial"`
+	RemoteSerial int64    `json:"remoteSerial"` // 0 when the remote had no index
+	Uploaded     []string `json:"uploaded"`
+	Unchanged    int      `json:"unchanged"`
+	Deleted      []string `json:"deleted"`
+	Kept         []string `json:"kept"` // remote-only objects left in place
 }
 
 type localFile struct {
-	key, path string
-	size      int64
-	md5       string
+	key, path   string
+	size        int64
+	md5, sha256 string
 }
 
 // Publish uploads the site in dir to t.
@@ -71,86 +118,240 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
+	if o.Jobs <= 0 {
+		o.Jobs = DefaultJobs
+	}
 	rootData, err := os.ReadFile(filepath.Join(dir, index.RootFile))
 	if err != nil {
-		return nil, fmt.Errorf("%s is not a built site (no index.json): %w", dir, err)
+		return nil, fmt.Errorf("%w: %s has no readable index.json (run `packgen build --out %s` first): %v", ErrNotSite, dir, dir, err)
 	}
-	if _, err := index.ParseRoot(rootData); err != nil {
-		return nil, fmt.Errorf("%s/index.json: %w", dir, err)
+	root, err := index.ParseRoot(rootData)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s/index.json: %v", ErrNotSite, dir, err)
 	}
 	local, err := walk(dir)
 	if err != nil {
+		return nil, fmt.Errorf("read site %s: %w", dir, err)
+	}
+	if err := checkSite(dir, root, rootData, local); err != nil {
 		return nil, err
 	}
 	remote, err := t.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", t, err)
 	}
-	res := &Result{Uploaded: []string{}, Deleted: []string{}, Kept: []string{}}
-	for _, f := range ordered(local) {
-		if r, ok := remote[f.key]; ok && r.Size == f.size && r.MD5 == f.md5 {
+	res := &Result{Target: t.String(), DryRun: o.DryRun, Serial: root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}}
+
+	// The live remote generation: rollback protection now, prune rules later.
+	var live *index.Root
+	var liveData []byte
+	if _, ok := remote[index.RootFile]; ok {
+		liveData, err = readAll(ctx, t, index.RootFile)
+		if err != nil {
+			return nil, fmt.Errorf("read the live index.json on %s: %w", t, err)
+		}
+		live, err = index.ParseRoot(liveData)
+		if err != nil && !o.Force {
+			return nil, fmt.Errorf("the index.json on %s is not a packgen registry index (%v): publish to an empty prefix, or pass --force to replace it", t, err)
+		}
+	}
+	if live != nil {
+		res.RemoteSerial = live.Serial
+		if err := checkNewer(root, rootData, live, liveData, t); err != nil && !o.Force {
+			return nil, err
+		}
+	}
+
+	// Decide what to upload before touching anything.
+	var uploads []localFile
+	var conflicts []string
+	for _, f := range local {
+		same, known, err := sameContent(ctx, t, f, remote)
+		if err != nil {
+			return nil, err
+		}
+		if same {
 			res.Unchanged++
 			continue
 		}
-		if r, ok := remote[f.key]; ok && index.Immutable(f.key) && strings.HasSuffix(f.key, ".tar.gz") && r.MD5 != "" {
-			return nil, fmt.Errorf("%s already exists on %s with other content: published archives are immutable; rebuild from the published registry (packgen build --previous URL) instead of from scratch", f.key, t)
+		if known && isArchive(f.key) {
+			conflicts = append(conflicts, f.key)
+			continue
 		}
-		res.Uploaded = append(res.Uploaded, f.key)
+		uploads = append(uploads, f)
+	}
+	if len(conflicts) > 0 {
+		sort.Strings(conflicts)
+		return nil, fmt.Errorf("%w: %s already on %s with other content; build from the published registry (packgen build --previous URL) so published releases are reused, and bump the version of a pack whose content changed", ErrImmutable, strings.Join(conflicts, ", "), t)
+	}
+	for _, stage := range stages(uploads) {
+		for _, f := range stage {
+			res.Uploaded = append(res.Uploaded, f.key)
+		}
 		if o.DryRun {
-			fmt.Fprintf(o.Log, "would upload %s\n", f.key)
+			for _, f := range stage {
+				fmt.Fprintf(o.Log, "would upload %s\n", f.key)
+			}
 			continue
 		}
-		if err := put(ctx, t, f); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(o.Log, "uploaded %s\n", f.key)
-	}
-	have := map[string]bool{}
-	for _, f := range local {
-		have[f.key] = true
-	}
-	var extra []string
-	for k := range remote {
-		if !have[k] {
-			extra = append(extra, k)
+		if err := putAll(ctx, t, stage, o); err != nil {
+			return res, err
 		}
 	}
-	sort.Strings(extra)
-	for _, k := range extra {
-		if !o.Prune || isReleaseFile(k) {
-			res.Kept = append(res.Kept, k)
-			continue
-		}
-		res.Deleted = append(res.Deleted, k)
-		if o.DryRun {
-			fmt.Fprintf(o.Log, "would delete %s\n", k)
-			continue
-		}
-		if err := t.Delete(ctx, k); err != nil {
-			return nil, fmt.Errorf("delete %s: %w", k, err)
-		}
-		fmt.Fprintf(o.Log, "deleted %s\n", k)
+
+	if err := prune(ctx, t, local, remote, live, liveData, o, res); err != nil {
+		return res, err
 	}
 	return res, nil
 }
 
-// isReleaseFile reports whether a key is a published release's archive or
-// signature, which pruning never removes.
+// checkSite makes sure every file the site's index reaches is present with
+// its recorded digest and size, so the upload cannot leave the remote
+// pointing at something missing or different. It reuses the digests
+// computed for the upload: archives are not read twice.
+func checkSite(dir string, root *index.Root, rootData []byte, local []localFile) error {
+	files := map[string]localFile{}
+	for _, f := range local {
+		files[f.key] = f
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s; rebuild it with packgen build", ErrNotSite, dir, fmt.Sprintf(format, args...))
+	}
+	check := func(ref index.FileRef, from string) error {
+		f, ok := files[ref.Path]
+		switch {
+		case !ok:
+			return bad("%s lists %s, which is missing", from, ref.Path)
+		case f.sha256 != ref.SHA256 || f.size != ref.Size:
+			return bad("%s does not match its digest or size in %s", ref.Path, from)
+		}
+		return nil
+	}
+	read := func(key string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(key))) }
+	if root.Signed {
+		if _, ok := files[index.RootSignaturePath(index.Digest(rootData))]; !ok {
+			return bad("index.json is signed but %s is missing", index.RootSignaturePath(index.Digest(rootData)))
+		}
+	}
+	for i, b := range root.Buckets {
+		if err := check(b, index.RootFile); err != nil {
+			return err
+		}
+		data, err := read(b.Path)
+		if err != nil {
+			return err
+		}
+		bucket, err := index.ParseBucket(data, root.BucketBits, i)
+		if err != nil {
+			return bad("%v", err)
+		}
+		for _, sum := range bucket.Packs {
+			if err := check(sum.Shard, b.Path); err != nil {
+				return err
+			}
+			data, err := read(sum.Shard.Path)
+			if err != nil {
+				return err
+			}
+			shard, err := index.ParseShard(data, sum.Name)
+			if err != nil {
+				return bad("%v", err)
+			}
+			for _, r := range shard.Releases {
+				if err := check(r.Archive, sum.Shard.Path); err != nil {
+					return err
+				}
+				for _, p := range []string{r.Signature, r.Bundle} {
+					if _, ok := files[p]; p != "" && !ok {
+						return bad("%s lists %s, which is missing", sum.Shard.Path, p)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkNewer refuses a site that would move clients backwards: a lower
+// serial (clients refuse it as a rollback anyway, so the registry would
+// look broken), the same serial with other content (two builds diverged:
+// one was not built from the other), or fewer releases (a build that lost
+// published versions, e.g. from a shallow clone without --previous).
+func checkNewer(root *index.Root, rootData []byte, live *index.Root, liveData []byte, t Target) error {
+	switch {
+	case root.Serial < live.Serial:
+		return fmt.Errorf("%w: the site's index serial %d is lower than the serial %d live on %s (built from commit %s); rebuild from the current commit with --previous pointing at the published registry, or pass --force to roll back on purpose (clients that saw serial %d will refuse the older index)", ErrRollback, root.Serial, live.Serial, t, short(live.Source.Commit), live.Serial)
+	case root.Serial == live.Serial && !bytes.Equal(rootData, liveData):
+		return fmt.Errorf("%w: the site and %s both have serial %d but different content (built from %s and %s): build with --previous pointing at the published registry so serials grow, or pass --force", ErrRollback, t, root.Serial, short(root.Source.Commit), short(live.Source.Commit))
+	case root.Releases < live.Releases:
+		return fmt.Errorf("%w: the site lists %d releases but %s publishes %d: published releases would disappear from the index; build with --previous pointing at the published registry, or pass --force", ErrRollback, root.Releases, t, live.Releases)
+	}
+	return nil
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	if commit == "" {
+		return "an unknown commit"
+	}
+	return commit
+}
+
+// sameContent compares a local file with the remote object of its key.
+// known reports whether the remote content is known to differ (rather than
+// merely unknown).
+func sameContent(ctx context.Context, t Target, f localFile, remote map[string]Object) (same, known bool, err error) {
+	r, ok := remote[f.key]
+	if !ok {
+		return false, false, nil
+	}
+	if r.Size != f.size {
+		return false, true, nil
+	}
+	if r.MD5 != "" {
+		return r.MD5 == f.md5, true, nil
+	}
+	if r.SHA256 == "" {
+		// The listing has no usable digest (multipart upload, SSE-KMS):
+		// ask for the SHA-256 stored with the object.
+		st, err := t.Stat(ctx, f.key)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, false, fmt.Errorf("stat %s on %s: %w", f.key, t, err)
+		}
+		r.SHA256 = st.SHA256
+	}
+	if r.SHA256 != "" {
+		return r.SHA256 == f.sha256, true, nil
+	}
+	if !isArchive(f.key) {
+		return false, false, nil // unknown: uploading again is harmless
+	}
+	// An archive of unknown digest: hash it rather than risk replacing a
+	// published release.
+	rc, err := t.Get(ctx, f.key)
+	if err != nil {
+		return false, false, fmt.Errorf("read %s on %s: %w", f.key, t, err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, rc); err != nil {
+		return false, false, fmt.Errorf("read %s on %s: %w", f.key, t, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)) == f.sha256, true, nil
+}
+
+// isArchive reports whether a key is a release archive.
+func isArchive(k string) bool {
+	return index.Immutable(k) && strings.HasPrefix(k, "packs/") && strings.HasSuffix(k, ".tar.gz")
+}
+
+// isReleaseFile reports whether a key is a release's archive or signature
+// (packs/<name>/<version>/<file>), which pruning never removes.
 func isReleaseFile(k string) bool {
 	parts := strings.Split(k, "/")
 	return len(parts) == 4 && parts[0] == "packs" && parts[2] != "shards"
-}
-
-func put(ctx context.Context, t Target, f localFile) error {
-	r, err := os.Open(f.path)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	if err := t.Put(ctx, f.key, r, f.size, f.md5, index.ContentType(f.key), index.CacheControl(f.key)); err != nil {
-		return fmt.Errorf("upload %s: %w", f.key, err)
-	}
-	return nil
 }
 
 // stage orders uploads so the remote is consistent at every moment.
@@ -166,16 +367,174 @@ func stage(key string) int {
 	return 1
 }
 
-func ordered(files []localFile) []localFile {
-	out := append([]localFile(nil), files...)
-	sort.SliceStable(out, func(i, j int) bool {
-		si, sj := stage(out[i].key), stage(out[j].key)
-		if si != sj {
-			return si < sj
-		}
-		return out[i].key < out[j].key
-	})
+// stages splits files into upload stages, each sorted by key.
+func stages(files []localFile) [][]localFile {
+	out := make([][]localFile, 4)
+	for _, f := range files {
+		s := stage(f.key)
+		out[s] = append(out[s], f)
+	}
+	for _, s := range out {
+		sort.Slice(s, func(i, j int) bool { return s[i].key < s[j].key })
+	}
 	return out
+}
+
+// putAll uploads one stage with at most o.Jobs uploads at once and returns
+// only when every started upload has ended; the first error stops the rest.
+func putAll(ctx context.Context, t Target, files []localFile, o Options) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan localFile)
+	var mu sync.Mutex
+	var first error
+	var wg sync.WaitGroup
+	for range min(o.Jobs, len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range work {
+				err := put(ctx, t, f)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+					cancel()
+				}
+				if err == nil {
+					fmt.Fprintf(o.Log, "uploaded %s\n", f.key)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for _, f := range files {
+		select {
+		case work <- f:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		first = ctx.Err()
+	}
+	return first
+}
+
+func put(ctx context.Context, t Target, f localFile) error {
+	r, err := os.Open(f.path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	info := PutInfo{Size: f.size, MD5: f.md5, SHA256: f.sha256, ContentType: index.ContentType(f.key), CacheControl: index.CacheControl(f.key)}
+	if err := t.Put(ctx, f.key, r, info); err != nil {
+		return fmt.Errorf("upload %s to %s: %w", f.key, t, err)
+	}
+	return nil
+}
+
+// prune deletes remote objects the site does not have, except release
+// files and the previous live generation's metadata. It runs after the
+// switch to the new index, so nothing the new index references is touched.
+func prune(ctx context.Context, t Target, local []localFile, remote map[string]Object, live *index.Root, liveData []byte, o Options, res *Result) error {
+	have := map[string]bool{}
+	for _, f := range local {
+		have[f.key] = true
+	}
+	var extra []string
+	for k := range remote {
+		if !have[k] {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	sort.Strings(extra)
+	if !o.Prune {
+		res.Kept = extra
+		return nil
+	}
+	keep, err := liveReferences(ctx, t, live, liveData)
+	if err != nil {
+		// Cannot tell what the old generation needs: keep all metadata.
+		fmt.Fprintf(o.Log, "warning: %v: keeping every remote index file\n", err)
+		keep = nil
+	}
+	for _, k := range extra {
+		protected := isReleaseFile(k) || keep[k] || (keep == nil && index.Immutable(k))
+		if protected {
+			res.Kept = append(res.Kept, k)
+			continue
+		}
+		res.Deleted = append(res.Deleted, k)
+		if o.DryRun {
+			fmt.Fprintf(o.Log, "would delete %s\n", k)
+			continue
+		}
+		if err := t.Delete(ctx, k); err != nil {
+			return fmt.Errorf("delete %s from %s: %w", k, t, err)
+		}
+		fmt.Fprintf(o.Log, "deleted %s\n", k)
+	}
+	return nil
+}
+
+// liveReferences lists what the index live before this publish references
+// (its digest-named signatures, buckets and shards), read from the remote.
+// A client that fetched that index just before the switch still resolves
+// through these, so prune leaves them for the next publish to remove.
+func liveReferences(ctx context.Context, t Target, live *index.Root, liveData []byte) (map[string]bool, error) {
+	keep := map[string]bool{}
+	if live == nil {
+		if liveData != nil {
+			return nil, fmt.Errorf("the live index.json is unreadable")
+		}
+		return keep, nil
+	}
+	sha := index.Digest(liveData)
+	keep[index.RootSignaturePath(sha)] = true
+	keep[index.RootBundlePath(sha)] = true
+	for i, b := range live.Buckets {
+		keep[b.Path] = true
+		bd, err := readAll(ctx, t, b.Path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read live bucket %s: %w", b.Path, err)
+		}
+		bucket, err := index.ParseBucket(bd, live.BucketBits, i)
+		if err != nil {
+			return nil, fmt.Errorf("live bucket %s: %w", b.Path, err)
+		}
+		for _, s := range bucket.Packs {
+			keep[s.Shard.Path] = true
+		}
+	}
+	return keep, nil
+}
+
+// maxMetadata bounds what is read of a remote metadata file.
+const maxMetadata = 64 << 20
+
+func readAll(ctx context.Context, t Target, key string) ([]byte, error) {
+	rc, err := t.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxMetadata+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxMetadata {
+		return nil, fmt.Errorf("%s is larger than %d bytes", key, maxMetadata)
+	}
+	return data, nil
 }
 
 func walk(dir string) ([]localFile, error) {
@@ -190,82 +549,30 @@ func walk(dir string) ([]localFile, error) {
 			}
 			return nil
 		}
+		// Dot files are never published: editor leftovers and the
+		// directory target's in-flight temp files.
 		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") {
 			return nil
 		}
 		rel, _ := filepath.Rel(dir, p)
-		sum, size, err := md5File(p)
+		f, err := hashFile(p)
 		if err != nil {
 			return err
 		}
-		out = append(out, localFile{key: filepath.ToSlash(rel), path: p, size: size, md5: sum})
+		f.key = filepath.ToSlash(rel)
+		out = append(out, f)
 		return nil
 	})
 	return out, err
 }
 
-func md5File(p string) (string, int64, error) {
+func hashFile(p string) (localFile, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return "", 0, err
+		return localFile{}, err
 	}
 	defer f.Close()
-	h := md5.New()
-	n, err := io.Copy(h, f)
-	return hex.EncodeToString(h.Sum(nil)), n, err
-}
-
-// DirTarget publishes into a local directory (or a mounted bucket), with
-// atomic renames per file.
-type DirTarget struct{ Dir string }
-
-func (d DirTarget) String() string { return d.Dir }
-
-// List walks the directory.
-func (d DirTarget) List(ctx context.Context) (map[string]Object, error) {
-	out := map[string]Object{}
-	if _, err := os.Stat(d.Dir); errors.Is(err, fs.ErrNotExist) {
-		return out, nil
-	}
-	files, err := walk(d.Dir)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range files {
-		out[f.key] = Object{Size: f.size, MD5: f.md5}
-	}
-	return out, nil
-}
-
-// Put writes a file via a temp file and rename.
-func (d DirTarget) Put(ctx context.Context, key string, r io.Reader, size int64, md5hex, _, _ string) error {
-	dst := filepath.Join(d.Dir, filepath.FromSlash(key))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".upload-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	h := md5.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), r)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if n != size || hex.EncodeToString(h.Sum(nil)) != md5hex {
-		return fmt.Errorf("%s changed while uploading", key)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
-}
-
-// Delete removes a file.
-func (d DirTarget) Delete(ctx context.Context, key string) error {
-	return os.Remove(filepath.Join(d.Dir, filepath.FromSlash(key)))
+	m, s := md5.New(), sha256.New()
+	n, err := io.Copy(io.MultiWriter(m, s), f)
+	return localFile{path: p, size: n, md5: hex.EncodeToString(m.Sum(nil)), sha256: hex.EncodeToString(s.Sum(nil))}, err
 }

@@ -2,16 +2,21 @@ package publish
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/s3test"
 	"github.com/packgen/packgen/sign"
@@ -23,18 +28,32 @@ type fixture struct {
 	pub    []byte
 	tmp    string
 	n      int
+	t0     time.Time
 }
 
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{tmp: t.TempDir()}
+	f := &fixture{tmp: t.TempDir(), t0: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	var err error
 	if f.repo, err = gitfixture.Init(filepath.Join(f.tmp, "repo")); err != nil {
 		t.Fatal(err)
 	}
-	priv, pub, _ := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
+	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.pub = pub
-	f.signer, _ = sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
+	if f.signer, err = sign.LoadSigner(priv, sign.StaticPass([]byte("pw"))); err != nil {
+		t.Fatal(err)
+	}
 	return f
+}
+
+func (f *fixture) verifier(t *testing.T) *sign.Verifier {
+	v, err := sign.LoadPublicKey(f.pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func (f *fixture) pack(name, version, values string) {
@@ -42,21 +61,77 @@ func (f *fixture) pack(name, version, values string) {
 	f.repo.Write("packs/"+name+"/values.yaml", []byte(values))
 }
 
-// build commits and builds into a fresh site, reusing the previous one.
+// catalogue stands in for the HTML catalogue: mutable pages.
+func catalogue(dir string, s *build.Snapshot) error {
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), fmt.Appendf(nil, "<p>serial %d</p>\n", s.Root.Serial), 0o644); err != nil {
+		return err
+	}
+	for _, sh := range s.Shards {
+		if err := os.WriteFile(filepath.Join(dir, "packs", sh.Name, "index.html"), fmt.Appendf(nil, "<p>%s %v</p>\n", sh.Name, sh.Versions()), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// build commits and builds generation n+1 from generation n.
 func (f *fixture) build(t *testing.T) string {
 	t.Helper()
 	if _, err := f.repo.Commit("c"); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(f.tmp, "site"+string(rune('a'+f.n)))
+	out := filepath.Join(f.tmp, fmt.Sprintf("site%d", f.n+1))
 	prev := ""
 	if f.n > 0 {
-		prev = filepath.Join(f.tmp, "site"+string(rune('a'+f.n-1)))
+		prev = filepath.Join(f.tmp, fmt.Sprintf("site%d", f.n))
 	}
 	f.n++
-	_, err := build.Run(context.Background(), build.Options{Repo: f.repo.Dir, Out: out, Previous: prev, History: true, Registry: "pub", Signer: f.signer, GeneratedAt: time.Now().Add(time.Duration(f.n) * time.Second)})
+	_, err := build.Run(context.Background(), build.Options{Repo: f.repo.Dir, Out: out, Previous: prev, History: true, Registry: "pub", Signer: f.signer, GeneratedAt: f.t0.Add(time.Duration(f.n) * time.Hour), Site: catalogue})
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+func newS3(t *testing.T, srv *s3test.Server, prefix string) *S3Target {
+	t.Helper()
+	target, err := NewS3(context.Background(), S3Options{Bucket: srv.Bucket, Prefix: prefix, Endpoint: srv.Server.URL, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return target
+}
+
+func verifyRemote(t *testing.T, f *fixture, base string, releases int) *index.Root {
+	t.Helper()
+	ctx := context.Background()
+	rep, err := client.VerifySite(ctx, base, f.verifier(t))
+	if err != nil || len(rep.Problems) != 0 || rep.Releases != releases {
+		t.Fatalf("verify %s: %v %+v", base, err, rep)
+	}
+	return remoteRoot(t, base)
+}
+
+func remoteRoot(t *testing.T, base string) *index.Root {
+	t.Helper()
+	resp, err := http.Get(base + "/index.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	root, err := index.ParseRoot(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// keys strips the bucket and prefix from PUT paths.
+func keys(paths []string, prefix string) []string {
+	var out []string
+	for _, p := range paths {
+		out = append(out, strings.TrimPrefix(p, prefix+"/"))
 	}
 	return out
 }
@@ -68,89 +143,338 @@ func TestPublishS3(t *testing.T) {
 	f.pack("metallb", "0.13.0", "b: 1\n")
 	site1 := f.build(t)
 	ctx := context.Background()
-	target, err := NewS3(ctx, S3Options{Bucket: "packs", Prefix: "registry", Endpoint: srv.URL, PathStyle: true})
+	target := newS3(t, srv, "registry")
+	base := srv.URL() + "/registry"
+
+	res, err := Publish(ctx, site1, target, Options{Jobs: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Publish(ctx, site1, target, Options{})
-	if err != nil {
-		t.Fatal(err)
+	if res.RemoteSerial != 0 || res.Serial == 0 || len(res.Uploaded) == 0 || res.Unchanged != 0 {
+		t.Fatalf("first publish: %+v", res)
 	}
-	puts := srv.PutOrder()
-	if len(puts) == 0 || puts[len(puts)-1] != "/packs/registry/index.json" {
-		t.Fatalf("index.json must be uploaded last, order: %v", puts)
+	// Order: stages never interleave, index.json last.
+	order := keys(srv.PutOrder(), "/packs/registry")
+	if len(order) != len(res.Uploaded) || order[len(order)-1] != "index.json" {
+		t.Fatalf("index.json must be uploaded last, order: %v", order)
 	}
-	for i, p := range puts {
-		if strings.HasSuffix(p, ".tar.gz") && i > len(puts)-4 {
-			t.Errorf("archive %s uploaded after metadata", p)
+	for i := 1; i < len(order); i++ {
+		if stage(order[i]) < stage(order[i-1]) {
+			t.Errorf("%s (stage %d) uploaded after %s (stage %d)", order[i], stage(order[i]), order[i-1], stage(order[i-1]))
 		}
 	}
-	// The bucket serves a complete, verifiable registry.
-	base := srv.URL + "/packs/registry"
-	v, _ := sign.LoadPublicKey(f.pub)
-	rep, err := client.VerifySite(ctx, base, v)
-	if err != nil || len(rep.Problems) != 0 || rep.Releases != 2 {
-		t.Fatalf("verify published registry: %v %+v", err, rep)
-	}
-	// Headers: immutable archives, short-lived index.
-	resp, err := http.Get(base + "/packs/calico/1.0.0/calico-1.0.0.tar.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if cc := srv.Header("/packs/registry/packs/calico/1.0.0/calico-1.0.0.tar.gz").Get("Cache-Control"); cc != "public, max-age=31536000, immutable" {
-		t.Errorf("archive Cache-Control %q", cc)
-	}
-	if cc := srv.Header("/packs/registry/index.json").Get("Cache-Control"); cc != "public, max-age=60, must-revalidate" {
-		t.Errorf("index Cache-Control %q", cc)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/gzip" {
-		t.Errorf("archive Content-Type %q", ct)
+	verifyRemote(t, f, base, 2)
+
+	// What the store serves: long-lived immutable files, short-lived index
+	// and pages, the right media types.
+	for _, c := range []struct{ key, ct, cc string }{
+		{"packs/calico/1.0.0/calico-1.0.0.tar.gz", "application/gzip", "public, max-age=31536000, immutable"},
+		{"packs/calico/1.0.0/calico-1.0.0.tar.gz.sig", "text/plain; charset=utf-8", "public, max-age=31536000, immutable"},
+		{"index.json", "application/json", "public, max-age=60, must-revalidate"},
+		{"index.json.sigstore.json", "application/vnd.dev.sigstore.bundle.v0.3+json", "public, max-age=60, must-revalidate"},
+		{"index.html", "text/html; charset=utf-8", "public, max-age=60, must-revalidate"},
+		{"packs/calico/index.html", "text/html; charset=utf-8", "public, max-age=60, must-revalidate"},
+	} {
+		resp, err := http.Get(base + "/" + c.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != c.ct || resp.Header.Get("Cache-Control") != c.cc {
+			t.Errorf("%s: %d Content-Type %q Cache-Control %q, want %q %q", c.key, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"), c.ct, c.cc)
+		}
 	}
 
 	// Nothing changed: nothing uploaded.
 	srv.Reset()
 	res, err = Publish(ctx, site1, target, Options{})
-	if err != nil || len(res.Uploaded) != 0 || len(srv.PutOrder()) != 0 {
+	if err != nil || len(res.Uploaded) != 0 || len(srv.PutOrder()) != 0 || res.Unchanged == 0 {
 		t.Fatalf("republish uploaded %v (%v)", res.Uploaded, err)
 	}
 
-	// One pack bumped: only what changed goes up; dry run first.
+	// One pack bumped: a dry run lists, uploads nothing; then only what
+	// changed goes up.
 	f.pack("calico", "1.1.0", "a: 2\n")
 	site2 := f.build(t)
 	srv.Reset()
-	dry, err := Publish(ctx, site2, target, Options{DryRun: true})
-	if err != nil || len(srv.PutOrder()) != 0 || len(dry.Uploaded) == 0 {
-		t.Fatalf("dry run: %v %v", err, srv.PutOrder())
+	var log strings.Builder
+	dry, err := Publish(ctx, site2, target, Options{DryRun: true, Log: &log})
+	if err != nil || len(srv.PutOrder()) != 0 || !dry.DryRun || !slices.Contains(dry.Uploaded, "packs/calico/1.1.0/calico-1.1.0.tar.gz") || !strings.Contains(log.String(), "would upload index.json\n") {
+		t.Fatalf("dry run: %v %v %+v %s", err, srv.PutOrder(), dry, log.String())
+	}
+	if r := remoteRoot(t, base); r.Releases != 2 {
+		t.Fatalf("dry run changed the remote: %+v", r)
 	}
 	res, err = Publish(ctx, site2, target, Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(res.Uploaded, dry.Uploaded) {
+		t.Errorf("dry run said %v, publish did %v", dry.Uploaded, res.Uploaded)
 	}
 	for _, k := range res.Uploaded {
 		if strings.Contains(k, "metallb/0.13.0/") || strings.Contains(k, "calico/1.0.0/") {
 			t.Errorf("unchanged release re-uploaded: %s", k)
 		}
 	}
-	if rep, err := client.VerifySite(ctx, base, v); err != nil || len(rep.Problems) != 0 || rep.Releases != 3 {
-		t.Fatalf("after update: %v %+v", err, rep)
+	if res.RemoteSerial == 0 || res.Serial <= res.RemoteSerial {
+		t.Errorf("serials: %+v", res)
 	}
-	// Prune removes stale metadata but never a published release.
-	res, err = Publish(ctx, site2, target, Options{Prune: true})
+	verifyRemote(t, f, base, 3)
+	if len(res.Kept) == 0 || len(res.Deleted) != 0 || len(srv.Deletes()) != 0 {
+		t.Fatalf("without --prune nothing is deleted: %+v", res)
+	}
+
+	// Generation 3. Prune may delete generation 1's metadata, never
+	// generation 2's (live until the switch: clients may be resolving
+	// against it) and never a release file.
+	f.pack("metallb", "0.14.0", "b: 2\n")
+	site3 := f.build(t)
+	gen1 := metadata(t, site1)
+	gen2 := metadata(t, site2)
+	gen3 := metadata(t, site3)
+	res, err = Publish(ctx, site3, target, Options{Prune: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range res.Deleted {
-		if strings.HasSuffix(k, ".tar.gz") || strings.HasSuffix(k, ".sig") && strings.HasPrefix(k, "packs/") {
-			t.Errorf("prune deleted a release file: %s", k)
+		if isReleaseFile(k) || gen2[k] || gen3[k] {
+			t.Errorf("prune deleted %s", k)
 		}
 	}
-	if len(res.Deleted) == 0 {
-		t.Error("prune deleted nothing (old buckets and shards expected)")
+	for k := range gen1 {
+		if !gen2[k] && !gen3[k] && !slices.Contains(res.Deleted, k) {
+			t.Errorf("prune kept generation 1's %s", k)
+		}
 	}
-	if rep, err := client.VerifySite(ctx, base, v); err != nil || len(rep.Problems) != 0 {
-		t.Fatalf("after prune: %v %+v", err, rep)
+	for k := range gen2 {
+		if !gen3[k] && !slices.Contains(res.Kept, k) {
+			t.Errorf("%s of the previous live generation not kept", k)
+		}
+	}
+	verifyRemote(t, f, base, 4)
+	// A client that read generation 2's index just before the switch can
+	// still resolve through it.
+	for k := range gen2 {
+		resp, err := http.Get(base + "/" + k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("generation 2's %s: %d after prune", k, resp.StatusCode)
+		}
+	}
+
+	// Rollback protection: an older site is refused, and nothing moves.
+	srv.Reset()
+	_, err = Publish(ctx, site2, target, Options{})
+	if !errors.Is(err, ErrRollback) || !strings.Contains(err.Error(), "lower than the serial") || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("older site: %v", err)
+	}
+	if len(srv.PutOrder()) != 0 {
+		t.Fatalf("a refused publish uploaded %v", srv.PutOrder())
+	}
+	if _, err := Publish(ctx, site2, target, Options{Force: true}); err != nil {
+		t.Fatalf("--force: %v", err)
+	}
+	if r := verifyRemote(t, f, base, 3); r.Serial != gen2Serial(t, site2) {
+		t.Fatalf("forced rollback serves serial %d", r.Serial)
+	}
+}
+
+func gen2Serial(t *testing.T, site string) int64 {
+	data, err := os.ReadFile(filepath.Join(site, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := index.ParseRoot(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Serial
+}
+
+// metadata lists a site's content-addressed metadata and digest-named
+// root signatures.
+func metadata(t *testing.T, site string) map[string]bool {
+	out := map[string]bool{}
+	files, err := walk(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if index.Immutable(f.key) && !isReleaseFile(f.key) {
+			out[f.key] = true
+		}
+	}
+	return out
+}
+
+func TestPublishRefusals(t *testing.T) {
+	srv := s3test.Start(t, "packs")
+	ctx := context.Background()
+	f := newFixture(t)
+	f.pack("calico", "1.0.0", "a: 1\n")
+	f.pack("metallb", "0.13.0", "b: 1\n")
+	site1 := f.build(t)
+	target := newS3(t, srv, "r")
+	if _, err := Publish(ctx, site1, target, Options{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A build from scratch that lost a release (no history, no previous).
+	g := newFixture(t)
+	g.signer, g.pub = f.signer, f.pub
+	g.pack("calico", "1.0.0", "a: 1\n")
+	g.repo.Commit("c")
+	lost := filepath.Join(g.tmp, "lost")
+	if _, err := build.Run(ctx, build.Options{Repo: g.repo.Dir, Out: lost, Registry: "pub", Signer: g.signer, GeneratedAt: f.t0.Add(48 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Reset()
+	if _, err := Publish(ctx, lost, target, Options{}); !errors.Is(err, ErrRollback) || !strings.Contains(err.Error(), "lists 1 releases but s3://packs/r publishes 2") {
+		t.Fatalf("lost releases: %v", err)
+	}
+
+	// Same serial, other content: two builds that diverged.
+	g.pack("calico", "1.0.0", "a: 1\n")
+	g.pack("other", "1.0.0", "o: 1\n")
+	g.pack("metallb", "0.13.0", "b: 1\n")
+	g.repo.Commit("c2")
+	diverged := filepath.Join(g.tmp, "diverged")
+	if _, err := build.Run(ctx, build.Options{Repo: g.repo.Dir, Out: diverged, Registry: "pub", Signer: g.signer, GeneratedAt: f.t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(ctx, diverged, target, Options{}); !errors.Is(err, ErrRollback) || !strings.Contains(err.Error(), "both have serial") {
+		t.Fatalf("diverged: %v", err)
+	}
+
+	// A published archive never changes: same name@version, other content,
+	// refused before anything is uploaded, even with --force.
+	g.pack("calico", "1.0.0", "a: changed\n")
+	g.repo.Commit("c3")
+	changed := filepath.Join(g.tmp, "changed")
+	if _, err := build.Run(ctx, build.Options{Repo: g.repo.Dir, Out: changed, Registry: "pub", Signer: g.signer, GeneratedAt: f.t0.Add(72 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(ctx, changed, target, Options{Force: true}); !errors.Is(err, ErrImmutable) || !strings.Contains(err.Error(), "packs/calico/1.0.0/calico-1.0.0.tar.gz") {
+		t.Fatalf("changed archive: %v", err)
+	}
+	if len(srv.PutOrder()) != 0 {
+		t.Fatalf("refused publishes uploaded %v", srv.PutOrder())
+	}
+	verifyRemote(t, f, srv.URL()+"/r", 2)
+
+	// Not a site, or a site that does not hold what its index lists.
+	if _, err := Publish(ctx, t.TempDir(), target, Options{}); !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), "packgen build") {
+		t.Fatalf("empty dir: %v", err)
+	}
+	broken := filepath.Join(t.TempDir(), "broken")
+	if _, err := Publish(ctx, site1, DirTarget{Dir: broken}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(broken, "packs/metallb/0.13.0/metallb-0.13.0.tar.gz"))
+	if _, err := Publish(ctx, broken, newS3(t, srv, "other"), Options{}); !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), "metallb-0.13.0.tar.gz, which is missing") {
+		t.Fatalf("incomplete site: %v", err)
+	}
+
+	// A remote index.json that is not a packgen index.
+	junk := DirTarget{Dir: t.TempDir()}
+	os.WriteFile(filepath.Join(junk.Dir, "index.json"), []byte("<html>"), 0o644)
+	if _, err := Publish(ctx, site1, junk, Options{}); err == nil || !strings.Contains(err.Error(), "not a packgen registry index") {
+		t.Fatalf("junk remote index: %v", err)
+	}
+}
+
+func TestS3Errors(t *testing.T) {
+	srv := s3test.Start(t, "packs")
+	ctx := context.Background()
+	f := newFixture(t)
+	f.pack("calico", "1.0.0", "a: 1\n")
+	site := f.build(t)
+
+	cases := []struct {
+		name, key, secret, bucket, want string
+	}{
+		{"wrong secret", s3test.AccessKey, "wrong", "packs", "SignatureDoesNotMatch"},
+		{"unknown key", "NOSUCHKEY", s3test.SecretKey, "packs", "InvalidAccessKeyId"},
+		{"missing bucket", s3test.AccessKey, s3test.SecretKey, "nope", `bucket "nope" does not exist`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("AWS_ACCESS_KEY_ID", c.key)
+			t.Setenv("AWS_SECRET_ACCESS_KEY", c.secret)
+			target, err := NewS3(ctx, S3Options{Bucket: c.bucket, Endpoint: srv.Server.URL, PathStyle: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Publish(ctx, site, target, Options{})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+	t.Run("no credentials", func(t *testing.T) {
+		t.Setenv("AWS_ACCESS_KEY_ID", "")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+		target, err := NewS3(ctx, S3Options{Bucket: "packs", Endpoint: srv.Server.URL, PathStyle: true})
+		if err == nil {
+			_, err = Publish(ctx, site, target, Options{})
+		}
+		if err == nil || !strings.Contains(err.Error(), "credentials") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("endpoint from AWS_ENDPOINT_URL", func(t *testing.T) {
+		t.Setenv("AWS_ENDPOINT_URL", srv.Server.URL)
+		if !CustomEndpoint("") {
+			t.Fatal("AWS_ENDPOINT_URL not seen")
+		}
+		target, err := Open(ctx, "s3://packs/env/", S3Options{PathStyle: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Publish(ctx, site, target, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		verifyRemote(t, f, srv.URL()+"/env", 1)
+	})
+}
+
+func TestOpen(t *testing.T) {
+	ctx := context.Background()
+	s3test.Env(t)
+	for _, c := range []struct {
+		dest, want, err string
+	}{
+		{"s3://bucket/some/prefix/", "s3://bucket/some/prefix", ""},
+		{"s3://bucket", "s3://bucket", ""},
+		{"/srv/www", "/srv/www", ""},
+		{"file:///srv/www", "/srv/www", ""},
+		{"file://localhost/srv/www", "/srv/www", ""},
+		{"s3://", "", "not an s3://BUCKET/PREFIX URL"},
+		{"s3://b/a/../c", "", "segment"},
+		{"s3://b//c", "", "segment"},
+		{"s3://user@b/c", "", "not an s3://BUCKET/PREFIX URL"},
+		{"https://example.com/site", "", "give s3://BUCKET/PREFIX"},
+		{"gs://bucket", "", "give s3://BUCKET/PREFIX"},
+		{"file://host/x", "", "not a file:///PATH URL"},
+		{"", "", "no destination"},
+	} {
+		target, err := Open(ctx, c.dest, S3Options{})
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: got %v, want error %q", c.dest, err, c.err)
+			}
+			continue
+		}
+		if err != nil || target.String() != c.want {
+			t.Errorf("%q: %v %v", c.dest, target, err)
+		}
+	}
+	if _, err := NewS3(ctx, S3Options{Bucket: "b", Endpoint: "127.0.0.1:9000"}); err == nil || !strings.Contains(err.Error(), "http(s)://") {
+		t.Errorf("endpoint without scheme: %v", err)
 	}
 }
 
@@ -159,29 +483,102 @@ func TestPublishDir(t *testing.T) {
 	f.pack("calico", "1.0.0", "a: 1\n")
 	site := f.build(t)
 	dst := filepath.Join(t.TempDir(), "www")
-	res, err := Publish(context.Background(), site, DirTarget{Dir: dst}, Options{})
+	ctx := context.Background()
+	res, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{})
 	if err != nil || len(res.Uploaded) == 0 {
 		t.Fatal(err)
 	}
-	v, _ := sign.LoadPublicKey(f.pub)
-	if rep, err := client.VerifySite(context.Background(), "file://"+dst, v); err != nil || len(rep.Problems) != 0 {
+	if rep, err := client.VerifySite(ctx, "file://"+dst, f.verifier(t)); err != nil || len(rep.Problems) != 0 {
 		t.Fatalf("%v %+v", err, rep)
 	}
-	res, _ = Publish(context.Background(), site, DirTarget{Dir: dst}, Options{})
+	res, _ = Publish(ctx, site, DirTarget{Dir: dst}, Options{})
 	if len(res.Uploaded) != 0 {
 		t.Errorf("second publish uploaded %v", res.Uploaded)
 	}
-	if _, err := os.Stat(filepath.Join(dst, "index.json")); err != nil {
-		t.Fatal(err)
+	// A leftover temp file of a killed publish is neither published nor
+	// pruned nor listed.
+	os.WriteFile(filepath.Join(dst, "packs", ".upload-123"), []byte("x"), 0o644)
+	if objs, _ := (DirTarget{Dir: dst}).List(ctx); len(objs) != res.Unchanged {
+		t.Errorf("listing has %d objects, site %d", len(objs), res.Unchanged)
+	}
+	if _, err := (DirTarget{Dir: dst}).Get(ctx, "../etc/passwd"); err == nil {
+		t.Error("key escaping the directory accepted")
 	}
 }
 
-func TestParseS3URL(t *testing.T) {
-	b, p, err := ParseS3URL("s3://bucket/some/prefix/")
-	if err != nil || b != "bucket" || p != "some/prefix" {
-		t.Errorf("%s %s %v", b, p, err)
+// etagless hides MD5s from the listing, as a store does for multipart or
+// KMS-encrypted objects, so comparisons fall back to stored SHA-256s.
+type etagless struct {
+	Target
+	stats int
+	mu    sync.Mutex
+}
+
+func (e *etagless) List(ctx context.Context) (map[string]Object, error) {
+	m, err := e.Target.List(ctx)
+	for k, o := range m {
+		m[k] = Object{Size: o.Size}
 	}
-	if _, _, err := ParseS3URL("https://x"); err == nil {
-		t.Error("https accepted as s3 URL")
+	return m, err
+}
+
+func (e *etagless) Stat(ctx context.Context, key string) (Object, error) {
+	e.mu.Lock()
+	e.stats++
+	e.mu.Unlock()
+	return e.Target.Stat(ctx, key)
+}
+
+func TestCompareBySHA256Metadata(t *testing.T) {
+	srv := s3test.Start(t, "packs")
+	ctx := context.Background()
+	f := newFixture(t)
+	f.pack("calico", "1.0.0", "a: 1\n")
+	site := f.build(t)
+	target := &etagless{Target: newS3(t, srv, "m")}
+	if _, err := Publish(ctx, site, target, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Reset()
+	res, err := Publish(ctx, site, target, Options{})
+	if err != nil || len(res.Uploaded) != 0 || len(srv.PutOrder()) != 0 || target.stats != res.Unchanged {
+		t.Fatalf("compare by metadata: %v %+v stats=%d", err, res, target.stats)
+	}
+}
+
+func TestParallelWithinStage(t *testing.T) {
+	srv := s3test.Start(t, "packs")
+	ctx := context.Background()
+	f := newFixture(t)
+	for i := range 6 {
+		f.pack(fmt.Sprintf("p%d", i), "1.0.0", fmt.Sprintf("v: %d\n", i))
+	}
+	site := f.build(t)
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	srv.OnPut = func(p string, n int) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+	}
+	if _, err := Publish(ctx, site, newS3(t, srv, "par"), Options{Jobs: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if most < 2 || most > 3 {
+		t.Errorf("at most %d uploads at once, want 2..3", most)
+	}
+	order := keys(srv.PutOrder(), "/packs/par")
+	for i := 1; i < len(order); i++ {
+		if stage(order[i]) < stage(order[i-1]) {
+			t.Errorf("stages interleaved: %s after %s", order[i], order[i-1])
+		}
+	}
+	if order[len(order)-1] != "index.json" {
+		t.Errorf("last upload %s", order[len(order)-1])
 	}
 }

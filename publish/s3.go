@@ -4,23 +4,30 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 )
 
 // S3Options locate a bucket on any S3-compatible store (AWS S3, MinIO,
 // Ceph, R2, GCS interop). Credentials come from the standard AWS
-// environment variables and shared config/credentials files.
+// environment variables and shared config/credentials files (AWS_PROFILE,
+// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, SSO, web
+// identity...), exactly as the aws CLI finds them.
 type S3Options struct {
 	Bucket    string
 	Prefix    string // key prefix, without leading or trailing '/'
-	Endpoint  string // custom endpoint URL; "" = AWS
+	Endpoint  string // custom endpoint URL; "" = AWS_ENDPOINT_URL(_S3) or AWS
 	Region    string // default from the AWS config, else us-east-1
 	PathStyle bool   // bucket in the path (MinIO, most self-hosted stores)
 }
@@ -28,10 +35,41 @@ type S3Options struct {
 // ParseS3URL splits s3://BUCKET/PREFIX.
 func ParseS3URL(s string) (bucket, prefix string, err error) {
 	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "s3" || u.Host == "" {
+	if err != nil || u.Scheme != "s3" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return "", "", fmt.Errorf("%q is not an s3://BUCKET/PREFIX URL", s)
 	}
-	return u.Host, strings.Trim(u.Path, "/"), nil
+	prefix = strings.Trim(u.Path, "/")
+	for _, part := range strings.Split(prefix, "/") {
+		if strings.Contains(u.Path, "//") || (prefix != "" && (part == "" || part == "." || part == "..")) {
+			return "", "", fmt.Errorf("%q: the prefix %q has an empty, . or .. segment", s, prefix)
+		}
+	}
+	return u.Host, prefix, nil
+}
+
+// Open returns the target for a destination: s3://BUCKET/PREFIX,
+// file:///PATH or a plain directory path. s3 only applies to s3:// URLs.
+func Open(ctx context.Context, dest string, s3o S3Options) (Target, error) {
+	switch {
+	case strings.HasPrefix(dest, "s3://"):
+		b, p, err := ParseS3URL(dest)
+		if err != nil {
+			return nil, err
+		}
+		s3o.Bucket, s3o.Prefix = b, p
+		return NewS3(ctx, s3o)
+	case strings.HasPrefix(dest, "file://"):
+		u, err := url.Parse(dest)
+		if err != nil || (u.Host != "" && u.Host != "localhost") || u.Path == "" {
+			return nil, fmt.Errorf("%q is not a file:///PATH URL", dest)
+		}
+		return DirTarget{Dir: filepath.FromSlash(u.Path)}, nil
+	case strings.Contains(dest, "://"):
+		return nil, fmt.Errorf("cannot publish to %q: give s3://BUCKET/PREFIX, file:///PATH or a directory (for GitHub Pages, publish into the pages directory)", dest)
+	case dest == "":
+		return nil, fmt.Errorf("no destination given")
+	}
+	return DirTarget{Dir: dest}, nil
 }
 
 // S3Target publishes to a bucket.
@@ -48,10 +86,15 @@ func NewS3(ctx context.Context, o S3Options) (*S3Target, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loaders...)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return nil, fmt.Errorf("AWS configuration (AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE): %w", err)
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
+	}
+	if o.Endpoint != "" {
+		if u, err := url.Parse(o.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("endpoint %q is not an http(s):// URL", o.Endpoint)
+		}
 	}
 	client := s3.NewFromConfig(cfg, func(so *s3.Options) {
 		if o.Endpoint != "" {
@@ -68,6 +111,9 @@ func NewS3(ctx context.Context, o S3Options) (*S3Target, error) {
 }
 
 func (t *S3Target) String() string {
+	if t.opts.Prefix == "" {
+		return "s3://" + t.opts.Bucket
+	}
 	return "s3://" + t.opts.Bucket + "/" + t.opts.Prefix
 }
 
@@ -79,7 +125,7 @@ func (t *S3Target) key(k string) string {
 }
 
 // List lists the objects under the prefix with their sizes and MD5s
-// (the ETag of a single-part upload).
+// (the ETag of a single-part, non-KMS upload).
 func (t *S3Target) List(ctx context.Context) (map[string]Object, error) {
 	out := map[string]Object{}
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(t.opts.Bucket)}
@@ -90,48 +136,103 @@ func (t *S3Target) List(ctx context.Context) (map[string]Object, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, err
+			return nil, t.explain(err)
 		}
 		for _, obj := range page.Contents {
 			k := aws.ToString(obj.Key)
 			if t.opts.Prefix != "" {
 				k = strings.TrimPrefix(k, t.opts.Prefix+"/")
 			}
-			etag := strings.Trim(aws.ToString(obj.ETag), `"`)
-			if strings.Contains(etag, "-") || len(etag) != 32 {
-				etag = "" // multipart or not an MD5: compare by upload instead
+			if k == "" || strings.HasSuffix(k, "/") {
+				continue // folder markers some consoles create
 			}
-			out[k] = Object{Size: aws.ToInt64(obj.Size), MD5: strings.ToLower(etag)}
+			etag := strings.ToLower(strings.Trim(aws.ToString(obj.ETag), `"`))
+			if _, err := hex.DecodeString(etag); err != nil || len(etag) != 32 {
+				etag = "" // multipart or not an MD5: compare by metadata instead
+			}
+			out[k] = Object{Size: aws.ToInt64(obj.Size), MD5: etag}
 		}
 	}
 	return out, nil
 }
 
-// Put uploads one object with its Content-Type, Cache-Control and a
-// Content-MD5 the store checks.
-func (t *S3Target) Put(ctx context.Context, key string, r io.Reader, size int64, md5hex, contentType, cacheControl string) error {
-	raw, err := hex.DecodeString(md5hex)
+// Stat reads one object's size and stored SHA-256.
+func (t *S3Target) Stat(ctx context.Context, key string) (Object, error) {
+	h, err := t.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(t.opts.Bucket), Key: aws.String(t.key(key))})
+	if err != nil {
+		return Object{}, t.explain(err)
+	}
+	return Object{Size: aws.ToInt64(h.ContentLength), SHA256: strings.ToLower(h.Metadata["sha256"])}, nil
+}
+
+// Get opens one object.
+func (t *S3Target) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	o, err := t.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(t.opts.Bucket), Key: aws.String(t.key(key))})
+	if err != nil {
+		return nil, t.explain(err)
+	}
+	return o.Body, nil
+}
+
+// Put uploads one object with its Content-Type, Cache-Control, the
+// SHA-256 as metadata (for comparisons when the ETag is not an MD5) and a
+// Content-MD5 the store checks, so a corrupted upload is rejected.
+func (t *S3Target) Put(ctx context.Context, key string, body io.ReadSeeker, info PutInfo) error {
+	raw, err := hex.DecodeString(info.MD5)
 	if err != nil {
 		return err
-	}
-	body, ok := r.(io.ReadSeeker)
-	if !ok {
-		return fmt.Errorf("upload body must be seekable")
 	}
 	_, err = t.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        aws.String(t.opts.Bucket),
 		Key:           aws.String(t.key(key)),
 		Body:          body,
-		ContentLength: aws.Int64(size),
-		ContentType:   aws.String(contentType),
-		CacheControl:  aws.String(cacheControl),
+		ContentLength: aws.Int64(info.Size),
+		ContentType:   aws.String(info.ContentType),
+		CacheControl:  aws.String(info.CacheControl),
 		ContentMD5:    aws.String(base64.StdEncoding.EncodeToString(raw)),
+		Metadata:      map[string]string{"sha256": info.SHA256},
 	})
-	return err
+	return t.explain(err)
 }
 
 // Delete removes one object.
 func (t *S3Target) Delete(ctx context.Context, key string) error {
 	_, err := t.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(t.opts.Bucket), Key: aws.String(t.key(key))})
+	return t.explain(err)
+}
+
+// explain turns the store's error codes into what to do about them.
+func (t *S3Target) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		if strings.Contains(err.Error(), "failed to retrieve credentials") || strings.Contains(err.Error(), "no EC2 IMDS role found") {
+			return fmt.Errorf("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE: %w", err)
+		}
+		return err
+	}
+	switch ae.ErrorCode() {
+	case "NoSuchKey", "NotFound":
+		return fmt.Errorf("%w: %v", fs.ErrNotExist, err)
+	case "NoSuchBucket":
+		return fmt.Errorf("bucket %q does not exist on the store (create it first): %w", t.opts.Bucket, err)
+	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden", "InvalidToken", "ExpiredToken":
+		return fmt.Errorf("%s refused the credentials (%s): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or AWS_PROFILE and the bucket policy: %w", t, ae.ErrorCode(), err)
+	}
 	return err
 }
+
+// envEndpoint reports the endpoint the AWS SDK takes from the environment.
+func envEndpoint() string {
+	if v := os.Getenv("AWS_ENDPOINT_URL_S3"); v != "" {
+		return v
+	}
+	return os.Getenv("AWS_ENDPOINT_URL")
+}
+
+// CustomEndpoint reports whether S3 requests go to a store other than AWS
+// (an --endpoint, or AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3): such stores
+// usually want path-style addressing.
+func CustomEndpoint(flag string) bool { return flag != "" || envEndpoint() != "" }

@@ -1,81 +1,226 @@
 // Package s3test runs a real S3-protocol server (gofakes3, in memory) on
 // loopback HTTP for tests, reached through the standard AWS SDK exactly
-// like AWS S3, MinIO or R2 would be.
+// like AWS S3, MinIO or R2 would be. Requests must carry a valid AWS
+// Signature Version 4 made with the server's credentials (checked with
+// the SDK's own signer); anonymous GET and HEAD of objects are allowed, as
+// on a public-read bucket served as a static site, so a published registry
+// can be read at URL()/KEY with plain HTTP.
 package s3test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// The credentials the server accepts.
+const (
+	AccessKey = "PACKGENTESTKEY"
+	SecretKey = "packgen-test-secret"
+	Region    = "us-east-1"
 )
 
 // Server is a running S3 server.
 type Server struct {
 	*httptest.Server
-	mu sync.Mutex
-	// Puts lists object PUT paths in arrival order.
-	Puts []string
-	// Headers holds the request headers of the last PUT of each path
-	// (the fake does not keep Cache-Control, so tests check requests).
-	Headers map[string]http.Header
-	// OnPut, when set, runs before each PUT is handled (e.g. to slow it).
-	OnPut func(path string)
+	Bucket string
+	mu     sync.Mutex
+	puts   []string               // object PUT paths in arrival order
+	heads  map[string]http.Header // request headers of the last PUT of each path
+	dels   []string
+	cache  map[string]string // Cache-Control stored per object (gofakes3 drops it)
+	// OnPut, when set, runs before each PUT is handled, with the count of
+	// PUTs so far (this one included): tests slow uploads or kill the
+	// uploader at a chosen moment with it.
+	OnPut func(path string, n int)
 }
 
 // Start starts a server with one bucket and points the AWS SDK's standard
-// environment at it with throwaway credentials.
+// environment at it (credentials, region, no config files, no instance
+// metadata lookups) for the rest of the test.
 func Start(t testing.TB, bucket string) *Server {
 	backend := s3mem.New()
 	if err := backend.CreateBucket(bucket); err != nil {
 		t.Fatal(err)
 	}
-	faker := gofakes3.New(backend)
-	s := &Server{Headers: map[string]http.Header{}}
+	faker := gofakes3.New(backend, gofakes3.WithoutVersioning())
+	s := &Server{Bucket: bucket, heads: map[string]http.Header{}, cache: map[string]string{}}
 	inner := faker.Server()
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut {
+		if err := s.authorize(r); err != nil {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message></Error>`, err.code, err.msg)
+			return
+		}
+		switch r.Method {
+		case http.MethodPut:
 			s.mu.Lock()
-			s.Puts = append(s.Puts, r.URL.Path)
-			s.Headers[r.URL.Path] = r.Header.Clone()
-			hook := s.OnPut
+			s.puts = append(s.puts, r.URL.Path)
+			s.heads[r.URL.Path] = r.Header.Clone()
+			n, hook := len(s.puts), s.OnPut
 			s.mu.Unlock()
 			if hook != nil {
-				hook(r.URL.Path)
+				hook(r.URL.Path, n)
+			}
+			sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+			inner.ServeHTTP(sw, r)
+			if sw.code == http.StatusOK && r.URL.Query().Get("partNumber") == "" {
+				s.mu.Lock()
+				s.cache[r.URL.Path] = r.Header.Get("Cache-Control")
+				s.mu.Unlock()
+			}
+			return
+		case http.MethodDelete:
+			s.mu.Lock()
+			s.dels = append(s.dels, r.URL.Path)
+			delete(s.cache, r.URL.Path)
+			s.mu.Unlock()
+		case http.MethodGet, http.MethodHead:
+			s.mu.Lock()
+			cc := s.cache[r.URL.Path]
+			s.mu.Unlock()
+			if cc != "" {
+				w.Header().Set("Cache-Control", cc)
 			}
 		}
 		inner.ServeHTTP(w, r)
 	}))
 	t.Cleanup(s.Close)
-	t.Setenv("AWS_ACCESS_KEY_ID", "packgen-test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "packgen-test-secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	Env(t)
 	return s
 }
 
-// PutOrder returns a copy of the PUT paths so far.
+// Env sets the standard AWS environment variables to the server's
+// credentials and keeps the SDK away from config files and the network's
+// instance metadata service.
+func Env(t testing.TB) {
+	t.Setenv("AWS_ACCESS_KEY_ID", AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", SecretKey)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_REGION", Region)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent/packgen-s3test")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/packgen-s3test")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	t.Setenv("AWS_ENDPOINT_URL_S3", "")
+}
+
+// URL is the bucket's base URL for plain HTTP reads (path style).
+func (s *Server) URL() string { return s.Server.URL + "/" + s.Bucket }
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+type authError struct{ code, msg string }
+
+// authorize checks a request's SigV4 signature by signing the same
+// canonical request again with the SDK's signer.
+func (s *Server) authorize(r *http.Request) *authError {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1 {
+			return nil // anonymous read of an object: a public static site
+		}
+		return &authError{"AccessDenied", "Anonymous access is only allowed to read objects"}
+	}
+	const algo = "AWS4-HMAC-SHA256 "
+	if !strings.HasPrefix(auth, algo) {
+		return &authError{"InvalidArgument", "unsupported authorization type"}
+	}
+	fields := map[string]string{}
+	for _, part := range strings.Split(strings.TrimPrefix(auth, algo), ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		fields[k] = v
+	}
+	scope := strings.Split(fields["Credential"], "/")
+	if len(scope) != 5 {
+		return &authError{"AuthorizationHeaderMalformed", "bad Credential"}
+	}
+	if scope[0] != AccessKey {
+		return &authError{"InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."}
+	}
+	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil {
+		return &authError{"AccessDenied", "missing or bad X-Amz-Date"}
+	}
+	signed := map[string]bool{}
+	for _, h := range strings.Split(fields["SignedHeaders"], ";") {
+		signed[h] = true
+	}
+	u := *r.URL
+	u.Scheme, u.Host = "http", r.Host
+	again, _ := http.NewRequestWithContext(context.Background(), r.Method, u.String(), nil)
+	again.URL = &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	again.Host = r.Host
+	for k, v := range r.Header {
+		lk := strings.ToLower(k)
+		if signed[lk] && lk != "host" && lk != "content-length" && lk != "authorization" {
+			again.Header[k] = v
+		}
+	}
+	if signed["content-length"] {
+		again.ContentLength = r.ContentLength
+	}
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+	creds := aws.Credentials{AccessKeyID: AccessKey, SecretAccessKey: SecretKey, SessionToken: r.Header.Get("X-Amz-Security-Token")}
+	if err := signer.SignHTTP(context.Background(), creds, again, r.Header.Get("X-Amz-Content-Sha256"), scope[3], scope[2], when); err != nil {
+		return &authError{"AccessDenied", err.Error()}
+	}
+	if sig(again.Header.Get("Authorization")) != fields["Signature"] {
+		return &authError{"SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."}
+	}
+	return nil
+}
+
+func sig(auth string) string {
+	_, s, _ := strings.Cut(auth, "Signature=")
+	return s
+}
+
+// PutOrder returns the object PUT paths so far, in arrival order.
 func (s *Server) PutOrder() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string(nil), s.Puts...)
+	return append([]string(nil), s.puts...)
 }
 
-// Header returns the headers of the last PUT of path.
+// Deletes returns the DELETE paths so far.
+func (s *Server) Deletes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.dels...)
+}
+
+// Header returns the request headers of the last PUT of path.
 func (s *Server) Header(path string) http.Header {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.Headers[path]
+	return s.heads[path]
 }
 
-// Reset forgets recorded PUTs.
+// Reset forgets recorded requests.
 func (s *Server) Reset() {
 	s.mu.Lock()
-	s.Puts = nil
+	s.puts, s.dels = nil, nil
 	s.mu.Unlock()
 }
