@@ -123,7 +123,7 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
-			line, col := lineCol(data, se.Offset)
+			line, col := lineCol(data, se.Offset-1)
 			return nil, &ParseError{[]Problem{{File: file, Line: line, Column: col, Msg: "invalid JSON: " + se.Error()}}}
 		case errors.As(err, &te):
 			line, col := lineCol(data, te.Offset)

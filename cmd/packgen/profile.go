@@ -1,0 +1,437 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/profile"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newProfileCmd) }
+
+// profileFlags are the client flags every profile subcommand shares.
+type profileFlags struct {
+	insecure bool
+	timeout  time.Duration
+}
+
+func (f *profileFlags) add(c *cobra.Command) {
+	c.Flags().BoolVar(&f.insecure, "insecure-skip-verify", false, "DANGEROUS: do not check signatures (digests are still checked)")
+	c.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "timeout of each download")
+}
+
+// env builds the profile environment from the registries config.
+func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Registries) == 0 {
+		return nil, usageErr("no registry configured: packgen registry add NAME URL --key pub.pem")
+	}
+	client.UserAgent = "packgen/" + versionString()
+	return &profile.Env{
+		Registries: cfg.Registries,
+		Client:     client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, Warn: g.stderr},
+		Warn:       g.stderr,
+	}, nil
+}
+
+// profileErr maps profile failures to exit codes: a refused profile, an
+// invalid file or a registry that no longer matches the lock is 1.
+func profileErr(err error) error {
+	if errors.Is(err, profile.ErrRefused) || errors.Is(err, profile.ErrInvalid) || errors.Is(err, profile.ErrLockMismatch) {
+		return badErr(err)
+	}
+	return clientErr(err)
+}
+
+func newProfileCmd(g *globalOptions) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "profile",
+		Short: "Resolve, lock, fetch and render cluster profiles",
+		Long: `A cluster profile (profile.yaml) combines packs: one os, k8s, cni and csi
+pack plus add-ons, each with a semver constraint, an optional registry and
+optional values overrides. See docs/FORMAT.md, "Cluster profiles".
+
+  resolve   check the combination and pin every layer in a lock file
+  fetch     download and verify exactly the locked bytes into a directory
+  outdated  list layers with newer versions
+  render    merge each pack's values.yaml with the profile's overrides
+  schema    print the JSON Schema of profile.yaml`,
+		Example: `  packgen profile resolve examples/profiles/aws-eks.yaml
+  packgen profile fetch examples/profiles/aws-eks.lock -d cluster
+  packgen profile outdated examples/profiles/aws-eks.yaml
+  packgen profile render examples/profiles/aws-eks.lock -d cluster`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	c.AddCommand(newProfileResolveCmd(g), newProfileFetchCmd(g), newProfileOutdatedCmd(g), newProfileRenderCmd(g), newProfileSchemaCmd(g))
+	return c
+}
+
+func profileFileCompletion(exts ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return exts, cobra.ShellCompDirectiveFilterFileExt
+	}
+}
+
+func newProfileResolveCmd(g *globalOptions) *cobra.Command {
+	f := &profileFlags{}
+	var lockPath, output string
+	var partial bool
+	c := &cobra.Command{
+		Use:   "resolve PROFILE",
+		Short: "Resolve a profile against the configured registries and write its lock file",
+		Long: `Resolve every layer of PROFILE to the highest release matching its version
+constraint, from the layer's registry or else the first configured registry
+(in registries.yaml order) that has a match, then check the combination:
+
+  - one pack per core layer (os, k8s, cni, csi);
+  - every core layer present, unless --partial;
+  - every pack's cloudTypes include the profile's cloudType (or "all");
+  - constraints.dependencies: required packs present, notSupported packs
+    absent, minVersion/maxVersion (inclusive) respected.
+
+Every violation is reported, naming both packs and the rule, and the exit
+code is 1. Otherwise each archive and its signature are verified and the
+lock file (default: PROFILE with .lock instead of .yaml) is written
+atomically, pinning version, registry, archive sha256 and size, and the
+sha256 of the signature file.`,
+		Example: `  packgen profile resolve examples/profiles/aws-eks.yaml
+  packgen profile resolve profile.yaml --lock cluster.lock -o json
+  packgen profile resolve examples/profiles/vsphere-edge-addons.yaml --partial`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: profileFileCompletion("yaml", "yml"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			p, err := profile.Load(args[0])
+			if err != nil {
+				return profileErr(err)
+			}
+			env, err := f.env(g)
+			if err != nil {
+				return err
+			}
+			if lockPath == "" {
+				lockPath = profile.DefaultLockPath(args[0])
+			}
+			res, err := profile.Resolve(cmd.Context(), p, env, profile.ResolveOptions{Partial: partial, LockPath: lockPath})
+			var re *profile.ResolveError
+			if errors.As(err, &re) && output == "json" {
+				if err := writeJSON(g, map[string]any{"profile": p.Name, "lock": nil, "violations": re.Violations}); err != nil {
+					return err
+				}
+				return silentBad
+			}
+			if err != nil {
+				return profileErr(err)
+			}
+			if err := res.Lock.Write(lockPath); err != nil {
+				return fmt.Errorf("write %s: %w", lockPath, err)
+			}
+			for _, w := range res.Warnings {
+				g.logf("warning: %s\n", w)
+			}
+			if output == "json" {
+				return writeJSON(g, map[string]any{"profile": p.Name, "lock": lockPath, "layers": res.Layers, "warnings": res.Warnings, "violations": []profile.Violation{}})
+			}
+			fmt.Fprintf(g.stdout, "resolved profile %s (%s): %d layers -> %s\n", p.Name, p.CloudType, len(res.Layers), lockPath)
+			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+			for _, l := range res.Layers {
+				from := l.Registry
+				if len(l.Searched) > 1 {
+					from += " (searched " + strings.Join(l.Searched, ", ") + ")"
+				}
+				state := "verified"
+				if !l.Verified {
+					state = "NOT signature-verified"
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", l.Pack, l.Version, l.Layer, from, l.SHA256[:16], state)
+			}
+			return tw.Flush()
+		},
+	}
+	f.add(c)
+	c.Flags().StringVarP(&lockPath, "lock", "l", "", "lock file to write (default: PROFILE with .lock instead of .yaml)")
+	c.Flags().BoolVar(&partial, "partial", false, "allow missing core layers (a profile layered on top of another)")
+	outputFlag(c, &output, "text", "json")
+	return c
+}
+
+func newProfileFetchCmd(g *globalOptions) *cobra.Command {
+	f := &profileFlags{}
+	var dest, output string
+	var force bool
+	var jobs int
+	c := &cobra.Command{
+		Use:   "fetch LOCK -d DIR",
+		Short: "Download, verify and extract exactly the releases a lock file pins",
+		Long: `Download every layer of LOCK in parallel and verify it: the registry's signed
+index, bucket and shard; that the shard still lists the locked version with
+the locked archive sha256 and size (a registry now serving different bytes
+for a locked version is an error naming both digests); the archive's sha256
+and signature, and the signature file's sha256. Each pack is extracted
+safely into DIR/<pack>-<version>.
+
+Everything is staged beside DIR and renamed into place at the end: on any
+failure DIR is untouched. A warning is printed when the profile file changed
+since the lock was written. Progress is shown only on a terminal.`,
+		Example: `  packgen profile fetch examples/profiles/aws-eks.lock -d cluster
+  packgen profile fetch profile.lock -d cluster --force -o json`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: profileFileCompletion("lock"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			if dest == "" {
+				return usageErr("--dest (-d) is required: the directory to extract the profile's packs into")
+			}
+			if jobs < 1 {
+				return usageErr("--jobs must be at least 1")
+			}
+			lock, err := profile.LoadLock(args[0])
+			if err != nil {
+				return profileErr(err)
+			}
+			warnStale(g, lock, args[0])
+			env, err := f.env(g)
+			if err != nil {
+				return err
+			}
+			o := profile.FetchOptions{Dest: dest, Force: force, Jobs: jobs}
+			if g.interactive() {
+				o.Progress = func(done, total int, l profile.LockedPack) {
+					fmt.Fprintf(g.stderr, "\r[%d/%d] %s verified", done, total, l.ID())
+					if done == total {
+						fmt.Fprintln(g.stderr)
+					}
+				}
+			}
+			res, err := profile.Fetch(cmd.Context(), lock, env, o)
+			if err != nil {
+				return profileErr(err)
+			}
+			if output == "json" {
+				return writeJSON(g, res)
+			}
+			fmt.Fprintf(g.stdout, "fetched profile %s: %d layers into %s\n", lock.Profile.Name, len(res.Layers), res.Dest)
+			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+			for _, l := range res.Layers {
+				state := "verified"
+				if !l.Verified {
+					state = "NOT signature-verified"
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%d files\t%s\n", l.Pack, l.Version, l.Dir, l.Files, state)
+			}
+			return tw.Flush()
+		},
+	}
+	f.add(c)
+	c.Flags().StringVarP(&dest, "dest", "d", "", "directory to extract into (required)")
+	c.Flags().BoolVar(&force, "force", false, "replace an existing DIR (atomically)")
+	c.Flags().IntVarP(&jobs, "jobs", "j", 4, "parallel downloads")
+	outputFlag(c, &output, "text", "json")
+	return c
+}
+
+func warnStale(g *globalOptions, lock *profile.Lock, lockPath string) {
+	if p, stale := lock.Stale(lockPath); stale {
+		fmt.Fprintf(g.stderr, "warning: %s changed since %s was written; the lock is stale (packgen profile resolve %s)\n", p, lockPath, p)
+	}
+}
+
+func newProfileOutdatedCmd(g *globalOptions) *cobra.Command {
+	f := &profileFlags{}
+	var lockPath, output string
+	var exitCode bool
+	c := &cobra.Command{
+		Use:   "outdated PROFILE",
+		Short: "List layers with newer versions than the lock pins",
+		Long: `For each layer of PROFILE, show the locked version (from --lock, default
+PROFILE with .lock instead of .yaml, when it exists), the newest version
+matching the layer's constraint ("wanted": packgen profile resolve would
+pick it) and the newest version overall ("latest": reaching it needs a new
+constraint). Metadata is verified as for fetch; no archive is downloaded.
+
+Exit code 0 whether or not something is outdated, unless --exit-code: then
+1 when a layer's wanted version is newer than its locked one.`,
+		Example: `  packgen profile outdated examples/profiles/aws-eks.yaml
+  packgen profile outdated profile.yaml --lock cluster.lock -o json
+  packgen profile outdated profile.yaml --exit-code   # for CI`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: profileFileCompletion("yaml", "yml"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			p, err := profile.Load(args[0])
+			if err != nil {
+				return profileErr(err)
+			}
+			explicit := lockPath != ""
+			if !explicit {
+				lockPath = profile.DefaultLockPath(args[0])
+			}
+			lock, err := profile.LoadLock(lockPath)
+			if err != nil && (explicit || !isNotExist(err)) {
+				return profileErr(err)
+			}
+			env, err := f.env(g)
+			if err != nil {
+				return err
+			}
+			rows, err := profile.Outdated(cmd.Context(), p, lock, env)
+			if err != nil {
+				return profileErr(err)
+			}
+			outdated := 0
+			for _, r := range rows {
+				if r.Outdated {
+					outdated++
+				}
+			}
+			if output == "json" {
+				if err := writeJSON(g, map[string]any{"profile": p.Name, "layers": rows, "outdated": outdated}); err != nil {
+					return err
+				}
+			} else {
+				tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "PACK\tREGISTRY\tCONSTRAINT\tLOCKED\tWANTED\tLATEST\t")
+				for _, r := range rows {
+					note := ""
+					switch {
+					case r.Outdated:
+						note = "update available"
+					case r.Beyond:
+						note = "newer outside constraint"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Pack, dash(r.Registry), r.Constraint, dash(r.Locked), dash(r.Wanted), dash(r.Latest), note)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			if exitCode && outdated > 0 {
+				return silentBad
+			}
+			return nil
+		},
+	}
+	f.add(c)
+	c.Flags().StringVarP(&lockPath, "lock", "l", "", "lock file (default: PROFILE with .lock instead of .yaml)")
+	c.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 when a layer can be updated within its constraint")
+	outputFlag(c, &output, "text", "json")
+	return c
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newProfileRenderCmd(g *globalOptions) *cobra.Command {
+	f := &profileFlags{}
+	var dest, output string
+	c := &cobra.Command{
+		Use:   "render PROFILE|LOCK -d DIR",
+		Short: "Merge each pack's values.yaml with the profile's overrides",
+		Long: `For each layer, read values.yaml from the pack's verified archive and
+deep-merge the profile's overrides into it: mappings merge key by key,
+scalars and lists replace. The pack's comments, key order and quoting are
+kept (as far as YAML round-tripping allows) and the result is written to
+DIR/values/<pack>.yaml.
+
+Given a lock file, the exact locked releases are used and the overrides come
+from the profile file the lock names. Given a profile, its lock (PROFILE
+with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
+		Example: `  packgen profile render examples/profiles/aws-eks.lock -d cluster
+  packgen profile render examples/profiles/aws-eks.yaml -d out -o json`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: profileFileCompletion("yaml", "yml", "lock"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			if dest == "" {
+				return usageErr("--dest (-d) is required: values are written to DIR/values/<pack>.yaml")
+			}
+			lockPath, profilePath := args[0], ""
+			if ext := filepath.Ext(args[0]); ext == ".yaml" || ext == ".yml" {
+				profilePath, lockPath = args[0], profile.DefaultLockPath(args[0])
+			}
+			lock, err := profile.LoadLock(lockPath)
+			if isNotExist(err) && profilePath != "" {
+				return usageErr("%s has no lock file %s: run packgen profile resolve %s first", profilePath, lockPath, profilePath)
+			}
+			if err != nil {
+				return profileErr(err)
+			}
+			if profilePath == "" {
+				p, _ := lock.Stale(lockPath)
+				if p == "" {
+					return usageErr("%s names profile file %q, which cannot be read; pass the profile instead", lockPath, lock.Profile.File)
+				}
+				profilePath = p
+			}
+			warnStale(g, lock, lockPath)
+			p, err := profile.Load(profilePath)
+			if err != nil {
+				return profileErr(err)
+			}
+			env, err := f.env(g)
+			if err != nil {
+				return err
+			}
+			res, err := profile.Render(cmd.Context(), p, lock, env, dest)
+			if err != nil {
+				return profileErr(err)
+			}
+			if output == "json" {
+				return writeJSON(g, map[string]any{"profile": p.Name, "files": res})
+			}
+			for _, r := range res {
+				how := "pack defaults"
+				if r.Overrides {
+					how = "with overrides"
+				}
+				fmt.Fprintf(g.stdout, "%s (%s@%s, %s)\n", r.File, r.Pack, r.Version, how)
+			}
+			return nil
+		},
+	}
+	f.add(c)
+	c.Flags().StringVarP(&dest, "dest", "d", "", "output directory (required)")
+	outputFlag(c, &output, "text", "json")
+	return c
+}
+
+func newProfileSchemaCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:     "schema",
+		Short:   "Print the JSON Schema of profile.yaml",
+		Example: `  packgen profile schema > profile.schema.json`,
+		Args:    cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := g.stdout.Write(profile.SchemaJSON)
+			return err
+		},
+	}
+}
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
