@@ -47,29 +47,41 @@ func ParseS3URL(s string) (bucket, prefix string, err error) {
 	return u.Host, prefix, nil
 }
 
+// ErrDestination: a destination or endpoint that cannot be used as given.
+var ErrDestination = errors.New("bad destination")
+
 // Open returns the target for a destination: s3://BUCKET/PREFIX,
-// file:///PATH or a plain directory path. s3 only applies to s3:// URLs.
+// file:///PATH or a plain directory path. s3o applies to s3:// URLs only.
 func Open(ctx context.Context, dest string, s3o S3Options) (Target, error) {
 	switch {
 	case strings.HasPrefix(dest, "s3://"):
 		b, p, err := ParseS3URL(dest)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %v", ErrDestination, err)
 		}
 		s3o.Bucket, s3o.Prefix = b, p
 		return NewS3(ctx, s3o)
 	case strings.HasPrefix(dest, "file://"):
 		u, err := url.Parse(dest)
 		if err != nil || (u.Host != "" && u.Host != "localhost") || u.Path == "" {
-			return nil, fmt.Errorf("%q is not a file:///PATH URL", dest)
+			return nil, fmt.Errorf("%w: %q is not a file:///PATH URL", ErrDestination, dest)
 		}
 		return DirTarget{Dir: filepath.FromSlash(u.Path)}, nil
 	case strings.Contains(dest, "://"):
-		return nil, fmt.Errorf("cannot publish to %q: give s3://BUCKET/PREFIX, file:///PATH or a directory (for GitHub Pages, publish into the pages directory)", dest)
+		return nil, fmt.Errorf("%w: cannot publish to %q: give s3://BUCKET/PREFIX, file:///PATH or a directory (for GitHub Pages, publish into the pages directory)", ErrDestination, dest)
 	case dest == "":
-		return nil, fmt.Errorf("no destination given")
+		return nil, fmt.Errorf("%w: no destination given", ErrDestination)
 	}
 	return DirTarget{Dir: dest}, nil
+}
+
+// To publishes the site in dir to dest (see Open).
+func To(ctx context.Context, dir, dest string, s3o S3Options, o Options) (*Result, error) {
+	t, err := Open(ctx, dest, s3o)
+	if err != nil {
+		return nil, err
+	}
+	return Publish(ctx, dir, t, o)
 }
 
 // S3Target publishes to a bucket.
@@ -93,7 +105,7 @@ func NewS3(ctx context.Context, o S3Options) (*S3Target, error) {
 	}
 	if o.Endpoint != "" {
 		if u, err := url.Parse(o.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("endpoint %q is not an http(s):// URL", o.Endpoint)
+			return nil, fmt.Errorf("%w: endpoint %q is not an http(s):// URL", ErrDestination, o.Endpoint)
 		}
 	}
 	client := s3.NewFromConfig(cfg, func(so *s3.Options) {

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/packgen/packgen/publish"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newPublishCmd) }
+
+func newPublishCmd(g *globalOptions) *cobra.Command {
+	var s3o publish.S3Options
+	var o publish.Options
+	var output string
+	c := &cobra.Command{
+		Use:   "publish DIR s3://BUCKET/PREFIX | file:///PATH | PATH",
+		Short: "Upload a built site to S3-compatible object storage or a directory",
+		Long: `Publish uploads the site built in DIR so that readers never see an index
+pointing at something missing: archives, signatures, buckets and shards
+first (in parallel), then the catalogue pages, then index.json's
+signatures, and index.json itself last. A publish killed at any moment
+leaves the remote serving the old registry or the new one, each complete.
+
+Only what the remote lacks or holds differently is uploaded (compared by
+size and MD5/ETag, or the SHA-256 stored in each object's metadata).
+Archives and content-addressed metadata get "Cache-Control: immutable";
+index.json, signatures of the root and pages a short max-age.
+
+Refused (exit 1) unless --force: a site whose index serial is lower than
+the live remote one (a rollback), equal with other content, or listing
+fewer releases. Never allowed: replacing a published archive with other
+content. Remote files the site lacks are kept unless --prune; prune never
+deletes a release's files, nor the metadata of the generation that was live
+before this publish (clients may still be resolving through it).
+
+S3: any S3-compatible store (AWS S3, MinIO, Ceph, R2, GCS interop).
+Credentials come from the standard AWS environment variables and files
+(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE,
+AWS_REGION); the endpoint from --endpoint or AWS_ENDPOINT_URL. Path-style
+addressing is the default with a custom endpoint.`,
+		Example: `  packgen publish site s3://packs-bucket/registry
+  packgen publish site s3://packs/registry --endpoint http://127.0.0.1:9000 --dry-run
+  AWS_ENDPOINT_URL=https://ACCOUNT.r2.cloudflarestorage.com packgen publish site s3://packs --region auto
+  packgen publish site /var/www/packs --prune -o json
+  packgen publish site gh-pages/registry`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("path-style") {
+				s3o.PathStyle = publish.CustomEndpoint(s3o.Endpoint)
+			}
+			if g.interactive() || o.DryRun && output == "text" {
+				o.Log = g.stderr
+				if o.DryRun {
+					o.Log = g.stdout
+				}
+			}
+			res, err := publish.To(cmd.Context(), args[0], args[1], s3o, o)
+			if err != nil {
+				return publishErr(err)
+			}
+			if output == "json" {
+				return writeJSON(g, res)
+			}
+			verb := "published"
+			if o.DryRun {
+				verb = "dry run:"
+			}
+			from := "empty"
+			if res.RemoteSerial != 0 {
+				from = fmt.Sprint(res.RemoteSerial)
+			}
+			fmt.Fprintf(g.stdout, "%s %s to %s: %d uploaded, %d unchanged, %d deleted, %d kept (serial %s → %d)\n", verb, args[0], res.Target, len(res.Uploaded), res.Unchanged, len(res.Deleted), len(res.Kept), from, res.Serial)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&s3o.Endpoint, "endpoint", "", "S3 endpoint URL (MinIO, Ceph, R2...; default AWS_ENDPOINT_URL, else AWS)")
+	f.StringVar(&s3o.Region, "region", "", "S3 region (default AWS_REGION or the AWS config, else us-east-1)")
+	f.BoolVar(&s3o.PathStyle, "path-style", false, "put the bucket in the URL path (default: on with a custom endpoint)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "list what would be uploaded and deleted, change nothing")
+	f.BoolVar(&o.Prune, "prune", false, "delete remote files the site no longer has (never releases)")
+	f.BoolVar(&o.Force, "force", false, "publish over a newer or diverged remote index (rollback on purpose)")
+	f.IntVar(&o.Jobs, "jobs", publish.DefaultJobs, "parallel uploads")
+	outputFlag(c, &output, "text", "json")
+	return c
+}
+
+func publishErr(err error) error {
+	switch {
+	case errors.Is(err, publish.ErrDestination):
+		return usageErr("%v", err)
+	case errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite):
+		return badErr(err)
+	}
+	return err
+}

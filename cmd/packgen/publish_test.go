@@ -1,0 +1,267 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/s3test"
+	"github.com/packgen/packgen/publish"
+)
+
+// publishFixture is a signed pack repository with two generations built:
+// site1, then site2 (built from site1: two bumps and two new packs).
+type publishFixture struct {
+	tmp, key, pub, site1, site2 string
+}
+
+func newPublishFixture(t *testing.T) *publishFixture {
+	t.Helper()
+	t.Setenv("PACKGEN_PASSWORD", "pw")
+	t.Setenv("SOURCE_DATE_EPOCH", "")
+	tmp := t.TempDir()
+	f := &publishFixture{tmp: tmp, key: filepath.Join(tmp, "reg.key"), pub: filepath.Join(tmp, "reg.pub"), site1: filepath.Join(tmp, "site1"), site2: filepath.Join(tmp, "site2")}
+	if code, out, errs := run(t, "key", "generate", "--prefix", filepath.Join(tmp, "reg")); code != 0 {
+		t.Fatalf("key generate: %s %s", out, errs)
+	}
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, version, values string) {
+		r.Write("packs/"+name+"/pack.json", []byte(fmt.Sprintf(`{"name": %q, "version": %q, "layer": "addon", "addonType": "monitoring", "displayName": "x", "cloudTypes": ["all"]}`, name, version)))
+		r.Write("packs/"+name+"/values.yaml", []byte(values))
+	}
+	for _, n := range []string{"alpha", "beta", "gamma"} {
+		write(n, "1.0.0", n+": 1\n")
+	}
+	r.Commit("gen1")
+	if code, out, errs := run(t, "build", "--repo", r.Dir, "--out", f.site1, "--key", f.key, "--name", "crash"); code != 0 {
+		t.Fatalf("build 1: %s %s", out, errs)
+	}
+	write("alpha", "1.1.0", "alpha: 2\n")
+	write("beta", "2.0.0", "beta: 2\n")
+	write("delta", "0.1.0", "delta: 1\n")
+	write("epsilon", "0.1.0", "epsilon: 1\n")
+	r.Commit("gen2")
+	if code, out, errs := run(t, "build", "--repo", r.Dir, "--out", f.site2, "--previous", f.site1, "--key", f.key, "--name", "crash"); code != 0 {
+		t.Fatalf("build 2: %s %s", out, errs)
+	}
+	return f
+}
+
+func siteSerial(t *testing.T, site string) int64 {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(site, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := index.ParseRoot(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Serial
+}
+
+func liveSerial(t *testing.T, base string) int64 {
+	t.Helper()
+	resp, err := http.Get(base + "/index.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	r, err := index.ParseRoot(data)
+	if err != nil {
+		t.Fatalf("%s/index.json: %v", base, err)
+	}
+	return r.Serial
+}
+
+func TestPublishCommand(t *testing.T) {
+	f := newPublishFixture(t)
+	srv := s3test.Start(t, "packs")
+	dest := "s3://packs/reg"
+	base := srv.URL() + "/reg"
+
+	// Dry run against an empty bucket: lists, changes nothing.
+	code, out, errs := run(t, "publish", f.site1, dest, "--endpoint", srv.Server.URL, "--dry-run")
+	if code != 0 || !strings.Contains(out, "would upload index.json\n") || !strings.Contains(out, "dry run: ") || len(srv.PutOrder()) != 0 {
+		t.Fatalf("dry run: %d %s %s", code, out, errs)
+	}
+	// The endpoint from AWS_ENDPOINT_URL, path style by default.
+	t.Setenv("AWS_ENDPOINT_URL", srv.Server.URL)
+	code, out, errs = run(t, "publish", f.site1, dest)
+	if code != 0 || !strings.Contains(out, "published "+f.site1+" to s3://packs/reg: ") || !strings.Contains(out, "(serial empty → ") {
+		t.Fatalf("publish: %d %s %s", code, out, errs)
+	}
+	if code, out, errs := run(t, "verify", "--site", base, "--key", f.pub); code != 0 {
+		t.Fatalf("verify: %s %s", out, errs)
+	}
+	code, out, _ = run(t, "publish", f.site2, dest, "-o", "json")
+	var res publish.Result
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Serial != siteSerial(t, f.site2) || res.RemoteSerial != siteSerial(t, f.site1) || res.Uploaded[len(res.Uploaded)-1] != "index.json" {
+		t.Fatalf("json: %d %s", code, out)
+	}
+
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"rollback", []string{f.site1, dest}, 1, "lower than the serial"},
+		{"not a site", []string{t.TempDir(), dest}, 1, "run `packgen build"},
+		{"bad url", []string{f.site2, "s3:///x"}, 2, "not an s3://BUCKET/PREFIX URL"},
+		{"other scheme", []string{f.site2, "https://example.com/x"}, 2, "give s3://BUCKET/PREFIX"},
+		{"bad endpoint", []string{f.site2, dest, "--endpoint", "127.0.0.1:1"}, 2, "not an http(s):// URL"},
+		{"missing bucket", []string{f.site2, "s3://nope/x"}, 3, `bucket "nope" does not exist`},
+		{"args", []string{f.site2}, 2, "accepts 2 arg"},
+		{"output", []string{f.site2, dest, "-o", "yaml"}, 2, "unknown output format"},
+	} {
+		code, out, errs := run(t, append([]string{"publish"}, c.args...)...)
+		if code != c.code || !strings.Contains(errs, c.want) {
+			t.Errorf("%s: exit %d, want %d; %s %s", c.name, code, c.code, out, errs)
+		}
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+	if code, _, errs := run(t, "publish", f.site2, dest); code != 3 || !strings.Contains(errs, "refused the credentials (SignatureDoesNotMatch)") {
+		t.Errorf("bad credentials: %d %s", code, errs)
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
+	if code, _, errs := run(t, "publish", f.site1, dest, "--force"); code != 0 || liveSerial(t, base) != siteSerial(t, f.site1) {
+		t.Errorf("--force rollback: %d %s", code, errs)
+	}
+	// A plain directory and file:// work the same way.
+	dir := filepath.Join(t.TempDir(), "www")
+	if code, _, errs := run(t, "publish", f.site2, "file://"+filepath.ToSlash(dir)); code != 0 {
+		t.Fatalf("file://: %s", errs)
+	}
+	if code, out, _ := run(t, "publish", f.site2, dir); code != 0 || !strings.Contains(out, " 0 uploaded") {
+		t.Fatalf("dir republish: %s", out)
+	}
+}
+
+// TestPublishCrashSafety kills a real `packgen publish` process (SIGKILL)
+// at many points of uploading generation 2 over generation 1, and checks
+// after each kill with `packgen verify --site`, over plain HTTP from the
+// S3 server, that the registry verifies fully and serves generation 1 or
+// generation 2. The server lives in the test process and survives the
+// publisher's death, as a real store would.
+func TestPublishCrashSafety(t *testing.T) {
+	f := newPublishFixture(t)
+	srv := s3test.Start(t, "packs")
+	bin := filepath.Join(t.TempDir(), "packgen")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	env := append(os.Environ(), "AWS_ENDPOINT_URL="+srv.Server.URL)
+	start := time.Now()
+	serial1, serial2 := siteSerial(t, f.site1), siteSerial(t, f.site2)
+	ctx := context.Background()
+	s3o := publish.S3Options{Endpoint: srv.Server.URL, PathStyle: true}
+
+	// How many uploads generation 2 takes over generation 1.
+	if _, err := publish.To(ctx, f.site1, "s3://packs/plan", s3o, publish.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := publish.To(ctx, f.site2, "s3://packs/plan", s3o, publish.Options{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := len(plan.Uploaded)
+	if total < 10 {
+		t.Fatalf("generation 2 uploads only %d files", total)
+	}
+
+	verify := func(base string) {
+		t.Helper()
+		cmd := exec.Command(bin, "verify", "--site", base, "--key", f.pub)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("verify --site %s after the kill: %v\n%s", base, err, out)
+		}
+	}
+	var mu sync.Mutex
+	var prefix string
+	var victim *exec.Cmd
+	var seen int
+	killAt := 0
+	srv.OnPut = func(p string, _ int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if victim == nil || !strings.HasPrefix(p, "/packs/"+prefix+"/") {
+			return
+		}
+		seen++
+		if seen == killAt {
+			victim.Process.Kill() // SIGKILL: no cleanup, no deferred code
+		}
+	}
+	outcomes := map[int64]int{}
+	points := []int{1, 2, 3, total / 3, total / 2, total - 3, total - 2, total - 1, total}
+	for _, n := range points {
+		p := fmt.Sprintf("kill%d", n)
+		if _, err := publish.To(ctx, f.site1, "s3://packs/"+p, s3o, publish.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "publish", f.site2, "s3://packs/"+p, "--jobs", "3")
+		cmd.Env = env
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		mu.Lock()
+		prefix, victim, seen, killAt = p, cmd, 0, n
+		mu.Unlock()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		err := cmd.Wait()
+		mu.Lock()
+		victim = nil
+		mu.Unlock()
+		if err == nil && n < total {
+			t.Fatalf("publish finished although killed at upload %d of %d:\n%s", n, total, out.String())
+		}
+		base := srv.URL() + "/" + p
+		verify(base)
+		s := liveSerial(t, base)
+		if s != serial1 && s != serial2 {
+			t.Fatalf("after a kill at upload %d the remote serves serial %d, neither %d nor %d", n, s, serial1, serial2)
+		}
+		outcomes[s]++
+
+		// Publishing again finishes the job, uploading only what is missing.
+		srv.Reset()
+		cmd = exec.Command(bin, "publish", f.site2, "s3://packs/"+p, "-o", "json")
+		cmd.Env = env
+		res, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("resume after kill at %d: %v %s", n, err, res)
+		}
+		var r publish.Result
+		json.Unmarshal(res, &r)
+		if n > 3 && n < total && len(r.Uploaded) >= total {
+			t.Errorf("resume after kill at %d re-uploaded %d of %d files", n, len(r.Uploaded), total)
+		}
+		verify(base)
+		if s := liveSerial(t, base); s != serial2 {
+			t.Fatalf("resumed publish serves serial %d", s)
+		}
+	}
+	if outcomes[serial1] == 0 {
+		t.Errorf("no kill left generation 1 live: %v", outcomes)
+	}
+	t.Logf("%d kill points over %d uploads: %d left generation 1, %d generation 2; %s", len(points), total, outcomes[serial1], outcomes[serial2], time.Since(start).Round(time.Millisecond))
+}
