@@ -1,0 +1,375 @@
+package profile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/serve"
+	"github.com/packgen/packgen/sign"
+)
+
+// registry is a real signed registry built from examples/packs in a real
+// git repository and served over loopback HTTP; the served site can be
+// switched to simulate publishing.
+type registry struct {
+	t      *testing.T
+	repo   *gitfixture.Repo
+	signer *sign.Signer
+	pub    []byte
+	tmp    string
+	srv    *httptest.Server
+	mu     sync.Mutex
+	dir    string
+	gen    time.Time
+}
+
+func newRegistry(t *testing.T) *registry {
+	t.Helper()
+	r := &registry{t: t, tmp: t.TempDir(), gen: time.Now()}
+	var err error
+	if r.repo, err = gitfixture.Init(filepath.Join(r.tmp, "repo")); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("../examples/packs")
+	if err := r.repo.CopyDir(abs, "packs"); err != nil {
+		t.Fatal(err)
+	}
+	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.pub = pub
+	if r.signer, err = sign.LoadSigner(priv, sign.StaticPass([]byte("pw"))); err != nil {
+		t.Fatal(err)
+	}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		dir := r.dir
+		r.mu.Unlock()
+		serve.Handler(dir).ServeHTTP(w, req)
+	}))
+	t.Cleanup(r.srv.Close)
+	r.serve(r.build("first", "site1", ""))
+	return r
+}
+
+// build commits the repo and builds a signed site into a new directory,
+// reusing previous when given; each build gets a later serial.
+func (r *registry) build(msg, out, previous string) string {
+	r.t.Helper()
+	if _, err := r.repo.Commit(msg); err != nil {
+		r.t.Fatal(err)
+	}
+	r.gen = r.gen.Add(time.Minute)
+	out = filepath.Join(r.tmp, out)
+	if _, err := build.Run(context.Background(), build.Options{Repo: r.repo.Dir, PacksDir: "packs", Out: out, Previous: previous, Registry: "e2e", Signer: r.signer, GeneratedAt: r.gen}); err != nil {
+		r.t.Fatal(err)
+	}
+	return out
+}
+
+func (r *registry) serve(dir string) { r.mu.Lock(); r.dir = dir; r.mu.Unlock() }
+
+// env returns a profile environment with its own cache and a state dir
+// shared by every env of the test (so serials only move forward).
+func (r *registry) env(state string) *Env {
+	return &Env{
+		Registries: []client.Registry{{Name: "e2e", URL: r.srv.URL, Keys: []string{string(r.pub)}}},
+		Client:     client.Options{CacheDir: filepath.Join(r.t.TempDir(), "cache"), StateDir: state, Timeout: 10 * time.Second},
+	}
+}
+
+// copyProfiles copies the example profiles to a temp dir so locks are
+// written beside them there.
+func copyProfiles(t *testing.T) string {
+	dir := t.TempDir()
+	files, _ := filepath.Glob("../examples/profiles/*.yaml")
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644)
+	}
+	return dir
+}
+
+func TestEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	reg := newRegistry(t)
+	state := t.TempDir()
+	env := reg.env(state)
+	profiles := copyProfiles(t)
+	aws := filepath.Join(profiles, "aws-prod.yaml")
+	p, err := Load(aws)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Resolve: every layer pinned and verified; the lock is deterministic.
+	res, err := Resolve(ctx, p, env, ResolveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"ubuntu": "22.4.4", "kubernetes": "1.29.4", "calico": "3.27.3", "csi-aws-ebs": "1.30.0", "prometheus-operator": "58.2.1", "grafana-dashboards": "1.2.0", "ingress-nginx": "4.10.1", "falco": "4.2.5"}
+	if len(res.Lock.Layers) != len(want) {
+		t.Fatalf("%d layers", len(res.Lock.Layers))
+	}
+	for i, l := range res.Lock.Layers {
+		if want[l.Pack] != l.Version || l.Registry.Name != "e2e" || l.Registry.URL != reg.srv.URL || l.Signature == nil || len(l.Signature.SHA256) != 64 || l.Pack != p.Layers[i].Pack {
+			t.Errorf("layer %d: %+v", i, l)
+		}
+		if !res.Layers[i].Verified || res.Layers[i].Searched[0] != "e2e" {
+			t.Errorf("layer %d not verified or not searched: %+v", i, res.Layers[i])
+		}
+	}
+	if res.Lock.Profile.File != "aws-prod.yaml" || res.Lock.Profile.SHA256 != p.SHA256 || res.Lock.Profile.CloudType != "aws" {
+		t.Errorf("lock profile: %+v", res.Lock.Profile)
+	}
+	lockPath := DefaultLockPath(aws)
+	if err := res.Lock.Write(lockPath); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(lockPath)
+	res2, err := Resolve(ctx, p, reg.env(state), ResolveOptions{}) // cold cache
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second, _ := res2.Lock.Encode(); !bytes.Equal(first, second) {
+		t.Errorf("lock is not deterministic:\n%s\n%s", first, second)
+	}
+	lock, err := LoadLock(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, stale := lock.Stale(lockPath); stale {
+		t.Error("fresh lock is stale")
+	}
+
+	// The partial example needs --partial; without it every missing core
+	// layer and the unmet kubernetes dependency are reported at once.
+	part, _ := Load(filepath.Join(profiles, "vsphere-edge-addons.yaml"))
+	_, err = Resolve(ctx, part, env, ResolveOptions{})
+	var re *ResolveError
+	if !errors.As(err, &re) || !errors.Is(err, ErrRefused) {
+		t.Fatalf("partial profile accepted without --partial: %v", err)
+	}
+	msg := err.Error()
+	for _, w := range []string{"no pack provides the os layer", "no pack provides the csi layer", "prometheus-operator@57.0.3 requires kubernetes >= 1.25.0, which the profile does not include", "[rule core-layer-missing]", "[rule dependency-required]"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("missing %q in %s", w, msg)
+		}
+	}
+	pres, err := Resolve(ctx, part, env, ResolveOptions{Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pres.Lock.Partial || pres.Lock.Find("prometheus-operator").Version != "57.0.3" || !strings.Contains(strings.Join(pres.Warnings, "\n"), "partial profile leaves out") {
+		t.Errorf("partial: %+v %v", pres.Lock, pres.Warnings)
+	}
+
+	// Refusals against the real registry: wrong cloud, unknown pack, a
+	// constraint nothing matches, a registry that is not configured.
+	bad, err := Parse(filepath.Join(profiles, "bad.yaml"), []byte(`name: bad
+cloudType: gcp
+layers:
+  - {pack: ubuntu, version: "*"}
+  - {pack: kubernetes, version: "*"}
+  - {pack: calico, version: "*"}
+  - {pack: csi-aws-ebs, version: "*"}
+  - {pack: nope, version: "*"}
+  - {pack: falco, version: "^9"}
+  - {pack: grafana-dashboards, version: "*"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Resolve(ctx, bad, env, ResolveOptions{})
+	if !errors.As(err, &re) {
+		t.Fatalf("bad profile: %v", err)
+	}
+	var rules []string
+	for _, v := range re.Violations {
+		rules = append(rules, v.Rule+" "+strings.Join(v.Packs, ","))
+	}
+	if got := strings.Join(rules, "; "); got != "not-found nope; not-found falco; cloud-type csi-aws-ebs; dependency-required grafana-dashboards,prometheus-operator" {
+		t.Errorf("violations: %s\n%s", got, err)
+	}
+	if !strings.Contains(err.Error(), "bad.yaml:8:5: nope: no release matching \"*\" in e2e:") || !strings.Contains(err.Error(), "available: 4.2.5") {
+		t.Errorf("not-found message: %s", err)
+	}
+	bad.Layers[0].Registry = "elsewhere"
+	if _, err := Resolve(ctx, bad, env, ResolveOptions{}); err == nil || !strings.Contains(err.Error(), `registry "elsewhere" is not configured (configured: e2e)`) {
+		t.Errorf("unconfigured registry: %v", err)
+	}
+
+	// Fetch: exactly the locked bytes, extracted per layer.
+	dest := filepath.Join(t.TempDir(), "cluster")
+	var progress []string
+	fr, err := Fetch(ctx, lock, reg.env(state), FetchOptions{Dest: dest, Jobs: 3, Progress: func(done, total int, l LockedPack) {
+		progress = append(progress, l.ID())
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fr.Layers) != 8 || len(progress) != 8 {
+		t.Fatalf("fetched %d layers, %d progress calls", len(fr.Layers), len(progress))
+	}
+	for _, f := range []string{"calico-3.27.3/manifests/calico.yaml", "ubuntu-22.4.4/pack.json", "prometheus-operator-58.2.1/values.yaml", "ingress-nginx-4.10.1/charts/ingress-nginx-4.10.1.tgz"} {
+		if _, err := os.Stat(filepath.Join(dest, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := Fetch(ctx, lock, env, FetchOptions{Dest: dest}); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("existing dest: %v", err)
+	}
+
+	// Render: the pack's values with the profile's overrides, comments kept.
+	out := filepath.Join(t.TempDir(), "render")
+	files, err := Render(ctx, p, lock, env, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 8 {
+		t.Fatalf("rendered %d", len(files))
+	}
+	calico, _ := os.ReadFile(filepath.Join(out, "values", "calico.yaml"))
+	for _, w := range []string{"# Should be one of Always, CrossSubnet, Never.\n    encapsulationMode: \"CrossSubnet\"", "ipamType: \"calico-ipam\"", "- image: docker.io/calico/cni:v3.27.3"} {
+		if !strings.Contains(string(calico), w) {
+			t.Errorf("calico.yaml lacks %q:\n%s", w, calico)
+		}
+	}
+	falco, _ := os.ReadFile(filepath.Join(out, "values", "falco.yaml"))
+	if !strings.Contains(string(falco), "webhook:\n        enabled: true\n        url: \"https://alerts.example.com/falco\"") || !strings.Contains(string(falco), "# Driver used to capture syscalls") {
+		t.Errorf("falco.yaml:\n%s", falco)
+	}
+	out2 := filepath.Join(t.TempDir(), "render")
+	Render(ctx, p, lock, env, out2)
+	for _, f := range files {
+		a, _ := os.ReadFile(f.File)
+		b, _ := os.ReadFile(filepath.Join(out2, "values", f.Pack+".yaml"))
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: render is not deterministic", f.Pack)
+		}
+	}
+
+	// Tamper with an archive on the server: a fetch with a cold cache fails,
+	// naming the digests, and leaves DEST and its parent untouched.
+	site1 := reg.dir
+	tampered := filepath.Join(t.TempDir(), "tampered")
+	copyTree(t, site1, tampered)
+	arch := filepath.Join(tampered, "packs/calico/3.27.3/calico-3.27.3.tar.gz")
+	data, _ := os.ReadFile(arch)
+	data[len(data)/2] ^= 1
+	os.WriteFile(arch, data, 0o644)
+	reg.serve(tampered)
+	parent := t.TempDir()
+	dest2 := filepath.Join(parent, "cluster")
+	_, err = Fetch(ctx, lock, reg.env(state), FetchOptions{Dest: dest2})
+	if !errors.Is(err, client.ErrDigestMismatch) || !strings.Contains(err.Error(), "calico-3.27.3.tar.gz") {
+		t.Fatalf("tampered archive: %v", err)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+		t.Errorf("failed fetch left %v behind", entries)
+	}
+	// An existing DEST survives a failed --force fetch unchanged.
+	_, err = Fetch(ctx, lock, reg.env(state), FetchOptions{Dest: dest, Force: true})
+	if err == nil {
+		t.Fatal("tampered fetch with --force succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(dest, "calico-3.27.3/manifests/calico.yaml")); err != nil {
+		t.Errorf("DEST damaged by a failed fetch: %v", err)
+	}
+	reg.serve(site1)
+
+	// Publish new versions: outdated sees them; the lock still fetches.
+	for _, v := range []string{"3.27.5", "4.0.0"} {
+		pj, _ := os.ReadFile("../examples/packs/calico-3.27.3/pack.json")
+		reg.repo.Write("packs/calico-"+v+"/pack.json", bytes.Replace(pj, []byte(`"3.27.3"`), []byte(`"`+v+`"`), 1))
+		vals, _ := os.ReadFile("../examples/packs/calico-3.27.3/values.yaml")
+		reg.repo.Write("packs/calico-"+v+"/values.yaml", vals)
+		man, _ := os.ReadFile("../examples/packs/calico-3.27.3/manifests/calico.yaml")
+		reg.repo.Write("packs/calico-"+v+"/manifests/calico.yaml", man)
+	}
+	reg.serve(reg.build("new calico", "site2", site1))
+	rows, err := Outdated(ctx, p, lock, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		switch r.Pack {
+		case "calico":
+			if r.Locked != "3.27.3" || r.Wanted != "3.27.5" || r.Latest != "4.0.0" || !r.Outdated || !r.Beyond || r.Registry != "e2e" {
+				t.Errorf("calico row: %+v", r)
+			}
+		case "prometheus-operator":
+			if r.Locked != "58.2.1" || r.Wanted != "58.2.1" || r.Outdated || r.Beyond {
+				t.Errorf("prometheus row: %+v", r)
+			}
+		default:
+			if r.Outdated || r.Beyond || r.Locked == "" || r.Locked != r.Wanted {
+				t.Errorf("row: %+v", r)
+			}
+		}
+	}
+	if _, err := Fetch(ctx, lock, reg.env(state), FetchOptions{Dest: filepath.Join(t.TempDir(), "again")}); err != nil {
+		t.Errorf("lock no longer fetches after a new version: %v", err)
+	}
+
+	// Republish calico 3.27.3 with different content (a registry that
+	// breaks immutability): fetch refuses, naming both digests.
+	reg.repo.Write("packs/calico-3.27.3/values.yaml", []byte("changed: true\n"))
+	reg.serve(reg.build("rewrite history", "site3", ""))
+	_, err = Fetch(ctx, lock, reg.env(state), FetchOptions{Dest: filepath.Join(t.TempDir(), "x")})
+	if !errors.Is(err, ErrLockMismatch) || !strings.Contains(err.Error(), "calico@3.27.3: registry e2e now serves different bytes") || !strings.Contains(err.Error(), lock.Find("calico").Archive.SHA256) {
+		t.Fatalf("rewritten version: %v", err)
+	}
+	if _, err := Render(ctx, p, lock, env, t.TempDir()); !errors.Is(err, ErrLockMismatch) {
+		t.Errorf("render of a rewritten version: %v", err)
+	}
+
+	// Editing the profile makes the lock stale.
+	os.WriteFile(aws, append(mustRead(t, aws), []byte("\n# edited\n")...), 0o644)
+	if _, stale := lock.Stale(lockPath); !stale {
+		t.Error("edited profile not reported stale")
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
