@@ -10,8 +10,10 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -168,7 +170,10 @@ func templateKey() string {
 // source repository (commit links), and which dependencies exist in this
 // registry (they are linked only then).
 func (g *gen) reuseKey(s *index.Shard) (string, error) {
-	b, err := index.Encode(s)
+	// encoding/json is deterministic (struct order, sorted map keys) and
+	// much cheaper than index.Encode's canonical form; any stable
+	// encoding of every field will do for a key.
+	b, err := json.Marshal(s)
 	if err != nil {
 		return "", fmt.Errorf("catalogue: encode shard %s: %w", s.Name, err)
 	}
@@ -228,35 +233,58 @@ func keyMeta(key string, logo bool) string {
 }
 
 // reusable reports whether the previous build's page for this pack has
-// the same key, and whether it used a logo; the logo must still be there.
-func (g *gen) reusable(name, key string) (page []byte, logo []byte, ok bool) {
+// the same key, and whether it shows a logo (which must still be there).
+// Only the head of the page is read.
+func (g *gen) reusable(name, key string) (ok, logo bool) {
 	if g.prev == "" {
-		return nil, nil, false
+		return false, false
 	}
 	old := filepath.Join(g.prev, filepath.FromSlash(packDir(name)))
-	b, err := os.ReadFile(filepath.Join(old, pageFile))
+	f, err := os.Open(filepath.Join(old, pageFile))
 	if err != nil {
-		return nil, nil, false
+		return false, false
 	}
-	head := b
-	if len(head) > 1024 {
-		head = head[:1024]
-	}
+	head := make([]byte, 1024)
+	n, _ := io.ReadFull(f, head)
+	f.Close()
+	head = head[:n]
 	for _, flag := range []bool{false, true} {
 		want := []byte(`<meta name="packgen-page" content="` + keyMeta(key, flag) + `">`)
 		if !bytes.Contains(head, want) {
 			continue
 		}
 		if !flag {
-			return b, nil, true
+			return true, false
 		}
-		l, err := os.ReadFile(filepath.Join(old, logoFile))
-		if err != nil || !isPNG(l) || len(l) > maxLogo {
-			return nil, nil, false
+		fi, err := os.Lstat(filepath.Join(old, logoFile))
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxLogo {
+			return false, false
 		}
-		return b, l, true
+		return true, true
 	}
-	return nil, nil, false
+	return false, false
+}
+
+// reuse places the previous build's file rel into the stage: a hard link
+// when possible (nothing ever rewrites a site file in place), else a copy.
+func (g *gen) reuse(rel string) error {
+	from := filepath.Join(g.prev, filepath.FromSlash(rel))
+	to := filepath.Join(g.dir, filepath.FromSlash(rel))
+	if err := os.Link(from, to); err == nil {
+		return nil
+	} else if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return fmt.Errorf("catalogue: %w", err)
+		}
+		if os.Link(from, to) == nil {
+			return nil
+		}
+	}
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return fmt.Errorf("catalogue: reuse %s: %w", rel, err)
+	}
+	return writeFile(g.dir, rel, b)
 }
 
 // packPage renders (or reuses) one pack's page and logo.
@@ -266,14 +294,14 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if page, logo, ok := g.reusable(s.Name, key); ok {
-		if logo != nil {
+	if ok, logo := g.reusable(s.Name, key); ok {
+		if logo {
 			e.HasLogo = true
-			if err := writeFile(g.dir, path.Join(packDir(s.Name), logoFile), logo); err != nil {
+			if err := g.reuse(path.Join(packDir(s.Name), logoFile)); err != nil {
 				return nil, err
 			}
 		}
-		return e, writeFile(g.dir, PagePath(s.Name), page)
+		return e, g.reuse(PagePath(s.Name))
 	}
 	files, err := readLatest(g.dir, s.Name, e.Latest)
 	if err != nil {

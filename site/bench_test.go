@@ -1,0 +1,46 @@
+package site
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkWrite renders the catalogue of a synthetic registry of 1,000
+// packs with 5 versions each: cold (every latest archive read and every
+// page rendered) and as a no-change rebuild reusing the previous pages.
+func BenchmarkWrite(b *testing.B) {
+	packs := manyPacks(1000, 5)
+	src := b.TempDir()
+	root, shards := synth(b, src, packs)
+	prev := b.TempDir()
+	if err := os.Rename(filepath.Join(src, "packs"), filepath.Join(prev, "packs")); err != nil {
+		b.Fatal(err)
+	}
+	if err := Write(prev, root, shards); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("cold", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if err := Write(prev, root, shards); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// A build's stage already has every pack's directory (shards, archives).
+	b.Run("reuse", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			dir := b.TempDir()
+			for _, p := range packs {
+				if err := os.MkdirAll(filepath.Join(dir, "packs", p.name), 0o755); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StartTimer()
+			if err := WriteOptions(dir, root, shards, Options{Previous: prev}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
