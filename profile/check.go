@@ -62,7 +62,7 @@ func Check(p *Profile, layers []Resolved, partial bool) (violations []Violation,
 		case len(have) > 1:
 			add(RuleCoreConflict, names(have), "%s provide the %s layer; a profile has one pack per core layer (os, k8s, cni, csi): keep one of them", andList(have, "both"), l)
 		case len(have) == 0 && !partial:
-			add(RuleCoreMissing, nil, "no pack provides the %s layer; a full profile has one os, k8s, cni and csi pack: add a %s pack, or resolve with --partial", l, l)
+			add(RuleCoreMissing, nil, "no pack provides the %s layer; a full profile has one os, k8s, cni and csi pack: add one, or resolve with --partial", l)
 		}
 	}
 	for _, r := range layers {

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/serve"
+)
+
+// TestProfileCommands drives packgen profile in-process against a signed
+// registry built by packgen build from examples/packs and served on
+// loopback: exit codes, text and JSON output, positions in errors.
+func TestProfileCommands(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("PACKGEN_PASSWORD", "pw")
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
+	t.Setenv("XDG_STATE_HOME", filepath.Join(tmp, "state"))
+	t.Setenv("SOURCE_DATE_EPOCH", fmt.Sprint(time.Now().Unix()))
+	cfg := filepath.Join(tmp, "registries.yaml")
+	pg := func(want int, args ...string) (string, string) {
+		t.Helper()
+		code, out, errs := run(t, append(args, "--config", cfg)...)
+		if code != want {
+			t.Fatalf("packgen %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, out, errs)
+		}
+		return out, errs
+	}
+	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("../../examples/packs")
+	if err := repo.CopyDir(abs, "packs"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit("packs"); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(tmp, "reg")
+	pg(0, "key", "generate", "--prefix", key)
+	site := filepath.Join(tmp, "site")
+	pg(0, "build", "--repo", repo.Dir, "--out", site, "--key", key+".key", "--no-site")
+	srv := httptest.NewServer(serve.Handler(site))
+	defer srv.Close()
+
+	profiles := filepath.Join(tmp, "profiles")
+	os.MkdirAll(profiles, 0o755)
+	for _, f := range []string{"aws-prod.yaml", "vsphere-edge-addons.yaml"} {
+		data, err := os.ReadFile("../../examples/profiles/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(profiles, f), data, 0o644)
+	}
+	aws := filepath.Join(profiles, "aws-prod.yaml")
+	if _, errs := pg(2, "profile", "resolve", aws); !strings.Contains(errs, "no registry configured") {
+		t.Errorf("no registry: %s", errs)
+	}
+	pg(0, "registry", "add", "e2e", srv.URL, "--key", key+".pub")
+
+	out, _ := pg(0, "profile", "resolve", aws)
+	lockPath := filepath.Join(profiles, "aws-prod.lock")
+	if !strings.Contains(out, "resolved profile aws-prod (aws): 8 layers -> "+lockPath) || !strings.Contains(out, "calico               3.27.3  cni") || !strings.Contains(out, "verified") {
+		t.Errorf("resolve:\n%s", out)
+	}
+	lock1, _ := os.ReadFile(lockPath)
+	out, _ = pg(0, "profile", "resolve", aws, "-o", "json", "--lock", filepath.Join(tmp, "other.lock"))
+	var rr struct {
+		Layers []struct{ Pack, Version, Registry string }
+	}
+	if err := json.Unmarshal([]byte(out), &rr); err != nil || len(rr.Layers) != 8 || rr.Layers[4].Version != "58.2.1" {
+		t.Errorf("resolve json: %v %s", err, out)
+	}
+	lock2, _ := os.ReadFile(filepath.Join(tmp, "other.lock"))
+	if strings.Replace(string(lock2), `"file": "profiles/aws-prod.yaml"`, `"file": "aws-prod.yaml"`, 1) != string(lock1) {
+		t.Errorf("locks differ beyond the profile path:\n%s\n%s", lock1, lock2)
+	}
+
+	part := filepath.Join(profiles, "vsphere-edge-addons.yaml")
+	_, errs := pg(1, "profile", "resolve", part)
+	if !strings.Contains(errs, "no pack provides the k8s layer") || !strings.Contains(errs, "or resolve with --partial") {
+		t.Errorf("partial without --partial: %s", errs)
+	}
+	out, _ = pg(1, "profile", "resolve", part, "-o", "json")
+	var refused struct {
+		Violations []struct{ Rule string }
+	}
+	if json.Unmarshal([]byte(out), &refused) != nil || len(refused.Violations) != 5 || refused.Violations[0].Rule != "core-layer-missing" {
+		t.Errorf("refused json: %s", out)
+	}
+	_, errs = pg(0, "profile", "resolve", part, "--partial")
+	if !strings.Contains(errs, "warning: prometheus-operator@57.0.3 requires kubernetes >= 1.25.0 on the k8s layer") {
+		t.Errorf("partial warning: %s", errs)
+	}
+
+	bad := filepath.Join(profiles, "bad.yaml")
+	os.WriteFile(bad, []byte("name: bad\ncloudType: aws\nlayers:\n  - pack: calico\n    verison: ^3\n"), 0o644)
+	if _, errs := pg(1, "profile", "resolve", bad); !strings.Contains(errs, bad+`:5:5: layers[0]: unknown field "verison"`) || !strings.Contains(errs, bad+":4:5: layers[0]: version is required") {
+		t.Errorf("invalid profile: %s", errs)
+	}
+
+	dest := filepath.Join(tmp, "cluster")
+	if _, errs := pg(2, "profile", "fetch", lockPath); !strings.Contains(errs, "--dest") {
+		t.Errorf("fetch without -d: %s", errs)
+	}
+	out, _ = pg(0, "profile", "fetch", lockPath, "-d", dest)
+	if !strings.Contains(out, "fetched profile aws-prod: 8 layers into "+dest) {
+		t.Errorf("fetch: %s", out)
+	}
+	pg(2, "profile", "fetch", lockPath, "-d", dest)
+	out, _ = pg(0, "profile", "fetch", lockPath, "-d", dest, "--force", "-o", "json")
+	var fr struct {
+		Layers []struct {
+			Pack     string
+			Files    int
+			Verified bool
+		}
+	}
+	if json.Unmarshal([]byte(out), &fr) != nil || len(fr.Layers) != 8 || !fr.Layers[2].Verified || fr.Layers[2].Files == 0 {
+		t.Errorf("fetch json: %s", out)
+	}
+
+	out, _ = pg(0, "profile", "render", lockPath, "-d", filepath.Join(tmp, "r"))
+	if !strings.Contains(out, filepath.Join(tmp, "r", "values", "calico.yaml")+" (calico@3.27.3, with overrides)") {
+		t.Errorf("render: %s", out)
+	}
+	pg(0, "profile", "render", aws, "-d", filepath.Join(tmp, "r2"), "-o", "json")
+	a, _ := os.ReadFile(filepath.Join(tmp, "r", "values", "kubernetes.yaml"))
+	b, _ := os.ReadFile(filepath.Join(tmp, "r2", "values", "kubernetes.yaml"))
+	if string(a) != string(b) || !strings.Contains(string(a), `podCIDR: "100.64.0.0/16"`) {
+		t.Errorf("render from lock and from profile differ or lack the override:\n%s\n%s", a, b)
+	}
+	if _, errs := pg(2, "profile", "render", bad, "-d", tmp); !strings.Contains(errs, "run packgen profile resolve") {
+		t.Errorf("render without lock: %s", errs)
+	}
+
+	out, _ = pg(0, "profile", "outdated", aws)
+	if !strings.Contains(out, "PACK") || !strings.Contains(out, "calico               e2e       ^3.27") {
+		t.Errorf("outdated:\n%s", out)
+	}
+	out, _ = pg(0, "profile", "outdated", aws, "-o", "json", "--exit-code")
+	if !strings.Contains(out, `"outdated": 0`) {
+		t.Errorf("outdated json: %s", out)
+	}
+
+	// A stale lock is reported; tampering with the lock is refused.
+	os.WriteFile(aws, append(mustReadFile(t, aws), "# edit\n"...), 0o644)
+	if _, errs := pg(0, "profile", "fetch", lockPath, "-d", filepath.Join(tmp, "c2")); !strings.Contains(errs, "the lock is stale") {
+		t.Errorf("stale: %s", errs)
+	}
+	os.WriteFile(lockPath, []byte(strings.Replace(string(lock1), "\"version\": \"3.27.3\"", "\"version\": \"3.27.4\"", 1)), 0o644)
+	if _, errs := pg(1, "profile", "fetch", lockPath, "-d", filepath.Join(tmp, "c3")); !strings.Contains(errs, `archive.path "packs/calico/3.27.3/calico-3.27.3.tar.gz" must be`) {
+		t.Errorf("tampered lock: %s", errs)
+	}
+
+	for _, sub := range []string{"", "resolve", "fetch", "outdated", "render", "schema"} {
+		if code, out, _ := run(t, "profile", sub, "--help"); code != 0 || !strings.Contains(out, "Examples:") {
+			t.Errorf("profile %s --help has no examples", sub)
+		}
+	}
+	if out, _ := pg(0, "profile", "schema"); !json.Valid([]byte(out)) {
+		t.Error("schema is not JSON")
+	}
+	if code, out, _ := run(t, "__complete", "profile", "fetch", ""); code != 0 || !strings.Contains(out, "lock") {
+		t.Errorf("completion: %s", out)
+	}
+}
+
+func mustReadFile(t *testing.T, p string) []byte {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
