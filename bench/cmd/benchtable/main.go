@@ -1,0 +1,433 @@
+// Command benchtable is the scale benchmark behind `make bench`: it
+// generates synthetic pack repositories (internal/synth), runs the real
+// packgen binary on them as child processes (build, fetch, verify --site),
+// runs Helm's repository code on the same chart archives (helmbench), and
+// prints one table of every figure with its goal and pass/fail.
+//
+// Timings are the best of -runs tries: the machine is shared, and the
+// minimum is the figure least disturbed by other work. Exit status 1 when
+// a goal is missed.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/packgen/packgen/bench/measure"
+	"github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/serve"
+)
+
+const password = "bench"
+
+type config struct {
+	root, work      string
+	packs, versions int
+	chart, runs     int
+	scaling, meta   bool
+	keep            bool
+}
+
+type env struct {
+	config
+	packgen, helmbench string
+	key, pub           string
+	table              measure.Table
+	notes              []string
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.root, "root", "..", "packgen source tree (built into the work dir)")
+	flag.StringVar(&c.work, "work", "", "work dir (default: a temporary dir, removed at the end)")
+	flag.IntVar(&c.packs, "packs", 1000, "packs in the main registry")
+	flag.IntVar(&c.versions, "versions", 5, "versions per pack")
+	flag.IntVar(&c.chart, "chart", 20<<10, "bytes of each chart archive")
+	flag.IntVar(&c.runs, "runs", 3, "tries per timing (best kept)")
+	flag.BoolVar(&c.scaling, "scaling", true, "also build at 1/4 and 1/2 of the release count")
+	flag.BoolVar(&c.meta, "metadata", true, "also measure metadata per resolve at 100, 1,000 and 10,000 releases")
+	flag.BoolVar(&c.keep, "keep", false, "keep the work dir")
+	flag.Parse()
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(3)
+	}
+}
+
+func run(c config) error {
+	if c.work == "" {
+		d, err := os.MkdirTemp("", "packgen-bench-")
+		if err != nil {
+			return err
+		}
+		c.work = d
+	}
+	if !c.keep {
+		defer os.RemoveAll(c.work)
+	}
+	e := &env{config: c, packgen: filepath.Join(c.work, "packgen"), helmbench: filepath.Join(c.work, "helmbench")}
+	logf("work dir %s, %d CPUs", c.work, runtime.NumCPU())
+	if err := e.tools(); err != nil {
+		return err
+	}
+
+	// The main registry and its Helm twin.
+	spec := synth.Full(c.packs, c.versions, c.chart, 100, true)
+	main, err := e.registry("main", spec)
+	if err != nil {
+		return err
+	}
+	site := filepath.Join(c.work, "main-site")
+	cold, err := e.coldBuild(main.repo, site, true)
+	if err != nil {
+		return err
+	}
+	rel := main.res.Releases
+	e.table.Add(fmt.Sprintf("cold build, %d releases, signed, with catalogue", rel), cold.Wall.Seconds(), measure.Dur(cold.Wall), measure.AtMost(10, "10 s"))
+	e.table.Add("peak RSS of the cold build", float64(cold.MaxRSS), measure.Size(cold.MaxRSS), measure.AtMost(256<<20, "256 MiB"))
+	coldNoSite, err := e.coldBuild(main.repo, filepath.Join(c.work, "main-nosite"), false)
+	if err != nil {
+		return err
+	}
+	e.table.Add("cold build without catalogue (--no-site)", coldNoSite.Wall.Seconds(), measure.Dur(coldNoSite.Wall), measure.Goal{})
+
+	noChange, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) { return e.build(main.repo, site, true) })
+	if err != nil {
+		return err
+	}
+	e.table.Add("no-change rebuild", noChange.Wall.Seconds(), measure.Dur(noChange.Wall), measure.AtMost(0.5, "0.5 s"))
+	noChangeNoSite, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) {
+		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
+	})
+	if err != nil {
+		return err
+	}
+	e.table.Add("no-change rebuild without catalogue", noChangeNoSite.Wall.Seconds(), measure.Dur(noChangeNoSite.Wall), measure.Goal{})
+
+	// Serve the registry and the Helm repository on loopback.
+	srv, err := startServer(serve.Handler(site))
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	helmDir := filepath.Join(c.work, "main-charts")
+	hsrv, err := startServer(http.FileServer(http.Dir(helmDir)))
+	if err != nil {
+		return err
+	}
+	defer hsrv.Close()
+
+	helmIndex, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) {
+		return measure.Exec(exec.Command(e.helmbench, "index", helmDir, hsrv.URL))
+	})
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(filepath.Join(helmDir, "index.yaml"))
+	if err != nil {
+		return err
+	}
+	helmIndexBytes := st.Size()
+	e.table.Add(fmt.Sprintf("Helm: IndexDirectory + write index.yaml, %d charts", rel), helmIndex.Wall.Seconds(), measure.Dur(helmIndex.Wall), measure.Goal{})
+	e.table.Add("Helm: peak RSS of indexing", float64(helmIndex.MaxRSS), measure.Size(helmIndex.MaxRSS), measure.Goal{})
+	e.table.Add("Helm: index.yaml", float64(helmIndexBytes), measure.Size(helmIndexBytes), measure.Goal{})
+
+	// One pack resolved, fetched, verified and extracted.
+	target := synth.Name(c.packs / 2)
+	fetchCold, metaBytes, reqs, err := e.fetch(srv, target, true)
+	if err != nil {
+		return err
+	}
+	fetchWarm, _, _, err := e.fetch(srv, target, false)
+	if err != nil {
+		return err
+	}
+	e.table.Add(fmt.Sprintf("metadata downloaded to resolve one pack (%d requests)", reqs), float64(metaBytes), measure.Size(metaBytes), measure.AtMost(16<<10, "16 KiB"))
+	e.table.Add("`packgen fetch` process, cold cache (resolve + download + verify + extract)", fetchCold.Wall.Seconds(), measure.Dur(fetchCold.Wall), measure.AtMost(0.05, "50 ms"))
+	e.table.Add("`packgen fetch` process, warm cache", fetchWarm.Wall.Seconds(), measure.Dur(fetchWarm.Wall), measure.AtMost(0.05, "50 ms"))
+	e.table.Add("peak RSS of `packgen fetch`", float64(fetchCold.MaxRSS), measure.Size(fetchCold.MaxRSS), measure.Goal{})
+
+	hsrv.Counter.Reset()
+	helmPull, err := measure.Best(c.runs, func(i int) error { hsrv.Counter.Reset(); return nil }, func(i int) (measure.Run, error) {
+		return measure.Exec(exec.Command(e.helmbench, "pull", hsrv.URL, target, filepath.Join(c.work, fmt.Sprintf("helm-pull-%d", i))))
+	})
+	if err != nil {
+		return err
+	}
+	helmMeta := hsrv.Counter.Bytes(measure.Metadata)
+	e.table.Add("Helm: download index.yaml + LoadIndexFile + Get + download chart (process)", helmPull.Wall.Seconds(), measure.Dur(helmPull.Wall), measure.Goal{})
+	e.table.Add("Helm: metadata downloaded to resolve one chart", float64(helmMeta), measure.Size(helmMeta), measure.Goal{})
+	e.table.Add("Helm: peak RSS of the pull", float64(helmPull.MaxRSS), measure.Size(helmPull.MaxRSS), measure.Goal{})
+
+	verify, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) {
+		return measure.Exec(e.cmd(nil, "verify", "--site", srv.URL, "--key", e.pub))
+	})
+	if err != nil {
+		return err
+	}
+	e.table.Add(fmt.Sprintf("`packgen verify --site` over HTTP, %d releases", rel), verify.Wall.Seconds(), measure.Dur(verify.Wall), measure.Goal{})
+
+	// One pack changed: a new commit bumping one pack, then a rebuild.
+	bumps := 0
+	bump := func(int) error {
+		bumps++
+		_, err := synth.Bump(main.repo, spec, bumps, c.versions+bumps)
+		return err
+	}
+	changed, err := measure.Best(c.runs, bump, func(int) (measure.Run, error) { return e.build(main.repo, site, true) })
+	if err != nil {
+		return err
+	}
+	e.table.Add("rebuild after one pack changed (new commit)", changed.Wall.Seconds(), measure.Dur(changed.Wall), measure.AtMost(0.5, "0.5 s"))
+	changedNoSite, err := measure.Best(c.runs, bump, func(int) (measure.Run, error) {
+		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
+	})
+	if err != nil {
+		return err
+	}
+	e.table.Add("rebuild after one pack changed, without catalogue", changedNoSite.Wall.Seconds(), measure.Dur(changedNoSite.Wall), measure.Goal{})
+
+	ratio := func(name string, a, b float64, limit float64) {
+		e.table.Add(name, a/b, fmt.Sprintf("%.3f×", a/b), measure.AtMost(limit, fmt.Sprintf("%g×", limit)))
+	}
+	ratio("ratio: packgen cold build / Helm indexing", cold.Wall.Seconds(), helmIndex.Wall.Seconds(), 1.0)
+	ratio("ratio: packgen no-change rebuild / Helm indexing", noChange.Wall.Seconds(), helmIndex.Wall.Seconds(), 0.1)
+	ratio("ratio: packgen fetch (resolve + fetch + verify) / Helm load + lookup + download", fetchCold.Wall.Seconds(), helmPull.Wall.Seconds(), 0.1)
+	e.table.Add("ratio: packgen metadata per resolve / Helm index.yaml", float64(metaBytes)/float64(helmIndexBytes), fmt.Sprintf("%.2f%%", 100*float64(metaBytes)/float64(helmIndexBytes)), measure.AtMost(0.01, "1%"))
+
+	if c.meta {
+		if err := e.metadataScaling(); err != nil {
+			return err
+		}
+	}
+	if c.scaling {
+		if err := e.buildScaling(spec, cold, fetchCold, metaBytes); err != nil {
+			return err
+		}
+	}
+
+	fmt.Printf("\npackgen at scale: %d packs × %d versions, %d-byte charts, %d CPUs (runtime.NumCPU), best of %d\n\n", c.packs, c.versions, c.chart, runtime.NumCPU(), c.runs)
+	e.table.Markdown(os.Stdout)
+	for _, n := range e.notes {
+		fmt.Println("\n" + n)
+	}
+	if n := e.table.Failed(); n > 0 {
+		fmt.Printf("\n%d goal(s) missed\n", n)
+		os.Exit(1)
+	}
+	return nil
+}
+
+// tools builds packgen and helmbench and makes a signing key.
+func (e *env) tools() error {
+	b := exec.Command("go", "build", "-trimpath", "-o", e.packgen, "./cmd/packgen")
+	b.Dir = e.root
+	if _, err := measure.Exec(b); err != nil {
+		return err
+	}
+	if _, err := measure.Exec(exec.Command("go", "build", "-o", e.helmbench, "./cmd/helmbench")); err != nil {
+		return err
+	}
+	prefix := filepath.Join(e.work, "registry")
+	if _, err := measure.Exec(e.cmd(nil, "key", "generate", "--prefix", prefix)); err != nil {
+		return err
+	}
+	e.key, e.pub = prefix+".key", prefix+".pub"
+	return nil
+}
+
+// cmd is a packgen command with its own config, cache and state dirs.
+func (e *env) cmd(xdg *string, args ...string) *exec.Cmd {
+	c := exec.Command(e.packgen, args...)
+	home := filepath.Join(e.work, "home")
+	if xdg != nil {
+		home = *xdg
+	}
+	c.Env = append(os.Environ(), "PACKGEN_PASSWORD="+password,
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
+		"XDG_CACHE_HOME="+filepath.Join(home, "cache"),
+		"XDG_STATE_HOME="+filepath.Join(home, "state"))
+	return c
+}
+
+type registry struct {
+	repo string
+	res  *synth.Result
+}
+
+// registry generates a repository and writes its charts for Helm.
+func (e *env) registry(name string, spec synth.Spec) (*registry, error) {
+	start := time.Now()
+	r := &registry{repo: filepath.Join(e.work, name+"-repo")}
+	var err error
+	if r.res, err = synth.Generate(r.repo, spec); err != nil {
+		return nil, err
+	}
+	if _, err := synth.WriteCharts(filepath.Join(e.work, name+"-charts"), spec, r.res); err != nil {
+		return nil, err
+	}
+	logf("generated %s: %d packs, %d releases, %d commits in %s", name, spec.Packs, r.res.Releases, r.res.Commits, time.Since(start).Round(time.Millisecond))
+	return r, nil
+}
+
+func (e *env) build(repo, out string, withSite bool) (measure.Run, error) {
+	args := []string{"build", "--repo", repo, "--packs-dir", "packs", "--out", out, "--key", e.key, "--name", "bench", "-o", "json",
+		// synth commits are dated 2024: keep the index valid for clients.
+		"--expires", "438000h"}
+	if !withSite {
+		args = append(args, "--no-site")
+	}
+	return measure.Exec(e.cmd(nil, args...))
+}
+
+// coldBuild builds into an empty out dir, best of runs.
+func (e *env) coldBuild(repo, out string, withSite bool) (measure.Run, error) {
+	return measure.Best(e.runs, func(int) error { return os.RemoveAll(out) }, func(int) (measure.Run, error) {
+		return e.build(repo, out, withSite)
+	})
+}
+
+// fetch runs packgen fetch of one pack; cold uses fresh cache dirs for
+// every try. It returns the metadata bytes the first try downloaded.
+func (e *env) fetch(srv *server, name string, cold bool) (measure.Run, int64, int, error) {
+	home := filepath.Join(e.work, "fetch-warm")
+	var meta int64
+	reqs := 0
+	if !cold {
+		// Fill the cache once.
+		if _, err := measure.Exec(e.cmd(&home, "fetch", name, "--url", srv.URL, "--key", e.pub, "-d", filepath.Join(home, "prime"))); err != nil {
+			return measure.Run{}, 0, 0, err
+		}
+	}
+	tries := 0
+	r, err := measure.Best(e.runs, func(int) error { srv.Counter.Reset(); return nil }, func(i int) (measure.Run, error) {
+		tries++
+		h := home
+		if cold {
+			h = filepath.Join(e.work, fmt.Sprintf("fetch-cold-%d", i))
+		}
+		r, err := measure.Exec(e.cmd(&h, "fetch", name, "--url", srv.URL, "--key", e.pub, "-d", filepath.Join(h, fmt.Sprintf("dest-%d", i))))
+		if i == 0 {
+			meta, reqs = srv.Counter.Bytes(measure.Metadata), srv.Counter.Requests()
+		}
+		return r, err
+	})
+	return r, meta, reqs, err
+}
+
+// metadataScaling shows the metadata per resolve at 100, 1,000 and
+// 10,000 releases (small charts: metadata does not depend on them).
+func (e *env) metadataScaling() error {
+	for _, packs := range []int{20, 200, 2000} {
+		spec := synth.Full(packs, 5, 2048, 100, true)
+		name := fmt.Sprintf("meta%d", packs*5)
+		r, err := e.registry(name, spec)
+		if err != nil {
+			return err
+		}
+		site := filepath.Join(e.work, name+"-site")
+		if _, err := e.build(r.repo, site, false); err != nil {
+			return err
+		}
+		srv, err := startServer(serve.Handler(site))
+		if err != nil {
+			return err
+		}
+		f, meta, _, err := e.fetch(srv, synth.Name(packs/2), true)
+		srv.Close()
+		if err != nil {
+			return err
+		}
+		e.table.Add(fmt.Sprintf("metadata per resolve at %d releases", r.res.Releases), float64(meta), measure.Size(meta), measure.AtMost(16<<10, "16 KiB"))
+		e.table.Add(fmt.Sprintf("`packgen fetch` cold at %d releases", r.res.Releases), f.Wall.Seconds(), measure.Dur(f.Wall), measure.AtMost(0.05, "50 ms"))
+		os.RemoveAll(r.repo)
+		os.RemoveAll(site)
+	}
+	return nil
+}
+
+// buildScaling builds at 1/4 and 1/2 of the main release count and puts
+// the main registry's figures beside them as 4×.
+func (e *env) buildScaling(full synth.Spec, cold, fetchCold measure.Run, metaBytes int64) error {
+	type point struct {
+		releases int
+		build    time.Duration
+		fetch    time.Duration
+		meta     int64
+	}
+	var pts []point
+	for _, div := range []int{4, 2} {
+		spec := synth.Full(max(full.Packs/div, 1), full.Versions, full.ChartSize, full.PerCommit, full.InPlace)
+		name := fmt.Sprintf("scale%d", div)
+		r, err := e.registry(name, spec)
+		if err != nil {
+			return err
+		}
+		site := filepath.Join(e.work, name+"-site")
+		b, err := e.coldBuild(r.repo, site, true)
+		if err != nil {
+			return err
+		}
+		srv, err := startServer(serve.Handler(site))
+		if err != nil {
+			return err
+		}
+		f, meta, _, err := e.fetch(srv, synth.Name(spec.Packs/2), true)
+		srv.Close()
+		if err != nil {
+			return err
+		}
+		pts = append(pts, point{r.res.Releases, b.Wall, f.Wall, meta})
+		os.RemoveAll(r.repo)
+		os.RemoveAll(site)
+	}
+	pts = append(pts, point{full.Packs * full.Versions, cold.Wall, fetchCold.Wall, metaBytes})
+	base := pts[0]
+	for i, p := range pts {
+		x := []string{"1×", "2×", "4×"}[i]
+		perK := p.build.Seconds() / float64(p.releases) * 1000
+		e.table.Add(fmt.Sprintf("scaling %s (%d releases): cold build, per 1,000 releases", x, p.releases), perK, fmt.Sprintf("%s (%.2f s/1k)", measure.Dur(p.build), perK), measure.Goal{})
+		e.table.Add(fmt.Sprintf("scaling %s (%d releases): fetch, metadata", x, p.releases), float64(p.meta), fmt.Sprintf("%s, %s", measure.Dur(p.fetch), measure.Size(p.meta)), measure.Goal{})
+	}
+	last := pts[len(pts)-1]
+	// Linear: the cost per release at 4× stays within 1.5× of that at 1×.
+	growth := (last.build.Seconds() / float64(last.releases)) / (base.build.Seconds() / float64(base.releases))
+	e.table.Add("scaling: build cost per release, 4× vs 1×", growth, fmt.Sprintf("%.2f×", growth), measure.AtMost(1.5, "1.5× (linear)"))
+	flat := float64(last.meta) / float64(base.meta)
+	e.table.Add("scaling: metadata per resolve, 4× vs 1×", flat, fmt.Sprintf("%.2f×", flat), measure.AtMost(1.25, "1.25× (flat)"))
+	return nil
+}
+
+type server struct {
+	*http.Server
+	URL     string
+	Counter *measure.Counter
+}
+
+func startServer(h http.Handler) (*server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	c := &measure.Counter{Next: h}
+	s := &server{Server: &http.Server{Handler: c}, URL: "http://" + ln.Addr().String(), Counter: c}
+	go func() {
+		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logf("server: %v", err)
+		}
+	}()
+	return s, nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "benchtable: "+strings.TrimSuffix(format, "\n")+"\n", args...)
+}

@@ -1,0 +1,66 @@
+// Command profbuild runs one packgen build in process under pprof, for
+// finding hot spots: profbuild -repo R -out D [-key K] [-site] -cpu f -mem f.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/site"
+)
+
+func main() {
+	repo := flag.String("repo", "", "git repository")
+	out := flag.String("out", "", "output dir")
+	key := flag.String("key", "", "signing key (password from PACKGEN_PASSWORD)")
+	withSite := flag.Bool("site", false, "write the HTML catalogue")
+	cpu := flag.String("cpu", "", "CPU profile file")
+	mem := flag.String("mem", "", "heap profile file")
+	flag.Parse()
+	o := build.Options{Repo: *repo, Out: *out, PacksDir: "packs", History: true, Registry: "bench"}
+	if *key != "" {
+		s, err := sign.LoadSignerRef(*key, sign.StaticPass([]byte(os.Getenv("PACKGEN_PASSWORD"))))
+		if err != nil {
+			fail(err)
+		}
+		o.Signer = s
+	}
+	if *withSite {
+		o.Site = func(dir string, s *build.Snapshot) error { return site.Write(dir, s.Root, s.Shards) }
+	}
+	if *cpu != "" {
+		f, err := os.Create(*cpu)
+		if err != nil {
+			fail(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	t := time.Now()
+	res, err := build.Run(context.Background(), o)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Printf("%v: %d archived, %d reused\n", time.Since(t), res.Archived, res.Reused)
+	if *mem != "" {
+		f, err := os.Create(*mem)
+		if err != nil {
+			fail(err)
+		}
+		runtime.GC()
+		pprof.Lookup("allocs").WriteTo(f, 0)
+		f.Close()
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}

@@ -1,0 +1,241 @@
+// Package measure holds the measuring parts of the benchmark driver:
+// child processes timed with their peak RSS, an HTTP handler that counts
+// the bytes a client downloads, and the table of figures with goals.
+package measure
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Run is one finished child process.
+type Run struct {
+	Wall   time.Duration
+	MaxRSS int64 // bytes, from the kernel's rusage of the child
+	Stdout string
+}
+
+// Exec runs cmd to completion and reports its wall time and peak RSS.
+// A failing command is an error carrying its output.
+func Exec(cmd *exec.Cmd) (Run, error) {
+	var out, errb bytes.Buffer
+	if cmd.Stdout == nil {
+		cmd.Stdout = &out
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = &errb
+	}
+	start := time.Now()
+	err := cmd.Run()
+	r := Run{Wall: time.Since(start), Stdout: out.String()}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			r.MaxRSS = ru.Maxrss * 1024 // Linux reports KiB
+		}
+	}
+	if err != nil {
+		return r, fmt.Errorf("%s: %w\n%s%s", strings.Join(cmd.Args, " "), err, out.String(), errb.String())
+	}
+	return r, nil
+}
+
+// Best runs f n times (at least once) and keeps the fastest run: the
+// machine is shared, so the minimum is the figure least disturbed by
+// other work. prep runs before each try, untimed.
+func Best(n int, prep func(i int) error, f func(i int) (Run, error)) (Run, error) {
+	var best Run
+	for i := 0; i < max(n, 1); i++ {
+		if prep != nil {
+			if err := prep(i); err != nil {
+				return best, err
+			}
+		}
+		r, err := f(i)
+		if err != nil {
+			return r, err
+		}
+		if i == 0 || r.Wall < best.Wall {
+			best = r
+		}
+	}
+	return best, nil
+}
+
+// Counter wraps a handler and counts the response body bytes it sends,
+// per request path, as a client on the other end of the socket sees them.
+type Counter struct {
+	Next  http.Handler
+	mu    sync.Mutex
+	bytes map[string]int64
+	reqs  int
+}
+
+func (c *Counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cw := &countingWriter{ResponseWriter: w}
+	c.Next.ServeHTTP(cw, r)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bytes == nil {
+		c.bytes = map[string]int64{}
+	}
+	c.bytes[r.URL.Path] += cw.n
+	c.reqs++
+}
+
+// Reset forgets what was counted.
+func (c *Counter) Reset() {
+	c.mu.Lock()
+	c.bytes, c.reqs = nil, 0
+	c.mu.Unlock()
+}
+
+// Requests is the number of requests served since the last Reset.
+func (c *Counter) Requests() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reqs
+}
+
+// Bytes sums the bytes sent for paths that keep says to count (nil: all).
+func (c *Counter) Bytes(keep func(path string) bool) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n int64
+	for p, b := range c.bytes {
+		if keep == nil || keep(p) {
+			n += b
+		}
+	}
+	return n
+}
+
+// Paths lists the paths requested since the last Reset, sorted.
+func (c *Counter) Paths() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for p := range c.bytes {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	n int64
+}
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.n += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps http.ServeContent's sendfile path counted too.
+func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
+	n, err := io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+	w.n += n
+	return n, err
+}
+
+// Metadata says whether a registry path is metadata (everything a client
+// reads to resolve and verify) rather than a pack or chart archive.
+func Metadata(path string) bool {
+	return !strings.HasSuffix(path, ".tar.gz") && !strings.HasSuffix(path, ".tgz")
+}
+
+// Goal is how a figure is judged.
+type Goal struct {
+	Text string             // as printed, e.g. "≤ 10 s"
+	OK   func(float64) bool // nil: informational
+}
+
+// AtMost is the goal value ≤ limit, printed with unit.
+func AtMost(limit float64, text string) Goal {
+	return Goal{Text: "≤ " + text, OK: func(v float64) bool { return v <= limit }}
+}
+
+// Row is one figure of the table.
+type Row struct {
+	Name  string
+	Value float64
+	Shown string // the value as printed
+	Goal  Goal
+}
+
+// Verdict is "pass", "FAIL" or "" for informational rows.
+func (r Row) Verdict() string {
+	switch {
+	case r.Goal.OK == nil:
+		return ""
+	case r.Goal.OK(r.Value):
+		return "pass"
+	default:
+		return "FAIL"
+	}
+}
+
+// Table is the driver's output.
+type Table struct{ Rows []Row }
+
+// Add appends a row.
+func (t *Table) Add(name string, value float64, shown string, goal Goal) {
+	t.Rows = append(t.Rows, Row{Name: name, Value: value, Shown: shown, Goal: goal})
+}
+
+// Failed counts rows that missed their goal.
+func (t *Table) Failed() int {
+	n := 0
+	for _, r := range t.Rows {
+		if r.Verdict() == "FAIL" {
+			n++
+		}
+	}
+	return n
+}
+
+// Markdown writes the table as a Markdown table.
+func (t *Table) Markdown(w io.Writer) {
+	fmt.Fprintln(w, "| figure | measured | goal | |")
+	fmt.Fprintln(w, "|---|---:|---|---|")
+	for _, r := range t.Rows {
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.Name, r.Shown, r.Goal.Text, r.Verdict())
+	}
+}
+
+// Dur formats a duration for the table.
+func Dur(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	default:
+		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+	}
+}
+
+// Size formats a byte count for the table.
+func Size(n int64) string {
+	switch {
+	case n >= 10<<20:
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 10<<10:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%d B", n)
+	}
+}
