@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -36,14 +37,20 @@ type registry struct {
 }
 
 func newRegistry(t *testing.T) *registry {
+	return newRegistryOf(t, func(repo *gitfixture.Repo) error {
+		abs, _ := filepath.Abs("../examples/packs")
+		return repo.CopyDir(abs, "packs")
+	})
+}
+
+func newRegistryOf(t *testing.T, populate func(*gitfixture.Repo) error) *registry {
 	t.Helper()
 	r := &registry{t: t, tmp: t.TempDir(), gen: time.Now()}
 	var err error
 	if r.repo, err = gitfixture.Init(filepath.Join(r.tmp, "repo")); err != nil {
 		t.Fatal(err)
 	}
-	abs, _ := filepath.Abs("../examples/packs")
-	if err := r.repo.CopyDir(abs, "packs"); err != nil {
+	if err := populate(r.repo); err != nil {
 		t.Fatal(err)
 	}
 	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
@@ -341,6 +348,70 @@ layers:
 	os.WriteFile(aws, append(mustRead(t, aws), []byte("\n# edited\n")...), 0o644)
 	if _, stale := lock.Stale(lockPath); !stale {
 		t.Error("edited profile not reported stale")
+	}
+}
+
+// TestSearchOrder: a layer without a registry comes from the first
+// configured registry with a matching version, and the result says which.
+func TestSearchOrder(t *testing.T) {
+	ctx := context.Background()
+	full := newRegistry(t)
+	// "edge" only has falco 5.0.0, a newer major than the examples'.
+	edge := newRegistryOf(t, func(repo *gitfixture.Repo) error {
+		for _, f := range []string{"pack.json", "values.yaml", "README.md", "presets.yaml", "schema.yaml", "manifests/falco-rules.yaml"} {
+			data, err := os.ReadFile("../examples/packs/falco-4.2.5/" + f)
+			if err != nil {
+				return err
+			}
+			if f == "pack.json" {
+				data = bytes.Replace(data, []byte(`"4.2.5"`), []byte(`"5.0.0"`), 1)
+			}
+			if err := repo.Write("packs/falco/"+f, data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	state := t.TempDir()
+	env := full.env(state)
+	env.Registries = []client.Registry{
+		{Name: "edge", URL: edge.srv.URL, Keys: []string{string(edge.pub)}},
+		{Name: "main", URL: full.srv.URL, Keys: []string{string(full.pub)}},
+	}
+	p, err := Parse("p.yaml", []byte(`name: search
+cloudType: aws
+layers:
+  - {pack: falco, version: "*"}
+  - {pack: ingress-nginx, version: "^4"}
+  - {pack: prometheus-operator, version: "~57.0", registry: main}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Resolve(ctx, p, env, ResolveOptions{Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	for _, l := range res.Layers {
+		got += fmt.Sprintf("%s@%s from %s (searched %s); ", l.Pack, l.Version, l.Registry, strings.Join(l.Searched, ","))
+	}
+	if want := "falco@5.0.0 from edge (searched edge); ingress-nginx@4.10.1 from main (searched edge,main); prometheus-operator@57.0.3 from main (searched ); "; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if l := res.Lock.Find("falco"); l.Registry.Name != "edge" || l.Registry.URL != edge.srv.URL {
+		t.Errorf("falco lock: %+v", l.Registry)
+	}
+	// Narrowing the constraint skips the registry without a match.
+	p.Layers[0].Constraint = "^4"
+	res, err = Resolve(ctx, p, env, ResolveOptions{Partial: true})
+	if err != nil || res.Layers[0].Registry != "main" || res.Layers[0].Version != "4.2.5" {
+		t.Fatalf("falco ^4: %v %+v", err, res)
+	}
+	// A registry signed by another key is refused, not skipped.
+	env.Registries[0].Keys = []string{string(full.pub)}
+	if _, err := Resolve(ctx, p, env, ResolveOptions{Partial: true}); !errors.Is(err, client.ErrBadSignature) {
+		t.Errorf("wrong key: %v", err)
 	}
 }
 
