@@ -40,8 +40,11 @@ type Options struct {
 	// checked). Never the default.
 	InsecureSkipVerify bool
 	Timeout            time.Duration
-	Now                func() time.Time
-	Warn               io.Writer // warnings; nil = discard
+	// StallTimeout abandons an HTTP download that receives nothing for
+	// this long (default DefaultStallTimeout); Timeout bounds the whole.
+	StallTimeout time.Duration
+	Now          func() time.Time
+	Warn         io.Writer // warnings; nil = discard
 	// Progress, when set, wraps an archive download of size bytes.
 	Progress func(name string, size int64, r io.Reader) io.Reader
 }
@@ -81,7 +84,7 @@ func New(reg Registry, opts Options) (*Client, error) {
 			return nil, fmt.Errorf("registry %s: environment variable %s (its token) is empty or unset", reg.Name, reg.TokenEnv)
 		}
 	}
-	tr, err := NewTransport(reg.URL, token, opts.Timeout)
+	tr, err := newTransport(reg.URL, token, opts.Timeout, opts.StallTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -135,16 +138,44 @@ func (c *Client) Root(ctx context.Context) (*index.Root, error) {
 	}
 	dir := c.cachePath("roots", urlKey(c.reg.URL))
 	etagFile, dataFile := filepath.Join(dir, "index.json.etag"), filepath.Join(dir, "index.json")
+	// The etag file records the etag and the digest of the copy it belongs
+	// to; written by two processes or corrupted, a mismatched pair is
+	// ignored instead of revalidating the wrong bytes.
 	etag := ""
 	cached, cerr := os.ReadFile(dataFile)
 	if cerr == nil {
 		if b, err := os.ReadFile(etagFile); err == nil {
-			etag = strings.TrimSpace(string(b))
+			if tag, digest, ok := strings.Cut(strings.TrimSpace(string(b)), "\n"); ok && digest == index.Digest(cached) {
+				etag = tag
+			}
 		}
 	}
+	root, data, resp, err := c.fetchRoot(ctx, etag, cached)
+	if err != nil && resp != nil && resp.NotModified {
+		// The cached copy the server vouched for does not verify (corrupt
+		// cache): fetch it whole again.
+		fmt.Fprintf(c.opts.Warn, "warning: cached %s is unusable (%v); fetching it again\n", dataFile, err)
+		root, data, resp, err = c.fetchRoot(ctx, "", nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !resp.NotModified {
+		_ = writeAtomic(dataFile, data, 0o644)
+		if resp.ETag != "" {
+			_ = writeAtomic(etagFile, []byte(resp.ETag+"\n"+index.Digest(data)), 0o644)
+		}
+	}
+	c.root, c.rootData = root, data
+	return root, nil
+}
+
+// fetchRoot gets index.json (or revalidates cached under etag) and runs
+// every check on it: signature, format, expiry, serial.
+func (c *Client) fetchRoot(ctx context.Context, etag string, cached []byte) (*index.Root, []byte, *Response, error) {
 	resp, err := c.tr.Get(ctx, index.RootFile, etag)
 	if err != nil {
-		return nil, fmt.Errorf("registry %s: %w", c.reg.Name, err)
+		return nil, nil, nil, fmt.Errorf("registry %s: %w", c.reg.Name, err)
 	}
 	var data []byte
 	if resp.NotModified {
@@ -154,31 +185,24 @@ func (c *Client) Root(ctx context.Context) (*index.Root, error) {
 		data, err = c.readBody(index.RootFile, resp, index.MaxRootSize)
 		resp.Body.Close()
 		if err != nil {
-			return nil, err
+			return nil, nil, resp, err
 		}
 	}
 	if err := c.verifyRoot(ctx, data); err != nil {
-		return nil, err
+		return nil, nil, resp, err
 	}
 	root, err := index.ParseRoot(data)
 	if err != nil {
-		return nil, fmt.Errorf("registry %s: %w", c.reg.Name, err)
+		return nil, nil, resp, fmt.Errorf("registry %s: %w", c.reg.Name, err)
 	}
 	if now := c.opts.Now(); now.After(root.Expires) {
-		return nil, fmt.Errorf("registry %s: %w: index.json expired at %s (%s ago); a stale index may hide security fixes. The registry owner must rebuild and publish it (packgen build, with SOURCE_DATE_EPOCH=$(date +%%s) to refresh without a new commit)",
+		return nil, nil, resp, fmt.Errorf("registry %s: %w: index.json expired at %s (%s ago); a stale index may hide security fixes. The registry owner must rebuild and publish it (packgen build, with SOURCE_DATE_EPOCH=$(date +%%s) to refresh without a new commit)",
 			c.reg.Name, ErrExpired, root.Expires.Format(time.RFC3339), now.Sub(root.Expires).Round(time.Minute))
 	}
 	if err := c.checkSerial(root, data); err != nil {
-		return nil, err
+		return nil, nil, resp, err
 	}
-	if !resp.NotModified {
-		_ = writeAtomic(dataFile, data, 0o644)
-		if resp.ETag != "" {
-			_ = writeAtomic(etagFile, []byte(resp.ETag), 0o644)
-		}
-	}
-	c.root, c.rootData = root, data
-	return root, nil
+	return root, data, resp, nil
 }
 
 func (c *Client) verifyRoot(ctx context.Context, data []byte) error {

@@ -5,6 +5,7 @@
 package client
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
@@ -27,17 +29,21 @@ type Registry struct {
 	// Keys are public key PEMs; any may verify (key rotation). Empty
 	// means the registry is not verified, which fetch warns about.
 	Keys []string `yaml:"keys,omitempty" json:"keys,omitempty"`
+	// Key is a single public key PEM, for hand-written configs; it is
+	// trusted together with Keys.
+	Key string `yaml:"key,omitempty" json:"key,omitempty"`
 	// TokenEnv names an environment variable holding a bearer token.
 	TokenEnv string `yaml:"tokenEnv,omitempty" json:"tokenEnv,omitempty"`
 }
 
 // Verifier returns the registry's key set, or nil when it has none.
 func (r *Registry) Verifier() (*sign.Verifier, error) {
-	if len(r.Keys) == 0 {
+	keys := r.TrustedKeys()
+	if len(keys) == 0 {
 		return nil, nil
 	}
 	var pems [][]byte
-	for _, k := range r.Keys {
+	for _, k := range keys {
 		pems = append(pems, []byte(k))
 	}
 	v, err := sign.NewVerifierSet(pems...)
@@ -45,6 +51,14 @@ func (r *Registry) Verifier() (*sign.Verifier, error) {
 		return nil, fmt.Errorf("registry %s: %w", r.Name, err)
 	}
 	return v, nil
+}
+
+// TrustedKeys returns every key that may sign the registry: Key, then Keys.
+func (r *Registry) TrustedKeys() []string {
+	if strings.TrimSpace(r.Key) == "" {
+		return r.Keys
+	}
+	return append([]string{r.Key}, r.Keys...)
 }
 
 // Config is registries.yaml.
@@ -84,18 +98,44 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseConfig(path, data)
+}
+
+// maxConfigSize bounds registries.yaml (it holds a few URLs and keys).
+const maxConfigSize = 1 << 20
+
+// ParseConfig parses registries.yaml content; file names it in errors.
+func ParseConfig(file string, data []byte) (*Config, error) {
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxConfigSize)
+	}
 	var c Config
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %v", file, err)
 	}
 	for i, r := range c.Registries {
 		if err := checkRegistry(r); err != nil {
-			return nil, fmt.Errorf("%s: registries[%d]: %w", path, i, err)
+			return nil, fmt.Errorf("%s: registries[%d]: %w", file, i, err)
 		}
 	}
 	return &c, nil
+}
+
+// ParseRef splits a command-line "NAME[@CONSTRAINT]" and checks both parts.
+func ParseRef(s string) (name, constraint string, err error) {
+	name, constraint, _ = strings.Cut(s, "@")
+	if !pack.ValidName(name) {
+		return "", "", fmt.Errorf("%q is not a pack name (lowercase letters, digits and '-', e.g. calico@^3.26)", name)
+	}
+	constraint = strings.TrimSpace(constraint)
+	if constraint != "" {
+		if _, err := semver.NewConstraint(constraint); err != nil {
+			return "", "", fmt.Errorf("version constraint %q: %v (examples: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3)", constraint, err)
+		}
+	}
+	return name, constraint, nil
 }
 
 func checkRegistry(r Registry) error {
@@ -140,7 +180,7 @@ func (c *Config) Add(r Registry) error {
 	if err := checkRegistry(r); err != nil {
 		return err
 	}
-	for _, k := range r.Keys {
+	for _, k := range r.TrustedKeys() {
 		if _, err := sign.LoadPublicKey([]byte(k)); err != nil {
 			return fmt.Errorf("key: %w", err)
 		}

@@ -36,9 +36,51 @@ type Transport interface {
 // UserAgent is sent with every HTTP request.
 var UserAgent = "packgen"
 
+// Transport errors, usable with errors.Is.
+var (
+	// ErrHTTPStatus marks an HTTP status other than 200, 304 and 404.
+	ErrHTTPStatus = errors.New("unexpected HTTP status")
+	// ErrRedirects marks a redirect loop or chain longer than maxRedirects.
+	ErrRedirects = errors.New("too many redirects")
+	// ErrStalled marks a server that sent nothing for the stall timeout
+	// (slow retrieval attack, or a dead connection).
+	ErrStalled = errors.New("download stalled")
+	// ErrTimeout marks a request that exceeded the overall timeout (a
+	// slow drip of data that never stalls long enough to trip ErrStalled).
+	ErrTimeout = errors.New("download timed out")
+	// ErrTruncated marks a body shorter than its Content-Length.
+	ErrTruncated = errors.New("response truncated")
+)
+
+// classify gives transport failures their sentinel, keeping the original.
+func classify(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrStalled) {
+		return cause
+	}
+	var ne interface{ Timeout() bool }
+	switch {
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: %w", ErrTruncated, err)
+	}
+	return err
+}
+
+const maxRedirects = 5
+
+// DefaultStallTimeout is how long a download may go without receiving a
+// byte before it is abandoned; the overall timeout bounds a slow drip.
+const DefaultStallTimeout = 30 * time.Second
+
 // NewTransport picks a transport for a registry location: an http(s) URL,
 // a file:// URL or a directory path.
 func NewTransport(loc, token string, timeout time.Duration) (Transport, error) {
+	return newTransport(loc, token, timeout, 0)
+}
+
+// newTransport is NewTransport with a stall timeout (0 = DefaultStallTimeout).
+func newTransport(loc, token string, timeout, stall time.Duration) (Transport, error) {
 	switch {
 	case strings.HasPrefix(loc, "http://"), strings.HasPrefix(loc, "https://"):
 		u, err := url.Parse(strings.TrimSuffix(loc, "/"))
@@ -51,8 +93,8 @@ func NewTransport(loc, token string, timeout time.Duration) (Transport, error) {
 		c := &http.Client{
 			Timeout: timeout,
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if len(via) >= 5 {
-					return fmt.Errorf("stopped after %d redirects", len(via))
+				if len(via) >= maxRedirects {
+					return fmt.Errorf("%w: stopped after %d redirects", ErrRedirects, len(via))
 				}
 				if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
 					return errors.New("refusing a redirect from https to http")
@@ -60,7 +102,10 @@ func NewTransport(loc, token string, timeout time.Duration) (Transport, error) {
 				return nil
 			},
 		}
-		return &httpTransport{base: u, client: c, token: token, netrc: netrcFor(u.Hostname())}, nil
+		if stall <= 0 {
+			stall = DefaultStallTimeout
+		}
+		return &httpTransport{base: u, client: c, token: token, netrc: netrcFor(u.Hostname()), stall: stall}, nil
 	case strings.HasPrefix(loc, "file://"):
 		u, err := url.Parse(loc)
 		if err != nil || u.Path == "" {
@@ -78,6 +123,7 @@ type httpTransport struct {
 	client *http.Client
 	token  string
 	netrc  *netrcEntry
+	stall  time.Duration
 }
 
 func (t *httpTransport) String() string { return t.base.String() }
@@ -85,6 +131,17 @@ func (t *httpTransport) String() string { return t.base.String() }
 func (t *httpTransport) Get(ctx context.Context, p, etag string) (*Response, error) {
 	u := *t.base
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/" + p
+	// The request is cancelled when no byte arrives for t.stall, whether
+	// waiting for headers or in the middle of the body.
+	ctx, cancel := context.WithCancelCause(ctx)
+	timer := time.AfterFunc(t.stall, func() { cancel(fmt.Errorf("%w: nothing received for %s", ErrStalled, t.stall)) })
+	ok := false
+	defer func() {
+		if !ok {
+			timer.Stop()
+			cancel(nil)
+		}
+	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
@@ -103,14 +160,17 @@ func (t *httpTransport) Get(ctx context.Context, p, etag string) (*Response, err
 	}
 	resp, err := t.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), classify(ctx, err))
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotModified && etag != "":
 		resp.Body.Close()
 		return &Response{NotModified: true, ETag: etag}, nil
 	case resp.StatusCode == http.StatusOK:
-		return &Response{Body: resp.Body, Size: resp.ContentLength, ETag: resp.Header.Get("ETag")}, nil
+		ok = true
+		timer.Reset(t.stall)
+		body := &stallBody{rc: resp.Body, ctx: ctx, cancel: cancel, timer: timer, d: t.stall}
+		return &Response{Body: body, Size: resp.ContentLength, ETag: resp.Header.Get("ETag")}, nil
 	case resp.StatusCode == http.StatusNotFound:
 		resp.Body.Close()
 		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), index.ErrNotFound)
@@ -119,8 +179,36 @@ func (t *httpTransport) Get(ctx context.Context, p, etag string) (*Response, err
 		return nil, fmt.Errorf("GET %s: %s: the registry needs credentials (registry add --token-env VAR, or ~/.netrc)", u.Redacted(), resp.Status)
 	default:
 		resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: %s", u.Redacted(), resp.Status)
+		return nil, fmt.Errorf("GET %s: %w: %s", u.Redacted(), ErrHTTPStatus, resp.Status)
 	}
+}
+
+// stallBody re-arms the stall timer whenever data arrives and reports a
+// stall as ErrStalled rather than a bare "context canceled".
+type stallBody struct {
+	rc     io.ReadCloser
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	timer  *time.Timer
+	d      time.Duration
+}
+
+func (b *stallBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.d)
+	}
+	if err != nil && err != io.EOF {
+		err = classify(b.ctx, err)
+	}
+	return n, err
+}
+
+func (b *stallBody) Close() error {
+	b.timer.Stop()
+	err := b.rc.Close()
+	b.cancel(nil)
+	return err
 }
 
 type fileTransport struct{ dir string }
@@ -128,6 +216,10 @@ type fileTransport struct{ dir string }
 func (t *fileTransport) String() string { return t.dir }
 
 func (t *fileTransport) Get(_ context.Context, p, _ string) (*Response, error) {
+	// Stat before opening: opening a FIFO planted in a site would block.
+	if info, err := os.Stat(filepath.Join(t.dir, filepath.FromSlash(p))); err == nil && !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", filepath.Join(t.dir, p))
+	}
 	f, err := os.Open(filepath.Join(t.dir, filepath.FromSlash(p)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(t.dir, p), index.ErrNotFound)

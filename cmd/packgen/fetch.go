@@ -128,9 +128,9 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			name, constraint, _ := strings.Cut(args[0], "@")
-			if !pack.ValidName(name) {
-				return usageErr("%q is not a pack name", name)
+			name, constraint, err := client.ParseRef(args[0])
+			if err != nil {
+				return usageErr("%v", err)
 			}
 			reg, err := f.registryFor(g)
 			if err != nil {

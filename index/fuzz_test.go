@@ -1,0 +1,100 @@
+package index
+
+import (
+	"path"
+	"strings"
+	"testing"
+)
+
+// Seeds for these targets live in testdata/fuzz/<target>/: real files of
+// a built registry and the crashers found so far.
+
+// inside reports whether p is a clean relative path under prefix.
+func inside(p, prefix string) bool {
+	if p != path.Clean(p) || !strings.HasPrefix(p, prefix) || strings.HasPrefix(p, "/") || strings.Contains(p, "\\") {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." || seg == "." || seg == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzParseRoot: an accepted index.json is consistent, points only into
+// index/, and survives a canonical re-encoding.
+func FuzzParseRoot(f *testing.F) {
+	f.Add([]byte(`{"schemaVersion":1,"registry":"r","source":{"commit":"c"},"serial":1,"generatedAt":"2024-01-01T00:00:00Z","expires":"2025-01-01T00:00:00Z","packs":0,"releases":0,"bucketBits":0,"buckets":[{"path":"index/` + sha + `.json","sha256":"` + sha + `","size":3}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseRoot(data)
+		if err != nil {
+			return
+		}
+		if len(r.Buckets) != 1<<r.BucketBits || r.Serial < 1 {
+			t.Fatalf("inconsistent root accepted: bits %d, %d buckets, serial %d", r.BucketBits, len(r.Buckets), r.Serial)
+		}
+		for _, b := range r.Buckets {
+			if !inside(b.Path, "index/") || len(b.SHA256) != 64 || b.Size < 0 {
+				t.Fatalf("bucket ref %+v accepted", b)
+			}
+		}
+		again, err := Encode(r)
+		if err != nil {
+			t.Fatalf("accepted root does not encode: %v", err)
+		}
+		if _, err := ParseRoot(again); err != nil {
+			t.Fatalf("re-encoded root rejected: %v\n%s", err, again)
+		}
+	})
+}
+
+// FuzzParseBucket: an accepted bucket holds only names of its own bucket,
+// sorted, each pointing into its own packs/<name>/.
+func FuzzParseBucket(f *testing.F) {
+	f.Add([]byte(`{"schemaVersion":1,"packs":[{"name":"a","layer":"os","latest":"1","versions":1,"shard":{"path":"packs/a/shards/x.json","sha256":"`+sha+`","size":1}}]}`), uint8(0), uint16(0))
+	f.Fuzz(func(t *testing.T, data []byte, bits uint8, idx uint16) {
+		b, err := ParseBucket(data, int(bits%13), int(idx))
+		if err != nil {
+			return
+		}
+		for i, s := range b.Packs {
+			if BucketOf(s.Name, int(bits%13)) != int(idx) {
+				t.Fatalf("pack %q of another bucket accepted", s.Name)
+			}
+			if !inside(s.Shard.Path, "packs/"+s.Name+"/") {
+				t.Fatalf("shard path %q of %s accepted", s.Shard.Path, s.Name)
+			}
+			if b.Find(s.Name) != &b.Packs[i] {
+				t.Fatalf("Find(%q) does not find it", s.Name)
+			}
+		}
+	})
+}
+
+// FuzzParseShard: an accepted shard's files all lie under their own
+// packs/<name>/<version>/, and resolution never panics.
+func FuzzParseShard(f *testing.F) {
+	f.Add([]byte(`{"schemaVersion":1,"name":"p","releases":[{"version":"1.0.0","layer":"os","archive":{"path":"packs/p/1.0.0/p-1.0.0.tar.gz","sha256":"` + sha + `","size":1},"commit":"c","tree":"t","created":"2024-01-01T00:00:00Z","dir":"p"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseShard(data, "p")
+		if err != nil {
+			return
+		}
+		for _, r := range s.Releases {
+			dir := "packs/p/" + r.Version + "/"
+			for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
+				if p != "" && !inside(p, dir) {
+					t.Fatalf("release %s: path %q accepted", r.Version, p)
+				}
+			}
+		}
+		s.Sort()
+		s.Latest()
+		s.Resolve(nil, true)
+		s.Versions()
+		if _, err := Encode(s); err != nil {
+			t.Fatalf("accepted shard does not encode: %v", err)
+		}
+	})
+}
