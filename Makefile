@@ -6,16 +6,29 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin/packgen
 FUZZTIME ?= 10s
 
-.PHONY: all build test vet fmt-check unit fuzz bench demo clean
+.PHONY: all build test vet fmt-check lint-workflows unit fuzz bench demo clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/packgen
 
-# The README's test command: formatting, vet, and every test with the race detector.
-test: fmt-check vet
+# The README's test command: formatting, vet, workflow lint, and every test with the race detector.
+test: fmt-check vet lint-workflows
 	$(GO) test -race -count=1 ./...
+
+# actionlint on this repository's workflows and the GitOps example's. Run
+# as `go run module@version` so the main module does not depend on it. Once
+# downloaded it runs offline: the module cache then serves as the proxy
+# (plain `go run pkg@version` would still look the module up online).
+# shellcheck and pyflakes integrations are off so results do not depend on
+# what else the machine has installed.
+ACTIONLINT ?= github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+lint-workflows:
+	@cache=file://$$($(GO) env GOMODCACHE)/cache/download; \
+	if GOPROXY=$$cache $(GO) run $(ACTIONLINT) -version >/dev/null 2>&1; then export GOPROXY=$$cache; fi; \
+	echo "actionlint .github/workflows examples/gitops/.github/workflows"; \
+	$(GO) run $(ACTIONLINT) -shellcheck= -pyflakes= .github/workflows/*.yml examples/gitops/.github/workflows/*.yml
 
 vet:
 	$(GO) vet ./...

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/s3test"
 	"github.com/packgen/packgen/publish"
+	"gopkg.in/yaml.v3"
 )
 
 // publishFixture is a signed pack repository with two generations built:
@@ -264,4 +266,141 @@ func TestPublishCrashSafety(t *testing.T) {
 		t.Errorf("no kill left generation 1 live: %v", outcomes)
 	}
 	t.Logf("%d kill points over %d uploads: %d left generation 1, %d generation 2; %s", len(points), total, outcomes[serial1], outcomes[serial2], time.Since(start).Round(time.Millisecond))
+}
+
+// TestWorkflowsAndAction checks what actionlint cannot: action.yml's shape
+// (actionlint lints workflows, not action metadata), and that every
+// packgen command line in the workflows and the action names a real
+// command with real flags, so the GitOps example cannot drift from the CLI.
+func TestWorkflowsAndAction(t *testing.T) {
+	data, err := os.ReadFile("../../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var action struct {
+		Name        string `yaml:"name"`
+		Description string `yaml:"description"`
+		Inputs      map[string]struct {
+			Description string `yaml:"description"`
+			Required    *bool  `yaml:"required"`
+			Default     *string
+		} `yaml:"inputs"`
+		Outputs map[string]struct {
+			Description string `yaml:"description"`
+			Value       string `yaml:"value"`
+		} `yaml:"outputs"`
+		Runs struct {
+			Using string `yaml:"using"`
+			Steps []struct {
+				ID    string            `yaml:"id"`
+				Name  string            `yaml:"name"`
+				Run   string            `yaml:"run"`
+				Shell string            `yaml:"shell"`
+				Uses  string            `yaml:"uses"`
+				Env   map[string]string `yaml:"env"`
+			} `yaml:"steps"`
+		} `yaml:"runs"`
+	}
+	if err := yaml.Unmarshal(data, &action); err != nil {
+		t.Fatalf("action.yml: %v", err)
+	}
+	if action.Name == "" || action.Description == "" || action.Runs.Using != "composite" || len(action.Runs.Steps) == 0 {
+		t.Fatalf("action.yml needs name, description and composite steps: %+v", action)
+	}
+	ids := map[string]bool{}
+	for i, s := range action.Runs.Steps {
+		if (s.Run == "") == (s.Uses == "") || (s.Run != "" && s.Shell == "") {
+			t.Errorf("action.yml step %d: a composite step needs run with shell, or uses", i)
+		}
+		ids[s.ID] = true
+	}
+	for name, in := range action.Inputs {
+		if in.Description == "" {
+			t.Errorf("action.yml input %s has no description", name)
+		}
+	}
+	for _, m := range regexp.MustCompile(`inputs\.([A-Za-z0-9_-]+)`).FindAllStringSubmatch(string(data), -1) {
+		if _, ok := action.Inputs[m[1]]; !ok {
+			t.Errorf("action.yml uses undeclared input %s", m[1])
+		}
+	}
+	for _, m := range regexp.MustCompile(`steps\.([A-Za-z0-9_-]+)\.outputs`).FindAllStringSubmatch(string(data), -1) {
+		if !ids[m[1]] {
+			t.Errorf("action.yml refers to unknown step %s", m[1])
+		}
+	}
+
+	files, _ := filepath.Glob("../../.github/workflows/*.yml")
+	examples, _ := filepath.Glob("../../examples/gitops/.github/workflows/*.yml")
+	if len(files) == 0 || len(examples) < 3 {
+		t.Fatalf("workflows: %v %v", files, examples)
+	}
+	checked := 0
+	for _, file := range append(files, examples...) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wf struct {
+			Jobs map[string]struct {
+				Steps []struct {
+					Run  string            `yaml:"run"`
+					Uses string            `yaml:"uses"`
+					With map[string]string `yaml:"with"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		if err := yaml.Unmarshal(data, &wf); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for job, j := range wf.Jobs {
+			for _, s := range j.Steps {
+				var lines []string
+				if strings.HasPrefix(s.Uses, "packgen/packgen@") && s.With["args"] != "" {
+					lines = append(lines, s.With["args"])
+				}
+				for _, l := range strings.Split(s.Run, "\n") {
+					if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "packgen "); ok {
+						lines = append(lines, rest)
+					}
+				}
+				for _, l := range lines {
+					if err := checkCommandLine(l); err != nil {
+						t.Errorf("%s job %s: packgen %s: %v", filepath.Base(file), job, l, err)
+					}
+					checked++
+				}
+			}
+		}
+	}
+	if checked < 6 {
+		t.Errorf("only %d packgen command lines found in the workflows", checked)
+	}
+	if code, out, _ := run(t, "validate", "--strict", "../../examples/gitops/packs"); code != 0 {
+		t.Errorf("the GitOps example's packs: %s", out)
+	}
+}
+
+// checkCommandLine resolves a packgen command line against the real
+// command tree and checks each --flag exists there.
+func checkCommandLine(line string) error {
+	var args []string
+	for _, f := range strings.Fields(line) {
+		args = append(args, strings.Trim(f, `"'`))
+	}
+	g := &globalOptions{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
+	cmd, rest, err := newRoot(g).Find(args)
+	if err != nil {
+		return err
+	}
+	if cmd.Parent() == nil {
+		return fmt.Errorf("no such command %q", args[0])
+	}
+	for _, a := range rest {
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if strings.HasPrefix(a, "--") && cmd.Flags().Lookup(name) == nil && cmd.InheritedFlags().Lookup(name) == nil {
+			return fmt.Errorf("%s has no flag --%s", cmd.CommandPath(), name)
+		}
+	}
+	return nil
 }
