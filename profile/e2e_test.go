@@ -255,6 +255,10 @@ layers:
 			t.Errorf("calico.yaml lacks %q:\n%s", w, calico)
 		}
 	}
+	k8s, _ := os.ReadFile(filepath.Join(out, "values", "kubernetes.yaml"))
+	if !strings.Contains(string(k8s), "  k8sHardening: True\n  # Pods get addresses from the VPC-sized range.\n  podCIDR: \"100.64.0.0/16\"\n") {
+		t.Errorf("kubernetes.yaml:\n%s", k8s)
+	}
 	falco, _ := os.ReadFile(filepath.Join(out, "values", "falco.yaml"))
 	if !strings.Contains(string(falco), "webhook:\n        enabled: true\n        url: \"https://alerts.example.com/falco\"") || !strings.Contains(string(falco), "# Driver used to capture syscalls") {
 		t.Errorf("falco.yaml:\n%s", falco)

@@ -250,6 +250,7 @@ layers:
       manifests:
         servicemonitor:
           scrapeInterval: "10s"
+          # Keep only the ninth.
           list: [9]
           extra:
             deep: true
@@ -273,6 +274,7 @@ manifests:
     # How often Prometheus scrapes targets.
     scrapeInterval: "10s" # the default
     retention: "15d"
+    # Keep only the ninth.
     list: [9]
     extra:
       deep: true

@@ -28,7 +28,10 @@ type RenderedLayer struct {
 // profile layer's overrides (see Merge). Each file is written atomically;
 // the output depends only on the archive and the overrides.
 func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) ([]RenderedLayer, error) {
+	// Everything is fetched, verified and merged before anything is
+	// written, so a verification failure writes nothing.
 	var out []RenderedLayer
+	var data [][]byte
 	for _, l := range lock.Layers {
 		var overrides *yaml.Node
 		if pl := p.Layer(l.Pack); pl != nil {
@@ -46,15 +49,17 @@ func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) (
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", l.ID(), err)
 		}
-		data, err := MergeValues(base, overrides)
+		merged, err := MergeValues(base, overrides)
 		if err != nil {
 			return nil, fmt.Errorf("%s: values.yaml: %w", l.ID(), err)
 		}
-		file := filepath.Join(dir, "values", l.Pack+".yaml")
-		if err := writeFileAtomic(file, data); err != nil {
+		data = append(data, merged)
+		out = append(out, RenderedLayer{Pack: l.Pack, Version: l.Version, File: filepath.Join(dir, "values", l.Pack+".yaml"), Overrides: overrides != nil})
+	}
+	for i, r := range out {
+		if err := writeFileAtomic(r.File, data[i]); err != nil {
 			return nil, err
 		}
-		out = append(out, RenderedLayer{Pack: l.Pack, Version: l.Version, File: file, Overrides: overrides != nil})
 	}
 	return out, nil
 }
@@ -135,7 +140,8 @@ func MergeValues(base []byte, overrides *yaml.Node) ([]byte, error) {
 // the value in dst (lists are replaced whole, not appended: appending
 // makes an override impossible to undo). Keys new to dst are appended in
 // src's order. A replaced value keeps the pack's comments unless the
-// override carries its own.
+// override carries its own; a comment above an override key replaces the
+// one above the pack's key.
 func Merge(dst, src *yaml.Node) {
 	for i := 0; i+1 < len(src.Content); i += 2 {
 		sk, sv := src.Content[i], src.Content[i+1]
@@ -143,6 +149,10 @@ func Merge(dst, src *yaml.Node) {
 		if j < 0 {
 			dst.Content = append(dst.Content, clone(sk), clone(sv))
 			continue
+		}
+		if sk.HeadComment != "" {
+			// The override explains itself: its comment replaces the pack's.
+			dst.Content[j].HeadComment = sk.HeadComment
 		}
 		dv := dst.Content[j+1]
 		if dv.Kind == yaml.MappingNode && sv.Kind == yaml.MappingNode {

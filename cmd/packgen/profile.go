@@ -166,6 +166,7 @@ sha256 of the signature file.`,
 	}
 	f.add(c)
 	c.Flags().StringVarP(&lockPath, "lock", "l", "", "lock file to write (default: PROFILE with .lock instead of .yaml)")
+	_ = c.MarkFlagFilename("lock", "lock")
 	c.Flags().BoolVar(&partial, "partial", false, "allow missing core layers (a profile layered on top of another)")
 	outputFlag(c, &output, "text", "json")
 	return c
@@ -242,6 +243,7 @@ since the lock was written. Progress is shown only on a terminal.`,
 	}
 	f.add(c)
 	c.Flags().StringVarP(&dest, "dest", "d", "", "directory to extract into (required)")
+	_ = c.MarkFlagDirname("dest")
 	c.Flags().BoolVar(&force, "force", false, "replace an existing DIR (atomically)")
 	c.Flags().IntVarP(&jobs, "jobs", "j", 4, "parallel downloads")
 	outputFlag(c, &output, "text", "json")
@@ -333,6 +335,7 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 	}
 	f.add(c)
 	c.Flags().StringVarP(&lockPath, "lock", "l", "", "lock file (default: PROFILE with .lock instead of .yaml)")
+	_ = c.MarkFlagFilename("lock", "lock")
 	c.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 when a layer can be updated within its constraint")
 	outputFlag(c, &output, "text", "json")
 	return c
@@ -417,6 +420,7 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 	}
 	f.add(c)
 	c.Flags().StringVarP(&dest, "dest", "d", "", "output directory (required)")
+	_ = c.MarkFlagDirname("dest")
 	outputFlag(c, &output, "text", "json")
 	return c
 }
