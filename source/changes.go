@@ -17,6 +17,11 @@ type Change struct {
 	Version     string
 	BaseVersion string // version in the same directory at base; "" for a new pack dir
 	BaseName    string
+	// BaseDir is where the base held this release: Dir itself, or, for a
+	// new directory holding a name@version the base already had elsewhere
+	// with other content (a copied directory whose version was not bumped),
+	// that other directory.
+	BaseDir string
 	Release     Release // the pack at head, for loading and validation
 }
 
@@ -64,6 +69,25 @@ func (r *Repo) Changes(ctx context.Context, base, head, packsDir string) ([]Chan
 	for _, d := range baseDirs {
 		before[d.rel] = d
 	}
+	// name@version → directory at base, built only when a PR adds a
+	// directory (copying a pack dir to start the next version is common).
+	var baseIDs map[string]packDir
+	releasesAtBase := func() (map[string]packDir, error) {
+		if baseIDs != nil {
+			return baseIDs, nil
+		}
+		baseIDs = map[string]packDir{}
+		for _, d := range baseDirs {
+			mi, err := sc.manifest(d.manifest, d.rel+"/"+pack.ManifestFile)
+			if err != nil {
+				return nil, err
+			}
+			if mi.name != "" {
+				baseIDs[releaseID(mi.name, mi.version)] = d
+			}
+		}
+		return baseIDs, nil
+	}
 	var out []Change
 	for _, d := range headDirs {
 		if err := ctx.Err(); err != nil {
@@ -84,7 +108,15 @@ func (r *Repo) Changes(ctx context.Context, base, head, packsDir string) ([]Chan
 			if err != nil {
 				return nil, err
 			}
-			c.BaseName, c.BaseVersion = omi.name, omi.version
+			c.BaseName, c.BaseVersion, c.BaseDir = omi.name, omi.version, old.rel
+		} else if mi.name != "" {
+			ids, err := releasesAtBase()
+			if err != nil {
+				return nil, err
+			}
+			if od, ok := ids[releaseID(mi.name, mi.version)]; ok && od.tree != d.tree {
+				c.BaseName, c.BaseVersion, c.BaseDir = mi.name, mi.version, od.rel
+			}
 		}
 		out = append(out, c)
 	}
@@ -105,12 +137,23 @@ func (c Change) VersionProblem() string {
 		return ""
 	}
 	switch {
+	case nv.Equal(ov) && c.BaseDir != "" && c.BaseDir != c.Dir:
+		return fmt.Sprintf("%s@%s already exists in %s with other content: published versions are immutable, set a new \"version\" in this pack.json (e.g. %s)", c.Name, c.Version, c.BaseDir, ov.IncPatch().String())
 	case nv.Equal(ov):
 		return fmt.Sprintf("the content of %s@%s changed but its version did not: published versions are immutable, bump \"version\" in pack.json (e.g. to %s)", c.Name, c.Version, ov.IncPatch().String())
 	case nv.LessThan(ov):
 		return fmt.Sprintf("version went down from %s to %s: versions must increase", c.BaseVersion, c.Version)
 	}
 	return ""
+}
+
+// releaseID keys a release by name and semantic version, so 1.0 and 1.0.0
+// are the same release.
+func releaseID(name, version string) string {
+	if v, err := semver.NewVersion(version); err == nil {
+		return name + "@" + v.String()
+	}
+	return name + "@" + version
 }
 
 func trimDir(d string) string {

@@ -226,17 +226,20 @@ func TestValidateChangedSince(t *testing.T) {
 	write("packs/b", "1.1.0", "b: 2\n") // bumped: fine
 	write("packs/c", "1.9.0", "c: 1\n") // went down
 	write("packs/d", "0.1.0", "d: [\n") // new and broken
+	write("packs/b-copy", "1.0.0", "b: 3\n") // copied to start a new version, not bumped
+	r.Write("packs/b-copy/pack.json", []byte(`{"name": "b", "version": "1.0.0", "layer": "cni", "displayName": "x", "cloudTypes": ["all"]}`))
 	r.Commit("change")
 	code, out, errs := run(t, "validate", "--repo", r.Dir, "--changed-since", base)
 	if code != 1 {
 		t.Fatalf("exit %d: %s %s", code, out, errs)
 	}
 	for _, want := range []string{
-		"4 pack(s) changed since",
-		"packs/a/pack.json: error: the content of a@1.0.0 changed but its version did not",
-		"packs/c/pack.json: error: version went down from 2.0.0 to 1.9.0",
+		"5 pack(s) changed since",
+		"packs/a/pack.json:1:26: error: the content of a@1.0.0 changed but its version did not",
+		"packs/c/pack.json:1:26: error: version went down from 2.0.0 to 1.9.0",
+		"packs/b-copy/pack.json:1:26: error: b@1.0.0 already exists in packs/b with other content",
 		"packs/d/values.yaml:2: error: invalid YAML",
-		"4 packs, 3 errors",
+		"5 packs, 4 errors",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in\n%s", want, out)
@@ -246,7 +249,7 @@ func TestValidateChangedSince(t *testing.T) {
 		t.Errorf("bumped pack reported: %s", out)
 	}
 	code, out, _ = run(t, "validate", "--repo", r.Dir, "--changed-since", base, "--format", "github")
-	if code != 1 || !strings.Contains(out, "::error file=packs/a/pack.json::the content of a@1.0.0 changed") || !strings.Contains(out, "::error file=packs/d/values.yaml,line=2::invalid YAML") {
+	if code != 1 || !strings.Contains(out, "::error file=packs/a/pack.json,line=1,col=26::the content of a@1.0.0 changed") || !strings.Contains(out, "::error file=packs/d/values.yaml,line=2::invalid YAML") {
 		t.Errorf("github annotations: %s", out)
 	}
 	if code, _, errs := run(t, "validate", "--repo", r.Dir, "--changed-since", "no-such-ref"); code == 0 || !strings.Contains(errs, "fetch-depth: 0") {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -204,10 +205,12 @@ func runValidateChanged(ctx context.Context, g *globalOptions, o *validateOption
 			return err
 		}
 		p, ps := pack.Load(fsys, ".", pack.Options{Prefix: c.Dir})
+		manifest, _ := fs.ReadFile(fsys, pack.ManifestFile)
 		done()
 		rep.Problems = append(rep.Problems, ps...)
 		if msg := c.VersionProblem(); msg != "" {
-			rep.Problems = append(rep.Problems, pack.Problem{File: path.Join(c.Dir, pack.ManifestFile), Severity: pack.SevError, Msg: msg})
+			line, col := jsonKeyPos(manifest, "version")
+			rep.Problems = append(rep.Problems, pack.Problem{File: path.Join(c.Dir, pack.ManifestFile), Line: line, Col: col, Severity: pack.SevError, Msg: msg})
 		}
 		vp := validatedPack{Dir: c.Dir, Name: c.Name, Version: c.Version}
 		if p.Manifest != nil {
@@ -223,6 +226,36 @@ func runValidateChanged(ctx context.Context, g *globalOptions, o *validateOption
 		fmt.Fprintf(g.stdout, "%d pack(s) changed since %s\n", len(changes), o.changedSince)
 	}
 	return report(g, o, rep)
+}
+
+// jsonKeyPos finds the line and column of a top-level key's value in a
+// JSON object, so a version annotation lands on the "version" line of the
+// pull request's diff; 0, 0 when it cannot tell.
+func jsonKeyPos(data []byte, key string) (line, col int) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0, 0
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return 0, 0
+		}
+		if k, _ := t.(string); k == key {
+			off := int(dec.InputOffset())
+			// Skip the colon and white space to the value itself.
+			for off < len(data) && (data[off] == ':' || data[off] == ' ' || data[off] == '\t' || data[off] == '\r' || data[off] == '\n') {
+				off++
+			}
+			line = 1 + bytes.Count(data[:off], []byte("\n"))
+			return line, off - bytes.LastIndexByte(data[:off], '\n')
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return 0, 0
+		}
+	}
+	return 0, 0
 }
 
 func plural(n int, s string) string {
