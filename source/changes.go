@@ -22,7 +22,7 @@ type Change struct {
 	// with other content (a copied directory whose version was not bumped),
 	// that other directory.
 	BaseDir string
-	Release     Release // the pack at head, for loading and validation
+	Release Release // the pack at head, for loading and validation
 }
 
 // Changes lists the pack directories under packsDir whose tree differs

@@ -226,7 +226,8 @@ func TestValidateChangedSince(t *testing.T) {
 	write("packs/b", "1.1.0", "b: 2\n") // bumped: fine
 	write("packs/c", "1.9.0", "c: 1\n") // went down
 	write("packs/d", "0.1.0", "d: [\n") // new and broken
-	write("packs/b-copy", "1.0.0", "b: 3\n") // copied to start a new version, not bumped
+	// Copied to start a new version, but not bumped.
+	write("packs/b-copy", "1.0.0", "b: 3\n")
 	r.Write("packs/b-copy/pack.json", []byte(`{"name": "b", "version": "1.0.0", "layer": "cni", "displayName": "x", "cloudTypes": ["all"]}`))
 	r.Commit("change")
 	code, out, errs := run(t, "validate", "--repo", r.Dir, "--changed-since", base)
