@@ -248,10 +248,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if seen[key] {
 			continue
 		}
-		if err := carry(ctx, o, prev, stage, p.rel); err != nil {
+		rel, err := carry(ctx, o, prev, stage, p.rel)
+		if err != nil {
 			return nil, fmt.Errorf("pack %s: keep previously published release: %w", key, err)
 		}
-		releases = append(releases, p.rel)
+		releases = append(releases, rel)
 		res.Carried++
 		fmt.Fprintf(o.Log, "keeping %s: published before, no longer in the built history\n", key)
 	}
@@ -300,8 +301,7 @@ func runJobs(ctx context.Context, o Options, jobs []*job, prev *previous, stage 
 				return
 			}
 			if j.prev != nil {
-				j.out = *j.prev
-				j.err = carry(ctx, o, prev, stage, *j.prev)
+				j.out, j.err = carry(ctx, o, prev, stage, *j.prev)
 			} else {
 				j.out, j.probs, j.err = buildRelease(o, j.rel, stage)
 			}
@@ -395,36 +395,37 @@ func annotate(ps pack.Problems, r source.Release) pack.Problems {
 // carry puts a previous build's release files into the staged site:
 // hard links (or copies) from a local build, verified downloads from a
 // published one.
-func carry(ctx context.Context, o Options, prev *previous, stage string, r index.Release) error {
+// A release signed by another key than the build's is re-signed (resign).
+func carry(ctx context.Context, o Options, prev *previous, stage string, r index.Release) (index.Release, error) {
 	for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
 		if p == "" {
 			continue
 		}
 		dst := filepath.Join(stage, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
+			return r, err
 		}
 		if prev.dir != "" {
 			if err := o.linker(filepath.Join(prev.dir, filepath.FromSlash(p)), dst); err != nil {
-				return err
+				return r, err
 			}
 			continue
 		}
 		if p == r.Archive.Path {
 			if err := download(ctx, prev.loc, r.Archive, dst); err != nil {
-				return err
+				return r, err
 			}
 			continue
 		}
 		data, err := prev.fetch(ctx, p, 1<<20)
 		if err != nil {
-			return err
+			return r, err
 		}
 		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			return err
+			return r, err
 		}
 	}
-	return nil
+	return resign(o, stage, r)
 }
 
 // download streams a published archive to dst, checking size and digest.

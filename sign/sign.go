@@ -35,6 +35,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -95,6 +96,9 @@ type Signer struct {
 	pub  crypto.PublicKey
 	hint string
 	ed   bool
+	// self verifies the signer's own signatures (Signed), made once.
+	selfOnce sync.Once
+	self     *Verifier
 }
 
 // LoadSigner parses a private key PEM (encrypted or not).
@@ -271,4 +275,27 @@ func KeyID(pub crypto.PublicKey) string {
 	}
 	sum := sha256.Sum256(der)
 	return hex.EncodeToString(sum[:])
+}
+
+// KeyID is the hex SHA-256 of the signer's public key.
+func (s *Signer) KeyID() string { return KeyID(s.pub) }
+
+// Signed reports whether sigFile (a .sig file's content) is this signer's
+// signature over the file at path, whose SHA-256 is sum. Builds use it to
+// find releases signed by a previous key after a key rotation.
+func (s *Signer) Signed(path string, sum [32]byte, sigFile []byte) bool {
+	s.selfOnce.Do(func() {
+		if pub, err := s.PublicKeyPEM(); err == nil {
+			s.self, _ = LoadPublicKey(pub)
+		}
+	})
+	v := s.self
+	if v == nil {
+		return false
+	}
+	raw, err := DecodeSigFile(sigFile)
+	if err != nil {
+		return false
+	}
+	return v.VerifyDigest(sum, func() (io.ReadCloser, error) { return os.Open(path) }, raw) == nil
 }
