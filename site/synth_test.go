@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,11 +32,16 @@ type synthPack struct {
 	files                           map[string][]byte // files of the latest archive, besides pack.json
 }
 
+// gzPool saves allocating a compressor per synthetic archive.
+var gzPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return w }}
+
 // writeTGZ writes a tar.gz rooted at name/ with the given files.
 func writeTGZ(t testing.TB, file, name string, files map[string][]byte) index.FileRef {
 	t.Helper()
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	zw := gzPool.Get().(*gzip.Writer)
+	defer gzPool.Put(zw)
+	zw.Reset(&buf)
 	tw := tar.NewWriter(zw)
 	keys := make([]string, 0, len(files))
 	for k := range files {

@@ -1,0 +1,460 @@
+package site
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/serve"
+)
+
+// chromium finds the browser; tests skip without one, except in CI.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("PACKGEN_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not found: CI must run the catalogue's browser tests (apt-get install chromium)")
+	}
+	t.Skip("chromium not installed")
+	return ""
+}
+
+// buildExamples builds a real registry from examples/packs plus the XSS
+// fixture pack, through build.Run with the catalogue hook.
+func buildExamples(t *testing.T) string {
+	t.Helper()
+	tmp := t.TempDir()
+	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for src, dst := range map[string]string{"../examples/packs": "packs", "testdata/xss-1.0.0": "packs/xss-1.0.0"} {
+		abs, _ := filepath.Abs(src)
+		if err := repo.CopyDir(abs, dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := repo.Commit("packs"); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "site")
+	_, err = build.Run(context.Background(), build.Options{
+		Repo: repo.Dir, PacksDir: "packs", Out: out, Registry: "examples",
+		RepoURL: "git@github.com:example/packs.git",
+		Site: func(dir string, s *build.Snapshot) error {
+			return Write(dir, s.Root, s.Shards)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// serveDir serves a site with the project's server on loopback.
+func serveDir(t *testing.T, dir string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: serve.Handler(dir), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + l.Addr().String() + "/"
+}
+
+func artifacts(t *testing.T) string {
+	if d := os.Getenv("PACKGEN_ARTIFACTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// browser records what must never happen on a catalogue page.
+type browser struct {
+	ctx      context.Context
+	mu       sync.Mutex
+	problems []string
+}
+
+func (b *browser) problem(format string, a ...any) {
+	b.mu.Lock()
+	b.problems = append(b.problems, fmt.Sprintf(format, a...))
+	b.mu.Unlock()
+}
+
+func (b *browser) check(t *testing.T, where string) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.problems {
+		t.Errorf("%s: %s", where, p)
+	}
+	b.problems = nil
+}
+
+func newBrowser(t *testing.T) *browser {
+	exe := chromium(t)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancel3)
+	b := &browser{ctx: ctx}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.APITypeError || e.Type == runtime.APITypeWarning || e.Type == runtime.APITypeAssert {
+				var args []string
+				for _, a := range e.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				b.problem("console.%s: %s", e.Type, strings.Join(args, " "))
+			}
+		case *runtime.EventExceptionThrown:
+			b.problem("uncaught exception: %s", e.ExceptionDetails.Error())
+		case *log.EventEntryAdded:
+			if e.Entry.Level == log.LevelError || e.Entry.Level == log.LevelWarning {
+				b.problem("log %s (%s): %s %s", e.Entry.Level, e.Entry.Source, e.Entry.Text, e.Entry.URL)
+			}
+		case *network.EventLoadingFailed:
+			if !e.Canceled {
+				b.problem("request failed: %s %s", e.Type, e.ErrorText)
+			}
+		case *network.EventResponseReceived:
+			if e.Response.Status >= 400 {
+				b.problem("HTTP %d for %s", e.Response.Status, e.Response.URL)
+			}
+		case *page.EventJavascriptDialogOpening:
+			b.problem("a %s dialog opened: %q", e.Type, e.Message)
+			go chromedp.Run(ctx, page.HandleJavaScriptDialog(false))
+		}
+	})
+	if err := chromedp.Run(ctx, log.Enable(), network.Enable(), runtime.Enable()); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (b *browser) run(t *testing.T, actions ...chromedp.Action) {
+	t.Helper()
+	if err := chromedp.Run(b.ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (b *browser) eval(t *testing.T, js string, out any) {
+	t.Helper()
+	b.run(t, chromedp.Evaluate(js, out))
+}
+
+// groups returns the visible pack names per group title.
+func (b *browser) groups(t *testing.T) map[string][]string {
+	t.Helper()
+	var g map[string][]string
+	b.eval(t, visibleJS, &g)
+	return g
+}
+
+func (b *browser) screenshot(t *testing.T, dir, name string) {
+	t.Helper()
+	var buf []byte
+	b.run(t, chromedp.FullScreenshot(&buf, 100)) // quality 100 means PNG
+	if err := os.WriteFile(filepath.Join(dir, name), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// visible lists the names of the pack cards shown, per group title.
+const visibleJS = `(() => {
+  const out = {};
+  for (const s of document.querySelectorAll("section.group")) {
+    if (s.hidden) continue;
+    const title = s.querySelector("h2").firstChild.textContent.trim();
+    out[title] = [...s.querySelectorAll("li.card")].filter(li => !li.hidden).map(li => li.id.slice(5));
+  }
+  return out;
+})()`
+
+// setValue sets a form control as a user would, firing its events.
+func setValue(id, value string) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`(() => { const e = document.getElementById(%q); e.value = %q;
+  e.dispatchEvent(new Event("input", {bubbles: true})); e.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`, id, value), nil)
+}
+
+// waitFrames lets the page's requestAnimationFrame-scheduled filter run.
+var waitFrames = chromedp.Evaluate(`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, nil,
+	func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) })
+
+func TestBrowser(t *testing.T) {
+	chromium(t)
+	dir := buildExamples(t)
+	base := serveDir(t, dir)
+	shots := artifacts(t)
+	b := newBrowser(t)
+
+	// Index: grouped by layer, in layer order.
+	var groups map[string][]string
+	b.run(t, chromedp.Navigate(base), chromedp.WaitVisible("#q", chromedp.ByQuery))
+	groups = b.groups(t)
+	want := map[string][]string{
+		"Operating systems":      {"ubuntu"},
+		"Kubernetes":             {"kubernetes"},
+		"Networking (CNI)":       {"calico"},
+		"Storage (CSI)":          {"csi-aws-ebs"},
+		"Add-ons: monitoring":    {"grafana-dashboards", "prometheus-operator"},
+		"Add-ons: security":      {"xss", "falco"},
+		"Add-ons: ingress":       {"ingress-nginx"},
+		"Add-ons: load balancer": {"lb-metallb"},
+	}
+	for g, names := range want {
+		got := strings.Join(groups[g], ",")
+		for _, n := range names {
+			if !strings.Contains(","+got+",", ","+n+",") {
+				t.Errorf("group %q = [%s], want %s in it", g, got, n)
+			}
+		}
+	}
+	var order []string
+	b.eval(t, `[...document.querySelectorAll("section.group h2")].map(h => h.firstChild.textContent.trim())`, &order)
+	if len(order) < 5 || order[0] != "Operating systems" || order[1] != "Kubernetes" || order[2] != "Networking (CNI)" || order[3] != "Storage (CSI)" {
+		t.Errorf("group order %q", order)
+	}
+	var logoOK bool
+	b.eval(t, `(() => { const i = document.querySelector("#pack-lb-metallb img.logo"); return !!i && i.complete && i.naturalWidth > 0; })()`, &logoOK)
+	if !logoOK {
+		t.Error("MetalLB's logo is not shown")
+	}
+	b.screenshot(t, shots, "catalogue-desktop.png")
+
+	// Search narrows; layer and cloud filters work; count follows.
+	var count string
+	b.run(t, chromedp.SendKeys("#q", "prometheus", chromedp.ByQuery), waitFrames)
+	groups = b.groups(t)
+	b.eval(t, `document.getElementById("count").textContent`, &count)
+	if len(groups) != 1 || strings.Join(groups["Add-ons: monitoring"], ",") != "prometheus-operator" || count != "1 of 10 packs" {
+		t.Errorf("search prometheus: %v (%q)", groups, count)
+	}
+	b.run(t, setValue("q", "zzz-nothing"), waitFrames)
+	var emptyShown bool
+	b.eval(t, `!document.getElementById("empty").hidden`, &emptyShown)
+	if !emptyShown {
+		t.Error("no-match message not shown")
+	}
+	b.run(t, setValue("q", ""), setValue("layer", "cni"), waitFrames)
+	groups = b.groups(t)
+	if len(groups) != 1 || strings.Join(groups["Networking (CNI)"], ",") != "calico" {
+		t.Errorf("layer cni: %v", groups)
+	}
+	b.run(t, setValue("layer", ""), setValue("cloud", "aws"), waitFrames)
+	var shown []string
+	b.eval(t, `[...document.querySelectorAll("li.card")].filter(li => !li.hidden && !li.closest("section").hidden).map(li => li.id.slice(5)).sort()`, &shown)
+	if s := strings.Join(shown, ","); !strings.Contains(s, "csi-aws-ebs") || !strings.Contains(s, "xss") || !strings.Contains(s, "kubernetes") || strings.Contains(s, "lb-metallb") {
+		t.Errorf("cloud aws shows %s", s)
+	}
+	b.check(t, "index")
+
+	// Keyboard: the skip link, the search box and pack links are reachable.
+	b.run(t, chromedp.Navigate(base), chromedp.WaitVisible("#q", chromedp.ByQuery))
+	var seen []string
+	for i := 0; i < 12; i++ {
+		var id string
+		b.run(t, chromedp.KeyEvent(kb.Tab))
+		b.eval(t, `(() => { const a = document.activeElement; return a.id || a.className || a.tagName; })()`, &id)
+		seen = append(seen, id)
+	}
+	s := strings.Join(seen, " ")
+	if seen[0] != "skip" || !strings.Contains(s, "q") || !strings.Contains(s, "layer") || !strings.Contains(s, "cloud") {
+		t.Errorf("tab order: %v", seen)
+	}
+	var focusedCard bool
+	b.eval(t, `!!document.activeElement.closest("li.card")`, &focusedCard)
+	if !focusedCard {
+		t.Errorf("12 tabs never reached a pack: %v", seen)
+	}
+
+	// A pack page: every version, the fetch snippet, a linked dependency.
+	b.run(t, chromedp.Navigate(base+"packs/prometheus-operator/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
+	var versions []string
+	var fetch, dep, commit string
+	b.eval(t, `[...document.querySelectorAll("table.versions tbody th .ver")].map(e => e.textContent)`, &versions)
+	b.eval(t, `document.getElementById("fetch-cmd").textContent`, &fetch)
+	b.eval(t, `document.querySelector(".deps a").getAttribute("href")`, &dep)
+	b.eval(t, `document.querySelector("table.versions tbody a.mono").href`, &commit)
+	if strings.Join(versions, ",") != "58.2.1,57.0.3" || fetch != "packgen fetch prometheus-operator@58.2.1" || dep != "../kubernetes/index.html" {
+		t.Errorf("pack page: versions %v, fetch %q, dep %q", versions, fetch, dep)
+	}
+	if !strings.HasPrefix(commit, "https://github.com/example/packs/commit/") {
+		t.Errorf("commit link %q", commit)
+	}
+	var copied string
+	b.run(t, chromedp.Click("button.copy", chromedp.ByQuery), chromedp.Sleep(100*time.Millisecond))
+	b.eval(t, `document.querySelector("button.copy").textContent`, &copied)
+	if copied != "Copied" && copied != "Press Ctrl+C" {
+		t.Errorf("copy button says %q", copied)
+	}
+	b.run(t, chromedp.Navigate(base+"packs/kubernetes/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
+	b.screenshot(t, shots, "pack-desktop.png")
+	b.check(t, "pack page")
+
+	// XSS fixture: nothing runs, the text is shown escaped.
+	for _, p := range []string{"", "packs/xss/index.html"} {
+		b.run(t, chromedp.Navigate(base+p), chromedp.WaitReady("footer", chromedp.ByQuery), chromedp.Sleep(150*time.Millisecond))
+		var xss any
+		var scripts []string
+		b.eval(t, `window.__xss === undefined ? null : String(window.__xss)`, &xss)
+		b.eval(t, `[...document.scripts].map(s => s.getAttribute("src") || "INLINE")`, &scripts)
+		if xss != nil {
+			t.Errorf("%s: the XSS fixture ran (%v)", p, xss)
+		}
+		for _, s := range scripts {
+			if s != "assets/app.js" && s != "assets/catalog.js" && s != "../../assets/app.js" {
+				t.Errorf("%s: unexpected script %q", p, s)
+			}
+		}
+	}
+	var h1 string
+	var badLinks int
+	b.eval(t, `document.querySelector("h1").textContent`, &h1)
+	b.eval(t, `[...document.querySelectorAll("a[href]")].filter(a => !/^(https?:|mailto:|#|\.\.?\/|[a-z0-9.]+(\/|$))/i.test(a.getAttribute("href")) || /^javascript:/i.test(a.href)).length`, &badLinks)
+	if !strings.Contains(h1, "<script>") || badLinks != 0 {
+		t.Errorf("xss page: h1 %q, %d unsafe links", h1, badLinks)
+	}
+	b.check(t, "xss pages")
+
+	// Phone width: no horizontal scrolling, on the index and on the widest pages.
+	b.run(t, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	for _, p := range []string{"", "packs/xss/index.html", "packs/prometheus-operator/index.html", "packs/ingress-nginx/index.html"} {
+		var over int
+		b.run(t, chromedp.Navigate(base+p), chromedp.WaitReady("footer", chromedp.ByQuery))
+		b.eval(t, `document.documentElement.scrollWidth - document.documentElement.clientWidth`, &over)
+		if over > 0 {
+			t.Errorf("%s: %dpx of horizontal scroll at 390px", p, over)
+		}
+		if p == "" {
+			b.screenshot(t, shots, "catalogue-phone.png")
+		}
+		if p == "packs/prometheus-operator/index.html" {
+			b.screenshot(t, shots, "pack-phone.png")
+		}
+	}
+	b.check(t, "phone")
+
+	// Dark mode follows the system.
+	b.run(t, chromedp.EmulateViewport(1280, 900), emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}),
+		chromedp.Navigate(base), chromedp.WaitVisible("#q", chromedp.ByQuery))
+	var bg string
+	b.eval(t, `getComputedStyle(document.body).backgroundColor`, &bg)
+	if bg != "rgb(15, 18, 22)" {
+		t.Errorf("dark mode background %q", bg)
+	}
+	b.screenshot(t, shots, "catalogue-dark.png")
+	b.run(t, chromedp.Navigate(base+"packs/falco/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
+	b.screenshot(t, shots, "pack-dark.png")
+	b.run(t, emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}))
+	b.check(t, "dark mode")
+
+	// The same catalogue straight from disk: scripts, styles and search work.
+	b.run(t, chromedp.Navigate("file://"+filepath.ToSlash(dir)+"/index.html"), chromedp.WaitVisible("#q", chromedp.ByQuery),
+		chromedp.SendKeys("#q", "calico", chromedp.ByQuery), waitFrames)
+	groups = b.groups(t)
+	var styled string
+	b.eval(t, `getComputedStyle(document.querySelector(".filters")).borderRadius`, &styled)
+	if len(groups) != 1 || strings.Join(groups["Networking (CNI)"], ",") != "calico" || styled != "12px" {
+		t.Errorf("file://: groups %v, style %q", groups, styled)
+	}
+	b.run(t, chromedp.Navigate("file://"+filepath.ToSlash(dir)+"/packs/lb-metallb/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
+	b.eval(t, `(() => { const i = document.querySelector("img.logo"); return !!i && i.complete && i.naturalWidth > 0; })()`, &logoOK)
+	if !logoOK {
+		t.Error("file://: MetalLB's logo is not shown")
+	}
+	b.check(t, "file://")
+	t.Logf("screenshots in %s", shots)
+}
+
+// TestBrowserScale types into the search of a 5,000-pack catalogue. The
+// bound is loose on purpose (shared CI machines): it catches a filter that
+// went quadratic or re-renders the page, not a few milliseconds.
+func TestBrowserScale(t *testing.T) {
+	chromium(t)
+	dir := t.TempDir()
+	t0 := time.Now()
+	root, shards := synth(t, dir, manyPacks(5000, 1))
+	t1 := time.Now()
+	if err := Write(dir, root, shards); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("synth %v, write %v", t1.Sub(t0), time.Since(t1))
+	base := serveDir(t, dir)
+	b := newBrowser(t)
+	b.run(t, chromedp.Navigate(base), chromedp.WaitVisible("#q", chromedp.ByQuery))
+	var res struct {
+		MS    float64 `json:"ms"`
+		Count string  `json:"count"`
+		Shown int     `json:"shown"`
+	}
+	js := `(async () => {
+  const q = document.getElementById("q");
+  const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+  const t0 = performance.now();
+  for (const s of ["p", "pa", "pac", "pack", "pack-0", "pack-04", "pack-049", "pack-0499"]) {
+    q.value = s;
+    q.dispatchEvent(new Event("input"));
+    await frame(); await frame();
+  }
+  const ms = (performance.now() - t0) / 8;
+  const shown = [...document.querySelectorAll("li.card")].filter(li => !li.hidden).length;
+  return {ms, count: document.getElementById("count").textContent, shown};
+})()`
+	b.run(t, chromedp.Evaluate(js, &res, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	t.Logf("5,000 packs: %.1f ms per keystroke (two frames included), %s", res.MS, res.Count)
+	if res.Shown != 10 || res.Count != "10 of 5000 packs" {
+		t.Errorf("search pack-0499 shows %d (%q)", res.Shown, res.Count)
+	}
+	if res.MS > 1000 {
+		t.Errorf("typing takes %.0f ms per keystroke with 5,000 packs", res.MS)
+	}
+	b.check(t, "5,000 packs")
+}
