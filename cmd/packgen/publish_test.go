@@ -156,19 +156,26 @@ func TestPublishCommand(t *testing.T) {
 	}
 }
 
-// TestPublishCrashSafety kills a real `packgen publish` process (SIGKILL)
+// TestPublishBinary's CrashSafety kills a real `packgen publish` process (SIGKILL)
 // at many points of uploading generation 2 over generation 1, and checks
 // after each kill with `packgen verify --site`, over plain HTTP from the
 // S3 server, that the registry verifies fully and serves generation 1 or
 // generation 2. The server lives in the test process and survives the
 // publisher's death, as a real store would.
-func TestPublishCrashSafety(t *testing.T) {
-	f := newPublishFixture(t)
-	srv := s3test.Start(t, "packs")
+//
+// It shares the real binary with the README's GitOps walkthrough.
+func TestPublishBinary(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "packgen")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	t.Run("CrashSafety", func(t *testing.T) { testCrashSafety(t, bin) })
+	t.Run("READMEGitOps", func(t *testing.T) { testREADMEGitOps(t, bin) })
+}
+
+func testCrashSafety(t *testing.T, bin string) {
+	f := newPublishFixture(t)
+	srv := s3test.Start(t, "packs")
 	env := append(os.Environ(), "AWS_ENDPOINT_URL="+srv.Server.URL)
 	start := time.Now()
 	serial1, serial2 := siteSerial(t, f.site1), siteSerial(t, f.site2)
@@ -403,4 +410,54 @@ func checkCommandLine(line string) error {
 		}
 	}
 	return nil
+}
+
+// testREADMEGitOps runs the README's "GitOps in five minutes" block, line
+// for line, with bash, the real binary on PATH, git, and an S3 server on
+// loopback standing in for the bucket.
+func testREADMEGitOps(t *testing.T, bin string) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git binary (.ci/run installs it)")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "<!-- gitops-five-minutes -->\n```sh\n")
+	if !ok {
+		t.Fatal("README has no gitops-five-minutes block")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	srv := s3test.Start(t, "my-packs")
+	tmp := t.TempDir()
+	home := filepath.Join(tmp, "home")
+	os.MkdirAll(home, 0o755)
+	env := append(os.Environ(),
+		"PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"HOME="+home, "XDG_CONFIG_HOME="+home+"/.config", "XDG_CACHE_HOME="+home+"/.cache", "XDG_STATE_HOME="+home+"/.state",
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=Pat Packer", "GIT_AUTHOR_EMAIL=pat@example.invalid", "GIT_COMMITTER_NAME=Pat Packer", "GIT_COMMITTER_EMAIL=pat@example.invalid",
+		"AWS_ENDPOINT_URL="+srv.Server.URL,
+		"BUCKET=s3://my-packs/registry", "REGISTRY_URL="+srv.URL()+"/registry",
+		"SOURCE_DATE_EPOCH=",
+	)
+	cmd := exec.Command("bash", "-euo", "pipefail", "-x", "-c", block)
+	cmd.Dir, cmd.Env = tmp, env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("README block failed: %v\n%s", err, out)
+	}
+	if os.Getenv("PACKGEN_DEBUG_README") != "" {
+		t.Logf("%s", out)
+	}
+	if !strings.Contains(string(out), "1 pack, 0 errors") {
+		t.Errorf("the PR check did not validate the new pack:\n%s", out)
+	}
+	for _, f := range []string{"packs-repo/hello/values.yaml", "packs-repo/hello-0.2/values.yaml"} {
+		if _, err := os.Stat(filepath.Join(tmp, f)); err != nil {
+			t.Errorf("fetched pack missing: %v\n%s", err, out)
+		}
+	}
+	if s := liveSerial(t, srv.URL()+"/registry"); s == 0 {
+		t.Error("nothing published")
+	}
 }
