@@ -53,3 +53,15 @@ func (c *Client) ArchiveSigned(ctx context.Context, name string, rel *index.Rele
 	}
 	return path, sigSHA256, nil
 }
+
+// Fork returns a client for use in another goroutine. A Client is not safe
+// for concurrent use; a fork shares its transport, keys, options and the
+// index.json already fetched and verified by Root (which Fork calls
+// first), so parallel downloads do not each fetch and verify the index
+// again. Each fork keeps its own Requests and Bytes.
+func (c *Client) Fork(ctx context.Context) (*Client, error) {
+	if _, err := c.Root(ctx); err != nil {
+		return nil, err
+	}
+	return &Client{reg: c.reg, tr: c.tr, verifier: c.verifier, opts: c.opts, root: c.root, rootData: c.rootData}, nil
+}

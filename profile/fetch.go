@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -71,8 +72,10 @@ func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchRes
 			os.RemoveAll(stage)
 		}
 	}()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	clients, err := env.lockedClients(ctx, lock)
+	if err != nil {
+		return nil, err
+	}
 	res := &FetchResult{Dest: dest, Layers: make([]FetchedLayer, len(lock.Layers))}
 	errs := make([]error, len(lock.Layers))
 	var mu sync.Mutex
@@ -85,7 +88,7 @@ func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchRes
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			fl, err := fetchOne(ctx, env, l, stage)
+			fl, err := fetchOne(ctx, clients[l.Registry.Name], l, stage)
 			if err != nil {
 				errs[i] = err
 				return
@@ -114,10 +117,10 @@ func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchRes
 	return res, nil
 }
 
-// fetchOne fetches one layer with its own client, so that downloads run
-// in parallel without sharing a client's state.
-func fetchOne(ctx context.Context, env *Env, l LockedPack, stage string) (*FetchedLayer, error) {
-	c, err := env.locked(l)
+// fetchOne fetches one layer with a fork of its registry's client, so
+// that downloads run in parallel without sharing a client's state.
+func fetchOne(ctx context.Context, base *client.Client, l LockedPack, stage string) (*FetchedLayer, error) {
+	c, err := base.Fork(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,10 @@ type RenderedLayer struct {
 func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) ([]RenderedLayer, error) {
 	// Everything is fetched, verified and merged before anything is
 	// written, so a verification failure writes nothing.
+	clients, err := env.lockedClients(ctx, lock)
+	if err != nil {
+		return nil, err
+	}
 	var out []RenderedLayer
 	var data [][]byte
 	for _, l := range lock.Layers {
@@ -37,11 +41,7 @@ func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) (
 		if pl := p.Layer(l.Pack); pl != nil {
 			overrides = pl.Values
 		}
-		c, err := env.locked(l)
-		if err != nil {
-			return nil, err
-		}
-		path, _, err := lockedRelease(ctx, c, l)
+		path, _, err := lockedRelease(ctx, clients[l.Registry.Name], l)
 		if err != nil {
 			return nil, err
 		}

@@ -59,9 +59,29 @@ func (e *Env) locked(l LockedPack) (*client.Client, error) {
 		return nil, fmt.Errorf("%s: %w; the lock was resolved from %s", l.ID(), err, l.Registry.URL)
 	}
 	if strings.TrimSuffix(reg.URL, "/") != strings.TrimSuffix(l.Registry.URL, "/") {
-		e.warnf("%s: registry %s is configured at %s but the lock was resolved from %s; using %s (the digests stay pinned)", l.ID(), reg.Name, reg.URL, l.Registry.URL, reg.URL)
+		e.warnf("registry %s is configured at %s but the lock was resolved from %s; using %s (the digests stay pinned)", reg.Name, reg.URL, l.Registry.URL, reg.URL)
 	}
 	return client.New(*reg, e.Client)
+}
+
+// lockedClients returns one client per registry the lock names, each with
+// its index.json fetched and verified, for forking per layer.
+func (e *Env) lockedClients(ctx context.Context, lock *Lock) (map[string]*client.Client, error) {
+	out := map[string]*client.Client{}
+	for _, l := range lock.Layers {
+		if out[l.Registry.Name] != nil {
+			continue
+		}
+		c, err := e.locked(l)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := c.Root(ctx); err != nil {
+			return nil, err
+		}
+		out[l.Registry.Name] = c
+	}
+	return out, nil
 }
 
 // ResolveOptions tune Resolve.
