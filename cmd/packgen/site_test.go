@@ -1,0 +1,66 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/packgen/packgen/internal/gitfixture"
+)
+
+// TestBuildCatalogue: build writes the HTML catalogue, a rebuild of the
+// same commit reuses it byte for byte, and --no-site leaves it out.
+func TestBuildCatalogue(t *testing.T) {
+	tmp := t.TempDir()
+	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("../../examples/packs")
+	if err := repo.CopyDir(abs, "packs"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit("packs"); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "site")
+	build := func(extra ...string) {
+		t.Helper()
+		args := append([]string{"build", "--repo", repo.Dir, "--out", out, "-q"}, extra...)
+		if code, stdout, errs := run(t, args...); code != 0 {
+			t.Fatalf("build %v: exit %d\n%s%s", extra, code, stdout, errs)
+		}
+	}
+	catalogue := []string{"index.html", "catalog.json", "assets/app.js", "assets/catalog.js", "assets/style.css", "packs/calico/index.html", "packs/prometheus-operator/index.html", "packs/lb-metallb/logo.png"}
+
+	build()
+	first := map[string]string{}
+	for _, f := range catalogue {
+		b, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil {
+			t.Fatalf("catalogue file missing: %v", err)
+		}
+		first[f] = string(b)
+	}
+	if !strings.Contains(first["packs/prometheus-operator/index.html"], "packgen fetch prometheus-operator@58.2.1") {
+		t.Error("pack page without fetch snippet")
+	}
+
+	build() // reuses the pages of the build in --out
+	for _, f := range catalogue {
+		if b, _ := os.ReadFile(filepath.Join(out, f)); string(b) != first[f] {
+			t.Errorf("%s changed on a rebuild of the same commit", f)
+		}
+	}
+
+	build("--no-site")
+	if _, err := os.Stat(filepath.Join(out, "index.json")); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range catalogue {
+		if _, err := os.Stat(filepath.Join(out, f)); !os.IsNotExist(err) {
+			t.Errorf("--no-site: %s written (%v)", f, err)
+		}
+	}
+}
