@@ -58,7 +58,9 @@ func (c *Client) ArchiveSigned(ctx context.Context, name string, rel *index.Rele
 // for concurrent use; a fork shares its transport, keys, options and the
 // index.json already fetched and verified by Root (which Fork calls
 // first), so parallel downloads do not each fetch and verify the index
-// again. Each fork keeps its own Requests and Bytes.
+// again. Each fork keeps its own Requests and Bytes. Call Root before
+// forking from several goroutines: the parent is not safe for concurrent
+// use either.
 func (c *Client) Fork(ctx context.Context) (*Client, error) {
 	if _, err := c.Root(ctx); err != nil {
 		return nil, err
