@@ -1,0 +1,150 @@
+package build
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/sign"
+)
+
+// crashJob is what the parent asks the child process to build.
+type crashJob struct {
+	Repo, Out, Key string
+	History        bool
+	GeneratedAt    time.Time
+}
+
+const crashEnv = "PACKGEN_CRASH_CHILD"
+
+// TestCrashChild is the child half of TestBuildSurvivesSIGKILL: it runs
+// one build and is killed by its parent at a random moment.
+func TestCrashChild(t *testing.T) {
+	spec := os.Getenv(crashEnv)
+	if spec == "" {
+		t.Skip("run by TestBuildSurvivesSIGKILL")
+	}
+	var j crashJob
+	if err := json.Unmarshal([]byte(spec), &j); err != nil {
+		t.Fatal(err)
+	}
+	priv, err := os.ReadFile(j.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), Options{Repo: j.Repo, Out: j.Out, History: j.History, Registry: "crash", Signer: s, GeneratedAt: j.GeneratedAt}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBuildSurvivesSIGKILL kills real build processes (this test binary
+// re-executed) with SIGKILL at random points, again and again, over one
+// --out dir. After every kill the out dir must be a complete, valid,
+// signed registry: the previous one, or the new one whole.
+func TestBuildSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-executes the test binary")
+	}
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	if _, err := synth.Generate(repo, synth.Spec{Packs: 8, Versions: 2, ChartSize: 128 << 10, Commits: 8, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "k.key")
+	os.WriteFile(key, priv, 0o600)
+	verifier, _ := sign.LoadPublicKey(pub)
+	out := filepath.Join(dir, "site")
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	child := func(j crashJob) *exec.Cmd {
+		spec, _ := json.Marshal(j)
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), crashEnv+"="+string(spec))
+		return cmd
+	}
+	check := func(when string) *index.Root {
+		t.Helper()
+		rep, err := client.VerifySite(context.Background(), out, verifier)
+		if err != nil {
+			t.Fatalf("%s: out dir unreadable: %v", when, err)
+		}
+		if len(rep.Problems) != 0 || rep.Releases == 0 {
+			t.Fatalf("%s: out dir corrupt: %d releases, problems %+v", when, rep.Releases, rep.Problems)
+		}
+		data, _ := os.ReadFile(filepath.Join(out, index.RootFile))
+		root, err := index.ParseRoot(data)
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		return root
+	}
+
+	// The first site: head releases only. Timing it sizes the kill window.
+	start := time.Now()
+	if o, err := child(crashJob{Repo: repo, Out: out, Key: key, GeneratedAt: base}).CombinedOutput(); err != nil {
+		t.Fatalf("first build: %v\n%s", err, o)
+	}
+	full := time.Since(start)
+	check("first build")
+
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewSource(seed))
+	t.Logf("full build %v; kill seed %d", full.Round(time.Millisecond), seed)
+	killed, finished := 0, 0
+	for i := 1; i <= 10; i++ {
+		// Every build differs from the last (history on/off, a new
+		// generatedAt) so a finished one swaps in a new site.
+		j := crashJob{Repo: repo, Out: out, Key: key, History: i%2 == 1, GeneratedAt: base.Add(time.Duration(i) * time.Hour)}
+		cmd := child(j)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		after := time.Duration(rng.Int63n(int64(full) * 12 / 10))
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("iteration %d: build failed on its own: %v", i, err)
+			}
+			finished++
+		case <-time.After(after):
+			cmd.Process.Signal(syscall.SIGKILL)
+			if err := <-done; err == nil {
+				finished++ // it finished just before the signal
+			} else {
+				killed++
+			}
+		}
+		root := check(fmt.Sprintf("iteration %d (killed after %v)", i, after.Round(time.Millisecond)))
+		if !root.GeneratedAt.Equal(base) && (root.GeneratedAt.Before(base) || root.GeneratedAt.After(j.GeneratedAt)) {
+			t.Fatalf("iteration %d: index from an unknown build (%v)", i, root.GeneratedAt)
+		}
+	}
+	t.Logf("%d builds killed, %d finished", killed, finished)
+	// After all that, a build runs to completion over the debris.
+	if o, err := child(crashJob{Repo: repo, Out: out, Key: key, History: true, GeneratedAt: base.Add(100 * time.Hour)}).CombinedOutput(); err != nil {
+		t.Fatalf("build after the crashes: %v\n%s", err, o)
+	}
+	if root := check("final build"); !root.GeneratedAt.Equal(base.Add(100 * time.Hour)) {
+		t.Fatalf("final build not in place: %v", root.GeneratedAt)
+	}
+}
