@@ -159,7 +159,8 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 			return nil, bad("%s: pack %s is locked twice", where, p.Pack)
 		}
 		seen[p.Pack] = true
-		if _, err := semver.StrictNewVersion(p.Version); err != nil || !index.ValidVersionPath(p.Version) {
+		// Not StrictNewVersion: registries publish two-part versions too.
+		if _, err := semver.NewVersion(p.Version); err != nil || !index.ValidVersionPath(p.Version) || strings.ContainsAny(p.Version, "^~<>=*| ,") {
 			return nil, bad("%s (%s): version %q is not an exact semantic version", where, p.Pack, p.Version)
 		}
 		if !pack.ValidName(p.Registry.Name) || p.Registry.URL == "" {

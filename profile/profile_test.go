@@ -341,6 +341,17 @@ func TestLockRoundTrip(t *testing.T) {
 	}
 }
 
+func TestParseLockTwoPartVersion(t *testing.T) {
+	l := sampleLock()
+	l.Layers[0].Version = "3.27"
+	l.Layers[0].Archive.Path = "packs/calico/3.27/calico-3.27.tar.gz"
+	l.Layers[0].Signature.Path = l.Layers[0].Archive.Path + ".sig"
+	data, _ := l.Encode()
+	if _, err := ParseLock("x.lock", data); err != nil {
+		t.Errorf("two-part version refused: %v", err)
+	}
+}
+
 func TestParseLockRefuses(t *testing.T) {
 	good, _ := sampleLock().Encode()
 	mut := func(f func(l *Lock)) []byte {
