@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -66,7 +67,11 @@ func Open(ctx context.Context, dest string, s3o S3Options) (Target, error) {
 		if err != nil || (u.Host != "" && u.Host != "localhost") || u.Path == "" {
 			return nil, fmt.Errorf("%w: %q is not a file:///PATH URL", ErrDestination, dest)
 		}
-		return DirTarget{Dir: filepath.FromSlash(u.Path)}, nil
+		p := u.Path
+		if runtime.GOOS == "windows" && len(p) > 2 && p[0] == '/' && p[2] == ':' {
+			p = p[1:] // file:///C:/packs
+		}
+		return DirTarget{Dir: filepath.FromSlash(p)}, nil
 	case strings.Contains(dest, "://"):
 		return nil, fmt.Errorf("%w: cannot publish to %q: give s3://BUCKET/PREFIX, file:///PATH or a directory (for GitHub Pages, publish into the pages directory)", ErrDestination, dest)
 	case dest == "":
