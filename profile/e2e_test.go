@@ -278,16 +278,18 @@ layers:
 	site1 := reg.dir
 	tampered := filepath.Join(t.TempDir(), "tampered")
 	copyTree(t, site1, tampered)
-	arch := filepath.Join(tampered, "packs/calico/3.27.3/calico-3.27.3.tar.gz")
-	data, _ := os.ReadFile(arch)
-	data[len(data)/2] ^= 1
-	os.WriteFile(arch, data, 0o644)
+	for _, a := range []string{"packs/calico/3.27.3/calico-3.27.3.tar.gz", "packs/falco/4.2.5/falco-4.2.5.tar.gz"} {
+		arch := filepath.Join(tampered, a)
+		data, _ := os.ReadFile(arch)
+		data[len(data)/2] ^= 1
+		os.WriteFile(arch, data, 0o644)
+	}
 	reg.serve(tampered)
 	parent := t.TempDir()
 	dest2 := filepath.Join(parent, "cluster")
 	_, err = Fetch(ctx, lock, reg.env(state), FetchOptions{Dest: dest2})
-	if !errors.Is(err, client.ErrDigestMismatch) || !strings.Contains(err.Error(), "calico-3.27.3.tar.gz") {
-		t.Fatalf("tampered archive: %v", err)
+	if !errors.Is(err, client.ErrDigestMismatch) || !strings.Contains(err.Error(), "calico-3.27.3.tar.gz: expected sha256 "+lock.Find("calico").Archive.SHA256) || !strings.Contains(err.Error(), "falco-4.2.5.tar.gz") {
+		t.Fatalf("tampered archives (both must be reported): %v", err)
 	}
 	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
 		t.Errorf("failed fetch left %v behind", entries)
