@@ -20,12 +20,20 @@ func (c *Client) Verifies() bool { return c.verifier != nil && !c.opts.InsecureS
 
 // ArchiveSigned is Archive plus the SHA-256 of the exact .sig file bytes
 // that verified the archive, for callers that pin signatures (profile
-// lock files). The signature is fetched once here and those same bytes are
+// lock files). The signature is fetched once and those same bytes are
 // both hashed and verified, so the digest returned always belongs to a
 // signature that checked out. It is "" when the release has no signature
-// (an unsigned registry, which a client with keys refuses anyway).
+// (an unsigned registry; a client with keys refuses that).
 func (c *Client) ArchiveSigned(ctx context.Context, name string, rel *index.Release) (path, sigSHA256 string, err error) {
-	path, err = c.Archive(ctx, name, rel)
+	if c.Verifies() && rel.Signature == "" {
+		return "", "", fmt.Errorf("%w: %s has no signature but the registry has a key", ErrUnsigned, rel.Archive.Path)
+	}
+	// Download (or reuse the cached copy) with size and digest checked,
+	// leaving the signature to below so that its file is fetched once.
+	dl := *c
+	dl.opts.InsecureSkipVerify = true
+	path, err = dl.Archive(ctx, name, rel)
+	c.Requests, c.Bytes = dl.Requests, dl.Bytes
 	if err != nil || rel.Signature == "" {
 		return path, "", err
 	}
