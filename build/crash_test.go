@@ -61,7 +61,7 @@ func TestBuildSurvivesSIGKILL(t *testing.T) {
 	}
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
-	if _, err := synth.Generate(repo, synth.Spec{Packs: 8, Versions: 2, ChartSize: 128 << 10, Commits: 8, Seed: 3}); err != nil {
+	if _, err := synth.Generate(repo, synth.Spec{Packs: 4, Versions: 2, ChartSize: 4 << 10, Commits: 4, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
 	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
@@ -117,7 +117,7 @@ func TestBuildSurvivesSIGKILL(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		after := time.Duration(rng.Int63n(int64(full) * 12 / 10))
+		after := time.Duration(rng.Int63n(int64(full)))
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
