@@ -106,25 +106,30 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 		return err
 	}
 
-	if err := writeAssets(dir); err != nil {
+	return g.writeIndex(entries)
+}
+
+// writeIndex writes the assets, catalog.json, assets/catalog.js and the
+// index page for the packs' entries.
+func (g *gen) writeIndex(entries []*entry) error {
+	if err := writeAssets(g.dir); err != nil {
 		return err
 	}
-	cat := g.catalog(entries)
-	js, err := catalogFiles(cat)
+	js, err := catalogFiles(g.catalog(entries))
 	if err != nil {
 		return err
 	}
-	if err := writeFile(dir, CatalogJSON, js.json); err != nil {
+	if err := writeFile(g.dir, CatalogJSON, js.json); err != nil {
 		return err
 	}
-	if err := writeFile(dir, CatalogJS, js.js); err != nil {
+	if err := writeFile(g.dir, CatalogJS, js.js); err != nil {
 		return err
 	}
 	page, err := g.indexPage(entries)
 	if err != nil {
 		return err
 	}
-	return writeFile(dir, IndexFile, page)
+	return writeFile(g.dir, IndexFile, page)
 }
 
 // gen holds what every page of one build shares.

@@ -112,6 +112,28 @@ func synth(t testing.TB, dir string, packs []synthPack) (*index.Root, []*index.S
 	return root, shards
 }
 
+// writeIndexOnly writes the index page, catalogue data and assets of n
+// synthetic packs without their pages or archives: the browser's
+// 5,000-pack test needs only the index, and this keeps it fast under -race.
+func writeIndexOnly(t testing.TB, dir string, n int) {
+	t.Helper()
+	var entries []*entry
+	for i, p := range manyPacks(n, 1) {
+		r := index.Release{Version: p.versions[0], Layer: p.layer, DisplayName: p.display, AddonType: p.addonType, CloudTypes: p.clouds}
+		s := &index.Shard{SchemaVersion: 1, Name: p.name, Releases: []index.Release{r}}
+		entries = append(entries, &entry{Shard: s, Latest: &s.Releases[0], HasLogo: i%10 == 0})
+		if i%10 == 0 {
+			if err := writeFile(dir, path.Join(packDir(p.name), logoFile), tinyPNG); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	g := &gen{dir: dir, root: &index.Root{Registry: "synthetic"}}
+	if err := g.writeIndex(entries); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // manyPacks is a synthetic registry of n packs with k versions each.
 func manyPacks(n, k int) []synthPack {
 	layers := []string{"os", "k8s", "cni", "csi", "addon", "addon", "addon", "addon"}
