@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/client"
@@ -225,16 +226,37 @@ func Resolve(ctx context.Context, p *Profile, env *Env, o ResolveOptions) (*Reso
 	}
 	lock := &Lock{SchemaVersion: LockSchemaVersion, Partial: o.Partial,
 		Profile: LockProfile{Name: p.Name, CloudType: p.CloudType, SHA256: p.SHA256, File: relProfile(p.File, o.LockPath)}}
+	// Download and verify every archive, in parallel on forks of the
+	// registries' clients (their indexes are verified already).
+	sigs := make([]string, len(resolved))
+	errs := make([]error, len(resolved))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, r := range resolved {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			c, err := clients[r.Registry].Fork(ctx)
+			if err == nil {
+				_, sigs[i], err = c.ArchiveSigned(ctx, r.Pack, r.Release)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("%s@%s from %s: %w", r.Pack, r.Release.Version, r.Registry, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	for i, r := range resolved {
 		c := clients[r.Registry]
-		_, sig, err := c.ArchiveSigned(ctx, r.Pack, r.Release)
-		if err != nil {
-			return nil, fmt.Errorf("%s@%s from %s: %w", r.Pack, r.Release.Version, r.Registry, err)
-		}
 		lp := LockedPack{Pack: r.Pack, Constraint: p.Layers[layerIndex(p, r.Pack)].Constraint, Version: r.Release.Version, Layer: r.Release.Layer,
 			Registry: LockRegistry{Name: r.Registry, URL: r.URL}, Archive: r.Release.Archive, Commit: r.Release.Commit}
-		if sig != "" {
-			lp.Signature = &LockFile{Path: r.Release.Signature, SHA256: sig}
+		if sigs[i] != "" {
+			lp.Signature = &LockFile{Path: r.Release.Signature, SHA256: sigs[i]}
 		}
 		lock.Layers = append(lock.Layers, lp)
 		infos[i].SHA256, infos[i].Verified = r.Release.Archive.SHA256, c.Verifies()
