@@ -162,14 +162,22 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 		}
 	}
 
-	// Decide what to upload before touching anything.
+	// Decide what to upload before touching anything. Comparisons may need
+	// a request each (stores without MD5 ETags), so they run in parallel.
+	type verdict struct{ same, known bool }
+	verdicts := make([]verdict, len(local))
+	err = forEach(ctx, len(local), o.Jobs, func(i int) error {
+		same, known, err := sameContent(ctx, t, local[i], remote)
+		verdicts[i] = verdict{same, known}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	var uploads []localFile
 	var conflicts []string
-	for _, f := range local {
-		same, known, err := sameContent(ctx, t, f, remote)
-		if err != nil {
-			return nil, err
-		}
+	for i, f := range local {
+		same, known := verdicts[i].same, verdicts[i].known
 		if same {
 			res.Unchanged++
 			continue
@@ -383,34 +391,47 @@ func stages(files []localFile) [][]localFile {
 // putAll uploads one stage with at most o.Jobs uploads at once and returns
 // only when every started upload has ended; the first error stops the rest.
 func putAll(ctx context.Context, t Target, files []localFile, o Options) error {
+	var mu sync.Mutex
+	return forEach(ctx, len(files), o.Jobs, func(i int) error {
+		if err := put(ctx, t, files[i]); err != nil {
+			return err
+		}
+		mu.Lock()
+		fmt.Fprintf(o.Log, "uploaded %s\n", files[i].key)
+		mu.Unlock()
+		return nil
+	})
+}
+
+// forEach runs fn(0..n-1) with at most jobs at once. It returns when every
+// started call has ended; the first error (or cancellation) stops the rest.
+func forEach(ctx context.Context, n, jobs int, fn func(i int) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	work := make(chan localFile)
+	work := make(chan int)
 	var mu sync.Mutex
 	var first error
 	var wg sync.WaitGroup
-	for range min(o.Jobs, len(files)) {
+	for range min(max(jobs, 1), n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for f := range work {
-				err := put(ctx, t, f)
-				mu.Lock()
-				if err != nil && first == nil {
-					first = err
-					cancel()
+			for i := range work {
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+						cancel()
+					}
+					mu.Unlock()
 				}
-				if err == nil {
-					fmt.Fprintf(o.Log, "uploaded %s\n", f.key)
-				}
-				mu.Unlock()
 			}
 		}()
 	}
 feed:
-	for _, f := range files {
+	for i := range n {
 		select {
-		case work <- f:
+		case work <- i:
 		case <-ctx.Done():
 			break feed
 		}

@@ -31,20 +31,27 @@ type fixture struct {
 	t0     time.Time
 }
 
+// One signing key for every test: making and decrypting a key costs a
+// second each under the race detector.
+var testKey = sync.OnceValues(func() (*sign.Signer, []byte) {
+	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		panic(err)
+	}
+	signer, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		panic(err)
+	}
+	return signer, pub
+})
+
 func newFixture(t *testing.T) *fixture {
 	f := &fixture{tmp: t.TempDir(), t0: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	var err error
 	if f.repo, err = gitfixture.Init(filepath.Join(f.tmp, "repo")); err != nil {
 		t.Fatal(err)
 	}
-	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.pub = pub
-	if f.signer, err = sign.LoadSigner(priv, sign.StaticPass([]byte("pw"))); err != nil {
-		t.Fatal(err)
-	}
+	f.signer, f.pub = testKey()
 	return f
 }
 
