@@ -439,3 +439,25 @@ func FuzzParseLock(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMergeValues: any values.yaml and any overrides merge or fail
+// cleanly, and merging is deterministic.
+func FuzzMergeValues(f *testing.F) {
+	f.Add([]byte("# c\na:\n  b: 1 # x\n  l: [1]\n"), []byte("a: {b: 2, l: [3], n: {m: 1}}\n"))
+	f.Add([]byte("a: &x {b: 1}\nc: *x\n<<: {d: 1}\n"), []byte("c: {e: 1}\n"))
+	f.Add([]byte(""), []byte("a: 1\n"))
+	f.Fuzz(func(t *testing.T, base, over []byte) {
+		var n yaml.Node
+		if yaml.Unmarshal(over, &n) != nil || len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode || findAnchor(n.Content[0]) != nil {
+			return
+		}
+		a, err := MergeValues(base, n.Content[0])
+		if err != nil {
+			return
+		}
+		b, _ := MergeValues(base, n.Content[0])
+		if !bytes.Equal(a, b) {
+			t.Fatal("not deterministic")
+		}
+	})
+}
