@@ -312,7 +312,7 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 				}
 			} else {
 				tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "PACK\tREGISTRY\tCONSTRAINT\tLOCKED\tWANTED\tLATEST\t")
+				fmt.Fprintln(tw, "PACK\tREGISTRY\tCONSTRAINT\tLOCKED\tWANTED\tLATEST\tNOTE")
 				for _, r := range rows {
 					note := ""
 					switch {

@@ -150,6 +150,20 @@ func TestProfileCommands(t *testing.T) {
 		t.Errorf("outdated json: %s", out)
 	}
 
+	// Publish calico 3.27.9: outdated shows it, and --exit-code fails.
+	for _, f := range []string{"pack.json", "values.yaml", "manifests/calico.yaml"} {
+		data := mustReadFile(t, "../../examples/packs/calico-3.27.3/"+f)
+		repo.Write("packs/calico-3.27.9/"+f, []byte(strings.Replace(string(data), `"3.27.3"`, `"3.27.9"`, 1)))
+	}
+	if _, err := repo.Commit("calico 3.27.9"); err != nil {
+		t.Fatal(err)
+	}
+	pg(0, "build", "--repo", repo.Dir, "--out", site, "--key", key+".key", "--no-site")
+	out, _ = pg(1, "profile", "outdated", aws, "--exit-code")
+	if !strings.Contains(out, "3.27.3  3.27.9  3.27.9  update available") {
+		t.Errorf("outdated after publishing:\n%s", out)
+	}
+
 	// A stale lock is reported; tampering with the lock is refused.
 	os.WriteFile(aws, append(mustReadFile(t, aws), "# edit\n"...), 0o644)
 	if _, errs := pg(0, "profile", "fetch", lockPath, "-d", filepath.Join(tmp, "c2")); !strings.Contains(errs, "the lock is stale") {
