@@ -240,6 +240,25 @@ layers:
 		t.Errorf("existing dest: %v", err)
 	}
 
+	// A registry that moved (same name, another URL) still serves the
+	// pinned bytes: fetch works and says so.
+	mirror := httptest.NewServer(serve.Handler(reg.dir))
+	defer mirror.Close()
+	moved := reg.env(state)
+	moved.Registries[0].URL = mirror.URL
+	var warn bytes.Buffer
+	moved.Warn = &warn
+	if _, err := Fetch(ctx, lock, moved, FetchOptions{Dest: filepath.Join(t.TempDir(), "moved")}); err != nil {
+		t.Fatal(err)
+	}
+	if w := warn.String(); strings.Count(w, "warning:") != 1 || !strings.Contains(w, "registry e2e is configured at "+mirror.URL+" but the lock was resolved from "+reg.srv.URL) {
+		t.Errorf("moved registry warning: %q", w)
+	}
+	moved.Registries[0].Name = "other"
+	if _, err := Fetch(ctx, lock, moved, FetchOptions{Dest: filepath.Join(t.TempDir(), "x")}); err == nil || !strings.Contains(err.Error(), `registry "e2e" is not configured (configured: other); the lock was resolved from `+reg.srv.URL) {
+		t.Errorf("unconfigured registry: %v", err)
+	}
+
 	// Render: the pack's values with the profile's overrides, comments kept.
 	out := filepath.Join(t.TempDir(), "render")
 	files, err := Render(ctx, p, lock, env, out)
