@@ -29,13 +29,24 @@ type publishFixture struct {
 	tmp, key, pub, site1, site2 string
 }
 
-func newPublishFixture(t *testing.T) *publishFixture {
+// The fixture is made with the compiled binary: without the race
+// detector, decrypting the key for each build costs milliseconds, not
+// seconds.
+func newPublishFixture(t *testing.T, bin string) *publishFixture {
 	t.Helper()
-	t.Setenv("PACKGEN_PASSWORD", "pw")
-	t.Setenv("SOURCE_DATE_EPOCH", "")
+	pg := func(args ...string) (int, string, string) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "PACKGEN_PASSWORD=pw", "SOURCE_DATE_EPOCH=")
+		var out, errs bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errs
+		if err := cmd.Run(); err != nil {
+			return 1, out.String(), errs.String() + err.Error()
+		}
+		return 0, out.String(), errs.String()
+	}
 	tmp := t.TempDir()
 	f := &publishFixture{tmp: tmp, key: filepath.Join(tmp, "reg.key"), pub: filepath.Join(tmp, "reg.pub"), site1: filepath.Join(tmp, "site1"), site2: filepath.Join(tmp, "site2")}
-	if code, out, errs := run(t, "key", "generate", "--prefix", filepath.Join(tmp, "reg")); code != 0 {
+	if code, out, errs := pg("key", "generate", "--prefix", filepath.Join(tmp, "reg")); code != 0 {
 		t.Fatalf("key generate: %s %s", out, errs)
 	}
 	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
@@ -50,7 +61,7 @@ func newPublishFixture(t *testing.T) *publishFixture {
 		write(n, "1.0.0", n+": 1\n")
 	}
 	r.Commit("gen1")
-	if code, out, errs := run(t, "build", "--repo", r.Dir, "--out", f.site1, "--key", f.key, "--name", "crash"); code != 0 {
+	if code, out, errs := pg("build", "--repo", r.Dir, "--out", f.site1, "--key", f.key, "--name", "crash"); code != 0 {
 		t.Fatalf("build 1: %s %s", out, errs)
 	}
 	write("alpha", "1.1.0", "alpha: 2\n")
@@ -58,7 +69,7 @@ func newPublishFixture(t *testing.T) *publishFixture {
 	write("delta", "0.1.0", "delta: 1\n")
 	write("epsilon", "0.1.0", "epsilon: 1\n")
 	r.Commit("gen2")
-	if code, out, errs := run(t, "build", "--repo", r.Dir, "--out", f.site2, "--previous", f.site1, "--key", f.key, "--name", "crash"); code != 0 {
+	if code, out, errs := pg("build", "--repo", r.Dir, "--out", f.site2, "--previous", f.site1, "--key", f.key, "--name", "crash"); code != 0 {
 		t.Fatalf("build 2: %s %s", out, errs)
 	}
 	return f
@@ -92,8 +103,7 @@ func liveSerial(t *testing.T, base string) int64 {
 	return r.Serial
 }
 
-func TestPublishCommand(t *testing.T) {
-	f := newPublishFixture(t)
+func testPublishCommand(t *testing.T, f *publishFixture) {
 	srv := s3test.Start(t, "packs")
 	dest := "s3://packs/reg"
 	base := srv.URL() + "/reg"
@@ -156,25 +166,27 @@ func TestPublishCommand(t *testing.T) {
 	}
 }
 
-// TestPublishBinary's CrashSafety kills a real `packgen publish` process (SIGKILL)
+// TestPublish drives publishing through the command in-process, through a
+// real binary killed mid-publish, and through the README's walkthrough,
+// sharing one compiled binary and one pair of built sites.
+func TestPublish(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "packgen")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	f := newPublishFixture(t, bin)
+	t.Run("Command", func(t *testing.T) { testPublishCommand(t, f) })
+	t.Run("CrashSafety", func(t *testing.T) { testCrashSafety(t, bin, f) })
+	t.Run("READMEGitOps", func(t *testing.T) { testREADMEGitOps(t, bin) })
+}
+
+// testCrashSafety kills a real `packgen publish` process (SIGKILL)
 // at many points of uploading generation 2 over generation 1, and checks
 // after each kill with `packgen verify --site`, over plain HTTP from the
 // S3 server, that the registry verifies fully and serves generation 1 or
 // generation 2. The server lives in the test process and survives the
 // publisher's death, as a real store would.
-//
-// It shares the real binary with the README's GitOps walkthrough.
-func TestPublishBinary(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "packgen")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	t.Run("CrashSafety", func(t *testing.T) { testCrashSafety(t, bin) })
-	t.Run("READMEGitOps", func(t *testing.T) { testREADMEGitOps(t, bin) })
-}
-
-func testCrashSafety(t *testing.T, bin string) {
-	f := newPublishFixture(t)
+func testCrashSafety(t *testing.T, bin string, f *publishFixture) {
 	srv := s3test.Start(t, "packs")
 	env := append(os.Environ(), "AWS_ENDPOINT_URL="+srv.Server.URL)
 	start := time.Now()
@@ -205,7 +217,7 @@ func testCrashSafety(t *testing.T, bin string) {
 	}
 	var mu sync.Mutex
 	var prefix string
-	var victim *exec.Cmd
+	var victim *os.Process
 	var seen int
 	killAt := 0
 	srv.OnPut = func(p string, _ int) {
@@ -216,7 +228,7 @@ func testCrashSafety(t *testing.T, bin string) {
 		}
 		seen++
 		if seen == killAt {
-			victim.Process.Kill() // SIGKILL: no cleanup, no deferred code
+			victim.Kill() // SIGKILL: no cleanup, no deferred code
 		}
 	}
 	outcomes := map[int64]int{}
@@ -230,12 +242,15 @@ func testCrashSafety(t *testing.T, bin string) {
 		cmd.Env = env
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
+		// Started under the lock, so the server's hook sees the process.
 		mu.Lock()
-		prefix, victim, seen, killAt = p, cmd, 0, n
-		mu.Unlock()
+		prefix, seen, killAt = p, 0, n
 		if err := cmd.Start(); err != nil {
+			mu.Unlock()
 			t.Fatal(err)
 		}
+		victim = cmd.Process
+		mu.Unlock()
 		err := cmd.Wait()
 		mu.Lock()
 		victim = nil
