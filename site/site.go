@@ -19,6 +19,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -150,11 +151,19 @@ type entry struct {
 
 func (e *entry) name() string { return e.Shard.Name }
 
-// templateKey digests everything embedded, so changing a template or an
-// asset invalidates every reusable page.
+// templateKey digests everything embedded, the page policy and the
+// Markdown library's version, so changing any of them invalidates every
+// reusable page (changes to the Go rendering code bump pageVersion).
 func templateKey() string {
 	h := sha256.New()
-	h.Write([]byte(pageVersion))
+	h.Write([]byte(pageVersion + "\x00" + csp + "\x00"))
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range bi.Deps {
+			if m.Path == "github.com/yuin/goldmark" {
+				h.Write([]byte(m.Version + "\x00"))
+			}
+		}
+	}
 	_ = fs.WalkDir(embedded, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
