@@ -61,6 +61,7 @@ type Options struct {
 	Log      io.Writer             // human-readable notes; nil = discard
 	Progress func(done, total int) // called as releases finish
 	linker   func(old, new string) error
+	dirs     *dirMaker
 }
 
 // Snapshot is what a build wrote, for the catalogue and for callers.
@@ -139,6 +140,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.linker == nil {
 		o.linker = linkOrCopy
 	}
+	o.dirs = &dirMaker{made: map[string]bool{}}
 
 	repo, err := source.Open(o.Repo)
 	if err != nil {
@@ -352,7 +354,7 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 	}
 	apath := index.ArchivePath(m.Name, m.Version)
 	file := filepath.Join(stage, filepath.FromSlash(apath))
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+	if err := o.dirs.mkdirAll(filepath.Dir(file)); err != nil {
 		return rel, nil, err
 	}
 	f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
@@ -402,7 +404,7 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 			continue
 		}
 		dst := filepath.Join(stage, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		if err := o.dirs.mkdirAll(filepath.Dir(dst)); err != nil {
 			return r, err
 		}
 		if prev.dir != "" {
@@ -457,6 +459,30 @@ func download(ctx context.Context, base string, ref index.FileRef, dst string) e
 	if n != ref.Size || hex.EncodeToString(h.Sum(nil)) != ref.SHA256 {
 		return fmt.Errorf("%w: %s from %s", index.ErrDigestMismatch, ref.Path, base)
 	}
+	return nil
+}
+
+// dirMaker creates the directories of a staging tree, remembering what
+// it made: every release needs its dir, and os.MkdirAll stats the whole
+// path each time (three files per release, thousands of releases).
+type dirMaker struct {
+	mu   sync.Mutex
+	made map[string]bool
+}
+
+func (d *dirMaker) mkdirAll(dir string) error {
+	if d == nil {
+		return os.MkdirAll(dir, 0o755)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.made[dir] {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	d.made[dir] = true
 	return nil
 }
 

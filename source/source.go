@@ -28,8 +28,10 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -69,8 +71,33 @@ func (r *Repo) acquire() (*git.Repository, error) {
 	case h := <-r.handles:
 		return h, nil
 	default:
-		return plainOpen(r.path)
+		g, err := plainOpen(r.path)
+		if err != nil {
+			return nil, err
+		}
+		return readerHandle(g), nil
 	}
+}
+
+// readerHandle reopens a repository's object storage for one reader of
+// release content: a small object cache instead of go-git's default
+// 96 MiB one per handle (peak RSS grew with every parallel job), blobs
+// above LargeObjectThreshold streamed from disk instead of buffered
+// whole, ExclusiveAccess so go-git trusts its listing of object files
+// during the build, and packfiles kept open (go-git otherwise opens the
+// packfile again for every object it reads).
+func readerHandle(g *git.Repository) *git.Repository {
+	st, ok := g.Storer.(*filesystem.Storage)
+	if !ok {
+		return g
+	}
+	fresh := filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRU(4*cache.MiByte),
+		filesystem.Options{ExclusiveAccess: true, LargeObjectThreshold: 256 << 10, MaxOpenDescriptors: 4})
+	h, err := git.Open(fresh, nil)
+	if err != nil {
+		return g
+	}
+	return h
 }
 
 // plainOpen opens a work tree (looking for .git upwards) or a bare repository.

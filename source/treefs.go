@@ -1,12 +1,15 @@
 package source
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -23,7 +26,20 @@ type treeFS struct {
 	s     storer.EncodedObjectStorer
 	root  *object.Tree
 	mtime time.Time
+
+	// small keeps the content of small blobs once read: a build validates
+	// a release and then archives it, and without this every file was
+	// inflated from git twice. Bounded by smallBlob and smallTotal, so
+	// large charts still stream and never sit in memory whole.
+	mu         sync.Mutex
+	small      map[plumbing.Hash][]byte
+	smallBytes int
 }
+
+const (
+	smallBlob  = 256 << 10
+	smallTotal = 8 << 20
+)
 
 // TreeFS returns an fs.FS over tree. mtime is reported for every entry
 // (git keeps no per-file times); use the commit time.
@@ -54,6 +70,16 @@ func (t *treeFS) lookup(op, name string) (treeEntry, error) {
 func (t *treeFS) info(e treeEntry) (*fileInfo, error) {
 	fi := &fileInfo{name: e.name, mode: fsMode(e.mode), mtime: t.mtime}
 	if e.mode.IsFile() {
+		// Reading only the object header for a size keeps Stat and
+		// ReadDir+Info from inflating every blob before it is opened.
+		if sz, ok := t.s.(objectSizer); ok {
+			size, err := sz.EncodedObjectSize(e.hash)
+			if err != nil {
+				return nil, err
+			}
+			fi.size = size
+			return fi, nil
+		}
 		obj, err := t.s.EncodedObject(plumbing.BlobObject, e.hash)
 		if err != nil {
 			return nil, err
@@ -61,6 +87,10 @@ func (t *treeFS) info(e treeEntry) (*fileInfo, error) {
 		fi.size = obj.Size()
 	}
 	return fi, nil
+}
+
+type objectSizer interface {
+	EncodedObjectSize(plumbing.Hash) (int64, error)
 }
 
 func fsMode(m filemode.FileMode) fs.FileMode {
@@ -110,6 +140,11 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 	case e.mode == filemode.Dir:
 		return &dirFile{fs: t, name: name, info: fi}, nil
 	case e.mode == filemode.Regular || e.mode == filemode.Executable || e.mode == filemode.Deprecated:
+		if data, ok, err := t.smallContent(e.hash, fi.size); err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		} else if ok {
+			return &blobFile{rc: io.NopCloser(bytes.NewReader(data)), info: fi}, nil
+		}
 		blob, err := object.GetBlob(t.s, e.hash)
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
@@ -122,6 +157,48 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 	default:
 		return nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file or directory")}
 	}
+}
+
+// smallContent returns the content of a blob of the given size when it
+// is small enough to keep (reading it the first time); ok is false for a
+// blob to stream.
+func (t *treeFS) smallContent(h plumbing.Hash, size int64) (data []byte, ok bool, err error) {
+	if size > smallBlob {
+		return nil, false, nil
+	}
+	t.mu.Lock()
+	data, ok = t.small[h]
+	full := t.smallBytes+int(size) > smallTotal
+	t.mu.Unlock()
+	if ok || full {
+		return data, ok, nil
+	}
+	blob, err := object.GetBlob(t.s, h)
+	if err != nil {
+		return nil, false, err
+	}
+	rc, err := blob.Reader()
+	if err != nil {
+		return nil, false, err
+	}
+	defer rc.Close()
+	data, err = io.ReadAll(io.LimitReader(rc, smallBlob+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(data)) != size {
+		return nil, false, fmt.Errorf("blob %s holds %d bytes, its header says %d", h, len(data), size)
+	}
+	t.mu.Lock()
+	if t.small == nil {
+		t.small = map[plumbing.Hash][]byte{}
+	}
+	if _, dup := t.small[h]; !dup {
+		t.small[h] = data
+		t.smallBytes += len(data)
+	}
+	t.mu.Unlock()
+	return data, true, nil
 }
 
 // Stat follows symlinks, like os.Stat; Lstat does not.

@@ -22,8 +22,11 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/storage"
+	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // Spec describes a repository.
@@ -44,6 +47,9 @@ type Spec struct {
 	// real repositories; otherwise versions are sibling dirs
 	// (packs/<name>-<version>).
 	InPlace bool
+	// Packed writes every object into one packfile, as a clone or
+	// `git gc` leaves a repository, instead of loose objects.
+	Packed bool
 }
 
 func (s Spec) perCommit() int { return max(s.PerCommit, 1) }
@@ -54,7 +60,7 @@ func Full(packs, versions, chartSize, perCommit int, inPlace bool) Spec {
 	perCommit = max(perCommit, 1)
 	bumps := packs * max(versions-1, 0)
 	return Spec{Packs: packs, Versions: versions, ChartSize: chartSize, PerCommit: perCommit, InPlace: inPlace,
-		Commits: (bumps + perCommit - 1) / perCommit, Seed: 1}
+		Commits: (bumps + perCommit - 1) / perCommit, Seed: 1, Packed: true}
 }
 
 // Result describes what was generated.
@@ -79,7 +85,13 @@ func Generate(dir string, spec Spec) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &gen{s: repo.Storer, rng: rand.New(rand.NewSource(spec.Seed)), spec: spec, dirs: map[string]plumbing.Hash{}}
+	var objects storer.EncodedObjectStorer = repo.Storer
+	var mem *memory.Storage
+	if spec.Packed {
+		mem = memory.NewStorage()
+		objects = mem
+	}
+	g := &gen{s: objects, rng: rand.New(rand.NewSource(spec.Seed)), spec: spec, dirs: map[string]plumbing.Hash{}}
 	when := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	next := make([]int, spec.Packs) // versions added so far per pack
 	for i := range next {
@@ -134,6 +146,11 @@ func Generate(dir string, spec Spec) (*Result, error) {
 			return nil, err
 		}
 	}
+	if mem != nil {
+		if err := writePack(repo.Storer, mem); err != nil {
+			return nil, fmt.Errorf("write packfile: %w", err)
+		}
+	}
 	ref := plumbing.NewHashReference(plumbing.NewBranchReferenceName("main"), parent)
 	if err := repo.Storer.SetReference(ref); err != nil {
 		return nil, err
@@ -141,6 +158,29 @@ func Generate(dir string, spec Spec) (*Result, error) {
 	res.Head = parent.String()
 	res.Versions = next
 	return res, nil
+}
+
+// writePack encodes every object of mem into one packfile (with its
+// index) in the repository's storage. No deltas: charts do not delta.
+func writePack(st storage.Storer, mem *memory.Storage) error {
+	pw, ok := st.(storer.PackfileWriter)
+	if !ok {
+		return errors.New("storage cannot write packfiles")
+	}
+	var hashes []plumbing.Hash
+	for h := range mem.ObjectStorage.Objects {
+		hashes = append(hashes, h)
+	}
+	sort.Slice(hashes, func(i, j int) bool { return bytes.Compare(hashes[i][:], hashes[j][:]) < 0 })
+	w, err := pw.PackfileWriter()
+	if err != nil {
+		return err
+	}
+	if _, err := packfile.NewEncoder(w, mem, false).Encode(hashes, 0); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
 }
 
 // ChartFor returns the chart archive that version v of pack i carries in

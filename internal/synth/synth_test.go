@@ -38,9 +38,15 @@ func TestGenerate(t *testing.T) {
 		t.Run(map[bool]string{true: "in-place", false: "siblings"}[inPlace], func(t *testing.T) {
 			dir := t.TempDir()
 			spec := Full(5, 3, 20<<10, 4, inPlace)
+			spec.Packed = inPlace // both storage layouts
 			res, err := Generate(filepath.Join(dir, "repo"), spec)
 			if err != nil {
 				t.Fatal(err)
+			}
+			packs, _ := filepath.Glob(filepath.Join(dir, "repo", "objects", "pack", "*.pack"))
+			loose, _ := filepath.Glob(filepath.Join(dir, "repo", "objects", "[0-9a-f][0-9a-f]"))
+			if spec.Packed && (len(packs) != 1 || len(loose) != 0) || !spec.Packed && (len(packs) != 0 || len(loose) == 0) {
+				t.Fatalf("packed %v: %d packfiles, %d loose object dirs", spec.Packed, len(packs), len(loose))
 			}
 			if res.Releases != 15 || res.Commits != 1+3 || len(res.Versions) != 5 {
 				t.Fatalf("releases %d, commits %d, versions %v", res.Releases, res.Commits, res.Versions)
@@ -82,9 +88,9 @@ func TestGenerate(t *testing.T) {
 				wantDirs = 15
 				last = "pack-0002-1.2.0"
 			}
-			packs, _ := tree.Tree("packs")
-			if len(packs.Entries) != wantDirs {
-				t.Fatalf("%d pack dirs at head, want %d", len(packs.Entries), wantDirs)
+			packsTree, _ := tree.Tree("packs")
+			if len(packsTree.Entries) != wantDirs {
+				t.Fatalf("%d pack dirs at head, want %d", len(packsTree.Entries), wantDirs)
 			}
 			for file, minSize := range map[string]int{"values.yaml": 2000, "pack.json": 100, "manifests/a.yaml": 50, "charts/pack-0002-1.2.0.tgz": 19 << 10} {
 				f, err := tree.File("packs/" + last + "/" + file)
