@@ -45,7 +45,7 @@ var testKey = sync.OnceValues(func() (*sign.Signer, []byte) {
 	return signer, pub
 })
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	f := &fixture{tmp: t.TempDir(), t0: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	var err error
 	if f.repo, err = gitfixture.Init(filepath.Join(f.tmp, "repo")); err != nil {
@@ -82,7 +82,7 @@ func catalogue(dir string, s *build.Snapshot) error {
 }
 
 // build commits and builds generation n+1 from generation n.
-func (f *fixture) build(t *testing.T) string {
+func (f *fixture) build(t testing.TB) string {
 	t.Helper()
 	if _, err := f.repo.Commit("c"); err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ leaves the remote serving the old registry or the new one, each complete.
 Only what the remote lacks or holds differently is uploaded (compared by
 size and MD5/ETag, or the SHA-256 stored in each object's metadata).
 Archives and content-addressed metadata get "Cache-Control: immutable";
-index.json, signatures of the root and pages a short max-age.
+index.json, index.json.sig and the pages a short max-age.
 
 Refused (exit 1) unless --force: a site whose index serial is lower than
 the live remote one (a rollback), equal with other content, or listing
@@ -65,6 +65,9 @@ addressing is the default with a custom endpoint.`,
 			}
 			if output == "json" {
 				return writeJSON(g, res)
+			}
+			if g.quiet {
+				return nil
 			}
 			verb := "published"
 			if o.DryRun {
