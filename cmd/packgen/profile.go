@@ -66,10 +66,10 @@ optional values overrides. See docs/FORMAT.md, "Cluster profiles".
   outdated  list layers with newer versions
   render    merge each pack's values.yaml with the profile's overrides
   schema    print the JSON Schema of profile.yaml`,
-		Example: `  packgen profile resolve examples/profiles/aws-eks.yaml
-  packgen profile fetch examples/profiles/aws-eks.lock -d cluster
-  packgen profile outdated examples/profiles/aws-eks.yaml
-  packgen profile render examples/profiles/aws-eks.lock -d cluster`,
+		Example: `  packgen profile resolve examples/profiles/aws-prod.yaml
+  packgen profile fetch examples/profiles/aws-prod.lock -d cluster
+  packgen profile outdated examples/profiles/aws-prod.yaml
+  packgen profile render examples/profiles/aws-prod.lock -d cluster`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
@@ -108,7 +108,7 @@ code is 1. Otherwise each archive and its signature are verified and the
 lock file (default: PROFILE with .lock instead of .yaml) is written
 atomically, pinning version, registry, archive sha256 and size, and the
 sha256 of the signature file.`,
-		Example: `  packgen profile resolve examples/profiles/aws-eks.yaml
+		Example: `  packgen profile resolve examples/profiles/aws-prod.yaml
   packgen profile resolve profile.yaml --lock cluster.lock -o json
   packgen profile resolve examples/profiles/vsphere-edge-addons.yaml --partial`,
 		Args:              cobra.ExactArgs(1),
@@ -190,7 +190,7 @@ safely into DIR/<pack>-<version>.
 Everything is staged beside DIR and renamed into place at the end: on any
 failure DIR is untouched. A warning is printed when the profile file changed
 since the lock was written. Progress is shown only on a terminal.`,
-		Example: `  packgen profile fetch examples/profiles/aws-eks.lock -d cluster
+		Example: `  packgen profile fetch examples/profiles/aws-prod.lock -d cluster
   packgen profile fetch profile.lock -d cluster --force -o json`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("lock"),
@@ -271,7 +271,7 @@ constraint). Metadata is verified as for fetch; no archive is downloaded.
 
 Exit code 0 whether or not something is outdated, unless --exit-code: then
 1 when a layer's wanted version is newer than its locked one.`,
-		Example: `  packgen profile outdated examples/profiles/aws-eks.yaml
+		Example: `  packgen profile outdated examples/profiles/aws-prod.yaml
   packgen profile outdated profile.yaml --lock cluster.lock -o json
   packgen profile outdated profile.yaml --exit-code   # for CI`,
 		Args:              cobra.ExactArgs(1),
@@ -363,8 +363,8 @@ DIR/values/<pack>.yaml.
 Given a lock file, the exact locked releases are used and the overrides come
 from the profile file the lock names. Given a profile, its lock (PROFILE
 with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
-		Example: `  packgen profile render examples/profiles/aws-eks.lock -d cluster
-  packgen profile render examples/profiles/aws-eks.yaml -d out -o json`,
+		Example: `  packgen profile render examples/profiles/aws-prod.lock -d cluster
+  packgen profile render examples/profiles/aws-prod.yaml -d out -o json`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("yaml", "yml", "lock"),
 		RunE: func(cmd *cobra.Command, args []string) error {
