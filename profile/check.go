@@ -98,6 +98,10 @@ func Check(p *Profile, layers []Resolved, partial bool) (violations []Violation,
 				if other == nil {
 					continue
 				}
+				if _, err := d.Range(); err != nil {
+					checkRange(add, id, r.Pack, d, other) // reports the invalid range
+					continue
+				}
 				v, err := semver.NewVersion(other.Release.Version)
 				if err == nil && d.Allows(v) {
 					add(RuleNotSupported, []string{r.Pack, d.PackName}, "%s does not support %s%s, but the profile includes %s@%s (constraints.dependencies type notSupported): remove one of them", id, d.PackName, rangeText(d, " "), d.PackName, other.Release.Version)

@@ -192,6 +192,8 @@ func TestCheckRules(t *testing.T) {
 		{"not supported present", "aws", with(rel("grafana", "1.2.0", "addon", all, dep("legacy", "addon", "notSupported", "", "")), rel("legacy", "2.0.0", "addon", all)), false,
 			[]string{RuleNotSupported + ": grafana@1.2.0 does not support legacy, but the profile includes legacy@2.0.0"}, ""},
 		{"not supported outside range", "aws", with(rel("grafana", "1.2.0", "addon", all, dep("legacy", "addon", "notSupported", "", "1.9.9")), rel("legacy", "2.0.0", "addon", all)), false, nil, ""},
+		{"invalid notSupported range", "aws", with(rel("grafana", "1.2.0", "addon", all, dep("calico", "cni", "notSupported", "", "1.x.y.z"))), false,
+			[]string{RuleVersionRange + ": grafana@1.2.0 has an invalid version range for calico"}, ""},
 		{"invalid range", "aws", with(rel("grafana", "1.2.0", "addon", all, dep("calico", "cni", "required", "x.y", ""))), false,
 			[]string{RuleVersionRange + ": grafana@1.2.0 has an invalid version range for calico"}, ""},
 		{"all at once", "gcp", append(without("csi-aws-ebs"), rel("cilium", "1.15.0", "cni", []string{"aws"}), rel("grafana", "1.2.0", "addon", all, dep("prom", "addon", "required", "", ""))), false,
