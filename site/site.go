@@ -25,6 +25,7 @@ import (
 	"sync"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -86,7 +87,7 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 	}
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 
-	g := &gen{dir: dir, prev: o.Previous, root: root, names: names, repo: parseRepo(root.Source.Repo)}
+	g := &gen{dir: dir, prev: o.Previous, root: root, names: names, repo: parseRepo(root.Source.Repo), inPlace: sameDir(dir, o.Previous)}
 	g.key = templateKey()
 
 	entries := make([]*entry, len(sorted))
@@ -140,6 +141,7 @@ type gen struct {
 	names     map[string]bool
 	repo      *repoLink
 	key       string
+	inPlace   bool // dir is the previous site itself: reused files stay
 }
 
 // entry is what the index page and catalog.json need about one pack.
@@ -200,17 +202,24 @@ func (g *gen) reuseKey(s *index.Shard) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// writeFile writes a file of the staged site. The stage is private to the
-// build and swapped into place whole, so plain writes are atomic enough.
+// writeFile writes a file of the site atomically: a build normally hands
+// Write a private stage, but a site updated in place must never show a
+// half-written page.
 func writeFile(dir, rel string, data []byte) error {
-	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("catalogue: %w", err)
-	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, filepath.FromSlash(rel)), data, 0o644); err != nil {
 		return fmt.Errorf("catalogue: %w", err)
 	}
 	return nil
+}
+
+// sameDir reports whether a and b are the same existing directory.
+func sameDir(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
 func writeAssets(dir string) error {
@@ -282,6 +291,9 @@ func (g *gen) reusable(name, key string) (ok, logo bool) {
 // reuse places the previous build's file rel into the stage: a hard link
 // when possible (nothing ever rewrites a site file in place), else a copy.
 func (g *gen) reuse(rel string) error {
+	if g.inPlace {
+		return nil // already there
+	}
 	from := filepath.Join(g.prev, filepath.FromSlash(rel))
 	to := filepath.Join(g.dir, filepath.FromSlash(rel))
 	if err := os.Link(from, to); err == nil {

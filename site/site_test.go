@@ -78,6 +78,16 @@ func TestReuse(t *testing.T) {
 		t.Error("link to a removed pack kept")
 	}
 
+	// In place (the previous site is the target): same result as fresh.
+	inPlace, _ := writeSite(t, packs, Options{})
+	root2, shards2 := synth(t, inPlace, changed)
+	if err := WriteOptions(inPlace, root2, shards2, Options{Previous: inPlace}); err != nil {
+		t.Fatal(err)
+	}
+	got := catalogueFiles(t, inPlace)
+	delete(got, "packs/pack-00002/index.html") // left over: removing packs is the build's job
+	diffFiles(t, "in place", fresh, got)
+
 	// A logo the old page relied on has gone: re-read, not a broken page.
 	if err := os.Remove(filepath.Join(prev, "packs/pack-00000/logo.png")); err != nil {
 		t.Fatal(err)
