@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -249,10 +248,10 @@ func (c *Client) checkSerial(root *index.Root, data []byte) error {
 		return err
 	}
 	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+	if err := lockFile(lock); err != nil {
 		return err
 	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer unlockFile(lock)
 	file := filepath.Join(c.opts.StateDir, "serials.json")
 	state := map[string]seen{}
 	if b, err := os.ReadFile(file); err == nil {
