@@ -25,9 +25,19 @@ type Violation struct {
 	Rule    string   `json:"rule"`
 	Packs   []string `json:"packs"`
 	Message string   `json:"message"`
+	// Hint, when set, names a version that would satisfy the rule.
+	Hint string `json:"hint,omitempty"`
+	// dep is the dependency a version-range violation is about.
+	dep *pack.Dependency
 }
 
-func (v Violation) String() string { return v.Message + " [rule " + v.Rule + "]" }
+func (v Violation) String() string {
+	s := v.Message + " [rule " + v.Rule + "]"
+	if v.Hint != "" {
+		s += "; hint: " + v.Hint
+	}
+	return s
+}
 
 // Resolved is one profile layer pinned to a release of a registry.
 type Resolved struct {
@@ -89,17 +99,17 @@ func Check(p *Profile, layers []Resolved, partial bool) (violations []Violation,
 					add(RuleRequired, []string{r.Pack, d.PackName}, "%s requires %s%s, which the profile does not include (constraints.dependencies type required): add a %s layer or pick another version of %s", id, d.PackName, rangeText(d, " "), d.PackName, r.Pack)
 					continue
 				}
-				checkRange(add, id, r.Pack, d, other)
+				checkRange(&violations, id, r.Pack, d, other)
 			case "optional":
 				if other != nil {
-					checkRange(add, id, r.Pack, d, other)
+					checkRange(&violations, id, r.Pack, d, other)
 				}
 			case "notSupported":
 				if other == nil {
 					continue
 				}
 				if _, err := d.Range(); err != nil {
-					checkRange(add, id, r.Pack, d, other) // reports the invalid range
+					checkRange(&violations, id, r.Pack, d, other) // reports the invalid range
 					continue
 				}
 				v, err := semver.NewVersion(other.Release.Version)
@@ -112,15 +122,44 @@ func Check(p *Profile, layers []Resolved, partial bool) (violations []Violation,
 	return violations, warnings
 }
 
-func checkRange(add func(string, []string, string, ...any), id, name string, d pack.Dependency, other *Resolved) {
+func checkRange(vs *[]Violation, id, name string, d pack.Dependency, other *Resolved) {
+	packs := []string{name, d.PackName}
 	if _, err := d.Range(); err != nil {
-		add(RuleVersionRange, []string{name, d.PackName}, "%s has an invalid version range for %s (minVersion %q, maxVersion %q): %v; the pack's metadata must be fixed", id, d.PackName, d.MinVersion, d.MaxVersion, err)
+		*vs = append(*vs, Violation{Rule: RuleVersionRange, Packs: packs, Message: fmt.Sprintf("%s has an invalid version range for %s (minVersion %q, maxVersion %q): %v; the pack's metadata must be fixed", id, d.PackName, d.MinVersion, d.MaxVersion, err)})
 		return
 	}
 	v, err := semver.NewVersion(other.Release.Version)
 	if err != nil || !d.Allows(v) {
-		add(RuleVersionRange, []string{name, d.PackName}, "%s needs %s%s, but the profile resolves %s@%s (constraints.dependencies type %s, bounds inclusive): change the version constraint of %s or %s", id, d.PackName, rangeText(d, " "), d.PackName, other.Release.Version, d.Type, d.PackName, name)
+		*vs = append(*vs, Violation{Rule: RuleVersionRange, Packs: packs, dep: &d,
+			Message: fmt.Sprintf("%s needs %s%s, but the profile resolves %s@%s (constraints.dependencies type %s, bounds inclusive): change the version constraint of %s or %s", id, d.PackName, rangeText(d, " "), d.PackName, other.Release.Version, d.Type, d.PackName, name)})
 	}
+}
+
+// rangeHint says which release of a dependency would satisfy its range:
+// the newest one in range that also matches the profile's constraint (the
+// constraint picked a newer one), or else the newest in range at all.
+func rangeHint(shard *index.Shard, constraint string, d pack.Dependency) string {
+	cons, _ := semver.NewConstraint(constraint)
+	var inRange, both *semver.Version
+	for _, r := range shard.Releases {
+		v, err := semver.NewVersion(r.Version)
+		if err != nil || v.Prerelease() != "" || !d.Allows(v) {
+			continue
+		}
+		if inRange == nil || v.GreaterThan(inRange) {
+			inRange = v
+		}
+		if cons != nil && cons.Check(v) && (both == nil || v.GreaterThan(both)) {
+			both = v
+		}
+	}
+	switch {
+	case both != nil:
+		return fmt.Sprintf("%s %s is in range and matches %q; pin it (version: %q) or narrow the constraint", d.PackName, both.Original(), constraint, both.Original())
+	case inRange != nil:
+		return fmt.Sprintf("%s %s is in range but outside the profile's constraint %q; change that constraint", d.PackName, inRange.Original(), constraint)
+	}
+	return fmt.Sprintf("no release of %s in its registry is in range", d.PackName)
 }
 
 // rangeText describes a dependency's range, with a leading sep when non-empty.

@@ -332,7 +332,13 @@ layers:
 		man, _ := os.ReadFile("../examples/packs/calico-3.27.3/manifests/calico.yaml")
 		reg.repo.Write("packs/calico-"+v+"/manifests/calico.yaml", man)
 	}
-	reg.serve(reg.build("new calico", "site2", site1))
+	pj, _ := os.ReadFile("../examples/packs/prometheus-operator-58.2.1/pack.json")
+	reg.repo.Write("packs/prometheus-operator-59.0.0/pack.json", bytes.Replace(pj, []byte(`"58.2.1"`), []byte(`"59.0.0"`), 1))
+	for _, f := range []string{"values.yaml", "manifests/servicemonitor.yaml"} {
+		data, _ := os.ReadFile("../examples/packs/prometheus-operator-58.2.1/" + f)
+		reg.repo.Write("packs/prometheus-operator-59.0.0/"+f, data)
+	}
+	reg.serve(reg.build("new calico and prometheus-operator", "site2", site1))
 	rows, err := Outdated(ctx, p, lock, env)
 	if err != nil {
 		t.Fatal(err)
@@ -344,7 +350,7 @@ layers:
 				t.Errorf("calico row: %+v", r)
 			}
 		case "prometheus-operator":
-			if r.Locked != "58.2.1" || r.Wanted != "58.2.1" || r.Outdated || r.Beyond {
+			if r.Locked != "58.2.1" || r.Wanted != "58.2.1" || r.Latest != "59.0.0" || r.Outdated || !r.Beyond {
 				t.Errorf("prometheus row: %+v", r)
 			}
 		default:
@@ -352,6 +358,15 @@ layers:
 				t.Errorf("row: %+v", r)
 			}
 		}
+	}
+	// A constraint that now picks prometheus-operator 59 breaks
+	// grafana-dashboards' range; the refusal says which version fits.
+	wide, _ := Parse("wide.yaml", []byte("name: wide\ncloudType: aws\nlayers:\n  - {pack: prometheus-operator, version: \">=57\"}\n  - {pack: grafana-dashboards, version: \"*\"}\n"))
+	_, err = Resolve(ctx, wide, env, ResolveOptions{Partial: true})
+	if !errors.As(err, &re) || len(re.Violations) != 1 || re.Violations[0].Rule != RuleVersionRange ||
+		!strings.Contains(err.Error(), "grafana-dashboards@1.2.0 needs prometheus-operator 57.0.0 to 58.99.99, but the profile resolves prometheus-operator@59.0.0") ||
+		re.Violations[0].Hint != `prometheus-operator 58.2.1 is in range and matches ">=57"; pin it (version: "58.2.1") or narrow the constraint` {
+		t.Errorf("range violation: %v", err)
 	}
 	if _, err := Fetch(ctx, lock, reg.env(state), FetchOptions{Dest: filepath.Join(t.TempDir(), "again")}); err != nil {
 		t.Errorf("lock no longer fetches after a new version: %v", err)

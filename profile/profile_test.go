@@ -228,6 +228,26 @@ func TestCheckRules(t *testing.T) {
 	}
 }
 
+func TestRangeHint(t *testing.T) {
+	shard := &index.Shard{Name: "prom"}
+	for _, v := range []string{"57.0.3", "58.2.1", "59.0.0", "60.0.0-rc.1"} {
+		shard.Releases = append(shard.Releases, index.Release{Version: v})
+	}
+	d := dep("prom", "addon", "required", "57.0.0", "58.99.99")
+	for _, c := range []struct{ constraint, want string }{
+		{">=57", `prom 58.2.1 is in range and matches ">=57"; pin it (version: "58.2.1")`},
+		{"~57.0", `prom 57.0.3 is in range and matches "~57.0"`},
+		{">=59", `prom 58.2.1 is in range but outside the profile's constraint ">=59"`},
+	} {
+		if got := rangeHint(shard, c.constraint, d); !strings.HasPrefix(got, c.want) {
+			t.Errorf("%s: %s", c.constraint, got)
+		}
+	}
+	if got := rangeHint(shard, "*", dep("prom", "addon", "required", "70.0.0", "")); got != "no release of prom in its registry is in range" {
+		t.Errorf("none: %s", got)
+	}
+}
+
 func TestMergeKeepsComments(t *testing.T) {
 	base := `# Top comment of the pack.
 pack:

@@ -222,6 +222,20 @@ func Resolve(ctx context.Context, p *Profile, env *Env, o ResolveOptions) (*Reso
 		violations = kept
 	}
 	if len(violations) > 0 {
+		for i := range violations {
+			v := &violations[i]
+			if v.dep == nil {
+				continue
+			}
+			for _, r := range resolved {
+				if r.Pack != v.dep.PackName {
+					continue
+				}
+				if shard, err := clients[r.Registry].Shard(ctx, r.Pack); err == nil {
+					v.Hint = rangeHint(shard, p.Layers[layerIndex(p, r.Pack)].Constraint, *v.dep)
+				}
+			}
+		}
 		return nil, &ResolveError{Profile: p.Name, Violations: violations}
 	}
 	lock := &Lock{SchemaVersion: LockSchemaVersion, Partial: o.Partial,
