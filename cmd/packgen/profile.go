@@ -292,6 +292,9 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 			if err != nil && (explicit || !isNotExist(err)) {
 				return profileErr(err)
 			}
+			if lock != nil {
+				warnStale(g, lock, lockPath)
+			}
 			env, err := f.env(g)
 			if err != nil {
 				return err
