@@ -45,8 +45,12 @@ func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
 }
 
 // profileErr maps profile failures to exit codes: a refused profile, an
-// invalid file or a registry that no longer matches the lock is 1.
+// invalid file or a registry that no longer matches the lock is 1; a
+// missing input file is a usage error, 2.
 func profileErr(err error) error {
+	if isNotExist(err) {
+		return usageErr("%v", err)
+	}
 	if errors.Is(err, profile.ErrRefused) || errors.Is(err, profile.ErrInvalid) || errors.Is(err, profile.ErrLockMismatch) {
 		return badErr(err)
 	}

@@ -106,6 +106,9 @@ func TestProfileCommands(t *testing.T) {
 		t.Errorf("invalid profile: %s", errs)
 	}
 
+	if _, errs := pg(2, "profile", "resolve", filepath.Join(tmp, "missing.yaml")); !strings.Contains(errs, "no such file") {
+		t.Errorf("missing profile: %s", errs)
+	}
 	dest := filepath.Join(tmp, "cluster")
 	if _, errs := pg(2, "profile", "fetch", lockPath); !strings.Contains(errs, "--dest") {
 		t.Errorf("fetch without -d: %s", errs)
