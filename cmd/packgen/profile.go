@@ -45,12 +45,8 @@ func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
 }
 
 // profileErr maps profile failures to exit codes: a refused profile, an
-// invalid file or a registry that no longer matches the lock is 1; a
-// missing input file is a usage error, 2.
+// invalid file or a registry that no longer matches the lock is 1.
 func profileErr(err error) error {
-	if isNotExist(err) {
-		return usageErr("%v", err)
-	}
 	if errors.Is(err, profile.ErrRefused) || errors.Is(err, profile.ErrInvalid) || errors.Is(err, profile.ErrLockMismatch) {
 		return badErr(err)
 	}
@@ -123,7 +119,7 @@ sha256 of the signature file.`,
 			}
 			p, err := profile.Load(args[0])
 			if err != nil {
-				return profileErr(err)
+				return loadErr(err)
 			}
 			env, err := f.env(g)
 			if err != nil {
@@ -210,7 +206,7 @@ since the lock was written. Progress is shown only on a terminal.`,
 			}
 			lock, err := profile.LoadLock(args[0])
 			if err != nil {
-				return profileErr(err)
+				return loadErr(err)
 			}
 			warnStale(g, lock, args[0])
 			env, err := f.env(g)
@@ -286,7 +282,7 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 			}
 			p, err := profile.Load(args[0])
 			if err != nil {
-				return profileErr(err)
+				return loadErr(err)
 			}
 			explicit := lockPath != ""
 			if !explicit {
@@ -294,7 +290,7 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 			}
 			lock, err := profile.LoadLock(lockPath)
 			if err != nil && (explicit || !isNotExist(err)) {
-				return profileErr(err)
+				return loadErr(err)
 			}
 			if lock != nil {
 				warnStale(g, lock, lockPath)
@@ -390,7 +386,7 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 				return usageErr("%s has no lock file %s: run packgen profile resolve %s first", profilePath, lockPath, profilePath)
 			}
 			if err != nil {
-				return profileErr(err)
+				return loadErr(err)
 			}
 			if profilePath == "" {
 				p, _ := lock.Stale(lockPath)
@@ -402,7 +398,7 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 			warnStale(g, lock, lockPath)
 			p, err := profile.Load(profilePath)
 			if err != nil {
-				return profileErr(err)
+				return loadErr(err)
 			}
 			env, err := f.env(g)
 			if err != nil {
@@ -446,3 +442,12 @@ func newProfileSchemaCmd(g *globalOptions) *cobra.Command {
 }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// loadErr maps an error reading an input file: a missing file is a usage
+// error (2), an invalid one is bad input (1).
+func loadErr(err error) error {
+	if isNotExist(err) {
+		return usageErr("%v", err)
+	}
+	return profileErr(err)
+}
