@@ -62,6 +62,7 @@ type Options struct {
 	Progress func(done, total int) // called as releases finish
 	linker   func(old, new string) error
 	dirs     *dirMaker
+	inPlace  bool // update Out in place (see update.go)
 }
 
 // Snapshot is what a build wrote, for the catalogue and for callers.
@@ -146,7 +147,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History})
+	prevLoc := o.Previous
+	if prevLoc == "" {
+		prevLoc = o.Out
+	}
+	prev, err := loadPrevious(ctx, prevLoc)
+	if err != nil {
+		return nil, err
+	}
+	src, err := repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History, Known: prev.known()})
 	if err != nil {
 		return nil, err
 	}
@@ -155,15 +164,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.Registry == "" {
 		o.Registry = defaultRegistryName(o.Repo)
-	}
-
-	prevLoc := o.Previous
-	if prevLoc == "" {
-		prevLoc = o.Out
-	}
-	prev, err := loadPrevious(ctx, prevLoc)
-	if err != nil {
-		return nil, err
 	}
 
 	// Match every git release against what was published before.
@@ -193,13 +193,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, errors.Join(immut...)
 	}
 
-	stage, err := os.MkdirTemp(filepath.Dir(filepath.Clean(o.Out)), ".packgen-build-*")
-	if err != nil {
-		return nil, fmt.Errorf("create staging dir: %w", err)
+	o.inPlace = canUpdateInPlace(o, prev)
+	stage := o.Out
+	if !o.inPlace {
+		if stage, err = os.MkdirTemp(filepath.Dir(filepath.Clean(o.Out)), ".packgen-build-*"); err != nil {
+			return nil, fmt.Errorf("create staging dir: %w", err)
+		}
 	}
 	committed := false
 	defer func() {
-		if !committed {
+		switch {
+		case committed:
+		case o.inPlace:
+			removeAdded(stage, jobs)
+		default:
 			os.RemoveAll(stage)
 		}
 	}()
@@ -269,8 +276,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("catalogue: %w", err)
 		}
 	}
-	if err := swapDir(stage, o.Out); err != nil {
-		return nil, err
+	if !o.inPlace {
+		if err := swapDir(stage, o.Out); err != nil {
+			return nil, err
+		}
 	}
 	committed = true
 	res.Problems.Sort()
@@ -357,6 +366,10 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 	if err := o.dirs.mkdirAll(filepath.Dir(file)); err != nil {
 		return rel, nil, err
 	}
+	if o.inPlace {
+		// Left by a killed update; no index references it.
+		os.Remove(file)
+	}
 	f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return rel, nil, err
@@ -399,6 +412,9 @@ func annotate(ps pack.Problems, r source.Release) pack.Problems {
 // published one.
 // A release signed by another key than the build's is re-signed (resign).
 func carry(ctx context.Context, o Options, prev *previous, stage string, r index.Release) (index.Release, error) {
+	if o.inPlace {
+		return r, nil // already there, signed by this key
+	}
 	for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
 		if p == "" {
 			continue

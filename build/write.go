@@ -24,6 +24,11 @@ type previous struct {
 	loc    string          // where it was read from
 	dir    string          // its directory, when local
 	fetch  index.FetchFunc // reads its files
+	// rootDigest is index.json's SHA-256; refs maps the metadata files
+	// it references (and the per-pack latest shards) to their SHA-256
+	// ("" for the root's signatures), for updates in place.
+	rootDigest string
+	refs       map[string]string
 }
 
 type prevRelease struct {
@@ -37,6 +42,24 @@ func (p *previous) find(name string, v *semver.Version) *index.Release {
 		return nil
 	}
 	return s.Find(v)
+}
+
+// known tells the history walk which pack dirs a local previous build
+// already read, by git tree hash (a published one is not trusted with
+// that: it could hide a release from the build).
+func (p *previous) known() map[string]source.KnownPack {
+	if p.dir == "" {
+		return nil
+	}
+	k := map[string]source.KnownPack{}
+	for name, s := range p.shards {
+		for _, r := range s.Releases {
+			if r.Tree != "" {
+				k[r.Tree] = source.KnownPack{Name: name, Version: r.Version}
+			}
+		}
+	}
+	return k
 }
 
 func (p *previous) all() []prevRelease {
@@ -53,7 +76,7 @@ func (p *previous) all() []prevRelease {
 // URL of a published registry), checking every metadata digest. A missing
 // index.json means there is no previous build.
 func loadPrevious(ctx context.Context, loc string) (*previous, error) {
-	p := &previous{shards: map[string]*index.Shard{}, loc: loc, fetch: index.FetcherFor(loc)}
+	p := &previous{shards: map[string]*index.Shard{}, loc: loc, fetch: index.FetcherFor(loc), refs: map[string]string{}}
 	if !strings.Contains(loc, "://") {
 		p.dir = loc
 	} else if u, err := url.Parse(loc); err == nil && u.Scheme == "file" {
@@ -74,12 +97,18 @@ func loadPrevious(ctx context.Context, loc string) (*previous, error) {
 		return nil, fail(err)
 	}
 	p.root = root
+	p.rootDigest = index.Digest(data)
+	p.refs[index.RootSignaturePath(p.rootDigest)] = ""
+	p.refs[index.RootBundlePath(p.rootDigest)] = ""
 	for i := range root.Buckets {
+		p.refs[root.Buckets[i].Path] = root.Buckets[i].SHA256
 		bucket, err := index.ReadBucket(ctx, p.fetch, root, i)
 		if err != nil {
 			return nil, fail(err)
 		}
 		for _, s := range bucket.Packs {
+			p.refs[s.Shard.Path] = s.Shard.SHA256
+			p.refs[index.LatestShardPath(s.Name)] = s.Shard.SHA256
 			shard, err := index.ReadShard(ctx, p.fetch, s)
 			if err != nil {
 				return nil, fail(err)
@@ -103,6 +132,11 @@ func writeFile(stage, rel string, data []byte) (index.FileRef, error) {
 
 // writeIndex writes shards, buckets and the root for the given releases.
 func writeIndex(o Options, stage string, src *source.Result, prev *previous, releases []index.Release) (*Snapshot, error) {
+	kept := map[string]bool{}
+	put := func(rel string, data []byte) (index.FileRef, error) {
+		kept[rel] = true
+		return putFile(o, prev, stage, rel, data)
+	}
 	byName := map[string]*index.Shard{}
 	for _, r := range releases {
 		name := nameOf(r)
@@ -129,11 +163,11 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 		if err != nil {
 			return nil, err
 		}
-		ref, err := writeFile(stage, index.ShardPath(name, index.Digest(data)), data)
+		ref, err := put(index.ShardPath(name, index.Digest(data)), data)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := writeFile(stage, index.LatestShardPath(name), data); err != nil {
+		if _, err := put(index.LatestShardPath(name), data); err != nil {
 			return nil, err
 		}
 		latest := s.Latest()
@@ -159,7 +193,7 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 		if err != nil {
 			return nil, err
 		}
-		ref, err := writeFile(stage, index.BucketPath(index.Digest(data)), data)
+		ref, err := put(index.BucketPath(index.Digest(data)), data)
 		if err != nil {
 			return nil, err
 		}
@@ -188,27 +222,45 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 	if err != nil {
 		return nil, err
 	}
-	if _, err := writeFile(stage, index.RootFile, data); err != nil {
+	snap.Root = root
+	if o.inPlace && prev.rootDigest == index.Digest(data) {
+		return snap, nil // nothing changed: no byte is written
+	}
+	// index.json is written under a temporary name and signed there, its
+	// digest-named signatures (what clients read) are put in place, and
+	// only then is it renamed to index.json: in place, readers never see
+	// an index whose signatures are missing.
+	const tmpRoot = index.RootFile + ".new"
+	if _, err := writeFile(stage, tmpRoot, data); err != nil {
 		return nil, err
 	}
+	renames := [][2]string{{tmpRoot, index.RootFile}}
 	if o.Signer != nil {
 		sum, _ := hexSum(index.Digest(data))
-		sig, bundle, err := o.Signer.SignFile(filepath.Join(stage, index.RootFile), sum)
+		sig, bundle, err := o.Signer.SignFile(filepath.Join(stage, tmpRoot), sum)
 		if err != nil {
 			return nil, fmt.Errorf("sign index.json: %w", err)
 		}
 		// The copy named by the root's digest is what clients read.
-		for src, dst := range map[string]string{sig: index.RootSignaturePath(index.Digest(data)), bundle: index.RootBundlePath(index.Digest(data))} {
-			b, err := os.ReadFile(filepath.Join(stage, src))
+		for _, c := range [][2]string{{sig, index.RootSignaturePath(index.Digest(data))}, {bundle, index.RootBundlePath(index.Digest(data))}} {
+			b, err := os.ReadFile(filepath.Join(stage, c[0]))
 			if err != nil {
 				return nil, err
 			}
-			if _, err := writeFile(stage, dst, b); err != nil {
+			if _, err := put(c[1], b); err != nil {
 				return nil, err
 			}
+			renames = append(renames, [2]string{c[0], index.RootFile + strings.TrimPrefix(c[0], tmpRoot)})
 		}
 	}
-	snap.Root = root
+	for _, r := range renames {
+		if err := os.Rename(filepath.Join(stage, r[0]), filepath.Join(stage, r[1])); err != nil {
+			return nil, err
+		}
+	}
+	if o.inPlace {
+		collectGarbage(stage, prev, kept)
+	}
 	return snap, nil
 }
 

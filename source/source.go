@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
@@ -59,6 +60,18 @@ func Open(p string) (*Repo, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open git repository %s: %w", p, err)
+	}
+	// Walking history reads thousands of trees: keep packfiles open
+	// (go-git otherwise opens the packfile again for every object).
+	if st, ok := r.Storer.(*filesystem.Storage); ok {
+		var wt billy.Filesystem
+		if w, err := r.Worktree(); err == nil {
+			wt = w.Filesystem
+		}
+		fresh := filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: 4})
+		if g, err := git.Open(fresh, wt); err == nil {
+			r = g
+		}
 	}
 	return &Repo{path: p, git: r, handles: make(chan *git.Repository, 64)}, nil
 }
@@ -123,7 +136,15 @@ type Options struct {
 	Ref      string // branch, tag, or commit; default HEAD
 	PacksDir string // only packs under this dir ("" = whole tree)
 	History  bool   // walk first-parent history too
+	// Known maps git tree hashes of pack dirs to their pack.json's name
+	// and version, as an earlier build recorded them: a tree's hash fixes
+	// its content, so such trees are neither read nor parsed again and a
+	// rebuild walks history at the cost of what changed.
+	Known map[string]KnownPack
 }
+
+// KnownPack is the name and version of a pack dir known by tree hash.
+type KnownPack struct{ Name, Version string }
 
 // Release is one name@version found in git.
 type Release struct {
@@ -169,6 +190,7 @@ type packDir struct {
 	rel      string
 	tree     plumbing.Hash
 	manifest plumbing.Hash
+	known    *manifestInfo // from Options.Known: manifest not read
 }
 
 type manifestInfo struct {
@@ -180,6 +202,7 @@ type scanner struct {
 	repo      *git.Repository
 	trees     map[plumbing.Hash][]packDir
 	manifests map[plumbing.Hash]*manifestInfo
+	known     map[plumbing.Hash]*manifestInfo
 }
 
 // Releases lists the releases at opts.Ref and, with opts.History, on its
@@ -209,7 +232,12 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 	packsDir := strings.Trim(path.Clean("/"+opts.PacksDir), "/")
-	sc := &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}}
+	sc := &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}, known: map[plumbing.Hash]*manifestInfo{}}
+	for tree, k := range opts.Known {
+		if v, err := semver.NewVersion(k.Version); err == nil && pack.ValidName(k.Name) {
+			sc.known[plumbing.NewHash(tree)] = &manifestInfo{name: k.Name, version: k.Version, key: k.Name + "@" + v.String()}
+		}
+	}
 	res := &Result{Ref: ref, Commit: head.Hash.String(), Time: head.Committer.When.UTC()}
 	found := map[string]*Release{}
 	first := true
@@ -223,9 +251,11 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 		}
 		byKey := map[string][]packDir{}
 		for _, d := range dirs {
-			mi, err := sc.manifest(d.manifest, path.Join(d.rel, pack.ManifestFile))
-			if err != nil {
-				return nil, err
+			mi := d.known
+			if mi == nil {
+				if mi, err = sc.manifest(d.manifest, path.Join(d.rel, pack.ManifestFile)); err != nil {
+					return nil, err
+				}
 			}
 			if mi.key == "" {
 				if first {
@@ -247,7 +277,10 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 				sort.Strings(names)
 				return nil, fmt.Errorf("%s is defined by more than one directory at commit %s: %s; keep one, or bump the version in the others", key, c.Hash.String()[:12], strings.Join(names, " and "))
 			}
-			mi := sc.manifests[ds[0].manifest]
+			mi := ds[0].known
+			if mi == nil {
+				mi = sc.manifests[ds[0].manifest]
+			}
 			found[key] = &Release{Name: mi.name, Version: mi.version, Dir: ds[0].rel, Commit: c.Hash.String(), Time: c.Committer.When.UTC(), TreeHash: ds[0].tree.String(), repo: r}
 		}
 		first = false
@@ -329,6 +362,10 @@ func (sc *scanner) scan(tree *object.Tree) ([]packDir, error) {
 	}
 	for _, e := range tree.Entries {
 		if e.Mode != filemode.Dir || pack.IsJunk(e.Name) || isJunkDir(e.Name) {
+			continue
+		}
+		if k := sc.known[e.Hash]; k != nil {
+			dirs = append(dirs, packDir{rel: e.Name, tree: e.Hash, known: k})
 			continue
 		}
 		sub, err := object.GetTree(sc.repo.Storer, e.Hash)

@@ -1,0 +1,117 @@
+package build
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/atomicfile"
+)
+
+// Incremental update in place.
+//
+// A staged build re-creates the whole site (a hard link per archive and
+// signature, every shard, then a swap and the removal of the old tree):
+// O(releases) file operations even when one pack changed, seconds at
+// thousands of releases. When the previous build is the out dir itself,
+// made with the same signing key and without a catalogue, the build
+// instead updates the out dir in place, in the order publish/ uses for
+// object stores: new immutable files first (archives, signatures,
+// content-addressed shards and buckets, the root's digest-named
+// signatures), which nothing references yet; then the per-pack latest
+// shards; then index.json, by rename; last, the content-addressed files
+// the new index no longer references are removed. Readers and a crash at
+// any point see the old registry or the new one, both complete (the
+// SIGKILL test checks this). A failed build removes the archives it
+// added. A no-change rebuild writes nothing.
+
+// canUpdateInPlace reports whether this build may update o.Out in place.
+func canUpdateInPlace(o Options, prev *previous) bool {
+	if prev.root == nil || prev.dir == "" || o.Site != nil {
+		return false
+	}
+	a, err1 := filepath.Abs(prev.dir)
+	b, err2 := filepath.Abs(o.Out)
+	if err1 != nil || err2 != nil || a != b {
+		return false
+	}
+	// A catalogue from an earlier build would go stale: a staged build
+	// drops it.
+	if _, err := os.Lstat(filepath.Join(o.Out, "index.html")); err == nil {
+		return false
+	}
+	sig, err := os.ReadFile(filepath.Join(o.Out, filepath.FromSlash(index.RootSignaturePath(prev.rootDigest))))
+	if o.Signer == nil {
+		// Only an unsigned registry stays unsigned in place.
+		_, lerr := os.Lstat(filepath.Join(o.Out, index.RootFile+".sig"))
+		return errors.Is(err, fs.ErrNotExist) && errors.Is(lerr, fs.ErrNotExist)
+	}
+	// Signed by this very key: every release in it is too (a build
+	// re-signs what another key signed), so nothing needs re-signing.
+	rs, ok := o.Signer.(rotatingSigner)
+	if !ok || err != nil {
+		return false
+	}
+	sum, err := hexSum(prev.rootDigest)
+	if err != nil {
+		return false
+	}
+	return rs.Signed(filepath.Join(o.Out, index.RootFile), sum, sig)
+}
+
+// putFile writes a metadata file of the site. Staged, it is a plain
+// write into the fresh stage. In place, a file already holding these
+// bytes is left alone (content-addressed names the previous build wrote
+// are known without reading them), and any other is replaced by rename.
+func putFile(o Options, prev *previous, stage, rel string, data []byte) (index.FileRef, error) {
+	if !o.inPlace {
+		return writeFile(stage, rel, data)
+	}
+	ref := index.FileRef{Path: rel, SHA256: index.Digest(data), Size: int64(len(data))}
+	if prev.refs[rel] == ref.SHA256 {
+		return ref, nil
+	}
+	file := filepath.Join(stage, filepath.FromSlash(rel))
+	if old, err := os.ReadFile(file); err == nil && bytes.Equal(old, data) {
+		return ref, nil
+	}
+	if err := o.dirs.mkdirAll(filepath.Dir(file)); err != nil {
+		return ref, err
+	}
+	return ref, atomicfile.WriteFile(file, data, 0o644)
+}
+
+// removeAdded undoes a failed in-place update: the archives and
+// signatures of new releases, which no index references.
+func removeAdded(out string, jobs []*job) {
+	for _, j := range jobs {
+		if j.prev != nil {
+			continue
+		}
+		for _, p := range []string{j.out.Archive.Path, j.out.Signature, j.out.Bundle} {
+			if p != "" {
+				os.Remove(filepath.Join(out, filepath.FromSlash(p)))
+			}
+		}
+	}
+}
+
+// collectGarbage removes the content-addressed metadata of the previous
+// build that the new index no longer references (the shards of changed
+// packs, changed buckets, the old root's signatures), after the switch.
+func collectGarbage(out string, prev *previous, kept map[string]bool) {
+	for rel := range prev.refs {
+		if kept[rel] || !contentAddressed(rel) {
+			continue
+		}
+		os.Remove(filepath.Join(out, filepath.FromSlash(rel)))
+	}
+}
+
+func contentAddressed(rel string) bool {
+	return strings.HasPrefix(rel, "index/") || strings.HasPrefix(rel, "signatures/") || strings.Contains(rel, "/shards/")
+}

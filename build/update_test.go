@@ -1,0 +1,116 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/sign"
+)
+
+// TestUpdateInPlace checks that a rebuild into its own out dir (updated
+// in place) leaves exactly the site a staged build from the same previous
+// build writes, byte for byte: nothing stale, nothing missing; that a
+// no-change rebuild writes nothing; and that a signed in-place update
+// verifies and is refused when the key changes (a staged build re-signs).
+func TestUpdateInPlace(t *testing.T) {
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	spec := synth.Full(6, 2, 4<<10, 3, true)
+	if _, err := synth.Generate(repo, spec); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "site")
+	if _, err := run(t, repo, out); err != nil {
+		t.Fatal(err)
+	}
+	snapshot := filepath.Join(dir, "before")
+	must(t, os.CopyFS(snapshot, os.DirFS(out)))
+
+	// No change: in place, and not one file rewritten.
+	stat := func() time.Time {
+		fi, err := os.Stat(filepath.Join(out, "index.json"))
+		must(t, err)
+		return fi.ModTime()
+	}
+	before := stat()
+	time.Sleep(10 * time.Millisecond)
+	res, err := run(t, repo, out)
+	must(t, err)
+	if res.Reused != 12 || res.Archived != 0 || stat() != before {
+		t.Fatalf("no-change rebuild: reused %d archived %d, index.json rewritten %v", res.Reused, res.Archived, stat() != before)
+	}
+
+	// One pack changed: in place here, staged from a copy of the previous
+	// build there; both sites must be identical.
+	if _, err := synth.Bump(repo, spec, 2, 2); err != nil {
+		t.Fatal(err)
+	}
+	res, err = run(t, repo, out)
+	must(t, err)
+	if res.Archived != 1 || res.Reused != 12 {
+		t.Fatalf("after one change: archived %d reused %d", res.Archived, res.Reused)
+	}
+	staged := filepath.Join(dir, "staged")
+	_, err = run(t, repo, staged, func(o *Options) { o.Previous = snapshot })
+	must(t, err)
+	got, want := siteHashes(t, out), siteHashes(t, staged)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("in-place update differs from a staged build:\n%v\n%v", keys(got), keys(want))
+	}
+
+	// Signed: the update verifies; another key forces a staged build that
+	// re-signs everything.
+	signed := filepath.Join(dir, "signed")
+	k1, v1 := testKey(t)
+	_, err = run(t, repo, signed, func(o *Options) { o.Signer = k1 })
+	must(t, err)
+	if _, err := synth.Bump(repo, spec, 3, 2); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Repo: repo, Out: signed, History: true, Registry: "test", Signer: k1}
+	prev, err := loadPrevious(context.Background(), signed)
+	must(t, err)
+	if !canUpdateInPlace(o, prev) {
+		t.Fatal("same key: expected an update in place")
+	}
+	_, err = run(t, repo, signed, func(o *Options) { o.Signer = k1 })
+	must(t, err)
+	rep, err := client.VerifySite(context.Background(), signed, v1)
+	if err != nil || len(rep.Problems) != 0 || rep.Releases != 14 {
+		t.Fatalf("signed in-place update: %v %+v", err, rep)
+	}
+	k2, _ := testKey(t)
+	if o.Signer = k2; canUpdateInPlace(o, prev) {
+		t.Fatal("another key must not update in place")
+	}
+	if o.Signer = nil; canUpdateInPlace(o, prev) {
+		t.Fatal("an unsigned build must not update a signed registry in place")
+	}
+}
+
+func testKey(t *testing.T) (*sign.Signer, *sign.Verifier) {
+	t.Helper()
+	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
+	must(t, err)
+	s, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
+	must(t, err)
+	v, err := sign.LoadPublicKey(pub)
+	must(t, err)
+	return s, v
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
