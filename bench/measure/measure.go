@@ -19,7 +19,8 @@ import (
 // Run is one finished child process.
 type Run struct {
 	Wall   time.Duration
-	MaxRSS int64 // bytes, from the kernel's rusage of the child
+	MaxRSS int64         // bytes, from the kernel's rusage of the child
+	CPU    time.Duration // user + system time of the child
 	Stdout string
 }
 
@@ -39,6 +40,7 @@ func Exec(cmd *exec.Cmd) (Run, error) {
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			r.MaxRSS = ru.Maxrss * 1024 // Linux reports KiB
+			r.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
 	}
 	if err != nil {
