@@ -16,6 +16,7 @@ build:
 # The README's test command: formatting, vet, workflow lint, and every test with the race detector.
 test: fmt-check vet lint-workflows
 	$(GO) test -race -count=1 ./...
+	cd bench && $(GO) test -count=1 ./measure/
 
 # actionlint on this repository's workflows and the GitOps example's. Run
 # as `go run module@version` so the main module does not depend on it. Once
@@ -44,8 +45,13 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
 
+# Go benchmarks, then the scale driver (bench/, its own module so the main
+# module never depends on Helm): one table of every figure against its goal,
+# packgen beside Helm on the same 5,000 releases. BENCHFLAGS go to the driver
+# (e.g. BENCHFLAGS='-packs 200 -runs 1' for a quick look).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	cd bench && $(GO) run ./cmd/benchtable $(BENCHFLAGS)
 
 # Build a registry from examples/packs, serve it, fetch and verify a pack.
 demo: build
