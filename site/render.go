@@ -44,6 +44,7 @@ type packData struct {
 	ValuesNote             string
 	Readme                 template.HTML
 	ReadmeNote             string
+	ReadmePlain            string
 	LogoNote               string
 }
 
@@ -121,6 +122,9 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 	switch {
 	case f.readmeTooLarge:
 		d.ReadmeNote = "README.md is larger than 1 MiB and is not shown; fetch the pack to read it."
+	case f.hasReadme && !markdownTame(f.readme):
+		d.ReadmeNote = "README.md is too large or too deeply nested to render; it is shown as plain text."
+		d.ReadmePlain = string(bytes.ToValidUTF8(f.readme, []byte("\uFFFD")))
 	case f.hasReadme:
 		h, err := renderMarkdown(f.readme)
 		if err != nil {
@@ -480,6 +484,39 @@ var md = goldmark.New(
 	goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(safeLinks{}, 1000))),
 	// Raw HTML stays disabled (goldmark's default): it is dropped.
 )
+
+// Markdown parsers, goldmark included, take quadratic time on some shapes
+// (thousands of unclosed links, lists or quotes nested thousands deep), so
+// a README beyond these bounds is shown as text. The bounds are on the
+// input, not on time, so the output stays deterministic.
+const (
+	maxMarkdown       = 256 << 10
+	maxMarkdownLinks  = 2000 // '[' characters
+	maxMarkdownPrefix = 100  // bytes of container markers and indent starting a line
+)
+
+// markdownTame reports whether src is within the bounds above.
+func markdownTame(src []byte) bool {
+	if len(src) > maxMarkdown || bytes.Count(src, []byte("[")) > maxMarkdownLinks {
+		return false
+	}
+	for len(src) > 0 {
+		line := src
+		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+			line, src = src[:i], src[i+1:]
+		} else {
+			src = nil
+		}
+		n := 0
+		for n < len(line) && strings.IndexByte(" \t>-*+.)0123456789", line[n]) >= 0 {
+			n++
+		}
+		if n > maxMarkdownPrefix {
+			return false
+		}
+	}
+	return true
+}
 
 // renderMarkdown renders a README. Raw HTML is omitted, links are kept
 // only to http(s), mailto and in-page anchors, images become links (the

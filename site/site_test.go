@@ -193,6 +193,40 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// TestMarkdownBounds: shapes that make Markdown parsers quadratic are shown
+// as escaped text instead of rendered.
+func TestMarkdownBounds(t *testing.T) {
+	for name, src := range map[string]string{
+		"links":   strings.Repeat("[a](", 3000),
+		"lists":   strings.Repeat("- ", 20000) + "<script>x</script>",
+		"quotes":  strings.Repeat("> ", 20000),
+		"ordered": strings.Repeat("1. ", 20000),
+		"indent": func() string {
+			var b strings.Builder
+			for i := 0; i < 200; i++ {
+				b.WriteString(strings.Repeat("  ", i) + "- a\n")
+			}
+			return b.String()
+		}(),
+		"large": strings.Repeat("a ", maxMarkdown/2+1),
+	} {
+		if markdownTame([]byte(src)) {
+			t.Errorf("%s: rendered as Markdown", name)
+		}
+	}
+	for _, src := range []string{"# Title\n\n- a\n  - b\n    - c\n\n> quote\n\n1. x\n2. y\n", strings.Repeat("[link](https://example.com) ", 500)} {
+		if !markdownTame([]byte(src)) {
+			t.Errorf("%.30q: not rendered", src)
+		}
+	}
+	p := synthPack{name: "nested", layer: "os", versions: []string{"1.0.0"}, files: map[string][]byte{"README.md": []byte(strings.Repeat("- ", 20000) + "<script>x</script>")}}
+	_, files := writeSite(t, []synthPack{p}, Options{})
+	page := files["packs/nested/index.html"]
+	if !strings.Contains(page, "shown as plain text") || !strings.Contains(page, "- - - &lt;script&gt;") && !strings.Contains(page, "- &lt;script&gt;x&lt;/script&gt;") {
+		t.Error("plain README not shown escaped")
+	}
+}
+
 func TestCommitLinks(t *testing.T) {
 	sha := "0123456789abcdef0123456789abcdef01234567"
 	for _, c := range []struct{ repo, want string }{
@@ -335,6 +369,9 @@ func FuzzRender(f *testing.F) {
 	bad := regexp.MustCompile(`(?i)^<(?:script|img|iframe|svg|style|object|embed|form|input[^>]*type="?[^c])|\son[a-z]+\s*=|(?:href|src)="\s*(?:javascript|data|vbscript|file):|style=`)
 	spans := regexp.MustCompile(`<span class="y[a-z]">|</span>`)
 	f.Fuzz(func(t *testing.T, s string) {
+		if !markdownTame([]byte(s)) {
+			return // shown as escaped text, as renderPack does
+		}
 		h, err := renderMarkdown([]byte(s))
 		if err != nil {
 			return
