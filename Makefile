@@ -13,10 +13,12 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/packgen
 
-# The README's test command: formatting, vet, workflow lint, and every test with the race detector.
+# The README's test command: formatting, vet, workflow lint, every test with
+# the race detector, and a one-second pass of every fuzz target.
 test: fmt-check vet lint-workflows
 	$(GO) test -race -count=1 ./...
 	cd bench && $(GO) test -count=1 ./measure/
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 # actionlint on this repository's workflows and the GitOps example's. Run
 # as `go run module@version` so the main module does not depend on it. Once
@@ -38,12 +40,20 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-# Runs every Fuzz* target for FUZZTIME each.
+# Runs every Fuzz* target for FUZZTIME each (targets found by grep, so
+# packages without any are not compiled). Seed corpora in
+# testdata/fuzz/ run in every plain `go test`; crashers found land there
+# too and must be committed as regression cases.
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	@set -e; for dir in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go') | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "== $$dir $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./$$dir; \
 	  done; done
+
+# CI's short fuzzing pass: every target for FUZZSMOKE (part of make test).
+FUZZSMOKE ?= 1s
+fuzz-smoke:
+	@set -o pipefail; $(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZSMOKE) | { grep -v '^fuzz: elapsed' || true; }
 
 # Go benchmarks, then the scale driver (bench/, its own module so the main
 # module never depends on Helm): one table of every figure against its goal,
