@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // FetchFunc returns the content of a site path, reading at most max bytes
@@ -112,7 +113,9 @@ func DirFetcher(dir string) FetchFunc {
 // HTTPFetcher reads a site from a base URL.
 func HTTPFetcher(base string, c *http.Client) FetchFunc {
 	if c == nil {
-		c = http.DefaultClient
+		// Never http.DefaultClient: it has no timeout, so a server that
+		// stops sending would hang the reader forever.
+		c = &http.Client{Timeout: 5 * time.Minute}
 	}
 	base = strings.TrimSuffix(base, "/")
 	return func(ctx context.Context, p string, max int64) ([]byte, error) {
