@@ -160,6 +160,14 @@ func templateKey() string {
 	h := sha256.New()
 	h.Write([]byte(pageVersion + "\x00" + csp + "\x00"))
 	if bi, ok := debug.ReadBuildInfo(); ok {
+		// A released or VCS-stamped packgen also invalidates pages made by
+		// another build of it, in case pageVersion was not bumped.
+		h.Write([]byte(bi.Main.Version + "\x00"))
+		for _, st := range bi.Settings {
+			if st.Key == "vcs.revision" || st.Key == "vcs.modified" {
+				h.Write([]byte(st.Value + "\x00"))
+			}
+		}
 		for _, m := range bi.Deps {
 			if m.Path == "github.com/yuin/goldmark" {
 				h.Write([]byte(m.Version + "\x00"))
