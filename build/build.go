@@ -55,7 +55,9 @@ type Options struct {
 	GeneratedAt time.Time
 	Jobs        int // parallel releases; default GOMAXPROCS
 
-	// Site, when set, adds files (the HTML catalogue) to the staged site.
+	// Site, when set, adds files (the HTML catalogue) to the staged site,
+	// or, in an update in place, to Out itself (dir == Out: write files
+	// atomically; files already there belong to the previous build).
 	Site func(dir string, s *Snapshot) error
 
 	Log      io.Writer             // human-readable notes; nil = discard

@@ -18,20 +18,21 @@ import (
 // signature, every shard, then a swap and the removal of the old tree):
 // O(releases) file operations even when one pack changed, seconds at
 // thousands of releases. When the previous build is the out dir itself,
-// made with the same signing key and without a catalogue, the build
-// instead updates the out dir in place, in the order publish/ uses for
-// object stores: new immutable files first (archives, signatures,
-// content-addressed shards and buckets, the root's digest-named
-// signatures), which nothing references yet; then the per-pack latest
-// shards; then index.json, by rename; last, the content-addressed files
-// the new index no longer references are removed. Readers and a crash at
-// any point see the old registry or the new one, both complete (the
-// SIGKILL test checks this). A failed build removes the archives it
-// added. A no-change rebuild writes nothing.
+// made with the same signing key, the build instead updates the out dir
+// in place, in the order publish/ uses for object stores: new immutable
+// files first (archives, signatures, content-addressed shards and
+// buckets, the root's digest-named signatures), which nothing references
+// yet; then the per-pack latest shards; then index.json, by rename; then
+// the content-addressed files the new index no longer references are
+// removed; last, the Site hook runs with dir = the out dir (the catalogue
+// writes each file atomically and keeps pages whose inputs did not
+// change). Readers and a crash at any point see the old registry or the
+// new one, both complete (the SIGKILL test checks this). A failed build
+// removes the archives it added. A no-change rebuild writes no metadata.
 
 // canUpdateInPlace reports whether this build may update o.Out in place.
 func canUpdateInPlace(o Options, prev *previous) bool {
-	if prev.root == nil || prev.dir == "" || o.Site != nil {
+	if prev.root == nil || prev.dir == "" {
 		return false
 	}
 	a, err1 := filepath.Abs(prev.dir)
@@ -39,9 +40,10 @@ func canUpdateInPlace(o Options, prev *previous) bool {
 	if err1 != nil || err2 != nil || a != b {
 		return false
 	}
-	// A catalogue from an earlier build would go stale: a staged build
-	// drops it.
-	if _, err := os.Lstat(filepath.Join(o.Out, "index.html")); err == nil {
+	// Without a catalogue now, one from an earlier build would go stale:
+	// a staged build drops it. (With one, the Site hook is called with
+	// dir = Out = the previous site, and updates it in place.)
+	if _, err := os.Lstat(filepath.Join(o.Out, "index.html")); err == nil && o.Site == nil {
 		return false
 	}
 	sig, err := os.ReadFile(filepath.Join(o.Out, filepath.FromSlash(index.RootSignaturePath(prev.rootDigest))))

@@ -65,6 +65,26 @@ func TestUpdateInPlace(t *testing.T) {
 		t.Fatalf("in-place update differs from a staged build:\n%v\n%v", keys(got), keys(want))
 	}
 
+	// With a catalogue hook: in place too, the hook writing into Out.
+	var hookDir string
+	hook := func(o *Options) {
+		o.Site = func(dir string, s *Snapshot) error {
+			hookDir = dir
+			return os.WriteFile(filepath.Join(dir, "index.html"), []byte("<!doctype html>"), 0o644)
+		}
+	}
+	_, err = run(t, repo, out, hook)
+	must(t, err)
+	if hookDir != out {
+		t.Fatalf("site hook wrote into %s, want the out dir %s", hookDir, out)
+	}
+	// A build without the catalogue then is staged, and drops it.
+	_, err = run(t, repo, out)
+	must(t, err)
+	if _, err := os.Stat(filepath.Join(out, "index.html")); err == nil {
+		t.Fatal("a build without catalogue kept the old one")
+	}
+
 	// Signed: the update verifies; another key forces a staged build that
 	// re-signs everything.
 	signed := filepath.Join(dir, "signed")
