@@ -39,7 +39,7 @@ func (d DirTarget) List(ctx context.Context) (map[string]Object, error) {
 		return nil, err
 	}
 	for _, f := range files {
-		out[f.key] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256}
+		out[f.key] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, ETag: f.md5}
 	}
 	return out, nil
 }
@@ -98,6 +98,22 @@ func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info Pu
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
+	}
+	// Conditions are checked just before the rename: a narrow window,
+	// unlike a store's atomic conditional write, but enough to catch a
+	// publish that overlapped this one.
+	if info.IfMatch != "" || info.IfAbsent {
+		cur, err := hashFile(dst)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if info.IfMatch != "" {
+				return fmt.Errorf("%w: %s was removed", ErrConflict, key)
+			}
+		case err != nil:
+			return err
+		case info.IfAbsent || cur.md5 != info.IfMatch:
+			return fmt.Errorf("%w: %s was replaced", ErrConflict, key)
+		}
 	}
 	return os.Rename(tmp.Name(), dst)
 }

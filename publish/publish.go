@@ -16,6 +16,10 @@
 // compared by size and MD5 (the ETag of a single-part upload), falling back
 // to the SHA-256 stored in each object's metadata.
 //
+// The switch is a conditional write (If-Match the index listed at the
+// start), so two overlapping publishes cannot replace a newer index with an
+// older one: the later switch fails with ErrConflict.
+//
 // Before anything is uploaded the remote's live index.json is read: a site
 // whose serial is lower (a rollback), equal with other content, or that
 // lists fewer releases is refused unless Force. Deleting requires Prune and
@@ -48,6 +52,7 @@ type Object struct {
 	Size   int64
 	MD5    string // lowercase hex, "" when unknown (multipart, encrypted)
 	SHA256 string // lowercase hex, "" when unknown (only some targets list it)
+	ETag   string // the store's entity tag as listed, for conditional writes
 }
 
 // PutInfo describes an upload.
@@ -56,6 +61,12 @@ type PutInfo struct {
 	MD5, SHA256  string // lowercase hex of the body
 	ContentType  string
 	CacheControl string
+	// IfMatch makes the write conditional on the object still having this
+	// entity tag, and IfAbsent on the object not existing: index.json is
+	// switched only if no other publish switched it meanwhile. Stores
+	// without conditional writes fall back to a plain write.
+	IfMatch  string
+	IfAbsent bool
 }
 
 // Target is where a site is published.
@@ -81,6 +92,8 @@ var (
 	ErrImmutable = errors.New("published archives are immutable")
 	// ErrNotSite: the directory is not a built registry.
 	ErrNotSite = errors.New("not a built registry site")
+	// ErrConflict: another publish switched index.json meanwhile.
+	ErrConflict = errors.New("the remote index.json changed while publishing")
 )
 
 // DefaultJobs is how many uploads run at once within a stage.
@@ -202,7 +215,11 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 			}
 			continue
 		}
-		if err := putAll(ctx, t, stage, o); err != nil {
+		var cond *Object
+		if r, ok := remote[index.RootFile]; ok {
+			cond = &r
+		}
+		if err := putAll(ctx, t, stage, cond, o); err != nil {
 			return res, err
 		}
 	}
@@ -390,10 +407,12 @@ func stages(files []localFile) [][]localFile {
 
 // putAll uploads one stage with at most o.Jobs uploads at once and returns
 // only when every started upload has ended; the first error stops the rest.
-func putAll(ctx context.Context, t Target, files []localFile, o Options) error {
+// The switch to the new index.json is conditional on the index listed at
+// the start (live, or absent when live is nil).
+func putAll(ctx context.Context, t Target, files []localFile, live *Object, o Options) error {
 	var mu sync.Mutex
 	return forEach(ctx, len(files), o.Jobs, func(i int) error {
-		if err := put(ctx, t, files[i]); err != nil {
+		if err := put(ctx, t, files[i], live, o); err != nil {
 			return err
 		}
 		mu.Lock()
@@ -444,18 +463,40 @@ feed:
 	return first
 }
 
-func put(ctx context.Context, t Target, f localFile) error {
+func put(ctx context.Context, t Target, f localFile, live *Object, o Options) error {
 	r, err := os.Open(f.path)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
 	info := PutInfo{Size: f.size, MD5: f.md5, SHA256: f.sha256, ContentType: index.ContentType(f.key), CacheControl: index.CacheControl(f.key)}
-	if err := t.Put(ctx, f.key, r, info); err != nil {
+	if f.key == index.RootFile {
+		if live == nil {
+			info.IfAbsent = true
+		} else {
+			info.IfMatch = live.ETag
+		}
+	}
+	err = t.Put(ctx, f.key, r, info)
+	if errors.Is(err, errUnconditional) {
+		// The store cannot write conditionally: switch without the guard.
+		fmt.Fprintf(o.Log, "warning: %s has no conditional writes; publishes must not overlap\n", t)
+		if _, err = r.Seek(0, io.SeekStart); err == nil {
+			info.IfMatch, info.IfAbsent = "", false
+			err = t.Put(ctx, f.key, r, info)
+		}
+	}
+	if errors.Is(err, ErrConflict) {
+		return fmt.Errorf("%w: another publish switched %s to a newer registry while this one was uploading; nothing of this publish is live (its new files are unreferenced). Run it again: it uploads only what is missing and checks the serial again: %v", ErrConflict, t, err)
+	}
+	if err != nil {
 		return fmt.Errorf("upload %s to %s: %w", f.key, t, err)
 	}
 	return nil
 }
+
+// errUnconditional: a target that cannot honour IfMatch/IfAbsent.
+var errUnconditional = errors.New("conditional writes not supported")
 
 // prune deletes remote objects the site does not have, except release
 // files and the previous live generation's metadata. It runs after the

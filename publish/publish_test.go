@@ -589,3 +589,65 @@ func TestParallelWithinStage(t *testing.T) {
 		t.Errorf("last upload %s", order[len(order)-1])
 	}
 }
+
+// Two publishes overlap: the one that switches index.json second finds it
+// changed since it started and stops instead of replacing a newer index.
+func TestOverlappingPublishes(t *testing.T) {
+	srv := s3test.Start(t, "packs")
+	ctx := context.Background()
+	f := newFixture(t)
+	f.pack("calico", "1.0.0", "a: 1\n")
+	site1 := f.build(t)
+	f.pack("calico", "1.1.0", "a: 2\n")
+	site2 := f.build(t)
+	f.pack("calico", "1.2.0", "a: 3\n")
+	site3 := f.build(t)
+	for _, c := range []struct {
+		name   string
+		target Target
+		base   string
+	}{
+		{"s3", newS3(t, srv, "overlap"), srv.URL() + "/overlap"},
+		{"dir", DirTarget{Dir: filepath.Join(t.TempDir(), "www")}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := Publish(ctx, site1, c.target, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			// Publishing site2 is slowed down; site3 is published, whole,
+			// while site2's first upload is under way.
+			var once sync.Once
+			var inner error
+			slow := &hooked{Target: c.target, before: func() {
+				once.Do(func() { _, inner = Publish(ctx, site3, c.target, Options{}) })
+			}}
+			_, err := Publish(ctx, site2, slow, Options{Jobs: 1})
+			if inner != nil {
+				t.Fatal(inner)
+			}
+			if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "Run it again") {
+				t.Fatalf("overlapping publish: %v", err)
+			}
+			if c.base != "" {
+				if r := verifyRemote(t, f, c.base, 3); r.Serial != gen2Serial(t, site3) {
+					t.Fatalf("serves serial %d, want site3's", r.Serial)
+				}
+			}
+			// Run again: the serial check now refuses the older site.
+			if _, err := Publish(ctx, site2, c.target, Options{}); !errors.Is(err, ErrRollback) {
+				t.Fatalf("rerun: %v", err)
+			}
+		})
+	}
+}
+
+// hooked runs before() ahead of every upload.
+type hooked struct {
+	Target
+	before func()
+}
+
+func (h *hooked) Put(ctx context.Context, key string, body io.ReadSeeker, info PutInfo) error {
+	h.before()
+	return h.Target.Put(ctx, key, body, info)
+}

@@ -167,7 +167,7 @@ func (t *S3Target) List(ctx context.Context) (map[string]Object, error) {
 			if _, err := hex.DecodeString(etag); err != nil || len(etag) != 32 {
 				etag = "" // multipart or not an MD5: compare by metadata instead
 			}
-			out[k] = Object{Size: aws.ToInt64(obj.Size), MD5: etag}
+			out[k] = Object{Size: aws.ToInt64(obj.Size), MD5: etag, ETag: aws.ToString(obj.ETag)}
 		}
 	}
 	return out, nil
@@ -199,7 +199,7 @@ func (t *S3Target) Put(ctx context.Context, key string, body io.ReadSeeker, info
 	if err != nil {
 		return err
 	}
-	_, err = t.client.PutObject(ctx, &s3.PutObjectInput{
+	in := &s3.PutObjectInput{
 		Bucket:        aws.String(t.opts.Bucket),
 		Key:           aws.String(t.key(key)),
 		Body:          body,
@@ -208,7 +208,24 @@ func (t *S3Target) Put(ctx context.Context, key string, body io.ReadSeeker, info
 		CacheControl:  aws.String(info.CacheControl),
 		ContentMD5:    aws.String(base64.StdEncoding.EncodeToString(raw)),
 		Metadata:      map[string]string{"sha256": info.SHA256},
-	})
+	}
+	if info.IfMatch != "" {
+		in.IfMatch = aws.String(info.IfMatch)
+	}
+	if info.IfAbsent {
+		in.IfNoneMatch = aws.String("*")
+	}
+	_, err = t.client.PutObject(ctx, in)
+	conditional := info.IfMatch != "" || info.IfAbsent
+	var ae smithy.APIError
+	if conditional && errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "PreconditionFailed", "ConditionalRequestConflict":
+			return fmt.Errorf("%w: %v", ErrConflict, err)
+		case "NotImplemented":
+			return fmt.Errorf("%w: %v", errUnconditional, err)
+		}
+	}
 	return t.explain(err)
 }
 
