@@ -34,6 +34,8 @@ fewer releases. Never allowed: replacing a published archive with other
 content. Remote files the site lacks are kept unless --prune; prune never
 deletes a release's files, nor the metadata of the generation that was live
 before this publish (clients may still be resolving through it).
+index.json is replaced with a conditional write: if another publish
+switched it meanwhile, this one stops (exit 3) and can simply be re-run.
 
 S3: any S3-compatible store (AWS S3, MinIO, Ceph, R2, GCS interop).
 Credentials come from the standard AWS environment variables and files
