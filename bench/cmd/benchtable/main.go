@@ -43,6 +43,14 @@ type env struct {
 	key, pub           string
 	table              measure.Table
 	notes              []string
+	fetches            int // numbers fetch dirs
+}
+
+// add puts a row in the table and logs it at once, so a run cut short
+// still shows what it measured.
+func (e *env) add(name string, value float64, shown string, goal measure.Goal) {
+	e.table.Add(name, value, shown, goal)
+	logf("%s: %s %s", name, shown, goal.Text)
 }
 
 func main() {
@@ -92,26 +100,26 @@ func run(c config) error {
 		return err
 	}
 	rel := main.res.Releases
-	e.table.Add(fmt.Sprintf("cold build, %d releases, signed, with catalogue", rel), cold.Wall.Seconds(), timed(cold), measure.AtMost(10, "10 s"))
-	e.table.Add("peak RSS of the cold build", float64(cold.MaxRSS), measure.Size(cold.MaxRSS), measure.AtMost(256<<20, "256 MiB"))
+	e.add(fmt.Sprintf("cold build, %d releases, signed, with catalogue", rel), cold.Wall.Seconds(), timed(cold), measure.AtMost(10, "10 s"))
+	e.add("peak RSS of the cold build", float64(cold.MaxRSS), measure.Size(cold.MaxRSS), measure.AtMost(256<<20, "256 MiB"))
 	coldNoSite, err := e.coldBuild(main.repo, filepath.Join(c.work, "main-nosite"), false)
 	if err != nil {
 		return err
 	}
-	e.table.Add("cold build without catalogue (--no-site)", coldNoSite.Wall.Seconds(), timed(coldNoSite), measure.Goal{})
+	e.add("cold build without catalogue (--no-site)", coldNoSite.Wall.Seconds(), timed(coldNoSite), measure.Goal{})
 
 	noChange, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) { return e.build(main.repo, site, true) })
 	if err != nil {
 		return err
 	}
-	e.table.Add("no-change rebuild", noChange.Wall.Seconds(), timed(noChange), measure.AtMost(0.5, "0.5 s"))
+	e.add("no-change rebuild", noChange.Wall.Seconds(), timed(noChange), measure.AtMost(0.5, "0.5 s"))
 	noChangeNoSite, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) {
 		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
 	})
 	if err != nil {
 		return err
 	}
-	e.table.Add("no-change rebuild without catalogue", noChangeNoSite.Wall.Seconds(), timed(noChangeNoSite), measure.Goal{})
+	e.add("no-change rebuild without catalogue", noChangeNoSite.Wall.Seconds(), timed(noChangeNoSite), measure.Goal{})
 
 	// Serve the registry and the Helm repository on loopback.
 	srv, err := startServer(serve.Handler(site))
@@ -137,9 +145,9 @@ func run(c config) error {
 		return err
 	}
 	helmIndexBytes := st.Size()
-	e.table.Add(fmt.Sprintf("Helm: IndexDirectory + write index.yaml, %d charts", rel), helmIndex.Wall.Seconds(), timed(helmIndex), measure.Goal{})
-	e.table.Add("Helm: peak RSS of indexing", float64(helmIndex.MaxRSS), measure.Size(helmIndex.MaxRSS), measure.Goal{})
-	e.table.Add("Helm: index.yaml", float64(helmIndexBytes), measure.Size(helmIndexBytes), measure.Goal{})
+	e.add(fmt.Sprintf("Helm: IndexDirectory + write index.yaml, %d charts", rel), helmIndex.Wall.Seconds(), timed(helmIndex), measure.Goal{})
+	e.add("Helm: peak RSS of indexing", float64(helmIndex.MaxRSS), measure.Size(helmIndex.MaxRSS), measure.Goal{})
+	e.add("Helm: index.yaml", float64(helmIndexBytes), measure.Size(helmIndexBytes), measure.Goal{})
 
 	// One pack resolved, fetched, verified and extracted.
 	target := synth.Name(c.packs / 2)
@@ -151,10 +159,10 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	e.table.Add(fmt.Sprintf("metadata downloaded to resolve one pack (%d requests)", reqs), float64(metaBytes), measure.Size(metaBytes), measure.AtMost(16<<10, "16 KiB"))
-	e.table.Add("`packgen fetch` process, cold cache (resolve + download + verify + extract)", fetchCold.Wall.Seconds(), timed(fetchCold), measure.AtMost(0.05, "50 ms"))
-	e.table.Add("`packgen fetch` process, warm cache", fetchWarm.Wall.Seconds(), timed(fetchWarm), measure.AtMost(0.05, "50 ms"))
-	e.table.Add("peak RSS of `packgen fetch`", float64(fetchCold.MaxRSS), measure.Size(fetchCold.MaxRSS), measure.Goal{})
+	e.add(fmt.Sprintf("metadata downloaded to resolve one pack (%d requests)", reqs), float64(metaBytes), measure.Size(metaBytes), measure.AtMost(16<<10, "16 KiB"))
+	e.add("`packgen fetch` process, cold cache (resolve + download + verify + extract)", fetchCold.Wall.Seconds(), timed(fetchCold), measure.AtMost(0.05, "50 ms"))
+	e.add("`packgen fetch` process, warm cache", fetchWarm.Wall.Seconds(), timed(fetchWarm), measure.AtMost(0.05, "50 ms"))
+	e.add("peak RSS of `packgen fetch`", float64(fetchCold.MaxRSS), measure.Size(fetchCold.MaxRSS), measure.Goal{})
 
 	hsrv.Counter.Reset()
 	helmPull, err := measure.Best(c.runs, func(i int) error { hsrv.Counter.Reset(); return nil }, func(i int) (measure.Run, error) {
@@ -164,9 +172,9 @@ func run(c config) error {
 		return err
 	}
 	helmMeta := hsrv.Counter.Bytes(measure.Metadata)
-	e.table.Add("Helm: download index.yaml + LoadIndexFile + Get + download chart (process)", helmPull.Wall.Seconds(), timed(helmPull), measure.Goal{})
-	e.table.Add("Helm: metadata downloaded to resolve one chart", float64(helmMeta), measure.Size(helmMeta), measure.Goal{})
-	e.table.Add("Helm: peak RSS of the pull", float64(helmPull.MaxRSS), measure.Size(helmPull.MaxRSS), measure.Goal{})
+	e.add("Helm: download index.yaml + LoadIndexFile + Get + download chart (process)", helmPull.Wall.Seconds(), timed(helmPull), measure.Goal{})
+	e.add("Helm: metadata downloaded to resolve one chart", float64(helmMeta), measure.Size(helmMeta), measure.Goal{})
+	e.add("Helm: peak RSS of the pull", float64(helmPull.MaxRSS), measure.Size(helmPull.MaxRSS), measure.Goal{})
 
 	verify, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) {
 		return measure.Exec(e.cmd(nil, "verify", "--site", srv.URL, "--key", e.pub))
@@ -174,7 +182,7 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	e.table.Add(fmt.Sprintf("`packgen verify --site` over HTTP, %d releases", rel), verify.Wall.Seconds(), timed(verify), measure.Goal{})
+	e.add(fmt.Sprintf("`packgen verify --site` over HTTP, %d releases", rel), verify.Wall.Seconds(), timed(verify), measure.Goal{})
 
 	// One pack changed: a new commit bumping one pack, then a rebuild.
 	bumps := 0
@@ -187,22 +195,22 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	e.table.Add("rebuild after one pack changed (new commit)", changed.Wall.Seconds(), timed(changed), measure.AtMost(0.5, "0.5 s"))
+	e.add("rebuild after one pack changed (new commit)", changed.Wall.Seconds(), timed(changed), measure.AtMost(0.5, "0.5 s"))
 	changedNoSite, err := measure.Best(c.runs, bump, func(int) (measure.Run, error) {
 		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
 	})
 	if err != nil {
 		return err
 	}
-	e.table.Add("rebuild after one pack changed, without catalogue", changedNoSite.Wall.Seconds(), timed(changedNoSite), measure.Goal{})
+	e.add("rebuild after one pack changed, without catalogue", changedNoSite.Wall.Seconds(), timed(changedNoSite), measure.Goal{})
 
 	ratio := func(name string, a, b float64, limit float64) {
-		e.table.Add(name, a/b, fmt.Sprintf("%.3f×", a/b), measure.AtMost(limit, fmt.Sprintf("%g×", limit)))
+		e.add(name, a/b, fmt.Sprintf("%.3f×", a/b), measure.AtMost(limit, fmt.Sprintf("%g×", limit)))
 	}
 	ratio("ratio: packgen cold build / Helm indexing", cold.Wall.Seconds(), helmIndex.Wall.Seconds(), 1.0)
 	ratio("ratio: packgen no-change rebuild / Helm indexing", noChange.Wall.Seconds(), helmIndex.Wall.Seconds(), 0.1)
 	ratio("ratio: packgen fetch (resolve + fetch + verify) / Helm load + lookup + download", fetchCold.Wall.Seconds(), helmPull.Wall.Seconds(), 0.1)
-	e.table.Add("ratio: packgen metadata per resolve / Helm index.yaml", float64(metaBytes)/float64(helmIndexBytes), fmt.Sprintf("%.2f%%", 100*float64(metaBytes)/float64(helmIndexBytes)), measure.AtMost(0.01, "1%"))
+	e.add("ratio: packgen metadata per resolve / Helm index.yaml", float64(metaBytes)/float64(helmIndexBytes), fmt.Sprintf("%.2f%%", 100*float64(metaBytes)/float64(helmIndexBytes)), measure.AtMost(0.01, "1%"))
 
 	if c.meta {
 		if err := e.metadataScaling(); err != nil {
@@ -299,7 +307,9 @@ func (e *env) coldBuild(repo, out string, withSite bool) (measure.Run, error) {
 // fetch runs packgen fetch of one pack; cold uses fresh cache dirs for
 // every try. It returns the metadata bytes the first try downloaded.
 func (e *env) fetch(srv *server, name string, cold bool) (measure.Run, int64, int, error) {
-	home := filepath.Join(e.work, "fetch-warm")
+	e.fetches++
+	base := filepath.Join(e.work, fmt.Sprintf("fetch-%d", e.fetches))
+	home := filepath.Join(base, "warm")
 	var meta int64
 	reqs := 0
 	if !cold {
@@ -313,7 +323,7 @@ func (e *env) fetch(srv *server, name string, cold bool) (measure.Run, int64, in
 		tries++
 		h := home
 		if cold {
-			h = filepath.Join(e.work, fmt.Sprintf("fetch-cold-%d", i))
+			h = filepath.Join(base, fmt.Sprintf("cold-%d", i))
 		}
 		r, err := measure.Exec(e.cmd(&h, "fetch", name, "--url", srv.URL, "--key", e.pub, "-d", filepath.Join(h, fmt.Sprintf("dest-%d", i))))
 		if i == 0 {
@@ -347,8 +357,8 @@ func (e *env) metadataScaling() error {
 		if err != nil {
 			return err
 		}
-		e.table.Add(fmt.Sprintf("metadata per resolve at %d releases", r.res.Releases), float64(meta), measure.Size(meta), measure.AtMost(16<<10, "16 KiB"))
-		e.table.Add(fmt.Sprintf("`packgen fetch` cold at %d releases", r.res.Releases), f.Wall.Seconds(), measure.Dur(f.Wall), measure.AtMost(0.05, "50 ms"))
+		e.add(fmt.Sprintf("metadata per resolve at %d releases", r.res.Releases), float64(meta), measure.Size(meta), measure.AtMost(16<<10, "16 KiB"))
+		e.add(fmt.Sprintf("`packgen fetch` cold at %d releases", r.res.Releases), f.Wall.Seconds(), measure.Dur(f.Wall), measure.AtMost(0.05, "50 ms"))
 		os.RemoveAll(r.repo)
 		os.RemoveAll(site)
 	}
@@ -395,18 +405,18 @@ func (e *env) buildScaling(full synth.Spec, cold, fetchCold measure.Run, metaByt
 	for i, p := range pts {
 		x := []string{"1×", "2×", "4×"}[i]
 		perK := p.build.CPU.Seconds() / float64(p.releases) * 1000
-		e.table.Add(fmt.Sprintf("scaling %s (%d releases): cold build", x, p.releases), perK, fmt.Sprintf("%s, %.2f CPU-s per 1,000 releases", timed(p.build), perK), measure.Goal{})
-		e.table.Add(fmt.Sprintf("scaling %s (%d releases): fetch; metadata per resolve", x, p.releases), float64(p.meta), fmt.Sprintf("%s; %s", timed(p.fetch), measure.Size(p.meta)), measure.Goal{})
+		e.add(fmt.Sprintf("scaling %s (%d releases): cold build", x, p.releases), perK, fmt.Sprintf("%s, %.2f CPU-s per 1,000 releases", timed(p.build), perK), measure.Goal{})
+		e.add(fmt.Sprintf("scaling %s (%d releases): fetch; metadata per resolve", x, p.releases), float64(p.meta), fmt.Sprintf("%s; %s", timed(p.fetch), measure.Size(p.meta)), measure.Goal{})
 	}
 	last := pts[len(pts)-1]
 	// Linear: the CPU per release at 4× stays within 1.5× of that at 1×
 	// (CPU, not wall: other load on the machine moves wall times more).
 	growth := (last.build.CPU.Seconds() / float64(last.releases)) / (base.build.CPU.Seconds() / float64(base.releases))
-	e.table.Add("scaling: build CPU per release, 4× vs 1×", growth, fmt.Sprintf("%.2f×", growth), measure.AtMost(1.5, "1.5× (linear)"))
+	e.add("scaling: build CPU per release, 4× vs 1×", growth, fmt.Sprintf("%.2f×", growth), measure.AtMost(1.5, "1.5× (linear)"))
 	fg := last.fetch.CPU.Seconds() / base.fetch.CPU.Seconds()
-	e.table.Add("scaling: fetch CPU, 4× vs 1×", fg, fmt.Sprintf("%.2f×", fg), measure.AtMost(1.5, "1.5× (flat)"))
+	e.add("scaling: fetch CPU, 4× vs 1×", fg, fmt.Sprintf("%.2f×", fg), measure.AtMost(1.5, "1.5× (flat)"))
 	flat := float64(last.meta) / float64(base.meta)
-	e.table.Add("scaling: metadata per resolve, 4× vs 1×", flat, fmt.Sprintf("%.2f×", flat), measure.AtMost(1.25, "1.25× (flat)"))
+	e.add("scaling: metadata per resolve, 4× vs 1×", flat, fmt.Sprintf("%.2f×", flat), measure.AtMost(1.25, "1.25× (flat)"))
 	return nil
 }
 
