@@ -255,7 +255,11 @@ func (c *Client) checkSerial(root *index.Root, data []byte) error {
 	file := filepath.Join(c.opts.StateDir, "serials.json")
 	state := map[string]seen{}
 	if b, err := os.ReadFile(file); err == nil {
-		_ = json.Unmarshal(b, &state)
+		// Silently starting afresh would drop rollback protection for
+		// every registry, so a damaged file stops the fetch.
+		if err := json.Unmarshal(b, &state); err != nil {
+			return fmt.Errorf("%s is damaged (%v): it records the newest index seen per registry (rollback protection); delete it to start afresh", file, err)
+		}
 	}
 	key := strings.TrimSuffix(c.reg.URL, "/")
 	digest := index.Digest(data)

@@ -359,3 +359,27 @@ func equalMaps(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestSameSerialOtherIndex: an index correctly signed (a leaked key, or a
+// build from a forked history) that reuses a serial already seen with
+// other content is refused as a rollback: one serial names one index.
+func TestSameSerialOtherIndex(t *testing.T) {
+	f := newFixture(t)
+	site := f.latest(t)
+	srv := newServer(t, site)
+	e := newEnv(t)
+	if _, err := e.client(t, srv.URL, f.pub).Root(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Replace(mustRead(t, filepath.Join(site, "index.json")), []byte(`"registry":"test"`), []byte(`"registry":"fork"`), 1)
+	sig, err := f.signer.Sign(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(site, "index.json"), data, 0o644)
+	os.WriteFile(filepath.Join(site, index.RootSignaturePath(index.Digest(data))), sig.SigFile(), 0o644)
+	_, err = e.client(t, srv.URL, f.pub).Root(context.Background())
+	if !errors.Is(err, ErrRollback) || !strings.Contains(err.Error(), "differs from the index seen before with the same serial") {
+		t.Fatalf("got %v, want ErrRollback", err)
+	}
+}
