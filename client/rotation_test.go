@@ -56,7 +56,9 @@ func TestKeyRotation(t *testing.T) {
 		t.Helper()
 		var b strings.Builder
 		fmt.Fprintf(&b, "registries:\n  - name: test\n    url: %s\n", site)
-		indent := func(pem string) string { return "      " + strings.ReplaceAll(strings.TrimSpace(pem), "\n", "\n      ") + "\n" }
+		indent := func(pem string) string {
+			return "      " + strings.ReplaceAll(strings.TrimSpace(pem), "\n", "\n      ") + "\n"
+		}
 		if key != "" {
 			b.WriteString("    key: |\n" + indent(key))
 		}
