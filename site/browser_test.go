@@ -453,5 +453,10 @@ func TestBrowserScale(t *testing.T) {
 	if res.MS > 2000 {
 		t.Errorf("typing takes %.0f ms per keystroke with 5,000 packs", res.MS)
 	}
+	var buf []byte
+	b.run(t, chromedp.CaptureScreenshot(&buf))
+	if err := os.WriteFile(filepath.Join(artifacts(t), "catalogue-5000-search.png"), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	b.check(t, "5,000 packs")
 }
