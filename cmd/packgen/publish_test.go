@@ -3,14 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -178,6 +182,7 @@ func TestPublish(t *testing.T) {
 	t.Run("Command", func(t *testing.T) { testPublishCommand(t, f) })
 	t.Run("CrashSafety", func(t *testing.T) { testCrashSafety(t, bin, f) })
 	t.Run("READMEGitOps", func(t *testing.T) { testREADMEGitOps(t, bin) })
+	t.Run("Action", func(t *testing.T) { testAction(t, bin) })
 }
 
 // testCrashSafety kills a real `packgen publish` process (SIGKILL)
@@ -474,5 +479,94 @@ func testREADMEGitOps(t *testing.T, bin string) {
 	}
 	if s := liveSerial(t, srv.URL()+"/registry"); s == 0 {
 		t.Error("nothing published")
+	}
+}
+
+// testAction runs action.yml's step scripts with bash the way a runner
+// does (the GitHub Actions environment contract: RUNNER_*, GITHUB_PATH,
+// GITHUB_OUTPUT, inputs passed as env), installing from a loopback
+// "release" that serves the real binary and its SHA256SUMS.
+func testAction(t *testing.T, bin string) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the action's scripts run in bash")
+	}
+	data, err := os.ReadFile("../../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var action struct {
+		Runs struct {
+			Steps []struct {
+				Run string `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"runs"`
+	}
+	if err := yaml.Unmarshal(data, &action); err != nil || len(action.Runs.Steps) != 2 {
+		t.Fatalf("action.yml: %v", err)
+	}
+	install, runStep := action.Runs.Steps[0].Run, action.Runs.Steps[1].Run
+	binary, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asset := "packgen-" + runtime.GOOS + "-" + runtime.GOARCH
+	sum := sha256.Sum256(binary)
+	var sumsMu sync.Mutex
+	sums := hex.EncodeToString(sum[:]) + "  " + asset + "\n"
+	release := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/packgen/packgen/releases/latest/download/" + asset:
+			w.Write(binary)
+		case "/packgen/packgen/releases/latest/download/SHA256SUMS":
+			sumsMu.Lock()
+			io.WriteString(w, sums)
+			sumsMu.Unlock()
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer release.Close()
+	runnerOS := map[string]string{"linux": "Linux", "darwin": "macOS"}[runtime.GOOS]
+	runnerArch := map[string]string{"amd64": "X64", "arm64": "ARM64"}[runtime.GOARCH]
+	if runnerOS == "" || runnerArch == "" {
+		t.Skip("no GitHub runner for", runtime.GOOS, runtime.GOARCH)
+	}
+	tmp := t.TempDir()
+	step := func(script string, env ...string) (string, error) {
+		cmd := exec.Command("bash", "-e", "-c", script)
+		cmd.Env = append(os.Environ(), append([]string{
+			"RUNNER_OS=" + runnerOS, "RUNNER_ARCH=" + runnerArch, "RUNNER_TEMP=" + tmp,
+			"GITHUB_PATH=" + filepath.Join(tmp, "path"), "GITHUB_OUTPUT=" + filepath.Join(tmp, "output"),
+		}, env...)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	installEnv := []string{"PACKGEN_VERSION=latest", "PACKGEN_INSTALL=release", "PACKGEN_REPO=packgen/packgen", "SERVER_URL=" + release.URL}
+	if out, err := step(install, installEnv...); err != nil || !strings.Contains(out, "packgen version") {
+		t.Fatalf("install step: %v\n%s", err, out)
+	}
+	output, _ := os.ReadFile(filepath.Join(tmp, "output"))
+	path, ok := strings.CutPrefix(strings.TrimSpace(string(output)), "path=")
+	if !ok {
+		t.Fatalf("GITHUB_OUTPUT: %q", output)
+	}
+	if p, _ := os.ReadFile(filepath.Join(tmp, "path")); strings.TrimSpace(string(p)) != filepath.Dir(path) {
+		t.Errorf("GITHUB_PATH: %q, binary at %s", p, path)
+	}
+	abs, _ := filepath.Abs("../../examples/gitops/packs")
+	out, err := step(runStep, "PACKGEN_BIN="+path, `PACKGEN_ARGS=validate --strict "`+abs+`"`)
+	if err != nil || !strings.Contains(out, "1 pack, 0 errors, 0 warnings") {
+		t.Fatalf("run step: %v\n%s", err, out)
+	}
+	out, err = step(runStep, "PACKGEN_BIN="+path, `PACKGEN_ARGS=validate --format 'git hub'`)
+	if err == nil || !strings.Contains(out, `unknown output format "git hub"`) {
+		t.Fatalf("quoted argument: %v\n%s", err, out)
+	}
+	// A binary that does not match the release's checksums is refused.
+	sumsMu.Lock()
+	sums = strings.Repeat("0", 64) + "  " + asset + "\n"
+	sumsMu.Unlock()
+	if out, err := step(install, installEnv...); err == nil || !strings.Contains(out, "does not match the release's SHA256SUMS") {
+		t.Fatalf("tampered release: %v\n%s", err, out)
 	}
 }
