@@ -88,7 +88,7 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 
 	g := &gen{dir: dir, prev: o.Previous, root: root, names: names, repo: parseRepo(root.Source.Repo), inPlace: sameDir(dir, o.Previous)}
-	g.key = templateKey()
+	g.key = templateKeyOnce()
 
 	entries := make([]*entry, len(sorted))
 	errs := make([]error, len(sorted))
@@ -152,6 +152,8 @@ type entry struct {
 }
 
 func (e *entry) name() string { return e.Shard.Name }
+
+var templateKeyOnce = sync.OnceValue(templateKey)
 
 // templateKey digests everything embedded, the page policy and the
 // Markdown library's version, so changing any of them invalidates every
