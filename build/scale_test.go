@@ -65,3 +65,50 @@ func BenchmarkBuildScale(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRebuild measures the rebuilds that follow a cold build into
+// the same out dir (updated in place): with no change, and after a
+// commit that bumps one pack. Size it with SCALE_PACKS (default 300,
+// five versions each, 20 KB charts, a packed repository).
+func BenchmarkRebuild(b *testing.B) {
+	spec := synth.Full(envInt("SCALE_PACKS", 300), 5, 20<<10, 100, true)
+	dir := b.TempDir()
+	repo := filepath.Join(dir, "repo")
+	if _, err := synth.Generate(repo, spec); err != nil {
+		b.Fatal(err)
+	}
+	out := filepath.Join(dir, "site")
+	o := Options{Repo: repo, Out: out, History: true, Registry: "scale"}
+	if _, err := Run(context.Background(), o); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("no-change", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			res, err := Run(context.Background(), o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Archived != 0 {
+				b.Fatalf("archived %d", res.Archived)
+			}
+		}
+	})
+	bumps := 0 // across the sub-benchmark's rounds: every bump is new
+	b.Run("one-pack-changed", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			bumps++
+			if _, err := synth.Bump(repo, spec, bumps%spec.Packs, spec.Versions+bumps); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			res, err := Run(context.Background(), o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Archived != 1 {
+				b.Fatalf("archived %d", res.Archived)
+			}
+		}
+	})
+}

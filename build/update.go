@@ -73,6 +73,10 @@ func putFile(o Options, prev *previous, stage, rel string, data []byte) (index.F
 	if !o.inPlace {
 		return writeFile(stage, rel, data)
 	}
+	if data == nil {
+		// A previous build's file kept as it is (writeShard).
+		return index.FileRef{Path: rel}, nil
+	}
 	ref := index.FileRef{Path: rel, SHA256: index.Digest(data), Size: int64(len(data))}
 	if prev.refs[rel] == ref.SHA256 {
 		return ref, nil

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ type previous struct {
 	// ("" for the root's signatures), for updates in place.
 	rootDigest string
 	refs       map[string]string
+	shardRefs  map[string]index.FileRef // by pack name
 }
 
 type prevRelease struct {
@@ -76,7 +78,7 @@ func (p *previous) all() []prevRelease {
 // URL of a published registry), checking every metadata digest. A missing
 // index.json means there is no previous build.
 func loadPrevious(ctx context.Context, loc string) (*previous, error) {
-	p := &previous{shards: map[string]*index.Shard{}, loc: loc, fetch: index.FetcherFor(loc), refs: map[string]string{}}
+	p := &previous{shards: map[string]*index.Shard{}, loc: loc, fetch: index.FetcherFor(loc), refs: map[string]string{}, shardRefs: map[string]index.FileRef{}}
 	if !strings.Contains(loc, "://") {
 		p.dir = loc
 	} else if u, err := url.Parse(loc); err == nil && u.Scheme == "file" {
@@ -108,6 +110,7 @@ func loadPrevious(ctx context.Context, loc string) (*previous, error) {
 		}
 		for _, s := range bucket.Packs {
 			p.refs[s.Shard.Path] = s.Shard.SHA256
+			p.shardRefs[s.Name] = s.Shard
 			p.refs[index.LatestShardPath(s.Name)] = s.Shard.SHA256
 			shard, err := index.ReadShard(ctx, p.fetch, s)
 			if err != nil {
@@ -159,15 +162,8 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 		s := byName[name]
 		s.Sort()
 		total += len(s.Releases)
-		data, err := index.Encode(s)
+		ref, err := writeShard(o, prev, put, s)
 		if err != nil {
-			return nil, err
-		}
-		ref, err := put(index.ShardPath(name, index.Digest(data)), data)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := put(index.LatestShardPath(name), data); err != nil {
 			return nil, err
 		}
 		latest := s.Latest()
@@ -262,6 +258,31 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 		collectGarbage(stage, prev, kept)
 	}
 	return snap, nil
+}
+
+// writeShard writes a pack's shard and its latest alias. In place, a
+// pack whose releases are exactly those of the previous build keeps its
+// shard files untouched, without encoding them again.
+func writeShard(o Options, prev *previous, put func(string, []byte) (index.FileRef, error), s *index.Shard) (index.FileRef, error) {
+	if o.inPlace {
+		if ps, ref := prev.shards[s.Name], prev.shardRefs[s.Name]; ps != nil && ref.Path != "" && ps.SchemaVersion == s.SchemaVersion && reflect.DeepEqual(ps.Releases, s.Releases) {
+			_, err := put(ref.Path, nil)
+			if err == nil {
+				_, err = put(index.LatestShardPath(s.Name), nil)
+			}
+			return ref, err
+		}
+	}
+	data, err := index.Encode(s)
+	if err != nil {
+		return index.FileRef{}, err
+	}
+	ref, err := put(index.ShardPath(s.Name, index.Digest(data)), data)
+	if err != nil {
+		return ref, err
+	}
+	_, err = put(index.LatestShardPath(s.Name), data)
+	return ref, err
 }
 
 // sameContent reports whether two roots describe the same registry,
