@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -24,9 +25,54 @@ type Run struct {
 	Stdout string
 }
 
-// Exec runs cmd to completion and reports its wall time and peak RSS.
-// A failing command is an error carrying its output.
+// Wrapper, when set, is an executable that Exec runs in place of the
+// command, with ChildFlag and the command line; it must call ChildMain
+// first thing. Peak RSS needs it: Linux carries a process's ru_maxrss
+// over exec, and os/exec starts children with vfork, so a child started
+// straight from a big parent (the driver holds a generated repository)
+// reports the parent's peak. The wrapper is a small fresh process that
+// starts the command, times it and reports its rusage on fd 3.
+var Wrapper string
+
+// ChildFlag is the first argument of a wrapper process.
+const ChildFlag = "-measure-child"
+
+// ChildMain runs the command in os.Args[2:] as a wrapper (see Wrapper)
+// and exits with its status. Call it when os.Args[1] == ChildFlag.
+func ChildMain() {
+	report := os.NewFile(3, "report")
+	cmd := exec.Command(os.Args[2], os.Args[3:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	code := 0
+	if err != nil {
+		code = 125
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
+	var rss, cpu int64
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss, cpu = ru.Maxrss*1024, ru.Utime.Nano()+ru.Stime.Nano()
+		}
+	}
+	fmt.Fprintf(report, "%d %d %d\n", wall, rss, cpu)
+	report.Close()
+	os.Exit(code)
+}
+
+// Exec runs cmd to completion and reports its wall time and peak RSS
+// (through Wrapper when set). A failing command is an error carrying its
+// output.
 func Exec(cmd *exec.Cmd) (Run, error) {
+	if Wrapper != "" {
+		return execWrapped(cmd)
+	}
 	var out, errb bytes.Buffer
 	if cmd.Stdout == nil {
 		cmd.Stdout = &out
@@ -43,6 +89,42 @@ func Exec(cmd *exec.Cmd) (Run, error) {
 			r.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
 	}
+	if err != nil {
+		return r, fmt.Errorf("%s: %w\n%s%s", strings.Join(cmd.Args, " "), err, out.String(), errb.String())
+	}
+	return r, nil
+}
+
+func execWrapped(cmd *exec.Cmd) (Run, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return Run{}, err
+	}
+	defer pr.Close()
+	w := exec.Command(Wrapper, append([]string{ChildFlag, cmd.Path}, cmd.Args[1:]...)...)
+	w.Dir, w.Env, w.Stdin = cmd.Dir, cmd.Env, cmd.Stdin
+	var out, errb bytes.Buffer
+	w.Stdout, w.Stderr = &out, &errb
+	if cmd.Stdout != nil {
+		w.Stdout = cmd.Stdout
+	}
+	if cmd.Stderr != nil {
+		w.Stderr = cmd.Stderr
+	}
+	w.ExtraFiles = []*os.File{pw}
+	if err := w.Start(); err != nil {
+		pw.Close()
+		return Run{}, err
+	}
+	pw.Close()
+	report, _ := io.ReadAll(pr)
+	err = w.Wait()
+	r := Run{Stdout: out.String()}
+	var wall, cpu int64
+	if _, serr := fmt.Sscanf(string(report), "%d %d %d", &wall, &r.MaxRSS, &cpu); serr != nil && err == nil {
+		err = fmt.Errorf("no report from the wrapper: %q", report)
+	}
+	r.Wall, r.CPU = time.Duration(wall), time.Duration(cpu)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w\n%s%s", strings.Join(cmd.Args, " "), err, out.String(), errb.String())
 	}

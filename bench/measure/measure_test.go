@@ -9,10 +9,41 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 )
+
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == ChildFlag {
+		ChildMain()
+	}
+	os.Exit(m.Run())
+}
+
+// TestWrapperRSS checks that a child's peak RSS is its own, not its big
+// parent's: this test process holds 256 MiB, the child about 32 MiB.
+func TestWrapperRSS(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	ballast := bytes.Repeat([]byte("x"), 256<<20)
+	defer func() { Wrapper = "" }()
+	Wrapper = os.Args[0]
+	cmd := exec.Command("sh", "-c", `x=$(head -c 33554432 /dev/zero | tr '\0' x); printf %s "${#x}"`)
+	r, err := Exec(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Stdout != "33554432" || r.MaxRSS < 32<<20 || r.MaxRSS > 200<<20 || r.Wall <= 0 || r.CPU <= 0 {
+		t.Fatalf("run = %d bytes out, RSS %d, wall %v, CPU %v (parent holds %d)", len(r.Stdout), r.MaxRSS, r.Wall, r.CPU, len(ballast))
+	}
+	if _, err := Exec(exec.Command("sh", "-c", "echo boom >&2; exit 3")); err == nil || !strings.Contains(err.Error(), "boom") || !strings.Contains(err.Error(), "exit status 3") {
+		t.Fatalf("failing command through the wrapper: %v", err)
+	}
+	runtime.KeepAlive(ballast)
+}
 
 // TestCounter counts body bytes a real client receives over loopback,
 // through http.FileServer's sendfile path, split into metadata and

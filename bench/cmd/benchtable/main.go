@@ -54,6 +54,14 @@ func (e *env) add(name string, value float64, shown string, goal measure.Goal) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == measure.ChildFlag {
+		measure.ChildMain()
+	}
+	// Children are started through this binary as a small wrapper, so
+	// their peak RSS is theirs (see measure.Wrapper).
+	if exe, err := os.Executable(); err == nil {
+		measure.Wrapper = exe
+	}
 	var c config
 	flag.StringVar(&c.root, "root", "..", "packgen source tree (built into the work dir)")
 	flag.StringVar(&c.work, "work", "", "work dir (default: a temporary dir, removed at the end)")

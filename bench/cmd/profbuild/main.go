@@ -33,7 +33,9 @@ func main() {
 		o.Signer = s
 	}
 	if *withSite {
-		o.Site = func(dir string, s *build.Snapshot) error { return site.Write(dir, s.Root, s.Shards) }
+		o.Site = func(dir string, s *build.Snapshot) error {
+			return site.WriteOptions(dir, s.Root, s.Shards, site.Options{Previous: *out})
+		}
 	}
 	if *cpu != "" {
 		f, err := os.Create(*cpu)
