@@ -297,6 +297,17 @@ func TestBrowser(t *testing.T) {
 	if s := strings.Join(shown, ","); !strings.Contains(s, "csi-aws-ebs") || !strings.Contains(s, "xss") || !strings.Contains(s, "kubernetes") || strings.Contains(s, "lb-metallb") {
 		t.Errorf("cloud aws shows %s", s)
 	}
+	var hash string
+	b.eval(t, `location.hash`, &hash)
+	if hash != "#cloud=aws" {
+		t.Errorf("filters not kept in the URL: %q", hash)
+	}
+	// A shared link opens filtered.
+	b.run(t, chromedp.Navigate(base+"index.html#q=prom&layer=addon"), chromedp.Reload(), chromedp.WaitVisible("#q", chromedp.ByQuery), waitFrames)
+	groups = b.groups(t)
+	if len(groups) != 1 || strings.Join(groups["Add-ons: monitoring"], ",") != "prometheus-operator" {
+		t.Errorf("#q=prom&layer=addon: %v", groups)
+	}
 	b.check(t, "index")
 
 	// Keyboard: the skip link, the search box and pack links are reachable.

@@ -57,7 +57,6 @@ type versionRow struct {
 	Version, Digest, Size, Created, Archive string
 	Commit, CommitURL                       string
 	Latest, Pre                             bool
-	Fetch                                   string
 }
 
 type depRow struct {
@@ -90,7 +89,6 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 			Commit:  shortCommit(r.Commit),
 			Latest:  r == l,
 			Pre:     v != nil && v.Prerelease() != "",
-			Fetch:   "packgen fetch " + s.Name + "@" + r.Version,
 		}
 		if !r.Created.IsZero() {
 			row.Created = r.Created.UTC().Format("2006-01-02")

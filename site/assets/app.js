@@ -75,17 +75,45 @@
       empty.hidden = total !== 0;
     }
 
+    // The filters live in the URL's fragment (#q=...&layer=...&cloud=...)
+    // so a filtered view can be bookmarked or shared; it works from file://.
+    function saveState() {
+      var p = new URLSearchParams();
+      if (q.value) p.set("q", q.value);
+      if (layer.value) p.set("layer", layer.value);
+      if (cloud.value) p.set("cloud", cloud.value);
+      var h = p.toString();
+      try {
+        history.replaceState(null, "", h ? "#" + h : location.pathname + location.search);
+      } catch (e) { /* some file:// setups refuse; filtering still works */ }
+    }
+    function loadState() {
+      var h = location.hash.slice(1);
+      if (h.indexOf("=") < 0) return false;
+      var p = new URLSearchParams(h);
+      var set = function (el, v) {
+        if (v === null) return;
+        if (el.tagName === "SELECT" && !el.querySelector("option[value=\"" + CSS.escape(v) + "\"]")) return;
+        el.value = v;
+      };
+      set(q, p.get("q"));
+      set(layer, p.get("layer"));
+      set(cloud, p.get("cloud"));
+      return true;
+    }
+
     var pending = 0;
+    function update() { apply(); saveState(); }
     function schedule() {
       if (pending) return;
-      pending = requestAnimationFrame(function () { pending = 0; apply(); });
+      pending = requestAnimationFrame(function () { pending = 0; update(); });
     }
     q.addEventListener("input", schedule);
-    layer.addEventListener("change", apply);
-    cloud.addEventListener("change", apply);
-    form.addEventListener("submit", function (e) { e.preventDefault(); apply(); });
-    // Keep state the browser restored on back/forward.
-    if (q.value || layer.value || cloud.value) apply();
+    layer.addEventListener("change", update);
+    cloud.addEventListener("change", update);
+    form.addEventListener("submit", function (e) { e.preventDefault(); update(); });
+    // A shared link, or state the browser restored on back/forward.
+    if (loadState() || q.value || layer.value || cloud.value) apply();
   }
 
   setupCopy();
