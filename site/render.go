@@ -352,7 +352,9 @@ type CatalogEntry struct {
 }
 
 func (g *gen) catalog(entries []*entry) *Catalog {
-	c := &Catalog{SchemaVersion: 1, Registry: g.root.Registry, Source: g.root.Source, Packs: []CatalogEntry{}}
+	src := g.root.Source
+	src.Repo = repoRefOf(src.Repo).Text
+	c := &Catalog{SchemaVersion: 1, Registry: g.root.Registry, Source: src, Packs: []CatalogEntry{}}
 	for _, e := range entries {
 		l := e.Latest
 		t, _ := groupOf(l)
@@ -462,6 +464,11 @@ func repoRefOf(raw string) repoRef {
 		return repoRef{}
 	}
 	ref := repoRef{Text: raw}
+	// Never show credentials a remote URL may carry (https://TOKEN@host/...).
+	if u, err := url.Parse(raw); err == nil && u.User != nil && u.Scheme != "" {
+		u.User = nil
+		ref.Text = u.String()
+	}
 	if r := parseRepo(raw); r != nil {
 		ref.URL = r.base
 		return ref

@@ -260,10 +260,15 @@ func TestCommitLinks(t *testing.T) {
 		{"https://git.example.com/o/r", "https://git.example.com/o/r"},
 		{"javascript:alert(1)", ""},
 		{"https://user:pw@git.example.com/r", ""},
+		{"https://ghp_secret@github.com/o/r.git", "https://github.com/o/r"},
 		{"/srv/git", ""},
 	} {
-		if got := repoRefOf(c.raw).URL; got != c.url {
-			t.Errorf("repoRefOf(%q) = %q, want %q", c.raw, got, c.url)
+		ref := repoRefOf(c.raw)
+		if ref.URL != c.url {
+			t.Errorf("repoRefOf(%q) = %q, want %q", c.raw, ref.URL, c.url)
+		}
+		if strings.Contains(ref.Text, "pw") || strings.Contains(ref.Text, "secret") {
+			t.Errorf("repoRefOf(%q) shows credentials: %q", c.raw, ref.Text)
 		}
 	}
 }
