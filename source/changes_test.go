@@ -1,0 +1,69 @@
+package source
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/packgen/packgen/internal/gitfixture"
+)
+
+func TestChanges(t *testing.T) {
+	r, err := gitfixture.Init(t.TempDir())
+	must(t, err)
+	writePack(t, r, "packs/same", "same", "1.0.0")
+	writePack(t, r, "packs/edited", "edited", "1.0.0")
+	writePack(t, r, "packs/bumped", "bumped", "1.0.0")
+	writePack(t, r, "packs/down", "down", "2.0.0")
+	writePack(t, r, "packs/moved", "moved", "1.0.0")
+	writePack(t, r, "packs/calico-1.0", "calico", "1.0")
+	writePack(t, r, "other/outside", "outside", "1.0.0")
+	base := commit(t, r, "base")
+
+	must(t, r.Write("packs/edited/values.yaml", []byte("a: 1\n")))
+	writePack(t, r, "packs/bumped", "bumped", "1.1.0")
+	must(t, r.Write("packs/bumped/values.yaml", []byte("a: 1\n")))
+	writePack(t, r, "packs/down", "down", "1.9.0")
+	must(t, r.Remove("packs/moved"))
+	writePack(t, r, "packs/moved-here", "moved", "1.0.0") // same tree, new place: fine
+	writePack(t, r, "packs/calico-1.0.0", "calico", "1.0.0")
+	must(t, r.Write("packs/calico-1.0.0/values.yaml", []byte("b: 2\n"))) // copied, not bumped (1.0 = 1.0.0)
+	writePack(t, r, "packs/new", "new", "0.1.0")
+	must(t, r.Write("other/outside/values.yaml", []byte("c: 3\n"))) // outside --packs-dir
+	commit(t, r, "change")
+
+	repo, err := Open(r.Dir)
+	must(t, err)
+	changes, err := repo.Changes(context.Background(), base, "HEAD", "packs/")
+	must(t, err)
+	got := map[string]string{}
+	var dirs []string
+	for _, c := range changes {
+		dirs = append(dirs, c.Dir)
+		got[c.Dir] = c.VersionProblem()
+	}
+	if strings.Join(dirs, " ") != "packs/bumped packs/calico-1.0.0 packs/down packs/edited packs/moved-here packs/new" {
+		t.Fatalf("changed dirs: %v", dirs)
+	}
+	for dir, want := range map[string]string{
+		"packs/bumped":       "",
+		"packs/calico-1.0.0": "calico@1.0.0 already exists in packs/calico-1.0 with other content",
+		"packs/down":         "version went down from 2.0.0 to 1.9.0",
+		"packs/edited":       "the content of edited@1.0.0 changed but its version did not",
+		"packs/moved-here":   "",
+		"packs/new":          "",
+	} {
+		if want == "" && got[dir] != "" || !strings.Contains(got[dir], want) {
+			t.Errorf("%s: %q, want %q", dir, got[dir], want)
+		}
+	}
+	if changes[0].Release.Name != "bumped" || changes[0].Release.Version != "1.1.0" || changes[0].Release.TreeHash == "" {
+		t.Errorf("release of a change: %+v", changes[0].Release)
+	}
+	if c, err := repo.Changes(context.Background(), "HEAD", "HEAD", "packs"); err != nil || len(c) != 0 {
+		t.Errorf("no change: %v %v", c, err)
+	}
+	if _, err := repo.Changes(context.Background(), "origin/main", "HEAD", "packs"); err == nil || !strings.Contains(err.Error(), "fetch-depth: 0") {
+		t.Errorf("missing base ref: %v", err)
+	}
+}
