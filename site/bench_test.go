@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/packgen/packgen/index"
 )
 
 // BenchmarkWrite renders the catalogue of a synthetic registry of 1,000
@@ -28,15 +30,44 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	})
 	// A build's stage already has every pack's directory (shards, archives).
+	stage := func(b *testing.B) string {
+		b.Helper()
+		dir := b.TempDir()
+		for _, p := range packs {
+			if err := os.MkdirAll(filepath.Join(dir, "packs", p.name), 0o755); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return dir
+	}
+	// One pack changed (its latest archive is read again, its page
+	// rendered); the 999 others are reused.
+	b.Run("one-changed", func(b *testing.B) {
+		changed := append([]*index.Shard(nil), shards...)
+		s := *shards[500]
+		s.Releases = append([]index.Release(nil), s.Releases...)
+		s.Releases[len(s.Releases)-1].Annotations = map[string]string{"changed": "yes"}
+		changed[500] = &s
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			dir := stage(b)
+			a := s.Releases[len(s.Releases)-1].Archive.Path
+			if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(a)), 0o755); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.Link(filepath.Join(prev, a), filepath.Join(dir, a)); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if err := WriteOptions(dir, root, changed, Options{Previous: prev}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("reuse", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
-			dir := b.TempDir()
-			for _, p := range packs {
-				if err := os.MkdirAll(filepath.Join(dir, "packs", p.name), 0o755); err != nil {
-					b.Fatal(err)
-				}
-			}
+			dir := stage(b)
 			b.StartTimer()
 			if err := WriteOptions(dir, root, shards, Options{Previous: prev}); err != nil {
 				b.Fatal(err)
