@@ -34,8 +34,8 @@ func FuzzLoadPublicKey(f *testing.F) {
 }
 
 // FuzzLoadSigner: encrypted and plain private key PEMs. The password is
-// wrong for most inputs; what matters is a clean error. (scrypt makes
-// each encrypted input slow, so keep the budget in mind.)
+// wrong for encrypted inputs, so only plain keys reach signing; each
+// encrypted seed costs a full scrypt, so keep those few (one here).
 func FuzzLoadSigner(f *testing.F) {
 	f.Add(cosignFixture(f, "packgen.key"))
 	f.Add([]byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
