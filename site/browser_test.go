@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
@@ -343,11 +344,15 @@ func TestBrowser(t *testing.T) {
 	if !strings.HasPrefix(commit, "https://github.com/example/packs/commit/") {
 		t.Errorf("commit link %q", commit)
 	}
-	var copied string
-	b.run(t, chromedp.Click("button.copy", chromedp.ByQuery), chromedp.Sleep(100*time.Millisecond))
+	// Copy: with clipboard permission the command lands on the clipboard.
+	var copied, clip string
+	b.run(t, cdpbrowser.GrantPermissions([]cdpbrowser.PermissionType{cdpbrowser.PermissionTypeClipboardReadWrite, cdpbrowser.PermissionTypeClipboardSanitizedWrite}).WithOrigin(strings.TrimSuffix(base, "/")),
+		chromedp.Click("button.copy", chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector("button.copy").textContent !== "Copy"`, nil, chromedp.WithPollingTimeout(3*time.Second)))
 	b.eval(t, `document.querySelector("button.copy").textContent`, &copied)
-	if copied != "Copied" && copied != "Press Ctrl+C" {
-		t.Errorf("copy button says %q", copied)
+	b.run(t, chromedp.Evaluate(`navigator.clipboard.readText()`, &clip, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if copied != "Copied" || clip != fetch {
+		t.Errorf("copy button says %q, clipboard holds %q", copied, clip)
 	}
 	b.run(t, chromedp.Navigate(base+"packs/kubernetes/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
 	b.screenshot(t, shots, "pack-desktop.png")
