@@ -391,3 +391,46 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+func TestArchiveErrors(t *testing.T) {
+	dir := t.TempDir()
+	root, shards := synth(t, dir, []synthPack{{name: "broken", layer: "os", versions: []string{"1.0.0"}}})
+	a := filepath.Join(dir, filepath.FromSlash(shards[0].Releases[0].Archive.Path))
+	if err := os.WriteFile(a, []byte("this is not a gzip stream at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := Write(dir, root, shards)
+	if err == nil || !strings.Contains(err.Error(), "pack broken@1.0.0") || !strings.Contains(err.Error(), "gzip") {
+		t.Errorf("corrupt archive: %v", err)
+	}
+	os.Remove(a)
+	err = Write(dir, root, shards)
+	if err == nil || !strings.Contains(err.Error(), "pack broken@1.0.0: open release archive") {
+		t.Errorf("missing archive: %v", err)
+	}
+	shards[0].Releases[0].Archive.Path = "packs/other/1.0.0/x.tar.gz"
+	if err := Write(dir, root, shards); err == nil || !strings.Contains(err.Error(), "is not under packs/broken/") {
+		t.Errorf("foreign archive path: %v", err)
+	}
+}
+
+// TestArchiveEntries: only regular files at the pack's top level count;
+// links and look-alikes elsewhere are ignored.
+func TestArchiveEntries(t *testing.T) {
+	dir := t.TempDir()
+	root, shards := synth(t, dir, []synthPack{{name: "odd", layer: "os", versions: []string{"1.0.0"}, files: map[string][]byte{
+		"sub/README.md":   []byte("# nested readme"),
+		"charts/logo.png": tinyPNG,
+		"values.yaml":     []byte("a: 1\n"),
+	}}})
+	if err := Write(dir, root, shards); err != nil {
+		t.Fatal(err)
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "packs/odd/index.html"))
+	if strings.Contains(string(page), "nested readme") || strings.Contains(string(page), "logo.png") {
+		t.Error("files below the top level used")
+	}
+	if !strings.Contains(string(page), `<span class="yk">a</span>`) {
+		t.Error("values.yaml not shown")
+	}
+}
