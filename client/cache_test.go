@@ -119,24 +119,3 @@ func truncateAll(t *testing.T, cache, dir, glob string) {
 		os.Truncate(p, 5)
 	}
 }
-
-// TestDamagedStateIsNotIgnored: a damaged rollback-state file must not
-// silently reset rollback protection.
-func TestDamagedStateIsNotIgnored(t *testing.T) {
-	f := newFixture(t)
-	srv := newServer(t, f.latest(t))
-	e := newEnv(t)
-	if _, err := e.client(t, srv.URL, f.pub).Root(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	state := filepath.Join(e.state, "serials.json")
-	os.WriteFile(state, mustRead(t, state)[:7], 0o644)
-	_, err := e.client(t, srv.URL, f.pub).Root(context.Background())
-	if err == nil || !strings.Contains(err.Error(), state+" is damaged") || !strings.Contains(err.Error(), "delete it") {
-		t.Fatalf("damaged state: %v", err)
-	}
-	os.Remove(state)
-	if _, err := e.client(t, srv.URL, f.pub).Root(context.Background()); err != nil {
-		t.Fatalf("after deleting the state: %v", err)
-	}
-}

@@ -360,26 +360,47 @@ func equalMaps(a, b map[string]string) bool {
 	return true
 }
 
-// TestSameSerialOtherIndex: an index correctly signed (a leaked key, or a
-// build from a forked history) that reuses a serial already seen with
-// other content is refused as a rollback: one serial names one index.
-func TestSameSerialOtherIndex(t *testing.T) {
+// TestRollbackState: the record of the newest index seen per registry.
+// One serial names one index: an index correctly signed (a leaked key, a
+// build from a forked history) that reuses a seen serial with other
+// content is a rollback. And a damaged state file must not silently
+// reset rollback protection.
+func TestRollbackState(t *testing.T) {
 	f := newFixture(t)
-	site := f.latest(t)
-	srv := newServer(t, site)
-	e := newEnv(t)
-	if _, err := e.client(t, srv.URL, f.pub).Root(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	data := bytes.Replace(mustRead(t, filepath.Join(site, "index.json")), []byte(`"registry":"test"`), []byte(`"registry":"fork"`), 1)
-	sig, err := f.signer.Sign(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(site, "index.json"), data, 0o644)
-	os.WriteFile(filepath.Join(site, index.RootSignaturePath(index.Digest(data))), sig.SigFile(), 0o644)
-	_, err = e.client(t, srv.URL, f.pub).Root(context.Background())
-	if !errors.Is(err, ErrRollback) || !strings.Contains(err.Error(), "differs from the index seen before with the same serial") {
-		t.Fatalf("got %v, want ErrRollback", err)
-	}
+	t.Run("same serial, other index", func(t *testing.T) {
+		site := f.latest(t)
+		srv := newServer(t, site)
+		e := newEnv(t)
+		if _, err := e.client(t, srv.URL, f.pub).Root(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		data := bytes.Replace(mustRead(t, filepath.Join(site, "index.json")), []byte(`"registry":"test"`), []byte(`"registry":"fork"`), 1)
+		sig, err := f.signer.Sign(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(site, "index.json"), data, 0o644)
+		os.WriteFile(filepath.Join(site, index.RootSignaturePath(index.Digest(data))), sig.SigFile(), 0o644)
+		_, err = e.client(t, srv.URL, f.pub).Root(context.Background())
+		if !errors.Is(err, ErrRollback) || !strings.Contains(err.Error(), "differs from the index seen before with the same serial") {
+			t.Fatalf("got %v, want ErrRollback", err)
+		}
+	})
+	t.Run("damaged state file", func(t *testing.T) {
+		srv := newServer(t, f.latest(t))
+		e := newEnv(t)
+		if _, err := e.client(t, srv.URL, f.pub).Root(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		state := filepath.Join(e.state, "serials.json")
+		os.WriteFile(state, mustRead(t, state)[:7], 0o644)
+		_, err := e.client(t, srv.URL, f.pub).Root(context.Background())
+		if err == nil || !strings.Contains(err.Error(), state+" is damaged") || !strings.Contains(err.Error(), "delete it") {
+			t.Fatalf("damaged state: %v", err)
+		}
+		os.Remove(state)
+		if _, err := e.client(t, srv.URL, f.pub).Root(context.Background()); err != nil {
+			t.Fatalf("after deleting the state: %v", err)
+		}
+	})
 }
