@@ -211,6 +211,22 @@ func (b *browser) screenshot(t *testing.T, dir, name string) {
 	}
 }
 
+// a11yJS lists basic accessibility faults: images without alt, controls
+// without a label, nameless links and buttons, not exactly one h1,
+// skipped heading levels, no lang or main landmark.
+const a11yJS = `(() => {
+  const out = [];
+  document.querySelectorAll("img:not([alt])").forEach(e => out.push("img without alt: " + e.src));
+  document.querySelectorAll("input, select, textarea").forEach(e => { if (e.type !== "checkbox" && (!e.labels || !e.labels.length) && !e.getAttribute("aria-label")) out.push("unlabelled " + e.tagName + "#" + e.id); });
+  document.querySelectorAll("a[href], button").forEach(e => { if (!e.textContent.trim() && !e.getAttribute("aria-label") && !e.querySelector("img[alt]:not([alt=''])")) out.push("nameless " + e.tagName + " " + (e.getAttribute("href") || "")); });
+  if (document.querySelectorAll("h1").length !== 1) out.push(document.querySelectorAll("h1").length + " h1 elements");
+  let last = 0;
+  document.querySelectorAll("h1, h2, h3, h4, h5, h6").forEach(h => { const l = +h.tagName[1]; if (l > last + 1) out.push("heading jumps to " + h.tagName + ": " + h.textContent.slice(0, 40)); last = l; });
+  if (!document.documentElement.lang) out.push("no lang");
+  if (!document.querySelector("main")) out.push("no main");
+  return out;
+})()`
+
 // visible lists the names of the pack cards shown, per group title.
 const visibleJS = `(() => {
   const out = {};
@@ -356,6 +372,14 @@ func TestBrowser(t *testing.T) {
 	}
 	b.run(t, chromedp.Navigate(base+"packs/kubernetes/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
 	b.screenshot(t, shots, "pack-desktop.png")
+	for _, p := range []string{"", "packs/prometheus-operator/index.html", "packs/falco/index.html", "packs/xss/index.html"} {
+		var faults []string
+		b.run(t, chromedp.Navigate(base+p), chromedp.WaitReady("footer", chromedp.ByQuery))
+		b.eval(t, a11yJS, &faults)
+		for _, f := range faults {
+			t.Errorf("%s: %s", p, f)
+		}
+	}
 	b.check(t, "pack page")
 
 	// XSS fixture: nothing runs, the text is shown escaped.

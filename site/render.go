@@ -525,7 +525,7 @@ func markdownTame(src []byte) bool {
 
 // renderMarkdown renders a README. Raw HTML is omitted, links are kept
 // only to http(s), mailto and in-page anchors, images become links (the
-// page allows no outside images), and headings move one level down under
+// page allows no outside images), and headings move two levels down, under
 // the page's own.
 func renderMarkdown(src []byte) (template.HTML, error) {
 	if !utf8.Valid(src) {
@@ -561,9 +561,8 @@ func (safeLinks) Transform(doc *ast.Document, reader text.Reader, pc parser.Cont
 		}
 		switch v := n.(type) {
 		case *ast.Heading:
-			if v.Level < 6 {
-				v.Level++
-			}
+			// Under the page's h1 and the README section's h2.
+			v.Level = min(v.Level+2, 6)
 		case *ast.Link:
 			if !safeURL(v.Destination, true) {
 				unwrap = append(unwrap, v)

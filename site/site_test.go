@@ -129,7 +129,7 @@ func TestEscaping(t *testing.T) {
 		`<a href="https://example.com/" rel="nofollow noopener noreferrer">ok</a>`,
 		`<a href="https://example.com/i.png" rel="nofollow noopener noreferrer">i</a>`,
 		`<a href="#top"`,
-		`<h2>Hi <!-- raw HTML omitted -->`,
+		`<h3>Hi <!-- raw HTML omitted -->`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s", want)
