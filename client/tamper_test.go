@@ -274,6 +274,9 @@ func TestTamperEveryFile(t *testing.T) {
 	for _, role := range roles {
 		for _, mode := range tamperModes {
 			t.Run(role+"/"+mode, func(t *testing.T) {
+				if mode == "slow drip" || mode == "stall" {
+					t.Parallel() // mostly waiting on deadlines
+				}
 				// Untampered while the client first sees the registry.
 				h := &tamperer{sites: []string{ts.sites[2], ts.sites[1], ts.sites[0]}}
 				switch mode {
