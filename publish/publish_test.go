@@ -651,3 +651,49 @@ func (h *hooked) Put(ctx context.Context, key string, body io.ReadSeeker, info P
 	h.before()
 	return h.Target.Put(ctx, key, body, info)
 }
+
+// blind hides every digest, as a store that keeps no metadata and lists
+// no MD5 would: archives are then downloaded and hashed, never blindly
+// replaced; other files are uploaded again.
+type blind struct{ etagless }
+
+func (b *blind) Stat(ctx context.Context, key string) (Object, error) {
+	o, err := b.Target.Stat(ctx, key)
+	return Object{Size: o.Size}, err
+}
+
+func TestCompareByDownloadingArchives(t *testing.T) {
+	srv := s3test.Start(t, "packs")
+	ctx := context.Background()
+	f := newFixture(t)
+	f.pack("calico", "1.0.0", "a: 1\n")
+	site := f.build(t)
+	s3t := newS3(t, srv, "blind")
+	target := &blind{etagless{Target: s3t}}
+	if _, err := Publish(ctx, site, target, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Publish(ctx, site, target, Options{})
+	if err != nil || slices.Contains(res.Uploaded, "packs/calico/1.0.0/calico-1.0.0.tar.gz") || !slices.Contains(res.Uploaded, "index.json") {
+		t.Fatalf("unknown digests: %v %+v", err, res)
+	}
+	// Same size, other bytes: found by hashing, refused.
+	key := "packs/calico/1.0.0/calico-1.0.0.tar.gz"
+	data, err := os.ReadFile(filepath.Join(site, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 1
+	lf := localFile{key: key, path: filepath.Join(t.TempDir(), "x")}
+	os.WriteFile(lf.path, data, 0o644)
+	if lf, err = hashFile(lf.path); err != nil {
+		t.Fatal(err)
+	}
+	lf.key = key
+	if err := put(ctx, s3t, lf, nil, Options{Log: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(ctx, site, target, Options{Force: true}); !errors.Is(err, ErrImmutable) {
+		t.Fatalf("changed archive behind an unknown digest: %v", err)
+	}
+}
