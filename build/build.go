@@ -448,13 +448,17 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 	return resign(o, stage, r)
 }
 
+// downloadClient fetches archives of a previous build; unlike
+// http.DefaultClient it gives up on a server that never finishes.
+var downloadClient = &http.Client{Timeout: 30 * time.Minute}
+
 // download streams a published archive to dst, checking size and digest.
 func download(ctx context.Context, base string, ref index.FileRef, dst string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/"+ref.Path, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := downloadClient.Do(req)
 	if err != nil {
 		return err
 	}
