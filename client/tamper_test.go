@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -406,4 +407,27 @@ func TestRollbackState(t *testing.T) {
 			t.Fatalf("after deleting the state: %v", err)
 		}
 	})
+}
+
+// TestDirectoryRegistryFIFO: a FIFO planted in a directory registry is
+// refused at once; opening it would block forever.
+func TestDirectoryRegistryFIFO(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "index.json"), 0o644); err != nil {
+		t.Skip("mkfifo:", err)
+	}
+	e := newEnv(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.client(t, dir, nil).Root(context.Background())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Fatalf("got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("reading a FIFO in a directory registry blocked")
+	}
 }
