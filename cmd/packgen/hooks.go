@@ -26,6 +26,9 @@ func siteHook(previous, out string) func(dir string, s *build.Snapshot) error {
 
 // loadSigner loads a signing key (file or env://VAR) for build.
 func loadSigner(g *globalOptions, ref string) (build.Signer, error) {
+	if l := newLazySigner(ref, passFunc(g)); l != nil {
+		return l, nil
+	}
 	s, err := sign.LoadSignerRef(ref, passFunc(g))
 	if err != nil {
 		return nil, usageErr("%v", err)

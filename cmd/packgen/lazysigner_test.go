@@ -1,0 +1,87 @@
+package main
+
+import (
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/packgen/packgen/sign"
+)
+
+// TestLazySigner checks that a key with its .pub beside it and the
+// password in the environment is decrypted only to sign, that its
+// identity and signature checks need no decryption (a wrong password
+// does not stop them), and that a .pub of another key stops signing.
+func TestLazySigner(t *testing.T) {
+	dir := t.TempDir()
+	keyPair := func(prefix, pw string) (string, string) {
+		priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte(pw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, p := filepath.Join(dir, prefix+".key"), filepath.Join(dir, prefix+".pub")
+		os.WriteFile(k, priv, 0o600)
+		os.WriteFile(p, pub, 0o644)
+		return k, p
+	}
+	key, _ := keyPair("registry", "pw")
+	eager, err := sign.LoadSignerRef(key, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := filepath.Join(dir, "blob")
+	os.WriteFile(blob, []byte("hello"), 0o644)
+	sum := sha256.Sum256([]byte("hello"))
+
+	t.Setenv("PACKGEN_PASSWORD", "wrong")
+	if l := newLazySigner("env://KEY", sign.EnvOrPrompt(nil, nil)); l != nil {
+		t.Fatal("env:// keys have no .pub: must load eagerly")
+	}
+	l := newLazySigner(key, sign.EnvOrPrompt(nil, nil))
+	if l == nil {
+		t.Fatal("expected a lazy signer")
+	}
+	if l.KeyID() != eager.KeyID() {
+		t.Fatalf("key id %s, want %s", l.KeyID(), eager.KeyID())
+	}
+	sigName, _, err := eager.SignFile(blob, sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := os.ReadFile(filepath.Join(dir, sigName))
+	if !l.Signed(blob, sum, sig) || l.Signed(blob, sha256.Sum256([]byte("other")), sig) {
+		t.Fatal("Signed disagrees with the key")
+	}
+	if _, _, err := l.SignFile(blob, sum); err == nil {
+		t.Fatal("a wrong password must fail when signing")
+	}
+
+	t.Setenv("PACKGEN_PASSWORD", "pw")
+	l = newLazySigner(key, sign.EnvOrPrompt(nil, nil))
+	if _, _, err := l.SignFile(blob, sum); err != nil {
+		t.Fatal(err)
+	}
+	sig, _ = os.ReadFile(blob + ".sig")
+	if !eager.Signed(blob, sum, sig) {
+		t.Fatal("lazy signature does not verify")
+	}
+
+	// A .pub of another key beside it: signing refuses.
+	_, otherPub := keyPair("other", "x")
+	data, _ := os.ReadFile(otherPub)
+	os.WriteFile(filepath.Join(dir, "registry.pub"), data, 0o644)
+	l = newLazySigner(key, sign.EnvOrPrompt(nil, nil))
+	if _, _, err := l.SignFile(blob, sum); err == nil || !strings.Contains(err.Error(), "does not belong") {
+		t.Fatalf("mismatched .pub: %v", err)
+	}
+
+	// No password in the environment: eager (a prompt must come first).
+	t.Setenv("COSIGN_PASSWORD", "") // restored after the test
+	os.Unsetenv("PACKGEN_PASSWORD")
+	os.Unsetenv("COSIGN_PASSWORD")
+	if newLazySigner(key, sign.EnvOrPrompt(nil, nil)) != nil {
+		t.Fatal("without a password in the environment the key must load eagerly")
+	}
+}
