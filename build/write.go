@@ -219,14 +219,19 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 		return nil, err
 	}
 	snap.Root = root
-	if o.inPlace && prev.rootDigest == index.Digest(data) {
-		return snap, nil // nothing changed: no byte is written
-	}
 	// index.json is written under a temporary name and signed there, its
 	// digest-named signatures (what clients read) are put in place, and
 	// only then is it renamed to index.json: in place, readers never see
 	// an index whose signatures are missing.
 	const tmpRoot = index.RootFile + ".new"
+	if o.inPlace && prev.rootDigest == index.Digest(data) {
+		// Nothing changed: no byte is written, but what a killed
+		// update may have left is removed.
+		for _, f := range []string{tmpRoot, tmpRoot + ".sig", tmpRoot + ".sigstore.json"} {
+			os.Remove(filepath.Join(stage, f))
+		}
+		return snap, nil
+	}
 	if _, err := writeFile(stage, tmpRoot, data); err != nil {
 		return nil, err
 	}
