@@ -73,17 +73,23 @@ func main() {
 	flag.BoolVar(&c.meta, "metadata", true, "also measure metadata per resolve at 100, 1,000 and 10,000 releases")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work dir")
 	flag.Parse()
-	if err := run(c); err != nil {
+	failed, err := run(c)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(3)
 	}
+	if failed > 0 {
+		os.Exit(1)
+	}
 }
 
-func run(c config) error {
+// run measures everything and prints the table; it returns how many
+// goals were missed (the work dir is removed either way).
+func run(c config) (int, error) {
 	if c.work == "" {
 		d, err := os.MkdirTemp("", "packgen-bench-")
 		if err != nil {
-			return err
+			return 0, err
 		}
 		c.work = d
 	}
@@ -93,52 +99,52 @@ func run(c config) error {
 	e := &env{config: c, packgen: filepath.Join(c.work, "packgen"), helmbench: filepath.Join(c.work, "helmbench")}
 	logf("work dir %s, %d CPUs", c.work, runtime.NumCPU())
 	if err := e.tools(); err != nil {
-		return err
+		return 0, err
 	}
 
 	// The main registry and its Helm twin.
 	spec := synth.Full(c.packs, c.versions, c.chart, 100, true)
 	main, err := e.registry("main", spec)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	site := filepath.Join(c.work, "main-site")
 	cold, err := e.coldBuild(main.repo, site, true)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	rel := main.res.Releases
 	e.add(fmt.Sprintf("cold build, %d releases, signed, with catalogue", rel), cold.Wall.Seconds(), timed(cold), measure.AtMost(10, "10 s"))
 	e.add("peak RSS of the cold build", float64(cold.MaxRSS), measure.Size(cold.MaxRSS), measure.AtMost(256<<20, "256 MiB"))
 	coldNoSite, err := e.coldBuild(main.repo, filepath.Join(c.work, "main-nosite"), false)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e.add("cold build without catalogue (--no-site)", coldNoSite.Wall.Seconds(), timed(coldNoSite), measure.Goal{})
 
 	noChange, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) { return e.build(main.repo, site, true) })
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e.add("no-change rebuild", noChange.Wall.Seconds(), timed(noChange), measure.AtMost(0.5, "0.5 s"))
 	noChangeNoSite, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) {
 		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e.add("no-change rebuild without catalogue", noChangeNoSite.Wall.Seconds(), timed(noChangeNoSite), measure.Goal{})
 
 	// Serve the registry and the Helm repository on loopback.
 	srv, err := startServer(serve.Handler(site))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer srv.Close()
 	helmDir := filepath.Join(c.work, "main-charts")
 	hsrv, err := startServer(http.FileServer(http.Dir(helmDir)))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer hsrv.Close()
 
@@ -146,11 +152,11 @@ func run(c config) error {
 		return measure.Exec(exec.Command(e.helmbench, "index", helmDir, hsrv.URL))
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	st, err := os.Stat(filepath.Join(helmDir, "index.yaml"))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	helmIndexBytes := st.Size()
 	e.add(fmt.Sprintf("Helm: IndexDirectory + write index.yaml, %d charts", rel), helmIndex.Wall.Seconds(), timed(helmIndex), measure.Goal{})
@@ -161,11 +167,11 @@ func run(c config) error {
 	target := synth.Name(c.packs / 2)
 	fetchCold, metaBytes, reqs, err := e.fetch(srv, target, true)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	fetchWarm, _, _, err := e.fetch(srv, target, false)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e.add(fmt.Sprintf("metadata downloaded to resolve one pack (%d requests)", reqs), float64(metaBytes), measure.Size(metaBytes), measure.AtMost(16<<10, "16 KiB"))
 	e.add("`packgen fetch` process, cold cache (resolve + download + verify + extract)", fetchCold.Wall.Seconds(), timed(fetchCold), measure.AtMost(0.05, "50 ms"))
@@ -177,7 +183,7 @@ func run(c config) error {
 		return measure.Exec(exec.Command(e.helmbench, "pull", hsrv.URL, target, filepath.Join(c.work, fmt.Sprintf("helm-pull-%d", i))))
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	helmMeta := hsrv.Counter.Bytes(measure.Metadata)
 	e.add("Helm: download index.yaml + LoadIndexFile + Get + download chart (process)", helmPull.Wall.Seconds(), timed(helmPull), measure.Goal{})
@@ -188,7 +194,7 @@ func run(c config) error {
 		return measure.Exec(e.cmd(nil, "verify", "--site", srv.URL, "--key", e.pub))
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e.add(fmt.Sprintf("`packgen verify --site` over HTTP, %d releases", rel), verify.Wall.Seconds(), timed(verify), measure.Goal{})
 
@@ -201,14 +207,14 @@ func run(c config) error {
 	}
 	changed, err := measure.Best(c.runs, bump, func(int) (measure.Run, error) { return e.build(main.repo, site, true) })
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e.add("rebuild after one pack changed (new commit)", changed.Wall.Seconds(), timed(changed), measure.AtMost(0.5, "0.5 s"))
 	changedNoSite, err := measure.Best(c.runs, bump, func(int) (measure.Run, error) {
 		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e.add("rebuild after one pack changed, without catalogue", changedNoSite.Wall.Seconds(), timed(changedNoSite), measure.Goal{})
 
@@ -222,12 +228,12 @@ func run(c config) error {
 
 	if c.meta {
 		if err := e.metadataScaling(); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if c.scaling {
 		if err := e.buildScaling(spec, cold, fetchCold, metaBytes); err != nil {
-			return err
+			return 0, err
 		}
 	}
 
@@ -238,9 +244,8 @@ func run(c config) error {
 	}
 	if n := e.table.Failed(); n > 0 {
 		fmt.Printf("\n%d goal(s) missed\n", n)
-		os.Exit(1)
 	}
-	return nil
+	return e.table.Failed(), nil
 }
 
 // tools builds packgen and helmbench and makes a signing key.
