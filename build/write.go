@@ -30,7 +30,8 @@ type previous struct {
 	// ("" for the root's signatures), for updates in place.
 	rootDigest string
 	refs       map[string]string
-	shardRefs  map[string]index.FileRef // by pack name
+	shardRefs  map[string]index.FileRef  // by pack name
+	byVersion  map[string]*index.Release // name@canonical version, made by find
 }
 
 type prevRelease struct {
@@ -43,7 +44,27 @@ func (p *previous) find(name string, v *semver.Version) *index.Release {
 	if s == nil {
 		return nil
 	}
-	return s.Find(v)
+	if p.byVersion == nil {
+		// Parse every previous version once (semver parses with a
+		// regexp), not once per lookup.
+		p.byVersion = map[string]*index.Release{}
+		for n, sh := range p.shards {
+			for i := range sh.Releases {
+				if rv, err := sh.Releases[i].SemVer(); err == nil {
+					if k := versionKey(n, rv); p.byVersion[k] == nil {
+						p.byVersion[k] = &sh.Releases[i]
+					}
+				}
+			}
+		}
+	}
+	return p.byVersion[versionKey(name, v)]
+}
+
+// versionKey identifies a version as semver.Equal does: build metadata
+// does not count.
+func versionKey(name string, v *semver.Version) string {
+	return fmt.Sprintf("%s@%d.%d.%d-%s", name, v.Major(), v.Minor(), v.Patch(), v.Prerelease())
 }
 
 // known tells the history walk which pack dirs a local previous build

@@ -151,19 +151,28 @@ func (s *Shard) Latest() *Release {
 	return bestPre
 }
 
-// Sort orders releases by semantic version, oldest first.
+// Sort orders releases by semantic version, oldest first. Versions are
+// parsed once, not per comparison (semver parses with a regexp).
 func (s *Shard) Sort() {
-	sort.SliceStable(s.Releases, func(i, j int) bool {
-		a, ea := s.Releases[i].SemVer()
-		b, eb := s.Releases[j].SemVer()
-		if ea != nil || eb != nil {
-			return s.Releases[i].Version < s.Releases[j].Version
-		}
-		if a.Equal(b) {
-			return s.Releases[i].Version < s.Releases[j].Version
+	type keyed struct {
+		v   *semver.Version
+		rel Release
+	}
+	ks := make([]keyed, len(s.Releases))
+	for i, r := range s.Releases {
+		v, _ := r.SemVer()
+		ks[i] = keyed{v, r}
+	}
+	sort.SliceStable(ks, func(i, j int) bool {
+		a, b := ks[i].v, ks[j].v
+		if a == nil || b == nil || a.Equal(b) {
+			return ks[i].rel.Version < ks[j].rel.Version
 		}
 		return a.LessThan(b)
 	})
+	for i := range ks {
+		s.Releases[i] = ks[i].rel
+	}
 }
 
 // Find returns the release whose version equals v semantically.

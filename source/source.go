@@ -296,14 +296,20 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 	for _, rel := range found {
 		res.Releases = append(res.Releases, *rel)
 	}
+	// Versions parsed once, not per comparison (semver uses a regexp).
+	parsed := map[string]*semver.Version{}
+	for _, r := range res.Releases {
+		if _, ok := parsed[r.Version]; !ok {
+			parsed[r.Version], _ = semver.NewVersion(r.Version)
+		}
+	}
 	sort.Slice(res.Releases, func(i, j int) bool {
 		a, b := res.Releases[i], res.Releases[j]
 		if a.Name != b.Name {
 			return a.Name < b.Name
 		}
-		va, ea := semver.NewVersion(a.Version)
-		vb, eb := semver.NewVersion(b.Version)
-		if ea == nil && eb == nil && !va.Equal(vb) {
+		va, vb := parsed[a.Version], parsed[b.Version]
+		if va != nil && vb != nil && !va.Equal(vb) {
 			return va.LessThan(vb)
 		}
 		if a.Version != b.Version {
