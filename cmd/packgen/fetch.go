@@ -20,6 +20,7 @@ type clientFlags struct {
 	keys     []string
 	insecure bool
 	timeout  time.Duration
+	stall    time.Duration
 }
 
 func (f *clientFlags) add(c *cobra.Command, g *globalOptions) {
@@ -28,6 +29,7 @@ func (f *clientFlags) add(c *cobra.Command, g *globalOptions) {
 	c.Flags().StringArrayVar(&f.keys, "key", nil, "public key to verify with (with --url)")
 	c.Flags().BoolVar(&f.insecure, "insecure-skip-verify", false, "DANGEROUS: do not check signatures (digests are still checked)")
 	c.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "timeout of each download")
+	c.Flags().DurationVar(&f.stall, "stall-timeout", client.DefaultStallTimeout, "give up on a download that receives nothing for this long")
 	_ = c.RegisterFlagCompletionFunc("registry", g.completeRegistries)
 }
 
@@ -73,7 +75,7 @@ func (f *clientFlags) registryFor(g *globalOptions) (client.Registry, error) {
 }
 
 func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Client, error) {
-	opts := client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, Warn: g.stderr}
+	opts := client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, StallTimeout: f.stall, Warn: g.stderr}
 	if g.interactive() {
 		opts.Progress = func(name string, size int64, r io.Reader) io.Reader {
 			if size < 4<<20 {
