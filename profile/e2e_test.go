@@ -282,6 +282,19 @@ layers:
 	if !strings.Contains(string(falco), "webhook:\n        enabled: true\n        url: \"https://alerts.example.com/falco\"") || !strings.Contains(string(falco), "# Driver used to capture syscalls") {
 		t.Errorf("falco.yaml:\n%s", falco)
 	}
+	// A values file of a layer the profile no longer has is removed; other
+	// files are left alone.
+	os.WriteFile(filepath.Join(out, "values", "old-layer.yaml"), []byte("a: 1\n"), 0o644)
+	os.WriteFile(filepath.Join(out, "values", "notes.txt"), []byte("mine\n"), 0o644)
+	if _, err := Render(ctx, p, lock, env, out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "values", "old-layer.yaml")); !os.IsNotExist(err) {
+		t.Errorf("stale values file kept: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "values", "notes.txt")); err != nil {
+		t.Errorf("unrelated file removed: %v", err)
+	}
 	out2 := filepath.Join(t.TempDir(), "render")
 	Render(ctx, p, lock, env, out2)
 	for _, f := range files {

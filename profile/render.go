@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/packgen/packgen/pack"
 	"gopkg.in/yaml.v3"
@@ -56,12 +57,38 @@ func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) (
 		data = append(data, merged)
 		out = append(out, RenderedLayer{Pack: l.Pack, Version: l.Version, File: filepath.Join(dir, "values", l.Pack+".yaml"), Overrides: overrides != nil})
 	}
+	keep := map[string]bool{}
 	for i, r := range out {
 		if err := writeFileAtomic(r.File, data[i]); err != nil {
 			return nil, err
 		}
+		keep[filepath.Base(r.File)] = true
+	}
+	if err := removeStale(filepath.Join(dir, "values"), keep); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// removeStale deletes values files of layers the profile no longer has, so
+// DIR/values always mirrors the lock. Only names Render could have written
+// (<pack name>.yaml, regular files) are touched.
+func removeStale(dir string, keep map[string]bool) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		base, ok := strings.CutSuffix(name, ".yaml")
+		if !ok || keep[name] || !e.Type().IsRegular() || !pack.ValidName(base) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("remove stale %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // valuesFromArchive streams a pack archive and returns <name>/values.yaml
