@@ -50,6 +50,9 @@ var (
 	ErrTimeout = errors.New("download timed out")
 	// ErrTruncated marks a body shorter than its Content-Length.
 	ErrTruncated = errors.New("response truncated")
+	// ErrInsecureRedirect marks an https registry redirecting to http,
+	// which would let anyone on the path serve (and see) the rest.
+	ErrInsecureRedirect = errors.New("refusing a redirect from https to http")
 )
 
 // classify gives transport failures their sentinel, keeping the original.
@@ -97,7 +100,13 @@ func newTransport(loc, token string, timeout, stall time.Duration) (Transport, e
 					return fmt.Errorf("%w: stopped after %d redirects", ErrRedirects, len(via))
 				}
 				if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
-					return errors.New("refusing a redirect from https to http")
+					return fmt.Errorf("%w: %s", ErrInsecureRedirect, req.URL.Redacted())
+				}
+				// net/http keeps Authorization for the same host name on
+				// another port; credentials are for the registry's own
+				// host:port only.
+				if req.URL.Host != via[0].URL.Host {
+					req.Header.Del("Authorization")
 				}
 				return nil
 			},
