@@ -23,6 +23,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/treeshape"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/source"
 )
@@ -65,6 +66,7 @@ type Options struct {
 	linker   func(old, new string) error
 	dirs     *dirMaker
 	inPlace  bool // update Out in place (see update.go)
+	shape    treeshape.Func
 }
 
 // Snapshot is what a build wrote, for the catalogue and for callers.
@@ -144,6 +146,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.linker = linkOrCopy
 	}
 	o.dirs = &dirMaker{made: map[string]bool{}}
+	o.shape = treeshape.From(ctx) // tests only: see internal/treeshape
 
 	repo, err := source.Open(o.Repo)
 	if err != nil {

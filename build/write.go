@@ -15,6 +15,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/treeshape"
 	"github.com/packgen/packgen/source"
 )
 
@@ -123,11 +124,12 @@ func loadPrevious(ctx context.Context, loc string) (*previous, error) {
 	p.rootDigest = index.Digest(data)
 	p.refs[index.RootSignaturePath(p.rootDigest)] = ""
 	p.refs[index.RootBundlePath(p.rootDigest)] = ""
-	for i := range root.Buckets {
-		p.refs[root.Buckets[i].Path] = root.Buckets[i].SHA256
-		bucket, err := index.ReadBucket(ctx, p.fetch, root, i)
+	err = index.WalkBuckets(root, func(ref index.FileRef) ([]byte, error) {
+		p.refs[ref.Path] = ref.SHA256
+		return index.FetchPinned(ctx, p.fetch, ref)
+	}, func(_ index.FileRef, bucket *index.Bucket, err error) error {
 		if err != nil {
-			return nil, fail(err)
+			return err
 		}
 		for _, s := range bucket.Packs {
 			p.refs[s.Shard.Path] = s.Shard.SHA256
@@ -135,10 +137,14 @@ func loadPrevious(ctx context.Context, loc string) (*previous, error) {
 			p.refs[index.LatestShardPath(s.Name)] = s.Shard.SHA256
 			shard, err := index.ReadShard(ctx, p.fetch, s)
 			if err != nil {
-				return nil, fail(err)
+				return err
 			}
 			p.shards[s.Name] = shard
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fail(err)
 	}
 	return p, nil
 }
@@ -172,8 +178,16 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 		s.Releases = append(s.Releases, r)
 	}
 	names := sortedKeys(byName)
-	bits := index.BucketBitsFor(len(names))
-	buckets := make([]index.Bucket, 1<<bits)
+	shape := treeshape.Func(index.ShapeFor)
+	if o.shape != nil {
+		shape = o.shape
+	}
+	bits, depth := shape(len(names))
+	if err := index.CheckShape(bits, depth); err != nil {
+		return nil, fmt.Errorf("bucket tree for %d packs: %w", len(names), err)
+	}
+	// Leaves are indexed by all depth*bits bits of the name's path.
+	buckets := make([]index.Bucket, 1<<(bits*depth))
 	for i := range buckets {
 		buckets[i] = index.Bucket{SchemaVersion: index.SchemaVersion, Packs: []index.Summary{}}
 	}
@@ -192,7 +206,7 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 		if latest != nil {
 			sum.Layer, sum.DisplayName, sum.AddonType, sum.CloudTypes, sum.Latest = latest.Layer, latest.DisplayName, latest.AddonType, latest.CloudTypes, latest.Version
 		}
-		b := &buckets[index.BucketOf(name, bits)]
+		b := &buckets[index.BucketOf(name, bits*depth)]
 		b.Packs = append(b.Packs, sum)
 		snap.Shards = append(snap.Shards, s)
 	}
@@ -204,18 +218,34 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 		Releases:      total,
 		BucketBits:    bits,
 	}
+	if depth > 1 {
+		root.Depth = depth
+	}
+	// Leaves first, then each level of interior nodes bottom-up: a node
+	// is content-addressed, so equal subtrees (every empty leaf, say)
+	// share one file, and a change to one pack rewrites only the nodes
+	// on its path.
+	refs := make([]index.FileRef, len(buckets))
 	for i := range buckets {
 		sort.Slice(buckets[i].Packs, func(a, b int) bool { return buckets[i].Packs[a].Name < buckets[i].Packs[b].Name })
-		data, err := index.Encode(&buckets[i])
+		ref, err := putBucket(put, buckets[i])
 		if err != nil {
 			return nil, err
 		}
-		ref, err := put(index.BucketPath(index.Digest(data)), data)
-		if err != nil {
-			return nil, err
-		}
-		root.Buckets = append(root.Buckets, ref)
+		refs[i] = ref
 	}
+	for level := depth - 1; level >= 1; level-- {
+		up := make([]index.FileRef, len(refs)>>bits)
+		for i := range up {
+			ref, err := putBucket(put, index.Bucket{SchemaVersion: index.SchemaVersion, Buckets: refs[i<<bits : (i+1)<<bits]})
+			if err != nil {
+				return nil, err
+			}
+			up[i] = ref
+		}
+		refs = up
+	}
+	root.Buckets = refs
 
 	gen := src.Time.UTC().Truncate(time.Second)
 	if !o.GeneratedAt.IsZero() {
@@ -286,6 +316,15 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 	return snap, nil
 }
 
+// putBucket writes one node of the bucket tree under its digest.
+func putBucket(put func(string, []byte) (index.FileRef, error), b index.Bucket) (index.FileRef, error) {
+	data, err := index.Encode(b)
+	if err != nil {
+		return index.FileRef{}, err
+	}
+	return put(index.BucketPath(index.Digest(data)), data)
+}
+
 // writeShard writes a pack's shard and its latest alias. In place, a
 // pack whose releases are exactly those of the previous build keeps its
 // shard files untouched, without encoding them again.
@@ -314,7 +353,7 @@ func writeShard(o Options, prev *previous, put func(string, []byte) (index.FileR
 // sameContent reports whether two roots describe the same registry,
 // ignoring the fields that only say when.
 func sameContent(a, b *index.Root) bool {
-	if a.Registry != b.Registry || a.Source != b.Source || a.Packs != b.Packs || a.Releases != b.Releases || a.BucketBits != b.BucketBits || len(a.Buckets) != len(b.Buckets) {
+	if a.Registry != b.Registry || a.Source != b.Source || a.Packs != b.Packs || a.Releases != b.Releases || a.BucketBits != b.BucketBits || a.Depth != b.Depth || len(a.Buckets) != len(b.Buckets) {
 		return false
 	}
 	for i := range a.Buckets {

@@ -294,18 +294,14 @@ func (c *Client) meta(ctx context.Context, ref index.FileRef) ([]byte, error) {
 	return data, nil
 }
 
-// Summary finds one pack, reading only its bucket.
+// Summary finds one pack, reading only the buckets on its path.
 func (c *Client) Summary(ctx context.Context, name string) (*index.Summary, error) {
 	root, err := c.Root(ctx)
 	if err != nil {
 		return nil, err
 	}
-	i := index.BucketOf(name, root.BucketBits)
-	data, err := c.meta(ctx, root.Buckets[i])
-	if err != nil {
-		return nil, err
-	}
-	b, err := index.ParseBucket(data, root.BucketBits, i)
+	// Down the bucket tree: each node pinned by its parent's digest.
+	b, err := index.LeafOf(root, name, func(ref index.FileRef) ([]byte, error) { return c.meta(ctx, ref) })
 	if err != nil {
 		return nil, err
 	}
@@ -336,16 +332,16 @@ func (c *Client) Catalog(ctx context.Context) ([]index.Summary, error) {
 		return nil, err
 	}
 	var all []index.Summary
-	for i, ref := range root.Buckets {
-		data, err := c.meta(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		b, err := index.ParseBucket(data, root.BucketBits, i)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, b.Packs...)
+	err = index.WalkBuckets(root, func(ref index.FileRef) ([]byte, error) { return c.meta(ctx, ref) },
+		func(_ index.FileRef, b *index.Bucket, err error) error {
+			if err != nil {
+				return err
+			}
+			all = append(all, b.Packs...)
+			return nil
+		})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all, nil

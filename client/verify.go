@@ -104,15 +104,15 @@ func VerifySite(ctx context.Context, loc string, verifier *sign.Verifier) (*Site
 		rel  index.Release
 	}
 	var jobs []job
-	for i, ref := range root.Buckets {
-		data, ok := pinned(ref)
-		if !ok {
-			continue
+	_ = index.WalkBuckets(root, func(ref index.FileRef) ([]byte, error) {
+		if data, ok := pinned(ref); ok {
+			return data, nil
 		}
-		b, err := index.ParseBucket(data, root.BucketBits, i)
+		return nil, index.SkipNode
+	}, func(ref index.FileRef, b *index.Bucket, err error) error {
 		if err != nil {
 			problem(ref.Path, err)
-			continue
+			return nil
 		}
 		for _, s := range b.Packs {
 			rep.Packs++
@@ -129,7 +129,8 @@ func VerifySite(ctx context.Context, loc string, verifier *sign.Verifier) (*Site
 				jobs = append(jobs, job{s.Name, r})
 			}
 		}
-	}
+		return nil
+	})
 	rep.Releases = len(jobs)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 2*runtime.GOMAXPROCS(0))

@@ -31,8 +31,8 @@ func FuzzParseRoot(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(r.Buckets) != 1<<r.BucketBits || r.Serial < 1 {
-			t.Fatalf("inconsistent root accepted: bits %d, %d buckets, serial %d", r.BucketBits, len(r.Buckets), r.Serial)
+		if len(r.Buckets) != 1<<r.BucketBits || r.Serial < 1 || CheckShape(r.BucketBits, r.Levels()) != nil || r.Depth == 1 {
+			t.Fatalf("inconsistent root accepted: bits %d, depth %d, %d buckets, serial %d", r.BucketBits, r.Depth, len(r.Buckets), r.Serial)
 		}
 		for _, b := range r.Buckets {
 			if !inside(b.Path, "index/") || len(b.SHA256) != 64 || b.Size < 0 {
@@ -68,6 +68,52 @@ func FuzzParseBucket(f *testing.F) {
 			if b.Find(s.Name) != &b.Packs[i] {
 				t.Fatalf("Find(%q) does not find it", s.Name)
 			}
+		}
+	})
+}
+
+// FuzzParseNode: an accepted node of a bucket tree is an interior node
+// with exactly 1<<bits children pointing into index/, or a leaf whose
+// names all hash to its full path; never both.
+func FuzzParseNode(f *testing.F) {
+	ref := `{"path":"index/` + sha + `.json","sha256":"` + sha + `","size":1}`
+	f.Add([]byte(`{"buckets":[`+ref+`,`+ref+`,`+ref+`,`+ref+`],"schemaVersion":1}`), uint8(2), uint8(2), uint8(1), uint32(1))
+	f.Add([]byte(`{"packs":[{"name":"a","layer":"os","latest":"1","versions":1,"shard":{"path":"packs/a/shards/x.json","sha256":"`+sha+`","size":1}}],"schemaVersion":1}`), uint8(2), uint8(2), uint8(2), uint32(BucketOf("a", 4)))
+	f.Add([]byte(`{"buckets":[],"packs":[],"schemaVersion":1}`), uint8(1), uint8(3), uint8(3), uint32(0))
+	f.Fuzz(func(t *testing.T, data []byte, bits, depth, level uint8, idx uint32) {
+		bi, d, l, i := int(bits%14), int(depth%6), int(level%6), int(idx%(1<<25))
+		b, err := ParseNode(data, bi, d, l, i)
+		if err != nil {
+			return
+		}
+		if CheckShape(bi, d) != nil {
+			t.Fatalf("node of an invalid shape %d×%d accepted", bi, d)
+		}
+		if (b.Buckets != nil) == (b.Packs != nil) {
+			t.Fatalf("node both or neither interior and leaf accepted: %+v", b)
+		}
+		if l < d {
+			if len(b.Buckets) != 1<<bi {
+				t.Fatalf("interior node with %d children accepted (bits %d)", len(b.Buckets), bi)
+			}
+			for _, c := range b.Buckets {
+				if !inside(c.Path, "index/") || len(c.SHA256) != 64 || c.Size < 0 {
+					t.Fatalf("child ref %+v accepted", c)
+				}
+			}
+		} else {
+			for _, s := range b.Packs {
+				if BucketOf(s.Name, bi*d) != i {
+					t.Fatalf("pack %q of another leaf accepted", s.Name)
+				}
+			}
+		}
+		again, err := Encode(b)
+		if err != nil {
+			t.Fatalf("accepted node does not encode: %v", err)
+		}
+		if _, err := ParseNode(again, bi, d, l, i); err != nil {
+			t.Fatalf("re-encoded node rejected: %v\n%s", err, again)
 		}
 	})
 }

@@ -47,6 +47,10 @@ const (
 	packsDir      = "packs"
 	signaturesDir = "signatures"
 	maxBucketBits = 12
+	// Bounds of the bucket tree: at most 4 levels, and at most 2^24
+	// leaves (index paths come from the first 32 bits of sha256(name)).
+	maxDepth    = 4
+	maxTreeBits = 24
 )
 
 // FileRef points at a file of the site and pins its content.
@@ -74,18 +78,61 @@ type Root struct {
 	Expires       time.Time `json:"expires"`
 	Packs         int       `json:"packs"`
 	Releases      int       `json:"releases"`
-	// BucketBits is how many leading bits of sha256(name) select a
-	// bucket; Buckets has 1<<BucketBits entries, bucket i at index i.
-	BucketBits int       `json:"bucketBits"`
-	Buckets    []FileRef `json:"buckets"`
-	Signed     bool      `json:"signed"`
+	// BucketBits is how many bits of sha256(name) select a bucket at
+	// each level of the bucket tree; Buckets has 1<<BucketBits entries,
+	// bucket i at index i.
+	BucketBits int `json:"bucketBits"`
+	// Depth is the number of bucket levels; 0 (omitted) means 1, so a
+	// one-level registry keeps the bytes it always had. Use Levels.
+	Depth   int       `json:"depth,omitempty"`
+	Buckets []FileRef `json:"buckets"`
+	Signed  bool      `json:"signed"`
 }
 
-// Bucket holds the summaries of the packs whose names hash into it.
-type Bucket struct {
-	SchemaVersion int       `json:"schemaVersion"`
-	Packs         []Summary `json:"packs"`
+// Levels is the number of bucket levels of the root's tree (≥ 1).
+func (r *Root) Levels() int {
+	if r.Depth < 1 {
+		return 1
+	}
+	return r.Depth
 }
+
+// Bucket is a node of the bucket tree. At the last level it is a leaf
+// holding the summaries of the packs whose names hash into it (Packs,
+// never nil, Buckets nil); above it is an interior node holding the refs
+// of its 1<<bucketBits children (Buckets) and no packs.
+type Bucket struct {
+	SchemaVersion int
+	Packs         []Summary
+	Buckets       []FileRef
+}
+
+// bucketWire is a bucket as encoded: exactly one of packs and buckets.
+// Pointers tell an absent field from an empty one.
+type bucketWire struct {
+	SchemaVersion int        `json:"schemaVersion"`
+	Packs         *[]Summary `json:"packs,omitempty"`
+	Buckets       *[]FileRef `json:"buckets,omitempty"`
+}
+
+// MarshalJSON encodes a leaf with "packs" (even empty) and an interior
+// node with "buckets" only.
+func (b Bucket) MarshalJSON() ([]byte, error) {
+	w := bucketWire{SchemaVersion: b.SchemaVersion}
+	if b.Buckets != nil {
+		w.Buckets = &b.Buckets
+	} else {
+		packs := b.Packs
+		if packs == nil {
+			packs = []Summary{}
+		}
+		w.Packs = &packs
+	}
+	return json.Marshal(w)
+}
+
+// Leaf reports whether b is a leaf (holds packs) rather than an interior node.
+func (b *Bucket) Leaf() bool { return b.Buckets == nil }
 
 // Summary describes one pack in a bucket.
 type Summary struct {
@@ -220,7 +267,11 @@ func (s *Shard) Versions() []string {
 	return out
 }
 
-// BucketOf returns the bucket index of a pack name for the given bit count.
+// BucketOf returns the bucket index of a pack name for the given bit
+// count: the first bits bits of sha256(name), big-endian. In a tree of
+// depth d with b bits per level, BucketOf(name, k*b) is the index (among
+// all nodes of level k) of the level-k node on name's path, and its
+// child index within its parent is the last b of those bits.
 func BucketOf(name string, bits int) int {
 	if bits == 0 {
 		return 0
@@ -238,6 +289,49 @@ func BucketBitsFor(n int) int {
 		bits++
 	}
 	return bits
+}
+
+// Shape policy. Up to shapeFlatMax packs a registry keeps one level of
+// about 2*sqrt(n) buckets (BucketBitsFor), exactly as before trees
+// existed. Above, each level fans out 16 ways and the tree is as deep as
+// needed for about treeLeafPacks packs per leaf: what a client
+// downloads to resolve one pack is then about depth*16 refs (~175 bytes
+// each) plus one small leaf, nearly flat in the registry's size (see
+// docs/FORMAT.md for the measured figures).
+const (
+	shapeFlatMax  = 256
+	treeBits      = 4
+	treeLeafPacks = 8
+)
+
+// ShapeFor picks the bucket tree of a registry of n packs: bits per
+// level and the number of levels.
+func ShapeFor(n int) (bits, depth int) {
+	if n <= shapeFlatMax {
+		return BucketBitsFor(n), 1
+	}
+	depth = 1
+	for depth < maxDepth && (1<<(treeBits*depth))*treeLeafPacks < n {
+		depth++
+	}
+	return treeBits, depth
+}
+
+// CheckShape reports whether bits per level and depth make a tree this
+// package reads: depth 1..4, bits 0..12 (at least 1 below one level),
+// at most 24 bits in all.
+func CheckShape(bits, depth int) error {
+	switch {
+	case depth < 1 || depth > maxDepth:
+		return fmt.Errorf("depth %d is outside 1..%d", depth, maxDepth)
+	case bits < 0 || bits > maxBucketBits:
+		return fmt.Errorf("bucketBits %d is outside 0..%d", bits, maxBucketBits)
+	case depth > 1 && bits < 1:
+		return fmt.Errorf("a tree of depth %d needs bucketBits ≥ 1", depth)
+	case bits*depth > maxTreeBits:
+		return fmt.Errorf("depth %d × bucketBits %d exceeds %d bits", depth, bits, maxTreeBits)
+	}
+	return nil
 }
 
 // RootSignaturePath is where the signature of a root with the given
@@ -398,7 +492,17 @@ func ParseRoot(data []byte) (*Root, error) {
 	if err := checkSchema("index.json", r.SchemaVersion); err != nil {
 		return nil, err
 	}
-	if r.BucketBits < 0 || r.BucketBits > maxBucketBits || len(r.Buckets) != 1<<r.BucketBits {
+	if r.Depth == 1 {
+		return nil, fmt.Errorf("%w: index.json: depth 1 must be left out (it is the default)", ErrFormat)
+	}
+	depth := r.Levels()
+	if r.Depth < 0 {
+		depth = r.Depth
+	}
+	if err := CheckShape(r.BucketBits, depth); err != nil {
+		return nil, fmt.Errorf("%w: index.json: %v", ErrFormat, err)
+	}
+	if len(r.Buckets) != 1<<r.BucketBits {
 		return nil, fmt.Errorf("%w: index.json: bucketBits %d does not match %d buckets", ErrFormat, r.BucketBits, len(r.Buckets))
 	}
 	for _, b := range r.Buckets {
@@ -412,25 +516,65 @@ func ParseRoot(data []byte) (*Root, error) {
 	return &r, nil
 }
 
-// ParseBucket decodes and checks a bucket; bits and index say which names
-// may appear in it, so a bucket cannot smuggle in a pack of another.
+// ParseBucket decodes and checks bucket index of a one-level registry
+// with the given bits; see ParseNode.
 func ParseBucket(data []byte, bits, index int) (*Bucket, error) {
+	return ParseNode(data, bits, 1, 1, index)
+}
+
+// ParseNode decodes and checks a node of a bucket tree of the given
+// bits per level and depth: the node at level (1..depth) whose index
+// among all nodes of that level is index (its path's bits, BucketOf(name,
+// level*bits) for the names below it). Above the last level it must be
+// an interior node with exactly 1<<bits children; at the last level a
+// leaf whose every name hashes to this very path, so a node cannot
+// smuggle in a pack of another.
+func ParseNode(data []byte, bits, depth, level, index int) (*Bucket, error) {
+	if err := CheckShape(bits, depth); err != nil {
+		return nil, fmt.Errorf("%w: bucket: %v", ErrFormat, err)
+	}
+	if level < 1 || level > depth || index < 0 || index >= 1<<(bits*level) {
+		return nil, fmt.Errorf("%w: bucket: no node %d at level %d of a tree of depth %d", ErrFormat, index, level, depth)
+	}
 	if len(data) > MaxBucketSize {
 		return nil, fmt.Errorf("%w: bucket is larger than %d bytes", ErrFormat, MaxBucketSize)
 	}
-	var b Bucket
-	if err := decode("bucket", data, &b); err != nil {
+	var w bucketWire
+	if err := decode("bucket", data, &w); err != nil {
 		return nil, err
 	}
-	if err := checkSchema("bucket", b.SchemaVersion); err != nil {
+	if err := checkSchema("bucket", w.SchemaVersion); err != nil {
 		return nil, err
+	}
+	b := Bucket{SchemaVersion: w.SchemaVersion}
+	if level < depth {
+		if w.Packs != nil || w.Buckets == nil {
+			return nil, fmt.Errorf("%w: bucket %d at level %d of %d must be an interior node: \"buckets\" and no \"packs\"", ErrFormat, index, level, depth)
+		}
+		b.Buckets = *w.Buckets
+		if len(b.Buckets) != 1<<bits {
+			return nil, fmt.Errorf("%w: interior bucket %d at level %d has %d children, expected %d", ErrFormat, index, level, len(b.Buckets), 1<<bits)
+		}
+		for _, c := range b.Buckets {
+			if err := c.check(bucketsDir + "/"); err != nil {
+				return nil, fmt.Errorf("%w: interior bucket: %v", ErrFormat, err)
+			}
+		}
+		return &b, nil
+	}
+	if w.Buckets != nil || w.Packs == nil {
+		return nil, fmt.Errorf("%w: bucket %d at level %d of %d must be a leaf: \"packs\" and no \"buckets\"", ErrFormat, index, level, depth)
+	}
+	b.Packs = *w.Packs
+	if b.Packs == nil {
+		b.Packs = []Summary{}
 	}
 	for i, s := range b.Packs {
 		if !pack.ValidName(s.Name) {
 			return nil, fmt.Errorf("%w: bucket: pack name %q is invalid", ErrFormat, s.Name)
 		}
-		if BucketOf(s.Name, bits) != index {
-			return nil, fmt.Errorf("%w: bucket %d lists pack %q, which belongs to bucket %d", ErrFormat, index, s.Name, BucketOf(s.Name, bits))
+		if got := BucketOf(s.Name, bits*depth); got != index {
+			return nil, fmt.Errorf("%w: bucket %d lists pack %q, which belongs to bucket %d", ErrFormat, index, s.Name, got)
 		}
 		if i > 0 && b.Packs[i-1].Name >= s.Name {
 			return nil, fmt.Errorf("%w: bucket: packs are not sorted by name (or listed twice) at %q", ErrFormat, s.Name)

@@ -46,25 +46,85 @@ func ReadCatalog(ctx context.Context, fetch FetchFunc) (*Root, []byte, []Summary
 		return nil, nil, nil, err
 	}
 	var all []Summary
-	for i, ref := range root.Buckets {
-		b, err := ReadBucket(ctx, fetch, root, i)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		_ = ref
-		all = append(all, b.Packs...)
+	err = WalkBuckets(root, func(ref FileRef) ([]byte, error) { return FetchPinned(ctx, fetch, ref) },
+		func(_ FileRef, b *Bucket, err error) error {
+			if err != nil {
+				return err
+			}
+			all = append(all, b.Packs...)
+			return nil
+		})
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	sortSummaries(all)
 	return root, data, all, nil
 }
 
-// ReadBucket fetches bucket i of root and checks it.
-func ReadBucket(ctx context.Context, fetch FetchFunc, root *Root, i int) (*Bucket, error) {
-	data, err := FetchPinned(ctx, fetch, root.Buckets[i])
-	if err != nil {
-		return nil, err
+// SkipNode, returned by WalkBuckets' get, skips a node and its subtree.
+var SkipNode = errors.New("skip this bucket")
+
+// WalkBuckets visits every node of root's bucket tree, depth first,
+// parents before children, children in index order (so leaves come in
+// index order). get returns a node's bytes, checked against its ref (or
+// SkipNode); each node is parsed and checked against its place in the
+// tree, then passed to visit with the parse error, if any (b is nil
+// then, and the subtree is skipped). An error from get or visit stops
+// the walk and is returned.
+func WalkBuckets(root *Root, get func(ref FileRef) ([]byte, error), visit func(ref FileRef, b *Bucket, err error) error) error {
+	depth := root.Levels()
+	var walk func(refs []FileRef, level, base int) error
+	walk = func(refs []FileRef, level, base int) error {
+		for i, ref := range refs {
+			idx := base<<root.BucketBits | i
+			data, err := get(ref)
+			if errors.Is(err, SkipNode) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			b, err := ParseNode(data, root.BucketBits, depth, level, idx)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", ref.Path, err)
+				b = nil
+			}
+			if err := visit(ref, b, err); err != nil {
+				return err
+			}
+			if b != nil && level < depth {
+				if err := walk(b.Buckets, level+1, idx); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	}
-	return ParseBucket(data, root.BucketBits, i)
+	return walk(root.Buckets, 1, 0)
+}
+
+// LeafOf descends root's bucket tree to the leaf that holds name (if
+// the registry has it), getting each node with get, which must check
+// the node's bytes against its ref, and checking each against its place.
+func LeafOf(root *Root, name string, get func(ref FileRef) ([]byte, error)) (*Bucket, error) {
+	bits, depth := root.BucketBits, root.Levels()
+	refs := root.Buckets
+	for level := 1; ; level++ {
+		idx := BucketOf(name, bits*level)
+		ref := refs[idx&(1<<bits-1)]
+		data, err := get(ref)
+		if err != nil {
+			return nil, err
+		}
+		b, err := ParseNode(data, bits, depth, level, idx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ref.Path, err)
+		}
+		if level == depth {
+			return b, nil
+		}
+		refs = b.Buckets
+	}
 }
 
 // ReadShard fetches a pack's shard and checks it against its summary.
@@ -76,9 +136,9 @@ func ReadShard(ctx context.Context, fetch FetchFunc, s Summary) (*Shard, error) 
 	return ParseShard(data, s.Name)
 }
 
-// Lookup finds one pack's summary by reading only its bucket.
+// Lookup finds one pack's summary by reading only the nodes on its path.
 func Lookup(ctx context.Context, fetch FetchFunc, root *Root, name string) (*Summary, error) {
-	b, err := ReadBucket(ctx, fetch, root, BucketOf(name, root.BucketBits))
+	b, err := LeafOf(root, name, func(ref FileRef) ([]byte, error) { return FetchPinned(ctx, fetch, ref) })
 	if err != nil {
 		return nil, err
 	}

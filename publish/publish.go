@@ -258,20 +258,24 @@ func checkSite(dir string, root *index.Root, rootData []byte, local []localFile)
 			return bad("index.json is signed but %s is missing", index.RootSignaturePath(index.Digest(rootData)))
 		}
 	}
-	for i, b := range root.Buckets {
-		if err := check(b, index.RootFile); err != nil {
-			return err
+	from := map[string]string{}
+	for _, b := range root.Buckets {
+		from[b.Path] = index.RootFile
+	}
+	return index.WalkBuckets(root, func(b index.FileRef) ([]byte, error) {
+		if err := check(b, from[b.Path]); err != nil {
+			return nil, err
 		}
-		data, err := read(b.Path)
-		if err != nil {
-			return err
-		}
-		bucket, err := index.ParseBucket(data, root.BucketBits, i)
+		return read(b.Path)
+	}, func(ref index.FileRef, bucket *index.Bucket, err error) error {
 		if err != nil {
 			return bad("%v", err)
 		}
+		for _, c := range bucket.Buckets {
+			from[c.Path] = ref.Path
+		}
 		for _, sum := range bucket.Packs {
-			if err := check(sum.Shard, b.Path); err != nil {
+			if err := check(sum.Shard, ref.Path); err != nil {
 				return err
 			}
 			data, err := read(sum.Shard.Path)
@@ -293,8 +297,8 @@ func checkSite(dir string, root *index.Root, rootData []byte, local []localFile)
 				}
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // checkNewer refuses a site that would move clients backwards: a lower
@@ -560,22 +564,28 @@ func liveReferences(ctx context.Context, t Target, live *index.Root, liveData []
 	sha := index.Digest(liveData)
 	keep[index.RootSignaturePath(sha)] = true
 	keep[index.RootBundlePath(sha)] = true
-	for i, b := range live.Buckets {
+	// Down the live tree: interior nodes, leaves and the shards they pin.
+	err := index.WalkBuckets(live, func(b index.FileRef) ([]byte, error) {
 		keep[b.Path] = true
 		bd, err := readAll(ctx, t, b.Path)
 		if errors.Is(err, fs.ErrNotExist) {
-			continue
+			return nil, index.SkipNode
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read live bucket %s: %w", b.Path, err)
 		}
-		bucket, err := index.ParseBucket(bd, live.BucketBits, i)
+		return bd, nil
+	}, func(ref index.FileRef, bucket *index.Bucket, err error) error {
 		if err != nil {
-			return nil, fmt.Errorf("live bucket %s: %w", b.Path, err)
+			return fmt.Errorf("live bucket: %w", err)
 		}
 		for _, s := range bucket.Packs {
 			keep[s.Shard.Path] = true
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return keep, nil
 }
