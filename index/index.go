@@ -1,13 +1,14 @@
 // Package index owns the registry's metadata format: the signed root
-// index.json, its buckets of per-pack summaries and the per-pack shards
-// listing every release. Nobody else encodes or decodes these files.
+// index.json, its tree of buckets (interior nodes of child digests,
+// leaves of per-pack summaries) and the per-pack shards listing every
+// release. Nobody else encodes or decodes these files.
 //
 // The layout keeps what a client downloads to resolve one pack small and
 // nearly flat however large the registry grows:
 //
 //	index.json                         root: serial, expiry, source, bucket digests (signed)
 //	signatures/<sha256>.sig            the root's signature, named by the root's digest
-//	index/<sha256>.json                a bucket: summaries of the packs whose name hashes into it
+//	index/<sha256>.json                a bucket: child bucket digests, or summaries of the packs hashing into it
 //	packs/<name>/shards/<sha256>.json  a shard: every release of one pack
 //	packs/<name>/index.json            a copy of the current shard, for people and scripts
 //	packs/<name>/<version>/<name>-<version>.tar.gz[.sig|.sigstore.json]
