@@ -163,15 +163,23 @@ type Counter struct {
 }
 
 func (c *Counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	cw := &countingWriter{ResponseWriter: w}
-	c.Next.ServeHTTP(cw, r)
+	c.mu.Lock()
+	c.reqs++
+	c.mu.Unlock()
+	c.Next.ServeHTTP(&countingWriter{ResponseWriter: w, c: c, path: r.URL.Path}, r)
+}
+
+// add counts n bytes for path. Bytes are counted before they are handed to
+// the connection (and uncounted if the write fails), so a client that has
+// read a whole body never sees a count short of it, even while the handler
+// is still returning.
+func (c *Counter) add(path string, n int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.bytes == nil {
 		c.bytes = map[string]int64{}
 	}
-	c.bytes[r.URL.Path] += cw.n
-	c.reqs++
+	c.bytes[path] += n
 }
 
 // Reset forgets what was counted.
@@ -215,20 +223,23 @@ func (c *Counter) Paths() []string {
 
 type countingWriter struct {
 	http.ResponseWriter
-	n int64
+	c    *Counter
+	path string
 }
 
 func (w *countingWriter) Write(b []byte) (int, error) {
+	w.c.add(w.path, int64(len(b)))
 	n, err := w.ResponseWriter.Write(b)
-	w.n += int64(n)
+	if n < len(b) {
+		w.c.add(w.path, int64(n-len(b)))
+	}
 	return n, err
 }
 
-// ReadFrom keeps http.ServeContent's sendfile path counted too.
+// ReadFrom keeps http.ServeContent's sendfile path counted too, through
+// Write so the count leads the socket.
 func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
-	n, err := io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
-	w.n += n
-	return n, err
+	return io.Copy(struct{ io.Writer }{w}, r)
 }
 
 // Metadata says whether a registry path is metadata (everything a client
