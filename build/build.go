@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -435,7 +434,7 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 			continue
 		}
 		if p == r.Archive.Path {
-			if err := download(ctx, prev.loc, r.Archive, dst); err != nil {
+			if err := download(ctx, prev, r.Archive, dst); err != nil {
 				return r, err
 			}
 			continue
@@ -451,24 +450,20 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 	return resign(o, stage, r)
 }
 
-// downloadClient fetches archives of a previous build; unlike
-// http.DefaultClient it gives up on a server that never finishes.
-var downloadClient = &http.Client{Timeout: 30 * time.Minute}
-
 // download streams a published archive to dst, checking size and digest.
-func download(ctx context.Context, base string, ref index.FileRef, dst string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/"+ref.Path, nil)
+// It goes through the client's transport, so a previous build behind
+// netrc credentials works and a server that stalls (ErrStalled), drips
+// (ErrTimeout) or redirects https to http is given up on.
+func download(ctx context.Context, prev *previous, ref index.FileRef, dst string) error {
+	tr, err := prev.transport()
 	if err != nil {
 		return err
 	}
-	resp, err := downloadClient.Do(req)
+	resp, err := tr.Get(ctx, ref.Path, "")
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", req.URL, resp.Status)
-	}
 	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
@@ -482,7 +477,7 @@ func download(ctx context.Context, base string, ref index.FileRef, dst string) e
 		return err
 	}
 	if n != ref.Size || hex.EncodeToString(h.Sum(nil)) != ref.SHA256 {
-		return fmt.Errorf("%w: %s from %s", index.ErrDigestMismatch, ref.Path, base)
+		return fmt.Errorf("%w: %s from %s", index.ErrDigestMismatch, ref.Path, prev.loc)
 	}
 	return nil
 }

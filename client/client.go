@@ -17,6 +17,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -83,7 +84,7 @@ func New(reg Registry, opts Options) (*Client, error) {
 			return nil, fmt.Errorf("registry %s: environment variable %s (its token) is empty or unset", reg.Name, reg.TokenEnv)
 		}
 	}
-	tr, err := newTransport(reg.URL, token, opts.Timeout, opts.StallTimeout)
+	tr, err := transport.New(reg.URL, token, opts.Timeout, opts.StallTimeout)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -608,19 +607,4 @@ func TestConfig(t *testing.T) {
 	if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), "bogus") {
 		t.Errorf("unknown field: %v", err)
 	}
-}
-
-func TestParseNetrc(t *testing.T) {
-	n := parseNetrc(strings.NewReader("machine a.example login u1 password p1\ndefault login du password dp\n"), "a.example")
-	if n == nil || n.login != "u1" || n.password != "p1" {
-		t.Errorf("%+v", n)
-	}
-	n = parseNetrc(strings.NewReader("machine a.example login u1 password p1\ndefault login du password dp\n"), "b.example")
-	if n == nil || n.login != "du" {
-		t.Errorf("default: %+v", n)
-	}
-	if parseNetrc(strings.NewReader("machine a login u password p"), "z") != nil {
-		t.Error("unrelated host matched")
-	}
-	_ = io.Discard
 }

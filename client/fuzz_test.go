@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
@@ -61,14 +60,5 @@ func FuzzParseConfig(f *testing.F) {
 			}
 			_, _ = r.Verifier()
 		}
-	})
-}
-
-// FuzzParseNetrc: credentials files are outside input too.
-func FuzzParseNetrc(f *testing.F) {
-	f.Add([]byte("machine a.example login u1 password p1\ndefault login du password dp\n"), "a.example")
-	f.Add([]byte("machine"), "")
-	f.Fuzz(func(t *testing.T, data []byte, host string) {
-		parseNetrc(bytes.NewReader(data), host)
 	})
 }

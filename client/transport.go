@@ -1,313 +1,36 @@
 package client
 
 import (
-	"bufio"
-	"context"
-	"errors"
-	"fmt"
-	"io"
-	"io/fs"
-	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/transport"
 )
 
+// Transport reads files of a site; see package internal/transport.
+type Transport = transport.Transport
+
 // Response is an opened site file.
-type Response struct {
-	Body        io.ReadCloser
-	Size        int64 // -1 when unknown
-	ETag        string
-	NotModified bool // the cached copy (etag given) is current
-}
-
-// Transport reads files of a site.
-type Transport interface {
-	// Get opens path. When etag is non-empty and still current, it returns
-	// NotModified with no body.
-	Get(ctx context.Context, path, etag string) (*Response, error)
-	String() string
-}
-
-// UserAgent is sent with every HTTP request.
-var UserAgent = "packgen"
+type Response = transport.Response
 
 // Transport errors, usable with errors.Is.
 var (
-	// ErrHTTPStatus marks an HTTP status other than 200, 304 and 404.
-	ErrHTTPStatus = errors.New("unexpected HTTP status")
-	// ErrRedirects marks a redirect loop or chain longer than maxRedirects.
-	ErrRedirects = errors.New("too many redirects")
-	// ErrStalled marks a server that sent nothing for the stall timeout
-	// (slow retrieval attack, or a dead connection).
-	ErrStalled = errors.New("download stalled")
-	// ErrTimeout marks a request that exceeded the overall timeout (a
-	// slow drip of data that never stalls long enough to trip ErrStalled).
-	ErrTimeout = errors.New("download timed out")
-	// ErrTruncated marks a body shorter than its Content-Length.
-	ErrTruncated = errors.New("response truncated")
-	// ErrInsecureRedirect marks an https registry redirecting to http,
-	// which would let anyone on the path serve (and see) the rest.
-	ErrInsecureRedirect = errors.New("refusing a redirect from https to http")
+	ErrHTTPStatus       = transport.ErrHTTPStatus
+	ErrRedirects        = transport.ErrRedirects
+	ErrStalled          = transport.ErrStalled
+	ErrTimeout          = transport.ErrTimeout
+	ErrTruncated        = transport.ErrTruncated
+	ErrInsecureRedirect = transport.ErrInsecureRedirect
 )
 
-// classify gives transport failures their sentinel, keeping the original.
-func classify(ctx context.Context, err error) error {
-	if cause := context.Cause(ctx); errors.Is(cause, ErrStalled) {
-		return cause
-	}
-	var ne interface{ Timeout() bool }
-	switch {
-	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%w: %w", ErrTimeout, err)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("%w: %w", ErrTruncated, err)
-	}
-	return err
-}
-
-const maxRedirects = 5
-
 // DefaultStallTimeout is how long a download may go without receiving a
-// byte before it is abandoned; the overall timeout bounds a slow drip.
-const DefaultStallTimeout = 30 * time.Second
+// byte before it is abandoned.
+const DefaultStallTimeout = transport.DefaultStallTimeout
+
+// SetUserAgent sets the User-Agent sent with every HTTP request.
+func SetUserAgent(ua string) { transport.UserAgent = ua }
 
 // NewTransport picks a transport for a registry location: an http(s) URL,
 // a file:// URL or a directory path.
 func NewTransport(loc, token string, timeout time.Duration) (Transport, error) {
-	return newTransport(loc, token, timeout, 0)
-}
-
-// newTransport is NewTransport with a stall timeout (0 = DefaultStallTimeout).
-func newTransport(loc, token string, timeout, stall time.Duration) (Transport, error) {
-	switch {
-	case strings.HasPrefix(loc, "http://"), strings.HasPrefix(loc, "https://"):
-		u, err := url.Parse(strings.TrimSuffix(loc, "/"))
-		if err != nil {
-			return nil, fmt.Errorf("registry URL %q: %w", loc, err)
-		}
-		if timeout <= 0 {
-			timeout = 5 * time.Minute
-		}
-		c := &http.Client{
-			Timeout: timeout,
-			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if len(via) >= maxRedirects {
-					return fmt.Errorf("%w: stopped after %d redirects", ErrRedirects, len(via))
-				}
-				if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
-					return fmt.Errorf("%w: %s", ErrInsecureRedirect, req.URL.Redacted())
-				}
-				// net/http keeps Authorization for the same host name on
-				// another port; credentials are for the registry's own
-				// host:port only.
-				if req.URL.Host != via[0].URL.Host {
-					req.Header.Del("Authorization")
-				}
-				return nil
-			},
-		}
-		if stall <= 0 {
-			stall = DefaultStallTimeout
-		}
-		return &httpTransport{base: u, client: c, token: token, netrc: netrcFor(u.Hostname()), stall: stall}, nil
-	case strings.HasPrefix(loc, "file://"):
-		u, err := url.Parse(loc)
-		if err != nil || u.Path == "" {
-			return nil, fmt.Errorf("registry URL %q is not a valid file:// URL", loc)
-		}
-		return &fileTransport{dir: u.Path}, nil
-	case strings.Contains(loc, "://"):
-		return nil, fmt.Errorf("registry URL %q: unsupported scheme (use https://, http://, file:// or a directory)", loc)
-	}
-	return &fileTransport{dir: loc}, nil
-}
-
-type httpTransport struct {
-	base   *url.URL
-	client *http.Client
-	token  string
-	netrc  *netrcEntry
-	stall  time.Duration
-}
-
-func (t *httpTransport) String() string { return t.base.String() }
-
-func (t *httpTransport) Get(ctx context.Context, p, etag string) (*Response, error) {
-	u := *t.base
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/" + p
-	// The request is cancelled when no byte arrives for t.stall, whether
-	// waiting for headers or in the middle of the body.
-	ctx, cancel := context.WithCancelCause(ctx)
-	timer := time.AfterFunc(t.stall, func() { cancel(fmt.Errorf("%w: nothing received for %s", ErrStalled, t.stall)) })
-	ok := false
-	defer func() {
-		if !ok {
-			timer.Stop()
-			cancel(nil)
-		}
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("User-Agent", UserAgent)
-	if etag != "" {
-		req.Header.Set("If-None-Match", etag)
-	}
-	// Credentials go only to the registry's own host; Go's client drops
-	// Authorization on redirects to other hosts.
-	switch {
-	case t.token != "":
-		req.Header.Set("Authorization", "Bearer "+t.token)
-	case t.netrc != nil:
-		req.SetBasicAuth(t.netrc.login, t.netrc.password)
-	}
-	resp, err := t.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), classify(ctx, err))
-	}
-	switch {
-	case resp.StatusCode == http.StatusNotModified && etag != "":
-		resp.Body.Close()
-		return &Response{NotModified: true, ETag: etag}, nil
-	case resp.StatusCode == http.StatusOK:
-		ok = true
-		timer.Reset(t.stall)
-		body := &stallBody{rc: resp.Body, ctx: ctx, cancel: cancel, timer: timer, d: t.stall}
-		return &Response{Body: body, Size: resp.ContentLength, ETag: resp.Header.Get("ETag")}, nil
-	case resp.StatusCode == http.StatusNotFound:
-		resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), index.ErrNotFound)
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: %s: the registry needs credentials (registry add --token-env VAR, or ~/.netrc)", u.Redacted(), resp.Status)
-	default:
-		resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: %w: %s", u.Redacted(), ErrHTTPStatus, resp.Status)
-	}
-}
-
-// stallBody re-arms the stall timer whenever data arrives and reports a
-// stall as ErrStalled rather than a bare "context canceled".
-type stallBody struct {
-	rc     io.ReadCloser
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	timer  *time.Timer
-	d      time.Duration
-}
-
-func (b *stallBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if n > 0 {
-		b.timer.Reset(b.d)
-	}
-	if err != nil && err != io.EOF {
-		err = classify(b.ctx, err)
-	}
-	return n, err
-}
-
-func (b *stallBody) Close() error {
-	b.timer.Stop()
-	err := b.rc.Close()
-	b.cancel(nil)
-	return err
-}
-
-type fileTransport struct{ dir string }
-
-func (t *fileTransport) String() string { return t.dir }
-
-func (t *fileTransport) Get(_ context.Context, p, _ string) (*Response, error) {
-	// Stat before opening: opening a FIFO planted in a site would block.
-	if info, err := os.Stat(filepath.Join(t.dir, filepath.FromSlash(p))); err == nil && !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", filepath.Join(t.dir, p))
-	}
-	f, err := os.Open(filepath.Join(t.dir, filepath.FromSlash(p)))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(t.dir, p), index.ErrNotFound)
-	}
-	if err != nil {
-		return nil, err
-	}
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", filepath.Join(t.dir, p))
-	}
-	return &Response{Body: f, Size: info.Size()}, nil
-}
-
-type netrcEntry struct{ login, password string }
-
-// netrcFor finds credentials for host in $NETRC or ~/.netrc.
-func netrcFor(host string) *netrcEntry {
-	path := os.Getenv("NETRC")
-	if path == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return nil
-		}
-		path = filepath.Join(home, ".netrc")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	return parseNetrc(f, host)
-}
-
-func parseNetrc(r io.Reader, host string) *netrcEntry {
-	sc := bufio.NewScanner(r)
-	sc.Split(bufio.ScanWords)
-	var toks []string
-	for sc.Scan() {
-		toks = append(toks, sc.Text())
-	}
-	var cur, def *netrcEntry
-	matched := false
-	for i := 0; i < len(toks); i++ {
-		next := func() string {
-			if i+1 < len(toks) {
-				i++
-				return toks[i]
-			}
-			return ""
-		}
-		switch toks[i] {
-		case "machine":
-			if matched && cur != nil {
-				return cur
-			}
-			cur, matched = &netrcEntry{}, next() == host
-		case "default":
-			if matched && cur != nil {
-				return cur
-			}
-			def = &netrcEntry{}
-			cur, matched = def, false
-		case "login":
-			if cur != nil {
-				cur.login = next()
-			}
-		case "password":
-			if cur != nil {
-				cur.password = next()
-			}
-		}
-	}
-	if matched && cur != nil {
-		return cur
-	}
-	if def != nil && def.login != "" {
-		return def
-	}
-	return nil
+	return transport.New(loc, token, timeout, 0)
 }

@@ -84,7 +84,7 @@ func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Cli
 			return &progressReader{r: r, w: g.stderr, name: name, total: size}
 		}
 	}
-	client.UserAgent = "packgen/" + versionString()
+	client.SetUserAgent("packgen/" + versionString())
 	return client.New(reg, opts)
 }
 

@@ -36,7 +36,7 @@ func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
 	if len(cfg.Registries) == 0 {
 		return nil, usageErr("no registry configured: packgen registry add NAME URL --key pub.pem")
 	}
-	client.UserAgent = "packgen/" + versionString()
+	client.SetUserAgent("packgen/" + versionString())
 	return &profile.Env{
 		Registries: cfg.Registries,
 		Client:     client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, Warn: g.stderr},

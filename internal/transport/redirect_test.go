@@ -1,4 +1,4 @@
-package client
+package transport
 
 import (
 	"context"
@@ -42,7 +42,7 @@ func TestRedirects(t *testing.T) {
 	defer reg.Close()
 	// Both TLS test servers use the same test certificate.
 	open := func(t *testing.T, base string) Transport {
-		tr, err := NewTransport(base, "s3cret", 0)
+		tr, err := New(base, "s3cret", 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
