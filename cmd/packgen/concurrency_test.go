@@ -27,10 +27,7 @@ func TestConcurrentFetches(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "packgen")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := packgenBinary(t)
 	env := append(os.Environ(), "PACKGEN_PASSWORD=pw", "XDG_CONFIG_HOME="+tmp+"/config", "XDG_CACHE_HOME="+tmp+"/cache", "XDG_STATE_HOME="+tmp+"/state", fmt.Sprintf("SOURCE_DATE_EPOCH=%d", time.Now().Unix()))
 	pg := func(args ...string) (string, error) {
 		cmd := exec.Command(bin, args...)

@@ -10,11 +10,46 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/packgen/packgen/internal/gitfixture"
 )
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// packgenBinary returns the real packgen binary, built once for all the
+// tests of this package that drive it as a process.
+func packgenBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "packgen-bin-*"); binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "packgen")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
 
 // run executes packgen in-process.
 func run(t *testing.T, args ...string) (int, string, string) {
@@ -101,10 +136,7 @@ func TestNewCommand(t *testing.T) {
 // Go panic ever reaches the user.
 func TestEndToEnd(t *testing.T) {
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "packgen")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := packgenBinary(t)
 	env := append(os.Environ(), "PACKGEN_PASSWORD=pw", "XDG_CONFIG_HOME="+tmp+"/config", "XDG_CACHE_HOME="+tmp+"/cache", "XDG_STATE_HOME="+tmp+"/state", fmt.Sprintf("SOURCE_DATE_EPOCH=%d", time.Now().Unix()))
 	pg := func(want int, args ...string) string {
 		t.Helper()

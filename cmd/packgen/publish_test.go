@@ -174,10 +174,7 @@ func testPublishCommand(t *testing.T, f *publishFixture) {
 // real binary killed mid-publish, and through the README's walkthrough,
 // sharing one compiled binary and one pair of built sites.
 func TestPublish(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "packgen")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := packgenBinary(t)
 	f := newPublishFixture(t, bin)
 	t.Run("Command", func(t *testing.T) { testPublishCommand(t, f) })
 	t.Run("CrashSafety", func(t *testing.T) { testCrashSafety(t, bin, f) })

@@ -24,10 +24,7 @@ func TestKeyRotationCLI(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "packgen")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := packgenBinary(t)
 	epoch := time.Now().Unix()
 	pg := func(want int, args ...string) string {
 		t.Helper()
