@@ -22,6 +22,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/treeshape"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/source"
@@ -281,8 +282,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	if !o.inPlace {
-		if err := swapDir(stage, o.Out); err != nil {
-			return nil, err
+		if err := atomicfile.ReplaceDir(stage, o.Out, true); err != nil {
+			return nil, fmt.Errorf("move build into place: %w", err)
 		}
 	}
 	committed = true

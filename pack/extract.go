@@ -11,6 +11,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/packgen/packgen/internal/atomicfile"
 )
 
 // Errors of Extract, usable with errors.Is.
@@ -88,28 +90,13 @@ func Extract(r io.Reader, dest string, opts ExtractOptions) (*ExtractResult, err
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, err
 	}
-	if err := replaceDir(tmp, dest, opts.Overwrite); err != nil {
+	if err := atomicfile.ReplaceDir(tmp, dest, opts.Overwrite); errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("%w: %s", ErrDestExists, dest)
+	} else if err != nil {
 		return nil, err
 	}
 	ok = true
 	return res, nil
-}
-
-func replaceDir(tmp, dest string, overwrite bool) error {
-	if _, err := os.Lstat(dest); errors.Is(err, fs.ErrNotExist) {
-		return os.Rename(tmp, dest)
-	} else if !overwrite {
-		return fmt.Errorf("%w: %s", ErrDestExists, dest)
-	}
-	old := tmp + ".old"
-	if err := os.Rename(dest, old); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dest); err != nil {
-		os.Rename(old, dest)
-		return err
-	}
-	return os.RemoveAll(old)
 }
 
 func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, error) {

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -110,7 +111,9 @@ func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchRes
 	if err := os.Chmod(stage, 0o755); err != nil {
 		return nil, err
 	}
-	if err := swapDir(stage, dest, o.Force); err != nil {
+	if err := atomicfile.ReplaceDir(stage, dest, o.Force); errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("%w: %s", pack.ErrDestExists, dest)
+	} else if err != nil {
 		return nil, err
 	}
 	done = true
@@ -139,23 +142,4 @@ func fetchOne(ctx context.Context, base *client.Client, l LockedPack, stage stri
 		return nil, fmt.Errorf("%s: %w", l.ID(), err)
 	}
 	return &FetchedLayer{Pack: l.Pack, Version: l.Version, Registry: l.Registry.Name, SHA256: l.Archive.SHA256, Dir: dir, Files: x.Files, Verified: c.Verifies()}, nil
-}
-
-// swapDir renames tmp to dest, replacing dest when overwrite is set; the
-// old dest is moved aside first and restored if the rename fails.
-func swapDir(tmp, dest string, overwrite bool) error {
-	if _, err := os.Lstat(dest); errors.Is(err, fs.ErrNotExist) {
-		return os.Rename(tmp, dest)
-	} else if !overwrite {
-		return fmt.Errorf("%w: %s", pack.ErrDestExists, dest)
-	}
-	old := tmp + ".old"
-	if err := os.Rename(dest, old); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dest); err != nil {
-		os.Rename(old, dest)
-		return err
-	}
-	return os.RemoveAll(old)
 }

@@ -1,4 +1,4 @@
-package build
+package atomicfile
 
 import "golang.org/x/sys/unix"
 
