@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/serve"
 )
 
@@ -40,17 +39,7 @@ func TestConcurrentFetches(t *testing.T) {
 		}
 		return out.String(), err
 	}
-	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	examples, _ := filepath.Abs("../../examples/packs")
-	if err := repo.CopyDir(examples, "packs"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := repo.Commit("packs"); err != nil {
-		t.Fatal(err)
-	}
+	examplesRepo(t, filepath.Join(tmp, "repo"))
 	for _, args := range [][]string{{"key", "generate", "--prefix", "reg"}, {"build", "--repo", "repo", "--out", "site", "--key", "reg.key", "--no-site"}} {
 		if _, err := pg(args...); err != nil {
 			t.Fatal(err)
@@ -96,7 +85,7 @@ func TestConcurrentFetches(t *testing.T) {
 	}
 	// Each DEST holds exactly its pack's files, byte for byte.
 	for i := 0; i < n; i++ {
-		want := filepath.Join(examples, packs[names[i%len(names)]])
+		want := filepath.Join("../../examples/packs", packs[names[i%len(names)]])
 		got := filepath.Join(tmp, "dest", fmt.Sprintf("%02d", i))
 		if d := diffTrees(t, want, got); d != "" {
 			t.Errorf("dest %02d differs from %s: %s", i, want, d)

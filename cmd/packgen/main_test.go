@@ -51,6 +51,24 @@ func packgenBinary(t *testing.T) string {
 	return binPath
 }
 
+// examplesRepo makes a git repository at dir whose one commit holds
+// examples/packs under packs/.
+func examplesRepo(t *testing.T, dir string) *gitfixture.Repo {
+	t.Helper()
+	repo, err := gitfixture.Init(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("../../examples/packs")
+	if err := repo.CopyDir(abs, "packs"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit("packs"); err != nil {
+		t.Fatal(err)
+	}
+	return repo
+}
+
 // run executes packgen in-process.
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -159,17 +177,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return out.String() + errb.String()
 	}
-	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	abs, _ := filepath.Abs("../../examples/packs")
-	if err := repo.CopyDir(abs, "packs"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := repo.Commit("packs"); err != nil {
-		t.Fatal(err)
-	}
+	examplesRepo(t, filepath.Join(tmp, "repo"))
 	pg(0, "key", "generate", "--prefix", "reg")
 	out := pg(0, "build", "--repo", "repo", "--out", "site", "--key", "reg.key")
 	if !strings.Contains(out, "10 releases (10 archived") {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/serve"
 )
 
@@ -32,17 +31,7 @@ func TestProfileCommands(t *testing.T) {
 		}
 		return out, errs
 	}
-	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	abs, _ := filepath.Abs("../../examples/packs")
-	if err := repo.CopyDir(abs, "packs"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := repo.Commit("packs"); err != nil {
-		t.Fatal(err)
-	}
+	repo := examplesRepo(t, filepath.Join(tmp, "repo"))
 	key := filepath.Join(tmp, "reg")
 	pg(0, "key", "generate", "--prefix", key)
 	site := filepath.Join(tmp, "site")

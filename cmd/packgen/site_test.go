@@ -5,25 +5,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/packgen/packgen/internal/gitfixture"
 )
 
 // TestBuildCatalogue: build writes the HTML catalogue, a rebuild of the
 // same commit reuses it byte for byte, and --no-site leaves it out.
 func TestBuildCatalogue(t *testing.T) {
 	tmp := t.TempDir()
-	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	abs, _ := filepath.Abs("../../examples/packs")
-	if err := repo.CopyDir(abs, "packs"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := repo.Commit("packs"); err != nil {
-		t.Fatal(err)
-	}
+	repo := examplesRepo(t, filepath.Join(tmp, "repo"))
 	out := filepath.Join(tmp, "site")
 	build := func(extra ...string) {
 		t.Helper()
