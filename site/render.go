@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -23,7 +24,11 @@ import (
 	"github.com/yuin/goldmark/util"
 )
 
-var tmpl = template.Must(template.New("").ParseFS(embedded, "templates/*.html"))
+// tmpl and md are made on first use: every packgen command links this
+// package, but only a build with a catalogue renders.
+var tmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").ParseFS(embedded, "templates/*.html"))
+})
 
 // Content-Security-Policy of every page: no inline script or style, nothing
 // from elsewhere. 'self' covers the site's own files over http and file://.
@@ -131,7 +136,7 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 		d.Readme = h
 	}
 	var buf bytes.Buffer
-	if err := tmpl.ExecuteTemplate(&buf, "pack.html", d); err != nil {
+	if err := tmpl().ExecuteTemplate(&buf, "pack.html", d); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
@@ -314,7 +319,7 @@ func (g *gen) indexPage(entries []*entry) ([]byte, error) {
 	}
 	sort.Slice(d.Clouds, func(i, j int) bool { return d.Clouds[i].Value < d.Clouds[j].Value })
 	var buf bytes.Buffer
-	if err := tmpl.ExecuteTemplate(&buf, "index.html", d); err != nil {
+	if err := tmpl().ExecuteTemplate(&buf, "index.html", d); err != nil {
 		return nil, fmt.Errorf("catalogue: index page: %w", err)
 	}
 	return buf.Bytes(), nil
@@ -481,14 +486,16 @@ func repoRefOf(raw string) repoRef {
 
 // ---- Markdown ----
 
-var md = goldmark.New(
-	goldmark.WithExtensions(
-		extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
-		extension.Strikethrough, extension.Linkify, extension.TaskList,
-	),
-	goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(safeLinks{}, 1000))),
-	// Raw HTML stays disabled (goldmark's default): it is dropped.
-)
+var md = sync.OnceValue(func() goldmark.Markdown {
+	return goldmark.New(
+		goldmark.WithExtensions(
+			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
+			extension.Strikethrough, extension.Linkify, extension.TaskList,
+		),
+		goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(safeLinks{}, 1000))),
+		// Raw HTML stays disabled (goldmark's default): it is dropped.
+	)
+})
 
 // Markdown parsers, goldmark included, take quadratic time on some shapes
 // (thousands of unclosed links, lists or quotes nested thousands deep), so
@@ -532,7 +539,7 @@ func renderMarkdown(src []byte) (template.HTML, error) {
 		src = bytes.ToValidUTF8(src, []byte("\uFFFD"))
 	}
 	var buf bytes.Buffer
-	if err := md.Convert(src, &buf); err != nil {
+	if err := md().Convert(src, &buf); err != nil {
 		return "", err
 	}
 	return template.HTML(buf.String()), nil // #nosec: goldmark escapes text and drops raw HTML; safeLinks vets URLs
