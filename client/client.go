@@ -284,12 +284,9 @@ func (c *Client) meta(ctx context.Context, ref index.FileRef) ([]byte, error) {
 	if b, err := os.ReadFile(cached); err == nil && int64(len(b)) == ref.Size && index.Digest(b) == ref.SHA256 {
 		return b, nil
 	}
-	data, err := c.get(ctx, ref.Path, ref.Size)
+	data, err := index.FetchPinned(ctx, c.get, ref)
 	if err != nil {
 		return nil, err
-	}
-	if int64(len(data)) != ref.Size || index.Digest(data) != ref.SHA256 {
-		return nil, fmt.Errorf("%w: %s: expected sha256 %s (%d bytes), got %s (%d bytes)", ErrDigestMismatch, ref.Path, ref.SHA256, ref.Size, index.Digest(data), len(data))
 	}
 	_ = writeAtomic(cached, data, 0o644)
 	return data, nil
