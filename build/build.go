@@ -456,11 +456,7 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 // netrc credentials works and a server that stalls (ErrStalled), drips
 // (ErrTimeout) or redirects https to http is given up on.
 func download(ctx context.Context, prev *previous, ref index.FileRef, dst string) error {
-	tr, err := prev.transport()
-	if err != nil {
-		return err
-	}
-	resp, err := tr.Get(ctx, ref.Path, "")
+	resp, err := prev.tr.Get(ctx, ref.Path, "")
 	if err != nil {
 		return err
 	}

@@ -5,15 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -38,43 +35,10 @@ type previous struct {
 	shardRefs  map[string]index.FileRef  // by pack name
 	byVersion  map[string]*index.Release // name@canonical version, made by find
 
-	// trOnce makes tr, the transport archives of a published previous
-	// build are downloaded through (one, so connections are reused).
-	trOnce sync.Once
-	tr     transport.Transport
-	trErr  error
-}
-
-// fetchRemote reads a metadata file of a published previous build through
-// its transport, refusing more than max bytes.
-func (p *previous) fetchRemote(ctx context.Context, path string, max int64) ([]byte, error) {
-	if !fs.ValidPath(path) {
-		return nil, fmt.Errorf("%w: path %q leaves the site", index.ErrFormat, path)
-	}
-	tr, err := p.transport()
-	if err != nil {
-		return nil, err
-	}
-	resp, err := tr.Get(ctx, path, "")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s is larger than the %d bytes expected", path, max)
-	}
-	return data, nil
-}
-
-// transport returns the transport for downloading from a published
-// previous build.
-func (p *previous) transport() (transport.Transport, error) {
-	p.trOnce.Do(func() { p.tr, p.trErr = transport.New(p.loc, "", 30*time.Minute, 0) })
-	return p.tr, p.trErr
+	// tr reads it: a directory or a published registry, read the way
+	// packgen fetch reads one (netrc credentials, stall and overall
+	// deadlines, no https → http redirects, one connection pool).
+	tr transport.Transport
 }
 
 type prevRelease struct {
@@ -142,15 +106,15 @@ func (p *previous) all() []prevRelease {
 // URL of a published registry), checking every metadata digest. A missing
 // index.json means there is no previous build.
 func loadPrevious(ctx context.Context, loc string) (*previous, error) {
-	p := &previous{shards: map[string]*index.Shard{}, loc: loc, fetch: index.FetcherFor(loc), refs: map[string]string{}, shardRefs: map[string]index.FileRef{}}
+	tr, err := transport.New(loc, "", 30*time.Minute, 0)
+	if err != nil {
+		return nil, fmt.Errorf("previous build: %w", err)
+	}
+	p := &previous{shards: map[string]*index.Shard{}, loc: loc, tr: tr, fetch: transport.Fetch(tr), refs: map[string]string{}, shardRefs: map[string]index.FileRef{}}
 	if !strings.Contains(loc, "://") {
 		p.dir = loc
 	} else if u, err := url.Parse(loc); err == nil && u.Scheme == "file" {
 		p.dir = u.Path
-	} else {
-		// A published build is read like a registry: netrc credentials,
-		// stall and overall timeouts, no https → http redirects.
-		p.fetch = p.fetchRemote
 	}
 	data, err := p.fetch(ctx, index.RootFile, index.MaxRootSize)
 	if errors.Is(err, index.ErrNotFound) {

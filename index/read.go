@@ -5,13 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
-	"time"
 )
 
 // FetchFunc returns the content of a site path, reading at most max bytes
@@ -154,65 +150,30 @@ var ErrNotFound = errors.New("not found")
 
 // DirFetcher reads a site from a local directory.
 func DirFetcher(dir string) FetchFunc {
-	return func(_ context.Context, p string, max int64) ([]byte, error) {
-		if err := safeSitePath(p, ""); err != nil {
-			return nil, err
-		}
+	return Fetcher(func(_ context.Context, p string) (io.ReadCloser, error) {
 		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(p)))
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s: %w", p, ErrNotFound)
 		}
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		return readMax(f, p, max)
-	}
+		return f, err
+	})
 }
 
-// HTTPFetcher reads a site from a base URL.
-func HTTPFetcher(base string, c *http.Client) FetchFunc {
-	if c == nil {
-		// Never http.DefaultClient: it has no timeout, so a server that
-		// stops sending would hang the reader forever.
-		c = &http.Client{Timeout: 5 * time.Minute}
-	}
-	base = strings.TrimSuffix(base, "/")
+// Fetcher makes a FetchFunc from an opener of site files (a directory,
+// or a transport over HTTP): it refuses paths that leave the site and
+// files over the size the caller expects.
+func Fetcher(open func(ctx context.Context, p string) (io.ReadCloser, error)) FetchFunc {
 	return func(ctx context.Context, p string, max int64) ([]byte, error) {
 		if err := safeSitePath(p, ""); err != nil {
 			return nil, err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/"+(&url.URL{Path: p}).EscapedPath(), nil)
+		rc, err := open(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("%s: %w", p, ErrNotFound)
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("GET %s: %s", req.URL, resp.Status)
-		}
-		return readMax(resp.Body, p, max)
+		defer rc.Close()
+		return readMax(rc, p, max)
 	}
-}
-
-// FetcherFor picks a fetcher for a site location: http(s) URL, file:// URL or directory.
-func FetcherFor(loc string) FetchFunc {
-	switch {
-	case strings.HasPrefix(loc, "http://"), strings.HasPrefix(loc, "https://"):
-		return HTTPFetcher(loc, nil)
-	case strings.HasPrefix(loc, "file://"):
-		u, err := url.Parse(loc)
-		if err == nil {
-			return DirFetcher(u.Path)
-		}
-	}
-	return DirFetcher(loc)
 }
 
 func readMax(r io.Reader, p string, max int64) ([]byte, error) {

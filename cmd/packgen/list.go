@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/spf13/cobra"
 )
 
@@ -31,7 +32,11 @@ verify.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			_, _, packs, err := index.ReadCatalog(cmd.Context(), index.FetcherFor(args[0]))
+			fetch, err := siteFetcher(args[0])
+			if err != nil {
+				return err
+			}
+			_, _, packs, err := index.ReadCatalog(cmd.Context(), fetch)
 			if err != nil {
 				return fmt.Errorf("read registry %s: %w", args[0], err)
 			}
@@ -71,7 +76,10 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 				return usageErr("--site is required (a built directory or a registry URL)")
 			}
 			ctx := cmd.Context()
-			fetch := index.FetcherFor(site)
+			fetch, err := siteFetcher(site)
+			if err != nil {
+				return err
+			}
 			data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
 			if err != nil {
 				return fmt.Errorf("read registry %s: %w", site, err)
@@ -129,4 +137,15 @@ func layerLabel(s index.Summary) string {
 		return s.Layer + " (" + s.AddonType + ")"
 	}
 	return s.Layer
+}
+
+// siteFetcher reads a registry site (a directory, file:// or http(s) URL)
+// through the client's transport: netrc credentials, deadlines and its
+// redirect policy.
+func siteFetcher(loc string) (index.FetchFunc, error) {
+	tr, err := transport.New(loc, "", 0, 0)
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	return transport.Fetch(tr), nil
 }

@@ -223,6 +223,18 @@ func (b *stallBody) Close() error {
 	return err
 }
 
+// Fetch reads whole site files through tr, for the index package's
+// readers (index.ReadCatalog, index.ReadShard, ...).
+func Fetch(tr Transport) index.FetchFunc {
+	return index.Fetcher(func(ctx context.Context, p string) (io.ReadCloser, error) {
+		resp, err := tr.Get(ctx, p, "")
+		if err != nil {
+			return nil, err
+		}
+		return resp.Body, nil
+	})
+}
+
 type fileTransport struct{ dir string }
 
 func (t *fileTransport) String() string { return t.dir }
