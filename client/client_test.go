@@ -587,6 +587,9 @@ func TestConfig(t *testing.T) {
 	if err := c.Add(Registry{Name: "Bad Name", URL: "https://x"}); err == nil {
 		t.Error("bad name accepted")
 	}
+	if err := c.Add(Registry{Name: "ftp", URL: "ftp://x"}); err == nil || !strings.Contains(err.Error(), "unsupported scheme") {
+		t.Errorf("ftp:// registry added: %v", err)
+	}
 	if err := c.Add(Registry{Name: "k", URL: "https://x", Keys: []string{"junk"}}); err == nil {
 		t.Error("bad key accepted")
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 	"gopkg.in/yaml.v3"
@@ -178,6 +179,10 @@ func (c *Config) Get(name string) (*Registry, error) {
 // Add adds or replaces a registry.
 func (c *Config) Add(r Registry) error {
 	if err := checkRegistry(r); err != nil {
+		return err
+	}
+	// Refuse now what no fetch could read (an unsupported scheme, say).
+	if _, err := transport.New(r.URL, "", 0, 0); err != nil {
 		return err
 	}
 	for _, k := range r.TrustedKeys() {
