@@ -3,13 +3,11 @@
 // written directly with go-git's plumbing (no work tree, so generating
 // thousands of packs and hundreds of commits stays fast), with realistic
 // files: a values.yaml of a few KB, a few manifests and a Helm chart
-// archive of a chosen size.
+// archive of a chosen size shaped like a real packaged chart (chart.go).
 package synth
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -432,37 +430,4 @@ func (g *gen) writeVersion(i, v int, readme string) error {
 	}
 	g.dirs[g.spec.dir(i, v)] = h
 	return nil
-}
-
-// Chart makes a valid Helm chart archive of about size bytes: Chart.yaml,
-// values.yaml and an incompressible payload, like a real packaged chart.
-func Chart(name, version string, size int, rng *rand.Rand) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.NoCompression)
-	tw := tar.NewWriter(zw)
-	add := func(p string, data []byte) error {
-		if err := tw.WriteHeader(&tar.Header{Name: name + "/" + p, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
-			return err
-		}
-		_, err := tw.Write(data)
-		return err
-	}
-	if err := add("Chart.yaml", []byte(fmt.Sprintf("apiVersion: v2\nname: %s\nversion: %s\n", name, version))); err != nil {
-		return nil, err
-	}
-	if err := add("values.yaml", []byte("replicaCount: 1\n")); err != nil {
-		return nil, err
-	}
-	payload := make([]byte, max(size-2048, 0))
-	rng.Read(payload)
-	if err := add("files/payload.bin", payload); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }

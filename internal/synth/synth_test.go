@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"math/rand"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/go-git/go-git/v5"
@@ -107,7 +109,7 @@ func TestGenerate(t *testing.T) {
 			if err != nil || !bytes.Equal(chart, []byte(committed)) {
 				t.Fatalf("ChartFor differs from the committed chart (%v)", err)
 			}
-			if meta := chartYAML(t, chart); meta != "apiVersion: v2\nname: pack-0002\nversion: 1.2.0\n" {
+			if meta := chartYAML(t, chart); !strings.HasPrefix(meta, "apiVersion: v2\nname: pack-0002\ndescription: ") || !strings.Contains(meta, "\nversion: 1.2.0\n") {
 				t.Fatalf("Chart.yaml = %q", meta)
 			}
 
@@ -159,6 +161,62 @@ func chartYAML(t *testing.T, chart []byte) string {
 		if h.Name == "pack-0002/Chart.yaml" {
 			b, _ := io.ReadAll(tr)
 			return string(b)
+		}
+	}
+}
+
+// TestChart checks that a generated chart is the size asked for and
+// shaped like a packaged real chart: text that a loader has to inflate
+// and parse, not a blob.
+func TestChart(t *testing.T) {
+	for _, tc := range []struct {
+		size            int
+		minText, maxBin int // bytes of text files unpacked; bytes of binary payload
+	}{
+		{size: 8 << 10, minText: 20 << 10},
+		{size: 20 << 10, minText: 70 << 10},
+		{size: 2 << 20, minText: 1 << 20, maxBin: 2 << 20},
+	} {
+		a, err := Chart("pack-0001", "1.2.0", tc.size, rand.New(rand.NewSource(1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := Chart("pack-0001", "1.2.0", tc.size, rand.New(rand.NewSource(1)))
+		if !bytes.Equal(a, b) {
+			t.Fatalf("size %d: the same seed made two different charts", tc.size)
+		}
+		if d := len(a) - tc.size; d < -tc.size/10 || d > tc.size/10 {
+			t.Errorf("size %d: chart is %d bytes, want within 10%%", tc.size, len(a))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := tar.NewReader(zr)
+		text, bin := 0, 0
+		files := map[string]bool{}
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[h.Name] = true
+			if strings.HasSuffix(h.Name, ".bin") {
+				bin += int(h.Size)
+			} else {
+				text += int(h.Size)
+			}
+		}
+		for _, want := range []string{"Chart.yaml", "values.yaml", "templates/deployment.yaml", "templates/_helpers.tpl", "crds/pack-0001.yaml"} {
+			if !files["pack-0001/"+want] {
+				t.Errorf("size %d: no %s in %v", tc.size, want, files)
+			}
+		}
+		if text < tc.minText || bin > tc.maxBin {
+			t.Errorf("size %d: %d bytes of text (want ≥ %d), %d of binary (want ≤ %d)", tc.size, text, tc.minText, bin, tc.maxBin)
 		}
 	}
 }

@@ -3,6 +3,7 @@
 //
 //	gen -packs 1000 -versions 5 -chart 20480 DIR
 //	gen -bump 7 -version 9 DIR     # pack-0007 to 1.9.0, one new commit
+//	gen -charts CHARTDIR DIR       # also write the charts for Helm
 package main
 
 import (
@@ -20,6 +21,7 @@ func main() {
 	chart := flag.Int("chart", 20<<10, "bytes of each chart archive")
 	bump := flag.Int("bump", -1, "add a commit bumping this pack instead")
 	version := flag.Int("version", 0, "with -bump: the new version's minor number")
+	charts := flag.String("charts", "", "also write every release's chart archive to this directory, as a Helm chart repository")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: gen [flags] DIR")
@@ -40,6 +42,12 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if *charts != "" {
+		if _, err := synth.WriteCharts(*charts, spec, res); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 	fmt.Printf("%d releases, %d commits in %v\n", res.Releases, res.Commits, time.Since(start).Round(time.Millisecond))
 }
