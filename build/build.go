@@ -61,6 +61,13 @@ type Options struct {
 	// atomically; files already there belong to the previous build).
 	Site func(dir string, s *Snapshot) error
 
+	// Stamp, when not empty, names everything outside these options that
+	// shapes the output: the program's version, the signing key, the
+	// catalogue's settings. The build then records its inputs in Out
+	// (StampFile), and a build from the same inputs returns the recorded
+	// result at once. Empty: no record is used or written.
+	Stamp string
+
 	Log      io.Writer             // human-readable notes; nil = discard
 	Progress func(done, total int) // called as releases finish
 	linker   func(old, new string) error
@@ -152,6 +159,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.RepoURL == "" {
+		o.RepoURL = repo.RemoteURL()
+	}
+	if o.Registry == "" {
+		o.Registry = defaultRegistryName(o.Repo)
+	}
+	var inputs, commit string
+	if stampable(o) {
+		if commit, err = repo.Resolve(o.Ref); err != nil {
+			return nil, err
+		}
+		inputs = inputsDigest(o, commit)
+		if res := replay(o, inputs, commit); res != nil {
+			return res, nil
+		}
+	}
 	prevLoc := o.Previous
 	if prevLoc == "" {
 		prevLoc = o.Out
@@ -163,12 +186,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	src, err := repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History, Known: prev.known()})
 	if err != nil {
 		return nil, err
-	}
-	if o.RepoURL == "" {
-		o.RepoURL = repo.RemoteURL()
-	}
-	if o.Registry == "" {
-		o.Registry = defaultRegistryName(o.Repo)
 	}
 
 	// Match every git release against what was published before.
@@ -205,6 +222,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("create staging dir: %w", err)
 		}
 	}
+	if o.inPlace {
+		if err := dropStamp(o.Out); err != nil {
+			return nil, err
+		}
+	}
 	committed := false
 	defer func() {
 		switch {
@@ -224,6 +246,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	var invalid []string
 	var invalidProbs pack.Problems
+	var replayed pack.Problems // what building the same again reports
 	var releases []index.Release
 	names := map[string]string{}
 	for _, j := range jobs {
@@ -235,6 +258,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if o.SkipInvalid {
 				res.Skipped++
 				res.Problems = append(res.Problems, j.probs.Errors()...)
+				replayed = append(replayed, j.probs...)
 				fmt.Fprintf(o.Log, "skipping invalid release %s (%s at commit %s)\n", j.key, j.rel.Dir, short(j.rel.Commit))
 				continue
 			}
@@ -288,6 +312,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	committed = true
 	res.Problems.Sort()
+	if inputs != "" && src.Commit == commit {
+		replayed.Sort()
+		writeStamp(o, inputs, commit, res, replayed)
+	}
 	return res, nil
 }
 

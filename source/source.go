@@ -205,13 +205,23 @@ type scanner struct {
 	known     map[plumbing.Hash]*manifestInfo
 }
 
-// Releases lists the releases at opts.Ref and, with opts.History, on its
-// first-parent history.
-func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
-	ref := opts.Ref
+// Resolve returns the hash of the commit ref names ("" = HEAD).
+func (r *Repo) Resolve(ref string) (string, error) {
 	if ref == "" {
 		ref = "HEAD"
 	}
+	h, err := r.resolve(ref)
+	if err != nil {
+		return "", err
+	}
+	c, err := r.git.CommitObject(*h)
+	if err != nil {
+		return "", fmt.Errorf("read commit %s: %w", h, err)
+	}
+	return c.Hash.String(), nil
+}
+
+func (r *Repo) resolve(ref string) (*plumbing.Hash, error) {
 	h, err := r.git.ResolveRevision(plumbing.Revision(ref))
 	if err != nil {
 		if ref == "HEAD" {
@@ -220,6 +230,20 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 			}
 		}
 		return nil, fmt.Errorf("resolve ref %q: %w", ref, err)
+	}
+	return h, nil
+}
+
+// Releases lists the releases at opts.Ref and, with opts.History, on its
+// first-parent history.
+func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
+	ref := opts.Ref
+	if ref == "" {
+		ref = "HEAD"
+	}
+	h, err := r.resolve(ref)
+	if err != nil {
+		return nil, err
 	}
 	head, err := r.git.CommitObject(*h)
 	if err != nil {

@@ -20,6 +20,7 @@ type buildCmdOptions struct {
 	build.Options
 	key     string
 	noSite  bool
+	force   bool
 	output  string
 	expires time.Duration
 }
@@ -44,7 +45,11 @@ and a published version whose content changed fails the build.
 The output is written to a temporary directory and swapped into place at
 the end: a failed build leaves the previous site untouched. The same
 commit always builds byte-identical files (signatures aside). Set
-SOURCE_DATE_EPOCH to move the index's time (and expiry) past the commit's.`,
+SOURCE_DATE_EPOCH to move the index's time (and expiry) past the commit's.
+
+A build records what it was built from in --out (` + "`.packgen-build.json`" + `, never
+published): building the same commit with the same options, key and
+packgen again returns at once. --force goes through every step anyway.`,
 		Example: `  packgen build --out site
   packgen build --repo ../packs --packs-dir packs --ref main --out site --key cosign.key
   packgen build --out site --skip-invalid --history=false`,
@@ -70,6 +75,7 @@ SOURCE_DATE_EPOCH to move the index's time (and expiry) past the commit's.`,
 	f.DurationVar(&o.expires, "expires", build.DefaultExpiry, "how long index.json stays valid after its time")
 	f.IntVar(&o.Jobs, "jobs", 0, "releases processed in parallel (default: number of CPUs)")
 	f.BoolVar(&o.noSite, "no-site", false, "do not write the HTML catalogue")
+	f.BoolVar(&o.force, "force", false, "go through every step even when --out was built from this very commit and options by this packgen")
 	outputFlag(c, &o.output, "text", "json")
 	return c
 }
@@ -95,6 +101,9 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	}
 	if !o.noSite {
 		o.Site = siteHook(o.Previous, o.Out)
+	}
+	if !o.force {
+		o.Stamp = buildStamp(o.Signer)
 	}
 	o.Log = g.stderr
 	if g.quiet {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/internal/gitfixture"
 )
 
@@ -183,6 +185,13 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(out, "10 releases (10 archived") {
 		t.Fatalf("build: %s", out)
 	}
+	// Building the same again takes the recorded short cut; --force not.
+	if out := pg(0, "build", "--repo", "repo", "--out", "site", "--key", "reg.key"); !strings.Contains(out, "nothing to do") || !strings.Contains(out, "10 releases (0 archived, 10 reused") {
+		t.Fatalf("second build: %s", out)
+	}
+	if out := pg(0, "build", "--repo", "repo", "--out", "site", "--key", "reg.key", "--force"); strings.Contains(out, "nothing to do") || !strings.Contains(out, "10 releases (0 archived, 10 reused") {
+		t.Fatalf("build --force: %s", out)
+	}
 	addr := freePort(t)
 	srv := exec.Command(bin, "serve", "site", "--addr", addr)
 	srv.Dir, srv.Env = tmp, env
@@ -200,6 +209,11 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal("server did not start")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if resp, err := http.Get(url + "/" + build.StampFile); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the build record is served: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	pg(0, "registry", "add", "e2e", url, "--key", "reg.pub")
 	if out := pg(0, "registry", "list", "-o", "json"); !strings.Contains(out, `"name": "e2e"`) {
