@@ -192,6 +192,14 @@ func TestEndToEnd(t *testing.T) {
 	if out := pg(0, "build", "--repo", "repo", "--out", "site", "--key", "reg.key", "--force"); strings.Contains(out, "nothing to do") || !strings.Contains(out, "10 releases (0 archived, 10 reused") {
 		t.Fatalf("build --force: %s", out)
 	}
+	// Uncommitted edits are not built, and the build says so.
+	if err := os.WriteFile(filepath.Join(tmp, "repo/packs/calico-3.27.3/values.yaml.new"), []byte("x: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := pg(0, "build", "--repo", "repo", "--out", "site", "--key", "reg.key"); !strings.Contains(out, "warning: 1 uncommitted change(s)") {
+		t.Fatalf("build with an uncommitted file: %s", out)
+	}
+	os.Remove(filepath.Join(tmp, "repo/packs/calico-3.27.3/values.yaml.new"))
 	addr := freePort(t)
 	srv := exec.Command(bin, "serve", "site", "--addr", addr)
 	srv.Dir, srv.Env = tmp, env
