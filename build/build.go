@@ -69,7 +69,7 @@ type Options struct {
 	Stamp string
 
 	Log      io.Writer             // human-readable notes; nil = discard
-	Progress func(done, total int) // called as releases finish
+	Progress func(done, total int) // called as releases finish; total grows as history is walked
 	linker   func(old, new string) error
 	dirs     *dirMaker
 	inPlace  bool // update Out in place (see update.go)
@@ -183,50 +183,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History, Known: prev.known()})
-	if err != nil {
-		return nil, err
-	}
-
-	// Match every git release against what was published before.
-	var jobs []*job
-	var immut []error
-	seen := map[string]bool{}
-	for _, r := range src.Releases {
-		v, err := semver.NewVersion(r.Version)
-		if err != nil || !pack.ValidName(r.Name) {
-			// Let validation explain it.
-			jobs = append(jobs, &job{rel: r, key: r.Name + "@" + r.Version})
-			continue
-		}
-		key := r.Name + "@" + v.String()
-		seen[key] = true
-		j := &job{rel: r, key: key}
-		if p := prev.find(r.Name, v); p != nil {
-			if p.Tree != r.TreeHash {
-				immut = append(immut, &ImmutableError{Name: r.Name, Version: r.Version, OldCommit: p.Commit, NewCommit: r.Commit, OldTree: p.Tree, NewTree: r.TreeHash})
-				continue
-			}
-			j.prev = p
-		}
-		jobs = append(jobs, j)
-	}
-	if len(immut) > 0 {
-		return nil, errors.Join(immut...)
-	}
-
 	o.inPlace = canUpdateInPlace(o, prev)
 	stage := o.Out
 	if !o.inPlace {
 		if stage, err = os.MkdirTemp(filepath.Dir(filepath.Clean(o.Out)), ".packgen-build-*"); err != nil {
 			return nil, fmt.Errorf("create staging dir: %w", err)
 		}
+	} else if err := dropStamp(o.Out); err != nil {
+		return nil, err
 	}
-	if o.inPlace {
-		if err := dropStamp(o.Out); err != nil {
-			return nil, err
-		}
-	}
+	var jobs []*job // every job started, for the clean-up
 	committed := false
 	defer func() {
 		switch {
@@ -238,18 +204,67 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}()
 
-	res := &Result{Unsigned: o.Signer == nil}
-	runJobs(ctx, o, jobs, prev, stage)
+	// Match every git release against what was published before as the
+	// history walk finds it, and start on it at once: older commits are
+	// read while the first releases are validated and archived.
+	// A walk that fails, or finds a published version changed, fails the
+	// build: the jobs still queued then stop at once.
+	jctx, stop := context.WithCancel(ctx)
+	defer stop()
+	pool := startJobs(jctx, o, prev, stage)
+	var immut []error
+	seen := map[string]bool{}
+	jobOf := map[string]*job{}
+	match := func(r source.Release) {
+		j := &job{rel: r, key: r.Name + "@" + r.Version}
+		if v, err := semver.NewVersion(r.Version); err == nil && pack.ValidName(r.Name) {
+			j.key = r.Name + "@" + v.String()
+			seen[j.key] = true
+			if p := prev.find(r.Name, v); p != nil {
+				if p.Tree != r.TreeHash {
+					immut = append(immut, &ImmutableError{Name: r.Name, Version: r.Version, OldCommit: p.Commit, NewCommit: r.Commit, OldTree: p.Tree, NewTree: r.TreeHash})
+					stop()
+					return
+				}
+				j.prev = p
+			}
+		} // else: let validation explain it
+		jobs = append(jobs, j)
+		jobOf[r.Dir+"\x00"+r.Commit] = j
+		pool.add(j)
+	}
+	src, err := repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History, Known: prev.known(), Found: match})
+	if err != nil {
+		stop()
+	}
+	pool.wait()
+	if err != nil {
+		return nil, err
+	}
+	if len(immut) > 0 {
+		return nil, errors.Join(immut...)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// From here on in the walk's sorted order, as if found all at once.
+	sorted := make([]*job, 0, len(jobs))
+	for _, r := range src.Releases {
+		if j := jobOf[r.Dir+"\x00"+r.Commit]; j != nil {
+			sorted = append(sorted, j)
+		}
+	}
+	if len(sorted) != len(jobs) {
+		return nil, fmt.Errorf("internal error: the history walk reported %d releases and returned %d", len(jobs), len(sorted))
+	}
+	res := &Result{Unsigned: o.Signer == nil}
 
 	var invalid []string
 	var invalidProbs pack.Problems
 	var replayed pack.Problems // what building the same again reports
 	var releases []index.Release
 	names := map[string]string{}
-	for _, j := range jobs {
+	for _, j := range sorted {
 		res.Problems = append(res.Problems, warnings(j.probs)...)
 		if j.err != nil {
 			return nil, fmt.Errorf("pack %s: %w", j.key, j.err)
@@ -329,35 +344,54 @@ func warnings(ps pack.Problems) pack.Problems {
 	return out
 }
 
-func runJobs(ctx context.Context, o Options, jobs []*job, prev *previous, stage string) {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done := 0
-	sem := make(chan struct{}, o.Jobs)
-	for _, j := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(j *job) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if ctx.Err() != nil {
-				j.err = ctx.Err()
-				return
+// jobPool validates and archives releases (or carries them over) on
+// Options.Jobs goroutines as they are added.
+type jobPool struct {
+	queue       chan *job
+	wg          sync.WaitGroup
+	mu          sync.Mutex
+	done, total int
+	progress    func(done, total int)
+}
+
+func startJobs(ctx context.Context, o Options, prev *previous, stage string) *jobPool {
+	p := &jobPool{queue: make(chan *job, 4096), progress: o.Progress}
+	for w := 0; w < o.Jobs; w++ {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for j := range p.queue {
+				switch {
+				case ctx.Err() != nil:
+					j.err = ctx.Err()
+				case j.prev != nil:
+					j.out, j.err = carry(ctx, o, prev, stage, *j.prev)
+				default:
+					j.out, j.probs, j.err = buildRelease(o, j.rel, stage)
+				}
+				p.mu.Lock()
+				p.done++
+				if p.progress != nil {
+					p.progress(p.done, p.total)
+				}
+				p.mu.Unlock()
 			}
-			if j.prev != nil {
-				j.out, j.err = carry(ctx, o, prev, stage, *j.prev)
-			} else {
-				j.out, j.probs, j.err = buildRelease(o, j.rel, stage)
-			}
-			if o.Progress != nil {
-				mu.Lock()
-				done++
-				o.Progress(done, len(jobs))
-				mu.Unlock()
-			}
-		}(j)
+		}()
 	}
-	wg.Wait()
+	return p
+}
+
+func (p *jobPool) add(j *job) {
+	p.mu.Lock()
+	p.total++
+	p.mu.Unlock()
+	p.queue <- j
+}
+
+// wait waits for every job added; no more may be added.
+func (p *jobPool) wait() {
+	close(p.queue)
+	p.wg.Wait()
 }
 
 // buildRelease validates one release and writes its archive and signatures.

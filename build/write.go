@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -173,8 +174,11 @@ func writeFile(stage, rel string, data []byte) (index.FileRef, error) {
 // writeIndex writes shards, buckets and the root for the given releases.
 func writeIndex(o Options, stage string, src *source.Result, prev *previous, releases []index.Release) (*Snapshot, error) {
 	kept := map[string]bool{}
+	var keptMu sync.Mutex
 	put := func(rel string, data []byte) (index.FileRef, error) {
+		keptMu.Lock()
 		kept[rel] = true
+		keptMu.Unlock()
 		return putFile(o, prev, stage, rel, data)
 	}
 	byName := map[string]*index.Shard{}
@@ -201,16 +205,23 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 	for i := range buckets {
 		buckets[i] = index.Bucket{SchemaVersion: index.SchemaVersion, Packs: []index.Summary{}}
 	}
+	// Shards are encoded, hashed and written in parallel: one per pack.
+	shardRefs := make([]index.FileRef, len(names))
+	if err := parallel(o.Jobs, len(names), func(i int) error {
+		s := byName[names[i]]
+		s.Sort()
+		ref, err := writeShard(o, prev, put, s)
+		shardRefs[i] = ref
+		return err
+	}); err != nil {
+		return nil, err
+	}
 	snap := &Snapshot{}
 	total := 0
-	for _, name := range names {
+	for i, name := range names {
 		s := byName[name]
-		s.Sort()
 		total += len(s.Releases)
-		ref, err := writeShard(o, prev, put, s)
-		if err != nil {
-			return nil, err
-		}
+		ref := shardRefs[i]
 		latest := s.Latest()
 		sum := index.Summary{Name: name, Shard: ref, Versions: len(s.Releases)}
 		if latest != nil {
@@ -395,4 +406,32 @@ func hexSum(h string) ([32]byte, error) {
 	}
 	copy(sum[:], b)
 	return sum, nil
+}
+
+// parallel calls f(0) … f(n-1) on up to jobs goroutines and returns the
+// first error (by index) any of them returned.
+func parallel(jobs, n int, f func(i int) error) error {
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < max(min(jobs, n), 1); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = f(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -141,6 +141,10 @@ type Options struct {
 	// its content, so such trees are neither read nor parsed again and a
 	// rebuild walks history at the cost of what changed.
 	Known map[string]KnownPack
+	// Found, when set, is called with each release as soon as the walk
+	// knows it is final, from Releases' own goroutine and before it
+	// returns, so a caller can start on it while older commits are read.
+	Found func(Release)
 }
 
 // KnownPack is the name and version of a pack dir known by tree hash.
@@ -284,6 +288,9 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 			if mi.key == "" {
 				if first {
 					res.Releases = append(res.Releases, Release{Dir: d.rel, Commit: c.Hash.String(), Time: c.Committer.When.UTC(), TreeHash: d.tree.String(), ManifestProblems: mi.problems, repo: r})
+					if opts.Found != nil {
+						opts.Found(res.Releases[len(res.Releases)-1])
+					}
 				}
 				continue
 			}
@@ -306,6 +313,9 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 				mi = sc.manifests[ds[0].manifest]
 			}
 			found[key] = &Release{Name: mi.name, Version: mi.version, Dir: ds[0].rel, Commit: c.Hash.String(), Time: c.Committer.When.UTC(), TreeHash: ds[0].tree.String(), repo: r}
+			if opts.Found != nil {
+				opts.Found(*found[key])
+			}
 		}
 		first = false
 		if !opts.History || c.NumParents() == 0 {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -87,6 +88,19 @@ func TestReleases(t *testing.T) {
 	}
 	if got := ids(releases(t, r.Dir, Options{Ref: c1[:10]})); !strings.Contains(got, "calico@1.0.0") {
 		t.Errorf("short hash: %s", got)
+	}
+	// Found hears of every release, once, newest commit first, before
+	// Releases returns; the keyless ones of the ref too.
+	must(t, r.Write("packs/broken/pack.json", []byte("{")))
+	commit(t, r, "three")
+	var heard []string
+	res = releases(t, r.Dir, Options{History: true, Found: func(rel Release) { heard = append(heard, rel.Name+"@"+rel.Version+"="+rel.Dir) }})
+	if len(heard) != len(res.Releases) || len(heard) != 6 {
+		t.Fatalf("Found heard %v, Releases returned %s", heard, ids(res))
+	}
+	sort.Strings(heard)
+	if got := strings.Join(heard, " "); got != "@=packs/broken calico@1.0.0=packs/calico calico@1.1.0=packs/calico calico@2.0.0=packs/calico-2 old@0.1.0=packs/old x@1.0.0=other/x" {
+		t.Errorf("Found heard %s", got)
 	}
 	// Opening from a subdirectory finds the repository.
 	if got := ids(releases(t, filepath.Join(r.Dir, "packs"), Options{})); !strings.Contains(got, "calico@2.0.0") {

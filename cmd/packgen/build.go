@@ -109,12 +109,12 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	if g.quiet {
 		o.Log = nil
 	}
+	progressed := false
 	if g.interactive() {
+		// The total grows while history is walked.
 		o.Progress = func(done, total int) {
 			fmt.Fprintf(g.stderr, "\r%d/%d releases", done, total)
-			if done == total {
-				fmt.Fprintln(g.stderr)
-			}
+			progressed = true
 		}
 	}
 	// go-git's status walks the whole work tree (≈ 0.2 s for 7,000
@@ -128,6 +128,9 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 		dirty <- d
 	}()
 	res, err := build.Run(cmd.Context(), o.Options)
+	if progressed {
+		fmt.Fprintln(g.stderr)
+	}
 	if d := <-dirty; len(d) > 0 {
 		g.logf("warning: %d uncommitted change(s) under the packs directory are not built (packgen builds committed content only), e.g. %s\n", len(d), d[0])
 	}
