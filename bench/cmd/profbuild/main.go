@@ -23,7 +23,9 @@ func main() {
 	withSite := flag.Bool("site", false, "write the HTML catalogue")
 	cpu := flag.String("cpu", "", "CPU profile file")
 	mem := flag.String("mem", "", "heap profile file")
+	phases := flag.Bool("phases", false, "print when releases start and finish and when the catalogue runs")
 	flag.Parse()
+	t := time.Now()
 	o := build.Options{Repo: *repo, Out: *out, PacksDir: "packs", History: true, Registry: "bench"}
 	if *key != "" {
 		s, err := sign.LoadSignerRef(*key, sign.StaticPass([]byte(os.Getenv("PACKGEN_PASSWORD"))))
@@ -32,9 +34,21 @@ func main() {
 		}
 		o.Signer = s
 	}
+	note := func(what string) {
+		if *phases {
+			fmt.Printf("%8.3fs %s\n", time.Since(t).Seconds(), what)
+		}
+	}
 	if *withSite {
 		o.Site = func(dir string, s *build.Snapshot) error {
+			note("catalogue starts")
+			defer note("catalogue done")
 			return site.WriteOptions(dir, s.Root, s.Shards, site.Options{Previous: *out})
+		}
+	}
+	o.Progress = func(done, total int) {
+		if done == 1 || done == total {
+			note(fmt.Sprintf("release %d/%d done", done, total))
 		}
 	}
 	if *cpu != "" {
@@ -45,7 +59,6 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	t := time.Now()
 	res, err := build.Run(context.Background(), o)
 	if err != nil {
 		fail(err)
