@@ -1,0 +1,43 @@
+package atomicfile
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestWriteFile checks that WriteFile makes missing parents, replaces a
+// file whole with the mode asked for, and leaves no temp file behind,
+// whether it succeeds or fails.
+func TestWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a", "b", "f.txt")
+	for _, data := range []string{"first", "second, longer"} {
+		if err := WriteFile(p, []byte(data), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(p)
+		if err != nil || string(got) != data {
+			t.Fatalf("read %q, %v; want %q", got, err, data)
+		}
+		if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o640 {
+			t.Fatalf("mode %v", fi.Mode())
+		}
+	}
+	// A parent that is a file: an error, and nothing left behind.
+	if err := WriteFile(filepath.Join(p, "x"), []byte("x"), 0o644); err == nil {
+		t.Fatal("wrote under a regular file")
+	}
+	// A target that is a directory: the rename fails, the temp file goes.
+	if err := WriteFile(filepath.Join(dir, "a"), []byte("x"), 0o644); err == nil {
+		t.Fatal("replaced a directory")
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "a"), filepath.Join(dir, "a", "b")} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			if e.Name() != "a" && e.Name() != "b" && e.Name() != "f.txt" {
+				t.Errorf("left behind: %s", filepath.Join(d, e.Name()))
+			}
+		}
+	}
+}
