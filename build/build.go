@@ -171,7 +171,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 		inputs = inputsDigest(o, commit)
-		if res := replay(o, inputs, commit); res != nil {
+		if res := replay(ctx, o, inputs, commit); res != nil {
 			return res, nil
 		}
 	}
@@ -329,7 +329,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.Problems.Sort()
 	if inputs != "" && src.Commit == commit {
 		replayed.Sort()
-		writeStamp(o, inputs, commit, res, replayed)
+		writeStamp(ctx, o, inputs, commit, res, replayed)
 	}
 	return res, nil
 }

@@ -1,7 +1,7 @@
 package build
 
 import (
-	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -98,8 +99,9 @@ func inputsDigest(o Options, commit string) string {
 // replay returns the result of the build recorded in Out when it was
 // made from these very inputs and its index.json is the one it wrote;
 // nil otherwise (no record, other inputs, an edited or unreadable site).
-func replay(o Options, inputs, commit string) *Result {
-	data, err := readSmall(filepath.Join(o.Out, StampFile), maxStampSize)
+func replay(ctx context.Context, o Options, inputs, commit string) *Result {
+	read := outReader(o.Out)
+	data, err := read(ctx, StampFile, maxStampSize)
 	if err != nil {
 		return nil
 	}
@@ -107,7 +109,7 @@ func replay(o Options, inputs, commit string) *Result {
 	if err := json.Unmarshal(data, &rec); err != nil || rec.Format != stampFormat || rec.Inputs != inputs || rec.Commit != commit {
 		return nil
 	}
-	raw, err := readSmall(filepath.Join(o.Out, index.RootFile), index.MaxRootSize)
+	raw, err := read(ctx, index.RootFile, index.MaxRootSize)
 	if err != nil || index.Digest(raw) != rec.Index {
 		return nil
 	}
@@ -128,8 +130,8 @@ func replay(o Options, inputs, commit string) *Result {
 
 // writeStamp records a finished build. A failure only costs the next
 // build its short cut, so it is reported, not returned.
-func writeStamp(o Options, inputs, commit string, res *Result, replayed pack.Problems) {
-	raw, err := readSmall(filepath.Join(o.Out, index.RootFile), index.MaxRootSize)
+func writeStamp(ctx context.Context, o Options, inputs, commit string, res *Result, replayed pack.Problems) {
+	raw, err := outReader(o.Out)(ctx, index.RootFile, index.MaxRootSize)
 	if err == nil {
 		rec := stampRecord{
 			Format: stampFormat, Inputs: inputs, Commit: commit, Index: index.Digest(raw),
@@ -146,6 +148,16 @@ func writeStamp(o Options, inputs, commit string, res *Result, replayed pack.Pro
 	}
 }
 
+// outReader reads files of the out dir the way a previous build is
+// read: regular files only (a FIFO would block), up to a size.
+func outReader(out string) index.FetchFunc {
+	tr, err := transport.New(out, "", 0, 0)
+	if err != nil {
+		return func(context.Context, string, int64) ([]byte, error) { return nil, err }
+	}
+	return transport.Fetch(tr)
+}
+
 // dropStamp removes the record before a build changes Out in place, so
 // a build that dies half-way is never taken for the recorded one.
 func dropStamp(out string) error {
@@ -153,25 +165,4 @@ func dropStamp(out string) error {
 		return fmt.Errorf("remove %s: %w", StampFile, err)
 	}
 	return nil
-}
-
-func readSmall(file string, limit int64) ([]byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() || fi.Size() > limit {
-		return nil, fmt.Errorf("%s: not a regular file under %d bytes", file, limit)
-	}
-	var buf bytes.Buffer
-	buf.Grow(int(fi.Size()) + 1)
-	if _, err := buf.ReadFrom(f); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
