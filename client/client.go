@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -57,6 +58,7 @@ type Client struct {
 	opts     Options
 	root     *index.Root
 	rootData []byte
+	mu       sync.Mutex // guards Requests and Bytes: some files are fetched concurrently
 	// Requests counts what was fetched from the transport, by path, for
 	// callers that report bytes and files (benchmarks, tests).
 	Requests []string
@@ -110,8 +112,7 @@ func (c *Client) readBody(p string, resp *Response, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w (%d bytes announced, at most %d expected)", p, ErrTooLarge, resp.Size, max)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
-	c.Requests = append(c.Requests, p)
-	c.Bytes += int64(len(data))
+	c.count(p, int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
@@ -119,6 +120,33 @@ func (c *Client) readBody(p string, resp *Response, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w (more than %d bytes)", p, ErrTooLarge, max)
 	}
 	return data, nil
+}
+
+func (c *Client) count(p string, n int64) {
+	c.mu.Lock()
+	c.Requests = append(c.Requests, p)
+	c.Bytes += n
+	c.mu.Unlock()
+}
+
+// fetched is the outcome of a background get.
+type fetched struct {
+	data []byte
+	err  error
+}
+
+// getAsync starts get(p) in the background, for a file known in advance
+// that is needed a little later. The channel yields the one result, then
+// is closed. Callers cancel ctx and drain the channel before returning, so
+// no request outlives the call that made it.
+func (c *Client) getAsync(ctx context.Context, p string, max int64) <-chan fetched {
+	ch := make(chan fetched, 1)
+	go func() {
+		defer close(ch)
+		data, err := c.get(ctx, p, max)
+		ch <- fetched{data, err}
+	}()
+	return ch
 }
 
 func (c *Client) cachePath(parts ...string) string {
@@ -173,6 +201,20 @@ func (c *Client) Root(ctx context.Context) (*index.Root, error) {
 // fetchRoot gets index.json (or revalidates cached under etag) and runs
 // every check on it: signature, format, expiry, serial.
 func (c *Client) fetchRoot(ctx context.Context, etag string, cached []byte) (*index.Root, []byte, *Response, error) {
+	// index.json.sig is requested together with index.json: it signs the
+	// live index.json except while a publish is switching generations, so
+	// the signature named by the index's digest is only needed then.
+	var sig <-chan fetched
+	if c.Verifies() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		sig = c.getAsync(ctx, index.RootFile+index.SignatureExt, sign.MaxSigFileSize)
+		defer func(sig <-chan fetched) {
+			cancel()
+			for range sig {
+			}
+		}(sig)
+	}
 	resp, err := c.tr.Get(ctx, index.RootFile, etag)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("registry %s: %w", c.reg.Name, err)
@@ -180,7 +222,7 @@ func (c *Client) fetchRoot(ctx context.Context, etag string, cached []byte) (*in
 	var data []byte
 	if resp.NotModified {
 		data = cached
-		c.Requests = append(c.Requests, index.RootFile+" (304)")
+		c.count(index.RootFile+" (304)", 0)
 	} else {
 		data, err = c.readBody(index.RootFile, resp, index.MaxRootSize)
 		resp.Body.Close()
@@ -188,7 +230,12 @@ func (c *Client) fetchRoot(ctx context.Context, etag string, cached []byte) (*in
 			return nil, nil, resp, err
 		}
 	}
-	if err := c.verifyRoot(ctx, data); err != nil {
+	var liveSig *fetched
+	if sig != nil {
+		r := <-sig
+		liveSig = &r
+	}
+	if err := c.verifyRoot(ctx, data, liveSig); err != nil {
 		return nil, nil, resp, err
 	}
 	root, err := index.ParseRoot(data)
@@ -205,7 +252,10 @@ func (c *Client) fetchRoot(ctx context.Context, etag string, cached []byte) (*in
 	return root, data, resp, nil
 }
 
-func (c *Client) verifyRoot(ctx context.Context, data []byte) error {
+// verifyRoot checks the signature of index.json's bytes: liveSig, when
+// given, is what index.json.sig held; if it is missing or does not verify,
+// the signature named by the digest of data decides.
+func (c *Client) verifyRoot(ctx context.Context, data []byte, liveSig *fetched) error {
 	if c.opts.InsecureSkipVerify {
 		fmt.Fprintf(c.opts.Warn, "WARNING: --insecure-skip-verify: signatures of registry %s are NOT checked; anyone who can change the files can change what you install\n", c.reg.Name)
 		return nil
@@ -214,11 +264,18 @@ func (c *Client) verifyRoot(ctx context.Context, data []byte) error {
 		fmt.Fprintf(c.opts.Warn, "warning: registry %s has no public key: its index is not verified (packgen registry add %s %s --key pub.pem)\n", c.reg.Name, c.reg.Name, c.reg.URL)
 		return nil
 	}
+	if liveSig != nil && liveSig.err == nil && c.verifier.VerifyBlob(bytes.NewReader(data), liveSig.data) == nil {
+		return nil
+	}
 	sig, err := c.get(ctx, index.RootSignaturePath(index.Digest(data)), sign.MaxSigFileSize)
 	if errors.Is(err, ErrNotFound) {
 		// No signature for these exact bytes. If the registry is signed at
 		// all, index.json was altered; otherwise it is unsigned.
-		if _, serr := c.get(ctx, index.RootFile+index.SignatureExt, sign.MaxSigFileSize); serr == nil {
+		if liveSig == nil {
+			_, serr := c.get(ctx, index.RootFile+index.SignatureExt, sign.MaxSigFileSize)
+			liveSig = &fetched{err: serr}
+		}
+		if liveSig.err == nil {
 			return fmt.Errorf("registry %s: index.json: %w: no signature matches its content (sha256 %s); it was modified after signing", c.reg.Name, ErrBadSignature, index.Digest(data))
 		}
 		return fmt.Errorf("registry %s: %w: index.json has no signature but a key is configured; refusing it (the registry may have been replaced)", c.reg.Name, ErrUnsigned)

@@ -404,7 +404,14 @@ func TestTamperMatrix(t *testing.T) {
 			data := mustRead(t, filepath.Join(d, "index.json"))
 			os.WriteFile(filepath.Join(d, "index.json"), bytes.Replace(data, []byte(`"registry":"test"`), []byte(`"registry":"evil"`), 1), 0o644)
 		}, want: ErrBadSignature},
-		{name: "index signature flipped", site: func(t *testing.T, d string) { flipByte(t, filepath.Join(d, rootSig(t, d))) }, want: ErrBadSignature},
+		{name: "index signature flipped (both copies)", site: func(t *testing.T, d string) {
+			flipByte(t, filepath.Join(d, rootSig(t, d)))
+			flipByte(t, filepath.Join(d, "index.json.sig"))
+		}, want: ErrBadSignature},
+		{name: "index signature flipped, index.json.sig from an older build", site: func(t *testing.T, d string) {
+			flipByte(t, filepath.Join(d, rootSig(t, d)))
+			os.WriteFile(filepath.Join(d, "index.json.sig"), mustRead(t, filepath.Join(f.sites[0], "index.json.sig")), 0o644)
+		}, want: ErrBadSignature},
 		{name: "index unsigned", site: func(t *testing.T, d string) {
 			os.Remove(filepath.Join(d, rootSig(t, d)))
 			os.Remove(filepath.Join(d, "index.json.sig"))

@@ -15,18 +15,9 @@ import (
 	"github.com/packgen/packgen/sign"
 )
 
-// verifySignature checks a release's archive signature.
-func (c *Client) verifySignature(ctx context.Context, rel *index.Release, sum [32]byte, file string) error {
-	if c.opts.InsecureSkipVerify || c.verifier == nil {
-		return nil
-	}
-	if rel.Signature == "" {
-		return fmt.Errorf("%w: %s has no signature but the registry has a key", ErrUnsigned, rel.Archive.Path)
-	}
-	raw, err := c.get(ctx, rel.Signature, sign.MaxSigFileSize)
-	if err != nil {
-		return fmt.Errorf("signature of %s: %w", rel.Archive.Path, err)
-	}
+// checkSignature verifies a release's archive signature: raw is the .sig
+// file, file the archive whose SHA-256 is sum.
+func (c *Client) checkSignature(rel *index.Release, raw []byte, sum [32]byte, file string) error {
 	sig, err := sign.DecodeSigFile(raw)
 	if err != nil {
 		return fmt.Errorf("%s: %w", rel.Signature, err)
@@ -60,33 +51,73 @@ func hashFile(path string) ([32]byte, int64, error) {
 // corrupted cache entry is detected and fetched again. The download is
 // streamed and capped at the size the shard records.
 func (c *Client) Archive(ctx context.Context, name string, rel *index.Release) (string, error) {
+	path, _, err := c.archive(ctx, name, rel, false)
+	return path, err
+}
+
+// archive is Archive; with wantSig it also returns the bytes of the .sig
+// file (nil when the release has none), fetched even when signatures are
+// not checked. The .sig downloads while the archive does (or is read from
+// the cache), and is checked once the archive's digest is known.
+func (c *Client) archive(ctx context.Context, name string, rel *index.Release, wantSig bool) (string, []byte, error) {
 	ref := rel.Archive
 	dir := c.cachePath("archives")
 	cached := filepath.Join(dir, ref.SHA256+".tar.gz")
+	var sig <-chan fetched
+	if (c.Verifies() || wantSig) && rel.Signature != "" {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		sig = c.getAsync(ctx, rel.Signature, sign.MaxSigFileSize)
+		defer func() {
+			cancel()
+			for range sig {
+			}
+		}()
+	}
+	// verified finishes with the archive at file, of digest sum.
+	verified := func(file string, sum [32]byte) ([]byte, error) {
+		if sig == nil {
+			if c.Verifies() {
+				return nil, fmt.Errorf("%w: %s has no signature but the registry has a key", ErrUnsigned, ref.Path)
+			}
+			return nil, nil
+		}
+		r := <-sig
+		if r.err != nil {
+			return nil, fmt.Errorf("signature of %s: %w", ref.Path, r.err)
+		}
+		if c.Verifies() {
+			if err := c.checkSignature(rel, r.data, sum, file); err != nil {
+				return nil, err
+			}
+		}
+		return r.data, nil
+	}
 	if sum, n, err := hashFile(cached); err == nil {
 		if n == ref.Size && hex.EncodeToString(sum[:]) == ref.SHA256 {
-			if err := c.verifySignature(ctx, rel, sum, cached); err != nil {
-				return "", err
+			raw, err := verified(cached, sum)
+			if err != nil {
+				return "", nil, err
 			}
-			return cached, nil
+			return cached, raw, nil
 		}
 		fmt.Fprintf(c.opts.Warn, "warning: cached %s is corrupt; fetching it again\n", cached)
 		os.Remove(cached)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	resp, err := c.tr.Get(ctx, ref.Path, "")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	defer resp.Body.Close()
 	if resp.Size > ref.Size {
-		return "", fmt.Errorf("%s: %w (server announces %d bytes, the index says %d)", ref.Path, ErrTooLarge, resp.Size, ref.Size)
+		return "", nil, fmt.Errorf("%s: %w (server announces %d bytes, the index says %d)", ref.Path, ErrTooLarge, resp.Size, ref.Size)
 	}
 	tmp, err := os.CreateTemp(dir, ".download-*")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	defer os.Remove(tmp.Name())
 	var body io.Reader = io.LimitReader(resp.Body, ref.Size+1)
@@ -95,32 +126,32 @@ func (c *Client) Archive(ctx context.Context, name string, rel *index.Release) (
 	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), body)
-	c.Requests = append(c.Requests, ref.Path)
-	c.Bytes += n
+	c.count(ref.Path, n)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return "", fmt.Errorf("download %s: %w", ref.Path, err)
+		return "", nil, fmt.Errorf("download %s: %w", ref.Path, err)
 	}
 	if n > ref.Size {
-		return "", fmt.Errorf("%s: %w (more than the %d bytes recorded; endless data refused)", ref.Path, ErrTooLarge, ref.Size)
+		return "", nil, fmt.Errorf("%s: %w (more than the %d bytes recorded; endless data refused)", ref.Path, ErrTooLarge, ref.Size)
 	}
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
 	if n != ref.Size || hex.EncodeToString(sum[:]) != ref.SHA256 {
-		return "", fmt.Errorf("%w: %s: expected sha256 %s (%d bytes), got %s (%d bytes)", ErrDigestMismatch, ref.Path, ref.SHA256, ref.Size, hex.EncodeToString(sum[:]), n)
+		return "", nil, fmt.Errorf("%w: %s: expected sha256 %s (%d bytes), got %s (%d bytes)", ErrDigestMismatch, ref.Path, ref.SHA256, ref.Size, hex.EncodeToString(sum[:]), n)
 	}
-	if err := c.verifySignature(ctx, rel, sum, tmp.Name()); err != nil {
-		return "", err
+	raw, err := verified(tmp.Name(), sum)
+	if err != nil {
+		return "", nil, err
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := os.Rename(tmp.Name(), cached); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return cached, nil
+	return cached, raw, nil
 }
 
 // FetchOptions say what to fetch and where.

@@ -2,13 +2,9 @@ package client
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/sign"
 )
 
 // Registry returns the registry this client talks to.
@@ -28,38 +24,11 @@ func (c *Client) ArchiveSigned(ctx context.Context, name string, rel *index.Rele
 	if c.Verifies() && rel.Signature == "" {
 		return "", "", fmt.Errorf("%w: %s has no signature but the registry has a key", ErrUnsigned, rel.Archive.Path)
 	}
-	// Download (or reuse the cached copy) with size and digest checked,
-	// leaving the signature to below so that its file is fetched once.
-	dl := *c
-	dl.opts.InsecureSkipVerify = true
-	path, err = dl.Archive(ctx, name, rel)
-	c.Requests, c.Bytes = dl.Requests, dl.Bytes
-	if err != nil || rel.Signature == "" {
+	path, raw, err := c.archive(ctx, name, rel, true)
+	if err != nil || raw == nil {
 		return path, "", err
 	}
-	raw, err := c.get(ctx, rel.Signature, sign.MaxSigFileSize)
-	if err != nil {
-		return "", "", fmt.Errorf("signature of %s: %w", rel.Archive.Path, err)
-	}
-	sigSHA256 = index.Digest(raw)
-	if !c.Verifies() {
-		return path, sigSHA256, nil
-	}
-	sig, err := sign.DecodeSigFile(raw)
-	if err != nil {
-		return "", "", fmt.Errorf("%s: %w", rel.Signature, err)
-	}
-	var sum [32]byte
-	b, err := hex.DecodeString(rel.Archive.SHA256)
-	if err != nil || len(b) != len(sum) {
-		return "", "", fmt.Errorf("%w: %s: sha256 %q is not 64 hex digits", ErrDigestMismatch, rel.Archive.Path, rel.Archive.SHA256)
-	}
-	copy(sum[:], b)
-	open := func() (io.ReadCloser, error) { return os.Open(path) }
-	if err := c.verifier.VerifyDigest(sum, open, sig); err != nil {
-		return "", "", fmt.Errorf("%s: %w", rel.Archive.Path, err)
-	}
-	return path, sigSHA256, nil
+	return path, index.Digest(raw), nil
 }
 
 // Fork returns a client for use in another goroutine. A Client is not safe

@@ -100,7 +100,8 @@ type tamperer struct {
 	sites  []string // newest first
 	target string
 	mode   string
-	sub    []byte // replacement bytes for swap and replay
+	sub    []byte            // replacement bytes for swap and replay
+	fixed  map[string][]byte // other paths served with these bytes
 	mu     sync.Mutex
 	hits   int
 }
@@ -109,10 +110,16 @@ func (h *tamperer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/")
 	h.mu.Lock()
 	target, mode := h.target, h.mode
+	fixed, isFixed := h.fixed[p]
 	if p == target {
 		h.hits++
 	}
 	h.mu.Unlock()
+	if isFixed {
+		w.Header().Set("Content-Length", strconv.Itoa(len(fixed)))
+		w.Write(fixed)
+		return
+	}
 	if p != target {
 		for _, s := range h.sites {
 			if _, err := os.Stat(filepath.Join(s, filepath.FromSlash(p))); err == nil {
@@ -268,7 +275,9 @@ func checkCache(t *testing.T, cache string) {
 // (index.json, its signature, the bucket, the shard, the archive and its
 // signature) × every way a server or mirror can tamper with it → the
 // specific error, in bounded time, with DEST, the cached index, the
-// rollback state and the cache's verified content untouched.
+// rollback state and the cache's verified content untouched. (The index
+// signature is the one named by the index's digest; index.json.sig, read
+// first, is covered by TestLiveRootSignature.)
 func TestTamperEveryFile(t *testing.T) {
 	ts := newTamperSite(t)
 	const bound = 5 * time.Second
@@ -298,6 +307,12 @@ func TestTamperEveryFile(t *testing.T) {
 				stateBefore, rootsBefore := snapshot(t, e.state), snapshot(t, filepath.Join(e.cache, "roots"))
 				h.mu.Lock()
 				h.target, h.mode = ts.files[role], mode
+				if role == roleRootSig {
+					// index.json.sig still holds the previous generation's
+					// signature (a publish switching generations), so the
+					// signature named by the index's digest is what counts.
+					h.fixed = map[string][]byte{index.RootFile + index.SignatureExt: ts.older[roleRootSig]}
+				}
 				h.mu.Unlock()
 
 				parent := t.TempDir()
@@ -341,6 +356,62 @@ func TestTamperEveryFile(t *testing.T) {
 				checkCache(t, e.cache)
 			})
 		}
+	}
+}
+
+// TestLiveRootSignature: index.json.sig is read together with index.json
+// and, when it verifies the index, saves the request of the signature
+// named by the index's digest. Whatever a server does to index.json.sig,
+// the index is still verified by that other signature: the fetch succeeds,
+// in bounded time, and nothing is trusted that the key did not sign.
+func TestLiveRootSignature(t *testing.T) {
+	ts := newTamperSite(t)
+	live := index.RootFile + index.SignatureExt
+	byDigest := ts.files[roleRootSig]
+	const bound = 5 * time.Second
+	for _, mode := range append([]string{"none"}, tamperModes...) {
+		t.Run(mode, func(t *testing.T) {
+			if mode == "slow drip" || mode == "stall" {
+				t.Parallel()
+			}
+			h := &tamperer{sites: []string{ts.sites[2], ts.sites[1], ts.sites[0]}}
+			switch mode {
+			case "none":
+			case "swap":
+				h.target, h.mode, h.sub = live, mode, ts.other[roleRootSig]
+			case "replay older":
+				h.target, h.mode, h.sub = live, mode, ts.older[roleRootSig]
+			default:
+				h.target, h.mode = live, mode
+			}
+			srv := newServer(t, ts.sites[2])
+			srv.hook = func(w http.ResponseWriter, r *http.Request) bool { h.ServeHTTP(w, r); return true }
+			e := newEnv(t)
+			slow := func(o *Options) { o.Timeout, o.StallTimeout = 1500*time.Millisecond, 600*time.Millisecond }
+			dest := filepath.Join(t.TempDir(), "calico")
+			start := time.Now()
+			c := e.client(t, srv.URL, ts.pub, slow)
+			res, err := c.Fetch(context.Background(), FetchOptions{Name: "calico", Dest: dest})
+			if took := time.Since(start); took > bound {
+				t.Errorf("took %v (bound %v)", took, bound)
+			}
+			if err != nil || !res.Verified || res.Version != "1.11.0" {
+				t.Fatalf("fetch with index.json.sig %s: %+v, %v", mode, res, err)
+			}
+			if got, want := srv.count("/"+byDigest), map[bool]int{true: 0, false: 1}[mode == "none"]; got != want {
+				t.Errorf("%s requested %d times, want %d", byDigest, got, want)
+			}
+			h.mu.Lock()
+			hits := h.hits
+			h.mu.Unlock()
+			if mode != "none" && hits == 0 {
+				t.Errorf("the tampered %s was never requested", live)
+			}
+			if mode == "none" && len(c.Requests) != 6 {
+				t.Errorf("resolve+fetch read %d files: %v", len(c.Requests), c.Requests)
+			}
+			checkCache(t, e.cache)
+		})
 	}
 }
 
