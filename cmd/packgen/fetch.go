@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"time"
 
@@ -127,6 +128,15 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
   packgen fetch falco --url http://127.0.0.1:8080 --key registry.pub`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// One pack is a short chain of small downloads, each waiting
+			// for the one before, then hashing and extraction: nothing
+			// for a second P to do but spin and wake threads at every
+			// hand-off between net/http's goroutines, CPU taken from the
+			// server on a small or loopback machine (≈ 1 ms of an 11 ms
+			// fetch, measured on 2 CPUs).
+			if standalone {
+				runtime.GOMAXPROCS(1)
+			}
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}

@@ -4,6 +4,11 @@ package main
 
 import "os"
 
+// standalone is true when this process runs one command and exits (not
+// when tests call execute), so a command may change process-wide settings.
+var standalone bool
+
 func main() {
+	standalone = true
 	os.Exit(execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
