@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -58,6 +59,14 @@ type Client struct {
 	opts     Options
 	root     *index.Root
 	rootData []byte
+	// rootErr is the outcome of the rollback check of root, which runs
+	// with the writes put off in deferred.
+	rootErr error
+	// deferred holds local writes (cache files, the rollback record) put
+	// off until the next request is on its way, so that they overlap the
+	// server's answer instead of delaying the request. Only the goroutine
+	// using the Client touches it.
+	deferred []func()
 	mu       sync.Mutex // guards Requests and Bytes: some files are fetched concurrently
 	// Requests counts what was fetched from the transport, by path, for
 	// callers that report bytes and files (benchmarks, tests).
@@ -97,8 +106,53 @@ func New(reg Registry, opts Options) (*Client, error) {
 	return &Client{reg: reg, tr: tr, verifier: v, opts: opts}, nil
 }
 
+// later puts off local work until the next request is sent (see open), or
+// at the latest until the exported method running returns (flush).
+func (c *Client) later(job func()) { c.deferred = append(c.deferred, job) }
+
+// flush runs the work put off by later. Every exported method that may
+// have put some off calls it before returning.
+func (c *Client) flush() {
+	for len(c.deferred) > 0 {
+		job := c.deferred[0]
+		c.deferred = c.deferred[1:]
+		job()
+	}
+}
+
+// open requests p. Work put off by later runs once the request is on its
+// way, while the server answers.
+func (c *Client) open(ctx context.Context, p string) (*Response, error) {
+	if len(c.deferred) == 0 {
+		return c.tr.Get(ctx, p, "")
+	}
+	type opened struct {
+		resp *Response
+		err  error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		resp, err := c.tr.Get(ctx, p, "")
+		ch <- opened{resp, err}
+	}()
+	runtime.Gosched() // let the request go out first
+	c.flush()
+	r := <-ch
+	return r.resp, r.err
+}
+
 // get fetches a small file whole, refusing more than max bytes.
 func (c *Client) get(ctx context.Context, p string, max int64) ([]byte, error) {
+	resp, err := c.open(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return c.readBody(p, resp, max)
+}
+
+// fetch is get for other goroutines than the Client's own.
+func (c *Client) fetch(ctx context.Context, p string, max int64) ([]byte, error) {
 	resp, err := c.tr.Get(ctx, p, "")
 	if err != nil {
 		return nil, err
@@ -143,7 +197,7 @@ func (c *Client) getAsync(ctx context.Context, p string, max int64) <-chan fetch
 	ch := make(chan fetched, 1)
 	go func() {
 		defer close(ch)
-		data, err := c.get(ctx, p, max)
+		data, err := c.fetch(ctx, p, max)
 		ch <- fetched{data, err}
 	}()
 	return ch
@@ -161,6 +215,23 @@ func urlKey(u string) string {
 // Root fetches, verifies and checks index.json: signature, expiry and
 // serial (rollback). It is fetched once per Client.
 func (c *Client) Root(ctx context.Context) (*index.Root, error) {
+	defer c.flush()
+	root, err := c.verifiedRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.flush()
+	if c.rootErr != nil {
+		return nil, c.rootErr
+	}
+	return root, nil
+}
+
+// verifiedRoot returns index.json once its signature, format and expiry
+// are checked. Its rollback check, and the caching of a new copy, are put
+// off (later) so that they run while the first bucket downloads; c.rootErr
+// is checked before anything read through the root is used.
+func (c *Client) verifiedRoot(ctx context.Context) (*index.Root, error) {
 	if c.root != nil {
 		return c.root, nil
 	}
@@ -188,18 +259,21 @@ func (c *Client) Root(ctx context.Context) (*index.Root, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !resp.NotModified {
+	c.root, c.rootData = root, data
+	c.later(func() {
+		if c.rootErr = c.checkSerial(root, data); c.rootErr != nil || resp.NotModified {
+			return
+		}
 		_ = writeAtomic(dataFile, data, 0o644)
 		if resp.ETag != "" {
 			_ = writeAtomic(etagFile, []byte(resp.ETag+"\n"+index.Digest(data)), 0o644)
 		}
-	}
-	c.root, c.rootData = root, data
+	})
 	return root, nil
 }
 
-// fetchRoot gets index.json (or revalidates cached under etag) and runs
-// every check on it: signature, format, expiry, serial.
+// fetchRoot gets index.json (or revalidates cached under etag) and checks
+// its signature, format and expiry (the serial is checked by the caller).
 func (c *Client) fetchRoot(ctx context.Context, etag string, cached []byte) (*index.Root, []byte, *Response, error) {
 	// index.json.sig is requested together with index.json: it signs the
 	// live index.json except while a publish is switching generations, so
@@ -245,9 +319,6 @@ func (c *Client) fetchRoot(ctx context.Context, etag string, cached []byte) (*in
 	if now := c.opts.Now(); now.After(root.Expires) {
 		return nil, nil, resp, fmt.Errorf("registry %s: %w: index.json expired at %s (%s ago); a stale index may hide security fixes. The registry owner must rebuild and publish it (packgen build, with SOURCE_DATE_EPOCH=$(date +%%s) to refresh without a new commit)",
 			c.reg.Name, ErrExpired, root.Expires.Format(time.RFC3339), now.Sub(root.Expires).Round(time.Minute))
-	}
-	if err := c.checkSerial(root, data); err != nil {
-		return nil, nil, resp, err
 	}
 	return root, data, resp, nil
 }
@@ -336,22 +407,36 @@ func (c *Client) checkSerial(root *index.Root, data []byte) error {
 }
 
 // meta fetches a content-addressed metadata file, from cache when present.
+// It is returned only once the root that pins it passed its rollback
+// check; caching it is put off until the next request is out.
 func (c *Client) meta(ctx context.Context, ref index.FileRef) ([]byte, error) {
 	cached := c.cachePath("meta", ref.SHA256+".json")
-	if b, err := os.ReadFile(cached); err == nil && int64(len(b)) == ref.Size && index.Digest(b) == ref.SHA256 {
-		return b, nil
+	b, err := os.ReadFile(cached)
+	hit := err == nil && int64(len(b)) == ref.Size && index.Digest(b) == ref.SHA256
+	if !hit {
+		b, err = index.FetchPinned(ctx, c.get, ref)
 	}
-	data, err := index.FetchPinned(ctx, c.get, ref)
+	c.flush() // the rollback check, if it has not run yet
+	if c.rootErr != nil {
+		return nil, c.rootErr
+	}
 	if err != nil {
 		return nil, err
 	}
-	_ = writeAtomic(cached, data, 0o644)
-	return data, nil
+	if !hit {
+		c.later(func() { _ = writeAtomic(cached, b, 0o644) })
+	}
+	return b, nil
 }
 
 // Summary finds one pack, reading only the buckets on its path.
 func (c *Client) Summary(ctx context.Context, name string) (*index.Summary, error) {
-	root, err := c.Root(ctx)
+	defer c.flush()
+	return c.summary(ctx, name)
+}
+
+func (c *Client) summary(ctx context.Context, name string) (*index.Summary, error) {
+	root, err := c.verifiedRoot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -369,7 +454,12 @@ func (c *Client) Summary(ctx context.Context, name string) (*index.Summary, erro
 
 // Shard returns every release of a pack, verified against its bucket.
 func (c *Client) Shard(ctx context.Context, name string) (*index.Shard, error) {
-	s, err := c.Summary(ctx, name)
+	defer c.flush()
+	return c.shard(ctx, name)
+}
+
+func (c *Client) shard(ctx context.Context, name string) (*index.Shard, error) {
+	s, err := c.summary(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +472,8 @@ func (c *Client) Shard(ctx context.Context, name string) (*index.Shard, error) {
 
 // Catalog returns every pack's summary (reads every bucket).
 func (c *Client) Catalog(ctx context.Context) ([]index.Summary, error) {
-	root, err := c.Root(ctx)
+	defer c.flush()
+	root, err := c.verifiedRoot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -404,6 +495,11 @@ func (c *Client) Catalog(ctx context.Context) ([]index.Summary, error) {
 
 // Resolve finds the highest release of name matching constraint ("" = latest).
 func (c *Client) Resolve(ctx context.Context, name, constraint string, pre bool) (*index.Release, error) {
+	defer c.flush()
+	return c.resolve(ctx, name, constraint, pre)
+}
+
+func (c *Client) resolve(ctx context.Context, name, constraint string, pre bool) (*index.Release, error) {
 	var cons *semver.Constraints
 	if constraint != "" {
 		var err error
@@ -411,7 +507,7 @@ func (c *Client) Resolve(ctx context.Context, name, constraint string, pre bool)
 			return nil, fmt.Errorf("version constraint %q: %v (examples: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3)", constraint, err)
 		}
 	}
-	shard, err := c.Shard(ctx, name)
+	shard, err := c.shard(ctx, name)
 	if err != nil {
 		return nil, err
 	}

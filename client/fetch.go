@@ -51,6 +51,7 @@ func hashFile(path string) ([32]byte, int64, error) {
 // corrupted cache entry is detected and fetched again. The download is
 // streamed and capped at the size the shard records.
 func (c *Client) Archive(ctx context.Context, name string, rel *index.Release) (string, error) {
+	defer c.flush()
 	path, _, err := c.archive(ctx, name, rel, false)
 	return path, err
 }
@@ -107,7 +108,7 @@ func (c *Client) archive(ctx context.Context, name string, rel *index.Release, w
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, err
 	}
-	resp, err := c.tr.Get(ctx, ref.Path, "")
+	resp, err := c.open(ctx, ref.Path)
 	if err != nil {
 		return "", nil, err
 	}
@@ -179,7 +180,8 @@ type FetchResult struct {
 // Fetch resolves, downloads, verifies and extracts one pack. On any error
 // Dest is untouched.
 func (c *Client) Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error) {
-	rel, err := c.Resolve(ctx, o.Name, o.Constraint, o.Pre)
+	defer c.flush()
+	rel, err := c.resolve(ctx, o.Name, o.Constraint, o.Pre)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ func (c *Client) Verifies() bool { return c.verifier != nil && !c.opts.InsecureS
 // signature that checked out. It is "" when the release has no signature
 // (an unsigned registry; a client with keys refuses that).
 func (c *Client) ArchiveSigned(ctx context.Context, name string, rel *index.Release) (path, sigSHA256 string, err error) {
+	defer c.flush()
 	if c.Verifies() && rel.Signature == "" {
 		return "", "", fmt.Errorf("%w: %s has no signature but the registry has a key", ErrUnsigned, rel.Archive.Path)
 	}

@@ -480,6 +480,36 @@ func TestRollbackState(t *testing.T) {
 	})
 }
 
+// TestRollbackWritesNothing: the rollback check of an index runs while
+// the first bucket downloads; when it refuses the index, nothing read
+// through it is cached and the state keeps the newer serial.
+func TestRollbackWritesNothing(t *testing.T) {
+	f := newFixture(t)
+	site := f.latest(t)
+	srv := newServer(t, site)
+	e := newEnv(t)
+	if _, err := e.client(t, srv.URL, f.pub).Root(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cacheBefore, stateBefore := snapshot(t, e.cache), snapshot(t, e.state)
+	srv.setDir(f.sites[0]) // the older generation, validly signed
+	dest := filepath.Join(t.TempDir(), "calico")
+	c := e.client(t, srv.URL, f.pub)
+	_, err := c.Fetch(context.Background(), FetchOptions{Name: "calico", Dest: dest})
+	if !errors.Is(err, ErrRollback) {
+		t.Fatalf("got %v, want ErrRollback", err)
+	}
+	if !equalMaps(snapshot(t, e.cache), cacheBefore) {
+		t.Errorf("the cache changed: %v", keys(snapshot(t, e.cache)))
+	}
+	if !equalMaps(snapshot(t, e.state), stateBefore) {
+		t.Error("rollback state changed")
+	}
+	if _, err := os.Lstat(dest); !errors.Is(err, os.ErrNotExist) {
+		t.Error("DEST was created")
+	}
+}
+
 // TestDirectoryRegistryFIFO: a FIFO planted in a directory registry is
 // refused at once; opening it would block forever.
 func TestDirectoryRegistryFIFO(t *testing.T) {
