@@ -105,16 +105,20 @@ func (c *Client) archive(ctx context.Context, name string, rel *index.Release, w
 		fmt.Fprintf(c.opts.Warn, "warning: cached %s is corrupt; fetching it again\n", cached)
 		os.Remove(cached)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", nil, err
-	}
+	// The cache directory is made while the request is out.
+	var mkdirErr error
+	c.later(func() { mkdirErr = os.MkdirAll(dir, 0o755) })
 	resp, err := c.open(ctx, ref.Path)
+	c.flush()
 	if err != nil {
 		return "", nil, err
 	}
 	defer resp.Body.Close()
 	if resp.Size > ref.Size {
 		return "", nil, fmt.Errorf("%s: %w (server announces %d bytes, the index says %d)", ref.Path, ErrTooLarge, resp.Size, ref.Size)
+	}
+	if mkdirErr != nil {
+		return "", nil, mkdirErr
 	}
 	tmp, err := os.CreateTemp(dir, ".download-*")
 	if err != nil {
