@@ -528,6 +528,9 @@ func TestTamperMatrix(t *testing.T) {
 			if _, err := os.Lstat(dest); !errors.Is(err, os.ErrNotExist) {
 				t.Error("DEST was created")
 			}
+			if entries, _ := os.ReadDir(filepath.Dir(dest)); len(entries) != 0 {
+				t.Errorf("left beside DEST: %v", entries)
+			}
 			// The cache holds nothing unverified: archives are named by
 			// their digest and every one present matches it.
 			archives, _ := filepath.Glob(filepath.Join(e.cache, "archives", "*"))

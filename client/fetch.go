@@ -105,11 +105,23 @@ func (c *Client) archive(ctx context.Context, name string, rel *index.Release, w
 		fmt.Fprintf(c.opts.Warn, "warning: cached %s is corrupt; fetching it again\n", cached)
 		os.Remove(cached)
 	}
-	// The cache directory is made while the request is out.
-	var mkdirErr error
-	c.later(func() { mkdirErr = os.MkdirAll(dir, 0o755) })
+	// The cache directory and the file to download into are made while
+	// the request is out.
+	var tmp *os.File
+	var tmpErr error
+	c.later(func() {
+		if tmpErr = os.MkdirAll(dir, 0o755); tmpErr == nil {
+			tmp, tmpErr = os.CreateTemp(dir, ".download-*")
+		}
+	})
 	resp, err := c.open(ctx, ref.Path)
 	c.flush()
+	if tmp != nil {
+		defer func() {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}()
+	}
 	if err != nil {
 		return "", nil, err
 	}
@@ -117,14 +129,9 @@ func (c *Client) archive(ctx context.Context, name string, rel *index.Release, w
 	if resp.Size > ref.Size {
 		return "", nil, fmt.Errorf("%s: %w (server announces %d bytes, the index says %d)", ref.Path, ErrTooLarge, resp.Size, ref.Size)
 	}
-	if mkdirErr != nil {
-		return "", nil, mkdirErr
+	if tmpErr != nil {
+		return "", nil, tmpErr
 	}
-	tmp, err := os.CreateTemp(dir, ".download-*")
-	if err != nil {
-		return "", nil, err
-	}
-	defer os.Remove(tmp.Name())
 	var body io.Reader = io.LimitReader(resp.Body, ref.Size+1)
 	if c.opts.Progress != nil {
 		body = c.opts.Progress(name, ref.Size, body)
@@ -196,16 +203,32 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error
 	if _, err := os.Lstat(dest); err == nil && !o.Force {
 		return nil, fmt.Errorf("%w: %s (pass --force to replace it)", pack.ErrDestExists, dest)
 	}
-	file, err := c.Archive(ctx, o.Name, rel)
+	// The directory to unpack into, beside dest, is made while the
+	// archive downloads; it is removed unless extraction takes it over.
+	var stage string
+	var stageErr error
+	c.later(func() { stage, stageErr = pack.MkdirStage(dest) })
+	extracting := false
+	defer func() {
+		if !extracting && stage != "" {
+			os.RemoveAll(stage)
+		}
+	}()
+	file, _, err := c.archive(ctx, o.Name, rel, false)
+	c.flush()
 	if err != nil {
 		return nil, err
+	}
+	if stageErr != nil {
+		return nil, stageErr
 	}
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	res, err := pack.Extract(f, dest, pack.ExtractOptions{Root: o.Name, Overwrite: o.Force})
+	extracting = true
+	res, err := pack.Extract(f, dest, pack.ExtractOptions{Root: o.Name, Overwrite: o.Force, Stage: stage})
 	if err != nil {
 		if errors.Is(err, pack.ErrCorrupt) || errors.Is(err, pack.ErrUnsafePath) {
 			return nil, fmt.Errorf("%s@%s: %w", o.Name, rel.Version, err)

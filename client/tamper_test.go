@@ -347,6 +347,9 @@ func TestTamperEveryFile(t *testing.T) {
 				if got := snapshot(t, parent); len(got) != 1 || got[filepath.Join("calico", "keep.txt")] != "mine" {
 					t.Errorf("DEST or its parent changed: %v", keys(got))
 				}
+				if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+					t.Errorf("left beside DEST: %v", entries)
+				}
 				if !equalMaps(snapshot(t, e.state), stateBefore) {
 					t.Error("rollback state changed")
 				}

@@ -34,6 +34,22 @@ type ExtractOptions struct {
 	// Overwrite replaces an existing dest (atomically swapped); otherwise
 	// an existing dest is an error.
 	Overwrite bool
+	// Stage, when set, is the empty directory to unpack into, made by
+	// MkdirStage(dest) ahead of time (while the archive downloads, say).
+	// Like the one Extract makes otherwise, it is renamed to dest or, on
+	// failure, removed; one that is not an empty directory beside dest is
+	// refused and left alone.
+	Stage string
+}
+
+// MkdirStage makes a new empty directory beside dest for Extract to unpack
+// into (ExtractOptions.Stage), and dest's parent if needed.
+func MkdirStage(dest string) (string, error) {
+	parent := filepath.Dir(filepath.Clean(dest))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(parent, ".packgen-extract-*")
 }
 
 // ExtractResult says what was extracted.
@@ -66,23 +82,27 @@ func Extract(r io.Reader, dest string, opts ExtractOptions) (*ExtractResult, err
 		opts.MaxEntries = DefaultLimits.MaxFiles
 	}
 	dest = filepath.Clean(dest)
-	if _, err := os.Lstat(dest); err == nil && !opts.Overwrite {
-		return nil, fmt.Errorf("%w: %s (remove it or choose another destination)", ErrDestExists, dest)
+	if opts.Stage != "" {
+		if err := checkStage(opts.Stage, dest); err != nil {
+			return nil, err // not removed: it may not be a stage at all
+		}
 	}
-	parent := filepath.Dir(dest)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp(parent, ".packgen-extract-*")
-	if err != nil {
-		return nil, err
-	}
+	tmp := opts.Stage
 	ok := false
 	defer func() {
-		if !ok {
+		if !ok && tmp != "" {
 			os.RemoveAll(tmp)
 		}
 	}()
+	if _, err := os.Lstat(dest); err == nil && !opts.Overwrite {
+		return nil, fmt.Errorf("%w: %s (remove it or choose another destination)", ErrDestExists, dest)
+	}
+	if tmp == "" {
+		var err error
+		if tmp, err = MkdirStage(dest); err != nil {
+			return nil, err
+		}
+	}
 	res, err := extractInto(r, tmp, opts)
 	if err != nil {
 		return nil, err
@@ -97,6 +117,23 @@ func Extract(r io.Reader, dest string, opts ExtractOptions) (*ExtractResult, err
 	}
 	ok = true
 	return res, nil
+}
+
+// checkStage refuses a stage that is not an empty directory beside dest
+// (the final rename must stay within one directory).
+func checkStage(stage, dest string) error {
+	if filepath.Dir(filepath.Clean(stage)) != filepath.Dir(dest) {
+		return fmt.Errorf("staging directory %s is not beside %s", stage, dest)
+	}
+	f, err := os.Open(stage)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if names, err := f.Readdirnames(1); len(names) > 0 || err != io.EOF {
+		return fmt.Errorf("staging directory %s is not empty (%v)", stage, err)
+	}
+	return nil
 }
 
 func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, error) {
