@@ -133,7 +133,8 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
 			// for a second P to do but spin and wake threads at every
 			// hand-off between net/http's goroutines, CPU taken from the
 			// server on a small or loopback machine (≈ 1 ms of an 11 ms
-			// fetch, measured on 2 CPUs).
+			// fetch, measured on 2 CPUs). Usually already done by package
+			// oneproc, then free.
 			if standalone {
 				runtime.GOMAXPROCS(1)
 			}

@@ -2,7 +2,11 @@
 // from a git repository, and is the client that fetches and verifies them.
 package main
 
-import "os"
+import (
+	"os"
+
+	_ "github.com/packgen/packgen/internal/oneproc" // one P for fetch, set early: see its doc
+)
 
 // standalone is true when this process runs one command and exits (not
 // when tests call execute), so a command may change process-wide settings.
