@@ -200,6 +200,7 @@ func (c *Client) getAsync(ctx context.Context, p string, max int64) <-chan fetch
 		data, err := c.fetch(ctx, p, max)
 		ch <- fetched{data, err}
 	}()
+	runtime.Gosched() // send the request before the caller goes on (with one P, it would wait for the caller to block)
 	return ch
 }
 
