@@ -95,7 +95,14 @@ func versionString() string {
 	return v
 }
 
-func newRoot(g *globalOptions) *cobra.Command {
+func newRoot(g *globalOptions) *cobra.Command { return newRootFor(g, "") }
+
+// newRootFor is newRoot with only the command called name, when there is
+// one: building every command (flags, help, completions) is most of
+// cobra's share of start-up, and running one needs no other. Any other
+// name ("", a flag, help, completion, a typo) gets them all, for help,
+// suggestions and completion.
+func newRootFor(g *globalOptions, name string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "packgen",
 		Short: "Build and fetch signed Kubernetes pack registries from git",
@@ -127,7 +134,12 @@ Exit codes:
 	})
 	var cmds []*cobra.Command
 	for _, c := range commands {
-		cmds = append(cmds, c(g))
+		cmd := c(g)
+		if name != "" && (cmd.Name() == name || cmd.HasAlias(name)) {
+			cmds = []*cobra.Command{cmd}
+			break
+		}
+		cmds = append(cmds, cmd)
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
 	root.AddCommand(cmds...)
@@ -137,7 +149,11 @@ Exit codes:
 // execute runs packgen with args and returns the exit code.
 func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
-	root := newRoot(g)
+	name := ""
+	if len(args) > 0 {
+		name = args[0]
+	}
+	root := newRootFor(g, name)
 	root.SetArgs(args)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
