@@ -189,8 +189,8 @@ type fetched struct {
 	err  error
 }
 
-// getAsync starts get(p) in the background, for a file known in advance
-// that is needed a little later. The channel yields the one result, then
+// getAsync fetches p in the background, for a file known in advance that
+// is needed a little later. The channel yields the one result, then
 // is closed. Callers cancel ctx and drain the channel before returning, so
 // no request outlives the call that made it.
 func (c *Client) getAsync(ctx context.Context, p string, max int64) <-chan fetched {
@@ -489,6 +489,9 @@ func (c *Client) Catalog(ctx context.Context) ([]index.Summary, error) {
 		})
 	if err != nil {
 		return nil, err
+	}
+	if c.flush(); c.rootErr != nil {
+		return nil, c.rootErr
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all, nil
