@@ -3,7 +3,6 @@ package pack
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"image/png"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
+	gzip "github.com/klauspost/compress/gzip"
 	"gopkg.in/yaml.v3"
 )
 

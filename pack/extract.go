@@ -2,7 +2,6 @@ package pack
 
 import (
 	"archive/tar"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	gzip "github.com/klauspost/compress/gzip"
 	"github.com/packgen/packgen/internal/atomicfile"
 )
 

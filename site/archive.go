@@ -3,7 +3,6 @@ package site
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	gzip "github.com/klauspost/compress/gzip"
 	"github.com/packgen/packgen/index"
 )
 
