@@ -25,6 +25,7 @@ import (
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/treeshape"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
 )
 
@@ -454,7 +455,7 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 		if err != nil {
 			return rel, nil, err
 		}
-		sig, bundle, err := o.Signer.SignFile(file, sum)
+		sig, bundle, err := signArchive(o.Signer, file, sum)
 		if err != nil {
 			return rel, nil, fmt.Errorf("sign %s: %w", apath, err)
 		}
@@ -462,6 +463,38 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 		rel.Bundle = path.Join(path.Dir(apath), bundle)
 	}
 	return rel, probs, nil
+}
+
+// contentSigner is a Signer that returns the signature files' content
+// (sign.Signer does), so the build can write them itself.
+type contentSigner interface {
+	SignatureFiles(file string, sha256sum [32]byte) (sig, bundle []byte, err error)
+}
+
+// signArchive signs a release archive the build has just created. Its
+// signature files are new paths beside it that no index references yet,
+// in a fresh stage or in place alike: they are written straight, not
+// through a temp file and a rename each (10,000 of them in a cold build
+// of 5,000 releases, a tenth of its file system time on ext4).
+func signArchive(s Signer, file string, sum [32]byte) (sig, bundle string, err error) {
+	cs, ok := s.(contentSigner)
+	if !ok {
+		return s.SignFile(file, sum)
+	}
+	sigData, bundleData, err := cs.SignatureFiles(file, sum)
+	if err != nil {
+		return "", "", err
+	}
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{file + sign.SigExt, sigData}, {file + sign.BundleExt, bundleData}} {
+		if err := os.WriteFile(f.path, f.data, 0o644); err != nil {
+			return "", "", err
+		}
+	}
+	base := filepath.Base(file)
+	return base + sign.SigExt, base + sign.BundleExt, nil
 }
 
 // annotate says which commit a historical release's problems come from.

@@ -215,25 +215,43 @@ func (s *Signer) Sign(r io.Reader) (*Signature, error) {
 // (re-reading it only for ed25519) and writes path.sig and
 // path.sigstore.json beside it, returning their base names.
 func (s *Signer) SignFile(path string, sum [32]byte) (sigName, bundleName string, err error) {
-	var sig *Signature
-	if s.ed {
-		f, err := os.Open(path)
-		if err != nil {
-			return "", "", err
-		}
-		sig, err = s.Sign(f)
-		f.Close()
-		if err != nil {
-			return "", "", err
-		}
-	} else if sig, err = s.SignDigest(sum); err != nil {
+	sig, bundle, err := s.SignatureFiles(path, sum)
+	if err != nil {
 		return "", "", err
 	}
-	if err := WriteSignatureFiles(path, sig); err != nil {
+	if err := writeAtomic(path+SigExt, sig); err != nil {
+		return "", "", err
+	}
+	if err := writeAtomic(path+BundleExt, bundle); err != nil {
 		return "", "", err
 	}
 	base := filepath.Base(path)
 	return base + SigExt, base + BundleExt, nil
+}
+
+// SignatureFiles signs the file at path, whose SHA-256 is sum, and
+// returns what SignFile would write to path+SigExt and path+BundleExt,
+// for a caller that writes them itself (a build writing into a fresh
+// staging dir needs no temp file and rename per file).
+func (s *Signer) SignatureFiles(path string, sum [32]byte) (sigFile, bundle []byte, err error) {
+	var sig *Signature
+	if s.ed {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		sig, err = s.Sign(f)
+		f.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+	} else if sig, err = s.SignDigest(sum); err != nil {
+		return nil, nil, err
+	}
+	if bundle, err = sig.Bundle(); err != nil {
+		return nil, nil, err
+	}
+	return sig.SigFile(), bundle, nil
 }
 
 // File name suffixes of signatures.
@@ -241,18 +259,6 @@ const (
 	SigExt    = ".sig"
 	BundleExt = ".sigstore.json"
 )
-
-// WriteSignatureFiles writes blobPath.sig and blobPath.sigstore.json atomically.
-func WriteSignatureFiles(blobPath string, sig *Signature) error {
-	bundle, err := sig.Bundle()
-	if err != nil {
-		return err
-	}
-	if err := writeAtomic(blobPath+SigExt, sig.SigFile()); err != nil {
-		return err
-	}
-	return writeAtomic(blobPath+BundleExt, bundle)
-}
 
 func writeAtomic(path string, data []byte) error {
 	return atomicfile.WriteFile(path, data, 0o644)

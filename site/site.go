@@ -57,7 +57,9 @@ type Options struct {
 }
 
 // Write renders the catalogue into dir, a staged registry directory that
-// already holds the archives named by each shard.
+// already holds the archives named by each shard. Pages are written
+// straight into it, as nobody reads a stage; when dir is Options.Previous
+// itself (a live site updated in place) each file is replaced atomically.
 func Write(dir string, root *index.Root, shards []*index.Shard) error {
 	return WriteOptions(dir, root, shards, Options{})
 }
@@ -114,24 +116,24 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 // writeIndex writes the assets, catalog.json, assets/catalog.js and the
 // index page for the packs' entries.
 func (g *gen) writeIndex(entries []*entry) error {
-	if err := writeAssets(g.dir); err != nil {
+	if err := g.writeAssets(); err != nil {
 		return err
 	}
 	js, err := catalogFiles(g.catalog(entries))
 	if err != nil {
 		return err
 	}
-	if err := writeFile(g.dir, CatalogJSON, js.json); err != nil {
+	if err := g.writeFile(CatalogJSON, js.json); err != nil {
 		return err
 	}
-	if err := writeFile(g.dir, CatalogJS, js.js); err != nil {
+	if err := g.writeFile(CatalogJS, js.js); err != nil {
 		return err
 	}
 	page, err := g.indexPage(entries)
 	if err != nil {
 		return err
 	}
-	return writeFile(g.dir, IndexFile, page)
+	return g.writeFile(IndexFile, page)
 }
 
 // gen holds what every page of one build shares.
@@ -215,8 +217,21 @@ func (g *gen) reuseKey(s *index.Shard) (string, error) {
 // writeFile writes a file of the site atomically: a build normally hands
 // Write a private stage, but a site updated in place must never show a
 // half-written page.
-func writeFile(dir, rel string, data []byte) error {
-	if err := atomicfile.WriteFile(filepath.Join(dir, filepath.FromSlash(rel)), data, 0o644); err != nil {
+// writeFile writes a file of the catalogue: atomically when updating a
+// live site in place, straight into a fresh staging dir, which nobody
+// reads until the build swaps it in (a thousand pages fewer temp files
+// and renames).
+func (g *gen) writeFile(rel string, data []byte) error {
+	file := filepath.Join(g.dir, filepath.FromSlash(rel))
+	var err error
+	if g.inPlace {
+		err = atomicfile.WriteFile(file, data, 0o644)
+	} else if err = os.WriteFile(file, data, 0o644); errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(filepath.Dir(file), 0o755); err == nil {
+			err = os.WriteFile(file, data, 0o644)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("catalogue: %w", err)
 	}
 	return nil
@@ -232,7 +247,7 @@ func sameDir(a, b string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
-func writeAssets(dir string) error {
+func (g *gen) writeAssets() error {
 	ents, err := embedded.ReadDir(assetsDir)
 	if err != nil {
 		return err
@@ -242,7 +257,7 @@ func writeAssets(dir string) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFile(dir, path.Join(assetsDir, e.Name()), b); err != nil {
+		if err := g.writeFile(path.Join(assetsDir, e.Name()), b); err != nil {
 			return err
 		}
 	}
@@ -320,7 +335,7 @@ func (g *gen) reuse(rel string) error {
 	if err != nil {
 		return fmt.Errorf("catalogue: reuse %s: %w", rel, err)
 	}
-	return writeFile(g.dir, rel, b)
+	return g.writeFile(rel, b)
 }
 
 // packPage renders (or reuses) one pack's page and logo.
@@ -345,7 +360,7 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	}
 	if files.logo != nil {
 		e.HasLogo = true
-		if err := writeFile(g.dir, path.Join(packDir(s.Name), logoFile), files.logo); err != nil {
+		if err := g.writeFile(path.Join(packDir(s.Name), logoFile), files.logo); err != nil {
 			return nil, err
 		}
 	}
@@ -353,7 +368,7 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalogue: pack %s: %w", s.Name, err)
 	}
-	return e, writeFile(g.dir, PagePath(s.Name), page)
+	return e, g.writeFile(PagePath(s.Name), page)
 }
 
 // groupOf names the index section a pack belongs to, and its sort rank.

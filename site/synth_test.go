@@ -117,18 +117,18 @@ func synth(t testing.TB, dir string, packs []synthPack) (*index.Root, []*index.S
 // 5,000-pack test needs only the index, and this keeps it fast under -race.
 func writeIndexOnly(t testing.TB, dir string, n int) {
 	t.Helper()
+	g := &gen{dir: dir, root: &index.Root{Registry: "synthetic"}}
 	var entries []*entry
 	for i, p := range manyPacks(n, 1) {
 		r := index.Release{Version: p.versions[0], Layer: p.layer, DisplayName: p.display, AddonType: p.addonType, CloudTypes: p.clouds}
 		s := &index.Shard{SchemaVersion: 1, Name: p.name, Releases: []index.Release{r}}
 		entries = append(entries, &entry{Shard: s, Latest: &s.Releases[0], HasLogo: i%10 == 0})
 		if i%10 == 0 {
-			if err := writeFile(dir, path.Join(packDir(p.name), logoFile), tinyPNG); err != nil {
+			if err := g.writeFile(path.Join(packDir(p.name), logoFile), tinyPNG); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	g := &gen{dir: dir, root: &index.Root{Registry: "synthetic"}}
 	if err := g.writeIndex(entries); err != nil {
 		t.Fatal(err)
 	}

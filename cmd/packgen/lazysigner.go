@@ -80,6 +80,15 @@ func (l *lazySigner) SignFile(file string, sum [32]byte) (string, string, error)
 	return s.SignFile(file, sum)
 }
 
+// SignatureFiles decrypts the key on first use and signs.
+func (l *lazySigner) SignatureFiles(file string, sum [32]byte) ([]byte, []byte, error) {
+	s, err := l.signer()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.SignatureFiles(file, sum)
+}
+
 // Signed checks a signature with the public key, without decrypting.
 func (l *lazySigner) Signed(path string, sum [32]byte, sigFile []byte) bool {
 	raw, err := sign.DecodeSigFile(sigFile)
