@@ -40,6 +40,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -609,6 +610,8 @@ func readAll(ctx context.Context, t Target, key string) ([]byte, error) {
 	return data, nil
 }
 
+// walk lists the site's files with their digests, hashed on every CPU:
+// a site of 5,000 releases is ≈ 180 MB to read.
 func walk(dir string) ([]localFile, error) {
 	var out []localFile
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -621,21 +624,38 @@ func walk(dir string) ([]localFile, error) {
 			}
 			return nil
 		}
-		// Dot files are never published: editor leftovers and the
-		// directory target's in-flight temp files.
+		// Dot files are never published: editor leftovers, the build
+		// record and the directory target's in-flight temp files.
 		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") {
 			return nil
 		}
 		rel, _ := filepath.Rel(dir, p)
-		f, err := hashFile(p)
-		if err != nil {
-			return err
-		}
-		f.key = filepath.ToSlash(rel)
-		out = append(out, f)
+		out = append(out, localFile{path: p, key: filepath.ToSlash(rel)})
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(out))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				key := out[i].key
+				out[i], errs[i] = hashFile(out[i].path)
+				out[i].key = key
+			}
+		}()
+	}
+	for i := range out {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 func hashFile(p string) (localFile, error) {
