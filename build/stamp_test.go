@@ -95,6 +95,7 @@ func TestStamp(t *testing.T) {
 		{name: "no catalogue", mod: func(o *Options) { o.Site = nil }},
 		{name: "other name", mod: func(o *Options) { o.Registry = "other" }},
 		{name: "other ref", mod: func(o *Options) { o.Ref = "HEAD~1" }},
+		{name: "previous elsewhere", mod: func(o *Options) { o.Previous = full }},
 		{name: "index edited", edit: func() {
 			p := filepath.Join(out, index.RootFile)
 			data, err := os.ReadFile(p)
@@ -118,6 +119,11 @@ func TestStamp(t *testing.T) {
 			})
 			if strings.Contains(log.String(), "nothing to do") {
 				t.Fatalf("short cut taken (err %v)", err)
+			}
+			if tc.name == "previous elsewhere" {
+				if _, serr := os.Stat(filepath.Join(site, StampFile)); err != nil || serr == nil {
+					t.Fatalf("a build reusing another dir: %v; record written: %v", err, serr == nil)
+				}
 			}
 		})
 	}
