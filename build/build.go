@@ -311,7 +311,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		fmt.Fprintf(o.Log, "keeping %s: published before, no longer in the built history\n", key)
 	}
 
-	snap, err := writeIndex(o, stage, src, prev, releases)
+	snap, err := writeIndex(ctx, o, stage, src, prev, releases)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/internal/treeshape"
 	"github.com/packgen/packgen/source"
@@ -172,7 +173,7 @@ func writeFile(stage, rel string, data []byte) (index.FileRef, error) {
 }
 
 // writeIndex writes shards, buckets and the root for the given releases.
-func writeIndex(o Options, stage string, src *source.Result, prev *previous, releases []index.Release) (*Snapshot, error) {
+func writeIndex(ctx context.Context, o Options, stage string, src *source.Result, prev *previous, releases []index.Release) (*Snapshot, error) {
 	kept := map[string]bool{}
 	var keptMu sync.Mutex
 	put := func(rel string, data []byte) (index.FileRef, error) {
@@ -207,7 +208,7 @@ func writeIndex(o Options, stage string, src *source.Result, prev *previous, rel
 	}
 	// Shards are encoded, hashed and written in parallel: one per pack.
 	shardRefs := make([]index.FileRef, len(names))
-	if err := parallel(o.Jobs, len(names), func(i int) error {
+	if err := parallel.Each(ctx, len(names), o.Jobs, func(i int) error {
 		s := byName[names[i]]
 		s.Sort()
 		ref, err := writeShard(o, prev, put, s)
@@ -406,32 +407,4 @@ func hexSum(h string) ([32]byte, error) {
 	}
 	copy(sum[:], b)
 	return sum, nil
-}
-
-// parallel calls f(0) … f(n-1) on up to jobs goroutines and returns the
-// first error (by index) any of them returned.
-func parallel(jobs, n int, f func(i int) error) error {
-	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < max(min(jobs, n), 1); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				errs[i] = f(i)
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -34,7 +34,7 @@ func (d DirTarget) List(ctx context.Context) (map[string]Object, error) {
 	if _, err := os.Stat(d.Dir); errors.Is(err, fs.ErrNotExist) {
 		return out, nil
 	}
-	files, err := walk(d.Dir)
+	files, err := walk(ctx, d.Dir)
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,7 @@ import (
 	"sync"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/parallel"
 )
 
 // Object is a remote object as listed.
@@ -143,7 +144,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s/index.json: %v", ErrNotSite, dir, err)
 	}
-	local, err := walk(dir)
+	local, err := walk(ctx, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read site %s: %w", dir, err)
 	}
@@ -180,7 +181,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	// a request each (stores without MD5 ETags), so they run in parallel.
 	type verdict struct{ same, known bool }
 	verdicts := make([]verdict, len(local))
-	err = forEach(ctx, len(local), o.Jobs, func(i int) error {
+	err = parallel.Each(ctx, len(local), o.Jobs, func(i int) error {
 		same, known, err := sameContent(ctx, t, local[i], remote)
 		verdicts[i] = verdict{same, known}
 		return err
@@ -416,7 +417,7 @@ func stages(files []localFile) [][]localFile {
 // the start (live, or absent when live is nil).
 func putAll(ctx context.Context, t Target, files []localFile, live *Object, o Options) error {
 	var mu sync.Mutex
-	return forEach(ctx, len(files), o.Jobs, func(i int) error {
+	return parallel.Each(ctx, len(files), o.Jobs, func(i int) error {
 		if err := put(ctx, t, files[i], live, o); err != nil {
 			return err
 		}
@@ -425,47 +426,6 @@ func putAll(ctx context.Context, t Target, files []localFile, live *Object, o Op
 		mu.Unlock()
 		return nil
 	})
-}
-
-// forEach runs fn(0..n-1) with at most jobs at once. It returns when every
-// started call has ended; the first error (or cancellation) stops the rest.
-func forEach(ctx context.Context, n, jobs int, fn func(i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	work := make(chan int)
-	var mu sync.Mutex
-	var first error
-	var wg sync.WaitGroup
-	for range min(max(jobs, 1), n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-						cancel()
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-feed:
-	for i := range n {
-		select {
-		case work <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(work)
-	wg.Wait()
-	if first == nil && ctx.Err() != nil {
-		first = ctx.Err()
-	}
-	return first
 }
 
 func put(ctx context.Context, t Target, f localFile, live *Object, o Options) error {
@@ -612,7 +572,7 @@ func readAll(ctx context.Context, t Target, key string) ([]byte, error) {
 
 // walk lists the site's files with their digests, hashed on every CPU:
 // a site of 5,000 releases is ≈ 180 MB to read.
-func walk(dir string) ([]localFile, error) {
+func walk(ctx context.Context, dir string) ([]localFile, error) {
 	var out []localFile
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -636,26 +596,13 @@ func walk(dir string) ([]localFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	errs := make([]error, len(out))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				key := out[i].key
-				out[i], errs[i] = hashFile(out[i].path)
-				out[i].key = key
-			}
-		}()
-	}
-	for i := range out {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return out, errors.Join(errs...)
+	err = parallel.Each(ctx, len(out), runtime.GOMAXPROCS(0), func(i int) error {
+		f, err := hashFile(out[i].path)
+		f.key = out[i].key
+		out[i] = f
+		return err
+	})
+	return out, err
 }
 
 func hashFile(p string) (localFile, error) {

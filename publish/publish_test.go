@@ -312,7 +312,7 @@ func gen2Serial(t *testing.T, site string) int64 {
 // root signatures.
 func metadata(t *testing.T, site string) map[string]bool {
 	out := map[string]bool{}
-	files, err := walk(site)
+	files, err := walk(context.Background(), site)
 	if err != nil {
 		t.Fatal(err)
 	}
