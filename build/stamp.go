@@ -69,12 +69,7 @@ func stampable(o Options) bool {
 	if o.Stamp == "" {
 		return false
 	}
-	if o.Previous == "" {
-		return true
-	}
-	a, err1 := filepath.Abs(o.Previous)
-	b, err2 := filepath.Abs(o.Out)
-	return err1 == nil && err2 == nil && a == b
+	return o.Previous == "" || samePath(o.Previous, o.Out)
 }
 
 func inputsDigest(o Options, commit string) string {

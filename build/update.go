@@ -35,9 +35,7 @@ func canUpdateInPlace(o Options, prev *previous) bool {
 	if prev.root == nil || prev.dir == "" {
 		return false
 	}
-	a, err1 := filepath.Abs(prev.dir)
-	b, err2 := filepath.Abs(o.Out)
-	if err1 != nil || err2 != nil || a != b {
+	if !samePath(prev.dir, o.Out) {
 		return false
 	}
 	// Without a catalogue now, one from an earlier build would go stale:
@@ -120,4 +118,12 @@ func collectGarbage(out string, prev *previous, kept map[string]bool) {
 
 func contentAddressed(rel string) bool {
 	return strings.HasPrefix(rel, "index/") || strings.HasPrefix(rel, "signatures/") || strings.Contains(rel, "/shards/")
+}
+
+// samePath reports whether two paths name the same place once made
+// absolute.
+func samePath(a, b string) bool {
+	a, err1 := filepath.Abs(a)
+	b, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && a == b
 }
