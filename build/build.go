@@ -25,7 +25,6 @@ import (
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/treeshape"
 	"github.com/packgen/packgen/pack"
-	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
 )
 
@@ -465,10 +464,10 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 	return rel, probs, nil
 }
 
-// contentSigner is a Signer that returns the signature files' content
-// (sign.Signer does), so the build can write them itself.
-type contentSigner interface {
-	SignatureFiles(file string, sha256sum [32]byte) (sig, bundle []byte, err error)
+// directSigner is a Signer that lets the caller write the signature
+// files (sign.Signer does).
+type directSigner interface {
+	SignFileTo(file string, sha256sum [32]byte, write func(string, []byte) error) (sig, bundle string, err error)
 }
 
 // signArchive signs a release archive the build has just created. Its
@@ -477,24 +476,10 @@ type contentSigner interface {
 // through a temp file and a rename each (10,000 of them in a cold build
 // of 5,000 releases, a tenth of its file system time on ext4).
 func signArchive(s Signer, file string, sum [32]byte) (sig, bundle string, err error) {
-	cs, ok := s.(contentSigner)
-	if !ok {
-		return s.SignFile(file, sum)
+	if ds, ok := s.(directSigner); ok {
+		return ds.SignFileTo(file, sum, func(p string, data []byte) error { return os.WriteFile(p, data, 0o644) })
 	}
-	sigData, bundleData, err := cs.SignatureFiles(file, sum)
-	if err != nil {
-		return "", "", err
-	}
-	for _, f := range []struct {
-		path string
-		data []byte
-	}{{file + sign.SigExt, sigData}, {file + sign.BundleExt, bundleData}} {
-		if err := os.WriteFile(f.path, f.data, 0o644); err != nil {
-			return "", "", err
-		}
-	}
-	base := filepath.Base(file)
-	return base + sign.SigExt, base + sign.BundleExt, nil
+	return s.SignFile(file, sum)
 }
 
 // annotate says which commit a historical release's problems come from.

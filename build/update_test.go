@@ -134,3 +134,6 @@ func keys(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// The signer packgen uses writes release signatures straight (signArchive).
+var _ directSigner = (*sign.Signer)(nil)

@@ -213,45 +213,41 @@ func (s *Signer) Sign(r io.Reader) (*Signature, error) {
 
 // SignFile signs the file at path whose SHA-256 the caller already knows
 // (re-reading it only for ed25519) and writes path.sig and
-// path.sigstore.json beside it, returning their base names.
+// path.sigstore.json beside it atomically, returning their base names.
 func (s *Signer) SignFile(path string, sum [32]byte) (sigName, bundleName string, err error) {
-	sig, bundle, err := s.SignatureFiles(path, sum)
-	if err != nil {
-		return "", "", err
-	}
-	if err := writeAtomic(path+SigExt, sig); err != nil {
-		return "", "", err
-	}
-	if err := writeAtomic(path+BundleExt, bundle); err != nil {
-		return "", "", err
-	}
-	base := filepath.Base(path)
-	return base + SigExt, base + BundleExt, nil
+	return s.SignFileTo(path, sum, writeAtomic)
 }
 
-// SignatureFiles signs the file at path, whose SHA-256 is sum, and
-// returns what SignFile would write to path+SigExt and path+BundleExt,
-// for a caller that writes them itself (a build writing into a fresh
-// staging dir needs no temp file and rename per file).
-func (s *Signer) SignatureFiles(path string, sum [32]byte) (sigFile, bundle []byte, err error) {
+// SignFileTo is SignFile writing the two files with write, for a caller
+// that needs no temp file and rename per file (a build writing into a
+// fresh staging dir).
+func (s *Signer) SignFileTo(path string, sum [32]byte, write func(file string, data []byte) error) (sigName, bundleName string, err error) {
 	var sig *Signature
 	if s.ed {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, nil, err
+			return "", "", err
 		}
 		sig, err = s.Sign(f)
 		f.Close()
 		if err != nil {
-			return nil, nil, err
+			return "", "", err
 		}
 	} else if sig, err = s.SignDigest(sum); err != nil {
-		return nil, nil, err
+		return "", "", err
 	}
-	if bundle, err = sig.Bundle(); err != nil {
-		return nil, nil, err
+	bundle, err := sig.Bundle()
+	if err != nil {
+		return "", "", err
 	}
-	return sig.SigFile(), bundle, nil
+	if err := write(path+SigExt, sig.SigFile()); err != nil {
+		return "", "", err
+	}
+	if err := write(path+BundleExt, bundle); err != nil {
+		return "", "", err
+	}
+	base := filepath.Base(path)
+	return base + SigExt, base + BundleExt, nil
 }
 
 // File name suffixes of signatures.

@@ -80,13 +80,13 @@ func (l *lazySigner) SignFile(file string, sum [32]byte) (string, string, error)
 	return s.SignFile(file, sum)
 }
 
-// SignatureFiles decrypts the key on first use and signs.
-func (l *lazySigner) SignatureFiles(file string, sum [32]byte) ([]byte, []byte, error) {
+// SignFileTo decrypts the key on first use and signs.
+func (l *lazySigner) SignFileTo(file string, sum [32]byte, write func(string, []byte) error) (string, string, error) {
 	s, err := l.signer()
 	if err != nil {
-		return nil, nil, err
+		return "", "", err
 	}
-	return s.SignatureFiles(file, sum)
+	return s.SignFileTo(file, sum, write)
 }
 
 // Signed checks a signature with the public key, without decrypting.
