@@ -140,6 +140,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Out == "" {
 		return nil, errors.New("no output directory given")
 	}
+	if fi, err := os.Stat(o.Out); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("output %s is a file, not a directory: pass a directory (it is created when missing)", o.Out)
+	}
 	if o.ExpiresIn == 0 {
 		o.ExpiresIn = DefaultExpiry
 	}

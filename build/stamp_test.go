@@ -192,3 +192,22 @@ func hideShard(t *testing.T, site string) string {
 	must(t, os.Rename(matches[0], matches[0]+".hidden"))
 	return matches[0]
 }
+
+// TestOutIsAFile checks that an output path naming a file is refused
+// with a message saying what to pass, and the file is left alone.
+func TestOutIsAFile(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
+	commit(t, r, "one")
+	out := filepath.Join(tmp, "afile")
+	must(t, os.WriteFile(out, []byte("keep"), 0o644))
+	_, err = run(t, r.Dir, out)
+	if err == nil || !strings.Contains(err.Error(), "is a file, not a directory") {
+		t.Fatalf("err = %v", err)
+	}
+	if data, _ := os.ReadFile(out); string(data) != "keep" {
+		t.Fatalf("the file was changed: %q", data)
+	}
+}
