@@ -25,6 +25,7 @@ import (
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/treeshape"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
 )
 
@@ -50,6 +51,14 @@ type Options struct {
 
 	SkipInvalid bool          // leave invalid releases out instead of failing
 	Signer      Signer        // nil: unsigned registry
+	// Trust holds the public keys the registry trusts for what this
+	// build did not make itself: the previous build's index.json and the
+	// signatures of releases carried over from it. The build key's own
+	// public half belongs here, and the old key during a rotation
+	// (--previous-key). Nil: the previous build's signatures are not
+	// checked (an unsigned registry), and a signed build refuses the
+	// releases it cannot check against git.
+	Trust *sign.Verifier
 	ExpiresIn   time.Duration // validity of index.json from GeneratedAt
 	// GeneratedAt overrides the commit time as the index's time (e.g.
 	// from SOURCE_DATE_EPOCH to refresh expiry without a new commit).
@@ -182,7 +191,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if prevLoc == "" {
 		prevLoc = o.Out
 	}
-	prev, err := loadPrevious(ctx, prevLoc)
+	prev, err := loadPrevious(ctx, prevLoc, o.Trust)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +313,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if seen[key] {
 			continue
 		}
-		rel, err := carry(ctx, o, prev, stage, p.rel)
+		rel, err := carry(ctx, o, prev, stage, p.rel, nil)
 		if err != nil {
 			return nil, fmt.Errorf("pack %s: keep previously published release: %w", key, err)
 		}
@@ -368,7 +377,7 @@ func startJobs(ctx context.Context, o Options, prev *previous, stage string) *jo
 				case ctx.Err() != nil:
 					j.err = ctx.Err()
 				case j.prev != nil:
-					j.out, j.err = carry(ctx, o, prev, stage, *j.prev)
+					j.out, j.err = carry(ctx, o, prev, stage, *j.prev, &j.rel)
 				default:
 					j.out, j.probs, j.err = buildRelease(o, j.rel, stage)
 				}
@@ -457,7 +466,7 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 		if err != nil {
 			return rel, nil, err
 		}
-		sig, bundle, err := signArchive(o.Signer, file, sum)
+		sig, bundle, err := signArchive(o.Signer, file, sum, func(p string, data []byte) error { return os.WriteFile(p, data, 0o644) })
 		if err != nil {
 			return rel, nil, fmt.Errorf("sign %s: %w", apath, err)
 		}
@@ -478,9 +487,9 @@ type directSigner interface {
 // in a fresh stage or in place alike: they are written straight, not
 // through a temp file and a rename each (10,000 of them in a cold build
 // of 5,000 releases, a tenth of its file system time on ext4).
-func signArchive(s Signer, file string, sum [32]byte) (sig, bundle string, err error) {
+func signArchive(s Signer, file string, sum [32]byte, write func(string, []byte) error) (sig, bundle string, err error) {
 	if ds, ok := s.(directSigner); ok {
-		return ds.SignFileTo(file, sum, func(p string, data []byte) error { return os.WriteFile(p, data, 0o644) })
+		return ds.SignFileTo(file, sum, write)
 	}
 	return s.SignFile(file, sum)
 }
@@ -497,11 +506,20 @@ func annotate(ps pack.Problems, r source.Release) pack.Problems {
 
 // carry puts a previous build's release files into the staged site:
 // hard links (or copies) from a local build, verified downloads from a
-// published one.
-// A release signed by another key than the build's is re-signed (resign).
-func carry(ctx context.Context, o Options, prev *previous, stage string, r index.Release) (index.Release, error) {
+// published one. Nothing is taken on trust (see trust.go): the archive
+// is checked against its recorded digest and, when git holds the
+// release (rel, nil for a release carried over from a history git no
+// longer has), against git; then its signature is kept, made anew or the
+// release refused (settleSignature).
+func carry(ctx context.Context, o Options, prev *previous, stage string, r index.Release, rel *source.Release) (index.Release, error) {
+	file := filepath.Join(stage, filepath.FromSlash(r.Archive.Path))
 	if o.inPlace {
-		return r, nil // already there, signed by this key
+		// Already there, signed by this key (canUpdateInPlace); checked
+		// all the same.
+		if err := checkArchive(prev, file, r, rel); err != nil {
+			return r, err
+		}
+		return settleSignature(o, stage, r, rel != nil)
 	}
 	for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
 		if p == "" {
@@ -531,7 +549,10 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 			return r, err
 		}
 	}
-	return resign(o, stage, r)
+	if err := checkArchive(prev, file, r, rel); err != nil {
+		return r, err
+	}
+	return settleSignature(o, stage, r, rel != nil)
 }
 
 // download streams a published archive to dst, checking size and digest.

@@ -284,7 +284,7 @@ func TestBucketsSpreadPacks(t *testing.T) {
 	if res.Root.BucketBits != index.BucketBitsFor(40) || len(res.Root.Buckets) != 1<<res.Root.BucketBits {
 		t.Fatalf("buckets: %d bits, %d files", res.Root.BucketBits, len(res.Root.Buckets))
 	}
-	prev, err := loadPrevious(context.Background(), out)
+	prev, err := loadPrevious(context.Background(), out, nil)
 	must(t, err)
 	var got []string
 	for n := range prev.shards {

@@ -47,7 +47,7 @@ func TestDeepTreeInPlace(t *testing.T) {
 	if err != nil || len(rep.Problems) != 0 || rep.Packs != 12 || rep.Releases != 24 {
 		t.Fatalf("verify: %v %+v", err, rep)
 	}
-	prev, err := loadPrevious(context.Background(), out)
+	prev, err := loadPrevious(context.Background(), out, nil)
 	must(t, err)
 	if len(prev.shards) != 12 {
 		t.Fatalf("read back %d packs through the tree", len(prev.shards))

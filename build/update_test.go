@@ -95,7 +95,7 @@ func TestUpdateInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := Options{Repo: repo, Out: signed, History: true, Registry: "test", Signer: k1}
-	prev, err := loadPrevious(context.Background(), signed)
+	prev, err := loadPrevious(context.Background(), signed, nil)
 	must(t, err)
 	if !canUpdateInPlace(o, prev) {
 		t.Fatal("same key: expected an update in place")

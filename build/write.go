@@ -19,6 +19,7 @@ import (
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/internal/treeshape"
+	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
 )
 
@@ -33,6 +34,9 @@ type previous struct {
 	// it references (and the per-pack latest shards) to their SHA-256
 	// ("" for the root's signatures), for updates in place.
 	rootDigest string
+	// signed: index.json verified under a trusted key. Only then do the
+	// digests it pins say what the registry published.
+	signed bool
 	refs       map[string]string
 	shardRefs  map[string]index.FileRef  // by pack name
 	byVersion  map[string]*index.Release // name@canonical version, made by find
@@ -107,7 +111,7 @@ func (p *previous) all() []prevRelease {
 // loadPrevious reads the build at loc (a directory, or an http(s)/file
 // URL of a published registry), checking every metadata digest. A missing
 // index.json means there is no previous build.
-func loadPrevious(ctx context.Context, loc string) (*previous, error) {
+func loadPrevious(ctx context.Context, loc string, trust *sign.Verifier) (*previous, error) {
 	tr, err := transport.New(loc, "", 30*time.Minute, 0)
 	if err != nil {
 		return nil, fmt.Errorf("previous build: %w", err)
@@ -131,6 +135,9 @@ func loadPrevious(ctx context.Context, loc string) (*previous, error) {
 	root, err := index.ParseRoot(data)
 	if err != nil {
 		return nil, fail(err)
+	}
+	if p.signed, err = p.verifyRoot(ctx, trust, data); err != nil {
+		return nil, err
 	}
 	p.root = root
 	p.rootDigest = index.Digest(data)

@@ -661,7 +661,7 @@ func ParseShard(data []byte, name string) (*Shard, error) {
 }
 
 // Immutable reports whether a site path never changes once published:
-// archives, their signatures and content-addressed metadata. Publishers
+// archives and content-addressed metadata. Publishers
 // and servers give these long cache lifetimes.
 func Immutable(p string) bool {
 	switch {
@@ -674,7 +674,10 @@ func Immutable(p string) bool {
 		if len(parts) == 4 && parts[2] == "shards" {
 			return true
 		}
-		return len(parts) == 4 && (strings.HasSuffix(p, ".tar.gz") || strings.HasSuffix(p, ".tar.gz"+SignatureExt) || strings.HasSuffix(p, ".tar.gz"+BundleExt))
+		// An archive's signature files are not: they always hold the
+		// current key's signature under the name clients and cosign
+		// expect (ARCHIVE.sig), so a key rotation rewrites them.
+		return len(parts) == 4 && strings.HasSuffix(p, ".tar.gz")
 	}
 	return false
 }

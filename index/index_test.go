@@ -162,7 +162,7 @@ func TestCachePolicy(t *testing.T) {
 		"packs/p/shards/" + sha + ".json":  true,
 		"packs/p/index.json":               false,
 		"packs/p/1.0.0/p-1.0.0.tar.gz":     true,
-		"packs/p/1.0.0/p-1.0.0.tar.gz.sig": true,
+		"packs/p/1.0.0/p-1.0.0.tar.gz.sig": false, // rewritten by a key rotation
 		"index.html":                       false,
 	} {
 		if Immutable(p) != imm {

@@ -182,7 +182,7 @@ func TestPublishS3(t *testing.T) {
 	// and pages, the right media types.
 	for _, c := range []struct{ key, ct, cc string }{
 		{"packs/calico/1.0.0/calico-1.0.0.tar.gz", "application/gzip", "public, max-age=31536000, immutable"},
-		{"packs/calico/1.0.0/calico-1.0.0.tar.gz.sig", "text/plain; charset=utf-8", "public, max-age=31536000, immutable"},
+		{"packs/calico/1.0.0/calico-1.0.0.tar.gz.sig", "text/plain; charset=utf-8", "public, max-age=60, must-revalidate"},
 		{"index.json", "application/json", "public, max-age=60, must-revalidate"},
 		{"index.json.sigstore.json", "application/vnd.dev.sigstore.bundle.v0.3+json", "public, max-age=60, must-revalidate"},
 		{"index.html", "text/html; charset=utf-8", "public, max-age=60, must-revalidate"},

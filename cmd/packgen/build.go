@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
 	"github.com/spf13/cobra"
 )
@@ -23,6 +26,8 @@ type buildCmdOptions struct {
 	force   bool
 	output  string
 	expires time.Duration
+
+	previousKeys []string
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -68,6 +73,7 @@ packgen again returns at once. --force goes through every step anyway.`,
 	f.BoolVar(&o.History, "history", true, "also publish versions found in first-parent history")
 	f.StringVarP(&o.Out, "out", "d", "site", "output directory (a previous build there is reused)")
 	f.StringVar(&o.Previous, "previous", "", "reuse this previous build instead of the one in --out")
+	f.StringArrayVar(&o.previousKeys, "previous-key", nil, "public key the previous build may be signed with besides --key's (an old key during a rotation); repeatable")
 	f.StringVar(&o.Registry, "name", "", "registry name (default: the repository directory name)")
 	f.StringVar(&o.RepoURL, "repo-url", "", "source repository URL shown in the index (default: origin)")
 	f.BoolVar(&o.SkipInvalid, "skip-invalid", false, "leave invalid releases out instead of failing")
@@ -81,6 +87,7 @@ packgen again returns at once. --force goes through every step anyway.`,
 }
 
 func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
+	var err error
 	o.ExpiresIn = o.expires
 	if o.expires <= 0 {
 		return usageErr("--expires must be positive")
@@ -98,6 +105,9 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 			return err
 		}
 		o.Signer = signer
+	}
+	if o.Trust, err = trustedKeys(o.Signer, o.previousKeys); err != nil {
+		return err
 	}
 	if !o.noSite {
 		o.Site = siteHook(o.Previous, o.Out)
@@ -147,6 +157,9 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 			return badErr(err)
 		case errors.Is(err, source.ErrShallow):
 			return badErr(err)
+		case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, index.ErrDigestMismatch):
+			// The previous build failed its checks: what was checked is bad.
+			return badErr(err)
 		}
 		return err
 	}
@@ -185,4 +198,58 @@ func shortHash(h string) string {
 		return h[:12]
 	}
 	return h
+}
+
+// trustedKeys are the keys a build trusts for what it did not make: the
+// signing key's public half and the --previous-key files.
+func trustedKeys(signer build.Signer, files []string) (*sign.Verifier, error) {
+	var pems [][]byte
+	if pk, ok := signer.(interface{ PublicKeyPEM() ([]byte, error) }); ok {
+		pem, err := pk.PublicKeyPEM()
+		if err != nil {
+			return nil, fmt.Errorf("public key of --key: %w", err)
+		}
+		pems = append(pems, pem)
+	}
+	for _, f := range files {
+		pem, err := readKeyFile(f)
+		if err != nil {
+			return nil, usageErr("--previous-key %s: %v", f, err)
+		}
+		pems = append(pems, pem)
+	}
+	if len(pems) == 0 {
+		return nil, nil
+	}
+	v, err := sign.NewVerifierSet(pems...)
+	if err != nil {
+		return nil, usageErr("trusted keys: %v", err)
+	}
+	return v, nil
+}
+
+// readKeyFile reads a public key file: a regular file of at most 64 KiB
+// (a FIFO or /dev/zero given by mistake must not hang or fill memory).
+func readKeyFile(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", p)
+	}
+	const max = 64 << 10
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > max {
+		return nil, fmt.Errorf("%s is larger than %d KiB: not a key", p, max>>10)
+	}
+	return data, nil
 }

@@ -100,3 +100,6 @@ func (l *lazySigner) Signed(path string, sum [32]byte, sigFile []byte) bool {
 
 // KeyID is the public key's ID.
 func (l *lazySigner) KeyID() string { return l.id }
+
+// PublicKeyPEM is the public key beside the private one.
+func (l *lazySigner) PublicKeyPEM() ([]byte, error) { return readKeyFile(l.pubf) }

@@ -77,7 +77,12 @@ func TestKeyRotationCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	epoch++
-	pg(0, "build", "--repo", "repo", "--out", "site", "--key", "new.key", "--no-site")
+	// The previous build is signed by the old key: without it among the
+	// trusted keys the build refuses to take anything from it.
+	if out := pg(1, "build", "--repo", "repo", "--out", "site", "--key", "new.key", "--no-site"); !strings.Contains(out, "--previous-key") {
+		t.Fatalf("rotation without --previous-key: %s", out)
+	}
+	pg(0, "build", "--repo", "repo", "--out", "site", "--key", "new.key", "--previous-key", "old.pub", "--no-site")
 	pg(0, "fetch", "falco@4.2.5", "-d", "got/2", "--force")
 	pg(0, "fetch", "prometheus-operator", "-d", "got/3")
 

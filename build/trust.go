@@ -1,0 +1,194 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/rebuild"
+	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/source"
+)
+
+// The previous build is untrusted input: whoever can write the bucket, a
+// CDN's cache or an http:// path could otherwise have the build sign
+// what they put there. What the build takes from it is checked first:
+//
+//   - its index.json must verify under a key the registry trusts
+//     (Options.Trust: the build key's public half and --previous-key);
+//     a signed previous build that does not is refused, an unsigned one
+//     is taken only for its digests;
+//   - every archive taken from it must match the digest its shard
+//     records, and, when git still holds the release, must hold exactly
+//     the release's git tree (rebuild.Compare): such a release is then
+//     as good as one archived now and may be signed;
+//   - a release git no longer holds (carried over) keeps a signature
+//     that verifies under a trusted key, or is refused: the build never
+//     signs it on the bucket's word.
+
+// Errors of the previous build's checks, usable with errors.Is.
+var (
+	// ErrUntrustedPrevious: the previous build's index.json is signed, but
+	// by no key the registry trusts (or the signature is bad).
+	ErrUntrustedPrevious = errors.New("previous build is not signed by a trusted key")
+	// ErrUnverifiedRelease: a release carried over from the previous
+	// build has no signature by a trusted key, so the build will not sign it.
+	ErrUnverifiedRelease = errors.New("release of the previous build cannot be verified")
+	// ErrTampered: a file of the previous build differs from what its
+	// (verified) index records, or from git.
+	ErrTampered = errors.New("previous build's file does not match")
+)
+
+// verifyRoot checks the previous build's index.json (data) against the
+// trusted keys. It returns whether the previous build is signed by one.
+func (p *previous) verifyRoot(ctx context.Context, trust *sign.Verifier, data []byte) (bool, error) {
+	sig, err := p.fetch(ctx, index.RootSignaturePath(index.Digest(data)), sign.MaxSigFileSize)
+	if errors.Is(err, index.ErrNotFound) {
+		// No signature for these bytes: either an unsigned registry or an
+		// index.json changed after signing.
+		if _, lerr := p.fetch(ctx, index.RootFile+index.SignatureExt, sign.MaxSigFileSize); lerr == nil {
+			return false, fmt.Errorf("%w: %s: index.json has no signature for its content (sha256 %s) although the registry is signed: it was changed after signing", ErrUntrustedPrevious, p.loc, index.Digest(data))
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("previous build in %s: read signature of index.json: %w", p.loc, err)
+	}
+	if trust == nil {
+		return false, nil
+	}
+	if err := trust.VerifyBlob(bytes.NewReader(data), sig); err != nil {
+		return false, fmt.Errorf("%w: %s: index.json: %v; if the registry's key was rotated, pass the old public key with --previous-key OLD.pub", ErrUntrustedPrevious, p.loc, err)
+	}
+	return true, nil
+}
+
+// checkArchive verifies the archive of r as placed in the stage (file):
+// its size and SHA-256 against the record, and, when git holds the
+// release (rel), its content against git.
+func checkArchive(prev *previous, file string, r index.Release, rel *source.Release) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	var src io.Reader = io.TeeReader(io.LimitReader(f, r.Archive.Size+1), h)
+	if rel != nil {
+		if err := rebuild.Compare(src, nameOf(r), rel); err != nil {
+			if !errors.Is(err, rebuild.ErrDiffers) {
+				return fmt.Errorf("%w: %s from %s: %v", ErrTampered, r.Archive.Path, prev.loc, err)
+			}
+			return fmt.Errorf("%w: %s from %s does not hold what git holds for it (tree %s at commit %s): %v; remove it from the previous build so it is archived again from git", ErrTampered, r.Archive.Path, prev.loc, short(rel.TreeHash), short(rel.Commit), err)
+		}
+	}
+	// What Compare did not read (gzip's trailer, tar padding) still counts.
+	n, err := io.Copy(io.Discard, src)
+	if err != nil {
+		return err
+	}
+	if st, _ := f.Stat(); st != nil {
+		n = st.Size()
+	}
+	if n != r.Archive.Size || hex.EncodeToString(h.Sum(nil)) != r.Archive.SHA256 {
+		return fmt.Errorf("%w: %s in %s: %s: expected sha256 %s (%d bytes); remove it so it is fetched or archived again", ErrTampered, r.Archive.Path, prev.loc, index.ErrDigestMismatch, r.Archive.SHA256, r.Archive.Size)
+	}
+	return nil
+}
+
+// signedBy reports whether the signature file sigPath (in dir) verifies
+// the archive file (with SHA-256 sum) under v.
+func signedBy(v *sign.Verifier, dir, sigPath, file string, sum [32]byte) bool {
+	if v == nil || sigPath == "" {
+		return false
+	}
+	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(sigPath)))
+	if err != nil {
+		return false
+	}
+	raw, err := sign.DecodeSigFile(data)
+	if err != nil {
+		return false
+	}
+	return v.VerifyDigest(sum, func() (io.ReadCloser, error) { return os.Open(file) }, raw) == nil
+}
+
+// settleSignature decides the signature of a release taken from the
+// previous build (its files already in stage and checked): kept when it
+// is the current key's at the archive's canonical signature path; signed
+// anew when git vouches for the content (inGit) or a trusted key signed
+// it; refused otherwise. Unsigned builds keep only signatures by a
+// trusted key.
+func settleSignature(o Options, stage string, r index.Release, inGit bool) (index.Release, error) {
+	file := filepath.Join(stage, filepath.FromSlash(r.Archive.Path))
+	sum, err := hexSum(r.Archive.SHA256)
+	if err != nil {
+		return r, err
+	}
+	canonical := r.Archive.Path + index.SignatureExt
+	trusted := signedBy(o.Trust, stage, r.Signature, file, sum)
+	if o.Signer == nil {
+		if !trusted {
+			r.Signature, r.Bundle = "", ""
+		}
+		return r, nil
+	}
+	if r.Signature == canonical && ownSignature(o.Signer, stage, r.Signature, file, sum) {
+		return r, nil
+	}
+	if !inGit && !trusted {
+		return r, fmt.Errorf("%w: %s@%s is no longer in git and its signature (%s) does not verify under a trusted key, so the build will not sign it; pass the key that signed it with --previous-key, or build from a history that holds it", ErrUnverifiedRelease, nameOf(r), r.Version, orNone(r.Signature))
+	}
+	// The new signature replaces whatever sits at the canonical names:
+	// in a stage that may be a hard link into the previous build, which
+	// must not change, so the old name is unlinked first.
+	write := func(p string, data []byte) error {
+		if o.inPlace {
+			return atomicfile.WriteFile(p, data, 0o644)
+		}
+		os.Remove(p)
+		return os.WriteFile(p, data, 0o644)
+	}
+	sig, bundle, err := signArchive(o.Signer, file, sum, write)
+	if err != nil {
+		return r, fmt.Errorf("sign %s: %w", r.Archive.Path, err)
+	}
+	dir := path.Dir(r.Archive.Path)
+	r.Signature, r.Bundle = path.Join(dir, sig), path.Join(dir, bundle)
+	return r, nil
+}
+
+// ownSignature reports whether sigPath (in dir) is the build key's own
+// signature of file.
+func ownSignature(s Signer, dir, sigPath, file string, sum [32]byte) bool {
+	rs, ok := s.(rotatingSigner)
+	if !ok {
+		return false
+	}
+	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(sigPath)))
+	return err == nil && rs.Signed(file, sum, data)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// rotatingSigner is a Signer that recognises its own signatures
+// (sign.Signer does), so a build keeps them instead of signing again.
+type rotatingSigner interface {
+	Signer
+	Signed(file string, sha256sum [32]byte, sigFile []byte) bool
+	KeyID() string
+}
