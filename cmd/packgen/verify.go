@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
 )
@@ -16,7 +17,7 @@ func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
 
 func newVerifyCmd(g *globalOptions) *cobra.Command {
 	var keys []string
-	var sigFile, site, output string
+	var sigFile, site, output, repo string
 	c := &cobra.Command{
 		Use:   "verify [ARCHIVE] --key pub.pem",
 		Short: "Verify an archive's signature, or every digest and signature of a site",
@@ -24,10 +25,16 @@ func newVerifyCmd(g *globalOptions) *cobra.Command {
 bundle given with --signature x.sigstore.json). With --site DIR|URL, check
 a whole registry: the index signature, every bucket and shard digest, and
 every archive's digest, size and signature; every problem is reported.
+With --site and --repo, also prove the site is exactly the repository's
+content (the rebuild check): every archive's files are compared by git
+blob ID with the tree of the commit its release records, and the archive
+is rebuilt from that tree and compared byte for byte. Anyone with the
+public repository can run it against a published registry.
 Exits 1 when anything does not verify.`,
 		Example: `  packgen verify site/packs/calico/3.27.3/calico-3.27.3.tar.gz --key registry.pub
   packgen verify --site site --key registry.pub
-  packgen verify --site https://packs.acme.example --key registry.pub -o json`,
+  packgen verify --site https://packs.acme.example --key registry.pub -o json
+  packgen verify --site https://packs.acme.example --key registry.pub --repo .`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
@@ -59,17 +66,39 @@ Exits 1 when anything does not verify.`,
 				if err != nil {
 					return clientErr(err)
 				}
+				var rb *rebuild.SiteReport
+				if repo != "" {
+					if rb, err = rebuild.CheckSite(cmd.Context(), site, repo); err != nil {
+						return err
+					}
+				}
+				problems := len(rep.Problems)
+				if rb != nil {
+					problems += len(rb.Problems)
+				}
 				if output == "json" {
-					if err := writeJSON(g, rep); err != nil {
+					out := struct {
+						*client.SiteReport
+						Rebuild *rebuild.SiteReport `json:"rebuild,omitempty"`
+					}{rep, rb}
+					if err := writeJSON(g, out); err != nil {
 						return err
 					}
 				} else {
 					for _, p := range rep.Problems {
 						fmt.Fprintf(g.stdout, "%s: %s\n", p.Path, p.Err)
 					}
+					if rb != nil {
+						for _, p := range rb.Problems {
+							fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", p.Pack, p.Version, p.Path, p.Msg)
+						}
+					}
 					fmt.Fprintf(g.stdout, "%s: %d packs, %d releases, %d files checked, %d problems\n", site, rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
+					if rb != nil {
+						fmt.Fprintf(g.stdout, "%s against %s: %d releases compared with git and rebuilt, %d problems\n", site, repo, rb.Releases, len(rb.Problems))
+					}
 				}
-				if len(rep.Problems) > 0 {
+				if problems > 0 {
 					return silentBad
 				}
 				return nil
@@ -110,6 +139,7 @@ Exits 1 when anything does not verify.`,
 	c.Flags().StringArrayVar(&keys, "key", nil, "public key PEM (repeat to accept any of several)")
 	c.Flags().StringVar(&sigFile, "signature", "", "signature file: .sig or .sigstore.json (default ARCHIVE.sig)")
 	c.Flags().StringVar(&site, "site", "", "verify a whole registry site (directory or URL)")
+	c.Flags().StringVar(&repo, "repo", "", "with --site: also prove every archive is exactly its git tree (compare by blob ID, rebuild byte for byte)")
 	outputFlag(c, &output, "text", "json")
 	return c
 }

@@ -1,0 +1,200 @@
+package rebuild_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/rebuild"
+	"github.com/packgen/packgen/source"
+)
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fixture is a repository with one pack holding what real packs hold
+// (nested dirs, an executable, a symlink, an ignored file), built.
+func fixture(t *testing.T) (repo, site string, rel *source.Release) {
+	t.Helper()
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	must(t, r.Write("packs/calico/pack.json", []byte(`{"name":"calico","version":"3.27.0","layer":"cni","displayName":"Calico","cloudTypes":["all"]}`)))
+	must(t, r.Write("packs/calico/values.yaml", []byte("pack:\n  namespace: calico\n")))
+	must(t, r.Write("packs/calico/manifests/crd.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n")))
+	must(t, r.Write("packs/calico/scripts/run.sh", []byte("#!/bin/sh\necho hi\n")))
+	must(t, r.Write("packs/calico/notes.tmp", []byte("scratch\n")))
+	must(t, r.Write("packs/calico/.packignore", []byte("*.tmp\n")))
+	must(t, os.Chmod(filepath.Join(r.Dir, "packs/calico/scripts/run.sh"), 0o755))
+	must(t, os.Symlink("manifests/crd.yaml", filepath.Join(r.Dir, "packs/calico/crd-link.yaml")))
+	_, err = r.Commit("calico")
+	must(t, err)
+	site = filepath.Join(tmp, "site")
+	_, err = build.Run(context.Background(), build.Options{Repo: r.Dir, Out: site, History: true, Registry: "t"})
+	must(t, err)
+	sr, err := source.Open(r.Dir)
+	must(t, err)
+	res, err := sr.Releases(context.Background(), source.Options{History: true})
+	must(t, err)
+	return r.Dir, site, &res.Releases[0]
+}
+
+func archiveOf(t *testing.T, site string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(site, "packs/calico/3.27.0/calico-3.27.0.tar.gz"))
+	must(t, err)
+	return data
+}
+
+// entries rewrites an archive, letting edit change its entries.
+func rewrite(t *testing.T, data []byte, edit func(hd *tar.Header, body []byte) (*tar.Header, []byte)) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	must(t, err)
+	tr := tar.NewReader(zr)
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	tw := tar.NewWriter(zw)
+	for {
+		hd, err := tr.Next()
+		if err != nil {
+			break
+		}
+		var body bytes.Buffer
+		body.ReadFrom(tr)
+		nh, nb := edit(hd, body.Bytes())
+		if nh == nil {
+			continue
+		}
+		nh.Size = int64(len(nb))
+		must(t, tw.WriteHeader(nh))
+		tw.Write(nb)
+	}
+	tw.Close()
+	zw.Close()
+	return out.Bytes()
+}
+
+func TestCompare(t *testing.T) {
+	_, site, rel := fixture(t)
+	orig := archiveOf(t, site)
+	if err := rebuild.Compare(bytes.NewReader(orig), "calico", rel); err != nil {
+		t.Fatalf("the build's own archive: %v", err)
+	}
+	d, err := rebuild.Rebuild(rel)
+	must(t, err)
+	if got := index.Digest(orig); d.SHA256 != got {
+		t.Errorf("rebuild sha256 %s, published %s", d.SHA256, got)
+	}
+	same := func(hd *tar.Header, b []byte) (*tar.Header, []byte) { return hd, b }
+	for _, tc := range []struct {
+		name string
+		edit func(hd *tar.Header, b []byte) (*tar.Header, []byte)
+		root string
+		want string // in the error
+	}{
+		{"other bytes, same files", same, "calico", ""},
+		{"content changed at byte 850 of a file", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
+			if strings.HasSuffix(hd.Name, "crd.yaml") {
+				b = append([]byte(nil), b...)
+				b[len(b)-2] ^= 1
+			}
+			return hd, b
+		}, "calico", "manifests/crd.yaml: content differs"},
+		{"file added", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
+			if strings.HasSuffix(hd.Name, "crd.yaml") {
+				hd.Name = "calico/manifests/evil.yaml"
+			}
+			return hd, b
+		}, "calico", "manifests/evil.yaml: file in the archive that git does not hold"},
+		{"file dropped", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
+			if strings.HasSuffix(hd.Name, "values.yaml") {
+				return nil, nil
+			}
+			return hd, b
+		}, "calico", "values.yaml: in git, missing from the archive"},
+		{"mode changed", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
+			if strings.HasSuffix(hd.Name, "run.sh") {
+				hd.Mode = 0o644
+			}
+			return hd, b
+		}, "calico", "scripts/run.sh: mode 644 in the archive, 755 in git"},
+		{"link retargeted", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
+			if hd.Typeflag == tar.TypeSymlink {
+				hd.Linkname = "values.yaml"
+			}
+			return hd, b
+		}, "calico", "crd-link.yaml: content differs"},
+		{"ignored file smuggled in", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
+			if strings.HasSuffix(hd.Name, "values.yaml") {
+				hd.Name = "calico/notes.tmp"
+			}
+			return hd, b
+		}, "calico", "notes.tmp: file in the archive that git does not hold"},
+		{"another root", same, "tigera", "is not under tigera/"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := rebuild.Compare(bytes.NewReader(rewrite(t, orig, tc.edit)), tc.root, rel)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("same files re-packed: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	if err := rebuild.Compare(bytes.NewReader(orig[:len(orig)/2]), "calico", rel); err == nil || errors.Is(err, rebuild.ErrDiffers) {
+		t.Errorf("truncated archive: %v, want a read error", err)
+	}
+}
+
+func TestCheckSite(t *testing.T) {
+	repo, site, _ := fixture(t)
+	rep, err := rebuild.CheckSite(context.Background(), site, repo)
+	must(t, err)
+	if rep.Releases != 1 || len(rep.Problems) != 0 {
+		t.Fatalf("a fresh build: %+v", rep)
+	}
+	// The same site against a repository whose history was rewritten:
+	// the recorded commit is gone.
+	other := t.TempDir()
+	cmd := exec.Command("git", "init", "-q", other)
+	must(t, cmd.Run())
+	r2, err := gitfixture.Init(filepath.Join(other, "r"))
+	must(t, err)
+	must(t, r2.Write("x", []byte("x")))
+	_, err = r2.Commit("x")
+	must(t, err)
+	rep, err = rebuild.CheckSite(context.Background(), site, r2.Dir)
+	must(t, err)
+	if len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Msg, "release not in the repository") {
+		t.Fatalf("against another repository: %+v", rep.Problems)
+	}
+	// A flipped byte in the archive is reported (digest or content).
+	a := filepath.Join(site, "packs/calico/3.27.0/calico-3.27.0.tar.gz")
+	data := archiveOf(t, site)
+	data[len(data)/2] ^= 1
+	must(t, os.WriteFile(a, data, 0o644))
+	rep, err = rebuild.CheckSite(context.Background(), site, repo)
+	must(t, err)
+	if len(rep.Problems) == 0 {
+		t.Fatal("a corrupted archive passed the rebuild check")
+	}
+}

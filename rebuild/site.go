@@ -1,0 +1,154 @@
+package rebuild
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/source"
+)
+
+// Problem is one release of a site that is not exactly its repository's
+// content.
+type Problem struct {
+	Pack    string `json:"pack"`
+	Version string `json:"version"`
+	Path    string `json:"path"` // the archive, or a file inside it
+	Msg     string `json:"error"`
+}
+
+// SiteReport is the outcome of CheckSite.
+type SiteReport struct {
+	Releases int       `json:"releases"`
+	Problems []Problem `json:"problems"`
+}
+
+// CheckSite proves a published site (directory or URL) is exactly the
+// content of the git repository at repoPath: for every release its
+// index records, the recorded commit must hold the recorded tree at the
+// recorded directory, the archive's files must be that tree's (by git
+// blob ID), and an archive rebuilt from the tree must be byte for byte
+// the published one. It checks digests down the index, not signatures
+// (client.VerifySite does): run both.
+func CheckSite(ctx context.Context, loc, repoPath string) (*SiteReport, error) {
+	repo, err := source.Open(repoPath)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := transport.New(loc, "", 30*time.Minute, 0)
+	if err != nil {
+		return nil, err
+	}
+	fetch := transport.Fetch(tr)
+	_, _, sums, err := index.ReadCatalog(ctx, fetch)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", loc, err)
+	}
+	type job struct {
+		name string
+		rel  index.Release
+	}
+	var jobs []job
+	for _, s := range sums {
+		shard, err := index.ReadShard(ctx, fetch, s)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", loc, err)
+		}
+		for _, r := range shard.Releases {
+			jobs = append(jobs, job{s.Name, r})
+		}
+	}
+	rep := &SiteReport{Releases: len(jobs), Problems: []Problem{}}
+	var mu sync.Mutex
+	add := func(j job, p, msg string) {
+		mu.Lock()
+		rep.Problems = append(rep.Problems, Problem{Pack: j.name, Version: j.rel.Version, Path: p, Msg: msg})
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(j job) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			checkRelease(ctx, tr, repo, j.name, j.rel, func(p, msg string) { add(j, p, msg) })
+		}(j)
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(rep.Problems, func(i, k int) bool {
+		a, b := rep.Problems[i], rep.Problems[k]
+		if a.Pack != b.Pack {
+			return a.Pack < b.Pack
+		}
+		if a.Version != b.Version {
+			return a.Version < b.Version
+		}
+		return a.Path < b.Path
+	})
+	return rep, nil
+}
+
+func checkRelease(ctx context.Context, tr transport.Transport, repo *source.Repo, name string, r index.Release, problem func(path, msg string)) {
+	ap := r.Archive.Path
+	if r.Commit == "" || r.Tree == "" {
+		problem(ap, "the index records no source commit and tree: it cannot be checked against git")
+		return
+	}
+	rel, err := repo.ReleaseAt(name, r.Version, r.Commit, r.Dir, r.Tree)
+	if err != nil {
+		problem(ap, err.Error())
+		return
+	}
+	resp, err := tr.Get(ctx, ap, "")
+	if err != nil {
+		problem(ap, err.Error())
+		return
+	}
+	defer resp.Body.Close()
+	h := sha256.New()
+	body := io.TeeReader(io.LimitReader(resp.Body, r.Archive.Size+1), h)
+	cerr := Compare(body, name, rel)
+	var de *DiffError
+	switch {
+	case errors.As(cerr, &de):
+		for _, d := range de.Diffs {
+			problem(ap+"!"+d.Path, d.Msg)
+		}
+	case cerr != nil:
+		problem(ap, cerr.Error())
+		return
+	}
+	if _, err := io.Copy(io.Discard, body); err != nil {
+		problem(ap, err.Error())
+		return
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != r.Archive.SHA256 {
+		problem(ap, fmt.Sprintf("%s: the index records sha256 %s, the archive is %s", index.ErrDigestMismatch, r.Archive.SHA256, got))
+		return
+	}
+	d, err := Rebuild(rel)
+	if err != nil {
+		problem(ap, "cannot rebuild from git: "+err.Error())
+		return
+	}
+	if d.SHA256 != r.Archive.SHA256 || d.Size != r.Archive.Size {
+		problem(ap, fmt.Sprintf("not reproducible: rebuilt from commit %s it is sha256 %s (%d bytes), published %s (%d bytes)", short(r.Commit), d.SHA256, d.Size, r.Archive.SHA256, r.Archive.Size))
+	}
+}
