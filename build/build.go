@@ -49,8 +49,8 @@ type Options struct {
 	Registry string // registry name; default: the repository dir name
 	RepoURL  string // source repository URL; default: origin's
 
-	SkipInvalid bool          // leave invalid releases out instead of failing
-	Signer      Signer        // nil: unsigned registry
+	SkipInvalid bool   // leave invalid releases out instead of failing
+	Signer      Signer // nil: unsigned registry
 	// Trust holds the public keys the registry trusts for what this
 	// build did not make itself: the previous build's index.json and the
 	// signatures of releases carried over from it. The build key's own
@@ -58,8 +58,8 @@ type Options struct {
 	// (--previous-key). Nil: the previous build's signatures are not
 	// checked (an unsigned registry), and a signed build refuses the
 	// releases it cannot check against git.
-	Trust *sign.Verifier
-	ExpiresIn   time.Duration // validity of index.json from GeneratedAt
+	Trust     *sign.Verifier
+	ExpiresIn time.Duration // validity of index.json from GeneratedAt
 	// GeneratedAt overrides the commit time as the index's time (e.g.
 	// from SOURCE_DATE_EPOCH to refresh expiry without a new commit).
 	GeneratedAt time.Time

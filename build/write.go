@@ -36,10 +36,10 @@ type previous struct {
 	rootDigest string
 	// signed: index.json verified under a trusted key. Only then do the
 	// digests it pins say what the registry published.
-	signed bool
-	refs       map[string]string
-	shardRefs  map[string]index.FileRef  // by pack name
-	byVersion  map[string]*index.Release // name@canonical version, made by find
+	signed    bool
+	refs      map[string]string
+	shardRefs map[string]index.FileRef  // by pack name
+	byVersion map[string]*index.Release // name@canonical version, made by find
 
 	// tr reads it: a directory or a published registry, read the way
 	// packgen fetch reads one (netrc credentials, stall and overall
