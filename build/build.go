@@ -23,6 +23,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/internal/treeshape"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
@@ -101,6 +102,9 @@ type Result struct {
 	Unsigned bool
 	Problems pack.Problems // warnings, and errors of skipped releases
 }
+
+// stagePattern names a build's staging directories beside the out dir.
+const stagePattern = ".packgen-build-*"
 
 // DefaultExpiry is how long an index stays valid when nothing is said.
 const DefaultExpiry = 365 * 24 * time.Hour
@@ -197,10 +201,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	o.inPlace = canUpdateInPlace(o, prev)
 	stage := o.Out
+	parent := filepath.Dir(filepath.Clean(o.Out))
+	// Stages of builds killed before they finished (kill -9, OOM, a
+	// cancelled CI job) are removed; a running build's is held.
+	for _, d := range stale.Sweep(parent, stagePattern) {
+		fmt.Fprintf(o.Log, "removed %s, left by a build that did not finish\n", d)
+	}
 	if !o.inPlace {
-		if stage, err = os.MkdirTemp(filepath.Dir(filepath.Clean(o.Out)), ".packgen-build-*"); err != nil {
+		if stage, err = os.MkdirTemp(parent, stagePattern); err != nil {
 			return nil, fmt.Errorf("create staging dir: %w", err)
 		}
+		release, err := stale.Hold(stage)
+		if err != nil {
+			os.RemoveAll(stage)
+			return nil, fmt.Errorf("create staging dir: %w", err)
+		}
+		defer release()
 	} else if err := dropStamp(o.Out); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -157,4 +158,31 @@ func TestBuildSurvivesSIGKILL(t *testing.T) {
 	if root := check("final build"); !root.GeneratedAt.Equal(base.Add(100 * time.Hour)) {
 		t.Fatalf("final build not in place: %v", root.GeneratedAt)
 	}
+	// and it cleared the debris: no stage of a killed build is left
+	// beside the out dir, and no release file the index does not
+	// reference is left in it (publish would upload it).
+	if left, _ := filepath.Glob(filepath.Join(dir, ".packgen-build-*")); len(left) > 0 {
+		t.Errorf("leftovers of killed builds: %v", left)
+	}
+	prev, err := loadPrevious(context.Background(), out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	referenced := map[string]bool{}
+	for _, p := range prev.all() {
+		for _, f := range []string{p.rel.Archive.Path, p.rel.Signature, p.rel.Bundle} {
+			referenced[f] = true
+		}
+	}
+	filepath.WalkDir(filepath.Join(out, "packs"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(out, p)
+		rel = filepath.ToSlash(rel)
+		if strings.Contains(rel, ".tar.gz") && !referenced[rel] {
+			t.Errorf("unreferenced release file left in the out dir: %s", rel)
+		}
+		return nil
+	})
 }

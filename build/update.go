@@ -116,6 +116,39 @@ func collectGarbage(out string, prev *previous, kept map[string]bool) {
 	}
 }
 
+// sweepUnreferenced removes release files and shards under out/packs
+// that the new index does not reference: what a killed in-place build
+// added (archives and signatures of releases it never indexed), which
+// publish would otherwise upload. Only files of those kinds are touched;
+// the catalogue's pages are the Site hook's.
+func sweepUnreferenced(out string, snap *Snapshot) {
+	keep := map[string]bool{}
+	for _, s := range snap.Shards {
+		for _, r := range s.Releases {
+			for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
+				keep[p] = true
+			}
+		}
+	}
+	root := filepath.Join(out, "packs")
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(out, p)
+		if err != nil {
+			return nil
+		}
+		rel = filepath.ToSlash(rel)
+		parts := strings.Split(rel, "/")
+		releaseFile := len(parts) == 4 && parts[2] != "shards" && (strings.HasSuffix(rel, ".tar.gz") || strings.HasSuffix(rel, ".tar.gz"+index.SignatureExt) || strings.HasSuffix(rel, ".tar.gz"+index.BundleExt))
+		if releaseFile && !keep[rel] {
+			os.Remove(p)
+		}
+		return nil
+	})
+}
+
 func contentAddressed(rel string) bool {
 	return strings.HasPrefix(rel, "index/") || strings.HasPrefix(rel, "signatures/") || strings.Contains(rel, "/shards/")
 }

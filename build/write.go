@@ -341,6 +341,7 @@ func writeIndex(ctx context.Context, o Options, stage string, src *source.Result
 	}
 	if o.inPlace {
 		collectGarbage(stage, prev, kept)
+		sweepUnreferenced(stage, snap)
 	}
 	return snap, nil
 }
