@@ -477,6 +477,97 @@ func testREADMEGitOps(t *testing.T, bin string) {
 	if s := liveSerial(t, srv.URL()+"/registry"); s == 0 {
 		t.Error("nothing published")
 	}
+	// The CI lines after the flow run with the README's password export.
+	var export string
+	for _, l := range strings.Split(block, "\n") {
+		if strings.HasPrefix(l, "export PACKGEN_PASSWORD=") {
+			export, _, _ = strings.Cut(l, "#")
+		}
+	}
+	attackPrevious(t, srv, filepath.Join(tmp, "packs-repo"), env, export)
+}
+
+// attackPrevious plays an attacker who can write the bucket but has no
+// key, against the README's next CI build (`packgen build ... --previous
+// "$REGISTRY_URL"`): the build must refuse, exit 1, and sign nothing.
+func attackPrevious(t *testing.T, srv *s3test.Server, repo string, env []string, export string) {
+	sh := func(script string) (string, int) {
+		t.Helper()
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", export+"\n"+script)
+		cmd.Dir, cmd.Env = repo, env
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	const ciBuild = `packgen build --packs-dir packs --out ci-site --key registry.key --previous "$REGISTRY_URL"`
+	upload := func(dir string) {
+		t.Helper()
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, p)
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			srv.Tamper(t, "registry/"+filepath.ToSlash(rel), data)
+			return nil
+		})
+	}
+	published := filepath.Join(repo, "site")
+	// First, as a third party would: the published registry is exactly
+	// the repository (the rebuild check).
+	if out, code := sh(`packgen verify --site "$REGISTRY_URL" --key registry.pub --repo .`); code != 0 || !strings.Contains(out, "compared with git and rebuilt, 0 problems") {
+		t.Errorf("rebuild check of the published registry: exit %d\n%s", code, out)
+	}
+
+	// (b) an existing version's archive replaced in the bucket.
+	archive := "packs/hello/0.1.0/hello-0.1.0.tar.gz"
+	evil, err := os.ReadFile(filepath.Join(published, archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil[len(evil)/2] ^= 1
+	srv.Tamper(t, "registry/"+archive, evil)
+	if out, code := sh(ciBuild); code != 1 || !strings.Contains(out, "digest mismatch") {
+		t.Errorf("replaced archive: exit %d, want 1 (digest mismatch)\n%s", code, out)
+	}
+	upload(published)
+
+	// (a) evil@6.6.6 added: the attacker builds a site of the packs plus
+	// their own, unsigned, and uploads it over the registry.
+	if out, code := sh(`git clone -q . ../evil-repo && cd ../evil-repo &&
+packgen new evil --layer addon --addon-type security --version 6.6.6 -d packs >/dev/null &&
+git add packs && git commit -qm evil &&
+SOURCE_DATE_EPOCH=4102444800 packgen -q build --packs-dir packs --out ../evil-site --no-site`); code != 0 {
+		t.Fatalf("attacker's build: %s", out)
+	}
+	upload(filepath.Join(filepath.Dir(repo), "evil-site"))
+	if out, code := sh(ciBuild); code != 1 || !strings.Contains(out, "not signed by a trusted key") {
+		t.Errorf("evil@6.6.6 beside the old signatures: exit %d, want 1 (not signed by a trusted key)\n%s", code, out)
+	}
+	// The same passed off as an unsigned registry: every signature gone.
+	srv.Tamper(t, "registry/index.json.sig", nil)
+	srv.Tamper(t, "registry/index.json.sigstore.json", nil)
+	filepath.WalkDir(filepath.Join(published, "signatures"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(published, p)
+			srv.Tamper(t, "registry/"+filepath.ToSlash(rel), nil)
+		}
+		return err
+	})
+	if out, code := sh(ciBuild); code != 1 || !strings.Contains(out, "evil@6.6.6") || !strings.Contains(out, "will not sign it") {
+		t.Errorf("evil@6.6.6 in an unsigned-looking registry: exit %d, want 1 (refused, not signed)\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(repo, "ci-site")); !os.IsNotExist(err) {
+		t.Error("a refused build wrote its out dir")
+	}
 }
 
 // testAction runs action.yml's step scripts with bash the way a runner

@@ -8,6 +8,7 @@
 package s3test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -44,6 +45,8 @@ type Server struct {
 	// PUTs so far (this one included): tests slow uploads or kill the
 	// uploader at a chosen moment with it.
 	OnPut func(path string, n int)
+
+	backend *s3mem.Backend
 }
 
 // Start starts a server with one bucket and points the AWS SDK's standard
@@ -55,7 +58,7 @@ func Start(t testing.TB, bucket string) *Server {
 		t.Fatal(err)
 	}
 	faker := gofakes3.New(backend, gofakes3.WithoutVersioning())
-	s := &Server{Bucket: bucket, heads: map[string]http.Header{}, cache: map[string]string{}}
+	s := &Server{Bucket: bucket, heads: map[string]http.Header{}, cache: map[string]string{}, backend: backend}
 	inner := faker.Server()
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.authorize(r); err != nil {
@@ -223,4 +226,20 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	s.puts, s.dels = nil, nil
 	s.mu.Unlock()
+}
+
+// Tamper writes data at key straight into the bucket, as an attacker
+// with write access to it would, bypassing packgen's publish and its
+// checks; nil data deletes the key.
+func (s *Server) Tamper(t testing.TB, key string, data []byte) {
+	t.Helper()
+	var err error
+	if data == nil {
+		_, err = s.backend.DeleteObject(s.Bucket, key)
+	} else {
+		_, err = s.backend.PutObject(s.Bucket, key, map[string]string{}, bytes.NewReader(data), int64(len(data)), nil)
+	}
+	if err != nil {
+		t.Fatalf("tamper with %s: %v", key, err)
+	}
 }
