@@ -409,6 +409,11 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 	}
 	defer done()
 	p, probs := pack.Load(fsys, ".", pack.Options{Prefix: prefix})
+	// Bytes that are not git's fail the build: never a pack problem that
+	// --skip-invalid would skip, never an archive.
+	if err := source.IntegrityError(fsys); err != nil {
+		return index.Release{}, nil, err
+	}
 	if probs.HasErrors() || p.Manifest == nil {
 		return index.Release{}, annotate(probs, r), nil
 	}
@@ -447,6 +452,9 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 	d, err := pack.WriteArchive(f, p, pack.ArchiveOptions{ModTime: r.Time})
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = source.IntegrityError(fsys)
 	}
 	if err != nil {
 		return rel, nil, fmt.Errorf("archive %s: %w", apath, err)

@@ -2,14 +2,16 @@ package source
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math/rand"
 	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -197,9 +199,6 @@ func firstDiff(a, b []byte) int {
 	return min(len(a), len(b))
 }
 
-var _ = io.EOF
-var _ = os.Getenv
-
 // BenchmarkReadReleases reads every file of every release of a packed
 // repository shaped like a real one (200 packs of small YAML plus a
 // chart archive, ten of them with CRDs of 300 KB to 2 MB), as a cold
@@ -245,4 +244,118 @@ func BenchmarkReadReleases(b *testing.B) {
 		}
 	}
 	b.SetBytes(total)
+}
+
+// corruptLoose rewrites the loose object of the blob at rel (in HEAD's
+// tree) with other content under the same name, as disk or transfer
+// damage would leave it: valid zlib, a valid header, the wrong bytes.
+func corruptLoose(t testing.TB, dir, rel string, content []byte) string {
+	t.Helper()
+	id := strings.TrimSpace(string(gitCmd(t, dir, "rev-parse", "HEAD:"+rel)))
+	file := filepath.Join(dir, ".git", "objects", id[:2], id[2:])
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("blob %s of %s is not loose: %v", id, rel, err)
+	}
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	fmt.Fprintf(zw, "blob %d\x00", len(content))
+	zw.Write(content)
+	must(t, zw.Close())
+	must(t, os.Remove(file))
+	must(t, os.WriteFile(file, buf.Bytes(), 0o444))
+	return id
+}
+
+// TestCorruptObjectDetected corrupts one blob at a time in a real
+// repository and reads the release as a build does: the read fails, or,
+// when its caller stops early or drops the error, IntegrityError says so,
+// naming the object and the path; the other files still read.
+func TestCorruptObjectDetected(t *testing.T) {
+	big := crdYAML("Big", 1200, 0) // > smallBlob: streamed, not cached
+	for _, tc := range []struct {
+		name, file string
+		content    []byte
+		read       func(fsys fs.FS, name string) error
+	}{
+		{"small blob, same size", "values.yaml", []byte("pack: {x}\n"), readWhole},
+		{"small blob, other size", "values.yaml", []byte("pack: {}\nmore: 1\n"), readWhole},
+		{"large blob streamed", "crds/big.yaml", append(bytes.Clone(big[:len(big)-1]), 'X'), readWhole},
+		{"large blob shorter", "crds/big.yaml", big[:len(big)/2], readWhole},
+		{"large blob, reader stops early", "crds/big.yaml", append(bytes.Clone(big[:len(big)-1]), 'X'), readHead},
+		{"small blob, reader stops early", "values.yaml", []byte("pack: {x}\n"), readHead},
+		{"symlink", "link", []byte("crds/big.yaml"), func(fsys fs.FS, name string) error {
+			_, err := fs.ReadLink(fsys, name)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r, err := gitfixture.Init(dir)
+			must(t, err)
+			writePack(t, r, "packs/a", "calico", "1.0.0")
+			must(t, r.Write("packs/a/crds/big.yaml", big))
+			must(t, os.Symlink("values.yaml", filepath.Join(dir, "packs/a/link")))
+			commit(t, r, "one")
+			id := corruptLoose(t, dir, "packs/a/"+tc.file, tc.content)
+
+			repo, err := Open(dir)
+			must(t, err)
+			res, err := repo.Releases(context.Background(), Options{})
+			must(t, err)
+			fsys, done, err := res.Releases[0].Open()
+			must(t, err)
+			defer done()
+			rerr := tc.read(fsys, tc.file)
+			ierr := IntegrityError(fsys)
+			if !errors.Is(ierr, ErrCorruptObject) {
+				t.Fatalf("IntegrityError = %v (read: %v)", ierr, rerr)
+			}
+			for _, want := range []string{id, "packs/a/" + tc.file} {
+				if !strings.Contains(ierr.Error(), want) {
+					t.Errorf("error does not name %s: %v", want, ierr)
+				}
+			}
+			t.Logf("read: %v\nintegrity: %v", rerr, ierr)
+			if rerr != nil && !errors.Is(rerr, ErrCorruptObject) {
+				t.Errorf("read error does not wrap ErrCorruptObject: %v", rerr)
+			}
+			if _, err := fs.ReadFile(fsys, "pack.json"); err != nil {
+				t.Errorf("intact file: %v", err)
+			}
+		})
+	}
+}
+
+func readWhole(fsys fs.FS, name string) error {
+	_, err := fs.ReadFile(fsys, name)
+	return err
+}
+
+// readHead reads a few bytes and closes, as a format sniffer does.
+func readHead(fsys fs.FS, name string) error {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Read(make([]byte, 4)); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// TestCorruptManifestFailsWalk: a pack.json whose bytes are not its
+// object's fails the walk, naming object and path.
+func TestCorruptManifestFailsWalk(t *testing.T) {
+	r, err := gitfixture.Init(t.TempDir())
+	must(t, err)
+	writePack(t, r, "packs/a", "calico", "1.0.0")
+	commit(t, r, "one")
+	id := corruptLoose(t, r.Dir, "packs/a/pack.json", []byte(`{"name": "calico", "version": "9.9.9", "layer": "cni", "displayName": "x", "cloudTypes": ["all"]}`))
+	repo, err := Open(r.Dir)
+	must(t, err)
+	_, err = repo.Releases(context.Background(), Options{})
+	if !errors.Is(err, ErrCorruptObject) || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "packs/a/pack.json") {
+		t.Fatalf("got %v", err)
+	}
 }

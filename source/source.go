@@ -18,7 +18,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -172,7 +171,9 @@ type Release struct {
 
 // Open returns an fs.FS rooted at the release's pack directory, and a
 // function to call when done. Each call uses its own repository handle,
-// so releases can be read in parallel.
+// so releases can be read in parallel. Every blob read through it is
+// checked against its object ID (see TreeFS); IntegrityError(fsys) says
+// whether one was not what git recorded, naming it and its path.
 func (rel *Release) Open() (fs.FS, func(), error) {
 	h, err := rel.repo.acquire()
 	if err != nil {
@@ -183,7 +184,7 @@ func (rel *Release) Open() (fs.FS, func(), error) {
 		rel.repo.release(h)
 		return nil, nil, fmt.Errorf("read tree %s of %s: %w", rel.TreeHash, rel.Dir, err)
 	}
-	return TreeFS(h.Storer, tree, rel.Time), func() { rel.repo.release(h) }, nil
+	return &treeFS{s: h.Storer, root: tree, mtime: rel.Time, prefix: rel.Dir}, func() { rel.repo.release(h) }, nil
 }
 
 // Result is what Releases found.
@@ -430,23 +431,24 @@ func (sc *scanner) scan(tree *object.Tree) ([]packDir, error) {
 	return dirs, nil
 }
 
+// maxManifest bounds the pack.json read from git.
+const maxManifest = 1 << 20
+
 // manifest parses a pack.json blob once.
 func (sc *scanner) manifest(h plumbing.Hash, file string) (*manifestInfo, error) {
 	if mi, ok := sc.manifests[h]; ok {
 		return mi, nil
 	}
-	blob, err := object.GetBlob(sc.repo.Storer, h)
+	// Checked against its ID like every blob: a name and version read
+	// from corrupt bytes would publish a release git never held.
+	data, tooLarge, err := readBlob(sc.repo.Storer, h, file, maxManifest)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
-	rc, err := blob.Reader()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", file, err)
-	}
-	data, err := io.ReadAll(io.LimitReader(rc, 1<<20))
-	rc.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", file, err)
+	if tooLarge {
+		mi := &manifestInfo{problems: pack.Problems{{File: file, Severity: pack.SevError, Msg: fmt.Sprintf("pack.json is larger than %d KiB: a manifest holds metadata only, keep values and charts in their own files", maxManifest>>10)}}}
+		sc.manifests[h] = mi
+		return mi, nil
 	}
 	m, probs := pack.ParseManifest(file, data)
 	mi := &manifestInfo{problems: probs}
