@@ -43,6 +43,7 @@ type Options struct {
 	Ref      string // default HEAD
 	PacksDir string // where packs live in the tree ("" = whole tree)
 	History  bool   // also publish every version in first-parent history
+	Since    string // with History: the walk ends at this commit (a ref), inclusive
 
 	Out      string // output dir; a previous build there is reused
 	Previous string // previous build to reuse instead of Out's (dir or URL)
@@ -181,6 +182,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Registry == "" {
 		o.Registry = defaultRegistryName(o.Repo)
 	}
+	if o.Since != "" && o.History {
+		// A commit, not a ref that may move, shapes the build (and its stamp).
+		if o.Since, err = repo.Resolve(o.Since); err != nil {
+			return nil, fmt.Errorf("--since: %w", err)
+		}
+	}
 	var inputs, commit string
 	if stampable(o) {
 		if commit, err = repo.Resolve(o.Ref); err != nil {
@@ -261,7 +268,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		jobOf[r.Dir+"\x00"+r.Commit] = j
 		pool.add(j)
 	}
-	src, err := repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History, Known: prev.known(), Found: match})
+	src, err := repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History, Since: o.Since, Known: prev.known(), Found: match})
 	if err != nil {
 		stop()
 	}
@@ -279,6 +286,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	sorted := make([]*job, 0, len(jobs))
 	for _, r := range src.Releases {
 		if j := jobOf[r.Dir+"\x00"+r.Commit]; j != nil {
+			j.rel = r // FirstCommit and FirstTime are final only now
 			sorted = append(sorted, j)
 		}
 	}
@@ -292,6 +300,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var replayed pack.Problems // what building the same again reports
 	var releases []index.Release
 	names := map[string]string{}
+	// Problems of past commits the walk went past (every build meets them).
+	res.Problems = append(res.Problems, src.Warnings...)
+	replayed = append(replayed, src.Warnings...)
 	for _, j := range sorted {
 		res.Problems = append(res.Problems, warnings(j.probs)...)
 		if j.err != nil {
@@ -313,6 +324,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			res.Reused++
 		} else {
 			res.Archived++
+			// Published when the version first appeared, not when its
+			// newest commit was made.
+			if !j.rel.FirstTime.IsZero() {
+				j.out.Created = j.rel.FirstTime.UTC()
+			}
 		}
 		releases = append(releases, j.out)
 		names[j.out.Archive.Path] = j.key
@@ -434,6 +450,11 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 	}
 	defer done()
 	p, probs := pack.Load(fsys, ".", pack.Options{Prefix: prefix})
+	// Bytes that are not git's fail the build: never a pack problem that
+	// --skip-invalid would skip, never an archive.
+	if err := source.IntegrityError(fsys); err != nil {
+		return index.Release{}, nil, err
+	}
 	if probs.HasErrors() || p.Manifest == nil {
 		return index.Release{}, annotate(probs, r), nil
 	}
@@ -472,6 +493,9 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 	d, err := pack.WriteArchive(f, p, pack.ArchiveOptions{ModTime: r.Time})
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = source.IntegrityError(fsys)
 	}
 	if err != nil {
 		return rel, nil, fmt.Errorf("archive %s: %w", apath, err)

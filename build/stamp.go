@@ -60,6 +60,7 @@ type stampInputs struct {
 	Signed      bool   `json:"signed"`
 	Site        bool   `json:"site"`
 	Stamp       string `json:"stamp"`
+	Since       string `json:"since,omitempty"` // resolved commit
 }
 
 // stampable reports whether this build may use and write a record: the
@@ -82,6 +83,7 @@ func inputsDigest(o Options, commit string) string {
 		PacksDir: path.Clean("/" + o.PacksDir), History: o.History,
 		Registry: o.Registry, RepoURL: o.RepoURL, SkipInvalid: o.SkipInvalid,
 		ExpiresIn: int64(o.ExpiresIn), Signed: o.Signer != nil, Site: o.Site != nil, Stamp: o.Stamp,
+		Since: o.Since,
 	}
 	if !o.GeneratedAt.IsZero() {
 		in.GeneratedAt = o.GeneratedAt.UnixNano()

@@ -1,11 +1,20 @@
 // Package source reads packs from a git repository with go-git: no git
 // binary, no work tree checkout. It finds every pack directory (any
 // directory holding pack.json) at a ref and, with history, at every commit
-// of the ref's first-parent history, and reports one release per
-// name@version: the pack directory at the newest first-parent commit
-// where that version existed.
+// of the ref's first-parent history (back to Options.Since, when set), and
+// reports one release per name@version: the pack directory at the newest
+// first-parent commit where that version existed. Its FirstCommit is the
+// oldest walked commit where it existed: when it was published.
 //
 // Behaviour worth knowing:
+//   - A name@version defined by more than one directory at the ref is an
+//     error. In a past commit it is a warning (Result.Warnings), since
+//     history cannot be fixed: that version is taken from the newest
+//     commit where one directory alone defines it, and left out when no
+//     walked commit does. Either way the same history gives the same
+//     releases.
+//   - Every blob read is checked against its object ID (see TreeFS):
+//     bytes go-git or the disk got wrong fail with ErrCorruptObject.
 //   - Only committed content is read. Uncommitted changes in a work tree
 //     are never built; Dirty lists them so the CLI can warn.
 //   - A shallow clone cannot be walked: with History it is an error that
@@ -18,7 +27,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -94,18 +102,23 @@ func (r *Repo) acquire() (*git.Repository, error) {
 
 // readerHandle reopens a repository's object storage for one reader of
 // release content: a small object cache instead of go-git's default
-// 96 MiB one per handle (peak RSS grew with every parallel job), blobs
-// above LargeObjectThreshold streamed from disk instead of buffered
-// whole, ExclusiveAccess so go-git trusts its listing of object files
-// during the build, and packfiles kept open (go-git otherwise opens the
+// 96 MiB one per handle (peak RSS grew with every parallel job),
+// ExclusiveAccess so go-git trusts its listing of object files during
+// the build, and packfiles kept open (go-git otherwise opens the
 // packfile again for every object it reads).
+//
+// No LargeObjectThreshold: with it go-git v5.19.3 streams large
+// delta-compressed blobs with wrong bytes (TestLargeDeltaBlobsExact), and
+// it was 2.5 times slower on them (each backward copy re-reads the base).
+// Without it go-git resolves a blob in memory while it is read, as git
+// itself does for deltas; treeFS keeps only small blobs after that.
 func readerHandle(g *git.Repository) *git.Repository {
 	st, ok := g.Storer.(*filesystem.Storage)
 	if !ok {
 		return g
 	}
 	fresh := filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRU(4*cache.MiByte),
-		filesystem.Options{ExclusiveAccess: true, LargeObjectThreshold: 256 << 10, MaxOpenDescriptors: 4})
+		filesystem.Options{ExclusiveAccess: true, MaxOpenDescriptors: 4})
 	h, err := git.Open(fresh, nil)
 	if err != nil {
 		return g
@@ -136,6 +149,11 @@ type Options struct {
 	Ref      string // branch, tag, or commit; default HEAD
 	PacksDir string // only packs under this dir ("" = whole tree)
 	History  bool   // walk first-parent history too
+	// Since, with History, ends the walk at this commit (a ref; it is
+	// walked): older commits are not read, so a repository can start its
+	// history after commits it cannot fix. It must be on the ref's
+	// first-parent history.
+	Since string
 	// Known maps git tree hashes of pack dirs to their pack.json's name
 	// and version, as an earlier build recorded them: a tree's hash fixes
 	// its content, so such trees are neither read nor parsed again and a
@@ -144,6 +162,8 @@ type Options struct {
 	// Found, when set, is called with each release as soon as the walk
 	// knows it is final, from Releases' own goroutine and before it
 	// returns, so a caller can start on it while older commits are read.
+	// Its FirstCommit and FirstTime are not known yet then (the walk has
+	// not reached older commits): they are final only in Result.Releases.
 	Found func(Release)
 }
 
@@ -158,6 +178,12 @@ type Release struct {
 	Commit   string // the newest first-parent commit holding this version
 	Time     time.Time
 	TreeHash string // git tree hash of Dir at Commit: the content's identity
+	// FirstCommit is the oldest walked first-parent commit where this
+	// name@version existed (in any directory, with any content): when it
+	// was published. Without history it is Commit. Final only in
+	// Result.Releases, not yet when Options.Found is called.
+	FirstCommit string
+	FirstTime   time.Time
 	// ManifestProblems are problems of pack.json that prevented reading
 	// the name or version (only reported for packs at the ref itself).
 	ManifestProblems pack.Problems
@@ -167,7 +193,9 @@ type Release struct {
 
 // Open returns an fs.FS rooted at the release's pack directory, and a
 // function to call when done. Each call uses its own repository handle,
-// so releases can be read in parallel.
+// so releases can be read in parallel. Every blob read through it is
+// checked against its object ID (see TreeFS); IntegrityError(fsys) says
+// whether one was not what git recorded, naming it and its path.
 func (rel *Release) Open() (fs.FS, func(), error) {
 	h, err := rel.repo.acquire()
 	if err != nil {
@@ -178,7 +206,7 @@ func (rel *Release) Open() (fs.FS, func(), error) {
 		rel.repo.release(h)
 		return nil, nil, fmt.Errorf("read tree %s of %s: %w", rel.TreeHash, rel.Dir, err)
 	}
-	return TreeFS(h.Storer, tree, rel.Time), func() { rel.repo.release(h) }, nil
+	return &treeFS{s: h.Storer, root: tree, mtime: rel.Time, prefix: rel.Dir}, func() { rel.repo.release(h) }, nil
 }
 
 // Result is what Releases found.
@@ -187,6 +215,10 @@ type Result struct {
 	Commit   string // the commit the ref resolved to
 	Time     time.Time
 	Releases []Release // sorted by name, then semantic version
+	// Warnings are problems of past commits that cannot be fixed and did
+	// not stop the walk (a version defined by two directories), naming
+	// the commits; sorted.
+	Warnings pack.Problems
 }
 
 // packDir is a pack directory found in a tree, relative to that tree.
@@ -253,6 +285,20 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", h, err)
 	}
+	var since *plumbing.Hash
+	if opts.Since != "" {
+		if !opts.History {
+			return nil, fmt.Errorf("since %q is set but history is off: --since only limits a history walk", opts.Since)
+		}
+		if since, err = r.resolve(opts.Since); err != nil {
+			return nil, fmt.Errorf("since: %w", err)
+		}
+		if c, err := r.git.CommitObject(*since); err != nil {
+			return nil, fmt.Errorf("since %q: read commit %s: %w", opts.Since, since, err)
+		} else {
+			since = &c.Hash // a tag names its commit
+		}
+	}
 	if opts.History {
 		shallow, err := r.git.Storer.Shallow()
 		if err == nil && len(shallow) > 0 {
@@ -268,6 +314,10 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res := &Result{Ref: ref, Commit: head.Hash.String(), Time: head.Committer.When.UTC()}
 	found := map[string]*Release{}
+	// oldest is the oldest commit seen so far holding each key; ambiguous
+	// the past commits where a key not found yet had several directories.
+	oldest := map[string]*object.Commit{}
+	ambiguous := map[string]*ambiguity{}
 	first := true
 	for c := head; c != nil; {
 		if err := ctx.Err(); err != nil {
@@ -297,6 +347,7 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 			byKey[mi.key] = append(byKey[mi.key], d)
 		}
 		for key, ds := range byKey {
+			oldest[key] = c
 			if _, done := found[key]; done {
 				continue
 			}
@@ -306,7 +357,21 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 					names = append(names, d.rel)
 				}
 				sort.Strings(names)
-				return nil, fmt.Errorf("%s is defined by more than one directory at commit %s: %s; keep one, or bump the version in the others", key, c.Hash.String()[:12], strings.Join(names, " and "))
+				if first {
+					return nil, fmt.Errorf("%s is defined by more than one directory at commit %s: %s; keep one, or bump the version in the others", key, c.Hash.String()[:12], strings.Join(names, " and "))
+				}
+				// History cannot be fixed: look for the version in
+				// older commits, and say so.
+				a := ambiguous[key]
+				if a == nil {
+					a = &ambiguity{dirs: map[string]bool{}}
+					ambiguous[key] = a
+				}
+				a.commits = append(a.commits, c.Hash.String())
+				for _, n := range names {
+					a.dirs[n] = true
+				}
+				continue
 			}
 			mi := ds[0].known
 			if mi == nil {
@@ -318,7 +383,13 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 			}
 		}
 		first = false
-		if !opts.History || c.NumParents() == 0 {
+		if !opts.History || (since != nil && c.Hash == *since) {
+			break
+		}
+		if c.NumParents() == 0 {
+			if since != nil {
+				return nil, fmt.Errorf("since %q (commit %s) is not on the first-parent history of %s: pass a commit that `git log --first-parent %s` lists", opts.Since, since.String()[:12], ref, ref)
+			}
 			break
 		}
 		next, err := c.Parent(0)
@@ -327,9 +398,18 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 		}
 		c = next
 	}
-	for _, rel := range found {
+	for key, rel := range found {
+		if c := oldest[key]; c != nil {
+			rel.FirstCommit, rel.FirstTime = c.Hash.String(), c.Committer.When.UTC()
+		}
 		res.Releases = append(res.Releases, *rel)
 	}
+	for i := range res.Releases {
+		if res.Releases[i].FirstCommit == "" { // keyless, at the ref
+			res.Releases[i].FirstCommit, res.Releases[i].FirstTime = res.Releases[i].Commit, res.Releases[i].Time
+		}
+	}
+	res.Warnings = ambiguityWarnings(ambiguous, found)
 	// Versions parsed once, not per comparison (semver uses a regexp).
 	parsed := map[string]*semver.Version{}
 	for _, r := range res.Releases {
@@ -352,6 +432,37 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 		return a.Dir < b.Dir
 	})
 	return res, nil
+}
+
+// ambiguity is a name@version defined by several directories in past
+// commits (newest first) before the walk found it defined by one.
+type ambiguity struct {
+	commits []string
+	dirs    map[string]bool
+}
+
+func ambiguityWarnings(amb map[string]*ambiguity, found map[string]*Release) pack.Problems {
+	var out pack.Problems
+	for key, a := range amb {
+		var dirs []string
+		for d := range a.dirs {
+			dirs = append(dirs, d)
+		}
+		sort.Strings(dirs)
+		where := "commit " + a.commits[0][:12]
+		if n := len(a.commits); n > 1 {
+			where = fmt.Sprintf("%d commits, %s (newest) to %s", n, a.commits[0][:12], a.commits[n-1][:12])
+		}
+		msg := fmt.Sprintf("%s is defined by more than one directory (%s) in %s of the history, not at the ref: ", key, strings.Join(dirs, ", "), where)
+		if rel := found[key]; rel != nil {
+			msg += fmt.Sprintf("taken from commit %s (%s), the newest where one directory alone defines it", rel.Commit[:12], rel.Dir)
+		} else {
+			msg += "left out, since no walked commit defines it in one directory only; pass --since with a later commit to start the history after it"
+		}
+		out = append(out, pack.Problem{File: path.Join(dirs[0], pack.ManifestFile), Severity: pack.SevWarning, Msg: msg})
+	}
+	out.Sort()
+	return out
 }
 
 // packsAt lists pack dirs at commit c under packsDir.
@@ -425,23 +536,24 @@ func (sc *scanner) scan(tree *object.Tree) ([]packDir, error) {
 	return dirs, nil
 }
 
+// maxManifest bounds the pack.json read from git.
+const maxManifest = 1 << 20
+
 // manifest parses a pack.json blob once.
 func (sc *scanner) manifest(h plumbing.Hash, file string) (*manifestInfo, error) {
 	if mi, ok := sc.manifests[h]; ok {
 		return mi, nil
 	}
-	blob, err := object.GetBlob(sc.repo.Storer, h)
+	// Checked against its ID like every blob: a name and version read
+	// from corrupt bytes would publish a release git never held.
+	data, tooLarge, err := readBlob(sc.repo.Storer, h, file, maxManifest)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
-	rc, err := blob.Reader()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", file, err)
-	}
-	data, err := io.ReadAll(io.LimitReader(rc, 1<<20))
-	rc.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", file, err)
+	if tooLarge {
+		mi := &manifestInfo{problems: pack.Problems{{File: file, Severity: pack.SevError, Msg: fmt.Sprintf("pack.json is larger than %d KiB: a manifest holds metadata only, keep values and charts in their own files", maxManifest>>10)}}}
+		sc.manifests[h] = mi
+		return mi, nil
 	}
 	m, probs := pack.ParseManifest(file, data)
 	mi := &manifestInfo{problems: probs}

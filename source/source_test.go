@@ -16,7 +16,7 @@ import (
 	"github.com/packgen/packgen/pack"
 )
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +29,7 @@ func writePack(t *testing.T, r *gitfixture.Repo, dir, name, version string) {
 	must(t, r.Write(dir+"/values.yaml", []byte("pack: {}\n")))
 }
 
-func commit(t *testing.T, r *gitfixture.Repo, msg string) string {
+func commit(t testing.TB, r *gitfixture.Repo, msg string) string {
 	t.Helper()
 	h, err := r.Commit(msg)
 	must(t, err)

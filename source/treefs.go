@@ -23,9 +23,10 @@ import (
 // ReadLinkFS so pack validation sees symlinks, executables and submodules
 // exactly as git records them.
 type treeFS struct {
-	s     storer.EncodedObjectStorer
-	root  *object.Tree
-	mtime time.Time
+	s      storer.EncodedObjectStorer
+	root   *object.Tree
+	mtime  time.Time
+	prefix string // of paths in integrity errors: the tree's dir in the repository
 
 	// small keeps the content of small blobs once read: a build validates
 	// a release and then archives it, and without this every file was
@@ -34,21 +35,61 @@ type treeFS struct {
 	mu         sync.Mutex
 	small      map[plumbing.Hash][]byte
 	smallBytes int
+	// err is the first integrity error (ErrCorruptObject) any read met,
+	// kept because a reader's caller may drop it (a Close error, a
+	// read error that validation turns into a pack problem).
+	err error
 }
 
 const (
 	smallBlob  = 256 << 10
 	smallTotal = 8 << 20
+	maxLink    = 4096 // bytes of a symlink's target (PATH_MAX)
 )
 
 // TreeFS returns an fs.FS over tree. mtime is reported for every entry
 // (git keeps no per-file times); use the commit time.
+//
+// Every blob read through it is checked against its object ID as it
+// streams: a read whose bytes are not the object's fails at EOF with an
+// error wrapping ErrCorruptObject, and a file closed before EOF is read
+// to the end and checked by Close. IntegrityError reports the first such
+// error of the whole FS, whoever dropped it.
 func TreeFS(s storer.EncodedObjectStorer, tree *object.Tree, mtime time.Time) fs.FS {
 	return &treeFS{s: s, root: tree, mtime: mtime}
 }
 
+// IntegrityError returns the first error wrapping ErrCorruptObject that a
+// read through fsys met, nil when every blob read so far was what its
+// object ID says (or fsys is not a tree FS of this package). A build
+// checks it after validating and after archiving a release: validation
+// may turn a failed read into a pack problem, and a corrupt object must
+// fail the build instead.
+func IntegrityError(fsys fs.FS) error {
+	if t, ok := fsys.(*treeFS); ok {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		return t.err
+	}
+	return nil
+}
+
+func (t *treeFS) fail(err error) {
+	if !errors.Is(err, ErrCorruptObject) {
+		return
+	}
+	t.mu.Lock()
+	if t.err == nil {
+		t.err = err
+	}
+	t.mu.Unlock()
+}
+
+func (t *treeFS) file(name string) string { return path.Join(t.prefix, name) }
+
 type treeEntry struct {
-	name string
+	name string // base name
+	path string // in the tree, for errors
 	mode filemode.FileMode
 	hash plumbing.Hash
 }
@@ -58,13 +99,13 @@ func (t *treeFS) lookup(op, name string) (treeEntry, error) {
 		return treeEntry{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	if name == "." {
-		return treeEntry{name: ".", mode: filemode.Dir, hash: t.root.Hash}, nil
+		return treeEntry{name: ".", path: ".", mode: filemode.Dir, hash: t.root.Hash}, nil
 	}
 	e, err := t.root.FindEntry(name)
 	if err != nil {
 		return treeEntry{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 	}
-	return treeEntry{name: path.Base(name), mode: e.Mode, hash: e.Hash}, nil
+	return treeEntry{name: path.Base(name), path: name, mode: e.Mode, hash: e.Hash}, nil
 }
 
 func (t *treeFS) info(e treeEntry) (*fileInfo, error) {
@@ -75,18 +116,26 @@ func (t *treeFS) info(e treeEntry) (*fileInfo, error) {
 		if sz, ok := t.s.(objectSizer); ok {
 			size, err := sz.EncodedObjectSize(e.hash)
 			if err != nil {
-				return nil, err
+				return nil, t.unreadable(e, err)
 			}
 			fi.size = size
 			return fi, nil
 		}
 		obj, err := t.s.EncodedObject(plumbing.BlobObject, e.hash)
 		if err != nil {
-			return nil, err
+			return nil, t.unreadable(e, err)
 		}
 		fi.size = obj.Size()
 	}
 	return fi, nil
+}
+
+// unreadable records and returns the error of a blob git cannot find or
+// read: the repository is broken, which no pack problem may hide.
+func (t *treeFS) unreadable(e treeEntry, err error) error {
+	err = corrupt(e.hash, t.file(e.path), "cannot be read: %v", err)
+	t.fail(err)
+	return err
 }
 
 type objectSizer interface {
@@ -140,29 +189,37 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 	case e.mode == filemode.Dir:
 		return &dirFile{fs: t, name: name, info: fi}, nil
 	case e.mode == filemode.Regular || e.mode == filemode.Executable || e.mode == filemode.Deprecated:
-		if data, ok, err := t.smallContent(e.hash, fi.size); err != nil {
+		if data, ok, err := t.smallContent(e.hash, fi.size, name); err != nil {
+			t.fail(err)
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		} else if ok {
 			return &blobFile{rc: io.NopCloser(bytes.NewReader(data)), info: fi}, nil
 		}
 		blob, err := object.GetBlob(t.s, e.hash)
+		if err == nil && blob.Size != fi.size {
+			err = corrupt(e.hash, t.file(name), "its header records %d bytes, its listing %d", blob.Size, fi.size)
+		}
+		var rc io.ReadCloser
+		if err == nil {
+			rc, err = blob.Reader()
+		}
 		if err != nil {
+			if !errors.Is(err, ErrCorruptObject) {
+				err = corrupt(e.hash, t.file(name), "cannot be read: %v", err)
+			}
+			t.fail(err)
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
-		rc, err := blob.Reader()
-		if err != nil {
-			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-		}
-		return &blobFile{rc: rc, info: fi}, nil
+		return &blobFile{rc: newCheckedReader(rc, e.hash, blob.Size, t.file(name), t.fail), info: fi}, nil
 	default:
 		return nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file or directory")}
 	}
 }
 
 // smallContent returns the content of a blob of the given size when it
-// is small enough to keep (reading it the first time); ok is false for a
-// blob to stream.
-func (t *treeFS) smallContent(h plumbing.Hash, size int64) (data []byte, ok bool, err error) {
+// is small enough to keep (reading and checking it the first time); ok is
+// false for a blob to stream.
+func (t *treeFS) smallContent(h plumbing.Hash, size int64, name string) (data []byte, ok bool, err error) {
 	if size > smallBlob {
 		return nil, false, nil
 	}
@@ -173,21 +230,12 @@ func (t *treeFS) smallContent(h plumbing.Hash, size int64) (data []byte, ok bool
 	if ok || full {
 		return data, ok, nil
 	}
-	blob, err := object.GetBlob(t.s, h)
+	data, tooLarge, err := readBlob(t.s, h, t.file(name), size)
 	if err != nil {
 		return nil, false, err
 	}
-	rc, err := blob.Reader()
-	if err != nil {
-		return nil, false, err
-	}
-	defer rc.Close()
-	data, err = io.ReadAll(io.LimitReader(rc, smallBlob+1))
-	if err != nil {
-		return nil, false, err
-	}
-	if int64(len(data)) != size {
-		return nil, false, fmt.Errorf("blob %s holds %d bytes, its header says %d", h, len(data), size)
+	if tooLarge {
+		return nil, false, corrupt(h, t.file(name), "its header records more than the %d bytes of its listing", size)
 	}
 	t.mu.Lock()
 	if t.small == nil {
@@ -231,18 +279,13 @@ func (t *treeFS) ReadLink(name string) (string, error) {
 	if e.mode != filemode.Symlink {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
 	}
-	blob, err := object.GetBlob(t.s, e.hash)
+	b, tooLarge, err := readBlob(t.s, e.hash, t.file(name), maxLink)
 	if err != nil {
+		t.fail(err)
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
 	}
-	rc, err := blob.Reader()
-	if err != nil {
-		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, 4096))
-	if err != nil {
-		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
+	if tooLarge {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fmt.Errorf("symlink target is longer than %d bytes", maxLink)}
 	}
 	return string(b), nil
 }
@@ -265,7 +308,7 @@ func (t *treeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	}
 	out := make([]fs.DirEntry, 0, len(tree.Entries))
 	for _, e := range tree.Entries {
-		out = append(out, &dirEntry{fs: t, e: treeEntry{name: e.Name, mode: e.Mode, hash: e.Hash}})
+		out = append(out, &dirEntry{fs: t, e: treeEntry{name: e.Name, path: path.Join(name, e.Name), mode: e.Mode, hash: e.Hash}})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out, nil

@@ -71,6 +71,7 @@ packgen again returns at once. --force goes through every step anyway.`,
 	f.StringVar(&o.Ref, "ref", "HEAD", "branch, tag or commit to build")
 	f.StringVar(&o.PacksDir, "packs-dir", "", "only build packs under this directory of the repository")
 	f.BoolVar(&o.History, "history", true, "also publish versions found in first-parent history")
+	f.StringVar(&o.Since, "since", "", "with --history: start the history at this commit (branch, tag or hash; older commits are not read)")
 	f.StringVarP(&o.Out, "out", "d", "site", "output directory (a previous build there is reused)")
 	f.StringVar(&o.Previous, "previous", "", "reuse this previous build instead of the one in --out")
 	f.StringArrayVar(&o.previousKeys, "previous-key", nil, "public key the previous build may be signed with besides --key's (an old key during a rotation); repeatable")

@@ -1,0 +1,147 @@
+package source
+
+import (
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+)
+
+// ErrCorruptObject is wrapped by the error of a read whose bytes are not
+// those of the git object it read: its content does not hash to its ID,
+// its length is not the one its header records, or it cannot be read at
+// all. Such an error is the repository's, not the pack's: a build must
+// fail on it, never publish or skip the release.
+var ErrCorruptObject = errors.New("corrupt git object")
+
+func corrupt(id plumbing.Hash, file, format string, args ...any) error {
+	return fmt.Errorf("%w %s (%s): %s; run `git fsck` and fetch a fresh clone", ErrCorruptObject, id, file, fmt.Sprintf(format, args...))
+}
+
+// checkedReader streams a blob and checks, at EOF, that what it read is
+// that blob: SHA-1 of "blob <size>\x00" + content equals the object ID
+// and the length equals the header's size. One hashing pass, nothing
+// buffered. The first error is sticky.
+type checkedReader struct {
+	rc        io.ReadCloser
+	id        plumbing.Hash
+	file      string
+	size, n   int64
+	h         hash.Hash
+	err       error
+	atEOF     bool
+	onFailure func(error) // told of an integrity error once
+}
+
+func newCheckedReader(rc io.ReadCloser, id plumbing.Hash, size int64, file string, onFailure func(error)) *checkedReader {
+	h := sha1.New()
+	h.Write([]byte("blob " + strconv.FormatInt(size, 10) + "\x00"))
+	return &checkedReader{rc: rc, id: id, file: file, size: size, h: h, onFailure: onFailure}
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.rc.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	switch {
+	case c.n > c.size:
+		err = corrupt(c.id, c.file, "more than the %d bytes its header records", c.size)
+	case err == io.EOF:
+		err = c.check()
+	case err != nil:
+		err = corrupt(c.id, c.file, "cannot be read: %v", err)
+	default:
+		return n, nil
+	}
+	c.fail(err)
+	return n, err
+}
+
+func (c *checkedReader) check() error {
+	c.atEOF = true
+	if c.n != c.size {
+		return corrupt(c.id, c.file, "%d bytes where its header records %d", c.n, c.size)
+	}
+	var sum plumbing.Hash
+	c.h.Sum(sum[:0])
+	if sum != c.id {
+		return corrupt(c.id, c.file, "its content hashes to %s", sum)
+	}
+	return io.EOF
+}
+
+func (c *checkedReader) fail(err error) {
+	if c.err == nil {
+		c.err = err
+		if err != io.EOF && c.onFailure != nil {
+			c.onFailure(err)
+		}
+	}
+}
+
+// Close checks what a reader that stopped before EOF was given: the rest
+// is read and hashed (a chart's tar ends before its gzip stream does).
+// Bytes handed out must not go unchecked, and a caller ignoring Close's
+// error still fails through the tree FS's Err.
+func (c *checkedReader) Close() error {
+	if c.err == nil && c.n > 0 && !c.atEOF {
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			c.fail(err)
+		}
+	}
+	cerr := c.rc.Close()
+	if c.err != nil && c.err != io.EOF {
+		return c.err
+	}
+	return cerr
+}
+
+// readBlob reads a whole blob of at most max bytes, checked. A larger
+// blob is not read: tooLarge is true.
+func readBlob(s storer.EncodedObjectStorer, id plumbing.Hash, file string, max int64) (data []byte, tooLarge bool, err error) {
+	blob, err := object.GetBlob(s, id)
+	if err != nil {
+		return nil, false, corrupt(id, file, "cannot be read: %v", err)
+	}
+	if blob.Size > max {
+		return nil, true, nil
+	}
+	rc, err := blob.Reader()
+	if err != nil {
+		return nil, false, corrupt(id, file, "cannot be read: %v", err)
+	}
+	cr := newCheckedReader(rc, id, blob.Size, file, nil)
+	// One byte spare, so the read that meets EOF needs no bigger buffer.
+	data, err = readAllInto(cr, make([]byte, 0, blob.Size+1))
+	cr.Close()
+	if err != nil {
+		return nil, false, err
+	}
+	return data, false, nil
+}
+
+// readAllInto is io.ReadAll into a buffer sized by the caller.
+func readAllInto(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
