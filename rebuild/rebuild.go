@@ -113,10 +113,17 @@ func Rebuild(rel *source.Release) (pack.Digest, error) {
 	}
 	defer done()
 	p, probs := pack.Load(fsys, ".", pack.Options{Prefix: rel.Dir})
+	if err := source.IntegrityError(fsys); err != nil {
+		return pack.Digest{}, err
+	}
 	if probs.HasErrors() || p.Manifest == nil {
 		return pack.Digest{}, fmt.Errorf("%s@%s does not validate: %w", rel.Name, rel.Version, probs.Errors())
 	}
-	return pack.WriteArchive(io.Discard, p, pack.ArchiveOptions{ModTime: rel.Time}) // TODO(merge h-archive): mtime no longer from the commit
+	d, err := pack.WriteArchive(io.Discard, p, pack.ArchiveOptions{ModTime: rel.Time}) // TODO(merge h-archive): mtime no longer from the commit
+	if err == nil {
+		err = source.IntegrityError(fsys)
+	}
+	return d, err
 }
 
 func fromGit(rel *source.Release) (map[string]entry, error) {
@@ -126,6 +133,9 @@ func fromGit(rel *source.Release) (map[string]entry, error) {
 	}
 	defer done()
 	files, probs := pack.ListFiles(fsys, ".")
+	if err := source.IntegrityError(fsys); err != nil {
+		return nil, err
+	}
 	if probs.HasErrors() {
 		return nil, fmt.Errorf("%s@%s at commit %s: %w", rel.Name, rel.Version, short(rel.Commit), probs.Errors())
 	}
