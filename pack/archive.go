@@ -57,6 +57,11 @@ func WriteArchive(w io.Writer, p *Pack, opts ArchiveOptions) (Digest, error) {
 	if p.Manifest == nil || !ValidName(p.Manifest.Name) {
 		return Digest{}, fmt.Errorf("archive: pack has no valid name")
 	}
+	// Load refuses these too; checked again because the archive is what
+	// gets signed, whoever built the Pack.
+	if err := unsafeLinks(p.Files); err != nil {
+		return Digest{}, fmt.Errorf("archive: %w", err)
+	}
 	mtime := archiveModTime
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(w, h)}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"io/fs"
 	"path"
 	"regexp"
 	"strconv"
@@ -362,6 +363,8 @@ func inspectChart(r io.Reader) (name, version string, err error) {
 	var chartYAML []byte
 	var chartDir string
 	var unpacked int64
+	var entries []File   // for the links' virtual tree
+	var hard [][2]string // hard links: name, target
 	for n := 0; ; n++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -382,8 +385,20 @@ func inspectChart(r io.Reader) (name, version string, err error) {
 			if linkEscapes(h.Name, h.Linkname) != "" {
 				return "", "", fmt.Errorf("chart archive entry %q links outside the chart (%q)", h.Name, h.Linkname)
 			}
+			if h.Typeflag == tar.TypeLink {
+				// A hard link's target is named from the archive root.
+				hard = append(hard, [2]string{h.Name, h.Linkname})
+				break
+			}
 		default:
 			return "", "", fmt.Errorf("chart archive entry %q is a special file (type %q)", h.Name, h.Typeflag)
+		}
+		if h.Typeflag != tar.TypeXGlobalHeader {
+			f := File{Path: path.Clean(strings.TrimPrefix(h.Name, "./"))}
+			if h.Typeflag == tar.TypeSymlink {
+				f.Mode, f.Link = fs.ModeSymlink, h.Linkname
+			}
+			entries = append(entries, f)
 		}
 		unpacked += h.Size
 		if unpacked > maxChartUnpacked {
@@ -403,6 +418,9 @@ func inspectChart(r io.Reader) (name, version string, err error) {
 				return "", "", fmt.Errorf("chart archive is corrupt: %v", err)
 			}
 		}
+	}
+	if err := chartLinks(entries, hard); err != nil {
+		return "", "", err
 	}
 	if chartYAML == nil {
 		return "", "", errors.New("chart archive has no <chart>/Chart.yaml: build it with `helm package`")

@@ -144,6 +144,11 @@ func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, 
 	tr := tar.NewReader(zr)
 	res := &ExtractResult{Root: opts.Root}
 	entries := 0
+	// Symlinks are made last, once the whole archive is read and its
+	// links checked together (checkLinks): until then nothing on disk is
+	// a link, so nothing can be written through one, and a chain of links
+	// that each look inside (issue 14 item 2) is refused in any order.
+	var listed []File
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -170,9 +175,6 @@ func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, 
 			continue
 		}
 		target := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := noLinkInPath(dir, rel); err != nil {
-			return nil, err
-		}
 		switch h.Typeflag {
 		case tar.TypeDir:
 			if info, err := os.Lstat(target); err == nil {
@@ -184,6 +186,7 @@ func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, 
 			if err := os.MkdirAll(target, 0o755); err != nil {
 				return nil, err
 			}
+			listed = append(listed, File{Path: rel, Mode: fs.ModeDir})
 		case tar.TypeReg, tar.TypeRegA:
 			if h.Size > opts.MaxFileSize {
 				return nil, fmt.Errorf("%w: %q is %d bytes, over the %d limit", ErrTooLarge, h.Name, h.Size, opts.MaxFileSize)
@@ -218,6 +221,7 @@ func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, 
 				return nil, fmt.Errorf("%w: %q is over the %d-byte limit", ErrTooLarge, h.Name, opts.MaxFileSize)
 			}
 			res.Files++
+			listed = append(listed, File{Path: rel})
 		case tar.TypeSymlink:
 			if msg := linkEscapes(rel, h.Linkname); msg != "" {
 				return nil, fmt.Errorf("%w: symlink %q to %q %s", ErrUnsafePath, h.Name, h.Linkname, msg)
@@ -225,15 +229,7 @@ func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, 
 			if strings.ContainsAny(h.Linkname, "\\\x00") {
 				return nil, fmt.Errorf("%w: symlink %q has a bad target", ErrUnsafePath, h.Name)
 			}
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return nil, err
-			}
-			if err := os.Symlink(h.Linkname, target); err != nil {
-				if errors.Is(err, fs.ErrExist) {
-					return nil, fmt.Errorf("%w: %q is listed twice", ErrUnsafePath, h.Name)
-				}
-				return nil, err
-			}
+			listed = append(listed, File{Path: rel, Mode: fs.ModeSymlink, Link: h.Linkname})
 		case tar.TypeLink:
 			return nil, fmt.Errorf("%w: %q is a hard link; pack archives never contain them", ErrUnsupportedEntry, h.Name)
 		default:
@@ -243,7 +239,33 @@ func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, 
 	if res.Root == "" {
 		return nil, fmt.Errorf("%w: the archive is empty", ErrCorrupt)
 	}
+	if err := makeLinks(dir, res.Root, listed); err != nil {
+		return nil, err
+	}
 	return res, nil
+}
+
+// makeLinks checks the archive's links together and then creates them.
+func makeLinks(dir, root string, listed []File) error {
+	if err := unsafeLinks(listed); err != nil {
+		return err
+	}
+	for _, f := range listed {
+		if !f.IsSymlink() {
+			continue
+		}
+		target := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		if err := os.Symlink(f.Link, target); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%w: %q is listed twice", ErrUnsafePath, path.Join(root, f.Path))
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // entryPath checks an archive name and returns it relative to the root.
@@ -268,24 +290,4 @@ func entryPath(name string, res *ExtractResult) (string, error) {
 		return "", fmt.Errorf("%w: %q is outside the archive's root %q/", ErrUnsafePath, name, res.Root)
 	}
 	return rest, nil
-}
-
-// noLinkInPath refuses to write below a symlink created earlier.
-func noLinkInPath(dir, rel string) error {
-	parts := strings.Split(rel, "/")
-	cur := dir
-	for _, p := range parts[:len(parts)-1] {
-		cur = filepath.Join(cur, p)
-		info, err := os.Lstat(cur)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if info.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%w: %q would be written through a symlink", ErrUnsafePath, rel)
-		}
-	}
-	return nil
 }

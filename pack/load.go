@@ -243,6 +243,7 @@ func (v *validator) walk(ig *Ignorer) {
 		v.add(".", SevError, 0, 0, "pack holds %s, more than the %s limit", humanBytes(total), humanBytes(v.opts.Limits.MaxPackSize))
 	}
 	sort.Slice(v.pack.Files, func(i, j int) bool { return v.pack.Files[i].Path < v.pack.Files[j].Path })
+	v.checkLinkChains()
 }
 
 // readSmall reads a regular pack file, refusing anything over max bytes.

@@ -1,0 +1,94 @@
+package build
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/packgen/packgen/internal/gitfixture"
+)
+
+// An archive's bytes depend on its release's tree alone (issue 13 item 3):
+// a commit that touches nothing of a pack, and a build at HEAD rather than
+// with history, leave its archive's sha256 unchanged.
+func TestArchiveBytesIndependentOfCommit(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
+	commit(t, r, "one")
+	res1, err := run(t, r.Dir, filepath.Join(tmp, "one"), func(o *Options) { o.History = false })
+	must(t, err)
+
+	must(t, r.Write("README.md", []byte("# packs\n")))
+	commit(t, r, "README only")
+	res2, err := run(t, r.Dir, filepath.Join(tmp, "two"), func(o *Options) { o.History = false })
+	must(t, err)
+	res3, err := run(t, r.Dir, filepath.Join(tmp, "three"))
+	must(t, err)
+
+	digest := func(res *Result) string {
+		t.Helper()
+		for _, s := range res.Shards {
+			if s.Name == "calico" && len(s.Releases) == 1 {
+				return s.Releases[0].Archive.SHA256
+			}
+		}
+		t.Fatalf("no calico release in %+v", res.Shards)
+		return ""
+	}
+	d1, d2, d3 := digest(res1), digest(res2), digest(res3)
+	if d1 != d2 || d1 != d3 {
+		t.Errorf("calico@3.26.0 archive sha256 differs between builds: %s (commit one), %s (README commit), %s (history)", d1, d2, d3)
+	}
+}
+
+// commitFiles writes a pack with extra files (symlinks as "->target")
+// through a real directory, so git records real symlinks.
+func commitFiles(t *testing.T, r *gitfixture.Repo, dir, name string, files map[string]string) {
+	t.Helper()
+	src := t.TempDir()
+	for rel, body := range files {
+		p := filepath.Join(src, filepath.FromSlash(rel))
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		if target, ok := strings.CutPrefix(body, "->"); ok {
+			must(t, os.Symlink(target, p))
+			continue
+		}
+		must(t, os.WriteFile(p, []byte(body), 0o644))
+	}
+	writePack(t, r, dir, name, "1.0.0", "addon", "")
+	must(t, r.CopyDir(src, dir))
+	commit(t, r, "add "+name)
+}
+
+// Issue 14 item 2 through the build: two symlinks that each stay inside
+// when read alone, chained to reach /etc/passwd, are refused by the
+// build (and skipped, not archived, with --skip-invalid).
+func TestBuildRefusesChainedSymlinks(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	var dirs []string
+	for i := 1; i <= 30; i++ {
+		dirs = append(dirs, fmt.Sprintf("d%02d", i))
+	}
+	deep := strings.Join(dirs, "/") + "/l"
+	commitFiles(t, r, "packs/evil", "evil", map[string]string{
+		deep:     "->" + strings.TrimSuffix(strings.Repeat("../", 30), "/"),
+		"escape": "->" + deep + "/" + strings.Repeat("../", 31) + "etc/passwd",
+	})
+	_, err = run(t, r.Dir, filepath.Join(tmp, "site"))
+	var inv *InvalidError
+	if !errors.As(err, &inv) || !strings.Contains(err.Error(), "packs/evil/escape") {
+		t.Fatalf("want an InvalidError naming packs/evil/escape, got %v", err)
+	}
+	res, err := run(t, r.Dir, filepath.Join(tmp, "site"), func(o *Options) { o.SkipInvalid = true })
+	must(t, err)
+	if res.Skipped != 1 || res.Root.Releases != 0 {
+		t.Errorf("skip-invalid: skipped %d, %d releases published", res.Skipped, res.Root.Releases)
+	}
+}

@@ -1,0 +1,199 @@
+package pack
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// Attacks on the pack format, as an attacker would try them (issue 14),
+// kept together so the next one is easy to add.
+
+// chainedLinks is issue 14 item 2: two symlinks, each inside the pack when
+// read lexically and alone; together they reach /etc/passwd.
+//
+//	d1/…/d30/l -> ../../…/..  (30 levels up: the pack root)
+//	escape     -> d1/…/d30/l/../../…/etc/passwd  (31 levels up from the root)
+//
+// Read lexically, "d1/…/d30/l/.." is d1/…/d30; followed, l is the root and
+// the 31 ".." climb out of it.
+func chainedLinks() (deep, deepTarget, escape, escapeTarget string) {
+	var dirs []string
+	for i := 1; i <= 30; i++ {
+		dirs = append(dirs, "d"+string(rune('0'+i/10))+string(rune('0'+i%10)))
+	}
+	deep = strings.Join(dirs, "/") + "/l"
+	deepTarget = strings.TrimSuffix(strings.Repeat("../", 30), "/")
+	return deep, deepTarget, "escape", deep + "/" + strings.Repeat("../", 31) + "etc/passwd"
+}
+
+func TestChainedLinksAreLexicallyInside(t *testing.T) {
+	deep, deepTarget, escape, escapeTarget := chainedLinks()
+	// The premise of the attack: each link passes the old, lexical check.
+	if msg := linkEscapes(deep, deepTarget); msg != "" {
+		t.Fatalf("deep link: %s", msg)
+	}
+	if msg := linkEscapes(escape, escapeTarget); msg != "" {
+		t.Fatalf("escape link: %s", msg)
+	}
+}
+
+func chainedFS() fstest.MapFS {
+	deep, deepTarget, escape, escapeTarget := chainedLinks()
+	m := baseFS()
+	m[deep] = &fstest.MapFile{Data: []byte(deepTarget), Mode: fs.ModeSymlink}
+	m[escape] = &fstest.MapFile{Data: []byte(escapeTarget), Mode: fs.ModeSymlink}
+	return m
+}
+
+func TestValidateRefusesChainedLinks(t *testing.T) {
+	disk := t.TempDir()
+	for name, f := range chainedFS() {
+		p := filepath.Join(disk, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if f.Mode&fs.ModeSymlink != 0 {
+			if err := os.Symlink(string(f.Data), p); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// On disk, the kernel agrees the link escapes (the test's premise).
+	if real, err := filepath.EvalSymlinks(filepath.Join(disk, "escape")); err == nil && strings.HasPrefix(real, disk) {
+		t.Fatalf("escape resolves to %s, inside the pack", real)
+	}
+	for name, fsys := range map[string]fs.FS{"memory": chainedFS(), "disk": os.DirFS(disk)} {
+		t.Run(name, func(t *testing.T) {
+			_, ps := Load(fsys, ".", Options{})
+			found := false
+			for _, p := range ps {
+				if p.File == "escape" && p.Severity == SevError && strings.Contains(p.Msg, "symlink") {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("no error on escape; problems:\n%s", ps.Error())
+			}
+		})
+	}
+}
+
+func TestArchiveRefusesChainedLinks(t *testing.T) {
+	// The build archives what Load listed; WriteArchive must refuse the
+	// chain even if a caller ignores the problems.
+	p, _ := Load(chainedFS(), ".", Options{})
+	if _, ok := p.file("escape"); !ok {
+		p.Files = append(p.Files, File{Path: "escape", Mode: fs.ModeSymlink | 0o777, Link: "x"})
+	}
+	_, _, escape, escapeTarget := chainedLinks()
+	for i := range p.Files {
+		if p.Files[i].Path == escape {
+			p.Files[i].Link = escapeTarget
+		}
+	}
+	_, err := WriteArchive(io.Discard, p, ArchiveOptions{})
+	if !errors.Is(err, ErrUnsafePath) {
+		t.Fatalf("WriteArchive: %v, want ErrUnsafePath", err)
+	}
+}
+
+func TestExtractRefusesChainedLinks(t *testing.T) {
+	deep, deepTarget, escape, escapeTarget := chainedLinks()
+	for _, order := range []string{"deep first", "escape first"} {
+		t.Run(order, func(t *testing.T) {
+			es := []entry{{name: "p/", typ: tar.TypeDir}, {name: "p/pack.json", body: "{}"}}
+			links := []entry{
+				{name: "p/" + deep, link: deepTarget, typ: tar.TypeSymlink},
+				{name: "p/" + escape, link: escapeTarget, typ: tar.TypeSymlink},
+			}
+			if order == "escape first" {
+				links[0], links[1] = links[1], links[0]
+			}
+			dest := filepath.Join(t.TempDir(), "out")
+			_, err := Extract(bytes.NewReader(rawTGZ(t, append(es, links...))), dest, ExtractOptions{})
+			if real, rerr := filepath.EvalSymlinks(filepath.Join(dest, escape)); rerr == nil && !strings.HasPrefix(real, dest+string(filepath.Separator)) {
+				t.Errorf("DEST/escape resolves to %s, outside DEST", real)
+			}
+			if !errors.Is(err, ErrUnsafePath) {
+				t.Fatalf("Extract: %v, want ErrUnsafePath", err)
+			}
+			if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("refused archive left %s: %v", dest, err)
+			}
+		})
+	}
+}
+
+func TestChartRefusesChainedLinks(t *testing.T) {
+	deep, deepTarget, escape, escapeTarget := chainedLinks()
+	files := map[string]string{
+		"app/Chart.yaml":          "name: app\nversion: 1.0.0\n",
+		"app/" + deep:             "->" + deepTarget,
+		"app/templates/" + escape: "->" + "../" + escapeTarget,
+	}
+	_, _, err := inspectChart(bytes.NewReader(tgz(t, files)))
+	if err == nil || !strings.Contains(err.Error(), "symlink") {
+		t.Fatalf("inspectChart: %v, want a symlink error", err)
+	}
+}
+
+// Link rules beyond the one attack: the virtual tree refuses a link to a
+// link and any path through a link, in every order, and still accepts
+// plain links to files and directories.
+func TestLinkTree(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		links map[string]string // path -> target
+		paths []string          // other entries
+		bad   string            // the entries refused, sorted, "," between
+	}{
+		{"link to file", map[string]string{"docs/v": "../values.yaml"}, []string{"values.yaml"}, ""},
+		{"link to dir", map[string]string{"m": "manifests"}, []string{"manifests/a.yaml"}, ""},
+		{"link to root", map[string]string{"a/root": ".."}, nil, ""},
+		{"dotted but plain", map[string]string{"a/b": "./../c/./d"}, []string{"c/d"}, ""},
+		{"link to link", map[string]string{"a": "b", "b": "c"}, []string{"c"}, "a"},
+		{"through a link", map[string]string{"a": "sub", "b": "a/x"}, []string{"sub/x"}, "b"},
+		{"through a link then up", map[string]string{"up": ".", "b": "up/../x"}, nil, "b"},
+		{"through itself", map[string]string{"s": "s/../.."}, nil, "s"},
+		{"entry below a link", map[string]string{"a": "sub"}, []string{"a/x"}, "a/x"},
+		{"entry below a link, other case", map[string]string{"A": "sub"}, []string{"a/x"}, "a,a/x"},
+		{"through a link, other case", map[string]string{"L": ".", "b": "l/../x"}, nil, "b"},
+		{"climbs out", map[string]string{"a/b": "../../x"}, nil, "a/b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var files []File
+			for p, target := range tc.links {
+				files = append(files, File{Path: p, Mode: fs.ModeSymlink | 0o777, Link: target})
+			}
+			for _, p := range tc.paths {
+				files = append(files, File{Path: p, Mode: 0o644})
+				for d := path.Dir(p); d != "."; d = path.Dir(d) {
+					files = append(files, File{Path: d, Mode: fs.ModeDir | 0o755})
+				}
+			}
+			var bad []string
+			checkLinks(files, func(rel, msg string) {
+				if msg == "" {
+					t.Errorf("%s: empty message", rel)
+				}
+				bad = append(bad, rel)
+			})
+			sort.Strings(bad)
+			if strings.Join(bad, ",") != tc.bad {
+				t.Errorf("refused %v, want %q", bad, tc.bad)
+			}
+		})
+	}
+}
