@@ -1,8 +1,10 @@
 package build
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,5 +92,36 @@ func TestBuildRefusesChainedSymlinks(t *testing.T) {
 	must(t, err)
 	if res.Skipped != 1 || res.Root.Releases != 0 {
 		t.Errorf("skip-invalid: skipped %d, %d releases published", res.Skipped, res.Root.Releases)
+	}
+}
+
+// Issue 14 item 3 through the build: a 74-byte logo.png whose header
+// claims 100000×100000 pixels is an error naming the logo, not an out of
+// memory crash, and --skip-invalid skips just that pack.
+func TestBuildHugeLogoHeader(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	writePack(t, r, "packs/good", "good", "1.0.0", "cni", "")
+	writePack(t, r, "packs/logo", "logo", "1.0.0", "addon", "")
+	chunk := func(typ string, data []byte) []byte {
+		b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+		b = append(append(b, typ...), data...)
+		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	ihdr := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, 100000), 100000)
+	logo := append([]byte("\x89PNG\r\n\x1a\n"), chunk("IHDR", append(ihdr, 8, 6, 0, 0, 0))...)
+	logo = append(logo, chunk("IDAT", []byte{0x78, 0x01, 0x01, 0x06, 0x00, 0xf9, 0xff, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1})...)
+	logo = append(logo, chunk("IEND", nil)...)
+	must(t, r.Write("packs/logo/logo.png", logo))
+	commit(t, r, "huge logo")
+	_, err = run(t, r.Dir, filepath.Join(tmp, "site"))
+	if err == nil || !strings.Contains(err.Error(), "packs/logo/logo.png") || !strings.Contains(err.Error(), "100000x100000") {
+		t.Fatalf("want an error naming packs/logo/logo.png and its size, got %v", err)
+	}
+	res, err := run(t, r.Dir, filepath.Join(tmp, "site"), func(o *Options) { o.SkipInvalid = true })
+	must(t, err)
+	if res.Skipped != 1 || res.Root.Packs != 1 {
+		t.Errorf("skip-invalid: skipped %d, %d packs published", res.Skipped, res.Root.Packs)
 	}
 }
