@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/pack"
 )
 
 // An archive's bytes depend on its release's tree alone (issue 13 item 3):
@@ -123,5 +124,45 @@ func TestBuildHugeLogoHeader(t *testing.T) {
 	must(t, err)
 	if res.Skipped != 1 || res.Root.Packs != 1 {
 		t.Errorf("skip-invalid: skipped %d, %d packs published", res.Skipped, res.Root.Packs)
+	}
+}
+
+// Issue 14 item 4 through the build: non-ASCII and long names and link
+// targets from git are archived (PAX) and extract back byte for byte.
+func TestBuildNonASCIINames(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	long := strings.Repeat("sous-répertoire/", 7) + "fichier.yaml"
+	files := map[string]string{
+		"café.md":           "# café\n",
+		"docs/日本語.txt":      "ja\n",
+		long:                "long\n",
+		"links/" + "ü-link": "->../" + long,
+	}
+	commitFiles(t, r, "packs/intl", "intl", files)
+	out := filepath.Join(tmp, "site")
+	res, err := run(t, r.Dir, out)
+	must(t, err)
+	if res.Archived != 1 {
+		t.Fatalf("archived %d", res.Archived)
+	}
+	f, err := os.Open(filepath.Join(out, filepath.FromSlash(res.Shards[0].Releases[0].Archive.Path)))
+	must(t, err)
+	defer f.Close()
+	dest := filepath.Join(tmp, "intl")
+	_, err = pack.Extract(f, dest, pack.ExtractOptions{Root: "intl"})
+	must(t, err)
+	for rel, body := range files {
+		p := filepath.Join(dest, filepath.FromSlash(rel))
+		if target, ok := strings.CutPrefix(body, "->"); ok {
+			if got, err := os.Readlink(p); err != nil || got != target {
+				t.Errorf("%s -> %q, %v", rel, got, err)
+			}
+			continue
+		}
+		if got, err := os.ReadFile(p); err != nil || string(got) != body {
+			t.Errorf("%s: %q, %v", rel, got, err)
+		}
 	}
 }

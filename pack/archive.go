@@ -11,6 +11,7 @@ import (
 	"path"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	gzip "github.com/klauspost/compress/gzip"
 )
@@ -111,12 +112,28 @@ func WriteArchive(w io.Writer, p *Pack, opts ArchiveOptions) (Digest, error) {
 
 func writeHeader(tw *tar.Writer, hd *tar.Header) error {
 	hd.Uid, hd.Gid, hd.Uname, hd.Gname = 0, 0, "", ""
-	// USTAR when names fit; PAX only for long names, never for times.
+	// PAX records must be UTF-8, and so must names on macOS and Windows:
+	// validate refuses other names (badName), and so does the writer.
+	if !utf8.ValidString(hd.Name) || !utf8.ValidString(hd.Linkname) {
+		return fmt.Errorf("%w: %q: names must be valid UTF-8", ErrUnsafePath, hd.Name)
+	}
+	// USTAR when the names are short ASCII; otherwise PAX, whose only
+	// records are then path and linkpath (times are whole seconds and no
+	// access or change time is set), so the bytes stay the same every run.
 	hd.Format = tar.FormatUSTAR
-	if len(hd.Name) > 100 || len(hd.Linkname) > 100 {
+	if len(hd.Name) > 100 || len(hd.Linkname) > 100 || !isASCII(hd.Name) || !isASCII(hd.Linkname) {
 		hd.Format = tar.FormatPAX
 	}
 	return tw.WriteHeader(hd)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func writeFile(tw *tar.Writer, p *Pack, f File, name string, mtime time.Time) error {

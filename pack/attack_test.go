@@ -3,6 +3,7 @@ package pack
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"io"
 	"io/fs"
@@ -195,5 +196,101 @@ func TestLinkTree(t *testing.T) {
 				t.Errorf("refused %v, want %q", bad, tc.bad)
 			}
 		})
+	}
+}
+
+// Issue 14 item 4: names the USTAR format cannot hold (non-ASCII, longer
+// than 100 bytes, long link targets) validate, archive deterministically
+// through PAX records (only path and linkpath: no times) and extract back.
+func TestArchiveNonASCIIAndLongNames(t *testing.T) {
+	long := strings.Repeat("directory-name/", 8) + "file.yaml" // > 100 bytes
+	longUnicode := strings.Repeat("répertoire/", 10) + "fichier.md"
+	m := baseFS()
+	files := map[string]string{
+		"café.md":                "# café\n",
+		"docs/日本語/ファイル.txt":      "ja\n",
+		"emoji/🚀 launch.txt":     "go\n",
+		"Ωmega/ü.txt":            "u\n",
+		long:                     "long\n",
+		longUnicode:              "long unicode\n",
+		"NFD-cafe\u0301.txt":     "combining accent\n",
+		"spaces and 'quotes'.md": "q\n",
+	}
+	for name, body := range files {
+		m[name] = &fstest.MapFile{Data: []byte(body)}
+	}
+	links := map[string]string{
+		"links/café":     "../café.md",
+		"links/long":     "../" + long,
+		"links/longüber": "../" + longUnicode,
+	}
+	for name, target := range links {
+		m[name] = &fstest.MapFile{Data: []byte(target), Mode: fs.ModeSymlink}
+	}
+	p, ps := Load(m, ".", Options{})
+	if ps.HasErrors() {
+		t.Fatalf("validate refused: %s", ps.Error())
+	}
+	var a1, a2 bytes.Buffer
+	d1, err := WriteArchive(&a1, p, ArchiveOptions{})
+	if err != nil {
+		t.Fatalf("validate accepted the pack but WriteArchive refused it: %v", err)
+	}
+	d2, err := WriteArchive(&a2, p, ArchiveOptions{})
+	if err != nil || d1 != d2 || !bytes.Equal(a1.Bytes(), a2.Bytes()) {
+		t.Fatalf("two archives differ (%v)", err)
+	}
+	// Only path and linkpath PAX records, never times.
+	zr, err := gzip.NewReader(bytes.NewReader(a1.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range h.PAXRecords {
+			if k != "path" && k != "linkpath" {
+				t.Errorf("%s: PAX record %q", h.Name, k)
+			}
+		}
+		if !h.ModTime.Equal(archiveModTime) || !h.AccessTime.IsZero() || !h.ChangeTime.IsZero() {
+			t.Errorf("%s: times %v %v %v", h.Name, h.ModTime, h.AccessTime, h.ChangeTime)
+		}
+	}
+	dest := filepath.Join(t.TempDir(), "demo")
+	if _, err := Extract(bytes.NewReader(a1.Bytes()), dest, ExtractOptions{}); err != nil {
+		t.Fatalf("extract: %v", err)
+	}
+	for name, body := range files {
+		got, err := os.ReadFile(filepath.Join(dest, filepath.FromSlash(name)))
+		if err != nil || string(got) != body {
+			t.Errorf("%s: %q, %v", name, got, err)
+		}
+	}
+	for name, target := range links {
+		if got, err := os.Readlink(filepath.Join(dest, filepath.FromSlash(name))); err != nil || got != target {
+			t.Errorf("%s -> %q, %v; want %q", name, got, err, target)
+		}
+	}
+}
+
+// A name no archive (or other OS) can hold faithfully is a validation
+// error naming the file, so validate and build agree.
+func TestValidateRefusesUnencodableNames(t *testing.T) {
+	m := baseFS()
+	m["latin1-caf\xe9.md"] = &fstest.MapFile{Data: []byte("x")}
+	p, ps := Load(m, ".", Options{})
+	errs := ps.Errors()
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].File, "latin1-caf") || !strings.Contains(errs[0].Msg, "UTF-8") {
+		t.Fatalf("want one error on the file saying UTF-8, got:\n%s", ps.Error())
+	}
+	if _, err := WriteArchive(io.Discard, p, ArchiveOptions{}); err == nil {
+		t.Error("WriteArchive wrote a name validate refuses")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -314,6 +315,9 @@ func linkEscapes(rel, target string) string {
 
 // badName rejects names that break archives or other operating systems.
 func badName(name string) string {
+	if !utf8.ValidString(name) {
+		return fmt.Sprintf("file name %q is not valid UTF-8: archives (PAX), macOS and Windows need UTF-8 names; rename it", name)
+	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {
 			return fmt.Sprintf("file name %q contains a control character", name)
