@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
 )
@@ -292,5 +293,73 @@ func TestValidateRefusesUnencodableNames(t *testing.T) {
 	}
 	if _, err := WriteArchive(io.Discard, p, ArchiveOptions{}); err == nil {
 		t.Error("WriteArchive wrote a name validate refuses")
+	}
+}
+
+// Issue 14 item 6: an archive holding no pack extracted to an empty DEST
+// (the root passed by fetch stood in for the missing entries).
+func TestExtractRefusesEmptyArchive(t *testing.T) {
+	var emptyGzip bytes.Buffer
+	zw := gzip.NewWriter(&emptyGzip)
+	zw.Close()
+	root := entry{name: "p/", typ: tar.TypeDir}
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"no entries", rawTGZ(t, nil)},
+		{"no tar at all", emptyGzip.Bytes()},
+		{"only the root", rawTGZ(t, []entry{root})},
+		{"no pack.json", rawTGZ(t, []entry{root, {name: "p/values.yaml", body: "a: 1\n"}})},
+		{"pack.json not a file", rawTGZ(t, []entry{root, {name: "p/pack.json/", typ: tar.TypeDir}})},
+		{"pack.json below the root only", rawTGZ(t, []entry{root, {name: "p/sub/pack.json", body: "{}"}})},
+	} {
+		for _, opts := range []ExtractOptions{{}, {Root: "p"}} {
+			t.Run(tc.name+"/root="+opts.Root, func(t *testing.T) {
+				parent := t.TempDir()
+				dest := filepath.Join(parent, "out")
+				_, err := Extract(bytes.NewReader(tc.data), dest, opts)
+				if !errors.Is(err, ErrEmpty) || !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("got %v, want ErrEmpty and ErrCorrupt", err)
+				}
+				if left, _ := os.ReadDir(parent); len(left) != 0 {
+					t.Errorf("left behind: %v", left)
+				}
+			})
+		}
+	}
+}
+
+// Issue 14 item 6: a full disk during extraction is an operational
+// failure (ErrWrite wrapping ENOSPC, exit 3), not a corrupt archive (exit
+// 1). The disk is /dev/full: every write fails with the kernel's ENOSPC.
+func TestExtractFullDiskIsNotCorrupt(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	orig := createFile
+	t.Cleanup(func() { createFile = orig })
+	createFile = func(name string, mode os.FileMode) (*os.File, error) {
+		f, err := orig(name, mode)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		return os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	}
+	a, _ := archiveOf(t, baseFS())
+	parent := t.TempDir()
+	dest := filepath.Join(parent, "demo")
+	_, err := Extract(bytes.NewReader(a), dest, ExtractOptions{})
+	if !errors.Is(err, ErrWrite) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("got %v, want ErrWrite wrapping ENOSPC", err)
+	}
+	for _, bad := range []error{ErrCorrupt, ErrUnsafePath, ErrTooLarge, ErrUnsupportedEntry} {
+		if errors.Is(err, bad) {
+			t.Errorf("a full disk is reported as %v: %v", bad, err)
+		}
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }
