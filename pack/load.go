@@ -306,6 +306,9 @@ func linkEscapes(rel, target string) string {
 	if path.IsAbs(target) || strings.HasPrefix(target, `\`) || (len(target) > 1 && target[1] == ':') {
 		return "is absolute"
 	}
+	if !utf8.ValidString(target) {
+		return "is not valid UTF-8 (archives, macOS and Windows need UTF-8 names)"
+	}
 	joined := path.Join(path.Dir(rel), target)
 	if joined == ".." || strings.HasPrefix(joined, "../") {
 		return "points outside the pack"
