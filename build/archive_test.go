@@ -166,3 +166,56 @@ func TestBuildNonASCIINames(t *testing.T) {
 		}
 	}
 }
+
+// Over a history of several commits, with and without history, a fresh
+// build and an incremental one of each commit give the same archive
+// bytes, and an archive's bytes never change from one commit to the next.
+func TestArchivesSameFreshAndIncremental(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	var commits []string
+	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
+	commits = append(commits, commit(t, r, "calico"))
+	must(t, r.Write("README.md", []byte("# packs\n")))
+	commits = append(commits, commit(t, r, "readme"))
+	writePack(t, r, "packs/calico", "calico", "3.27.0", "cni", "x: 1\n")
+	writePack(t, r, "packs/prom", "prom", "57.0.0", "addon", "")
+	commits = append(commits, commit(t, r, "bump calico, add prom"))
+	must(t, r.Write("README.md", []byte("# packs, again\n")))
+	commits = append(commits, commit(t, r, "readme again"))
+
+	archives := func(dir string) map[string]string {
+		out := map[string]string{}
+		for p, sum := range siteHashes(t, dir) {
+			if strings.HasSuffix(p, ".tar.gz") {
+				out[p] = sum
+			}
+		}
+		return out
+	}
+	for _, history := range []bool{false, true} {
+		seen := map[string]string{} // archive path -> sha256, across commits
+		inc := filepath.Join(tmp, fmt.Sprintf("inc-%v", history))
+		for i, c := range commits {
+			set := func(o *Options) { o.Ref, o.History = c, history }
+			_, err := run(t, r.Dir, inc, set)
+			must(t, err)
+			_, err = run(t, r.Dir, filepath.Join(tmp, fmt.Sprintf("fresh-%v-%d", history, i)), set)
+			must(t, err)
+			a, b := archives(inc), archives(filepath.Join(tmp, fmt.Sprintf("fresh-%v-%d", history, i)))
+			for p, sum := range b {
+				if a[p] != sum {
+					t.Errorf("history=%v commit %d: %s is %.12s fresh, %.12s incremental", history, i, p, sum, a[p])
+				}
+				if prev, ok := seen[p]; ok && prev != sum {
+					t.Errorf("history=%v commit %d: %s changed from %.12s to %.12s", history, i, p, prev, sum)
+				}
+				seen[p] = sum
+			}
+			if len(b) == 0 {
+				t.Fatalf("commit %d: no archives built", i)
+			}
+		}
+	}
+}
