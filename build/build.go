@@ -490,7 +490,7 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 	if err != nil {
 		return rel, nil, err
 	}
-	d, err := pack.WriteArchive(f, p, pack.ArchiveOptions{ModTime: r.Time})
+	d, err := pack.WriteArchive(f, p, pack.ArchiveOptions{})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -11,16 +11,26 @@ import (
 	"path"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	gzip "github.com/klauspost/compress/gzip"
 )
 
 // ArchiveOptions tune WriteArchive.
 type ArchiveOptions struct {
-	// ModTime is stamped on every entry: the release's commit time, so the
-	// same tree always gives the same bytes. Zero means the Unix epoch.
+	// Deprecated: ignored. Every entry carries archiveModTime, so that an
+	// archive's bytes depend on the release's tree alone, not on the
+	// commit it was built at.
 	ModTime time.Time
 }
+
+// archiveModTime is the mtime of every archive entry: a constant, so an
+// archive's bytes are a function of the release's tree (and of this
+// format) only; a commit elsewhere in the repository or a build at another
+// commit cannot change them. 1980-01-01 rather than 1970: the earliest
+// time every common archive format and tool represents (zip's DOS time
+// starts there), and no later than any real file.
+var archiveModTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Digest identifies an archive's bytes.
 type Digest struct {
@@ -34,7 +44,7 @@ func ArchiveName(name, version string) string { return name + "-" + version + ".
 // WriteArchive streams a deterministic tar.gz of p to w and returns the
 // SHA-256 and size of what it wrote, computed in the same pass. Entries are
 // p.Files (sorted, ignored files already excluded) under "<name>/", with
-// normalised modes, uid/gid 0, no user or group names, one fixed mtime and
+// normalised modes, uid/gid 0, no user or group names, archiveModTime and
 // a gzip header with no name and no time, at gzip's fastest level: pack
 // content is mostly already-compressed charts, where the default level
 // spent a fifth of a cold build's CPU (profiled on 5,000 releases) trying
@@ -48,10 +58,12 @@ func WriteArchive(w io.Writer, p *Pack, opts ArchiveOptions) (Digest, error) {
 	if p.Manifest == nil || !ValidName(p.Manifest.Name) {
 		return Digest{}, fmt.Errorf("archive: pack has no valid name")
 	}
-	mtime := opts.ModTime.UTC().Truncate(time.Second)
-	if opts.ModTime.IsZero() {
-		mtime = time.Unix(0, 0).UTC()
+	// Load refuses these too; checked again because the archive is what
+	// gets signed, whoever built the Pack.
+	if err := unsafeLinks(p.Files); err != nil {
+		return Digest{}, fmt.Errorf("archive: %w", err)
 	}
+	mtime := archiveModTime
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(w, h)}
 	zw := gzipWriters.Get().(*gzip.Writer)
@@ -100,12 +112,28 @@ func WriteArchive(w io.Writer, p *Pack, opts ArchiveOptions) (Digest, error) {
 
 func writeHeader(tw *tar.Writer, hd *tar.Header) error {
 	hd.Uid, hd.Gid, hd.Uname, hd.Gname = 0, 0, "", ""
-	// USTAR when names fit; PAX only for long names, never for times.
+	// PAX records must be UTF-8, and so must names on macOS and Windows:
+	// validate refuses other names (badName), and so does the writer.
+	if !utf8.ValidString(hd.Name) || !utf8.ValidString(hd.Linkname) {
+		return fmt.Errorf("%w: %q: names must be valid UTF-8", ErrUnsafePath, hd.Name)
+	}
+	// USTAR when the names are short ASCII; otherwise PAX, whose only
+	// records are then path and linkpath (times are whole seconds and no
+	// access or change time is set), so the bytes stay the same every run.
 	hd.Format = tar.FormatUSTAR
-	if len(hd.Name) > 100 || len(hd.Linkname) > 100 {
+	if len(hd.Name) > 100 || len(hd.Linkname) > 100 || !isASCII(hd.Name) || !isASCII(hd.Linkname) {
 		hd.Format = tar.FormatPAX
 	}
 	return tw.WriteHeader(hd)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func writeFile(tw *tar.Writer, p *Pack, f File, name string, mtime time.Time) error {

@@ -17,14 +17,14 @@ import (
 	"time"
 )
 
-func archiveOf(t *testing.T, fsys fs.FS, mtime time.Time) ([]byte, Digest) {
+func archiveOf(t *testing.T, fsys fs.FS) ([]byte, Digest) {
 	t.Helper()
 	p, ps := Load(fsys, ".", Options{})
 	if ps.HasErrors() {
 		t.Fatal(ps.Error())
 	}
 	var buf bytes.Buffer
-	d, err := WriteArchive(&buf, p, ArchiveOptions{ModTime: mtime})
+	d, err := WriteArchive(&buf, p, ArchiveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func archiveOf(t *testing.T, fsys fs.FS, mtime time.Time) ([]byte, Digest) {
 }
 
 func TestArchiveDeterministic(t *testing.T) {
-	mtime := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	mtime := time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC) // documented in FORMAT.md
 	m := baseFS()
 	m["manifests/a.yaml"] = &fstest.MapFile{Data: []byte("apiVersion: v1\nkind: A\n"), ModTime: time.Now()}
 	m["bin/run.sh"] = &fstest.MapFile{Data: []byte("#!/bin/sh\n"), Mode: 0o700}
@@ -44,8 +44,8 @@ func TestArchiveDeterministic(t *testing.T) {
 	m[".DS_Store"] = &fstest.MapFile{Data: []byte("junk")}
 	m[".packignore"] = &fstest.MapFile{Data: []byte("secret.txt\n")}
 	m["secret.txt"] = &fstest.MapFile{Data: []byte("do not ship")}
-	a1, d1 := archiveOf(t, m, mtime)
-	a2, d2 := archiveOf(t, m, mtime)
+	a1, d1 := archiveOf(t, m)
+	a2, d2 := archiveOf(t, m)
 	if !bytes.Equal(a1, a2) || d1 != d2 {
 		t.Fatal("two archives of the same pack differ")
 	}
@@ -66,7 +66,7 @@ func TestArchiveDeterministic(t *testing.T) {
 		os.WriteFile(p, f.Data, perm)
 		os.Chtimes(p, time.Now(), time.Unix(12345, 0))
 	}
-	a3, _ := archiveOf(t, os.DirFS(dir), mtime)
+	a3, _ := archiveOf(t, os.DirFS(dir))
 	if !bytes.Equal(a1, a3) {
 		t.Fatal("archive from disk differs from archive from memory")
 	}
@@ -105,10 +105,18 @@ func TestArchiveDeterministic(t *testing.T) {
 // A golden digest catches accidental format drift (a Go upgrade changing
 // compress/flate output would show up here too).
 func TestArchiveGolden(t *testing.T) {
-	_, d := archiveOf(t, baseFS(), time.Unix(1700000000, 0))
-	const goldenDigest = "5907b4188d42e7c19c78520d46c10820937a22b411a193057edc87589b0fb4c9"
+	_, d := archiveOf(t, baseFS())
+	// Changed once when every mtime became the 1980 constant (it was
+	// the commit time).
+	const goldenDigest = "66f5b3aa624378b9a02bdeea8a81109ad8555594fbaa8c0a49f8af8a1749a4a4"
 	if d.SHA256 != goldenDigest {
 		t.Errorf("archive digest %s, golden %s: the archive format changed; if intended, update goldenDigest", d.SHA256, goldenDigest)
+	}
+	// The deprecated ModTime must not reach the bytes.
+	p, _ := Load(baseFS(), ".", Options{})
+	d2, err := WriteArchive(io.Discard, p, ArchiveOptions{ModTime: time.Now()})
+	if err != nil || d2 != d {
+		t.Errorf("ArchiveOptions.ModTime changed the archive: %+v, %v", d2, err)
 	}
 }
 
@@ -116,7 +124,7 @@ func TestExtractRoundTrip(t *testing.T) {
 	m := baseFS()
 	m["bin/run.sh"] = &fstest.MapFile{Data: []byte("#!/bin/sh\n"), Mode: 0o755}
 	m["docs/link"] = &fstest.MapFile{Data: []byte("../values.yaml"), Mode: fs.ModeSymlink}
-	a, _ := archiveOf(t, m, time.Time{})
+	a, _ := archiveOf(t, m)
 	dest := filepath.Join(t.TempDir(), "demo-1.0.0")
 	res, err := Extract(bytes.NewReader(a), dest, ExtractOptions{})
 	if err != nil {

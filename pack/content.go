@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"image/jpeg"
 	"image/png"
 	"io"
+	"io/fs"
 	"path"
 	"regexp"
 	"strconv"
@@ -244,19 +246,44 @@ func (v *validator) checkLogo() {
 		v.add(LogoFile, SevError, 0, 0, "%v", err)
 		return
 	}
+	if sev, msg := logoProblem(data, v.opts.Limits.MaxLogoPixel); msg != "" {
+		v.add(LogoFile, sev, 0, 0, "%s", msg)
+	}
+}
+
+// logoProblem checks a logo.png's bytes and says what is wrong, if
+// anything. The size in pixels comes from the header (png.DecodeConfig)
+// and is checked before any pixel is decoded: decoding allocates the whole
+// image up front, so a 74-byte file whose header claims 100000x100000
+// would otherwise exhaust memory (issue 14 item 3). Within the limit,
+// decoding costs at most maxPixel² × 8 bytes (16-bit RGBA), 128 MiB at
+// the default 4096. A JPEG named logo.png is a warning, not an error:
+// browsers, and so the catalogue, show it (issue 13 item 6).
+func logoProblem(data []byte, maxPixel int) (Severity, string) {
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		v.add(LogoFile, SevError, 0, 0, "logo.png is not a PNG image (%v): convert it to PNG", err)
-		return
+		if jc, jerr := jpeg.DecodeConfig(bytes.NewReader(data)); jerr == nil {
+			if msg := logoSize(jc.Width, jc.Height, maxPixel); msg != "" {
+				return SevError, msg
+			}
+			return SevWarning, fmt.Sprintf("logo.png is a JPEG image (%dx%d), not a PNG: browsers show it, but tools that trust the name may not; convert it to PNG", jc.Width, jc.Height)
+		}
+		return SevError, fmt.Sprintf("logo.png is not a PNG image (%v): convert it to PNG", err)
+	}
+	if msg := logoSize(cfg.Width, cfg.Height, maxPixel); msg != "" {
+		return SevError, msg
 	}
 	if _, err := png.Decode(bytes.NewReader(data)); err != nil {
-		v.add(LogoFile, SevError, 0, 0, "logo.png is a damaged PNG: %v", err)
-		return
+		return SevError, fmt.Sprintf("logo.png is a damaged PNG: %v", err)
 	}
-	max := v.opts.Limits.MaxLogoPixel
-	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > max || cfg.Height > max {
-		v.add(LogoFile, SevError, 0, 0, "logo.png is %dx%d pixels; it must be between 1x1 and %dx%d", cfg.Width, cfg.Height, max, max)
+	return SevError, ""
+}
+
+func logoSize(w, h, max int) string {
+	if w < 1 || h < 1 || w > max || h > max {
+		return fmt.Sprintf("logo.png is %dx%d pixels; it must be between 1x1 and %dx%d", w, h, max, max)
 	}
+	return ""
 }
 
 // checkManifests checks every YAML file under manifests/ and every file
@@ -362,6 +389,8 @@ func inspectChart(r io.Reader) (name, version string, err error) {
 	var chartYAML []byte
 	var chartDir string
 	var unpacked int64
+	var entries []File   // for the links' virtual tree
+	var hard [][2]string // hard links: name, target
 	for n := 0; ; n++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -382,8 +411,20 @@ func inspectChart(r io.Reader) (name, version string, err error) {
 			if linkEscapes(h.Name, h.Linkname) != "" {
 				return "", "", fmt.Errorf("chart archive entry %q links outside the chart (%q)", h.Name, h.Linkname)
 			}
+			if h.Typeflag == tar.TypeLink {
+				// A hard link's target is named from the archive root.
+				hard = append(hard, [2]string{h.Name, h.Linkname})
+				break
+			}
 		default:
 			return "", "", fmt.Errorf("chart archive entry %q is a special file (type %q)", h.Name, h.Typeflag)
+		}
+		if h.Typeflag != tar.TypeXGlobalHeader {
+			f := File{Path: path.Clean(strings.TrimPrefix(h.Name, "./"))}
+			if h.Typeflag == tar.TypeSymlink {
+				f.Mode, f.Link = fs.ModeSymlink, h.Linkname
+			}
+			entries = append(entries, f)
 		}
 		unpacked += h.Size
 		if unpacked > maxChartUnpacked {
@@ -403,6 +444,9 @@ func inspectChart(r io.Reader) (name, version string, err error) {
 				return "", "", fmt.Errorf("chart archive is corrupt: %v", err)
 			}
 		}
+	}
+	if err := chartLinks(entries, hard); err != nil {
+		return "", "", err
 	}
 	if chartYAML == nil {
 		return "", "", errors.New("chart archive has no <chart>/Chart.yaml: build it with `helm package`")

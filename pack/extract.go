@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	gzip "github.com/klauspost/compress/gzip"
 	"github.com/packgen/packgen/internal/atomicfile"
@@ -22,7 +23,21 @@ var (
 	ErrTooLarge         = errors.New("archive too large")
 	ErrCorrupt          = errors.New("corrupt archive")
 	ErrDestExists       = errors.New("destination exists")
+	// ErrEmpty: the archive holds no pack (no pack.json at its root);
+	// it also matches ErrCorrupt.
+	ErrEmpty = errors.New("archive holds no pack")
+	// ErrWrite: the archive is fine but its files could not be written
+	// (a full disk, say): an operational failure, never ErrCorrupt. The
+	// operating system's error is wrapped too (errors.Is(err,
+	// syscall.ENOSPC)).
+	ErrWrite = errors.New("cannot write extracted files")
 )
+
+// createFile opens a new file for an extracted entry: a seam for tests
+// (a full disk); os.OpenFile otherwise.
+var createFile = func(name string, mode os.FileMode) (*os.File, error) {
+	return os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+}
 
 // ExtractOptions bound what an archive may unpack to.
 type ExtractOptions struct {
@@ -69,8 +84,11 @@ type ExtractResult struct {
 // of the root; writing through a symlink; all hard links (packgen's own
 // archives never contain them); devices, FIFOs and sockets; duplicate
 // entries; and more data than the limits allow, counted as it streams so a
-// lying header or a gzip bomb cannot fill the disk. Modes are 0755 for
-// directories and executables and 0644 otherwise.
+// lying header or a gzip bomb cannot fill the disk. Symlinks are made last
+// and checked together first (no link to a link, none through a link). An
+// archive without pack.json at its root is ErrEmpty (and ErrCorrupt); a
+// failure to write (a full disk) is ErrWrite, never ErrCorrupt. Modes are
+// 0755 for directories and executables and 0644 otherwise.
 func Extract(r io.Reader, dest string, opts ExtractOptions) (*ExtractResult, error) {
 	if opts.MaxFileSize <= 0 {
 		opts.MaxFileSize = DefaultLimits.MaxFileSize
@@ -144,6 +162,11 @@ func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, 
 	tr := tar.NewReader(zr)
 	res := &ExtractResult{Root: opts.Root}
 	entries := 0
+	// Symlinks are made last, once the whole archive is read and its
+	// links checked together (checkLinks): until then nothing on disk is
+	// a link, so nothing can be written through one, and a chain of links
+	// that each look inside (issue 14 item 2) is refused in any order.
+	var listed []File
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -170,9 +193,6 @@ func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, 
 			continue
 		}
 		target := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := noLinkInPath(dir, rel); err != nil {
-			return nil, err
-		}
 		switch h.Typeflag {
 		case tar.TypeDir:
 			if info, err := os.Lstat(target); err == nil {
@@ -181,43 +201,50 @@ func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, 
 				}
 				continue
 			}
-			if err := os.MkdirAll(target, 0o755); err != nil {
+			if err := mkdirs(target, h.Name); err != nil {
 				return nil, err
 			}
+			listed = append(listed, File{Path: rel, Mode: fs.ModeDir})
 		case tar.TypeReg, tar.TypeRegA:
 			if h.Size > opts.MaxFileSize {
 				return nil, fmt.Errorf("%w: %q is %d bytes, over the %d limit", ErrTooLarge, h.Name, h.Size, opts.MaxFileSize)
 			}
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			if err := mkdirs(filepath.Dir(target), h.Name); err != nil {
 				return nil, err
 			}
 			mode := os.FileMode(0o644)
 			if h.Mode&0o111 != 0 {
 				mode = 0o755
 			}
-			f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+			f, err := createFile(target, mode)
 			if errors.Is(err, fs.ErrExist) {
 				return nil, fmt.Errorf("%w: %q is listed twice", ErrUnsafePath, h.Name)
 			}
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 			}
 			budget := opts.MaxTotalSize - res.Bytes
 			limit := min(opts.MaxFileSize, budget)
-			n, err := io.Copy(f, io.LimitReader(tr, limit+1))
+			// A failed write is the disk's fault, a failed read the
+			// archive's: only the latter is ErrCorrupt.
+			fw := &writeErr{w: f}
+			n, err := io.Copy(fw, io.LimitReader(tr, limit+1))
 			cerr := f.Close()
 			res.Bytes += n
 			switch {
+			case fw.err != nil:
+				return nil, fmt.Errorf("%w: %w", ErrWrite, fw.err)
 			case err != nil:
 				return nil, fmt.Errorf("%w: %q: %v", ErrCorrupt, h.Name, err)
 			case cerr != nil:
-				return nil, cerr
+				return nil, fmt.Errorf("%w: %w", ErrWrite, cerr)
 			case n > limit && limit == budget:
 				return nil, fmt.Errorf("%w: more than %d bytes in all", ErrTooLarge, opts.MaxTotalSize)
 			case n > limit:
 				return nil, fmt.Errorf("%w: %q is over the %d-byte limit", ErrTooLarge, h.Name, opts.MaxFileSize)
 			}
 			res.Files++
+			listed = append(listed, File{Path: rel})
 		case tar.TypeSymlink:
 			if msg := linkEscapes(rel, h.Linkname); msg != "" {
 				return nil, fmt.Errorf("%w: symlink %q to %q %s", ErrUnsafePath, h.Name, h.Linkname, msg)
@@ -225,25 +252,45 @@ func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, 
 			if strings.ContainsAny(h.Linkname, "\\\x00") {
 				return nil, fmt.Errorf("%w: symlink %q has a bad target", ErrUnsafePath, h.Name)
 			}
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return nil, err
-			}
-			if err := os.Symlink(h.Linkname, target); err != nil {
-				if errors.Is(err, fs.ErrExist) {
-					return nil, fmt.Errorf("%w: %q is listed twice", ErrUnsafePath, h.Name)
-				}
-				return nil, err
-			}
+			listed = append(listed, File{Path: rel, Mode: fs.ModeSymlink, Link: h.Linkname})
 		case tar.TypeLink:
 			return nil, fmt.Errorf("%w: %q is a hard link; pack archives never contain them", ErrUnsupportedEntry, h.Name)
 		default:
 			return nil, fmt.Errorf("%w: %q is a special file (tar type %q); packs hold only files, directories and symlinks", ErrUnsupportedEntry, h.Name, h.Typeflag)
 		}
 	}
-	if res.Root == "" {
-		return nil, fmt.Errorf("%w: the archive is empty", ErrCorrupt)
+	if err := makeLinks(dir, res.Root, listed); err != nil {
+		return nil, err
+	}
+	if !hasManifest(listed) {
+		// An empty archive (or one holding only its root) would
+		// extract to an empty dest that looks like success.
+		return nil, fmt.Errorf("%w: %w: no %s at its root (%d entries)", ErrCorrupt, ErrEmpty, ManifestFile, entries)
 	}
 	return res, nil
+}
+
+// makeLinks checks the archive's links together and then creates them.
+func makeLinks(dir, root string, listed []File) error {
+	if err := unsafeLinks(listed); err != nil {
+		return err
+	}
+	for _, f := range listed {
+		if !f.IsSymlink() {
+			continue
+		}
+		target := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := mkdirs(filepath.Dir(target), path.Join(root, f.Path)); err != nil {
+			return err
+		}
+		if err := os.Symlink(f.Link, target); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%w: %q is listed twice", ErrUnsafePath, path.Join(root, f.Path))
+			}
+			return fmt.Errorf("%w: %w", ErrWrite, err)
+		}
+	}
+	return nil
 }
 
 // entryPath checks an archive name and returns it relative to the root.
@@ -270,22 +317,38 @@ func entryPath(name string, res *ExtractResult) (string, error) {
 	return rest, nil
 }
 
-// noLinkInPath refuses to write below a symlink created earlier.
-func noLinkInPath(dir, rel string) error {
-	parts := strings.Split(rel, "/")
-	cur := dir
-	for _, p := range parts[:len(parts)-1] {
-		cur = filepath.Join(cur, p)
-		info, err := os.Lstat(cur)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if info.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%w: %q would be written through a symlink", ErrUnsafePath, rel)
+func hasManifest(listed []File) bool {
+	for _, f := range listed {
+		if f.Path == ManifestFile && f.Mode.IsRegular() {
+			return true
 		}
 	}
-	return nil
+	return false
+}
+
+// writeErr remembers the error of the writer it wraps.
+type writeErr struct {
+	w   io.Writer
+	err error
+}
+
+func (w *writeErr) Write(b []byte) (int, error) {
+	n, err := w.w.Write(b)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// mkdirs makes dir for the entry name: a file already in the way is the
+// archive's fault (a path below a file), anything else the disk's.
+func mkdirs(dir, name string) error {
+	err := os.MkdirAll(dir, 0o755)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("%w: %q lies below a file of the archive", ErrUnsafePath, name)
+	}
+	return fmt.Errorf("%w: %w", ErrWrite, err)
 }

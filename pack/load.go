@@ -8,6 +8,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -243,6 +244,7 @@ func (v *validator) walk(ig *Ignorer) {
 		v.add(".", SevError, 0, 0, "pack holds %s, more than the %s limit", humanBytes(total), humanBytes(v.opts.Limits.MaxPackSize))
 	}
 	sort.Slice(v.pack.Files, func(i, j int) bool { return v.pack.Files[i].Path < v.pack.Files[j].Path })
+	v.checkLinkChains()
 }
 
 // readSmall reads a regular pack file, refusing anything over max bytes.
@@ -304,6 +306,9 @@ func linkEscapes(rel, target string) string {
 	if path.IsAbs(target) || strings.HasPrefix(target, `\`) || (len(target) > 1 && target[1] == ':') {
 		return "is absolute"
 	}
+	if !utf8.ValidString(target) {
+		return "is not valid UTF-8 (archives, macOS and Windows need UTF-8 names)"
+	}
 	joined := path.Join(path.Dir(rel), target)
 	if joined == ".." || strings.HasPrefix(joined, "../") {
 		return "points outside the pack"
@@ -313,6 +318,9 @@ func linkEscapes(rel, target string) string {
 
 // badName rejects names that break archives or other operating systems.
 func badName(name string) string {
+	if !utf8.ValidString(name) {
+		return fmt.Sprintf("file name %q is not valid UTF-8: archives (PAX), macOS and Windows need UTF-8 names; rename it", name)
+	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {
 			return fmt.Sprintf("file name %q contains a control character", name)

@@ -5,14 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // TestExtractStage: a stage made ahead of time with MkdirStage is used and
 // renamed into place; on failure it is removed; one that is not an empty
 // directory beside dest is refused and left alone.
 func TestExtractStage(t *testing.T) {
-	a, _ := archiveOf(t, baseFS(), time.Time{})
+	a, _ := archiveOf(t, baseFS())
 	parent := t.TempDir()
 	dest := filepath.Join(parent, "demo")
 	entries := func() int {

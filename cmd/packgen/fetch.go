@@ -91,6 +91,9 @@ func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Cli
 
 // clientErr maps verification failures to exit code 1.
 func clientErr(err error) error {
+	if errors.Is(err, pack.ErrWrite) {
+		return err // a full disk is operational (exit 3), whatever else it wraps
+	}
 	for _, target := range []error{client.ErrDigestMismatch, client.ErrBadSignature, client.ErrRollback, client.ErrExpired,
 		client.ErrTooLarge, client.ErrUnsigned, client.ErrNotFound, pack.ErrUnsafePath, pack.ErrUnsupportedEntry, pack.ErrTooLarge, pack.ErrCorrupt} {
 		if errors.Is(err, target) {
