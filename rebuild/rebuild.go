@@ -119,7 +119,7 @@ func Rebuild(rel *source.Release) (pack.Digest, error) {
 	if probs.HasErrors() || p.Manifest == nil {
 		return pack.Digest{}, fmt.Errorf("%s@%s does not validate: %w", rel.Name, rel.Version, probs.Errors())
 	}
-	d, err := pack.WriteArchive(io.Discard, p, pack.ArchiveOptions{ModTime: rel.Time}) // TODO(merge h-archive): mtime no longer from the commit
+	d, err := pack.WriteArchive(io.Discard, p, pack.ArchiveOptions{})
 	if err == nil {
 		err = source.IntegrityError(fsys)
 	}
