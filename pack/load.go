@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"gopkg.in/yaml.v3"
 )
 
 // Well-known files of a pack.
@@ -124,6 +125,9 @@ type validator struct {
 	opts     Options
 	pack     *Pack
 	problems Problems
+	// values.yaml's top mapping, and what it decodes to for templates.
+	valuesDoc *yaml.Node
+	values    map[string]any
 }
 
 // display returns the name of a pack file as shown in problems.

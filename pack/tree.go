@@ -83,7 +83,7 @@ func CheckSet(packs []Loaded) Problems {
 			others := byName[d.PackName]
 			if len(others) == 0 {
 				ps = append(ps, Problem{File: file, Severity: SevWarning,
-					Msg: fmt.Sprintf("constraints.dependencies[%d]: %s dependency %q is not in this repository; it must come from another registry", i, d.Type, d.PackName)})
+					Msg: fmt.Sprintf("constraints.dependencies[%d]: %s %q is not in this repository; it must come from another registry", i, strings.TrimSpace(d.Type+" dependency"), d.PackName)})
 				continue
 			}
 			if _, err := d.Range(); err != nil {
