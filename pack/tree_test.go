@@ -75,3 +75,24 @@ func TestFindPacksDoesNotDescend(t *testing.T) {
 		t.Fatalf("got %v", dirs)
 	}
 }
+
+// A dependency without type is an error of its own; the cross-pack
+// warning about it must still read right ("dependencies[0]: dependency",
+// not "dependencies[0]:  dependency").
+func TestDependencyWithoutTypeMessages(t *testing.T) {
+	_, ps, err := ValidateTree(treeFS(map[string]string{"a": pj("x", "1.0.0", "addon", `{"packName": "kubernetes"}`)}), ".", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawErr, sawWarn bool
+	for _, p := range ps {
+		if strings.Contains(p.Msg, "  ") {
+			t.Errorf("double space: %q", p.Msg)
+		}
+		sawErr = sawErr || (p.Severity == SevError && strings.Contains(p.Msg, "constraints.dependencies[0]: type is required"))
+		sawWarn = sawWarn || (p.Severity == SevWarning && strings.Contains(p.Msg, `constraints.dependencies[0]: dependency "kubernetes" is not in this repository`))
+	}
+	if !sawErr || !sawWarn {
+		t.Errorf("want the type error and the missing-dependency warning, got\n%v", ps)
+	}
+}
