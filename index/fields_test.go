@@ -110,3 +110,15 @@ func TestParseRefusesOversizeFields(t *testing.T) {
 		}
 	})
 }
+
+func TestLatestSkipsDeleted(t *testing.T) {
+	del := map[string]string{SystemStateAnnotation: "deleted"}
+	s := &Shard{SchemaVersion: 1, Name: "p", Releases: []Release{{Version: "1.0.0"}, {Version: "1.1.0", Annotations: map[string]string{SystemStateAnnotation: "deprecated"}}, {Version: "20.09.0", Annotations: del}}}
+	if got := s.Latest().Version; got != "1.1.0" {
+		t.Errorf("latest %s, want 1.1.0 (20.09.0 is deleted, 1.1.0 only deprecated)", got)
+	}
+	s = &Shard{SchemaVersion: 1, Name: "p", Releases: []Release{{Version: "1.0.0", Annotations: del}, {Version: "2.0.0", Annotations: del}}}
+	if got := s.Latest().Version; got != "2.0.0" {
+		t.Errorf("all deleted: latest %s, want 2.0.0", got)
+	}
+}

@@ -185,14 +185,38 @@ type Release struct {
 // SemVer parses the release's version.
 func (r Release) SemVer() (*semver.Version, error) { return semver.NewVersion(r.Version) }
 
+// SystemStateAnnotation is the annotation Palette retires releases with:
+// "deprecated" (still offered, with a warning) or "deleted" (no longer
+// offered; kept for clusters that use it).
+const SystemStateAnnotation = "system_state"
+
+// Deprecated reports whether pack.json marks the release deprecated.
+func (r Release) Deprecated() bool {
+	return strings.EqualFold(strings.TrimSpace(r.Annotations[SystemStateAnnotation]), "deprecated")
+}
+
+// Deleted reports whether pack.json marks the release deleted: clients
+// resolve it only when asked for by its exact version, like a yanked crate.
+func (r Release) Deleted() bool {
+	return strings.EqualFold(strings.TrimSpace(r.Annotations[SystemStateAnnotation]), "deleted")
+}
+
 // Latest returns the highest non-prerelease version, or the highest
-// prerelease when the pack has nothing else.
+// prerelease when the pack has nothing else. Releases marked deleted
+// (annotations.system_state) count only when every release is.
 func (s *Shard) Latest() *Release {
+	if r := s.latest(true); r != nil {
+		return r
+	}
+	return s.latest(false)
+}
+
+func (s *Shard) latest(skipDeleted bool) *Release {
 	var best, bestPre *Release
 	var bv, bpv *semver.Version
 	for i := range s.Releases {
 		v, err := s.Releases[i].SemVer()
-		if err != nil {
+		if err != nil || (skipDeleted && s.Releases[i].Deleted()) {
 			continue
 		}
 		if v.Prerelease() == "" {
