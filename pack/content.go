@@ -303,7 +303,10 @@ func (v *validator) checkManifest(rel string) {
 	data := src
 	rendered := false
 	if isTemplated(src) {
-		out, warnings, err := renderManifest(rel, src, v.templateValues(), int(v.opts.Limits.MaxYAMLSize))
+		if v.render == nil {
+			v.render = newRenderBudget(int(v.opts.Limits.MaxYAMLSize))
+		}
+		out, warnings, err := renderManifest(rel, src, v.templateValues(), v.render)
 		for _, w := range warnings {
 			v.add(rel, SevWarning, 0, 0, "%s", w)
 		}

@@ -128,6 +128,7 @@ type validator struct {
 	// values.yaml's top mapping, and what it decodes to for templates.
 	valuesDoc *yaml.Node
 	values    map[string]any
+	render    *renderBudget // shared by the pack's templated manifests
 }
 
 // display returns the name of a pack file as shown in problems.

@@ -37,7 +37,7 @@ const (
 	maxRenderItems  = 100000 // until, seq, untilStep elements
 	maxRenderPad    = 1000   // indent/nindent width
 	maxRenderRand   = 4096   // randAlpha & co
-	maxRenderCalls  = 5000000
+	maxRenderCalls  = 1000000
 	maxIncludeDepth = 1000
 )
 
@@ -91,18 +91,29 @@ func toTemplateError(err error) *templateError {
 			inner = call + ": " + reason
 		}
 	}
+	inner = strings.TrimPrefix(inner, "at <"+tickFunc+">: ")
 	return &templateError{line: line, msg: inner}
 }
 
-// renderBudget stops a runaway template: every function call and every
-// write checks it, so a loop that does anything ends at the deadline.
+// renderBudget stops a runaway template: every function call, every
+// write and every entry into a template body (renderManifest puts a
+// check at the head of each, so even an empty `range` over a billion
+// pays) checks it. One budget covers all the manifests of a pack, so a
+// pack of a thousand slow templates costs what one does.
 type renderBudget struct {
 	deadline time.Time
-	max      int
+	timeout  time.Duration
+	maxCalls int
+	max      int // output bytes per manifest
 	mu       sync.Mutex
 	calls    int
 	depth    int
 	stopped  error
+}
+
+// newRenderBudget is the budget of one pack's manifests.
+func newRenderBudget(maxOutput int) *renderBudget {
+	return &renderBudget{deadline: time.Now().Add(renderTimeout), timeout: renderTimeout, maxCalls: maxRenderCalls, max: maxOutput}
 }
 
 func (b *renderBudget) check() error {
@@ -113,10 +124,10 @@ func (b *renderBudget) check() error {
 	}
 	b.calls++
 	switch {
-	case b.calls > maxRenderCalls:
-		b.stopped = fmt.Errorf("template makes more than %d function calls: simplify it", maxRenderCalls)
+	case b.calls > b.maxCalls:
+		b.stopped = fmt.Errorf("rendering the pack's templates takes more than %d steps: simplify them", b.maxCalls)
 	case time.Now().After(b.deadline):
-		b.stopped = fmt.Errorf("template took longer than %v to render: simplify it", renderTimeout)
+		b.stopped = fmt.Errorf("rendering the pack's templates takes longer than %v: simplify them", b.timeout)
 	}
 	return b.stopped
 }
@@ -265,10 +276,43 @@ func renderFuncs(b *renderBudget, root **template.Template, warn func(string)) t
 		}
 		return v
 	}
+	fm[tickFunc] = func() string { return "" }
 	for name, fn := range fm {
 		fm[name] = guard(b, fn)
 	}
 	return fm
+}
+
+// tickFunc is the budget check addTicks puts at the head of every
+// template body (a template calling it just renders nothing).
+const tickFunc = "__packgenTick"
+
+// addTicks puts a call of tickFunc at the head of every list of nodes
+// (each range, if, with and define body), so that a loop whose body
+// neither writes nor calls a function still checks the budget on
+// every iteration.
+func addTicks(n parse.Node) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			addTicks(c)
+		}
+		tick := &parse.ActionNode{NodeType: parse.NodeAction, Pos: n.Pos, Pipe: &parse.PipeNode{NodeType: parse.NodePipe, Pos: n.Pos,
+			Cmds: []*parse.CommandNode{{NodeType: parse.NodeCommand, Pos: n.Pos, Args: []parse.Node{parse.NewIdentifier(tickFunc).SetPos(n.Pos)}}}}}
+		n.Nodes = append([]parse.Node{tick}, n.Nodes...)
+	case *parse.IfNode:
+		addTicks(n.List)
+		addTicks(n.ElseList)
+	case *parse.RangeNode:
+		addTicks(n.List)
+		addTicks(n.ElseList)
+	case *parse.WithNode:
+		addTicks(n.List)
+		addTicks(n.ElseList)
+	}
 }
 
 type certStub struct{ Cert, Key string }
@@ -317,8 +361,10 @@ func manifestValues(values map[string]any, rel string) map[string]any {
 // the .spectro macros stubbed by placeholder strings that name them. A
 // key values.yaml lacks renders empty, as in Helm. Warnings (e.g. an
 // empty required value) are returned beside the output.
-func renderManifest(rel string, src []byte, values map[string]any, max int) ([]byte, []string, error) {
-	b := &renderBudget{deadline: time.Now().Add(renderTimeout), max: max}
+func renderManifest(rel string, src []byte, values map[string]any, b *renderBudget) ([]byte, []string, error) {
+	if err := b.check(); err != nil {
+		return nil, nil, &templateError{msg: err.Error()}
+	}
 	var warnings []string
 	var tmpl *template.Template
 	funcs := renderFuncs(b, &tmpl, func(w string) { warnings = append(warnings, w) })
@@ -333,6 +379,7 @@ func renderManifest(rel string, src []byte, values map[string]any, max int) ([]b
 	for _, t := range tmpl.Templates() {
 		if t.Tree != nil {
 			fillChains(t.Tree.Root, data, true)
+			addTicks(t.Tree.Root)
 		}
 	}
 	out := &limitedBuffer{b: b}
@@ -350,10 +397,10 @@ func renderManifest(rel string, src []byte, values map[string]any, max int) ([]b
 		if err != nil {
 			return nil, warnings, toTemplateError(err)
 		}
-	case <-time.After(renderTimeout + 2*time.Second):
-		// A loop that neither writes nor calls a function cannot be
-		// stopped from outside; leave it and report.
-		return nil, warnings, &templateError{msg: fmt.Sprintf("template took longer than %v to render: simplify it", renderTimeout)}
+	case <-time.After(time.Until(b.deadline) + 2*time.Second):
+		// Every body checks the budget, so only one builtin running
+		// long on its own gets here; leave it and report.
+		return nil, warnings, &templateError{msg: fmt.Sprintf("rendering the pack's templates takes longer than %v: simplify them", b.timeout)}
 	}
 	// Helm's convention: a missing value prints as nothing.
 	return bytes.ReplaceAll(out.Bytes(), []byte("<no value>"), nil), warnings, nil

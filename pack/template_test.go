@@ -1,6 +1,7 @@
 package pack
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -175,7 +176,7 @@ func TestRenderManifestOutput(t *testing.T) {
 	if err := docRoot(vals[0]).Decode(&values); err != nil {
 		t.Fatal(err)
 	}
-	out, warns, err := renderManifest("manifests/agent.yaml", []byte(sprigManifest), values, 1<<20)
+	out, warns, err := renderManifest("manifests/agent.yaml", []byte(sprigManifest), values, newRenderBudget(1<<20))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +225,11 @@ func TestTemplatedManifestErrors(t *testing.T) {
 		{"until bomb", "apiVersion: v1\nkind: ConfigMap\ndata:\n{{- range until 1000000000 }}\n  a: b\n{{- end }}\n", "", 4, "until"},
 		{"indent bomb", "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: {{ \"x\" | indent 1000000000 }}\n", "", 4, "indent width"},
 		{"include recursion", "{{ define \"r\" }}{{ include \"r\" . }}{{ end }}apiVersion: v1\nkind: ConfigMap\ndata:\n  a: {{ include \"r\" . }}\n", "", 4, `template error: at <include "r" .>: include "r" nests deeper than 1000`},
+		{"empty range over a billion", "apiVersion: v1\nkind: ConfigMap\ndata:\n{{- range 1000000000 }}{{ range 1000000000 }}{{ end }}{{ end }}\n  a: b\n", "", 4, "template error: rendering the pack's templates takes"},
+		{"assignment-only loop over values", "{{- $x := 0 }}{{ range .Values.l }}{{ range $.Values.l }}{{ range $.Values.l }}{{ $x = . }}{{ end }}{{ end }}{{ end }}apiVersion: v1\nkind: ConfigMap\n", "manifests:\n  m:\n    l: [" + strings.Repeat("1,", 999) + "1]\n", 0, "rendering the pack's templates takes"},
+		{"exponential templates", `{{ define "a" }}{{ template "b" . }}{{ template "b" . }}{{ end }}{{ define "b" }}{{ template "c" . }}{{ template "c" . }}{{ end }}{{ define "c" }}{{ template "d" . }}{{ template "d" . }}{{ end }}{{ define "d" }}{{ range 100000 }}{{ end }}{{ end }}{{ template "a" . }}{{ template "a" . }}{{ template "a" . }}{{ template "a" . }}{{ template "a" . }}{{ template "a" . }}{{ template "a" . }}{{ template "a" . }}{{ template "a" . }}{{ template "a" . }}apiVersion: v1
+kind: ConfigMap
+`, "", 0, "rendering the pack's templates takes"},
 		{"output bomb", "apiVersion: v1\nkind: ConfigMap\ndata:\n{{- range until 100000 }}{{- range until 100000 }}\n  a: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb{{ end }}{{ end }}\n", "", 0, "rendered manifest is larger than 1.0 MiB"},
 	}
 	for _, tc := range cases {
@@ -255,12 +261,34 @@ func TestTemplatedManifestErrors(t *testing.T) {
 func TestTemplateCannotReadEnvironment(t *testing.T) {
 	t.Setenv("PACKGEN_TEST_SECRET", "s3cr3t-value")
 	src := "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: {{ env \"PACKGEN_TEST_SECRET\" | quote }}\n  b: {{ expandenv \"$PACKGEN_TEST_SECRET\" | quote }}\n  c: {{ fail (env \"PACKGEN_TEST_SECRET\") }}\n"
-	out, _, err := renderManifest("m.yaml", []byte(src), nil, 1<<20)
+	out, _, err := renderManifest("m.yaml", []byte(src), nil, newRenderBudget(1<<20))
 	if err == nil || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(string(out), "s3cr3t") {
 		t.Fatalf("out %q err %v", out, err)
 	}
 	if os.Getenv("PACKGEN_TEST_SECRET") == "" {
 		t.Fatal("setenv")
+	}
+}
+
+// One budget covers a pack: many slow manifests cost what one does.
+func TestRenderBudgetIsPerPack(t *testing.T) {
+	slow := "apiVersion: v1\nkind: ConfigMap\ndata:\n{{- range 1000000000 }}{{ end }}\n"
+	files := map[string]string{}
+	for i := 0; i < 50; i++ {
+		files[fmt.Sprintf("m%02d.yaml", i)] = slow
+	}
+	start := time.Now()
+	_, ps := Load(templatedFS(files, "pack: {}\n"), ".", Options{})
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if n := len(ps.Errors()); n != 50 {
+		t.Fatalf("want 50 errors, got %d:\n%s", n, ps.Error())
+	}
+	for _, e := range ps.Errors() {
+		if !strings.Contains(e.Msg, "rendering the pack's templates takes") {
+			t.Errorf("%s", e)
+		}
 	}
 }
 
@@ -273,7 +301,10 @@ func FuzzRenderManifest(f *testing.F) {
 		if docs, issues := parseYAML(values); len(issues) == 0 && len(docs) > 0 {
 			_ = docRoot(docs[0]).Decode(&vals)
 		}
-		out, _, err := renderManifest("manifests/m.yaml", src, vals, 1<<20)
+		b := newRenderBudget(1 << 20)
+		b.maxCalls, b.timeout = 20000, time.Second
+		b.deadline = time.Now().Add(b.timeout)
+		out, _, err := renderManifest("manifests/m.yaml", src, vals, b)
 		if err == nil && len(out) > 1<<20 {
 			t.Fatalf("output of %d bytes", len(out))
 		}
