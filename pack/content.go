@@ -302,20 +302,21 @@ func (v *validator) checkManifest(rel string) {
 	}
 	data := src
 	rendered := false
+	var missing []string
 	if isTemplated(src) {
 		if v.render == nil {
 			v.render = newRenderBudget(int(v.opts.Limits.MaxYAMLSize))
 		}
-		out, warnings, err := renderManifest(rel, src, v.templateValues(), v.render)
-		for _, w := range warnings {
-			v.add(rel, SevWarning, 0, 0, "%s", w)
-		}
+		r, err := renderManifest(rel, src, v.templateValues(), v.render)
 		if err != nil {
 			te := toTemplateError(err)
 			v.add(rel, SevError, te.line, 0, "template error: %s (manifests are Go templates rendered with sprig functions, .Values from values.yaml manifests.%s and Palette's .spectro macros)", te.msg, strings.TrimSuffix(path.Base(rel), path.Ext(rel)))
 			return
 		}
-		data, rendered = out, true
+		for _, w := range r.Warnings {
+			v.add(rel, SevWarning, 0, 0, "%s", w)
+		}
+		data, rendered, missing = r.Out, true, r.Missing
 	}
 	// at positions a problem of the rendered YAML in the template.
 	at := func(line int, msg string) (int, string) {
@@ -323,7 +324,11 @@ func (v *validator) checkManifest(rel string) {
 			return line, msg
 		}
 		msg = firstDefinedRE.ReplaceAllString(msg, "first defined at line $1 of the rendered manifest")
-		return sourceLine(src, data, line), fmt.Sprintf("%s (line %d of the rendered manifest: %q)", msg, line, renderedLineText(data, line))
+		msg = fmt.Sprintf("%s (line %d of the rendered manifest: %q)", msg, line, renderedLineText(data, line))
+		if len(missing) > 0 {
+			msg += fmt.Sprintf("; it renders with nothing for %s, which values.yaml manifests.%s does not set: give defaults there", strings.Join(shortList(missing, 5), ", "), strings.TrimSuffix(path.Base(rel), path.Ext(rel)))
+		}
+		return sourceLine(src, data, line), msg
 	}
 	docs, issues := parseYAML(data)
 	for _, is := range issues {
@@ -368,6 +373,14 @@ func (v *validator) checkManifest(rel string) {
 	}
 }
 
+// shortList returns at most n items, then "…".
+func shortList(items []string, n int) []string {
+	if len(items) <= n {
+		return items
+	}
+	return append(items[:n:n], "…")
+}
+
 func colIf(ok bool, col int) int {
 	if ok {
 		return col
@@ -383,10 +396,7 @@ func (v *validator) templateValues() map[string]any {
 	}
 	v.values = map[string]any{}
 	if v.valuesDoc != nil {
-		var m map[string]any
-		if err := v.valuesDoc.Decode(&m); err == nil && m != nil {
-			v.values = m
-		}
+		v.values = valuesOf(v.valuesDoc)
 	}
 	return v.values
 }

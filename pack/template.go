@@ -361,24 +361,32 @@ func manifestValues(values map[string]any, rel string) map[string]any {
 // the .spectro macros stubbed by placeholder strings that name them. A
 // key values.yaml lacks renders empty, as in Helm. Warnings (e.g. an
 // empty required value) are returned beside the output.
-func renderManifest(rel string, src []byte, values map[string]any, b *renderBudget) ([]byte, []string, error) {
+// rendered is a rendered manifest, with what rendering noticed.
+type rendered struct {
+	Out      []byte
+	Warnings []string
+	Missing  []string // root-anchored .Values paths values.yaml does not set, sorted
+}
+
+func renderManifest(rel string, src []byte, values map[string]any, b *renderBudget) (*rendered, error) {
 	if err := b.check(); err != nil {
-		return nil, nil, &templateError{msg: err.Error()}
+		return nil, &templateError{msg: err.Error()}
 	}
 	var warnings []string
 	var tmpl *template.Template
 	funcs := renderFuncs(b, &tmpl, func(w string) { warnings = append(warnings, w) })
 	tmpl = template.New(path.Base(rel)).Funcs(funcs)
 	if _, err := tmpl.Parse(string(src)); err != nil {
-		return nil, nil, toTemplateError(err)
+		return nil, toTemplateError(err)
 	}
+	miss := map[string]bool{}
 	data := map[string]any{
 		"Values":  deepCopy(manifestValues(values, rel)),
 		"spectro": map[string]any{},
 	}
 	for _, t := range tmpl.Templates() {
 		if t.Tree != nil {
-			fillChains(t.Tree.Root, data, true)
+			fillChains(t.Tree.Root, data, true, miss)
 			addTicks(t.Tree.Root)
 		}
 	}
@@ -395,15 +403,20 @@ func renderManifest(rel string, src []byte, values map[string]any, b *renderBudg
 	select {
 	case err := <-done:
 		if err != nil {
-			return nil, warnings, toTemplateError(err)
+			return nil, toTemplateError(err)
 		}
 	case <-time.After(time.Until(b.deadline) + 2*time.Second):
 		// Every body checks the budget, so only one builtin running
 		// long on its own gets here; leave it and report.
-		return nil, warnings, &templateError{msg: fmt.Sprintf("rendering the pack's templates takes longer than %v: simplify them", b.timeout)}
+		return nil, &templateError{msg: fmt.Sprintf("rendering the pack's templates takes longer than %v: simplify them", b.timeout)}
 	}
 	// Helm's convention: a missing value prints as nothing.
-	return bytes.ReplaceAll(out.Bytes(), []byte("<no value>"), nil), warnings, nil
+	r := &rendered{Out: bytes.ReplaceAll(out.Bytes(), []byte("<no value>"), nil), Warnings: warnings}
+	for k := range miss {
+		r.Missing = append(r.Missing, k)
+	}
+	sort.Strings(r.Missing)
+	return r, nil
 }
 
 // fillChains makes every field chain the template reads from the root
@@ -413,56 +426,56 @@ func renderManifest(rel string, src []byte, values map[string]any, b *renderBudg
 // every .spectro leaf becomes a placeholder string naming the macro.
 // Inside range and with, dot is no longer the root: those chains are
 // left alone unless anchored at $.
-func fillChains(n parse.Node, data map[string]any, atRoot bool) {
+func fillChains(n parse.Node, data map[string]any, atRoot bool, miss map[string]bool) {
 	switch n := n.(type) {
 	case *parse.ListNode:
 		if n == nil {
 			return
 		}
 		for _, c := range n.Nodes {
-			fillChains(c, data, atRoot)
+			fillChains(c, data, atRoot, miss)
 		}
 	case *parse.ActionNode:
-		fillChains(n.Pipe, data, atRoot)
+		fillChains(n.Pipe, data, atRoot, miss)
 	case *parse.PipeNode:
 		if n == nil {
 			return
 		}
 		for _, c := range n.Cmds {
-			fillChains(c, data, atRoot)
+			fillChains(c, data, atRoot, miss)
 		}
 	case *parse.CommandNode:
 		for _, a := range n.Args {
-			fillChains(a, data, atRoot)
+			fillChains(a, data, atRoot, miss)
 		}
 	case *parse.ChainNode:
-		fillChains(n.Node, data, atRoot)
+		fillChains(n.Node, data, atRoot, miss)
 	case *parse.FieldNode:
 		if atRoot {
-			fillPath(data, n.Ident)
+			fillPath(data, n.Ident, miss)
 		}
 	case *parse.VariableNode:
 		if len(n.Ident) > 1 && n.Ident[0] == "$" {
-			fillPath(data, n.Ident[1:])
+			fillPath(data, n.Ident[1:], miss)
 		}
 	case *parse.IfNode:
-		fillBranch(&n.BranchNode, data, atRoot, atRoot)
+		fillBranch(&n.BranchNode, data, atRoot, atRoot, miss)
 	case *parse.RangeNode:
-		fillBranch(&n.BranchNode, data, atRoot, false)
+		fillBranch(&n.BranchNode, data, atRoot, false, miss)
 	case *parse.WithNode:
-		fillBranch(&n.BranchNode, data, atRoot, false)
+		fillBranch(&n.BranchNode, data, atRoot, false, miss)
 	case *parse.TemplateNode:
-		fillChains(n.Pipe, data, atRoot)
+		fillChains(n.Pipe, data, atRoot, miss)
 	}
 }
 
-func fillBranch(n *parse.BranchNode, data map[string]any, atRoot, inside bool) {
-	fillChains(n.Pipe, data, atRoot)
-	fillChains(n.List, data, inside)
-	fillChains(n.ElseList, data, atRoot)
+func fillBranch(n *parse.BranchNode, data map[string]any, atRoot, inside bool, miss map[string]bool) {
+	fillChains(n.Pipe, data, atRoot, miss)
+	fillChains(n.List, data, inside, miss)
+	fillChains(n.ElseList, data, atRoot, miss)
 }
 
-func fillPath(data map[string]any, ident []string) {
+func fillPath(data map[string]any, ident []string, miss map[string]bool) {
 	if len(ident) == 0 {
 		return
 	}
@@ -477,6 +490,9 @@ func fillPath(data map[string]any, ident []string) {
 				cur[k] = strings.Join(ident, ".")
 			case last:
 				// missing leaf: renders "<no value>", removed after
+				if ident[0] == "Values" {
+					miss["."+strings.Join(ident, ".")] = true
+				}
 			default:
 				m := map[string]any{}
 				cur[k] = m
@@ -561,4 +577,69 @@ func renderedLineText(out []byte, n int) string {
 		s = s[:77] + "..."
 	}
 	return s
+}
+
+// maxValueNodes bounds the nodes valuesOf visits, aliases included, so a
+// "billion laughs" values.yaml costs a bounded walk.
+const maxValueNodes = 1 << 20
+
+// valuesOf converts values.yaml's top mapping into what templates read,
+// leniently: a key that is not a scalar (an unquoted macro such as
+// `{{ .spectro.x }}` reads as a flow mapping) is skipped rather than
+// losing every value, and aliases are followed within maxValueNodes.
+func valuesOf(n *yaml.Node) map[string]any {
+	budget := maxValueNodes
+	m, _ := nodeValue(n, &budget, 0).(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m
+}
+
+func nodeValue(n *yaml.Node, budget *int, depth int) any {
+	*budget--
+	if n == nil || *budget < 0 || depth > maxYAMLDepth {
+		return nil
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 1 {
+			return nodeValue(n.Content[0], budget, depth+1)
+		}
+	case yaml.AliasNode:
+		return nodeValue(n.Alias, budget, depth+1)
+	case yaml.SequenceNode:
+		l := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			l = append(l, nodeValue(c, budget, depth+1))
+		}
+		return l
+	case yaml.MappingNode:
+		m := map[string]any{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+				if sub, ok := nodeValue(v, budget, depth+1).(map[string]any); ok {
+					for sk, sv := range sub {
+						if _, set := m[sk]; !set {
+							m[sk] = sv
+						}
+					}
+				}
+				continue
+			}
+			if k.Kind != yaml.ScalarNode {
+				continue
+			}
+			m[k.Value] = nodeValue(v, budget, depth+1)
+		}
+		return m
+	case yaml.ScalarNode:
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return n.Value
+		}
+		return v
+	}
+	return nil
 }

@@ -146,6 +146,10 @@ func TestTemplatedManifestsAccepted(t *testing.T) {
 			m["deploy/agent.yaml"] = &fstest.MapFile{Data: []byte(sprigManifest)}
 			return m
 		}(),
+		"unquoted macro in values.yaml": templatedFS(map[string]string{"hello-universe.yaml": helloUniverseManifest},
+			strings.Replace(helloUniverseValues, "  namespace: \"hello-universe\"\n", "  namespace: \"hello-universe\"\n  cluster: {{ .spectro.system.cluster.name }}\n", 1)),
+		"values with anchors and merge keys": templatedFS(map[string]string{"hello-universe.yaml": helloUniverseManifest},
+			"defaults: &d\n  registry: ghcr.io\n  repository: spectrocloud/hello-universe\nmanifests:\n  hello-universe:\n    <<: *d\n    tag: 1.2.0\n"),
 		"define and include": templatedFS(map[string]string{"cm.yaml": `{{- define "labels" -}}
 app: {{ .name }}
 {{- end -}}
@@ -176,14 +180,17 @@ func TestRenderManifestOutput(t *testing.T) {
 	if err := docRoot(vals[0]).Decode(&values); err != nil {
 		t.Fatal(err)
 	}
-	out, warns, err := renderManifest("manifests/agent.yaml", []byte(sprigManifest), values, newRenderBudget(1<<20))
+	r, err := renderManifest("manifests/agent.yaml", []byte(sprigManifest), values, newRenderBudget(1<<20))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(warns) != 0 {
-		t.Errorf("warnings: %v", warns)
+	if len(r.Warnings) != 0 {
+		t.Errorf("warnings: %v", r.Warnings)
 	}
-	s := string(out)
+	if got := strings.Join(r.Missing, " "); got != ".Values.image.tag .Values.namespace .Values.notInValues.deeper.still .Values.serviceMonitor.enabled .Values.tier" {
+		t.Errorf("missing values: %s", got)
+	}
+	s := string(r.Out)
 	for _, want := range []string{
 		`namespace: "monitoring"`,
 		`cluster: "spectro.system.cluster.name"`,
@@ -218,6 +225,8 @@ func TestTemplatedManifestErrors(t *testing.T) {
 		{"unknown function", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ frobnicate .Values.a }}\n", "", 4, `template error: function "frobnicate" not defined`},
 		{"exec error has its line", "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: x\n  b: {{ fail \"no\" }}\n", "", 5, "template error: "},
 		{"yaml error in rendered output points at its template line", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\ndata:\n  bad: [1, 2\n", "manifests:\n  m:\n    name: x\n", 6, "invalid YAML"},
+		{"values missing for an image line", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n    - name: x\n      image: {{ .Values.registry }}/{{ .Values.repository }}:{{ .Values.tag }}\n", "", 0,
+			`(line 8 of the rendered manifest: "image: /:"); it renders with nothing for .Values.registry, .Values.repository, .Values.tag, which values.yaml manifests.m does not set: give defaults there`},
 		{"duplicate key stays an error", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name | quote }}\n  name: other\n", "manifests:\n  m:\n    name: x\n", 5, `duplicate key "name"`},
 		{"duplicate key made by a loop", "apiVersion: v1\nkind: ConfigMap\ndata:\n{{- range .Values.keys }}\n  k: {{ . }}\n{{- end }}\n", "manifests:\n  m:\n    keys: [a, b]\n", 0, `duplicate key "k" (first defined at line 4 of the rendered manifest): only one value can win (line 5 of the rendered manifest: "k: b")`},
 		{"rendered document without kind", "apiVersion: v1\n{{- if .Values.on }}\nkind: ConfigMap\n{{- end }}\nmetadata:\n  name: x\n", "manifests:\n  m:\n    on: false\n", 1, "document 1 has no kind"},
@@ -261,9 +270,13 @@ kind: ConfigMap
 func TestTemplateCannotReadEnvironment(t *testing.T) {
 	t.Setenv("PACKGEN_TEST_SECRET", "s3cr3t-value")
 	src := "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: {{ env \"PACKGEN_TEST_SECRET\" | quote }}\n  b: {{ expandenv \"$PACKGEN_TEST_SECRET\" | quote }}\n  c: {{ fail (env \"PACKGEN_TEST_SECRET\") }}\n"
-	out, _, err := renderManifest("m.yaml", []byte(src), nil, newRenderBudget(1<<20))
-	if err == nil || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(string(out), "s3cr3t") {
-		t.Fatalf("out %q err %v", out, err)
+	r, err := renderManifest("m.yaml", []byte(src), nil, newRenderBudget(1<<20))
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || r != nil {
+		t.Fatalf("out %v err %v", r, err)
+	}
+	r, err = renderManifest("m.yaml", []byte(src[:strings.Index(src, "  c:")]), nil, newRenderBudget(1<<20))
+	if err != nil || strings.Contains(string(r.Out), "s3cr3t") || !strings.Contains(string(r.Out), `a: ""`) {
+		t.Fatalf("out %q err %v", r.Out, err)
 	}
 	if os.Getenv("PACKGEN_TEST_SECRET") == "" {
 		t.Fatal("setenv")
@@ -299,14 +312,14 @@ func FuzzRenderManifest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src, values []byte) {
 		var vals map[string]any
 		if docs, issues := parseYAML(values); len(issues) == 0 && len(docs) > 0 {
-			_ = docRoot(docs[0]).Decode(&vals)
+			vals = valuesOf(docRoot(docs[0]))
 		}
 		b := newRenderBudget(1 << 20)
 		b.maxCalls, b.timeout = 20000, time.Second
 		b.deadline = time.Now().Add(b.timeout)
-		out, _, err := renderManifest("manifests/m.yaml", src, vals, b)
-		if err == nil && len(out) > 1<<20 {
-			t.Fatalf("output of %d bytes", len(out))
+		r, err := renderManifest("manifests/m.yaml", src, vals, b)
+		if err == nil && len(r.Out) > 1<<20 {
+			t.Fatalf("output of %d bytes", len(r.Out))
 		}
 	})
 }
