@@ -465,17 +465,25 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 		return index.Release{}, annotate(probs, r), nil
 	}
 	rel := index.Release{
-		Version:      m.Version,
-		Layer:        string(m.Layer),
-		DisplayName:  m.DisplayName,
-		AddonType:    m.AddonType,
-		CloudTypes:   m.CloudTypes,
-		Dependencies: m.Dependencies(),
-		Annotations:  m.Annotations,
-		Commit:       r.Commit,
-		Tree:         r.TreeHash,
-		Created:      r.Time.UTC(),
-		Dir:          r.Dir,
+		Version:       m.Version,
+		Layer:         string(m.Layer),
+		DisplayName:   m.DisplayName,
+		AddonType:     m.AddonType,
+		AddonSubType:  m.AddonSubType,
+		CloudTypes:    m.CloudTypes,
+		Group:         m.Group,
+		EOL:           m.EOL,
+		KubeVersion:   m.KubeVersion,
+		Charts:        m.Charts,
+		KubeManifests: m.KubeManifests,
+		AnsibleRoles:  m.AnsibleRoles,
+		Dependencies:  m.Dependencies(),
+		Resources:     m.Resources(),
+		Annotations:   m.Annotations,
+		Commit:        r.Commit,
+		Tree:          r.TreeHash,
+		Created:       r.Time.UTC(),
+		Dir:           r.Dir,
 	}
 	apath := index.ArchivePath(m.Name, m.Version)
 	file := filepath.Join(stage, filepath.FromSlash(apath))

@@ -515,13 +515,5 @@ func (c *Client) resolve(ctx context.Context, name, constraint string, pre bool)
 	if err != nil {
 		return nil, err
 	}
-	rel := shard.Resolve(cons, pre)
-	if rel == nil {
-		what := "no version"
-		if constraint != "" {
-			what = "no version matching " + constraint
-		}
-		return nil, fmt.Errorf("%w: pack %s has %s (available: %s)", ErrNotFound, name, what, strings.Join(shard.Versions(), ", "))
-	}
-	return rel, nil
+	return resolveRelease(shard, name, constraint, cons, pre)
 }

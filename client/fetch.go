@@ -196,6 +196,12 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error
 	if err != nil {
 		return nil, err
 	}
+	switch {
+	case rel.Deprecated():
+		fmt.Fprintf(c.opts.Warn, "warning: %s@%s is deprecated (annotations.system_state): move to a newer version\n", o.Name, rel.Version)
+	case rel.Deleted():
+		fmt.Fprintf(c.opts.Warn, "warning: %s@%s is deleted (annotations.system_state): fetched only because its exact version was asked for\n", o.Name, rel.Version)
+	}
 	dest := o.Dest
 	if dest == "" {
 		dest = o.Name + "-" + rel.Version

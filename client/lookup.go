@@ -3,9 +3,77 @@ package client
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
 )
+
+// resolveRelease picks the release of shard a constraint resolves to. A
+// release pack.json marks deleted (annotations.system_state) is left out
+// unless the constraint names its exact version, as a yanked crate stays
+// fetchable by its version. When nothing matches, the error lists the
+// versions as written and says what would: --pre when only pre-releases
+// match, the exact version for a deleted release.
+func resolveRelease(shard *index.Shard, name, constraint string, cons *semver.Constraints, pre bool) (*index.Release, error) {
+	live := &index.Shard{SchemaVersion: shard.SchemaVersion, Name: shard.Name}
+	for _, r := range shard.Releases {
+		if !r.Deleted() {
+			live.Releases = append(live.Releases, r)
+		}
+	}
+	if rel := live.Resolve(cons, pre); rel != nil {
+		return rel, nil
+	}
+	if rel := exactRelease(shard, constraint); rel != nil {
+		return rel, nil
+	}
+	what := "no version"
+	if constraint != "" {
+		what = "no version matching " + constraint
+	}
+	var available []string
+	for _, r := range shard.Releases {
+		v := r.Version
+		if r.Deleted() {
+			v += " (deleted)"
+		}
+		available = append(available, v)
+	}
+	hint := ""
+	if rel := live.Resolve(cons, true); !pre && rel != nil {
+		if constraint == "" {
+			hint = fmt.Sprintf("; it has only pre-releases: pass --pre to use %s", rel.Version)
+		} else {
+			hint = fmt.Sprintf("; pre-release %s matches: pass --pre to use it", rel.Version)
+		}
+	} else if rel := shard.Resolve(cons, pre); rel != nil && rel.Deleted() {
+		hint = fmt.Sprintf("; %s matches but is deleted (annotations.system_state): name its exact version to fetch it anyway", rel.Version)
+	}
+	return nil, fmt.Errorf("%w: pack %s has %s (available: %s)%s", ErrNotFound, name, what, strings.Join(available, ", "), hint)
+}
+
+// exactRelease returns the release a constraint names by its exact
+// version, as written ("v2.1", "20.09") or in full ("1.2.0", "=1.2.0"),
+// or nil.
+func exactRelease(shard *index.Shard, constraint string) *index.Release {
+	c := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(constraint), "="))
+	if c == "" {
+		return nil
+	}
+	want, err := semver.StrictNewVersion(strings.TrimPrefix(c, "v"))
+	for i, r := range shard.Releases {
+		if r.Version == c {
+			return &shard.Releases[i]
+		}
+		if err == nil {
+			if v, verr := r.SemVer(); verr == nil && v.Equal(want) {
+				return &shard.Releases[i]
+			}
+		}
+	}
+	return nil
+}
 
 // Registry returns the registry this client talks to.
 func (c *Client) Registry() Registry { return c.reg }

@@ -153,35 +153,70 @@ type Shard struct {
 	Releases      []Release `json:"releases"`
 }
 
-// Release is one published version of a pack.
+// Release is one published version of a pack. It keeps every field
+// pack.json documents (lists in the order written, so a catalogue or a
+// client can show them); absent or empty fields are left out, so a
+// release that has none encodes as it always did.
 type Release struct {
-	Version      string            `json:"version"`
-	Layer        string            `json:"layer"`
-	DisplayName  string            `json:"displayName,omitempty"`
-	AddonType    string            `json:"addonType,omitempty"`
-	CloudTypes   []string          `json:"cloudTypes,omitempty"`
-	Dependencies []pack.Dependency `json:"dependencies,omitempty"`
-	Annotations  map[string]string `json:"annotations,omitempty"`
-	Archive      FileRef           `json:"archive"`
-	Signature    string            `json:"signature,omitempty"`
-	Bundle       string            `json:"bundle,omitempty"`
-	Commit       string            `json:"commit"`
-	Tree         string            `json:"tree"`
-	Created      time.Time         `json:"created"`
-	Dir          string            `json:"dir"`
+	Version       string            `json:"version"`
+	Layer         string            `json:"layer"`
+	DisplayName   string            `json:"displayName,omitempty"`
+	AddonType     string            `json:"addonType,omitempty"`
+	AddonSubType  string            `json:"addonSubType,omitempty"`
+	CloudTypes    []string          `json:"cloudTypes,omitempty"`
+	Group         string            `json:"group,omitempty"`
+	EOL           string            `json:"eol,omitempty"`
+	KubeVersion   string            `json:"kubeVersion,omitempty"`
+	Charts        []string          `json:"charts,omitempty"`
+	KubeManifests []string          `json:"kubeManifests,omitempty"`
+	AnsibleRoles  []string          `json:"ansibleRoles,omitempty"`
+	Dependencies  []pack.Dependency `json:"dependencies,omitempty"`
+	Resources     []pack.Resource   `json:"resources,omitempty"`
+	Annotations   map[string]string `json:"annotations,omitempty"`
+	Archive       FileRef           `json:"archive"`
+	Signature     string            `json:"signature,omitempty"`
+	Bundle        string            `json:"bundle,omitempty"`
+	Commit        string            `json:"commit"`
+	Tree          string            `json:"tree"`
+	Created       time.Time         `json:"created"`
+	Dir           string            `json:"dir"`
 }
 
 // SemVer parses the release's version.
 func (r Release) SemVer() (*semver.Version, error) { return semver.NewVersion(r.Version) }
 
+// SystemStateAnnotation is the annotation Palette retires releases with:
+// "deprecated" (still offered, with a warning) or "deleted" (no longer
+// offered; kept for clusters that use it).
+const SystemStateAnnotation = "system_state"
+
+// Deprecated reports whether pack.json marks the release deprecated.
+func (r Release) Deprecated() bool {
+	return strings.EqualFold(strings.TrimSpace(r.Annotations[SystemStateAnnotation]), "deprecated")
+}
+
+// Deleted reports whether pack.json marks the release deleted: clients
+// resolve it only when asked for by its exact version, like a yanked crate.
+func (r Release) Deleted() bool {
+	return strings.EqualFold(strings.TrimSpace(r.Annotations[SystemStateAnnotation]), "deleted")
+}
+
 // Latest returns the highest non-prerelease version, or the highest
-// prerelease when the pack has nothing else.
+// prerelease when the pack has nothing else. Releases marked deleted
+// (annotations.system_state) count only when every release is.
 func (s *Shard) Latest() *Release {
+	if r := s.latest(true); r != nil {
+		return r
+	}
+	return s.latest(false)
+}
+
+func (s *Shard) latest(skipDeleted bool) *Release {
 	var best, bestPre *Release
 	var bv, bpv *semver.Version
 	for i := range s.Releases {
 		v, err := s.Releases[i].SemVer()
-		if err != nil {
+		if err != nil || (skipDeleted && s.Releases[i].Deleted()) {
 			continue
 		}
 		if v.Prerelease() == "" {
@@ -606,6 +641,9 @@ func ParseNode(data []byte, bits, depth, level, index int) (*Bucket, error) {
 		if err := s.Shard.check(path.Join(packsDir, s.Name) + "/"); err != nil {
 			return nil, fmt.Errorf("%w: bucket: pack %s: %v", ErrFormat, s.Name, err)
 		}
+		if err := s.checkBounds(); err != nil {
+			return nil, fmt.Errorf("%w: bucket: pack %s: %v", ErrFormat, s.Name, err)
+		}
 	}
 	return &b, nil
 }
@@ -644,6 +682,9 @@ func ParseShard(data []byte, name string) (*Shard, error) {
 			return nil, fmt.Errorf("%w: shard of %s lists version %s twice", ErrFormat, name, r.Version)
 		}
 		seen[v.String()] = true
+		if err := r.checkBounds(); err != nil {
+			return nil, fmt.Errorf("%w: shard of %s: release %s: %v", ErrFormat, name, r.Version, err)
+		}
 		dir := path.Join(packsDir, name, r.Version) + "/"
 		if err := r.Archive.check(dir); err != nil {
 			return nil, fmt.Errorf("%w: shard of %s: %v", ErrFormat, name, err)
@@ -658,6 +699,40 @@ func ParseShard(data []byte, name string) (*Shard, error) {
 		}
 	}
 	return &s, nil
+}
+
+// checkBounds refuses a release whose pack.json fields exceed the bounds
+// validation enforces (pack.Bounds): a shard is read by every client
+// that resolves the pack, and a field of megabytes is an attack on them.
+func (r *Release) checkBounds() error {
+	bs := pack.Bounds(r.Version, r.DisplayName, r.AddonType, r.AddonSubType, r.Group, r.EOL, r.KubeVersion, r.CloudTypes, r.Annotations, r.Dependencies,
+		map[string][]string{"charts": r.Charts, "kubeManifests": r.KubeManifests, "ansibleRoles": r.AnsibleRoles})
+	bs = append(bs, pack.ResourceBounds(r.Resources)...)
+	if len(r.Layer) > pack.MaxShortFieldLen {
+		bs = append(bs, pack.FieldBound{Field: "layer", Len: len(r.Layer), Max: pack.MaxShortFieldLen})
+	}
+	return boundsError(bs)
+}
+
+// checkBounds refuses a summary whose fields exceed pack.json's bounds:
+// buckets are what every client downloads.
+func (s *Summary) checkBounds() error {
+	bs := pack.Bounds(s.Latest, s.DisplayName, s.AddonType, "", "", "", "", s.CloudTypes, nil, nil, nil)
+	if len(s.Layer) > pack.MaxShortFieldLen {
+		bs = append(bs, pack.FieldBound{Field: "layer", Len: len(s.Layer), Max: pack.MaxShortFieldLen})
+	}
+	return boundsError(bs)
+}
+
+func boundsError(bs []pack.FieldBound) error {
+	if len(bs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(bs))
+	for i, b := range bs {
+		msgs[i] = b.String()
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // Immutable reports whether a site path never changes once published:

@@ -28,7 +28,10 @@ const (
 	maxChartYAML     = 1 << 20
 )
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+var (
+	yamlLineRE     = regexp.MustCompile(`line (\d+)`)
+	firstDefinedRE = regexp.MustCompile(`first defined at line (\d+)`)
+)
 
 // parseYAML decodes every document of data into nodes, reporting syntax
 // errors and duplicate keys with their position. Aliases are never
@@ -167,6 +170,9 @@ func (v *validator) checkValues() {
 	if root.Kind == 0 || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
 		return
 	}
+	if root.Kind == yaml.MappingNode {
+		v.valuesDoc = root
+	}
 	if root.Kind != yaml.MappingNode {
 		v.add(ValuesFile, SevError, root.Line, root.Column, "values.yaml must be a mapping of parameters, got %s", nodeKind(root))
 		return
@@ -287,7 +293,10 @@ func logoSize(w, h, max int) string {
 }
 
 // checkManifests checks every YAML file under manifests/ and every file
-// listed in kubeManifests: each document must be a Kubernetes object.
+// listed in kubeManifests: each document must be a Kubernetes object. A
+// manifest holding template actions is rendered first, as the platform
+// renders it, and the rendered YAML is checked; its problems point at the
+// template line that produced the bad line when one reads the same.
 func (v *validator) checkManifests() {
 	todo := map[string]bool{}
 	for _, f := range v.pack.Files {
@@ -306,38 +315,117 @@ func (v *validator) checkManifests() {
 		}
 	}
 	for _, f := range v.pack.Files { // sorted order
-		if !todo[f.Path] {
-			continue
-		}
-		docs, ok := v.yamlFile(f.Path)
-		if !ok {
-			continue
-		}
-		objects := 0
-		for i, doc := range docs {
-			root := docRoot(doc)
-			if root.Kind == 0 || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
-				continue // empty document between '---'
-			}
-			if root.Kind != yaml.MappingNode {
-				v.add(f.Path, SevError, root.Line, root.Column, "document %d is %s, not a Kubernetes object", i+1, nodeKind(root))
-				continue
-			}
-			objects++
-			for _, key := range []string{"apiVersion", "kind"} {
-				k, val := mapValue(root, key)
-				switch {
-				case val == nil:
-					v.add(f.Path, SevError, root.Line, root.Column, "document %d has no %s: every manifest needs apiVersion and kind", i+1, key)
-				case val.Kind != yaml.ScalarNode || val.Value == "":
-					v.add(f.Path, SevError, k.Line, k.Column, "document %d: %s must be a non-empty string", i+1, key)
-				}
-			}
-		}
-		if objects == 0 {
-			v.add(f.Path, SevWarning, 0, 0, "manifest holds no Kubernetes objects")
+		if todo[f.Path] {
+			v.checkManifest(f.Path)
 		}
 	}
+}
+
+func (v *validator) checkManifest(rel string) {
+	src, err := v.readSmall(rel, v.opts.Limits.MaxYAMLSize)
+	if err != nil {
+		v.add(rel, SevError, 0, 0, "%v", err)
+		return
+	}
+	data := src
+	rendered := false
+	var missing []string
+	if isTemplated(src) {
+		if v.render == nil {
+			v.render = newRenderBudget(int(v.opts.Limits.MaxYAMLSize))
+		}
+		r, err := renderManifest(rel, src, v.templateValues(), v.render)
+		if err != nil {
+			te := toTemplateError(err)
+			v.add(rel, SevError, te.line, 0, "template error: %s (manifests are Go templates rendered with sprig functions, .Values from values.yaml manifests.%s and Palette's .spectro macros)", te.msg, strings.TrimSuffix(path.Base(rel), path.Ext(rel)))
+			return
+		}
+		for _, w := range r.Warnings {
+			v.add(rel, SevWarning, 0, 0, "%s", w)
+		}
+		data, rendered, missing = r.Out, true, r.Missing
+	}
+	// at positions a problem of the rendered YAML in the template.
+	at := func(line int, msg string) (int, string) {
+		if !rendered || line == 0 {
+			return line, msg
+		}
+		msg = firstDefinedRE.ReplaceAllString(msg, "first defined at line $1 of the rendered manifest")
+		msg = fmt.Sprintf("%s (line %d of the rendered manifest: %q)", msg, line, renderedLineText(data, line))
+		if len(missing) > 0 {
+			msg += fmt.Sprintf("; it renders with nothing for %s, which values.yaml manifests.%s does not set: give defaults there", strings.Join(shortList(missing, 5), ", "), strings.TrimSuffix(path.Base(rel), path.Ext(rel)))
+		}
+		return sourceLine(src, data, line), msg
+	}
+	docs, issues := parseYAML(data)
+	for _, is := range issues {
+		l, msg := at(is.line, is.msg)
+		col := is.col
+		if rendered {
+			col = 0
+		}
+		v.add(rel, SevError, l, col, "%s", msg)
+	}
+	if len(issues) > 0 {
+		return
+	}
+	objects := 0
+	for i, doc := range docs {
+		root := docRoot(doc)
+		if root.Kind == 0 || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
+			continue // empty document between '---'
+		}
+		if root.Kind != yaml.MappingNode {
+			l, msg := at(root.Line, fmt.Sprintf("document %d is %s, not a Kubernetes object", i+1, nodeKind(root)))
+			v.add(rel, SevError, l, colIf(!rendered, root.Column), "%s", msg)
+			continue
+		}
+		objects++
+		for _, key := range []string{"apiVersion", "kind"} {
+			k, val := mapValue(root, key)
+			switch {
+			case val == nil:
+				l, msg := at(root.Line, fmt.Sprintf("document %d has no %s: every manifest needs apiVersion and kind", i+1, key))
+				v.add(rel, SevError, l, colIf(!rendered, root.Column), "%s", msg)
+			case val.Kind != yaml.ScalarNode || val.Value == "":
+				l, msg := at(k.Line, fmt.Sprintf("document %d: %s must be a non-empty string", i+1, key))
+				v.add(rel, SevError, l, colIf(!rendered, k.Column), "%s", msg)
+			}
+		}
+	}
+	if objects == 0 && !rendered {
+		v.add(rel, SevWarning, 0, 0, "manifest holds no Kubernetes objects")
+	} else if objects == 0 {
+		v.add(rel, SevWarning, 0, 0, "manifest renders to no Kubernetes objects with the values in values.yaml")
+	}
+}
+
+// shortList returns at most n items, then "…".
+func shortList(items []string, n int) []string {
+	if len(items) <= n {
+		return items
+	}
+	return append(items[:n:n], "…")
+}
+
+func colIf(ok bool, col int) int {
+	if ok {
+		return col
+	}
+	return 0
+}
+
+// templateValues decodes values.yaml for manifest templates, once. A
+// values.yaml that does not decode (reported by checkValues) gives none.
+func (v *validator) templateValues() map[string]any {
+	if v.values != nil {
+		return v.values
+	}
+	v.values = map[string]any{}
+	if v.valuesDoc != nil {
+		v.values = valuesOf(v.valuesDoc)
+	}
+	return v.values
 }
 
 // checkCharts checks charts/*.tgz: gzip tar archives holding one chart
@@ -401,6 +489,12 @@ func inspectChart(r io.Reader) (name, version string, err error) {
 		}
 		if n >= maxChartEntries {
 			return "", "", fmt.Errorf("chart archive holds more than %d entries", maxChartEntries)
+		}
+		// tar(1) run on "./mychart" or "-C dir ." roots entries at "./"
+		// and writes that root itself as "./" or ".": Helm's loader
+		// accepts such archives, and so does validation.
+		if root := strings.TrimPrefix(h.Name, "./"); (root == "" || root == ".") && h.Typeflag == tar.TypeDir {
+			continue
 		}
 		if msg := unsafeRelPath(strings.TrimPrefix(h.Name, "./")); msg != "" {
 			return "", "", fmt.Errorf("chart archive entry %q %s", h.Name, msg)

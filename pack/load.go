@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
+	"gopkg.in/yaml.v3"
 )
 
 // Well-known files of a pack.
@@ -125,6 +126,10 @@ type validator struct {
 	opts     Options
 	pack     *Pack
 	problems Problems
+	// values.yaml's top mapping, and what it decodes to for templates.
+	valuesDoc *yaml.Node
+	values    map[string]any
+	render    *renderBudget // shared by the pack's templated manifests
 }
 
 // display returns the name of a pack file as shown in problems.

@@ -7,6 +7,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -52,6 +53,146 @@ var DependencyTypes = []string{"required", "optional", "notSupported", "upgrade"
 // MaxNameLen bounds pack names like a DNS label.
 const MaxNameLen = 63
 
+// Bounds on the pack.json fields that reach the registry index. Every
+// client downloads the buckets and shards holding them, so one pack with
+// a megabyte of displayName would slow every client of the registry;
+// index parsing refuses the same bounds (docs/FORMAT.md lists them).
+// Lengths are in bytes of UTF-8.
+const (
+	MaxDisplayNameLen     = 256
+	MaxShortFieldLen      = 64   // addonType, addonSubType, group, eol, each cloudTypes entry
+	MaxVersionLen         = 128  // version, kubeVersion, minVersion, maxVersion
+	MaxListLen            = 256  // entries of cloudTypes, charts, kubeManifests, ansibleRoles, dependencies
+	MaxPathLen            = 1024 // each charts, kubeManifests, ansibleRoles entry
+	MaxAnnotations        = 64
+	MaxAnnotationKeyLen   = 253 // a Kubernetes annotation key: 253-byte prefix at most
+	MaxAnnotationValueLen = 4096
+	MaxResources          = 16
+	MaxComponents         = 64
+	MaxParamRefLen        = 256
+)
+
+// FieldBound is one bounded field of pack.json as the index holds it.
+type FieldBound struct {
+	Field string // pack.json field, e.g. "displayName" or "cloudTypes[2]"
+	Len   int    // its length (bytes) or its number of entries
+	Max   int
+	Count bool // Len counts entries, not bytes
+}
+
+func (b FieldBound) String() string {
+	if b.Count {
+		return fmt.Sprintf("%s holds %d entries, more than %d", b.Field, b.Len, b.Max)
+	}
+	return fmt.Sprintf("%s is %d bytes, longer than the %d-byte limit", b.Field, b.Len, b.Max)
+}
+
+// Bounds lists the fields of the given values that exceed their bounds:
+// the check shared by validation and index parsing.
+func Bounds(version, displayName, addonType, addonSubType, group, eol, kubeVersion string, cloudTypes []string, annotations map[string]string, deps []Dependency, lists map[string][]string) []FieldBound {
+	var out []FieldBound
+	str := func(field, v string, max int) {
+		if len(v) > max {
+			out = append(out, FieldBound{Field: field, Len: len(v), Max: max})
+		}
+	}
+	count := func(field string, n, max int) bool {
+		if n > max {
+			out = append(out, FieldBound{Field: field, Len: n, Max: max, Count: true})
+			return false
+		}
+		return true
+	}
+	str("version", version, MaxVersionLen)
+	str("displayName", displayName, MaxDisplayNameLen)
+	str("addonType", addonType, MaxShortFieldLen)
+	str("addonSubType", addonSubType, MaxShortFieldLen)
+	str("group", group, MaxShortFieldLen)
+	str("eol", eol, MaxShortFieldLen)
+	str("kubeVersion", kubeVersion, MaxVersionLen)
+	if count("cloudTypes", len(cloudTypes), MaxListLen) {
+		for i, c := range cloudTypes {
+			str(fmt.Sprintf("cloudTypes[%d]", i), c, MaxShortFieldLen)
+		}
+	}
+	if count("annotations", len(annotations), MaxAnnotations) {
+		keys := make([]string, 0, len(annotations))
+		for k := range annotations {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if len(k) > MaxAnnotationKeyLen {
+				out = append(out, FieldBound{Field: fmt.Sprintf("annotation key %.40q…", k), Len: len(k), Max: MaxAnnotationKeyLen})
+				continue
+			}
+			str(fmt.Sprintf("annotations[%q]", k), annotations[k], MaxAnnotationValueLen)
+		}
+	}
+	if count("constraints.dependencies", len(deps), MaxListLen) {
+		for i, d := range deps {
+			str(fmt.Sprintf("constraints.dependencies[%d].packName", i), d.PackName, MaxNameLen)
+			str(fmt.Sprintf("constraints.dependencies[%d].layer", i), string(d.Layer), MaxShortFieldLen)
+			str(fmt.Sprintf("constraints.dependencies[%d].type", i), d.Type, MaxShortFieldLen)
+			str(fmt.Sprintf("constraints.dependencies[%d].minVersion", i), d.MinVersion, MaxVersionLen)
+			str(fmt.Sprintf("constraints.dependencies[%d].maxVersion", i), d.MaxVersion, MaxVersionLen)
+		}
+	}
+	keys := make([]string, 0, len(lists))
+	for k := range lists {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if count(k, len(lists[k]), MaxListLen) {
+			for i, p := range lists[k] {
+				str(fmt.Sprintf("%s[%d]", k, i), p, MaxPathLen)
+			}
+		}
+	}
+	return out
+}
+
+// ResourceBounds lists the constraints.resources fields over their bounds.
+func ResourceBounds(rs []Resource) []FieldBound {
+	var out []FieldBound
+	if len(rs) > MaxResources {
+		return append(out, FieldBound{Field: "constraints.resources", Len: len(rs), Max: MaxResources, Count: true})
+	}
+	for i, r := range rs {
+		f := fmt.Sprintf("constraints.resources[%d]", i)
+		if len(r.Type) > MaxShortFieldLen {
+			out = append(out, FieldBound{Field: f + ".type", Len: len(r.Type), Max: MaxShortFieldLen})
+		}
+		if len(r.Components) > MaxComponents {
+			out = append(out, FieldBound{Field: f + ".components", Len: len(r.Components), Max: MaxComponents, Count: true})
+			continue
+		}
+		for j, c := range r.Components {
+			cf := fmt.Sprintf("%s.components[%d].", f, j)
+			for _, x := range []struct{ name, v string }{{"scheduleType", c.ScheduleType}, {"resourceRequestParamRef", c.ResourceRequestParamRef}, {"replicaCountParamRef", c.ReplicaCountParamRef}} {
+				if len(x.v) > MaxParamRefLen {
+					out = append(out, FieldBound{Field: cf + x.name, Len: len(x.v), Max: MaxParamRefLen})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// boundPointer is the JSON pointer of a bounded field, for its position.
+func boundPointer(field string) string {
+	r := strings.NewReplacer("[", "/", "]", "", ".", "/")
+	if strings.HasPrefix(field, "annotations[") {
+		k, _ := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(field, "annotations["), "]"))
+		return "/annotations/" + escapePointer(k)
+	}
+	if strings.HasPrefix(field, "annotation key") {
+		return "/annotations"
+	}
+	return "/" + r.Replace(field)
+}
+
 var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
 // ValidName reports whether s is a legal pack name: a DNS-label-like slug.
@@ -74,6 +215,8 @@ type Manifest struct {
 	Annotations   map[string]string          `json:"annotations,omitempty"`
 	EOL           string                     `json:"eol,omitempty"`
 	Group         string                     `json:"group,omitempty"`
+	AddonSubType  string                     `json:"addonSubType,omitempty"`
+	KubeVersion   string                     `json:"kubeVersion,omitempty"`
 	Constraints   *Constraints               `json:"constraints,omitempty"`
 	Extra         map[string]json.RawMessage `json:"-"`
 }
@@ -81,6 +224,41 @@ type Manifest struct {
 // Constraints is pack.json's constraints object.
 type Constraints struct {
 	Dependencies []Dependency `json:"dependencies,omitempty"`
+	Resources    []Resource   `json:"resources,omitempty"`
+}
+
+// Resource is one constraints.resources[] entry: the least CPU
+// (millicores), memory (MiB) or disk (GB) a machine pool must offer for
+// the pack, as Palette checks before it deploys a cluster. When
+// Components is set the platform sums their requests instead of MinLimit.
+type Resource struct {
+	Type       string              `json:"type"`
+	MinLimit   int64               `json:"minLimit,omitempty"`
+	Components []ResourceComponent `json:"components,omitempty"`
+}
+
+// ResourceComponent names where in values.yaml one component's request
+// and replica count are, and which nodes it runs on.
+type ResourceComponent struct {
+	ScheduleType            string `json:"scheduleType,omitempty"`
+	ResourceRequestParamRef string `json:"resourceRequestParamRef,omitempty"`
+	ReplicaCountParamRef    string `json:"replicaCountParamRef,omitempty"`
+}
+
+// ResourceTypes are the allowed constraints.resources[].type values.
+var ResourceTypes = []string{"cpu", "memory", "diskSize"}
+
+// ScheduleTypes are the allowed components[].scheduleType values: the
+// vendor's schema says control-plane, its prose says master; both mean
+// control-plane nodes.
+var ScheduleTypes = []string{"all", "control-plane", "master", "worker"}
+
+// Resources returns constraints.resources, or nil.
+func (m *Manifest) Resources() []Resource {
+	if m == nil || m.Constraints == nil {
+		return nil
+	}
+	return m.Constraints.Resources
 }
 
 // Dependency says how this pack relates to another pack in a profile.
@@ -184,6 +362,8 @@ var manifestFields = map[string]manifestField{
 	"annotations":   {func(m *Manifest) any { return &m.Annotations }, "an object of string values"},
 	"eol":           {func(m *Manifest) any { return &m.EOL }, "a string"},
 	"group":         {func(m *Manifest) any { return &m.Group }, "a string"},
+	"addonSubType":  {func(m *Manifest) any { return &m.AddonSubType }, "a string"},
+	"kubeVersion":   {func(m *Manifest) any { return &m.KubeVersion }, "a string"},
 	"constraints":   {nil, "an object"},
 }
 
@@ -277,13 +457,15 @@ func decodeConstraints(ix *jsonIndex, s *problemSink, v json.RawMessage) *Constr
 		return nil
 	}
 	c := &Constraints{}
-	for k, rv := range obj {
-		if k == "dependencies" {
+	for k := range obj {
+		if k == "dependencies" || k == "resources" {
 			continue
 		}
 		l, col := ix.keyPos("/constraints/" + escapePointer(k))
-		s.add(SevWarning, l, col, "unknown field \"constraints.%s\": kept as is, but packgen does not check it", k)
-		_ = rv
+		s.add(SevWarning, l, col, "unknown field \"constraints.%s\": packgen does not check it, and the index does not keep it", k)
+	}
+	if res, ok := obj["resources"]; ok && jsonKind(res) != "null" {
+		c.Resources = decodeResources(ix, s, res)
 	}
 	deps, ok := obj["dependencies"]
 	if !ok || jsonKind(deps) == "null" {
@@ -336,6 +518,133 @@ func decodeConstraints(ix *jsonIndex, s *problemSink, v json.RawMessage) *Constr
 	return c
 }
 
+func decodeResources(ix *jsonIndex, s *problemSink, v json.RawMessage) []Resource {
+	var list []json.RawMessage
+	if err := json.Unmarshal(v, &list); err != nil {
+		l, col := ix.pos("/constraints/resources")
+		s.add(SevError, l, col, "field \"constraints.resources\": expected an array, got %s", jsonKind(v))
+		return nil
+	}
+	if len(list) > MaxResources {
+		l, col := ix.pos("/constraints/resources")
+		s.add(SevError, l, col, "constraints.resources holds %d entries, more than %d", len(list), MaxResources)
+		return nil
+	}
+	var out []Resource
+	for i, item := range list {
+		base := fmt.Sprintf("/constraints/resources/%d", i)
+		name := fmt.Sprintf("constraints.resources[%d]", i)
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(item, &fields); err != nil {
+			l, col := ix.pos(base)
+			s.add(SevError, l, col, "%s: expected an object, got %s", name, jsonKind(item))
+			continue
+		}
+		var r Resource
+		for _, k := range sortedKeys(fields) {
+			fv := fields[k]
+			l, col := ix.pos(base + "/" + escapePointer(k))
+			switch k {
+			case "type":
+				if json.Unmarshal(fv, &r.Type) != nil {
+					s.add(SevError, l, col, "%s.type: expected a string, got %s", name, jsonKind(fv))
+				} else if !contains(ResourceTypes, r.Type) {
+					s.add(SevError, l, col, "%s.type %q is not one of %s", name, r.Type, strings.Join(ResourceTypes, ", "))
+				}
+			case "minLimit":
+				var f float64
+				if json.Unmarshal(fv, &f) != nil {
+					s.add(SevError, l, col, "%s.minLimit: expected a number, got %s", name, jsonKind(fv))
+				} else if f < 0 || f != float64(int64(f)) || f > 1<<40 {
+					s.add(SevError, l, col, "%s.minLimit %s must be a whole number ≥ 0 (CPU in millicores, memory in MiB, disk in GB)", name, string(fv))
+				} else {
+					r.MinLimit = int64(f)
+				}
+			case "components":
+				r.Components = decodeComponents(ix, s, base+"/components", name+".components", fv)
+			default:
+				lk, ck := ix.keyPos(base + "/" + escapePointer(k))
+				s.add(SevWarning, lk, ck, "%s: unknown field %q ignored", name, k)
+			}
+		}
+		if _, ok := fields["type"]; !ok {
+			l, col := ix.pos(base)
+			s.add(SevError, l, col, "%s: type is required (one of %s)", name, strings.Join(ResourceTypes, ", "))
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func decodeComponents(ix *jsonIndex, s *problemSink, base, name string, v json.RawMessage) []ResourceComponent {
+	var list []json.RawMessage
+	if err := json.Unmarshal(v, &list); err != nil {
+		l, col := ix.pos(base)
+		s.add(SevError, l, col, "%s: expected an array, got %s", name, jsonKind(v))
+		return nil
+	}
+	if len(list) > MaxComponents {
+		l, col := ix.pos(base)
+		s.add(SevError, l, col, "%s holds %d entries, more than %d", name, len(list), MaxComponents)
+		return nil
+	}
+	var out []ResourceComponent
+	for i, item := range list {
+		ib, iname := fmt.Sprintf("%s/%d", base, i), fmt.Sprintf("%s[%d]", name, i)
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(item, &fields); err != nil {
+			l, col := ix.pos(ib)
+			s.add(SevError, l, col, "%s: expected an object, got %s", iname, jsonKind(item))
+			continue
+		}
+		var c ResourceComponent
+		for _, k := range sortedKeys(fields) {
+			fv := fields[k]
+			var target *string
+			switch k {
+			case "scheduleType":
+				target = &c.ScheduleType
+			case "resourceRequestParamRef":
+				target = &c.ResourceRequestParamRef
+			case "replicaCountParamRef":
+				target = &c.ReplicaCountParamRef
+			default:
+				l, col := ix.keyPos(ib + "/" + escapePointer(k))
+				s.add(SevWarning, l, col, "%s: unknown field %q ignored", iname, k)
+				continue
+			}
+			l, col := ix.pos(ib + "/" + k)
+			if json.Unmarshal(fv, target) != nil {
+				s.add(SevError, l, col, "%s.%s: expected a string, got %s", iname, k, jsonKind(fv))
+				continue
+			}
+			if len(*target) > MaxParamRefLen {
+				s.add(SevError, l, col, "%s.%s is %d bytes, longer than the %d-byte limit", iname, k, len(*target), MaxParamRefLen)
+				*target = ""
+			}
+		}
+		l, col := ix.pos(ib + "/scheduleType")
+		switch _, ok := fields["scheduleType"]; {
+		case !ok:
+			l, col = ix.pos(ib)
+			s.add(SevWarning, l, col, "%s: no scheduleType: the platform checks every node pool (one of %s)", iname, strings.Join(ScheduleTypes, ", "))
+		case c.ScheduleType != "" && !contains(ScheduleTypes, c.ScheduleType):
+			s.add(SevError, l, col, "%s.scheduleType %q is not one of %s", iname, c.ScheduleType, strings.Join(ScheduleTypes, ", "))
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 func checkDependency(ix *jsonIndex, s *problemSink, base string, i int, d Dependency, fields map[string]json.RawMessage) {
 	at := func(k string) (int, int) { return ix.pos(base + "/" + k) }
 	if d.PackName == "" {
@@ -380,6 +689,13 @@ func checkManifest(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]js
 	at := func(k string) (int, int) { return ix.pos("/" + k) }
 	has := func(k string) bool { _, ok := raw[k]; return ok }
 
+	bounds := Bounds(m.Version, m.DisplayName, m.AddonType, m.AddonSubType, m.Group, m.EOL, m.KubeVersion, m.CloudTypes, m.Annotations, m.Dependencies(),
+		map[string][]string{"charts": m.Charts, "kubeManifests": m.KubeManifests, "ansibleRoles": m.AnsibleRoles})
+	for _, b := range bounds {
+		l, c := ix.pos(boundPointer(b.Field))
+		s.add(SevError, l, c, "%s: the registry index every client downloads holds it; shorten it (limits are in docs/FORMAT.md)", b)
+	}
+
 	switch {
 	case !has("name"):
 		s.add(SevError, 1, 1, "missing required field \"name\"")
@@ -411,6 +727,13 @@ func checkManifest(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]js
 		s.add(SevError, l, c, "layer %q is not one of %s", m.Layer, layerList())
 	}
 
+	if m.KubeVersion != "" && len(m.KubeVersion) <= MaxVersionLen {
+		if _, err := semver.NewConstraint(m.KubeVersion); err != nil {
+			l, c := at("kubeVersion")
+			s.add(SevWarning, l, c, "kubeVersion %q is not a version constraint (e.g. \">= 1.27.0\"): %v", m.KubeVersion, err)
+		}
+	}
+
 	if !has("displayName") {
 		s.add(SevWarning, 1, 1, "no displayName: catalogues will show the name %q", m.Name)
 	}
@@ -422,7 +745,11 @@ func checkManifest(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]js
 		s.add(SevError, l, c, "addonType is empty: required when layer is \"addon\" (e.g. %q)", "monitoring")
 	} else if m.AddonType != "" && !contains(KnownAddonTypes, strings.ToLower(m.AddonType)) {
 		l, c := at("addonType")
-		s.add(SevWarning, l, c, "addonType %q is not a known type (%s)", m.AddonType, strings.Join(KnownAddonTypes, ", "))
+		if near := nearAddonType(m.AddonType); near != "" {
+			s.add(SevWarning, l, c, "addonType %q is not a known type: did you mean %q?", m.AddonType, near)
+		} else {
+			s.add(SevWarning, l, c, "addonType %q is not a known type (%s)", m.AddonType, strings.Join(KnownAddonTypes, ", "))
+		}
 	}
 
 	if !has("cloudTypes") {
@@ -446,6 +773,22 @@ func checkManifest(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]js
 			}
 		}
 	}
+}
+
+// nearAddonType returns the known addon type s means when it differs
+// only in case, separators ('-', '_', spaces) or a plural, or "".
+func nearAddonType(s string) string {
+	norm := func(x string) string {
+		x = strings.ToLower(strings.NewReplacer("-", " ", "_", " ").Replace(x))
+		return strings.Join(strings.Fields(x), " ")
+	}
+	n := norm(s)
+	for _, k := range KnownAddonTypes {
+		if kn := norm(k); kn == n || kn+"s" == n || strings.ReplaceAll(kn, " ", "") == strings.ReplaceAll(n, " ", "") {
+			return k
+		}
+	}
+	return ""
 }
 
 // unsafeRelPath explains why p cannot name a file inside a pack, or returns "".

@@ -53,19 +53,25 @@ type Loaded struct {
 func CheckSet(packs []Loaded) Problems {
 	var ps Problems
 	byName := map[string][]Loaded{}
-	seen := map[string]string{}
+	type seenAt struct{ dir, version string }
+	seen := map[string]seenAt{}
 	for _, l := range packs {
 		m := l.Pack.Manifest
 		if m == nil || m.Name == "" {
 			continue
 		}
 		if l.Pack.Version != nil {
+			// Versions are compared by value (1.0 is 1.0.0) and shown as written.
 			id := m.Name + "@" + l.Pack.Version.String()
 			if first, dup := seen[id]; dup {
+				also := ""
+				if first.version != m.Version {
+					also = " (as " + first.version + ")"
+				}
 				ps = append(ps, Problem{File: path.Join(l.Display, ManifestFile), Severity: SevError,
-					Msg: fmt.Sprintf("%s is defined twice: here and in %s; bump one version or remove a directory", id, path.Join(first, ManifestFile))})
+					Msg: fmt.Sprintf("%s@%s is defined twice: here and in %s%s; bump one version or remove a directory", m.Name, m.Version, path.Join(first.dir, ManifestFile), also)})
 			} else {
-				seen[id] = l.Display
+				seen[id] = seenAt{l.Display, m.Version}
 			}
 		}
 		byName[m.Name] = append(byName[m.Name], l)
@@ -83,7 +89,7 @@ func CheckSet(packs []Loaded) Problems {
 			others := byName[d.PackName]
 			if len(others) == 0 {
 				ps = append(ps, Problem{File: file, Severity: SevWarning,
-					Msg: fmt.Sprintf("constraints.dependencies[%d]: %s dependency %q is not in this repository; it must come from another registry", i, d.Type, d.PackName)})
+					Msg: fmt.Sprintf("constraints.dependencies[%d]: %s %q is not in this repository; it must come from another registry", i, strings.TrimSpace(d.Type+" dependency"), d.PackName)})
 				continue
 			}
 			if _, err := d.Range(); err != nil {
@@ -95,7 +101,7 @@ func CheckSet(packs []Loaded) Problems {
 				if o.Pack.Version == nil {
 					continue
 				}
-				versions = append(versions, o.Pack.Version.String())
+				versions = append(versions, o.Pack.Manifest.Version)
 				if d.Allows(o.Pack.Version) {
 					ok = true
 				}

@@ -34,7 +34,10 @@ func TestCheckSet(t *testing.T) {
 		file  string
 		msg   string
 	}{
-		{"duplicate", map[string]string{"a": pj("calico", "1.0.0", "cni", ""), "b": pj("calico", "1.0", "cni", "")}, SevError, "t/b/pack.json", "calico@1.0.0 is defined twice: here and in t/a/pack.json"},
+		{"duplicate", map[string]string{"a": pj("calico", "1.0.0", "cni", ""), "b": pj("calico", "1.0", "cni", "")}, SevError, "t/b/pack.json", "calico@1.0 is defined twice: here and in t/a/pack.json (as 1.0.0)"},
+		{"versions as written", map[string]string{
+			"a": pj("x", "1.0.0", "addon", `{"packName": "ubuntu", "minVersion": "22.04.4", "type": "required"}`),
+			"b": pj("ubuntu", "20.04", "os", ""), "c": pj("ubuntu", "v20.09.0", "os", "")}, SevError, "t/a/pack.json", `no version of "ubuntu" satisfies >= 22.04.4 (repository has 20.04, v20.09.0)`},
 		{"missing dependency", map[string]string{"a": pj("x", "1.0.0", "addon", `{"packName": "kubernetes", "type": "required"}`)}, SevWarning, "t/a/pack.json", `required dependency "kubernetes" is not in this repository`},
 		{"unsatisfiable", map[string]string{
 			"a": pj("x", "1.0.0", "addon", `{"packName": "k8s", "minVersion": "1.30.0", "type": "required"}`),
@@ -73,5 +76,26 @@ func TestFindPacksDoesNotDescend(t *testing.T) {
 	}
 	if strings.Join(dirs, ",") != "packs/a-1,packs/group/b-2" {
 		t.Fatalf("got %v", dirs)
+	}
+}
+
+// A dependency without type is an error of its own; the cross-pack
+// warning about it must still read right ("dependencies[0]: dependency",
+// not "dependencies[0]:  dependency").
+func TestDependencyWithoutTypeMessages(t *testing.T) {
+	_, ps, err := ValidateTree(treeFS(map[string]string{"a": pj("x", "1.0.0", "addon", `{"packName": "kubernetes"}`)}), ".", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawErr, sawWarn bool
+	for _, p := range ps {
+		if strings.Contains(p.Msg, "  ") {
+			t.Errorf("double space: %q", p.Msg)
+		}
+		sawErr = sawErr || (p.Severity == SevError && strings.Contains(p.Msg, "constraints.dependencies[0]: type is required"))
+		sawWarn = sawWarn || (p.Severity == SevWarning && strings.Contains(p.Msg, `constraints.dependencies[0]: dependency "kubernetes" is not in this repository`))
+	}
+	if !sawErr || !sawWarn {
+		t.Errorf("want the type error and the missing-dependency warning, got\n%v", ps)
 	}
 }

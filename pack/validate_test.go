@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"image"
 	"image/png"
 	"io/fs"
@@ -56,6 +57,31 @@ func tgz(t testing.TB, files map[string]string) []byte {
 		if hd.Typeflag == tar.TypeReg {
 			tw.Write([]byte(body))
 		}
+	}
+	tw.Close()
+	zw.Close()
+	return buf.Bytes()
+}
+
+type rawEntry struct {
+	name string
+	typ  byte
+	body string
+}
+
+// rawChartTGZ writes entries in the order given, directories included,
+// as tar(1) does for `tar czf x.tgz ./mychart` or `-C dir .`.
+func rawChartTGZ(entries []rawEntry) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, e := range entries {
+		hd := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o755}
+		if e.typ == tar.TypeReg {
+			hd.Mode, hd.Size = 0o644, int64(len(e.body))
+		}
+		tw.WriteHeader(hd)
+		tw.Write([]byte(e.body))
 	}
 	tw.Close()
 	zw.Close()
@@ -172,6 +198,18 @@ func TestInvalidPacks(t *testing.T) {
 		{"presets without name", setFile("presets.yaml", "presets:\n  - displayName: x\n"), "presets.yaml", 2, 5, "presets[0] has no name"},
 		{"schema not mapping", setFile("schema.yaml", "- a\n"), "schema.yaml", 1, 1, "schema.yaml must be a mapping"},
 		{"backslash file name", setFile(`a\b.txt`, "x"), `a\b.txt`, 0, 0, "contains a backslash"},
+		{"900 KB displayName", setPackJSON(replaceIn(`"displayName": "Demo"`, `"displayName": "`+strings.Repeat("x", 900<<10)+`"`)), "pack.json", 6, 18, "displayName is 921600 bytes, longer than the 256-byte limit"},
+		{"long addonType", setPackJSON(replaceIn(`"addonType": "monitoring"`, `"addonType": "`+strings.Repeat("y", 65)+`"`)), "pack.json", 5, 16, "addonType is 65 bytes, longer than the 64-byte limit"},
+		{"long annotation value", setPackJSON(withField(`  "annotations": {"imageId": "` + strings.Repeat("z", 5000) + `"},`)), "pack.json", 3, 30, `annotations["imageId"] is 5000 bytes, longer than the 4096-byte limit`},
+		{"too many annotations", setPackJSON(withField(`  "annotations": {` + manyAnnotations(65) + `},`)), "pack.json", 3, 18, "annotations holds 65 entries, more than 64"},
+		{"long cloudType", setPackJSON(replaceIn(`"cloudTypes": ["all"]`, `"cloudTypes": ["all", "`+strings.Repeat("c", 100)+`"]`)), "pack.json", 7, 25, "cloudTypes[1] is 100 bytes"},
+		{"long dependency minVersion", setPackJSON(withField(`  "constraints": {"dependencies": [{"packName": "k", "type": "required", "minVersion": "1.0.0-` + strings.Repeat("a", 200) + `"}]},`)), "pack.json", 3, 88, "constraints.dependencies[0].minVersion is 206 bytes"},
+		{"resources not array", setPackJSON(withField(`  "constraints": {"resources": {"type": "cpu"}},`)), "pack.json", 3, 32, `field "constraints.resources": expected an array, got an object`},
+		{"resource bad type", setPackJSON(withField(`  "constraints": {"resources": [{"type": "gpu", "minLimit": 1}]},`)), "pack.json", 3, 42, `constraints.resources[0].type "gpu" is not one of cpu, memory, diskSize`},
+		{"resource without type", setPackJSON(withField(`  "constraints": {"resources": [{"minLimit": 1}]},`)), "pack.json", 3, 33, "constraints.resources[0]: type is required"},
+		{"resource fractional minLimit", setPackJSON(withField(`  "constraints": {"resources": [{"type": "cpu", "minLimit": 0.5}]},`)), "pack.json", 3, 61, "minLimit 0.5 must be a whole number"},
+		{"resource minLimit string", setPackJSON(withField(`  "constraints": {"resources": [{"type": "cpu", "minLimit": "2000m"}]},`)), "pack.json", 3, 61, "minLimit: expected a number, got a string"},
+		{"component bad scheduleType", setPackJSON(withField(`  "constraints": {"resources": [{"type": "cpu", "components": [{"scheduleType": "gpu-nodes"}]}]},`)), "pack.json", 3, 81, `components[0].scheduleType "gpu-nodes" is not one of all, control-plane, master, worker`},
 	}
 	if len(cases) < 40 {
 		t.Fatalf("only %d cases", len(cases))
@@ -193,6 +231,14 @@ func TestInvalidPacks(t *testing.T) {
 	}
 }
 
+func manyAnnotations(n int) string {
+	var parts []string
+	for i := 0; i < n; i++ {
+		parts = append(parts, fmt.Sprintf(`"k%d": "v"`, i))
+	}
+	return strings.Join(parts, ", ")
+}
+
 func TestBillionLaughsIsCheap(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
@@ -211,6 +257,8 @@ func TestBillionLaughsIsCheap(t *testing.T) {
 	}
 	m := baseFS()
 	m["values.yaml"] = &fstest.MapFile{Data: []byte(b.String())}
+	// A templated manifest makes validation read values.yaml's values.
+	m["manifests/m.yaml"] = &fstest.MapFile{Data: []byte("apiVersion: v1\nkind: ConfigMap\ndata:\n  n: {{ len .Values | quote }}\n")}
 	start := time.Now()
 	_, ps := Load(m, ".", Options{})
 	if ps.HasErrors() {
@@ -245,6 +293,21 @@ func TestAcceptedRealWorldShapes(t *testing.T) {
 			m["tmp/big.bin"] = &fstest.MapFile{Data: []byte("ignored")}
 			m["values.yaml.bak"] = &fstest.MapFile{Data: []byte("[")}
 			m["manifests/.DS_Store"] = &fstest.MapFile{Data: []byte{0}}
+		},
+		"dot-slash rooted chart archive": func(m fstest.MapFS) {
+			m["pack.json"].Data = []byte(withField(`  "charts": ["charts/mychart-1.0.0.tgz"],`))
+			m["charts/mychart-1.0.0.tgz"] = &fstest.MapFile{Data: rawChartTGZ([]rawEntry{
+				{"./", tar.TypeDir, ""}, {"./mychart/", tar.TypeDir, ""},
+				{"./mychart/Chart.yaml", tar.TypeReg, "apiVersion: v2\nname: mychart\nversion: 1.0.0\n"},
+				{"./mychart/templates/", tar.TypeDir, ""}, {"./mychart/templates/cm.yaml", tar.TypeReg, "kind: ConfigMap\n"},
+			})}
+		},
+		"dot rooted chart archive": func(m fstest.MapFS) {
+			m["pack.json"].Data = []byte(withField(`  "charts": ["charts/mychart-1.0.0.tgz"],`))
+			m["charts/mychart-1.0.0.tgz"] = &fstest.MapFile{Data: rawChartTGZ([]rawEntry{
+				{".", tar.TypeDir, ""}, {"./mychart", tar.TypeDir, ""},
+				{"./mychart/Chart.yaml", tar.TypeReg, "apiVersion: v2\nname: mychart\nversion: 1.0.0\n"},
+			})}
 		},
 		"internal symlink": func(m fstest.MapFS) {
 			m["docs/readme"] = &fstest.MapFile{Data: []byte("../values.yaml"), Mode: fs.ModeSymlink}
@@ -319,4 +382,30 @@ func TestInvalidOnDisk(t *testing.T) {
 			t.Fatal("the sparse file was read")
 		}
 	})
+}
+
+// What the platform spells differently is a warning naming the spelling
+// it expects, not an error.
+func TestAddonTypeSuggestion(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"app-services", `addonType "app-services" is not a known type: did you mean "app services"?`},
+		{"Load_Balancer", `did you mean "load balancer"?`},
+		{"service-mesh", `did you mean "servicemesh"?`},
+		{"widgets", `addonType "widgets" is not a known type (system app, `},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			m := baseFS()
+			m["pack.json"].Data = []byte(replaceIn(`"monitoring"`, `"`+tc.in+`"`))
+			_, ps := Load(m, ".", Options{})
+			if ps.HasErrors() {
+				t.Fatalf("error: %s", ps.Error())
+			}
+			for _, p := range ps {
+				if p.Severity == SevWarning && strings.Contains(p.Msg, tc.want) {
+					return
+				}
+			}
+			t.Fatalf("no warning %q in:\n%s", tc.want, ps.Error())
+		})
+	}
 }

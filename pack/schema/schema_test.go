@@ -54,6 +54,25 @@ func TestExamplePacksMatchSchema(t *testing.T) {
 	}
 }
 
+// The fixtures of real shapes (constraints.resources, kubeVersion, a
+// `v`-prefixed 2-part version) match the schema too.
+func TestGoodFixturesMatchSchema(t *testing.T) {
+	s := compile(t)
+	files, _ := filepath.Glob("../testdata/good/*/pack.json")
+	if len(files) < 2 {
+		t.Fatalf("found %d fixtures", len(files))
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Validate(instance(t, string(data))); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
 func TestInvalidManifestsFailSchema(t *testing.T) {
 	s := compile(t)
 	base := map[string]any{"name": "demo", "version": "1.0.0", "layer": "addon", "addonType": "monitoring", "cloudTypes": []string{"all"}}
@@ -84,6 +103,17 @@ func TestInvalidManifestsFailSchema(t *testing.T) {
 		"escaping manifest": func(m map[string]any) { m["kubeManifests"] = []string{"../x.yaml"} },
 		"dep bad type": func(m map[string]any) {
 			m["constraints"] = map[string]any{"dependencies": []any{map[string]any{"packName": "k", "type": "needed"}}}
+		},
+		"900 KB displayName": func(m map[string]any) { m["displayName"] = strings.Repeat("x", 900<<10) },
+		"long annotation":    func(m map[string]any) { m["annotations"] = map[string]any{"a": strings.Repeat("v", 4097)} },
+		"resource bad type": func(m map[string]any) {
+			m["constraints"] = map[string]any{"resources": []any{map[string]any{"type": "gpu", "minLimit": 1}}}
+		},
+		"resource fractional": func(m map[string]any) {
+			m["constraints"] = map[string]any{"resources": []any{map[string]any{"type": "cpu", "minLimit": 0.5}}}
+		},
+		"resource bad scheduleType": func(m map[string]any) {
+			m["constraints"] = map[string]any{"resources": []any{map[string]any{"type": "cpu", "components": []any{map[string]any{"scheduleType": "gpu"}}}}}
 		},
 		"dep no packName": func(m map[string]any) {
 			m["constraints"] = map[string]any{"dependencies": []any{map[string]any{"type": "required"}}}

@@ -1,0 +1,119 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/sign"
+)
+
+// stateSite builds a signed registry whose releases Palette-style
+// annotations retire: calico 1.1.0 deprecated, 1.2.0 and v1.3 deleted;
+// cilium has only pre-releases. Versions are written as real repos do.
+func stateSite(t *testing.T) (site string, pub []byte) {
+	t.Helper()
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(dir, name, version, state string) {
+		ann := ""
+		if state != "" {
+			ann = fmt.Sprintf(`"annotations": {"system_state": %q, "source": "community"},`, state)
+		}
+		r.Write(dir+"/pack.json", []byte(fmt.Sprintf(`{"name": %q, "version": %q, "layer": "cni", %s "displayName": "Pack", "cloudTypes": ["all"]}`, name, version, ann)))
+		r.Write(dir+"/values.yaml", []byte("pack:\n  namespace: kube-system\n"))
+	}
+	write("packs/calico-1.0.0", "calico", "1.0.0", "")
+	write("packs/calico-1.1.0", "calico", "1.1.0", "deprecated")
+	write("packs/calico-1.2.0", "calico", "1.2.0", "deleted")
+	write("packs/calico-v1.3", "calico", "v1.3", "Deleted")
+	write("packs/cilium-1.16.0-rc.1", "cilium", "1.16.0-rc.1", "")
+	write("packs/cilium-1.16.0-rc.2", "cilium", "1.16.0-rc.2", "")
+	if _, err := r.Commit("packs"); err != nil {
+		t.Fatal(err)
+	}
+	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site = filepath.Join(tmp, "site")
+	if _, err := build.Run(context.Background(), build.Options{Repo: r.Dir, Out: site, History: true, Registry: "test", Signer: signer, GeneratedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return site, pub
+}
+
+func TestSystemStateResolution(t *testing.T) {
+	site, pub := stateSite(t)
+	srv := newServer(t, site)
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, c string
+		pre     bool
+		want    string // version, or "error: fragment"
+	}{
+		{"calico", "", false, "1.1.0"},         // deleted 1.2.0 and v1.3 are not latest
+		{"calico", "^1", false, "1.1.0"},       // nor matched by a range
+		{"calico", ">=1.1 <2", false, "1.1.0"}, // deprecated still resolves
+		{"calico", "1.2.0", false, "1.2.0"},    // exact version: deleted but fetchable
+		{"calico", "=1.2.0", false, "1.2.0"},   //
+		{"calico", "v1.3", false, "v1.3"},      // exact, as written
+		{"calico", "1.3.0", false, "v1.3"},     // exact, in full
+		{"calico", "1.0.0", false, "1.0.0"},    //
+		{"calico", ">=1.2", false, "error: 1.2.0 (deleted), v1.3 (deleted)); v1.3 matches but is deleted (annotations.system_state): name its exact version to fetch it anyway"},
+		{"cilium", "", false, "error: pack cilium has no version (available: 1.16.0-rc.1, 1.16.0-rc.2); it has only pre-releases: pass --pre to use 1.16.0-rc.2"},
+		{"cilium", "^1.16", false, "error: pre-release 1.16.0-rc.2 matches: pass --pre to use it"},
+		{"cilium", "", true, "1.16.0-rc.2"},
+	} {
+		rel, err := e.client(t, srv.URL, pub).Resolve(ctx, tc.name, tc.c, tc.pre)
+		if frag, ok := strings.CutPrefix(tc.want, "error: "); ok {
+			if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), frag) {
+				t.Errorf("%s@%q: got %v, want error containing %q", tc.name, tc.c, err, frag)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s@%q: %v", tc.name, tc.c, err)
+			continue
+		}
+		if rel.Version != tc.want {
+			t.Errorf("%s@%q = %s, want %s", tc.name, tc.c, rel.Version, tc.want)
+		}
+	}
+}
+
+func TestFetchWarnsOnRetiredReleases(t *testing.T) {
+	site, pub := stateSite(t)
+	srv := newServer(t, site)
+	e := newEnv(t)
+	for _, tc := range []struct{ c, warn string }{
+		{"", "warning: calico@1.1.0 is deprecated (annotations.system_state): move to a newer version\n"},
+		{"1.2.0", "warning: calico@1.2.0 is deleted (annotations.system_state): fetched only because its exact version was asked for\n"},
+		{"1.0.0", ""},
+	} {
+		var warn bytes.Buffer
+		c := e.client(t, srv.URL, pub, func(o *Options) { o.Warn = &warn })
+		res, err := c.Fetch(context.Background(), FetchOptions{Name: "calico", Constraint: tc.c, Dest: filepath.Join(t.TempDir(), "calico")})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.c, err)
+		}
+		if !res.Verified || warn.String() != tc.warn {
+			t.Errorf("fetch calico@%q (got %s): warnings %q, want %q", tc.c, res.Version, warn.String(), tc.warn)
+		}
+	}
+}

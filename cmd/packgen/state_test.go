@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/serve"
+)
+
+// What `packgen fetch` prints for releases the vendor retired with
+// annotations.system_state, and for a pack of only pre-releases.
+func TestFetchRetiredAndPrerelease(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	tmp := t.TempDir()
+	bin := packgenBinary(t)
+	env := append(os.Environ(), "PACKGEN_PASSWORD=pw", "XDG_CONFIG_HOME="+tmp+"/config", "XDG_CACHE_HOME="+tmp+"/cache", "XDG_STATE_HOME="+tmp+"/state", fmt.Sprintf("SOURCE_DATE_EPOCH=%d", time.Now().Unix()))
+	pg := func(want int, args ...string) (string, string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env, cmd.Dir = env, tmp
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != want {
+			t.Fatalf("packgen %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, out.String(), errb.String())
+		}
+		return out.String(), errb.String()
+	}
+	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct{ name, version, state string }{
+		{"calico", "3.26.0", ""}, {"calico", "3.27.0", "deprecated"}, {"calico", "20.09.0", "deleted"},
+		{"cilium", "1.16.0-rc.1", ""},
+	} {
+		ann := ""
+		if p.state != "" {
+			ann = fmt.Sprintf(`"annotations": {"system_state": %q},`, p.state)
+		}
+		dir := "packs/" + p.name + "-" + p.version
+		repo.Write(dir+"/pack.json", []byte(fmt.Sprintf(`{"name": %q, "version": %q, "layer": "cni", %s "displayName": "Pack", "cloudTypes": ["all"]}`, p.name, p.version, ann)))
+		repo.Write(dir+"/values.yaml", []byte("pack:\n  namespace: kube-system\n"))
+	}
+	if _, err := repo.Commit("packs"); err != nil {
+		t.Fatal(err)
+	}
+	pg(0, "key", "generate", "--prefix", "reg")
+	pg(0, "build", "--repo", "repo", "--out", "site", "--key", "reg.key")
+	srv := httptest.NewServer(serve.Handler(filepath.Join(tmp, "site")))
+	t.Cleanup(srv.Close)
+
+	_, errs := pg(0, "fetch", "calico", "--url", srv.URL, "--key", "reg.pub", "-d", "got/latest")
+	if !strings.Contains(errs, "warning: calico@3.27.0 is deprecated (annotations.system_state)") {
+		t.Errorf("latest is the deprecated 3.27.0, not the deleted 20.09.0, with a warning; stderr:\n%s", errs)
+	}
+	_, errs = pg(0, "fetch", "calico@20.09.0", "--url", srv.URL, "--key", "reg.pub", "-d", "got/deleted")
+	if !strings.Contains(errs, "warning: calico@20.09.0 is deleted") {
+		t.Errorf("exact version of a deleted release: stderr:\n%s", errs)
+	}
+	out, errs := pg(1, "fetch", "calico@>=20", "--url", srv.URL, "--key", "reg.pub", "-d", "got/range")
+	if msg := out + errs; !strings.Contains(msg, "20.09.0 (deleted)") || strings.Contains(msg, "20.9.0") {
+		t.Errorf("a range does not resolve a deleted release, and versions show as written:\n%s", msg)
+	}
+	out, errs = pg(1, "fetch", "cilium", "--url", srv.URL, "--key", "reg.pub", "-d", "got/cilium")
+	if msg := out + errs; !strings.Contains(msg, "pass --pre") {
+		t.Errorf("only pre-releases: %s", msg)
+	}
+	pg(0, "fetch", "cilium", "--pre", "--url", srv.URL, "--key", "reg.pub", "-d", "got/cilium")
+}
