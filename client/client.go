@@ -19,6 +19,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 )
@@ -254,7 +255,7 @@ func (c *Client) verifiedRoot(ctx context.Context) (*index.Root, error) {
 	if err != nil && resp != nil && resp.NotModified {
 		// The cached copy the server vouched for does not verify (corrupt
 		// cache): fetch it whole again.
-		fmt.Fprintf(c.opts.Warn, "warning: cached %s is unusable (%v); fetching it again\n", dataFile, err)
+		fmt.Fprintf(c.opts.Warn, "warning: cached %s is unusable (%s); fetching it again\n", dataFile, textsafe.Escape(err.Error()))
 		root, data, resp, err = c.fetchRoot(ctx, "", nil)
 	}
 	if err != nil {

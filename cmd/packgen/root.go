@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -168,7 +169,9 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	} else if isUsage(err) {
 		code = exitUsage
 	}
-	if msg := err.Error(); msg != "" {
+	// Errors quote outside text (a server's status line, a pack's
+	// fields, file names): escaped, it cannot rewrite the terminal.
+	if msg := textsafe.EscapeLines(err.Error()); msg != "" {
 		fmt.Fprintf(stderr, "packgen: %s\n", msg)
 		if code == exitUsage {
 			fmt.Fprintln(stderr, "Run 'packgen --help' for usage.")

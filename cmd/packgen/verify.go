@@ -65,9 +65,9 @@ Exits 1 when anything does not verify.`,
 					}
 				} else {
 					for _, p := range rep.Problems {
-						fmt.Fprintf(g.stdout, "%s: %s\n", p.Path, p.Err)
+						fmt.Fprintf(g.stdout, "%s: %s\n", esc(p.Path), esc(p.Err))
 					}
-					fmt.Fprintf(g.stdout, "%s: %d packs, %d releases, %d files checked, %d problems\n", site, rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
+					fmt.Fprintf(g.stdout, "%s: %d packs, %d releases, %d files checked, %d problems\n", esc(site), rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
 				}
 				if len(rep.Problems) > 0 {
 					return silentBad

@@ -1,0 +1,265 @@
+package main
+
+// An attacker's-eye suite: hostile registries, servers and local files
+// driven through the real binary, as a user would meet them. Each test
+// names the attack it reproduces (issue 14); the shared harness below
+// makes the next one easy to add.
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/serve"
+	"github.com/packgen/packgen/sign"
+)
+
+// attackEnv is a scratch directory with its own config, cache and state,
+// a signing key (reg.key, reg.pub) and the binary.
+type attackEnv struct {
+	t      *testing.T
+	dir    string
+	bin    string
+	env    []string
+	signer *sign.Signer
+}
+
+func newAttackEnv(t *testing.T) *attackEnv {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	a := &attackEnv{t: t, dir: t.TempDir(), bin: packgenBinary(t)}
+	a.env = append(os.Environ(), "PACKGEN_PASSWORD=pw", "XDG_CONFIG_HOME="+a.dir+"/config", "XDG_CACHE_HOME="+a.dir+"/cache",
+		"XDG_STATE_HOME="+a.dir+"/state", fmt.Sprintf("SOURCE_DATE_EPOCH=%d", time.Now().Unix()))
+	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.write("reg.key", priv)
+	a.write("reg.pub", pub)
+	if a.signer, err = sign.LoadSigner(priv, sign.StaticPass([]byte("pw"))); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func (a *attackEnv) path(p string) string { return filepath.Join(a.dir, p) }
+
+func (a *attackEnv) write(p string, data []byte) {
+	a.t.Helper()
+	if err := os.MkdirAll(filepath.Dir(a.path(p)), 0o755); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := os.WriteFile(a.path(p), data, 0o644); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// pg runs the binary and checks its exit code; it returns stdout and
+// stderr.
+func (a *attackEnv) pg(want int, args ...string) (string, string) {
+	a.t.Helper()
+	cmd := exec.Command(a.bin, args...)
+	cmd.Dir, cmd.Env = a.dir, a.env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		a.t.Fatal(err)
+	}
+	if code != want {
+		a.t.Fatalf("packgen %v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, want, out.String(), errb.String())
+	}
+	return out.String(), errb.String()
+}
+
+// site builds the example packs into a.dir/name, signed with reg.key,
+// and returns the site's directory.
+func (a *attackEnv) site(name string, extra ...string) string {
+	a.t.Helper()
+	if _, err := os.Stat(a.path("repo")); err != nil {
+		examplesRepo(a.t, a.path("repo"))
+	}
+	a.pg(0, append([]string{"build", "--repo", "repo", "--out", name, "--key", "reg.key"}, extra...)...)
+	return a.path(name)
+}
+
+// serve serves dir on loopback with packgen's own handler.
+func (a *attackEnv) serve(dir string) string {
+	srv := httptest.NewServer(serve.Handler(dir))
+	a.t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// rewrite is what a hostile registry owner does with its own key: it
+// changes the summaries (and shards) of a built site, then re-encodes
+// every file that pins them and signs the new index.json. Buckets and
+// shards stay content-addressed, so clients see a consistent, validly
+// signed registry. The site must have one bucket level.
+func (a *attackEnv) rewrite(site string, edit func(*index.Root, *index.Summary, *index.Shard)) {
+	t := a.t
+	t.Helper()
+	read := func(p string) []byte {
+		b, err := os.ReadFile(filepath.Join(site, filepath.FromSlash(p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	put := func(p string, v any) index.FileRef {
+		data, err := index.Encode(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sha := index.Digest(data)
+		if p == "" {
+			p = index.BucketPath(sha)
+		} else {
+			p = strings.ReplaceAll(p, "SHA", sha)
+		}
+		if err := os.WriteFile(filepath.Join(site, filepath.FromSlash(p)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return index.FileRef{Path: p, SHA256: sha, Size: int64(len(data))}
+	}
+	root, err := index.ParseRoot(read(index.RootFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if root.Levels() != 1 {
+		t.Fatalf("rewrite handles one bucket level, the site has %d", root.Levels())
+	}
+	for i, ref := range root.Buckets {
+		b, err := index.ParseBucket(read(ref.Path), root.BucketBits, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range b.Packs {
+			s := &b.Packs[j]
+			shard, err := index.ParseShard(read(s.Shard.Path), s.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			edit(root, s, shard)
+			s.Shard = put(index.ShardPath(s.Name, "SHA"), shard)
+		}
+		root.Buckets[i] = put("", b)
+	}
+	edit(root, nil, nil)
+	data, err := index.Encode(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootFile := filepath.Join(site, index.RootFile)
+	if err := os.WriteFile(rootFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := hexSum32(index.Digest(data))
+	if _, _, err := a.signer.SignFile(rootFile, sum); err != nil {
+		t.Fatal(err)
+	}
+	sig := read(index.RootFile + sign.SigExt)
+	if err := os.WriteFile(filepath.Join(site, filepath.FromSlash(index.RootSignaturePath(index.Digest(data)))), sig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func hexSum32(h string) ([32]byte, error) {
+	var sum [32]byte
+	b, err := hex.DecodeString(h)
+	copy(sum[:], b)
+	return sum, err
+}
+
+// terminalUnsafe reports the first byte or rune of out that would act
+// on a terminal instead of being shown: ESC, CR, BEL, other C0 controls
+// but newline, DEL, C1 controls and bidi overrides.
+func terminalUnsafe(out string) (string, bool) {
+	for _, r := range out {
+		switch {
+		case r == '\n':
+		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return fmt.Sprintf("%U", r), true
+		}
+	}
+	return "", false
+}
+
+// TestAttackTerminalEscapes: a hostile registry's pack fields and a
+// hostile server's HTTP status text reach the terminal through list,
+// info, search and error messages. Each must arrive escaped: no ESC (a
+// title or clear-screen sequence), no CR (a fake "fetched calico OK"
+// overwriting the error line), no bidi override.
+func TestAttackTerminalEscapes(t *testing.T) {
+	a := newAttackEnv(t)
+	site := a.site("site", "--no-site")
+	const title, clear, fake, rlo = "\x1b]0;pwned\x07", "\x1b[2J\x1b[H", "\rfetched calico OK          ", "\u202e"
+	a.rewrite(site, func(_ *index.Root, s *index.Summary, sh *index.Shard) {
+		if s == nil {
+			return
+		}
+		s.DisplayName = title + "Calico" + fake + rlo + "gpj.exe"
+		s.AddonType = clear + "monitoring\x9b31m"
+		s.Layer = s.Layer + "\x7f"
+		for i := range sh.Releases {
+			sh.Releases[i].DisplayName = s.DisplayName
+			sh.Releases[i].AddonType = s.AddonType
+		}
+	})
+	url := a.serve(site)
+	a.pg(0, "registry", "add", "evil", url, "--key", "reg.pub")
+	for _, args := range [][]string{
+		{"list", url},
+		{"info", "calico", "--site", url},
+		{"search", "calico"},
+		{"search", "monitoring"},
+	} {
+		out, errs := a.pg(0, args...)
+		if r, bad := terminalUnsafe(out + errs); bad {
+			t.Errorf("packgen %v printed %s raw:\n%q", args, r, out+errs)
+		}
+		if !strings.Contains(out, `\x1b]0;pwned\x07Calico\rfetched calico OK`) && !strings.Contains(out, `\x1b[2J\x1b[Hmonitoring\u009b31m`) {
+			t.Errorf("packgen %v does not show the escaped fields:\n%s", args, out)
+		}
+	}
+
+	// A server whose status line carries a CR and a fake success.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		body := "x"
+		fmt.Fprintf(buf, "HTTP/1.1 503 oops\r\x1b[1A\x1b[2Kfetched calico@3.27.3 from acme (verified)\x1b]0;ok\x07\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+		buf.Flush()
+	}))
+	defer evil.Close()
+	for _, args := range [][]string{
+		{"fetch", "calico", "--url", evil.URL, "--key", "reg.pub", "-d", "got"},
+		{"list", evil.URL},
+		{"info", "calico", "--site", evil.URL},
+		{"verify", "--site", evil.URL, "--key", "reg.pub"},
+	} {
+		out, errs := a.pg(3, args...)
+		if r, bad := terminalUnsafe(out + errs); bad {
+			t.Errorf("packgen %v printed %s raw:\n%q", args, r, out+errs)
+		}
+		if !strings.Contains(errs, `unexpected HTTP status: 503 oops\r\x1b[1A`) {
+			t.Errorf("packgen %v: the status is not shown escaped:\n%s", args, errs)
+		}
+	}
+}
