@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/sign"
@@ -86,6 +87,11 @@ func VerifySite(ctx context.Context, loc string, verifier *sign.Verifier) (*Site
 	if err != nil {
 		problem(index.RootFile, err)
 		return rep, nil
+	}
+	// An expired index is what a frozen mirror serves: every client
+	// refuses it, so the site is broken however good its signatures are.
+	if now := time.Now(); now.After(root.Expires) {
+		problem(index.RootFile, fmt.Errorf("%w: expired at %s (%s ago); rebuild and publish it (packgen build, with SOURCE_DATE_EPOCH=$(date +%%s) to refresh without a new commit)", ErrExpired, root.Expires.Format(time.RFC3339), now.Sub(root.Expires).Round(time.Minute)))
 	}
 	pinned := func(ref index.FileRef) ([]byte, bool) {
 		data, err := get(ref.Path, ref.Size)

@@ -94,6 +94,9 @@ var (
 	ErrImmutable = errors.New("published archives are immutable")
 	// ErrNotSite: the directory is not a built registry.
 	ErrNotSite = errors.New("not a built registry site")
+	// ErrMissingSignature: the site's index says it is signed but a
+	// signature it needs is not in the site (it also matches ErrNotSite).
+	ErrMissingSignature = errors.New("a signature of the signed registry is missing")
 	// ErrConflict: another publish switched index.json meanwhile.
 	ErrConflict = errors.New("the remote index.json changed while publishing")
 )
@@ -255,9 +258,13 @@ func checkSite(dir string, root *index.Root, rootData []byte, local []localFile)
 		return nil
 	}
 	read := func(key string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(key))) }
+	// A signed registry must ship the signatures clients read: the one
+	// named by index.json's digest, and every release's. Published
+	// without them, every client would refuse the registry (unsigned,
+	// though its key is configured).
 	if root.Signed {
 		if _, ok := files[index.RootSignaturePath(index.Digest(rootData))]; !ok {
-			return bad("index.json is signed but %s is missing", index.RootSignaturePath(index.Digest(rootData)))
+			return fmt.Errorf("%w: %w", bad("index.json is signed but %s is missing", index.RootSignaturePath(index.Digest(rootData))), ErrMissingSignature)
 		}
 	}
 	from := map[string]string{}
@@ -292,9 +299,12 @@ func checkSite(dir string, root *index.Root, rootData []byte, local []localFile)
 				if err := check(r.Archive, sum.Shard.Path); err != nil {
 					return err
 				}
+				if root.Signed && r.Signature == "" {
+					return fmt.Errorf("%w: %w", bad("index.json is signed but %s@%s in %s has no signature", sum.Name, r.Version, sum.Shard.Path), ErrMissingSignature)
+				}
 				for _, p := range []string{r.Signature, r.Bundle} {
 					if _, ok := files[p]; p != "" && !ok {
-						return bad("%s lists %s, which is missing", sum.Shard.Path, p)
+						return fmt.Errorf("%w: %w", bad("%s lists %s, which is missing", sum.Shard.Path, p), ErrMissingSignature)
 					}
 				}
 			}

@@ -263,3 +263,17 @@ func TestAttackTerminalEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackExpiredSiteVerifies: `verify --site` passed an expired
+// registry (one every client refuses: a frozen mirror) with exit 0.
+func TestAttackExpiredSiteVerifies(t *testing.T) {
+	a := newAttackEnv(t)
+	site := a.site("site", "--no-site", "--expires", "1s")
+	time.Sleep(1100 * time.Millisecond)
+	for _, loc := range []string{site, a.serve(site)} {
+		out, _ := a.pg(1, "verify", "--site", loc, "--key", "reg.pub")
+		if !strings.Contains(out, "index.json: index expired: expired at ") || !strings.Contains(out, "1 problems") {
+			t.Errorf("verify --site %s on an expired registry:\n%s", loc, out)
+		}
+	}
+}
