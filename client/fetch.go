@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 )
@@ -22,7 +23,7 @@ func (c *Client) checkSignature(rel *index.Release, raw []byte, sum [32]byte, fi
 	if err != nil {
 		return fmt.Errorf("%s: %w", rel.Signature, err)
 	}
-	open := func() (io.ReadCloser, error) { return os.Open(file) }
+	open := func() (io.ReadCloser, error) { return safefile.Open(file) }
 	if err := c.verifier.VerifyDigest(sum, open, sig); err != nil {
 		return fmt.Errorf("%s: %w", rel.Archive.Path, err)
 	}
@@ -32,7 +33,7 @@ func (c *Client) checkSignature(rel *index.Release, raw []byte, sum [32]byte, fi
 // hashFile returns a file's SHA-256 and size.
 func hashFile(path string) ([32]byte, int64, error) {
 	var sum [32]byte
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return sum, 0, err
 	}
@@ -222,7 +223,7 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error
 	if stageErr != nil {
 		return nil, stageErr
 	}
-	f, err := os.Open(file)
+	f, err := safefile.Open(file)
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/internal/safefile"
 )
 
 // Object is a remote object as listed.
@@ -616,7 +617,7 @@ func walk(ctx context.Context, dir string) ([]localFile, error) {
 }
 
 func hashFile(p string) (localFile, error) {
-	f, err := os.Open(p)
+	f, err := safefile.Open(p)
 	if err != nil {
 		return localFile{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -276,4 +277,71 @@ func TestAttackExpiredSiteVerifies(t *testing.T) {
 			t.Errorf("verify --site %s on an expired registry:\n%s", loc, out)
 		}
 	}
+}
+
+// switchable serves one of several site directories, chosen by the test.
+type switchable struct {
+	mu  sync.Mutex
+	dir string
+}
+
+func (s *switchable) set(dir string) { s.mu.Lock(); s.dir = dir; s.mu.Unlock() }
+
+func (s *switchable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	dir := s.dir
+	s.mu.Unlock()
+	serve.Handler(dir).ServeHTTP(w, r)
+}
+
+// TestAttackOtherRegistrySameKey: two registries signed with one key
+// (a vendor's "acme" and "other"). "other", with a higher serial, served
+// at acme's URL was accepted, and then the real acme was refused as a
+// rollback. Now it is refused as another registry's index (exit 1)
+// before any rollback state is recorded, and acme keeps working: through
+// the name `registry add` pinned in the config, and through the name the
+// state recorded for a --url fetch.
+func TestAttackOtherRegistrySameKey(t *testing.T) {
+	a := newAttackEnv(t)
+	acme := a.site("acme", "--no-site", "--name", "acme")
+	env := a.env
+	a.env = append(a.env, fmt.Sprintf("SOURCE_DATE_EPOCH=%d", time.Now().Add(time.Hour).Unix()))
+	other := a.site("other", "--no-site", "--name", "other")
+	a.env = env
+	sw := &switchable{dir: acme}
+	srv := httptest.NewServer(sw)
+	defer srv.Close()
+	state := a.path("state/packgen/serials.json")
+
+	out, _ := a.pg(0, "registry", "add", "mirror", srv.URL, "--key", "reg.pub")
+	if !strings.Contains(out, `signs its index as registry "acme"`) {
+		t.Fatalf("registry add did not pin the signed name:\n%s", out)
+	}
+	for _, via := range [][]string{{"--registry", "mirror"}, {"--url", srv.URL + "/", "--key", "reg.pub"}} {
+		t.Run(via[0], func(t *testing.T) {
+			sw.set(acme)
+			if via[0] == "--url" {
+				os.Remove(state) // only what this fetch records protects it
+			}
+			a.pg(0, append([]string{"fetch", "calico", "-d", "got/" + via[0] + "-1"}, via...)...)
+			before, err := os.ReadFile(state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sw.set(other)
+			_, errs := a.pg(1, append([]string{"fetch", "calico", "-d", "got/" + via[0] + "-2"}, via...)...)
+			if !strings.Contains(errs, `index.json is another registry's: index.json is signed for registry "other"`) {
+				t.Errorf("other registry's index: %s", errs)
+			}
+			if after, _ := os.ReadFile(state); !bytes.Equal(before, after) {
+				t.Errorf("the rollback state changed on a refused index:\n%s\n%s", before, after)
+			}
+			sw.set(acme)
+			a.pg(0, append([]string{"fetch", "calico", "-d", "got/" + via[0] + "-3"}, via...)...)
+		})
+	}
+	// A deliberate rename is accepted once pinned again.
+	sw.set(other)
+	a.pg(0, "registry", "add", "mirror", srv.URL, "--key", "reg.pub", "--signed-name", "other")
+	a.pg(0, "fetch", "calico", "-d", "got/renamed")
 }

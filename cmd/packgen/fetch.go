@@ -92,7 +92,7 @@ func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Cli
 // clientErr maps verification failures to exit code 1.
 func clientErr(err error) error {
 	for _, target := range []error{client.ErrDigestMismatch, client.ErrBadSignature, client.ErrRollback, client.ErrExpired,
-		client.ErrTooLarge, client.ErrUnsigned, client.ErrNotFound, pack.ErrUnsafePath, pack.ErrUnsupportedEntry, pack.ErrTooLarge, pack.ErrCorrupt} {
+		client.ErrTooLarge, client.ErrUnsigned, client.ErrWrongRegistry, client.ErrNotFound, pack.ErrUnsafePath, pack.ErrUnsupportedEntry, pack.ErrTooLarge, pack.ErrCorrupt} {
 		if errors.Is(err, target) {
 			return badErr(err)
 		}

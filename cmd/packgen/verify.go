@@ -3,7 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
+
+	"github.com/packgen/packgen/internal/safefile"
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/sign"
@@ -12,7 +13,12 @@ import (
 
 func init() { register(newVerifyCmd) }
 
-func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
+// readFile reads a key file named on the command line: a regular file of
+// bounded size (sign.ReadKeyFile).
+func readFile(p string) ([]byte, error) { return sign.ReadKeyFile(p) }
+
+// maxSignatureFile bounds a .sig or Sigstore bundle given to verify.
+const maxSignatureFile = 1 << 20
 
 func newVerifyCmd(g *globalOptions) *cobra.Command {
 	var keys []string
@@ -35,7 +41,7 @@ Exits 1 when anything does not verify.`,
 			}
 			var pems [][]byte
 			for _, k := range keys {
-				data, err := os.ReadFile(k)
+				data, err := readFile(k)
 				if err != nil {
 					return usageErr("--key: %v", err)
 				}
@@ -83,11 +89,11 @@ Exits 1 when anything does not verify.`,
 			if sigFile == "" {
 				sigFile = args[0] + sign.SigExt
 			}
-			sig, err := os.ReadFile(sigFile)
+			sig, err := safefile.ReadFile(sigFile, maxSignatureFile)
 			if err != nil {
 				return usageErr("signature: %v", err)
 			}
-			f, err := os.Open(args[0])
+			f, err := safefile.Open(args[0])
 			if err != nil {
 				return usageErr("%v", err)
 			}

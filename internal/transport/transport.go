@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/textsafe"
 )
 
@@ -275,12 +276,12 @@ func netrcFor(host string) *netrcEntry {
 		}
 		path = filepath.Join(home, ".netrc")
 	}
-	f, err := os.Open(path)
+	f, err := safefile.Open(path) // a FIFO there must not hang every fetch
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	return parseNetrc(f, host)
+	return parseNetrc(io.LimitReader(f, 1<<20), host)
 }
 
 func parseNetrc(r io.Reader, host string) *netrcEntry {
