@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // An attacker's-eye suite: hostile registries, servers and local files
@@ -7,7 +9,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,11 +75,17 @@ func (a *attackEnv) write(p string, data []byte) {
 // stderr.
 func (a *attackEnv) pg(want int, args ...string) (string, string) {
 	a.t.Helper()
-	cmd := exec.Command(a.bin, args...)
+	// A hang is one of the attacks: nothing may take a minute.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, a.bin, args...)
 	cmd.Dir, cmd.Env = a.dir, a.env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		a.t.Fatalf("packgen %v hangs", args)
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -344,4 +355,144 @@ func TestAttackOtherRegistrySameKey(t *testing.T) {
 	sw.set(other)
 	a.pg(0, "registry", "add", "mirror", srv.URL, "--key", "reg.pub", "--signed-name", "other")
 	a.pg(0, "fetch", "calico", "-d", "got/renamed")
+}
+
+// TestAttackUnboundedLocalReads: `--key /dev/zero` grew to gigabytes, a
+// FIFO as --key, as the config or in the cache hung forever. Keys and
+// configs are refused at once (exit 2 and 3, naming the file); a FIFO or
+// device planted in the cache is a cache miss, and the fetch succeeds.
+func TestAttackUnboundedLocalReads(t *testing.T) {
+	a := newAttackEnv(t)
+	site := a.site("site", "--no-site")
+	url := a.serve(site)
+	fifo := a.path("fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{fifo, "/dev/zero"} {
+		for _, args := range [][]string{
+			{"fetch", "calico", "--url", url, "--key", key, "-d", "got/x"},
+			{"verify", "--site", url, "--key", key},
+			{"registry", "add", "x", url, "--key", key},
+			{"build", "--repo", "repo", "--out", "site2", "--key", key},
+		} {
+			_, errs := a.pg(2, args...)
+			if !strings.Contains(errs, key+": not a regular file") {
+				t.Errorf("packgen %v: %s", args, errs)
+			}
+		}
+	}
+	a.pg(2, "verify", "site/packs/calico/3.27.3/calico-3.27.3.tar.gz", "--key", "reg.pub", "--signature", fifo)
+	// The config file a FIFO.
+	cfg := a.path("config/packgen/registries.yaml")
+	os.MkdirAll(filepath.Dir(cfg), 0o755)
+	if err := syscall.Mkfifo(cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs := a.pg(3, "registry", "list"); !strings.Contains(errs, "not a regular file") {
+		t.Errorf("FIFO config: %s", errs)
+	}
+	os.Remove(cfg)
+
+	// FIFOs and a device in place of every cache file: misses, then
+	// replaced by verified copies.
+	a.pg(0, "fetch", "calico", "--url", url, "--key", "reg.pub", "-d", "got/1")
+	cache := a.path("cache/packgen")
+	var planted []string
+	filepath.WalkDir(cache, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			planted = append(planted, p)
+		}
+		return nil
+	})
+	if len(planted) < 4 {
+		t.Fatalf("cache holds %d files", len(planted))
+	}
+	for i, p := range planted {
+		os.Remove(p)
+		if i%2 == 0 {
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := os.Symlink("/dev/zero", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.pg(0, "fetch", "calico", "--url", url, "--key", "reg.pub", "-d", "got/2")
+}
+
+// TestAttackSignalCleanup: SIGTERM (or SIGINT) to a fetch blocked on a
+// stalled download was swallowed until the stall timeout. Now it exits
+// at once with 143 (130), removing the partial download and the
+// extraction directory; DEST is not created.
+func TestAttackSignalCleanup(t *testing.T) {
+	a := newAttackEnv(t)
+	site := a.site("site", "--no-site")
+	stalled := make(chan struct{}, 1)
+	files := serve.Handler(site)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, ".tar.gz") {
+			files.ServeHTTP(w, r)
+			return
+		}
+		data, err := os.ReadFile(filepath.Join(site, filepath.FromSlash(r.URL.Path)))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+		w.Write(data[:len(data)/2])
+		w.(http.Flusher).Flush()
+		select {
+		case stalled <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done() // then nothing more, ever
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		sig  os.Signal
+		code int
+		name string
+	}{{syscall.SIGTERM, 143, "SIGTERM"}, {os.Interrupt, 130, "SIGINT"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dest := a.path("got/" + tc.name + "/calico")
+			cmd := exec.Command(a.bin, "fetch", "calico", "--url", srv.URL, "--key", "reg.pub", "-d", dest)
+			cmd.Dir, cmd.Env = a.dir, a.env
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-stalled:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				t.Fatal("the download never started")
+			}
+			partial, _ := filepath.Glob(a.path("cache/packgen/archives/.download-*"))
+			stages, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), ".packgen-extract-*"))
+			if len(partial) != 1 || len(stages) != 1 {
+				t.Fatalf("mid-download: partial downloads %v, stages %v", partial, stages)
+			}
+			start := time.Now()
+			cmd.Process.Signal(tc.sig)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("%s swallowed: still running after 5 s", tc.name)
+			}
+			if code := cmd.ProcessState.ExitCode(); code != tc.code || !strings.Contains(errb.String(), "interrupted by "+tc.name) {
+				t.Errorf("exit %d after %s, want %d: %s", code, time.Since(start), tc.code, errb.String())
+			}
+			for _, p := range append(partial, append(stages, dest)...) {
+				if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("left behind: %s", p)
+				}
+			}
+		})
+	}
 }
