@@ -65,6 +65,9 @@ Exits 1 when anything does not verify.`,
 				if err != nil {
 					return clientErr(err)
 				}
+				// An expired index verifies file by file but no client
+				// accepts it: a problem.
+				rep.Problems = rep.AllProblems()
 				if output == "json" {
 					if err := writeJSON(g, rep); err != nil {
 						return err
