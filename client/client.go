@@ -73,7 +73,9 @@ type Client struct {
 	// server's answer instead of delaying the request. Only the goroutine
 	// using the Client touches it.
 	deferred []func()
-	mu       sync.Mutex // guards Requests and Bytes: some files are fetched concurrently
+	// sweepDownloads removes stale partial downloads once per Client.
+	sweepDownloads sync.Once
+	mu             sync.Mutex // guards Requests and Bytes: some files are fetched concurrently
 	// Requests counts what was fetched from the transport, by path, for
 	// callers that report bytes and files (benchmarks, tests).
 	Requests []string

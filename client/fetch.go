@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/safefile"
@@ -112,7 +113,13 @@ func (c *Client) archive(ctx context.Context, name string, rel *index.Release, w
 	var tmpErr error
 	c.later(func() {
 		if tmpErr = os.MkdirAll(dir, 0o755); tmpErr == nil {
+			c.sweepDownloads.Do(func() { sweepStale(dir, ".download-*", time.Now()) })
 			tmp, tmpErr = os.CreateTemp(dir, ".download-*")
+			if tmpErr == nil {
+				// Held until tmp is closed: a concurrent fetch's sweep
+				// must not take a long download for a killed one's.
+				tryLockFile(tmp)
+			}
 		}
 	})
 	resp, err := c.open(ctx, ref.Path)
@@ -208,11 +215,22 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error
 	// archive downloads; it is removed unless extraction takes it over.
 	var stage string
 	var stageErr error
-	c.later(func() { stage, stageErr = pack.MkdirStage(dest) })
+	var stageLock *os.File
+	c.later(func() {
+		if stage, stageErr = pack.MkdirStage(dest); stageErr == nil {
+			// Locked while this fetch lives, so the sweep of other
+			// fetches (and of this one, just below) leaves it alone.
+			stageLock = holdLock(stage)
+			sweepStale(filepath.Dir(stage), ".packgen-extract-*", time.Now())
+		}
+	})
 	extracting := false
 	defer func() {
 		if !extracting && stage != "" {
 			os.RemoveAll(stage)
+		}
+		if stageLock != nil {
+			stageLock.Close()
 		}
 	}()
 	file, _, err := c.archive(ctx, o.Name, rel, false)

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -428,6 +429,44 @@ func TestAttackUnboundedLocalReads(t *testing.T) {
 func TestAttackSignalCleanup(t *testing.T) {
 	a := newAttackEnv(t)
 	site := a.site("site", "--no-site")
+	srv, stalled := stallingServer(t, site)
+	for _, tc := range []struct {
+		sig  os.Signal
+		code int
+		name string
+	}{{syscall.SIGTERM, 143, "SIGTERM"}, {os.Interrupt, 130, "SIGINT"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dest := a.path("got/" + tc.name + "/calico")
+			var errb bytes.Buffer
+			sub := *a
+			sub.t = t
+			cmd, partial, stage := sub.startStalled(srv, stalled, dest, &errb)
+			start := time.Now()
+			cmd.Process.Signal(tc.sig)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("%s swallowed: still running after 5 s", tc.name)
+			}
+			if code := cmd.ProcessState.ExitCode(); code != tc.code || !strings.Contains(errb.String(), "interrupted by "+tc.name) {
+				t.Errorf("exit %d after %s, want %d: %s", code, time.Since(start), tc.code, errb.String())
+			}
+			for _, p := range []string{partial, stage, dest} {
+				if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("left behind: %s", p)
+				}
+			}
+		})
+	}
+}
+
+// stallingServer serves site, except that an archive is sent half way
+// (with its full Content-Length) and then nothing more until the client
+// goes away. Each stall is announced on the channel.
+func stallingServer(t *testing.T, site string) (*httptest.Server, chan struct{}) {
 	stalled := make(chan struct{}, 1)
 	files := serve.Handler(site)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -449,50 +488,94 @@ func TestAttackSignalCleanup(t *testing.T) {
 		}
 		<-r.Context().Done() // then nothing more, ever
 	}))
-	defer srv.Close()
-	for _, tc := range []struct {
-		sig  os.Signal
-		code int
-		name string
-	}{{syscall.SIGTERM, 143, "SIGTERM"}, {os.Interrupt, 130, "SIGINT"}} {
-		t.Run(tc.name, func(t *testing.T) {
-			dest := a.path("got/" + tc.name + "/calico")
-			cmd := exec.Command(a.bin, "fetch", "calico", "--url", srv.URL, "--key", "reg.pub", "-d", dest)
-			cmd.Dir, cmd.Env = a.dir, a.env
-			var errb bytes.Buffer
-			cmd.Stderr = &errb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-stalled:
-			case <-time.After(30 * time.Second):
-				cmd.Process.Kill()
-				t.Fatal("the download never started")
-			}
-			partial, _ := filepath.Glob(a.path("cache/packgen/archives/.download-*"))
-			stages, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), ".packgen-extract-*"))
-			if len(partial) != 1 || len(stages) != 1 {
-				t.Fatalf("mid-download: partial downloads %v, stages %v", partial, stages)
-			}
-			start := time.Now()
-			cmd.Process.Signal(tc.sig)
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				cmd.Process.Kill()
-				t.Fatalf("%s swallowed: still running after 5 s", tc.name)
-			}
-			if code := cmd.ProcessState.ExitCode(); code != tc.code || !strings.Contains(errb.String(), "interrupted by "+tc.name) {
-				t.Errorf("exit %d after %s, want %d: %s", code, time.Since(start), tc.code, errb.String())
-			}
-			for _, p := range append(partial, append(stages, dest)...) {
-				if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
-					t.Errorf("left behind: %s", p)
+	t.Cleanup(srv.Close)
+	return srv, stalled
+}
+
+// startStalled starts a fetch of calico into dest that stalls mid-way
+// through the archive, and returns it once it is stalled with the partial
+// download and the extraction directory it made.
+func (a *attackEnv) startStalled(srv *httptest.Server, stalled chan struct{}, dest string, stderr ...io.Writer) (cmd *exec.Cmd, partial, stage string) {
+	t := a.t
+	t.Helper()
+	before := map[string]bool{}
+	for _, g := range []string{a.path("cache/packgen/archives/.download-*"), filepath.Join(filepath.Dir(dest), ".packgen-extract-*")} {
+		m, _ := filepath.Glob(g)
+		for _, p := range m {
+			before[p] = true
+		}
+	}
+	cmd = exec.Command(a.bin, "fetch", "calico", "--url", srv.URL, "--key", "reg.pub", "-d", dest)
+	cmd.Dir, cmd.Env = a.dir, a.env
+	if len(stderr) > 0 {
+		cmd.Stderr = stderr[0]
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	select {
+	case <-stalled:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the download never started")
+	}
+	// The stall may come before the client has made its files (it
+	// makes them while the request is out): wait for them a little.
+	find := func(g string) string {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			m, _ := filepath.Glob(g)
+			for _, p := range m {
+				if !before[p] {
+					return p
 				}
 			}
-		})
+		}
+		t.Fatalf("no new %s", g)
+		return ""
+	}
+	return cmd, find(a.path("cache/packgen/archives/.download-*")), find(filepath.Join(filepath.Dir(dest), ".packgen-extract-*"))
+}
+
+// TestAttackKillLeftovers: a fetch killed with kill -9 leaves a partial
+// .download-* in the cache and a .packgen-extract-* beside DEST, which
+// nothing ever removed. The next fetch removes those older than
+// client.StaleAfter that no live process holds; it leaves a live fetch's
+// (locked, even when old: a slow download) and fresh ones (another fetch
+// just starting) alone.
+func TestAttackKillLeftovers(t *testing.T) {
+	a := newAttackEnv(t)
+	site := a.site("site", "--no-site")
+	srv, stalled := stallingServer(t, site)
+	normal := a.serve(site)
+	old := time.Now().Add(-time.Hour)
+	age := func(paths ...string) {
+		for _, p := range paths {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	killed, kPartial, kStage := a.startStalled(srv, stalled, a.path("got/killed"))
+	killed.Process.Kill()
+	killed.Wait()
+	live, lPartial, lStage := a.startStalled(srv, stalled, a.path("got/live"))
+	age(kPartial, kStage, lPartial, lStage)
+	fPartial, fStage := a.path("cache/packgen/archives/.download-fresh"), a.path("got/.packgen-extract-fresh")
+	a.write("cache/packgen/archives/.download-fresh", []byte("starting"))
+	os.Mkdir(fStage, 0o755)
+
+	a.pg(0, "fetch", "falco", "--url", normal, "--key", "reg.pub", "-d", "got/falco")
+	for p, want := range map[string]bool{kPartial: false, kStage: false, lPartial: true, lStage: true, fPartial: true, fStage: true} {
+		if _, err := os.Lstat(p); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", p, err == nil, want)
+		}
+	}
+	live.Process.Signal(syscall.SIGTERM)
+	live.Wait()
+	for _, p := range []string{lPartial, lStage} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s left by a fetch stopped with SIGTERM", p)
+		}
 	}
 }

@@ -103,3 +103,10 @@ func OpenLock(path string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// OpenAny opens path for reading whatever it is, without blocking (a
+// FIFO opens at once), for callers that only need a descriptor: to lock
+// a directory, say.
+func OpenAny(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|openFlags, 0)
+}
