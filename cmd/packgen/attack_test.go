@@ -394,6 +394,19 @@ func TestAttackUnboundedLocalReads(t *testing.T) {
 		t.Errorf("FIFO config: %s", errs)
 	}
 	os.Remove(cfg)
+	// The state's lock file, a profile.
+	lock := a.path("state/packgen/serials.lock")
+	os.MkdirAll(filepath.Dir(lock), 0o755)
+	if err := syscall.Mkfifo(lock, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs := a.pg(3, "fetch", "calico", "--url", url, "--key", "reg.pub", "-d", "got/0"); !strings.Contains(errs, lock+": not a regular file") {
+		t.Errorf("FIFO lock file: %s", errs)
+	}
+	os.Remove(lock)
+	if _, errs := a.pg(3, "profile", "resolve", fifo); !strings.Contains(errs, "not a regular file") {
+		t.Errorf("FIFO profile: %s", errs)
+	}
 
 	// FIFOs and a device in place of every cache file: misses, then
 	// replaced by verified copies.
