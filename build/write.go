@@ -246,6 +246,8 @@ func writeIndex(ctx context.Context, o Options, stage string, src *source.Result
 		Packs:         len(names),
 		Releases:      total,
 		BucketBits:    bits,
+		// Readers (publish's check that the signatures are there) rely on it.
+		Signed: o.Signer != nil,
 	}
 	if depth > 1 {
 		root.Depth = depth
@@ -383,7 +385,7 @@ func writeShard(o Options, prev *previous, put func(string, []byte) (index.FileR
 // sameContent reports whether two roots describe the same registry,
 // ignoring the fields that only say when.
 func sameContent(a, b *index.Root) bool {
-	if a.Registry != b.Registry || a.Source != b.Source || a.Packs != b.Packs || a.Releases != b.Releases || a.BucketBits != b.BucketBits || a.Depth != b.Depth || len(a.Buckets) != len(b.Buckets) {
+	if a.Registry != b.Registry || a.Signed != b.Signed || a.Source != b.Source || a.Packs != b.Packs || a.Releases != b.Releases || a.BucketBits != b.BucketBits || a.Depth != b.Depth || len(a.Buckets) != len(b.Buckets) {
 		return false
 	}
 	for i := range a.Buckets {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 )
@@ -32,6 +35,9 @@ var (
 	ErrExpired        = errors.New("index expired")
 	ErrTooLarge       = errors.New("larger than the index says")
 	ErrUnsigned       = errors.New("registry is not signed")
+	// ErrWrongRegistry: index.json is validly signed but for another
+	// registry than the one configured (or seen before) at this URL.
+	ErrWrongRegistry = errors.New("index.json is another registry's")
 )
 
 // Options configure a Client.
@@ -67,7 +73,9 @@ type Client struct {
 	// server's answer instead of delaying the request. Only the goroutine
 	// using the Client touches it.
 	deferred []func()
-	mu       sync.Mutex // guards Requests and Bytes: some files are fetched concurrently
+	// sweepDownloads removes stale partial downloads once per Client.
+	sweepDownloads sync.Once
+	mu             sync.Mutex // guards Requests and Bytes: some files are fetched concurrently
 	// Requests counts what was fetched from the transport, by path, for
 	// callers that report bytes and files (benchmarks, tests).
 	Requests []string
@@ -242,9 +250,11 @@ func (c *Client) verifiedRoot(ctx context.Context) (*index.Root, error) {
 	// to; written by two processes or corrupted, a mismatched pair is
 	// ignored instead of revalidating the wrong bytes.
 	etag := ""
-	cached, cerr := os.ReadFile(dataFile)
+	// Cache files are read as regular files only, and bounded: a FIFO
+	// or an endless file planted in the cache is a miss, not a hang.
+	cached, cerr := safefile.ReadFile(dataFile, index.MaxRootSize)
 	if cerr == nil {
-		if b, err := os.ReadFile(etagFile); err == nil {
+		if b, err := safefile.ReadFile(etagFile, 4<<10); err == nil {
 			if tag, digest, ok := strings.Cut(strings.TrimSpace(string(b)), "\n"); ok && digest == index.Digest(cached) {
 				etag = tag
 			}
@@ -254,7 +264,7 @@ func (c *Client) verifiedRoot(ctx context.Context) (*index.Root, error) {
 	if err != nil && resp != nil && resp.NotModified {
 		// The cached copy the server vouched for does not verify (corrupt
 		// cache): fetch it whole again.
-		fmt.Fprintf(c.opts.Warn, "warning: cached %s is unusable (%v); fetching it again\n", dataFile, err)
+		fmt.Fprintf(c.opts.Warn, "warning: cached %s is unusable (%s); fetching it again\n", dataFile, textsafe.Escape(err.Error()))
 		root, data, resp, err = c.fetchRoot(ctx, "", nil)
 	}
 	if err != nil {
@@ -317,6 +327,9 @@ func (c *Client) fetchRoot(ctx context.Context, etag string, cached []byte) (*in
 	if err != nil {
 		return nil, nil, resp, fmt.Errorf("registry %s: %w", c.reg.Name, err)
 	}
+	if err := c.checkName(root, c.reg.SignedName, "the config pins"); err != nil {
+		return nil, nil, resp, err
+	}
 	if now := c.opts.Now(); now.After(root.Expires) {
 		return nil, nil, resp, fmt.Errorf("registry %s: %w: index.json expired at %s (%s ago); a stale index may hide security fixes. The registry owner must rebuild and publish it (packgen build, with SOURCE_DATE_EPOCH=$(date +%%s) to refresh without a new commit)",
 			c.reg.Name, ErrExpired, root.Expires.Format(time.RFC3339), now.Sub(root.Expires).Round(time.Minute))
@@ -361,9 +374,26 @@ func (c *Client) verifyRoot(ctx context.Context, data []byte, liveSig *fetched) 
 	return nil
 }
 
+// maxStateSize bounds serials.json (a line per registry URL).
+const maxStateSize = 16 << 20
+
 type seen struct {
 	Serial int64  `json:"serial"`
 	Digest string `json:"digest"`
+	// Registry is the signed name of the registry seen at this URL: an
+	// index signed (with the same key) for another registry is refused
+	// before its serial could displace this one's.
+	Registry string `json:"registry,omitempty"`
+}
+
+// checkName refuses an index signed for another registry than want ("" =
+// no expectation); why says where want comes from.
+func (c *Client) checkName(root *index.Root, want, why string) error {
+	if want == "" || root.Registry == want {
+		return nil
+	}
+	return fmt.Errorf("registry %s: %w: %s is signed for registry %q but %s %q at %s; another registry signed with the same key is being served in its place. Nothing was recorded. If the registry was renamed on purpose, run `packgen registry add %s %s --key ... --signed-name %s`",
+		c.reg.Name, ErrWrongRegistry, index.RootFile, textsafe.Escape(root.Registry), why, want, c.reg.URL, c.reg.Name, c.reg.URL, textsafe.Escape(root.Registry))
 }
 
 // checkSerial refuses an index older than the newest this machine has
@@ -373,7 +403,7 @@ func (c *Client) checkSerial(root *index.Root, data []byte) error {
 	if err := os.MkdirAll(c.opts.StateDir, 0o755); err != nil {
 		return err
 	}
-	lock, err := os.OpenFile(filepath.Join(c.opts.StateDir, "serials.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	lock, err := safefile.OpenLock(filepath.Join(c.opts.StateDir, "serials.lock"))
 	if err != nil {
 		return err
 	}
@@ -384,7 +414,11 @@ func (c *Client) checkSerial(root *index.Root, data []byte) error {
 	defer unlockFile(lock)
 	file := filepath.Join(c.opts.StateDir, "serials.json")
 	state := map[string]seen{}
-	if b, err := os.ReadFile(file); err == nil {
+	b, err := safefile.ReadFile(file, maxStateSize)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: %w: it records the newest index seen per registry (rollback protection); replace it with a regular file or delete it to start afresh", file, err)
+	}
+	if err == nil {
 		// Silently starting afresh would drop rollback protection for
 		// every registry, so a damaged file stops the fetch.
 		if err := json.Unmarshal(b, &state); err != nil {
@@ -394,16 +428,24 @@ func (c *Client) checkSerial(root *index.Root, data []byte) error {
 	key := strings.TrimSuffix(c.reg.URL, "/")
 	digest := index.Digest(data)
 	last, ok := state[key]
+	// The name is checked first: an index of another registry must not
+	// be judged (or recorded) by its serial. A name pinned in the config
+	// wins over the one recorded, so a deliberate rename can be accepted.
+	if c.reg.SignedName == "" {
+		if err := c.checkName(root, last.Registry, "this machine has seen"); err != nil {
+			return err
+		}
+	}
 	switch {
 	case ok && root.Serial < last.Serial:
 		return fmt.Errorf("registry %s: %w: index.json has serial %d but serial %d was already seen; someone is serving an old index (replay). If the registry was deliberately reset, remove its entry from %s", c.reg.Name, ErrRollback, root.Serial, last.Serial, file)
 	case ok && root.Serial == last.Serial && digest != last.Digest:
 		return fmt.Errorf("registry %s: %w: index.json serial %d differs from the index seen before with the same serial", c.reg.Name, ErrRollback, root.Serial)
-	case ok && root.Serial == last.Serial:
+	case ok && root.Serial == last.Serial && last.Registry == root.Registry:
 		return nil
 	}
-	state[key] = seen{Serial: root.Serial, Digest: digest}
-	b, _ := json.MarshalIndent(state, "", "  ")
+	state[key] = seen{Serial: root.Serial, Digest: digest, Registry: root.Registry}
+	b, _ = json.MarshalIndent(state, "", "  ")
 	return writeAtomic(file, b, 0o644)
 }
 
@@ -412,7 +454,7 @@ func (c *Client) checkSerial(root *index.Root, data []byte) error {
 // check; caching it is put off until the next request is out.
 func (c *Client) meta(ctx context.Context, ref index.FileRef) ([]byte, error) {
 	cached := c.cachePath("meta", ref.SHA256+".json")
-	b, err := os.ReadFile(cached)
+	b, err := safefile.ReadFile(cached, ref.Size)
 	hit := err == nil && int64(len(b)) == ref.Size && index.Digest(b) == ref.SHA256
 	if !hit {
 		b, err = index.FetchPinned(ctx, c.get, ref)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
@@ -35,6 +36,11 @@ type Registry struct {
 	Key string `yaml:"key,omitempty" json:"key,omitempty"`
 	// TokenEnv names an environment variable holding a bearer token.
 	TokenEnv string `yaml:"tokenEnv,omitempty" json:"tokenEnv,omitempty"`
+	// SignedName is the registry's own name, the "registry" field of its
+	// signed index.json (Name is only the local alias). When set, an
+	// index signed for another registry is refused (ErrWrongRegistry):
+	// the same key may sign several registries. registry add records it.
+	SignedName string `yaml:"signedName,omitempty" json:"signedName,omitempty"`
 }
 
 // Verifier returns the registry's key set, or nil when it has none.
@@ -92,7 +98,7 @@ func DefaultStateDir() string { return xdg("XDG_STATE_HOME", filepath.Join(".loc
 
 // LoadConfig reads a config file; a missing file is an empty config.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, maxConfigSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Config{}, nil
 	}

@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 )
@@ -22,7 +24,7 @@ func (c *Client) checkSignature(rel *index.Release, raw []byte, sum [32]byte, fi
 	if err != nil {
 		return fmt.Errorf("%s: %w", rel.Signature, err)
 	}
-	open := func() (io.ReadCloser, error) { return os.Open(file) }
+	open := func() (io.ReadCloser, error) { return safefile.Open(file) }
 	if err := c.verifier.VerifyDigest(sum, open, sig); err != nil {
 		return fmt.Errorf("%s: %w", rel.Archive.Path, err)
 	}
@@ -32,7 +34,7 @@ func (c *Client) checkSignature(rel *index.Release, raw []byte, sum [32]byte, fi
 // hashFile returns a file's SHA-256 and size.
 func hashFile(path string) ([32]byte, int64, error) {
 	var sum [32]byte
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return sum, 0, err
 	}
@@ -111,7 +113,13 @@ func (c *Client) archive(ctx context.Context, name string, rel *index.Release, w
 	var tmpErr error
 	c.later(func() {
 		if tmpErr = os.MkdirAll(dir, 0o755); tmpErr == nil {
+			c.sweepDownloads.Do(func() { sweepStale(dir, ".download-*", time.Now()) })
 			tmp, tmpErr = os.CreateTemp(dir, ".download-*")
+			if tmpErr == nil {
+				// Held until tmp is closed: a concurrent fetch's sweep
+				// must not take a long download for a killed one's.
+				tryLockFile(tmp)
+			}
 		}
 	})
 	resp, err := c.open(ctx, ref.Path)
@@ -213,11 +221,22 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error
 	// archive downloads; it is removed unless extraction takes it over.
 	var stage string
 	var stageErr error
-	c.later(func() { stage, stageErr = pack.MkdirStage(dest) })
+	var stageLock *os.File
+	c.later(func() {
+		if stage, stageErr = pack.MkdirStage(dest); stageErr == nil {
+			// Locked while this fetch lives, so the sweep of other
+			// fetches (and of this one, just below) leaves it alone.
+			stageLock = holdLock(stage)
+			sweepStale(filepath.Dir(stage), ".packgen-extract-*", time.Now())
+		}
+	})
 	extracting := false
 	defer func() {
 		if !extracting && stage != "" {
 			os.RemoveAll(stage)
+		}
+		if stageLock != nil {
+			stageLock.Close()
 		}
 	}()
 	file, _, err := c.archive(ctx, o.Name, rel, false)
@@ -228,7 +247,7 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error
 	if stageErr != nil {
 		return nil, stageErr
 	}
-	f, err := os.Open(file)
+	f, err := safefile.Open(file)
 	if err != nil {
 		return nil, err
 	}

@@ -16,3 +16,10 @@ func lockFile(f *os.File) error {
 func unlockFile(f *os.File) error {
 	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
 }
+
+// tryLockFile takes an exclusive lock on f if nobody holds one, without
+// waiting. Directories cannot be locked here: they are never taken as
+// stale.
+func tryLockFile(f *os.File) bool {
+	return windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, new(windows.Overlapped)) == nil
+}

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/sign"
@@ -28,6 +29,22 @@ type SiteReport struct {
 	Releases int           `json:"releases"`
 	Files    int           `json:"files"`
 	Problems []SiteProblem `json:"problems"`
+	// Expired, when set, says index.json has expired: its files may all
+	// verify, but every client refuses it (ErrExpired), as a frozen
+	// mirror's. It is kept apart from Problems so a caller checking an
+	// old site's files can tell; one deciding whether the site is usable
+	// must count it, as AllProblems does (verify --site uses that).
+	Expired *SiteProblem `json:"-"`
+}
+
+// AllProblems is Problems with Expired, if set, in order.
+func (r *SiteReport) AllProblems() []SiteProblem {
+	if r.Expired == nil {
+		return r.Problems
+	}
+	all := append([]SiteProblem{*r.Expired}, r.Problems...)
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Path < all[j].Path })
+	return all
 }
 
 // VerifySite checks every digest and signature of a whole registry site
@@ -86,6 +103,11 @@ func VerifySite(ctx context.Context, loc string, verifier *sign.Verifier) (*Site
 	if err != nil {
 		problem(index.RootFile, err)
 		return rep, nil
+	}
+	// An expired index is what a frozen mirror serves: every client
+	// refuses it, so the site is broken however good its signatures are.
+	if now := time.Now(); now.After(root.Expires) {
+		rep.Expired = &SiteProblem{Path: index.RootFile, Err: fmt.Sprintf("%v", fmt.Errorf("%w: expired at %s (%s ago); rebuild and publish it (packgen build, with SOURCE_DATE_EPOCH=$(date +%%s) to refresh without a new commit)", ErrExpired, root.Expires.Format(time.RFC3339), now.Sub(root.Expires).Round(time.Minute)))}
 	}
 	pinned := func(ref index.FileRef) ([]byte, bool) {
 		data, err := get(ref.Path, ref.Size)

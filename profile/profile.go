@@ -14,13 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"gopkg.in/yaml.v3"
 )
@@ -109,7 +109,7 @@ func Load(path string) (*Profile, error) {
 }
 
 func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path) // never a FIFO (a hang) or a device
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/internal/safefile"
 )
 
 // Object is a remote object as listed.
@@ -94,6 +95,9 @@ var (
 	ErrImmutable = errors.New("published archives are immutable")
 	// ErrNotSite: the directory is not a built registry.
 	ErrNotSite = errors.New("not a built registry site")
+	// ErrMissingSignature: the site's index says it is signed but a
+	// signature it needs is not in the site (it also matches ErrNotSite).
+	ErrMissingSignature = errors.New("a signature of the signed registry is missing")
 	// ErrConflict: another publish switched index.json meanwhile.
 	ErrConflict = errors.New("the remote index.json changed while publishing")
 )
@@ -120,6 +124,10 @@ type Result struct {
 	Unchanged    int      `json:"unchanged"`
 	Deleted      []string `json:"deleted"`
 	Kept         []string `json:"kept"` // remote-only objects left in place
+	// Skipped lists the site's registry files (archives, signatures,
+	// buckets, shards) that index.json does not reference, which are
+	// never uploaded: the leftovers of a killed in-place build, say.
+	Skipped []string `json:"skipped"`
 }
 
 type localFile struct {
@@ -148,14 +156,19 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if err != nil {
 		return nil, fmt.Errorf("read site %s: %w", dir, err)
 	}
-	if err := checkSite(dir, root, rootData, local); err != nil {
+	refs, err := checkSite(dir, root, rootData, local)
+	if err != nil {
 		return nil, err
+	}
+	local, skipped := onlyReferenced(local, refs)
+	if len(skipped) > 0 {
+		fmt.Fprintf(o.Log, "not uploading %d file(s) index.json does not reference (left by a killed build?), e.g. %s\n", len(skipped), skipped[0])
 	}
 	remote, err := t.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", t, err)
 	}
-	res := &Result{Target: t.String(), DryRun: o.DryRun, Serial: root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}}
+	res := &Result{Target: t.String(), DryRun: o.DryRun, Serial: root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: skipped}
 
 	// The live remote generation: rollback protection now, prune rules later.
 	var live *index.Root
@@ -235,8 +248,18 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 // checkSite makes sure every file the site's index reaches is present with
 // its recorded digest and size, so the upload cannot leave the remote
 // pointing at something missing or different. It reuses the digests
-// computed for the upload: archives are not read twice.
-func checkSite(dir string, root *index.Root, rootData []byte, local []localFile) error {
+// computed for the upload: archives are not read twice. It returns what
+// the index references.
+func checkSite(dir string, root *index.Root, rootData []byte, local []localFile) (*references, error) {
+	refs := &references{files: map[string]bool{}, packs: map[string]bool{}}
+	rootSHA := index.Digest(rootData)
+	for _, p := range []string{index.RootFile, index.RootFile + index.SignatureExt, index.RootFile + index.BundleExt, index.RootSignaturePath(rootSHA), index.RootBundlePath(rootSHA)} {
+		refs.files[p] = true
+	}
+	return refs, checkTree(dir, root, rootData, local, refs)
+}
+
+func checkTree(dir string, root *index.Root, rootData []byte, local []localFile, refs *references) error {
 	files := map[string]localFile{}
 	for _, f := range local {
 		files[f.key] = f
@@ -255,9 +278,13 @@ func checkSite(dir string, root *index.Root, rootData []byte, local []localFile)
 		return nil
 	}
 	read := func(key string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(key))) }
+	// A signed registry must ship the signatures clients read: the one
+	// named by index.json's digest, and every release's. Published
+	// without them, every client would refuse the registry (unsigned,
+	// though its key is configured).
 	if root.Signed {
 		if _, ok := files[index.RootSignaturePath(index.Digest(rootData))]; !ok {
-			return bad("index.json is signed but %s is missing", index.RootSignaturePath(index.Digest(rootData)))
+			return fmt.Errorf("%w: %w", bad("index.json is signed but %s is missing", index.RootSignaturePath(index.Digest(rootData))), ErrMissingSignature)
 		}
 	}
 	from := map[string]string{}
@@ -268,6 +295,7 @@ func checkSite(dir string, root *index.Root, rootData []byte, local []localFile)
 		if err := check(b, from[b.Path]); err != nil {
 			return nil, err
 		}
+		refs.files[b.Path] = true
 		return read(b.Path)
 	}, func(ref index.FileRef, bucket *index.Bucket, err error) error {
 		if err != nil {
@@ -280,6 +308,9 @@ func checkSite(dir string, root *index.Root, rootData []byte, local []localFile)
 			if err := check(sum.Shard, ref.Path); err != nil {
 				return err
 			}
+			refs.packs[sum.Name] = true
+			refs.files[sum.Shard.Path] = true
+			refs.files[index.LatestShardPath(sum.Name)] = true
 			data, err := read(sum.Shard.Path)
 			if err != nil {
 				return err
@@ -292,15 +323,70 @@ func checkSite(dir string, root *index.Root, rootData []byte, local []localFile)
 				if err := check(r.Archive, sum.Shard.Path); err != nil {
 					return err
 				}
+				if root.Signed && r.Signature == "" {
+					return fmt.Errorf("%w: %w", bad("index.json is signed but %s@%s in %s has no signature", sum.Name, r.Version, sum.Shard.Path), ErrMissingSignature)
+				}
+				refs.files[r.Archive.Path] = true
 				for _, p := range []string{r.Signature, r.Bundle} {
+					refs.files[p] = p != ""
 					if _, ok := files[p]; p != "" && !ok {
-						return bad("%s lists %s, which is missing", sum.Shard.Path, p)
+						return fmt.Errorf("%w: %w", bad("%s lists %s, which is missing", sum.Shard.Path, p), ErrMissingSignature)
 					}
 				}
 			}
 		}
 		return nil
 	})
+}
+
+// references is what a site's index.json reaches: the registry's own
+// files, and the packs it lists.
+type references struct {
+	files map[string]bool
+	packs map[string]bool
+}
+
+// owned reports whether key is one of the registry's files, which belong
+// to the site only when index.json references them: anything under
+// index/ (buckets) and signatures/ (the root's signatures), index.json
+// and its signatures, and under packs/NAME/ the shards, the latest-shard
+// copy and the release directories. Everything else (the catalogue:
+// index.html, catalog.json, assets/, a pack's page and logo; a CNAME...)
+// is the site's own, published as is, except under packs/ for a pack
+// the index does not list.
+func (r *references) belongs(key string) bool {
+	if r.files[key] {
+		return true
+	}
+	parts := strings.Split(key, "/")
+	switch {
+	case strings.HasPrefix(key, index.RootFile):
+		return false
+	case parts[0] == "index" || parts[0] == "signatures":
+		return false
+	case parts[0] == "packs":
+		if len(parts) < 3 || !r.packs[parts[1]] {
+			return false
+		}
+		// packs/NAME/index.html, logo.png: the pack's catalogue page.
+		return len(parts) == 3 && parts[2] != index.RootFile
+	}
+	return true
+}
+
+// onlyReferenced splits the site's files into those that belong to it
+// and the registry files the index does not reference.
+func onlyReferenced(local []localFile, refs *references) (keep []localFile, skipped []string) {
+	skipped = []string{}
+	for _, f := range local {
+		if refs.belongs(f.key) {
+			keep = append(keep, f)
+		} else {
+			skipped = append(skipped, f.key)
+		}
+	}
+	sort.Strings(skipped)
+	return keep, skipped
 }
 
 // checkNewer refuses a site that would move clients backwards: a lower
@@ -606,7 +692,7 @@ func walk(ctx context.Context, dir string) ([]localFile, error) {
 }
 
 func hashFile(p string) (localFile, error) {
-	f, err := os.Open(p)
+	f, err := safefile.Open(p)
 	if err != nil {
 		return localFile{}, err
 	}

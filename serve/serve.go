@@ -57,8 +57,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	file := filepath.Join(h.root, filepath.FromSlash(rel))
-	info, err := os.Lstat(file)
+	// Everything is opened through an os.Root of the site, so no path
+	// resolves out of it: a symlinked directory pointing at /etc is
+	// refused like "..". It is opened per request because a build swaps
+	// the site directory in by rename.
+	site, err := os.OpenRoot(h.root)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer site.Close()
+	name := filepath.FromSlash(rel)
+	info, err := site.Lstat(name)
 	if err == nil && info.IsDir() {
 		http.Redirect(w, r, p+"/", http.StatusMovedPermanently)
 		return
@@ -67,12 +77,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	f, err := os.Open(file)
+	f, err := site.Open(name)
 	if err != nil {
 		http.NotFound(w, r)
 		return
 	}
 	defer f.Close()
+	// What was opened, not what was looked at, must be a regular file
+	// (a file swapped for a FIFO in between would hang the server).
+	if info, err = f.Stat(); err != nil || !info.Mode().IsRegular() {
+		http.NotFound(w, r)
+		return
+	}
 	etag, err := h.etag(rel, f, info)
 	if err != nil {
 		http.Error(w, "read error", http.StatusInternalServerError)

@@ -147,7 +147,7 @@ func LoadSignerRef(ref string, pf PassFunc) (*Signer, error) {
 		}
 	} else {
 		var err error
-		if data, err = os.ReadFile(ref); err != nil {
+		if data, err = ReadKeyFile(ref); err != nil {
 			return nil, fmt.Errorf("read private key: %w", err)
 		}
 	}

@@ -10,9 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/options"
@@ -39,9 +39,20 @@ func LoadPublicKey(pemBytes []byte) (*Verifier, error) {
 	return NewVerifierSet(pemBytes)
 }
 
+// MaxKeyFileSize bounds a key file: a PEM is well under a kilobyte, a
+// file of several a few.
+const MaxKeyFileSize = 64 << 10
+
+// ReadKeyFile reads a key file: a regular file (never a FIFO, which would
+// hang, nor a device like /dev/zero, which never ends) of at most
+// MaxKeyFileSize bytes.
+func ReadKeyFile(path string) ([]byte, error) {
+	return safefile.ReadFile(path, MaxKeyFileSize)
+}
+
 // LoadPublicKeyFile reads a public key PEM file.
 func LoadPublicKeyFile(path string) (*Verifier, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadKeyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read public key: %w", err)
 	}

@@ -151,7 +151,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 		switch {
 		case errors.As(err, &inv):
 			for _, p := range inv.Problems {
-				fmt.Fprintln(g.stderr, p.String())
+				fmt.Fprintln(g.stderr, esc(p.String()))
 			}
 			return badErr(fmt.Errorf("build failed: %d invalid release(s) (fix them, or pass --skip-invalid to leave them out)", len(inv.Releases)))
 		case errors.As(err, &imm):
@@ -176,7 +176,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	}
 	if !g.quiet {
 		for _, p := range res.Problems {
-			fmt.Fprintln(g.stderr, p.String())
+			fmt.Fprintln(g.stderr, esc(p.String()))
 		}
 	}
 	fmt.Fprintf(g.stdout, "built %s: %d packs, %d releases (%d archived, %d reused, %d kept from the previous build, %d skipped), serial %d, commit %s\n",

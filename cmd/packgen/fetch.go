@@ -95,7 +95,7 @@ func clientErr(err error) error {
 		return err // a full disk is operational (exit 3), whatever else it wraps
 	}
 	for _, target := range []error{client.ErrDigestMismatch, client.ErrBadSignature, client.ErrRollback, client.ErrExpired,
-		client.ErrTooLarge, client.ErrUnsigned, client.ErrNotFound, pack.ErrUnsafePath, pack.ErrUnsupportedEntry, pack.ErrTooLarge, pack.ErrCorrupt} {
+		client.ErrTooLarge, client.ErrUnsigned, client.ErrWrongRegistry, client.ErrNotFound, pack.ErrUnsafePath, pack.ErrUnsupportedEntry, pack.ErrTooLarge, pack.ErrCorrupt} {
 		if errors.Is(err, target) {
 			return badErr(err)
 		}
@@ -167,7 +167,7 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
 			if !res.Verified {
 				state = "NOT signature-verified"
 			}
-			fmt.Fprintf(g.stdout, "fetched %s@%s from %s into %s (%d files, sha256 %s, %s)\n", res.Name, res.Version, res.Registry, res.Dest, res.Files, res.SHA256[:16], state)
+			fmt.Fprintf(g.stdout, "fetched %s@%s from %s into %s (%d files, sha256 %s, %s)\n", esc(res.Name), esc(res.Version), esc(res.Registry), esc(res.Dest), res.Files, esc(res.SHA256[:16]), state)
 			return nil
 		},
 	}
@@ -193,7 +193,7 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	if time.Since(p.last) > 100*time.Millisecond || err != nil {
 		p.last = time.Now()
 		pct := float64(p.done) * 100 / float64(max(p.total, 1))
-		fmt.Fprintf(p.w, "\r%s: %5.1f%% of %.1f MiB", p.name, min(pct, 100), float64(p.total)/(1<<20))
+		fmt.Fprintf(p.w, "\r%s: %5.1f%% of %.1f MiB", esc(p.name), min(pct, 100), float64(p.total)/(1<<20))
 		if err != nil {
 			fmt.Fprintln(p.w)
 		}

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/spf13/cobra"
 )
@@ -49,7 +50,7 @@ verify.`,
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tLAYER\tLATEST\tVERSIONS\tDISPLAY NAME")
 			for _, p := range packs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", p.Name, layerLabel(p), p.Latest, p.Versions, p.DisplayName)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", esc(p.Name), layerLabel(p), esc(p.Latest), p.Versions, esc(p.DisplayName))
 			}
 			return tw.Flush()
 		},
@@ -102,20 +103,20 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 			if output == "json" {
 				return writeJSON(g, shard)
 			}
-			fmt.Fprintf(g.stdout, "%s (%s) — layer %s", sum.Name, sum.DisplayName, sum.Layer)
+			fmt.Fprintf(g.stdout, "%s (%s) — layer %s", esc(sum.Name), esc(sum.DisplayName), esc(sum.Layer))
 			if sum.AddonType != "" {
-				fmt.Fprintf(g.stdout, ", %s", sum.AddonType)
+				fmt.Fprintf(g.stdout, ", %s", esc(sum.AddonType))
 			}
-			fmt.Fprintf(g.stdout, ", latest %s\n\n", sum.Latest)
+			fmt.Fprintf(g.stdout, ", latest %s\n\n", esc(sum.Latest))
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "VERSION\tCREATED\tSIZE\tSHA256\tCOMMIT\tDEPENDENCIES")
 			for i := len(shard.Releases) - 1; i >= 0; i-- {
 				r := shard.Releases[i]
 				var deps []string
 				for _, d := range r.Dependencies {
-					deps = append(deps, fmt.Sprintf("%s %s [%s,%s]", d.Type, d.PackName, d.MinVersion, d.MaxVersion))
+					deps = append(deps, fmt.Sprintf("%s %s [%s,%s]", esc(d.Type), esc(d.PackName), esc(d.MinVersion), esc(d.MaxVersion)))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.Version, r.Created.Format("2006-01-02"), r.Archive.Size, r.Archive.SHA256[:16], shortHash(r.Commit), strings.Join(deps, "; "))
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", esc(r.Version), r.Created.Format("2006-01-02"), r.Archive.Size, esc(r.Archive.SHA256[:16]), esc(shortHash(r.Commit)), strings.Join(deps, "; "))
 			}
 			return tw.Flush()
 		},
@@ -131,13 +132,18 @@ func writeJSON(g *globalOptions, v any) error {
 	return enc.Encode(v)
 }
 
-// layerLabel shows a pack's layer, with the add-on type for add-ons.
+// layerLabel shows a pack's layer, with the add-on type for add-ons,
+// escaped for the terminal.
 func layerLabel(s index.Summary) string {
 	if s.AddonType != "" {
-		return s.Layer + " (" + s.AddonType + ")"
+		return esc(s.Layer + " (" + s.AddonType + ")")
 	}
-	return s.Layer
+	return esc(s.Layer)
 }
+
+// esc makes outside text (a registry's fields, a server's words) safe to
+// print: see package textsafe. Every text printer of such input uses it.
+func esc(s string) string { return textsafe.Escape(s) }
 
 // siteFetcher reads a registry site (a directory, file:// or http(s) URL)
 // through the client's transport: netrc credentials, deadlines and its

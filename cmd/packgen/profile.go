@@ -143,12 +143,12 @@ sha256 of the signature file.`,
 				return fmt.Errorf("write %s: %w", lockPath, err)
 			}
 			for _, w := range res.Warnings {
-				g.logf("warning: %s\n", w)
+				g.logf("warning: %s\n", esc(w))
 			}
 			if output == "json" {
 				return writeJSON(g, map[string]any{"profile": p.Name, "lock": lockPath, "layers": res.Layers, "warnings": res.Warnings, "violations": []profile.Violation{}})
 			}
-			fmt.Fprintf(g.stdout, "resolved profile %s (%s): %d layers -> %s\n", p.Name, p.CloudType, len(res.Layers), lockPath)
+			fmt.Fprintf(g.stdout, "resolved profile %s (%s): %d layers -> %s\n", esc(p.Name), esc(p.CloudType), len(res.Layers), esc(lockPath))
 			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 			for _, l := range res.Layers {
 				from := l.Registry
@@ -159,7 +159,7 @@ sha256 of the signature file.`,
 				if !l.Verified {
 					state = "NOT signature-verified"
 				}
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", l.Pack, l.Version, l.Layer, from, l.SHA256[:16], state)
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", esc(l.Pack), esc(l.Version), esc(l.Layer), esc(from), esc(l.SHA256[:16]), state)
 			}
 			return tw.Flush()
 		},
@@ -216,7 +216,7 @@ since the lock was written. Progress is shown only on a terminal.`,
 			o := profile.FetchOptions{Dest: dest, Force: force, Jobs: jobs}
 			if g.interactive() {
 				o.Progress = func(done, total int, l profile.LockedPack) {
-					fmt.Fprintf(g.stderr, "\r[%d/%d] %s verified", done, total, l.ID())
+					fmt.Fprintf(g.stderr, "\r[%d/%d] %s verified", done, total, esc(l.ID()))
 					if done == total {
 						fmt.Fprintln(g.stderr)
 					}
@@ -229,14 +229,14 @@ since the lock was written. Progress is shown only on a terminal.`,
 			if output == "json" {
 				return writeJSON(g, res)
 			}
-			fmt.Fprintf(g.stdout, "fetched profile %s: %d layers into %s\n", lock.Profile.Name, len(res.Layers), res.Dest)
+			fmt.Fprintf(g.stdout, "fetched profile %s: %d layers into %s\n", esc(lock.Profile.Name), len(res.Layers), esc(res.Dest))
 			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 			for _, l := range res.Layers {
 				state := "verified"
 				if !l.Verified {
 					state = "NOT signature-verified"
 				}
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%d files\t%s\n", l.Pack, l.Version, l.Dir, l.Files, state)
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%d files\t%s\n", esc(l.Pack), esc(l.Version), esc(l.Dir), l.Files, state)
 			}
 			return tw.Flush()
 		},
@@ -324,7 +324,7 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 					case r.Beyond:
 						note = "newer outside constraint"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Pack, dash(r.Registry), r.Constraint, dash(r.Locked), dash(r.Wanted), dash(r.Latest), note)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Pack), esc(dash(r.Registry)), esc(r.Constraint), esc(dash(r.Locked)), esc(dash(r.Wanted)), esc(dash(r.Latest)), note)
 				}
 				if err := tw.Flush(); err != nil {
 					return err
@@ -416,7 +416,7 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 				if r.Overrides {
 					how = "with overrides"
 				}
-				fmt.Fprintf(g.stdout, "%s (%s@%s, %s)\n", r.File, r.Pack, r.Version, how)
+				fmt.Fprintf(g.stdout, "%s (%s@%s, %s)\n", esc(r.File), esc(r.Pack), esc(r.Version), how)
 			}
 			return nil
 		},

@@ -23,6 +23,8 @@ first (in parallel), then the catalogue pages, then index.json's
 signatures, and index.json itself last. A publish killed at any moment
 leaves the remote serving the old registry or the new one, each complete.
 
+Registry files (archives, signatures, buckets, shards) that index.json
+does not reference are never uploaded: a killed build may leave some.
 Only what the remote lacks or holds differently is uploaded (compared by
 size and MD5/ETag, or the SHA-256 stored in each object's metadata).
 Archives and content-addressed metadata get "Cache-Control: immutable";
@@ -70,6 +72,9 @@ addressing is the default with a custom endpoint.`,
 			}
 			if g.quiet {
 				return nil
+			}
+			if n := len(res.Skipped); n > 0 && !o.DryRun {
+				g.logf("note: %d file(s) of %s that index.json does not reference were not uploaded (left by a killed build?), e.g. %s\n", n, args[0], esc(res.Skipped[0]))
 			}
 			verb := "published"
 			if o.DryRun {

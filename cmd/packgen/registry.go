@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os"
+	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/sign"
@@ -36,7 +38,7 @@ keys that may sign it, given out of band by the registry's owner.`,
   packgen registry remove acme`,
 	}
 	var keys []string
-	var tokenEnv string
+	var tokenEnv, signedName string
 	add := &cobra.Command{
 		Use:   "add NAME URL",
 		Short: "Add (or replace) a registry",
@@ -51,7 +53,7 @@ keys that may sign it, given out of band by the registry's owner.`,
 			}
 			r := client.Registry{Name: args[0], URL: args[1], TokenEnv: tokenEnv}
 			for _, k := range keys {
-				data, err := os.ReadFile(k)
+				data, err := readFile(k)
 				if err != nil {
 					return usageErr("--key: %v", err)
 				}
@@ -63,10 +65,33 @@ keys that may sign it, given out of band by the registry's owner.`,
 			if err := cfg.Add(r); err != nil {
 				return usageErr("%v", err)
 			}
+			// Pin the registry's signed name (see Registry.SignedName),
+			// read from its verified index now when it can be reached.
+			// Otherwise the first fetch records it in the state, as it
+			// records the serial.
+			r.SignedName = signedName
+			if r.SignedName == "" && len(r.Keys) > 0 {
+				name, err := readSignedName(cmd.Context(), g, r)
+				if err != nil {
+					g.logf("warning: could not read the signed index of %s now (%s): its signed name is pinned on the first fetch instead (or pass --signed-name)\n", r.URL, esc(err.Error()))
+					if old, _ := cfg.Get(r.Name); old != nil && old.URL == r.URL {
+						r.SignedName = old.SignedName
+					}
+				}
+				if name != "" {
+					r.SignedName = name
+				}
+			}
+			if err := cfg.Add(r); err != nil {
+				return usageErr("%v", err)
+			}
 			if err := cfg.Save(g.configPath()); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "registry %s added (%s, %d key(s))\n", r.Name, r.URL, len(r.Keys))
+			if r.SignedName != "" {
+				fmt.Fprintf(g.stdout, "it signs its index as registry %q: an index signed for another registry will be refused\n", esc(r.SignedName))
+			}
 			if len(r.Keys) == 0 {
 				g.logf("warning: no --key given: packs from %s cannot be verified\n", r.Name)
 			}
@@ -75,6 +100,7 @@ keys that may sign it, given out of band by the registry's owner.`,
 	}
 	add.Flags().StringArrayVar(&keys, "key", nil, "public key PEM file (repeat for key rotation)")
 	add.Flags().StringVar(&tokenEnv, "token-env", "", "environment variable holding a bearer token")
+	add.Flags().StringVar(&signedName, "signed-name", "", "the registry's own name in its signed index.json (default: read from it now)")
 
 	var output string
 	list := &cobra.Command{
@@ -149,6 +175,21 @@ keys that may sign it, given out of band by the registry's owner.`,
 	}
 	c.AddCommand(add, list, remove)
 	return c
+}
+
+// readSignedName reads r's index.json, verified with its keys (and
+// recorded against rollback like any fetch), and returns the registry
+// name it is signed for.
+func readSignedName(ctx context.Context, g *globalOptions, r client.Registry) (string, error) {
+	cl, err := client.New(r, client.Options{Timeout: 30 * time.Second, StallTimeout: 10 * time.Second, Warn: io.Discard})
+	if err != nil {
+		return "", err
+	}
+	root, err := cl.Root(ctx)
+	if err != nil {
+		return "", err
+	}
+	return root.Registry, nil
 }
 
 func (g *globalOptions) completeRegistries(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {

@@ -10,8 +10,11 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -115,7 +118,9 @@ Exit codes:
   0  success
   1  what was checked is bad (validation errors, failed verification)
   2  usage error (unknown flag, wrong arguments)
-  3  operational failure (I/O, network, git)`,
+  3  operational failure (I/O, network, git)
+  130, 143  interrupted by SIGINT or SIGTERM (temporary files removed;
+            serve exits 0 when stopped by a signal)`,
 		Example: `  packgen validate examples/packs
   packgen build --out site
   packgen serve site
@@ -155,7 +160,7 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	root := newRootFor(g, name)
 	root.SetArgs(args)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, interrupted, stop := onSignal(stderr)
 	defer stop()
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -168,13 +173,87 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	} else if isUsage(err) {
 		code = exitUsage
 	}
-	if msg := err.Error(); msg != "" {
+	if sig := interrupted(); sig != nil {
+		// Whatever the command made of its cancelled context, the exit
+		// says it was interrupted: 128 + the signal, as shells do.
+		code = signalExit(sig)
+		err = fmt.Errorf("interrupted by %s (temporary files removed): %w", sigName(sig), err)
+	}
+	// Errors quote outside text (a server's status line, a pack's
+	// fields, file names): escaped, it cannot rewrite the terminal.
+	if msg := textsafe.EscapeLines(err.Error()); msg != "" {
 		fmt.Fprintf(stderr, "packgen: %s\n", msg)
 		if code == exitUsage {
 			fmt.Fprintln(stderr, "Run 'packgen --help' for usage.")
 		}
 	}
 	return code
+}
+
+// Exit codes of a command stopped by a signal (128 + its number).
+const (
+	exitSIGINT  = 130
+	exitSIGTERM = 143
+)
+
+// signalGrace is how long a command has to return once its context is
+// cancelled by a signal, removing its temporary files on the way. One
+// stuck where no context reaches is then ended regardless.
+var signalGrace = 10 * time.Second
+
+// onSignal returns a context cancelled by SIGINT or SIGTERM, a function
+// reporting which signal (nil: none), and stop. After the first signal
+// the default action is restored, so a second one ends the process at
+// once.
+func onSignal(stderr io.Writer) (context.Context, func() os.Signal, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	var mu sync.Mutex
+	var got os.Signal
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+			mu.Lock()
+			got = sig
+			mu.Unlock()
+			cancel(fmt.Errorf("%s", sigName(sig)))
+			if standalone {
+				t := time.AfterFunc(signalGrace, func() {
+					fmt.Fprintf(stderr, "packgen: interrupted by %s; still busy after %s, exiting\n", sigName(sig), signalGrace)
+					os.Exit(signalExit(sig))
+				})
+				<-done
+				t.Stop()
+			}
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			signal.Stop(ch)
+			close(done)
+			cancel(nil)
+		})
+	}
+	return ctx, func() os.Signal { mu.Lock(); defer mu.Unlock(); return got }, stop
+}
+
+func signalExit(sig os.Signal) int {
+	if sig == syscall.SIGTERM {
+		return exitSIGTERM
+	}
+	return exitSIGINT
+}
+
+func sigName(sig os.Signal) string {
+	if sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
 }
 
 // isUsage recognises cobra's argument errors, which it does not type.

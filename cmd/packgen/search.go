@@ -72,7 +72,7 @@ are verified like fetch verifies them.`,
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "REGISTRY\tNAME\tLAYER\tLATEST\tDISPLAY NAME")
 			for _, h := range hits {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", h.Registry, h.Name, layerLabel(h.Summary), h.Latest, h.DisplayName)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", esc(h.Registry), esc(h.Name), layerLabel(h.Summary), esc(h.Latest), esc(h.DisplayName))
 			}
 			return tw.Flush()
 		},

@@ -142,7 +142,7 @@ func report(g *globalOptions, o *validateOptions, rep validateReport) error {
 		}
 	case "github":
 		for _, p := range rep.Problems {
-			fmt.Fprintln(g.stdout, githubAnnotation(p))
+			fmt.Fprintln(g.stdout, esc(githubAnnotation(p)))
 		}
 		fmt.Fprintf(g.stdout, "%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
 	default:
@@ -150,7 +150,7 @@ func report(g *globalOptions, o *validateOptions, rep validateReport) error {
 			if g.quiet && p.Severity != pack.SevError {
 				continue
 			}
-			fmt.Fprintln(g.stdout, p.String())
+			fmt.Fprintln(g.stdout, esc(p.String()))
 		}
 		if !g.quiet || failed {
 			fmt.Fprintf(g.stdout, "%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))

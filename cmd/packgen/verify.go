@@ -3,7 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
+
+	"github.com/packgen/packgen/internal/safefile"
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/rebuild"
@@ -13,7 +14,12 @@ import (
 
 func init() { register(newVerifyCmd) }
 
-func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
+// readFile reads a key file named on the command line: a regular file of
+// bounded size (sign.ReadKeyFile).
+func readFile(p string) ([]byte, error) { return sign.ReadKeyFile(p) }
+
+// maxSignatureFile bounds a .sig or Sigstore bundle given to verify.
+const maxSignatureFile = 1 << 20
 
 func newVerifyCmd(g *globalOptions) *cobra.Command {
 	var keys []string
@@ -42,7 +48,7 @@ Exits 1 when anything does not verify.`,
 			}
 			var pems [][]byte
 			for _, k := range keys {
-				data, err := os.ReadFile(k)
+				data, err := readFile(k)
 				if err != nil {
 					return usageErr("--key: %v", err)
 				}
@@ -66,6 +72,9 @@ Exits 1 when anything does not verify.`,
 				if err != nil {
 					return clientErr(err)
 				}
+				// An expired index verifies file by file but no client
+				// accepts it: a problem.
+				rep.Problems = rep.AllProblems()
 				var rb *rebuild.SiteReport
 				if repo != "" {
 					if rb, err = rebuild.CheckSite(cmd.Context(), site, repo); err != nil {
@@ -86,16 +95,16 @@ Exits 1 when anything does not verify.`,
 					}
 				} else {
 					for _, p := range rep.Problems {
-						fmt.Fprintf(g.stdout, "%s: %s\n", p.Path, p.Err)
+						fmt.Fprintf(g.stdout, "%s: %s\n", esc(p.Path), esc(p.Err))
 					}
 					if rb != nil {
 						for _, p := range rb.Problems {
-							fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", p.Pack, p.Version, p.Path, p.Msg)
+							fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
 						}
 					}
-					fmt.Fprintf(g.stdout, "%s: %d packs, %d releases, %d files checked, %d problems\n", site, rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
+					fmt.Fprintf(g.stdout, "%s: %d packs, %d releases, %d files checked, %d problems\n", esc(site), rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
 					if rb != nil {
-						fmt.Fprintf(g.stdout, "%s against %s: %d releases compared with git and rebuilt, %d problems\n", site, repo, rb.Releases, len(rb.Problems))
+						fmt.Fprintf(g.stdout, "%s against %s: %d releases compared with git and rebuilt, %d problems\n", esc(site), esc(repo), rb.Releases, len(rb.Problems))
 					}
 				}
 				if problems > 0 {
@@ -112,11 +121,11 @@ Exits 1 when anything does not verify.`,
 			if sigFile == "" {
 				sigFile = args[0] + sign.SigExt
 			}
-			sig, err := os.ReadFile(sigFile)
+			sig, err := safefile.ReadFile(sigFile, maxSignatureFile)
 			if err != nil {
 				return usageErr("signature: %v", err)
 			}
-			f, err := os.Open(args[0])
+			f, err := safefile.Open(args[0])
 			if err != nil {
 				return usageErr("%v", err)
 			}

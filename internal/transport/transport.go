@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/textsafe"
 )
 
 // Response is an opened site file.
@@ -188,10 +190,13 @@ func (t *httpTransport) Get(ctx context.Context, p, etag string) (*Response, err
 		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), index.ErrNotFound)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: %s: the registry needs credentials (registry add --token-env VAR, or ~/.netrc)", u.Redacted(), resp.Status)
+		return nil, fmt.Errorf("GET %s: %s: the registry needs credentials (registry add --token-env VAR, or ~/.netrc)", u.Redacted(), textsafe.Escape(resp.Status))
 	default:
 		resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: %w: %s", u.Redacted(), ErrHTTPStatus, resp.Status)
+		// The status text is the server's to choose: escaped, a hostile
+		// one cannot rewrite the user's terminal (a CR and a fake
+		// success line, say).
+		return nil, fmt.Errorf("GET %s: %w: %s", u.Redacted(), ErrHTTPStatus, textsafe.Escape(resp.Status))
 	}
 }
 
@@ -271,12 +276,12 @@ func netrcFor(host string) *netrcEntry {
 		}
 		path = filepath.Join(home, ".netrc")
 	}
-	f, err := os.Open(path)
+	f, err := safefile.Open(path) // a FIFO there must not hang every fetch
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	return parseNetrc(f, host)
+	return parseNetrc(io.LimitReader(f, 1<<20), host)
 }
 
 func parseNetrc(r io.Reader, host string) *netrcEntry {

@@ -1,0 +1,112 @@
+// Package safefile reads local files that come from outside the program
+// (keys, configs, cache entries, lock files, profiles) without being led
+// into a hang or an endless read: only regular files are read, never a
+// FIFO (whose open blocks until a writer comes, so the process hangs
+// before any context can cancel it), a device (/dev/zero never ends) or
+// a socket, and never more than a given size.
+package safefile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Errors, usable with errors.Is.
+var (
+	// ErrNotRegular: the path is a FIFO, device, socket or directory.
+	ErrNotRegular = errors.New("not a regular file")
+	// ErrTooLarge: the file is larger than its reader allows.
+	ErrTooLarge = errors.New("file too large")
+)
+
+// Open opens path for reading if it is a regular file. The open itself
+// cannot block: it is non-blocking where the system allows (a FIFO
+// swapped in after the check opens at once, and is then refused).
+func Open(path string) (*os.File, error) {
+	if info, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !info.Mode().IsRegular() {
+		return nil, notRegular(path, info.Mode())
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		f.Close()
+		return nil, notRegular(path, info.Mode())
+	}
+	return f, nil
+}
+
+// ReadFile reads a regular file of at most max bytes.
+func ReadFile(path string, max int64) ([]byte, error) {
+	f, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.Size() > max {
+		return nil, tooLarge(path, max)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, tooLarge(path, max)
+	}
+	return data, nil
+}
+
+func notRegular(path string, m os.FileMode) error {
+	what := "a special file"
+	switch {
+	case m.IsDir():
+		what = "a directory"
+	case m&os.ModeNamedPipe != 0:
+		what = "a FIFO"
+	case m&os.ModeDevice != 0:
+		what = "a device"
+	case m&os.ModeSocket != 0:
+		what = "a socket"
+	}
+	return &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w (it is %s): give a regular file", ErrNotRegular, what)}
+}
+
+func tooLarge(path string, max int64) error {
+	return &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)}
+}
+
+// OpenLock opens (creating it if needed) a lock file for reading and
+// writing, refusing anything but a regular file.
+func OpenLock(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|openFlags, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		f.Close()
+		return nil, notRegular(path, info.Mode())
+	}
+	return f, nil
+}
+
+// OpenAny opens path for reading whatever it is, without blocking (a
+// FIFO opens at once), for callers that only need a descriptor: to lock
+// a directory, say.
+func OpenAny(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|openFlags, 0)
+}
