@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
@@ -213,7 +213,7 @@ func trustedKeys(signer build.Signer, files []string) (*sign.Verifier, error) {
 		pems = append(pems, pem)
 	}
 	for _, f := range files {
-		pem, err := readKeyFile(f)
+		pem, err := safefile.ReadFile(f, 64<<10)
 		if err != nil {
 			return nil, usageErr("--previous-key %s: %v", f, err)
 		}
@@ -227,30 +227,4 @@ func trustedKeys(signer build.Signer, files []string) (*sign.Verifier, error) {
 		return nil, usageErr("trusted keys: %v", err)
 	}
 	return v, nil
-}
-
-// readKeyFile reads a public key file: a regular file of at most 64 KiB
-// (a FIFO or /dev/zero given by mistake must not hang or fill memory).
-func readKeyFile(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", p)
-	}
-	const max = 64 << 10
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > max {
-		return nil, fmt.Errorf("%s is larger than %d KiB: not a key", p, max>>10)
-	}
-	return data, nil
 }

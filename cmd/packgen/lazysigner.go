@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -102,4 +103,4 @@ func (l *lazySigner) Signed(path string, sum [32]byte, sigFile []byte) bool {
 func (l *lazySigner) KeyID() string { return l.id }
 
 // PublicKeyPEM is the public key beside the private one.
-func (l *lazySigner) PublicKeyPEM() ([]byte, error) { return readKeyFile(l.pubf) }
+func (l *lazySigner) PublicKeyPEM() ([]byte, error) { return safefile.ReadFile(l.pubf, 64<<10) }
