@@ -154,6 +154,15 @@ func packChart(chart string, files []chartFile, dotRooted bool) []byte {
 // about crdSize bytes, the same for every version but for a few
 // inserted and rewritten fields per version, so that git deltas it.
 func (m *model) crdText(s *packSpec, vi int) string {
+	if c, ok := m.crdDone[s]; ok && c.vi == vi {
+		return c.data
+	}
+	t := m.makeCRD(s, vi)
+	m.crdDone[s] = cached[string]{vi, t}
+	return t
+}
+
+func (m *model) makeCRD(s *packSpec, vi int) string {
 	blocks := m.crd[s]
 	if blocks == nil {
 		rng := m.rngFor(s, 10)

@@ -52,7 +52,12 @@ func (m *model) filesFor(d *dirState) map[string]file {
 	if s.chart != "" {
 		cv := chartVersion(v)
 		cf := chartFiles(s, vi, cv, crd)
-		tgz := packChart(s.chart, cf, s.dotRooted)
+		c := m.tgz[s]
+		if c.data == nil || c.vi != vi { // README and value edits keep the chart: gzip it once
+			c = cached[[]byte]{vi, packChart(s.chart, cf, s.dotRooted)}
+			m.tgz[s] = c
+		}
+		tgz := c.data
 		p := "charts/" + s.chart + "-" + cv + ".tgz"
 		charts = append(charts, p)
 		add(p, tgz)

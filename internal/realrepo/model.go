@@ -75,6 +75,13 @@ type model struct {
 	dup      *Duplicate
 	dupDir   string
 	crd      map[*packSpec][]string
+	crdDone  map[*packSpec]cached[string] // the newest version's only: edits touch no other
+	tgz      map[*packSpec]cached[[]byte]
+}
+
+type cached[T any] struct {
+	vi   int
+	data T
 }
 
 func newModel(o Options) *model {
@@ -89,6 +96,8 @@ func newModel(o Options) *model {
 		when:     time.Date(2022, 3, 1, 9, 0, 0, 0, time.UTC),
 		rels:     map[string]*relState{},
 		crd:      map[*packSpec][]string{},
+		crdDone:  map[*packSpec]cached[string]{},
+		tgz:      map[*packSpec]cached[[]byte]{},
 	}
 	m.specs = makeSpecs(o, m.rng)
 	for _, s := range m.specs {

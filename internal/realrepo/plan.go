@@ -3,6 +3,8 @@ package realrepo
 import (
 	"bufio"
 	"fmt"
+
+	"github.com/Masterminds/semver/v3"
 	"math/rand"
 	"path"
 	"sort"
@@ -44,7 +46,8 @@ type packSpec struct {
 	presets, schema, docs      bool
 	resources, deprecated      bool
 	junk, crlf, exec, mismatch bool
-	style                      int // pack.json style
+	dupSource                  bool // Options.PastDuplicate copies this pack
+	style                      int  // pack.json style
 	images                     int
 	deps                       []dep
 	ns                         string
@@ -112,6 +115,19 @@ func makeSpecs(o Options, rng *rand.Rand) []*packSpec {
 		randomSpec(s, rng)
 	}
 	force(specs, o)
+	if o.PastDuplicate {
+		for _, s := range specs {
+			if s.layer == "csi" {
+				s.layout, s.dupSource = layoutSibling, true
+				break
+			}
+		}
+	}
+	for _, s := range specs {
+		for _, f := range o.Omit {
+			omit(s, f)
+		}
+	}
 	for _, s := range specs {
 		s.versions = versionsFor(s, rng)
 	}
@@ -240,6 +256,43 @@ func force(specs []*packSpec, o Options) {
 	}
 }
 
+// omit takes a feature away from a pack, after every random draw, so
+// that the rest of the repository stays the same.
+func omit(s *packSpec, f Feature) {
+	switch f {
+	case NonASCIIName:
+		s.docs = false
+	case TemplatedManifest:
+		s.templated = false
+	case MacroManifest:
+		s.macro = false
+	case DotRootedChart:
+		s.dotRooted = false
+	case UnpackedChart:
+		s.unpacked = false
+	case LargeCRD:
+		s.crdSize = 0
+	case Resources:
+		s.resources = false
+	case Junk:
+		s.junk = false
+	case CRLF:
+		s.crlf = false
+	case Executable:
+		s.exec = false
+	case Deprecated:
+		s.deprecated = false
+	case Logo:
+		s.logo = false
+	case Presets:
+		s.presets = false
+	case Schema:
+		s.schema = false
+	case Admonitions:
+		s.admon = false
+	}
+}
+
 // versionsFor returns the versions a pack will have, oldest first.
 func versionsFor(s *packSpec, rng *rand.Rand) []string {
 	n := 1
@@ -255,7 +308,7 @@ func versionsFor(s *packSpec, rng *rand.Rand) []string {
 	default:
 		n = 5
 	}
-	if s.crdSize > 0 {
+	if s.crdSize > 0 || s.dupSource {
 		n = max(n, 3)
 	}
 	if s.layout == layoutInPlace || s.scheme != schemeSemver || s.mismatch || s.name == "kubernetes" {
@@ -416,21 +469,38 @@ func (m *model) plan() [][]event {
 			seq = append(seq[:at-1], append([]event{{kind: k}}, seq[at-1:]...)...)
 		}
 	}
-	for len(seq) < C-1 {
+	// About one commit in twelve only edits a README (a pack's or the
+	// repository's); the others share seq, each at least one event, the
+	// rest as bundles of several packs.
+	readmeOnly := map[int]bool{}
+	for len(readmeOnly) < max(2, C/12) {
+		readmeOnly[1+rng.Intn(C-1)] = true
+	}
+	var slots []int
+	for i := 1; i < C; i++ {
+		if readmeOnly[i] {
+			kind := "readme"
+			if i%4 == 0 {
+				kind = "root-readme"
+			}
+			plan[i] = append(plan[i], event{kind: kind})
+			continue
+		}
+		slots = append(slots, i)
+	}
+	for len(seq) < len(slots) {
 		at := rng.Intn(len(seq) + 1)
 		seq = append(seq[:at], append([]event{{kind: "readme"}}, seq[at:]...)...)
 	}
-	// Spread seq over commits 1..C-1: each at least one event, the rest
-	// as bundles of several packs.
 	counts := make([]int, C)
-	for i := 1; i < C; i++ {
+	for _, i := range slots {
 		counts[i] = 1
 	}
-	for extra := len(seq) - (C - 1); extra > 0; extra-- {
-		counts[1+rng.Intn(C-1)]++
+	for extra := len(seq) - len(slots); extra > 0; extra-- {
+		counts[slots[rng.Intn(len(slots))]]++
 	}
 	k := 0
-	for i := 1; i < C; i++ {
+	for _, i := range slots {
 		plan[i] = append(plan[i], seq[k:k+counts[i]]...)
 		k += counts[i]
 	}
@@ -524,6 +594,9 @@ func (m *model) apply(ev event, ci int, rootEdits *int) (kind, pack, msg string)
 			return "", "", ""
 		}
 		vi := cur.vi + 1
+		if vi >= len(s.versions) { // taken early by dedupe
+			return "", "", ""
+		}
 		if s.layout == layoutInPlace {
 			cur.vi, cur.edits, cur.readme = vi, 0, 0
 			m.sync(cur, m.filesFor(cur))
@@ -555,7 +628,7 @@ func (m *model) apply(ev event, ci int, rootEdits *int) (kind, pack, msg string)
 		return "edit", d.spec.name, fmt.Sprintf("%s %s: fix default values", d.spec.name, d.spec.versions[d.vi])
 	case "root-readme":
 		*rootEdits++
-		if *rootEdits%3 == 0 {
+		if *rootEdits%3 == 0 && len(m.ops) > 0 {
 			m.put(".github/workflows/pack-validation.yml", workflowYAML(*rootEdits), 0o644)
 			return "edit", "", "ci: update pack validation workflow"
 		}
@@ -564,7 +637,7 @@ func (m *model) apply(ev event, ci int, rootEdits *int) (kind, pack, msg string)
 	case "delete":
 		var cands []*dirState
 		for _, d := range m.sortedDirs() {
-			if d.spec.layout != layoutInPlace && !d.dup && d.vi < m.current(d.spec).vi {
+			if d.spec.layout != layoutInPlace && !d.dup && d.vi < m.current(d.spec).vi && (m.dup == nil || d.dir != m.dup.Dirs[0]) {
 				cands = append(cands, d)
 			}
 		}
@@ -602,11 +675,14 @@ func (m *model) apply(ev event, ci int, rootEdits *int) (kind, pack, msg string)
 		s.layout = layoutNested
 		return "move", s.name, fmt.Sprintf("Move %s under packs/%s", s.name, s.group)
 	case "duplicate":
+		// A csi pack's current version copied as an add-on (the same
+		// name@version in two directories), as happened in the real
+		// repository; dedupe removes the copy and moves the pack on, so
+		// the version is gone from every newer commit.
 		var s *packSpec
 		for _, sp := range m.specs {
-			if sp.layer == "csi" && m.current(sp) != nil {
+			if sp.dupSource && m.current(sp) != nil {
 				s = sp
-				break
 			}
 		}
 		if s == nil {
@@ -627,9 +703,34 @@ func (m *model) apply(ev event, ci int, rootEdits *int) (kind, pack, msg string)
 		}
 		m.remove(m.dupDir)
 		m.dup.FixedIndex = ci
-		return "dedupe", m.dup.ID[:strings.IndexByte(m.dup.ID, '@')], "Remove the duplicate add-on directory"
+		orig := m.dirs[m.dup.Dirs[0]]
+		if orig != nil {
+			s := orig.spec
+			if cur := m.current(s); cur == orig {
+				vi := orig.vi + 1
+				if vi == len(s.versions) {
+					s.versions = append(s.versions, nextVersion(s, s.versions[orig.vi]))
+				}
+				nd := m.newDir(s.dirFor(vi), s, vi)
+				m.sync(nd, m.filesFor(nd))
+			}
+			m.remove(orig.dir)
+		}
+		return "dedupe", m.dup.ID[:strings.IndexByte(m.dup.ID, '@')], "Remove the duplicate add-on directory, bump " + m.dup.ID
 	}
 	return "", "", ""
+}
+
+// nextVersion is the minor release after v, written in s's scheme.
+func nextVersion(s *packSpec, v string) string {
+	sv := semver.MustParse(v).IncMinor()
+	switch s.scheme {
+	case schemeTwoPart:
+		return fmt.Sprintf("%d.%d", sv.Major(), sv.Minor())
+	case schemeV:
+		return "v" + sv.String()
+	}
+	return sv.String()
 }
 
 // current is the directory of a pack's newest version, or nil.

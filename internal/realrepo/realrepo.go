@@ -60,6 +60,9 @@ type Options struct {
 	// commits in the middle of history (as happened in the real
 	// repository); HEAD is clean again.
 	PastDuplicate bool
+	// Omit leaves features out (those a pack has, see omit in plan.go),
+	// everything else unchanged: to tell one defect from another.
+	Omit []Feature
 	// Git is the git binary; default /usr/bin/git, then git on PATH.
 	Git string
 }
