@@ -124,6 +124,12 @@ func sameTree(p *Pack, dest string) string {
 			if err != nil || target != f.Link {
 				return &fs.PathError{Op: "link target " + strconv.Quote(target), Path: rel, Err: fs.ErrInvalid}
 			}
+			// Followed by the kernel, a link accepted stays inside.
+			if real, err := filepath.EvalSymlinks(full); err == nil {
+				if root, _ := filepath.EvalSymlinks(dest); real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
+					return &fs.PathError{Op: "escapes to " + real, Path: rel, Err: fs.ErrInvalid}
+				}
+			}
 		default:
 			if !info.Mode().IsRegular() || (info.Mode().Perm()&0o100 != 0) != (f.Mode.Perm()&0o100 != 0) {
 				return &fs.PathError{Op: "mode " + info.Mode().String(), Path: rel, Err: fs.ErrInvalid}

@@ -173,6 +173,11 @@ func TestLinkTree(t *testing.T) {
 		{"entry below a link, other case", map[string]string{"A": "sub"}, []string{"a/x"}, "a,a/x"},
 		{"through a link, other case", map[string]string{"L": ".", "b": "l/../x"}, nil, "b"},
 		{"climbs out", map[string]string{"a/b": "../../x"}, nil, "a/b"},
+		// Found by FuzzWriteArchive: targets validate took and the archive
+		// or the extractor could not hold.
+		{"nul in target", map[string]string{"l": "x\x00"}, nil, "l"},
+		{"backslash in target", map[string]string{"l": `..\x`}, nil, "l"},
+		{"target not UTF-8", map[string]string{"l": "\xb4"}, nil, "l"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var files []File

@@ -314,6 +314,12 @@ func linkEscapes(rel, target string) string {
 	if !utf8.ValidString(target) {
 		return "is not valid UTF-8 (archives, macOS and Windows need UTF-8 names)"
 	}
+	// What the archive or the extractor cannot hold, validate refuses.
+	for _, r := range target {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return "contains a control character or a backslash"
+		}
+	}
 	joined := path.Join(path.Dir(rel), target)
 	if joined == ".." || strings.HasPrefix(joined, "../") {
 		return "points outside the pack"
