@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
@@ -333,6 +334,14 @@ func (v *validator) checkManifest(rel string) {
 	if isTemplated(src) {
 		if v.render == nil {
 			v.render = newRenderBudget(int(v.opts.Limits.MaxYAMLSize))
+			if l := v.opts.Limits; l.MaxRenderSteps > 0 || l.MaxRenderTime > 0 {
+				if l.MaxRenderSteps > 0 {
+					v.render.maxCalls = l.MaxRenderSteps
+				}
+				if l.MaxRenderTime > 0 {
+					v.render.timeout, v.render.deadline = l.MaxRenderTime, time.Now().Add(l.MaxRenderTime)
+				}
+			}
 		}
 		r, err := renderManifest(rel, src, v.templateValues(), v.render)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
@@ -35,6 +36,11 @@ type Limits struct {
 	MaxYAMLSize  int64 // values.yaml, manifests and other YAML read whole
 	MaxLogoSize  int64
 	MaxLogoPixel int // width or height
+	// Rendering a pack's templated manifests, all together: steps
+	// (function calls and template bodies entered) and wall time. Zero
+	// means the default.
+	MaxRenderSteps int
+	MaxRenderTime  time.Duration
 }
 
 // DefaultLimits are generous for real packs (charts of tens of MB) and
