@@ -103,6 +103,7 @@ func (r *Repo) Changes(ctx context.Context, base, head, packsDir string) ([]Chan
 		}
 		c := Change{Dir: d.rel, Name: mi.name, Version: mi.version,
 			Release: Release{Name: mi.name, Version: mi.version, Dir: d.rel, Commit: hc.Hash.String(), Time: hc.Committer.When.UTC(), TreeHash: d.tree.String(), ManifestProblems: mi.problems, repo: r}}
+		c.Release.FirstCommit, c.Release.FirstTime = c.Release.Commit, c.Release.Time
 		if existed {
 			omi, err := sc.manifest(old.manifest, old.rel+"/"+pack.ManifestFile)
 			if err != nil {

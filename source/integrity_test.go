@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -172,11 +175,11 @@ func TestLargeDeltaBlobsExact(t *testing.T) {
 	for _, c := range commits {
 		h, err := repo.acquire()
 		must(t, err)
-		co, err := object.GetCommit(h.Storer, plumbing.NewHash(c))
+		co, err := object.GetCommit(h.git.Storer, plumbing.NewHash(c))
 		must(t, err)
 		tree, err := co.Tree()
 		must(t, err)
-		for p, data := range readAllFiles(t, TreeFS(h.Storer, tree, co.Committer.When)) {
+		for p, data := range readAllFiles(t, &treeFS{s: h.git.Storer, stream: h.stream, root: tree}) {
 			want := gitCmd(t, dir, "cat-file", "blob", c+":"+p)
 			if !bytes.Equal(data, want) {
 				t.Errorf("%s at %s: %d bytes differ from git's %d (first difference at byte %d)", p, c[:8], len(data), len(want), firstDiff(data, want))
@@ -237,9 +240,21 @@ func BenchmarkReadReleases(b *testing.B) {
 		for _, rel := range res.Releases {
 			fsys, done, err := rel.Open()
 			must(b, err)
-			for _, data := range readAllFiles(b, fsys) {
-				total += int64(len(data))
-			}
+			// Streamed, as an archive is written: nothing kept.
+			must(b, fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+				if err != nil || !d.Type().IsRegular() {
+					return err
+				}
+				f, err := fsys.Open(p)
+				if err != nil {
+					return err
+				}
+				n, err := io.Copy(io.Discard, f)
+				f.Close()
+				total += n
+				return err
+			}))
+			must(b, IntegrityError(fsys))
 			done()
 		}
 	}
@@ -357,5 +372,70 @@ func TestCorruptManifestFailsWalk(t *testing.T) {
 	_, err = repo.Releases(context.Background(), Options{})
 	if !errors.Is(err, ErrCorruptObject) || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "packs/a/pack.json") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// BenchmarkBlobCheck is the checking pass alone: a 2 MB CRD read
+// through checkedReader against the same bytes read plainly.
+func BenchmarkBlobCheck(b *testing.B) {
+	data := crdYAML("Cluster", 6000, 0)
+	id := plumbing.ComputeHash(plumbing.BlobObject, data)
+	buf := make([]byte, 32<<10)
+	for _, checked := range []bool{false, true} {
+		b.Run(fmt.Sprint("checked=", checked), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for n := 0; n < b.N; n++ {
+				var r io.Reader = bytes.NewReader(data)
+				if checked {
+					r = newCheckedReader(io.NopCloser(r), id, int64(len(data)), "crd.yaml", nil)
+				}
+				if _, err := io.CopyBuffer(io.Discard, r, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestLargeWholeBlobStreams: a large blob stored whole, loose or in a
+// pack, is streamed from disk (read with far less memory than its size)
+// and its bytes are git's; a large delta is resolved in memory.
+func TestLargeWholeBlobStreams(t *testing.T) {
+	r, err := gitfixture.Init(t.TempDir())
+	must(t, err)
+	writePack(t, r, "packs/a", "calico", "1.0.0")
+	big := make([]byte, 24<<20)
+	rand.New(rand.NewSource(3)).Read(big) // incompressible: never a delta
+	must(t, r.Write("packs/a/charts/big.tgz", big))
+	commit(t, r, "one")
+	for _, state := range []string{"loose", "packed"} {
+		if state == "packed" {
+			gitCmd(t, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
+		}
+		repo, err := Open(r.Dir)
+		must(t, err)
+		res, err := repo.Releases(context.Background(), Options{})
+		must(t, err)
+		fsys, done, err := res.Releases[0].Open()
+		must(t, err)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		f, err := fsys.Open("charts/big.tgz")
+		must(t, err)
+		h := sha1.New()
+		n, err := io.Copy(h, f)
+		must(t, err)
+		must(t, f.Close())
+		runtime.ReadMemStats(&after)
+		done()
+		must(t, IntegrityError(fsys))
+		if n != int64(len(big)) {
+			t.Fatalf("%s: read %d bytes", state, n)
+		}
+		t.Logf("%s: %d MiB allocated", state, (after.TotalAlloc-before.TotalAlloc)>>20)
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+			t.Errorf("%s: reading a %d MiB blob allocated %d MiB: not streamed", state, len(big)>>20, alloc>>20)
+		}
 	}
 }

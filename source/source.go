@@ -40,6 +40,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/packgen/packgen/pack"
 )
@@ -50,7 +51,14 @@ type Repo struct {
 	git  *git.Repository
 	// handles are extra repository handles for concurrent readers: go-git
 	// object storage shares file offsets, so one handle per goroutine.
-	handles chan *git.Repository
+	handles chan *handle
+}
+
+// handle is one reader's view of the object storage: git resolves
+// objects (deltas in memory), stream reads large blobs stored whole.
+type handle struct {
+	git    *git.Repository
+	stream storer.DeltaObjectStorer // nil: resolve everything through git
 }
 
 // ErrShallow is returned when history is needed from a shallow clone.
@@ -81,13 +89,13 @@ func Open(p string) (*Repo, error) {
 			r = g
 		}
 	}
-	return &Repo{path: p, git: r, handles: make(chan *git.Repository, 64)}, nil
+	return &Repo{path: p, git: r, handles: make(chan *handle, 64)}, nil
 }
 
 // Git returns the go-git repository.
 func (r *Repo) Git() *git.Repository { return r.git }
 
-func (r *Repo) acquire() (*git.Repository, error) {
+func (r *Repo) acquire() (*handle, error) {
 	select {
 	case h := <-r.handles:
 		return h, nil
@@ -107,23 +115,29 @@ func (r *Repo) acquire() (*git.Repository, error) {
 // the build, and packfiles kept open (go-git otherwise opens the
 // packfile again for every object it reads).
 //
-// No LargeObjectThreshold: with it go-git v5.19.3 streams large
-// delta-compressed blobs with wrong bytes (TestLargeDeltaBlobsExact), and
-// it was 2.5 times slower on them (each backward copy re-reads the base).
-// Without it go-git resolves a blob in memory while it is read, as git
-// itself does for deltas; treeFS keeps only small blobs after that.
-func readerHandle(g *git.Repository) *git.Repository {
+// The storage that resolves objects has no LargeObjectThreshold: with it
+// go-git v5.19.3 streams large delta-compressed blobs with wrong bytes
+// (TestLargeDeltaBlobsExact), 2.5 times slower (each backward copy
+// re-reads the base). A delta is resolved in memory, as git itself does.
+// A large blob stored whole (loose, or undeltified in a pack: git's
+// newest version of a file, incompressible charts) is streamed from a
+// second storage with the threshold, whose plain zlib stream is sound
+// (TestLargeWholeBlobStreams); treeFS checks both against the object ID.
+func readerHandle(g *git.Repository) *handle {
 	st, ok := g.Storer.(*filesystem.Storage)
 	if !ok {
-		return g
+		return &handle{git: g}
 	}
 	fresh := filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRU(4*cache.MiByte),
 		filesystem.Options{ExclusiveAccess: true, MaxOpenDescriptors: 4})
 	h, err := git.Open(fresh, nil)
 	if err != nil {
-		return g
+		return &handle{git: g}
 	}
-	return h
+	// Its cache only holds delta bases, which it is not used for.
+	stream := filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRU(cache.MiByte),
+		filesystem.Options{ExclusiveAccess: true, LargeObjectThreshold: smallBlob, MaxOpenDescriptors: 2})
+	return &handle{git: h, stream: stream}
 }
 
 // plainOpen opens a work tree (looking for .git upwards) or a bare repository.
@@ -137,7 +151,7 @@ func plainOpen(p string) (*git.Repository, error) {
 	return r, err
 }
 
-func (r *Repo) release(h *git.Repository) {
+func (r *Repo) release(h *handle) {
 	select {
 	case r.handles <- h:
 	default:
@@ -201,12 +215,12 @@ func (rel *Release) Open() (fs.FS, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	tree, err := object.GetTree(h.Storer, plumbing.NewHash(rel.TreeHash))
+	tree, err := object.GetTree(h.git.Storer, plumbing.NewHash(rel.TreeHash))
 	if err != nil {
 		rel.repo.release(h)
 		return nil, nil, fmt.Errorf("read tree %s of %s: %w", rel.TreeHash, rel.Dir, err)
 	}
-	return &treeFS{s: h.Storer, root: tree, mtime: rel.Time, prefix: rel.Dir}, func() { rel.repo.release(h) }, nil
+	return &treeFS{s: h.git.Storer, stream: h.stream, root: tree, mtime: rel.Time, prefix: rel.Dir}, func() { rel.repo.release(h) }, nil
 }
 
 // Result is what Releases found.

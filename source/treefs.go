@@ -27,6 +27,8 @@ type treeFS struct {
 	root   *object.Tree
 	mtime  time.Time
 	prefix string // of paths in integrity errors: the tree's dir in the repository
+	// stream, when set, streams large blobs stored whole (see readerHandle).
+	stream storer.DeltaObjectStorer
 
 	// small keeps the content of small blobs once read: a build validates
 	// a release and then archives it, and without this every file was
@@ -195,6 +197,9 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 		} else if ok {
 			return &blobFile{rc: io.NopCloser(bytes.NewReader(data)), info: fi}, nil
 		}
+		if rc, ok := t.streamWhole(e.hash, fi.size); ok {
+			return &blobFile{rc: newCheckedReader(rc, e.hash, fi.size, t.file(name), t.fail), info: fi}, nil
+		}
 		blob, err := object.GetBlob(t.s, e.hash)
 		if err == nil && blob.Size != fi.size {
 			err = corrupt(e.hash, t.file(name), "its header records %d bytes, its listing %d", blob.Size, fi.size)
@@ -214,6 +219,27 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 	default:
 		return nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file or directory")}
 	}
+}
+
+// streamWhole opens a large blob that is stored whole as a stream from
+// disk; ok is false for a delta (resolved in memory by the caller) or when
+// the stream storage cannot tell.
+func (t *treeFS) streamWhole(h plumbing.Hash, size int64) (io.ReadCloser, bool) {
+	if t.stream == nil {
+		return nil, false
+	}
+	obj, err := t.stream.DeltaObject(plumbing.BlobObject, h)
+	if err != nil || obj.Size() != size {
+		return nil, false
+	}
+	if _, delta := obj.(plumbing.DeltaObject); delta {
+		return nil, false
+	}
+	rc, err := obj.Reader()
+	if err != nil {
+		return nil, false
+	}
+	return rc, true
 }
 
 // smallContent returns the content of a blob of the given size when it
