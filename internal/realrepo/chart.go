@@ -11,6 +11,7 @@ import (
 	"math/rand"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -248,8 +249,20 @@ func crdBlock(rng *rand.Rand, n int) string {
 	return b.String()
 }
 
+var logos sync.Map // name/variant -> []byte: encoding is the costly part
+
 // logoPNG is a small real PNG: a disc in the pack's colour.
 func logoPNG(name string, variant int) []byte {
+	key := fmt.Sprintf("%s/%d", name, variant)
+	if b, ok := logos.Load(key); ok {
+		return b.([]byte)
+	}
+	b := makeLogo(name, variant)
+	logos.Store(key, b)
+	return b
+}
+
+func makeLogo(name string, variant int) []byte {
 	h := fnv32(name)
 	size := 48 + int(h%5)*16
 	c := color.NRGBA{R: byte(h), G: byte(h >> 8), B: byte(h>>16) + byte(variant*40), A: 255}
@@ -266,6 +279,6 @@ func logoPNG(name string, variant int) []byte {
 		}
 	}
 	var buf bytes.Buffer
-	(&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, img)
+	(&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(&buf, img)
 	return buf.Bytes()
 }
