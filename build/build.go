@@ -149,6 +149,15 @@ type job struct {
 	err   error
 }
 
+// shown is the release as its pack.json writes it (20.09.0, not the
+// canonical 20.9.0 of key), for messages.
+func (j *job) shown() string {
+	if j.rel.Name == "" {
+		return j.key
+	}
+	return j.rel.Name + "@" + j.rel.Version
+}
+
 // Run builds the registry.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Out == "" {
@@ -306,17 +315,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	for _, j := range sorted {
 		res.Problems = append(res.Problems, warnings(j.probs)...)
 		if j.err != nil {
-			return nil, fmt.Errorf("pack %s: %w", j.key, j.err)
+			return nil, fmt.Errorf("pack %s: %w", j.shown(), j.err)
 		}
 		if j.probs.HasErrors() {
 			if o.SkipInvalid {
 				res.Skipped++
 				res.Problems = append(res.Problems, j.probs.Errors()...)
 				replayed = append(replayed, j.probs...)
-				fmt.Fprintf(o.Log, "skipping invalid release %s (%s at commit %s)\n", j.key, j.rel.Dir, short(j.rel.Commit))
+				fmt.Fprintf(o.Log, "skipping invalid release %s (%s at commit %s)\n", j.shown(), j.rel.Dir, short(j.rel.Commit))
 				continue
 			}
-			invalid = append(invalid, j.key)
+			invalid = append(invalid, j.shown())
 			invalidProbs = append(invalidProbs, j.probs.Errors()...)
 			continue
 		}
@@ -347,11 +356,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		rel, err := carry(ctx, o, prev, stage, p.rel, nil)
 		if err != nil {
-			return nil, fmt.Errorf("pack %s: keep previously published release: %w", key, err)
+			return nil, fmt.Errorf("pack %s@%s: keep previously published release: %w", p.name, p.rel.Version, err)
 		}
 		releases = append(releases, rel)
 		res.Carried++
-		fmt.Fprintf(o.Log, "keeping %s: published before, no longer in the built history\n", key)
+		fmt.Fprintf(o.Log, "keeping %s@%s: published before, no longer in the built history\n", p.name, p.rel.Version)
 	}
 
 	snap, err := writeIndex(ctx, o, stage, src, prev, releases)

@@ -19,7 +19,7 @@ func (rel *Release) BlobIDs() (map[string]string, error) {
 		return nil, err
 	}
 	defer rel.repo.release(h)
-	tree, err := object.GetTree(h.Storer, plumbing.NewHash(rel.TreeHash))
+	tree, err := object.GetTree(h.git.Storer, plumbing.NewHash(rel.TreeHash))
 	if err != nil {
 		return nil, fmt.Errorf("read tree %s of %s: %w", rel.TreeHash, rel.Dir, err)
 	}
