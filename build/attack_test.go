@@ -12,6 +12,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -277,4 +278,34 @@ func forgeShard(t *testing.T, site, name string, edit func(*index.Shard)) {
 		}
 	}
 	t.Fatalf("no pack %s in %s", name, site)
+}
+
+// TestAttackPreviousRewritesRecord: the attacker leaves every archive
+// alone but rewrites a release's record in the shard (a dependency, a
+// display name, the annotations) and deletes the signatures so the
+// registry looks unsigned. The archive is git's, so it is reused; the
+// record is not: it is derived from git again, never signed as the
+// bucket says.
+func TestAttackPreviousRewritesRecord(t *testing.T) {
+	f := newAttackFixture(t)
+	site := filepath.Join(f.tmp, "tampered")
+	_, err := run(t, f.repo.Dir, site) // the same packs, unsigned
+	must(t, err)
+	forgeShard(t, site, "calico", func(s *index.Shard) {
+		s.Releases[0].DisplayName = "Calico (trusted by your security team)"
+		s.Releases[0].Annotations = map[string]string{"system_state": "deprecated"}
+		s.Releases[0].Dependencies = append(s.Releases[0].Dependencies, pack.Dependency{PackName: "evil", Layer: "addon", Type: "required"})
+	})
+	srv := httptest.NewServer(http.FileServer(http.Dir(site)))
+	t.Cleanup(srv.Close)
+	out := filepath.Join(f.tmp, "out")
+	res, err := run(t, f.repo.Dir, out, f.signed, func(o *Options) { o.Previous = srv.URL })
+	must(t, err)
+	got := res.Shards[0].Releases[0]
+	if got.DisplayName != "Pack calico" || len(got.Annotations) != 0 || len(got.Dependencies) != 0 {
+		t.Fatalf("the bucket's record was signed: %+v", got)
+	}
+	if res.Reused != 1 {
+		t.Errorf("reused %d, want the archive reused once checked", res.Reused)
+	}
 }

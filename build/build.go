@@ -211,6 +211,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if prevLoc == "" {
 		prevLoc = o.Out
 	}
+	if o.Trust == nil && o.Signer != nil {
+		// The build key's own public half is always trusted.
+		if pk, ok := o.Signer.(interface{ PublicKeyPEM() ([]byte, error) }); ok {
+			if pem, err := pk.PublicKeyPEM(); err == nil {
+				o.Trust, _ = sign.NewVerifierSet(pem)
+			}
+		}
+	}
 	prev, err := loadPrevious(ctx, prevLoc, o.Trust)
 	if err != nil {
 		return nil, err
@@ -331,6 +339,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		if j.prev != nil {
 			res.Reused++
+			if !prev.signed && !j.rel.FirstTime.IsZero() {
+				j.out.Created = j.rel.FirstTime.UTC()
+			}
 		} else {
 			res.Archived++
 			// Published when the version first appeared, not when its
@@ -353,6 +364,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		key := p.name + "@" + v.String()
 		if seen[key] {
 			continue
+		}
+		if o.Signer != nil && !prev.signed {
+			return nil, fmt.Errorf("pack %s@%s: %w: it is no longer in git, and the previous build in %s is not signed by a trusted key, so nothing vouches for its record and the build will not sign it; build from a history that holds it, or pass the key that signed the previous build with --previous-key", p.name, p.rel.Version, ErrUnverifiedRelease, prev.loc)
 		}
 		rel, err := carry(ctx, o, prev, stage, p.rel, nil)
 		if err != nil {
@@ -417,8 +431,10 @@ func startJobs(ctx context.Context, o Options, prev *previous, stage string) *jo
 				switch {
 				case ctx.Err() != nil:
 					j.err = ctx.Err()
-				case j.prev != nil:
+				case j.prev != nil && prev.signed:
 					j.out, j.err = carry(ctx, o, prev, stage, *j.prev, &j.rel)
+				case j.prev != nil:
+					j.out, j.probs, j.err = reuseUnverified(ctx, o, prev, stage, j)
 				default:
 					j.out, j.probs, j.err = buildRelease(o, j.rel, stage)
 				}
@@ -473,27 +489,7 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 			Msg: fmt.Sprintf("version %q cannot be used in a registry path (letters, digits, '.', '-', '+', '_' only)", m.Version)})
 		return index.Release{}, annotate(probs, r), nil
 	}
-	rel := index.Release{
-		Version:       m.Version,
-		Layer:         string(m.Layer),
-		DisplayName:   m.DisplayName,
-		AddonType:     m.AddonType,
-		AddonSubType:  m.AddonSubType,
-		CloudTypes:    m.CloudTypes,
-		Group:         m.Group,
-		EOL:           m.EOL,
-		KubeVersion:   m.KubeVersion,
-		Charts:        m.Charts,
-		KubeManifests: m.KubeManifests,
-		AnsibleRoles:  m.AnsibleRoles,
-		Dependencies:  m.Dependencies(),
-		Resources:     m.Resources(),
-		Annotations:   m.Annotations,
-		Commit:        r.Commit,
-		Tree:          r.TreeHash,
-		Created:       r.Time.UTC(),
-		Dir:           r.Dir,
-	}
+	rel := record(m, r)
 	apath := index.ArchivePath(m.Name, m.Version)
 	file := filepath.Join(stage, filepath.FromSlash(apath))
 	if err := o.dirs.mkdirAll(filepath.Dir(file)); err != nil {
@@ -529,6 +525,63 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 		}
 		rel.Signature = path.Join(path.Dir(apath), sig)
 		rel.Bundle = path.Join(path.Dir(apath), bundle)
+	}
+	return rel, probs, nil
+}
+
+// record is the index entry of release r whose pack.json is m, all but
+// its archive and signature files.
+func record(m *pack.Manifest, r source.Release) index.Release {
+	return index.Release{
+		Version:       m.Version,
+		Layer:         string(m.Layer),
+		DisplayName:   m.DisplayName,
+		AddonType:     m.AddonType,
+		AddonSubType:  m.AddonSubType,
+		CloudTypes:    m.CloudTypes,
+		Group:         m.Group,
+		EOL:           m.EOL,
+		KubeVersion:   m.KubeVersion,
+		Charts:        m.Charts,
+		KubeManifests: m.KubeManifests,
+		AnsibleRoles:  m.AnsibleRoles,
+		Dependencies:  m.Dependencies(),
+		Resources:     m.Resources(),
+		Annotations:   m.Annotations,
+		Commit:        r.Commit,
+		Tree:          r.TreeHash,
+		Created:       r.Time.UTC(),
+		Dir:           r.Dir,
+	}
+}
+
+// reuseUnverified reuses the archive of a release git still holds from a
+// previous build no trusted key vouches for (an unsigned registry, or
+// one that starts signing): the archive bytes are kept once they prove
+// to be the git tree (carry), but every other field of the entry is
+// derived from git again, as for a new release: the previous shard's
+// word on dependencies, annotations or names is never signed.
+func reuseUnverified(ctx context.Context, o Options, prev *previous, stage string, j *job) (index.Release, pack.Problems, error) {
+	old, err := carry(ctx, o, prev, stage, *j.prev, &j.rel)
+	if err != nil {
+		return old, nil, err
+	}
+	fsys, done, err := j.rel.Open()
+	if err != nil {
+		return old, nil, err
+	}
+	defer done()
+	p, probs := pack.Load(fsys, ".", pack.Options{Prefix: j.rel.Dir})
+	if err := source.IntegrityError(fsys); err != nil {
+		return old, nil, err
+	}
+	if probs.HasErrors() || p.Manifest == nil {
+		return old, annotate(probs, j.rel), nil
+	}
+	rel := record(p.Manifest, j.rel)
+	rel.Archive, rel.Signature, rel.Bundle = old.Archive, old.Signature, old.Bundle
+	if want := index.ArchivePath(p.Manifest.Name, p.Manifest.Version); rel.Archive.Path != want {
+		return old, nil, fmt.Errorf("%w: %s from %s: %s@%s's archive belongs at %s", ErrTampered, rel.Archive.Path, prev.loc, p.Manifest.Name, p.Manifest.Version, want)
 	}
 	return rel, probs, nil
 }
