@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin/packgen
 FUZZTIME ?= 10s
 
-.PHONY: all build test vet fmt-check lint-workflows unit fuzz bench demo clean
+.PHONY: all build test vet fmt-check lint-workflows unit fuzz bench demo clean killtest
 
 all: build
 
@@ -65,6 +65,13 @@ fuzz-smoke:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	cd bench && $(GO) run ./cmd/benchtable $(BENCHFLAGS)
+
+# The kill -9 trial loop at full length: 80 builds killed at random
+# moments over one out dir, each followed by verify --site (make test
+# runs 10). Bounded: each trial is one small build.
+KILL_TRIALS ?= 80
+killtest:
+	PACKGEN_KILL_TRIALS=$(KILL_TRIALS) $(GO) test -count=1 -run '^TestBuildSurvivesSIGKILL$$' -timeout 20m -v ./build/ | grep -E '^(---|ok|FAIL|\s+crash_test)'
 
 # Build a registry from examples/packs, serve it, fetch and verify a pack.
 demo: build

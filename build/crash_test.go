@@ -120,7 +120,9 @@ func TestBuildSurvivesSIGKILL(t *testing.T) {
 	rng := rand.New(rand.NewSource(seed))
 	t.Logf("full build %v; kill seed %d", full.Round(time.Millisecond), seed)
 	killed, finished := 0, 0
-	for i := 1; i <= 10; i++ {
+	// 10 trials in make test; `make killtest` runs 80 (PACKGEN_KILL_TRIALS).
+	trials := envInt("PACKGEN_KILL_TRIALS", 10)
+	for i := 1; i <= trials; i++ {
 		// Every build differs from the last (history on/off, a new
 		// generatedAt) so a finished one swaps in a new site.
 		j := crashJob{Repo: repo, Out: out, Key: key, History: i%2 == 1, GeneratedAt: base.Add(time.Duration(i) * time.Hour)}

@@ -219,8 +219,13 @@ layers:
 		t.Errorf("unconfigured registry: %v", err)
 	}
 
-	// Fetch: exactly the locked bytes, extracted per layer.
+	// Fetch: exactly the locked bytes, extracted per layer. The stage a
+	// killed fetch left beside DEST is removed on the way.
 	dest := filepath.Join(t.TempDir(), "cluster")
+	leftover := filepath.Join(filepath.Dir(dest), ".packgen-profile-killed")
+	if err := os.MkdirAll(filepath.Join(leftover, "calico-3.27.3"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	var progress []string
 	fr, err := Fetch(ctx, lock, reg.env(state), FetchOptions{Dest: dest, Jobs: 3, Progress: func(done, total int, l LockedPack) {
 		progress = append(progress, l.ID())
@@ -230,6 +235,12 @@ layers:
 	}
 	if len(fr.Layers) != 8 || len(progress) != 8 {
 		t.Fatalf("fetched %d layers, %d progress calls", len(fr.Layers), len(progress))
+	}
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("a killed fetch's stage is still there: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), ".packgen-profile-*")); len(left) > 0 {
+		t.Errorf("stages left after a fetch: %v", left)
 	}
 	for _, f := range []string{"calico-3.27.3/manifests/calico.yaml", "ubuntu-22.4.4/pack.json", "prometheus-operator-58.2.1/values.yaml", "ingress-nginx-4.10.1/charts/ingress-nginx-4.10.1.tgz"} {
 		if _, err := os.Stat(filepath.Join(dest, f)); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/internal/stale"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -63,10 +64,19 @@ func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchRes
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, err
 	}
+	// Stages of fetches killed before they finished are removed; a
+	// running fetch's is held (internal/stale).
+	stale.Sweep(parent, ".packgen-profile-*")
 	stage, err := os.MkdirTemp(parent, ".packgen-profile-*")
 	if err != nil {
 		return nil, err
 	}
+	release, err := stale.Hold(stage)
+	if err != nil {
+		os.RemoveAll(stage)
+		return nil, err
+	}
+	defer release()
 	done := false
 	defer func() {
 		if !done {
