@@ -81,7 +81,14 @@ type Options struct {
 
 	Log      io.Writer             // human-readable notes; nil = discard
 	Progress func(done, total int) // called as releases finish; total grows as history is walked
+	// VerifiedDir, when set, is a directory on the build machine (the
+	// user's cache) where the build remembers which archives it proved to
+	// be which git trees (verified.go), so rebuilds check reused archives
+	// by digest instead of comparing every file with git again.
+	VerifiedDir string
+
 	linker   func(old, new string) error
+	verified *verifiedSet
 	dirs     *dirMaker
 	inPlace  bool // update Out in place (see update.go)
 	shape    treeshape.Func
@@ -219,6 +226,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}
+	o.verified = loadVerified(o.VerifiedDir)
 	prev, err := loadPrevious(ctx, prevLoc, o.Trust)
 	if err != nil {
 		return nil, err
@@ -339,7 +347,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		if j.prev != nil {
 			res.Reused++
-			if !prev.signed && !j.rel.FirstTime.IsZero() {
+			if !prev.signed && o.Signer != nil && !j.rel.FirstTime.IsZero() {
 				j.out.Created = j.rel.FirstTime.UTC()
 			}
 		} else {
@@ -393,6 +401,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	committed = true
+	o.verified.save()
 	res.Problems.Sort()
 	if inputs != "" && src.Commit == commit {
 		replayed.Sort()
@@ -431,7 +440,9 @@ func startJobs(ctx context.Context, o Options, prev *previous, stage string) *jo
 				switch {
 				case ctx.Err() != nil:
 					j.err = ctx.Err()
-				case j.prev != nil && prev.signed:
+				case j.prev != nil && (prev.signed || o.Signer == nil):
+					// A verified record, or an unsigned build that signs
+					// nothing on its word.
 					j.out, j.err = carry(ctx, o, prev, stage, *j.prev, &j.rel)
 				case j.prev != nil:
 					j.out, j.probs, j.err = reuseUnverified(ctx, o, prev, stage, j)
@@ -514,6 +525,7 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 		return rel, nil, fmt.Errorf("archive %s: %w", apath, err)
 	}
 	rel.Archive = index.FileRef{Path: apath, SHA256: d.SHA256, Size: d.Size}
+	o.verified.add(d.SHA256, r.TreeHash) // archived from git just now
 	if o.Signer != nil {
 		sum, err := hexSum(d.SHA256)
 		if err != nil {
@@ -626,7 +638,7 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 	if o.inPlace {
 		// Already there, signed by this key (canUpdateInPlace); checked
 		// all the same.
-		if err := checkArchive(prev, file, r, rel); err != nil {
+		if err := checkArchive(o, prev, file, r, rel); err != nil {
 			return r, err
 		}
 		return settleSignature(o, stage, r, rel != nil)
@@ -659,7 +671,7 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 			return r, err
 		}
 	}
-	if err := checkArchive(prev, file, r, rel); err != nil {
+	if err := checkArchive(o, prev, file, r, rel); err != nil {
 		return r, err
 	}
 	return settleSignature(o, stage, r, rel != nil)

@@ -78,7 +78,9 @@ func BenchmarkRebuild(b *testing.B) {
 		b.Fatal(err)
 	}
 	out := filepath.Join(dir, "site")
-	o := Options{Repo: repo, Out: out, History: true, Registry: "scale"}
+	// VerifiedDir as packgen build sets it (the user's cache): reused
+	// archives are checked by digest, not compared with git again.
+	o := Options{Repo: repo, Out: out, History: true, Registry: "scale", VerifiedDir: filepath.Join(dir, "cache")}
 	if _, err := Run(context.Background(), o); err != nil {
 		b.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func (p *previous) verifyRoot(ctx context.Context, trust *sign.Verifier, data []
 // checkArchive verifies the archive of r as placed in the stage (file):
 // its size and SHA-256 against the record, and, when git holds the
 // release (rel), its content against git.
-func checkArchive(prev *previous, file string, r index.Release, rel *source.Release) error {
+func checkArchive(o Options, prev *previous, file string, r index.Release, rel *source.Release) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -83,7 +83,8 @@ func checkArchive(prev *previous, file string, r index.Release, rel *source.Rele
 	defer f.Close()
 	h := sha256.New()
 	var src io.Reader = io.TeeReader(io.LimitReader(f, r.Archive.Size+1), h)
-	if rel != nil {
+	compare := rel != nil && !o.verified.has(r.Archive.SHA256, rel.TreeHash)
+	if compare {
 		if err := rebuild.Compare(src, nameOf(r), rel); err != nil {
 			if !errors.Is(err, rebuild.ErrDiffers) {
 				return fmt.Errorf("%w: %s from %s: %v", ErrTampered, r.Archive.Path, prev.loc, err)
@@ -101,6 +102,9 @@ func checkArchive(prev *previous, file string, r index.Release, rel *source.Rele
 	}
 	if n != r.Archive.Size || hex.EncodeToString(h.Sum(nil)) != r.Archive.SHA256 {
 		return fmt.Errorf("%w: %s in %s: %s: expected sha256 %s (%d bytes); remove it so it is fetched or archived again", ErrTampered, r.Archive.Path, prev.loc, index.ErrDigestMismatch, r.Archive.SHA256, r.Archive.Size)
+	}
+	if compare {
+		o.verified.add(r.Archive.SHA256, rel.TreeHash)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
@@ -107,6 +108,8 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 		}
 		o.Signer = signer
 	}
+	// Archives proved to be git trees are remembered on this machine.
+	o.VerifiedDir = client.DefaultCacheDir()
 	if o.Trust, err = trustedKeys(o.Signer, o.previousKeys); err != nil {
 		return err
 	}

@@ -1,0 +1,107 @@
+package build
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/packgen/packgen/internal/safefile"
+)
+
+// verifiedSet remembers which archives were proved to be which git
+// trees: a line "<archive sha256> <tree hash>" for every archive this
+// machine built from git or compared with git (rebuild.Compare). Both
+// are content hashes, so the fact never goes stale, and a rebuild that
+// reuses thousands of releases then checks each archive's digest (it
+// must still be those bytes) instead of inflating and hashing every
+// file again: O(what changed) as before.
+//
+// The file lives on the build machine (the user's cache dir, beside the
+// repository's clone), never in the out dir or the bucket: what it says
+// is trusted as much as the git objects on that machine are.
+type verifiedSet struct {
+	file  string // "" = nothing remembered, every reused archive compared
+	mu    sync.Mutex
+	known map[string]bool
+	added []string
+}
+
+// verifiedFormat names the file: a change to what Compare proves (new
+// ignore rules, say) starts a new one.
+const verifiedFormat = "verified-archives-v1.txt"
+
+// maxVerifiedSize bounds what is read back; past it the file starts over.
+const maxVerifiedSize = 64 << 20
+
+func loadVerified(dir string) *verifiedSet {
+	v := &verifiedSet{known: map[string]bool{}}
+	if dir == "" {
+		return v
+	}
+	v.file = filepath.Join(dir, verifiedFormat)
+	f, err := safefile.Open(v.file)
+	if err != nil {
+		return v
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.LimitReader(f, maxVerifiedSize))
+	for sc.Scan() {
+		if line := sc.Text(); len(line) == 64+1+40 && line[64] == ' ' {
+			v.known[line] = true
+		}
+	}
+	return v
+}
+
+func (v *verifiedSet) has(sha256, tree string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.known[sha256+" "+tree]
+}
+
+func (v *verifiedSet) add(sha256, tree string) {
+	if len(sha256) != 64 || len(tree) != 40 {
+		return
+	}
+	k := sha256 + " " + tree
+	v.mu.Lock()
+	if !v.known[k] {
+		v.known[k] = true
+		v.added = append(v.added, k)
+	}
+	v.mu.Unlock()
+}
+
+// save appends what this build proved. Lines under PIPE_BUF are written
+// whole with O_APPEND, so concurrent builds do not interleave them; a
+// file grown past the bound is replaced by this build's facts alone.
+func (v *verifiedSet) save() {
+	if v.file == "" || len(v.added) == 0 {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(v.file), 0o755); err != nil {
+		return
+	}
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	if st, err := os.Stat(v.file); err == nil && st.Size() > maxVerifiedSize {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	}
+	f, err := os.OpenFile(v.file, flags, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	var b strings.Builder
+	for _, k := range v.added {
+		b.WriteString(k)
+		b.WriteByte('\n')
+		if b.Len() > 3<<10 {
+			f.WriteString(b.String())
+			b.Reset()
+		}
+	}
+	f.WriteString(b.String())
+}
