@@ -115,6 +115,13 @@ func makeSpecs(o Options, rng *rand.Rand) []*packSpec {
 		randomSpec(s, rng)
 	}
 	force(specs, o)
+	// A group directory named like another pack would put packs inside a
+	// pack: such packs are grouped under their own name instead.
+	for _, s := range specs {
+		if used[s.group] {
+			s.group = s.name
+		}
+	}
 	if o.PastDuplicate {
 		for _, s := range specs {
 			if s.layer == "csi" {

@@ -200,7 +200,9 @@ func (r *Repo) Release(id string) *Release {
 }
 
 // Generate creates the repository in dir (which must be empty or absent)
-// on branch main, checked out.
+// on branch main, checked out. The same options give the same commits
+// with the same Go release (chart archives and logos are compressed by
+// the standard library, whose output may change between releases).
 func Generate(dir string, o Options) (*Repo, error) {
 	if o.Packs < 20 || o.Commits < 10 {
 		return nil, fmt.Errorf("%w: need at least 20 packs and 10 commits, got %d and %d", ErrOptions, o.Packs, o.Commits)

@@ -143,8 +143,9 @@ func TestShape(t *testing.T) {
 // TestMatchesGit checks every recorded release against git itself:
 // its files at Commit:Dir, its pack.json, where it was introduced, and
 // that Commit is the newest first-parent commit holding that version.
-func TestMatchesGit(t *testing.T) {
-	r := small(t)
+func TestMatchesGit(t *testing.T) { matchesGit(t, small(t)) }
+
+func matchesGit(t *testing.T, r *Repo) {
 	cat := newCatFile(t, r.Dir)
 	index := map[string]int{}
 	for i, c := range r.Commits {
@@ -455,8 +456,9 @@ func toString(v any) string {
 // TestHeadValidates runs packgen's validator over HEAD's work tree: the
 // only errors allowed are those of features the validator is being
 // taught to accept (issue 13, item 6); any other is a generator bug.
-func TestHeadValidates(t *testing.T) {
-	r := small(t)
+func TestHeadValidates(t *testing.T) { headValidates(t, small(t)) }
+
+func headValidates(t *testing.T, r *Repo) {
 	_, probs, err := pack.ValidateTree(os.DirFS(r.Dir), "packs", "packs")
 	if err != nil {
 		t.Fatal(err)
@@ -521,4 +523,6 @@ func TestFull(t *testing.T) {
 	if len(names) < 200 || len(r.Commits) < 300 {
 		t.Errorf("%d packs, %d commits", len(names), len(r.Commits))
 	}
+	matchesGit(t, r)
+	headValidates(t, r)
 }
