@@ -36,7 +36,7 @@ var waiting = map[string]string{
 		"version's directory (as the real repository has) makes the next incremental build fail with ImmutableError, " +
 		"while a fresh history build takes the newest content (not an item of issue 13)",
 	"*/site_built_along_history_equals_fresh_build": "issue 13 item 3 (archive mtimes from HEAD), once builds along history pass",
-	"*/published_time_is_the_introducing_commit": "issue 13 item 9: created is the time of the newest commit holding the version",
+	"*/published_time_is_the_introducing_commit":    "issue 13 item 9: created is the time of the newest commit holding the version",
 	"*/archives_equal_git": "issue 13 item 1: large delta-compressed blobs read through go-git's " +
 		"LargeObjectThreshold come out with wrong bytes (a 308 KB CRD differs from byte 81255)",
 	"*/incremental_archives_equal_git": "issue 13 items 1 and 4: the corrupt archives of the first build are reused unchecked",
