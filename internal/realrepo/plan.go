@@ -6,7 +6,6 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"math/rand"
-	"path"
 	"sort"
 	"strings"
 )
@@ -521,7 +520,7 @@ func (m *model) plan() [][]event {
 
 // write generates every commit of plan into the fast-import stream.
 func (m *model) write(w *bufio.Writer, plan [][]event) error {
-	m.w = m.w0(w)
+	m.w = w
 	m.put("README.md", rootReadme(0), 0o644)
 	m.put(".github/workflows/pack-validation.yml", workflowYAML(0), 0o644)
 	m.put(".gitignore", []byte(".DS_Store\n*.swp\n.idea/\n"), 0o644)
@@ -570,8 +569,6 @@ func (m *model) write(w *bufio.Writer, plan [][]event) error {
 	}
 	return nil
 }
-
-func (m *model) w0(w *bufio.Writer) *bufio.Writer { return w }
 
 func firstLine(s string) string { return strings.SplitN(s, "\n", 2)[0] }
 
@@ -777,5 +774,3 @@ func (m *model) pick(ok func(*dirState) bool) *dirState {
 	}
 	return cands[m.rng.Intn(len(cands))]
 }
-
-var _ = path.Base

@@ -39,7 +39,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -457,5 +456,3 @@ func dedupe(s []string) []string {
 func under(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, dir+"/")
 }
-
-var _ = path.Join
