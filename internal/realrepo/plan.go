@@ -538,6 +538,10 @@ func (m *model) write(w *bufio.Writer, plan [][]event) error {
 			}
 			msgs = append(msgs, msg)
 		}
+		if ci == len(plan)-1 && m.o.RealErrors {
+			kinds, msgs = append(kinds, "edit"), append(msgs, "Pack fixes")
+			packs = append(packs, m.realErrors()...)
+		}
 		if len(m.ops) == 0 { // nothing applied: a README edit keeps the commit
 			rootEdits++
 			m.put("README.md", rootReadme(rootEdits), 0o644)
@@ -773,4 +777,34 @@ func (m *model) pick(ok func(*dirState) bool) *dirState {
 		return nil
 	}
 	return cands[m.rng.Intn(len(cands))]
+}
+
+// realErrors gives five packs of HEAD one real mistake each.
+func (m *model) realErrors() []string {
+	var names []string
+	taken := map[*packSpec]bool{}
+	for _, kind := range []string{BadDuplicateKey, BadJPEGLogo, BadMissingChart, BadDependency, BadAddonType} {
+		var d *dirState
+		for _, c := range m.sortedDirs() {
+			s := c.spec
+			if c.dup || taken[s] || s.layer != "addon" || m.current(s) != c || s.templated || s.dotRooted || s.docs {
+				continue
+			}
+			if kind == BadMissingChart && s.chart == "" {
+				continue
+			}
+			d = c
+			break
+		}
+		if d == nil {
+			continue
+		}
+		taken[d.spec] = true
+		d.bad = kind
+		m.sync(d, m.filesFor(d))
+		file := map[string]string{BadDuplicateKey: "manifests/" + d.spec.ns + "-extra.yaml", BadJPEGLogo: "logo.png", BadMissingChart: "pack.json", BadDependency: "pack.json", BadAddonType: "pack.json"}[kind]
+		m.bad = append(m.bad, RealError{ID: d.spec.name + "@" + d.spec.versions[d.vi], Dir: d.dir, File: d.dir + "/" + file, Kind: kind})
+		names = append(names, d.spec.name)
+	}
+	return names
 }

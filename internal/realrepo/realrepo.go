@@ -59,6 +59,10 @@ type Options struct {
 	// commits in the middle of history (as happened in the real
 	// repository); HEAD is clean again.
 	PastDuplicate bool
+	// RealErrors makes the last commit add to five packs, one each, the
+	// real mistakes the vendor's repository holds (Repo.RealErrors), which
+	// packgen must keep reporting; HEAD is then not valid.
+	RealErrors bool
 	// Omit leaves features out (those a pack has, see omit in plan.go),
 	// everything else unchanged: to tell one defect from another.
 	Omit []Feature
@@ -127,6 +131,7 @@ type Repo struct {
 	// PastDuplicate names the two directories that held one name@version
 	// at once, and the commits where they did (Options.PastDuplicate).
 	PastDuplicate *Duplicate
+	RealErrors    []RealError
 
 	m *model
 }
@@ -186,6 +191,23 @@ type Duplicate struct {
 	FromIndex  int
 	ToIndex    int
 	FixedIndex int // the commit that removed the second directory
+}
+
+// Kinds of RealError.
+const (
+	BadDuplicateKey = "duplicate-key"     // a manifest sets one key twice
+	BadJPEGLogo     = "jpeg-logo"         // logo.png holds a JPEG
+	BadMissingChart = "missing-chart"     // pack.json names a chart archive that is not there
+	BadDependency   = "dependency-type"   // a dependency without type
+	BadAddonType    = "addon-type-spaced" // addonType "app-services" for "app services"
+)
+
+// RealError is a real mistake Options.RealErrors put at HEAD.
+type RealError struct {
+	ID   string // name@version
+	Dir  string
+	File string // the file at fault, relative to the repository
+	Kind string
 }
 
 // Release returns the release name@version (as written), or nil.
@@ -336,6 +358,7 @@ func (r *Repo) refresh() {
 			r.Features[f] = append(r.Features[f], rel.ID())
 		}
 	}
+	r.RealErrors = append([]RealError(nil), m.bad...)
 	if d := m.dup; d != nil && d.FixedIndex > 0 {
 		cp := *d
 		cp.From, cp.To = m.commits[d.FromIndex].Hash, m.commits[d.ToIndex].Hash

@@ -526,3 +526,37 @@ func TestFull(t *testing.T) {
 	matchesGit(t, r)
 	headValidates(t, r)
 }
+
+// TestRealErrors: the real mistakes put at HEAD are reported by
+// packgen's validator on the very file, as errors where issue 13 says
+// they must stay errors.
+func TestRealErrors(t *testing.T) {
+	r, err := Generate(t.TempDir(), Options{Seed: 7, Packs: 30, Commits: 14, RealErrors: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.RealErrors) != 5 {
+		t.Fatalf("want 5 real errors, got %+v", r.RealErrors)
+	}
+	_, probs, err := pack.ValidateTree(os.DirFS(r.Dir), "packs", "packs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustError := map[string]bool{BadDuplicateKey: true, BadMissingChart: true, BadDependency: true}
+	for _, e := range r.RealErrors {
+		var found []pack.Problem
+		for _, p := range probs {
+			if p.File == e.File {
+				found = append(found, p)
+			}
+		}
+		if len(found) == 0 {
+			t.Errorf("%s (%s): nothing reported on %s", e.Kind, e.ID, e.File)
+			continue
+		}
+		if mustError[e.Kind] && !pack.Problems(found).HasErrors() {
+			t.Errorf("%s (%s): want an error on %s, got %v", e.Kind, e.ID, e.File, found)
+		}
+		t.Logf("%s: %s", e.Kind, found[0])
+	}
+}
