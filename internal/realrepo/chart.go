@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"math/rand"
 	"path"
@@ -280,5 +281,16 @@ func makeLogo(name string, variant int) []byte {
 	}
 	var buf bytes.Buffer
 	(&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(&buf, img)
+	return buf.Bytes()
+}
+
+// logoJPEG is a JPEG saved as logo.png, as the real repository has.
+func logoJPEG(name string) []byte {
+	img, err := png.Decode(bytes.NewReader(logoPNG(name, 0)))
+	if err != nil {
+		panic(err) // our own PNG
+	}
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85})
 	return buf.Bytes()
 }

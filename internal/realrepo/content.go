@@ -72,13 +72,29 @@ func (m *model) filesFor(d *dirState) map[string]file {
 	if d.dup {
 		layer, addonType = "addon", "system app"
 	}
-	add("pack.json", packJSON(s, vi, layer, addonType, charts, manifests))
+	ps := s
+	switch d.bad {
+	case BadAddonType:
+		addonType = "app-services"
+	case BadDependency:
+		cp := *s
+		cp.deps = append(append([]dep(nil), s.deps...), dep{pack: "kubernetes", layer: "k8s", min: "1.26.0"})
+		ps = &cp
+	case BadMissingChart:
+		delete(out, charts[0])
+	case BadDuplicateKey:
+		add("manifests/"+s.ns+"-extra.yaml", []byte(fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s-extra\n  namespace: %s\ndata:\n  mode: fast\n  level: info\n  mode: safe\n", s.ns, s.ns)))
+	}
+	add("pack.json", packJSON(ps, vi, layer, addonType, charts, manifests))
 	add("values.yaml", m.values(s, vi, d.edits, manifests))
 	if s.readme {
 		add("README.md", m.readme(s, vi, d.readme))
 	}
 	if s.logo {
 		add("logo.png", logoPNG(s.name, vi/3))
+	}
+	if d.bad == BadJPEGLogo {
+		add("logo.png", logoJPEG(s.name))
 	}
 	if s.presets {
 		add("presets.yaml", presetsYAML(s))
@@ -191,7 +207,11 @@ func packJSON(s *packSpec, vi int, layer, addonType string, charts, manifests []
 	if len(s.deps) > 0 {
 		var deps []map[string]string
 		for _, d := range s.deps {
-			deps = append(deps, map[string]string{"packName": d.pack, "layer": d.layer, "minVersion": d.min, "maxVersion": d.max, "type": d.typ})
+			dm := map[string]string{"packName": d.pack, "layer": d.layer, "minVersion": d.min, "maxVersion": d.max, "type": d.typ}
+			if d.typ == "" {
+				delete(dm, "type")
+			}
+			deps = append(deps, dm)
 		}
 		cons = append(cons, kv{"dependencies", deps})
 	}

@@ -29,6 +29,7 @@ type dirState struct {
 	edits  int // value fixes without a version bump
 	readme int // README edits
 	dup    bool
+	bad    string             // a real error it carries (Options.RealErrors)
 	files  map[string]blobRef // relative to dir
 	snap   *snapshot          // nil when files changed since
 }
@@ -74,6 +75,7 @@ type model struct {
 	rels     map[string]*relState
 	dup      *Duplicate
 	dupDir   string
+	bad      []RealError
 	crd      map[*packSpec][]string
 	crdDone  map[*packSpec]cached[string] // the newest version's only: edits touch no other
 	tgz      map[*packSpec]cached[[]byte]

@@ -6,7 +6,6 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"math/rand"
-	"path"
 	"sort"
 	"strings"
 )
@@ -115,6 +114,13 @@ func makeSpecs(o Options, rng *rand.Rand) []*packSpec {
 		randomSpec(s, rng)
 	}
 	force(specs, o)
+	// A group directory named like another pack would put packs inside a
+	// pack: such packs are grouped under their own name instead.
+	for _, s := range specs {
+		if used[s.group] {
+			s.group = s.name
+		}
+	}
 	if o.PastDuplicate {
 		for _, s := range specs {
 			if s.layer == "csi" {
@@ -514,7 +520,7 @@ func (m *model) plan() [][]event {
 
 // write generates every commit of plan into the fast-import stream.
 func (m *model) write(w *bufio.Writer, plan [][]event) error {
-	m.w = m.w0(w)
+	m.w = w
 	m.put("README.md", rootReadme(0), 0o644)
 	m.put(".github/workflows/pack-validation.yml", workflowYAML(0), 0o644)
 	m.put(".gitignore", []byte(".DS_Store\n*.swp\n.idea/\n"), 0o644)
@@ -531,6 +537,10 @@ func (m *model) write(w *bufio.Writer, plan [][]event) error {
 				packs = append(packs, p)
 			}
 			msgs = append(msgs, msg)
+		}
+		if ci == len(plan)-1 && m.o.RealErrors {
+			kinds, msgs = append(kinds, "edit"), append(msgs, "Pack fixes")
+			packs = append(packs, m.realErrors()...)
 		}
 		if len(m.ops) == 0 { // nothing applied: a README edit keeps the commit
 			rootEdits++
@@ -563,8 +573,6 @@ func (m *model) write(w *bufio.Writer, plan [][]event) error {
 	}
 	return nil
 }
-
-func (m *model) w0(w *bufio.Writer) *bufio.Writer { return w }
 
 func firstLine(s string) string { return strings.SplitN(s, "\n", 2)[0] }
 
@@ -771,4 +779,32 @@ func (m *model) pick(ok func(*dirState) bool) *dirState {
 	return cands[m.rng.Intn(len(cands))]
 }
 
-var _ = path.Base
+// realErrors gives five packs of HEAD one real mistake each.
+func (m *model) realErrors() []string {
+	var names []string
+	taken := map[*packSpec]bool{}
+	for _, kind := range []string{BadDuplicateKey, BadJPEGLogo, BadMissingChart, BadDependency, BadAddonType} {
+		var d *dirState
+		for _, c := range m.sortedDirs() {
+			s := c.spec
+			if c.dup || taken[s] || s.layer != "addon" || m.current(s) != c || s.templated || s.dotRooted || s.docs {
+				continue
+			}
+			if kind == BadMissingChart && s.chart == "" {
+				continue
+			}
+			d = c
+			break
+		}
+		if d == nil {
+			continue
+		}
+		taken[d.spec] = true
+		d.bad = kind
+		m.sync(d, m.filesFor(d))
+		file := map[string]string{BadDuplicateKey: "manifests/" + d.spec.ns + "-extra.yaml", BadJPEGLogo: "logo.png", BadMissingChart: "pack.json", BadDependency: "pack.json", BadAddonType: "pack.json"}[kind]
+		m.bad = append(m.bad, RealError{ID: d.spec.name + "@" + d.spec.versions[d.vi], Dir: d.dir, File: d.dir + "/" + file, Kind: kind})
+		names = append(names, d.spec.name)
+	}
+	return names
+}

@@ -39,7 +39,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -60,6 +59,10 @@ type Options struct {
 	// commits in the middle of history (as happened in the real
 	// repository); HEAD is clean again.
 	PastDuplicate bool
+	// RealErrors makes the last commit add to five packs, one each, the
+	// real mistakes the vendor's repository holds (Repo.RealErrors), which
+	// packgen must keep reporting; HEAD is then not valid.
+	RealErrors bool
 	// Omit leaves features out (those a pack has, see omit in plan.go),
 	// everything else unchanged: to tell one defect from another.
 	Omit []Feature
@@ -128,6 +131,7 @@ type Repo struct {
 	// PastDuplicate names the two directories that held one name@version
 	// at once, and the commits where they did (Options.PastDuplicate).
 	PastDuplicate *Duplicate
+	RealErrors    []RealError
 
 	m *model
 }
@@ -189,6 +193,23 @@ type Duplicate struct {
 	FixedIndex int // the commit that removed the second directory
 }
 
+// Kinds of RealError.
+const (
+	BadDuplicateKey = "duplicate-key"     // a manifest sets one key twice
+	BadJPEGLogo     = "jpeg-logo"         // logo.png holds a JPEG
+	BadMissingChart = "missing-chart"     // pack.json names a chart archive that is not there
+	BadDependency   = "dependency-type"   // a dependency without type
+	BadAddonType    = "addon-type-spaced" // addonType "app-services" for "app services"
+)
+
+// RealError is a real mistake Options.RealErrors put at HEAD.
+type RealError struct {
+	ID   string // name@version
+	Dir  string
+	File string // the file at fault, relative to the repository
+	Kind string
+}
+
 // Release returns the release name@version (as written), or nil.
 func (r *Repo) Release(id string) *Release {
 	for i := range r.Releases {
@@ -200,7 +221,9 @@ func (r *Repo) Release(id string) *Release {
 }
 
 // Generate creates the repository in dir (which must be empty or absent)
-// on branch main, checked out.
+// on branch main, checked out. The same options give the same commits
+// with the same Go release (chart archives and logos are compressed by
+// the standard library, whose output may change between releases).
 func Generate(dir string, o Options) (*Repo, error) {
 	if o.Packs < 20 || o.Commits < 10 {
 		return nil, fmt.Errorf("%w: need at least 20 packs and 10 commits, got %d and %d", ErrOptions, o.Packs, o.Commits)
@@ -335,6 +358,7 @@ func (r *Repo) refresh() {
 			r.Features[f] = append(r.Features[f], rel.ID())
 		}
 	}
+	r.RealErrors = append([]RealError(nil), m.bad...)
 	if d := m.dup; d != nil && d.FixedIndex > 0 {
 		cp := *d
 		cp.From, cp.To = m.commits[d.FromIndex].Hash, m.commits[d.ToIndex].Hash
@@ -455,5 +479,3 @@ func dedupe(s []string) []string {
 func under(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, dir+"/")
 }
-
-var _ = path.Join

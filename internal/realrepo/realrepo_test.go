@@ -143,8 +143,9 @@ func TestShape(t *testing.T) {
 // TestMatchesGit checks every recorded release against git itself:
 // its files at Commit:Dir, its pack.json, where it was introduced, and
 // that Commit is the newest first-parent commit holding that version.
-func TestMatchesGit(t *testing.T) {
-	r := small(t)
+func TestMatchesGit(t *testing.T) { matchesGit(t, small(t)) }
+
+func matchesGit(t *testing.T, r *Repo) {
 	cat := newCatFile(t, r.Dir)
 	index := map[string]int{}
 	for i, c := range r.Commits {
@@ -455,8 +456,9 @@ func toString(v any) string {
 // TestHeadValidates runs packgen's validator over HEAD's work tree: the
 // only errors allowed are those of features the validator is being
 // taught to accept (issue 13, item 6); any other is a generator bug.
-func TestHeadValidates(t *testing.T) {
-	r := small(t)
+func TestHeadValidates(t *testing.T) { headValidates(t, small(t)) }
+
+func headValidates(t *testing.T, r *Repo) {
 	_, probs, err := pack.ValidateTree(os.DirFS(r.Dir), "packs", "packs")
 	if err != nil {
 		t.Fatal(err)
@@ -520,5 +522,41 @@ func TestFull(t *testing.T) {
 	t.Logf("%d packs, %d releases, %d commits in %v", len(names), len(r.Releases), len(r.Commits), time.Since(start))
 	if len(names) < 200 || len(r.Commits) < 300 {
 		t.Errorf("%d packs, %d commits", len(names), len(r.Commits))
+	}
+	matchesGit(t, r)
+	headValidates(t, r)
+}
+
+// TestRealErrors: the real mistakes put at HEAD are reported by
+// packgen's validator on the very file, as errors where issue 13 says
+// they must stay errors.
+func TestRealErrors(t *testing.T) {
+	r, err := Generate(t.TempDir(), Options{Seed: 7, Packs: 30, Commits: 14, RealErrors: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.RealErrors) != 5 {
+		t.Fatalf("want 5 real errors, got %+v", r.RealErrors)
+	}
+	_, probs, err := pack.ValidateTree(os.DirFS(r.Dir), "packs", "packs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustError := map[string]bool{BadDuplicateKey: true, BadMissingChart: true, BadDependency: true}
+	for _, e := range r.RealErrors {
+		var found []pack.Problem
+		for _, p := range probs {
+			if p.File == e.File {
+				found = append(found, p)
+			}
+		}
+		if len(found) == 0 {
+			t.Errorf("%s (%s): nothing reported on %s", e.Kind, e.ID, e.File)
+			continue
+		}
+		if mustError[e.Kind] && !pack.Problems(found).HasErrors() {
+			t.Errorf("%s (%s): want an error on %s, got %v", e.Kind, e.ID, e.File, found)
+		}
+		t.Logf("%s: %s", e.Kind, found[0])
 	}
 }
