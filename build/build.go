@@ -156,6 +156,18 @@ type job struct {
 	err   error
 }
 
+// settle sets what only the whole history walk knows on a record made
+// from git: when the version first appeared, and where its content
+// came from.
+func (j *job) settle() {
+	if !j.rel.FirstTime.IsZero() {
+		j.out.Created = j.rel.FirstTime.UTC()
+	}
+	if j.rel.ContentCommit != "" {
+		j.out.Commit, j.out.Dir = j.rel.ContentCommit, j.rel.ContentDir
+	}
+}
+
 // shown is the release as its pack.json writes it (20.09.0, not the
 // canonical 20.9.0 of key), for messages.
 func (j *job) shown() string {
@@ -347,16 +359,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		if j.prev != nil {
 			res.Reused++
-			if !prev.signed && o.Signer != nil && !j.rel.FirstTime.IsZero() {
-				j.out.Created = j.rel.FirstTime.UTC()
+			if !prev.signed && o.Signer != nil {
+				j.settle() // a record derived from git again
 			}
 		} else {
 			res.Archived++
-			// Published when the version first appeared, not when its
-			// newest commit was made.
-			if !j.rel.FirstTime.IsZero() {
-				j.out.Created = j.rel.FirstTime.UTC()
-			}
+			// Published when the version first appeared, from the commit
+			// that brought this content: neither moves as commits are
+			// added, so fresh and incremental builds record the same.
+			j.settle()
 		}
 		releases = append(releases, j.out)
 		names[j.out.Archive.Path] = j.key

@@ -33,13 +33,13 @@ func TestBuildPastDuplicateWarnsAndSince(t *testing.T) {
 	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
 	must(t, err)
 	writePack(t, r, "packs/a", "calico", "1.0.0", "cni", "")
-	commit(t, r, "calico")
+	first := commit(t, r, "calico")
 	writePack(t, r, "packs/csi", "aws", "1.0.0", "csi", "")
 	writePack(t, r, "packs/addon", "aws", "1.0.0", "addon", "")
 	dup := commit(t, r, "two dirs, one version")
 	must(t, r.Remove("packs/addon"))
 	writePack(t, r, "packs/csi", "aws", "1.1.0", "csi", "")
-	fixed := commit(t, r, "fixed")
+	commit(t, r, "fixed")
 
 	res, err := run(t, r.Dir, filepath.Join(tmp, "site"))
 	must(t, err)
@@ -49,7 +49,7 @@ func TestBuildPastDuplicateWarnsAndSince(t *testing.T) {
 	if len(res.Problems) != 1 || res.Problems[0].Severity != pack.SevWarning || !strings.Contains(res.Problems[0].String(), "aws@1.0.0 is defined by more than one directory (packs/addon, packs/csi) in commit "+dup[:12]) {
 		t.Errorf("problems: %v", res.Problems)
 	}
-	if got := shardRelease(t, res, "calico", "1.0.0"); got.Commit != fixed || !got.Created.Equal(gitfixture.Epoch) {
+	if got := shardRelease(t, res, "calico", "1.0.0"); got.Commit != first || !got.Created.Equal(gitfixture.Epoch) {
 		t.Errorf("calico@1.0.0: commit %s created %v", got.Commit[:8], got.Created)
 	}
 
@@ -78,11 +78,11 @@ func TestBuildCreatedIsFirstAppearance(t *testing.T) {
 	commit(t, r, "calico 3.26.0")
 	writePack(t, r, "packs/calico", "calico", "3.27.0", "cni", "")
 	added := r.Now
-	commit(t, r, "calico 3.27.0")
+	bump := commit(t, r, "calico 3.27.0")
 	must(t, r.Write("README.md", []byte("docs\n")))
 	commit(t, r, "readme")
 	writePack(t, r, "packs/prom", "prom", "57.0.0", "addon", "")
-	head := commit(t, r, "prom")
+	commit(t, r, "prom")
 
 	out := filepath.Join(tmp, "site")
 	res, err := run(t, r.Dir, out)
@@ -96,8 +96,8 @@ func TestBuildCreatedIsFirstAppearance(t *testing.T) {
 			t.Errorf("calico@%s created %v, want %v", want.version, rel.Created, gitfixture.Epoch.Add(minutes(want.created)))
 		}
 	}
-	if rel := shardRelease(t, res, "calico", "3.27.0"); rel.Commit != head || !rel.Created.Equal(added) {
-		t.Errorf("calico@3.27.0: commit %s (want the newest, %s), created %v", rel.Commit[:8], head[:8], rel.Created)
+	if rel := shardRelease(t, res, "calico", "3.27.0"); rel.Commit != bump || !rel.Created.Equal(added) {
+		t.Errorf("calico@3.27.0: commit %s (want the one that brought it, %s), created %v", rel.Commit[:8], bump[:8], rel.Created)
 	}
 	// An incremental build after another commit keeps the published time.
 	must(t, r.Write("README.md", []byte("more docs\n")))

@@ -198,6 +198,14 @@ type Release struct {
 	// Result.Releases, not yet when Options.Found is called.
 	FirstCommit string
 	FirstTime   time.Time
+	// ContentCommit and ContentDir are the oldest walked first-parent
+	// commit holding this name@version with this very tree, and the
+	// directory it was in there: where the published content came from.
+	// Unlike Commit they do not move as commits are added on top, so a
+	// fresh build and an incremental one record the same. Final only in
+	// Result.Releases.
+	ContentCommit string
+	ContentDir    string
 	// ManifestProblems are problems of pack.json that prevented reading
 	// the name or version (only reported for packs at the ref itself).
 	ManifestProblems pack.Problems
@@ -331,6 +339,7 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 	// oldest is the oldest commit seen so far holding each key; ambiguous
 	// the past commits where a key not found yet had several directories.
 	oldest := map[string]*object.Commit{}
+	content := map[string][2]string{} // commit and dir, see Release.ContentCommit
 	ambiguous := map[string]*ambiguity{}
 	first := true
 	for c := head; c != nil; {
@@ -362,7 +371,13 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 		}
 		for key, ds := range byKey {
 			oldest[key] = c
-			if _, done := found[key]; done {
+			if rel, done := found[key]; done {
+				for _, d := range ds {
+					if d.tree.String() == rel.TreeHash {
+						content[key] = [2]string{c.Hash.String(), d.rel}
+						break
+					}
+				}
 				continue
 			}
 			if len(ds) > 1 {
@@ -416,11 +431,18 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 		if c := oldest[key]; c != nil {
 			rel.FirstCommit, rel.FirstTime = c.Hash.String(), c.Committer.When.UTC()
 		}
+		rel.ContentCommit, rel.ContentDir = rel.Commit, rel.Dir
+		if cd, ok := content[key]; ok {
+			rel.ContentCommit, rel.ContentDir = cd[0], cd[1]
+		}
 		res.Releases = append(res.Releases, *rel)
 	}
 	for i := range res.Releases {
 		if res.Releases[i].FirstCommit == "" { // keyless, at the ref
 			res.Releases[i].FirstCommit, res.Releases[i].FirstTime = res.Releases[i].Commit, res.Releases[i].Time
+		}
+		if res.Releases[i].ContentCommit == "" {
+			res.Releases[i].ContentCommit, res.Releases[i].ContentDir = res.Releases[i].Commit, res.Releases[i].Dir
 		}
 	}
 	res.Warnings = ambiguityWarnings(ambiguous, found)
