@@ -47,8 +47,16 @@ var ErrNoSuchRelease = errors.New("release not in the repository")
 // ReleaseAt returns the release whose pack directory is dir at commit,
 // as a published index records it, for reading its content from git.
 // The directory's tree must be tree when tree is not empty.
+//
+// It may be called from several goroutines: each call reads through a
+// handle of its own (go-git's object storage shares file offsets).
 func (r *Repo) ReleaseAt(name, version, commit, dir, tree string) (*Release, error) {
-	c, err := r.git.CommitObject(plumbing.NewHash(commit))
+	h, err := r.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer r.release(h)
+	c, err := h.git.CommitObject(plumbing.NewHash(commit))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s@%s: commit %s: %v (is the clone complete? fetch full history)", ErrNoSuchRelease, name, version, commit, err)
 	}
@@ -56,18 +64,18 @@ func (r *Repo) ReleaseAt(name, version, commit, dir, tree string) (*Release, err
 	if err != nil {
 		return nil, fmt.Errorf("read tree of commit %s: %w", commit, err)
 	}
-	h := t.Hash
+	th := t.Hash
 	if dir != "." && dir != "" {
 		e, err := t.FindEntry(dir)
 		if err != nil || e.Mode.IsFile() {
 			return nil, fmt.Errorf("%w: %s@%s: no directory %s at commit %s", ErrNoSuchRelease, name, version, dir, short(commit))
 		}
-		h = e.Hash
+		th = e.Hash
 	}
-	if tree != "" && h.String() != tree {
-		return nil, fmt.Errorf("%w: %s@%s: %s at commit %s is tree %s, the index records tree %s", ErrNoSuchRelease, name, version, dir, short(commit), short(h.String()), short(tree))
+	if tree != "" && th.String() != tree {
+		return nil, fmt.Errorf("%w: %s@%s: %s at commit %s is tree %s, the index records tree %s", ErrNoSuchRelease, name, version, dir, short(commit), short(th.String()), short(tree))
 	}
-	return &Release{Name: name, Version: version, Dir: dir, Commit: commit, Time: c.Committer.When.UTC(), TreeHash: h.String(), repo: r}, nil
+	return &Release{Name: name, Version: version, Dir: dir, Commit: commit, Time: c.Committer.When.UTC(), TreeHash: th.String(), repo: r}, nil
 }
 
 func short(h string) string {
