@@ -8,23 +8,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/atomicfile"
-	"github.com/packgen/packgen/internal/stale"
-	"github.com/packgen/packgen/internal/treeshape"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
@@ -81,6 +75,12 @@ type Options struct {
 
 	Log      io.Writer             // human-readable notes; nil = discard
 	Progress func(done, total int) // called as releases finish; total grows as history is walked
+	// Shape, when set, chooses the bucket tree's shape (bits per level and
+	// levels for a number of packs) instead of index.ShapeFor: a deep tree
+	// from a handful of packs, for tests of what real registries reach
+	// only with thousands.
+	Shape func(packs int) (bits, depth int)
+
 	// VerifiedDir, when set, is a directory on the build machine (the
 	// user's cache) where the build remembers which archives it proved to
 	// be which git trees (verified.go), so rebuilds check reused archives
@@ -91,7 +91,6 @@ type Options struct {
 	verified *verifiedSet
 	dirs     *dirMaker
 	inPlace  bool // update Out in place (see update.go)
-	shape    treeshape.Func
 }
 
 // Snapshot is what a build wrote, for the catalogue and for callers.
@@ -177,248 +176,38 @@ func (j *job) shown() string {
 	return j.rel.Name + "@" + j.rel.Version
 }
 
-// Run builds the registry.
+// Run builds the registry, in named phases (builder.go): prepare the
+// options, plan (the previous build, the stage), produce (walk git and
+// validate, archive or reuse each release), collect the results, carry
+// over what git no longer holds, index, catalogue and commit.
 func Run(ctx context.Context, o Options) (*Result, error) {
-	if o.Out == "" {
-		return nil, errors.New("no output directory given")
-	}
-	if fi, err := os.Stat(o.Out); err == nil && !fi.IsDir() {
-		return nil, fmt.Errorf("output %s is a file, not a directory: pass a directory (it is created when missing)", o.Out)
-	}
-	if o.ExpiresIn == 0 {
-		o.ExpiresIn = DefaultExpiry
-	}
-	if o.Jobs <= 0 {
-		o.Jobs = runtime.GOMAXPROCS(0)
-	}
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	if o.linker == nil {
-		o.linker = linkOrCopy
-	}
-	o.dirs = &dirMaker{made: map[string]bool{}}
-	o.shape = treeshape.From(ctx) // tests only: see internal/treeshape
-
-	repo, err := source.Open(o.Repo)
+	b, err := newBuilder(o)
 	if err != nil {
 		return nil, err
 	}
-	if o.RepoURL == "" {
-		o.RepoURL = repo.RemoteURL()
+	if res := b.replay(ctx); res != nil {
+		return res, nil
 	}
-	if o.Registry == "" {
-		o.Registry = defaultRegistryName(o.Repo)
-	}
-	if o.Since != "" && o.History {
-		// A commit, not a ref that may move, shapes the build (and its stamp).
-		if o.Since, err = repo.Resolve(o.Since); err != nil {
-			return nil, fmt.Errorf("--since: %w", err)
-		}
-	}
-	var inputs, commit string
-	if stampable(o) {
-		if commit, err = repo.Resolve(o.Ref); err != nil {
-			return nil, err
-		}
-		inputs = inputsDigest(o, commit)
-		if res := replay(ctx, o, inputs, commit); res != nil {
-			return res, nil
-		}
-	}
-	prevLoc := o.Previous
-	if prevLoc == "" {
-		prevLoc = o.Out
-	}
-	if o.Trust == nil && o.Signer != nil {
-		// The build key's own public half is always trusted.
-		if pk, ok := o.Signer.(interface{ PublicKeyPEM() ([]byte, error) }); ok {
-			if pem, err := pk.PublicKeyPEM(); err == nil {
-				o.Trust, _ = sign.NewVerifierSet(pem)
-			}
-		}
-	}
-	o.verified = loadVerified(o.VerifiedDir)
-	prev, err := loadPrevious(ctx, prevLoc, o.Trust)
-	if err != nil {
+	if err := b.plan(ctx); err != nil {
 		return nil, err
 	}
-	o.inPlace = canUpdateInPlace(o, prev)
-	stage := o.Out
-	parent := filepath.Dir(filepath.Clean(o.Out))
-	// Stages of builds killed before they finished (kill -9, OOM, a
-	// cancelled CI job) are removed; a running build's is held.
-	for _, d := range stale.Sweep(parent, stagePattern) {
-		fmt.Fprintf(o.Log, "removed %s, left by a build that did not finish\n", d)
-	}
-	if !o.inPlace {
-		if stage, err = os.MkdirTemp(parent, stagePattern); err != nil {
-			return nil, fmt.Errorf("create staging dir: %w", err)
-		}
-		release, err := stale.Hold(stage)
-		if err != nil {
-			os.RemoveAll(stage)
-			return nil, fmt.Errorf("create staging dir: %w", err)
-		}
-		defer release()
-	} else if err := dropStamp(o.Out); err != nil {
+	defer b.cleanup()
+	if err := b.produce(ctx); err != nil {
 		return nil, err
 	}
-	var jobs []*job // every job started, for the clean-up
-	committed := false
-	defer func() {
-		switch {
-		case committed:
-		case o.inPlace:
-			removeAdded(stage, jobs)
-		default:
-			os.RemoveAll(stage)
-		}
-	}()
-
-	// Match every git release against what was published before as the
-	// history walk finds it, and start on it at once: older commits are
-	// read while the first releases are validated and archived.
-	// A walk that fails, or finds a published version changed, fails the
-	// build: the jobs still queued then stop at once.
-	jctx, stop := context.WithCancel(ctx)
-	defer stop()
-	pool := startJobs(jctx, o, prev, stage)
-	var immut []error
-	seen := map[string]bool{}
-	jobOf := map[string]*job{}
-	match := func(r source.Release) {
-		j := &job{rel: r, key: r.Name + "@" + r.Version}
-		if v, err := semver.NewVersion(r.Version); err == nil && pack.ValidName(r.Name) {
-			j.key = r.Name + "@" + v.String()
-			seen[j.key] = true
-			if p := prev.find(r.Name, v); p != nil {
-				if p.Tree != r.TreeHash {
-					immut = append(immut, &ImmutableError{Name: r.Name, Version: r.Version, OldCommit: p.Commit, NewCommit: r.Commit, OldTree: p.Tree, NewTree: r.TreeHash})
-					stop()
-					return
-				}
-				j.prev = p
-			}
-		} // else: let validation explain it
-		jobs = append(jobs, j)
-		jobOf[r.Dir+"\x00"+r.Commit] = j
-		pool.add(j)
-	}
-	src, err := repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History, Since: o.Since, Known: prev.known(), Found: match})
-	if err != nil {
-		stop()
-	}
-	pool.wait()
-	if err != nil {
+	if err := b.collect(); err != nil {
 		return nil, err
 	}
-	if len(immut) > 0 {
-		return nil, errors.Join(immut...)
-	}
-	if err := ctx.Err(); err != nil {
+	if err := b.carryOver(ctx); err != nil {
 		return nil, err
 	}
-	// From here on in the walk's sorted order, as if found all at once.
-	sorted := make([]*job, 0, len(jobs))
-	for _, r := range src.Releases {
-		if j := jobOf[r.Dir+"\x00"+r.Commit]; j != nil {
-			j.rel = r // FirstCommit and FirstTime are final only now
-			sorted = append(sorted, j)
-		}
-	}
-	if len(sorted) != len(jobs) {
-		return nil, fmt.Errorf("internal error: the history walk reported %d releases and returned %d", len(jobs), len(sorted))
-	}
-	res := &Result{Unsigned: o.Signer == nil}
-
-	var invalid []string
-	var invalidProbs pack.Problems
-	var replayed pack.Problems // what building the same again reports
-	var releases []index.Release
-	names := map[string]string{}
-	// Problems of past commits the walk went past (every build meets them).
-	res.Problems = append(res.Problems, src.Warnings...)
-	replayed = append(replayed, src.Warnings...)
-	for _, j := range sorted {
-		res.Problems = append(res.Problems, warnings(j.probs)...)
-		if j.err != nil {
-			return nil, fmt.Errorf("pack %s: %w", j.shown(), j.err)
-		}
-		if j.probs.HasErrors() {
-			if o.SkipInvalid {
-				res.Skipped++
-				res.Problems = append(res.Problems, j.probs.Errors()...)
-				replayed = append(replayed, j.probs...)
-				fmt.Fprintf(o.Log, "skipping invalid release %s (%s at commit %s)\n", j.shown(), j.rel.Dir, short(j.rel.Commit))
-				continue
-			}
-			invalid = append(invalid, j.shown())
-			invalidProbs = append(invalidProbs, j.probs.Errors()...)
-			continue
-		}
-		if j.prev != nil {
-			res.Reused++
-			if !prev.signed && o.Signer != nil {
-				j.settle() // a record derived from git again
-			}
-		} else {
-			res.Archived++
-			// Published when the version first appeared, from the commit
-			// that brought this content: neither moves as commits are
-			// added, so fresh and incremental builds record the same.
-			j.settle()
-		}
-		releases = append(releases, j.out)
-		names[j.out.Archive.Path] = j.key
-	}
-	if len(invalid) > 0 {
-		return nil, &InvalidError{Releases: invalid, Problems: invalidProbs}
-	}
-
-	// Never unpublish: releases of the previous build that git no longer
-	// yields (history off, shallow clone, packs dir moved) are carried over.
-	for _, p := range prev.all() {
-		v, _ := semver.NewVersion(p.rel.Version)
-		key := p.name + "@" + v.String()
-		if seen[key] {
-			continue
-		}
-		if o.Signer != nil && !prev.signed {
-			return nil, fmt.Errorf("pack %s@%s: %w: it is no longer in git, and the previous build in %s is not signed by a trusted key, so nothing vouches for its record and the build will not sign it; build from a history that holds it, or pass the key that signed the previous build with --previous-key", p.name, p.rel.Version, ErrUnverifiedRelease, prev.loc)
-		}
-		rel, err := carry(ctx, o, prev, stage, p.rel, nil)
-		if err != nil {
-			return nil, fmt.Errorf("pack %s@%s: keep previously published release: %w", p.name, p.rel.Version, err)
-		}
-		releases = append(releases, rel)
-		res.Carried++
-		fmt.Fprintf(o.Log, "keeping %s@%s: published before, no longer in the built history\n", p.name, p.rel.Version)
-	}
-
-	snap, err := writeIndex(ctx, o, stage, src, prev, releases)
-	if err != nil {
+	if err := b.index(ctx); err != nil {
 		return nil, err
 	}
-	res.Snapshot = *snap
-	if o.Site != nil {
-		if err := o.Site(stage, snap); err != nil {
-			return nil, fmt.Errorf("catalogue: %w", err)
-		}
+	if err := b.commit(ctx); err != nil {
+		return nil, err
 	}
-	if !o.inPlace {
-		if err := atomicfile.ReplaceDir(stage, o.Out, true); err != nil {
-			return nil, fmt.Errorf("move build into place: %w", err)
-		}
-	}
-	committed = true
-	o.verified.save()
-	res.Problems.Sort()
-	if inputs != "" && src.Commit == commit {
-		replayed.Sort()
-		writeStamp(ctx, o, inputs, commit, res, replayed)
-	}
-	return res, nil
+	return b.res, nil
 }
 
 func warnings(ps pack.Problems) pack.Problems {

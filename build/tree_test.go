@@ -10,17 +10,17 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/synth"
-	"github.com/packgen/packgen/internal/treeshape"
 )
 
 // TestDeepTreeInPlace builds a registry whose bucket tree has three
-// levels (forced through internal/treeshape: real registries need
+// levels (forced through Options.Shape: real registries need
 // thousands of packs for that), verifies it, then changes one pack and
 // checks that the in-place update rewrote only the nodes on that pack's
 // path, and that it equals a staged build.
 func TestDeepTreeInPlace(t *testing.T) {
 	const bits, depth = 2, 3
-	ctx := treeshape.With(context.Background(), func(int) (int, int) { return bits, depth })
+	ctx := context.Background()
+	shape := func(int) (int, int) { return bits, depth }
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
 	spec := synth.Full(12, 2, 2<<10, 6, true)
@@ -30,7 +30,7 @@ func TestDeepTreeInPlace(t *testing.T) {
 	signer, verifier := testKey(t)
 	build := func(out string, mod ...func(*Options)) *Result {
 		t.Helper()
-		o := Options{Repo: repo, Out: out, History: true, Registry: "test", Signer: signer}
+		o := Options{Repo: repo, Out: out, History: true, Registry: "test", Signer: signer, Shape: shape}
 		for _, m := range mod {
 			m(&o)
 		}

@@ -18,7 +18,6 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/transport"
-	"github.com/packgen/packgen/internal/treeshape"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
 )
@@ -200,9 +199,9 @@ func writeIndex(ctx context.Context, o Options, stage string, src *source.Result
 		s.Releases = append(s.Releases, r)
 	}
 	names := sortedKeys(byName)
-	shape := treeshape.Func(index.ShapeFor)
-	if o.shape != nil {
-		shape = o.shape
+	shape := index.ShapeFor
+	if o.Shape != nil {
+		shape = o.Shape
 	}
 	bits, depth := shape(len(names))
 	if err := index.CheckShape(bits, depth); err != nil {

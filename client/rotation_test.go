@@ -45,7 +45,12 @@ func TestKeyRotation(t *testing.T) {
 		if _, err := repo.Commit(fmt.Sprintf("gen %d", gen)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := build.Run(context.Background(), build.Options{Repo: repo.Dir, Out: site, History: true, Registry: "test", Signer: s, GeneratedAt: time.Now().Add(time.Duration(gen) * time.Second)}); err != nil {
+		// The registry trusts both keys while it rotates (--previous-key).
+		both, err := sign.NewVerifierSet([]byte(oldPub), []byte(newPub))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := build.Run(context.Background(), build.Options{Repo: repo.Dir, Out: site, History: true, Registry: "test", Signer: s, Trust: both, GeneratedAt: time.Now().Add(time.Duration(gen) * time.Second)}); err != nil {
 			t.Fatal(err)
 		}
 	}

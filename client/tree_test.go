@@ -11,7 +11,6 @@ import (
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/treeshape"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -20,8 +19,8 @@ import (
 func deepSite(t *testing.T, f *fixture, bits, depth int) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "site")
-	ctx := treeshape.With(context.Background(), func(int) (int, int) { return bits, depth })
-	res, err := build.Run(ctx, build.Options{Repo: f.repo.Dir, Out: out, History: true, Registry: "test", Signer: f.signer, GeneratedAt: time.Now()})
+	shape := func(int) (int, int) { return bits, depth }
+	res, err := build.Run(context.Background(), build.Options{Repo: f.repo.Dir, Out: out, History: true, Registry: "test", Signer: f.signer, GeneratedAt: time.Now(), Shape: shape})
 	if err != nil {
 		t.Fatal(err)
 	}

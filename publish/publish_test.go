@@ -19,7 +19,6 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/s3test"
-	"github.com/packgen/packgen/internal/treeshape"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -30,7 +29,7 @@ type fixture struct {
 	tmp    string
 	n      int
 	t0     time.Time
-	shape  treeshape.Func // nil: the default bucket tree
+	shape  func(int) (int, int) // nil: the default bucket tree
 }
 
 // One signing key for every test: making and decrypting a key costs a
@@ -95,11 +94,7 @@ func (f *fixture) build(t testing.TB) string {
 		prev = filepath.Join(f.tmp, fmt.Sprintf("site%d", f.n))
 	}
 	f.n++
-	ctx := context.Background()
-	if f.shape != nil {
-		ctx = treeshape.With(ctx, f.shape)
-	}
-	_, err := build.Run(ctx, build.Options{Repo: f.repo.Dir, Out: out, Previous: prev, History: true, Registry: "pub", Signer: f.signer, GeneratedAt: f.t0.Add(time.Duration(f.n) * time.Hour), Site: catalogue})
+	_, err := build.Run(context.Background(), build.Options{Repo: f.repo.Dir, Out: out, Previous: prev, History: true, Registry: "pub", Signer: f.signer, GeneratedAt: f.t0.Add(time.Duration(f.n) * time.Hour), Site: catalogue, Shape: f.shape})
 	if err != nil {
 		t.Fatal(err)
 	}

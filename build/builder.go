@@ -1,0 +1,311 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/stale"
+	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/source"
+)
+
+// builder holds one build's state from phase to phase (see Run). Each
+// phase reads what the ones before it left and adds its own.
+type builder struct {
+	o    Options
+	repo *source.Repo
+
+	inputs, commitHash string // the build record's key (stamp.go); "" when not recorded
+
+	prev    *previous
+	stage   string // o.Out itself when updating in place
+	release func() // drops the stage's hold
+
+	jobs      []*job          // every job started, for the clean-up
+	seen      map[string]bool // name@canonical version of every git release
+	src       *source.Result
+	releases  []index.Release
+	replayed  pack.Problems // what building the same again reports
+	committed bool
+	res       *Result
+}
+
+// newBuilder checks and completes the options (defaults, the repository,
+// the registry's name, the trusted keys).
+func newBuilder(o Options) (*builder, error) {
+	if o.Out == "" {
+		return nil, errors.New("no output directory given")
+	}
+	if fi, err := os.Stat(o.Out); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("output %s is a file, not a directory: pass a directory (it is created when missing)", o.Out)
+	}
+	if o.ExpiresIn == 0 {
+		o.ExpiresIn = DefaultExpiry
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = runtime.GOMAXPROCS(0)
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.linker == nil {
+		o.linker = linkOrCopy
+	}
+	o.dirs = &dirMaker{made: map[string]bool{}}
+	repo, err := source.Open(o.Repo)
+	if err != nil {
+		return nil, err
+	}
+	if o.RepoURL == "" {
+		o.RepoURL = repo.RemoteURL()
+	}
+	if o.Registry == "" {
+		o.Registry = defaultRegistryName(o.Repo)
+	}
+	if o.Since != "" && o.History {
+		// A commit, not a ref that may move, shapes the build (and its stamp).
+		if o.Since, err = repo.Resolve(o.Since); err != nil {
+			return nil, fmt.Errorf("--since: %w", err)
+		}
+	}
+	if o.Trust == nil && o.Signer != nil {
+		// The build key's own public half is always trusted.
+		if pk, ok := o.Signer.(interface{ PublicKeyPEM() ([]byte, error) }); ok {
+			if pem, err := pk.PublicKeyPEM(); err == nil {
+				o.Trust, _ = sign.NewVerifierSet(pem)
+			}
+		}
+	}
+	return &builder{o: o, repo: repo, seen: map[string]bool{}, res: &Result{Unsigned: o.Signer == nil}}, nil
+}
+
+// replay returns the recorded result of a build from the very same
+// inputs (stamp.go), or nil.
+func (b *builder) replay(ctx context.Context) *Result {
+	if !stampable(b.o) {
+		return nil
+	}
+	commit, err := b.repo.Resolve(b.o.Ref)
+	if err != nil {
+		return nil // the walk reports it
+	}
+	b.commitHash, b.inputs = commit, inputsDigest(b.o, commit)
+	return replay(ctx, b.o, b.inputs, commit)
+}
+
+// plan reads (and checks) the previous build, decides between a fresh
+// stage and an update in place, and makes the stage.
+func (b *builder) plan(ctx context.Context) error {
+	o := &b.o
+	prevLoc := o.Previous
+	if prevLoc == "" {
+		prevLoc = o.Out
+	}
+	o.verified = loadVerified(o.VerifiedDir)
+	prev, err := loadPrevious(ctx, prevLoc, o.Trust)
+	if err != nil {
+		return err
+	}
+	b.prev = prev
+	o.inPlace = canUpdateInPlace(*o, prev)
+	b.stage, b.release = o.Out, func() {}
+	parent := filepath.Dir(filepath.Clean(o.Out))
+	// Stages of builds killed before they finished (kill -9, OOM, a
+	// cancelled CI job) are removed; a running build's is held.
+	for _, d := range stale.Sweep(parent, stagePattern) {
+		fmt.Fprintf(o.Log, "removed %s, left by a build that did not finish\n", d)
+	}
+	if o.inPlace {
+		return dropStamp(o.Out)
+	}
+	if b.stage, err = os.MkdirTemp(parent, stagePattern); err != nil {
+		return fmt.Errorf("create staging dir: %w", err)
+	}
+	if b.release, err = stale.Hold(b.stage); err != nil {
+		os.RemoveAll(b.stage)
+		return fmt.Errorf("create staging dir: %w", err)
+	}
+	return nil
+}
+
+// cleanup undoes what a build that did not commit wrote.
+func (b *builder) cleanup() {
+	defer b.release()
+	switch {
+	case b.committed:
+	case b.o.inPlace:
+		removeAdded(b.stage, b.jobs)
+	default:
+		os.RemoveAll(b.stage)
+	}
+}
+
+// produce walks git and, as the walk finds each release, matches it
+// against what was published before and starts on it at once: older
+// commits are read while the first releases are validated and archived.
+// A walk that fails, or finds a published version changed, fails the
+// build: the jobs still queued then stop at once. The jobs end up in the
+// walk's sorted order, as if found all at once.
+func (b *builder) produce(ctx context.Context) error {
+	jctx, stop := context.WithCancel(ctx)
+	defer stop()
+	pool := startJobs(jctx, b.o, b.prev, b.stage)
+	var immut []error
+	jobOf := map[string]*job{}
+	match := func(r source.Release) {
+		j := &job{rel: r, key: r.Name + "@" + r.Version}
+		if v, err := semver.NewVersion(r.Version); err == nil && pack.ValidName(r.Name) {
+			j.key = r.Name + "@" + v.String()
+			b.seen[j.key] = true
+			if p := b.prev.find(r.Name, v); p != nil {
+				if p.Tree != r.TreeHash {
+					immut = append(immut, &ImmutableError{Name: r.Name, Version: r.Version, OldCommit: p.Commit, NewCommit: r.Commit, OldTree: p.Tree, NewTree: r.TreeHash})
+					stop()
+					return
+				}
+				j.prev = p
+			}
+		} // else: let validation explain it
+		b.jobs = append(b.jobs, j)
+		jobOf[r.Dir+"\x00"+r.Commit] = j
+		pool.add(j)
+	}
+	o := b.o
+	src, err := b.repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History, Since: o.Since, Known: b.prev.known(), Found: match})
+	if err != nil {
+		stop()
+	}
+	pool.wait()
+	switch {
+	case err != nil:
+		return err
+	case len(immut) > 0:
+		return errors.Join(immut...)
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	b.src = src
+	sorted := make([]*job, 0, len(b.jobs))
+	for _, r := range src.Releases {
+		if j := jobOf[r.Dir+"\x00"+r.Commit]; j != nil {
+			j.rel = r // FirstCommit and FirstTime are final only now
+			sorted = append(sorted, j)
+		}
+	}
+	if len(sorted) != len(b.jobs) {
+		return fmt.Errorf("internal error: the history walk reported %d releases and returned %d", len(b.jobs), len(sorted))
+	}
+	b.jobs = sorted
+	return nil
+}
+
+// collect gathers the jobs' releases and problems: an error stops the
+// build, invalid releases fail it (or are skipped with SkipInvalid).
+func (b *builder) collect() error {
+	o, res := b.o, b.res
+	var invalid []string
+	var invalidProbs pack.Problems
+	// Problems of past commits the walk went past (every build meets them).
+	res.Problems = append(res.Problems, b.src.Warnings...)
+	b.replayed = append(b.replayed, b.src.Warnings...)
+	for _, j := range b.jobs {
+		res.Problems = append(res.Problems, warnings(j.probs)...)
+		if j.err != nil {
+			return fmt.Errorf("pack %s: %w", j.shown(), j.err)
+		}
+		if j.probs.HasErrors() {
+			if o.SkipInvalid {
+				res.Skipped++
+				res.Problems = append(res.Problems, j.probs.Errors()...)
+				b.replayed = append(b.replayed, j.probs...)
+				fmt.Fprintf(o.Log, "skipping invalid release %s (%s at commit %s)\n", j.shown(), j.rel.Dir, short(j.rel.Commit))
+				continue
+			}
+			invalid = append(invalid, j.shown())
+			invalidProbs = append(invalidProbs, j.probs.Errors()...)
+			continue
+		}
+		if j.prev != nil {
+			res.Reused++
+			if !b.prev.signed && o.Signer != nil {
+				j.settle() // a record derived from git again
+			}
+		} else {
+			res.Archived++
+			// Published when the version first appeared, from the commit
+			// that brought this content: neither moves as commits are
+			// added, so fresh and incremental builds record the same.
+			j.settle()
+		}
+		b.releases = append(b.releases, j.out)
+	}
+	if len(invalid) > 0 {
+		return &InvalidError{Releases: invalid, Problems: invalidProbs}
+	}
+	return nil
+}
+
+// carryOver keeps the releases of the previous build that git no longer
+// yields (history off, shallow clone, packs dir moved): never unpublish.
+func (b *builder) carryOver(ctx context.Context) error {
+	o, prev := b.o, b.prev
+	for _, p := range prev.all() {
+		v, _ := semver.NewVersion(p.rel.Version)
+		if b.seen[p.name+"@"+v.String()] {
+			continue
+		}
+		if o.Signer != nil && !prev.signed {
+			return fmt.Errorf("pack %s@%s: %w: it is no longer in git, and the previous build in %s is not signed by a trusted key, so nothing vouches for its record and the build will not sign it; build from a history that holds it, or pass the key that signed the previous build with --previous-key", p.name, p.rel.Version, ErrUnverifiedRelease, prev.loc)
+		}
+		rel, err := carry(ctx, o, prev, b.stage, p.rel, nil)
+		if err != nil {
+			return fmt.Errorf("pack %s@%s: keep previously published release: %w", p.name, p.rel.Version, err)
+		}
+		b.releases = append(b.releases, rel)
+		b.res.Carried++
+		fmt.Fprintf(o.Log, "keeping %s@%s: published before, no longer in the built history\n", p.name, p.rel.Version)
+	}
+	return nil
+}
+
+// index writes shards, buckets and the signed root, then the catalogue.
+func (b *builder) index(ctx context.Context) error {
+	snap, err := writeIndex(ctx, b.o, b.stage, b.src, b.prev, b.releases)
+	if err != nil {
+		return err
+	}
+	b.res.Snapshot = *snap
+	if b.o.Site != nil {
+		if err := b.o.Site(b.stage, snap); err != nil {
+			return fmt.Errorf("catalogue: %w", err)
+		}
+	}
+	return nil
+}
+
+// commit swaps a fresh stage into place (an update in place is already
+// there), then records what this build proved and was made from.
+func (b *builder) commit(ctx context.Context) error {
+	if !b.o.inPlace {
+		if err := atomicfile.ReplaceDir(b.stage, b.o.Out, true); err != nil {
+			return fmt.Errorf("move build into place: %w", err)
+		}
+	}
+	b.committed = true
+	b.o.verified.save()
+	b.res.Problems.Sort()
+	if b.inputs != "" && b.src.Commit == b.commitHash {
+		b.replayed.Sort()
+		writeStamp(ctx, b.o, b.inputs, b.commitHash, b.res, b.replayed)
+	}
+	return nil
+}
