@@ -121,9 +121,9 @@ func collectGarbage(out string, prev *previous, kept map[string]bool) {
 // added (archives and signatures of releases it never indexed), which
 // publish would otherwise upload. Only files of those kinds are touched;
 // the catalogue's pages are the Site hook's.
-func sweepUnreferenced(out string, snap *Snapshot) {
+func sweepUnreferenced(out string, shards []*index.Shard) {
 	keep := map[string]bool{}
-	for _, s := range snap.Shards {
+	for _, s := range shards {
 		for _, r := range s.Releases {
 			for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
 				keep[p] = true

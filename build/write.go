@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -188,122 +187,65 @@ func writeIndex(ctx context.Context, o Options, stage string, src *source.Result
 		keptMu.Unlock()
 		return putFile(o, prev, stage, rel, data)
 	}
-	byName := map[string]*index.Shard{}
-	for _, r := range releases {
-		name := nameOf(r)
-		s := byName[name]
-		if s == nil {
-			s = &index.Shard{SchemaVersion: index.SchemaVersion, Name: name}
-			byName[name] = s
-		}
-		s.Releases = append(s.Releases, r)
-	}
-	names := sortedKeys(byName)
+	shards := index.GroupShards(releases, nameOf)
 	shape := index.ShapeFor
 	if o.Shape != nil {
 		shape = o.Shape
 	}
-	bits, depth := shape(len(names))
-	if err := index.CheckShape(bits, depth); err != nil {
-		return nil, fmt.Errorf("bucket tree for %d packs: %w", len(names), err)
-	}
-	// Leaves are indexed by all depth*bits bits of the name's path.
-	buckets := make([]index.Bucket, 1<<(bits*depth))
-	for i := range buckets {
-		buckets[i] = index.Bucket{SchemaVersion: index.SchemaVersion, Packs: []index.Summary{}}
-	}
+	bits, depth := shape(len(shards))
 	// Shards are encoded, hashed and written in parallel: one per pack.
-	shardRefs := make([]index.FileRef, len(names))
-	if err := parallel.Each(ctx, len(names), o.Jobs, func(i int) error {
-		s := byName[names[i]]
-		s.Sort()
-		ref, err := writeShard(o, prev, put, s)
-		shardRefs[i] = ref
+	sums := make([]index.Summary, len(shards))
+	if err := parallel.Each(ctx, len(shards), o.Jobs, func(i int) error {
+		ref, err := writeShard(o, prev, put, shards[i])
+		sums[i] = index.SummaryOf(shards[i], ref)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	snap := &Snapshot{}
-	total := 0
-	for i, name := range names {
-		s := byName[name]
-		total += len(s.Releases)
-		ref := shardRefs[i]
-		latest := s.Latest()
-		sum := index.Summary{Name: name, Shard: ref, Versions: len(s.Releases)}
-		if latest != nil {
-			sum.Layer, sum.DisplayName, sum.AddonType, sum.CloudTypes, sum.Latest = latest.Layer, latest.DisplayName, latest.AddonType, latest.CloudTypes, latest.Version
-		}
-		b := &buckets[index.BucketOf(name, bits*depth)]
-		b.Packs = append(b.Packs, sum)
-		snap.Shards = append(snap.Shards, s)
+	refs, err := index.WriteTree(sums, bits, depth, put)
+	if err != nil {
+		return nil, fmt.Errorf("bucket tree for %d packs: %w", len(shards), err)
 	}
 	root := &index.Root{
 		SchemaVersion: index.SchemaVersion,
 		Registry:      o.Registry,
 		Source:        index.Source{Repo: o.RepoURL, Ref: src.Ref, Commit: src.Commit},
-		Packs:         len(names),
-		Releases:      total,
+		Packs:         len(shards),
+		Releases:      len(releases),
 		BucketBits:    bits,
+		Buckets:       refs,
 		// Readers (publish's check that the signatures are there) rely on it.
 		Signed: o.Signer != nil,
 	}
 	if depth > 1 {
 		root.Depth = depth
 	}
-	// Leaves first, then each level of interior nodes bottom-up: a node
-	// is content-addressed, so equal subtrees (every empty leaf, say)
-	// share one file, and a change to one pack rewrites only the nodes
-	// on its path.
-	refs := make([]index.FileRef, len(buckets))
-	for i := range buckets {
-		sort.Slice(buckets[i].Packs, func(a, b int) bool { return buckets[i].Packs[a].Name < buckets[i].Packs[b].Name })
-		ref, err := putBucket(put, buckets[i])
-		if err != nil {
-			return nil, err
-		}
-		refs[i] = ref
-	}
-	for level := depth - 1; level >= 1; level-- {
-		up := make([]index.FileRef, len(refs)>>bits)
-		for i := range up {
-			ref, err := putBucket(put, index.Bucket{SchemaVersion: index.SchemaVersion, Buckets: refs[i<<bits : (i+1)<<bits]})
-			if err != nil {
-				return nil, err
-			}
-			up[i] = ref
-		}
-		refs = up
-	}
-	root.Buckets = refs
-
-	gen := src.Time.UTC().Truncate(time.Second)
+	gen := src.Time
 	if !o.GeneratedAt.IsZero() {
-		gen = o.GeneratedAt.UTC().Truncate(time.Second)
+		gen = o.GeneratedAt
 	}
-	root.GeneratedAt = gen
-	root.Expires = gen.Add(o.ExpiresIn)
-	root.Serial = gen.Unix()
-	if root.Serial < 1 {
-		root.Serial = 1
-	}
-	if pr := prev.root; pr != nil {
-		if sameContent(pr, root) && pr.GeneratedAt.Equal(root.GeneratedAt) && pr.Expires.Equal(root.Expires) {
-			root.Serial, root.GeneratedAt, root.Expires = pr.Serial, pr.GeneratedAt, pr.Expires
-		} else if root.Serial <= pr.Serial {
-			// The serial only grows, even if commit times go backwards.
-			root.Serial = pr.Serial + 1
-		}
-	}
-	data, err := index.Encode(root)
+	root.Stamp(gen, o.ExpiresIn, prev.root)
+	written, err := writeRoot(o, stage, prev, root, put)
 	if err != nil {
 		return nil, err
 	}
-	snap.Root = root
-	// index.json is written under a temporary name and signed there, its
-	// digest-named signatures (what clients read) are put in place, and
-	// only then is it renamed to index.json: in place, readers never see
-	// an index whose signatures are missing.
+	if o.inPlace && written {
+		collectGarbage(stage, prev, kept)
+		sweepUnreferenced(stage, shards)
+	}
+	return &Snapshot{Root: root, Shards: shards}, nil
+}
+
+// writeRoot writes index.json, signed. It is written under a temporary
+// name and signed there, its digest-named signatures (what clients read)
+// are put in place, and only then is it renamed to index.json: in place,
+// readers never see an index whose signatures are missing. In place, an
+// index.json that is already there is not written again (written false).
+func writeRoot(o Options, stage string, prev *previous, root *index.Root, put index.PutFunc) (written bool, err error) {
+	data, err := index.Encode(root)
+	if err != nil {
+		return false, err
+	}
 	const tmpRoot = index.RootFile + ".new"
 	if o.inPlace && prev.rootDigest == index.Digest(data) {
 		// Nothing changed: no byte is written, but what a killed
@@ -311,49 +253,36 @@ func writeIndex(ctx context.Context, o Options, stage string, src *source.Result
 		for _, f := range []string{tmpRoot, tmpRoot + ".sig", tmpRoot + ".sigstore.json"} {
 			os.Remove(filepath.Join(stage, f))
 		}
-		return snap, nil
+		return false, nil
 	}
 	if _, err := writeFile(stage, tmpRoot, data); err != nil {
-		return nil, err
+		return false, err
 	}
 	renames := [][2]string{{tmpRoot, index.RootFile}}
 	if o.Signer != nil {
 		sum, _ := hexSum(index.Digest(data))
 		sig, bundle, err := o.Signer.SignFile(filepath.Join(stage, tmpRoot), sum)
 		if err != nil {
-			return nil, fmt.Errorf("sign index.json: %w", err)
+			return false, fmt.Errorf("sign index.json: %w", err)
 		}
 		// The copy named by the root's digest is what clients read.
 		for _, c := range [][2]string{{sig, index.RootSignaturePath(index.Digest(data))}, {bundle, index.RootBundlePath(index.Digest(data))}} {
 			b, err := os.ReadFile(filepath.Join(stage, c[0]))
 			if err != nil {
-				return nil, err
+				return false, err
 			}
 			if _, err := put(c[1], b); err != nil {
-				return nil, err
+				return false, err
 			}
 			renames = append(renames, [2]string{c[0], index.RootFile + strings.TrimPrefix(c[0], tmpRoot)})
 		}
 	}
 	for _, r := range renames {
 		if err := os.Rename(filepath.Join(stage, r[0]), filepath.Join(stage, r[1])); err != nil {
-			return nil, err
+			return false, err
 		}
 	}
-	if o.inPlace {
-		collectGarbage(stage, prev, kept)
-		sweepUnreferenced(stage, snap)
-	}
-	return snap, nil
-}
-
-// putBucket writes one node of the bucket tree under its digest.
-func putBucket(put func(string, []byte) (index.FileRef, error), b index.Bucket) (index.FileRef, error) {
-	data, err := index.Encode(b)
-	if err != nil {
-		return index.FileRef{}, err
-	}
-	return put(index.BucketPath(index.Digest(data)), data)
+	return true, nil
 }
 
 // writeShard writes a pack's shard and its latest alias. In place, a
@@ -379,20 +308,6 @@ func writeShard(o Options, prev *previous, put func(string, []byte) (index.FileR
 	}
 	_, err = put(index.LatestShardPath(s.Name), data)
 	return ref, err
-}
-
-// sameContent reports whether two roots describe the same registry,
-// ignoring the fields that only say when.
-func sameContent(a, b *index.Root) bool {
-	if a.Registry != b.Registry || a.Signed != b.Signed || a.Source != b.Source || a.Packs != b.Packs || a.Releases != b.Releases || a.BucketBits != b.BucketBits || a.Depth != b.Depth || len(a.Buckets) != len(b.Buckets) {
-		return false
-	}
-	for i := range a.Buckets {
-		if a.Buckets[i] != b.Buckets[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func nameOf(r index.Release) string {
