@@ -24,11 +24,16 @@ import (
 	"github.com/packgen/packgen/source"
 )
 
-// Signer signs a file of the site whose SHA-256 the build already knows,
-// writing the signature files beside it and returning their paths
-// relative to the file's directory (e.g. "x.tar.gz.sig").
+// Signer signs blobs of the site (archives, index.json) by their
+// SHA-256; the build names and writes the signature files. sign.Signer
+// and sign.Lazy are Signers.
 type Signer interface {
-	SignFile(file string, sha256sum [32]byte) (sig, bundle string, err error)
+	// SignBlob returns the content of the .sig file and the Sigstore
+	// bundle for the blob whose SHA-256 is sum; open reads the blob, for
+	// keys that sign the message itself (ed25519).
+	SignBlob(sum [32]byte, open func() (io.ReadCloser, error)) (sig, bundle []byte, err error)
+	KeyID() string
+	PublicKeyPEM() ([]byte, error)
 }
 
 // Options configure a build.
@@ -89,6 +94,7 @@ type Options struct {
 
 	linker   func(old, new string) error
 	verified *verifiedSet
+	own      *sign.Verifier // the signing key's public half
 	dirs     *dirMaker
 	inPlace  bool // update Out in place (see update.go)
 }
@@ -331,7 +337,7 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 		if err != nil {
 			return rel, nil, err
 		}
-		sig, bundle, err := signArchive(o.Signer, file, sum, func(p string, data []byte) error { return os.WriteFile(p, data, 0o644) })
+		sig, bundle, err := signFile(o.Signer, file, sum, writeNew)
 		if err != nil {
 			return rel, nil, fmt.Errorf("sign %s: %w", apath, err)
 		}
@@ -398,23 +404,28 @@ func reuseUnverified(ctx context.Context, o Options, prev *previous, stage strin
 	return rel, probs, nil
 }
 
-// directSigner is a Signer that lets the caller write the signature
-// files (sign.Signer does).
-type directSigner interface {
-	SignFileTo(file string, sha256sum [32]byte, write func(string, []byte) error) (sig, bundle string, err error)
+// signFile signs the site file at file, whose SHA-256 is sum, writing
+// FILE.sig and FILE.sigstore.json with write, and returns their base
+// names.
+func signFile(s Signer, file string, sum [32]byte, write func(string, []byte) error) (sig, bundle string, err error) {
+	sigData, bundleData, err := s.SignBlob(sum, func() (io.ReadCloser, error) { return os.Open(file) })
+	if err != nil {
+		return "", "", err
+	}
+	if err := write(file+index.SignatureExt, sigData); err != nil {
+		return "", "", err
+	}
+	if err := write(file+index.BundleExt, bundleData); err != nil {
+		return "", "", err
+	}
+	base := filepath.Base(file)
+	return base + index.SignatureExt, base + index.BundleExt, nil
 }
 
-// signArchive signs a release archive the build has just created. Its
-// signature files are new paths beside it that no index references yet,
-// in a fresh stage or in place alike: they are written straight, not
-// through a temp file and a rename each (10,000 of them in a cold build
-// of 5,000 releases, a tenth of its file system time on ext4).
-func signArchive(s Signer, file string, sum [32]byte, write func(string, []byte) error) (sig, bundle string, err error) {
-	if ds, ok := s.(directSigner); ok {
-		return ds.SignFileTo(file, sum, write)
-	}
-	return s.SignFile(file, sum)
-}
+// writeNew writes a file the build has just named (nothing references
+// it yet): straight, without a temp file and a rename (10,000 of them in
+// a cold build of 5,000 releases, a tenth of its file system time).
+func writeNew(p string, data []byte) error { return os.WriteFile(p, data, 0o644) }
 
 // annotate says which commit a historical release's problems come from.
 func annotate(ps pack.Problems, r source.Release) pack.Problems {

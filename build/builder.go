@@ -77,12 +77,16 @@ func newBuilder(o Options) (*builder, error) {
 			return nil, fmt.Errorf("--since: %w", err)
 		}
 	}
-	if o.Trust == nil && o.Signer != nil {
-		// The build key's own public half is always trusted.
-		if pk, ok := o.Signer.(interface{ PublicKeyPEM() ([]byte, error) }); ok {
-			if pem, err := pk.PublicKeyPEM(); err == nil {
-				o.Trust, _ = sign.NewVerifierSet(pem)
-			}
+	if o.Signer != nil {
+		pem, err := o.Signer.PublicKeyPEM()
+		if err == nil {
+			o.own, err = sign.NewVerifierSet(pem)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("public key of the signing key: %w", err)
+		}
+		if o.Trust == nil {
+			o.Trust = o.own // the build key's own public half is always trusted
 		}
 	}
 	return &builder{o: o, repo: repo, seen: map[string]bool{}, res: &Result{Unsigned: o.Signer == nil}}, nil

@@ -146,7 +146,7 @@ func settleSignature(o Options, stage string, r index.Release, inGit bool) (inde
 		}
 		return r, nil
 	}
-	if r.Signature == canonical && ownSignature(o.Signer, stage, r.Signature, file, sum) {
+	if r.Signature == canonical && signedBy(o.own, stage, r.Signature, file, sum) {
 		return r, nil
 	}
 	if !inGit && !trusted {
@@ -162,7 +162,7 @@ func settleSignature(o Options, stage string, r index.Release, inGit bool) (inde
 		os.Remove(p)
 		return os.WriteFile(p, data, 0o644)
 	}
-	sig, bundle, err := signArchive(o.Signer, file, sum, write)
+	sig, bundle, err := signFile(o.Signer, file, sum, write)
 	if err != nil {
 		return r, fmt.Errorf("sign %s: %w", r.Archive.Path, err)
 	}
@@ -171,28 +171,9 @@ func settleSignature(o Options, stage string, r index.Release, inGit bool) (inde
 	return r, nil
 }
 
-// ownSignature reports whether sigPath (in dir) is the build key's own
-// signature of file.
-func ownSignature(s Signer, dir, sigPath, file string, sum [32]byte) bool {
-	rs, ok := s.(rotatingSigner)
-	if !ok {
-		return false
-	}
-	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(sigPath)))
-	return err == nil && rs.Signed(file, sum, data)
-}
-
 func orNone(s string) string {
 	if s == "" {
 		return "none"
 	}
 	return s
-}
-
-// rotatingSigner is a Signer that recognises its own signatures
-// (sign.Signer does), so a build keeps them instead of signing again.
-type rotatingSigner interface {
-	Signer
-	Signed(file string, sha256sum [32]byte, sigFile []byte) bool
-	KeyID() string
 }

@@ -44,7 +44,7 @@ func canUpdateInPlace(o Options, prev *previous) bool {
 	if _, err := os.Lstat(filepath.Join(o.Out, "index.html")); err == nil && o.Site == nil {
 		return false
 	}
-	sig, err := os.ReadFile(filepath.Join(o.Out, filepath.FromSlash(index.RootSignaturePath(prev.rootDigest))))
+	_, err := os.Lstat(filepath.Join(o.Out, filepath.FromSlash(index.RootSignaturePath(prev.rootDigest))))
 	if o.Signer == nil {
 		// Only an unsigned registry stays unsigned in place.
 		_, lerr := os.Lstat(filepath.Join(o.Out, index.RootFile+".sig"))
@@ -52,15 +52,14 @@ func canUpdateInPlace(o Options, prev *previous) bool {
 	}
 	// Signed by this very key: every release in it is too (a build
 	// re-signs what another key signed), so nothing needs re-signing.
-	rs, ok := o.Signer.(rotatingSigner)
-	if !ok || err != nil {
+	if err != nil {
 		return false
 	}
 	sum, err := hexSum(prev.rootDigest)
 	if err != nil {
 		return false
 	}
-	return rs.Signed(filepath.Join(o.Out, index.RootFile), sum, sig)
+	return signedBy(o.own, o.Out, index.RootSignaturePath(prev.rootDigest), filepath.Join(o.Out, index.RootFile), sum)
 }
 
 // putFile writes a metadata file of the site. Staged, it is a plain

@@ -15,6 +15,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
@@ -261,7 +262,7 @@ func writeRoot(o Options, stage string, prev *previous, root *index.Root, put in
 	renames := [][2]string{{tmpRoot, index.RootFile}}
 	if o.Signer != nil {
 		sum, _ := hexSum(index.Digest(data))
-		sig, bundle, err := o.Signer.SignFile(filepath.Join(stage, tmpRoot), sum)
+		sig, bundle, err := signFile(o.Signer, filepath.Join(stage, tmpRoot), sum, func(p string, data []byte) error { return atomicfile.WriteFile(p, data, 0o644) })
 		if err != nil {
 			return false, fmt.Errorf("sign index.json: %w", err)
 		}

@@ -222,25 +222,11 @@ func (s *Signer) SignFile(path string, sum [32]byte) (sigName, bundleName string
 // that needs no temp file and rename per file (a build writing into a
 // fresh staging dir).
 func (s *Signer) SignFileTo(path string, sum [32]byte, write func(file string, data []byte) error) (sigName, bundleName string, err error) {
-	var sig *Signature
-	if s.ed {
-		f, err := os.Open(path)
-		if err != nil {
-			return "", "", err
-		}
-		sig, err = s.Sign(f)
-		f.Close()
-		if err != nil {
-			return "", "", err
-		}
-	} else if sig, err = s.SignDigest(sum); err != nil {
-		return "", "", err
-	}
-	bundle, err := sig.Bundle()
+	sig, bundle, err := s.SignBlob(sum, func() (io.ReadCloser, error) { return os.Open(path) })
 	if err != nil {
 		return "", "", err
 	}
-	if err := write(path+SigExt, sig.SigFile()); err != nil {
+	if err := write(path+SigExt, sig); err != nil {
 		return "", "", err
 	}
 	if err := write(path+BundleExt, bundle); err != nil {
@@ -248,6 +234,35 @@ func (s *Signer) SignFileTo(path string, sum [32]byte, write func(file string, d
 	}
 	base := filepath.Base(path)
 	return base + SigExt, base + BundleExt, nil
+}
+
+// SignBlob signs the blob whose SHA-256 is sum and returns the content
+// of its .sig file and of its Sigstore bundle; the caller names and
+// writes them. open reads the blob, for ed25519 keys only (they sign the
+// message itself).
+func (s *Signer) SignBlob(sum [32]byte, open func() (io.ReadCloser, error)) (sigFile, bundle []byte, err error) {
+	var sig *Signature
+	if s.ed {
+		f, err := open()
+		if err != nil {
+			return nil, nil, err
+		}
+		sig, err = s.Sign(f)
+		f.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+		if sig.Digest != sum {
+			return nil, nil, fmt.Errorf("the blob's SHA-256 is %x, not the %x it was to be signed as", sig.Digest, sum)
+		}
+	} else if sig, err = s.SignDigest(sum); err != nil {
+		return nil, nil, err
+	}
+	bundle, err = sig.Bundle()
+	if err != nil {
+		return nil, nil, err
+	}
+	return sig.SigFile(), bundle, nil
 }
 
 // File name suffixes of signatures.

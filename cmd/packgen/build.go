@@ -208,8 +208,8 @@ func shortHash(h string) string {
 // signing key's public half and the --previous-key files.
 func trustedKeys(signer build.Signer, files []string) (*sign.Verifier, error) {
 	var pems [][]byte
-	if pk, ok := signer.(interface{ PublicKeyPEM() ([]byte, error) }); ok {
-		pem, err := pk.PublicKeyPEM()
+	if signer != nil {
+		pem, err := signer.PublicKeyPEM()
 		if err != nil {
 			return nil, fmt.Errorf("public key of --key: %w", err)
 		}

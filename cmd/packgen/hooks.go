@@ -28,7 +28,7 @@ func siteHook(previous, out string) func(dir string, s *build.Snapshot) error {
 
 // loadSigner loads a signing key (file or env://VAR) for build.
 func loadSigner(g *globalOptions, ref string) (build.Signer, error) {
-	if l := newLazySigner(ref, passFunc(g)); l != nil {
+	if l := sign.NewLazy(ref, passFunc(g)); l != nil {
 		return l, nil
 	}
 	s, err := sign.LoadSignerRef(ref, passFunc(g))
@@ -81,11 +81,7 @@ func buildStamp(signer build.Signer) string {
 		fmt.Fprintf(&b, " exe=%s size=%d mtime=%d", exe, fi.Size(), fi.ModTime().UnixNano())
 	}
 	if signer != nil {
-		k, ok := signer.(interface{ KeyID() string })
-		if !ok {
-			return ""
-		}
-		fmt.Fprintf(&b, " key=%s", k.KeyID())
+		fmt.Fprintf(&b, " key=%s", signer.KeyID())
 	}
 	return b.String()
 }
