@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +15,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
@@ -111,15 +111,17 @@ func (p *previous) all() []prevRelease {
 // URL of a published registry), checking every metadata digest. A missing
 // index.json means there is no previous build.
 func loadPrevious(ctx context.Context, loc string, trust *sign.Verifier) (*previous, error) {
-	tr, err := transport.New(loc, "", 30*time.Minute, 0)
+	l, err := location.Parse(loc)
+	if err != nil {
+		return nil, fmt.Errorf("previous build: %w", err)
+	}
+	tr, err := transport.Open(l, transport.Config{Timeout: 30 * time.Minute})
 	if err != nil {
 		return nil, fmt.Errorf("previous build: %w", err)
 	}
 	p := &previous{shards: map[string]*index.Shard{}, loc: loc, tr: tr, fetch: transport.Fetch(tr), refs: map[string]string{}, shardRefs: map[string]index.FileRef{}}
-	if !strings.Contains(loc, "://") {
-		p.dir = loc
-	} else if u, err := url.Parse(loc); err == nil && u.Scheme == "file" {
-		p.dir = u.Path
+	if l.Local() {
+		p.dir = l.Dir
 	}
 	data, err := p.fetch(ctx, index.RootFile, index.MaxRootSize)
 	if errors.Is(err, index.ErrNotFound) {

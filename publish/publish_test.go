@@ -439,7 +439,7 @@ func TestS3Errors(t *testing.T) {
 		if !CustomEndpoint("") {
 			t.Fatal("AWS_ENDPOINT_URL not seen")
 		}
-		target, err := Open(ctx, "s3://packs/env/", S3Options{PathStyle: true})
+		target, err := Open(ctx, "s3://packs/env/", DestOptions{S3: S3Options{PathStyle: true}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -470,7 +470,7 @@ func TestOpen(t *testing.T) {
 		{"file://host/x", "", "not a file:///PATH URL"},
 		{"", "", "no destination"},
 	} {
-		target, err := Open(ctx, c.dest, S3Options{})
+		target, err := Open(ctx, c.dest, DestOptions{})
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%q: got %v, want error %q", c.dest, err, c.err)

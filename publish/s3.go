@@ -6,12 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/internal/location"
 	"io"
 	"io/fs"
 	"net/url"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,42 +50,17 @@ func ParseS3URL(s string) (bucket, prefix string, err error) {
 // ErrDestination: a destination or endpoint that cannot be used as given.
 var ErrDestination = errors.New("bad destination")
 
-// Open returns the target for a destination: s3://BUCKET/PREFIX,
-// file:///PATH or a plain directory path. s3o applies to s3:// URLs only.
-func Open(ctx context.Context, dest string, s3o S3Options) (Target, error) {
-	switch {
-	case strings.HasPrefix(dest, "s3://"):
-		b, p, err := ParseS3URL(dest)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrDestination, err)
-		}
-		s3o.Bucket, s3o.Prefix = b, p
-		return NewS3(ctx, s3o)
-	case strings.HasPrefix(dest, "file://"):
-		u, err := url.Parse(dest)
-		if err != nil || (u.Host != "" && u.Host != "localhost") || u.Path == "" {
-			return nil, fmt.Errorf("%w: %q is not a file:///PATH URL", ErrDestination, dest)
-		}
-		p := u.Path
-		if runtime.GOOS == "windows" && len(p) > 2 && p[0] == '/' && p[2] == ':' {
-			p = p[1:] // file:///C:/packs
-		}
-		return DirTarget{Dir: filepath.FromSlash(p)}, nil
-	case strings.Contains(dest, "://"):
-		return nil, fmt.Errorf("%w: cannot publish to %q: give s3://BUCKET/PREFIX, file:///PATH or a directory (for GitHub Pages, publish into the pages directory)", ErrDestination, dest)
-	case dest == "":
-		return nil, fmt.Errorf("%w: no destination given", ErrDestination)
-	}
-	return DirTarget{Dir: dest}, nil
-}
+func init() { RegisterDestination("s3", "s3://BUCKET/PREFIX", openS3) }
 
-// To publishes the site in dir to dest (see Open).
-func To(ctx context.Context, dir, dest string, s3o S3Options, o Options) (*Result, error) {
-	t, err := Open(ctx, dest, s3o)
+// openS3 opens s3://BUCKET/PREFIX with o.S3.
+func openS3(ctx context.Context, loc location.Location, o DestOptions) (Target, error) {
+	b, p, err := ParseS3URL(loc.Raw)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrDestination, err)
 	}
-	return Publish(ctx, dir, t, o)
+	s3o := o.S3
+	s3o.Bucket, s3o.Prefix = b, p
+	return NewS3(ctx, s3o)
 }
 
 // S3Target publishes to a bucket.

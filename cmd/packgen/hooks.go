@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/packgen/packgen/internal/location"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -18,8 +19,10 @@ func siteHook(previous, out string) func(dir string, s *build.Snapshot) error {
 	if previous == "" {
 		previous = out
 	}
-	if strings.Contains(previous, "://") {
+	if l, err := location.Parse(previous); err != nil || !l.Local() {
 		previous = "" // a published registry: nothing local to reuse
+	} else {
+		previous = l.Dir
 	}
 	return func(dir string, s *build.Snapshot) error {
 		return site.WriteOptions(dir, s.Root, s.Shards, site.Options{Previous: previous})

@@ -63,7 +63,7 @@ addressing is the default with a custom endpoint.`,
 					o.Log = g.stdout
 				}
 			}
-			res, err := publish.To(cmd.Context(), args[0], args[1], s3o, o)
+			res, err := publish.To(cmd.Context(), args[0], args[1], publish.DestOptions{S3: s3o}, o)
 			if err != nil {
 				return publishErr(err)
 			}

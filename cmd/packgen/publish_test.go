@@ -202,10 +202,10 @@ func testCrashSafety(t *testing.T, bin string, f *publishFixture) {
 	s3o := publish.S3Options{Endpoint: srv.Server.URL, PathStyle: true}
 
 	// How many uploads generation 2 takes over generation 1.
-	if _, err := publish.To(ctx, f.site1, "s3://packs/plan", s3o, publish.Options{}); err != nil {
+	if _, err := publish.To(ctx, f.site1, "s3://packs/plan", publish.DestOptions{S3: s3o}, publish.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	plan, err := publish.To(ctx, f.site2, "s3://packs/plan", s3o, publish.Options{DryRun: true})
+	plan, err := publish.To(ctx, f.site2, "s3://packs/plan", publish.DestOptions{S3: s3o}, publish.Options{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func testCrashSafety(t *testing.T, bin string, f *publishFixture) {
 	points := []int{1, 2, 3, total / 3, total / 2, total - 3, total - 2, total - 1, total}
 	for _, n := range points {
 		p := fmt.Sprintf("kill%d", n)
-		if _, err := publish.To(ctx, f.site1, "s3://packs/"+p, s3o, publish.Options{}); err != nil {
+		if _, err := publish.To(ctx, f.site1, "s3://packs/"+p, publish.DestOptions{S3: s3o}, publish.Options{}); err != nil {
 			t.Fatal(err)
 		}
 		cmd := exec.Command(bin, "publish", f.site2, "s3://packs/"+p, "--jobs", "3")

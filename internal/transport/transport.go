@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/internal/location"
 	"io"
 	"io/fs"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/packgen/packgen/index"
@@ -84,52 +86,94 @@ const maxRedirects = 5
 // byte before it is abandoned; the overall timeout bounds a slow drip.
 const DefaultStallTimeout = 30 * time.Second
 
+// Sources are providers chosen by the location's scheme (as Helm's
+// pkg/getter): http and https, file (a directory or file:///PATH), and
+// whatever another file registers, so a new kind of source is a new
+// file, not an edit of New.
+
+// Config is what every source may need; each reads its own part.
+type Config struct {
+	Token   string        // bearer token (else ~/.netrc credentials)
+	Timeout time.Duration // a whole request (0: 5 minutes)
+	Stall   time.Duration // a silence (0: DefaultStallTimeout)
+}
+
+// Opener opens a transport for a parsed location.
+type Opener func(loc location.Location, c Config) (Transport, error)
+
+var (
+	sourcesMu sync.RWMutex
+	sources   = map[string]Opener{}
+)
+
+// Register makes scheme (lower case) readable through open.
+func Register(scheme string, open Opener) {
+	sourcesMu.Lock()
+	defer sourcesMu.Unlock()
+	sources[scheme] = open
+}
+
+func init() {
+	Register("http", openHTTP)
+	Register("https", openHTTP)
+	Register("file", func(loc location.Location, _ Config) (Transport, error) { return &fileTransport{dir: loc.Dir}, nil })
+}
+
 // New picks a transport for a registry location: an http(s) URL, a
-// file:// URL or a directory path. token, when set, is sent as a bearer
-// token (else ~/.netrc credentials are used); timeout bounds a whole
-// request (0: 5 minutes) and stall a silence (0: DefaultStallTimeout).
+// file:// URL or a directory path (see location.Parse). token, when set,
+// is sent as a bearer token (else ~/.netrc credentials are used);
+// timeout bounds a whole request (0: 5 minutes) and stall a silence (0:
+// DefaultStallTimeout).
 func New(loc, token string, timeout, stall time.Duration) (Transport, error) {
-	switch {
-	case strings.HasPrefix(loc, "http://"), strings.HasPrefix(loc, "https://"):
-		u, err := url.Parse(strings.TrimSuffix(loc, "/"))
-		if err != nil {
-			return nil, fmt.Errorf("registry URL %q: %w", loc, err)
-		}
-		if timeout <= 0 {
-			timeout = 5 * time.Minute
-		}
-		c := &http.Client{
-			Timeout: timeout,
-			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if len(via) >= maxRedirects {
-					return fmt.Errorf("%w: stopped after %d redirects", ErrRedirects, len(via))
-				}
-				if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
-					return fmt.Errorf("%w: %s", ErrInsecureRedirect, req.URL.Redacted())
-				}
-				// net/http keeps Authorization for the same host name on
-				// another port; credentials are for the registry's own
-				// host:port only.
-				if req.URL.Host != via[0].URL.Host {
-					req.Header.Del("Authorization")
-				}
-				return nil
-			},
-		}
-		if stall <= 0 {
-			stall = DefaultStallTimeout
-		}
-		return &httpTransport{base: u, client: c, token: token, netrc: netrcFor(u.Hostname()), stall: stall}, nil
-	case strings.HasPrefix(loc, "file://"):
-		u, err := url.Parse(loc)
-		if err != nil || u.Path == "" {
-			return nil, fmt.Errorf("registry URL %q is not a valid file:// URL", loc)
-		}
-		return &fileTransport{dir: u.Path}, nil
-	case strings.Contains(loc, "://"):
-		return nil, fmt.Errorf("registry URL %q: unsupported scheme (use https://, http://, file:// or a directory)", loc)
+	l, err := location.Parse(loc)
+	if err != nil {
+		return nil, fmt.Errorf("registry URL %q: %w", loc, err)
 	}
-	return &fileTransport{dir: loc}, nil
+	return Open(l, Config{Token: token, Timeout: timeout, Stall: stall})
+}
+
+// Open picks the transport of a parsed location by its scheme.
+func Open(l location.Location, c Config) (Transport, error) {
+	sourcesMu.RLock()
+	open := sources[l.Scheme]
+	sourcesMu.RUnlock()
+	if open == nil {
+		return nil, fmt.Errorf("registry URL %q: unsupported scheme (use https://, http://, file:// or a directory)", l.Raw)
+	}
+	return open(l, c)
+}
+
+func openHTTP(l location.Location, c Config) (Transport, error) {
+	u, err := url.Parse(strings.TrimSuffix(l.Raw, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("registry URL %q: %w", l.Raw, err)
+	}
+	timeout, stall := c.Timeout, c.Stall
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	client := &http.Client{
+		Timeout: timeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= maxRedirects {
+				return fmt.Errorf("%w: stopped after %d redirects", ErrRedirects, len(via))
+			}
+			if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
+				return fmt.Errorf("%w: %s", ErrInsecureRedirect, req.URL.Redacted())
+			}
+			// net/http keeps Authorization for the same host name on
+			// another port; credentials are for the registry's own
+			// host:port only.
+			if req.URL.Host != via[0].URL.Host {
+				req.Header.Del("Authorization")
+			}
+			return nil
+		},
+	}
+	if stall <= 0 {
+		stall = DefaultStallTimeout
+	}
+	return &httpTransport{base: u, client: client, token: c.Token, netrc: netrcFor(u.Hostname()), stall: stall}, nil
 }
 
 type httpTransport struct {
