@@ -735,27 +735,72 @@ func boundsError(bs []pack.FieldBound) error {
 	return errors.New(strings.Join(msgs, "; "))
 }
 
-// Immutable reports whether a site path never changes once published:
-// archives and content-addressed metadata. Publishers
-// and servers give these long cache lifetimes.
-func Immutable(p string) bool {
+// Kind is what a site file is, decided by the format's paths, so that
+// publishers and servers ask for it instead of parsing paths themselves.
+type Kind int
+
+// The kinds of site file.
+const (
+	KindOther         Kind = iota // the catalogue's pages and assets, anything else
+	KindRoot                      // index.json
+	KindRootSignature             // index.json.sig, index.json.sigstore.json
+	KindDigestSig                 // signatures/<sha256 of a root>.sig / .sigstore.json
+	KindBucket                    // index/<sha256>.json
+	KindShard                     // packs/<name>/shards/<sha256>.json
+	KindLatestShard               // packs/<name>/index.json (a human-friendly copy)
+	KindArchive                   // packs/<name>/<version>/<name>-<version>.tar.gz
+	KindArchiveSig                // the archive's .sig and .sigstore.json
+)
+
+// KindOf returns the kind of the site file at p.
+func KindOf(p string) Kind {
 	switch {
-	case strings.HasPrefix(p, bucketsDir+"/") && strings.HasSuffix(p, ".json"):
-		return true
+	case p == RootFile:
+		return KindRoot
+	case p == RootFile+SignatureExt || p == RootFile+BundleExt:
+		return KindRootSignature
 	case strings.HasPrefix(p, signaturesDir+"/"):
-		return true
+		return KindDigestSig
+	case strings.HasPrefix(p, bucketsDir+"/") && strings.HasSuffix(p, ".json"):
+		return KindBucket
 	case strings.HasPrefix(p, packsDir+"/"):
 		parts := strings.Split(p, "/")
-		if len(parts) == 4 && parts[2] == "shards" {
-			return true
+		switch {
+		case len(parts) == 3 && parts[2] == RootFile:
+			return KindLatestShard
+		case len(parts) != 4:
+		case parts[2] == "shards":
+			return KindShard
+		case strings.HasSuffix(p, ".tar.gz"):
+			return KindArchive
+		case strings.HasSuffix(p, ".tar.gz"+SignatureExt), strings.HasSuffix(p, ".tar.gz"+BundleExt):
+			return KindArchiveSig
 		}
-		// An archive's signature files are not: they always hold the
-		// current key's signature under the name clients and cosign
-		// expect (ARCHIVE.sig), so a key rotation rewrites them.
-		return len(parts) == 4 && strings.HasSuffix(p, ".tar.gz")
+	}
+	return KindOther
+}
+
+// Immutable reports whether a file of this kind never changes once
+// published: archives and content-addressed metadata. An archive's
+// signature files are not: they always hold the current key's signature
+// under the name clients and cosign expect (ARCHIVE.sig), so a key
+// rotation rewrites them.
+func (k Kind) Immutable() bool {
+	switch k {
+	case KindBucket, KindDigestSig, KindShard, KindArchive:
+		return true
 	}
 	return false
 }
+
+// Release reports whether the file belongs to one release (its archive
+// or signatures): pruning never removes those.
+func (k Kind) Release() bool { return k == KindArchive || k == KindArchiveSig }
+
+// Immutable reports whether a site path never changes once published
+// (KindOf(p).Immutable()). Publishers and servers give these long cache
+// lifetimes.
+func Immutable(p string) bool { return KindOf(p).Immutable() }
 
 // CacheControl is the Cache-Control header a site path should be served with.
 func CacheControl(p string) string {

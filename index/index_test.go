@@ -192,3 +192,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestKindOf(t *testing.T) {
+	for p, want := range map[string]Kind{
+		"index.json":                                 KindRoot,
+		"index.json.sig":                             KindRootSignature,
+		"index.json.sigstore.json":                   KindRootSignature,
+		"signatures/" + sha + ".sig":                 KindDigestSig,
+		"index/" + sha + ".json":                     KindBucket,
+		"packs/p/shards/" + sha + ".json":            KindShard,
+		"packs/p/index.json":                         KindLatestShard,
+		"packs/p/1.0.0/p-1.0.0.tar.gz":               KindArchive,
+		"packs/p/1.0.0/p-1.0.0.tar.gz.sig":           KindArchiveSig,
+		"packs/p/1.0.0/p-1.0.0.tar.gz.sigstore.json": KindArchiveSig,
+		"packs/p/index.html":                         KindOther,
+		"index.html":                                 KindOther,
+		"assets/catalog.js":                          KindOther,
+		"packs/p/1.0.0/extra/x.tar.gz":               KindOther,
+	} {
+		if got := KindOf(p); got != want {
+			t.Errorf("KindOf(%s) = %d, want %d", p, got, want)
+		}
+	}
+}

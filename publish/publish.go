@@ -460,25 +460,20 @@ func sameContent(ctx context.Context, t Target, f localFile, remote map[string]O
 }
 
 // isArchive reports whether a key is a release archive.
-func isArchive(k string) bool {
-	return index.Immutable(k) && strings.HasPrefix(k, "packs/") && strings.HasSuffix(k, ".tar.gz")
-}
+func isArchive(k string) bool { return index.KindOf(k) == index.KindArchive }
 
 // isReleaseFile reports whether a key is a release's archive or signature
 // (packs/<name>/<version>/<file>), which pruning never removes.
-func isReleaseFile(k string) bool {
-	parts := strings.Split(k, "/")
-	return len(parts) == 4 && parts[0] == "packs" && parts[2] != "shards"
-}
+func isReleaseFile(k string) bool { return index.KindOf(k).Release() }
 
 // stage orders uploads so the remote is consistent at every moment.
 func stage(key string) int {
-	switch {
-	case key == index.RootFile:
+	switch k := index.KindOf(key); {
+	case k == index.KindRoot:
 		return 3
-	case key == index.RootFile+index.SignatureExt || key == index.RootFile+index.BundleExt:
+	case k == index.KindRootSignature:
 		return 2
-	case index.Immutable(key):
+	case k.Immutable():
 		return 0
 	}
 	return 1
