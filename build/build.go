@@ -145,13 +145,6 @@ func (e *InvalidError) Error() string {
 		len(e.Releases), strings.Join(e.Releases, ", "), e.Problems.Error())
 }
 
-func short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
-}
-
 type job struct {
 	rel   source.Release
 	key   string // name@canonical version
@@ -589,3 +582,5 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+func short(h string) string { return index.ShortHash(h) }

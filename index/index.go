@@ -836,3 +836,12 @@ func ContentType(p string) string {
 	}
 	return "application/octet-stream"
 }
+
+// ShortHash is a commit, tree or digest shortened to 12 characters for
+// messages, as git shows them.
+func ShortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}

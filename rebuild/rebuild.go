@@ -11,6 +11,7 @@ import (
 	"archive/tar"
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/index"
 	"io"
 	"io/fs"
 	"sort"
@@ -222,9 +223,4 @@ func kindName(k byte) string {
 	return "file"
 }
 
-func short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
-}
+func short(h string) string { return index.ShortHash(h) }

@@ -3,6 +3,7 @@ package source
 import (
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/index"
 	"io"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -78,9 +79,4 @@ func (r *Repo) ReleaseAt(name, version, commit, dir, tree string) (*Release, err
 	return &Release{Name: name, Version: version, Dir: dir, Commit: commit, Time: c.Committer.When.UTC(), TreeHash: th.String(), repo: r}, nil
 }
 
-func short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
-}
+func short(h string) string { return index.ShortHash(h) }
