@@ -76,6 +76,9 @@ func (f *clientFlags) registryFor(g *globalOptions) (client.Registry, error) {
 }
 
 func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Client, error) {
+	if err := needKey(reg, f.insecure, f.url != ""); err != nil {
+		return nil, err
+	}
 	opts := client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, StallTimeout: f.stall, Warn: g.stderr}
 	if g.interactive() {
 		opts.Progress = func(name string, size int64, r io.Reader) io.Reader {
@@ -88,6 +91,24 @@ func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Cli
 	client.SetUserAgent("packgen/" + versionString())
 	return client.New(reg, opts)
 }
+
+// needKey refuses a registry without a public key: what it serves could
+// not be told from an attacker's (issue 17 item 3). --insecure-skip-verify
+// is the explicit way to take packs unverified.
+func needKey(reg client.Registry, insecure, byURL bool) error {
+	if insecure || len(reg.TrustedKeys()) > 0 {
+		return nil
+	}
+	how := "pass it with --key registry.pub"
+	if !byURL {
+		how = fmt.Sprintf("add it with `packgen registry add %s %s --key registry.pub`", reg.Name, reg.URL)
+	}
+	return usageErr("%w: registry %s has no public key, so nothing from it can be verified: get the registry's public key from its owner (the .pub beside the key it is built with; `packgen key generate` writes both) and %s, or pass --insecure-skip-verify to take it unverified",
+		errNoKey, reg.URL, how)
+}
+
+// errNoKey: a registry is used without a key to verify it.
+var errNoKey = errors.New("no key to verify with")
 
 // clientErr maps verification failures to exit code 1.
 func clientErr(err error) error {

@@ -36,6 +36,11 @@ func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
 	if len(cfg.Registries) == 0 {
 		return nil, usageErr("no registry configured: packgen registry add NAME URL --key pub.pem")
 	}
+	for _, r := range cfg.Registries {
+		if err := needKey(r, f.insecure, false); err != nil {
+			return nil, err
+		}
+	}
 	client.SetUserAgent("packgen/" + versionString())
 	return &profile.Env{
 		Registries: cfg.Registries,

@@ -3,6 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/pack"
 
 	"github.com/packgen/packgen/publish"
 	"github.com/spf13/cobra"
@@ -63,12 +69,26 @@ addressing is the default with a custom endpoint.`,
 					o.Log = g.stdout
 				}
 			}
+			warn, err := checkSiteExpiry(args[0])
+			if err != nil {
+				return err
+			}
+			if warn != "" && output == "text" {
+				g.logf("warning: %s\n", warn)
+			}
 			res, err := publish.To(cmd.Context(), args[0], args[1], s3o, o)
 			if err != nil {
 				return publishErr(err)
 			}
 			if output == "json" {
-				return writeJSON(g, res)
+				out := struct {
+					*publish.Result
+					Warnings pack.Problems `json:"warnings"`
+				}{res, pack.Problems{}}
+				if warn != "" {
+					out.Warnings = append(out.Warnings, pack.Problem{File: filepath.ToSlash(filepath.Join(args[0], index.RootFile)), Severity: pack.SevWarning, Msg: warn})
+				}
+				return writeJSON(g, out)
 			}
 			if g.quiet {
 				return nil
@@ -98,6 +118,24 @@ addressing is the default with a custom endpoint.`,
 	f.IntVar(&o.Jobs, "jobs", publish.DefaultJobs, "parallel uploads")
 	outputFlag(c, &output, "text", "json")
 	return c
+}
+
+// checkSiteExpiry refuses a site whose index.json has expired (no client
+// would accept it) and returns a warning when it expires within a week.
+// A site without a readable index is left to publish to report.
+func checkSiteExpiry(dir string) (string, error) {
+	data, err := safefile.ReadFile(filepath.Join(dir, index.RootFile), index.MaxRootSize)
+	if err != nil {
+		return "", nil
+	}
+	root, err := index.ParseRoot(data)
+	if err != nil {
+		return "", nil
+	}
+	if !root.Expires.After(time.Now()) {
+		return "", badErr(fmt.Errorf("%w: %s/index.json expired at %s (%s ago): clients refuse it; rebuild with `packgen build --refresh` before publishing", errExpired, dir, root.Expires.UTC().Format(time.RFC3339), roundDur(time.Since(root.Expires))))
+	}
+	return expiryWarning(root.Expires), nil
 }
 
 func publishErr(err error) error {

@@ -30,6 +30,10 @@ const (
 	exitFailure = 3 // could not do the work: I/O, network, git
 )
 
+// errNotRegistry: a location given as a registry has no index.json. The
+// same exit (1, what was checked is bad) in every command.
+var errNotRegistry = errors.New("not a packgen registry")
+
 // exitError carries an exit code with an error.
 type exitError struct {
 	code int

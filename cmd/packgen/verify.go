@@ -24,6 +24,7 @@ const maxSignatureFile = 1 << 20
 func newVerifyCmd(g *globalOptions) *cobra.Command {
 	var keys []string
 	var sigFile, site, output, repo string
+	var insecure bool
 	c := &cobra.Command{
 		Use:   "verify [ARCHIVE] --key pub.pem",
 		Short: "Verify an archive's signature, or every digest and signature of a site",
@@ -66,7 +67,10 @@ Exits 1 when anything does not verify.`,
 					return usageErr("give an ARCHIVE or --site, not both")
 				}
 				if v == nil {
-					g.logf("warning: no --key: checking digests only, not signatures\n")
+					if !insecure {
+						return usageErr("%w: verify --site needs the registry's public key (--key registry.pub, given out of band by its owner: the .pub that `packgen key generate` wrote beside the key it is built with); pass --insecure-skip-verify to check digests only", errNoKey)
+					}
+					g.logf("WARNING: --insecure-skip-verify: checking digests only, not signatures\n")
 				}
 				rep, err := client.VerifySite(cmd.Context(), site, v)
 				if err != nil {
@@ -149,6 +153,7 @@ Exits 1 when anything does not verify.`,
 	c.Flags().StringVar(&sigFile, "signature", "", "signature file: .sig or .sigstore.json (default ARCHIVE.sig)")
 	c.Flags().StringVar(&site, "site", "", "verify a whole registry site (directory or URL)")
 	c.Flags().StringVar(&repo, "repo", "", "with --site: also prove every archive is exactly its git tree (compare by blob ID, rebuild byte for byte)")
+	c.Flags().BoolVar(&insecure, "insecure-skip-verify", false, "DANGEROUS: with --site and no --key, check digests only, not signatures")
 	outputFlag(c, &output, "text", "json")
 	return c
 }
