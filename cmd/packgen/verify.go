@@ -68,7 +68,7 @@ Exits 1 when anything does not verify.`,
 				}
 				if v == nil {
 					if !insecure {
-						return usageErr("%w: verify --site needs the registry's public key (--key registry.pub, given out of band by its owner: the .pub that `packgen key generate` wrote beside the key it is built with); pass --insecure-skip-verify to check digests only", errNoKey)
+						return usageErr("%w: no public key given: verify --site needs the registry's public key (--key registry.pub, given out of band by its owner: the .pub that `packgen key generate` wrote beside the key it is built with); pass --insecure-skip-verify to check digests only", errNoKey)
 					}
 					g.logf("WARNING: --insecure-skip-verify: checking digests only, not signatures\n")
 				}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/serve"
+	"gopkg.in/yaml.v3"
+)
+
+// A new user's first hour (issue 17): each item through the real binary,
+// where the user meets it.
+
+// binRunner runs the compiled packgen in dir with extra environment.
+type binRunner struct {
+	t   *testing.T
+	bin string
+	dir string
+	env []string
+}
+
+func newBinRunner(t *testing.T) *binRunner {
+	t.Helper()
+	tmp := t.TempDir()
+	return &binRunner{t: t, bin: packgenBinary(t), dir: tmp, env: append(os.Environ(),
+		"PACKGEN_PASSWORD=pw", "SOURCE_DATE_EPOCH=",
+		"XDG_CONFIG_HOME="+filepath.Join(tmp, "config"), "XDG_CACHE_HOME="+filepath.Join(tmp, "cache"), "XDG_STATE_HOME="+filepath.Join(tmp, "state"))}
+}
+
+func (b *binRunner) run(env []string, args ...string) (int, string, string) {
+	b.t.Helper()
+	cmd := exec.Command(b.bin, args...)
+	cmd.Dir, cmd.Env = b.dir, append(append([]string{}, b.env...), env...)
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		b.t.Fatal(err)
+	}
+	return code, out.String(), errs.String()
+}
+
+// want runs packgen, wants exit code and each of the texts in its output.
+func (b *binRunner) want(code int, texts []string, args ...string) string {
+	b.t.Helper()
+	got, out, errs := b.run(nil, args...)
+	if got != code {
+		b.t.Errorf("packgen %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), got, code, out, errs)
+	}
+	for _, s := range texts {
+		if !strings.Contains(out+errs, s) {
+			b.t.Errorf("packgen %s: output lacks %q\nstdout: %s\nstderr: %s", strings.Join(args, " "), s, out, errs)
+		}
+	}
+	return out + errs
+}
+
+func helloRepo(t *testing.T, dir string) *gitfixture.Repo {
+	t.Helper()
+	r, err := gitfixture.Init(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Write("packs/hello/pack.json", []byte(`{"name": "hello", "version": "0.1.0", "layer": "addon", "addonType": "monitoring", "displayName": "Hello", "cloudTypes": ["all"]}`))
+	r.Write("packs/hello/values.yaml", []byte("hello: 1\n"))
+	if _, err := r.Commit("hello"); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Item 1: the private key stays out of git.
+func TestFirstHourKeyOutOfGit(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	b.dir = repo.Dir
+	out := b.want(2, []string{"not git-ignored", "--force", ".gitignore"}, "key", "generate", "--prefix", "registry")
+	if _, err := os.Stat(filepath.Join(repo.Dir, "registry.key")); !os.IsNotExist(err) {
+		t.Errorf("a refused key generate wrote the key: %v\n%s", err, out)
+	}
+	// In a subdirectory, the work tree is still found.
+	os.MkdirAll(filepath.Join(repo.Dir, "ci"), 0o755)
+	b.want(2, []string{"not git-ignored"}, "key", "generate", "--prefix", "ci/registry")
+	// Ignored (by a pattern, or by a parent directory): written.
+	os.WriteFile(filepath.Join(repo.Dir, ".gitignore"), []byte("*.key\n/secrets/\n"), 0o644)
+	b.want(0, []string{"Private key written to registry.key"}, "key", "generate", "--prefix", "registry")
+	os.MkdirAll(filepath.Join(repo.Dir, "secrets"), 0o755)
+	b.want(0, nil, "key", "generate", "--prefix", "secrets/ci", "--ed25519")
+	// Outside any work tree, and --force: written.
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(t.TempDir(), "outside"))
+	os.Remove(filepath.Join(repo.Dir, ".gitignore"))
+	b.want(0, nil, "key", "generate", "--prefix", "forced", "--force")
+
+	// A private key committed anyway (named like a key, or not at the
+	// repository's root): build refuses, names the file, signs nothing.
+	// (A second repository: the fixture commits its whole work tree.)
+	key, _ := os.ReadFile(filepath.Join(repo.Dir, "forced.key"))
+	pub, _ := os.ReadFile(filepath.Join(repo.Dir, "forced.pub"))
+	os.WriteFile(filepath.Join(b.dir, "..", "forced.key"), key, 0o600)
+	repo = helloRepo(t, filepath.Join(b.dir, "..", "repo2"))
+	b.dir = repo.Dir
+	repo.Write("deploy/signing.key", key)
+	repo.Commit("oops")
+	site := filepath.Join(b.dir, "..", "site")
+	b.want(1, []string{"deploy/signing.key", "private key", "git rm --cached", "rotate"}, "build", "--out", site, "--key", "../forced.key", "--expires", "100000h")
+	if _, err := os.Stat(site); !os.IsNotExist(err) {
+		t.Error("a refused build wrote the site")
+	}
+	// A public key or a file merely mentioning keys is no reason to refuse.
+	repo.Remove("deploy/signing.key")
+	repo.Write("keys/registry.pub", pub)
+	repo.Commit("public key")
+	b.want(0, []string{"built "}, "build", "--out", site, "--expires", "100000h")
+}
+
+// Item 2: build prints the expiry, refuses an expired index, warns a
+// week before; publish refuses an expired site; --refresh re-dates.
+func TestFirstHourExpiry(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo")) // dated 2024
+	site := filepath.Join(b.dir, "site")
+	b.want(1, []string{"would expire at 2025-01-01", "--refresh"}, "build", "--repo", repo.Dir, "--out", site)
+	if _, err := os.Stat(site); !os.IsNotExist(err) {
+		t.Error("a refused build wrote the site")
+	}
+	out := b.want(0, []string{"index.json expires " + time.Now().UTC().AddDate(1, 0, 0).Format("2006-01-02")}, "build", "--repo", repo.Dir, "--out", site, "--refresh")
+	if strings.Contains(out, "warning: index.json expires") {
+		t.Errorf("a year-long index warned:\n%s", out)
+	}
+	serial := siteSerial(t, site)
+	time.Sleep(1100 * time.Millisecond) // serials are seconds
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh")
+	if s := siteSerial(t, site); s <= serial {
+		t.Errorf("--refresh kept serial %d (was %d)", s, serial)
+	}
+
+	// Within a week: a warning, in text and in JSON.
+	now := fmt.Sprint(time.Now().Unix())
+	code, stdout, errs := b.run([]string{"SOURCE_DATE_EPOCH=" + now}, "build", "--repo", repo.Dir, "--out", site, "--expires", "72h")
+	if code != 0 || !strings.Contains(errs, "warning: index.json expires in 2 days") && !strings.Contains(errs, "warning: index.json expires in 3 days") {
+		t.Errorf("72h expiry: exit %d\n%s%s", code, stdout, errs)
+	}
+	code, stdout, _ = b.run([]string{"SOURCE_DATE_EPOCH=" + now}, "build", "--repo", repo.Dir, "--out", site, "--expires", "72h", "-o", "json", "--force")
+	var res struct {
+		Expires  time.Time `json:"expires"`
+		Signed   bool      `json:"signed"`
+		Warnings []struct {
+			File, Severity, Message string
+		} `json:"warnings"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res.Expires.IsZero() || res.Signed {
+		t.Fatalf("build -o json: exit %d %s", code, stdout)
+	}
+	var msgs []string
+	for _, w := range res.Warnings {
+		msgs = append(msgs, w.Message)
+	}
+	if all := strings.Join(msgs, "\n"); !strings.Contains(all, "UNSIGNED") || !strings.Contains(all, "index.json expires in") {
+		t.Errorf("build -o json warnings lack UNSIGNED or the expiry: %s", stdout)
+	}
+	b.want(0, []string{"warning: index.json expires in"}, "publish", site, filepath.Join(b.dir, "www"))
+
+	// Expired by the time it is published: refused, nothing uploaded.
+	b.run([]string{"SOURCE_DATE_EPOCH=" + fmt.Sprint(time.Now().Unix())}, "build", "--repo", repo.Dir, "--out", site, "--expires", "2s")
+	time.Sleep(2500 * time.Millisecond)
+	www := filepath.Join(b.dir, "www2")
+	b.want(1, []string{"expired at", "packgen build --refresh"}, "publish", site, www)
+	if _, err := os.Stat(www); !os.IsNotExist(err) {
+		t.Error("an expired site was published")
+	}
+	// The client refuses it too (verify --site reports expiry).
+	b.want(1, []string{"expired"}, "verify", "--site", site, "--insecure-skip-verify")
+}
+
+// Item 3: no key, no unverified content, unless asked for by name.
+func TestFirstHourNoKeyRefused(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	site := filepath.Join(b.dir, "site")
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--key", filepath.Join(b.dir, "reg.key"), "--no-site")
+	srv := httptest.NewServer(serve.Handler(site))
+	defer srv.Close()
+
+	hint := []string{"no public key", "--insecure-skip-verify", "packgen key generate"}
+	b.want(2, append(hint, "--key registry.pub"), "fetch", "hello", "--url", srv.URL, "-d", "got1")
+	b.want(2, hint, "verify", "--site", srv.URL)
+	if _, err := os.Stat(filepath.Join(b.dir, "got1")); !os.IsNotExist(err) {
+		t.Error("a refused fetch extracted")
+	}
+	b.want(0, []string{"NOT signature-verified"}, "fetch", "hello", "--url", srv.URL, "-d", "got2", "--insecure-skip-verify")
+	b.want(0, []string{"0 problems", "not signatures"}, "verify", "--site", srv.URL, "--insecure-skip-verify")
+	b.want(0, []string{", verified)"}, "fetch", "hello", "--url", srv.URL, "-d", "got3", "--key", filepath.Join(b.dir, "reg.pub"))
+	// A configured registry without a key: the same refusal, naming the
+	// command that adds the key.
+	b.want(0, []string{"warning: no --key"}, "registry", "add", "nokey", srv.URL)
+	b.want(2, []string{"packgen registry add nokey " + srv.URL + " --key registry.pub"}, "fetch", "hello", "-d", "got4")
+	b.want(2, []string{"no public key"}, "search", "hello")
+}
+
+// Item 4: typos fail instead of succeeding.
+func TestFirstHourTypos(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	site := filepath.Join(b.dir, "site")
+	b.want(2, []string{"--packs-dir pakcs: no such directory"}, "build", "--repo", repo.Dir, "--packs-dir", "pakcs", "--out", site, "--refresh")
+	b.want(0, []string{"1 packs"}, "build", "--repo", repo.Dir, "--packs-dir", "packs/", "--out", site, "--refresh")
+
+	// --previous that is not a registry: a directory, a URL answering 404.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	for _, prev := range []string{filepath.Join(b.dir, "no-such-site"), srv.URL + "/registry"} {
+		b.want(1, []string{"has no index.json", "--previous-optional"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.dir, "s2"), "--previous", prev, "--refresh")
+		b.want(0, []string{"built "}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.dir, "s2"), "--previous", prev, "--previous-optional", "--refresh", "--force")
+	}
+
+	// registry add: neither URL nor directory; a relative directory.
+	b.want(2, []string{"neither a URL nor an existing directory", "https://packs.acme.example"}, "registry", "add", "bad", "packs.acme.example")
+	b.want(0, nil, "registry", "add", "local", "site")
+	cfg := filepath.Join(b.dir, "config", "packgen", "registries.yaml")
+	if got := registryURLs(t, cfg)["local"]; got != site {
+		t.Errorf("registry add local site stored %q, want %q", got, site)
+	}
+	if _, ok := registryURLs(t, cfg)["bad"]; ok {
+		t.Error("a refused registry was stored")
+	}
+	// --config that does not exist: an error for readers, created by add.
+	missing := filepath.Join(b.dir, "missing.yaml")
+	b.want(2, []string{"--config " + missing + ": no such file"}, "registry", "list", "--config", missing)
+	b.want(2, []string{"no such file"}, "fetch", "hello", "--config", missing)
+	b.want(0, nil, "registry", "add", "local", site, "--config", missing)
+	b.want(0, []string{"local"}, "registry", "list", "--config", missing)
+	// The YAML decoder's Go-speak does not reach the user.
+	os.WriteFile(missing, []byte("registries:\n  - name: a\n    uri: https://x\n"), 0o600)
+	out := b.want(3, []string{`line 3: unknown field "uri" in a registry (known: name, url,`}, "registry", "list", "--config", missing)
+	if strings.Contains(out, "client.Registry") {
+		t.Errorf("Go type names in a user's error: %s", out)
+	}
+}
+
+// registryURLs reads the config the way a user would see it.
+func registryURLs(t *testing.T, file string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Registries []struct{ Name, URL string } `yaml:"registries"`
+	}
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, r := range c.Registries {
+		m[r.Name] = r.URL
+	}
+	return m
+}
