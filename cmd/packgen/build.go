@@ -81,7 +81,7 @@ packgen again returns at once. --force goes through every step anyway.`,
 	f.StringVar(&o.PacksDir, "packs-dir", "", "only build packs under this directory of the repository")
 	f.BoolVar(&o.History, "history", true, "also publish versions found in first-parent history")
 	f.StringVar(&o.Since, "since", "", "with --history: start the history at this commit (branch, tag or hash; older commits are not read)")
-	f.StringVarP(&o.Out, "out", "d", "site", "output directory (a previous build there is reused)")
+	f.StringVarP(&o.Out, "out", "d", "site", "output directory (a previous build there is reused; --dest also works)")
 	f.StringVar(&o.Previous, "previous", "", "reuse this previous build instead of the one in --out")
 	f.BoolVar(&o.previousOptional, "previous-optional", false, "with --previous: a location without index.json is a first build (default: an error, so a mistyped URL cannot start the registry afresh)")
 	f.BoolVar(&o.refresh, "refresh", false, "date the index now instead of at the commit: re-signs index.json with a new serial and expiry (a scheduled job keeps a quiet registry from expiring)")
@@ -95,6 +95,7 @@ packgen again returns at once. --force goes through every step anyway.`,
 	f.BoolVar(&o.noSite, "no-site", false, "do not write the HTML catalogue")
 	f.BoolVar(&o.force, "force", false, "go through every step even when --out was built from this very commit and options by this packgen")
 	outputFlag(c, &o.output, "text", "json")
+	destAlias(c, "out")
 	return c
 }
 
@@ -204,9 +205,9 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 		}
 	}
 	expires := res.Root.Expires
-	fmt.Fprintf(g.stdout, "built %s: %d packs, %d releases (%d archived, %d reused, %d kept from the previous build, %d skipped), serial %d, commit %s\n",
+	g.summaryf("built %s: %d packs, %d releases (%d archived, %d reused, %d kept from the previous build, %d skipped), serial %d, commit %s\n",
 		o.Out, res.Root.Packs, res.Root.Releases, res.Archived, res.Reused, res.Carried, res.Skipped, res.Root.Serial, shortHash(res.Root.Source.Commit))
-	fmt.Fprintf(g.stdout, "index.json expires %s (in %s)\n", expires.Format(time.RFC3339), roundDur(time.Until(expires)))
+	g.summaryf("index.json expires %s (in %s)\n", expires.Format(time.RFC3339), roundDur(time.Until(expires)))
 	if w := expiryWarning(expires); w != "" {
 		g.logf("warning: %s\n", w)
 	}

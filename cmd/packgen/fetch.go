@@ -188,7 +188,7 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
 			if !res.Verified {
 				state = "NOT signature-verified"
 			}
-			fmt.Fprintf(g.stdout, "fetched %s@%s from %s into %s (%d files, sha256 %s, %s)\n", esc(res.Name), esc(res.Version), esc(res.Registry), esc(res.Dest), res.Files, esc(res.SHA256[:16]), state)
+			g.summaryf("fetched %s@%s from %s into %s (%d files, sha256 %s, %s)\n", esc(res.Name), esc(res.Version), esc(res.Registry), esc(res.Dest), res.Files, esc(res.SHA256[:16]), state)
 			return nil
 		},
 	}

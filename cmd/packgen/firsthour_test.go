@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/serve"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 )
 
@@ -275,4 +278,145 @@ func registryURLs(t *testing.T, file string) map[string]string {
 		m[r.Name] = r.URL
 	}
 	return m
+}
+
+// Item 6: `packgen version`, one meaning per short flag, -q.
+func TestFirstHourVersionAndFlags(t *testing.T) {
+	b := newBinRunner(t)
+	out := b.want(0, []string{"packgen ", "go:", "github.com/go-git/go-git/v5 v5.", "github.com/sigstore/sigstore v1."}, "version")
+	if strings.Contains(out, "(devel)") {
+		t.Errorf("version: %s", out)
+	}
+	code, stdout, _ := b.run(nil, "version", "-o", "json")
+	var v versionInfo
+	if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil || v.Version == "" || !strings.HasPrefix(v.GoVersion, "go1.") || v.Modules["github.com/go-git/go-git/v5"] == "" || v.Modules["github.com/sigstore/sigstore"] == "" {
+		t.Errorf("version -o json: exit %d %s", code, stdout)
+	}
+
+	// Each short flag means one thing in every command: -d is the
+	// directory written into, and --dest names it everywhere.
+	g := &globalOptions{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
+	longs := map[string]map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Shorthand == "" {
+				return
+			}
+			if f.Shorthand == "d" {
+				if c.Flags().Lookup("dest") != c.Flags().ShorthandLookup("d") {
+					t.Errorf("%s: -d is --%s, and --dest is not the same flag", c.CommandPath(), f.Name)
+				}
+				return
+			}
+			if longs[f.Shorthand] == nil {
+				longs[f.Shorthand] = map[string]bool{}
+			}
+			longs[f.Shorthand][f.Name] = true
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	root := newRoot(g)
+	root.InitDefaultHelpFlag()
+	walk(root)
+	for short, names := range longs {
+		if len(names) > 1 {
+			t.Errorf("-%s means %v", short, names)
+		}
+	}
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	if code, stdout, errs := b.run(nil, "-q", "build", "--repo", repo.Dir, "--dest", filepath.Join(b.dir, "site"), "--refresh"); code != 0 || stdout != "" {
+		t.Errorf("-q build: exit %d, printed %q %s", code, stdout, errs)
+	}
+	if _, err := os.Stat(filepath.Join(b.dir, "site", "index.json")); err != nil {
+		t.Errorf("build --dest: %v", err)
+	}
+}
+
+// Item 7: one situation, one exit code; the usage footer only on usage
+// errors, naming the subcommand.
+func TestFirstHourExitCodes(t *testing.T) {
+	b := newBinRunner(t)
+	empty := filepath.Join(b.dir, "empty")
+	os.MkdirAll(empty, 0o755)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
+	pub := filepath.Join(b.dir, "reg.pub")
+	// A directory without index.json: exit 1 everywhere.
+	for _, args := range [][]string{
+		{"fetch", "hello", "--url", empty, "--key", pub},
+		{"list", empty},
+		{"info", "hello", "--site", empty},
+		{"verify", "--site", empty, "--key", pub},
+		{"publish", empty, filepath.Join(b.dir, "www")},
+		{"build", "--repo", repo.Dir, "--out", filepath.Join(b.dir, "s"), "--previous", empty, "--refresh"},
+	} {
+		code, out, errs := b.run(nil, args...)
+		if code != 1 {
+			t.Errorf("packgen %s on a directory without index.json: exit %d, want 1\n%s%s", strings.Join(args, " "), code, out, errs)
+		}
+		if strings.Contains(errs, "--help' for usage") {
+			t.Errorf("packgen %s: usage footer on a non-usage error:\n%s", strings.Join(args, " "), errs)
+		}
+	}
+	// An unsigned archive (no .sig beside it): not verified, exit 1.
+	site := filepath.Join(b.dir, "site")
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--no-site")
+	archive := filepath.Join(site, "packs", "hello", "0.1.0", "hello-0.1.0.tar.gz")
+	b.want(1, []string{"no " + archive + ".sig beside it"}, "verify", archive, "--key", pub)
+	// An explicitly named signature that does not exist: a usage error.
+	b.want(2, []string{"signature"}, "verify", archive, "--key", pub, "--signature", filepath.Join(b.dir, "nope.sig"))
+	// Usage errors: exit 2 and the subcommand's help named.
+	b.want(2, []string{"Run 'packgen fetch --help' for usage."}, "fetch")
+	b.want(2, []string{"Run 'packgen registry add --help' for usage."}, "registry", "add", "x")
+	b.want(2, []string{"Run 'packgen --help' for usage."}, "frobnicate")
+}
+
+// Item 8: every -o json is JSON, warnings included.
+func TestFirstHourJSON(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
+	site := filepath.Join(b.dir, "site")
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--no-site", "--key", filepath.Join(b.dir, "reg.key"))
+	archive := filepath.Join(site, "packs", "hello", "0.1.0", "hello-0.1.0.tar.gz")
+	type verified struct {
+		Archive, Signature, Error string
+		Verified                  bool
+	}
+	code, stdout, _ := b.run(nil, "verify", archive, "--key", filepath.Join(b.dir, "reg.pub"), "-o", "json")
+	var v verified
+	if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil || !v.Verified || v.Signature != archive+".sig" {
+		t.Errorf("verify ARCHIVE -o json: exit %d %q", code, stdout)
+	}
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "other"))
+	code, stdout, _ = b.run(nil, "verify", archive, "--key", filepath.Join(b.dir, "other.pub"), "-o", "json")
+	v = verified{}
+	if code != 1 || json.Unmarshal([]byte(stdout), &v) != nil || v.Verified || v.Error == "" {
+		t.Errorf("verify ARCHIVE -o json, wrong key: exit %d %q", code, stdout)
+	}
+	code, stdout, _ = b.run(nil, "publish", site, filepath.Join(b.dir, "www"), "-o", "json")
+	var p struct {
+		Uploaded []string        `json:"uploaded"`
+		Warnings json.RawMessage `json:"warnings"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &p) != nil || len(p.Uploaded) == 0 || string(p.Warnings) != "[]" {
+		t.Errorf("publish -o json: exit %d %s", code, stdout)
+	}
+}
+
+// Item 9: new accepts what validate accepts, makes the parent, says
+// which add-on type it chose.
+func TestFirstHourNew(t *testing.T) {
+	b := newBinRunner(t)
+	b.want(0, []string{"created packs/os/ubuntu-custom-22.04.4", `version "22.04.4" is not strict semver; it is read as 22.4.4`}, "new", "ubuntu-custom", "--layer", "os", "--version", "22.04.4", "-d", "packs/os")
+	b.want(0, []string{"created packs/hello-1.0", `addonType: "system app"`}, "new", "hello", "--layer", "addon", "--version", "1.0", "--dest", "packs")
+	out := b.want(0, []string{"created packs/mon-1.0.0"}, "new", "mon", "--layer", "addon", "--addon-type", "monitoring", "-d", "packs")
+	if strings.Contains(out, "addonType:") {
+		t.Errorf("new said it chose an add-on type it was given:\n%s", out)
+	}
+	b.want(0, []string{"3 packs, 0 errors, 2 warnings"}, "validate", "packs")
+	b.want(2, []string{"not a semantic version"}, "new", "bad", "--layer", "addon", "--version", "one")
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 
@@ -65,7 +64,7 @@ with packgen and the other way round.`,
 			if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "Private key written to %s (keep it secret; CI can read it from an env var with --key env://VAR)\nPublic key written to %s (give it to clients: packgen registry add NAME URL --key %s)\n", keyFile, pubFile, pubFile)
+			g.summaryf("Private key written to %s (keep it secret; CI can read it from an env var with --key env://VAR)\nPublic key written to %s (give it to clients: packgen registry add NAME URL --key %s)\n", keyFile, pubFile, pubFile)
 			return nil
 		},
 	}

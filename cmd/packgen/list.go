@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -39,7 +40,7 @@ verify.`,
 			}
 			_, _, packs, err := index.ReadCatalog(cmd.Context(), fetch)
 			if err != nil {
-				return fmt.Errorf("read registry %s: %w", args[0], err)
+				return readRegistryErr(args[0], err)
 			}
 			if output == "json" {
 				if packs == nil {
@@ -83,7 +84,7 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 			}
 			data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
 			if err != nil {
-				return fmt.Errorf("read registry %s: %w", site, err)
+				return readRegistryErr(site, err)
 			}
 			root, err := index.ParseRoot(data)
 			if err != nil {
@@ -148,6 +149,15 @@ func esc(s string) string { return textsafe.Escape(s) }
 // siteFetcher reads a registry site (a directory, file:// or http(s) URL)
 // through the client's transport: netrc credentials, deadlines and its
 // redirect policy.
+// readRegistryErr: a location without index.json is not a registry, exit
+// 1 as in every command; anything else could not be read, exit 3.
+func readRegistryErr(loc string, err error) error {
+	if errors.Is(err, index.ErrNotFound) {
+		return badErr(fmt.Errorf("%w: %s has no index.json (%v): check the URL or directory; `packgen build --out DIR` makes one", errNotRegistry, loc, err))
+	}
+	return fmt.Errorf("read registry %s: %w", loc, err)
+}
+
 func siteFetcher(loc string) (index.FetchFunc, error) {
 	tr, err := transport.New(loc, "", 0, 0)
 	if err != nil {

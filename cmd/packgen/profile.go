@@ -153,7 +153,7 @@ sha256 of the signature file.`,
 			if output == "json" {
 				return writeJSON(g, map[string]any{"profile": p.Name, "lock": lockPath, "layers": res.Layers, "warnings": res.Warnings, "violations": []profile.Violation{}})
 			}
-			fmt.Fprintf(g.stdout, "resolved profile %s (%s): %d layers -> %s\n", esc(p.Name), esc(p.CloudType), len(res.Layers), esc(lockPath))
+			g.summaryf("resolved profile %s (%s): %d layers -> %s\n", esc(p.Name), esc(p.CloudType), len(res.Layers), esc(lockPath))
 			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 			for _, l := range res.Layers {
 				from := l.Registry
@@ -234,7 +234,7 @@ since the lock was written. Progress is shown only on a terminal.`,
 			if output == "json" {
 				return writeJSON(g, res)
 			}
-			fmt.Fprintf(g.stdout, "fetched profile %s: %d layers into %s\n", esc(lock.Profile.Name), len(res.Layers), esc(res.Dest))
+			g.summaryf("fetched profile %s: %d layers into %s\n", esc(lock.Profile.Name), len(res.Layers), esc(res.Dest))
 			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 			for _, l := range res.Layers {
 				state := "verified"

@@ -83,8 +83,11 @@ addressing is the default with a custom endpoint.`,
 			if output == "json" {
 				out := struct {
 					*publish.Result
-					Warnings pack.Problems `json:"warnings"`
-				}{res, pack.Problems{}}
+					// Counts beside the lists: "unchanged" has no list
+					// (it would name every file of the site).
+					Counts   map[string]int `json:"counts"`
+					Warnings pack.Problems  `json:"warnings"`
+				}{res, map[string]int{"uploaded": len(res.Uploaded), "unchanged": res.Unchanged, "deleted": len(res.Deleted), "kept": len(res.Kept), "skipped": len(res.Skipped)}, pack.Problems{}}
 				if warn != "" {
 					out.Warnings = append(out.Warnings, pack.Problem{File: filepath.ToSlash(filepath.Join(args[0], index.RootFile)), Severity: pack.SevWarning, Msg: warn})
 				}

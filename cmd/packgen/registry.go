@@ -122,9 +122,9 @@ keys that may sign it, given out of band by the registry's owner.`,
 			if err := cfg.Save(g.configPath()); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "registry %s added (%s, %d key(s))\n", r.Name, r.URL, len(r.Keys))
+			g.summaryf("registry %s added (%s, %d key(s))\n", r.Name, r.URL, len(r.Keys))
 			if r.SignedName != "" {
-				fmt.Fprintf(g.stdout, "it signs its index as registry %q: an index signed for another registry will be refused\n", esc(r.SignedName))
+				g.summaryf("it signs its index as registry %q: an index signed for another registry will be refused\n", esc(r.SignedName))
 			}
 			if len(r.Keys) == 0 {
 				g.logf("warning: no --key given: packs from %s cannot be verified\n", r.Name)
@@ -203,7 +203,7 @@ keys that may sign it, given out of band by the registry's owner.`,
 			if err := cfg.Save(g.configPath()); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "registry %s removed\n", args[0])
+			g.summaryf("registry %s removed\n", args[0])
 			return nil
 		},
 	}

@@ -16,11 +16,16 @@ import (
 
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
 // version is set with -ldflags "-X main.version=...".
 var version = ""
+
+// commit is set with -ldflags "-X main.commit=..." where the Go toolchain
+// cannot stamp it (a linked git worktree, a source tarball).
+var commit = ""
 
 // Exit codes. Scripts can rely on them.
 const (
@@ -70,6 +75,15 @@ func (g *globalOptions) interactive() bool {
 func (g *globalOptions) logf(format string, args ...any) {
 	if !g.quiet {
 		fmt.Fprintf(g.stderr, format, args...)
+	}
+}
+
+// summaryf prints a summary line on stdout, unless -q: quiet leaves only
+// errors, and what a command exists to print (a list, a report's problems,
+// -o json).
+func (g *globalOptions) summaryf(format string, args ...any) {
+	if !g.quiet {
+		fmt.Fprintf(g.stdout, format, args...)
 	}
 }
 
@@ -166,7 +180,7 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	ctx, interrupted, stop := onSignal(stderr)
 	defer stop()
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
@@ -188,7 +202,12 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if msg := textsafe.EscapeLines(err.Error()); msg != "" {
 		fmt.Fprintf(stderr, "packgen: %s\n", msg)
 		if code == exitUsage {
-			fmt.Fprintln(stderr, "Run 'packgen --help' for usage.")
+			// The help of the command that was misused, not the root's.
+			path := "packgen"
+			if cmd != nil {
+				path = cmd.CommandPath()
+			}
+			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", path)
 		}
 	}
 	return code
@@ -269,6 +288,18 @@ func isUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// destAlias makes --dest another name for c's -d flag, called long: -d
+// is always the directory a command writes into (build --out, new --dir,
+// fetch and profile --dest), and --dest names it in every command.
+func destAlias(c *cobra.Command, long string) {
+	c.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "dest" {
+			return pflag.NormalizedName(long)
+		}
+		return pflag.NormalizedName(name)
+	})
 }
 
 // outputFlag adds -o/--output with the given formats.

@@ -144,7 +144,7 @@ func report(g *globalOptions, o *validateOptions, rep validateReport) error {
 		for _, p := range rep.Problems {
 			fmt.Fprintln(g.stdout, esc(githubAnnotation(p)))
 		}
-		fmt.Fprintf(g.stdout, "%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
+		g.summaryf("%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
 	default:
 		for _, p := range rep.Problems {
 			if g.quiet && p.Severity != pack.SevError {
@@ -153,7 +153,7 @@ func report(g *globalOptions, o *validateOptions, rep validateReport) error {
 			fmt.Fprintln(g.stdout, esc(p.String()))
 		}
 		if !g.quiet || failed {
-			fmt.Fprintf(g.stdout, "%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
+			g.summaryf("%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
 		}
 	}
 	if failed {
@@ -223,7 +223,7 @@ func runValidateChanged(ctx context.Context, g *globalOptions, o *validateOption
 	// build check them. Here only what the change touched is judged.
 	_ = loaded
 	if o.output == "text" && !g.quiet {
-		fmt.Fprintf(g.stdout, "%d pack(s) changed since %s\n", len(changes), o.changedSince)
+		g.summaryf("%d pack(s) changed since %s\n", len(changes), o.changedSince)
 	}
 	return report(g, o, rep)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/packgen/packgen/internal/safefile"
 
@@ -106,9 +107,9 @@ Exits 1 when anything does not verify.`,
 							fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
 						}
 					}
-					fmt.Fprintf(g.stdout, "%s: %d packs, %d releases, %d files checked, %d problems\n", esc(site), rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
+					g.summaryf("%s: %d packs, %d releases, %d files checked, %d problems\n", esc(site), rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
 					if rb != nil {
-						fmt.Fprintf(g.stdout, "%s against %s: %d releases compared with git and rebuilt, %d problems\n", esc(site), esc(repo), rb.Releases, len(rb.Problems))
+						g.summaryf("%s against %s: %d releases compared with git and rebuilt, %d problems\n", esc(site), esc(repo), rb.Releases, len(rb.Problems))
 					}
 				}
 				if problems > 0 {
@@ -122,18 +123,50 @@ Exits 1 when anything does not verify.`,
 			if v == nil {
 				return usageErr("--key is required to verify an archive")
 			}
-			if sigFile == "" {
+			given := sigFile != ""
+			if !given {
 				sigFile = args[0] + sign.SigExt
 			}
-			sig, err := safefile.ReadFile(sigFile, maxSignatureFile)
-			if err != nil {
-				return usageErr("signature: %v", err)
+			// The result, in text or JSON: a failed check is reported like
+			// a passed one (exit 1), an unusable input is an error.
+			report := func(err error) error {
+				if output == "json" {
+					out := struct {
+						Archive   string `json:"archive"`
+						Signature string `json:"signature"`
+						Verified  bool   `json:"verified"`
+						Error     string `json:"error,omitempty"`
+					}{args[0], sigFile, err == nil, ""}
+					if err != nil {
+						out.Error = err.Error()
+					}
+					if werr := writeJSON(g, out); werr != nil {
+						return werr
+					}
+					if err != nil {
+						return silentBad
+					}
+					return nil
+				}
+				if err != nil {
+					return badErr(err)
+				}
+				g.summaryf("%s: signature verified (%s)\n", args[0], sigFile)
+				return nil
 			}
 			f, err := safefile.Open(args[0])
 			if err != nil {
 				return usageErr("%v", err)
 			}
 			defer f.Close()
+			sig, err := safefile.ReadFile(sigFile, maxSignatureFile)
+			if errors.Is(err, fs.ErrNotExist) && !given {
+				// Not signed: what was checked is bad, as a bad signature.
+				return report(fmt.Errorf("%s: %w: there is no %s beside it (built without --key?); give another with --signature", args[0], sign.ErrBadSignature, sigFile))
+			}
+			if err != nil {
+				return usageErr("signature: %v", err)
+			}
 			if len(sig) > 0 && sig[0] == '{' {
 				err = v.VerifyBundle(f, sig)
 			} else {
@@ -141,12 +174,11 @@ Exits 1 when anything does not verify.`,
 			}
 			if err != nil {
 				if errors.Is(err, sign.ErrBadSignature) {
-					return badErr(fmt.Errorf("%s: %w", args[0], err))
+					return report(fmt.Errorf("%s: %w", args[0], err))
 				}
 				return err
 			}
-			fmt.Fprintf(g.stdout, "%s: signature verified (%s)\n", args[0], sigFile)
-			return nil
+			return report(nil)
 		},
 	}
 	c.Flags().StringArrayVar(&keys, "key", nil, "public key PEM (repeat to accept any of several)")
