@@ -420,3 +420,51 @@ func TestFirstHourNew(t *testing.T) {
 	b.want(0, []string{"3 packs, 0 errors, 2 warnings"}, "validate", "packs")
 	b.want(2, []string{"not a semantic version"}, "new", "bad", "--layer", "addon", "--version", "one")
 }
+
+// Item 14: make test names what it skipped for lack of a tool, and CI
+// fails when a tool it must have is missing. The script is run as make
+// runs it, on a PATH with only bash: nothing is found but what is
+// found by absolute path.
+func TestFirstHourTestTools(t *testing.T) {
+	bashPath, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	bin := t.TempDir()
+	os.Symlink(bashPath, filepath.Join(bin, "bash"))
+	script, _ := filepath.Abs("../../scripts/test-tools.sh")
+	sh := func(env ...string) (int, string) {
+		cmd := exec.Command(bashPath, append([]string{script}, env[0])...)
+		cmd.Env = append([]string{"PATH=" + bin, "PACKGEN_CHROMIUM=", "COSIGN_BIN="}, env[1:]...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return code, string(out)
+	}
+	if code, out := sh("summary"); code != 0 || !strings.Contains(out, "SKIPPED for lack of a tool") || !strings.Contains(out, "cosign: sign.TestCosignInterop") || !strings.Contains(out, "git: ") {
+		t.Errorf("summary without tools: exit %d\n%s", code, out)
+	}
+	if code, out := sh("check", "CI=true"); code != 1 || !strings.Contains(out, "CI must run every test") || !strings.Contains(out, "missing: git gcc") {
+		t.Errorf("CI check without tools: exit %d\n%s", code, out)
+	}
+	if code, out := sh("check"); code != 0 || out != "" {
+		t.Errorf("check outside CI: exit %d\n%s", code, out)
+	}
+	// Every tool there (stand-ins on PATH): nothing skipped.
+	for _, name := range []string{"git", "gcc", "chromium", "cosign"} {
+		os.Symlink(bashPath, filepath.Join(bin, name))
+	}
+	if code, out := sh("check", "CI=true"); code != 0 {
+		t.Errorf("CI check with every tool: exit %d\n%s", code, out)
+	}
+	if code, out := sh("summary"); code != 0 || !strings.Contains(out, "no test skipped") {
+		t.Errorf("summary with every tool: exit %d\n%s", code, out)
+	}
+	// make test runs both.
+	mk, _ := os.ReadFile("../../Makefile")
+	if !strings.Contains(string(mk), "test: test-tools-check ") || !strings.Contains(string(mk), "./scripts/test-tools.sh summary") {
+		t.Error("make test does not run scripts/test-tools.sh check and summary")
+	}
+}
