@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -466,5 +467,56 @@ func TestFirstHourTestTools(t *testing.T) {
 	mk, _ := os.ReadFile("../../Makefile")
 	if !strings.Contains(string(mk), "test: test-tools-check ") || !strings.Contains(string(mk), "./scripts/test-tools.sh summary") {
 		t.Error("make test does not run scripts/test-tools.sh check and summary")
+	}
+}
+
+// Item 13: `make demo`'s closing hints work when pasted into another
+// shell, in another directory, after the demo's server has stopped.
+func TestDemoHintsWork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole demo")
+	}
+	bin := packgenBinary(t)
+	tmp := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	cmd := exec.Command("bash", "scripts/demo.sh")
+	cmd.Dir = "../.."
+	// (The demo sets its own XDG_* directories; XDG_CACHE_HOME left alone
+	// keeps Go's build cache for its `go run`.)
+	cmd.Env = append(os.Environ(), "PG="+bin, "DEMO="+filepath.Join(tmp, "demo"), "PORT="+port, "PACKGEN_PASSWORD=demo")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	_, hints, ok := strings.Cut(string(out), "Next (")
+	if !ok {
+		t.Fatalf("no hints:\n%s", out)
+	}
+	var lines []string
+	for _, l := range strings.Split(hints, "\n")[1:] {
+		if strings.HasPrefix(l, "  ") && !strings.Contains(l, " serve ") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	if len(lines) < 4 {
+		t.Fatalf("hints: %q", lines)
+	}
+	// Pasted elsewhere: another directory, a home without any config.
+	sh := exec.Command("bash", "-euo", "pipefail", "-c", strings.Join(lines, "\n"))
+	sh.Dir = t.TempDir()
+	sh.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_CONFIG_HOME=", "XDG_CACHE_HOME=", "XDG_STATE_HOME=")
+	got, err := sh.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pasted hints failed: %v\n%s\n%s", err, strings.Join(lines, "\n"), got)
+	}
+	for _, want := range []string{"fetched prometheus-operator@57.", "verified)", "demo ", "0 errors"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("pasted hints: no %q in\n%s", want, got)
+		}
 	}
 }
