@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -159,7 +160,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	if progressed {
 		fmt.Fprintln(g.stderr)
 	}
-	if d := <-dirty; len(d) > 0 {
+	if d := ownFiles(o, <-dirty); len(d) > 0 && !refGiven(cmd, o.Ref) {
 		g.logf("warning: %d uncommitted change(s) under the packs directory are not built (packgen builds committed content only), e.g. %s\n", len(d), d[0])
 	}
 	if err != nil {
@@ -242,6 +243,48 @@ func roundDur(d time.Duration) string {
 		return fmt.Sprintf("%d days", int(d.Hours()/24))
 	}
 	return d.Round(time.Second).String()
+}
+
+// ownFiles drops from the work tree's uncommitted changes what packgen
+// itself writes there: the out dir, its staging dirs, a --previous dir.
+func ownFiles(o *buildCmdOptions, dirty []string) []string {
+	root := workTreeRoot(o.Repo)
+	if o.Repo == "" {
+		root = workTreeRoot(".")
+	}
+	if root == "" {
+		return dirty
+	}
+	var own []string
+	for _, d := range []string{o.Out, o.Previous} {
+		if d == "" || strings.Contains(d, "://") {
+			continue
+		}
+		if abs, err := filepath.Abs(d); err == nil {
+			if rel, err := filepath.Rel(root, abs); err == nil && !strings.HasPrefix(rel, "..") {
+				own = append(own, filepath.ToSlash(rel))
+			}
+		}
+	}
+	var out []string
+	for _, p := range dirty {
+		mine := strings.HasPrefix(path.Base(path.Dir(p)), ".packgen-build-") || strings.Contains(p, "/.packgen-build-") || strings.HasPrefix(p, ".packgen-build-")
+		for _, d := range own {
+			if p == d || strings.HasPrefix(p, d+"/") {
+				mine = true
+			}
+		}
+		if !mine {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// refGiven: the build is of a named ref, not of what is checked out; the
+// work tree's state says nothing about it.
+func refGiven(cmd *cobra.Command, ref string) bool {
+	return cmd.Flags().Changed("ref") && ref != "HEAD"
 }
 
 func orEmpty(p pack.Problems) pack.Problems {

@@ -520,3 +520,41 @@ func TestDemoHintsWork(t *testing.T) {
 		}
 	}
 }
+
+// Item 10: the uncommitted-changes warning counts the user's edits only:
+// not packgen's own out dir, and not at all when a --ref is built.
+func TestFirstHourDirtyWarning(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	b.dir = repo.Dir
+	const warn = "uncommitted change"
+	for i := 0; i < 2; i++ { // the second build finds the first's site in the work tree
+		if out := b.want(0, []string{"built "}, "build", "--out", "site", "--refresh", "--force"); strings.Contains(out, warn) {
+			t.Errorf("build %d warned about its own output:\n%s", i, out)
+		}
+	}
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "hello", "values.yaml"), []byte("hello: 2\n"), 0o644)
+	b.want(0, []string{warn, "packs/hello/values.yaml"}, "build", "--out", "site", "--refresh", "--force")
+	if out := b.want(0, []string{"built "}, "build", "--out", "site", "--refresh", "--force", "--ref", "main"); strings.Contains(out, warn) {
+		t.Errorf("build --ref main warned about the work tree:\n%s", out)
+	}
+}
+
+// Item 10: on a terminal, publish shows one counter line, not a line per
+// file; warnings still get their own line.
+func TestPublishProgressLines(t *testing.T) {
+	var out bytes.Buffer
+	p := &progressLines{w: &out}
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(p, "uploaded packs/x/%d.tar.gz\n", i)
+	}
+	fmt.Fprintf(p, "warning: s3 has no conditional writes; publishes must not overlap\ndel")
+	fmt.Fprintf(p, "eted index/old.json\n")
+	p.done()
+	s := out.String()
+	if strings.Count(s, "\n") != 1 || !strings.Contains(s, "warning: s3 has no conditional writes") || !strings.Contains(s, "500 uploaded, 1 deleted") || strings.Contains(s, "packs/x/") {
+		t.Errorf("progress output: %q", s)
+	}
+	var nilBar *progressLines
+	nilBar.done() // no counter: nothing to end
+}

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/packgen/packgen/index"
@@ -63,11 +67,15 @@ addressing is the default with a custom endpoint.`,
 			if !cmd.Flags().Changed("path-style") {
 				s3o.PathStyle = publish.CustomEndpoint(s3o.Endpoint)
 			}
-			if g.interactive() || o.DryRun && output == "text" {
-				o.Log = g.stderr
-				if o.DryRun {
-					o.Log = g.stdout
-				}
+			var bar *progressLines
+			switch {
+			case o.DryRun && output == "text":
+				o.Log = g.stdout // the plan is the output
+			case g.interactive():
+				// One line per file is thousands of lines for a large
+				// registry: a counter on the terminal, warnings kept.
+				bar = &progressLines{w: g.stderr}
+				o.Log = bar
 			}
 			warn, err := checkSiteExpiry(args[0])
 			if err != nil {
@@ -77,6 +85,7 @@ addressing is the default with a custom endpoint.`,
 				g.logf("warning: %s\n", warn)
 			}
 			res, err := publish.To(cmd.Context(), args[0], args[1], s3o, o)
+			bar.done()
 			if err != nil {
 				return publishErr(err)
 			}
@@ -121,6 +130,57 @@ addressing is the default with a custom endpoint.`,
 	f.IntVar(&o.Jobs, "jobs", publish.DefaultJobs, "parallel uploads")
 	outputFlag(c, &output, "text", "json")
 	return c
+}
+
+// progressLines turns publish's log (a line per file) into one counter
+// line on a terminal; other lines (warnings) are printed as they come.
+type progressLines struct {
+	w        io.Writer
+	mu       sync.Mutex
+	partial  []byte
+	uploaded int
+	deleted  int
+	shown    bool
+}
+
+func (p *progressLines) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.partial = append(p.partial, b...)
+	for {
+		i := bytes.IndexByte(p.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(p.partial[:i])
+		p.partial = p.partial[i+1:]
+		switch {
+		case strings.HasPrefix(line, "uploaded "):
+			p.uploaded++
+		case strings.HasPrefix(line, "deleted "):
+			p.deleted++
+		default:
+			if p.shown {
+				fmt.Fprint(p.w, "\r\033[K")
+			}
+			fmt.Fprintln(p.w, esc(line))
+		}
+		fmt.Fprintf(p.w, "\r\033[K%d uploaded, %d deleted", p.uploaded, p.deleted)
+		p.shown = true
+	}
+	return len(b), nil
+}
+
+// done ends the counter line (nil: there was none).
+func (p *progressLines) done() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
 }
 
 // checkSiteExpiry refuses a site whose index.json has expired (no client
