@@ -558,3 +558,31 @@ func TestPublishProgressLines(t *testing.T) {
 	var nilBar *progressLines
 	nilBar.done() // no counter: nothing to end
 }
+
+// Item 11: `validate --changed-since` judges what is about to be
+// committed (the work tree); --committed judges HEAD only.
+func TestFirstHourChangedSinceWorktree(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	b.dir = repo.Dir
+	b.want(0, []string{"0 pack(s) changed since HEAD"}, "validate", "--changed-since", "HEAD")
+	// An edit of a published version, not committed yet.
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "hello", "values.yaml"), []byte("hello: 2\n"), 0o644)
+	b.want(1, []string{"packs/hello/pack.json:", "the content of hello@0.1.0 changed but its version did not", "uncommitted"}, "validate", "--changed-since", "HEAD")
+	b.want(0, []string{"0 pack(s) changed since HEAD"}, "validate", "--changed-since", "HEAD", "--committed")
+	code, stdout, _ := b.run(nil, "validate", "--changed-since", "HEAD", "-o", "json")
+	var rep validateReport
+	if code != 1 || json.Unmarshal([]byte(stdout), &rep) != nil || rep.Errors != 1 || len(rep.Packs) != 1 || rep.Packs[0].Name != "hello" {
+		t.Errorf("-o json: exit %d %s", code, stdout)
+	}
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "hello", "values.yaml"), []byte("hello: 1\n"), 0o644)
+	// A new pack, broken, not committed: its problems, with file and line.
+	os.MkdirAll(filepath.Join(repo.Dir, "packs", "broken"), 0o755)
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "broken", "pack.json"), []byte("{\n  \"name\": \"broken\",\n  \"version\": \"1.0.0\",\n  \"layer\": \"nope\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "broken", "values.yaml"), []byte("a: 1\n"), 0o644)
+	b.want(1, []string{`packs/broken/pack.json:4:12: error: layer "nope"`, "1 with uncommitted changes"}, "validate", "--changed-since", "HEAD", "--packs-dir", "packs")
+	b.want(0, nil, "validate", "--changed-since", "HEAD", "--committed")
+	// Fixed: a new version is fine.
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "broken", "pack.json"), []byte(`{"name": "broken", "version": "1.0.0", "layer": "addon", "addonType": "monitoring", "displayName": "B", "cloudTypes": ["all"]}`), 0o644)
+	b.want(0, []string{"1 pack(s) changed since HEAD (1 with uncommitted changes"}, "validate", "--changed-since", "HEAD")
+}
