@@ -586,3 +586,18 @@ func TestFirstHourChangedSinceWorktree(t *testing.T) {
 	os.WriteFile(filepath.Join(repo.Dir, "packs", "broken", "pack.json"), []byte(`{"name": "broken", "version": "1.0.0", "layer": "addon", "addonType": "monitoring", "displayName": "B", "cloudTypes": ["all"]}`), 0o644)
 	b.want(0, []string{"1 pack(s) changed since HEAD (1 with uncommitted changes"}, "validate", "--changed-since", "HEAD")
 }
+
+// Item 12: a registry first built unsigned, then signed, has the
+// ARCHIVE.sig the docs name for every archive (`packgen verify ARCHIVE
+// --key` and `cosign verify-blob --signature ARCHIVE.sig` read it).
+func TestFirstHourSignedAfterUnsigned(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	site := filepath.Join(b.dir, "site")
+	b.want(0, []string{"UNSIGNED"}, "build", "--repo", repo.Dir, "--out", site, "--refresh")
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
+	b.want(0, []string{"1 reused"}, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--key", filepath.Join(b.dir, "reg.key"))
+	archive := filepath.Join(site, "packs", "hello", "0.1.0", "hello-0.1.0.tar.gz")
+	b.want(0, []string{"signature verified (" + archive + ".sig)"}, "verify", archive, "--key", filepath.Join(b.dir, "reg.pub"))
+	b.want(0, []string{"0 problems"}, "verify", "--site", site, "--key", filepath.Join(b.dir, "reg.pub"))
+}
