@@ -601,3 +601,80 @@ func TestFirstHourSignedAfterUnsigned(t *testing.T) {
 	b.want(0, []string{"signature verified (" + archive + ".sig)"}, "verify", archive, "--key", filepath.Join(b.dir, "reg.pub"))
 	b.want(0, []string{"0 problems"}, "verify", "--site", site, "--key", filepath.Join(b.dir, "reg.pub"))
 }
+
+// Item 5: several configured registries are searched in order; a typo
+// gets a "did you mean"; completion offers pack names and versions.
+func TestFirstHourRegistries(t *testing.T) {
+	b := newBinRunner(t)
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
+	key, pub := filepath.Join(b.dir, "reg.key"), filepath.Join(b.dir, "reg.pub")
+	hello := helloRepo(t, filepath.Join(b.dir, "hello-repo"))
+	world, err := gitfixture.Init(filepath.Join(b.dir, "world-repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	world.Write("packs/world/pack.json", []byte(`{"name": "world", "version": "2.0.0", "layer": "addon", "addonType": "monitoring", "displayName": "World", "cloudTypes": ["all"]}`))
+	world.Write("packs/world/values.yaml", []byte("world: 1\n"))
+	world.Commit("world")
+	b.want(0, nil, "build", "--repo", hello.Dir, "--out", filepath.Join(b.dir, "a"), "--key", key, "--refresh", "--no-site", "--name", "alpha")
+	b.want(0, nil, "build", "--repo", world.Dir, "--out", filepath.Join(b.dir, "b"), "--key", key, "--refresh", "--no-site", "--name", "beta")
+	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.dir, "a"), "--key", pub)
+	b.want(0, nil, "registry", "add", "beta", filepath.Join(b.dir, "b"), "--key", pub)
+
+	b.want(0, []string{"fetched world@2.0.0 from beta", "verified"}, "fetch", "world", "-d", "w")
+	b.want(0, []string{"fetched hello@0.1.0 from alpha"}, "fetch", "hello", "-d", "h")
+	b.want(1, []string{"in none of the 2 configured registries", "did you mean world?"}, "fetch", "wrold", "-d", "x")
+	b.want(1, []string{`pack "wrld" is not in registry beta; did you mean world?`}, "fetch", "wrld", "--registry", "beta", "-d", "x")
+	if out := b.want(1, nil, "fetch", "zzzzzz", "-d", "x"); strings.Contains(out, "did you mean") {
+		t.Errorf("a suggestion for a name near none:\n%s", out)
+	}
+	// A registry that fails verification stops the search: its failure is
+	// not a reason to take another registry's pack of that name.
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "other"))
+	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.dir, "a"), "--key", filepath.Join(b.dir, "other.pub"), "--signed-name", "alpha")
+	b.want(1, []string{"alpha"}, "fetch", "world", "-d", "w2")
+	if _, err := os.Stat(filepath.Join(b.dir, "w2")); !os.IsNotExist(err) {
+		t.Error("fetch fell through to the next registry after a verification failure")
+	}
+	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.dir, "a"), "--key", pub)
+
+	// list and info take a configured registry's name the same way.
+	b.want(0, []string{"world", "2.0.0"}, "list", "beta")
+	b.want(0, []string{"world (World)", "2.0.0"}, "info", "world", "--site", "beta")
+	b.want(1, []string{"did you mean world?"}, "info", "wrld", "--site", "beta")
+	// The same timeouts in every command that downloads.
+	g := &globalOptions{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
+	for _, path := range [][]string{{"fetch"}, {"list"}, {"info"}, {"search"}, {"profile", "resolve"}, {"profile", "fetch"}, {"profile", "outdated"}} {
+		c, _, err := newRoot(g).Find(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"timeout", "stall-timeout"} {
+			if c.Flags().Lookup(f) == nil {
+				t.Errorf("%s has no --%s", c.CommandPath(), f)
+			}
+		}
+	}
+
+	// Completion, as the shell asks for it.
+	b.want(0, []string{"hello\n"}, "__complete", "fetch", "he")
+	b.want(0, []string{"hello@0.1.0\n"}, "__complete", "fetch", "hello@")
+	if out := b.want(0, []string{"world\n", "hello\n"}, "__complete", "fetch", ""); strings.Contains(out, "@") {
+		t.Errorf("names completion offered versions:\n%s", out)
+	}
+}
+
+func TestNearNames(t *testing.T) {
+	names := []string{"calico", "cilium", "falco", "prometheus-operator", "csi-aws-ebs"}
+	for _, c := range []struct {
+		in   string
+		want string
+	}{
+		{"calcio", "calico"}, {"calico", ""}, {"prometheus-opertor", "prometheus-operator"},
+		{"cillium", "cilium"}, {"falc", "falco"}, {"xyz", ""}, {"csi", ""},
+	} {
+		if got := strings.Join(nearNames(c.in, names), ","); got != c.want {
+			t.Errorf("nearNames(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

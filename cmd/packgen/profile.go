@@ -20,11 +20,13 @@ func init() { register(newProfileCmd) }
 type profileFlags struct {
 	insecure bool
 	timeout  time.Duration
+	stall    time.Duration
 }
 
 func (f *profileFlags) add(c *cobra.Command) {
 	c.Flags().BoolVar(&f.insecure, "insecure-skip-verify", false, "DANGEROUS: do not check signatures (digests are still checked)")
 	c.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "timeout of each download")
+	c.Flags().DurationVar(&f.stall, "stall-timeout", client.DefaultStallTimeout, "give up on a download that receives nothing for this long")
 }
 
 // env builds the profile environment from the registries config.
@@ -44,7 +46,7 @@ func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
 	client.SetUserAgent("packgen/" + versionString())
 	return &profile.Env{
 		Registries: cfg.Registries,
-		Client:     client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, Warn: g.stderr},
+		Client:     client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, StallTimeout: f.stall, Warn: g.stderr},
 		Warn:       g.stderr,
 	}, nil
 }
