@@ -304,6 +304,9 @@ func TestFirstHourVersionAndFlags(t *testing.T) {
 			if f.Shorthand == "" {
 				return
 			}
+			if f.Shorthand == "o" && c.Flags().Lookup("format") != f {
+				t.Errorf("%s: -o is --%s, and --format is not the same flag", c.CommandPath(), f.Name)
+			}
 			if f.Shorthand == "d" {
 				if c.Flags().Lookup("dest") != c.Flags().ShorthandLookup("d") {
 					t.Errorf("%s: -d is --%s, and --dest is not the same flag", c.CommandPath(), f.Name)

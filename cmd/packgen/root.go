@@ -290,21 +290,29 @@ func isUsage(err error) bool {
 	return false
 }
 
-// destAlias makes --dest another name for c's -d flag, called long: -d
-// is always the directory a command writes into (build --out, new --dir,
-// fetch and profile --dest), and --dest names it in every command.
-func destAlias(c *cobra.Command, long string) {
-	c.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
-		if name == "dest" {
-			return pflag.NormalizedName(long)
+// flagAlias makes alias another name for c's flag name: --dest for the
+// -d flag of every command (build --out, new --dir), --format for
+// -o/--output. Aliases chain through the flag set's normalize function.
+func flagAlias(c *cobra.Command, alias, name string) {
+	fs := c.Flags()
+	prev := fs.GetNormalizeFunc()
+	fs.SetNormalizeFunc(func(f *pflag.FlagSet, n string) pflag.NormalizedName {
+		if n == alias {
+			return pflag.NormalizedName(name)
 		}
-		return pflag.NormalizedName(name)
+		return prev(f, n)
 	})
 }
 
+// destAlias makes --dest another name for c's -d flag, called long: -d
+// is always the directory a command writes into (build --out, new --dir,
+// fetch and profile --dest), and --dest names it in every command.
+func destAlias(c *cobra.Command, long string) { flagAlias(c, "dest", long) }
+
 // outputFlag adds -o/--output with the given formats.
 func outputFlag(c *cobra.Command, p *string, formats ...string) {
-	c.Flags().StringVarP(p, "output", "o", formats[0], "output format: "+strings.Join(formats, ", "))
+	c.Flags().StringVarP(p, "output", "o", formats[0], "output format: "+strings.Join(formats, ", ")+" (--format also works)")
+	flagAlias(c, "format", "output")
 	_ = c.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return formats, cobra.ShellCompDirectiveNoFileComp
 	})

@@ -83,7 +83,6 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 		},
 	}
 	outputFlag(c, &o.output, "text", "json", "github")
-	c.Flags().StringVar(&o.output, "format", "text", "alias of --output")
 	c.Flags().BoolVar(&o.strict, "strict", false, "treat warnings as errors")
 	c.Flags().StringVar(&o.changedSince, "changed-since", "", "validate only packs changed since this git ref, and check version bumps")
 	c.Flags().StringVar(&o.repo, "repo", "", "git repository for --changed-since (default: the current one)")
