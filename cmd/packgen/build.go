@@ -161,7 +161,11 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 		fmt.Fprintln(g.stderr)
 	}
 	if d := ownFiles(o, <-dirty); len(d) > 0 && !refGiven(cmd, o.Ref) {
-		g.logf("warning: %d uncommitted change(s) under the packs directory are not built (packgen builds committed content only), e.g. %s\n", len(d), d[0])
+		where := "under --packs-dir " + o.PacksDir
+		if o.PacksDir == "" {
+			where = "in pack directories"
+		}
+		g.logf("warning: %d uncommitted change(s) %s are not built (packgen builds committed content only), e.g. %s\n", len(d), where, d[0])
 	}
 	if err != nil {
 		var inv *build.InvalidError
@@ -274,11 +278,27 @@ func ownFiles(o *buildCmdOptions, dirty []string) []string {
 				mine = true
 			}
 		}
-		if !mine {
+		// Only pack content is built: a README or .gitignore beside the
+		// packs is no reason to warn.
+		if !mine && inPackDir(root, p) {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// inPackDir: the repository path p is in a directory holding pack.json
+// (on disk, or p is a pack.json that was removed).
+func inPackDir(root, p string) bool {
+	if path.Base(p) == "pack.json" {
+		return true
+	}
+	for d := path.Dir(p); d != "." && d != "/" && d != ""; d = path.Dir(d) {
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(d), "pack.json")); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // refGiven: the build is of a named ref, not of what is checked out; the

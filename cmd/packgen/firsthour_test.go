@@ -536,8 +536,14 @@ func TestFirstHourDirtyWarning(t *testing.T) {
 			t.Errorf("build %d warned about its own output:\n%s", i, out)
 		}
 	}
+	// Files beside the packs are not built: no warning either.
+	os.WriteFile(filepath.Join(repo.Dir, ".gitignore"), []byte("*.key\n"), 0o644)
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "NOTES.md"), []byte("notes\n"), 0o644)
+	if out := b.want(0, nil, "build", "--out", "site", "--refresh", "--force"); strings.Contains(out, warn) {
+		t.Errorf("build warned about files outside any pack:\n%s", out)
+	}
 	os.WriteFile(filepath.Join(repo.Dir, "packs", "hello", "values.yaml"), []byte("hello: 2\n"), 0o644)
-	b.want(0, []string{warn, "packs/hello/values.yaml"}, "build", "--out", "site", "--refresh", "--force")
+	b.want(0, []string{warn + "(s) in pack directories", "packs/hello/values.yaml"}, "build", "--out", "site", "--refresh", "--force")
 	if out := b.want(0, []string{"built "}, "build", "--out", "site", "--refresh", "--force", "--ref", "main"); strings.Contains(out, warn) {
 		t.Errorf("build --ref main warned about the work tree:\n%s", out)
 	}

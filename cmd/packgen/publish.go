@@ -116,7 +116,11 @@ addressing is the default with a custom endpoint.`,
 			if res.RemoteSerial != 0 {
 				from = fmt.Sprint(res.RemoteSerial)
 			}
-			fmt.Fprintf(g.stdout, "%s %s to %s: %d uploaded, %d unchanged, %d deleted, %d kept (serial %s → %d)\n", verb, args[0], res.Target, len(res.Uploaded), res.Unchanged, len(res.Deleted), len(res.Kept), from, res.Serial)
+			up, del := "uploaded", "deleted"
+			if o.DryRun {
+				up, del = "to upload", "to delete"
+			}
+			fmt.Fprintf(g.stdout, "%s %s to %s: %d %s, %d unchanged, %d %s, %d kept (serial %s → %d)\n", verb, args[0], res.Target, len(res.Uploaded), up, res.Unchanged, len(res.Deleted), del, len(res.Kept), from, res.Serial)
 			return nil
 		},
 	}
