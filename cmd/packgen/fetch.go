@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/packgen/packgen/client"
@@ -18,6 +20,10 @@ import (
 func init() { register(newFetchCmd) }
 
 type clientFlags struct {
+	// warnings, when set, also collects what the client warns about, for
+	// -o json.
+	warnings *warnLines
+
 	registry string
 	url      string
 	keys     []string
@@ -109,6 +115,9 @@ func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Cli
 		return nil, err
 	}
 	opts := client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, StallTimeout: f.stall, Warn: g.stderr}
+	if f.warnings != nil {
+		opts.Warn = io.MultiWriter(g.stderr, f.warnings)
+	}
 	if g.interactive() {
 		opts.Progress = func(name string, size int64, r io.Reader) io.Reader {
 			if size < 4<<20 {
@@ -119,6 +128,44 @@ func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Cli
 	}
 	client.SetUserAgent("packgen/" + versionString())
 	return client.New(reg, opts)
+}
+
+// warnLines collects warning lines written to it, for -o json.
+type warnLines struct {
+	mu      sync.Mutex
+	partial []byte
+	lines   []string
+}
+
+func (w *warnLines) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.partial = append(w.partial, b...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		if line := strings.TrimSpace(string(w.partial[:i])); line != "" {
+			w.lines = append(w.lines, line)
+		}
+		w.partial = w.partial[i+1:]
+	}
+}
+
+// problems returns the warnings in -o json's shape (never nil).
+func (w *warnLines) problems() pack.Problems {
+	out := pack.Problems{}
+	if w == nil {
+		return out
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, l := range w.lines {
+		l = strings.TrimPrefix(strings.TrimPrefix(l, "warning: "), "WARNING: ")
+		out = append(out, pack.Problem{Severity: pack.SevWarning, Msg: l})
+	}
+	return out
 }
 
 // needKey refuses a registry without a public key: what it serves could
@@ -332,6 +379,9 @@ mean".`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
+			if output == "json" {
+				f.warnings = &warnLines{}
+			}
 			name, constraint, err := client.ParseRef(args[0])
 			if err != nil {
 				return usageErr("%v", err)
@@ -366,7 +416,10 @@ mean".`,
 				return clientErr(withSuggestion(cmd.Context(), err, name, clients))
 			}
 			if output == "json" {
-				return writeJSON(g, res)
+				return writeJSON(g, struct {
+					*client.FetchResult
+					Warnings pack.Problems `json:"warnings"`
+				}{res, f.warnings.problems()})
 			}
 			state := "verified"
 			if !res.Verified {

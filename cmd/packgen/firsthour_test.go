@@ -401,6 +401,19 @@ func TestFirstHourJSON(t *testing.T) {
 	if code != 1 || json.Unmarshal([]byte(stdout), &v) != nil || v.Verified || v.Error == "" {
 		t.Errorf("verify ARCHIVE -o json, wrong key: exit %d %q", code, stdout)
 	}
+	// fetch -o json carries the client's warnings.
+	var fetched struct {
+		Verified bool
+		Warnings []struct{ Severity, Message string }
+	}
+	code, stdout, _ = b.run(nil, "fetch", "hello", "--url", site, "-d", "f1", "--insecure-skip-verify", "-o", "json")
+	if code != 0 || json.Unmarshal([]byte(stdout), &fetched) != nil || fetched.Verified || len(fetched.Warnings) == 0 || !strings.Contains(fetched.Warnings[0].Message, "NOT checked") || fetched.Warnings[0].Severity != "warning" {
+		t.Errorf("fetch --insecure-skip-verify -o json: exit %d %s", code, stdout)
+	}
+	code, stdout, _ = b.run(nil, "fetch", "hello", "--url", site, "-d", "f2", "--key", filepath.Join(b.dir, "reg.pub"), "-o", "json")
+	if code != 0 || !strings.Contains(stdout, `"warnings": []`) || !strings.Contains(stdout, `"verified": true`) {
+		t.Errorf("fetch -o json: exit %d %s", code, stdout)
+	}
 	code, stdout, _ = b.run(nil, "publish", site, filepath.Join(b.dir, "www"), "-o", "json")
 	var p struct {
 		Uploaded []string        `json:"uploaded"`
