@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/packgen/packgen/client"
 )
 
 // Private keys must never reach git: a `git add .` after `packgen key
@@ -117,7 +118,7 @@ func keyLikeName(name string) bool {
 
 // trackedPrivateKeys lists the files of the commit at ref whose content
 // is a PEM private key (files with key-like names are read).
-func trackedPrivateKeys(g *git.Repository, ref string) ([]string, error) {
+func trackedPrivateKeys(g *git.Repository, ref string) (found []string, err error) {
 	if ref == "" {
 		ref = "HEAD"
 	}
@@ -133,16 +134,29 @@ func trackedPrivateKeys(g *git.Repository, ref string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var found []string
+	// Walking every tree costs ≈ 0.1 s per 10,000 files: a tree found
+	// clean once is remembered by its hash (a rebuild of the same commit
+	// otherwise returns in milliseconds).
+	mark := filepath.Join(client.DefaultCacheDir(), "keycheck", tree.Hash.String())
+	if _, err := os.Stat(mark); err == nil {
+		return nil, nil
+	}
+	defer func() {
+		if len(found) == 0 && err == nil {
+			if os.MkdirAll(filepath.Dir(mark), 0o700) == nil {
+				_ = os.WriteFile(mark, nil, 0o600)
+			}
+		}
+	}()
 	w := object.NewTreeWalker(tree, true, nil)
 	defer w.Close()
 	for {
-		name, e, err := w.Next()
-		if err == io.EOF {
+		name, e, werr := w.Next()
+		if werr == io.EOF {
 			break
 		}
-		if err != nil {
-			return found, err
+		if werr != nil {
+			return found, werr
 		}
 		if !e.Mode.IsFile() || e.Mode == filemode.Symlink || !keyLikeName(name) {
 			continue
