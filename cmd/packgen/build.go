@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -138,13 +140,10 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	if g.quiet {
 		o.Log = nil
 	}
-	progressed := false
+	var bar *buildProgress
 	if g.interactive() {
-		// The total grows while history is walked.
-		o.Progress = func(done, total int) {
-			fmt.Fprintf(g.stderr, "\r%d/%d releases", done, total)
-			progressed = true
-		}
+		bar = &buildProgress{w: g.stderr}
+		o.Progress = bar.update
 	}
 	// go-git's status walks the whole work tree (≈ 0.2 s for 7,000
 	// files): run it beside the build, it only feeds a warning.
@@ -157,9 +156,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 		dirty <- d
 	}()
 	res, err := build.Run(cmd.Context(), o.Options)
-	if progressed {
-		fmt.Fprintln(g.stderr)
-	}
+	bar.end()
 	if d := ownFiles(o, <-dirty); len(d) > 0 && !refGiven(cmd, o.Ref) {
 		where := "under --packs-dir " + o.PacksDir
 		if o.PacksDir == "" {
@@ -220,6 +217,38 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 		g.logf("warning: %s\n", unsignedWarning)
 	}
 	return nil
+}
+
+// buildProgress is the build's counter on a terminal, naming its phase:
+// the history walk (the total still grows), validating and archiving,
+// then what follows the last release (index, signatures, catalogue).
+type buildProgress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	shown bool
+}
+
+func (b *buildProgress) update(done, total int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	phase := "walking history, validating and archiving"
+	if done >= total && total > 0 {
+		phase = "writing the index, signatures and catalogue"
+	}
+	fmt.Fprintf(b.w, "\r\033[K%d/%d releases: %s", done, total, phase)
+	b.shown = true
+}
+
+// end clears the counter line, so the summary stands alone (nil: none).
+func (b *buildProgress) end() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.shown {
+		fmt.Fprint(b.w, "\r\033[K")
+	}
 }
 
 const unsignedWarning = "the registry is UNSIGNED: clients cannot verify it; build with --key (see `packgen key generate`)"

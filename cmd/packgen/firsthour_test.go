@@ -700,3 +700,25 @@ func TestNearNames(t *testing.T) {
 		}
 	}
 }
+
+// Item 10: the build's counter names its phase and is cleared before the
+// summary.
+func TestBuildProgressPhases(t *testing.T) {
+	var out bytes.Buffer
+	b := &buildProgress{w: &out}
+	b.update(1, 3)
+	b.update(2, 5) // the history walk found more
+	b.update(5, 5)
+	b.end()
+	s := out.String()
+	for _, want := range []string{"1/3 releases: walking history, validating and archiving", "5/5 releases: writing the index, signatures and catalogue"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("no %q in %q", want, s)
+		}
+	}
+	if !strings.HasSuffix(s, "\r\033[K") || strings.Contains(s, "\n") {
+		t.Errorf("the counter is not cleared for the summary: %q", s)
+	}
+	var none *buildProgress
+	none.end()
+}
