@@ -35,6 +35,9 @@ type binRunner struct {
 
 func newBinRunner(t *testing.T) *binRunner {
 	t.Helper()
+	// Each test has its own directories and passes its environment to
+	// the process: they run side by side (most of their time is waiting).
+	t.Parallel()
 	tmp := t.TempDir()
 	return &binRunner{t: t, bin: packgenBinary(t), dir: tmp, env: append(os.Environ(),
 		"PACKGEN_PASSWORD=pw", "SOURCE_DATE_EPOCH=",
