@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -120,7 +121,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %v", file, err)
+		return nil, fmt.Errorf("%s: %s", file, yamlWording(err))
 	}
 	for i, r := range c.Registries {
 		if err := checkRegistry(r); err != nil {
@@ -128,6 +129,21 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		}
 	}
 	return &c, nil
+}
+
+var yamlUnknownField = regexp.MustCompile(`field (\S+) not found in type client\.(Registry|Config)`)
+
+// yamlWording puts the YAML decoder's Go-speak in the config's terms.
+func yamlWording(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.Replace(msg, "unmarshal errors:\n  ", "", 1)
+	return yamlUnknownField.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := yamlUnknownField.FindStringSubmatch(m)
+		if sub[2] == "Config" {
+			return fmt.Sprintf("unknown field %q (the file holds one list, registries:)", sub[1])
+		}
+		return fmt.Sprintf("unknown field %q in a registry (known: name, url, keys, key, tokenEnv, signedName)", sub[1])
+	})
 }
 
 // ParseRef splits a command-line "NAME[@CONSTRAINT]" and checks both parts.

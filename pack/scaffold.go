@@ -39,8 +39,9 @@ func Scaffold(o ScaffoldOptions) (string, error) {
 	if o.Version == "" {
 		o.Version = "1.0.0"
 	}
-	if _, err := semver.StrictNewVersion(o.Version); err != nil {
-		return "", fmt.Errorf("version %q is not a semantic version (MAJOR.MINOR.PATCH)", o.Version)
+	// What validate accepts (two parts, leading zeros: a warning there).
+	if _, err := semver.NewVersion(o.Version); err != nil {
+		return "", fmt.Errorf("version %q is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.2.3)", o.Version)
 	}
 	if o.Chart != "" && o.Manifests != "" {
 		return "", errors.New("give a chart or manifests, not both")

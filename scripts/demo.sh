@@ -11,6 +11,8 @@ URL="http://127.0.0.1:$PORT"
 
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
+abs() { (cd "$(dirname "$1")" && printf '%s/%s' "$(pwd)" "$(basename "$1")"); }
+A=$(abs "$DEMO") # absolute: XDG_* directories must be (relative ones are ignored)
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
@@ -44,7 +46,7 @@ trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do "$PG" list "$URL" >/dev/null 2>&1 && break; sleep 0.1; done
 
 step "7. Browse it over HTTP"
-export XDG_CONFIG_HOME="$PWD/$DEMO/config" XDG_CACHE_HOME="$PWD/$DEMO/cache" XDG_STATE_HOME="$PWD/$DEMO/state"
+export XDG_CONFIG_HOME="$A/config" XDG_CACHE_HOME="$A/cache" XDG_STATE_HOME="$A/state"
 run "$PG" registry add demo "$URL" --key "$DEMO/registry.pub"
 run "$PG" list "$URL"
 run "$PG" info calico --site "$URL"
@@ -59,10 +61,14 @@ run "$PG" verify --site "$URL" --key "$DEMO/registry.pub"
 run "$PG" verify "$DEMO"/site/packs/calico/3.27.3/calico-3.27.3.tar.gz --key "$DEMO/registry.pub"
 
 step "Done"
+# The hints are pasted into another shell, from anywhere, after the server
+# above has stopped: absolute paths, no server needed, the config given.
+APG=$(abs "$PG") ROOT=$(pwd)
 cat <<MSG
-The registry is in $DEMO/site. Next:
-  $PG serve $DEMO/site                     # serve it again
-  $PG info prometheus-operator --site $DEMO/site
-  XDG_CONFIG_HOME=$DEMO/config $PG fetch prometheus-operator@~57 -d /tmp/prom
-  $PG validate examples/packs               # check your own packs
+The registry is in $DEMO/site. Next (the server has stopped; these work from any directory):
+  $APG serve $A/site --addr 127.0.0.1:$PORT   # serve it again (Ctrl-C stops it)
+  $APG info prometheus-operator --site $A/site
+  $APG fetch prometheus-operator@~57 --url $A/site --key $A/registry.pub -d $A/fetched/prometheus-operator
+  XDG_CONFIG_HOME=$A/config $APG registry list   # the registry the demo configured
+  $APG validate $ROOT/examples/packs   # check your own packs the same way
 MSG

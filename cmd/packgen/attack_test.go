@@ -281,8 +281,10 @@ func TestAttackTerminalEscapes(t *testing.T) {
 // registry (one every client refuses: a frozen mirror) with exit 0.
 func TestAttackExpiredSiteVerifies(t *testing.T) {
 	a := newAttackEnv(t)
-	site := a.site("site", "--no-site", "--expires", "1s")
-	time.Sleep(1100 * time.Millisecond)
+	// Build refuses an index already expired (issue 17 item 2): dated
+	// now (--refresh), it expires 2 s later.
+	site := a.site("site", "--no-site", "--expires", "2s", "--refresh")
+	time.Sleep(2100 * time.Millisecond)
 	for _, loc := range []string{site, a.serve(site)} {
 		out, _ := a.pg(1, "verify", "--site", loc, "--key", "reg.pub")
 		if !strings.Contains(out, "index.json: index expired: expired at ") || !strings.Contains(out, "1 problems") {

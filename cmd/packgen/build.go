@@ -1,12 +1,21 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/packgen/packgen/internal/transport"
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
@@ -28,7 +37,10 @@ type buildCmdOptions struct {
 	output  string
 	expires time.Duration
 
-	previousKeys []string
+	previousKeys     []string
+	previousOptional bool
+	refresh          bool
+	expiresAt        time.Time
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -73,8 +85,10 @@ packgen again returns at once. --force goes through every step anyway.`,
 	f.StringVar(&o.PacksDir, "packs-dir", "", "only build packs under this directory of the repository")
 	f.BoolVar(&o.History, "history", true, "also publish versions found in first-parent history")
 	f.StringVar(&o.Since, "since", "", "with --history: start the history at this commit (branch, tag or hash; older commits are not read)")
-	f.StringVarP(&o.Out, "out", "d", "site", "output directory (a previous build there is reused)")
+	f.StringVarP(&o.Out, "out", "d", "site", "output directory (a previous build there is reused; --dest also works)")
 	f.StringVar(&o.Previous, "previous", "", "reuse this previous build instead of the one in --out")
+	f.BoolVar(&o.previousOptional, "previous-optional", false, "with --previous: a location without index.json is a first build (default: an error, so a mistyped URL cannot start the registry afresh)")
+	f.BoolVar(&o.refresh, "refresh", false, "date the index now instead of at the commit: re-signs index.json with a new serial and expiry (a scheduled job keeps a quiet registry from expiring)")
 	f.StringArrayVar(&o.previousKeys, "previous-key", nil, "public key the previous build may be signed with besides --key's (an old key during a rotation); repeatable")
 	f.StringVar(&o.Registry, "name", "", "registry name (default: the repository directory name)")
 	f.StringVar(&o.RepoURL, "repo-url", "", "source repository URL shown in the index (default: origin)")
@@ -85,6 +99,7 @@ packgen again returns at once. --force goes through every step anyway.`,
 	f.BoolVar(&o.noSite, "no-site", false, "do not write the HTML catalogue")
 	f.BoolVar(&o.force, "force", false, "go through every step even when --out was built from this very commit and options by this packgen")
 	outputFlag(c, &o.output, "text", "json")
+	destAlias(c, "out")
 	return c
 }
 
@@ -94,12 +109,17 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	if o.expires <= 0 {
 		return usageErr("--expires must be positive")
 	}
-	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+	if o.refresh {
+		o.GeneratedAt = time.Now().UTC()
+	} else if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return usageErr("SOURCE_DATE_EPOCH=%q is not a Unix time in seconds", s)
 		}
 		o.GeneratedAt = time.Unix(n, 0).UTC()
+	}
+	if err := checkBuildInputs(cmd.Context(), o); err != nil {
+		return err
 	}
 	if o.key != "" {
 		signer, err := loadSigner(g, o.key)
@@ -123,13 +143,10 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	if g.quiet {
 		o.Log = nil
 	}
-	progressed := false
+	var bar *buildProgress
 	if g.interactive() {
-		// The total grows while history is walked.
-		o.Progress = func(done, total int) {
-			fmt.Fprintf(g.stderr, "\r%d/%d releases", done, total)
-			progressed = true
-		}
+		bar = &buildProgress{w: g.stderr}
+		o.Progress = bar.update
 	}
 	// go-git's status walks the whole work tree (≈ 0.2 s for 7,000
 	// files): run it beside the build, it only feeds a warning.
@@ -142,11 +159,13 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 		dirty <- d
 	}()
 	res, err := build.Run(cmd.Context(), o.Options)
-	if progressed {
-		fmt.Fprintln(g.stderr)
-	}
-	if d := <-dirty; len(d) > 0 {
-		g.logf("warning: %d uncommitted change(s) under the packs directory are not built (packgen builds committed content only), e.g. %s\n", len(d), d[0])
+	bar.end()
+	if d := ownFiles(o, <-dirty); len(d) > 0 && !refGiven(cmd, o.Ref) {
+		where := "under --packs-dir " + o.PacksDir
+		if o.PacksDir == "" {
+			where = "in pack directories"
+		}
+		g.logf("warning: %d uncommitted change(s) %s are not built (packgen builds committed content only), e.g. %s\n", len(d), where, d[0])
 	}
 	if err != nil {
 		var inv *build.InvalidError
@@ -168,13 +187,21 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 		return err
 	}
 	if o.output == "json" {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{
+		// Every warning text output prints, in one shape.
+		warnings := append(pack.Problems{}, res.Problems...)
+		idx := filepath.ToSlash(filepath.Join(o.Out, "index.json"))
+		if w := expiryWarning(res.Root.Expires); w != "" {
+			warnings = append(warnings, pack.Problem{File: idx, Severity: pack.SevWarning, Msg: w})
+		}
+		if res.Unsigned {
+			warnings = append(warnings, pack.Problem{File: idx, Severity: pack.SevWarning, Msg: unsignedWarning})
+		}
+		return writeJSON(g, map[string]any{
 			"out": o.Out, "serial": res.Root.Serial, "commit": res.Root.Source.Commit,
 			"packs": res.Root.Packs, "releases": res.Root.Releases,
 			"archived": res.Archived, "reused": res.Reused, "carried": res.Carried, "skipped": res.Skipped,
-			"signed": !res.Unsigned, "warnings": orEmpty(res.Problems),
+			"signed": !res.Unsigned, "expires": res.Root.Expires.UTC().Format(time.RFC3339),
+			"warnings": warnings,
 		})
 	}
 	if !g.quiet {
@@ -182,12 +209,134 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 			fmt.Fprintln(g.stderr, esc(p.String()))
 		}
 	}
-	fmt.Fprintf(g.stdout, "built %s: %d packs, %d releases (%d archived, %d reused, %d kept from the previous build, %d skipped), serial %d, commit %s\n",
+	expires := res.Root.Expires
+	g.summaryf("built %s: %d packs, %d releases (%d archived, %d reused, %d kept from the previous build, %d skipped), serial %d, commit %s\n",
 		o.Out, res.Root.Packs, res.Root.Releases, res.Archived, res.Reused, res.Carried, res.Skipped, res.Root.Serial, shortHash(res.Root.Source.Commit))
+	g.summaryf("index.json expires %s (in %s)\n", expires.Format(time.RFC3339), roundDur(time.Until(expires)))
+	if w := expiryWarning(expires); w != "" {
+		g.logf("warning: %s\n", w)
+	}
 	if res.Unsigned {
-		g.logf("warning: the registry is UNSIGNED: clients cannot verify it; build with --key (see `packgen key generate`)\n")
+		g.logf("warning: %s\n", unsignedWarning)
 	}
 	return nil
+}
+
+// buildProgress is the build's counter on a terminal, naming its phase:
+// the history walk (the total still grows), validating and archiving,
+// then what follows the last release (index, signatures, catalogue).
+type buildProgress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	shown bool
+}
+
+func (b *buildProgress) update(done, total int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	phase := "walking history, validating and archiving"
+	if done >= total && total > 0 {
+		phase = "writing the index, signatures and catalogue"
+	}
+	fmt.Fprintf(b.w, "\r\033[K%d/%d releases: %s", done, total, phase)
+	b.shown = true
+}
+
+// end clears the counter line, so the summary stands alone (nil: none).
+func (b *buildProgress) end() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.shown {
+		fmt.Fprint(b.w, "\r\033[K")
+	}
+}
+
+const unsignedWarning = "the registry is UNSIGNED: clients cannot verify it; build with --key (see `packgen key generate`)"
+
+// expiryWarnWithin: an index expiring sooner than this gets a warning
+// from build and publish (a registry refreshed weekly stays clear of it).
+const expiryWarnWithin = 7 * 24 * time.Hour
+
+// errExpired: an index that is, or would be, expired.
+var errExpired = errors.New("index expired")
+
+func expiryWarning(expires time.Time) string {
+	if left := time.Until(expires); left < expiryWarnWithin {
+		return fmt.Sprintf("index.json expires in %s (%s): clients refuse it after that; re-sign it before then with `packgen build --refresh` (docs/GITOPS.md: a scheduled refresh)", roundDur(left), expires.UTC().Format(time.RFC3339))
+	}
+	return ""
+}
+
+// roundDur prints a duration for people: days past two days.
+func roundDur(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+	return d.Round(time.Second).String()
+}
+
+// ownFiles drops from the work tree's uncommitted changes what packgen
+// itself writes there: the out dir, its staging dirs, a --previous dir.
+func ownFiles(o *buildCmdOptions, dirty []string) []string {
+	root := workTreeRoot(o.Repo)
+	if o.Repo == "" {
+		root = workTreeRoot(".")
+	}
+	if root == "" {
+		return dirty
+	}
+	var own []string
+	for _, d := range []string{o.Out, o.Previous} {
+		if d == "" || strings.Contains(d, "://") {
+			continue
+		}
+		if abs, err := filepath.Abs(d); err == nil {
+			if rel, err := filepath.Rel(root, abs); err == nil && !strings.HasPrefix(rel, "..") {
+				own = append(own, filepath.ToSlash(rel))
+			}
+		}
+	}
+	var out []string
+	for _, p := range dirty {
+		mine := strings.HasPrefix(path.Base(path.Dir(p)), ".packgen-build-") || strings.Contains(p, "/.packgen-build-") || strings.HasPrefix(p, ".packgen-build-")
+		for _, d := range own {
+			if p == d || strings.HasPrefix(p, d+"/") {
+				mine = true
+			}
+		}
+		// Only pack content is built: a README or .gitignore beside the
+		// packs is no reason to warn.
+		if !mine && inPackDir(root, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// inPackDir: the repository path p is in a directory holding pack.json
+// (on disk, or p is a pack.json that was removed).
+func inPackDir(root, p string) bool {
+	if path.Base(p) == "pack.json" {
+		return true
+	}
+	for d := path.Dir(p); d != "." && d != "/" && d != ""; d = path.Dir(d) {
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(d), "pack.json")); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// refGiven: the build is of a named ref, not of what is checked out; the
+// work tree's state says nothing about it.
+func refGiven(cmd *cobra.Command, ref string) bool {
+	return cmd.Flags().Changed("ref") && ref != "HEAD"
 }
 
 func orEmpty(p pack.Problems) pack.Problems {
@@ -230,4 +379,69 @@ func trustedKeys(signer build.Signer, files []string) (*sign.Verifier, error) {
 		return nil, usageErr("trusted keys: %v", err)
 	}
 	return v, nil
+}
+
+// checkBuildInputs refuses what would build the wrong thing quietly: a
+// private key committed in the repository, a --packs-dir that is not in
+// the tree (a typo builds an empty registry), a --previous that is not a
+// registry (a mistyped URL starts the registry afresh).
+func checkBuildInputs(ctx context.Context, o *buildCmdOptions) error {
+	repo, err := source.Open(o.Repo)
+	if err != nil {
+		return nil // build.Run reports it
+	}
+	g := repo.Git()
+	ref := o.Ref
+	if ref == "" {
+		ref = "HEAD"
+	}
+	h, err := g.ResolveRevision(plumbing.Revision(ref))
+	if err != nil {
+		return nil // build.Run reports it, with the hint
+	}
+	keys, err := trackedPrivateKeys(g, h.String())
+	if err != nil {
+		return err
+	}
+	if len(keys) > 0 {
+		return keyInRepoErr(keys, ref+" ("+shortHash(h.String())+")")
+	}
+	if c, err := g.CommitObject(*h); err == nil {
+		gen := c.Committer.When.UTC()
+		if !o.GeneratedAt.IsZero() {
+			gen = o.GeneratedAt.UTC()
+		}
+		o.expiresAt = gen.Truncate(time.Second).Add(o.ExpiresIn)
+		if now := time.Now(); !o.expiresAt.After(now) {
+			return badErr(fmt.Errorf("%w: index.json would expire at %s, %s ago (its time is the commit's, %s, plus --expires %s), and no client accepts an expired index: build with --refresh to date it now, or give a longer --expires",
+				errExpired, o.expiresAt.Format(time.RFC3339), roundDur(now.Sub(o.expiresAt)), gen.Format(time.RFC3339), o.ExpiresIn))
+		}
+	}
+	if dir := strings.Trim(filepath.ToSlash(filepath.Clean(o.PacksDir)), "/"); o.PacksDir != "" && dir != "." {
+		c, err := g.CommitObject(*h)
+		if err != nil {
+			return nil
+		}
+		tree, err := c.Tree()
+		if err != nil {
+			return nil
+		}
+		if e, err := tree.FindEntry(dir); err != nil || e.Mode != filemode.Dir {
+			return usageErr("--packs-dir %s: no such directory in the repository at %s (%s); it is a path inside the repository, relative to its root", o.PacksDir, ref, shortHash(h.String()))
+		}
+	}
+	if o.Previous != "" && !o.previousOptional {
+		tr, err := transport.New(o.Previous, "", time.Minute, 30*time.Second)
+		if err != nil {
+			return usageErr("--previous: %v", err)
+		}
+		_, err = transport.Fetch(tr)(ctx, index.RootFile, index.MaxRootSize)
+		if errors.Is(err, index.ErrNotFound) {
+			return badErr(fmt.Errorf("%w: --previous %s has no index.json: check the URL; for the very first build pass --previous-optional", errNotRegistry, o.Previous))
+		}
+		if err != nil {
+			return fmt.Errorf("--previous %s: %w", o.Previous, err)
+		}
+	}
+	return nil
 }

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/packgen/packgen/client"
@@ -16,6 +20,10 @@ import (
 func init() { register(newFetchCmd) }
 
 type clientFlags struct {
+	// warnings, when set, also collects what the client warns about, for
+	// -o json.
+	warnings *warnLines
+
 	registry string
 	url      string
 	keys     []string
@@ -25,13 +33,40 @@ type clientFlags struct {
 }
 
 func (f *clientFlags) add(c *cobra.Command, g *globalOptions) {
-	c.Flags().StringVar(&f.registry, "registry", "", "configured registry to use (default: the only one configured)")
+	c.Flags().StringVar(&f.registry, "registry", "", "configured registry to use (default: every configured one, in registries.yaml's order)")
 	c.Flags().StringVar(&f.url, "url", "", "registry URL or directory, instead of a configured registry")
 	c.Flags().StringArrayVar(&f.keys, "key", nil, "public key to verify with (with --url)")
 	c.Flags().BoolVar(&f.insecure, "insecure-skip-verify", false, "DANGEROUS: do not check signatures (digests are still checked)")
+	f.addTimeouts(c)
+	_ = c.RegisterFlagCompletionFunc("registry", g.completeRegistries)
+}
+
+// addTimeouts adds --timeout and --stall-timeout, the same in every
+// command that downloads.
+func (f *clientFlags) addTimeouts(c *cobra.Command) {
 	c.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "timeout of each download")
 	c.Flags().DurationVar(&f.stall, "stall-timeout", client.DefaultStallTimeout, "give up on a download that receives nothing for this long")
-	_ = c.RegisterFlagCompletionFunc("registry", g.completeRegistries)
+}
+
+// registriesFor lists the registries a command that looks a pack up
+// tries, in order: the one named by --url or --registry, else every
+// configured one in registries.yaml's order.
+func (f *clientFlags) registriesFor(g *globalOptions) ([]client.Registry, error) {
+	if f.url != "" || f.registry != "" || len(f.keys) > 0 {
+		r, err := f.registryFor(g)
+		if err != nil {
+			return nil, err
+		}
+		return []client.Registry{r}, nil
+	}
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Registries) == 0 {
+		return nil, usageErr("no registry configured: packgen registry add NAME URL --key pub.pem, or pass --url")
+	}
+	return cfg.Registries, nil
 }
 
 // registryFor picks the registry a client command talks to.
@@ -76,7 +111,13 @@ func (f *clientFlags) registryFor(g *globalOptions) (client.Registry, error) {
 }
 
 func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Client, error) {
+	if err := needKey(reg, f.insecure, f.url != ""); err != nil {
+		return nil, err
+	}
 	opts := client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, StallTimeout: f.stall, Warn: g.stderr}
+	if f.warnings != nil {
+		opts.Warn = io.MultiWriter(g.stderr, f.warnings)
+	}
 	if g.interactive() {
 		opts.Progress = func(name string, size int64, r io.Reader) io.Reader {
 			if size < 4<<20 {
@@ -88,6 +129,62 @@ func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Cli
 	client.SetUserAgent("packgen/" + versionString())
 	return client.New(reg, opts)
 }
+
+// warnLines collects warning lines written to it, for -o json.
+type warnLines struct {
+	mu      sync.Mutex
+	partial []byte
+	lines   []string
+}
+
+func (w *warnLines) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.partial = append(w.partial, b...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		if line := strings.TrimSpace(string(w.partial[:i])); line != "" {
+			w.lines = append(w.lines, line)
+		}
+		w.partial = w.partial[i+1:]
+	}
+}
+
+// problems returns the warnings in -o json's shape (never nil).
+func (w *warnLines) problems() pack.Problems {
+	out := pack.Problems{}
+	if w == nil {
+		return out
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, l := range w.lines {
+		l = strings.TrimPrefix(strings.TrimPrefix(l, "warning: "), "WARNING: ")
+		out = append(out, pack.Problem{Severity: pack.SevWarning, Msg: l})
+	}
+	return out
+}
+
+// needKey refuses a registry without a public key: what it serves could
+// not be told from an attacker's (issue 17 item 3). --insecure-skip-verify
+// is the explicit way to take packs unverified.
+func needKey(reg client.Registry, insecure, byURL bool) error {
+	if insecure || len(reg.TrustedKeys()) > 0 {
+		return nil
+	}
+	how := "pass it with --key registry.pub"
+	if !byURL {
+		how = fmt.Sprintf("add it with `packgen registry add %s %s --key registry.pub`", reg.Name, reg.URL)
+	}
+	return usageErr("%w: registry %s has no public key, so nothing from it can be verified: get the registry's public key from its owner (the .pub beside the key it is built with; `packgen key generate` writes both) and %s, or pass --insecure-skip-verify to take it unverified",
+		errNoKey, reg.URL, how)
+}
+
+// errNoKey: a registry is used without a key to verify it.
+var errNoKey = errors.New("no key to verify with")
 
 // clientErr maps verification failures to exit code 1.
 func clientErr(err error) error {
@@ -104,6 +201,138 @@ func clientErr(err error) error {
 		return usageErr("%v", err)
 	}
 	return err
+}
+
+// completePacks completes NAME from the registries' catalogues and, after
+// NAME@, its versions: read through the client, so from the cache when
+// the server says nothing changed, verified, and bounded in time.
+func (f *clientFlags) completePacks(ctx context.Context, g *globalOptions, prefix string) []string {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	regs, err := f.registriesFor(g)
+	if err != nil {
+		return nil
+	}
+	quiet := *g
+	quiet.stderr = io.Discard
+	var out []string
+	seen := map[string]bool{}
+	name, _, versions := strings.Cut(prefix, "@")
+	for _, reg := range regs {
+		cl, err := f.client(&quiet, reg)
+		if err != nil {
+			continue
+		}
+		if versions {
+			shard, err := cl.Shard(ctx, name)
+			if err != nil {
+				continue
+			}
+			for i := len(shard.Releases) - 1; i >= 0; i-- {
+				if v := name + "@" + shard.Releases[i].Version; strings.HasPrefix(v, prefix) && !seen[v] {
+					seen[v] = true
+					out = append(out, v)
+				}
+			}
+			continue
+		}
+		packs, err := cl.Catalog(ctx)
+		if err != nil {
+			continue
+		}
+		for _, p := range packs {
+			if strings.HasPrefix(p.Name, prefix) && !seen[p.Name] {
+				seen[p.Name] = true
+				out = append(out, p.Name)
+			}
+		}
+	}
+	return out
+}
+
+// withSuggestion adds "did you mean" to a pack that is in no registry,
+// from the names of the registries' (already fetched, verified) catalogues.
+func withSuggestion(ctx context.Context, err error, name string, clients []*client.Client) error {
+	if !errors.Is(err, client.ErrNotFound) || !strings.Contains(err.Error(), "is not in registry") {
+		return err
+	}
+	var names []string
+	for _, cl := range clients {
+		packs, cerr := cl.Catalog(ctx)
+		if cerr != nil {
+			continue
+		}
+		for _, p := range packs {
+			names = append(names, p.Name)
+		}
+	}
+	if near := nearNames(name, names); len(near) > 0 {
+		return fmt.Errorf("%w; did you mean %s?", err, strings.Join(near, " or "))
+	}
+	return err
+}
+
+// nearNames are the names closest to name within a small edit distance
+// (a typo: two edits, one for short names), at most three.
+func nearNames(name string, names []string) []string {
+	limit := 2
+	if len(name) <= 4 {
+		limit = 1
+	}
+	type cand struct {
+		n string
+		d int
+	}
+	var cs []cand
+	seen := map[string]bool{}
+	for _, n := range names {
+		if n == name {
+			return nil // it is there: no typo
+		}
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		if d := editDistance(name, n); d <= limit {
+			cs = append(cs, cand{n, d})
+		}
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].d < cs[j].d || cs[i].d == cs[j].d && cs[i].n < cs[j].n })
+	// Only the closest: calcio is calico, not falco too.
+	var out []string
+	for i := 0; i < len(cs) && i < 3 && cs[i].d == cs[0].d; i++ {
+		out = append(out, cs[i].n)
+	}
+	return out
+}
+
+// editDistance is the Damerau-Levenshtein distance (optimal string
+// alignment: a swap of two neighbours is one edit, as in calcio/calico).
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := 0; j <= len(b); j++ {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }
 
 func newFetchCmd(g *globalOptions) *cobra.Command {
@@ -124,7 +353,13 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
   3. download the archive (streamed, capped at its recorded size), check
      its sha256 and its signature;
   4. extract it safely into DEST (default ./NAME-VERSION): no paths
-     outside DEST, no devices, size limits. On any failure DEST is untouched.`,
+     outside DEST, no devices, size limits. On any failure DEST is untouched.
+
+Without --registry or --url, every configured registry is tried in the
+order of registries.yaml (by name): a registry that does not have the
+pack, or no matching version, passes to the next; one that fails
+verification stops the fetch. A name close to a pack's gets a "did you
+mean".`,
 		Example: `  packgen fetch calico
   packgen fetch calico@^3.26 -d packs/calico
   packgen fetch prometheus-operator@">=57.0 <59.0" --registry acme -o json
@@ -144,34 +379,63 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
+			if output == "json" {
+				f.warnings = &warnLines{}
+			}
 			name, constraint, err := client.ParseRef(args[0])
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			reg, err := f.registryFor(g)
+			regs, err := f.registriesFor(g)
 			if err != nil {
 				return err
 			}
-			cl, err := f.client(g, reg)
-			if err != nil {
-				return err
+			// Registries are tried in order; only "not there" moves on to
+			// the next: a registry that fails verification stops the fetch
+			// (it must not fall through to another's pack of that name).
+			var res *client.FetchResult
+			var misses []string
+			var clients []*client.Client
+			for _, reg := range regs {
+				cl, err := f.client(g, reg)
+				if err != nil {
+					return err
+				}
+				clients = append(clients, cl)
+				res, err = cl.Fetch(cmd.Context(), client.FetchOptions{Name: name, Constraint: constraint, Pre: pre, Dest: dest, Force: force})
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, client.ErrNotFound) || len(regs) == 1 {
+					return clientErr(withSuggestion(cmd.Context(), err, name, clients))
+				}
+				misses = append(misses, err.Error())
 			}
-			res, err := cl.Fetch(cmd.Context(), client.FetchOptions{Name: name, Constraint: constraint, Pre: pre, Dest: dest, Force: force})
-			if err != nil {
-				return clientErr(err)
+			if res == nil {
+				err := fmt.Errorf("%w: %s in none of the %d configured registries:\n  %s", client.ErrNotFound, args[0], len(regs), strings.Join(misses, "\n  "))
+				return clientErr(withSuggestion(cmd.Context(), err, name, clients))
 			}
 			if output == "json" {
-				return writeJSON(g, res)
+				return writeJSON(g, struct {
+					*client.FetchResult
+					Warnings pack.Problems `json:"warnings"`
+				}{res, f.warnings.problems()})
 			}
 			state := "verified"
 			if !res.Verified {
 				state = "NOT signature-verified"
 			}
-			fmt.Fprintf(g.stdout, "fetched %s@%s from %s into %s (%d files, sha256 %s, %s)\n", esc(res.Name), esc(res.Version), esc(res.Registry), esc(res.Dest), res.Files, esc(res.SHA256[:16]), state)
+			g.summaryf("fetched %s@%s from %s into %s (%d files, sha256 %s, %s)\n", esc(res.Name), esc(res.Version), esc(res.Registry), esc(res.Dest), res.Files, esc(res.SHA256[:16]), state)
 			return nil
 		},
 	}
 	f.add(c, g)
+	c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return f.completePacks(cmd.Context(), g, toComplete), cobra.ShellCompDirectiveNoFileComp
+	}
 	c.Flags().StringVarP(&dest, "dest", "d", "", "destination directory (default ./NAME-VERSION)")
 	c.Flags().BoolVar(&pre, "pre", false, "allow prerelease versions")
 	c.Flags().BoolVar(&force, "force", false, "replace an existing destination")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 
@@ -27,7 +26,11 @@ func newKeyCmd(g *globalOptions) *cobra.Command {
 		Long: `Write PREFIX.key (the private key, encrypted with a password exactly like
 cosign encrypts its keys) and PREFIX.pub (the public key clients are given
 out of band). The password comes from PACKGEN_PASSWORD or COSIGN_PASSWORD,
-or is asked on the terminal. Keys made by cosign generate-key-pair work
+or is asked on the terminal.
+
+A private key is never written inside a git work tree that does not
+ignore it (a later ` + "`git add .`" + ` would commit it): add it to .gitignore
+first, write it outside the repository, or pass --force. Keys made by cosign generate-key-pair work
 with packgen and the other way round.`,
 		Example: `  PACKGEN_PASSWORD=s3cret packgen key generate --prefix registry
   packgen build --key registry.key --out site
@@ -46,6 +49,11 @@ with packgen and the other way round.`,
 					}
 				}
 			}
+			if !force {
+				if err := checkKeyOutsideGit(keyFile); err != nil {
+					return err
+				}
+			}
 			priv, pub, err := sign.Generate(alg, passFunc(g))
 			if err != nil {
 				return err
@@ -56,13 +64,13 @@ with packgen and the other way round.`,
 			if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "Private key written to %s (keep it secret; CI can read it from an env var with --key env://VAR)\nPublic key written to %s (give it to clients: packgen registry add NAME URL --key %s)\n", keyFile, pubFile, pubFile)
+			g.summaryf("Private key written to %s (keep it secret; CI can read it from an env var with --key env://VAR)\nPublic key written to %s (give it to clients: packgen registry add NAME URL --key %s)\n", keyFile, pubFile, pubFile)
 			return nil
 		},
 	}
 	gen.Flags().StringVar(&prefix, "prefix", "packgen", "file name prefix for PREFIX.key and PREFIX.pub")
 	gen.Flags().BoolVar(&ed, "ed25519", false, "generate an ed25519 key instead of ECDSA P-256")
-	gen.Flags().BoolVar(&force, "force", false, "overwrite existing files")
+	gen.Flags().BoolVar(&force, "force", false, "overwrite existing files, and write the private key inside a git work tree that does not ignore it")
 	c.AddCommand(gen)
 	return c
 }

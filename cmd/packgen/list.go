@@ -2,7 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"os"
+	"time"
+
 	"fmt"
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/pack"
 	"strings"
 	"text/tabwriter"
 
@@ -19,27 +25,39 @@ func init() {
 
 func newListCmd(g *globalOptions) *cobra.Command {
 	var output string
+	cf := &clientFlags{}
 	c := &cobra.Command{
 		Use:   "list SITE",
 		Short: "List the packs of a built registry (a directory or URL)",
 		Long: `List every pack of a registry site with its layer, latest version and
-number of versions. SITE is a directory, a file:// URL or an http(s) URL.
-Digests of the metadata are checked; signatures are checked by fetch and
-verify.`,
-		Example: `  packgen list site
+number of versions. SITE is a configured registry's name (read and
+verified as fetch reads it), a directory, a file:// URL or an http(s)
+URL (digests of the metadata checked; signatures by fetch and verify).`,
+		Example: `  packgen list acme
+  packgen list site
   packgen list https://packs.example.com -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			fetch, err := siteFetcher(args[0])
-			if err != nil {
-				return err
-			}
-			_, _, packs, err := index.ReadCatalog(cmd.Context(), fetch)
-			if err != nil {
-				return fmt.Errorf("read registry %s: %w", args[0], err)
+			var packs []index.Summary
+			if reg, ok := configuredRegistry(g, args[0]); ok {
+				cl, err := cf.client(g, reg)
+				if err != nil {
+					return err
+				}
+				if packs, err = cl.Catalog(cmd.Context()); err != nil {
+					return clientErr(err)
+				}
+			} else {
+				fetch, err := siteFetcher(args[0], cf.timeout, cf.stall)
+				if err != nil {
+					return err
+				}
+				if _, _, packs, err = index.ReadCatalog(cmd.Context(), fetch); err != nil {
+					return readRegistryErr(args[0], err)
+				}
 			}
 			if output == "json" {
 				if packs == nil {
@@ -56,11 +74,15 @@ verify.`,
 		},
 	}
 	outputFlag(c, &output, "text", "json")
+	cf.addTimeouts(c)
+	c.Flags().BoolVar(&cf.insecure, "insecure-skip-verify", false, "DANGEROUS: a configured registry without a key: read it unverified")
+	c.ValidArgsFunction = g.completeRegistries
 	return c
 }
 
 func newInfoCmd(g *globalOptions) *cobra.Command {
 	var output, site string
+	cf := &clientFlags{}
 	c := &cobra.Command{
 		Use:   "info NAME --site SITE",
 		Short: "Show every version of one pack in a built registry",
@@ -77,28 +99,50 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 				return usageErr("--site is required (a built directory or a registry URL)")
 			}
 			ctx := cmd.Context()
-			fetch, err := siteFetcher(site)
-			if err != nil {
-				return err
-			}
-			data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
-			if err != nil {
-				return fmt.Errorf("read registry %s: %w", site, err)
-			}
-			root, err := index.ParseRoot(data)
-			if err != nil {
-				return err
-			}
-			sum, err := index.Lookup(ctx, fetch, root, args[0])
-			if err != nil {
-				return err
-			}
-			if sum == nil {
-				return badErr(fmt.Errorf("pack %q is not in registry %s", args[0], site))
-			}
-			shard, err := index.ReadShard(ctx, fetch, *sum)
-			if err != nil {
-				return err
+			var sum *index.Summary
+			var shard *index.Shard
+			if reg, ok := configuredRegistry(g, site); ok {
+				cl, err := cf.client(g, reg)
+				if err != nil {
+					return err
+				}
+				packs, err := cl.Catalog(ctx)
+				if err != nil {
+					return clientErr(err)
+				}
+				for i := range packs {
+					if packs[i].Name == args[0] {
+						sum = &packs[i]
+					}
+				}
+				if sum == nil {
+					return clientErr(withSuggestion(ctx, fmt.Errorf("%w: pack %q is not in registry %s", client.ErrNotFound, args[0], reg.Name), args[0], []*client.Client{cl}))
+				}
+				if shard, err = cl.Shard(ctx, args[0]); err != nil {
+					return clientErr(err)
+				}
+			} else {
+				fetch, err := siteFetcher(site, cf.timeout, cf.stall)
+				if err != nil {
+					return err
+				}
+				data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
+				if err != nil {
+					return readRegistryErr(site, err)
+				}
+				root, err := index.ParseRoot(data)
+				if err != nil {
+					return err
+				}
+				if sum, err = index.Lookup(ctx, fetch, root, args[0]); err != nil {
+					return err
+				}
+				if sum == nil {
+					return badErr(fmt.Errorf("pack %q is not in registry %s", args[0], site))
+				}
+				if shard, err = index.ReadShard(ctx, fetch, *sum); err != nil {
+					return err
+				}
 			}
 			if output == "json" {
 				return writeJSON(g, shard)
@@ -121,8 +165,11 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 			return tw.Flush()
 		},
 	}
-	c.Flags().StringVar(&site, "site", "", "registry: a built directory or URL")
+	c.Flags().StringVar(&site, "site", "", "registry: a configured registry's name, a built directory or a URL")
 	outputFlag(c, &output, "text", "json")
+	cf.addTimeouts(c)
+	c.Flags().BoolVar(&cf.insecure, "insecure-skip-verify", false, "DANGEROUS: a configured registry without a key: read it unverified")
+	_ = c.RegisterFlagCompletionFunc("site", g.completeRegistries)
 	return c
 }
 
@@ -148,8 +195,37 @@ func esc(s string) string { return textsafe.Escape(s) }
 // siteFetcher reads a registry site (a directory, file:// or http(s) URL)
 // through the client's transport: netrc credentials, deadlines and its
 // redirect policy.
-func siteFetcher(loc string) (index.FetchFunc, error) {
-	tr, err := transport.New(loc, "", 0, 0)
+// readRegistryErr: a location without index.json is not a registry, exit
+// 1 as in every command; anything else could not be read, exit 3.
+func readRegistryErr(loc string, err error) error {
+	if errors.Is(err, index.ErrNotFound) {
+		return badErr(fmt.Errorf("%w: %s has no index.json (%v): check the URL or directory; `packgen build --out DIR` makes one", errNotRegistry, loc, err))
+	}
+	return fmt.Errorf("read registry %s: %w", loc, err)
+}
+
+// configuredRegistry: loc names a configured registry (and is neither a
+// URL nor an existing path, which win).
+func configuredRegistry(g *globalOptions, loc string) (client.Registry, bool) {
+	if strings.Contains(loc, "://") || !pack.ValidName(loc) {
+		return client.Registry{}, false
+	}
+	if _, err := os.Stat(loc); err == nil {
+		return client.Registry{}, false
+	}
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return client.Registry{}, false
+	}
+	r, err := cfg.Get(loc)
+	if err != nil {
+		return client.Registry{}, false
+	}
+	return *r, true
+}
+
+func siteFetcher(loc string, timeout, stall time.Duration) (index.FetchFunc, error) {
+	tr, err := transport.New(loc, "", timeout, stall)
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}

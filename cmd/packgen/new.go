@@ -1,9 +1,10 @@
 package main
 
 import (
-	"fmt"
+	"os"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/pack"
 	"github.com/spf13/cobra"
 )
@@ -33,11 +34,27 @@ directory are copied into manifests/ and listed as kubeManifests.`,
 			if clouds != "" {
 				o.CloudTypes = strings.Split(clouds, ",")
 			}
+			if _, strict := semver.StrictNewVersion(o.Version); strict != nil {
+				if v, err := semver.NewVersion(o.Version); err == nil {
+					// The warning validate gives, once, now.
+					g.logf("warning: version %q is not strict semver; it is read as %s\n", o.Version, v)
+				}
+			}
+			if o.Parent != "" {
+				if err := os.MkdirAll(o.Parent, 0o755); err != nil {
+					return err
+				}
+			}
+			chose := o.Layer == pack.LayerAddon && o.AddonType == ""
 			dir, err := pack.Scaffold(o)
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			fmt.Fprintf(g.stdout, "created %s\nnext: edit values.yaml, then run `packgen validate %s`\n", dir, dir)
+			g.summaryf("created %s\n", dir)
+			if chose {
+				g.summaryf("addonType: \"system app\" (the default; --addon-type monitoring, ingress, ... to choose)\n")
+			}
+			g.summaryf("next: edit values.yaml, then run `packgen validate %s`\n", dir)
 			return nil
 		},
 	}
@@ -48,7 +65,8 @@ directory are copied into manifests/ and listed as kubeManifests.`,
 	f.StringVar(&clouds, "cloud-types", "all", "comma-separated cloud types")
 	f.StringVar(&o.Chart, "chart", "", "Helm chart archive (.tgz) to include")
 	f.StringVar(&o.Manifests, "manifests", "", "directory of Kubernetes YAML manifests to include")
-	f.StringVarP(&o.Parent, "dir", "d", ".", "parent directory")
+	f.StringVarP(&o.Parent, "dir", "d", ".", "parent directory to write the pack into (created when missing; --dest also works)")
+	destAlias(c, "dir")
 	_ = c.MarkFlagRequired("layer")
 	_ = c.RegisterFlagCompletionFunc("layer", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"os", "k8s", "cni", "csi", "addon"}, cobra.ShellCompDirectiveNoFileComp

@@ -20,11 +20,13 @@ func init() { register(newProfileCmd) }
 type profileFlags struct {
 	insecure bool
 	timeout  time.Duration
+	stall    time.Duration
 }
 
 func (f *profileFlags) add(c *cobra.Command) {
 	c.Flags().BoolVar(&f.insecure, "insecure-skip-verify", false, "DANGEROUS: do not check signatures (digests are still checked)")
 	c.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "timeout of each download")
+	c.Flags().DurationVar(&f.stall, "stall-timeout", client.DefaultStallTimeout, "give up on a download that receives nothing for this long")
 }
 
 // env builds the profile environment from the registries config.
@@ -36,10 +38,15 @@ func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
 	if len(cfg.Registries) == 0 {
 		return nil, usageErr("no registry configured: packgen registry add NAME URL --key pub.pem")
 	}
+	for _, r := range cfg.Registries {
+		if err := needKey(r, f.insecure, false); err != nil {
+			return nil, err
+		}
+	}
 	client.SetUserAgent("packgen/" + versionString())
 	return &profile.Env{
 		Registries: cfg.Registries,
-		Client:     client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, Warn: g.stderr},
+		Client:     client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, StallTimeout: f.stall, Warn: g.stderr},
 		Warn:       g.stderr,
 	}, nil
 }
@@ -148,7 +155,7 @@ sha256 of the signature file.`,
 			if output == "json" {
 				return writeJSON(g, map[string]any{"profile": p.Name, "lock": lockPath, "layers": res.Layers, "warnings": res.Warnings, "violations": []profile.Violation{}})
 			}
-			fmt.Fprintf(g.stdout, "resolved profile %s (%s): %d layers -> %s\n", esc(p.Name), esc(p.CloudType), len(res.Layers), esc(lockPath))
+			g.summaryf("resolved profile %s (%s): %d layers -> %s\n", esc(p.Name), esc(p.CloudType), len(res.Layers), esc(lockPath))
 			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 			for _, l := range res.Layers {
 				from := l.Registry
@@ -229,7 +236,7 @@ since the lock was written. Progress is shown only on a terminal.`,
 			if output == "json" {
 				return writeJSON(g, res)
 			}
-			fmt.Fprintf(g.stdout, "fetched profile %s: %d layers into %s\n", esc(lock.Profile.Name), len(res.Layers), esc(res.Dest))
+			g.summaryf("fetched profile %s: %d layers into %s\n", esc(lock.Profile.Name), len(res.Layers), esc(res.Dest))
 			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 			for _, l := range res.Layers {
 				state := "verified"

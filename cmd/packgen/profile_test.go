@@ -49,6 +49,12 @@ func TestProfileCommands(t *testing.T) {
 		os.WriteFile(filepath.Join(profiles, f), data, 0o644)
 	}
 	aws := filepath.Join(profiles, "aws-prod.yaml")
+	// A --config that does not exist is a mistake (issue 17 item 4); an
+	// empty one has no registry.
+	if _, errs := pg(2, "profile", "resolve", aws); !strings.Contains(errs, "no such file") {
+		t.Errorf("missing --config: %s", errs)
+	}
+	os.WriteFile(cfg, []byte("registries: []\n"), 0o600)
 	if _, errs := pg(2, "profile", "resolve", aws); !strings.Contains(errs, "no registry configured") {
 		t.Errorf("no registry: %s", errs)
 	}

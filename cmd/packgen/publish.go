@@ -1,8 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/pack"
 
 	"github.com/packgen/packgen/publish"
 	"github.com/spf13/cobra"
@@ -57,18 +67,40 @@ addressing is the default with a custom endpoint.`,
 			if !cmd.Flags().Changed("path-style") {
 				s3o.PathStyle = publish.CustomEndpoint(s3o.Endpoint)
 			}
-			if g.interactive() || o.DryRun && output == "text" {
-				o.Log = g.stderr
-				if o.DryRun {
-					o.Log = g.stdout
-				}
+			var bar *progressLines
+			switch {
+			case o.DryRun && output == "text":
+				o.Log = g.stdout // the plan is the output
+			case g.interactive():
+				// One line per file is thousands of lines for a large
+				// registry: a counter on the terminal, warnings kept.
+				bar = &progressLines{w: g.stderr}
+				o.Log = bar
+			}
+			warn, err := checkSiteExpiry(args[0])
+			if err != nil {
+				return err
+			}
+			if warn != "" && output == "text" {
+				g.logf("warning: %s\n", warn)
 			}
 			res, err := publish.To(cmd.Context(), args[0], args[1], publish.DestOptions{S3: s3o}, o)
+			bar.done()
 			if err != nil {
 				return publishErr(err)
 			}
 			if output == "json" {
-				return writeJSON(g, res)
+				out := struct {
+					*publish.Result
+					// Counts beside the lists: "unchanged" has no list
+					// (it would name every file of the site).
+					Counts   map[string]int `json:"counts"`
+					Warnings pack.Problems  `json:"warnings"`
+				}{res, map[string]int{"uploaded": len(res.Uploaded), "unchanged": res.Unchanged, "deleted": len(res.Deleted), "kept": len(res.Kept), "skipped": len(res.Skipped)}, pack.Problems{}}
+				if warn != "" {
+					out.Warnings = append(out.Warnings, pack.Problem{File: filepath.ToSlash(filepath.Join(args[0], index.RootFile)), Severity: pack.SevWarning, Msg: warn})
+				}
+				return writeJSON(g, out)
 			}
 			if g.quiet {
 				return nil
@@ -84,7 +116,11 @@ addressing is the default with a custom endpoint.`,
 			if res.RemoteSerial != 0 {
 				from = fmt.Sprint(res.RemoteSerial)
 			}
-			fmt.Fprintf(g.stdout, "%s %s to %s: %d uploaded, %d unchanged, %d deleted, %d kept (serial %s → %d)\n", verb, args[0], res.Target, len(res.Uploaded), res.Unchanged, len(res.Deleted), len(res.Kept), from, res.Serial)
+			up, del := "uploaded", "deleted"
+			if o.DryRun {
+				up, del = "to upload", "to delete"
+			}
+			fmt.Fprintf(g.stdout, "%s %s to %s: %d %s, %d unchanged, %d %s, %d kept (serial %s → %d)\n", verb, args[0], res.Target, len(res.Uploaded), up, res.Unchanged, len(res.Deleted), del, len(res.Kept), from, res.Serial)
 			return nil
 		},
 	}
@@ -98,6 +134,75 @@ addressing is the default with a custom endpoint.`,
 	f.IntVar(&o.Jobs, "jobs", publish.DefaultJobs, "parallel uploads")
 	outputFlag(c, &output, "text", "json")
 	return c
+}
+
+// progressLines turns publish's log (a line per file) into one counter
+// line on a terminal; other lines (warnings) are printed as they come.
+type progressLines struct {
+	w        io.Writer
+	mu       sync.Mutex
+	partial  []byte
+	uploaded int
+	deleted  int
+	shown    bool
+}
+
+func (p *progressLines) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.partial = append(p.partial, b...)
+	for {
+		i := bytes.IndexByte(p.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(p.partial[:i])
+		p.partial = p.partial[i+1:]
+		switch {
+		case strings.HasPrefix(line, "uploaded "):
+			p.uploaded++
+		case strings.HasPrefix(line, "deleted "):
+			p.deleted++
+		default:
+			if p.shown {
+				fmt.Fprint(p.w, "\r\033[K")
+			}
+			fmt.Fprintln(p.w, esc(line))
+		}
+		fmt.Fprintf(p.w, "\r\033[K%d uploaded, %d deleted", p.uploaded, p.deleted)
+		p.shown = true
+	}
+	return len(b), nil
+}
+
+// done ends the counter line (nil: there was none).
+func (p *progressLines) done() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// checkSiteExpiry refuses a site whose index.json has expired (no client
+// would accept it) and returns a warning when it expires within a week.
+// A site without a readable index is left to publish to report.
+func checkSiteExpiry(dir string) (string, error) {
+	data, err := safefile.ReadFile(filepath.Join(dir, index.RootFile), index.MaxRootSize)
+	if err != nil {
+		return "", nil
+	}
+	root, err := index.ParseRoot(data)
+	if err != nil {
+		return "", nil
+	}
+	if !root.Expires.After(time.Now()) {
+		return "", badErr(fmt.Errorf("%w: %s/index.json expired at %s (%s ago): clients refuse it; rebuild with `packgen build --refresh` before publishing", errExpired, dir, root.Expires.UTC().Format(time.RFC3339), roundDur(time.Since(root.Expires))))
+	}
+	return expiryWarning(root.Expires), nil
 }
 
 func publishErr(err error) error {

@@ -474,10 +474,30 @@ func testREADMEGitOps(t *testing.T, bin string) {
 	if !strings.Contains(string(out), "1 pack, 0 errors") {
 		t.Errorf("the PR check did not validate the new pack:\n%s", out)
 	}
-	for _, f := range []string{"packs-repo/hello/values.yaml", "packs-repo/hello-0.2/values.yaml"} {
+	for _, f := range []string{"hello/values.yaml", "hello-0.2/values.yaml"} {
 		if _, err := os.Stat(filepath.Join(tmp, f)); err != nil {
 			t.Errorf("fetched pack missing: %v\n%s", err, out)
 		}
+	}
+	// Nothing secret or generated was committed, on any branch, ever
+	// (issue 17 item 1): the private key, the site, its build record.
+	git := exec.Command("git", "log", "--all", "--name-only", "--format=")
+	git.Dir, git.Env = filepath.Join(tmp, "packs-repo"), env
+	names, err := git.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed := strings.Fields(string(names))
+	if len(committed) == 0 {
+		t.Fatal("no file committed")
+	}
+	for _, f := range committed {
+		if strings.HasSuffix(f, ".key") || strings.HasPrefix(f, "site/") || strings.Contains(f, ".packgen-build") || strings.HasPrefix(f, "hello/") {
+			t.Errorf("the README flow committed %s", f)
+		}
+	}
+	if key, err := os.ReadFile(filepath.Join(tmp, "packs-repo", "registry.key")); err != nil || !isPrivateKey(key) {
+		t.Errorf("registry.key is not where the README's later lines expect it: %v", err)
 	}
 	if s := liveSerial(t, srv.URL()+"/registry"); s == 0 {
 		t.Error("nothing published")

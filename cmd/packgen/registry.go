@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -21,8 +26,33 @@ func (g *globalOptions) configPath() string {
 	return client.DefaultConfigPath()
 }
 
+// loadConfig reads the registries config. A missing default config is an
+// empty one; a missing --config file is a mistake (a typo would otherwise
+// read as "no registry configured").
 func (g *globalOptions) loadConfig() (*client.Config, error) {
+	if g.config != "" {
+		if _, err := os.Stat(g.config); errors.Is(err, fs.ErrNotExist) {
+			return nil, usageErr("--config %s: no such file (`packgen registry add` creates it)", g.config)
+		}
+	}
 	return client.LoadConfig(g.configPath())
+}
+
+// registryLocation checks a URL given to registry add and makes a
+// directory absolute, so the config means the same from any directory.
+func registryLocation(loc string) (string, error) {
+	if strings.Contains(loc, "://") {
+		return loc, nil
+	}
+	fi, err := os.Stat(loc)
+	if err != nil || !fi.IsDir() {
+		return "", usageErr("%q is neither a URL nor an existing directory: give https://%s for a registry on the web, or the path of a built site", loc, strings.TrimPrefix(loc, "//"))
+	}
+	abs, err := filepath.Abs(loc)
+	if err != nil {
+		return "", err
+	}
+	return abs, nil
 }
 
 func newRegistryCmd(g *globalOptions) *cobra.Command {
@@ -47,11 +77,15 @@ keys that may sign it, given out of band by the registry's owner.`,
   packgen registry add local ./site --key packgen.pub`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.loadConfig()
+			cfg, err := client.LoadConfig(g.configPath()) // created when missing
 			if err != nil {
 				return err
 			}
-			r := client.Registry{Name: args[0], URL: args[1], TokenEnv: tokenEnv}
+			loc, err := registryLocation(args[1])
+			if err != nil {
+				return err
+			}
+			r := client.Registry{Name: args[0], URL: loc, TokenEnv: tokenEnv}
 			for _, k := range keys {
 				data, err := readFile(k)
 				if err != nil {
@@ -88,9 +122,9 @@ keys that may sign it, given out of band by the registry's owner.`,
 			if err := cfg.Save(g.configPath()); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "registry %s added (%s, %d key(s))\n", r.Name, r.URL, len(r.Keys))
+			g.summaryf("registry %s added (%s, %d key(s))\n", r.Name, r.URL, len(r.Keys))
 			if r.SignedName != "" {
-				fmt.Fprintf(g.stdout, "it signs its index as registry %q: an index signed for another registry will be refused\n", esc(r.SignedName))
+				g.summaryf("it signs its index as registry %q: an index signed for another registry will be refused\n", esc(r.SignedName))
 			}
 			if len(r.Keys) == 0 {
 				g.logf("warning: no --key given: packs from %s cannot be verified\n", r.Name)
@@ -169,7 +203,7 @@ keys that may sign it, given out of band by the registry's owner.`,
 			if err := cfg.Save(g.configPath()); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "registry %s removed\n", args[0])
+			g.summaryf("registry %s removed\n", args[0])
 			return nil
 		},
 	}

@@ -16,11 +16,16 @@ import (
 
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
 // version is set with -ldflags "-X main.version=...".
 var version = ""
+
+// commit is set with -ldflags "-X main.commit=..." where the Go toolchain
+// cannot stamp it (a linked git worktree, a source tarball).
+var commit = ""
 
 // Exit codes. Scripts can rely on them.
 const (
@@ -29,6 +34,10 @@ const (
 	exitUsage   = 2 // wrong flags or arguments
 	exitFailure = 3 // could not do the work: I/O, network, git
 )
+
+// errNotRegistry: a location given as a registry has no index.json. The
+// same exit (1, what was checked is bad) in every command.
+var errNotRegistry = errors.New("not a packgen registry")
 
 // exitError carries an exit code with an error.
 type exitError struct {
@@ -66,6 +75,15 @@ func (g *globalOptions) interactive() bool {
 func (g *globalOptions) logf(format string, args ...any) {
 	if !g.quiet {
 		fmt.Fprintf(g.stderr, format, args...)
+	}
+}
+
+// summaryf prints a summary line on stdout, unless -q: quiet leaves only
+// errors, and what a command exists to print (a list, a report's problems,
+// -o json).
+func (g *globalOptions) summaryf(format string, args ...any) {
+	if !g.quiet {
+		fmt.Fprintf(g.stdout, format, args...)
 	}
 }
 
@@ -162,7 +180,7 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	ctx, interrupted, stop := onSignal(stderr)
 	defer stop()
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
@@ -184,7 +202,12 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if msg := textsafe.EscapeLines(err.Error()); msg != "" {
 		fmt.Fprintf(stderr, "packgen: %s\n", msg)
 		if code == exitUsage {
-			fmt.Fprintln(stderr, "Run 'packgen --help' for usage.")
+			// The help of the command that was misused, not the root's.
+			path := "packgen"
+			if cmd != nil {
+				path = cmd.CommandPath()
+			}
+			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", path)
 		}
 	}
 	return code
@@ -267,9 +290,29 @@ func isUsage(err error) bool {
 	return false
 }
 
+// flagAlias makes alias another name for c's flag name: --dest for the
+// -d flag of every command (build --out, new --dir), --format for
+// -o/--output. Aliases chain through the flag set's normalize function.
+func flagAlias(c *cobra.Command, alias, name string) {
+	fs := c.Flags()
+	prev := fs.GetNormalizeFunc()
+	fs.SetNormalizeFunc(func(f *pflag.FlagSet, n string) pflag.NormalizedName {
+		if n == alias {
+			return pflag.NormalizedName(name)
+		}
+		return prev(f, n)
+	})
+}
+
+// destAlias makes --dest another name for c's -d flag, called long: -d
+// is always the directory a command writes into (build --out, new --dir,
+// fetch and profile --dest), and --dest names it in every command.
+func destAlias(c *cobra.Command, long string) { flagAlias(c, "dest", long) }
+
 // outputFlag adds -o/--output with the given formats.
 func outputFlag(c *cobra.Command, p *string, formats ...string) {
-	c.Flags().StringVarP(p, "output", "o", formats[0], "output format: "+strings.Join(formats, ", "))
+	c.Flags().StringVarP(p, "output", "o", formats[0], "output format: "+strings.Join(formats, ", ")+" (--format also works)")
+	flagAlias(c, "format", "output")
 	_ = c.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return formats, cobra.ShellCompDirectiveNoFileComp
 	})

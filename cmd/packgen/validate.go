@@ -25,6 +25,7 @@ type validateOptions struct {
 	changedSince string
 	repo         string
 	packsDir     string
+	committed    bool
 }
 
 type validatedPack struct {
@@ -82,11 +83,11 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 		},
 	}
 	outputFlag(c, &o.output, "text", "json", "github")
-	c.Flags().StringVar(&o.output, "format", "text", "alias of --output")
 	c.Flags().BoolVar(&o.strict, "strict", false, "treat warnings as errors")
 	c.Flags().StringVar(&o.changedSince, "changed-since", "", "validate only packs changed since this git ref, and check version bumps")
 	c.Flags().StringVar(&o.repo, "repo", "", "git repository for --changed-since (default: the current one)")
 	c.Flags().StringVar(&o.packsDir, "packs-dir", "", "packs directory in the repository for --changed-since")
+	c.Flags().BoolVar(&o.committed, "committed", false, "with --changed-since: judge HEAD only, ignoring uncommitted changes (CI's view; by default uncommitted pack directories are read from the work tree)")
 	return c
 }
 
@@ -144,7 +145,7 @@ func report(g *globalOptions, o *validateOptions, rep validateReport) error {
 		for _, p := range rep.Problems {
 			fmt.Fprintln(g.stdout, esc(githubAnnotation(p)))
 		}
-		fmt.Fprintf(g.stdout, "%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
+		g.summaryf("%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
 	default:
 		for _, p := range rep.Problems {
 			if g.quiet && p.Severity != pack.SevError {
@@ -153,7 +154,7 @@ func report(g *globalOptions, o *validateOptions, rep validateReport) error {
 			fmt.Fprintln(g.stdout, esc(p.String()))
 		}
 		if !g.quiet || failed {
-			fmt.Fprintf(g.stdout, "%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
+			g.summaryf("%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
 		}
 	}
 	if failed {
@@ -197,8 +198,23 @@ func runValidateChanged(ctx context.Context, g *globalOptions, o *validateOption
 		return err
 	}
 	rep := validateReport{Packs: []validatedPack{}, Problems: pack.Problems{}}
+	// What is about to be committed: uncommitted pack directories are
+	// judged as they are on disk, instead of as HEAD has them.
+	var wps []worktreePack
+	fromDisk := map[string]bool{}
+	if !o.committed {
+		if wps, err = dirtyPacks(repo, o.packsDir); err != nil {
+			return err
+		}
+		for _, wp := range wps {
+			fromDisk[wp.dir] = true
+		}
+	}
 	var loaded []pack.Loaded
 	for _, c := range changes {
+		if fromDisk[c.Dir] {
+			continue
+		}
 		rel := c.Release
 		fsys, done, err := rel.Open()
 		if err != nil {
@@ -222,8 +238,18 @@ func runValidateChanged(ctx context.Context, g *globalOptions, o *validateOption
 	// Cross-pack rules need the whole tree; `packgen validate DIR` and the
 	// build check them. Here only what the change touched is judged.
 	_ = loaded
+	wpacks, wprobs, err := validateWorktree(repo, o.changedSince, wps)
+	if err != nil {
+		return err
+	}
+	rep.Packs = append(rep.Packs, wpacks...)
+	rep.Problems = append(rep.Problems, wprobs...)
 	if o.output == "text" && !g.quiet {
-		fmt.Fprintf(g.stdout, "%d pack(s) changed since %s\n", len(changes), o.changedSince)
+		g.summaryf("%d pack(s) changed since %s", len(rep.Packs), o.changedSince)
+		if len(wpacks) > 0 {
+			g.summaryf(" (%d with uncommitted changes, read from the work tree; --committed to judge HEAD only)", len(wpacks))
+		}
+		g.summaryf("\n")
 	}
 	return report(g, o, rep)
 }

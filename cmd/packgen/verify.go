@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/packgen/packgen/internal/safefile"
 
@@ -24,6 +25,7 @@ const maxSignatureFile = 1 << 20
 func newVerifyCmd(g *globalOptions) *cobra.Command {
 	var keys []string
 	var sigFile, site, output, repo string
+	var insecure bool
 	c := &cobra.Command{
 		Use:   "verify [ARCHIVE] --key pub.pem",
 		Short: "Verify an archive's signature, or every digest and signature of a site",
@@ -66,7 +68,10 @@ Exits 1 when anything does not verify.`,
 					return usageErr("give an ARCHIVE or --site, not both")
 				}
 				if v == nil {
-					g.logf("warning: no --key: checking digests only, not signatures\n")
+					if !insecure {
+						return usageErr("%w: no public key given: verify --site needs the registry's public key (--key registry.pub, given out of band by its owner: the .pub that `packgen key generate` wrote beside the key it is built with); pass --insecure-skip-verify to check digests only", errNoKey)
+					}
+					g.logf("WARNING: --insecure-skip-verify: checking digests only, not signatures\n")
 				}
 				rep, err := client.VerifySite(cmd.Context(), site, v)
 				if err != nil {
@@ -102,9 +107,9 @@ Exits 1 when anything does not verify.`,
 							fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
 						}
 					}
-					fmt.Fprintf(g.stdout, "%s: %d packs, %d releases, %d files checked, %d problems\n", esc(site), rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
+					g.summaryf("%s: %d packs, %d releases, %d files checked, %d problems\n", esc(site), rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
 					if rb != nil {
-						fmt.Fprintf(g.stdout, "%s against %s: %d releases compared with git and rebuilt, %d problems\n", esc(site), esc(repo), rb.Releases, len(rb.Problems))
+						g.summaryf("%s against %s: %d releases compared with git and rebuilt, %d problems\n", esc(site), esc(repo), rb.Releases, len(rb.Problems))
 					}
 				}
 				if problems > 0 {
@@ -118,18 +123,50 @@ Exits 1 when anything does not verify.`,
 			if v == nil {
 				return usageErr("--key is required to verify an archive")
 			}
-			if sigFile == "" {
+			given := sigFile != ""
+			if !given {
 				sigFile = args[0] + sign.SigExt
 			}
-			sig, err := safefile.ReadFile(sigFile, maxSignatureFile)
-			if err != nil {
-				return usageErr("signature: %v", err)
+			// The result, in text or JSON: a failed check is reported like
+			// a passed one (exit 1), an unusable input is an error.
+			report := func(err error) error {
+				if output == "json" {
+					out := struct {
+						Archive   string `json:"archive"`
+						Signature string `json:"signature"`
+						Verified  bool   `json:"verified"`
+						Error     string `json:"error,omitempty"`
+					}{args[0], sigFile, err == nil, ""}
+					if err != nil {
+						out.Error = err.Error()
+					}
+					if werr := writeJSON(g, out); werr != nil {
+						return werr
+					}
+					if err != nil {
+						return silentBad
+					}
+					return nil
+				}
+				if err != nil {
+					return badErr(err)
+				}
+				g.summaryf("%s: signature verified (%s)\n", args[0], sigFile)
+				return nil
 			}
 			f, err := safefile.Open(args[0])
 			if err != nil {
 				return usageErr("%v", err)
 			}
 			defer f.Close()
+			sig, err := safefile.ReadFile(sigFile, maxSignatureFile)
+			if errors.Is(err, fs.ErrNotExist) && !given {
+				// Not signed: what was checked is bad, as a bad signature.
+				return report(fmt.Errorf("%s: %w: there is no %s beside it (built without --key?); give another with --signature", args[0], sign.ErrBadSignature, sigFile))
+			}
+			if err != nil {
+				return usageErr("signature: %v", err)
+			}
 			if len(sig) > 0 && sig[0] == '{' {
 				err = v.VerifyBundle(f, sig)
 			} else {
@@ -137,18 +174,18 @@ Exits 1 when anything does not verify.`,
 			}
 			if err != nil {
 				if errors.Is(err, sign.ErrBadSignature) {
-					return badErr(fmt.Errorf("%s: %w", args[0], err))
+					return report(fmt.Errorf("%s: %w", args[0], err))
 				}
 				return err
 			}
-			fmt.Fprintf(g.stdout, "%s: signature verified (%s)\n", args[0], sigFile)
-			return nil
+			return report(nil)
 		},
 	}
 	c.Flags().StringArrayVar(&keys, "key", nil, "public key PEM (repeat to accept any of several)")
 	c.Flags().StringVar(&sigFile, "signature", "", "signature file: .sig or .sigstore.json (default ARCHIVE.sig)")
 	c.Flags().StringVar(&site, "site", "", "verify a whole registry site (directory or URL)")
 	c.Flags().StringVar(&repo, "repo", "", "with --site: also prove every archive is exactly its git tree (compare by blob ID, rebuild byte for byte)")
+	c.Flags().BoolVar(&insecure, "insecure-skip-verify", false, "DANGEROUS: with --site and no --key, check digests only, not signatures")
 	outputFlag(c, &output, "text", "json")
 	return c
 }

@@ -1,0 +1,727 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/serve"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+// A new user's first hour (issue 17): each item through the real binary,
+// where the user meets it.
+
+// binRunner runs the compiled packgen in dir with extra environment.
+type binRunner struct {
+	t   *testing.T
+	bin string
+	dir string
+	env []string
+}
+
+func newBinRunner(t *testing.T) *binRunner {
+	t.Helper()
+	// Each test has its own directories and passes its environment to
+	// the process: they run side by side (most of their time is waiting).
+	t.Parallel()
+	tmp := t.TempDir()
+	return &binRunner{t: t, bin: packgenBinary(t), dir: tmp, env: append(os.Environ(),
+		"PACKGEN_PASSWORD=pw", "SOURCE_DATE_EPOCH=",
+		"XDG_CONFIG_HOME="+filepath.Join(tmp, "config"), "XDG_CACHE_HOME="+filepath.Join(tmp, "cache"), "XDG_STATE_HOME="+filepath.Join(tmp, "state"))}
+}
+
+func (b *binRunner) run(env []string, args ...string) (int, string, string) {
+	b.t.Helper()
+	cmd := exec.Command(b.bin, args...)
+	cmd.Dir, cmd.Env = b.dir, append(append([]string{}, b.env...), env...)
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		b.t.Fatal(err)
+	}
+	return code, out.String(), errs.String()
+}
+
+// want runs packgen, wants exit code and each of the texts in its output.
+func (b *binRunner) want(code int, texts []string, args ...string) string {
+	b.t.Helper()
+	got, out, errs := b.run(nil, args...)
+	if got != code {
+		b.t.Errorf("packgen %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), got, code, out, errs)
+	}
+	for _, s := range texts {
+		if !strings.Contains(out+errs, s) {
+			b.t.Errorf("packgen %s: output lacks %q\nstdout: %s\nstderr: %s", strings.Join(args, " "), s, out, errs)
+		}
+	}
+	return out + errs
+}
+
+func helloRepo(t *testing.T, dir string) *gitfixture.Repo {
+	t.Helper()
+	r, err := gitfixture.Init(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Write("packs/hello/pack.json", []byte(`{"name": "hello", "version": "0.1.0", "layer": "addon", "addonType": "monitoring", "displayName": "Hello", "cloudTypes": ["all"]}`))
+	r.Write("packs/hello/values.yaml", []byte("hello: 1\n"))
+	if _, err := r.Commit("hello"); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Item 1: the private key stays out of git.
+func TestFirstHourKeyOutOfGit(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	b.dir = repo.Dir
+	out := b.want(2, []string{"not git-ignored", "--force", ".gitignore"}, "key", "generate", "--prefix", "registry")
+	if _, err := os.Stat(filepath.Join(repo.Dir, "registry.key")); !os.IsNotExist(err) {
+		t.Errorf("a refused key generate wrote the key: %v\n%s", err, out)
+	}
+	// In a subdirectory, the work tree is still found.
+	os.MkdirAll(filepath.Join(repo.Dir, "ci"), 0o755)
+	b.want(2, []string{"not git-ignored"}, "key", "generate", "--prefix", "ci/registry")
+	// Ignored (by a pattern, or by a parent directory): written.
+	os.WriteFile(filepath.Join(repo.Dir, ".gitignore"), []byte("*.key\n/secrets/\n"), 0o644)
+	b.want(0, []string{"Private key written to registry.key"}, "key", "generate", "--prefix", "registry")
+	os.MkdirAll(filepath.Join(repo.Dir, "secrets"), 0o755)
+	b.want(0, nil, "key", "generate", "--prefix", "secrets/ci", "--ed25519")
+	// Outside any work tree, and --force: written.
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(t.TempDir(), "outside"))
+	os.Remove(filepath.Join(repo.Dir, ".gitignore"))
+	b.want(0, nil, "key", "generate", "--prefix", "forced", "--force")
+
+	// A private key committed anyway (named like a key, or not at the
+	// repository's root): build refuses, names the file, signs nothing.
+	// (A second repository: the fixture commits its whole work tree.)
+	key, _ := os.ReadFile(filepath.Join(repo.Dir, "forced.key"))
+	pub, _ := os.ReadFile(filepath.Join(repo.Dir, "forced.pub"))
+	os.WriteFile(filepath.Join(b.dir, "..", "forced.key"), key, 0o600)
+	repo = helloRepo(t, filepath.Join(b.dir, "..", "repo2"))
+	b.dir = repo.Dir
+	repo.Write("deploy/signing.key", key)
+	repo.Commit("oops")
+	site := filepath.Join(b.dir, "..", "site")
+	b.want(1, []string{"deploy/signing.key", "private key", "git rm --cached", "rotate"}, "build", "--out", site, "--key", "../forced.key", "--expires", "100000h")
+	if _, err := os.Stat(site); !os.IsNotExist(err) {
+		t.Error("a refused build wrote the site")
+	}
+	// A public key or a file merely mentioning keys is no reason to refuse.
+	repo.Remove("deploy/signing.key")
+	repo.Write("keys/registry.pub", pub)
+	repo.Commit("public key")
+	b.want(0, []string{"built "}, "build", "--out", site, "--expires", "100000h")
+}
+
+// Item 2: build prints the expiry, refuses an expired index, warns a
+// week before; publish refuses an expired site; --refresh re-dates.
+func TestFirstHourExpiry(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo")) // dated 2024
+	site := filepath.Join(b.dir, "site")
+	b.want(1, []string{"would expire at 2025-01-01", "--refresh"}, "build", "--repo", repo.Dir, "--out", site)
+	if _, err := os.Stat(site); !os.IsNotExist(err) {
+		t.Error("a refused build wrote the site")
+	}
+	out := b.want(0, []string{"index.json expires " + time.Now().UTC().AddDate(1, 0, 0).Format("2006-01-02")}, "build", "--repo", repo.Dir, "--out", site, "--refresh")
+	if strings.Contains(out, "warning: index.json expires") {
+		t.Errorf("a year-long index warned:\n%s", out)
+	}
+	serial := siteSerial(t, site)
+	time.Sleep(1100 * time.Millisecond) // serials are seconds
+	// The scheduled refresh of the example workflows: nothing re-archived,
+	// only the index re-dated and re-signed with a new serial.
+	code, stdout, errs := b.run(nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "-o", "json")
+	var refreshed struct{ Archived, Reused int }
+	if code != 0 || json.Unmarshal([]byte(stdout), &refreshed) != nil || refreshed.Archived != 0 || refreshed.Reused != 1 {
+		t.Errorf("refresh: exit %d %s %s", code, stdout, errs)
+	}
+	if s := siteSerial(t, site); s <= serial {
+		t.Errorf("--refresh kept serial %d (was %d)", s, serial)
+	}
+
+	// Within a week: a warning, in text and in JSON.
+	now := fmt.Sprint(time.Now().Unix())
+	code, stdout, errs = b.run([]string{"SOURCE_DATE_EPOCH=" + now}, "build", "--repo", repo.Dir, "--out", site, "--expires", "72h")
+	if code != 0 || !strings.Contains(errs, "warning: index.json expires in 2 days") && !strings.Contains(errs, "warning: index.json expires in 3 days") {
+		t.Errorf("72h expiry: exit %d\n%s%s", code, stdout, errs)
+	}
+	code, stdout, _ = b.run([]string{"SOURCE_DATE_EPOCH=" + now}, "build", "--repo", repo.Dir, "--out", site, "--expires", "72h", "-o", "json", "--force")
+	var res struct {
+		Expires  time.Time `json:"expires"`
+		Signed   bool      `json:"signed"`
+		Warnings []struct {
+			File, Severity, Message string
+		} `json:"warnings"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res.Expires.IsZero() || res.Signed {
+		t.Fatalf("build -o json: exit %d %s", code, stdout)
+	}
+	var msgs []string
+	for _, w := range res.Warnings {
+		msgs = append(msgs, w.Message)
+	}
+	if all := strings.Join(msgs, "\n"); !strings.Contains(all, "UNSIGNED") || !strings.Contains(all, "index.json expires in") {
+		t.Errorf("build -o json warnings lack UNSIGNED or the expiry: %s", stdout)
+	}
+	b.want(0, []string{"warning: index.json expires in"}, "publish", site, filepath.Join(b.dir, "www"))
+
+	// Expired by the time it is published: refused, nothing uploaded.
+	b.run([]string{"SOURCE_DATE_EPOCH=" + fmt.Sprint(time.Now().Unix())}, "build", "--repo", repo.Dir, "--out", site, "--expires", "2s")
+	time.Sleep(2500 * time.Millisecond)
+	www := filepath.Join(b.dir, "www2")
+	b.want(1, []string{"expired at", "packgen build --refresh"}, "publish", site, www)
+	if _, err := os.Stat(www); !os.IsNotExist(err) {
+		t.Error("an expired site was published")
+	}
+	// The client refuses it too (verify --site reports expiry).
+	b.want(1, []string{"expired"}, "verify", "--site", site, "--insecure-skip-verify")
+}
+
+// Item 3: no key, no unverified content, unless asked for by name.
+func TestFirstHourNoKeyRefused(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	site := filepath.Join(b.dir, "site")
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--key", filepath.Join(b.dir, "reg.key"), "--no-site")
+	srv := httptest.NewServer(serve.Handler(site))
+	defer srv.Close()
+
+	hint := []string{"no public key", "--insecure-skip-verify", "packgen key generate"}
+	b.want(2, append(hint, "--key registry.pub"), "fetch", "hello", "--url", srv.URL, "-d", "got1")
+	b.want(2, hint, "verify", "--site", srv.URL)
+	if _, err := os.Stat(filepath.Join(b.dir, "got1")); !os.IsNotExist(err) {
+		t.Error("a refused fetch extracted")
+	}
+	b.want(0, []string{"NOT signature-verified"}, "fetch", "hello", "--url", srv.URL, "-d", "got2", "--insecure-skip-verify")
+	b.want(0, []string{"0 problems", "not signatures"}, "verify", "--site", srv.URL, "--insecure-skip-verify")
+	b.want(0, []string{", verified)"}, "fetch", "hello", "--url", srv.URL, "-d", "got3", "--key", filepath.Join(b.dir, "reg.pub"))
+	// A configured registry without a key: the same refusal, naming the
+	// command that adds the key.
+	b.want(0, []string{"warning: no --key"}, "registry", "add", "nokey", srv.URL)
+	b.want(2, []string{"packgen registry add nokey " + srv.URL + " --key registry.pub"}, "fetch", "hello", "-d", "got4")
+	b.want(2, []string{"no public key"}, "search", "hello")
+}
+
+// Item 4: typos fail instead of succeeding.
+func TestFirstHourTypos(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	site := filepath.Join(b.dir, "site")
+	b.want(2, []string{"--packs-dir pakcs: no such directory"}, "build", "--repo", repo.Dir, "--packs-dir", "pakcs", "--out", site, "--refresh")
+	b.want(0, []string{"1 packs"}, "build", "--repo", repo.Dir, "--packs-dir", "packs/", "--out", site, "--refresh")
+
+	// --previous that is not a registry: a directory, a URL answering 404.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	for _, prev := range []string{filepath.Join(b.dir, "no-such-site"), srv.URL + "/registry"} {
+		b.want(1, []string{"has no index.json", "--previous-optional"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.dir, "s2"), "--previous", prev, "--refresh")
+		b.want(0, []string{"built "}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.dir, "s2"), "--previous", prev, "--previous-optional", "--refresh", "--force")
+	}
+
+	// registry add: neither URL nor directory; a relative directory.
+	b.want(2, []string{"neither a URL nor an existing directory", "https://packs.acme.example"}, "registry", "add", "bad", "packs.acme.example")
+	b.want(0, nil, "registry", "add", "local", "site")
+	cfg := filepath.Join(b.dir, "config", "packgen", "registries.yaml")
+	if got := registryURLs(t, cfg)["local"]; got != site {
+		t.Errorf("registry add local site stored %q, want %q", got, site)
+	}
+	if _, ok := registryURLs(t, cfg)["bad"]; ok {
+		t.Error("a refused registry was stored")
+	}
+	// --config that does not exist: an error for readers, created by add.
+	missing := filepath.Join(b.dir, "missing.yaml")
+	b.want(2, []string{"--config " + missing + ": no such file"}, "registry", "list", "--config", missing)
+	b.want(2, []string{"no such file"}, "fetch", "hello", "--config", missing)
+	b.want(0, nil, "registry", "add", "local", site, "--config", missing)
+	b.want(0, []string{"local"}, "registry", "list", "--config", missing)
+	// The YAML decoder's Go-speak does not reach the user.
+	os.WriteFile(missing, []byte("registries:\n  - name: a\n    uri: https://x\n"), 0o600)
+	out := b.want(3, []string{`line 3: unknown field "uri" in a registry (known: name, url,`}, "registry", "list", "--config", missing)
+	if strings.Contains(out, "client.Registry") {
+		t.Errorf("Go type names in a user's error: %s", out)
+	}
+}
+
+// registryURLs reads the config the way a user would see it.
+func registryURLs(t *testing.T, file string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Registries []struct{ Name, URL string } `yaml:"registries"`
+	}
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, r := range c.Registries {
+		m[r.Name] = r.URL
+	}
+	return m
+}
+
+// Item 6: `packgen version`, one meaning per short flag, -q.
+func TestFirstHourVersionAndFlags(t *testing.T) {
+	b := newBinRunner(t)
+	out := b.want(0, []string{"packgen ", "go:", "github.com/go-git/go-git/v5 v5.", "github.com/sigstore/sigstore v1."}, "version")
+	if strings.Contains(out, "(devel)") {
+		t.Errorf("version: %s", out)
+	}
+	code, stdout, _ := b.run(nil, "version", "-o", "json")
+	var v versionInfo
+	if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil || v.Version == "" || !strings.HasPrefix(v.GoVersion, "go1.") || v.Modules["github.com/go-git/go-git/v5"] == "" || v.Modules["github.com/sigstore/sigstore"] == "" {
+		t.Errorf("version -o json: exit %d %s", code, stdout)
+	}
+
+	// Each short flag means one thing in every command: -d is the
+	// directory written into, and --dest names it everywhere.
+	g := &globalOptions{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
+	longs := map[string]map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Shorthand == "" {
+				return
+			}
+			if f.Shorthand == "o" && c.Flags().Lookup("format") != f {
+				t.Errorf("%s: -o is --%s, and --format is not the same flag", c.CommandPath(), f.Name)
+			}
+			if f.Shorthand == "d" {
+				if c.Flags().Lookup("dest") != c.Flags().ShorthandLookup("d") {
+					t.Errorf("%s: -d is --%s, and --dest is not the same flag", c.CommandPath(), f.Name)
+				}
+				return
+			}
+			if longs[f.Shorthand] == nil {
+				longs[f.Shorthand] = map[string]bool{}
+			}
+			longs[f.Shorthand][f.Name] = true
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	root := newRoot(g)
+	root.InitDefaultHelpFlag()
+	walk(root)
+	for short, names := range longs {
+		if len(names) > 1 {
+			t.Errorf("-%s means %v", short, names)
+		}
+	}
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	if code, stdout, errs := b.run(nil, "-q", "build", "--repo", repo.Dir, "--dest", filepath.Join(b.dir, "site"), "--refresh"); code != 0 || stdout != "" {
+		t.Errorf("-q build: exit %d, printed %q %s", code, stdout, errs)
+	}
+	if _, err := os.Stat(filepath.Join(b.dir, "site", "index.json")); err != nil {
+		t.Errorf("build --dest: %v", err)
+	}
+}
+
+// Item 7: one situation, one exit code; the usage footer only on usage
+// errors, naming the subcommand.
+func TestFirstHourExitCodes(t *testing.T) {
+	b := newBinRunner(t)
+	empty := filepath.Join(b.dir, "empty")
+	os.MkdirAll(empty, 0o755)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
+	pub := filepath.Join(b.dir, "reg.pub")
+	// A directory without index.json: exit 1 everywhere.
+	for _, args := range [][]string{
+		{"fetch", "hello", "--url", empty, "--key", pub},
+		{"list", empty},
+		{"info", "hello", "--site", empty},
+		{"verify", "--site", empty, "--key", pub},
+		{"publish", empty, filepath.Join(b.dir, "www")},
+		{"build", "--repo", repo.Dir, "--out", filepath.Join(b.dir, "s"), "--previous", empty, "--refresh"},
+	} {
+		code, out, errs := b.run(nil, args...)
+		if code != 1 {
+			t.Errorf("packgen %s on a directory without index.json: exit %d, want 1\n%s%s", strings.Join(args, " "), code, out, errs)
+		}
+		if strings.Contains(errs, "--help' for usage") {
+			t.Errorf("packgen %s: usage footer on a non-usage error:\n%s", strings.Join(args, " "), errs)
+		}
+	}
+	// An unsigned archive (no .sig beside it): not verified, exit 1.
+	site := filepath.Join(b.dir, "site")
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--no-site")
+	archive := filepath.Join(site, "packs", "hello", "0.1.0", "hello-0.1.0.tar.gz")
+	b.want(1, []string{"no " + archive + ".sig beside it"}, "verify", archive, "--key", pub)
+	// An explicitly named signature that does not exist: a usage error.
+	b.want(2, []string{"signature"}, "verify", archive, "--key", pub, "--signature", filepath.Join(b.dir, "nope.sig"))
+	// Usage errors: exit 2 and the subcommand's help named.
+	b.want(2, []string{"Run 'packgen fetch --help' for usage."}, "fetch")
+	b.want(2, []string{"Run 'packgen registry add --help' for usage."}, "registry", "add", "x")
+	b.want(2, []string{"Run 'packgen --help' for usage."}, "frobnicate")
+}
+
+// Item 8: every -o json is JSON, warnings included.
+func TestFirstHourJSON(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
+	site := filepath.Join(b.dir, "site")
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--no-site", "--key", filepath.Join(b.dir, "reg.key"))
+	archive := filepath.Join(site, "packs", "hello", "0.1.0", "hello-0.1.0.tar.gz")
+	type verified struct {
+		Archive, Signature, Error string
+		Verified                  bool
+	}
+	code, stdout, _ := b.run(nil, "verify", archive, "--key", filepath.Join(b.dir, "reg.pub"), "-o", "json")
+	var v verified
+	if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil || !v.Verified || v.Signature != archive+".sig" {
+		t.Errorf("verify ARCHIVE -o json: exit %d %q", code, stdout)
+	}
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "other"))
+	code, stdout, _ = b.run(nil, "verify", archive, "--key", filepath.Join(b.dir, "other.pub"), "-o", "json")
+	v = verified{}
+	if code != 1 || json.Unmarshal([]byte(stdout), &v) != nil || v.Verified || v.Error == "" {
+		t.Errorf("verify ARCHIVE -o json, wrong key: exit %d %q", code, stdout)
+	}
+	// fetch -o json carries the client's warnings.
+	var fetched struct {
+		Verified bool
+		Warnings []struct{ Severity, Message string }
+	}
+	code, stdout, _ = b.run(nil, "fetch", "hello", "--url", site, "-d", "f1", "--insecure-skip-verify", "-o", "json")
+	if code != 0 || json.Unmarshal([]byte(stdout), &fetched) != nil || fetched.Verified || len(fetched.Warnings) == 0 || !strings.Contains(fetched.Warnings[0].Message, "NOT checked") || fetched.Warnings[0].Severity != "warning" {
+		t.Errorf("fetch --insecure-skip-verify -o json: exit %d %s", code, stdout)
+	}
+	code, stdout, _ = b.run(nil, "fetch", "hello", "--url", site, "-d", "f2", "--key", filepath.Join(b.dir, "reg.pub"), "-o", "json")
+	if code != 0 || !strings.Contains(stdout, `"warnings": []`) || !strings.Contains(stdout, `"verified": true`) {
+		t.Errorf("fetch -o json: exit %d %s", code, stdout)
+	}
+	code, stdout, _ = b.run(nil, "publish", site, filepath.Join(b.dir, "www"), "-o", "json")
+	var p struct {
+		Uploaded []string        `json:"uploaded"`
+		Warnings json.RawMessage `json:"warnings"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &p) != nil || len(p.Uploaded) == 0 || string(p.Warnings) != "[]" {
+		t.Errorf("publish -o json: exit %d %s", code, stdout)
+	}
+}
+
+// Item 9: new accepts what validate accepts, makes the parent, says
+// which add-on type it chose.
+func TestFirstHourNew(t *testing.T) {
+	b := newBinRunner(t)
+	b.want(0, []string{"created packs/os/ubuntu-custom-22.04.4", `version "22.04.4" is not strict semver; it is read as 22.4.4`}, "new", "ubuntu-custom", "--layer", "os", "--version", "22.04.4", "-d", "packs/os")
+	b.want(0, []string{"created packs/hello-1.0", `addonType: "system app"`}, "new", "hello", "--layer", "addon", "--version", "1.0", "--dest", "packs")
+	out := b.want(0, []string{"created packs/mon-1.0.0"}, "new", "mon", "--layer", "addon", "--addon-type", "monitoring", "-d", "packs")
+	if strings.Contains(out, "addonType:") {
+		t.Errorf("new said it chose an add-on type it was given:\n%s", out)
+	}
+	b.want(0, []string{"3 packs, 0 errors, 2 warnings"}, "validate", "packs")
+	b.want(2, []string{"not a semantic version"}, "new", "bad", "--layer", "addon", "--version", "one")
+}
+
+// Item 14: make test names what it skipped for lack of a tool, and CI
+// fails when a tool it must have is missing. The script is run as make
+// runs it, on a PATH with only bash: nothing is found but what is
+// found by absolute path.
+func TestFirstHourTestTools(t *testing.T) {
+	bashPath, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	bin := t.TempDir()
+	os.Symlink(bashPath, filepath.Join(bin, "bash"))
+	script, _ := filepath.Abs("../../scripts/test-tools.sh")
+	sh := func(env ...string) (int, string) {
+		cmd := exec.Command(bashPath, append([]string{script}, env[0])...)
+		cmd.Env = append([]string{"PATH=" + bin, "PACKGEN_CHROMIUM=", "COSIGN_BIN="}, env[1:]...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return code, string(out)
+	}
+	if code, out := sh("summary"); code != 0 || !strings.Contains(out, "SKIPPED for lack of a tool") || !strings.Contains(out, "cosign: sign.TestCosignInterop") || !strings.Contains(out, "git: ") {
+		t.Errorf("summary without tools: exit %d\n%s", code, out)
+	}
+	if code, out := sh("check", "CI=true"); code != 1 || !strings.Contains(out, "CI must run every test") || !strings.Contains(out, "missing: git gcc") {
+		t.Errorf("CI check without tools: exit %d\n%s", code, out)
+	}
+	if code, out := sh("check"); code != 0 || out != "" {
+		t.Errorf("check outside CI: exit %d\n%s", code, out)
+	}
+	// Every tool there (stand-ins on PATH): nothing skipped.
+	for _, name := range []string{"git", "gcc", "chromium", "cosign"} {
+		os.Symlink(bashPath, filepath.Join(bin, name))
+	}
+	if code, out := sh("check", "CI=true"); code != 0 {
+		t.Errorf("CI check with every tool: exit %d\n%s", code, out)
+	}
+	if code, out := sh("summary"); code != 0 || !strings.Contains(out, "no test skipped") {
+		t.Errorf("summary with every tool: exit %d\n%s", code, out)
+	}
+	// make test runs both.
+	mk, _ := os.ReadFile("../../Makefile")
+	if !strings.Contains(string(mk), "test: test-tools-check ") || !strings.Contains(string(mk), "./scripts/test-tools.sh summary") {
+		t.Error("make test does not run scripts/test-tools.sh check and summary")
+	}
+}
+
+// Item 13: `make demo`'s closing hints work when pasted into another
+// shell, in another directory, after the demo's server has stopped.
+func TestDemoHintsWork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole demo")
+	}
+	bin := packgenBinary(t)
+	tmp := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	cmd := exec.Command("bash", "scripts/demo.sh")
+	cmd.Dir = "../.."
+	// (The demo sets its own XDG_* directories; XDG_CACHE_HOME left alone
+	// keeps Go's build cache for its `go run`.)
+	cmd.Env = append(os.Environ(), "PG="+bin, "DEMO="+filepath.Join(tmp, "demo"), "PORT="+port, "PACKGEN_PASSWORD=demo")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	_, hints, ok := strings.Cut(string(out), "Next (")
+	if !ok {
+		t.Fatalf("no hints:\n%s", out)
+	}
+	var lines []string
+	for _, l := range strings.Split(hints, "\n")[1:] {
+		if strings.HasPrefix(l, "  ") && !strings.Contains(l, " serve ") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	if len(lines) < 4 {
+		t.Fatalf("hints: %q", lines)
+	}
+	// Pasted elsewhere: another directory, a home without any config.
+	sh := exec.Command("bash", "-euo", "pipefail", "-c", strings.Join(lines, "\n"))
+	sh.Dir = t.TempDir()
+	sh.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_CONFIG_HOME=", "XDG_CACHE_HOME=", "XDG_STATE_HOME=")
+	got, err := sh.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pasted hints failed: %v\n%s\n%s", err, strings.Join(lines, "\n"), got)
+	}
+	for _, want := range []string{"fetched prometheus-operator@57.", "verified)", "demo ", "0 errors"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("pasted hints: no %q in\n%s", want, got)
+		}
+	}
+}
+
+// Item 10: the uncommitted-changes warning counts the user's edits only:
+// not packgen's own out dir, and not at all when a --ref is built.
+func TestFirstHourDirtyWarning(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	b.dir = repo.Dir
+	const warn = "uncommitted change"
+	for i := 0; i < 2; i++ { // the second build finds the first's site in the work tree
+		if out := b.want(0, []string{"built "}, "build", "--out", "site", "--refresh", "--force"); strings.Contains(out, warn) {
+			t.Errorf("build %d warned about its own output:\n%s", i, out)
+		}
+	}
+	// Files beside the packs are not built: no warning either.
+	os.WriteFile(filepath.Join(repo.Dir, ".gitignore"), []byte("*.key\n"), 0o644)
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "NOTES.md"), []byte("notes\n"), 0o644)
+	if out := b.want(0, nil, "build", "--out", "site", "--refresh", "--force"); strings.Contains(out, warn) {
+		t.Errorf("build warned about files outside any pack:\n%s", out)
+	}
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "hello", "values.yaml"), []byte("hello: 2\n"), 0o644)
+	b.want(0, []string{warn + "(s) in pack directories", "packs/hello/values.yaml"}, "build", "--out", "site", "--refresh", "--force")
+	if out := b.want(0, []string{"built "}, "build", "--out", "site", "--refresh", "--force", "--ref", "main"); strings.Contains(out, warn) {
+		t.Errorf("build --ref main warned about the work tree:\n%s", out)
+	}
+}
+
+// Item 10: on a terminal, publish shows one counter line, not a line per
+// file; warnings still get their own line.
+func TestPublishProgressLines(t *testing.T) {
+	var out bytes.Buffer
+	p := &progressLines{w: &out}
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(p, "uploaded packs/x/%d.tar.gz\n", i)
+	}
+	fmt.Fprintf(p, "warning: s3 has no conditional writes; publishes must not overlap\ndel")
+	fmt.Fprintf(p, "eted index/old.json\n")
+	p.done()
+	s := out.String()
+	if strings.Count(s, "\n") != 1 || !strings.Contains(s, "warning: s3 has no conditional writes") || !strings.Contains(s, "500 uploaded, 1 deleted") || strings.Contains(s, "packs/x/") {
+		t.Errorf("progress output: %q", s)
+	}
+	var nilBar *progressLines
+	nilBar.done() // no counter: nothing to end
+}
+
+// Item 11: `validate --changed-since` judges what is about to be
+// committed (the work tree); --committed judges HEAD only.
+func TestFirstHourChangedSinceWorktree(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	b.dir = repo.Dir
+	b.want(0, []string{"0 pack(s) changed since HEAD"}, "validate", "--changed-since", "HEAD")
+	// An edit of a published version, not committed yet.
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "hello", "values.yaml"), []byte("hello: 2\n"), 0o644)
+	b.want(1, []string{"packs/hello/pack.json:", "the content of hello@0.1.0 changed but its version did not", "uncommitted"}, "validate", "--changed-since", "HEAD")
+	b.want(0, []string{"0 pack(s) changed since HEAD"}, "validate", "--changed-since", "HEAD", "--committed")
+	code, stdout, _ := b.run(nil, "validate", "--changed-since", "HEAD", "-o", "json")
+	var rep validateReport
+	if code != 1 || json.Unmarshal([]byte(stdout), &rep) != nil || rep.Errors != 1 || len(rep.Packs) != 1 || rep.Packs[0].Name != "hello" {
+		t.Errorf("-o json: exit %d %s", code, stdout)
+	}
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "hello", "values.yaml"), []byte("hello: 1\n"), 0o644)
+	// A new pack, broken, not committed: its problems, with file and line.
+	os.MkdirAll(filepath.Join(repo.Dir, "packs", "broken"), 0o755)
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "broken", "pack.json"), []byte("{\n  \"name\": \"broken\",\n  \"version\": \"1.0.0\",\n  \"layer\": \"nope\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "broken", "values.yaml"), []byte("a: 1\n"), 0o644)
+	b.want(1, []string{`packs/broken/pack.json:4:12: error: layer "nope"`, "1 with uncommitted changes"}, "validate", "--changed-since", "HEAD", "--packs-dir", "packs")
+	b.want(0, nil, "validate", "--changed-since", "HEAD", "--committed")
+	// Fixed: a new version is fine.
+	os.WriteFile(filepath.Join(repo.Dir, "packs", "broken", "pack.json"), []byte(`{"name": "broken", "version": "1.0.0", "layer": "addon", "addonType": "monitoring", "displayName": "B", "cloudTypes": ["all"]}`), 0o644)
+	b.want(0, []string{"1 pack(s) changed since HEAD (1 with uncommitted changes"}, "validate", "--changed-since", "HEAD")
+}
+
+// Item 12: a registry first built unsigned, then signed, has the
+// ARCHIVE.sig the docs name for every archive (`packgen verify ARCHIVE
+// --key` and `cosign verify-blob --signature ARCHIVE.sig` read it).
+func TestFirstHourSignedAfterUnsigned(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
+	site := filepath.Join(b.dir, "site")
+	b.want(0, []string{"UNSIGNED"}, "build", "--repo", repo.Dir, "--out", site, "--refresh")
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
+	b.want(0, []string{"1 reused"}, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--key", filepath.Join(b.dir, "reg.key"))
+	archive := filepath.Join(site, "packs", "hello", "0.1.0", "hello-0.1.0.tar.gz")
+	b.want(0, []string{"signature verified (" + archive + ".sig)"}, "verify", archive, "--key", filepath.Join(b.dir, "reg.pub"))
+	b.want(0, []string{"0 problems"}, "verify", "--site", site, "--key", filepath.Join(b.dir, "reg.pub"))
+}
+
+// Item 5: several configured registries are searched in order; a typo
+// gets a "did you mean"; completion offers pack names and versions.
+func TestFirstHourRegistries(t *testing.T) {
+	b := newBinRunner(t)
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
+	key, pub := filepath.Join(b.dir, "reg.key"), filepath.Join(b.dir, "reg.pub")
+	hello := helloRepo(t, filepath.Join(b.dir, "hello-repo"))
+	world, err := gitfixture.Init(filepath.Join(b.dir, "world-repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	world.Write("packs/world/pack.json", []byte(`{"name": "world", "version": "2.0.0", "layer": "addon", "addonType": "monitoring", "displayName": "World", "cloudTypes": ["all"]}`))
+	world.Write("packs/world/values.yaml", []byte("world: 1\n"))
+	world.Commit("world")
+	b.want(0, nil, "build", "--repo", hello.Dir, "--out", filepath.Join(b.dir, "a"), "--key", key, "--refresh", "--no-site", "--name", "alpha")
+	b.want(0, nil, "build", "--repo", world.Dir, "--out", filepath.Join(b.dir, "b"), "--key", key, "--refresh", "--no-site", "--name", "beta")
+	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.dir, "a"), "--key", pub)
+	b.want(0, nil, "registry", "add", "beta", filepath.Join(b.dir, "b"), "--key", pub)
+
+	b.want(0, []string{"fetched world@2.0.0 from beta", "verified"}, "fetch", "world", "-d", "w")
+	b.want(0, []string{"fetched hello@0.1.0 from alpha"}, "fetch", "hello", "-d", "h")
+	b.want(1, []string{"in none of the 2 configured registries", "did you mean world?"}, "fetch", "wrold", "-d", "x")
+	b.want(1, []string{`pack "wrld" is not in registry beta; did you mean world?`}, "fetch", "wrld", "--registry", "beta", "-d", "x")
+	if out := b.want(1, nil, "fetch", "zzzzzz", "-d", "x"); strings.Contains(out, "did you mean") {
+		t.Errorf("a suggestion for a name near none:\n%s", out)
+	}
+	// A registry that fails verification stops the search: its failure is
+	// not a reason to take another registry's pack of that name.
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "other"))
+	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.dir, "a"), "--key", filepath.Join(b.dir, "other.pub"), "--signed-name", "alpha")
+	b.want(1, []string{"alpha"}, "fetch", "world", "-d", "w2")
+	if _, err := os.Stat(filepath.Join(b.dir, "w2")); !os.IsNotExist(err) {
+		t.Error("fetch fell through to the next registry after a verification failure")
+	}
+	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.dir, "a"), "--key", pub)
+
+	// list and info take a configured registry's name the same way.
+	b.want(0, []string{"world", "2.0.0"}, "list", "beta")
+	b.want(0, []string{"world (World)", "2.0.0"}, "info", "world", "--site", "beta")
+	b.want(1, []string{"did you mean world?"}, "info", "wrld", "--site", "beta")
+	// The same timeouts in every command that downloads.
+	g := &globalOptions{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
+	for _, path := range [][]string{{"fetch"}, {"list"}, {"info"}, {"search"}, {"profile", "resolve"}, {"profile", "fetch"}, {"profile", "outdated"}} {
+		c, _, err := newRoot(g).Find(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"timeout", "stall-timeout"} {
+			if c.Flags().Lookup(f) == nil {
+				t.Errorf("%s has no --%s", c.CommandPath(), f)
+			}
+		}
+	}
+
+	// Completion, as the shell asks for it.
+	b.want(0, []string{"hello\n"}, "__complete", "fetch", "he")
+	b.want(0, []string{"hello@0.1.0\n"}, "__complete", "fetch", "hello@")
+	if out := b.want(0, []string{"world\n", "hello\n"}, "__complete", "fetch", ""); strings.Contains(out, "@") {
+		t.Errorf("names completion offered versions:\n%s", out)
+	}
+}
+
+func TestNearNames(t *testing.T) {
+	names := []string{"calico", "cilium", "falco", "prometheus-operator", "csi-aws-ebs"}
+	for _, c := range []struct {
+		in   string
+		want string
+	}{
+		{"calcio", "calico"}, {"calico", ""}, {"prometheus-opertor", "prometheus-operator"},
+		{"cillium", "cilium"}, {"falc", "falco"}, {"xyz", ""}, {"csi", ""},
+	} {
+		if got := strings.Join(nearNames(c.in, names), ","); got != c.want {
+			t.Errorf("nearNames(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// Item 10: the build's counter names its phase and is cleared before the
+// summary.
+func TestBuildProgressPhases(t *testing.T) {
+	var out bytes.Buffer
+	b := &buildProgress{w: &out}
+	b.update(1, 3)
+	b.update(2, 5) // the history walk found more
+	b.update(5, 5)
+	b.end()
+	s := out.String()
+	for _, want := range []string{"1/3 releases: walking history, validating and archiving", "5/5 releases: writing the index, signatures and catalogue"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("no %q in %q", want, s)
+		}
+	}
+	if !strings.HasSuffix(s, "\r\033[K") || strings.Contains(s, "\n") {
+		t.Errorf("the counter is not cleared for the summary: %q", s)
+	}
+	var none *buildProgress
+	none.end()
+}

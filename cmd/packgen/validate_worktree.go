@@ -1,0 +1,194 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/source"
+)
+
+// `validate --changed-since` judges what the user is about to commit: the
+// pack directories with uncommitted changes are read from the work tree,
+// not from HEAD (issue 17 item 11). --committed keeps CI's view: HEAD only.
+
+// worktreePack is a pack directory with uncommitted changes.
+type worktreePack struct {
+	dir     string // relative to the repository root, slash-separated
+	abs     string
+	deleted bool
+}
+
+// dirtyPacks lists the pack directories under packsDir holding uncommitted
+// changes (a file edited, added or removed), nearest pack.json upwards.
+func dirtyPacks(repo *source.Repo, packsDir string) ([]worktreePack, error) {
+	wt, err := repo.Git().Worktree()
+	if errors.Is(err, git.ErrIsBareRepository) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	root := wt.Filesystem.Root()
+	dirty, err := repo.Dirty(packsDir)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []worktreePack
+	for _, p := range dirty {
+		if strings.HasPrefix(path.Base(p), ".packgen-") {
+			continue
+		}
+		for d := path.Dir(p); d != "." && d != "/" && d != ""; d = path.Dir(d) {
+			abs := filepath.Join(root, filepath.FromSlash(d))
+			_, err := os.Stat(filepath.Join(abs, pack.ManifestFile))
+			if err == nil || path.Base(p) == pack.ManifestFile && d == path.Dir(p) {
+				if !seen[d] {
+					seen[d] = true
+					out = append(out, worktreePack{dir: d, abs: abs, deleted: err != nil})
+				}
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].dir < out[j].dir })
+	return out, nil
+}
+
+// manifestID reads name and version from pack.json bytes ("" when unreadable).
+func manifestID(data []byte) (name, version string) {
+	var m struct{ Name, Version string }
+	if json.Unmarshal(data, &m) != nil {
+		return "", ""
+	}
+	return m.Name, m.Version
+}
+
+// baseFiles returns the files (path → blob hash) of dir in the commit at
+// ref, nil when the commit has no such directory.
+func baseFiles(g *git.Repository, ref, dir string) (map[string]plumbing.Hash, []byte, error) {
+	h, err := g.ResolveRevision(plumbing.Revision(ref))
+	if err != nil {
+		return nil, nil, fmt.Errorf("resolve %q: %w", ref, err)
+	}
+	c, err := g.CommitObject(*h)
+	if err != nil {
+		return nil, nil, err
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, nil, err
+	}
+	sub, err := tree.Tree(dir)
+	if errors.Is(err, object.ErrDirectoryNotFound) || errors.Is(err, object.ErrEntryNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	files := map[string]plumbing.Hash{}
+	var manifest []byte
+	err = sub.Files().ForEach(func(f *object.File) error {
+		files[f.Name] = f.Hash
+		if f.Name == pack.ManifestFile {
+			r, err := f.Reader()
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			manifest, err = io.ReadAll(io.LimitReader(r, 1<<20))
+			return err
+		}
+		return nil
+	})
+	return files, manifest, err
+}
+
+// diskFiles returns the files (path → git blob hash) of a directory on
+// disk, as git would store them.
+func diskFiles(dir string) (map[string]plumbing.Hash, error) {
+	files := map[string]plumbing.Hash{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		var data []byte
+		if d.Type()&fs.ModeSymlink != 0 {
+			t, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			data = []byte(t)
+		} else if data, err = os.ReadFile(p); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		files[filepath.ToSlash(rel)] = plumbing.ComputeHash(plumbing.BlobObject, data)
+		return nil
+	})
+	return files, err
+}
+
+func sameFiles(a, b map[string]plumbing.Hash) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// validateWorktree validates the uncommitted pack directories from disk
+// and applies the version rule against base: a directory whose content
+// differs from base's while its name@version is base's is an error.
+func validateWorktree(repo *source.Repo, base string, wps []worktreePack) ([]validatedPack, pack.Problems, error) {
+	var packs []validatedPack
+	var problems pack.Problems
+	for _, wp := range wps {
+		if wp.deleted {
+			continue
+		}
+		p, ps := pack.Load(os.DirFS(wp.abs), ".", pack.Options{Prefix: wp.dir})
+		problems = append(problems, ps...)
+		vp := validatedPack{Dir: wp.dir}
+		if p.Manifest != nil {
+			vp.Name, vp.Version, vp.Layer = p.Manifest.Name, p.Manifest.Version, string(p.Manifest.Layer)
+		}
+		packs = append(packs, vp)
+		old, oldManifest, err := baseFiles(repo.Git(), base, wp.dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		if old == nil {
+			continue
+		}
+		now, err := diskFiles(wp.abs)
+		if err != nil {
+			return nil, nil, err
+		}
+		manifest, _ := os.ReadFile(filepath.Join(wp.abs, pack.ManifestFile))
+		on, ov := manifestID(oldManifest)
+		nn, nv := manifestID(manifest)
+		if !sameFiles(old, now) && on == nn && ov == nv && nv != "" {
+			line, col := jsonKeyPos(manifest, "version")
+			problems = append(problems, pack.Problem{File: path.Join(wp.dir, pack.ManifestFile), Line: line, Col: col, Severity: pack.SevError,
+				Msg: fmt.Sprintf("the content of %s@%s changed but its version did not (uncommitted changes; %s has it published as is): bump the version, e.g. in a new directory", nn, nv, base)})
+		}
+	}
+	return packs, problems, nil
+}
