@@ -58,8 +58,9 @@ type Options struct {
 	// signatures of releases carried over from it. The build key's own
 	// public half belongs here, and the old key during a rotation
 	// (--previous-key). Nil: the previous build's signatures are not
-	// checked (an unsigned registry), and a signed build refuses the
-	// releases it cannot check against git.
+	// checked (an unsigned registry): a signed build then takes nothing
+	// from it on its word, archiving again from git what git holds and
+	// refusing the releases it cannot check against git.
 	Trust     *sign.Verifier
 	ExpiresIn time.Duration // validity of index.json from GeneratedAt
 	// GeneratedAt overrides the commit time as the index's time (e.g.
@@ -141,12 +142,16 @@ func short(h string) string {
 }
 
 type job struct {
-	rel   source.Release
-	key   string // name@canonical version
-	prev  *index.Release
-	out   index.Release
-	probs pack.Problems
-	err   error
+	rel  source.Release
+	key  string // name@canonical version
+	prev *index.Release
+	// recheck: prev comes from a previous build no trusted key vouches
+	// for; its archive is checked (to report tampering) and then made
+	// again from git, fields and all, never reused.
+	recheck bool
+	out     index.Release
+	probs   pack.Problems
+	err     error
 }
 
 // shown is the release as its pack.json writes it (20.09.0, not the
@@ -215,7 +220,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Signer != nil && prev.signed && prev.root.Registry != o.Registry {
+		// One key may sign several registries: another's genuine build
+		// served at this one's URL would otherwise have its packs
+		// carried over and signed into this registry's index. (The name
+		// in a previous build no trusted key signed means nothing: that
+		// build is not vouched for below.)
+		return nil, fmt.Errorf("%w: %s is the build of registry %q, this build is registry %q: point --previous at this registry's build, or pass --registry %q if the registry is that one", ErrUntrustedPrevious, prevLoc, prev.root.Registry, o.Registry, prev.root.Registry)
+	}
 	o.inPlace = canUpdateInPlace(o, prev)
+	// An archive's signature covers the archive alone: what a shard says
+	// beside it (version, dependencies, annotations, displayName, commit)
+	// is vouched for only by the signed index.json. A signing build takes
+	// none of it from a previous build it could not verify (one passed
+	// off as unsigned, say): its releases still in git are archived
+	// again from git, and those git no longer holds are refused.
+	vouched := o.Signer == nil || prev.root == nil || prev.signed || o.inPlace
 	stage := o.Out
 	parent := filepath.Dir(filepath.Clean(o.Out))
 	// Stages of builds killed before they finished (kill -9, OOM, a
@@ -270,14 +290,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 					stop()
 					return
 				}
-				j.prev = p
+				j.prev, j.recheck = p, !vouched
 			}
 		} // else: let validation explain it
 		jobs = append(jobs, j)
 		jobOf[r.Dir+"\x00"+r.Commit] = j
 		pool.add(j)
 	}
-	src, err := repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History, Since: o.Since, Known: prev.known(), Found: match})
+	var known map[string]source.KnownPack
+	if vouched {
+		// Its tree hashes name what git holds only if they are the registry's.
+		known = prev.known()
+	}
+	src, err := repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History, Since: o.Since, Known: known, Found: match})
 	if err != nil {
 		stop()
 	}
@@ -329,7 +354,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			invalidProbs = append(invalidProbs, j.probs.Errors()...)
 			continue
 		}
-		if j.prev != nil {
+		if j.prev != nil && !j.recheck {
 			res.Reused++
 		} else {
 			res.Archived++
@@ -353,6 +378,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		key := p.name + "@" + v.String()
 		if seen[key] {
 			continue
+		}
+		if !vouched {
+			return nil, fmt.Errorf("pack %s@%s: keep previously published release: %w: it is no longer in git, and the previous build in %s has no index.json signed by a trusted key to vouch for its shard entry, so the build will not sign it; pass the key that signed that build with --previous-key, or build from a history that holds the release", p.name, p.rel.Version, ErrUnverifiedRelease, prev.loc)
 		}
 		rel, err := carry(ctx, o, prev, stage, p.rel, nil)
 		if err != nil {
@@ -417,6 +445,8 @@ func startJobs(ctx context.Context, o Options, prev *previous, stage string) *jo
 				switch {
 				case ctx.Err() != nil:
 					j.err = ctx.Err()
+				case j.prev != nil && j.recheck:
+					j.out, j.probs, j.err = rearchive(ctx, o, prev, stage, *j.prev, j.rel)
 				case j.prev != nil:
 					j.out, j.err = carry(ctx, o, prev, stage, *j.prev, &j.rel)
 				default:
@@ -578,38 +608,71 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 		}
 		return settleSignature(o, stage, r, rel != nil)
 	}
+	if err := place(ctx, o, prev, stage, r); err != nil {
+		return r, err
+	}
+	if err := checkArchive(prev, file, r, rel); err != nil {
+		return r, err
+	}
+	return settleSignature(o, stage, r, rel != nil)
+}
+
+// rearchive checks the archive a previous build no trusted key vouches
+// for holds what git holds for rel (so tampering is reported, not
+// silently replaced), then drops it and archives rel again from git: the
+// shard fields beside it are the bucket's word, and are not kept.
+func rearchive(ctx context.Context, o Options, prev *previous, stage string, r index.Release, rel source.Release) (index.Release, pack.Problems, error) {
+	if err := place(ctx, o, prev, stage, r); err != nil {
+		return r, nil, err
+	}
+	if err := checkArchive(prev, filepath.Join(stage, filepath.FromSlash(r.Archive.Path)), r, &rel); err != nil {
+		return r, nil, err
+	}
+	// A staged build (never in place: canUpdateInPlace vouches): these
+	// are links or copies in the stage, not the previous build's files.
+	for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
+		if p != "" {
+			if err := os.Remove(filepath.Join(stage, filepath.FromSlash(p))); err != nil {
+				return r, nil, err
+			}
+		}
+	}
+	return buildRelease(o, rel, stage)
+}
+
+// place links, copies or downloads the files of the previous build's
+// release r into the stage; the archive's size and digest are checked
+// when downloaded, the rest is up to the caller.
+func place(ctx context.Context, o Options, prev *previous, stage string, r index.Release) error {
 	for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
 		if p == "" {
 			continue
 		}
 		dst := filepath.Join(stage, filepath.FromSlash(p))
 		if err := o.dirs.mkdirAll(filepath.Dir(dst)); err != nil {
-			return r, err
+			return err
 		}
 		if prev.dir != "" {
 			if err := o.linker(filepath.Join(prev.dir, filepath.FromSlash(p)), dst); err != nil {
-				return r, err
+				return err
 			}
 			continue
 		}
 		if p == r.Archive.Path {
 			if err := download(ctx, prev, r.Archive, dst); err != nil {
-				return r, err
+				return err
 			}
 			continue
 		}
 		data, err := prev.fetch(ctx, p, 1<<20)
 		if err != nil {
-			return r, err
+			return err
 		}
 		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			return r, err
+			return err
 		}
 	}
-	if err := checkArchive(prev, file, r, rel); err != nil {
-		return r, err
-	}
-	return settleSignature(o, stage, r, rel != nil)
+	return nil
 }
 
 // download streams a published archive to dst, checking size and digest.
