@@ -503,27 +503,8 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 			Msg: fmt.Sprintf("version %q cannot be used in a registry path (letters, digits, '.', '-', '+', '_' only)", m.Version)})
 		return index.Release{}, annotate(probs, r), nil
 	}
-	rel := index.Release{
-		Version:       m.Version,
-		Layer:         string(m.Layer),
-		DisplayName:   m.DisplayName,
-		AddonType:     m.AddonType,
-		AddonSubType:  m.AddonSubType,
-		CloudTypes:    m.CloudTypes,
-		Group:         m.Group,
-		EOL:           m.EOL,
-		KubeVersion:   m.KubeVersion,
-		Charts:        m.Charts,
-		KubeManifests: m.KubeManifests,
-		AnsibleRoles:  m.AnsibleRoles,
-		Dependencies:  m.Dependencies(),
-		Resources:     m.Resources(),
-		Annotations:   m.Annotations,
-		Commit:        r.Commit,
-		Tree:          r.TreeHash,
-		Created:       r.Time.UTC(),
-		Dir:           r.Dir,
-	}
+	rel := index.ManifestFields(m)
+	rel.Commit, rel.Tree, rel.Created, rel.Dir = r.Commit, r.TreeHash, r.Time.UTC(), r.Dir
 	apath := index.ArchivePath(m.Name, m.Version)
 	file := filepath.Join(stage, filepath.FromSlash(apath))
 	if err := o.dirs.mkdirAll(filepath.Dir(file)); err != nil {

@@ -47,8 +47,19 @@ var ErrNoSuchRelease = errors.New("release not in the repository")
 // ReleaseAt returns the release whose pack directory is dir at commit,
 // as a published index records it, for reading its content from git.
 // The directory's tree must be tree when tree is not empty.
+//
+// It is safe for concurrent use (the rebuild check runs it on every
+// release at once): it reads through a handle of its own, as Open does,
+// not the repository's shared storage, which go-git does not guard
+// (concurrent reads there failed with "zlib: invalid checksum" and
+// "object not found": TestCheckSiteFieldsRealistic).
 func (r *Repo) ReleaseAt(name, version, commit, dir, tree string) (*Release, error) {
-	c, err := r.git.CommitObject(plumbing.NewHash(commit))
+	hd, err := r.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer r.release(hd)
+	c, err := hd.git.CommitObject(plumbing.NewHash(commit))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s@%s: commit %s: %v (is the clone complete? fetch full history)", ErrNoSuchRelease, name, version, commit, err)
 	}
