@@ -244,12 +244,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		fmt.Fprintf(o.Log, "removed %s, left by a build that did not finish\n", d)
 	}
 	if !o.inPlace {
-		if stage, err = os.MkdirTemp(parent, stagePattern); err != nil {
-			return nil, fmt.Errorf("create staging dir: %w", err)
-		}
-		release, err := stale.Hold(stage)
-		if err != nil {
-			os.RemoveAll(stage)
+		// Held before it exists: a concurrent build's sweep of the same
+		// parent must never see it unheld.
+		var release func()
+		if stage, release, err = stale.MkdirTemp(parent, stagePattern); err != nil {
 			return nil, fmt.Errorf("create staging dir: %w", err)
 		}
 		defer release()
