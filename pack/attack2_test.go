@@ -1,10 +1,19 @@
 package pack
 
 import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"hash/crc32"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
+	"time"
 )
 
 // The chained-link defence compares paths case-folded, for macOS and
@@ -45,5 +54,94 @@ func TestLinkTreeUnicodeNormalisation(t *testing.T) {
 				t.Errorf("refused %q, want %q", bad, tc.bad)
 			}
 		})
+	}
+}
+
+// pngOf assembles a PNG from its IHDR fields and an IDAT payload
+// (already zlib-compressed), with valid CRCs.
+func pngOf(w, h uint32, depth, colour byte, idat []byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		c := crc32.NewIEEE()
+		c.Write([]byte(typ))
+		c.Write(data)
+		b.WriteString(typ)
+		b.Write(data)
+		binary.Write(&b, binary.BigEndian, c.Sum32())
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = depth, colour
+	chunk("IHDR", ihdr)
+	chunk("IDAT", idat)
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
+// A variant of the 74-byte logo (issue 14 item 3): the header is honest
+// (1x1 pixel) and the pixel data is a zlib bomb of 64 MiB. The decoder
+// must stop at the one pixel, not inflate the rest.
+func TestLogoZlibBomb(t *testing.T) {
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	zero := make([]byte, 1<<20)
+	for i := 0; i < 64; i++ {
+		zw.Write(zero)
+	}
+	zw.Close()
+	data := pngOf(1, 1, 8, 0, z.Bytes())
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	sev, msg := logoProblem(data, 4096)
+	runtime.ReadMemStats(&after)
+	if sev != SevError || msg == "" {
+		t.Errorf("a 1x1 PNG with 64 MiB of pixel data: %v %q, want an error", sev, msg)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 8<<20 {
+		t.Errorf("checking it allocated %d MiB", d>>20)
+	}
+	t.Logf("%d-byte PNG: %q in %v", len(data), msg, time.Since(start))
+}
+
+// Validate and the archive writer agree on names (issue 14 item 4),
+// here on names that are not UTF-8 at all (git holds any bytes: a
+// Latin-1 "café.md"), a name with a newline, and NFC/NFD twins (one
+// file on a Mac): whatever validate accepts, the archive holds and the
+// extractor gives back; whatever it cannot, validate refuses.
+func TestArchiveAgreesOnOddNames(t *testing.T) {
+	for _, names := range [][]string{
+		{"docs/caf\xe9.md"},
+		{"docs/two\nlines.md"},
+		{"docs/caf\u00e9.md", "docs/cafe\u0301.md"},
+		{"docs/\u202eevil.md"},
+	} {
+		m := baseFS()
+		for _, n := range names {
+			m[n] = &fstest.MapFile{Data: []byte("x\n")}
+		}
+		p, probs := Load(m, ".", Options{})
+		if probs.HasErrors() {
+			t.Logf("%q refused by validate: %v", names, probs.Errors())
+			continue
+		}
+		var buf bytes.Buffer
+		if _, err := WriteArchive(&buf, p, ArchiveOptions{}); err != nil {
+			t.Errorf("%q validates but cannot be archived: %v", names, err)
+			continue
+		}
+		dest := filepath.Join(t.TempDir(), "x")
+		if _, err := Extract(bytes.NewReader(buf.Bytes()), dest, ExtractOptions{}); err != nil {
+			t.Errorf("%q validates and archives but does not extract: %v", names, err)
+			continue
+		}
+		for _, n := range names {
+			if _, err := os.Lstat(filepath.Join(dest, filepath.FromSlash(n))); err != nil {
+				t.Errorf("%q: extracted without %q: %v", names, n, err)
+			}
+		}
 	}
 }
