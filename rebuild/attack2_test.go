@@ -1,6 +1,9 @@
 package rebuild_test
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"os"
 	"os/exec"
@@ -141,5 +144,114 @@ func TestCheckSiteFieldsRealistic(t *testing.T) {
 		if rep.Releases < 50 {
 			t.Errorf("build %d: %d releases checked", i, rep.Releases)
 		}
+	}
+}
+
+// tarGz packs entries (header, body) as one gzip member; eof false
+// leaves out tar's end-of-archive blocks, so another member can go on.
+func tarGz(t *testing.T, entries [][2]any, eof bool) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	var raw bytes.Buffer
+	tw := tar.NewWriter(&raw)
+	for _, e := range entries {
+		hd, body := e[0].(*tar.Header), e[1].([]byte)
+		hd.Size = int64(len(body))
+		must(t, tw.WriteHeader(hd))
+		tw.Write(body)
+	}
+	tw.Flush()
+	if eof {
+		tw.Close()
+	}
+	zw.Write(raw.Bytes())
+	zw.Close()
+	return out.Bytes()
+}
+
+// TestAttackCompareTricks: archive shapes an attacker (or a broken
+// writer) could pass off as the release; Compare must refuse each, and
+// whatever Compare accepts the client's extractor must read the same.
+func TestAttackCompareTricks(t *testing.T) {
+	_, site, rel := fixture(t)
+	orig := archiveOf(t, site)
+	var entries [][2]any
+	zr, err := gzip.NewReader(bytes.NewReader(orig))
+	must(t, err)
+	tr := tar.NewReader(zr)
+	for {
+		hd, err := tr.Next()
+		if err != nil {
+			break
+		}
+		var b bytes.Buffer
+		b.ReadFrom(tr)
+		entries = append(entries, [2]any{hd, b.Bytes()})
+	}
+	clone := func() [][2]any {
+		var out [][2]any
+		for _, e := range entries {
+			h := *e[0].(*tar.Header)
+			out = append(out, [2]any{&h, e[1]})
+		}
+		return out
+	}
+	evil := [2]any{&tar.Header{Name: "calico/manifests/evil.yaml", Mode: 0o644, Typeflag: tar.TypeReg}, []byte("kind: ClusterRoleBinding\n")}
+	cases := map[string][]byte{}
+	// "./calico/..." names, as some tar writers make them.
+	dot := clone()
+	for _, e := range dot {
+		e[0].(*tar.Header).Name = "./" + e[0].(*tar.Header).Name
+	}
+	cases["./-rooted names"] = tarGz(t, dot, true)
+	// values.yaml twice, the second copy the attacker's.
+	dup := clone()
+	for _, e := range entries {
+		if strings.HasSuffix(e[0].(*tar.Header).Name, "values.yaml") {
+			h := *e[0].(*tar.Header)
+			dup = append(dup, [2]any{&h, []byte("pack: {evil: true}\n")})
+		}
+	}
+	cases["entry twice"] = tarGz(t, dup, true)
+	// A hard link to a file outside the archive.
+	cases["hard link"] = tarGz(t, append(clone(), [2]any{&tar.Header{Name: "calico/passwd", Typeflag: tar.TypeLink, Linkname: "/etc/passwd"}, []byte{}}), true)
+	// The genuine tar without its end blocks, then a second gzip member
+	// going on with the attacker's file.
+	cases["second gzip member"] = append(tarGz(t, clone(), false), tarGz(t, [][2]any{evil}, true)...)
+	// A setuid bit on the executable.
+	suid := clone()
+	for _, e := range suid {
+		if h := e[0].(*tar.Header); strings.HasSuffix(h.Name, "run.sh") {
+			h.Mode = 0o4755
+		}
+	}
+	cases["setuid"] = tarGz(t, suid, true)
+	// A PAX global header (the extractor skips them).
+	cases["pax global header"] = tarGz(t, append([][2]any{{&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "g", PAXRecords: map[string]string{"path": "calico/evil"}}, []byte{}}}, clone()...), true)
+
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			cerr := rebuild.Compare(bytes.NewReader(data), "calico", rel)
+			dest := filepath.Join(t.TempDir(), "x")
+			_, xerr := pack.Extract(bytes.NewReader(data), dest, pack.ExtractOptions{Root: "calico"})
+			t.Logf("compare: %v; extract: %v", cerr, xerr)
+			if cerr == nil {
+				if xerr != nil {
+					return // Compare took it; the client refuses it anyway
+				}
+				// Compare took it: what the client extracts must be git's.
+				if _, err := os.Stat(filepath.Join(dest, "manifests/evil.yaml")); err == nil {
+					t.Fatal("Compare accepted an archive whose extraction holds the attacker's file")
+				}
+				if fi, err := os.Stat(filepath.Join(dest, "scripts/run.sh")); err == nil && fi.Mode()&os.ModeSetuid != 0 {
+					t.Fatal("extracted a setuid file")
+				}
+				got, _ := os.ReadFile(filepath.Join(dest, "values.yaml"))
+				if strings.Contains(string(got), "evil") {
+					t.Fatal("Compare accepted an archive whose values.yaml extracts as the attacker's")
+				}
+			}
+		})
 	}
 }
