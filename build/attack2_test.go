@@ -1,6 +1,7 @@
 package build
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/sign"
 )
 
 // Second round of attacks on `build --previous` (the attacker's-eye
@@ -192,5 +194,39 @@ func TestAttackPreviousOtherRegistry(t *testing.T) {
 	refused(t, out, err, ErrUntrustedPrevious)
 	if !strings.Contains(err.Error(), `"test-internal"`) {
 		t.Errorf("error does not name the other registry: %v", err)
+	}
+}
+
+// TestAttackPreviousStaleBundle: nothing pins a release's Sigstore bundle
+// (the index names it; only its .sig is checked against the archive). A
+// bundle swapped in the bucket for another archive's, beside the intact
+// .sig and index, must not be published again: `cosign verify-blob
+// --bundle` users would get the attacker's file.
+func TestAttackPreviousStaleBundle(t *testing.T) {
+	f := newAttackFixture(t)
+	writePack(t, f.repo, "packs/calico-3.28.0", "calico", "3.28.0", "cni", "")
+	commit(t, f.repo, "3.28")
+	_, err := run(t, f.repo.Dir, f.published, f.signed)
+	must(t, err)
+	site := filepath.Join(f.tmp, "evil-site")
+	copySite(t, f.published, site)
+	a := filepath.Join(site, "packs/calico/3.27.0/calico-3.27.0.tar.gz.sigstore.json")
+	copyFile(t, filepath.Join(site, "packs/calico/3.28.0/calico-3.28.0.tar.gz.sigstore.json"), a)
+	out, err := f.rebuildAgainst(t, site)
+	must(t, err)
+	prev, err := loadPrevious(t.Context(), out, f.trust)
+	must(t, err)
+	for _, r := range prev.shards["calico"].Releases {
+		bdata, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(r.Bundle)))
+		must(t, err)
+		sdata, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(r.Signature)))
+		must(t, err)
+		b, err := sign.ParseBundle(bdata)
+		must(t, err)
+		raw, err := sign.DecodeSigFile(sdata)
+		must(t, err)
+		if !bytes.Equal(b.Raw, raw) {
+			t.Errorf("calico@%s: published bundle %s holds another signature than %s", r.Version, r.Bundle, r.Signature)
+		}
 	}
 }
