@@ -239,7 +239,7 @@ func startJobs(ctx context.Context, o Options, prev *previous, stage string) *jo
 				switch {
 				case ctx.Err() != nil:
 					j.err = ctx.Err()
-				case j.prev != nil && (prev.signed || o.Signer == nil):
+				case j.prev != nil && prev.vouched:
 					// A verified record, or an unsigned build that signs
 					// nothing on its word.
 					j.out, j.err = carry(ctx, o, prev, stage, *j.prev, &j.rel)
@@ -343,27 +343,9 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 // record is the index entry of release r whose pack.json is m, all but
 // its archive and signature files.
 func record(m *pack.Manifest, r source.Release) index.Release {
-	return index.Release{
-		Version:       m.Version,
-		Layer:         string(m.Layer),
-		DisplayName:   m.DisplayName,
-		AddonType:     m.AddonType,
-		AddonSubType:  m.AddonSubType,
-		CloudTypes:    m.CloudTypes,
-		Group:         m.Group,
-		EOL:           m.EOL,
-		KubeVersion:   m.KubeVersion,
-		Charts:        m.Charts,
-		KubeManifests: m.KubeManifests,
-		AnsibleRoles:  m.AnsibleRoles,
-		Dependencies:  m.Dependencies(),
-		Resources:     m.Resources(),
-		Annotations:   m.Annotations,
-		Commit:        r.Commit,
-		Tree:          r.TreeHash,
-		Created:       r.Time.UTC(),
-		Dir:           r.Dir,
-	}
+	rel := index.ManifestFields(m)
+	rel.Commit, rel.Tree, rel.Created, rel.Dir = r.Commit, r.TreeHash, r.Time.UTC(), r.Dir
+	return rel
 }
 
 // reuseUnverified reuses the archive of a release git still holds from a

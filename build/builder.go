@@ -120,7 +120,21 @@ func (b *builder) plan(ctx context.Context) error {
 		return err
 	}
 	b.prev = prev
+	if o.Signer != nil && prev.signed && prev.root.Registry != o.Registry {
+		// One key may sign several registries: another's genuine build
+		// served at this one's URL would otherwise have its packs
+		// carried over and signed into this registry's index. (The name
+		// in a previous build no trusted key signed means nothing: that
+		// build is not vouched for.)
+		return fmt.Errorf("%w: %s is the build of registry %q, this build is registry %q: point --previous at this registry's build, or pass --name %q if the registry is that one", ErrUntrustedPrevious, prevLoc, prev.root.Registry, o.Registry, prev.root.Registry)
+	}
 	o.inPlace = canUpdateInPlace(*o, prev)
+	// An archive's signature covers the archive alone: what a shard says
+	// beside it (version, dependencies, annotations, displayName, commit)
+	// is vouched for only by the signed index.json. A signing build takes
+	// none of it from a previous build it could not verify (one passed
+	// off as unsigned, say): see reuseUnverified and carryOver.
+	prev.vouched = o.Signer == nil || prev.root == nil || prev.signed || o.inPlace
 	b.stage, b.release = o.Out, func() {}
 	parent := filepath.Dir(filepath.Clean(o.Out))
 	// Stages of builds killed before they finished (kill -9, OOM, a
@@ -131,11 +145,9 @@ func (b *builder) plan(ctx context.Context) error {
 	if o.inPlace {
 		return dropStamp(o.Out)
 	}
-	if b.stage, err = os.MkdirTemp(parent, stagePattern); err != nil {
-		return fmt.Errorf("create staging dir: %w", err)
-	}
-	if b.release, err = stale.Hold(b.stage); err != nil {
-		os.RemoveAll(b.stage)
+	// Held before it exists: a concurrent build's sweep of the same
+	// parent must never see it unheld.
+	if b.stage, b.release, err = stale.MkdirTemp(parent, stagePattern); err != nil {
 		return fmt.Errorf("create staging dir: %w", err)
 	}
 	return nil
@@ -184,7 +196,12 @@ func (b *builder) produce(ctx context.Context) error {
 		pool.add(j)
 	}
 	o := b.o
-	src, err := b.repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History, Since: o.Since, Known: b.prev.known(), Found: match})
+	var known map[string]source.KnownPack
+	if b.prev.vouched {
+		// Its tree hashes name what git holds only if they are the registry's.
+		known = b.prev.known()
+	}
+	src, err := b.repo.Releases(ctx, source.Options{Ref: o.Ref, PacksDir: o.PacksDir, History: o.History, Since: o.Since, Known: known, Found: match})
 	if err != nil {
 		stop()
 	}
@@ -240,7 +257,7 @@ func (b *builder) collect() error {
 		}
 		if j.prev != nil {
 			res.Reused++
-			if !b.prev.signed && o.Signer != nil {
+			if !b.prev.vouched {
 				j.settle() // a record derived from git again
 			}
 		} else {
@@ -267,7 +284,7 @@ func (b *builder) carryOver(ctx context.Context) error {
 		if b.seen[p.name+"@"+v.String()] {
 			continue
 		}
-		if o.Signer != nil && !prev.signed {
+		if !prev.vouched {
 			return fmt.Errorf("pack %s@%s: %w: it is no longer in git, and the previous build in %s is not signed by a trusted key, so nothing vouches for its record and the build will not sign it; build from a history that holds it, or pass the key that signed the previous build with --previous-key", p.name, p.rel.Version, ErrUnverifiedRelease, prev.loc)
 		}
 		rel, err := carry(ctx, o, prev, b.stage, p.rel, nil)

@@ -30,7 +30,7 @@ func TestDeepTreeInPlace(t *testing.T) {
 	signer, verifier := testKey(t)
 	build := func(out string, mod ...func(*Options)) *Result {
 		t.Helper()
-		o := Options{Repo: repo, Out: out, History: true, Registry: "test", Signer: signer, Shape: shape}
+		o := Options{Repo: repo, Out: out, History: true, Registry: "test", Signer: signer, Trust: verifier, Shape: shape}
 		for _, m := range mod {
 			m(&o)
 		}

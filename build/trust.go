@@ -14,6 +14,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
@@ -143,10 +144,12 @@ func settleSignature(o Options, stage string, r index.Release, inGit bool) (inde
 	if o.Signer == nil {
 		if !trusted {
 			r.Signature, r.Bundle = "", ""
+		} else if !bundleAgrees(stage, r.Signature, r.Bundle) {
+			r.Bundle = ""
 		}
 		return r, nil
 	}
-	if r.Signature == canonical && signedBy(o.own, stage, r.Signature, file, sum) {
+	if r.Signature == canonical && signedBy(o.own, stage, r.Signature, file, sum) && bundleAgrees(stage, r.Signature, r.Bundle) {
 		return r, nil
 	}
 	if !inGit && !trusted {
@@ -169,6 +172,30 @@ func settleSignature(o Options, stage string, r index.Release, inGit bool) (inde
 	dir := path.Dir(r.Archive.Path)
 	r.Signature, r.Bundle = path.Join(dir, sig), path.Join(dir, bundle)
 	return r, nil
+}
+
+// bundleAgrees reports whether the Sigstore bundle at bundlePath (in
+// dir) carries the signature of sigPath. Nothing else pins a bundle (the
+// index names it; only the .sig is checked against the archive): one
+// swapped in the bucket would be published again beside a good .sig.
+func bundleAgrees(dir, sigPath, bundlePath string) bool {
+	if bundlePath == "" {
+		return true
+	}
+	bdata, err := safefile.ReadFile(filepath.Join(dir, filepath.FromSlash(bundlePath)), sign.MaxBundleSize)
+	if err != nil {
+		return false
+	}
+	sdata, err := safefile.ReadFile(filepath.Join(dir, filepath.FromSlash(sigPath)), sign.MaxSigFileSize)
+	if err != nil {
+		return false
+	}
+	b, err := sign.ParseBundle(bdata)
+	if err != nil {
+		return false
+	}
+	raw, err := sign.DecodeSigFile(sdata)
+	return err == nil && bytes.Equal(b.Raw, raw)
 }
 
 func orNone(s string) string {

@@ -35,7 +35,11 @@ type previous struct {
 	rootDigest string
 	// signed: index.json verified under a trusted key. Only then do the
 	// digests it pins say what the registry published.
-	signed    bool
+	signed bool
+	// vouched: what its shards say may be taken as the registry's word
+	// (signed by a trusted key, or nothing is signed on it: an unsigned
+	// build, an update in place of this very key's build). Set by plan.
+	vouched   bool
 	refs      map[string]string
 	shardRefs map[string]index.FileRef  // by pack name
 	byVersion map[string]*index.Release // name@canonical version, made by find

@@ -182,6 +182,30 @@ type Release struct {
 	Dir           string            `json:"dir"`
 }
 
+// ManifestFields is the release as its pack.json describes it: every
+// field but where it came from (commit, tree, dir, time) and its files
+// (archive, signatures). The build writes these fields and the rebuild
+// check compares a published release's with them, from one mapping.
+func ManifestFields(m *pack.Manifest) Release {
+	return Release{
+		Version:       m.Version,
+		Layer:         string(m.Layer),
+		DisplayName:   m.DisplayName,
+		AddonType:     m.AddonType,
+		AddonSubType:  m.AddonSubType,
+		CloudTypes:    m.CloudTypes,
+		Group:         m.Group,
+		EOL:           m.EOL,
+		KubeVersion:   m.KubeVersion,
+		Charts:        m.Charts,
+		KubeManifests: m.KubeManifests,
+		AnsibleRoles:  m.AnsibleRoles,
+		Dependencies:  m.Dependencies(),
+		Resources:     m.Resources(),
+		Annotations:   m.Annotations,
+	}
+}
+
 // SemVer parses the release's version.
 func (r Release) SemVer() (*semver.Version, error) { return semver.NewVersion(r.Version) }
 

@@ -3,6 +3,9 @@ package pack
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // linkTree is the virtual tree of a pack's (or chart's) symlinks, used to
@@ -16,10 +19,19 @@ import (
 // never through links.
 //
 // Paths are compared case-folded: on a case-insensitive file system (macOS,
-// Windows) "L/.." goes through the link "l".
+// Windows) "L/.." goes through the link "l". They are compared in one
+// Unicode normalisation too: macOS also takes "l\u00e9" and "le\u0301"
+// (é composed and decomposed) for one name.
 type linkTree map[string]string // folded clean path -> path as written
 
-func foldPath(p string) string { return strings.ToLower(p) }
+func foldPath(p string) string {
+	for i := 0; i < len(p); i++ {
+		if p[i] >= utf8.RuneSelf {
+			return norm.NFC.String(strings.ToLower(norm.NFC.String(p)))
+		}
+	}
+	return strings.ToLower(p)
+}
 
 func (lt linkTree) add(rel string) { lt[foldPath(rel)] = rel }
 

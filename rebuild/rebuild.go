@@ -108,23 +108,29 @@ func Compare(r io.Reader, root string, rel *source.Release) error {
 // Rebuild archives rel again from git, as a build would, and returns the
 // digest of the bytes (written nowhere). It fails if the pack is invalid.
 func Rebuild(rel *source.Release) (pack.Digest, error) {
+	d, _, err := rebuild(rel)
+	return d, err
+}
+
+// rebuild is Rebuild, returning the release's manifest too.
+func rebuild(rel *source.Release) (pack.Digest, *pack.Manifest, error) {
 	fsys, done, err := rel.Open()
 	if err != nil {
-		return pack.Digest{}, err
+		return pack.Digest{}, nil, err
 	}
 	defer done()
 	p, probs := pack.Load(fsys, ".", pack.Options{Prefix: rel.Dir})
 	if err := source.IntegrityError(fsys); err != nil {
-		return pack.Digest{}, err
+		return pack.Digest{}, nil, err
 	}
 	if probs.HasErrors() || p.Manifest == nil {
-		return pack.Digest{}, fmt.Errorf("%s@%s does not validate: %w", rel.Name, rel.Version, probs.Errors())
+		return pack.Digest{}, nil, fmt.Errorf("%s@%s does not validate: %w", rel.Name, rel.Version, probs.Errors())
 	}
 	d, err := pack.WriteArchive(io.Discard, p, pack.ArchiveOptions{})
 	if err == nil {
 		err = source.IntegrityError(fsys)
 	}
-	return d, err
+	return d, p.Manifest, err
 }
 
 func fromGit(rel *source.Release) (map[string]entry, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -143,7 +144,7 @@ func checkRelease(ctx context.Context, tr transport.Transport, repo *source.Repo
 		problem(ap, fmt.Sprintf("%s: the index records sha256 %s, the archive is %s", index.ErrDigestMismatch, r.Archive.SHA256, got))
 		return
 	}
-	d, err := Rebuild(rel)
+	d, m, err := rebuild(rel)
 	if err != nil {
 		problem(ap, "cannot rebuild from git: "+err.Error())
 		return
@@ -151,4 +152,74 @@ func checkRelease(ctx context.Context, tr transport.Transport, repo *source.Repo
 	if d.SHA256 != r.Archive.SHA256 || d.Size != r.Archive.Size {
 		problem(ap, fmt.Sprintf("not reproducible: rebuilt from commit %s it is sha256 %s (%d bytes), published %s (%d bytes)", short(r.Commit), d.SHA256, d.Size, r.Archive.SHA256, r.Archive.Size))
 	}
+	if m.Name != name {
+		problem(ap, fmt.Sprintf("the index lists it under pack %q, its pack.json at commit %s names %q", name, short(r.Commit), m.Name))
+	}
+	for _, f := range fieldDiffs(r, index.ManifestFields(m)) {
+		problem(ap, fmt.Sprintf("the index records %s %s, its pack.json at commit %s says %s", f.name, f.got, short(r.Commit), f.want))
+	}
+}
+
+type fieldDiff struct{ name, got, want string }
+
+// fieldDiffs compares what the index says about a release with what its
+// pack.json says (want): the archive's signature covers the archive
+// alone, so a shard's fields are the repository's only if they are
+// pack.json's. The fields every index has recorded are compared always;
+// those added later (a build by an older packgen lacks them, and a
+// reused release keeps what it was published with) only when recorded.
+func fieldDiffs(got, want index.Release) []fieldDiff {
+	type field struct {
+		name     string
+		got, exp any
+		always   bool
+	}
+	fields := []field{
+		{"version", got.Version, want.Version, true},
+		{"layer", got.Layer, want.Layer, true},
+		{"displayName", got.DisplayName, want.DisplayName, true},
+		{"addonType", got.AddonType, want.AddonType, true},
+		{"cloudTypes", got.CloudTypes, want.CloudTypes, true},
+		{"dependencies", got.Dependencies, want.Dependencies, true},
+		{"annotations", got.Annotations, want.Annotations, true},
+		{"addonSubType", got.AddonSubType, want.AddonSubType, false},
+		{"group", got.Group, want.Group, false},
+		{"eol", got.EOL, want.EOL, false},
+		{"kubeVersion", got.KubeVersion, want.KubeVersion, false},
+		{"charts", got.Charts, want.Charts, false},
+		{"kubeManifests", got.KubeManifests, want.KubeManifests, false},
+		{"ansibleRoles", got.AnsibleRoles, want.AnsibleRoles, false},
+		{"resources", got.Resources, want.Resources, false},
+	}
+	var out []fieldDiff
+	for _, f := range fields {
+		// By their JSON, as the shard holds them: a nil and an empty
+		// list are one (both left out).
+		g, w := jsonOf(f.got), jsonOf(f.exp)
+		if g == w || (!f.always && g == "") {
+			continue
+		}
+		out = append(out, fieldDiff{f.name, orAbsent(g), orAbsent(w)})
+	}
+	return out
+}
+
+func jsonOf(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	switch s := string(b); s {
+	case "null", `""`, "[]", "{}":
+		return ""
+	default:
+		return s
+	}
+}
+
+func orAbsent(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
 }

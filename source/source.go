@@ -85,7 +85,7 @@ func Open(p string) (*Repo, error) {
 			wt = w.Filesystem
 		}
 		fresh := filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: 4})
-		if g, err := git.Open(fresh, wt); err == nil {
+		if g, err := git.Open(&checkedStorage{Storage: fresh}, wt); err == nil {
 			r = g
 		}
 	}
@@ -130,7 +130,7 @@ func readerHandle(g *git.Repository) *handle {
 	}
 	fresh := filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRU(4*cache.MiByte),
 		filesystem.Options{ExclusiveAccess: true, MaxOpenDescriptors: 4})
-	h, err := git.Open(fresh, nil)
+	h, err := git.Open(&checkedStorage{Storage: fresh}, nil)
 	if err != nil {
 		return &handle{git: g}
 	}
@@ -510,6 +510,9 @@ func (sc *scanner) packsAt(c *object.Commit, packsDir string) ([]packDir, error)
 	base := ""
 	if packsDir != "" {
 		e, err := tree.FindEntry(packsDir)
+		if errors.Is(err, ErrCorruptObject) {
+			return nil, err
+		}
 		if err != nil || e.Mode != filemode.Dir {
 			return nil, nil // no packs dir at this commit
 		}

@@ -104,6 +104,11 @@ func (t *treeFS) lookup(op, name string) (treeEntry, error) {
 		return treeEntry{name: ".", path: ".", mode: filemode.Dir, hash: t.root.Hash}, nil
 	}
 	e, err := t.root.FindEntry(name)
+	if errors.Is(err, ErrCorruptObject) {
+		// A damaged tree on the way is not a missing file.
+		t.fail(err)
+		return treeEntry{}, &fs.PathError{Op: op, Path: name, Err: err}
+	}
 	if err != nil {
 		return treeEntry{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 	}
@@ -329,6 +334,7 @@ func (t *treeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 			return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
 		}
 		if tree, err = object.GetTree(t.s, e.hash); err != nil {
+			t.fail(err)
 			return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
 		}
 	}

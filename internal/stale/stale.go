@@ -7,8 +7,12 @@
 package stale
 
 import (
+	"errors"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -74,3 +78,58 @@ func Sweep(parent, pattern string) []string {
 	}
 	return removed
 }
+
+// MkdirTemp creates a new directory in parent, named as os.MkdirTemp
+// names it from pattern, already held as Hold holds it. The lock comes
+// first and the directory second: made the other way round (os.MkdirTemp,
+// then Hold), a Sweep by a concurrent run in between (two builds whose
+// out dirs share a parent) saw an unheld directory matching its pattern
+// and removed the new one from under its owner.
+func MkdirTemp(parent, pattern string) (dir string, release func(), err error) {
+	prefix, suffix, _ := strings.Cut(pattern, "*")
+	for try := 0; try < 1000; try++ {
+		dir = filepath.Join(parent, prefix+strconv.FormatUint(rand.Uint64(), 36)+suffix)
+		f, err := os.OpenFile(dir+LockSuffix, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if err := lock(f, true); err != nil {
+			f.Close()
+			os.Remove(dir + LockSuffix)
+			return "", nil, err
+		}
+		// A Sweep may have taken the fresh lock file for an orphan and
+		// removed it before it was locked here: then it is not this
+		// file any more, and another name is tried.
+		held, serr := f.Stat()
+		named, nerr := os.Stat(dir + LockSuffix)
+		if serr != nil || nerr != nil || !os.SameFile(held, named) {
+			unlock(f)
+			f.Close()
+			continue
+		}
+		beforeMkdir(dir)
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			os.Remove(dir + LockSuffix)
+			unlock(f)
+			f.Close()
+			if errors.Is(err, fs.ErrExist) {
+				continue
+			}
+			return "", nil, err
+		}
+		return dir, func() {
+			os.Remove(dir + LockSuffix)
+			unlock(f)
+			f.Close()
+		}, nil
+	}
+	return "", nil, &os.PathError{Op: "mkdirtemp", Path: filepath.Join(parent, pattern), Err: fs.ErrExist}
+}
+
+// beforeMkdir is a seam for tests: called with the lock held and the
+// directory not made yet.
+var beforeMkdir = func(string) {}
