@@ -1,0 +1,305 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/sign"
+)
+
+// Walker is the one trusted walk of a registry site, modelled on TUF's
+// chain of trusted metadata: index.json is trusted once its signature
+// verifies (RootSignature); every file below it only through the FileRef
+// of a trusted parent (index.FileRef.Verify: size and SHA-256, before it
+// is parsed): bucket nodes, shards, archives; an archive also through its
+// own signature (ArchiveSignature). The Client walks one path of it, with
+// its cache, rollback record and overlapped requests; Walk walks all of it
+// and collects every problem (VerifySite); a build reading its previous
+// build and profile fetch go through the same steps.
+type Walker struct {
+	// Get returns a site file whole, refusing more than max bytes.
+	Get index.FetchFunc
+	// Open opens a site file to stream it (archives).
+	Open func(ctx context.Context, path string) (*Response, error)
+	// Verifier checks signatures; nil checks digests only.
+	Verifier *sign.Verifier
+}
+
+// NewWalker walks the site tr reads, checking signatures with v (nil:
+// digests only).
+func NewWalker(tr Transport, v *sign.Verifier) *Walker {
+	open := func(ctx context.Context, p string) (*Response, error) { return tr.Get(ctx, p, "") }
+	return &Walker{Get: getter(open), Open: open, Verifier: v}
+}
+
+// getter makes a Get from an Open.
+func getter(open func(ctx context.Context, p string) (*Response, error)) index.FetchFunc {
+	return func(ctx context.Context, p string, max int64) ([]byte, error) {
+		resp, err := open(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		data, err := readMax(p, resp, max)
+		if err != nil {
+			return nil, err
+		}
+		return data, nil
+	}
+}
+
+// readMax reads a response whole, refusing more than max bytes; what it
+// read is returned on error too.
+func readMax(p string, resp *Response, max int64) ([]byte, error) {
+	if resp.Size > max {
+		return nil, fmt.Errorf("%s: %w (%d bytes announced, at most %d expected)", p, ErrTooLarge, resp.Size, max)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return data, fmt.Errorf("read %s: %w", p, err)
+	}
+	if int64(len(data)) > max {
+		return data, fmt.Errorf("%s: %w (more than %d bytes)", p, ErrTooLarge, max)
+	}
+	return data, nil
+}
+
+// Fetched is a file fetched ahead of need: its bytes or why not.
+type Fetched struct {
+	Data []byte
+	Err  error
+}
+
+// FileError names the site file a problem of the walk is in.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// RootSignature checks the signature of index.json's bytes. live, when
+// given, is what index.json.sig held (fetched together with index.json:
+// it signs the live index except while a publish switches generations);
+// if it is missing or does not verify, the signature named by the digest
+// of data decides. A nil Verifier checks nothing.
+func (w *Walker) RootSignature(ctx context.Context, data []byte, live *Fetched) error {
+	if w.Verifier == nil {
+		return nil
+	}
+	if live != nil && live.Err == nil && w.Verifier.VerifyBlob(bytes.NewReader(data), live.Data) == nil {
+		return nil
+	}
+	named := index.RootSignaturePath(index.Digest(data))
+	sig, err := w.Get(ctx, named, sign.MaxSigFileSize)
+	if errors.Is(err, ErrNotFound) {
+		// No signature for these exact bytes. If the registry is signed at
+		// all, index.json was altered; otherwise it is unsigned.
+		if live == nil {
+			d, err := w.Get(ctx, index.RootFile+index.SignatureExt, sign.MaxSigFileSize)
+			live = &Fetched{d, err}
+		}
+		switch {
+		case live.Err == nil && w.Verifier.VerifyBlob(bytes.NewReader(data), live.Data) == nil:
+			return &FileError{named, fmt.Errorf("%w: missing, though %s%s signs index.json", ErrUnsigned, index.RootFile, index.SignatureExt)}
+		case live.Err == nil:
+			return &FileError{index.RootFile, fmt.Errorf("%w: no signature matches its content (sha256 %s); it was modified after signing", ErrBadSignature, index.Digest(data))}
+		}
+		return fmt.Errorf("%w: index.json has no signature but a key is configured; refusing it (the registry may have been replaced)", ErrUnsigned)
+	}
+	if err != nil {
+		return &FileError{named, err}
+	}
+	if err := w.Verifier.VerifyBlob(bytes.NewReader(data), sig); err != nil {
+		return &FileError{index.RootFile, err}
+	}
+	return nil
+}
+
+// checkExpiry refuses an index past its expiry: what a frozen mirror
+// serves, which may hide security fixes.
+func checkExpiry(root *index.Root, now time.Time) error {
+	if !now.After(root.Expires) {
+		return nil
+	}
+	return fmt.Errorf("%w: expired at %s (%s ago); a stale index may hide security fixes. The registry owner must rebuild and publish it (packgen build, with SOURCE_DATE_EPOCH=$(date +%%s) to refresh without a new commit)",
+		ErrExpired, root.Expires.Format(time.RFC3339), now.Sub(root.Expires).Round(time.Minute))
+}
+
+// Pinned fetches a file below index.json and checks it against the ref
+// its trusted parent holds.
+func (w *Walker) Pinned(ctx context.Context, ref index.FileRef) ([]byte, error) {
+	return index.FetchPinned(ctx, w.Get, ref)
+}
+
+// Archive streams a release archive into dst, checking it against ref as
+// it goes; it returns the archive's SHA-256 for its signature check.
+func (w *Walker) Archive(ctx context.Context, ref index.FileRef, dst io.Writer) ([32]byte, error) {
+	resp, err := w.Open(ctx, ref.Path)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	defer resp.Body.Close()
+	sum, _, err := copyPinned(ref, resp, dst, nil)
+	return sum, err
+}
+
+// announced refuses a response bigger than ref before it is read.
+func announced(ref index.FileRef, resp *Response) error {
+	if resp.Size > ref.Size {
+		return fmt.Errorf("%s: %w (server announces %d bytes, the index says %d)", ref.Path, ErrTooLarge, resp.Size, ref.Size)
+	}
+	return nil
+}
+
+// copyPinned copies the body of resp, the file ref pins, to dst (through
+// wrap, when given), and checks it. n is what was read, on error too.
+func copyPinned(ref index.FileRef, resp *Response, dst io.Writer, wrap func(io.Reader) io.Reader) (sum [32]byte, n int64, err error) {
+	if err := announced(ref, resp); err != nil {
+		return sum, 0, err
+	}
+	pr := ref.VerifyReader(resp.Body)
+	var body io.Reader = pr
+	if wrap != nil {
+		body = wrap(pr)
+	}
+	_, err = io.Copy(dst, body)
+	if err != nil {
+		return sum, pr.Len(), fmt.Errorf("download %s: %w", ref.Path, err)
+	}
+	return pr.Sum(), pr.Len(), pr.Verify()
+}
+
+// ArchiveSignature verifies a release's archive signature: raw is the
+// .sig file, sum the archive's SHA-256 (already checked against the
+// shard) and open opens the archive, for signature kinds that read it.
+func (w *Walker) ArchiveSignature(rel *index.Release, raw []byte, sum [32]byte, open func() (io.ReadCloser, error)) error {
+	sig, err := sign.DecodeSigFile(raw)
+	if err != nil {
+		return &FileError{rel.Signature, err}
+	}
+	if err := w.Verifier.VerifyDigest(sum, open, sig); err != nil {
+		return &FileError{rel.Archive.Path, err}
+	}
+	return nil
+}
+
+// unsignedRelease is the error of a release without a signature in a
+// registry with a key.
+func unsignedRelease(rel *index.Release) error {
+	return &FileError{rel.Archive.Path, fmt.Errorf("%w: the release has no signature but the registry has a key", ErrUnsigned)}
+}
+
+// WalkResult counts what Walk found.
+type WalkResult struct {
+	Root     *index.Root // nil when index.json does not parse
+	Packs    int
+	Releases int
+}
+
+// Walk checks the whole site, index.json to every archive signature,
+// reporting each problem (with the file it is in) and going on past it;
+// the error is only for an index.json that cannot be read at all.
+// Expiry is the caller's to judge (Root.Expires).
+func (w *Walker) Walk(ctx context.Context, problem func(path string, err error)) (*WalkResult, error) {
+	data, err := w.Get(ctx, index.RootFile, index.MaxRootSize)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", index.RootFile, err)
+	}
+	if err := w.RootSignature(ctx, data, nil); err != nil {
+		problem(index.RootFile, err)
+	}
+	res := &WalkResult{}
+	if res.Root, err = index.ParseRoot(data); err != nil {
+		problem(index.RootFile, err)
+		return res, nil
+	}
+	var rels []*index.Release
+	_ = index.WalkBuckets(res.Root, func(ref index.FileRef) ([]byte, error) {
+		data, err := w.Pinned(ctx, ref)
+		if err != nil {
+			problem(ref.Path, err)
+			return nil, index.SkipNode
+		}
+		return data, nil
+	}, func(ref index.FileRef, b *index.Bucket, err error) error {
+		if err != nil {
+			problem(ref.Path, err)
+			return nil
+		}
+		res.Packs += len(b.Packs)
+		for _, s := range b.Packs {
+			shard, err := index.ReadShard(ctx, w.Get, s)
+			if err != nil {
+				problem(s.Shard.Path, err)
+				continue
+			}
+			for i := range shard.Releases {
+				rels = append(rels, &shard.Releases[i])
+			}
+		}
+		return nil
+	})
+	res.Releases = len(rels)
+	_ = parallel.Each(ctx, len(rels), 2*runtime.GOMAXPROCS(0), func(i int) error {
+		w.walkRelease(ctx, rels[i], problem)
+		return nil
+	})
+	return res, nil
+}
+
+// walkRelease checks one archive and its signature.
+func (w *Walker) walkRelease(ctx context.Context, rel *index.Release, problem func(path string, err error)) {
+	ref := rel.Archive
+	sum, err := w.Archive(ctx, ref, io.Discard)
+	if err != nil {
+		problem(ref.Path, err)
+		return
+	}
+	if w.Verifier == nil {
+		return
+	}
+	if rel.Signature == "" {
+		problem(ref.Path, unsignedRelease(rel))
+		return
+	}
+	raw, err := w.Get(ctx, rel.Signature, sign.MaxSigFileSize)
+	if err != nil {
+		problem(rel.Signature, err)
+		return
+	}
+	open := func() (io.ReadCloser, error) {
+		r, err := w.Open(ctx, ref.Path)
+		if err != nil {
+			return nil, err
+		}
+		return r.Body, nil
+	}
+	if err := w.ArchiveSignature(rel, raw, sum, open); err != nil {
+		problem(ref.Path, err)
+	}
+}
+
+// collector gathers Walk's problems from several goroutines.
+type collector struct {
+	mu   sync.Mutex
+	list []SiteProblem
+}
+
+func (c *collector) add(p string, err error) {
+	if fe, ok := err.(*FileError); ok {
+		p, err = fe.Path, fe.Err
+	}
+	c.mu.Lock()
+	c.list = append(c.list, SiteProblem{Path: p, Err: err.Error()})
+	c.mu.Unlock()
+}
