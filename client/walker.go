@@ -224,30 +224,18 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 		return res, nil
 	}
 	var rels []*index.Release
-	_ = index.WalkBuckets(res.Root, func(ref index.FileRef) ([]byte, error) {
-		data, err := w.Pinned(ctx, ref)
-		if err != nil {
-			problem(ref.Path, err)
-			return nil, index.SkipNode
-		}
-		return data, nil
-	}, func(ref index.FileRef, b *index.Bucket, err error) error {
-		if err != nil {
-			problem(ref.Path, err)
-			return nil
-		}
-		res.Packs += len(b.Packs)
-		for _, s := range b.Packs {
-			shard, err := index.ReadShard(ctx, w.Get, s)
-			if err != nil {
-				problem(s.Shard.Path, err)
-				continue
-			}
+	_ = w.Tree(ctx, res.Root, TreeVisitor{
+		Bucket: func(_ index.FileRef, b *index.Bucket) { res.Packs += len(b.Packs) },
+		Shard: func(_ index.Summary, shard *index.Shard) error {
 			for i := range shard.Releases {
 				rels = append(rels, &shard.Releases[i])
 			}
-		}
-		return nil
+			return nil
+		},
+		Problem: func(p string, err error) error {
+			problem(p, err)
+			return nil
+		},
 	})
 	res.Releases = len(rels)
 	_ = parallel.Each(ctx, len(rels), 2*runtime.GOMAXPROCS(0), func(i int) error {
@@ -255,6 +243,62 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 		return nil
 	})
 	return res, nil
+}
+
+// TreeVisitor receives what Tree finds below a trusted root.
+type TreeVisitor struct {
+	// Node, when set, sees each bucket node's ref before it is fetched.
+	Node func(ref index.FileRef)
+	// Bucket, when set, sees each bucket node once it is verified.
+	Bucket func(ref index.FileRef, b *index.Bucket)
+	// Shard gets each pack's shard once it is verified against its
+	// bucket; an error stops the walk with it.
+	Shard func(s index.Summary, shard *index.Shard) error
+	// Problem decides about each problem, with the file it is in: nil
+	// goes on past it (skipping the node's subtree or the pack), an error
+	// stops the walk with it. Nil stops at the first problem.
+	Problem func(path string, err error) error
+}
+
+// Tree walks the bucket tree of a trusted root and every pack's shard,
+// each file checked against its parent's ref before it is parsed.
+func (w *Walker) Tree(ctx context.Context, root *index.Root, v TreeVisitor) error {
+	if v.Problem == nil {
+		v.Problem = func(_ string, err error) error { return err }
+	}
+	return index.WalkBuckets(root, func(ref index.FileRef) ([]byte, error) {
+		if v.Node != nil {
+			v.Node(ref)
+		}
+		data, err := w.Pinned(ctx, ref)
+		if err != nil {
+			if err := v.Problem(ref.Path, err); err != nil {
+				return nil, err
+			}
+			return nil, index.SkipNode
+		}
+		return data, nil
+	}, func(ref index.FileRef, b *index.Bucket, err error) error {
+		if err != nil {
+			return v.Problem(ref.Path, err)
+		}
+		if v.Bucket != nil {
+			v.Bucket(ref, b)
+		}
+		for _, s := range b.Packs {
+			shard, err := index.ReadShard(ctx, w.Get, s)
+			if err != nil {
+				if err := v.Problem(s.Shard.Path, err); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := v.Shard(s, shard); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // walkRelease checks one archive and its signature.
