@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,21 +15,20 @@ import (
 	"github.com/packgen/packgen/sign"
 )
 
-// hashFile returns a file's SHA-256 and size.
-func hashFile(path string) ([32]byte, int64, error) {
-	var sum [32]byte
+// cachedArchive checks a cached copy of the archive ref pins, returning
+// its SHA-256: found says there is a regular file, ok that it holds the
+// pinned bytes.
+func cachedArchive(path string, ref index.FileRef) (sum [32]byte, found, ok bool) {
 	f, err := safefile.Open(path)
 	if err != nil {
-		return sum, 0, err
+		return sum, false, false
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return sum, 0, err
+	pr := ref.VerifyReader(f)
+	if _, err := io.Copy(io.Discard, pr); err != nil || pr.Verify() != nil {
+		return sum, true, false
 	}
-	copy(sum[:], h.Sum(nil))
-	return sum, n, nil
+	return pr.Sum(), true, true
 }
 
 // Archive returns the path of a verified copy of a release's archive in
@@ -63,14 +60,13 @@ func (c *Client) archive(ctx context.Context, name string, rel *index.Release, w
 			}
 		}()
 	}
-	if sum, n, err := hashFile(cached); err == nil {
-		if n == ref.Size && hex.EncodeToString(sum[:]) == ref.SHA256 {
-			raw, err := c.archiveSigned(rel, sig, cached, sum)
-			if err != nil {
-				return "", nil, err
-			}
-			return cached, raw, nil
+	if sum, found, ok := cachedArchive(cached, ref); ok {
+		raw, err := c.archiveSigned(rel, sig, cached, sum)
+		if err != nil {
+			return "", nil, err
 		}
+		return cached, raw, nil
+	} else if found {
 		fmt.Fprintf(c.opts.Warn, "warning: cached %s is corrupt; fetching it again\n", cached)
 		os.Remove(cached)
 	}

@@ -3,8 +3,10 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,4 +81,11 @@ func TestWalkerStopsAtFirst(t *testing.T) {
 	if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), shard) {
 		t.Fatalf("tampered shard %s: want ErrDigestMismatch naming it, got %v", shard, err)
 	}
+}
+
+// hashFile returns a file's SHA-256 and size (the tests' own check of
+// what the cache holds, independent of the client's).
+func hashFile(path string) ([32]byte, int64, error) {
+	data, err := os.ReadFile(path)
+	return sha256.Sum256(data), int64(len(data)), err
 }
