@@ -41,6 +41,9 @@ func (l ArchiveLimits) orDefault() ArchiveLimits {
 type ArchiveEntry struct {
 	File        // Path relative to the root; Mode fs.ModeDir, fs.ModeSymlink or 0644/0755; Link; Size as the header says
 	Name string // as the archive spells it, for messages
+	// HeaderMode is the mode the header records (Mode is normalised to
+	// what Extract writes); a check of an archive's exact bytes wants it.
+	HeaderMode int64
 }
 
 // ArchiveReader streams the entries of a release archive (tar.gz rooted
@@ -84,6 +87,14 @@ func (a *ArchiveReader) Limits() ArchiveLimits { return a.lim }
 // is skipped), or io.EOF after the last. A directory listed again is
 // skipped too.
 func (a *ArchiveReader) Next() (*ArchiveEntry, error) {
+	if a.cur != nil && a.n < a.cur.Size {
+		// What the caller did not read is still decompressed (to be
+		// skipped): it counts against the total.
+		a.Bytes += a.cur.Size - a.n
+		if a.Bytes > a.lim.MaxTotalSize {
+			return nil, fmt.Errorf("%w: more than %d bytes in all", ErrTooLarge, a.lim.MaxTotalSize)
+		}
+	}
 	a.cur = nil
 	for {
 		h, err := a.tr.Next()
@@ -120,7 +131,7 @@ func (a *ArchiveReader) Next() (*ArchiveEntry, error) {
 
 // entry checks the header of the entry at rel.
 func (a *ArchiveReader) entry(h *tar.Header, rel string) (*ArchiveEntry, error) {
-	e := &ArchiveEntry{File: File{Path: rel, Size: h.Size}, Name: h.Name}
+	e := &ArchiveEntry{File: File{Path: rel, Size: h.Size}, Name: h.Name, HeaderMode: h.Mode}
 	switch h.Typeflag {
 	case tar.TypeDir:
 		e.Mode, e.Size = fs.ModeDir, 0

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -73,4 +74,62 @@ func TestOpenArchiveRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestArchiveReaderCountsSkipped: entries a caller does not read are
+// still decompressed to be skipped, so they count against the total: a
+// bomb cannot hide in content nobody reads.
+func TestArchiveReaderCountsSkipped(t *testing.T) {
+	var es []entry
+	es = append(es, entry{name: "p/", typ: tar.TypeDir})
+	for i := 0; i < 8; i++ {
+		es = append(es, entry{name: "p/f" + string(rune('a'+i)), body: strings.Repeat("x", 1000)})
+	}
+	ar, err := NewArchiveReader(bytes.NewReader(rawTGZ(t, es)), "p", ArchiveLimits{MaxTotalSize: 4500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ar.Close()
+	for {
+		e, err := ar.Next()
+		if errors.Is(err, ErrTooLarge) {
+			return
+		}
+		if err != nil || e == nil {
+			t.Fatalf("8000 bytes skipped with a 4500-byte limit: %v", err)
+		}
+		if e.HeaderMode == 0 && e.Mode.IsRegular() {
+			t.Errorf("%s: no header mode", e.Path)
+		}
+	}
+}
+
+// FuzzOpenArchive: any bytes either open within the limits, as a file
+// system fstest accepts, or are refused with one of the archive errors.
+func FuzzOpenArchive(f *testing.F) {
+	f.Add(rawTGZ(f, []entry{{name: "p/", typ: tar.TypeDir}, {name: "p/pack.json", body: "{}"}, {name: "p/d/l", link: "../pack.json", typ: tar.TypeSymlink}}))
+	f.Add(rawTGZ(f, []entry{{name: "p/a/b", body: "x"}, {name: "p/a", typ: tar.TypeDir}}))
+	f.Add(rawTGZ(f, []entry{{name: "p/../x", body: "x"}}))
+	f.Add(bombTGZ(f, 1<<16))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := OpenArchive(bytes.NewReader(data), ArchiveLimits{MaxTotalSize: 1 << 20, MaxFileSize: 1 << 20, MaxEntries: 100})
+		if err != nil {
+			for _, known := range []error{ErrCorrupt, ErrUnsafePath, ErrTooLarge, ErrUnsupportedEntry} {
+				if errors.Is(err, known) {
+					return
+				}
+			}
+			t.Fatalf("unclassified error: %v", err)
+		}
+		var names []string
+		_ = fs.WalkDir(a, ".", func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				names = append(names, p)
+			}
+			return err
+		})
+		if err := fstest.TestFS(a, names...); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
