@@ -39,6 +39,7 @@ var createFile = func(name string, mode os.FileMode) (*os.File, error) {
 
 // ExtractOptions bound what an archive may unpack to.
 type ExtractOptions struct {
+	// The limits of reading the archive (ArchiveLimits; zero: the default).
 	MaxFileSize  int64 // default DefaultLimits.MaxFileSize
 	MaxTotalSize int64 // default DefaultLimits.MaxPackSize
 	MaxEntries   int   // default DefaultLimits.MaxFiles
@@ -88,15 +89,6 @@ type ExtractResult struct {
 // failure to write (a full disk) is ErrWrite, never ErrCorrupt. Modes are
 // 0755 for directories and executables and 0644 otherwise.
 func Extract(r io.Reader, dest string, opts ExtractOptions) (*ExtractResult, error) {
-	if opts.MaxFileSize <= 0 {
-		opts.MaxFileSize = DefaultLimits.MaxFileSize
-	}
-	if opts.MaxTotalSize <= 0 {
-		opts.MaxTotalSize = DefaultLimits.MaxPackSize
-	}
-	if opts.MaxEntries <= 0 {
-		opts.MaxEntries = DefaultLimits.MaxFiles
-	}
 	dest = filepath.Clean(dest)
 	if opts.Stage != "" {
 		if err := checkStage(opts.Stage, dest); err != nil {
@@ -153,6 +145,7 @@ func checkStage(stage, dest string) error {
 }
 
 func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, error) {
+	// Zero limits take their defaults there.
 	ar, err := NewArchiveReader(r, opts.Root, ArchiveLimits{MaxEntries: opts.MaxEntries, MaxFileSize: opts.MaxFileSize, MaxTotalSize: opts.MaxTotalSize})
 	if err != nil {
 		return nil, err
@@ -164,30 +157,27 @@ func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, 
 	// a link, so nothing can be written through one, and a chain of links
 	// that each look inside (issue 14 item 2) is refused in any order.
 	var listed []File
-	for {
-		e, err := ar.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	err = ar.Each(func(e *ArchiveEntry) error {
 		target := filepath.Join(dir, filepath.FromSlash(e.Path))
 		switch {
 		case e.IsDir():
 			if err := mkdirs(target, e.Name); err != nil {
-				return nil, err
+				return err
 			}
 			listed = append(listed, File{Path: e.Path, Mode: fs.ModeDir})
 		case e.IsSymlink():
 			listed = append(listed, File{Path: e.Path, Mode: fs.ModeSymlink, Link: e.Link})
 		default:
 			if err := writeEntry(ar, e, target); err != nil {
-				return nil, err
+				return err
 			}
 			res.Files++
 			listed = append(listed, File{Path: e.Path})
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	res.Root, res.Bytes = ar.Root, ar.Bytes
 	if err := makeLinks(dir, res.Root, listed); err != nil {

@@ -129,6 +129,24 @@ func (a *ArchiveReader) Next() (*ArchiveEntry, error) {
 	}
 }
 
+// Each calls fn with every entry below the root, in archive order (fn
+// may read a regular file's content from a), until the end, the first
+// error of the archive or the first of fn.
+func (a *ArchiveReader) Each(fn func(e *ArchiveEntry) error) error {
+	for {
+		e, err := a.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+}
+
 // entry checks the header of the entry at rel.
 func (a *ArchiveReader) entry(h *tar.Header, rel string) (*ArchiveEntry, error) {
 	e := &ArchiveEntry{File: File{Path: rel, Size: h.Size}, Name: h.Name, HeaderMode: h.Mode}
@@ -213,24 +231,21 @@ func OpenArchive(r io.Reader, lim ArchiveLimits) (*Archive, error) {
 	}
 	defer ar.Close()
 	a := &Archive{files: map[string]*archFile{".": {f: File{Path: ".", Mode: fs.ModeDir}}}}
-	for {
-		e, err := ar.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	err = ar.Each(func(e *ArchiveEntry) error {
 		f := &archFile{f: e.File}
 		if e.Mode.IsRegular() {
 			if f.data, err = io.ReadAll(ar); err != nil {
-				return nil, err
+				return err
 			}
 			f.f.Size = int64(len(f.data))
 		}
 		if err := a.add(f); err != nil {
-			return nil, fmt.Errorf("%w: %q %v", ErrUnsafePath, e.Name, err)
+			return fmt.Errorf("%w: %q %v", ErrUnsafePath, e.Name, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	a.Root = ar.Root
 	return a, nil
