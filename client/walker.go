@@ -343,7 +343,11 @@ func (c *collector) add(p string, err error) {
 	if fe, ok := err.(*FileError); ok {
 		p, err = fe.Path, fe.Err
 	}
+	msg := err.Error()
+	if me, ok := err.(*index.MismatchError); ok && me.Ref.Path == p {
+		msg = fmt.Sprintf("%v: %s", ErrDigestMismatch, me.Detail()) // the path is said once
+	}
 	c.mu.Lock()
-	c.list = append(c.list, SiteProblem{Path: p, Err: err.Error()})
+	c.list = append(c.list, SiteProblem{Path: p, Err: msg})
 	c.mu.Unlock()
 }

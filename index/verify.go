@@ -23,8 +23,28 @@ func (ref FileRef) Verify(data []byte) error {
 }
 
 func (ref FileRef) mismatch(got string, n int64) error {
-	return fmt.Errorf("%w: %s: expected sha256 %s (%d bytes), got %s (%d bytes)", ErrDigestMismatch, ref.Path, ref.SHA256, ref.Size, got, n)
+	return &MismatchError{Ref: ref, Got: got, GotSize: n}
 }
+
+// MismatchError says a file is not the one its FileRef pins; it matches
+// ErrDigestMismatch.
+type MismatchError struct {
+	Ref     FileRef
+	Got     string // SHA-256 of what was read
+	GotSize int64
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("%v: %s: %s", ErrDigestMismatch, e.Ref.Path, e.Detail())
+}
+
+// Detail is the message without the file's path, for a report that
+// names the file apart.
+func (e *MismatchError) Detail() string {
+	return fmt.Sprintf("expected sha256 %s (%d bytes), got %s (%d bytes)", e.Ref.SHA256, e.Ref.Size, e.Got, e.GotSize)
+}
+
+func (e *MismatchError) Unwrap() error { return ErrDigestMismatch }
 
 // VerifyReader is Verify for a file too large to hold (an archive): the
 // returned reader passes r through, hashing and counting, and stops one

@@ -32,6 +32,10 @@ func TestFileRefVerify(t *testing.T) {
 			if err != nil && !strings.Contains(err.Error(), ref.Path+": expected sha256 "+ref.SHA256) {
 				t.Errorf("Verify: %v does not name the file and what was expected", err)
 			}
+			var me *MismatchError
+			if err != nil && (!errors.As(err, &me) || me.GotSize != int64(len(c.in)) || strings.Contains(me.Detail(), ref.Path)) {
+				t.Errorf("Verify: %v: not a MismatchError with the size read and a detail without the path", err)
+			}
 			pr := ref.VerifyReader(bytes.NewReader(c.in))
 			var out bytes.Buffer
 			if _, err := io.Copy(&out, pr); err != nil {
