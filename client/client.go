@@ -23,6 +23,7 @@ import (
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/walk"
 )
 
 // Errors of verification, usable with errors.Is.
@@ -31,9 +32,9 @@ var (
 	ErrBadSignature   = sign.ErrBadSignature
 	ErrNotFound       = index.ErrNotFound
 	ErrRollback       = errors.New("rollback refused")
-	ErrExpired        = errors.New("index expired")
+	ErrExpired        = walk.ErrExpired
 	ErrTooLarge       = index.ErrTooLarge
-	ErrUnsigned       = errors.New("registry is not signed")
+	ErrUnsigned       = walk.ErrUnsigned
 	// ErrWrongRegistry: index.json is validly signed but for another
 	// registry than the one configured (or seen before) at this URL.
 	ErrWrongRegistry = errors.New("index.json is another registry's")
@@ -170,9 +171,9 @@ func (c *Client) fetch(ctx context.Context, p string, max int64) ([]byte, error)
 
 func (c *Client) readBody(p string, resp *Response, max int64) ([]byte, error) {
 	if resp.Size > max {
-		return readMax(p, resp, max) // refused unread: not counted
+		return walk.ReadMax(p, resp, max) // refused unread: not counted
 	}
-	data, err := readMax(p, resp, max)
+	data, err := walk.ReadMax(p, resp, max)
 	c.count(p, int64(len(data)))
 	if err != nil {
 		return nil, err
@@ -196,7 +197,7 @@ func (c *Client) getAsync(ctx context.Context, p string, max int64) <-chan Fetch
 	go func() {
 		defer close(ch)
 		data, err := c.fetch(ctx, p, max)
-		ch <- Fetched{data, err}
+		ch <- Fetched{Data: data, Err: err}
 	}()
 	runtime.Gosched() // send the request before the caller goes on (with one P, it would wait for the caller to block)
 	return ch
@@ -320,7 +321,7 @@ func (c *Client) fetchRoot(ctx context.Context, etag string, cached []byte) (*in
 	if err := c.checkName(root, c.reg.SignedName, "the config pins"); err != nil {
 		return nil, nil, resp, err
 	}
-	if err := checkExpiry(root, c.opts.Now()); err != nil {
+	if err := walk.CheckExpiry(root, c.opts.Now()); err != nil {
 		return nil, nil, resp, fmt.Errorf("registry %s: %s: %w", c.reg.Name, index.RootFile, err)
 	}
 	return root, data, resp, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/walk"
 )
 
 // cachedArchive checks a cached copy of the archive ref pins, returning
@@ -96,7 +97,7 @@ func (c *Client) archive(ctx context.Context, name string, rel *index.Release, w
 func (c *Client) archiveSigned(rel *index.Release, sig <-chan Fetched, file string, sum [32]byte) ([]byte, error) {
 	if sig == nil {
 		if c.Verifies() {
-			return nil, unsignedRelease(rel)
+			return nil, walk.UnsignedRelease(rel)
 		}
 		return nil, nil
 	}
@@ -140,7 +141,7 @@ func (c *Client) download(ctx context.Context, name string, ref index.FileRef, d
 		return tmp, sum, err
 	}
 	defer resp.Body.Close()
-	if err := announced(ref, resp); err != nil {
+	if err := walk.Announced(ref, resp); err != nil {
 		return tmp, sum, err
 	}
 	if fileErr != nil {
@@ -150,7 +151,7 @@ func (c *Client) download(ctx context.Context, name string, ref index.FileRef, d
 	if c.opts.Progress != nil {
 		wrap = func(r io.Reader) io.Reader { return c.opts.Progress(name, ref.Size, r) }
 	}
-	sum, n, err := copyPinned(ref, resp, f, wrap)
+	sum, n, err := walk.CopyPinned(ref, resp, f, wrap)
 	c.count(ref.Path, n)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("download %s: %w", ref.Path, cerr)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/walk"
 )
 
 // SiteProblem is one thing wrong with a registry site.
@@ -54,7 +55,7 @@ func VerifySite(ctx context.Context, loc string, verifier *sign.Verifier) (*Site
 		files.Add(1)
 		return tr.Get(ctx, p, "")
 	}
-	w := &Walker{Get: getter(open), Open: open, Verifier: verifier}
+	w := &Walker{Get: walk.Getter(open), Open: open, Verifier: verifier}
 	var c collector
 	res, err := w.Walk(ctx, c.add)
 	if err != nil {
@@ -67,7 +68,7 @@ func VerifySite(ctx context.Context, loc string, verifier *sign.Verifier) (*Site
 	// An expired index is what a frozen mirror serves: every client
 	// refuses it, so the site is broken however good its signatures are.
 	if res.Root != nil {
-		if err := checkExpiry(res.Root, time.Now()); err != nil {
+		if err := walk.CheckExpiry(res.Root, time.Now()); err != nil {
 			rep.Expired = &SiteProblem{Path: index.RootFile, Err: err.Error()}
 		}
 	}
