@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -24,6 +23,7 @@ import (
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/walk"
 )
 
 // Errors of verification, usable with errors.Is.
@@ -32,9 +32,9 @@ var (
 	ErrBadSignature   = sign.ErrBadSignature
 	ErrNotFound       = index.ErrNotFound
 	ErrRollback       = errors.New("rollback refused")
-	ErrExpired        = errors.New("index expired")
-	ErrTooLarge       = errors.New("larger than the index says")
-	ErrUnsigned       = errors.New("registry is not signed")
+	ErrExpired        = walk.ErrExpired
+	ErrTooLarge       = index.ErrTooLarge
+	ErrUnsigned       = walk.ErrUnsigned
 	// ErrWrongRegistry: index.json is validly signed but for another
 	// registry than the one configured (or seen before) at this URL.
 	ErrWrongRegistry = errors.New("index.json is another registry's")
@@ -171,15 +171,12 @@ func (c *Client) fetch(ctx context.Context, p string, max int64) ([]byte, error)
 
 func (c *Client) readBody(p string, resp *Response, max int64) ([]byte, error) {
 	if resp.Size > max {
-		return nil, fmt.Errorf("%s: %w (%d bytes announced, at most %d expected)", p, ErrTooLarge, resp.Size, max)
+		return walk.ReadMax(p, resp, max) // refused unread: not counted
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	data, err := walk.ReadMax(p, resp, max)
 	c.count(p, int64(len(data)))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: %w (more than %d bytes)", p, ErrTooLarge, max)
+		return nil, err
 	}
 	return data, nil
 }
@@ -191,22 +188,16 @@ func (c *Client) count(p string, n int64) {
 	c.mu.Unlock()
 }
 
-// fetched is the outcome of a background get.
-type fetched struct {
-	data []byte
-	err  error
-}
-
 // getAsync fetches p in the background, for a file known in advance that
 // is needed a little later. The channel yields the one result, then
 // is closed. Callers cancel ctx and drain the channel before returning, so
 // no request outlives the call that made it.
-func (c *Client) getAsync(ctx context.Context, p string, max int64) <-chan fetched {
-	ch := make(chan fetched, 1)
+func (c *Client) getAsync(ctx context.Context, p string, max int64) <-chan Fetched {
+	ch := make(chan Fetched, 1)
 	go func() {
 		defer close(ch)
 		data, err := c.fetch(ctx, p, max)
-		ch <- fetched{data, err}
+		ch <- Fetched{Data: data, Err: err}
 	}()
 	runtime.Gosched() // send the request before the caller goes on (with one P, it would wait for the caller to block)
 	return ch
@@ -289,12 +280,12 @@ func (c *Client) fetchRoot(ctx context.Context, etag string, cached []byte) (*in
 	// index.json.sig is requested together with index.json: it signs the
 	// live index.json except while a publish is switching generations, so
 	// the signature named by the index's digest is only needed then.
-	var sig <-chan fetched
+	var sig <-chan Fetched
 	if c.Verifies() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)
 		sig = c.getAsync(ctx, index.RootFile+index.SignatureExt, sign.MaxSigFileSize)
-		defer func(sig <-chan fetched) {
+		defer func(sig <-chan Fetched) {
 			cancel()
 			for range sig {
 			}
@@ -315,7 +306,7 @@ func (c *Client) fetchRoot(ctx context.Context, etag string, cached []byte) (*in
 			return nil, nil, resp, err
 		}
 	}
-	var liveSig *fetched
+	var liveSig *Fetched
 	if sig != nil {
 		r := <-sig
 		liveSig = &r
@@ -330,9 +321,8 @@ func (c *Client) fetchRoot(ctx context.Context, etag string, cached []byte) (*in
 	if err := c.checkName(root, c.reg.SignedName, "the config pins"); err != nil {
 		return nil, nil, resp, err
 	}
-	if now := c.opts.Now(); now.After(root.Expires) {
-		return nil, nil, resp, fmt.Errorf("registry %s: %w: index.json expired at %s (%s ago); a stale index may hide security fixes. The registry owner must rebuild and publish it (packgen build, with SOURCE_DATE_EPOCH=$(date +%%s) to refresh without a new commit)",
-			c.reg.Name, ErrExpired, root.Expires.Format(time.RFC3339), now.Sub(root.Expires).Round(time.Minute))
+	if err := walk.CheckExpiry(root, c.opts.Now()); err != nil {
+		return nil, nil, resp, fmt.Errorf("registry %s: %s: %w", c.reg.Name, index.RootFile, err)
 	}
 	return root, data, resp, nil
 }
@@ -340,7 +330,7 @@ func (c *Client) fetchRoot(ctx context.Context, etag string, cached []byte) (*in
 // verifyRoot checks the signature of index.json's bytes: liveSig, when
 // given, is what index.json.sig held; if it is missing or does not verify,
 // the signature named by the digest of data decides.
-func (c *Client) verifyRoot(ctx context.Context, data []byte, liveSig *fetched) error {
+func (c *Client) verifyRoot(ctx context.Context, data []byte, liveSig *Fetched) error {
 	if c.opts.InsecureSkipVerify {
 		fmt.Fprintf(c.opts.Warn, "WARNING: --insecure-skip-verify: signatures of registry %s are NOT checked; anyone who can change the files can change what you install\n", c.reg.Name)
 		return nil
@@ -349,29 +339,16 @@ func (c *Client) verifyRoot(ctx context.Context, data []byte, liveSig *fetched) 
 		fmt.Fprintf(c.opts.Warn, "warning: registry %s has no public key: its index is not verified (packgen registry add %s %s --key pub.pem)\n", c.reg.Name, c.reg.Name, c.reg.URL)
 		return nil
 	}
-	if liveSig != nil && liveSig.err == nil && c.verifier.VerifyBlob(bytes.NewReader(data), liveSig.data) == nil {
-		return nil
-	}
-	sig, err := c.get(ctx, index.RootSignaturePath(index.Digest(data)), sign.MaxSigFileSize)
-	if errors.Is(err, ErrNotFound) {
-		// No signature for these exact bytes. If the registry is signed at
-		// all, index.json was altered; otherwise it is unsigned.
-		if liveSig == nil {
-			_, serr := c.get(ctx, index.RootFile+index.SignatureExt, sign.MaxSigFileSize)
-			liveSig = &fetched{err: serr}
-		}
-		if liveSig.err == nil {
-			return fmt.Errorf("registry %s: index.json: %w: no signature matches its content (sha256 %s); it was modified after signing", c.reg.Name, ErrBadSignature, index.Digest(data))
-		}
-		return fmt.Errorf("registry %s: %w: index.json has no signature but a key is configured; refusing it (the registry may have been replaced)", c.reg.Name, ErrUnsigned)
-	}
-	if err != nil {
-		return err
-	}
-	if err := c.verifier.VerifyBlob(bytes.NewReader(data), sig); err != nil {
-		return fmt.Errorf("registry %s: index.json: %w", c.reg.Name, err)
+	if err := c.walker().RootSignature(ctx, data, liveSig); err != nil {
+		return fmt.Errorf("registry %s: %w", c.reg.Name, err)
 	}
 	return nil
+}
+
+// walker is the Walker over this client's requests: they are counted and
+// overlap the work put off by later.
+func (c *Client) walker() *Walker {
+	return &Walker{Get: c.get, Open: c.open, Verifier: c.verifier}
 }
 
 // maxStateSize bounds serials.json (a line per registry URL).
@@ -455,9 +432,9 @@ func (c *Client) checkSerial(root *index.Root, data []byte) error {
 func (c *Client) meta(ctx context.Context, ref index.FileRef) ([]byte, error) {
 	cached := c.cachePath("meta", ref.SHA256+".json")
 	b, err := safefile.ReadFile(cached, ref.Size)
-	hit := err == nil && int64(len(b)) == ref.Size && index.Digest(b) == ref.SHA256
+	hit := err == nil && ref.Verify(b) == nil
 	if !hit {
-		b, err = index.FetchPinned(ctx, c.get, ref)
+		b, err = c.walker().Pinned(ctx, ref)
 	}
 	c.flush() // the rollback check, if it has not run yet
 	if c.rootErr != nil {

@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,37 +13,23 @@ import (
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/walk"
 )
 
-// checkSignature verifies a release's archive signature: raw is the .sig
-// file, file the archive whose SHA-256 is sum.
-func (c *Client) checkSignature(rel *index.Release, raw []byte, sum [32]byte, file string) error {
-	sig, err := sign.DecodeSigFile(raw)
-	if err != nil {
-		return fmt.Errorf("%s: %w", rel.Signature, err)
-	}
-	open := func() (io.ReadCloser, error) { return safefile.Open(file) }
-	if err := c.verifier.VerifyDigest(sum, open, sig); err != nil {
-		return fmt.Errorf("%s: %w", rel.Archive.Path, err)
-	}
-	return nil
-}
-
-// hashFile returns a file's SHA-256 and size.
-func hashFile(path string) ([32]byte, int64, error) {
-	var sum [32]byte
+// cachedArchive checks a cached copy of the archive ref pins, returning
+// its SHA-256: found says there is a regular file, ok that it holds the
+// pinned bytes.
+func cachedArchive(path string, ref index.FileRef) (sum [32]byte, found, ok bool) {
 	f, err := safefile.Open(path)
 	if err != nil {
-		return sum, 0, err
+		return sum, false, false
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return sum, 0, err
+	pr := ref.VerifyReader(f)
+	if _, err := io.Copy(io.Discard, pr); err != nil || pr.Verify() != nil {
+		return sum, true, false
 	}
-	copy(sum[:], h.Sum(nil))
-	return sum, n, nil
+	return pr.Sum(), true, true
 }
 
 // Archive returns the path of a verified copy of a release's archive in
@@ -66,7 +50,7 @@ func (c *Client) archive(ctx context.Context, name string, rel *index.Release, w
 	ref := rel.Archive
 	dir := c.cachePath("archives")
 	cached := filepath.Join(dir, ref.SHA256+".tar.gz")
-	var sig <-chan fetched
+	var sig <-chan Fetched
 	if (c.Verifies() || wantSig) && rel.Signature != "" {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)
@@ -77,101 +61,102 @@ func (c *Client) archive(ctx context.Context, name string, rel *index.Release, w
 			}
 		}()
 	}
-	// verified finishes with the archive at file, of digest sum.
-	verified := func(file string, sum [32]byte) ([]byte, error) {
-		if sig == nil {
-			if c.Verifies() {
-				return nil, fmt.Errorf("%w: %s has no signature but the registry has a key", ErrUnsigned, ref.Path)
-			}
-			return nil, nil
+	if sum, found, ok := cachedArchive(cached, ref); ok {
+		raw, err := c.archiveSigned(rel, sig, cached, sum)
+		if err != nil {
+			return "", nil, err
 		}
-		r := <-sig
-		if r.err != nil {
-			return nil, fmt.Errorf("signature of %s: %w", ref.Path, r.err)
-		}
-		if c.Verifies() {
-			if err := c.checkSignature(rel, r.data, sum, file); err != nil {
-				return nil, err
-			}
-		}
-		return r.data, nil
-	}
-	if sum, n, err := hashFile(cached); err == nil {
-		if n == ref.Size && hex.EncodeToString(sum[:]) == ref.SHA256 {
-			raw, err := verified(cached, sum)
-			if err != nil {
-				return "", nil, err
-			}
-			return cached, raw, nil
-		}
+		return cached, raw, nil
+	} else if found {
 		fmt.Fprintf(c.opts.Warn, "warning: cached %s is corrupt; fetching it again\n", cached)
 		os.Remove(cached)
 	}
-	// The cache directory and the file to download into are made while
-	// the request is out.
-	var tmp *os.File
-	var tmpErr error
+	tmp, sum, err := c.download(ctx, name, ref, dir)
+	if tmp != "" {
+		defer os.Remove(tmp)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	raw, err := c.archiveSigned(rel, sig, tmp, sum)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return "", nil, err
+	}
+	if err := os.Rename(tmp, cached); err != nil {
+		return "", nil, err
+	}
+	return cached, raw, nil
+}
+
+// archiveSigned finishes with the archive of rel at file, of digest sum,
+// once its signature (arriving on sig; nil when not fetched) verifies, and
+// returns the signature's bytes.
+func (c *Client) archiveSigned(rel *index.Release, sig <-chan Fetched, file string, sum [32]byte) ([]byte, error) {
+	if sig == nil {
+		if c.Verifies() {
+			return nil, walk.UnsignedRelease(rel)
+		}
+		return nil, nil
+	}
+	r := <-sig
+	if r.Err != nil {
+		return nil, fmt.Errorf("signature of %s: %w", rel.Archive.Path, r.Err)
+	}
+	if c.Verifies() {
+		open := func() (io.ReadCloser, error) { return safefile.Open(file) }
+		if err := c.walker().ArchiveSignature(rel, r.Data, sum, open); err != nil {
+			return nil, err
+		}
+	}
+	return r.Data, nil
+}
+
+// download streams the archive ref pins into a new file in dir, checking
+// it as it goes; tmp, when not "", is the file, to remove unless renamed.
+// The directory and the file are made while the request is out.
+func (c *Client) download(ctx context.Context, name string, ref index.FileRef, dir string) (tmp string, sum [32]byte, err error) {
+	var f *os.File
+	var fileErr error
 	c.later(func() {
-		if tmpErr = os.MkdirAll(dir, 0o755); tmpErr == nil {
+		if fileErr = os.MkdirAll(dir, 0o755); fileErr == nil {
 			c.sweepDownloads.Do(func() { sweepStale(dir, ".download-*", time.Now()) })
-			tmp, tmpErr = os.CreateTemp(dir, ".download-*")
-			if tmpErr == nil {
-				// Held until tmp is closed: a concurrent fetch's sweep
+			f, fileErr = os.CreateTemp(dir, ".download-*")
+			if fileErr == nil {
+				// Held until f is closed: a concurrent fetch's sweep
 				// must not take a long download for a killed one's.
-				tryLockFile(tmp)
+				tryLockFile(f)
 			}
 		}
 	})
 	resp, err := c.open(ctx, ref.Path)
 	c.flush()
-	if tmp != nil {
-		defer func() {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}()
+	if f != nil {
+		tmp = f.Name()
+		defer f.Close()
 	}
 	if err != nil {
-		return "", nil, err
+		return tmp, sum, err
 	}
 	defer resp.Body.Close()
-	if resp.Size > ref.Size {
-		return "", nil, fmt.Errorf("%s: %w (server announces %d bytes, the index says %d)", ref.Path, ErrTooLarge, resp.Size, ref.Size)
+	if err := walk.Announced(ref, resp); err != nil {
+		return tmp, sum, err
 	}
-	if tmpErr != nil {
-		return "", nil, tmpErr
+	if fileErr != nil {
+		return tmp, sum, fileErr
 	}
-	var body io.Reader = io.LimitReader(resp.Body, ref.Size+1)
+	var wrap func(io.Reader) io.Reader
 	if c.opts.Progress != nil {
-		body = c.opts.Progress(name, ref.Size, body)
+		wrap = func(r io.Reader) io.Reader { return c.opts.Progress(name, ref.Size, r) }
 	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), body)
+	sum, n, err := walk.CopyPinned(ref, resp, f, wrap)
 	c.count(ref.Path, n)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("download %s: %w", ref.Path, cerr)
 	}
-	if err != nil {
-		return "", nil, fmt.Errorf("download %s: %w", ref.Path, err)
-	}
-	if n > ref.Size {
-		return "", nil, fmt.Errorf("%s: %w (more than the %d bytes recorded; endless data refused)", ref.Path, ErrTooLarge, ref.Size)
-	}
-	var sum [32]byte
-	copy(sum[:], h.Sum(nil))
-	if n != ref.Size || hex.EncodeToString(sum[:]) != ref.SHA256 {
-		return "", nil, fmt.Errorf("%w: %s: expected sha256 %s (%d bytes), got %s (%d bytes)", ErrDigestMismatch, ref.Path, ref.SHA256, ref.Size, hex.EncodeToString(sum[:]), n)
-	}
-	raw, err := verified(tmp.Name(), sum)
-	if err != nil {
-		return "", nil, err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return "", nil, err
-	}
-	if err := os.Rename(tmp.Name(), cached); err != nil {
-		return "", nil, err
-	}
-	return cached, raw, nil
+	return tmp, sum, err
 }
 
 // FetchOptions say what to fetch and where.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/walk"
 )
 
 // resolveRelease picks the release of shard a constraint resolves to. A
@@ -91,7 +92,7 @@ func (c *Client) Verifies() bool { return c.verifier != nil && !c.opts.InsecureS
 func (c *Client) ArchiveSigned(ctx context.Context, name string, rel *index.Release) (path, sigSHA256 string, err error) {
 	defer c.flush()
 	if c.Verifies() && rel.Signature == "" {
-		return "", "", fmt.Errorf("%w: %s has no signature but the registry has a key", ErrUnsigned, rel.Archive.Path)
+		return "", "", walk.UnsignedRelease(rel)
 	}
 	path, raw, err := c.archive(ctx, name, rel, true)
 	if err != nil || raw == nil {

@@ -2,8 +2,10 @@ package client
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,4 +106,11 @@ func TestDeepTree(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hashFile returns a file's SHA-256 and size (the tests' own check of
+// what the cache holds, independent of the client's).
+func hashFile(path string) ([32]byte, int64, error) {
+	data, err := os.ReadFile(path)
+	return sha256.Sum256(data), int64(len(data)), err
 }

@@ -23,8 +23,8 @@ func FetchPinned(ctx context.Context, fetch FetchFunc, ref FileRef) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(data)) != ref.Size || Digest(data) != ref.SHA256 {
-		return nil, fmt.Errorf("%w: %s: expected sha256 %s (%d bytes), got %s (%d bytes)", ErrDigestMismatch, ref.Path, ref.SHA256, ref.Size, Digest(data), len(data))
+	if err := ref.Verify(data); err != nil {
+		return nil, err
 	}
 	return data, nil
 }

@@ -505,29 +505,15 @@ func inspectChart(r io.Reader) (name, version string, err error) {
 		if root := strings.TrimPrefix(h.Name, "./"); (root == "" || root == ".") && h.Typeflag == tar.TypeDir {
 			continue
 		}
-		if msg := unsafeRelPath(strings.TrimPrefix(h.Name, "./")); msg != "" {
-			return "", "", fmt.Errorf("chart archive entry %q %s", h.Name, msg)
+		f, isHard, err := chartEntry(h)
+		if err != nil {
+			return "", "", err
 		}
-		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeDir, tar.TypeXGlobalHeader:
-		case tar.TypeSymlink, tar.TypeLink:
-			if linkEscapes(h.Name, h.Linkname) != "" {
-				return "", "", fmt.Errorf("chart archive entry %q links outside the chart (%q)", h.Name, h.Linkname)
-			}
-			if h.Typeflag == tar.TypeLink {
-				// A hard link's target is named from the archive root.
-				hard = append(hard, [2]string{h.Name, h.Linkname})
-				break
-			}
-		default:
-			return "", "", fmt.Errorf("chart archive entry %q is a special file (type %q)", h.Name, h.Typeflag)
-		}
-		if h.Typeflag != tar.TypeXGlobalHeader {
-			f := File{Path: path.Clean(strings.TrimPrefix(h.Name, "./"))}
-			if h.Typeflag == tar.TypeSymlink {
-				f.Mode, f.Link = fs.ModeSymlink, h.Linkname
-			}
-			entries = append(entries, f)
+		switch {
+		case isHard:
+			hard = append(hard, [2]string{h.Name, h.Linkname})
+		case f != nil:
+			entries = append(entries, *f)
 		}
 		unpacked += h.Size
 		if unpacked > maxChartUnpacked {
@@ -565,6 +551,34 @@ func inspectChart(r io.Reader) (name, version string, err error) {
 		return meta.Name, "", fmt.Errorf("chart archive: %s/Chart.yaml has no version", chartDir)
 	}
 	return meta.Name, meta.Version, nil
+}
+
+// chartEntry checks one entry of a chart archive: f is what it adds to
+// the links' virtual tree (nil for none); hard says it is a hard link,
+// whose target is named from the archive root.
+func chartEntry(h *tar.Header) (f *File, hard bool, err error) {
+	if msg := unsafeRelPath(strings.TrimPrefix(h.Name, "./")); msg != "" {
+		return nil, false, fmt.Errorf("chart archive entry %q %s", h.Name, msg)
+	}
+	switch h.Typeflag {
+	case tar.TypeXGlobalHeader:
+		return nil, false, nil
+	case tar.TypeReg, tar.TypeDir:
+	case tar.TypeSymlink, tar.TypeLink:
+		if linkEscapes(h.Name, h.Linkname) != "" {
+			return nil, false, fmt.Errorf("chart archive entry %q links outside the chart (%q)", h.Name, h.Linkname)
+		}
+		if h.Typeflag == tar.TypeLink {
+			return nil, true, nil
+		}
+	default:
+		return nil, false, fmt.Errorf("chart archive entry %q is a special file (type %q)", h.Name, h.Typeflag)
+	}
+	f = &File{Path: path.Clean(strings.TrimPrefix(h.Name, "./"))}
+	if h.Typeflag == tar.TypeSymlink {
+		f.Mode, f.Link = fs.ModeSymlink, h.Linkname
+	}
+	return f, false, nil
 }
 
 func (v *validator) checkReadme() {

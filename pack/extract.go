@@ -1,7 +1,6 @@
 package pack
 
 import (
-	"archive/tar"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 
-	gzip "github.com/klauspost/compress/gzip"
 	"github.com/packgen/packgen/internal/atomicfile"
 )
 
@@ -41,6 +39,7 @@ var createFile = func(name string, mode os.FileMode) (*os.File, error) {
 
 // ExtractOptions bound what an archive may unpack to.
 type ExtractOptions struct {
+	// The limits of reading the archive (ArchiveLimits; zero: the default).
 	MaxFileSize  int64 // default DefaultLimits.MaxFileSize
 	MaxTotalSize int64 // default DefaultLimits.MaxPackSize
 	MaxEntries   int   // default DefaultLimits.MaxFiles
@@ -90,15 +89,6 @@ type ExtractResult struct {
 // failure to write (a full disk) is ErrWrite, never ErrCorrupt. Modes are
 // 0755 for directories and executables and 0644 otherwise.
 func Extract(r io.Reader, dest string, opts ExtractOptions) (*ExtractResult, error) {
-	if opts.MaxFileSize <= 0 {
-		opts.MaxFileSize = DefaultLimits.MaxFileSize
-	}
-	if opts.MaxTotalSize <= 0 {
-		opts.MaxTotalSize = DefaultLimits.MaxPackSize
-	}
-	if opts.MaxEntries <= 0 {
-		opts.MaxEntries = DefaultLimits.MaxFiles
-	}
 	dest = filepath.Clean(dest)
 	if opts.Stage != "" {
 		if err := checkStage(opts.Stage, dest); err != nil {
@@ -155,119 +145,78 @@ func checkStage(stage, dest string) error {
 }
 
 func extractInto(r io.Reader, dir string, opts ExtractOptions) (*ExtractResult, error) {
-	zr, err := gzip.NewReader(r)
+	// Zero limits take their defaults there.
+	ar, err := NewArchiveReader(r, opts.Root, ArchiveLimits{MaxEntries: opts.MaxEntries, MaxFileSize: opts.MaxFileSize, MaxTotalSize: opts.MaxTotalSize})
 	if err != nil {
-		return nil, fmt.Errorf("%w: not gzip-compressed: %v", ErrCorrupt, err)
+		return nil, err
 	}
-	tr := tar.NewReader(zr)
-	res := &ExtractResult{Root: opts.Root}
-	entries := 0
+	defer ar.Close()
+	res := &ExtractResult{}
 	// Symlinks are made last, once the whole archive is read and its
 	// links checked together (checkLinks): until then nothing on disk is
 	// a link, so nothing can be written through one, and a chain of links
 	// that each look inside (issue 14 item 2) is refused in any order.
 	var listed []File
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-		}
-		if h.Typeflag == tar.TypeXGlobalHeader {
-			continue
-		}
-		entries++
-		if entries > opts.MaxEntries {
-			return nil, fmt.Errorf("%w: more than %d entries", ErrTooLarge, opts.MaxEntries)
-		}
-		rel, err := entryPath(h.Name, res)
-		if err != nil {
-			return nil, err
-		}
-		if rel == "" {
-			if h.Typeflag != tar.TypeDir {
-				return nil, fmt.Errorf("%w: %q: the root must be a directory", ErrUnsafePath, h.Name)
+	err = ar.Each(func(e *ArchiveEntry) error {
+		target := filepath.Join(dir, filepath.FromSlash(e.Path))
+		switch {
+		case e.IsDir():
+			if err := mkdirs(target, e.Name); err != nil {
+				return err
 			}
-			continue
-		}
-		target := filepath.Join(dir, filepath.FromSlash(rel))
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if info, err := os.Lstat(target); err == nil {
-				if !info.IsDir() {
-					return nil, fmt.Errorf("%w: %q is listed twice", ErrUnsafePath, h.Name)
-				}
-				continue
-			}
-			if err := mkdirs(target, h.Name); err != nil {
-				return nil, err
-			}
-			listed = append(listed, File{Path: rel, Mode: fs.ModeDir})
-		case tar.TypeReg, tar.TypeRegA:
-			if h.Size > opts.MaxFileSize {
-				return nil, fmt.Errorf("%w: %q is %d bytes, over the %d limit", ErrTooLarge, h.Name, h.Size, opts.MaxFileSize)
-			}
-			if err := mkdirs(filepath.Dir(target), h.Name); err != nil {
-				return nil, err
-			}
-			mode := os.FileMode(0o644)
-			if h.Mode&0o111 != 0 {
-				mode = 0o755
-			}
-			f, err := createFile(target, mode)
-			if errors.Is(err, fs.ErrExist) {
-				return nil, fmt.Errorf("%w: %q is listed twice", ErrUnsafePath, h.Name)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrWrite, err)
-			}
-			budget := opts.MaxTotalSize - res.Bytes
-			limit := min(opts.MaxFileSize, budget)
-			// A failed write is the disk's fault, a failed read the
-			// archive's: only the latter is ErrCorrupt.
-			fw := &writeErr{w: f}
-			n, err := io.Copy(fw, io.LimitReader(tr, limit+1))
-			cerr := f.Close()
-			res.Bytes += n
-			switch {
-			case fw.err != nil:
-				return nil, fmt.Errorf("%w: %w", ErrWrite, fw.err)
-			case err != nil:
-				return nil, fmt.Errorf("%w: %q: %v", ErrCorrupt, h.Name, err)
-			case cerr != nil:
-				return nil, fmt.Errorf("%w: %w", ErrWrite, cerr)
-			case n > limit && limit == budget:
-				return nil, fmt.Errorf("%w: more than %d bytes in all", ErrTooLarge, opts.MaxTotalSize)
-			case n > limit:
-				return nil, fmt.Errorf("%w: %q is over the %d-byte limit", ErrTooLarge, h.Name, opts.MaxFileSize)
+			listed = append(listed, File{Path: e.Path, Mode: fs.ModeDir})
+		case e.IsSymlink():
+			listed = append(listed, File{Path: e.Path, Mode: fs.ModeSymlink, Link: e.Link})
+		default:
+			if err := writeEntry(ar, e, target); err != nil {
+				return err
 			}
 			res.Files++
-			listed = append(listed, File{Path: rel})
-		case tar.TypeSymlink:
-			if msg := linkEscapes(rel, h.Linkname); msg != "" {
-				return nil, fmt.Errorf("%w: symlink %q to %q %s", ErrUnsafePath, h.Name, h.Linkname, msg)
-			}
-			if strings.ContainsAny(h.Linkname, "\\\x00") {
-				return nil, fmt.Errorf("%w: symlink %q has a bad target", ErrUnsafePath, h.Name)
-			}
-			listed = append(listed, File{Path: rel, Mode: fs.ModeSymlink, Link: h.Linkname})
-		case tar.TypeLink:
-			return nil, fmt.Errorf("%w: %q is a hard link; pack archives never contain them", ErrUnsupportedEntry, h.Name)
-		default:
-			return nil, fmt.Errorf("%w: %q is a special file (tar type %q); packs hold only files, directories and symlinks", ErrUnsupportedEntry, h.Name, h.Typeflag)
+			listed = append(listed, File{Path: e.Path})
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	res.Root, res.Bytes = ar.Root, ar.Bytes
 	if err := makeLinks(dir, res.Root, listed); err != nil {
 		return nil, err
 	}
 	if !hasManifest(listed) {
 		// An empty archive (or one holding only its root) would
 		// extract to an empty dest that looks like success.
-		return nil, fmt.Errorf("%w: %w: no %s at its root (%d entries)", ErrCorrupt, ErrEmpty, ManifestFile, entries)
+		return nil, fmt.Errorf("%w: %w: no %s at its root (%d entries)", ErrCorrupt, ErrEmpty, ManifestFile, ar.Entries)
 	}
 	return res, nil
+}
+
+// writeEntry writes the regular file e, read from ar, at target.
+func writeEntry(ar *ArchiveReader, e *ArchiveEntry, target string) error {
+	if err := mkdirs(filepath.Dir(target), e.Name); err != nil {
+		return err
+	}
+	f, err := createFile(target, e.Mode)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %q is listed twice", ErrUnsafePath, e.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	// A failed write is the disk's fault, a failed read the archive's
+	// (the reader says which: ErrCorrupt or ErrTooLarge).
+	fw := &writeErr{w: f}
+	_, err = io.Copy(fw, ar)
+	cerr := f.Close()
+	switch {
+	case fw.err != nil:
+		return fmt.Errorf("%w: %w", ErrWrite, fw.err)
+	case err != nil:
+		return err
+	case cerr != nil:
+		return fmt.Errorf("%w: %w", ErrWrite, cerr)
+	}
+	return nil
 }
 
 // makeLinks checks the archive's links together and then creates them.
@@ -294,7 +243,7 @@ func makeLinks(dir, root string, listed []File) error {
 }
 
 // entryPath checks an archive name and returns it relative to the root.
-func entryPath(name string, res *ExtractResult) (string, error) {
+func entryPath(name string, root *string) (string, error) {
 	if name == "" || strings.ContainsAny(name, "\\\x00") || path.IsAbs(name) || (len(name) > 1 && name[1] == ':') {
 		return "", fmt.Errorf("%w: %q", ErrUnsafePath, name)
 	}
@@ -304,15 +253,15 @@ func entryPath(name string, res *ExtractResult) (string, error) {
 		}
 	}
 	clean := path.Clean(name)
-	root, rest, _ := strings.Cut(clean, "/")
-	if res.Root == "" {
-		if !ValidName(root) {
-			return "", fmt.Errorf("%w: top-level directory %q is not a pack name", ErrUnsafePath, root)
+	top, rest, _ := strings.Cut(clean, "/")
+	if *root == "" {
+		if !ValidName(top) {
+			return "", fmt.Errorf("%w: top-level directory %q is not a pack name", ErrUnsafePath, top)
 		}
-		res.Root = root
+		*root = top
 	}
-	if root != res.Root {
-		return "", fmt.Errorf("%w: %q is outside the archive's root %q/", ErrUnsafePath, name, res.Root)
+	if top != *root {
+		return "", fmt.Errorf("%w: %q is outside the archive's root %q/", ErrUnsafePath, name, *root)
 	}
 	return rest, nil
 }

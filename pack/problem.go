@@ -15,7 +15,8 @@ const (
 	SevWarning Severity = "warning"
 )
 
-// Problem is one finding about a pack, positioned as precisely as the
+// Problem is one finding about a pack (or a profile or lock file: package
+// profile reports with it too), positioned as precisely as the
 // format allows: File is slash-separated and relative to where the
 // validation started; Line and Col are 1-based and 0 when unknown.
 type Problem struct {
@@ -28,6 +29,11 @@ type Problem struct {
 
 // String renders the problem the way compilers do: file:line:col: severity: msg.
 func (p Problem) String() string {
+	return fmt.Sprintf("%s: %s: %s", p.Position(), p.Severity, p.Msg)
+}
+
+// Position is where the problem is: file, file:line or file:line:col.
+func (p Problem) Position() string {
 	var b strings.Builder
 	b.WriteString(p.File)
 	if p.Line > 0 {
@@ -36,7 +42,6 @@ func (p Problem) String() string {
 			fmt.Fprintf(&b, ":%d", p.Col)
 		}
 	}
-	fmt.Fprintf(&b, ": %s: %s", p.Severity, p.Msg)
 	return b.String()
 }
 

@@ -251,6 +251,19 @@ layers:
 		t.Errorf("existing dest: %v", err)
 	}
 
+	// Cancelled after the first layer: the layers not yet started are not
+	// fetched, and that fails the fetch: Dest is never a partial profile.
+	cctx, cancel := context.WithCancel(ctx)
+	partial := filepath.Join(t.TempDir(), "cancelled")
+	_, err = Fetch(cctx, lock, reg.env(state), FetchOptions{Dest: partial, Jobs: 1, Progress: func(done, total int, l LockedPack) { cancel() }})
+	cancel()
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("fetch cancelled after one layer: %v", err)
+	}
+	if _, serr := os.Stat(partial); !os.IsNotExist(serr) {
+		t.Errorf("a cancelled fetch made %s: %v", partial, serr)
+	}
+
 	// A registry that moved (same name, another URL) still serves the
 	// pinned bytes: fetch works and says so.
 	mirror := httptest.NewServer(serve.Handler(reg.dir))

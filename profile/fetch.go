@@ -12,6 +12,7 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -91,31 +92,26 @@ func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchRes
 	errs := make([]error, len(lock.Layers))
 	var mu sync.Mutex
 	finished := 0
-	sem := make(chan struct{}, o.Jobs)
-	var wg sync.WaitGroup
-	for i, l := range lock.Layers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			fl, err := fetchOne(ctx, clients[l.Registry.Name], l, stage)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			fl.Dir = filepath.Join(dest, filepath.Base(fl.Dir))
-			res.Layers[i] = *fl
-			if o.Progress != nil {
-				mu.Lock()
-				finished++
-				o.Progress(finished, len(lock.Layers), l)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	// Every layer is tried (fn never fails), so every failure is reported;
+	// Each fails only when ctx ends, before every layer was tried.
+	perr := parallel.Each(ctx, len(lock.Layers), o.Jobs, func(i int) error {
+		l := lock.Layers[i]
+		fl, err := fetchOne(ctx, clients[l.Registry.Name], l, stage)
+		if err != nil {
+			errs[i] = err
+			return nil
+		}
+		fl.Dir = filepath.Join(dest, filepath.Base(fl.Dir))
+		res.Layers[i] = *fl
+		if o.Progress != nil {
+			mu.Lock()
+			finished++
+			o.Progress(finished, len(lock.Layers), l)
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err := errors.Join(append(errs, perr)...); err != nil {
 		return nil, err
 	}
 	if err := os.Chmod(stage, 0o755); err != nil {

@@ -113,7 +113,7 @@ var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // site paths, so a hand-edited or hostile lock cannot steer a download.
 func ParseLock(file string, data []byte) (*Lock, error) {
 	bad := func(format string, args ...any) error {
-		return &ParseError{[]Problem{{File: file, Msg: fmt.Sprintf(format, args...)}}}
+		return &ParseError{[]Problem{problem(file, 0, 0, fmt.Sprintf(format, args...))}}
 	}
 	var l Lock
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -124,10 +124,10 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 		switch {
 		case errors.As(err, &se):
 			line, col := lineCol(data, se.Offset-1)
-			return nil, &ParseError{[]Problem{{File: file, Line: line, Column: col, Msg: "invalid JSON: " + se.Error()}}}
+			return nil, &ParseError{[]Problem{problem(file, line, col, "invalid JSON: "+se.Error())}}
 		case errors.As(err, &te):
 			line, col := lineCol(data, te.Offset)
-			return nil, &ParseError{[]Problem{{File: file, Line: line, Column: col, Msg: fmt.Sprintf("%s must be %s, found %s", te.Field, te.Type, te.Value)}}}
+			return nil, &ParseError{[]Problem{problem(file, line, col, fmt.Sprintf("%s must be %s, found %s", te.Field, te.Type, te.Value))}}
 		}
 		return nil, bad("invalid lock file: %v (regenerate it with packgen profile resolve)", err)
 	}

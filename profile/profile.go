@@ -66,33 +66,27 @@ func (p *Profile) Layer(name string) *Layer {
 	return nil
 }
 
-// Problem is one thing wrong with an input file, at a position.
-type Problem struct {
-	File         string
-	Line, Column int // 0 when unknown
-	Msg          string
-}
+// Problem is one thing wrong with an input file, at a position: the
+// diagnostic packs have (Line and Col 0 when unknown), always an error.
+type Problem = pack.Problem
 
-func (p Problem) String() string {
-	switch {
-	case p.Line > 0 && p.Column > 0:
-		return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Column, p.Msg)
-	case p.Line > 0:
-		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg)
-	}
-	return fmt.Sprintf("%s: %s", p.File, p.Msg)
+// problem makes a Problem (an error) at line and col.
+func problem(file string, line, col int, msg string) Problem {
+	return Problem{File: file, Line: line, Col: col, Severity: pack.SevError, Msg: msg}
 }
 
 // ParseError lists every problem found in a file.
 type ParseError struct{ Problems []Problem }
 
+// Error lists the problems as file:line:col: message (all are errors,
+// so the severity is left out).
 func (e *ParseError) Error() string {
 	var b strings.Builder
 	for i, p := range e.Problems {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		b.WriteString(p.String())
+		b.WriteString(p.Position() + ": " + p.Msg)
 	}
 	return b.String()
 }
@@ -141,9 +135,9 @@ type parser struct {
 }
 
 func (ps *parser) add(n *yaml.Node, format string, args ...any) {
-	p := Problem{File: ps.file, Msg: fmt.Sprintf(format, args...)}
+	p := problem(ps.file, 0, 0, fmt.Sprintf(format, args...))
 	if n != nil {
-		p.Line, p.Column = n.Line, n.Column
+		p.Line, p.Col = n.Line, n.Column
 	}
 	ps.problems = append(ps.problems, p)
 }
@@ -162,10 +156,10 @@ func Parse(file string, data []byte) (*Profile, error) {
 			line, _ = strconv.Atoi(m[1])
 			msg = m[2]
 		}
-		return nil, &ParseError{[]Problem{{File: file, Line: line, Msg: "invalid YAML: " + msg}}}
+		return nil, &ParseError{[]Problem{problem(file, line, 0, "invalid YAML: "+msg)}}
 	}
 	if len(doc.Content) == 0 {
-		return nil, &ParseError{[]Problem{{File: file, Line: 1, Column: 1, Msg: "the file is empty; expected a mapping with name, cloudType and layers (see docs/FORMAT.md, Cluster profiles)"}}}
+		return nil, &ParseError{[]Problem{problem(file, 1, 1, "the file is empty; expected a mapping with name, cloudType and layers (see docs/FORMAT.md, Cluster profiles)")}}
 	}
 	top := doc.Content[0]
 	if top.Kind != yaml.MappingNode {
@@ -222,7 +216,7 @@ func Parse(file string, data []byte) (*Profile, error) {
 			if a.Line != b.Line {
 				return a.Line < b.Line
 			}
-			return a.Column < b.Column
+			return a.Col < b.Col
 		})
 		return nil, &ParseError{ps.problems}
 	}

@@ -483,3 +483,25 @@ func FuzzMergeValues(f *testing.F) {
 		}
 	})
 }
+
+// TestProblemIsPacks: profile and lock problems are pack.Problem (one
+// diagnostic type): errors positioned with Line and Col, in JSON the same
+// fields as validation's, rendered in messages without the severity.
+func TestProblemIsPacks(t *testing.T) {
+	_, err := Parse("p.yaml", []byte("name: a\ncloudType: aws\nlayers: []\n"))
+	var pe *ParseError
+	if !errors.As(err, &pe) || len(pe.Problems) != 1 {
+		t.Fatalf("want one problem, got %v", err)
+	}
+	var p pack.Problem = pe.Problems[0]
+	if p.Severity != pack.SevError || p.Line != 3 || p.Col != 9 {
+		t.Errorf("problem %+v", p)
+	}
+	b, _ := json.Marshal(p)
+	if want := `{"file":"p.yaml","line":3,"col":9,"severity":"error","message":"layers is empty; a profile needs at least one layer"}`; string(b) != want {
+		t.Errorf("JSON %s, want %s", b, want)
+	}
+	if got := err.Error(); got != "p.yaml:3:9: layers is empty; a profile needs at least one layer" {
+		t.Errorf("message %q", got)
+	}
+}

@@ -1,13 +1,11 @@
 package profile
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,41 +89,33 @@ func removeStale(dir string, keep map[string]bool) error {
 	return nil
 }
 
-// valuesFromArchive streams a pack archive and returns <name>/values.yaml
-// (nil when the pack has none), reading no more than the YAML size limit.
+// valuesFromArchive reads a pack archive (within the extractor's limits,
+// pack.OpenArchive) and returns <name>/values.yaml (nil when the pack has
+// none), refusing one over the YAML size limit.
 func valuesFromArchive(path, name string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	a, err := pack.OpenArchive(f, pack.ArchiveLimits{})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", pack.ErrCorrupt, err)
+		return nil, err
 	}
-	tr := tar.NewReader(zr)
-	want := name + "/values.yaml"
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", pack.ErrCorrupt, err)
-		}
-		if h.Name != want || h.Typeflag != tar.TypeReg {
-			continue
-		}
-		max := pack.DefaultLimits.MaxYAMLSize
-		data, err := io.ReadAll(io.LimitReader(tr, max+1))
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", pack.ErrCorrupt, err)
-		}
-		if int64(len(data)) > max {
-			return nil, fmt.Errorf("%w: values.yaml is over %d bytes", pack.ErrTooLarge, max)
-		}
-		return data, nil
+	if a.Root != name {
+		return nil, fmt.Errorf("%w: the archive holds pack %q, not %q", pack.ErrUnsafePath, a.Root, name)
 	}
+	fi, err := fs.Stat(a, "values.yaml")
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.Mode().IsRegular()) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if max := pack.DefaultLimits.MaxYAMLSize; fi.Size() > max {
+		return nil, fmt.Errorf("%w: values.yaml is over %d bytes", pack.ErrTooLarge, max)
+	}
+	return fs.ReadFile(a, "values.yaml")
 }
 
 // MergeValues deep-merges overrides (a mapping node, or nil) into the

@@ -1,0 +1,38 @@
+package client
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/walk"
+)
+
+// The walk's types, under the client's names.
+type (
+	Walker      = walk.Walker
+	WalkResult  = walk.WalkResult
+	TreeVisitor = walk.TreeVisitor
+	FileError   = walk.FileError
+	Fetched     = walk.Fetched
+)
+
+// NewWalker is walk.New.
+func NewWalker(tr Transport, v *sign.Verifier) *Walker { return walk.New(tr, v) }
+
+// collector gathers Walk's problems from several goroutines.
+type collector struct {
+	mu   sync.Mutex
+	list []SiteProblem
+}
+
+func (c *collector) add(p string, err error) {
+	msg := err.Error()
+	if me, ok := err.(*index.MismatchError); ok && me.Ref.Path == p {
+		msg = fmt.Sprintf("%v: %s", ErrDigestMismatch, me.Detail()) // the path is said once
+	}
+	c.mu.Lock()
+	c.list = append(c.list, SiteProblem{Path: p, Err: msg})
+	c.mu.Unlock()
+}

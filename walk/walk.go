@@ -1,0 +1,367 @@
+// Package walk is the one trusted walk of a registry site, from the signed
+// index.json to every archive and its signature; the client, the
+// verification of a whole site, a build reading its previous build and
+// profile fetch all go through it.
+package walk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/sign"
+)
+
+// Errors of the walk, usable with errors.Is (package client exports the
+// same values).
+var (
+	ErrDigestMismatch = index.ErrDigestMismatch
+	ErrTooLarge       = index.ErrTooLarge
+	ErrNotFound       = index.ErrNotFound
+	ErrBadSignature   = sign.ErrBadSignature
+	ErrUnsigned       = errors.New("registry is not signed")
+	ErrExpired        = errors.New("index expired")
+)
+
+// Transport reads the files of a site; Response is one file opened.
+type (
+	Transport = transport.Transport
+	Response  = transport.Response
+)
+
+// Walker is the one trusted walk of a registry site, modelled on TUF's
+// chain of trusted metadata: index.json is trusted once its signature
+// verifies (RootSignature); every file below it only through the FileRef
+// of a trusted parent (index.FileRef.Verify: size and SHA-256, before it
+// is parsed): bucket nodes, shards, archives; an archive also through its
+// own signature (ArchiveSignature). The Client walks one path of it, with
+// its cache, rollback record and overlapped requests; Walk walks all of it
+// and collects every problem (VerifySite); a build reading its previous
+// build and profile fetch go through the same steps.
+type Walker struct {
+	// Get returns a site file whole, refusing more than max bytes.
+	Get index.FetchFunc
+	// Open opens a site file to stream it (archives).
+	Open func(ctx context.Context, path string) (*Response, error)
+	// Verifier checks signatures; nil checks digests only.
+	Verifier *sign.Verifier
+}
+
+// New walks the site tr reads, checking signatures with v (nil:
+// digests only).
+func New(tr Transport, v *sign.Verifier) *Walker {
+	open := func(ctx context.Context, p string) (*Response, error) { return tr.Get(ctx, p, "") }
+	return &Walker{Get: Getter(open), Open: open, Verifier: v}
+}
+
+// Getter makes a Get from an Open.
+func Getter(open func(ctx context.Context, p string) (*Response, error)) index.FetchFunc {
+	return func(ctx context.Context, p string, max int64) ([]byte, error) {
+		resp, err := open(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		data, err := ReadMax(p, resp, max)
+		if err != nil {
+			return nil, err
+		}
+		return data, nil
+	}
+}
+
+// ReadMax reads a response whole, refusing more than max bytes; what it
+// read is returned on error too.
+func ReadMax(p string, resp *Response, max int64) ([]byte, error) {
+	if resp.Size > max {
+		return nil, fmt.Errorf("%s: %w (%d bytes announced, at most %d expected)", p, ErrTooLarge, resp.Size, max)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return data, fmt.Errorf("read %s: %w", p, err)
+	}
+	if int64(len(data)) > max {
+		return data, fmt.Errorf("%s: %w (more than %d bytes)", p, ErrTooLarge, max)
+	}
+	return data, nil
+}
+
+// Fetched is a file fetched ahead of need: its bytes or why not.
+type Fetched struct {
+	Data []byte
+	Err  error
+}
+
+// FileError names the site file a problem of the walk is in.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// RootSignature checks the signature of index.json's bytes. live, when
+// given, is what index.json.sig held (fetched together with index.json:
+// it signs the live index except while a publish switches generations);
+// if it is missing or does not verify, the signature named by the digest
+// of data decides. A nil Verifier checks nothing.
+func (w *Walker) RootSignature(ctx context.Context, data []byte, live *Fetched) error {
+	if w.Verifier == nil {
+		return nil
+	}
+	if live != nil && live.Err == nil && w.Verifier.VerifyBlob(bytes.NewReader(data), live.Data) == nil {
+		return nil
+	}
+	named := index.RootSignaturePath(index.Digest(data))
+	sig, err := w.Get(ctx, named, sign.MaxSigFileSize)
+	if errors.Is(err, ErrNotFound) {
+		// No signature for these exact bytes. If the registry is signed at
+		// all, index.json was altered; otherwise it is unsigned.
+		if live == nil {
+			d, err := w.Get(ctx, index.RootFile+index.SignatureExt, sign.MaxSigFileSize)
+			live = &Fetched{Data: d, Err: err}
+		}
+		switch {
+		case live.Err == nil && w.Verifier.VerifyBlob(bytes.NewReader(data), live.Data) == nil:
+			return &FileError{named, fmt.Errorf("%w: missing, though %s%s signs index.json", ErrUnsigned, index.RootFile, index.SignatureExt)}
+		case live.Err == nil:
+			return &FileError{index.RootFile, fmt.Errorf("%w: no signature matches its content (sha256 %s); it was modified after signing", ErrBadSignature, index.Digest(data))}
+		}
+		return fmt.Errorf("%w: index.json has no signature but a key is configured; refusing it (the registry may have been replaced)", ErrUnsigned)
+	}
+	if err != nil {
+		return &FileError{named, err}
+	}
+	if err := w.Verifier.VerifyBlob(bytes.NewReader(data), sig); err != nil {
+		return &FileError{index.RootFile, err}
+	}
+	return nil
+}
+
+// CheckExpiry refuses an index past its expiry: what a frozen mirror
+// serves, which may hide security fixes.
+func CheckExpiry(root *index.Root, now time.Time) error {
+	if !now.After(root.Expires) {
+		return nil
+	}
+	return fmt.Errorf("%w: expired at %s (%s ago); a stale index may hide security fixes. The registry owner must rebuild and publish it (packgen build, with SOURCE_DATE_EPOCH=$(date +%%s) to refresh without a new commit)",
+		ErrExpired, root.Expires.Format(time.RFC3339), now.Sub(root.Expires).Round(time.Minute))
+}
+
+// Pinned fetches a file below index.json and checks it against the ref
+// its trusted parent holds.
+func (w *Walker) Pinned(ctx context.Context, ref index.FileRef) ([]byte, error) {
+	return index.FetchPinned(ctx, w.Get, ref)
+}
+
+// Archive streams a release archive into dst, checking it against ref as
+// it goes; it returns the archive's SHA-256 for its signature check.
+func (w *Walker) Archive(ctx context.Context, ref index.FileRef, dst io.Writer) ([32]byte, error) {
+	resp, err := w.Open(ctx, ref.Path)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	defer resp.Body.Close()
+	sum, _, err := CopyPinned(ref, resp, dst, nil)
+	return sum, err
+}
+
+// Announced refuses a response bigger than ref before it is read.
+func Announced(ref index.FileRef, resp *Response) error {
+	if resp.Size > ref.Size {
+		return fmt.Errorf("%s: %w (server announces %d bytes, the index says %d)", ref.Path, ErrTooLarge, resp.Size, ref.Size)
+	}
+	return nil
+}
+
+// CopyPinned copies the body of resp, the file ref pins, to dst (through
+// wrap, when given), and checks it. n is what was read, on error too.
+func CopyPinned(ref index.FileRef, resp *Response, dst io.Writer, wrap func(io.Reader) io.Reader) (sum [32]byte, n int64, err error) {
+	if err := Announced(ref, resp); err != nil {
+		return sum, 0, err
+	}
+	pr := ref.VerifyReader(resp.Body)
+	var body io.Reader = pr
+	if wrap != nil {
+		body = wrap(pr)
+	}
+	_, err = io.Copy(dst, body)
+	if err != nil {
+		return sum, pr.Len(), fmt.Errorf("download %s: %w", ref.Path, err)
+	}
+	return pr.Sum(), pr.Len(), pr.Verify()
+}
+
+// ArchiveSignature verifies a release's archive signature: raw is the
+// .sig file, sum the archive's SHA-256 (already checked against the
+// shard) and open opens the archive, for signature kinds that read it.
+func (w *Walker) ArchiveSignature(rel *index.Release, raw []byte, sum [32]byte, open func() (io.ReadCloser, error)) error {
+	sig, err := sign.DecodeSigFile(raw)
+	if err != nil {
+		return &FileError{rel.Signature, err}
+	}
+	if err := w.Verifier.VerifyDigest(sum, open, sig); err != nil {
+		return &FileError{rel.Archive.Path, err}
+	}
+	return nil
+}
+
+// UnsignedRelease is the error of a release without a signature in a
+// registry with a key.
+func UnsignedRelease(rel *index.Release) error {
+	return &FileError{rel.Archive.Path, fmt.Errorf("%w: the release has no signature but the registry has a key", ErrUnsigned)}
+}
+
+// WalkResult counts what Walk found.
+type WalkResult struct {
+	Root     *index.Root // nil when index.json does not parse
+	Packs    int
+	Releases int
+}
+
+// Walk checks the whole site, index.json to every archive signature,
+// reporting each problem (with the file it is in, never a FileError) and
+// going on past it;
+// the error is only for an index.json that cannot be read at all.
+// Expiry is the caller's to judge (Root.Expires).
+func (w *Walker) Walk(ctx context.Context, problem func(path string, err error)) (*WalkResult, error) {
+	problem = byFile(problem)
+	data, err := w.Get(ctx, index.RootFile, index.MaxRootSize)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", index.RootFile, err)
+	}
+	if err := w.RootSignature(ctx, data, nil); err != nil {
+		problem(index.RootFile, err)
+	}
+	res := &WalkResult{}
+	if res.Root, err = index.ParseRoot(data); err != nil {
+		problem(index.RootFile, err)
+		return res, nil
+	}
+	var rels []*index.Release
+	_ = w.Tree(ctx, res.Root, TreeVisitor{
+		Bucket: func(_ index.FileRef, b *index.Bucket) { res.Packs += len(b.Packs) },
+		Shard: func(_ index.Summary, shard *index.Shard) error {
+			for i := range shard.Releases {
+				rels = append(rels, &shard.Releases[i])
+			}
+			return nil
+		},
+		Problem: func(p string, err error) error {
+			problem(p, err)
+			return nil
+		},
+	})
+	res.Releases = len(rels)
+	_ = parallel.Each(ctx, len(rels), 2*runtime.GOMAXPROCS(0), func(i int) error {
+		w.walkRelease(ctx, rels[i], problem)
+		return nil
+	})
+	return res, nil
+}
+
+// TreeVisitor receives what Tree finds below a trusted root.
+type TreeVisitor struct {
+	// Node, when set, sees each bucket node's ref before it is fetched.
+	Node func(ref index.FileRef)
+	// Bucket, when set, sees each bucket node once it is verified.
+	Bucket func(ref index.FileRef, b *index.Bucket)
+	// Shard gets each pack's shard once it is verified against its
+	// bucket; an error stops the walk with it.
+	Shard func(s index.Summary, shard *index.Shard) error
+	// Problem decides about each problem, with the file it is in: nil
+	// goes on past it (skipping the node's subtree or the pack), an error
+	// stops the walk with it. Nil stops at the first problem.
+	Problem func(path string, err error) error
+}
+
+// Tree walks the bucket tree of a trusted root and every pack's shard,
+// each file checked against its parent's ref before it is parsed.
+func (w *Walker) Tree(ctx context.Context, root *index.Root, v TreeVisitor) error {
+	if v.Problem == nil {
+		v.Problem = func(_ string, err error) error { return err }
+	}
+	return index.WalkBuckets(root, func(ref index.FileRef) ([]byte, error) {
+		if v.Node != nil {
+			v.Node(ref)
+		}
+		data, err := w.Pinned(ctx, ref)
+		if err != nil {
+			if err := v.Problem(ref.Path, err); err != nil {
+				return nil, err
+			}
+			return nil, index.SkipNode
+		}
+		return data, nil
+	}, func(ref index.FileRef, b *index.Bucket, err error) error {
+		if err != nil {
+			return v.Problem(ref.Path, err)
+		}
+		if v.Bucket != nil {
+			v.Bucket(ref, b)
+		}
+		for _, s := range b.Packs {
+			shard, err := index.ReadShard(ctx, w.Get, s)
+			if err != nil {
+				if err := v.Problem(s.Shard.Path, err); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := v.Shard(s, shard); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// byFile reports a FileError as a problem of the file it names.
+func byFile(problem func(path string, err error)) func(path string, err error) {
+	return func(p string, err error) {
+		if fe, ok := err.(*FileError); ok {
+			p, err = fe.Path, fe.Err
+		}
+		problem(p, err)
+	}
+}
+
+// walkRelease checks one archive and its signature.
+func (w *Walker) walkRelease(ctx context.Context, rel *index.Release, problem func(path string, err error)) {
+	ref := rel.Archive
+	sum, err := w.Archive(ctx, ref, io.Discard)
+	if err != nil {
+		problem(ref.Path, err)
+		return
+	}
+	if w.Verifier == nil {
+		return
+	}
+	if rel.Signature == "" {
+		problem(ref.Path, UnsignedRelease(rel))
+		return
+	}
+	raw, err := w.Get(ctx, rel.Signature, sign.MaxSigFileSize)
+	if err != nil {
+		problem(rel.Signature, err)
+		return
+	}
+	open := func() (io.ReadCloser, error) {
+		r, err := w.Open(ctx, ref.Path)
+		if err != nil {
+			return nil, err
+		}
+		return r.Body, nil
+	}
+	if err := w.ArchiveSignature(rel, raw, sum, open); err != nil {
+		problem(ref.Path, err)
+	}
+}

@@ -1,0 +1,178 @@
+package walk_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/walk"
+)
+
+// site builds a signed registry of 3 packs × 2 versions from a real
+// (synthetic) git repository.
+func site(t *testing.T) (string, *sign.Verifier) {
+	t.Helper()
+	tmp := t.TempDir()
+	repo := filepath.Join(tmp, "repo.git")
+	if _, err := synth.Generate(repo, synth.Full(3, 2, 4<<10, 3, false)); err != nil {
+		t.Fatal(err)
+	}
+	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "site")
+	if _, err := build.Run(context.Background(), build.Options{Repo: repo, Out: out, History: true, Registry: "walk", Signer: signer, GeneratedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := sign.LoadPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, v
+}
+
+func newWalker(t *testing.T, dir string, v *sign.Verifier) *walk.Walker {
+	tr, err := transport.New(dir, "", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return walk.New(tr, v)
+}
+
+// trustedRoot reads and checks index.json as the walk's first step.
+func trustedRoot(t *testing.T, w *walk.Walker) *index.Root {
+	ctx := context.Background()
+	data, err := w.Get(ctx, index.RootFile, index.MaxRootSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.RootSignature(ctx, data, nil); err != nil {
+		t.Fatalf("root signature: %v", err)
+	}
+	root, err := index.ParseRoot(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func releases(t *testing.T, w *walk.Walker, root *index.Root) []index.Release {
+	var rels []index.Release
+	var nodes int
+	err := w.Tree(context.Background(), root, walk.TreeVisitor{
+		Node: func(index.FileRef) { nodes++ },
+		Shard: func(_ index.Summary, shard *index.Shard) error {
+			rels = append(rels, shard.Releases...)
+			return nil
+		},
+	})
+	if err != nil || nodes == 0 || len(rels) != 6 {
+		t.Fatalf("clean site: %v, %d nodes, %d releases", err, nodes, len(rels))
+	}
+	return rels
+}
+
+// TestStopAtFirst: the stop-at-the-first-problem mode (what a build
+// reading its previous build wants) visits every node and shard of a
+// clean site and stops with ErrDigestMismatch, naming the file, at a
+// changed shard; the archive steps check digest and signature.
+func TestStopAtFirst(t *testing.T) {
+	dir, v := site(t)
+	w := newWalker(t, dir, v)
+	ctx := context.Background()
+	root := trustedRoot(t, w)
+	rels := releases(t, w, root)
+	rel := &rels[0]
+	var buf bytes.Buffer
+	sum, err := w.Archive(ctx, rel.Archive, &buf)
+	if err != nil || rel.Archive.Verify(buf.Bytes()) != nil {
+		t.Fatalf("archive: %v", err)
+	}
+	raw, err := w.Get(ctx, rel.Signature, sign.MaxSigFileSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }
+	if err := w.ArchiveSignature(rel, raw, sum, open); err != nil {
+		t.Fatalf("archive signature: %v", err)
+	}
+	var other [32]byte
+	var fe *walk.FileError
+	if err := w.ArchiveSignature(rel, raw, other, open); !errors.Is(err, walk.ErrBadSignature) || !errors.As(err, &fe) || fe.Path != rel.Archive.Path {
+		t.Errorf("signature over other bytes: %v", err)
+	}
+
+	flip(t, filepath.Join(dir, filepath.FromSlash(rel.Archive.Path)))
+	if _, err := w.Archive(ctx, rel.Archive, io.Discard); !errors.Is(err, walk.ErrDigestMismatch) {
+		t.Errorf("changed archive: %v", err)
+	}
+	var shard string
+	_ = w.Tree(ctx, root, walk.TreeVisitor{Shard: func(s index.Summary, _ *index.Shard) error {
+		shard = s.Shard.Path
+		return errors.New("stop")
+	}})
+	flip(t, filepath.Join(dir, filepath.FromSlash(shard)))
+	err = w.Tree(ctx, root, walk.TreeVisitor{Shard: func(index.Summary, *index.Shard) error { return nil }})
+	if !errors.Is(err, walk.ErrDigestMismatch) || !strings.Contains(err.Error(), shard) {
+		t.Fatalf("changed shard %s: want ErrDigestMismatch naming it, got %v", shard, err)
+	}
+}
+
+// TestWalkCollects: the walk-everything mode reports every problem with
+// its file and goes on past each.
+func TestWalkCollects(t *testing.T) {
+	dir, v := site(t)
+	w := newWalker(t, dir, v)
+	rels := releases(t, w, trustedRoot(t, w))
+	flip(t, filepath.Join(dir, filepath.FromSlash(rels[0].Archive.Path)))
+	flip(t, filepath.Join(dir, filepath.FromSlash(rels[1].Signature)))
+	os.Remove(filepath.Join(dir, filepath.FromSlash(rels[2].Signature)))
+	var mu sync.Mutex
+	got := map[string]error{}
+	res, err := w.Walk(context.Background(), func(p string, err error) {
+		mu.Lock()
+		got[p] = err
+		mu.Unlock()
+	})
+	if err != nil || res.Packs != 3 || res.Releases != 6 {
+		t.Fatalf("walk: %v %+v", err, res)
+	}
+	want := map[string]error{rels[0].Archive.Path: walk.ErrDigestMismatch, rels[1].Signature: walk.ErrBadSignature, rels[2].Signature: walk.ErrNotFound}
+	if len(got) != len(want) {
+		t.Errorf("problems %v, want one for each of %v", got, want)
+	}
+	for p, e := range want {
+		if !errors.Is(got[p], e) {
+			t.Errorf("%s: %v, want %v", p, got[p], e)
+		}
+	}
+}
+
+func flip(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
