@@ -6,8 +6,6 @@ package build
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +20,7 @@ import (
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
+	"github.com/packgen/packgen/walk"
 )
 
 // Signer signs blobs of the site (archives, index.json) by their
@@ -468,25 +467,16 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 // netrc credentials works and a server that stalls (ErrStalled), drips
 // (ErrTimeout) or redirects https to http is given up on.
 func download(ctx context.Context, prev *previous, ref index.FileRef, dst string) error {
-	resp, err := prev.tr.Get(ctx, ref.Path, "")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
 	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(resp.Body, ref.Size+1))
+	_, err = walk.New(prev.tr, nil).Archive(ctx, ref, f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return err
-	}
-	if n != ref.Size || hex.EncodeToString(h.Sum(nil)) != ref.SHA256 {
-		return fmt.Errorf("%w: %s from %s", index.ErrDigestMismatch, ref.Path, prev.loc)
+		return fmt.Errorf("%w (from %s)", err, prev.loc)
 	}
 	return nil
 }

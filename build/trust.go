@@ -3,8 +3,6 @@ package build
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -82,8 +80,7 @@ func checkArchive(o Options, prev *previous, file string, r index.Release, rel *
 		return err
 	}
 	defer f.Close()
-	h := sha256.New()
-	var src io.Reader = io.TeeReader(io.LimitReader(f, r.Archive.Size+1), h)
+	src := r.Archive.VerifyReader(f)
 	compare := rel != nil && !o.verified.has(r.Archive.SHA256, rel.TreeHash)
 	if compare {
 		if err := rebuild.Compare(src, nameOf(r), rel); err != nil {
@@ -94,15 +91,11 @@ func checkArchive(o Options, prev *previous, file string, r index.Release, rel *
 		}
 	}
 	// What Compare did not read (gzip's trailer, tar padding) still counts.
-	n, err := io.Copy(io.Discard, src)
-	if err != nil {
+	if _, err := io.Copy(io.Discard, src); err != nil {
 		return err
 	}
-	if st, _ := f.Stat(); st != nil {
-		n = st.Size()
-	}
-	if n != r.Archive.Size || hex.EncodeToString(h.Sum(nil)) != r.Archive.SHA256 {
-		return fmt.Errorf("%w: %s in %s: %s: expected sha256 %s (%d bytes); remove it so it is fetched or archived again", ErrTampered, r.Archive.Path, prev.loc, index.ErrDigestMismatch, r.Archive.SHA256, r.Archive.Size)
+	if err := src.Verify(); err != nil {
+		return fmt.Errorf("%w: %s in %s: %v; remove it so it is fetched or archived again", ErrTampered, r.Archive.Path, prev.loc, err)
 	}
 	if compare {
 		o.verified.add(r.Archive.SHA256, rel.TreeHash)

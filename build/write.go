@@ -20,6 +20,7 @@ import (
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
+	"github.com/packgen/packgen/walk"
 )
 
 // previous is an earlier build read back for reuse and immutability checks.
@@ -148,24 +149,16 @@ func loadPrevious(ctx context.Context, loc string, trust *sign.Verifier) (*previ
 	p.rootDigest = index.Digest(data)
 	p.refs[index.RootSignaturePath(p.rootDigest)] = ""
 	p.refs[index.RootBundlePath(p.rootDigest)] = ""
-	err = index.WalkBuckets(root, func(ref index.FileRef) ([]byte, error) {
-		p.refs[ref.Path] = ref.SHA256
-		return index.FetchPinned(ctx, p.fetch, ref)
-	}, func(_ index.FileRef, bucket *index.Bucket, err error) error {
-		if err != nil {
-			return err
-		}
-		for _, s := range bucket.Packs {
+	w := &walk.Walker{Get: p.fetch}
+	err = w.Tree(ctx, root, walk.TreeVisitor{
+		Node: func(ref index.FileRef) { p.refs[ref.Path] = ref.SHA256 },
+		Shard: func(s index.Summary, shard *index.Shard) error {
 			p.refs[s.Shard.Path] = s.Shard.SHA256
 			p.shardRefs[s.Name] = s.Shard
 			p.refs[index.LatestShardPath(s.Name)] = s.Shard.SHA256
-			shard, err := index.ReadShard(ctx, p.fetch, s)
-			if err != nil {
-				return err
-			}
 			p.shards[s.Name] = shard
-		}
-		return nil
+			return nil
+		},
 	})
 	if err != nil {
 		return nil, fail(err)

@@ -8,17 +8,14 @@
 package rebuild
 
 import (
-	"archive/tar"
 	"errors"
 	"fmt"
 	"github.com/packgen/packgen/index"
 	"io"
-	"io/fs"
 	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	gzip "github.com/klauspost/compress/gzip"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/source"
 )
@@ -165,56 +162,36 @@ func fromGit(rel *source.Release) (map[string]entry, error) {
 }
 
 // readArchive lists a release archive's entries with the git blob ID of
-// each file's content, within the extractor's limits.
+// each file's content, within the extractor's checks and limits
+// (pack.ArchiveReader).
 func readArchive(r io.Reader, root string) (map[string]entry, error) {
-	zr, err := gzip.NewReader(r)
+	ar, err := pack.NewArchiveReader(r, "", pack.ArchiveLimits{})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", pack.ErrCorrupt, err)
+		return nil, err
 	}
-	defer zr.Close()
-	lim := pack.DefaultLimits
-	tr := tar.NewReader(io.LimitReader(zr, lim.MaxPackSize+int64(lim.MaxFiles+1)*1024))
+	defer ar.Close()
 	got := map[string]entry{}
 	var buf [32 << 10]byte
-	for n := 0; ; n++ {
-		hd, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	err = ar.Each(func(e *pack.ArchiveEntry) error {
+		if ar.Root != root {
+			return fmt.Errorf("%w: entry %q is not under %s/", pack.ErrUnsafePath, e.Name, root)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", pack.ErrCorrupt, err)
-		}
-		if n > lim.MaxFiles {
-			return nil, fmt.Errorf("%w: more than %d entries", pack.ErrTooLarge, lim.MaxFiles)
-		}
-		name := strings.TrimSuffix(hd.Name, "/")
-		if name == root {
-			continue
-		}
-		rel, ok := strings.CutPrefix(name, root+"/")
-		if !ok || !fs.ValidPath(rel) {
-			return nil, fmt.Errorf("%w: entry %q is not under %s/", pack.ErrUnsafePath, hd.Name, root)
-		}
-		if _, dup := got[rel]; dup {
-			return nil, fmt.Errorf("%w: entry %q appears twice", pack.ErrCorrupt, hd.Name)
-		}
-		switch hd.Typeflag {
-		case tar.TypeDir:
-			got[rel] = entry{kind: 'd'}
-		case tar.TypeSymlink:
-			got[rel] = entry{kind: 'l', id: plumbing.ComputeHash(plumbing.BlobObject, []byte(hd.Linkname)).String()}
-		case tar.TypeReg:
-			if hd.Size < 0 || hd.Size > lim.MaxFileSize {
-				return nil, fmt.Errorf("%w: %s is %d bytes", pack.ErrTooLarge, hd.Name, hd.Size)
-			}
-			h := plumbing.NewHasher(plumbing.BlobObject, hd.Size)
-			if _, err := io.CopyBuffer(h, tr, buf[:]); err != nil {
-				return nil, fmt.Errorf("%w: %s: %v", pack.ErrCorrupt, hd.Name, err)
-			}
-			got[rel] = entry{kind: 'f', mode: hd.Mode & 0o777, id: h.Sum().String()}
+		switch {
+		case e.IsDir():
+			got[e.Path] = entry{kind: 'd'}
+		case e.IsSymlink():
+			got[e.Path] = entry{kind: 'l', id: plumbing.ComputeHash(plumbing.BlobObject, []byte(e.Link)).String()}
 		default:
-			return nil, fmt.Errorf("%w: %s has type %q", pack.ErrUnsupportedEntry, hd.Name, hd.Typeflag)
+			h := plumbing.NewHasher(plumbing.BlobObject, e.Size)
+			if _, err := io.CopyBuffer(h, ar, buf[:]); err != nil {
+				return err
+			}
+			got[e.Path] = entry{kind: 'f', mode: e.HeaderMode & 0o777, id: h.Sum().String()}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return got, nil
 }
