@@ -51,6 +51,8 @@ type packData struct {
 	ReadmeNote             string
 	ReadmePlain            string
 	LogoNote               string
+	StateNote              string
+	Deleted                bool // every release is deleted: not listed
 }
 
 type repoRef struct {
@@ -62,6 +64,7 @@ type versionRow struct {
 	Version, Digest, Size, Created, Archive string
 	Commit, CommitURL                       string
 	Latest, Pre                             bool
+	Deprecated, Deleted                     bool
 }
 
 type depRow struct {
@@ -78,7 +81,7 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 		Meta:     meta,
 		CSP:      csp,
 		Registry: g.root.Registry,
-		Card:     g.card(e, "../../"),
+		Card:     g.heroCard(e),
 		Fetch:    "packgen fetch " + s.Name + "@" + l.Version,
 		Repo:     repoRefOf(g.root.Source.Repo),
 		LogoNote: f.logoNotice,
@@ -94,12 +97,22 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 			Commit:  shortCommit(r.Commit),
 			Latest:  r == l,
 			Pre:     v != nil && v.Prerelease() != "",
+
+			Deprecated: r.Deprecated(),
+			Deleted:    r.Deleted(),
 		}
 		if !r.Created.IsZero() {
 			row.Created = r.Created.UTC().Format("2006-01-02")
 		}
 		row.CommitURL = g.repo.commitURL(r.Commit)
 		d.Versions = append(d.Versions, row)
+	}
+	switch {
+	case l.Deleted():
+		d.Deleted = true
+		d.StateNote = "Every version of this pack is marked deleted (annotations.system_state): the platform no longer offers it, and it is not listed in the catalogue. This page stays for clusters that still run it."
+	case l.Deprecated():
+		d.StateNote = "Version " + l.Version + " is marked deprecated (annotations.system_state): the platform still offers it, with a warning. Plan a move to a supported pack or version."
 	}
 	for _, dep := range l.Dependencies {
 		row := depRow{Name: dep.PackName, Type: dep.Type, Layer: string(dep.Layer), Range: depRange(dep.MinVersion, dep.MaxVersion)}
@@ -185,6 +198,10 @@ func humanSize(n int64) string {
 
 // ---- index page ----
 
+// eagerCards is how many cards from the top of the index load their logo
+// eagerly.
+const eagerCards = 18
+
 type card struct {
 	Name, Display, Latest, Layer, LayerLabel, AddonType string
 	Clouds                                              []string
@@ -192,14 +209,20 @@ type card struct {
 	Href, Logo                                          string
 	Initials                                            string
 	Hue                                                 int
+	// Eager: the logo is above the fold and loads with the page (lazy
+	// logos there stay blank until the browser gets round to them).
+	Eager      bool
+	Deprecated bool
 }
 
 func (g *gen) card(e *entry, root string) card {
 	s, l := e.Shard, e.Latest
+	n := len(listedVersions(s))
 	c := card{
 		Name: s.Name, Display: displayName(l, s.Name), Latest: l.Version,
 		Layer: l.Layer, LayerLabel: layerLabel(l.Layer), AddonType: l.AddonType,
-		Clouds: sortedClouds(l.CloudTypes), Versions: len(s.Releases), Older: len(s.Releases) - 1,
+		Clouds: sortedClouds(l.CloudTypes), Versions: n, Older: max(n-1, 0),
+		Deprecated: l.Deprecated(),
 		Href:     root + PagePath(s.Name),
 		Initials: initials(displayName(l, s.Name)),
 		Hue:      hue(s.Name),
@@ -207,6 +230,28 @@ func (g *gen) card(e *entry, root string) card {
 	if e.HasLogo {
 		c.Logo = root + packDir(s.Name) + "/" + logoFile
 	}
+	return c
+}
+
+// listedVersions are a pack's versions the index lists: all but those
+// marked deleted, which only their exact version resolves.
+func listedVersions(s *index.Shard) []string {
+	var out []string
+	for _, r := range s.Releases {
+		if !r.Deleted() {
+			out = append(out, r.Version)
+		}
+	}
+	return out
+}
+
+// listed reports whether a pack appears on the index: not when every
+// release is deleted.
+func (e *entry) listed() bool { return !e.Latest.Deleted() }
+
+func (g *gen) heroCard(e *entry) card {
+	c := g.card(e, "../../")
+	c.Eager = true
 	return c
 }
 
@@ -267,8 +312,11 @@ func (g *gen) indexPage(entries []*entry) ([]byte, error) {
 	byTitle := map[string]*group{}
 	clouds := map[string]bool{}
 	layers := map[string]bool{}
-	releases := 0
+	releases, packs := 0, 0
 	for _, e := range entries {
+		if !e.listed() {
+			continue
+		}
 		t, rank := groupOf(e.Latest)
 		gr := byTitle[t]
 		if gr == nil {
@@ -280,13 +328,14 @@ func (g *gen) indexPage(entries []*entry) ([]byte, error) {
 			clouds[c] = true
 		}
 		layers[e.Latest.Layer] = true
-		releases += len(e.Shard.Releases)
+		releases += len(listedVersions(e.Shard))
+		packs++
 	}
 	d := indexData{
 		Root: "", Title: g.root.Registry, CSP: csp, Registry: g.root.Registry,
 		Repo: repoRefOf(g.root.Source.Repo), Commit: shortCommit(g.root.Source.Commit),
 		CommitURL: g.repo.commitURL(g.root.Source.Commit),
-		Packs:     len(entries), Releases: releases, HasPacks: len(entries) > 0,
+		Packs:     packs, Releases: releases, HasPacks: packs > 0,
 	}
 	if d.Title == "" {
 		d.Title = "Pack catalogue"
@@ -307,6 +356,18 @@ func (g *gen) indexPage(entries []*entry) ([]byte, error) {
 		}
 		return d.Groups[i].Title < d.Groups[j].Title
 	})
+	// The first screenful of cards (three columns by a few rows on a
+	// desktop) loads its logos with the page.
+	eager := eagerCards
+	for _, gr := range d.Groups {
+		for i := range gr.Cards {
+			if eager == 0 {
+				break
+			}
+			gr.Cards[i].Eager = true
+			eager--
+		}
+	}
 	for _, l := range []string{"os", "k8s", "cni", "csi", "addon"} {
 		if layers[l] {
 			d.Layers = append(d.Layers, option{l, layerLabel(l)})
@@ -361,12 +422,15 @@ func (g *gen) catalog(entries []*entry) *Catalog {
 	src.Repo = repoRefOf(src.Repo).Text
 	c := &Catalog{SchemaVersion: 1, Registry: g.root.Registry, Source: src, Packs: []CatalogEntry{}}
 	for _, e := range entries {
+		if !e.listed() {
+			continue
+		}
 		l := e.Latest
 		t, _ := groupOf(l)
 		ce := CatalogEntry{
 			Name: e.name(), DisplayName: displayName(l, e.name()), Layer: l.Layer, AddonType: l.AddonType,
 			Group: t, CloudTypes: sortedClouds(l.CloudTypes), Latest: l.Version,
-			Versions: e.Shard.Versions(), Page: PagePath(e.name()),
+			Versions: listedVersions(e.Shard), Page: PagePath(e.name()),
 		}
 		if ce.CloudTypes == nil {
 			ce.CloudTypes = []string{}
@@ -462,26 +526,38 @@ func (r *repoLink) commitURL(sha string) string {
 }
 
 // repoRefOf shows a repository URL, linked only when it is plain http(s)
-// (git@ forms of known forges become their https page).
+// (git@ forms of known forges become their https page). A local path or
+// file:// URL (a build from a checkout) is the builder's business, not the
+// reader's: nothing is shown.
 func repoRefOf(raw string) repoRef {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return repoRef{}
 	}
-	ref := repoRef{Text: raw}
-	// Never show credentials a remote URL may carry (https://TOKEN@host/...).
-	if u, err := url.Parse(raw); err == nil && u.User != nil && u.Scheme != "" {
-		u.User = nil
-		ref.Text = u.String()
-	}
 	if r := parseRepo(raw); r != nil {
-		ref.URL = r.base
-		return ref
+		return repoRef{Text: r.base, URL: r.base}
 	}
-	if u, err := url.Parse(raw); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil {
-		ref.URL = u.String()
+	if m := scpURL.FindStringSubmatch(raw); m != nil && !strings.Contains(raw, "://") && strings.Contains(m[1], ".") {
+		return repoRef{Text: raw} // git@host:path of an unknown forge
 	}
-	return ref
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return repoRef{}
+	}
+	// Never show credentials a remote URL may carry (https://TOKEN@host/...),
+	// nor link a URL that carried them.
+	creds := u.User != nil
+	u.User = nil
+	switch u.Scheme {
+	case "https", "http":
+		if creds {
+			return repoRef{Text: u.String()}
+		}
+		return repoRef{Text: u.String(), URL: u.String()}
+	case "ssh", "git":
+		return repoRef{Text: u.String()}
+	}
+	return repoRef{}
 }
 
 // ---- Markdown ----

@@ -383,11 +383,23 @@ func groupOf(r *index.Release) (string, int) {
 	case pack.LayerCSI:
 		return "Storage (CSI)", 3
 	}
-	t := strings.TrimSpace(r.AddonType)
+	t := addonType(r.AddonType)
 	if t == "" {
 		return "Add-ons", 5
 	}
-	return "Add-ons: " + strings.ToLower(t), 4
+	return "Add-ons: " + t, 4
+}
+
+// addonType normalises an add-on type for grouping: packs write the same
+// type as "app services", "App-Services" or "app_services".
+func addonType(t string) string {
+	t = strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' {
+			return ' '
+		}
+		return r
+	}, strings.ToLower(t))
+	return strings.Join(strings.Fields(t), " ")
 }
 
 // layerLabel is a short human name for a layer.

@@ -3,11 +3,14 @@ package site
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/packgen/packgen/index"
 )
 
 func writeSite(t testing.TB, packs []synthPack, o Options) (string, map[string]string) {
@@ -271,6 +274,22 @@ func TestCommitLinks(t *testing.T) {
 			t.Errorf("repoRefOf(%q) shows credentials: %q", c.raw, ref.Text)
 		}
 	}
+	// A build from a local checkout must not publish the builder's path.
+	for _, raw := range []string{"/srv/git/packs", "/tmp/TestBuild123/repo", "file:///home/me/packs", "../packs", `C:\\src\\packs`, "packs"} {
+		if ref := repoRefOf(raw); ref != (repoRef{}) {
+			t.Errorf("repoRefOf(%q) = %+v, want nothing shown", raw, ref)
+		}
+	}
+	root := &index.Root{Registry: "r", Source: index.Source{Repo: "/tmp/secret-place/repo", Commit: "0123456789abcdef0123456789abcdef01234567"}}
+	dir := t.TempDir()
+	if err := Write(dir, root, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{IndexFile, CatalogJSON} {
+		if b, _ := os.ReadFile(filepath.Join(dir, f)); bytes.Contains(b, []byte("secret-place")) {
+			t.Errorf("%s shows the local path of the source repository", f)
+		}
+	}
 }
 
 func TestCatalogJSON(t *testing.T) {
@@ -435,5 +454,71 @@ func TestArchiveEntries(t *testing.T) {
 	}
 	if !strings.Contains(string(page), `<span class="yk">a</span>`) {
 		t.Error("values.yaml not shown")
+	}
+}
+
+// TestSystemState: a deprecated release is badged with a note; a deleted
+// one is marked on its page and not listed; a pack whose every release is
+// deleted keeps its page but leaves the index and catalog.json.
+func TestSystemState(t *testing.T) {
+	packs := []synthPack{
+		{name: "old", layer: "addon", addonType: "monitoring", versions: []string{"1.0.0", "1.1.0"}, state: map[string]string{"1.1.0": "deprecated"}},
+		{name: "yanked", layer: "addon", addonType: "monitoring", versions: []string{"1.0.0", "2.0.0"}, state: map[string]string{"2.0.0": "Deleted"}},
+		{name: "gone", layer: "addon", addonType: "monitoring", versions: []string{"1.0.0"}, state: map[string]string{"1.0.0": "deleted"}},
+	}
+	_, files := writeSite(t, packs, Options{})
+	old := files["packs/old/index.html"]
+	if !strings.Contains(old, `<span class="tag warn">deprecated</span>`) || !strings.Contains(old, "Version 1.1.0 is marked deprecated") {
+		t.Error("deprecated release: no badge or note")
+	}
+	yanked := files["packs/yanked/index.html"]
+	if !strings.Contains(yanked, `class="deleted"`) || !strings.Contains(yanked, `<span class="tag bad">deleted</span>`) || !strings.Contains(yanked, "latest <span class=\"ver\">1.0.0</span>") {
+		t.Error("deleted release not marked, or chosen as latest")
+	}
+	gone := files["packs/gone/index.html"]
+	if !strings.Contains(gone, "Every version of this pack is marked deleted") {
+		t.Error("deleted pack's page not marked")
+	}
+	idx := files["index.html"]
+	if strings.Contains(idx, `id="pack-gone"`) || !strings.Contains(idx, `id="pack-yanked"`) || !strings.Contains(idx, "2 packs, 3 releases") {
+		t.Errorf("index lists deleted packs or releases")
+	}
+	if !regexp.MustCompile(`id="pack-old"[\s\S]*?<span class="tag warn">deprecated</span>`).MatchString(idx) {
+		t.Error("index card of a deprecated pack has no badge")
+	}
+	var c Catalog
+	if err := json.Unmarshal([]byte(files[CatalogJSON]), &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Packs) != 2 || c.Packs[1].Name != "yanked" || strings.Join(c.Packs[1].Versions, ",") != "1.0.0" {
+		t.Errorf("catalog.json: %+v", c.Packs)
+	}
+}
+
+// TestPublished: each version shows the date its release was created (the
+// commit it first appeared in), not one date for all.
+func TestPublished(t *testing.T) {
+	_, files := writeSite(t, manyPacks(1, 3), Options{})
+	page := files["packs/pack-00000/index.html"]
+	for _, d := range []string{"2024-01-01", "2024-01-02", "2024-01-03"} {
+		if !strings.Contains(page, "<td>"+d+"</td>") {
+			t.Errorf("no row published %s", d)
+		}
+	}
+}
+
+// TestAddonTypeGroups: spellings of one add-on type share a group.
+func TestAddonTypeGroups(t *testing.T) {
+	var packs []synthPack
+	for i, typ := range []string{"app services", "app-services", "App_Services ", "app  services", "monitoring"} {
+		packs = append(packs, synthPack{name: fmt.Sprintf("p%d", i), layer: "addon", addonType: typ, versions: []string{"1.0.0"}})
+	}
+	_, files := writeSite(t, packs, Options{})
+	var groups []string
+	for _, m := range regexp.MustCompile(`<h2 id="[^"]+">([^<]+) <span class="n">(\d+)`).FindAllStringSubmatch(files["index.html"], -1) {
+		groups = append(groups, m[1]+"="+m[2])
+	}
+	if strings.Join(groups, "|") != "Add-ons: app services=4|Add-ons: monitoring=1" {
+		t.Errorf("groups %q", groups)
 	}
 }
