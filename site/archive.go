@@ -81,7 +81,7 @@ func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
 			case !isPNG(b):
 				out.logoNotice = "logo.png is not a PNG image"
 			default:
-				out.logo = b
+				out.logo, out.logoNotice = scaleLogo(b)
 			}
 		case "values.yaml":
 			b, big, err := readCapped(tr, maxValues)

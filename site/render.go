@@ -223,9 +223,9 @@ func (g *gen) card(e *entry, root string) card {
 		Layer: l.Layer, LayerLabel: layerLabel(l.Layer), AddonType: l.AddonType,
 		Clouds: sortedClouds(l.CloudTypes), Versions: n, Older: max(n-1, 0),
 		Deprecated: l.Deprecated(),
-		Href:     root + PagePath(s.Name),
-		Initials: initials(displayName(l, s.Name)),
-		Hue:      hue(s.Name),
+		Href:       root + PagePath(s.Name),
+		Initials:   initials(displayName(l, s.Name)),
+		Hue:        hue(s.Name),
 	}
 	if e.HasLogo {
 		c.Logo = root + packDir(s.Name) + "/" + logoFile
@@ -567,6 +567,7 @@ var md = sync.OnceValue(func() goldmark.Markdown {
 		goldmark.WithExtensions(
 			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
 			extension.Strikethrough, extension.Linkify, extension.TaskList,
+			admonitions{},
 		),
 		goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(safeLinks{}, 1000))),
 		// Raw HTML stays disabled (goldmark's default): it is dropped.
@@ -581,6 +582,7 @@ const (
 	maxMarkdown       = 256 << 10
 	maxMarkdownLinks  = 2000 // '[' characters
 	maxMarkdownPrefix = 100  // bytes of container markers and indent starting a line
+	maxMarkdownFences = 1000 // admonition fence lines (each may nest one deeper)
 )
 
 // markdownTame reports whether src is within the bounds above.
@@ -588,6 +590,7 @@ func markdownTame(src []byte) bool {
 	if len(src) > maxMarkdown || bytes.Count(src, []byte("[")) > maxMarkdownLinks {
 		return false
 	}
+	fences := 0
 	for len(src) > 0 {
 		line := src
 		if i := bytes.IndexByte(src, '\n'); i >= 0 {
@@ -601,6 +604,11 @@ func markdownTame(src []byte) bool {
 		}
 		if n > maxMarkdownPrefix {
 			return false
+		}
+		if bytes.HasPrefix(line[n:], []byte(":::")) {
+			if fences++; fences > maxMarkdownFences {
+				return false
+			}
 		}
 	}
 	return true

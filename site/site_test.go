@@ -2,8 +2,13 @@ package site
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -520,5 +525,144 @@ func TestAddonTypeGroups(t *testing.T) {
 	}
 	if strings.Join(groups, "|") != "Add-ons: app services=4|Add-ons: monitoring=1" {
 		t.Errorf("groups %q", groups)
+	}
+}
+
+func TestAdmonitions(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{":::tip\nUse **this**.\n:::\n", `<aside class="admonition tip" role="note"><p class="admonition-title">Tip</p>` + "\n<p>Use <strong>this</strong>.</p>\n</aside>\n"},
+		{":::warning Mind the <gap>\ntext\n:::", `<aside class="admonition warning" role="note"><p class="admonition-title">Mind the &lt;gap&gt;</p>` + "\n<p>text</p>\n</aside>\n"},
+		{":::info[Heads up]\n- a\n- b\n:::", `<aside class="admonition info" role="note"><p class="admonition-title">Heads up</p>` + "\n<ul>\n<li>a</li>\n<li>b</li>\n</ul>\n</aside>\n"},
+		{"para\n:::danger\nno\n:::\nafter", "<p>para</p>\n" + `<aside class="admonition danger" role="note"><p class="admonition-title">Danger</p>` + "\n<p>no</p>\n</aside>\n<p>after</p>\n"},
+		{"::::note\nouter\n:::tip\ninner\n:::\nstill outer\n::::", `<aside class="admonition note" role="note"><p class="admonition-title">Note</p>` + "\n<p>outer</p>\n" + `<aside class="admonition tip" role="note"><p class="admonition-title">Tip</p>` + "\n<p>inner</p>\n</aside>\n<p>still outer</p>\n</aside>\n"},
+		{":::unknown\ntext\n:::", "<p>:::unknown\ntext\n:::</p>\n"},
+		{":::note\n<script>alert(1)</script>\n[x](javascript:alert(1))\n:::", `<aside class="admonition note" role="note"><p class="admonition-title">Note</p>` + "\n<!-- raw HTML omitted -->\n<p>x</p>\n</aside>\n"},
+		{":::tip\nunclosed", `<aside class="admonition tip" role="note"><p class="admonition-title">Tip</p>` + "\n<p>unclosed</p>\n</aside>\n"},
+		{"```\n:::tip\n```", "<pre><code>:::tip\n</code></pre>\n"},
+	} {
+		got, err := renderMarkdown([]byte(c.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != c.want {
+			t.Errorf("%q:\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+	if markdownTame([]byte(strings.Repeat(":::note\n", maxMarkdownFences+1))) {
+		t.Error("thousands of nested admonitions rendered as Markdown")
+	}
+}
+
+// FuzzAdmonition: whatever the fences, asides balance and nothing that
+// could run script comes out.
+func FuzzAdmonition(f *testing.F) {
+	for _, s := range []string{":::tip\nx\n:::", "::::note\n:::tip\n:::\n::::", ":::warning <b>t</b>\n<script>x</script>\n:::", ":::info[a\n:::", "> :::tip\n> x\n> :::", "- :::note\n  x\n  :::", ":::danger\n```\n:::\n```\n:::"} {
+		f.Add(s)
+	}
+	tag := regexp.MustCompile(`<[^>]*>?`)
+	bad := regexp.MustCompile(`(?i)^<(?:script|img|iframe|svg|style|object|embed|form)|\son[a-z]+\s*=|(?:href|src)="\s*(?:javascript|data|vbscript|file):|style=`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if !markdownTame([]byte(s)) {
+			return
+		}
+		h, err := renderMarkdown([]byte(s))
+		if err != nil {
+			return
+		}
+		out := string(h)
+		if o, c := strings.Count(out, "<aside "), strings.Count(out, "</aside>"); o != c {
+			t.Fatalf("%q: %d <aside> but %d </aside> in %q", s, o, c, out)
+		}
+		for _, m := range tag.FindAllString(out, -1) {
+			if bad.MatchString(m) {
+				t.Fatalf("%q rendered %q", s, out)
+			}
+		}
+	})
+}
+
+func encodePNG(t testing.TB, img image.Image) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestScaleLogo: large logos are scaled to fit 144 px, by area average,
+// the same bytes every time; small ones pass through; bombs are refused.
+func TestScaleLogo(t *testing.T) {
+	// 1000×500, left half opaque red, right half transparent: noise-free
+	// PNGs compress well, so add a gradient to make it large.
+	src := image.NewNRGBA(image.Rect(0, 0, 1000, 500))
+	for y := 0; y < 500; y++ {
+		for x := 0; x < 1000; x++ {
+			if x < 500 {
+				src.SetNRGBA(x, y, color.NRGBA{255, uint8(y * x % 7), uint8((x ^ y) & 3), 255})
+			}
+		}
+	}
+	in := encodePNG(t, src)
+	a, note := scaleLogo(in)
+	b, _ := scaleLogo(in)
+	if note != "" || !bytes.Equal(a, b) {
+		t.Fatalf("note %q, deterministic %v", note, bytes.Equal(a, b))
+	}
+	img, err := png.Decode(bytes.NewReader(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds().Dx() != 144 || img.Bounds().Dy() != 72 || len(a) >= len(in)/4 {
+		t.Errorf("scaled to %v, %d bytes from %d", img.Bounds(), len(a), len(in))
+	}
+	if r, _, _, al := img.At(10, 10).RGBA(); r>>8 != 255 || al>>8 != 255 {
+		t.Errorf("left pixel %v", img.At(10, 10))
+	}
+	if _, _, _, al := img.At(130, 10).RGBA(); al != 0 {
+		t.Errorf("right pixel %v", img.At(130, 10))
+	}
+	// The column straddling the edge (source x 500 falls in destination
+	// column 72 exactly at its start) and an odd split average.
+	odd, _ := scaleLogo(encodePNG(t, src.SubImage(image.Rect(0, 0, 999, 500))))
+	if img2, err := png.Decode(bytes.NewReader(odd)); err != nil || img2.Bounds().Dx() != 144 {
+		t.Errorf("odd size: %v %v", err, img2)
+	}
+
+	if out, note := scaleLogo(tinyPNG); !bytes.Equal(out, tinyPNG) || note != "" {
+		t.Error("a tiny logo was changed")
+	}
+	// A header claiming 50,000 pixels square.
+	bomb := append([]byte{}, tinyPNG...)
+	binary.BigEndian.PutUint32(bomb[16:], 50000)
+	binary.BigEndian.PutUint32(bomb[20:], 50000)
+	binary.BigEndian.PutUint32(bomb[29:], crc32.ChecksumIEEE(bomb[12:29]))
+	if out, note := scaleLogo(bomb); out != nil || !strings.Contains(note, "50000×50000") {
+		t.Errorf("bomb: %d bytes, %q", len(out), note)
+	}
+	if out, note := scaleLogo(append(append([]byte{}, pngMagic...), "junk"...)); out != nil || note == "" {
+		t.Error("broken PNG accepted")
+	}
+	// Through the catalogue: the published logo is the scaled one.
+	_, files := writeSite(t, []synthPack{{name: "big", layer: "os", versions: []string{"1.0.0"}, files: map[string][]byte{"logo.png": in}}}, Options{})
+	if files["packs/big/logo.png"] != string(a) {
+		t.Error("the catalogue did not publish the scaled logo")
+	}
+}
+
+func TestShares(t *testing.T) {
+	for _, c := range [][2]int{{10, 3}, {7, 7}, {2192, 144}, {145, 144}, {3, 1}} {
+		for d, ss := range shares(c[0], c[1]) {
+			sum := 0
+			for _, s := range ss {
+				sum += s.w
+				if s.i < 0 || s.i >= c[0] {
+					t.Fatalf("%v: index %d", c, s.i)
+				}
+			}
+			if sum != c[0] {
+				t.Errorf("%v: destination %d weighs %d", c, d, sum)
+			}
+		}
 	}
 }
