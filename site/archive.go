@@ -36,6 +36,10 @@ type latestFiles struct {
 	valuesTooLarge bool
 	readmeTooLarge bool
 	logoNotice     string
+	// presets.yaml and schema.yaml, when present and within maxValues.
+	presets, schema       []byte
+	hasPresets, hasSchema bool
+	presetsBig, schemaBig bool
 }
 
 // readLatest streams the release's archive from the staged site and keeps
@@ -89,6 +93,18 @@ func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
 				return nil, fmt.Errorf("read %s: values.yaml: %w", p, err)
 			}
 			out.hasValues, out.values, out.valuesTooLarge = true, b, big
+		case "presets.yaml":
+			b, big, err := readCapped(tr, maxValues)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: presets.yaml: %w", p, err)
+			}
+			out.hasPresets, out.presets, out.presetsBig = true, b, big
+		case "schema.yaml":
+			b, big, err := readCapped(tr, maxValues)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: schema.yaml: %w", p, err)
+			}
+			out.hasSchema, out.schema, out.schemaBig = true, b, big
 		case "README.md":
 			b, big, err := readCapped(tr, maxReadme)
 			if err != nil {

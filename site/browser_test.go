@@ -1,8 +1,13 @@
 package site
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -55,11 +60,25 @@ func buildExamples(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for src, dst := range map[string]string{"../examples/packs": "packs", "testdata/xss-1.0.0": "packs/xss-1.0.0"} {
+	// The showcase pack's first version lands weeks before everything
+	// else, so its pages must show two different publication dates.
+	abs, _ := filepath.Abs("testdata/showcase-1.0.0")
+	if err := repo.CopyDir(abs, "packs/showcase-1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit("showcase 1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	repo.Now = repo.Now.AddDate(0, 0, 40)
+	for src, dst := range map[string]string{"../examples/packs": "packs", "testdata/xss-1.0.0": "packs/xss-1.0.0", "testdata/showcase-1.1.0": "packs/showcase-1.1.0"} {
 		abs, _ := filepath.Abs(src)
 		if err := repo.CopyDir(abs, dst); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A logo as packs ship them: 1200 px square and over a megabyte.
+	if err := repo.Write("packs/showcase-1.1.0/logo.png", bigLogo(t, 1200)); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := repo.Commit("packs"); err != nil {
 		t.Fatal(err)
@@ -67,7 +86,7 @@ func buildExamples(t *testing.T) string {
 	out := filepath.Join(tmp, "site")
 	_, err = build.Run(context.Background(), build.Options{
 		Repo: repo.Dir, PacksDir: "packs", Out: out, Registry: "examples",
-		RepoURL: "git@github.com:example/packs.git",
+		RepoURL: "git@github.com:example/packs.git", History: true,
 		Site: func(dir string, s *build.Snapshot) error {
 			return Write(dir, s.Root, s.Shards)
 		},
@@ -76,6 +95,36 @@ func buildExamples(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// bigLogo is a px-square PNG with enough detail not to compress away: a
+// blue ring on transparent, over a noisy pattern.
+func bigLogo(t *testing.T, px int) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, px, px))
+	c := float64(px) / 2
+	seed := uint32(1)
+	for y := 0; y < px; y++ {
+		for x := 0; x < px; x++ {
+			seed = seed*1664525 + 1013904223
+			dx, dy := float64(x)-c, float64(y)-c
+			d := math.Sqrt(dx*dx + dy*dy)
+			switch {
+			case d < c*0.55:
+				img.SetNRGBA(x, y, color.NRGBA{29, 78, 216, 255})
+			case d < c*0.95:
+				img.SetNRGBA(x, y, color.NRGBA{uint8(seed >> 24), uint8(160 + seed>>28), 80, 255})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() < 1<<20 || buf.Len() > maxLogo {
+		t.Fatalf("test logo is %d bytes", buf.Len())
+	}
+	return buf.Bytes()
 }
 
 // serveDir serves a site with the project's server on loopback.
@@ -268,6 +317,7 @@ func TestBrowser(t *testing.T) {
 		"Add-ons: security":      {"xss", "falco"},
 		"Add-ons: ingress":       {"ingress-nginx"},
 		"Add-ons: load balancer": {"lb-metallb"},
+		"Add-ons: app services":  {"showcase"}, // 1.0.0 says app-services
 	}
 	for g, names := range want {
 		got := strings.Join(groups[g], ",")
@@ -294,7 +344,7 @@ func TestBrowser(t *testing.T) {
 	b.run(t, chromedp.SendKeys("#q", "prometheus", chromedp.ByQuery), waitFrames)
 	groups = b.groups(t)
 	b.eval(t, `document.getElementById("count").textContent`, &count)
-	if len(groups) != 1 || strings.Join(groups["Add-ons: monitoring"], ",") != "prometheus-operator" || count != "1 of 10 packs" {
+	if len(groups) != 1 || strings.Join(groups["Add-ons: monitoring"], ",") != "prometheus-operator" || count != "1 of 11 packs" {
 		t.Errorf("search prometheus: %v (%q)", groups, count)
 	}
 	b.run(t, setValue("q", "zzz-nothing"), waitFrames)
@@ -382,6 +432,13 @@ func TestBrowser(t *testing.T) {
 	}
 	b.check(t, "pack page")
 
+	b.showcase(t, base, shots)
+
+	// Contrast: every text on every page, in both themes (dark below).
+	for _, p := range []string{"", "packs/showcase/index.html", "packs/prometheus-operator/index.html"} {
+		b.contrast(t, base+p)
+	}
+
 	// XSS fixture: nothing runs, the text is shown escaped.
 	for _, p := range []string{"", "packs/xss/index.html"} {
 		b.run(t, chromedp.Navigate(base+p), chromedp.WaitReady("footer", chromedp.ByQuery), chromedp.Sleep(150*time.Millisecond))
@@ -436,6 +493,11 @@ func TestBrowser(t *testing.T) {
 	b.screenshot(t, shots, "catalogue-dark.png")
 	b.run(t, chromedp.Navigate(base+"packs/falco/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
 	b.screenshot(t, shots, "pack-dark.png")
+	for _, p := range []string{"", "packs/showcase/index.html", "packs/falco/index.html"} {
+		b.contrast(t, base+p)
+	}
+	b.run(t, chromedp.Navigate(base+"packs/showcase/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
+	b.screenshot(t, shots, "showcase-dark.png")
 	b.run(t, emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}))
 	b.check(t, "dark mode")
 
@@ -455,6 +517,142 @@ func TestBrowser(t *testing.T) {
 	}
 	b.check(t, "file://")
 	t.Logf("screenshots in %s", shots)
+}
+
+// showcase checks the views of the showcase fixture's page: admonitions,
+// presets, schema, constraints, snippets, trust, dates, the scaled logo.
+func (b *browser) showcase(t *testing.T, base, shots string) {
+	t.Helper()
+	b.run(t, chromedp.Navigate(base+"packs/showcase/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
+	var res struct {
+		Asides   []string `json:"asides"`
+		Colours  int      `json:"colours"`
+		Raw      bool     `json:"raw"`
+		Presets  []string `json:"presets"`
+		Groups   []string `json:"groups"`
+		Schema   []string `json:"schema"`
+		Required int      `json:"required"`
+		Res      []string `json:"res"`
+		Deps     []string `json:"deps"`
+		Snips    []string `json:"snips"`
+		Dates    []string `json:"dates"`
+		Dep      []string `json:"dep"`
+		Logo     []int    `json:"logo"`
+		Eager    string   `json:"eager"`
+		YAMLOver int      `json:"yamlOver"`
+		Trust    string   `json:"trust"`
+	}
+	b.eval(t, `(() => {
+  const all = (q, f) => [...document.querySelectorAll(q)].map(f || (e => e.textContent.trim()));
+  const asides = [...document.querySelectorAll(".readme aside.admonition")];
+  const img = document.querySelector(".hero img.logo");
+  const y = document.querySelector("section[aria-labelledby=values-h] pre.yaml");
+  return {
+    asides: asides.map(a => a.className.split(" ")[1] + ":" + a.querySelector(".admonition-title").textContent),
+    colours: new Set(asides.map(a => getComputedStyle(a).borderLeftColor)).size,
+    raw: document.querySelector(".readme").textContent.includes(":::"),
+    presets: all(".preset .preset-name strong"),
+    groups: all(".preset-group h3"),
+    schema: all("table.schema tbody th code"),
+    required: document.querySelectorAll("table.schema .tag.ok").length,
+    res: all("table.resources tbody tr", tr => [...tr.children].map(c => c.textContent.trim()).join("|")),
+    deps: all("table.deps tbody th", th => th.querySelector("a") ? "link:" + th.querySelector("a").getAttribute("href") : "external:" + th.textContent.trim()),
+    snips: all(".snippet code", c => c.id),
+    dates: all("table.versions tbody tr", tr => tr.querySelector(".ver").textContent + "@" + tr.children[1].textContent),
+    dep: all("table.versions .tag.warn"),
+    logo: img ? [img.naturalWidth, img.naturalHeight] : [],
+    eager: img ? img.getAttribute("loading") : "",
+    yamlOver: y.scrollWidth - y.clientWidth,
+    trust: document.querySelector(".trust").textContent,
+  };
+})()`, &res)
+	if strings.Join(res.Asides, ",") != "tip:Tip,warning:Upgrading from 1.0,info:Info,danger:Danger,note:Note" || res.Colours != 5 || res.Raw {
+		t.Errorf("admonitions %v, %d colours, raw fences shown %v", res.Asides, res.Colours, res.Raw)
+	}
+	if strings.Join(res.Groups, ",") != "Size,Metrics" || strings.Join(res.Presets, ",") != "Small,Large,Disable metrics" {
+		t.Errorf("presets %v in groups %v", res.Presets, res.Groups)
+	}
+	if len(res.Schema) != 5 || res.Schema[0] != "manifests.showcase.image" || res.Required != 3 {
+		t.Errorf("schema rows %v, %d required", res.Schema, res.Required)
+	}
+	if strings.Join(res.Res, ";") != "CPU|2 cores (2000 m)|the minimum;Memory|4 GiB (4096 MiB)|the minimum;Disk|20 GB|on worker nodes, request at manifests.showcase.resources.requests.storage, × replicas at manifests.showcase.replicas" {
+		t.Errorf("resources %q", res.Res)
+	}
+	if strings.Join(res.Deps, ",") != "link:../kubernetes/index.html,external:cert-manager external" {
+		t.Errorf("dependencies %q", res.Deps)
+	}
+	if strings.Join(res.Snips, ",") != "fetch-cmd,profile-yaml,terraform-hcl" {
+		t.Errorf("snippets %v", res.Snips)
+	}
+	if strings.Join(res.Dates, ",") != "1.1.0@2024-02-11,1.0.0@2024-01-02" || strings.Join(res.Dep, ",") != "deprecated" {
+		t.Errorf("versions %v, badges %v", res.Dates, res.Dep)
+	}
+	if len(res.Logo) != 2 || res.Logo[0] != 144 || res.Logo[1] != 144 || res.Eager != "eager" {
+		t.Errorf("hero logo %v, loading %q", res.Logo, res.Eager)
+	}
+	if res.YAMLOver > 0 {
+		t.Errorf("values.yaml scrolls %dpx sideways", res.YAMLOver)
+	}
+	if !strings.Contains(res.Trust, "unsigned") || !strings.Contains(res.Trust, "SHA-256") {
+		t.Errorf("trust %q", res.Trust)
+	}
+	// Copy the profile snippet.
+	var clip string
+	b.run(t, chromedp.Click(`button[data-copy="profile-yaml"]`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector('button[data-copy="profile-yaml"]').textContent === "Copied"`, nil, chromedp.WithPollingTimeout(3*time.Second)),
+		chromedp.Evaluate(`navigator.clipboard.readText()`, &clip, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if clip != "  - pack: showcase\n    version: \"1.1.0\"\n    registry: examples\n" {
+		t.Errorf("profile snippet copied as %q", clip)
+	}
+	b.screenshot(t, shots, "showcase-desktop.png")
+	b.check(t, "showcase")
+}
+
+// contrastJS lists text whose colour against its background is below
+// WCAG AA (4.5:1, or 3:1 for large text). Backgrounds with alpha are
+// blended over their ancestors'.
+const contrastJS = `(() => {
+  const parse = s => {
+    let m = s.match(/rgba?\(([^)]+)\)/);
+    if (m) { const p = m[1].split(/[ ,\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; }
+    m = s.match(/color\(srgb ([^)]+)\)/);
+    if (m) { const p = m[1].split(/[ \/]+/).filter(Boolean).map(Number); return [p[0]*255, p[1]*255, p[2]*255, p.length > 3 ? p[3] : 1]; }
+    return null;
+  };
+  const over = (top, under) => { const a = top[3]; return [0,1,2].map(i => top[i]*a + under[i]*(1-a)).concat([1]); };
+  const bg = el => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor); if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; } }
+    let c = [255, 255, 255, 1];
+    if (layers.length && layers[layers.length-1][3] >= 1) c = layers.pop();
+    while (layers.length) c = over(layers.pop(), c);
+    return c;
+  };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v/12.92 : Math.pow((v+0.055)/1.055, 2.4); }; return 0.2126*f(c[0]) + 0.7152*f(c[1]) + 0.0722*f(c[2]); };
+  const out = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const r = el.getBoundingClientRect(), st = getComputedStyle(el);
+    if (!r.width || !r.height || st.visibility === "hidden" || el.closest("[hidden]") || el.classList.contains("skip")) continue;
+    let fg = parse(st.color); const b = bg(el);
+    if (!fg) continue;
+    if (fg[3] < 1) fg = over(fg, b);
+    const l1 = lum(fg), l2 = lum(b), ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    const size = parseFloat(st.fontSize), bold = +st.fontWeight >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) out.push(el.tagName.toLowerCase() + "." + el.className + " " + JSON.stringify(el.textContent.trim().slice(0, 30)) + ": " + ratio.toFixed(2));
+  }
+  return [...new Set(out)].slice(0, 20);
+})()`
+
+func (b *browser) contrast(t *testing.T, url string) {
+	t.Helper()
+	var low []string
+	b.run(t, chromedp.Navigate(url), chromedp.WaitReady("footer", chromedp.ByQuery))
+	b.eval(t, contrastJS, &low)
+	for _, l := range low {
+		t.Errorf("%s: low contrast: %s", url, l)
+	}
 }
 
 // TestBrowserScale types into the search of a 5,000-pack catalogue. The

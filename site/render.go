@@ -53,6 +53,25 @@ type packData struct {
 	LogoNote               string
 	StateNote              string
 	Deleted                bool // every release is deleted: not listed
+	Presets                []presetGroup
+	PresetsNote            string
+	Schema                 []schemaRow
+	SchemaNote             string
+	Resources              []resourceRow
+	Snippets               []snippet
+	Signed                 bool
+	Digest                 string
+	SigHref, BundleHref    string
+}
+
+// snippet is a copy-paste block of the "Use it" section.
+type snippet struct {
+	ID, Title, Lang, Text, Hint string
+}
+
+type resourceRow struct {
+	Type, Min  string
+	Components []string
 }
 
 type repoRef struct {
@@ -62,6 +81,7 @@ type repoRef struct {
 
 type versionRow struct {
 	Version, Digest, Size, Created, Archive string
+	Sig, Bundle                             string // relative links, "" when unsigned
 	Commit, CommitURL                       string
 	Latest, Pre                             bool
 	Deprecated, Deleted                     bool
@@ -94,6 +114,8 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 			Digest:  r.Archive.SHA256,
 			Size:    humanSize(r.Archive.Size),
 			Archive: relArchive(s.Name, r.Archive.Path),
+			Sig:     relArchive(s.Name, r.Signature),
+			Bundle:  relArchive(s.Name, r.Bundle),
 			Commit:  shortCommit(r.Commit),
 			Latest:  r == l,
 			Pre:     v != nil && v.Prerelease() != "",
@@ -113,6 +135,29 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 		d.StateNote = "Every version of this pack is marked deleted (annotations.system_state): the platform no longer offers it, and it is not listed in the catalogue. This page stays for clusters that still run it."
 	case l.Deprecated():
 		d.StateNote = "Version " + l.Version + " is marked deprecated (annotations.system_state): the platform still offers it, with a warning. Plan a move to a supported pack or version."
+	}
+	d.Signed = l.Signature != ""
+	d.Digest = l.Archive.SHA256
+	d.SigHref, d.BundleHref = relArchive(s.Name, l.Signature), relArchive(s.Name, l.Bundle)
+	d.Snippets = g.snippets(s.Name, l.Version)
+	d.Resources = resourceRows(l)
+	if f.hasPresets {
+		if f.presetsBig {
+			d.PresetsNote = "presets.yaml is larger than 1 MiB and is not shown."
+		} else if p, err := parsePresets(f.presets); err != nil {
+			d.PresetsNote = "presets.yaml could not be read, so it is not shown (" + err.Error() + ")."
+		} else {
+			d.Presets = p
+		}
+	}
+	if f.hasSchema {
+		if f.schemaBig {
+			d.SchemaNote = "schema.yaml is larger than 1 MiB and is not shown."
+		} else if rows, err := parseSchema(f.schema); err != nil {
+			d.SchemaNote = "schema.yaml could not be read, so it is not shown (" + err.Error() + ")."
+		} else {
+			d.Schema = rows
+		}
 	}
 	for _, dep := range l.Dependencies {
 		row := depRow{Name: dep.PackName, Type: dep.Type, Layer: string(dep.Layer), Range: depRange(dep.MinVersion, dep.MaxVersion)}
@@ -162,9 +207,84 @@ func displayName(r *index.Release, name string) string {
 	return name
 }
 
-// relArchive is the archive's path relative to the pack's page.
+// relArchive is the path of a release file (archive, signature, bundle)
+// relative to the pack's page; "" for none or one outside the pack.
 func relArchive(name, p string) string {
-	return strings.TrimPrefix(p, "packs/"+name+"/")
+	rel, ok := strings.CutPrefix(p, "packs/"+name+"/")
+	if !ok || rel == "" || strings.Contains(rel, "..") {
+		return ""
+	}
+	return rel
+}
+
+// snippets are the ways to use a release: the packgen client, a profile
+// layer, and the vendor's Terraform provider.
+func (g *gen) snippets(name, version string) []snippet {
+	reg := g.root.Registry
+	if reg == "" {
+		reg = "REGISTRY"
+	}
+	tf := strings.ReplaceAll(name, "-", "_")
+	if tf == "" || tf[0] >= '0' && tf[0] <= '9' {
+		tf = "pack_" + tf
+	}
+	return []snippet{
+		{ID: "fetch-cmd", Title: "packgen", Lang: "shell", Text: "packgen fetch " + name + "@" + version,
+			Hint: "Downloads the archive and verifies it against the signed index."},
+		{ID: "profile-yaml", Title: "Cluster profile (profile.yaml)", Lang: "yaml",
+			Text: "  - pack: " + name + "\n    version: \"" + version + "\"\n    registry: " + reg + "\n",
+			Hint: "A layer under layers:, pinned to this version; registry is the name you configured for this registry."},
+		{ID: "terraform-hcl", Title: "Terraform (spectrocloud provider)", Lang: "hcl",
+			Text: "data \"spectrocloud_registry\" \"registry\" {\n  name = \"" + reg + "\"\n}\n\n" +
+				"data \"spectrocloud_pack\" \"" + tf + "\" {\n  name         = \"" + name + "\"\n  version      = \"" + version + "\"\n  registry_uid = data.spectrocloud_registry.registry.id\n}\n",
+			Hint: "The pack as the platform's provider looks it up, by name and version in this registry."},
+	}
+}
+
+// resourceRows shows constraints.resources in the units the platform
+// uses: CPU in millicores, memory in MiB, disk in GB.
+func resourceRows(r *index.Release) []resourceRow {
+	var out []resourceRow
+	for _, res := range r.Resources {
+		row := resourceRow{Type: res.Type}
+		switch res.Type {
+		case "cpu":
+			row.Type = "CPU"
+			row.Min = fmt.Sprintf("%d millicores", res.MinLimit)
+			if res.MinLimit%1000 == 0 && res.MinLimit > 0 {
+				row.Min = fmt.Sprintf("%d cores (%d m)", res.MinLimit/1000, res.MinLimit)
+			}
+		case "memory":
+			row.Type = "Memory"
+			row.Min = fmt.Sprintf("%d MiB", res.MinLimit)
+			if res.MinLimit%1024 == 0 && res.MinLimit > 0 {
+				row.Min = fmt.Sprintf("%d GiB (%d MiB)", res.MinLimit/1024, res.MinLimit)
+			}
+		case "diskSize":
+			row.Type = "Disk"
+			row.Min = fmt.Sprintf("%d GB", res.MinLimit)
+		default:
+			row.Min = fmt.Sprintf("%d", res.MinLimit)
+		}
+		if res.MinLimit == 0 {
+			row.Min = "—"
+		}
+		for _, c := range res.Components {
+			var parts []string
+			if c.ScheduleType != "" {
+				parts = append(parts, "on "+c.ScheduleType+" nodes")
+			}
+			if c.ResourceRequestParamRef != "" {
+				parts = append(parts, "request at "+c.ResourceRequestParamRef)
+			}
+			if c.ReplicaCountParamRef != "" {
+				parts = append(parts, "× replicas at "+c.ReplicaCountParamRef)
+			}
+			row.Components = append(row.Components, strings.Join(parts, ", "))
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 func depRange(min, max string) string {

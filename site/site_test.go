@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/pack"
 )
 
 func writeSite(t testing.TB, packs []synthPack, o Options) (string, map[string]string) {
@@ -362,7 +364,7 @@ func TestGroupsAndLinks(t *testing.T) {
 	if !strings.Contains(page, `href="https://github.com/example/packs/commit/0000000000000000000000000000000000000001"`) {
 		t.Error("commit not linked")
 	}
-	if !strings.Contains(page, `<code id="fetch-cmd">packgen fetch pack-00006@1.1.0</code>`) {
+	if !strings.Contains(page, `<code id="fetch-cmd" class="lang-shell">packgen fetch pack-00006@1.1.0</code>`) {
 		t.Error("fetch snippet")
 	}
 }
@@ -664,5 +666,106 @@ func TestShares(t *testing.T) {
 				t.Errorf("%v: destination %d weighs %d", c, d, sum)
 			}
 		}
+	}
+}
+
+func TestSchemaExpr(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want schemaRow
+	}{
+		{`{{ required | format "${string}" | options "modern_ebpf","ebpf","kmod" }}`, schemaRow{Type: "string", Required: true, Allowed: []string{"modern_ebpf", "ebpf", "kmod"}}},
+		{`{{ readonly | hidden | format "${number}" | range "1-10" }}`, schemaRow{Type: "number", Readonly: true, Hidden: true, Rules: []string{"range 1-10"}}},
+		{`{{ format "${string}" | regex "^a|b$" | hints "one","two \"q\"" }}`, schemaRow{Type: "string", Rules: []string{"matches ^a|b$"}, Hints: []string{"one", `two "q"`}}},
+		{`{{ mystery 3 }}`, schemaRow{Rules: []string{"mystery 3"}}},
+		{``, schemaRow{}},
+		{`{{ format "${str`, schemaRow{Type: "str"}},
+	} {
+		got := parseSchemaExpr(c.in)
+		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", c.want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestPresetsAndSchema(t *testing.T) {
+	presets := []byte("presets:\n  - name: a\n    displayName: Small\n    group: Size\n    remove: [x.y]\n    add: |\n      x:\n        y: 1 # <b>\n  - name: b\n    group: Other\n  - name: c\n    displayName: Large\n    group: Size\n")
+	groups, err := parsePresets(presets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 2 || groups[0].Name != "Size" || len(groups[0].Presets) != 2 || groups[1].Presets[0].Display != "b" || groups[0].Presets[0].Remove[0] != "x.y" {
+		t.Fatalf("groups %+v", groups)
+	}
+	if !strings.Contains(string(groups[0].Presets[0].Add), `<span class="yc"># &lt;b&gt;</span>`) {
+		t.Errorf("add not highlighted and escaped: %s", groups[0].Presets[0].Add)
+	}
+	for _, bad := range []string{"presets: 3", "presets: [", "presets:\n" + strings.Repeat("  - name: x\n", maxPresets+1)} {
+		if _, err := parsePresets([]byte(bad)); !errors.Is(err, errPlatformFile) {
+			t.Errorf("%.30q: %v", bad, err)
+		}
+	}
+	rows, err := parseSchema([]byte("b.path:\n  schema: '{{ required }}'\na.path:\n  schema: '{{ format \"${boolean}\" }}'\nc: '{{ readonly }}'\n"))
+	if err != nil || len(rows) != 3 || rows[0].Path != "b.path" || !rows[0].Required || rows[1].Type != "boolean" || !rows[2].Readonly {
+		t.Errorf("rows %+v, %v", rows, err)
+	}
+	for _, bad := range []string{"- a", "a: [", "3"} {
+		if _, err := parseSchema([]byte(bad)); !errors.Is(err, errPlatformFile) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+
+	p := synthPack{name: "ui", layer: "addon", versions: []string{"1.0.0"}, files: map[string][]byte{
+		"presets.yaml": presets,
+		"schema.yaml":  []byte("x.y:\n  schema: '{{ required | format \"${string}\" | options \"<one>\",\"two\" }}'\n"),
+	}}
+	broken := synthPack{name: "broken-ui", layer: "addon", versions: []string{"1.0.0"}, files: map[string][]byte{"presets.yaml": []byte("presets: ["), "schema.yaml": []byte("- 1")}}
+	_, files := writeSite(t, []synthPack{p, broken}, Options{})
+	page := files["packs/ui/index.html"]
+	for _, want := range []string{`<h2 id="presets-h">Presets</h2>`, `<h3 class="sub-h">Size</h3>`, `<strong>Large</strong>`, `<code>x.y</code>`, `<h2 id="schema-h">Parameters`, `<code class="opt">&lt;one&gt;</code>`, `<span class="tag ok">required</span>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	bp := files["packs/broken-ui/index.html"]
+	if !strings.Contains(bp, "presets.yaml could not be read") || !strings.Contains(bp, "schema.yaml could not be read") {
+		t.Error("no note for unreadable presets.yaml or schema.yaml")
+	}
+}
+
+func TestConstraintsSnippetsTrust(t *testing.T) {
+	p := synthPack{name: "app", layer: "addon", versions: []string{"1.0.0", "2.0.0"}, deps: []string{"base", "elsewhere"}, release: func(r *index.Release) {
+		r.Resources = []pack.Resource{{Type: "cpu", MinLimit: 2000}, {Type: "memory", MinLimit: 1536}, {Type: "diskSize", MinLimit: 20, Components: []pack.ResourceComponent{{ScheduleType: "worker", ResourceRequestParamRef: "a.b", ReplicaCountParamRef: "a.n"}}}}
+		if r.Version == "2.0.0" {
+			r.Signature = "packs/app/app-2.0.0.tar.gz.sig"
+			r.Bundle = "packs/app/app-2.0.0.tar.gz.bundle"
+		}
+	}}
+	base := synthPack{name: "base", layer: "k8s", versions: []string{"1.0.0"}}
+	_, files := writeSite(t, []synthPack{p, base}, Options{})
+	page := files["packs/app/index.html"]
+	for _, want := range []string{
+		`<a href="../base/index.html">base</a>`, `<span class="mono">elsewhere</span> <span class="tag">external</span>`,
+		`<td>2 cores (2000 m)</td>`, `<td>1536 MiB</td>`, `<td>20 GB</td>`, `on worker nodes, request at a.b, × replicas at a.n`,
+		`<code id="fetch-cmd" class="lang-shell">packgen fetch app@2.0.0</code>`,
+		"  - pack: app\n    version: &#34;2.0.0&#34;\n    registry: synthetic\n",
+		`data &#34;spectrocloud_pack&#34; &#34;app&#34; {` + "\n" + `  name         = &#34;app&#34;` + "\n" + `  version      = &#34;2.0.0&#34;` + "\n" + `  registry_uid = data.spectrocloud_registry.registry.id`,
+		`<span class="tag ok">signed</span>`, `<a href="app-2.0.0.tar.gz.sig" download>signature</a>`, `<a href="app-2.0.0.tar.gz.bundle" download>Sigstore bundle</a>`,
+		`<span class="muted">unsigned</span>`, // 1.0.0's row
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(`id="latest-digest">[0-9a-f]{64}<`).MatchString(page) {
+		t.Error("no full digest of the latest archive")
+	}
+	if b := files["packs/base/index.html"]; !strings.Contains(b, `<span class="tag warn">unsigned</span>`) {
+		t.Error("unsigned pack not marked")
+	}
+	// Terraform names cannot start with a digit.
+	g := &gen{root: &index.Root{}}
+	if s := g.snippets("1password", "1.0.0"); !strings.Contains(s[2].Text, `"spectrocloud_pack" "pack_1password"`) || !strings.Contains(s[1].Text, "registry: REGISTRY") {
+		t.Errorf("snippets %+v", s)
 	}
 }
