@@ -40,11 +40,20 @@ type latestFiles struct {
 	presets, schema       []byte
 	hasPresets, hasSchema bool
 	presetsBig, schemaBig bool
+	// images named in values.yaml and the manifests (for change views).
+	images map[string]bool
 }
 
 // readLatest streams the release's archive from the staged site and keeps
-// logo.png, values.yaml and README.md from the pack's top directory.
+// logo.png, values.yaml, README.md, presets.yaml and schema.yaml from the
+// pack's top directory, and the images its YAML names.
 func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
+	return readRelease(dir, name, r, true)
+}
+
+// readRelease reads a release's archive; without full only values.yaml
+// and the images, which is what a change view needs of older versions.
+func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, error) {
 	p := path.Clean(r.Archive.Path)
 	if !strings.HasPrefix(p, "packs/"+name+"/") {
 		return nil, fmt.Errorf("archive path %q is not under packs/%s/", r.Archive.Path, name)
@@ -59,7 +68,7 @@ func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	defer zr.Close()
-	out := &latestFiles{}
+	out := &latestFiles{images: map[string]bool{}}
 	tr := tar.NewReader(zr)
 	prefix := name + "/"
 	for {
@@ -73,7 +82,21 @@ func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		switch strings.TrimPrefix(h.Name, prefix) {
+		rel := strings.TrimPrefix(h.Name, prefix)
+		if strings.HasPrefix(rel, "manifests/") && (strings.HasSuffix(rel, ".yaml") || strings.HasSuffix(rel, ".yml")) {
+			b, big, err := readCapped(tr, maxValues)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %s: %w", p, rel, err)
+			}
+			if !big {
+				imagesIn(b, out.images)
+			}
+			continue
+		}
+		if !full && rel != "values.yaml" {
+			continue
+		}
+		switch rel {
 		case "logo.png":
 			b, big, err := readCapped(tr, maxLogo)
 			if err != nil {
@@ -93,6 +116,7 @@ func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
 				return nil, fmt.Errorf("read %s: values.yaml: %w", p, err)
 			}
 			out.hasValues, out.values, out.valuesTooLarge = true, b, big
+			imagesIn(b, out.images)
 		case "presets.yaml":
 			b, big, err := readCapped(tr, maxValues)
 			if err != nil {

@@ -260,6 +260,17 @@ func (b *browser) screenshot(t *testing.T, dir, name string) {
 	}
 }
 
+// elementShot saves a screenshot of one element, for the views that are
+// hard to see in a full-page shot.
+func (b *browser) elementShot(t *testing.T, dir, name, sel string) {
+	t.Helper()
+	var buf []byte
+	b.run(t, chromedp.Screenshot(sel, &buf, chromedp.ByQuery))
+	if err := os.WriteFile(filepath.Join(dir, name), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // a11yJS lists basic accessibility faults: images without alt, controls
 // without a label, nameless links and buttons, not exactly one h1,
 // skipped heading levels, no lang or main landmark.
@@ -541,6 +552,10 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 		Eager    string   `json:"eager"`
 		YAMLOver int      `json:"yamlOver"`
 		Trust    string   `json:"trust"`
+		Changes  []string `json:"changes"`
+		DiffAdd  int      `json:"diffAdd"`
+		DiffDel  int      `json:"diffDel"`
+		Open     bool     `json:"open"`
 	}
 	b.eval(t, `(() => {
   const all = (q, f) => [...document.querySelectorAll(q)].map(f || (e => e.textContent.trim()));
@@ -564,6 +579,10 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
     eager: img ? img.getAttribute("loading") : "",
     yamlOver: y.scrollWidth - y.clientWidth,
     trust: document.querySelector(".trust").textContent,
+    changes: all("details.change .change-items li", li => li.textContent.replace(/\s+/g, " ").trim()),
+    diffAdd: document.querySelectorAll("details.change pre.diff .da").length,
+    diffDel: document.querySelectorAll("details.change pre.diff .dd").length,
+    open: document.querySelector("details.change").open,
   };
 })()`, &res)
 	if strings.Join(res.Asides, ",") != "tip:Tip,warning:Upgrading from 1.0,info:Info,danger:Danger,note:Note" || res.Colours != 5 || res.Raw {
@@ -596,6 +615,13 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 	if !strings.Contains(res.Trust, "unsigned") || !strings.Contains(res.Trust, "SHA-256") {
 		t.Errorf("trust %q", res.Trust)
 	}
+	wantChanges := "Manifests + manifests/metrics.yaml − manifests/legacy.yaml|" +
+		"Dependencies + cert-manager (optional >= 1.14.0) kubernetes: required >= 1.25.0 → required >= 1.27.0, <= 1.31.0|" +
+		"Resource constraints — → CPU 2 cores (2000 m), Memory 4 GiB (4096 MiB), Disk 20 GB (on worker nodes, request at manifests.showcase.resources.requests.storage, × replicas at manifests.showcase.replicas)|" +
+		"Images + registry.example.com/showcase-exporter:0.4.0 + registry.example.com/showcase:1.1.0 − registry.example.com/showcase:1.0.0"
+	if strings.Join(res.Changes, "|") != wantChanges || res.DiffAdd != 8 || res.DiffDel != 2 || !res.Open {
+		t.Errorf("changes %q, values +%d −%d, open %v", res.Changes, res.DiffAdd, res.DiffDel, res.Open)
+	}
 	// Copy the profile snippet.
 	var clip string
 	b.run(t, chromedp.Click(`button[data-copy="profile-yaml"]`, chromedp.ByQuery),
@@ -605,6 +631,8 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 		t.Errorf("profile snippet copied as %q", clip)
 	}
 	b.screenshot(t, shots, "showcase-desktop.png")
+	b.elementShot(t, shots, "showcase-changes.png", "section[aria-labelledby=changes-h]")
+	b.elementShot(t, shots, "showcase-readme.png", "section[aria-labelledby=readme-h]")
 	b.check(t, "showcase")
 }
 

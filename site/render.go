@@ -62,6 +62,8 @@ type packData struct {
 	Signed                 bool
 	Digest                 string
 	SigHref, BundleHref    string
+	Changes                []change
+	ChangesNote            string
 }
 
 // snippet is a copy-paste block of the "Use it" section.
@@ -81,6 +83,7 @@ type repoRef struct {
 
 type versionRow struct {
 	Version, Digest, Size, Created, Archive string
+	ChangesID                               string // anchor of its change view, if any
 	Sig, Bundle                             string // relative links, "" when unsigned
 	Commit, CommitURL                       string
 	Latest, Pre                             bool
@@ -140,6 +143,21 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 	d.Digest = l.Archive.SHA256
 	d.SigHref, d.BundleHref = relArchive(s.Name, l.Signature), relArchive(s.Name, l.Bundle)
 	d.Snippets = g.snippets(s.Name, l.Version)
+	ch, err := g.changes(s, l, f)
+	if err != nil {
+		return nil, err
+	}
+	d.Changes = ch
+	has := map[string]string{}
+	for _, c := range ch {
+		has[c.Version] = c.ID
+	}
+	for i := range d.Versions {
+		d.Versions[i].ChangesID = has[d.Versions[i].Version]
+	}
+	if n := len(s.Releases) - 1; n > diffVersions {
+		d.ChangesNote = fmt.Sprintf("The %d newest versions are compared with the one before each; older ones are not shown.", diffVersions)
+	}
 	d.Resources = resourceRows(l)
 	if f.hasPresets {
 		if f.presetsBig {

@@ -769,3 +769,138 @@ func TestConstraintsSnippetsTrust(t *testing.T) {
 		t.Errorf("snippets %+v", s)
 	}
 }
+
+// lcs is the length of the longest common subsequence, for checking that
+// Myers' diff is minimal.
+func lcs(a, b []string) int {
+	dp := make([][]int, len(a)+1)
+	for i := range dp {
+		dp[i] = make([]int, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				dp[i][j] = dp[i+1][j+1] + 1
+			} else {
+				dp[i][j] = max(dp[i+1][j], dp[i][j+1])
+			}
+		}
+	}
+	return dp[0][0]
+}
+
+// checkDiff: the ops rebuild both sides and keep as many lines as an LCS.
+func checkDiff(t *testing.T, a, b []string, ops []diffOp) {
+	t.Helper()
+	var ga, gb []string
+	same := 0
+	for _, op := range ops {
+		if op.kind != '+' {
+			ga = append(ga, op.text)
+		}
+		if op.kind != '-' {
+			gb = append(gb, op.text)
+		}
+		if op.kind == ' ' {
+			same++
+		}
+	}
+	if strings.Join(ga, "\n") != strings.Join(a, "\n") || strings.Join(gb, "\n") != strings.Join(b, "\n") || len(ga) != len(a) || len(gb) != len(b) {
+		t.Fatalf("diff of %q and %q does not rebuild them: %v", a, b, ops)
+	}
+	if want := lcs(a, b); same != want {
+		t.Fatalf("diff of %q and %q keeps %d lines, LCS is %d", a, b, same, want)
+	}
+}
+
+func TestLineDiff(t *testing.T) {
+	for _, c := range [][2]string{
+		{"", ""}, {"a", ""}, {"", "a"}, {"a\nb\nc", "a\nc"}, {"a\nb\nc", "a\nx\nb\nc\ny"},
+		{"x\ny\nz", "p\nq"}, {"a\na\na\nb", "b\na\na\na"}, {"1\n2\n3\n4\n5\n6", "6\n5\n4\n3\n2\n1"},
+	} {
+		a, b := splitLines([]byte(c[0])), splitLines([]byte(c[1]))
+		ops, ok := lineDiff(a, b, 100)
+		if !ok {
+			t.Fatalf("%q: gave up", c)
+		}
+		checkDiff(t, a, b, ops)
+	}
+	if _, ok := lineDiff(strings.Split(strings.Repeat("a\n", 50), "\n"), strings.Split(strings.Repeat("b\n", 50), "\n"), 20); ok {
+		t.Error("100 edits found within 20")
+	}
+	a := splitLines([]byte("k: 1\nl: 2\nm: 3\nn: 4\no: 5\np: 6\nq: 7\nr: 8\ns: <9>\n"))
+	b := splitLines([]byte("k: 1\nl: 2\nm: 3\nn: 4\no: 5\np: 6\nq: 7\nr: 8\ns: <10>\n"))
+	ops, _ := lineDiff(a, b, 100)
+	h, add, del := renderUnified(ops, 3, 100)
+	want := `<span class="dh">@@ -6,4 +6,4 @@` + "\n" + `</span><span class="dc"> p: 6` + "\n" + `</span><span class="dc"> q: 7` + "\n" + `</span><span class="dc"> r: 8` + "\n" + `</span><span class="dd">-s: &lt;9&gt;` + "\n" + `</span><span class="da">+s: &lt;10&gt;` + "\n" + `</span>`
+	if string(h) != want || add != 1 || del != 1 {
+		t.Errorf("unified:\n%s\nwant\n%s", h, want)
+	}
+}
+
+// FuzzDiff: any two texts diff minimally and rebuild, and the rendered
+// diff is escaped.
+func FuzzDiff(f *testing.F) {
+	f.Add("a\nb\nc", "a\nc\nd")
+	f.Add("<x>\n&", "&\n<y>")
+	f.Add("", "z")
+	spans := regexp.MustCompile(`<span class="d[acdh]">|</span>`)
+	f.Fuzz(func(t *testing.T, x, y string) {
+		a, b := splitLines([]byte(x)), splitLines([]byte(y))
+		if len(a) > 60 || len(b) > 60 {
+			return // the LCS check is quadratic
+		}
+		ops, ok := lineDiff(a, b, 200)
+		if !ok {
+			t.Fatalf("gave up on %d+%d lines", len(a), len(b))
+		}
+		checkDiff(t, a, b, ops)
+		h, _, _ := renderUnified(ops, 3, 50)
+		if strings.Contains(spans.ReplaceAllString(string(h), ""), "<") {
+			t.Fatalf("unescaped diff: %s", h)
+		}
+	})
+}
+
+func TestChanges(t *testing.T) {
+	p := synthPack{name: "app", layer: "addon", versions: []string{"1.0.0", "1.1.0", "2.0.0"},
+		vfiles: map[string]map[string][]byte{
+			"1.0.0": {"values.yaml": []byte("image: repo/app:1.0.0\nreplicas: 1\n"), "manifests/a.yaml": []byte("spec:\n  containers:\n    - image: \"repo/sidecar:0.1\"\n")},
+			"1.1.0": {"values.yaml": []byte("image: repo/app:1.1.0\nreplicas: 1\n"), "manifests/a.yaml": []byte("spec:\n  containers:\n    - image: \"repo/sidecar:0.1\"\n")},
+		},
+		files: map[string][]byte{"values.yaml": []byte("image: repo/app:1.1.0\nreplicas: 3 # <more>\n")},
+		release: func(r *index.Release) {
+			switch r.Version {
+			case "1.0.0":
+				r.KubeManifests = []string{"manifests/a.yaml"}
+				r.Charts = []string{"charts/app-1.0.0.tgz"}
+			case "1.1.0":
+				r.KubeManifests = []string{"manifests/a.yaml"}
+				r.Charts = []string{"charts/app-1.1.0.tgz"}
+				r.Dependencies = []pack.Dependency{{PackName: "k8s", MinVersion: "1.25.0", Type: "required"}}
+			case "2.0.0":
+				r.KubeManifests = []string{"manifests/b.yaml"}
+				r.Charts = []string{"charts/app-1.1.0.tgz"}
+				r.Dependencies = []pack.Dependency{{PackName: "k8s", MinVersion: "1.27.0", Type: "required"}, {PackName: "cm", Type: "optional"}}
+			}
+		}}
+	_, files := writeSite(t, []synthPack{p}, Options{})
+	page := files["packs/app/index.html"]
+	for _, want := range []string{
+		`<details class="change" id="changes-2.0.0" open>`, `<details class="change" id="changes-1.1.0">`,
+		`<strong>Charts</strong> <span class="chg add">+ <code>app-1.1.0.tgz</code></span> <span class="chg del">− <code>app-1.0.0.tgz</code></span>`,
+		`<strong>Manifests</strong> <span class="chg add">+ <code>manifests/b.yaml</code></span> <span class="chg del">− <code>manifests/a.yaml</code></span>`,
+		`<span class="chg add">+ <code>cm (optional any)</code></span>`, `k8s: required &gt;= 1.25.0 → required &gt;= 1.27.0`,
+		`<strong>Images</strong> <span class="chg add">+ <code>repo/app:1.1.0</code></span> <span class="chg del">− <code>repo/app:1.0.0</code></span>`,
+		`<strong>Images</strong> <span class="chg del">− <code>repo/sidecar:0.1</code></span>`,
+		"<span class=\"dd\">-replicas: 1\n</span>", "<span class=\"da\">+replicas: 3 # &lt;more&gt;\n</span>",
+		`<a href="#changes-2.0.0">what changed</a>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, `id="changes-1.0.0"`) {
+		t.Error("the first version has a change view")
+	}
+}
