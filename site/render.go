@@ -38,6 +38,7 @@ const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 
 type packData struct {
 	Root, Title, Meta, CSP string
+	FeedTitle              string
 	Registry               string
 	Card                   card
 	Fetch                  string
@@ -109,6 +110,7 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 		Repo:     repoRefOf(g.root.Source.Repo),
 		LogoNote: f.logoNotice,
 	}
+	d.FeedTitle = s.Name + " releases (Atom)" // the name: plain text in an attribute
 	for i := len(s.Releases) - 1; i >= 0; i-- {
 		r := &s.Releases[i]
 		v, _ := r.SemVer()
@@ -437,6 +439,7 @@ type option struct{ Value, Label string }
 
 type indexData struct {
 	Root, Title, CSP  string
+	FeedTitle         string
 	Meta, Registry    string
 	Repo              repoRef
 	Commit, CommitURL string
@@ -478,6 +481,7 @@ func (g *gen) indexPage(entries []*entry) ([]byte, error) {
 	if d.Title == "" {
 		d.Title = "Pack catalogue"
 	}
+	d.FeedTitle = "New releases (Atom)"
 	for _, gr := range byTitle {
 		sort.SliceStable(gr.Cards, func(i, j int) bool {
 			a, b := strings.ToLower(gr.Cards[i].Display), strings.ToLower(gr.Cards[j].Display)

@@ -129,6 +129,13 @@ func (g *gen) writeIndex(entries []*entry) error {
 	if err := g.writeFile(CatalogJS, js.js); err != nil {
 		return err
 	}
+	feed, err := g.registryFeed(entries)
+	if err != nil {
+		return err
+	}
+	if err := g.writeFile(FeedFile, feed); err != nil {
+		return err
+	}
 	page, err := g.indexPage(entries)
 	if err != nil {
 		return err
@@ -301,6 +308,9 @@ func (g *gen) reusable(name, key string) (ok, logo bool) {
 		if !bytes.Contains(head, want) {
 			continue
 		}
+		if fi, err := os.Lstat(filepath.Join(old, FeedFile)); err != nil || !fi.Mode().IsRegular() {
+			return false, false
+		}
 		if !flag {
 			return true, false
 		}
@@ -352,6 +362,9 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 				return nil, err
 			}
 		}
+		if err := g.reuse(path.Join(packDir(s.Name), FeedFile)); err != nil {
+			return nil, err
+		}
 		return e, g.reuse(PagePath(s.Name))
 	}
 	files, err := readLatest(g.dir, s.Name, e.Latest)
@@ -367,6 +380,13 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	page, err := g.renderPack(e, files, keyMeta(key, e.HasLogo))
 	if err != nil {
 		return nil, fmt.Errorf("catalogue: pack %s: %w", s.Name, err)
+	}
+	feed, err := g.packFeed(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.writeFile(path.Join(packDir(s.Name), FeedFile), feed); err != nil {
+		return nil, err
 	}
 	return e, g.writeFile(PagePath(s.Name), page)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -96,6 +97,7 @@ func TestReuse(t *testing.T) {
 	}
 	got := catalogueFiles(t, inPlace)
 	delete(got, "packs/pack-00002/index.html") // left over: removing packs is the build's job
+	delete(got, "packs/pack-00002/feed.xml")
 	diffFiles(t, "in place", fresh, got)
 
 	// A logo the old page relied on has gone: re-read, not a broken page.
@@ -902,5 +904,48 @@ func TestChanges(t *testing.T) {
 	}
 	if strings.Contains(page, `id="changes-1.0.0"`) {
 		t.Error("the first version has a change view")
+	}
+}
+
+func TestFeeds(t *testing.T) {
+	packs := manyPacks(3, 2)
+	packs[1].state = map[string]string{"1.2.0": "deleted"}
+	packs[2].display = `Evil <b>&</b>`
+	_, files := writeSite(t, packs, Options{})
+	var f atomFeed
+	if err := xml.Unmarshal([]byte(files[FeedFile]), &f); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range f.Entries {
+		got = append(got, e.Title+"|"+e.Updated+"|"+e.Links[0].Href)
+		if !strings.HasPrefix(e.ID, "urn:uuid:") || len(e.ID) != len("urn:uuid:")+36 {
+			t.Errorf("entry id %q", e.ID)
+		}
+	}
+	// synth dates releases 2024-01-01 + version index, the same for
+	// every pack: newest first, then by name.
+	want := []string{
+		"Pack 0 monitoring 1.2.0|2024-01-02T00:00:00Z|packs/pack-00000/index.html",
+		"Evil <b>&</b> 1.2.0|2024-01-02T00:00:00Z|packs/pack-00002/index.html",
+		"Pack 0 monitoring 1.1.0|2024-01-01T00:00:00Z|packs/pack-00000/index.html",
+		"Pack 1 logging 1.1.0|2024-01-01T00:00:00Z|packs/pack-00001/index.html",
+		"Evil <b>&</b> 1.1.0|2024-01-01T00:00:00Z|packs/pack-00002/index.html",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || f.Updated != "2024-01-02T00:00:00Z" || f.Title != "New releases · synthetic" {
+		t.Errorf("registry feed (updated %s, %q):\n%s", f.Updated, f.Title, strings.Join(got, "\n"))
+	}
+	if !strings.HasPrefix(files[FeedFile], `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<feed xmlns="http://www.w3.org/2005/Atom">`) || strings.Contains(files[FeedFile], "<b>") {
+		t.Errorf("feed head or escaping: %.120s", files[FeedFile])
+	}
+	var pf atomFeed
+	if err := xml.Unmarshal([]byte(files["packs/pack-00001/feed.xml"]), &pf); err != nil {
+		t.Fatal(err)
+	}
+	if len(pf.Entries) != 1 || pf.Entries[0].Title != "Pack 1 logging 1.1.0" || pf.Entries[0].Links[0].Href != "index.html" {
+		t.Errorf("pack feed: %+v", pf.Entries)
+	}
+	if !strings.Contains(files["packs/pack-00001/index.html"], `<link rel="alternate" type="application/atom+xml" title="pack-00001 releases (Atom)" href="feed.xml">`) {
+		t.Error("pack page does not announce its feed")
 	}
 }

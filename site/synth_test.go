@@ -195,7 +195,7 @@ func catalogueFiles(t testing.TB, dir string) map[string]string {
 		rel, _ := filepath.Rel(dir, p)
 		rel = filepath.ToSlash(rel)
 		switch path.Ext(rel) {
-		case ".html", ".png", ".js", ".css", ".svg":
+		case ".html", ".png", ".js", ".css", ".svg", ".xml":
 		default:
 			if rel != CatalogJSON {
 				return nil
