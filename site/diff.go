@@ -24,9 +24,14 @@ const (
 	maxDiffLines   = 1500 // lines of diff output per version
 	maxDiffSources = 20000
 	diffContext    = 3
-	// diffVersions is how many of the newest versions get a change view
-	// (each costs reading one more archive).
-	diffVersions = 12
+	// diffVersions is how many of the newest versions get values.yaml and
+	// image diffs: each costs reading one more archive, and reading
+	// archives is most of the catalogue's time. Older versions show the
+	// changes the index records (charts, manifests, dependencies,
+	// resources), which cost nothing to compare.
+	diffVersions = 1
+	// maxChangeViews bounds the change views of one page.
+	maxChangeViews = 50
 )
 
 type diffOp struct {
@@ -242,6 +247,7 @@ type change struct {
 	ValuesNote        string
 	Added, Removed    int
 	Open              bool
+	Shallow           bool // values.yaml and images were not compared
 }
 
 type changeItem struct {
@@ -366,7 +372,7 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 	if len(rs) < 2 {
 		return nil, nil
 	}
-	lo := max(1, len(rs)-diffVersions)
+	lo := max(1, len(rs)-maxChangeViews)
 	files := map[int]*latestFiles{}
 	get := func(i int) (*latestFiles, error) {
 		if f := files[i]; f != nil {
@@ -385,6 +391,12 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 	var out []change
 	for i := len(rs) - 1; i >= lo; i-- {
 		a, b := &rs[i-1], &rs[i]
+		c := change{Version: b.Version, From: a.Version, ID: "changes-" + b.Version, Items: releaseChanges(a, b), Open: len(out) == 0}
+		if len(out) >= diffVersions {
+			c.Shallow = true
+			out = append(out, c)
+			continue
+		}
 		fa, err := get(i - 1)
 		if err != nil {
 			return nil, err
@@ -393,7 +405,6 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 		if err != nil {
 			return nil, err
 		}
-		c := change{Version: b.Version, From: a.Version, ID: "changes-" + b.Version, Items: releaseChanges(a, b), Open: len(out) == 0}
 		if ad, gone := setDiff(keys(fa.images), keys(fb.images)); len(ad)+len(gone) > 0 {
 			c.Items = append(c.Items, changeItem{What: "Images", Added: ad, Gone: gone})
 		}

@@ -157,8 +157,8 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 	for i := range d.Versions {
 		d.Versions[i].ChangesID = has[d.Versions[i].Version]
 	}
-	if n := len(s.Releases) - 1; n > diffVersions {
-		d.ChangesNote = fmt.Sprintf("The %d newest versions are compared with the one before each; older ones are not shown.", diffVersions)
+	if n := len(s.Releases) - 1; n > maxChangeViews {
+		d.ChangesNote = fmt.Sprintf("The %d newest versions are compared with the one before each; older ones are not shown.", maxChangeViews)
 	}
 	d.Resources = resourceRows(l)
 	if f.hasPresets {

@@ -893,7 +893,7 @@ func TestChanges(t *testing.T) {
 		`<strong>Charts</strong> <span class="chg add">+ <code>app-1.1.0.tgz</code></span> <span class="chg del">− <code>app-1.0.0.tgz</code></span>`,
 		`<strong>Manifests</strong> <span class="chg add">+ <code>manifests/b.yaml</code></span> <span class="chg del">− <code>manifests/a.yaml</code></span>`,
 		`<span class="chg add">+ <code>cm (optional any)</code></span>`, `k8s: required &gt;= 1.25.0 → required &gt;= 1.27.0`,
-		`<strong>Images</strong> <span class="chg add">+ <code>repo/app:1.1.0</code></span> <span class="chg del">− <code>repo/app:1.0.0</code></span>`,
+		"values.yaml and images are compared for the newest version only",
 		`<strong>Images</strong> <span class="chg del">− <code>repo/sidecar:0.1</code></span>`,
 		"<span class=\"dd\">-replicas: 1\n</span>", "<span class=\"da\">+replicas: 3 # &lt;more&gt;\n</span>",
 		`<a href="#changes-2.0.0">what changed</a>`,
