@@ -477,7 +477,7 @@ func TestBrowser(t *testing.T) {
 
 	// Phone width: no horizontal scrolling, on the index and on the widest pages.
 	b.run(t, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
-	for _, p := range []string{"", "packs/xss/index.html", "packs/prometheus-operator/index.html", "packs/ingress-nginx/index.html"} {
+	for _, p := range []string{"", "packs/xss/index.html", "packs/prometheus-operator/index.html", "packs/ingress-nginx/index.html", "packs/showcase/index.html"} {
 		var over int
 		b.run(t, chromedp.Navigate(base+p), chromedp.WaitReady("footer", chromedp.ByQuery))
 		b.eval(t, `document.documentElement.scrollWidth - document.documentElement.clientWidth`, &over)
@@ -489,6 +489,9 @@ func TestBrowser(t *testing.T) {
 		}
 		if p == "packs/prometheus-operator/index.html" {
 			b.screenshot(t, shots, "pack-phone.png")
+		}
+		if p == "packs/showcase/index.html" {
+			b.screenshot(t, shots, "showcase-phone.png")
 		}
 	}
 	b.check(t, "phone")
