@@ -633,6 +633,42 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 	if clip != "  - pack: showcase\n    version: \"1.1.0\"\n    registry: examples\n" {
 		t.Errorf("profile snippet copied as %q", clip)
 	}
+	// Compare any two versions, client-side, from a shared URL.
+	var href string
+	b.eval(t, `document.querySelector("#changes-h a").getAttribute("href")`, &href)
+	if href != "compare.html?from=1.0.0&to=1.1.0" {
+		t.Errorf("compare link %q", href)
+	}
+	b.run(t, chromedp.Navigate(base+"packs/showcase/"+href), chromedp.WaitVisible("#compare-items li", chromedp.ByQuery))
+	var cmp struct {
+		Items  []string `json:"items"`
+		Add    int      `json:"add"`
+		Del    int      `json:"del"`
+		From   string   `json:"from"`
+		Status string   `json:"status"`
+		Faults []string `json:"faults"`
+	}
+	b.eval(t, `(() => ({
+  items: [...document.querySelectorAll("#compare-items li")].map(li => li.textContent.replace(/\s+/g, " ").trim()),
+  add: document.querySelectorAll("#compare-values .da").length,
+  del: document.querySelectorAll("#compare-values .dd").length,
+  from: document.getElementById("from").value,
+  status: document.getElementById("compare-status").textContent,
+  faults: `+a11yJS+`,
+}))()`, &cmp)
+	if strings.Join(cmp.Items, "|") != wantChanges || cmp.Add != 8 || cmp.Del != 2 || cmp.From != "1.0.0" || cmp.Status != "From 1.0.0 to 1.1.0" || len(cmp.Faults) > 0 {
+		t.Errorf("compare page: %+v", cmp)
+	}
+	b.screenshot(t, shots, "showcase-compare.png")
+	// Swapping the versions reverses the diff and updates the URL.
+	var search string
+	b.run(t, setValue("from", "1.1.0"), setValue("to", "1.0.0"))
+	b.eval(t, `location.search + " " + document.querySelectorAll("#compare-values .da").length + " " + document.querySelectorAll("#compare-values .dd").length`, &search)
+	if search != "?from=1.1.0&to=1.0.0 2 8" {
+		t.Errorf("swapped: %q", search)
+	}
+	b.contrast(t, base+"packs/prometheus-operator/compare.html")
+	b.run(t, chromedp.Navigate(base+"packs/showcase/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
 	b.screenshot(t, shots, "showcase-desktop.png")
 	b.elementShot(t, shots, "showcase-changes.png", "section[aria-labelledby=changes-h]")
 	b.elementShot(t, shots, "showcase-readme.png", "section[aria-labelledby=readme-h]")

@@ -367,10 +367,11 @@ func resourceSummary(r *index.Release) string {
 
 // changes builds the change views of the newest versions of a pack, newest
 // first, reading the archives it needs (latest is already read).
-func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([]change, error) {
+func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([]change, map[string]*latestFiles, error) {
 	rs := s.Releases
+	read := map[string]*latestFiles{latest.Version: lf}
 	if len(rs) < 2 {
-		return nil, nil
+		return nil, read, nil
 	}
 	lo := max(1, len(rs)-maxChangeViews)
 	files := map[int]*latestFiles{}
@@ -386,6 +387,7 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 			}
 		}
 		files[i] = f
+		read[rs[i].Version] = f
 		return f, nil
 	}
 	var out []change
@@ -399,11 +401,11 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 		}
 		fa, err := get(i - 1)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		fb, err := get(i)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if ad, gone := setDiff(keys(fa.images), keys(fb.images)); len(ad)+len(gone) > 0 {
 			c.Items = append(c.Items, changeItem{What: "Images", Added: ad, Gone: gone})
@@ -426,7 +428,7 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 		}
 		out = append(out, c)
 	}
-	return out, nil
+	return out, read, nil
 }
 
 func keys(m map[string]bool) []string {

@@ -63,6 +63,7 @@ type packData struct {
 	Signed                 bool
 	Digest                 string
 	SigHref, BundleHref    string
+	CompareHref            string
 	Changes                []change
 	ChangesNote            string
 }
@@ -97,7 +98,12 @@ type depRow struct {
 
 type kv struct{ Key, Value string }
 
-func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) {
+// packOut is what renderPack makes for one pack besides its logo.
+type packOut struct {
+	page, compare, versionsJS []byte
+}
+
+func (g *gen) renderPack(e *entry, f *latestFiles, meta string) (*packOut, error) {
 	s, l := e.Shard, e.Latest
 	d := packData{
 		Root:     "../../",
@@ -145,9 +151,23 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 	d.Digest = l.Archive.SHA256
 	d.SigHref, d.BundleHref = relArchive(s.Name, l.Signature), relArchive(s.Name, l.Bundle)
 	d.Snippets = g.snippets(s.Name, l.Version)
-	ch, err := g.changes(s, l, f)
+	ch, read, err := g.changes(s, l, f)
 	if err != nil {
 		return nil, err
+	}
+	out := &packOut{}
+	if len(s.Releases) > 1 {
+		if out.versionsJS, err = versionsJS(s, read); err != nil {
+			return nil, err
+		}
+		if out.compare, err = g.comparePage(e); err != nil {
+			return nil, err
+		}
+		prev := s.Releases[len(s.Releases)-2].Version
+		if l != &s.Releases[len(s.Releases)-1] {
+			prev = s.Releases[len(s.Releases)-1].Version
+		}
+		d.CompareHref = compareFile + "?from=" + url.QueryEscape(prev) + "&to=" + url.QueryEscape(l.Version)
 	}
 	d.Changes = ch
 	has := map[string]string{}
@@ -217,7 +237,8 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 	if err := tmpl().ExecuteTemplate(&buf, "pack.html", d); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	out.page = buf.Bytes()
+	return out, nil
 }
 
 func displayName(r *index.Release, name string) string {
