@@ -456,7 +456,8 @@ func TestBrowser(t *testing.T) {
 		var xss any
 		var scripts []string
 		b.eval(t, `window.__xss === undefined ? null : String(window.__xss)`, &xss)
-		b.eval(t, `[...document.scripts].map(s => s.getAttribute("src") || "INLINE")`, &scripts)
+		// Data blocks (type application/json) are never run.
+		b.eval(t, `[...document.scripts].filter(s => s.type !== "application/json").map(s => s.getAttribute("src") || "INLINE")`, &scripts)
 		if xss != nil {
 			t.Errorf("%s: the XSS fixture ran (%v)", p, xss)
 		}
@@ -634,12 +635,9 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 		t.Errorf("profile snippet copied as %q", clip)
 	}
 	// Compare any two versions, client-side, from a shared URL.
-	var href string
-	b.eval(t, `document.querySelector("#changes-h a").getAttribute("href")`, &href)
-	if href != "compare.html?from=1.0.0&to=1.1.0" {
-		t.Errorf("compare link %q", href)
-	}
-	b.run(t, chromedp.Navigate(base+"packs/showcase/"+href), chromedp.WaitVisible("#compare-items li", chromedp.ByQuery))
+	var closed bool
+	b.eval(t, `!document.getElementById("compare").open`, &closed)
+	b.run(t, chromedp.Click(`#changes-h a[href="#compare"]`, chromedp.ByQuery), chromedp.WaitVisible("#compare-items li", chromedp.ByQuery))
 	var cmp struct {
 		Items  []string `json:"items"`
 		Add    int      `json:"add"`
@@ -648,26 +646,33 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 		Status string   `json:"status"`
 		Faults []string `json:"faults"`
 	}
-	b.eval(t, `(() => ({
+	cmpJS := `(() => ({
   items: [...document.querySelectorAll("#compare-items li")].map(li => li.textContent.replace(/\s+/g, " ").trim()),
   add: document.querySelectorAll("#compare-values .da").length,
   del: document.querySelectorAll("#compare-values .dd").length,
   from: document.getElementById("from").value,
   status: document.getElementById("compare-status").textContent,
-  faults: `+a11yJS+`,
-}))()`, &cmp)
-	if strings.Join(cmp.Items, "|") != wantChanges || cmp.Add != 8 || cmp.Del != 2 || cmp.From != "1.0.0" || cmp.Status != "From 1.0.0 to 1.1.0" || len(cmp.Faults) > 0 {
-		t.Errorf("compare page: %+v", cmp)
+  faults: ` + a11yJS + `,
+}))()`
+	b.eval(t, cmpJS, &cmp)
+	if !closed || strings.Join(cmp.Items, "|") != wantChanges || cmp.Add != 8 || cmp.Del != 2 || cmp.From != "1.0.0" || cmp.Status != "From 1.0.0 to 1.1.0" || len(cmp.Faults) > 0 {
+		t.Errorf("compare (closed at first: %v): %+v", closed, cmp)
 	}
-	b.screenshot(t, shots, "showcase-compare.png")
-	// Swapping the versions reverses the diff and updates the URL.
+	b.elementShot(t, shots, "showcase-compare.png", "#compare")
+	// Swapping the versions reverses the diff and puts the choice in the
+	// URL; that URL opens the comparison as it was.
 	var search string
 	b.run(t, setValue("from", "1.1.0"), setValue("to", "1.0.0"))
-	b.eval(t, `location.search + " " + document.querySelectorAll("#compare-values .da").length + " " + document.querySelectorAll("#compare-values .dd").length`, &search)
-	if search != "?from=1.1.0&to=1.0.0 2 8" {
+	b.eval(t, `location.search + location.hash + " " + document.querySelectorAll("#compare-values .da").length + " " + document.querySelectorAll("#compare-values .dd").length`, &search)
+	if search != "?from=1.1.0&to=1.0.0#compare 2 8" {
 		t.Errorf("swapped: %q", search)
 	}
-	b.contrast(t, base+"packs/prometheus-operator/compare.html")
+	b.run(t, chromedp.Navigate(base+"packs/showcase/index.html?from=1.1.0&to=1.0.0"), chromedp.WaitVisible("#compare-items li", chromedp.ByQuery))
+	b.eval(t, cmpJS, &cmp)
+	if cmp.Status != "From 1.1.0 to 1.0.0" || cmp.Add != 2 {
+		t.Errorf("shared compare URL: %+v", cmp)
+	}
+	b.contrast(t, base+"packs/prometheus-operator/index.html?from=57.0.3&to=58.2.1")
 	b.run(t, chromedp.Navigate(base+"packs/showcase/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
 	b.screenshot(t, shots, "showcase-desktop.png")
 	b.elementShot(t, shots, "showcase-changes.png", "section[aria-labelledby=changes-h]")

@@ -63,7 +63,7 @@ type packData struct {
 	Signed                 bool
 	Digest                 string
 	SigHref, BundleHref    string
-	CompareHref            string
+	VersionsJSON           template.JS
 	Changes                []change
 	ChangesNote            string
 }
@@ -98,12 +98,7 @@ type depRow struct {
 
 type kv struct{ Key, Value string }
 
-// packOut is what renderPack makes for one pack besides its logo.
-type packOut struct {
-	page, compare, versionsJS []byte
-}
-
-func (g *gen) renderPack(e *entry, f *latestFiles, meta string) (*packOut, error) {
+func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) {
 	s, l := e.Shard, e.Latest
 	d := packData{
 		Root:     "../../",
@@ -155,19 +150,10 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) (*packOut, error
 	if err != nil {
 		return nil, err
 	}
-	out := &packOut{}
 	if len(s.Releases) > 1 {
-		if out.versionsJS, err = versionsJS(s, read); err != nil {
+		if d.VersionsJSON, err = versionsJSON(s, read); err != nil {
 			return nil, err
 		}
-		if out.compare, err = g.comparePage(e); err != nil {
-			return nil, err
-		}
-		prev := s.Releases[len(s.Releases)-2].Version
-		if l != &s.Releases[len(s.Releases)-1] {
-			prev = s.Releases[len(s.Releases)-1].Version
-		}
-		d.CompareHref = compareFile + "?from=" + url.QueryEscape(prev) + "&to=" + url.QueryEscape(l.Version)
 	}
 	d.Changes = ch
 	has := map[string]string{}
@@ -237,8 +223,7 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) (*packOut, error
 	if err := tmpl().ExecuteTemplate(&buf, "pack.html", d); err != nil {
 		return nil, err
 	}
-	out.page = buf.Bytes()
-	return out, nil
+	return buf.Bytes(), nil
 }
 
 func displayName(r *index.Release, name string) string {

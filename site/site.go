@@ -290,7 +290,7 @@ func keyMeta(key string, logo bool) string {
 // reusable reports whether the previous build's page for this pack has
 // the same key, and whether it shows a logo (which must still be there).
 // Only the head of the page is read.
-func (g *gen) reusable(name, key string, multi bool) (ok, logo bool) {
+func (g *gen) reusable(name, key string) (ok, logo bool) {
 	if g.prev == "" {
 		return false, false
 	}
@@ -308,10 +308,8 @@ func (g *gen) reusable(name, key string, multi bool) (ok, logo bool) {
 		if !bytes.Contains(head, want) {
 			continue
 		}
-		for _, f := range packExtras(multi) {
-			if fi, err := os.Lstat(filepath.Join(old, f)); err != nil || !fi.Mode().IsRegular() {
-				return false, false
-			}
+		if fi, err := os.Lstat(filepath.Join(old, FeedFile)); err != nil || !fi.Mode().IsRegular() {
+			return false, false
 		}
 		if !flag {
 			return true, false
@@ -357,18 +355,15 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	multi := len(s.Releases) > 1
-	if ok, logo := g.reusable(s.Name, key, multi); ok {
+	if ok, logo := g.reusable(s.Name, key); ok {
 		if logo {
 			e.HasLogo = true
 			if err := g.reuse(path.Join(packDir(s.Name), logoFile)); err != nil {
 				return nil, err
 			}
 		}
-		for _, f := range packExtras(multi) {
-			if err := g.reuse(path.Join(packDir(s.Name), f)); err != nil {
-				return nil, err
-			}
+		if err := g.reuse(path.Join(packDir(s.Name), FeedFile)); err != nil {
+			return nil, err
 		}
 		return e, g.reuse(PagePath(s.Name))
 	}
@@ -382,17 +377,9 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 			return nil, err
 		}
 	}
-	out, err := g.renderPack(e, files, keyMeta(key, e.HasLogo))
+	page, err := g.renderPack(e, files, keyMeta(key, e.HasLogo))
 	if err != nil {
 		return nil, fmt.Errorf("catalogue: pack %s: %w", s.Name, err)
-	}
-	if multi {
-		if err := g.writeFile(path.Join(packDir(s.Name), compareFile), out.compare); err != nil {
-			return nil, err
-		}
-		if err := g.writeFile(path.Join(packDir(s.Name), versionsFile), out.versionsJS); err != nil {
-			return nil, err
-		}
 	}
 	feed, err := g.packFeed(s)
 	if err != nil {
@@ -401,17 +388,7 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	if err := g.writeFile(path.Join(packDir(s.Name), FeedFile), feed); err != nil {
 		return nil, err
 	}
-	return e, g.writeFile(PagePath(s.Name), out.page)
-}
-
-// packExtras are the files of a pack's directory besides its page and
-// logo that the catalogue writes: the feed, and with more than one
-// version the compare page and its data.
-func packExtras(multi bool) []string {
-	if multi {
-		return []string{FeedFile, compareFile, versionsFile}
-	}
-	return []string{FeedFile}
+	return e, g.writeFile(PagePath(s.Name), page)
 }
 
 // groupOf names the index section a pack belongs to, and its sort rank.

@@ -117,12 +117,15 @@
   }
 
 
-  // compare.html: any two versions, from versions.js. Everything is put
-  // in the page with textContent; nothing from the data becomes markup.
+  // A pack page's "Compare any two versions": the data is the page's
+  // #versions-data JSON (never executed). Everything is put in the page
+  // with textContent; nothing from the data becomes markup.
   function setupCompare() {
-    var data = window.packgenVersions;
+    var box = document.getElementById("compare"), src = document.getElementById("versions-data");
     var from = document.getElementById("from"), to = document.getElementById("to");
-    if (!data || !from || !to) return;
+    if (!box || !src || !from || !to) return;
+    var data;
+    try { data = JSON.parse(src.textContent); } catch (e) { return; }
     var vs = data.versions, byV = {};
     vs.forEach(function (v) { byV[v.version] = v; });
     [from, to].forEach(function (sel) {
@@ -246,14 +249,23 @@
         }
       }
     }
+    // The choice lives in the URL (?from=X&to=Y#compare), so it can be shared.
     function update() {
       render();
-      try { history.replaceState(null, "", "?from=" + encodeURIComponent(from.value) + "&to=" + encodeURIComponent(to.value)); } catch (e) { /* file:// */ }
+      try { history.replaceState(null, "", "?from=" + encodeURIComponent(from.value) + "&to=" + encodeURIComponent(to.value) + "#compare"); } catch (e) { /* file:// */ }
     }
     from.addEventListener("change", update);
     to.addEventListener("change", update);
     document.getElementById("compare-form").addEventListener("submit", function (e) { e.preventDefault(); update(); });
-    render();
+    var rendered = false;
+    box.addEventListener("toggle", function () { if (box.open && !rendered) { rendered = true; render(); } });
+    function openFromURL() {
+      if (location.hash === "#compare" && !box.open) { box.open = true; box.scrollIntoView(); }
+    }
+    window.addEventListener("hashchange", openFromURL);
+    if (params.get("from") || params.get("to")) { box.open = true; }
+    openFromURL();
+    if (box.open && !rendered) { rendered = true; render(); }
   }
 
   setupCopy();
