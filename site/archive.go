@@ -2,6 +2,7 @@ package site
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	gzip "github.com/klauspost/compress/gzip"
 	"github.com/packgen/packgen/index"
@@ -24,6 +26,14 @@ const (
 )
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
+
+// archiveReader is a reused gzip reader and its input buffer.
+type archiveReader struct {
+	gz  gzip.Reader
+	buf *bufio.Reader
+}
+
+var archiveReaders = sync.Pool{New: func() any { return &archiveReader{buf: bufio.NewReaderSize(nil, 32<<10)} }}
 
 func isPNG(b []byte) bool { return bytes.HasPrefix(b, pngMagic) }
 
@@ -63,8 +73,13 @@ func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, e
 		return nil, fmt.Errorf("open release archive: %w", err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
+	// A gzip reader's state (window, Huffman tables, buffer) is large
+	// enough that allocating one per archive showed in profiles.
+	ar := archiveReaders.Get().(*archiveReader)
+	defer archiveReaders.Put(ar)
+	ar.buf.Reset(f)
+	zr := &ar.gz
+	if err := zr.Reset(ar.buf); err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	defer zr.Close()

@@ -232,7 +232,13 @@ var imageLine = regexp.MustCompile(`^\s*(?:-\s+)?["']?image["']?\s*:\s*["']?([A-
 
 // imagesIn adds the images named in a YAML text to set.
 func imagesIn(b []byte, set map[string]bool) {
+	if !bytes.Contains(b, []byte("image")) {
+		return
+	}
 	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, "image") {
+			continue
+		}
 		if m := imageLine.FindStringSubmatch(strings.TrimRight(line, "\r")); m != nil && strings.ContainsAny(m[1], "/:") && len(set) < 1000 {
 			set[m[1]] = true
 		}

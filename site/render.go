@@ -64,6 +64,7 @@ type packData struct {
 	Digest                 string
 	SigHref, BundleHref    string
 	VersionsJSON           template.JS
+	VersionRows            template.HTML
 	Changes                []change
 	ChangesNote            string
 }
@@ -163,6 +164,7 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 	for i := range d.Versions {
 		d.Versions[i].ChangesID = has[d.Versions[i].Version]
 	}
+	d.VersionRows = versionRows(d.Versions)
 	if n := len(s.Releases) - 1; n > maxChangeViews {
 		d.ChangesNote = fmt.Sprintf("The %d newest versions are compared with the one before each; older ones are not shown.", maxChangeViews)
 	}
@@ -231,6 +233,78 @@ func displayName(r *index.Release, name string) string {
 		return s
 	}
 	return name
+}
+
+// versionRows renders the versions table's rows in Go: a pack can have
+// hundreds of versions, and html/template's escaping, one reflective call
+// per field, made this loop the largest part of rendering a page.
+// Every value is escaped; links are relative paths the shard gave (made
+// safe by relLink) or commit URLs built by repoLink.
+func versionRows(rows []versionRow) template.HTML {
+	var b strings.Builder
+	e := html.EscapeString
+	for _, r := range rows {
+		b.WriteString("\n      <tr")
+		if r.Latest {
+			b.WriteString(` class="latest"`)
+		} else if r.Deleted {
+			b.WriteString(` class="deleted"`)
+		}
+		b.WriteString(">\n        <th scope=\"row\"><span class=\"ver\">" + e(r.Version) + "</span>")
+		if r.Latest {
+			b.WriteString(` <span class="tag ok">latest</span>`)
+		}
+		if r.Pre {
+			b.WriteString(` <span class="tag">pre-release</span>`)
+		}
+		if r.Deprecated {
+			b.WriteString(` <span class="tag warn">deprecated</span>`)
+		}
+		if r.Deleted {
+			b.WriteString(` <span class="tag bad">deleted</span>`)
+		}
+		b.WriteString("</th>\n        <td>" + e(r.Created) + "</td>\n        <td>" + e(r.Size) + "</td>\n")
+		b.WriteString(`        <td><code class="digest" title="` + e(r.Digest) + `">` + e(r.Digest) + "</code></td>\n        <td>")
+		if r.Sig != "" {
+			b.WriteString(`<a href="` + relLink(r.Sig) + `" download>.sig</a>`)
+			if r.Bundle != "" {
+				b.WriteString(` · <a href="` + relLink(r.Bundle) + `" download>bundle</a>`)
+			}
+		} else {
+			b.WriteString(`<span class="muted">unsigned</span>`)
+		}
+		b.WriteString("</td>\n        <td>")
+		if r.CommitURL != "" {
+			b.WriteString(`<a class="mono" href="` + e(r.CommitURL) + `" rel="nofollow noopener noreferrer">` + e(r.Commit) + "</a>")
+		} else {
+			b.WriteString(`<span class="mono">` + e(r.Commit) + "</span>")
+		}
+		b.WriteString("</td>\n        <td>")
+		if r.Archive != "" {
+			b.WriteString(`<a href="` + relLink(r.Archive) + `" download>.tar.gz</a>`)
+		}
+		b.WriteString("</td>\n        <td>")
+		if r.ChangesID != "" {
+			b.WriteString(`<a href="#` + url.PathEscape(r.ChangesID) + `">what changed</a>`)
+		}
+		b.WriteString("</td>\n      </tr>")
+	}
+	return template.HTML(b.String()) // #nosec: every value is escaped above
+}
+
+// relLink makes a relative path from the shard safe as an href: each
+// segment percent-escaped and a colon in the first one behind "./", so
+// neither a scheme (javascript:) nor markup survives.
+func relLink(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	out := strings.Join(segs, "/")
+	if strings.Contains(segs[0], ":") {
+		out = "./" + out
+	}
+	return html.EscapeString(out)
 }
 
 // relArchive is the path of a release file (archive, signature, bundle)

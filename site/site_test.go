@@ -982,3 +982,16 @@ func TestVersionsData(t *testing.T) {
 		t.Error("a one-version pack offers to compare")
 	}
 }
+
+func TestRelLink(t *testing.T) {
+	for in, want := range map[string]string{
+		"1.0.0/a-1.0.0.tar.gz":  "1.0.0/a-1.0.0.tar.gz",
+		"javascript:alert(1)":   "./javascript:alert%281%29",
+		`x"><script>/y`:         "x%22%3E%3Cscript%3E/y",
+		"1.0.0+meta/a b.tar.gz": "1.0.0+meta/a%20b.tar.gz",
+	} {
+		if got := relLink(in); got != want {
+			t.Errorf("relLink(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
