@@ -344,9 +344,15 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("group order %q", order)
 	}
 	var logoOK bool
-	b.eval(t, `(() => { const i = document.querySelector("#pack-lb-metallb img.logo"); return !!i && i.complete && i.naturalWidth > 0; })()`, &logoOK)
+	b.eval(t, `(() => { const i = document.querySelector("#pack-lb-metallb img.logo"); return !!i && i.complete && i.naturalWidth > 0 && i.loading === "eager"; })()`, &logoOK)
 	if !logoOK {
-		t.Error("MetalLB's logo is not shown")
+		t.Error("MetalLB's logo is not shown, or not loaded eagerly above the fold")
+	}
+	// Published logos are the scaled ones: 144 px, not the 1200 px original.
+	var showcaseLogo int
+	b.eval(t, `document.querySelector("#pack-showcase img.logo").naturalWidth`, &showcaseLogo)
+	if showcaseLogo != 144 {
+		t.Errorf("showcase logo is %d px wide on the index", showcaseLogo)
 	}
 	b.screenshot(t, shots, "catalogue-desktop.png")
 
