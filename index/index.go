@@ -857,6 +857,8 @@ func ContentType(p string) string {
 		return "image/svg+xml"
 	case strings.HasSuffix(p, ".yaml"), strings.HasSuffix(p, ".yml"):
 		return "application/yaml"
+	case strings.HasSuffix(p, "/feed.xml"), p == "feed.xml": // the catalogue's Atom feeds
+		return "application/atom+xml"
 	}
 	return "application/octet-stream"
 }

@@ -169,6 +169,9 @@ func TestCachePolicy(t *testing.T) {
 			t.Errorf("Immutable(%s) = %v", p, !imm)
 		}
 	}
+	if ContentType("feed.xml") != "application/atom+xml" || ContentType("packs/a/feed.xml") != "application/atom+xml" {
+		t.Error("Atom feeds are not served as Atom")
+	}
 	if ContentType("index.json") != "application/json" || ContentType("a.tar.gz") != "application/gzip" {
 		t.Error("content types")
 	}

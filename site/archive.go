@@ -2,6 +2,7 @@ package site
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	gzip "github.com/klauspost/compress/gzip"
 	"github.com/packgen/packgen/index"
@@ -25,6 +27,14 @@ const (
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 
+// archiveReader is a reused gzip reader and its input buffer.
+type archiveReader struct {
+	gz  gzip.Reader
+	buf *bufio.Reader
+}
+
+var archiveReaders = sync.Pool{New: func() any { return &archiveReader{buf: bufio.NewReaderSize(nil, 32<<10)} }}
+
 func isPNG(b []byte) bool { return bytes.HasPrefix(b, pngMagic) }
 
 // latestFiles are the files of a release the pack page shows.
@@ -36,11 +46,24 @@ type latestFiles struct {
 	valuesTooLarge bool
 	readmeTooLarge bool
 	logoNotice     string
+	// presets.yaml and schema.yaml, when present and within maxValues.
+	presets, schema       []byte
+	hasPresets, hasSchema bool
+	presetsBig, schemaBig bool
+	// images named in values.yaml and the manifests (for change views).
+	images map[string]bool
 }
 
 // readLatest streams the release's archive from the staged site and keeps
-// logo.png, values.yaml and README.md from the pack's top directory.
+// logo.png, values.yaml, README.md, presets.yaml and schema.yaml from the
+// pack's top directory, and the images its YAML names.
 func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
+	return readRelease(dir, name, r, true)
+}
+
+// readRelease reads a release's archive; without full only values.yaml
+// and the images, which is what a change view needs of older versions.
+func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, error) {
 	p := path.Clean(r.Archive.Path)
 	if !strings.HasPrefix(p, "packs/"+name+"/") {
 		return nil, fmt.Errorf("archive path %q is not under packs/%s/", r.Archive.Path, name)
@@ -50,12 +73,17 @@ func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
 		return nil, fmt.Errorf("open release archive: %w", err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
+	// A gzip reader's state (window, Huffman tables, buffer) is large
+	// enough that allocating one per archive showed in profiles.
+	ar := archiveReaders.Get().(*archiveReader)
+	defer archiveReaders.Put(ar)
+	ar.buf.Reset(f)
+	zr := &ar.gz
+	if err := zr.Reset(ar.buf); err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	defer zr.Close()
-	out := &latestFiles{}
+	out := &latestFiles{images: map[string]bool{}}
 	tr := tar.NewReader(zr)
 	prefix := name + "/"
 	for {
@@ -69,7 +97,21 @@ func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		switch strings.TrimPrefix(h.Name, prefix) {
+		rel := strings.TrimPrefix(h.Name, prefix)
+		if strings.HasPrefix(rel, "manifests/") && (strings.HasSuffix(rel, ".yaml") || strings.HasSuffix(rel, ".yml")) {
+			b, big, err := readCapped(tr, maxValues)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %s: %w", p, rel, err)
+			}
+			if !big {
+				imagesIn(b, out.images)
+			}
+			continue
+		}
+		if !full && rel != "values.yaml" {
+			continue
+		}
+		switch rel {
 		case "logo.png":
 			b, big, err := readCapped(tr, maxLogo)
 			if err != nil {
@@ -81,7 +123,7 @@ func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
 			case !isPNG(b):
 				out.logoNotice = "logo.png is not a PNG image"
 			default:
-				out.logo = b
+				out.logo, out.logoNotice = scaleLogo(b)
 			}
 		case "values.yaml":
 			b, big, err := readCapped(tr, maxValues)
@@ -89,6 +131,19 @@ func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
 				return nil, fmt.Errorf("read %s: values.yaml: %w", p, err)
 			}
 			out.hasValues, out.values, out.valuesTooLarge = true, b, big
+			imagesIn(b, out.images)
+		case "presets.yaml":
+			b, big, err := readCapped(tr, maxValues)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: presets.yaml: %w", p, err)
+			}
+			out.hasPresets, out.presets, out.presetsBig = true, b, big
+		case "schema.yaml":
+			b, big, err := readCapped(tr, maxValues)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: schema.yaml: %w", p, err)
+			}
+			out.hasSchema, out.schema, out.schemaBig = true, b, big
 		case "README.md":
 			b, big, err := readCapped(tr, maxReadme)
 			if err != nil {

@@ -1,8 +1,13 @@
 package site
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -55,11 +60,25 @@ func buildExamples(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for src, dst := range map[string]string{"../examples/packs": "packs", "testdata/xss-1.0.0": "packs/xss-1.0.0"} {
+	// The showcase pack's first version lands weeks before everything
+	// else, so its pages must show two different publication dates.
+	abs, _ := filepath.Abs("testdata/showcase-1.0.0")
+	if err := repo.CopyDir(abs, "packs/showcase-1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit("showcase 1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	repo.Now = repo.Now.AddDate(0, 0, 40)
+	for src, dst := range map[string]string{"../examples/packs": "packs", "testdata/xss-1.0.0": "packs/xss-1.0.0", "testdata/showcase-1.1.0": "packs/showcase-1.1.0"} {
 		abs, _ := filepath.Abs(src)
 		if err := repo.CopyDir(abs, dst); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A logo as packs ship them: 1200 px square and over a megabyte.
+	if err := repo.Write("packs/showcase-1.1.0/logo.png", bigLogo(t, 1200)); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := repo.Commit("packs"); err != nil {
 		t.Fatal(err)
@@ -67,7 +86,7 @@ func buildExamples(t *testing.T) string {
 	out := filepath.Join(tmp, "site")
 	_, err = build.Run(context.Background(), build.Options{
 		Repo: repo.Dir, PacksDir: "packs", Out: out, Registry: "examples",
-		RepoURL: "git@github.com:example/packs.git",
+		RepoURL: "git@github.com:example/packs.git", History: true,
 		Site: func(dir string, s *build.Snapshot) error {
 			return Write(dir, s.Root, s.Shards)
 		},
@@ -76,6 +95,36 @@ func buildExamples(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// bigLogo is a px-square PNG with enough detail not to compress away: a
+// blue ring on transparent, over a noisy pattern.
+func bigLogo(t *testing.T, px int) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, px, px))
+	c := float64(px) / 2
+	seed := uint32(1)
+	for y := 0; y < px; y++ {
+		for x := 0; x < px; x++ {
+			seed = seed*1664525 + 1013904223
+			dx, dy := float64(x)-c, float64(y)-c
+			d := math.Sqrt(dx*dx + dy*dy)
+			switch {
+			case d < c*0.55:
+				img.SetNRGBA(x, y, color.NRGBA{29, 78, 216, 255})
+			case d < c*0.95:
+				img.SetNRGBA(x, y, color.NRGBA{uint8(seed >> 24), uint8(160 + seed>>28), 80, 255})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() < 1<<20 || buf.Len() > maxLogo {
+		t.Fatalf("test logo is %d bytes", buf.Len())
+	}
+	return buf.Bytes()
 }
 
 // serveDir serves a site with the project's server on loopback.
@@ -211,6 +260,17 @@ func (b *browser) screenshot(t *testing.T, dir, name string) {
 	}
 }
 
+// elementShot saves a screenshot of one element, for the views that are
+// hard to see in a full-page shot.
+func (b *browser) elementShot(t *testing.T, dir, name, sel string) {
+	t.Helper()
+	var buf []byte
+	b.run(t, chromedp.Screenshot(sel, &buf, chromedp.ByQuery))
+	if err := os.WriteFile(filepath.Join(dir, name), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // a11yJS lists basic accessibility faults: images without alt, controls
 // without a label, nameless links and buttons, not exactly one h1,
 // skipped heading levels, no lang or main landmark.
@@ -268,6 +328,7 @@ func TestBrowser(t *testing.T) {
 		"Add-ons: security":      {"xss", "falco"},
 		"Add-ons: ingress":       {"ingress-nginx"},
 		"Add-ons: load balancer": {"lb-metallb"},
+		"Add-ons: app services":  {"showcase"}, // 1.0.0 says app-services
 	}
 	for g, names := range want {
 		got := strings.Join(groups[g], ",")
@@ -283,9 +344,15 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("group order %q", order)
 	}
 	var logoOK bool
-	b.eval(t, `(() => { const i = document.querySelector("#pack-lb-metallb img.logo"); return !!i && i.complete && i.naturalWidth > 0; })()`, &logoOK)
+	b.eval(t, `(() => { const i = document.querySelector("#pack-lb-metallb img.logo"); return !!i && i.complete && i.naturalWidth > 0 && i.loading === "eager"; })()`, &logoOK)
 	if !logoOK {
-		t.Error("MetalLB's logo is not shown")
+		t.Error("MetalLB's logo is not shown, or not loaded eagerly above the fold")
+	}
+	// Published logos are the scaled ones: 144 px, not the 1200 px original.
+	var showcaseLogo int
+	b.eval(t, `document.querySelector("#pack-showcase img.logo").naturalWidth`, &showcaseLogo)
+	if showcaseLogo != 144 {
+		t.Errorf("showcase logo is %d px wide on the index", showcaseLogo)
 	}
 	b.screenshot(t, shots, "catalogue-desktop.png")
 
@@ -294,7 +361,7 @@ func TestBrowser(t *testing.T) {
 	b.run(t, chromedp.SendKeys("#q", "prometheus", chromedp.ByQuery), waitFrames)
 	groups = b.groups(t)
 	b.eval(t, `document.getElementById("count").textContent`, &count)
-	if len(groups) != 1 || strings.Join(groups["Add-ons: monitoring"], ",") != "prometheus-operator" || count != "1 of 10 packs" {
+	if len(groups) != 1 || strings.Join(groups["Add-ons: monitoring"], ",") != "prometheus-operator" || count != "1 of 11 packs" {
 		t.Errorf("search prometheus: %v (%q)", groups, count)
 	}
 	b.run(t, setValue("q", "zzz-nothing"), waitFrames)
@@ -382,13 +449,21 @@ func TestBrowser(t *testing.T) {
 	}
 	b.check(t, "pack page")
 
+	b.showcase(t, base, shots)
+
+	// Contrast: every text on every page, in both themes (dark below).
+	for _, p := range []string{"", "packs/showcase/index.html", "packs/prometheus-operator/index.html"} {
+		b.contrast(t, base+p)
+	}
+
 	// XSS fixture: nothing runs, the text is shown escaped.
 	for _, p := range []string{"", "packs/xss/index.html"} {
 		b.run(t, chromedp.Navigate(base+p), chromedp.WaitReady("footer", chromedp.ByQuery), chromedp.Sleep(150*time.Millisecond))
 		var xss any
 		var scripts []string
 		b.eval(t, `window.__xss === undefined ? null : String(window.__xss)`, &xss)
-		b.eval(t, `[...document.scripts].map(s => s.getAttribute("src") || "INLINE")`, &scripts)
+		// Data blocks (type application/json) are never run.
+		b.eval(t, `[...document.scripts].filter(s => s.type !== "application/json").map(s => s.getAttribute("src") || "INLINE")`, &scripts)
 		if xss != nil {
 			t.Errorf("%s: the XSS fixture ran (%v)", p, xss)
 		}
@@ -409,7 +484,7 @@ func TestBrowser(t *testing.T) {
 
 	// Phone width: no horizontal scrolling, on the index and on the widest pages.
 	b.run(t, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
-	for _, p := range []string{"", "packs/xss/index.html", "packs/prometheus-operator/index.html", "packs/ingress-nginx/index.html"} {
+	for _, p := range []string{"", "packs/xss/index.html", "packs/prometheus-operator/index.html", "packs/ingress-nginx/index.html", "packs/showcase/index.html"} {
 		var over int
 		b.run(t, chromedp.Navigate(base+p), chromedp.WaitReady("footer", chromedp.ByQuery))
 		b.eval(t, `document.documentElement.scrollWidth - document.documentElement.clientWidth`, &over)
@@ -421,6 +496,9 @@ func TestBrowser(t *testing.T) {
 		}
 		if p == "packs/prometheus-operator/index.html" {
 			b.screenshot(t, shots, "pack-phone.png")
+		}
+		if p == "packs/showcase/index.html" {
+			b.screenshot(t, shots, "showcase-phone.png")
 		}
 	}
 	b.check(t, "phone")
@@ -436,6 +514,11 @@ func TestBrowser(t *testing.T) {
 	b.screenshot(t, shots, "catalogue-dark.png")
 	b.run(t, chromedp.Navigate(base+"packs/falco/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
 	b.screenshot(t, shots, "pack-dark.png")
+	for _, p := range []string{"", "packs/showcase/index.html", "packs/falco/index.html"} {
+		b.contrast(t, base+p)
+	}
+	b.run(t, chromedp.Navigate(base+"packs/showcase/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
+	b.screenshot(t, shots, "showcase-dark.png")
 	b.run(t, emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}))
 	b.check(t, "dark mode")
 
@@ -455,6 +538,199 @@ func TestBrowser(t *testing.T) {
 	}
 	b.check(t, "file://")
 	t.Logf("screenshots in %s", shots)
+}
+
+// showcase checks the views of the showcase fixture's page: admonitions,
+// presets, schema, constraints, snippets, trust, dates, the scaled logo.
+func (b *browser) showcase(t *testing.T, base, shots string) {
+	t.Helper()
+	b.run(t, chromedp.Navigate(base+"packs/showcase/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
+	var res struct {
+		Asides   []string `json:"asides"`
+		Colours  int      `json:"colours"`
+		Raw      bool     `json:"raw"`
+		Presets  []string `json:"presets"`
+		Groups   []string `json:"groups"`
+		Schema   []string `json:"schema"`
+		Required int      `json:"required"`
+		Res      []string `json:"res"`
+		Deps     []string `json:"deps"`
+		Snips    []string `json:"snips"`
+		Dates    []string `json:"dates"`
+		Dep      []string `json:"dep"`
+		Logo     []int    `json:"logo"`
+		Eager    string   `json:"eager"`
+		YAMLOver int      `json:"yamlOver"`
+		Trust    string   `json:"trust"`
+		Changes  []string `json:"changes"`
+		DiffAdd  int      `json:"diffAdd"`
+		DiffDel  int      `json:"diffDel"`
+		Open     bool     `json:"open"`
+	}
+	b.eval(t, `(() => {
+  const all = (q, f) => [...document.querySelectorAll(q)].map(f || (e => e.textContent.trim()));
+  const asides = [...document.querySelectorAll(".readme aside.admonition")];
+  const img = document.querySelector(".hero img.logo");
+  const y = document.querySelector("section[aria-labelledby=values-h] pre.yaml");
+  return {
+    asides: asides.map(a => a.className.split(" ")[1] + ":" + a.querySelector(".admonition-title").textContent),
+    colours: new Set(asides.map(a => getComputedStyle(a).borderLeftColor)).size,
+    raw: document.querySelector(".readme").textContent.includes(":::"),
+    presets: all(".preset .preset-name strong"),
+    groups: all(".preset-group h3"),
+    schema: all("table.schema tbody th code"),
+    required: document.querySelectorAll("table.schema .tag.ok").length,
+    res: all("table.resources tbody tr", tr => [...tr.children].map(c => c.textContent.trim()).join("|")),
+    deps: all("table.deps tbody th", th => th.querySelector("a") ? "link:" + th.querySelector("a").getAttribute("href") : "external:" + th.textContent.trim()),
+    snips: all(".snippet code", c => c.id),
+    dates: all("table.versions tbody tr", tr => tr.querySelector(".ver").textContent + "@" + tr.children[1].textContent),
+    dep: all("table.versions .tag.warn"),
+    logo: img ? [img.naturalWidth, img.naturalHeight] : [],
+    eager: img ? img.getAttribute("loading") : "",
+    yamlOver: y.scrollWidth - y.clientWidth,
+    trust: document.querySelector(".trust").textContent,
+    changes: all("details.change .change-items li", li => li.textContent.replace(/\s+/g, " ").trim()),
+    diffAdd: document.querySelectorAll("details.change pre.diff .da").length,
+    diffDel: document.querySelectorAll("details.change pre.diff .dd").length,
+    open: document.querySelector("details.change").open,
+  };
+})()`, &res)
+	if strings.Join(res.Asides, ",") != "tip:Tip,warning:Upgrading from 1.0,info:Info,danger:Danger,note:Note" || res.Colours != 5 || res.Raw {
+		t.Errorf("admonitions %v, %d colours, raw fences shown %v", res.Asides, res.Colours, res.Raw)
+	}
+	if strings.Join(res.Groups, ",") != "Size,Metrics" || strings.Join(res.Presets, ",") != "Small,Large,Disable metrics" {
+		t.Errorf("presets %v in groups %v", res.Presets, res.Groups)
+	}
+	if len(res.Schema) != 5 || res.Schema[0] != "manifests.showcase.image" || res.Required != 3 {
+		t.Errorf("schema rows %v, %d required", res.Schema, res.Required)
+	}
+	if strings.Join(res.Res, ";") != "CPU|2 cores (2000 m)|the minimum;Memory|4 GiB (4096 MiB)|the minimum;Disk|20 GB|on worker nodes, request at manifests.showcase.resources.requests.storage, × replicas at manifests.showcase.replicas" {
+		t.Errorf("resources %q", res.Res)
+	}
+	if strings.Join(res.Deps, ",") != "link:../kubernetes/index.html,external:cert-manager external" {
+		t.Errorf("dependencies %q", res.Deps)
+	}
+	if strings.Join(res.Snips, ",") != "fetch-cmd,profile-yaml,terraform-hcl" {
+		t.Errorf("snippets %v", res.Snips)
+	}
+	if strings.Join(res.Dates, ",") != "1.1.0@2024-02-11,1.0.0@2024-01-02" || strings.Join(res.Dep, ",") != "deprecated" {
+		t.Errorf("versions %v, badges %v", res.Dates, res.Dep)
+	}
+	if len(res.Logo) != 2 || res.Logo[0] != 144 || res.Logo[1] != 144 || res.Eager != "eager" {
+		t.Errorf("hero logo %v, loading %q", res.Logo, res.Eager)
+	}
+	if res.YAMLOver > 0 {
+		t.Errorf("values.yaml scrolls %dpx sideways", res.YAMLOver)
+	}
+	if !strings.Contains(res.Trust, "unsigned") || !strings.Contains(res.Trust, "SHA-256") {
+		t.Errorf("trust %q", res.Trust)
+	}
+	wantChanges := "Manifests + manifests/metrics.yaml − manifests/legacy.yaml|" +
+		"Dependencies + cert-manager (optional >= 1.14.0) kubernetes: required >= 1.25.0 → required >= 1.27.0, <= 1.31.0|" +
+		"Resource constraints — → CPU 2 cores (2000 m), Memory 4 GiB (4096 MiB), Disk 20 GB (on worker nodes, request at manifests.showcase.resources.requests.storage, × replicas at manifests.showcase.replicas)|" +
+		"Images + registry.example.com/showcase-exporter:0.4.0 + registry.example.com/showcase:1.1.0 − registry.example.com/showcase:1.0.0"
+	if strings.Join(res.Changes, "|") != wantChanges || res.DiffAdd != 8 || res.DiffDel != 2 || !res.Open {
+		t.Errorf("changes %q, values +%d −%d, open %v", res.Changes, res.DiffAdd, res.DiffDel, res.Open)
+	}
+	// Copy the profile snippet.
+	var clip string
+	b.run(t, chromedp.Click(`button[data-copy="profile-yaml"]`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector('button[data-copy="profile-yaml"]').textContent === "Copied"`, nil, chromedp.WithPollingTimeout(3*time.Second)),
+		chromedp.Evaluate(`navigator.clipboard.readText()`, &clip, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if clip != "  - pack: showcase\n    version: \"1.1.0\"\n    registry: examples\n" {
+		t.Errorf("profile snippet copied as %q", clip)
+	}
+	// Compare any two versions, client-side, from a shared URL.
+	var closed bool
+	b.eval(t, `!document.getElementById("compare").open`, &closed)
+	b.run(t, chromedp.Click(`#changes-h a[href="#compare"]`, chromedp.ByQuery), chromedp.WaitVisible("#compare-items li", chromedp.ByQuery))
+	var cmp struct {
+		Items  []string `json:"items"`
+		Add    int      `json:"add"`
+		Del    int      `json:"del"`
+		From   string   `json:"from"`
+		Status string   `json:"status"`
+		Faults []string `json:"faults"`
+	}
+	cmpJS := `(() => ({
+  items: [...document.querySelectorAll("#compare-items li")].map(li => li.textContent.replace(/\s+/g, " ").trim()),
+  add: document.querySelectorAll("#compare-values .da").length,
+  del: document.querySelectorAll("#compare-values .dd").length,
+  from: document.getElementById("from").value,
+  status: document.getElementById("compare-status").textContent,
+  faults: ` + a11yJS + `,
+}))()`
+	b.eval(t, cmpJS, &cmp)
+	if !closed || strings.Join(cmp.Items, "|") != wantChanges || cmp.Add != 8 || cmp.Del != 2 || cmp.From != "1.0.0" || cmp.Status != "From 1.0.0 to 1.1.0" || len(cmp.Faults) > 0 {
+		t.Errorf("compare (closed at first: %v): %+v", closed, cmp)
+	}
+	b.elementShot(t, shots, "showcase-compare.png", "#compare")
+	// Swapping the versions reverses the diff and puts the choice in the
+	// URL; that URL opens the comparison as it was.
+	var search string
+	b.run(t, setValue("from", "1.1.0"), setValue("to", "1.0.0"))
+	b.eval(t, `location.search + location.hash + " " + document.querySelectorAll("#compare-values .da").length + " " + document.querySelectorAll("#compare-values .dd").length`, &search)
+	if search != "?from=1.1.0&to=1.0.0#compare 2 8" {
+		t.Errorf("swapped: %q", search)
+	}
+	b.run(t, chromedp.Navigate(base+"packs/showcase/index.html?from=1.1.0&to=1.0.0"), chromedp.WaitVisible("#compare-items li", chromedp.ByQuery))
+	b.eval(t, cmpJS, &cmp)
+	if cmp.Status != "From 1.1.0 to 1.0.0" || cmp.Add != 2 {
+		t.Errorf("shared compare URL: %+v", cmp)
+	}
+	b.contrast(t, base+"packs/prometheus-operator/index.html?from=57.0.3&to=58.2.1")
+	b.run(t, chromedp.Navigate(base+"packs/showcase/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
+	b.screenshot(t, shots, "showcase-desktop.png")
+	b.elementShot(t, shots, "showcase-changes.png", "section[aria-labelledby=changes-h]")
+	b.elementShot(t, shots, "showcase-readme.png", "section[aria-labelledby=readme-h]")
+	b.check(t, "showcase")
+}
+
+// contrastJS lists text whose colour against its background is below
+// WCAG AA (4.5:1, or 3:1 for large text). Backgrounds with alpha are
+// blended over their ancestors'.
+const contrastJS = `(() => {
+  const parse = s => {
+    let m = s.match(/rgba?\(([^)]+)\)/);
+    if (m) { const p = m[1].split(/[ ,\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; }
+    m = s.match(/color\(srgb ([^)]+)\)/);
+    if (m) { const p = m[1].split(/[ \/]+/).filter(Boolean).map(Number); return [p[0]*255, p[1]*255, p[2]*255, p.length > 3 ? p[3] : 1]; }
+    return null;
+  };
+  const over = (top, under) => { const a = top[3]; return [0,1,2].map(i => top[i]*a + under[i]*(1-a)).concat([1]); };
+  const bg = el => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor); if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; } }
+    let c = [255, 255, 255, 1];
+    if (layers.length && layers[layers.length-1][3] >= 1) c = layers.pop();
+    while (layers.length) c = over(layers.pop(), c);
+    return c;
+  };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v/12.92 : Math.pow((v+0.055)/1.055, 2.4); }; return 0.2126*f(c[0]) + 0.7152*f(c[1]) + 0.0722*f(c[2]); };
+  const out = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const r = el.getBoundingClientRect(), st = getComputedStyle(el);
+    if (!r.width || !r.height || st.visibility === "hidden" || el.closest("[hidden]") || el.classList.contains("skip")) continue;
+    let fg = parse(st.color); const b = bg(el);
+    if (!fg) continue;
+    if (fg[3] < 1) fg = over(fg, b);
+    const l1 = lum(fg), l2 = lum(b), ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    const size = parseFloat(st.fontSize), bold = +st.fontWeight >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) out.push(el.tagName.toLowerCase() + "." + el.className + " " + JSON.stringify(el.textContent.trim().slice(0, 30)) + ": " + ratio.toFixed(2));
+  }
+  return [...new Set(out)].slice(0, 20);
+})()`
+
+func (b *browser) contrast(t *testing.T, url string) {
+	t.Helper()
+	var low []string
+	b.run(t, chromedp.Navigate(url), chromedp.WaitReady("footer", chromedp.ByQuery))
+	b.eval(t, contrastJS, &low)
+	for _, l := range low {
+		t.Errorf("%s: low contrast: %s", url, l)
+	}
 }
 
 // TestBrowserScale types into the search of a 5,000-pack catalogue. The

@@ -38,6 +38,7 @@ const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 
 type packData struct {
 	Root, Title, Meta, CSP string
+	FeedTitle              string
 	Registry               string
 	Card                   card
 	Fetch                  string
@@ -51,6 +52,31 @@ type packData struct {
 	ReadmeNote             string
 	ReadmePlain            string
 	LogoNote               string
+	StateNote              string
+	Deleted                bool // every release is deleted: not listed
+	Presets                []presetGroup
+	PresetsNote            string
+	Schema                 []schemaRow
+	SchemaNote             string
+	Resources              []resourceRow
+	Snippets               []snippet
+	Signed                 bool
+	Digest                 string
+	SigHref, BundleHref    string
+	VersionsJSON           template.JS
+	VersionRows            template.HTML
+	Changes                []change
+	ChangesNote            string
+}
+
+// snippet is a copy-paste block of the "Use it" section.
+type snippet struct {
+	ID, Title, Lang, Text, Hint string
+}
+
+type resourceRow struct {
+	Type, Min  string
+	Components []string
 }
 
 type repoRef struct {
@@ -60,8 +86,11 @@ type repoRef struct {
 
 type versionRow struct {
 	Version, Digest, Size, Created, Archive string
+	ChangesID                               string // anchor of its change view, if any
+	Sig, Bundle                             string // relative links, "" when unsigned
 	Commit, CommitURL                       string
 	Latest, Pre                             bool
+	Deprecated, Deleted                     bool
 }
 
 type depRow struct {
@@ -78,11 +107,12 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 		Meta:     meta,
 		CSP:      csp,
 		Registry: g.root.Registry,
-		Card:     g.card(e, "../../"),
+		Card:     g.heroCard(e),
 		Fetch:    "packgen fetch " + s.Name + "@" + l.Version,
 		Repo:     repoRefOf(g.root.Source.Repo),
 		LogoNote: f.logoNotice,
 	}
+	d.FeedTitle = s.Name + " releases (Atom)" // the name: plain text in an attribute
 	for i := len(s.Releases) - 1; i >= 0; i-- {
 		r := &s.Releases[i]
 		v, _ := r.SemVer()
@@ -91,15 +121,71 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 			Digest:  r.Archive.SHA256,
 			Size:    humanSize(r.Archive.Size),
 			Archive: relArchive(s.Name, r.Archive.Path),
+			Sig:     relArchive(s.Name, r.Signature),
+			Bundle:  relArchive(s.Name, r.Bundle),
 			Commit:  shortCommit(r.Commit),
 			Latest:  r == l,
 			Pre:     v != nil && v.Prerelease() != "",
+
+			Deprecated: r.Deprecated(),
+			Deleted:    r.Deleted(),
 		}
 		if !r.Created.IsZero() {
 			row.Created = r.Created.UTC().Format("2006-01-02")
 		}
 		row.CommitURL = g.repo.commitURL(r.Commit)
 		d.Versions = append(d.Versions, row)
+	}
+	switch {
+	case l.Deleted():
+		d.Deleted = true
+		d.StateNote = "Every version of this pack is marked deleted (annotations.system_state): the platform no longer offers it, and it is not listed in the catalogue. This page stays for clusters that still run it."
+	case l.Deprecated():
+		d.StateNote = "Version " + l.Version + " is marked deprecated (annotations.system_state): the platform still offers it, with a warning. Plan a move to a supported pack or version."
+	}
+	d.Signed = l.Signature != ""
+	d.Digest = l.Archive.SHA256
+	d.SigHref, d.BundleHref = relArchive(s.Name, l.Signature), relArchive(s.Name, l.Bundle)
+	d.Snippets = g.snippets(s.Name, l.Version)
+	ch, read, err := g.changes(s, l, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Releases) > 1 {
+		if d.VersionsJSON, err = versionsJSON(s, read); err != nil {
+			return nil, err
+		}
+	}
+	d.Changes = ch
+	has := map[string]string{}
+	for _, c := range ch {
+		has[c.Version] = c.ID
+	}
+	for i := range d.Versions {
+		d.Versions[i].ChangesID = has[d.Versions[i].Version]
+	}
+	d.VersionRows = versionRows(d.Versions)
+	if n := len(s.Releases) - 1; n > maxChangeViews {
+		d.ChangesNote = fmt.Sprintf("The %d newest versions are compared with the one before each; older ones are not shown.", maxChangeViews)
+	}
+	d.Resources = resourceRows(l)
+	if f.hasPresets {
+		if f.presetsBig {
+			d.PresetsNote = "presets.yaml is larger than 1 MiB and is not shown."
+		} else if p, err := parsePresets(f.presets); err != nil {
+			d.PresetsNote = "presets.yaml could not be read, so it is not shown (" + err.Error() + ")."
+		} else {
+			d.Presets = p
+		}
+	}
+	if f.hasSchema {
+		if f.schemaBig {
+			d.SchemaNote = "schema.yaml is larger than 1 MiB and is not shown."
+		} else if rows, err := parseSchema(f.schema); err != nil {
+			d.SchemaNote = "schema.yaml could not be read, so it is not shown (" + err.Error() + ")."
+		} else {
+			d.Schema = rows
+		}
 	}
 	for _, dep := range l.Dependencies {
 		row := depRow{Name: dep.PackName, Type: dep.Type, Layer: string(dep.Layer), Range: depRange(dep.MinVersion, dep.MaxVersion)}
@@ -149,9 +235,156 @@ func displayName(r *index.Release, name string) string {
 	return name
 }
 
-// relArchive is the archive's path relative to the pack's page.
+// versionRows renders the versions table's rows in Go: a pack can have
+// hundreds of versions, and html/template's escaping, one reflective call
+// per field, made this loop the largest part of rendering a page.
+// Every value is escaped; links are relative paths the shard gave (made
+// safe by relLink) or commit URLs built by repoLink.
+func versionRows(rows []versionRow) template.HTML {
+	var b strings.Builder
+	e := html.EscapeString
+	for _, r := range rows {
+		b.WriteString("\n      <tr")
+		if r.Latest {
+			b.WriteString(` class="latest"`)
+		} else if r.Deleted {
+			b.WriteString(` class="deleted"`)
+		}
+		b.WriteString(">\n        <th scope=\"row\"><span class=\"ver\">" + e(r.Version) + "</span>")
+		if r.Latest {
+			b.WriteString(` <span class="tag ok">latest</span>`)
+		}
+		if r.Pre {
+			b.WriteString(` <span class="tag">pre-release</span>`)
+		}
+		if r.Deprecated {
+			b.WriteString(` <span class="tag warn">deprecated</span>`)
+		}
+		if r.Deleted {
+			b.WriteString(` <span class="tag bad">deleted</span>`)
+		}
+		b.WriteString("</th>\n        <td>" + e(r.Created) + "</td>\n        <td>" + e(r.Size) + "</td>\n")
+		b.WriteString(`        <td><code class="digest" title="` + e(r.Digest) + `">` + e(r.Digest) + "</code></td>\n        <td>")
+		if r.Sig != "" {
+			b.WriteString(`<a href="` + relLink(r.Sig) + `" download>.sig</a>`)
+			if r.Bundle != "" {
+				b.WriteString(` · <a href="` + relLink(r.Bundle) + `" download>bundle</a>`)
+			}
+		} else {
+			b.WriteString(`<span class="muted">unsigned</span>`)
+		}
+		b.WriteString("</td>\n        <td>")
+		if r.CommitURL != "" {
+			b.WriteString(`<a class="mono" href="` + e(r.CommitURL) + `" rel="nofollow noopener noreferrer">` + e(r.Commit) + "</a>")
+		} else {
+			b.WriteString(`<span class="mono">` + e(r.Commit) + "</span>")
+		}
+		b.WriteString("</td>\n        <td>")
+		if r.Archive != "" {
+			b.WriteString(`<a href="` + relLink(r.Archive) + `" download>.tar.gz</a>`)
+		}
+		b.WriteString("</td>\n        <td>")
+		if r.ChangesID != "" {
+			b.WriteString(`<a href="#` + url.PathEscape(r.ChangesID) + `">what changed</a>`)
+		}
+		b.WriteString("</td>\n      </tr>")
+	}
+	return template.HTML(b.String()) // #nosec: every value is escaped above
+}
+
+// relLink makes a relative path from the shard safe as an href: each
+// segment percent-escaped and a colon in the first one behind "./", so
+// neither a scheme (javascript:) nor markup survives.
+func relLink(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	out := strings.Join(segs, "/")
+	if strings.Contains(segs[0], ":") {
+		out = "./" + out
+	}
+	return html.EscapeString(out)
+}
+
+// relArchive is the path of a release file (archive, signature, bundle)
+// relative to the pack's page; "" for none or one outside the pack.
 func relArchive(name, p string) string {
-	return strings.TrimPrefix(p, "packs/"+name+"/")
+	rel, ok := strings.CutPrefix(p, "packs/"+name+"/")
+	if !ok || rel == "" || strings.Contains(rel, "..") {
+		return ""
+	}
+	return rel
+}
+
+// snippets are the ways to use a release: the packgen client, a profile
+// layer, and the vendor's Terraform provider.
+func (g *gen) snippets(name, version string) []snippet {
+	reg := g.root.Registry
+	if reg == "" {
+		reg = "REGISTRY"
+	}
+	tf := strings.ReplaceAll(name, "-", "_")
+	if tf == "" || tf[0] >= '0' && tf[0] <= '9' {
+		tf = "pack_" + tf
+	}
+	return []snippet{
+		{ID: "fetch-cmd", Title: "packgen", Lang: "shell", Text: "packgen fetch " + name + "@" + version,
+			Hint: "Downloads the archive and verifies it against the signed index."},
+		{ID: "profile-yaml", Title: "Cluster profile (profile.yaml)", Lang: "yaml",
+			Text: "  - pack: " + name + "\n    version: \"" + version + "\"\n    registry: " + reg + "\n",
+			Hint: "A layer under layers:, pinned to this version; registry is the name you configured for this registry."},
+		{ID: "terraform-hcl", Title: "Terraform (spectrocloud provider)", Lang: "hcl",
+			Text: "data \"spectrocloud_registry\" \"registry\" {\n  name = \"" + reg + "\"\n}\n\n" +
+				"data \"spectrocloud_pack\" \"" + tf + "\" {\n  name         = \"" + name + "\"\n  version      = \"" + version + "\"\n  registry_uid = data.spectrocloud_registry.registry.id\n}\n",
+			Hint: "The pack as the platform's provider looks it up, by name and version in this registry."},
+	}
+}
+
+// resourceRows shows constraints.resources in the units the platform
+// uses: CPU in millicores, memory in MiB, disk in GB.
+func resourceRows(r *index.Release) []resourceRow {
+	var out []resourceRow
+	for _, res := range r.Resources {
+		row := resourceRow{Type: res.Type}
+		switch res.Type {
+		case "cpu":
+			row.Type = "CPU"
+			row.Min = fmt.Sprintf("%d millicores", res.MinLimit)
+			if res.MinLimit%1000 == 0 && res.MinLimit > 0 {
+				row.Min = fmt.Sprintf("%d cores (%d m)", res.MinLimit/1000, res.MinLimit)
+			}
+		case "memory":
+			row.Type = "Memory"
+			row.Min = fmt.Sprintf("%d MiB", res.MinLimit)
+			if res.MinLimit%1024 == 0 && res.MinLimit > 0 {
+				row.Min = fmt.Sprintf("%d GiB (%d MiB)", res.MinLimit/1024, res.MinLimit)
+			}
+		case "diskSize":
+			row.Type = "Disk"
+			row.Min = fmt.Sprintf("%d GB", res.MinLimit)
+		default:
+			row.Min = fmt.Sprintf("%d", res.MinLimit)
+		}
+		if res.MinLimit == 0 {
+			row.Min = "—"
+		}
+		for _, c := range res.Components {
+			var parts []string
+			if c.ScheduleType != "" {
+				parts = append(parts, "on "+c.ScheduleType+" nodes")
+			}
+			if c.ResourceRequestParamRef != "" {
+				parts = append(parts, "request at "+c.ResourceRequestParamRef)
+			}
+			if c.ReplicaCountParamRef != "" {
+				parts = append(parts, "× replicas at "+c.ReplicaCountParamRef)
+			}
+			row.Components = append(row.Components, strings.Join(parts, ", "))
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 func depRange(min, max string) string {
@@ -185,6 +418,10 @@ func humanSize(n int64) string {
 
 // ---- index page ----
 
+// eagerCards is how many cards from the top of the index load their logo
+// eagerly.
+const eagerCards = 18
+
 type card struct {
 	Name, Display, Latest, Layer, LayerLabel, AddonType string
 	Clouds                                              []string
@@ -192,21 +429,49 @@ type card struct {
 	Href, Logo                                          string
 	Initials                                            string
 	Hue                                                 int
+	// Eager: the logo is above the fold and loads with the page (lazy
+	// logos there stay blank until the browser gets round to them).
+	Eager      bool
+	Deprecated bool
 }
 
 func (g *gen) card(e *entry, root string) card {
 	s, l := e.Shard, e.Latest
+	n := len(listedVersions(s))
 	c := card{
 		Name: s.Name, Display: displayName(l, s.Name), Latest: l.Version,
 		Layer: l.Layer, LayerLabel: layerLabel(l.Layer), AddonType: l.AddonType,
-		Clouds: sortedClouds(l.CloudTypes), Versions: len(s.Releases), Older: len(s.Releases) - 1,
-		Href:     root + PagePath(s.Name),
-		Initials: initials(displayName(l, s.Name)),
-		Hue:      hue(s.Name),
+		Clouds: sortedClouds(l.CloudTypes), Versions: n, Older: max(n-1, 0),
+		Deprecated: l.Deprecated(),
+		Href:       root + PagePath(s.Name),
+		Initials:   initials(displayName(l, s.Name)),
+		Hue:        hue(s.Name),
 	}
 	if e.HasLogo {
 		c.Logo = root + packDir(s.Name) + "/" + logoFile
 	}
+	return c
+}
+
+// listedVersions are a pack's versions the index lists: all but those
+// marked deleted, which only their exact version resolves.
+func listedVersions(s *index.Shard) []string {
+	var out []string
+	for _, r := range s.Releases {
+		if !r.Deleted() {
+			out = append(out, r.Version)
+		}
+	}
+	return out
+}
+
+// listed reports whether a pack appears on the index: not when every
+// release is deleted.
+func (e *entry) listed() bool { return !e.Latest.Deleted() }
+
+func (g *gen) heroCard(e *entry) card {
+	c := g.card(e, "../../")
+	c.Eager = true
 	return c
 }
 
@@ -254,6 +519,7 @@ type option struct{ Value, Label string }
 
 type indexData struct {
 	Root, Title, CSP  string
+	FeedTitle         string
 	Meta, Registry    string
 	Repo              repoRef
 	Commit, CommitURL string
@@ -267,8 +533,11 @@ func (g *gen) indexPage(entries []*entry) ([]byte, error) {
 	byTitle := map[string]*group{}
 	clouds := map[string]bool{}
 	layers := map[string]bool{}
-	releases := 0
+	releases, packs := 0, 0
 	for _, e := range entries {
+		if !e.listed() {
+			continue
+		}
 		t, rank := groupOf(e.Latest)
 		gr := byTitle[t]
 		if gr == nil {
@@ -280,17 +549,19 @@ func (g *gen) indexPage(entries []*entry) ([]byte, error) {
 			clouds[c] = true
 		}
 		layers[e.Latest.Layer] = true
-		releases += len(e.Shard.Releases)
+		releases += len(listedVersions(e.Shard))
+		packs++
 	}
 	d := indexData{
 		Root: "", Title: g.root.Registry, CSP: csp, Registry: g.root.Registry,
 		Repo: repoRefOf(g.root.Source.Repo), Commit: shortCommit(g.root.Source.Commit),
 		CommitURL: g.repo.commitURL(g.root.Source.Commit),
-		Packs:     len(entries), Releases: releases, HasPacks: len(entries) > 0,
+		Packs:     packs, Releases: releases, HasPacks: packs > 0,
 	}
 	if d.Title == "" {
 		d.Title = "Pack catalogue"
 	}
+	d.FeedTitle = "New releases (Atom)"
 	for _, gr := range byTitle {
 		sort.SliceStable(gr.Cards, func(i, j int) bool {
 			a, b := strings.ToLower(gr.Cards[i].Display), strings.ToLower(gr.Cards[j].Display)
@@ -307,6 +578,18 @@ func (g *gen) indexPage(entries []*entry) ([]byte, error) {
 		}
 		return d.Groups[i].Title < d.Groups[j].Title
 	})
+	// The first screenful of cards (three columns by a few rows on a
+	// desktop) loads its logos with the page.
+	eager := eagerCards
+	for _, gr := range d.Groups {
+		for i := range gr.Cards {
+			if eager == 0 {
+				break
+			}
+			gr.Cards[i].Eager = true
+			eager--
+		}
+	}
 	for _, l := range []string{"os", "k8s", "cni", "csi", "addon"} {
 		if layers[l] {
 			d.Layers = append(d.Layers, option{l, layerLabel(l)})
@@ -361,12 +644,15 @@ func (g *gen) catalog(entries []*entry) *Catalog {
 	src.Repo = repoRefOf(src.Repo).Text
 	c := &Catalog{SchemaVersion: 1, Registry: g.root.Registry, Source: src, Packs: []CatalogEntry{}}
 	for _, e := range entries {
+		if !e.listed() {
+			continue
+		}
 		l := e.Latest
 		t, _ := groupOf(l)
 		ce := CatalogEntry{
 			Name: e.name(), DisplayName: displayName(l, e.name()), Layer: l.Layer, AddonType: l.AddonType,
 			Group: t, CloudTypes: sortedClouds(l.CloudTypes), Latest: l.Version,
-			Versions: e.Shard.Versions(), Page: PagePath(e.name()),
+			Versions: listedVersions(e.Shard), Page: PagePath(e.name()),
 		}
 		if ce.CloudTypes == nil {
 			ce.CloudTypes = []string{}
@@ -462,26 +748,38 @@ func (r *repoLink) commitURL(sha string) string {
 }
 
 // repoRefOf shows a repository URL, linked only when it is plain http(s)
-// (git@ forms of known forges become their https page).
+// (git@ forms of known forges become their https page). A local path or
+// file:// URL (a build from a checkout) is the builder's business, not the
+// reader's: nothing is shown.
 func repoRefOf(raw string) repoRef {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return repoRef{}
 	}
-	ref := repoRef{Text: raw}
-	// Never show credentials a remote URL may carry (https://TOKEN@host/...).
-	if u, err := url.Parse(raw); err == nil && u.User != nil && u.Scheme != "" {
-		u.User = nil
-		ref.Text = u.String()
-	}
 	if r := parseRepo(raw); r != nil {
-		ref.URL = r.base
-		return ref
+		return repoRef{Text: r.base, URL: r.base}
 	}
-	if u, err := url.Parse(raw); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil {
-		ref.URL = u.String()
+	if m := scpURL.FindStringSubmatch(raw); m != nil && !strings.Contains(raw, "://") && strings.Contains(m[1], ".") {
+		return repoRef{Text: raw} // git@host:path of an unknown forge
 	}
-	return ref
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return repoRef{}
+	}
+	// Never show credentials a remote URL may carry (https://TOKEN@host/...),
+	// nor link a URL that carried them.
+	creds := u.User != nil
+	u.User = nil
+	switch u.Scheme {
+	case "https", "http":
+		if creds {
+			return repoRef{Text: u.String()}
+		}
+		return repoRef{Text: u.String(), URL: u.String()}
+	case "ssh", "git":
+		return repoRef{Text: u.String()}
+	}
+	return repoRef{}
 }
 
 // ---- Markdown ----
@@ -491,6 +789,7 @@ var md = sync.OnceValue(func() goldmark.Markdown {
 		goldmark.WithExtensions(
 			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
 			extension.Strikethrough, extension.Linkify, extension.TaskList,
+			admonitions{},
 		),
 		goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(safeLinks{}, 1000))),
 		// Raw HTML stays disabled (goldmark's default): it is dropped.
@@ -505,6 +804,7 @@ const (
 	maxMarkdown       = 256 << 10
 	maxMarkdownLinks  = 2000 // '[' characters
 	maxMarkdownPrefix = 100  // bytes of container markers and indent starting a line
+	maxMarkdownFences = 1000 // admonition fence lines (each may nest one deeper)
 )
 
 // markdownTame reports whether src is within the bounds above.
@@ -512,6 +812,7 @@ func markdownTame(src []byte) bool {
 	if len(src) > maxMarkdown || bytes.Count(src, []byte("[")) > maxMarkdownLinks {
 		return false
 	}
+	fences := 0
 	for len(src) > 0 {
 		line := src
 		if i := bytes.IndexByte(src, '\n'); i >= 0 {
@@ -525,6 +826,11 @@ func markdownTame(src []byte) bool {
 		}
 		if n > maxMarkdownPrefix {
 			return false
+		}
+		if bytes.HasPrefix(line[n:], []byte(":::")) {
+			if fences++; fences > maxMarkdownFences {
+				return false
+			}
 		}
 	}
 	return true

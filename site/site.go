@@ -44,7 +44,7 @@ const (
 
 // pageVersion changes whenever the Go side of page rendering changes in a
 // way the embedded files do not show; it is part of every reuse key.
-const pageVersion = "site-1"
+const pageVersion = "site-2"
 
 // Options tune Write.
 type Options struct {
@@ -127,6 +127,13 @@ func (g *gen) writeIndex(entries []*entry) error {
 		return err
 	}
 	if err := g.writeFile(CatalogJS, js.js); err != nil {
+		return err
+	}
+	feed, err := g.registryFeed(entries)
+	if err != nil {
+		return err
+	}
+	if err := g.writeFile(FeedFile, feed); err != nil {
 		return err
 	}
 	page, err := g.indexPage(entries)
@@ -301,6 +308,9 @@ func (g *gen) reusable(name, key string) (ok, logo bool) {
 		if !bytes.Contains(head, want) {
 			continue
 		}
+		if fi, err := os.Lstat(filepath.Join(old, FeedFile)); err != nil || !fi.Mode().IsRegular() {
+			return false, false
+		}
 		if !flag {
 			return true, false
 		}
@@ -352,6 +362,9 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 				return nil, err
 			}
 		}
+		if err := g.reuse(path.Join(packDir(s.Name), FeedFile)); err != nil {
+			return nil, err
+		}
 		return e, g.reuse(PagePath(s.Name))
 	}
 	files, err := readLatest(g.dir, s.Name, e.Latest)
@@ -368,6 +381,13 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalogue: pack %s: %w", s.Name, err)
 	}
+	feed, err := g.packFeed(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.writeFile(path.Join(packDir(s.Name), FeedFile), feed); err != nil {
+		return nil, err
+	}
 	return e, g.writeFile(PagePath(s.Name), page)
 }
 
@@ -383,11 +403,23 @@ func groupOf(r *index.Release) (string, int) {
 	case pack.LayerCSI:
 		return "Storage (CSI)", 3
 	}
-	t := strings.TrimSpace(r.AddonType)
+	t := addonType(r.AddonType)
 	if t == "" {
 		return "Add-ons", 5
 	}
-	return "Add-ons: " + strings.ToLower(t), 4
+	return "Add-ons: " + t, 4
+}
+
+// addonType normalises an add-on type for grouping: packs write the same
+// type as "app services", "App-Services" or "app_services".
+func addonType(t string) string {
+	t = strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' {
+			return ' '
+		}
+		return r
+	}, strings.ToLower(t))
+	return strings.Join(strings.Fields(t), " ")
 }
 
 // layerLabel is a short human name for a layer.

@@ -2,12 +2,23 @@ package site
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/pack"
 )
 
 func writeSite(t testing.TB, packs []synthPack, o Options) (string, map[string]string) {
@@ -86,6 +97,7 @@ func TestReuse(t *testing.T) {
 	}
 	got := catalogueFiles(t, inPlace)
 	delete(got, "packs/pack-00002/index.html") // left over: removing packs is the build's job
+	delete(got, "packs/pack-00002/feed.xml")
 	diffFiles(t, "in place", fresh, got)
 
 	// A logo the old page relied on has gone: re-read, not a broken page.
@@ -271,6 +283,22 @@ func TestCommitLinks(t *testing.T) {
 			t.Errorf("repoRefOf(%q) shows credentials: %q", c.raw, ref.Text)
 		}
 	}
+	// A build from a local checkout must not publish the builder's path.
+	for _, raw := range []string{"/srv/git/packs", "/tmp/TestBuild123/repo", "file:///home/me/packs", "../packs", `C:\\src\\packs`, "packs"} {
+		if ref := repoRefOf(raw); ref != (repoRef{}) {
+			t.Errorf("repoRefOf(%q) = %+v, want nothing shown", raw, ref)
+		}
+	}
+	root := &index.Root{Registry: "r", Source: index.Source{Repo: "/tmp/secret-place/repo", Commit: "0123456789abcdef0123456789abcdef01234567"}}
+	dir := t.TempDir()
+	if err := Write(dir, root, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{IndexFile, CatalogJSON} {
+		if b, _ := os.ReadFile(filepath.Join(dir, f)); bytes.Contains(b, []byte("secret-place")) {
+			t.Errorf("%s shows the local path of the source repository", f)
+		}
+	}
 }
 
 func TestCatalogJSON(t *testing.T) {
@@ -338,7 +366,7 @@ func TestGroupsAndLinks(t *testing.T) {
 	if !strings.Contains(page, `href="https://github.com/example/packs/commit/0000000000000000000000000000000000000001"`) {
 		t.Error("commit not linked")
 	}
-	if !strings.Contains(page, `<code id="fetch-cmd">packgen fetch pack-00006@1.1.0</code>`) {
+	if !strings.Contains(page, `<code id="fetch-cmd" class="lang-shell">packgen fetch pack-00006@1.1.0</code>`) {
 		t.Error("fetch snippet")
 	}
 }
@@ -435,5 +463,535 @@ func TestArchiveEntries(t *testing.T) {
 	}
 	if !strings.Contains(string(page), `<span class="yk">a</span>`) {
 		t.Error("values.yaml not shown")
+	}
+}
+
+// TestSystemState: a deprecated release is badged with a note; a deleted
+// one is marked on its page and not listed; a pack whose every release is
+// deleted keeps its page but leaves the index and catalog.json.
+func TestSystemState(t *testing.T) {
+	packs := []synthPack{
+		{name: "old", layer: "addon", addonType: "monitoring", versions: []string{"1.0.0", "1.1.0"}, state: map[string]string{"1.1.0": "deprecated"}},
+		{name: "yanked", layer: "addon", addonType: "monitoring", versions: []string{"1.0.0", "2.0.0"}, state: map[string]string{"2.0.0": "Deleted"}},
+		{name: "gone", layer: "addon", addonType: "monitoring", versions: []string{"1.0.0"}, state: map[string]string{"1.0.0": "deleted"}},
+	}
+	_, files := writeSite(t, packs, Options{})
+	old := files["packs/old/index.html"]
+	if !strings.Contains(old, `<span class="tag warn">deprecated</span>`) || !strings.Contains(old, "Version 1.1.0 is marked deprecated") {
+		t.Error("deprecated release: no badge or note")
+	}
+	yanked := files["packs/yanked/index.html"]
+	if !strings.Contains(yanked, `class="deleted"`) || !strings.Contains(yanked, `<span class="tag bad">deleted</span>`) || !strings.Contains(yanked, "latest <span class=\"ver\">1.0.0</span>") {
+		t.Error("deleted release not marked, or chosen as latest")
+	}
+	gone := files["packs/gone/index.html"]
+	if !strings.Contains(gone, "Every version of this pack is marked deleted") {
+		t.Error("deleted pack's page not marked")
+	}
+	idx := files["index.html"]
+	if strings.Contains(idx, `id="pack-gone"`) || !strings.Contains(idx, `id="pack-yanked"`) || !strings.Contains(idx, "2 packs, 3 releases") {
+		t.Errorf("index lists deleted packs or releases")
+	}
+	if !regexp.MustCompile(`id="pack-old"[\s\S]*?<span class="tag warn">deprecated</span>`).MatchString(idx) {
+		t.Error("index card of a deprecated pack has no badge")
+	}
+	var c Catalog
+	if err := json.Unmarshal([]byte(files[CatalogJSON]), &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Packs) != 2 || c.Packs[1].Name != "yanked" || strings.Join(c.Packs[1].Versions, ",") != "1.0.0" {
+		t.Errorf("catalog.json: %+v", c.Packs)
+	}
+}
+
+// TestPublished: each version shows the date its release was created (the
+// commit it first appeared in), not one date for all.
+func TestPublished(t *testing.T) {
+	_, files := writeSite(t, manyPacks(1, 3), Options{})
+	page := files["packs/pack-00000/index.html"]
+	for _, d := range []string{"2024-01-01", "2024-01-02", "2024-01-03"} {
+		if !strings.Contains(page, "<td>"+d+"</td>") {
+			t.Errorf("no row published %s", d)
+		}
+	}
+}
+
+// TestAddonTypeGroups: spellings of one add-on type share a group.
+func TestAddonTypeGroups(t *testing.T) {
+	var packs []synthPack
+	for i, typ := range []string{"app services", "app-services", "App_Services ", "app  services", "monitoring"} {
+		packs = append(packs, synthPack{name: fmt.Sprintf("p%d", i), layer: "addon", addonType: typ, versions: []string{"1.0.0"}})
+	}
+	_, files := writeSite(t, packs, Options{})
+	var groups []string
+	for _, m := range regexp.MustCompile(`<h2 id="[^"]+">([^<]+) <span class="n">(\d+)`).FindAllStringSubmatch(files["index.html"], -1) {
+		groups = append(groups, m[1]+"="+m[2])
+	}
+	if strings.Join(groups, "|") != "Add-ons: app services=4|Add-ons: monitoring=1" {
+		t.Errorf("groups %q", groups)
+	}
+}
+
+func TestAdmonitions(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{":::tip\nUse **this**.\n:::\n", `<aside class="admonition tip" role="note"><p class="admonition-title">Tip</p>` + "\n<p>Use <strong>this</strong>.</p>\n</aside>\n"},
+		{":::warning Mind the <gap>\ntext\n:::", `<aside class="admonition warning" role="note"><p class="admonition-title">Mind the &lt;gap&gt;</p>` + "\n<p>text</p>\n</aside>\n"},
+		{":::info[Heads up]\n- a\n- b\n:::", `<aside class="admonition info" role="note"><p class="admonition-title">Heads up</p>` + "\n<ul>\n<li>a</li>\n<li>b</li>\n</ul>\n</aside>\n"},
+		{"para\n:::danger\nno\n:::\nafter", "<p>para</p>\n" + `<aside class="admonition danger" role="note"><p class="admonition-title">Danger</p>` + "\n<p>no</p>\n</aside>\n<p>after</p>\n"},
+		{"::::note\nouter\n:::tip\ninner\n:::\nstill outer\n::::", `<aside class="admonition note" role="note"><p class="admonition-title">Note</p>` + "\n<p>outer</p>\n" + `<aside class="admonition tip" role="note"><p class="admonition-title">Tip</p>` + "\n<p>inner</p>\n</aside>\n<p>still outer</p>\n</aside>\n"},
+		{":::unknown\ntext\n:::", "<p>:::unknown\ntext\n:::</p>\n"},
+		{":::note\n<script>alert(1)</script>\n[x](javascript:alert(1))\n:::", `<aside class="admonition note" role="note"><p class="admonition-title">Note</p>` + "\n<!-- raw HTML omitted -->\n<p>x</p>\n</aside>\n"},
+		{":::tip\nunclosed", `<aside class="admonition tip" role="note"><p class="admonition-title">Tip</p>` + "\n<p>unclosed</p>\n</aside>\n"},
+		{"```\n:::tip\n```", "<pre><code>:::tip\n</code></pre>\n"},
+	} {
+		got, err := renderMarkdown([]byte(c.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != c.want {
+			t.Errorf("%q:\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+	if markdownTame([]byte(strings.Repeat(":::note\n", maxMarkdownFences+1))) {
+		t.Error("thousands of nested admonitions rendered as Markdown")
+	}
+}
+
+// FuzzAdmonition: whatever the fences, asides balance and nothing that
+// could run script comes out.
+func FuzzAdmonition(f *testing.F) {
+	for _, s := range []string{":::tip\nx\n:::", "::::note\n:::tip\n:::\n::::", ":::warning <b>t</b>\n<script>x</script>\n:::", ":::info[a\n:::", "> :::tip\n> x\n> :::", "- :::note\n  x\n  :::", ":::danger\n```\n:::\n```\n:::"} {
+		f.Add(s)
+	}
+	tag := regexp.MustCompile(`<[^>]*>?`)
+	bad := regexp.MustCompile(`(?i)^<(?:script|img|iframe|svg|style|object|embed|form)|\son[a-z]+\s*=|(?:href|src)="\s*(?:javascript|data|vbscript|file):|style=`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if !markdownTame([]byte(s)) {
+			return
+		}
+		h, err := renderMarkdown([]byte(s))
+		if err != nil {
+			return
+		}
+		out := string(h)
+		if o, c := strings.Count(out, "<aside "), strings.Count(out, "</aside>"); o != c {
+			t.Fatalf("%q: %d <aside> but %d </aside> in %q", s, o, c, out)
+		}
+		for _, m := range tag.FindAllString(out, -1) {
+			if bad.MatchString(m) {
+				t.Fatalf("%q rendered %q", s, out)
+			}
+		}
+	})
+}
+
+func encodePNG(t testing.TB, img image.Image) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestScaleLogo: large logos are scaled to fit 144 px, by area average,
+// the same bytes every time; small ones pass through; bombs are refused.
+func TestScaleLogo(t *testing.T) {
+	// 1000×500, left half opaque red, right half transparent: noise-free
+	// PNGs compress well, so add a gradient to make it large.
+	src := image.NewNRGBA(image.Rect(0, 0, 1000, 500))
+	for y := 0; y < 500; y++ {
+		for x := 0; x < 1000; x++ {
+			if x < 500 {
+				src.SetNRGBA(x, y, color.NRGBA{255, uint8(y * x % 7), uint8((x ^ y) & 3), 255})
+			}
+		}
+	}
+	in := encodePNG(t, src)
+	a, note := scaleLogo(in)
+	b, _ := scaleLogo(in)
+	if note != "" || !bytes.Equal(a, b) {
+		t.Fatalf("note %q, deterministic %v", note, bytes.Equal(a, b))
+	}
+	img, err := png.Decode(bytes.NewReader(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds().Dx() != 144 || img.Bounds().Dy() != 72 || len(a) >= len(in)/4 {
+		t.Errorf("scaled to %v, %d bytes from %d", img.Bounds(), len(a), len(in))
+	}
+	if r, _, _, al := img.At(10, 10).RGBA(); r>>8 != 255 || al>>8 != 255 {
+		t.Errorf("left pixel %v", img.At(10, 10))
+	}
+	if _, _, _, al := img.At(130, 10).RGBA(); al != 0 {
+		t.Errorf("right pixel %v", img.At(130, 10))
+	}
+	// The column straddling the edge (source x 500 falls in destination
+	// column 72 exactly at its start) and an odd split average.
+	odd, _ := scaleLogo(encodePNG(t, src.SubImage(image.Rect(0, 0, 999, 500))))
+	if img2, err := png.Decode(bytes.NewReader(odd)); err != nil || img2.Bounds().Dx() != 144 {
+		t.Errorf("odd size: %v %v", err, img2)
+	}
+
+	if out, note := scaleLogo(tinyPNG); !bytes.Equal(out, tinyPNG) || note != "" {
+		t.Error("a tiny logo was changed")
+	}
+	// A header claiming 50,000 pixels square.
+	bomb := append([]byte{}, tinyPNG...)
+	binary.BigEndian.PutUint32(bomb[16:], 50000)
+	binary.BigEndian.PutUint32(bomb[20:], 50000)
+	binary.BigEndian.PutUint32(bomb[29:], crc32.ChecksumIEEE(bomb[12:29]))
+	if out, note := scaleLogo(bomb); out != nil || !strings.Contains(note, "50000×50000") {
+		t.Errorf("bomb: %d bytes, %q", len(out), note)
+	}
+	if out, note := scaleLogo(append(append([]byte{}, pngMagic...), "junk"...)); out != nil || note == "" {
+		t.Error("broken PNG accepted")
+	}
+	// Through the catalogue: the published logo is the scaled one.
+	_, files := writeSite(t, []synthPack{{name: "big", layer: "os", versions: []string{"1.0.0"}, files: map[string][]byte{"logo.png": in}}}, Options{})
+	if files["packs/big/logo.png"] != string(a) {
+		t.Error("the catalogue did not publish the scaled logo")
+	}
+}
+
+func TestShares(t *testing.T) {
+	for _, c := range [][2]int{{10, 3}, {7, 7}, {2192, 144}, {145, 144}, {3, 1}} {
+		for d, ss := range shares(c[0], c[1]) {
+			sum := 0
+			for _, s := range ss {
+				sum += s.w
+				if s.i < 0 || s.i >= c[0] {
+					t.Fatalf("%v: index %d", c, s.i)
+				}
+			}
+			if sum != c[0] {
+				t.Errorf("%v: destination %d weighs %d", c, d, sum)
+			}
+		}
+	}
+}
+
+func TestSchemaExpr(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want schemaRow
+	}{
+		{`{{ required | format "${string}" | options "modern_ebpf","ebpf","kmod" }}`, schemaRow{Type: "string", Required: true, Allowed: []string{"modern_ebpf", "ebpf", "kmod"}}},
+		{`{{ readonly | hidden | format "${number}" | range "1-10" }}`, schemaRow{Type: "number", Readonly: true, Hidden: true, Rules: []string{"range 1-10"}}},
+		{`{{ format "${string}" | regex "^a|b$" | hints "one","two \"q\"" }}`, schemaRow{Type: "string", Rules: []string{"matches ^a|b$"}, Hints: []string{"one", `two "q"`}}},
+		{`{{ mystery 3 }}`, schemaRow{Rules: []string{"mystery 3"}}},
+		{``, schemaRow{}},
+		{`{{ format "${str`, schemaRow{Type: "str"}},
+	} {
+		got := parseSchemaExpr(c.in)
+		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", c.want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestPresetsAndSchema(t *testing.T) {
+	presets := []byte("presets:\n  - name: a\n    displayName: Small\n    group: Size\n    remove: [x.y]\n    add: |\n      x:\n        y: 1 # <b>\n  - name: b\n    group: Other\n  - name: c\n    displayName: Large\n    group: Size\n")
+	groups, err := parsePresets(presets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 2 || groups[0].Name != "Size" || len(groups[0].Presets) != 2 || groups[1].Presets[0].Display != "b" || groups[0].Presets[0].Remove[0] != "x.y" {
+		t.Fatalf("groups %+v", groups)
+	}
+	if !strings.Contains(string(groups[0].Presets[0].Add), `<span class="yc"># &lt;b&gt;</span>`) {
+		t.Errorf("add not highlighted and escaped: %s", groups[0].Presets[0].Add)
+	}
+	for _, bad := range []string{"presets: 3", "presets: [", "presets:\n" + strings.Repeat("  - name: x\n", maxPresets+1)} {
+		if _, err := parsePresets([]byte(bad)); !errors.Is(err, errPlatformFile) {
+			t.Errorf("%.30q: %v", bad, err)
+		}
+	}
+	rows, err := parseSchema([]byte("b.path:\n  schema: '{{ required }}'\na.path:\n  schema: '{{ format \"${boolean}\" }}'\nc: '{{ readonly }}'\n"))
+	if err != nil || len(rows) != 3 || rows[0].Path != "b.path" || !rows[0].Required || rows[1].Type != "boolean" || !rows[2].Readonly {
+		t.Errorf("rows %+v, %v", rows, err)
+	}
+	for _, bad := range []string{"- a", "a: [", "3"} {
+		if _, err := parseSchema([]byte(bad)); !errors.Is(err, errPlatformFile) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+
+	p := synthPack{name: "ui", layer: "addon", versions: []string{"1.0.0"}, files: map[string][]byte{
+		"presets.yaml": presets,
+		"schema.yaml":  []byte("x.y:\n  schema: '{{ required | format \"${string}\" | options \"<one>\",\"two\" }}'\n"),
+	}}
+	broken := synthPack{name: "broken-ui", layer: "addon", versions: []string{"1.0.0"}, files: map[string][]byte{"presets.yaml": []byte("presets: ["), "schema.yaml": []byte("- 1")}}
+	_, files := writeSite(t, []synthPack{p, broken}, Options{})
+	page := files["packs/ui/index.html"]
+	for _, want := range []string{`<h2 id="presets-h">Presets</h2>`, `<h3 class="sub-h">Size</h3>`, `<strong>Large</strong>`, `<code>x.y</code>`, `<h2 id="schema-h">Parameters`, `<code class="opt">&lt;one&gt;</code>`, `<span class="tag ok">required</span>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	bp := files["packs/broken-ui/index.html"]
+	if !strings.Contains(bp, "presets.yaml could not be read") || !strings.Contains(bp, "schema.yaml could not be read") {
+		t.Error("no note for unreadable presets.yaml or schema.yaml")
+	}
+}
+
+func TestConstraintsSnippetsTrust(t *testing.T) {
+	p := synthPack{name: "app", layer: "addon", versions: []string{"1.0.0", "2.0.0"}, deps: []string{"base", "elsewhere"}, release: func(r *index.Release) {
+		r.Resources = []pack.Resource{{Type: "cpu", MinLimit: 2000}, {Type: "memory", MinLimit: 1536}, {Type: "diskSize", MinLimit: 20, Components: []pack.ResourceComponent{{ScheduleType: "worker", ResourceRequestParamRef: "a.b", ReplicaCountParamRef: "a.n"}}}}
+		if r.Version == "2.0.0" {
+			r.Signature = "packs/app/app-2.0.0.tar.gz.sig"
+			r.Bundle = "packs/app/app-2.0.0.tar.gz.bundle"
+		}
+	}}
+	base := synthPack{name: "base", layer: "k8s", versions: []string{"1.0.0"}}
+	_, files := writeSite(t, []synthPack{p, base}, Options{})
+	page := files["packs/app/index.html"]
+	for _, want := range []string{
+		`<a href="../base/index.html">base</a>`, `<span class="mono">elsewhere</span> <span class="tag">external</span>`,
+		`<td>2 cores (2000 m)</td>`, `<td>1536 MiB</td>`, `<td>20 GB</td>`, `on worker nodes, request at a.b, × replicas at a.n`,
+		`<code id="fetch-cmd" class="lang-shell">packgen fetch app@2.0.0</code>`,
+		"  - pack: app\n    version: &#34;2.0.0&#34;\n    registry: synthetic\n",
+		`data &#34;spectrocloud_pack&#34; &#34;app&#34; {` + "\n" + `  name         = &#34;app&#34;` + "\n" + `  version      = &#34;2.0.0&#34;` + "\n" + `  registry_uid = data.spectrocloud_registry.registry.id`,
+		`<span class="tag ok">signed</span>`, `<a href="app-2.0.0.tar.gz.sig" download>signature</a>`, `<a href="app-2.0.0.tar.gz.bundle" download>Sigstore bundle</a>`,
+		`<span class="muted">unsigned</span>`, // 1.0.0's row
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(`id="latest-digest">[0-9a-f]{64}<`).MatchString(page) {
+		t.Error("no full digest of the latest archive")
+	}
+	if b := files["packs/base/index.html"]; !strings.Contains(b, `<span class="tag warn">unsigned</span>`) {
+		t.Error("unsigned pack not marked")
+	}
+	// Terraform names cannot start with a digit.
+	g := &gen{root: &index.Root{}}
+	if s := g.snippets("1password", "1.0.0"); !strings.Contains(s[2].Text, `"spectrocloud_pack" "pack_1password"`) || !strings.Contains(s[1].Text, "registry: REGISTRY") {
+		t.Errorf("snippets %+v", s)
+	}
+}
+
+// lcs is the length of the longest common subsequence, for checking that
+// Myers' diff is minimal.
+func lcs(a, b []string) int {
+	dp := make([][]int, len(a)+1)
+	for i := range dp {
+		dp[i] = make([]int, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				dp[i][j] = dp[i+1][j+1] + 1
+			} else {
+				dp[i][j] = max(dp[i+1][j], dp[i][j+1])
+			}
+		}
+	}
+	return dp[0][0]
+}
+
+// checkDiff: the ops rebuild both sides and keep as many lines as an LCS.
+func checkDiff(t *testing.T, a, b []string, ops []diffOp) {
+	t.Helper()
+	var ga, gb []string
+	same := 0
+	for _, op := range ops {
+		if op.kind != '+' {
+			ga = append(ga, op.text)
+		}
+		if op.kind != '-' {
+			gb = append(gb, op.text)
+		}
+		if op.kind == ' ' {
+			same++
+		}
+	}
+	if strings.Join(ga, "\n") != strings.Join(a, "\n") || strings.Join(gb, "\n") != strings.Join(b, "\n") || len(ga) != len(a) || len(gb) != len(b) {
+		t.Fatalf("diff of %q and %q does not rebuild them: %v", a, b, ops)
+	}
+	if want := lcs(a, b); same != want {
+		t.Fatalf("diff of %q and %q keeps %d lines, LCS is %d", a, b, same, want)
+	}
+}
+
+func TestLineDiff(t *testing.T) {
+	for _, c := range [][2]string{
+		{"", ""}, {"a", ""}, {"", "a"}, {"a\nb\nc", "a\nc"}, {"a\nb\nc", "a\nx\nb\nc\ny"},
+		{"x\ny\nz", "p\nq"}, {"a\na\na\nb", "b\na\na\na"}, {"1\n2\n3\n4\n5\n6", "6\n5\n4\n3\n2\n1"},
+	} {
+		a, b := splitLines([]byte(c[0])), splitLines([]byte(c[1]))
+		ops, ok := lineDiff(a, b, 100)
+		if !ok {
+			t.Fatalf("%q: gave up", c)
+		}
+		checkDiff(t, a, b, ops)
+	}
+	if _, ok := lineDiff(strings.Split(strings.Repeat("a\n", 50), "\n"), strings.Split(strings.Repeat("b\n", 50), "\n"), 20); ok {
+		t.Error("100 edits found within 20")
+	}
+	a := splitLines([]byte("k: 1\nl: 2\nm: 3\nn: 4\no: 5\np: 6\nq: 7\nr: 8\ns: <9>\n"))
+	b := splitLines([]byte("k: 1\nl: 2\nm: 3\nn: 4\no: 5\np: 6\nq: 7\nr: 8\ns: <10>\n"))
+	ops, _ := lineDiff(a, b, 100)
+	h, add, del := renderUnified(ops, 3, 100)
+	want := `<span class="dh">@@ -6,4 +6,4 @@` + "\n" + `</span><span class="dc"> p: 6` + "\n" + `</span><span class="dc"> q: 7` + "\n" + `</span><span class="dc"> r: 8` + "\n" + `</span><span class="dd">-s: &lt;9&gt;` + "\n" + `</span><span class="da">+s: &lt;10&gt;` + "\n" + `</span>`
+	if string(h) != want || add != 1 || del != 1 {
+		t.Errorf("unified:\n%s\nwant\n%s", h, want)
+	}
+}
+
+// FuzzDiff: any two texts diff minimally and rebuild, and the rendered
+// diff is escaped.
+func FuzzDiff(f *testing.F) {
+	f.Add("a\nb\nc", "a\nc\nd")
+	f.Add("<x>\n&", "&\n<y>")
+	f.Add("", "z")
+	spans := regexp.MustCompile(`<span class="d[acdh]">|</span>`)
+	f.Fuzz(func(t *testing.T, x, y string) {
+		a, b := splitLines([]byte(x)), splitLines([]byte(y))
+		if len(a) > 60 || len(b) > 60 {
+			return // the LCS check is quadratic
+		}
+		ops, ok := lineDiff(a, b, 200)
+		if !ok {
+			t.Fatalf("gave up on %d+%d lines", len(a), len(b))
+		}
+		checkDiff(t, a, b, ops)
+		h, _, _ := renderUnified(ops, 3, 50)
+		if strings.Contains(spans.ReplaceAllString(string(h), ""), "<") {
+			t.Fatalf("unescaped diff: %s", h)
+		}
+	})
+}
+
+func TestChanges(t *testing.T) {
+	p := synthPack{name: "app", layer: "addon", versions: []string{"1.0.0", "1.1.0", "2.0.0"},
+		vfiles: map[string]map[string][]byte{
+			"1.0.0": {"values.yaml": []byte("image: repo/app:1.0.0\nreplicas: 1\n"), "manifests/a.yaml": []byte("spec:\n  containers:\n    - image: \"repo/sidecar:0.1\"\n")},
+			"1.1.0": {"values.yaml": []byte("image: repo/app:1.1.0\nreplicas: 1\n"), "manifests/a.yaml": []byte("spec:\n  containers:\n    - image: \"repo/sidecar:0.1\"\n")},
+		},
+		files: map[string][]byte{"values.yaml": []byte("image: repo/app:1.1.0\nreplicas: 3 # <more>\n")},
+		release: func(r *index.Release) {
+			switch r.Version {
+			case "1.0.0":
+				r.KubeManifests = []string{"manifests/a.yaml"}
+				r.Charts = []string{"charts/app-1.0.0.tgz"}
+			case "1.1.0":
+				r.KubeManifests = []string{"manifests/a.yaml"}
+				r.Charts = []string{"charts/app-1.1.0.tgz"}
+				r.Dependencies = []pack.Dependency{{PackName: "k8s", MinVersion: "1.25.0", Type: "required"}}
+			case "2.0.0":
+				r.KubeManifests = []string{"manifests/b.yaml"}
+				r.Charts = []string{"charts/app-1.1.0.tgz"}
+				r.Dependencies = []pack.Dependency{{PackName: "k8s", MinVersion: "1.27.0", Type: "required"}, {PackName: "cm", Type: "optional"}}
+			}
+		}}
+	_, files := writeSite(t, []synthPack{p}, Options{})
+	page := files["packs/app/index.html"]
+	for _, want := range []string{
+		`<details class="change" id="changes-2.0.0" open>`, `<details class="change" id="changes-1.1.0">`,
+		`<strong>Charts</strong> <span class="chg add">+ <code>app-1.1.0.tgz</code></span> <span class="chg del">− <code>app-1.0.0.tgz</code></span>`,
+		`<strong>Manifests</strong> <span class="chg add">+ <code>manifests/b.yaml</code></span> <span class="chg del">− <code>manifests/a.yaml</code></span>`,
+		`<span class="chg add">+ <code>cm (optional any)</code></span>`, `k8s: required &gt;= 1.25.0 → required &gt;= 1.27.0`,
+		"values.yaml and images are compared for the newest version only",
+		`<strong>Images</strong> <span class="chg del">− <code>repo/sidecar:0.1</code></span>`,
+		"<span class=\"dd\">-replicas: 1\n</span>", "<span class=\"da\">+replicas: 3 # &lt;more&gt;\n</span>",
+		`<a href="#changes-2.0.0">what changed</a>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, `id="changes-1.0.0"`) {
+		t.Error("the first version has a change view")
+	}
+}
+
+func TestFeeds(t *testing.T) {
+	packs := manyPacks(3, 2)
+	packs[1].state = map[string]string{"1.2.0": "deleted"}
+	packs[2].display = `Evil <b>&</b>`
+	_, files := writeSite(t, packs, Options{})
+	var f atomFeed
+	if err := xml.Unmarshal([]byte(files[FeedFile]), &f); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range f.Entries {
+		got = append(got, e.Title+"|"+e.Updated+"|"+e.Links[0].Href)
+		if !strings.HasPrefix(e.ID, "urn:uuid:") || len(e.ID) != len("urn:uuid:")+36 {
+			t.Errorf("entry id %q", e.ID)
+		}
+	}
+	// synth dates releases 2024-01-01 + version index, the same for
+	// every pack: newest first, then by name.
+	want := []string{
+		"Pack 0 monitoring 1.2.0|2024-01-02T00:00:00Z|packs/pack-00000/index.html",
+		"Evil <b>&</b> 1.2.0|2024-01-02T00:00:00Z|packs/pack-00002/index.html",
+		"Pack 0 monitoring 1.1.0|2024-01-01T00:00:00Z|packs/pack-00000/index.html",
+		"Pack 1 logging 1.1.0|2024-01-01T00:00:00Z|packs/pack-00001/index.html",
+		"Evil <b>&</b> 1.1.0|2024-01-01T00:00:00Z|packs/pack-00002/index.html",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || f.Updated != "2024-01-02T00:00:00Z" || f.Title != "New releases · synthetic" {
+		t.Errorf("registry feed (updated %s, %q):\n%s", f.Updated, f.Title, strings.Join(got, "\n"))
+	}
+	if !strings.HasPrefix(files[FeedFile], `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<feed xmlns="http://www.w3.org/2005/Atom">`) || strings.Contains(files[FeedFile], "<b>") {
+		t.Errorf("feed head or escaping: %.120s", files[FeedFile])
+	}
+	var pf atomFeed
+	if err := xml.Unmarshal([]byte(files["packs/pack-00001/feed.xml"]), &pf); err != nil {
+		t.Fatal(err)
+	}
+	if len(pf.Entries) != 1 || pf.Entries[0].Title != "Pack 1 logging 1.1.0" || pf.Entries[0].Links[0].Href != "index.html" {
+		t.Errorf("pack feed: %+v", pf.Entries)
+	}
+	if !strings.Contains(files["packs/pack-00001/index.html"], `<link rel="alternate" type="application/atom+xml" title="pack-00001 releases (Atom)" href="feed.xml">`) {
+		t.Error("pack page does not announce its feed")
+	}
+}
+
+func TestVersionsData(t *testing.T) {
+	p := synthPack{name: "app", layer: "addon", versions: []string{"1.0.0", "1.1.0", "2.0.0"},
+		vfiles: map[string]map[string][]byte{"1.1.0": {"values.yaml": []byte("a: </script><b>\n")}},
+		files:  map[string][]byte{"values.yaml": []byte("a: 2\nimage: repo/x:2\n")},
+		state:  map[string]string{"1.0.0": "deprecated"},
+	}
+	one := synthPack{name: "one", layer: "os", versions: []string{"1.0.0"}}
+	_, files := writeSite(t, []synthPack{p, one}, Options{})
+	page := files["packs/app/index.html"]
+	m := regexp.MustCompile(`<script type="application/json" id="versions-data">([^<]*)</script>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no versions data in the page")
+	}
+	var d struct {
+		Name     string        `json:"name"`
+		Versions []versionData `json:"versions"`
+	}
+	if err := json.Unmarshal([]byte(m[1]), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Name != "app" || len(d.Versions) != 3 || d.Versions[0].State != "deprecated" || d.Versions[0].HasValues ||
+		!d.Versions[1].HasValues || d.Versions[1].Values != "a: </script><b>\n" || d.Versions[2].Values != "a: 2\nimage: repo/x:2\n" ||
+		strings.Join(d.Versions[2].Images, ",") != "repo/x:2" || d.Versions[2].Created != "2024-01-03" {
+		t.Errorf("versions: %+v", d.Versions)
+	}
+	if !strings.Contains(page, `<a class="feed small" href="#compare">compare any two versions</a>`) {
+		t.Error("no compare link")
+	}
+	if strings.Contains(files["packs/one/index.html"], `id="compare"`) {
+		t.Error("a one-version pack offers to compare")
+	}
+}
+
+func TestRelLink(t *testing.T) {
+	for in, want := range map[string]string{
+		"1.0.0/a-1.0.0.tar.gz":  "1.0.0/a-1.0.0.tar.gz",
+		"javascript:alert(1)":   "./javascript:alert%281%29",
+		`x"><script>/y`:         "x%22%3E%3Cscript%3E/y",
+		"1.0.0+meta/a b.tar.gz": "1.0.0+meta/a%20b.tar.gz",
+	} {
+		if got := relLink(in); got != want {
+			t.Errorf("relLink(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -30,6 +30,12 @@ type synthPack struct {
 	versions                        []string
 	deps                            []string
 	files                           map[string][]byte // files of the latest archive, besides pack.json
+	// vfiles are files of other versions' archives, by version.
+	vfiles map[string]map[string][]byte
+	// state is annotations.system_state by version.
+	state map[string]string
+	// release edits each release after synth fills it in.
+	release func(r *index.Release)
 }
 
 // gzPool saves allocating a compressor per synthetic archive.
@@ -88,6 +94,9 @@ func synth(t testing.TB, dir string, packs []synthPack) (*index.Root, []*index.S
 					files[k] = b
 				}
 			}
+			for k, b := range p.vfiles[v] {
+				files[k] = b
+			}
 			ap := index.ArchivePath(p.name, v)
 			ref := writeTGZ(t, filepath.Join(dir, filepath.FromSlash(ap)), p.name, files)
 			ref.Path = ap
@@ -101,6 +110,12 @@ func synth(t testing.TB, dir string, packs []synthPack) (*index.Root, []*index.S
 			}
 			for _, d := range p.deps {
 				r.Dependencies = append(r.Dependencies, pack.Dependency{PackName: d, MinVersion: "1.0.0", Type: "required"})
+			}
+			if st := p.state[v]; st != "" {
+				r.Annotations = map[string]string{index.SystemStateAnnotation: st}
+			}
+			if p.release != nil {
+				p.release(&r)
 			}
 			s.Releases = append(s.Releases, r)
 		}
@@ -180,7 +195,7 @@ func catalogueFiles(t testing.TB, dir string) map[string]string {
 		rel, _ := filepath.Rel(dir, p)
 		rel = filepath.ToSlash(rel)
 		switch path.Ext(rel) {
-		case ".html", ".png", ".js", ".css", ".svg":
+		case ".html", ".png", ".js", ".css", ".svg", ".xml":
 		default:
 			if rel != CatalogJSON {
 				return nil
