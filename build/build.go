@@ -329,7 +329,7 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 		if err != nil {
 			return rel, nil, err
 		}
-		sig, bundle, err := signFile(o.Signer, file, sum, writeNew)
+		sig, bundle, err := signFile(o.Signer, file, sum, o.recordSignature(d.SHA256, writeNew))
 		if err != nil {
 			return rel, nil, fmt.Errorf("sign %s: %w", apath, err)
 		}
@@ -394,6 +394,24 @@ func signFile(s Signer, file string, sum [32]byte, write func(string, []byte) er
 	}
 	base := filepath.Base(file)
 	return base + index.SignatureExt, base + index.BundleExt, nil
+}
+
+// recordSignature wraps a signature writer so that what it writes for
+// the archive with SHA-256 archiveSHA is remembered as verified
+// (ownSigned): the build made it with its own key just now.
+func (o Options) recordSignature(archiveSHA string, write func(string, []byte) error) func(string, []byte) error {
+	var sigData []byte
+	return func(p string, data []byte) error {
+		if err := write(p, data); err != nil {
+			return err
+		}
+		if strings.HasSuffix(p, index.SignatureExt) {
+			sigData = data
+		} else if sigData != nil {
+			o.verified.addFact(signatureFact(o.Signer.KeyID(), sigData, data, archiveSHA))
+		}
+		return nil
+	}
 }
 
 // writeNew writes a file the build has just named (nothing references

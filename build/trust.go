@@ -3,6 +3,8 @@ package build
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -80,8 +82,15 @@ func checkArchive(o Options, prev *previous, file string, r index.Release, rel *
 		return err
 	}
 	defer f.Close()
-	src := r.Archive.VerifyReader(f)
 	compare := rel != nil && !o.verified.has(r.Archive.SHA256, rel.TreeHash)
+	// A file this machine hashed before and nothing touched since (its
+	// inode, size, mtime and ctime, as git's index keeps them) is not
+	// hashed again: a rebuild stays O(what changed).
+	stat := statFact(f, r.Archive.SHA256)
+	if !compare && stat != "" && o.verified.hasFact(stat) {
+		return nil
+	}
+	src := r.Archive.VerifyReader(f)
 	if compare {
 		if err := rebuild.Compare(src, nameOf(r), rel); err != nil {
 			if !errors.Is(err, rebuild.ErrDiffers) {
@@ -99,6 +108,9 @@ func checkArchive(o Options, prev *previous, file string, r index.Release, rel *
 	}
 	if compare {
 		o.verified.add(r.Archive.SHA256, rel.TreeHash)
+	}
+	if stat != "" {
+		o.verified.addFact(stat)
 	}
 	return nil
 }
@@ -133,19 +145,18 @@ func settleSignature(o Options, stage string, r index.Release, inGit bool) (inde
 		return r, err
 	}
 	canonical := r.Archive.Path + index.SignatureExt
-	trusted := signedBy(o.Trust, stage, r.Signature, file, sum)
 	if o.Signer == nil {
-		if !trusted {
+		if !signedBy(o.Trust, stage, r.Signature, file, sum) {
 			r.Signature, r.Bundle = "", ""
 		} else if !bundleAgrees(stage, r.Signature, r.Bundle) {
 			r.Bundle = ""
 		}
 		return r, nil
 	}
-	if r.Signature == canonical && signedBy(o.own, stage, r.Signature, file, sum) && bundleAgrees(stage, r.Signature, r.Bundle) {
+	if r.Signature == canonical && ownSigned(o, stage, r, file, sum) {
 		return r, nil
 	}
-	if !inGit && !trusted {
+	if !inGit && !signedBy(o.Trust, stage, r.Signature, file, sum) {
 		return r, fmt.Errorf("%w: %s@%s is no longer in git and its signature (%s) does not verify under a trusted key, so the build will not sign it; pass the key that signed it with --previous-key, or build from a history that holds it", ErrUnverifiedRelease, nameOf(r), r.Version, orNone(r.Signature))
 	}
 	// The new signature replaces whatever sits at the canonical names:
@@ -158,13 +169,51 @@ func settleSignature(o Options, stage string, r index.Release, inGit bool) (inde
 		os.Remove(p)
 		return os.WriteFile(p, data, 0o644)
 	}
-	sig, bundle, err := signFile(o.Signer, file, sum, write)
+	sig, bundle, err := signFile(o.Signer, file, sum, o.recordSignature(r.Archive.SHA256, write))
 	if err != nil {
 		return r, fmt.Errorf("sign %s: %w", r.Archive.Path, err)
 	}
 	dir := path.Dir(r.Archive.Path)
 	r.Signature, r.Bundle = path.Join(dir, sig), path.Join(dir, bundle)
 	return r, nil
+}
+
+// ownSigned reports whether r's signature files in stage are the build
+// key's signature of the archive (file, with SHA-256 sum) and a bundle
+// carrying it. What this machine verified before is remembered with the
+// archives it proved (verified.go) by the digest of the two files, the
+// archive's and the key's ID: a rebuild that keeps thousands of
+// releases then verifies no ECDSA signature again (0.17 ms each).
+func ownSigned(o Options, stage string, r index.Release, file string, sum [32]byte) bool {
+	sigData, err := safefile.ReadFile(filepath.Join(stage, filepath.FromSlash(r.Signature)), sign.MaxSigFileSize)
+	if err != nil {
+		return false
+	}
+	var bundleData []byte
+	if r.Bundle != "" {
+		if bundleData, err = safefile.ReadFile(filepath.Join(stage, filepath.FromSlash(r.Bundle)), sign.MaxBundleSize); err != nil {
+			return false
+		}
+	}
+	fact := signatureFact(o.Signer.KeyID(), sigData, bundleData, r.Archive.SHA256)
+	if o.verified.hasFact(fact) {
+		return true
+	}
+	if !signedBy(o.own, stage, r.Signature, file, sum) || !bundleAgrees(stage, r.Signature, r.Bundle) {
+		return false
+	}
+	o.verified.addFact(fact)
+	return true
+}
+
+// signatureFact names "this .sig and bundle are key's signature of the
+// archive with SHA-256 archiveSHA" in the verified set.
+func signatureFact(keyID string, sigData, bundleData []byte, archiveSHA string) string {
+	h := sha256.New()
+	h.Write(sigData)
+	h.Write([]byte{0})
+	h.Write(bundleData)
+	return "sig " + index.ShortHash(keyID) + " " + hex.EncodeToString(h.Sum(nil)) + " " + archiveSHA
 }
 
 // bundleAgrees reports whether the Sigstore bundle at bundlePath (in

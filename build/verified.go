@@ -13,7 +13,8 @@ import (
 
 // verifiedSet remembers which archives were proved to be which git
 // trees: a line "<archive sha256> <tree hash>" for every archive this
-// machine built from git or compared with git (rebuild.Compare). Both
+// machine built from git or compared with git (rebuild.Compare); and
+// which signatures it verified (see addFact). Both
 // are content hashes, so the fact never goes stale, and a rebuild that
 // reuses thousands of releases then checks each archive's digest (it
 // must still be those bytes) instead of inflating and hashing every
@@ -49,7 +50,11 @@ func loadVerified(dir string) *verifiedSet {
 	defer f.Close()
 	sc := bufio.NewScanner(io.LimitReader(f, maxVerifiedSize))
 	for sc.Scan() {
-		if line := sc.Text(); len(line) == 64+1+40 && line[64] == ' ' {
+		line := sc.Text()
+		archive := len(line) == 64+1+40 && line[64] == ' '
+		signature := strings.HasPrefix(line, "sig ") && len(line) == 4+12+1+64+1+64
+		stat := strings.HasPrefix(line, "stat ") && len(line) > 5+64+1 && len(line) < 256
+		if archive || signature || stat {
 			v.known[line] = true
 		}
 	}
@@ -66,7 +71,19 @@ func (v *verifiedSet) add(sha256, tree string) {
 	if len(sha256) != 64 || len(tree) != 40 {
 		return
 	}
-	k := sha256 + " " + tree
+	v.addFact(sha256 + " " + tree)
+}
+
+// hasFact and addFact keep other proved facts in the same file: "sig
+// KEYID12 SIGS-SHA256 ARCHIVE-SHA256", a signature and bundle verified
+// under a key (trust.go's ownSigned).
+func (v *verifiedSet) hasFact(k string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.known[k]
+}
+
+func (v *verifiedSet) addFact(k string) {
 	v.mu.Lock()
 	if !v.known[k] {
 		v.known[k] = true

@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"runtime/pprof"
 
 	_ "github.com/packgen/packgen/internal/oneproc" // one P for fetch, set early: see its doc
 )
@@ -14,5 +15,16 @@ var standalone bool
 
 func main() {
 	standalone = true
+	// PACKGEN_CPUPROFILE=FILE profiles one command, for make bench's
+	// investigations (docs/PERFORMANCE.md).
+	if f := os.Getenv("PACKGEN_CPUPROFILE"); f != "" {
+		if w, err := os.Create(f); err == nil {
+			pprof.StartCPUProfile(w)
+			code := execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			pprof.StopCPUProfile()
+			w.Close()
+			os.Exit(code)
+		}
+	}
 	os.Exit(execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
