@@ -20,7 +20,6 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
@@ -365,7 +364,7 @@ func trustedKeys(signer build.Signer, files []string) (*sign.Verifier, error) {
 		pems = append(pems, pem)
 	}
 	for _, f := range files {
-		pem, err := safefile.ReadFile(f, 64<<10)
+		pem, err := sign.ReadKeyFile(f)
 		if err != nil {
 			return nil, usageErr("--previous-key %s: %v", f, err)
 		}
