@@ -121,11 +121,14 @@ func signedBy(v *sign.Verifier, dir, sigPath, file string, sum [32]byte) bool {
 	if v == nil || sigPath == "" {
 		return false
 	}
-	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(sigPath)))
-	if err != nil {
-		return false
-	}
-	raw, err := sign.DecodeSigFile(data)
+	data, err := safefile.ReadFile(filepath.Join(dir, filepath.FromSlash(sigPath)), sign.MaxSigFileSize)
+	return err == nil && verifies(v, data, file, sum)
+}
+
+// verifies reports whether sigData (a .sig file's content) verifies the
+// file whose SHA-256 is sum under v.
+func verifies(v *sign.Verifier, sigData []byte, file string, sum [32]byte) bool {
+	raw, err := sign.DecodeSigFile(sigData)
 	if err != nil {
 		return false
 	}
@@ -199,7 +202,7 @@ func ownSigned(o Options, stage string, r index.Release, file string, sum [32]by
 	if o.verified.hasFact(fact) {
 		return true
 	}
-	if !signedBy(o.own, stage, r.Signature, file, sum) || !bundleAgrees(stage, r.Signature, r.Bundle) {
+	if !verifies(o.own, sigData, file, sum) || (r.Bundle != "" && !bundleCarries(bundleData, sigData)) {
 		return false
 	}
 	o.verified.addFact(fact)
@@ -229,14 +232,17 @@ func bundleAgrees(dir, sigPath, bundlePath string) bool {
 		return false
 	}
 	sdata, err := safefile.ReadFile(filepath.Join(dir, filepath.FromSlash(sigPath)), sign.MaxSigFileSize)
+	return err == nil && bundleCarries(bdata, sdata)
+}
+
+// bundleCarries reports whether a Sigstore bundle's content carries the
+// signature of a .sig file's content.
+func bundleCarries(bundleData, sigData []byte) bool {
+	b, err := sign.ParseBundle(bundleData)
 	if err != nil {
 		return false
 	}
-	b, err := sign.ParseBundle(bdata)
-	if err != nil {
-		return false
-	}
-	raw, err := sign.DecodeSigFile(sdata)
+	raw, err := sign.DecodeSigFile(sigData)
 	return err == nil && bytes.Equal(b.Raw, raw)
 }
 
