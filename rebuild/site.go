@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/source"
 )
@@ -75,21 +76,12 @@ func CheckSite(ctx context.Context, loc, repoPath string) (*SiteReport, error) {
 		rep.Problems = append(rep.Problems, Problem{Pack: j.name, Version: j.rel.Version, Path: p, Msg: msg})
 		mu.Unlock()
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for _, j := range jobs {
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(j job) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			checkRelease(ctx, tr, repo, j.name, j.rel, func(p, msg string) { add(j, p, msg) })
-		}(j)
-	}
-	wg.Wait()
+	// Every release is checked and every problem kept: no job fails.
+	_ = parallel.Each(ctx, len(jobs), runtime.GOMAXPROCS(0), func(i int) error {
+		j := jobs[i]
+		checkRelease(ctx, tr, repo, j.name, j.rel, func(p, msg string) { add(j, p, msg) })
+		return nil
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
