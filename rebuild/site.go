@@ -17,6 +17,7 @@ import (
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/source"
+	"github.com/packgen/packgen/walk"
 )
 
 // Problem is one release of a site that is not exactly its repository's
@@ -51,7 +52,11 @@ func CheckSite(ctx context.Context, loc, repoPath string) (*SiteReport, error) {
 		return nil, err
 	}
 	fetch := transport.Fetch(tr)
-	_, _, sums, err := index.ReadCatalog(ctx, fetch)
+	data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", loc, err)
+	}
+	root, err := index.ParseRoot(data)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", loc, err)
 	}
@@ -60,14 +65,18 @@ func CheckSite(ctx context.Context, loc, repoPath string) (*SiteReport, error) {
 		rel  index.Release
 	}
 	var jobs []job
-	for _, s := range sums {
-		shard, err := index.ReadShard(ctx, fetch, s)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", loc, err)
-		}
-		for _, r := range shard.Releases {
-			jobs = append(jobs, job{s.Name, r})
-		}
+	// Down the tree the way every reader goes: each node and shard pinned
+	// by its parent (walk.Walker, stopping at the first problem).
+	err = (&walk.Walker{Get: fetch}).Tree(ctx, root, walk.TreeVisitor{
+		Shard: func(s index.Summary, shard *index.Shard) error {
+			for _, r := range shard.Releases {
+				jobs = append(jobs, job{s.Name, r})
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", loc, err)
 	}
 	rep := &SiteReport{Releases: len(jobs), Problems: []Problem{}}
 	var mu sync.Mutex
