@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 func fullRelease() Release {
@@ -16,8 +16,8 @@ func fullRelease() Release {
 		CloudTypes: []string{"vsphere", "aws"}, Group: "Monitoring", EOL: "2027-01-31", KubeVersion: ">= 1.27.0",
 		Charts: []string{"charts/agent-2.1.0.tgz"}, KubeManifests: []string{"manifests/b.yaml", "manifests/a.yaml"},
 		AnsibleRoles: []string{"roles/harden"},
-		Dependencies: []pack.Dependency{{PackName: "kubernetes", Layer: "k8s", MinVersion: "1.27", Type: "required"}},
-		Resources: []pack.Resource{{Type: "cpu", MinLimit: 2000, Components: []pack.ResourceComponent{{ScheduleType: "all", ResourceRequestParamRef: "requests.cpu", ReplicaCountParamRef: "replicas"}}},
+		Dependencies: []meta.Dependency{{PackName: "kubernetes", Layer: "k8s", MinVersion: "1.27", Type: "required"}},
+		Resources: []meta.Resource{{Type: "cpu", MinLimit: 2000, Components: []meta.ResourceComponent{{ScheduleType: "all", ResourceRequestParamRef: "requests.cpu", ReplicaCountParamRef: "replicas"}}},
 			{Type: "diskSize", MinLimit: 10}},
 		Annotations: map[string]string{"system_state": "deprecated", "source": "community"},
 		Archive:     FileRef{Path: "packs/agent/v2.1/agent-v2.1.tar.gz", SHA256: strings.Repeat("a", 64), Size: 10},

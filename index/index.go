@@ -31,7 +31,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // SchemaVersion is the format version of every file this package writes.
@@ -170,8 +170,8 @@ type Release struct {
 	Charts        []string          `json:"charts,omitempty"`
 	KubeManifests []string          `json:"kubeManifests,omitempty"`
 	AnsibleRoles  []string          `json:"ansibleRoles,omitempty"`
-	Dependencies  []pack.Dependency `json:"dependencies,omitempty"`
-	Resources     []pack.Resource   `json:"resources,omitempty"`
+	Dependencies  []meta.Dependency `json:"dependencies,omitempty"`
+	Resources     []meta.Resource   `json:"resources,omitempty"`
 	Annotations   map[string]string `json:"annotations,omitempty"`
 	Archive       FileRef           `json:"archive"`
 	Signature     string            `json:"signature,omitempty"`
@@ -186,7 +186,7 @@ type Release struct {
 // field but where it came from (commit, tree, dir, time) and its files
 // (archive, signatures). The build writes these fields and the rebuild
 // check compares a published release's with them, from one mapping.
-func ManifestFields(m *pack.Manifest) Release {
+func ManifestFields(m *meta.Manifest) Release {
 	return Release{
 		Version:       m.Version,
 		Layer:         string(m.Layer),
@@ -653,7 +653,7 @@ func ParseNode(data []byte, bits, depth, level, index int) (*Bucket, error) {
 		b.Packs = []Summary{}
 	}
 	for i, s := range b.Packs {
-		if !pack.ValidName(s.Name) {
+		if !meta.ValidName(s.Name) {
 			return nil, fmt.Errorf("%w: bucket: pack name %q is invalid", ErrFormat, s.Name)
 		}
 		if got := BucketOf(s.Name, bits*depth); got != index {
@@ -726,14 +726,14 @@ func ParseShard(data []byte, name string) (*Shard, error) {
 }
 
 // checkBounds refuses a release whose pack.json fields exceed the bounds
-// validation enforces (pack.Bounds): a shard is read by every client
+// validation enforces (meta.Bounds): a shard is read by every client
 // that resolves the pack, and a field of megabytes is an attack on them.
 func (r *Release) checkBounds() error {
-	bs := pack.Bounds(r.Version, r.DisplayName, r.AddonType, r.AddonSubType, r.Group, r.EOL, r.KubeVersion, r.CloudTypes, r.Annotations, r.Dependencies,
+	bs := meta.Bounds(r.Version, r.DisplayName, r.AddonType, r.AddonSubType, r.Group, r.EOL, r.KubeVersion, r.CloudTypes, r.Annotations, r.Dependencies,
 		map[string][]string{"charts": r.Charts, "kubeManifests": r.KubeManifests, "ansibleRoles": r.AnsibleRoles})
-	bs = append(bs, pack.ResourceBounds(r.Resources)...)
-	if len(r.Layer) > pack.MaxShortFieldLen {
-		bs = append(bs, pack.FieldBound{Field: "layer", Len: len(r.Layer), Max: pack.MaxShortFieldLen})
+	bs = append(bs, meta.ResourceBounds(r.Resources)...)
+	if len(r.Layer) > meta.MaxShortFieldLen {
+		bs = append(bs, meta.FieldBound{Field: "layer", Len: len(r.Layer), Max: meta.MaxShortFieldLen})
 	}
 	return boundsError(bs)
 }
@@ -741,14 +741,14 @@ func (r *Release) checkBounds() error {
 // checkBounds refuses a summary whose fields exceed pack.json's bounds:
 // buckets are what every client downloads.
 func (s *Summary) checkBounds() error {
-	bs := pack.Bounds(s.Latest, s.DisplayName, s.AddonType, "", "", "", "", s.CloudTypes, nil, nil, nil)
-	if len(s.Layer) > pack.MaxShortFieldLen {
-		bs = append(bs, pack.FieldBound{Field: "layer", Len: len(s.Layer), Max: pack.MaxShortFieldLen})
+	bs := meta.Bounds(s.Latest, s.DisplayName, s.AddonType, "", "", "", "", s.CloudTypes, nil, nil, nil)
+	if len(s.Layer) > meta.MaxShortFieldLen {
+		bs = append(bs, meta.FieldBound{Field: "layer", Len: len(s.Layer), Max: meta.MaxShortFieldLen})
 	}
 	return boundsError(bs)
 }
 
-func boundsError(bs []pack.FieldBound) error {
+func boundsError(bs []meta.FieldBound) error {
 	if len(bs) == 0 {
 		return nil
 	}

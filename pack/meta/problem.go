@@ -1,0 +1,100 @@
+package meta
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Severity says whether a problem blocks a pack (error) or only deserves
+// attention (warning). Real pack repositories carry many warnings.
+type Severity string
+
+const (
+	SevError   Severity = "error"
+	SevWarning Severity = "warning"
+)
+
+// Problem is one finding about a pack (or a profile or lock file: package
+// profile reports with it too), positioned as precisely as the
+// format allows: File is slash-separated and relative to where the
+// validation started; Line and Col are 1-based and 0 when unknown.
+type Problem struct {
+	File     string   `json:"file"`
+	Line     int      `json:"line,omitempty"`
+	Col      int      `json:"col,omitempty"`
+	Severity Severity `json:"severity"`
+	Msg      string   `json:"message"`
+}
+
+// String renders the problem the way compilers do: file:line:col: severity: msg.
+func (p Problem) String() string {
+	return fmt.Sprintf("%s: %s: %s", p.Position(), p.Severity, p.Msg)
+}
+
+// Position is where the problem is: file, file:line or file:line:col.
+func (p Problem) Position() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+		if p.Col > 0 {
+			fmt.Fprintf(&b, ":%d", p.Col)
+		}
+	}
+	return b.String()
+}
+
+// Problems is a list of findings.
+type Problems []Problem
+
+// HasErrors reports whether any problem is an error.
+func (ps Problems) HasErrors() bool {
+	for _, p := range ps {
+		if p.Severity == SevError {
+			return true
+		}
+	}
+	return false
+}
+
+// Errors returns only the errors.
+func (ps Problems) Errors() Problems {
+	var out Problems
+	for _, p := range ps {
+		if p.Severity == SevError {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Sort orders problems by file, line, column, severity and message so
+// output is stable whatever order the checks ran in.
+func (ps Problems) Sort() {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Col != b.Col {
+			return a.Col < b.Col
+		}
+		if a.Severity != b.Severity {
+			return a.Severity == SevError
+		}
+		return a.Msg < b.Msg
+	})
+}
+
+// Error makes a non-empty error list usable as an error value.
+func (ps Problems) Error() string {
+	var lines []string
+	for _, p := range ps.Errors() {
+		lines = append(lines, p.String())
+	}
+	return strings.Join(lines, "\n")
+}
