@@ -1,4 +1,4 @@
-package profile
+package spec
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // LockSchemaVersion is the format version of lock files.
@@ -137,7 +137,7 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 	if l.SchemaVersion != LockSchemaVersion {
 		return nil, bad("schemaVersion %d is not supported (this packgen reads %d); upgrade packgen or resolve again", l.SchemaVersion, LockSchemaVersion)
 	}
-	if !pack.ValidName(l.Profile.Name) {
+	if !meta.ValidName(l.Profile.Name) {
 		return nil, bad("profile.name %q is not a valid name", l.Profile.Name)
 	}
 	if l.Profile.SHA256 != "" && !hex64.MatchString(l.Profile.SHA256) {
@@ -152,7 +152,7 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 	seen := map[string]bool{}
 	for i, p := range l.Layers {
 		where := fmt.Sprintf("layers[%d]", i)
-		if !pack.ValidName(p.Pack) {
+		if !meta.ValidName(p.Pack) {
 			return nil, bad("%s.pack %q is not a pack name", where, p.Pack)
 		}
 		if seen[p.Pack] {
@@ -163,7 +163,7 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 		if _, err := semver.NewVersion(p.Version); err != nil || !index.ValidVersionPath(p.Version) || strings.ContainsAny(p.Version, "^~<>=*| ,") {
 			return nil, bad("%s (%s): version %q is not an exact semantic version", where, p.Pack, p.Version)
 		}
-		if !pack.ValidName(p.Registry.Name) || p.Registry.URL == "" {
+		if !meta.ValidName(p.Registry.Name) || p.Registry.URL == "" {
 			return nil, bad("%s (%s): registry needs a valid name and a URL", where, p.Pack)
 		}
 		if !hex64.MatchString(p.Archive.SHA256) || p.Archive.Size <= 0 {
@@ -222,8 +222,4 @@ func (l *Lock) Find(name string) *LockedPack {
 		}
 	}
 	return nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	return atomicfile.WriteFile(path, data, 0o644)
 }
