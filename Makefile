@@ -6,6 +6,11 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN := bin/packgen
 FUZZTIME ?= 10s
+# Go minimizes every new interesting input for up to 60 s; over a 2 KB
+# index.json its O(n²) pass never ends sooner, and two such inputs stall
+# both workers for the rest of a short run (docs/PERFORMANCE.md, "Fuzzing
+# speed"). Crashers are minimized as long; FUZZMINIMIZE=60s restores Go's.
+FUZZMINIMIZE ?= 3s
 
 .PHONY: all build test test-tools-check vet fmt-check lint-workflows unit fuzz bench demo clean killtest
 
@@ -54,7 +59,7 @@ fmt-check:
 fuzz:
 	@set -e; for dir in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go') | xargs -n1 dirname | sort -u); do \
 	  for f in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
-	    echo "== $$dir $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./$$dir; \
+	    echo "== $$dir $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./$$dir; \
 	  done; done
 
 # CI's short fuzzing pass: every target for FUZZSMOKE executions (part of
