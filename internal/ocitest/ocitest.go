@@ -214,8 +214,16 @@ http:
 func (r *Registry) run(t testing.TB, bin, cfgPath string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "serve", cfgPath)
-	// No OpenTelemetry exporter: it would try to reach a collector.
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true")
+	// The registry reads REGISTRY_* variables as config overrides (and
+	// podman's REGISTRY_AUTH_FILE, set by tests of credentials, would
+	// become auth.file): none of the test's environment goes to it. No
+	// OpenTelemetry exporter: it would try to reach a collector.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REGISTRY_") && !strings.HasPrefix(kv, "OTEL_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
