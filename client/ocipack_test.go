@@ -267,6 +267,12 @@ func (h *hostile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case "blob-endless":
 			endless(w, r)
 			return
+		case "blob-stall":
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			w.Write(body[:len(body)/2])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // then nothing, until the client gives up
+			return
 		case "blob-short":
 			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 			w.Write(body[:len(body)/2])
@@ -309,6 +315,7 @@ func TestFetchOCIPackHostile(t *testing.T) {
 		{fault: "blob-wrong-bytes", want: ErrDigestMismatch, msg: "do not match the digest"},
 		{fault: "blob-endless", want: ErrTooLarge, msg: "more bytes than the manifest states"},
 		{fault: "blob-short", want: ErrDigestMismatch, msg: "fewer bytes"},
+		{fault: "blob-stall", want: ocireg.ErrStalled, msg: "--stall-timeout"},
 		{fault: "manifest-wrong-digest", want: ErrDigestMismatch, msg: "reading the manifest", noBlobs: true},
 		{fault: "manifest-endless", want: nil, msg: "reading the manifest", noBlobs: true},
 		{fault: "two-layers", edit: func(m *ocispec.Manifest) { m.Layers = append(m.Layers, m.Layers[0]) }, want: ErrNotORASPack, msg: "2 layers", noBlobs: true},
@@ -333,7 +340,8 @@ func TestFetchOCIPackHostile(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			var warn bytes.Buffer
-			res, err := FetchOCIPack(ctx, OCIPackOptions{Ref: ref, Dest: dest, Force: true, Registry: ocireg.Options{PlainHTTP: true}, Warn: &warn})
+			ro := ocireg.Options{PlainHTTP: true, StallTimeout: 300 * time.Millisecond}
+			res, err := FetchOCIPack(ctx, OCIPackOptions{Ref: ref, Dest: dest, Force: true, Registry: ro, Warn: &warn})
 			if tc.fault == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -370,7 +378,7 @@ func TestFetchOCIPackHostile(t *testing.T) {
 			leftovers(t, parent, "hello")
 			// A new dest is never made.
 			fresh := filepath.Join(parent, "new")
-			if _, err := FetchOCIPack(ctx, OCIPackOptions{Ref: ref, Dest: fresh, Registry: ocireg.Options{PlainHTTP: true}, Warn: &warn}); err == nil {
+			if _, err := FetchOCIPack(ctx, OCIPackOptions{Ref: ref, Dest: fresh, Registry: ro, Warn: &warn}); err == nil {
 				t.Fatal("second fetch passed")
 			}
 			if _, err := os.Lstat(fresh); err == nil {

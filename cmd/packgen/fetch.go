@@ -468,6 +468,7 @@ func fetchOCI(ctx context.Context, g *globalOptions, f *clientFlags, oci *ociFla
 	if err != nil {
 		return err
 	}
+	ro.StallTimeout = f.stall
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -73,7 +74,17 @@ type Options struct {
 	// any stored credentials.
 	Username string
 	Password string
+	// StallTimeout cancels a response whose body sends nothing for this
+	// long (0: DefaultStallTimeout); a slow but moving download is fine.
+	StallTimeout time.Duration
 }
+
+// DefaultStallTimeout is the stall timeout of every other download of
+// packgen's (internal/transport's).
+const DefaultStallTimeout = 30 * time.Second
+
+// ErrStalled: a response body sent nothing for the stall timeout.
+var ErrStalled = errors.New("download stalled")
 
 const (
 	maxRedirects = 10
@@ -155,8 +166,12 @@ func newClient(ctx context.Context, host string, o Options) (*auth.Client, error
 		}
 		base.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
+	stall := o.StallTimeout
+	if stall <= 0 {
+		stall = DefaultStallTimeout
+	}
 	hc := &http.Client{
-		Transport:     retry.NewTransport(base),
+		Transport:     retry.NewTransport(&stallTransport{base: base, d: stall}),
 		CheckRedirect: checkRedirect,
 	}
 	cred, src, err := lookup(ctx, host, o)
@@ -203,6 +218,56 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
+// stallTransport cancels a request whose response body goes silent for
+// d (headers are bounded by the transport's ResponseHeaderTimeout; an
+// upload's request body by the server).
+type stallTransport struct {
+	base http.RoundTripper
+	d    time.Duration
+}
+
+func (s *stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(req.Context())
+	resp, err := s.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel(nil)
+		return nil, err
+	}
+	timer := time.AfterFunc(s.d, func() { cancel(fmt.Errorf("%w: nothing received for %s", ErrStalled, s.d)) })
+	resp.Body = &stallBody{rc: resp.Body, ctx: ctx, cancel: cancel, timer: timer, d: s.d}
+	return resp, nil
+}
+
+// stallBody re-arms the stall timer whenever data arrives and reports a
+// stall as ErrStalled rather than a bare "context canceled".
+type stallBody struct {
+	rc     io.ReadCloser
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	timer  *time.Timer
+	d      time.Duration
+}
+
+func (b *stallBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.d)
+	}
+	if err != nil && err != io.EOF {
+		if cause := context.Cause(b.ctx); errors.Is(cause, ErrStalled) {
+			err = cause
+		}
+	}
+	return n, err
+}
+
+func (b *stallBody) Close() error {
+	b.timer.Stop()
+	err := b.rc.Close()
+	b.cancel(nil)
+	return err
+}
+
 // lookup finds the credentials for host and says where they came from.
 func lookup(ctx context.Context, host string, o Options) (auth.Credential, string, error) {
 	if o.Username != "" {
@@ -246,11 +311,25 @@ func Wrap(ref string, client remote.Client, err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, s := range []error{ErrUnauthorized, ErrForbidden, ErrNotFound, ErrUnreachable, ErrReference, ErrPlainHTTP, ErrInsecureRedirect, ErrRedirects} {
+	var done *wrapped
+	if errors.As(err, &done) {
+		return err
+	}
+	for _, s := range []error{ErrReference, ErrPlainHTTP, ErrCAFile, ErrCredentials, ErrNoPassword} {
 		if errors.Is(err, s) {
-			return err
+			return err // from opening: they name what they are about
 		}
 	}
+	return &wrapped{wrap(ref, client, err)}
+}
+
+// wrapped marks an error Wrap made, so that wrapping it again keeps it.
+type wrapped struct{ err error }
+
+func (w *wrapped) Error() string { return w.err.Error() }
+func (w *wrapped) Unwrap() error { return w.err }
+
+func wrap(ref string, client remote.Client, err error) error {
 	host := ref
 	if p, perr := registry.ParseReference(ref); perr == nil {
 		host = p.Registry
@@ -289,6 +368,15 @@ func Wrap(ref string, client remote.Client, err error) error {
 	}
 	if errors.Is(err, errdef.ErrNotFound) {
 		return fmt.Errorf("%s: %w: check the registry, path, name and tag (for packs: HOST/BASE/spectro-packs/archive/NAME:VERSION): %v", ref, ErrNotFound, err)
+	}
+	if errors.Is(err, ErrStalled) {
+		return fmt.Errorf("%s: %w: %s stopped sending mid-download: try again, or raise --stall-timeout on a slow link", ref, err, host)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w: gave up after --timeout (%v): try again, or raise --timeout on a slow link", ref, ErrUnreachable, err)
+	}
+	if errors.Is(err, ErrInsecureRedirect) || errors.Is(err, ErrRedirects) {
+		return fmt.Errorf("%s: %w", ref, err)
 	}
 	var nerr net.Error
 	var operr *net.OpError

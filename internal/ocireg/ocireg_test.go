@@ -318,3 +318,28 @@ func TestWithEnvPassword(t *testing.T) {
 		t.Errorf("no username took the password: %+v %v", o, err)
 	}
 }
+
+// TestTLSCAFile: a registry on https with a private CA is refused until
+// --ca-file names the CA, then works with basic and token auth (the
+// token issuer on https too).
+func TestTLSCAFile(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range []ocitest.Mode{ocitest.Basic, ocitest.Token} {
+		t.Run(mode.String(), func(t *testing.T) {
+			isolate(t)
+			r := ocitest.StartWith(t, ocitest.Config{Mode: mode, TLS: true})
+			ref := r.Host() + "/acme/spectro-packs/archive/hello"
+			err := roundTrip(ctx, ref, Options{Username: r.Username, Password: r.Password})
+			if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "--ca-file") || !strings.Contains(err.Error(), ref) {
+				t.Fatalf("untrusted CA: want ErrUnreachable naming --ca-file, got %v", err)
+			}
+			if err := roundTrip(ctx, ref, Options{CAFile: r.CAFile, Username: r.Username, Password: r.Password}); err != nil {
+				t.Fatal(err)
+			}
+			// https is not downgraded: --plain-http against it fails.
+			if err := roundTrip(ctx, ref, Options{PlainHTTP: true, Username: r.Username, Password: r.Password}); err == nil {
+				t.Fatal("plain http to an https registry worked")
+			}
+		})
+	}
+}
