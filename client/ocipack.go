@@ -21,6 +21,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/pack"
 )
@@ -207,6 +208,14 @@ func FetchOCIPack(ctx context.Context, o OCIPackOptions) (*OCIPackResult, error)
 	res, err := pack.Extract(f, dest, pack.ExtractOptions{Root: root, Overwrite: o.Force, Stage: stage})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", shown, err)
+	}
+	// Palette takes the version from the tag; a pack.json that says
+	// otherwise is someone's mistake worth seeing.
+	if data, err := safefile.ReadFile(filepath.Join(dest, pack.ManifestFile), 1<<20); err == nil {
+		var pj struct{ Name, Version string }
+		if json.Unmarshal(data, &pj) == nil && (pj.Name != name || pj.Version != version) {
+			fmt.Fprintf(warn, "warning: %s: its pack.json says %s@%s, its reference %s@%s\n", textsafe.Escape(shown), textsafe.Escape(pj.Name), textsafe.Escape(pj.Version), name, version)
+		}
 	}
 	return &OCIPackResult{
 		Ref: shown, Name: name, Version: version, Manifest: mdesc.Digest.String(), SHA256: layer.Digest.Encoded(),

@@ -117,6 +117,10 @@ func TestFetchOCIPackPushedByOras(t *testing.T) {
 			if !strings.Contains(warn.String(), "NOT verified") || !strings.Contains(warn.String(), "nothing vouches") || !strings.Contains(warn.String(), res.Manifest) {
 				t.Errorf("warning: %q", warn.String())
 			}
+			// The tag 4.2.5-oras11 is not pack.json's version: said.
+			if mismatch := strings.Contains(warn.String(), "its pack.json says falco@4.2.5, its reference falco@"+tag); mismatch != (tag != "4.2.5") {
+				t.Errorf("version mismatch warning %v: %q", mismatch, warn.String())
+			}
 			leftovers(t, filepath.Dir(dest), "falco")
 		})
 	}

@@ -343,3 +343,36 @@ func TestTLSCAFile(t *testing.T) {
 		})
 	}
 }
+
+// TestRegistryCatalog: Registry opens the registry itself with the same
+// credentials (the catalog needs registry:catalog:* in token mode).
+func TestRegistryCatalog(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range []ocitest.Mode{ocitest.Basic, ocitest.Token} {
+		t.Run(mode.String(), func(t *testing.T) {
+			isolate(t)
+			r := ocitest.Start(t, mode)
+			o := Options{PlainHTTP: true, Username: r.Username, Password: r.Password}
+			if err := roundTrip(ctx, r.Host()+"/acme/spectro-packs/archive/hello", o); err != nil {
+				t.Fatal(err)
+			}
+			reg, err := Registry(ctx, r.Host(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var repos []string
+			if err := reg.Repositories(ctx, "", func(rs []string) error { repos = append(repos, rs...); return nil }); err != nil {
+				t.Fatal(Wrap(r.Host(), reg.Client, err))
+			}
+			if len(repos) != 1 || repos[0] != "acme/spectro-packs/archive/hello" {
+				t.Errorf("catalog: %q", repos)
+			}
+			o.Password = "wrong"
+			reg, _ = Registry(ctx, r.Host(), o)
+			err = Wrap(r.Host(), reg.Client, reg.Repositories(ctx, "", func([]string) error { return nil }))
+			if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "docker login "+r.Host()) {
+				t.Errorf("wrong password: %v", err)
+			}
+		})
+	}
+}
