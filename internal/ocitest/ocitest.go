@@ -315,6 +315,7 @@ func (r *Registry) run(t testing.TB, bin, cfgPath string) error {
 		}
 	}
 	cmd.Env = append(cmd.Env, "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true")
+	dieWithTest(cmd)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
