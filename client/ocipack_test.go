@@ -37,6 +37,8 @@ func noCreds(t *testing.T) {
 	t.Setenv("HOME", dir)
 	t.Setenv("DOCKER_CONFIG", filepath.Join(dir, "docker"))
 	t.Setenv(ocireg.RegistryAuthFileEnv, "")
+	t.Setenv("XDG_RUNTIME_DIR", filepath.Join(dir, "run"))
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 }
 
 // vendorArchive packs examples/packs/DIR the way Palette's docs say:

@@ -22,6 +22,7 @@ func TestFetchOCICommand(t *testing.T) {
 	t.Setenv(ocireg.RegistryAuthFileEnv, "")
 	t.Setenv(ocireg.PasswordEnv, "")
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
+	t.Setenv("XDG_RUNTIME_DIR", filepath.Join(home, "run"))
 	reg := ocitest.Start(t, ocitest.Basic)
 	tarBin, err := exec.LookPath("tar")
 	if err != nil {

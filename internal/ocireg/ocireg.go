@@ -6,7 +6,9 @@
 // Credentials, first found wins:
 //  1. Options.Username / Options.Password (the command's --username and
 //     the password from the environment; for CI);
-//  2. the file named by REGISTRY_AUTH_FILE (podman, skopeo, buildah);
+//  2. podman's (and skopeo's, buildah's) auth.json: the file named by
+//     REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json
+//     (where podman login writes) and ~/.config/containers/auth.json;
 //  3. the docker config ($DOCKER_CONFIG/config.json or
 //     ~/.docker/config.json), including its credsStore and credHelpers
 //     (docker-credential-NAME programs).
@@ -28,6 +30,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -274,17 +277,38 @@ func lookup(ctx context.Context, host string, o Options) (auth.Credential, strin
 		return auth.Credential{Username: o.Username, Password: o.Password}, "--username " + o.Username, nil
 	}
 	addr := credentials.ServerAddressFromHostname(host)
+	// podman's files, in podman's order: REGISTRY_AUTH_FILE when set,
+	// else where `podman login` writes ($XDG_RUNTIME_DIR/containers) and
+	// the persistent one ($XDG_CONFIG_HOME or ~/.config /containers).
+	type file struct{ path, name string }
+	var files []file
 	if f := os.Getenv(RegistryAuthFileEnv); f != "" {
-		st, err := credentials.NewStore(f, credentials.StoreOptions{})
+		files = append(files, file{f, RegistryAuthFileEnv + "=" + f})
+	} else {
+		if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+			files = append(files, file{filepath.Join(d, "containers", "auth.json"), ""})
+		}
+		if d, err := os.UserConfigDir(); err == nil {
+			files = append(files, file{filepath.Join(d, "containers", "auth.json"), ""})
+		}
+	}
+	for _, f := range files {
+		if f.name == "" {
+			if _, err := os.Stat(f.path); err != nil {
+				continue // podman's defaults are read only when present
+			}
+			f.name = f.path
+		}
+		st, err := credentials.NewStore(f.path, credentials.StoreOptions{})
 		if err != nil {
-			return auth.EmptyCredential, "", fmt.Errorf("%w from %s=%s: %v", ErrCredentials, RegistryAuthFileEnv, f, err)
+			return auth.EmptyCredential, "", fmt.Errorf("%w from %s: %v", ErrCredentials, f.name, err)
 		}
 		cred, err := st.Get(ctx, addr)
 		if err != nil {
-			return auth.EmptyCredential, "", fmt.Errorf("%w for %s from %s=%s: %v", ErrCredentials, host, RegistryAuthFileEnv, f, err)
+			return auth.EmptyCredential, "", fmt.Errorf("%w for %s from %s: %v", ErrCredentials, host, f.name, err)
 		}
 		if cred != auth.EmptyCredential {
-			return cred, RegistryAuthFileEnv + "=" + f, nil
+			return cred, f.name, nil
 		}
 	}
 	st, err := credentials.NewStoreFromDocker(credentials.StoreOptions{})
@@ -345,14 +369,14 @@ func wrap(ref string, client remote.Client, err error) error {
 	login := fmt.Sprintf("run `docker login %s` (or podman login), or pass --username with the password in %s", host, PasswordEnv)
 	if errors.Is(err, auth.ErrBasicCredentialNotFound) {
 		// A basic-auth registry asked, and there was nothing to send.
-		return fmt.Errorf("%s: %w: no credentials found for %s (--username, %s, docker config and its credential helpers): %s: %v", ref, ErrUnauthorized, host, RegistryAuthFileEnv, login, err)
+		return fmt.Errorf("%s: %w: no credentials found for %s (--username, %s or podman's auth.json, docker config and its credential helpers): %s: %v", ref, ErrUnauthorized, host, RegistryAuthFileEnv, login, err)
 	}
 	var resp *errcode.ErrorResponse
 	if errors.As(err, &resp) {
 		switch resp.StatusCode {
 		case http.StatusUnauthorized:
 			if src == "" {
-				return fmt.Errorf("%s: %w: no credentials found for %s (--username, %s, docker config and its credential helpers): %s: %v", ref, ErrUnauthorized, host, RegistryAuthFileEnv, login, err)
+				return fmt.Errorf("%s: %w: no credentials found for %s (--username, %s or podman's auth.json, docker config and its credential helpers): %s: %v", ref, ErrUnauthorized, host, RegistryAuthFileEnv, login, err)
 			}
 			return fmt.Errorf("%s: %w: the credentials from %s were refused: %s: %v", ref, ErrUnauthorized, src, login, err)
 		case http.StatusForbidden:

@@ -30,6 +30,8 @@ func isolate(t *testing.T) string {
 	t.Setenv("HOME", dir)
 	t.Setenv("DOCKER_CONFIG", filepath.Join(dir, "docker"))
 	t.Setenv(RegistryAuthFileEnv, "")
+	t.Setenv("XDG_RUNTIME_DIR", filepath.Join(dir, "run"))
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	return dir
 }
 
@@ -181,6 +183,14 @@ func TestCredentials(t *testing.T) {
 				}
 				// credsStore: the same helper for every registry.
 				writeFile(t, filepath.Join(dir, "docker", "config.json"), []byte(`{"credsStore":"packgentest"}`), 0o600)
+				if err := roundTrip(ctx, ref, Options{PlainHTTP: true}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			t.Run("podman-login", func(t *testing.T) {
+				dir := isolate(t)
+				// Where podman login writes, read without REGISTRY_AUTH_FILE.
+				writeFile(t, filepath.Join(dir, "run", "containers", "auth.json"), authJSON(host, r.Username, r.Password), 0o600)
 				if err := roundTrip(ctx, ref, Options{PlainHTTP: true}); err != nil {
 					t.Fatal(err)
 				}
