@@ -483,3 +483,41 @@ func FuzzParseOCIPackRef(f *testing.F) {
 		}
 	})
 }
+
+// TestOrasLayerReference: the exact manifest ORAS v1.0.0 (the version
+// Palette's docs require) wrote for hello-1.0.0.tar.gz passes the shape
+// check, giving its layer.
+func TestOrasLayerReference(t *testing.T) {
+	data, err := os.ReadFile("testdata/oras-1.0.0-manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := digest.FromBytes(data); d != "sha256:9877ac504315a99ffbea15740fca2f2d7c9343b0488c59d1e2f29777e14a322d" {
+		t.Fatalf("testdata changed: %s", d)
+	}
+	l, err := orasLayer(data, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Size != 353 || l.Digest != "sha256:0ae16ac9dc6ef133f8eb21c956289d3bba03dc11030063b000f14f9d767d4431" || l.Annotations[ocispec.AnnotationTitle] != "hello-1.0.0.tar.gz" {
+		t.Errorf("layer %+v", l)
+	}
+}
+
+// FuzzOrasLayer: a manifest is outside input; never a panic, and what
+// passes has one valid sha256 layer within the size bound.
+func FuzzOrasLayer(f *testing.F) {
+	if data, err := os.ReadFile("testdata/oras-1.0.0-manifest.json"); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := orasLayer(data, 1<<20)
+		if err != nil {
+			return
+		}
+		if l.Size <= 0 || l.Size > 1<<20 || l.Digest.Validate() != nil || !strings.HasSuffix(l.Annotations[ocispec.AnnotationTitle], ".tar.gz") {
+			t.Fatalf("passed: %+v", l)
+		}
+	})
+}
