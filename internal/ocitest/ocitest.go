@@ -183,7 +183,7 @@ func (r *Registry) Tokens() int {
 	return r.tokens
 }
 
-// Tool returns the path of an outside binary: PATH first, then each
+// Tool returns the path of an outside binary: $NAME_BIN, PATH, then each
 // GOPATH's bin (where `go install`, and .ci/run, put them). Missing: the
 // test is skipped, or failed under CI=true.
 func Tool(t testing.TB, name string) string {
@@ -200,7 +200,14 @@ func Tool(t testing.TB, name string) string {
 }
 
 // FindTool is Tool without the test: the path, and whether it was found.
+// $NAME_BIN (COSIGN_BIN, ORAS_BIN, REGISTRY_BIN), when set, is used first,
+// as sign's cosign test and scripts/test-tools.sh do.
 func FindTool(name string) (string, bool) {
+	if p := os.Getenv(strings.ToUpper(name) + "_BIN"); p != "" {
+		if p, err := exec.LookPath(p); err == nil {
+			return p, true
+		}
+	}
 	if p, err := exec.LookPath(name); err == nil {
 		return p, true
 	}
