@@ -91,9 +91,14 @@ func roundTrip(ctx context.Context, ref string, o Options) error {
 // in its three modes.
 func TestCredentials(t *testing.T) {
 	ctx := context.Background()
-	for _, mode := range []ocitest.Mode{ocitest.Anonymous, ocitest.Basic, ocitest.Token} {
-		t.Run(mode.String(), func(t *testing.T) {
-			r := ocitest.Start(t, mode)
+	for _, c := range []ocitest.Config{{Mode: ocitest.Anonymous}, {Mode: ocitest.Basic}, {Mode: ocitest.Token}, {Mode: ocitest.Token, IssuerElsewhere: true}} {
+		mode := c.Mode
+		name := mode.String()
+		if c.IssuerElsewhere {
+			name += "-issuer-elsewhere"
+		}
+		t.Run(name, func(t *testing.T) {
+			r := ocitest.StartWith(t, c)
 			host := r.Host()
 			ref := host + "/acme/spectro-packs/archive/hello"
 			t.Run("none", func(t *testing.T) {
@@ -334,10 +339,14 @@ func TestWithEnvPassword(t *testing.T) {
 // token issuer on https too).
 func TestTLSCAFile(t *testing.T) {
 	ctx := context.Background()
-	for _, mode := range []ocitest.Mode{ocitest.Basic, ocitest.Token} {
-		t.Run(mode.String(), func(t *testing.T) {
+	for _, c := range []ocitest.Config{{Mode: ocitest.Basic, TLS: true}, {Mode: ocitest.Token, TLS: true}, {Mode: ocitest.Token, TLS: true, IssuerElsewhere: true}} {
+		name := c.Mode.String()
+		if c.IssuerElsewhere {
+			name += "-issuer-elsewhere"
+		}
+		t.Run(name, func(t *testing.T) {
 			isolate(t)
-			r := ocitest.StartWith(t, ocitest.Config{Mode: mode, TLS: true})
+			r := ocitest.StartWith(t, c)
 			ref := r.Host() + "/acme/spectro-packs/archive/hello"
 			err := roundTrip(ctx, ref, Options{Username: r.Username, Password: r.Password})
 			if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "--ca-file") || !strings.Contains(err.Error(), ref) {

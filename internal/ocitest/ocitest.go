@@ -2,10 +2,14 @@
 // binary, v3.1.2) on a free loopback port for tests, with filesystem
 // storage in a temp dir, in three modes: anonymous, htpasswd basic auth,
 // and token auth. For token auth the registry is real and only the token
-// issuer is ours: a small HTTP server in the test process that checks the
+// issuer is ours: a small HTTP handler in the test process that checks the
 // basic-auth credentials and issues JWTs signed by an ephemeral key whose
 // self-signed certificate is the registry's rootcertbundle, as the
-// distribution docs describe.
+// distribution docs describe. By default it answers GET /token on the
+// registry's own host:port, in front of the registry (a plain reverse
+// proxy for every other path, as Harbor serves /service/token):
+// go-containerregistry, and so cosign, refuse a loopback realm anywhere
+// else. Config.IssuerElsewhere puts it on a port of its own instead.
 //
 // Tool finds the other outside binaries (oras, cosign). A missing tool
 // skips the test, except under CI=true where it fails it
@@ -31,6 +35,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,7 +80,8 @@ type Registry struct {
 	// (StartWith with TLS; "" on plain HTTP).
 	CAFile string
 
-	tls *tls.Certificate
+	tls     *tls.Certificate
+	backend http.Handler // Token mode: the proxy to the registry behind the front
 
 	host   string
 	mu     sync.Mutex
@@ -232,6 +239,12 @@ type Config struct {
 	// TLS serves https (the token issuer too) with a certificate for
 	// 127.0.0.1 from a fresh CA, whose PEM is Registry.CAFile.
 	TLS bool
+	// IssuerElsewhere (Token mode) serves the token realm on a port of
+	// its own, as auth.docker.io is for Docker Hub. By default the realm
+	// is on the registry's own host:port (GET /token), as Harbor's
+	// /service/token is: the one place go-containerregistry (cosign)
+	// accepts a loopback realm.
+	IssuerElsewhere bool
 }
 
 // StartWith runs a registry as c says until the test ends.
@@ -242,6 +255,7 @@ func StartWith(t testing.TB, c Config) *Registry {
 	mode := c.Mode
 	r := &Registry{Mode: mode, Dir: filepath.Join(dir, "storage")}
 	tlsCfg := ""
+	var front *httptest.Server // Token mode: the registry's public face, serving /token too
 	if c.TLS {
 		r.CAFile = filepath.Join(dir, "ca.pem")
 		certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
@@ -264,7 +278,14 @@ func StartWith(t testing.TB, c Config) *Registry {
 	case Token:
 		r.Username, r.Password = User, Password
 		bundle := filepath.Join(dir, "token-root.pem")
-		realm := r.startIssuer(t, bundle)
+		var realm string
+		if c.IssuerElsewhere {
+			realm = r.startIssuer(t, bundle, nil)
+		} else {
+			front = httptest.NewUnstartedServer(nil)
+			realm = r.startIssuer(t, bundle, front)
+			tlsCfg = "" // the front server speaks TLS; the registry behind it plain HTTP
+		}
 		auth = fmt.Sprintf("auth:\n  token:\n    realm: %s\n    service: %s\n    issuer: %s\n    rootcertbundle: %s\n", realm, service, issuer, bundle)
 	}
 	// A port picked by the kernel, released and handed to the registry:
@@ -276,8 +297,12 @@ func StartWith(t testing.TB, c Config) *Registry {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.host = l.Addr().String()
+		listen := l.Addr().String()
 		l.Close()
+		r.host = listen
+		if front != nil {
+			r.host = front.Listener.Addr().String()
+		}
 		cfg := fmt.Sprintf(`version: 0.1
 log:
   level: warn
@@ -295,12 +320,19 @@ storage:
 http:
   addr: %s
   secret: packgen-test-secret
-%s%s`, r.Dir, r.host, tlsCfg, auth)
+%s%s`, r.Dir, listen, tlsCfg, auth)
 		cfgPath := filepath.Join(dir, "config.yml")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if lastErr = r.run(t, bin, cfgPath); lastErr == nil {
+		ready := r.URL() + "/v2/"
+		if front != nil {
+			ready = "http://" + listen + "/v2/"
+		}
+		if lastErr = r.run(t, bin, cfgPath, ready); lastErr == nil {
+			if front != nil {
+				r.startFront(t, front, listen)
+			}
 			return r
 		}
 	}
@@ -309,7 +341,7 @@ http:
 }
 
 // run starts the binary and waits until /v2/ answers.
-func (r *Registry) run(t testing.TB, bin, cfgPath string) error {
+func (r *Registry) run(t testing.TB, bin, cfgPath, ready string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "serve", cfgPath)
 	// The registry reads REGISTRY_* variables as config overrides (and
@@ -367,7 +399,7 @@ func (r *Registry) run(t testing.TB, bin, cfgPath string) error {
 			return fmt.Errorf("registry exited: %v\n%s", err, out)
 		default:
 		}
-		resp, err := r.httpClient().Get(r.URL() + "/v2/")
+		resp, err := r.httpClient().Get(ready)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
@@ -390,8 +422,10 @@ const (
 )
 
 // startIssuer starts the token server and writes the certificate of its
-// signing key to bundle. It returns the realm URL.
-func (r *Registry) startIssuer(t testing.TB, bundle string) string {
+// signing key to bundle. It returns the realm URL. With front, the
+// issuer is front's /token (front is started, its other paths go to the
+// registry once startFront says where it is); else a server of its own.
+func (r *Registry) startIssuer(t testing.TB, bundle string, front *httptest.Server) string {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -421,9 +455,24 @@ func (r *Registry) startIssuer(t testing.TB, bundle string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	srv := front
+	if srv == nil {
+		srv = httptest.NewUnstartedServer(nil)
+	}
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if front != nil && req.URL.Path != "/token" {
+			r.mu.Lock()
+			backend := r.backend
+			r.mu.Unlock()
+			if backend == nil {
+				http.Error(w, "registry not started yet", http.StatusServiceUnavailable)
+				return
+			}
+			backend.ServeHTTP(w, req)
+			return
+		}
 		r.issue(w, req, signer)
-	}))
+	})
 	if r.tls != nil {
 		srv.TLS = &tls.Config{Certificates: []tls.Certificate{*r.tls}}
 		srv.StartTLS()
@@ -432,6 +481,24 @@ func (r *Registry) startIssuer(t testing.TB, bundle string) string {
 	}
 	t.Cleanup(srv.Close)
 	return srv.URL + "/token"
+}
+
+// startFront points front's non-token paths at the registry on listen:
+// a plain reverse proxy (streaming, Host kept, the scheme passed on so
+// the registry's Location headers name the front).
+func (r *Registry) startFront(t testing.TB, front *httptest.Server, listen string) {
+	target := &url.URL{Scheme: "http", Host: listen}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+		},
+		FlushInterval: -1,
+	}
+	r.mu.Lock()
+	r.backend = rp
+	r.mu.Unlock()
 }
 
 // access is one grant of a token (distribution's ResourceActions).
