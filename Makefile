@@ -5,6 +5,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN := bin/packgen
+# go install's bin dir, where .ci/run puts the OCI tests' tools (registry,
+# oras, cosign): on PATH for every recipe, after the user's own PATH.
+export PATH := $(PATH):$(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin
 FUZZTIME ?= 10s
 
 .PHONY: all build test test-tools-check vet fmt-check lint-workflows unit fuzz bench demo clean killtest
@@ -17,7 +20,8 @@ build:
 # The README's test command: formatting, vet, workflow lint, every test with
 # the race detector, and a short pass of every fuzz target. It ends by
 # naming the tests skipped for lack of an outside tool (chromium, cosign,
-# git); under CI=true a tool CI must have that is missing fails it first.
+# git, registry, oras); under CI=true a tool CI must have that is missing
+# fails it first.
 test: test-tools-check fmt-check vet lint-workflows
 	$(GO) test -race -count=1 ./...
 	cd bench && $(GO) test -count=1 ./measure/

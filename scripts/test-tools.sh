@@ -7,13 +7,18 @@
 # Uses bash builtins only (command -v), so it works on any PATH.
 set -uo pipefail
 mode=${1:-summary}
+# go install puts the OCI tools here; make test adds it to PATH too.
+gobin=
+command -v go >/dev/null 2>&1 && gobin="$(go env GOPATH 2>/dev/null | cut -d: -f1)/bin"
 
 # tool|required in CI|how it is found|what skips without it|how to get it
 tools=(
   "git|yes|git|history, integrity and README tests (source, build, cmd/packgen)|apt-get install git"
   "gcc|yes|gcc|nothing: the race detector needs cgo, go test -race fails without it|apt-get install gcc"
   "chromium|yes|${PACKGEN_CHROMIUM:-} /usr/bin/chromium chromium chromium-browser google-chrome-stable google-chrome|the catalogue's browser tests (site.TestBrowser*)|apt-get install chromium"
-  "cosign|no|${COSIGN_BIN:-} cosign|sign.TestCosignInterop (the checked-in fixtures made by cosign are verified regardless)|not packaged by Debian: set COSIGN_BIN to a cosign binary"
+  "cosign|yes|${COSIGN_BIN:-} cosign ${gobin:+$gobin/cosign}|sign.TestCosignInterop and the OCI signature tests (the checked-in fixtures made by cosign are verified regardless)|go install github.com/sigstore/cosign/v3/cmd/cosign@v3.1.2, or set COSIGN_BIN"
+  "registry|yes|registry ${gobin:+$gobin/registry}|every test against a real OCI registry (internal/ocireg, internal/ocitest, client OCI fetch)|go install github.com/distribution/distribution/v3/cmd/registry@v3.1.2"
+  "oras|yes|oras ${gobin:+$gobin/oras}|the ORAS interop tests (a pack pushed the vendor's way, fetched by packgen)|go install oras.land/oras/cmd/oras@v1.3.6"
 )
 
 missing=() required_missing=()

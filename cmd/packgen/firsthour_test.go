@@ -473,7 +473,7 @@ func TestFirstHourTestTools(t *testing.T) {
 		t.Errorf("check outside CI: exit %d\n%s", code, out)
 	}
 	// Every tool there (stand-ins on PATH): nothing skipped.
-	for _, name := range []string{"git", "gcc", "chromium", "cosign"} {
+	for _, name := range []string{"git", "gcc", "chromium", "cosign", "registry", "oras"} {
 		os.Symlink(bashPath, filepath.Join(bin, name))
 	}
 	if code, out := sh("check", "CI=true"); code != 0 {

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/spf13/cobra"
+)
+
+// ociFlags are the registry-access flags of every command that talks to
+// an OCI registry (publish oci://…, fetch oci://…), the same everywhere.
+type ociFlags struct {
+	o ocireg.Options
+}
+
+func (f *ociFlags) add(c *cobra.Command) {
+	c.Flags().StringVar(&f.o.Username, "username", "", "OCI registry user name, with the password in $"+ocireg.PasswordEnv+" (default: docker/podman login credentials)")
+	c.Flags().BoolVar(&f.o.PlainHTTP, "plain-http", false, "talk plain HTTP to the OCI registry (loopback registries only)")
+	c.Flags().StringVar(&f.o.CAFile, "ca-file", "", "PEM bundle of extra CAs to trust for the OCI registry's TLS")
+}
+
+// options returns the flags as ocireg.Options, the password read from
+// the environment.
+func (f *ociFlags) options() (ocireg.Options, error) {
+	o, err := f.o.WithEnvPassword()
+	if err != nil {
+		return o, usageErr("%v", err)
+	}
+	return o, nil
+}

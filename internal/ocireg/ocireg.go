@@ -1,0 +1,322 @@
+// Package ocireg opens OCI registries and repositories through oras-go v2
+// with credentials found the way every OCI tool finds them, and turns the
+// library's errors into errors that name the reference, carry a sentinel
+// (errors.Is) and say what to do.
+//
+// Credentials, first found wins:
+//  1. Options.Username / Options.Password (the command's --username and
+//     the password from the environment; for CI);
+//  2. the file named by REGISTRY_AUTH_FILE (podman, skopeo, buildah);
+//  3. the docker config ($DOCKER_CONFIG/config.json or
+//     ~/.docker/config.json), including its credsStore and credHelpers
+//     (docker-credential-NAME programs).
+//
+// Basic auth and the distribution token flow are oras-go's auth.Client.
+// Credentials only ever go to the registry's own host:port: a redirect
+// (registries send blob GETs to blob storage) is followed without the
+// Authorization header, and never from https down to http.
+package ocireg
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/credentials"
+	"oras.land/oras-go/v2/registry/remote/errcode"
+	"oras.land/oras-go/v2/registry/remote/retry"
+)
+
+// Sentinels for errors.Is.
+var (
+	ErrReference        = errors.New("invalid OCI reference")
+	ErrPlainHTTP        = errors.New("plain HTTP refused")
+	ErrCAFile           = errors.New("cannot use the CA file")
+	ErrCredentials      = errors.New("cannot read registry credentials")
+	ErrUnauthorized     = errors.New("registry refused access (401 Unauthorized)")
+	ErrForbidden        = errors.New("registry forbids access (403 Forbidden)")
+	ErrNotFound         = errors.New("not found in the registry")
+	ErrUnreachable      = errors.New("registry unreachable")
+	ErrInsecureRedirect = errors.New("registry redirected from https to plain http")
+	ErrRedirects        = errors.New("too many redirects")
+)
+
+// PasswordEnv is the environment variable the commands read the
+// password for --username from (never a flag: flags show in ps).
+const PasswordEnv = "PACKGEN_OCI_PASSWORD"
+
+// RegistryAuthFileEnv names podman's credentials file.
+const RegistryAuthFileEnv = "REGISTRY_AUTH_FILE"
+
+// Options say how to reach a registry.
+type Options struct {
+	// PlainHTTP talks http instead of https; only for loopback hosts
+	// (127.0.0.0/8, ::1, localhost).
+	PlainHTTP bool
+	// CAFile is an extra PEM bundle of CAs trusted for the registry's TLS,
+	// beside the system's.
+	CAFile string
+	// Username and Password, when Username is set, are used instead of
+	// any stored credentials.
+	Username string
+	Password string
+}
+
+const (
+	maxRedirects = 10
+	dialTimeout  = 10 * time.Second
+	// headerTimeout bounds the wait for a response's headers; bodies are
+	// bounded by the sizes in the descriptors oras-go verifies against.
+	headerTimeout = 60 * time.Second
+)
+
+// Repository opens the repository of ref ("host[:port]/path/name", with
+// an optional ":tag" or "@digest" that becomes repo.Reference.Reference).
+// Nothing is sent yet: errors from later calls go through Wrap.
+func Repository(ctx context.Context, ref string, o Options) (*remote.Repository, error) {
+	parsed, err := registry.ParseReference(ref)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v (expected HOST[:PORT]/PATH/NAME[:TAG])", ErrReference, ref, err)
+	}
+	client, err := newClient(ctx, parsed.Registry, o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	repo := &remote.Repository{Reference: parsed, Client: client, PlainHTTP: o.PlainHTTP}
+	return repo, nil
+}
+
+// Registry opens the registry at host ("host[:port]").
+func Registry(ctx context.Context, host string, o Options) (*remote.Registry, error) {
+	reg, err := remote.NewRegistry(host)
+	if err != nil || strings.ContainsAny(host, "/@") {
+		return nil, fmt.Errorf("%w %q: expected HOST[:PORT]", ErrReference, host)
+	}
+	client, err := newClient(ctx, host, o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", host, err)
+	}
+	reg.Client = client
+	reg.PlainHTTP = o.PlainHTTP
+	return reg, nil
+}
+
+// IsLoopback reports whether host ("name[:port]") is a loopback address
+// or localhost: the only hosts plain HTTP is allowed to.
+func IsLoopback(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
+}
+
+// source records, per client, where its credentials came from, so that
+// Wrap can say it on a 401.
+var sources sync.Map // *auth.Client -> string
+
+func newClient(ctx context.Context, host string, o Options) (*auth.Client, error) {
+	if o.PlainHTTP && !IsLoopback(host) {
+		return nil, fmt.Errorf("%w to %s: --plain-http is only allowed for loopback registries (127.0.0.1, ::1, localhost); use https, with --ca-file for a private CA", ErrPlainHTTP, host)
+	}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	base.ResponseHeaderTimeout = headerTimeout
+	base.Proxy = http.ProxyFromEnvironment
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w %s: %v", ErrCAFile, o.CAFile, err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w %s: no PEM certificate in it (expected a CA bundle, -----BEGIN CERTIFICATE-----)", ErrCAFile, o.CAFile)
+		}
+		base.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	hc := &http.Client{
+		Transport:     retry.NewTransport(base),
+		CheckRedirect: checkRedirect,
+	}
+	cred, src, err := lookup(ctx, host, o)
+	if err != nil {
+		return nil, err
+	}
+	c := &auth.Client{
+		Client:     hc,
+		Cache:      auth.NewCache(),
+		Credential: auth.StaticCredential(host, cred),
+	}
+	c.SetUserAgent("packgen")
+	if IsLoopback(host) {
+		// oras-go refuses a token realm on loopback (a remote registry
+		// must not steer the client at local services); a registry that
+		// is itself on loopback may have its token issuer there too.
+		var keep []netip.Prefix
+		for _, p := range auth.DefaultBlockedRealmPrefixes() {
+			if !p.Addr().IsLoopback() {
+				keep = append(keep, p)
+			}
+		}
+		c.BlockedRealmPrefixes = keep
+	}
+	sources.Store(c, src)
+	return c, nil
+}
+
+// checkRedirect follows a registry's redirect (to blob storage, a CDN)
+// without its credentials: net/http keeps Authorization for the same
+// host name on another port, and for subdomains; credentials are for the
+// registry's own host:port only.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("%w: stopped after %d redirects", ErrRedirects, len(via))
+	}
+	if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
+		return fmt.Errorf("%w: %s", ErrInsecureRedirect, req.URL.Redacted())
+	}
+	if req.URL.Host != via[0].URL.Host {
+		req.Header.Del("Authorization")
+		req.Header.Del("Cookie")
+	}
+	return nil
+}
+
+// lookup finds the credentials for host and says where they came from.
+func lookup(ctx context.Context, host string, o Options) (auth.Credential, string, error) {
+	if o.Username != "" {
+		return auth.Credential{Username: o.Username, Password: o.Password}, "--username " + o.Username, nil
+	}
+	addr := credentials.ServerAddressFromHostname(host)
+	if f := os.Getenv(RegistryAuthFileEnv); f != "" {
+		st, err := credentials.NewStore(f, credentials.StoreOptions{})
+		if err != nil {
+			return auth.EmptyCredential, "", fmt.Errorf("%w from %s=%s: %v", ErrCredentials, RegistryAuthFileEnv, f, err)
+		}
+		cred, err := st.Get(ctx, addr)
+		if err != nil {
+			return auth.EmptyCredential, "", fmt.Errorf("%w for %s from %s=%s: %v", ErrCredentials, host, RegistryAuthFileEnv, f, err)
+		}
+		if cred != auth.EmptyCredential {
+			return cred, RegistryAuthFileEnv + "=" + f, nil
+		}
+	}
+	st, err := credentials.NewStoreFromDocker(credentials.StoreOptions{})
+	if err != nil {
+		return auth.EmptyCredential, "", fmt.Errorf("%w from the docker config: %v", ErrCredentials, err)
+	}
+	cred, err := st.Get(ctx, addr)
+	if err != nil {
+		// A credential helper that fails (not installed, locked keyring)
+		// is the user's to fix: say which file named it.
+		return auth.EmptyCredential, "", fmt.Errorf("%w for %s from %s: %v", ErrCredentials, host, st.ConfigPath(), err)
+	}
+	if cred != auth.EmptyCredential {
+		return cred, st.ConfigPath(), nil
+	}
+	return auth.EmptyCredential, "", nil
+}
+
+// Wrap turns err, returned by an oras-go call about ref made through
+// client (repo.Client or reg.Client of this package), into an error that
+// names ref, carries one of this package's sentinels and says what to
+// do. nil stays nil; an error already wrapped is returned as it is.
+func Wrap(ref string, client remote.Client, err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, s := range []error{ErrUnauthorized, ErrForbidden, ErrNotFound, ErrUnreachable, ErrReference, ErrPlainHTTP, ErrInsecureRedirect, ErrRedirects} {
+		if errors.Is(err, s) {
+			return err
+		}
+	}
+	host := ref
+	if p, perr := registry.ParseReference(ref); perr == nil {
+		host = p.Registry
+	} else if i := strings.IndexByte(ref, '/'); i > 0 {
+		host = ref[:i]
+	}
+	src := ""
+	if c, ok := client.(*auth.Client); ok {
+		if v, ok := sources.Load(c); ok {
+			src = v.(string)
+		}
+	}
+	login := fmt.Sprintf("run `docker login %s` (or podman login), or pass --username with the password in %s", host, PasswordEnv)
+	if errors.Is(err, auth.ErrBasicCredentialNotFound) {
+		// A basic-auth registry asked, and there was nothing to send.
+		return fmt.Errorf("%s: %w: no credentials found for %s (--username, %s, docker config and its credential helpers): %s: %v", ref, ErrUnauthorized, host, RegistryAuthFileEnv, login, err)
+	}
+	var resp *errcode.ErrorResponse
+	if errors.As(err, &resp) {
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+			if src == "" {
+				return fmt.Errorf("%s: %w: no credentials found for %s (--username, %s, docker config and its credential helpers): %s: %v", ref, ErrUnauthorized, host, RegistryAuthFileEnv, login, err)
+			}
+			return fmt.Errorf("%s: %w: the credentials from %s were refused: %s: %v", ref, ErrUnauthorized, src, login, err)
+		case http.StatusForbidden:
+			who := "anonymous access"
+			if src != "" {
+				who = "the account from " + src
+			}
+			return fmt.Errorf("%s: %w: %s may not do this here; ask the registry's admin for access to the repository (a Harbor project's member role, an ECR policy), or check the path: %v", ref, ErrForbidden, who, err)
+		case http.StatusNotFound:
+			return fmt.Errorf("%s: %w: check the registry, path, name and tag (for packs: HOST/BASE/spectro-packs/archive/NAME:VERSION): %v", ref, ErrNotFound, err)
+		}
+		return fmt.Errorf("%s: %w", ref, err)
+	}
+	if errors.Is(err, errdef.ErrNotFound) {
+		return fmt.Errorf("%s: %w: check the registry, path, name and tag (for packs: HOST/BASE/spectro-packs/archive/NAME:VERSION): %v", ref, ErrNotFound, err)
+	}
+	var nerr net.Error
+	var operr *net.OpError
+	var dnserr *net.DNSError
+	if errors.As(err, &operr) || errors.As(err, &dnserr) || (errors.As(err, &nerr) && nerr.Timeout()) {
+		return fmt.Errorf("%s: %w: %s did not answer: check the host and port, the network, and whether it serves https (--plain-http is for loopback registries only): %v", ref, ErrUnreachable, host, err)
+	}
+	var terr *tls.CertificateVerificationError
+	var uaerr x509.UnknownAuthorityError
+	if errors.As(err, &terr) || errors.As(err, &uaerr) {
+		return fmt.Errorf("%s: %w: %s's TLS certificate is not trusted: pass --ca-file with the CA that signed it: %v", ref, ErrUnreachable, host, err)
+	}
+	return fmt.Errorf("%s: %w", ref, err)
+}
+
+// ErrNoPassword: --username without a password in PasswordEnv.
+var ErrNoPassword = errors.New("no password for --username")
+
+// WithEnvPassword fills Password from PACKGEN_OCI_PASSWORD when Username
+// is set and Password is not (commands take the password from the
+// environment, never from a flag: flags show in ps and shell history).
+func (o Options) WithEnvPassword() (Options, error) {
+	if o.Username == "" || o.Password != "" {
+		return o, nil
+	}
+	o.Password = os.Getenv(PasswordEnv)
+	if o.Password == "" {
+		return o, fmt.Errorf("%w %s: set %s (in CI, from the secret store)", ErrNoPassword, o.Username, PasswordEnv)
+	}
+	return o, nil
+}

@@ -1,0 +1,320 @@
+package ocireg
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+
+	"github.com/packgen/packgen/internal/ocitest"
+)
+
+// isolate points every credential source at an empty temp dir, so the
+// machine's own docker login never leaks into a test.
+func isolate(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	t.Setenv("DOCKER_CONFIG", filepath.Join(dir, "docker"))
+	t.Setenv(RegistryAuthFileEnv, "")
+	return dir
+}
+
+func authJSON(host, user, pass string) []byte {
+	a := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+	return []byte(fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, host, a))
+}
+
+func writeFile(t *testing.T, path string, data []byte, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// roundTrip pushes a blob and a tagged manifest to ref and reads both
+// back: every request the pack commands make (HEAD, GET, PUT, POST of
+// blobs and manifests) goes through the auth flow once.
+func roundTrip(ctx context.Context, ref string, o Options) error {
+	repo, err := Repository(ctx, ref, o)
+	if err != nil {
+		return err
+	}
+	layer := []byte("packgen ocireg round trip " + ref)
+	ld := content.NewDescriptorFromBytes("application/vnd.oci.image.layer.v1.tar", layer)
+	if err := repo.Push(ctx, ld, bytes.NewReader(layer)); err != nil {
+		return Wrap(ref, repo.Client, err)
+	}
+	md, err := oras.PackManifest(ctx, repo, oras.PackManifestVersion1_1, "application/vnd.packgen.test", oras.PackManifestOptions{Layers: []ocispec.Descriptor{ld}})
+	if err != nil {
+		return Wrap(ref, repo.Client, err)
+	}
+	if err := repo.Tag(ctx, md, "v1"); err != nil {
+		return Wrap(ref, repo.Client, err)
+	}
+	got, err := repo.Resolve(ctx, "v1")
+	if err != nil {
+		return Wrap(ref, repo.Client, err)
+	}
+	if got.Digest != md.Digest {
+		return fmt.Errorf("resolved %s, pushed %s", got.Digest, md.Digest)
+	}
+	b, err := content.FetchAll(ctx, repo, ld)
+	if err != nil {
+		return Wrap(ref, repo.Client, err)
+	}
+	if !bytes.Equal(b, layer) {
+		return errors.New("layer bytes differ")
+	}
+	return nil
+}
+
+// TestCredentials runs every credential source against the real registry
+// in its three modes.
+func TestCredentials(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range []ocitest.Mode{ocitest.Anonymous, ocitest.Basic, ocitest.Token} {
+		t.Run(mode.String(), func(t *testing.T) {
+			r := ocitest.Start(t, mode)
+			host := r.Host()
+			ref := host + "/acme/spectro-packs/archive/hello"
+			t.Run("none", func(t *testing.T) {
+				isolate(t)
+				err := roundTrip(ctx, ref, Options{PlainHTTP: true})
+				if mode == ocitest.Anonymous {
+					if err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				if !errors.Is(err, ErrUnauthorized) {
+					t.Fatalf("want ErrUnauthorized, got %v", err)
+				}
+				t.Log(err)
+				for _, want := range []string{ref, "no credentials found", "docker login " + host, "--username", PasswordEnv} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("message lacks %q: %v", want, err)
+					}
+				}
+			})
+			if mode == ocitest.Anonymous {
+				return
+			}
+			t.Run("username", func(t *testing.T) {
+				isolate(t)
+				if err := roundTrip(ctx, ref, Options{PlainHTTP: true, Username: r.Username, Password: r.Password}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			t.Run("wrong-password", func(t *testing.T) {
+				isolate(t)
+				err := roundTrip(ctx, ref, Options{PlainHTTP: true, Username: r.Username, Password: "wrong"})
+				if !errors.Is(err, ErrUnauthorized) {
+					t.Fatalf("want ErrUnauthorized, got %v", err)
+				}
+				t.Log(err)
+				for _, want := range []string{ref, "--username " + r.Username + " were refused", "docker login " + host} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("message lacks %q: %v", want, err)
+					}
+				}
+				if strings.Contains(err.Error(), "wrong") && strings.Contains(err.Error(), "password wrong") {
+					t.Errorf("message shows the password: %v", err)
+				}
+			})
+			t.Run("docker-config", func(t *testing.T) {
+				dir := isolate(t)
+				writeFile(t, filepath.Join(dir, "docker", "config.json"), authJSON(host, r.Username, r.Password), 0o600)
+				if err := roundTrip(ctx, ref, Options{PlainHTTP: true}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			t.Run("docker-config-home", func(t *testing.T) {
+				dir := isolate(t)
+				t.Setenv("DOCKER_CONFIG", "")
+				writeFile(t, filepath.Join(dir, ".docker", "config.json"), authJSON(host, r.Username, r.Password), 0o600)
+				if err := roundTrip(ctx, ref, Options{PlainHTTP: true}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			t.Run("docker-config-wrong", func(t *testing.T) {
+				dir := isolate(t)
+				cfg := filepath.Join(dir, "docker", "config.json")
+				writeFile(t, cfg, authJSON(host, r.Username, "stale"), 0o600)
+				err := roundTrip(ctx, ref, Options{PlainHTTP: true})
+				if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), cfg) {
+					t.Fatalf("want ErrUnauthorized naming %s, got %v", cfg, err)
+				}
+			})
+			t.Run("credential-helper", func(t *testing.T) {
+				dir := isolate(t)
+				// A real docker-credential-* program speaking the
+				// helper protocol: `get` reads the server on stdin.
+				bin := filepath.Join(dir, "bin")
+				log := filepath.Join(dir, "helper.log")
+				script := fmt.Sprintf("#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"$server\" >> %s\nif [ \"$server\" = %q ]; then\n  printf '{\"ServerURL\":\"%%s\",\"Username\":\"%s\",\"Secret\":\"%s\"}' \"$server\"\nelse\n  echo 'credentials not found in native keychain'; exit 1\nfi\n", log, host, r.Username, r.Password)
+				writeFile(t, filepath.Join(bin, "docker-credential-packgentest"), []byte(script), 0o755)
+				t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+				writeFile(t, filepath.Join(dir, "docker", "config.json"), []byte(fmt.Sprintf(`{"credHelpers":{%q:"packgentest"}}`, host)), 0o600)
+				if err := roundTrip(ctx, ref, Options{PlainHTTP: true}); err != nil {
+					t.Fatal(err)
+				}
+				got, _ := os.ReadFile(log)
+				if strings.TrimSpace(string(got)) != host {
+					t.Errorf("helper asked for %q, want exactly one lookup of %s", got, host)
+				}
+				// credsStore: the same helper for every registry.
+				writeFile(t, filepath.Join(dir, "docker", "config.json"), []byte(`{"credsStore":"packgentest"}`), 0o600)
+				if err := roundTrip(ctx, ref, Options{PlainHTTP: true}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			t.Run("registry-auth-file", func(t *testing.T) {
+				dir := isolate(t)
+				f := filepath.Join(dir, "containers", "auth.json")
+				writeFile(t, f, authJSON(host, r.Username, r.Password), 0o600)
+				// The docker config holds a stale password: podman's
+				// file, when named, is read first.
+				writeFile(t, filepath.Join(dir, "docker", "config.json"), authJSON(host, r.Username, "stale"), 0o600)
+				t.Setenv(RegistryAuthFileEnv, f)
+				if err := roundTrip(ctx, ref, Options{PlainHTTP: true}); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+func TestPlainHTTPOnlyLoopback(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		ref string
+		ok  bool
+	}{
+		{"127.0.0.1:5000/a/b", true},
+		{"127.1.2.3:5000/a/b", true},
+		{"localhost:5000/a/b", true},
+		{"[::1]:5000/a/b", true},
+		{"registry.example.com/a/b", false},
+		{"10.0.0.1:5000/a/b", false},
+		{"localhost.example.com/a/b", false},
+		{"127.0.0.1.nip.io/a/b", false},
+	} {
+		_, err := Repository(ctx, tc.ref, Options{PlainHTTP: true})
+		if tc.ok && err != nil {
+			t.Errorf("%s: %v", tc.ref, err)
+		}
+		if !tc.ok && (!errors.Is(err, ErrPlainHTTP) || !strings.Contains(err.Error(), "loopback")) {
+			t.Errorf("%s: want ErrPlainHTTP, got %v", tc.ref, err)
+		}
+		if !tc.ok {
+			if _, err := Registry(ctx, strings.SplitN(tc.ref, "/", 2)[0], Options{PlainHTTP: true}); !errors.Is(err, ErrPlainHTTP) {
+				t.Errorf("Registry %s: want ErrPlainHTTP, got %v", tc.ref, err)
+			}
+		}
+	}
+	if _, err := Repository(ctx, "Not A Ref", Options{}); !errors.Is(err, ErrReference) {
+		t.Errorf("bad reference: %v", err)
+	}
+	if _, err := Repository(ctx, "127.0.0.1:1/a", Options{CAFile: filepath.Join(t.TempDir(), "none.pem")}); !errors.Is(err, ErrCAFile) {
+		t.Errorf("missing CA file: %v", err)
+	}
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	writeFile(t, notPEM, []byte("not a certificate"), 0o644)
+	if _, err := Repository(ctx, "127.0.0.1:1/a", Options{CAFile: notPEM}); !errors.Is(err, ErrCAFile) || !strings.Contains(err.Error(), notPEM) {
+		t.Errorf("CA file without PEM: %v", err)
+	}
+}
+
+// TestRedirectDropsCredentials: a registry that sends blob GETs to
+// storage on another port (another host:port, as S3 or a CDN would be)
+// must not see the registry's credentials follow.
+func TestRedirectDropsCredentials(t *testing.T) {
+	isolate(t)
+	blob := []byte("blob bytes from storage")
+	d := digest.FromBytes(blob)
+	var storageAuth, storageCookie []string
+	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		storageAuth = append(storageAuth, r.Header.Get("Authorization"))
+		storageCookie = append(storageCookie, r.Header.Get("Cookie"))
+		w.Write(blob)
+	}))
+	defer storage.Close()
+	var regAuth []string
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || u != "alice" || p != "s3cret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		regAuth = append(regAuth, r.Header.Get("Authorization"))
+		if r.URL.Path == "/v2/acme/hello/blobs/"+d.String() {
+			http.Redirect(w, r, storage.URL+"/bucket/"+d.Encoded()+"?sig=x", http.StatusTemporaryRedirect)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer reg.Close()
+	host := strings.TrimPrefix(reg.URL, "http://")
+	repo, err := Repository(context.Background(), host+"/acme/hello", Options{PlainHTTP: true, Username: "alice", Password: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := repo.Fetch(context.Background(), ocispec.Descriptor{MediaType: "application/octet-stream", Digest: d, Size: int64(len(blob))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, blob) {
+		t.Fatalf("blob: %q %v", got, err)
+	}
+	if len(regAuth) == 0 || !strings.HasPrefix(regAuth[0], "Basic ") {
+		t.Fatalf("the registry itself got no credentials: %q", regAuth)
+	}
+	if len(storageAuth) != 1 || storageAuth[0] != "" || storageCookie[0] != "" {
+		t.Fatalf("storage on another port got Authorization %q Cookie %q", storageAuth, storageCookie)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for h, want := range map[string]bool{
+		"127.0.0.1": true, "127.0.0.1:80": true, "[::1]:5000": true, "::1": true, "LOCALHOST:1": true,
+		"example.com": false, "[::2]:1": false, "": false, "0.0.0.0:5000": false,
+	} {
+		if got := IsLoopback(h); got != want {
+			t.Errorf("IsLoopback(%q) = %v", h, got)
+		}
+	}
+}
+
+func TestWithEnvPassword(t *testing.T) {
+	t.Setenv(PasswordEnv, "")
+	if _, err := (Options{Username: "ci"}).WithEnvPassword(); !errors.Is(err, ErrNoPassword) || !strings.Contains(err.Error(), PasswordEnv) {
+		t.Errorf("no password: %v", err)
+	}
+	t.Setenv(PasswordEnv, "from-env")
+	if o, err := (Options{Username: "ci"}).WithEnvPassword(); err != nil || o.Password != "from-env" {
+		t.Errorf("%+v %v", o, err)
+	}
+	if o, err := (Options{}).WithEnvPassword(); err != nil || o.Password != "" {
+		t.Errorf("no username took the password: %+v %v", o, err)
+	}
+}

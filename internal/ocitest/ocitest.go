@@ -1,0 +1,389 @@
+// Package ocitest runs the real CNCF distribution registry (the `registry`
+// binary, v3.1.2) on a free loopback port for tests, with filesystem
+// storage in a temp dir, in three modes: anonymous, htpasswd basic auth,
+// and token auth. For token auth the registry is real and only the token
+// issuer is ours: a small HTTP server in the test process that checks the
+// basic-auth credentials and issues JWTs signed by an ephemeral key whose
+// self-signed certificate is the registry's rootcertbundle, as the
+// distribution docs describe.
+//
+// Tool finds the other outside binaries (oras, cosign). A missing tool
+// skips the test, except under CI=true where it fails it
+// (scripts/test-tools.sh lists what was skipped at the end of make test).
+package ocitest
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"go/build"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Mode is how the registry authenticates.
+type Mode int
+
+const (
+	Anonymous Mode = iota // no auth: anyone may push and pull
+	Basic                 // htpasswd basic auth
+	Token                 // distribution token auth through our issuer
+)
+
+func (m Mode) String() string {
+	return [...]string{"anonymous", "basic", "token"}[m]
+}
+
+// The account the Basic and Token registries accept.
+const (
+	User     = "packgen"
+	Password = "packgen-test-password"
+)
+
+// Registry is a running registry.
+type Registry struct {
+	Mode     Mode
+	Username string // empty for Anonymous
+	Password string
+	// Dir is the registry's storage root (filesystem driver).
+	Dir string
+
+	host   string
+	mu     sync.Mutex
+	log    []string
+	tokens int
+}
+
+// Host is "127.0.0.1:PORT".
+func (r *Registry) Host() string { return r.host }
+
+// AccessLog returns the registry's access-log lines so far: one per
+// request, like `"GET /v2/NAME/manifests/TAG HTTP/1.1" 200 …`.
+func (r *Registry) AccessLog() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.log...)
+}
+
+// Requests counts the access-log lines whose request line starts with
+// method and whose path contains pathPart ("" matches any).
+func (r *Registry) Requests(method, pathPart string) int {
+	n := 0
+	for _, l := range r.AccessLog() {
+		i := strings.Index(l, `"`+method+" ")
+		if i < 0 {
+			continue
+		}
+		req := l[i+1:]
+		if j := strings.IndexByte(req, '"'); j >= 0 {
+			req = req[:j]
+		}
+		if strings.Contains(req, pathPart) {
+			n++
+		}
+	}
+	return n
+}
+
+// Tokens counts the tokens our issuer handed out (Token mode).
+func (r *Registry) Tokens() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tokens
+}
+
+// Tool returns the path of an outside binary: PATH first, then each
+// GOPATH's bin (where `go install`, and .ci/run, put them). Missing: the
+// test is skipped, or failed under CI=true.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	if p, ok := FindTool(name); ok {
+		return p
+	}
+	msg := fmt.Sprintf("%s not found on PATH or in $(go env GOPATH)/bin (.ci/run installs it with go install; see scripts/test-tools.sh)", name)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + ": CI must run every test")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// FindTool is Tool without the test: the path, and whether it was found.
+func FindTool(name string) (string, bool) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, true
+	}
+	for _, gp := range filepath.SplitList(build.Default.GOPATH) {
+		p := filepath.Join(gp, "bin", name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// Start runs a registry in mode until the test ends.
+func Start(t testing.TB, mode Mode) *Registry {
+	t.Helper()
+	bin := Tool(t, "registry")
+	dir := t.TempDir()
+	r := &Registry{Mode: mode, Dir: filepath.Join(dir, "storage")}
+	auth := ""
+	switch mode {
+	case Basic:
+		r.Username, r.Password = User, Password
+		hash, err := bcrypt.GenerateFromPassword([]byte(Password), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		htpasswd := filepath.Join(dir, "htpasswd")
+		if err := os.WriteFile(htpasswd, []byte(User+":"+string(hash)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		auth = fmt.Sprintf("auth:\n  htpasswd:\n    realm: packgen-test\n    path: %s\n", htpasswd)
+	case Token:
+		r.Username, r.Password = User, Password
+		bundle := filepath.Join(dir, "token-root.pem")
+		realm := r.startIssuer(t, bundle)
+		auth = fmt.Sprintf("auth:\n  token:\n    realm: %s\n    service: %s\n    issuer: %s\n    rootcertbundle: %s\n", realm, service, issuer, bundle)
+	}
+	// A port picked by the kernel, released and handed to the registry:
+	// another process could take it in between, so a failed start is
+	// retried on a new port.
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.host = l.Addr().String()
+		l.Close()
+		cfg := fmt.Sprintf(`version: 0.1
+log:
+  level: warn
+  formatter: text
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: %s
+  secret: packgen-test-secret
+%s`, r.Dir, r.host, auth)
+		cfgPath := filepath.Join(dir, "config.yml")
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if lastErr = r.run(t, bin, cfgPath); lastErr == nil {
+			return r
+		}
+	}
+	t.Fatalf("registry did not start: %v", lastErr)
+	return nil
+}
+
+// run starts the binary and waits until /v2/ answers.
+func (r *Registry) run(t testing.TB, bin, cfgPath string) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "serve", cfgPath)
+	// No OpenTelemetry exporter: it would try to reach a collector.
+	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true")
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		cancel()
+		return err
+	}
+	var all []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			r.mu.Lock()
+			all = append(all, line)
+			// Access-log lines are the combined log format's
+			// `"METHOD /path HTTP/1.1" status`.
+			if strings.Contains(line, ` /v2`) && strings.Contains(line, ` HTTP/`) {
+				r.log = append(r.log, line)
+			}
+			r.mu.Unlock()
+		}
+	}()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); pw.Close() }()
+	stop := func() {
+		cancel()
+		<-exited
+		<-done
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			pw.Close()
+			<-done
+			cancel()
+			r.mu.Lock()
+			out := strings.Join(all, "\n")
+			r.mu.Unlock()
+			return fmt.Errorf("registry exited: %v\n%s", err, out)
+		default:
+		}
+		resp, err := http.Get("http://" + r.host + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return fmt.Errorf("registry on %s not ready after 20s", r.host)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(stop)
+	return nil
+}
+
+const (
+	service = "packgen-test-registry"
+	issuer  = "packgen-test-issuer"
+)
+
+// startIssuer starts the token server and writes the certificate of its
+// signing key to bundle. It returns the realm URL.
+func (r *Registry) startIssuer(t testing.TB, bundle string) string {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: issuer},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("x5c", []string{encodeStd(cert.Raw)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.issue(w, req, signer)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/token"
+}
+
+// access is one grant of a token (distribution's ResourceActions).
+type access struct {
+	Type    string   `json:"type"`
+	Name    string   `json:"name"`
+	Actions []string `json:"actions"`
+}
+
+// issue answers a token request (GET realm?service=&scope=…): wrong
+// credentials are refused with 401; none get a token without access (so
+// the registry answers 401 again, as for an anonymous user of a private
+// registry); the right ones get every scope asked for.
+func (r *Registry) issue(w http.ResponseWriter, req *http.Request, signer jose.Signer) {
+	user, pass, hasAuth := req.BasicAuth()
+	if hasAuth && (user != r.Username || pass != r.Password) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="packgen-test"`)
+		http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}`, http.StatusUnauthorized)
+		return
+	}
+	if req.URL.Query().Get("service") != service {
+		http.Error(w, "unknown service", http.StatusBadRequest)
+		return
+	}
+	grants := []access{}
+	if hasAuth {
+		for _, s := range req.URL.Query()["scope"] {
+			// type:name:actions, where name may hold a port's colon
+			// only for registry-level scopes; repository names do not.
+			first := strings.IndexByte(s, ':')
+			last := strings.LastIndexByte(s, ':')
+			if first < 0 || last <= first {
+				continue
+			}
+			grants = append(grants, access{Type: s[:first], Name: s[first+1 : last], Actions: strings.Split(s[last+1:], ",")})
+		}
+	}
+	now := time.Now()
+	claims := struct {
+		jwt.Claims
+		Access []access `json:"access"`
+	}{
+		Claims: jwt.Claims{
+			Issuer:    issuer,
+			Subject:   user,
+			Audience:  jwt.Audience{service},
+			Expiry:    jwt.NewNumericDate(now.Add(5 * time.Minute)),
+			NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        fmt.Sprint(now.UnixNano()),
+		},
+		Access: grants,
+	}
+	tok, err := jwt.Signed(signer).Claims(claims).Serialize()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	r.mu.Lock()
+	r.tokens++
+	r.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"token": tok, "access_token": tok, "expires_in": 300, "issued_at": now.UTC().Format(time.RFC3339)})
+}
+
+// encodeStd is the x5c header's encoding of a certificate (RFC 7515
+// 4.1.6: standard base64 of the DER, not base64url).
+func encodeStd(der []byte) string { return base64.StdEncoding.EncodeToString(der) }
