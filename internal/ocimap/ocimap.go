@@ -161,6 +161,7 @@ type Packed struct {
 	Manifest []byte
 	Config   ocispec.Descriptor
 	ConfigB  []byte
+	Layers   []ocispec.Descriptor
 }
 
 // ArchiveManifest builds the manifest ORAS v1.0.0 writes for one file
@@ -213,9 +214,15 @@ func FileRef(p, sum string, size int64) ocispec.Descriptor {
 }
 
 func pack(v oras.PackManifestVersion, artifactType string, layers []ocispec.Descriptor, ann map[string]string) (*Packed, error) {
+	return packWith(v, artifactType, layers, ann, nil, nil)
+}
+
+// packWith is pack with a config of the caller's (config, data), not the
+// empty one.
+func packWith(v oras.PackManifestVersion, artifactType string, layers []ocispec.Descriptor, ann map[string]string, config *ocispec.Descriptor, data []byte) (*Packed, error) {
 	ctx := context.Background()
 	store := memory.New()
-	desc, err := oras.PackManifest(ctx, store, v, artifactType, oras.PackManifestOptions{Layers: layers, ManifestAnnotations: ann})
+	desc, err := oras.PackManifest(ctx, store, v, artifactType, oras.PackManifestOptions{Layers: layers, ManifestAnnotations: ann, ConfigDescriptor: config})
 	if err != nil {
 		return nil, err
 	}
@@ -223,16 +230,44 @@ func pack(v oras.PackManifestVersion, artifactType string, layers []ocispec.Desc
 	if err != nil {
 		return nil, err
 	}
-	p := &Packed{Desc: desc, Manifest: m}
+	p := &Packed{Desc: desc, Manifest: m, ConfigB: data}
 	var mf ocispec.Manifest
 	if err := json.Unmarshal(m, &mf); err != nil {
 		return nil, err
 	}
-	p.Config = mf.Config
+	p.Config, p.Layers = mf.Config, mf.Layers
+	if p.ConfigB != nil {
+		return p, nil
+	}
 	if p.ConfigB, err = content.FetchAll(ctx, store, mf.Config); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// Cosign's names for a container image signature (the "simple signing"
+// layout `cosign sign --key` writes and `cosign verify --key` reads).
+const (
+	CosignPayloadMediaType    = "application/vnd.dev.cosign.simplesigning.v1+json"
+	CosignSignatureAnnotation = "dev.cosignproject.cosign/signature"
+)
+
+// CosignManifest is the signature manifest cosign writes: one layer, the
+// simple-signing payload, carrying the base64 signature in an
+// annotation; the config is the image config cosign's library writes for
+// it (the payload as the one layer's diff ID).
+func CosignManifest(payload []byte, sigB64 string) (*Packed, error) {
+	layer := content.NewDescriptorFromBytes(CosignPayloadMediaType, payload)
+	layer.Annotations = map[string]string{CosignSignatureAnnotation: sigB64}
+	cfg, err := json.Marshal(ocispec.Image{
+		Config: ocispec.ImageConfig{},
+		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{layer.Digest}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	cd := content.NewDescriptorFromBytes(ocispec.MediaTypeImageConfig, cfg)
+	return packWith(oras.PackManifestVersion1_0, "", []ocispec.Descriptor{layer}, map[string]string{ocispec.AnnotationCreated: "1970-01-01T00:00:00Z"}, &cd, cfg)
 }
 
 // Blob is where a site path lives in the registry.

@@ -1,0 +1,194 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"oras.land/oras-go/v2/registry/remote"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/ocitest"
+)
+
+func ociOptions(reg *ocitest.Registry, signer bool, f *fixture) DestOptions {
+	o := ocireg.Options{PlainHTTP: true, Username: reg.Username, Password: reg.Password}
+	do := DestOptions{OCI: OCIOptions{Repos: func(ref string) (*remote.Repository, error) {
+		return ocireg.Repository(context.Background(), ref, o)
+	}}}
+	if signer {
+		do.OCI.Signer = f.signer
+	}
+	return do
+}
+
+// oras runs the real ORAS CLI against the test registry.
+func oras(t *testing.T, reg *ocitest.Registry, args ...string) []byte {
+	t.Helper()
+	args = append(args, "--plain-http")
+	if reg.Username != "" {
+		args = append(args, "-u", reg.Username, "-p", reg.Password)
+	}
+	cmd := exec.Command(ocitest.Tool(t, "oras"), args...)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("oras %s: %v\n%s", strings.Join(args, " "), err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	return out
+}
+
+func releaseTags(t *testing.T, reg *ocitest.Registry, repo string) []string {
+	t.Helper()
+	out := strings.Fields(string(oras(t, reg, "repo", "tags", reg.Host()+"/"+repo)))
+	slices.Sort(out)
+	return out
+}
+
+// TestPublishOCI publishes a signed site to a real distribution registry
+// (basic auth) and checks what Palette and the real oras CLI see: one
+// repository per pack whose tags are its versions, the ORAS v1.0.0
+// manifest, the archive's bytes; then that a second publish pushes
+// nothing, and that a tag naming other content is refused, never
+// overwritten.
+func TestPublishOCI(t *testing.T) {
+	reg := ocitest.Start(t, ocitest.Basic)
+	f := newFixture(t)
+	f.pack("calico", "3.27.0", "a: 1\n")
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site1 := f.build(t)
+	f.pack("calico", "3.27.1", "a: 2\n")
+	site := f.build(t)
+	ctx := context.Background()
+	dest := "oci://" + reg.Host() + "/acme/packs"
+	do := ociOptions(reg, true, f)
+
+	// Dry run: the plan, nothing sent but reads.
+	var log bytes.Buffer
+	res, err := To(ctx, site, dest, do, Options{DryRun: true, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Releases.Pushed) != 3 || reg.Requests("PUT", "") != 0 || !strings.Contains(log.String(), "would push "+reg.Host()+"/acme/packs/spectro-packs/archive/calico:3.27.1") {
+		t.Fatalf("dry run: %+v, %d PUTs, log:\n%s", res.Releases, reg.Requests("PUT", ""), log.String())
+	}
+
+	res, err = To(ctx, site, dest, do, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Releases.Pushed) != 3 || res.Releases.Present != 0 || res.Releases.Signed != 3 {
+		t.Fatalf("first publish: %+v", res.Releases)
+	}
+	// Palette lists versions from each pack repository's tags: nothing else.
+	if got := releaseTags(t, reg, "acme/packs/spectro-packs/archive/calico"); !slices.Equal(got, []string{"3.27.0", "3.27.1"}) {
+		t.Fatalf("calico tags %v", got)
+	}
+	if got := releaseTags(t, reg, "acme/packs/spectro-packs/archive/hello"); !slices.Equal(got, []string{"1.0.0"}) {
+		t.Fatalf("hello tags %v", got)
+	}
+	// The base artifact exists (by digest, with no tag).
+	base, _ := ocimap.BaseManifest()
+	oras(t, reg, "manifest", "fetch", reg.Host()+"/acme/packs/spectro-packs/archive@"+base.Desc.Digest.String())
+
+	// The manifest ORAS v1.0.0 writes, and the layer is the archive.
+	shard := shardOf(t, site, "calico")
+	rel := shard.Releases[1]
+	want, err := ocimap.ArchiveManifest(rel.Archive.SHA256, rel.Archive.Size, "calico-3.27.1.tar.gz", rel.Created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := oras(t, reg, "manifest", "fetch", reg.Host()+"/acme/packs/spectro-packs/archive/calico:3.27.1")
+	if !bytes.Equal(got, want.Manifest) {
+		t.Fatalf("manifest\n got %s\nwant %s", got, want.Manifest)
+	}
+	var m struct {
+		Config struct{ MediaType string }
+		Layers []struct {
+			MediaType   string
+			Annotations map[string]string
+		}
+		Annotations map[string]string
+	}
+	if err := json.Unmarshal(got, &m); err != nil || m.Config.MediaType != "application/vnd.unknown.config.v1+json" || len(m.Layers) != 1 ||
+		m.Layers[0].MediaType != "application/vnd.oci.image.layer.v1.tar" || m.Layers[0].Annotations["org.opencontainers.image.title"] != "calico-3.27.1.tar.gz" ||
+		m.Annotations["org.opencontainers.image.created"] != rel.Created.UTC().Format("2006-01-02T15:04:05Z") {
+		t.Fatalf("manifest shape: %+v %v", m, err)
+	}
+	pulled := t.TempDir()
+	oras(t, reg, "pull", reg.Host()+"/acme/packs/spectro-packs/archive/calico:3.27.1", "-o", pulled)
+	a, err := os.ReadFile(filepath.Join(pulled, "calico-3.27.1.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(site, filepath.FromSlash(rel.Archive.Path)))
+	if !bytes.Equal(a, b) {
+		t.Fatal("oras pull gave other bytes than the site's archive")
+	}
+
+	// Again: nothing new, nothing pushed.
+	puts := reg.Requests("PUT", "")
+	posts := reg.Requests("POST", "")
+	res, err = To(ctx, site, dest, do, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Releases.Pushed) != 0 || res.Releases.Present != 3 || res.Releases.Signed != 0 || reg.Requests("PUT", "") != puts || reg.Requests("POST", "") != posts {
+		t.Fatalf("second publish: %+v, %d new PUTs", res.Releases, reg.Requests("PUT", "")-puts)
+	}
+	// An older site is a rollback.
+	if _, err := To(ctx, site1, dest, do, Options{}); !errors.Is(err, ErrRollback) {
+		t.Fatalf("publishing the older site: %v", err)
+	}
+
+	// Someone pushed other content as hello:2.0.0; the site's hello 2.0.0
+	// is refused with both digests, and nothing is pushed.
+	other := filepath.Join(t.TempDir(), "hello-2.0.0.tar.gz")
+	os.WriteFile(other, []byte("not this release"), 0o644)
+	cmd := exec.Command(ocitest.Tool(t, "oras"), "push", "--plain-http", "-u", reg.Username, "-p", reg.Password, reg.Host()+"/acme/packs/spectro-packs/archive/hello:2.0.0", "hello-2.0.0.tar.gz")
+	cmd.Dir, cmd.Env = filepath.Dir(other), append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("oras push: %v\n%s", err, out)
+	}
+	theirs := strings.TrimSpace(string(oras(t, reg, "resolve", reg.Host()+"/acme/packs/spectro-packs/archive/hello:2.0.0")))
+	f.pack("hello", "2.0.0", "b: 2\n")
+	f.pack("calico", "3.28.0", "a: 3\n")
+	site3 := f.build(t)
+	puts = reg.Requests("PUT", "")
+	res, err = To(ctx, site3, dest, do, Options{})
+	if !errors.Is(err, ErrImmutable) || !strings.Contains(err.Error(), "hello@2.0.0") || !strings.Contains(err.Error(), theirs) || !strings.Contains(err.Error(), "bump the version") {
+		t.Fatalf("tag conflict: %v", err)
+	}
+	if len(res.Releases.Refused) != 1 || res.Releases.Refused[0].Remote != theirs || reg.Requests("PUT", "") != puts {
+		t.Fatalf("refusal: %+v, %d PUTs", res.Releases, reg.Requests("PUT", "")-puts)
+	}
+	if now := strings.TrimSpace(string(oras(t, reg, "resolve", reg.Host()+"/acme/packs/spectro-packs/archive/hello:2.0.0"))); now != theirs {
+		t.Fatalf("the tag moved to %s", now)
+	}
+}
+
+func shardOf(t *testing.T, site, name string) *index.Shard {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(site, "packs", name, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := index.ParseShard(data, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
