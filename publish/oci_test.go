@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,10 +15,12 @@ import (
 
 	"oras.land/oras-go/v2/registry/remote"
 
+	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/transport"
 )
 
 func ociOptions(reg *ocitest.Registry, signer bool, f *fixture) DestOptions {
@@ -191,4 +194,112 @@ func shardOf(t *testing.T, site, name string) *index.Shard {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestOCIIndex publishes a site to a real registry and reads it back as
+// a packgen registry through the oci source: fetch with every check,
+// verify of the whole registry, rollback refused, and the files a resolve
+// reads staying the same in number as the registry grows.
+func TestOCIIndex(t *testing.T) {
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	f := newFixture(t)
+	f.pack("calico", "3.27.0", "a: 1\n")
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site := f.build(t)
+	ctx := context.Background()
+	dest := "oci://" + reg.Host() + "/acme"
+	if _, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	r := client.Registry{Name: "acme", URL: dest, Keys: []string{string(f.pub)}, PlainHTTP: true}
+	state := t.TempDir()
+	fetch := func(name, constraint string) (*client.FetchResult, error) {
+		c, err := client.New(r, client.Options{CacheDir: t.TempDir(), StateDir: state})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Fetch(ctx, client.FetchOptions{Name: name, Constraint: constraint, Dest: filepath.Join(t.TempDir(), "out")})
+	}
+	res, err := fetch("calico", "^3.27")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Version != "3.27.0" || res.SHA256 != shardOf(t, site, "calico").Releases[0].Archive.SHA256 {
+		t.Fatalf("fetched %+v", res)
+	}
+	if got, _ := os.ReadFile(filepath.Join(res.Dest, "values.yaml")); string(got) != "a: 1\n" {
+		t.Fatalf("values.yaml %q", got)
+	}
+	tr, err := r.Transport("", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := client.VerifySiteVia(ctx, tr, f.verifier(t))
+	if err != nil || len(rep.Problems) != 0 || rep.Releases != 2 {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+
+	// Metadata per resolve stays O(1): count the registry's requests
+	// for one fetch at 2 packs and at 40.
+	perFetch := func() int {
+		before := len(reg.AccessLog())
+		if _, err := fetch("hello", ""); err != nil {
+			t.Fatal(err)
+		}
+		return len(reg.AccessLog()) - before
+	}
+	small := perFetch()
+	idx, err := ocireg.Repository(ctx, reg.Host()+"/acme/packgen/index", ocireg.Options{PlainHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldRoot, err := idx.Resolve(ctx, ocimap.RootTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 38; i++ {
+		f.pack(fmt.Sprintf("p%02d", i), "1.0.0", "x: 1\n")
+	}
+	site2 := f.build(t)
+	if _, err := To(ctx, site2, dest, ociOptions(reg, true, f), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if big := perFetch(); big > small+1 {
+		t.Fatalf("a fetch took %d requests at 2 packs and %d at 40", small, big)
+	}
+	// The client saw serial 2 now; the registry rolled back by hand (the
+	// old root manifest tagged "root" again) is refused, and so is
+	// publishing the older site.
+	if err := idx.Tag(ctx, oldRoot, ocimap.RootTag); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fetch("hello", ""); !errors.Is(err, client.ErrRollback) {
+		t.Fatalf("rolled-back registry: %v", err)
+	}
+
+	// A registry serving other bytes for an archive (its storage
+	// tampered with, same length): refused, naming the reference, and
+	// the destination is not written.
+	rel := shardOf(t, site, "calico").Releases[0]
+	blob := filepath.Join(reg.Dir, "docker/registry/v2/blobs/sha256", rel.Archive.SHA256[:2], rel.Archive.SHA256, "data")
+	data, err := os.ReadFile(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(blob, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(r, client.Options{CacheDir: t.TempDir(), StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	_, err = c.Fetch(ctx, client.FetchOptions{Name: "calico", Dest: out})
+	if !errors.Is(err, transport.ErrWrongBytes) || !strings.Contains(err.Error(), "spectro-packs/archive/calico@sha256:"+rel.Archive.SHA256) {
+		t.Fatalf("tampered archive: %v", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the destination was written: %v", err)
+	}
 }
