@@ -285,6 +285,9 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if err != nil {
 		return nil, err
 	}
+	if o.Prune {
+		fmt.Fprintf(o.Log, "note: --prune deletes nothing in an OCI registry: releases are never removed, and each index generation stays tagged %sSERIAL\n", ocimap.MetaTagPrefix)
+	}
 	if d.o.Signer == nil && s.root.Signed {
 		fmt.Fprintf(o.Log, "warning: no --key: release manifests are pushed without cosign signatures\n")
 	}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/packgen/packgen/internal/ocitest"
+)
+
+// ociBin makes a directory to put first on PATH for README flows against
+// the loopback registry: packgen (the real binary), oras and cosign,
+// each given --plain-http (cosign: --allow-http-registry
+// --allow-insecure-registry) when an argument names the registry, as a
+// user of a loopback registry would type them; real registries speak
+// TLS and need none of it, so the README does not show them.
+func ociBin(t *testing.T, bin, host string, tools ...string) string {
+	dir := t.TempDir()
+	wrap := func(name, real, flags string) {
+		script := "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in *" + host + "*) exec " + real + " \"$@\" " + flags + ";; esac; done\nexec " + real + " \"$@\"\n"
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wrap("packgen", bin, "--plain-http")
+	for _, tool := range tools {
+		flags := "--plain-http"
+		if tool == "cosign" {
+			flags = "--allow-http-registry --allow-insecure-registry"
+		}
+		wrap(tool, ocitest.Tool(t, tool), flags)
+	}
+	return dir
+}
+
+func readmeBlock(t *testing.T, marker string) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "<!-- "+marker+" -->\n```sh\n")
+	if !ok {
+		t.Fatalf("README has no %s block", marker)
+	}
+	block, _, _ = strings.Cut(block, "```")
+	return block
+}
+
+func readmeEnv(t *testing.T, path string, extra ...string) []string {
+	home := filepath.Join(t.TempDir(), "home")
+	os.MkdirAll(home, 0o755)
+	return append(append(os.Environ(),
+		"PATH="+path+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"HOME="+home, "XDG_CONFIG_HOME="+home+"/.config", "XDG_CACHE_HOME="+home+"/.cache", "XDG_STATE_HOME="+home+"/.state",
+		"DOCKER_CONFIG="+home+"/.docker",
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=Pat Packer", "GIT_AUTHOR_EMAIL=pat@example.invalid", "GIT_COMMITTER_NAME=Pat Packer", "GIT_COMMITTER_EMAIL=pat@example.invalid",
+		"SOURCE_DATE_EPOCH=",
+	), extra...)
+}
+
+func bash(t *testing.T, dir string, env []string, script string) string {
+	t.Helper()
+	cmd := exec.Command("bash", "-euo", "pipefail", "-x", "-c", script)
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// TestREADMEOCI runs the README's OCI flows line for line with the real
+// binary, a real distribution registry, oras and cosign: "GitOps in five
+// minutes" once more with the registry as BUCKET and REGISTRY_URL, and
+// "Publish to Palette".
+func TestREADMEOCI(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git binary (.ci/run installs it)")
+	}
+	bin := packgenBinary(t)
+	t.Run("GitOps", func(t *testing.T) {
+		reg := ocitest.Start(t, ocitest.Anonymous)
+		tmp := t.TempDir()
+		url := "oci://" + reg.Host() + "/acme"
+		env := readmeEnv(t, ociBin(t, bin, reg.Host(), "oras"), "BUCKET="+url, "REGISTRY_URL="+url)
+		out := bash(t, tmp, env, readmeBlock(t, "gitops-five-minutes"))
+		for _, f := range []string{"hello/values.yaml", "hello-0.2/values.yaml"} {
+			if _, err := os.Stat(filepath.Join(tmp, f)); err != nil {
+				t.Errorf("fetched pack missing: %v\n%s", err, out)
+			}
+		}
+		// What Palette lists: the two versions, nothing else.
+		tags := bash(t, tmp, env, "oras repo tags "+reg.Host()+"/acme/spectro-packs/archive/hello")
+		if got := strings.Fields(lastLines(tags, 2)); strings.Join(got, " ") != "0.1.0 0.2.0" {
+			t.Errorf("tags of hello: %q", tags)
+		}
+	})
+	t.Run("Palette", func(t *testing.T) {
+		reg := ocitest.Start(t, ocitest.Anonymous)
+		tmp := t.TempDir()
+		env := readmeEnv(t, ociBin(t, bin, reg.Host(), "oras", "cosign"), "OCI_REGISTRY="+reg.Host(), "PACKGEN_PASSWORD=a long password", "COSIGN_PASSWORD=")
+		repo := filepath.Join(tmp, "packs-repo")
+		bash(t, tmp, env, `git init -q -b main packs-repo && cd packs-repo && printf '%s\n' '*.key' /site/ > .gitignore && mkdir packs &&
+packgen new hello --layer addon --addon-type "system app" --version 0.1.0 -d packs && git add . && git commit -qm hello`)
+		out := bash(t, repo, env, readmeBlock(t, "publish-to-palette"))
+		if os.Getenv("PACKGEN_DEBUG_README") != "" {
+			t.Logf("%s", out)
+		}
+		if !strings.Contains(out, "1 release(s) pushed") || !strings.Contains(out, "Verified OK") && !strings.Contains(out, "The signatures were verified against the specified public key") {
+			t.Errorf("publish or cosign verify said:\n%s", out)
+		}
+		if !strings.Contains(lastLines(strings.Split(out, "+ COSIGN_REPOSITORY")[0], 1), "0.1.0") {
+			t.Errorf("oras repo tags did not list 0.1.0:\n%s", out)
+		}
+	})
+}
+
+// lastLines returns the last n non-empty lines of out that are not
+// bash -x traces.
+func lastLines(out string, n int) string {
+	var keep []string
+	for _, l := range strings.Split(out, "\n") {
+		if l != "" && !strings.HasPrefix(l, "+") {
+			keep = append(keep, l)
+		}
+	}
+	if len(keep) > n {
+		keep = keep[len(keep)-n:]
+	}
+	return strings.Join(keep, "\n")
+}
