@@ -21,6 +21,7 @@ import (
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/sign"
 )
 
 func ociOptions(reg *ocitest.Registry, signer bool, f *fixture) DestOptions {
@@ -301,5 +302,57 @@ func TestOCIIndex(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the destination was written: %v", err)
+	}
+}
+
+// TestOCICosign checks packgen's release signatures with the real cosign:
+// accepted with the registry's key (signatures read from the separate
+// repository, as COSIGN_REPOSITORY says), refused with another key, and
+// a publish with a key that does not sign the site is refused before
+// anything is pushed.
+func TestOCICosign(t *testing.T) {
+	cosign := ocitest.Tool(t, "cosign")
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	f := newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site := f.build(t)
+	ctx := context.Background()
+	dest := "oci://" + reg.Host() + "/acme"
+
+	priv, pub2, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := ociOptions(reg, true, f)
+	do.OCI.Signer = wrong
+	if _, err := To(ctx, site, dest, do, Options{}); !errors.Is(err, ErrNotSite) || reg.Requests("PUT", "") != 0 {
+		t.Fatalf("publishing with a key that does not sign the site: %v, %d PUTs", err, reg.Requests("PUT", ""))
+	}
+	if _, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "registry.pub"), filepath.Join(dir, "other.pub")
+	os.WriteFile(good, f.pub, 0o644)
+	os.WriteFile(bad, pub2, 0o644)
+	verify := func(key string) ([]byte, error) {
+		cmd := exec.Command(cosign, "verify", "--key", key, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", reg.Host()+"/acme/spectro-packs/archive/hello:1.0.0")
+		cmd.Env = append(os.Environ(), "COSIGN_REPOSITORY="+reg.Host()+"/acme/packgen/signatures", "DOCKER_CONFIG="+t.TempDir())
+		return cmd.CombinedOutput()
+	}
+	out, err := verify(good)
+	if err != nil || !strings.Contains(string(out), `"docker-manifest-digest":"sha256:`) {
+		t.Fatalf("cosign verify with the registry's key: %v\n%s", err, out)
+	}
+	if out, err := verify(bad); err == nil {
+		t.Fatalf("cosign verify accepted another key:\n%s", out)
+	}
+	// The signature is not among the pack's tags.
+	if got := releaseTags(t, reg, "acme/spectro-packs/archive/hello"); strings.Join(got, " ") != "1.0.0" {
+		t.Fatalf("hello's tags: %v", got)
 	}
 }
