@@ -37,6 +37,7 @@ import (
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	oraslib "oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
@@ -626,7 +627,7 @@ func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease) erro
 // signReleases pushes a cosign signature for every release manifest
 // whose signature tag is missing from the signature repository.
 func (d *ociDest) signReleases(ctx context.Context, s *site, o Options, res *Result) error {
-	if d.o.Signer == nil {
+	if d.o.Signer == nil && s.src == nil {
 		return nil
 	}
 	repo, err := d.repo(d.loc.Repo(ocimap.SignatureRepo))
@@ -644,6 +645,9 @@ func (d *ociDest) signReleases(ctx context.Context, s *site, o Options, res *Res
 		}
 	}
 	var mu sync.Mutex
+	if d.o.Signer == nil {
+		return d.copySignatures(ctx, s, repo, todo, o, res)
+	}
 	return parallel.Each(ctx, len(todo), o.Jobs, func(i int) error {
 		r := todo[i]
 		payload, sig, err := d.o.Signer.SignManifest(r.repo, r.manifest.Desc.Digest.String())
@@ -667,6 +671,36 @@ func (d *ociDest) signReleases(ctx context.Context, s *site, o Options, res *Res
 		mu.Lock()
 		res.Releases.Signed++
 		fmt.Fprintf(o.Log, "uploaded %s:%s\n", repo.Reference, tag)
+		mu.Unlock()
+		return nil
+	})
+}
+
+// copySignatures copies, on a promotion without a key, each release's
+// cosign signature from the source registry as it is: the release
+// manifest has the same digest in both registries, so the signature
+// stays valid.
+func (d *ociDest) copySignatures(ctx context.Context, s *site, dst *remote.Repository, todo []*siteRelease, o Options, res *Result) error {
+	src, err := d.o.Repos(s.src.Ref(s.src.Repo(ocimap.SignatureRepo)))
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	return parallel.Each(ctx, len(todo), o.Jobs, func(i int) error {
+		tag := ocimap.CosignTag(todo[i].manifest.Desc.Digest)
+		_, err := oraslib.Copy(ctx, src, tag, dst, tag, oraslib.DefaultCopyOptions)
+		if notFound(err) {
+			mu.Lock()
+			fmt.Fprintf(o.Log, "warning: %s:%s has no cosign signature in %s: promoted unsigned (pass --key to sign it)\n", todo[i].repo, todo[i].tag, src.Reference)
+			mu.Unlock()
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("copy the signature %s:%s to %s: %w", src.Reference, tag, dst.Reference, err)
+		}
+		mu.Lock()
+		res.Releases.Signed++
+		fmt.Fprintf(o.Log, "uploaded %s:%s\n", dst.Reference, tag)
 		mu.Unlock()
 		return nil
 	})

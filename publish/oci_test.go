@@ -3,6 +3,7 @@ package publish
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
@@ -355,4 +357,83 @@ func TestOCICosign(t *testing.T) {
 	if got := releaseTags(t, reg, "acme/spectro-packs/archive/hello"); strings.Join(got, " ") != "1.0.0" {
 		t.Fatalf("hello's tags: %v", got)
 	}
+}
+
+// TestOCIPromote promotes a registry from one real OCI registry to
+// another (dev, anonymous → prod, basic auth) without the key: the
+// release manifests, archives, signatures and the packgen index arrive
+// byte for byte, cosign signatures stay valid, clients verify prod, and
+// promoting again pushes nothing.
+func TestOCIPromote(t *testing.T) {
+	dev := ocitest.Start(t, ocitest.Anonymous)
+	prod := ocitest.Start(t, ocitest.Basic)
+	f := newFixture(t)
+	f.pack("calico", "3.27.0", "a: 1\n")
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site := f.build(t)
+	ctx := context.Background()
+	if _, err := To(ctx, site, "oci://"+dev.Host()+"/dev", ociOptions(dev, true, f), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	o := ocireg.Options{PlainHTTP: true, Username: prod.Username, Password: prod.Password}
+	do := DestOptions{OCI: OCIOptions{
+		Repos: func(ref string) (*remote.Repository, error) {
+			if strings.HasPrefix(ref, dev.Host()) {
+				return ocireg.Repository(ctx, ref, ocireg.Options{PlainHTTP: true})
+			}
+			return ocireg.Repository(ctx, ref, o)
+		},
+		Source: func(loc location.Location) (transport.Transport, error) {
+			return transport.Open(loc, transport.Config{OCI: ocireg.Options{PlainHTTP: true}})
+		},
+	}}
+	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
+	res, err := To(ctx, src, dst, do, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Releases.Pushed) != 2 || res.Releases.Signed != 2 {
+		t.Fatalf("promotion: %+v", res.Releases)
+	}
+	for _, ref := range []string{"calico:3.27.0", "hello:1.0.0"} {
+		a := oras(t, dev, "manifest", "fetch", dev.Host()+"/dev/spectro-packs/archive/"+ref)
+		b := oras(t, prod, "manifest", "fetch", prod.Host()+"/prod/spectro-packs/archive/"+ref)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("%s: the promoted manifest differs:\n%s\n%s", ref, a, b)
+		}
+	}
+	// Clients verify prod with every check.
+	r := client.Registry{Name: "prod", URL: dst, Keys: []string{string(f.pub)}, PlainHTTP: true}
+	t.Setenv("DOCKER_CONFIG", dockerConfig(t, prod))
+	tr, err := r.Transport("", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := client.VerifySiteVia(ctx, tr, f.verifier(t))
+	if err != nil || len(rep.Problems) != 0 || rep.Releases != 2 {
+		t.Fatalf("verify prod: %v %+v", err, rep)
+	}
+	if cosign, ok := ocitest.FindTool("cosign"); ok {
+		key := filepath.Join(t.TempDir(), "registry.pub")
+		os.WriteFile(key, f.pub, 0o644)
+		cmd := exec.Command(cosign, "verify", "--key", key, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", prod.Host()+"/prod/spectro-packs/archive/hello:1.0.0")
+		cmd.Env = append(os.Environ(), "COSIGN_REPOSITORY="+prod.Host()+"/prod/packgen/signatures")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("cosign verify of the promoted release: %v\n%s", err, out)
+		}
+	}
+	puts := prod.Requests("PUT", "")
+	res, err = To(ctx, src, dst, do, Options{})
+	if err != nil || len(res.Releases.Pushed) != 0 || res.Releases.Present != 2 || prod.Requests("PUT", "") != puts {
+		t.Fatalf("promoting again: %v %+v, %d PUTs", err, res.Releases, prod.Requests("PUT", "")-puts)
+	}
+}
+
+// dockerConfig writes a docker config.json with the registry's
+// credentials and returns its directory.
+func dockerConfig(t *testing.T, reg *ocitest.Registry) string {
+	dir := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(reg.Username + ":" + reg.Password))
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"auths":{"`+reg.Host()+`":{"auth":"`+auth+`"}}}`), 0o600)
+	return dir
 }
