@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"sync/atomic"
 	"fmt"
 	"os"
 	"os/exec"
@@ -436,4 +438,85 @@ func dockerConfig(t *testing.T, reg *ocitest.Registry) string {
 	auth := base64.StdEncoding.EncodeToString([]byte(reg.Username + ":" + reg.Password))
 	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"auths":{"`+reg.Host()+`":{"auth":"`+auth+`"}}}`), 0o600)
 	return dir
+}
+
+// failAfter is a registry client that stops working after n requests,
+// as a publisher killed at that point would: what the registry holds
+// then is what a crash leaves.
+type failAfter struct {
+	c remote.Client
+	n *atomic.Int64
+}
+
+var errKilled = errors.New("killed")
+
+func (f failAfter) Do(req *http.Request) (*http.Response, error) {
+	if f.n.Add(-1) < 0 {
+		return nil, errKilled
+	}
+	return f.c.Do(req)
+}
+
+// TestOCIKilledPublish stops a publish after k requests, for many k, and
+// checks after each that every tag of every pack names a complete
+// manifest whose blobs the registry has (oras pulls it), that packgen
+// clients read the registry whole (the old generation or the new one),
+// and that the next publish completes it.
+func TestOCIKilledPublish(t *testing.T) {
+	f := newFixture(t)
+	f.pack("calico", "3.27.0", "a: 1\n")
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site1 := f.build(t)
+	f.pack("calico", "3.27.1", "a: 2\n")
+	f.pack("cilium", "1.0.0", "c: 1\n")
+	site2 := f.build(t)
+	ctx := context.Background()
+	for _, k := range []int{3, 9, 17, 26, 34, 45, 60} {
+		reg := ocitest.Start(t, ocitest.Anonymous)
+		dest := "oci://" + reg.Host() + "/acme"
+		if _, err := To(ctx, site1, dest, ociOptions(reg, true, f), Options{}); err != nil {
+			t.Fatal(err)
+		}
+		var left atomic.Int64
+		left.Store(int64(k))
+		do := ociOptions(reg, true, f)
+		open := do.OCI.Repos
+		do.OCI.Repos = func(ref string) (*remote.Repository, error) {
+			r, err := open(ref)
+			if err == nil {
+				r.Client = failAfter{r.Client, &left}
+			}
+			return r, err
+		}
+		_, err := To(ctx, site2, dest, do, Options{Jobs: 2})
+		if err == nil {
+			t.Logf("k=%d: the publish finished before the kill", k)
+		} else if !errors.Is(err, errKilled) {
+			t.Fatalf("k=%d: %v", k, err)
+		}
+		for _, pack := range []string{"calico", "hello", "cilium"} {
+			repo, _ := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/spectro-packs/archive/" + pack)
+			tags, err := listTags(ctx, repo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for tag := range tags {
+				oras(t, reg, "pull", reg.Host()+"/acme/spectro-packs/archive/"+pack+":"+tag, "-o", t.TempDir())
+			}
+		}
+		r := client.Registry{Name: "acme", URL: dest, PlainHTTP: true}
+		check := func(want ...int) {
+			t.Helper()
+			tr, _ := r.Transport("", 0, 0)
+			rep, err := client.VerifySiteVia(ctx, tr, f.verifier(t))
+			if err != nil || len(rep.Problems) != 0 || !slices.Contains(want, rep.Releases) {
+				t.Fatalf("k=%d: verify: %v %+v", k, err, rep)
+			}
+		}
+		check(2, 4)
+		if _, err := To(ctx, site2, dest, ociOptions(reg, true, f), Options{}); err != nil {
+			t.Fatalf("k=%d: rerun: %v", k, err)
+		}
+		check(4)
+	}
 }
