@@ -46,6 +46,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
@@ -422,7 +423,7 @@ func (d *ociDest) liveRoot(ctx context.Context, idx *remote.Repository) (*liveIn
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the live packgen index %s:%s: %w", idx.Reference, ocimap.RootTag, err)
+		return nil, fmt.Errorf("read the live packgen index %s:%s: %w", idx.Reference, ocimap.RootTag, ocireg.Wrap(idx.Reference.String()+":"+ocimap.RootTag, idx.Client, err))
 	}
 	for _, l := range m.Layers {
 		if ocimap.Title(l) != index.RootFile {
@@ -455,7 +456,7 @@ func listTags(ctx context.Context, repo *remote.Repository) (map[string]bool, er
 		return tags, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list the tags of %s: %w", repo.Reference, err)
+		return nil, fmt.Errorf("list the tags of %s: %w", repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
 	}
 	return tags, nil
 }
@@ -491,7 +492,7 @@ func (d *ociDest) plan(ctx context.Context, s *site, o Options, res *Result) ([]
 			}
 			desc, err := repo.Resolve(ctx, r.tag)
 			if err != nil {
-				return fmt.Errorf("resolve %s:%s: %w", repo.Reference, r.tag, err)
+				return fmt.Errorf("resolve %s:%s: %w", repo.Reference, r.tag, ocireg.Wrap(repo.Reference.String()+":"+r.tag, repo.Client, err))
 			}
 			same := desc.Digest == r.manifest.Desc.Digest
 			if !same {
@@ -539,7 +540,7 @@ func (d *ociDest) ensureBase(ctx context.Context, o Options) error {
 	}
 	ok, err := repo.Exists(ctx, base.Desc)
 	if err != nil {
-		return fmt.Errorf("check the base artifact %s: %w", repo.Reference, err)
+		return fmt.Errorf("check the base artifact %s: %w", repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
 	}
 	if ok {
 		return nil
@@ -548,7 +549,7 @@ func (d *ociDest) ensureBase(ctx context.Context, o Options) error {
 		return err
 	}
 	if err := repo.Manifests().Push(ctx, base.Desc, bytes.NewReader(base.Manifest)); err != nil {
-		return fmt.Errorf("push the base artifact %s: %w", repo.Reference, err)
+		return fmt.Errorf("push the base artifact %s: %w", repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
 	}
 	fmt.Fprintf(o.Log, "uploaded %s@%s\n", repo.Reference, base.Desc.Digest)
 	return nil
@@ -558,13 +559,13 @@ func (d *ociDest) ensureBase(ctx context.Context, o Options) error {
 func pushBytes(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, data []byte) error {
 	ok, err := repo.Blobs().Exists(ctx, desc)
 	if err != nil {
-		return fmt.Errorf("check %s@%s: %w", repo.Reference, desc.Digest, err)
+		return fmt.Errorf("check %s@%s: %w", repo.Reference, desc.Digest, ocireg.Wrap(repo.Reference.String()+"@"+desc.Digest.String(), repo.Client, err))
 	}
 	if ok {
 		return nil
 	}
 	if err := repo.Blobs().Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		return fmt.Errorf("push %s@%s: %w", repo.Reference, desc.Digest, err)
+		return fmt.Errorf("push %s@%s: %w", repo.Reference, desc.Digest, ocireg.Wrap(repo.Reference.String()+"@"+desc.Digest.String(), repo.Client, err))
 	}
 	return nil
 }
@@ -584,7 +585,7 @@ func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease) erro
 	layer := m.Layers[0]
 	ok, err := repo.Blobs().Exists(ctx, layer)
 	if err != nil {
-		return fmt.Errorf("check %s@%s: %w", r.repo, layer.Digest, err)
+		return fmt.Errorf("check %s@%s: %w", r.repo, layer.Digest, ocireg.Wrap(r.repo, repo.Client, err))
 	}
 	if !ok {
 		open := func() (io.ReadCloser, error) {
@@ -612,14 +613,14 @@ func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease) erro
 			}
 		}
 		if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-			return fmt.Errorf("push the archive of %s@%s to %s: %w", r.name, r.version, r.repo, err)
+			return fmt.Errorf("push the archive of %s@%s to %s: %w", r.name, r.version, r.repo, ocireg.Wrap(r.repo, repo.Client, err))
 		}
 	}
 	if err := pushBytes(ctx, repo, r.manifest.Config, r.manifest.ConfigB); err != nil {
 		return err
 	}
 	if err := repo.Manifests().PushReference(ctx, r.manifest.Desc, bytes.NewReader(r.manifest.Manifest), r.tag); err != nil {
-		return fmt.Errorf("push %s:%s: %w", r.repo, r.tag, err)
+		return fmt.Errorf("push %s:%s: %w", r.repo, r.tag, ocireg.Wrap(r.repo+":"+r.tag, repo.Client, err))
 	}
 	return nil
 }
@@ -666,7 +667,7 @@ func (d *ociDest) signReleases(ctx context.Context, s *site, o Options, res *Res
 		}
 		tag := ocimap.CosignTag(r.manifest.Desc.Digest)
 		if err := repo.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
-			return fmt.Errorf("push the signature %s:%s: %w", repo.Reference, tag, err)
+			return fmt.Errorf("push the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
 		}
 		mu.Lock()
 		res.Releases.Signed++
@@ -696,7 +697,7 @@ func (d *ociDest) copySignatures(ctx context.Context, s *site, dst *remote.Repos
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("copy the signature %s:%s to %s: %w", src.Reference, tag, dst.Reference, err)
+			return fmt.Errorf("copy the signature %s:%s to %s: %w", src.Reference, tag, dst.Reference, ocireg.Wrap(dst.Reference.String(), dst.Client, err))
 		}
 		mu.Lock()
 		res.Releases.Signed++
@@ -801,7 +802,7 @@ func pushManifest(ctx context.Context, repo *remote.Repository, p *ocimap.Packed
 		return err
 	}
 	if err := repo.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
-		return fmt.Errorf("push %s:%s: %w", repo.Reference, tag, err)
+		return fmt.Errorf("push %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
 	}
 	return nil
 }

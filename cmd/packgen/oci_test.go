@@ -97,6 +97,16 @@ func TestREADMEOCI(t *testing.T) {
 		if got := strings.Fields(lastLines(tags, 2)); strings.Join(got, " ") != "0.1.0 0.2.0" {
 			t.Errorf("tags of hello: %q", tags)
 		}
+		// Profiles resolve and fetch from the OCI registry too, and a
+		// publish with nothing new says so in JSON.
+		os.WriteFile(filepath.Join(tmp, "edge.yaml"), []byte("name: edge\ncloudType: edge\nlayers:\n  - pack: hello\n    version: \"^0.2\"\n    registry: acme\n"), 0o644)
+		out = bash(t, tmp, env, `packgen profile resolve edge.yaml --partial && packgen profile fetch edge.lock -d cluster && cd packs-repo && packgen publish site "$BUCKET" -o json`)
+		if _, err := os.Stat(filepath.Join(tmp, "cluster", "hello-0.2.0", "values.yaml")); err != nil {
+			t.Errorf("profile fetch: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, `"present": 2`) || !strings.Contains(out, `"pushed": []`) {
+			t.Errorf("publish -o json with nothing new:\n%s", out)
+		}
 	})
 	t.Run("Palette", func(t *testing.T) {
 		reg := ocitest.Start(t, ocitest.Anonymous)
@@ -131,4 +141,44 @@ func lastLines(out string, n int) string {
 		keep = keep[len(keep)-n:]
 	}
 	return strings.Join(keep, "\n")
+}
+
+// TestPublishOCIErrors runs the real binary against a registry that needs
+// credentials: without them the error names the reference and says how
+// to log in; --username without its password is a usage error; an
+// unreachable registry names the host.
+func TestPublishOCIErrors(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git binary (.ci/run installs it)")
+	}
+	bin := packgenBinary(t)
+	reg := ocitest.Start(t, ocitest.Basic)
+	tmp := t.TempDir()
+	env := readmeEnv(t, filepath.Dir(bin), "PACKGEN_PASSWORD=pw", "COSIGN_PASSWORD=")
+	bash(t, tmp, env, `git init -q -b main r && cd r && mkdir packs && packgen new hello --layer addon --addon-type "system app" --version 0.1.0 -d packs && git add . && git commit -qm hello && packgen build --packs-dir packs --out ../site`)
+	run := func(extra []string, args ...string) (int, string) {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir, cmd.Env = tmp, append(env, extra...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, string(out)
+	}
+	dest := "oci://" + reg.Host() + "/acme"
+	if code, out := run(nil, "publish", "site", dest, "--plain-http"); code == 0 || !strings.Contains(out, reg.Host()+"/acme/") || !strings.Contains(out, "docker login") {
+		t.Errorf("no credentials: exit %d\n%s", code, out)
+	}
+	if code, out := run([]string{"PACKGEN_OCI_PASSWORD="}, "publish", "site", dest, "--plain-http", "--username", "packgen"); code != 2 || !strings.Contains(out, "PACKGEN_OCI_PASSWORD") {
+		t.Errorf("--username without password: exit %d\n%s", code, out)
+	}
+	if code, out := run([]string{"PACKGEN_OCI_PASSWORD=" + reg.Password}, "publish", "site", dest, "--plain-http", "--username", reg.Username); code != 0 || !strings.Contains(out, "1 release(s) pushed") {
+		t.Errorf("with credentials: exit %d\n%s", code, out)
+	}
+	if code, out := run(nil, "publish", "site", "oci://127.0.0.1:1/acme", "--plain-http"); code != 3 || !strings.Contains(out, "127.0.0.1:1") {
+		t.Errorf("unreachable: exit %d\n%s", code, out)
+	}
 }
