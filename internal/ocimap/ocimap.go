@@ -292,7 +292,7 @@ func Where(p string) (kind Blob, sum, name, version, archive string) {
 	case index.KindBucket, index.KindShard:
 		base := path.Base(p)
 		sha := strings.TrimSuffix(base, ".json")
-		if len(sha) == 64 && sha+".json" == base {
+		if _, err := hex.DecodeString(sha); err == nil && len(sha) == 64 && sha == strings.ToLower(sha) && sha+".json" == base {
 			return Addressed, sha, "", "", ""
 		}
 	case index.KindArchive, index.KindArchiveSig:
