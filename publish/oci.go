@@ -555,6 +555,16 @@ func (d *ociDest) ensureBase(ctx context.Context, o Options) error {
 	return nil
 }
 
+// pushNew pushes a small blob that is most likely new (a signature's
+// payload and config, a release's signature files): pushing what exists
+// is harmless, and asking first would cost a request every time.
+func pushNew(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, data []byte) error {
+	if err := repo.Blobs().Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return fmt.Errorf("push %s@%s: %w", repo.Reference, desc.Digest, ocireg.Wrap(repo.Reference.String()+"@"+desc.Digest.String(), repo.Client, err))
+	}
+	return nil
+}
+
 // pushBytes pushes a small blob unless the repository has it.
 func pushBytes(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, data []byte) error {
 	ok, err := repo.Blobs().Exists(ctx, desc)
@@ -659,10 +669,10 @@ func (d *ociDest) signReleases(ctx context.Context, s *site, o Options, res *Res
 		if err != nil {
 			return err
 		}
-		if err := pushBytes(ctx, repo, p.Layers[0], payload); err != nil {
+		if err := pushNew(ctx, repo, p.Layers[0], payload); err != nil {
 			return err
 		}
-		if err := pushBytes(ctx, repo, p.Config, p.ConfigB); err != nil {
+		if err := pushNew(ctx, repo, p.Config, p.ConfigB); err != nil {
 			return err
 		}
 		tag := ocimap.CosignTag(r.manifest.Desc.Digest)
@@ -752,6 +762,15 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 			signed = append(signed, r)
 		}
 	}
+	// One tags list says which exist; an existing one costs a request to
+	// compare, a missing one none.
+	tags, err := listTags(ctx, idx)
+	if err != nil {
+		return err
+	}
+	if err := pushBytes(ctx, idx, meta.Config, meta.ConfigB); err != nil { // the empty config every index manifest shares
+		return err
+	}
 	err = parallel.Each(ctx, len(signed), o.Jobs, func(i int) error {
 		r := signed[i]
 		var files []ocispec.Descriptor
@@ -761,21 +780,27 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 		}
 		sort.Strings(paths)
 		for _, p := range paths {
-			f := ocimap.File(p, r.sigs[p])
-			if err := pushBytes(ctx, idx, f, r.sigs[p]); err != nil {
-				return err
-			}
-			files = append(files, f)
+			files = append(files, ocimap.File(p, r.sigs[p]))
 		}
 		m, err := ocimap.FilesManifest(files, nil)
 		if err != nil {
 			return err
 		}
 		tag := ocimap.SigTag(r.archive.Path)
-		if desc, err := idx.Resolve(ctx, tag); err == nil && desc.Digest == m.Desc.Digest {
-			return nil
+		if tags[tag] {
+			if desc, err := idx.Resolve(ctx, tag); err == nil && desc.Digest == m.Desc.Digest {
+				return nil
+			}
 		}
-		return pushManifest(ctx, idx, m, tag)
+		for i, p := range paths {
+			if err := pushNew(ctx, idx, files[i], r.sigs[p]); err != nil {
+				return err
+			}
+		}
+		if err := idx.Manifests().PushReference(ctx, m.Desc, bytes.NewReader(m.Manifest), tag); err != nil {
+			return fmt.Errorf("push %s:%s: %w", idx.Reference, tag, ocireg.Wrap(idx.Reference.String()+":"+tag, idx.Client, err))
+		}
+		return nil
 	})
 	if err != nil {
 		return err

@@ -146,7 +146,7 @@ func testPublishCommand(t *testing.T, f *publishFixture) {
 		{"rollback", []string{f.site1, dest}, 1, "lower than the serial"},
 		{"not a site", []string{t.TempDir(), dest}, 1, "run `packgen build"},
 		{"bad url", []string{f.site2, "s3:///x"}, 2, "not an s3://BUCKET/PREFIX URL"},
-		{"other scheme", []string{f.site2, "https://example.com/x"}, 2, "give s3://BUCKET/PREFIX"},
+		{"other scheme", []string{f.site2, "https://example.com/x"}, 2, "give oci://REGISTRY/BASE, s3://BUCKET/PREFIX"},
 		{"bad endpoint", []string{f.site2, dest, "--endpoint", "127.0.0.1:1"}, 2, "not an http(s):// URL"},
 		{"missing bucket", []string{f.site2, "s3://nope/x"}, 3, `bucket "nope" does not exist`},
 		{"args", []string{f.site2}, 2, "accepts 2 arg"},
