@@ -181,4 +181,13 @@ func TestPublishOCIErrors(t *testing.T) {
 	if code, out := run(nil, "publish", "site", "oci://127.0.0.1:1/acme", "--plain-http"); code != 3 || !strings.Contains(out, "127.0.0.1:1") {
 		t.Errorf("unreachable: exit %d\n%s", code, out)
 	}
+	// Another hello 0.1.0 (other content) in another registry's site,
+	// published over this one: refused, exit 1, the refusal in JSON.
+	bash(t, tmp, env, `cd r && echo "x: 1" >> packs/hello-0.1.0/values.yaml && git commit -qam changed && packgen build --packs-dir packs --out ../site2`)
+	cmd := exec.Command(bin, "publish", "site2", dest, "--plain-http", "--username", reg.Username, "-o", "json", "--force")
+	cmd.Dir, cmd.Env = tmp, append(env, "PACKGEN_OCI_PASSWORD="+reg.Password)
+	stdout, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(ee.Stderr), "bump the version") || !strings.Contains(string(stdout), `"refused": [`) || !strings.Contains(string(stdout), `"version": "0.1.0"`) {
+		t.Errorf("refusal: %v\n%s", err, stdout)
+	}
 }

@@ -116,6 +116,13 @@ helpers).`,
 			}
 			res, err := publish.To(cmd.Context(), args[0], args[1], do, o)
 			bar.done()
+			if err != nil && errors.Is(err, publish.ErrImmutable) && res != nil && res.Releases != nil && output == "json" {
+				// The refusals are the answer: the document lists them, the
+				// error says what to do.
+				if werr := writeJSON(g, res); werr != nil {
+					return werr
+				}
+			}
 			if err != nil {
 				return publishErr(err)
 			}
