@@ -520,3 +520,36 @@ func TestOCIKilledPublish(t *testing.T) {
 		check(4)
 	}
 }
+
+// TestOCITokenAuth publishes to and reads from a registry behind the
+// distribution token flow (a real registry, our token issuer): the
+// publisher with --username credentials, the client with the docker
+// config, as a CI job and a workstation would.
+func TestOCITokenAuth(t *testing.T) {
+	reg := ocitest.Start(t, ocitest.Token)
+	f := newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site := f.build(t)
+	ctx := context.Background()
+	dest := "oci://" + reg.Host() + "/acme"
+	res, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{})
+	if err != nil || len(res.Releases.Pushed) != 1 || reg.Tokens() == 0 {
+		t.Fatalf("publish: %v %+v, %d tokens", err, res, reg.Tokens())
+	}
+	t.Setenv("DOCKER_CONFIG", dockerConfig(t, reg))
+	c, err := client.New(client.Registry{Name: "acme", URL: dest, Keys: []string{string(f.pub)}, PlainHTTP: true}, client.Options{CacheDir: t.TempDir(), StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Fetch(ctx, client.FetchOptions{Name: "hello", Dest: filepath.Join(t.TempDir(), "hello")})
+	if err != nil || got.Version != "1.0.0" {
+		t.Fatalf("fetch: %v %+v", err, got)
+	}
+	// Without credentials the client's error names the reference and
+	// how to log in.
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	c, _ = client.New(client.Registry{Name: "acme", URL: dest, Keys: []string{string(f.pub)}, PlainHTTP: true}, client.Options{CacheDir: t.TempDir(), StateDir: t.TempDir()})
+	if _, err := c.Fetch(ctx, client.FetchOptions{Name: "hello", Dest: filepath.Join(t.TempDir(), "h")}); !errors.Is(err, ocireg.ErrUnauthorized) || !strings.Contains(err.Error(), "docker login") {
+		t.Fatalf("no credentials: %v", err)
+	}
+}
