@@ -346,7 +346,7 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if err != nil {
 		return res, err
 	}
-	if err := d.signReleases(ctx, s, o, res); err != nil {
+	if err := d.signReleases(ctx, s, live, o, res); err != nil {
 		return res, err
 	}
 	if err := d.pushIndex(ctx, s, idx, live, o, res); err != nil {
@@ -360,6 +360,7 @@ type liveIndex struct {
 	desc ocispec.Descriptor // the root manifest
 	data []byte             // its index.json
 	root *index.Root
+	key  string // the cosign key its releases are signed with (AnnotationCosignKey)
 }
 
 // maxManifest bounds a manifest read from a registry (distribution's own
@@ -437,7 +438,7 @@ func (d *ociDest) liveRoot(ctx context.Context, idx *remote.Repository) (*liveIn
 		if err != nil {
 			return nil, fmt.Errorf("%w: the index.json of %s:%s: %v", ErrRegistry, idx.Reference, ocimap.RootTag, err)
 		}
-		return &liveIndex{desc: desc, data: data, root: root}, nil
+		return &liveIndex{desc: desc, data: data, root: root, key: m.Annotations[ocimap.AnnotationCosignKey]}, nil
 	}
 	return nil, fmt.Errorf("%w: %s:%s has no index.json layer", ErrRegistry, idx.Reference, ocimap.RootTag)
 }
@@ -636,8 +637,10 @@ func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease) erro
 }
 
 // signReleases pushes a cosign signature for every release manifest
-// whose signature tag is missing from the signature repository.
-func (d *ociDest) signReleases(ctx context.Context, s *site, o Options, res *Result) error {
+// whose signature tag is missing from the signature repository; after a
+// key rotation (the live index's releases were signed with another key)
+// every release gets the new key's signature beside the old one.
+func (d *ociDest) signReleases(ctx context.Context, s *site, live *liveIndex, o Options, res *Result) error {
 	if d.o.Signer == nil && s.src == nil {
 		return nil
 	}
@@ -649,9 +652,10 @@ func (d *ociDest) signReleases(ctx context.Context, s *site, o Options, res *Res
 	if err != nil {
 		return err
 	}
+	rotated := d.o.Signer != nil && live != nil && live.key != "" && live.key != d.o.Signer.KeyID()
 	var todo []*siteRelease
 	for _, r := range s.releases {
-		if !tags[ocimap.CosignTag(r.manifest.Desc.Digest)] {
+		if rotated || !tags[ocimap.CosignTag(r.manifest.Desc.Digest)] {
 			todo = append(todo, r)
 		}
 	}
@@ -659,17 +663,28 @@ func (d *ociDest) signReleases(ctx context.Context, s *site, o Options, res *Res
 	if d.o.Signer == nil {
 		return d.copySignatures(ctx, s, repo, todo, o, res)
 	}
+	if rotated {
+		fmt.Fprintf(o.Log, "note: the registry's releases were signed with key %s: signing each again with %s (both verify)\n", short(live.key), short(d.o.Signer.KeyID()))
+	}
 	return parallel.Each(ctx, len(todo), o.Jobs, func(i int) error {
 		r := todo[i]
 		payload, sig, err := d.o.Signer.SignManifest(r.repo, r.manifest.Desc.Digest.String())
 		if err != nil {
 			return fmt.Errorf("sign %s:%s: %w", r.repo, r.tag, err)
 		}
-		p, err := ocimap.CosignManifest(payload, sig)
+		var keep []ocispec.Descriptor
+		if tag := ocimap.CosignTag(r.manifest.Desc.Digest); tags[tag] {
+			_, m, _, err := fetchManifest(ctx, repo, tag)
+			if err != nil {
+				return fmt.Errorf("read the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
+			}
+			keep = m.Layers
+		}
+		p, err := ocimap.CosignAppend(keep, payload, sig)
 		if err != nil {
 			return err
 		}
-		if err := pushNew(ctx, repo, p.Layers[0], payload); err != nil {
+		if err := pushNew(ctx, repo, p.Layers[len(p.Layers)-1], payload); err != nil {
 			return err
 		}
 		if err := pushNew(ctx, repo, p.Config, p.ConfigB); err != nil {
@@ -740,7 +755,14 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 	for _, p := range rootPaths {
 		rootLayers = append(rootLayers, ocimap.File(p, s.rootFiles[p]))
 	}
-	rootM, err := ocimap.FilesManifest(rootLayers, map[string]string{ocimap.AnnotationMeta: meta.Desc.Digest.String(), ocimap.AnnotationSerial: strconv.FormatInt(s.root.Serial, 10)})
+	ann := map[string]string{ocimap.AnnotationMeta: meta.Desc.Digest.String(), ocimap.AnnotationSerial: strconv.FormatInt(s.root.Serial, 10)}
+	switch {
+	case d.o.Signer != nil:
+		ann[ocimap.AnnotationCosignKey] = d.o.Signer.KeyID()
+	case live != nil && live.key != "":
+		ann[ocimap.AnnotationCosignKey] = live.key // a promotion copies the signatures as they are
+	}
+	rootM, err := ocimap.FilesManifest(rootLayers, ann)
 	if err != nil {
 		return err
 	}

@@ -15,9 +15,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"oras.land/oras-go/v2/registry/remote"
 
+	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/location"
@@ -551,5 +553,73 @@ func TestOCITokenAuth(t *testing.T) {
 	c, _ = client.New(client.Registry{Name: "acme", URL: dest, Keys: []string{string(f.pub)}, PlainHTTP: true}, client.Options{CacheDir: t.TempDir(), StateDir: t.TempDir()})
 	if _, err := c.Fetch(ctx, client.FetchOptions{Name: "hello", Dest: filepath.Join(t.TempDir(), "h")}); !errors.Is(err, ocireg.ErrUnauthorized) || !strings.Contains(err.Error(), "docker login") {
 		t.Fatalf("no credentials: %v", err)
+	}
+}
+
+// TestOCIKeyRotation publishes with one key, rebuilds the registry with a
+// new one (the old trusted for the previous build), and publishes again:
+// every release's cosign signature manifest then holds both signatures,
+// so the real cosign verifies with either key, and a third publish signs
+// nothing more.
+func TestOCIKeyRotation(t *testing.T) {
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	f := newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site1 := f.build(t)
+	ctx := context.Background()
+	dest := "oci://" + reg.Host() + "/acme"
+	if _, err := To(ctx, site1, dest, ociOptions(reg, true, f), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	oldPub := f.pub
+	priv, newPub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newKey, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := sign.NewVerifierSet(oldPub, newPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.pack("calico", "3.27.0", "a: 1\n")
+	if _, err := f.repo.Commit("c"); err != nil {
+		t.Fatal(err)
+	}
+	site2 := filepath.Join(f.tmp, "rotated")
+	if _, err := build.Run(ctx, build.Options{Repo: f.repo.Dir, Out: site2, Previous: site1, History: true, Registry: "pub", Signer: newKey, Trust: trust, GeneratedAt: f.t0.Add(48 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	do := ociOptions(reg, true, f)
+	do.OCI.Signer = newKey
+	res, err := To(ctx, site2, dest, do, Options{})
+	if err != nil || res.Releases.Signed != 2 {
+		t.Fatalf("publish after the rotation: %v %+v", err, res)
+	}
+	sigRepo, _ := do.OCI.Repos(reg.Host() + "/acme/packgen/signatures")
+	rel, _ := do.OCI.Repos(reg.Host() + "/acme/spectro-packs/archive/hello")
+	desc, err := rel.Resolve(ctx, "1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, m, _, err := fetchManifest(ctx, sigRepo, ocimap.CosignTag(desc.Digest))
+	if err != nil || len(m.Layers) != 2 {
+		t.Fatalf("hello's signature manifest after the rotation: %v %+v", err, m)
+	}
+	if cosign, ok := ocitest.FindTool("cosign"); ok {
+		for _, pub := range [][]byte{oldPub, newPub} {
+			key := filepath.Join(t.TempDir(), "k.pub")
+			os.WriteFile(key, pub, 0o644)
+			cmd := exec.Command(cosign, "verify", "--key", key, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", reg.Host()+"/acme/spectro-packs/archive/hello:1.0.0")
+			cmd.Env = append(os.Environ(), "COSIGN_REPOSITORY="+reg.Host()+"/acme/packgen/signatures")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("cosign verify after the rotation: %v\n%s", err, out)
+			}
+		}
+	}
+	if res, err := To(ctx, site2, dest, do, Options{}); err != nil || res.Releases.Signed != 0 {
+		t.Fatalf("third publish: %v %+v", err, res)
 	}
 }

@@ -59,6 +59,10 @@ const (
 	// AnnotationMeta on the root manifest names its meta manifest.
 	AnnotationMeta   = "dev.packgen.meta"
 	AnnotationSerial = "dev.packgen.serial"
+	// AnnotationCosignKey on the root manifest is the ID of the key whose
+	// cosign signatures the releases carry: a publish with another key
+	// (a rotation) signs every release again.
+	AnnotationCosignKey = "dev.packgen.cosign-key"
 )
 
 // Media types.
@@ -257,17 +261,29 @@ const (
 // annotation; the config is the image config cosign's library writes for
 // it (the payload as the one layer's diff ID).
 func CosignManifest(payload []byte, sigB64 string) (*Packed, error) {
+	return CosignAppend(nil, payload, sigB64)
+}
+
+// CosignAppend is CosignManifest keeping the signature layers of an
+// existing signature manifest before the new one, as `cosign sign` does
+// when an image is signed again (a key rotation: both keys verify).
+func CosignAppend(layers []ocispec.Descriptor, payload []byte, sigB64 string) (*Packed, error) {
 	layer := content.NewDescriptorFromBytes(CosignPayloadMediaType, payload)
 	layer.Annotations = map[string]string{CosignSignatureAnnotation: sigB64}
+	layers = append(append([]ocispec.Descriptor(nil), layers...), layer)
+	var diffIDs []digest.Digest
+	for _, l := range layers {
+		diffIDs = append(diffIDs, l.Digest)
+	}
 	cfg, err := json.Marshal(ocispec.Image{
 		Config: ocispec.ImageConfig{},
-		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{layer.Digest}},
+		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: diffIDs},
 	})
 	if err != nil {
 		return nil, err
 	}
 	cd := content.NewDescriptorFromBytes(ocispec.MediaTypeImageConfig, cfg)
-	return packWith(oras.PackManifestVersion1_0, "", []ocispec.Descriptor{layer}, map[string]string{ocispec.AnnotationCreated: "1970-01-01T00:00:00Z"}, &cd, cfg)
+	return packWith(oras.PackManifestVersion1_0, "", layers, map[string]string{ocispec.AnnotationCreated: "1970-01-01T00:00:00Z"}, &cd, cfg)
 }
 
 // Blob is where a site path lives in the registry.
