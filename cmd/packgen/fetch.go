@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/pack"
 	"github.com/spf13/cobra"
 )
@@ -337,6 +338,7 @@ func editDistance(a, b string) int {
 
 func newFetchCmd(g *globalOptions) *cobra.Command {
 	f := &clientFlags{}
+	oci := &ociFlags{}
 	var dest, output string
 	var pre, force bool
 	c := &cobra.Command{
@@ -359,11 +361,21 @@ Without --registry or --url, every configured registry is tried in the
 order of registries.yaml (by name): a registry that does not have the
 pack, or no matching version, passes to the next; one that fails
 verification stops the fetch. A name close to a pack's gets a "did you
-mean".`,
+mean".
+
+oci://HOST/BASE/spectro-packs/archive/NAME:VERSION fetches a pack that was
+pushed to an OCI registry the way Palette's docs say (oras push REF
+NAME-VERSION.tar.gz): its one layer is checked against the manifest's
+digest and size, then extracted safely as above. Nothing vouches for its
+publisher (no packgen index, no signature): a warning says so, and under a
+configured registry that has a key it is refused without
+--insecure-skip-verify. Credentials: docker/podman login, a credential
+helper, REGISTRY_AUTH_FILE, or --username with $PACKGEN_OCI_PASSWORD.`,
 		Example: `  packgen fetch calico
   packgen fetch calico@^3.26 -d packs/calico
   packgen fetch prometheus-operator@">=57.0 <59.0" --registry acme -o json
-  packgen fetch falco --url http://127.0.0.1:8080 --key registry.pub`,
+  packgen fetch falco --url http://127.0.0.1:8080 --key registry.pub
+  packgen fetch oci://harbor.example.com/acme/spectro-packs/archive/hello:1.0.0 -d packs/hello`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// One pack is a short chain of small downloads, each waiting
@@ -381,6 +393,9 @@ mean".`,
 			}
 			if output == "json" {
 				f.warnings = &warnLines{}
+			}
+			if strings.HasPrefix(args[0], client.OCIScheme) {
+				return fetchOCI(cmd.Context(), g, f, oci, args[0], dest, force, output)
 			}
 			name, constraint, err := client.ParseRef(args[0])
 			if err != nil {
@@ -439,8 +454,61 @@ mean".`,
 	c.Flags().StringVarP(&dest, "dest", "d", "", "destination directory (default ./NAME-VERSION)")
 	c.Flags().BoolVar(&pre, "pre", false, "allow prerelease versions")
 	c.Flags().BoolVar(&force, "force", false, "replace an existing destination")
+	oci.add(c)
 	outputFlag(c, &output, "text", "json")
 	return c
+}
+
+// fetchOCI is `packgen fetch oci://…`: a pack pushed with plain oras push.
+func fetchOCI(ctx context.Context, g *globalOptions, f *clientFlags, oci *ociFlags, ref, dest string, force bool, output string) error {
+	if f.url != "" || f.registry != "" || len(f.keys) > 0 {
+		return usageErr("--url, --registry and --key do not go with an oci:// reference (it names its registry)")
+	}
+	ro, err := oci.options()
+	if err != nil {
+		return err
+	}
+	ro.StallTimeout = f.stall
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return err
+	}
+	opts := client.OCIPackOptions{Ref: ref, Dest: dest, Force: force, Registry: ro, Configured: cfg.Registries,
+		InsecureSkipVerify: f.insecure, Warn: g.stderr}
+	if f.warnings != nil {
+		opts.Warn = io.MultiWriter(g.stderr, f.warnings)
+	}
+	if g.interactive() {
+		opts.Progress = func(name string, size int64, r io.Reader) io.Reader {
+			if size < 4<<20 {
+				return r
+			}
+			return &progressReader{r: r, w: g.stderr, name: name, total: size}
+		}
+	}
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	res, err := client.FetchOCIPack(ctx, opts)
+	if err != nil {
+		if errors.Is(err, client.ErrKeyedRegistry) || errors.Is(err, client.ErrNotORASPack) {
+			return badErr(err)
+		}
+		if errors.Is(err, ocireg.ErrReference) || errors.Is(err, ocireg.ErrPlainHTTP) || errors.Is(err, ocireg.ErrCAFile) {
+			return usageErr("%v", err)
+		}
+		return clientErr(err)
+	}
+	if output == "json" {
+		return writeJSON(g, struct {
+			*client.OCIPackResult
+			Warnings pack.Problems `json:"warnings"`
+		}{res, f.warnings.problems()})
+	}
+	g.summaryf("fetched %s into %s (%d files, sha256 %s, NOT verified: no signature)\n", esc(res.Ref), esc(res.Dest), res.Files, esc(res.SHA256[:16]))
+	return nil
 }
 
 type progressReader struct {

@@ -6,7 +6,9 @@
 // Credentials, first found wins:
 //  1. Options.Username / Options.Password (the command's --username and
 //     the password from the environment; for CI);
-//  2. the file named by REGISTRY_AUTH_FILE (podman, skopeo, buildah);
+//  2. podman's (and skopeo's, buildah's) auth.json: the file named by
+//     REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json
+//     (where podman login writes) and ~/.config/containers/auth.json;
 //  3. the docker config ($DOCKER_CONFIG/config.json or
 //     ~/.docker/config.json), including its credsStore and credHelpers
 //     (docker-credential-NAME programs).
@@ -23,10 +25,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -73,7 +77,17 @@ type Options struct {
 	// any stored credentials.
 	Username string
 	Password string
+	// StallTimeout cancels a response whose body sends nothing for this
+	// long (0: DefaultStallTimeout); a slow but moving download is fine.
+	StallTimeout time.Duration
 }
+
+// DefaultStallTimeout is the stall timeout of every other download of
+// packgen's (internal/transport's).
+const DefaultStallTimeout = 30 * time.Second
+
+// ErrStalled: a response body sent nothing for the stall timeout.
+var ErrStalled = errors.New("download stalled")
 
 const (
 	maxRedirects = 10
@@ -155,8 +169,12 @@ func newClient(ctx context.Context, host string, o Options) (*auth.Client, error
 		}
 		base.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
+	stall := o.StallTimeout
+	if stall <= 0 {
+		stall = DefaultStallTimeout
+	}
 	hc := &http.Client{
-		Transport:     retry.NewTransport(base),
+		Transport:     retry.NewTransport(&stallTransport{base: base, d: stall}),
 		CheckRedirect: checkRedirect,
 	}
 	cred, src, err := lookup(ctx, host, o)
@@ -203,23 +221,94 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
+// stallTransport cancels a request whose response body goes silent for
+// d (headers are bounded by the transport's ResponseHeaderTimeout; an
+// upload's request body by the server).
+type stallTransport struct {
+	base http.RoundTripper
+	d    time.Duration
+}
+
+func (s *stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(req.Context())
+	resp, err := s.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel(nil)
+		return nil, err
+	}
+	timer := time.AfterFunc(s.d, func() { cancel(fmt.Errorf("%w: nothing received for %s", ErrStalled, s.d)) })
+	resp.Body = &stallBody{rc: resp.Body, ctx: ctx, cancel: cancel, timer: timer, d: s.d}
+	return resp, nil
+}
+
+// stallBody re-arms the stall timer whenever data arrives and reports a
+// stall as ErrStalled rather than a bare "context canceled".
+type stallBody struct {
+	rc     io.ReadCloser
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	timer  *time.Timer
+	d      time.Duration
+}
+
+func (b *stallBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.d)
+	}
+	if err != nil && err != io.EOF {
+		if cause := context.Cause(b.ctx); errors.Is(cause, ErrStalled) {
+			err = cause
+		}
+	}
+	return n, err
+}
+
+func (b *stallBody) Close() error {
+	b.timer.Stop()
+	err := b.rc.Close()
+	b.cancel(nil)
+	return err
+}
+
 // lookup finds the credentials for host and says where they came from.
 func lookup(ctx context.Context, host string, o Options) (auth.Credential, string, error) {
 	if o.Username != "" {
 		return auth.Credential{Username: o.Username, Password: o.Password}, "--username " + o.Username, nil
 	}
 	addr := credentials.ServerAddressFromHostname(host)
+	// podman's files, in podman's order: REGISTRY_AUTH_FILE when set,
+	// else where `podman login` writes ($XDG_RUNTIME_DIR/containers) and
+	// the persistent one ($XDG_CONFIG_HOME or ~/.config /containers).
+	type file struct{ path, name string }
+	var files []file
 	if f := os.Getenv(RegistryAuthFileEnv); f != "" {
-		st, err := credentials.NewStore(f, credentials.StoreOptions{})
+		files = append(files, file{f, RegistryAuthFileEnv + "=" + f})
+	} else {
+		if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+			files = append(files, file{filepath.Join(d, "containers", "auth.json"), ""})
+		}
+		if d, err := os.UserConfigDir(); err == nil {
+			files = append(files, file{filepath.Join(d, "containers", "auth.json"), ""})
+		}
+	}
+	for _, f := range files {
+		if f.name == "" {
+			if _, err := os.Stat(f.path); err != nil {
+				continue // podman's defaults are read only when present
+			}
+			f.name = f.path
+		}
+		st, err := credentials.NewStore(f.path, credentials.StoreOptions{})
 		if err != nil {
-			return auth.EmptyCredential, "", fmt.Errorf("%w from %s=%s: %v", ErrCredentials, RegistryAuthFileEnv, f, err)
+			return auth.EmptyCredential, "", fmt.Errorf("%w from %s: %v", ErrCredentials, f.name, err)
 		}
 		cred, err := st.Get(ctx, addr)
 		if err != nil {
-			return auth.EmptyCredential, "", fmt.Errorf("%w for %s from %s=%s: %v", ErrCredentials, host, RegistryAuthFileEnv, f, err)
+			return auth.EmptyCredential, "", fmt.Errorf("%w for %s from %s: %v", ErrCredentials, host, f.name, err)
 		}
 		if cred != auth.EmptyCredential {
-			return cred, RegistryAuthFileEnv + "=" + f, nil
+			return cred, f.name, nil
 		}
 	}
 	st, err := credentials.NewStoreFromDocker(credentials.StoreOptions{})
@@ -246,11 +335,25 @@ func Wrap(ref string, client remote.Client, err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, s := range []error{ErrUnauthorized, ErrForbidden, ErrNotFound, ErrUnreachable, ErrReference, ErrPlainHTTP, ErrInsecureRedirect, ErrRedirects} {
+	var done *wrapped
+	if errors.As(err, &done) {
+		return err
+	}
+	for _, s := range []error{ErrReference, ErrPlainHTTP, ErrCAFile, ErrCredentials, ErrNoPassword} {
 		if errors.Is(err, s) {
-			return err
+			return err // from opening: they name what they are about
 		}
 	}
+	return &wrapped{wrap(ref, client, err)}
+}
+
+// wrapped marks an error Wrap made, so that wrapping it again keeps it.
+type wrapped struct{ err error }
+
+func (w *wrapped) Error() string { return w.err.Error() }
+func (w *wrapped) Unwrap() error { return w.err }
+
+func wrap(ref string, client remote.Client, err error) error {
 	host := ref
 	if p, perr := registry.ParseReference(ref); perr == nil {
 		host = p.Registry
@@ -266,14 +369,14 @@ func Wrap(ref string, client remote.Client, err error) error {
 	login := fmt.Sprintf("run `docker login %s` (or podman login), or pass --username with the password in %s", host, PasswordEnv)
 	if errors.Is(err, auth.ErrBasicCredentialNotFound) {
 		// A basic-auth registry asked, and there was nothing to send.
-		return fmt.Errorf("%s: %w: no credentials found for %s (--username, %s, docker config and its credential helpers): %s: %v", ref, ErrUnauthorized, host, RegistryAuthFileEnv, login, err)
+		return fmt.Errorf("%s: %w: no credentials found for %s (--username, %s or podman's auth.json, docker config and its credential helpers): %s: %v", ref, ErrUnauthorized, host, RegistryAuthFileEnv, login, err)
 	}
 	var resp *errcode.ErrorResponse
 	if errors.As(err, &resp) {
 		switch resp.StatusCode {
 		case http.StatusUnauthorized:
 			if src == "" {
-				return fmt.Errorf("%s: %w: no credentials found for %s (--username, %s, docker config and its credential helpers): %s: %v", ref, ErrUnauthorized, host, RegistryAuthFileEnv, login, err)
+				return fmt.Errorf("%s: %w: no credentials found for %s (--username, %s or podman's auth.json, docker config and its credential helpers): %s: %v", ref, ErrUnauthorized, host, RegistryAuthFileEnv, login, err)
 			}
 			return fmt.Errorf("%s: %w: the credentials from %s were refused: %s: %v", ref, ErrUnauthorized, src, login, err)
 		case http.StatusForbidden:
@@ -289,6 +392,15 @@ func Wrap(ref string, client remote.Client, err error) error {
 	}
 	if errors.Is(err, errdef.ErrNotFound) {
 		return fmt.Errorf("%s: %w: check the registry, path, name and tag (for packs: HOST/BASE/spectro-packs/archive/NAME:VERSION): %v", ref, ErrNotFound, err)
+	}
+	if errors.Is(err, ErrStalled) {
+		return fmt.Errorf("%s: %w: %s stopped sending mid-download: try again, or raise --stall-timeout on a slow link", ref, err, host)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w: gave up after --timeout (%v): try again, or raise --timeout on a slow link", ref, ErrUnreachable, err)
+	}
+	if errors.Is(err, ErrInsecureRedirect) || errors.Is(err, ErrRedirects) {
+		return fmt.Errorf("%s: %w", ref, err)
 	}
 	var nerr net.Error
 	var operr *net.OpError

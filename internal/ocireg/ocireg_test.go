@@ -30,6 +30,8 @@ func isolate(t *testing.T) string {
 	t.Setenv("HOME", dir)
 	t.Setenv("DOCKER_CONFIG", filepath.Join(dir, "docker"))
 	t.Setenv(RegistryAuthFileEnv, "")
+	t.Setenv("XDG_RUNTIME_DIR", filepath.Join(dir, "run"))
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	return dir
 }
 
@@ -185,6 +187,14 @@ func TestCredentials(t *testing.T) {
 					t.Fatal(err)
 				}
 			})
+			t.Run("podman-login", func(t *testing.T) {
+				dir := isolate(t)
+				// Where podman login writes, read without REGISTRY_AUTH_FILE.
+				writeFile(t, filepath.Join(dir, "run", "containers", "auth.json"), authJSON(host, r.Username, r.Password), 0o600)
+				if err := roundTrip(ctx, ref, Options{PlainHTTP: true}); err != nil {
+					t.Fatal(err)
+				}
+			})
 			t.Run("registry-auth-file", func(t *testing.T) {
 				dir := isolate(t)
 				f := filepath.Join(dir, "containers", "auth.json")
@@ -316,5 +326,63 @@ func TestWithEnvPassword(t *testing.T) {
 	}
 	if o, err := (Options{}).WithEnvPassword(); err != nil || o.Password != "" {
 		t.Errorf("no username took the password: %+v %v", o, err)
+	}
+}
+
+// TestTLSCAFile: a registry on https with a private CA is refused until
+// --ca-file names the CA, then works with basic and token auth (the
+// token issuer on https too).
+func TestTLSCAFile(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range []ocitest.Mode{ocitest.Basic, ocitest.Token} {
+		t.Run(mode.String(), func(t *testing.T) {
+			isolate(t)
+			r := ocitest.StartWith(t, ocitest.Config{Mode: mode, TLS: true})
+			ref := r.Host() + "/acme/spectro-packs/archive/hello"
+			err := roundTrip(ctx, ref, Options{Username: r.Username, Password: r.Password})
+			if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "--ca-file") || !strings.Contains(err.Error(), ref) {
+				t.Fatalf("untrusted CA: want ErrUnreachable naming --ca-file, got %v", err)
+			}
+			if err := roundTrip(ctx, ref, Options{CAFile: r.CAFile, Username: r.Username, Password: r.Password}); err != nil {
+				t.Fatal(err)
+			}
+			// https is not downgraded: --plain-http against it fails.
+			if err := roundTrip(ctx, ref, Options{PlainHTTP: true, Username: r.Username, Password: r.Password}); err == nil {
+				t.Fatal("plain http to an https registry worked")
+			}
+		})
+	}
+}
+
+// TestRegistryCatalog: Registry opens the registry itself with the same
+// credentials (the catalog needs registry:catalog:* in token mode).
+func TestRegistryCatalog(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range []ocitest.Mode{ocitest.Basic, ocitest.Token} {
+		t.Run(mode.String(), func(t *testing.T) {
+			isolate(t)
+			r := ocitest.Start(t, mode)
+			o := Options{PlainHTTP: true, Username: r.Username, Password: r.Password}
+			if err := roundTrip(ctx, r.Host()+"/acme/spectro-packs/archive/hello", o); err != nil {
+				t.Fatal(err)
+			}
+			reg, err := Registry(ctx, r.Host(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var repos []string
+			if err := reg.Repositories(ctx, "", func(rs []string) error { repos = append(repos, rs...); return nil }); err != nil {
+				t.Fatal(Wrap(r.Host(), reg.Client, err))
+			}
+			if len(repos) != 1 || repos[0] != "acme/spectro-packs/archive/hello" {
+				t.Errorf("catalog: %q", repos)
+			}
+			o.Password = "wrong"
+			reg, _ = Registry(ctx, r.Host(), o)
+			err = Wrap(r.Host(), reg.Client, reg.Repositories(ctx, "", func([]string) error { return nil }))
+			if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "docker login "+r.Host()) {
+				t.Errorf("wrong password: %v", err)
+			}
+		})
 	}
 }

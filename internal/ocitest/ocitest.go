@@ -18,6 +18,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -69,6 +70,11 @@ type Registry struct {
 	Password string
 	// Dir is the registry's storage root (filesystem driver).
 	Dir string
+	// CAFile is the PEM of the CA that signed the registry's certificate
+	// (StartWith with TLS; "" on plain HTTP).
+	CAFile string
+
+	tls *tls.Certificate
 
 	host   string
 	mu     sync.Mutex
@@ -78,6 +84,69 @@ type Registry struct {
 
 // Host is "127.0.0.1:PORT".
 func (r *Registry) Host() string { return r.host }
+
+// PlainHTTP says whether the registry speaks http (not https).
+func (r *Registry) PlainHTTP() bool { return r.tls == nil }
+
+// URL is "http://127.0.0.1:PORT" or "https://…".
+func (r *Registry) URL() string {
+	if r.tls == nil {
+		return "http://" + r.host
+	}
+	return "https://" + r.host
+}
+
+// httpClient trusts the registry's CA.
+func (r *Registry) httpClient() *http.Client {
+	if r.tls == nil {
+		return http.DefaultClient
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(r.tls.Leaf)
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// writeTLS makes a self-signed CA certificate for 127.0.0.1 and ::1 (one
+// certificate: the CA and the server's), writing it as caFile and
+// certFile and its key as keyFile.
+func writeTLS(t testing.TB, caFile, certFile, keyFile string) *tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(2),
+		Subject:               pkix.Name{CommonName: "packgen test registry"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.IPv6loopback},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	for f, b := range map[string][]byte{caFile: certPEM, certFile: certPEM, keyFile: keyPEM} {
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
 
 // AccessLog returns the registry's access-log lines so far: one per
 // request, like `"GET /v2/NAME/manifests/TAG HTTP/1.1" 200 …`.
@@ -114,7 +183,7 @@ func (r *Registry) Tokens() int {
 	return r.tokens
 }
 
-// Tool returns the path of an outside binary: PATH first, then each
+// Tool returns the path of an outside binary: $NAME_BIN, PATH, then each
 // GOPATH's bin (where `go install`, and .ci/run, put them). Missing: the
 // test is skipped, or failed under CI=true.
 func Tool(t testing.TB, name string) string {
@@ -131,7 +200,14 @@ func Tool(t testing.TB, name string) string {
 }
 
 // FindTool is Tool without the test: the path, and whether it was found.
+// $NAME_BIN (COSIGN_BIN, ORAS_BIN, REGISTRY_BIN), when set, is used first,
+// as sign's cosign test and scripts/test-tools.sh do.
 func FindTool(name string) (string, bool) {
+	if p := os.Getenv(strings.ToUpper(name) + "_BIN"); p != "" {
+		if p, err := exec.LookPath(p); err == nil {
+			return p, true
+		}
+	}
 	if p, err := exec.LookPath(name); err == nil {
 		return p, true
 	}
@@ -144,12 +220,34 @@ func FindTool(name string) (string, bool) {
 	return "", false
 }
 
-// Start runs a registry in mode until the test ends.
+// Start runs a registry in mode, on plain HTTP, until the test ends.
 func Start(t testing.TB, mode Mode) *Registry {
+	t.Helper()
+	return StartWith(t, Config{Mode: mode})
+}
+
+// Config says how to run a registry.
+type Config struct {
+	Mode Mode
+	// TLS serves https (the token issuer too) with a certificate for
+	// 127.0.0.1 from a fresh CA, whose PEM is Registry.CAFile.
+	TLS bool
+}
+
+// StartWith runs a registry as c says until the test ends.
+func StartWith(t testing.TB, c Config) *Registry {
 	t.Helper()
 	bin := Tool(t, "registry")
 	dir := t.TempDir()
+	mode := c.Mode
 	r := &Registry{Mode: mode, Dir: filepath.Join(dir, "storage")}
+	tlsCfg := ""
+	if c.TLS {
+		r.CAFile = filepath.Join(dir, "ca.pem")
+		certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+		r.tls = writeTLS(t, r.CAFile, certFile, keyFile)
+		tlsCfg = fmt.Sprintf("  tls:\n    certificate: %s\n    key: %s\n", certFile, keyFile)
+	}
 	auth := ""
 	switch mode {
 	case Basic:
@@ -197,7 +295,7 @@ storage:
 http:
   addr: %s
   secret: packgen-test-secret
-%s`, r.Dir, r.host, auth)
+%s%s`, r.Dir, r.host, tlsCfg, auth)
 		cfgPath := filepath.Join(dir, "config.yml")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
@@ -214,8 +312,17 @@ http:
 func (r *Registry) run(t testing.TB, bin, cfgPath string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "serve", cfgPath)
-	// No OpenTelemetry exporter: it would try to reach a collector.
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true")
+	// The registry reads REGISTRY_* variables as config overrides (and
+	// podman's REGISTRY_AUTH_FILE, set by tests of credentials, would
+	// become auth.file): none of the test's environment goes to it. No
+	// OpenTelemetry exporter: it would try to reach a collector.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REGISTRY_") && !strings.HasPrefix(kv, "OTEL_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true")
+	dieWithTest(cmd)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
@@ -260,7 +367,7 @@ func (r *Registry) run(t testing.TB, bin, cfgPath string) error {
 			return fmt.Errorf("registry exited: %v\n%s", err, out)
 		default:
 		}
-		resp, err := http.Get("http://" + r.host + "/v2/")
+		resp, err := r.httpClient().Get(r.URL() + "/v2/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
@@ -314,9 +421,15 @@ func (r *Registry) startIssuer(t testing.TB, bundle string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.issue(w, req, signer)
 	}))
+	if r.tls != nil {
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{*r.tls}}
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	return srv.URL + "/token"
 }

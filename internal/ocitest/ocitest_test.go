@@ -95,3 +95,14 @@ func TestFindTool(t *testing.T) {
 		t.Skip("go not on PATH")
 	}
 }
+
+func TestFindToolEnv(t *testing.T) {
+	goBin, ok := FindTool("go")
+	if !ok {
+		t.Skip("go not on PATH")
+	}
+	t.Setenv("NOSUCHTOOL_BIN", goBin)
+	if p, ok := FindTool("nosuchtool"); !ok || p != goBin {
+		t.Errorf("$NOSUCHTOOL_BIN not used: %q %v", p, ok)
+	}
+}
