@@ -336,17 +336,36 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if err := d.ensureBase(ctx, o); err != nil {
 		return res, err
 	}
-	err = parallel.Each(ctx, len(push), o.Jobs, func(i int) error {
-		if err := d.pushRelease(ctx, s, push[i]); err != nil {
-			return err
-		}
-		fmt.Fprintf(o.Log, "uploaded %s:%s\n", push[i].repo, push[i].tag)
-		return nil
-	})
+	// Each release is pushed, then signed, in one job: a release's
+	// signature need not wait for every other release.
+	sg, err := d.signing(ctx, s, live, o, res)
 	if err != nil {
 		return res, err
 	}
-	if err := d.signReleases(ctx, s, live, o, res); err != nil {
+	toPush := map[*siteRelease]bool{}
+	for _, r := range push {
+		toPush[r] = true
+	}
+	var jobs []*siteRelease
+	for _, r := range s.releases {
+		if toPush[r] || sg.need[r] {
+			jobs = append(jobs, r)
+		}
+	}
+	err = parallel.Each(ctx, len(jobs), o.Jobs, func(i int) error {
+		r := jobs[i]
+		if toPush[r] {
+			if err := d.pushRelease(ctx, s, r); err != nil {
+				return err
+			}
+			fmt.Fprintf(o.Log, "uploaded %s:%s\n", r.repo, r.tag)
+		}
+		if sg.need[r] {
+			return sg.one(ctx, r)
+		}
+		return nil
+	})
+	if err != nil {
 		return res, err
 	}
 	if err := d.pushIndex(ctx, s, idx, live, o, res); err != nil {
@@ -636,44 +655,76 @@ func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease) erro
 	return nil
 }
 
-// signReleases pushes a cosign signature for every release manifest
-// whose signature tag is missing from the signature repository; after a
-// key rotation (the live index's releases were signed with another key)
-// every release gets the new key's signature beside the old one.
-func (d *ociDest) signReleases(ctx context.Context, s *site, live *liveIndex, o Options, res *Result) error {
+// signingPlan is which releases get a cosign signature, and how.
+type signingPlan struct {
+	need map[*siteRelease]bool
+	one  func(ctx context.Context, r *siteRelease) error
+}
+
+// signing plans a cosign signature for every release manifest whose
+// signature tag is missing from the signature repository (one tags
+// list); after a key rotation (the live index's releases were signed
+// with another key) every release gets the new key's signature beside
+// the old one. Without a key, a promotion copies the source's.
+func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Options, res *Result) (*signingPlan, error) {
+	sg := &signingPlan{need: map[*siteRelease]bool{}}
 	if d.o.Signer == nil && s.src == nil {
-		return nil
+		return sg, nil
 	}
 	repo, err := d.repo(d.loc.Repo(ocimap.SignatureRepo))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tags, err := listTags(ctx, repo)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rotated := d.o.Signer != nil && live != nil && live.key != "" && live.key != d.o.Signer.KeyID()
-	var todo []*siteRelease
 	for _, r := range s.releases {
 		if rotated || !tags[ocimap.CosignTag(r.manifest.Desc.Digest)] {
-			todo = append(todo, r)
+			sg.need[r] = true
 		}
 	}
 	var mu sync.Mutex
+	done := func(tag string) {
+		mu.Lock()
+		res.Releases.Signed++
+		fmt.Fprintf(o.Log, "uploaded %s:%s\n", repo.Reference, tag)
+		mu.Unlock()
+	}
 	if d.o.Signer == nil {
-		return d.copySignatures(ctx, s, repo, todo, o, res)
+		src, err := d.o.Repos(s.src.Ref(s.src.Repo(ocimap.SignatureRepo)))
+		if err != nil {
+			return nil, err
+		}
+		sg.one = func(ctx context.Context, r *siteRelease) error {
+			tag := ocimap.CosignTag(r.manifest.Desc.Digest)
+			_, err := oraslib.Copy(ctx, src, tag, repo, tag, oraslib.DefaultCopyOptions)
+			if notFound(err) {
+				mu.Lock()
+				fmt.Fprintf(o.Log, "warning: %s:%s has no cosign signature in %s: promoted unsigned (pass --key to sign it)\n", r.repo, r.tag, src.Reference)
+				mu.Unlock()
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("copy the signature %s:%s to %s: %w", src.Reference, tag, repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
+			}
+			done(tag)
+			return nil
+		}
+		return sg, nil
 	}
 	if rotated {
 		fmt.Fprintf(o.Log, "note: the registry's releases were signed with key %s: signing each again with %s (both verify)\n", short(live.key), short(d.o.Signer.KeyID()))
 	}
-	return parallel.Each(ctx, len(todo), o.Jobs, func(i int) error {
-		r := todo[i]
+	sg.one = func(ctx context.Context, r *siteRelease) error {
 		payload, sig, err := d.o.Signer.SignManifest(r.repo, r.manifest.Desc.Digest.String())
 		if err != nil {
 			return fmt.Errorf("sign %s:%s: %w", r.repo, r.tag, err)
 		}
+		tag := ocimap.CosignTag(r.manifest.Desc.Digest)
 		var keep []ocispec.Descriptor
-		if tag := ocimap.CosignTag(r.manifest.Desc.Digest); tags[tag] {
+		if tags[tag] {
 			_, m, _, err := fetchManifest(ctx, repo, tag)
 			if err != nil {
 				return fmt.Errorf("read the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
@@ -690,46 +741,13 @@ func (d *ociDest) signReleases(ctx context.Context, s *site, live *liveIndex, o 
 		if err := pushNew(ctx, repo, p.Config, p.ConfigB); err != nil {
 			return err
 		}
-		tag := ocimap.CosignTag(r.manifest.Desc.Digest)
 		if err := repo.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
 			return fmt.Errorf("push the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
 		}
-		mu.Lock()
-		res.Releases.Signed++
-		fmt.Fprintf(o.Log, "uploaded %s:%s\n", repo.Reference, tag)
-		mu.Unlock()
+		done(tag)
 		return nil
-	})
-}
-
-// copySignatures copies, on a promotion without a key, each release's
-// cosign signature from the source registry as it is: the release
-// manifest has the same digest in both registries, so the signature
-// stays valid.
-func (d *ociDest) copySignatures(ctx context.Context, s *site, dst *remote.Repository, todo []*siteRelease, o Options, res *Result) error {
-	src, err := d.o.Repos(s.src.Ref(s.src.Repo(ocimap.SignatureRepo)))
-	if err != nil {
-		return err
 	}
-	var mu sync.Mutex
-	return parallel.Each(ctx, len(todo), o.Jobs, func(i int) error {
-		tag := ocimap.CosignTag(todo[i].manifest.Desc.Digest)
-		_, err := oraslib.Copy(ctx, src, tag, dst, tag, oraslib.DefaultCopyOptions)
-		if notFound(err) {
-			mu.Lock()
-			fmt.Fprintf(o.Log, "warning: %s:%s has no cosign signature in %s: promoted unsigned (pass --key to sign it)\n", todo[i].repo, todo[i].tag, src.Reference)
-			mu.Unlock()
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("copy the signature %s:%s to %s: %w", src.Reference, tag, dst.Reference, ocireg.Wrap(dst.Reference.String(), dst.Client, err))
-		}
-		mu.Lock()
-		res.Releases.Signed++
-		fmt.Fprintf(o.Log, "uploaded %s:%s\n", dst.Reference, tag)
-		mu.Unlock()
-		return nil
-	})
+	return sg, nil
 }
 
 // pushIndex publishes the packgen index: buckets and shards, each
