@@ -92,7 +92,8 @@ func TestPublishOCI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Releases.Pushed) != 3 || reg.Requests("PUT", "") != 0 || !strings.Contains(log.String(), "would push "+reg.Host()+"/acme/packs/spectro-packs/archive/calico:3.27.1") {
+	if len(res.Releases.Pushed) != 3 || reg.Requests("PUT", "") != 0 || !strings.Contains(log.String(), "would push "+reg.Host()+"/acme/packs/spectro-packs/archive/calico:3.27.1") ||
+		!strings.Contains(log.String(), "would push 3 cosign signature(s)") || !strings.Contains(log.String(), "would publish the packgen index") {
 		t.Fatalf("dry run: %+v, %d PUTs, log:\n%s", res.Releases, reg.Requests("PUT", ""), log.String())
 	}
 
