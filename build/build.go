@@ -7,6 +7,7 @@ package build
 import (
 	"context"
 	"fmt"
+	"github.com/packgen/packgen/internal/ocireg"
 	"io"
 	"os"
 	"path"
@@ -45,6 +46,8 @@ type Options struct {
 
 	Out      string // output dir; a previous build there is reused
 	Previous string // previous build to reuse instead of Out's (dir or URL)
+	// PreviousOCI is how an oci:// Previous is reached.
+	PreviousOCI ocireg.Options
 
 	Registry string // registry name; default: the repository dir name
 	RepoURL  string // source repository URL; default: origin's

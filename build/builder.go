@@ -115,7 +115,7 @@ func (b *builder) plan(ctx context.Context) error {
 		prevLoc = o.Out
 	}
 	o.verified = loadVerified(o.VerifiedDir)
-	prev, err := loadPrevious(ctx, prevLoc, o.Trust)
+	prev, err := loadPreviousVia(ctx, prevLoc, o.Trust, o.PreviousOCI)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/internal/ocireg"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -116,11 +117,16 @@ func (p *previous) all() []prevRelease {
 // URL of a published registry), checking every metadata digest. A missing
 // index.json means there is no previous build.
 func loadPrevious(ctx context.Context, loc string, trust *sign.Verifier) (*previous, error) {
+	return loadPreviousVia(ctx, loc, trust, ocireg.Options{})
+}
+
+// loadPreviousVia is loadPrevious reaching an oci:// location with oci.
+func loadPreviousVia(ctx context.Context, loc string, trust *sign.Verifier, oci ocireg.Options) (*previous, error) {
 	l, err := location.Parse(loc)
 	if err != nil {
 		return nil, fmt.Errorf("previous build: %w", err)
 	}
-	tr, err := transport.Open(l, transport.Config{Timeout: 30 * time.Minute})
+	tr, err := transport.Open(l, transport.Config{Timeout: 30 * time.Minute, OCI: oci})
 	if err != nil {
 		return nil, fmt.Errorf("previous build: %w", err)
 	}

@@ -21,7 +21,6 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/textsafe"
-	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/walk"
 )
@@ -103,7 +102,7 @@ func New(reg Registry, opts Options) (*Client, error) {
 			return nil, fmt.Errorf("registry %s: environment variable %s (its token) is empty or unset", reg.Name, reg.TokenEnv)
 		}
 	}
-	tr, err := transport.New(reg.URL, token, opts.Timeout, opts.StallTimeout)
+	tr, err := reg.Transport(token, opts.Timeout, opts.StallTimeout)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/internal/atomicfile"
@@ -23,6 +24,9 @@ import (
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 	"gopkg.in/yaml.v3"
+
+	"github.com/packgen/packgen/internal/location"
+	"github.com/packgen/packgen/internal/ocireg"
 )
 
 // Registry is one configured registry.
@@ -42,6 +46,16 @@ type Registry struct {
 	// index signed for another registry is refused (ErrWrongRegistry):
 	// the same key may sign several registries. registry add records it.
 	SignedName string `yaml:"signedName,omitempty" json:"signedName,omitempty"`
+	// PlainHTTP reads an oci:// registry over plain HTTP (loopback only);
+	// CAFile adds a CA bundle for its TLS. Credentials come from the
+	// docker config (or REGISTRY_AUTH_FILE), as for every OCI tool.
+	PlainHTTP bool   `yaml:"plainHTTP,omitempty" json:"plainHTTP,omitempty"`
+	CAFile    string `yaml:"caFile,omitempty" json:"caFile,omitempty"`
+}
+
+// OCI is how an oci:// registry is reached.
+func (r *Registry) OCI() ocireg.Options {
+	return ocireg.Options{PlainHTTP: r.PlainHTTP, CAFile: r.CAFile}
 }
 
 // Verifier returns the registry's key set, or nil when it has none.
@@ -204,7 +218,7 @@ func (c *Config) Add(r Registry) error {
 		return err
 	}
 	// Refuse now what no fetch could read (an unsupported scheme, say).
-	if _, err := transport.New(r.URL, "", 0, 0); err != nil {
+	if _, err := r.Transport("", 0, 0); err != nil {
 		return err
 	}
 	for _, k := range r.TrustedKeys() {
@@ -237,4 +251,15 @@ func (c *Config) Remove(name string) error {
 // writeAtomic writes a file via a temp file and rename.
 func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	return atomicfile.WriteFile(path, data, mode)
+}
+
+// Transport opens the registry's transport: token, when set, is its
+// bearer token; timeout bounds a request and stall a silence (0:
+// defaults).
+func (r *Registry) Transport(token string, timeout, stall time.Duration) (transport.Transport, error) {
+	l, err := location.Parse(r.URL)
+	if err != nil {
+		return nil, fmt.Errorf("registry URL %q: %w", r.URL, err)
+	}
+	return transport.Open(l, transport.Config{Token: token, Timeout: timeout, Stall: stall, OCI: r.OCI()})
 }

@@ -50,6 +50,12 @@ func VerifySite(ctx context.Context, loc string, verifier *sign.Verifier) (*Site
 	if err != nil {
 		return nil, err
 	}
+	return VerifySiteVia(ctx, tr, verifier)
+}
+
+// VerifySiteVia is VerifySite reading through tr (a transport opened
+// with options of its own: an oci:// registry's TLS or plain HTTP).
+func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (*SiteReport, error) {
 	var files atomic.Int64
 	open := func(ctx context.Context, p string) (*Response, error) {
 		files.Add(1)

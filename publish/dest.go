@@ -17,15 +17,31 @@ import (
 // DestOptions are every destination's option group; each provider reads
 // its own.
 type DestOptions struct {
-	S3 S3Options
+	S3  S3Options
+	OCI OCIOptions
 }
+
+// SitePublisher is a destination that is not a tree of files (an OCI
+// registry, whose model is repositories, manifests and tags): it reads
+// the site itself (src: a directory or a registry location) and keeps
+// publish's rules in its own terms: everything verified before it is
+// pushed, content before what references it, the root last, rollback
+// and immutability refusals.
+type SitePublisher interface {
+	PublishSite(ctx context.Context, src string, o Options) (*Result, error)
+	String() string
+}
+
+// PublisherOpener opens the publisher of a parsed destination.
+type PublisherOpener func(ctx context.Context, loc location.Location, o DestOptions) (SitePublisher, error)
 
 // Opener opens the target for a parsed destination.
 type Opener func(ctx context.Context, loc location.Location, o DestOptions) (Target, error)
 
 type destination struct {
-	open  Opener
-	usage string // the form of a location, for messages
+	open      Opener
+	publisher PublisherOpener // instead of open, for a SitePublisher
+	usage     string          // the form of a location, for messages
 }
 
 var (
@@ -39,7 +55,14 @@ var (
 func RegisterDestination(scheme, usage string, open Opener) {
 	destMu.Lock()
 	defer destMu.Unlock()
-	destinations[scheme] = destination{open, usage}
+	destinations[scheme] = destination{open: open, usage: usage}
+}
+
+// RegisterPublisher makes scheme publish through a SitePublisher.
+func RegisterPublisher(scheme, usage string, open PublisherOpener) {
+	destMu.Lock()
+	defer destMu.Unlock()
+	destinations[scheme] = destination{publisher: open, usage: usage}
 }
 
 func init() {
@@ -51,12 +74,23 @@ func init() {
 // Open returns the target for a destination: a directory path,
 // file:///PATH, or a URL of a registered scheme (s3://BUCKET/PREFIX).
 func Open(ctx context.Context, dest string, o DestOptions) (Target, error) {
+	d, loc, err := lookup(dest)
+	if err != nil {
+		return nil, err
+	}
+	if d.open == nil {
+		return nil, fmt.Errorf("%w: %s is not a tree of files", ErrDestination, dest)
+	}
+	return d.open(ctx, loc, o)
+}
+
+func lookup(dest string) (destination, location.Location, error) {
 	if dest == "" {
-		return nil, fmt.Errorf("%w: no destination given", ErrDestination)
+		return destination{}, location.Location{}, fmt.Errorf("%w: no destination given", ErrDestination)
 	}
 	loc, err := location.Parse(dest)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDestination, err)
+		return destination{}, loc, fmt.Errorf("%w: %v", ErrDestination, err)
 	}
 	destMu.RLock()
 	d, ok := destinations[loc.Scheme]
@@ -71,13 +105,26 @@ func Open(ctx context.Context, dest string, o DestOptions) (Target, error) {
 	if !ok {
 		sort.Strings(forms)
 		forms = append(forms, fileForm)
-		return nil, fmt.Errorf("%w: cannot publish to %q: give %s or a directory (for GitHub Pages, publish into the pages directory)", ErrDestination, dest, strings.Join(forms, ", "))
+		return d, loc, fmt.Errorf("%w: cannot publish to %q: give %s or a directory (for GitHub Pages, publish into the pages directory)", ErrDestination, dest, strings.Join(forms, ", "))
 	}
-	return d.open(ctx, loc, o)
+	return d, loc, nil
 }
 
-// To publishes the site in dir to dest (see Open).
+// To publishes the site in dir to dest (see Open). A destination that is
+// a SitePublisher reads the site itself: dir may then also be a registry
+// location (oci://… to promote from one OCI registry to another).
 func To(ctx context.Context, dir, dest string, do DestOptions, o Options) (*Result, error) {
+	d, loc, err := lookup(dest)
+	if err != nil {
+		return nil, err
+	}
+	if d.publisher != nil {
+		p, err := d.publisher(ctx, loc, do)
+		if err != nil {
+			return nil, err
+		}
+		return p.PublishSite(ctx, dir, o)
+	}
 	t, err := Open(ctx, dest, do)
 	if err != nil {
 		return nil, err

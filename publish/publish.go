@@ -128,6 +128,9 @@ type Result struct {
 	// buckets, shards) that index.json does not reference, which are
 	// never uploaded: the leftovers of a killed in-place build, say.
 	Skipped []string `json:"skipped"`
+	// Releases is what an OCI publish did per release (nil for trees of
+	// files).
+	Releases *ReleaseCounts `json:"releases,omitempty"`
 }
 
 type localFile struct {
@@ -394,7 +397,7 @@ func onlyReferenced(local []localFile, refs *references) (keep []localFile, skip
 // look broken), the same serial with other content (two builds diverged:
 // one was not built from the other), or fewer releases (a build that lost
 // published versions, e.g. from a shallow clone without --previous).
-func checkNewer(root *index.Root, rootData []byte, live *index.Root, liveData []byte, t Target) error {
+func checkNewer(root *index.Root, rootData []byte, live *index.Root, liveData []byte, t fmt.Stringer) error {
 	switch {
 	case root.Serial < live.Serial:
 		return fmt.Errorf("%w: the site's index serial %d is lower than the serial %d live on %s (built from commit %s); rebuild from the current commit with --previous pointing at the published registry, or pass --force to roll back on purpose (clients that saw serial %d will refuse the older index)", ErrRollback, root.Serial, live.Serial, t, short(live.Source.Commit), live.Serial)

@@ -465,8 +465,8 @@ func TestOpen(t *testing.T) {
 		{"s3://b/a/../c", "", "segment"},
 		{"s3://b//c", "", "segment"},
 		{"s3://user@b/c", "", "not an s3://BUCKET/PREFIX URL"},
-		{"https://example.com/site", "", "give s3://BUCKET/PREFIX"},
-		{"gs://bucket", "", "give s3://BUCKET/PREFIX"},
+		{"https://example.com/site", "", "give oci://REGISTRY/BASE, s3://BUCKET/PREFIX"},
+		{"gs://bucket", "", "give oci://REGISTRY/BASE, s3://BUCKET/PREFIX"},
 		{"file://host/x", "", "not a file:///PATH URL"},
 		{"", "", "no destination"},
 	} {

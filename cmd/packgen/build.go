@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/transport"
 
 	"github.com/packgen/packgen/build"
@@ -37,6 +38,7 @@ type buildCmdOptions struct {
 	expires time.Duration
 
 	previousKeys     []string
+	oci              ociFlags // how an oci:// --previous is reached
 	previousOptional bool
 	refresh          bool
 	expiresAt        time.Time
@@ -86,6 +88,7 @@ packgen again returns at once. --force goes through every step anyway.`,
 	f.StringVar(&o.Since, "since", "", "with --history: start the history at this commit (branch, tag or hash; older commits are not read)")
 	f.StringVarP(&o.Out, "out", "d", "site", "output directory (a previous build there is reused; --dest also works)")
 	f.StringVar(&o.Previous, "previous", "", "reuse this previous build instead of the one in --out")
+	o.oci.add(c)
 	f.BoolVar(&o.previousOptional, "previous-optional", false, "with --previous: a location without index.json is a first build (default: an error, so a mistyped URL cannot start the registry afresh)")
 	f.BoolVar(&o.refresh, "refresh", false, "date the index now instead of at the commit: re-signs index.json with a new serial and expiry (a scheduled job keeps a quiet registry from expiring)")
 	f.StringArrayVar(&o.previousKeys, "previous-key", nil, "public key the previous build may be signed with besides --key's (an old key during a rotation); repeatable")
@@ -104,6 +107,9 @@ packgen again returns at once. --force goes through every step anyway.`,
 
 func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	var err error
+	if o.PreviousOCI, err = o.oci.options(); err != nil {
+		return err
+	}
 	o.ExpiresIn = o.expires
 	if o.expires <= 0 {
 		return usageErr("--expires must be positive")
@@ -430,7 +436,11 @@ func checkBuildInputs(ctx context.Context, o *buildCmdOptions) error {
 		}
 	}
 	if o.Previous != "" && !o.previousOptional {
-		tr, err := transport.New(o.Previous, "", time.Minute, 30*time.Second)
+		l, err := location.Parse(o.Previous)
+		if err != nil {
+			return usageErr("--previous: %v", err)
+		}
+		tr, err := transport.Open(l, transport.Config{Timeout: time.Minute, Stall: 30 * time.Second, OCI: o.PreviousOCI})
 		if err != nil {
 			return usageErr("--previous: %v", err)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,19 +15,26 @@ import (
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 
+	"github.com/packgen/packgen/internal/location"
+	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/publish"
+	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
+	"oras.land/oras-go/v2/registry/remote"
 )
 
 func init() { register(newPublishCmd) }
 
 func newPublishCmd(g *globalOptions) *cobra.Command {
 	var s3o publish.S3Options
+	var oci ociFlags
+	var keyRef string
 	var o publish.Options
 	var output string
 	c := &cobra.Command{
-		Use:   "publish DIR s3://BUCKET/PREFIX | file:///PATH | PATH",
-		Short: "Upload a built site to S3-compatible object storage or a directory",
+		Use:   "publish SITE s3://BUCKET/PREFIX | oci://REGISTRY/BASE | file:///PATH | PATH",
+		Short: "Upload a built site to S3-compatible object storage, an OCI registry or a directory",
 		Long: `Publish uploads the site built in DIR so that readers never see an index
 pointing at something missing: archives, signatures, buckets and shards
 first (in parallel), then the catalogue pages, then index.json's
@@ -53,12 +61,28 @@ S3: any S3-compatible store (AWS S3, MinIO, Ceph, R2, GCS interop).
 Credentials come from the standard AWS environment variables and files
 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE,
 AWS_REGION); the endpoint from --endpoint or AWS_ENDPOINT_URL. Path-style
-addressing is the default with a custom endpoint.`,
+addressing is the default with a custom endpoint.
+
+OCI (oci://REGISTRY/BASE: Harbor, ECR, GHCR, any OCI registry): every
+release becomes REGISTRY/BASE/spectro-packs/archive/NAME:VERSION in the
+shape ORAS v1.0.0 pushes and Palette reads (the archive's bytes as the one
+layer), signed with cosign's layout in REGISTRY/BASE/packgen/signatures
+when --key gives the registry's private key; the packgen index goes to
+REGISTRY/BASE/packgen/index, its root last, so packgen clients read the
+registry with every check of a static site (packgen registry add NAME
+oci://REGISTRY/BASE --key registry.pub). A tag that already names another
+manifest is refused (bump the version), never overwritten. SITE may also
+be oci://OTHER/BASE: releases are copied byte for byte (promotion).
+Credentials: --username with the password in PACKGEN_OCI_PASSWORD, else
+REGISTRY_AUTH_FILE or the docker config (docker login, credential
+helpers).`,
 		Example: `  packgen publish site s3://packs-bucket/registry
   packgen publish site s3://packs/registry --endpoint http://127.0.0.1:9000 --dry-run
   AWS_ENDPOINT_URL=https://ACCOUNT.r2.cloudflarestorage.com packgen publish site s3://packs --region auto
   packgen publish site /var/www/packs --prune -o json
-  packgen publish site gh-pages/registry`,
+  packgen publish site gh-pages/registry
+  packgen publish site oci://harbor.acme.example/packs --key registry.key
+  packgen publish oci://dev.example/packs oci://prod.example/packs --key registry.key`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
@@ -84,8 +108,21 @@ addressing is the default with a custom endpoint.`,
 			if warn != "" && output == "text" {
 				g.logf("warning: %s\n", warn)
 			}
-			res, err := publish.To(cmd.Context(), args[0], args[1], publish.DestOptions{S3: s3o}, o)
+			do := publish.DestOptions{S3: s3o}
+			if strings.HasPrefix(args[1], "oci://") {
+				if do.OCI, err = ociDestOptions(cmd.Context(), g, oci, keyRef); err != nil {
+					return err
+				}
+			}
+			res, err := publish.To(cmd.Context(), args[0], args[1], do, o)
 			bar.done()
+			if err != nil && errors.Is(err, publish.ErrImmutable) && res != nil && res.Releases != nil && output == "json" {
+				// The refusals are the answer: the document lists them, the
+				// error says what to do.
+				if werr := writeJSON(g, res); werr != nil {
+					return werr
+				}
+			}
 			if err != nil {
 				return publishErr(err)
 			}
@@ -112,6 +149,14 @@ addressing is the default with a custom endpoint.`,
 			if o.DryRun {
 				verb = "dry run:"
 			}
+			if rc := res.Releases; rc != nil {
+				pushed := "pushed"
+				if o.DryRun {
+					pushed = "to push"
+				}
+				fmt.Fprintf(g.stdout, "%s %s to %s: %d release(s) %s, %d already there, %d refused, %d signature(s) pushed (serial %d)\n", verb, args[0], res.Target, len(rc.Pushed), pushed, rc.Present, len(rc.Refused), rc.Signed, res.Serial)
+				return nil
+			}
 			from := "empty"
 			if res.RemoteSerial != 0 {
 				from = fmt.Sprint(res.RemoteSerial)
@@ -132,6 +177,8 @@ addressing is the default with a custom endpoint.`,
 	f.BoolVar(&o.Prune, "prune", false, "delete remote files the site no longer has (never releases)")
 	f.BoolVar(&o.Force, "force", false, "publish over a newer or diverged remote index (rollback on purpose)")
 	f.IntVar(&o.Jobs, "jobs", publish.DefaultJobs, "parallel uploads")
+	f.StringVar(&keyRef, "key", "", "oci://: the registry's private key, to cosign-sign each release (file or env://VAR)")
+	oci.add(c)
 	outputFlag(c, &output, "text", "json")
 	return c
 }
@@ -203,6 +250,29 @@ func checkSiteExpiry(dir string) (string, error) {
 		return "", badErr(fmt.Errorf("%w: %s/index.json expired at %s (%s ago): clients refuse it; rebuild with `packgen build --refresh` before publishing", errExpired, dir, root.Expires.UTC().Format(time.RFC3339), roundDur(time.Since(root.Expires))))
 	}
 	return expiryWarning(root.Expires), nil
+}
+
+// ociDestOptions opens OCI repositories with the command's options and
+// loads the signing key.
+func ociDestOptions(ctx context.Context, g *globalOptions, f ociFlags, keyRef string) (publish.OCIOptions, error) {
+	o, err := f.options()
+	if err != nil {
+		return publish.OCIOptions{}, err
+	}
+	do := publish.OCIOptions{
+		Repos: func(ref string) (*remote.Repository, error) { return ocireg.Repository(ctx, ref, o) },
+		Source: func(loc location.Location) (transport.Transport, error) {
+			return transport.Open(loc, transport.Config{Timeout: 30 * time.Minute, OCI: o})
+		},
+	}
+	if keyRef != "" {
+		s, err := sign.LoadSignerRef(keyRef, passFunc(g))
+		if err != nil {
+			return do, usageErr("--key: %v", err)
+		}
+		do.Signer = s
+	}
+	return do, nil
 }
 
 func publishErr(err error) error {

@@ -146,7 +146,7 @@ func testPublishCommand(t *testing.T, f *publishFixture) {
 		{"rollback", []string{f.site1, dest}, 1, "lower than the serial"},
 		{"not a site", []string{t.TempDir(), dest}, 1, "run `packgen build"},
 		{"bad url", []string{f.site2, "s3:///x"}, 2, "not an s3://BUCKET/PREFIX URL"},
-		{"other scheme", []string{f.site2, "https://example.com/x"}, 2, "give s3://BUCKET/PREFIX"},
+		{"other scheme", []string{f.site2, "https://example.com/x"}, 2, "give oci://REGISTRY/BASE, s3://BUCKET/PREFIX"},
 		{"bad endpoint", []string{f.site2, dest, "--endpoint", "127.0.0.1:1"}, 2, "not an http(s):// URL"},
 		{"missing bucket", []string{f.site2, "s3://nope/x"}, 3, `bucket "nope" does not exist`},
 		{"args", []string{f.site2}, 2, "accepts 2 arg"},
@@ -183,6 +183,7 @@ func TestPublish(t *testing.T) {
 	f := newPublishFixture(t, bin)
 	t.Run("Command", func(t *testing.T) { testPublishCommand(t, f) })
 	t.Run("CrashSafety", func(t *testing.T) { testCrashSafety(t, bin, f) })
+	t.Run("OCICrashSafety", func(t *testing.T) { testOCICrashSafety(t, bin, f) })
 	t.Run("READMEGitOps", func(t *testing.T) { testREADMEGitOps(t, bin) })
 	t.Run("Action", func(t *testing.T) { testAction(t, bin) })
 }

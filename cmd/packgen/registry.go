@@ -60,7 +60,7 @@ func newRegistryCmd(g *globalOptions) *cobra.Command {
 		Use:   "registry",
 		Short: "Manage the registries packgen fetches from",
 		Long: `Registries are kept in $XDG_CONFIG_HOME/packgen/registries.yaml (or --config).
-Each has a URL (https://, http://, file:// or a directory) and the public
+Each has a URL (https://, http://, oci://, file:// or a directory) and the public
 keys that may sign it, given out of band by the registry's owner.`,
 		Example: `  packgen registry add acme https://packs.acme.example --key acme.pub
   packgen registry add acme https://packs.acme.example --key old.pub --key new.pub   # during key rotation
@@ -68,13 +68,15 @@ keys that may sign it, given out of band by the registry's owner.`,
   packgen registry remove acme`,
 	}
 	var keys []string
-	var tokenEnv, signedName string
+	var tokenEnv, signedName, caFile string
+	var plainHTTP bool
 	add := &cobra.Command{
 		Use:   "add NAME URL",
 		Short: "Add (or replace) a registry",
 		Example: `  packgen registry add acme https://packs.acme.example --key acme.pub
   packgen registry add private https://packs.internal --key k.pub --token-env PACKS_TOKEN
-  packgen registry add local ./site --key packgen.pub`,
+  packgen registry add local ./site --key packgen.pub
+  packgen registry add harbor oci://harbor.acme.example/packs --key k.pub`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := client.LoadConfig(g.configPath()) // created when missing
@@ -85,7 +87,7 @@ keys that may sign it, given out of band by the registry's owner.`,
 			if err != nil {
 				return err
 			}
-			r := client.Registry{Name: args[0], URL: loc, TokenEnv: tokenEnv}
+			r := client.Registry{Name: args[0], URL: loc, TokenEnv: tokenEnv, PlainHTTP: plainHTTP, CAFile: caFile}
 			for _, k := range keys {
 				data, err := readFile(k)
 				if err != nil {
@@ -134,6 +136,8 @@ keys that may sign it, given out of band by the registry's owner.`,
 	}
 	add.Flags().StringArrayVar(&keys, "key", nil, "public key PEM file (repeat for key rotation)")
 	add.Flags().StringVar(&tokenEnv, "token-env", "", "environment variable holding a bearer token")
+	add.Flags().BoolVar(&plainHTTP, "plain-http", false, "oci:// on a loopback host: talk plain HTTP")
+	add.Flags().StringVar(&caFile, "ca-file", "", "oci://: a PEM bundle of CAs trusted for the registry's TLS")
 	add.Flags().StringVar(&signedName, "signed-name", "", "the registry's own name in its signed index.json (default: read from it now)")
 
 	var output string

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/transport"
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/rebuild"
@@ -25,6 +27,7 @@ const maxSignatureFile = 1 << 20
 func newVerifyCmd(g *globalOptions) *cobra.Command {
 	var keys []string
 	var sigFile, site, output, repo string
+	var oci ociFlags
 	var insecure bool
 	c := &cobra.Command{
 		Use:   "verify [ARCHIVE] --key pub.pem",
@@ -73,7 +76,19 @@ Exits 1 when anything does not verify.`,
 					}
 					g.logf("WARNING: --insecure-skip-verify: checking digests only, not signatures\n")
 				}
-				rep, err := client.VerifySite(cmd.Context(), site, v)
+				oo, err := oci.options()
+				if err != nil {
+					return err
+				}
+				l, err := location.Parse(site)
+				if err != nil {
+					return usageErr("--site: %v", err)
+				}
+				tr, err := transport.Open(l, transport.Config{OCI: oo})
+				if err != nil {
+					return usageErr("--site: %v", err)
+				}
+				rep, err := client.VerifySiteVia(cmd.Context(), tr, v)
 				if err != nil {
 					return clientErr(err)
 				}
@@ -183,7 +198,8 @@ Exits 1 when anything does not verify.`,
 	}
 	c.Flags().StringArrayVar(&keys, "key", nil, "public key PEM (repeat to accept any of several)")
 	c.Flags().StringVar(&sigFile, "signature", "", "signature file: .sig or .sigstore.json (default ARCHIVE.sig)")
-	c.Flags().StringVar(&site, "site", "", "verify a whole registry site (directory or URL)")
+	c.Flags().StringVar(&site, "site", "", "verify a whole registry site (directory or URL, oci://REGISTRY/BASE included)")
+	oci.add(c)
 	c.Flags().StringVar(&repo, "repo", "", "with --site: also prove every archive is exactly its git tree (compare by blob ID, rebuild byte for byte)")
 	c.Flags().BoolVar(&insecure, "insecure-skip-verify", false, "DANGEROUS: with --site and no --key, check digests only, not signatures")
 	outputFlag(c, &output, "text", "json")

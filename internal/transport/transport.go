@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/textsafe"
 )
@@ -96,6 +97,9 @@ type Config struct {
 	Token   string        // bearer token (else ~/.netrc credentials)
 	Timeout time.Duration // a whole request (0: 5 minutes)
 	Stall   time.Duration // a silence (0: DefaultStallTimeout)
+	// OCI is how an oci:// source reaches its registry (TLS, plain HTTP
+	// on loopback, credentials beside the docker config's).
+	OCI ocireg.Options
 }
 
 // Opener opens a transport for a parsed location.

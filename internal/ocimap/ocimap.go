@@ -1,0 +1,334 @@
+// Package ocimap is the one mapping between a packgen registry site and an
+// OCI registry, shared by the writer (publish's oci destination) and the
+// reader (the oci transport), so both sides agree by construction:
+//
+//   - a release is REGISTRY/BASE/spectro-packs/archive/NAME:TAG, the
+//     manifest ORAS v1.0.0 writes for `oras push REF NAME-VERSION.tar.gz`
+//     (what Palette reads), its one layer the site's archive byte for
+//     byte;
+//   - its cosign signature is in REGISTRY/BASE/packgen/signatures, tag
+//     sha256-HEX.sig (cosign's COSIGN_REPOSITORY layout);
+//   - the packgen index is in REGISTRY/BASE/packgen/index: tag "root" is
+//     a manifest whose layers are index.json and its signatures (titled
+//     by their site paths); buckets and shards are blobs of that
+//     repository named by their SHA-256 (the site path holds it); an
+//     archive's .sig and .sigstore.json are the layers of the manifest
+//     tagged SigTag(archive path).
+//
+// See docs/FORMAT.md, "OCI registries".
+package ocimap
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/content/memory"
+
+	"github.com/packgen/packgen/index"
+)
+
+// Repositories below BASE.
+const (
+	ArchiveRepo   = "spectro-packs/archive"
+	IndexRepo     = "packgen/index"
+	SignatureRepo = "packgen/signatures"
+)
+
+// Tags and annotations of the packgen index repository.
+const (
+	RootTag = "root"
+	// MetaTagPrefix + serial tags the manifest that references every
+	// bucket and shard of one generation, so registry garbage collection
+	// keeps them.
+	MetaTagPrefix = "meta-"
+	// SigTagPrefix + hex(sha256(archive site path)) tags a release's
+	// archive signatures.
+	SigTagPrefix = "sig-"
+	// AnnotationMeta on the root manifest names its meta manifest.
+	AnnotationMeta   = "dev.packgen.meta"
+	AnnotationSerial = "dev.packgen.serial"
+	// AnnotationCosignKey on the root manifest is the ID of the key whose
+	// cosign signatures the releases carry: a publish with another key
+	// (a rotation) signs every release again.
+	AnnotationCosignKey = "dev.packgen.cosign-key"
+)
+
+// Media types.
+const (
+	// LayerMediaType is what ORAS v1.0.0 writes for a file (though the
+	// content is gzip) and Palette expects.
+	LayerMediaType = "application/vnd.oci.image.layer.v1.tar"
+	// FileMediaType is a packgen metadata file (index.json, a bucket, a
+	// shard, a signature) as a layer of the index repository.
+	FileMediaType = "application/vnd.packgen.file.v1"
+	// IndexArtifactType is the config media type of the index
+	// repository's manifests.
+	IndexArtifactType = "application/vnd.packgen.index.v1+json"
+)
+
+// ErrBadName marks a registry location, pack or version that cannot be
+// named in an OCI registry.
+var ErrBadName = errors.New("not a valid OCI name")
+
+// Location is a parsed oci://REGISTRY/BASE.
+type Location struct {
+	Registry string // host[:port]
+	Base     string // path prefix, may be empty
+}
+
+// repoPath is the distribution spec's repository name grammar.
+var repoPath = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
+
+// ParseLocation parses "oci://REGISTRY/BASE" (BASE optional).
+func ParseLocation(raw string) (Location, error) {
+	rest, ok := strings.CutPrefix(raw, "oci://")
+	if !ok {
+		return Location{}, fmt.Errorf("%w: %q: expected oci://REGISTRY/BASE", ErrBadName, raw)
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	host, base, _ := strings.Cut(rest, "/")
+	if host == "" || strings.ContainsAny(host, "@?#") {
+		return Location{}, fmt.Errorf("%w: %q: expected oci://REGISTRY/BASE (REGISTRY is host[:port])", ErrBadName, raw)
+	}
+	if base != "" && !repoPath.MatchString(base) {
+		return Location{}, fmt.Errorf("%w: %q: the path %q is not a valid repository prefix (lowercase letters, digits, '.', '_', '-', separated by '/')", ErrBadName, raw, base)
+	}
+	return Location{Registry: host, Base: base}, nil
+}
+
+func (l Location) String() string {
+	if l.Base == "" {
+		return "oci://" + l.Registry
+	}
+	return "oci://" + l.Registry + "/" + l.Base
+}
+
+// Repo is the repository name (below the registry) of a path below BASE.
+func (l Location) Repo(p string) string {
+	if l.Base == "" {
+		return p
+	}
+	return l.Base + "/" + p
+}
+
+// Ref is REGISTRY/REPO, a reference without tag or digest.
+func (l Location) Ref(repo string) string { return l.Registry + "/" + repo }
+
+// PackRepo is the repository of a pack's releases.
+func (l Location) PackRepo(name string) string { return l.Repo(ArchiveRepo + "/" + name) }
+
+var tagRe = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+
+// Tag is the tag of a version: the version itself, with '+' (not allowed
+// in a tag) written '_' as Helm does for charts.
+func Tag(version string) (string, error) {
+	t := strings.ReplaceAll(version, "+", "_")
+	if !tagRe.MatchString(t) {
+		return "", fmt.Errorf("%w: version %q cannot be an OCI tag", ErrBadName, version)
+	}
+	return t, nil
+}
+
+// SigTag is the tag, in the index repository, of the manifest holding an
+// archive's signature files: derived from the archive's site path so a
+// reader finds it from the path alone.
+func SigTag(archivePath string) string {
+	s := sha256.Sum256([]byte(archivePath))
+	return SigTagPrefix + hex.EncodeToString(s[:])
+}
+
+// CosignTag is the tag of a manifest's cosign signature in the signature
+// repository.
+func CosignTag(manifest digest.Digest) string {
+	return strings.Replace(manifest.String(), ":", "-", 1) + ".sig"
+}
+
+// ArchiveTitle is the layer title of a release: the bare file name, as
+// the vendor's `oras push REF NAME-VERSION.tar.gz` writes it.
+func ArchiveTitle(name, version string) string { return name + "-" + version + ".tar.gz" }
+
+// Packed is a manifest built in memory with its config blob.
+type Packed struct {
+	Desc     ocispec.Descriptor
+	Manifest []byte
+	Config   ocispec.Descriptor
+	ConfigB  []byte
+	Layers   []ocispec.Descriptor
+}
+
+// ArchiveManifest builds the manifest ORAS v1.0.0 writes for one file
+// (PackManifestVersion1_0: config application/vnd.unknown.config.v1+json
+// holding "{}", one layer) for the archive of sha256 hex sum and size,
+// titled title, created at created (the release's commit time: the same
+// release always gives the same manifest).
+func ArchiveManifest(sum string, size int64, title string, created time.Time) (*Packed, error) {
+	layer := ocispec.Descriptor{
+		MediaType:   LayerMediaType,
+		Digest:      digest.NewDigestFromEncoded(digest.SHA256, sum),
+		Size:        size,
+		Annotations: map[string]string{ocispec.AnnotationTitle: title},
+	}
+	return pack(oras.PackManifestVersion1_0, "", []ocispec.Descriptor{layer}, map[string]string{
+		ocispec.AnnotationCreated: created.UTC().Format(time.RFC3339),
+	})
+}
+
+// BaseManifest is the empty artifact pushed to the base repository
+// (REGISTRY/BASE/spectro-packs/archive), as the vendor's Harbor guide
+// does: Palette expects that namespace to exist. Its created time is
+// fixed so it is pushed once.
+func BaseManifest() (*Packed, error) {
+	return pack(oras.PackManifestVersion1_0, "", nil, map[string]string{
+		ocispec.AnnotationCreated: "1970-01-01T00:00:00Z",
+	})
+}
+
+// FilesManifest is a manifest of the index repository whose layers are
+// site files, each titled by its path; annotations go on the manifest.
+func FilesManifest(files []ocispec.Descriptor, annotations map[string]string) (*Packed, error) {
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[ocispec.AnnotationCreated] = "1970-01-01T00:00:00Z"
+	return pack(oras.PackManifestVersion1_1, IndexArtifactType, files, annotations)
+}
+
+// File is the descriptor of a site file as a layer.
+func File(p string, data []byte) ocispec.Descriptor {
+	d := content.NewDescriptorFromBytes(FileMediaType, data)
+	d.Annotations = map[string]string{ocispec.AnnotationTitle: p}
+	return d
+}
+
+// FileRef is the descriptor of a site file known by digest and size.
+func FileRef(p, sum string, size int64) ocispec.Descriptor {
+	return ocispec.Descriptor{MediaType: FileMediaType, Digest: digest.NewDigestFromEncoded(digest.SHA256, sum), Size: size, Annotations: map[string]string{ocispec.AnnotationTitle: p}}
+}
+
+func pack(v oras.PackManifestVersion, artifactType string, layers []ocispec.Descriptor, ann map[string]string) (*Packed, error) {
+	return packWith(v, artifactType, layers, ann, nil, nil)
+}
+
+// packWith is pack with a config of the caller's (config, data), not the
+// empty one.
+func packWith(v oras.PackManifestVersion, artifactType string, layers []ocispec.Descriptor, ann map[string]string, config *ocispec.Descriptor, data []byte) (*Packed, error) {
+	ctx := context.Background()
+	store := memory.New()
+	desc, err := oras.PackManifest(ctx, store, v, artifactType, oras.PackManifestOptions{Layers: layers, ManifestAnnotations: ann, ConfigDescriptor: config})
+	if err != nil {
+		return nil, err
+	}
+	m, err := content.FetchAll(ctx, store, desc)
+	if err != nil {
+		return nil, err
+	}
+	p := &Packed{Desc: desc, Manifest: m, ConfigB: data}
+	var mf ocispec.Manifest
+	if err := json.Unmarshal(m, &mf); err != nil {
+		return nil, err
+	}
+	p.Config, p.Layers = mf.Config, mf.Layers
+	if p.ConfigB != nil {
+		return p, nil
+	}
+	if p.ConfigB, err = content.FetchAll(ctx, store, mf.Config); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Cosign's names for a container image signature (the "simple signing"
+// layout `cosign sign --key` writes and `cosign verify --key` reads).
+const (
+	CosignPayloadMediaType    = "application/vnd.dev.cosign.simplesigning.v1+json"
+	CosignSignatureAnnotation = "dev.cosignproject.cosign/signature"
+)
+
+// CosignManifest is the signature manifest cosign writes: one layer, the
+// simple-signing payload, carrying the base64 signature in an
+// annotation; the config is the image config cosign's library writes for
+// it (the payload as the one layer's diff ID).
+func CosignManifest(payload []byte, sigB64 string) (*Packed, error) {
+	return CosignAppend(nil, payload, sigB64)
+}
+
+// CosignAppend is CosignManifest keeping the signature layers of an
+// existing signature manifest before the new one, as `cosign sign` does
+// when an image is signed again (a key rotation: both keys verify).
+func CosignAppend(layers []ocispec.Descriptor, payload []byte, sigB64 string) (*Packed, error) {
+	layer := content.NewDescriptorFromBytes(CosignPayloadMediaType, payload)
+	layer.Annotations = map[string]string{CosignSignatureAnnotation: sigB64}
+	layers = append(append([]ocispec.Descriptor(nil), layers...), layer)
+	var diffIDs []digest.Digest
+	for _, l := range layers {
+		diffIDs = append(diffIDs, l.Digest)
+	}
+	cfg, err := json.Marshal(ocispec.Image{
+		Config: ocispec.ImageConfig{},
+		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: diffIDs},
+	})
+	if err != nil {
+		return nil, err
+	}
+	cd := content.NewDescriptorFromBytes(ocispec.MediaTypeImageConfig, cfg)
+	return packWith(oras.PackManifestVersion1_0, "", layers, map[string]string{ocispec.AnnotationCreated: "1970-01-01T00:00:00Z"}, &cd, cfg)
+}
+
+// Blob is where a site path lives in the registry.
+type Blob int
+
+// Kinds of site paths.
+const (
+	Unmapped    Blob = iota
+	RootFile         // a layer of the root manifest
+	Addressed        // a blob of the index repository named by its SHA-256
+	Archive          // the layer of a release manifest
+	ArchiveSigs      // a layer of the manifest tagged SigTag(archive)
+)
+
+// Where tells where a site path is kept; sum is the SHA-256 of an
+// Addressed path, name and version those of an archive or its
+// signatures, archive the archive's path for its signatures.
+func Where(p string) (kind Blob, sum, name, version, archive string) {
+	switch k := index.KindOf(p); k {
+	case index.KindRoot, index.KindRootSignature, index.KindDigestSig:
+		return RootFile, "", "", "", ""
+	case index.KindBucket, index.KindShard:
+		base := path.Base(p)
+		sha := strings.TrimSuffix(base, ".json")
+		if _, err := hex.DecodeString(sha); err == nil && len(sha) == 64 && sha == strings.ToLower(sha) && sha+".json" == base {
+			return Addressed, sha, "", "", ""
+		}
+	case index.KindArchive, index.KindArchiveSig:
+		parts := strings.Split(p, "/") // packs/NAME/VERSION/FILE
+		if len(parts) != 4 {
+			return Unmapped, "", "", "", ""
+		}
+		a := index.ArchivePath(parts[1], parts[2])
+		if k == index.KindArchive {
+			if p != a {
+				return Unmapped, "", "", "", ""
+			}
+			return Archive, "", parts[1], parts[2], a
+		}
+		if strings.HasPrefix(p, a) {
+			return ArchiveSigs, "", parts[1], parts[2], a
+		}
+	}
+	return Unmapped, "", "", "", ""
+}
+
+// Title is a layer's title annotation.
+func Title(d ocispec.Descriptor) string { return d.Annotations[ocispec.AnnotationTitle] }

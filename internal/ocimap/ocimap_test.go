@@ -1,0 +1,94 @@
+package ocimap
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestArchiveManifestIsORAS100 reproduces, byte for byte, the manifest
+// ORAS v1.0.0 wrote for `oras push --annotation
+// org.opencontainers.image.created=2024-01-02T03:04:05Z
+// hello-1.0.0.tar.gz` (../shared/reference/oras-1.0.0), from the layer's
+// digest and size and the created time alone.
+func TestArchiveManifestIsORAS100(t *testing.T) {
+	const want = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.unknown.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:0ae16ac9dc6ef133f8eb21c956289d3bba03dc11030063b000f14f9d767d4431","size":353,"annotations":{"org.opencontainers.image.title":"hello-1.0.0.tar.gz"}}],"annotations":{"org.opencontainers.image.created":"2024-01-02T03:04:05Z"}}`
+	const wantDigest = "sha256:9877ac504315a99ffbea15740fca2f2d7c9343b0488c59d1e2f29777e14a322d"
+	// The reference file, when the shared checkout is there, is the
+	// authority; the constant keeps the test meaningful without it.
+	if ref, err := os.ReadFile("../../../shared/reference/oras-1.0.0/manifest.json"); err == nil && string(ref) != want {
+		t.Fatalf("the reference manifest changed:\n%s", ref)
+	}
+	created := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	p, err := ArchiveManifest("0ae16ac9dc6ef133f8eb21c956289d3bba03dc11030063b000f14f9d767d4431", 353, ArchiveTitle("hello", "1.0.0"), created.In(time.FixedZone("x", 3600)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(p.Manifest) != want {
+		t.Fatalf("manifest differs from ORAS v1.0.0's:\n got %s\nwant %s", p.Manifest, want)
+	}
+	if p.Desc.Digest.String() != wantDigest || p.Desc.Size != int64(len(want)) {
+		t.Fatalf("descriptor %s %d, want %s %d", p.Desc.Digest, p.Desc.Size, wantDigest, len(want))
+	}
+	if string(p.ConfigB) != "{}" {
+		t.Fatalf("config blob %q, want {}", p.ConfigB)
+	}
+}
+
+func TestParseLocation(t *testing.T) {
+	for _, tc := range []struct {
+		in, reg, base, err string
+	}{
+		{"oci://127.0.0.1:5000/acme/packs", "127.0.0.1:5000", "acme/packs", ""},
+		{"oci://ghcr.io", "ghcr.io", "", ""},
+		{"oci://harbor.example/proj/", "harbor.example", "proj", ""},
+		{"oci://harbor.example/Proj", "", "", "not a valid repository prefix"},
+		{"oci:///x", "", "", "expected oci://REGISTRY/BASE"},
+		{"https://x/y", "", "", "expected oci://"},
+		{"oci://h/a//b", "", "", "not a valid repository prefix"},
+	} {
+		l, err := ParseLocation(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: error %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || l.Registry != tc.reg || l.Base != tc.base {
+			t.Errorf("%s: %+v %v", tc.in, l, err)
+		}
+	}
+}
+
+func TestTagAndWhere(t *testing.T) {
+	for v, want := range map[string]string{"1.2.3": "1.2.3", "v1.0": "v1.0", "1.0.0+build.1": "1.0.0_build.1", "0.30.0-5.5.2026": "0.30.0-5.5.2026"} {
+		if got, err := Tag(v); err != nil || got != want {
+			t.Errorf("Tag(%q) = %q, %v", v, got, err)
+		}
+	}
+	if _, err := Tag(strings.Repeat("1", 129)); err == nil {
+		t.Error("a 129-character tag was accepted")
+	}
+	sha := strings.Repeat("ab", 32)
+	for p, want := range map[string]Blob{
+		"index.json": RootFile, "index.json.sig": RootFile, "signatures/" + sha + ".sig": RootFile,
+		"index/" + sha + ".json": Addressed, "packs/calico/shards/" + sha + ".json": Addressed,
+		"packs/calico/3.27.0/calico-3.27.0.tar.gz":     Archive,
+		"packs/calico/3.27.0/calico-3.27.0.tar.gz.sig": ArchiveSigs,
+		"packs/calico/index.json":                      Unmapped, "index.html": Unmapped, "index/short.json": Unmapped,
+	} {
+		if got, _, _, _, _ := Where(p); got != want {
+			t.Errorf("Where(%q) = %d, want %d", p, got, want)
+		}
+	}
+	if _, s, _, _, _ := Where("index/" + sha + ".json"); s != sha {
+		t.Errorf("digest of a bucket path: %q", s)
+	}
+	var m map[string]any
+	b, _ := BaseManifest()
+	if err := json.Unmarshal(b.Manifest, &m); err != nil || m["layers"] == nil {
+		t.Errorf("base manifest %s: %v", b.Manifest, err)
+	}
+}

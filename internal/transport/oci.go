@@ -1,0 +1,240 @@
+package transport
+
+// The oci source: a registry site read from an OCI registry that packgen
+// published to (oci://REGISTRY/BASE). Site paths map to registry objects
+// as internal/ocimap says; the walker then checks everything as it does
+// for a static site (the root's signature, every file against its
+// parent's digest), so this file only has to find the bytes, and it
+// refuses bytes that do not match the descriptor the registry itself
+// gave (ErrWrongBytes), naming the reference.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/location"
+	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/ocireg"
+)
+
+// ErrWrongBytes marks a registry that sent content other than the digest
+// it named (a broken or hostile registry or proxy).
+var ErrWrongBytes = errors.New("the registry sent content that does not match its digest")
+
+// maxOCIManifest bounds a manifest read (distribution's own limit is 4 MiB).
+const maxOCIManifest = 4 << 20
+
+func init() { Register("oci", openOCI) }
+
+func openOCI(l location.Location, c Config) (Transport, error) {
+	loc, err := ocimap.ParseLocation(l.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("registry URL %q: %w", l.Raw, err)
+	}
+	t := &ociTransport{loc: loc, opts: c.OCI}
+	if t.opts.Password == "" && c.Token != "" && t.opts.Username != "" {
+		t.opts.Password = c.Token
+	}
+	return t, nil
+}
+
+type ociTransport struct {
+	loc  ocimap.Location
+	opts ocireg.Options
+
+	mu    sync.Mutex
+	repos map[string]*remote.Repository
+	root  *ocispec.Manifest // the root manifest, read once: one generation per transport
+}
+
+func (t *ociTransport) String() string { return t.loc.String() }
+
+func (t *ociTransport) repo(ctx context.Context, name string) (*remote.Repository, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r, ok := t.repos[name]; ok {
+		return r, nil
+	}
+	r, err := ocireg.Repository(ctx, t.loc.Ref(name), t.opts)
+	if err != nil {
+		return nil, err
+	}
+	if t.repos == nil {
+		t.repos = map[string]*remote.Repository{}
+	}
+	t.repos[name] = r
+	return r, nil
+}
+
+// Get opens the registry object a site path maps to.
+func (t *ociTransport) Get(ctx context.Context, p, etag string) (*Response, error) {
+	kind, sum, name, version, archive := ocimap.Where(p)
+	idx, err := t.repo(ctx, t.loc.Repo(ocimap.IndexRepo))
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case ocimap.RootFile:
+		m, err := t.rootManifest(ctx, idx)
+		if err != nil {
+			return nil, err
+		}
+		return t.layer(ctx, idx, ocimap.RootTag, m, p, etag)
+	case ocimap.Addressed:
+		ref := "sha256:" + sum
+		if etag == ref {
+			return &Response{NotModified: true, ETag: etag}, nil
+		}
+		desc, rc, err := idx.Blobs().FetchReference(ctx, ref)
+		if err != nil {
+			return nil, t.fail(idx, ref, p, err)
+		}
+		return t.body(idx, desc, rc), nil
+	case ocimap.Archive:
+		tag, err := ocimap.Tag(version)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, index.ErrNotFound)
+		}
+		repo, err := t.repo(ctx, t.loc.PackRepo(name))
+		if err != nil {
+			return nil, err
+		}
+		m, err := t.manifest(ctx, repo, tag, p)
+		if err != nil {
+			return nil, err
+		}
+		if len(m.Layers) != 1 {
+			return nil, fmt.Errorf("%s:%s: %w: %d layers, a pack has one", repo.Reference, tag, ErrWrongBytes, len(m.Layers))
+		}
+		return t.blob(ctx, repo, m.Layers[0], p, etag)
+	case ocimap.ArchiveSigs:
+		tag := ocimap.SigTag(archive)
+		m, err := t.manifest(ctx, idx, tag, p)
+		if err != nil {
+			return nil, err
+		}
+		return t.layer(ctx, idx, tag, m, p, etag)
+	}
+	return nil, fmt.Errorf("%s%s: %w (not kept in OCI registries)", t.loc, "/"+p, index.ErrNotFound)
+}
+
+// rootManifest reads the root manifest once per transport, so that
+// index.json and its signatures come from one generation.
+func (t *ociTransport) rootManifest(ctx context.Context, idx *remote.Repository) (*ocispec.Manifest, error) {
+	t.mu.Lock()
+	m := t.root
+	t.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	m, err := t.manifest(ctx, idx, ocimap.RootTag, index.RootFile)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	if t.root == nil {
+		t.root = m
+	}
+	m = t.root
+	t.mu.Unlock()
+	return m, nil
+}
+
+// manifest reads a manifest by tag, checked against the digest the
+// registry names for it.
+func (t *ociTransport) manifest(ctx context.Context, repo *remote.Repository, tag, p string) (*ocispec.Manifest, error) {
+	desc, rc, err := repo.FetchReference(ctx, tag)
+	if err != nil {
+		return nil, t.fail(repo, tag, p, err)
+	}
+	defer rc.Close()
+	if desc.Size > maxOCIManifest {
+		return nil, fmt.Errorf("%s:%s: %w (a manifest of %d bytes)", repo.Reference, tag, index.ErrTooLarge, desc.Size)
+	}
+	data, err := content.ReadAll(rc, desc)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%s: %w: %v; the registry or a proxy in front of it is broken or tampered with", repo.Reference, tag, ErrWrongBytes, err)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s:%s: %w: not an OCI manifest: %v", repo.Reference, tag, ErrWrongBytes, err)
+	}
+	return &m, nil
+}
+
+// layer opens the layer of m titled p.
+func (t *ociTransport) layer(ctx context.Context, repo *remote.Repository, tag string, m *ocispec.Manifest, p, etag string) (*Response, error) {
+	for _, l := range m.Layers {
+		if ocimap.Title(l) == p {
+			return t.blob(ctx, repo, l, p, etag)
+		}
+	}
+	return nil, fmt.Errorf("%s:%s has no %s: %w", repo.Reference, tag, p, index.ErrNotFound)
+}
+
+// blob opens a blob known by its descriptor; its digest is its ETag.
+func (t *ociTransport) blob(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, p, etag string) (*Response, error) {
+	if etag != "" && etag == desc.Digest.String() {
+		return &Response{NotModified: true, ETag: etag}, nil
+	}
+	rc, err := repo.Blobs().Fetch(ctx, desc)
+	if err != nil {
+		return nil, t.fail(repo, desc.Digest.String(), p, err)
+	}
+	return t.body(repo, desc, rc), nil
+}
+
+func (t *ociTransport) body(repo *remote.Repository, desc ocispec.Descriptor, rc io.ReadCloser) *Response {
+	return &Response{Body: &verifiedBody{rc: rc, vr: content.NewVerifyReader(rc, desc), what: repo.Reference.String() + "@" + desc.Digest.String()}, Size: desc.Size, ETag: desc.Digest.String()}
+}
+
+// fail turns a registry error into the transport's: a missing object is
+// index.ErrNotFound, naming the reference and the site path it stands for.
+func (t *ociTransport) fail(repo *remote.Repository, ref, p string, err error) error {
+	err = ocireg.Wrap(repo.Reference.String()+refSep(ref)+ref, repo.Client, err)
+	if errors.Is(err, errdef.ErrNotFound) || errors.Is(err, ocireg.ErrNotFound) {
+		return fmt.Errorf("%s (for %s): %w: %w", repo.Reference, p, index.ErrNotFound, err)
+	}
+	return fmt.Errorf("read %s (for %s): %w", repo.Reference, p, err)
+}
+
+func refSep(ref string) string {
+	if len(ref) > 7 && ref[:7] == "sha256:" {
+		return "@"
+	}
+	return ":"
+}
+
+// verifiedBody streams a blob and fails instead of ending when the
+// bytes do not match the descriptor (more, fewer or other bytes).
+type verifiedBody struct {
+	rc   io.ReadCloser
+	vr   *content.VerifyReader
+	what string
+}
+
+func (b *verifiedBody) Read(p []byte) (int, error) {
+	n, err := b.vr.Read(p)
+	if err == io.EOF {
+		if verr := b.vr.Verify(); verr != nil {
+			return n, fmt.Errorf("%s: %w: %v", b.what, ErrWrongBytes, verr)
+		}
+	} else if err != nil && !errors.Is(err, context.Canceled) {
+		if errors.Is(err, content.ErrTrailingData) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return n, fmt.Errorf("%s: %w: %v", b.what, ErrWrongBytes, err)
+		}
+	}
+	return n, err
+}
+
+func (b *verifiedBody) Close() error { return b.rc.Close() }

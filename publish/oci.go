@@ -1,0 +1,883 @@
+package publish
+
+// The oci destination: `packgen publish SITE oci://REGISTRY/BASE`. An OCI
+// registry is not a tree of files, so this destination is a
+// SitePublisher (see dest.go) that keeps publish's rules in its own
+// terms (internal/ocimap has the mapping, docs/FORMAT.md "OCI
+// registries" the why):
+//
+//  1. the site is read through the trusted walker (every file checked
+//     against its parent, the root's signature against the key when one
+//     is given), from a directory, any registry URL, or another OCI
+//     registry (promotion: archives are copied byte for byte);
+//  2. the live packgen index of the registry is read: a site older than
+//     it is refused (rollback), as on S3;
+//  3. each pack's tags are listed once: a release whose tag is missing is
+//     pushed (blobs, then the manifest, which creates the tag: a tag only
+//     ever names a complete manifest); one whose tag names another
+//     manifest is refused, never overwritten;
+//  4. each release manifest gets a cosign signature in the signature
+//     repository, unless it has one;
+//  5. the packgen index: buckets and shards as blobs, each archive's
+//     signature files, the generation's meta manifest, and the root
+//     manifest (tag "root") last, which switches generations at once.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	oraslib "oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/errcode"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/location"
+	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/sign"
+	sitewalk "github.com/packgen/packgen/walk"
+)
+
+// OCIOptions are the oci destination's options.
+type OCIOptions struct {
+	// Repos opens a repository (REGISTRY/REPO) with the user's
+	// credentials and TLS settings; the same opener reads an oci://
+	// source.
+	Repos func(ref string) (*remote.Repository, error)
+	// Source opens the transport of a site given as a URL (a directory
+	// needs none); nil uses transport.Open.
+	Source func(loc location.Location) (transport.Transport, error)
+	// Signer signs each release manifest (cosign) and must be the key of
+	// the site's index.json; nil pushes releases unsigned (a warning).
+	Signer *sign.Signer
+}
+
+// ReleaseCounts says what happened to each release of an OCI publish.
+type ReleaseCounts struct {
+	Pushed  []string  `json:"pushed"`  // REGISTRY/REPO:TAG
+	Present int       `json:"present"` // already there with the same manifest
+	Refused []Refusal `json:"refused"`
+	Signed  int       `json:"signed"` // cosign signatures pushed
+}
+
+// Refusal is a release whose tag already names another manifest.
+type Refusal struct {
+	Pack     string `json:"pack"`
+	Version  string `json:"version"`
+	Ref      string `json:"ref"`
+	Remote   string `json:"remoteDigest"`
+	Expected string `json:"digest"`
+}
+
+// ErrRegistry marks an OCI registry that answered something other than
+// what it was sent (wrong bytes, a malformed manifest).
+var ErrRegistry = errors.New("the OCI registry answered unexpected content")
+
+func init() {
+	RegisterPublisher("oci", "oci://REGISTRY/BASE", func(_ context.Context, loc location.Location, o DestOptions) (SitePublisher, error) {
+		l, err := ocimap.ParseLocation(loc.Raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrDestination, err)
+		}
+		if o.OCI.Repos == nil {
+			return nil, fmt.Errorf("%w: %s: no way to open OCI repositories", ErrDestination, loc.Raw)
+		}
+		return &ociDest{loc: l, o: o.OCI}, nil
+	})
+}
+
+type ociDest struct {
+	loc ocimap.Location
+	o   OCIOptions
+}
+
+func (d *ociDest) String() string { return d.loc.String() }
+
+func (d *ociDest) repo(name string) (*remote.Repository, error) {
+	return d.o.Repos(d.loc.Ref(name))
+}
+
+// siteRelease is one release read from the source site.
+type siteRelease struct {
+	name, version, tag string
+	archive            index.FileRef
+	created            time.Time
+	sigs               map[string][]byte // site path → content (.sig, .sigstore.json)
+	manifest           *ocimap.Packed
+	repo               string // REGISTRY/REPO of the pack
+}
+
+// site is what a publish reads from its source.
+type site struct {
+	rootData  []byte
+	root      *index.Root
+	rootFiles map[string][]byte // index.json, its signatures, the digest-named ones
+	meta      []metaFile        // buckets and shards
+	releases  []*siteRelease
+	walker    *sitewalk.Walker
+	// srcRepo, for an oci:// source, opens the source's repositories
+	// (archives are then copied registry to registry).
+	src *ocimap.Location
+}
+
+type metaFile struct {
+	ref  index.FileRef
+	data []byte
+}
+
+// readSite reads and verifies a site through the walker: the root's
+// signature against the signer's key (when given), every bucket, shard
+// and archive signature file by its parent's digest.
+func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
+	loc, err := location.Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotSite, err)
+	}
+	var tr transport.Transport
+	if d.o.Source != nil && !loc.Local() {
+		tr, err = d.o.Source(loc)
+	} else {
+		tr, err = transport.Open(loc, transport.Config{Timeout: 30 * time.Minute})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotSite, err)
+	}
+	s := &site{rootFiles: map[string][]byte{}}
+	if loc.Scheme == "oci" {
+		l, err := ocimap.ParseLocation(src)
+		if err != nil {
+			return nil, err
+		}
+		s.src = &l
+	}
+	var v *sign.Verifier
+	if d.o.Signer != nil {
+		pem, err := d.o.Signer.PublicKeyPEM()
+		if err == nil {
+			v, err = sign.LoadPublicKey(pem)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	w := sitewalk.New(tr, v)
+	s.walker = w
+	get := func(p string, max int64) ([]byte, error) { return w.Get(ctx, p, max) }
+	if s.rootData, err = get(index.RootFile, index.MaxRootSize); err != nil {
+		return nil, fmt.Errorf("%w: %s has no readable index.json (run `packgen build` first): %v", ErrNotSite, src, err)
+	}
+	if s.root, err = index.ParseRoot(s.rootData); err != nil {
+		return nil, fmt.Errorf("%w: %s/index.json: %v", ErrNotSite, src, err)
+	}
+	if v != nil {
+		if err := w.RootSignature(ctx, s.rootData, nil); err != nil {
+			return nil, fmt.Errorf("%w: %s/index.json is not signed by the key given (%v): publish with the registry's own key", ErrNotSite, src, err)
+		}
+	}
+	s.rootFiles[index.RootFile] = s.rootData
+	sha := index.Digest(s.rootData)
+	for _, p := range []string{index.RootFile + index.SignatureExt, index.RootFile + index.BundleExt, index.RootSignaturePath(sha), index.RootBundlePath(sha)} {
+		data, err := get(p, sign.MaxBundleSize)
+		switch {
+		case errors.Is(err, index.ErrNotFound):
+			if s.root.Signed && p == index.RootSignaturePath(sha) {
+				return nil, fmt.Errorf("%w: %w: %s/%s", ErrNotSite, ErrMissingSignature, src, p)
+			}
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("%w: %s/%s: %v", ErrNotSite, src, p, err)
+		}
+		s.rootFiles[p] = data
+	}
+	var mu sync.Mutex
+	err = index.WalkBuckets(s.root, func(ref index.FileRef) ([]byte, error) {
+		data, err := w.Pinned(ctx, ref)
+		if err == nil {
+			s.meta = append(s.meta, metaFile{ref, data})
+		}
+		return data, err
+	}, func(_ index.FileRef, b *index.Bucket, err error) error {
+		if err != nil {
+			return err
+		}
+		return parallel.Each(ctx, len(b.Packs), 8, func(i int) error {
+			sum := b.Packs[i]
+			data, err := w.Pinned(ctx, sum.Shard)
+			if err != nil {
+				return err
+			}
+			shard, err := index.ParseShard(data, sum.Name)
+			if err != nil {
+				return &sitewalk.FileError{Path: sum.Shard.Path, Err: err}
+			}
+			mu.Lock()
+			s.meta = append(s.meta, metaFile{sum.Shard, data})
+			mu.Unlock()
+			for _, r := range shard.Releases {
+				rel := &siteRelease{name: sum.Name, version: r.Version, archive: r.Archive, created: r.Created, sigs: map[string][]byte{}, repo: d.loc.Ref(d.loc.PackRepo(sum.Name))}
+				if s.root.Signed && r.Signature == "" {
+					return fmt.Errorf("%w: %s@%s has no signature", ErrMissingSignature, sum.Name, r.Version)
+				}
+				for _, p := range []string{r.Signature, r.Bundle} {
+					if p == "" {
+						continue
+					}
+					data, err := get(p, sign.MaxBundleSize)
+					if err != nil {
+						return fmt.Errorf("%w: %w: %s", ErrMissingSignature, err, p)
+					}
+					rel.sigs[p] = data
+				}
+				mu.Lock()
+				s.releases = append(s.releases, rel)
+				mu.Unlock()
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrNotSite, src, err)
+	}
+	sort.Slice(s.meta, func(i, j int) bool { return s.meta[i].ref.Path < s.meta[j].ref.Path })
+	sort.Slice(s.releases, func(i, j int) bool {
+		a, b := s.releases[i], s.releases[j]
+		return a.name < b.name || a.name == b.name && a.version < b.version
+	})
+	tags := map[string]string{}
+	for _, r := range s.releases {
+		if r.tag, err = ocimap.Tag(r.version); err != nil {
+			return nil, fmt.Errorf("%s@%s: %w", r.name, r.version, err)
+		}
+		if other, ok := tags[r.name+":"+r.tag]; ok {
+			return nil, fmt.Errorf("%w: %s@%s and %s@%s would both be tag %s", ocimap.ErrBadName, r.name, other, r.name, r.version, r.tag)
+		}
+		tags[r.name+":"+r.tag] = r.version
+		if r.manifest, err = ocimap.ArchiveManifest(r.archive.SHA256, r.archive.Size, ocimap.ArchiveTitle(r.name, r.version), r.created); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// PublishSite publishes the site at src (a directory, a registry URL or
+// oci://…) to the registry.
+func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Result, error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = DefaultJobs
+	}
+	s, err := d.readSite(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	if o.Prune {
+		fmt.Fprintf(o.Log, "note: --prune deletes nothing in an OCI registry: releases are never removed, and each index generation stays tagged %sSERIAL\n", ocimap.MetaTagPrefix)
+	}
+	if d.o.Signer == nil && s.root.Signed {
+		fmt.Fprintf(o.Log, "warning: no --key: release manifests are pushed without cosign signatures\n")
+	}
+	res := &Result{Target: d.String(), DryRun: o.DryRun, Serial: s.root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: []string{},
+		Releases: &ReleaseCounts{Pushed: []string{}, Refused: []Refusal{}}}
+
+	// The live generation: rollback protection.
+	idx, err := d.repo(d.loc.Repo(ocimap.IndexRepo))
+	if err != nil {
+		return nil, err
+	}
+	live, err := d.liveRoot(ctx, idx)
+	if err != nil {
+		return nil, err
+	}
+	if live != nil {
+		res.RemoteSerial = live.root.Serial
+		if err := checkNewer(s.root, s.rootData, live.root, live.data, d); err != nil && !o.Force {
+			return nil, err
+		}
+	}
+
+	// Plan every release before pushing anything.
+	push, err := d.plan(ctx, s, o, res)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(res.Releases.Refused); n > 0 {
+		var lines []string
+		for _, r := range res.Releases.Refused {
+			lines = append(lines, fmt.Sprintf("%s@%s: %s already names %s, this release's manifest is %s", r.Pack, r.Version, r.Ref, r.Remote, r.Expected))
+		}
+		return res, fmt.Errorf("%w: %d release(s) already published with other content, nothing pushed:\n  %s\na published version never changes: bump the version in pack.json of each pack whose content changed, rebuild and publish again", ErrImmutable, n, strings.Join(lines, "\n  "))
+	}
+	for _, r := range push {
+		res.Releases.Pushed = append(res.Releases.Pushed, r.repo+":"+r.tag)
+		if o.DryRun {
+			fmt.Fprintf(o.Log, "would push %s:%s (%s)\n", r.repo, r.tag, r.manifest.Desc.Digest)
+		}
+	}
+	if o.DryRun {
+		if sg, err := d.signing(ctx, s, live, o, res); err == nil && len(sg.need) > 0 {
+			fmt.Fprintf(o.Log, "would push %d cosign signature(s) to %s\n", len(sg.need), d.loc.Ref(d.loc.Repo(ocimap.SignatureRepo)))
+		}
+		if live == nil || !bytes.Equal(live.data, s.rootData) {
+			from := "none"
+			if live != nil {
+				from = strconv.FormatInt(live.root.Serial, 10)
+			}
+			fmt.Fprintf(o.Log, "would publish the packgen index to %s (serial %s → %d)\n", d.loc.Ref(d.loc.Repo(ocimap.IndexRepo)), from, s.root.Serial)
+		}
+		return res, nil
+	}
+	if err := d.ensureBase(ctx, o); err != nil {
+		return res, err
+	}
+	// Each release is pushed, then signed, in one job: a release's
+	// signature need not wait for every other release.
+	sg, err := d.signing(ctx, s, live, o, res)
+	if err != nil {
+		return res, err
+	}
+	toPush := map[*siteRelease]bool{}
+	for _, r := range push {
+		toPush[r] = true
+	}
+	var jobs []*siteRelease
+	for _, r := range s.releases {
+		if toPush[r] || sg.need[r] {
+			jobs = append(jobs, r)
+		}
+	}
+	err = parallel.Each(ctx, len(jobs), o.Jobs, func(i int) error {
+		r := jobs[i]
+		if toPush[r] {
+			if err := d.pushRelease(ctx, s, r); err != nil {
+				return err
+			}
+			fmt.Fprintf(o.Log, "uploaded %s:%s\n", r.repo, r.tag)
+		}
+		if sg.need[r] {
+			return sg.one(ctx, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	if err := d.pushIndex(ctx, s, idx, live, o, res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// liveIndex is the registry's live packgen index.
+type liveIndex struct {
+	desc ocispec.Descriptor // the root manifest
+	data []byte             // its index.json
+	root *index.Root
+	key  string // the cosign key its releases are signed with (AnnotationCosignKey)
+}
+
+// maxManifest bounds a manifest read from a registry (distribution's own
+// limit is 4 MiB).
+const maxManifest = 4 << 20
+
+// fetchManifest reads a manifest by tag or digest, checking its bytes
+// against the digest the registry names.
+func fetchManifest(ctx context.Context, repo *remote.Repository, ref string) (ocispec.Descriptor, *ocispec.Manifest, []byte, error) {
+	desc, rc, err := repo.FetchReference(ctx, ref)
+	if err != nil {
+		return desc, nil, nil, err
+	}
+	defer rc.Close()
+	if desc.Size > maxManifest {
+		return desc, nil, nil, fmt.Errorf("%w: %s:%s: a manifest of %d bytes", ErrRegistry, repo.Reference, ref, desc.Size)
+	}
+	data, err := content.ReadAll(rc, desc)
+	if err != nil {
+		return desc, nil, nil, fmt.Errorf("%w: %s:%s: %v", ErrRegistry, repo.Reference, ref, err)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return desc, nil, nil, fmt.Errorf("%w: %s:%s is not an OCI manifest: %v", ErrRegistry, repo.Reference, ref, err)
+	}
+	return desc, &m, data, nil
+}
+
+// fetchBlob reads a small blob whole, checked against its descriptor.
+func fetchBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, max int64) ([]byte, error) {
+	if desc.Size > max {
+		return nil, fmt.Errorf("%w: %s@%s: %d bytes, at most %d expected", ErrRegistry, repo.Reference, desc.Digest, desc.Size, max)
+	}
+	rc, err := repo.Blobs().Fetch(ctx, desc)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := content.ReadAll(rc, desc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s@%s: %v", ErrRegistry, repo.Reference, desc.Digest, err)
+	}
+	return data, nil
+}
+
+// notFound reports a missing repository, tag, manifest or blob.
+func notFound(err error) bool {
+	if errors.Is(err, errdef.ErrNotFound) {
+		return true
+	}
+	var er *errcode.ErrorResponse
+	if errors.As(err, &er) && er.StatusCode == http.StatusNotFound {
+		return true
+	}
+	return false
+}
+
+func (d *ociDest) liveRoot(ctx context.Context, idx *remote.Repository) (*liveIndex, error) {
+	desc, m, _, err := fetchManifest(ctx, idx, ocimap.RootTag)
+	if notFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the live packgen index %s:%s: %w", idx.Reference, ocimap.RootTag, ocireg.Wrap(idx.Reference.String()+":"+ocimap.RootTag, idx.Client, err))
+	}
+	for _, l := range m.Layers {
+		if ocimap.Title(l) != index.RootFile {
+			continue
+		}
+		data, err := fetchBlob(ctx, idx, l, index.MaxRootSize)
+		if err != nil {
+			return nil, fmt.Errorf("read the live index.json of %s:%s: %w", idx.Reference, ocimap.RootTag, err)
+		}
+		root, err := index.ParseRoot(data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: the index.json of %s:%s: %v", ErrRegistry, idx.Reference, ocimap.RootTag, err)
+		}
+		return &liveIndex{desc: desc, data: data, root: root, key: m.Annotations[ocimap.AnnotationCosignKey]}, nil
+	}
+	return nil, fmt.Errorf("%w: %s:%s has no index.json layer", ErrRegistry, idx.Reference, ocimap.RootTag)
+}
+
+// listTags lists every tag of a repository; a repository that does not
+// exist has none.
+func listTags(ctx context.Context, repo *remote.Repository) (map[string]bool, error) {
+	tags := map[string]bool{}
+	err := repo.Tags(ctx, "", func(page []string) error {
+		for _, t := range page {
+			tags[t] = true
+		}
+		return nil
+	})
+	if notFound(err) {
+		return tags, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list the tags of %s: %w", repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
+	}
+	return tags, nil
+}
+
+// plan decides, per release, push, present or refused: one tags list per
+// pack, and one manifest request per release whose tag exists.
+func (d *ociDest) plan(ctx context.Context, s *site, o Options, res *Result) ([]*siteRelease, error) {
+	byPack := map[string][]*siteRelease{}
+	var names []string
+	for _, r := range s.releases {
+		if byPack[r.name] == nil {
+			names = append(names, r.name)
+		}
+		byPack[r.name] = append(byPack[r.name], r)
+	}
+	var mu sync.Mutex
+	var push []*siteRelease
+	err := parallel.Each(ctx, len(names), o.Jobs, func(i int) error {
+		repo, err := d.repo(d.loc.PackRepo(names[i]))
+		if err != nil {
+			return err
+		}
+		tags, err := listTags(ctx, repo)
+		if err != nil {
+			return err
+		}
+		for _, r := range byPack[names[i]] {
+			if !tags[r.tag] {
+				mu.Lock()
+				push = append(push, r)
+				mu.Unlock()
+				continue
+			}
+			desc, err := repo.Resolve(ctx, r.tag)
+			if err != nil {
+				return fmt.Errorf("resolve %s:%s: %w", repo.Reference, r.tag, ocireg.Wrap(repo.Reference.String()+":"+r.tag, repo.Client, err))
+			}
+			same := desc.Digest == r.manifest.Desc.Digest
+			if !same {
+				// Pushed another way (the vendor's `oras push`, another
+				// created time) with the very same archive: that is this
+				// release, not a conflict.
+				_, m, _, err := fetchManifest(ctx, repo, desc.Digest.String())
+				if err != nil {
+					return err
+				}
+				same = len(m.Layers) == 1 && m.Layers[0].Digest.Encoded() == r.archive.SHA256
+				if same {
+					fmt.Fprintf(o.Log, "note: %s:%s holds the same archive under another manifest (%s); keeping it\n", repo.Reference, r.tag, desc.Digest)
+					r.manifest = &ocimap.Packed{Desc: desc}
+				}
+			}
+			mu.Lock()
+			if same {
+				res.Releases.Present++
+			} else {
+				res.Releases.Refused = append(res.Releases.Refused, Refusal{Pack: r.name, Version: r.version, Ref: repo.Reference.String() + ":" + r.tag, Remote: desc.Digest.String(), Expected: r.manifest.Desc.Digest.String()})
+			}
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(push, func(i, j int) bool { return push[i].repo+":"+push[i].tag < push[j].repo+":"+push[j].tag })
+	sort.Slice(res.Releases.Refused, func(i, j int) bool { return res.Releases.Refused[i].Ref < res.Releases.Refused[j].Ref })
+	return push, nil
+}
+
+// ensureBase pushes the empty base artifact Palette expects at
+// REGISTRY/BASE/spectro-packs/archive, unless it is there.
+func (d *ociDest) ensureBase(ctx context.Context, o Options) error {
+	repo, err := d.repo(d.loc.Repo(ocimap.ArchiveRepo))
+	if err != nil {
+		return err
+	}
+	base, err := ocimap.BaseManifest()
+	if err != nil {
+		return err
+	}
+	ok, err := repo.Exists(ctx, base.Desc)
+	if err != nil {
+		return fmt.Errorf("check the base artifact %s: %w", repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
+	}
+	if ok {
+		return nil
+	}
+	if err := pushBytes(ctx, repo, base.Config, base.ConfigB); err != nil {
+		return err
+	}
+	if err := repo.Manifests().Push(ctx, base.Desc, bytes.NewReader(base.Manifest)); err != nil {
+		return fmt.Errorf("push the base artifact %s: %w", repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
+	}
+	fmt.Fprintf(o.Log, "uploaded %s@%s\n", repo.Reference, base.Desc.Digest)
+	return nil
+}
+
+// pushNew pushes a small blob that is most likely new (a signature's
+// payload and config, a release's signature files): pushing what exists
+// is harmless, and asking first would cost a request every time.
+func pushNew(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, data []byte) error {
+	if err := repo.Blobs().Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return fmt.Errorf("push %s@%s: %w", repo.Reference, desc.Digest, ocireg.Wrap(repo.Reference.String()+"@"+desc.Digest.String(), repo.Client, err))
+	}
+	return nil
+}
+
+// pushBytes pushes a small blob unless the repository has it.
+func pushBytes(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, data []byte) error {
+	ok, err := repo.Blobs().Exists(ctx, desc)
+	if err != nil {
+		return fmt.Errorf("check %s@%s: %w", repo.Reference, desc.Digest, ocireg.Wrap(repo.Reference.String()+"@"+desc.Digest.String(), repo.Client, err))
+	}
+	if ok {
+		return nil
+	}
+	if err := repo.Blobs().Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return fmt.Errorf("push %s@%s: %w", repo.Reference, desc.Digest, ocireg.Wrap(repo.Reference.String()+"@"+desc.Digest.String(), repo.Client, err))
+	}
+	return nil
+}
+
+// pushRelease pushes one release: the archive (from the site, or mounted
+// or copied from the source registry), the config, then the manifest
+// with its tag.
+func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease) error {
+	repo, err := d.o.Repos(r.repo)
+	if err != nil {
+		return err
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(r.manifest.Manifest, &m); err != nil {
+		return err
+	}
+	layer := m.Layers[0]
+	ok, err := repo.Blobs().Exists(ctx, layer)
+	if err != nil {
+		return fmt.Errorf("check %s@%s: %w", r.repo, layer.Digest, ocireg.Wrap(r.repo, repo.Client, err))
+	}
+	if !ok {
+		open := func() (io.ReadCloser, error) {
+			resp, err := s.walker.Open(ctx, r.archive.Path)
+			if err != nil {
+				return nil, err
+			}
+			if err := sitewalk.Announced(r.archive, resp); err != nil {
+				resp.Body.Close()
+				return nil, err
+			}
+			return struct {
+				io.Reader
+				io.Closer
+			}{r.archive.VerifyReader(resp.Body), resp.Body}, nil
+		}
+		if s.src != nil && s.src.Registry == d.loc.Registry {
+			// Same registry: a cross-repository mount copies nothing.
+			err = repo.Mount(ctx, layer, s.src.PackRepo(r.name), open)
+		} else {
+			var rc io.ReadCloser
+			if rc, err = open(); err == nil {
+				err = repo.Blobs().Push(ctx, layer, rc)
+				rc.Close()
+			}
+		}
+		if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+			return fmt.Errorf("push the archive of %s@%s to %s: %w", r.name, r.version, r.repo, ocireg.Wrap(r.repo, repo.Client, err))
+		}
+	}
+	if err := pushBytes(ctx, repo, r.manifest.Config, r.manifest.ConfigB); err != nil {
+		return err
+	}
+	if err := repo.Manifests().PushReference(ctx, r.manifest.Desc, bytes.NewReader(r.manifest.Manifest), r.tag); err != nil {
+		return fmt.Errorf("push %s:%s: %w", r.repo, r.tag, ocireg.Wrap(r.repo+":"+r.tag, repo.Client, err))
+	}
+	return nil
+}
+
+// signingPlan is which releases get a cosign signature, and how.
+type signingPlan struct {
+	need map[*siteRelease]bool
+	one  func(ctx context.Context, r *siteRelease) error
+}
+
+// signing plans a cosign signature for every release manifest whose
+// signature tag is missing from the signature repository (one tags
+// list); after a key rotation (the live index's releases were signed
+// with another key) every release gets the new key's signature beside
+// the old one. Without a key, a promotion copies the source's.
+func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Options, res *Result) (*signingPlan, error) {
+	sg := &signingPlan{need: map[*siteRelease]bool{}}
+	if d.o.Signer == nil && s.src == nil {
+		return sg, nil
+	}
+	repo, err := d.repo(d.loc.Repo(ocimap.SignatureRepo))
+	if err != nil {
+		return nil, err
+	}
+	tags, err := listTags(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	rotated := d.o.Signer != nil && live != nil && live.key != "" && live.key != d.o.Signer.KeyID()
+	for _, r := range s.releases {
+		if rotated || !tags[ocimap.CosignTag(r.manifest.Desc.Digest)] {
+			sg.need[r] = true
+		}
+	}
+	var mu sync.Mutex
+	done := func(tag string) {
+		mu.Lock()
+		res.Releases.Signed++
+		fmt.Fprintf(o.Log, "uploaded %s:%s\n", repo.Reference, tag)
+		mu.Unlock()
+	}
+	if d.o.Signer == nil {
+		src, err := d.o.Repos(s.src.Ref(s.src.Repo(ocimap.SignatureRepo)))
+		if err != nil {
+			return nil, err
+		}
+		sg.one = func(ctx context.Context, r *siteRelease) error {
+			tag := ocimap.CosignTag(r.manifest.Desc.Digest)
+			_, err := oraslib.Copy(ctx, src, tag, repo, tag, oraslib.DefaultCopyOptions)
+			if notFound(err) {
+				mu.Lock()
+				fmt.Fprintf(o.Log, "warning: %s:%s has no cosign signature in %s: promoted unsigned (pass --key to sign it)\n", r.repo, r.tag, src.Reference)
+				mu.Unlock()
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("copy the signature %s:%s to %s: %w", src.Reference, tag, repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
+			}
+			done(tag)
+			return nil
+		}
+		return sg, nil
+	}
+	if rotated {
+		fmt.Fprintf(o.Log, "note: the registry's releases were signed with key %s: signing each again with %s (both verify)\n", short(live.key), short(d.o.Signer.KeyID()))
+	}
+	sg.one = func(ctx context.Context, r *siteRelease) error {
+		payload, sig, err := d.o.Signer.SignManifest(r.repo, r.manifest.Desc.Digest.String())
+		if err != nil {
+			return fmt.Errorf("sign %s:%s: %w", r.repo, r.tag, err)
+		}
+		tag := ocimap.CosignTag(r.manifest.Desc.Digest)
+		var keep []ocispec.Descriptor
+		if tags[tag] {
+			_, m, _, err := fetchManifest(ctx, repo, tag)
+			if err != nil {
+				return fmt.Errorf("read the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
+			}
+			keep = m.Layers
+		}
+		p, err := ocimap.CosignAppend(keep, payload, sig)
+		if err != nil {
+			return err
+		}
+		if err := pushNew(ctx, repo, p.Layers[len(p.Layers)-1], payload); err != nil {
+			return err
+		}
+		if err := pushNew(ctx, repo, p.Config, p.ConfigB); err != nil {
+			return err
+		}
+		if err := repo.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
+			return fmt.Errorf("push the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
+		}
+		done(tag)
+		return nil
+	}
+	return sg, nil
+}
+
+// pushIndex publishes the packgen index: buckets and shards, each
+// archive's signature files, the meta manifest, and the root manifest
+// last. Nothing is pushed when the live root manifest is this one.
+func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository, live *liveIndex, o Options, res *Result) error {
+	// The meta manifest pins every bucket and shard of this generation.
+	var layers []ocispec.Descriptor
+	for _, f := range s.meta {
+		layers = append(layers, ocimap.FileRef(f.ref.Path, f.ref.SHA256, f.ref.Size))
+	}
+	metaTag := ocimap.MetaTagPrefix + strconv.FormatInt(s.root.Serial, 10)
+	meta, err := ocimap.FilesManifest(layers, nil)
+	if err != nil {
+		return err
+	}
+	var rootLayers []ocispec.Descriptor
+	var rootPaths []string
+	for p := range s.rootFiles {
+		rootPaths = append(rootPaths, p)
+	}
+	sort.Strings(rootPaths)
+	for _, p := range rootPaths {
+		rootLayers = append(rootLayers, ocimap.File(p, s.rootFiles[p]))
+	}
+	ann := map[string]string{ocimap.AnnotationMeta: meta.Desc.Digest.String(), ocimap.AnnotationSerial: strconv.FormatInt(s.root.Serial, 10)}
+	switch {
+	case d.o.Signer != nil:
+		ann[ocimap.AnnotationCosignKey] = d.o.Signer.KeyID()
+	case live != nil && live.key != "":
+		ann[ocimap.AnnotationCosignKey] = live.key // a promotion copies the signatures as they are
+	}
+	rootM, err := ocimap.FilesManifest(rootLayers, ann)
+	if err != nil {
+		return err
+	}
+	if live != nil && live.desc.Digest == rootM.Desc.Digest {
+		return nil
+	}
+	// Buckets and shards: content-addressed blobs.
+	err = parallel.Each(ctx, len(s.meta), o.Jobs, func(i int) error {
+		return pushBytes(ctx, idx, layers[i], s.meta[i].data)
+	})
+	if err != nil {
+		return err
+	}
+	// Each archive's signature files, under a tag derived from the
+	// archive's path.
+	var signed []*siteRelease
+	for _, r := range s.releases {
+		if len(r.sigs) > 0 {
+			signed = append(signed, r)
+		}
+	}
+	// One tags list says which exist; an existing one costs a request to
+	// compare, a missing one none.
+	tags, err := listTags(ctx, idx)
+	if err != nil {
+		return err
+	}
+	if err := pushBytes(ctx, idx, meta.Config, meta.ConfigB); err != nil { // the empty config every index manifest shares
+		return err
+	}
+	err = parallel.Each(ctx, len(signed), o.Jobs, func(i int) error {
+		r := signed[i]
+		var files []ocispec.Descriptor
+		var paths []string
+		for p := range r.sigs {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		for _, p := range paths {
+			files = append(files, ocimap.File(p, r.sigs[p]))
+		}
+		m, err := ocimap.FilesManifest(files, nil)
+		if err != nil {
+			return err
+		}
+		tag := ocimap.SigTag(r.archive.Path)
+		if tags[tag] {
+			if desc, err := idx.Resolve(ctx, tag); err == nil && desc.Digest == m.Desc.Digest {
+				return nil
+			}
+		}
+		for i, p := range paths {
+			if err := pushNew(ctx, idx, files[i], r.sigs[p]); err != nil {
+				return err
+			}
+		}
+		if err := idx.Manifests().PushReference(ctx, m.Desc, bytes.NewReader(m.Manifest), tag); err != nil {
+			return fmt.Errorf("push %s:%s: %w", idx.Reference, tag, ocireg.Wrap(idx.Reference.String()+":"+tag, idx.Client, err))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := pushManifest(ctx, idx, meta, metaTag); err != nil {
+		return err
+	}
+	for i, l := range rootLayers {
+		if err := pushBytes(ctx, idx, l, s.rootFiles[rootPaths[i]]); err != nil {
+			return err
+		}
+	}
+	// The switch: from here on readers see the new generation.
+	if err := pushManifest(ctx, idx, rootM, ocimap.RootTag); err != nil {
+		return err
+	}
+	res.Uploaded = append(res.Uploaded, idx.Reference.String()+":"+ocimap.RootTag)
+	fmt.Fprintf(o.Log, "uploaded %s:%s\n", idx.Reference, ocimap.RootTag)
+	return nil
+}
+
+func pushManifest(ctx context.Context, repo *remote.Repository, p *ocimap.Packed, tag string) error {
+	if err := pushBytes(ctx, repo, p.Config, p.ConfigB); err != nil {
+		return err
+	}
+	if err := repo.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
+		return fmt.Errorf("push %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
+	}
+	return nil
+}
