@@ -18,6 +18,7 @@ import (
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/serve"
+	"github.com/packgen/packgen/validate"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
@@ -576,7 +577,7 @@ func TestFirstHourChangedSinceWorktree(t *testing.T) {
 	b.want(1, []string{"packs/hello/pack.json:", "the content of hello@0.1.0 changed but its version did not", "uncommitted"}, "validate", "--changed-since", "HEAD")
 	b.want(0, []string{"0 pack(s) changed since HEAD"}, "validate", "--changed-since", "HEAD", "--committed")
 	code, stdout, _ := b.Run(nil, "validate", "--changed-since", "HEAD", "-o", "json")
-	var rep validateReport
+	var rep validate.Report
 	if code != 1 || json.Unmarshal([]byte(stdout), &rep) != nil || rep.Errors != 1 || len(rep.Packs) != 1 || rep.Packs[0].Name != "hello" {
 		t.Errorf("-o json: exit %d %s", code, stdout)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/validate"
 )
 
 func TestMain(m *testing.M) {
@@ -67,7 +68,7 @@ func TestValidateCommand(t *testing.T) {
 		t.Fatalf("invalid: %d %s", code, out)
 	}
 	code, out, _ = run(t, "validate", bad, "-o", "json")
-	var rep validateReport
+	var rep validate.Report
 	if code != 1 || json.Unmarshal([]byte(out), &rep) != nil || rep.Errors != 1 || rep.Problems[len(rep.Problems)-1].Line != 4 || rep.Packs[0].Name != "x" {
 		t.Fatalf("json: %d %s", code, out)
 	}
