@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/packgen/packgen/internal/gitsafe"
 	"github.com/packgen/packgen/internal/transport"
 
 	"github.com/packgen/packgen/build"
@@ -283,9 +284,9 @@ func roundDur(d time.Duration) string {
 // ownFiles drops from the work tree's uncommitted changes what packgen
 // itself writes there: the out dir, its staging dirs, a --previous dir.
 func ownFiles(o *buildCmdOptions, dirty []string) []string {
-	root := workTreeRoot(o.Repo)
+	root := gitsafe.WorkTreeRoot(o.Repo)
 	if o.Repo == "" {
-		root = workTreeRoot(".")
+		root = gitsafe.WorkTreeRoot(".")
 	}
 	if root == "" {
 		return dirty
@@ -398,12 +399,12 @@ func checkBuildInputs(ctx context.Context, o *buildCmdOptions) error {
 	if err != nil {
 		return nil // build.Run reports it, with the hint
 	}
-	keys, err := trackedPrivateKeys(g, h.String())
+	keys, err := gitsafe.TrackedPrivateKeys(g, h.String(), client.DefaultCacheDir())
 	if err != nil {
 		return err
 	}
 	if len(keys) > 0 {
-		return keyInRepoErr(keys, ref+" ("+shortHash(h.String())+")")
+		return badErr(gitsafe.InRepoError(keys, ref+" ("+shortHash(h.String())+")"))
 	}
 	if c, err := g.CommitObject(*h); err == nil {
 		gen := c.Committer.When.UTC()
