@@ -36,26 +36,9 @@ func (e *Env) warnf(format string, args ...any) {
 	}
 }
 
-// registry returns the configured registry named name.
-func (e *Env) registry(name string) (*client.Registry, error) {
-	for i := range e.Registries {
-		if e.Registries[i].Name == name {
-			return &e.Registries[i], nil
-		}
-	}
-	var names []string
-	for _, r := range e.Registries {
-		names = append(names, r.Name)
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("registry %q is not configured, and none is (packgen registry add %s URL --key pub.pem)", name, name)
-	}
-	return nil, fmt.Errorf("registry %q is not configured (configured: %s)", name, strings.Join(names, ", "))
-}
-
 // locked returns a client for the registry a locked layer came from.
 func (e *Env) locked(l LockedPack) (*client.Client, error) {
-	reg, err := e.registry(l.Registry.Name)
+	reg, err := client.Lookup(e.Registries, l.Registry.Name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w; the lock was resolved from %s", l.ID(), err, l.Registry.URL)
 	}
@@ -164,7 +147,7 @@ func Resolve(ctx context.Context, p *Profile, env *Env, o ResolveOptions) (*Reso
 	for _, l := range p.Layers {
 		var regs []client.Registry
 		if l.Registry != "" {
-			r, err := env.registry(l.Registry)
+			r, err := client.Lookup(env.Registries, l.Registry)
 			if err != nil {
 				return nil, fmt.Errorf("%s:%d:%d: layer %s: %w", p.File, l.Line, l.Column, l.Pack, err)
 			}

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/profile"
@@ -16,39 +15,22 @@ import (
 
 func init() { register(newProfileCmd) }
 
-// profileFlags are the client flags every profile subcommand shares.
-type profileFlags struct {
-	insecure bool
-	timeout  time.Duration
-	stall    time.Duration
-}
-
-func (f *profileFlags) add(c *cobra.Command) {
-	c.Flags().BoolVar(&f.insecure, "insecure-skip-verify", false, "DANGEROUS: do not check signatures (digests are still checked)")
-	c.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "timeout of each download")
-	c.Flags().DurationVar(&f.stall, "stall-timeout", client.DefaultStallTimeout, "give up on a download that receives nothing for this long")
-}
+// profileFlags are the client flags every profile subcommand shares:
+// the connection flags of fetch; the registries are the configured ones.
+type profileFlags struct{ connFlags }
 
 // env builds the profile environment from the registries config.
 func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
-	cfg, err := g.loadConfig()
+	regs, err := client.Selection{}.All(g.loadConfig, false)
 	if err != nil {
-		return nil, err
+		return nil, selectionErr(err)
 	}
-	if len(cfg.Registries) == 0 {
-		return nil, usageErr("no registry configured: packgen registry add NAME URL --key pub.pem")
-	}
-	for _, r := range cfg.Registries {
+	for _, r := range regs {
 		if err := needKey(r, f.insecure, false); err != nil {
 			return nil, err
 		}
 	}
-	client.SetUserAgent("packgen/" + versionString())
-	return &profile.Env{
-		Registries: cfg.Registries,
-		Client:     client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, StallTimeout: f.stall, Warn: g.stderr},
-		Warn:       g.stderr,
-	}, nil
+	return &profile.Env{Registries: regs, Client: f.options(g), Warn: g.stderr}, nil
 }
 
 // profileErr maps profile failures to exit codes: a refused profile, an
