@@ -67,6 +67,11 @@ keys that may sign it, given out of band by the registry's owner.`,
   packgen registry list
   packgen registry remove acme`,
 	}
+	c.AddCommand(newRegistryAddCmd(g), newRegistryListCmd(g), newRegistryRemoveCmd(g))
+	return c
+}
+
+func newRegistryAddCmd(g *globalOptions) *cobra.Command {
 	var keys []string
 	var tokenEnv, signedName string
 	add := &cobra.Command{
@@ -136,6 +141,10 @@ keys that may sign it, given out of band by the registry's owner.`,
 	add.Flags().StringVar(&tokenEnv, "token-env", "", "environment variable holding a bearer token")
 	add.Flags().StringVar(&signedName, "signed-name", "", "the registry's own name in its signed index.json (default: read from it now)")
 
+	return add
+}
+
+func newRegistryListCmd(g *globalOptions) *cobra.Command {
 	var output string
 	list := &cobra.Command{
 		Use:     "list",
@@ -186,6 +195,10 @@ keys that may sign it, given out of band by the registry's owner.`,
 		},
 	}
 	outputFlag(list, &output, "text", "json")
+	return list
+}
+
+func newRegistryRemoveCmd(g *globalOptions) *cobra.Command {
 	remove := &cobra.Command{
 		Use:               "remove NAME",
 		Short:             "Remove a registry",
@@ -207,8 +220,7 @@ keys that may sign it, given out of band by the registry's owner.`,
 			return nil
 		},
 	}
-	c.AddCommand(add, list, remove)
-	return c
+	return remove
 }
 
 // readSignedName reads r's index.json, verified with its keys (and
