@@ -103,12 +103,9 @@ sha256 of the signature file.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("yaml", "yml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			p, err := profile.Load(args[0])
+			p, err := loadProfile(output, args[0])
 			if err != nil {
-				return loadErr(err)
+				return err
 			}
 			env, err := f.env(g)
 			if err != nil {
@@ -138,19 +135,7 @@ sha256 of the signature file.`,
 				return writeJSON(g, map[string]any{"profile": p.Name, "lock": lockPath, "layers": res.Layers, "warnings": res.Warnings, "violations": []profile.Violation{}})
 			}
 			g.summaryf("resolved profile %s (%s): %d layers -> %s\n", esc(p.Name), esc(p.CloudType), len(res.Layers), esc(lockPath))
-			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-			for _, l := range res.Layers {
-				from := l.Registry
-				if len(l.Searched) > 1 {
-					from += " (searched " + strings.Join(l.Searched, ", ") + ")"
-				}
-				state := "verified"
-				if !l.Verified {
-					state = "NOT signature-verified"
-				}
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", esc(l.Pack), esc(l.Version), esc(l.Layer), esc(from), esc(l.SHA256[:16]), state)
-			}
-			return tw.Flush()
+			return printResolved(g, res.Layers)
 		},
 	}
 	f.add(c)
@@ -266,12 +251,9 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("yaml", "yml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			p, err := profile.Load(args[0])
+			p, err := loadProfile(output, args[0])
 			if err != nil {
-				return loadErr(err)
+				return err
 			}
 			explicit := lockPath != ""
 			if !explicit {
@@ -302,22 +284,8 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 				if err := writeJSON(g, map[string]any{"profile": p.Name, "layers": rows, "outdated": outdated}); err != nil {
 					return err
 				}
-			} else {
-				tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "PACK\tREGISTRY\tCONSTRAINT\tLOCKED\tWANTED\tLATEST\tNOTE")
-				for _, r := range rows {
-					note := ""
-					switch {
-					case r.Outdated:
-						note = "update available"
-					case r.Beyond:
-						note = "newer outside constraint"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Pack), esc(dash(r.Registry)), esc(r.Constraint), esc(dash(r.Locked)), esc(dash(r.Wanted)), esc(dash(r.Latest)), note)
-				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
+			} else if err := printOutdated(g, rows); err != nil {
+				return err
 			}
 			if exitCode && outdated > 0 {
 				return silentBad
@@ -331,6 +299,52 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 	c.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 when a layer can be updated within its constraint")
 	outputFlag(c, &output, "text", "json")
 	return c
+}
+
+// loadProfile checks -o and loads the profile file.
+func loadProfile(output, file string) (*profile.Profile, error) {
+	if err := checkOutput(output, "text", "json"); err != nil {
+		return nil, err
+	}
+	p, err := profile.Load(file)
+	if err != nil {
+		return nil, loadErr(err)
+	}
+	return p, nil
+}
+
+// printResolved prints the resolved layers as a table.
+func printResolved(g *globalOptions, layers []profile.ResolvedLayer) error {
+	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+	for _, l := range layers {
+		from := l.Registry
+		if len(l.Searched) > 1 {
+			from += " (searched " + strings.Join(l.Searched, ", ") + ")"
+		}
+		state := "verified"
+		if !l.Verified {
+			state = "NOT signature-verified"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", esc(l.Pack), esc(l.Version), esc(l.Layer), esc(from), esc(l.SHA256[:16]), state)
+	}
+	return tw.Flush()
+}
+
+// printOutdated prints profile outdated's table.
+func printOutdated(g *globalOptions, rows []profile.OutdatedRow) error {
+	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PACK\tREGISTRY\tCONSTRAINT\tLOCKED\tWANTED\tLATEST\tNOTE")
+	for _, r := range rows {
+		note := ""
+		switch {
+		case r.Outdated:
+			note = "update available"
+		case r.Beyond:
+			note = "newer outside constraint"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Pack), esc(dash(r.Registry)), esc(r.Constraint), esc(dash(r.Locked)), esc(dash(r.Wanted)), esc(dash(r.Latest)), note)
+	}
+	return tw.Flush()
 }
 
 func dash(s string) string {
