@@ -2,8 +2,9 @@ package client
 
 import (
 	"errors"
-	"fmt"
 	"strings"
+
+	"github.com/packgen/packgen/internal/errmark"
 )
 
 // ErrSelection: the registries asked for cannot be chosen (none is
@@ -11,13 +12,8 @@ import (
 // a URL): the user's choice to make again.
 var ErrSelection = errors.New("no registry chosen")
 
-type selectionError string
-
-func (e selectionError) Error() string        { return string(e) }
-func (e selectionError) Is(target error) bool { return target == ErrSelection }
-
 func selectionErr(format string, args ...any) error {
-	return selectionError(fmt.Sprintf(format, args...))
+	return errmark.New(ErrSelection, format, args...)
 }
 
 // Lookup returns the registry named name among regs, the one lookup of a

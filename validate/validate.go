@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/source"
 )
@@ -22,12 +23,7 @@ import (
 // a directory, or holding no pack), not with a pack.
 var ErrInput = errors.New("bad validate input")
 
-type inputError string
-
-func (e inputError) Error() string        { return string(e) }
-func (e inputError) Is(target error) bool { return target == ErrInput }
-
-func inputErr(format string, args ...any) error { return inputError(fmt.Sprintf(format, args...)) }
+func inputErr(format string, args ...any) error { return errmark.New(ErrInput, format, args...) }
 
 // Pack is a pack that was validated.
 type Pack struct {
