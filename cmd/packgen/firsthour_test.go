@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/serve"
@@ -679,7 +680,7 @@ func TestNearNames(t *testing.T) {
 		{"calcio", "calico"}, {"calico", ""}, {"prometheus-opertor", "prometheus-operator"},
 		{"cillium", "cilium"}, {"falc", "falco"}, {"xyz", ""}, {"csi", ""},
 	} {
-		if got := strings.Join(nearNames(c.in, names), ","); got != c.want {
+		if got := strings.Join(client.NearNames(c.in, names), ","); got != c.want {
 			t.Errorf("nearNames(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}

@@ -142,7 +142,7 @@ func infoFromRegistry(ctx context.Context, g *globalOptions, cf *clientFlags, re
 		}
 	}
 	if sum == nil {
-		return nil, nil, clientErr(withSuggestion(ctx, fmt.Errorf("%w: pack %q is not in registry %s", client.ErrNotFound, name, reg.Name), name, []*client.Client{cl}))
+		return nil, nil, clientErr(client.WithSuggestion(ctx, fmt.Errorf("%w: pack %q is not in registry %s", client.ErrNotFound, name, reg.Name), name, []*client.Client{cl}))
 	}
 	shard, err := cl.Shard(ctx, name)
 	if err != nil {
