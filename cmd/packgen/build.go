@@ -174,7 +174,7 @@ func fillBuildOptions(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) 
 		o.Site = siteHook(o.Previous, o.Out)
 	}
 	if !o.force {
-		o.Stamp = buildStamp(o.Signer)
+		o.Stamp = build.ProgramStamp(version, o.Signer)
 	}
 	o.Log = g.stderr
 	if g.quiet {
