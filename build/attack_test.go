@@ -12,6 +12,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 )
@@ -150,7 +151,7 @@ func TestAttackPreviousReplacesArchive(t *testing.T) {
 	prev, err := loadPrevious(context.Background(), f.published, f.trust)
 	must(t, err)
 	victimTree := prev.shards["calico"].Releases[0].Tree
-	forgeShard(t, site, "calico", func(s *index.Shard) { s.Releases[0].Tree = victimTree })
+	testutil.ForgeShard(t, site, "calico", func(s *index.Shard) { s.Releases[0].Tree = victimTree })
 	out, err := f.rebuildAgainst(t, site)
 	refused(t, out, err, ErrTampered)
 	if !strings.Contains(err.Error(), "manifests/admin.yaml") {
@@ -235,51 +236,6 @@ func pemOf(t *testing.T, s *sign.Signer) []byte {
 	return p
 }
 
-// forgeShard rewrites one pack's shard in a site of depth 1 and the
-// bucket and index.json above it, as an attacker with write access to
-// the bucket can (every digest consistent, no signature).
-func forgeShard(t *testing.T, site, name string, edit func(*index.Shard)) {
-	t.Helper()
-	read := func(p string) []byte {
-		data, err := os.ReadFile(filepath.Join(site, filepath.FromSlash(p)))
-		must(t, err)
-		return data
-	}
-	write := func(p string, data []byte) index.FileRef {
-		must(t, os.MkdirAll(filepath.Dir(filepath.Join(site, filepath.FromSlash(p))), 0o755))
-		must(t, os.WriteFile(filepath.Join(site, filepath.FromSlash(p)), data, 0o644))
-		return index.FileRef{Path: p, SHA256: index.Digest(data), Size: int64(len(data))}
-	}
-	root, err := index.ParseRoot(read(index.RootFile))
-	must(t, err)
-	if root.Levels() != 1 {
-		t.Fatal("forgeShard handles one bucket level")
-	}
-	for i, bref := range root.Buckets {
-		b, err := index.ParseNode(read(bref.Path), root.BucketBits, 1, 1, i)
-		must(t, err)
-		for j, s := range b.Packs {
-			if s.Name != name {
-				continue
-			}
-			shard, err := index.ParseShard(read(s.Shard.Path), name)
-			must(t, err)
-			edit(shard)
-			data, err := index.Encode(shard)
-			must(t, err)
-			b.Packs[j].Shard = write(index.ShardPath(name, index.Digest(data)), data)
-			data, err = index.Encode(b)
-			must(t, err)
-			root.Buckets[i] = write(index.BucketPath(index.Digest(data)), data)
-			data, err = index.Encode(root)
-			must(t, err)
-			write(index.RootFile, data)
-			return
-		}
-	}
-	t.Fatalf("no pack %s in %s", name, site)
-}
-
 // TestAttackPreviousRewritesRecord: the attacker leaves every archive
 // alone but rewrites a release's record in the shard (a dependency, a
 // display name, the annotations) and deletes the signatures so the
@@ -291,7 +247,7 @@ func TestAttackPreviousRewritesRecord(t *testing.T) {
 	site := filepath.Join(f.tmp, "tampered")
 	_, err := run(t, f.repo.Dir, site) // the same packs, unsigned
 	must(t, err)
-	forgeShard(t, site, "calico", func(s *index.Shard) {
+	testutil.ForgeShard(t, site, "calico", func(s *index.Shard) {
 		s.Releases[0].DisplayName = "Calico (trusted by your security team)"
 		s.Releases[0].Annotations = map[string]string{"system_state": "deprecated"}
 		s.Releases[0].Dependencies = append(s.Releases[0].Dependencies, pack.Dependency{PackName: "evil", Layer: "addon", Type: "required"})

@@ -17,42 +17,20 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
-func packJSON(name, version, layer string, extra string) []byte {
-	addon := ""
-	if layer == "addon" {
-		addon = `"addonType": "monitoring",`
-	}
-	return []byte(fmt.Sprintf(`{
-  "name": %q,
-  "version": %q,
-  "layer": %q,
-  %s
-  "displayName": "Pack %s",
-  "cloudTypes": ["all"]%s
-}
-`, name, version, layer, addon, name, extra))
-}
-
-func writePack(t *testing.T, r *gitfixture.Repo, dir, name, version, layer, values string) {
-	t.Helper()
-	must(t, r.Write(dir+"/pack.json", packJSON(name, version, layer, "")))
-	must(t, r.Write(dir+"/values.yaml", []byte("pack:\n  namespace: "+name+"\n"+values)))
-}
+var (
+	packJSON  = testutil.PackJSON
+	writePack = testutil.WritePack
+	commit    = testutil.Commit
+)
 
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func commit(t *testing.T, r *gitfixture.Repo, msg string) string {
-	t.Helper()
-	h, err := r.Commit(msg)
-	must(t, err)
-	return h
 }
 
 // siteHashes maps every file of a site to its sha256.

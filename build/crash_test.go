@@ -16,6 +16,7 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -65,13 +66,10 @@ func TestBuildSurvivesSIGKILL(t *testing.T) {
 	if _, err := synth.Generate(repo, synth.Spec{Packs: 4, Versions: 2, ChartSize: 4 << 10, Commits: 4, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
-	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testutil.NewKey(t)
 	key := filepath.Join(dir, "k.key")
-	os.WriteFile(key, priv, 0o600)
-	verifier, _ := sign.LoadPublicKey(pub)
+	os.WriteFile(key, k.Priv, 0o600)
+	verifier := k.Verifier
 	out := filepath.Join(dir, "site")
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 

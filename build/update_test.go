@@ -11,6 +11,7 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -123,13 +124,8 @@ func TestUpdateInPlace(t *testing.T) {
 
 func testKey(t *testing.T) (*sign.Signer, *sign.Verifier) {
 	t.Helper()
-	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
-	must(t, err)
-	s, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
-	must(t, err)
-	v, err := sign.LoadPublicKey(pub)
-	must(t, err)
-	return s, v
+	k := testutil.NewKey(t)
+	return k.Signer, k.Verifier
 }
 
 func keys(m map[string]string) []string {

@@ -20,6 +20,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/walk"
@@ -384,10 +385,10 @@ func (c *Client) checkSerial(root *index.Root, data []byte) error {
 		return err
 	}
 	defer lock.Close()
-	if err := lockFile(lock); err != nil {
+	if err := stale.Lock(lock); err != nil {
 		return err
 	}
-	defer unlockFile(lock)
+	defer stale.Unlock(lock)
 	file := filepath.Join(c.opts.StateDir, "serials.json")
 	state := map[string]seen{}
 	b, err := safefile.ReadFile(file, maxStateSize)

@@ -17,6 +17,7 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/serve"
 	"github.com/packgen/packgen/sign"
@@ -44,14 +45,8 @@ func newFixture(t *testing.T) *fixture {
 	if f.repo, err = gitfixture.Init(filepath.Join(f.tmp, "repo")); err != nil {
 		t.Fatal(err)
 	}
-	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.pub = pub
-	if f.signer, err = sign.LoadSigner(priv, sign.StaticPass([]byte("pw"))); err != nil {
-		t.Fatal(err)
-	}
+	k := testutil.NewKey(t)
+	f.pub, f.signer = k.Pub, k.Signer
 	for _, v := range []string{"1.0.0", "1.2.0", "1.2.5", "1.10.0", "2.0.0-rc.1"} {
 		packFiles(f.repo, "packs/calico-"+v, "calico", v)
 	}

@@ -195,22 +195,8 @@ func (c *Config) Save(path string) error {
 	return writeAtomic(path, data, 0o600)
 }
 
-// Get returns the registry named name.
-func (c *Config) Get(name string) (*Registry, error) {
-	for i := range c.Registries {
-		if c.Registries[i].Name == name {
-			return &c.Registries[i], nil
-		}
-	}
-	var names []string
-	for _, r := range c.Registries {
-		names = append(names, r.Name)
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("no registry %q: none is configured (packgen registry add NAME URL --key pub.pem)", name)
-	}
-	return nil, fmt.Errorf("no registry %q (configured: %s)", name, strings.Join(names, ", "))
-}
+// Get returns the registry named name (ErrSelection when there is none).
+func (c *Config) Get(name string) (*Registry, error) { return Lookup(c.Registries, name) }
 
 // Add adds or replaces a registry.
 func (c *Config) Add(r Registry) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/walk"
@@ -127,7 +128,7 @@ func (c *Client) download(ctx context.Context, name string, ref index.FileRef, d
 			if fileErr == nil {
 				// Held until f is closed: a concurrent fetch's sweep
 				// must not take a long download for a killed one's.
-				tryLockFile(f)
+				stale.HoldFile(f)
 			}
 		}
 	})
@@ -206,12 +207,12 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error
 	// archive downloads; it is removed unless extraction takes it over.
 	var stage string
 	var stageErr error
-	var stageLock *os.File
+	var release func()
 	c.later(func() {
 		if stage, stageErr = pack.MkdirStage(dest); stageErr == nil {
-			// Locked while this fetch lives, so the sweep of other
+			// Held while this fetch lives, so the sweep of other
 			// fetches (and of this one, just below) leaves it alone.
-			stageLock = holdLock(stage)
+			release, _ = stale.Hold(stage)
 			sweepStale(filepath.Dir(stage), ".packgen-extract-*", time.Now())
 		}
 	})
@@ -220,8 +221,8 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error
 		if !extracting && stage != "" {
 			os.RemoveAll(stage)
 		}
-		if stageLock != nil {
-			stageLock.Close()
+		if release != nil {
+			release()
 		}
 	}()
 	file, _, err := c.archive(ctx, o.Name, rel, false)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -25,15 +26,8 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	newKey := func() (*sign.Signer, string) {
-		priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s, string(pub)
+		k := testutil.NewKey(t)
+		return k.Signer, string(k.Pub)
 	}
 	oldSigner, oldPub := newKey()
 	newSigner, newPub := newKey()

@@ -12,7 +12,7 @@ import (
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/internal/gitfixture"
-	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // stateSite builds a signed registry whose releases Palette-style
@@ -42,14 +42,9 @@ func stateSite(t *testing.T) (site string, pub []byte) {
 	if _, err := r.Commit("packs"); err != nil {
 		t.Fatal(err)
 	}
-	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testutil.NewKey(t)
+	signer := k.Signer
+	pub = k.Pub
 	site = filepath.Join(tmp, "site")
 	if _, err := build.Run(context.Background(), build.Options{Repo: r.Dir, Out: site, History: true, Registry: "test", Signer: signer, GeneratedAt: time.Now()}); err != nil {
 		t.Fatal(err)

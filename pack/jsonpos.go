@@ -139,6 +139,18 @@ func (ix *jsonIndex) pos(path string) (int, int) {
 	}
 }
 
+// ValuePos returns the line and column of the value at the JSON pointer
+// path in data ("/version"), so a problem found outside pack.Load can
+// point at it too; 0, 0 when data has no value there.
+func ValuePos(data []byte, path string) (line, col int) {
+	ix, _ := indexJSON(data)
+	off, ok := ix.value[path]
+	if !ok {
+		return 0, 0
+	}
+	return lineCol(data, off)
+}
+
 // keyPos is like pos but points at the member's key.
 func (ix *jsonIndex) keyPos(path string) (int, int) {
 	if off, ok := ix.key[path]; ok {

@@ -161,16 +161,31 @@ func (w *limitedBuffer) Write(p []byte) (int, error) {
 // getHostByName does no lookup, and the allocating functions are bounded.
 func renderFuncs(b *renderBudget, root **template.Template, warn func(string)) template.FuncMap {
 	fm := sprig.TxtFuncMap()
-	orig := sprig.TxtFuncMap()
-	bound := func(n, max int, what string) error {
-		if n > max || n < -max {
-			return fmt.Errorf("%s %d is larger than %d", what, n, max)
-		}
-		return nil
-	}
 	fm["env"] = func(string) string { return "" }
 	fm["expandenv"] = func(s string) string { return s }
 	fm["getHostByName"] = func(string) string { return "" }
+	boundedFuncs(fm, b)
+	placeholderFuncs(fm)
+	helmFuncs(fm, b, root, warn)
+	fm[tickFunc] = func() string { return "" }
+	for name, fn := range fm {
+		fm[name] = guard(b, fn)
+	}
+	return fm
+}
+
+// bound refuses a count or width n beyond ±max.
+func bound(n, max int, what string) error {
+	if n > max || n < -max {
+		return fmt.Errorf("%s %d is larger than %d", what, n, max)
+	}
+	return nil
+}
+
+// boundedFuncs replaces sprig's allocating functions with ones that
+// refuse sizes beyond the render budget's limits.
+func boundedFuncs(fm template.FuncMap, b *renderBudget) {
+	orig := sprig.TxtFuncMap()
 	fm["repeat"] = func(count int, s string) (string, error) {
 		if count < 0 || count*len(s) > b.max {
 			return "", fmt.Errorf("repeat %d times %d bytes is larger than %s", count, len(s), humanBytes(int64(b.max)))
@@ -224,6 +239,12 @@ func renderFuncs(b *renderBudget, root **template.Template, warn func(string)) t
 		}
 		return orig["randBytes"].(func(int) (string, error))(n)
 	}
+}
+
+// placeholderFuncs replaces the functions that derive or generate keys,
+// certificates and password hashes: slow by design, and what they
+// return only has to render.
+func placeholderFuncs(fm template.FuncMap) {
 	// Key derivation and key generation are slow by design; what they
 	// return only has to render, so a placeholder does.
 	fm["derivePassword"] = func(uint32, string, string, string, string) string { return "derived-password" }
@@ -236,7 +257,12 @@ func renderFuncs(b *renderBudget, root **template.Template, warn func(string)) t
 	}
 	fm["bcrypt"] = func(string) string { return "$2a$10$placeholderplaceholderplaceholderplaceholderplace" }
 	fm["htpasswd"] = func(user, _ string) string { return user + ":$2a$10$placeholderplaceholderplaceholderplaceholderplace" }
+}
 
+// helmFuncs adds the Helm functions manifests borrow: toYaml, fromYaml,
+// include (within the budget's depth) and required (a warning, not an
+// error).
+func helmFuncs(fm template.FuncMap, b *renderBudget, root **template.Template, warn func(string)) {
 	fm["toYaml"] = func(v any) string {
 		var buf bytes.Buffer
 		enc := yaml.NewEncoder(&buf)
@@ -281,11 +307,6 @@ func renderFuncs(b *renderBudget, root **template.Template, warn func(string)) t
 		}
 		return v
 	}
-	fm[tickFunc] = func() string { return "" }
-	for name, fn := range fm {
-		fm[name] = guard(b, fn)
-	}
-	return fm
 }
 
 // tickFunc is the budget check addTicks puts at the head of every

@@ -14,8 +14,8 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/serve"
-	"github.com/packgen/packgen/sign"
 )
 
 // BenchmarkFetch fetches a 16-layer profile (2 MiB chart per pack) from a
@@ -30,14 +30,8 @@ func BenchmarkFetch(b *testing.B) {
 	if _, err := synth.Generate(repo, synth.Full(packs, 1, 2<<20, packs, false)); err != nil {
 		b.Fatal(err)
 	}
-	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		b.Fatal(err)
-	}
-	signer, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		b.Fatal(err)
-	}
+	k := testutil.NewKey(b)
+	signer, pub := k.Signer, k.Pub
 	site := filepath.Join(tmp, "site")
 	if _, err := build.Run(context.Background(), build.Options{Repo: repo, Out: site, Registry: "bench", Signer: signer, GeneratedAt: time.Now()}); err != nil {
 		b.Fatal(err)

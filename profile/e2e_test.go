@@ -17,6 +17,7 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/serve"
 	"github.com/packgen/packgen/sign"
 )
@@ -53,14 +54,8 @@ func newRegistryOf(t *testing.T, populate func(*gitfixture.Repo) error) *registr
 	if err := populate(r.repo); err != nil {
 		t.Fatal(err)
 	}
-	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.pub = pub
-	if r.signer, err = sign.LoadSigner(priv, sign.StaticPass([]byte("pw"))); err != nil {
-		t.Fatal(err)
-	}
+	k := testutil.NewKey(t)
+	r.pub, r.signer = k.Pub, k.Signer
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()
 		dir := r.dir

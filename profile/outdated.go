@@ -55,13 +55,13 @@ func Outdated(ctx context.Context, p *Profile, lock *Lock, env *Env) ([]Outdated
 		switch {
 		case lp != nil:
 			row.Locked = lp.Version
-			r, err := env.registry(lp.Registry.Name)
+			r, err := client.Lookup(env.Registries, lp.Registry.Name)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", lp.ID(), err)
 			}
 			regs = []client.Registry{*r}
 		case l.Registry != "":
-			r, err := env.registry(l.Registry)
+			r, err := client.Lookup(env.Registries, l.Registry)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", l.Pack, err)
 			}

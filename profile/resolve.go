@@ -7,11 +7,11 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/parallel"
 )
 
 // Errors of resolution and fetching, usable with errors.Is.
@@ -36,26 +36,9 @@ func (e *Env) warnf(format string, args ...any) {
 	}
 }
 
-// registry returns the configured registry named name.
-func (e *Env) registry(name string) (*client.Registry, error) {
-	for i := range e.Registries {
-		if e.Registries[i].Name == name {
-			return &e.Registries[i], nil
-		}
-	}
-	var names []string
-	for _, r := range e.Registries {
-		names = append(names, r.Name)
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("registry %q is not configured, and none is (packgen registry add %s URL --key pub.pem)", name, name)
-	}
-	return nil, fmt.Errorf("registry %q is not configured (configured: %s)", name, strings.Join(names, ", "))
-}
-
 // locked returns a client for the registry a locked layer came from.
 func (e *Env) locked(l LockedPack) (*client.Client, error) {
-	reg, err := e.registry(l.Registry.Name)
+	reg, err := client.Lookup(e.Registries, l.Registry.Name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w; the lock was resolved from %s", l.ID(), err, l.Registry.URL)
 	}
@@ -141,145 +124,180 @@ func Resolve(ctx context.Context, p *Profile, env *Env, o ResolveOptions) (*Reso
 	if len(env.Registries) == 0 {
 		return nil, fmt.Errorf("no registry configured: packgen registry add NAME URL --key pub.pem")
 	}
-	clients := map[string]*client.Client{}
-	clientFor := func(reg client.Registry) (*client.Client, error) {
-		if c := clients[reg.Name]; c != nil {
-			return c, nil
-		}
-		c, err := client.New(reg, env.Client)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := c.Root(ctx); err != nil {
-			return nil, err
-		}
-		clients[reg.Name] = c
-		return c, nil
-	}
-	res := &ResolveResult{Warnings: []string{}}
-	var resolved []Resolved
-	var infos []ResolvedLayer
-	var notFound []Violation
-	missing := map[string]bool{}
+	r := &resolver{ctx: ctx, p: p, env: env, clients: map[string]*client.Client{}, missing: map[string]bool{}}
 	for _, l := range p.Layers {
-		var regs []client.Registry
-		if l.Registry != "" {
-			r, err := env.registry(l.Registry)
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d:%d: layer %s: %w", p.File, l.Line, l.Column, l.Pack, err)
-			}
-			regs = []client.Registry{*r}
-		} else {
-			regs = env.Registries
+		if err := r.layer(l); err != nil {
+			return nil, err
 		}
-		info := ResolvedLayer{Pack: l.Pack, Constraint: l.Constraint}
-		var misses []string
-		var rel *index.Release
-		var from client.Registry
-		for _, reg := range regs {
-			c, err := clientFor(reg)
-			if err != nil {
-				return nil, fmt.Errorf("layer %s: %w", l.Pack, err)
-			}
-			if l.Registry == "" {
-				info.Searched = append(info.Searched, reg.Name)
-			}
-			r, err := c.Resolve(ctx, l.Pack, l.Constraint, false)
-			if errors.Is(err, client.ErrNotFound) {
-				misses = append(misses, reg.Name+": "+err.Error())
-				continue
-			}
-			if err != nil {
-				return nil, fmt.Errorf("layer %s: registry %s: %w", l.Pack, reg.Name, err)
-			}
-			rel, from = r, reg
-			break
-		}
-		if rel == nil {
-			missing[l.Pack] = true
-			notFound = append(notFound, Violation{Rule: RuleNotFound, Packs: []string{l.Pack}, Message: fmt.Sprintf("%s:%d:%d: %s: no release matching %q in %s", p.File, l.Line, l.Column, l.Pack, l.Constraint, strings.Join(misses, "; "))})
-			continue
-		}
-		info.Version, info.Layer, info.Registry = rel.Version, rel.Layer, from.Name
-		resolved = append(resolved, Resolved{Pack: l.Pack, Release: rel, Registry: from.Name, URL: from.URL})
-		infos = append(infos, info)
 	}
-	violations, warnings := Check(p, resolved, o.Partial)
-	res.Warnings = append(res.Warnings, warnings...)
-	if len(missing) > 0 {
-		// Rules about layers or packs that did not resolve would only
-		// repeat the not-found problem.
-		kept := notFound
-		for _, v := range violations {
-			drop := v.Rule == RuleCoreMissing
-			for _, n := range v.Packs {
-				drop = drop || missing[n]
-			}
-			if !drop {
-				kept = append(kept, v)
-			}
-		}
-		violations = kept
-	}
-	if len(violations) > 0 {
-		for i := range violations {
-			v := &violations[i]
-			if v.dep == nil {
-				continue
-			}
-			for _, r := range resolved {
-				if r.Pack != v.dep.PackName {
-					continue
-				}
-				if shard, err := clients[r.Registry].Shard(ctx, r.Pack); err == nil {
-					v.Hint = rangeHint(shard, p.Layers[layerIndex(p, r.Pack)].Constraint, *v.dep)
-				}
-			}
-		}
+	violations, warnings := Check(p, r.resolved, o.Partial)
+	if violations = r.relevant(violations); len(violations) > 0 {
+		r.hint(violations)
 		return nil, &ResolveError{Profile: p.Name, Violations: violations}
 	}
-	lock := &Lock{SchemaVersion: LockSchemaVersion, Partial: o.Partial,
-		Profile: LockProfile{Name: p.Name, CloudType: p.CloudType, SHA256: p.SHA256, File: relProfile(p.File, o.LockPath)}}
-	// Download and verify every archive, in parallel on forks of the
-	// registries' clients (their indexes are verified already).
-	sigs := make([]string, len(resolved))
-	errs := make([]error, len(resolved))
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
-	for i, r := range resolved {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			c, err := clients[r.Registry].Fork(ctx)
-			if err == nil {
-				_, sigs[i], err = c.ArchiveSigned(ctx, r.Pack, r.Release)
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("%s@%s from %s: %w", r.Pack, r.Release.Version, r.Registry, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	sigs, err := r.download()
+	if err != nil {
 		return nil, err
 	}
-	for i, r := range resolved {
-		c := clients[r.Registry]
-		lp := LockedPack{Pack: r.Pack, Constraint: p.Layers[layerIndex(p, r.Pack)].Constraint, Version: r.Release.Version, Layer: r.Release.Layer,
-			Registry: LockRegistry{Name: r.Registry, URL: r.URL}, Archive: r.Release.Archive, Commit: r.Release.Commit}
-		if sigs[i] != "" {
-			lp.Signature = &LockFile{Path: r.Release.Signature, SHA256: sigs[i]}
+	res := &ResolveResult{Warnings: append([]string{}, warnings...)}
+	res.Lock, res.Warnings = r.lock(o, sigs, res.Warnings)
+	res.Layers = r.infos
+	return res, nil
+}
+
+// resolver is the state of one Resolve: a verified client per registry,
+// and what each layer resolved to.
+type resolver struct {
+	ctx      context.Context
+	p        *Profile
+	env      *Env
+	clients  map[string]*client.Client // by registry name, index.json verified
+	resolved []Resolved
+	infos    []ResolvedLayer
+	notFound []Violation
+	missing  map[string]bool // packs of layers that did not resolve
+}
+
+// clientFor returns the registry's client, its root fetched and verified
+// once.
+func (r *resolver) clientFor(reg client.Registry) (*client.Client, error) {
+	if c := r.clients[reg.Name]; c != nil {
+		return c, nil
+	}
+	c, err := client.New(reg, r.env.Client)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Root(r.ctx); err != nil {
+		return nil, err
+	}
+	r.clients[reg.Name] = c
+	return c, nil
+}
+
+// layer resolves one layer in its registry, or in the first configured
+// registry that has a match; a layer nothing matches is a not-found
+// violation.
+func (r *resolver) layer(l Layer) error {
+	regs := r.env.Registries
+	if l.Registry != "" {
+		reg, err := client.Lookup(r.env.Registries, l.Registry)
+		if err != nil {
+			return fmt.Errorf("%s:%d:%d: layer %s: %w", r.p.File, l.Line, l.Column, l.Pack, err)
 		}
-		lock.Layers = append(lock.Layers, lp)
-		infos[i].SHA256, infos[i].Verified = r.Release.Archive.SHA256, c.Verifies()
-		if !c.Verifies() {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: registry %s is not signature-verified; the lock pins digests but nobody vouched for them", lp.ID(), r.Registry))
+		regs = []client.Registry{*reg}
+	}
+	info := ResolvedLayer{Pack: l.Pack, Constraint: l.Constraint}
+	var misses []string
+	for _, reg := range regs {
+		c, err := r.clientFor(reg)
+		if err != nil {
+			return fmt.Errorf("layer %s: %w", l.Pack, err)
+		}
+		if l.Registry == "" {
+			info.Searched = append(info.Searched, reg.Name)
+		}
+		rel, err := c.Resolve(r.ctx, l.Pack, l.Constraint, false)
+		if errors.Is(err, client.ErrNotFound) {
+			misses = append(misses, reg.Name+": "+err.Error())
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("layer %s: registry %s: %w", l.Pack, reg.Name, err)
+		}
+		info.Version, info.Layer, info.Registry = rel.Version, rel.Layer, reg.Name
+		r.resolved = append(r.resolved, Resolved{Pack: l.Pack, Release: rel, Registry: reg.Name, URL: reg.URL})
+		r.infos = append(r.infos, info)
+		return nil
+	}
+	r.missing[l.Pack] = true
+	r.notFound = append(r.notFound, Violation{Rule: RuleNotFound, Packs: []string{l.Pack}, Message: fmt.Sprintf("%s:%d:%d: %s: no release matching %q in %s", r.p.File, l.Line, l.Column, l.Pack, l.Constraint, strings.Join(misses, "; "))})
+	return nil
+}
+
+// relevant puts the not-found layers first and drops the rules about
+// layers or packs that did not resolve: they would only repeat the
+// not-found problem.
+func (r *resolver) relevant(violations []Violation) []Violation {
+	if len(r.missing) == 0 {
+		return violations
+	}
+	kept := r.notFound
+	for _, v := range violations {
+		drop := v.Rule == RuleCoreMissing
+		for _, n := range v.Packs {
+			drop = drop || r.missing[n]
+		}
+		if !drop {
+			kept = append(kept, v)
 		}
 	}
-	res.Lock, res.Layers = lock, infos
-	return res, nil
+	return kept
+}
+
+// hint adds to each unmet dependency the range of versions that would
+// meet it, from the dependency's shard.
+func (r *resolver) hint(violations []Violation) {
+	for i := range violations {
+		v := &violations[i]
+		if v.dep == nil {
+			continue
+		}
+		for _, res := range r.resolved {
+			if res.Pack != v.dep.PackName {
+				continue
+			}
+			if shard, err := r.clients[res.Registry].Shard(r.ctx, res.Pack); err == nil {
+				v.Hint = rangeHint(shard, r.p.Layers[layerIndex(r.p, res.Pack)].Constraint, *v.dep)
+			}
+		}
+	}
+}
+
+// download downloads and verifies every archive, in parallel on forks of
+// the registries' clients (their indexes are verified already); it
+// returns the digest of each archive's signature ("" for none) and every
+// failure.
+func (r *resolver) download() ([]string, error) {
+	sigs := make([]string, len(r.resolved))
+	errs := make([]error, len(r.resolved))
+	err := parallel.Each(r.ctx, len(r.resolved), 4, func(i int) error {
+		res := r.resolved[i]
+		c, err := r.clients[res.Registry].Fork(r.ctx)
+		if err == nil {
+			_, sigs[i], err = c.ArchiveSigned(r.ctx, res.Pack, res.Release)
+		}
+		if err != nil {
+			errs[i] = fmt.Errorf("%s@%s from %s: %w", res.Pack, res.Release.Version, res.Registry, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sigs, errors.Join(errs...)
+}
+
+// lock pins every resolved layer; it warns of registries nobody vouched
+// for.
+func (r *resolver) lock(o ResolveOptions, sigs, warnings []string) (*Lock, []string) {
+	p := r.p
+	lock := &Lock{SchemaVersion: LockSchemaVersion, Partial: o.Partial,
+		Profile: LockProfile{Name: p.Name, CloudType: p.CloudType, SHA256: p.SHA256, File: relProfile(p.File, o.LockPath)}}
+	for i, res := range r.resolved {
+		c := r.clients[res.Registry]
+		lp := LockedPack{Pack: res.Pack, Constraint: p.Layers[layerIndex(p, res.Pack)].Constraint, Version: res.Release.Version, Layer: res.Release.Layer,
+			Registry: LockRegistry{Name: res.Registry, URL: res.URL}, Archive: res.Release.Archive, Commit: res.Release.Commit}
+		if sigs[i] != "" {
+			lp.Signature = &LockFile{Path: res.Release.Signature, SHA256: sigs[i]}
+		}
+		lock.Layers = append(lock.Layers, lp)
+		r.infos[i].SHA256, r.infos[i].Verified = res.Release.Archive.SHA256, c.Verifies()
+		if !c.Verifies() {
+			warnings = append(warnings, fmt.Sprintf("%s: registry %s is not signature-verified; the lock pins digests but nobody vouched for them", lp.ID(), res.Registry))
+		}
+	}
+	return lock, warnings
 }
 
 func layerIndex(p *Profile, name string) int {

@@ -19,6 +19,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/s3test"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -35,15 +36,11 @@ type fixture struct {
 // One signing key for every test: making and decrypting a key costs a
 // second each under the race detector.
 var testKey = sync.OnceValues(func() (*sign.Signer, []byte) {
-	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
+	k, err := testutil.GenerateKey()
 	if err != nil {
 		panic(err)
 	}
-	signer, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		panic(err)
-	}
-	return signer, pub
+	return k.Signer, k.Pub
 })
 
 func newFixture(t testing.TB) *fixture {

@@ -14,51 +14,10 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/realrepo"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/rebuild"
 )
-
-// forgeShard rewrites one pack's shard in a site of one bucket level and
-// every digest above it, as whoever runs the site (or its bucket) can.
-func forgeShard(t *testing.T, site, name string, edit func(*index.Shard)) {
-	t.Helper()
-	read := func(p string) []byte {
-		data, err := os.ReadFile(filepath.Join(site, filepath.FromSlash(p)))
-		must(t, err)
-		return data
-	}
-	write := func(p string, data []byte) index.FileRef {
-		must(t, os.MkdirAll(filepath.Dir(filepath.Join(site, filepath.FromSlash(p))), 0o755))
-		must(t, os.WriteFile(filepath.Join(site, filepath.FromSlash(p)), data, 0o644))
-		return index.FileRef{Path: p, SHA256: index.Digest(data), Size: int64(len(data))}
-	}
-	root, err := index.ParseRoot(read(index.RootFile))
-	must(t, err)
-	for i, bref := range root.Buckets {
-		b, err := index.ParseNode(read(bref.Path), root.BucketBits, 1, 1, i)
-		must(t, err)
-		for j, s := range b.Packs {
-			if s.Name != name {
-				continue
-			}
-			shard, err := index.ParseShard(read(s.Shard.Path), name)
-			must(t, err)
-			edit(shard)
-			data, err := index.Encode(shard)
-			must(t, err)
-			b.Packs[j].Shard = write(index.ShardPath(name, index.Digest(data)), data)
-			write(index.LatestShardPath(name), data)
-			data, err = index.Encode(b)
-			must(t, err)
-			root.Buckets[i] = write(index.BucketPath(index.Digest(data)), data)
-			data, err = index.Encode(root)
-			must(t, err)
-			write(index.RootFile, data)
-			return
-		}
-	}
-	t.Fatalf("no pack %s in %s", name, site)
-}
 
 // TestAttackCheckSiteShardFields: the rebuild check proves archives are
 // git's; a site whose shard says something else about a release than
@@ -92,7 +51,7 @@ func TestAttackCheckSiteShardFields(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			repo, site, _ := fixture(t)
-			forgeShard(t, site, "calico", func(s *index.Shard) { tc.edit(t, site, &s.Releases[0]) })
+			testutil.ForgeShard(t, site, "calico", func(s *index.Shard) { tc.edit(t, site, &s.Releases[0]) })
 			rep, err := rebuild.CheckSite(context.Background(), site, repo)
 			must(t, err)
 			if len(rep.Problems) == 0 {

@@ -1,20 +1,16 @@
 package site
 
 import (
-	"archive/tar"
-	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
 
-	gzip "github.com/klauspost/compress/gzip"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/pack"
 )
 
 // Caps on what the catalogue reads from an archive: pages stay small and a
@@ -26,14 +22,6 @@ const (
 )
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
-
-// archiveReader is a reused gzip reader and its input buffer.
-type archiveReader struct {
-	gz  gzip.Reader
-	buf *bufio.Reader
-}
-
-var archiveReaders = sync.Pool{New: func() any { return &archiveReader{buf: bufio.NewReaderSize(nil, 32<<10)} }}
 
 func isPNG(b []byte) bool { return bytes.HasPrefix(b, pngMagic) }
 
@@ -61,8 +49,9 @@ func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
 	return readRelease(dir, name, r, true)
 }
 
-// readRelease reads a release's archive; without full only values.yaml
-// and the images, which is what a change view needs of older versions.
+// readRelease reads a release's archive (through pack.ArchiveReader, with
+// its checks and limits); without full only values.yaml and the images,
+// which is what a change view needs of older versions.
 func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, error) {
 	p := path.Clean(r.Archive.Path)
 	if !strings.HasPrefix(p, "packs/"+name+"/") {
@@ -73,86 +62,74 @@ func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, e
 		return nil, fmt.Errorf("open release archive: %w", err)
 	}
 	defer f.Close()
-	// A gzip reader's state (window, Huffman tables, buffer) is large
-	// enough that allocating one per archive showed in profiles.
-	ar := archiveReaders.Get().(*archiveReader)
-	defer archiveReaders.Put(ar)
-	ar.buf.Reset(f)
-	zr := &ar.gz
-	if err := zr.Reset(ar.buf); err != nil {
+	ar, err := pack.NewArchiveReader(f, name, pack.ArchiveLimits{})
+	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
-	defer zr.Close()
+	defer ar.Close()
 	out := &latestFiles{images: map[string]bool{}}
-	tr := tar.NewReader(zr)
-	prefix := name + "/"
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	err = ar.Each(func(e *pack.ArchiveEntry) error {
+		if !e.Mode.IsRegular() {
+			return nil
 		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", p, err)
+		if err := out.read(ar, e.Path, full); err != nil {
+			return fmt.Errorf("%s: %w", e.Path, err)
 		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		rel := strings.TrimPrefix(h.Name, prefix)
-		if strings.HasPrefix(rel, "manifests/") && (strings.HasSuffix(rel, ".yaml") || strings.HasSuffix(rel, ".yml")) {
-			b, big, err := readCapped(tr, maxValues)
-			if err != nil {
-				return nil, fmt.Errorf("read %s: %s: %w", p, rel, err)
-			}
-			if !big {
-				imagesIn(b, out.images)
-			}
-			continue
-		}
-		if !full && rel != "values.yaml" {
-			continue
-		}
-		switch rel {
-		case "logo.png":
-			b, big, err := readCapped(tr, maxLogo)
-			if err != nil {
-				return nil, fmt.Errorf("read %s: logo.png: %w", p, err)
-			}
-			switch {
-			case big:
-				out.logoNotice = "logo.png is larger than 2 MiB"
-			case !isPNG(b):
-				out.logoNotice = "logo.png is not a PNG image"
-			default:
-				out.logo, out.logoNotice = scaleLogo(b)
-			}
-		case "values.yaml":
-			b, big, err := readCapped(tr, maxValues)
-			if err != nil {
-				return nil, fmt.Errorf("read %s: values.yaml: %w", p, err)
-			}
-			out.hasValues, out.values, out.valuesTooLarge = true, b, big
-			imagesIn(b, out.images)
-		case "presets.yaml":
-			b, big, err := readCapped(tr, maxValues)
-			if err != nil {
-				return nil, fmt.Errorf("read %s: presets.yaml: %w", p, err)
-			}
-			out.hasPresets, out.presets, out.presetsBig = true, b, big
-		case "schema.yaml":
-			b, big, err := readCapped(tr, maxValues)
-			if err != nil {
-				return nil, fmt.Errorf("read %s: schema.yaml: %w", p, err)
-			}
-			out.hasSchema, out.schema, out.schemaBig = true, b, big
-		case "README.md":
-			b, big, err := readCapped(tr, maxReadme)
-			if err != nil {
-				return nil, fmt.Errorf("read %s: README.md: %w", p, err)
-			}
-			out.hasReadme, out.readme, out.readmeTooLarge = true, b, big
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	return out, nil
+}
+
+// read keeps what the pages show of the archive's file rel from r.
+func (out *latestFiles) read(r io.Reader, rel string, full bool) error {
+	if strings.HasPrefix(rel, "manifests/") && (strings.HasSuffix(rel, ".yaml") || strings.HasSuffix(rel, ".yml")) {
+		b, big, err := readCapped(r, maxValues)
+		if err == nil && !big {
+			imagesIn(b, out.images)
+		}
+		return err
+	}
+	if !full && rel != "values.yaml" {
+		return nil
+	}
+	max := int64(maxValues)
+	switch rel {
+	case "logo.png":
+		max = maxLogo
+	case "README.md":
+		max = maxReadme
+	case "values.yaml", "presets.yaml", "schema.yaml":
+	default:
+		return nil
+	}
+	b, big, err := readCapped(r, max)
+	if err != nil {
+		return err
+	}
+	switch rel {
+	case "logo.png":
+		switch {
+		case big:
+			out.logoNotice = "logo.png is larger than 2 MiB"
+		case !isPNG(b):
+			out.logoNotice = "logo.png is not a PNG image"
+		default:
+			out.logo, out.logoNotice = scaleLogo(b)
+		}
+	case "values.yaml":
+		out.hasValues, out.values, out.valuesTooLarge = true, b, big
+		imagesIn(b, out.images)
+	case "presets.yaml":
+		out.hasPresets, out.presets, out.presetsBig = true, b, big
+	case "schema.yaml":
+		out.hasSchema, out.schema, out.schemaBig = true, b, big
+	case "README.md":
+		out.hasReadme, out.readme, out.readmeTooLarge = true, b, big
+	}
+	return nil
 }
 
 // readCapped reads at most max bytes; big reports that there was more.

@@ -113,6 +113,32 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 		LogoNote: f.logoNotice,
 	}
 	d.FeedTitle = s.Name + " releases (Atom)" // the name: plain text in an attribute
+	d.Versions = g.releaseRows(s, l)
+	d.stateOf(l)
+	d.Signed = l.Signature != ""
+	d.Digest = l.Archive.SHA256
+	d.SigHref, d.BundleHref = relArchive(s.Name, l.Signature), relArchive(s.Name, l.Bundle)
+	d.Snippets = g.snippets(s.Name, l.Version)
+	if err := g.addChanges(&d, s, l, f); err != nil {
+		return nil, err
+	}
+	d.Resources = resourceRows(l)
+	d.addPresetsAndSchema(f)
+	d.Deps = g.depRows(l)
+	d.Annotations = annotationRows(l)
+	if err := d.addValuesAndReadme(f); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := tmpl().ExecuteTemplate(&buf, "pack.html", d); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// releaseRows are the rows of the versions table, newest first.
+func (g *gen) releaseRows(s *index.Shard, l *index.Release) []versionRow {
+	var rows []versionRow
 	for i := len(s.Releases) - 1; i >= 0; i-- {
 		r := &s.Releases[i]
 		v, _ := r.SemVer()
@@ -134,8 +160,13 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 			row.Created = r.Created.UTC().Format("2006-01-02")
 		}
 		row.CommitURL = g.repo.commitURL(r.Commit)
-		d.Versions = append(d.Versions, row)
+		rows = append(rows, row)
 	}
+	return rows
+}
+
+// stateOf notes the latest release's system_state.
+func (d *packData) stateOf(l *index.Release) {
 	switch {
 	case l.Deleted():
 		d.Deleted = true
@@ -143,17 +174,18 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 	case l.Deprecated():
 		d.StateNote = "Version " + l.Version + " is marked deprecated (annotations.system_state): the platform still offers it, with a warning. Plan a move to a supported pack or version."
 	}
-	d.Signed = l.Signature != ""
-	d.Digest = l.Archive.SHA256
-	d.SigHref, d.BundleHref = relArchive(s.Name, l.Signature), relArchive(s.Name, l.Bundle)
-	d.Snippets = g.snippets(s.Name, l.Version)
+}
+
+// addChanges adds the change views of the newest versions, and links
+// the versions table to them.
+func (g *gen) addChanges(d *packData, s *index.Shard, l *index.Release, f *latestFiles) error {
 	ch, read, err := g.changes(s, l, f)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(s.Releases) > 1 {
 		if d.VersionsJSON, err = versionsJSON(s, read); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	d.Changes = ch
@@ -168,7 +200,11 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 	if n := len(s.Releases) - 1; n > maxChangeViews {
 		d.ChangesNote = fmt.Sprintf("The %d newest versions are compared with the one before each; older ones are not shown.", maxChangeViews)
 	}
-	d.Resources = resourceRows(l)
+	return nil
+}
+
+// addPresetsAndSchema shows presets.yaml and schema.yaml, or says why not.
+func (d *packData) addPresetsAndSchema(f *latestFiles) {
 	if f.hasPresets {
 		if f.presetsBig {
 			d.PresetsNote = "presets.yaml is larger than 1 MiB and is not shown."
@@ -187,21 +223,38 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 			d.Schema = rows
 		}
 	}
+}
+
+// depRows are the latest release's dependencies, linked to their pages
+// when the catalogue has them.
+func (g *gen) depRows(l *index.Release) []depRow {
+	var rows []depRow
 	for _, dep := range l.Dependencies {
 		row := depRow{Name: dep.PackName, Type: dep.Type, Layer: string(dep.Layer), Range: depRange(dep.MinVersion, dep.MaxVersion)}
 		if g.names[dep.PackName] {
 			row.Href = "../" + dep.PackName + "/" + pageFile
 		}
-		d.Deps = append(d.Deps, row)
+		rows = append(rows, row)
 	}
+	return rows
+}
+
+// annotationRows are the latest release's annotations, sorted by key.
+func annotationRows(l *index.Release) []kv {
 	keys := make([]string, 0, len(l.Annotations))
 	for k := range l.Annotations {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	var rows []kv
 	for _, k := range keys {
-		d.Annotations = append(d.Annotations, kv{k, l.Annotations[k]})
+		rows = append(rows, kv{k, l.Annotations[k]})
 	}
+	return rows
+}
+
+// addValuesAndReadme shows values.yaml and README.md, or says why not.
+func (d *packData) addValuesAndReadme(f *latestFiles) error {
 	switch {
 	case f.valuesTooLarge:
 		d.ValuesNote = "values.yaml is larger than 1 MiB and is not shown; fetch the pack to read it."
@@ -217,15 +270,11 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 	case f.hasReadme:
 		h, err := renderMarkdown(f.readme)
 		if err != nil {
-			return nil, fmt.Errorf("README.md: %w", err)
+			return fmt.Errorf("README.md: %w", err)
 		}
 		d.Readme = h
 	}
-	var buf bytes.Buffer
-	if err := tmpl().ExecuteTemplate(&buf, "pack.html", d); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return nil
 }
 
 func displayName(r *index.Release, name string) string {

@@ -13,6 +13,7 @@ import (
 	"testing/fstest"
 
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -25,16 +26,10 @@ func must(t testing.TB, err error) {
 
 func writePack(t *testing.T, r *gitfixture.Repo, dir, name, version string) {
 	t.Helper()
-	must(t, r.Write(dir+"/pack.json", []byte(fmt.Sprintf(`{"name": %q, "version": %q, "layer": "cni", "displayName": "x", "cloudTypes": ["all"]}`, name, version))))
-	must(t, r.Write(dir+"/values.yaml", []byte("pack: {}\n")))
+	testutil.WritePack(t, r, dir, name, version, "cni", "")
 }
 
-func commit(t testing.TB, r *gitfixture.Repo, msg string) string {
-	t.Helper()
-	h, err := r.Commit(msg)
-	must(t, err)
-	return h
-}
+var commit = testutil.Commit
 
 func ids(res *Result) string {
 	var s []string

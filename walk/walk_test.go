@@ -15,6 +15,7 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/walk"
@@ -29,14 +30,8 @@ func site(t *testing.T) (string, *sign.Verifier) {
 	if _, err := synth.Generate(repo, synth.Full(3, 2, 4<<10, 3, false)); err != nil {
 		t.Fatal(err)
 	}
-	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testutil.NewKey(t)
+	signer, pub := k.Signer, k.Pub
 	out := filepath.Join(tmp, "site")
 	if _, err := build.Run(context.Background(), build.Options{Repo: repo, Out: out, History: true, Registry: "walk", Signer: signer, GeneratedAt: time.Now()}); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/serve"
 	"github.com/packgen/packgen/sign"
 )
@@ -45,18 +45,12 @@ func newAttackEnv(t *testing.T) *attackEnv {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	a := &attackEnv{t: t, dir: t.TempDir(), bin: packgenBinary(t)}
-	a.env = append(os.Environ(), "PACKGEN_PASSWORD=pw", "XDG_CONFIG_HOME="+a.dir+"/config", "XDG_CACHE_HOME="+a.dir+"/cache",
-		"XDG_STATE_HOME="+a.dir+"/state", fmt.Sprintf("SOURCE_DATE_EPOCH=%d", time.Now().Unix()))
-	priv, pub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.write("reg.key", priv)
-	a.write("reg.pub", pub)
-	if a.signer, err = sign.LoadSigner(priv, sign.StaticPass([]byte("pw"))); err != nil {
-		t.Fatal(err)
-	}
+	a := &attackEnv{t: t, dir: t.TempDir(), bin: testutil.Binary(t)}
+	a.env = testutil.Env(a.dir, testutil.Now())
+	k := testutil.NewKey(t)
+	a.write("reg.key", k.Priv)
+	a.write("reg.pub", k.Pub)
+	a.signer = k.Signer
 	return a
 }
 
@@ -77,26 +71,8 @@ func (a *attackEnv) write(p string, data []byte) {
 func (a *attackEnv) pg(want int, args ...string) (string, string) {
 	a.t.Helper()
 	// A hang is one of the attacks: nothing may take a minute.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, a.bin, args...)
-	cmd.Dir, cmd.Env = a.dir, a.env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		a.t.Fatalf("packgen %v hangs", args)
-	}
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		a.t.Fatal(err)
-	}
-	if code != want {
-		a.t.Fatalf("packgen %v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, want, out.String(), errb.String())
-	}
-	return out.String(), errb.String()
+	r := testutil.Runner{T: a.t, Bin: a.bin, Dir: a.dir, Env: a.env, Timeout: time.Minute}
+	return r.Want(want, args...)
 }
 
 // site builds the example packs into a.dir/name, signed with reg.key,

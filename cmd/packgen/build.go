@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/packgen/packgen/internal/gitsafe"
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/transport"
 
@@ -106,6 +107,43 @@ packgen again returns at once. --force goes through every step anyway.`,
 }
 
 func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
+	if err := fillBuildOptions(cmd, g, o); err != nil {
+		return err
+	}
+	var bar *buildProgress
+	if g.interactive() {
+		bar = &buildProgress{w: g.stderr}
+		o.Progress = bar.update
+	}
+	// go-git's status walks the whole work tree (≈ 0.2 s for 7,000
+	// files): run it beside the build, it only feeds a warning.
+	dirty := make(chan []string, 1)
+	go func() {
+		var d []string
+		if repo, err := source.Open(o.Repo); err == nil {
+			d, _ = repo.Dirty(o.PacksDir)
+		}
+		dirty <- d
+	}()
+	res, err := build.Run(cmd.Context(), o.Options)
+	bar.end()
+	if d := ownFiles(o, <-dirty); len(d) > 0 && !refGiven(cmd, o.Ref) {
+		where := "under --packs-dir " + o.PacksDir
+		if o.PacksDir == "" {
+			where = "in pack directories"
+		}
+		g.logf("warning: %d uncommitted change(s) %s are not built (packgen builds committed content only), e.g. %s\n", len(d), where, d[0])
+	}
+	if err != nil {
+		return buildErr(g, err)
+	}
+	return printBuild(g, o, res)
+}
+
+// fillBuildOptions turns the flags into build.Options: the build's time,
+// the signer, the keys a previous build may be signed by, the catalogue
+// and the stamp.
+func fillBuildOptions(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	var err error
 	if o.PreviousOCI, err = o.oci.options(); err != nil {
 		return err
@@ -142,55 +180,39 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 		o.Site = siteHook(o.Previous, o.Out)
 	}
 	if !o.force {
-		o.Stamp = buildStamp(o.Signer)
+		o.Stamp = build.ProgramStamp(version, o.Signer)
 	}
 	o.Log = g.stderr
 	if g.quiet {
 		o.Log = nil
 	}
-	var bar *buildProgress
-	if g.interactive() {
-		bar = &buildProgress{w: g.stderr}
-		o.Progress = bar.update
-	}
-	// go-git's status walks the whole work tree (≈ 0.2 s for 7,000
-	// files): run it beside the build, it only feeds a warning.
-	dirty := make(chan []string, 1)
-	go func() {
-		var d []string
-		if repo, err := source.Open(o.Repo); err == nil {
-			d, _ = repo.Dirty(o.PacksDir)
+	return nil
+}
+
+// buildErr maps the build's failures to exit codes: what was checked
+// and found bad is 1.
+func buildErr(g *globalOptions, err error) error {
+	var inv *build.InvalidError
+	var imm *build.ImmutableError
+	switch {
+	case errors.As(err, &inv):
+		for _, p := range inv.Problems {
+			fmt.Fprintln(g.stderr, esc(p.String()))
 		}
-		dirty <- d
-	}()
-	res, err := build.Run(cmd.Context(), o.Options)
-	bar.end()
-	if d := ownFiles(o, <-dirty); len(d) > 0 && !refGiven(cmd, o.Ref) {
-		where := "under --packs-dir " + o.PacksDir
-		if o.PacksDir == "" {
-			where = "in pack directories"
-		}
-		g.logf("warning: %d uncommitted change(s) %s are not built (packgen builds committed content only), e.g. %s\n", len(d), where, d[0])
+		return badErr(fmt.Errorf("build failed: %d invalid release(s) (fix them, or pass --skip-invalid to leave them out)", len(inv.Releases)))
+	case errors.As(err, &imm):
+		return badErr(err)
+	case errors.Is(err, source.ErrShallow):
+		return badErr(err)
+	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, index.ErrDigestMismatch):
+		// The previous build failed its checks: what was checked is bad.
+		return badErr(err)
 	}
-	if err != nil {
-		var inv *build.InvalidError
-		var imm *build.ImmutableError
-		switch {
-		case errors.As(err, &inv):
-			for _, p := range inv.Problems {
-				fmt.Fprintln(g.stderr, esc(p.String()))
-			}
-			return badErr(fmt.Errorf("build failed: %d invalid release(s) (fix them, or pass --skip-invalid to leave them out)", len(inv.Releases)))
-		case errors.As(err, &imm):
-			return badErr(err)
-		case errors.Is(err, source.ErrShallow):
-			return badErr(err)
-		case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, index.ErrDigestMismatch):
-			// The previous build failed its checks: what was checked is bad.
-			return badErr(err)
-		}
-		return err
-	}
+	return err
+}
+
+// printBuild reports a build, in text or JSON.
+func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 	if o.output == "json" {
 		// Every warning text output prints, in one shape.
 		warnings := append(pack.Problems{}, res.Problems...)
@@ -289,9 +311,9 @@ func roundDur(d time.Duration) string {
 // ownFiles drops from the work tree's uncommitted changes what packgen
 // itself writes there: the out dir, its staging dirs, a --previous dir.
 func ownFiles(o *buildCmdOptions, dirty []string) []string {
-	root := workTreeRoot(o.Repo)
+	root := gitsafe.WorkTreeRoot(o.Repo)
 	if o.Repo == "" {
-		root = workTreeRoot(".")
+		root = gitsafe.WorkTreeRoot(".")
 	}
 	if root == "" {
 		return dirty
@@ -404,12 +426,12 @@ func checkBuildInputs(ctx context.Context, o *buildCmdOptions) error {
 	if err != nil {
 		return nil // build.Run reports it, with the hint
 	}
-	keys, err := trackedPrivateKeys(g, h.String())
+	keys, err := gitsafe.TrackedPrivateKeys(g, h.String(), client.DefaultCacheDir())
 	if err != nil {
 		return err
 	}
 	if len(keys) > 0 {
-		return keyInRepoErr(keys, ref+" ("+shortHash(h.String())+")")
+		return badErr(gitsafe.InRepoError(keys, ref+" ("+shortHash(h.String())+")"))
 	}
 	if c, err := g.CommitObject(*h); err == nil {
 		gen := c.Committer.When.UTC()

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/serve"
 )
 
@@ -26,11 +26,10 @@ func TestConcurrentFetches(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	tmp := t.TempDir()
-	bin := packgenBinary(t)
-	env := append(os.Environ(), "PACKGEN_PASSWORD=pw", "XDG_CONFIG_HOME="+tmp+"/config", "XDG_CACHE_HOME="+tmp+"/cache", "XDG_STATE_HOME="+tmp+"/state", fmt.Sprintf("SOURCE_DATE_EPOCH=%d", time.Now().Unix()))
+	r := testutil.NewRunner(t, tmp, testutil.Now())
 	pg := func(args ...string) (string, error) {
-		cmd := exec.Command(bin, args...)
-		cmd.Env, cmd.Dir = env, tmp
+		cmd := exec.Command(r.Bin, args...)
+		cmd.Env, cmd.Dir = r.Env, r.Dir
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		err := cmd.Run()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -19,117 +18,6 @@ import (
 )
 
 func init() { register(newFetchCmd) }
-
-type clientFlags struct {
-	// warnings, when set, also collects what the client warns about, for
-	// -o json.
-	warnings *warnLines
-
-	registry string
-	url      string
-	keys     []string
-	insecure bool
-	timeout  time.Duration
-	stall    time.Duration
-}
-
-func (f *clientFlags) add(c *cobra.Command, g *globalOptions) {
-	c.Flags().StringVar(&f.registry, "registry", "", "configured registry to use (default: every configured one, in registries.yaml's order)")
-	c.Flags().StringVar(&f.url, "url", "", "registry URL or directory, instead of a configured registry")
-	c.Flags().StringArrayVar(&f.keys, "key", nil, "public key to verify with (with --url)")
-	c.Flags().BoolVar(&f.insecure, "insecure-skip-verify", false, "DANGEROUS: do not check signatures (digests are still checked)")
-	f.addTimeouts(c)
-	_ = c.RegisterFlagCompletionFunc("registry", g.completeRegistries)
-}
-
-// addTimeouts adds --timeout and --stall-timeout, the same in every
-// command that downloads.
-func (f *clientFlags) addTimeouts(c *cobra.Command) {
-	c.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "timeout of each download")
-	c.Flags().DurationVar(&f.stall, "stall-timeout", client.DefaultStallTimeout, "give up on a download that receives nothing for this long")
-}
-
-// registriesFor lists the registries a command that looks a pack up
-// tries, in order: the one named by --url or --registry, else every
-// configured one in registries.yaml's order.
-func (f *clientFlags) registriesFor(g *globalOptions) ([]client.Registry, error) {
-	if f.url != "" || f.registry != "" || len(f.keys) > 0 {
-		r, err := f.registryFor(g)
-		if err != nil {
-			return nil, err
-		}
-		return []client.Registry{r}, nil
-	}
-	cfg, err := g.loadConfig()
-	if err != nil {
-		return nil, err
-	}
-	if len(cfg.Registries) == 0 {
-		return nil, usageErr("no registry configured: packgen registry add NAME URL --key pub.pem, or pass --url")
-	}
-	return cfg.Registries, nil
-}
-
-// registryFor picks the registry a client command talks to.
-func (f *clientFlags) registryFor(g *globalOptions) (client.Registry, error) {
-	if f.url != "" {
-		r := client.Registry{Name: "url", URL: f.url}
-		for _, k := range f.keys {
-			data, err := readFile(k)
-			if err != nil {
-				return r, usageErr("--key: %v", err)
-			}
-			r.Keys = append(r.Keys, string(data))
-		}
-		return r, nil
-	}
-	if len(f.keys) > 0 {
-		return client.Registry{}, usageErr("--key goes with --url; a configured registry has its keys in the config")
-	}
-	cfg, err := g.loadConfig()
-	if err != nil {
-		return client.Registry{}, err
-	}
-	if f.registry == "" {
-		switch len(cfg.Registries) {
-		case 0:
-			return client.Registry{}, usageErr("no registry configured: packgen registry add NAME URL --key pub.pem, or pass --url")
-		case 1:
-			return cfg.Registries[0], nil
-		default:
-			var names []string
-			for _, r := range cfg.Registries {
-				names = append(names, r.Name)
-			}
-			return client.Registry{}, usageErr("several registries are configured (%s): choose one with --registry", strings.Join(names, ", "))
-		}
-	}
-	r, err := cfg.Get(f.registry)
-	if err != nil {
-		return client.Registry{}, usageErr("%v", err)
-	}
-	return *r, nil
-}
-
-func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Client, error) {
-	if err := needKey(reg, f.insecure, f.url != ""); err != nil {
-		return nil, err
-	}
-	opts := client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, StallTimeout: f.stall, Warn: g.stderr}
-	if f.warnings != nil {
-		opts.Warn = io.MultiWriter(g.stderr, f.warnings)
-	}
-	if g.interactive() {
-		opts.Progress = func(name string, size int64, r io.Reader) io.Reader {
-			if size < 4<<20 {
-				return r
-			}
-			return &progressReader{r: r, w: g.stderr, name: name, total: size}
-		}
-	}
-	client.SetUserAgent("packgen/" + versionString())
-	return client.New(reg, opts)
-}
 
 // warnLines collects warning lines written to it, for -o json.
 type warnLines struct {
@@ -254,88 +142,6 @@ func (f *clientFlags) completePacks(ctx context.Context, g *globalOptions, prefi
 	return out
 }
 
-// withSuggestion adds "did you mean" to a pack that is in no registry,
-// from the names of the registries' (already fetched, verified) catalogues.
-func withSuggestion(ctx context.Context, err error, name string, clients []*client.Client) error {
-	if !errors.Is(err, client.ErrNotFound) || !strings.Contains(err.Error(), "is not in registry") {
-		return err
-	}
-	var names []string
-	for _, cl := range clients {
-		packs, cerr := cl.Catalog(ctx)
-		if cerr != nil {
-			continue
-		}
-		for _, p := range packs {
-			names = append(names, p.Name)
-		}
-	}
-	if near := nearNames(name, names); len(near) > 0 {
-		return fmt.Errorf("%w; did you mean %s?", err, strings.Join(near, " or "))
-	}
-	return err
-}
-
-// nearNames are the names closest to name within a small edit distance
-// (a typo: two edits, one for short names), at most three.
-func nearNames(name string, names []string) []string {
-	limit := 2
-	if len(name) <= 4 {
-		limit = 1
-	}
-	type cand struct {
-		n string
-		d int
-	}
-	var cs []cand
-	seen := map[string]bool{}
-	for _, n := range names {
-		if n == name {
-			return nil // it is there: no typo
-		}
-		if seen[n] {
-			continue
-		}
-		seen[n] = true
-		if d := editDistance(name, n); d <= limit {
-			cs = append(cs, cand{n, d})
-		}
-	}
-	sort.Slice(cs, func(i, j int) bool { return cs[i].d < cs[j].d || cs[i].d == cs[j].d && cs[i].n < cs[j].n })
-	// Only the closest: calcio is calico, not falco too.
-	var out []string
-	for i := 0; i < len(cs) && i < 3 && cs[i].d == cs[0].d; i++ {
-		out = append(out, cs[i].n)
-	}
-	return out
-}
-
-// editDistance is the Damerau-Levenshtein distance (optimal string
-// alignment: a swap of two neighbours is one edit, as in calcio/calico).
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := 0; j <= len(b); j++ {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
-}
-
 func newFetchCmd(g *globalOptions) *cobra.Command {
 	f := &clientFlags{}
 	oci := &ociFlags{}
@@ -422,13 +228,13 @@ helper, REGISTRY_AUTH_FILE, or --username with $PACKGEN_OCI_PASSWORD.`,
 					break
 				}
 				if !errors.Is(err, client.ErrNotFound) || len(regs) == 1 {
-					return clientErr(withSuggestion(cmd.Context(), err, name, clients))
+					return clientErr(client.WithSuggestion(cmd.Context(), err, name, clients))
 				}
 				misses = append(misses, err.Error())
 			}
 			if res == nil {
 				err := fmt.Errorf("%w: %s in none of the %d configured registries:\n  %s", client.ErrNotFound, args[0], len(regs), strings.Join(misses, "\n  "))
-				return clientErr(withSuggestion(cmd.Context(), err, name, clients))
+				return clientErr(client.WithSuggestion(cmd.Context(), err, name, clients))
 			}
 			if output == "json" {
 				return writeJSON(g, struct {

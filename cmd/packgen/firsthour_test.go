@@ -15,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/serve"
+	"github.com/packgen/packgen/validate"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
@@ -27,10 +30,8 @@ import (
 
 // binRunner runs the compiled packgen in dir with extra environment.
 type binRunner struct {
-	t   *testing.T
-	bin string
-	dir string
-	env []string
+	*testutil.Runner
+	t *testing.T
 }
 
 func newBinRunner(t *testing.T) *binRunner {
@@ -38,32 +39,13 @@ func newBinRunner(t *testing.T) *binRunner {
 	// Each test has its own directories and passes its environment to
 	// the process: they run side by side (most of their time is waiting).
 	t.Parallel()
-	tmp := t.TempDir()
-	return &binRunner{t: t, bin: packgenBinary(t), dir: tmp, env: append(os.Environ(),
-		"PACKGEN_PASSWORD=pw", "SOURCE_DATE_EPOCH=",
-		"XDG_CONFIG_HOME="+filepath.Join(tmp, "config"), "XDG_CACHE_HOME="+filepath.Join(tmp, "cache"), "XDG_STATE_HOME="+filepath.Join(tmp, "state"))}
-}
-
-func (b *binRunner) run(env []string, args ...string) (int, string, string) {
-	b.t.Helper()
-	cmd := exec.Command(b.bin, args...)
-	cmd.Dir, cmd.Env = b.dir, append(append([]string{}, b.env...), env...)
-	var out, errs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errs
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		b.t.Fatal(err)
-	}
-	return code, out.String(), errs.String()
+	return &binRunner{Runner: testutil.NewRunner(t, t.TempDir(), ""), t: t}
 }
 
 // want runs packgen, wants exit code and each of the texts in its output.
 func (b *binRunner) want(code int, texts []string, args ...string) string {
 	b.t.Helper()
-	got, out, errs := b.run(nil, args...)
+	got, out, errs := b.Run(nil, args...)
 	if got != code {
 		b.t.Errorf("packgen %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), got, code, out, errs)
 	}
@@ -92,8 +74,8 @@ func helloRepo(t *testing.T, dir string) *gitfixture.Repo {
 // Item 1: the private key stays out of git.
 func TestFirstHourKeyOutOfGit(t *testing.T) {
 	b := newBinRunner(t)
-	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
-	b.dir = repo.Dir
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
+	b.Dir = repo.Dir
 	out := b.want(2, []string{"not git-ignored", "--force", ".gitignore"}, "key", "generate", "--prefix", "registry")
 	if _, err := os.Stat(filepath.Join(repo.Dir, "registry.key")); !os.IsNotExist(err) {
 		t.Errorf("a refused key generate wrote the key: %v\n%s", err, out)
@@ -116,12 +98,12 @@ func TestFirstHourKeyOutOfGit(t *testing.T) {
 	// (A second repository: the fixture commits its whole work tree.)
 	key, _ := os.ReadFile(filepath.Join(repo.Dir, "forced.key"))
 	pub, _ := os.ReadFile(filepath.Join(repo.Dir, "forced.pub"))
-	os.WriteFile(filepath.Join(b.dir, "..", "forced.key"), key, 0o600)
-	repo = helloRepo(t, filepath.Join(b.dir, "..", "repo2"))
-	b.dir = repo.Dir
+	os.WriteFile(filepath.Join(b.Dir, "..", "forced.key"), key, 0o600)
+	repo = helloRepo(t, filepath.Join(b.Dir, "..", "repo2"))
+	b.Dir = repo.Dir
 	repo.Write("deploy/signing.key", key)
 	repo.Commit("oops")
-	site := filepath.Join(b.dir, "..", "site")
+	site := filepath.Join(b.Dir, "..", "site")
 	b.want(1, []string{"deploy/signing.key", "private key", "git rm --cached", "rotate"}, "build", "--out", site, "--key", "../forced.key", "--expires", "100000h")
 	if _, err := os.Stat(site); !os.IsNotExist(err) {
 		t.Error("a refused build wrote the site")
@@ -137,8 +119,8 @@ func TestFirstHourKeyOutOfGit(t *testing.T) {
 // week before; publish refuses an expired site; --refresh re-dates.
 func TestFirstHourExpiry(t *testing.T) {
 	b := newBinRunner(t)
-	repo := helloRepo(t, filepath.Join(b.dir, "repo")) // dated 2024
-	site := filepath.Join(b.dir, "site")
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo")) // dated 2024
+	site := filepath.Join(b.Dir, "site")
 	b.want(1, []string{"would expire at 2025-01-01", "--refresh"}, "build", "--repo", repo.Dir, "--out", site)
 	if _, err := os.Stat(site); !os.IsNotExist(err) {
 		t.Error("a refused build wrote the site")
@@ -151,7 +133,7 @@ func TestFirstHourExpiry(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // serials are seconds
 	// The scheduled refresh of the example workflows: nothing re-archived,
 	// only the index re-dated and re-signed with a new serial.
-	code, stdout, errs := b.run(nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "-o", "json")
+	code, stdout, errs := b.Run(nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "-o", "json")
 	var refreshed struct{ Archived, Reused int }
 	if code != 0 || json.Unmarshal([]byte(stdout), &refreshed) != nil || refreshed.Archived != 0 || refreshed.Reused != 1 {
 		t.Errorf("refresh: exit %d %s %s", code, stdout, errs)
@@ -162,11 +144,11 @@ func TestFirstHourExpiry(t *testing.T) {
 
 	// Within a week: a warning, in text and in JSON.
 	now := fmt.Sprint(time.Now().Unix())
-	code, stdout, errs = b.run([]string{"SOURCE_DATE_EPOCH=" + now}, "build", "--repo", repo.Dir, "--out", site, "--expires", "72h")
+	code, stdout, errs = b.Run([]string{"SOURCE_DATE_EPOCH=" + now}, "build", "--repo", repo.Dir, "--out", site, "--expires", "72h")
 	if code != 0 || !strings.Contains(errs, "warning: index.json expires in 2 days") && !strings.Contains(errs, "warning: index.json expires in 3 days") {
 		t.Errorf("72h expiry: exit %d\n%s%s", code, stdout, errs)
 	}
-	code, stdout, _ = b.run([]string{"SOURCE_DATE_EPOCH=" + now}, "build", "--repo", repo.Dir, "--out", site, "--expires", "72h", "-o", "json", "--force")
+	code, stdout, _ = b.Run([]string{"SOURCE_DATE_EPOCH=" + now}, "build", "--repo", repo.Dir, "--out", site, "--expires", "72h", "-o", "json", "--force")
 	var res struct {
 		Expires  time.Time `json:"expires"`
 		Signed   bool      `json:"signed"`
@@ -184,12 +166,12 @@ func TestFirstHourExpiry(t *testing.T) {
 	if all := strings.Join(msgs, "\n"); !strings.Contains(all, "UNSIGNED") || !strings.Contains(all, "index.json expires in") {
 		t.Errorf("build -o json warnings lack UNSIGNED or the expiry: %s", stdout)
 	}
-	b.want(0, []string{"warning: index.json expires in"}, "publish", site, filepath.Join(b.dir, "www"))
+	b.want(0, []string{"warning: index.json expires in"}, "publish", site, filepath.Join(b.Dir, "www"))
 
 	// Expired by the time it is published: refused, nothing uploaded.
-	b.run([]string{"SOURCE_DATE_EPOCH=" + fmt.Sprint(time.Now().Unix())}, "build", "--repo", repo.Dir, "--out", site, "--expires", "2s")
+	b.Run([]string{"SOURCE_DATE_EPOCH=" + fmt.Sprint(time.Now().Unix())}, "build", "--repo", repo.Dir, "--out", site, "--expires", "2s")
 	time.Sleep(2500 * time.Millisecond)
-	www := filepath.Join(b.dir, "www2")
+	www := filepath.Join(b.Dir, "www2")
 	b.want(1, []string{"expired at", "packgen build --refresh"}, "publish", site, www)
 	if _, err := os.Stat(www); !os.IsNotExist(err) {
 		t.Error("an expired site was published")
@@ -201,22 +183,22 @@ func TestFirstHourExpiry(t *testing.T) {
 // Item 3: no key, no unverified content, unless asked for by name.
 func TestFirstHourNoKeyRefused(t *testing.T) {
 	b := newBinRunner(t)
-	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
-	site := filepath.Join(b.dir, "site")
-	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
-	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--key", filepath.Join(b.dir, "reg.key"), "--no-site")
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
+	site := filepath.Join(b.Dir, "site")
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "reg"))
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--key", filepath.Join(b.Dir, "reg.key"), "--no-site")
 	srv := httptest.NewServer(serve.Handler(site))
 	defer srv.Close()
 
 	hint := []string{"no public key", "--insecure-skip-verify", "packgen key generate"}
 	b.want(2, append(hint, "--key registry.pub"), "fetch", "hello", "--url", srv.URL, "-d", "got1")
 	b.want(2, hint, "verify", "--site", srv.URL)
-	if _, err := os.Stat(filepath.Join(b.dir, "got1")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(b.Dir, "got1")); !os.IsNotExist(err) {
 		t.Error("a refused fetch extracted")
 	}
 	b.want(0, []string{"NOT signature-verified"}, "fetch", "hello", "--url", srv.URL, "-d", "got2", "--insecure-skip-verify")
 	b.want(0, []string{"0 problems", "not signatures"}, "verify", "--site", srv.URL, "--insecure-skip-verify")
-	b.want(0, []string{", verified)"}, "fetch", "hello", "--url", srv.URL, "-d", "got3", "--key", filepath.Join(b.dir, "reg.pub"))
+	b.want(0, []string{", verified)"}, "fetch", "hello", "--url", srv.URL, "-d", "got3", "--key", filepath.Join(b.Dir, "reg.pub"))
 	// A configured registry without a key: the same refusal, naming the
 	// command that adds the key.
 	b.want(0, []string{"warning: no --key"}, "registry", "add", "nokey", srv.URL)
@@ -227,23 +209,23 @@ func TestFirstHourNoKeyRefused(t *testing.T) {
 // Item 4: typos fail instead of succeeding.
 func TestFirstHourTypos(t *testing.T) {
 	b := newBinRunner(t)
-	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
-	site := filepath.Join(b.dir, "site")
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
+	site := filepath.Join(b.Dir, "site")
 	b.want(2, []string{"--packs-dir pakcs: no such directory"}, "build", "--repo", repo.Dir, "--packs-dir", "pakcs", "--out", site, "--refresh")
 	b.want(0, []string{"1 packs"}, "build", "--repo", repo.Dir, "--packs-dir", "packs/", "--out", site, "--refresh")
 
 	// --previous that is not a registry: a directory, a URL answering 404.
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
-	for _, prev := range []string{filepath.Join(b.dir, "no-such-site"), srv.URL + "/registry"} {
-		b.want(1, []string{"has no index.json", "--previous-optional"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.dir, "s2"), "--previous", prev, "--refresh")
-		b.want(0, []string{"built "}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.dir, "s2"), "--previous", prev, "--previous-optional", "--refresh", "--force")
+	for _, prev := range []string{filepath.Join(b.Dir, "no-such-site"), srv.URL + "/registry"} {
+		b.want(1, []string{"has no index.json", "--previous-optional"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.Dir, "s2"), "--previous", prev, "--refresh")
+		b.want(0, []string{"built "}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.Dir, "s2"), "--previous", prev, "--previous-optional", "--refresh", "--force")
 	}
 
 	// registry add: neither URL nor directory; a relative directory.
 	b.want(2, []string{"neither a URL nor an existing directory", "https://packs.acme.example"}, "registry", "add", "bad", "packs.acme.example")
 	b.want(0, nil, "registry", "add", "local", "site")
-	cfg := filepath.Join(b.dir, "config", "packgen", "registries.yaml")
+	cfg := filepath.Join(b.Dir, "config", "packgen", "registries.yaml")
 	if got := registryURLs(t, cfg)["local"]; got != site {
 		t.Errorf("registry add local site stored %q, want %q", got, site)
 	}
@@ -251,7 +233,7 @@ func TestFirstHourTypos(t *testing.T) {
 		t.Error("a refused registry was stored")
 	}
 	// --config that does not exist: an error for readers, created by add.
-	missing := filepath.Join(b.dir, "missing.yaml")
+	missing := filepath.Join(b.Dir, "missing.yaml")
 	b.want(2, []string{"--config " + missing + ": no such file"}, "registry", "list", "--config", missing)
 	b.want(2, []string{"no such file"}, "fetch", "hello", "--config", missing)
 	b.want(0, nil, "registry", "add", "local", site, "--config", missing)
@@ -291,7 +273,7 @@ func TestFirstHourVersionAndFlags(t *testing.T) {
 	if strings.Contains(out, "(devel)") {
 		t.Errorf("version: %s", out)
 	}
-	code, stdout, _ := b.run(nil, "version", "-o", "json")
+	code, stdout, _ := b.Run(nil, "version", "-o", "json")
 	var v versionInfo
 	if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil || v.Version == "" || !strings.HasPrefix(v.GoVersion, "go1.") || v.Modules["github.com/go-git/go-git/v5"] == "" || v.Modules["github.com/sigstore/sigstore"] == "" {
 		t.Errorf("version -o json: exit %d %s", code, stdout)
@@ -333,11 +315,11 @@ func TestFirstHourVersionAndFlags(t *testing.T) {
 			t.Errorf("-%s means %v", short, names)
 		}
 	}
-	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
-	if code, stdout, errs := b.run(nil, "-q", "build", "--repo", repo.Dir, "--dest", filepath.Join(b.dir, "site"), "--refresh"); code != 0 || stdout != "" {
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
+	if code, stdout, errs := b.Run(nil, "-q", "build", "--repo", repo.Dir, "--dest", filepath.Join(b.Dir, "site"), "--refresh"); code != 0 || stdout != "" {
 		t.Errorf("-q build: exit %d, printed %q %s", code, stdout, errs)
 	}
-	if _, err := os.Stat(filepath.Join(b.dir, "site", "index.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(b.Dir, "site", "index.json")); err != nil {
 		t.Errorf("build --dest: %v", err)
 	}
 }
@@ -346,21 +328,21 @@ func TestFirstHourVersionAndFlags(t *testing.T) {
 // errors, naming the subcommand.
 func TestFirstHourExitCodes(t *testing.T) {
 	b := newBinRunner(t)
-	empty := filepath.Join(b.dir, "empty")
+	empty := filepath.Join(b.Dir, "empty")
 	os.MkdirAll(empty, 0o755)
-	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
-	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
-	pub := filepath.Join(b.dir, "reg.pub")
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "reg"))
+	pub := filepath.Join(b.Dir, "reg.pub")
 	// A directory without index.json: exit 1 everywhere.
 	for _, args := range [][]string{
 		{"fetch", "hello", "--url", empty, "--key", pub},
 		{"list", empty},
 		{"info", "hello", "--site", empty},
 		{"verify", "--site", empty, "--key", pub},
-		{"publish", empty, filepath.Join(b.dir, "www")},
-		{"build", "--repo", repo.Dir, "--out", filepath.Join(b.dir, "s"), "--previous", empty, "--refresh"},
+		{"publish", empty, filepath.Join(b.Dir, "www")},
+		{"build", "--repo", repo.Dir, "--out", filepath.Join(b.Dir, "s"), "--previous", empty, "--refresh"},
 	} {
-		code, out, errs := b.run(nil, args...)
+		code, out, errs := b.Run(nil, args...)
 		if code != 1 {
 			t.Errorf("packgen %s on a directory without index.json: exit %d, want 1\n%s%s", strings.Join(args, " "), code, out, errs)
 		}
@@ -369,12 +351,12 @@ func TestFirstHourExitCodes(t *testing.T) {
 		}
 	}
 	// An unsigned archive (no .sig beside it): not verified, exit 1.
-	site := filepath.Join(b.dir, "site")
+	site := filepath.Join(b.Dir, "site")
 	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--no-site")
 	archive := filepath.Join(site, "packs", "hello", "0.1.0", "hello-0.1.0.tar.gz")
 	b.want(1, []string{"no " + archive + ".sig beside it"}, "verify", archive, "--key", pub)
 	// An explicitly named signature that does not exist: a usage error.
-	b.want(2, []string{"signature"}, "verify", archive, "--key", pub, "--signature", filepath.Join(b.dir, "nope.sig"))
+	b.want(2, []string{"signature"}, "verify", archive, "--key", pub, "--signature", filepath.Join(b.Dir, "nope.sig"))
 	// Usage errors: exit 2 and the subcommand's help named.
 	b.want(2, []string{"Run 'packgen fetch --help' for usage."}, "fetch")
 	b.want(2, []string{"Run 'packgen registry add --help' for usage."}, "registry", "add", "x")
@@ -384,22 +366,22 @@ func TestFirstHourExitCodes(t *testing.T) {
 // Item 8: every -o json is JSON, warnings included.
 func TestFirstHourJSON(t *testing.T) {
 	b := newBinRunner(t)
-	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
-	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
-	site := filepath.Join(b.dir, "site")
-	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--no-site", "--key", filepath.Join(b.dir, "reg.key"))
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "reg"))
+	site := filepath.Join(b.Dir, "site")
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--no-site", "--key", filepath.Join(b.Dir, "reg.key"))
 	archive := filepath.Join(site, "packs", "hello", "0.1.0", "hello-0.1.0.tar.gz")
 	type verified struct {
 		Archive, Signature, Error string
 		Verified                  bool
 	}
-	code, stdout, _ := b.run(nil, "verify", archive, "--key", filepath.Join(b.dir, "reg.pub"), "-o", "json")
+	code, stdout, _ := b.Run(nil, "verify", archive, "--key", filepath.Join(b.Dir, "reg.pub"), "-o", "json")
 	var v verified
 	if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil || !v.Verified || v.Signature != archive+".sig" {
 		t.Errorf("verify ARCHIVE -o json: exit %d %q", code, stdout)
 	}
-	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "other"))
-	code, stdout, _ = b.run(nil, "verify", archive, "--key", filepath.Join(b.dir, "other.pub"), "-o", "json")
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "other"))
+	code, stdout, _ = b.Run(nil, "verify", archive, "--key", filepath.Join(b.Dir, "other.pub"), "-o", "json")
 	v = verified{}
 	if code != 1 || json.Unmarshal([]byte(stdout), &v) != nil || v.Verified || v.Error == "" {
 		t.Errorf("verify ARCHIVE -o json, wrong key: exit %d %q", code, stdout)
@@ -409,15 +391,15 @@ func TestFirstHourJSON(t *testing.T) {
 		Verified bool
 		Warnings []struct{ Severity, Message string }
 	}
-	code, stdout, _ = b.run(nil, "fetch", "hello", "--url", site, "-d", "f1", "--insecure-skip-verify", "-o", "json")
+	code, stdout, _ = b.Run(nil, "fetch", "hello", "--url", site, "-d", "f1", "--insecure-skip-verify", "-o", "json")
 	if code != 0 || json.Unmarshal([]byte(stdout), &fetched) != nil || fetched.Verified || len(fetched.Warnings) == 0 || !strings.Contains(fetched.Warnings[0].Message, "NOT checked") || fetched.Warnings[0].Severity != "warning" {
 		t.Errorf("fetch --insecure-skip-verify -o json: exit %d %s", code, stdout)
 	}
-	code, stdout, _ = b.run(nil, "fetch", "hello", "--url", site, "-d", "f2", "--key", filepath.Join(b.dir, "reg.pub"), "-o", "json")
+	code, stdout, _ = b.Run(nil, "fetch", "hello", "--url", site, "-d", "f2", "--key", filepath.Join(b.Dir, "reg.pub"), "-o", "json")
 	if code != 0 || !strings.Contains(stdout, `"warnings": []`) || !strings.Contains(stdout, `"verified": true`) {
 		t.Errorf("fetch -o json: exit %d %s", code, stdout)
 	}
-	code, stdout, _ = b.run(nil, "publish", site, filepath.Join(b.dir, "www"), "-o", "json")
+	code, stdout, _ = b.Run(nil, "publish", site, filepath.Join(b.Dir, "www"), "-o", "json")
 	var p struct {
 		Uploaded []string        `json:"uploaded"`
 		Warnings json.RawMessage `json:"warnings"`
@@ -544,8 +526,8 @@ func TestDemoHintsWork(t *testing.T) {
 // not packgen's own out dir, and not at all when a --ref is built.
 func TestFirstHourDirtyWarning(t *testing.T) {
 	b := newBinRunner(t)
-	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
-	b.dir = repo.Dir
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
+	b.Dir = repo.Dir
 	const warn = "uncommitted change"
 	for i := 0; i < 2; i++ { // the second build finds the first's site in the work tree
 		if out := b.want(0, []string{"built "}, "build", "--out", "site", "--refresh", "--force"); strings.Contains(out, warn) {
@@ -588,15 +570,15 @@ func TestPublishProgressLines(t *testing.T) {
 // committed (the work tree); --committed judges HEAD only.
 func TestFirstHourChangedSinceWorktree(t *testing.T) {
 	b := newBinRunner(t)
-	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
-	b.dir = repo.Dir
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
+	b.Dir = repo.Dir
 	b.want(0, []string{"0 pack(s) changed since HEAD"}, "validate", "--changed-since", "HEAD")
 	// An edit of a published version, not committed yet.
 	os.WriteFile(filepath.Join(repo.Dir, "packs", "hello", "values.yaml"), []byte("hello: 2\n"), 0o644)
 	b.want(1, []string{"packs/hello/pack.json:", "the content of hello@0.1.0 changed but its version did not", "uncommitted"}, "validate", "--changed-since", "HEAD")
 	b.want(0, []string{"0 pack(s) changed since HEAD"}, "validate", "--changed-since", "HEAD", "--committed")
-	code, stdout, _ := b.run(nil, "validate", "--changed-since", "HEAD", "-o", "json")
-	var rep validateReport
+	code, stdout, _ := b.Run(nil, "validate", "--changed-since", "HEAD", "-o", "json")
+	var rep validate.Report
 	if code != 1 || json.Unmarshal([]byte(stdout), &rep) != nil || rep.Errors != 1 || len(rep.Packs) != 1 || rep.Packs[0].Name != "hello" {
 		t.Errorf("-o json: exit %d %s", code, stdout)
 	}
@@ -617,34 +599,34 @@ func TestFirstHourChangedSinceWorktree(t *testing.T) {
 // --key` and `cosign verify-blob --signature ARCHIVE.sig` read it).
 func TestFirstHourSignedAfterUnsigned(t *testing.T) {
 	b := newBinRunner(t)
-	repo := helloRepo(t, filepath.Join(b.dir, "repo"))
-	site := filepath.Join(b.dir, "site")
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
+	site := filepath.Join(b.Dir, "site")
 	b.want(0, []string{"UNSIGNED"}, "build", "--repo", repo.Dir, "--out", site, "--refresh")
-	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
-	b.want(0, []string{"1 reused"}, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--key", filepath.Join(b.dir, "reg.key"))
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "reg"))
+	b.want(0, []string{"1 reused"}, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--key", filepath.Join(b.Dir, "reg.key"))
 	archive := filepath.Join(site, "packs", "hello", "0.1.0", "hello-0.1.0.tar.gz")
-	b.want(0, []string{"signature verified (" + archive + ".sig)"}, "verify", archive, "--key", filepath.Join(b.dir, "reg.pub"))
-	b.want(0, []string{"0 problems"}, "verify", "--site", site, "--key", filepath.Join(b.dir, "reg.pub"))
+	b.want(0, []string{"signature verified (" + archive + ".sig)"}, "verify", archive, "--key", filepath.Join(b.Dir, "reg.pub"))
+	b.want(0, []string{"0 problems"}, "verify", "--site", site, "--key", filepath.Join(b.Dir, "reg.pub"))
 }
 
 // Item 5: several configured registries are searched in order; a typo
 // gets a "did you mean"; completion offers pack names and versions.
 func TestFirstHourRegistries(t *testing.T) {
 	b := newBinRunner(t)
-	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "reg"))
-	key, pub := filepath.Join(b.dir, "reg.key"), filepath.Join(b.dir, "reg.pub")
-	hello := helloRepo(t, filepath.Join(b.dir, "hello-repo"))
-	world, err := gitfixture.Init(filepath.Join(b.dir, "world-repo"))
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "reg"))
+	key, pub := filepath.Join(b.Dir, "reg.key"), filepath.Join(b.Dir, "reg.pub")
+	hello := helloRepo(t, filepath.Join(b.Dir, "hello-repo"))
+	world, err := gitfixture.Init(filepath.Join(b.Dir, "world-repo"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	world.Write("packs/world/pack.json", []byte(`{"name": "world", "version": "2.0.0", "layer": "addon", "addonType": "monitoring", "displayName": "World", "cloudTypes": ["all"]}`))
 	world.Write("packs/world/values.yaml", []byte("world: 1\n"))
 	world.Commit("world")
-	b.want(0, nil, "build", "--repo", hello.Dir, "--out", filepath.Join(b.dir, "a"), "--key", key, "--refresh", "--no-site", "--name", "alpha")
-	b.want(0, nil, "build", "--repo", world.Dir, "--out", filepath.Join(b.dir, "b"), "--key", key, "--refresh", "--no-site", "--name", "beta")
-	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.dir, "a"), "--key", pub)
-	b.want(0, nil, "registry", "add", "beta", filepath.Join(b.dir, "b"), "--key", pub)
+	b.want(0, nil, "build", "--repo", hello.Dir, "--out", filepath.Join(b.Dir, "a"), "--key", key, "--refresh", "--no-site", "--name", "alpha")
+	b.want(0, nil, "build", "--repo", world.Dir, "--out", filepath.Join(b.Dir, "b"), "--key", key, "--refresh", "--no-site", "--name", "beta")
+	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.Dir, "a"), "--key", pub)
+	b.want(0, nil, "registry", "add", "beta", filepath.Join(b.Dir, "b"), "--key", pub)
 
 	b.want(0, []string{"fetched world@2.0.0 from beta", "verified"}, "fetch", "world", "-d", "w")
 	b.want(0, []string{"fetched hello@0.1.0 from alpha"}, "fetch", "hello", "-d", "h")
@@ -655,13 +637,13 @@ func TestFirstHourRegistries(t *testing.T) {
 	}
 	// A registry that fails verification stops the search: its failure is
 	// not a reason to take another registry's pack of that name.
-	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.dir, "other"))
-	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.dir, "a"), "--key", filepath.Join(b.dir, "other.pub"), "--signed-name", "alpha")
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "other"))
+	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.Dir, "a"), "--key", filepath.Join(b.Dir, "other.pub"), "--signed-name", "alpha")
 	b.want(1, []string{"alpha"}, "fetch", "world", "-d", "w2")
-	if _, err := os.Stat(filepath.Join(b.dir, "w2")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(b.Dir, "w2")); !os.IsNotExist(err) {
 		t.Error("fetch fell through to the next registry after a verification failure")
 	}
-	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.dir, "a"), "--key", pub)
+	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.Dir, "a"), "--key", pub)
 
 	// list and info take a configured registry's name the same way.
 	b.want(0, []string{"world", "2.0.0"}, "list", "beta")
@@ -698,7 +680,7 @@ func TestNearNames(t *testing.T) {
 		{"calcio", "calico"}, {"calico", ""}, {"prometheus-opertor", "prometheus-operator"},
 		{"cillium", "cilium"}, {"falc", "falco"}, {"xyz", ""}, {"csi", ""},
 	} {
-		if got := strings.Join(nearNames(c.in, names), ","); got != c.want {
+		if got := strings.Join(client.NearNames(c.in, names), ","); got != c.want {
 			t.Errorf("nearNames(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}

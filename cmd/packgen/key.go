@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/packgen/packgen/internal/gitsafe"
 	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
 )
@@ -50,8 +51,8 @@ with packgen and the other way round.`,
 				}
 			}
 			if !force {
-				if err := checkKeyOutsideGit(keyFile); err != nil {
-					return err
+				if err := gitsafe.CheckKeyOutside(keyFile); err != nil {
+					return usageErr("%w", err)
 				}
 			}
 			priv, pub, err := sign.Generate(alg, passFunc(g))

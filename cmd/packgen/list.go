@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -98,71 +99,21 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 			if site == "" {
 				return usageErr("--site is required (a built directory or a registry URL)")
 			}
-			ctx := cmd.Context()
 			var sum *index.Summary
 			var shard *index.Shard
+			var err error
 			if reg, ok := configuredRegistry(g, site); ok {
-				cl, err := cf.client(g, reg)
-				if err != nil {
-					return err
-				}
-				packs, err := cl.Catalog(ctx)
-				if err != nil {
-					return clientErr(err)
-				}
-				for i := range packs {
-					if packs[i].Name == args[0] {
-						sum = &packs[i]
-					}
-				}
-				if sum == nil {
-					return clientErr(withSuggestion(ctx, fmt.Errorf("%w: pack %q is not in registry %s", client.ErrNotFound, args[0], reg.Name), args[0], []*client.Client{cl}))
-				}
-				if shard, err = cl.Shard(ctx, args[0]); err != nil {
-					return clientErr(err)
-				}
+				sum, shard, err = infoFromRegistry(cmd.Context(), g, cf, reg, args[0])
 			} else {
-				fetch, err := siteFetcher(site, cf.timeout, cf.stall)
-				if err != nil {
-					return err
-				}
-				data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
-				if err != nil {
-					return readRegistryErr(site, err)
-				}
-				root, err := index.ParseRoot(data)
-				if err != nil {
-					return err
-				}
-				if sum, err = index.Lookup(ctx, fetch, root, args[0]); err != nil {
-					return err
-				}
-				if sum == nil {
-					return badErr(fmt.Errorf("pack %q is not in registry %s", args[0], site))
-				}
-				if shard, err = index.ReadShard(ctx, fetch, *sum); err != nil {
-					return err
-				}
+				sum, shard, err = infoFromSite(cmd.Context(), cf, site, args[0])
+			}
+			if err != nil {
+				return err
 			}
 			if output == "json" {
 				return writeJSON(g, shard)
 			}
-			fmt.Fprintf(g.stdout, "%s (%s) — layer %s", esc(sum.Name), esc(sum.DisplayName), esc(sum.Layer))
-			if sum.AddonType != "" {
-				fmt.Fprintf(g.stdout, ", %s", esc(sum.AddonType))
-			}
-			fmt.Fprintf(g.stdout, ", latest %s\n\n", esc(sum.Latest))
-			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VERSION\tCREATED\tSIZE\tSHA256\tCOMMIT\tDEPENDENCIES")
-			for i := len(shard.Releases) - 1; i >= 0; i-- {
-				r := shard.Releases[i]
-				var deps []string
-				for _, d := range r.Dependencies {
-					deps = append(deps, fmt.Sprintf("%s %s [%s,%s]", esc(d.Type), esc(d.PackName), esc(d.MinVersion), esc(d.MaxVersion)))
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", esc(r.Version), r.Created.Format("2006-01-02"), r.Archive.Size, esc(r.Archive.SHA256[:16]), esc(shortHash(r.Commit)), strings.Join(deps, "; "))
-			}
-			return tw.Flush()
+			return printInfo(g, sum, shard)
 		},
 	}
 	c.Flags().StringVar(&site, "site", "", "registry: a configured registry's name, a built directory or a URL")
@@ -171,6 +122,82 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 	c.Flags().BoolVar(&cf.insecure, "insecure-skip-verify", false, "DANGEROUS: a configured registry without a key: read it unverified")
 	_ = c.RegisterFlagCompletionFunc("site", g.completeRegistries)
 	return c
+}
+
+// infoFromRegistry reads a pack's summary and shard from a configured
+// registry, verified.
+func infoFromRegistry(ctx context.Context, g *globalOptions, cf *clientFlags, reg client.Registry, name string) (*index.Summary, *index.Shard, error) {
+	cl, err := cf.client(g, reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	packs, err := cl.Catalog(ctx)
+	if err != nil {
+		return nil, nil, clientErr(err)
+	}
+	var sum *index.Summary
+	for i := range packs {
+		if packs[i].Name == name {
+			sum = &packs[i]
+		}
+	}
+	if sum == nil {
+		return nil, nil, clientErr(client.WithSuggestion(ctx, fmt.Errorf("%w: pack %q is not in registry %s", client.ErrNotFound, name, reg.Name), name, []*client.Client{cl}))
+	}
+	shard, err := cl.Shard(ctx, name)
+	if err != nil {
+		return nil, nil, clientErr(err)
+	}
+	return sum, shard, nil
+}
+
+// infoFromSite reads a pack's summary and shard from a built directory or
+// a URL, checked by digest down from index.json.
+func infoFromSite(ctx context.Context, cf *clientFlags, site, name string) (*index.Summary, *index.Shard, error) {
+	fetch, err := siteFetcher(site, cf.timeout, cf.stall)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
+	if err != nil {
+		return nil, nil, readRegistryErr(site, err)
+	}
+	root, err := index.ParseRoot(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	sum, err := index.Lookup(ctx, fetch, root, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sum == nil {
+		return nil, nil, badErr(fmt.Errorf("pack %q is not in registry %s", name, site))
+	}
+	shard, err := index.ReadShard(ctx, fetch, *sum)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sum, shard, nil
+}
+
+// printInfo prints a pack's versions as a table.
+func printInfo(g *globalOptions, sum *index.Summary, shard *index.Shard) error {
+	fmt.Fprintf(g.stdout, "%s (%s) — layer %s", esc(sum.Name), esc(sum.DisplayName), esc(sum.Layer))
+	if sum.AddonType != "" {
+		fmt.Fprintf(g.stdout, ", %s", esc(sum.AddonType))
+	}
+	fmt.Fprintf(g.stdout, ", latest %s\n\n", esc(sum.Latest))
+	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tCREATED\tSIZE\tSHA256\tCOMMIT\tDEPENDENCIES")
+	for i := len(shard.Releases) - 1; i >= 0; i-- {
+		r := shard.Releases[i]
+		var deps []string
+		for _, d := range r.Dependencies {
+			deps = append(deps, fmt.Sprintf("%s %s [%s,%s]", esc(d.Type), esc(d.PackName), esc(d.MinVersion), esc(d.MaxVersion)))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", esc(r.Version), r.Created.Format("2006-01-02"), r.Archive.Size, esc(r.Archive.SHA256[:16]), esc(shortHash(r.Commit)), strings.Join(deps, "; "))
+	}
+	return tw.Flush()
 }
 
 func writeJSON(g *globalOptions, v any) error {

@@ -11,47 +11,23 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/internal/gitfixture"
-)
-
-var (
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	binErr  error
+	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/validate"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	testutil.RemoveBinary()
 	os.Exit(code)
 }
 
-// packgenBinary returns the real packgen binary, built once for all the
-// tests of this package that drive it as a process.
-func packgenBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		if binDir, binErr = os.MkdirTemp("", "packgen-bin-*"); binErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "packgen")
-		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
+// packgenBinary returns the real packgen binary, built once.
+func packgenBinary(t *testing.T) string { return testutil.Binary(t) }
 
 // examplesRepo makes a git repository at dir whose one commit holds
 // examples/packs under packs/.
@@ -92,7 +68,7 @@ func TestValidateCommand(t *testing.T) {
 		t.Fatalf("invalid: %d %s", code, out)
 	}
 	code, out, _ = run(t, "validate", bad, "-o", "json")
-	var rep validateReport
+	var rep validate.Report
 	if code != 1 || json.Unmarshal([]byte(out), &rep) != nil || rep.Errors != 1 || rep.Problems[len(rep.Problems)-1].Line != 4 || rep.Packs[0].Name != "x" {
 		t.Fatalf("json: %d %s", code, out)
 	}
@@ -156,28 +132,11 @@ func TestNewCommand(t *testing.T) {
 // Go panic ever reaches the user.
 func TestEndToEnd(t *testing.T) {
 	tmp := t.TempDir()
-	bin := packgenBinary(t)
-	env := append(os.Environ(), "PACKGEN_PASSWORD=pw", "XDG_CONFIG_HOME="+tmp+"/config", "XDG_CACHE_HOME="+tmp+"/cache", "XDG_STATE_HOME="+tmp+"/state", fmt.Sprintf("SOURCE_DATE_EPOCH=%d", time.Now().Unix()))
+	r := testutil.NewRunner(t, tmp, testutil.Now())
 	pg := func(want int, args ...string) string {
 		t.Helper()
-		cmd := exec.Command(bin, args...)
-		cmd.Env, cmd.Dir = env, tmp
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(errb.String(), "goroutine ") || strings.Contains(errb.String(), "panic:") {
-			t.Fatalf("packgen %v panicked:\n%s", args, errb.String())
-		}
-		if code != want {
-			t.Fatalf("packgen %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, out.String(), errb.String())
-		}
-		return out.String() + errb.String()
+		out, errs := r.Want(want, args...)
+		return out + errs
 	}
 	examplesRepo(t, filepath.Join(tmp, "repo"))
 	pg(0, "key", "generate", "--prefix", "reg")
@@ -206,8 +165,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 	os.Remove(filepath.Join(tmp, "repo/packs/calico-3.27.3/values.yaml.new"))
 	addr := freePort(t)
-	srv := exec.Command(bin, "serve", "site", "--addr", addr)
-	srv.Dir, srv.Env = tmp, env
+	srv := exec.Command(r.Bin, "serve", "site", "--addr", addr)
+	srv.Dir, srv.Env = tmp, r.Env
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/profile"
@@ -16,39 +15,22 @@ import (
 
 func init() { register(newProfileCmd) }
 
-// profileFlags are the client flags every profile subcommand shares.
-type profileFlags struct {
-	insecure bool
-	timeout  time.Duration
-	stall    time.Duration
-}
-
-func (f *profileFlags) add(c *cobra.Command) {
-	c.Flags().BoolVar(&f.insecure, "insecure-skip-verify", false, "DANGEROUS: do not check signatures (digests are still checked)")
-	c.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "timeout of each download")
-	c.Flags().DurationVar(&f.stall, "stall-timeout", client.DefaultStallTimeout, "give up on a download that receives nothing for this long")
-}
+// profileFlags are the client flags every profile subcommand shares:
+// the connection flags of fetch; the registries are the configured ones.
+type profileFlags struct{ connFlags }
 
 // env builds the profile environment from the registries config.
 func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
-	cfg, err := g.loadConfig()
+	regs, err := client.Selection{}.All(g.loadConfig, false)
 	if err != nil {
-		return nil, err
+		return nil, selectionErr(err)
 	}
-	if len(cfg.Registries) == 0 {
-		return nil, usageErr("no registry configured: packgen registry add NAME URL --key pub.pem")
-	}
-	for _, r := range cfg.Registries {
+	for _, r := range regs {
 		if err := needKey(r, f.insecure, false); err != nil {
 			return nil, err
 		}
 	}
-	client.SetUserAgent("packgen/" + versionString())
-	return &profile.Env{
-		Registries: cfg.Registries,
-		Client:     client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, StallTimeout: f.stall, Warn: g.stderr},
-		Warn:       g.stderr,
-	}, nil
+	return &profile.Env{Registries: regs, Client: f.options(g), Warn: g.stderr}, nil
 }
 
 // profileErr maps profile failures to exit codes: a refused profile, an
@@ -121,12 +103,9 @@ sha256 of the signature file.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("yaml", "yml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			p, err := profile.Load(args[0])
+			p, err := loadProfile(output, args[0])
 			if err != nil {
-				return loadErr(err)
+				return err
 			}
 			env, err := f.env(g)
 			if err != nil {
@@ -156,19 +135,7 @@ sha256 of the signature file.`,
 				return writeJSON(g, map[string]any{"profile": p.Name, "lock": lockPath, "layers": res.Layers, "warnings": res.Warnings, "violations": []profile.Violation{}})
 			}
 			g.summaryf("resolved profile %s (%s): %d layers -> %s\n", esc(p.Name), esc(p.CloudType), len(res.Layers), esc(lockPath))
-			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-			for _, l := range res.Layers {
-				from := l.Registry
-				if len(l.Searched) > 1 {
-					from += " (searched " + strings.Join(l.Searched, ", ") + ")"
-				}
-				state := "verified"
-				if !l.Verified {
-					state = "NOT signature-verified"
-				}
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", esc(l.Pack), esc(l.Version), esc(l.Layer), esc(from), esc(l.SHA256[:16]), state)
-			}
-			return tw.Flush()
+			return printResolved(g, res.Layers)
 		},
 	}
 	f.add(c)
@@ -284,12 +251,9 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("yaml", "yml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			p, err := profile.Load(args[0])
+			p, err := loadProfile(output, args[0])
 			if err != nil {
-				return loadErr(err)
+				return err
 			}
 			explicit := lockPath != ""
 			if !explicit {
@@ -320,22 +284,8 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 				if err := writeJSON(g, map[string]any{"profile": p.Name, "layers": rows, "outdated": outdated}); err != nil {
 					return err
 				}
-			} else {
-				tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "PACK\tREGISTRY\tCONSTRAINT\tLOCKED\tWANTED\tLATEST\tNOTE")
-				for _, r := range rows {
-					note := ""
-					switch {
-					case r.Outdated:
-						note = "update available"
-					case r.Beyond:
-						note = "newer outside constraint"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Pack), esc(dash(r.Registry)), esc(r.Constraint), esc(dash(r.Locked)), esc(dash(r.Wanted)), esc(dash(r.Latest)), note)
-				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
+			} else if err := printOutdated(g, rows); err != nil {
+				return err
 			}
 			if exitCode && outdated > 0 {
 				return silentBad
@@ -349,6 +299,52 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 	c.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 when a layer can be updated within its constraint")
 	outputFlag(c, &output, "text", "json")
 	return c
+}
+
+// loadProfile checks -o and loads the profile file.
+func loadProfile(output, file string) (*profile.Profile, error) {
+	if err := checkOutput(output, "text", "json"); err != nil {
+		return nil, err
+	}
+	p, err := profile.Load(file)
+	if err != nil {
+		return nil, loadErr(err)
+	}
+	return p, nil
+}
+
+// printResolved prints the resolved layers as a table.
+func printResolved(g *globalOptions, layers []profile.ResolvedLayer) error {
+	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+	for _, l := range layers {
+		from := l.Registry
+		if len(l.Searched) > 1 {
+			from += " (searched " + strings.Join(l.Searched, ", ") + ")"
+		}
+		state := "verified"
+		if !l.Verified {
+			state = "NOT signature-verified"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", esc(l.Pack), esc(l.Version), esc(l.Layer), esc(from), esc(l.SHA256[:16]), state)
+	}
+	return tw.Flush()
+}
+
+// printOutdated prints profile outdated's table.
+func printOutdated(g *globalOptions, rows []profile.OutdatedRow) error {
+	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PACK\tREGISTRY\tCONSTRAINT\tLOCKED\tWANTED\tLATEST\tNOTE")
+	for _, r := range rows {
+		note := ""
+		switch {
+		case r.Outdated:
+			note = "update available"
+		case r.Beyond:
+			note = "newer outside constraint"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Pack), esc(dash(r.Registry)), esc(r.Constraint), esc(dash(r.Locked)), esc(dash(r.Wanted)), esc(dash(r.Latest)), note)
+	}
+	return tw.Flush()
 }
 
 func dash(s string) string {

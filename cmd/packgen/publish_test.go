@@ -22,7 +22,9 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/gitsafe"
 	"github.com/packgen/packgen/internal/s3test"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/publish"
 	"gopkg.in/yaml.v3"
 )
@@ -38,20 +40,14 @@ type publishFixture struct {
 // seconds.
 func newPublishFixture(t *testing.T, bin string) *publishFixture {
 	t.Helper()
+	runner := &testutil.Runner{T: t, Bin: bin, Env: append(os.Environ(), "PACKGEN_PASSWORD="+testutil.Password, "SOURCE_DATE_EPOCH=")}
 	pg := func(args ...string) (int, string, string) {
 		if args[0] == "build" {
 			// The fixture's commits are dated 2024: without a long
 			// expiry the registry is expired, which verify reports.
 			args = append(args, "--expires", "100000h")
 		}
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "PACKGEN_PASSWORD=pw", "SOURCE_DATE_EPOCH=")
-		var out, errs bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errs
-		if err := cmd.Run(); err != nil {
-			return 1, out.String(), errs.String() + err.Error()
-		}
-		return 0, out.String(), errs.String()
+		return runner.Run(nil, args...)
 	}
 	tmp := t.TempDir()
 	f := &publishFixture{tmp: tmp, key: filepath.Join(tmp, "reg.key"), pub: filepath.Join(tmp, "reg.pub"), site1: filepath.Join(tmp, "site1"), site2: filepath.Join(tmp, "site2")}
@@ -497,7 +493,7 @@ func testREADMEGitOps(t *testing.T, bin string) {
 			t.Errorf("the README flow committed %s", f)
 		}
 	}
-	if key, err := os.ReadFile(filepath.Join(tmp, "packs-repo", "registry.key")); err != nil || !isPrivateKey(key) {
+	if key, err := os.ReadFile(filepath.Join(tmp, "packs-repo", "registry.key")); err != nil || !gitsafe.IsPrivateKey(key) {
 		t.Errorf("registry.key is not where the README's later lines expect it: %v", err)
 	}
 	if s := liveSerial(t, srv.URL()+"/registry"); s == 0 {

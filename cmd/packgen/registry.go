@@ -67,6 +67,11 @@ keys that may sign it, given out of band by the registry's owner.`,
   packgen registry list
   packgen registry remove acme`,
 	}
+	c.AddCommand(newRegistryAddCmd(g), newRegistryListCmd(g), newRegistryRemoveCmd(g))
+	return c
+}
+
+func newRegistryAddCmd(g *globalOptions) *cobra.Command {
 	var keys []string
 	var tokenEnv, signedName, caFile string
 	var plainHTTP bool
@@ -140,6 +145,10 @@ keys that may sign it, given out of band by the registry's owner.`,
 	add.Flags().StringVar(&caFile, "ca-file", "", "oci://: a PEM bundle of CAs trusted for the registry's TLS")
 	add.Flags().StringVar(&signedName, "signed-name", "", "the registry's own name in its signed index.json (default: read from it now)")
 
+	return add
+}
+
+func newRegistryListCmd(g *globalOptions) *cobra.Command {
 	var output string
 	list := &cobra.Command{
 		Use:     "list",
@@ -190,6 +199,10 @@ keys that may sign it, given out of band by the registry's owner.`,
 		},
 	}
 	outputFlag(list, &output, "text", "json")
+	return list
+}
+
+func newRegistryRemoveCmd(g *globalOptions) *cobra.Command {
 	remove := &cobra.Command{
 		Use:               "remove NAME",
 		Short:             "Remove a registry",
@@ -211,8 +224,7 @@ keys that may sign it, given out of band by the registry's owner.`,
 			return nil
 		},
 	}
-	c.AddCommand(add, list, remove)
-	return c
+	return remove
 }
 
 // readSignedName reads r's index.json, verified with its keys (and

@@ -1,17 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/serve"
 )
 
@@ -24,26 +22,15 @@ func TestKeyRotationCLI(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	tmp := t.TempDir()
-	bin := packgenBinary(t)
+	r := testutil.NewRunner(t, tmp, "")
 	epoch := time.Now().Unix()
 	pg := func(want int, args ...string) string {
 		t.Helper()
-		cmd := exec.Command(bin, args...)
-		cmd.Dir = tmp
-		cmd.Env = append(os.Environ(), "PACKGEN_PASSWORD=pw", "XDG_CONFIG_HOME="+tmp+"/config", "XDG_CACHE_HOME="+tmp+"/cache", "XDG_STATE_HOME="+tmp+"/state", fmt.Sprintf("SOURCE_DATE_EPOCH=%d", epoch))
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		code, out, errs := r.Run([]string{fmt.Sprintf("SOURCE_DATE_EPOCH=%d", epoch)}, args...)
 		if code != want {
-			t.Fatalf("packgen %v: exit %d, want %d\n%s", args, code, want, out.String())
+			t.Fatalf("packgen %v: exit %d, want %d\n%s%s", args, code, want, out, errs)
 		}
-		return out.String()
+		return out + errs
 	}
 	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
 	if err != nil {

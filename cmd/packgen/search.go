@@ -5,7 +5,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/spf13/cobra"
 )
@@ -28,22 +27,9 @@ are verified like fetch verifies them.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			var regs []client.Registry
-			if f.url != "" || f.registry != "" {
-				r, err := f.registryFor(g)
-				if err != nil {
-					return err
-				}
-				regs = append(regs, r)
-			} else {
-				cfg, err := g.loadConfig()
-				if err != nil {
-					return err
-				}
-				if len(cfg.Registries) == 0 {
-					return usageErr("no registry configured: packgen registry add NAME URL --key pub.pem, or pass --url")
-				}
-				regs = cfg.Registries
+			regs, err := f.registriesFor(g)
+			if err != nil {
+				return err
 			}
 			type hit struct {
 				Registry string `json:"registry"`

@@ -1,45 +1,21 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path"
-	"path/filepath"
-	"strings"
 
 	"github.com/packgen/packgen/pack"
-	"github.com/packgen/packgen/source"
+	"github.com/packgen/packgen/validate"
 	"github.com/spf13/cobra"
 )
 
 func init() { register(newValidateCmd) }
 
 type validateOptions struct {
-	output       string
-	strict       bool
-	changedSince string
-	repo         string
-	packsDir     string
-	committed    bool
-}
-
-type validatedPack struct {
-	Dir     string `json:"dir"`
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	Layer   string `json:"layer"`
-}
-
-type validateReport struct {
-	Packs    []validatedPack `json:"packs"`
-	Problems pack.Problems   `json:"problems"`
-	Errors   int             `json:"errors"`
-	Warnings int             `json:"warnings"`
+	output  string
+	strict  bool
+	changed validate.ChangedOptions
 }
 
 func newValidateCmd(g *globalOptions) *cobra.Command {
@@ -70,68 +46,46 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 			if err := checkOutput(o.output, "text", "json", "github"); err != nil {
 				return err
 			}
-			if o.changedSince != "" {
+			if o.changed.Since != "" {
 				if len(args) > 0 {
 					return usageErr("--changed-since validates the repository's changed packs: give --repo and --packs-dir, not directories")
 				}
-				return runValidateChanged(cmd.Context(), g, o)
+				rep, err := validate.Changed(cmd.Context(), o.changed)
+				if err != nil {
+					return err
+				}
+				return report(g, o, rep)
 			}
 			if len(args) == 0 {
 				args = []string{"."}
 			}
-			return runValidate(g, o, args)
+			rep, err := validate.Dirs(args)
+			if errors.Is(err, validate.ErrInput) {
+				return usageErr("%v", err)
+			}
+			if err != nil {
+				return err
+			}
+			return report(g, o, rep)
 		},
 	}
 	outputFlag(c, &o.output, "text", "json", "github")
 	c.Flags().BoolVar(&o.strict, "strict", false, "treat warnings as errors")
-	c.Flags().StringVar(&o.changedSince, "changed-since", "", "validate only packs changed since this git ref, and check version bumps")
-	c.Flags().StringVar(&o.repo, "repo", "", "git repository for --changed-since (default: the current one)")
-	c.Flags().StringVar(&o.packsDir, "packs-dir", "", "packs directory in the repository for --changed-since")
-	c.Flags().BoolVar(&o.committed, "committed", false, "with --changed-since: judge HEAD only, ignoring uncommitted changes (CI's view; by default uncommitted pack directories are read from the work tree)")
+	c.Flags().StringVar(&o.changed.Since, "changed-since", "", "validate only packs changed since this git ref, and check version bumps")
+	c.Flags().StringVar(&o.changed.Repo, "repo", "", "git repository for --changed-since (default: the current one)")
+	c.Flags().StringVar(&o.changed.PacksDir, "packs-dir", "", "packs directory in the repository for --changed-since")
+	c.Flags().BoolVar(&o.changed.Committed, "committed", false, "with --changed-since: judge HEAD only, ignoring uncommitted changes (CI's view; by default uncommitted pack directories are read from the work tree)")
 	return c
 }
 
-func runValidate(g *globalOptions, o *validateOptions, dirs []string) error {
-	rep := validateReport{Packs: []validatedPack{}, Problems: pack.Problems{}}
-	for _, dir := range dirs {
-		info, err := os.Stat(dir)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return usageErr("%s does not exist", dir)
-			}
-			return err
-		}
-		if !info.IsDir() {
-			return usageErr("%s is not a directory: give a pack directory or a tree of packs", dir)
-		}
-		loaded, ps, err := pack.ValidateTree(os.DirFS(dir), ".", filepath.ToSlash(filepath.Clean(dir)))
-		if err != nil {
-			return fmt.Errorf("read %s: %w", dir, err)
-		}
-		if len(loaded) == 0 {
-			return usageErr("no pack found in %s: a pack is a directory holding pack.json (create one with `packgen new`)", dir)
-		}
-		for _, l := range loaded {
-			vp := validatedPack{Dir: l.Display}
-			if m := l.Pack.Manifest; m != nil {
-				vp.Name, vp.Version, vp.Layer = m.Name, m.Version, string(m.Layer)
-			}
-			rep.Packs = append(rep.Packs, vp)
-		}
-		rep.Problems = append(rep.Problems, ps...)
-	}
-	return report(g, o, rep)
-}
-
 // report prints a validation report and sets the exit code.
-func report(g *globalOptions, o *validateOptions, rep validateReport) error {
-	rep.Problems.Sort()
-	for _, p := range rep.Problems {
-		if p.Severity == pack.SevError {
-			rep.Errors++
-		} else {
-			rep.Warnings++
+func report(g *globalOptions, o *validateOptions, rep *validate.Report) error {
+	if o.changed.Since != "" && o.output == "text" && !g.quiet {
+		g.summaryf("%d pack(s) changed since %s", len(rep.Packs), o.changed.Since)
+		if rep.FromWorkTree > 0 {
+			g.summaryf(" (%d with uncommitted changes, read from the work tree; --committed to judge HEAD only)", rep.FromWorkTree)
 		}
+		g.summaryf("\n")
 	}
 	failed := rep.Errors > 0 || (o.strict && rep.Warnings > 0)
 	switch o.output {
@@ -143,7 +97,7 @@ func report(g *globalOptions, o *validateOptions, rep validateReport) error {
 		}
 	case "github":
 		for _, p := range rep.Problems {
-			fmt.Fprintln(g.stdout, esc(githubAnnotation(p)))
+			fmt.Fprintln(g.stdout, esc(validate.GitHubAnnotation(p)))
 		}
 		g.summaryf("%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
 	default:
@@ -161,127 +115,6 @@ func report(g *globalOptions, o *validateOptions, rep validateReport) error {
 		return silentBad
 	}
 	return nil
-}
-
-// githubAnnotation renders a problem as a GitHub Actions workflow command.
-func githubAnnotation(p pack.Problem) string {
-	level := "error"
-	if p.Severity == pack.SevWarning {
-		level = "warning"
-	}
-	props := "file=" + escapeProperty(p.File)
-	if p.Line > 0 {
-		props += fmt.Sprintf(",line=%d", p.Line)
-		if p.Col > 0 {
-			props += fmt.Sprintf(",col=%d", p.Col)
-		}
-	}
-	return fmt.Sprintf("::%s %s::%s", level, props, escapeData(p.Msg))
-}
-
-func escapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-func escapeProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
-}
-
-// runValidateChanged validates the packs changed since a git ref.
-func runValidateChanged(ctx context.Context, g *globalOptions, o *validateOptions) error {
-	repo, err := source.Open(o.repo)
-	if err != nil {
-		return err
-	}
-	changes, err := repo.Changes(ctx, o.changedSince, "HEAD", o.packsDir)
-	if err != nil {
-		return err
-	}
-	rep := validateReport{Packs: []validatedPack{}, Problems: pack.Problems{}}
-	// What is about to be committed: uncommitted pack directories are
-	// judged as they are on disk, instead of as HEAD has them.
-	var wps []worktreePack
-	fromDisk := map[string]bool{}
-	if !o.committed {
-		if wps, err = dirtyPacks(repo, o.packsDir); err != nil {
-			return err
-		}
-		for _, wp := range wps {
-			fromDisk[wp.dir] = true
-		}
-	}
-	var loaded []pack.Loaded
-	for _, c := range changes {
-		if fromDisk[c.Dir] {
-			continue
-		}
-		rel := c.Release
-		fsys, done, err := rel.Open()
-		if err != nil {
-			return err
-		}
-		p, ps := pack.Load(fsys, ".", pack.Options{Prefix: c.Dir})
-		manifest, _ := fs.ReadFile(fsys, pack.ManifestFile)
-		done()
-		rep.Problems = append(rep.Problems, ps...)
-		if msg := c.VersionProblem(); msg != "" {
-			line, col := jsonKeyPos(manifest, "version")
-			rep.Problems = append(rep.Problems, pack.Problem{File: path.Join(c.Dir, pack.ManifestFile), Line: line, Col: col, Severity: pack.SevError, Msg: msg})
-		}
-		vp := validatedPack{Dir: c.Dir, Name: c.Name, Version: c.Version}
-		if p.Manifest != nil {
-			vp.Layer = string(p.Manifest.Layer)
-		}
-		rep.Packs = append(rep.Packs, vp)
-		loaded = append(loaded, pack.Loaded{Display: c.Dir, Pack: p})
-	}
-	// Cross-pack rules need the whole tree; `packgen validate DIR` and the
-	// build check them. Here only what the change touched is judged.
-	_ = loaded
-	wpacks, wprobs, err := validateWorktree(repo, o.changedSince, wps)
-	if err != nil {
-		return err
-	}
-	rep.Packs = append(rep.Packs, wpacks...)
-	rep.Problems = append(rep.Problems, wprobs...)
-	if o.output == "text" && !g.quiet {
-		g.summaryf("%d pack(s) changed since %s", len(rep.Packs), o.changedSince)
-		if len(wpacks) > 0 {
-			g.summaryf(" (%d with uncommitted changes, read from the work tree; --committed to judge HEAD only)", len(wpacks))
-		}
-		g.summaryf("\n")
-	}
-	return report(g, o, rep)
-}
-
-// jsonKeyPos finds the line and column of a top-level key's value in a
-// JSON object, so a version annotation lands on the "version" line of the
-// pull request's diff; 0, 0 when it cannot tell.
-func jsonKeyPos(data []byte, key string) (line, col int) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return 0, 0
-	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return 0, 0
-		}
-		if k, _ := t.(string); k == key {
-			off := int(dec.InputOffset())
-			// Skip the colon and white space to the value itself.
-			for off < len(data) && (data[off] == ':' || data[off] == ' ' || data[off] == '\t' || data[off] == '\r' || data[off] == '\n') {
-				off++
-			}
-			line = 1 + bytes.Count(data[:off], []byte("\n"))
-			return line, off - bytes.LastIndexByte(data[:off], '\n')
-		}
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return 0, 0
-		}
-	}
-	return 0, 0
 }
 
 func plural(n int, s string) string {

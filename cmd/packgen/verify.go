@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,11 +25,18 @@ func readFile(p string) ([]byte, error) { return sign.ReadKeyFile(p) }
 // maxSignatureFile bounds a .sig or Sigstore bundle given to verify.
 const maxSignatureFile = 1 << 20
 
+// verifyOptions are verify's flags.
+type verifyOptions struct {
+	keys                  []string
+	sigFile, site, output string
+	repo                  string
+	insecure              bool
+	oci                   ociFlags
+	verifier              *sign.Verifier // from keys; nil without
+}
+
 func newVerifyCmd(g *globalOptions) *cobra.Command {
-	var keys []string
-	var sigFile, site, output, repo string
-	var oci ociFlags
-	var insecure bool
+	o := &verifyOptions{}
 	c := &cobra.Command{
 		Use:   "verify [ARCHIVE] --key pub.pem",
 		Short: "Verify an archive's signature, or every digest and signature of a site",
@@ -48,160 +56,186 @@ Exits 1 when anything does not verify.`,
   packgen verify --site https://packs.acme.example --key registry.pub --repo .`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
+			if err := checkOutput(o.output, "text", "json"); err != nil {
 				return err
 			}
-			var pems [][]byte
-			for _, k := range keys {
-				data, err := readFile(k)
-				if err != nil {
-					return usageErr("--key: %v", err)
-				}
-				pems = append(pems, data)
+			if err := o.loadKeys(); err != nil {
+				return err
 			}
-			var v *sign.Verifier
-			if len(pems) > 0 {
-				var err error
-				if v, err = sign.NewVerifierSet(pems...); err != nil {
-					return usageErr("--key: %v", err)
-				}
-			}
-			if site != "" {
+			if o.site != "" {
 				if len(args) > 0 {
 					return usageErr("give an ARCHIVE or --site, not both")
 				}
-				if v == nil {
-					if !insecure {
-						return usageErr("%w: no public key given: verify --site needs the registry's public key (--key registry.pub, given out of band by its owner: the .pub that `packgen key generate` wrote beside the key it is built with); pass --insecure-skip-verify to check digests only", errNoKey)
-					}
-					g.logf("WARNING: --insecure-skip-verify: checking digests only, not signatures\n")
-				}
-				oo, err := oci.options()
-				if err != nil {
-					return err
-				}
-				l, err := location.Parse(site)
-				if err != nil {
-					return usageErr("--site: %v", err)
-				}
-				tr, err := transport.Open(l, transport.Config{OCI: oo})
-				if err != nil {
-					return usageErr("--site: %v", err)
-				}
-				rep, err := client.VerifySiteVia(cmd.Context(), tr, v)
-				if err != nil {
-					return clientErr(err)
-				}
-				// An expired index verifies file by file but no client
-				// accepts it: a problem.
-				rep.Problems = rep.AllProblems()
-				var rb *rebuild.SiteReport
-				if repo != "" {
-					if rb, err = rebuild.CheckSite(cmd.Context(), site, repo); err != nil {
-						return err
-					}
-				}
-				problems := len(rep.Problems)
-				if rb != nil {
-					problems += len(rb.Problems)
-				}
-				if output == "json" {
-					out := struct {
-						*client.SiteReport
-						Rebuild *rebuild.SiteReport `json:"rebuild,omitempty"`
-					}{rep, rb}
-					if err := writeJSON(g, out); err != nil {
-						return err
-					}
-				} else {
-					for _, p := range rep.Problems {
-						fmt.Fprintf(g.stdout, "%s: %s\n", esc(p.Path), esc(p.Err))
-					}
-					if rb != nil {
-						for _, p := range rb.Problems {
-							fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
-						}
-					}
-					g.summaryf("%s: %d packs, %d releases, %d files checked, %d problems\n", esc(site), rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
-					if rb != nil {
-						g.summaryf("%s against %s: %d releases compared with git and rebuilt, %d problems\n", esc(site), esc(repo), rb.Releases, len(rb.Problems))
-					}
-				}
-				if problems > 0 {
-					return silentBad
-				}
-				return nil
+				return runVerifySite(cmd.Context(), g, o)
 			}
 			if len(args) == 0 {
 				return usageErr("give an ARCHIVE to verify, or --site DIR|URL")
 			}
-			if v == nil {
-				return usageErr("--key is required to verify an archive")
-			}
-			given := sigFile != ""
-			if !given {
-				sigFile = args[0] + sign.SigExt
-			}
-			// The result, in text or JSON: a failed check is reported like
-			// a passed one (exit 1), an unusable input is an error.
-			report := func(err error) error {
-				if output == "json" {
-					out := struct {
-						Archive   string `json:"archive"`
-						Signature string `json:"signature"`
-						Verified  bool   `json:"verified"`
-						Error     string `json:"error,omitempty"`
-					}{args[0], sigFile, err == nil, ""}
-					if err != nil {
-						out.Error = err.Error()
-					}
-					if werr := writeJSON(g, out); werr != nil {
-						return werr
-					}
-					if err != nil {
-						return silentBad
-					}
-					return nil
-				}
-				if err != nil {
-					return badErr(err)
-				}
-				g.summaryf("%s: signature verified (%s)\n", args[0], sigFile)
-				return nil
-			}
-			f, err := safefile.Open(args[0])
-			if err != nil {
-				return usageErr("%v", err)
-			}
-			defer f.Close()
-			sig, err := safefile.ReadFile(sigFile, maxSignatureFile)
-			if errors.Is(err, fs.ErrNotExist) && !given {
-				// Not signed: what was checked is bad, as a bad signature.
-				return report(fmt.Errorf("%s: %w: there is no %s beside it (built without --key?); give another with --signature", args[0], sign.ErrBadSignature, sigFile))
-			}
-			if err != nil {
-				return usageErr("signature: %v", err)
-			}
-			if len(sig) > 0 && sig[0] == '{' {
-				err = v.VerifyBundle(f, sig)
-			} else {
-				err = v.VerifyBlob(f, sig)
-			}
-			if err != nil {
-				if errors.Is(err, sign.ErrBadSignature) {
-					return report(fmt.Errorf("%s: %w", args[0], err))
-				}
-				return err
-			}
-			return report(nil)
+			return runVerifyArchive(g, o, args[0])
 		},
 	}
-	c.Flags().StringArrayVar(&keys, "key", nil, "public key PEM (repeat to accept any of several)")
-	c.Flags().StringVar(&sigFile, "signature", "", "signature file: .sig or .sigstore.json (default ARCHIVE.sig)")
-	c.Flags().StringVar(&site, "site", "", "verify a whole registry site (directory or URL, oci://REGISTRY/BASE included)")
-	oci.add(c)
-	c.Flags().StringVar(&repo, "repo", "", "with --site: also prove every archive is exactly its git tree (compare by blob ID, rebuild byte for byte)")
-	c.Flags().BoolVar(&insecure, "insecure-skip-verify", false, "DANGEROUS: with --site and no --key, check digests only, not signatures")
-	outputFlag(c, &output, "text", "json")
+	c.Flags().StringArrayVar(&o.keys, "key", nil, "public key PEM (repeat to accept any of several)")
+	c.Flags().StringVar(&o.sigFile, "signature", "", "signature file: .sig or .sigstore.json (default ARCHIVE.sig)")
+	c.Flags().StringVar(&o.site, "site", "", "verify a whole registry site (directory or URL, oci://REGISTRY/BASE included)")
+	o.oci.add(c)
+	c.Flags().StringVar(&o.repo, "repo", "", "with --site: also prove every archive is exactly its git tree (compare by blob ID, rebuild byte for byte)")
+	c.Flags().BoolVar(&o.insecure, "insecure-skip-verify", false, "DANGEROUS: with --site and no --key, check digests only, not signatures")
+	outputFlag(c, &o.output, "text", "json")
 	return c
+}
+
+// loadKeys reads the --key files into o.verifier.
+func (o *verifyOptions) loadKeys() error {
+	var pems [][]byte
+	for _, k := range o.keys {
+		data, err := readFile(k)
+		if err != nil {
+			return usageErr("--key: %v", err)
+		}
+		pems = append(pems, data)
+	}
+	if len(pems) > 0 {
+		var err error
+		if o.verifier, err = sign.NewVerifierSet(pems...); err != nil {
+			return usageErr("--key: %v", err)
+		}
+	}
+	return nil
+}
+
+// runVerifySite checks a whole site (client.VerifySite) and, with
+// --repo, that it is exactly the repository's content (rebuild.CheckSite).
+func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) error {
+	if o.verifier == nil {
+		if !o.insecure {
+			return usageErr("%w: no public key given: verify --site needs the registry's public key (--key registry.pub, given out of band by its owner: the .pub that `packgen key generate` wrote beside the key it is built with); pass --insecure-skip-verify to check digests only", errNoKey)
+		}
+		g.logf("WARNING: --insecure-skip-verify: checking digests only, not signatures\n")
+	}
+	oo, err := o.oci.options()
+	if err != nil {
+		return err
+	}
+	l, err := location.Parse(o.site)
+	if err != nil {
+		return usageErr("--site: %v", err)
+	}
+	tr, err := transport.Open(l, transport.Config{OCI: oo})
+	if err != nil {
+		return usageErr("--site: %v", err)
+	}
+	rep, err := client.VerifySiteVia(ctx, tr, o.verifier)
+	if err != nil {
+		return clientErr(err)
+	}
+	// An expired index verifies file by file but no client accepts it:
+	// a problem.
+	rep.Problems = rep.AllProblems()
+	var rb *rebuild.SiteReport
+	if o.repo != "" {
+		if rb, err = rebuild.CheckSite(ctx, o.site, o.repo); err != nil {
+			return err
+		}
+	}
+	problems := len(rep.Problems)
+	if rb != nil {
+		problems += len(rb.Problems)
+	}
+	if o.output == "json" {
+		out := struct {
+			*client.SiteReport
+			Rebuild *rebuild.SiteReport `json:"rebuild,omitempty"`
+		}{rep, rb}
+		if err := writeJSON(g, out); err != nil {
+			return err
+		}
+	} else {
+		printSiteReport(g, o, rep, rb)
+	}
+	if problems > 0 {
+		return silentBad
+	}
+	return nil
+}
+
+func printSiteReport(g *globalOptions, o *verifyOptions, rep *client.SiteReport, rb *rebuild.SiteReport) {
+	for _, p := range rep.Problems {
+		fmt.Fprintf(g.stdout, "%s: %s\n", esc(p.Path), esc(p.Err))
+	}
+	if rb != nil {
+		for _, p := range rb.Problems {
+			fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
+		}
+	}
+	g.summaryf("%s: %d packs, %d releases, %d files checked, %d problems\n", esc(o.site), rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
+	if rb != nil {
+		g.summaryf("%s against %s: %d releases compared with git and rebuilt, %d problems\n", esc(o.site), esc(o.repo), rb.Releases, len(rb.Problems))
+	}
+}
+
+// runVerifyArchive checks one archive's signature (.sig or bundle).
+func runVerifyArchive(g *globalOptions, o *verifyOptions, archive string) error {
+	v := o.verifier
+	if v == nil {
+		return usageErr("--key is required to verify an archive")
+	}
+	sigFile, given := o.sigFile, o.sigFile != ""
+	if !given {
+		sigFile = archive + sign.SigExt
+	}
+	report := func(err error) error { return reportArchive(g, o.output, archive, sigFile, err) }
+	f, err := safefile.Open(archive)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	defer f.Close()
+	sig, err := safefile.ReadFile(sigFile, maxSignatureFile)
+	if errors.Is(err, fs.ErrNotExist) && !given {
+		// Not signed: what was checked is bad, as a bad signature.
+		return report(fmt.Errorf("%s: %w: there is no %s beside it (built without --key?); give another with --signature", archive, sign.ErrBadSignature, sigFile))
+	}
+	if err != nil {
+		return usageErr("signature: %v", err)
+	}
+	if len(sig) > 0 && sig[0] == '{' {
+		err = v.VerifyBundle(f, sig)
+	} else {
+		err = v.VerifyBlob(f, sig)
+	}
+	if err != nil {
+		if errors.Is(err, sign.ErrBadSignature) {
+			return report(fmt.Errorf("%s: %w", archive, err))
+		}
+		return err
+	}
+	return report(nil)
+}
+
+// reportArchive prints an archive's result, in text or JSON: a failed
+// check is reported like a passed one (exit 1), an unusable input is an
+// error.
+func reportArchive(g *globalOptions, output, archive, sigFile string, err error) error {
+	if output == "json" {
+		out := struct {
+			Archive   string `json:"archive"`
+			Signature string `json:"signature"`
+			Verified  bool   `json:"verified"`
+			Error     string `json:"error,omitempty"`
+		}{archive, sigFile, err == nil, ""}
+		if err != nil {
+			out.Error = err.Error()
+		}
+		if werr := writeJSON(g, out); werr != nil {
+			return werr
+		}
+		if err != nil {
+			return silentBad
+		}
+		return nil
+	}
+	if err != nil {
+		return badErr(err)
+	}
+	g.summaryf("%s: signature verified (%s)\n", archive, sigFile)
+	return nil
 }

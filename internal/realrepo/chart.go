@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/packgen/packgen/internal/synth"
 )
 
 type chartFile struct{ name, body string }
@@ -22,6 +24,7 @@ type chartFile struct{ name, body string }
 // chart make it, in the order `helm package` writes it.
 func chartFiles(s *packSpec, vi int, cv, crd string) []chartFile {
 	appV := strings.TrimPrefix(s.versions[vi], "v")
+	helpers, deployment, service, sa := synth.HelmTemplates(s.chart)
 	files := []chartFile{
 		{"Chart.yaml", fmt.Sprintf(`apiVersion: v2
 name: %[1]s
@@ -45,69 +48,10 @@ annotations:
 `, s.chart, s.display, cv, appV, strings.ReplaceAll(s.addonType, " ", "-")+s.layer)},
 		{"values.yaml", chartValues(s, vi)},
 		{"templates/NOTES.txt", fmt.Sprintf("1. Get the application URL by running these commands:\n{{- if .Values.ingress.enabled }}\n  http{{ if $.Values.ingress.tls }}s{{ end }}://{{ (index .Values.ingress.hosts 0).host }}\n{{- else }}\n  kubectl --namespace {{ .Release.Namespace }} port-forward svc/{{ include \"%s.fullname\" . }} 8080:{{ .Values.service.port }}\n{{- end }}\n", s.chart)},
-		{"templates/_helpers.tpl", fmt.Sprintf(`{{/*
-Expand the name of the chart.
-*/}}
-{{- define "%[1]s.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{/*
-Create a default fully qualified app name.
-*/}}
-{{- define "%[1]s.fullname" -}}
-{{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- $name := default .Chart.Name .Values.nameOverride }}
-{{- printf "%%s-%%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
-{{- end }}
-{{- end }}
-
-{{- define "%[1]s.labels" -}}
-helm.sh/chart: {{ printf "%%s-%%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
-app.kubernetes.io/name: {{ include "%[1]s.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-{{- end }}
-`, s.chart)},
-		{"templates/deployment.yaml", fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ include "%[1]s.fullname" . }}
-  labels:
-    {{- include "%[1]s.labels" . | nindent 4 }}
-spec:
-  {{- if not .Values.autoscaling.enabled }}
-  replicas: {{ .Values.replicaCount }}
-  {{- end }}
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: {{ include "%[1]s.name" . }}
-  template:
-    metadata:
-      {{- with .Values.podAnnotations }}
-      annotations:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      labels:
-        app.kubernetes.io/name: {{ include "%[1]s.name" . }}
-    spec:
-      serviceAccountName: {{ include "%[1]s.fullname" . }}
-      securityContext:
-        {{- toYaml .Values.podSecurityContext | nindent 8 }}
-      containers:
-        - name: {{ .Chart.Name }}
-          image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"
-          imagePullPolicy: {{ .Values.image.pullPolicy }}
-          ports:
-            - name: http
-              containerPort: {{ .Values.service.port }}
-          resources:
-            {{- toYaml .Values.resources | nindent 12 }}
-`, s.chart)},
-		{"templates/service.yaml", fmt.Sprintf("apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ include \"%[1]s.fullname\" . }}\n  labels:\n    {{- include \"%[1]s.labels\" . | nindent 4 }}\nspec:\n  type: {{ .Values.service.type }}\n  ports:\n    - port: {{ .Values.service.port }}\n      targetPort: http\n      name: http\n", s.chart)},
-		{"templates/serviceaccount.yaml", fmt.Sprintf("{{- if .Values.serviceAccount.create -}}\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ include \"%[1]s.fullname\" . }}\n  {{- with .Values.serviceAccount.annotations }}\n  annotations:\n    {{- toYaml . | nindent 4 }}\n  {{- end }}\n{{- end }}\n", s.chart)},
+		{"templates/_helpers.tpl", helpers},
+		{"templates/deployment.yaml", deployment},
+		{"templates/service.yaml", service},
+		{"templates/serviceaccount.yaml", sa},
 	}
 	if crd != "" && !s.crdInManifests {
 		files = append(files, chartFile{"crds/" + s.chart + "-crds.yaml", crd})

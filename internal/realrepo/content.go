@@ -8,6 +8,8 @@ import (
 	"math/rand"
 	"sort"
 	"strings"
+
+	"github.com/packgen/packgen/internal/synth"
 )
 
 // file is one file of a pack version.
@@ -715,31 +717,10 @@ func dsStore(seed string) []byte {
 	return b
 }
 
-var words = strings.Fields(`access account address affinity agent alert annotation api application
-array authentication autoscaling backend backup bucket cache certificate
-channel check cluster collector component condition config connection
-container controller count credential cron daemon dashboard data database
-default delay deployment destination disk dns domain driver duration
-enabled endpoint environment event exporter external field file filter
-gateway group header health host hook image index ingress instance
-interval issuer job key label leader level limit listener log manager
-memory mesh metric mode monitor mount name namespace network node object
-operator option path peer period persistence plugin policy pool port
-priority probe protocol provider proxy queue quota rate receiver record
-registry release replica request resource retention role route rule
-scheduler schema scrape secret selector server service session shard
-sidecar size source spec storage stream subject target template threshold
-timeout tls token topology trace traffic update upstream user value
-version volume webhook window worker zone`)
+// words and sentence are synth's: the same prose as the synthetic charts.
+var words = synth.Words
 
-func sentence(rng *rand.Rand, n int) string {
-	ws := make([]string, n)
-	for i := range ws {
-		ws[i] = words[rng.Intn(len(words))]
-	}
-	ws[0] = strings.ToUpper(ws[0][:1]) + ws[0][1:]
-	return strings.Join(ws, " ") + "."
-}
+func sentence(rng *rand.Rand, n int) string { return synth.Sentence(rng, n) }
 
 func base64ish(rng *rand.Rand, n int) string {
 	const a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

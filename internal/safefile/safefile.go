@@ -30,7 +30,13 @@ func Open(path string) (*os.File, error) {
 	} else if !info.Mode().IsRegular() {
 		return nil, notRegular(path, info.Mode())
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
+	return openRegular(path, os.O_RDONLY, 0)
+}
+
+// openRegular opens path with flag (non-blocking where the system allows)
+// and keeps it only if what was opened is a regular file.
+func openRegular(path string, flag int, perm os.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|openFlags, perm)
 	if err != nil {
 		return nil, err
 	}
@@ -88,20 +94,7 @@ func tooLarge(path string, max int64) error {
 // OpenLock opens (creating it if needed) a lock file for reading and
 // writing, refusing anything but a regular file.
 func OpenLock(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|openFlags, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		f.Close()
-		return nil, notRegular(path, info.Mode())
-	}
-	return f, nil
+	return openRegular(path, os.O_CREATE|os.O_RDWR, 0o644)
 }
 
 // OpenAny opens path for reading whatever it is, without blocking (a

@@ -1,19 +1,15 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package stale
 
 import (
-	"errors"
 	"os"
 )
 
-// Without flock a leftover cannot be told from live work: nothing is
-// swept (Sweep sees every directory as held).
-func lock(f *os.File, wait bool) error {
-	if wait {
-		return nil
-	}
-	return errors.New("locks not supported")
-}
+// Without locks a leftover cannot be told from live work: nothing is
+// swept (Sweep sees everything as held).
+func Lock(f *os.File) error { return nil }
 
-func unlock(f *os.File) {}
+func Unlock(f *os.File) error { return nil }
+
+func TryLock(f *os.File) bool { return false }

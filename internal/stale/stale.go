@@ -1,9 +1,12 @@
-// Package stale lets a process mark a temporary directory as its own
-// while it works, so that a later run can tell the leftovers of a
+// Package stale lets a process mark a temporary file or directory as its
+// own while it works, so that a later run can tell the leftovers of a
 // process that was killed (kill -9, OOM, a cancelled CI job) from the
-// work of one still running, and remove them. The mark is an advisory
-// lock (flock) on a file beside the directory: the kernel drops it when
-// the owner dies, however it dies.
+// work of one still running, and remove them: the build's stages, the
+// profile fetch's, the client's partial downloads and extraction
+// directories. The mark is an advisory lock (flock; LockFileEx on
+// Windows) that the kernel drops when the owner dies, however it dies:
+// on a file, the file itself (HoldFile); on a directory, a lock file
+// beside it (Hold, MkdirTemp).
 package stale
 
 import (
@@ -14,6 +17,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/packgen/packgen/internal/safefile"
 )
 
 // LockSuffix names the lock file beside a marked directory.
@@ -25,13 +31,13 @@ func Hold(dir string) (release func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := lock(f, true); err != nil {
+	if err := Lock(f); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return func() {
 		os.Remove(dir + LockSuffix)
-		unlock(f)
+		Unlock(f)
 		f.Close()
 	}, nil
 }
@@ -40,18 +46,37 @@ func Hold(dir string) (release func(), err error) {
 // (filepath.Match) and that no live process holds, with their lock
 // files. It returns what it removed. Errors are ignored: a leftover that
 // cannot be removed now is tried again next time.
-func Sweep(parent, pattern string) []string {
+func Sweep(parent, pattern string) []string { return SweepOlder(parent, pattern, 0, time.Time{}) }
+
+// SweepOlder is Sweep for what was made without a lock first (a file
+// from os.CreateTemp, locked once open; a directory held after it was
+// made): only what was last modified minAge before now is considered,
+// so that another process's work made a moment ago and not locked yet
+// is spared. A regular file is held by a lock on itself (HoldFile).
+func SweepOlder(parent, pattern string, minAge time.Duration, now time.Time) []string {
 	matches, _ := filepath.Glob(filepath.Join(parent, pattern))
 	var removed []string
 	for _, m := range matches {
 		if strings.HasSuffix(m, LockSuffix) {
 			continue
 		}
+		if minAge > 0 {
+			info, err := os.Lstat(m)
+			if err != nil || now.Sub(info.ModTime()) < minAge || !(info.IsDir() || info.Mode().IsRegular()) {
+				continue
+			}
+			if info.Mode().IsRegular() {
+				if removeUnheldFile(m) {
+					removed = append(removed, m)
+				}
+				continue
+			}
+		}
 		f, err := os.OpenFile(m+LockSuffix, os.O_CREATE|os.O_RDWR, 0o600)
 		if err != nil {
 			continue
 		}
-		if lock(f, false) != nil {
+		if !TryLock(f) {
 			f.Close() // held: its owner is running
 			continue
 		}
@@ -59,7 +84,7 @@ func Sweep(parent, pattern string) []string {
 			removed = append(removed, m)
 		}
 		os.Remove(m + LockSuffix)
-		unlock(f)
+		Unlock(f)
 		f.Close()
 	}
 	// Lock files whose directory is gone (removed by its owner's
@@ -68,15 +93,34 @@ func Sweep(parent, pattern string) []string {
 	for _, l := range locks {
 		if _, err := os.Lstat(strings.TrimSuffix(l, LockSuffix)); os.IsNotExist(err) {
 			if f, err := os.OpenFile(l, os.O_RDWR, 0); err == nil {
-				if lock(f, false) == nil {
+				if TryLock(f) {
 					os.Remove(l)
-					unlock(f)
+					Unlock(f)
 				}
 				f.Close()
 			}
 		}
 	}
 	return removed
+}
+
+// HoldFile locks f, an open file of this process's, for as long as f
+// stays open, so that SweepOlder leaves it alone; false if it cannot
+// (the sweep then relies on age alone).
+func HoldFile(f *os.File) bool { return TryLock(f) }
+
+// removeUnheldFile removes the regular file m when no process holds it.
+func removeUnheldFile(m string) bool {
+	f, err := safefile.OpenAny(m)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if !TryLock(f) {
+		return false
+	}
+	defer Unlock(f)
+	return os.Remove(m) == nil
 }
 
 // MkdirTemp creates a new directory in parent, named as os.MkdirTemp
@@ -96,7 +140,7 @@ func MkdirTemp(parent, pattern string) (dir string, release func(), err error) {
 		if err != nil {
 			return "", nil, err
 		}
-		if err := lock(f, true); err != nil {
+		if err := Lock(f); err != nil {
 			f.Close()
 			os.Remove(dir + LockSuffix)
 			return "", nil, err
@@ -107,14 +151,14 @@ func MkdirTemp(parent, pattern string) (dir string, release func(), err error) {
 		held, serr := f.Stat()
 		named, nerr := os.Stat(dir + LockSuffix)
 		if serr != nil || nerr != nil || !os.SameFile(held, named) {
-			unlock(f)
+			Unlock(f)
 			f.Close()
 			continue
 		}
 		beforeMkdir(dir)
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			os.Remove(dir + LockSuffix)
-			unlock(f)
+			Unlock(f)
 			f.Close()
 			if errors.Is(err, fs.ErrExist) {
 				continue
@@ -123,7 +167,7 @@ func MkdirTemp(parent, pattern string) (dir string, release func(), err error) {
 		}
 		return dir, func() {
 			os.Remove(dir + LockSuffix)
-			unlock(f)
+			Unlock(f)
 			f.Close()
 		}, nil
 	}

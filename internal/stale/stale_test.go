@@ -66,3 +66,52 @@ func TestSweepSparesLiveWork(t *testing.T) {
 		t.Error("lock file left behind")
 	}
 }
+
+// SweepOlder, as the client uses it: old leftovers that nobody holds go
+// (a file, a directory with or without its lock file); held ones stay
+// however old, and fresh ones stay (made and not locked yet).
+func TestSweepOlder(t *testing.T) {
+	parent := t.TempDir()
+	now := time.Now()
+	old := now.Add(-time.Hour)
+	path := func(n string) string { return filepath.Join(parent, n) }
+	mk := func(n string, dir bool, mtime time.Time) {
+		t.Helper()
+		if dir {
+			must(t, os.Mkdir(path(n), 0o755))
+		} else {
+			must(t, os.WriteFile(path(n), []byte("partial"), 0o644))
+		}
+		must(t, os.Chtimes(path(n), mtime, mtime))
+	}
+	mk(".download-dead", false, old)
+	mk(".download-fresh", false, now)
+	mk(".download-live", false, old)
+	live, err := os.OpenFile(path(".download-live"), os.O_RDWR, 0)
+	must(t, err)
+	defer live.Close()
+	if !HoldFile(live) {
+		t.Fatal("HoldFile failed")
+	}
+	mk(".extract-dead", true, old)
+	mk(".extract-fresh", true, now)
+	mk(".extract-live", true, old)
+	release, err := Hold(path(".extract-live"))
+	must(t, err)
+	defer release()
+	must(t, os.WriteFile(path(".extract-killed.lock"), nil, 0o600)) // its owner was killed
+	mk(".extract-killed", true, old)
+
+	got := append(SweepOlder(parent, ".download-*", 10*time.Minute, now), SweepOlder(parent, ".extract-*", 10*time.Minute, now)...)
+	want := map[string]bool{".download-dead": true, ".extract-dead": true, ".extract-killed": true}
+	if len(got) != len(want) {
+		t.Errorf("removed %v, want %v", got, want)
+	}
+	for _, n := range []string{".download-dead", ".download-fresh", ".download-live", ".extract-dead", ".extract-fresh", ".extract-live", ".extract-killed", ".extract-killed.lock"} {
+		_, err := os.Lstat(path(n))
+		gone := want[n] || n == ".extract-killed.lock"
+		if (err != nil) != gone {
+			t.Errorf("%s: exists %v, want %v", n, err == nil, !gone)
+		}
+	}
+}

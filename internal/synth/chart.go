@@ -9,10 +9,10 @@ import (
 	"strings"
 )
 
-// words feed the generated prose and schema names, so chart text
+// Words feed the generated prose and schema names, so chart text
 // compresses like real chart text (about 4–6× with gzip), not like
 // random bytes or a repeated line.
-var words = strings.Fields(`
+var Words = strings.Fields(`
 access account address affinity agent alert annotation api application
 array authentication autoscaling backend backup bucket cache certificate
 channel check cluster collector component condition config connection
@@ -84,9 +84,10 @@ func packChart(name string, files [][2]string, crd string, payload []byte) ([]by
 	return buf.Bytes(), nil
 }
 
-func pick(rng *rand.Rand) string { return words[rng.Intn(len(words))] }
+func pick(rng *rand.Rand) string { return Words[rng.Intn(len(Words))] }
 
-func sentence(rng *rand.Rand, n int) string {
+// Sentence is n words of chart prose, capitalised, with a full stop.
+func Sentence(rng *rand.Rand, n int) string {
 	var b strings.Builder
 	writeSentence(&b, rng, n)
 	return b.String()
@@ -114,7 +115,7 @@ func chartFiles(name, version string, rng *rand.Rand) [][2]string {
 	// Chart.yaml as `helm create` writes it, which is what most charts
 	// carry: Helm copies it into every index.yaml entry.
 	meta := fmt.Sprintf("apiVersion: v2\nname: %s\ndescription: %s\ntype: application\nversion: %s\nappVersion: %q\n",
-		name, sentence(rng, 6), version, "v"+version)
+		name, Sentence(rng, 6), version, "v"+version)
 
 	var values strings.Builder
 	fmt.Fprintf(&values, `# Default values for %[1]s.
@@ -174,10 +175,33 @@ affinity: {}
 	values.WriteString("components:\n")
 	for values.Len() < 4000 {
 		c := pick(rng) + "-" + pick(rng)
-		fmt.Fprintf(&values, "  # %s\n  %s:\n    enabled: %t\n    replicas: %d\n    port: %d\n    logLevel: %s\n    extraArgs: []\n", sentence(rng, 7), c, rng.Intn(2) == 0, 1+rng.Intn(3), 8000+rng.Intn(1000), []string{"info", "debug", "warn"}[rng.Intn(3)])
+		fmt.Fprintf(&values, "  # %s\n  %s:\n    enabled: %t\n    replicas: %d\n    port: %d\n    logLevel: %s\n    extraArgs: []\n", Sentence(rng, 7), c, rng.Intn(2) == 0, 1+rng.Intn(3), 8000+rng.Intn(1000), []string{"info", "debug", "warn"}[rng.Intn(3)])
 	}
 
-	helpers := fmt.Sprintf(`{{/*
+	helpers, deployment, service, sa := HelmTemplates(name)
+	var readme strings.Builder
+	fmt.Fprintf(&readme, "# %s\n\n%s\n\n## Installing\n\n    helm install my-%s example/%s --version %s\n\n## Parameters\n\n| Name | Description | Value |\n|---|---|---|\n", name, Sentence(rng, 20), name, name, version)
+	for k := 0; k < 15; k++ {
+		fmt.Fprintf(&readme, "| `%s.%s` | %s | `%d` |\n", pick(rng), pick(rng), Sentence(rng, 9), rng.Intn(100))
+	}
+	return [][2]string{
+		{"Chart.yaml", meta},
+		{"values.yaml", values.String()},
+		{".helmignore", ".DS_Store\n.git/\n.gitignore\n*.swp\n*.bak\n*.tmp\n.idea/\n.vscode/\n"},
+		{"README.md", readme.String()},
+		{"templates/NOTES.txt", "1. Get the application URL by running these commands:\n  kubectl --namespace {{ .Release.Namespace }} port-forward svc/{{ include \"" + name + ".fullname\" . }} 8080:{{ .Values.service.port }}\n"},
+		{"templates/_helpers.tpl", helpers},
+		{"templates/deployment.yaml", deployment},
+		{"templates/service.yaml", service},
+		{"templates/serviceaccount.yaml", sa},
+	}
+}
+
+// HelmTemplates are the templates `helm create` starts a chart named
+// name from: _helpers.tpl, deployment.yaml, service.yaml and
+// serviceaccount.yaml, for every generator of realistic charts.
+func HelmTemplates(name string) (helpers, deployment, service, serviceAccount string) {
+	helpers = fmt.Sprintf(`{{/*
 Expand the name of the chart.
 */}}
 {{- define "%[1]s.name" -}}
@@ -217,7 +241,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 `, name)
-	deployment := fmt.Sprintf(`apiVersion: apps/v1
+	deployment = fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {{ include "%[1]s.fullname" . }}
@@ -275,7 +299,7 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
 `, name)
-	service := fmt.Sprintf(`apiVersion: v1
+	service = fmt.Sprintf(`apiVersion: v1
 kind: Service
 metadata:
   name: {{ include "%[1]s.fullname" . }}
@@ -291,7 +315,7 @@ spec:
   selector:
     {{- include "%[1]s.selectorLabels" . | nindent 4 }}
 `, name)
-	sa := fmt.Sprintf(`{{- if .Values.serviceAccount.create -}}
+	serviceAccount = fmt.Sprintf(`{{- if .Values.serviceAccount.create -}}
 apiVersion: v1
 kind: ServiceAccount
 metadata:
@@ -305,22 +329,7 @@ metadata:
 automountServiceAccountToken: {{ .Values.serviceAccount.automount }}
 {{- end }}
 `, name)
-	var readme strings.Builder
-	fmt.Fprintf(&readme, "# %s\n\n%s\n\n## Installing\n\n    helm install my-%s example/%s --version %s\n\n## Parameters\n\n| Name | Description | Value |\n|---|---|---|\n", name, sentence(rng, 20), name, name, version)
-	for k := 0; k < 15; k++ {
-		fmt.Fprintf(&readme, "| `%s.%s` | %s | `%d` |\n", pick(rng), pick(rng), sentence(rng, 9), rng.Intn(100))
-	}
-	return [][2]string{
-		{"Chart.yaml", meta},
-		{"values.yaml", values.String()},
-		{".helmignore", ".DS_Store\n.git/\n.gitignore\n*.swp\n*.bak\n*.tmp\n.idea/\n.vscode/\n"},
-		{"README.md", readme.String()},
-		{"templates/NOTES.txt", "1. Get the application URL by running these commands:\n  kubectl --namespace {{ .Release.Namespace }} port-forward svc/{{ include \"" + name + ".fullname\" . }} 8080:{{ .Values.service.port }}\n"},
-		{"templates/_helpers.tpl", helpers},
-		{"templates/deployment.yaml", deployment},
-		{"templates/service.yaml", service},
-		{"templates/serviceaccount.yaml", sa},
-	}
+	return helpers, deployment, service, serviceAccount
 }
 
 // crd returns a CustomResourceDefinition of about n bytes whose schema

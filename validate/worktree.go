@@ -1,4 +1,4 @@
-package main
+package validate
 
 import (
 	"encoding/json"
@@ -156,8 +156,8 @@ func sameFiles(a, b map[string]plumbing.Hash) bool {
 // validateWorktree validates the uncommitted pack directories from disk
 // and applies the version rule against base: a directory whose content
 // differs from base's while its name@version is base's is an error.
-func validateWorktree(repo *source.Repo, base string, wps []worktreePack) ([]validatedPack, pack.Problems, error) {
-	var packs []validatedPack
+func validateWorktree(repo *source.Repo, base string, wps []worktreePack) ([]Pack, pack.Problems, error) {
+	var packs []Pack
 	var problems pack.Problems
 	for _, wp := range wps {
 		if wp.deleted {
@@ -165,7 +165,7 @@ func validateWorktree(repo *source.Repo, base string, wps []worktreePack) ([]val
 		}
 		p, ps := pack.Load(os.DirFS(wp.abs), ".", pack.Options{Prefix: wp.dir})
 		problems = append(problems, ps...)
-		vp := validatedPack{Dir: wp.dir}
+		vp := Pack{Dir: wp.dir}
 		if p.Manifest != nil {
 			vp.Name, vp.Version, vp.Layer = p.Manifest.Name, p.Manifest.Version, string(p.Manifest.Layer)
 		}
@@ -185,7 +185,7 @@ func validateWorktree(repo *source.Repo, base string, wps []worktreePack) ([]val
 		on, ov := manifestID(oldManifest)
 		nn, nv := manifestID(manifest)
 		if !sameFiles(old, now) && on == nn && ov == nv && nv != "" {
-			line, col := jsonKeyPos(manifest, "version")
+			line, col := pack.ValuePos(manifest, "/version")
 			problems = append(problems, pack.Problem{File: path.Join(wp.dir, pack.ManifestFile), Line: line, Col: col, Severity: pack.SevError,
 				Msg: fmt.Sprintf("the content of %s@%s changed but its version did not (uncommitted changes; %s has it published as is): bump the version, e.g. in a new directory", nn, nv, base)})
 		}

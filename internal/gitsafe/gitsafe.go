@@ -1,4 +1,7 @@
-package main
+// Package gitsafe keeps private keys out of git: a `git add .` after
+// `packgen key generate` would otherwise commit the registry's signing
+// key, and a push would publish it (issue 17 item 1).
+package gitsafe
 
 import (
 	"bytes"
@@ -17,20 +20,15 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/packgen/packgen/client"
 )
-
-// Private keys must never reach git: a `git add .` after `packgen key
-// generate` would otherwise commit the registry's signing key, and a push
-// would publish it (issue 17 item 1).
 
 // ErrKeyInRepo: a private key would be, or is, committed.
 var ErrKeyInRepo = errors.New("private key in a git repository")
 
-// workTreeRoot returns the root of the git work tree holding dir ("" when
+// WorkTreeRoot returns the root of the git work tree holding dir ("" when
 // dir is in none): the nearest parent with a .git entry (a directory, or
 // the file of a linked worktree or submodule).
-func workTreeRoot(dir string) string {
+func WorkTreeRoot(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return ""
@@ -75,15 +73,15 @@ func gitIgnored(root, file string) bool {
 	return false
 }
 
-// checkKeyOutsideGit refuses to write the private key file keyFile inside
-// a git work tree that does not ignore it.
-func checkKeyOutsideGit(keyFile string) error {
-	root := workTreeRoot(filepath.Dir(keyFile))
+// CheckKeyOutside refuses (ErrKeyInRepo) to write the private key file
+// keyFile inside a git work tree that does not ignore it.
+func CheckKeyOutside(keyFile string) error {
+	root := WorkTreeRoot(filepath.Dir(keyFile))
 	if root == "" || gitIgnored(root, keyFile) {
 		return nil
 	}
 	base := filepath.Base(keyFile)
-	return usageErr("%w: %s would be inside the git work tree %s and is not git-ignored: `git add .` would commit the private signing key. "+
+	return fmt.Errorf("%w: %s would be inside the git work tree %s and is not git-ignored: `git add .` would commit the private signing key. "+
 		"Ignore it first (echo '%s' >> %s), write it outside the repository (--prefix ../%s), or pass --force",
 		ErrKeyInRepo, keyFile, root, base, filepath.Join(root, ".gitignore"), strings.TrimSuffix(base, ".key"))
 }
@@ -95,7 +93,8 @@ const maxKeyScan = 64 << 10
 // packgen's ("ENCRYPTED SIGSTORE PRIVATE KEY"), PKCS#8, RSA, EC, OpenSSH.
 var privateKeyMarkers = [][]byte{[]byte("PRIVATE KEY-----")}
 
-func isPrivateKey(data []byte) bool {
+// IsPrivateKey reports whether data holds a PEM private key block.
+func IsPrivateKey(data []byte) bool {
 	for _, m := range privateKeyMarkers {
 		if i := bytes.Index(data, m); i >= 0 && bytes.Contains(data[:i], []byte("-----BEGIN ")) {
 			return true
@@ -116,9 +115,10 @@ func keyLikeName(name string) bool {
 	return strings.HasPrefix(n, "id_") || strings.Contains(n, "key") || strings.Contains(n, "secret")
 }
 
-// trackedPrivateKeys lists the files of the commit at ref whose content
-// is a PEM private key (files with key-like names are read).
-func trackedPrivateKeys(g *git.Repository, ref string) (found []string, err error) {
+// TrackedPrivateKeys lists the files of the commit at ref whose content
+// is a PEM private key (files with key-like names are read); a tree found
+// clean is remembered under cacheDir ("" remembers nothing).
+func TrackedPrivateKeys(g *git.Repository, ref, cacheDir string) (found []string, err error) {
 	if ref == "" {
 		ref = "HEAD"
 	}
@@ -137,12 +137,12 @@ func trackedPrivateKeys(g *git.Repository, ref string) (found []string, err erro
 	// Walking every tree costs ≈ 0.1 s per 10,000 files: a tree found
 	// clean once is remembered by its hash (a rebuild of the same commit
 	// otherwise returns in milliseconds).
-	mark := filepath.Join(client.DefaultCacheDir(), "keycheck", tree.Hash.String())
-	if _, err := os.Stat(mark); err == nil {
+	mark := filepath.Join(cacheDir, "keycheck", tree.Hash.String())
+	if _, err := os.Stat(mark); cacheDir != "" && err == nil {
 		return nil, nil
 	}
 	defer func() {
-		if len(found) == 0 && err == nil {
+		if len(found) == 0 && err == nil && cacheDir != "" {
 			if os.MkdirAll(filepath.Dir(mark), 0o700) == nil {
 				_ = os.WriteFile(mark, nil, 0o600)
 			}
@@ -171,7 +171,7 @@ func trackedPrivateKeys(g *git.Repository, ref string) (found []string, err erro
 		}
 		data, _ := io.ReadAll(io.LimitReader(r, maxKeyScan))
 		r.Close()
-		if isPrivateKey(data) {
+		if IsPrivateKey(data) {
 			found = append(found, name)
 		}
 	}
@@ -179,8 +179,10 @@ func trackedPrivateKeys(g *git.Repository, ref string) (found []string, err erro
 	return found, nil
 }
 
-func keyInRepoErr(files []string, commit string) error {
-	return badErr(fmt.Errorf("%w: %s at %s holds a private key (PEM \"PRIVATE KEY\" block): anyone who can read the repository can sign as you. "+
+// InRepoError is the ErrKeyInRepo error for files holding a private key
+// in commit, saying what to do.
+func InRepoError(files []string, commit string) error {
+	return fmt.Errorf("%w: %s at %s holds a private key (PEM \"PRIVATE KEY\" block): anyone who can read the repository can sign as you. "+
 		"Remove it (git rm --cached %s; add it to .gitignore), rotate the key since history keeps it (docs/SECURITY.md), and build again",
-		ErrKeyInRepo, strings.Join(files, ", "), commit, files[0]))
+		ErrKeyInRepo, strings.Join(files, ", "), commit, files[0])
 }

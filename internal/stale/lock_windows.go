@@ -1,6 +1,6 @@
 //go:build windows
 
-package client
+package stale
 
 import (
 	"os"
@@ -8,18 +8,19 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// lockFile takes an exclusive lock on f's first byte, waiting for it.
-func lockFile(f *os.File) error {
+// Lock takes an exclusive lock on f's first byte, waiting for it.
+func Lock(f *os.File) error {
 	return windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, new(windows.Overlapped))
 }
 
-func unlockFile(f *os.File) error {
+// Unlock drops the lock Lock or TryLock took.
+func Unlock(f *os.File) error {
 	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
 }
 
-// tryLockFile takes an exclusive lock on f if nobody holds one, without
-// waiting. Directories cannot be locked here: they are never taken as
-// stale.
-func tryLockFile(f *os.File) bool {
+// TryLock takes an exclusive lock on f if nobody holds one, without
+// waiting. Directories cannot be locked here: a directory is held by a
+// lock file beside it (Hold).
+func TryLock(f *os.File) bool {
 	return windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, new(windows.Overlapped)) == nil
 }

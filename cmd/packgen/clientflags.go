@@ -1,0 +1,124 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"github.com/packgen/packgen/client"
+	"github.com/spf13/cobra"
+)
+
+// connFlags are the flags of every command that downloads from a
+// registry and verifies it (fetch, search, list, info, every profile
+// subcommand): one group, so that they cannot drift apart.
+type connFlags struct {
+	insecure bool
+	timeout  time.Duration
+	stall    time.Duration
+}
+
+func (f *connFlags) add(c *cobra.Command) {
+	c.Flags().BoolVar(&f.insecure, "insecure-skip-verify", false, "DANGEROUS: do not check signatures (digests are still checked)")
+	f.addTimeouts(c)
+}
+
+// addTimeouts adds --timeout and --stall-timeout, the same in every
+// command that downloads.
+func (f *connFlags) addTimeouts(c *cobra.Command) {
+	c.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "timeout of each download")
+	c.Flags().DurationVar(&f.stall, "stall-timeout", client.DefaultStallTimeout, "give up on a download that receives nothing for this long")
+}
+
+// options are the client options the flags ask for.
+func (f *connFlags) options(g *globalOptions) client.Options {
+	client.SetUserAgent("packgen/" + versionString())
+	return client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, StallTimeout: f.stall, Warn: g.stderr}
+}
+
+// clientFlags are connFlags and the choice of registry (--registry, or
+// --url with --key).
+type clientFlags struct {
+	connFlags
+	// warnings, when set, also collects what the client warns about, for
+	// -o json.
+	warnings *warnLines
+
+	registry string
+	url      string
+	keys     []string
+}
+
+func (f *clientFlags) add(c *cobra.Command, g *globalOptions) {
+	c.Flags().StringVar(&f.registry, "registry", "", "configured registry to use (default: every configured one, in registries.yaml's order)")
+	c.Flags().StringVar(&f.url, "url", "", "registry URL or directory, instead of a configured registry")
+	c.Flags().StringArrayVar(&f.keys, "key", nil, "public key to verify with (with --url)")
+	f.connFlags.add(c)
+	_ = c.RegisterFlagCompletionFunc("registry", g.completeRegistries)
+}
+
+// selection reads the --key files into the registry choice.
+func (f *clientFlags) selection() (client.Selection, error) {
+	s := client.Selection{Name: f.registry, URL: f.url}
+	for _, k := range f.keys {
+		if f.url == "" {
+			s.Keys = append(s.Keys, "") // refused by client.Selection
+			continue
+		}
+		data, err := readFile(k)
+		if err != nil {
+			return s, usageErr("--key: %v", err)
+		}
+		s.Keys = append(s.Keys, string(data))
+	}
+	return s, nil
+}
+
+// selectionErr makes the user's choice of registry a usage error.
+func selectionErr(err error) error {
+	if errors.Is(err, client.ErrSelection) {
+		return usageErr("%v", err)
+	}
+	return err
+}
+
+// registriesFor lists the registries a command that looks a pack up
+// tries, in order: the one named by --url or --registry, else every
+// configured one in registries.yaml's order.
+func (f *clientFlags) registriesFor(g *globalOptions) ([]client.Registry, error) {
+	s, err := f.selection()
+	if err != nil {
+		return nil, err
+	}
+	regs, err := s.All(g.loadConfig, true)
+	return regs, selectionErr(err)
+}
+
+// registryFor picks the registry a client command talks to.
+func (f *clientFlags) registryFor(g *globalOptions) (client.Registry, error) {
+	s, err := f.selection()
+	if err != nil {
+		return client.Registry{}, err
+	}
+	r, err := s.One(g.loadConfig)
+	return r, selectionErr(err)
+}
+
+func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Client, error) {
+	if err := needKey(reg, f.insecure, f.url != ""); err != nil {
+		return nil, err
+	}
+	opts := f.options(g)
+	if f.warnings != nil {
+		opts.Warn = io.MultiWriter(g.stderr, f.warnings)
+	}
+	if g.interactive() {
+		opts.Progress = func(name string, size int64, r io.Reader) io.Reader {
+			if size < 4<<20 {
+				return r
+			}
+			return &progressReader{r: r, w: g.stderr, name: name, total: size}
+		}
+	}
+	return client.New(reg, opts)
+}

@@ -1,0 +1,20 @@
+// Package errmark makes errors that read as their message alone and
+// still match a sentinel with errors.Is: for messages meant for a user
+// (a command prints them as they are) that callers must also tell apart.
+package errmark
+
+import "fmt"
+
+// New returns an error whose text is the formatted message and which
+// errors.Is reports as sentinel.
+func New(sentinel error, format string, args ...any) error {
+	return &marked{sentinel, fmt.Sprintf(format, args...)}
+}
+
+type marked struct {
+	sentinel error
+	msg      string
+}
+
+func (e *marked) Error() string        { return e.msg }
+func (e *marked) Is(target error) bool { return target == e.sentinel }

@@ -1,0 +1,18 @@
+package errmark
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestNew(t *testing.T) {
+	errA, errB := errors.New("a"), errors.New("b")
+	err := fmt.Errorf("context: %w", New(errA, "registry %q is not configured", "x"))
+	if !errors.Is(err, errA) || errors.Is(err, errB) {
+		t.Errorf("errors.Is: %v", err)
+	}
+	if got := err.Error(); got != `context: registry "x" is not configured` {
+		t.Errorf("text %q", got)
+	}
+}

@@ -1,0 +1,42 @@
+package testutil
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/packgen/packgen/internal/gitfixture"
+)
+
+// PackJSON is a valid pack.json for name@version in layer (an addon is
+// a monitoring one), with extra appended to its fields (",\n  \"k\": v").
+func PackJSON(name, version, layer string, extra string) []byte {
+	addon := ""
+	if layer == "addon" {
+		addon = `"addonType": "monitoring",`
+	}
+	return []byte(fmt.Sprintf(`{
+  "name": %q,
+  "version": %q,
+  "layer": %q,
+  %s
+  "displayName": "Pack %s",
+  "cloudTypes": ["all"]%s
+}
+`, name, version, layer, addon, name, extra))
+}
+
+// WritePack writes a pack (pack.json and values.yaml, values appended to
+// its namespace) at dir in r's work tree, uncommitted.
+func WritePack(t testing.TB, r *gitfixture.Repo, dir, name, version, layer, values string) {
+	t.Helper()
+	Must(t, r.Write(dir+"/pack.json", PackJSON(name, version, layer, "")))
+	Must(t, r.Write(dir+"/values.yaml", []byte("pack:\n  namespace: "+name+"\n"+values)))
+}
+
+// Commit commits r's work tree and returns the commit's hash.
+func Commit(t testing.TB, r *gitfixture.Repo, msg string) string {
+	t.Helper()
+	h, err := r.Commit(msg)
+	Must(t, err)
+	return h
+}

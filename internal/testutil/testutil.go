@@ -1,0 +1,15 @@
+// Package testutil holds what the tests of several packages share: the
+// packgen binary and a runner for it, a test signing key, a pack writer
+// for gitfixture repositories, and a shard forger for attack tests. It
+// is imported by tests only, never by production code.
+package testutil
+
+import "testing"
+
+// Must fails the test on a non-nil error.
+func Must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

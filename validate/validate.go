@@ -1,0 +1,196 @@
+// Package validate is the action behind `packgen validate`: every
+// problem of pack directories on disk, or of the packs of a git
+// repository changed since a ref (read from committed objects, or from
+// the work tree where uncommitted), with the version-bump rule.
+package validate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/packgen/packgen/internal/errmark"
+	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/source"
+)
+
+// ErrInput marks a problem with what was asked (a directory missing, not
+// a directory, or holding no pack), not with a pack.
+var ErrInput = errors.New("bad validate input")
+
+func inputErr(format string, args ...any) error { return errmark.New(ErrInput, format, args...) }
+
+// Pack is a pack that was validated.
+type Pack struct {
+	Dir     string `json:"dir"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Layer   string `json:"layer"`
+}
+
+// Report is what validation found.
+type Report struct {
+	Packs    []Pack        `json:"packs"`
+	Problems pack.Problems `json:"problems"`
+	Errors   int           `json:"errors"`
+	Warnings int           `json:"warnings"`
+	// FromWorkTree counts the packs with uncommitted changes, judged as
+	// they are on disk (Changed only).
+	FromWorkTree int `json:"-"`
+}
+
+func newReport() *Report { return &Report{Packs: []Pack{}, Problems: pack.Problems{}} }
+
+// tally sorts the problems and counts errors and warnings.
+func (r *Report) tally() *Report {
+	r.Problems.Sort()
+	r.Errors, r.Warnings = 0, 0
+	for _, p := range r.Problems {
+		if p.Severity == pack.SevError {
+			r.Errors++
+		} else {
+			r.Warnings++
+		}
+	}
+	return r
+}
+
+// Dirs validates pack directories or trees of packs on disk, with the
+// cross-pack checks of each tree.
+func Dirs(dirs []string) (*Report, error) {
+	rep := newReport()
+	for _, dir := range dirs {
+		info, err := os.Stat(dir)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, inputErr("%s does not exist", dir)
+			}
+			return nil, err
+		}
+		if !info.IsDir() {
+			return nil, inputErr("%s is not a directory: give a pack directory or a tree of packs", dir)
+		}
+		loaded, ps, err := pack.ValidateTree(os.DirFS(dir), ".", filepath.ToSlash(filepath.Clean(dir)))
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", dir, err)
+		}
+		if len(loaded) == 0 {
+			return nil, inputErr("no pack found in %s: a pack is a directory holding pack.json (create one with `packgen new`)", dir)
+		}
+		for _, l := range loaded {
+			vp := Pack{Dir: l.Display}
+			if m := l.Pack.Manifest; m != nil {
+				vp.Name, vp.Version, vp.Layer = m.Name, m.Version, string(m.Layer)
+			}
+			rep.Packs = append(rep.Packs, vp)
+		}
+		rep.Problems = append(rep.Problems, ps...)
+	}
+	return rep.tally(), nil
+}
+
+// ChangedOptions choose the packs Changed validates.
+type ChangedOptions struct {
+	Repo     string // the git repository ("": the current one)
+	PacksDir string // the packs directory in it
+	Since    string // the git ref the change is judged against
+	// Committed judges HEAD only (CI's view); by default uncommitted pack
+	// directories are read from the work tree.
+	Committed bool
+}
+
+// Changed validates the packs whose git tree differs between o.Since and
+// HEAD (and, unless o.Committed, the pack directories with uncommitted
+// changes, from disk); a pack whose content changed without a version
+// bump, or whose version went down, is an error. Cross-pack rules need
+// the whole tree (Dirs and the build check them): only what the change
+// touched is judged here.
+func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
+	repo, err := source.Open(o.Repo)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := repo.Changes(ctx, o.Since, "HEAD", o.PacksDir)
+	if err != nil {
+		return nil, err
+	}
+	var wps []worktreePack
+	fromDisk := map[string]bool{}
+	if !o.Committed {
+		if wps, err = dirtyPacks(repo, o.PacksDir); err != nil {
+			return nil, err
+		}
+		for _, wp := range wps {
+			fromDisk[wp.dir] = true
+		}
+	}
+	rep := newReport()
+	for _, c := range changes {
+		if !fromDisk[c.Dir] {
+			if err := rep.addChange(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	wpacks, wprobs, err := validateWorktree(repo, o.Since, wps)
+	if err != nil {
+		return nil, err
+	}
+	rep.Packs = append(rep.Packs, wpacks...)
+	rep.Problems = append(rep.Problems, wprobs...)
+	rep.FromWorkTree = len(wpacks)
+	return rep.tally(), nil
+}
+
+// addChange validates one changed release from git's objects.
+func (rep *Report) addChange(c source.Change) error {
+	fsys, done, err := c.Release.Open()
+	if err != nil {
+		return err
+	}
+	p, ps := pack.Load(fsys, ".", pack.Options{Prefix: c.Dir})
+	manifest, _ := fs.ReadFile(fsys, pack.ManifestFile)
+	done()
+	rep.Problems = append(rep.Problems, ps...)
+	if msg := c.VersionProblem(); msg != "" {
+		line, col := pack.ValuePos(manifest, "/version")
+		rep.Problems = append(rep.Problems, pack.Problem{File: path.Join(c.Dir, pack.ManifestFile), Line: line, Col: col, Severity: pack.SevError, Msg: msg})
+	}
+	vp := Pack{Dir: c.Dir, Name: c.Name, Version: c.Version}
+	if p.Manifest != nil {
+		vp.Layer = string(p.Manifest.Layer)
+	}
+	rep.Packs = append(rep.Packs, vp)
+	return nil
+}
+
+// GitHubAnnotation renders a problem as a GitHub Actions workflow command
+// (::error file=…,line=…,col=…::message), which shows on the pull
+// request's diff.
+func GitHubAnnotation(p pack.Problem) string {
+	level := "error"
+	if p.Severity == pack.SevWarning {
+		level = "warning"
+	}
+	props := "file=" + escapeProperty(p.File)
+	if p.Line > 0 {
+		props += fmt.Sprintf(",line=%d", p.Line)
+		if p.Col > 0 {
+			props += fmt.Sprintf(",col=%d", p.Col)
+		}
+	}
+	return fmt.Sprintf("::%s %s::%s", level, props, escapeData(p.Msg))
+}
+
+var (
+	dataEscaper     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+)
+
+func escapeData(s string) string     { return dataEscaper.Replace(s) }
+func escapeProperty(s string) string { return propertyEscaper.Replace(s) }

@@ -1,0 +1,56 @@
+package validate
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/packgen/packgen/pack"
+)
+
+func TestDirsInput(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "pack.json")
+	if err := os.WriteFile(file, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, dir := range map[string]string{"missing": filepath.Join(tmp, "nope"), "a file": file, "no pack": t.TempDir()} {
+		if _, err := Dirs([]string{dir}); !errors.Is(err, ErrInput) {
+			t.Errorf("%s: %v, want ErrInput", name, err)
+		}
+	}
+}
+
+// The example packs validate clean, every one listed with its identity.
+func TestDirsExamples(t *testing.T) {
+	rep, err := Dirs([]string{"../examples/packs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Errors != 0 || len(rep.Packs) < 5 {
+		t.Fatalf("examples: %d packs, %d errors: %v", len(rep.Packs), rep.Errors, rep.Problems)
+	}
+	for _, p := range rep.Packs {
+		if p.Name == "" || p.Version == "" || p.Layer == "" {
+			t.Errorf("pack without identity: %+v", p)
+		}
+	}
+}
+
+func TestGitHubAnnotation(t *testing.T) {
+	for _, tc := range []struct {
+		p    pack.Problem
+		want string
+	}{
+		{pack.Problem{File: "packs/a/pack.json", Line: 3, Col: 14, Severity: pack.SevError, Msg: "bad version"},
+			"::error file=packs/a/pack.json,line=3,col=14::bad version"},
+		{pack.Problem{File: "x,y:z.yaml", Severity: pack.SevWarning, Msg: "50%\nmore"},
+			"::warning file=x%2Cy%3Az.yaml::50%25%0Amore"},
+		{pack.Problem{File: "f", Line: 2, Severity: pack.SevError, Msg: "m"}, "::error file=f,line=2::m"},
+	} {
+		if got := GitHubAnnotation(tc.p); got != tc.want {
+			t.Errorf("GitHubAnnotation(%+v) = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
