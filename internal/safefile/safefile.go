@@ -25,45 +25,80 @@ var (
 // cannot block: it is non-blocking where the system allows (a FIFO
 // swapped in after the check opens at once, and is then refused).
 func Open(path string) (*os.File, error) {
+	f, _, err := open(path)
+	return f, err
+}
+
+// open is Open, also returning the opened file's Stat.
+func open(path string) (*os.File, os.FileInfo, error) {
 	if info, err := os.Stat(path); err != nil {
-		return nil, err
+		return nil, nil, err
 	} else if !info.Mode().IsRegular() {
-		return nil, notRegular(path, info.Mode())
+		return nil, nil, notRegular(path, info.Mode())
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	info, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if !info.Mode().IsRegular() {
 		f.Close()
-		return nil, notRegular(path, info.Mode())
+		return nil, nil, notRegular(path, info.Mode())
 	}
-	return f, nil
+	return f, info, nil
 }
 
 // ReadFile reads a regular file of at most max bytes.
 func ReadFile(path string, max int64) ([]byte, error) {
-	f, err := Open(path)
+	data, _, err := ReadFileInfo(path, max)
+	return data, err
+}
+
+// ReadFileInfo is ReadFile that also returns what the opened file was
+// before it was read (its Stat): a caller remembering "this file, as it
+// is now, holds what I checked" must describe the bytes it read, not
+// whatever the path names after.
+func ReadFileInfo(path string, max int64) ([]byte, os.FileInfo, error) {
+	f, info, err := open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	if info, err := f.Stat(); err == nil && info.Size() > max {
-		return nil, tooLarge(path, max)
+	if info.Size() > max {
+		return nil, nil, tooLarge(path, max)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	// The buffer is sized from Stat, one byte over for the read that
+	// meets EOF; the limit still holds on what is read (/proc files
+	// report size 0 and grow the buffer).
+	data, err := readAll(io.LimitReader(f, max+1), make([]byte, 0, info.Size()+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if int64(len(data)) > max {
-		return nil, tooLarge(path, max)
+		return nil, nil, tooLarge(path, max)
 	}
-	return data, nil
+	return data, info, nil
+}
+
+// readAll is io.ReadAll into b.
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 func notRegular(path string, m os.FileMode) error {
