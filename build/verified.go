@@ -1,7 +1,7 @@
 package build
 
 import (
-	"bufio"
+	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -49,9 +49,21 @@ func loadVerified(dir string) *verifiedSet {
 		return v
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(io.LimitReader(f, maxVerifiedSize))
-	for sc.Scan() {
-		line := sc.Text()
+	// Read whole and split in place: every fact a substring of one
+	// string, not a string of its own (tens of thousands of lines, one
+	// or more per release a build kept).
+	var data []byte
+	if fi, err := f.Stat(); err == nil && fi.Size() <= maxVerifiedSize {
+		data = make([]byte, 0, fi.Size()+1)
+	}
+	b := bytes.NewBuffer(data)
+	if _, err := b.ReadFrom(io.LimitReader(f, maxVerifiedSize)); err != nil {
+		return v
+	}
+	all := b.String()
+	v.known = make(map[string]bool, strings.Count(all, "\n")+64)
+	for line := range strings.Lines(all) {
+		line = strings.TrimSuffix(line, "\n")
 		archive := len(line) == 64+1+40 && line[64] == ' '
 		signature := strings.HasPrefix(line, "sig ") && len(line) == 4+12+1+64+1+64
 		stat := strings.HasPrefix(line, "stat ") && len(line) > 5+64+1 && len(line) < 256

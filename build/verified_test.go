@@ -107,3 +107,35 @@ func mustSum(t *testing.T, hex string) [32]byte {
 	must(t, err)
 	return sum
 }
+
+// TestLoadVerified: the facts a file holds are read back, the last one
+// without its newline too; lines of no known shape are ignored.
+func TestLoadVerified(t *testing.T) {
+	sha, tree, key := strings.Repeat("a", 64), strings.Repeat("b", 40), "0123456789ab"
+	facts := []string{
+		sha + " " + tree,
+		"sig " + key + " " + strings.Repeat("c", 64) + " " + sha,
+		"stat " + sha + " 1:2:3:4.5:6.7",
+		"sigstat " + key + " " + sha + " 1:2:3:4.5:6.7 -",
+	}
+	junk := []string{"", "stat", sha, "sig " + key, "sigstat " + strings.Repeat("x", 400)}
+	for _, last := range []string{"\n", ""} {
+		dir := t.TempDir()
+		content := strings.Join(junk, "\n") + "\n" + strings.Join(facts, "\n") + last
+		must(t, os.WriteFile(filepath.Join(dir, verifiedFormat), []byte(content), 0o644))
+		v := loadVerified(dir)
+		for _, f := range facts {
+			if !v.hasFact(f) {
+				t.Errorf("fact %q not read back (file ending %q)", f, last)
+			}
+		}
+		for _, j := range junk {
+			if v.hasFact(j) {
+				t.Errorf("junk line %q read as a fact", j)
+			}
+		}
+		if len(v.known) != len(facts) {
+			t.Errorf("%d facts read, want %d", len(v.known), len(facts))
+		}
+	}
+}
