@@ -192,7 +192,10 @@ func settleSignature(o Options, stage string, r index.Release, inGit bool) (inde
 // carrying it. What this machine verified before is remembered with the
 // archives it proved (verified.go) by the digest of the two files, the
 // archive's and the key's ID: a rebuild that keeps thousands of
-// releases then verifies no ECDSA signature again (0.17 ms each).
+// releases then verifies no ECDSA signature again (0.17 ms each). Their
+// stat is remembered too (signedStateFact): files a stat shows as they
+// were when verified are not even read (10,000 of them in a --force
+// rebuild of 5,000 releases).
 func ownSigned(o Options, stage string, r index.Release, file string, sum [32]byte) bool {
 	keyID := o.Signer.KeyID()
 	sigPath := filepath.Join(stage, filepath.FromSlash(r.Signature))

@@ -1,7 +1,6 @@
 package build
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -52,12 +51,11 @@ func loadVerified(dir string) *verifiedSet {
 	// Read whole and split in place: every fact a substring of one
 	// string, not a string of its own (tens of thousands of lines, one
 	// or more per release a build kept).
-	var data []byte
+	var b strings.Builder
 	if fi, err := f.Stat(); err == nil && fi.Size() <= maxVerifiedSize {
-		data = make([]byte, 0, fi.Size()+1)
+		b.Grow(int(fi.Size()))
 	}
-	b := bytes.NewBuffer(data)
-	if _, err := b.ReadFrom(io.LimitReader(f, maxVerifiedSize)); err != nil {
+	if _, err := io.Copy(&b, io.LimitReader(f, maxVerifiedSize)); err != nil {
 		return v
 	}
 	all := b.String()
