@@ -6,20 +6,31 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 )
 
-// statFact names "the file f, as it is on disk now, holds the archive
-// with SHA-256 sha" in the verified set: device, inode, size, and the
-// modification and change times to the nanosecond (ctime cannot be set
-// back by a writer). "" when the file cannot be described so.
-func statFact(f *os.File, sha string) string {
-	fi, err := f.Stat()
-	if err != nil {
+// racyWindow: a file changed this recently is not described. File
+// times come from a coarse clock (a tick of a few ms), so a change made
+// in the same tick as the one described would leave every field equal
+// (git's "racily clean" entries); a file older than the window that
+// changes after it was described gets a later ctime.
+var racyWindow = 2 * time.Second
+
+// fileState describes a regular file as it is on disk now: device,
+// inode, size, and the modification and change times to the nanosecond
+// (ctime cannot be set back by a writer), as git's index keeps them. ""
+// when the file cannot be described so, or changed within racyWindow.
+func fileState(fi os.FileInfo) string {
+	if fi == nil || !fi.Mode().IsRegular() {
 		return ""
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return ""
 	}
-	return fmt.Sprintf("stat %s %d:%d:%d:%d.%d:%d.%d", sha, st.Dev, st.Ino, fi.Size(), st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec)
+	settled := time.Now().Add(-racyWindow)
+	if !time.Unix(st.Ctim.Sec, st.Ctim.Nsec).Before(settled) || !time.Unix(st.Mtim.Sec, st.Mtim.Nsec).Before(settled) {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d:%d:%d.%d:%d.%d", st.Dev, st.Ino, fi.Size(), st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec)
 }

@@ -4,6 +4,7 @@ package build
 
 import "os"
 
-// statFact: outside Linux (whose Stat_t this reads) a file is not told
-// unchanged; every reused archive is hashed.
-func statFact(*os.File, string) string { return "" }
+// fileState: outside Linux (whose Stat_t this reads) a file is not told
+// unchanged; every reused archive is hashed and every kept signature
+// read.
+func fileState(os.FileInfo) string { return "" }

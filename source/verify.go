@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"errors"
 	"fmt"
@@ -175,22 +176,48 @@ func (s *checkedStorage) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (
 	if _, done := s.ok.Load(h); done {
 		return obj, nil
 	}
+	// Read once, hashed, and handed out from memory: go-git's object
+	// from a packfile inflates its content again on every Reader, so
+	// checking it and then decoding it would inflate it twice.
 	rc, err := obj.Reader()
 	if err != nil {
 		return nil, corrupt(h, typ.String(), "cannot be read: %v", err)
 	}
-	defer rc.Close()
-	hasher := plumbing.NewHasher(typ, obj.Size())
-	n, err := io.Copy(hasher, rc)
+	size := obj.Size()
+	content, err := readAllInto(io.LimitReader(rc, size+1), make([]byte, 0, size+1))
+	rc.Close()
 	switch {
 	case err != nil:
 		return nil, corrupt(h, typ.String(), "cannot be read: %v", err)
-	case n != obj.Size():
-		return nil, corrupt(h, typ.String(), "%d bytes where its header records %d", n, obj.Size())
+	case int64(len(content)) != size:
+		return nil, corrupt(h, typ.String(), "%d bytes where its header records %d", len(content), size)
 	}
+	hasher := plumbing.NewHasher(typ, size)
+	hasher.Write(content)
 	if sum := hasher.Sum(); sum != h {
 		return nil, corrupt(h, typ.String(), "its content hashes to %s", sum)
 	}
 	s.ok.Store(h, struct{}{})
-	return obj, nil
+	return &checkedObject{typ: typ, id: h, content: content}, nil
 }
+
+// checkedObject is a tree or commit whose content was hashed to its ID
+// (checkedStorage): its Hash is that ID, not computed again as
+// plumbing.MemoryObject's would be.
+type checkedObject struct {
+	typ     plumbing.ObjectType
+	id      plumbing.Hash
+	content []byte
+}
+
+func (o *checkedObject) Hash() plumbing.Hash             { return o.id }
+func (o *checkedObject) Type() plumbing.ObjectType       { return o.typ }
+func (o *checkedObject) SetType(plumbing.ObjectType)     {}
+func (o *checkedObject) Size() int64                     { return int64(len(o.content)) }
+func (o *checkedObject) SetSize(int64)                   {}
+func (o *checkedObject) Writer() (io.WriteCloser, error) { return nil, errReadOnly }
+func (o *checkedObject) Reader() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(o.content)), nil
+}
+
+var errReadOnly = errors.New("checked git object is read-only")

@@ -20,6 +20,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/packgen/packgen/internal/safefile"
 )
 
 // ErrKeyInRepo: a private key would be, or is, committed.
@@ -134,49 +135,137 @@ func TrackedPrivateKeys(g *git.Repository, ref, cacheDir string) (found []string
 	if err != nil {
 		return nil, err
 	}
-	// Walking every tree costs ≈ 0.1 s per 10,000 files: a tree found
-	// clean once is remembered by its hash (a rebuild of the same commit
-	// otherwise returns in milliseconds).
-	mark := filepath.Join(cacheDir, "keycheck", tree.Hash.String())
-	if _, err := os.Stat(mark); cacheDir != "" && err == nil {
+	// Walking every tree costs ≈ 0.1 s per 10,000 files. A tree found
+	// clean is remembered by its hash, every subtree too: a new commit
+	// walks only the trees it changed (the root, the directories down to
+	// what changed), O(what changed) like the build.
+	clean := loadCleanTrees(cleanTreesFile(cacheDir))
+	if clean.known[tree.Hash] {
 		return nil, nil
 	}
-	defer func() {
-		if len(found) == 0 && err == nil && cacheDir != "" {
-			if os.MkdirAll(filepath.Dir(mark), 0o700) == nil {
-				_ = os.WriteFile(mark, nil, 0o600)
+	var walkTree func(t *object.Tree, dir string) (bool, error)
+	walkTree = func(t *object.Tree, dir string) (bool, error) {
+		ok := true
+		for _, e := range t.Entries {
+			name := path.Join(dir, e.Name)
+			switch {
+			case e.Mode == filemode.Dir:
+				if clean.known[e.Hash] {
+					continue
+				}
+				sub, err := g.TreeObject(e.Hash)
+				if err != nil {
+					return false, err
+				}
+				subOK, err := walkTree(sub, name)
+				if err != nil {
+					return false, err
+				}
+				ok = ok && subOK
+			case !e.Mode.IsFile() || e.Mode == filemode.Symlink || !keyLikeName(name):
+			case holdsPrivateKey(g, e.Hash):
+				found = append(found, name)
+				ok = false
 			}
 		}
-	}()
-	w := object.NewTreeWalker(tree, true, nil)
-	defer w.Close()
-	for {
-		name, e, werr := w.Next()
-		if werr == io.EOF {
-			break
+		if ok {
+			clean.add(t.Hash)
 		}
-		if werr != nil {
-			return found, werr
-		}
-		if !e.Mode.IsFile() || e.Mode == filemode.Symlink || !keyLikeName(name) {
-			continue
-		}
-		blob, err := g.BlobObject(e.Hash)
-		if err != nil {
-			continue
-		}
-		r, err := blob.Reader()
-		if err != nil {
-			continue
-		}
-		data, _ := io.ReadAll(io.LimitReader(r, maxKeyScan))
-		r.Close()
-		if IsPrivateKey(data) {
-			found = append(found, name)
-		}
+		return ok, nil
 	}
+	if _, err := walkTree(tree, ""); err != nil {
+		return found, err
+	}
+	clean.save()
 	sort.Strings(found)
 	return found, nil
+}
+
+// holdsPrivateKey reports whether blob id's content is a PEM private key
+// (an unreadable blob is not; the build reads it and fails on it).
+func holdsPrivateKey(g *git.Repository, id plumbing.Hash) bool {
+	blob, err := g.BlobObject(id)
+	if err != nil {
+		return false
+	}
+	r, err := blob.Reader()
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	data, _ := io.ReadAll(io.LimitReader(r, maxKeyScan))
+	return IsPrivateKey(data)
+}
+
+// cleanTreesFile holds the hashes of trees found to hold no private key,
+// one a line, in the user's cache.
+func cleanTreesFile(cacheDir string) string {
+	if cacheDir == "" {
+		return ""
+	}
+	return filepath.Join(cacheDir, "keycheck", "clean-trees-v1.txt")
+}
+
+// maxCleanTrees bounds the file read back; past it, it starts over.
+const maxCleanTrees = 16 << 20
+
+type cleanTrees struct {
+	file  string
+	known map[plumbing.Hash]bool
+	added []plumbing.Hash
+}
+
+func loadCleanTrees(file string) *cleanTrees {
+	c := &cleanTrees{file: file, known: map[plumbing.Hash]bool{}}
+	if file == "" {
+		return c
+	}
+	data, err := safefile.ReadFile(file, maxCleanTrees)
+	if err != nil {
+		return c
+	}
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSuffix(line, "\n")
+		if plumbing.IsHash(line) {
+			c.known[plumbing.NewHash(line)] = true
+		}
+	}
+	return c
+}
+
+func (c *cleanTrees) add(h plumbing.Hash) {
+	if !c.known[h] {
+		c.known[h] = true
+		c.added = append(c.added, h)
+	}
+}
+
+// save appends the trees found clean; whole lines under PIPE_BUF with
+// O_APPEND, so concurrent builds do not interleave them. Best effort:
+// without it the next build walks again.
+func (c *cleanTrees) save() {
+	if len(c.added) == 0 || c.file == "" || os.MkdirAll(filepath.Dir(c.file), 0o700) != nil {
+		return
+	}
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	if st, err := os.Stat(c.file); err == nil && st.Size() > maxCleanTrees {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	}
+	f, err := os.OpenFile(c.file, flags, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	var b strings.Builder
+	for _, h := range c.added {
+		b.WriteString(h.String())
+		b.WriteByte('\n')
+		if b.Len() > 3<<10 {
+			f.WriteString(b.String())
+			b.Reset()
+		}
+	}
+	f.WriteString(b.String())
 }
 
 // InRepoError is the ErrKeyInRepo error for files holding a private key

@@ -25,51 +25,86 @@ var (
 // cannot block: it is non-blocking where the system allows (a FIFO
 // swapped in after the check opens at once, and is then refused).
 func Open(path string) (*os.File, error) {
+	f, _, err := open(path)
+	return f, err
+}
+
+// open is Open, also returning the opened file's Stat.
+func open(path string) (*os.File, os.FileInfo, error) {
 	if info, err := os.Stat(path); err != nil {
-		return nil, err
+		return nil, nil, err
 	} else if !info.Mode().IsRegular() {
-		return nil, notRegular(path, info.Mode())
+		return nil, nil, notRegular(path, info.Mode())
 	}
 	return openRegular(path, os.O_RDONLY, 0)
 }
 
 // openRegular opens path with flag (non-blocking where the system allows)
 // and keeps it only if what was opened is a regular file.
-func openRegular(path string, flag int, perm os.FileMode) (*os.File, error) {
+func openRegular(path string, flag int, perm os.FileMode) (*os.File, os.FileInfo, error) {
 	f, err := os.OpenFile(path, flag|openFlags, perm)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	info, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if !info.Mode().IsRegular() {
 		f.Close()
-		return nil, notRegular(path, info.Mode())
+		return nil, nil, notRegular(path, info.Mode())
 	}
-	return f, nil
+	return f, info, nil
 }
 
 // ReadFile reads a regular file of at most max bytes.
 func ReadFile(path string, max int64) ([]byte, error) {
-	f, err := Open(path)
+	data, _, err := ReadFileInfo(path, max)
+	return data, err
+}
+
+// ReadFileInfo is ReadFile that also returns what the opened file was
+// before it was read (its Stat): a caller remembering "this file, as it
+// is now, holds what I checked" must describe the bytes it read, not
+// whatever the path names after.
+func ReadFileInfo(path string, max int64) ([]byte, os.FileInfo, error) {
+	f, info, err := open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	if info, err := f.Stat(); err == nil && info.Size() > max {
-		return nil, tooLarge(path, max)
+	if info.Size() > max {
+		return nil, nil, tooLarge(path, max)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	// The buffer is sized from Stat, one byte over for the read that
+	// meets EOF; the limit still holds on what is read (/proc files
+	// report size 0 and grow the buffer).
+	data, err := readAll(io.LimitReader(f, max+1), make([]byte, 0, info.Size()+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if int64(len(data)) > max {
-		return nil, tooLarge(path, max)
+		return nil, nil, tooLarge(path, max)
 	}
-	return data, nil
+	return data, info, nil
+}
+
+// readAll is io.ReadAll into b.
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 func notRegular(path string, m os.FileMode) error {
@@ -94,7 +129,8 @@ func tooLarge(path string, max int64) error {
 // OpenLock opens (creating it if needed) a lock file for reading and
 // writing, refusing anything but a regular file.
 func OpenLock(path string) (*os.File, error) {
-	return openRegular(path, os.O_CREATE|os.O_RDWR, 0o644)
+	f, _, err := openRegular(path, os.O_CREATE|os.O_RDWR, 0o644)
+	return f, err
 }
 
 // OpenAny opens path for reading whatever it is, without blocking (a
