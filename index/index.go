@@ -814,18 +814,18 @@ type Kind int
 
 // The kinds of site file.
 const (
-	KindOther         Kind = iota // the catalogue's pages and assets, anything else
-	KindRoot                      // index.json
-	KindRootSignature             // index.json.sig, index.json.sigstore.json
-	KindDigestSig                 // signatures/<sha256 of a root>.sig / .sigstore.json
-	KindBucket                    // index/<sha256>.json
-	KindShard                     // packs/<name>/shards/<sha256>.json
-	KindLatestShard               // packs/<name>/index.json (a human-friendly copy)
-	KindArchive                   // packs/<name>/<version>/<name>-<version>.tar.gz
-	KindArchiveSig                // the archive's .sig and .sigstore.json
-	KindLogTile                   // log/tile/8/L/NNN, log/tile/8/data/NNN: a full tile of the transparency log
-	KindLogPartialTile            // log/tile/.../NNN.p/W: a partial tile, superseded as the log grows
-	KindLogCheckpoint             // log/checkpoint: the log's signed tree head, written before index.json
+	KindOther          Kind = iota // the catalogue's pages and assets, anything else
+	KindRoot                       // index.json
+	KindRootSignature              // index.json.sig, index.json.sigstore.json
+	KindDigestSig                  // signatures/<sha256 of a root>.sig / .sigstore.json
+	KindBucket                     // index/<sha256>.json
+	KindShard                      // packs/<name>/shards/<sha256>.json
+	KindLatestShard                // packs/<name>/index.json (a human-friendly copy)
+	KindArchive                    // packs/<name>/<version>/<name>-<version>.tar.gz
+	KindArchiveSig                 // the archive's .sig and .sigstore.json
+	KindLogTile                    // log/tile/8/L/NNN, log/tile/8/data/NNN: a full tile of the transparency log
+	KindLogPartialTile             // log/tile/.../NNN.p/W: a partial tile, superseded as the log grows
+	KindLogCheckpoint              // log/checkpoint: the log's signed tree head, written before index.json
 )
 
 // The transparency log's place in a site (package translog owns its
