@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/packgen/packgen/index"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Layout of the log in a site.
@@ -171,4 +172,27 @@ func ParseBundle(b []byte, want int) ([][]byte, error) {
 		return nil, fmt.Errorf("%w: entry bundle holds %d entries or more, its path says %d", ErrEntry, len(out), want)
 	}
 	return out, nil
+}
+
+// EntryOf is the entry of release r of pack name, as the log holds it:
+// its fields from the shard, its key ID from its log reference (nil
+// when the release has none).
+func EntryOf(name string, r *index.Release) ([]byte, error) {
+	if r.Log == nil {
+		return nil, fmt.Errorf("%w: %s@%s has no log entry in its shard", ErrNotIncluded, name, r.Version)
+	}
+	return Entry{Name: name, Version: r.Version, SHA256: r.Archive.SHA256, Commit: r.Commit, KeyID: r.Log.KeyID}.Marshal()
+}
+
+// TreeOf is the tree a root names, checked (ok false: the root has no
+// log).
+func TreeOf(root *index.Root) (tree tlog.Tree, ok bool, err error) {
+	if root.Log == nil {
+		return tlog.Tree{}, false, nil
+	}
+	h, err := tlog.ParseHash(root.Log.Hash)
+	if err != nil {
+		return tlog.Tree{}, false, fmt.Errorf("%w: index.json: log hash %q: %v", ErrCheckpoint, root.Log.Hash, err)
+	}
+	return tlog.Tree{N: root.Log.Size, Hash: h}, true, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -35,22 +36,40 @@ func newTileReader(ctx context.Context, fetch Fetch) *tileReader {
 func (r *tileReader) Height() int { return TileHeight }
 
 func (r *tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
+	// The tiles of one proof (one per level) are fetched at once: one
+	// round trip, not one per level.
 	out := make([][]byte, len(tiles))
+	errs := make([]error, len(tiles))
+	var wg sync.WaitGroup
 	for i, t := range tiles {
 		if d, ok := r.cache[t]; ok {
 			out[i] = d
 			continue
 		}
-		want := int64(t.W) * tlog.HashSize
-		d, err := r.fetch(r.ctx, TilePath(t), want)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", TilePath(t), err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			want := int64(t.W) * tlog.HashSize
+			d, err := r.fetch(r.ctx, TilePath(t), want)
+			switch {
+			case err != nil:
+				errs[i] = fmt.Errorf("read %s: %w", TilePath(t), err)
+			case int64(len(d)) != want:
+				errs[i] = fmt.Errorf("%w: %s holds %d bytes, want %d", ErrTile, TilePath(t), len(d), want)
+			default:
+				out[i] = d
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, t := range tiles {
+		if _, ok := r.cache[t]; !ok {
+			r.cache[t] = out[i]
+			r.read += int64(len(out[i]))
 		}
-		r.read += int64(len(d))
-		if int64(len(d)) != want {
-			return nil, fmt.Errorf("%w: %s holds %d bytes, want %d", ErrTile, TilePath(t), len(d), want)
-		}
-		r.cache[t], out[i] = d, d
 	}
 	return out, nil
 }

@@ -1,0 +1,139 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/translog"
+	"github.com/packgen/packgen/walk"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Errors of the transparency log checks, usable with errors.Is.
+var (
+	// ErrNotLogged: a release the registry's log does not hold.
+	ErrNotLogged = walk.ErrNotLogged
+	// ErrLogInconsistent: a log that does not extend the one this machine
+	// saw before from the registry (a fork, a truncated or rewritten
+	// history, an old log replayed).
+	ErrLogInconsistent = walk.ErrLogInconsistent
+	// ErrLogTile: a tile that does not match the signed tree.
+	ErrLogTile = walk.ErrLogTile
+)
+
+// seenState is what was last recorded for this registry's URL (the zero
+// value when nothing), read without the lock: checkSerial checks again
+// under it before recording a new one.
+func (c *Client) seenState() seen {
+	file := filepath.Join(c.opts.StateDir, "serials.json")
+	b, err := safefile.ReadFile(file, maxStateSize)
+	if err != nil {
+		return seen{} // none yet; checkSerial reports a damaged one
+	}
+	state := map[string]seen{}
+	if json.Unmarshal(b, &state) != nil {
+		return seen{}
+	}
+	return state[stateKey(c.reg.URL)]
+}
+
+func (s seen) logTree() (tlog.Tree, error) {
+	if s.LogSize == 0 {
+		return tlog.Tree{}, nil
+	}
+	h, err := tlog.ParseHash(s.LogHash)
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("the log hash recorded for this registry (%q) is damaged: %v", s.LogHash, err)
+	}
+	return tlog.Tree{N: s.LogSize, Hash: h}, nil
+}
+
+// checkLog proves that the log a verified root names extends the one seen
+// before from this registry (consistency proof from the new tree's
+// tiles), and remembers which tree it proved that from for checkSerial.
+func (c *Client) checkLog(ctx context.Context, root *index.Root, data []byte) error {
+	st := c.seenState()
+	if root.Serial < st.Serial || root.Serial == st.Serial && index.Digest(data) != st.Digest {
+		// An older index replayed: the serial check says so (ErrRollback).
+		return nil
+	}
+	last, err := st.logTree()
+	if err != nil {
+		return fmt.Errorf("registry %s: %w", c.reg.Name, err)
+	}
+	if err := c.logWalker().Consistent(ctx, root, last); err != nil {
+		return fmt.Errorf("registry %s: %w. Nothing was recorded. This registry's history differs from what this machine saw before: report it to the registry's owner", c.reg.Name, err)
+	}
+	c.logFrom = last
+	return nil
+}
+
+// recordLog checks, under the state's lock, that the log seen before is
+// still the one checkLog proved the new tree extends (another process may
+// have recorded a newer one meanwhile), and sets the new tree in s.
+func (c *Client) recordLog(root *index.Root, last seen, s *seen) error {
+	before, err := last.logTree()
+	if err != nil {
+		return fmt.Errorf("registry %s: %w", c.reg.Name, err)
+	}
+	tree, ok, err := translog.TreeOf(root)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if before.N > 0 {
+			return fmt.Errorf("registry %s: %w: index.json names no log, a log of %d entries was seen before", c.reg.Name, ErrLogInconsistent, before.N)
+		}
+		return nil
+	}
+	if before != tree && before != c.logFrom {
+		return fmt.Errorf("registry %s: %w: the log this machine recorded changed to %d entries (%s) while this command checked against %d; run it again", c.reg.Name, ErrLogInconsistent, before.N, before.Hash, c.logFrom.N)
+	}
+	s.LogSize, s.LogHash = tree.N, tree.Hash.String()
+	return nil
+}
+
+// included proves that a release of the verified root is in the
+// registry's log before its archive is used.
+func (c *Client) included(ctx context.Context, name string, rel *index.Release) error {
+	root, err := c.verifiedRoot(ctx)
+	if err != nil {
+		return err
+	}
+	if err := c.logWalker().Included(ctx, root, name, rel); err != nil {
+		return fmt.Errorf("registry %s: %w", c.reg.Name, err)
+	}
+	return nil
+}
+
+// logWalker is the walker for log proofs: the tiles it reads are kept for
+// the Client's life, so the consistency proof and the inclusion proofs of
+// one command share the right edge instead of fetching it again (tlog
+// checks each tile against the tree at every use).
+func (c *Client) logWalker() *Walker {
+	w := c.walker()
+	get := w.Get
+	w.Get = func(ctx context.Context, p string, max int64) ([]byte, error) {
+		c.tilesMu.Lock()
+		b, ok := c.tiles[p]
+		c.tilesMu.Unlock()
+		if ok && int64(len(b)) <= max {
+			return b, nil
+		}
+		b, err := get(ctx, p, max)
+		if err == nil && index.KindOf(p) != index.KindLogCheckpoint {
+			c.tilesMu.Lock()
+			if c.tiles == nil {
+				c.tiles = map[string][]byte{}
+			}
+			c.tiles[p] = b
+			c.tilesMu.Unlock()
+		}
+		return b, err
+	}
+	return w
+}

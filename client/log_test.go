@@ -1,0 +1,197 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/translog"
+)
+
+// otherHistory builds, with the registry's own key (whoever holds it: a
+// compromised CI, an insider), a registry named like f's from another
+// history holding the given calico versions, dated after f's builds so
+// its serial is higher and the serial check alone accepts it.
+func otherHistory(t *testing.T, f *fixture, versions ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(dir, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range versions {
+		packFiles(r, "packs/calico-"+v, "calico", v)
+	}
+	if _, err := r.Commit("other"); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "site")
+	_, err = build.Run(context.Background(), build.Options{Repo: r.Dir, Out: out, History: true, Registry: "test", Signer: f.signer, GeneratedAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestLogForkRefused(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct {
+		name  string
+		site  func(t *testing.T) string
+		in    string // what the error must say
+		fetch string
+	}{
+		// 9 entries seen; then a log of 12 that does not contain them.
+		{"fork served later", func(t *testing.T) string {
+			return otherHistory(t, f, "1.0.0", "1.2.0", "1.2.5", "1.10.0", "2.0.0-rc.1", "3.0.0", "3.1.0", "3.2.0", "3.3.0", "3.4.0", "3.5.0", "3.6.0")
+		}, "does not extend", "calico"},
+		// The same size, another history: every entry rewritten.
+		{"rewritten history, same size", func(t *testing.T) string {
+			return otherHistory(t, f, "1.0.0", "1.2.0", "1.2.5", "1.10.0", "2.0.0-rc.1", "3.0.0", "3.1.0", "3.2.0", "3.3.0")
+		}, "forked or rewritten", "calico"},
+		{"truncated log", func(t *testing.T) string {
+			return otherHistory(t, f, "1.0.0", "1.2.0")
+		}, "truncated", "calico"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := newServer(t, f.sites[1])
+			e := newEnv(t)
+			dest := filepath.Join(t.TempDir(), "pack")
+			if _, err := e.client(t, srv.URL, f.pub).Fetch(context.Background(), FetchOptions{Name: "calico", Dest: dest}); err != nil {
+				t.Fatal(err)
+			}
+			state, err := os.ReadFile(filepath.Join(e.state, "serials.json"))
+			if err != nil || !strings.Contains(string(state), `"logSize": 9`) {
+				t.Fatalf("state does not record the log: %s %v", state, err)
+			}
+			srv.setDir(c.site(t))
+			_, err = e.client(t, srv.URL, f.pub).Fetch(context.Background(), FetchOptions{Name: c.fetch, Dest: dest + "2"})
+			if !errors.Is(err, ErrLogInconsistent) || !strings.Contains(err.Error(), c.in) {
+				t.Fatalf("got %v, want ErrLogInconsistent saying %q", err, c.in)
+			}
+			if _, serr := os.Stat(dest + "2"); serr == nil {
+				t.Fatal("installed from a forked log")
+			}
+			after, _ := os.ReadFile(filepath.Join(e.state, "serials.json"))
+			if string(after) != string(state) {
+				t.Fatalf("state changed by a refused fetch:\n%s", after)
+			}
+			// The genuine registry still works for this machine.
+			srv.setDir(f.sites[1])
+			if _, err := e.client(t, srv.URL, f.pub).Fetch(context.Background(), FetchOptions{Name: "calico", Dest: dest + "3"}); err != nil {
+				t.Fatalf("genuine registry after the fork: %v", err)
+			}
+		})
+	}
+}
+
+// A log that grows is accepted, proved consistent, and recorded.
+func TestLogGrowsAccepted(t *testing.T) {
+	f := newFixture(t)
+	srv := newServer(t, f.sites[0])
+	e := newEnv(t)
+	dest := filepath.Join(t.TempDir(), "pack")
+	if _, err := e.client(t, srv.URL, f.pub).Fetch(context.Background(), FetchOptions{Name: "calico", Dest: dest}); err != nil {
+		t.Fatal(err)
+	}
+	srv.setDir(f.sites[1])
+	c := e.client(t, srv.URL, f.pub)
+	if _, err := c.Fetch(context.Background(), FetchOptions{Name: "falco", Dest: dest + "2"}); err != nil {
+		t.Fatal(err)
+	}
+	tiles := 0
+	for _, p := range c.Requests {
+		if strings.HasPrefix(p, "log/") {
+			tiles++
+		}
+	}
+	// One tile for the consistency proof, the same one (cached) for the
+	// inclusion proof.
+	if tiles != 1 {
+		t.Errorf("read %d log tiles: %v", tiles, c.Requests)
+	}
+	state, _ := os.ReadFile(filepath.Join(e.state, "serials.json"))
+	if !strings.Contains(string(state), `"logSize": 9`) {
+		t.Fatalf("state: %s", state)
+	}
+}
+
+func TestLogTileTampered(t *testing.T) {
+	f := newFixture(t)
+	site := f.latest(t)
+	flipByte(t, filepath.Join(site, "log/tile/8/0/000.p/9"))
+	srv := newServer(t, site)
+	e := newEnv(t)
+	dest := filepath.Join(t.TempDir(), "pack")
+	_, err := e.client(t, srv.URL, f.pub).Fetch(context.Background(), FetchOptions{Name: "calico", Dest: dest})
+	if !errors.Is(err, ErrLogTile) {
+		t.Fatalf("got %v, want ErrLogTile", err)
+	}
+	if _, serr := os.Stat(dest); serr == nil {
+		t.Fatal("installed despite a bad tile")
+	}
+	checkCache(t, e.cache)
+	rep, err := VerifySite(context.Background(), site, mustVerifier(t, f.pub))
+	if err != nil || !hasProblem(rep, "log", "") {
+		t.Fatalf("verify --site: %v %+v", err, rep)
+	}
+}
+
+// verify --site checks the whole log: the checkpoint under the log key,
+// each entry against its release.
+func TestVerifySiteLog(t *testing.T) {
+	f := newFixture(t)
+	rep, err := VerifySite(context.Background(), f.sites[1], mustVerifier(t, f.pub))
+	if err != nil || len(rep.Problems) != 0 {
+		t.Fatalf("genuine: %v %+v", err, rep)
+	}
+	for _, c := range []struct {
+		name   string
+		tamper func(site string)
+		path   string
+	}{
+		{"checkpoint of another log", func(site string) {
+			b, _ := os.ReadFile(filepath.Join(f.sites[0], translog.CheckpointPath))
+			os.WriteFile(filepath.Join(site, translog.CheckpointPath), b, 0o644)
+		}, translog.CheckpointPath},
+		{"entry rewritten in its data tile", func(site string) {
+			p := filepath.Join(site, "log/tile/8/data/000.p/9")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, []byte(strings.Replace(string(b), "version 1.2.5", "version 1.2.6", 1)), 0o644)
+		}, "log"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			site := f.latest(t)
+			c.tamper(site)
+			rep, err := VerifySite(context.Background(), site, mustVerifier(t, f.pub))
+			if err != nil || !hasProblem(rep, c.path, "") {
+				t.Fatalf("%v %+v", err, rep)
+			}
+		})
+	}
+}
+
+func hasProblem(rep *SiteReport, path, msg string) bool {
+	for _, p := range rep.Problems {
+		if p.Path == path && strings.Contains(p.Err, msg) {
+			return true
+		}
+	}
+	return false
+}
+
+func mustVerifier(t *testing.T, pub []byte) *sign.Verifier {
+	t.Helper()
+	v, err := sign.LoadPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
