@@ -137,3 +137,48 @@ func (c *Client) logWalker() *Walker {
 	}
 	return w
 }
+
+// LogEntry is one entry of a registry's transparency log.
+type LogEntry struct {
+	Index int64 `json:"index"`
+	translog.Entry
+}
+
+// LogHistory returns every entry of pack name in the registry's log, in
+// log order: the pack's history as the registry published it, including
+// anything the current index no longer lists. The root is verified (and
+// its log proved consistent with the one seen before) first, and every
+// data tile is checked against the signed tree. O(log size).
+func (c *Client) LogHistory(ctx context.Context, name string) ([]LogEntry, int64, error) {
+	defer c.flush()
+	root, err := c.verifiedRoot(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	c.flush()
+	if c.rootErr != nil {
+		return nil, 0, c.rootErr
+	}
+	tree, ok, err := translog.TreeOf(root)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ok {
+		return nil, 0, fmt.Errorf("registry %s: %w: its index.json names no transparency log (an unsigned registry, or built by a packgen without one)", c.reg.Name, ErrNotLogged)
+	}
+	out := []LogEntry{}
+	err = translog.ReadEntries(ctx, tree, c.logWalker().Get, 0, func(i int64, b []byte) error {
+		e, err := translog.ParseEntry(b)
+		if err != nil {
+			return fmt.Errorf("log entry %d: %w", i, err)
+		}
+		if e.Name == name {
+			out = append(out, LogEntry{Index: i, Entry: e})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("registry %s: %w", c.reg.Name, err)
+	}
+	return out, tree.N, nil
+}
