@@ -90,4 +90,3 @@ func firstParents(repo *source.Repo, head string) (map[string]bool, error) {
 	}
 	return nil, fmt.Errorf("history of %s: %w (is the clone complete? fetch full history)", short(head), err)
 }
-
