@@ -221,3 +221,43 @@ func TestTileTampering(t *testing.T) {
 		t.Fatalf("beyond the tree: %v", err)
 	}
 }
+
+// BenchmarkAppendOne appends one entry to a log of 100,000 (issue #19's
+// goal: ≤ 10 ms of CPU), and reports what a client's inclusion and
+// consistency proofs read at that size.
+func BenchmarkAppendOne(b *testing.B) {
+	const n = 100_000
+	s := site{}
+	tree, err := Append(context.Background(), tlog.Tree{}, s.fetch, entries(0, n), s.put)
+	if err != nil {
+		b.Fatal(err)
+	}
+	one := entries(n, n+1)
+	var read int64
+	counting := func(ctx context.Context, p string, max int64) ([]byte, error) {
+		d, err := s.fetch(ctx, p, max)
+		read += int64(len(d))
+		return d, err
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Append(context.Background(), tree, s.fetch, one, func(string, []byte) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	grown, err := Append(context.Background(), tree, s.fetch, one, s.put)
+	if err != nil {
+		b.Fatal(err)
+	}
+	read = 0
+	if err := CheckInclusion(context.Background(), grown, counting, 12345, entry(12345)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(read), "inclusion-bytes")
+	read = 0
+	if err := CheckConsistency(context.Background(), tree, grown, counting); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(read), "consistency-bytes")
+}
