@@ -179,7 +179,8 @@ func (j *job) shown() string {
 // Run builds the registry, in named phases (builder.go): prepare the
 // options, plan (the previous build, the stage), produce (walk git and
 // validate, archive or reuse each release), collect the results, carry
-// over what git no longer holds, index, catalogue and commit.
+// over what git no longer holds, log (extend the transparency log:
+// log.go), index, catalogue and commit.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	b, err := newBuilder(o)
 	if err != nil {

@@ -37,6 +37,8 @@ type builder struct {
 	replayed  pack.Problems // what building the same again reports
 	committed bool
 	res       *Result
+
+	checkpoint []byte // the log's signed checkpoint, written after index.json (log.go)
 }
 
 // newBuilder checks and completes the options (defaults, the repository,
@@ -305,6 +307,9 @@ func (b *builder) index(ctx context.Context) error {
 		return err
 	}
 	b.res.Snapshot = *snap
+	if err := b.writeCheckpoint(); err != nil {
+		return err
+	}
 	if b.o.Site != nil {
 		if err := b.o.Site(b.stage, snap); err != nil {
 			return fmt.Errorf("catalogue: %w", err)

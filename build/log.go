@@ -96,9 +96,8 @@ func (b *builder) appendLog(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sign log checkpoint: %w", err)
 	}
-	if err := put(translog.CheckpointPath, msg); err != nil {
-		return err
-	}
+	// Written after index.json (writeCheckpoint), never ahead of it.
+	b.checkpoint = msg
 	b.o.logRef = &index.LogRef{Size: tree.N, Hash: tree.Hash.String(), Key: vkey}
 	b.res.Logged = len(entries)
 	return nil
@@ -121,10 +120,23 @@ func (b *builder) previousLog(ctx context.Context) (tlog.Tree, error) {
 	if err != nil {
 		return tlog.Tree{}, fmt.Errorf("%w: %s of %s: %v", ErrLog, translog.CheckpointPath, p.loc, err)
 	}
-	if c.Tree.N != ref.Size || c.Tree.Hash.String() != ref.Hash {
-		return tlog.Tree{}, fmt.Errorf("%w: %s of %s holds a tree of %d entries (%s), its index.json names %d (%s)", ErrLog, translog.CheckpointPath, p.loc, c.Tree.N, c.Tree.Hash, ref.Size, ref.Hash)
+	tree, _, err := translog.TreeOf(p.root)
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("%w: %v", ErrLog, err)
 	}
-	return c.Tree, nil
+	if c.Tree != tree {
+		// The checkpoint follows index.json (written, and published,
+		// after it): one that lags (a killed build or publish) must be
+		// a tree the index's extends; one ahead is not the build's.
+		err := fmt.Errorf("it holds a tree of %d entries (%s), index.json names %d (%s)", c.Tree.N, c.Tree.Hash, tree.N, tree.Hash)
+		if c.Tree.N < tree.N {
+			err = translog.CheckConsistency(ctx, c.Tree, tree, p.fetch)
+		}
+		if err != nil {
+			return tlog.Tree{}, fmt.Errorf("%w: %s of %s: %v", ErrLog, translog.CheckpointPath, p.loc, err)
+		}
+	}
+	return tree, nil
 }
 
 // checkLogged checks the releases' log entries against a log of n entries
@@ -207,3 +219,13 @@ func logKeyName(registry string) string {
 }
 
 func noteSigner(skey string) (note.Signer, error) { return note.NewSigner(skey) }
+
+// writeCheckpoint writes the log's signed checkpoint once index.json,
+// which names its tree, is in place: a build killed in between leaves a
+// checkpoint behind the index (consistent with it), never ahead.
+func (b *builder) writeCheckpoint() error {
+	if b.checkpoint == nil {
+		return nil
+	}
+	return b.putLogFile(translog.CheckpointPath, b.checkpoint)
+}

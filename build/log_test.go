@@ -217,14 +217,17 @@ func TestAttackPreviousLog(t *testing.T) {
 			must(t, err)
 			must(t, os.WriteFile(filepath.Join(site, translog.CheckpointPath), msg, 0o644))
 		}},
-		{"older checkpoint replayed", func(t *testing.T, f *attackFixture, site string) {
-			old, err := os.ReadFile(filepath.Join(site, translog.CheckpointPath))
+		{"checkpoint of a forked history, same key", func(t *testing.T, f *attackFixture, site string) {
+			r, err := gitfixture.Init(filepath.Join(f.tmp, "fork-repo"))
 			must(t, err)
-			writePack(t, f.repo, "packs/calico-3.28.0", "calico", "3.28.0", "cni", "")
-			commit(t, f.repo, "more")
-			_, err = run(t, f.repo.Dir, site, f.signed)
+			writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "forked: true\n")
+			commit(t, r, "fork")
+			fork := filepath.Join(f.tmp, "fork")
+			_, err = run(t, r.Dir, fork, f.signed)
 			must(t, err)
-			must(t, os.WriteFile(filepath.Join(site, translog.CheckpointPath), old, 0o644))
+			b, err := os.ReadFile(filepath.Join(fork, translog.CheckpointPath))
+			must(t, err)
+			must(t, os.WriteFile(filepath.Join(site, translog.CheckpointPath), b, 0o644))
 		}},
 		{"tile with a flipped byte", func(t *testing.T, f *attackFixture, site string) {
 			p := filepath.Join(site, "log/tile/8/0/000.p/1")
@@ -257,5 +260,25 @@ func TestAttackPreviousLog(t *testing.T) {
 				t.Errorf("error does not say where: %v", err)
 			}
 		})
+	}
+}
+
+// The checkpoint is written after index.json: a build or publish killed
+// in between leaves it behind the index, which the next build accepts
+// when the index's log extends it, and brings up to date.
+func TestLogCheckpointBehindIndex(t *testing.T) {
+	f := newAttackFixture(t)
+	old, err := os.ReadFile(filepath.Join(f.published, translog.CheckpointPath))
+	must(t, err)
+	writePack(t, f.repo, "packs/calico-3.28.0", "calico", "3.28.0", "cni", "")
+	commit(t, f.repo, "more")
+	_, err = run(t, f.repo.Dir, f.published, f.signed)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(f.published, translog.CheckpointPath), old, 0o644))
+	out, err := f.rebuildAgainst(t, f.published)
+	must(t, err)
+	tree, _ := siteLog(t, out) // checks the new checkpoint against the index
+	if tree.N != 2 {
+		t.Fatalf("log of %d entries", tree.N)
 	}
 }

@@ -825,7 +825,7 @@ const (
 	KindArchiveSig                 // the archive's .sig and .sigstore.json
 	KindLogTile                    // log/tile/8/L/NNN, log/tile/8/data/NNN: a full tile of the transparency log
 	KindLogPartialTile             // log/tile/.../NNN.p/W: a partial tile, superseded as the log grows
-	KindLogCheckpoint              // log/checkpoint: the log's signed tree head, written before index.json
+	KindLogCheckpoint              // log/checkpoint: the log's signed tree head, written and published after index.json
 )
 
 // The transparency log's place in a site (package translog owns its

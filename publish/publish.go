@@ -469,11 +469,19 @@ func isReleaseFile(k string) bool { return index.KindOf(k).Release() }
 // stage orders uploads so the remote is consistent at every moment.
 func stage(key string) int {
 	switch k := index.KindOf(key); {
+	case k == index.KindLogCheckpoint:
+		// The log's signed tree head follows the index that names its
+		// tree, and only once that index is switched: a publish that
+		// loses a race, or is killed, never leaves a checkpoint ahead of
+		// the live index (a lagging one still verifies: docs/FORMAT.md).
+		return 4
 	case k == index.KindRoot:
 		return 3
 	case k == index.KindRootSignature:
 		return 2
-	case k.Immutable():
+	case k.Immutable(), k == index.KindLogPartialTile:
+		// A partial log tile is written once at its path too: it goes
+		// up with the immutable files, before the checkpoint naming it.
 		return 0
 	}
 	return 1
@@ -481,7 +489,7 @@ func stage(key string) int {
 
 // stages splits files into upload stages, each sorted by key.
 func stages(files []localFile) [][]localFile {
-	out := make([][]localFile, 4)
+	out := make([][]localFile, 5)
 	for _, f := range files {
 		s := stage(f.key)
 		out[s] = append(out[s], f)

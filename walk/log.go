@@ -79,7 +79,14 @@ func (w *Walker) walkLog(ctx context.Context, root *index.Root, rels []LoggedRel
 	if err == nil {
 		var c translog.Checkpoint
 		if c, err = translog.OpenCheckpoint(msg, root.Log.Key); err == nil && c.Tree != tree {
-			err = fmt.Errorf("%w: a tree of %d entries (%s), index.json names %d (%s)", translog.ErrCheckpoint, c.Tree.N, c.Tree.Hash, tree.N, tree.Hash)
+			// The checkpoint follows index.json (written and published
+			// after it): a lagging one must be a tree the index's
+			// extends.
+			if c.Tree.N >= tree.N {
+				err = fmt.Errorf("%w: a tree of %d entries (%s), index.json names %d (%s)", translog.ErrCheckpoint, c.Tree.N, c.Tree.Hash, tree.N, tree.Hash)
+			} else if err = translog.CheckConsistency(ctx, c.Tree, tree, w.Get); err != nil {
+				err = fmt.Errorf("%w: it is behind index.json (a publish in progress?) but index.json's log does not extend it: %v", translog.ErrCheckpoint, err)
+			}
 		}
 	}
 	if err != nil {
