@@ -38,7 +38,8 @@ type builder struct {
 	committed bool
 	res       *Result
 
-	checkpoint []byte // the log's signed checkpoint, written after index.json (log.go)
+	checkpoint        []byte // the log's signed checkpoint, written after index.json (log.go)
+	checkpointCurrent bool   // the previous checkpoint names the previous index's tree
 }
 
 // newBuilder checks and completes the options (defaults, the repository,

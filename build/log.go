@@ -61,6 +61,13 @@ func (b *builder) appendLog(ctx context.Context) error {
 	if len(b.releases) == 0 {
 		return nil
 	}
+	if len(fresh) == 0 && b.o.inPlace && b.checkpointCurrent {
+		// Nothing to append, same key (in place), checkpoint up to date:
+		// the log stays as it is, and a lazy key stays encrypted.
+		ref := *b.prev.root.Log
+		b.o.logRef = &ref
+		return nil
+	}
 	keyID := b.o.Signer.KeyID()
 	entries := make([][]byte, len(fresh))
 	for k, i := range fresh {
@@ -136,6 +143,7 @@ func (b *builder) previousLog(ctx context.Context) (tlog.Tree, error) {
 			return tlog.Tree{}, fmt.Errorf("%w: %s of %s: %v", ErrLog, translog.CheckpointPath, p.loc, err)
 		}
 	}
+	b.checkpointCurrent = c.Tree == tree
 	return tree, nil
 }
 

@@ -261,3 +261,14 @@ func BenchmarkAppendOne(b *testing.B) {
 	}
 	b.ReportMetric(float64(read), "consistency-bytes")
 }
+
+// BenchmarkAppendCold is a cold build's log: 5,000 releases at once.
+func BenchmarkAppendCold(b *testing.B) {
+	es := entries(0, 5000)
+	for b.Loop() {
+		s := site{}
+		if _, err := Append(context.Background(), tlog.Tree{}, s.fetch, es, s.put); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
