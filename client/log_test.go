@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/translog"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // otherHistory builds, with the registry's own key (whoever holds it: a
@@ -157,9 +159,35 @@ func TestVerifySiteLog(t *testing.T) {
 		tamper func(site string)
 		path   string
 	}{
-		{"checkpoint of another log", func(site string) {
-			b, _ := os.ReadFile(filepath.Join(f.sites[0], translog.CheckpointPath))
+		// The newer build's checkpoint beside the older index: ahead of
+		// the index it follows (publish never leaves one so).
+		{"checkpoint ahead of the index", func(site string) {
+			b, _ := os.ReadFile(filepath.Join(site, translog.CheckpointPath))
+			os.RemoveAll(site)
+			copyTree(t, f.sites[0], site)
 			os.WriteFile(filepath.Join(site, translog.CheckpointPath), b, 0o644)
+		}, translog.CheckpointPath},
+		// The older build's checkpoint beside the newer index: a lagging
+		// one the index's log extends is fine; one signed by another
+		// key is not.
+		{"checkpoint signed by another key", func(site string) {
+			other, _, err := sign.Generate(sign.Ed25519, sign.StaticPass([]byte("pw")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := sign.LoadSigner(other, sign.StaticPass([]byte("pw")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			skey, _, _ := s.LogKey("test")
+			ns, _ := note.NewSigner(skey)
+			b, _ := os.ReadFile(filepath.Join(site, translog.CheckpointPath))
+			c, err := translog.ParseCheckpoint(b[:bytes.Index(b, []byte("\n\n"))+1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, _ := translog.SignCheckpoint(c, ns)
+			os.WriteFile(filepath.Join(site, translog.CheckpointPath), msg, 0o644)
 		}, translog.CheckpointPath},
 		{"entry rewritten in its data tile", func(site string) {
 			p := filepath.Join(site, "log/tile/8/data/000.p/9")

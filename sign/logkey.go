@@ -36,6 +36,9 @@ func (s *Signer) LogKey(name string) (skey, vkey string, err error) {
 	// GenerateKey reads exactly the 32-byte ed25519 seed from its reader:
 	// the derived seed makes it deterministic, and note keeps the encoding.
 	skey, vkey, err = note.GenerateKey(bytes.NewReader(s.logSeed), name)
+	if err == nil {
+		_, err = note.NewSigner(skey) // GenerateKey does not check the name
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("log key %q: %w", name, err)
 	}

@@ -68,7 +68,7 @@ release ever published, including any the index no longer does.`,
 		},
 	}
 	cf.add(c, g)
-	c.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	outputFlag(c, &output, "text", "json")
 	return c
 }
 
@@ -150,6 +150,6 @@ Exits 1 when anything does not hold.`,
 	}
 	c.Flags().StringArrayVar(&keys, "key", nil, "the registry's public key")
 	c.Flags().StringVar(&repo, "repo", "", "clone of the registry's git repository (full history)")
-	c.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	outputFlag(c, &output, "text", "json")
 	return c
 }
