@@ -82,8 +82,10 @@ func (b *builder) appendLog(ctx context.Context) error {
 	put := b.putLogFile
 	if !b.o.inPlace && old.N > 0 {
 		// A fresh stage carries the tiles of the log it extends, each
-		// checked against the previous tree.
-		if err := translog.CopyTiles(ctx, old, b.prev.fetch, put); err != nil {
+		// checked against the previous tree: the full ones, and the
+		// partial ones when the log does not grow (else the append
+		// supersedes them).
+		if err := translog.CopyTiles(ctx, old, b.prev.fetch, put, len(entries) == 0); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
 		}
 	}

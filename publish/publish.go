@@ -48,6 +48,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/translog"
 )
 
 // Object is a remote object as listed.
@@ -614,6 +615,13 @@ func liveReferences(ctx context.Context, t Target, live *index.Root, liveData []
 	sha := index.Digest(liveData)
 	keep[index.RootSignaturePath(sha)] = true
 	keep[index.RootBundlePath(sha)] = true
+	// The tiles of the live log: its right-edge partial tiles are
+	// superseded by the new build's.
+	if live.Log != nil {
+		for _, p := range translog.TilePaths(live.Log.Size) {
+			keep[p] = true
+		}
+	}
 	// Down the live tree: interior nodes, leaves and the shards they pin.
 	err := index.WalkBuckets(live, func(b index.FileRef) ([]byte, error) {
 		keep[b.Path] = true

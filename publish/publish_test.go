@@ -313,7 +313,8 @@ func metadata(t *testing.T, site string) map[string]bool {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if index.Immutable(f.key) && !isReleaseFile(f.key) {
+		// Partial log tiles too: a generation's readers need them.
+		if (index.Immutable(f.key) || index.KindOf(f.key) == index.KindLogPartialTile) && !isReleaseFile(f.key) {
 			out[f.key] = true
 		}
 	}

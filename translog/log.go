@@ -253,11 +253,15 @@ func readData(ctx context.Context, fetch Fetch, dt tlog.Tile, hr tlog.HashReader
 // CopyTiles reads every tile of tree through fetch, checks each against
 // the tree (hash tiles by tlog, entries by their record hashes), and
 // writes it with put: what a build staged afresh carries of the log it
-// extends.
-func CopyTiles(ctx context.Context, tree tlog.Tree, fetch Fetch, put Put) error {
+// extends. Without partials, only full tiles: a log about to grow
+// supersedes the partial ones (Append reads them from the previous log).
+func CopyTiles(ctx context.Context, tree tlog.Tree, fetch Fetch, put Put, partials bool) error {
 	tr := newTileReader(ctx, wrapFetch(fetch))
 	hr := hashReader(tree, tr)
 	for _, t := range tlog.NewTiles(TileHeight, 0, tree.N) {
+		if t.W != 1<<TileHeight && !partials {
+			continue
+		}
 		got, err := tr.ReadTiles([]tlog.Tile{t})
 		if err != nil {
 			return err
@@ -342,4 +346,19 @@ func CheckConsistency(ctx context.Context, old, tree tlog.Tree, fetch Fetch) err
 	// Tiles that do not match the new tree are ErrTile; tiles that do,
 	// yet cannot prove the old tree inside it, are a fork.
 	return checkExtends(tree, old, hashReader(tree, newTileReader(ctx, wrapFetch(fetch))))
+}
+
+// TilePaths lists the site paths of every tile of a tree of n entries
+// (hash and data tiles): what a reader of that tree may request, so what
+// pruning spares while an index naming it may still be in use.
+func TilePaths(n int64) []string {
+	var out []string
+	for _, t := range tlog.NewTiles(TileHeight, 0, n) {
+		out = append(out, TilePath(t))
+		if t.L == 0 {
+			t.L = -1
+			out = append(out, TilePath(t))
+		}
+	}
+	return out
 }

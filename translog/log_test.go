@@ -98,12 +98,21 @@ func TestAppendInStepsEqualsAtOnce(t *testing.T) {
 			}); err != nil || seen != a.N {
 				t.Fatalf("read %d entries: %v", seen, err)
 			}
-			copied := site{}
-			if err := CopyTiles(context.Background(), a, stepped.fetch, copied.put); err != nil {
+			all := site{}
+			if err := CopyTiles(context.Background(), a, stepped.fetch, all.put, true); err != nil {
 				t.Fatal(err)
 			}
-			if !maps.EqualFunc(copied, once, func(x, y []byte) bool { return string(x) == string(y) }) {
-				t.Fatalf("CopyTiles: %d files, want the %d of the tree", len(copied), len(once))
+			if !maps.EqualFunc(all, once, func(x, y []byte) bool { return string(x) == string(y) }) {
+				t.Fatalf("CopyTiles with partials: %d files, want the %d of the tree", len(all), len(once))
+			}
+			copied := site{}
+			if err := CopyTiles(context.Background(), a, stepped.fetch, copied.put, false); err != nil {
+				t.Fatal(err)
+			}
+			full := maps.Clone(once)
+			maps.DeleteFunc(full, func(p string, _ []byte) bool { return strings.Contains(p, ".p/") })
+			if !maps.EqualFunc(copied, full, func(x, y []byte) bool { return string(x) == string(y) }) {
+				t.Fatalf("CopyTiles: %d files, want the %d full tiles of the tree", len(copied), len(full))
 			}
 		})
 	}
@@ -202,7 +211,7 @@ func TestTileTampering(t *testing.T) {
 			errIncl := CheckInclusion(ctx, tree, bad.fetch, 599, entry(599))
 			errIncl2 := CheckInclusion(ctx, tree, bad.fetch, 300, entry(300))
 			errRead := ReadEntries(ctx, tree, bad.fetch, 0, func(int64, []byte) error { return nil })
-			errCopy := CopyTiles(ctx, tree, bad.fetch, site{}.put)
+			errCopy := CopyTiles(ctx, tree, bad.fetch, site{}.put, true)
 			if errRead == nil || errCopy == nil || (errIncl == nil && errIncl2 == nil && !strings.Contains(p, "data")) {
 				t.Fatalf("a flipped byte in %s went unnoticed: inclusion %v / %v, read %v, copy %v", p, errIncl, errIncl2, errRead, errCopy)
 			}
