@@ -58,11 +58,11 @@ const entryHeader = "packgen release v1"
 // field per line in a fixed order, so that the same release always gives
 // the same bytes and an auditor can read a data tile with less.
 type Entry struct {
-	Name    string // pack name
-	Version string // as written in pack.json
-	SHA256  string // the archive's SHA-256, lowercase hex
-	Commit  string // source commit the release was published from
-	KeyID   string // ID of the registry key that appended it (sign.KeyID)
+	Name    string `json:"name"`    // pack name
+	Version string `json:"version"` // as written in pack.json
+	SHA256  string `json:"sha256"`  // the archive's SHA-256, lowercase hex
+	Commit  string `json:"commit"`  // source commit the release was published from
+	KeyID   string `json:"key"`     // ID of the registry key that appended it (sign.KeyID)
 }
 
 // Marshal encodes the entry. It refuses fields that would not parse back
