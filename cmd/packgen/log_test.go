@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
@@ -33,6 +34,19 @@ func TestLogShowAudit(t *testing.T) {
 	code, out, errs := run(t, "log", "show", "calico", "--url", srv.URL, "--key", key+".pub")
 	if code != 0 || !strings.Contains(out, "calico@3.27.3\tsha256:") || !strings.Contains(errs+out, "entries of 10 in the log") {
 		t.Fatalf("log show: %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = run(t, "log", "show", "calico", "--url", srv.URL, "--key", key+".pub", "-o", "json")
+	var shown struct {
+		Size    int64 `json:"logSize"`
+		Entries []struct {
+			Index   int64  `json:"index"`
+			Name    string `json:"name"`
+			Version string `json:"version"`
+			SHA256  string `json:"sha256"`
+		} `json:"entries"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &shown) != nil || shown.Size != 10 || len(shown.Entries) == 0 || shown.Entries[0].Name != "calico" || len(shown.Entries[0].SHA256) != 64 {
+		t.Fatalf("log show -o json: %d %s", code, out)
 	}
 	code, out, errs = run(t, "log", "audit", srv.URL, "--repo", repo.Dir, "--key", key+".pub")
 	if code != 0 || !strings.Contains(out+errs, "10 log entries replayed") || !strings.Contains(out+errs, "0 problems") {
