@@ -71,6 +71,10 @@ type Client struct {
 	logFrom tlog.Tree
 	tilesMu sync.Mutex
 	tiles   map[string][]byte // log tiles read by this Client (logWalker)
+	// fromCache lists the tiles read from the cache directory, kept the
+	// ones written there (client/log.go).
+	fromCache []string
+	kept      map[string]bool
 	// rootErr is the outcome of the rollback check of root, which runs
 	// with the writes put off in deferred.
 	rootErr error

@@ -3,7 +3,9 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/packgen/packgen/index"
@@ -65,7 +67,7 @@ func (c *Client) checkLog(ctx context.Context, root *index.Root, data []byte) er
 	if err != nil {
 		return fmt.Errorf("registry %s: %w", c.reg.Name, err)
 	}
-	if err := c.logWalker().Consistent(ctx, root, last); err != nil {
+	if err := c.withTiles(func(w *Walker) error { return w.Consistent(ctx, root, last) }); err != nil {
 		return fmt.Errorf("registry %s: %w. Nothing was recorded. This registry's history differs from what this machine saw before: report it to the registry's owner", c.reg.Name, err)
 	}
 	c.logFrom = last
@@ -104,7 +106,7 @@ func (c *Client) included(ctx context.Context, name string, rel *index.Release) 
 	if err != nil {
 		return err
 	}
-	if err := c.logWalker().Included(ctx, root, name, rel); err != nil {
+	if err := c.withTiles(func(w *Walker) error { return w.Included(ctx, root, name, rel) }); err != nil {
 		return fmt.Errorf("registry %s: %w", c.reg.Name, err)
 	}
 	return nil
@@ -113,8 +115,13 @@ func (c *Client) included(ctx context.Context, name string, rel *index.Release) 
 // logWalker is the walker for log proofs: the tiles it reads are kept for
 // the Client's life, so the consistency proof and the inclusion proofs of
 // one command share the right edge instead of fetching it again (tlog
-// checks each tile against the tree at every use).
-func (c *Client) logWalker() *Walker {
+// checks each tile against the tree at every use). Full tiles never
+// change, so they are also kept in the cache directory once a proof has
+// verified them (keepTiles) and read from there next time: a later fetch
+// downloads only the right edge's partial tiles. A cached tile is checked
+// like a downloaded one; one that fails makes the proof run again from
+// the network (withTiles).
+func (c *Client) logWalker(useCache bool) *Walker {
 	w := c.walker()
 	get := w.Get
 	w.Get = func(ctx context.Context, p string, max int64) ([]byte, error) {
@@ -124,8 +131,20 @@ func (c *Client) logWalker() *Walker {
 		if ok && int64(len(b)) <= max {
 			return b, nil
 		}
-		b, err := get(ctx, p, max)
-		if err == nil && index.KindOf(p) != index.KindLogCheckpoint {
+		kind := index.KindOf(p)
+		var err error
+		if kind == index.KindLogTile && useCache {
+			b, err = safefile.ReadFile(c.tileCachePath(p), max)
+			if err == nil {
+				c.tilesMu.Lock()
+				c.fromCache = append(c.fromCache, p)
+				c.tilesMu.Unlock()
+			}
+		}
+		if !useCache || kind != index.KindLogTile || err != nil {
+			b, err = get(ctx, p, max)
+		}
+		if err == nil && kind != index.KindLogCheckpoint {
 			c.tilesMu.Lock()
 			if c.tiles == nil {
 				c.tiles = map[string][]byte{}
@@ -136,6 +155,64 @@ func (c *Client) logWalker() *Walker {
 		return b, err
 	}
 	return w
+}
+
+func (c *Client) tileCachePath(p string) string {
+	return c.cachePath("log", urlKey(c.reg.URL), filepath.FromSlash(p))
+}
+
+// withTiles runs a proof with the cached tiles, and once more from the
+// network when a cached tile did not check out (a damaged cache must not
+// fail a fetch); then keeps the full tiles the proof verified.
+func (c *Client) withTiles(proof func(w *Walker) error) error {
+	err := proof(c.logWalker(true))
+	if errors.Is(err, ErrLogTile) {
+		c.tilesMu.Lock()
+		bad := c.fromCache
+		c.fromCache, c.tiles = nil, nil
+		c.tilesMu.Unlock()
+		if len(bad) > 0 {
+			for _, p := range bad {
+				os.Remove(c.tileCachePath(p))
+			}
+			err = proof(c.logWalker(false))
+		}
+	}
+	if err == nil {
+		c.keepTiles()
+	}
+	return err
+}
+
+// keepTiles writes the full tiles this Client read, all checked by the
+// proofs that read them, to the cache (later: off the request path).
+func (c *Client) keepTiles() {
+	c.tilesMu.Lock()
+	var keep [][2]string
+	for p, b := range c.tiles {
+		if index.KindOf(p) == index.KindLogTile && !c.kept[p] {
+			keep = append(keep, [2]string{p, string(b)})
+			if c.kept == nil {
+				c.kept = map[string]bool{}
+			}
+			c.kept[p] = true
+		}
+	}
+	c.tilesMu.Unlock()
+	if len(keep) == 0 {
+		return
+	}
+	c.later(func() {
+		for _, k := range keep {
+			f := c.tileCachePath(k[0])
+			if _, err := os.Stat(f); err == nil {
+				continue
+			}
+			if os.MkdirAll(filepath.Dir(f), 0o755) == nil {
+				_ = writeAtomic(f, []byte(k[1]), 0o644)
+			}
+		}
+	})
 }
 
 // LogEntry is one entry of a registry's transparency log.
@@ -167,7 +244,7 @@ func (c *Client) LogHistory(ctx context.Context, name string) ([]LogEntry, int64
 		return nil, 0, fmt.Errorf("registry %s: %w: its index.json names no transparency log (an unsigned registry, or built by a packgen without one)", c.reg.Name, ErrNotLogged)
 	}
 	out := []LogEntry{}
-	err = translog.ReadEntries(ctx, tree, c.logWalker().Get, 0, func(i int64, b []byte) error {
+	err = translog.ReadEntries(ctx, tree, c.logWalker(false).Get, 0, func(i int64, b []byte) error {
 		e, err := translog.ParseEntry(b)
 		if err != nil {
 			return fmt.Errorf("log entry %d: %w", i, err)

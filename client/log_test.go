@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,4 +225,66 @@ func mustVerifier(t *testing.T, pub []byte) *sign.Verifier {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// Full log tiles never change: once a proof has checked them they are
+// kept in the cache, and the next fetch downloads only the right edge. A
+// damaged cached tile is fetched again, never a failed fetch.
+func TestLogFullTilesCached(t *testing.T) {
+	f := &fixture{tmp: t.TempDir()}
+	var err error
+	if f.repo, err = gitfixture.Init(filepath.Join(f.tmp, "repo")); err != nil {
+		t.Fatal(err)
+	}
+	priv, pub, _ := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
+	f.pub = pub
+	if f.signer, err = sign.LoadSigner(priv, sign.StaticPass([]byte("pw"))); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 260; i++ {
+		packFiles(f.repo, fmt.Sprintf("packs/many-%d", i), "many", fmt.Sprintf("1.%d.0", i))
+	}
+	f.commitAndBuild(t, "many")
+	srv := newServer(t, f.sites[0])
+	e := newEnv(t)
+	logReads := func(c *Client) (n []string) {
+		for _, p := range c.Requests {
+			if strings.HasPrefix(p, "log/") {
+				n = append(n, p)
+			}
+		}
+		return n
+	}
+	fetch := func(v string) *Client {
+		t.Helper()
+		c := e.client(t, srv.URL, f.pub)
+		if _, err := c.Fetch(context.Background(), FetchOptions{Name: "many", Constraint: "=" + v, Dest: filepath.Join(t.TempDir(), "d")}); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	first := logReads(fetch("1.3.0"))
+	if !slices.Contains(first, "log/tile/8/0/000") {
+		t.Fatalf("first fetch read %v", first)
+	}
+	again := logReads(fetch("1.5.0"))
+	if slices.Contains(again, "log/tile/8/0/000") || len(again) == 0 {
+		t.Fatalf("second fetch read %v: the full tile again, or not the right edge", again)
+	}
+	// A damaged cached tile: read again from the registry.
+	var cached string
+	filepath.WalkDir(e.cache, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, filepath.FromSlash("tile/8/0/000")) {
+			cached = p
+		}
+		return nil
+	})
+	if cached == "" {
+		t.Fatal("the full tile is not in the cache")
+	}
+	flipByte(t, cached)
+	third := logReads(fetch("1.7.0"))
+	if !slices.Contains(third, "log/tile/8/0/000") {
+		t.Fatalf("damaged cached tile not fetched again: %v", third)
+	}
 }
