@@ -40,6 +40,7 @@ type builder struct {
 
 	checkpoint        []byte // the log's signed checkpoint, written after index.json (log.go)
 	checkpointCurrent bool   // the previous checkpoint names the previous index's tree
+	logOld            int64  // the size of the previous build's log this one extends
 }
 
 // newBuilder checks and completes the options (defaults, the repository,

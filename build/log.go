@@ -146,6 +146,7 @@ func (b *builder) previousLog(ctx context.Context) (tlog.Tree, error) {
 		}
 	}
 	b.checkpointCurrent = c.Tree == tree
+	b.logOld = tree.N
 	return tree, nil
 }
 
@@ -233,9 +234,27 @@ func noteSigner(skey string) (note.Signer, error) { return note.NewSigner(skey) 
 // writeCheckpoint writes the log's signed checkpoint once index.json,
 // which names its tree, is in place: a build killed in between leaves a
 // checkpoint behind the index (consistent with it), never ahead.
+// In place, it then removes the previous tree's partial tiles the new
+// tree does not use, as the update removes the previous generation's
+// buckets and shards after the switch (a staged build never carries
+// them): the out dir holds what a fresh build of it would.
 func (b *builder) writeCheckpoint() error {
 	if b.checkpoint == nil {
 		return nil
 	}
-	return b.putLogFile(translog.CheckpointPath, b.checkpoint)
+	if err := b.putLogFile(translog.CheckpointPath, b.checkpoint); err != nil {
+		return err
+	}
+	if b.o.inPlace && b.logOld > 0 && b.o.logRef != nil {
+		keep := map[string]bool{}
+		for _, p := range translog.TilePaths(b.o.logRef.Size) {
+			keep[p] = true
+		}
+		for _, p := range translog.TilePaths(b.logOld) {
+			if !keep[p] {
+				os.Remove(filepath.Join(b.stage, filepath.FromSlash(p)))
+			}
+		}
+	}
+	return nil
 }
