@@ -123,7 +123,10 @@ func (c *Client) included(ctx context.Context, name string, rel *index.Release) 
 // the network (withTiles).
 func (c *Client) logWalker(useCache bool) *Walker {
 	w := c.walker()
-	get := w.Get
+	// The tiles of one proof are fetched in parallel (translog): through
+	// fetch, which leaves the work put off by later to the Client's own
+	// goroutine.
+	get := c.fetch
 	w.Get = func(ctx context.Context, p string, max int64) ([]byte, error) {
 		c.tilesMu.Lock()
 		b, ok := c.tiles[p]
