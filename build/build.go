@@ -98,7 +98,8 @@ type Options struct {
 	verified *verifiedSet
 	own      *sign.Verifier // the signing key's public half
 	dirs     *dirMaker
-	inPlace  bool // update Out in place (see update.go)
+	inPlace  bool          // update Out in place (see update.go)
+	logRef   *index.LogRef // the transparency log's tree (log.go), for the root
 }
 
 // Snapshot is what a build wrote, for the catalogue and for callers.
@@ -114,6 +115,7 @@ type Result struct {
 	Reused   int // releases taken from the previous build untouched
 	Carried  int // releases no longer in git kept from the previous build
 	Skipped  int // invalid releases left out (--skip-invalid)
+	Logged   int // releases appended to the transparency log
 	Unsigned bool
 	Problems pack.Problems // warnings, and errors of skipped releases
 }
@@ -180,7 +182,8 @@ func (j *job) shown() string {
 // Run builds the registry, in named phases (builder.go): prepare the
 // options, plan (the previous build, the stage), produce (walk git and
 // validate, archive or reuse each release), collect the results, carry
-// over what git no longer holds, index, catalogue and commit.
+// over what git no longer holds, log (extend the transparency log:
+// log.go), index, catalogue and commit.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	b, err := newBuilder(o)
 	if err != nil {
@@ -200,6 +203,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if err := b.carryOver(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.appendLog(ctx); err != nil {
 		return nil, err
 	}
 	if err := b.index(ctx); err != nil {

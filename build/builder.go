@@ -37,6 +37,10 @@ type builder struct {
 	replayed  pack.Problems // what building the same again reports
 	committed bool
 	res       *Result
+
+	checkpoint        []byte // the log's signed checkpoint, written after index.json (log.go)
+	checkpointCurrent bool   // the previous checkpoint names the previous index's tree
+	logOld            int64  // the size of the previous build's log this one extends
 }
 
 // newBuilder checks and completes the options (defaults, the repository,
@@ -305,6 +309,9 @@ func (b *builder) index(ctx context.Context) error {
 		return err
 	}
 	b.res.Snapshot = *snap
+	if err := b.writeCheckpoint(); err != nil {
+		return err
+	}
 	if b.o.Site != nil {
 		if err := b.o.Site(b.stage, snap); err != nil {
 			return fmt.Errorf("catalogue: %w", err)

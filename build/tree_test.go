@@ -94,9 +94,10 @@ func TestDeepTreeInPlace(t *testing.T) {
 		t.Fatalf("one changed pack: %d nodes added, %d removed, want %d each\nadded %v\nremoved %v", count(added, "index/"), count(removed, "index/"), depth, added, removed)
 	}
 	// Besides: the new release (archive, .sig, bundle), one shard, the
-	// root's two digest-named signatures; index.json, its .sig, bundle
-	// and the pack's latest shard rewritten.
-	if len(added) != depth+3+1+2 || len(changed) != 4 {
+	// root's two digest-named signatures, the log's new partial hash
+	// and data tiles; index.json, its .sig, bundle, the pack's latest
+	// shard and the log's checkpoint rewritten.
+	if len(added) != depth+3+1+2+2 || len(changed) != 5 {
 		t.Fatalf("one changed pack: %d files added, %d changed\nadded %v\nchanged %v", len(added), len(changed), added, changed)
 	}
 	rep, err = client.VerifySite(context.Background(), out, verifier)

@@ -222,6 +222,7 @@ func writeIndex(ctx context.Context, o Options, stage string, src *source.Result
 		Buckets:       refs,
 		// Readers (publish's check that the signatures are there) rely on it.
 		Signed: o.Signer != nil,
+		Log:    o.logRef,
 	}
 	if depth > 1 {
 		root.Depth = depth

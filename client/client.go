@@ -24,6 +24,7 @@ import (
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/walk"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Errors of verification, usable with errors.Is.
@@ -65,6 +66,15 @@ type Client struct {
 	opts     Options
 	root     *index.Root
 	rootData []byte
+	// logFrom is the log tree the root's log was proved to extend
+	// (checkLog), for checkSerial.
+	logFrom tlog.Tree
+	tilesMu sync.Mutex
+	tiles   map[string][]byte // log tiles read by this Client (logWalker)
+	// fromCache lists the tiles read from the cache directory, kept the
+	// ones written there (client/log.go).
+	fromCache []string
+	kept      map[string]bool
 	// rootErr is the outcome of the rollback check of root, which runs
 	// with the writes put off in deferred.
 	rootErr error
@@ -261,6 +271,9 @@ func (c *Client) verifiedRoot(ctx context.Context) (*index.Root, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.checkLog(ctx, root, data); err != nil {
+		return nil, err
+	}
 	c.root, c.rootData = root, data
 	c.later(func() {
 		if c.rootErr = c.checkSerial(root, data); c.rootErr != nil || resp.NotModified {
@@ -361,7 +374,14 @@ type seen struct {
 	// index signed (with the same key) for another registry is refused
 	// before its serial could displace this one's.
 	Registry string `json:"registry,omitempty"`
+	// LogSize and LogHash are the transparency log's tree that index
+	// named: the next one must extend it (client/log.go).
+	LogSize int64  `json:"logSize,omitempty"`
+	LogHash string `json:"logHash,omitempty"`
 }
+
+// stateKey is a registry URL's key in serials.json.
+func stateKey(url string) string { return strings.TrimSuffix(url, "/") }
 
 // checkName refuses an index signed for another registry than want ("" =
 // no expectation); why says where want comes from.
@@ -402,7 +422,7 @@ func (c *Client) checkSerial(root *index.Root, data []byte) error {
 			return fmt.Errorf("%s is damaged (%v): it records the newest index seen per registry (rollback protection); delete it to start afresh", file, err)
 		}
 	}
-	key := strings.TrimSuffix(c.reg.URL, "/")
+	key := stateKey(c.reg.URL)
 	digest := index.Digest(data)
 	last, ok := state[key]
 	// The name is checked first: an index of another registry must not
@@ -418,10 +438,15 @@ func (c *Client) checkSerial(root *index.Root, data []byte) error {
 		return fmt.Errorf("registry %s: %w: index.json has serial %d but serial %d was already seen; someone is serving an old index (replay). If the registry was deliberately reset, remove its entry from %s", c.reg.Name, ErrRollback, root.Serial, last.Serial, file)
 	case ok && root.Serial == last.Serial && digest != last.Digest:
 		return fmt.Errorf("registry %s: %w: index.json serial %d differs from the index seen before with the same serial", c.reg.Name, ErrRollback, root.Serial)
-	case ok && root.Serial == last.Serial && last.Registry == root.Registry:
+	}
+	next := seen{Serial: root.Serial, Digest: digest, Registry: root.Registry}
+	if err := c.recordLog(root, last, &next); err != nil {
+		return err
+	}
+	if ok && next == last {
 		return nil
 	}
-	state[key] = seen{Serial: root.Serial, Digest: digest, Registry: root.Registry}
+	state[key] = next
 	b, _ = json.MarshalIndent(state, "", "  ")
 	return writeAtomic(file, b, 0o644)
 }

@@ -228,8 +228,9 @@ func TestFetchAndCache(t *testing.T) {
 	if err != nil || !strings.Contains(string(data), `"1.2.5"`) {
 		t.Fatalf("extracted pack.json: %s %v", data, err)
 	}
-	// O(1) files: root + sig, one bucket, one shard, archive + sig.
-	if len(c.Requests) != 6 {
+	// O(1) files: root + sig, one bucket, one shard, the log tile that
+	// proves the release included (one per log level), archive + sig.
+	if len(c.Requests) != 7 {
 		t.Errorf("resolve+fetch read %d files: %v", len(c.Requests), c.Requests)
 	}
 	archive := "/packs/calico/1.2.5/calico-1.2.5.tar.gz"

@@ -48,6 +48,9 @@ func (c *Client) Archive(ctx context.Context, name string, rel *index.Release) (
 // not checked. The .sig downloads while the archive does (or is read from
 // the cache), and is checked once the archive's digest is known.
 func (c *Client) archive(ctx context.Context, name string, rel *index.Release, wantSig bool) (string, []byte, error) {
+	if err := c.included(ctx, name, rel); err != nil {
+		return "", nil, err
+	}
 	ref := rel.Archive
 	dir := c.cachePath("archives")
 	cached := filepath.Join(dir, ref.SHA256+".tar.gz")

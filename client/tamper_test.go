@@ -410,7 +410,7 @@ func TestLiveRootSignature(t *testing.T) {
 			if mode != "none" && hits == 0 {
 				t.Errorf("the tampered %s was never requested", live)
 			}
-			if mode == "none" && len(c.Requests) != 6 {
+			if mode == "none" && len(c.Requests) != 7 { // with the log tile of the inclusion proof
 				t.Errorf("resolve+fetch read %d files: %v", len(c.Requests), c.Requests)
 			}
 			checkCache(t, e.cache)

@@ -67,8 +67,9 @@ func TestDeepTree(t *testing.T) {
 			if res.Version != "1.2.5" || !res.Verified {
 				t.Fatalf("result %+v", res)
 			}
-			// Root + sig, one node per level, shard, archive + sig.
-			if len(c.Requests) != 5+depth {
+			// Root + sig, one node per level, shard, the log tile of
+			// the release's inclusion proof, archive + sig.
+			if len(c.Requests) != 6+depth {
 				t.Errorf("resolve+fetch through %d levels read %d files: %v", depth, len(c.Requests), c.Requests)
 			}
 			for _, p := range pathOf(t, site, "calico") {

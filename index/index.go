@@ -21,6 +21,7 @@ package index
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -87,6 +88,45 @@ type Root struct {
 	Depth   int       `json:"depth,omitempty"`
 	Buckets []FileRef `json:"buckets"`
 	Signed  bool      `json:"signed"`
+	// Log is the transparency log's tree this root is built on (absent
+	// in an unsigned registry): one signature covers the log too.
+	Log *LogRef `json:"log,omitempty"`
+}
+
+// LogRef names a tree of the registry's transparency log (package
+// translog): its size, its root hash and the key its checkpoint is
+// signed with.
+type LogRef struct {
+	Size int64 `json:"size"`
+	// Hash is the tree's root hash in standard base64, as the
+	// checkpoint writes it.
+	Hash string `json:"hash"`
+	// Key is the log's note verifier key (name+hash+base64 key).
+	Key string `json:"key"`
+}
+
+// ReleaseLog is where a release is in the transparency log: its entry's
+// index and the ID of the registry key that appended it (the entry's
+// last field, so a reader can encode the entry and prove it included).
+type ReleaseLog struct {
+	Index int64  `json:"index"`
+	KeyID string `json:"key"`
+}
+
+// maxLogKey bounds a log verifier key (a real one is ~70 bytes).
+const maxLogKey = 512
+
+func (l *LogRef) check() error {
+	h, err := base64.StdEncoding.DecodeString(l.Hash)
+	switch {
+	case l.Size < 1:
+		return fmt.Errorf("log size %d: want at least 1 (a registry without releases has no log)", l.Size)
+	case err != nil || len(h) != 32 || base64.StdEncoding.EncodeToString(h) != l.Hash:
+		return fmt.Errorf("log hash %q: want the standard base64 of 32 bytes", l.Hash)
+	case l.Key == "" || len(l.Key) > maxLogKey || strings.ContainsAny(l.Key, " \t\r\n"):
+		return fmt.Errorf("log key %q: want a note verifier key (name+hash+key)", l.Key)
+	}
+	return nil
 }
 
 // Levels is the number of bucket levels of the root's tree (≥ 1).
@@ -180,6 +220,7 @@ type Release struct {
 	Tree          string            `json:"tree"`
 	Created       time.Time         `json:"created"`
 	Dir           string            `json:"dir"`
+	Log           *ReleaseLog       `json:"log,omitempty"`
 }
 
 // ManifestFields is the release as its pack.json describes it: every
@@ -596,6 +637,11 @@ func ParseRoot(data []byte) (*Root, error) {
 	if r.Serial < 1 {
 		return nil, fmt.Errorf("%w: index.json: serial must be positive", ErrFormat)
 	}
+	if r.Log != nil {
+		if err := r.Log.check(); err != nil {
+			return nil, fmt.Errorf("%w: index.json: %v", ErrFormat, err)
+		}
+	}
 	return &r, nil
 }
 
@@ -709,6 +755,9 @@ func ParseShard(data []byte, name string) (*Shard, error) {
 		if err := r.checkBounds(); err != nil {
 			return nil, fmt.Errorf("%w: shard of %s: release %s: %v", ErrFormat, name, r.Version, err)
 		}
+		if l := r.Log; l != nil && (l.Index < 0 || !isHex64(l.KeyID)) {
+			return nil, fmt.Errorf("%w: shard of %s: release %s: log entry %d by key %q: want an index from 0 and a 64-hex key ID", ErrFormat, name, r.Version, l.Index, l.KeyID)
+		}
 		dir := path.Join(packsDir, name, r.Version) + "/"
 		if err := r.Archive.check(dir); err != nil {
 			return nil, fmt.Errorf("%w: shard of %s: %v", ErrFormat, name, err)
@@ -765,15 +814,26 @@ type Kind int
 
 // The kinds of site file.
 const (
-	KindOther         Kind = iota // the catalogue's pages and assets, anything else
-	KindRoot                      // index.json
-	KindRootSignature             // index.json.sig, index.json.sigstore.json
-	KindDigestSig                 // signatures/<sha256 of a root>.sig / .sigstore.json
-	KindBucket                    // index/<sha256>.json
-	KindShard                     // packs/<name>/shards/<sha256>.json
-	KindLatestShard               // packs/<name>/index.json (a human-friendly copy)
-	KindArchive                   // packs/<name>/<version>/<name>-<version>.tar.gz
-	KindArchiveSig                // the archive's .sig and .sigstore.json
+	KindOther          Kind = iota // the catalogue's pages and assets, anything else
+	KindRoot                       // index.json
+	KindRootSignature              // index.json.sig, index.json.sigstore.json
+	KindDigestSig                  // signatures/<sha256 of a root>.sig / .sigstore.json
+	KindBucket                     // index/<sha256>.json
+	KindShard                      // packs/<name>/shards/<sha256>.json
+	KindLatestShard                // packs/<name>/index.json (a human-friendly copy)
+	KindArchive                    // packs/<name>/<version>/<name>-<version>.tar.gz
+	KindArchiveSig                 // the archive's .sig and .sigstore.json
+	KindLogTile                    // log/tile/8/L/NNN, log/tile/8/data/NNN: a full tile of the transparency log
+	KindLogPartialTile             // log/tile/.../NNN.p/W: a partial tile, superseded as the log grows
+	KindLogCheckpoint              // log/checkpoint: the log's signed tree head, written and published after index.json
+)
+
+// The transparency log's place in a site (package translog owns its
+// format).
+const (
+	LogDir        = "log"
+	LogCheckpoint = LogDir + "/checkpoint"
+	logTiles      = LogDir + "/tile/"
 )
 
 // KindOf returns the kind of the site file at p.
@@ -787,6 +847,12 @@ func KindOf(p string) Kind {
 		return KindDigestSig
 	case strings.HasPrefix(p, bucketsDir+"/") && strings.HasSuffix(p, ".json"):
 		return KindBucket
+	case p == LogCheckpoint:
+		return KindLogCheckpoint
+	case strings.HasPrefix(p, logTiles) && strings.Contains(p, ".p/"):
+		return KindLogPartialTile
+	case strings.HasPrefix(p, logTiles):
+		return KindLogTile
 	case strings.HasPrefix(p, packsDir+"/"):
 		parts := strings.Split(p, "/")
 		switch {
@@ -808,10 +874,12 @@ func KindOf(p string) Kind {
 // published: archives and content-addressed metadata. An archive's
 // signature files are not: they always hold the current key's signature
 // under the name clients and cosign expect (ARCHIVE.sig), so a key
-// rotation rewrites them.
+// rotation rewrites them. A full log tile never changes (the log only
+// grows); a partial one is written once too, but is superseded, so it is
+// not cached as forever.
 func (k Kind) Immutable() bool {
 	switch k {
-	case KindBucket, KindDigestSig, KindShard, KindArchive:
+	case KindBucket, KindDigestSig, KindShard, KindArchive, KindLogTile:
 		return true
 	}
 	return false
@@ -836,7 +904,11 @@ func CacheControl(p string) string {
 
 // ContentType is the media type a site path should be served with.
 func ContentType(p string) string {
-	switch {
+	switch k := KindOf(p); {
+	case k == KindLogCheckpoint:
+		return "text/plain; charset=utf-8"
+	case k == KindLogTile || k == KindLogPartialTile:
+		return "application/octet-stream"
 	case strings.HasSuffix(p, BundleExt):
 		return "application/vnd.dev.sigstore.bundle.v0.3+json"
 	case strings.HasSuffix(p, ".json"):

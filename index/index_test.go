@@ -212,9 +212,22 @@ func TestKindOf(t *testing.T) {
 		"index.html":                                 KindOther,
 		"assets/catalog.js":                          KindOther,
 		"packs/p/1.0.0/extra/x.tar.gz":               KindOther,
+		"log/checkpoint":                             KindLogCheckpoint,
+		"log/tile/8/0/001":                           KindLogTile,
+		"log/tile/8/data/x001/234":                   KindLogTile,
+		"log/tile/8/1/000.p/7":                       KindLogPartialTile,
+		"log/tile/8/data/000.p/7":                    KindLogPartialTile,
+		"log/other":                                  KindOther,
 	} {
 		if got := KindOf(p); got != want {
 			t.Errorf("KindOf(%s) = %d, want %d", p, got, want)
+		}
+	}
+	// A full tile is cached forever; a partial one and the checkpoint,
+	// which the next build supersedes, are not.
+	for p, want := range map[string]bool{"log/tile/8/0/001": true, "log/tile/8/0/001.p/3": false, "log/checkpoint": false} {
+		if got := Immutable(p); got != want {
+			t.Errorf("Immutable(%s) = %v, want %v", p, got, want)
 		}
 	}
 }

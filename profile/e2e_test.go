@@ -405,14 +405,24 @@ layers:
 	}
 
 	// Republish calico 3.27.3 with different content (a registry that
-	// breaks immutability): fetch refuses, naming both digests.
+	// breaks immutability): a machine that saw the registry before
+	// refuses its rewritten log; one that never did still refuses the
+	// locked version, naming both digests.
 	reg.repo.Write("packs/calico-3.27.3/values.yaml", []byte("changed: true\n"))
 	reg.serve(reg.build("rewrite history", "site3", ""))
+	_, err = Fetch(ctx, lock, reg.env(state), FetchOptions{Dest: filepath.Join(t.TempDir(), "x")})
+	if !errors.Is(err, client.ErrLogInconsistent) {
+		t.Fatalf("rewritten history, seen before: %v", err)
+	}
+	state = t.TempDir()
 	_, err = Fetch(ctx, lock, reg.env(state), FetchOptions{Dest: filepath.Join(t.TempDir(), "x")})
 	if !errors.Is(err, ErrLockMismatch) || !strings.Contains(err.Error(), "calico@3.27.3: registry e2e now serves different bytes") || !strings.Contains(err.Error(), lock.Find("calico").Archive.SHA256) {
 		t.Fatalf("rewritten version: %v", err)
 	}
-	if _, err := Render(ctx, p, lock, env, t.TempDir()); !errors.Is(err, ErrLockMismatch) {
+	if _, err := Render(ctx, p, lock, env, t.TempDir()); !errors.Is(err, client.ErrLogInconsistent) {
+		t.Errorf("render of a rewritten history, seen before: %v", err)
+	}
+	if _, err := Render(ctx, p, lock, reg.env(state), t.TempDir()); !errors.Is(err, ErrLockMismatch) {
 		t.Errorf("render of a rewritten version: %v", err)
 	}
 

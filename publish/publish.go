@@ -48,6 +48,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/translog"
 )
 
 // Object is a remote object as listed.
@@ -472,11 +473,19 @@ func isReleaseFile(k string) bool { return index.KindOf(k).Release() }
 // stage orders uploads so the remote is consistent at every moment.
 func stage(key string) int {
 	switch k := index.KindOf(key); {
+	case k == index.KindLogCheckpoint:
+		// The log's signed tree head follows the index that names its
+		// tree, and only once that index is switched: a publish that
+		// loses a race, or is killed, never leaves a checkpoint ahead of
+		// the live index (a lagging one still verifies: docs/FORMAT.md).
+		return 4
 	case k == index.KindRoot:
 		return 3
 	case k == index.KindRootSignature:
 		return 2
-	case k.Immutable():
+	case k.Immutable(), k == index.KindLogPartialTile:
+		// A partial log tile is written once at its path too: it goes
+		// up with the immutable files, before the checkpoint naming it.
 		return 0
 	}
 	return 1
@@ -484,7 +493,7 @@ func stage(key string) int {
 
 // stages splits files into upload stages, each sorted by key.
 func stages(files []localFile) [][]localFile {
-	out := make([][]localFile, 4)
+	out := make([][]localFile, 5)
 	for _, f := range files {
 		s := stage(f.key)
 		out[s] = append(out[s], f)
@@ -609,6 +618,13 @@ func liveReferences(ctx context.Context, t Target, live *index.Root, liveData []
 	sha := index.Digest(liveData)
 	keep[index.RootSignaturePath(sha)] = true
 	keep[index.RootBundlePath(sha)] = true
+	// The tiles of the live log: its right-edge partial tiles are
+	// superseded by the new build's.
+	if live.Log != nil {
+		for _, p := range translog.TilePaths(live.Log.Size) {
+			keep[p] = true
+		}
+	}
 	// Down the live tree: interior nodes, leaves and the shards they pin.
 	err := index.WalkBuckets(live, func(b index.FileRef) ([]byte, error) {
 		keep[b.Path] = true

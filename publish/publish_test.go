@@ -158,9 +158,10 @@ func TestPublishS3(t *testing.T) {
 	if res.RemoteSerial != 0 || res.Serial == 0 || len(res.Uploaded) == 0 || res.Unchanged != 0 {
 		t.Fatalf("first publish: %+v", res)
 	}
-	// Order: stages never interleave, index.json last.
+	// Order: stages never interleave, index.json last but for the log's
+	// checkpoint, which follows the index naming its tree.
 	order := keys(srv.PutOrder(), "/packs/registry")
-	if len(order) != len(res.Uploaded) || order[len(order)-1] != "index.json" {
+	if len(order) != len(res.Uploaded) || order[len(order)-2] != "index.json" || order[len(order)-1] != "log/checkpoint" {
 		t.Fatalf("index.json must be uploaded last, order: %v", order)
 	}
 	for i := 1; i < len(order); i++ {
@@ -309,7 +310,8 @@ func metadata(t *testing.T, site string) map[string]bool {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if index.Immutable(f.key) && !isReleaseFile(f.key) {
+		// Partial log tiles too: a generation's readers need them.
+		if (index.Immutable(f.key) || index.KindOf(f.key) == index.KindLogPartialTile) && !isReleaseFile(f.key) {
 			out[f.key] = true
 		}
 	}
@@ -583,8 +585,8 @@ func TestParallelWithinStage(t *testing.T) {
 			t.Errorf("stages interleaved: %s after %s", order[i], order[i-1])
 		}
 	}
-	if order[len(order)-1] != "index.json" {
-		t.Errorf("last upload %s", order[len(order)-1])
+	if order[len(order)-2] != "index.json" || order[len(order)-1] != "log/checkpoint" {
+		t.Errorf("last uploads %v, want index.json then log/checkpoint", order[len(order)-2:])
 	}
 }
 

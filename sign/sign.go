@@ -96,6 +96,9 @@ type Signer struct {
 	pub  crypto.PublicKey
 	hint string
 	ed   bool
+	// logSeed is the seed of the log key (logkey.go), derived from the
+	// private key when it is loaded.
+	logSeed []byte
 	// self verifies the signer's own signatures (Signed), made once.
 	selfOnce sync.Once
 	self     *Verifier
@@ -131,6 +134,9 @@ func LoadSigner(privPEM []byte, pf PassFunc) (*Signer, error) {
 		return nil, err
 	}
 	if s.hint, err = hint(s.pub); err != nil {
+		return nil, err
+	}
+	if s.logSeed, err = logSeed(key); err != nil {
 		return nil, err
 	}
 	return &s, nil

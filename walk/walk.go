@@ -247,15 +247,19 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 		return res, nil
 	}
 	var rels []*index.Release
+	var logged []LoggedRelease
+	treeProblems := false
 	_ = w.Tree(ctx, res.Root, TreeVisitor{
 		Bucket: func(_ index.FileRef, b *index.Bucket) { res.Packs += len(b.Packs) },
 		Shard: func(_ index.Summary, shard *index.Shard) error {
 			for i := range shard.Releases {
 				rels = append(rels, &shard.Releases[i])
+				logged = append(logged, LoggedRelease{Name: shard.Name, Rel: &shard.Releases[i]})
 			}
 			return nil
 		},
 		Problem: func(p string, err error) error {
+			treeProblems = true
 			problem(p, err)
 			return nil
 		},
@@ -265,6 +269,7 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 		w.walkRelease(ctx, rels[i], problem)
 		return nil
 	})
+	w.walkLog(ctx, res.Root, logged, !treeProblems, problem)
 	return res, nil
 }
 

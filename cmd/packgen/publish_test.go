@@ -129,7 +129,7 @@ func testPublishCommand(t *testing.T, f *publishFixture) {
 	}
 	code, out, _ = run(t, "publish", f.site2, dest, "-o", "json")
 	var res publish.Result
-	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Serial != siteSerial(t, f.site2) || res.RemoteSerial != siteSerial(t, f.site1) || res.Uploaded[len(res.Uploaded)-1] != "index.json" {
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Serial != siteSerial(t, f.site2) || res.RemoteSerial != siteSerial(t, f.site1) || res.Uploaded[len(res.Uploaded)-2] != "index.json" || res.Uploaded[len(res.Uploaded)-1] != "log/checkpoint" {
 		t.Fatalf("json: %d %s", code, out)
 	}
 

@@ -1,0 +1,260 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/translog"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// ErrLog marks a previous build whose transparency log cannot be
+// extended: its checkpoint does not verify or match its index, its tiles
+// do not match its tree, or its index lists fewer logged releases than
+// the log holds (one would be dropped).
+var ErrLog = errors.New("previous build's transparency log cannot be extended")
+
+// logKeyer is a signer that derives the transparency log's key
+// (sign.Signer, sign.Lazy; see sign/logkey.go).
+type logKeyer interface {
+	LogKey(name string) (skey, vkey string, err error)
+}
+
+// appendLog is the log phase, between carry-over and index: it extends
+// the previous build's transparency log with every release not in it yet
+// and writes the new tiles and the signed checkpoint into the stage, so
+// that index (writeIndex) names the tree in the signed root. An unsigned
+// registry has no log: nothing would sign its checkpoint.
+func (b *builder) appendLog(ctx context.Context) error {
+	lk, ok := b.o.Signer.(logKeyer)
+	if b.o.Signer == nil || !ok {
+		for i := range b.releases {
+			b.releases[i].Log = nil
+		}
+		return nil
+	}
+	old, err := b.previousLog(ctx)
+	if err != nil {
+		return err
+	}
+	if old.N == 0 {
+		// Entries of a log this build does not extend mean nothing.
+		for i := range b.releases {
+			b.releases[i].Log = nil
+		}
+	}
+	fresh, err := checkLogged(b.releases, old.N)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
+	}
+	if len(b.releases) == 0 {
+		return nil
+	}
+	if len(fresh) == 0 && b.o.inPlace && b.checkpointCurrent {
+		// Nothing to append, same key (in place), checkpoint up to date:
+		// the log stays as it is, and a lazy key stays encrypted.
+		ref := *b.prev.root.Log
+		b.o.logRef = &ref
+		return nil
+	}
+	keyID := b.o.Signer.KeyID()
+	entries := make([][]byte, len(fresh))
+	for k, i := range fresh {
+		r := &b.releases[i]
+		e, err := translog.Entry{Name: nameOf(*r), Version: r.Version, SHA256: r.Archive.SHA256, Commit: r.Commit, KeyID: keyID}.Marshal()
+		if err != nil {
+			return fmt.Errorf("log release %s@%s: %w", nameOf(*r), r.Version, err)
+		}
+		entries[k] = e
+		r.Log = &index.ReleaseLog{Index: old.N + int64(k), KeyID: keyID}
+	}
+	put := b.putLogFile
+	if !b.o.inPlace && old.N > 0 {
+		// A fresh stage carries the tiles of the log it extends, each
+		// checked against the previous tree: the full ones, and the
+		// partial ones when the log does not grow (else the append
+		// supersedes them).
+		if err := translog.CopyTiles(ctx, old, b.prev.fetch, put, len(entries) == 0); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
+		}
+	}
+	tree, err := translog.Append(ctx, old, b.prev.fetch, entries, put)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
+	}
+	skey, vkey, err := lk.LogKey(logKeyName(b.o.Registry))
+	if err != nil {
+		return err
+	}
+	signer, err := noteSigner(skey)
+	if err != nil {
+		return err
+	}
+	msg, err := translog.SignCheckpoint(translog.Checkpoint{Origin: logOrigin(b.o.Registry), Tree: tree}, signer)
+	if err != nil {
+		return fmt.Errorf("sign log checkpoint: %w", err)
+	}
+	// Written after index.json (writeCheckpoint), never ahead of it.
+	b.checkpoint = msg
+	b.o.logRef = &index.LogRef{Size: tree.N, Hash: tree.Hash.String(), Key: vkey}
+	b.res.Logged = len(entries)
+	return nil
+}
+
+// previousLog returns the previous build's tree when this build extends
+// it: the previous index is signed by a trusted key and names a log whose
+// checkpoint verifies under the log key it names and matches it.
+func (b *builder) previousLog(ctx context.Context) (tlog.Tree, error) {
+	p := b.prev
+	if p.root == nil || !p.signed || p.root.Log == nil {
+		return tlog.Tree{}, nil
+	}
+	ref := p.root.Log
+	msg, err := p.fetch(ctx, translog.CheckpointPath, translog.MaxCheckpointSize)
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("%w: read %s of %s: %v", ErrLog, translog.CheckpointPath, p.loc, err)
+	}
+	c, err := translog.OpenCheckpoint(msg, ref.Key)
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("%w: %s of %s: %v", ErrLog, translog.CheckpointPath, p.loc, err)
+	}
+	tree, _, err := translog.TreeOf(p.root)
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("%w: %v", ErrLog, err)
+	}
+	if c.Tree != tree {
+		// The checkpoint follows index.json (written, and published,
+		// after it): one that lags (a killed build or publish) must be
+		// a tree the index's extends; one ahead is not the build's.
+		err := fmt.Errorf("it holds a tree of %d entries (%s), index.json names %d (%s)", c.Tree.N, c.Tree.Hash, tree.N, tree.Hash)
+		if c.Tree.N < tree.N {
+			err = translog.CheckConsistency(ctx, c.Tree, tree, p.fetch)
+		}
+		if err != nil {
+			return tlog.Tree{}, fmt.Errorf("%w: %s of %s: %v", ErrLog, translog.CheckpointPath, p.loc, err)
+		}
+	}
+	b.checkpointCurrent = c.Tree == tree
+	b.logOld = tree.N
+	return tree, nil
+}
+
+// checkLogged checks the releases' log entries against a log of n entries
+// (each release at most once, every entry some release's: none dropped)
+// and returns the indexes of the releases to append, in the log's order:
+// by publication time, then name, then version.
+func checkLogged(rels []index.Release, n int64) ([]int, error) {
+	owner := map[int64]string{}
+	var fresh []int
+	for i, r := range rels {
+		if r.Log == nil {
+			fresh = append(fresh, i)
+			continue
+		}
+		id := nameOf(r) + "@" + r.Version
+		switch {
+		case r.Log.Index >= n:
+			return nil, fmt.Errorf("release %s claims log entry %d, the log has %d", id, r.Log.Index, n)
+		case owner[r.Log.Index] != "":
+			return nil, fmt.Errorf("releases %s and %s both claim log entry %d", owner[r.Log.Index], id, r.Log.Index)
+		}
+		owner[r.Log.Index] = id
+	}
+	if int64(len(owner)) != n {
+		return nil, fmt.Errorf("the log holds %d entries, the index lists %d of them: a logged release would be dropped", n, len(owner))
+	}
+	sort.SliceStable(fresh, func(a, b int) bool {
+		x, y := rels[fresh[a]], rels[fresh[b]]
+		if !x.Created.Equal(y.Created) {
+			return x.Created.Before(y.Created)
+		}
+		if nx, ny := nameOf(x), nameOf(y); nx != ny {
+			return nx < ny
+		}
+		return versionLess(x.Version, y.Version)
+	})
+	return fresh, nil
+}
+
+func versionLess(a, b string) bool {
+	va, ea := semver.NewVersion(a)
+	vb, eb := semver.NewVersion(b)
+	if ea == nil && eb == nil && !va.Equal(vb) {
+		return va.LessThan(vb)
+	}
+	return a < b
+}
+
+// putLogFile writes a log file into the stage; in place, atomically, so
+// that no reader sees half a tile or checkpoint.
+func (b *builder) putLogFile(p string, data []byte) error {
+	file := filepath.Join(b.stage, filepath.FromSlash(p))
+	if err := b.o.dirs.mkdirAll(filepath.Dir(file)); err != nil {
+		return err
+	}
+	if b.o.inPlace {
+		if old, err := os.ReadFile(file); err == nil && bytes.Equal(old, data) {
+			return nil // an unchanged log leaves the out dir untouched
+		}
+		return atomicfile.WriteFile(file, data, 0o644)
+	}
+	return os.WriteFile(file, data, 0o644)
+}
+
+// logOrigin is the checkpoint's origin line: the registry's name.
+func logOrigin(registry string) string {
+	if translog.ValidOrigin(registry) {
+		return registry
+	}
+	return "packgen-log"
+}
+
+// logKeyName is the log key's note name: the registry's name when note
+// accepts it (no spaces, no '+').
+func logKeyName(registry string) string {
+	if registry == "" || strings.ContainsRune(registry, '+') || strings.IndexFunc(registry, unicode.IsSpace) >= 0 {
+		return "packgen-log"
+	}
+	return registry
+}
+
+func noteSigner(skey string) (note.Signer, error) { return note.NewSigner(skey) }
+
+// writeCheckpoint writes the log's signed checkpoint once index.json,
+// which names its tree, is in place: a build killed in between leaves a
+// checkpoint behind the index (consistent with it), never ahead.
+// In place, it then removes the previous tree's partial tiles the new
+// tree does not use, as the update removes the previous generation's
+// buckets and shards after the switch (a staged build never carries
+// them): the out dir holds what a fresh build of it would.
+func (b *builder) writeCheckpoint() error {
+	if b.checkpoint == nil {
+		return nil
+	}
+	if err := b.putLogFile(translog.CheckpointPath, b.checkpoint); err != nil {
+		return err
+	}
+	if b.o.inPlace && b.logOld > 0 && b.o.logRef != nil {
+		keep := map[string]bool{}
+		for _, p := range translog.TilePaths(b.o.logRef.Size) {
+			keep[p] = true
+		}
+		for _, p := range translog.TilePaths(b.logOld) {
+			if !keep[p] {
+				os.Remove(filepath.Join(b.stage, filepath.FromSlash(p)))
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,284 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/translog"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// dirFetch reads a site directory the way index.FetchFunc does.
+func dirFetch(dir string) translog.Fetch {
+	return func(_ context.Context, p string, max int64) ([]byte, error) {
+		d, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", p, index.ErrNotFound)
+		}
+		if int64(len(d)) > max {
+			return nil, fmt.Errorf("%s: more than %d bytes", p, max)
+		}
+		return d, err
+	}
+}
+
+// siteLog reads a built site's root, its log tree (checking the
+// checkpoint against the root) and every release with its entry proved
+// included.
+func siteLog(t *testing.T, dir string) (tlog.Tree, map[string]*index.Release) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, index.RootFile))
+	must(t, err)
+	root, err := index.ParseRoot(data)
+	must(t, err)
+	if root.Log == nil {
+		t.Fatalf("%s: index.json names no log", dir)
+	}
+	msg, err := os.ReadFile(filepath.Join(dir, translog.CheckpointPath))
+	must(t, err)
+	c, err := translog.OpenCheckpoint(msg, root.Log.Key)
+	must(t, err)
+	if c.Tree.N != root.Log.Size || c.Tree.Hash.String() != root.Log.Hash || c.Origin != root.Registry {
+		t.Fatalf("checkpoint %+v does not match the root's log %+v", c, root.Log)
+	}
+	rels := map[string]*index.Release{}
+	seen := map[int64]bool{}
+	fetch := dirFetch(dir)
+	w := index.FetchFunc(fetch)
+	for _, name := range packNames(t, dir) {
+		sd, err := os.ReadFile(filepath.Join(dir, "packs", name, index.RootFile))
+		must(t, err)
+		s, err := index.ParseShard(sd, name)
+		must(t, err)
+		for i := range s.Releases {
+			r := &s.Releases[i]
+			if r.Log == nil || seen[r.Log.Index] {
+				t.Fatalf("%s@%s: log entry %+v missing or taken twice", name, r.Version, r.Log)
+			}
+			seen[r.Log.Index] = true
+			e, err := translog.Entry{Name: name, Version: r.Version, SHA256: r.Archive.SHA256, Commit: r.Commit, KeyID: r.Log.KeyID}.Marshal()
+			must(t, err)
+			if err := translog.CheckInclusion(context.Background(), c.Tree, w, r.Log.Index, e); err != nil {
+				t.Fatalf("%s@%s: %v", name, r.Version, err)
+			}
+			rels[name+"@"+r.Version] = r
+		}
+	}
+	if int64(len(seen)) != c.Tree.N {
+		t.Fatalf("%d releases, a log of %d", len(seen), c.Tree.N)
+	}
+	return c.Tree, rels
+}
+
+func packNames(t *testing.T, dir string) []string {
+	es, err := os.ReadDir(filepath.Join(dir, "packs"))
+	must(t, err)
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// logFiles is every file under the site's log/, by path.
+func logFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	root := filepath.Join(dir, index.LogDir)
+	must(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = string(b)
+		return err
+	}))
+	return out
+}
+
+func TestLogAcrossBuilds(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
+	writePack(t, r, "packs/prom-57.0.0", "prom", "57.0.0", "addon", "")
+	commit(t, r, "one")
+	s, _ := testKey(t)
+	signed := func(o *Options) { o.Signer = s }
+	out := filepath.Join(tmp, "out")
+	res, err := run(t, r.Dir, out, signed)
+	must(t, err)
+	first, rels := siteLog(t, out)
+	if first.N != 2 || res.Logged != 2 || rels["calico@3.27.0"].Log.Index != 0 || rels["prom@57.0.0"].Log.Index != 1 {
+		t.Fatalf("first log: %+v, %d logged, %+v", first, res.Logged, rels)
+	}
+	before := logFiles(t, out)
+
+	writePack(t, r, "packs/calico-3.28.0", "calico", "3.28.0", "cni", "")
+	commit(t, r, "two")
+	res, err = run(t, r.Dir, out, signed)
+	must(t, err)
+	second, rels := siteLog(t, out)
+	if second.N != 3 || res.Logged != 1 || rels["calico@3.28.0"].Log.Index != 2 || rels["calico@3.27.0"].Log.Index != 0 {
+		t.Fatalf("second log: %+v, %d logged", second, res.Logged)
+	}
+	if err := translog.CheckConsistency(context.Background(), first, second, dirFetch(out)); err != nil {
+		t.Fatal(err)
+	}
+	after := logFiles(t, out)
+	for p, b := range before {
+		if index.Immutable(p) && after[p] != b {
+			t.Errorf("%s changed", p)
+		}
+	}
+
+	// A fresh build of the same history appends in publication order:
+	// the very same log, byte for byte.
+	fresh := filepath.Join(tmp, "fresh")
+	_, err = run(t, r.Dir, fresh, signed)
+	must(t, err)
+	if got := logFiles(t, fresh); got[translog.CheckpointPath] != after[translog.CheckpointPath] {
+		t.Fatalf("fresh build's checkpoint\n%s\nincremental's\n%s", got[translog.CheckpointPath], after[translog.CheckpointPath])
+	}
+
+	// Extending a published build over HTTP, in a fresh stage: the old
+	// tiles are carried and checked, the log extended.
+	writePack(t, r, "packs/prom-58.0.0", "prom", "58.0.0", "addon", "")
+	commit(t, r, "three")
+	srv := httptest.NewServer(http.FileServer(http.Dir(out)))
+	defer srv.Close()
+	third := filepath.Join(tmp, "third")
+	_, err = run(t, r.Dir, third, signed, func(o *Options) { o.Previous = srv.URL })
+	must(t, err)
+	tree, rels := siteLog(t, third)
+	if tree.N != 4 || rels["prom@58.0.0"].Log.Index != 3 {
+		t.Fatalf("third log: %+v", tree)
+	}
+	if err := translog.CheckConsistency(context.Background(), second, tree, dirFetch(third)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another key (a rotation, with the old one trusted): the log goes
+	// on, new entries carry the new key's ID, the checkpoint the new log
+	// key.
+	s2, _ := testKey(t)
+	own, err := s.PublicKeyPEM()
+	must(t, err)
+	trust, err := sign.NewVerifierSet(own)
+	must(t, err)
+	writePack(t, r, "packs/prom-59.0.0", "prom", "59.0.0", "addon", "")
+	commit(t, r, "four")
+	_, err = run(t, r.Dir, third, func(o *Options) { o.Signer, o.Trust = s2, nil; o.Trust = mustTrust(t, own, s2) })
+	must(t, err)
+	_ = trust
+	tree4, rels := siteLog(t, third)
+	if tree4.N != 5 || rels["prom@59.0.0"].Log.KeyID != s2.KeyID() || rels["prom@58.0.0"].Log.KeyID != s.KeyID() {
+		t.Fatalf("after rotation: %+v %+v", tree4, rels["prom@59.0.0"].Log)
+	}
+}
+
+func mustTrust(t *testing.T, pem []byte, s *sign.Signer) *sign.Verifier {
+	t.Helper()
+	p2, err := s.PublicKeyPEM()
+	must(t, err)
+	v, err := sign.NewVerifierSet(pem, p2)
+	must(t, err)
+	return v
+}
+
+// The previous build's log is attacker-controlled input like the rest of
+// it: the build never extends (and signs) a log it cannot verify.
+func TestAttackPreviousLog(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		tamper func(t *testing.T, f *attackFixture, site string)
+	}{
+		{"checkpoint signed by another key", func(t *testing.T, f *attackFixture, site string) {
+			other, _ := testKey(t)
+			skey, _, err := other.LogKey("test")
+			must(t, err)
+			sgn, err := noteSigner(skey)
+			must(t, err)
+			tree, _ := siteLog(t, site)
+			msg, err := translog.SignCheckpoint(translog.Checkpoint{Origin: "test", Tree: tree}, sgn)
+			must(t, err)
+			must(t, os.WriteFile(filepath.Join(site, translog.CheckpointPath), msg, 0o644))
+		}},
+		{"checkpoint of a forked history, same key", func(t *testing.T, f *attackFixture, site string) {
+			r, err := gitfixture.Init(filepath.Join(f.tmp, "fork-repo"))
+			must(t, err)
+			writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "forked: true\n")
+			commit(t, r, "fork")
+			fork := filepath.Join(f.tmp, "fork")
+			_, err = run(t, r.Dir, fork, f.signed)
+			must(t, err)
+			b, err := os.ReadFile(filepath.Join(fork, translog.CheckpointPath))
+			must(t, err)
+			must(t, os.WriteFile(filepath.Join(site, translog.CheckpointPath), b, 0o644))
+		}},
+		{"tile with a flipped byte", func(t *testing.T, f *attackFixture, site string) {
+			p := filepath.Join(site, "log/tile/8/0/000.p/1")
+			b, err := os.ReadFile(p)
+			must(t, err)
+			b[3] ^= 1
+			must(t, os.WriteFile(p, b, 0o644))
+		}},
+		{"entry rewritten in its data tile", func(t *testing.T, f *attackFixture, site string) {
+			p := filepath.Join(site, "log/tile/8/data/000.p/1")
+			b, err := os.ReadFile(p)
+			must(t, err)
+			must(t, os.WriteFile(p, bytes.Replace(b, []byte("3.27.0"), []byte("3.27.9"), 1), 0o644))
+		}},
+		{"log removed", func(t *testing.T, f *attackFixture, site string) {
+			must(t, os.RemoveAll(filepath.Join(site, index.LogDir)))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newAttackFixture(t)
+			c.tamper(t, f, f.published)
+			out, err := f.rebuildAgainst(t, f.published)
+			if !errors.Is(err, ErrLog) {
+				t.Fatalf("got %v, want ErrLog", err)
+			}
+			if _, serr := os.Stat(out); !errors.Is(serr, fs.ErrNotExist) {
+				t.Fatalf("out written despite %v", err)
+			}
+			if !strings.Contains(err.Error(), f.published) && !strings.Contains(err.Error(), "http://") {
+				t.Errorf("error does not say where: %v", err)
+			}
+		})
+	}
+}
+
+// The checkpoint is written after index.json: a build or publish killed
+// in between leaves it behind the index, which the next build accepts
+// when the index's log extends it, and brings up to date.
+func TestLogCheckpointBehindIndex(t *testing.T) {
+	f := newAttackFixture(t)
+	old, err := os.ReadFile(filepath.Join(f.published, translog.CheckpointPath))
+	must(t, err)
+	writePack(t, f.repo, "packs/calico-3.28.0", "calico", "3.28.0", "cni", "")
+	commit(t, f.repo, "more")
+	_, err = run(t, f.repo.Dir, f.published, f.signed)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(f.published, translog.CheckpointPath), old, 0o644))
+	out, err := f.rebuildAgainst(t, f.published)
+	must(t, err)
+	tree, _ := siteLog(t, out) // checks the new checkpoint against the index
+	if tree.N != 2 {
+		t.Fatalf("log of %d entries", tree.N)
+	}
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/serve"
+)
+
+// log show and log audit over real HTTP on loopback, against the example
+// packs' repository.
+func TestLogShowAudit(t *testing.T) {
+	tmp := t.TempDir()
+	for k, v := range map[string]string{"PACKGEN_PASSWORD": "pw", "XDG_CONFIG_HOME": tmp + "/config", "XDG_CACHE_HOME": tmp + "/cache", "XDG_STATE_HOME": tmp + "/state", "SOURCE_DATE_EPOCH": fmt.Sprint(time.Now().Unix())} {
+		t.Setenv(k, v)
+	}
+	repo := examplesRepo(t, filepath.Join(tmp, "repo"))
+	key, site := filepath.Join(tmp, "reg"), filepath.Join(tmp, "site")
+	if code, out, errs := run(t, "key", "generate", "--prefix", key); code != 0 {
+		t.Fatalf("key generate: %s %s", out, errs)
+	}
+	if code, out, errs := run(t, "build", "--repo", repo.Dir, "--out", site, "--key", key+".key"); code != 0 {
+		t.Fatalf("build: %s %s", out, errs)
+	}
+	srv := httptest.NewServer(serve.Handler(site))
+	defer srv.Close()
+
+	code, out, errs := run(t, "log", "show", "calico", "--url", srv.URL, "--key", key+".pub")
+	if code != 0 || !strings.Contains(out, "calico@3.27.3\tsha256:") || !strings.Contains(errs+out, "entries of 10 in the log") {
+		t.Fatalf("log show: %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = run(t, "log", "show", "calico", "--url", srv.URL, "--key", key+".pub", "-o", "json")
+	var shown struct {
+		Size    int64 `json:"logSize"`
+		Entries []struct {
+			Index   int64  `json:"index"`
+			Name    string `json:"name"`
+			Version string `json:"version"`
+			SHA256  string `json:"sha256"`
+		} `json:"entries"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &shown) != nil || shown.Size != 10 || len(shown.Entries) == 0 || shown.Entries[0].Name != "calico" || len(shown.Entries[0].SHA256) != 64 {
+		t.Fatalf("log show -o json: %d %s", code, out)
+	}
+	code, out, errs = run(t, "log", "audit", srv.URL, "--repo", repo.Dir, "--key", key+".pub")
+	if code != 0 || !strings.Contains(out+errs, "10 log entries replayed") || !strings.Contains(out+errs, "0 problems") {
+		t.Fatalf("log audit: %d\n%s\n%s", code, out, errs)
+	}
+	// Against another history (the registry is not this repository's):
+	// every entry's commit is off the branch.
+	other, err := gitfixture.Init(filepath.Join(tmp, "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("../../examples/packs")
+	if err := other.CopyDir(abs, "packs"); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Write("README.md", []byte("another history\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Commit("another history"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = run(t, "log", "audit", srv.URL, "--repo", other.Dir, "--key", key+".pub")
+	if code != 1 || !strings.Contains(out, "is not on the first-parent history") {
+		t.Fatalf("audit against another history: %d\n%s\n%s", code, out, errs)
+	}
+	// A pack the log has never seen.
+	if code, out, errs = run(t, "log", "show", "nosuch", "--url", srv.URL, "--key", key+".pub"); code != 0 || !strings.Contains(errs+out, "0 entries of 10") {
+		t.Fatalf("log show nosuch: %d\n%s\n%s", code, out, errs)
+	}
+}

@@ -1,0 +1,288 @@
+package translog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/packgen/packgen/index"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// site is a log's files in memory, read with the bounds a real fetch has.
+type site map[string][]byte
+
+func (s site) fetch(_ context.Context, p string, max int64) ([]byte, error) {
+	d, ok := s[p]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", p, index.ErrNotFound)
+	}
+	if int64(len(d)) > max {
+		return nil, fmt.Errorf("%s: larger than %d", p, max)
+	}
+	return d, nil
+}
+
+func (s site) put(p string, d []byte) error { s[p] = append([]byte(nil), d...); return nil }
+
+func entry(i int) []byte {
+	e, err := Entry{Name: fmt.Sprintf("pack-%d", i%7), Version: fmt.Sprintf("1.%d.0", i), SHA256: strings.Repeat("a", 63) + "0", Commit: strings.Repeat("c", 40), KeyID: strings.Repeat("b", 64)}.Marshal()
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
+
+func entries(from, to int) [][]byte {
+	var out [][]byte
+	for i := from; i < to; i++ {
+		out = append(out, entry(i))
+	}
+	return out
+}
+
+// appendAll builds a log of n entries in the given steps.
+func appendAll(t *testing.T, s site, steps ...int) tlog.Tree {
+	t.Helper()
+	var tree tlog.Tree
+	done := 0
+	for _, n := range steps {
+		var err error
+		if tree, err = Append(context.Background(), tree, s.fetch, entries(done, done+n), s.put); err != nil {
+			t.Fatalf("append %d after %d: %v", n, done, err)
+		}
+		done += n
+	}
+	return tree
+}
+
+// Appending in steps gives the very tree and tiles of appending at once,
+// and every entry proves included.
+func TestAppendInStepsEqualsAtOnce(t *testing.T) {
+	for _, steps := range [][]int{{1}, {300}, {1, 1, 1}, {255, 1, 1}, {256, 256, 3}, {10, 500, 70, 1}} {
+		total := 0
+		for _, n := range steps {
+			total += n
+		}
+		t.Run(fmt.Sprint(steps), func(t *testing.T) {
+			once, stepped := site{}, site{}
+			a := appendAll(t, once, total)
+			b := appendAll(t, stepped, steps...)
+			if a != b {
+				t.Fatalf("trees differ: %v vs %v", a, b)
+			}
+			// The stepped log holds older partial tiles too; every tile of
+			// the final tree is byte-identical.
+			for _, tl := range tlog.NewTiles(TileHeight, 0, a.N) {
+				for _, p := range []string{TilePath(tl), dataPath(tl)} {
+					if string(once[p]) != string(stepped[p]) {
+						t.Fatalf("%s differs", p)
+					}
+				}
+			}
+			for i := int64(0); i < a.N; i++ {
+				if err := CheckInclusion(context.Background(), a, stepped.fetch, i, entry(int(i))); err != nil {
+					t.Fatalf("entry %d: %v", i, err)
+				}
+			}
+			var seen int64
+			if err := ReadEntries(context.Background(), a, stepped.fetch, 0, func(i int64, e []byte) error {
+				if string(e) != string(entry(int(i))) || i != seen {
+					return fmt.Errorf("entry %d wrong", i)
+				}
+				seen++
+				return nil
+			}); err != nil || seen != a.N {
+				t.Fatalf("read %d entries: %v", seen, err)
+			}
+			all := site{}
+			if err := CopyTiles(context.Background(), a, stepped.fetch, all.put, true); err != nil {
+				t.Fatal(err)
+			}
+			if !maps.EqualFunc(all, once, func(x, y []byte) bool { return string(x) == string(y) }) {
+				t.Fatalf("CopyTiles with partials: %d files, want the %d of the tree", len(all), len(once))
+			}
+			copied := site{}
+			if err := CopyTiles(context.Background(), a, stepped.fetch, copied.put, false); err != nil {
+				t.Fatal(err)
+			}
+			full := maps.Clone(once)
+			maps.DeleteFunc(full, func(p string, _ []byte) bool { return strings.Contains(p, ".p/") })
+			if !maps.EqualFunc(copied, full, func(x, y []byte) bool { return string(x) == string(y) }) {
+				t.Fatalf("CopyTiles: %d files, want the %d full tiles of the tree", len(copied), len(full))
+			}
+		})
+	}
+}
+
+func dataPath(t tlog.Tile) string {
+	if t.L != 0 {
+		return TilePath(t)
+	}
+	t.L = -1
+	return TilePath(t)
+}
+
+// Appending one entry reads only the right edge of the old log.
+func TestAppendReadsRightEdgeOnly(t *testing.T) {
+	s := site{}
+	old := appendAll(t, s, 5000)
+	var read []string
+	var mu sync.Mutex // tiles are fetched in parallel
+	fetch := func(ctx context.Context, p string, max int64) ([]byte, error) {
+		mu.Lock()
+		read = append(read, p)
+		mu.Unlock()
+		return s.fetch(ctx, p, max)
+	}
+	if _, err := Append(context.Background(), old, fetch, entries(5000, 5001), s.put); err != nil {
+		t.Fatal(err)
+	}
+	// 5000 = 19·256 + 136: the partial level-0 tile, its data tile and
+	// the partial level-1 tile.
+	if len(read) > 4 {
+		t.Fatalf("read %d files: %v", len(read), read)
+	}
+}
+
+func TestConsistency(t *testing.T) {
+	ctx := context.Background()
+	s := site{}
+	old := appendAll(t, s, 300)
+	grown, err := Append(ctx, old, s.fetch, entries(300, 700), s.put)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckConsistency(ctx, old, grown, s.fetch); err != nil {
+		t.Fatalf("grown log: %v", err)
+	}
+	if err := CheckConsistency(ctx, grown, grown, s.fetch); err != nil {
+		t.Fatalf("same log: %v", err)
+	}
+	// Attacks: each is refused with its sentinel.
+	fork := site{}
+	forked := appendAll(t, fork, 299)
+	e := entry(299)
+	e[len(e)-2] ^= 1 // one entry rewritten
+	forked, err = Append(ctx, forked, fork.fetch, [][]byte{e}, fork.put)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forked, err = Append(ctx, forked, fork.fetch, entries(300, 700), fork.put)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trunc := site{}
+	truncated := appendAll(t, trunc, 200)
+	for _, c := range []struct {
+		name      string
+		old, tree tlog.Tree
+		fetch     Fetch
+		want      error
+	}{
+		{"rewritten entry, longer log", old, forked, fork.fetch, ErrInconsistent},
+		{"rewritten entry, same size", grown, forked, fork.fetch, ErrInconsistent},
+		{"truncated log", old, truncated, trunc.fetch, ErrInconsistent},
+		{"old tree replayed", grown, old, s.fetch, ErrInconsistent},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := CheckConsistency(ctx, c.old, c.tree, c.fetch); !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+		})
+	}
+	// Appending to a tree whose tiles do not match it is refused: the
+	// build never extends a log it cannot verify.
+	if _, err := Append(ctx, old, fork.fetch, entries(300, 301), site{}.put); !errors.Is(err, ErrTile) {
+		t.Fatalf("append onto other tiles: %v, want ErrTile", err)
+	}
+}
+
+func TestTileTampering(t *testing.T) {
+	ctx := context.Background()
+	s := site{}
+	tree := appendAll(t, s, 600)
+	for _, p := range []string{"log/tile/8/0/001", "log/tile/8/0/002.p/88", "log/tile/8/1/000.p/2", "log/tile/8/data/002.p/88"} {
+		t.Run(p, func(t *testing.T) {
+			bad := maps.Clone(s)
+			d := append([]byte(nil), bad[p]...)
+			d[len(d)/2] ^= 0x01
+			bad[p] = d
+			errIncl := CheckInclusion(ctx, tree, bad.fetch, 599, entry(599))
+			errIncl2 := CheckInclusion(ctx, tree, bad.fetch, 300, entry(300))
+			errRead := ReadEntries(ctx, tree, bad.fetch, 0, func(int64, []byte) error { return nil })
+			errCopy := CopyTiles(ctx, tree, bad.fetch, site{}.put, true)
+			if errRead == nil || errCopy == nil || (errIncl == nil && errIncl2 == nil && !strings.Contains(p, "data")) {
+				t.Fatalf("a flipped byte in %s went unnoticed: inclusion %v / %v, read %v, copy %v", p, errIncl, errIncl2, errRead, errCopy)
+			}
+			for _, err := range []error{errIncl, errIncl2, errRead, errCopy} {
+				if err != nil && !errors.Is(err, ErrTile) && !errors.Is(err, ErrEntry) {
+					t.Errorf("%v: want ErrTile or ErrEntry", err)
+				}
+			}
+		})
+	}
+	// A proof for an entry that is not there.
+	if err := CheckInclusion(ctx, tree, s.fetch, 10, entry(11)); !errors.Is(err, ErrNotIncluded) {
+		t.Fatalf("other entry: %v", err)
+	}
+	if err := CheckInclusion(ctx, tree, s.fetch, 600, entry(600)); !errors.Is(err, ErrNotIncluded) {
+		t.Fatalf("beyond the tree: %v", err)
+	}
+}
+
+// BenchmarkAppendOne appends one entry to a log of 100,000 (issue #19's
+// goal: ≤ 10 ms of CPU), and reports what a client's inclusion and
+// consistency proofs read at that size.
+func BenchmarkAppendOne(b *testing.B) {
+	const n = 100_000
+	s := site{}
+	tree, err := Append(context.Background(), tlog.Tree{}, s.fetch, entries(0, n), s.put)
+	if err != nil {
+		b.Fatal(err)
+	}
+	one := entries(n, n+1)
+	var read atomic.Int64 // tiles are fetched in parallel
+	counting := func(ctx context.Context, p string, max int64) ([]byte, error) {
+		d, err := s.fetch(ctx, p, max)
+		read.Add(int64(len(d)))
+		return d, err
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Append(context.Background(), tree, s.fetch, one, func(string, []byte) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	grown, err := Append(context.Background(), tree, s.fetch, one, s.put)
+	if err != nil {
+		b.Fatal(err)
+	}
+	read.Store(0)
+	if err := CheckInclusion(context.Background(), grown, counting, 12345, entry(12345)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(read.Load()), "inclusion-bytes")
+	read.Store(0)
+	if err := CheckConsistency(context.Background(), tree, grown, counting); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(read.Load()), "consistency-bytes")
+}
+
+// BenchmarkAppendCold is a cold build's log: 5,000 releases at once.
+func BenchmarkAppendCold(b *testing.B) {
+	es := entries(0, 5000)
+	for b.Loop() {
+		s := site{}
+		if _, err := Append(context.Background(), tlog.Tree{}, s.fetch, es, s.put); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
