@@ -346,6 +346,16 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 		}
 	}
 	if o.DryRun {
+		if sg, err := d.signing(ctx, s, live, o, res); err == nil && len(sg.need) > 0 {
+			fmt.Fprintf(o.Log, "would push %d cosign signature(s) to %s\n", len(sg.need), d.loc.Ref(d.loc.Repo(ocimap.SignatureRepo)))
+		}
+		if live == nil || !bytes.Equal(live.data, s.rootData) {
+			from := "none"
+			if live != nil {
+				from = strconv.FormatInt(live.root.Serial, 10)
+			}
+			fmt.Fprintf(o.Log, "would publish the packgen index to %s (serial %s → %d)\n", d.loc.Ref(d.loc.Repo(ocimap.IndexRepo)), from, s.root.Serial)
+		}
 		return res, nil
 	}
 	if err := d.ensureBase(ctx, o); err != nil {

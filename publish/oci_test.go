@@ -92,7 +92,8 @@ func TestPublishOCI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Releases.Pushed) != 3 || reg.Requests("PUT", "") != 0 || !strings.Contains(log.String(), "would push "+reg.Host()+"/acme/packs/spectro-packs/archive/calico:3.27.1") {
+	if len(res.Releases.Pushed) != 3 || reg.Requests("PUT", "") != 0 || !strings.Contains(log.String(), "would push "+reg.Host()+"/acme/packs/spectro-packs/archive/calico:3.27.1") ||
+		!strings.Contains(log.String(), "would push 3 cosign signature(s)") || !strings.Contains(log.String(), "would publish the packgen index") {
 		t.Fatalf("dry run: %+v, %d PUTs, log:\n%s", res.Releases, reg.Requests("PUT", ""), log.String())
 	}
 
@@ -630,5 +631,34 @@ func TestOCIKeyRotation(t *testing.T) {
 	}
 	if res, err := To(ctx, site2, dest, do, Options{}); err != nil || res.Releases.Signed != 0 {
 		t.Fatalf("third publish: %v %+v", err, res)
+	}
+}
+
+// TestOCIPromoteSameRegistry promotes between two bases of one registry:
+// archives are mounted across repositories, not uploaded again.
+func TestOCIPromoteSameRegistry(t *testing.T) {
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	f := newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site := f.build(t)
+	ctx := context.Background()
+	do := ociOptions(reg, true, f)
+	if _, err := To(ctx, site, "oci://"+reg.Host()+"/dev", do, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	do.OCI.Source = func(loc location.Location) (transport.Transport, error) {
+		return transport.Open(loc, transport.Config{OCI: ocireg.Options{PlainHTTP: true}})
+	}
+	rel := shardOf(t, site, "hello").Releases[0]
+	if _, err := To(ctx, "oci://"+reg.Host()+"/dev", "oci://"+reg.Host()+"/prod", do, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if reg.Requests("POST", "/v2/prod/spectro-packs/archive/hello/blobs/uploads/?mount=sha256:"+rel.Archive.SHA256) != 1 {
+		t.Fatalf("the archive was not mounted:\n%s", strings.Join(reg.AccessLog(), "\n"))
+	}
+	r := client.Registry{Name: "prod", URL: "oci://" + reg.Host() + "/prod", Keys: []string{string(f.pub)}, PlainHTTP: true}
+	tr, _ := r.Transport("", 0, 0)
+	if rep, err := client.VerifySiteVia(ctx, tr, f.verifier(t)); err != nil || len(rep.Problems) != 0 || rep.Releases != 1 {
+		t.Fatalf("verify prod: %v %+v", err, rep)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/packgen/packgen/internal/ocitest"
 )
@@ -189,5 +190,76 @@ func TestPublishOCIErrors(t *testing.T) {
 	stdout, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(ee.Stderr), "bump the version") || !strings.Contains(string(stdout), `"refused": [`) || !strings.Contains(string(stdout), `"version": "0.1.0"`) {
 		t.Errorf("refusal: %v\n%s", err, stdout)
+	}
+}
+
+// testOCICrashSafety SIGKILLs a real `packgen publish` of generation 2
+// over generation 1 in an OCI registry when the registry has served k
+// requests of it, for several k, and checks after each kill, with
+// `packgen verify --site` of the registry, that it verifies whole (the
+// old generation or the new one), that every tag of every pack names a
+// release oras pulls, and that a rerun completes it.
+func testOCICrashSafety(t *testing.T, bin string, f *publishFixture) {
+	oras := ocitest.Tool(t, "oras")
+	env := append(os.Environ(), "PACKGEN_PASSWORD=pw", "SOURCE_DATE_EPOCH=")
+	pg := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, k := range []int{4, 12, 25, 40, 60} {
+		reg := ocitest.Start(t, ocitest.Anonymous)
+		dest := "oci://" + reg.Host() + "/acme"
+		if out, err := pg("publish", f.site1, dest, "--plain-http", "--key", f.key); err != nil {
+			t.Fatalf("publish generation 1: %v\n%s", err, out)
+		}
+		base := len(reg.AccessLog())
+		cmd := exec.Command(bin, "publish", f.site2, dest, "--plain-http", "--key", f.key, "--jobs", "2")
+		cmd.Env = env
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		killed := false
+	wait:
+		for {
+			select {
+			case <-done:
+				break wait
+			default:
+			}
+			if len(reg.AccessLog())-base >= k {
+				cmd.Process.Kill()
+				<-done
+				killed = true
+				break
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		if !killed {
+			t.Logf("k=%d: the publish ended before the kill", k)
+		}
+		if out, err := pg("verify", "--site", dest, "--plain-http", "--key", f.pub); err != nil {
+			t.Fatalf("k=%d: verify after the kill: %v\n%s", k, err, out)
+		}
+		for _, pack := range []string{"alpha", "beta", "gamma", "delta"} {
+			out, err := exec.Command(oras, "repo", "tags", "--plain-http", reg.Host()+"/acme/spectro-packs/archive/"+pack).CombinedOutput()
+			if err != nil {
+				continue // not pushed yet
+			}
+			for _, tag := range strings.Fields(string(out)) {
+				if out, err := exec.Command(oras, "pull", "--plain-http", "-o", t.TempDir(), reg.Host()+"/acme/spectro-packs/archive/"+pack+":"+tag).CombinedOutput(); err != nil {
+					t.Fatalf("k=%d: %s:%s is incomplete: %v\n%s", k, pack, tag, err, out)
+				}
+			}
+		}
+		if out, err := pg("publish", f.site2, dest, "--plain-http", "--key", f.key); err != nil {
+			t.Fatalf("k=%d: rerun: %v\n%s", k, err, out)
+		}
+		if out, err := pg("verify", "--site", dest, "--plain-http", "--key", f.pub); err != nil || !strings.Contains(out, "0 problems") {
+			t.Fatalf("k=%d: verify after the rerun: %v\n%s", k, err, out)
+		}
 	}
 }

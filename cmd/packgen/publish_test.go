@@ -183,6 +183,7 @@ func TestPublish(t *testing.T) {
 	f := newPublishFixture(t, bin)
 	t.Run("Command", func(t *testing.T) { testPublishCommand(t, f) })
 	t.Run("CrashSafety", func(t *testing.T) { testCrashSafety(t, bin, f) })
+	t.Run("OCICrashSafety", func(t *testing.T) { testOCICrashSafety(t, bin, f) })
 	t.Run("READMEGitOps", func(t *testing.T) { testREADMEGitOps(t, bin) })
 	t.Run("Action", func(t *testing.T) { testAction(t, bin) })
 }
