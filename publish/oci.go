@@ -312,6 +312,21 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 		}
 	}
 
+	// Nothing new: the live root manifest is the one this publish would
+	// push last, so the publish that pushed it completed (every release,
+	// signature and index file went before it, with this key). Checking
+	// each tag again would cost a request per release.
+	if live != nil {
+		im, err := d.indexManifests(s, live)
+		if err != nil {
+			return nil, err
+		}
+		if im.root.Desc.Digest == live.desc.Digest {
+			res.Releases.Present = len(s.releases)
+			return res, nil
+		}
+	}
+
 	// Plan every release before pushing anything.
 	push, err := d.plan(ctx, s, o, res)
 	if err != nil {
@@ -764,36 +779,11 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 // archive's signature files, the meta manifest, and the root manifest
 // last. Nothing is pushed when the live root manifest is this one.
 func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository, live *liveIndex, o Options, res *Result) error {
-	// The meta manifest pins every bucket and shard of this generation.
-	var layers []ocispec.Descriptor
-	for _, f := range s.meta {
-		layers = append(layers, ocimap.FileRef(f.ref.Path, f.ref.SHA256, f.ref.Size))
-	}
-	metaTag := ocimap.MetaTagPrefix + strconv.FormatInt(s.root.Serial, 10)
-	meta, err := ocimap.FilesManifest(layers, nil)
+	im, err := d.indexManifests(s, live)
 	if err != nil {
 		return err
 	}
-	var rootLayers []ocispec.Descriptor
-	var rootPaths []string
-	for p := range s.rootFiles {
-		rootPaths = append(rootPaths, p)
-	}
-	sort.Strings(rootPaths)
-	for _, p := range rootPaths {
-		rootLayers = append(rootLayers, ocimap.File(p, s.rootFiles[p]))
-	}
-	ann := map[string]string{ocimap.AnnotationMeta: meta.Desc.Digest.String(), ocimap.AnnotationSerial: strconv.FormatInt(s.root.Serial, 10)}
-	switch {
-	case d.o.Signer != nil:
-		ann[ocimap.AnnotationCosignKey] = d.o.Signer.KeyID()
-	case live != nil && live.key != "":
-		ann[ocimap.AnnotationCosignKey] = live.key // a promotion copies the signatures as they are
-	}
-	rootM, err := ocimap.FilesManifest(rootLayers, ann)
-	if err != nil {
-		return err
-	}
+	layers, meta, metaTag, rootLayers, rootPaths, rootM := im.layers, im.meta, im.metaTag, im.rootLayers, im.rootPaths, im.root
 	if live != nil && live.desc.Digest == rootM.Desc.Digest {
 		return nil
 	}
@@ -870,6 +860,51 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 	res.Uploaded = append(res.Uploaded, idx.Reference.String()+":"+ocimap.RootTag)
 	fmt.Fprintf(o.Log, "uploaded %s:%s\n", idx.Reference, ocimap.RootTag)
 	return nil
+}
+
+// indexManifests are the manifests of the packgen index a publish of s
+// makes live: the meta manifest (every bucket and shard) and the root.
+type indexManifests struct {
+	layers     []ocispec.Descriptor // the meta manifest's, one per s.meta
+	meta       *ocimap.Packed
+	metaTag    string
+	rootLayers []ocispec.Descriptor // one per rootPaths
+	rootPaths  []string
+	root       *ocimap.Packed
+}
+
+func (d *ociDest) indexManifests(s *site, live *liveIndex) (*indexManifests, error) {
+	// The meta manifest pins every bucket and shard of this generation.
+	var layers []ocispec.Descriptor
+	for _, f := range s.meta {
+		layers = append(layers, ocimap.FileRef(f.ref.Path, f.ref.SHA256, f.ref.Size))
+	}
+	metaTag := ocimap.MetaTagPrefix + strconv.FormatInt(s.root.Serial, 10)
+	meta, err := ocimap.FilesManifest(layers, nil)
+	if err != nil {
+		return nil, err
+	}
+	var rootLayers []ocispec.Descriptor
+	var rootPaths []string
+	for p := range s.rootFiles {
+		rootPaths = append(rootPaths, p)
+	}
+	sort.Strings(rootPaths)
+	for _, p := range rootPaths {
+		rootLayers = append(rootLayers, ocimap.File(p, s.rootFiles[p]))
+	}
+	ann := map[string]string{ocimap.AnnotationMeta: meta.Desc.Digest.String(), ocimap.AnnotationSerial: strconv.FormatInt(s.root.Serial, 10)}
+	switch {
+	case d.o.Signer != nil:
+		ann[ocimap.AnnotationCosignKey] = d.o.Signer.KeyID()
+	case live != nil && live.key != "":
+		ann[ocimap.AnnotationCosignKey] = live.key // a promotion copies the signatures as they are
+	}
+	rootM, err := ocimap.FilesManifest(rootLayers, ann)
+	if err != nil {
+		return nil, err
+	}
+	return &indexManifests{layers, meta, metaTag, rootLayers, rootPaths, rootM}, nil
 }
 
 func pushManifest(ctx context.Context, repo *remote.Repository, p *ocimap.Packed, tag string) error {

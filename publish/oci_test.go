@@ -150,15 +150,24 @@ func TestPublishOCI(t *testing.T) {
 		t.Fatal("oras pull gave other bytes than the site's archive")
 	}
 
-	// Again: nothing new, nothing pushed.
+	// Again: nothing new, nothing pushed, and found out from the live
+	// root alone: no request per pack or per release.
 	puts := reg.Requests("PUT", "")
 	posts := reg.Requests("POST", "")
+	before := len(reg.AccessLog())
+	packReqs := func() int {
+		return reg.Requests("GET", "/spectro-packs/archive/") + reg.Requests("HEAD", "/spectro-packs/archive/")
+	}
+	packBefore := packReqs()
 	res, err = To(ctx, site, dest, do, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Releases.Pushed) != 0 || res.Releases.Present != 3 || res.Releases.Signed != 0 || reg.Requests("PUT", "") != puts || reg.Requests("POST", "") != posts {
 		t.Fatalf("second publish: %+v, %d new PUTs", res.Releases, reg.Requests("PUT", "")-puts)
+	}
+	if n, p := len(reg.AccessLog())-before, packReqs()-packBefore; n > 6 || p != 0 {
+		t.Fatalf("second publish: %d requests, %d of them to the packs' repositories; want the live root's few and none per pack:\n%s", n, p, strings.Join(reg.AccessLog()[before:], "\n"))
 	}
 	// An older site is a rollback.
 	if _, err := To(ctx, site1, dest, do, Options{}); !errors.Is(err, ErrRollback) {

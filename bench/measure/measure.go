@@ -334,3 +334,100 @@ func Size(n int64) string {
 		return fmt.Sprintf("%d B", n)
 	}
 }
+
+// Median runs f n times (at least once) like Best and keeps the run of
+// median wall time: for figures taken over many requests to another
+// process (a registry) that the machine's other load slows unevenly.
+func Median(n int, prep func(i int) error, f func(i int) (Run, error)) (Run, error) {
+	var runs []Run
+	for i := 0; i < max(n, 1); i++ {
+		if prep != nil {
+			if err := prep(i); err != nil {
+				return Run{}, err
+			}
+		}
+		r, err := f(i)
+		if err != nil {
+			return r, err
+		}
+		runs = append(runs, r)
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].Wall < runs[j].Wall })
+	return runs[(len(runs)-1)/2], nil
+}
+
+// Access is one request of an access log in the combined log format
+// (the distribution registry's): `… "GET /v2/… HTTP/1.1" 200 530 "" "ua"`.
+type Access struct {
+	Method, Path string
+	Status       int
+	Bytes        int64 // response body bytes written
+}
+
+// ParseAccess reads one access-log line; ok is false for other lines
+// (the registry's own log lines go to the same stream).
+func ParseAccess(line string) (a Access, ok bool) {
+	i := strings.Index(line, `] "`)
+	if i < 0 {
+		return a, false
+	}
+	rest := line[i+3:]
+	j := strings.IndexByte(rest, '"')
+	if j < 0 {
+		return a, false
+	}
+	req := strings.Fields(rest[:j])
+	if len(req) != 3 || !strings.HasPrefix(req[2], "HTTP/") {
+		return a, false
+	}
+	var bytes string
+	if _, err := fmt.Sscan(rest[j+1:], &a.Status, &bytes); err != nil {
+		return a, false
+	}
+	if bytes != "-" {
+		if _, err := fmt.Sscan(bytes, &a.Bytes); err != nil {
+			return a, false
+		}
+	}
+	a.Method, a.Path = req[0], req[1]
+	return a, true
+}
+
+// AccessLog collects the requests of an access log written to it (a
+// child's stdout/stderr), line by line, safe for concurrent use.
+type AccessLog struct {
+	mu      sync.Mutex
+	partial []byte
+	reqs    []Access
+}
+
+func (l *AccessLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, b...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			break
+		}
+		if a, ok := ParseAccess(string(l.partial[:i])); ok {
+			l.reqs = append(l.reqs, a)
+		}
+		l.partial = l.partial[i+1:]
+	}
+	return len(b), nil
+}
+
+// Len is the number of requests logged so far: a mark for Since.
+func (l *AccessLog) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.reqs)
+}
+
+// Since returns the requests logged after mark (a Len).
+func (l *AccessLog) Since(mark int) []Access {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Access(nil), l.reqs[min(mark, len(l.reqs)):]...)
+}

@@ -54,7 +54,10 @@ type ociTransport struct {
 
 	mu    sync.Mutex
 	repos map[string]*remote.Repository
-	root  *ocispec.Manifest // the root manifest, read once: one generation per transport
+	// rootMu is held while the root manifest is read: a client asks for
+	// index.json and index.json.sig at once, and both are its layers.
+	rootMu sync.Mutex
+	root   *ocispec.Manifest // the root manifest, read once: one generation per transport
 }
 
 func (t *ociTransport) String() string { return t.loc.String() }
@@ -129,24 +132,19 @@ func (t *ociTransport) Get(ctx context.Context, p, etag string) (*Response, erro
 }
 
 // rootManifest reads the root manifest once per transport, so that
-// index.json and its signatures come from one generation.
+// index.json and its signatures come from one generation (and a second
+// concurrent caller waits for the first's request instead of its own).
 func (t *ociTransport) rootManifest(ctx context.Context, idx *remote.Repository) (*ocispec.Manifest, error) {
-	t.mu.Lock()
-	m := t.root
-	t.mu.Unlock()
-	if m != nil {
-		return m, nil
+	t.rootMu.Lock()
+	defer t.rootMu.Unlock()
+	if t.root != nil {
+		return t.root, nil
 	}
 	m, err := t.manifest(ctx, idx, ocimap.RootTag, index.RootFile)
 	if err != nil {
 		return nil, err
 	}
-	t.mu.Lock()
-	if t.root == nil {
-		t.root = m
-	}
-	m = t.root
-	t.mu.Unlock()
+	t.root = m
 	return m, nil
 }
 

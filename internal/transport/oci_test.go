@@ -8,8 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
 	"github.com/packgen/packgen/index"
@@ -82,5 +85,74 @@ func TestOCISource(t *testing.T) {
 	resp.Body.Close()
 	if !errors.Is(err, ErrWrongBytes) || !strings.Contains(err.Error(), "acme/packgen/index@sha256:"+sha) {
 		t.Fatalf("altered blob: %v", err)
+	}
+}
+
+// TestOCIRootOnce: a client asks for index.json and index.json.sig at
+// once; both are layers of the root manifest, which is read with one
+// request, not one per caller.
+func TestOCIRootOnce(t *testing.T) {
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	ctx := context.Background()
+	repo, err := ocireg.Repository(ctx, reg.Host()+"/acme/"+ocimap.IndexRepo, ocireg.Options{PlainHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{index.RootFile: []byte(`{"root":1}`), index.RootFile + ".sig": []byte("signature")}
+	var layers []ocispec.Descriptor
+	for _, p := range []string{index.RootFile, index.RootFile + ".sig"} {
+		d := ocimap.File(p, files[p])
+		if err := repo.Blobs().Push(ctx, d, bytes.NewReader(files[p])); err != nil {
+			t.Fatal(err)
+		}
+		layers = append(layers, d)
+	}
+	m, err := ocimap.FilesManifest(layers, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Blobs().Push(ctx, m.Config, bytes.NewReader(m.ConfigB)); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Manifests().PushReference(ctx, m.Desc, bytes.NewReader(m.Manifest), ocimap.RootTag); err != nil {
+		t.Fatal(err)
+	}
+
+	l, err := location.Parse("oci://" + reg.Host() + "/acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := Open(l, Config{OCI: ocireg.Options{PlainHTTP: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := reg.Requests("GET", "/manifests/"+ocimap.RootTag)
+	var wg sync.WaitGroup
+	for p, want := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := tr.Get(ctx, p, "")
+			if err != nil {
+				t.Error(p, err)
+				return
+			}
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s: %q %v, want %q", p, got, err, want)
+			}
+		}()
+	}
+	wg.Wait()
+	// The registry logs a request after its response: wait for the
+	// line of the (one) root manifest read.
+	deadline := time.Now().Add(5 * time.Second)
+	for reg.Requests("GET", "/manifests/"+ocimap.RootTag)-before < 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := reg.Requests("GET", "/manifests/"+ocimap.RootTag) - before; n != 1 {
+		t.Fatalf("the root manifest was read %d times for index.json and index.json.sig, want once", n)
 	}
 }

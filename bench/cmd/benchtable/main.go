@@ -36,6 +36,8 @@ type config struct {
 	chart, runs     int
 	scaling, meta   bool
 	keep            bool
+	static, oci     bool
+	orasMax         int
 }
 
 type env struct {
@@ -74,6 +76,9 @@ func main() {
 	flag.BoolVar(&c.scaling, "scaling", true, "also build at 1/4 and 1/2 of the release count")
 	flag.BoolVar(&c.meta, "metadata", true, "also measure metadata per resolve at 100, 1,000 and 10,000 releases")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work dir")
+	flag.BoolVar(&c.static, "static", true, "measure the static registry beside Helm")
+	flag.BoolVar(&c.oci, "oci", true, "measure publishing to and fetching from an OCI registry (issue 16; needs the registry and oras binaries)")
+	flag.IntVar(&c.orasMax, "oras", 0, "time at most this many `oras push` processes and scale to every archive (0: all)")
 	flag.Parse()
 	failed, err := run(c)
 	if err != nil {
@@ -105,142 +110,13 @@ func run(c config) (int, error) {
 		return 0, err
 	}
 
-	// The main registry and its Helm twin.
-	spec := synth.Full(c.packs, c.versions, c.chart, 100, true)
-	main, err := e.registry("main", spec)
-	if err != nil {
-		return 0, err
-	}
-	site := filepath.Join(c.work, "main-site")
-	cold, err := e.coldBuild(main.repo, site, true)
-	if err != nil {
-		return 0, err
-	}
-	rel := main.res.Releases
-	e.add(fmt.Sprintf("cold build, %d releases, signed, with catalogue", rel), cold.Wall.Seconds(), timed(cold), measure.AtMost(10, "10 s"))
-	e.add("peak RSS of the cold build", float64(cold.MaxRSS), measure.Size(cold.MaxRSS), measure.AtMost(256<<20, "256 MiB"))
-	coldNoSite, err := e.coldBuild(main.repo, filepath.Join(c.work, "main-nosite"), false)
-	if err != nil {
-		return 0, err
-	}
-	e.add("cold build without catalogue (--no-site)", coldNoSite.Wall.Seconds(), timed(coldNoSite), measure.Goal{})
-
-	noChange, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) { return e.build(main.repo, site, true) })
-	if err != nil {
-		return 0, err
-	}
-	e.add("no-change rebuild (the build record in --out matches)", noChange.Wall.Seconds(), timed(noChange), measure.AtMost(0.5, "0.5 s"))
-	noChangeForce, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) { return e.build(main.repo, site, true, "--force") })
-	if err != nil {
-		return 0, err
-	}
-	e.add("no-change rebuild through every step (--force)", noChangeForce.Wall.Seconds(), timed(noChangeForce), measure.AtMost(0.5, "0.5 s"))
-	noChangeNoSite, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) {
-		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
-	})
-	if err != nil {
-		return 0, err
-	}
-	e.add("no-change rebuild without catalogue", noChangeNoSite.Wall.Seconds(), timed(noChangeNoSite), measure.Goal{})
-
-	// Serve the registry and the Helm repository on loopback.
-	srv, err := startServer(serve.Handler(site))
-	if err != nil {
-		return 0, err
-	}
-	defer srv.Close()
-	helmDir := filepath.Join(c.work, "main-charts")
-	hsrv, err := startServer(http.FileServer(http.Dir(helmDir)))
-	if err != nil {
-		return 0, err
-	}
-	defer hsrv.Close()
-
-	helmIndex, err := measure.Best(c.runs, func(int) error { return settle() }, func(int) (measure.Run, error) {
-		return measure.Exec(exec.Command(e.helmbench, "index", helmDir, hsrv.URL))
-	})
-	if err != nil {
-		return 0, err
-	}
-	st, err := os.Stat(filepath.Join(helmDir, "index.yaml"))
-	if err != nil {
-		return 0, err
-	}
-	helmIndexBytes := st.Size()
-	e.add(fmt.Sprintf("Helm: IndexDirectory + write index.yaml, %d charts", rel), helmIndex.Wall.Seconds(), timed(helmIndex), measure.Goal{})
-	e.add("Helm: peak RSS of indexing", float64(helmIndex.MaxRSS), measure.Size(helmIndex.MaxRSS), measure.Goal{})
-	e.add("Helm: index.yaml", float64(helmIndexBytes), measure.Size(helmIndexBytes), measure.Goal{})
-
-	// One pack resolved, fetched, verified and extracted.
-	target := synth.Name(c.packs / 2)
-	fetchCold, metaBytes, reqs, err := e.fetch(srv, target, true)
-	if err != nil {
-		return 0, err
-	}
-	fetchWarm, _, _, err := e.fetch(srv, target, false)
-	if err != nil {
-		return 0, err
-	}
-	e.add(fmt.Sprintf("metadata downloaded to resolve one pack (%d requests)", reqs), float64(metaBytes), measure.Size(metaBytes), measure.AtMost(16<<10, "16 KiB"))
-	e.add("`packgen fetch` process, cold cache (resolve + download + verify + extract)", fetchCold.Wall.Seconds(), timed(fetchCold), measure.AtMost(0.05, "50 ms"))
-	e.add("`packgen fetch` process, warm cache", fetchWarm.Wall.Seconds(), timed(fetchWarm), measure.AtMost(0.05, "50 ms"))
-	e.add("peak RSS of `packgen fetch`", float64(fetchCold.MaxRSS), measure.Size(fetchCold.MaxRSS), measure.Goal{})
-
-	hsrv.Counter.Reset()
-	helmPull, err := measure.Best(c.runs, func(i int) error { hsrv.Counter.Reset(); return nil }, func(i int) (measure.Run, error) {
-		return measure.Exec(exec.Command(e.helmbench, "pull", hsrv.URL, target, filepath.Join(c.work, fmt.Sprintf("helm-pull-%d", i))))
-	})
-	if err != nil {
-		return 0, err
-	}
-	helmMeta := hsrv.Counter.Bytes(measure.Metadata)
-	e.add("Helm: download index.yaml + LoadIndexFile + Get + download chart (process)", helmPull.Wall.Seconds(), timed(helmPull), measure.Goal{})
-	e.add("Helm: metadata downloaded to resolve one chart", float64(helmMeta), measure.Size(helmMeta), measure.Goal{})
-	e.add("Helm: peak RSS of the pull", float64(helmPull.MaxRSS), measure.Size(helmPull.MaxRSS), measure.Goal{})
-
-	verify, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) {
-		return measure.Exec(e.cmd(nil, "verify", "--site", srv.URL, "--key", e.pub))
-	})
-	if err != nil {
-		return 0, err
-	}
-	e.add(fmt.Sprintf("`packgen verify --site` over HTTP, %d releases", rel), verify.Wall.Seconds(), timed(verify), measure.Goal{})
-
-	// One pack changed: a new commit bumping one pack, then a rebuild.
-	bumps := 0
-	bump := func(int) error {
-		bumps++
-		_, err := synth.Bump(main.repo, spec, bumps, c.versions+bumps)
-		return err
-	}
-	changed, err := measure.Best(c.runs, bump, func(int) (measure.Run, error) { return e.build(main.repo, site, true) })
-	if err != nil {
-		return 0, err
-	}
-	e.add("rebuild after one pack changed (new commit)", changed.Wall.Seconds(), timed(changed), measure.AtMost(0.5, "0.5 s"))
-	changedNoSite, err := measure.Best(c.runs, bump, func(int) (measure.Run, error) {
-		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
-	})
-	if err != nil {
-		return 0, err
-	}
-	e.add("rebuild after one pack changed, without catalogue", changedNoSite.Wall.Seconds(), timed(changedNoSite), measure.Goal{})
-
-	ratio := func(name string, a, b float64, limit float64) {
-		e.add(name, a/b, fmt.Sprintf("%.3f×", a/b), measure.AtMost(limit, fmt.Sprintf("%g×", limit)))
-	}
-	ratio("ratio: packgen cold build / Helm indexing", cold.Wall.Seconds(), helmIndex.Wall.Seconds(), 1.0)
-	ratio("ratio: packgen no-change rebuild / Helm indexing", noChange.Wall.Seconds(), helmIndex.Wall.Seconds(), 0.1)
-	ratio("ratio: packgen fetch (resolve + fetch + verify) / Helm load + lookup + download", fetchCold.Wall.Seconds(), helmPull.Wall.Seconds(), 0.1)
-	e.add("ratio: packgen metadata per resolve / Helm index.yaml", float64(metaBytes)/float64(helmIndexBytes), fmt.Sprintf("%.2f%%", 100*float64(metaBytes)/float64(helmIndexBytes)), measure.AtMost(0.01, "1%"))
-
-	if c.meta {
-		if err := e.metadataScaling(); err != nil {
+	if c.static {
+		if err := e.staticRows(); err != nil {
 			return 0, err
 		}
 	}
-	if c.scaling {
-		if err := e.buildScaling(spec, cold, fetchCold, metaBytes); err != nil {
+	if c.oci {
+		if err := e.ociRows(); err != nil {
 			return 0, err
 		}
 	}
@@ -254,6 +130,152 @@ func run(c config) (int, error) {
 		fmt.Printf("\n%d goal(s) missed\n", n)
 	}
 	return e.table.Failed(), nil
+}
+
+// staticRows measures the static registry beside Helm.
+func (e *env) staticRows() error {
+	c := e.config
+	// The main registry and its Helm twin.
+	spec := synth.Full(c.packs, c.versions, c.chart, 100, true)
+	main, err := e.registry("main", spec)
+	if err != nil {
+		return err
+	}
+	site := filepath.Join(c.work, "main-site")
+	cold, err := e.coldBuild(main.repo, site, true)
+	if err != nil {
+		return err
+	}
+	rel := main.res.Releases
+	e.add(fmt.Sprintf("cold build, %d releases, signed, with catalogue", rel), cold.Wall.Seconds(), timed(cold), measure.AtMost(10, "10 s"))
+	e.add("peak RSS of the cold build", float64(cold.MaxRSS), measure.Size(cold.MaxRSS), measure.AtMost(256<<20, "256 MiB"))
+	coldNoSite, err := e.coldBuild(main.repo, filepath.Join(c.work, "main-nosite"), false)
+	if err != nil {
+		return err
+	}
+	e.add("cold build without catalogue (--no-site)", coldNoSite.Wall.Seconds(), timed(coldNoSite), measure.Goal{})
+
+	noChange, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) { return e.build(main.repo, site, true) })
+	if err != nil {
+		return err
+	}
+	e.add("no-change rebuild (the build record in --out matches)", noChange.Wall.Seconds(), timed(noChange), measure.AtMost(0.5, "0.5 s"))
+	noChangeForce, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) { return e.build(main.repo, site, true, "--force") })
+	if err != nil {
+		return err
+	}
+	e.add("no-change rebuild through every step (--force)", noChangeForce.Wall.Seconds(), timed(noChangeForce), measure.AtMost(0.5, "0.5 s"))
+	noChangeNoSite, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) {
+		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
+	})
+	if err != nil {
+		return err
+	}
+	e.add("no-change rebuild without catalogue", noChangeNoSite.Wall.Seconds(), timed(noChangeNoSite), measure.Goal{})
+
+	// Serve the registry and the Helm repository on loopback.
+	srv, err := startServer(serve.Handler(site))
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	helmDir := filepath.Join(c.work, "main-charts")
+	hsrv, err := startServer(http.FileServer(http.Dir(helmDir)))
+	if err != nil {
+		return err
+	}
+	defer hsrv.Close()
+
+	helmIndex, err := measure.Best(c.runs, func(int) error { return settle() }, func(int) (measure.Run, error) {
+		return measure.Exec(exec.Command(e.helmbench, "index", helmDir, hsrv.URL))
+	})
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(filepath.Join(helmDir, "index.yaml"))
+	if err != nil {
+		return err
+	}
+	helmIndexBytes := st.Size()
+	e.add(fmt.Sprintf("Helm: IndexDirectory + write index.yaml, %d charts", rel), helmIndex.Wall.Seconds(), timed(helmIndex), measure.Goal{})
+	e.add("Helm: peak RSS of indexing", float64(helmIndex.MaxRSS), measure.Size(helmIndex.MaxRSS), measure.Goal{})
+	e.add("Helm: index.yaml", float64(helmIndexBytes), measure.Size(helmIndexBytes), measure.Goal{})
+
+	// One pack resolved, fetched, verified and extracted.
+	target := synth.Name(c.packs / 2)
+	fetchCold, metaBytes, reqs, err := e.fetch(srv, target, true)
+	if err != nil {
+		return err
+	}
+	fetchWarm, _, _, err := e.fetch(srv, target, false)
+	if err != nil {
+		return err
+	}
+	e.add(fmt.Sprintf("metadata downloaded to resolve one pack (%d requests)", reqs), float64(metaBytes), measure.Size(metaBytes), measure.AtMost(16<<10, "16 KiB"))
+	e.add("`packgen fetch` process, cold cache (resolve + download + verify + extract)", fetchCold.Wall.Seconds(), timed(fetchCold), measure.AtMost(0.05, "50 ms"))
+	e.add("`packgen fetch` process, warm cache", fetchWarm.Wall.Seconds(), timed(fetchWarm), measure.AtMost(0.05, "50 ms"))
+	e.add("peak RSS of `packgen fetch`", float64(fetchCold.MaxRSS), measure.Size(fetchCold.MaxRSS), measure.Goal{})
+
+	hsrv.Counter.Reset()
+	helmPull, err := measure.Best(c.runs, func(i int) error { hsrv.Counter.Reset(); return nil }, func(i int) (measure.Run, error) {
+		return measure.Exec(exec.Command(e.helmbench, "pull", hsrv.URL, target, filepath.Join(c.work, fmt.Sprintf("helm-pull-%d", i))))
+	})
+	if err != nil {
+		return err
+	}
+	helmMeta := hsrv.Counter.Bytes(measure.Metadata)
+	e.add("Helm: download index.yaml + LoadIndexFile + Get + download chart (process)", helmPull.Wall.Seconds(), timed(helmPull), measure.Goal{})
+	e.add("Helm: metadata downloaded to resolve one chart", float64(helmMeta), measure.Size(helmMeta), measure.Goal{})
+	e.add("Helm: peak RSS of the pull", float64(helmPull.MaxRSS), measure.Size(helmPull.MaxRSS), measure.Goal{})
+
+	verify, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) {
+		return measure.Exec(e.cmd(nil, "verify", "--site", srv.URL, "--key", e.pub))
+	})
+	if err != nil {
+		return err
+	}
+	e.add(fmt.Sprintf("`packgen verify --site` over HTTP, %d releases", rel), verify.Wall.Seconds(), timed(verify), measure.Goal{})
+
+	// One pack changed: a new commit bumping one pack, then a rebuild.
+	bumps := 0
+	bump := func(int) error {
+		bumps++
+		_, err := synth.Bump(main.repo, spec, bumps, c.versions+bumps)
+		return err
+	}
+	changed, err := measure.Best(c.runs, bump, func(int) (measure.Run, error) { return e.build(main.repo, site, true) })
+	if err != nil {
+		return err
+	}
+	e.add("rebuild after one pack changed (new commit)", changed.Wall.Seconds(), timed(changed), measure.AtMost(0.5, "0.5 s"))
+	changedNoSite, err := measure.Best(c.runs, bump, func(int) (measure.Run, error) {
+		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
+	})
+	if err != nil {
+		return err
+	}
+	e.add("rebuild after one pack changed, without catalogue", changedNoSite.Wall.Seconds(), timed(changedNoSite), measure.Goal{})
+
+	ratio := func(name string, a, b float64, limit float64) {
+		e.add(name, a/b, fmt.Sprintf("%.3f×", a/b), measure.AtMost(limit, fmt.Sprintf("%g×", limit)))
+	}
+	ratio("ratio: packgen cold build / Helm indexing", cold.Wall.Seconds(), helmIndex.Wall.Seconds(), 1.0)
+	ratio("ratio: packgen no-change rebuild / Helm indexing", noChange.Wall.Seconds(), helmIndex.Wall.Seconds(), 0.1)
+	ratio("ratio: packgen fetch (resolve + fetch + verify) / Helm load + lookup + download", fetchCold.Wall.Seconds(), helmPull.Wall.Seconds(), 0.1)
+	e.add("ratio: packgen metadata per resolve / Helm index.yaml", float64(metaBytes)/float64(helmIndexBytes), fmt.Sprintf("%.2f%%", 100*float64(metaBytes)/float64(helmIndexBytes)), measure.AtMost(0.01, "1%"))
+
+	if c.meta {
+		if err := e.metadataScaling(); err != nil {
+			return err
+		}
+	}
+	if c.scaling {
+		if err := e.buildScaling(spec, cold, fetchCold, metaBytes); err != nil {
+			return err
+		}
+	}
+
+	return nil
 }
 
 // tools builds packgen and helmbench and makes a signing key.
