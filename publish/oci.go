@@ -659,6 +659,17 @@ func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease) erro
 	if err := pushBytes(ctx, repo, r.manifest.Config, r.manifest.ConfigB); err != nil {
 		return err
 	}
+	// The plan's tags list may be stale (another pusher since): the
+	// registry has no conditional tag write, so look again right before
+	// the PUT, which narrows the race to this one round trip.
+	if desc, err := repo.Resolve(ctx, r.tag); err == nil {
+		if desc.Digest == r.manifest.Desc.Digest {
+			return nil
+		}
+		return fmt.Errorf("%w: %s:%s was created by someone else during this publish and names %s, this release's manifest is %s; it is left as it is: bump the version in pack.json, rebuild and publish again", ErrImmutable, r.repo, r.tag, desc.Digest, r.manifest.Desc.Digest)
+	} else if !notFound(err) {
+		return fmt.Errorf("resolve %s:%s: %w", r.repo, r.tag, ocireg.Wrap(r.repo+":"+r.tag, repo.Client, err))
+	}
 	if err := repo.Manifests().PushReference(ctx, r.manifest.Desc, bytes.NewReader(r.manifest.Manifest), r.tag); err != nil {
 		return fmt.Errorf("push %s:%s: %w", r.repo, r.tag, ocireg.Wrap(r.repo+":"+r.tag, repo.Client, err))
 	}
