@@ -65,6 +65,10 @@ type OCIOptions struct {
 	// Signer signs each release manifest (cosign) and must be the key of
 	// the site's index.json; nil pushes releases unsigned (a warning).
 	Signer *sign.Signer
+	// Verify holds the public key(s) a promotion from another registry
+	// checks its source with when there is no Signer: the source's root
+	// must verify, and the cosign signatures copied must verify.
+	Verify *sign.Verifier
 }
 
 // ReleaseCounts says what happened to each release of an OCI publish.
@@ -87,6 +91,10 @@ type Refusal struct {
 // ErrRegistry marks an OCI registry that answered something other than
 // what it was sent (wrong bytes, a malformed manifest).
 var ErrRegistry = errors.New("the OCI registry answered unexpected content")
+
+// ErrUnverifiedSource marks a publish from another registry (a
+// promotion) with no key to verify that registry by.
+var ErrUnverifiedSource = errors.New("the source registry cannot be verified without a key")
 
 func init() {
 	RegisterPublisher("oci", "oci://REGISTRY/BASE", func(_ context.Context, loc location.Location, o DestOptions) (SitePublisher, error) {
@@ -165,7 +173,7 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 		}
 		s.src = &l
 	}
-	var v *sign.Verifier
+	v := d.o.Verify
 	if d.o.Signer != nil {
 		pem, err := d.o.Signer.PublicKeyPEM()
 		if err == nil {
@@ -174,6 +182,11 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if v == nil && !loc.Local() {
+		// Another registry is as untrusted as any: what it serves would
+		// become release tags of this one, which nothing ever removes.
+		return nil, fmt.Errorf("%w: %s: pass --source-key registry.pub (its root must verify; its cosign signatures are copied once they verify) or --key registry.key (verifies with the key's public half and signs again)", ErrUnverifiedSource, src)
 	}
 	w := sitewalk.New(tr, v)
 	s.walker = w
@@ -718,14 +731,26 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 		if err != nil {
 			return nil, err
 		}
+		v := d.o.Verify
+		if v == nil {
+			return nil, fmt.Errorf("%w: no key to verify the cosign signatures of %s by", ErrUnverifiedSource, src.Reference)
+		}
 		sg.one = func(ctx context.Context, r *siteRelease) error {
 			tag := ocimap.CosignTag(r.manifest.Desc.Digest)
-			_, err := oraslib.Copy(ctx, src, tag, repo, tag, oraslib.DefaultCopyOptions)
+			// Verified first, then copied by the digest verified: the
+			// source's tag may move meanwhile.
+			desc, err := verifiedCosign(ctx, src, tag, r.manifest.Desc.Digest.String(), v)
+			if err == nil {
+				_, err = oraslib.Copy(ctx, src, desc.Digest.String(), repo, tag, oraslib.DefaultCopyOptions)
+			}
 			if notFound(err) {
 				mu.Lock()
 				fmt.Fprintf(o.Log, "warning: %s:%s has no cosign signature in %s: promoted unsigned (pass --key to sign it)\n", r.repo, r.tag, src.Reference)
 				mu.Unlock()
 				return nil
+			}
+			if errors.Is(err, sign.ErrBadSignature) {
+				return fmt.Errorf("%w: the cosign signature %s:%s of %s:%s is not copied: %w; the source registry may have been tampered with: check it, or pass --key registry.key to sign the release again", ErrNotSite, src.Reference, tag, r.repo, r.tag, err)
 			}
 			if err != nil {
 				return fmt.Errorf("copy the signature %s:%s to %s: %w", src.Reference, tag, repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
@@ -769,6 +794,32 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 		return nil
 	}
 	return sg, nil
+}
+
+// verifiedCosign reads the cosign signature manifest tagged tag in src
+// and checks that every layer is a signature of manifestDigest under v
+// (a rotation leaves one layer per key: give every key).
+func verifiedCosign(ctx context.Context, src *remote.Repository, tag, manifestDigest string, v *sign.Verifier) (ocispec.Descriptor, error) {
+	desc, m, _, err := fetchManifest(ctx, src, tag)
+	if err != nil {
+		return desc, err
+	}
+	if len(m.Layers) == 0 {
+		return desc, fmt.Errorf("%w: no signature layer", sign.ErrBadSignature)
+	}
+	for _, l := range m.Layers {
+		if l.MediaType != ocimap.CosignPayloadMediaType {
+			return desc, fmt.Errorf("%w: a layer of type %q", sign.ErrBadSignature, l.MediaType)
+		}
+		payload, err := fetchBlob(ctx, src, l, sign.MaxCosignPayload)
+		if err != nil {
+			return desc, err
+		}
+		if err := v.VerifyManifest(payload, l.Annotations[ocimap.CosignSignatureAnnotation], manifestDigest); err != nil {
+			return desc, err
+		}
+	}
+	return desc, nil
 }
 
 // pushIndex publishes the packgen index: buckets and shards, each

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -9,7 +10,16 @@ import (
 	"strings"
 	"testing"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/registry/remote"
+
+	"github.com/packgen/packgen/internal/location"
+	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/sign"
 )
 
 // TestOCITagRaceNeverOverwrites: a tag created by someone else between
@@ -57,5 +67,144 @@ func TestOCITagRaceNeverOverwrites(t *testing.T) {
 	}
 	if now := strings.TrimSpace(string(oras(t, reg, "resolve", ref))); now != theirs {
 		t.Fatalf("the tag moved from %s to %s", theirs, now)
+	}
+}
+
+// promoteOptions opens dev anonymously and prod with its credentials, as
+// TestOCIPromote does.
+func promoteOptions(dev, prod *ocitest.Registry) DestOptions {
+	ctx := context.Background()
+	o := ocireg.Options{PlainHTTP: true, Username: prod.Username, Password: prod.Password}
+	return DestOptions{OCI: OCIOptions{
+		Repos: func(ref string) (*remote.Repository, error) {
+			if strings.HasPrefix(ref, dev.Host()) {
+				return ocireg.Repository(ctx, ref, ocireg.Options{PlainHTTP: true})
+			}
+			return ocireg.Repository(ctx, ref, o)
+		},
+		Source: func(loc location.Location) (transport.Transport, error) {
+			return transport.Open(loc, transport.Config{OCI: ocireg.Options{PlainHTTP: true}})
+		},
+	}}
+}
+
+// TestOCIPromoteTamperedSource: whoever can push to the dev registry
+// replaces its packgen index with their own (evil@6.6.6, signed by their
+// key). A promotion to prod must verify dev before it copies anything:
+// evil@6.6.6 would otherwise become a tag Palette lists in prod, a tag
+// nothing ever removes.
+func TestOCIPromoteTamperedSource(t *testing.T) {
+	dev := ocitest.Start(t, ocitest.Anonymous)
+	prod := ocitest.Start(t, ocitest.Basic)
+	ctx := context.Background()
+	f := newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
+	if _, err := To(ctx, f.build(t), src, ociOptions(dev, true, f), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	evil := newFixture(t)
+	k, err := testutil.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil.signer, evil.pub = k.Signer, k.Pub
+	evil.pack("hello", "1.0.0", "b: 1\n")
+	evil.pack("evil", "6.6.6", "clusterAdmin: true\n")
+	evil.build(t)
+	if _, err := To(ctx, evil.build(t), src, ociOptions(dev, true, evil), Options{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	// No key at all: nothing verifies dev, so nothing is promoted.
+	_, err = To(ctx, src, dst, promoteOptions(dev, prod), Options{})
+	if !errors.Is(err, ErrUnverifiedSource) || !strings.Contains(err.Error(), "--source-key") {
+		t.Fatalf("promoting with no key: %v", err)
+	}
+	// The registry's public key: dev's root does not verify.
+	do := promoteOptions(dev, prod)
+	do.OCI.Verify = f.verifier(t)
+	if _, err := To(ctx, src, dst, do, Options{}); !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), "not signed by the key") {
+		t.Fatalf("promoting a tampered dev with the registry's public key: %v", err)
+	}
+	// Its private key (signs again): refused the same way.
+	do = promoteOptions(dev, prod)
+	do.OCI.Signer = f.signer
+	if _, err := To(ctx, src, dst, do, Options{}); !errors.Is(err, ErrNotSite) {
+		t.Fatalf("promoting a tampered dev with the registry's key: %v", err)
+	}
+	for _, repo := range []string{"prod/spectro-packs/archive/evil", "prod/spectro-packs/archive/hello"} {
+		r, err := do.OCI.Repos(prod.Host() + "/" + repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tags, err := listTags(ctx, r); err != nil || len(tags) != 0 {
+			t.Fatalf("%s has tags %v (%v) after refused promotions", repo, tags, err)
+		}
+	}
+}
+
+// TestOCIPromoteTamperedSignature: dev's index is genuine but its cosign
+// signature of a release was swapped for one made with another key. A
+// promotion without --key copies signatures: only ones that verify under
+// the registry's key, so the attacker's never reaches prod.
+func TestOCIPromoteTamperedSignature(t *testing.T) {
+	dev := ocitest.Start(t, ocitest.Anonymous)
+	prod := ocitest.Start(t, ocitest.Basic)
+	ctx := context.Background()
+	f := newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
+	if _, err := To(ctx, f.build(t), src, ociOptions(dev, true, f), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := testutil.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := dev.Host() + "/dev/spectro-packs/archive/hello"
+	rel, err := ocireg.Repository(ctx, ref, ocireg.Options{PlainHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := rel.Resolve(ctx, "1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The attacker's signature over the very same manifest digest.
+	payload, sig, err := k.Signer.SignManifest(ref, desc.Digest.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ocimap.CosignManifest(payload, sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := ocireg.Repository(ctx, dev.Host()+"/dev/"+ocimap.SignatureRepo, ocireg.Options{PlainHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range []ocispec.Descriptor{p.Layers[0], p.Config} {
+		if err := pushNew(ctx, sigs, d, [][]byte{payload, p.ConfigB}[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tag := ocimap.CosignTag(desc.Digest)
+	if err := sigs.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
+		t.Fatal(err)
+	}
+
+	do := promoteOptions(dev, prod)
+	do.OCI.Verify = f.verifier(t)
+	_, err = To(ctx, src, dst, do, Options{})
+	if !errors.Is(err, sign.ErrBadSignature) || !strings.Contains(err.Error(), tag) {
+		t.Fatalf("promoting a swapped cosign signature: %v", err)
+	}
+	prodSigs, err := do.OCI.Repos(prod.Host() + "/prod/" + ocimap.SignatureRepo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prodSigs.Resolve(ctx, tag); !notFound(err) {
+		t.Fatalf("the attacker's signature reached prod: %v", err)
 	}
 }
