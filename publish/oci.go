@@ -546,7 +546,7 @@ func (d *ociDest) plan(ctx context.Context, s *site, o Options, res *Result) ([]
 				if err != nil {
 					return err
 				}
-				same = len(m.Layers) == 1 && m.Layers[0].Digest.Encoded() == r.archive.SHA256
+				same = orasPushOf(m, r.archive)
 				if same {
 					fmt.Fprintf(o.Log, "note: %s:%s holds the same archive under another manifest (%s); keeping it\n", repo.Reference, r.tag, desc.Digest)
 					r.manifest = &ocimap.Packed{Desc: desc}
@@ -568,6 +568,34 @@ func (d *ociDest) plan(ctx context.Context, s *site, o Options, res *Result) ([]
 	sort.Slice(push, func(i, j int) bool { return push[i].repo+":"+push[i].tag < push[j].repo+":"+push[j].tag })
 	sort.Slice(res.Releases.Refused, func(i, j int) bool { return res.Releases.Refused[i].Ref < res.Releases.Refused[j].Ref })
 	return push, nil
+}
+
+// orasPushOf tells whether m is what `oras push REF NAME-VERSION.tar.gz`
+// (ORAS 1.0's shape or 1.1's) writes for the archive: the empty config,
+// no subject, one layer that is the archive. Only then is a tag pushed
+// by hand this release, to be signed with the registry key: the same
+// layer under a config or subject of someone's choosing is not what
+// packgen built, and a signature covers the whole manifest.
+func orasPushOf(m *ocispec.Manifest, archive index.FileRef) bool {
+	if m.MediaType != ocispec.MediaTypeImageManifest || m.Subject != nil || len(m.Layers) != 1 {
+		return false
+	}
+	switch m.ArtifactType {
+	case "", "application/vnd.unknown.artifact.v1":
+	default:
+		return false
+	}
+	c := m.Config
+	if (c.MediaType != "application/vnd.unknown.config.v1+json" && c.MediaType != ocispec.MediaTypeEmptyJSON) || c.Digest != ocispec.DescriptorEmptyJSON.Digest || c.Size != ocispec.DescriptorEmptyJSON.Size {
+		return false
+	}
+	l := m.Layers[0]
+	switch l.MediaType {
+	case ocispec.MediaTypeImageLayer, ocispec.MediaTypeImageLayerGzip, "application/gzip", "application/x-gzip", "application/octet-stream":
+	default:
+		return false
+	}
+	return l.Digest.String() == "sha256:"+archive.SHA256 && l.Size == archive.Size
 }
 
 // ensureBase pushes the empty base artifact Palette expects at

