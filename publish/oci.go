@@ -65,6 +65,10 @@ type OCIOptions struct {
 	// Signer signs each release manifest (cosign) and must be the key of
 	// the site's index.json; nil pushes releases unsigned (a warning).
 	Signer *sign.Signer
+	// Verify holds the public key(s) a promotion from another registry
+	// checks its source with when there is no Signer: the source's root
+	// must verify, and the cosign signatures copied must verify.
+	Verify *sign.Verifier
 }
 
 // ReleaseCounts says what happened to each release of an OCI publish.
@@ -87,6 +91,10 @@ type Refusal struct {
 // ErrRegistry marks an OCI registry that answered something other than
 // what it was sent (wrong bytes, a malformed manifest).
 var ErrRegistry = errors.New("the OCI registry answered unexpected content")
+
+// ErrUnverifiedSource marks a publish from another registry (a
+// promotion) with no key to verify that registry by.
+var ErrUnverifiedSource = errors.New("the source registry cannot be verified without a key")
 
 func init() {
 	RegisterPublisher("oci", "oci://REGISTRY/BASE", func(_ context.Context, loc location.Location, o DestOptions) (SitePublisher, error) {
@@ -165,7 +173,7 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 		}
 		s.src = &l
 	}
-	var v *sign.Verifier
+	v := d.o.Verify
 	if d.o.Signer != nil {
 		pem, err := d.o.Signer.PublicKeyPEM()
 		if err == nil {
@@ -174,6 +182,11 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if v == nil && !loc.Local() {
+		// Another registry is as untrusted as any: what it serves would
+		// become release tags of this one, which nothing ever removes.
+		return nil, fmt.Errorf("%w: %s: pass --source-key registry.pub (its root must verify; its cosign signatures are copied once they verify) or --key registry.key (verifies with the key's public half and signs again)", ErrUnverifiedSource, src)
 	}
 	w := sitewalk.New(tr, v)
 	s.walker = w
@@ -548,7 +561,7 @@ func (d *ociDest) plan(ctx context.Context, s *site, o Options, res *Result) ([]
 				if err != nil {
 					return err
 				}
-				same = len(m.Layers) == 1 && m.Layers[0].Digest.Encoded() == r.archive.SHA256
+				same = orasPushOf(m, r.archive)
 				if same {
 					fmt.Fprintf(o.Log, "note: %s:%s holds the same archive under another manifest (%s); keeping it\n", repo.Reference, r.tag, desc.Digest)
 					r.manifest = &ocimap.Packed{Desc: desc}
@@ -570,6 +583,34 @@ func (d *ociDest) plan(ctx context.Context, s *site, o Options, res *Result) ([]
 	sort.Slice(push, func(i, j int) bool { return push[i].repo+":"+push[i].tag < push[j].repo+":"+push[j].tag })
 	sort.Slice(res.Releases.Refused, func(i, j int) bool { return res.Releases.Refused[i].Ref < res.Releases.Refused[j].Ref })
 	return push, nil
+}
+
+// orasPushOf tells whether m is what `oras push REF NAME-VERSION.tar.gz`
+// (ORAS 1.0's shape or 1.1's) writes for the archive: the empty config,
+// no subject, one layer that is the archive. Only then is a tag pushed
+// by hand this release, to be signed with the registry key: the same
+// layer under a config or subject of someone's choosing is not what
+// packgen built, and a signature covers the whole manifest.
+func orasPushOf(m *ocispec.Manifest, archive index.FileRef) bool {
+	if m.MediaType != ocispec.MediaTypeImageManifest || m.Subject != nil || len(m.Layers) != 1 {
+		return false
+	}
+	switch m.ArtifactType {
+	case "", "application/vnd.unknown.artifact.v1":
+	default:
+		return false
+	}
+	c := m.Config
+	if (c.MediaType != "application/vnd.unknown.config.v1+json" && c.MediaType != ocispec.MediaTypeEmptyJSON) || c.Digest != ocispec.DescriptorEmptyJSON.Digest || c.Size != ocispec.DescriptorEmptyJSON.Size {
+		return false
+	}
+	l := m.Layers[0]
+	switch l.MediaType {
+	case ocispec.MediaTypeImageLayer, ocispec.MediaTypeImageLayerGzip, "application/gzip", "application/x-gzip", "application/octet-stream":
+	default:
+		return false
+	}
+	return l.Digest.String() == "sha256:"+archive.SHA256 && l.Size == archive.Size
 }
 
 // ensureBase pushes the empty base artifact Palette expects at
@@ -674,6 +715,17 @@ func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease) erro
 	if err := pushBytes(ctx, repo, r.manifest.Config, r.manifest.ConfigB); err != nil {
 		return err
 	}
+	// The plan's tags list may be stale (another pusher since): the
+	// registry has no conditional tag write, so look again right before
+	// the PUT, which narrows the race to this one round trip.
+	if desc, err := repo.Resolve(ctx, r.tag); err == nil {
+		if desc.Digest == r.manifest.Desc.Digest {
+			return nil
+		}
+		return fmt.Errorf("%w: %s:%s was created by someone else during this publish and names %s, this release's manifest is %s; it is left as it is: bump the version in pack.json, rebuild and publish again", ErrImmutable, r.repo, r.tag, desc.Digest, r.manifest.Desc.Digest)
+	} else if !notFound(err) {
+		return fmt.Errorf("resolve %s:%s: %w", r.repo, r.tag, ocireg.Wrap(r.repo+":"+r.tag, repo.Client, err))
+	}
 	if err := repo.Manifests().PushReference(ctx, r.manifest.Desc, bytes.NewReader(r.manifest.Manifest), r.tag); err != nil {
 		return fmt.Errorf("push %s:%s: %w", r.repo, r.tag, ocireg.Wrap(r.repo+":"+r.tag, repo.Client, err))
 	}
@@ -722,14 +774,26 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 		if err != nil {
 			return nil, err
 		}
+		v := d.o.Verify
+		if v == nil {
+			return nil, fmt.Errorf("%w: no key to verify the cosign signatures of %s by", ErrUnverifiedSource, src.Reference)
+		}
 		sg.one = func(ctx context.Context, r *siteRelease) error {
 			tag := ocimap.CosignTag(r.manifest.Desc.Digest)
-			_, err := oraslib.Copy(ctx, src, tag, repo, tag, oraslib.DefaultCopyOptions)
+			// Verified first, then copied by the digest verified: the
+			// source's tag may move meanwhile.
+			desc, err := verifiedCosign(ctx, src, tag, r.manifest.Desc.Digest.String(), v)
+			if err == nil {
+				_, err = oraslib.Copy(ctx, src, desc.Digest.String(), repo, tag, oraslib.DefaultCopyOptions)
+			}
 			if notFound(err) {
 				mu.Lock()
 				fmt.Fprintf(o.Log, "warning: %s:%s has no cosign signature in %s: promoted unsigned (pass --key to sign it)\n", r.repo, r.tag, src.Reference)
 				mu.Unlock()
 				return nil
+			}
+			if errors.Is(err, sign.ErrBadSignature) {
+				return fmt.Errorf("%w: the cosign signature %s:%s of %s:%s is not copied: %w; the source registry may have been tampered with: check it, or pass --key registry.key to sign the release again", ErrNotSite, src.Reference, tag, r.repo, r.tag, err)
 			}
 			if err != nil {
 				return fmt.Errorf("copy the signature %s:%s to %s: %w", src.Reference, tag, repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
@@ -773,6 +837,32 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 		return nil
 	}
 	return sg, nil
+}
+
+// verifiedCosign reads the cosign signature manifest tagged tag in src
+// and checks that every layer is a signature of manifestDigest under v
+// (a rotation leaves one layer per key: give every key).
+func verifiedCosign(ctx context.Context, src *remote.Repository, tag, manifestDigest string, v *sign.Verifier) (ocispec.Descriptor, error) {
+	desc, m, _, err := fetchManifest(ctx, src, tag)
+	if err != nil {
+		return desc, err
+	}
+	if len(m.Layers) == 0 {
+		return desc, fmt.Errorf("%w: no signature layer", sign.ErrBadSignature)
+	}
+	for _, l := range m.Layers {
+		if l.MediaType != ocimap.CosignPayloadMediaType {
+			return desc, fmt.Errorf("%w: a layer of type %q", sign.ErrBadSignature, l.MediaType)
+		}
+		payload, err := fetchBlob(ctx, src, l, sign.MaxCosignPayload)
+		if err != nil {
+			return desc, err
+		}
+		if err := v.VerifyManifest(payload, l.Annotations[ocimap.CosignSignatureAnnotation], manifestDigest); err != nil {
+			return desc, err
+		}
+	}
+	return desc, nil
 }
 
 // pushIndex publishes the packgen index: buckets and shards, each

@@ -400,6 +400,7 @@ func TestOCIPromote(t *testing.T) {
 		Source: func(loc location.Location) (transport.Transport, error) {
 			return transport.Open(loc, transport.Config{OCI: ocireg.Options{PlainHTTP: true}})
 		},
+		Verify: f.verifier(t), // dev's root and cosign signatures must verify before anything is copied
 	}}
 	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
 	res, err := To(ctx, src, dst, do, Options{})

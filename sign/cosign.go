@@ -3,6 +3,7 @@ package sign
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -27,4 +28,28 @@ func (s *Signer) SignManifest(repo, manifestDigest string) (payloadJSON []byte, 
 		return nil, "", err
 	}
 	return payloadJSON, base64.StdEncoding.EncodeToString(sig.Raw), nil
+}
+
+// MaxCosignPayload bounds a simple-signing payload read from a registry
+// (cosign's are a few hundred bytes).
+const MaxCosignPayload = 64 << 10
+
+// VerifyManifest checks a cosign signature layer: the simple-signing
+// payload must name manifestDigest and sigB64 (the layer's
+// dev.cosignproject.cosign/signature annotation) must verify it under
+// one of v's keys. The payload's docker-reference is not checked: a
+// promoted release keeps the signature made where it was first
+// published, as `cosign verify` accepts.
+func (v *Verifier) VerifyManifest(payloadJSON []byte, sigB64, manifestDigest string) error {
+	if len(payloadJSON) > MaxCosignPayload {
+		return fmt.Errorf("%w: a cosign payload of %d bytes", ErrBadSignature, len(payloadJSON))
+	}
+	var p payload.SimpleContainerImage
+	if err := json.Unmarshal(payloadJSON, &p); err != nil {
+		return fmt.Errorf("%w: not a cosign simple-signing payload: %v", ErrBadSignature, err)
+	}
+	if p.Critical.Type != payload.CosignSignatureType || p.Critical.Image.DockerManifestDigest != manifestDigest {
+		return fmt.Errorf("%w: the cosign payload signs %q (type %q), not %s", ErrBadSignature, p.Critical.Image.DockerManifestDigest, p.Critical.Type, manifestDigest)
+	}
+	return v.VerifyBlob(bytes.NewReader(payloadJSON), []byte(sigB64))
 }

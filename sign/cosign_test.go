@@ -3,6 +3,7 @@ package sign
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,6 +114,45 @@ func TestCosignInterop(t *testing.T) {
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Verified OK") {
 			t.Errorf("cosign %v: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// VerifyManifest accepts a cosign signature of the given manifest under
+// the key, and nothing else.
+func TestVerifyManifest(t *testing.T) {
+	s, err := LoadSigner(read(t, "cosign.key"), StaticPass([]byte("packgen-test")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := LoadPublicKey(read(t, "cosign.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	const d2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+	p1, s1, err := s.SignManifest("127.0.0.1:5000/acme/spectro-packs/archive/hello", d1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, s2, _ := s.SignManifest("127.0.0.1:5000/acme/spectro-packs/archive/hello", d2)
+	for _, tc := range []struct {
+		name    string
+		payload []byte
+		sig     string
+		ok      bool
+	}{
+		{"its signature", p1, s1, true},
+		{"another manifest's payload and signature", p2, s2, false},
+		{"the payload changed", bytes.Replace(p1, []byte("hello"), []byte("hellp"), 1), s1, false},
+		{"another payload's signature", p1, s2, false},
+		{"not JSON", []byte("x"), s1, false},
+		{"no signature", p1, "", false},
+		{"too large", append(p1, bytes.Repeat([]byte(" "), MaxCosignPayload)...), s1, false},
+	} {
+		err := v.VerifyManifest(tc.payload, tc.sig, d1)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrBadSignature)) {
+			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
 }

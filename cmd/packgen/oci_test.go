@@ -182,6 +182,20 @@ func TestPublishOCIErrors(t *testing.T) {
 	if code, out := run(nil, "publish", "site", "oci://127.0.0.1:1/acme", "--plain-http"); code != 3 || !strings.Contains(out, "127.0.0.1:1") {
 		t.Errorf("unreachable: exit %d\n%s", code, out)
 	}
+	// A promotion verifies its source first: refused without a key to
+	// verify it by (a usage error), done with its public key.
+	bash(t, tmp, env, `packgen key generate --prefix k && cd r && packgen build --packs-dir packs --out ../signed --key ../k.key`)
+	prom := []string{"PACKGEN_OCI_PASSWORD=" + reg.Password}
+	dev, prod := "oci://"+reg.Host()+"/dev", "oci://"+reg.Host()+"/prod"
+	if code, out := run(prom, "publish", "signed", dev, "--plain-http", "--username", reg.Username, "--key", "k.key"); code != 0 {
+		t.Fatalf("publish to dev: exit %d\n%s", code, out)
+	}
+	if code, out := run(prom, "publish", dev, prod, "--plain-http", "--username", reg.Username); code != 2 || !strings.Contains(out, "--source-key") {
+		t.Errorf("promotion without a key: exit %d\n%s", code, out)
+	}
+	if code, out := run(prom, "publish", dev, prod, "--plain-http", "--username", reg.Username, "--source-key", "k.pub"); code != 0 || !strings.Contains(out, "1 release(s) pushed") {
+		t.Errorf("promotion with --source-key: exit %d\n%s", code, out)
+	}
 	// Another hello 0.1.0 (other content) in another registry's site,
 	// published over this one: refused, exit 1, the refusal in JSON.
 	bash(t, tmp, env, `cd r && echo "x: 1" >> packs/hello-0.1.0/values.yaml && git commit -qam changed && packgen build --packs-dir packs --out ../site2`)

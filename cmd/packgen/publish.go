@@ -30,6 +30,7 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
 	var s3o publish.S3Options
 	var oci ociFlags
 	var keyRef string
+	var sourceKeys []string
 	var o publish.Options
 	var output string
 	c := &cobra.Command{
@@ -72,7 +73,10 @@ REGISTRY/BASE/packgen/index, its root last, so packgen clients read the
 registry with every check of a static site (packgen registry add NAME
 oci://REGISTRY/BASE --key registry.pub). A tag that already names another
 manifest is refused (bump the version), never overwritten. SITE may also
-be oci://OTHER/BASE: releases are copied byte for byte (promotion).
+be oci://OTHER/BASE: releases are copied byte for byte (promotion), once
+verified: with --key (its public half must verify SITE; releases are
+signed again) or --source-key registry.pub (SITE's root must verify; its
+cosign signatures are copied only if they verify too).
 Credentials: --username with the password in PACKGEN_OCI_PASSWORD, else
 REGISTRY_AUTH_FILE or the docker config (docker login, credential
 helpers).`,
@@ -82,7 +86,8 @@ helpers).`,
   packgen publish site /var/www/packs --prune -o json
   packgen publish site gh-pages/registry
   packgen publish site oci://harbor.acme.example/packs --key registry.key
-  packgen publish oci://dev.example/packs oci://prod.example/packs --key registry.key`,
+  packgen publish oci://dev.example/packs oci://prod.example/packs --key registry.key
+  packgen publish oci://dev.example/packs oci://prod.example/packs --source-key registry.pub`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
@@ -110,7 +115,7 @@ helpers).`,
 			}
 			do := publish.DestOptions{S3: s3o}
 			if strings.HasPrefix(args[1], "oci://") {
-				if do.OCI, err = ociDestOptions(cmd.Context(), g, oci, keyRef); err != nil {
+				if do.OCI, err = ociDestOptions(cmd.Context(), g, oci, keyRef, sourceKeys); err != nil {
 					return err
 				}
 			}
@@ -178,6 +183,7 @@ helpers).`,
 	f.BoolVar(&o.Force, "force", false, "publish over a newer or diverged remote index (rollback on purpose)")
 	f.IntVar(&o.Jobs, "jobs", publish.DefaultJobs, "parallel uploads")
 	f.StringVar(&keyRef, "key", "", "oci://: the registry's private key, to cosign-sign each release (file or env://VAR)")
+	f.StringArrayVar(&sourceKeys, "source-key", nil, "oci:// from another registry (promotion) without --key: its public key, which its root and cosign signatures must verify under (repeat during a key rotation)")
 	oci.add(c)
 	outputFlag(c, &output, "text", "json")
 	return c
@@ -254,7 +260,7 @@ func checkSiteExpiry(dir string) (string, error) {
 
 // ociDestOptions opens OCI repositories with the command's options and
 // loads the signing key.
-func ociDestOptions(ctx context.Context, g *globalOptions, f ociFlags, keyRef string) (publish.OCIOptions, error) {
+func ociDestOptions(ctx context.Context, g *globalOptions, f ociFlags, keyRef string, sourceKeys []string) (publish.OCIOptions, error) {
 	o, err := f.options()
 	if err != nil {
 		return publish.OCIOptions{}, err
@@ -272,12 +278,27 @@ func ociDestOptions(ctx context.Context, g *globalOptions, f ociFlags, keyRef st
 		}
 		do.Signer = s
 	}
+	if len(sourceKeys) > 0 {
+		var pems [][]byte
+		for _, k := range sourceKeys {
+			pem, err := sign.ReadKeyFile(k)
+			if err != nil {
+				return do, usageErr("--source-key: %v", err)
+			}
+			pems = append(pems, pem)
+		}
+		v, err := sign.NewVerifierSet(pems...)
+		if err != nil {
+			return do, usageErr("--source-key: %v", err)
+		}
+		do.Verify = v
+	}
 	return do, nil
 }
 
 func publishErr(err error) error {
 	switch {
-	case errors.Is(err, publish.ErrDestination):
+	case errors.Is(err, publish.ErrDestination), errors.Is(err, publish.ErrUnverifiedSource):
 		return usageErr("%v", err)
 	case errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite):
 		return badErr(err)

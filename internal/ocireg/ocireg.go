@@ -174,7 +174,7 @@ func newClient(ctx context.Context, host string, o Options) (*auth.Client, error
 		stall = DefaultStallTimeout
 	}
 	hc := &http.Client{
-		Transport:     retry.NewTransport(&stallTransport{base: base, d: stall}),
+		Transport:     loopbackOnlyHTTP{retry.NewTransport(&stallTransport{base: base, d: stall})},
 		CheckRedirect: checkRedirect,
 	}
 	cred, src, err := lookup(ctx, host, o)
@@ -219,6 +219,23 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 		req.Header.Del("Cookie")
 	}
 	return nil
+}
+
+// loopbackOnlyHTTP refuses any plain-http request to a host that is not
+// loopback, wherever it comes from: --plain-http is for a loopback
+// registry, but that registry names the hosts of its redirects (blob
+// storage) and of its token realm, which oras-go lets be http when the
+// registry is http, so credentials would cross the network in clear.
+type loopbackOnlyHTTP struct{ base http.RoundTripper }
+
+func (t loopbackOnlyHTTP) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.EqualFold(req.URL.Scheme, "https") && !IsLoopback(req.URL.Host) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("%w: %s (a redirect or token realm named by the registry); plain http is only allowed to loopback hosts", ErrPlainHTTP, req.URL.Redacted())
+	}
+	return t.base.RoundTrip(req)
 }
 
 // stallTransport cancels a request whose response body goes silent for

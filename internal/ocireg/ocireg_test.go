@@ -395,3 +395,41 @@ func TestRegistryCatalog(t *testing.T) {
 		})
 	}
 }
+
+// TestPlainHTTPStaysOnLoopback: a --plain-http registry on loopback names
+// a plain-http host elsewhere, for a blob redirect or as its token realm
+// (oras-go allows an http realm when the registry is http): refused
+// before any byte or credential leaves the machine in clear.
+func TestPlainHTTPStaysOnLoopback(t *testing.T) {
+	isolate(t)
+	blob := []byte("blob")
+	d := digest.FromBytes(blob)
+	for _, tc := range []struct{ name, auth, redirect string }{
+		{"blob redirect", "", "http://storage.invalid/bucket/" + d.Encoded()},
+		{"token realm", `Bearer realm="http://auth.invalid/token",service="reg"`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.auth != "" && r.Header.Get("Authorization") == "" {
+					w.Header().Set("WWW-Authenticate", tc.auth)
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				if tc.redirect != "" {
+					http.Redirect(w, r, tc.redirect, http.StatusTemporaryRedirect)
+					return
+				}
+				http.NotFound(w, r)
+			}))
+			defer reg.Close()
+			repo, err := Repository(context.Background(), strings.TrimPrefix(reg.URL, "http://")+"/acme/hello", Options{PlainHTTP: true, Username: "alice", Password: "s3cret"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = repo.Fetch(context.Background(), ocispec.Descriptor{MediaType: "application/octet-stream", Digest: d, Size: int64(len(blob))})
+			if !errors.Is(err, ErrPlainHTTP) || !strings.Contains(err.Error(), ".invalid") {
+				t.Fatalf("plain http off loopback: %v", err)
+			}
+		})
+	}
+}

