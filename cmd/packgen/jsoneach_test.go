@@ -67,7 +67,7 @@ func TestEveryCommandJSON(t *testing.T) {
 				code int
 				warn string
 				list bool
-			}{args: []string{"publish", site, base, "--plain-http"}},
+			}{args: []string{"publish", site, base, "--plain-http"}, warn: "no --key"},
 			struct {
 				args []string
 				code int
@@ -84,6 +84,10 @@ func TestEveryCommandJSON(t *testing.T) {
 		if code != c.code {
 			t.Errorf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", name, code, c.code, stdout, stderr)
 			continue
+		}
+		// Not a terminal: a summary, never a line per file.
+		if strings.HasPrefix(stderr, "uploaded ") || strings.Contains(stderr, "\nuploaded ") {
+			t.Errorf("%s: a line per file on stderr:\n%s", name, stderr)
 		}
 		var doc any
 		if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
