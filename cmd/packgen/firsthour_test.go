@@ -571,7 +571,7 @@ func TestPublishProgressLines(t *testing.T) {
 		out.Reset()
 		warns := &warnLines{}
 		p = &progressLines{w: &out, quiet: quiet, warns: warns}
-		fmt.Fprintf(p, "uploaded a.tar.gz\nnote: kept 1\nwarning: no --key: unsigned\ndeleted b\n")
+		fmt.Fprintf(p, "uploaded a.tar.gz\nnote: kept 1\nwould push x:1.0 (sha256:ab)\nwarning: no --key: unsigned\ndeleted b\n")
 		p.done()
 		want := "note: kept 1\nwarning: no --key: unsigned\n"
 		if quiet {

@@ -43,6 +43,7 @@ func TestEveryCommandJSON(t *testing.T) {
 	}{
 		{args: []string{"validate", "--repo", repo.Dir}},
 		{args: []string{"build", "--repo", repo.Dir, "--out", unsigned, "--refresh"}, warn: "UNSIGNED"},
+		{args: []string{"publish", site, filepath.Join(b.Dir, "www"), "--dry-run"}},
 		{args: []string{"publish", site, filepath.Join(b.Dir, "www")}},
 		{args: []string{"fetch", "hello", "--url", site, "-d", filepath.Join(b.Dir, "f1"), "--key", pub}},
 		{args: []string{"fetch", "hello", "--url", site, "-d", filepath.Join(b.Dir, "f2"), "--insecure-skip-verify"}, warn: "NOT checked"},
@@ -67,6 +68,12 @@ func TestEveryCommandJSON(t *testing.T) {
 				code int
 				warn string
 				list bool
+			}{args: []string{"publish", site, base, "--plain-http", "--dry-run"}, warn: "no --key"},
+			struct {
+				args []string
+				code int
+				warn string
+				list bool
 			}{args: []string{"publish", site, base, "--plain-http"}, warn: "no --key"},
 			struct {
 				args []string
@@ -86,7 +93,7 @@ func TestEveryCommandJSON(t *testing.T) {
 			continue
 		}
 		// Not a terminal: a summary, never a line per file.
-		if strings.HasPrefix(stderr, "uploaded ") || strings.Contains(stderr, "\nuploaded ") {
+		if strings.HasPrefix(stderr, "uploaded ") || strings.Contains(stderr, "\nuploaded ") || strings.Contains(stderr, "would ") {
 			t.Errorf("%s: a line per file on stderr:\n%s", name, stderr)
 		}
 		var doc any

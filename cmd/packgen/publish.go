@@ -217,6 +217,9 @@ func (p *progressLines) Write(b []byte) (int, error) {
 			p.uploaded++
 		case strings.HasPrefix(line, "deleted "):
 			p.deleted++
+		case strings.HasPrefix(line, "would "):
+			// -o json --dry-run: the plan is in the document.
+			continue
 		default:
 			isWarn := strings.HasPrefix(line, "warning: ")
 			if isWarn && p.warns != nil {
