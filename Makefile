@@ -28,7 +28,9 @@ build:
 # git, registry, oras); under CI=true a tool CI must have that is missing
 # fails it first.
 test: test-tools-check fmt-check vet lint-workflows
-	$(GO) test -race -count=1 ./...
+	@# A failure still says what was skipped: easier to read knowing what
+	@# did not run.
+	$(GO) test -race -count=1 ./... || { ./scripts/test-tools.sh summary; exit 1; }
 	cd bench && $(GO) test -count=1 ./measure/
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@./scripts/test-tools.sh summary

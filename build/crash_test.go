@@ -2,7 +2,6 @@ package build
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand"
 	"os"
@@ -17,46 +16,22 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/synth"
 	"github.com/packgen/packgen/internal/testutil"
-	"github.com/packgen/packgen/sign"
 )
 
-// crashJob is what the parent asks the child process to build.
+// crashJob is what the parent asks a packgen build process to build.
 type crashJob struct {
 	Repo, Out, Key string
 	History        bool
 	GeneratedAt    time.Time
 }
 
-const crashEnv = "PACKGEN_CRASH_CHILD"
-
-// TestCrashChild is the child half of TestBuildSurvivesSIGKILL: it runs
-// one build and is killed by its parent at a random moment.
-func TestCrashChild(t *testing.T) {
-	spec := os.Getenv(crashEnv)
-	if spec == "" {
-		t.Skip("run by TestBuildSurvivesSIGKILL")
-	}
-	var j crashJob
-	if err := json.Unmarshal([]byte(spec), &j); err != nil {
-		t.Fatal(err)
-	}
-	priv, err := os.ReadFile(j.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Run(context.Background(), Options{Repo: j.Repo, Out: j.Out, History: j.History, Registry: "crash", Signer: s, GeneratedAt: j.GeneratedAt}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestBuildSurvivesSIGKILL kills real build processes (this test binary
-// re-executed) with SIGKILL at random points, again and again, over one
-// --out dir. After every kill the out dir must be a complete, valid,
-// signed registry: the previous one, or the new one whole.
+// TestBuildSurvivesSIGKILL kills real build processes (the packgen
+// binary: `packgen build`, the very code path users run) with SIGKILL at
+// random points, again and again, over one --out dir. After every kill
+// the out dir must be a complete, valid, signed registry: the previous
+// one, or the new one whole. The binary is built without -race (a build
+// under the race detector is ~7x slower, and 14 of them made this the
+// slowest test of make test); this process's checks still run with it.
 func TestBuildSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary")
@@ -73,10 +48,11 @@ func TestBuildSurvivesSIGKILL(t *testing.T) {
 	out := filepath.Join(dir, "site")
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
+	bin := testutil.Binary(t)
 	child := func(j crashJob) *exec.Cmd {
-		spec, _ := json.Marshal(j)
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashEnv+"="+string(spec))
+		cmd := exec.Command(bin, "build", "--repo", j.Repo, "--out", j.Out, "--key", j.Key, "--name", "crash",
+			fmt.Sprintf("--history=%v", j.History), "--expires", "87600h", "-q")
+		cmd.Env = append(os.Environ(), "PACKGEN_PASSWORD="+testutil.Password, fmt.Sprintf("SOURCE_DATE_EPOCH=%d", j.GeneratedAt.Unix()))
 		return cmd
 	}
 	check := func(when string) *index.Root {
@@ -185,4 +161,10 @@ func TestBuildSurvivesSIGKILL(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testutil.RemoveBinary() // what TestBuildSurvivesSIGKILL built
+	os.Exit(code)
 }

@@ -127,15 +127,21 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	}()
 	res, err := build.Run(cmd.Context(), o.Options)
 	bar.end()
+	var dirtyWarn *pack.Problem
 	if d := ownFiles(o, <-dirty); len(d) > 0 && !refGiven(cmd, o.Ref) {
 		where := "under --packs-dir " + o.PacksDir
 		if o.PacksDir == "" {
 			where = "in pack directories"
 		}
-		g.logf("warning: %d uncommitted change(s) %s are not built (packgen builds committed content only), e.g. %s\n", len(d), where, d[0])
+		msg := fmt.Sprintf("%d uncommitted change(s) %s are not built (packgen builds committed content only), e.g. %s", len(d), where, d[0])
+		g.logf("warning: %s\n", msg)
+		dirtyWarn = &pack.Problem{File: filepath.ToSlash(d[0]), Severity: pack.SevWarning, Msg: msg}
 	}
 	if err != nil {
 		return buildErr(g, err)
+	}
+	if dirtyWarn != nil && o.output == "json" { // text printed it above
+		res.Problems = append(res.Problems, *dirtyWarn)
 	}
 	return printBuild(g, o, res)
 }

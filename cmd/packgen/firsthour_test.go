@@ -551,7 +551,7 @@ func TestFirstHourDirtyWarning(t *testing.T) {
 // file; warnings still get their own line.
 func TestPublishProgressLines(t *testing.T) {
 	var out bytes.Buffer
-	p := &progressLines{w: &out}
+	p := &progressLines{w: &out, counter: true}
 	for i := 0; i < 500; i++ {
 		fmt.Fprintf(p, "uploaded packs/x/%d.tar.gz\n", i)
 	}
@@ -564,6 +564,23 @@ func TestPublishProgressLines(t *testing.T) {
 	}
 	var nilBar *progressLines
 	nilBar.done() // no counter: nothing to end
+
+	// Not a terminal: no counter, no line per file; warnings and notes
+	// keep their line, and warnings reach -o json. -q keeps warnings only.
+	for _, quiet := range []bool{false, true} {
+		out.Reset()
+		warns := &warnLines{}
+		p = &progressLines{w: &out, quiet: quiet, warns: warns}
+		fmt.Fprintf(p, "uploaded a.tar.gz\nnote: kept 1\nwould push x:1.0 (sha256:ab)\nwarning: no --key: unsigned\ndeleted b\n")
+		p.done()
+		want := "note: kept 1\nwarning: no --key: unsigned\n"
+		if quiet {
+			want = "warning: no --key: unsigned\n"
+		}
+		if ps := warns.problems(); out.String() != want || len(ps) != 1 || ps[0].Msg != "no --key: unsigned" {
+			t.Errorf("quiet=%v: output %q, warnings %+v", quiet, out.String(), ps)
+		}
+	}
 }
 
 // Item 11: `validate --changed-since` judges what is about to be

@@ -3,12 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/profile"
 	"github.com/spf13/cobra"
 )
@@ -17,7 +19,27 @@ func init() { register(newProfileCmd) }
 
 // profileFlags are the client flags every profile subcommand shares:
 // the connection flags of fetch; the registries are the configured ones.
-type profileFlags struct{ connFlags }
+type profileFlags struct {
+	connFlags
+	// warns collects the warnings printed on stderr for -o json's
+	// "warnings" (nil with text output).
+	warns *warnLines
+}
+
+// collect starts collecting warnings when output is json.
+func (f *profileFlags) collect(output string) {
+	if output == "json" {
+		f.warns = &warnLines{}
+	}
+}
+
+// warnTo is where warnings go: stderr, and the JSON report when collected.
+func (f *profileFlags) warnTo(g *globalOptions) io.Writer {
+	if f.warns != nil {
+		return io.MultiWriter(g.stderr, f.warns)
+	}
+	return g.stderr
+}
 
 // env builds the profile environment from the registries config.
 func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
@@ -30,7 +52,9 @@ func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
 			return nil, err
 		}
 	}
-	return &profile.Env{Registries: regs, Client: f.options(g), Warn: g.stderr}, nil
+	opts := f.options(g)
+	opts.Warn = f.warnTo(g)
+	return &profile.Env{Registries: regs, Client: opts, Warn: f.warnTo(g)}, nil
 }
 
 // profileErr maps profile failures to exit codes: a refused profile, an
@@ -103,6 +127,7 @@ sha256 of the signature file.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("yaml", "yml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.collect(output)
 			p, err := loadProfile(output, args[0])
 			if err != nil {
 				return err
@@ -117,7 +142,7 @@ sha256 of the signature file.`,
 			res, err := profile.Resolve(cmd.Context(), p, env, profile.ResolveOptions{Partial: partial, LockPath: lockPath})
 			var re *profile.ResolveError
 			if errors.As(err, &re) && output == "json" {
-				if err := writeJSON(g, map[string]any{"profile": p.Name, "lock": nil, "violations": re.Violations}); err != nil {
+				if err := writeJSON(g, map[string]any{"profile": p.Name, "lock": nil, "warnings": f.warns.problems(), "violations": re.Violations}); err != nil {
 					return err
 				}
 				return silentBad
@@ -129,10 +154,10 @@ sha256 of the signature file.`,
 				return fmt.Errorf("write %s: %w", lockPath, err)
 			}
 			for _, w := range res.Warnings {
-				g.logf("warning: %s\n", esc(w))
+				fmt.Fprintf(f.warnTo(g), "warning: %s\n", esc(w))
 			}
 			if output == "json" {
-				return writeJSON(g, map[string]any{"profile": p.Name, "lock": lockPath, "layers": res.Layers, "warnings": res.Warnings, "violations": []profile.Violation{}})
+				return writeJSON(g, map[string]any{"profile": p.Name, "lock": lockPath, "layers": res.Layers, "warnings": f.warns.problems(), "violations": []profile.Violation{}})
 			}
 			g.summaryf("resolved profile %s (%s): %d layers -> %s\n", esc(p.Name), esc(p.CloudType), len(res.Layers), esc(lockPath))
 			return printResolved(g, res.Layers)
@@ -178,11 +203,12 @@ since the lock was written. Progress is shown only on a terminal.`,
 			if jobs < 1 {
 				return usageErr("--jobs must be at least 1")
 			}
+			f.collect(output)
 			lock, err := profile.LoadLock(args[0])
 			if err != nil {
 				return loadErr(err)
 			}
-			warnStale(g, lock, args[0])
+			warnStale(f.warnTo(g), lock, args[0])
 			env, err := f.env(g)
 			if err != nil {
 				return err
@@ -201,7 +227,10 @@ since the lock was written. Progress is shown only on a terminal.`,
 				return profileErr(err)
 			}
 			if output == "json" {
-				return writeJSON(g, res)
+				return writeJSON(g, struct {
+					*profile.FetchResult
+					Warnings pack.Problems `json:"warnings"`
+				}{res, f.warns.problems()})
 			}
 			g.summaryf("fetched profile %s: %d layers into %s\n", esc(lock.Profile.Name), len(res.Layers), esc(res.Dest))
 			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
@@ -224,9 +253,9 @@ since the lock was written. Progress is shown only on a terminal.`,
 	return c
 }
 
-func warnStale(g *globalOptions, lock *profile.Lock, lockPath string) {
+func warnStale(w io.Writer, lock *profile.Lock, lockPath string) {
 	if p, stale := lock.Stale(lockPath); stale {
-		fmt.Fprintf(g.stderr, "warning: %s changed since %s was written; the lock is stale (packgen profile resolve %s)\n", p, lockPath, p)
+		fmt.Fprintf(w, "warning: %s changed since %s was written; the lock is stale (packgen profile resolve %s)\n", p, lockPath, p)
 	}
 }
 
@@ -251,6 +280,7 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("yaml", "yml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.collect(output)
 			p, err := loadProfile(output, args[0])
 			if err != nil {
 				return err
@@ -264,7 +294,7 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 				return loadErr(err)
 			}
 			if lock != nil {
-				warnStale(g, lock, lockPath)
+				warnStale(f.warnTo(g), lock, lockPath)
 			}
 			env, err := f.env(g)
 			if err != nil {
@@ -281,7 +311,7 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 				}
 			}
 			if output == "json" {
-				if err := writeJSON(g, map[string]any{"profile": p.Name, "layers": rows, "outdated": outdated}); err != nil {
+				if err := writeJSON(g, map[string]any{"profile": p.Name, "layers": rows, "outdated": outdated, "warnings": f.warns.problems()}); err != nil {
 					return err
 				}
 			} else if err := printOutdated(g, rows); err != nil {
@@ -380,6 +410,7 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 			if dest == "" {
 				return usageErr("--dest (-d) is required: values are written to DIR/values/<pack>.yaml")
 			}
+			f.collect(output)
 			lockPath, profilePath := args[0], ""
 			if ext := filepath.Ext(args[0]); ext == ".yaml" || ext == ".yml" {
 				profilePath, lockPath = args[0], profile.DefaultLockPath(args[0])
@@ -398,7 +429,7 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 				}
 				profilePath = p
 			}
-			warnStale(g, lock, lockPath)
+			warnStale(f.warnTo(g), lock, lockPath)
 			p, err := profile.Load(profilePath)
 			if err != nil {
 				return loadErr(err)
@@ -412,7 +443,7 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 				return profileErr(err)
 			}
 			if output == "json" {
-				return writeJSON(g, map[string]any{"profile": p.Name, "files": res})
+				return writeJSON(g, map[string]any{"profile": p.Name, "files": res, "warnings": f.warns.problems()})
 			}
 			for _, r := range res {
 				how := "pack defaults"

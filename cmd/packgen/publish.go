@@ -97,13 +97,19 @@ helpers).`,
 				s3o.PathStyle = publish.CustomEndpoint(s3o.Endpoint)
 			}
 			var bar *progressLines
+			var warns *warnLines
+			if output == "json" {
+				warns = &warnLines{}
+			}
 			switch {
 			case o.DryRun && output == "text":
 				o.Log = g.stdout // the plan is the output
-			case g.interactive():
+			default:
 				// One line per file is thousands of lines for a large
-				// registry: a counter on the terminal, warnings kept.
-				bar = &progressLines{w: g.stderr}
+				// registry: a counter on a terminal, else only the summary;
+				// warnings and notes always get their line (and warnings
+				// a place in -o json).
+				bar = &progressLines{w: g.stderr, counter: g.interactive(), quiet: g.quiet, warns: warns}
 				o.Log = bar
 			}
 			warn, err := checkSiteExpiry(args[0])
@@ -142,13 +148,11 @@ helpers).`,
 				if warn != "" {
 					out.Warnings = append(out.Warnings, pack.Problem{File: filepath.ToSlash(filepath.Join(args[0], index.RootFile)), Severity: pack.SevWarning, Msg: warn})
 				}
+				out.Warnings = append(out.Warnings, warns.problems()...)
 				return writeJSON(g, out)
 			}
 			if g.quiet {
 				return nil
-			}
-			if n := len(res.Skipped); n > 0 && !o.DryRun {
-				g.logf("note: %d file(s) of %s that index.json does not reference were not uploaded (left by a killed build?), e.g. %s\n", n, args[0], esc(res.Skipped[0]))
 			}
 			verb := "published"
 			if o.DryRun {
@@ -193,6 +197,9 @@ helpers).`,
 // line on a terminal; other lines (warnings) are printed as they come.
 type progressLines struct {
 	w        io.Writer
+	counter  bool       // show the counter (a terminal); else files are only counted
+	quiet    bool       // -q: only warnings get their line
+	warns    *warnLines // -o json: where warnings also go (nil: nowhere)
 	mu       sync.Mutex
 	partial  []byte
 	uploaded int
@@ -216,14 +223,26 @@ func (p *progressLines) Write(b []byte) (int, error) {
 			p.uploaded++
 		case strings.HasPrefix(line, "deleted "):
 			p.deleted++
+		case strings.HasPrefix(line, "would "):
+			// -o json --dry-run: the plan is in the document.
+			continue
 		default:
+			isWarn := strings.HasPrefix(line, "warning: ")
+			if isWarn && p.warns != nil {
+				p.warns.Write([]byte(line + "\n"))
+			}
+			if p.quiet && !isWarn {
+				continue
+			}
 			if p.shown {
 				fmt.Fprint(p.w, "\r\033[K")
 			}
 			fmt.Fprintln(p.w, esc(line))
 		}
-		fmt.Fprintf(p.w, "\r\033[K%d uploaded, %d deleted", p.uploaded, p.deleted)
-		p.shown = true
+		if p.counter {
+			fmt.Fprintf(p.w, "\r\033[K%d uploaded, %d deleted", p.uploaded, p.deleted)
+			p.shown = true
+		}
 	}
 	return len(b), nil
 }
