@@ -27,7 +27,7 @@ const renderTimeout = 30 * time.Second
 func (c *collector) manifest(m pack.RenderedManifest) error {
 	fs, err := scan(m.Data)
 	if err != nil {
-		return fmt.Errorf("%s: %w", c.show(m.Path), err)
+		return &Error{File: c.show(m.Path), Err: err}
 	}
 	for _, f := range fs {
 		c.add(f.written, Source{Kind: Manifest, File: m.Path, Line: m.SourceLine(f.line), Object: f.object, Field: f.field, Maybe: f.maybe})
@@ -45,14 +45,13 @@ func (c *collector) show(rel string) string {
 // charts renders every chart of the pack: archives directly under
 // charts/ and unpacked chart directories (charts/NAME/Chart.yaml), each
 // with values.yaml's charts.<chart name> over the chart's defaults.
-func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string) error {
+func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string) (n int, err error) {
 	for _, f := range p.Files {
 		dir, base := path.Split(f.Path)
 		if dir != pack.ChartsDir+"/" {
 			continue
 		}
 		var ch *chart.Chart
-		var err error
 		switch {
 		case f.IsDir() && p.Has(path.Join(f.Path, "Chart.yaml")):
 			ch, err = loadDir(p, f.Path)
@@ -61,14 +60,15 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 		default:
 			continue
 		}
+		if err == nil {
+			err = c.chart(f.Path, ch, values, namespace)
+		}
 		if err != nil {
-			return fmt.Errorf("%s: %w: %v", c.show(f.Path), ErrChart, err)
+			return n, &Error{File: c.show(f.Path), Err: fmt.Errorf("%w: %v", ErrChart, err)}
 		}
-		if err := c.chart(f.Path, ch, values, namespace); err != nil {
-			return fmt.Errorf("%s: %w: %v", c.show(f.Path), ErrChart, err)
-		}
+		n++
 	}
-	return nil
+	return n, nil
 }
 
 func loadArchive(p *pack.Pack, rel string) (*chart.Chart, error) {

@@ -65,6 +65,10 @@ type Report struct {
 	// Problems are references that do not parse, as warnings (errors
 	// for declared ones) with file and line.
 	Problems pack.Problems `json:"problems"`
+	// Renders counts the manifests and charts read: a pack with none
+	// (an OS or Kubernetes layer the platform installs itself) deploys
+	// its declared images by other means.
+	Renders int `json:"renders"`
 	// listLine is values.yaml's line of pack.content.images (or of
 	// pack:, or 0): where an undeclared chart image is reported.
 	listLine int
@@ -93,14 +97,17 @@ func Find(p *pack.Pack, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.Renders = len(ms)
 	for _, m := range ms {
 		if err := c.manifest(m); err != nil {
 			return nil, err
 		}
 	}
-	if err := c.charts(p, values, namespaceOf(values)); err != nil {
+	n, err := c.charts(p, values, namespaceOf(values))
+	if err != nil {
 		return nil, err
 	}
+	r.Renders += n
 	for _, im := range c.byRef {
 		sort.SliceStable(im.Sources, func(i, j int) bool { return lessSource(im.Sources[i], im.Sources[j]) })
 		im.Maybe = !im.Deployed && !im.Declared

@@ -67,7 +67,11 @@ func WriteText(w io.Writer, reports []*Report, sources bool) error {
 			fmt.Fprintln(tw, "  no images")
 		}
 		for _, im := range r.Images {
-			fmt.Fprintf(tw, "  %s\t%s\n", im.Image, im.State())
+			state := im.State()
+			if r.Renders == 0 && im.Declared {
+				state = "declared (no manifest or chart: the platform installs it)"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\n", im.Image, state)
 			if sources {
 				for _, s := range im.Sources {
 					fmt.Fprintf(tw, "    %s\n", s)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/source"
 	"github.com/spf13/cobra"
@@ -52,6 +53,14 @@ pack.json is a pack; sibling directories may hold other versions of the
 same pack). Every problem is reported as file:line:col: severity: message.
 Cross-pack checks find duplicate name@version, dependencies on packs
 missing from the tree and version ranges no release satisfies.
+
+Images: every image a manifest or chart deploys (charts rendered with
+Helm's engine, see packgen images) must be declared in values.yaml
+pack.content.images, which the platform mirrors for air-gapped
+installs, and every declared image must be deployed; either is a
+warning. A chart that does not render is an error. The build does not
+run this check (rendering every chart of a cold build costs more than
+the rest of validation); pull requests do, through validate.
 
 With --changed-since REF (for pull requests), only packs whose git tree
 differs between REF and HEAD are validated, read from committed objects,
@@ -112,6 +121,7 @@ func runValidate(g *globalOptions, o *validateOptions, dirs []string) error {
 			return usageErr("no pack found in %s: a pack is a directory holding pack.json (create one with `packgen new`)", dir)
 		}
 		for _, l := range loaded {
+			ps = append(ps, images.CheckPack(l.Pack, l.Display, problemsIn(ps, l.Display))...)
 			vp := validatedPack{Dir: l.Display}
 			if m := l.Pack.Manifest; m != nil {
 				vp.Name, vp.Version, vp.Layer = m.Name, m.Version, string(m.Layer)
@@ -121,6 +131,17 @@ func runValidate(g *globalOptions, o *validateOptions, dirs []string) error {
 		rep.Problems = append(rep.Problems, ps...)
 	}
 	return report(g, o, rep)
+}
+
+// problemsIn keeps the problems of the pack displayed as dir.
+func problemsIn(ps pack.Problems, dir string) pack.Problems {
+	var out pack.Problems
+	for _, p := range ps {
+		if p.File == dir || strings.HasPrefix(p.File, dir+"/") {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // report prints a validation report and sets the exit code.
@@ -221,6 +242,7 @@ func runValidateChanged(ctx context.Context, g *globalOptions, o *validateOption
 			return err
 		}
 		p, ps := pack.Load(fsys, ".", pack.Options{Prefix: c.Dir})
+		ps = append(ps, images.CheckPack(p, c.Dir, ps)...)
 		manifest, _ := fs.ReadFile(fsys, pack.ManifestFile)
 		done()
 		rep.Problems = append(rep.Problems, ps...)
