@@ -16,6 +16,7 @@ import (
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"helm.sh/helm/v4/pkg/engine"
 
+	"github.com/packgen/packgen/images/ref"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -25,12 +26,12 @@ const renderTimeout = 30 * time.Second
 
 // manifest collects the images of one rendered manifest.
 func (c *collector) manifest(m pack.RenderedManifest) error {
-	fs, err := scan(m.Data)
+	fs, err := ref.Scan(m.Data)
 	if err != nil {
 		return &Error{File: c.show(m.Path), Err: err}
 	}
 	for _, f := range fs {
-		c.add(f.written, Source{Kind: Manifest, File: m.Path, Line: m.SourceLine(f.line), Object: f.object, Field: f.field, Maybe: f.maybe})
+		c.add(f.Written, Source{Kind: Manifest, File: m.Path, Line: m.SourceLine(f.Line), Object: f.Object, Field: f.Field, Maybe: f.Maybe})
 	}
 	return nil
 }
@@ -149,17 +150,17 @@ func (c *collector) chart(rel string, ch *chart.Chart, values map[string]any, na
 	srcs := templateSources(ch, "")
 	for _, t := range tpls {
 		out := []byte(res.out[t])
-		fs, err := scan(out)
+		fs, err := ref.Scan(out)
 		if err != nil {
 			return fmt.Errorf("%s renders to invalid YAML: %v", t, err)
 		}
 		for _, f := range fs {
 			line := 0
 			if src, ok := srcs[t]; ok {
-				line = pack.SourceLine(src, out, f.line)
+				line = pack.SourceLine(src, out, f.Line)
 			}
-			c.add(f.written, Source{Kind: Chart, File: rel, Template: t, Line: line, Object: f.object, Field: f.field, Maybe: f.maybe,
-				Values: valuesPath(map[string]any(merged), f.written, "charts."+name)})
+			c.add(f.Written, Source{Kind: Chart, File: rel, Template: t, Line: line, Object: f.Object, Field: f.Field, Maybe: f.Maybe,
+				Values: valuesPath(map[string]any(merged), f.Written, "charts."+name)})
 		}
 	}
 	return nil
@@ -195,7 +196,7 @@ func valuesPath(v map[string]any, written, at string) string {
 	}
 	var walk func(x any, at string, depth int) string
 	walk = func(x any, at string, depth int) string {
-		if depth > maxDepth {
+		if depth > 100 { // bounded like ref.Scan
 			return ""
 		}
 		switch x := x.(type) {

@@ -12,12 +12,16 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/packgen/packgen/images/ref"
 	"github.com/packgen/packgen/pack"
 	"gopkg.in/yaml.v3"
 )
 
 // ErrChart marks a chart that does not load or render.
 var ErrChart = errors.New("chart does not render")
+
+// ErrReference marks an image reference that does not parse.
+var ErrReference = ref.ErrReference
 
 // Source kinds.
 const (
@@ -49,7 +53,7 @@ type Source struct {
 
 // Image is one image and every place that names it.
 type Image struct {
-	Image    string   `json:"image"`    // normalised (Normalize)
+	Image    string   `json:"image"`    // normalised (ref.Normalize)
 	Declared bool     `json:"declared"` // listed in pack.content.images
 	Deployed bool     `json:"deployed"` // in a pod template of a manifest or chart
 	Maybe    bool     `json:"maybe"`    // only named outside pod templates
@@ -154,7 +158,7 @@ func (c *collector) warn(sev pack.Severity, file string, line int, format string
 // add records a source of an image; a reference that does not parse is
 // a problem (an error when declared: the mirror would fail on it).
 func (c *collector) add(written string, s Source) {
-	ref, err := Normalize(written)
+	norm, err := ref.Normalize(written)
 	if err != nil {
 		where := s.File
 		if s.Template != "" {
@@ -171,10 +175,10 @@ func (c *collector) add(written string, s Source) {
 		return
 	}
 	s.Written = written
-	im := c.byRef[ref]
+	im := c.byRef[norm]
 	if im == nil {
-		im = &Image{Image: ref}
-		c.byRef[ref] = im
+		im = &Image{Image: norm}
+		c.byRef[norm] = im
 	}
 	switch {
 	case s.Kind == Declared:

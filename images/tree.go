@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/packgen/packgen/images/ref"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -33,11 +34,11 @@ func Tree(fsys fs.FS, root, prefix string) ([]*Report, error) {
 	return out, nil
 }
 
-// Why keeps, of every report, only the image ref names (normalised
+// Why keeps, of every report, only the image named (normalised
 // first, so "nginx" finds docker.io/library/nginx:latest), and the
 // reports that hold it.
-func Why(reports []*Report, ref string) ([]*Report, error) {
-	want, err := Normalize(ref)
+func Why(reports []*Report, image string) ([]*Report, error) {
+	want, err := ref.Normalize(image)
 	if err != nil {
 		return nil, err
 	}

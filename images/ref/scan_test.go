@@ -1,4 +1,4 @@
-package images
+package ref
 
 import (
 	"fmt"
@@ -72,7 +72,7 @@ spec: {template: {spec: {containers: [{image: "r:1"}]}}}
 		{"bad YAML", "kind: Pod\n  x: [\n", nil, "YAML: line 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fs, err := scan([]byte(tc.yaml))
+			fs, err := Scan([]byte(tc.yaml))
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want %q", err, tc.err)
@@ -84,8 +84,8 @@ spec: {template: {spec: {containers: [{image: "r:1"}]}}}
 			}
 			var got []string
 			for _, f := range fs {
-				s := fmt.Sprintf("%s %d %s %s", f.written, f.line, f.object, f.field)
-				if f.maybe {
+				s := fmt.Sprintf("%s %d %s %s", f.Written, f.Line, f.Object, f.Field)
+				if f.Maybe {
 					s += " maybe"
 				}
 				got = append(got, s)
@@ -110,9 +110,9 @@ func FuzzScan(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fs, _ := scan(b)
+		fs, _ := Scan(b)
 		for _, x := range fs {
-			if x.written == "" {
+			if x.Written == "" {
 				t.Fatalf("empty reference found in %q", b)
 			}
 		}

@@ -1,4 +1,9 @@
-package images
+// Package ref parses what the images package reads from outside: image
+// references (Normalize) and the images named by rendered Kubernetes
+// YAML (Scan). A leaf (yaml.v3 and distribution/reference), so its fuzz
+// targets do not link Helm and client-go (ARCHITECTURE, "Parsers of
+// outside input that are fuzzed stay leaves").
+package ref
 
 import (
 	"errors"
@@ -11,9 +16,9 @@ import (
 // ErrReference marks an image reference that does not parse.
 var ErrReference = errors.New("invalid image reference")
 
-// maxRefLen bounds a reference: registries refuse repositories past 255
+// MaxLen bounds a reference: registries refuse repositories past 255
 // characters, and a tag and a digest add less than 300.
-const maxRefLen = 1024
+const MaxLen = 1024
 
 // Normalize parses an image reference as container runtimes do
 // (distribution/reference, the parser containerd and Docker use) and
@@ -26,8 +31,8 @@ func Normalize(s string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("%w: empty", ErrReference)
 	}
-	if len(s) > maxRefLen {
-		return "", fmt.Errorf("%w: longer than %d characters", ErrReference, maxRefLen)
+	if len(s) > MaxLen {
+		return "", fmt.Errorf("%w: longer than %d characters", ErrReference, MaxLen)
 	}
 	n, err := reference.ParseNormalizedNamed(s)
 	if err != nil {

@@ -1,4 +1,4 @@
-package images
+package ref
 
 import (
 	"bytes"
@@ -14,13 +14,13 @@ import (
 // maxDepth bounds the walk of one rendered object.
 const maxDepth = 100
 
-// found is one image named by a rendered YAML object.
-type found struct {
-	written string
-	line    int // in the rendered text
-	object  string
-	field   string
-	maybe   bool
+// Found is one image named by a rendered YAML object.
+type Found struct {
+	Written string // as written
+	Line    int    // in the rendered text
+	Object  string // Kind/name
+	Field   string // spec.template.spec.containers[0].image
+	Maybe   bool   // outside a pod template
 }
 
 // podSpecPaths are where each workload kind holds its pod spec.
@@ -38,13 +38,13 @@ var podSpecPaths = map[string][]string{
 
 var containerLists = []string{"initContainers", "containers", "ephemeralContainers"}
 
-// scan finds the images in a stream of YAML documents: containers of pod
+// Scan finds the images in a stream of YAML documents: containers of pod
 // templates for certain, and elsewhere `image:` strings and
 // repository+tag pairs as maybe. A document that does not parse is an
 // error (the platform could not apply it either).
-func scan(data []byte) ([]found, error) {
+func Scan(data []byte) ([]Found, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var out []found
+	var out []Found
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
@@ -61,7 +61,7 @@ func scan(data []byte) ([]found, error) {
 }
 
 // object collects one Kubernetes object's images (and a List's items').
-func object(n *yaml.Node, out []found, depth int) []found {
+func object(n *yaml.Node, out []Found, depth int) []Found {
 	if n.Kind != yaml.MappingNode || depth > 4 {
 		return out
 	}
@@ -90,7 +90,7 @@ func object(n *yaml.Node, out []found, depth int) []found {
 				}
 				sure[img] = true
 				field := fmt.Sprintf("%s.%s[%d].image", strings.Join(keys, "."), list, i)
-				out = append(out, found{written: img.Value, line: img.Line, object: id, field: field})
+				out = append(out, Found{Written: img.Value, Line: img.Line, Object: id, Field: field})
 			}
 		}
 	}
@@ -99,7 +99,7 @@ func object(n *yaml.Node, out []found, depth int) []found {
 
 // maybes walks everything else for `image: REF` and repository+tag
 // (with registry when given) mappings.
-func maybes(n *yaml.Node, at, id string, sure map[*yaml.Node]bool, out []found, depth int) []found {
+func maybes(n *yaml.Node, at, id string, sure map[*yaml.Node]bool, out []Found, depth int) []Found {
 	if depth > maxDepth {
 		return out
 	}
@@ -115,12 +115,12 @@ func maybes(n *yaml.Node, at, id string, sure map[*yaml.Node]bool, out []found, 
 			if reg := scalar(child(n, "registry")); reg != "" {
 				ref = reg + "/" + ref
 			}
-			out = append(out, found{written: ref, line: repo.Line, object: id, field: join(at, "repository"), maybe: true})
+			out = append(out, Found{Written: ref, Line: repo.Line, Object: id, Field: join(at, "repository"), Maybe: true})
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Value == "image" && v.Kind == yaml.ScalarNode && !sure[v] && v.Tag == "!!str" && looksLikeRef(v.Value) {
-				out = append(out, found{written: v.Value, line: v.Line, object: id, field: join(at, "image"), maybe: true})
+				out = append(out, Found{Written: v.Value, Line: v.Line, Object: id, Field: join(at, "image"), Maybe: true})
 				continue
 			}
 			out = maybes(v, join(at, k.Value), id, sure, out, depth+1)
@@ -146,11 +146,28 @@ func scalar(n *yaml.Node) string {
 // looksLikeRef keeps `image:` values that could be references: one
 // word, no template leftovers. Whether it parses is Normalize's call.
 func looksLikeRef(s string) bool {
-	return s != "" && !strings.ContainsAny(s, " \t\n{}") && len(s) <= maxRefLen
+	return s != "" && !strings.ContainsAny(s, " \t\n{}") && len(s) <= MaxLen
 }
 
 // looksLikeRepo keeps repository values that name an image rather than
 // a git or Helm repository URL.
 func looksLikeRepo(s string) bool {
 	return looksLikeRef(s) && !strings.Contains(s, "://") && !strings.ContainsAny(s, ":@")
+}
+
+// child follows mapping keys from n; nil when one is missing.
+func child(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, k := range keys {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		n = next
+	}
+	return n
 }
