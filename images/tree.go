@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -134,4 +135,22 @@ func (s Source) String() string {
 		fmt.Fprintf(&b, " %q", s.Written)
 	}
 	return b.String()
+}
+
+// Deployed lists the images the pack in dir deploys for certain (not
+// the maybes), normalised and sorted: what `packgen new` declares.
+func Deployed(dir string) ([]string, error) {
+	rs, err := Tree(os.DirFS(dir), ".", dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range rs {
+		for _, im := range r.Images {
+			if im.Deployed {
+				out = append(out, im.Image)
+			}
+		}
+	}
+	return out, nil
 }

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/pack"
 	"github.com/spf13/cobra"
@@ -16,8 +20,9 @@ func init() { register(newImagesCmd) }
 func newImagesCmd(g *globalOptions) *cobra.Command {
 	var output, why string
 	var sources bool
+	cf := &clientFlags{}
 	c := &cobra.Command{
-		Use:   "images [PACKDIR...]",
+		Use:   "images [PACKDIR | NAME@VERSION ...]",
 		Short: "List every container image a pack deploys, and where each comes from",
 		Long: `List the container images of one pack directory or a tree of packs:
 the ones values.yaml declares under pack.content.images (what the
@@ -32,12 +37,17 @@ repository+tag pairs elsewhere (a custom resource an operator acts on)
 are marked maybe. References are shown normalised
 (docker.io/library/nginx:latest for nginx).
 
+NAME@VERSION (any constraint fetch takes) reads the release from the
+configured registries (or --registry/--url), verified as fetch verifies
+it, from the cache when it is there.
+
 --why IMAGE shows every place that names one image. -o json prints the
 reports for scripts (see docs/JSON.md).`,
 		Example: `  packgen images examples/packs/ingress-nginx-4.10.1
   packgen images examples/packs --sources
   packgen images examples/packs --why registry.k8s.io/ingress-nginx/controller:v1.10.1
-  packgen images packs/calico-3.27.3 -o json`,
+  packgen images packs/calico-3.27.3 -o json
+  packgen images ingress-nginx@4.10.1 --registry acme`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
@@ -48,6 +58,14 @@ reports for scripts (see docs/JSON.md).`,
 			var all []*images.Report
 			for _, dir := range args {
 				info, err := os.Stat(dir)
+				if err != nil && strings.Contains(dir, "@") && errors.Is(err, fs.ErrNotExist) {
+					r, err := releaseImages(cmd.Context(), g, cf, dir)
+					if err != nil {
+						return err
+					}
+					all = append(all, r...)
+					continue
+				}
 				if err != nil {
 					if errors.Is(err, fs.ErrNotExist) {
 						return usageErr("%s does not exist", dir)
@@ -92,5 +110,54 @@ reports for scripts (see docs/JSON.md).`,
 	outputFlag(c, &output, "text", "json")
 	c.Flags().StringVar(&why, "why", "", "show every place that names this image")
 	c.Flags().BoolVar(&sources, "sources", false, "show where each image comes from")
+	cf.add(c, g)
 	return c
+}
+
+// releaseImages finds the images of a published release: resolved and
+// its archive fetched and verified as `packgen fetch` does, the first
+// registry that has it winning.
+func releaseImages(ctx context.Context, g *globalOptions, cf *clientFlags, arg string) ([]*images.Report, error) {
+	name, constraint, err := client.ParseRef(arg)
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	regs, err := cf.registriesFor(g)
+	if err != nil {
+		return nil, err
+	}
+	var clients []*client.Client
+	for _, reg := range regs {
+		cl, err := cf.client(g, reg)
+		if err != nil {
+			return nil, err
+		}
+		clients = append(clients, cl)
+		rel, err := cl.Resolve(ctx, name, constraint, false)
+		if errors.Is(err, client.ErrNotFound) && len(regs) > 1 {
+			continue
+		}
+		if err != nil {
+			return nil, clientErr(withSuggestion(ctx, err, name, clients))
+		}
+		p, err := cl.Archive(ctx, name, rel)
+		if err != nil {
+			return nil, clientErr(err)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		a, err := pack.OpenArchive(f, pack.ArchiveLimits{})
+		f.Close()
+		if err != nil {
+			return nil, badErr(fmt.Errorf("%s: %w", p, err))
+		}
+		rs, err := images.Tree(a, ".", name+"@"+rel.Version)
+		if err != nil {
+			return nil, badErr(err)
+		}
+		return rs, nil
+	}
+	return nil, clientErr(withSuggestion(ctx, fmt.Errorf("%w: %s in none of the %d configured registries", client.ErrNotFound, arg, len(regs)), name, clients))
 }

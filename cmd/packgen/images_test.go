@@ -2,9 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/packgen/packgen/images"
 )
@@ -69,5 +73,48 @@ func TestImagesCommand(t *testing.T) {
 		if cmd.ProcessState.ExitCode() != tc.code || !strings.Contains(string(out), tc.msg) {
 			t.Errorf("%v: %d %s", tc.args, cmd.ProcessState.ExitCode(), out)
 		}
+	}
+}
+
+// TestImagesOfRelease reads a release from a built, signed registry,
+// verified as fetch verifies it.
+func TestImagesOfRelease(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("PACKGEN_PASSWORD", "pw")
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
+	t.Setenv("XDG_STATE_HOME", filepath.Join(tmp, "state"))
+	t.Setenv("SOURCE_DATE_EPOCH", fmt.Sprint(time.Now().Unix()))
+	cfg := filepath.Join(tmp, "registries.yaml")
+	os.WriteFile(cfg, []byte("registries: []\n"), 0o600)
+	pg := func(want int, args ...string) (string, string) {
+		t.Helper()
+		code, out, errs := run(t, append(args, "--config", cfg)...)
+		if code != want {
+			t.Fatalf("packgen %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, out, errs)
+		}
+		return out, errs
+	}
+	repo := examplesRepo(t, filepath.Join(tmp, "repo"))
+	key := filepath.Join(tmp, "reg")
+	pg(0, "key", "generate", "--prefix", key)
+	site := filepath.Join(tmp, "site")
+	pg(0, "build", "--repo", repo.Dir, "--out", site, "--key", key+".key", "--no-site")
+
+	out, _ := pg(0, "images", "ingress-nginx@4.10.1", "--url", site, "--key", key+".pub", "--sources")
+	for _, w := range []string{
+		"ingress-nginx@4.10.1 (ingress-nginx@4.10.1)\n  registry.k8s.io/ingress-nginx/controller:v1.10.1  declared, deployed\n",
+		"chart charts/ingress-nginx-4.10.1.tgz ingress-nginx/templates/deployment.yaml Deployment/ingress-nginx-controller",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if _, errs := pg(1, "images", "ingress-nginy@4.10.1", "--url", site, "--key", key+".pub"); !strings.Contains(errs, "ingress-nginx") {
+		t.Errorf("unknown pack: %s", errs)
+	}
+	// Signed by another key: refused before anything is read.
+	pg(0, "key", "generate", "--prefix", filepath.Join(tmp, "other"))
+	if _, errs := pg(1, "images", "calico@3.27.3", "--url", site, "--key", filepath.Join(tmp, "other.pub")); !strings.Contains(strings.ToLower(errs), "signature") {
+		t.Errorf("wrong key: %s", errs)
 	}
 }
