@@ -186,3 +186,18 @@ func TestFindBadInput(t *testing.T) {
 		}
 	}
 }
+
+// A pack with neither manifests nor charts (the Kubernetes layer) has
+// its declared images installed by the platform: no warning.
+func TestCheckNothingRendered(t *testing.T) {
+	rs, err := Tree(os.DirFS("../examples/packs/kubernetes-1.29.4"), ".", "k8s")
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("Tree: %v", err)
+	}
+	if rs[0].Renders != 0 || len(rs[0].Images) != 4 {
+		t.Fatalf("renders %d, images %+v", rs[0].Renders, rs[0].Images)
+	}
+	if ps := rs[0].Check(); len(ps) != 0 {
+		t.Errorf("warnings: %v", ps)
+	}
+}
