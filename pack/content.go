@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
@@ -299,26 +298,8 @@ func logoSize(w, h, max int) string {
 // renders it, and the rendered YAML is checked; its problems point at the
 // template line that produced the bad line when one reads the same.
 func (v *validator) checkManifests() {
-	todo := map[string]bool{}
-	for _, f := range v.pack.Files {
-		if strings.HasPrefix(f.Path, ManifestsDir+"/") && f.Mode.IsRegular() {
-			ext := strings.ToLower(path.Ext(f.Path))
-			if ext == ".yaml" || ext == ".yml" {
-				todo[f.Path] = true
-			}
-		}
-	}
-	if v.pack.Manifest != nil {
-		for _, p := range v.pack.Manifest.KubeManifests {
-			if f, ok := v.pack.file(path.Clean(p)); ok && f.Mode.IsRegular() {
-				todo[f.Path] = true
-			}
-		}
-	}
-	for _, f := range v.pack.Files { // sorted order
-		if todo[f.Path] {
-			v.checkManifest(f.Path)
-		}
+	for _, rel := range manifestPaths(v.pack) {
+		v.checkManifest(rel)
 	}
 }
 
@@ -332,18 +313,7 @@ func (v *validator) checkManifest(rel string) {
 	rendered := false
 	var missing []string
 	if isTemplated(src) {
-		if v.render == nil {
-			v.render = newRenderBudget(int(v.opts.Limits.MaxYAMLSize))
-			if l := v.opts.Limits; l.MaxRenderSteps > 0 || l.MaxRenderTime > 0 {
-				if l.MaxRenderSteps > 0 {
-					v.render.maxCalls = l.MaxRenderSteps
-				}
-				if l.MaxRenderTime > 0 {
-					v.render.timeout, v.render.deadline = l.MaxRenderTime, time.Now().Add(l.MaxRenderTime)
-				}
-			}
-		}
-		r, err := renderManifest(rel, src, v.templateValues(), v.render)
+		r, err := renderManifest(rel, src, v.templateValues(), v.budget())
 		if err != nil {
 			te := toTemplateError(err)
 			v.add(rel, SevError, te.line, 0, "template error: %s (manifests are Go templates rendered with sprig functions, .Values from values.yaml manifests.%s and Palette's .spectro macros)", te.msg, strings.TrimSuffix(path.Base(rel), path.Ext(rel)))

@@ -25,6 +25,10 @@ type ScaffoldOptions struct {
 	Chart      string   // path of a Helm chart .tgz to include
 	Manifests  string   // directory of YAML manifests to include
 	Parent     string   // where to create NAME-VERSION/
+	// Images, when set, lists the images the staged pack deploys (the
+	// images package, which imports this one), to declare them under
+	// pack.content.images so that the new pack validates clean.
+	Images func(dir string) ([]string, error)
 }
 
 // Scaffold creates a new, valid pack directory and returns its path. It
@@ -101,6 +105,25 @@ pack:
 	for name, content := range map[string][]byte{ManifestFile: append(data, '\n'), ValuesFile: []byte(values), ReadmeFile: []byte(readme)} {
 		if err := os.WriteFile(filepath.Join(stage, name), content, 0o644); err != nil {
 			return "", err
+		}
+	}
+	if o.Images != nil {
+		imgs, err := o.Images(stage)
+		if err != nil {
+			return "", err
+		}
+		if len(imgs) > 0 {
+			list := "  # Images the pack deploys, which the platform mirrors for air-gapped\n  # installs (`packgen images` lists them).\n  content:\n    images:\n"
+			for _, im := range imgs {
+				list += fmt.Sprintf("      - image: %s\n", im)
+			}
+			values = strings.Replace(values, "\n\n", "\n"+list+"\n", 1)
+			if !strings.Contains(values, list) {
+				values += list
+			}
+			if err := os.WriteFile(filepath.Join(stage, ValuesFile), []byte(values), 0o644); err != nil {
+				return "", err
+			}
 		}
 	}
 	if err := os.Chmod(stage, 0o755); err != nil {

@@ -21,6 +21,9 @@ go run ./examples/demo -packs examples/packs -out "$DEMO/repo"
 
 step "2. Validate every pack"
 run "$PG" validate "$DEMO/repo/packs"
+# Every container image the packs deploy (charts rendered with Helm's
+# engine), against what values.yaml declares for air-gapped mirrors.
+run "$PG" images "$DEMO/repo/packs"
 
 step "3. A signing key (cosign-compatible; the password comes from PACKGEN_PASSWORD)"
 export PACKGEN_PASSWORD=${PACKGEN_PASSWORD:-demo-password}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/source"
@@ -83,6 +84,7 @@ func Dirs(dirs []string) (*Report, error) {
 			return nil, inputErr("no pack found in %s: a pack is a directory holding pack.json (create one with `packgen new`)", dir)
 		}
 		for _, l := range loaded {
+			ps = append(ps, images.CheckPack(l.Pack, l.Display, problemsIn(ps, l.Display))...)
 			vp := Pack{Dir: l.Display}
 			if m := l.Pack.Manifest; m != nil {
 				vp.Name, vp.Version, vp.Layer = m.Name, m.Version, string(m.Layer)
@@ -154,6 +156,7 @@ func (rep *Report) addChange(c source.Change) error {
 		return err
 	}
 	p, ps := pack.Load(fsys, ".", pack.Options{Prefix: c.Dir})
+	ps = append(ps, images.CheckPack(p, c.Dir, ps)...)
 	manifest, _ := fs.ReadFile(fsys, pack.ManifestFile)
 	done()
 	rep.Problems = append(rep.Problems, ps...)
@@ -194,3 +197,14 @@ var (
 
 func escapeData(s string) string     { return dataEscaper.Replace(s) }
 func escapeProperty(s string) string { return propertyEscaper.Replace(s) }
+
+// problemsIn keeps the problems of the pack displayed as dir.
+func problemsIn(ps pack.Problems, dir string) pack.Problems {
+	var out pack.Problems
+	for _, p := range ps {
+		if p.File == dir || strings.HasPrefix(p.File, dir+"/") {
+			out = append(out, p)
+		}
+	}
+	return out
+}

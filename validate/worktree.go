@@ -15,6 +15,7 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/source"
 )
@@ -165,6 +166,7 @@ func validateWorktree(repo *source.Repo, base string, wps []worktreePack) ([]Pac
 		}
 		p, ps := pack.Load(os.DirFS(wp.abs), ".", pack.Options{Prefix: wp.dir})
 		problems = append(problems, ps...)
+		problems = append(problems, images.CheckPack(p, wp.dir, ps)...)
 		vp := Pack{Dir: wp.dir}
 		if p.Manifest != nil {
 			vp.Name, vp.Version, vp.Layer = p.Manifest.Name, p.Manifest.Version, string(p.Manifest.Layer)

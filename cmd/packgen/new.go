@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/pack"
 	"github.com/spf13/cobra"
 )
@@ -46,6 +47,7 @@ directory are copied into manifests/ and listed as kubeManifests.`,
 				}
 			}
 			chose := o.Layer == pack.LayerAddon && o.AddonType == ""
+			o.Images = images.Deployed
 			dir, err := pack.Scaffold(o)
 			if err != nil {
 				return usageErr("%v", err)

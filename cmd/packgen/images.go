@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/images"
+	"github.com/packgen/packgen/pack"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newImagesCmd) }
+
+func newImagesCmd(g *globalOptions) *cobra.Command {
+	var output, why string
+	var sources bool
+	cf := &clientFlags{}
+	c := &cobra.Command{
+		Use:   "images [PACKDIR | NAME@VERSION ...]",
+		Short: "List every container image a pack deploys, and where each comes from",
+		Long: `List the container images of one pack directory or a tree of packs:
+the ones values.yaml declares under pack.content.images (what the
+platform's air-gap tooling mirrors), the ones the manifests name once
+rendered as the platform renders them, and the ones the charts name once
+rendered by Helm's engine with the values the pack gives them
+(charts.<chart> in values.yaml).
+
+Images in pod templates (containers, initContainers, ephemeralContainers
+of every workload kind, CronJobs included) are deployed; image: values and
+repository+tag pairs elsewhere (a custom resource an operator acts on)
+are marked maybe. References are shown normalised
+(docker.io/library/nginx:latest for nginx).
+
+NAME@VERSION (any constraint fetch takes) reads the release from the
+configured registries (or --registry/--url), verified as fetch verifies
+it, from the cache when it is there.
+
+--why IMAGE shows every place that names one image. -o json prints the
+reports for scripts (see docs/JSON.md).`,
+		Example: `  packgen images examples/packs/ingress-nginx-4.10.1
+  packgen images examples/packs --sources
+  packgen images examples/packs --why registry.k8s.io/ingress-nginx/controller:v1.10.1
+  packgen images packs/calico-3.27.3 -o json
+  packgen images ingress-nginx@4.10.1 --registry acme`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				args = []string{"."}
+			}
+			var all []*images.Report
+			for _, dir := range args {
+				info, err := os.Stat(dir)
+				if err != nil && strings.Contains(dir, "@") && errors.Is(err, fs.ErrNotExist) {
+					r, err := releaseImages(cmd.Context(), g, cf, dir)
+					if err != nil {
+						return err
+					}
+					all = append(all, r...)
+					continue
+				}
+				if err != nil {
+					if errors.Is(err, fs.ErrNotExist) {
+						return usageErr("%s does not exist", dir)
+					}
+					return err
+				}
+				if !info.IsDir() {
+					return usageErr("%s is not a directory: give a pack directory or a tree of packs", dir)
+				}
+				rs, err := images.Tree(os.DirFS(dir), ".", filepath.ToSlash(filepath.Clean(dir)))
+				if err != nil {
+					var ve *pack.ValidationError
+					if errors.As(err, &ve) {
+						return badErr(errors.New("packs with errors (run `packgen validate`):\n" + ve.Problems.Error()))
+					}
+					return badErr(err)
+				}
+				if len(rs) == 0 {
+					return usageErr("no pack found in %s: a pack is a directory holding pack.json", dir)
+				}
+				all = append(all, rs...)
+			}
+			if why != "" {
+				var err error
+				if all, err = images.Why(all, why); err != nil {
+					return usageErr("--why: %v", err)
+				}
+				if len(all) == 0 {
+					return badErr(errors.New("no pack names image " + why))
+				}
+				sources = true
+			}
+			if output == "json" {
+				if all == nil {
+					all = []*images.Report{}
+				}
+				return writeJSON(g, all)
+			}
+			return images.WriteText(g.stdout, all, sources)
+		},
+	}
+	outputFlag(c, &output, "text", "json")
+	c.Flags().StringVar(&why, "why", "", "show every place that names this image")
+	c.Flags().BoolVar(&sources, "sources", false, "show where each image comes from")
+	cf.add(c, g)
+	return c
+}
+
+// releaseImages finds the images of a published release: resolved and
+// its archive fetched and verified as `packgen fetch` does, the first
+// registry that has it winning.
+func releaseImages(ctx context.Context, g *globalOptions, cf *clientFlags, arg string) ([]*images.Report, error) {
+	name, constraint, err := client.ParseRef(arg)
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	regs, err := cf.registriesFor(g)
+	if err != nil {
+		return nil, err
+	}
+	var clients []*client.Client
+	for _, reg := range regs {
+		cl, err := cf.client(g, reg)
+		if err != nil {
+			return nil, err
+		}
+		clients = append(clients, cl)
+		rel, err := cl.Resolve(ctx, name, constraint, false)
+		if errors.Is(err, client.ErrNotFound) && len(regs) > 1 {
+			continue
+		}
+		if err != nil {
+			return nil, clientErr(client.WithSuggestion(ctx, err, name, clients))
+		}
+		p, err := cl.Archive(ctx, name, rel)
+		if err != nil {
+			return nil, clientErr(err)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		a, err := pack.OpenArchive(f, pack.ArchiveLimits{})
+		f.Close()
+		if err != nil {
+			return nil, badErr(fmt.Errorf("%s: %w", p, err))
+		}
+		rs, err := images.Tree(a, ".", name+"@"+rel.Version)
+		if err != nil {
+			return nil, badErr(err)
+		}
+		return rs, nil
+	}
+	return nil, clientErr(client.WithSuggestion(ctx, fmt.Errorf("%w: %s in none of the %d configured registries", client.ErrNotFound, arg, len(regs)), name, clients))
+}

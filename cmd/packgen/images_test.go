@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/images"
+)
+
+// TestImagesCommand drives the real binary on the examples and on the
+// images package's messy test pack.
+func TestImagesCommand(t *testing.T) {
+	bin := packgenBinary(t)
+	out, err := exec.Command(bin, "images", "../../examples/packs").CombinedOutput()
+	if err != nil {
+		t.Fatalf("images examples: %v\n%s", err, out)
+	}
+	for _, w := range []string{
+		"calico@3.27.3 (../../examples/packs/calico-3.27.3)\n  docker.io/calico/cni:v3.27.3               declared, deployed",
+		"registry.k8s.io/ingress-nginx/controller:v1.10.1  declared, deployed",
+		"registry.k8s.io/kube-apiserver:v1.29.4           declared (no manifest or chart: the platform installs it)",
+	} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(string(out), "NOT") {
+		t.Errorf("examples' content.images are not truthful:\n%s", out)
+	}
+
+	out, err = exec.Command(bin, "images", "../../images/testdata/packs", "-o", "json").Output()
+	var reps []images.Report
+	if err != nil || json.Unmarshal(out, &reps) != nil || len(reps) != 1 || reps[0].Pack != "webapp" || len(reps[0].Images) != 7 {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+
+	out, err = exec.Command(bin, "images", "../../images/testdata/packs", "--why", "busybox:1.36").Output()
+	want := "webapp@1.2.0 (../../images/testdata/packs/webapp-1.2.0)\n" +
+		"  docker.io/library/busybox:1.36  declared, deployed\n" +
+		"    declared values.yaml:7 \"docker.io/library/busybox:1.36\"\n" +
+		"    chart charts/webapp webapp/templates/deployment.yaml Deployment/webapp spec.template.spec.initContainers[0].image (values charts.webapp.init.image) \"busybox:1.36\"\n"
+	if err != nil || string(out) != want {
+		t.Errorf("--why: %v\n%s\nwant\n%s", err, out, want)
+	}
+
+	cmd := exec.Command(bin, "validate", "../../images/testdata/packs", "-o", "github")
+	out, _ = cmd.Output()
+	if cmd.ProcessState.ExitCode() != 0 || !strings.Contains(string(out), "::warning file=../../images/testdata/packs/webapp-1.2.0/values.yaml,line=9::image docker.io/library/postgres:14 is declared in pack.content.images but no manifest or chart of the pack deploys it") {
+		t.Errorf("validate: %d\n%s", cmd.ProcessState.ExitCode(), out)
+	}
+	cmd = exec.Command(bin, "validate", "--strict", "../../images/testdata/packs")
+	if out, _ := cmd.Output(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "1 pack, 0 errors, 4 warnings") {
+		t.Errorf("validate --strict: %d\n%s", cmd.ProcessState.ExitCode(), out)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"images", "does-not-exist"}, 2, "does-not-exist does not exist"},
+		{[]string{"images", "../../examples/packs", "--why", "Not A Ref"}, 2, "invalid image reference"},
+		{[]string{"images", "../../examples/packs", "--why", "nginx:9"}, 1, "no pack names image nginx:9"},
+	} {
+		cmd := exec.Command(bin, tc.args...)
+		out, _ := cmd.CombinedOutput()
+		if cmd.ProcessState.ExitCode() != tc.code || !strings.Contains(string(out), tc.msg) {
+			t.Errorf("%v: %d %s", tc.args, cmd.ProcessState.ExitCode(), out)
+		}
+	}
+}
+
+// TestImagesOfRelease reads a release from a built, signed registry,
+// verified as fetch verifies it.
+func TestImagesOfRelease(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("PACKGEN_PASSWORD", "pw")
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
+	t.Setenv("XDG_STATE_HOME", filepath.Join(tmp, "state"))
+	t.Setenv("SOURCE_DATE_EPOCH", fmt.Sprint(time.Now().Unix()))
+	cfg := filepath.Join(tmp, "registries.yaml")
+	os.WriteFile(cfg, []byte("registries: []\n"), 0o600)
+	pg := func(want int, args ...string) (string, string) {
+		t.Helper()
+		code, out, errs := run(t, append(args, "--config", cfg)...)
+		if code != want {
+			t.Fatalf("packgen %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, out, errs)
+		}
+		return out, errs
+	}
+	repo := examplesRepo(t, filepath.Join(tmp, "repo"))
+	key := filepath.Join(tmp, "reg")
+	pg(0, "key", "generate", "--prefix", key)
+	site := filepath.Join(tmp, "site")
+	pg(0, "build", "--repo", repo.Dir, "--out", site, "--key", key+".key", "--no-site")
+
+	out, _ := pg(0, "images", "ingress-nginx@4.10.1", "--url", site, "--key", key+".pub", "--sources")
+	for _, w := range []string{
+		"ingress-nginx@4.10.1 (ingress-nginx@4.10.1)\n  registry.k8s.io/ingress-nginx/controller:v1.10.1  declared, deployed\n",
+		"chart charts/ingress-nginx-4.10.1.tgz ingress-nginx/templates/deployment.yaml Deployment/ingress-nginx-controller",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if _, errs := pg(1, "images", "ingress-nginy@4.10.1", "--url", site, "--key", key+".pub"); !strings.Contains(errs, "ingress-nginx") {
+		t.Errorf("unknown pack: %s", errs)
+	}
+	// Signed by another key: refused before anything is read.
+	pg(0, "key", "generate", "--prefix", filepath.Join(tmp, "other"))
+	if _, errs := pg(1, "images", "calico@3.27.3", "--url", site, "--key", filepath.Join(tmp, "other.pub")); !strings.Contains(strings.ToLower(errs), "signature") {
+		t.Errorf("wrong key: %s", errs)
+	}
+}

@@ -1,0 +1,93 @@
+package images
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/packgen/packgen/pack"
+)
+
+// Check compares what a pack declares in pack.content.images with what
+// its manifests and charts deploy, as warnings with file and line: an
+// image deployed but not declared is missing from an air-gapped mirror,
+// a declared image nothing deploys is mirrored for nothing (or the list
+// is stale; not said of a pack with neither manifests nor charts,
+// whose images the platform deploys). Images only "maybe" deployed warn about nothing; a pack
+// that declares no images warns for every image it deploys.
+func (r *Report) Check() pack.Problems {
+	ps := append(pack.Problems{}, r.Problems...)
+	at := func(file string) string {
+		if r.Dir == "" {
+			return file
+		}
+		return r.Dir + "/" + file
+	}
+	for _, im := range r.Images {
+		switch {
+		case im.Deployed && !im.Declared:
+			s := firstSure(im.Sources)
+			file, line := s.File, s.Line
+			if s.Kind == Chart {
+				// A line of a template inside the archive is no place to
+				// annotate: point at the list to fix.
+				file, line = pack.ValuesFile, r.listLine
+			}
+			ps = append(ps, pack.Problem{File: at(file), Line: line, Severity: pack.SevWarning,
+				Msg: fmt.Sprintf("image %s is deployed (%s) but values.yaml pack.content.images does not declare it: an air-gapped install will miss it; add `- image: %s`", im.Image, s, im.Image)})
+		case im.Declared && !im.Deployed && !anyMaybe(im.Sources) && r.Renders > 0:
+			s := im.Sources[0]
+			ps = append(ps, pack.Problem{File: at(s.File), Line: s.Line, Severity: pack.SevWarning,
+				Msg: fmt.Sprintf("image %s is declared in pack.content.images but no manifest or chart of the pack deploys it: remove it or fix its tag (`packgen images` lists what is deployed)", im.Image)})
+		}
+	}
+	ps.Sort()
+	return ps
+}
+
+func firstSure(ss []Source) Source {
+	for _, s := range ss {
+		if s.Kind != Declared && !s.Maybe {
+			return s
+		}
+	}
+	return ss[0]
+}
+
+func anyMaybe(ss []Source) bool {
+	for _, s := range ss {
+		if s.Maybe {
+			return true
+		}
+	}
+	return false
+}
+
+// Error is a manifest or chart Find could not read, with the file (as
+// displayed) it concerns.
+type Error struct {
+	File string
+	Err  error
+}
+
+func (e *Error) Error() string { return e.File + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// CheckPack is validation's image check of one loaded pack (ps: what
+// Load found): nothing when the pack has errors already (its images
+// would be guesses), else Check's warnings, or an error at the chart or
+// manifest that does not render (the platform could not install it).
+func CheckPack(p *pack.Pack, display string, ps pack.Problems) pack.Problems {
+	if ps.HasErrors() {
+		return nil
+	}
+	r, err := Find(p, Options{Display: display})
+	if err != nil {
+		file, msg := display, err.Error()
+		var fe *Error
+		if errors.As(err, &fe) {
+			file, msg = fe.File, fe.Err.Error()
+		}
+		return pack.Problems{{File: file, Severity: pack.SevError, Msg: msg}}
+	}
+	return r.Check()
+}
