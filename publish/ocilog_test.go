@@ -72,6 +72,7 @@ func TestOCILog(t *testing.T) {
 	}
 	rootDesc, root := rootManifest(t, idx)
 	group := ocimap.LogGroupTitle(0, 0)
+	t.Logf("root manifest: %d bytes, %d layers", rootDesc.Size, len(root.Layers))
 	for _, p := range []string{translog.CheckpointPath, "log/tile/8/0/001.p/4", "log/tile/8/1/000.p/1", "log/tile/8/data/001.p/4", group, ocimap.LogGroupTitle(-1, 0)} {
 		l, ok := layerTitled(root, p)
 		if !ok {
