@@ -83,9 +83,19 @@ func (b *builder) appendLog(ctx context.Context) error {
 	if !b.o.inPlace && old.N > 0 {
 		// A fresh stage carries the tiles of the log it extends, each
 		// checked against the previous tree: the full ones, and the
-		// partial ones when the log does not grow (else the append
-		// supersedes them).
-		if err := translog.CopyTiles(ctx, old, b.prev.fetch, put, len(entries) == 0); err != nil {
+		// partial ones the new tree still has (an upper level's edge
+		// changes only every 256 entries); the append writes the rest.
+		keep := map[string]bool{}
+		for _, p := range translog.TilePaths(old.N + int64(len(entries))) {
+			keep[p] = true
+		}
+		carry := func(p string, data []byte) error {
+			if !keep[p] {
+				return nil // superseded by the append
+			}
+			return put(p, data)
+		}
+		if err := translog.CopyTiles(ctx, old, b.prev.fetch, carry, true); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
 		}
 	}

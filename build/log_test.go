@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -280,5 +281,43 @@ func TestLogCheckpointBehindIndex(t *testing.T) {
 	tree, _ := siteLog(t, out) // checks the new checkpoint against the index
 	if tree.N != 2 {
 		t.Fatalf("log of %d entries", tree.N)
+	}
+}
+
+// A fresh stage over a previous build is a whole site: the partial tiles
+// the append leaves as they are (level 1's edge changes only every 256
+// entries) are carried too, not only the full ones.
+func TestLogFreshStageCarriesPartials(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	for i := range 257 {
+		writePack(t, r, fmt.Sprintf("packs/p%03d", i), fmt.Sprintf("p%03d", i), "1.0.0", "cni", "")
+	}
+	commit(t, r, "one")
+	s, _ := testKey(t)
+	signed := func(o *Options) { o.Signer = s }
+	first := filepath.Join(tmp, "first")
+	_, err = run(t, r.Dir, first, signed)
+	must(t, err)
+	writePack(t, r, "packs/extra", "extra", "1.0.0", "cni", "")
+	commit(t, r, "two")
+	second := filepath.Join(tmp, "second")
+	_, err = run(t, r.Dir, second, signed, func(o *Options) { o.Previous = first })
+	must(t, err)
+	tree, _ := siteLog(t, second)
+	files := logFiles(t, second)
+	for _, p := range translog.TilePaths(tree.N) {
+		if _, ok := files[p]; !ok {
+			t.Errorf("the fresh stage lacks %s", p)
+		}
+	}
+	if _, ok := files["log/tile/8/1/000.p/1"]; !ok {
+		t.Fatalf("the unchanged level-1 partial tile was not carried: %v", len(files))
+	}
+	for p := range files {
+		if strings.Contains(p, ".p/") && !slices.Contains(translog.TilePaths(tree.N), p) {
+			t.Errorf("the fresh stage carries the superseded %s", p)
+		}
 	}
 }

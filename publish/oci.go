@@ -50,6 +50,7 @@ import (
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/translog"
 	sitewalk "github.com/packgen/packgen/walk"
 )
 
@@ -134,7 +135,9 @@ type siteRelease struct {
 type site struct {
 	rootData  []byte
 	root      *index.Root
-	rootFiles map[string][]byte // index.json, its signatures, the digest-named ones
+	rootFiles map[string][]byte // index.json, its signatures, the digest-named ones; the log's checkpoint and partial tiles
+	tiles     map[string][]byte // the log's full tiles (site path → content)
+	groups    map[string][]byte // their tile groups (ocimap.LogGroups)
 	meta      []metaFile        // buckets and shards
 	releases  []*siteRelease
 	walker    *sitewalk.Walker
@@ -165,7 +168,7 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotSite, err)
 	}
-	s := &site{rootFiles: map[string][]byte{}}
+	s := &site{rootFiles: map[string][]byte{}, tiles: map[string][]byte{}}
 	if loc.Scheme == "oci" {
 		l, err := ocimap.ParseLocation(src)
 		if err != nil {
@@ -266,6 +269,9 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrNotSite, src, err)
 	}
+	if err := s.readLog(ctx, w.Get); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrNotSite, src, err)
+	}
 	sort.Slice(s.meta, func(i, j int) bool { return s.meta[i].ref.Path < s.meta[j].ref.Path })
 	sort.Slice(s.releases, func(i, j int) bool {
 		a, b := s.releases[i], s.releases[j]
@@ -285,6 +291,43 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 		}
 	}
 	return s, nil
+}
+
+// readLog reads the transparency log the verified root names: every
+// tile of its tree, each checked against the tree (translog.CopyTiles),
+// and the checkpoint, which must open under the root's log key and name
+// the same tree (a source whose checkpoint lags is mid-publish). A root
+// without a log has none to read.
+func (s *site) readLog(ctx context.Context, get translog.Fetch) error {
+	tree, ok, err := translog.TreeOf(s.root)
+	if err != nil || !ok {
+		return err
+	}
+	err = translog.CopyTiles(ctx, tree, get, func(p string, data []byte) error {
+		if index.KindOf(p) == index.KindLogTile {
+			s.tiles[p] = data
+		} else {
+			s.rootFiles[p] = data
+		}
+		return nil
+	}, true)
+	if err != nil {
+		return fmt.Errorf("the transparency log: %w", err)
+	}
+	msg, err := get(ctx, translog.CheckpointPath, translog.MaxCheckpointSize)
+	if err != nil {
+		return fmt.Errorf("the transparency log: %w", err)
+	}
+	c, err := translog.OpenCheckpoint(msg, s.root.Log.Key)
+	if err != nil {
+		return fmt.Errorf("%s: %w", translog.CheckpointPath, err)
+	}
+	if c.Tree != tree {
+		return fmt.Errorf("%s: %w: a tree of %d entries (%s), index.json names %d (%s): the source's publish has not completed; publish again once it has", translog.CheckpointPath, translog.ErrCheckpoint, c.Tree.N, c.Tree.Hash, tree.N, tree.Hash)
+	}
+	s.rootFiles[translog.CheckpointPath] = msg
+	s.groups, err = ocimap.LogGroups(s.tiles)
+	return err
 }
 
 // PublishSite publishes the site at src (a directory, a registry URL or
@@ -418,6 +461,9 @@ type liveIndex struct {
 	data []byte             // its index.json
 	root *index.Root
 	key  string // the cosign key its releases are signed with (AnnotationCosignKey)
+	// layers are the root manifest's: its log tile groups say which full
+	// tiles the registry holds already.
+	layers []ocispec.Descriptor
 }
 
 // maxManifest bounds a manifest read from a registry (distribution's own
@@ -495,7 +541,7 @@ func (d *ociDest) liveRoot(ctx context.Context, idx *remote.Repository) (*liveIn
 		if err != nil {
 			return nil, fmt.Errorf("%w: the index.json of %s:%s: %v", ErrRegistry, idx.Reference, ocimap.RootTag, err)
 		}
-		return &liveIndex{desc: desc, data: data, root: root, key: m.Annotations[ocimap.AnnotationCosignKey]}, nil
+		return &liveIndex{desc: desc, data: data, root: root, key: m.Annotations[ocimap.AnnotationCosignKey], layers: m.Layers}, nil
 	}
 	return nil, fmt.Errorf("%w: %s:%s has no index.json layer", ErrRegistry, idx.Reference, ocimap.RootTag)
 }
@@ -873,13 +919,33 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 	if err != nil {
 		return err
 	}
-	layers, meta, metaTag, rootLayers, rootPaths, rootM := im.layers, im.meta, im.metaTag, im.rootLayers, im.rootPaths, im.root
+	layers, meta, metaTag, rootLayers, rootM := im.layers, im.meta, im.metaTag, im.rootLayers, im.root
 	if live != nil && live.desc.Digest == rootM.Desc.Digest {
 		return nil
 	}
 	// Buckets and shards: content-addressed blobs.
 	err = parallel.Each(ctx, len(s.meta), o.Jobs, func(i int) error {
 		return pushBytes(ctx, idx, layers[i], s.meta[i].data)
+	})
+	if err != nil {
+		return err
+	}
+	// The log's full tiles, content-addressed too: those the live
+	// generation's tile groups name are there (pushed before its root),
+	// so a publish pushes only the new ones.
+	have, err := d.liveTiles(ctx, idx, live, s)
+	if err != nil {
+		return err
+	}
+	var newTiles []int
+	for i := range im.tilePaths {
+		if l := layers[len(s.meta)+i]; !have[l.Digest.String()] {
+			newTiles = append(newTiles, i)
+		}
+	}
+	err = parallel.Each(ctx, len(newTiles), o.Jobs, func(k int) error {
+		i := newTiles[k]
+		return pushBytes(ctx, idx, layers[len(s.meta)+i], s.tiles[im.tilePaths[i]])
 	})
 	if err != nil {
 		return err
@@ -938,10 +1004,14 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 	if err := pushManifest(ctx, idx, meta, metaTag); err != nil {
 		return err
 	}
-	for i, l := range rootLayers {
-		if err := pushBytes(ctx, idx, l, s.rootFiles[rootPaths[i]]); err != nil {
-			return err
-		}
+	// The root's files: index.json and its signatures, the log's
+	// checkpoint, partial tiles and tile groups, which become visible
+	// only with the switch below (never a checkpoint ahead of the index).
+	err = parallel.Each(ctx, len(rootLayers), o.Jobs, func(i int) error {
+		return pushBytes(ctx, idx, rootLayers[i], im.rootData[i])
+	})
+	if err != nil {
+		return err
 	}
 	// The switch: from here on readers see the new generation.
 	if err := pushManifest(ctx, idx, rootM, ocimap.RootTag); err != nil {
@@ -955,12 +1025,44 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 // indexManifests are the manifests of the packgen index a publish of s
 // makes live: the meta manifest (every bucket and shard) and the root.
 type indexManifests struct {
-	layers     []ocispec.Descriptor // the meta manifest's, one per s.meta
+	layers     []ocispec.Descriptor // the meta manifest's, one per s.meta, then one per tilePaths
+	tilePaths  []string             // the log's full tiles, sorted
 	meta       *ocimap.Packed
 	metaTag    string
-	rootLayers []ocispec.Descriptor // one per rootPaths
-	rootPaths  []string
+	rootLayers []ocispec.Descriptor // one per rootData
+	rootData   [][]byte
 	root       *ocimap.Packed
+}
+
+// liveTiles is the set of digests of the full tiles the live generation
+// holds, read from its tile groups: a group identical to the new one
+// costs nothing, another (the right edge's, which grew) one request.
+func (d *ociDest) liveTiles(ctx context.Context, idx *remote.Repository, live *liveIndex, s *site) (map[string]bool, error) {
+	have := map[string]bool{}
+	if live == nil {
+		return have, nil
+	}
+	for _, l := range live.layers {
+		if l.MediaType != ocimap.LogGroupMediaType {
+			continue
+		}
+		g := s.groups[ocimap.Title(l)]
+		var data []byte
+		if g != nil && index.Digest(g) == l.Digest.Encoded() {
+			data = g
+		} else {
+			var err error
+			if data, err = fetchBlob(ctx, idx, l, ocimap.MaxLogGroup); err != nil {
+				return nil, fmt.Errorf("read the live tile group %s: %w", ocimap.Title(l), ocireg.Wrap(idx.Reference.String()+"@"+l.Digest.String(), idx.Client, err))
+			}
+		}
+		for slot := 0; slot*32 < len(data); slot++ {
+			if dg, ok := ocimap.LogGroupDigest(data, slot); ok {
+				have[dg.String()] = true
+			}
+		}
+	}
+	return have, nil
 }
 
 func (d *ociDest) indexManifests(s *site, live *liveIndex) (*indexManifests, error) {
@@ -969,19 +1071,40 @@ func (d *ociDest) indexManifests(s *site, live *liveIndex) (*indexManifests, err
 	for _, f := range s.meta {
 		layers = append(layers, ocimap.FileRef(f.ref.Path, f.ref.SHA256, f.ref.Size))
 	}
+	// The log's full tiles are pinned by the meta manifest too: the root
+	// names them only through its tile groups, which registry garbage
+	// collection does not read.
+	var tilePaths []string
+	for p := range s.tiles {
+		tilePaths = append(tilePaths, p)
+	}
+	sort.Strings(tilePaths)
+	for _, p := range tilePaths {
+		layers = append(layers, ocimap.File(p, s.tiles[p]))
+	}
 	metaTag := ocimap.MetaTagPrefix + strconv.FormatInt(s.root.Serial, 10)
 	meta, err := ocimap.FilesManifest(layers, nil)
 	if err != nil {
 		return nil, err
 	}
 	var rootLayers []ocispec.Descriptor
-	var rootPaths []string
+	var rootData [][]byte
+	var rootPaths, groups []string
 	for p := range s.rootFiles {
 		rootPaths = append(rootPaths, p)
 	}
 	sort.Strings(rootPaths)
 	for _, p := range rootPaths {
 		rootLayers = append(rootLayers, ocimap.File(p, s.rootFiles[p]))
+		rootData = append(rootData, s.rootFiles[p])
+	}
+	for g := range s.groups {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+	for _, g := range groups {
+		rootLayers = append(rootLayers, ocimap.LogGroupLayer(g, s.groups[g]))
+		rootData = append(rootData, s.groups[g])
 	}
 	ann := map[string]string{ocimap.AnnotationMeta: meta.Desc.Digest.String(), ocimap.AnnotationSerial: strconv.FormatInt(s.root.Serial, 10)}
 	switch {
@@ -994,7 +1117,7 @@ func (d *ociDest) indexManifests(s *site, live *liveIndex) (*indexManifests, err
 	if err != nil {
 		return nil, err
 	}
-	return &indexManifests{layers, meta, metaTag, rootLayers, rootPaths, rootM}, nil
+	return &indexManifests{layers, tilePaths, meta, metaTag, rootLayers, rootData, rootM}, nil
 }
 
 func pushManifest(ctx context.Context, repo *remote.Repository, p *ocimap.Packed, tag string) error {

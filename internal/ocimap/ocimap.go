@@ -13,7 +13,13 @@
 //     by their site paths); buckets and shards are blobs of that
 //     repository named by their SHA-256 (the site path holds it); an
 //     archive's .sig and .sigstore.json are the layers of the manifest
-//     tagged SigTag(archive path).
+//     tagged SigTag(archive path);
+//   - the transparency log: the checkpoint and the partial tiles are
+//     layers of the root manifest (they change each generation and must
+//     switch with index.json); a full tile is a blob of the index
+//     repository found through its tile group (LogGroup), a layer of the
+//     root manifest listing the digests of up to 256 full tiles of one
+//     level, so any tile costs one small extra request.
 //
 // See docs/FORMAT.md, "OCI registries".
 package ocimap
@@ -27,16 +33,19 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/mod/sumdb/tlog"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/memory"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/translog"
 )
 
 // Repositories below BASE.
@@ -73,6 +82,9 @@ const (
 	// FileMediaType is a packgen metadata file (index.json, a bucket, a
 	// shard, a signature) as a layer of the index repository.
 	FileMediaType = "application/vnd.packgen.file.v1"
+	// LogGroupMediaType is a tile group (LogGroup) as a layer of the
+	// root manifest.
+	LogGroupMediaType = "application/vnd.packgen.log-tiles.v1"
 	// IndexArtifactType is the config media type of the index
 	// repository's manifests.
 	IndexArtifactType = "application/vnd.packgen.index.v1+json"
@@ -296,6 +308,7 @@ const (
 	Addressed        // a blob of the index repository named by its SHA-256
 	Archive          // the layer of a release manifest
 	ArchiveSigs      // a layer of the manifest tagged SigTag(archive)
+	LogTile          // a blob of the index repository named in its tile group (LogTileSlot)
 )
 
 // Where tells where a site path is kept; sum is the SHA-256 of an
@@ -303,8 +316,14 @@ const (
 // signatures, archive the archive's path for its signatures.
 func Where(p string) (kind Blob, sum, name, version, archive string) {
 	switch k := index.KindOf(p); k {
-	case index.KindRoot, index.KindRootSignature, index.KindDigestSig:
+	case index.KindRoot, index.KindRootSignature, index.KindDigestSig, index.KindLogCheckpoint, index.KindLogPartialTile:
+		// The checkpoint and the partial tiles change each generation:
+		// in the root manifest they switch with index.json, never ahead.
 		return RootFile, "", "", "", ""
+	case index.KindLogTile:
+		if _, _, ok := LogTileSlot(p); ok {
+			return LogTile, "", "", "", ""
+		}
 	case index.KindBucket, index.KindShard:
 		base := path.Base(p)
 		sha := strings.TrimSuffix(base, ".json")
@@ -332,3 +351,94 @@ func Where(p string) (kind Blob, sum, name, version, archive string) {
 
 // Title is a layer's title annotation.
 func Title(d ocispec.Descriptor) string { return d.Annotations[ocispec.AnnotationTitle] }
+
+// The transparency log's full tiles never change, and a reader asks for
+// one by path: a tag per tile would be thousands of tags, and a manifest
+// listing them all too large to read per fetch (some 200 bytes a tile).
+// Instead the full tiles of one level are grouped by LogGroupSize, and
+// each group is a blob of 32-byte SHA-256 digests in tile order (8 KiB
+// when full), a layer of the root manifest titled LogGroupTitle: a tile
+// costs the root manifest (read anyway), its group, then the tile.
+const LogGroupSize = 256
+
+// MaxLogGroup bounds a tile group read from a registry.
+const MaxLogGroup = LogGroupSize * sha256.Size
+
+// LogGroupTitle is the title of the root manifest layer holding the
+// digests of group g of level's full tiles (level -1: the data tiles).
+func LogGroupTitle(level int, g int64) string {
+	l := "data"
+	if level >= 0 {
+		l = strconv.Itoa(level)
+	}
+	return fmt.Sprintf("%s/tile/%d/%s/group/%d", translog.Dir, translog.TileHeight, l, g)
+}
+
+// LogTileSlot is where the digest of full tile p is kept: the group's
+// title and the tile's slot in it. ok is false for anything but a full
+// tile of the log's height.
+func LogTileSlot(p string) (group string, slot int, ok bool) {
+	rest, found := strings.CutPrefix(p, translog.Dir+"/")
+	if !found {
+		return "", 0, false
+	}
+	t, err := tlog.ParseTilePath(rest)
+	if err != nil || t.H != translog.TileHeight || t.W != 1<<translog.TileHeight || t.L < -1 {
+		return "", 0, false
+	}
+	return LogGroupTitle(t.L, t.N/LogGroupSize), int(t.N % LogGroupSize), true
+}
+
+// LogGroups builds the tile groups of a set of full tiles (site path →
+// content): title → the group blob. A group holds the digests of its
+// tiles in slot order, up to the last tile present; a slot with no tile
+// (none in a log, which only grows) would be 32 zero bytes.
+func LogGroups(tiles map[string][]byte) (map[string][]byte, error) {
+	type slotted struct {
+		slot int
+		sum  [sha256.Size]byte
+	}
+	by := map[string][]slotted{}
+	for p, data := range tiles {
+		g, slot, ok := LogTileSlot(p)
+		if !ok {
+			return nil, fmt.Errorf("%w: %q is not a full tile of the transparency log", ErrBadName, p)
+		}
+		by[g] = append(by[g], slotted{slot, sha256.Sum256(data)})
+	}
+	out := map[string][]byte{}
+	for g, ts := range by {
+		n := 0
+		for _, t := range ts {
+			n = max(n, t.slot+1)
+		}
+		b := make([]byte, n*sha256.Size)
+		for _, t := range ts {
+			copy(b[t.slot*sha256.Size:], t.sum[:])
+		}
+		out[g] = b
+	}
+	return out, nil
+}
+
+// LogGroupDigest is the digest in slot of a tile group, ok false when the
+// group has no tile there.
+func LogGroupDigest(group []byte, slot int) (digest.Digest, bool) {
+	at := slot * sha256.Size
+	if slot < 0 || at+sha256.Size > len(group) {
+		return "", false
+	}
+	sum := group[at : at+sha256.Size]
+	var zero [sha256.Size]byte
+	if string(sum) == string(zero[:]) {
+		return "", false
+	}
+	return digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(sum)), true
+}
+
+// LogGroupLayer is the descriptor of a tile group as a layer.
+func LogGroupLayer(title string, data []byte) ocispec.Descriptor {
+	d := content.NewDescriptorFromBytes(LogGroupMediaType, data)
+	d.Annotations = map[string]string{ocispec.AnnotationTitle: title}
+	return d
+}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/packgen/packgen/index"
 )
 
 // TestArchiveManifestIsORAS100 reproduces, byte for byte, the manifest
@@ -90,5 +92,59 @@ func TestTagAndWhere(t *testing.T) {
 	b, _ := BaseManifest()
 	if err := json.Unmarshal(b.Manifest, &m); err != nil || m["layers"] == nil {
 		t.Errorf("base manifest %s: %v", b.Manifest, err)
+	}
+}
+
+// TestLogTiles: where each log path is kept (the checkpoint and partial
+// tiles in the root manifest, full tiles through their group), and a
+// group names each tile's digest in its slot.
+func TestLogTiles(t *testing.T) {
+	for _, tc := range []struct {
+		path  string
+		kind  Blob
+		group string
+		slot  int
+	}{
+		{"log/checkpoint", RootFile, "", 0},
+		{"log/tile/8/0/001.p/4", RootFile, "", 0},
+		{"log/tile/8/data/001.p/4", RootFile, "", 0},
+		{"log/tile/8/0/000", LogTile, "log/tile/8/0/group/0", 0},
+		{"log/tile/8/0/255", LogTile, "log/tile/8/0/group/0", 255},
+		{"log/tile/8/0/256", LogTile, "log/tile/8/0/group/1", 0},
+		{"log/tile/8/2/x001/234", LogTile, "log/tile/8/2/group/4", 1234 % 256},
+		{"log/tile/8/data/257", LogTile, "log/tile/8/data/group/1", 1},
+		{"log/tile/4/0/000", Unmapped, "", 0},  // another height: never written
+		{"log/tile/8/0/0000", Unmapped, "", 0}, // not tlog's encoding
+		{"log/tile/8/0/group/0", Unmapped, "", 0},
+	} {
+		kind, _, _, _, _ := Where(tc.path)
+		g, slot, ok := LogTileSlot(tc.path)
+		if kind != tc.kind || (kind == LogTile) != ok || ok && (g != tc.group || slot != tc.slot) {
+			t.Errorf("%s: kind %d, group %q slot %d %v; want %d %q %d", tc.path, kind, g, slot, ok, tc.kind, tc.group, tc.slot)
+		}
+	}
+
+	tiles := map[string][]byte{"log/tile/8/0/000": []byte("a"), "log/tile/8/0/002": []byte("c"), "log/tile/8/0/256": []byte("d"), "log/tile/8/data/000": []byte("e")}
+	groups, err := LogGroups(tiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 3 || len(groups["log/tile/8/0/group/0"]) != 3*32 || len(groups["log/tile/8/0/group/1"]) != 32 {
+		t.Fatalf("groups %v", groups)
+	}
+	for p, data := range tiles {
+		g, slot, _ := LogTileSlot(p)
+		d, ok := LogGroupDigest(groups[g], slot)
+		if !ok || d.Encoded() != index.Digest(data) {
+			t.Errorf("%s: %s %v", p, d, ok)
+		}
+	}
+	for _, slot := range []int{1, 3, -1, 256} { // a hole, past the end, out of range
+		if d, ok := LogGroupDigest(groups["log/tile/8/0/group/0"], slot); ok {
+			t.Errorf("slot %d: %s", slot, d)
+		}
+	}
+	if _, err := LogGroups(map[string][]byte{"log/tile/8/0/000.p/3": nil}); err == nil {
+		t.Error("a partial tile grouped")
 	}
 }

@@ -58,6 +58,18 @@ type ociTransport struct {
 	// index.json and index.json.sig at once, and both are its layers.
 	rootMu sync.Mutex
 	root   *ocispec.Manifest // the root manifest, read once: one generation per transport
+	// groups are the log's tile groups read so far (title → digests):
+	// the tiles of one proof are asked for at once, one per level, so
+	// each group is read once, and groups of different levels in
+	// parallel.
+	groupMu sync.Mutex
+	groups  map[string]*tileGroup
+}
+
+type tileGroup struct {
+	once sync.Once
+	data []byte
+	err  error
 }
 
 func (t *ociTransport) String() string { return t.loc.String() }
@@ -120,6 +132,32 @@ func (t *ociTransport) Get(ctx context.Context, p, etag string) (*Response, erro
 			return nil, fmt.Errorf("%s:%s: %w: %d layers, a pack has one", repo.Reference, tag, ErrWrongBytes, len(m.Layers))
 		}
 		return t.blob(ctx, repo, m.Layers[0], p, etag)
+	case ocimap.LogTile:
+		m, err := t.rootManifest(ctx, idx)
+		if err != nil {
+			return nil, err
+		}
+		title, slot, _ := ocimap.LogTileSlot(p)
+		g, err := t.group(ctx, idx, m, title, p)
+		if err != nil {
+			return nil, err
+		}
+		d, ok := ocimap.LogGroupDigest(g, slot)
+		if !ok {
+			return nil, fmt.Errorf("%s:%s has no %s in its tile group %s: %w", idx.Reference, ocimap.RootTag, p, title, index.ErrNotFound)
+		}
+		if etag == d.String() {
+			return &Response{NotModified: true, ETag: etag}, nil
+		}
+		desc, rc, err := idx.Blobs().FetchReference(ctx, d.String())
+		if err != nil {
+			return nil, t.fail(idx, d.String(), p, err)
+		}
+		if desc.Digest != d {
+			rc.Close()
+			return nil, fmt.Errorf("%s@%s: %w: the registry answered %s", idx.Reference, d, ErrWrongBytes, desc.Digest)
+		}
+		return t.body(idx, desc, rc), nil
 	case ocimap.ArchiveSigs:
 		tag := ocimap.SigTag(archive)
 		m, err := t.manifest(ctx, idx, tag, p)
@@ -146,6 +184,45 @@ func (t *ociTransport) rootManifest(ctx context.Context, idx *remote.Repository)
 	}
 	t.root = m
 	return m, nil
+}
+
+// group reads the log's tile group titled title, a layer of the root
+// manifest m, once per transport.
+func (t *ociTransport) group(ctx context.Context, idx *remote.Repository, m *ocispec.Manifest, title, p string) ([]byte, error) {
+	t.groupMu.Lock()
+	g, ok := t.groups[title]
+	if !ok {
+		if t.groups == nil {
+			t.groups = map[string]*tileGroup{}
+		}
+		g = &tileGroup{}
+		t.groups[title] = g
+	}
+	t.groupMu.Unlock()
+	g.once.Do(func() { g.data, g.err = t.readGroup(ctx, idx, m, title, p) })
+	return g.data, g.err
+}
+
+func (t *ociTransport) readGroup(ctx context.Context, idx *remote.Repository, m *ocispec.Manifest, title, p string) ([]byte, error) {
+	for _, l := range m.Layers {
+		if ocimap.Title(l) != title || l.MediaType != ocimap.LogGroupMediaType {
+			continue
+		}
+		if l.Size > ocimap.MaxLogGroup {
+			return nil, fmt.Errorf("%s@%s (tile group %s): %w (%d bytes)", idx.Reference, l.Digest, title, index.ErrTooLarge, l.Size)
+		}
+		resp, err := t.blob(ctx, idx, l, p, "")
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		g, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("read the tile group %s (for %s): %w", title, p, err)
+		}
+		return g, nil
+	}
+	return nil, fmt.Errorf("%s:%s has no tile group %s (for %s): %w", idx.Reference, ocimap.RootTag, title, p, index.ErrNotFound)
 }
 
 // manifest reads a manifest by tag, checked against the digest the

@@ -45,6 +45,10 @@ func TestOCISource(t *testing.T) {
 		{index.BucketPath(sha), "acme/packgen/index"},
 		{index.ArchivePath("calico", "3.27.0"), "acme/spectro-packs/archive/calico"},
 		{index.ArchivePath("calico", "3.27.0") + ".sig", "acme/packgen/index"},
+		{"log/checkpoint", "acme/packgen/index"},
+		{"log/tile/8/0/000", "acme/packgen/index"},
+		{"log/tile/8/0/000.p/3", "acme/packgen/index"},
+		{"log/tile/5/0/000", "not kept in OCI registries"},
 		{"index.html", "not kept in OCI registries"},
 	} {
 		_, err := tr.Get(ctx, tc.path, "")
