@@ -6,6 +6,7 @@ package validate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -38,11 +39,31 @@ type Pack struct {
 type Report struct {
 	Packs    []Pack        `json:"packs"`
 	Problems pack.Problems `json:"problems"`
-	Errors   int           `json:"errors"`
-	Warnings int           `json:"warnings"`
+	// Errors and Warnings count the problems of each severity. In JSON
+	// "warnings" is the list of warning problems, as in every command's
+	// -o json (docs/JSON.md), so the counts are "errors" (its name since
+	// the first release), "errorCount" and "warningCount".
+	Errors   int `json:"errors"`
+	Warnings int `json:"warningCount"`
 	// FromWorkTree counts the packs with uncommitted changes, judged as
 	// they are on disk (Changed only).
 	FromWorkTree int `json:"-"`
+}
+
+// MarshalJSON adds "warnings", the warning problems, and "errorCount".
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report // its fields without this method
+	ws := pack.Problems{}
+	for _, p := range r.Problems {
+		if p.Severity != pack.SevError { // as tally counts them
+			ws = append(ws, p)
+		}
+	}
+	return json.Marshal(struct {
+		plain
+		ErrorCount int           `json:"errorCount"`
+		Warnings   pack.Problems `json:"warnings"`
+	}{plain(r), r.Errors, ws})
 }
 
 func newReport() *Report { return &Report{Packs: []Pack{}, Problems: pack.Problems{}} }

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -51,6 +52,40 @@ func TestGitHubAnnotation(t *testing.T) {
 	} {
 		if got := GitHubAnnotation(tc.p); got != tc.want {
 			t.Errorf("GitHubAnnotation(%+v) = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
+
+// -o json: "warnings" is the list of warning problems, as in every
+// command (docs/JSON.md); the counts are "errors", "errorCount" and
+// "warningCount"; a report decodes back into a Report.
+func TestReportJSON(t *testing.T) {
+	rep := newReport()
+	rep.Packs = append(rep.Packs, Pack{Dir: "packs/x", Name: "x", Version: "1.0.0", Layer: "addon"})
+	rep.Problems = append(rep.Problems,
+		pack.Problem{File: "packs/x/pack.json", Line: 4, Col: 12, Severity: pack.SevError, Msg: "bad layer"},
+		pack.Problem{File: "packs/x/values.yaml", Severity: pack.SevWarning, Msg: "no images"})
+	rep.tally()
+	for _, c := range []struct {
+		name string
+		rep  *Report
+		want string
+	}{
+		{"one of each", rep, `{"packs":[{"dir":"packs/x","name":"x","version":"1.0.0","layer":"addon"}],` +
+			`"problems":[{"file":"packs/x/pack.json","line":4,"col":12,"severity":"error","message":"bad layer"},` +
+			`{"file":"packs/x/values.yaml","severity":"warning","message":"no images"}],` +
+			`"errors":1,"warningCount":1,"errorCount":1,` +
+			`"warnings":[{"file":"packs/x/values.yaml","severity":"warning","message":"no images"}]}`},
+		{"clean", newReport().tally(), `{"packs":[],"problems":[],"errors":0,"warningCount":0,"errorCount":0,"warnings":[]}`},
+	} {
+		got, err := json.Marshal(c.rep)
+		if err != nil || string(got) != c.want {
+			t.Errorf("%s: %v\n got %s\nwant %s", c.name, err, got, c.want)
+			continue
+		}
+		var back Report
+		if err := json.Unmarshal(got, &back); err != nil || back.Errors != c.rep.Errors || back.Warnings != c.rep.Warnings || len(back.Problems) != len(c.rep.Problems) {
+			t.Errorf("%s: decoded %+v, %v", c.name, back, err)
 		}
 	}
 }
