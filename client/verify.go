@@ -2,19 +2,29 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 	"sync/atomic"
 	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/walk"
 )
 
-// SiteProblem is one thing wrong with a registry site.
+// SiteProblem is one thing wrong with a registry site. In JSON it is a
+// problem in the shape every -o json uses (pack/meta.Problem): "file"
+// (the site's path), "severity" ("error": each one fails the check) and
+// "message".
 type SiteProblem struct {
-	Path string `json:"path"`
-	Err  string `json:"error"`
+	Path string `json:"file"`
+	Err  string `json:"message"`
+}
+
+// MarshalJSON writes the problem as a meta.Problem.
+func (p SiteProblem) MarshalJSON() ([]byte, error) {
+	return json.Marshal(meta.Problem{File: p.Path, Severity: meta.SevError, Msg: p.Err})
 }
 
 // SiteReport is the result of VerifySite.

@@ -16,17 +16,29 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/source"
 	"github.com/packgen/packgen/walk"
 )
 
 // Problem is one release of a site that is not exactly its repository's
-// content.
+// content. In JSON it is the release ("pack", "version") and a problem
+// in the shape every -o json uses (pack/meta.Problem: "file",
+// "severity" "error", "message").
 type Problem struct {
 	Pack    string `json:"pack"`
 	Version string `json:"version"`
-	Path    string `json:"path"` // the archive, or a file inside it
-	Msg     string `json:"error"`
+	Path    string `json:"file"` // the archive, or a file inside it
+	Msg     string `json:"message"`
+}
+
+// MarshalJSON writes the release and a meta.Problem.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Pack    string `json:"pack"`
+		Version string `json:"version"`
+		meta.Problem
+	}{p.Pack, p.Version, meta.Problem{File: p.Path, Severity: meta.SevError, Msg: p.Msg}})
 }
 
 // SiteReport is the outcome of CheckSite.
