@@ -55,6 +55,9 @@ reports for scripts (see docs/JSON.md).`,
 			if len(args) == 0 {
 				args = []string{"."}
 			}
+			if output == "json" {
+				cf.warnings = &warnLines{}
+			}
 			var all []*images.Report
 			for _, dir := range args {
 				info, err := os.Stat(dir)
@@ -102,7 +105,10 @@ reports for scripts (see docs/JSON.md).`,
 				if all == nil {
 					all = []*images.Report{}
 				}
-				return writeJSON(g, all)
+				return writeJSON(g, struct {
+					Packs    []*images.Report `json:"packs"`
+					Warnings pack.Problems    `json:"warnings"`
+				}{all, cf.warnings.problems()})
 			}
 			return images.WriteText(g.stdout, all, sources)
 		},

@@ -42,6 +42,9 @@ URL (digests of the metadata checked; signatures by fetch and verify).`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
+			if output == "json" {
+				cf.warnings = &warnLines{}
+			}
 			var packs []index.Summary
 			if reg, ok := configuredRegistry(g, args[0]); ok {
 				cl, err := cf.client(g, reg)
@@ -64,7 +67,10 @@ URL (digests of the metadata checked; signatures by fetch and verify).`,
 				if packs == nil {
 					packs = []index.Summary{}
 				}
-				return writeJSON(g, packs)
+				return writeJSON(g, struct {
+					Packs    []index.Summary `json:"packs"`
+					Warnings pack.Problems   `json:"warnings"`
+				}{packs, cf.warnings.problems()})
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tLAYER\tLATEST\tVERSIONS\tDISPLAY NAME")
@@ -99,6 +105,9 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 			if site == "" {
 				return usageErr("--site is required (a built directory or a registry URL)")
 			}
+			if output == "json" {
+				cf.warnings = &warnLines{}
+			}
 			var sum *index.Summary
 			var shard *index.Shard
 			var err error
@@ -111,7 +120,10 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 				return err
 			}
 			if output == "json" {
-				return writeJSON(g, shard)
+				return writeJSON(g, struct {
+					Pack     *index.Shard  `json:"pack"`
+					Warnings pack.Problems `json:"warnings"`
+				}{shard, cf.warnings.problems()})
 			}
 			return printInfo(g, sum, shard)
 		},

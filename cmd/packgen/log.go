@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
@@ -42,6 +43,9 @@ release ever published, including any the index no longer does.`,
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
+			if output == "json" {
+				cf.warnings = &warnLines{}
+			}
 			reg, err := cf.registryFor(g)
 			if err != nil {
 				return err
@@ -56,9 +60,10 @@ release ever published, including any the index no longer does.`,
 			}
 			if output == "json" {
 				return writeJSON(g, struct {
-					Size    int64             `json:"logSize"`
-					Entries []client.LogEntry `json:"entries"`
-				}{size, entries})
+					Size     int64             `json:"logSize"`
+					Entries  []client.LogEntry `json:"entries"`
+					Warnings pack.Problems     `json:"warnings"`
+				}{size, entries, cf.warnings.problems()})
 			}
 			for _, e := range entries {
 				fmt.Fprintf(g.stdout, "#%d\t%s@%s\tsha256:%s\tcommit %s\tkey %.12s\n", e.Index, esc(e.Name), esc(e.Version), e.SHA256, e.Commit, e.KeyID)
@@ -127,10 +132,11 @@ Exits 1 when anything does not hold.`,
 			problems := len(vs.Problems) + len(rb.Problems) + len(lg.Problems)
 			if output == "json" {
 				if err := writeJSON(g, struct {
-					Site    *client.SiteReport  `json:"site"`
-					Rebuild *rebuild.SiteReport `json:"rebuild"`
-					Log     *rebuild.LogReport  `json:"log"`
-				}{vs, rb, lg}); err != nil {
+					Site     *client.SiteReport  `json:"site"`
+					Rebuild  *rebuild.SiteReport `json:"rebuild"`
+					Log      *rebuild.LogReport  `json:"log"`
+					Warnings pack.Problems       `json:"warnings"` // none: the shape every -o json shares
+				}{vs, rb, lg, pack.Problems{}}); err != nil {
 					return err
 				}
 			} else {

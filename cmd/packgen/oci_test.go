@@ -197,12 +197,13 @@ func TestPublishOCIErrors(t *testing.T) {
 		t.Errorf("promotion with --source-key: exit %d\n%s", code, out)
 	}
 	// Another hello 0.1.0 (other content) in another registry's site,
-	// published over this one: refused, exit 1, the refusal in JSON.
+	// published over this one: refused, exit 1, the refusal in JSON (the
+	// document of every publish, with its warnings).
 	bash(t, tmp, env, `cd r && echo "x: 1" >> packs/hello-0.1.0/values.yaml && git commit -qam changed && packgen build --packs-dir packs --out ../site2`)
 	cmd := exec.Command(bin, "publish", "site2", dest, "--plain-http", "--username", reg.Username, "-o", "json", "--force")
 	cmd.Dir, cmd.Env = tmp, append(env, "PACKGEN_OCI_PASSWORD="+reg.Password)
 	stdout, err := cmd.Output()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(ee.Stderr), "bump the version") || !strings.Contains(string(stdout), `"refused": [`) || !strings.Contains(string(stdout), `"version": "0.1.0"`) {
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(ee.Stderr), "bump the version") || !strings.Contains(string(stdout), `"refused": [`) || !strings.Contains(string(stdout), `"version": "0.1.0"`) || !strings.Contains(string(stdout), `"warnings": [`) {
 		t.Errorf("refusal: %v\n%s", err, stdout)
 	}
 }

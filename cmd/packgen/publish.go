@@ -127,14 +127,8 @@ helpers).`,
 			}
 			res, err := publish.To(cmd.Context(), args[0], args[1], do, o)
 			bar.done()
-			if err != nil && errors.Is(err, publish.ErrImmutable) && res != nil && res.Releases != nil && output == "json" {
-				// The refusals are the answer: the document lists them, the
-				// error says what to do.
-				if werr := writeJSON(g, res); werr != nil {
-					return werr
-				}
-			}
-			if err != nil {
+			refused := err != nil && errors.Is(err, publish.ErrImmutable) && res != nil && res.Releases != nil
+			if err != nil && !(refused && output == "json") {
 				return publishErr(err)
 			}
 			if output == "json" {
@@ -149,7 +143,12 @@ helpers).`,
 					out.Warnings = append(out.Warnings, pack.Problem{File: filepath.ToSlash(filepath.Join(args[0], index.RootFile)), Severity: pack.SevWarning, Msg: warn})
 				}
 				out.Warnings = append(out.Warnings, warns.problems()...)
-				return writeJSON(g, out)
+				if werr := writeJSON(g, out); werr != nil || err == nil {
+					return werr
+				}
+				// The refusals are the answer: the document lists them, the
+				// error says what to do.
+				return publishErr(err)
 			}
 			if g.quiet {
 				return nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
 )
@@ -178,7 +179,10 @@ func newRegistryListCmd(g *globalOptions) *cobra.Command {
 				rows = append(rows, rw)
 			}
 			if output == "json" {
-				return writeJSON(g, rows)
+				return writeJSON(g, struct {
+					Registries []row         `json:"registries"`
+					Warnings   pack.Problems `json:"warnings"` // none: the shape every -o json shares
+				}{rows, pack.Problems{}})
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tURL\tKEYS")

@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/pack"
 	"github.com/spf13/cobra"
 )
 
@@ -26,6 +27,9 @@ are verified like fetch verifies them.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
+			}
+			if output == "json" {
+				f.warnings = &warnLines{}
 			}
 			regs, err := f.registriesFor(g)
 			if err != nil {
@@ -53,7 +57,10 @@ are verified like fetch verifies them.`,
 				}
 			}
 			if output == "json" {
-				return writeJSON(g, hits)
+				return writeJSON(g, struct {
+					Packs    []hit         `json:"packs"`
+					Warnings pack.Problems `json:"warnings"`
+				}{hits, f.warnings.problems()})
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "REGISTRY\tNAME\tLAYER\tLATEST\tDISPLAY NAME")

@@ -11,6 +11,7 @@ import (
 	"github.com/packgen/packgen/internal/transport"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
@@ -106,11 +107,14 @@ func (o *verifyOptions) loadKeys() error {
 // runVerifySite checks a whole site (client.VerifySite) and, with
 // --repo, that it is exactly the repository's content (rebuild.CheckSite).
 func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) error {
+	warnings := pack.Problems{}
 	if o.verifier == nil {
 		if !o.insecure {
 			return usageErr("%w: no public key given: verify --site needs the registry's public key (--key registry.pub, given out of band by its owner: the .pub that `packgen key generate` wrote beside the key it is built with); pass --insecure-skip-verify to check digests only", errNoKey)
 		}
-		g.logf("WARNING: --insecure-skip-verify: checking digests only, not signatures\n")
+		const warn = "--insecure-skip-verify: checking digests only, not signatures"
+		g.logf("WARNING: %s\n", warn)
+		warnings = append(warnings, pack.Problem{Severity: pack.SevWarning, Msg: warn})
 	}
 	oo, err := o.oci.options()
 	if err != nil {
@@ -144,8 +148,9 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	if o.output == "json" {
 		out := struct {
 			*client.SiteReport
-			Rebuild *rebuild.SiteReport `json:"rebuild,omitempty"`
-		}{rep, rb}
+			Rebuild  *rebuild.SiteReport `json:"rebuild,omitempty"`
+			Warnings pack.Problems       `json:"warnings"`
+		}{rep, rb, warnings}
 		if err := writeJSON(g, out); err != nil {
 			return err
 		}
@@ -221,7 +226,10 @@ func reportArchive(g *globalOptions, output, archive, sigFile string, err error)
 			Signature string `json:"signature"`
 			Verified  bool   `json:"verified"`
 			Error     string `json:"error,omitempty"`
-		}{archive, sigFile, err == nil, ""}
+			// Nothing to warn about: there for the shape every -o json
+			// shares (docs/JSON.md).
+			Warnings pack.Problems `json:"warnings"`
+		}{archive, sigFile, err == nil, "", pack.Problems{}}
 		if err != nil {
 			out.Error = err.Error()
 		}

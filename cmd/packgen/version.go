@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"sort"
 
+	"github.com/packgen/packgen/pack"
 	"github.com/spf13/cobra"
 )
 
@@ -81,7 +82,10 @@ func newVersionCmd(g *globalOptions) *cobra.Command {
 			}
 			v := readVersionInfo()
 			if output == "json" {
-				return writeJSON(g, v)
+				return writeJSON(g, struct {
+					versionInfo
+					Warnings pack.Problems `json:"warnings"` // none: the shape every -o json shares
+				}{v, pack.Problems{}})
 			}
 			commit := v.Commit
 			if commit == "" {
