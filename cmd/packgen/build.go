@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,7 +22,6 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack"
-	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
 	"github.com/spf13/cobra"
 )
@@ -118,17 +116,11 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	// go-git's status walks the whole work tree (≈ 0.2 s for 7,000
 	// files): run it beside the build, it only feeds a warning.
 	dirty := make(chan []string, 1)
-	go func() {
-		var d []string
-		if repo, err := source.Open(o.Repo); err == nil {
-			d, _ = repo.Dirty(o.PacksDir)
-		}
-		dirty <- d
-	}()
+	go func() { dirty <- build.UncommittedPacks(o.Repo, o.PacksDir, o.Out, o.Previous) }()
 	res, err := build.Run(cmd.Context(), o.Options)
 	bar.end()
 	var dirtyWarn *pack.Problem
-	if d := ownFiles(o, <-dirty); len(d) > 0 && !refGiven(cmd, o.Ref) {
+	if d := <-dirty; len(d) > 0 && !refGiven(cmd, o.Ref) {
 		where := "under --packs-dir " + o.PacksDir
 		if o.PacksDir == "" {
 			where = "in pack directories"
@@ -179,7 +171,10 @@ func fillBuildOptions(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) 
 	}
 	// Archives proved to be git trees are remembered on this machine.
 	o.VerifiedDir = client.DefaultCacheDir()
-	if o.Trust, err = trustedKeys(o.Signer, o.previousKeys); err != nil {
+	if o.Trust, err = build.TrustedKeys(o.Signer, o.previousKeys); err != nil {
+		if errors.Is(err, build.ErrKeyFile) {
+			return usageErr("%v", err)
+		}
 		return err
 	}
 	if !o.noSite {
@@ -314,58 +309,6 @@ func roundDur(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-// ownFiles drops from the work tree's uncommitted changes what packgen
-// itself writes there: the out dir, its staging dirs, a --previous dir.
-func ownFiles(o *buildCmdOptions, dirty []string) []string {
-	root := gitsafe.WorkTreeRoot(o.Repo)
-	if o.Repo == "" {
-		root = gitsafe.WorkTreeRoot(".")
-	}
-	if root == "" {
-		return dirty
-	}
-	var own []string
-	for _, d := range []string{o.Out, o.Previous} {
-		if d == "" || strings.Contains(d, "://") {
-			continue
-		}
-		if abs, err := filepath.Abs(d); err == nil {
-			if rel, err := filepath.Rel(root, abs); err == nil && !strings.HasPrefix(rel, "..") {
-				own = append(own, filepath.ToSlash(rel))
-			}
-		}
-	}
-	var out []string
-	for _, p := range dirty {
-		mine := strings.HasPrefix(path.Base(path.Dir(p)), ".packgen-build-") || strings.Contains(p, "/.packgen-build-") || strings.HasPrefix(p, ".packgen-build-")
-		for _, d := range own {
-			if p == d || strings.HasPrefix(p, d+"/") {
-				mine = true
-			}
-		}
-		// Only pack content is built: a README or .gitignore beside the
-		// packs is no reason to warn.
-		if !mine && inPackDir(root, p) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// inPackDir: the repository path p is in a directory holding pack.json
-// (on disk, or p is a pack.json that was removed).
-func inPackDir(root, p string) bool {
-	if path.Base(p) == "pack.json" {
-		return true
-	}
-	for d := path.Dir(p); d != "." && d != "/" && d != ""; d = path.Dir(d) {
-		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(d), "pack.json")); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
 // refGiven: the build is of a named ref, not of what is checked out; the
 // work tree's state says nothing about it.
 func refGiven(cmd *cobra.Command, ref string) bool {
@@ -384,34 +327,6 @@ func shortHash(h string) string {
 		return h[:12]
 	}
 	return h
-}
-
-// trustedKeys are the keys a build trusts for what it did not make: the
-// signing key's public half and the --previous-key files.
-func trustedKeys(signer build.Signer, files []string) (*sign.Verifier, error) {
-	var pems [][]byte
-	if signer != nil {
-		pem, err := signer.PublicKeyPEM()
-		if err != nil {
-			return nil, fmt.Errorf("public key of --key: %w", err)
-		}
-		pems = append(pems, pem)
-	}
-	for _, f := range files {
-		pem, err := sign.ReadKeyFile(f)
-		if err != nil {
-			return nil, usageErr("--previous-key %s: %v", f, err)
-		}
-		pems = append(pems, pem)
-	}
-	if len(pems) == 0 {
-		return nil, nil
-	}
-	v, err := sign.NewVerifierSet(pems...)
-	if err != nil {
-		return nil, usageErr("trusted keys: %v", err)
-	}
-	return v, nil
 }
 
 // checkBuildInputs refuses what would build the wrong thing quietly: a
