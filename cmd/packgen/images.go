@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -126,38 +125,25 @@ func releaseImages(ctx context.Context, g *globalOptions, cf *clientFlags, arg s
 	if err != nil {
 		return nil, err
 	}
-	var clients []*client.Client
-	for _, reg := range regs {
-		cl, err := cf.client(g, reg)
-		if err != nil {
-			return nil, err
-		}
-		clients = append(clients, cl)
+	var archive, version string
+	err = client.InOrder(ctx, regs, func(r client.Registry) (*client.Client, error) { return cf.client(g, r) }, name, arg, func(cl *client.Client) error {
 		rel, err := cl.Resolve(ctx, name, constraint, false)
-		if errors.Is(err, client.ErrNotFound) && len(regs) > 1 {
-			continue
-		}
 		if err != nil {
-			return nil, clientErr(client.WithSuggestion(ctx, err, name, clients))
+			return err
 		}
-		p, err := cl.Archive(ctx, name, rel)
-		if err != nil {
-			return nil, clientErr(err)
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, err
-		}
-		a, err := pack.OpenArchive(f, pack.ArchiveLimits{})
-		f.Close()
-		if err != nil {
-			return nil, badErr(fmt.Errorf("%s: %w", p, err))
-		}
-		rs, err := images.Tree(a, ".", name+"@"+rel.Version)
-		if err != nil {
-			return nil, badErr(err)
-		}
-		return rs, nil
+		version = rel.Version
+		archive, err = cl.Archive(ctx, name, rel)
+		return err
+	})
+	if oerr := client.OpenError(err); oerr != nil {
+		return nil, oerr
 	}
-	return nil, clientErr(client.WithSuggestion(ctx, fmt.Errorf("%w: %s in none of the %d configured registries", client.ErrNotFound, arg, len(regs)), name, clients))
+	if err != nil {
+		return nil, clientErr(err)
+	}
+	rs, err := images.Archive(archive, name+"@"+version)
+	if errors.Is(err, images.ErrArchive) {
+		return nil, badErr(err)
+	}
+	return rs, err
 }
