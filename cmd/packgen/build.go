@@ -1,27 +1,22 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/packgen/packgen/internal/gitsafe"
-	"github.com/packgen/packgen/internal/location"
-	"github.com/packgen/packgen/internal/transport"
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/site"
 	"github.com/packgen/packgen/source"
 	"github.com/spf13/cobra"
 )
@@ -159,7 +154,15 @@ func fillBuildOptions(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) 
 		}
 		o.GeneratedAt = time.Unix(n, 0).UTC()
 	}
-	if err := checkBuildInputs(cmd.Context(), o); err != nil {
+	// Archives proved to be git trees are remembered on this machine.
+	o.VerifiedDir = client.DefaultCacheDir()
+	if o.expiresAt, err = build.CheckInputs(cmd.Context(), o.Options, o.previousOptional); err != nil {
+		switch {
+		case errors.Is(err, build.ErrInput):
+			return usageErr("%v", err)
+		case errors.Is(err, gitsafe.ErrKeyInRepo), errors.Is(err, build.ErrIndexExpired), errors.Is(err, build.ErrNotRegistry):
+			return badErr(err)
+		}
 		return err
 	}
 	if o.key != "" {
@@ -169,8 +172,6 @@ func fillBuildOptions(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) 
 		}
 		o.Signer = signer
 	}
-	// Archives proved to be git trees are remembered on this machine.
-	o.VerifiedDir = client.DefaultCacheDir()
 	if o.Trust, err = build.TrustedKeys(o.Signer, o.previousKeys); err != nil {
 		if errors.Is(err, build.ErrKeyFile) {
 			return usageErr("%v", err)
@@ -178,7 +179,7 @@ func fillBuildOptions(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) 
 		return err
 	}
 	if !o.noSite {
-		o.Site = siteHook(o.Previous, o.Out)
+		o.Site = site.BuildHook(o.Previous, o.Out)
 	}
 	if !o.force {
 		o.Stamp = build.ProgramStamp(version, o.Signer)
@@ -240,7 +241,7 @@ func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 	expires := res.Root.Expires
 	g.summaryf("built %s: %d packs, %d releases (%d archived, %d reused, %d kept from the previous build, %d skipped), serial %d, commit %s\n",
 		o.Out, res.Root.Packs, res.Root.Releases, res.Archived, res.Reused, res.Carried, res.Skipped, res.Root.Serial, shortHash(res.Root.Source.Commit))
-	g.summaryf("index.json expires %s (in %s)\n", expires.Format(time.RFC3339), roundDur(time.Until(expires)))
+	g.summaryf("index.json expires %s (in %s)\n", expires.Format(time.RFC3339), build.RoundDuration(time.Until(expires)))
 	if w := expiryWarning(expires); w != "" {
 		g.logf("warning: %s\n", w)
 	}
@@ -289,24 +290,13 @@ const unsignedWarning = "the registry is UNSIGNED: clients cannot verify it; bui
 const expiryWarnWithin = 7 * 24 * time.Hour
 
 // errExpired: an index that is, or would be, expired.
-var errExpired = errors.New("index expired")
+var errExpired = build.ErrIndexExpired
 
 func expiryWarning(expires time.Time) string {
 	if left := time.Until(expires); left < expiryWarnWithin {
-		return fmt.Sprintf("index.json expires in %s (%s): clients refuse it after that; re-sign it before then with `packgen build --refresh` (docs/GITOPS.md: a scheduled refresh)", roundDur(left), expires.UTC().Format(time.RFC3339))
+		return fmt.Sprintf("index.json expires in %s (%s): clients refuse it after that; re-sign it before then with `packgen build --refresh` (docs/GITOPS.md: a scheduled refresh)", build.RoundDuration(left), expires.UTC().Format(time.RFC3339))
 	}
 	return ""
-}
-
-// roundDur prints a duration for people: days past two days.
-func roundDur(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	if d >= 48*time.Hour {
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
-	}
-	return d.Round(time.Second).String()
 }
 
 // refGiven: the build is of a named ref, not of what is checked out; the
@@ -327,73 +317,4 @@ func shortHash(h string) string {
 		return h[:12]
 	}
 	return h
-}
-
-// checkBuildInputs refuses what would build the wrong thing quietly: a
-// private key committed in the repository, a --packs-dir that is not in
-// the tree (a typo builds an empty registry), a --previous that is not a
-// registry (a mistyped URL starts the registry afresh).
-func checkBuildInputs(ctx context.Context, o *buildCmdOptions) error {
-	repo, err := source.Open(o.Repo)
-	if err != nil {
-		return nil // build.Run reports it
-	}
-	g := repo.Git()
-	ref := o.Ref
-	if ref == "" {
-		ref = "HEAD"
-	}
-	h, err := g.ResolveRevision(plumbing.Revision(ref))
-	if err != nil {
-		return nil // build.Run reports it, with the hint
-	}
-	keys, err := gitsafe.TrackedPrivateKeys(g, h.String(), client.DefaultCacheDir())
-	if err != nil {
-		return err
-	}
-	if len(keys) > 0 {
-		return badErr(gitsafe.InRepoError(keys, ref+" ("+shortHash(h.String())+")"))
-	}
-	if c, err := g.CommitObject(*h); err == nil {
-		gen := c.Committer.When.UTC()
-		if !o.GeneratedAt.IsZero() {
-			gen = o.GeneratedAt.UTC()
-		}
-		o.expiresAt = gen.Truncate(time.Second).Add(o.ExpiresIn)
-		if now := time.Now(); !o.expiresAt.After(now) {
-			return badErr(fmt.Errorf("%w: index.json would expire at %s, %s ago (its time is the commit's, %s, plus --expires %s), and no client accepts an expired index: build with --refresh to date it now, or give a longer --expires",
-				errExpired, o.expiresAt.Format(time.RFC3339), roundDur(now.Sub(o.expiresAt)), gen.Format(time.RFC3339), o.ExpiresIn))
-		}
-	}
-	if dir := strings.Trim(filepath.ToSlash(filepath.Clean(o.PacksDir)), "/"); o.PacksDir != "" && dir != "." {
-		c, err := g.CommitObject(*h)
-		if err != nil {
-			return nil
-		}
-		tree, err := c.Tree()
-		if err != nil {
-			return nil
-		}
-		if e, err := tree.FindEntry(dir); err != nil || e.Mode != filemode.Dir {
-			return usageErr("--packs-dir %s: no such directory in the repository at %s (%s); it is a path inside the repository, relative to its root", o.PacksDir, ref, shortHash(h.String()))
-		}
-	}
-	if o.Previous != "" && !o.previousOptional {
-		l, err := location.Parse(o.Previous)
-		if err != nil {
-			return usageErr("--previous: %v", err)
-		}
-		tr, err := transport.Open(l, transport.Config{Timeout: time.Minute, Stall: 30 * time.Second, OCI: o.PreviousOCI})
-		if err != nil {
-			return usageErr("--previous: %v", err)
-		}
-		_, err = transport.Fetch(tr)(ctx, index.RootFile, index.MaxRootSize)
-		if errors.Is(err, index.ErrNotFound) {
-			return badErr(fmt.Errorf("%w: --previous %s has no index.json: check the URL; for the very first build pass --previous-optional", errNotRegistry, o.Previous))
-		}
-		if err != nil {
-			return fmt.Errorf("--previous %s: %w", o.Previous, err)
-		}
-	}
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
@@ -272,7 +273,7 @@ func checkSiteExpiry(dir string) (string, error) {
 		return "", nil
 	}
 	if !root.Expires.After(time.Now()) {
-		return "", badErr(fmt.Errorf("%w: %s/index.json expired at %s (%s ago): clients refuse it; rebuild with `packgen build --refresh` before publishing", errExpired, dir, root.Expires.UTC().Format(time.RFC3339), roundDur(time.Since(root.Expires))))
+		return "", badErr(fmt.Errorf("%w: %s/index.json expired at %s (%s ago): clients refuse it; rebuild with `packgen build --refresh` before publishing", errExpired, dir, root.Expires.UTC().Format(time.RFC3339), build.RoundDuration(time.Since(root.Expires))))
 	}
 	return expiryWarning(root.Expires), nil
 }
