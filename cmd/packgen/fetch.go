@@ -116,15 +116,8 @@ func (f *clientFlags) completePacks(ctx context.Context, g *globalOptions, prefi
 	return client.Complete(ctx, clients, prefix)
 }
 
-func newFetchCmd(g *globalOptions) *cobra.Command {
-	f := &clientFlags{}
-	oci := &ociFlags{}
-	var dest, output string
-	var pre, force bool
-	c := &cobra.Command{
-		Use:   "fetch NAME[@CONSTRAINT]",
-		Short: "Resolve, download, verify and safely extract a pack",
-		Long: `Resolve the highest version of NAME matching a semver constraint
+// fetchHelp is the long help of `packgen fetch`.
+const fetchHelp = `Resolve the highest version of NAME matching a semver constraint
 (Masterminds syntax: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3; prereleases only with
 --pre or when the constraint names one), then:
 
@@ -150,7 +143,17 @@ digest and size, then extracted safely as above. Nothing vouches for its
 publisher (no packgen index, no signature): a warning says so, and under a
 configured registry that has a key it is refused without
 --insecure-skip-verify. Credentials: docker/podman login, a credential
-helper, REGISTRY_AUTH_FILE, or --username with $PACKGEN_OCI_PASSWORD.`,
+helper, REGISTRY_AUTH_FILE, or --username with $PACKGEN_OCI_PASSWORD.`
+
+func newFetchCmd(g *globalOptions) *cobra.Command {
+	f := &clientFlags{}
+	oci := &ociFlags{}
+	var dest, output string
+	var pre, force bool
+	c := &cobra.Command{
+		Use:   "fetch NAME[@CONSTRAINT]",
+		Short: "Resolve, download, verify and safely extract a pack",
+		Long:  fetchHelp,
 		Example: `  packgen fetch calico
   packgen fetch calico@^3.26 -d packs/calico
   packgen fetch prometheus-operator@">=57.0 <59.0" --registry acme -o json

@@ -16,14 +16,8 @@ import (
 
 func init() { register(newImagesCmd) }
 
-func newImagesCmd(g *globalOptions) *cobra.Command {
-	var output, why string
-	var sources bool
-	cf := &clientFlags{}
-	c := &cobra.Command{
-		Use:   "images [PACKDIR | NAME@VERSION ...]",
-		Short: "List every container image a pack deploys, and where each comes from",
-		Long: `List the container images of one pack directory or a tree of packs:
+// imagesHelp is the long help of `packgen images`.
+const imagesHelp = `List the container images of one pack directory or a tree of packs:
 the ones values.yaml declares under pack.content.images (what the
 platform's air-gap tooling mirrors), the ones the manifests name once
 rendered as the platform renders them, and the ones the charts name once
@@ -41,7 +35,16 @@ configured registries (or --registry/--url), verified as fetch verifies
 it, from the cache when it is there.
 
 --why IMAGE shows every place that names one image. -o json prints the
-reports for scripts (see docs/JSON.md).`,
+reports for scripts (see docs/JSON.md).`
+
+func newImagesCmd(g *globalOptions) *cobra.Command {
+	var output, why string
+	var sources bool
+	cf := &clientFlags{}
+	c := &cobra.Command{
+		Use:   "images [PACKDIR | NAME@VERSION ...]",
+		Short: "List every container image a pack deploys, and where each comes from",
+		Long:  imagesHelp,
 		Example: `  packgen images examples/packs/ingress-nginx-4.10.1
   packgen images examples/packs --sources
   packgen images examples/packs --why registry.k8s.io/ingress-nginx/controller:v1.10.1
