@@ -68,41 +68,67 @@ func (b *builder) appendLog(ctx context.Context) error {
 		b.o.logRef = &ref
 		return nil
 	}
+	entries, err := b.logEntries(fresh, old.N)
+	if err != nil {
+		return err
+	}
+	if !b.o.inPlace && old.N > 0 {
+		if err := b.carryTiles(ctx, old, old.N+int64(len(entries))); err != nil {
+			return err
+		}
+	}
+	tree, err := translog.Append(ctx, old, b.prev.fetch, entries, b.putLogFile)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
+	}
+	if err := b.signCheckpoint(lk, tree); err != nil {
+		return err
+	}
+	b.res.Logged = len(entries)
+	return nil
+}
+
+// logEntries are the log entries of the releases fresh (indexes into
+// b.releases), numbered from n; it records each one's place in the log.
+func (b *builder) logEntries(fresh []int, n int64) ([][]byte, error) {
 	keyID := b.o.Signer.KeyID()
 	entries := make([][]byte, len(fresh))
 	for k, i := range fresh {
 		r := &b.releases[i]
 		e, err := translog.Entry{Name: nameOf(*r), Version: r.Version, SHA256: r.Archive.SHA256, Commit: r.Commit, KeyID: keyID}.Marshal()
 		if err != nil {
-			return fmt.Errorf("log release %s@%s: %w", nameOf(*r), r.Version, err)
+			return nil, fmt.Errorf("log release %s@%s: %w", nameOf(*r), r.Version, err)
 		}
 		entries[k] = e
-		r.Log = &index.ReleaseLog{Index: old.N + int64(k), KeyID: keyID}
+		r.Log = &index.ReleaseLog{Index: n + int64(k), KeyID: keyID}
 	}
-	put := b.putLogFile
-	if !b.o.inPlace && old.N > 0 {
-		// A fresh stage carries the tiles of the log it extends, each
-		// checked against the previous tree: the full ones, and the
-		// partial ones the new tree still has (an upper level's edge
-		// changes only every 256 entries); the append writes the rest.
-		keep := map[string]bool{}
-		for _, p := range translog.TilePaths(old.N + int64(len(entries))) {
-			keep[p] = true
-		}
-		carry := func(p string, data []byte) error {
-			if !keep[p] {
-				return nil // superseded by the append
-			}
-			return put(p, data)
-		}
-		if err := translog.CopyTiles(ctx, old, b.prev.fetch, carry, true); err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
-		}
+	return entries, nil
+}
+
+// carryTiles copies into a fresh stage the tiles of the log it extends,
+// each checked against the previous tree: the full ones, and the partial
+// ones the tree of size n still has (an upper level's edge changes only
+// every 256 entries); the append writes the rest.
+func (b *builder) carryTiles(ctx context.Context, old tlog.Tree, n int64) error {
+	keep := map[string]bool{}
+	for _, p := range translog.TilePaths(n) {
+		keep[p] = true
 	}
-	tree, err := translog.Append(ctx, old, b.prev.fetch, entries, put)
-	if err != nil {
+	carry := func(p string, data []byte) error {
+		if !keep[p] {
+			return nil // superseded by the append
+		}
+		return b.putLogFile(p, data)
+	}
+	if err := translog.CopyTiles(ctx, old, b.prev.fetch, carry, true); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
 	}
+	return nil
+}
+
+// signCheckpoint signs the checkpoint of tree with the registry's log key
+// and records it for index.json.
+func (b *builder) signCheckpoint(lk logKeyer, tree tlog.Tree) error {
 	skey, vkey, err := lk.LogKey(logKeyName(b.o.Registry))
 	if err != nil {
 		return err
@@ -118,7 +144,6 @@ func (b *builder) appendLog(ctx context.Context) error {
 	// Written after index.json (writeCheckpoint), never ahead of it.
 	b.checkpoint = msg
 	b.o.logRef = &index.LogRef{Size: tree.N, Hash: tree.Hash.String(), Key: vkey}
-	b.res.Logged = len(entries)
 	return nil
 }
 

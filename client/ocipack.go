@@ -170,6 +170,20 @@ func FetchOCIPack(ctx context.Context, o OCIPackOptions) (*OCIPackResult, error)
 	}
 	fmt.Fprintf(warn, "WARNING: %s is NOT verified: it carries no packgen index and no signature, so nothing vouches for who published it; only its bytes are checked against manifest %s\n", textsafe.Escape(shown), mdesc.Digest)
 
+	res, err := extractOCILayer(ctx, repo, layer, dest, shown, o)
+	if err != nil {
+		return nil, err
+	}
+	checkOCIPackJSON(warn, dest, shown, name, version)
+	return &OCIPackResult{
+		Ref: shown, Name: name, Version: version, Manifest: mdesc.Digest.String(), SHA256: layer.Digest.Encoded(),
+		Size: layer.Size, Dest: dest, Files: res.Files,
+	}, nil
+}
+
+// extractOCILayer downloads the pack layer of repo and extracts it into
+// dest (shown names the artifact in errors).
+func extractOCILayer(ctx context.Context, repo *remote.Repository, layer ocispec.Descriptor, dest, shown string, o OCIPackOptions) (*pack.ExtractResult, error) {
 	// The layer goes to a file beside dest first: the extractor reads a
 	// stream it cannot take back, so the digest is checked before any of
 	// it is unpacked.
@@ -209,6 +223,12 @@ func FetchOCIPack(ctx context.Context, o OCIPackOptions) (*OCIPackResult, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", shown, err)
 	}
+	return res, nil
+}
+
+// checkOCIPackJSON warns when the extracted pack.json names another pack
+// or version than the reference.
+func checkOCIPackJSON(warn io.Writer, dest, shown, name, version string) {
 	// Palette takes the version from the tag; a pack.json that says
 	// otherwise is someone's mistake worth seeing.
 	if data, err := safefile.ReadFile(filepath.Join(dest, pack.ManifestFile), 1<<20); err == nil {
@@ -217,10 +237,6 @@ func FetchOCIPack(ctx context.Context, o OCIPackOptions) (*OCIPackResult, error)
 			fmt.Fprintf(warn, "warning: %s: its pack.json says %s@%s, its reference %s@%s\n", textsafe.Escape(shown), textsafe.Escape(pj.Name), textsafe.Escape(pj.Version), name, version)
 		}
 	}
-	return &OCIPackResult{
-		Ref: shown, Name: name, Version: version, Manifest: mdesc.Digest.String(), SHA256: layer.Digest.Encoded(),
-		Size: layer.Size, Dest: dest, Files: res.Files,
-	}, nil
 }
 
 // safeRoot is what a vendor archive's top-level folder may be called:

@@ -437,6 +437,28 @@ func checkManifest(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]js
 		s.add(SevError, l, c, "%s: the registry index every client downloads holds it; shorten it (limits are in docs/FORMAT.md)", b)
 	}
 
+	checkRequired(ix, s, m, raw)
+
+	if m.KubeVersion != "" && len(m.KubeVersion) <= MaxVersionLen {
+		if _, err := semver.NewConstraint(m.KubeVersion); err != nil {
+			l, c := at("kubeVersion")
+			s.add(SevWarning, l, c, "kubeVersion %q is not a version constraint (e.g. \">= 1.27.0\"): %v", m.KubeVersion, err)
+		}
+	}
+
+	if !has("displayName") {
+		s.add(SevWarning, 1, 1, "no displayName: catalogues will show the name %q", m.Name)
+	}
+
+	checkAddonType(ix, s, m, raw)
+	checkLists(ix, s, m, raw)
+}
+
+// checkRequired checks name, version and layer.
+func checkRequired(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]json.RawMessage) {
+	at := func(k string) (int, int) { return ix.pos("/" + k) }
+	has := func(k string) bool { _, ok := raw[k]; return ok }
+
 	switch {
 	case !has("name"):
 		s.add(SevError, 1, 1, "missing required field \"name\"")
@@ -467,17 +489,12 @@ func checkManifest(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]js
 		l, c := at("layer")
 		s.add(SevError, l, c, "layer %q is not one of %s", m.Layer, layerList())
 	}
+}
 
-	if m.KubeVersion != "" && len(m.KubeVersion) <= MaxVersionLen {
-		if _, err := semver.NewConstraint(m.KubeVersion); err != nil {
-			l, c := at("kubeVersion")
-			s.add(SevWarning, l, c, "kubeVersion %q is not a version constraint (e.g. \">= 1.27.0\"): %v", m.KubeVersion, err)
-		}
-	}
-
-	if !has("displayName") {
-		s.add(SevWarning, 1, 1, "no displayName: catalogues will show the name %q", m.Name)
-	}
+// checkAddonType checks addonType, required for the addon layer.
+func checkAddonType(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]json.RawMessage) {
+	at := func(k string) (int, int) { return ix.pos("/" + k) }
+	has := func(k string) bool { _, ok := raw[k]; return ok }
 
 	if m.Layer == LayerAddon && jsonKind(raw["addonType"]) != "a string" && !has("addonType") {
 		s.add(SevError, 1, 1, "missing field \"addonType\": required when layer is \"addon\" (e.g. %q)", "monitoring")
@@ -492,6 +509,12 @@ func checkManifest(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]js
 			s.add(SevWarning, l, c, "addonType %q is not a known type (%s)", m.AddonType, strings.Join(KnownAddonTypes, ", "))
 		}
 	}
+}
+
+// checkLists checks cloudTypes and the paths of charts, kubeManifests and
+// ansibleRoles.
+func checkLists(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]json.RawMessage) {
+	has := func(k string) bool { _, ok := raw[k]; return ok }
 
 	if !has("cloudTypes") {
 		s.add(SevWarning, 1, 1, "no cloudTypes: consumers cannot tell which clouds this pack supports (use [\"all\"] for any)")

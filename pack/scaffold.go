@@ -34,30 +34,8 @@ type ScaffoldOptions struct {
 // Scaffold creates a new, valid pack directory and returns its path. It
 // refuses to overwrite anything.
 func Scaffold(o ScaffoldOptions) (string, error) {
-	if !ValidName(o.Name) {
-		return "", fmt.Errorf("name %q is not a valid pack name: lowercase letters, digits and '-', at most %d characters", o.Name, MaxNameLen)
-	}
-	if !o.Layer.Valid() {
-		return "", fmt.Errorf("layer %q is not one of %s", o.Layer, layerList())
-	}
-	if o.Version == "" {
-		o.Version = "1.0.0"
-	}
-	// What validate accepts (two parts, leading zeros: a warning there).
-	if _, err := semver.NewVersion(o.Version); err != nil {
-		return "", fmt.Errorf("version %q is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.2.3)", o.Version)
-	}
-	if o.Chart != "" && o.Manifests != "" {
-		return "", errors.New("give a chart or manifests, not both")
-	}
-	if o.Layer == LayerAddon && o.AddonType == "" {
-		o.AddonType = "system app"
-	}
-	if len(o.CloudTypes) == 0 {
-		o.CloudTypes = []string{"all"}
-	}
-	if o.Parent == "" {
-		o.Parent = "."
+	if err := o.defaults(); err != nil {
+		return "", err
 	}
 	dir := filepath.Join(o.Parent, o.Name+"-"+o.Version)
 	if _, err := os.Lstat(dir); err == nil {
@@ -68,7 +46,55 @@ func Scaffold(o ScaffoldOptions) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(stage)
+	values, err := scaffoldFiles(stage, o)
+	if err != nil {
+		return "", err
+	}
+	if err := scaffoldImages(stage, values, o); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(stage, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Rename(stage, dir); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
 
+// defaults checks the options and fills the ones left empty.
+func (o *ScaffoldOptions) defaults() error {
+	if !ValidName(o.Name) {
+		return fmt.Errorf("name %q is not a valid pack name: lowercase letters, digits and '-', at most %d characters", o.Name, MaxNameLen)
+	}
+	if !o.Layer.Valid() {
+		return fmt.Errorf("layer %q is not one of %s", o.Layer, layerList())
+	}
+	if o.Version == "" {
+		o.Version = "1.0.0"
+	}
+	// What validate accepts (two parts, leading zeros: a warning there).
+	if _, err := semver.NewVersion(o.Version); err != nil {
+		return fmt.Errorf("version %q is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.2.3)", o.Version)
+	}
+	if o.Chart != "" && o.Manifests != "" {
+		return errors.New("give a chart or manifests, not both")
+	}
+	if o.Layer == LayerAddon && o.AddonType == "" {
+		o.AddonType = "system app"
+	}
+	if len(o.CloudTypes) == 0 {
+		o.CloudTypes = []string{"all"}
+	}
+	if o.Parent == "" {
+		o.Parent = "."
+	}
+	return nil
+}
+
+// scaffoldFiles writes pack.json, values.yaml, README.md and the copied
+// chart or manifests into stage, and returns values.yaml's text.
+func scaffoldFiles(stage string, o ScaffoldOptions) (string, error) {
 	m := Manifest{Name: o.Name, Version: o.Version, Layer: o.Layer, DisplayName: displayName(o.Name), CloudTypes: o.CloudTypes,
 		Annotations: map[string]string{"source": "community"}}
 	if o.Layer == LayerAddon {
@@ -107,32 +133,28 @@ pack:
 			return "", err
 		}
 	}
-	if o.Images != nil {
-		imgs, err := o.Images(stage)
-		if err != nil {
-			return "", err
-		}
-		if len(imgs) > 0 {
-			list := "  # Images the pack deploys, which the platform mirrors for air-gapped\n  # installs (`packgen images` lists them).\n  content:\n    images:\n"
-			for _, im := range imgs {
-				list += fmt.Sprintf("      - image: %s\n", im)
-			}
-			values = strings.Replace(values, "\n\n", "\n"+list+"\n", 1)
-			if !strings.Contains(values, list) {
-				values += list
-			}
-			if err := os.WriteFile(filepath.Join(stage, ValuesFile), []byte(values), 0o644); err != nil {
-				return "", err
-			}
-		}
+	return values, nil
+}
+
+// scaffoldImages lists the images o.Images finds in the staged pack under
+// pack.content.images of values.yaml.
+func scaffoldImages(stage, values string, o ScaffoldOptions) error {
+	if o.Images == nil {
+		return nil
 	}
-	if err := os.Chmod(stage, 0o755); err != nil {
-		return "", err
+	imgs, err := o.Images(stage)
+	if err != nil || len(imgs) == 0 {
+		return err
 	}
-	if err := os.Rename(stage, dir); err != nil {
-		return "", err
+	list := "  # Images the pack deploys, which the platform mirrors for air-gapped\n  # installs (`packgen images` lists them).\n  content:\n    images:\n"
+	for _, im := range imgs {
+		list += fmt.Sprintf("      - image: %s\n", im)
 	}
-	return dir, nil
+	values = strings.Replace(values, "\n\n", "\n"+list+"\n", 1)
+	if !strings.Contains(values, list) {
+		values += list
+	}
+	return os.WriteFile(filepath.Join(stage, ValuesFile), []byte(values), 0o644)
 }
 
 func displayName(name string) string {

@@ -155,18 +155,9 @@ type metaFile struct {
 // signature against the signer's key (when given), every bucket, shard
 // and archive signature file by its parent's digest.
 func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
-	loc, err := location.Parse(src)
+	loc, tr, err := d.openSource(src)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotSite, err)
-	}
-	var tr transport.Transport
-	if d.o.Source != nil && !loc.Local() {
-		tr, err = d.o.Source(loc)
-	} else {
-		tr, err = transport.Open(loc, transport.Config{Timeout: 30 * time.Minute})
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotSite, err)
+		return nil, err
 	}
 	s := &site{rootFiles: map[string][]byte{}, tiles: map[string][]byte{}}
 	if loc.Scheme == "oci" {
@@ -176,6 +167,54 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 		}
 		s.src = &l
 	}
+	v, err := d.sourceVerifier(loc, src)
+	if err != nil {
+		return nil, err
+	}
+	w := sitewalk.New(tr, v)
+	s.walker = w
+	if err := s.readRoot(ctx, v != nil, src); err != nil {
+		return nil, err
+	}
+	if err := s.readMeta(ctx, d.loc); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrNotSite, src, err)
+	}
+	if err := s.readLog(ctx, w.Get); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrNotSite, src, err)
+	}
+	sort.Slice(s.meta, func(i, j int) bool { return s.meta[i].ref.Path < s.meta[j].ref.Path })
+	sort.Slice(s.releases, func(i, j int) bool {
+		a, b := s.releases[i], s.releases[j]
+		return a.name < b.name || a.name == b.name && a.version < b.version
+	})
+	if err := s.tagReleases(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// openSource opens the site src: through o.Source for a remote one when
+// given, else directly.
+func (d *ociDest) openSource(src string) (location.Location, transport.Transport, error) {
+	loc, err := location.Parse(src)
+	if err != nil {
+		return loc, nil, fmt.Errorf("%w: %v", ErrNotSite, err)
+	}
+	var tr transport.Transport
+	if d.o.Source != nil && !loc.Local() {
+		tr, err = d.o.Source(loc)
+	} else {
+		tr, err = transport.Open(loc, transport.Config{Timeout: 30 * time.Minute})
+	}
+	if err != nil {
+		return loc, nil, fmt.Errorf("%w: %v", ErrNotSite, err)
+	}
+	return loc, tr, nil
+}
+
+// sourceVerifier is the key the source's root must verify with: the
+// signer's public half, else o.Verify; a remote source needs one.
+func (d *ociDest) sourceVerifier(loc location.Location, src string) (*sign.Verifier, error) {
 	v := d.o.Verify
 	if d.o.Signer != nil {
 		pem, err := d.o.Signer.PublicKeyPEM()
@@ -191,37 +230,50 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 		// become release tags of this one, which nothing ever removes.
 		return nil, fmt.Errorf("%w: %s: pass --source-key registry.pub (its root must verify; its cosign signatures are copied once they verify) or --key registry.key (verifies with the key's public half and signs again)", ErrUnverifiedSource, src)
 	}
-	w := sitewalk.New(tr, v)
-	s.walker = w
-	get := func(p string, max int64) ([]byte, error) { return w.Get(ctx, p, max) }
-	if s.rootData, err = get(index.RootFile, index.MaxRootSize); err != nil {
-		return nil, fmt.Errorf("%w: %s has no readable index.json (run `packgen build` first): %v", ErrNotSite, src, err)
+	return v, nil
+}
+
+// readRoot reads index.json (its signature checked when verify) and the
+// signature files beside it.
+func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
+	w := s.walker
+	var err error
+	if s.rootData, err = w.Get(ctx, index.RootFile, index.MaxRootSize); err != nil {
+		return fmt.Errorf("%w: %s has no readable index.json (run `packgen build` first): %v", ErrNotSite, src, err)
 	}
 	if s.root, err = index.ParseRoot(s.rootData); err != nil {
-		return nil, fmt.Errorf("%w: %s/index.json: %v", ErrNotSite, src, err)
+		return fmt.Errorf("%w: %s/index.json: %v", ErrNotSite, src, err)
 	}
-	if v != nil {
+	if verify {
 		if err := w.RootSignature(ctx, s.rootData, nil); err != nil {
-			return nil, fmt.Errorf("%w: %s/index.json is not signed by the key given (%v): publish with the registry's own key", ErrNotSite, src, err)
+			return fmt.Errorf("%w: %s/index.json is not signed by the key given (%v): publish with the registry's own key", ErrNotSite, src, err)
 		}
 	}
 	s.rootFiles[index.RootFile] = s.rootData
 	sha := index.Digest(s.rootData)
 	for _, p := range []string{index.RootFile + index.SignatureExt, index.RootFile + index.BundleExt, index.RootSignaturePath(sha), index.RootBundlePath(sha)} {
-		data, err := get(p, sign.MaxBundleSize)
+		data, err := w.Get(ctx, p, sign.MaxBundleSize)
 		switch {
 		case errors.Is(err, index.ErrNotFound):
 			if s.root.Signed && p == index.RootSignaturePath(sha) {
-				return nil, fmt.Errorf("%w: %w: %s/%s", ErrNotSite, ErrMissingSignature, src, p)
+				return fmt.Errorf("%w: %w: %s/%s", ErrNotSite, ErrMissingSignature, src, p)
 			}
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("%w: %s/%s: %v", ErrNotSite, src, p, err)
+			return fmt.Errorf("%w: %s/%s: %v", ErrNotSite, src, p, err)
 		}
 		s.rootFiles[p] = data
 	}
+	return nil
+}
+
+// readMeta reads every bucket and shard, each checked against the digest
+// its parent pins, and the signature files of every release; dest names
+// the releases' repositories.
+func (s *site) readMeta(ctx context.Context, dest ocimap.Location) error {
+	w := s.walker
 	var mu sync.Mutex
-	err = index.WalkBuckets(s.root, func(ref index.FileRef) ([]byte, error) {
+	return index.WalkBuckets(s.root, func(ref index.FileRef) ([]byte, error) {
 		data, err := w.Pinned(ctx, ref)
 		if err == nil {
 			s.meta = append(s.meta, metaFile{ref, data})
@@ -245,7 +297,7 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 			s.meta = append(s.meta, metaFile{sum.Shard, data})
 			mu.Unlock()
 			for _, r := range shard.Releases {
-				rel := &siteRelease{name: sum.Name, version: r.Version, archive: r.Archive, created: r.Created, sigs: map[string][]byte{}, repo: d.loc.Ref(d.loc.PackRepo(sum.Name))}
+				rel := &siteRelease{name: sum.Name, version: r.Version, archive: r.Archive, created: r.Created, sigs: map[string][]byte{}, repo: dest.Ref(dest.PackRepo(sum.Name))}
 				if s.root.Signed && r.Signature == "" {
 					return fmt.Errorf("%w: %s@%s has no signature", ErrMissingSignature, sum.Name, r.Version)
 				}
@@ -253,7 +305,7 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 					if p == "" {
 						continue
 					}
-					data, err := get(p, sign.MaxBundleSize)
+					data, err := w.Get(ctx, p, sign.MaxBundleSize)
 					if err != nil {
 						return fmt.Errorf("%w: %w: %s", ErrMissingSignature, err, p)
 					}
@@ -266,31 +318,26 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 			return nil
 		})
 	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrNotSite, src, err)
-	}
-	if err := s.readLog(ctx, w.Get); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrNotSite, src, err)
-	}
-	sort.Slice(s.meta, func(i, j int) bool { return s.meta[i].ref.Path < s.meta[j].ref.Path })
-	sort.Slice(s.releases, func(i, j int) bool {
-		a, b := s.releases[i], s.releases[j]
-		return a.name < b.name || a.name == b.name && a.version < b.version
-	})
+}
+
+// tagReleases gives each release its OCI tag and archive manifest,
+// refusing two versions that would share a tag.
+func (s *site) tagReleases() error {
 	tags := map[string]string{}
 	for _, r := range s.releases {
+		var err error
 		if r.tag, err = ocimap.Tag(r.version); err != nil {
-			return nil, fmt.Errorf("%s@%s: %w", r.name, r.version, err)
+			return fmt.Errorf("%s@%s: %w", r.name, r.version, err)
 		}
 		if other, ok := tags[r.name+":"+r.tag]; ok {
-			return nil, fmt.Errorf("%w: %s@%s and %s@%s would both be tag %s", ocimap.ErrBadName, r.name, other, r.name, r.version, r.tag)
+			return fmt.Errorf("%w: %s@%s and %s@%s would both be tag %s", ocimap.ErrBadName, r.name, other, r.name, r.version, r.tag)
 		}
 		tags[r.name+":"+r.tag] = r.version
 		if r.manifest, err = ocimap.ArchiveManifest(r.archive.SHA256, r.archive.Size, ocimap.ArchiveTitle(r.name, r.version), r.created); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // readLog reads the transparency log the verified root names: every
@@ -351,49 +398,20 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	}
 	res := &Result{Target: d.String(), DryRun: o.DryRun, Serial: s.root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: []string{},
 		Releases: &ReleaseCounts{Pushed: []string{}, Refused: []Refusal{}}}
-
-	// The live generation: rollback protection.
-	idx, err := d.repo(d.loc.Repo(ocimap.IndexRepo))
+	idx, live, current, err := d.checkLive(ctx, s, o, res)
 	if err != nil {
 		return nil, err
 	}
-	live, err := d.liveRoot(ctx, idx)
-	if err != nil {
-		return nil, err
+	if current {
+		return res, nil
 	}
-	if live != nil {
-		res.RemoteSerial = live.root.Serial
-		if err := checkNewer(s.root, s.rootData, live.root, live.data, d); err != nil && !o.Force {
-			return nil, err
-		}
-	}
-
-	// Nothing new: the live root manifest is the one this publish would
-	// push last, so the publish that pushed it completed (every release,
-	// signature and index file went before it, with this key). Checking
-	// each tag again would cost a request per release.
-	if live != nil {
-		im, err := d.indexManifests(s, live)
-		if err != nil {
-			return nil, err
-		}
-		if im.root.Desc.Digest == live.desc.Digest {
-			res.Releases.Present = len(s.releases)
-			return res, nil
-		}
-	}
-
 	// Plan every release before pushing anything.
 	push, err := d.plan(ctx, s, o, res)
 	if err != nil {
 		return nil, err
 	}
-	if n := len(res.Releases.Refused); n > 0 {
-		var lines []string
-		for _, r := range res.Releases.Refused {
-			lines = append(lines, fmt.Sprintf("%s@%s: %s already names %s, this release's manifest is %s", r.Pack, r.Version, r.Ref, r.Remote, r.Expected))
-		}
-		return res, fmt.Errorf("%w: %d release(s) already published with other content, nothing pushed:\n  %s\na published version never changes: bump the version in pack.json of each pack whose content changed, rebuild and publish again", ErrImmutable, n, strings.Join(lines, "\n  "))
+	if err := refused(res); err != nil {
+		return res, err
 	}
 	for _, r := range push {
 		res.Releases.Pushed = append(res.Releases.Pushed, r.repo+":"+r.tag)
@@ -402,26 +420,85 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 		}
 	}
 	if o.DryRun {
-		if sg, err := d.signing(ctx, s, live, o, res); err == nil && len(sg.need) > 0 {
-			fmt.Fprintf(o.Log, "would push %d cosign signature(s) to %s\n", len(sg.need), d.loc.Ref(d.loc.Repo(ocimap.SignatureRepo)))
-		}
-		if live == nil || !bytes.Equal(live.data, s.rootData) {
-			from := "none"
-			if live != nil {
-				from = strconv.FormatInt(live.root.Serial, 10)
-			}
-			fmt.Fprintf(o.Log, "would publish the packgen index to %s (serial %s → %d)\n", d.loc.Ref(d.loc.Repo(ocimap.IndexRepo)), from, s.root.Serial)
-		}
+		d.dryRun(ctx, s, live, o, res)
 		return res, nil
 	}
 	if err := d.ensureBase(ctx, o); err != nil {
 		return res, err
 	}
-	// Each release is pushed, then signed, in one job: a release's
-	// signature need not wait for every other release.
+	if err := d.pushReleases(ctx, s, live, push, o, res); err != nil {
+		return res, err
+	}
+	if err := d.pushIndex(ctx, s, idx, live, o, res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// checkLive reads the live generation for rollback protection (refused
+// unless o.Force), and reports current when it is already what this
+// publish would push last.
+func (d *ociDest) checkLive(ctx context.Context, s *site, o Options, res *Result) (idx *remote.Repository, live *liveIndex, current bool, err error) {
+	if idx, err = d.repo(d.loc.Repo(ocimap.IndexRepo)); err != nil {
+		return nil, nil, false, err
+	}
+	if live, err = d.liveRoot(ctx, idx); err != nil || live == nil {
+		return idx, nil, false, err
+	}
+	res.RemoteSerial = live.root.Serial
+	if err := checkNewer(s.root, s.rootData, live.root, live.data, d); err != nil && !o.Force {
+		return nil, nil, false, err
+	}
+	// Nothing new: the live root manifest is the one this publish would
+	// push last, so the publish that pushed it completed (every release,
+	// signature and index file went before it, with this key). Checking
+	// each tag again would cost a request per release.
+	im, err := d.indexManifests(s, live)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if im.root.Desc.Digest == live.desc.Digest {
+		res.Releases.Present = len(s.releases)
+		return idx, live, true, nil
+	}
+	return idx, live, false, nil
+}
+
+// refused is the error of a plan that found releases published with
+// other content: nothing is pushed then.
+func refused(res *Result) error {
+	n := len(res.Releases.Refused)
+	if n == 0 {
+		return nil
+	}
+	var lines []string
+	for _, r := range res.Releases.Refused {
+		lines = append(lines, fmt.Sprintf("%s@%s: %s already names %s, this release's manifest is %s", r.Pack, r.Version, r.Ref, r.Remote, r.Expected))
+	}
+	return fmt.Errorf("%w: %d release(s) already published with other content, nothing pushed:\n  %s\na published version never changes: bump the version in pack.json of each pack whose content changed, rebuild and publish again", ErrImmutable, n, strings.Join(lines, "\n  "))
+}
+
+// dryRun says what a publish would push besides the releases.
+func (d *ociDest) dryRun(ctx context.Context, s *site, live *liveIndex, o Options, res *Result) {
+	if sg, err := d.signing(ctx, s, live, o, res); err == nil && len(sg.need) > 0 {
+		fmt.Fprintf(o.Log, "would push %d cosign signature(s) to %s\n", len(sg.need), d.loc.Ref(d.loc.Repo(ocimap.SignatureRepo)))
+	}
+	if live == nil || !bytes.Equal(live.data, s.rootData) {
+		from := "none"
+		if live != nil {
+			from = strconv.FormatInt(live.root.Serial, 10)
+		}
+		fmt.Fprintf(o.Log, "would publish the packgen index to %s (serial %s → %d)\n", d.loc.Ref(d.loc.Repo(ocimap.IndexRepo)), from, s.root.Serial)
+	}
+}
+
+// pushReleases pushes the releases push and the signatures missing.
+// Each release is pushed, then signed, in one job: a release's signature
+// need not wait for every other release.
+func (d *ociDest) pushReleases(ctx context.Context, s *site, live *liveIndex, push []*siteRelease, o Options, res *Result) error {
 	sg, err := d.signing(ctx, s, live, o, res)
 	if err != nil {
-		return res, err
+		return err
 	}
 	toPush := map[*siteRelease]bool{}
 	for _, r := range push {
@@ -433,7 +510,7 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 			jobs = append(jobs, r)
 		}
 	}
-	err = parallel.Each(ctx, len(jobs), o.Jobs, func(i int) error {
+	return parallel.Each(ctx, len(jobs), o.Jobs, func(i int) error {
 		r := jobs[i]
 		if toPush[r] {
 			if err := d.pushRelease(ctx, s, r); err != nil {
@@ -446,13 +523,6 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 		}
 		return nil
 	})
-	if err != nil {
-		return res, err
-	}
-	if err := d.pushIndex(ctx, s, idx, live, o, res); err != nil {
-		return res, err
-	}
-	return res, nil
 }
 
 // liveIndex is the registry's live packgen index.
@@ -816,43 +886,58 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 		mu.Unlock()
 	}
 	if d.o.Signer == nil {
-		src, err := d.o.Repos(s.src.Ref(s.src.Repo(ocimap.SignatureRepo)))
-		if err != nil {
+		if sg.one, err = d.copySignatures(s, repo, &mu, done, o); err != nil {
 			return nil, err
-		}
-		v := d.o.Verify
-		if v == nil {
-			return nil, fmt.Errorf("%w: no key to verify the cosign signatures of %s by", ErrUnverifiedSource, src.Reference)
-		}
-		sg.one = func(ctx context.Context, r *siteRelease) error {
-			tag := ocimap.CosignTag(r.manifest.Desc.Digest)
-			// Verified first, then copied by the digest verified: the
-			// source's tag may move meanwhile.
-			desc, err := verifiedCosign(ctx, src, tag, r.manifest.Desc.Digest.String(), v)
-			if err == nil {
-				_, err = oraslib.Copy(ctx, src, desc.Digest.String(), repo, tag, oraslib.DefaultCopyOptions)
-			}
-			if notFound(err) {
-				mu.Lock()
-				fmt.Fprintf(o.Log, "warning: %s:%s has no cosign signature in %s: promoted unsigned (pass --key to sign it)\n", r.repo, r.tag, src.Reference)
-				mu.Unlock()
-				return nil
-			}
-			if errors.Is(err, sign.ErrBadSignature) {
-				return fmt.Errorf("%w: the cosign signature %s:%s of %s:%s is not copied: %w; the source registry may have been tampered with: check it, or pass --key registry.key to sign the release again", ErrNotSite, src.Reference, tag, r.repo, r.tag, err)
-			}
-			if err != nil {
-				return fmt.Errorf("copy the signature %s:%s to %s: %w", src.Reference, tag, repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
-			}
-			done(tag)
-			return nil
 		}
 		return sg, nil
 	}
 	if rotated {
 		fmt.Fprintf(o.Log, "note: the registry's releases were signed with key %s: signing each again with %s (both verify)\n", short(live.key), short(d.o.Signer.KeyID()))
 	}
-	sg.one = func(ctx context.Context, r *siteRelease) error {
+	sg.one = d.signRelease(repo, tags, done)
+	return sg, nil
+}
+
+// copySignatures is the signing of a promotion without a key: each
+// release's cosign signature is copied from the source once it verifies.
+func (d *ociDest) copySignatures(s *site, repo *remote.Repository, mu *sync.Mutex, done func(tag string), o Options) (func(ctx context.Context, r *siteRelease) error, error) {
+	src, err := d.o.Repos(s.src.Ref(s.src.Repo(ocimap.SignatureRepo)))
+	if err != nil {
+		return nil, err
+	}
+	v := d.o.Verify
+	if v == nil {
+		return nil, fmt.Errorf("%w: no key to verify the cosign signatures of %s by", ErrUnverifiedSource, src.Reference)
+	}
+	return func(ctx context.Context, r *siteRelease) error {
+		tag := ocimap.CosignTag(r.manifest.Desc.Digest)
+		// Verified first, then copied by the digest verified: the
+		// source's tag may move meanwhile.
+		desc, err := verifiedCosign(ctx, src, tag, r.manifest.Desc.Digest.String(), v)
+		if err == nil {
+			_, err = oraslib.Copy(ctx, src, desc.Digest.String(), repo, tag, oraslib.DefaultCopyOptions)
+		}
+		if notFound(err) {
+			mu.Lock()
+			fmt.Fprintf(o.Log, "warning: %s:%s has no cosign signature in %s: promoted unsigned (pass --key to sign it)\n", r.repo, r.tag, src.Reference)
+			mu.Unlock()
+			return nil
+		}
+		if errors.Is(err, sign.ErrBadSignature) {
+			return fmt.Errorf("%w: the cosign signature %s:%s of %s:%s is not copied: %w; the source registry may have been tampered with: check it, or pass --key registry.key to sign the release again", ErrNotSite, src.Reference, tag, r.repo, r.tag, err)
+		}
+		if err != nil {
+			return fmt.Errorf("copy the signature %s:%s to %s: %w", src.Reference, tag, repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
+		}
+		done(tag)
+		return nil
+	}, nil
+}
+
+// signRelease signs a release manifest with the signer, beside the
+// signatures its tag already holds (tags: the signature tags that exist).
+func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, done func(tag string)) func(ctx context.Context, r *siteRelease) error {
+	return func(ctx context.Context, r *siteRelease) error {
 		payload, sig, err := d.o.Signer.SignManifest(r.repo, r.manifest.Desc.Digest.String())
 		if err != nil {
 			return fmt.Errorf("sign %s:%s: %w", r.repo, r.tag, err)
@@ -882,7 +967,6 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 		done(tag)
 		return nil
 	}
-	return sg, nil
 }
 
 // verifiedCosign reads the cosign signature manifest tagged tag in src
@@ -930,24 +1014,7 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 	if err != nil {
 		return err
 	}
-	// The log's full tiles, content-addressed too: those the live
-	// generation's tile groups name are there (pushed before its root),
-	// so a publish pushes only the new ones.
-	have, err := d.liveTiles(ctx, idx, live, s)
-	if err != nil {
-		return err
-	}
-	var newTiles []int
-	for i := range im.tilePaths {
-		if l := layers[len(s.meta)+i]; !have[l.Digest.String()] {
-			newTiles = append(newTiles, i)
-		}
-	}
-	err = parallel.Each(ctx, len(newTiles), o.Jobs, func(k int) error {
-		i := newTiles[k]
-		return pushBytes(ctx, idx, layers[len(s.meta)+i], s.tiles[im.tilePaths[i]])
-	})
-	if err != nil {
+	if err := d.pushTiles(ctx, idx, live, s, im, o); err != nil {
 		return err
 	}
 	// Each archive's signature files, under a tag derived from the
@@ -967,7 +1034,56 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 	if err := pushBytes(ctx, idx, meta.Config, meta.ConfigB); err != nil { // the empty config every index manifest shares
 		return err
 	}
-	err = parallel.Each(ctx, len(signed), o.Jobs, func(i int) error {
+	if err := pushSigFiles(ctx, idx, signed, tags, o); err != nil {
+		return err
+	}
+	if err := pushManifest(ctx, idx, meta, metaTag); err != nil {
+		return err
+	}
+	// The root's files: index.json and its signatures, the log's
+	// checkpoint, partial tiles and tile groups, which become visible
+	// only with the switch below (never a checkpoint ahead of the index).
+	err = parallel.Each(ctx, len(rootLayers), o.Jobs, func(i int) error {
+		return pushBytes(ctx, idx, rootLayers[i], im.rootData[i])
+	})
+	if err != nil {
+		return err
+	}
+	// The switch: from here on readers see the new generation.
+	if err := pushManifest(ctx, idx, rootM, ocimap.RootTag); err != nil {
+		return err
+	}
+	res.Uploaded = append(res.Uploaded, idx.Reference.String()+":"+ocimap.RootTag)
+	fmt.Fprintf(o.Log, "uploaded %s:%s\n", idx.Reference, ocimap.RootTag)
+	return nil
+}
+
+// pushTiles pushes the log's full tiles, content-addressed too: those the
+// live generation's tile groups name are there (pushed before its root),
+// so a publish pushes only the new ones.
+func (d *ociDest) pushTiles(ctx context.Context, idx *remote.Repository, live *liveIndex, s *site, im *indexManifests, o Options) error {
+	layers := im.layers
+	have, err := d.liveTiles(ctx, idx, live, s)
+	if err != nil {
+		return err
+	}
+	var newTiles []int
+	for i := range im.tilePaths {
+		if l := layers[len(s.meta)+i]; !have[l.Digest.String()] {
+			newTiles = append(newTiles, i)
+		}
+	}
+	return parallel.Each(ctx, len(newTiles), o.Jobs, func(k int) error {
+		i := newTiles[k]
+		return pushBytes(ctx, idx, layers[len(s.meta)+i], s.tiles[im.tilePaths[i]])
+	})
+}
+
+// pushSigFiles pushes each signed release's signature files under a tag
+// derived from its archive's path; tags says which tags exist (an existing
+// one costs a request to compare, a missing one none).
+func pushSigFiles(ctx context.Context, idx *remote.Repository, signed []*siteRelease, tags map[string]bool, o Options) error {
+	return parallel.Each(ctx, len(signed), o.Jobs, func(i int) error {
 		r := signed[i]
 		var files []ocispec.Descriptor
 		var paths []string
@@ -998,28 +1114,6 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if err := pushManifest(ctx, idx, meta, metaTag); err != nil {
-		return err
-	}
-	// The root's files: index.json and its signatures, the log's
-	// checkpoint, partial tiles and tile groups, which become visible
-	// only with the switch below (never a checkpoint ahead of the index).
-	err = parallel.Each(ctx, len(rootLayers), o.Jobs, func(i int) error {
-		return pushBytes(ctx, idx, rootLayers[i], im.rootData[i])
-	})
-	if err != nil {
-		return err
-	}
-	// The switch: from here on readers see the new generation.
-	if err := pushManifest(ctx, idx, rootM, ocimap.RootTag); err != nil {
-		return err
-	}
-	res.Uploaded = append(res.Uploaded, idx.Reference.String()+":"+ocimap.RootTag)
-	fmt.Fprintf(o.Log, "uploaded %s:%s\n", idx.Reference, ocimap.RootTag)
-	return nil
 }
 
 // indexManifests are the manifests of the packgen index a publish of s

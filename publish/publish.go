@@ -148,57 +148,106 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if o.Jobs <= 0 {
 		o.Jobs = DefaultJobs
 	}
-	rootData, err := os.ReadFile(filepath.Join(dir, index.RootFile))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s has no readable index.json (run `packgen build --out %s` first): %v", ErrNotSite, dir, dir, err)
-	}
-	root, err := index.ParseRoot(rootData)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s/index.json: %v", ErrNotSite, dir, err)
-	}
-	local, err := walk(ctx, dir)
-	if err != nil {
-		return nil, fmt.Errorf("read site %s: %w", dir, err)
-	}
-	refs, err := checkSite(dir, root, rootData, local)
+	root, rootData, local, skipped, err := readLocal(ctx, dir, o)
 	if err != nil {
 		return nil, err
-	}
-	local, skipped := onlyReferenced(local, refs)
-	if len(skipped) > 0 {
-		fmt.Fprintf(o.Log, "not uploading %d file(s) index.json does not reference (left by a killed build?), e.g. %s\n", len(skipped), skipped[0])
 	}
 	remote, err := t.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", t, err)
 	}
 	res := &Result{Target: t.String(), DryRun: o.DryRun, Serial: root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: skipped}
-
 	// The live remote generation: rollback protection now, prune rules later.
-	var live *index.Root
-	var liveData []byte
-	if _, ok := remote[index.RootFile]; ok {
-		liveData, err = readAll(ctx, t, index.RootFile)
-		if err != nil {
-			return nil, fmt.Errorf("read the live index.json on %s: %w", t, err)
+	live, liveData, err := readLive(ctx, t, remote, root, rootData, o, res)
+	if err != nil {
+		return nil, err
+	}
+	uploads, err := planUploads(ctx, t, local, remote, o, res)
+	if err != nil {
+		return nil, err
+	}
+	for _, stage := range stages(uploads) {
+		for _, f := range stage {
+			res.Uploaded = append(res.Uploaded, f.key)
 		}
-		live, err = index.ParseRoot(liveData)
-		if err != nil && !o.Force {
-			return nil, fmt.Errorf("the index.json on %s is not a packgen registry index (%v): publish to an empty prefix, or pass --force to replace it", t, err)
+		if o.DryRun {
+			for _, f := range stage {
+				fmt.Fprintf(o.Log, "would upload %s\n", f.key)
+			}
+			continue
 		}
+		var cond *Object
+		if r, ok := remote[index.RootFile]; ok {
+			cond = &r
+		}
+		if err := putAll(ctx, t, stage, cond, o); err != nil {
+			return res, err
+		}
+	}
+
+	if err := prune(ctx, t, local, remote, live, liveData, o, res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// readLocal reads and checks the built site in dir: its index.json and
+// the files it references (skipped: the files it does not).
+func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, rootData []byte, local []localFile, skipped []string, err error) {
+	rootData, err = os.ReadFile(filepath.Join(dir, index.RootFile))
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("%w: %s has no readable index.json (run `packgen build --out %s` first): %v", ErrNotSite, dir, dir, err)
+	}
+	root, err = index.ParseRoot(rootData)
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("%w: %s/index.json: %v", ErrNotSite, dir, err)
+	}
+	local, err = walk(ctx, dir)
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("read site %s: %w", dir, err)
+	}
+	refs, err := checkSite(dir, root, rootData, local)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	local, skipped = onlyReferenced(local, refs)
+	if len(skipped) > 0 {
+		fmt.Fprintf(o.Log, "not uploading %d file(s) index.json does not reference (left by a killed build?), e.g. %s\n", len(skipped), skipped[0])
+	}
+	return root, rootData, local, skipped, nil
+}
+
+// readLive reads the live index.json of the target, if any, and refuses
+// (without o.Force) to replace it with an older or unrelated one.
+func readLive(ctx context.Context, t Target, remote map[string]Object, root *index.Root, rootData []byte, o Options, res *Result) (*index.Root, []byte, error) {
+	if _, ok := remote[index.RootFile]; !ok {
+		return nil, nil, nil
+	}
+	liveData, err := readAll(ctx, t, index.RootFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the live index.json on %s: %w", t, err)
+	}
+	live, err := index.ParseRoot(liveData)
+	if err != nil && !o.Force {
+		return nil, nil, fmt.Errorf("the index.json on %s is not a packgen registry index (%v): publish to an empty prefix, or pass --force to replace it", t, err)
 	}
 	if live != nil {
 		res.RemoteSerial = live.Serial
 		if err := checkNewer(root, rootData, live, liveData, t); err != nil && !o.Force {
-			return nil, err
+			return nil, nil, err
 		}
 	}
+	return live, liveData, nil
+}
 
-	// Decide what to upload before touching anything. Comparisons may need
-	// a request each (stores without MD5 ETags), so they run in parallel.
+// planUploads decides what to upload before touching anything: the local
+// files whose content differs from the remote's, refusing an archive
+// published with other content. Comparisons may need a request each
+// (stores without MD5 ETags), so they run in parallel.
+func planUploads(ctx context.Context, t Target, local []localFile, remote map[string]Object, o Options, res *Result) ([]localFile, error) {
 	type verdict struct{ same, known bool }
 	verdicts := make([]verdict, len(local))
-	err = parallel.Each(ctx, len(local), o.Jobs, func(i int) error {
+	err := parallel.Each(ctx, len(local), o.Jobs, func(i int) error {
 		same, known, err := sameContent(ctx, t, local[i], remote)
 		verdicts[i] = verdict{same, known}
 		return err
@@ -224,29 +273,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 		sort.Strings(conflicts)
 		return nil, fmt.Errorf("%w: %s already on %s with other content; build from the published registry (packgen build --previous URL) so published releases are reused, and bump the version of a pack whose content changed", ErrImmutable, strings.Join(conflicts, ", "), t)
 	}
-	for _, stage := range stages(uploads) {
-		for _, f := range stage {
-			res.Uploaded = append(res.Uploaded, f.key)
-		}
-		if o.DryRun {
-			for _, f := range stage {
-				fmt.Fprintf(o.Log, "would upload %s\n", f.key)
-			}
-			continue
-		}
-		var cond *Object
-		if r, ok := remote[index.RootFile]; ok {
-			cond = &r
-		}
-		if err := putAll(ctx, t, stage, cond, o); err != nil {
-			return res, err
-		}
-	}
-
-	if err := prune(ctx, t, local, remote, live, liveData, o, res); err != nil {
-		return res, err
-	}
-	return res, nil
+	return uploads, nil
 }
 
 // checkSite makes sure every file the site's index reaches is present with

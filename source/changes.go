@@ -7,6 +7,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -29,29 +30,7 @@ type Change struct {
 // between base and head (new directories included), so a pull request is
 // validated in O(what it changed).
 func (r *Repo) Changes(ctx context.Context, base, head, packsDir string) ([]Change, error) {
-	resolve := func(ref string) (*plumbing.Hash, error) {
-		h, err := r.git.ResolveRevision(plumbing.Revision(ref))
-		if err != nil {
-			return nil, fmt.Errorf("resolve %q: %w (is the base branch fetched? actions/checkout needs fetch-depth: 0)", ref, err)
-		}
-		return h, nil
-	}
-	if head == "" {
-		head = "HEAD"
-	}
-	bh, err := resolve(base)
-	if err != nil {
-		return nil, err
-	}
-	hh, err := resolve(head)
-	if err != nil {
-		return nil, err
-	}
-	bc, err := r.git.CommitObject(*bh)
-	if err != nil {
-		return nil, err
-	}
-	hc, err := r.git.CommitObject(*hh)
+	bc, hc, err := r.changeCommits(base, head)
 	if err != nil {
 		return nil, err
 	}
@@ -65,64 +44,110 @@ func (r *Repo) Changes(ctx context.Context, base, head, packsDir string) ([]Chan
 	if err != nil {
 		return nil, err
 	}
-	before := map[string]packDir{}
+	b := &changeBase{sc: sc, dirs: baseDirs, byDir: map[string]packDir{}}
 	for _, d := range baseDirs {
-		before[d.rel] = d
-	}
-	// name@version → directory at base, built only when a PR adds a
-	// directory (copying a pack dir to start the next version is common).
-	var baseIDs map[string]packDir
-	releasesAtBase := func() (map[string]packDir, error) {
-		if baseIDs != nil {
-			return baseIDs, nil
-		}
-		baseIDs = map[string]packDir{}
-		for _, d := range baseDirs {
-			mi, err := sc.manifest(d.manifest, d.rel+"/"+pack.ManifestFile)
-			if err != nil {
-				return nil, err
-			}
-			if mi.name != "" {
-				baseIDs[releaseID(mi.name, mi.version)] = d
-			}
-		}
-		return baseIDs, nil
+		b.byDir[d.rel] = d
 	}
 	var out []Change
 	for _, d := range headDirs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		old, existed := before[d.rel]
+		old, existed := b.byDir[d.rel]
 		if existed && old.tree == d.tree {
 			continue
 		}
-		mi, err := sc.manifest(d.manifest, d.rel+"/"+pack.ManifestFile)
+		c, err := r.change(sc, b, hc, d)
 		if err != nil {
 			return nil, err
-		}
-		c := Change{Dir: d.rel, Name: mi.name, Version: mi.version,
-			Release: Release{Name: mi.name, Version: mi.version, Dir: d.rel, Commit: hc.Hash.String(), Time: hc.Committer.When.UTC(), TreeHash: d.tree.String(), ManifestProblems: mi.problems, repo: r}}
-		c.Release.FirstCommit, c.Release.FirstTime = c.Release.Commit, c.Release.Time
-		if existed {
-			omi, err := sc.manifest(old.manifest, old.rel+"/"+pack.ManifestFile)
-			if err != nil {
-				return nil, err
-			}
-			c.BaseName, c.BaseVersion, c.BaseDir = omi.name, omi.version, old.rel
-		} else if mi.name != "" {
-			ids, err := releasesAtBase()
-			if err != nil {
-				return nil, err
-			}
-			if od, ok := ids[releaseID(mi.name, mi.version)]; ok && od.tree != d.tree {
-				c.BaseName, c.BaseVersion, c.BaseDir = mi.name, mi.version, od.rel
-			}
 		}
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
 	return out, nil
+}
+
+// changeCommits resolves the base and head (default HEAD) commits.
+func (r *Repo) changeCommits(base, head string) (bc, hc *object.Commit, err error) {
+	resolve := func(ref string) (*plumbing.Hash, error) {
+		h, err := r.git.ResolveRevision(plumbing.Revision(ref))
+		if err != nil {
+			return nil, fmt.Errorf("resolve %q: %w (is the base branch fetched? actions/checkout needs fetch-depth: 0)", ref, err)
+		}
+		return h, nil
+	}
+	if head == "" {
+		head = "HEAD"
+	}
+	bh, err := resolve(base)
+	if err != nil {
+		return nil, nil, err
+	}
+	hh, err := resolve(head)
+	if err != nil {
+		return nil, nil, err
+	}
+	if bc, err = r.git.CommitObject(*bh); err != nil {
+		return nil, nil, err
+	}
+	if hc, err = r.git.CommitObject(*hh); err != nil {
+		return nil, nil, err
+	}
+	return bc, hc, nil
+}
+
+// changeBase is the pack directories at the base commit.
+type changeBase struct {
+	sc    *scanner
+	dirs  []packDir
+	byDir map[string]packDir
+	// ids is name@version → directory at base, built only when a PR adds
+	// a directory (copying a pack dir to start the next version is common).
+	ids map[string]packDir
+}
+
+func (b *changeBase) releases() (map[string]packDir, error) {
+	if b.ids != nil {
+		return b.ids, nil
+	}
+	b.ids = map[string]packDir{}
+	for _, d := range b.dirs {
+		mi, err := b.sc.manifest(d.manifest, d.rel+"/"+pack.ManifestFile)
+		if err != nil {
+			return nil, err
+		}
+		if mi.name != "" {
+			b.ids[releaseID(mi.name, mi.version)] = d
+		}
+	}
+	return b.ids, nil
+}
+
+// change describes head directory d, changed or added since the base.
+func (r *Repo) change(sc *scanner, b *changeBase, hc *object.Commit, d packDir) (Change, error) {
+	mi, err := sc.manifest(d.manifest, d.rel+"/"+pack.ManifestFile)
+	if err != nil {
+		return Change{}, err
+	}
+	c := Change{Dir: d.rel, Name: mi.name, Version: mi.version,
+		Release: Release{Name: mi.name, Version: mi.version, Dir: d.rel, Commit: hc.Hash.String(), Time: hc.Committer.When.UTC(), TreeHash: d.tree.String(), ManifestProblems: mi.problems, repo: r}}
+	c.Release.FirstCommit, c.Release.FirstTime = c.Release.Commit, c.Release.Time
+	if old, existed := b.byDir[d.rel]; existed {
+		omi, err := sc.manifest(old.manifest, old.rel+"/"+pack.ManifestFile)
+		if err != nil {
+			return Change{}, err
+		}
+		c.BaseName, c.BaseVersion, c.BaseDir = omi.name, omi.version, old.rel
+	} else if mi.name != "" {
+		ids, err := b.releases()
+		if err != nil {
+			return Change{}, err
+		}
+		if od, ok := ids[releaseID(mi.name, mi.version)]; ok && od.tree != d.tree {
+			c.BaseName, c.BaseVersion, c.BaseDir = mi.name, mi.version, od.rel
+		}
+	}
+	return c, nil
 }
 
 // VersionProblem says what is wrong with a change's version, if anything:

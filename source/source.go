@@ -295,123 +295,24 @@ func (r *Repo) resolve(ref string) (*plumbing.Hash, error) {
 // Releases lists the releases at opts.Ref and, with opts.History, on its
 // first-parent history.
 func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
-	ref := opts.Ref
-	if ref == "" {
-		ref = "HEAD"
-	}
-	h, err := r.resolve(ref)
+	ref, head, since, err := r.walkBounds(opts)
 	if err != nil {
 		return nil, err
 	}
-	head, err := r.git.CommitObject(*h)
-	if err != nil {
-		return nil, fmt.Errorf("read commit %s: %w", h, err)
-	}
-	var since *plumbing.Hash
-	if opts.Since != "" {
-		if !opts.History {
-			return nil, fmt.Errorf("since %q is set but history is off: --since only limits a history walk", opts.Since)
-		}
-		if since, err = r.resolve(opts.Since); err != nil {
-			return nil, fmt.Errorf("since: %w", err)
-		}
-		if c, err := r.git.CommitObject(*since); err != nil {
-			return nil, fmt.Errorf("since %q: read commit %s: %w", opts.Since, since, err)
-		} else {
-			since = &c.Hash // a tag names its commit
-		}
-	}
-	if opts.History {
-		shallow, err := r.git.Storer.Shallow()
-		if err == nil && len(shallow) > 0 {
-			return nil, fmt.Errorf("%w (%d shallow commits): history cannot be walked, so versions only in older commits would be missing; fetch full history (git fetch --unshallow, or actions/checkout with fetch-depth: 0) or build with --history=false, which keeps releases of the previous build", ErrShallow, len(shallow))
-		}
-	}
 	packsDir := strings.Trim(path.Clean("/"+opts.PacksDir), "/")
-	sc := &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}, known: map[plumbing.Hash]*manifestInfo{}}
-	for tree, k := range opts.Known {
-		if v, err := semver.NewVersion(k.Version); err == nil && pack.ValidName(k.Name) {
-			sc.known[plumbing.NewHash(tree)] = &manifestInfo{name: k.Name, version: k.Version, key: k.Name + "@" + v.String()}
-		}
+	w := &releaseWalk{
+		repo: r, opts: opts, sc: newScanner(r.git, opts.Known),
+		res:   &Result{Ref: ref, Commit: head.Hash.String(), Time: head.Committer.When.UTC()},
+		found: map[string]*Release{}, oldest: map[string]*object.Commit{},
+		content: map[string][2]string{}, ambiguous: map[string]*ambiguity{}, first: true,
 	}
-	res := &Result{Ref: ref, Commit: head.Hash.String(), Time: head.Committer.When.UTC()}
-	found := map[string]*Release{}
-	// oldest is the oldest commit seen so far holding each key; ambiguous
-	// the past commits where a key not found yet had several directories.
-	oldest := map[string]*object.Commit{}
-	content := map[string][2]string{} // commit and dir, see Release.ContentCommit
-	ambiguous := map[string]*ambiguity{}
-	first := true
 	for c := head; c != nil; {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		dirs, err := sc.packsAt(c, packsDir)
-		if err != nil {
-			return nil, fmt.Errorf("commit %s: %w", c.Hash.String()[:12], err)
+		if err := w.commit(c, packsDir); err != nil {
+			return nil, err
 		}
-		byKey := map[string][]packDir{}
-		for _, d := range dirs {
-			mi := d.known
-			if mi == nil {
-				if mi, err = sc.manifest(d.manifest, path.Join(d.rel, pack.ManifestFile)); err != nil {
-					return nil, err
-				}
-			}
-			if mi.key == "" {
-				if first {
-					res.Releases = append(res.Releases, Release{Dir: d.rel, Commit: c.Hash.String(), Time: c.Committer.When.UTC(), TreeHash: d.tree.String(), ManifestProblems: mi.problems, repo: r})
-					if opts.Found != nil {
-						opts.Found(res.Releases[len(res.Releases)-1])
-					}
-				}
-				continue
-			}
-			byKey[mi.key] = append(byKey[mi.key], d)
-		}
-		for key, ds := range byKey {
-			oldest[key] = c
-			if rel, done := found[key]; done {
-				for _, d := range ds {
-					if d.tree.String() == rel.TreeHash {
-						content[key] = [2]string{c.Hash.String(), d.rel}
-						break
-					}
-				}
-				continue
-			}
-			if len(ds) > 1 {
-				var names []string
-				for _, d := range ds {
-					names = append(names, d.rel)
-				}
-				sort.Strings(names)
-				if first {
-					return nil, fmt.Errorf("%s is defined by more than one directory at commit %s: %s; keep one, or bump the version in the others", key, c.Hash.String()[:12], strings.Join(names, " and "))
-				}
-				// History cannot be fixed: look for the version in
-				// older commits, and say so.
-				a := ambiguous[key]
-				if a == nil {
-					a = &ambiguity{dirs: map[string]bool{}}
-					ambiguous[key] = a
-				}
-				a.commits = append(a.commits, c.Hash.String())
-				for _, n := range names {
-					a.dirs[n] = true
-				}
-				continue
-			}
-			mi := ds[0].known
-			if mi == nil {
-				mi = sc.manifests[ds[0].manifest]
-			}
-			found[key] = &Release{Name: mi.name, Version: mi.version, Dir: ds[0].rel, Commit: c.Hash.String(), Time: c.Committer.When.UTC(), TreeHash: ds[0].tree.String(), repo: r}
-			if opts.Found != nil {
-				opts.Found(*found[key])
-			}
-		}
-		first = false
 		if !opts.History || (since != nil && c.Hash == *since) {
 			break
 		}
@@ -427,12 +328,163 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 		}
 		c = next
 	}
-	for key, rel := range found {
-		if c := oldest[key]; c != nil {
+	w.finish()
+	sortReleases(w.res.Releases)
+	return w.res, nil
+}
+
+// walkBounds resolves where the walk starts (opts.Ref, default HEAD) and
+// where it stops (opts.Since), and refuses a history walk of a shallow clone.
+func (r *Repo) walkBounds(opts Options) (ref string, head *object.Commit, since *plumbing.Hash, err error) {
+	ref = opts.Ref
+	if ref == "" {
+		ref = "HEAD"
+	}
+	h, err := r.resolve(ref)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if head, err = r.git.CommitObject(*h); err != nil {
+		return "", nil, nil, fmt.Errorf("read commit %s: %w", h, err)
+	}
+	if opts.Since != "" {
+		if !opts.History {
+			return "", nil, nil, fmt.Errorf("since %q is set but history is off: --since only limits a history walk", opts.Since)
+		}
+		if since, err = r.resolve(opts.Since); err != nil {
+			return "", nil, nil, fmt.Errorf("since: %w", err)
+		}
+		c, err := r.git.CommitObject(*since)
+		if err != nil {
+			return "", nil, nil, fmt.Errorf("since %q: read commit %s: %w", opts.Since, since, err)
+		}
+		since = &c.Hash // a tag names its commit
+	}
+	if opts.History {
+		shallow, err := r.git.Storer.Shallow()
+		if err == nil && len(shallow) > 0 {
+			return "", nil, nil, fmt.Errorf("%w (%d shallow commits): history cannot be walked, so versions only in older commits would be missing; fetch full history (git fetch --unshallow, or actions/checkout with fetch-depth: 0) or build with --history=false, which keeps releases of the previous build", ErrShallow, len(shallow))
+		}
+	}
+	return ref, head, since, nil
+}
+
+// newScanner returns a scanner that trusts the manifests of known trees
+// (from the previous build) instead of reading them again.
+func newScanner(g *git.Repository, known map[string]KnownPack) *scanner {
+	sc := &scanner{repo: g, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}, known: map[plumbing.Hash]*manifestInfo{}}
+	for tree, k := range known {
+		if v, err := semver.NewVersion(k.Version); err == nil && pack.ValidName(k.Name) {
+			sc.known[plumbing.NewHash(tree)] = &manifestInfo{name: k.Name, version: k.Version, key: k.Name + "@" + v.String()}
+		}
+	}
+	return sc
+}
+
+// releaseWalk is the state of Releases' first-parent walk, newest first.
+type releaseWalk struct {
+	repo *Repo
+	opts Options
+	sc   *scanner
+	res  *Result
+	// found is each name@version's newest single-directory release.
+	found map[string]*Release
+	// oldest is the oldest commit seen so far holding each key; ambiguous
+	// the past commits where a key not found yet had several directories.
+	oldest    map[string]*object.Commit
+	content   map[string][2]string // commit and dir, see Release.ContentCommit
+	ambiguous map[string]*ambiguity
+	first     bool // c is the ref's own commit
+}
+
+// commit reads the packs at c and records what they add to the walk.
+func (w *releaseWalk) commit(c *object.Commit, packsDir string) error {
+	dirs, err := w.sc.packsAt(c, packsDir)
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", c.Hash.String()[:12], err)
+	}
+	byKey := map[string][]packDir{}
+	for _, d := range dirs {
+		mi := d.known
+		if mi == nil {
+			if mi, err = w.sc.manifest(d.manifest, path.Join(d.rel, pack.ManifestFile)); err != nil {
+				return err
+			}
+		}
+		if mi.key == "" {
+			if w.first {
+				w.res.Releases = append(w.res.Releases, Release{Dir: d.rel, Commit: c.Hash.String(), Time: c.Committer.When.UTC(), TreeHash: d.tree.String(), ManifestProblems: mi.problems, repo: w.repo})
+				if w.opts.Found != nil {
+					w.opts.Found(w.res.Releases[len(w.res.Releases)-1])
+				}
+			}
+			continue
+		}
+		byKey[mi.key] = append(byKey[mi.key], d)
+	}
+	for key, ds := range byKey {
+		if err := w.key(c, key, ds); err != nil {
+			return err
+		}
+	}
+	w.first = false
+	return nil
+}
+
+// key records the directories ds holding key at commit c.
+func (w *releaseWalk) key(c *object.Commit, key string, ds []packDir) error {
+	w.oldest[key] = c
+	if rel, done := w.found[key]; done {
+		for _, d := range ds {
+			if d.tree.String() == rel.TreeHash {
+				w.content[key] = [2]string{c.Hash.String(), d.rel}
+				break
+			}
+		}
+		return nil
+	}
+	if len(ds) > 1 {
+		var names []string
+		for _, d := range ds {
+			names = append(names, d.rel)
+		}
+		sort.Strings(names)
+		if w.first {
+			return fmt.Errorf("%s is defined by more than one directory at commit %s: %s; keep one, or bump the version in the others", key, c.Hash.String()[:12], strings.Join(names, " and "))
+		}
+		// History cannot be fixed: look for the version in
+		// older commits, and say so.
+		a := w.ambiguous[key]
+		if a == nil {
+			a = &ambiguity{dirs: map[string]bool{}}
+			w.ambiguous[key] = a
+		}
+		a.commits = append(a.commits, c.Hash.String())
+		for _, n := range names {
+			a.dirs[n] = true
+		}
+		return nil
+	}
+	mi := ds[0].known
+	if mi == nil {
+		mi = w.sc.manifests[ds[0].manifest]
+	}
+	w.found[key] = &Release{Name: mi.name, Version: mi.version, Dir: ds[0].rel, Commit: c.Hash.String(), Time: c.Committer.When.UTC(), TreeHash: ds[0].tree.String(), repo: w.repo}
+	if w.opts.Found != nil {
+		w.opts.Found(*w.found[key])
+	}
+	return nil
+}
+
+// finish fills each release's first and content commits and the warnings.
+func (w *releaseWalk) finish() {
+	res := w.res
+	for key, rel := range w.found {
+		if c := w.oldest[key]; c != nil {
 			rel.FirstCommit, rel.FirstTime = c.Hash.String(), c.Committer.When.UTC()
 		}
 		rel.ContentCommit, rel.ContentDir = rel.Commit, rel.Dir
-		if cd, ok := content[key]; ok {
+		if cd, ok := w.content[key]; ok {
 			rel.ContentCommit, rel.ContentDir = cd[0], cd[1]
 		}
 		res.Releases = append(res.Releases, *rel)
@@ -445,16 +497,20 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 			res.Releases[i].ContentCommit, res.Releases[i].ContentDir = res.Releases[i].Commit, res.Releases[i].Dir
 		}
 	}
-	res.Warnings = ambiguityWarnings(ambiguous, found)
+	res.Warnings = ambiguityWarnings(w.ambiguous, w.found)
+}
+
+// sortReleases sorts by name, then semantic version, then directory.
+func sortReleases(rels []Release) {
 	// Versions parsed once, not per comparison (semver uses a regexp).
 	parsed := map[string]*semver.Version{}
-	for _, r := range res.Releases {
+	for _, r := range rels {
 		if _, ok := parsed[r.Version]; !ok {
 			parsed[r.Version], _ = semver.NewVersion(r.Version)
 		}
 	}
-	sort.Slice(res.Releases, func(i, j int) bool {
-		a, b := res.Releases[i], res.Releases[j]
+	sort.Slice(rels, func(i, j int) bool {
+		a, b := rels[i], rels[j]
 		if a.Name != b.Name {
 			return a.Name < b.Name
 		}
@@ -467,7 +523,6 @@ func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
 		}
 		return a.Dir < b.Dir
 	})
-	return res, nil
 }
 
 // ambiguity is a name@version defined by several directories in past

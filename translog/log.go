@@ -128,33 +128,7 @@ func Append(ctx context.Context, old tlog.Tree, fetch Fetch, entries [][]byte, p
 	}
 	tr := newTileReader(ctx, wrapFetch(fetch))
 	oldHR := hashReader(old, tr)
-	base := tlog.StoredHashCount(old.N)
-	var added []tlog.Hash
-	hr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		var oldIdx []int64
-		var at []int
-		for i, x := range idx {
-			switch {
-			case x < base:
-				oldIdx, at = append(oldIdx, x), append(at, i)
-			case x-base < int64(len(added)):
-				out[i] = added[x-base]
-			default:
-				return nil, fmt.Errorf("internal error: hash %d is not stored yet", x)
-			}
-		}
-		if len(oldIdx) > 0 {
-			hs, err := oldHR.ReadHashes(oldIdx)
-			if err != nil {
-				return nil, err
-			}
-			for k, i := range at {
-				out[i] = hs[k]
-			}
-		}
-		return out, nil
-	})
+	hr := &appendHashes{base: tlog.StoredHashCount(old.N), old: oldHR}
 	for i, e := range entries {
 		if len(e) > MaxEntrySize {
 			return tlog.Tree{}, fmt.Errorf("%w: entry %d: %d bytes, at most %d", ErrEntry, old.N+int64(i), len(e), MaxEntrySize)
@@ -163,7 +137,7 @@ func Append(ctx context.Context, old tlog.Tree, fetch Fetch, entries [][]byte, p
 		if err != nil {
 			return tlog.Tree{}, fmt.Errorf("append entry %d: %w", old.N+int64(i), err)
 		}
-		added = append(added, hs...)
+		hr.added = append(hr.added, hs...)
 	}
 	n := old.N + int64(len(entries))
 	th, err := tlog.TreeHash(n, hr)
@@ -175,37 +149,77 @@ func Append(ctx context.Context, old tlog.Tree, fetch Fetch, entries [][]byte, p
 		return tlog.Tree{}, err
 	}
 	for _, t := range tlog.NewTiles(TileHeight, old.N, n) {
-		data, err := tlog.ReadTileData(t, hr)
-		if err != nil {
-			return tlog.Tree{}, fmt.Errorf("tile %s: %w", t.Path(), err)
-		}
-		if err := put(TilePath(t), data); err != nil {
-			return tlog.Tree{}, err
-		}
-		if t.L != 0 {
-			continue
-		}
-		// The data tile beside it: the old entries of a partial tile
-		// (each checked against its hash), then the new ones.
-		start := t.N << TileHeight
-		var bundle [][]byte
-		if start < old.N {
-			dt := tlog.Tile{H: TileHeight, L: -1, N: t.N, W: int(old.N - start)}
-			prev, err := readData(ctx, tr.fetch, dt, oldHR)
-			if err != nil {
-				return tlog.Tree{}, err
-			}
-			bundle = prev
-			start = old.N
-		}
-		bundle = append(bundle, entries[start-old.N:start-old.N+int64(t.W-len(bundle))]...)
-		dt := t
-		dt.L = -1
-		if err := put(TilePath(dt), encodeBundle(bundle)); err != nil {
+		if err := putTile(ctx, t, tr, oldHR, hr, old, entries, put); err != nil {
 			return tlog.Tree{}, err
 		}
 	}
 	return tree, nil
+}
+
+// appendHashes reads the stored hashes of the old tree (below base)
+// through its tiles and the ones Append added after them from memory.
+type appendHashes struct {
+	base  int64
+	old   tlog.HashReader
+	added []tlog.Hash
+}
+
+func (a *appendHashes) ReadHashes(idx []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(idx))
+	var oldIdx []int64
+	var at []int
+	for i, x := range idx {
+		switch {
+		case x < a.base:
+			oldIdx, at = append(oldIdx, x), append(at, i)
+		case x-a.base < int64(len(a.added)):
+			out[i] = a.added[x-a.base]
+		default:
+			return nil, fmt.Errorf("internal error: hash %d is not stored yet", x)
+		}
+	}
+	if len(oldIdx) > 0 {
+		hs, err := a.old.ReadHashes(oldIdx)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range at {
+			out[i] = hs[k]
+		}
+	}
+	return out, nil
+}
+
+// putTile writes hash tile t of the new tree and, for level 0, the data
+// tile beside it.
+func putTile(ctx context.Context, t tlog.Tile, tr *tileReader, oldHR, hr tlog.HashReader, old tlog.Tree, entries [][]byte, put Put) error {
+	data, err := tlog.ReadTileData(t, hr)
+	if err != nil {
+		return fmt.Errorf("tile %s: %w", t.Path(), err)
+	}
+	if err := put(TilePath(t), data); err != nil {
+		return err
+	}
+	if t.L != 0 {
+		return nil
+	}
+	// The data tile beside it: the old entries of a partial tile
+	// (each checked against its hash), then the new ones.
+	start := t.N << TileHeight
+	var bundle [][]byte
+	if start < old.N {
+		dt := tlog.Tile{H: TileHeight, L: -1, N: t.N, W: int(old.N - start)}
+		prev, err := readData(ctx, tr.fetch, dt, oldHR)
+		if err != nil {
+			return err
+		}
+		bundle = prev
+		start = old.N
+	}
+	bundle = append(bundle, entries[start-old.N:start-old.N+int64(t.W-len(bundle))]...)
+	dt := t
+	dt.L = -1
+	return put(TilePath(dt), encodeBundle(bundle))
 }
 
 // checkExtends proves with tlog that tree extends old.

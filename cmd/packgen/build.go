@@ -1,29 +1,22 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/packgen/packgen/internal/gitsafe"
-	"github.com/packgen/packgen/internal/location"
-	"github.com/packgen/packgen/internal/transport"
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack"
-	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/site"
 	"github.com/packgen/packgen/source"
 	"github.com/spf13/cobra"
 )
@@ -118,17 +111,11 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	// go-git's status walks the whole work tree (≈ 0.2 s for 7,000
 	// files): run it beside the build, it only feeds a warning.
 	dirty := make(chan []string, 1)
-	go func() {
-		var d []string
-		if repo, err := source.Open(o.Repo); err == nil {
-			d, _ = repo.Dirty(o.PacksDir)
-		}
-		dirty <- d
-	}()
+	go func() { dirty <- build.UncommittedPacks(o.Repo, o.PacksDir, o.Out, o.Previous) }()
 	res, err := build.Run(cmd.Context(), o.Options)
 	bar.end()
 	var dirtyWarn *pack.Problem
-	if d := ownFiles(o, <-dirty); len(d) > 0 && !refGiven(cmd, o.Ref) {
+	if d := <-dirty; len(d) > 0 && !refGiven(cmd, o.Ref) {
 		where := "under --packs-dir " + o.PacksDir
 		if o.PacksDir == "" {
 			where = "in pack directories"
@@ -167,7 +154,15 @@ func fillBuildOptions(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) 
 		}
 		o.GeneratedAt = time.Unix(n, 0).UTC()
 	}
-	if err := checkBuildInputs(cmd.Context(), o); err != nil {
+	// Archives proved to be git trees are remembered on this machine.
+	o.VerifiedDir = client.DefaultCacheDir()
+	if o.expiresAt, err = build.CheckInputs(cmd.Context(), o.Options, o.previousOptional); err != nil {
+		switch {
+		case errors.Is(err, build.ErrInput):
+			return usageErr("%v", err)
+		case errors.Is(err, gitsafe.ErrKeyInRepo), errors.Is(err, build.ErrIndexExpired), errors.Is(err, build.ErrNotRegistry):
+			return badErr(err)
+		}
 		return err
 	}
 	if o.key != "" {
@@ -177,13 +172,14 @@ func fillBuildOptions(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) 
 		}
 		o.Signer = signer
 	}
-	// Archives proved to be git trees are remembered on this machine.
-	o.VerifiedDir = client.DefaultCacheDir()
-	if o.Trust, err = trustedKeys(o.Signer, o.previousKeys); err != nil {
+	if o.Trust, err = build.TrustedKeys(o.Signer, o.previousKeys); err != nil {
+		if errors.Is(err, build.ErrKeyFile) {
+			return usageErr("%v", err)
+		}
 		return err
 	}
 	if !o.noSite {
-		o.Site = siteHook(o.Previous, o.Out)
+		o.Site = site.BuildHook(o.Previous, o.Out)
 	}
 	if !o.force {
 		o.Stamp = build.ProgramStamp(version, o.Signer)
@@ -245,7 +241,7 @@ func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 	expires := res.Root.Expires
 	g.summaryf("built %s: %d packs, %d releases (%d archived, %d reused, %d kept from the previous build, %d skipped), serial %d, commit %s\n",
 		o.Out, res.Root.Packs, res.Root.Releases, res.Archived, res.Reused, res.Carried, res.Skipped, res.Root.Serial, shortHash(res.Root.Source.Commit))
-	g.summaryf("index.json expires %s (in %s)\n", expires.Format(time.RFC3339), roundDur(time.Until(expires)))
+	g.summaryf("index.json expires %s (in %s)\n", expires.Format(time.RFC3339), build.RoundDuration(time.Until(expires)))
 	if w := expiryWarning(expires); w != "" {
 		g.logf("warning: %s\n", w)
 	}
@@ -294,76 +290,13 @@ const unsignedWarning = "the registry is UNSIGNED: clients cannot verify it; bui
 const expiryWarnWithin = 7 * 24 * time.Hour
 
 // errExpired: an index that is, or would be, expired.
-var errExpired = errors.New("index expired")
+var errExpired = build.ErrIndexExpired
 
 func expiryWarning(expires time.Time) string {
 	if left := time.Until(expires); left < expiryWarnWithin {
-		return fmt.Sprintf("index.json expires in %s (%s): clients refuse it after that; re-sign it before then with `packgen build --refresh` (docs/GITOPS.md: a scheduled refresh)", roundDur(left), expires.UTC().Format(time.RFC3339))
+		return fmt.Sprintf("index.json expires in %s (%s): clients refuse it after that; re-sign it before then with `packgen build --refresh` (docs/GITOPS.md: a scheduled refresh)", build.RoundDuration(left), expires.UTC().Format(time.RFC3339))
 	}
 	return ""
-}
-
-// roundDur prints a duration for people: days past two days.
-func roundDur(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	if d >= 48*time.Hour {
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
-	}
-	return d.Round(time.Second).String()
-}
-
-// ownFiles drops from the work tree's uncommitted changes what packgen
-// itself writes there: the out dir, its staging dirs, a --previous dir.
-func ownFiles(o *buildCmdOptions, dirty []string) []string {
-	root := gitsafe.WorkTreeRoot(o.Repo)
-	if o.Repo == "" {
-		root = gitsafe.WorkTreeRoot(".")
-	}
-	if root == "" {
-		return dirty
-	}
-	var own []string
-	for _, d := range []string{o.Out, o.Previous} {
-		if d == "" || strings.Contains(d, "://") {
-			continue
-		}
-		if abs, err := filepath.Abs(d); err == nil {
-			if rel, err := filepath.Rel(root, abs); err == nil && !strings.HasPrefix(rel, "..") {
-				own = append(own, filepath.ToSlash(rel))
-			}
-		}
-	}
-	var out []string
-	for _, p := range dirty {
-		mine := strings.HasPrefix(path.Base(path.Dir(p)), ".packgen-build-") || strings.Contains(p, "/.packgen-build-") || strings.HasPrefix(p, ".packgen-build-")
-		for _, d := range own {
-			if p == d || strings.HasPrefix(p, d+"/") {
-				mine = true
-			}
-		}
-		// Only pack content is built: a README or .gitignore beside the
-		// packs is no reason to warn.
-		if !mine && inPackDir(root, p) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// inPackDir: the repository path p is in a directory holding pack.json
-// (on disk, or p is a pack.json that was removed).
-func inPackDir(root, p string) bool {
-	if path.Base(p) == "pack.json" {
-		return true
-	}
-	for d := path.Dir(p); d != "." && d != "/" && d != ""; d = path.Dir(d) {
-		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(d), "pack.json")); err == nil {
-			return true
-		}
-	}
-	return false
 }
 
 // refGiven: the build is of a named ref, not of what is checked out; the
@@ -384,101 +317,4 @@ func shortHash(h string) string {
 		return h[:12]
 	}
 	return h
-}
-
-// trustedKeys are the keys a build trusts for what it did not make: the
-// signing key's public half and the --previous-key files.
-func trustedKeys(signer build.Signer, files []string) (*sign.Verifier, error) {
-	var pems [][]byte
-	if signer != nil {
-		pem, err := signer.PublicKeyPEM()
-		if err != nil {
-			return nil, fmt.Errorf("public key of --key: %w", err)
-		}
-		pems = append(pems, pem)
-	}
-	for _, f := range files {
-		pem, err := sign.ReadKeyFile(f)
-		if err != nil {
-			return nil, usageErr("--previous-key %s: %v", f, err)
-		}
-		pems = append(pems, pem)
-	}
-	if len(pems) == 0 {
-		return nil, nil
-	}
-	v, err := sign.NewVerifierSet(pems...)
-	if err != nil {
-		return nil, usageErr("trusted keys: %v", err)
-	}
-	return v, nil
-}
-
-// checkBuildInputs refuses what would build the wrong thing quietly: a
-// private key committed in the repository, a --packs-dir that is not in
-// the tree (a typo builds an empty registry), a --previous that is not a
-// registry (a mistyped URL starts the registry afresh).
-func checkBuildInputs(ctx context.Context, o *buildCmdOptions) error {
-	repo, err := source.Open(o.Repo)
-	if err != nil {
-		return nil // build.Run reports it
-	}
-	g := repo.Git()
-	ref := o.Ref
-	if ref == "" {
-		ref = "HEAD"
-	}
-	h, err := g.ResolveRevision(plumbing.Revision(ref))
-	if err != nil {
-		return nil // build.Run reports it, with the hint
-	}
-	keys, err := gitsafe.TrackedPrivateKeys(g, h.String(), client.DefaultCacheDir())
-	if err != nil {
-		return err
-	}
-	if len(keys) > 0 {
-		return badErr(gitsafe.InRepoError(keys, ref+" ("+shortHash(h.String())+")"))
-	}
-	if c, err := g.CommitObject(*h); err == nil {
-		gen := c.Committer.When.UTC()
-		if !o.GeneratedAt.IsZero() {
-			gen = o.GeneratedAt.UTC()
-		}
-		o.expiresAt = gen.Truncate(time.Second).Add(o.ExpiresIn)
-		if now := time.Now(); !o.expiresAt.After(now) {
-			return badErr(fmt.Errorf("%w: index.json would expire at %s, %s ago (its time is the commit's, %s, plus --expires %s), and no client accepts an expired index: build with --refresh to date it now, or give a longer --expires",
-				errExpired, o.expiresAt.Format(time.RFC3339), roundDur(now.Sub(o.expiresAt)), gen.Format(time.RFC3339), o.ExpiresIn))
-		}
-	}
-	if dir := strings.Trim(filepath.ToSlash(filepath.Clean(o.PacksDir)), "/"); o.PacksDir != "" && dir != "." {
-		c, err := g.CommitObject(*h)
-		if err != nil {
-			return nil
-		}
-		tree, err := c.Tree()
-		if err != nil {
-			return nil
-		}
-		if e, err := tree.FindEntry(dir); err != nil || e.Mode != filemode.Dir {
-			return usageErr("--packs-dir %s: no such directory in the repository at %s (%s); it is a path inside the repository, relative to its root", o.PacksDir, ref, shortHash(h.String()))
-		}
-	}
-	if o.Previous != "" && !o.previousOptional {
-		l, err := location.Parse(o.Previous)
-		if err != nil {
-			return usageErr("--previous: %v", err)
-		}
-		tr, err := transport.Open(l, transport.Config{Timeout: time.Minute, Stall: 30 * time.Second, OCI: o.PreviousOCI})
-		if err != nil {
-			return usageErr("--previous: %v", err)
-		}
-		_, err = transport.Fetch(tr)(ctx, index.RootFile, index.MaxRootSize)
-		if errors.Is(err, index.ErrNotFound) {
-			return badErr(fmt.Errorf("%w: --previous %s has no index.json: check the URL; for the very first build pass --previous-optional", errNotRegistry, o.Previous))
-		}
-		if err != nil {
-			return fmt.Errorf("--previous %s: %w", o.Previous, err)
-		}
-	}
-	return nil
 }

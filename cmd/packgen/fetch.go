@@ -107,50 +107,17 @@ func (f *clientFlags) completePacks(ctx context.Context, g *globalOptions, prefi
 	}
 	quiet := *g
 	quiet.stderr = io.Discard
-	var out []string
-	seen := map[string]bool{}
-	name, _, versions := strings.Cut(prefix, "@")
+	var clients []*client.Client
 	for _, reg := range regs {
-		cl, err := f.client(&quiet, reg)
-		if err != nil {
-			continue
-		}
-		if versions {
-			shard, err := cl.Shard(ctx, name)
-			if err != nil {
-				continue
-			}
-			for i := len(shard.Releases) - 1; i >= 0; i-- {
-				if v := name + "@" + shard.Releases[i].Version; strings.HasPrefix(v, prefix) && !seen[v] {
-					seen[v] = true
-					out = append(out, v)
-				}
-			}
-			continue
-		}
-		packs, err := cl.Catalog(ctx)
-		if err != nil {
-			continue
-		}
-		for _, p := range packs {
-			if strings.HasPrefix(p.Name, prefix) && !seen[p.Name] {
-				seen[p.Name] = true
-				out = append(out, p.Name)
-			}
+		if cl, err := f.client(&quiet, reg); err == nil {
+			clients = append(clients, cl)
 		}
 	}
-	return out
+	return client.Complete(ctx, clients, prefix)
 }
 
-func newFetchCmd(g *globalOptions) *cobra.Command {
-	f := &clientFlags{}
-	oci := &ociFlags{}
-	var dest, output string
-	var pre, force bool
-	c := &cobra.Command{
-		Use:   "fetch NAME[@CONSTRAINT]",
-		Short: "Resolve, download, verify and safely extract a pack",
-		Long: `Resolve the highest version of NAME matching a semver constraint
+// fetchHelp is the long help of `packgen fetch`.
+const fetchHelp = `Resolve the highest version of NAME matching a semver constraint
 (Masterminds syntax: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3; prereleases only with
 --pre or when the constraint names one), then:
 
@@ -176,7 +143,17 @@ digest and size, then extracted safely as above. Nothing vouches for its
 publisher (no packgen index, no signature): a warning says so, and under a
 configured registry that has a key it is refused without
 --insecure-skip-verify. Credentials: docker/podman login, a credential
-helper, REGISTRY_AUTH_FILE, or --username with $PACKGEN_OCI_PASSWORD.`,
+helper, REGISTRY_AUTH_FILE, or --username with $PACKGEN_OCI_PASSWORD.`
+
+func newFetchCmd(g *globalOptions) *cobra.Command {
+	f := &clientFlags{}
+	oci := &ociFlags{}
+	var dest, output string
+	var pre, force bool
+	c := &cobra.Command{
+		Use:   "fetch NAME[@CONSTRAINT]",
+		Short: "Resolve, download, verify and safely extract a pack",
+		Long:  fetchHelp,
 		Example: `  packgen fetch calico
   packgen fetch calico@^3.26 -d packs/calico
   packgen fetch prometheus-operator@">=57.0 <59.0" --registry acme -o json
@@ -211,30 +188,16 @@ helper, REGISTRY_AUTH_FILE, or --username with $PACKGEN_OCI_PASSWORD.`,
 			if err != nil {
 				return err
 			}
-			// Registries are tried in order; only "not there" moves on to
-			// the next: a registry that fails verification stops the fetch
-			// (it must not fall through to another's pack of that name).
 			var res *client.FetchResult
-			var misses []string
-			var clients []*client.Client
-			for _, reg := range regs {
-				cl, err := f.client(g, reg)
-				if err != nil {
-					return err
-				}
-				clients = append(clients, cl)
+			err = client.InOrder(cmd.Context(), regs, func(r client.Registry) (*client.Client, error) { return f.client(g, r) }, name, args[0], func(cl *client.Client) error {
 				res, err = cl.Fetch(cmd.Context(), client.FetchOptions{Name: name, Constraint: constraint, Pre: pre, Dest: dest, Force: force})
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, client.ErrNotFound) || len(regs) == 1 {
-					return clientErr(client.WithSuggestion(cmd.Context(), err, name, clients))
-				}
-				misses = append(misses, err.Error())
+				return err
+			})
+			if oerr := client.OpenError(err); oerr != nil {
+				return oerr
 			}
-			if res == nil {
-				err := fmt.Errorf("%w: %s in none of the %d configured registries:\n  %s", client.ErrNotFound, args[0], len(regs), strings.Join(misses, "\n  "))
-				return clientErr(client.WithSuggestion(cmd.Context(), err, name, clients))
+			if err != nil {
+				return clientErr(err)
 			}
 			if output == "json" {
 				return writeJSON(g, struct {

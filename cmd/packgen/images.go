@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,14 +16,8 @@ import (
 
 func init() { register(newImagesCmd) }
 
-func newImagesCmd(g *globalOptions) *cobra.Command {
-	var output, why string
-	var sources bool
-	cf := &clientFlags{}
-	c := &cobra.Command{
-		Use:   "images [PACKDIR | NAME@VERSION ...]",
-		Short: "List every container image a pack deploys, and where each comes from",
-		Long: `List the container images of one pack directory or a tree of packs:
+// imagesHelp is the long help of `packgen images`.
+const imagesHelp = `List the container images of one pack directory or a tree of packs:
 the ones values.yaml declares under pack.content.images (what the
 platform's air-gap tooling mirrors), the ones the manifests name once
 rendered as the platform renders them, and the ones the charts name once
@@ -42,7 +35,16 @@ configured registries (or --registry/--url), verified as fetch verifies
 it, from the cache when it is there.
 
 --why IMAGE shows every place that names one image. -o json prints the
-reports for scripts (see docs/JSON.md).`,
+reports for scripts (see docs/JSON.md).`
+
+func newImagesCmd(g *globalOptions) *cobra.Command {
+	var output, why string
+	var sources bool
+	cf := &clientFlags{}
+	c := &cobra.Command{
+		Use:   "images [PACKDIR | NAME@VERSION ...]",
+		Short: "List every container image a pack deploys, and where each comes from",
+		Long:  imagesHelp,
 		Example: `  packgen images examples/packs/ingress-nginx-4.10.1
   packgen images examples/packs --sources
   packgen images examples/packs --why registry.k8s.io/ingress-nginx/controller:v1.10.1
@@ -132,38 +134,25 @@ func releaseImages(ctx context.Context, g *globalOptions, cf *clientFlags, arg s
 	if err != nil {
 		return nil, err
 	}
-	var clients []*client.Client
-	for _, reg := range regs {
-		cl, err := cf.client(g, reg)
-		if err != nil {
-			return nil, err
-		}
-		clients = append(clients, cl)
+	var archive, version string
+	err = client.InOrder(ctx, regs, func(r client.Registry) (*client.Client, error) { return cf.client(g, r) }, name, arg, func(cl *client.Client) error {
 		rel, err := cl.Resolve(ctx, name, constraint, false)
-		if errors.Is(err, client.ErrNotFound) && len(regs) > 1 {
-			continue
-		}
 		if err != nil {
-			return nil, clientErr(client.WithSuggestion(ctx, err, name, clients))
+			return err
 		}
-		p, err := cl.Archive(ctx, name, rel)
-		if err != nil {
-			return nil, clientErr(err)
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, err
-		}
-		a, err := pack.OpenArchive(f, pack.ArchiveLimits{})
-		f.Close()
-		if err != nil {
-			return nil, badErr(fmt.Errorf("%s: %w", p, err))
-		}
-		rs, err := images.Tree(a, ".", name+"@"+rel.Version)
-		if err != nil {
-			return nil, badErr(err)
-		}
-		return rs, nil
+		version = rel.Version
+		archive, err = cl.Archive(ctx, name, rel)
+		return err
+	})
+	if oerr := client.OpenError(err); oerr != nil {
+		return nil, oerr
 	}
-	return nil, clientErr(client.WithSuggestion(ctx, fmt.Errorf("%w: %s in none of the %d configured registries", client.ErrNotFound, arg, len(regs)), name, clients))
+	if err != nil {
+		return nil, clientErr(err)
+	}
+	rs, err := images.Archive(archive, name+"@"+version)
+	if errors.Is(err, images.ErrArchive) {
+		return nil, badErr(err)
+	}
+	return rs, err
 }

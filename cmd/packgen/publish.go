@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
@@ -26,17 +27,8 @@ import (
 
 func init() { register(newPublishCmd) }
 
-func newPublishCmd(g *globalOptions) *cobra.Command {
-	var s3o publish.S3Options
-	var oci ociFlags
-	var keyRef string
-	var sourceKeys []string
-	var o publish.Options
-	var output string
-	c := &cobra.Command{
-		Use:   "publish SITE s3://BUCKET/PREFIX | oci://REGISTRY/BASE | file:///PATH | PATH",
-		Short: "Upload a built site to S3-compatible object storage, an OCI registry or a directory",
-		Long: `Publish uploads the site built in DIR so that readers never see an index
+// publishHelp is the long help of `packgen publish`.
+const publishHelp = `Publish uploads the site built in DIR so that readers never see an index
 pointing at something missing: archives, signatures, buckets and shards
 first (in parallel), then the catalogue pages, then index.json's
 signatures, and index.json itself last. A publish killed at any moment
@@ -79,7 +71,19 @@ signed again) or --source-key registry.pub (SITE's root must verify; its
 cosign signatures are copied only if they verify too).
 Credentials: --username with the password in PACKGEN_OCI_PASSWORD, else
 REGISTRY_AUTH_FILE or the docker config (docker login, credential
-helpers).`,
+helpers).`
+
+func newPublishCmd(g *globalOptions) *cobra.Command {
+	var s3o publish.S3Options
+	var oci ociFlags
+	var keyRef string
+	var sourceKeys []string
+	var o publish.Options
+	var output string
+	c := &cobra.Command{
+		Use:   "publish SITE s3://BUCKET/PREFIX | oci://REGISTRY/BASE | file:///PATH | PATH",
+		Short: "Upload a built site to S3-compatible object storage, an OCI registry or a directory",
+		Long:  publishHelp,
 		Example: `  packgen publish site s3://packs-bucket/registry
   packgen publish site s3://packs/registry --endpoint http://127.0.0.1:9000 --dry-run
   AWS_ENDPOINT_URL=https://ACCOUNT.r2.cloudflarestorage.com packgen publish site s3://packs --region auto
@@ -96,22 +100,7 @@ helpers).`,
 			if !cmd.Flags().Changed("path-style") {
 				s3o.PathStyle = publish.CustomEndpoint(s3o.Endpoint)
 			}
-			var bar *progressLines
-			var warns *warnLines
-			if output == "json" {
-				warns = &warnLines{}
-			}
-			switch {
-			case o.DryRun && output == "text":
-				o.Log = g.stdout // the plan is the output
-			default:
-				// One line per file is thousands of lines for a large
-				// registry: a counter on a terminal, else only the summary;
-				// warnings and notes always get their line (and warnings
-				// a place in -o json).
-				bar = &progressLines{w: g.stderr, counter: g.interactive(), quiet: g.quiet, warns: warns}
-				o.Log = bar
-			}
+			bar, warns := publishLog(g, &o, output)
 			warn, err := checkSiteExpiry(args[0])
 			if err != nil {
 				return err
@@ -131,50 +120,7 @@ helpers).`,
 			if err != nil && !(refused && output == "json") {
 				return publishErr(err)
 			}
-			if output == "json" {
-				out := struct {
-					*publish.Result
-					// Counts beside the lists: "unchanged" has no list
-					// (it would name every file of the site).
-					Counts   map[string]int `json:"counts"`
-					Warnings pack.Problems  `json:"warnings"`
-				}{res, map[string]int{"uploaded": len(res.Uploaded), "unchanged": res.Unchanged, "deleted": len(res.Deleted), "kept": len(res.Kept), "skipped": len(res.Skipped)}, pack.Problems{}}
-				if warn != "" {
-					out.Warnings = append(out.Warnings, pack.Problem{File: filepath.ToSlash(filepath.Join(args[0], index.RootFile)), Severity: pack.SevWarning, Msg: warn})
-				}
-				out.Warnings = append(out.Warnings, warns.problems()...)
-				if werr := writeJSON(g, out); werr != nil || err == nil {
-					return werr
-				}
-				// The refusals are the answer: the document lists them, the
-				// error says what to do.
-				return publishErr(err)
-			}
-			if g.quiet {
-				return nil
-			}
-			verb := "published"
-			if o.DryRun {
-				verb = "dry run:"
-			}
-			if rc := res.Releases; rc != nil {
-				pushed := "pushed"
-				if o.DryRun {
-					pushed = "to push"
-				}
-				fmt.Fprintf(g.stdout, "%s %s to %s: %d release(s) %s, %d already there, %d refused, %d signature(s) pushed (serial %d)\n", verb, args[0], res.Target, len(rc.Pushed), pushed, rc.Present, len(rc.Refused), rc.Signed, res.Serial)
-				return nil
-			}
-			from := "empty"
-			if res.RemoteSerial != 0 {
-				from = fmt.Sprint(res.RemoteSerial)
-			}
-			up, del := "uploaded", "deleted"
-			if o.DryRun {
-				up, del = "to upload", "to delete"
-			}
-			fmt.Fprintf(g.stdout, "%s %s to %s: %d %s, %d unchanged, %d %s, %d kept (serial %s → %d)\n", verb, args[0], res.Target, len(res.Uploaded), up, res.Unchanged, len(res.Deleted), del, len(res.Kept), from, res.Serial)
-			return nil
+			return printPublish(g, res, args[0], warn, warns, o.DryRun, output, err)
 		},
 	}
 	f := c.Flags()
@@ -271,7 +217,7 @@ func checkSiteExpiry(dir string) (string, error) {
 		return "", nil
 	}
 	if !root.Expires.After(time.Now()) {
-		return "", badErr(fmt.Errorf("%w: %s/index.json expired at %s (%s ago): clients refuse it; rebuild with `packgen build --refresh` before publishing", errExpired, dir, root.Expires.UTC().Format(time.RFC3339), roundDur(time.Since(root.Expires))))
+		return "", badErr(fmt.Errorf("%w: %s/index.json expired at %s (%s ago): clients refuse it; rebuild with `packgen build --refresh` before publishing", errExpired, dir, root.Expires.UTC().Format(time.RFC3339), build.RoundDuration(time.Since(root.Expires))))
 	}
 	return expiryWarning(root.Expires), nil
 }
@@ -322,4 +268,72 @@ func publishErr(err error) error {
 		return badErr(err)
 	}
 	return err
+}
+
+// printPublish reports a publish of site: a JSON document (with the
+// expiry warning and the others), else one summary line.
+// printPublish prints the result; err is a publish refused for
+// immutability, whose JSON document lists the refusals (the error then
+// says what to do).
+func printPublish(g *globalOptions, res *publish.Result, site, warn string, warns *warnLines, dryRun bool, output string, err error) error {
+	if output == "json" {
+		out := struct {
+			*publish.Result
+			// Counts beside the lists: "unchanged" has no list
+			// (it would name every file of the site).
+			Counts   map[string]int `json:"counts"`
+			Warnings pack.Problems  `json:"warnings"`
+		}{res, map[string]int{"uploaded": len(res.Uploaded), "unchanged": res.Unchanged, "deleted": len(res.Deleted), "kept": len(res.Kept), "skipped": len(res.Skipped)}, pack.Problems{}}
+		if warn != "" {
+			out.Warnings = append(out.Warnings, pack.Problem{File: filepath.ToSlash(filepath.Join(site, index.RootFile)), Severity: pack.SevWarning, Msg: warn})
+		}
+		out.Warnings = append(out.Warnings, warns.problems()...)
+		if werr := writeJSON(g, out); werr != nil || err == nil {
+			return werr
+		}
+		return publishErr(err)
+	}
+	if g.quiet {
+		return nil
+	}
+	verb := "published"
+	if dryRun {
+		verb = "dry run:"
+	}
+	if rc := res.Releases; rc != nil {
+		pushed := "pushed"
+		if dryRun {
+			pushed = "to push"
+		}
+		fmt.Fprintf(g.stdout, "%s %s to %s: %d release(s) %s, %d already there, %d refused, %d signature(s) pushed (serial %d)\n", verb, site, res.Target, len(rc.Pushed), pushed, rc.Present, len(rc.Refused), rc.Signed, res.Serial)
+		return nil
+	}
+	from := "empty"
+	if res.RemoteSerial != 0 {
+		from = fmt.Sprint(res.RemoteSerial)
+	}
+	up, del := "uploaded", "deleted"
+	if dryRun {
+		up, del = "to upload", "to delete"
+	}
+	fmt.Fprintf(g.stdout, "%s %s to %s: %d %s, %d unchanged, %d %s, %d kept (serial %s → %d)\n", verb, site, res.Target, len(res.Uploaded), up, res.Unchanged, len(res.Deleted), del, len(res.Kept), from, res.Serial)
+	return nil
+}
+
+// publishLog sets where a publish logs: the plan of a text dry run is the
+// output; else one line per file would be thousands of lines for a large
+// registry: a counter on a terminal (bar), else only the summary;
+// warnings and notes always get their line (and warnings a place in -o
+// json: warns).
+func publishLog(g *globalOptions, o *publish.Options, output string) (bar *progressLines, warns *warnLines) {
+	if output == "json" {
+		warns = &warnLines{}
+	}
+	if o.DryRun && output == "text" {
+		o.Log = g.stdout
+		return nil, warns
+	}
+	bar = &progressLines{w: g.stderr, counter: g.interactive(), quiet: g.quiet, warns: warns}
+	o.Log = bar
+	return bar, warns
 }

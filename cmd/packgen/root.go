@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -37,7 +38,7 @@ const (
 
 // errNotRegistry: a location given as a registry has no index.json. The
 // same exit (1, what was checked is bad) in every command.
-var errNotRegistry = errors.New("not a packgen registry")
+var errNotRegistry = build.ErrNotRegistry
 
 // exitError carries an exit code with an error.
 type exitError struct {

@@ -255,15 +255,56 @@ func StartWith(t testing.TB, c Config) *Registry {
 	mode := c.Mode
 	r := &Registry{Mode: mode, Dir: filepath.Join(dir, "storage")}
 	tlsCfg := ""
-	var front *httptest.Server // Token mode: the registry's public face, serving /token too
 	if c.TLS {
 		r.CAFile = filepath.Join(dir, "ca.pem")
 		certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 		r.tls = writeTLS(t, r.CAFile, certFile, keyFile)
 		tlsCfg = fmt.Sprintf("  tls:\n    certificate: %s\n    key: %s\n", certFile, keyFile)
 	}
-	auth := ""
-	switch mode {
+	auth, front := r.auth(t, c, dir)
+	if front != nil {
+		tlsCfg = "" // the front server speaks TLS; the registry behind it plain HTTP
+	}
+	// A port picked by the kernel, released and handed to the registry:
+	// another process could take it in between, so a failed start is
+	// retried on a new port.
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		listen := l.Addr().String()
+		l.Close()
+		r.host = listen
+		if front != nil {
+			r.host = front.Listener.Addr().String()
+		}
+		cfg := registryConfig(r.Dir, listen, tlsCfg, auth)
+		cfgPath := filepath.Join(dir, "config.yml")
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ready := r.URL() + "/v2/"
+		if front != nil {
+			ready = "http://" + listen + "/v2/"
+		}
+		if lastErr = r.run(t, bin, cfgPath, ready); lastErr == nil {
+			if front != nil {
+				r.startFront(t, front, listen)
+			}
+			return r
+		}
+	}
+	t.Fatalf("registry did not start: %v", lastErr)
+	return nil
+}
+
+// auth sets up the registry's authentication of c.Mode in dir: its
+// config.yml section and, in Token mode with the issuer on the registry's
+// host, the front server (the registry's public face, serving /token too).
+func (r *Registry) auth(t testing.TB, c Config, dir string) (auth string, front *httptest.Server) {
+	switch c.Mode {
 	case Basic:
 		r.Username, r.Password = User, Password
 		hash, err := bcrypt.GenerateFromPassword([]byte(Password), bcrypt.MinCost)
@@ -284,26 +325,15 @@ func StartWith(t testing.TB, c Config) *Registry {
 		} else {
 			front = httptest.NewUnstartedServer(nil)
 			realm = r.startIssuer(t, bundle, front)
-			tlsCfg = "" // the front server speaks TLS; the registry behind it plain HTTP
 		}
 		auth = fmt.Sprintf("auth:\n  token:\n    realm: %s\n    service: %s\n    issuer: %s\n    rootcertbundle: %s\n", realm, service, issuer, bundle)
 	}
-	// A port picked by the kernel, released and handed to the registry:
-	// another process could take it in between, so a failed start is
-	// retried on a new port.
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		listen := l.Addr().String()
-		l.Close()
-		r.host = listen
-		if front != nil {
-			r.host = front.Listener.Addr().String()
-		}
-		cfg := fmt.Sprintf(`version: 0.1
+	return auth, front
+}
+
+// registryConfig is the distribution registry's config.yml.
+func registryConfig(storage, listen, tlsCfg, auth string) string {
+	return fmt.Sprintf(`version: 0.1
 log:
   level: warn
   formatter: text
@@ -320,24 +350,7 @@ storage:
 http:
   addr: %s
   secret: packgen-test-secret
-%s%s`, r.Dir, listen, tlsCfg, auth)
-		cfgPath := filepath.Join(dir, "config.yml")
-		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		ready := r.URL() + "/v2/"
-		if front != nil {
-			ready = "http://" + listen + "/v2/"
-		}
-		if lastErr = r.run(t, bin, cfgPath, ready); lastErr == nil {
-			if front != nil {
-				r.startFront(t, front, listen)
-			}
-			return r
-		}
-	}
-	t.Fatalf("registry did not start: %v", lastErr)
-	return nil
+%s%s`, storage, listen, tlsCfg, auth)
 }
 
 // run starts the binary and waits until /v2/ answers.

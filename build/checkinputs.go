@@ -1,0 +1,121 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/errmark"
+	"github.com/packgen/packgen/internal/gitsafe"
+	"github.com/packgen/packgen/internal/location"
+	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/source"
+)
+
+var (
+	// ErrIndexExpired: an index that is, or would be, expired.
+	ErrIndexExpired = errors.New("index expired")
+	// ErrNotRegistry: a location given as a registry has no index.json.
+	ErrNotRegistry = errors.New("not a packgen registry")
+	// ErrInput: a build input (--packs-dir, --previous) names nothing
+	// usable: the caller's mistake, said in the message alone.
+	ErrInput = errors.New("bad build input")
+)
+
+// CheckInputs refuses what would build the wrong thing quietly: a private
+// key committed in the repository (gitsafe.ErrKeyInRepo), an index that
+// would be born expired (ErrIndexExpired), a PacksDir that is not in the
+// tree (ErrInput: a typo builds an empty registry), a Previous that is
+// not a registry (ErrNotRegistry, unless previousOptional: a mistyped URL
+// starts the registry afresh). It returns when index.json will expire
+// (zero when the commit cannot be read). What Run reports itself (no
+// repository, an unknown ref) passes.
+func CheckInputs(ctx context.Context, o Options, previousOptional bool) (time.Time, error) {
+	repo, err := source.Open(o.Repo)
+	if err != nil {
+		return time.Time{}, nil // Run reports it
+	}
+	g := repo.Git()
+	ref := o.Ref
+	if ref == "" {
+		ref = "HEAD"
+	}
+	h, err := g.ResolveRevision(plumbing.Revision(ref))
+	if err != nil {
+		return time.Time{}, nil // Run reports it, with the hint
+	}
+	keys, err := gitsafe.TrackedPrivateKeys(g, h.String(), o.VerifiedDir)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(keys) > 0 {
+		return time.Time{}, gitsafe.InRepoError(keys, ref+" ("+short(h.String())+")")
+	}
+	var expiresAt time.Time
+	if c, err := g.CommitObject(*h); err == nil {
+		gen := c.Committer.When.UTC()
+		if !o.GeneratedAt.IsZero() {
+			gen = o.GeneratedAt.UTC()
+		}
+		expiresAt = gen.Truncate(time.Second).Add(o.ExpiresIn)
+		if now := time.Now(); !expiresAt.After(now) {
+			return expiresAt, fmt.Errorf("%w: index.json would expire at %s, %s ago (its time is the commit's, %s, plus --expires %s), and no client accepts an expired index: build with --refresh to date it now, or give a longer --expires",
+				ErrIndexExpired, expiresAt.Format(time.RFC3339), RoundDuration(now.Sub(expiresAt)), gen.Format(time.RFC3339), o.ExpiresIn)
+		}
+	}
+	if dir := strings.Trim(filepath.ToSlash(filepath.Clean(o.PacksDir)), "/"); o.PacksDir != "" && dir != "." {
+		c, err := g.CommitObject(*h)
+		if err != nil {
+			return expiresAt, nil
+		}
+		tree, err := c.Tree()
+		if err != nil {
+			return expiresAt, nil
+		}
+		if e, err := tree.FindEntry(dir); err != nil || e.Mode != filemode.Dir {
+			return expiresAt, errmark.New(ErrInput, "--packs-dir %s: no such directory in the repository at %s (%s); it is a path inside the repository, relative to its root", o.PacksDir, ref, short(h.String()))
+		}
+	}
+	if o.Previous != "" && !previousOptional {
+		return expiresAt, checkPreviousRegistry(ctx, o)
+	}
+	return expiresAt, nil
+}
+
+// checkPreviousRegistry refuses a Previous without index.json.
+func checkPreviousRegistry(ctx context.Context, o Options) error {
+	l, err := location.Parse(o.Previous)
+	if err != nil {
+		return errmark.New(ErrInput, "--previous: %v", err)
+	}
+	tr, err := transport.Open(l, transport.Config{Timeout: time.Minute, Stall: 30 * time.Second, OCI: o.PreviousOCI})
+	if err != nil {
+		return errmark.New(ErrInput, "--previous: %v", err)
+	}
+	_, err = transport.Fetch(tr)(ctx, index.RootFile, index.MaxRootSize)
+	if errors.Is(err, index.ErrNotFound) {
+		return fmt.Errorf("%w: --previous %s has no index.json: check the URL; for the very first build pass --previous-optional", ErrNotRegistry, o.Previous)
+	}
+	if err != nil {
+		return fmt.Errorf("--previous %s: %w", o.Previous, err)
+	}
+	return nil
+}
+
+// RoundDuration prints a duration for people: days past two days.
+func RoundDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+	return d.Round(time.Second).String()
+}

@@ -1,0 +1,88 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// InOrder tries the registries regs in order with try, opening a client
+// for each with open, until one has the pack name (ref as the user wrote
+// it, for the message). Only "not there" (ErrNotFound) moves on to the
+// next: a registry that fails verification stops the search (it must not
+// fall through to another's pack of that name). The errors of try carry a
+// suggestion of the names the registries tried so far hold; an error of
+// open is returned as it is.
+func InOrder(ctx context.Context, regs []Registry, open func(Registry) (*Client, error), name, ref string, try func(*Client) error) error {
+	var misses []string
+	var clients []*Client
+	for _, reg := range regs {
+		cl, err := open(reg)
+		if err != nil {
+			return &openError{err}
+		}
+		clients = append(clients, cl)
+		err = try(cl)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrNotFound) || len(regs) == 1 {
+			return WithSuggestion(ctx, err, name, clients)
+		}
+		misses = append(misses, err.Error())
+	}
+	err := fmt.Errorf("%w: %s in none of the %d configured registries:\n  %s", ErrNotFound, ref, len(regs), strings.Join(misses, "\n  "))
+	return WithSuggestion(ctx, err, name, clients)
+}
+
+// openError is an error of InOrder's open, which OpenError tells apart.
+type openError struct{ err error }
+
+func (e *openError) Error() string { return e.err.Error() }
+func (e *openError) Unwrap() error { return e.err }
+
+// OpenError returns the error of InOrder's open that err is, or nil when
+// err came from a registry (a caller reports the two differently).
+func OpenError(err error) error {
+	var o *openError
+	if errors.As(err, &o) {
+		return o.err
+	}
+	return nil
+}
+
+// Complete lists what completes prefix on a command line from the
+// catalogues of clients: pack names, or after NAME@ the versions of NAME
+// (newest first). Registries that fail are skipped: completion is a hint.
+func Complete(ctx context.Context, clients []*Client, prefix string) []string {
+	var out []string
+	seen := map[string]bool{}
+	name, _, versions := strings.Cut(prefix, "@")
+	for _, cl := range clients {
+		if versions {
+			shard, err := cl.Shard(ctx, name)
+			if err != nil {
+				continue
+			}
+			for i := len(shard.Releases) - 1; i >= 0; i-- {
+				if v := name + "@" + shard.Releases[i].Version; strings.HasPrefix(v, prefix) && !seen[v] {
+					seen[v] = true
+					out = append(out, v)
+				}
+			}
+			continue
+		}
+		packs, err := cl.Catalog(ctx)
+		if err != nil {
+			continue
+		}
+		for _, p := range packs {
+			if strings.HasPrefix(p.Name, prefix) && !seen[p.Name] {
+				seen[p.Name] = true
+				out = append(out, p.Name)
+			}
+		}
+	}
+	return out
+}

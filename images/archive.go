@@ -1,0 +1,40 @@
+package images
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/packgen/packgen/pack"
+)
+
+// ErrArchive: a pack archive cannot be opened as one, or its images
+// cannot be listed (what was checked is bad, not the machine).
+var ErrArchive = errors.New("pack archive")
+
+// Archive lists the images of the pack archive file p (fetched and
+// verified by the client), naming the pack ref in the reports. Errors
+// other than reading the file match ErrArchive as well as their own
+// sentinels.
+func Archive(p, ref string) ([]*Report, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	a, err := pack.OpenArchive(f, pack.ArchiveLimits{})
+	f.Close()
+	if err != nil {
+		return nil, archiveErr{fmt.Errorf("%s: %w", p, err)}
+	}
+	rs, err := Tree(a, ".", ref)
+	if err != nil {
+		return nil, archiveErr{err}
+	}
+	return rs, nil
+}
+
+// archiveErr reads as the error it holds and matches ErrArchive too.
+type archiveErr struct{ err error }
+
+func (e archiveErr) Error() string   { return e.err.Error() }
+func (e archiveErr) Unwrap() []error { return []error{e.err, ErrArchive} }
