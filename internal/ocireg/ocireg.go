@@ -25,7 +25,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -35,6 +34,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/packgen/packgen/internal/stall"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote"
@@ -87,7 +87,7 @@ type Options struct {
 const DefaultStallTimeout = 30 * time.Second
 
 // ErrStalled: a response body sent nothing for the stall timeout.
-var ErrStalled = errors.New("download stalled")
+var ErrStalled = stall.ErrStalled
 
 const (
 	maxRedirects = 10
@@ -247,45 +247,14 @@ type stallTransport struct {
 }
 
 func (s *stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithCancelCause(req.Context())
-	resp, err := s.base.RoundTrip(req.WithContext(ctx))
+	w := stall.New(req.Context(), s.d)
+	resp, err := s.base.RoundTrip(req.WithContext(w.Context()))
 	if err != nil {
-		cancel(nil)
+		w.Stop()
 		return nil, err
 	}
-	timer := time.AfterFunc(s.d, func() { cancel(fmt.Errorf("%w: nothing received for %s", ErrStalled, s.d)) })
-	resp.Body = &stallBody{rc: resp.Body, ctx: ctx, cancel: cancel, timer: timer, d: s.d}
+	resp.Body = w.Body(resp.Body, nil)
 	return resp, nil
-}
-
-// stallBody re-arms the stall timer whenever data arrives and reports a
-// stall as ErrStalled rather than a bare "context canceled".
-type stallBody struct {
-	rc     io.ReadCloser
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	timer  *time.Timer
-	d      time.Duration
-}
-
-func (b *stallBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if n > 0 {
-		b.timer.Reset(b.d)
-	}
-	if err != nil && err != io.EOF {
-		if cause := context.Cause(b.ctx); errors.Is(cause, ErrStalled) {
-			err = cause
-		}
-	}
-	return n, err
-}
-
-func (b *stallBody) Close() error {
-	b.timer.Stop()
-	err := b.rc.Close()
-	b.cancel(nil)
-	return err
 }
 
 // lookup finds the credentials for host and says where they came from.

@@ -25,6 +25,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/stall"
 	"github.com/packgen/packgen/internal/textsafe"
 )
 
@@ -55,7 +56,7 @@ var (
 	ErrRedirects = errors.New("too many redirects")
 	// ErrStalled marks a server that sent nothing for the stall timeout
 	// (slow retrieval attack, or a dead connection).
-	ErrStalled = errors.New("download stalled")
+	ErrStalled = stall.ErrStalled
 	// ErrTimeout marks a request that exceeded the overall timeout (a
 	// slow drip of data that never stalls long enough to trip ErrStalled).
 	ErrTimeout = errors.New("download timed out")
@@ -195,13 +196,13 @@ func (t *httpTransport) Get(ctx context.Context, p, etag string) (*Response, err
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/" + p
 	// The request is cancelled when no byte arrives for t.stall, whether
 	// waiting for headers or in the middle of the body.
-	ctx, cancel := context.WithCancelCause(ctx)
-	timer := time.AfterFunc(t.stall, func() { cancel(fmt.Errorf("%w: nothing received for %s", ErrStalled, t.stall)) })
+	w := stall.New(ctx, t.stall)
+	w.Arm()
+	ctx = w.Context()
 	ok := false
 	defer func() {
 		if !ok {
-			timer.Stop()
-			cancel(nil)
+			w.Stop()
 		}
 	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -230,8 +231,7 @@ func (t *httpTransport) Get(ctx context.Context, p, etag string) (*Response, err
 		return &Response{NotModified: true, ETag: etag}, nil
 	case resp.StatusCode == http.StatusOK:
 		ok = true
-		timer.Reset(t.stall)
-		body := &stallBody{rc: resp.Body, ctx: ctx, cancel: cancel, timer: timer, d: t.stall}
+		body := w.Body(resp.Body, func(err error) error { return classify(ctx, err) })
 		return &Response{Body: body, Size: resp.ContentLength, ETag: resp.Header.Get("ETag")}, nil
 	case resp.StatusCode == http.StatusNotFound:
 		resp.Body.Close()
@@ -246,34 +246,6 @@ func (t *httpTransport) Get(ctx context.Context, p, etag string) (*Response, err
 		// success line, say).
 		return nil, fmt.Errorf("GET %s: %w: %s", u.Redacted(), ErrHTTPStatus, textsafe.Escape(resp.Status))
 	}
-}
-
-// stallBody re-arms the stall timer whenever data arrives and reports a
-// stall as ErrStalled rather than a bare "context canceled".
-type stallBody struct {
-	rc     io.ReadCloser
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	timer  *time.Timer
-	d      time.Duration
-}
-
-func (b *stallBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if n > 0 {
-		b.timer.Reset(b.d)
-	}
-	if err != nil && err != io.EOF {
-		err = classify(b.ctx, err)
-	}
-	return n, err
-}
-
-func (b *stallBody) Close() error {
-	b.timer.Stop()
-	err := b.rc.Close()
-	b.cancel(nil)
-	return err
 }
 
 // Fetch reads whole site files through tr, for the index package's
