@@ -3,7 +3,6 @@ package rebuild
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/packgen/packgen/index"
@@ -27,23 +26,11 @@ type LogReport struct {
 // proves that the whole published history is the repository's: what
 // `packgen log audit` runs.
 func CheckLog(ctx context.Context, loc, repoPath string) (*LogReport, error) {
-	repo, err := source.Open(repoPath)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := transport.New(loc, "", 30*time.Minute, 0)
+	repo, tr, root, err := openSite(ctx, loc, repoPath)
 	if err != nil {
 		return nil, err
 	}
 	fetch := transport.Fetch(tr)
-	data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", loc, err)
-	}
-	root, err := index.ParseRoot(data)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", loc, err)
-	}
 	tree, ok, err := translog.TreeOf(root)
 	if err != nil {
 		return nil, err

@@ -47,6 +47,29 @@ type SiteReport struct {
 	Problems []Problem `json:"problems"`
 }
 
+// openSite opens the repository and the site at loc and reads the
+// site's index.json: what each of the site checks starts from. The root
+// is parsed, not signature-checked (client.VerifySite does that).
+func openSite(ctx context.Context, loc, repoPath string) (*source.Repo, transport.Transport, *index.Root, error) {
+	repo, err := source.Open(repoPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tr, err := transport.New(loc, "", 30*time.Minute, 0)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	data, err := transport.Fetch(tr)(ctx, index.RootFile, index.MaxRootSize)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("read %s: %w", loc, err)
+	}
+	root, err := index.ParseRoot(data)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("read %s: %w", loc, err)
+	}
+	return repo, tr, root, nil
+}
+
 // CheckSite proves a published site (directory or URL) is exactly the
 // content of the git repository at repoPath: for every release its
 // index records, the recorded commit must hold the recorded tree at the
@@ -55,23 +78,11 @@ type SiteReport struct {
 // the published one. It checks digests down the index, not signatures
 // (client.VerifySite does): run both.
 func CheckSite(ctx context.Context, loc, repoPath string) (*SiteReport, error) {
-	repo, err := source.Open(repoPath)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := transport.New(loc, "", 30*time.Minute, 0)
+	repo, tr, root, err := openSite(ctx, loc, repoPath)
 	if err != nil {
 		return nil, err
 	}
 	fetch := transport.Fetch(tr)
-	data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", loc, err)
-	}
-	root, err := index.ParseRoot(data)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", loc, err)
-	}
 	type job struct {
 		name string
 		rel  index.Release
