@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/packgen/packgen/internal/safefile"
 )
 
 // ErrCorruptObject is wrapped by the error of a read whose bytes are not
@@ -124,29 +125,12 @@ func readBlob(s storer.EncodedObjectStorer, id plumbing.Hash, file string, max i
 	}
 	cr := newCheckedReader(rc, id, blob.Size, file, nil)
 	// One byte spare, so the read that meets EOF needs no bigger buffer.
-	data, err = readAllInto(cr, make([]byte, 0, blob.Size+1))
+	data, err = safefile.ReadAllInto(cr, make([]byte, 0, blob.Size+1))
 	cr.Close()
 	if err != nil {
 		return nil, false, err
 	}
 	return data, false, nil
-}
-
-// readAllInto is io.ReadAll into a buffer sized by the caller.
-func readAllInto(r io.Reader, b []byte) ([]byte, error) {
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-	}
 }
 
 // checkedStorage is an object storage whose trees and commits are
@@ -184,7 +168,7 @@ func (s *checkedStorage) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (
 		return nil, corrupt(h, typ.String(), "cannot be read: %v", err)
 	}
 	size := obj.Size()
-	content, err := readAllInto(io.LimitReader(rc, size+1), make([]byte, 0, size+1))
+	content, err := safefile.ReadAllInto(io.LimitReader(rc, size+1), make([]byte, 0, size+1))
 	rc.Close()
 	switch {
 	case err != nil:

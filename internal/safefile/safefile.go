@@ -80,7 +80,7 @@ func ReadFileInfo(path string, max int64) ([]byte, os.FileInfo, error) {
 	// The buffer is sized from Stat, one byte over for the read that
 	// meets EOF; the limit still holds on what is read (/proc files
 	// report size 0 and grow the buffer).
-	data, err := readAll(io.LimitReader(f, max+1), make([]byte, 0, info.Size()+1))
+	data, err := ReadAllInto(io.LimitReader(f, max+1), make([]byte, 0, info.Size()+1))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -90,8 +90,9 @@ func ReadFileInfo(path string, max int64) ([]byte, os.FileInfo, error) {
 	return data, info, nil
 }
 
-// readAll is io.ReadAll into b.
-func readAll(r io.Reader, b []byte) ([]byte, error) {
+// ReadAllInto is io.ReadAll into b, a buffer the caller sized (one byte
+// over the expected size, so the read that meets EOF needs no bigger one).
+func ReadAllInto(r io.Reader, b []byte) ([]byte, error) {
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
