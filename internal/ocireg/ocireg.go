@@ -34,6 +34,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/packgen/packgen/internal/redirect"
 	"github.com/packgen/packgen/internal/stall"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
@@ -54,8 +55,8 @@ var (
 	ErrForbidden        = errors.New("registry forbids access (403 Forbidden)")
 	ErrNotFound         = errors.New("not found in the registry")
 	ErrUnreachable      = errors.New("registry unreachable")
-	ErrInsecureRedirect = errors.New("registry redirected from https to plain http")
-	ErrRedirects        = errors.New("too many redirects")
+	ErrInsecureRedirect = redirect.ErrInsecure
+	ErrRedirects        = redirect.ErrTooMany
 )
 
 // PasswordEnv is the environment variable the commands read the
@@ -175,7 +176,7 @@ func newClient(ctx context.Context, host string, o Options) (*auth.Client, error
 	}
 	hc := &http.Client{
 		Transport:     loopbackOnlyHTTP{retry.NewTransport(&stallTransport{base: base, d: stall})},
-		CheckRedirect: checkRedirect,
+		CheckRedirect: redirect.Policy(maxRedirects),
 	}
 	cred, src, err := lookup(ctx, host, o)
 	if err != nil {
@@ -201,24 +202,6 @@ func newClient(ctx context.Context, host string, o Options) (*auth.Client, error
 	}
 	sources.Store(c, src)
 	return c, nil
-}
-
-// checkRedirect follows a registry's redirect (to blob storage, a CDN)
-// without its credentials: net/http keeps Authorization for the same
-// host name on another port, and for subdomains; credentials are for the
-// registry's own host:port only.
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= maxRedirects {
-		return fmt.Errorf("%w: stopped after %d redirects", ErrRedirects, len(via))
-	}
-	if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
-		return fmt.Errorf("%w: %s", ErrInsecureRedirect, req.URL.Redacted())
-	}
-	if req.URL.Host != via[0].URL.Host {
-		req.Header.Del("Authorization")
-		req.Header.Del("Cookie")
-	}
-	return nil
 }
 
 // loopbackOnlyHTTP refuses any plain-http request to a host that is not

@@ -24,6 +24,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/redirect"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/stall"
 	"github.com/packgen/packgen/internal/textsafe"
@@ -53,7 +54,7 @@ var (
 	// ErrHTTPStatus marks an HTTP status other than 200, 304 and 404.
 	ErrHTTPStatus = errors.New("unexpected HTTP status")
 	// ErrRedirects marks a redirect loop or chain longer than maxRedirects.
-	ErrRedirects = errors.New("too many redirects")
+	ErrRedirects = redirect.ErrTooMany
 	// ErrStalled marks a server that sent nothing for the stall timeout
 	// (slow retrieval attack, or a dead connection).
 	ErrStalled = stall.ErrStalled
@@ -64,7 +65,7 @@ var (
 	ErrTruncated = errors.New("response truncated")
 	// ErrInsecureRedirect marks an https registry redirecting to http,
 	// which would let anyone on the path serve (and see) the rest.
-	ErrInsecureRedirect = errors.New("refusing a redirect from https to http")
+	ErrInsecureRedirect = redirect.ErrInsecure
 )
 
 // classify gives transport failures their sentinel, keeping the original.
@@ -158,22 +159,8 @@ func openHTTP(l location.Location, c Config) (Transport, error) {
 		timeout = 5 * time.Minute
 	}
 	client := &http.Client{
-		Timeout: timeout,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= maxRedirects {
-				return fmt.Errorf("%w: stopped after %d redirects", ErrRedirects, len(via))
-			}
-			if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
-				return fmt.Errorf("%w: %s", ErrInsecureRedirect, req.URL.Redacted())
-			}
-			// net/http keeps Authorization for the same host name on
-			// another port; credentials are for the registry's own
-			// host:port only.
-			if req.URL.Host != via[0].URL.Host {
-				req.Header.Del("Authorization")
-			}
-			return nil
-		},
+		Timeout:       timeout,
+		CheckRedirect: redirect.Policy(maxRedirects),
 	}
 	if stall <= 0 {
 		stall = DefaultStallTimeout
