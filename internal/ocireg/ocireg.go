@@ -85,7 +85,7 @@ type Options struct {
 
 // DefaultStallTimeout is the stall timeout of every other download of
 // packgen's (internal/transport's).
-const DefaultStallTimeout = 30 * time.Second
+const DefaultStallTimeout = stall.Default
 
 // ErrStalled: a response body sent nothing for the stall timeout.
 var ErrStalled = stall.ErrStalled

@@ -16,6 +16,11 @@ import (
 // (slow retrieval attack, or a dead connection).
 var ErrStalled = errors.New("download stalled")
 
+// Default is how long a download may go without receiving a byte
+// before it is abandoned (--stall-timeout's default); an overall timeout
+// bounds a slow drip.
+const Default = 30 * time.Second
+
 // Watch cancels its context when no byte arrives for d once armed.
 type Watch struct {
 	ctx    context.Context

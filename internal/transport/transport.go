@@ -87,7 +87,7 @@ const maxRedirects = 5
 
 // DefaultStallTimeout is how long a download may go without receiving a
 // byte before it is abandoned; the overall timeout bounds a slow drip.
-const DefaultStallTimeout = 30 * time.Second
+const DefaultStallTimeout = stall.Default
 
 // Sources are providers chosen by the location's scheme (as Helm's
 // pkg/getter): http and https, file (a directory or file:///PATH), and
