@@ -146,13 +146,14 @@ func signedBy(v *sign.Verifier, dir, sigPath, file string, sum [32]byte) bool {
 }
 
 // verifies reports whether sigData (a .sig file's content) verifies the
-// file whose SHA-256 is sum under v.
+// file whose SHA-256 is sum under v: the walker's archive-signature step,
+// as the client and verify --site take it.
 func verifies(v *sign.Verifier, sigData []byte, file string, sum [32]byte) bool {
-	raw, err := sign.DecodeSigFile(sigData)
-	if err != nil {
+	if v == nil {
 		return false
 	}
-	return v.VerifyDigest(sum, func() (io.ReadCloser, error) { return os.Open(file) }, raw) == nil
+	open := func() (io.ReadCloser, error) { return os.Open(file) }
+	return (&walk.Walker{Verifier: v}).ArchiveSignature(&index.Release{}, sigData, sum, open) == nil
 }
 
 // settleSignature decides the signature of a release taken from the
