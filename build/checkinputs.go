@@ -58,23 +58,21 @@ func CheckInputs(ctx context.Context, o Options, previousOptional bool) (time.Ti
 	if len(keys) > 0 {
 		return time.Time{}, gitsafe.InRepoError(keys, ref+" ("+short(h.String())+")")
 	}
-	var expiresAt time.Time
-	if c, err := g.CommitObject(*h); err == nil {
-		gen := c.Committer.When.UTC()
-		if !o.GeneratedAt.IsZero() {
-			gen = o.GeneratedAt.UTC()
-		}
-		expiresAt = gen.Truncate(time.Second).Add(o.ExpiresIn)
-		if now := time.Now(); !expiresAt.After(now) {
-			return expiresAt, fmt.Errorf("%w: index.json would expire at %s, %s ago (its time is the commit's, %s, plus --expires %s), and no client accepts an expired index: build with --refresh to date it now, or give a longer --expires",
-				ErrIndexExpired, expiresAt.Format(time.RFC3339), RoundDuration(now.Sub(expiresAt)), gen.Format(time.RFC3339), o.ExpiresIn)
-		}
+	// The commit is read once, for the expiry and the packs dir.
+	c, err := g.CommitObject(*h)
+	if err != nil {
+		return time.Time{}, nil // Run reports it
+	}
+	gen := c.Committer.When.UTC()
+	if !o.GeneratedAt.IsZero() {
+		gen = o.GeneratedAt.UTC()
+	}
+	expiresAt := gen.Truncate(time.Second).Add(o.ExpiresIn)
+	if now := time.Now(); !expiresAt.After(now) {
+		return expiresAt, fmt.Errorf("%w: index.json would expire at %s, %s ago (its time is the commit's, %s, plus --expires %s), and no client accepts an expired index: build with --refresh to date it now, or give a longer --expires",
+			ErrIndexExpired, expiresAt.Format(time.RFC3339), RoundDuration(now.Sub(expiresAt)), gen.Format(time.RFC3339), o.ExpiresIn)
 	}
 	if dir := strings.Trim(filepath.ToSlash(filepath.Clean(o.PacksDir)), "/"); o.PacksDir != "" && dir != "." {
-		c, err := g.CommitObject(*h)
-		if err != nil {
-			return expiresAt, nil
-		}
 		tree, err := c.Tree()
 		if err != nil {
 			return expiresAt, nil

@@ -98,6 +98,10 @@ func TrustedKeys(signer Signer, files []string) (*sign.Verifier, error) {
 	}
 	for _, f := range files {
 		pem, err := sign.ReadKeyFile(f)
+		if err == nil {
+			// Parsed alone first, so an error names the file.
+			_, err = sign.LoadPublicKey(pem)
+		}
 		if err != nil {
 			return nil, errmark.New(ErrKeyFile, "--previous-key %s: %v", f, err)
 		}

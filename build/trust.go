@@ -18,6 +18,7 @@ import (
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
+	"github.com/packgen/packgen/walk"
 )
 
 // The previous build is untrusted input: whoever can write the bucket, a
@@ -26,8 +27,9 @@ import (
 //
 //   - its index.json must verify under a key the registry trusts
 //     (Options.Trust: the build key's public half and --previous-key);
-//     a signed previous build that does not is refused, an unsigned one
-//     is taken only for its digests;
+//     a signed previous build that does not is refused; an unsigned one
+//     is vouched for only by an unsigned build, a signing build takes it
+//     only for its digests (verifyRoot);
 //   - every archive taken from it must match the digest its shard
 //     records, and, when git still holds the release, must hold exactly
 //     the release's git tree (rebuild.Compare): such a release is then
@@ -50,27 +52,39 @@ var (
 )
 
 // verifyRoot checks the previous build's index.json (data) against the
-// trusted keys. It returns whether the previous build is signed by one.
+// trusted keys through the walker's root step, the one the client and
+// `verify --site` take (walk.Walker.RootSigned). It returns whether the
+// previous build is signed by one. Three choices differ from a client's:
+//
+//   - an unsigned previous build (no signature at all) is read, not
+//     refused: a registry that starts signing extends its unsigned
+//     builds. Only an unsigned build takes its records as they are; a
+//     signing one takes nothing on its word (previous.vouched): records
+//     are derived from git again, archives kept only once proven to be
+//     git's, and releases git no longer holds are refused;
+//   - without a trusted key (an unsigned build without --previous-key)
+//     the keyless tamper check still runs: an index.json with no
+//     signature for its bytes in a registry that signs index.json was
+//     changed after signing, and is refused;
+//   - the signature named by index.json's digest decides, as in
+//     `verify --site`; index.json.sig is read only when that one is
+//     missing, and a previous build missing it is refused even when
+//     index.json.sig verifies, as `verify --site` reports it: no build
+//     writes such a site, so it changed after its build (a partial copy
+//     or upload, a hand edit).
 func (p *previous) verifyRoot(ctx context.Context, trust *sign.Verifier, data []byte) (bool, error) {
-	sig, err := p.fetch(ctx, index.RootSignaturePath(index.Digest(data)), sign.MaxSigFileSize)
-	if errors.Is(err, index.ErrNotFound) {
-		// No signature for these bytes: either an unsigned registry or an
-		// index.json changed after signing.
-		if _, lerr := p.fetch(ctx, index.RootFile+index.SignatureExt, sign.MaxSigFileSize); lerr == nil {
-			return false, fmt.Errorf("%w: %s: index.json has no signature for its content (sha256 %s) although the registry is signed: it was changed after signing", ErrUntrustedPrevious, p.loc, index.Digest(data))
+	signed, err := (&walk.Walker{Get: p.fetch, Verifier: trust}).RootSigned(ctx, data)
+	switch {
+	case errors.Is(err, walk.ErrBadSignature), errors.Is(err, walk.ErrUnsigned):
+		hint := ""
+		if trust != nil {
+			hint = "; if the registry's key was rotated, pass the old public key with --previous-key OLD.pub"
 		}
-		return false, nil
-	}
-	if err != nil {
+		return false, fmt.Errorf("%w: %s: %v%s", ErrUntrustedPrevious, p.loc, err, hint)
+	case err != nil:
 		return false, fmt.Errorf("previous build in %s: read signature of index.json: %w", p.loc, err)
 	}
-	if trust == nil {
-		return false, nil
-	}
-	if err := trust.VerifyBlob(bytes.NewReader(data), sig); err != nil {
-		return false, fmt.Errorf("%w: %s: index.json: %v; if the registry's key was rotated, pass the old public key with --previous-key OLD.pub", ErrUntrustedPrevious, p.loc, err)
-	}
-	return true, nil
+	return signed, nil
 }
 
 // checkArchive verifies the archive of r as placed in the stage (file):
@@ -132,13 +146,14 @@ func signedBy(v *sign.Verifier, dir, sigPath, file string, sum [32]byte) bool {
 }
 
 // verifies reports whether sigData (a .sig file's content) verifies the
-// file whose SHA-256 is sum under v.
+// file whose SHA-256 is sum under v: the walker's archive-signature step,
+// as the client and verify --site take it.
 func verifies(v *sign.Verifier, sigData []byte, file string, sum [32]byte) bool {
-	raw, err := sign.DecodeSigFile(sigData)
-	if err != nil {
+	if v == nil {
 		return false
 	}
-	return v.VerifyDigest(sum, func() (io.ReadCloser, error) { return os.Open(file) }, raw) == nil
+	open := func() (io.ReadCloser, error) { return os.Open(file) }
+	return (&walk.Walker{Verifier: v}).ArchiveSignature(&index.Release{}, sigData, sum, open) == nil
 }
 
 // settleSignature decides the signature of a release taken from the

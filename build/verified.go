@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/factfile"
 	"github.com/packgen/packgen/internal/safefile"
 )
 
@@ -132,33 +133,9 @@ func signedStateFact(keyID, archiveSHA, sig, bundle string) string {
 	return "sigstat " + index.ShortHash(keyID) + " " + archiveSHA + " " + sig + " " + bundle
 }
 
-// save appends what this build proved. Lines under PIPE_BUF are written
-// whole with O_APPEND, so concurrent builds do not interleave them; a
-// file grown past the bound is replaced by this build's facts alone.
+// save appends what this build proved (factfile.Append: whole lines,
+// concurrent builds not interleaved; a file grown past the bound is
+// replaced by this build's facts alone).
 func (v *verifiedSet) save() {
-	if v.file == "" || len(v.added) == 0 {
-		return
-	}
-	if err := os.MkdirAll(filepath.Dir(v.file), 0o755); err != nil {
-		return
-	}
-	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	if st, err := os.Stat(v.file); err == nil && st.Size() > maxVerifiedSize {
-		flags = os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	}
-	f, err := os.OpenFile(v.file, flags, 0o644)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	var b strings.Builder
-	for _, k := range v.added {
-		b.WriteString(k)
-		b.WriteByte('\n')
-		if b.Len() > 3<<10 {
-			f.WriteString(b.String())
-			b.Reset()
-		}
-	}
-	f.WriteString(b.String())
+	factfile.Append(v.file, v.added, maxVerifiedSize, 0o644)
 }

@@ -39,6 +39,10 @@ type SiteReport struct {
 	// old site's files can tell; one deciding whether the site is usable
 	// must count it, as AllProblems does (verify --site uses that).
 	Expired *SiteProblem `json:"-"`
+	// Root is the index.json the walk read and checked the signature of
+	// (nil when it does not parse): what checks of the same site against
+	// git (rebuild.Open) start from, so both are of one generation.
+	Root *index.Root `json:"-"`
 }
 
 // AllProblems is Problems with Expired, if set, in order.
@@ -77,7 +81,7 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 	if err != nil {
 		return nil, err
 	}
-	rep := &SiteReport{Packs: res.Packs, Releases: res.Releases, Files: int(files.Load()), Problems: c.list}
+	rep := &SiteReport{Packs: res.Packs, Releases: res.Releases, Files: int(files.Load()), Problems: c.list, Root: res.Root}
 	if rep.Problems == nil {
 		rep.Problems = []SiteProblem{}
 	}

@@ -18,19 +18,16 @@ type LogReport struct {
 	Problems []Problem `json:"problems"`
 }
 
-// CheckLog replays a site's transparency log against the repository: each
-// entry must name a commit on the first-parent history of the commit the
-// site was built from. With client.VerifySite (every entry is
+// CheckLog replays the site's transparency log against the repository:
+// each entry must name a commit on the first-parent history of the
+// commit the site was built from. With client.VerifySite (every entry is
 // exactly one release of the signed index, every release in the log) and
-// CheckSite (every release is its git tree, rebuilt byte for byte) it
+// Check (every release is its git tree, rebuilt byte for byte) it
 // proves that the whole published history is the repository's: what
 // `packgen log audit` runs.
-func CheckLog(ctx context.Context, loc, repoPath string) (*LogReport, error) {
-	repo, tr, root, err := openSite(ctx, loc, repoPath)
-	if err != nil {
-		return nil, err
-	}
-	fetch := transport.Fetch(tr)
+func (s *Site) CheckLog(ctx context.Context) (*LogReport, error) {
+	loc, repo, root := s.loc, s.repo, s.root
+	fetch := transport.Fetch(s.tr)
 	tree, ok, err := translog.TreeOf(root)
 	if err != nil {
 		return nil, err

@@ -47,41 +47,63 @@ type SiteReport struct {
 	Problems []Problem `json:"problems"`
 }
 
-// openSite opens the repository and the site at loc and reads the
-// site's index.json: what each of the site checks starts from. The root
-// is parsed, not signature-checked (client.VerifySite does that).
-func openSite(ctx context.Context, loc, repoPath string) (*source.Repo, transport.Transport, *index.Root, error) {
-	repo, err := source.Open(repoPath)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	tr, err := transport.New(loc, "", 30*time.Minute, 0)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	data, err := transport.Fetch(tr)(ctx, index.RootFile, index.MaxRootSize)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("read %s: %w", loc, err)
-	}
-	root, err := index.ParseRoot(data)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("read %s: %w", loc, err)
-	}
-	return repo, tr, root, nil
+// Site is a published site and the git repository it claims to hold,
+// opened once for the checks against git (Check, CheckLog).
+type Site struct {
+	loc  string // names the site in messages
+	tr   transport.Transport
+	repo *source.Repo
+	root *index.Root
 }
 
-// CheckSite proves a published site (directory or URL) is exactly the
-// content of the git repository at repoPath: for every release its
-// index records, the recorded commit must hold the recorded tree at the
-// recorded directory, the archive's files must be that tree's (by git
-// blob ID), and an archive rebuilt from the tree must be byte for byte
-// the published one. It checks digests down the index, not signatures
-// (client.VerifySite does): run both.
-func CheckSite(ctx context.Context, loc, repoPath string) (*SiteReport, error) {
-	repo, tr, root, err := openSite(ctx, loc, repoPath)
+// Open opens the repository at repoPath for checks of the site tr reads
+// (opened by the caller with the command's options: an oci:// registry's
+// TLS, plain HTTP or credentials, as every other reader opens it); loc
+// names the site in messages. root is the site's index.json when the
+// caller has read it already (client.VerifySite's, whose signature it
+// checked): every check is then of the one generation the signature
+// covers, and index.json is read once. Nil reads it, parsed and not
+// signature-checked (client.VerifySite does that).
+func Open(ctx context.Context, tr transport.Transport, loc string, root *index.Root, repoPath string) (*Site, error) {
+	repo, err := source.Open(repoPath)
 	if err != nil {
 		return nil, err
 	}
+	if root == nil {
+		data, err := transport.Fetch(tr)(ctx, index.RootFile, index.MaxRootSize)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", loc, err)
+		}
+		if root, err = index.ParseRoot(data); err != nil {
+			return nil, fmt.Errorf("read %s: %w", loc, err)
+		}
+	}
+	return &Site{loc: loc, tr: tr, repo: repo, root: root}, nil
+}
+
+// CheckSite is Site.Check of the site at loc (a directory, a file://
+// or http(s) URL: no options) against the repository at repoPath.
+func CheckSite(ctx context.Context, loc, repoPath string) (*SiteReport, error) {
+	tr, err := transport.New(loc, "", 30*time.Minute, 0)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Open(ctx, tr, loc, nil, repoPath)
+	if err != nil {
+		return nil, err
+	}
+	return s.Check(ctx)
+}
+
+// Check proves the site is exactly the content of its git
+// repository: for every release its index records, the recorded commit
+// must hold the recorded tree at the recorded directory, the archive's
+// files must be that tree's (by git blob ID), and an archive rebuilt
+// from the tree must be byte for byte the published one. It checks
+// digests down the index, not signatures (client.VerifySite does): run
+// both.
+func (s *Site) Check(ctx context.Context) (*SiteReport, error) {
+	loc, tr := s.loc, s.tr
 	fetch := transport.Fetch(tr)
 	type job struct {
 		name string
@@ -90,10 +112,10 @@ func CheckSite(ctx context.Context, loc, repoPath string) (*SiteReport, error) {
 	var jobs []job
 	// Down the tree the way every reader goes: each node and shard pinned
 	// by its parent (walk.Walker, stopping at the first problem).
-	err = (&walk.Walker{Get: fetch}).Tree(ctx, root, walk.TreeVisitor{
-		Shard: func(s index.Summary, shard *index.Shard) error {
+	err := (&walk.Walker{Get: fetch}).Tree(ctx, s.root, walk.TreeVisitor{
+		Shard: func(sum index.Summary, shard *index.Shard) error {
 			for _, r := range shard.Releases {
-				jobs = append(jobs, job{s.Name, r})
+				jobs = append(jobs, job{sum.Name, r})
 			}
 			return nil
 		},
@@ -111,7 +133,7 @@ func CheckSite(ctx context.Context, loc, repoPath string) (*SiteReport, error) {
 	// Every release is checked and every problem kept: no job fails.
 	_ = parallel.Each(ctx, len(jobs), runtime.GOMAXPROCS(0), func(i int) error {
 		j := jobs[i]
-		checkRelease(ctx, tr, repo, j.name, j.rel, func(p, msg string) { add(j, p, msg) })
+		checkRelease(ctx, tr, s.repo, j.name, j.rel, func(p, msg string) { add(j, p, msg) })
 		return nil
 	})
 	if err := ctx.Err(); err != nil {

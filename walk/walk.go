@@ -117,8 +117,44 @@ func (w *Walker) RootSignature(ctx context.Context, data []byte, live *Fetched) 
 	if w.Verifier == nil {
 		return nil
 	}
-	if live != nil && live.Err == nil && w.Verifier.VerifyBlob(bytes.NewReader(data), live.Data) == nil {
-		return nil
+	signed, _, err := w.rootSignature(ctx, data, live)
+	if err == nil && !signed {
+		return fmt.Errorf("%w: index.json has no signature but a key is configured; refusing it (the registry may have been replaced)", ErrUnsigned)
+	}
+	return err
+}
+
+// RootSigned is the root step for a reader that may take an unsigned
+// registry: a build reading its previous build, which then takes from an
+// unsigned one nothing but what an unsigned build may (build/trust.go).
+// It reports whether data verifies under the Verifier, deciding as
+// `verify --site` (Walk) does: the signature named by data's digest
+// first, index.json.sig only to tell a registry that signs nothing
+// (false, nil) from an index.json changed after signing, or one whose
+// digest-named signature is missing (errors: ErrBadSignature,
+// ErrUnsigned). A signature by another key is ErrBadSignature. Without a
+// Verifier nothing verifies (false), but that tamper check still runs: it
+// needs no key. A signature that cannot be read (other than not found) is
+// an error, never taken as "unsigned".
+func (w *Walker) RootSigned(ctx context.Context, data []byte) (bool, error) {
+	signed, absent, err := w.rootSignature(ctx, data, nil)
+	if err == nil && !signed && absent != nil && !errors.Is(absent, ErrNotFound) {
+		return false, &FileError{index.RootFile + index.SignatureExt, absent}
+	}
+	return signed, err
+}
+
+// rootSignature decides about the signature of index.json's bytes data:
+// signed when they verify under w.Verifier; not signed, with no error,
+// when nothing on the site signs them (absent: why index.json.sig could
+// not be read) or, without a Verifier, when the signature named by their
+// digest is there (nothing can be verified, nothing contradicts).
+func (w *Walker) rootSignature(ctx context.Context, data []byte, live *Fetched) (signed bool, absent, err error) {
+	verifies := func(sig []byte) bool {
+		return w.Verifier != nil && w.Verifier.VerifyBlob(bytes.NewReader(data), sig) == nil
+	}
+	if live != nil && live.Err == nil && verifies(live.Data) {
+		return true, nil, nil
 	}
 	named := index.RootSignaturePath(index.Digest(data))
 	sig, err := w.Get(ctx, named, sign.MaxSigFileSize)
@@ -130,20 +166,23 @@ func (w *Walker) RootSignature(ctx context.Context, data []byte, live *Fetched) 
 			live = &Fetched{Data: d, Err: err}
 		}
 		switch {
-		case live.Err == nil && w.Verifier.VerifyBlob(bytes.NewReader(data), live.Data) == nil:
-			return &FileError{named, fmt.Errorf("%w: missing, though %s%s signs index.json", ErrUnsigned, index.RootFile, index.SignatureExt)}
+		case live.Err == nil && verifies(live.Data):
+			return false, nil, &FileError{named, fmt.Errorf("%w: missing, though %s%s signs index.json", ErrUnsigned, index.RootFile, index.SignatureExt)}
 		case live.Err == nil:
-			return &FileError{index.RootFile, fmt.Errorf("%w: no signature matches its content (sha256 %s); it was modified after signing", ErrBadSignature, index.Digest(data))}
+			return false, nil, &FileError{index.RootFile, fmt.Errorf("%w: no signature matches its content (sha256 %s); it was modified after signing", ErrBadSignature, index.Digest(data))}
 		}
-		return fmt.Errorf("%w: index.json has no signature but a key is configured; refusing it (the registry may have been replaced)", ErrUnsigned)
+		return false, live.Err, nil
 	}
 	if err != nil {
-		return &FileError{named, err}
+		return false, nil, &FileError{named, err}
+	}
+	if w.Verifier == nil {
+		return false, nil, nil
 	}
 	if err := w.Verifier.VerifyBlob(bytes.NewReader(data), sig); err != nil {
-		return &FileError{index.RootFile, err}
+		return false, nil, &FileError{index.RootFile, err}
 	}
-	return nil
+	return true, nil, nil
 }
 
 // CheckExpiry refuses an index past its expiry: what a frozen mirror

@@ -80,6 +80,7 @@ release ever published, including any the index no longer does.`,
 func newLogAuditCmd(g *globalOptions) *cobra.Command {
 	var keys []string
 	var repo, output string
+	var oci ociFlags
 	c := &cobra.Command{
 		Use:   "audit SITE --repo REPO --key registry.pub",
 		Short: "Replay a registry's log against its git repository",
@@ -91,8 +92,9 @@ exactly one release of the index and every release is in the log (verify
 rebuild check); and every log entry names a commit on the first-parent
 history of the commit the site was built from. What a third party runs.
 Exits 1 when anything does not hold.`,
-		Example: `  packgen log audit https://packs.acme.example --repo . --key registry.pub`,
-		Args:    cobra.ExactArgs(1),
+		Example: `  packgen log audit https://packs.acme.example --repo . --key registry.pub
+  packgen log audit oci://registry.acme.example/packs --repo . --key registry.pub --username ci`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
@@ -116,16 +118,27 @@ Exits 1 when anything does not hold.`,
 				return usageErr("--key: %v", err)
 			}
 			site, ctx := args[0], cmd.Context()
-			vs, err := client.VerifySite(ctx, site, v)
+			tr, err := oci.openSite("SITE", site)
+			if err != nil {
+				return err
+			}
+			vs, err := client.VerifySiteVia(ctx, tr, v)
 			if err != nil {
 				return clientErr(err)
 			}
 			vs.Problems = vs.AllProblems()
-			rb, err := rebuild.CheckSite(ctx, site, repo)
+			// The repository is opened and index.json read once: the
+			// checks against git start from the root whose signature
+			// the walk checked.
+			s, err := rebuild.Open(ctx, tr, site, vs.Root, repo)
 			if err != nil {
 				return err
 			}
-			lg, err := rebuild.CheckLog(ctx, site, repo)
+			rb, err := s.Check(ctx)
+			if err != nil {
+				return err
+			}
+			lg, err := s.CheckLog(ctx)
 			if err != nil {
 				return clientErr(err)
 			}
@@ -156,6 +169,7 @@ Exits 1 when anything does not hold.`,
 	}
 	c.Flags().StringArrayVar(&keys, "key", nil, "the registry's public key")
 	c.Flags().StringVar(&repo, "repo", "", "clone of the registry's git repository (full history)")
+	oci.add(c)
 	outputFlag(c, &output, "text", "json")
 	return c
 }

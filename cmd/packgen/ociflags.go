@@ -1,7 +1,11 @@
 package main
 
 import (
+	"time"
+
+	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/spf13/cobra"
 )
 
@@ -25,4 +29,24 @@ func (f *ociFlags) options() (ocireg.Options, error) {
 		return o, usageErr("%v", err)
 	}
 	return o, nil
+}
+
+// openSite opens the site a command checks whole (verify --site, log
+// audit) the way every reader opens one, an oci:// registry with these
+// flags. Archives are read whole, hence the long deadline (a stalled
+// download still fails after the stall timeout).
+func (f *ociFlags) openSite(flag, site string) (transport.Transport, error) {
+	oo, err := f.options()
+	if err != nil {
+		return nil, err
+	}
+	l, err := location.Parse(site)
+	if err != nil {
+		return nil, usageErr("%s: %v", flag, err)
+	}
+	tr, err := transport.Open(l, transport.Config{Timeout: 30 * time.Minute, OCI: oo})
+	if err != nil {
+		return nil, usageErr("%s: %v", flag, err)
+	}
+	return tr, nil
 }

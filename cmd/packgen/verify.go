@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
-	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/safefile"
-	"github.com/packgen/packgen/internal/transport"
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/pack"
@@ -116,17 +114,9 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 		g.logf("WARNING: %s\n", warn)
 		warnings = append(warnings, pack.Problem{Severity: pack.SevWarning, Msg: warn})
 	}
-	oo, err := o.oci.options()
+	tr, err := o.oci.openSite("--site", o.site)
 	if err != nil {
 		return err
-	}
-	l, err := location.Parse(o.site)
-	if err != nil {
-		return usageErr("--site: %v", err)
-	}
-	tr, err := transport.Open(l, transport.Config{OCI: oo})
-	if err != nil {
-		return usageErr("--site: %v", err)
 	}
 	rep, err := client.VerifySiteVia(ctx, tr, o.verifier)
 	if err != nil {
@@ -137,7 +127,11 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	rep.Problems = rep.AllProblems()
 	var rb *rebuild.SiteReport
 	if o.repo != "" {
-		if rb, err = rebuild.CheckSite(ctx, o.site, o.repo); err != nil {
+		s, err := rebuild.Open(ctx, tr, o.site, rep.Root, o.repo)
+		if err != nil {
+			return err
+		}
+		if rb, err = s.Check(ctx); err != nil {
 			return err
 		}
 	}

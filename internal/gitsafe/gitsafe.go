@@ -20,6 +20,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/packgen/packgen/internal/factfile"
 	"github.com/packgen/packgen/internal/safefile"
 )
 
@@ -240,32 +241,15 @@ func (c *cleanTrees) add(h plumbing.Hash) {
 	}
 }
 
-// save appends the trees found clean; whole lines under PIPE_BUF with
-// O_APPEND, so concurrent builds do not interleave them. Best effort:
-// without it the next build walks again.
+// save appends the trees found clean (factfile.Append: whole lines,
+// concurrent builds not interleaved). Best effort: without it the next
+// build walks again.
 func (c *cleanTrees) save() {
-	if len(c.added) == 0 || c.file == "" || os.MkdirAll(filepath.Dir(c.file), 0o700) != nil {
-		return
+	lines := make([]string, len(c.added))
+	for i, h := range c.added {
+		lines[i] = h.String()
 	}
-	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	if st, err := os.Stat(c.file); err == nil && st.Size() > maxCleanTrees {
-		flags = os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	}
-	f, err := os.OpenFile(c.file, flags, 0o600)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	var b strings.Builder
-	for _, h := range c.added {
-		b.WriteString(h.String())
-		b.WriteByte('\n')
-		if b.Len() > 3<<10 {
-			f.WriteString(b.String())
-			b.Reset()
-		}
-	}
-	f.WriteString(b.String())
+	factfile.Append(c.file, lines, maxCleanTrees, 0o600)
 }
 
 // InRepoError is the ErrKeyInRepo error for files holding a private key

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/ocitest"
+)
+
+// TestRebuildChecksOCI: `verify --site oci://… --repo` and `log audit
+// oci://… --repo` reach the registry as every other command does (plain
+// HTTP on loopback, --username with $PACKGEN_OCI_PASSWORD), with the
+// real binary, against the real distribution registry behind htpasswd,
+// after a real `packgen publish … oci://`. log audit reads the root
+// manifest and index.json once for all its checks.
+func TestRebuildChecksOCI(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git binary (.ci/run installs it)")
+	}
+	bin := packgenBinary(t)
+	reg := ocitest.Start(t, ocitest.Basic)
+	tmp := t.TempDir()
+	env := readmeEnv(t, filepath.Dir(bin), "PACKGEN_PASSWORD=pw", "COSIGN_PASSWORD=")
+	// Two releases of one pack: 0.1.0, then bumped in place.
+	bash(t, tmp, env, `git init -q -b main r && cd r && mkdir packs &&
+packgen new hello --layer addon --addon-type "system app" --version 0.1.0 -d packs && git add . && git commit -qm hello &&
+sed -i 's/"version": "0.1.0"/"version": "0.2.0"/' packs/hello-0.1.0/pack.json && git commit -qam bump &&
+packgen key generate --prefix ../k && packgen build --packs-dir packs --out ../site --key ../k.key`)
+	run := func(creds bool, args ...string) (int, string, string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir, cmd.Env = tmp, env
+		if creds {
+			cmd.Args = append(cmd.Args, "--plain-http", "--username", reg.Username)
+			cmd.Env = append(cmd.Env, "PACKGEN_OCI_PASSWORD="+reg.Password)
+		} else {
+			cmd.Args = append(cmd.Args, "--plain-http")
+		}
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, stdout.String(), stderr.String()
+	}
+	dest := "oci://" + reg.Host() + "/acme"
+	if code, out, errs := run(true, "publish", "site", dest, "--key", "k.key"); code != 0 {
+		t.Fatalf("publish: exit %d\n%s%s", code, out, errs)
+	}
+
+	code, out, errs := run(true, "verify", "--site", dest, "--repo", "r", "--key", "k.pub")
+	if code != 0 || !strings.Contains(out+errs, "2 releases compared with git and rebuilt, 0 problems") {
+		t.Fatalf("verify --site --repo: exit %d\n%s%s", code, out, errs)
+	}
+	// How often the root manifest and index.json (its layer, by digest)
+	// were served (200: a 401 challenge before serves nothing).
+	data, err := os.ReadFile(filepath.Join(tmp, "site", index.RootFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootReads := func() (n int, lines []string) {
+		for _, l := range reg.AccessLog() {
+			if strings.Contains(l, `"GET /v2/acme/packgen/index/manifests/root `) || strings.Contains(l, `"GET /v2/acme/packgen/index/blobs/sha256:`+index.Digest(data)+` `) {
+				lines = append(lines, l)
+				if strings.Contains(l, `" 200 `) {
+					n++
+				}
+			}
+		}
+		return n, lines
+	}
+	before, _ := rootReads()
+	code, out, errs = run(true, "log", "audit", dest, "--repo", "r", "--key", "k.pub", "-o", "json")
+	var audit struct {
+		Site    struct{ Releases int }  `json:"site"`
+		Rebuild struct{ Releases int }  `json:"rebuild"`
+		Log     struct{ Entries int64 } `json:"log"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &audit) != nil || audit.Site.Releases != 2 || audit.Rebuild.Releases != 2 || audit.Log.Entries != 2 {
+		t.Fatalf("log audit: exit %d\n%s%s", code, out, errs)
+	}
+	if n, lines := rootReads(); n-before != 2 {
+		t.Errorf("log audit read the root manifest and index.json %d times, want once each:\n%s", n-before, strings.Join(lines, "\n"))
+	}
+
+	// A history that is not the registry's: both checks find it (exit 1).
+	bash(t, tmp, env, `git init -q -b main other && cd other && echo x > x && git add . && git commit -qm other`)
+	if code, out, errs := run(true, "verify", "--site", dest, "--repo", "other", "--key", "k.pub"); code != 1 || !strings.Contains(out, "release not in the repository") {
+		t.Errorf("verify --site against another repository: exit %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs := run(true, "log", "audit", dest, "--repo", "other", "--key", "k.pub"); code != 1 || !strings.Contains(out, "not on the first-parent history") {
+		t.Errorf("log audit against another repository: exit %d\n%s%s", code, out, errs)
+	}
+	// Without credentials the registry refuses, and the error says so.
+	for _, args := range [][]string{{"verify", "--site", dest, "--repo", "r", "--key", "k.pub"}, {"log", "audit", dest, "--repo", "r", "--key", "k.pub"}} {
+		if code, out, errs := run(false, args...); code == 0 || !strings.Contains(out+errs, reg.Host()) || !strings.Contains(out+errs, "login") {
+			t.Errorf("%s without credentials: exit %d\n%s%s", args[0], code, out, errs)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+// Package factfile appends to the cache files of facts a machine proved
+// (the build's verified archives and signatures, the key check's clean
+// git trees): one fact a line, appended by concurrent processes without
+// interleaving, started over past a bound. Such a file is a cache: one
+// that cannot be written costs the next run time, never correctness, so
+// errors are dropped.
+package factfile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// chunk keeps each write under PIPE_BUF (4 KiB on Linux): a write that
+// small with O_APPEND lands whole, so lines of concurrent runs never
+// interleave.
+const chunk = 3 << 10
+
+// Append appends lines to file, creating it with perm (and its directory
+// with perm plus search rights where perm reads). A file already larger
+// than max is replaced by these lines alone.
+func Append(file string, lines []string, max int64, perm os.FileMode) {
+	if file == "" || len(lines) == 0 {
+		return
+	}
+	// 0o600 → 0o700, 0o644 → 0o755: a directory searchable by whoever
+	// may read the file.
+	if os.MkdirAll(filepath.Dir(file), perm|(perm&0o444)>>2) != nil {
+		return
+	}
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	if st, err := os.Stat(file); err == nil && st.Size() > max {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	}
+	f, err := os.OpenFile(file, flags, perm)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+		if b.Len() > chunk {
+			f.WriteString(b.String())
+			b.Reset()
+		}
+	}
+	f.WriteString(b.String())
+}

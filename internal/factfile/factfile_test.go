@@ -1,0 +1,115 @@
+package factfile
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestAppend(t *testing.T) {
+	long := strings.Repeat("f", 200)
+	for _, tc := range []struct {
+		name    string
+		before  string // the file's content before ("" : no file)
+		lines   []string
+		max     int64
+		perm    os.FileMode
+		want    string
+		dirPerm os.FileMode
+	}{
+		{name: "new file and directory", lines: []string{"a", "b"}, max: 1 << 20, perm: 0o600, want: "a\nb\n", dirPerm: 0o700},
+		{name: "appends", before: "a\n", lines: []string{"b"}, max: 1 << 20, perm: 0o644, want: "a\nb\n", dirPerm: 0o755},
+		{name: "past the bound: starts over", before: "old\nold\n", lines: []string{"new"}, max: 4, perm: 0o644, want: "new\n", dirPerm: 0o755},
+		{name: "at the bound: appends", before: "old\n", lines: []string{"new"}, max: 4, perm: 0o644, want: "old\nnew\n", dirPerm: 0o755},
+		{name: "nothing to add: no file", lines: nil, max: 1 << 20, perm: 0o644, want: "", dirPerm: 0},
+		{name: "many lines, several writes", lines: []string{long, long, long, long, long, long, long, long, long, long, long, long, long, long, long, long, long, long}, max: 1 << 20, perm: 0o644, want: strings.Repeat(long+"\n", 18), dirPerm: 0o755},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "cache", "sub")
+			file := filepath.Join(dir, "facts.txt")
+			if tc.before != "" {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(file, []byte(tc.before), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			Append(file, tc.lines, tc.max, tc.perm)
+			got, err := os.ReadFile(file)
+			if tc.want == "" {
+				if !os.IsNotExist(err) {
+					t.Fatalf("file written: %q, %v", got, err)
+				}
+				return
+			}
+			if err != nil || string(got) != tc.want {
+				t.Fatalf("file = %q, %v; want %q", got, err, tc.want)
+			}
+			if tc.before == "" {
+				fi, err := os.Stat(file)
+				if err != nil || fi.Mode().Perm() != tc.perm&^umask() {
+					t.Errorf("file mode %v, want %v", fi.Mode().Perm(), tc.perm&^umask())
+				}
+				di, err := os.Stat(dir)
+				if err != nil || di.Mode().Perm() != tc.dirPerm&^umask() {
+					t.Errorf("directory mode %v, want %v", di.Mode().Perm(), tc.dirPerm&^umask())
+				}
+			}
+		})
+	}
+	// An unwritable place is no error: a cache.
+	Append(filepath.Join("/proc", "no-such", "facts.txt"), []string{"x"}, 1<<20, 0o644)
+}
+
+// TestAppendConcurrent: lines appended by many writers at once arrive
+// whole.
+func TestAppendConcurrent(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "facts.txt")
+	var wg sync.WaitGroup
+	const writers, each = 8, 200
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lines []string
+			for i := 0; i < each; i++ {
+				lines = append(lines, fmt.Sprintf("writer-%d-line-%04d-%s", w, i, strings.Repeat("x", 64)))
+			}
+			Append(file, lines, 1<<30, 0o644)
+		}()
+	}
+	wg.Wait()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for l := range strings.Lines(string(data)) {
+		l = strings.TrimSuffix(l, "\n")
+		if !strings.HasPrefix(l, "writer-") || len(l) != len("writer-0-line-0000-")+64 {
+			t.Fatalf("interleaved line %q", l)
+		}
+		seen[l] = true
+	}
+	if len(seen) != writers*each {
+		t.Fatalf("%d lines, want %d", len(seen), writers*each)
+	}
+}
+
+// umask is the process's file mode creation mask.
+func umask() os.FileMode {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("umask-%d", os.Getpid()))
+	defer os.Remove(dir)
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		return 0o022
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return 0o022
+	}
+	return 0o777 &^ fi.Mode().Perm()
+}
