@@ -40,6 +40,8 @@ type latestFiles struct {
 	presetsBig, schemaBig bool
 	// images named in values.yaml and the manifests (for change views).
 	images map[string]bool
+	// found is the Images section (newest release only).
+	found *imageView
 }
 
 // readLatest streams the release's archive from the staged site and keeps

@@ -7,8 +7,10 @@ import (
 
 // BuildHook is the build's Site hook: it writes the HTML catalogue into
 // a staged build, reusing pages of the previous build's catalogue (a
-// local directory: previous, else out) whose inputs did not change.
-func BuildHook(previous, out string) func(dir string, s *build.Snapshot) error {
+// local directory: previous, else out) whose inputs did not change, and
+// the images found in archives it saw before (remembered in cache, the
+// build's VerifiedDir; "" for none).
+func BuildHook(previous, out, cache string) func(dir string, s *build.Snapshot) error {
 	if previous == "" {
 		previous = out
 	}
@@ -18,6 +20,6 @@ func BuildHook(previous, out string) func(dir string, s *build.Snapshot) error {
 		previous = l.Dir
 	}
 	return func(dir string, s *build.Snapshot) error {
-		return WriteOptions(dir, s.Root, s.Shards, Options{Previous: previous})
+		return WriteOptions(dir, s.Root, s.Shards, Options{Previous: previous, Cache: cache})
 	}
 }

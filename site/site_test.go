@@ -995,3 +995,119 @@ func TestRelLink(t *testing.T) {
 		}
 	}
 }
+
+// imagesPack is a valid pack whose newest release declares one image its
+// manifest deploys, one it does not, and deploys one it does not declare
+// (with markup in the name, which must come out escaped).
+func imagesPack(name string) synthPack {
+	return synthPack{name: name, layer: "addon", versions: []string{"1.0.0", "2.0.0"}, files: map[string][]byte{
+		"pack.json": []byte(`{"name":"` + name + `","version":"2.0.0","layer":"addon","addonType":"tools","cloudTypes":["all"],"kubeManifests":["manifests/app.yaml"]}`),
+		"values.yaml": []byte("pack:\n  namespace: tools\n  content:\n    images:\n      - image: registry.example.com/app:2.0.0\n      - image: registry.example.com/old:1.0.0\n" +
+			"manifests:\n  app:\n    sidecar: \"registry.example.com/side:1.0.0\"\n"),
+		"manifests/app.yaml": []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/app:2.0.0\n        - name: side\n          image: {{ .Values.sidecar }}\n      initContainers:\n        - name: init\n          image: \"registry.example.com/x<b>y:1\"\n"),
+	}}
+}
+
+func TestImagesView(t *testing.T) {
+	cache := t.TempDir()
+	var st Stats
+	dir, files := writeSite(t, []synthPack{imagesPack("app")}, Options{Cache: cache, Stats: &st})
+	page := files["packs/app/index.html"]
+	i := strings.Index(page, `id="images-h"`)
+	if i < 0 {
+		t.Fatal("no Images section")
+	}
+	sec := page[i : i+strings.Index(page[i:], "</section>")]
+	for _, want := range []string{
+		`<strong>2</strong> declared`, `<strong>2</strong> deployed`, `<span class="tag warn">1 not declared</span>`, `<span class="tag warn">1 unused</span>`,
+		`<code class="img">registry.example.com/old:1.0.0</code> <span class="tag warn">unused</span>`,
+		`<code class="img">registry.example.com/side:1.0.0</code> <span class="tag warn">not declared</span>`,
+		`manifest manifests/app.yaml Deployment/app spec.template.spec.containers[1].image`,
+		`values.yaml:6: warning: image registry.example.com/old:1.0.0 is declared`,
+		`packgen images app@2.0.0`,
+	} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("Images section lacks %q:\n%s", want, sec)
+		}
+	}
+	if strings.Contains(page, "x<b>y") {
+		t.Error("an image name came out unescaped")
+	}
+	if st.Rendered != 1 || st.ImagesFound != 1 || st.ImagesCached != 0 {
+		t.Errorf("cold: %+v", st)
+	}
+	// Another build with the same cache renders the page again (no
+	// previous site) but takes the images from the cache: same bytes.
+	dir2 := t.TempDir()
+	root, shards := synth(t, dir2, []synthPack{imagesPack("app")})
+	if err := WriteOptions(dir2, root, shards, Options{Cache: cache, Stats: &st}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Rendered != 1 || st.ImagesFound != 0 || st.ImagesCached != 1 {
+		t.Errorf("cached: %+v", st)
+	}
+	diffFiles(t, "from the image cache", files, catalogueFiles(t, dir2))
+	// A damaged cache is ignored, not trusted or fatal.
+	if err := os.WriteFile(filepath.Join(cache, imageCacheFile), []byte(`{"key":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root, shards = synth(t, dir2, []synthPack{imagesPack("app")})
+	if err := WriteOptions(dir2, root, shards, Options{Cache: cache, Stats: &st}); err != nil || st.ImagesFound != 1 {
+		t.Errorf("damaged cache: %v, %+v", err, st)
+	}
+	_ = dir
+}
+
+func TestImagesViewErrors(t *testing.T) {
+	// A chart that does not render: a note on the page, not a failed build.
+	p := imagesPack("bad")
+	p.files["manifests/app.yaml"] = []byte("kind: Deployment\nspec: {{ .Values.x.y.z }\n")
+	_, files := writeSite(t, []synthPack{p}, Options{})
+	if page := files["packs/bad/index.html"]; !strings.Contains(page, `<p class="note">The images could not be listed: `) {
+		t.Error("no note for a pack whose images cannot be listed")
+	}
+	// An OS layer without manifests: the platform deploys its images.
+	osPack := synthPack{name: "os", layer: "os", versions: []string{"1.0.0"}, files: map[string][]byte{
+		"pack.json":   []byte(`{"name":"os","version":"1.0.0","layer":"os","cloudTypes":["all"]}`),
+		"values.yaml": []byte("pack:\n  content:\n    images:\n      - image: registry.example.com/os:1\n"),
+	}}
+	_, files = writeSite(t, []synthPack{osPack}, Options{})
+	page := files["packs/os/index.html"]
+	if !strings.Contains(page, "The pack has no manifests or charts") || strings.Contains(page, `tag warn">unused`) {
+		t.Error("an OS layer's declared images are not shown as deployed by the platform")
+	}
+}
+
+func TestTrustLog(t *testing.T) {
+	key := strings.Repeat("ab", 32)
+	p := synthPack{name: "app", layer: "addon", versions: []string{"1.0.0", "2.0.0"}, release: func(r *index.Release) {
+		r.Signature = "packs/app/app-" + r.Version + ".tar.gz.sig"
+		if r.Version == "2.0.0" {
+			r.Log = &index.ReleaseLog{Index: 41, KeyID: key}
+		}
+	}}
+	dir := t.TempDir()
+	root, shards := synth(t, dir, []synthPack{p})
+	root.Log = &index.LogRef{Size: 42, Hash: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", Key: "synthetic+01234567+AQID"}
+	if err := WriteOptions(dir, root, shards, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	page := catalogueFiles(t, dir)["packs/app/index.html"]
+	for _, want := range []string{
+		`Entry <strong class="mono" id="log-index">#41</strong>`, `published with key <code class="key" title="` + key + `">abababababababab</code>`,
+		`checkpoints signed as <code>synthetic</code>: <a href="../../log/checkpoint">`, `packgen log show app --registry synthetic`,
+		`key <code>abababababababab</code> · log <span class="mono">#41</span>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Count(page, "· log <span") != 1 {
+		t.Error("a release without a log entry shows one")
+	}
+	// The log's size is not on the page: it grows with every other pack's
+	// release, and the page must stay reusable.
+	if strings.Contains(page, ">42<") || strings.Contains(page, " 42 ") {
+		t.Error("the log's size is on the page")
+	}
+}
