@@ -1,12 +1,16 @@
 package site
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"html"
+	"html/template"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"sync"
 
@@ -36,6 +40,49 @@ type imageView struct {
 	// Note says why the images could not be listed (a chart that does
 	// not render); the rest is then empty.
 	Note string `json:"note,omitempty"`
+}
+
+// RowsHTML is the images table's body. Written here rather than in the
+// template: a chart-heavy pack lists dozens of images, and executing a
+// template per cell was a visible share of a cold build's catalogue.
+// Every value is escaped.
+func (v *imageView) RowsHTML() template.HTML {
+	var b strings.Builder
+	e := html.EscapeString
+	for _, r := range v.Rows {
+		b.WriteString("\n      <tr")
+		if r.Warn != "" {
+			b.WriteString(` class="warn-row"`)
+		}
+		b.WriteString(`><th scope="row"><code class="img">` + e(r.Image) + "</code>")
+		if r.Warn != "" {
+			b.WriteString(` <span class="tag warn">` + e(r.Warn) + "</span>")
+		}
+		b.WriteString("</th><td>")
+		if r.Declared {
+			b.WriteString(`<span class="tag ok">declared</span>`)
+		} else {
+			b.WriteString(`<span class="muted">no</span>`)
+		}
+		b.WriteString("</td><td>")
+		switch r.Found {
+		case "deployed":
+			b.WriteString(`<span class="tag ok">deployed</span>`)
+		case "maybe":
+			b.WriteString(`<span class="tag">maybe</span>`)
+		default:
+			b.WriteString(`<span class="muted">no</span>`)
+		}
+		b.WriteString("</td>\n        <td class=\"wrap-cell small\">")
+		for i, s := range r.Sources {
+			if i > 0 {
+				b.WriteString("<br>")
+			}
+			b.WriteString(e(s))
+		}
+		b.WriteString("</td></tr>")
+	}
+	return template.HTML(b.String()) // #nosec: every value is escaped above
 }
 
 type imageRow struct {
@@ -163,8 +210,11 @@ type imageCache struct {
 }
 
 // imageCacheFile names the cache; a change to what a view holds starts a
-// new one.
-const imageCacheFile = "catalogue-images-v1.json"
+// new one. Its first line names the packgen that wrote it, then one line
+// per archive: its sha256, a space and the view as JSON. Lines are only
+// indexed when read; a view is decoded when a page needs it (a cache of
+// a thousand chart-heavy packs is tens of MB).
+const imageCacheFile = "catalogue-images-v1.txt"
 
 // Bounds on the cache file: past maxImageCache bytes it is not read (and
 // starts over); past maxImageEntries only this build's views are kept.
@@ -173,12 +223,7 @@ const (
 	maxImageEntries = 20000
 )
 
-type imageCacheData struct {
-	// Key is the packgen that wrote the views (a view from another one
-	// may list images differently).
-	Key     string                     `json:"key"`
-	Entries map[string]json.RawMessage `json:"entries"`
-}
+const imageCacheHeader = "packgen catalogue images v1 "
 
 func loadImageCache(dir string) *imageCache {
 	c := &imageCache{old: map[string]json.RawMessage{}, used: map[string]json.RawMessage{}}
@@ -190,9 +235,16 @@ func loadImageCache(dir string) *imageCache {
 	if err != nil {
 		return c // none yet, or unreadable: start over
 	}
-	var d imageCacheData
-	if json.Unmarshal(b, &d) == nil && d.Key == imageKeyOnce() && d.Entries != nil {
-		c.old = d.Entries
+	head, rest, ok := bytes.Cut(b, []byte("\n"))
+	if !ok || string(head) != imageCacheHeader+imageKeyOnce() {
+		return c // another packgen's views
+	}
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		if len(line) > 65 && line[64] == ' ' && len(c.old) < maxImageEntries {
+			c.old[string(line[:64])] = json.RawMessage(line[65:])
+		}
 	}
 	return c
 }
@@ -251,10 +303,22 @@ func (c *imageCache) save() error {
 			all[k] = v
 		}
 	}
-	b, err := json.Marshal(imageCacheData{Key: imageKeyOnce(), Entries: all})
-	if err != nil {
-		return err
+	keys := make([]string, 0, len(all))
+	for k := range all {
+		keys = append(keys, k)
 	}
+	sort.Strings(keys)
+	var buf bytes.Buffer
+	buf.WriteString(imageCacheHeader + imageKeyOnce() + "\n")
+	for _, k := range keys {
+		if len(k) != 64 || bytes.IndexByte(all[k], '\n') >= 0 {
+			continue
+		}
+		buf.WriteString(k + " ")
+		buf.Write(all[k])
+		buf.WriteByte('\n')
+	}
+	b := buf.Bytes()
 	if err := atomicfile.WriteFile(c.file, b, 0o600); err != nil {
 		return fmt.Errorf("catalogue: image cache: %w", err)
 	}

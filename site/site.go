@@ -130,9 +130,9 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 	if o.Stats != nil {
 		*o.Stats = g.stats()
 	}
-	if err := g.images.save(); err != nil {
-		return err
-	}
+	// The image cache only saves work: a cache dir that cannot be
+	// written leaves the next build to find the images again.
+	_ = g.images.save()
 	return g.writeIndex(entries)
 }
 
