@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -51,10 +52,54 @@ func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
 	return readRelease(dir, name, r, true)
 }
 
-// readRelease reads a release's archive (through pack.ArchiveReader, with
-// its checks and limits); without full only values.yaml and the images,
-// which is what a change view needs of older versions.
-func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, error) {
+// readNewest reads the newest release's files, and finds its images
+// unless the cache has them: then the archive is opened whole once, for
+// both (finding images needs every file; the pages only a few).
+func (g *gen) readNewest(name string, r *index.Release) (*latestFiles, error) {
+	if v, ok := g.images.lookup(r.Archive.SHA256); ok {
+		out, err := readLatest(g.dir, name, r)
+		if err == nil {
+			out.found = v
+		}
+		return out, err
+	}
+	f, err := openRelease(g.dir, name, r)
+	if err != nil {
+		return nil, err
+	}
+	a, err := pack.OpenArchive(f, pack.ArchiveLimits{})
+	f.Close()
+	if err == nil && a.Root != name {
+		err = fmt.Errorf("%w: the archive's top directory is %q, not %q", pack.ErrUnsafePath, a.Root, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", r.Archive.Path, err)
+	}
+	out := &latestFiles{images: map[string]bool{}}
+	err = fs.WalkDir(a, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := a.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := out.read(bytes.NewReader(b), p, true); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", r.Archive.Path, err)
+	}
+	g.found.Add(1)
+	out.found = findImages(a)
+	g.images.store(r.Archive.SHA256, out.found)
+	return out, nil
+}
+
+// openRelease opens a release's archive in the staged site.
+func openRelease(dir, name string, r *index.Release) (*os.File, error) {
 	p := path.Clean(r.Archive.Path)
 	if !strings.HasPrefix(p, "packs/"+name+"/") {
 		return nil, fmt.Errorf("archive path %q is not under packs/%s/", r.Archive.Path, name)
@@ -63,7 +108,19 @@ func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, e
 	if err != nil {
 		return nil, fmt.Errorf("open release archive: %w", err)
 	}
+	return f, nil
+}
+
+// readRelease reads a release's archive (through pack.ArchiveReader, with
+// its checks and limits); without full only values.yaml and the images,
+// which is what a change view needs of older versions.
+func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, error) {
+	f, err := openRelease(dir, name, r)
+	if err != nil {
+		return nil, err
+	}
 	defer f.Close()
+	p := path.Clean(r.Archive.Path)
 	ar, err := pack.NewArchiveReader(f, name, pack.ArchiveLimits{})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)

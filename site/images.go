@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"html"
 	"html/template"
-	"os"
-	"path"
 	"path/filepath"
 	"runtime/debug"
 	"sort"
@@ -15,7 +13,6 @@ import (
 	"sync"
 
 	"github.com/packgen/packgen/images"
-	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
@@ -101,19 +98,10 @@ const (
 	maxImageText    = 600
 )
 
-// findImages lists the images of the release archive at rel in dir.
+// findImages lists the images of the release archive a, opened whole.
 // A pack whose images cannot be found gets a note, never a failed build:
 // the build has accepted the pack, and the page says what went wrong.
-func findImages(dir, name string, r *index.Release) *imageView {
-	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(path.Clean(r.Archive.Path))))
-	if err != nil {
-		return &imageView{Note: "the archive could not be opened: " + err.Error()}
-	}
-	a, err := pack.OpenArchive(f, pack.ArchiveLimits{})
-	f.Close()
-	if err != nil {
-		return &imageView{Note: clip(err.Error())}
-	}
+func findImages(a *pack.Archive) *imageView {
 	reports, err := images.Tree(a, ".", "")
 	if err != nil {
 		return &imageView{Note: clip(err.Error())}
@@ -249,31 +237,33 @@ func loadImageCache(dir string) *imageCache {
 	return c
 }
 
-// view is the cached view of the archive with this digest, or a new one.
-func (c *imageCache) view(sha string, find func() *imageView) *imageView {
+// lookup is the remembered view of the archive with this digest.
+func (c *imageCache) lookup(sha string) (*imageView, bool) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	raw, ok := c.used[sha]
 	if !ok {
 		raw, ok = c.old[sha]
 	}
-	c.mu.Unlock()
-	if ok {
-		var v imageView
-		if json.Unmarshal(raw, &v) == nil {
-			c.mu.Lock()
-			c.used[sha] = raw
-			c.hits++
-			c.mu.Unlock()
-			return &v
-		}
+	if !ok {
+		return nil, false
 	}
-	v := find()
+	var v imageView
+	if json.Unmarshal(raw, &v) != nil {
+		return nil, false
+	}
+	c.used[sha] = raw
+	c.hits++
+	return &v, true
+}
+
+// store remembers the view of the archive with this digest.
+func (c *imageCache) store(sha string, v *imageView) {
 	if b, err := json.Marshal(v); err == nil {
 		c.mu.Lock()
 		c.used[sha] = b
 		c.mu.Unlock()
 	}
-	return v
 }
 
 // save writes the cache back when this build added to it: the views it

@@ -404,14 +404,10 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 		return e, g.reuse(PagePath(s.Name))
 	}
 	g.rendered.Add(1)
-	files, err := readLatest(g.dir, s.Name, e.Latest)
+	files, err := g.readNewest(s.Name, e.Latest)
 	if err != nil {
 		return nil, fmt.Errorf("catalogue: pack %s@%s: %w", s.Name, e.Latest.Version, err)
 	}
-	files.found = g.images.view(e.Latest.Archive.SHA256, func() *imageView {
-		g.found.Add(1)
-		return findImages(g.dir, s.Name, e.Latest)
-	})
 	if files.logo != nil {
 		e.HasLogo = true
 		if err := g.writeFile(path.Join(packDir(s.Name), logoFile), files.logo); err != nil {

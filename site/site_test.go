@@ -439,6 +439,11 @@ func TestArchiveErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "pack broken@1.0.0: open release archive") {
 		t.Errorf("missing archive: %v", err)
 	}
+	// Another pack's archive under this one's name.
+	writeTGZ(t, a, "other", map[string][]byte{"pack.json": []byte(`{"name":"other"}`)})
+	if err := Write(dir, root, shards); err == nil || !strings.Contains(err.Error(), `pack broken@1.0.0: read packs/broken/1.0.0/broken-1.0.0.tar.gz: unsafe path in archive: the archive's top directory is "other", not "broken"`) {
+		t.Errorf("archive of another pack: %v", err)
+	}
 	shards[0].Releases[0].Archive.Path = "packs/other/1.0.0/x.tar.gz"
 	if err := Write(dir, root, shards); err == nil || !strings.Contains(err.Error(), "is not under packs/broken/") {
 		t.Errorf("foreign archive path: %v", err)
