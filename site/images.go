@@ -34,6 +34,8 @@ type imageView struct {
 	// NoRenders: no manifest or chart, so the platform deploys the
 	// declared images by other means (an OS or Kubernetes layer).
 	NoRenders bool `json:"noRenders,omitempty"`
+	// More counts images past maxImageRows, not listed.
+	More int `json:"more,omitempty"`
 	// Note says why the images could not be listed (a chart that does
 	// not render); the rest is then empty.
 	Note string `json:"note,omitempty"`
@@ -154,6 +156,8 @@ func (v *imageView) add(im images.Image, renders bool) {
 	}
 	if len(v.Rows) < maxImageRows {
 		v.Rows = append(v.Rows, row)
+	} else {
+		v.More++
 	}
 }
 

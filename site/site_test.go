@@ -16,7 +16,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack"
 )
@@ -1114,5 +1116,27 @@ func TestTrustLog(t *testing.T) {
 	// release, and the page must stay reusable.
 	if strings.Contains(page, ">42<") || strings.Contains(page, " 42 ") {
 		t.Error("the log's size is on the page")
+	}
+}
+
+func TestImageViewBounds(t *testing.T) {
+	v := &imageView{}
+	long := strings.Repeat("é", maxImageText) // two bytes each
+	for i := 0; i < maxImageRows+3; i++ {
+		var srcs []images.Source
+		for k := 0; k < maxImageSources+2; k++ {
+			srcs = append(srcs, images.Source{Kind: images.Declared, File: "values.yaml", Line: k + 1})
+		}
+		v.add(images.Image{Image: fmt.Sprintf("%s/%d", long, i), Declared: true, Sources: srcs}, true)
+	}
+	if len(v.Rows) != maxImageRows || v.More != 3 || v.Declared != maxImageRows+3 || v.Unused != maxImageRows+3 {
+		t.Fatalf("%d rows, %d more, %d declared, %d unused", len(v.Rows), v.More, v.Declared, v.Unused)
+	}
+	r := v.Rows[0]
+	if len(r.Image) > maxImageText+len("…") || !utf8.ValidString(r.Image) || !strings.HasSuffix(r.Image, "…") {
+		t.Errorf("image text not clipped on a rune boundary: %d bytes", len(r.Image))
+	}
+	if len(r.Sources) != maxImageSources+1 || r.Sources[maxImageSources] != "and 2 more" {
+		t.Errorf("sources %q", r.Sources)
 	}
 }
