@@ -2,6 +2,7 @@ package site
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -52,6 +53,13 @@ func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
 	return readRelease(dir, name, r, true)
 }
 
+// maxWholeArchive bounds what finding images holds in memory per
+// archive (charts and manifests are read whole to render them), and
+// wholeArchives how many are held at once, whatever the job count.
+var maxWholeArchive int64 = 64 << 20 // a variable for tests
+
+var wholeArchives = make(chan struct{}, 4)
+
 // readNewest reads the newest release's files, and finds its images
 // unless the cache has them: then the archive is opened whole once, for
 // both (finding images needs every file; the pages only a few).
@@ -67,8 +75,19 @@ func (g *gen) readNewest(name string, r *index.Release) (*latestFiles, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := pack.OpenArchive(f, pack.ArchiveLimits{})
+	wholeArchives <- struct{}{}
+	defer func() { <-wholeArchives }()
+	a, err := pack.OpenArchive(f, pack.ArchiveLimits{MaxTotalSize: maxWholeArchive})
 	f.Close()
+	if errors.Is(err, pack.ErrTooLarge) {
+		// Too large to hold: the page streams it as before, and says
+		// where to list its images.
+		out, err := readLatest(g.dir, name, r)
+		if err == nil {
+			out.found = &imageView{Note: fmt.Sprintf("the archive holds more than %d MiB, more than the catalogue renders; `packgen images %s@%s` lists them", maxWholeArchive>>20, name, r.Version)}
+		}
+		return out, err
+	}
 	if err == nil && a.Root != name {
 		err = fmt.Errorf("%w: the archive's top directory is %q, not %q", pack.ErrUnsafePath, a.Root, name)
 	}

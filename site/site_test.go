@@ -1066,10 +1066,21 @@ func TestImagesView(t *testing.T) {
 }
 
 func TestImagesViewErrors(t *testing.T) {
+	// An archive too large to hold whole: a note, and the page as ever.
+	defer func(old int64) { maxWholeArchive = old }(maxWholeArchive)
+	maxWholeArchive = 1 << 10
+	big := imagesPack("big")
+	big.files["README.md"] = []byte("# Big\n\n" + strings.Repeat("A line of the README.\n", 100))
+	_, files := writeSite(t, []synthPack{big}, Options{})
+	if page := files["packs/big/index.html"]; !strings.Contains(page, "The images could not be listed: the archive holds more than 0 MiB") || !strings.Contains(page, "A line of the README.") {
+		t.Error("a large archive's page lacks the note or its README")
+	}
+	maxWholeArchive = 64 << 20
+
 	// A chart that does not render: a note on the page, not a failed build.
 	p := imagesPack("bad")
 	p.files["manifests/app.yaml"] = []byte("kind: Deployment\nspec: {{ .Values.x.y.z }\n")
-	_, files := writeSite(t, []synthPack{p}, Options{})
+	_, files = writeSite(t, []synthPack{p}, Options{})
 	if page := files["packs/bad/index.html"]; !strings.Contains(page, `<p class="note">The images could not be listed: `) {
 		t.Error("no note for a pack whose images cannot be listed")
 	}
