@@ -7,10 +7,15 @@ import (
 
 // BuildHook is the build's Site hook: it writes the HTML catalogue into
 // a staged build, reusing pages of the previous build's catalogue (a
-// local directory: previous, else out) whose inputs did not change, and
-// the images found in archives it saw before (remembered in cache, the
-// build's VerifiedDir; "" for none).
-func BuildHook(previous, out, cache string) func(dir string, s *build.Snapshot) error {
+// local directory: previous, else out) whose inputs did not change.
+func BuildHook(previous, out string) func(dir string, s *build.Snapshot) error {
+	return CachedBuildHook(previous, out, "")
+}
+
+// CachedBuildHook is BuildHook that also remembers the images found in
+// each newest archive in cache (the build's VerifiedDir; "" for none),
+// so a page rendered again renders no chart again.
+func CachedBuildHook(previous, out, cache string) func(dir string, s *build.Snapshot) error {
 	if previous == "" {
 		previous = out
 	}
