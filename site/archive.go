@@ -2,8 +2,10 @@ package site
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -40,6 +42,8 @@ type latestFiles struct {
 	presetsBig, schemaBig bool
 	// images named in values.yaml and the manifests (for change views).
 	images map[string]bool
+	// found is the Images section (newest release only).
+	found *imageView
 }
 
 // readLatest streams the release's archive from the staged site and keeps
@@ -49,10 +53,72 @@ func readLatest(dir, name string, r *index.Release) (*latestFiles, error) {
 	return readRelease(dir, name, r, true)
 }
 
-// readRelease reads a release's archive (through pack.ArchiveReader, with
-// its checks and limits); without full only values.yaml and the images,
-// which is what a change view needs of older versions.
-func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, error) {
+// maxWholeArchive bounds what finding images holds in memory per
+// archive (charts and manifests are read whole to render them), and
+// wholeArchives how many are held at once, whatever the job count.
+var maxWholeArchive int64 = 64 << 20 // a variable for tests
+
+var wholeArchives = make(chan struct{}, 4)
+
+// readNewest reads the newest release's files, and finds its images
+// unless the cache has them: then the archive is opened whole once, for
+// both (finding images needs every file; the pages only a few).
+func (g *gen) readNewest(name string, r *index.Release) (*latestFiles, error) {
+	if v, ok := g.images.lookup(r.Archive.SHA256); ok {
+		out, err := readLatest(g.dir, name, r)
+		if err == nil {
+			out.found = v
+		}
+		return out, err
+	}
+	f, err := openRelease(g.dir, name, r)
+	if err != nil {
+		return nil, err
+	}
+	wholeArchives <- struct{}{}
+	defer func() { <-wholeArchives }()
+	a, err := pack.OpenArchive(f, pack.ArchiveLimits{MaxTotalSize: maxWholeArchive})
+	f.Close()
+	if errors.Is(err, pack.ErrTooLarge) {
+		// Too large to hold: the page streams it as before, and says
+		// where to list its images.
+		out, err := readLatest(g.dir, name, r)
+		if err == nil {
+			out.found = &imageView{Note: fmt.Sprintf("the archive holds more than %d MiB, more than the catalogue renders; `packgen images %s@%s` lists them", maxWholeArchive>>20, name, r.Version)}
+		}
+		return out, err
+	}
+	if err == nil && a.Root != name {
+		err = fmt.Errorf("%w: the archive's top directory is %q, not %q", pack.ErrUnsafePath, a.Root, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", r.Archive.Path, err)
+	}
+	out := &latestFiles{images: map[string]bool{}}
+	err = fs.WalkDir(a, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := a.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := out.read(bytes.NewReader(b), p, true); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", r.Archive.Path, err)
+	}
+	g.found.Add(1)
+	out.found = findImages(a)
+	g.images.store(r.Archive.SHA256, out.found)
+	return out, nil
+}
+
+// openRelease opens a release's archive in the staged site.
+func openRelease(dir, name string, r *index.Release) (*os.File, error) {
 	p := path.Clean(r.Archive.Path)
 	if !strings.HasPrefix(p, "packs/"+name+"/") {
 		return nil, fmt.Errorf("archive path %q is not under packs/%s/", r.Archive.Path, name)
@@ -61,7 +127,19 @@ func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, e
 	if err != nil {
 		return nil, fmt.Errorf("open release archive: %w", err)
 	}
+	return f, nil
+}
+
+// readRelease reads a release's archive (through pack.ArchiveReader, with
+// its checks and limits); without full only values.yaml and the images,
+// which is what a change view needs of older versions.
+func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, error) {
+	f, err := openRelease(dir, name, r)
+	if err != nil {
+		return nil, err
+	}
 	defer f.Close()
+	p := path.Clean(r.Archive.Path)
 	ar, err := pack.NewArchiveReader(f, name, pack.ArchiveLimits{})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)

@@ -7,12 +7,14 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +31,7 @@ import (
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/serve"
 )
 
@@ -84,9 +87,11 @@ func buildExamples(t *testing.T) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(tmp, "site")
+	// Signed, so the pages carry key IDs and transparency log entries.
 	_, err = build.Run(context.Background(), build.Options{
 		Repo: repo.Dir, PacksDir: "packs", Out: out, Registry: "examples",
 		RepoURL: "git@github.com:example/packs.git", History: true,
+		Signer: testutil.NewKey(t).Signer,
 		Site: func(dir string, s *build.Snapshot) error {
 			return Write(dir, s.Root, s.Shards)
 		},
@@ -439,7 +444,7 @@ func TestBrowser(t *testing.T) {
 	}
 	b.run(t, chromedp.Navigate(base+"packs/kubernetes/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
 	b.screenshot(t, shots, "pack-desktop.png")
-	for _, p := range []string{"", "packs/prometheus-operator/index.html", "packs/falco/index.html", "packs/xss/index.html"} {
+	for _, p := range []string{"", "packs/prometheus-operator/index.html", "packs/falco/index.html", "packs/xss/index.html", "packs/showcase/index.html"} {
 		var faults []string
 		b.run(t, chromedp.Navigate(base+p), chromedp.WaitReady("footer", chromedp.ByQuery))
 		b.eval(t, a11yJS, &faults)
@@ -566,6 +571,12 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 		DiffAdd  int      `json:"diffAdd"`
 		DiffDel  int      `json:"diffDel"`
 		Open     bool     `json:"open"`
+		Logs     []string `json:"logs"`
+		Ckpt     string   `json:"ckpt"`
+		Key      string   `json:"key"`
+		Images   []string `json:"images"`
+		ImgWarn  []string `json:"imgWarn"`
+		ImgSum   string   `json:"imgSum"`
 	}
 	b.eval(t, `(() => {
   const all = (q, f) => [...document.querySelectorAll(q)].map(f || (e => e.textContent.trim()));
@@ -593,6 +604,12 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
     diffAdd: document.querySelectorAll("details.change pre.diff .da").length,
     diffDel: document.querySelectorAll("details.change pre.diff .dd").length,
     open: document.querySelector("details.change").open,
+    logs: all("table.versions tbody tr", tr => tr.querySelector(".ver").textContent + " " + tr.children[4].querySelector(".small").textContent),
+    ckpt: document.querySelector(".trust a[href$='log/checkpoint']").href,
+    key: document.querySelector(".trust code.key").title,
+    images: all("table.images tbody tr", tr => [...tr.children].slice(0, 3).map(c => c.textContent.trim()).join("|")),
+    imgWarn: all("#images-warnings li"),
+    imgSum: document.getElementById("images-summary").textContent.replace(/\s+/g, " ").trim(),
   };
 })()`, &res)
 	if strings.Join(res.Asides, ",") != "tip:Tip,warning:Upgrading from 1.0,info:Info,danger:Danger,note:Note" || res.Colours != 5 || res.Raw {
@@ -622,14 +639,54 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 	if res.YAMLOver > 0 {
 		t.Errorf("values.yaml scrolls %dpx sideways", res.YAMLOver)
 	}
-	if !strings.Contains(res.Trust, "unsigned") || !strings.Contains(res.Trust, "SHA-256") {
-		t.Errorf("trust %q", res.Trust)
+	// Trust: signed by the registry's key (its ID), the digest, and the
+	// release's entry in the transparency log, whose checkpoint is served.
+	keyRE := regexp.MustCompile(`^[0-9a-f]{64}$`)
+	logRE := regexp.MustCompile(`^(1\.1\.0|1\.0\.0) key ([0-9a-f]{16}) · log #([0-9]+)$`)
+	idx := map[string]bool{}
+	for _, l := range res.Logs {
+		m := logRE.FindStringSubmatch(l)
+		if m == nil || !strings.HasPrefix(res.Key, m[2]) {
+			t.Errorf("versions row %q: want the key ID %.16s and a log index", l, res.Key)
+			continue
+		}
+		idx[m[3]] = true
+	}
+	if !keyRE.MatchString(res.Key) || len(res.Logs) != 2 || len(idx) != 2 {
+		t.Errorf("key %q, log entries %v", res.Key, res.Logs)
+	}
+	for _, want := range []string{"signed", "signed by the registry's key", "SHA-256", "logged", "Entry #", "published with key " + res.Key[:min(16, len(res.Key))], "packgen log show showcase --registry examples"} {
+		if !strings.Contains(res.Trust, want) {
+			t.Errorf("trust lacks %q: %q", want, res.Trust)
+		}
+	}
+	if resp, err := http.Get(res.Ckpt); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("checkpoint link %s: %v %v", res.Ckpt, resp, err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "\n\n— ") { // a signed note
+			t.Errorf("checkpoint link %s serves %q", res.Ckpt, body)
+		}
+	}
+	// Images: declared against deployed, with both warnings shown.
+	wantImages := "registry.example.com/showcase-agent:0.9.0 unused|declared|no;" +
+		"registry.example.com/showcase-exporter:0.4.0 not declared|no|deployed;" +
+		"registry.example.com/showcase:1.1.0|declared|deployed"
+	if strings.Join(res.Images, ";") != wantImages {
+		t.Errorf("images %q", res.Images)
+	}
+	if len(res.ImgWarn) != 2 || !strings.Contains(res.ImgWarn[0], "showcase-exporter:0.4.0 is deployed") || !strings.Contains(res.ImgWarn[1], "values.yaml:6: warning: image registry.example.com/showcase-agent:0.9.0 is declared") {
+		t.Errorf("image warnings %q", res.ImgWarn)
+	}
+	if res.ImgSum != "2 declared in values.yaml pack.content.images (what the platform's air-gap tooling mirrors) · 2 deployed by the pack's manifests and charts, rendered as the platform renders them · 1 not declared · 1 unused" {
+		t.Errorf("images summary %q", res.ImgSum)
 	}
 	wantChanges := "Manifests + manifests/metrics.yaml − manifests/legacy.yaml|" +
 		"Dependencies + cert-manager (optional >= 1.14.0) kubernetes: required >= 1.25.0 → required >= 1.27.0, <= 1.31.0|" +
 		"Resource constraints — → CPU 2 cores (2000 m), Memory 4 GiB (4096 MiB), Disk 20 GB (on worker nodes, request at manifests.showcase.resources.requests.storage, × replicas at manifests.showcase.replicas)|" +
-		"Images + registry.example.com/showcase-exporter:0.4.0 + registry.example.com/showcase:1.1.0 − registry.example.com/showcase:1.0.0"
-	if strings.Join(res.Changes, "|") != wantChanges || res.DiffAdd != 8 || res.DiffDel != 2 || !res.Open {
+		"Images + registry.example.com/showcase-agent:0.9.0 + registry.example.com/showcase-exporter:0.4.0 + registry.example.com/showcase:1.1.0 − registry.example.com/showcase:1.0.0"
+	if strings.Join(res.Changes, "|") != wantChanges || res.DiffAdd != 12 || res.DiffDel != 2 || !res.Open {
 		t.Errorf("changes %q, values +%d −%d, open %v", res.Changes, res.DiffAdd, res.DiffDel, res.Open)
 	}
 	// Copy the profile snippet.
@@ -661,7 +718,7 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
   faults: ` + a11yJS + `,
 }))()`
 	b.eval(t, cmpJS, &cmp)
-	if !closed || strings.Join(cmp.Items, "|") != wantChanges || cmp.Add != 8 || cmp.Del != 2 || cmp.From != "1.0.0" || cmp.Status != "From 1.0.0 to 1.1.0" || len(cmp.Faults) > 0 {
+	if !closed || strings.Join(cmp.Items, "|") != wantChanges || cmp.Add != 12 || cmp.Del != 2 || cmp.From != "1.0.0" || cmp.Status != "From 1.0.0 to 1.1.0" || len(cmp.Faults) > 0 {
 		t.Errorf("compare (closed at first: %v): %+v", closed, cmp)
 	}
 	b.elementShot(t, shots, "showcase-compare.png", "#compare")
@@ -670,7 +727,7 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 	var search string
 	b.run(t, setValue("from", "1.1.0"), setValue("to", "1.0.0"))
 	b.eval(t, `location.search + location.hash + " " + document.querySelectorAll("#compare-values .da").length + " " + document.querySelectorAll("#compare-values .dd").length`, &search)
-	if search != "?from=1.1.0&to=1.0.0#compare 2 8" {
+	if search != "?from=1.1.0&to=1.0.0#compare 2 12" {
 		t.Errorf("swapped: %q", search)
 	}
 	b.run(t, chromedp.Navigate(base+"packs/showcase/index.html?from=1.1.0&to=1.0.0"), chromedp.WaitVisible("#compare-items li", chromedp.ByQuery))
@@ -683,6 +740,27 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 	b.screenshot(t, shots, "showcase-desktop.png")
 	b.elementShot(t, shots, "showcase-changes.png", "section[aria-labelledby=changes-h]")
 	b.elementShot(t, shots, "showcase-readme.png", "section[aria-labelledby=readme-h]")
+	b.elementShot(t, shots, "showcase-images.png", "section[aria-labelledby=images-h]")
+	b.elementShot(t, shots, "showcase-trust.png", "section[aria-labelledby=trust-h]")
+	// Keyboard: Tab from the control before each reaches the checkpoint
+	// link and the scrollable images table (the page's tab order, checked
+	// locally: a walk through every control costs the session's deadline).
+	for _, target := range []string{`.trust a[href$='log/checkpoint']`, `section[aria-labelledby=images-h] .table-scroll`} {
+		var ok bool
+		b.eval(t, `(() => {
+  const target = document.querySelector(`+"`"+target+"`"+`);
+  const all = [...document.querySelectorAll("a[href], button, select, input, [tabindex='0'], summary")];
+  const before = all.filter(e => e.compareDocumentPosition(target) & Node.DOCUMENT_POSITION_FOLLOWING && e !== target && !target.contains(e) && e.getClientRects().length);
+  before[before.length - 1].focus();
+  return document.activeElement === before[before.length - 1];
+})()`, &ok)
+		var at bool
+		b.run(t, chromedp.KeyEvent(kb.Tab))
+		b.eval(t, `document.activeElement === document.querySelector(`+"`"+target+"`"+`)`, &at)
+		if !ok || !at {
+			t.Errorf("Tab does not reach %s (focused the control before it: %v)", target, ok)
+		}
+	}
 	b.check(t, "showcase")
 }
 

@@ -9,6 +9,13 @@ import (
 // a staged build, reusing pages of the previous build's catalogue (a
 // local directory: previous, else out) whose inputs did not change.
 func BuildHook(previous, out string) func(dir string, s *build.Snapshot) error {
+	return CachedBuildHook(previous, out, "")
+}
+
+// CachedBuildHook is BuildHook that also remembers the images found in
+// each newest archive in cache (the build's VerifiedDir; "" for none),
+// so a page rendered again renders no chart again.
+func CachedBuildHook(previous, out, cache string) func(dir string, s *build.Snapshot) error {
 	if previous == "" {
 		previous = out
 	}
@@ -18,6 +25,6 @@ func BuildHook(previous, out string) func(dir string, s *build.Snapshot) error {
 		previous = l.Dir
 	}
 	return func(dir string, s *build.Snapshot) error {
-		return WriteOptions(dir, s.Root, s.Shards, Options{Previous: previous})
+		return WriteOptions(dir, s.Root, s.Shards, Options{Previous: previous, Cache: cache})
 	}
 }

@@ -63,6 +63,12 @@ type packData struct {
 	Signed                 bool
 	Digest                 string
 	SigHref, BundleHref    string
+	KeyID, KeyShort        string // the key that logged the latest release
+	Logged                 bool   // the latest release has a log entry
+	LogIndex               int64
+	LogKey                 string // the log's note verifier name
+	LogCmd                 string
+	Images                 *imageView
 	VersionsJSON           template.JS
 	VersionRows            template.HTML
 	Changes                []change
@@ -88,6 +94,8 @@ type versionRow struct {
 	Version, Digest, Size, Created, Archive string
 	ChangesID                               string // anchor of its change view, if any
 	Sig, Bundle                             string // relative links, "" when unsigned
+	KeyID                                   string // of the key that logged it, "" when not logged
+	LogIndex                                int64  // its entry in the transparency log, when KeyID is set
 	Commit, CommitURL                       string
 	Latest, Pre                             bool
 	Deprecated, Deleted                     bool
@@ -111,6 +119,7 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 		Fetch:    "packgen fetch " + s.Name + "@" + l.Version,
 		Repo:     repoRefOf(g.root.Source.Repo),
 		LogoNote: f.logoNotice,
+		Images:   f.found,
 	}
 	d.FeedTitle = s.Name + " releases (Atom)" // the name: plain text in an attribute
 	d.Versions = g.releaseRows(s, l)
@@ -118,6 +127,7 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 	d.Signed = l.Signature != ""
 	d.Digest = l.Archive.SHA256
 	d.SigHref, d.BundleHref = relArchive(s.Name, l.Signature), relArchive(s.Name, l.Bundle)
+	g.trustOf(&d, s.Name, l)
 	d.Snippets = g.snippets(s.Name, l.Version)
 	if err := g.addChanges(&d, s, l, f); err != nil {
 		return nil, err
@@ -156,6 +166,9 @@ func (g *gen) releaseRows(s *index.Shard, l *index.Release) []versionRow {
 			Deprecated: r.Deprecated(),
 			Deleted:    r.Deleted(),
 		}
+		if r.Log != nil {
+			row.KeyID, row.LogIndex = r.Log.KeyID, r.Log.Index
+		}
 		if !r.Created.IsZero() {
 			row.Created = r.Created.UTC().Format("2006-01-02")
 		}
@@ -163,6 +176,36 @@ func (g *gen) releaseRows(s *index.Shard, l *index.Release) []versionRow {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// trustOf fills the Trust section: who signed the latest release and
+// where the transparency log has it. Only what the shard says of the
+// release (and the log's key, which only a key rotation changes) is
+// shown, never the log's size: a page must not change when other packs
+// are released, or every rebuild would re-render every page.
+func (g *gen) trustOf(d *packData, name string, l *index.Release) {
+	if l.Log == nil {
+		return
+	}
+	d.KeyID, d.KeyShort = l.Log.KeyID, shortKey(l.Log.KeyID)
+	d.Logged, d.LogIndex = true, l.Log.Index
+	if g.root.Log != nil {
+		d.LogKey, _, _ = strings.Cut(g.root.Log.Key, "+")
+	}
+	reg := g.root.Registry
+	if reg == "" {
+		reg = "REGISTRY"
+	}
+	d.LogCmd = "packgen log show " + name + " --registry " + reg
+}
+
+// shortKey is the first 16 hex digits of a key ID, as the CLI prints
+// key IDs; the full ID is in the element's title.
+func shortKey(id string) string {
+	if len(id) > 16 {
+		return id[:16]
+	}
+	return id
 }
 
 // stateOf notes the latest release's system_state.
@@ -321,6 +364,9 @@ func versionRows(rows []versionRow) template.HTML {
 			}
 		} else {
 			b.WriteString(`<span class="muted">unsigned</span>`)
+		}
+		if r.KeyID != "" {
+			fmt.Fprintf(&b, `<br><span class="small" title="published with key %s, entry %d of the transparency log">key <code>%s</code> · log <span class="mono">#%d</span></span>`, e(r.KeyID), r.LogIndex, e(shortKey(r.KeyID)), r.LogIndex)
 		}
 		b.WriteString("</td>\n        <td>")
 		if r.CommitURL != "" {

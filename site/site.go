@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
@@ -54,6 +55,22 @@ type Options struct {
 	Previous string
 	// Jobs is how many packs are rendered at once; default GOMAXPROCS.
 	Jobs int
+	// Cache is a directory on the build machine (the build's
+	// VerifiedDir) where the images found in each newest archive are
+	// remembered by digest; "" finds them again for every page rendered.
+	Cache string
+	// Stats, when set, receives what Write did.
+	Stats *Stats
+}
+
+// Stats counts what one Write did, for tests and progress: a rebuild
+// renders only the pages of packs that changed.
+type Stats struct {
+	Rendered int // pack pages rendered (their archives read)
+	Reused   int // pack pages taken from the previous build
+	// ImagesFound counts newest releases whose images were found
+	// (charts rendered); ImagesCached those taken from Options.Cache.
+	ImagesFound, ImagesCached int
 }
 
 // Write renders the catalogue into dir, a staged registry directory that
@@ -91,6 +108,7 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 
 	g := &gen{dir: dir, prev: o.Previous, root: root, names: names, repo: parseRepo(root.Source.Repo), inPlace: sameDir(dir, o.Previous)}
 	g.key = templateKeyOnce()
+	g.images = loadImageCache(o.Cache)
 
 	entries := make([]*entry, len(sorted))
 	errs := make([]error, len(sorted))
@@ -109,8 +127,18 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-
+	if o.Stats != nil {
+		*o.Stats = g.stats()
+	}
+	// The image cache only saves work: a cache dir that cannot be
+	// written leaves the next build to find the images again.
+	_ = g.images.save()
 	return g.writeIndex(entries)
+}
+
+func (g *gen) stats() Stats {
+	return Stats{Rendered: int(g.rendered.Load()), Reused: int(g.reused.Load()),
+		ImagesFound: int(g.found.Load()), ImagesCached: g.images.hits}
 }
 
 // writeIndex writes the assets, catalog.json, assets/catalog.js and the
@@ -151,6 +179,9 @@ type gen struct {
 	repo      *repoLink
 	key       string
 	inPlace   bool // dir is the previous site itself: reused files stay
+	images    *imageCache
+
+	rendered, reused, found atomic.Int64
 }
 
 // entry is what the index page and catalog.json need about one pack.
@@ -213,7 +244,11 @@ func (g *gen) reuseKey(s *index.Shard) (string, error) {
 		return "", fmt.Errorf("catalogue: encode shard %s: %w", s.Name, err)
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", g.key, g.root.Registry, g.root.Source.Repo)
+	logKey := ""
+	if g.root.Log != nil {
+		logKey = g.root.Log.Key // named on the page, and changes only with the key
+	}
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", g.key, g.root.Registry, g.root.Source.Repo, logKey)
 	h.Write(b)
 	for _, d := range s.Latest().Dependencies {
 		fmt.Fprintf(h, "\x00dep %s %t", d.PackName, g.names[d.PackName])
@@ -365,9 +400,11 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 		if err := g.reuse(path.Join(packDir(s.Name), FeedFile)); err != nil {
 			return nil, err
 		}
+		g.reused.Add(1)
 		return e, g.reuse(PagePath(s.Name))
 	}
-	files, err := readLatest(g.dir, s.Name, e.Latest)
+	g.rendered.Add(1)
+	files, err := g.readNewest(s.Name, e.Latest)
 	if err != nil {
 		return nil, fmt.Errorf("catalogue: pack %s@%s: %w", s.Name, e.Latest.Version, err)
 	}

@@ -16,7 +16,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack"
 )
@@ -438,6 +440,11 @@ func TestArchiveErrors(t *testing.T) {
 	err = Write(dir, root, shards)
 	if err == nil || !strings.Contains(err.Error(), "pack broken@1.0.0: open release archive") {
 		t.Errorf("missing archive: %v", err)
+	}
+	// Another pack's archive under this one's name.
+	writeTGZ(t, a, "other", map[string][]byte{"pack.json": []byte(`{"name":"other"}`)})
+	if err := Write(dir, root, shards); err == nil || !strings.Contains(err.Error(), `pack broken@1.0.0: read packs/broken/1.0.0/broken-1.0.0.tar.gz: unsafe path in archive: the archive's top directory is "other", not "broken"`) {
+		t.Errorf("archive of another pack: %v", err)
 	}
 	shards[0].Releases[0].Archive.Path = "packs/other/1.0.0/x.tar.gz"
 	if err := Write(dir, root, shards); err == nil || !strings.Contains(err.Error(), "is not under packs/broken/") {
@@ -993,5 +1000,154 @@ func TestRelLink(t *testing.T) {
 		if got := relLink(in); got != want {
 			t.Errorf("relLink(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// imagesPack is a valid pack whose newest release declares one image its
+// manifest deploys, one it does not, and deploys one it does not declare
+// (with markup in the name, which must come out escaped).
+func imagesPack(name string) synthPack {
+	return synthPack{name: name, layer: "addon", versions: []string{"1.0.0", "2.0.0"}, files: map[string][]byte{
+		"pack.json": []byte(`{"name":"` + name + `","version":"2.0.0","layer":"addon","addonType":"tools","cloudTypes":["all"],"kubeManifests":["manifests/app.yaml"]}`),
+		"values.yaml": []byte("pack:\n  namespace: tools\n  content:\n    images:\n      - image: registry.example.com/app:2.0.0\n      - image: registry.example.com/old:1.0.0\n" +
+			"manifests:\n  app:\n    sidecar: \"registry.example.com/side:1.0.0\"\n"),
+		"manifests/app.yaml": []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/app:2.0.0\n        - name: side\n          image: {{ .Values.sidecar }}\n      initContainers:\n        - name: init\n          image: \"registry.example.com/x<b>y:1\"\n"),
+	}}
+}
+
+func TestImagesView(t *testing.T) {
+	cache := t.TempDir()
+	var st Stats
+	dir, files := writeSite(t, []synthPack{imagesPack("app")}, Options{Cache: cache, Stats: &st})
+	page := files["packs/app/index.html"]
+	i := strings.Index(page, `id="images-h"`)
+	if i < 0 {
+		t.Fatal("no Images section")
+	}
+	sec := page[i : i+strings.Index(page[i:], "</section>")]
+	for _, want := range []string{
+		`<strong>2</strong> declared`, `<strong>2</strong> deployed`, `<span class="tag warn">1 not declared</span>`, `<span class="tag warn">1 unused</span>`,
+		`<code class="img">registry.example.com/old:1.0.0</code> <span class="tag warn">unused</span>`,
+		`<code class="img">registry.example.com/side:1.0.0</code> <span class="tag warn">not declared</span>`,
+		`manifest manifests/app.yaml Deployment/app spec.template.spec.containers[1].image`,
+		`values.yaml:6: warning: image registry.example.com/old:1.0.0 is declared`,
+		`packgen images app@2.0.0`,
+	} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("Images section lacks %q:\n%s", want, sec)
+		}
+	}
+	if strings.Contains(page, "x<b>y") {
+		t.Error("an image name came out unescaped")
+	}
+	if st.Rendered != 1 || st.ImagesFound != 1 || st.ImagesCached != 0 {
+		t.Errorf("cold: %+v", st)
+	}
+	// Another build with the same cache renders the page again (no
+	// previous site) but takes the images from the cache: same bytes.
+	dir2 := t.TempDir()
+	root, shards := synth(t, dir2, []synthPack{imagesPack("app")})
+	if err := WriteOptions(dir2, root, shards, Options{Cache: cache, Stats: &st}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Rendered != 1 || st.ImagesFound != 0 || st.ImagesCached != 1 {
+		t.Errorf("cached: %+v", st)
+	}
+	diffFiles(t, "from the image cache", files, catalogueFiles(t, dir2))
+	// A damaged cache is ignored, not trusted or fatal.
+	if err := os.WriteFile(filepath.Join(cache, imageCacheFile), []byte(`{"key":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root, shards = synth(t, dir2, []synthPack{imagesPack("app")})
+	if err := WriteOptions(dir2, root, shards, Options{Cache: cache, Stats: &st}); err != nil || st.ImagesFound != 1 {
+		t.Errorf("damaged cache: %v, %+v", err, st)
+	}
+	_ = dir
+}
+
+func TestImagesViewErrors(t *testing.T) {
+	// An archive too large to hold whole: a note, and the page as ever.
+	defer func(old int64) { maxWholeArchive = old }(maxWholeArchive)
+	maxWholeArchive = 1 << 10
+	big := imagesPack("big")
+	big.files["README.md"] = []byte("# Big\n\n" + strings.Repeat("A line of the README.\n", 100))
+	_, files := writeSite(t, []synthPack{big}, Options{})
+	if page := files["packs/big/index.html"]; !strings.Contains(page, "The images could not be listed: the archive holds more than 0 MiB") || !strings.Contains(page, "A line of the README.") {
+		t.Error("a large archive's page lacks the note or its README")
+	}
+	maxWholeArchive = 64 << 20
+
+	// A chart that does not render: a note on the page, not a failed build.
+	p := imagesPack("bad")
+	p.files["manifests/app.yaml"] = []byte("kind: Deployment\nspec: {{ .Values.x.y.z }\n")
+	_, files = writeSite(t, []synthPack{p}, Options{})
+	if page := files["packs/bad/index.html"]; !strings.Contains(page, `<p class="note">The images could not be listed: `) {
+		t.Error("no note for a pack whose images cannot be listed")
+	}
+	// An OS layer without manifests: the platform deploys its images.
+	osPack := synthPack{name: "os", layer: "os", versions: []string{"1.0.0"}, files: map[string][]byte{
+		"pack.json":   []byte(`{"name":"os","version":"1.0.0","layer":"os","cloudTypes":["all"]}`),
+		"values.yaml": []byte("pack:\n  content:\n    images:\n      - image: registry.example.com/os:1\n"),
+	}}
+	_, files = writeSite(t, []synthPack{osPack}, Options{})
+	page := files["packs/os/index.html"]
+	if !strings.Contains(page, "The pack has no manifests or charts") || strings.Contains(page, `tag warn">unused`) {
+		t.Error("an OS layer's declared images are not shown as deployed by the platform")
+	}
+}
+
+func TestTrustLog(t *testing.T) {
+	key := strings.Repeat("ab", 32)
+	p := synthPack{name: "app", layer: "addon", versions: []string{"1.0.0", "2.0.0"}, release: func(r *index.Release) {
+		r.Signature = "packs/app/app-" + r.Version + ".tar.gz.sig"
+		if r.Version == "2.0.0" {
+			r.Log = &index.ReleaseLog{Index: 41, KeyID: key}
+		}
+	}}
+	dir := t.TempDir()
+	root, shards := synth(t, dir, []synthPack{p})
+	root.Log = &index.LogRef{Size: 42, Hash: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", Key: "synthetic+01234567+AQID"}
+	if err := WriteOptions(dir, root, shards, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	page := catalogueFiles(t, dir)["packs/app/index.html"]
+	for _, want := range []string{
+		`Entry <strong class="mono" id="log-index">#41</strong>`, `published with key <code class="key" title="` + key + `">abababababababab</code>`,
+		`checkpoints signed as <code>synthetic</code>: <a href="../../log/checkpoint">`, `packgen log show app --registry synthetic`,
+		`key <code>abababababababab</code> · log <span class="mono">#41</span>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Count(page, "· log <span") != 1 {
+		t.Error("a release without a log entry shows one")
+	}
+	// The log's size is not on the page: it grows with every other pack's
+	// release, and the page must stay reusable.
+	if strings.Contains(page, ">42<") || strings.Contains(page, " 42 ") {
+		t.Error("the log's size is on the page")
+	}
+}
+
+func TestImageViewBounds(t *testing.T) {
+	v := &imageView{}
+	long := strings.Repeat("é", maxImageText) // two bytes each
+	for i := 0; i < maxImageRows+3; i++ {
+		var srcs []images.Source
+		for k := 0; k < maxImageSources+2; k++ {
+			srcs = append(srcs, images.Source{Kind: images.Declared, File: "values.yaml", Line: k + 1})
+		}
+		v.add(images.Image{Image: fmt.Sprintf("%s/%d", long, i), Declared: true, Sources: srcs}, true)
+	}
+	if len(v.Rows) != maxImageRows || v.More != 3 || v.Declared != maxImageRows+3 || v.Unused != maxImageRows+3 {
+		t.Fatalf("%d rows, %d more, %d declared, %d unused", len(v.Rows), v.More, v.Declared, v.Unused)
+	}
+	r := v.Rows[0]
+	if len(r.Image) > maxImageText+len("…") || !utf8.ValidString(r.Image) || !strings.HasSuffix(r.Image, "…") {
+		t.Errorf("image text not clipped on a rune boundary: %d bytes", len(r.Image))
+	}
+	if len(r.Sources) != maxImageSources+1 || r.Sources[maxImageSources] != "and 2 more" {
+		t.Errorf("sources %q", r.Sources)
 	}
 }

@@ -179,7 +179,7 @@ func fillBuildOptions(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) 
 		return err
 	}
 	if !o.noSite {
-		o.Site = site.BuildHook(o.Previous, o.Out)
+		o.Site = site.CachedBuildHook(o.Previous, o.Out, o.VerifiedDir)
 	}
 	if !o.force {
 		o.Stamp = build.ProgramStamp(version, o.Signer)

@@ -13,6 +13,8 @@ func TestBuildCatalogue(t *testing.T) {
 	tmp := t.TempDir()
 	repo := examplesRepo(t, filepath.Join(tmp, "repo"))
 	out := filepath.Join(tmp, "site")
+	cache := filepath.Join(tmp, "cache")
+	t.Setenv("XDG_CACHE_HOME", cache)
 	build := func(extra ...string) {
 		t.Helper()
 		// The fixture's commit is dated 2024: without a long expiry the
@@ -35,6 +37,14 @@ func TestBuildCatalogue(t *testing.T) {
 	}
 	if !strings.Contains(first["packs/prometheus-operator/index.html"], "packgen fetch prometheus-operator@58.2.1") {
 		t.Error("pack page without fetch snippet")
+	}
+	// The images its chart deploys, found by rendering it, and remembered
+	// by archive digest in the user's cache.
+	if !strings.Contains(first["packs/prometheus-operator/index.html"], `<code class="img">quay.io/prometheus-operator/prometheus-operator:v0.73.2</code>`) {
+		t.Error("pack page without the image its chart deploys")
+	}
+	if fi, err := os.Stat(filepath.Join(cache, "packgen", "catalogue-images-v1.txt")); err != nil || fi.Size() == 0 {
+		t.Errorf("no image cache in the user's cache dir: %v", err)
 	}
 
 	build() // reuses the pages of the build in --out

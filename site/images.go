@@ -1,0 +1,343 @@
+package site
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html"
+	"html/template"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/packgen/packgen/images"
+	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/pack"
+)
+
+// imageView is the Images section of a pack page: what the newest
+// release declares in pack.content.images against what its manifests
+// and charts deploy once rendered (package images, Helm's own engine),
+// with the warnings validation gives. Only the newest release is
+// examined: finding images renders every chart (about 4 ms a release),
+// and the newest is the one a reader is about to install.
+type imageView struct {
+	Rows       []imageRow `json:"rows,omitempty"`
+	Warnings   []string   `json:"warnings,omitempty"`
+	Declared   int        `json:"declared"`
+	Deployed   int        `json:"deployed"`
+	Undeclared int        `json:"undeclared"`
+	Unused     int        `json:"unused"`
+	// NoRenders: no manifest or chart, so the platform deploys the
+	// declared images by other means (an OS or Kubernetes layer).
+	NoRenders bool `json:"noRenders,omitempty"`
+	// More counts images past maxImageRows, not listed.
+	More int `json:"more,omitempty"`
+	// Note says why the images could not be listed (a chart that does
+	// not render); the rest is then empty.
+	Note string `json:"note,omitempty"`
+}
+
+// RowsHTML is the images table's body. Written here rather than in the
+// template: a chart-heavy pack lists dozens of images, and executing a
+// template per cell was a visible share of a cold build's catalogue.
+// Every value is escaped.
+func (v *imageView) RowsHTML() template.HTML {
+	var b strings.Builder
+	e := html.EscapeString
+	for _, r := range v.Rows {
+		b.WriteString("\n      <tr")
+		if r.Warn != "" {
+			b.WriteString(` class="warn-row"`)
+		}
+		b.WriteString(`><th scope="row"><code class="img">` + e(r.Image) + "</code>")
+		if r.Warn != "" {
+			b.WriteString(` <span class="tag warn">` + e(r.Warn) + "</span>")
+		}
+		b.WriteString("</th><td>")
+		if r.Declared {
+			b.WriteString(`<span class="tag ok">declared</span>`)
+		} else {
+			b.WriteString(`<span class="muted">no</span>`)
+		}
+		b.WriteString("</td><td>")
+		switch r.Found {
+		case "deployed":
+			b.WriteString(`<span class="tag ok">deployed</span>`)
+		case "maybe":
+			b.WriteString(`<span class="tag">maybe</span>`)
+		default:
+			b.WriteString(`<span class="muted">no</span>`)
+		}
+		b.WriteString("</td>\n        <td class=\"wrap-cell small\">")
+		for i, s := range r.Sources {
+			if i > 0 {
+				b.WriteString("<br>")
+			}
+			b.WriteString(e(s))
+		}
+		b.WriteString("</td></tr>")
+	}
+	return template.HTML(b.String()) // #nosec: every value is escaped above
+}
+
+type imageRow struct {
+	Image    string   `json:"image"`
+	Declared bool     `json:"declared"`
+	Found    string   `json:"found"` // deployed, maybe, no
+	Warn     string   `json:"warn,omitempty"`
+	Sources  []string `json:"sources"`
+}
+
+// Bounds on what a page lists: a hostile chart cannot make the page (or
+// the cache) large.
+const (
+	maxImageRows    = 500
+	maxImageSources = 8
+	maxImageText    = 600
+)
+
+// findImages lists the images of the release archive a, opened whole.
+// A pack whose images cannot be found gets a note, never a failed build:
+// the build has accepted the pack, and the page says what went wrong.
+func findImages(a *pack.Archive) *imageView {
+	reports, err := images.Tree(a, ".", "")
+	if err != nil {
+		return &imageView{Note: clip(err.Error())}
+	}
+	v := &imageView{}
+	renders := 0
+	for _, rep := range reports {
+		rep.Dir = "" // warnings name files inside the pack
+		renders += rep.Renders
+		for _, im := range rep.Images {
+			v.add(im, rep.Renders > 0)
+		}
+		for _, p := range rep.Check() {
+			if len(v.Warnings) < maxImageRows {
+				v.Warnings = append(v.Warnings, clip(p.String()))
+			}
+		}
+	}
+	v.NoRenders = renders == 0
+	return v
+}
+
+func (v *imageView) add(im images.Image, renders bool) {
+	row := imageRow{Image: clip(im.Image), Declared: im.Declared, Found: "no"}
+	switch {
+	case im.Deployed:
+		row.Found = "deployed"
+		v.Deployed++
+	case im.Maybe || len(im.Sources) > countDeclared(im.Sources):
+		row.Found = "maybe"
+	}
+	if im.Declared {
+		v.Declared++
+	}
+	switch {
+	case im.Deployed && !im.Declared:
+		row.Warn = "not declared"
+		v.Undeclared++
+	case im.Declared && row.Found == "no" && renders:
+		row.Warn = "unused"
+		v.Unused++
+	}
+	for i, s := range im.Sources {
+		if i == maxImageSources {
+			row.Sources = append(row.Sources, fmt.Sprintf("and %d more", len(im.Sources)-i))
+			break
+		}
+		s.Written = "" // the row names the image already
+		row.Sources = append(row.Sources, clip(s.String()))
+	}
+	if len(v.Rows) < maxImageRows {
+		v.Rows = append(v.Rows, row)
+	} else {
+		v.More++
+	}
+}
+
+func countDeclared(ss []images.Source) int {
+	n := 0
+	for _, s := range ss {
+		if s.Kind == images.Declared {
+			n++
+		}
+	}
+	return n
+}
+
+// clip bounds one text of the view.
+func clip(s string) string {
+	if len(s) <= maxImageText {
+		return s
+	}
+	cut := maxImageText
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// imageCache remembers image views by archive digest in the build
+// machine's cache (the directory where the build remembers verified
+// archives), so a page re-rendered for another reason (a new packgen, a
+// build whose previous site is not local) does not render the same
+// charts again: a rebuild's image work is O(changed releases). What it
+// holds is a pure function of the archive's bytes and of this packgen,
+// so it never makes a page differ from a fresh one; it is trusted as
+// much as the rest of that directory.
+type imageCache struct {
+	file string
+	mu   sync.Mutex
+	old  map[string]json.RawMessage
+	used map[string]json.RawMessage
+	hits int
+}
+
+// imageCacheFile names the cache; a change to what a view holds starts a
+// new one. Its first line names the packgen that wrote it, then one line
+// per archive: its sha256, a space and the view as JSON. Lines are only
+// indexed when read; a view is decoded when a page needs it (a cache of
+// a thousand chart-heavy packs is tens of MB).
+const imageCacheFile = "catalogue-images-v1.txt"
+
+// Bounds on the cache file: past maxImageCache bytes it is not read (and
+// starts over); past maxImageEntries only this build's views are kept.
+const (
+	maxImageCache   = 64 << 20
+	maxImageEntries = 20000
+)
+
+const imageCacheHeader = "packgen catalogue images v1 "
+
+func loadImageCache(dir string) *imageCache {
+	c := &imageCache{old: map[string]json.RawMessage{}, used: map[string]json.RawMessage{}}
+	if dir == "" {
+		return c
+	}
+	c.file = filepath.Join(dir, imageCacheFile)
+	b, err := safefile.ReadFile(c.file, maxImageCache)
+	if err != nil {
+		return c // none yet, or unreadable: start over
+	}
+	head, rest, ok := bytes.Cut(b, []byte("\n"))
+	if !ok || string(head) != imageCacheHeader+imageKeyOnce() {
+		return c // another packgen's views
+	}
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		if len(line) > 65 && line[64] == ' ' && len(c.old) < maxImageEntries {
+			c.old[string(line[:64])] = json.RawMessage(line[65:])
+		}
+	}
+	return c
+}
+
+// lookup is the remembered view of the archive with this digest.
+func (c *imageCache) lookup(sha string) (*imageView, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	raw, ok := c.used[sha]
+	if !ok {
+		raw, ok = c.old[sha]
+	}
+	if !ok {
+		return nil, false
+	}
+	var v imageView
+	if json.Unmarshal(raw, &v) != nil {
+		return nil, false
+	}
+	c.used[sha] = raw
+	c.hits++
+	return &v, true
+}
+
+// store remembers the view of the archive with this digest.
+func (c *imageCache) store(sha string, v *imageView) {
+	if b, err := json.Marshal(v); err == nil {
+		c.mu.Lock()
+		c.used[sha] = b
+		c.mu.Unlock()
+	}
+}
+
+// save writes the cache back when this build added to it: the views it
+// used and, while the file stays small, the ones other builds (other
+// registries on this machine) used.
+func (c *imageCache) save() error {
+	if c.file == "" {
+		return nil
+	}
+	fresh := false
+	for k := range c.used {
+		if _, ok := c.old[k]; !ok {
+			fresh = true
+			break
+		}
+	}
+	if !fresh {
+		return nil
+	}
+	all := c.used
+	if len(c.used)+len(c.old) <= maxImageEntries {
+		all = make(map[string]json.RawMessage, len(c.used)+len(c.old))
+		for k, v := range c.old {
+			all[k] = v
+		}
+		for k, v := range c.used {
+			all[k] = v
+		}
+	}
+	keys := make([]string, 0, len(all))
+	for k := range all {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var buf bytes.Buffer
+	buf.WriteString(imageCacheHeader + imageKeyOnce() + "\n")
+	for _, k := range keys {
+		if len(k) != 64 || bytes.IndexByte(all[k], '\n') >= 0 {
+			continue
+		}
+		buf.WriteString(k + " ")
+		buf.Write(all[k])
+		buf.WriteByte('\n')
+	}
+	b := buf.Bytes()
+	if err := atomicfile.WriteFile(c.file, b, 0o600); err != nil {
+		return fmt.Errorf("catalogue: image cache: %w", err)
+	}
+	return nil
+}
+
+var imageKeyOnce = sync.OnceValue(imageKey)
+
+// imageKey identifies the packgen whose image finding filled the cache:
+// pageVersion and, for a released or VCS-stamped build, its version.
+func imageKey() string {
+	var b strings.Builder
+	b.WriteString(pageVersion)
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		b.WriteString(" " + bi.Main.Version)
+		for _, st := range bi.Settings {
+			if st.Key == "vcs.revision" || st.Key == "vcs.modified" {
+				b.WriteString(" " + st.Value)
+			}
+		}
+		for _, m := range bi.Deps {
+			if strings.HasPrefix(m.Path, "helm.sh/helm/") {
+				b.WriteString(" " + m.Path + "@" + m.Version)
+			}
+		}
+	}
+	return b.String()
+}
