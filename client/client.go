@@ -69,6 +69,7 @@ type Client struct {
 	// logFrom is the log tree the root's log was proved to extend
 	// (checkLog), for checkSerial.
 	logFrom tlog.Tree
+	wit     *witnessed // the witnesses' cosignatures, read once (checkWitnesses)
 	tilesMu sync.Mutex
 	tiles   map[string][]byte // log tiles read by this Client (logWalker)
 	// fromCache lists the tiles read from the cache directory, kept the

@@ -109,7 +109,7 @@ func (c *Client) included(ctx context.Context, name string, rel *index.Release) 
 	if err := c.withTiles(func(w *Walker) error { return w.Included(ctx, root, name, rel) }); err != nil {
 		return fmt.Errorf("registry %s: %w", c.reg.Name, err)
 	}
-	return nil
+	return c.witnessedRelease(ctx, root, name, rel)
 }
 
 // logWalker is the walker for log proofs: the tiles it reads are kept for
