@@ -130,6 +130,19 @@ func TestWitnessEndToEnd(t *testing.T) {
 	fresh.Want(0, "registry", "add", "nowitness", forkSrv.URL, "--key", "reg.pub")
 	fresh.Want(0, "fetch", "calico@3.27.3", "--registry", "nowitness", "-d", "victim-calico")
 
+	// The registry publishes a new release: the witnesses have not seen
+	// it yet, so it is refused (older ones are still used) until they run.
+	testutil.WritePack(t, repo, "packs/witnessed-0.1.0", "witnessed", "0.1.0", "addon", "")
+	testutil.Commit(t, repo, "witnessed 0.1.0")
+	r.Want(0, "build", "--repo", repo.Dir, "--out", site, "--key", "reg.key")
+	r.Want(0, "fetch", "calico@3.27.3", "--registry", "one", "-d", "calico3")
+	_, errs = r.Want(1, "fetch", "witnessed@0.1.0", "--registry", "one", "-d", "witnessed")
+	if !strings.Contains(errs, "witnessed@0.1.0 is log entry 10, and 1 of the witnesses (w1.example) have cosigned only the first 10 entries") {
+		t.Fatalf("a release newer than the witnessed checkpoint:\n%s", errs)
+	}
+	r.Want(0, "log", "witness", srv.URL, "--key", "w1.key", "--out", site, "--state", "w1-state")
+	r.Want(0, "fetch", "witnessed@0.1.0", "--registry", "one", "-d", "witnessed")
+
 	// Bad input to registry add.
 	_, errs = r.Want(2, "registry", "add", "bad", srv.URL, "--key", "reg.pub", "--witness", "w1.pub", "--witnesses", "2")
 	if !strings.Contains(errs, "2 witness cosignatures required but 1 witness keys given") {
