@@ -24,7 +24,9 @@ import (
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/translog"
+	"github.com/packgen/packgen/walk"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -58,8 +60,11 @@ type Options struct {
 	// LogKey is the log's verifier key. Empty: the key pinned in StateDir,
 	// or on the first run the key the registry's index.json names (then
 	// pinned; Result.Pinned says so).
-	LogKey   string
-	StateDir string // the witness's memory of this log; must persist between runs
+	LogKey string
+	// RegistryKey, when set, verifies index.json's signature before its
+	// log key is pinned on the first run.
+	RegistryKey *sign.Verifier
+	StateDir    string // the witness's memory of this log; must persist between runs
 	// Out receives the cosigned checkpoint at Out/log/witness/NAME, the
 	// path clients read it from in the registry (translog.WitnessPath).
 	Out     string
@@ -110,7 +115,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	fetch := transport.Fetch(tr)
 	res := &Result{Witness: signer.Name()}
-	if res.LogKey, res.Pinned, err = logKey(ctx, o, fetch); err != nil {
+	if res.LogKey, res.Pinned, err = logKey(ctx, o, tr, fetch); err != nil {
 		return nil, err
 	}
 	msg, err := fetch(ctx, translog.CheckpointPath, translog.MaxCheckpointSize)
@@ -165,7 +170,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 // logKey is the log's verifier key: given, pinned, or read from the
 // registry's index.json on the first run (pinned then).
-func logKey(ctx context.Context, o Options, fetch translog.Fetch) (string, bool, error) {
+func logKey(ctx context.Context, o Options, tr transport.Transport, fetch translog.Fetch) (string, bool, error) {
 	pinned, err := safefile.ReadFile(filepath.Join(o.StateDir, stateLogKey), 4<<10)
 	switch {
 	case err == nil:
@@ -185,6 +190,11 @@ func logKey(ctx context.Context, o Options, fetch translog.Fetch) (string, bool,
 	data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
 	if err != nil {
 		return "", false, fmt.Errorf("read %s of %s: %w", index.RootFile, o.Site, err)
+	}
+	if o.RegistryKey != nil {
+		if err := walk.New(tr, o.RegistryKey).RootSignature(ctx, data, nil); err != nil {
+			return "", false, fmt.Errorf("%s of %s: %w", index.RootFile, o.Site, err)
+		}
 	}
 	root, err := index.ParseRoot(data)
 	if err != nil {

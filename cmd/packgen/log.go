@@ -170,7 +170,7 @@ Exits 1 when anything does not hold.`,
 
 func newLogWitnessCmd(g *globalOptions) *cobra.Command {
 	var o witness.Options
-	var keyRef, output string
+	var keyRef, output, regKey string
 	c := &cobra.Command{
 		Use:   "witness SITE --key witness.key --out DIR",
 		Short: "Cosign a registry's log checkpoint as an independent witness",
@@ -185,7 +185,8 @@ read it.
 
 The log's key is --log-key, or the one pinned in the state directory, or
 on the first run the log key the registry's index.json names (pinned
-then: compare it with what the registry's owner announces). The state
+then; with --registry-key, only once index.json's signature verifies
+under the registry's public key). The state
 directory (default: one per SITE under $XDG_STATE_HOME/packgen/witness)
 is the witness's memory and must persist between runs.
 
@@ -195,7 +196,7 @@ kept in STATE/fork-TIME/ as evidence, and the command exits 1, as it does
 for a log smaller than the one cosigned before. The key is made with
 packgen key generate --witness NAME.`,
 		Example: `  packgen key generate --witness witness.example.org --prefix witness
-  packgen log witness https://packs.acme.example --key witness.key --out public
+  packgen log witness https://packs.acme.example --key witness.key --registry-key registry.pub --out public
   packgen log witness ./site --key env://WITNESS_KEY --out ./site --state .witness-state -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -210,6 +211,15 @@ packgen key generate --witness NAME.`,
 				return usageErr("--key: %v", err)
 			}
 			o.Site, o.Key, o.LogKey = args[0], string(key), strings.TrimSpace(o.LogKey)
+			if regKey != "" {
+				pem, err := readFile(regKey)
+				if err != nil {
+					return usageErr("--registry-key: %v", err)
+				}
+				if o.RegistryKey, err = sign.NewVerifierSet(pem); err != nil {
+					return usageErr("--registry-key %s: %v", regKey, err)
+				}
+			}
 			if o.StateDir == "" {
 				sum := sha256.Sum256([]byte(strings.TrimSuffix(o.Site, "/")))
 				o.StateDir = filepath.Join(client.DefaultStateDir(), "witness", hex.EncodeToString(sum[:8]))
@@ -219,7 +229,7 @@ packgen key generate --witness NAME.`,
 				g.logf("evidence of the fork (both checkpoints, signed by the log's key) kept in %s: send it to the registry's users\n", res.Evidence)
 			}
 			if err != nil {
-				for _, bad := range []error{witness.ErrFork, witness.ErrRollback, witness.ErrLogKey, translog.ErrCheckpoint, translog.ErrCosignature, translog.ErrTile, translog.ErrInconsistent} {
+				for _, bad := range []error{client.ErrBadSignature, client.ErrUnsigned, witness.ErrFork, witness.ErrRollback, witness.ErrLogKey, translog.ErrCheckpoint, translog.ErrCosignature, translog.ErrTile, translog.ErrInconsistent} {
 					if errors.Is(err, bad) {
 						return badErr(err)
 					}
@@ -243,6 +253,7 @@ packgen key generate --witness NAME.`,
 	c.Flags().StringVar(&o.Out, "out", "", "directory to write OUT/log/witness/NAME to (the registry publishes it at that path)")
 	c.Flags().StringVar(&o.StateDir, "state", "", "the witness's state directory for this log (default: per SITE under $XDG_STATE_HOME/packgen/witness)")
 	c.Flags().StringVar(&o.LogKey, "log-key", "", "the log's verifier key (default: pinned, or index.json's on the first run)")
+	c.Flags().StringVar(&regKey, "registry-key", "", "the registry's public key: verify index.json's signature before pinning its log key")
 	outputFlag(c, &output, "text", "json")
 	return c
 }

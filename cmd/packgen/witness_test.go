@@ -39,7 +39,17 @@ func TestWitnessEndToEnd(t *testing.T) {
 	defer srv.Close()
 
 	// The witness cosigns (first run: the log key is pinned from index.json).
-	out, errs := r.Want(0, "log", "witness", srv.URL, "--key", "w1.key", "--out", site, "--state", "w1-state")
+	// With the registry's key given, the index's signature is checked
+	// before its log key is pinned: under another key, nothing is written.
+	r.Want(0, "key", "generate", "--prefix", "other")
+	_, errs := r.Want(1, "log", "witness", srv.URL, "--key", "w1.key", "--registry-key", "other.pub", "--out", "bad-out", "--state", "bad-state")
+	if !strings.Contains(errs, "index.json") || !strings.Contains(errs, "signature") {
+		t.Fatalf("index.json under another key:\n%s", errs)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "bad-out")); !os.IsNotExist(err) {
+		t.Fatalf("a refused witness run wrote its output: %v", err)
+	}
+	out, errs := r.Want(0, "log", "witness", srv.URL, "--key", "w1.key", "--registry-key", "reg.pub", "--out", site, "--state", "w1-state")
 	if !strings.Contains(errs, "pinned") || !strings.Contains(out, "w1.example cosigned") || !strings.Contains(out, "at 10 entries") {
 		t.Fatalf("log witness:\n%s\n%s", out, errs)
 	}
