@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/translog"
@@ -39,6 +40,13 @@ func (r *Registry) witnessVerifiers() ([]note.Verifier, error) {
 	return vs, nil
 }
 
+// witnessOnce computes the witnesses' verdict once for a Client and its
+// forks (the root they share is the same).
+type witnessOnce struct {
+	once sync.Once
+	w    *witnessed
+}
+
 // witnessed is what the registry's witnesses vouch for: the size of the
 // log a quorum of them cosigned (a release at a smaller index is in a
 // checkpoint they all saw), found once per Client.
@@ -57,11 +65,15 @@ type witnessed struct {
 // history) and is refused outright. The quorum-th largest cosigned size
 // is what a release's index must be below.
 func (c *Client) checkWitnesses(ctx context.Context, root *index.Root) *witnessed {
-	if c.wit != nil {
-		return c.wit
+	if c.wit == nil {
+		c.wit = &witnessOnce{}
 	}
+	c.wit.once.Do(func() { c.wit.w = c.readWitnesses(ctx, root) })
+	return c.wit.w
+}
+
+func (c *Client) readWitnesses(ctx context.Context, root *index.Root) *witnessed {
 	w := &witnessed{}
-	c.wit = w
 	vs, err := c.reg.witnessVerifiers()
 	if err != nil {
 		w.err = err
@@ -75,10 +87,25 @@ func (c *Client) checkWitnesses(ctx context.Context, root *index.Root) *witnesse
 		}
 		return w
 	}
+	// Every witness's file is requested at once: one round trip.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	files := make([]<-chan Fetched, len(vs))
+	for i, v := range vs {
+		files[i] = c.getAsync(ctx, translog.WitnessPath(v.Name()), translog.MaxCheckpointSize)
+	}
+	defer func() {
+		cancel()
+		for _, ch := range files {
+			for range ch {
+			}
+		}
+	}()
 	var sizes []int64
-	for _, v := range vs {
+	for i, v := range vs {
 		miss := func(why string) { w.missing = append(w.missing, v.Name()+": "+why) }
-		msg, err := c.fetch(ctx, translog.WitnessPath(v.Name()), translog.MaxCheckpointSize)
+		f := <-files[i]
+		msg, err := f.Data, f.Err
 		if err != nil {
 			miss(fmt.Sprintf("no cosigned checkpoint at %s (%v)", translog.WitnessPath(v.Name()), err))
 			continue
