@@ -40,6 +40,18 @@ func (r *Registry) witnessVerifiers() ([]note.Verifier, error) {
 	return vs, nil
 }
 
+// WitnessNames returns the names of the registry's witness keys (those
+// that parse).
+func (r *Registry) WitnessNames() []string {
+	var out []string
+	for _, k := range r.Witnesses {
+		if v, err := translog.NewWitnessVerifier(strings.TrimSpace(k)); err == nil {
+			out = append(out, v.Name())
+		}
+	}
+	return out
+}
+
 // witnessOnce computes the witnesses' verdict once for a Client and its
 // forks (the root they share is the same).
 type witnessOnce struct {

@@ -190,13 +190,18 @@ func newRegistryListCmd(g *globalOptions) *cobra.Command {
 				URL      string   `json:"url"`
 				Keys     []string `json:"keyIDs"`
 				TokenEnv string   `json:"tokenEnv,omitempty"`
+				// Witnesses are the names of the witness keys; a release is
+				// used once WitnessQuorum of them cosigned its log.
+				Witnesses     []string `json:"witnesses,omitempty"`
+				WitnessQuorum int      `json:"witnessQuorum,omitempty"`
 			}
 			rows := []row{}
 			for _, r := range cfg.Registries {
-				rw := row{Name: r.Name, URL: r.URL, TokenEnv: r.TokenEnv, Keys: []string{}}
+				rw := row{Name: r.Name, URL: r.URL, TokenEnv: r.TokenEnv, Keys: []string{}, WitnessQuorum: r.WitnessQuorum}
 				if v, err := r.Verifier(); err == nil && v != nil {
 					rw.Keys = v.KeyIDs()
 				}
+				rw.Witnesses = r.WitnessNames()
 				rows = append(rows, rw)
 			}
 			if output == "json" {
@@ -217,6 +222,9 @@ func newRegistryListCmd(g *globalOptions) *cobra.Command {
 						}
 						keys += k[:16]
 					}
+				}
+				if r.WitnessQuorum > 0 {
+					keys += fmt.Sprintf("; %d of witnesses %s", r.WitnessQuorum, strings.Join(r.Witnesses, ", "))
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.URL, keys)
 			}

@@ -67,6 +67,13 @@ func TestWitnessEndToEnd(t *testing.T) {
 
 	// Requiring two witnesses with one cosignature: refused, naming both.
 	r.Want(0, "registry", "add", "two", srv.URL, "--key", "reg.pub", "--witness", "w1.pub", "--witness", "w2.pub")
+	out, _ = r.Want(0, "registry", "list", "-o", "json")
+	if !strings.Contains(out, `"witnessQuorum": 2`) || !strings.Contains(out, `"w2.example"`) {
+		t.Fatalf("registry list -o json:\n%s", out)
+	}
+	if out, _ = r.Want(0, "registry", "list"); !strings.Contains(out, "2 of witnesses w1.example, w2.example") {
+		t.Fatalf("registry list:\n%s", out)
+	}
 	_, errs = r.Want(1, "fetch", "calico@3.27.3", "--registry", "two", "-d", "calico2")
 	for _, want := range []string{"2 required, 1 valid (signed by w1.example)", "missing: w2.example: no cosigned checkpoint at log/witness/w2.example", "packgen log witness"} {
 		if !strings.Contains(errs, want) {
