@@ -136,8 +136,11 @@ func (c *Client) readWitnesses(ctx context.Context, root *index.Root) *witnessed
 		}
 		if err := c.withTiles(func(wk *Walker) error {
 			return translog.CheckConsistency(ctx, cp.Tree, tree, wk.Get)
-		}); err != nil {
+		}); errors.Is(err, ErrLogInconsistent) {
 			w.err = fmt.Errorf("registry %s: witness %s cosigned a log of %d entries (%s) that the log of index.json (%d entries, %s) does not extend: %w. The registry shows different histories to different readers (a split view); nothing was used. Report it to the registry's owner and the witness", c.reg.Name, v.Name(), cp.Tree.N, cp.Tree.Hash, tree.N, tree.Hash, err)
+			return w
+		} else if err != nil {
+			w.err = fmt.Errorf("registry %s: proving the log consistent with witness %s's checkpoint: %w", c.reg.Name, v.Name(), err)
 			return w
 		}
 		sizes = append(sizes, cp.Tree.N)
