@@ -69,6 +69,9 @@ type Client struct {
 	// logFrom is the log tree the root's log was proved to extend
 	// (checkLog), for checkSerial.
 	logFrom tlog.Tree
+	// wit holds the witnesses' verdict, read once and shared with forks
+	// (checkWitnesses).
+	wit     *witnessOnce
 	tilesMu sync.Mutex
 	tiles   map[string][]byte // log tiles read by this Client (logWalker)
 	// fromCache lists the tiles read from the cache directory, kept the
@@ -121,7 +124,7 @@ func New(reg Registry, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{reg: reg, tr: tr, verifier: v, opts: opts}, nil
+	return &Client{reg: reg, tr: tr, verifier: v, opts: opts, wit: &witnessOnce{}}, nil
 }
 
 // later puts off local work until the next request is sent (see open), or

@@ -51,6 +51,13 @@ type Registry struct {
 	// docker config (or REGISTRY_AUTH_FILE), as for every OCI tool.
 	PlainHTTP bool   `yaml:"plainHTTP,omitempty" json:"plainHTTP,omitempty"`
 	CAFile    string `yaml:"caFile,omitempty" json:"caFile,omitempty"`
+	// Witnesses are the verifier keys (NAME+HASH+KEY, C2SP
+	// tlog-cosignature) of the log witnesses this machine trusts; with
+	// WitnessQuorum > 0 a release is used only when at least that many of
+	// them cosigned a checkpoint of the registry's log that holds it
+	// (client/witness.go).
+	Witnesses     []string `yaml:"witnesses,omitempty" json:"witnesses,omitempty"`
+	WitnessQuorum int      `yaml:"witnessQuorum,omitempty" json:"witnessQuorum,omitempty"`
 }
 
 // OCI is how an oci:// registry is reached.
@@ -181,6 +188,9 @@ func checkRegistry(r Registry) error {
 	}
 	if r.URL == "" {
 		return fmt.Errorf("registry %s has no URL", r.Name)
+	}
+	if _, err := r.witnessVerifiers(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -109,7 +109,7 @@ func (c *Client) included(ctx context.Context, name string, rel *index.Release) 
 	if err := c.withTiles(func(w *Walker) error { return w.Included(ctx, root, name, rel) }); err != nil {
 		return fmt.Errorf("registry %s: %w", c.reg.Name, err)
 	}
-	return nil
+	return c.witnessedRelease(ctx, root, name, rel)
 }
 
 // logWalker is the walker for log proofs: the tiles it reads are kept for
@@ -261,4 +261,59 @@ func (c *Client) LogHistory(ctx context.Context, name string) ([]LogEntry, int64
 		return nil, 0, fmt.Errorf("registry %s: %w", c.reg.Name, err)
 	}
 	return out, tree.N, nil
+}
+
+// LogProof is what a lock file keeps to prove offline that a release is
+// in its registry's log: its entry's index and key ID, the log's signed
+// checkpoint of the tree the verified index.json names, and the
+// inclusion proof against that tree.
+type LogProof struct {
+	Index      int64
+	KeyID      string
+	Tree       tlog.Tree
+	Checkpoint []byte
+	Proof      tlog.RecordProof
+}
+
+// LogProof proves release rel of pack name is in the registry's log and
+// returns the proof to keep. It returns nil (no error) when the registry
+// has no log, or when its published checkpoint is not (yet) the tree
+// index.json names: a publish in progress writes the checkpoint last.
+func (c *Client) LogProof(ctx context.Context, name string, rel *index.Release) (*LogProof, error) {
+	defer c.flush()
+	root, err := c.verifiedRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tree, ok, err := translog.TreeOf(root)
+	if err != nil || !ok || rel.Log == nil {
+		return nil, err
+	}
+	msg, err := c.fetch(ctx, translog.CheckpointPath, translog.MaxCheckpointSize)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: read %s: %w", c.reg.Name, translog.CheckpointPath, err)
+	}
+	cp, err := translog.OpenCheckpoint(msg, root.Log.Key)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %s: %w", c.reg.Name, translog.CheckpointPath, err)
+	}
+	if cp.Tree != tree {
+		return nil, nil
+	}
+	entry, err := translog.EntryOf(name, rel)
+	if err != nil {
+		return nil, err
+	}
+	var proof tlog.RecordProof
+	if err := c.withTiles(func(w *Walker) error {
+		var err error
+		proof, err = translog.ProveInclusion(ctx, tree, w.Get, rel.Log.Index)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("registry %s: %w", c.reg.Name, err)
+	}
+	if err := translog.CheckInclusionProof(tree, rel.Log.Index, entry, proof); err != nil {
+		return nil, fmt.Errorf("registry %s: %s@%s: %w", c.reg.Name, name, rel.Version, err)
+	}
+	return &LogProof{Index: rel.Log.Index, KeyID: rel.Log.KeyID, Tree: tree, Checkpoint: msg, Proof: proof}, nil
 }

@@ -32,6 +32,7 @@ type (
 	LockedPack   = spec.LockedPack
 	LockRegistry = spec.LockRegistry
 	LockFile     = spec.LockFile
+	LockLog      = spec.LockLog
 )
 
 // ErrInvalid marks a profile.yaml or lock file that cannot be read.

@@ -135,12 +135,12 @@ func Resolve(ctx context.Context, p *Profile, env *Env, o ResolveOptions) (*Reso
 		r.hint(violations)
 		return nil, &ResolveError{Profile: p.Name, Violations: violations}
 	}
-	sigs, err := r.download()
+	sigs, logs, err := r.download()
 	if err != nil {
 		return nil, err
 	}
 	res := &ResolveResult{Warnings: append([]string{}, warnings...)}
-	res.Lock, res.Warnings = r.lock(o, sigs, res.Warnings)
+	res.Lock, res.Warnings = r.lock(o, sigs, logs, res.Warnings)
 	res.Layers = r.infos
 	return res, nil
 }
@@ -258,8 +258,9 @@ func (r *resolver) hint(violations []Violation) {
 // the registries' clients (their indexes are verified already); it
 // returns the digest of each archive's signature ("" for none) and every
 // failure.
-func (r *resolver) download() ([]string, error) {
+func (r *resolver) download() ([]string, []*LockLog, error) {
 	sigs := make([]string, len(r.resolved))
+	logs := make([]*LockLog, len(r.resolved))
 	errs := make([]error, len(r.resolved))
 	err := parallel.Each(r.ctx, len(r.resolved), 4, func(i int) error {
 		res := r.resolved[i]
@@ -267,27 +268,30 @@ func (r *resolver) download() ([]string, error) {
 		if err == nil {
 			_, sigs[i], err = c.ArchiveSigned(r.ctx, res.Pack, res.Release)
 		}
+		if err == nil {
+			logs[i], err = lockLog(r.ctx, c, res.Pack, res.Release)
+		}
 		if err != nil {
 			errs[i] = fmt.Errorf("%s@%s from %s: %w", res.Pack, res.Release.Version, res.Registry, err)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return sigs, errors.Join(errs...)
+	return sigs, logs, errors.Join(errs...)
 }
 
 // lock pins every resolved layer; it warns of registries nobody vouched
 // for.
-func (r *resolver) lock(o ResolveOptions, sigs, warnings []string) (*Lock, []string) {
+func (r *resolver) lock(o ResolveOptions, sigs []string, logs []*LockLog, warnings []string) (*Lock, []string) {
 	p := r.p
 	lock := &Lock{SchemaVersion: LockSchemaVersion, Partial: o.Partial,
 		Profile: LockProfile{Name: p.Name, CloudType: p.CloudType, SHA256: p.SHA256, File: relProfile(p.File, o.LockPath)}}
 	for i, res := range r.resolved {
 		c := r.clients[res.Registry]
 		lp := LockedPack{Pack: res.Pack, Constraint: p.Layers[layerIndex(p, res.Pack)].Constraint, Version: res.Release.Version, Layer: res.Release.Layer,
-			Registry: LockRegistry{Name: res.Registry, URL: res.URL}, Archive: res.Release.Archive, Commit: res.Release.Commit}
+			Registry: LockRegistry{Name: res.Registry, URL: res.URL}, Archive: res.Release.Archive, Commit: res.Release.Commit, Log: logs[i]}
 		if sigs[i] != "" {
 			lp.Signature = &LockFile{Path: res.Release.Signature, SHA256: sigs[i]}
 		}
@@ -345,6 +349,9 @@ func lockedRelease(ctx context.Context, c *client.Client, l LockedPack) (string,
 	if rel.Archive.SHA256 != l.Archive.SHA256 || rel.Archive.Size != l.Archive.Size || rel.Archive.Path != l.Archive.Path {
 		return "", nil, fmt.Errorf("%w: %s: registry %s now serves different bytes for this version: locked sha256 %s (%d bytes), registry lists sha256 %s (%d bytes); a published version must never change, so this is refused (resolve again only if you trust the change)",
 			ErrLockMismatch, l.ID(), reg, l.Archive.SHA256, l.Archive.Size, rel.Archive.SHA256, rel.Archive.Size)
+	}
+	if err := checkLockLog(ctx, c, l, rel); err != nil {
+		return "", nil, err
 	}
 	path, sig, err := c.ArchiveSigned(ctx, l.Pack, rel)
 	if err != nil {

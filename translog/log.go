@@ -376,3 +376,22 @@ func TilePaths(n int64) []string {
 	}
 	return out
 }
+
+// ProveInclusion returns the inclusion proof of record idx in tree, read
+// from the tiles on its path (each checked against the tree): what a lock
+// file keeps so that the record's inclusion can be checked offline with
+// CheckInclusionProof.
+func ProveInclusion(ctx context.Context, tree tlog.Tree, fetch Fetch, idx int64) (tlog.RecordProof, error) {
+	if idx < 0 || idx >= tree.N {
+		return nil, fmt.Errorf("%w: index %d, the tree has %d entries", ErrNotIncluded, idx, tree.N)
+	}
+	return tlog.ProveRecord(tree.N, idx, hashReader(tree, newTileReader(ctx, wrapFetch(fetch))))
+}
+
+// CheckInclusionProof checks offline that entry is record idx of tree.
+func CheckInclusionProof(tree tlog.Tree, idx int64, entry []byte, proof tlog.RecordProof) error {
+	if err := tlog.CheckRecord(proof, tree.N, tree.Hash, idx, tlog.RecordHash(entry)); err != nil {
+		return fmt.Errorf("%w: entry %d of the tree of %d entries (%s) is not this release: %v", ErrNotIncluded, idx, tree.N, tree.Hash, err)
+	}
+	return nil
+}

@@ -81,7 +81,8 @@ func clientErr(err error) error {
 		return err // a full disk is operational (exit 3), whatever else it wraps
 	}
 	for _, target := range []error{client.ErrDigestMismatch, client.ErrBadSignature, client.ErrRollback, client.ErrExpired,
-		client.ErrTooLarge, client.ErrUnsigned, client.ErrWrongRegistry, client.ErrNotFound, pack.ErrUnsafePath, pack.ErrUnsupportedEntry, pack.ErrTooLarge, pack.ErrCorrupt} {
+		client.ErrTooLarge, client.ErrUnsigned, client.ErrWrongRegistry, client.ErrNotFound, pack.ErrUnsafePath, pack.ErrUnsupportedEntry, pack.ErrTooLarge, pack.ErrCorrupt,
+		client.ErrNotLogged, client.ErrLogInconsistent, client.ErrLogTile, client.ErrNotWitnessed} {
 		if errors.Is(err, target) {
 			return badErr(err)
 		}

@@ -32,6 +32,7 @@ func TestEveryCommandJSON(t *testing.T) {
 
 	other := filepath.Join(b.Dir, "other.pub")
 	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "other"))
+	b.want(0, nil, "key", "generate", "--witness", "w1", "--prefix", filepath.Join(b.Dir, "w1"))
 
 	type problem struct {
 		File     *string `json:"file"`
@@ -67,6 +68,7 @@ func TestEveryCommandJSON(t *testing.T) {
 		{args: []string{"verify", archive, "--key", pub}},
 		{args: []string{"log", "show", "hello", "--url", site, "--key", pub}},
 		{args: []string{"log", "audit", site, "--repo", repo.Dir, "--key", pub}},
+		{args: []string{"log", "witness", site, "--key", filepath.Join(b.Dir, "w1.key"), "--out", filepath.Join(b.Dir, "wout"), "--state", filepath.Join(b.Dir, "wstate")}},
 		{args: []string{"registry", "list"}},
 		{args: []string{"version"}},
 		{args: []string{"profile", "resolve", prof, "--partial", "--insecure-skip-verify"}, warn: "NOT"},

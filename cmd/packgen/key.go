@@ -1,12 +1,14 @@
 package main
 
 import (
+	"crypto/rand"
 	"errors"
 	"io/fs"
 	"os"
 
 	"github.com/packgen/packgen/internal/gitsafe"
 	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/translog"
 	"github.com/spf13/cobra"
 )
 
@@ -19,7 +21,7 @@ func newKeyCmd(g *globalOptions) *cobra.Command {
 		Example: `  PACKGEN_PASSWORD=... packgen key generate
   packgen key generate --ed25519 --prefix registry`,
 	}
-	var prefix string
+	var prefix, witness string
 	var ed, force bool
 	gen := &cobra.Command{
 		Use:   "generate",
@@ -32,8 +34,16 @@ or is asked on the terminal.
 A private key is never written inside a git work tree that does not
 ignore it (a later ` + "`git add .`" + ` would commit it): add it to .gitignore
 first, write it outside the repository, or pass --force. Keys made by cosign generate-key-pair work
-with packgen and the other way round.`,
+with packgen and the other way round.
+
+With --witness NAME, write a transparency log witness's key pair instead
+(packgen log witness): PREFIX.key holds the private key in signed-note
+form (PRIVATE+KEY+NAME+..., not encrypted: keep it as a CI secret) and
+PREFIX.pub the C2SP cosignature/v1 verifier key clients pass to
+packgen registry add --witness. NAME names the witness (letters, digits,
+'-', '_', '.'), e.g. its domain.`,
 		Example: `  PACKGEN_PASSWORD=s3cret packgen key generate --prefix registry
+  packgen key generate --witness witness.example.org --prefix witness   # a witness's key (packgen log witness)
   packgen build --key registry.key --out site
   cosign verify-blob --key registry.pub --signature site/index.json.sig --insecure-ignore-tlog=true site/index.json`,
 		Args: cobra.NoArgs,
@@ -55,8 +65,15 @@ with packgen and the other way round.`,
 					return usageErr("%w", err)
 				}
 			}
-			priv, pub, err := sign.Generate(alg, passFunc(g))
-			if err != nil {
+			var priv, pub []byte
+			var err error
+			if witness != "" {
+				var skey, vkey string
+				if skey, vkey, err = translog.GenerateWitnessKey(rand.Reader, witness); err != nil {
+					return usageErr("--witness: %v", err)
+				}
+				priv, pub = []byte(skey+"\n"), []byte(vkey+"\n")
+			} else if priv, pub, err = sign.Generate(alg, passFunc(g)); err != nil {
 				return err
 			}
 			if err := os.WriteFile(keyFile, priv, 0o600); err != nil {
@@ -65,12 +82,17 @@ with packgen and the other way round.`,
 			if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
 				return err
 			}
+			if witness != "" {
+				g.summaryf("Witness private key written to %s (keep it secret)\nWitness public key written to %s (give it to clients: packgen registry add NAME URL --key registry.pub --witness %s)\n", keyFile, pubFile, pubFile)
+				return nil
+			}
 			g.summaryf("Private key written to %s (keep it secret; CI can read it from an env var with --key env://VAR)\nPublic key written to %s (give it to clients: packgen registry add NAME URL --key %s)\n", keyFile, pubFile, pubFile)
 			return nil
 		},
 	}
 	gen.Flags().StringVar(&prefix, "prefix", "packgen", "file name prefix for PREFIX.key and PREFIX.pub")
 	gen.Flags().BoolVar(&ed, "ed25519", false, "generate an ed25519 key instead of ECDSA P-256")
+	gen.Flags().StringVar(&witness, "witness", "", "generate a transparency log witness key named NAME (packgen log witness)")
 	gen.Flags().BoolVar(&force, "force", false, "overwrite existing files, and write the private key inside a git work tree that does not ignore it")
 	c.AddCommand(gen)
 	return c

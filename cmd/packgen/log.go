@@ -1,12 +1,20 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/translog"
+	"github.com/packgen/packgen/witness"
 	"github.com/spf13/cobra"
 )
 
@@ -21,7 +29,7 @@ ever published (docs/FORMAT.md, "Transparency log"): packgen fetch proves
 each release it installs is in it, and that the log only grew since it
 last looked.`,
 	}
-	c.AddCommand(newLogShowCmd(g), newLogAuditCmd(g))
+	c.AddCommand(newLogShowCmd(g), newLogAuditCmd(g), newLogWitnessCmd(g))
 	return c
 }
 
@@ -172,4 +180,106 @@ Exits 1 when anything does not hold.`,
 	oci.add(c)
 	outputFlag(c, &output, "text", "json")
 	return c
+}
+
+func newLogWitnessCmd(g *globalOptions) *cobra.Command {
+	var o witness.Options
+	var keyRef, output, regKey string
+	c := &cobra.Command{
+		Use:   "witness SITE --key witness.key --out DIR",
+		Short: "Cosign a registry's log checkpoint as an independent witness",
+		Long: `What an independent party runs on a schedule (its own CI) to make a
+registry's history the same for everyone: read the log's checkpoint from
+SITE (a directory or URL, as for verify --site), verify it under the log's
+key, prove it extends the checkpoint this witness cosigned last, and write
+the checkpoint with this witness's cosignature (C2SP tlog-cosignature) to
+OUT/log/witness/NAME. The registry publishes that file at the same path in
+its site, where clients that require witnesses (registry add --witness)
+read it.
+
+The log's key is --log-key, or the one pinned in the state directory, or
+on the first run the log key the registry's index.json names (pinned
+then; with --registry-key, only once index.json's signature verifies
+under the registry's public key). The state
+directory (default: one per SITE under $XDG_STATE_HOME/packgen/witness)
+is the witness's memory and must persist between runs.
+
+A log that forked (another root for a size already cosigned, or a tree
+that does not contain it) is never cosigned: both signed checkpoints are
+kept in STATE/fork-TIME/ as evidence, and the command exits 1, as it does
+for a log smaller than the one cosigned before. The key is made with
+packgen key generate --witness NAME.`,
+		Example: `  packgen key generate --witness witness.example.org --prefix witness
+  packgen log witness https://packs.acme.example --key witness.key --registry-key registry.pub --out public
+  packgen log witness ./site --key env://WITNESS_KEY --out ./site --state .witness-state -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			if keyRef == "" || o.Out == "" {
+				return usageErr("--key (the witness's private key) and --out (where the cosigned checkpoint goes) are required")
+			}
+			key, err := readSecret(keyRef)
+			if err != nil {
+				return usageErr("--key: %v", err)
+			}
+			o.Site, o.Key, o.LogKey = args[0], string(key), strings.TrimSpace(o.LogKey)
+			if regKey != "" {
+				pem, err := readFile(regKey)
+				if err != nil {
+					return usageErr("--registry-key: %v", err)
+				}
+				if o.RegistryKey, err = sign.NewVerifierSet(pem); err != nil {
+					return usageErr("--registry-key %s: %v", regKey, err)
+				}
+			}
+			if o.StateDir == "" {
+				sum := sha256.Sum256([]byte(strings.TrimSuffix(o.Site, "/")))
+				o.StateDir = filepath.Join(client.DefaultStateDir(), "witness", hex.EncodeToString(sum[:8]))
+			}
+			res, err := witness.Run(cmd.Context(), o)
+			if res != nil && res.Evidence != "" {
+				g.logf("evidence of the fork (both checkpoints, signed by the log's key) kept in %s: send it to the registry's users\n", res.Evidence)
+			}
+			if err != nil {
+				for _, bad := range []error{client.ErrBadSignature, client.ErrUnsigned, witness.ErrFork, witness.ErrRollback, witness.ErrLogKey, translog.ErrCheckpoint, translog.ErrCosignature, translog.ErrTile, translog.ErrInconsistent} {
+					if errors.Is(err, bad) {
+						return badErr(err)
+					}
+				}
+				return clientErr(err)
+			}
+			if res.Pinned {
+				g.logf("log key %s pinned in %s (first run)\n", res.LogKey, o.StateDir)
+			}
+			if output == "json" {
+				return writeJSON(g, struct {
+					*witness.Result
+					Warnings pack.Problems `json:"warnings"`
+				}{res, pack.Problems{}})
+			}
+			g.summaryf("%s cosigned %s at %d entries (%s; %d before): %s\n", res.Witness, esc(res.Origin), res.Size, res.Hash, res.Previous, res.File)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&keyRef, "key", "", "the witness's private key (file, or env://VAR), from packgen key generate --witness")
+	c.Flags().StringVar(&o.Out, "out", "", "directory to write OUT/log/witness/NAME to (the registry publishes it at that path)")
+	c.Flags().StringVar(&o.StateDir, "state", "", "the witness's state directory for this log (default: per SITE under $XDG_STATE_HOME/packgen/witness)")
+	c.Flags().StringVar(&o.LogKey, "log-key", "", "the log's verifier key (default: pinned, or index.json's on the first run)")
+	c.Flags().StringVar(&regKey, "registry-key", "", "the registry's public key: verify index.json's signature before pinning its log key")
+	outputFlag(c, &output, "text", "json")
+	return c
+}
+
+// readSecret reads a key given as a file or env://VAR.
+func readSecret(ref string) ([]byte, error) {
+	if v, ok := strings.CutPrefix(ref, "env://"); ok {
+		s := os.Getenv(v)
+		if s == "" {
+			return nil, fmt.Errorf("environment variable %s is empty or unset", v)
+		}
+		return []byte(s), nil
+	}
+	return readFile(ref)
 }

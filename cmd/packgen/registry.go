@@ -73,16 +73,18 @@ keys that may sign it, given out of band by the registry's owner.`,
 }
 
 func newRegistryAddCmd(g *globalOptions) *cobra.Command {
-	var keys []string
+	var keys, witnesses []string
 	var tokenEnv, signedName, caFile string
 	var plainHTTP bool
+	quorum := -1
 	add := &cobra.Command{
 		Use:   "add NAME URL",
 		Short: "Add (or replace) a registry",
 		Example: `  packgen registry add acme https://packs.acme.example --key acme.pub
   packgen registry add private https://packs.internal --key k.pub --token-env PACKS_TOKEN
   packgen registry add local ./site --key packgen.pub
-  packgen registry add harbor oci://harbor.acme.example/packs --key k.pub`,
+  packgen registry add harbor oci://harbor.acme.example/packs --key k.pub
+  packgen registry add acme https://packs.acme.example --key acme.pub --witness w1.pub --witness w2.pub --witnesses 1`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := client.LoadConfig(g.configPath()) // created when missing
@@ -103,6 +105,20 @@ func newRegistryAddCmd(g *globalOptions) *cobra.Command {
 					return usageErr("--key %s: %v", k, err)
 				}
 				r.Keys = append(r.Keys, string(data))
+			}
+			for _, w := range witnesses {
+				data, err := readFile(w)
+				if err != nil {
+					return usageErr("--witness: %v", err)
+				}
+				r.Witnesses = append(r.Witnesses, strings.TrimSpace(string(data)))
+			}
+			r.WitnessQuorum = quorum
+			if quorum < 0 {
+				r.WitnessQuorum = len(r.Witnesses)
+			}
+			if r.WitnessQuorum > 0 && len(r.Keys) == 0 {
+				return usageErr("--witness needs --key: witnesses cosign the log the registry's key vouches for")
 			}
 			if err := cfg.Add(r); err != nil {
 				return usageErr("%v", err)
@@ -131,6 +147,9 @@ func newRegistryAddCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			g.summaryf("registry %s added (%s, %d key(s))\n", r.Name, r.URL, len(r.Keys))
+			if r.WitnessQuorum > 0 {
+				g.summaryf("a release is used only once %d of its %d witnesses cosigned the log that holds it\n", r.WitnessQuorum, len(r.Witnesses))
+			}
 			if r.SignedName != "" {
 				g.summaryf("it signs its index as registry %q: an index signed for another registry will be refused\n", esc(r.SignedName))
 			}
@@ -144,6 +163,8 @@ func newRegistryAddCmd(g *globalOptions) *cobra.Command {
 	add.Flags().StringVar(&tokenEnv, "token-env", "", "environment variable holding a bearer token")
 	add.Flags().BoolVar(&plainHTTP, "plain-http", false, "oci:// on a loopback host: talk plain HTTP")
 	add.Flags().StringVar(&caFile, "ca-file", "", "oci://: a PEM bundle of CAs trusted for the registry's TLS")
+	add.Flags().StringArrayVar(&witnesses, "witness", nil, "a log witness's public key file (packgen key generate --witness); repeat for several")
+	add.Flags().IntVar(&quorum, "witnesses", -1, "how many of the --witness keys must have cosigned the log checkpoint holding a release before it is used (default: all given)")
 	add.Flags().StringVar(&signedName, "signed-name", "", "the registry's own name in its signed index.json (default: read from it now)")
 
 	return add
@@ -169,13 +190,18 @@ func newRegistryListCmd(g *globalOptions) *cobra.Command {
 				URL      string   `json:"url"`
 				Keys     []string `json:"keyIDs"`
 				TokenEnv string   `json:"tokenEnv,omitempty"`
+				// Witnesses are the names of the witness keys; a release is
+				// used once WitnessQuorum of them cosigned its log.
+				Witnesses     []string `json:"witnesses,omitempty"`
+				WitnessQuorum int      `json:"witnessQuorum,omitempty"`
 			}
 			rows := []row{}
 			for _, r := range cfg.Registries {
-				rw := row{Name: r.Name, URL: r.URL, TokenEnv: r.TokenEnv, Keys: []string{}}
+				rw := row{Name: r.Name, URL: r.URL, TokenEnv: r.TokenEnv, Keys: []string{}, WitnessQuorum: r.WitnessQuorum}
 				if v, err := r.Verifier(); err == nil && v != nil {
 					rw.Keys = v.KeyIDs()
 				}
+				rw.Witnesses = r.WitnessNames()
 				rows = append(rows, rw)
 			}
 			if output == "json" {
@@ -196,6 +222,9 @@ func newRegistryListCmd(g *globalOptions) *cobra.Command {
 						}
 						keys += k[:16]
 					}
+				}
+				if r.WitnessQuorum > 0 {
+					keys += fmt.Sprintf("; %d of witnesses %s", r.WitnessQuorum, strings.Join(r.Witnesses, ", "))
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.URL, keys)
 			}

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +51,51 @@ type LockedPack struct {
 	Archive    index.FileRef `json:"archive"`
 	Signature  *LockFile     `json:"signature,omitempty"`
 	Commit     string        `json:"commit,omitempty"`
+	// Log proves the release is in its registry's transparency log
+	// without reading the log: optional (locks resolved before it, or
+	// from a registry without a log, have none).
+	Log *LockLog `json:"log,omitempty"`
+}
+
+// LockLog is a locked release's place in its registry's transparency
+// log and the proof of it: the log entry is rebuilt from the locked
+// fields (pack, version, archive sha256, commit) and Key, and its
+// inclusion proof checked against Checkpoint, a checkpoint of TreeSize
+// entries signed by the log key the registry's signed index.json names.
+type LockLog struct {
+	Index    int64  `json:"index"`
+	Key      string `json:"key"`      // the ID of the registry key that logged it
+	TreeSize int64  `json:"treeSize"` // the size of the tree the proof is for
+	// Checkpoint is the log's signed checkpoint note of that tree.
+	Checkpoint string `json:"checkpoint"`
+	// Proof is the inclusion proof: the tree hashes, base64, leaf first.
+	Proof []string `json:"proof"`
+}
+
+// Bounds of a lock's log proof: a tree of 2^63 entries has a proof of 63
+// hashes; a checkpoint note is small.
+const (
+	maxLockProof      = 63
+	maxLockCheckpoint = 16 << 10
+)
+
+func (g *LockLog) check() string {
+	switch {
+	case g.Index < 0 || g.TreeSize <= g.Index:
+		return fmt.Sprintf("log.index %d must be below log.treeSize %d", g.Index, g.TreeSize)
+	case !hex64.MatchString(g.Key):
+		return fmt.Sprintf("log.key %q is not 64 lowercase hex digits", g.Key)
+	case g.Checkpoint == "" || len(g.Checkpoint) > maxLockCheckpoint:
+		return fmt.Sprintf("log.checkpoint must be a signed checkpoint of at most %d bytes", maxLockCheckpoint)
+	case len(g.Proof) > maxLockProof:
+		return fmt.Sprintf("log.proof has %d hashes, at most %d", len(g.Proof), maxLockProof)
+	}
+	for i, h := range g.Proof {
+		if b, err := base64.StdEncoding.DecodeString(h); err != nil || len(b) != 32 {
+			return fmt.Sprintf("log.proof[%d] %q is not base64 of a 32-byte hash", i, h)
+		}
+	}
+	return ""
 }
 
 // LockRegistry names the registry a layer was resolved from.
@@ -178,6 +224,11 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 			}
 			if s.Path != p.Archive.Path+index.SignatureExt {
 				return nil, bad("%s (%s): signature.path %q must be %q", where, p.ID(), s.Path, p.Archive.Path+index.SignatureExt)
+			}
+		}
+		if p.Log != nil {
+			if msg := p.Log.check(); msg != "" {
+				return nil, bad("%s (%s): %s (resolve again to rewrite it)", where, p.ID(), msg)
 			}
 		}
 	}

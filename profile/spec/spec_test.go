@@ -280,6 +280,8 @@ func FuzzParse(f *testing.F) {
 func FuzzParseLock(f *testing.F) {
 	good, _ := sampleLock().Encode()
 	f.Add(good)
+	withLog, _ := sampleLogLock().Encode()
+	f.Add(withLog)
 	f.Add([]byte("{}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := ParseLock("f.lock", data)
@@ -287,6 +289,9 @@ func FuzzParseLock(f *testing.F) {
 			for _, p := range l.Layers {
 				if p.Archive.Path != index.ArchivePath(p.Pack, p.Version) {
 					t.Fatalf("accepted path %q", p.Archive.Path)
+				}
+				if g := p.Log; g != nil && (g.Index < 0 || g.Index >= g.TreeSize || len(g.Proof) > maxLockProof) {
+					t.Fatalf("accepted log proof %+v", g)
 				}
 			}
 		}
@@ -311,4 +316,43 @@ func FuzzMergeValues(f *testing.F) {
 			t.Fatal("not deterministic")
 		}
 	})
+}
+
+func sampleLogLock() *Lock {
+	l := sampleLock()
+	l.Layers[0].Commit = strings.Repeat("d", 40)
+	l.Layers[0].Log = &LockLog{Index: 3, Key: strings.Repeat("e", 64), TreeSize: 10,
+		Checkpoint: "e2e\n10\n" + strings.Repeat("A", 43) + "=\n\n— e2e AAAA\n",
+		Proof:      []string{strings.Repeat("A", 43) + "=", strings.Repeat("B", 43) + "="}}
+	return l
+}
+
+// The log proof fields: optional, round-trip, and checked for shape.
+func TestLockLogFields(t *testing.T) {
+	a, _ := sampleLogLock().Encode()
+	back, err := ParseLock("x.lock", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := back.Encode(); !bytes.Equal(a, b) || back.Layers[0].Log.TreeSize != 10 {
+		t.Fatalf("round trip:\n%s\n%s", a, b)
+	}
+	for _, tc := range []struct {
+		edit func(*LockLog)
+		want string
+	}{
+		{func(g *LockLog) { g.Index = 10 }, "log.index 10 must be below log.treeSize 10"},
+		{func(g *LockLog) { g.Index = -1 }, "log.index -1"},
+		{func(g *LockLog) { g.Key = "E" }, "log.key"},
+		{func(g *LockLog) { g.Checkpoint = "" }, "log.checkpoint"},
+		{func(g *LockLog) { g.Proof = append(g.Proof, "AAAA") }, "log.proof[2]"},
+		{func(g *LockLog) { g.Proof = make([]string, 64) }, "log.proof has 64 hashes"},
+	} {
+		l := sampleLogLock()
+		tc.edit(l.Layers[0].Log)
+		data, _ := l.Encode()
+		if _, err := ParseLock("x.lock", data); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "layers[0] (calico@3.27.3)") {
+			t.Errorf("want %q, got %v", tc.want, err)
+		}
+	}
 }

@@ -1,0 +1,158 @@
+package translog
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Witnesses. A witness is an independent party that checks the log only
+// grows (each checkpoint it sees is consistent with the last one it
+// cosigned) and then adds its cosignature to the log's checkpoint: a note
+// signature in the C2SP tlog-cosignature "cosignature/v1" form (a
+// timestamped ed25519 signature, transparency-dev/formats' note package).
+// A cosigned checkpoint is the log's signed checkpoint with the
+// witness's signature line after the log's, published in the site at
+// WitnessPath(name): a client that requires witnesses reads one such file
+// per witness it trusts (docs/FORMAT.md "Witness cosignatures").
+
+// WitnessDir holds one cosigned checkpoint per witness.
+const WitnessDir = Dir + "/witness"
+
+// ErrCosignature: a witness key or cosigned checkpoint that does not
+// parse or verify.
+var ErrCosignature = errors.New("bad witness cosignature")
+
+// WitnessPath is the site path of the checkpoint cosigned by witness
+// name (a note key name: no spaces or '+'; '/' and dot names are refused
+// by ValidWitnessName).
+func WitnessPath(name string) string { return WitnessDir + "/" + name }
+
+// ValidWitnessName reports whether name can be a witness key's name and
+// a file name under WitnessDir.
+func ValidWitnessName(name string) bool {
+	if name == "" || name == "." || name == ".." || len(name) > 128 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// GenerateWitnessKey makes a witness key pair named name: skey in note's
+// private key form (ed25519), vkey its cosignature/v1 verifier key
+// (algorithm 0x04, so a verifier never mistakes a cosignature for a
+// plain ed25519 note signature).
+func GenerateWitnessKey(rand io.Reader, name string) (skey, vkey string, err error) {
+	if !ValidWitnessName(name) {
+		return "", "", fmt.Errorf("%w: witness name %q: use letters, digits, '-', '_' and '.' (it is also a file name)", ErrCosignature, name)
+	}
+	skey, vkey, err = note.GenerateKey(rand, name)
+	if err != nil {
+		return "", "", err
+	}
+	vkey, err = fnote.VKeyToCosignatureV1(vkey)
+	return skey, vkey, err
+}
+
+// NewWitnessSigner reads a witness's private key (GenerateWitnessKey).
+func NewWitnessSigner(skey string) (note.Signer, error) {
+	s, err := fnote.NewSignerForCosignatureV1(skey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: witness private key: %v (want the PRIVATE+KEY+NAME+... line packgen key generate --witness writes)", ErrCosignature, err)
+	}
+	if !ValidWitnessName(s.Name()) {
+		return nil, fmt.Errorf("%w: witness name %q: use letters, digits, '-', '_' and '.'", ErrCosignature, s.Name())
+	}
+	return s, nil
+}
+
+// NewWitnessVerifier reads a witness's public key (NAME+HASH+BASE64).
+func NewWitnessVerifier(vkey string) (note.Verifier, error) {
+	v, err := fnote.NewVerifierForCosignatureV1(vkey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: witness key %q: %v (want the NAME+HASH+KEY line of a witness's .pub)", ErrCosignature, vkey, err)
+	}
+	if !ValidWitnessName(v.Name()) {
+		return nil, fmt.Errorf("%w: witness name %q: use letters, digits, '-', '_' and '.'", ErrCosignature, v.Name())
+	}
+	return v, nil
+}
+
+// Cosign verifies msg, the log's signed checkpoint, under the log's
+// verifier key and returns it with the witness's cosignature added after
+// the log's signature (other signatures are dropped). The caller has
+// proved the checkpoint consistent with the last one it cosigned.
+func Cosign(msg []byte, logVkey string, s note.Signer) ([]byte, error) {
+	n, err := openNote(msg, logVkey, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ParseCheckpoint([]byte(n.Text)); err != nil {
+		return nil, err
+	}
+	return note.Sign(&note.Note{Text: n.Text, Sigs: n.Sigs}, s)
+}
+
+// OpenCosigned verifies a cosigned checkpoint: the log's signature (an
+// error without it), and the cosignatures of the witnesses ws. It returns
+// the checkpoint and the names of the witnesses of ws that cosigned it,
+// each once. Signatures by keys not in ws are ignored; a signature by a
+// key of ws that does not verify is an error.
+func OpenCosigned(msg []byte, logVkey string, ws []note.Verifier) (Checkpoint, []string, error) {
+	n, err := openNote(msg, logVkey, ws)
+	if err != nil {
+		return Checkpoint{}, nil, err
+	}
+	c, err := ParseCheckpoint([]byte(n.Text))
+	if err != nil {
+		return Checkpoint{}, nil, err
+	}
+	var names []string
+	for _, sig := range n.Sigs {
+		for _, w := range ws {
+			if sig.Name == w.Name() && sig.Hash == w.KeyHash() && !slices.Contains(names, w.Name()) {
+				names = append(names, w.Name())
+			}
+		}
+	}
+	return c, names, nil
+}
+
+// openNote opens msg with the log key and ws, and requires the log's
+// signature among those that verified.
+func openNote(msg []byte, logVkey string, ws []note.Verifier) (*note.Note, error) {
+	if len(msg) > MaxCheckpointSize {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrCheckpoint, len(msg), MaxCheckpointSize)
+	}
+	lv, err := note.NewVerifier(logVkey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: log key %q: %v", ErrCheckpoint, logVkey, err)
+	}
+	for _, w := range ws {
+		if w.Name() == lv.Name() && w.KeyHash() == lv.KeyHash() {
+			return nil, fmt.Errorf("%w: witness key %s is the log's own key", ErrCosignature, w.Name())
+		}
+	}
+	n, err := note.Open(msg, note.VerifierList(append([]note.Verifier{lv}, ws...)...))
+	if err != nil {
+		var inv *note.InvalidSignatureError
+		if errors.As(err, &inv) && inv.Name != lv.Name() {
+			return nil, fmt.Errorf("%w: the signature of witness %s does not verify", ErrCosignature, inv.Name)
+		}
+		return nil, fmt.Errorf("%w: not signed by the log key %s: %v", ErrCheckpoint, lv.Name(), err)
+	}
+	for _, sig := range n.Sigs {
+		if sig.Name == lv.Name() && sig.Hash == lv.KeyHash() {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: not signed by the log key %s (only by witnesses)", ErrCheckpoint, lv.Name())
+}

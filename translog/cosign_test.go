@@ -1,0 +1,139 @@
+package translog
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+func newWitness(t testing.TB, name, seed string) (note.Signer, note.Verifier, string) {
+	t.Helper()
+	skey, vkey, err := GenerateWitnessKey(strings.NewReader(strings.Repeat(seed, 32)), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewWitnessSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewWitnessVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, v, vkey
+}
+
+func TestCosign(t *testing.T) {
+	logS, logV := newKey(t, "acme")
+	msg, err := SignCheckpoint(Checkpoint{Origin: "acme", Tree: tlog.Tree{N: 9, Hash: tlog.RecordHash([]byte("x"))}}, logS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, wv, _ := newWitness(t, "w1.example", "a")
+	xs, xv, _ := newWitness(t, "w2.example", "b")
+	co, err := Cosign(msg, logV, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(co, msg) || bytes.Count(co, []byte("\n— ")) != 2 {
+		t.Fatalf("want the log's note with one line added:\n%s", co)
+	}
+	// A plain ed25519 note verifier of the same key must not accept a
+	// cosignature (cosignature/v1 signs another message).
+	c, names, err := OpenCosigned(co, logV, []note.Verifier{wv, xv})
+	if err != nil || c.Tree.N != 9 || len(names) != 1 || names[0] != "w1.example" {
+		t.Fatalf("OpenCosigned = %v %v %v", c, names, err)
+	}
+	// The log's checkpoint alone still opens for log readers.
+	if _, err := OpenCheckpoint(co, logV); err != nil {
+		t.Fatal(err)
+	}
+	// An unknown witness's cosignature is ignored, not counted.
+	co2, err := Cosign(msg, logV, xs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, names, err := OpenCosigned(co2, logV, []note.Verifier{wv}); err != nil || len(names) != 0 {
+		t.Fatalf("unknown witness: %v %v", names, err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		msg  []byte
+		want error
+	}{
+		{"text edited", bytes.Replace(co, []byte("\n9\n"), []byte("\n8\n"), 1), ErrCheckpoint},
+		{"cosignature flipped", flipLastSig(co), ErrCosignature},
+		{"only the witness", witnessOnly(t, ws, msg), ErrCheckpoint},
+		{"too large", append(bytes.Repeat([]byte("x"), MaxCheckpointSize), co...), ErrCheckpoint},
+	} {
+		if _, _, err := OpenCosigned(tc.msg, logV, []note.Verifier{wv}); !errors.Is(err, tc.want) {
+			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	// Cosigning refuses what the log did not sign.
+	if _, err := Cosign(witnessOnly(t, ws, msg), logV, ws); !errors.Is(err, ErrCheckpoint) {
+		t.Errorf("cosigned a checkpoint without the log's signature: %v", err)
+	}
+}
+
+func flipLastSig(msg []byte) []byte {
+	b := bytes.Clone(msg)
+	i := bytes.LastIndex(b, []byte(" ")) + 12
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return b
+}
+
+func witnessOnly(t *testing.T, ws note.Signer, msg []byte) []byte {
+	t.Helper()
+	text := msg[:bytes.Index(msg, []byte("\n\n"))+1]
+	b, err := note.Sign(&note.Note{Text: string(text)}, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestWitnessKeyNames(t *testing.T) {
+	for _, n := range []string{"", "..", "a/b", "a b", "a+b", "é"} {
+		if _, _, err := GenerateWitnessKey(strings.NewReader(strings.Repeat("k", 32)), n); err == nil {
+			t.Errorf("name %q accepted", n)
+		}
+	}
+	if _, err := NewWitnessVerifier("w+00000000+AAAA"); !errors.Is(err, ErrCosignature) {
+		t.Errorf("bad vkey: %v", err)
+	}
+	if _, err := NewWitnessSigner("not a key"); !errors.Is(err, ErrCosignature) {
+		t.Errorf("bad skey: %v", err)
+	}
+}
+
+// Cosigned checkpoints come from anyone: only the log's signature opens
+// one, the witnesses counted are those whose cosignature verifies, and
+// what opens parses as the note's text.
+func FuzzOpenCosigned(f *testing.F) {
+	logS, logV := newKey(f, "acme")
+	ws, wv, _ := newWitness(f, "w1", "a")
+	msg, _ := SignCheckpoint(Checkpoint{Origin: "acme", Tree: tlog.Tree{N: 7, Hash: tlog.RecordHash([]byte("e"))}}, logS)
+	co, _ := Cosign(msg, logV, ws)
+	f.Add(co)
+	f.Add(msg)
+	f.Add([]byte("acme\n7\n\n— w1 AAAA\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, names, err := OpenCosigned(b, logV, []note.Verifier{wv})
+		if err != nil {
+			return
+		}
+		if !bytes.HasPrefix(b, c.Text()) || len(names) > 1 {
+			t.Fatalf("opened %q as %v by %v", b, c, names)
+		}
+	})
+}

@@ -1,0 +1,263 @@
+// Package witness is what an independent party runs against a registry's
+// transparency log, on a schedule (`packgen log witness`): it verifies the
+// log's checkpoint under the log's key, proves it consistent with the last
+// checkpoint this witness cosigned (kept in its state directory), and only
+// then writes its cosignature (translog.Cosign). A witness that sees a
+// fork refuses to cosign and keeps both checkpoints as evidence: a
+// registry can then no longer show different histories to different
+// clients, since clients that require witnesses accept only checkpoints
+// the witnesses cosigned (docs/SECURITY.md, "Split views").
+package witness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/stale"
+	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/translog"
+	"github.com/packgen/packgen/walk"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Errors of a witness run, usable with errors.Is.
+var (
+	// ErrFork: the log's checkpoint is not consistent with the one this
+	// witness cosigned before (two roots for one size, or a tree that does
+	// not contain the older one). Nothing was cosigned; Result.Evidence
+	// holds both checkpoints.
+	ErrFork = errors.New("the log forked: not cosigned")
+	// ErrRollback: the log is smaller than the one cosigned before (an old
+	// checkpoint replayed, a stale cache, or a truncated log). Nothing was
+	// cosigned.
+	ErrRollback = errors.New("the log is older than the one cosigned before: not cosigned")
+	// ErrLogKey: the log's key differs from the one pinned on the first run.
+	ErrLogKey = errors.New("the log's key is not the one this witness pinned")
+)
+
+// State files, in Options.StateDir.
+const (
+	stateLogKey     = "log.key"    // the log's verifier key, pinned on the first run
+	stateCheckpoint = "checkpoint" // the last checkpoint cosigned, as the log signed it
+	stateLock       = "lock"
+)
+
+// Options of a run.
+type Options struct {
+	Site string // the registry: a directory or URL (any packgen source)
+	// Key is the witness's private key (translog.GenerateWitnessKey).
+	Key string
+	// LogKey is the log's verifier key. Empty: the key pinned in StateDir,
+	// or on the first run the key the registry's index.json names (then
+	// pinned; Result.Pinned says so).
+	LogKey string
+	// RegistryKey, when set, verifies index.json's signature before its
+	// log key is pinned on the first run.
+	RegistryKey *sign.Verifier
+	StateDir    string // the witness's memory of this log; must persist between runs
+	// Out receives the cosigned checkpoint at Out/log/witness/NAME, the
+	// path clients read it from in the registry (translog.WitnessPath).
+	Out     string
+	Timeout time.Duration
+}
+
+// Result of a run.
+type Result struct {
+	Witness  string `json:"witness"`
+	Origin   string `json:"origin"`
+	Size     int64  `json:"size"`
+	Hash     string `json:"hash"`
+	Previous int64  `json:"previous"` // size cosigned before (0: first run)
+	Pinned   bool   `json:"pinned"`   // the log key was pinned by this run
+	LogKey   string `json:"logKey"`
+	File     string `json:"file,omitempty"`     // the cosigned checkpoint written
+	Evidence string `json:"evidence,omitempty"` // a fork's evidence directory
+}
+
+// Run witnesses the log of o.Site once.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	signer, err := translog.NewWitnessSigner(strings.TrimSpace(o.Key))
+	if err != nil {
+		return nil, err
+	}
+	if o.StateDir == "" || o.Out == "" {
+		return nil, errors.New("witness: a state directory and an output directory are required")
+	}
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+		return nil, err
+	}
+	// One run at a time per state: two would race on the last checkpoint.
+	lock, err := safefile.OpenLock(filepath.Join(o.StateDir, stateLock))
+	if err != nil {
+		return nil, fmt.Errorf("witness state %s: %w", o.StateDir, err)
+	}
+	defer lock.Close()
+	if err := stale.Lock(lock); err != nil {
+		return nil, fmt.Errorf("witness state %s: %w", o.StateDir, err)
+	}
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	tr, err := transport.New(o.Site, "", timeout, 0)
+	if err != nil {
+		return nil, err
+	}
+	fetch := transport.Fetch(tr)
+	res := &Result{Witness: signer.Name()}
+	if res.LogKey, res.Pinned, err = logKey(ctx, o, tr, fetch); err != nil {
+		return nil, err
+	}
+	msg, err := fetch(ctx, translog.CheckpointPath, translog.MaxCheckpointSize)
+	if err != nil {
+		return nil, fmt.Errorf("read %s of %s: %w", translog.CheckpointPath, o.Site, err)
+	}
+	cp, err := translog.OpenCheckpoint(msg, res.LogKey)
+	if err != nil {
+		return nil, fmt.Errorf("%s of %s: %w", translog.CheckpointPath, o.Site, err)
+	}
+	res.Origin, res.Size, res.Hash = cp.Origin, cp.Tree.N, cp.Tree.Hash.String()
+	oldMsg, old, err := lastCosigned(o.StateDir, res.LogKey)
+	if err != nil {
+		return nil, err
+	}
+	res.Previous = old.Tree.N
+	if oldMsg != nil {
+		if err := consistent(ctx, old, cp, fetch); err != nil {
+			if errors.Is(err, ErrFork) {
+				dir, werr := evidence(o.StateDir, oldMsg, msg, err)
+				if werr != nil {
+					return res, errors.Join(err, fmt.Errorf("write the evidence: %w", werr))
+				}
+				res.Evidence = dir
+			}
+			return res, err
+		}
+	}
+	co, err := translog.Cosign(msg, res.LogKey, signer)
+	if err != nil {
+		return nil, err
+	}
+	res.File = filepath.Join(o.Out, filepath.FromSlash(translog.WitnessPath(signer.Name())))
+	if err := os.MkdirAll(filepath.Dir(res.File), 0o755); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(res.File, co, 0o644); err != nil {
+		return nil, err
+	}
+	// The state moves on only once the cosignature is out: a failed write
+	// leaves the witness where it was.
+	if res.Pinned {
+		if err := atomicfile.WriteFile(filepath.Join(o.StateDir, stateLogKey), []byte(res.LogKey+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	if err := atomicfile.WriteFile(filepath.Join(o.StateDir, stateCheckpoint), msg, 0o600); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// logKey is the log's verifier key: given, pinned, or read from the
+// registry's index.json on the first run (pinned then).
+func logKey(ctx context.Context, o Options, tr transport.Transport, fetch translog.Fetch) (string, bool, error) {
+	pinned, err := safefile.ReadFile(filepath.Join(o.StateDir, stateLogKey), 4<<10)
+	switch {
+	case err == nil:
+		p := strings.TrimSpace(string(pinned))
+		if o.LogKey != "" && o.LogKey != p {
+			return "", false, fmt.Errorf("%w: --log-key %s, pinned %s (in %s): a new log needs a new state directory", ErrLogKey, o.LogKey, p, o.StateDir)
+		}
+		return p, false, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return "", false, fmt.Errorf("witness state: %w", err)
+	case o.LogKey != "":
+		if _, err := note.NewVerifier(o.LogKey); err != nil {
+			return "", false, fmt.Errorf("--log-key %q: %v (want the log.key of the registry's index.json)", o.LogKey, err)
+		}
+		return o.LogKey, true, nil
+	}
+	data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
+	if err != nil {
+		return "", false, fmt.Errorf("read %s of %s: %w", index.RootFile, o.Site, err)
+	}
+	if o.RegistryKey != nil {
+		if err := walk.New(tr, o.RegistryKey).RootSignature(ctx, data, nil); err != nil {
+			return "", false, fmt.Errorf("%s of %s: %w", index.RootFile, o.Site, err)
+		}
+	}
+	root, err := index.ParseRoot(data)
+	if err != nil {
+		return "", false, fmt.Errorf("%s of %s: %w", index.RootFile, o.Site, err)
+	}
+	if root.Log == nil {
+		return "", false, fmt.Errorf("%s of %s names no transparency log (an unsigned registry, or one built before the log): nothing to witness", index.RootFile, o.Site)
+	}
+	return root.Log.Key, true, nil
+}
+
+// lastCosigned reads the checkpoint cosigned last (nil: none yet). It is
+// verified again: a state edited by hand must not steer the witness.
+func lastCosigned(dir, logKey string) ([]byte, translog.Checkpoint, error) {
+	f := filepath.Join(dir, stateCheckpoint)
+	msg, err := safefile.ReadFile(f, translog.MaxCheckpointSize)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, translog.Checkpoint{}, nil
+	}
+	if err != nil {
+		return nil, translog.Checkpoint{}, fmt.Errorf("witness state: %w", err)
+	}
+	c, err := translog.OpenCheckpoint(msg, logKey)
+	if err != nil {
+		return nil, translog.Checkpoint{}, fmt.Errorf("witness state %s: %w (remove the state directory only to start witnessing this log afresh)", f, err)
+	}
+	return msg, c, nil
+}
+
+// consistent proves the new checkpoint extends the old one.
+func consistent(ctx context.Context, old, cp translog.Checkpoint, fetch translog.Fetch) error {
+	if old.Origin != cp.Origin {
+		return fmt.Errorf("%w: the log's origin changed from %q to %q under the same key", ErrFork, old.Origin, cp.Origin)
+	}
+	switch {
+	case cp.Tree.N < old.Tree.N:
+		return fmt.Errorf("%w: %d entries (%s), %d were cosigned before (%s)", ErrRollback, cp.Tree.N, cp.Tree.Hash, old.Tree.N, old.Tree.Hash)
+	case cp.Tree.N == old.Tree.N && cp.Tree.Hash != old.Tree.Hash:
+		return fmt.Errorf("%w: two checkpoints of %d entries with different roots, %s cosigned before and %s now, both signed by the log's key", ErrFork, cp.Tree.N, old.Tree.Hash, cp.Tree.Hash)
+	}
+	err := translog.CheckConsistency(ctx, old.Tree, cp.Tree, fetch)
+	if errors.Is(err, translog.ErrInconsistent) {
+		return fmt.Errorf("%w: %v", ErrFork, err)
+	}
+	return err
+}
+
+// evidence keeps both signed checkpoints of a fork, and why, in a new
+// directory of the state: each is signed by the log's key, so together
+// they prove the log showed two histories.
+func evidence(state string, before, after []byte, why error) (string, error) {
+	dir := filepath.Join(state, "fork-"+strconv.FormatInt(time.Now().UTC().Unix(), 10))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	for name, b := range map[string][]byte{
+		"cosigned-before": before,
+		"seen-now":        after,
+		"reason.txt":      []byte(why.Error() + "\n"),
+	} {
+		if err := atomicfile.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
