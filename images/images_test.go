@@ -204,7 +204,7 @@ func TestFindBadInput(t *testing.T) {
 	// An image a chart template writes that does not parse: a warning
 	// naming the template and its line.
 	for tpl, want := range map[string]string{
-		"    - image: x//y\n":             `image "x//y" in c/templates/deployment.yaml:6 does not parse`,
+		"    - image: x//y\n":           `image "x//y" in c/templates/deployment.yaml:6 does not parse`,
 		"    - image: {{ \"x//y\" }}\n": `image "x//y" in c/templates/deployment.yaml (line 6 of its output: a template action wrote it) does not parse`,
 	} {
 		r, err := findIn(t, chart("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n"+tpl), "p")
