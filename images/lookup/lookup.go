@@ -70,7 +70,8 @@ func (e *RegistryError) Error() string {
 	if n == 1 {
 		s = ""
 	}
-	return fmt.Sprintf("registry %s: %v (%d image%s not checked: %s)", e.Host, e.Err, n, s, strings.Join(e.Images, ", "))
+	// e.Err names the host first (ocireg.Wrap).
+	return fmt.Sprintf("%v (%d image%s of %s not checked: %s)", e.Err, n, s, e.Host, strings.Join(e.Images, ", "))
 }
 
 func (e *RegistryError) Unwrap() []error { return []error{ErrRegistry, e.Err} }
@@ -303,7 +304,9 @@ func classify(t target, reg *remote.Registry, err error) error {
 	switch {
 	case errors.Is(err, errdef.ErrNotFound) || (resp != nil && resp.StatusCode == http.StatusNotFound):
 		if answer == "" {
-			answer = "404 Not Found"
+			// A HEAD's 404 has no body to say more (oras-go's GET
+			// reports the same 404 without the registry's error codes).
+			answer = "404 Not Found: no such repository, tag or digest"
 		}
 		return fmt.Errorf("%s: %w: registry %s answered %s", t.image, ErrMissing, t.host, answer)
 	}
