@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/packgen/packgen/images/lookup"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/spf13/cobra"
 )
@@ -25,4 +26,11 @@ func (f *ociFlags) options() (ocireg.Options, error) {
 		return o, usageErr("%v", err)
 	}
 	return o, nil
+}
+
+// lookup returns the flags as the options of image digest lookups
+// (--check-images, --pin-images).
+func (f *ociFlags) lookup() (lookup.Options, error) {
+	o, err := f.options()
+	return lookup.Options{OCI: o}, err
 }
