@@ -15,6 +15,7 @@ import (
 // declaredImage is one entry of a pack's pack.content.images, where it is.
 type declaredImage struct {
 	image string // normalised
+	pack  string // NAME@VERSION
 	file  string // as displayed: DIR/values.yaml
 	line  int
 }
@@ -26,10 +27,11 @@ func (rep *Report) judge(p *pack.Pack, display string, ps pack.Problems) pack.Pr
 	if r == nil {
 		return probs
 	}
+	id := r.Pack + "@" + r.Version
 	for _, im := range r.Images {
 		for _, s := range im.Sources {
 			if s.Kind == images.Declared {
-				rep.declared = append(rep.declared, declaredImage{image: im.Image, file: path.Join(display, s.File), line: s.Line})
+				rep.declared = append(rep.declared, declaredImage{image: im.Image, pack: id, file: path.Join(display, s.File), line: s.Line})
 			}
 		}
 	}
@@ -79,11 +81,11 @@ func (rep *Report) checkImages(ctx context.Context, o lookup.Options) error {
 		if r.Err == nil || errors.As(r.Err, &re) {
 			continue
 		}
-		msg := fmt.Sprintf("declared image %s cannot be checked: %v", r.Image, r.Err)
-		if errors.Is(r.Err, lookup.ErrMissing) {
-			msg = fmt.Sprintf("declared image %s does not exist (%v): an air-gapped mirror would fail on it; fix its tag or registry", r.Image, r.Err)
-		}
 		for _, d := range where[r.Image] {
+			msg := fmt.Sprintf("pack %s: declared image %s cannot be checked: %v", d.pack, r.Image, r.Err)
+			if errors.Is(r.Err, lookup.ErrMissing) {
+				msg = fmt.Sprintf("pack %s: declared image %s does not exist (%v): an air-gapped mirror would fail on it; fix its tag or registry", d.pack, r.Image, r.Err)
+			}
 			rep.Problems = append(rep.Problems, pack.Problem{File: d.file, Line: d.line, Severity: pack.SevError, Msg: msg})
 		}
 	}

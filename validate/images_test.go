@@ -53,9 +53,9 @@ func TestCheckImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		tree + "/api-1.0.0/values.yaml:5: error: declared image " + h + "/acme/api:1.1 does not exist",
+		tree + "/api-1.0.0/values.yaml:5: error: pack api@1.0.0: declared image " + h + "/acme/api:1.1 does not exist",
 		tree + "/worker-1.0.0/values.yaml:4: error: cannot check the declared images of registry " + dead + ": " + dead + ": registry unreachable",
-		tree + "/worker-1.0.0/values.yaml:5: error: declared image " + h + "/acme/api:1.1 does not exist",
+		tree + "/worker-1.0.0/values.yaml:5: error: pack worker@1.0.0: declared image " + h + "/acme/api:1.1 does not exist",
 	}
 	if len(rep.Problems) != len(want) || rep.Errors != 3 {
 		t.Fatalf("problems:\n%v", rep.Problems)

@@ -87,7 +87,7 @@ func TestImageChecks(t *testing.T) {
 			}
 		}
 	}
-	if len(errs) != 2 || !strings.Contains(errs[0], "declared image "+h+"/acme/gone:1 does not exist") ||
+	if len(errs) != 2 || !strings.Contains(errs[0], "pack gone@1.0.0: declared image "+h+"/acme/gone:1 does not exist") ||
 		!strings.Contains(errs[1], "cannot check the declared images of registry "+dead) || !strings.Contains(errs[1], "2 images of "+dead+" not checked") {
 		t.Errorf("validate errors:\n%s", strings.Join(errs, "\n"))
 	}
