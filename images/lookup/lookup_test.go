@@ -48,6 +48,7 @@ func TestResolve(t *testing.T) {
 	h := reg.Host()
 	app := reg.PushImage(t, "acme/app:1.0", "app-1.0")
 	side := reg.PushImage(t, "acme/sidecar:v2", "sidecar")
+	multi := reg.PushIndex(t, "acme/multi:3", "multi", "linux/amd64", "linux/arm64")
 	dead := deadHost(t)
 	zero := "sha256:" + strings.Repeat("0", 64)
 
@@ -59,6 +60,7 @@ func TestResolve(t *testing.T) {
 		{h + "/acme/sidecar:v2", side, nil},
 		{h + "/acme/app@" + app, app, nil},
 		{h + "/acme/app:1.0@" + app, app, nil}, // tag and digest: the digest is asked
+		{h + "/acme/multi:3", multi, nil},      // a multi-platform index: its own digest
 		{h + "/acme/app:9.9", "", ErrMissing},
 		{h + "/acme/nope:1.0", "", ErrMissing},
 		{h + "/acme/app@" + zero, "", ErrMissing},
@@ -87,11 +89,11 @@ func TestResolve(t *testing.T) {
 			t.Errorf("%s: the registry's answer is not said: %v", c.image, r.Err)
 		}
 	}
-	for i := 0; i < 100 && reg.Requests("HEAD", "/manifests/")-before < 7; i++ {
+	for i := 0; i < 100 && reg.Requests("HEAD", "/manifests/")-before < 8; i++ {
 		time.Sleep(20 * time.Millisecond) // the access log is read as the registry writes it
 	}
-	if got := reg.Requests("HEAD", "/manifests/") - before; got != 7 {
-		t.Errorf("HEAD requests: %d, want 7 (one per image of the live registry)", got)
+	if got := reg.Requests("HEAD", "/manifests/") - before; got != 8 {
+		t.Errorf("HEAD requests: %d, want 8 (one per image of the live registry)", got)
 	}
 	if len(rep.Registries) != 1 || rep.Registries[0].Host != dead || len(rep.Registries[0].Images) != 2 || !errors.Is(rep.Registries[0], ocireg.ErrUnreachable) {
 		t.Fatalf("registry errors: %+v", rep.Registries)
@@ -100,7 +102,7 @@ func TestResolve(t *testing.T) {
 	if !strings.HasPrefix(msg, dead+": registry unreachable") || !strings.Contains(msg, "(2 images of "+dead+" not checked: "+dead+"/acme/app:1.0, "+dead+"/acme/other:2)") {
 		t.Errorf("a dead registry is one error naming both images:\n%s", msg)
 	}
-	if d := rep.Digests(); len(d) != 4 || d[h+"/acme/app:1.0"] != app {
+	if d := rep.Digests(); len(d) != 5 || d[h+"/acme/app:1.0"] != app {
 		t.Errorf("digests: %v", d)
 	}
 }
