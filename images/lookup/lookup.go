@@ -202,8 +202,8 @@ func Resolve(ctx context.Context, images []string, o Options) (*Report, error) {
 }
 
 // resolveHost resolves one registry's images into results[idx]: the
-// first alone (a registry that is down or refuses us fails it, and then
-// the others are not tried), then the rest in parallel.
+// first alone (a registry that is down fails it, and then the others
+// are not tried), then the rest in parallel.
 func resolveHost(ctx context.Context, host string, idx []int, results []Result, o Options, sem chan struct{}) *RegistryError {
 	opts := o.OCI
 	opts.PlainHTTP = opts.PlainHTTP && ocireg.IsLoopback(host)
@@ -219,33 +219,51 @@ func resolveHost(ctx context.Context, host string, idx []int, results []Result, 
 		results[i].Digest, results[i].Err = head(ctx, reg, t)
 	}
 	one(idx[0])
-	if err := results[idx[0]].Err; registryWide(err) {
+	if err := results[idx[0]].Err; registryWide(err) && !denied(err) {
+		// Down, or not to be talked to (TLS, plain HTTP, credentials):
+		// the other images would fail the same way.
 		return failHost(host, idx, results, errors.Unwrap(err))
 	}
 	_ = parallel.Each(ctx, len(idx)-1, cap(sem), func(k int) error {
 		one(idx[k+1])
 		return nil
 	})
-	// The registry answered the first image. Later ones it failed as a
-	// whole (it went down meanwhile) are still one error; a denial now
-	// is about that repository alone.
-	var down []int
-	var cause error
-	for _, i := range idx[1:] {
+	// A registry that refuses every image refuses us; one that answers
+	// some denies only those repositories (Docker Hub answers 401 for a
+	// repository that does not exist). One that went down meanwhile is
+	// still one error for what it left unchecked.
+	var down, refused []int
+	var downErr, refusedErr error
+	for _, i := range idx {
 		err := results[i].Err
-		if !registryWide(err) {
-			continue
+		switch {
+		case !registryWide(err):
+		case denied(err):
+			refused, refusedErr = append(refused, i), errors.Unwrap(err)
+		default:
+			down, downErr = append(down, i), errors.Unwrap(err)
 		}
-		if errors.Is(err, ocireg.ErrUnreachable) {
-			down, cause = append(down, i), errors.Unwrap(err)
-			continue
-		}
-		results[i].Err = fmt.Errorf("%s: %w: %v", results[i].Image, ErrImage, errors.Unwrap(err))
+	}
+	if len(refused) == len(idx) {
+		return failHost(host, idx, results, refusedErr)
+	}
+	for _, i := range refused {
+		results[i].Err = imageErr(results[i].Image, errors.Unwrap(results[i].Err))
 	}
 	if len(down) > 0 {
-		return failHost(host, down, results, cause)
+		return failHost(host, down, results, downErr)
 	}
 	return nil
+}
+
+// denied says whether a registry-wide error is a refusal (401, 403),
+// which may be about one repository, not about the registry.
+func denied(err error) bool {
+	return errors.Is(err, ocireg.ErrUnauthorized) || errors.Is(err, ocireg.ErrForbidden)
+}
+
+func imageErr(image string, err error) error {
+	return fmt.Errorf("%s: %w: %w", image, ErrImage, err)
 }
 
 // failHost records that the registry at host could not be asked about
@@ -316,5 +334,5 @@ func classify(t target, reg *remote.Registry, err error) error {
 		errors.Is(w, ocireg.ErrPlainHTTP), errors.Is(w, ocireg.ErrCredentials), errors.Is(w, ocireg.ErrInsecureRedirect):
 		return registryErr{w}
 	}
-	return fmt.Errorf("%s: %w: %v", t.image, ErrImage, w)
+	return imageErr(t.image, w)
 }

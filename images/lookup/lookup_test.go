@@ -171,3 +171,37 @@ func TestResolvePlainHTTPOnlyLoopback(t *testing.T) {
 		t.Errorf("registry.invalid: %v", rep.Err())
 	}
 }
+
+// TestResolveOneRepositoryDenied: a token registry that refuses one
+// repository (a private one) and serves the others: the refusal is that
+// image's error, not the registry's, even when it is the first asked;
+// when it refuses every image asked, it is one registry error.
+func TestResolveOneRepositoryDenied(t *testing.T) {
+	cfg := noCredentials(t)
+	reg := ocitest.StartWith(t, ocitest.Config{Mode: ocitest.Token, Private: []string{"aaa/private"}})
+	h := reg.Host()
+	pub := reg.PushImage(t, "team/public:1", "public")
+	auth := base64.StdEncoding.EncodeToString([]byte(ocitest.User + ":" + ocitest.Password))
+	os.WriteFile(filepath.Join(cfg, "config.json"), []byte(`{"auths":{"`+h+`":{"auth":"`+auth+`"}}}`), 0o600)
+	o := Options{OCI: ocireg.Options{PlainHTTP: true}}
+
+	// Sorted by host then asked in order: the private one goes first.
+	rep, err := Resolve(context.Background(), []string{h + "/aaa/private:1", h + "/team/public:1"}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Registries) != 0 || rep.Results[1].Digest != pub || !errors.Is(rep.Results[0].Err, ErrImage) || !errors.Is(rep.Results[0].Err, ocireg.ErrUnauthorized) {
+		t.Fatalf("one repository denied: registries %v, results %+v", rep.Registries, rep.Results)
+	}
+	if !strings.HasPrefix(rep.Results[0].Err.Error(), h+"/aaa/private:1: image cannot be checked: ") {
+		t.Errorf("denial does not name the image first: %v", rep.Results[0].Err)
+	}
+
+	rep, err = Resolve(context.Background(), []string{h + "/aaa/private:1"}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Registries) != 1 || !errors.Is(rep.Err(), ErrRegistry) || !errors.Is(rep.Err(), ocireg.ErrUnauthorized) {
+		t.Errorf("every image denied: %v", rep.Err())
+	}
+}
