@@ -1,10 +1,13 @@
 package images
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,11 +68,67 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 			err = c.chart(f.Path, ch, values, namespace)
 		}
 		if err != nil {
-			return n, &Error{File: c.show(f.Path), Err: fmt.Errorf("%w: %v", ErrChart, err)}
+			return n, c.chartError(f.Path, f.IsDir(), ch, err)
 		}
 		n++
 	}
 	return n, nil
+}
+
+// helmPos finds the template and line in an error of Helm's engine:
+// the first TEMPLATE:LINE it names ("execution error at
+// (c/templates/x.yaml:1:3): …", "parse error at (c/templates/x.yaml:3)",
+// "c/templates/x.yaml:3:18\n  executing …").
+var helmPos = regexp.MustCompile(`([^()\s:"<>]+\.(?:ya?ml|tpl|txt|json)):(\d+)`)
+
+// oneLine folds Helm v4's indented multi-line errors into one line, as
+// problems are printed.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// templateError is a template that renders, but not to YAML: the
+// template and the line of the rendered output.
+type templateError struct {
+	template string
+	line     int // in the template's source, 0 when unknown
+	err      error
+}
+
+func (e *templateError) Error() string {
+	return e.template + " renders to invalid YAML: " + e.err.Error()
+}
+
+// chartError says which chart (rel), template and line do not render;
+// in an unpacked chart directory the template is a file of its own,
+// where the problem is put.
+func (c *collector) chartError(rel string, isDir bool, ch *chart.Chart, err error) error {
+	e := &Error{File: c.show(rel)}
+	var te *templateError
+	switch {
+	case errors.As(err, &te):
+		e.Template, e.Line = te.template, te.line
+	default:
+		if m := helmPos.FindStringSubmatch(err.Error()); m != nil {
+			e.Template = m[1]
+			e.Line, _ = strconv.Atoi(m[2])
+		}
+	}
+	name := ""
+	if ch != nil && ch.Metadata != nil {
+		name = ch.Name()
+	}
+	where := ""
+	if e.Template != "" {
+		where = "template " + e.Template
+		if e.Line > 0 {
+			where += fmt.Sprintf(", line %d", e.Line)
+		}
+		where += ": "
+		if in, ok := strings.CutPrefix(e.Template, name+"/"); ok && isDir && name != "" {
+			e.At = c.show(path.Join(rel, in))
+		}
+	}
+	e.Err = fmt.Errorf("%w: %s%s", ErrChart, where, oneLine(err.Error()))
+	return e
 }
 
 func loadArchive(p *pack.Pack, rel string) (*chart.Chart, error) {
@@ -152,19 +211,27 @@ func (c *collector) chart(rel string, ch *chart.Chart, values map[string]any, na
 		out := []byte(res.out[t])
 		fs, err := ref.Scan(out)
 		if err != nil {
-			return fmt.Errorf("%s renders to invalid YAML: %v", t, err)
+			te := &templateError{template: t, err: err}
+			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil && srcs[t] != nil {
+				n, _ := strconv.Atoi(m[1])
+				te.line = pack.SourceLine(srcs[t], out, n)
+			}
+			return te
 		}
 		for _, f := range fs {
 			line := 0
 			if src, ok := srcs[t]; ok {
 				line = pack.SourceLine(src, out, f.Line)
 			}
-			c.add(f.Written, Source{Kind: Chart, File: rel, Template: t, Line: line, Object: f.Object, Field: f.Field, Maybe: f.Maybe,
+			c.add(f.Written, Source{Kind: Chart, File: rel, Template: t, Line: line, outLine: f.Line, Object: f.Object, Field: f.Field, Maybe: f.Maybe,
 				Values: valuesPath(map[string]any(merged), f.Written, "charts."+name)})
 		}
 	}
 	return nil
 }
+
+// yamlLine is the line yaml.v3 names in a syntax error.
+var yamlLine = regexp.MustCompile(`\bline (\d+):`)
 
 // templateSources maps the names the engine gives templates
 // (CHART/templates/x.yaml, CHART/charts/SUB/templates/y.yaml) to their

@@ -63,31 +63,60 @@ func anyMaybe(ss []Source) bool {
 }
 
 // Error is a manifest or chart Find could not read, with the file (as
-// displayed) it concerns.
+// displayed) it concerns and, for a chart that does not render, the
+// template and line Helm's engine named.
 type Error struct {
 	File string
-	Err  error
+	// Template is the chart's template as the engine names it
+	// (CHART/templates/x.yaml), Line its line; "" and 0 when unknown.
+	Template string
+	Line     int
+	// At is the file on disk the error is at when there is one: the
+	// template itself in an unpacked chart directory (File otherwise).
+	At  string
+	Err error
 }
 
 func (e *Error) Error() string { return e.File + ": " + e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
+
+// position is where a problem about e goes: the template's own file and
+// line when the chart is a directory, else the chart (archive).
+func (e *Error) position() (string, int) {
+	if e.At != "" {
+		return e.At, e.Line
+	}
+	return e.File, 0
+}
 
 // CheckPack is validation's image check of one loaded pack (ps: what
 // Load found): nothing when the pack has errors already (its images
 // would be guesses), else Check's warnings, or an error at the chart or
 // manifest that does not render (the platform could not install it).
 func CheckPack(p *pack.Pack, display string, ps pack.Problems) pack.Problems {
+	probs, _ := CheckPackReport(p, display, ps)
+	return probs
+}
+
+// CheckPackReport is CheckPack with the report it judged (nil when the
+// pack was not judged or did not render), for checks that go on from it
+// (validate --check-images).
+func CheckPackReport(p *pack.Pack, display string, ps pack.Problems) (pack.Problems, *Report) {
 	if ps.HasErrors() {
-		return nil
+		return nil, nil
 	}
 	r, err := Find(p, Options{Display: display})
 	if err != nil {
-		file, msg := display, err.Error()
+		file, line, msg := display, 0, err.Error()
 		var fe *Error
 		if errors.As(err, &fe) {
-			file, msg = fe.File, fe.Err.Error()
+			file, line = fe.position()
+			msg = fe.Err.Error()
+			if file != fe.File {
+				msg = fe.File + ": " + msg
+			}
 		}
-		return pack.Problems{{File: file, Severity: pack.SevError, Msg: msg}}
+		return pack.Problems{{File: file, Line: line, Severity: pack.SevError, Msg: msg}}, nil
 	}
-	return r.Check()
+	return r.Check(), r
 }

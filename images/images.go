@@ -49,6 +49,9 @@ type Source struct {
 	// operator, not certainly.
 	Maybe   bool   `json:"maybe,omitempty"`
 	Written string `json:"written"` // the reference as written
+	// outLine is the line of a chart template's rendered output, for
+	// messages when Line is 0.
+	outLine int
 }
 
 // Image is one image and every place that names it.
@@ -163,6 +166,12 @@ func (c *collector) add(written string, s Source) {
 		where := s.File
 		if s.Template != "" {
 			where = s.Template
+			switch {
+			case s.Line > 0:
+				where += fmt.Sprintf(":%d", s.Line) // a line of the template, not of File
+			case s.outLine > 0:
+				where += fmt.Sprintf(" (line %d of its output: a template action wrote it)", s.outLine)
+			}
 		}
 		sev := pack.SevWarning
 		if s.Kind == Declared {

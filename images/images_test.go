@@ -1,8 +1,12 @@
 package images
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -136,26 +140,80 @@ func TestFindBadInput(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		name string
-		fs   fstest.MapFS
-		err  error
-		msg  string
+		name     string
+		fs       fstest.MapFS
+		err      error
+		msg      string
+		template string
+		line     int
+		at       string // the problem's file:line in validation
 	}{
-		{"template fails", chart("{{ fail \"no\" }}"), ErrChart, "p/charts/c: chart does not render: execution error at (c/templates/deployment.yaml:1:3): no"},
-		{"include of a missing template", chart("{{ include \"missing\" . }}"), ErrChart, "c/templates/deployment.yaml"},
-		{"renders bad YAML", chart("a: [\n"), ErrChart, "c/templates/deployment.yaml renders to invalid YAML"},
+		{"template fails", chart("{{ fail \"no\" }}"), ErrChart, "p/charts/c: chart does not render: template c/templates/deployment.yaml, line 1: execution error at (c/templates/deployment.yaml:1:3): no",
+			"c/templates/deployment.yaml", 1, "p/charts/c/templates/deployment.yaml:1"},
+		{"nil value on line 3", chart("kind: Pod\nmetadata:\n  name: {{ .Values.a.b }}\n"), ErrChart, "template c/templates/deployment.yaml, line 3: c/templates/deployment.yaml:3:18 executing \"c/templates/deployment.yaml\" at <.Values.a.b>: nil pointer",
+			"c/templates/deployment.yaml", 3, "p/charts/c/templates/deployment.yaml:3"},
+		{"parse error", chart("a: 1\nb: {{ nosuchfunc }}\n"), ErrChart, "line 2: parse error at (c/templates/deployment.yaml:2)",
+			"c/templates/deployment.yaml", 2, "p/charts/c/templates/deployment.yaml:2"},
+		{"include of a missing template", chart("{{ include \"missing\" . }}"), ErrChart, "c/templates/deployment.yaml", "c/templates/deployment.yaml", 1, ""},
+		{"renders bad YAML", chart("a: 1\nb: 2\nc: [\n"), ErrChart, "template c/templates/deployment.yaml, line 3: c/templates/deployment.yaml renders to invalid YAML",
+			"c/templates/deployment.yaml", 3, "p/charts/c/templates/deployment.yaml:3"},
 		{"chart without name", fstest.MapFS{
 			"p/pack.json":           {Data: []byte(packJSON)},
 			"p/values.yaml":         {Data: []byte("a: 1\n")},
 			"p/charts/c/Chart.yaml": {Data: []byte("apiVersion: v2\nversion: 0.1.0\n")},
-		}, ErrChart, "p/charts/c: chart does not render"},
+		}, ErrChart, "p/charts/c: chart does not render", "", 0, "p/charts/c"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := findIn(t, tc.fs, "p")
 			if !errors.Is(err, tc.err) || !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("err = %v, want %v containing %q", err, tc.err, tc.msg)
 			}
+			var fe *Error
+			if !errors.As(err, &fe) || fe.File != "p/charts/c" || fe.Template != tc.template || fe.Line != tc.line {
+				t.Fatalf("error fields %+v, want chart p/charts/c, template %q, line %d", fe, tc.template, tc.line)
+			}
+			if tc.at == "" {
+				return
+			}
+			p, _ := pack.Load(tc.fs, "p", pack.Options{Prefix: "p"})
+			ps := CheckPack(p, "p", nil)
+			if len(ps) != 1 || ps[0].Position() != tc.at || ps[0].Severity != pack.SevError {
+				t.Errorf("validation problem %v, want one error at %s", ps, tc.at)
+			}
 		})
+	}
+
+	// A chart archive: the problem is at the archive, its message names
+	// template and line.
+	tgz := chartTGZ(t, map[string]string{"c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n", "c/templates/x.yaml": "a: 1\n{{ fail \"broken\" }}\n"})
+	afs := fstest.MapFS{
+		"p/pack.json":          {Data: []byte(packJSON)},
+		"p/values.yaml":        {Data: []byte("a: 1\n")},
+		"p/charts/c-0.1.0.tgz": {Data: tgz},
+	}
+	_, err := findIn(t, afs, "p")
+	var fe *Error
+	if !errors.As(err, &fe) || fe.File != "p/charts/c-0.1.0.tgz" || fe.Template != "c/templates/x.yaml" || fe.Line != 2 || fe.At != "" {
+		t.Errorf("archive: %+v", err)
+	}
+	ap, _ := pack.Load(afs, "p", pack.Options{Prefix: "p"})
+	if ps := CheckPack(ap, "p", nil); len(ps) != 1 || ps[0].Position() != "p/charts/c-0.1.0.tgz" || !strings.Contains(ps[0].Msg, "template c/templates/x.yaml, line 2: execution error") {
+		t.Errorf("archive problem: %v", ps)
+	}
+
+	// An image a chart template writes that does not parse: a warning
+	// naming the template and its line.
+	for tpl, want := range map[string]string{
+		"    - image: x//y\n":           `image "x//y" in c/templates/deployment.yaml:6 does not parse`,
+		"    - image: {{ \"x//y\" }}\n": `image "x//y" in c/templates/deployment.yaml (line 6 of its output: a template action wrote it) does not parse`,
+	} {
+		r, err := findIn(t, chart("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n"+tpl), "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ps := r.Check(); len(ps) < 1 || !strings.Contains(ps[0].String(), want) {
+			t.Errorf("chart image that does not parse: %v", ps)
+		}
 	}
 
 	// A declared reference that does not parse is an error at its line;
@@ -200,4 +258,25 @@ func TestCheckNothingRendered(t *testing.T) {
 	if ps := rs[0].Check(); len(ps) != 0 {
 		t.Errorf("warnings: %v", ps)
 	}
+}
+
+// chartTGZ packs files (paths inside the archive) as a chart archive.
+func chartTGZ(t *testing.T, files map[string]string) []byte {
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(files[n]))
+	}
+	tw.Close()
+	gz.Close()
+	return buf.Bytes()
 }

@@ -23,6 +23,11 @@ type FetchOptions struct {
 	Jobs  int    // parallel downloads; default 4
 	// Progress, when set, is called as each layer finishes (serialised).
 	Progress func(done, total int, l LockedPack)
+	// CheckImages, when set, runs once every layer is fetched and before
+	// Dest is replaced: its error (a pinned image that moved or is gone)
+	// fails the fetch with Dest untouched. It is images.CheckPins
+	// (`--check-images`), a hook so that profile does not link Helm.
+	CheckImages func(ctx context.Context, lock *Lock) error
 }
 
 // FetchedLayer is one extracted layer.
@@ -113,6 +118,11 @@ func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchRes
 	})
 	if err := errors.Join(append(errs, perr)...); err != nil {
 		return nil, err
+	}
+	if o.CheckImages != nil {
+		if err := o.CheckImages(ctx, lock); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.Chmod(stage, 0o755); err != nil {
 		return nil, err

@@ -75,6 +75,11 @@ type ResolveOptions struct {
 	// LockPath is where the lock will be written, so that the lock can
 	// name the profile file relative to itself. "" = beside the profile.
 	LockPath string
+	// PinImages, when set, is given the lock before Resolve returns it,
+	// to record each layer's image digests (LockedPack.Images); its error
+	// fails the resolve. It is images.PinLock (`--pin-images`), a hook so
+	// that profile does not link Helm.
+	PinImages func(ctx context.Context, lock *Lock, env *Env) error
 }
 
 // ResolvedLayer says how a layer was resolved, for reports.
@@ -142,6 +147,11 @@ func Resolve(ctx context.Context, p *Profile, env *Env, o ResolveOptions) (*Reso
 	res := &ResolveResult{Warnings: append([]string{}, warnings...)}
 	res.Lock, res.Warnings = r.lock(o, sigs, logs, res.Warnings)
 	res.Layers = r.infos
+	if o.PinImages != nil {
+		if err := o.PinImages(ctx, res.Lock, env); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
 

@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/packgen/packgen/images"
+	"github.com/packgen/packgen/images/lookup"
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/source"
@@ -48,6 +48,11 @@ type Report struct {
 	// FromWorkTree counts the packs with uncommitted changes, judged as
 	// they are on disk (Changed only).
 	FromWorkTree int `json:"-"`
+	// Images lists each declared image with its digest (only with
+	// CheckImages; those that did not resolve are problems).
+	Images []ImageDigest `json:"images,omitempty"`
+	// declared are the packs' declared images, for CheckImages.
+	declared []declaredImage
 }
 
 // MarshalJSON adds "warnings", the warning problems, and "errorCount".
@@ -82,9 +87,21 @@ func (r *Report) tally() *Report {
 	return r
 }
 
+// Options add checks that reach outside the packs.
+type Options struct {
+	// CheckImages resolves every image the packs declare in
+	// pack.content.images against its registry (one HEAD per image,
+	// Lookup saying how): one that does not exist is an error.
+	CheckImages bool
+	Lookup      lookup.Options
+}
+
 // Dirs validates pack directories or trees of packs on disk, with the
 // cross-pack checks of each tree.
-func Dirs(dirs []string) (*Report, error) {
+func Dirs(dirs []string) (*Report, error) { return DirsWith(context.Background(), dirs, Options{}) }
+
+// DirsWith is Dirs with the checks o adds.
+func DirsWith(ctx context.Context, dirs []string, o Options) (*Report, error) {
 	rep := newReport()
 	for _, dir := range dirs {
 		info, err := os.Stat(dir)
@@ -105,7 +122,7 @@ func Dirs(dirs []string) (*Report, error) {
 			return nil, inputErr("no pack found in %s: a pack is a directory holding pack.json (create one with `packgen new`)", dir)
 		}
 		for _, l := range loaded {
-			ps = append(ps, images.CheckPack(l.Pack, l.Display, problemsIn(ps, l.Display))...)
+			ps = append(ps, rep.judge(l.Pack, l.Display, problemsIn(ps, l.Display))...)
 			vp := Pack{Dir: l.Display}
 			if m := l.Pack.Manifest; m != nil {
 				vp.Name, vp.Version, vp.Layer = m.Name, m.Version, string(m.Layer)
@@ -113,6 +130,16 @@ func Dirs(dirs []string) (*Report, error) {
 			rep.Packs = append(rep.Packs, vp)
 		}
 		rep.Problems = append(rep.Problems, ps...)
+	}
+	return rep.finish(ctx, o)
+}
+
+// finish runs the checks o adds and tallies.
+func (rep *Report) finish(ctx context.Context, o Options) (*Report, error) {
+	if o.CheckImages {
+		if err := rep.checkImages(ctx, o.Lookup); err != nil {
+			return nil, err
+		}
 	}
 	return rep.tally(), nil
 }
@@ -125,6 +152,7 @@ type ChangedOptions struct {
 	// Committed judges HEAD only (CI's view); by default uncommitted pack
 	// directories are read from the work tree.
 	Committed bool
+	Options   // checks that reach outside the packs
 }
 
 // Changed validates the packs whose git tree differs between o.Since and
@@ -160,14 +188,14 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 			}
 		}
 	}
-	wpacks, wprobs, err := validateWorktree(repo, o.Since, wps)
+	wpacks, wprobs, err := validateWorktree(repo, o.Since, wps, rep.judge)
 	if err != nil {
 		return nil, err
 	}
 	rep.Packs = append(rep.Packs, wpacks...)
 	rep.Problems = append(rep.Problems, wprobs...)
 	rep.FromWorkTree = len(wpacks)
-	return rep.tally(), nil
+	return rep.finish(ctx, o.Options)
 }
 
 // addChange validates one changed release from git's objects.
@@ -177,7 +205,7 @@ func (rep *Report) addChange(c source.Change) error {
 		return err
 	}
 	p, ps := pack.Load(fsys, ".", pack.Options{Prefix: c.Dir})
-	ps = append(ps, images.CheckPack(p, c.Dir, ps)...)
+	ps = append(ps, rep.judge(p, c.Dir, ps)...)
 	manifest, _ := fs.ReadFile(fsys, pack.ManifestFile)
 	done()
 	rep.Problems = append(rep.Problems, ps...)

@@ -15,7 +15,6 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/source"
 )
@@ -157,7 +156,7 @@ func sameFiles(a, b map[string]plumbing.Hash) bool {
 // validateWorktree validates the uncommitted pack directories from disk
 // and applies the version rule against base: a directory whose content
 // differs from base's while its name@version is base's is an error.
-func validateWorktree(repo *source.Repo, base string, wps []worktreePack) ([]Pack, pack.Problems, error) {
+func validateWorktree(repo *source.Repo, base string, wps []worktreePack, judge func(*pack.Pack, string, pack.Problems) pack.Problems) ([]Pack, pack.Problems, error) {
 	var packs []Pack
 	var problems pack.Problems
 	for _, wp := range wps {
@@ -166,7 +165,7 @@ func validateWorktree(repo *source.Repo, base string, wps []worktreePack) ([]Pac
 		}
 		p, ps := pack.Load(os.DirFS(wp.abs), ".", pack.Options{Prefix: wp.dir})
 		problems = append(problems, ps...)
-		problems = append(problems, images.CheckPack(p, wp.dir, ps)...)
+		problems = append(problems, judge(p, wp.dir, ps)...)
 		vp := Pack{Dir: wp.dir}
 		if p.Manifest != nil {
 			vp.Name, vp.Version, vp.Layer = p.Manifest.Name, p.Manifest.Version, string(p.Manifest.Layer)

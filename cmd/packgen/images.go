@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/profile"
 	"github.com/spf13/cobra"
 )
 
@@ -34,6 +36,12 @@ NAME@VERSION (any constraint fetch takes) reads the release from the
 configured registries (or --registry/--url), verified as fetch verifies
 it, from the cache when it is there.
 
+PROFILE.lock (a lock file of packgen profile resolve) lists the images of
+every locked pack, grouped by pack in the lock's order: each locked
+archive is fetched and verified as packgen profile fetch verifies it
+(from the registries the lock names, configured in registries.yaml),
+without extracting it.
+
 --why IMAGE shows every place that names one image. -o json prints the
 reports for scripts (see docs/JSON.md).`
 
@@ -42,14 +50,15 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
 	var sources bool
 	cf := &clientFlags{}
 	c := &cobra.Command{
-		Use:   "images [PACKDIR | NAME@VERSION ...]",
+		Use:   "images [PACKDIR | NAME@VERSION | PROFILE.lock ...]",
 		Short: "List every container image a pack deploys, and where each comes from",
 		Long:  imagesHelp,
 		Example: `  packgen images examples/packs/ingress-nginx-4.10.1
   packgen images examples/packs --sources
   packgen images examples/packs --why registry.k8s.io/ingress-nginx/controller:v1.10.1
   packgen images packs/calico-3.27.3 -o json
-  packgen images ingress-nginx@4.10.1 --registry acme`,
+  packgen images ingress-nginx@4.10.1 --registry acme
+  packgen images examples/profiles/aws-prod.lock -o json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
@@ -63,6 +72,14 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
 			var all []*images.Report
 			for _, dir := range args {
 				info, err := os.Stat(dir)
+				if err == nil && info.Mode().IsRegular() && strings.HasSuffix(dir, ".lock") {
+					rs, err := lockImages(cmd.Context(), g, cf, dir)
+					if err != nil {
+						return err
+					}
+					all = append(all, rs...)
+					continue
+				}
 				if err != nil && strings.Contains(dir, "@") && errors.Is(err, fs.ErrNotExist) {
 					r, err := releaseImages(cmd.Context(), g, cf, dir)
 					if err != nil {
@@ -78,7 +95,7 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
 					return err
 				}
 				if !info.IsDir() {
-					return usageErr("%s is not a directory: give a pack directory or a tree of packs", dir)
+					return usageErr("%s is not a directory: give a pack directory, a tree of packs or a PROFILE.lock", dir)
 				}
 				rs, err := images.Tree(os.DirFS(dir), ".", filepath.ToSlash(filepath.Clean(dir)))
 				if err != nil {
@@ -155,4 +172,37 @@ func releaseImages(ctx context.Context, g *globalOptions, cf *clientFlags, arg s
 		return nil, badErr(err)
 	}
 	return rs, err
+}
+
+// lockImages finds the images of every pack a lock file pins, each
+// archive verified as `packgen profile fetch` verifies it.
+func lockImages(ctx context.Context, g *globalOptions, cf *clientFlags, path string) ([]*images.Report, error) {
+	if cf.registry != "" || cf.url != "" {
+		return nil, usageErr("%s: a lock names its registries; --registry and --url do not apply (configure them with packgen registry add)", path)
+	}
+	lock, err := profile.LoadLock(path)
+	if err != nil {
+		return nil, loadErr(err)
+	}
+	regs, err := client.Selection{}.All(g.loadConfig, false)
+	if err != nil {
+		return nil, selectionErr(err)
+	}
+	for _, r := range regs {
+		if err := needKey(r, cf.insecure, false); err != nil {
+			return nil, err
+		}
+	}
+	opts := cf.options(g)
+	if cf.warnings != nil {
+		opts.Warn = io.MultiWriter(g.stderr, cf.warnings)
+	}
+	rs, err := images.Lock(ctx, lock, &profile.Env{Registries: regs, Client: opts, Warn: opts.Warn})
+	if errors.Is(err, images.ErrArchive) {
+		return nil, badErr(err)
+	}
+	if err != nil {
+		return nil, profileErr(err)
+	}
+	return rs, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/packgen/packgen/images/lookup"
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/transport"
@@ -49,4 +50,11 @@ func (f *ociFlags) openSite(flag, site string) (transport.Transport, error) {
 		return nil, usageErr("%s: %v", flag, err)
 	}
 	return tr, nil
+}
+
+// lookup returns the flags as the options of image digest lookups
+// (--check-images, --pin-images).
+func (f *ociFlags) lookup() (lookup.Options, error) {
+	o, err := f.options()
+	return lookup.Options{OCI: o}, err
 }

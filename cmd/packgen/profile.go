@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/images"
+	"github.com/packgen/packgen/images/lookup"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/profile"
 	"github.com/spf13/cobra"
@@ -60,7 +62,8 @@ func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
 // profileErr maps profile failures to exit codes: a refused profile, an
 // invalid file or a registry that no longer matches the lock is 1.
 func profileErr(err error) error {
-	if errors.Is(err, profile.ErrRefused) || errors.Is(err, profile.ErrInvalid) || errors.Is(err, profile.ErrLockMismatch) {
+	if errors.Is(err, profile.ErrRefused) || errors.Is(err, profile.ErrInvalid) || errors.Is(err, profile.ErrLockMismatch) ||
+		errors.Is(err, lookup.ErrMissing) || errors.Is(err, images.ErrNoPins) {
 		return badErr(err)
 	}
 	return clientErr(err)
@@ -102,7 +105,8 @@ func profileFileCompletion(exts ...string) func(*cobra.Command, []string, string
 func newProfileResolveCmd(g *globalOptions) *cobra.Command {
 	f := &profileFlags{}
 	var lockPath, output string
-	var partial bool
+	var partial, pin bool
+	var oci ociFlags
 	c := &cobra.Command{
 		Use:   "resolve PROFILE",
 		Short: "Resolve a profile against the configured registries and write its lock file",
@@ -120,9 +124,19 @@ Every violation is reported, naming both packs and the rule, and the exit
 code is 1. Otherwise each archive and its signature are verified and the
 lock file (default: PROFILE with .lock instead of .yaml) is written
 atomically, pinning version, registry, archive sha256 and size, and the
-sha256 of the signature file.`,
+sha256 of the signature file.
+
+--pin-images also pins every container image each locked pack declares or
+deploys (packgen images lists them) to the digest its registry serves now,
+in the lock's layers[].images: one HEAD request per image, docker and
+podman logins used as every OCI tool uses them (or --username with the
+password in $PACKGEN_OCI_PASSWORD; --plain-http for loopback registries
+only). An image that does not exist, or a registry that is down or
+refuses access, fails the resolve and no lock is written. packgen profile
+fetch --check-images then reports a pinned image whose tag has moved.`,
 		Example: `  packgen profile resolve examples/profiles/aws-prod.yaml
   packgen profile resolve profile.yaml --lock cluster.lock -o json
+  packgen profile resolve profile.yaml --pin-images
   packgen profile resolve examples/profiles/vsphere-edge-addons.yaml --partial`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("yaml", "yml"),
@@ -139,7 +153,15 @@ sha256 of the signature file.`,
 			if lockPath == "" {
 				lockPath = profile.DefaultLockPath(args[0])
 			}
-			res, err := profile.Resolve(cmd.Context(), p, env, profile.ResolveOptions{Partial: partial, LockPath: lockPath})
+			ro := profile.ResolveOptions{Partial: partial, LockPath: lockPath}
+			if pin {
+				lo, err := oci.lookup()
+				if err != nil {
+					return err
+				}
+				ro.PinImages = images.PinLock(lo)
+			}
+			res, err := profile.Resolve(cmd.Context(), p, env, ro)
 			var re *profile.ResolveError
 			if errors.As(err, &re) && output == "json" {
 				if err := writeJSON(g, map[string]any{"profile": p.Name, "lock": nil, "warnings": f.warns.problems(), "violations": re.Violations}); err != nil {
@@ -167,6 +189,8 @@ sha256 of the signature file.`,
 	c.Flags().StringVarP(&lockPath, "lock", "l", "", "lock file to write (default: PROFILE with .lock instead of .yaml)")
 	_ = c.MarkFlagFilename("lock", "lock")
 	c.Flags().BoolVar(&partial, "partial", false, "allow missing core layers (a profile layered on top of another)")
+	c.Flags().BoolVar(&pin, "pin-images", false, "pin the digest of every image the locked packs declare or deploy in the lock")
+	oci.add(c)
 	outputFlag(c, &output, "text", "json")
 	return c
 }
@@ -174,8 +198,9 @@ sha256 of the signature file.`,
 func newProfileFetchCmd(g *globalOptions) *cobra.Command {
 	f := &profileFlags{}
 	var dest, output string
-	var force bool
+	var force, checkImages bool
 	var jobs int
+	var oci ociFlags
 	c := &cobra.Command{
 		Use:   "fetch LOCK -d DIR",
 		Short: "Download, verify and extract exactly the releases a lock file pins",
@@ -188,9 +213,16 @@ safely into DIR/<pack>-<version>.
 
 Everything is staged beside DIR and renamed into place at the end: on any
 failure DIR is untouched. A warning is printed when the profile file changed
-since the lock was written. Progress is shown only on a terminal.`,
+since the lock was written. Progress is shown only on a terminal.
+
+--check-images asks the registries again for every image the lock pins
+(profile resolve --pin-images) before DIR is written: an image whose tag
+now points at another digest, that is gone, or whose registry is down or
+refuses access fails the fetch (exit 1 for a changed or missing image),
+naming pack, image and both digests, and DIR is untouched.`,
 		Example: `  packgen profile fetch examples/profiles/aws-prod.lock -d cluster
-  packgen profile fetch profile.lock -d cluster --force -o json`,
+  packgen profile fetch profile.lock -d cluster --force -o json
+  packgen profile fetch profile.lock -d cluster --check-images`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("lock"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -214,6 +246,13 @@ since the lock was written. Progress is shown only on a terminal.`,
 				return err
 			}
 			o := profile.FetchOptions{Dest: dest, Force: force, Jobs: jobs}
+			if checkImages {
+				lo, err := oci.lookup()
+				if err != nil {
+					return err
+				}
+				o.CheckImages = images.CheckPins(lo)
+			}
 			if g.interactive() {
 				o.Progress = func(done, total int, l profile.LockedPack) {
 					fmt.Fprintf(g.stderr, "\r[%d/%d] %s verified", done, total, esc(l.ID()))
@@ -249,6 +288,8 @@ since the lock was written. Progress is shown only on a terminal.`,
 	_ = c.MarkFlagDirname("dest")
 	c.Flags().BoolVar(&force, "force", false, "replace an existing DIR (atomically)")
 	c.Flags().IntVarP(&jobs, "jobs", "j", 4, "parallel downloads")
+	c.Flags().BoolVar(&checkImages, "check-images", false, "check that every image the lock pins still has its pinned digest")
+	oci.add(c)
 	outputFlag(c, &output, "text", "json")
 	return c
 }

@@ -16,6 +16,7 @@ type validateOptions struct {
 	output  string
 	strict  bool
 	changed validate.ChangedOptions
+	oci     ociFlags
 }
 
 func newValidateCmd(g *globalOptions) *cobra.Command {
@@ -36,15 +37,32 @@ went down, is an error. -o github (or --format github) prints GitHub
 Actions annotations (::error file=...,line=...::message) that show up on
 the pull request's diff.
 
+--check-images resolves every image the packs declare in values.yaml
+pack.content.images to a digest against its registry (one HEAD request
+per image, a few at a time; docker and podman logins are used as every
+OCI tool uses them, or --username with the password in
+$PACKGEN_OCI_PASSWORD). An image that does not exist is an error at its
+values.yaml line with the registry's answer; a registry that is down or
+refuses access is one error naming its images. --plain-http applies to
+loopback registries only.
+
 Exits 1 when any error is found (or any warning, with --strict).`,
 		Example: `  packgen validate                      # the current directory
   packgen validate examples/packs
   packgen validate packs/calico-3.26.0 -o json
   packgen validate --strict packs
-  packgen validate --changed-since origin/main --format github`,
+  packgen validate --changed-since origin/main --format github
+  packgen validate packs --check-images`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(o.output, "text", "json", "github"); err != nil {
 				return err
+			}
+			if o.changed.CheckImages {
+				oo, err := o.oci.options()
+				if err != nil {
+					return err
+				}
+				o.changed.Lookup.OCI = oo
 			}
 			if o.changed.Since != "" {
 				if len(args) > 0 {
@@ -59,7 +77,7 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 			if len(args) == 0 {
 				args = []string{"."}
 			}
-			rep, err := validate.Dirs(args)
+			rep, err := validate.DirsWith(cmd.Context(), args, o.changed.Options)
 			if errors.Is(err, validate.ErrInput) {
 				return usageErr("%v", err)
 			}
@@ -75,6 +93,8 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 	c.Flags().StringVar(&o.changed.Repo, "repo", "", "git repository for --changed-since (default: the current one)")
 	c.Flags().StringVar(&o.changed.PacksDir, "packs-dir", "", "packs directory in the repository for --changed-since")
 	c.Flags().BoolVar(&o.changed.Committed, "committed", false, "with --changed-since: judge HEAD only, ignoring uncommitted changes (CI's view; by default uncommitted pack directories are read from the work tree)")
+	c.Flags().BoolVar(&o.changed.CheckImages, "check-images", false, "resolve every declared image (pack.content.images) against its registry; one that does not exist is an error")
+	o.oci.add(c)
 	return c
 }
 

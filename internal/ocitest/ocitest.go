@@ -40,6 +40,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -87,6 +88,8 @@ type Registry struct {
 	mu     sync.Mutex
 	log    []string
 	tokens int
+
+	private []string // Config.Private
 }
 
 // Host is "127.0.0.1:PORT".
@@ -245,6 +248,10 @@ type Config struct {
 	// /service/token is: the one place go-containerregistry (cosign)
 	// accepts a loopback realm.
 	IssuerElsewhere bool
+	// Private (Token mode) lists repositories the issuer grants nothing
+	// on, as a shared registry's private repositories: the registry
+	// answers 401 for them and serves the others.
+	Private []string
 }
 
 // StartWith runs a registry as c says until the test ends.
@@ -253,7 +260,7 @@ func StartWith(t testing.TB, c Config) *Registry {
 	bin := Tool(t, "registry")
 	dir := t.TempDir()
 	mode := c.Mode
-	r := &Registry{Mode: mode, Dir: filepath.Join(dir, "storage")}
+	r := &Registry{Mode: mode, Dir: filepath.Join(dir, "storage"), private: c.Private}
 	tlsCfg := ""
 	if c.TLS {
 		r.CAFile = filepath.Join(dir, "ca.pem")
@@ -544,6 +551,9 @@ func (r *Registry) issue(w http.ResponseWriter, req *http.Request, signer jose.S
 			first := strings.IndexByte(s, ':')
 			last := strings.LastIndexByte(s, ':')
 			if first < 0 || last <= first {
+				continue
+			}
+			if slices.Contains(r.private, s[first+1:last]) {
 				continue
 			}
 			grants = append(grants, access{Type: s[:first], Name: s[first+1 : last], Actions: strings.Split(s[last+1:], ",")})

@@ -9,9 +9,11 @@ import (
 	"io"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/images/ref"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/pack/meta"
@@ -51,6 +53,11 @@ type LockedPack struct {
 	Archive    index.FileRef `json:"archive"`
 	Signature  *LockFile     `json:"signature,omitempty"`
 	Commit     string        `json:"commit,omitempty"`
+	// Images pins, with `profile resolve --pin-images`, every image the
+	// pack declares or deploys (normalised reference) to the digest of
+	// its manifest ("sha256:…") when the lock was written; absent in
+	// older locks and without the flag.
+	Images map[string]string `json:"images,omitempty"`
 	// Log proves the release is in its registry's transparency log
 	// without reading the log: optional (locks resolved before it, or
 	// from a registry without a log, have none).
@@ -152,7 +159,14 @@ func LoadLock(path string) (*Lock, error) {
 	return ParseLock(path, data)
 }
 
-var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var (
+	hex64       = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	imageDigest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+)
+
+// MaxLockedImages bounds the images pinned per layer (a pack deploys
+// tens; a lock is read whole).
+const MaxLockedImages = 1000
 
 // ParseLock decodes a lock file strictly (unknown fields refused) and
 // checks every field a fetch will trust: names, versions, digests and
@@ -231,6 +245,9 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 				return nil, bad("%s (%s): %s (resolve again to rewrite it)", where, p.ID(), msg)
 			}
 		}
+		if err := checkImages(p.Images); err != nil {
+			return nil, bad("%s (%s): images: %v (resolve again with --pin-images)", where, p.ID(), err)
+		}
 	}
 	return &l, nil
 }
@@ -270,6 +287,34 @@ func (l *Lock) Find(name string) *LockedPack {
 	for i := range l.Layers {
 		if l.Layers[i].Pack == name {
 			return &l.Layers[i]
+		}
+	}
+	return nil
+}
+
+// checkImages checks pinned images: each key a normalised image
+// reference (ref.Normalize's form, so comparisons are exact), each value
+// a sha256 manifest digest.
+func checkImages(m map[string]string) error {
+	if len(m) > MaxLockedImages {
+		return fmt.Errorf("%d images, more than %d", len(m), MaxLockedImages)
+	}
+	keys := make([]string, 0, len(m))
+	for im := range m {
+		keys = append(keys, im)
+	}
+	sort.Strings(keys) // the first bad one, the same every time
+	for _, im := range keys {
+		d := m[im]
+		norm, err := ref.Normalize(im)
+		if err != nil {
+			return err
+		}
+		if norm != im {
+			return fmt.Errorf("%q is not normalised (want %q)", im, norm)
+		}
+		if !imageDigest.MatchString(d) {
+			return fmt.Errorf("%s: digest %q is not sha256: and 64 lowercase hex digits", im, d)
 		}
 	}
 	return nil

@@ -205,6 +205,34 @@ func TestParseLockTwoPartVersion(t *testing.T) {
 	}
 }
 
+const pinned = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// TestLockPinnedImages: pinned images round-trip byte for byte, keys
+// sorted; a lock without them (every lock before --pin-images) reads
+// as before and encodes without the field.
+func TestLockPinnedImages(t *testing.T) {
+	old, _ := sampleLock().Encode()
+	if bytes.Contains(old, []byte(`"images"`)) {
+		t.Fatalf("a lock without pins gained an images field:\n%s", old)
+	}
+	if l, err := ParseLock("old.lock", old); err != nil || l.Layers[0].Images != nil {
+		t.Fatalf("older lock: %v", err)
+	}
+	l := sampleLock()
+	l.Layers[0].Images = map[string]string{"quay.io/calico/node:v3.27.3": pinned, "docker.io/calico/cni:v3.27.3": pinned}
+	a, _ := l.Encode()
+	if !strings.Contains(string(a), "\"images\": {\n        \"docker.io/calico/cni:v3.27.3\": \""+pinned+"\",\n        \"quay.io/") {
+		t.Errorf("images not sorted or not inside the layer:\n%s", a)
+	}
+	back, err := ParseLock("x.lock", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := back.Encode(); !bytes.Equal(a, b) || back.Layers[0].Images["quay.io/calico/node:v3.27.3"] != pinned {
+		t.Errorf("round trip:\n%s\n%s", a, b)
+	}
+}
+
 func TestParseLockRefuses(t *testing.T) {
 	good, _ := sampleLock().Encode()
 	mut := func(f func(l *Lock)) []byte {
@@ -233,6 +261,9 @@ func TestParseLockRefuses(t *testing.T) {
 		"twice":          {mut(func(l *Lock) { l.Layers = append(l.Layers, l.Layers[0]) }), "locked twice"},
 		"absolute file":  {mut(func(l *Lock) { l.Profile.File = "/etc/passwd" }), "must be relative"},
 		"profile digest": {mut(func(l *Lock) { l.Profile.SHA256 = "zz" }), "profile.sha256"},
+		"image ref":      {mut(func(l *Lock) { l.Layers[0].Images = map[string]string{"Not A Ref": pinned} }), "images: invalid image reference"},
+		"image not norm": {mut(func(l *Lock) { l.Layers[0].Images = map[string]string{"nginx:1.25": pinned} }), `"nginx:1.25" is not normalised (want "docker.io/library/nginx:1.25")`},
+		"image digest":   {mut(func(l *Lock) { l.Layers[0].Images = map[string]string{"docker.io/library/nginx:1.25": "sha256:abc"} }), `docker.io/library/nginx:1.25: digest "sha256:abc"`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -283,6 +314,10 @@ func FuzzParseLock(f *testing.F) {
 	withLog, _ := sampleLogLock().Encode()
 	f.Add(withLog)
 	f.Add([]byte("{}"))
+	pin := sampleLock()
+	pin.Layers[0].Images = map[string]string{"docker.io/library/nginx:1.25": pinned}
+	withImages, _ := pin.Encode()
+	f.Add(withImages)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := ParseLock("f.lock", data)
 		if err == nil {

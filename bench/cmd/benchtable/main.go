@@ -37,12 +37,14 @@ type config struct {
 	scaling, meta   bool
 	keep            bool
 	static, oci     bool
+	images          bool
 	orasMax         int
 }
 
 type env struct {
 	config
 	packgen, helmbench string
+	helm               string // Helm v4's CLI, built from its module (-images)
 	key, pub           string
 	table              measure.Table
 	notes              []string
@@ -79,6 +81,7 @@ func main() {
 	flag.BoolVar(&c.static, "static", true, "measure the static registry beside Helm")
 	flag.BoolVar(&c.oci, "oci", true, "measure publishing to and fetching from an OCI registry (issue 16; needs the registry and oras binaries)")
 	flag.IntVar(&c.orasMax, "oras", 0, "time at most this many `oras push` processes and scale to every archive (0: all)")
+	flag.BoolVar(&c.images, "images", true, "measure packgen images on the repository's HEAD beside helm template per chart (issue 18)")
 	flag.Parse()
 	failed, err := run(c)
 	if err != nil {
@@ -103,7 +106,7 @@ func run(c config) (int, error) {
 	if !c.keep {
 		defer os.RemoveAll(c.work)
 	}
-	e := &env{config: c, packgen: filepath.Join(c.work, "packgen"), helmbench: filepath.Join(c.work, "helmbench")}
+	e := &env{config: c, packgen: filepath.Join(c.work, "packgen"), helmbench: filepath.Join(c.work, "helmbench"), helm: filepath.Join(c.work, "helm")}
 	defer e.removeAside()
 	logf("work dir %s, %d CPUs", c.work, runtime.NumCPU())
 	if err := e.tools(); err != nil {
@@ -117,6 +120,11 @@ func run(c config) (int, error) {
 	}
 	if c.oci {
 		if err := e.ociRows(); err != nil {
+			return 0, err
+		}
+	}
+	if c.images {
+		if err := e.imagesRows(); err != nil {
 			return 0, err
 		}
 	}
@@ -287,6 +295,12 @@ func (e *env) tools() error {
 	}
 	if _, err := measure.Exec(exec.Command("go", "build", "-o", e.helmbench, "./cmd/helmbench")); err != nil {
 		return err
+	}
+	if e.images {
+		// The real helm CLI, from the module this one requires (a tool).
+		if _, err := measure.Exec(exec.Command("go", "build", "-o", e.helm, "helm.sh/helm/v4/cmd/helm")); err != nil {
+			return err
+		}
 	}
 	prefix := filepath.Join(e.work, "registry")
 	if _, err := measure.Exec(e.cmd(nil, "key", "generate", "--prefix", prefix)); err != nil {

@@ -1,0 +1,176 @@
+package images
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/packgen/packgen/images/lookup"
+	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/profile"
+)
+
+// Sentinels of pinned images, for errors.Is.
+var (
+	// ErrPinMoved: a pinned image's tag now points at another manifest
+	// (it also matches profile.ErrLockMismatch).
+	ErrPinMoved = errors.New("pinned image changed")
+	// ErrNoPins: --check-images on a lock that pins no image.
+	ErrNoPins = errors.New("the lock pins no image")
+)
+
+// Lock lists the images of every layer of a lock, grouped by pack in
+// the lock's order: each archive fetched and verified as `profile
+// fetch` verifies it (into the client's cache, not extracted), then
+// read as Archive reads one, packs rendered side by side.
+func Lock(ctx context.Context, lock *profile.Lock, env *profile.Env) ([]*Report, error) {
+	paths, err := profile.Archives(ctx, lock, env, 4)
+	if err != nil {
+		return nil, err
+	}
+	per := make([][]*Report, len(paths))
+	err = parallel.Each(ctx, len(paths), runtime.GOMAXPROCS(0), func(i int) error {
+		rs, err := Archive(paths[i], lock.Layers[i].ID())
+		if err != nil {
+			return fmt.Errorf("%s: %w", lock.Layers[i].ID(), err)
+		}
+		per[i] = rs
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []*Report
+	for _, rs := range per {
+		out = append(out, rs...)
+	}
+	return out, nil
+}
+
+// Pinned lists the images of a report a lock pins: every image the
+// pack declares or deploys for certain (not those only maybe deployed:
+// values an operator may or may not use), sorted.
+func (r *Report) Pinned() []string {
+	var out []string
+	for _, im := range r.Images {
+		if im.Declared || im.Deployed {
+			out = append(out, im.Image)
+		}
+	}
+	return out
+}
+
+// PinLock returns profile.ResolveOptions.PinImages: it lists each
+// layer's images (Lock), resolves them to digests with lookup (an image
+// that does not exist, or a registry down or refusing access, fails
+// the resolve, naming pack and image), and records them in the layer's
+// Images.
+func PinLock(o lookup.Options) func(context.Context, *profile.Lock, *profile.Env) error {
+	return func(ctx context.Context, lock *profile.Lock, env *profile.Env) error {
+		reports, err := Lock(ctx, lock, env)
+		if err != nil {
+			return fmt.Errorf("pin images: %w", err)
+		}
+		var all []string
+		byPack := map[string][]string{}
+		for _, r := range reports {
+			p := r.Pinned()
+			byPack[r.Pack] = append(byPack[r.Pack], p...)
+			all = append(all, p...)
+		}
+		rep, err := lookup.Resolve(ctx, all, o)
+		if err != nil {
+			return err
+		}
+		if err := rep.Err(); err != nil {
+			return fmt.Errorf("pin images: %w", withPacks(err, rep, byPack))
+		}
+		digests := rep.Digests()
+		for i := range lock.Layers {
+			l := &lock.Layers[i]
+			l.Images = nil
+			for _, im := range byPack[l.Pack] {
+				if l.Images == nil {
+					l.Images = map[string]string{}
+				}
+				l.Images[im] = digests[im]
+			}
+		}
+		return nil
+	}
+}
+
+// CheckPins returns profile.FetchOptions.CheckImages: every image the
+// lock pins is resolved again, and one whose digest is not the pinned
+// one (its tag moved), that is gone, or whose registry cannot be asked,
+// fails the fetch, naming pack, image and both digests.
+func CheckPins(o lookup.Options) func(context.Context, *profile.Lock) error {
+	return func(ctx context.Context, lock *profile.Lock) error {
+		var all []string
+		byPack := map[string][]string{}
+		for _, l := range lock.Layers {
+			for im := range l.Images {
+				all = append(all, im)
+				byPack[l.Pack] = append(byPack[l.Pack], im)
+			}
+		}
+		if len(all) == 0 {
+			return fmt.Errorf("%w: --check-images has nothing to check; resolve the profile with --pin-images to pin every image's digest", ErrNoPins)
+		}
+		sort.Strings(all)
+		rep, err := lookup.Resolve(ctx, all, o)
+		if err != nil {
+			return err
+		}
+		digests := rep.Digests()
+		var errs []error
+		if err := rep.Err(); err != nil {
+			errs = append(errs, withPacks(err, rep, byPack))
+		}
+		for _, l := range lock.Layers {
+			ims := make([]string, 0, len(l.Images))
+			for im := range l.Images {
+				ims = append(ims, im)
+			}
+			sort.Strings(ims)
+			for _, im := range ims {
+				if now, ok := digests[im]; ok && now != l.Images[im] {
+					errs = append(errs, fmt.Errorf("%w: %w: %s: image %s: the lock pins %s, its registry now serves %s (the tag was moved: resolve again with --pin-images only if you trust the new image)",
+						profile.ErrLockMismatch, ErrPinMoved, l.ID(), im, l.Images[im], now))
+				}
+			}
+		}
+		return errors.Join(errs...)
+	}
+}
+
+// withPacks adds to a lookup failure which packs name each image that
+// failed on its own (a registry's error names its images already).
+func withPacks(err error, rep *lookup.Report, byPack map[string][]string) error {
+	packsOf := map[string][]string{}
+	for p, ims := range byPack {
+		for _, im := range ims {
+			packsOf[im] = append(packsOf[im], p)
+		}
+	}
+	var errs []error
+	for _, re := range rep.Registries {
+		errs = append(errs, re)
+	}
+	for _, res := range rep.Results {
+		var re *lookup.RegistryError
+		if res.Err == nil || errors.As(res.Err, &re) {
+			continue
+		}
+		ps := packsOf[res.Image]
+		sort.Strings(ps)
+		errs = append(errs, fmt.Errorf("pack %s: %w", strings.Join(ps, ", "), res.Err))
+	}
+	if len(errs) == 0 {
+		return err
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,99 @@
+package validate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+
+	"github.com/packgen/packgen/images"
+	"github.com/packgen/packgen/images/lookup"
+	"github.com/packgen/packgen/pack"
+)
+
+// declaredImage is one entry of a pack's pack.content.images, where it is.
+type declaredImage struct {
+	image string // normalised
+	pack  string // NAME@VERSION
+	file  string // as displayed: DIR/values.yaml
+	line  int
+}
+
+// judge runs the image check of one loaded pack and remembers its
+// declared images for checkImages.
+func (rep *Report) judge(p *pack.Pack, display string, ps pack.Problems) pack.Problems {
+	probs, r := images.CheckPackReport(p, display, ps)
+	if r == nil {
+		return probs
+	}
+	id := r.Pack + "@" + r.Version
+	for _, im := range r.Images {
+		for _, s := range im.Sources {
+			if s.Kind == images.Declared {
+				rep.declared = append(rep.declared, declaredImage{image: im.Image, pack: id, file: path.Join(display, s.File), line: s.Line})
+			}
+		}
+	}
+	return probs
+}
+
+// checkImages resolves every declared image against its registry
+// (validate --check-images): an image that does not exist is an error at
+// each values.yaml line that declares it, with the registry's answer; a
+// registry that is down or refuses access is one error, at the first
+// line that declares one of its images, naming them all. The digests
+// found are listed in rep.Images.
+func (rep *Report) checkImages(ctx context.Context, o lookup.Options) error {
+	var ask []string
+	where := map[string][]declaredImage{}
+	for _, d := range rep.declared {
+		if where[d.image] == nil {
+			ask = append(ask, d.image)
+		}
+		where[d.image] = append(where[d.image], d)
+	}
+	sort.Strings(ask)
+	res, err := lookup.Resolve(ctx, ask, o)
+	if err != nil {
+		return err
+	}
+	rep.Images = []ImageDigest{}
+	for _, r := range res.Results {
+		if r.Err == nil {
+			rep.Images = append(rep.Images, ImageDigest{Image: r.Image, Digest: r.Digest})
+		}
+	}
+	for _, re := range res.Registries {
+		at := where[re.Images[0]][0]
+		for _, im := range re.Images { // the first line that declares one
+			for _, d := range where[im] {
+				if d.file < at.file || (d.file == at.file && d.line < at.line) {
+					at = d
+				}
+			}
+		}
+		rep.Problems = append(rep.Problems, pack.Problem{File: at.file, Line: at.line, Severity: pack.SevError,
+			Msg: fmt.Sprintf("cannot check the declared images of registry %s: %v; fix the access (docker login, --username, --ca-file) and run again", re.Host, re)})
+	}
+	for _, r := range res.Results {
+		var re *lookup.RegistryError
+		if r.Err == nil || errors.As(r.Err, &re) {
+			continue
+		}
+		for _, d := range where[r.Image] {
+			msg := fmt.Sprintf("pack %s: declared image %s cannot be checked: %v", d.pack, r.Image, r.Err)
+			if errors.Is(r.Err, lookup.ErrMissing) {
+				msg = fmt.Sprintf("pack %s: declared image %s does not exist (%v): an air-gapped mirror would fail on it; fix its tag or registry", d.pack, r.Image, r.Err)
+			}
+			rep.Problems = append(rep.Problems, pack.Problem{File: d.file, Line: d.line, Severity: pack.SevError, Msg: msg})
+		}
+	}
+	return nil
+}
+
+// ImageDigest is a declared image and the digest its registry serves.
+type ImageDigest struct {
+	Image  string `json:"image"`
+	Digest string `json:"digest"`
+}
