@@ -826,6 +826,7 @@ const (
 	KindLogTile                    // log/tile/8/L/NNN, log/tile/8/data/NNN: a full tile of the transparency log
 	KindLogPartialTile             // log/tile/.../NNN.p/W: a partial tile, superseded as the log grows
 	KindLogCheckpoint              // log/checkpoint: the log's signed tree head, written and published after index.json
+	KindLogWitness                 // log/witness/NAME: a checkpoint cosigned by an independent witness, put there by the operator, never by the build
 )
 
 // The transparency log's place in a site (package translog owns its
@@ -833,6 +834,7 @@ const (
 const (
 	LogDir        = "log"
 	LogCheckpoint = LogDir + "/checkpoint"
+	LogWitnessDir = LogDir + "/witness"
 	logTiles      = LogDir + "/tile/"
 )
 
@@ -849,6 +851,8 @@ func KindOf(p string) Kind {
 		return KindBucket
 	case p == LogCheckpoint:
 		return KindLogCheckpoint
+	case strings.HasPrefix(p, LogWitnessDir+"/"):
+		return KindLogWitness
 	case strings.HasPrefix(p, logTiles) && strings.Contains(p, ".p/"):
 		return KindLogPartialTile
 	case strings.HasPrefix(p, logTiles):
@@ -888,6 +892,11 @@ func (k Kind) Immutable() bool {
 // Release reports whether the file belongs to one release (its archive
 // or signatures): pruning never removes those.
 func (k Kind) Release() bool { return k == KindArchive || k == KindArchiveSig }
+
+// External reports whether the file is put into a site by someone other
+// than the build (a witness's cosigned checkpoint): a build's output never
+// holds it, so pruning never removes it.
+func (k Kind) External() bool { return k == KindLogWitness }
 
 // Immutable reports whether a site path never changes once published
 // (KindOf(p).Immutable()). Publishers and servers give these long cache

@@ -218,6 +218,7 @@ func TestKindOf(t *testing.T) {
 		"log/tile/8/1/000.p/7":                       KindLogPartialTile,
 		"log/tile/8/data/000.p/7":                    KindLogPartialTile,
 		"log/other":                                  KindOther,
+		"log/witness/witness.example":                KindLogWitness,
 	} {
 		if got := KindOf(p); got != want {
 			t.Errorf("KindOf(%s) = %d, want %d", p, got, want)

@@ -612,7 +612,7 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 		keep = nil
 	}
 	for _, k := range extra {
-		protected := isReleaseFile(k) || keep[k] || (keep == nil && index.Immutable(k))
+		protected := isReleaseFile(k) || index.KindOf(k).External() || keep[k] || (keep == nil && index.Immutable(k))
 		if protected {
 			res.Kept = append(res.Kept, k)
 			continue

@@ -2,6 +2,9 @@ package publish
 
 import (
 	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -239,9 +242,24 @@ func TestPublishS3(t *testing.T) {
 	gen1 := metadata(t, site1)
 	gen2 := metadata(t, site2)
 	gen3 := metadata(t, site3)
+	// A witness's cosigned checkpoint is put on the remote by the
+	// operator, never by a build: prune must not delete it.
+	const cosigned = "log/witness/witness.example"
+	body := "cosigned checkpoint\n"
+	md, sh := md5.Sum([]byte(body)), sha256.Sum256([]byte(body))
+	info := PutInfo{Size: int64(len(body)), MD5: hex.EncodeToString(md[:]), SHA256: hex.EncodeToString(sh[:]), ContentType: "text/plain"}
+	if err := target.Put(ctx, cosigned, strings.NewReader(body), info); err != nil {
+		t.Fatal(err)
+	}
 	res, err = Publish(ctx, site3, target, Options{Prune: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if slices.Contains(res.Deleted, cosigned) || !slices.Contains(res.Kept, cosigned) {
+		t.Errorf("prune deleted the witness file %s: %+v", cosigned, res.Deleted)
+	}
+	if _, err := target.Stat(ctx, cosigned); err != nil {
+		t.Errorf("witness file after prune: %v", err)
 	}
 	for _, k := range res.Deleted {
 		if isReleaseFile(k) || gen2[k] || gen3[k] {

@@ -3,6 +3,7 @@ package translog
 import (
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/index"
 	"io"
 	"slices"
 
@@ -21,7 +22,7 @@ import (
 // per witness it trusts (docs/FORMAT.md "Witness cosignatures").
 
 // WitnessDir holds one cosigned checkpoint per witness.
-const WitnessDir = Dir + "/witness"
+const WitnessDir = index.LogWitnessDir
 
 // ErrCosignature: a witness key or cosigned checkpoint that does not
 // parse or verify.
