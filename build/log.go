@@ -14,6 +14,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/translog"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -247,6 +248,42 @@ func (b *builder) putLogFile(p string, data []byte) error {
 	return os.WriteFile(file, data, 0o644)
 }
 
+// maxWitnessFile bounds a carried witness file: a cosigned checkpoint
+// is a few hundred bytes.
+const maxWitnessFile = 64 << 10
+
+// carryWitnesses copies into a fresh stage the witnesses' cosigned
+// checkpoints (log/witness/NAME) of a previous site in a local
+// directory: the operator put them there, no build makes them, and a
+// staged build must not drop them. They are copied as they are: clients
+// check each under its witness's key, and one that cosigned an older
+// checkpoint still vouches for the releases in it. A remote previous
+// keeps its own (publish never deletes them).
+func (b *builder) carryWitnesses() error {
+	if b.o.inPlace || b.prev == nil || b.prev.dir == "" {
+		return nil
+	}
+	dir := filepath.Join(b.prev.dir, filepath.FromSlash(translog.WitnessDir))
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // none
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || !translog.ValidWitnessName(name) {
+			continue // not a witness file the build could have checked the name of
+		}
+		data, err := safefile.ReadFile(filepath.Join(dir, name), maxWitnessFile)
+		if err != nil {
+			return fmt.Errorf("%w: keep witness file %s: %v", ErrLog, filepath.Join(dir, name), err)
+		}
+		if err := b.putLogFile(translog.WitnessPath(name), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // logOrigin is the checkpoint's origin line: the registry's name.
 func logOrigin(registry string) string {
 	if translog.ValidOrigin(registry) {
@@ -278,6 +315,9 @@ func (b *builder) writeCheckpoint() error {
 		return nil
 	}
 	if err := b.putLogFile(translog.CheckpointPath, b.checkpoint); err != nil {
+		return err
+	}
+	if err := b.carryWitnesses(); err != nil {
 		return err
 	}
 	if b.o.inPlace && b.logOld > 0 && b.o.logRef != nil {

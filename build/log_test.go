@@ -321,3 +321,38 @@ func TestLogFreshStageCarriesPartials(t *testing.T) {
 		}
 	}
 }
+
+// A witness's cosigned checkpoint is put into the site by its operator;
+// a build staged afresh from that site keeps it (an in-place build never
+// touches it), and ignores what cannot be a witness file.
+func TestLogFreshStageCarriesWitnesses(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	writePack(t, r, "packs/a", "a", "1.0.0", "cni", "")
+	commit(t, r, "one")
+	s, _ := testKey(t)
+	signed := func(o *Options) { o.Signer = s }
+	first := filepath.Join(tmp, "first")
+	_, err = run(t, r.Dir, first, signed)
+	must(t, err)
+	wdir := filepath.Join(first, "log", "witness")
+	must(t, os.MkdirAll(filepath.Join(wdir, "a-dir"), 0o755))
+	cosigned := []byte("cosigned checkpoint by w1\n")
+	must(t, os.WriteFile(filepath.Join(wdir, "w1.example"), cosigned, 0o644))
+	must(t, os.WriteFile(filepath.Join(wdir, "bad name"), []byte("x"), 0o644))
+	writePack(t, r, "packs/b", "b", "2.0", "cni", "")
+	commit(t, r, "two")
+	second := filepath.Join(tmp, "second")
+	_, err = run(t, r.Dir, second, signed, func(o *Options) { o.Previous = first })
+	must(t, err)
+	got, err := os.ReadFile(filepath.Join(second, "log", "witness", "w1.example"))
+	if err != nil || !bytes.Equal(got, cosigned) {
+		t.Fatalf("witness file in the fresh stage: %q, %v", got, err)
+	}
+	for _, p := range []string{"bad name", "a-dir"} {
+		if _, err := os.Lstat(filepath.Join(second, "log", "witness", p)); err == nil {
+			t.Errorf("carried %q, which cannot be a witness file", p)
+		}
+	}
+}
