@@ -42,8 +42,14 @@ type SeedImage struct {
 	// Size is the size of the image's own layer's file (default 4 KiB).
 	Size int64
 	// Sign signs the image (its top digest) with the real cosign CLI
-	// under the key of Seed's cosignKey.
+	// under the key of Seed's cosignKey, in the legacy layout: a
+	// signature manifest tagged sha256-HEX.sig.
 	Sign bool
+	// SignBundle signs it as cosign v3 does by default: a Sigstore bundle
+	// attached as an OCI 1.1 referrer, which a registry without the
+	// referrers API (distribution v3) holds under the referrers tag
+	// sha256-HEX (an index of the referrers).
+	SignBundle bool
 }
 
 // Seeded is an image Seed pushed.
@@ -58,8 +64,11 @@ type Seeded struct {
 	// Blobs are every blob and manifest digest of the image.
 	Blobs []digest.Digest
 	// Signature is the digest of the cosign signature manifest (tag
-	// sha256-HEX.sig in the image's repository), "" when unsigned.
+	// sha256-HEX.sig in the image's repository; with SignBundle, of the
+	// referrers index tagged sha256-HEX), "" when unsigned.
 	Signature digest.Digest
+	// SignatureTag is the tag Signature is under.
+	SignatureTag string
 }
 
 // CosignKeyPair makes a cosign key pair with the real CLI (empty
@@ -87,8 +96,8 @@ func (r *Registry) Seed(t testing.TB, images []SeedImage, cosignKey string) []Se
 		if err != nil {
 			t.Fatalf("seed %s:%s: %v", im.Repo, im.Tag, err)
 		}
-		if im.Sign {
-			s.Signature = r.cosignSign(t, cosignKey, s.Ref, s.Digest)
+		if im.Sign || im.SignBundle {
+			s.SignatureTag, s.Signature = r.cosignSign(t, cosignKey, s.Ref, s.Digest, im.SignBundle)
 		}
 		out = append(out, *s)
 	}
@@ -118,6 +127,13 @@ func (r *Registry) seed(ctx context.Context, im SeedImage) (*Seeded, error) {
 	if err != nil {
 		return nil, err
 	}
+	return PushImage(ctx, repo, im)
+}
+
+// PushImage pushes the generated image im to repo (whose repository must
+// be im.Repo), for callers outside tests (the benchmark) with a
+// repository of their own.
+func PushImage(ctx context.Context, repo *remote.Repository, im SeedImage) (*Seeded, error) {
 	if im.Size == 0 {
 		im.Size = 4 << 10
 	}
@@ -125,7 +141,7 @@ func (r *Registry) seed(ctx context.Context, im SeedImage) (*Seeded, error) {
 	if len(plats) == 0 {
 		plats = []string{"linux/amd64"}
 	}
-	s := &Seeded{SeedImage: im, Ref: r.host + "/" + im.Repo + ":" + im.Tag, Manifests: map[string]digest.Digest{}}
+	s := &Seeded{SeedImage: im, Ref: repo.Reference.Registry + "/" + im.Repo + ":" + im.Tag, Manifests: map[string]digest.Digest{}}
 	var mans []ocispec.Descriptor
 	for _, p := range plats {
 		goos, arch, ok := strings.Cut(p, "/")
@@ -255,9 +271,10 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// cosignSign signs ref@dg with the real cosign CLI and returns the
-// digest of the signature manifest it pushed (tag sha256-HEX.sig).
-func (r *Registry) cosignSign(t testing.TB, key, ref string, dg digest.Digest) digest.Digest {
+// cosignSign signs ref@dg with the real cosign CLI and returns the tag
+// and digest of what it pushed: the signature manifest (sha256-HEX.sig)
+// or, for a bundle, the referrers index (sha256-HEX).
+func (r *Registry) cosignSign(t testing.TB, key, ref string, dg digest.Digest, bundle bool) (string, digest.Digest) {
 	t.Helper()
 	home := t.TempDir()
 	env := append(os.Environ(), "HOME="+home, "DOCKER_CONFIG="+filepath.Join(home, "docker"), "COSIGN_PASSWORD=", "SIGSTORE_NO_CACHE=true", "TUF_ROOT="+filepath.Join(home, "tuf"))
@@ -269,7 +286,13 @@ func (r *Registry) cosignSign(t testing.TB, key, ref string, dg digest.Digest) d
 		}
 	}
 	name, _, _ := strings.Cut(ref[len(r.host):], ":")
-	cmd := exec.Command(Tool(t, "cosign"), "sign", "--key", key, "--tlog-upload=false", "--use-signing-config=false", "--allow-http-registry", "--allow-insecure-registry", "--yes", r.host+name+"@"+dg.String())
+	args := []string{"sign", "--key", key, "--tlog-upload=false", "--use-signing-config=false", "--allow-http-registry", "--allow-insecure-registry", "--yes"}
+	tag := strings.Replace(dg.String(), ":", "-", 1)
+	if !bundle {
+		args = append(args, "--new-bundle-format=false")
+		tag += ".sig"
+	}
+	cmd := exec.Command(Tool(t, "cosign"), append(args, r.host+name+"@"+dg.String())...)
 	cmd.Env, cmd.Dir = env, home
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cosign sign %s: %v\n%s", ref, err, out)
@@ -278,12 +301,13 @@ func (r *Registry) cosignSign(t testing.TB, key, ref string, dg digest.Digest) d
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag := strings.Replace(dg.String(), ":", "-", 1) + ".sig"
 	d, err := repo.Resolve(context.Background(), tag)
 	if err != nil {
-		t.Fatalf("cosign signed %s but %s is not there: %v", ref, tag, err)
+		var tags []string
+		repo.Tags(context.Background(), "", func(ts []string) error { tags = append(tags, ts...); return nil })
+		t.Fatalf("cosign signed %s but %s is not there (%v); tags: %v", ref, tag, err, tags)
 	}
-	return d.Digest
+	return tag, d.Digest
 }
 
 // Stop stops the registry before the test ends (a registry gone down);

@@ -17,6 +17,7 @@ func TestSeed(t *testing.T) {
 	imgs := []SeedImage{
 		{Repo: "library/app", Tag: "1.0", Base: "distroless", Sign: true},
 		{Repo: "team/multi", Tag: "v2", Platforms: []string{"linux/amd64", "linux/arm64"}, Base: "distroless"},
+		{Repo: "team/bundled", Tag: "1", SignBundle: true},
 	}
 	for _, mode := range []Mode{Anonymous, Basic} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -33,10 +34,10 @@ func TestSeed(t *testing.T) {
 			if s[0].Blobs[2] != s[1].Blobs[2] || s[1].Blobs[2] != s[1].Blobs[6] {
 				t.Errorf("base layer not shared: %v / %v", s[0].Blobs, s[1].Blobs)
 			}
-			if s[0].Signature == "" || s[1].Signature != "" {
-				t.Errorf("signatures %q %q", s[0].Signature, s[1].Signature)
+			if s[0].Signature == "" || s[1].Signature != "" || s[0].SignatureTag != "sha256-"+s[0].Digest.Encoded()+".sig" || s[2].SignatureTag != "sha256-"+s[2].Digest.Encoded() {
+				t.Errorf("signatures %q %q %q", s[0].SignatureTag, s[1].Signature, s[2].SignatureTag)
 			}
-			again := r.Seed(t, imgs[1:], "")
+			again := r.Seed(t, imgs[1:2], "")
 			if again[0].Digest != s[1].Digest {
 				t.Errorf("seeding again gave %s, then %s", s[1].Digest, again[0].Digest)
 			}
@@ -50,11 +51,13 @@ func TestSeed(t *testing.T) {
 			if mode != Anonymous {
 				return
 			}
-			cmd := exec.Command(Tool(t, "cosign"), "verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", s[0].Ref)
-			cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SIGSTORE_NO_CACHE=true")
-			out, err := cmd.CombinedOutput()
-			if err != nil || !strings.Contains(string(out), s[0].Digest.String()) {
-				t.Errorf("cosign verify: %v\n%s", err, out)
+			for _, i := range []int{0, 2} {
+				cmd := exec.Command(Tool(t, "cosign"), "verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", s[i].Ref)
+				cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SIGSTORE_NO_CACHE=true")
+				out, err := cmd.CombinedOutput()
+				if err != nil || !strings.Contains(string(out), s[i].Digest.String()) {
+					t.Errorf("cosign verify %s: %v\n%s", s[i].Ref, err, out)
+				}
 			}
 		})
 	}
