@@ -59,7 +59,7 @@ func newFixture(t *testing.T) *fixture {
 		{Repo: "acme/web", Tag: "2.0", Base: "alpine", Sign: true},
 		{Repo: "library/busybox", Tag: "1.36", Base: "alpine"},
 		{Repo: "acme/backup", Tag: "v0.9", Platforms: []string{"linux/amd64", "linux/arm64"}, Base: "alpine"},
-		{Repo: "acme/agent", Tag: "3.0", Platforms: []string{"linux/amd64", "linux/arm64"}, Base: "debian", Size: 256 << 10, Sign: true},
+		{Repo: "acme/agent", Tag: "3.0", Platforms: []string{"linux/amd64", "linux/arm64"}, Base: "debian", Size: 256 << 10, SignBundle: true},
 	}, cosignKey) {
 		f.seeded[s.Repo+":"+s.Tag] = s
 	}
@@ -180,7 +180,7 @@ func (f *fixture) checkMirror(t *testing.T, air *ocitest.Registry) {
 			}
 		}
 		if s.Signature != "" {
-			if d, err := repo.Resolve(ctx, CosignTag(s.Digest)); err != nil || d.Digest != s.Signature {
+			if d, err := repo.Resolve(ctx, s.SignatureTag); err != nil || d.Digest != s.Signature {
 				t.Errorf("%s: signature %s (%v), upstream %s", key, d.Digest, err, s.Signature)
 			}
 		}
@@ -227,7 +227,7 @@ func TestAirgap(t *testing.T) {
 			t.Errorf("image %+v: upstream %+v", im, s)
 			continue
 		}
-		if (s.Signature != "") != (len(im.Signatures) == 1) || s.Signature != "" && im.Signatures[0].Manifest.Digest != s.Signature {
+		if (s.Signature != "") != (len(im.Signatures) == 1) || s.Signature != "" && (im.Signatures[0].Manifest.Digest != s.Signature || im.Signatures[0].Tag != s.SignatureTag) {
 			t.Errorf("%s signatures %+v, upstream %s", im.Image, im.Signatures, s.Signature)
 		}
 	}
@@ -382,13 +382,15 @@ func TestAirgap(t *testing.T) {
 	if n := pushes(air) - before; n != 0 {
 		t.Errorf("a second import of the same bundle made %d write requests", n)
 	}
-	// The real cosign verifies the mirrored signature with the image
-	// signer's key.
+	// The real cosign verifies the mirrored signatures with the image
+	// signer's key: cosign's legacy .sig layout and v3's bundle.
 	cosign := ocitest.Tool(t, "cosign")
-	cmd := exec.Command(cosign, "verify", "--key", f.cosignPub, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", wantTo+"/acme/web:2.0")
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SIGSTORE_NO_CACHE=true")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("cosign verify of the mirrored image: %v\n%s", err, out)
+	for _, im := range []string{"acme/web:2.0", "acme/agent:3.0"} {
+		cmd := exec.Command(cosign, "verify", "--key", f.cosignPub, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", wantTo+"/"+im)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SIGSTORE_NO_CACHE=true")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("cosign verify of the mirrored %s: %v\n%s", im, err, out)
+		}
 	}
 
 	f.up.Stop()

@@ -99,16 +99,19 @@ type Image struct {
 	// the index it was taken from).
 	Manifest ocispec.Descriptor `json:"manifest"`
 	Upstream digest.Digest      `json:"upstream"`
-	// Signatures are cosign signature manifests (tag sha256-HEX.sig of
-	// Upstream, and of Manifest when narrowed), in the bundle.
+	// Signatures are its cosign signatures (tags sha256-HEX.sig and
+	// sha256-HEX of Upstream, and of Manifest when narrowed), in the
+	// bundle.
 	Signatures []Signature `json:"signatures"`
 	// Packs are the pack@version ids that deploy it.
 	Packs []string `json:"packs"`
 }
 
-// Signature is a cosign signature manifest of an image.
+// Signature is a cosign signature of an image: the signature manifest
+// cosign's legacy layout tags sha256-HEX.sig, or the referrers index
+// tagged sha256-HEX that holds cosign v3's Sigstore bundles.
 type Signature struct {
-	Tag      string             `json:"tag"` // sha256-HEX.sig
+	Tag      string             `json:"tag"` // sha256-HEX.sig or sha256-HEX
 	Manifest ocispec.Descriptor `json:"manifest"`
 }
 
@@ -126,6 +129,13 @@ func layoutRef(repo, tag string, dg digest.Digest) string {
 // CosignTag is cosign's tag for the signature of manifest dg.
 func CosignTag(dg digest.Digest) string {
 	return strings.Replace(dg.String(), ":", "-", 1) + ".sig"
+}
+
+// ReferrersTag is the OCI 1.1 referrers tag schema's tag for manifest
+// dg (sha256-HEX): where cosign v3 signatures (Sigstore bundles attached
+// as referrers) are found in a registry without the referrers API.
+func ReferrersTag(dg digest.Digest) string {
+	return strings.Replace(dg.String(), ":", "-", 1)
 }
 
 // splitImage splits a normalised reference into registry, path, tag and

@@ -439,8 +439,11 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, image st
 	if got.Digest != desc.Digest {
 		sigs = append(sigs, got.Digest)
 	}
+	var sigTags []string
 	for _, dg := range sigs {
-		st := CosignTag(dg)
+		sigTags = append(sigTags, CosignTag(dg), ReferrersTag(dg))
+	}
+	for _, st := range sigTags {
 		sd, err := repo.Resolve(ctx, st)
 		if err != nil {
 			if isNotFound(err) {
