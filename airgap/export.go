@@ -401,7 +401,7 @@ func exportIndex(ctx context.Context, store *oci.Store, sub *publish.Subset) (oc
 func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, image string, plat *ocispec.Platform, o ocireg.Options) (*Image, error) {
 	host, path, tag, pinned, err := splitImage(image)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	im := &Image{Image: image, Registry: host, Path: path, Tag: tag, Signatures: []Signature{}}
 	repo, err := ocireg.Repository(ctx, host+"/"+path, o)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -295,77 +294,6 @@ func Open(ctx context.Context, path string) (*Bundle, error) {
 	b.List, b.list = l, md
 	return b, nil
 }
-
-// ParseList decodes a bundle's list strictly (unknown fields refused)
-// and checks what import will use: digests, names, one entry per pack
-// and image.
-func ParseList(data []byte) (*List, error) {
-	var l List
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil {
-		return nil, fmt.Errorf("%w: the list: %v", ErrBundle, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: the list: data after its JSON object", ErrBundle)
-	}
-	if l.SchemaVersion != ListVersion {
-		return nil, fmt.Errorf("%w: list schema version %d, this packgen reads %d: use the packgen that exported it", ErrBundle, l.SchemaVersion, ListVersion)
-	}
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: the list: "+format, append([]any{ErrBundle}, args...)...)
-	}
-	desc := func(what string, d ocispec.Descriptor) error {
-		if err := d.Digest.Validate(); err != nil || d.Digest.Algorithm() != digest.SHA256 || d.Size < 0 {
-			return bad("%s: descriptor %q of %d bytes is not a sha256 digest and size", what, d.Digest, d.Size)
-		}
-		return nil
-	}
-	if err := desc("index", l.Index); err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	for _, p := range l.Packs {
-		id := p.Name + "@" + p.Version
-		if tag, err := ocimap.Tag(p.Version); err != nil || tag != p.Tag || p.Name == "" || strings.ContainsAny(p.Name, "/:@ ") {
-			return nil, bad("pack %q: not a pack name, version and tag (%q)", id, p.Tag)
-		}
-		if seen[id] {
-			return nil, bad("pack %s listed twice", id)
-		}
-		seen[id] = true
-		if err := desc(id, p.Manifest); err != nil {
-			return nil, err
-		}
-		if err := desc(id, p.Archive); err != nil {
-			return nil, err
-		}
-	}
-	for _, im := range l.Images {
-		host, path, tag, _, err := splitImage(im.Image)
-		if err != nil || host != im.Registry || path != im.Path || tag != im.Tag {
-			return nil, bad("image %q: registry %q, path %q and tag %q are not its own", im.Image, im.Registry, im.Path, im.Tag)
-		}
-		if seen[im.Image] {
-			return nil, bad("image %s listed twice", im.Image)
-		}
-		seen[im.Image] = true
-		if err := desc(im.Image, im.Manifest); err != nil {
-			return nil, err
-		}
-		for _, s := range im.Signatures {
-			if !cosignTag.MatchString(s.Tag) {
-				return nil, bad("image %s: signature tag %q is not sha256-HEX.sig or sha256-HEX", im.Image, s.Tag)
-			}
-			if err := desc(im.Image, s.Manifest); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return &l, nil
-}
-
-var cosignTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.sig)?$`)
 
 // fetch reads a small blob whole, checked against its descriptor.
 func (b *Bundle) fetch(ctx context.Context, d ocispec.Descriptor) ([]byte, error) {

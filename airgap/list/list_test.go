@@ -1,14 +1,14 @@
-package airgap
+package list
 
 import (
 	"strings"
 	"testing"
 )
 
-// FuzzParseList: a bundle's list is outside input (the bundle crossed the
+// FuzzParse: a bundle's list is outside input (the bundle crossed the
 // gap on a disk): any bytes give a list whose every field import uses is
 // checked, or an error; never a panic.
-func FuzzParseList(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"schemaVersion": 1, "profile": "p", "registry": {"name": "acme", "url": "oci://r/acme"},
  "index": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae", "size": 3},
  "packs": [{"name": "web", "version": "1.0.0+b", "tag": "1.0.0_b",
@@ -23,7 +23,7 @@ func FuzzParseList(f *testing.F) {
 	f.Add([]byte(`{"schemaVersion": 2, "packs": null}`))
 	f.Add([]byte(`{"schemaVersion": 1, "images": [{"image": "docker.io/library/nginx@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		l, err := ParseList(data)
+		l, err := Parse(data)
 		if err != nil {
 			return
 		}
@@ -35,8 +35,8 @@ func FuzzParseList(f *testing.F) {
 	})
 }
 
-// TestParseList: the list checks, each refusal naming what is wrong.
-func TestParseList(t *testing.T) {
+// TestParse: the list checks, each refusal naming what is wrong.
+func TestParse(t *testing.T) {
 	d := "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
 	desc := `{"mediaType": "m", "digest": "` + d + `", "size": 3}`
 	head := `{"schemaVersion": 1, "profile": "p", "registry": {"name": "a", "url": "u"}, "index": ` + desc
@@ -52,7 +52,7 @@ func TestParseList(t *testing.T) {
 		{"image twice", head + `, "images": [{"image": "r.example/a:1", "registry": "r.example", "path": "a", "tag": "1", "manifest": ` + desc + `}, {"image": "r.example/a:1", "registry": "r.example", "path": "a", "tag": "1", "manifest": ` + desc + `}]}`, "listed twice"},
 		{"sig tag", head + `, "images": [{"image": "r.example/a:1", "registry": "r.example", "path": "a", "tag": "1", "manifest": ` + desc + `, "signatures": [{"tag": "latest", "manifest": ` + desc + `}]}]}`, "not sha256-HEX.sig or sha256-HEX"},
 	} {
-		_, err := ParseList([]byte(c.data))
+		_, err := Parse([]byte(c.data))
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%s: %v", c.name, err)
