@@ -312,6 +312,10 @@ func TestAirgap(t *testing.T) {
 		if !errors.Is(err, ErrBundle) || !errors.Is(err, sign.ErrBadSignature) && !strings.Contains(err.Error(), "signature") {
 			t.Errorf("wrong key: %v", err)
 		}
+		// A list pinned by the digest export printed: another one is refused.
+		if _, err := f.importTo(ctx, t, bundle, air, ImportOptions{Digest: "sha256:" + strings.Repeat("0", 64)}); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), res.Digest) {
+			t.Errorf("other list digest: %v", err)
+		}
 		if _, err := Import(ctx, ImportOptions{Bundle: bundle, Dest: "oci://" + air.Host() + "/mirror", OCI: plainHTTP}); !errors.Is(err, ErrNoKey) {
 			t.Errorf("no key: %v", err)
 		}
@@ -363,7 +367,7 @@ func TestAirgap(t *testing.T) {
 
 	// The import, then everything from the air-gapped registry alone.
 	air := ocitest.Start(t, ocitest.Anonymous)
-	ir, err := f.importTo(ctx, t, bundle, air, ImportOptions{})
+	ir, err := f.importTo(ctx, t, bundle, air, ImportOptions{Digest: res.Digest})
 	if err != nil {
 		t.Fatal(err)
 	}

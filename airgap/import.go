@@ -36,6 +36,11 @@ type ImportOptions struct {
 	Dest   string // oci://REGISTRY/BASE
 	// Key verifies the packs' registry index and signatures; required.
 	Key *sign.Verifier
+	// Digest, when set, is the list manifest's digest export printed
+	// (carried apart from the bundle): it pins every image and pack, so a
+	// bundle altered consistently (an image swapped and the list edited)
+	// is refused too.
+	Digest string
 	// OCI reaches the air-gapped registry.
 	OCI ocireg.Options
 	// Force moves an image tag that names other content (an upstream tag
@@ -108,6 +113,9 @@ func Import(ctx context.Context, o ImportOptions) (*ImportResult, error) {
 	b, err := Open(ctx, o.Bundle)
 	if err != nil {
 		return nil, err
+	}
+	if o.Digest != "" && b.list.Digest.String() != o.Digest {
+		return nil, fmt.Errorf("%w: %s: its list is %s, not %s (the digest export printed): it is not that bundle, or it was altered", ErrBundle, o.Bundle, b.list.Digest, o.Digest)
 	}
 	res := &ImportResult{Dest: dest.String(), Packs: []ImportedPack{}, Images: []ImportedImage{}, Warnings: []string{},
 		Index: dest.Ref(dest.Repo(ocimap.IndexRepo))}

@@ -171,7 +171,7 @@ $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 func newAirgapImportCmd(g *globalOptions) *cobra.Command {
 	var oci ociFlags
 	var keys []string
-	var output string
+	var output, digest string
 	var force bool
 	var jobs int
 	c := &cobra.Command{
@@ -191,6 +191,11 @@ profile (packgen registry add NAME oci://REGISTRY/BASE --key
 registry.pub, and packgen profile fetch/render). What is there is skipped,
 so an interrupted import runs again to completion. An image tag that
 names other content is refused unless --force; a pack tag never moves.
+
+The packs are signed; the images are pinned by the bundle's list. Pass
+--digest with the list digest export printed, carried apart from the
+bundle, to pin the images too: a bundle altered consistently (an image
+swapped and the list edited to match) is then refused.
 
 Prints the mapping the platform's image swap needs: each original
 registry and where its images are now.`,
@@ -229,7 +234,7 @@ registry and where its images are now.`,
 				warns = &warnLines{}
 				warn = io.MultiWriter(g.stderr, warns)
 			}
-			res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, OCI: o, Force: force, Jobs: jobs, Log: airgapLog(g), Warn: warn})
+			res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, Digest: digest, OCI: o, Force: force, Jobs: jobs, Log: airgapLog(g), Warn: warn})
 			if err != nil {
 				return airgapErr(err)
 			}
@@ -256,6 +261,7 @@ registry and where its images are now.`,
 	}
 	oci.add(c)
 	c.Flags().StringArrayVar(&keys, "key", nil, "public key of the packs' registry (repeat during a key rotation; required)")
+	c.Flags().StringVar(&digest, "digest", "", "the bundle's list digest that export printed (sha256:…), carried apart from the bundle: pins every image too")
 	c.Flags().BoolVar(&force, "force", false, "move image tags that name other content (an image changed upstream since an earlier import)")
 	c.Flags().IntVarP(&jobs, "jobs", "j", 4, "images pushed at once")
 	outputFlag(c, &output, "text", "json")

@@ -30,7 +30,7 @@ func TestREADMEAirgap(t *testing.T) {
 		{Repo: "acme/web", Tag: "2.0", Base: "alpine", Sign: true},
 		{Repo: "library/busybox", Tag: "1.36", Base: "alpine"},
 		{Repo: "acme/backup", Tag: "v0.9", Platforms: []string{"linux/amd64", "linux/arm64"}, Base: "alpine"},
-		{Repo: "acme/agent", Tag: "3.0", Platforms: []string{"linux/amd64", "linux/arm64"}, Base: "debian", Sign: true},
+		{Repo: "acme/agent", Tag: "3.0", Platforms: []string{"linux/amd64", "linux/arm64"}, Base: "debian", SignBundle: true},
 	}, cosignKey)
 	air := ocitest.Start(t, ocitest.Anonymous)
 
