@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/packgen/packgen/build"
@@ -397,6 +398,23 @@ func TestAirgap(t *testing.T) {
 		}
 	}
 
+	// An image tag moved in the air-gapped registry (another image's
+	// manifest under it): refused before anything is pushed, unless
+	// --force, which moves it back.
+	webRepo := repoOf(t, wantTo+"/acme/web")
+	other := f.seeded["library/busybox:1.36"]
+	if _, err := oras.Copy(ctx, repoOf(t, wantTo+"/library/busybox"), other.Digest.String(), webRepo, "2.0", oras.DefaultCopyOptions); err != nil {
+		t.Fatal(err)
+	}
+	before = pushes(air)
+	if _, err := f.importTo(ctx, t, bundle, air, ImportOptions{}); !errors.Is(err, ErrImageTag) || pushes(air) != before {
+		t.Errorf("a moved image tag: %v (%d write requests)", err, pushes(air)-before)
+	}
+	if _, err := f.importTo(ctx, t, bundle, air, ImportOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.checkMirror(t, air)
+
 	f.up.Stop()
 	env := f.envAt("oci://" + air.Host() + "/mirror")
 	fr, err := profile.Fetch(ctx, f.lock, env, profile.FetchOptions{Dest: filepath.Join(f.tmp, "fetched")})
@@ -520,4 +538,33 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 	if strings.Join(got, ",") != strings.Join(names, ",") {
 		t.Errorf("%s holds %v, want %v", dir, got, names)
 	}
+}
+
+// TestExportInput: what cannot make a bundle is refused before anything
+// is read or written, naming what to do.
+func TestExportInput(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	reg := func(name string) profile.LockRegistry {
+		return profile.LockRegistry{Name: name, URL: "https://" + name + ".example"}
+	}
+	lock := &profile.Lock{Layers: []profile.LockedPack{{Pack: "a", Version: "1.0.0", Registry: reg("one")}, {Pack: "b", Version: "1.0.0", Registry: reg("two")}}}
+	env := &profile.Env{Registries: []client.Registry{{Name: "one", URL: "https://one.example"}, {Name: "two", URL: "https://two.example"}}}
+	out := filepath.Join(dir, "b.tar")
+	for _, c := range []struct {
+		name string
+		o    ExportOptions
+		want string
+	}{
+		{"no output", ExportOptions{Lock: lock, Env: env}, "no output file"},
+		{"no layers", ExportOptions{Lock: &profile.Lock{}, Env: env, Output: out}, "no layers"},
+		{"platform", ExportOptions{Lock: lock, Env: env, Output: out, Platform: "amd64"}, "OS/ARCH"},
+		{"two registries", ExportOptions{Lock: lock, Env: env, Output: out}, "registries one and two"},
+	} {
+		_, err := Export(ctx, c.o)
+		if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want ErrInput with %q", c.name, err, c.want)
+		}
+	}
+	assertOnly(t, dir)
 }
