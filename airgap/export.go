@@ -236,7 +236,7 @@ func Export(ctx context.Context, o ExportOptions) (*ExportResult, error) {
 		return nil, err
 	}
 	tmp := filepath.Join(stage, "bundle.tar")
-	if res.Blobs, err = writeTar(layout, tmp); err != nil {
+	if res.Blobs, err = writeTar(ctx, layout, tmp); err != nil {
 		return nil, fmt.Errorf("write %s: %w", o.Output, err)
 	}
 	fi, err := os.Stat(tmp)
@@ -515,7 +515,7 @@ func putList(ctx context.Context, store *oci.Store, list *List) (ocispec.Descrip
 // (oci-layout, index.json with its entries sorted, then the blobs by
 // digest; no times or owners), streaming each blob from its file. It
 // returns the number of blobs.
-func writeTar(layout, dst string) (int, error) {
+func writeTar(ctx context.Context, layout, dst string) (int, error) {
 	// index.json: oras-go writes its entries in map order.
 	ip := filepath.Join(layout, ocispec.ImageIndexFile)
 	data, err := os.ReadFile(ip)
@@ -575,6 +575,9 @@ func writeTar(layout, dst string) (int, error) {
 		return 0, err
 	}
 	for _, e := range entries { // ReadDir sorts by name
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
 		p := filepath.Join(layout, "blobs", "sha256", e.Name())
 		bf, err := os.Open(p)
 		if err != nil {

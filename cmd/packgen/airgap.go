@@ -64,10 +64,10 @@ func airgapErr(err error) error {
 func newAirgapExportCmd(g *globalOptions) *cobra.Command {
 	var conn connFlags
 	var oci ociFlags
-	var out, platform, output string
+	var platform, output string
 	var jobs int
 	c := &cobra.Command{
-		Use:   "export LOCK -o BUNDLE.tar [--format json]",
+		Use:   "export LOCK -o BUNDLE.tar | export LOCK BUNDLE.tar [-o json]",
 		Short: "Write the air-gap bundle of a profile's lock: its packs, their index and every image they deploy",
 		Long: `Read every pack LOCK pins from its configured registry (the registry's
 key verifies the index, each archive and its signature, and the registry
@@ -91,18 +91,25 @@ $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 		Example: `  packgen profile resolve edge.yaml --partial
   packgen airgap export edge.lock -o edge-bundle.tar
   packgen airgap export edge.lock -o edge-amd64.tar --platform linux/amd64
-  packgen airgap export edge.lock -o bundle.tar --format json`,
-		Args:              cobra.ExactArgs(1),
+  packgen airgap export edge.lock edge-bundle.tar -o json`,
+		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: profileFileCompletion("lock"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
+			// -o is the output format in every command (one meaning per
+			// short flag); here a value that is no format names the
+			// bundle, so the issue's "export LOCK -o BUNDLE.tar" works.
+			out := ""
+			if len(args) == 2 {
+				out = args[1]
+			}
+			if output != "text" && output != "json" {
+				if out != "" {
+					return usageErr("-o %s: give the bundle once (LOCK BUNDLE.tar), and -o text or -o json for the report", output)
+				}
+				out, output = output, "text"
 			}
 			if out == "" {
-				return usageErr("-o BUNDLE.tar is required: the bundle to write")
-			}
-			if out == "json" || out == "text" {
-				return usageErr("-o names the bundle file here (as docker save -o does); for a %s report pass --format %s", out, out)
+				return usageErr("no bundle to write: packgen airgap export LOCK -o BUNDLE.tar (or LOCK BUNDLE.tar -o json)")
 			}
 			if jobs < 1 {
 				return usageErr("--jobs must be at least 1")
@@ -158,13 +165,10 @@ $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 	}
 	conn.addTimeouts(c)
 	oci.add(c)
-	c.Flags().StringVarP(&out, "output", "o", "", "the bundle to write (a tar; required)")
-	_ = c.MarkFlagFilename("output", "tar")
 	c.Flags().StringVar(&platform, "platform", "", "keep only this platform's manifest of multi-arch images (OS/ARCH[/VARIANT], e.g. linux/amd64)")
 	c.Flags().IntVarP(&jobs, "jobs", "j", 4, "images copied at once")
-	// -o is the bundle (the issue's and docker save's spelling): the
-	// report's format is --format alone.
-	c.Flags().StringVar(&output, "format", "text", "report format: text, json")
+	c.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json; any other value is the bundle to write (-o BUNDLE.tar)")
+	flagAlias(c, "format", "output")
 	return c
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"io/fs"
 	"os"
@@ -74,6 +75,24 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 		}
 	}
 
+	// The export's JSON report (the bundle as an argument, -o the format).
+	cmd := exec.Command(filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "again.tar", "-o", "json")
+	cmd.Dir, cmd.Env = repo, env
+	exported, err := cmd.Output()
+	var rep struct {
+		Output   string
+		Digest   string
+		Packs    []struct{ Name string }
+		Images   []struct{ Image string }
+		Warnings []struct{ Message string }
+	}
+	if err != nil || json.Unmarshal(exported, &rep) != nil || rep.Output != "again.tar" || len(rep.Packs) != 2 || len(rep.Images) != 4 || len(rep.Warnings) == 0 || !strings.Contains(rep.Warnings[0].Message, "maybe deployed") {
+		t.Errorf("export -o json: %v\n%s", err, exported)
+	}
+	if a, b := sha256File(t, filepath.Join(repo, "again.tar")), sha256File(t, filepath.Join(repo, "edge-bundle.tar")); a != b {
+		t.Error("the JSON export's bundle differs from the README's")
+	}
+
 	// Inside: another machine (its own config), upstream gone.
 	up.Stop()
 	inside := t.TempDir()
@@ -133,10 +152,21 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	if code, _, stderr := run("airgap", "import", "edge-bundle.tar", dest); code != 2 || !strings.Contains(stderr, "--key") {
 		t.Errorf("no key: exit %d\n%s", code, stderr)
 	}
-	if code, _, stderr := run("airgap", "export", "edge.lock", "-o", "json"); code != 2 || !strings.Contains(stderr, "--format json") {
-		t.Errorf("-o json on export: exit %d\n%s", code, stderr)
+	if code, _, stderr := run("airgap", "export", "edge.lock", "-o", "json"); code != 2 || !strings.Contains(stderr, "no bundle to write") {
+		t.Errorf("export -o json without a bundle: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := run("airgap", "export", "edge.lock", "a.tar", "-o", "b.tar"); code != 2 || !strings.Contains(stderr, "give the bundle once") {
+		t.Errorf("export with two bundles: exit %d\n%s", code, stderr)
 	}
 	if code, _, stderr := run("airgap", "import", "edge-bundle.tar", "oci://127.0.0.1:1/palette", "--key", "registry.pub"); code != 3 || !strings.Contains(stderr, "127.0.0.1:1") {
 		t.Errorf("registry down: exit %d\n%s", code, stderr)
 	}
+}
+
+func sha256File(t *testing.T, p string) [32]byte {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(data)
 }

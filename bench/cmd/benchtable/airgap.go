@@ -84,7 +84,7 @@ func (e *env) airgapRows() error {
 		os.RemoveAll(filesDir)
 		return settle()
 	}, func(int) (measure.Run, error) {
-		return measure.Exec(e.cmd(&xdg, "airgap", "export", lock, "-o", bundle, "--plain-http", "--format", "json"))
+		return measure.Exec(e.cmd(&xdg, "airgap", "export", lock, bundle, "--plain-http", "-o", "json"))
 	})
 	if err != nil {
 		return err
@@ -117,7 +117,7 @@ func (e *env) airgapRows() error {
 	if err != nil {
 		return err
 	}
-	r, err := measure.Exec(e.cmd(&xdg, "airgap", "export", lock, "-o", bundle, "--plain-http", "--format", "json"))
+	r, err := measure.Exec(e.cmd(&xdg, "airgap", "export", lock, bundle, "--plain-http", "-o", "json"))
 	if err != nil {
 		return err
 	}
