@@ -210,8 +210,9 @@ func Export(ctx context.Context, o ExportOptions) (*ExportResult, error) {
 	sort.Strings(refs)
 	list.Images = make([]Image, len(refs))
 	var mu sync.Mutex // serialises the store's Tag (it rewrites its tag map)
+	big := &direct{blobs: map[digest.Digest]directBlob{}}
 	err = parallel.Each(ctx, len(refs), o.Jobs, func(i int) error {
-		im, err := exportImage(ctx, store, &mu, refs[i], plat, o.OCI)
+		im, err := exportImage(ctx, store, &mu, big, refs[i], plat, o.OCI)
 		if err != nil {
 			return err
 		}
@@ -236,7 +237,7 @@ func Export(ctx context.Context, o ExportOptions) (*ExportResult, error) {
 		return nil, err
 	}
 	tmp := filepath.Join(stage, "bundle.tar")
-	if res.Blobs, err = writeTar(ctx, layout, tmp); err != nil {
+	if res.Blobs, err = writeTar(ctx, layout, tmp, big.blobs, o.Jobs); err != nil {
 		return nil, fmt.Errorf("write %s: %w", o.Output, err)
 	}
 	fi, err := os.Stat(tmp)
@@ -398,7 +399,7 @@ func exportIndex(ctx context.Context, store *oci.Store, sub *publish.Subset) (oc
 
 // exportImage copies one image (whole, or its platform's manifest) and
 // its cosign signatures into the store.
-func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, image string, plat *ocispec.Platform, o ocireg.Options) (*Image, error) {
+func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *direct, image string, plat *ocispec.Platform, o ocireg.Options) (*Image, error) {
 	host, path, tag, pinned, err := splitImage(image)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
@@ -423,7 +424,7 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, image st
 		return nil, fmt.Errorf("%w: image %s: the registry answered %s", ocireg.ErrReference, image, desc.Digest)
 	}
 	im.Upstream = desc.Digest
-	opts := oras.CopyOptions{CopyGraphOptions: oras.CopyGraphOptions{Concurrency: 3}}
+	opts := oras.CopyOptions{CopyGraphOptions: oras.CopyGraphOptions{Concurrency: 3, FindSuccessors: big.successors(repo)}}
 	if plat != nil && (desc.MediaType == ocispec.MediaTypeImageIndex || desc.MediaType == "application/vnd.docker.distribution.manifest.list.v2+json") {
 		opts.WithTargetPlatform(plat)
 	}
@@ -458,6 +459,55 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, image st
 		im.Signatures = append(im.Signatures, Signature{Tag: st, Manifest: plain(sg)})
 	}
 	return im, nil
+}
+
+// directMin: a blob at least this big (an image layer) is not staged: it
+// streams from its registry straight into its place in the tar
+// (writeTar), so the export writes it once.
+const directMin = 256 << 10
+
+// direct collects the blobs that skip the staged layout.
+type direct struct {
+	mu    sync.Mutex
+	blobs map[digest.Digest]directBlob
+}
+
+type directBlob struct {
+	desc ocispec.Descriptor
+	repo *remote.Repository
+}
+
+// successors is oras.Copy's FindSuccessors: a node's successors but the
+// big blobs (not manifests), which it records instead.
+func (d *direct) successors(repo *remote.Repository) func(context.Context, content.Fetcher, ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+	return func(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+		succ, err := content.Successors(ctx, fetcher, desc)
+		if err != nil {
+			return nil, err
+		}
+		var keep []ocispec.Descriptor
+		for _, s := range succ {
+			if s.Size < directMin || isManifest(s.MediaType) {
+				keep = append(keep, s)
+				continue
+			}
+			d.mu.Lock()
+			if _, ok := d.blobs[s.Digest]; !ok {
+				d.blobs[s.Digest] = directBlob{ocispec.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}, repo}
+			}
+			d.mu.Unlock()
+		}
+		return keep, nil
+	}
+}
+
+func isManifest(mediaType string) bool {
+	switch mediaType {
+	case ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex,
+		"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json":
+		return true
+	}
+	return false
 }
 
 // copyRetag copies src's graph at ref into store and tags its root name.
@@ -511,11 +561,15 @@ func putList(ctx context.Context, store *oci.Store, list *List) (ocispec.Descrip
 	return md, store.Tag(ctx, md, ListTag)
 }
 
-// writeTar writes the layout directory as a tar at dst, deterministically
-// (oci-layout, index.json with its entries sorted, then the blobs by
-// digest; no times or owners), streaming each blob from its file. It
+// writeTar writes the layout directory, with the big blobs of direct
+// fetched from their registries, as a tar at dst, deterministically
+// (oci-layout, index.json with its entries sorted, then every blob by
+// digest; no times or owners). Every size is known first, so each
+// entry's place is too: the file is laid out whole, the staged blobs
+// are copied into their places and the direct ones stream into theirs
+// from the registry, jobs at once, each checked against its digest. It
 // returns the number of blobs.
-func writeTar(ctx context.Context, layout, dst string) (int, error) {
+func writeTar(ctx context.Context, layout, dst string, direct map[digest.Digest]directBlob, jobs int) (int, error) {
 	// index.json: oras-go writes its entries in map order.
 	ip := filepath.Join(layout, ocispec.ImageIndexFile)
 	data, err := os.ReadFile(ip)
@@ -534,75 +588,131 @@ func writeTar(ctx context.Context, layout, dst string) (int, error) {
 	if data, err = json.Marshal(idx); err != nil {
 		return 0, err
 	}
+	layoutFile, err := os.ReadFile(filepath.Join(layout, ocispec.ImageLayoutFile))
+	if err != nil {
+		return 0, err
+	}
+
+	// The entries, in order, each with where its bytes come from.
+	type entry struct {
+		name   string
+		dir    bool
+		size   int64
+		data   []byte      // small files
+		file   string      // a staged blob
+		remote *directBlob // a blob fetched now
+		off    int64       // where its content starts in the tar
+	}
+	entries := []*entry{
+		{name: ocispec.ImageLayoutFile, size: int64(len(layoutFile)), data: layoutFile},
+		{name: ocispec.ImageIndexFile, size: int64(len(data)), data: data},
+		{name: "blobs/", dir: true},
+		{name: "blobs/sha256/", dir: true},
+	}
+	var blobs []*entry
+	staged, err := os.ReadDir(filepath.Join(layout, "blobs", "sha256"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, err
+	}
+	have := map[string]bool{}
+	for _, e := range staged {
+		fi, err := e.Info()
+		if err != nil {
+			return 0, err
+		}
+		have[e.Name()] = true
+		blobs = append(blobs, &entry{name: "blobs/sha256/" + e.Name(), size: fi.Size(), file: filepath.Join(layout, "blobs", "sha256", e.Name())})
+	}
+	for dg, b := range direct {
+		if !have[dg.Encoded()] {
+			b := b
+			blobs = append(blobs, &entry{name: "blobs/sha256/" + dg.Encoded(), size: b.desc.Size, remote: &b})
+		}
+	}
+	sort.Slice(blobs, func(i, j int) bool { return blobs[i].name < blobs[j].name })
+	entries = append(entries, blobs...)
+
+	// Headers (archive/tar's encoding) and offsets.
+	var headers [][]byte
+	var off int64
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Size: e.size, Mode: 0o644, Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
+		if e.dir {
+			h.Mode, h.Typeflag = 0o755, tar.TypeDir
+		}
+		var hb bytes.Buffer
+		if err := tar.NewWriter(&hb).WriteHeader(h); err != nil {
+			return 0, err
+		}
+		headers = append(headers, hb.Bytes())
+		off += int64(hb.Len())
+		e.off = off
+		off += e.size + (512-e.size%512)%512
+	}
+	total := off + 2*512 // the end-of-archive blocks
+
 	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	tw := tar.NewWriter(f)
-	hdr := func(name string, size int64, dir bool) *tar.Header {
-		h := &tar.Header{Name: name, Size: size, Mode: 0o644, Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-		if dir {
-			h.Mode, h.Typeflag = 0o755, tar.TypeDir
-		}
-		return h
-	}
-	small := func(name string, b []byte) error {
-		if err := tw.WriteHeader(hdr(name, int64(len(b)), false)); err != nil {
-			return err
-		}
-		_, err := tw.Write(b)
-		return err
-	}
-	layoutFile, err := os.ReadFile(filepath.Join(layout, ocispec.ImageLayoutFile))
-	if err != nil {
+	if err := f.Truncate(total); err != nil { // zeros: padding and the end blocks
 		return 0, err
 	}
-	if err := small(ocispec.ImageLayoutFile, layoutFile); err != nil {
-		return 0, err
-	}
-	if err := small(ocispec.ImageIndexFile, data); err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, d := range []string{"blobs/", "blobs/sha256/"} {
-		if err := tw.WriteHeader(hdr(d, 0, true)); err != nil {
-			return 0, err
-		}
-	}
-	entries, err := os.ReadDir(filepath.Join(layout, "blobs", "sha256"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return 0, err
-	}
-	for _, e := range entries { // ReadDir sorts by name
+	var remote []*entry
+	for i, e := range entries {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		p := filepath.Join(layout, "blobs", "sha256", e.Name())
-		bf, err := os.Open(p)
-		if err != nil {
+		if _, err := f.WriteAt(headers[i], e.off-int64(len(headers[i]))); err != nil {
 			return 0, err
 		}
-		fi, err := bf.Stat()
-		if err == nil {
-			err = tw.WriteHeader(hdr("blobs/sha256/"+e.Name(), fi.Size(), false))
+		switch {
+		case e.data != nil:
+			if _, err := f.WriteAt(e.data, e.off); err != nil {
+				return 0, err
+			}
+		case e.file != "":
+			bf, err := os.Open(e.file)
+			if err != nil {
+				return 0, err
+			}
+			n, err := io.Copy(io.NewOffsetWriter(f, e.off), bf)
+			bf.Close()
+			if err == nil && n != e.size {
+				err = fmt.Errorf("%s changed while it was copied", e.file)
+			}
+			if err != nil {
+				return 0, err
+			}
+		case e.remote != nil:
+			remote = append(remote, e)
 		}
-		if err == nil {
-			_, err = io.Copy(tw, bf)
-		}
-		bf.Close()
-		if err != nil {
-			return 0, err
-		}
-		n++
 	}
-	if err := tw.Close(); err != nil {
+	err = parallel.Each(ctx, len(remote), jobs, func(i int) error {
+		e := remote[i]
+		b := e.remote
+		rc, err := b.repo.Blobs().Fetch(ctx, b.desc)
+		if err != nil {
+			return fmt.Errorf("fetch %s@%s: %w", b.repo.Reference, b.desc.Digest, ocireg.Wrap(b.repo.Reference.String()+"@"+b.desc.Digest.String(), b.repo.Client, err))
+		}
+		defer rc.Close()
+		vr := content.NewVerifyReader(rc, b.desc)
+		if _, err := io.Copy(io.NewOffsetWriter(f, e.off), vr); err != nil {
+			return fmt.Errorf("fetch %s@%s: %w", b.repo.Reference, b.desc.Digest, ocireg.Wrap(b.repo.Reference.String()+"@"+b.desc.Digest.String(), b.repo.Client, err))
+		}
+		if err := vr.Verify(); err != nil {
+			return fmt.Errorf("%w: %s@%s: %v", publish.ErrRegistry, b.repo.Reference, b.desc.Digest, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return 0, err
 	}
 	if err := f.Sync(); err != nil {
 		return 0, err
 	}
-	return n, f.Close()
+	return len(blobs), f.Close()
 }
 
 // parsePlatform parses "os/arch[/variant]".
