@@ -52,7 +52,8 @@ type ExportOptions struct {
 	// OCI reaches the images' registries (credentials as every OCI tool
 	// finds them).
 	OCI ocireg.Options
-	// Jobs bounds the images copied at once (default 4).
+	// Jobs bounds the images (and then the layers) copied at once
+	// (default 8: the work is mostly waiting on round trips).
 	Jobs int
 	Log  io.Writer // progress, a line per pack and image; nil = discard
 	Warn io.Writer // warnings, "warning: …" lines; nil = Log
@@ -87,7 +88,7 @@ func Export(ctx context.Context, o ExportOptions) (*ExportResult, error) {
 		o.Warn = o.Log
 	}
 	if o.Jobs <= 0 {
-		o.Jobs = 4
+		o.Jobs = 8
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -81,9 +81,10 @@ The bundle is one OCI image layout written as a tar: every blob once,
 however many images share it; multi-arch images kept whole unless
 --platform narrows them to one manifest. Its table of contents is the
 manifest tagged packgen-airgap. The same lock and registries give the
-same bytes. Nothing is kept in memory: blobs stream to a staging
-directory beside BUNDLE and the tar is renamed into place only when
-complete, so an interrupted or failed export leaves no BUNDLE.
+same bytes. Nothing is kept in memory: manifests and packs stream to a
+staging directory beside BUNDLE, image layers straight into their place
+in a temporary tar beside it (written once), which is renamed into place
+only when complete, so an interrupted or failed export leaves no BUNDLE.
 
 The packs must come from one registry. Credentials for the image
 registries come from the docker config (or --username with
@@ -166,7 +167,7 @@ $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 	conn.addTimeouts(c)
 	oci.add(c)
 	c.Flags().StringVar(&platform, "platform", "", "keep only this platform's manifest of multi-arch images (OS/ARCH[/VARIANT], e.g. linux/amd64)")
-	c.Flags().IntVarP(&jobs, "jobs", "j", 4, "images copied at once")
+	c.Flags().IntVarP(&jobs, "jobs", "j", 8, "images (and layers) copied at once")
 	c.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json; any other value is the bundle to write (-o BUNDLE.tar)")
 	flagAlias(c, "format", "output")
 	return c
