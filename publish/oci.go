@@ -70,6 +70,10 @@ type OCIOptions struct {
 	// checks its source with when there is no Signer: the source's root
 	// must verify, and the cosign signatures copied must verify.
 	Verify *sign.Verifier
+	// Only, when set, publishes these releases alone (pack → versions)
+	// with the part of the index a client reads to fetch them (a subset:
+	// see subset.go), as airgap import does.
+	Only map[string][]string
 }
 
 // ReleaseCounts says what happened to each release of an OCI publish.
@@ -176,7 +180,7 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 	if err := s.readRoot(ctx, v != nil, src); err != nil {
 		return nil, err
 	}
-	if err := s.readMeta(ctx, d.loc); err != nil {
+	if err := s.readIndex(ctx, d.loc, d.o.Only); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrNotSite, src, err)
 	}
 	if err := s.readLog(ctx, w.Get); err != nil {

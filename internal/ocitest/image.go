@@ -27,7 +27,7 @@ func (r *Registry) PushImage(t testing.TB, repoTag, seed string) string {
 		t.Fatalf("PushImage %q: want REPO:TAG", repoTag)
 	}
 	ctx := context.Background()
-	repo := r.repo(t, repoName)
+	repo := r.repoT(t, repoName)
 	push := func(mediaType string, data []byte) ocispec.Descriptor {
 		d := ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(data), Size: int64(len(data))}
 		if err := repo.Push(ctx, d, bytes.NewReader(data)); err != nil && !strings.Contains(err.Error(), "already exists") {
@@ -68,14 +68,15 @@ func (r *Registry) PushIndex(t testing.TB, repoTag, seed string, platforms ...st
 	}
 	idx, _ := json.Marshal(ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: ms})
 	d := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: digest.FromBytes(idx), Size: int64(len(idx))}
-	if err := r.repo(t, repoName).PushReference(context.Background(), d, bytes.NewReader(idx), tag); err != nil {
+	if err := r.repoT(t, repoName).PushReference(context.Background(), d, bytes.NewReader(idx), tag); err != nil {
 		t.Fatalf("push index %s: %v", repoTag, err)
 	}
 	return d.Digest.String()
 }
 
-// repo is a client of one repository of the registry, with its account.
-func (r *Registry) repo(t testing.TB, name string) *remote.Repository {
+// repoT is repo for a test: a failure ends it. Its client lets the token
+// realm be on loopback (Token mode).
+func (r *Registry) repoT(t testing.TB, name string) *remote.Repository {
 	t.Helper()
 	repo, err := remote.NewRepository(r.host + "/" + name)
 	if err != nil {
@@ -90,7 +91,7 @@ func (r *Registry) repo(t testing.TB, name string) *remote.Repository {
 // manifestSize is the size of the manifest d in repository name.
 func (r *Registry) manifestSize(t testing.TB, name, d string) int64 {
 	t.Helper()
-	desc, err := r.repo(t, name).Resolve(context.Background(), d)
+	desc, err := r.repoT(t, name).Resolve(context.Background(), d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,6 +85,7 @@ type Registry struct {
 	backend http.Handler // Token mode: the proxy to the registry behind the front
 
 	host   string
+	stop   func() // stops the registry process, once (Stop, cleanup)
 	mu     sync.Mutex
 	log    []string
 	tokens int
@@ -432,7 +433,9 @@ func (r *Registry) run(t testing.TB, bin, cfgPath, ready string) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Cleanup(stop)
+	var once sync.Once
+	r.stop = func() { once.Do(stop) }
+	t.Cleanup(r.stop)
 	return nil
 }
 

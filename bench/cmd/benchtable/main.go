@@ -39,6 +39,10 @@ type config struct {
 	static, oci     bool
 	images          bool
 	orasMax         int
+	airgap          bool
+	airgapImages    int
+	airgapSize      int
+	airgapBig       int
 }
 
 type env struct {
@@ -80,6 +84,10 @@ func main() {
 	flag.BoolVar(&c.keep, "keep", false, "keep the work dir")
 	flag.BoolVar(&c.static, "static", true, "measure the static registry beside Helm")
 	flag.BoolVar(&c.oci, "oci", true, "measure publishing to and fetching from an OCI registry (issue 16; needs the registry and oras binaries)")
+	flag.BoolVar(&c.airgap, "airgap", true, "measure `packgen airgap export` (issue 18; needs the registry binary)")
+	flag.IntVar(&c.airgapImages, "airgap-images", 50, "images in the air-gap bundle")
+	flag.IntVar(&c.airgapSize, "airgap-size", 4<<20, "bytes of each air-gap image's own layer")
+	flag.IntVar(&c.airgapBig, "airgap-big", 512<<20, "bytes of the one large image's layer (peak RSS whatever the image size)")
 	flag.IntVar(&c.orasMax, "oras", 0, "time at most this many `oras push` processes and scale to every archive (0: all)")
 	flag.BoolVar(&c.images, "images", true, "measure packgen images on the repository's HEAD beside helm template per chart (issue 18)")
 	flag.Parse()
@@ -125,6 +133,11 @@ func run(c config) (int, error) {
 	}
 	if c.images {
 		if err := e.imagesRows(); err != nil {
+			return 0, err
+		}
+	}
+	if c.airgap {
+		if err := e.airgapRows(); err != nil {
 			return 0, err
 		}
 	}

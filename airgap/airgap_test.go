@@ -1,0 +1,584 @@
+package airgap
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/registry/remote"
+
+	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/profile"
+	"github.com/packgen/packgen/publish"
+	"github.com/packgen/packgen/sign"
+)
+
+// fixture is an "upstream" registry (real distribution registry) seeded
+// with generated images (single- and multi-arch, sharing a base layer,
+// two cosign-signed with the real CLI) and holding a signed packgen
+// registry published from a real git repository of packs whose charts
+// and manifests deploy those images; and a profile resolved against it.
+type fixture struct {
+	up        *ocitest.Registry
+	seeded    map[string]ocitest.Seeded // by REPO:TAG
+	key       *testutil.Key
+	cosignPub string
+	env       *profile.Env
+	prof      *profile.Profile
+	lock      *profile.Lock
+	tmp       string
+}
+
+var plainHTTP = ocireg.Options{PlainHTTP: true}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &fixture{tmp: t.TempDir(), seeded: map[string]ocitest.Seeded{}}
+	cosignKey, cosignPub := ocitest.CosignKeyPair(t)
+	f.cosignPub = cosignPub
+	f.up = ocitest.Start(t, ocitest.Anonymous)
+	for _, s := range f.up.Seed(t, []ocitest.SeedImage{
+		{Repo: "acme/web", Tag: "2.0", Base: "alpine", Sign: true},
+		{Repo: "library/busybox", Tag: "1.36", Base: "alpine"},
+		{Repo: "acme/backup", Tag: "v0.9", Platforms: []string{"linux/amd64", "linux/arm64"}, Base: "alpine"},
+		{Repo: "acme/agent", Tag: "3.0", Platforms: []string{"linux/amd64", "linux/arm64"}, Base: "debian", Size: 256 << 10, SignBundle: true},
+	}, cosignKey) {
+		f.seeded[s.Repo+":"+s.Tag] = s
+	}
+
+	// The packs, their UPSTREAM placeholder made the upstream registry.
+	repo, err := gitfixture.Init(filepath.Join(f.tmp, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.WalkDir("testdata/packs", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("testdata", p)
+		return repo.Write(filepath.ToSlash(rel), bytes.ReplaceAll(data, []byte("UPSTREAM"), []byte(f.up.Host())))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit("packs"); err != nil {
+		t.Fatal(err)
+	}
+	f.key = testutil.NewKey(t)
+	site := filepath.Join(f.tmp, "site")
+	if _, err := build.Run(ctx, build.Options{Repo: repo.Dir, PacksDir: "packs", Out: site, Registry: "acme", Signer: f.key.Signer, GeneratedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publish.To(ctx, site, "oci://"+f.up.Host()+"/acme", publish.DestOptions{OCI: publish.OCIOptions{
+		Repos:  func(ref string) (*remote.Repository, error) { return ocireg.Repository(ctx, ref, plainHTTP) },
+		Signer: f.key.Signer,
+	}}, publish.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f.env = f.envAt("oci://" + f.up.Host() + "/acme")
+	data, _ := os.ReadFile("testdata/profile.yaml")
+	pf := filepath.Join(f.tmp, "edge-apps.yaml")
+	os.WriteFile(pf, data, 0o644)
+	if f.prof, err = profile.Load(pf); err != nil {
+		t.Fatal(err)
+	}
+	res, err := profile.Resolve(ctx, f.prof, f.env, profile.ResolveOptions{Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.lock = res.Lock
+	return f
+}
+
+// envAt is a profile environment whose registry "acme" is at url.
+func (f *fixture) envAt(url string) *profile.Env {
+	return &profile.Env{
+		Registries: []client.Registry{{Name: "acme", URL: url, Keys: []string{string(f.key.Pub)}, PlainHTTP: true}},
+		Client:     client.Options{CacheDir: filepath.Join(f.tmp, "cache-"+digest.FromString(url).Encoded()[:8]), StateDir: filepath.Join(f.tmp, "state"), Timeout: time.Minute},
+	}
+}
+
+func (f *fixture) export(t *testing.T, out string) *ExportResult {
+	t.Helper()
+	res, err := Export(context.Background(), ExportOptions{Lock: f.lock, Env: f.env, Output: out, OCI: plainHTTP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func (f *fixture) verifier(t *testing.T) *sign.Verifier {
+	v, err := sign.LoadPublicKey(f.key.Pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (f *fixture) importTo(ctx context.Context, t *testing.T, bundle string, air *ocitest.Registry, o ImportOptions) (*ImportResult, error) {
+	o.Bundle, o.Dest, o.Key, o.OCI = bundle, "oci://"+air.Host()+"/mirror", f.verifier(t), plainHTTP
+	if air.Username != "" && o.OCI.Username == "" {
+		o.OCI.Username, o.OCI.Password = air.Username, air.Password
+	}
+	return Import(ctx, o)
+}
+
+// pushes counts the requests that write to a registry.
+func pushes(r *ocitest.Registry) int {
+	return r.Requests("PUT", "") + r.Requests("POST", "") + r.Requests("PATCH", "")
+}
+
+// settledPushes is pushes once the registry's access log (read from its
+// output as it comes) has stopped growing: the count before a step.
+func settledPushes(r *ocitest.Registry) int {
+	n := pushes(r)
+	for {
+		time.Sleep(200 * time.Millisecond)
+		m := pushes(r)
+		if m == n {
+			return n
+		}
+		n = m
+	}
+}
+
+func repoOf(t *testing.T, ref string) *remote.Repository {
+	r, err := ocireg.Repository(context.Background(), ref, plainHTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// checkMirror compares every digest of the air-gapped registry with
+// upstream's: each image's tag, every blob and manifest below it, its
+// cosign signature, each pack's release manifest.
+func (f *fixture) checkMirror(t *testing.T, air *ocitest.Registry) {
+	t.Helper()
+	ctx := context.Background()
+	for key, s := range f.seeded {
+		ref := air.Host() + "/mirror/spectro-images/" + HostPath(f.up.Host()) + "/" + s.Repo
+		repo := repoOf(t, ref)
+		d, err := repo.Resolve(ctx, s.Tag)
+		if err != nil || d.Digest != s.Digest {
+			t.Errorf("%s: %s:%s is %s (%v), upstream %s", key, ref, s.Tag, d.Digest, err, s.Digest)
+		}
+		for _, b := range s.Blobs {
+			if _, err := repo.Blobs().Resolve(ctx, b.String()); err == nil {
+				continue
+			}
+			if _, err := repo.Manifests().Resolve(ctx, b.String()); err != nil {
+				t.Errorf("%s: %s@%s missing: %v", key, ref, b, err)
+			}
+		}
+		if s.Signature != "" {
+			if d, err := repo.Resolve(ctx, s.SignatureTag); err != nil || d.Digest != s.Signature {
+				t.Errorf("%s: signature %s (%v), upstream %s", key, d.Digest, err, s.Signature)
+			}
+		}
+	}
+	for _, l := range f.lock.Layers {
+		up, err := repoOf(t, f.up.Host()+"/acme/spectro-packs/archive/"+l.Pack).Resolve(ctx, l.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := repoOf(t, air.Host()+"/mirror/spectro-packs/archive/"+l.Pack).Resolve(ctx, l.Version)
+		if err != nil || got.Digest != up.Digest {
+			t.Errorf("%s: air-gapped %s (%v), upstream %s", l.ID(), got.Digest, err, up.Digest)
+		}
+	}
+}
+
+// TestAirgap: export a profile's bundle from real registries, import it
+// into a second real registry, compare every digest, then fetch and
+// render the profile from the second registry alone with upstream
+// stopped; and the faults: a bundle truncated or with a byte flipped,
+// the wrong key, a registry that denies access or is down, an
+// interrupted import (rerun to completion), an interrupted export (no
+// bundle left).
+func TestAirgap(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	out := filepath.Join(f.tmp, "out")
+	os.MkdirAll(out, 0o755)
+	bundle := filepath.Join(out, "bundle.tar")
+	res := f.export(t, bundle)
+
+	// What the bundle holds: both packs, the four images the packs
+	// deploy with upstream's digests, the signed ones' signatures; the
+	// operator's image, only "maybe" deployed, is a warning.
+	if len(res.Packs) != 2 || res.Packs[0].Name != "agent" || res.Packs[1].Name != "web" || res.Packs[0].Tag != "2.1" {
+		t.Errorf("packs %+v", res.Packs)
+	}
+	if len(res.Images) != len(f.seeded) {
+		t.Fatalf("%d images, want %d: %+v", len(res.Images), len(f.seeded), res.Images)
+	}
+	for _, im := range res.Images {
+		s, ok := f.seeded[im.Path+":"+im.Tag]
+		if !ok || im.Registry != f.up.Host() || im.Manifest.Digest != s.Digest || im.Upstream != s.Digest {
+			t.Errorf("image %+v: upstream %+v", im, s)
+			continue
+		}
+		if (s.Signature != "") != (len(im.Signatures) == 1) || s.Signature != "" && (im.Signatures[0].Manifest.Digest != s.Signature || im.Signatures[0].Tag != s.SignatureTag) {
+			t.Errorf("%s signatures %+v, upstream %s", im.Image, im.Signatures, s.Signature)
+		}
+	}
+	if bb := res.Images[indexOf(res.Images, "library/busybox")]; strings.Join(bb.Packs, ",") != "agent@2.1,web@1.0.0" {
+		t.Errorf("busybox needed by %v", bb.Packs)
+	}
+	if !strings.Contains(strings.Join(res.Warnings, "\n"), "acme/operator-managed:1.0 is only maybe deployed") {
+		t.Errorf("warnings %q", res.Warnings)
+	}
+	// Every blob once: the tar's entries are distinct, and the base layer
+	// the four images share is one of them.
+	entries := tarEntries(t, bundle)
+	base := f.seeded["acme/web:2.0"].Blobs[2]
+	if entries["blobs/sha256/"+base.Encoded()] != 1 {
+		t.Errorf("base layer %s stored %d times", base, entries["blobs/sha256/"+base.Encoded()])
+	}
+	for name, n := range entries {
+		if n != 1 {
+			t.Errorf("%s stored %d times", name, n)
+		}
+	}
+	if res.Blobs != len(entries)-4 { // oci-layout, index.json, blobs/, blobs/sha256/
+		t.Errorf("%d blobs reported, %d tar entries", res.Blobs, len(entries))
+	}
+	// Deterministic: the same lock gives the same bytes; no stage left.
+	again := filepath.Join(out, "again.tar")
+	f.export(t, again)
+	if sumFile(t, bundle) != sumFile(t, again) {
+		t.Error("two exports of the same lock differ")
+	}
+	os.Remove(again)
+	assertOnly(t, out, "bundle.tar")
+
+	t.Run("platform", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "amd64.tar")
+		r, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: p, OCI: plainHTTP, Platform: "linux/amd64"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, im := range r.Images {
+			s := f.seeded[im.Path+":"+im.Tag]
+			want := s.Manifests["linux/amd64"]
+			if im.Manifest.Digest != want || im.Upstream != s.Digest {
+				t.Errorf("%s narrowed to %s, want %s", im.Image, im.Manifest.Digest, want)
+			}
+		}
+		if fi, _ := os.Stat(p); fi.Size() >= fileSize(t, bundle) {
+			t.Errorf("narrowed bundle %d bytes, whole %d", fi.Size(), fileSize(t, bundle))
+		}
+	})
+
+	t.Run("tampered", func(t *testing.T) {
+		air := ocitest.Start(t, ocitest.Anonymous)
+		data, err := os.ReadFile(bundle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		off, size := blobOffset(t, bundle, f.seeded["acme/agent:3.0"].Blobs[3]) // the amd64 layer, 256 KiB
+		flipped := bytes.Clone(data)
+		flipped[off+size/2] ^= 0x01
+		cases := map[string][]byte{
+			"truncated": data[:len(data)/2],
+			// The last blob's tail gone (its end-of-archive blocks alone
+			// would leave every blob whole, and the bundle intact).
+			"truncated-tail": data[:len(data)-1024-512],
+			"flipped":        flipped,
+			"empty":          nil,
+			"not-a-tar":      []byte("hello, this is not a bundle\n"),
+		}
+		for name, b := range cases {
+			p := filepath.Join(t.TempDir(), name+".tar")
+			os.WriteFile(p, b, 0o644)
+			_, err := f.importTo(ctx, t, p, air, ImportOptions{})
+			if !errors.Is(err, ErrBundle) {
+				t.Errorf("%s: %v, want ErrBundle", name, err)
+			}
+		}
+		// A key that is not the registry's: the packs do not verify.
+		other := testutil.NewKey(t)
+		v, _ := sign.LoadPublicKey(other.Pub)
+		_, err = Import(ctx, ImportOptions{Bundle: bundle, Dest: "oci://" + air.Host() + "/mirror", Key: v, OCI: plainHTTP})
+		if !errors.Is(err, ErrBundle) || !errors.Is(err, sign.ErrBadSignature) && !strings.Contains(err.Error(), "signature") {
+			t.Errorf("wrong key: %v", err)
+		}
+		// A list pinned by the digest export printed: another one is refused.
+		if _, err := f.importTo(ctx, t, bundle, air, ImportOptions{Digest: "sha256:" + strings.Repeat("0", 64)}); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), res.Digest) {
+			t.Errorf("other list digest: %v", err)
+		}
+		if _, err := Import(ctx, ImportOptions{Bundle: bundle, Dest: "oci://" + air.Host() + "/mirror", OCI: plainHTTP}); !errors.Is(err, ErrNoKey) {
+			t.Errorf("no key: %v", err)
+		}
+		if n := settledPushes(air); n != 0 {
+			t.Errorf("%d write requests reached the registry before the bundle was refused", n)
+		}
+	})
+
+	t.Run("denied-and-down", func(t *testing.T) {
+		air := ocitest.Start(t, ocitest.Basic)
+		_, err := Import(ctx, ImportOptions{Bundle: bundle, Dest: "oci://" + air.Host() + "/mirror", Key: f.verifier(t), OCI: ocireg.Options{PlainHTTP: true, Username: "packgen", Password: "wrong"}})
+		if !errors.Is(err, ocireg.ErrUnauthorized) {
+			t.Errorf("wrong password: %v", err)
+		}
+		air.Stop()
+		_, err = Import(ctx, ImportOptions{Bundle: bundle, Dest: "oci://" + air.Host() + "/mirror", Key: f.verifier(t), OCI: plainHTTP})
+		if !errors.Is(err, ocireg.ErrUnreachable) {
+			t.Errorf("registry down: %v", err)
+		}
+	})
+
+	t.Run("interrupted-import", func(t *testing.T) {
+		air := ocitest.Start(t, ocitest.Anonymous)
+		cctx, cancel := context.WithCancel(ctx)
+		_, err := f.importTo(cctx, t, bundle, air, ImportOptions{Jobs: 1, Log: &onLine{prefix: "uploaded", fn: cancel}})
+		cancel()
+		if err == nil {
+			t.Fatal("an import cancelled after its first upload succeeded")
+		}
+		if _, err := repoOf(t, air.Host()+"/mirror/packgen/index").Resolve(ctx, "root"); err == nil {
+			t.Error("the index root was pushed by an interrupted import")
+		}
+		if _, err := f.importTo(ctx, t, bundle, air, ImportOptions{}); err != nil {
+			t.Fatalf("rerun: %v", err)
+		}
+		f.checkMirror(t, air)
+	})
+
+	t.Run("interrupted-export", func(t *testing.T) {
+		dir := t.TempDir()
+		cctx, cancel := context.WithCancel(ctx)
+		_, err := Export(cctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP, Log: &onLine{prefix: "bundled", fn: cancel}})
+		cancel()
+		if err == nil {
+			t.Fatal("an export cancelled midway succeeded")
+		}
+		assertOnly(t, dir)
+	})
+
+	// The import, then everything from the air-gapped registry alone.
+	air := ocitest.Start(t, ocitest.Anonymous)
+	ir, err := f.importTo(ctx, t, bundle, air, ImportOptions{Digest: res.Digest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.checkMirror(t, air)
+	wantTo := air.Host() + "/mirror/spectro-images/" + HostPath(f.up.Host())
+	if len(ir.Mappings) != 1 || ir.Mappings[0].From != f.up.Host() || ir.Mappings[0].To != wantTo {
+		t.Errorf("mappings %+v, want %s → %s", ir.Mappings, f.up.Host(), wantTo)
+	}
+	if len(ir.Packs) != 2 || len(ir.Images) != 4 || ir.Blobs == 0 {
+		t.Errorf("import result %+v", ir)
+	}
+	before := settledPushes(air)
+	if _, err := f.importTo(ctx, t, bundle, air, ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := settledPushes(air) - before; n != 0 {
+		t.Errorf("a second import of the same bundle made %d write requests", n)
+	}
+	// The real cosign verifies the mirrored signatures with the image
+	// signer's key: cosign's legacy .sig layout and v3's bundle.
+	cosign := ocitest.Tool(t, "cosign")
+	for _, im := range []string{"acme/web:2.0", "acme/agent:3.0"} {
+		cmd := exec.Command(cosign, "verify", "--key", f.cosignPub, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", wantTo+"/"+im)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SIGSTORE_NO_CACHE=true")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("cosign verify of the mirrored %s: %v\n%s", im, err, out)
+		}
+	}
+
+	// An image tag moved in the air-gapped registry (another image's
+	// manifest under it): refused before anything is pushed, unless
+	// --force, which moves it back.
+	webRepo := repoOf(t, wantTo+"/acme/web")
+	other := f.seeded["library/busybox:1.36"]
+	if _, err := oras.Copy(ctx, repoOf(t, wantTo+"/library/busybox"), other.Digest.String(), webRepo, "2.0", oras.DefaultCopyOptions); err != nil {
+		t.Fatal(err)
+	}
+	before = settledPushes(air)
+	if _, err := f.importTo(ctx, t, bundle, air, ImportOptions{}); !errors.Is(err, ErrImageTag) || settledPushes(air) != before {
+		t.Errorf("a moved image tag: %v (%d write requests)", err, settledPushes(air)-before)
+	}
+	if _, err := f.importTo(ctx, t, bundle, air, ImportOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.checkMirror(t, air)
+
+	f.up.Stop()
+	env := f.envAt("oci://" + air.Host() + "/mirror")
+	fr, err := profile.Fetch(ctx, f.lock, env, profile.FetchOptions{Dest: filepath.Join(f.tmp, "fetched")})
+	if err != nil {
+		t.Fatalf("fetch from the air-gapped registry: %v", err)
+	}
+	for _, l := range fr.Layers {
+		if !l.Verified || l.Files == 0 {
+			t.Errorf("fetched %+v", l)
+		}
+	}
+	rendered := filepath.Join(f.tmp, "rendered")
+	layers, err := profile.Render(ctx, f.prof, f.lock, env, rendered)
+	if err != nil {
+		t.Fatalf("render from the air-gapped registry: %v", err)
+	}
+	if len(layers) != 2 {
+		t.Errorf("rendered %+v", layers)
+	}
+	web, _ := os.ReadFile(filepath.Join(rendered, "values", "web.yaml"))
+	if !bytes.Contains(web, []byte("replicas: 3")) {
+		t.Errorf("rendered web values:\n%s", web)
+	}
+	// With upstream down, an export fails and leaves nothing.
+	dir := t.TempDir()
+	if _, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP}); err == nil {
+		t.Error("export with upstream down succeeded")
+	}
+	assertOnly(t, dir)
+}
+
+func indexOf(ims []Image, path string) int {
+	for i, im := range ims {
+		if im.Path == path {
+			return i
+		}
+	}
+	return 0
+}
+
+// onLine calls fn once a line starting with prefix is written.
+type onLine struct {
+	prefix string
+	fn     func()
+	once   sync.Once
+}
+
+func (o *onLine) Write(p []byte) (int, error) {
+	if bytes.HasPrefix(p, []byte(o.prefix)) {
+		o.once.Do(o.fn)
+	}
+	return len(p), nil
+}
+
+func tarEntries(t *testing.T, p string) map[string]int {
+	t.Helper()
+	fh, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	out := map[string]int{}
+	tr := tar.NewReader(fh)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[h.Name]++
+	}
+}
+
+// blobOffset is where blob dg's bytes start in the tar, and their size.
+func blobOffset(t *testing.T, p string, dg digest.Digest) (int64, int64) {
+	t.Helper()
+	fh, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	tr := tar.NewReader(fh)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("blob %s not in the bundle: %v", dg, err)
+		}
+		if h.Name == "blobs/sha256/"+dg.Encoded() {
+			off, _ := fh.Seek(0, io.SeekCurrent)
+			return off, h.Size
+		}
+	}
+}
+
+func sumFile(t *testing.T, p string) [32]byte {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(data)
+}
+
+func fileSize(t *testing.T, p string) int64 {
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// assertOnly fails unless dir holds exactly names.
+func assertOnly(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	es, _ := os.ReadDir(dir)
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Name())
+	}
+	if strings.Join(got, ",") != strings.Join(names, ",") {
+		t.Errorf("%s holds %v, want %v", dir, got, names)
+	}
+}
+
+// TestExportInput: what cannot make a bundle is refused before anything
+// is read or written, naming what to do.
+func TestExportInput(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	reg := func(name string) profile.LockRegistry {
+		return profile.LockRegistry{Name: name, URL: "https://" + name + ".example"}
+	}
+	lock := &profile.Lock{Layers: []profile.LockedPack{{Pack: "a", Version: "1.0.0", Registry: reg("one")}, {Pack: "b", Version: "1.0.0", Registry: reg("two")}}}
+	env := &profile.Env{Registries: []client.Registry{{Name: "one", URL: "https://one.example"}, {Name: "two", URL: "https://two.example"}}}
+	out := filepath.Join(dir, "b.tar")
+	for _, c := range []struct {
+		name string
+		o    ExportOptions
+		want string
+	}{
+		{"no output", ExportOptions{Lock: lock, Env: env}, "no output file"},
+		{"no layers", ExportOptions{Lock: &profile.Lock{}, Env: env, Output: out}, "no layers"},
+		{"platform", ExportOptions{Lock: lock, Env: env, Output: out, Platform: "amd64"}, "OS/ARCH"},
+		{"two registries", ExportOptions{Lock: lock, Env: env, Output: out}, "registries one and two"},
+	} {
+		_, err := Export(ctx, c.o)
+		if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want ErrInput with %q", c.name, err, c.want)
+		}
+	}
+	assertOnly(t, dir)
+}

@@ -1,0 +1,730 @@
+package airgap
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote"
+
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/images"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/internal/stale"
+	"github.com/packgen/packgen/profile"
+	"github.com/packgen/packgen/publish"
+	sitewalk "github.com/packgen/packgen/walk"
+)
+
+// ExportOptions say what to export and how.
+type ExportOptions struct {
+	Lock *profile.Lock
+	// Env gives the configured registries the lock names (with their
+	// keys) and client options.
+	Env *profile.Env
+	// Output is the bundle's path: written to a temporary file beside it
+	// and renamed into place only when complete.
+	Output string
+	// Platform ("os/arch[/variant]") narrows multi-arch images to one
+	// manifest; "" keeps image indexes whole.
+	Platform string
+	// OCI reaches the images' registries (credentials as every OCI tool
+	// finds them).
+	OCI ocireg.Options
+	// Jobs bounds the images (and then the layers) copied at once
+	// (default 8: the work is mostly waiting on round trips).
+	Jobs int
+	Log  io.Writer // progress, a line per pack and image; nil = discard
+	Warn io.Writer // warnings, "warning: …" lines; nil = Log
+	// Now is the clock the index's expiry is checked by (nil: time.Now).
+	Now func() time.Time
+}
+
+// ExportResult reports an export.
+type ExportResult struct {
+	Output   string   `json:"output"`
+	Digest   string   `json:"digest"` // of the list manifest
+	Size     int64    `json:"size"`   // of the bundle file
+	Blobs    int      `json:"blobs"`  // distinct blobs stored
+	Packs    []Pack   `json:"packs"`
+	Images   []Image  `json:"images"`
+	Warnings []string `json:"-"` // also written to Warn
+}
+
+// Export writes the air-gap bundle of a lock: see the package comment.
+// Nothing is left under o.Output unless the whole bundle was written.
+func Export(ctx context.Context, o ExportOptions) (*ExportResult, error) {
+	if o.Output == "" {
+		return nil, fmt.Errorf("%w: no output file (-o bundle.tar)", ErrInput)
+	}
+	if o.Lock == nil || len(o.Lock.Layers) == 0 {
+		return nil, fmt.Errorf("%w: the lock has no layers", ErrInput)
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Warn == nil {
+		o.Warn = o.Log
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = 8
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	var plat *ocispec.Platform
+	if o.Platform != "" {
+		p, err := parsePlatform(o.Platform)
+		if err != nil {
+			return nil, err
+		}
+		plat = p
+	}
+	reg, err := lockRegistry(o.Lock, o.Env)
+	if err != nil {
+		return nil, err
+	}
+	res := &ExportResult{Output: o.Output, Warnings: []string{}}
+	warn := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		res.Warnings = append(res.Warnings, msg)
+		fmt.Fprintln(o.Warn, "warning: "+msg)
+	}
+
+	// The packs: the verified subset of their registry's index, checked
+	// against what the lock pins.
+	tr, err := reg.Transport(tokenOf(reg), 0, o.Env.Client.StallTimeout)
+	if err != nil {
+		return nil, err
+	}
+	v, err := reg.Verifier()
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		warn("registry %s has no key: its packs are bundled unverified, and import will refuse them without one", reg.Name)
+	}
+	only := map[string][]string{}
+	for _, l := range o.Lock.Layers {
+		only[l.Pack] = append(only[l.Pack], l.Version)
+	}
+	sub, err := publish.ReadSubset(ctx, tr, v, only)
+	if err != nil {
+		return nil, fmt.Errorf("read registry %s: %w", reg.Name, err)
+	}
+	if err := sitewalk.CheckExpiry(sub.Root, o.Now()); err != nil {
+		return nil, fmt.Errorf("registry %s: %w", reg.Name, err)
+	}
+	if err := checkLock(o.Lock, sub); err != nil {
+		return nil, err
+	}
+
+	// The stage: a layout directory beside the output (same file system,
+	// so the finished tar is renamed into place). A killed export's stage
+	// is removed by the next (internal/stale).
+	out, err := filepath.Abs(o.Output)
+	if err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(out)
+	stale.Sweep(parent, ".packgen-airgap-*")
+	stage, release, err := stale.MkdirTemp(parent, ".packgen-airgap-*")
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	defer func() {
+		os.RemoveAll(stage)
+		release()
+	}()
+	layout := filepath.Join(stage, "layout")
+	store, err := oci.NewWithContext(ctx, layout)
+	if err != nil {
+		return nil, err
+	}
+	store.AutoSaveIndex = false // saved once, sorted (writeTar)
+
+	list := &List{SchemaVersion: ListVersion, Profile: o.Lock.Profile.Name, Platform: o.Platform, Packs: []Pack{}, Images: []Image{},
+		Registry: RegistryRef{Name: o.Lock.Layers[0].Registry.Name, URL: o.Lock.Layers[0].Registry.URL}}
+	w := sitewalk.New(tr, v)
+	needs := map[string][]string{} // image → pack ids
+	for _, r := range sub.Releases {
+		p, err := exportPack(ctx, store, layout, w, r)
+		if err != nil {
+			return nil, err
+		}
+		list.Packs = append(list.Packs, *p)
+		id := r.Name + "@" + r.Release.Version
+		reports, err := images.Archive(blobPath(layout, p.Archive.Digest), id)
+		if err != nil {
+			return nil, fmt.Errorf("the images of %s: %w", id, err)
+		}
+		for _, rep := range reports {
+			for _, pr := range rep.Problems {
+				warn("%s: %s", id, pr.String())
+			}
+			for _, im := range rep.Images {
+				if !im.Declared && !im.Deployed {
+					warn("%s: %s is only maybe deployed (%s): not bundled; declare it in pack.content.images to bundle it", id, im.Image, im.Sources[0])
+					continue
+				}
+				needs[im.Image] = append(needs[im.Image], id)
+			}
+		}
+		fmt.Fprintf(o.Log, "bundled %s (%s)\n", id, p.Manifest.Digest)
+	}
+
+	// The packgen index files, one manifest.
+	idx, err := exportIndex(ctx, store, sub)
+	if err != nil {
+		return nil, err
+	}
+	list.Index = idx
+
+	// The images, several at once; oras.Copy stores a blob once however
+	// many images share it (the store is content-addressed and Copy
+	// skips what it has).
+	var refs []string
+	for ref := range needs {
+		refs = append(refs, ref)
+	}
+	sort.Strings(refs)
+	list.Images = make([]Image, len(refs))
+	var mu sync.Mutex // serialises the store's Tag (it rewrites its tag map)
+	big := &direct{blobs: map[digest.Digest]directBlob{}}
+	err = parallel.Each(ctx, len(refs), o.Jobs, func(i int) error {
+		im, err := exportImage(ctx, store, &mu, big, refs[i], plat, o.OCI)
+		if err != nil {
+			return err
+		}
+		im.Packs = needs[refs[i]]
+		sort.Strings(im.Packs)
+		list.Images[i] = *im
+		mu.Lock()
+		fmt.Fprintf(o.Log, "bundled %s (%s)\n", im.Image, im.Manifest.Digest)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	ld, err := putList(ctx, store, list)
+	if err != nil {
+		return nil, err
+	}
+	res.Digest, res.Packs, res.Images = ld.Digest.String(), list.Packs, list.Images
+	if err := store.SaveIndex(); err != nil {
+		return nil, err
+	}
+	tmp := filepath.Join(stage, "bundle.tar")
+	if res.Blobs, err = writeTar(ctx, layout, tmp, big.blobs, o.Jobs); err != nil {
+		return nil, fmt.Errorf("write %s: %w", o.Output, err)
+	}
+	fi, err := os.Stat(tmp)
+	if err != nil {
+		return nil, err
+	}
+	res.Size = fi.Size()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return nil, fmt.Errorf("write %s: %w", o.Output, err)
+	}
+	return res, nil
+}
+
+// lockRegistry is the one configured registry the lock's packs come
+// from: the bundle carries one registry's index (publish it to one place).
+func lockRegistry(lock *profile.Lock, env *profile.Env) (*client.Registry, error) {
+	name := lock.Layers[0].Registry.Name
+	for _, l := range lock.Layers[1:] {
+		if l.Registry.Name != name {
+			return nil, fmt.Errorf("%w: the lock's layers come from registries %s and %s: a bundle carries the packs of one registry; resolve the profile against one", ErrInput, name, l.Registry.Name)
+		}
+	}
+	if env == nil {
+		return nil, fmt.Errorf("%w: no registries configured", ErrInput)
+	}
+	return client.Lookup(env.Registries, name)
+}
+
+func tokenOf(reg *client.Registry) string {
+	if reg.TokenEnv == "" {
+		return ""
+	}
+	return os.Getenv(reg.TokenEnv)
+}
+
+// checkLock refuses a registry that no longer lists what the lock pins.
+func checkLock(lock *profile.Lock, sub *publish.Subset) error {
+	by := map[string]*index.Release{}
+	for _, r := range sub.Releases {
+		by[r.Name+"@"+r.Release.Version] = r.Release
+	}
+	for _, l := range lock.Layers {
+		r := by[l.ID()]
+		switch {
+		case r == nil:
+			return fmt.Errorf("%w: %s is not in registry %s", profile.ErrLockMismatch, l.ID(), l.Registry.Name)
+		case r.Archive != l.Archive:
+			return fmt.Errorf("%w: %s: the registry lists archive %s (sha256 %s), the lock pins %s (sha256 %s)", profile.ErrLockMismatch, l.ID(), r.Archive.Path, r.Archive.SHA256, l.Archive.Path, l.Archive.SHA256)
+		case l.Signature != nil && r.Signature != l.Signature.Path:
+			return fmt.Errorf("%w: %s: the registry's signature is %s, the lock pins %s", profile.ErrLockMismatch, l.ID(), r.Signature, l.Signature.Path)
+		}
+	}
+	for _, r := range sub.Releases {
+		for _, l := range lock.Layers {
+			if l.ID() == r.Name+"@"+r.Release.Version && l.Signature != nil && index.Digest(r.Sigs[r.Release.Signature]) != l.Signature.SHA256 {
+				return fmt.Errorf("%w: %s: the signature file %s is not the one the lock pins", profile.ErrLockMismatch, l.ID(), l.Signature.Path)
+			}
+		}
+	}
+	return nil
+}
+
+// blobPath is where the layout keeps a blob.
+func blobPath(layout string, dg digest.Digest) string {
+	return filepath.Join(layout, "blobs", dg.Algorithm().String(), dg.Encoded())
+}
+
+// exportPack streams a release's archive into the store (checked against
+// the shard's digest as it goes), verifies its signature, and stores the
+// ORAS-shaped manifest publish pushes for it.
+func exportPack(ctx context.Context, store *oci.Store, layout string, w *sitewalk.Walker, r publish.SubsetRelease) (*Pack, error) {
+	m := r.Manifest
+	layer := m.Layers[0]
+	id := r.Name + "@" + r.Release.Version
+	if ok, err := store.Exists(ctx, layer); err != nil {
+		return nil, err
+	} else if !ok {
+		resp, err := w.Open(ctx, r.Release.Archive.Path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", id, err)
+		}
+		err = sitewalk.Announced(r.Release.Archive, resp)
+		if err == nil {
+			err = store.Push(ctx, layer, resp.Body) // verified against size and digest
+		}
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: download %s: %w", id, r.Release.Archive.Path, err)
+		}
+	}
+	if w.Verifier != nil {
+		var sum [32]byte
+		hex.Decode(sum[:], []byte(r.Release.Archive.SHA256))
+		open := func() (io.ReadCloser, error) { return os.Open(blobPath(layout, layer.Digest)) }
+		if err := w.ArchiveSignature(r.Release, r.Sigs[r.Release.Signature], sum, open); err != nil {
+			return nil, fmt.Errorf("%s: %w", id, err)
+		}
+	}
+	if err := pushBytes(ctx, store, m.Config, m.ConfigB); err != nil {
+		return nil, err
+	}
+	if err := pushBytes(ctx, store, m.Desc, m.Manifest); err != nil {
+		return nil, err
+	}
+	tag, err := ocimap.Tag(r.Release.Version)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Tag(ctx, m.Desc, ocimap.ArchiveRepo+"/"+r.Name+":"+tag); err != nil {
+		return nil, err
+	}
+	return &Pack{Name: r.Name, Version: r.Release.Version, Tag: tag, Manifest: plain(m.Desc), Archive: plain(layer)}, nil
+}
+
+// plain is a descriptor without annotations, for the list.
+func plain(d ocispec.Descriptor) ocispec.Descriptor {
+	return ocispec.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}
+}
+
+func pushBytes(ctx context.Context, store content.Storage, d ocispec.Descriptor, data []byte) error {
+	err := store.Push(ctx, d, bytes.NewReader(data))
+	if errors.Is(err, errdef.ErrAlreadyExists) {
+		return nil
+	}
+	return err
+}
+
+// exportIndex stores the subset's index files as the layers of one
+// manifest, each titled by its site path.
+func exportIndex(ctx context.Context, store *oci.Store, sub *publish.Subset) (ocispec.Descriptor, error) {
+	var paths []string
+	for p := range sub.Files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var layers []ocispec.Descriptor
+	for _, p := range paths {
+		d := ocimap.File(p, sub.Files[p])
+		if err := pushBytes(ctx, store, d, sub.Files[p]); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+		layers = append(layers, d)
+	}
+	m, err := ocimap.FilesManifest(layers, nil)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if err := pushBytes(ctx, store, m.Config, m.ConfigB); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if err := pushBytes(ctx, store, m.Desc, m.Manifest); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return plain(m.Desc), store.Tag(ctx, m.Desc, IndexTag)
+}
+
+// exportImage copies one image (whole, or its platform's manifest) and
+// its cosign signatures into the store.
+func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *direct, image string, plat *ocispec.Platform, o ocireg.Options) (*Image, error) {
+	host, path, tag, pinned, err := splitImage(image)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInput, err)
+	}
+	im := &Image{Image: image, Registry: host, Path: path, Tag: tag, Signatures: []Signature{}}
+	repo, err := ocireg.Repository(ctx, host+"/"+path, o)
+	if err != nil {
+		return nil, err
+	}
+	ref := tag
+	if pinned != "" {
+		ref = pinned.String()
+	}
+	if ref == "" {
+		ref = "latest"
+	}
+	desc, err := repo.Resolve(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", image, ocireg.Wrap(image, repo.Client, err))
+	}
+	if pinned != "" && desc.Digest != pinned {
+		return nil, fmt.Errorf("%w: image %s: the registry answered %s", ocireg.ErrReference, image, desc.Digest)
+	}
+	im.Upstream = desc.Digest
+	opts := oras.CopyOptions{CopyGraphOptions: oras.CopyGraphOptions{Concurrency: 3, FindSuccessors: big.successors(repo)}}
+	if plat != nil && (desc.MediaType == ocispec.MediaTypeImageIndex || desc.MediaType == "application/vnd.docker.distribution.manifest.list.v2+json") {
+		opts.WithTargetPlatform(plat)
+	}
+	// Copied by digest (a moving tag cannot change what was resolved),
+	// stored under a placeholder name; tagged under the lock below.
+	var got ocispec.Descriptor
+	err = copyRetag(ctx, repo, desc.Digest.String(), store, opts, mu, image, &got)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", image, ocireg.Wrap(image, repo.Client, err))
+	}
+	im.Manifest = plain(got)
+	sigs := []digest.Digest{desc.Digest}
+	if got.Digest != desc.Digest {
+		sigs = append(sigs, got.Digest)
+	}
+	var sigTags []string
+	for _, dg := range sigs {
+		sigTags = append(sigTags, CosignTag(dg), ReferrersTag(dg))
+	}
+	for _, st := range sigTags {
+		sd, err := repo.Resolve(ctx, st)
+		if err != nil {
+			if isNotFound(err) {
+				continue
+			}
+			return nil, fmt.Errorf("image %s: look up its signature %s: %w", image, st, ocireg.Wrap(host+"/"+path+":"+st, repo.Client, err))
+		}
+		var sg ocispec.Descriptor
+		if err := copyRetag(ctx, repo, sd.Digest.String(), store, oras.CopyOptions{}, mu, host+"/"+path+":"+st, &sg); err != nil {
+			return nil, fmt.Errorf("image %s: copy its signature %s: %w", image, st, ocireg.Wrap(host+"/"+path+":"+st, repo.Client, err))
+		}
+		im.Signatures = append(im.Signatures, Signature{Tag: st, Manifest: plain(sg)})
+	}
+	return im, nil
+}
+
+// directMin: a blob at least this big (an image layer) is not staged: it
+// streams from its registry straight into its place in the tar
+// (writeTar), so the export writes it once.
+const directMin = 256 << 10
+
+// direct collects the blobs that skip the staged layout.
+type direct struct {
+	mu    sync.Mutex
+	blobs map[digest.Digest]directBlob
+}
+
+type directBlob struct {
+	desc ocispec.Descriptor
+	repo *remote.Repository
+}
+
+// successors is oras.Copy's FindSuccessors: a node's successors but the
+// big blobs (not manifests), which it records instead.
+func (d *direct) successors(repo *remote.Repository) func(context.Context, content.Fetcher, ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+	return func(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+		succ, err := content.Successors(ctx, fetcher, desc)
+		if err != nil {
+			return nil, err
+		}
+		var keep []ocispec.Descriptor
+		for _, s := range succ {
+			if s.Size < directMin || isManifest(s.MediaType) {
+				keep = append(keep, s)
+				continue
+			}
+			d.mu.Lock()
+			if _, ok := d.blobs[s.Digest]; !ok {
+				d.blobs[s.Digest] = directBlob{ocispec.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}, repo}
+			}
+			d.mu.Unlock()
+		}
+		return keep, nil
+	}
+}
+
+func isManifest(mediaType string) bool {
+	switch mediaType {
+	case ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex,
+		"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json":
+		return true
+	}
+	return false
+}
+
+// copyRetag copies src's graph at ref into store and tags its root name.
+func copyRetag(ctx context.Context, src *remote.Repository, ref string, store *oci.Store, opts oras.CopyOptions, mu *sync.Mutex, name string, got *ocispec.Descriptor) error {
+	// oras.Copy tags the destination itself: through a wrapper that
+	// takes the store's lock, since the store's tag map is shared.
+	d, err := oras.Copy(ctx, src, ref, lockedTagger{store, mu}, name, opts)
+	*got = d
+	return err
+}
+
+type lockedTagger struct {
+	*oci.Store
+	mu *sync.Mutex
+}
+
+func (l lockedTagger) Tag(ctx context.Context, d ocispec.Descriptor, ref string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.Store.Tag(ctx, d, ref)
+}
+
+func isNotFound(err error) bool {
+	if errors.Is(err, errdef.ErrNotFound) {
+		return true
+	}
+	return strings.Contains(err.Error(), "404") || strings.Contains(err.Error(), "MANIFEST_UNKNOWN")
+}
+
+// putList stores the list as the one layer of the manifest tagged
+// ListTag.
+func putList(ctx context.Context, store *oci.Store, list *List) (ocispec.Descriptor, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(list); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	ld := content.NewDescriptorFromBytes(ListMediaType, buf.Bytes())
+	if err := pushBytes(ctx, store, ld, buf.Bytes()); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	md, err := oras.PackManifest(ctx, store, oras.PackManifestVersion1_1, ListArtifactType, oras.PackManifestOptions{
+		Layers:              []ocispec.Descriptor{ld},
+		ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: "1970-01-01T00:00:00Z"},
+	})
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return md, store.Tag(ctx, md, ListTag)
+}
+
+// writeTar writes the layout directory, with the big blobs of direct
+// fetched from their registries, as a tar at dst, deterministically
+// (oci-layout, index.json with its entries sorted, then every blob by
+// digest; no times or owners). Every size is known first, so each
+// entry's place is too: the file is laid out whole, the staged blobs
+// are copied into their places and the direct ones stream into theirs
+// from the registry, jobs at once, each checked against its digest. It
+// returns the number of blobs.
+func writeTar(ctx context.Context, layout, dst string, direct map[digest.Digest]directBlob, jobs int) (int, error) {
+	// index.json: oras-go writes its entries in map order.
+	ip := filepath.Join(layout, ocispec.ImageIndexFile)
+	data, err := os.ReadFile(ip)
+	if err != nil {
+		return 0, err
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return 0, err
+	}
+	sort.Slice(idx.Manifests, func(i, j int) bool {
+		a, b := idx.Manifests[i], idx.Manifests[j]
+		ra, rb := a.Annotations[ocispec.AnnotationRefName], b.Annotations[ocispec.AnnotationRefName]
+		return ra < rb || ra == rb && a.Digest < b.Digest
+	})
+	if data, err = json.Marshal(idx); err != nil {
+		return 0, err
+	}
+	layoutFile, err := os.ReadFile(filepath.Join(layout, ocispec.ImageLayoutFile))
+	if err != nil {
+		return 0, err
+	}
+
+	// The entries, in order, each with where its bytes come from.
+	type entry struct {
+		name   string
+		dir    bool
+		size   int64
+		data   []byte      // small files
+		file   string      // a staged blob
+		remote *directBlob // a blob fetched now
+		off    int64       // where its content starts in the tar
+	}
+	entries := []*entry{
+		{name: ocispec.ImageLayoutFile, size: int64(len(layoutFile)), data: layoutFile},
+		{name: ocispec.ImageIndexFile, size: int64(len(data)), data: data},
+		{name: "blobs/", dir: true},
+		{name: "blobs/sha256/", dir: true},
+	}
+	var blobs []*entry
+	staged, err := os.ReadDir(filepath.Join(layout, "blobs", "sha256"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, err
+	}
+	have := map[string]bool{}
+	for _, e := range staged {
+		fi, err := e.Info()
+		if err != nil {
+			return 0, err
+		}
+		have[e.Name()] = true
+		blobs = append(blobs, &entry{name: "blobs/sha256/" + e.Name(), size: fi.Size(), file: filepath.Join(layout, "blobs", "sha256", e.Name())})
+	}
+	for dg, b := range direct {
+		if !have[dg.Encoded()] {
+			b := b
+			blobs = append(blobs, &entry{name: "blobs/sha256/" + dg.Encoded(), size: b.desc.Size, remote: &b})
+		}
+	}
+	sort.Slice(blobs, func(i, j int) bool { return blobs[i].name < blobs[j].name })
+	entries = append(entries, blobs...)
+
+	// Headers (archive/tar's encoding) and offsets.
+	var headers [][]byte
+	var off int64
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Size: e.size, Mode: 0o644, Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
+		if e.dir {
+			h.Mode, h.Typeflag = 0o755, tar.TypeDir
+		}
+		var hb bytes.Buffer
+		if err := tar.NewWriter(&hb).WriteHeader(h); err != nil {
+			return 0, err
+		}
+		headers = append(headers, hb.Bytes())
+		off += int64(hb.Len())
+		e.off = off
+		off += e.size + (512-e.size%512)%512
+	}
+	total := off + 2*512 // the end-of-archive blocks
+
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if err := f.Truncate(total); err != nil { // zeros: padding and the end blocks
+		return 0, err
+	}
+	var remote []*entry
+	for i, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if _, err := f.WriteAt(headers[i], e.off-int64(len(headers[i]))); err != nil {
+			return 0, err
+		}
+		switch {
+		case e.data != nil:
+			if _, err := f.WriteAt(e.data, e.off); err != nil {
+				return 0, err
+			}
+		case e.file != "":
+			bf, err := os.Open(e.file)
+			if err != nil {
+				return 0, err
+			}
+			n, err := io.Copy(io.NewOffsetWriter(f, e.off), bf)
+			bf.Close()
+			if err == nil && n != e.size {
+				err = fmt.Errorf("%s changed while it was copied", e.file)
+			}
+			if err != nil {
+				return 0, err
+			}
+		case e.remote != nil:
+			remote = append(remote, e)
+		}
+	}
+	err = parallel.Each(ctx, len(remote), jobs, func(i int) error {
+		e := remote[i]
+		b := e.remote
+		rc, err := b.repo.Blobs().Fetch(ctx, b.desc)
+		if err != nil {
+			return fmt.Errorf("fetch %s@%s: %w", b.repo.Reference, b.desc.Digest, ocireg.Wrap(b.repo.Reference.String()+"@"+b.desc.Digest.String(), b.repo.Client, err))
+		}
+		defer rc.Close()
+		vr := content.NewVerifyReader(rc, b.desc)
+		if _, err := io.Copy(io.NewOffsetWriter(f, e.off), vr); err != nil {
+			return fmt.Errorf("fetch %s@%s: %w", b.repo.Reference, b.desc.Digest, ocireg.Wrap(b.repo.Reference.String()+"@"+b.desc.Digest.String(), b.repo.Client, err))
+		}
+		if err := vr.Verify(); err != nil {
+			return fmt.Errorf("%w: %s@%s: %v", publish.ErrRegistry, b.repo.Reference, b.desc.Digest, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := f.Sync(); err != nil {
+		return 0, err
+	}
+	return len(blobs), f.Close()
+}
+
+// parsePlatform parses "os/arch[/variant]".
+func parsePlatform(s string) (*ocispec.Platform, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return nil, fmt.Errorf("%w: --platform %q: expected OS/ARCH[/VARIANT], e.g. linux/amd64", ErrInput, s)
+	}
+	p := &ocispec.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		p.Variant = parts[2]
+	}
+	return p, nil
+}

@@ -1,0 +1,511 @@
+package airgap
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/registry/remote"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/location"
+	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/publish"
+	"github.com/packgen/packgen/sign"
+	sitewalk "github.com/packgen/packgen/walk"
+)
+
+// ImportOptions say where a bundle goes.
+type ImportOptions struct {
+	Bundle string
+	Dest   string // oci://REGISTRY/BASE
+	// Key verifies the packs' registry index and signatures; required.
+	Key *sign.Verifier
+	// Digest, when set, is the list manifest's digest export printed
+	// (carried apart from the bundle): it pins every image and pack, so a
+	// bundle altered consistently (an image swapped and the list edited)
+	// is refused too.
+	Digest string
+	// OCI reaches the air-gapped registry.
+	OCI ocireg.Options
+	// Force moves an image tag that names other content (an upstream tag
+	// that moved since an earlier import); pack tags never move.
+	Force bool
+	Jobs  int
+	Log   io.Writer // progress, a line per image and pack; nil = discard
+	Warn  io.Writer // warnings, "warning: …" lines; nil = Log
+	Now   func() time.Time
+}
+
+// ImportResult reports an import.
+type ImportResult struct {
+	Dest     string          `json:"dest"`
+	Packs    []ImportedPack  `json:"packs"`
+	Images   []ImportedImage `json:"images"`
+	Mappings []Mapping       `json:"mappings"`
+	Index    string          `json:"index"` // REGISTRY/BASE/packgen/index
+	Blobs    int             `json:"blobs"` // blobs verified
+	Bytes    int64           `json:"bytes"` // their bytes
+	Warnings []string        `json:"-"`     // also written to Warn
+}
+
+// ImportedPack is a pack pushed (or found there already).
+type ImportedPack struct {
+	Pack    string `json:"pack"`
+	Version string `json:"version"`
+	Ref     string `json:"ref"` // REGISTRY/BASE/spectro-packs/archive/NAME:TAG
+	Digest  string `json:"digest"`
+}
+
+// ImportedImage is an image pushed (or found there already).
+type ImportedImage struct {
+	Image      string   `json:"image"` // as the packs name it
+	Ref        string   `json:"ref"`   // where it is now
+	Digest     string   `json:"digest"`
+	Signatures []string `json:"signatures"` // REF:sha256-HEX.sig
+	Present    bool     `json:"present"`    // was there already
+}
+
+// maxIndexFile bounds one packgen index file read from a bundle (the
+// walker applies each kind's own bound after).
+const maxIndexFile = 64 << 20
+
+// Import verifies a bundle whole (every blob against its digest, the
+// packs' index and signatures under o.Key) and only then pushes it: the
+// images to BASE/spectro-images/ORIGINAL-REGISTRY/PATH, then the packs
+// and their index as publish pushes them, the index root last. Pushing
+// skips what is there, so an interrupted import runs again to completion.
+func Import(ctx context.Context, o ImportOptions) (*ImportResult, error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Warn == nil {
+		o.Warn = o.Log
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = 4
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	dest, err := ocimap.ParseLocation(o.Dest)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInput, err)
+	}
+	if o.Key == nil {
+		return nil, fmt.Errorf("%w: pass --key registry.pub, the public key of the registry the packs come from (import verifies every pack before pushing anything)", ErrNoKey)
+	}
+	b, err := Open(ctx, o.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	if o.Digest != "" && b.list.Digest.String() != o.Digest {
+		return nil, fmt.Errorf("%w: %s: its list is %s, not %s (the digest export printed): it is not that bundle, or it was altered", ErrBundle, o.Bundle, b.list.Digest, o.Digest)
+	}
+	res := &ImportResult{Dest: dest.String(), Packs: []ImportedPack{}, Images: []ImportedImage{}, Warnings: []string{},
+		Index: dest.Ref(dest.Repo(ocimap.IndexRepo))}
+	warn := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		res.Warnings = append(res.Warnings, msg)
+		fmt.Fprintln(o.Warn, "warning: "+msg)
+	}
+
+	// 1. Every blob against its digest.
+	if res.Blobs, res.Bytes, err = b.Verify(ctx); err != nil {
+		return nil, err
+	}
+	// 2. The packs: their index's signature and pins, and each archive's
+	// signature, through the same walk publish and the client make.
+	tr, err := b.Transport(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := b.VerifyPacks(ctx, tr, o.Key)
+	if err != nil {
+		return nil, err
+	}
+	if err := sitewalk.CheckExpiry(sub.Root, o.Now()); err != nil {
+		warn("the packs' index has expired (%v): clients of the air-gapped registry will refuse it until the registry owner publishes a fresh one and it is imported", err)
+	}
+	// 3. Where each image goes, and no tag moved unless forced: decided
+	// before anything is pushed.
+	imagesBase := dest.Ref(dest.Repo(ImagesRepo))
+	type target struct {
+		im   Image
+		repo *remote.Repository
+		tag  string
+	}
+	targets := make([]target, len(b.List.Images))
+	for i, im := range b.List.Images {
+		repoName := dest.Repo(ImagesRepo + "/" + HostPath(im.Registry) + "/" + im.Path)
+		repo, err := ocireg.Repository(ctx, dest.Ref(repoName), o.OCI)
+		if err != nil {
+			return nil, err
+		}
+		targets[i] = target{im: im, repo: repo, tag: im.Tag}
+	}
+	present := make([]bool, len(targets))
+	err = parallel.Each(ctx, len(targets), o.Jobs, func(i int) error {
+		t := targets[i]
+		ref := t.tag
+		if ref == "" {
+			ref = t.im.Manifest.Digest.String()
+		}
+		d, err := t.repo.Resolve(ctx, ref)
+		switch {
+		case err != nil && isNotFound(err):
+			return nil
+		case err != nil:
+			return fmt.Errorf("check %s:%s: %w", t.repo.Reference, ref, ocireg.Wrap(t.repo.Reference.String()+":"+ref, t.repo.Client, err))
+		case d.Digest == t.im.Manifest.Digest:
+			present[i] = true
+			return nil
+		case !o.Force:
+			return fmt.Errorf("%w: %s:%s names %s, the bundle's %s is %s: nothing pushed; pass --force to move the tag (the image changed upstream since an earlier import)", ErrImageTag, t.repo.Reference, ref, d.Digest, t.im.Image, t.im.Manifest.Digest)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// 4. Push the images (and their signatures) first: the packs that
+	// need them become visible only with the index root, last.
+	var mu sync.Mutex
+	res.Images = make([]ImportedImage, len(targets))
+	err = parallel.Each(ctx, len(targets), o.Jobs, func(i int) error {
+		t := targets[i]
+		ii := ImportedImage{Image: t.im.Image, Digest: t.im.Manifest.Digest.String(), Signatures: []string{}, Present: present[i]}
+		ii.Ref = t.repo.Reference.String() + ":" + t.tag
+		if t.tag == "" {
+			ii.Ref = t.repo.Reference.String() + "@" + ii.Digest
+		}
+		if !present[i] {
+			if err := pushGraph(ctx, b.store, t.im.Manifest, t.repo, t.tag); err != nil {
+				return fmt.Errorf("push %s: %w", ii.Ref, ocireg.Wrap(ii.Ref, t.repo.Client, err))
+			}
+		}
+		for _, s := range t.im.Signatures {
+			// Pushing by tag always PUTs the manifest: skip one there.
+			if d, err := t.repo.Resolve(ctx, s.Tag); err == nil && d.Digest == s.Manifest.Digest {
+				ii.Signatures = append(ii.Signatures, t.repo.Reference.String()+":"+s.Tag)
+				continue
+			}
+			if err := pushGraph(ctx, b.store, s.Manifest, t.repo, s.Tag); err != nil {
+				return fmt.Errorf("push %s:%s: %w", t.repo.Reference, s.Tag, ocireg.Wrap(t.repo.Reference.String()+":"+s.Tag, t.repo.Client, err))
+			}
+			ii.Signatures = append(ii.Signatures, t.repo.Reference.String()+":"+s.Tag)
+		}
+		res.Images[i] = ii
+		mu.Lock()
+		if present[i] {
+			fmt.Fprintf(o.Log, "present %s\n", ii.Ref)
+		} else {
+			fmt.Fprintf(o.Log, "uploaded %s\n", ii.Ref)
+		}
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// 5. The packs and their index, as publish pushes them (tags never
+	// moved, the base artifact, the index root last).
+	only := map[string][]string{}
+	for _, p := range b.List.Packs {
+		only[p.Name] = append(only[p.Name], p.Version)
+	}
+	const src = "airgap-bundle://bundle"
+	_, err = publish.To(ctx, src, o.Dest, publish.DestOptions{OCI: publish.OCIOptions{
+		Repos:  func(ref string) (*remote.Repository, error) { return ocireg.Repository(ctx, ref, o.OCI) },
+		Source: func(location.Location) (transport.Transport, error) { return tr, nil },
+		Verify: o.Key,
+		Only:   only,
+	}}, publish.Options{Jobs: o.Jobs, Log: &lines{log: o.Log, warn: func(m string) { warn("%s", m) }}})
+	if err != nil {
+		return nil, err
+	}
+
+	for _, r := range sub.Releases {
+		tag, _ := ocimap.Tag(r.Release.Version)
+		res.Packs = append(res.Packs, ImportedPack{Pack: r.Name, Version: r.Release.Version, Ref: dest.Ref(dest.PackRepo(r.Name)) + ":" + tag, Digest: r.Manifest.Desc.Digest.String()})
+	}
+	res.Mappings = mappings(b.List.Images, imagesBase)
+	if res.Mappings == nil {
+		res.Mappings = []Mapping{}
+	}
+	return res, nil
+}
+
+// pushGraph copies the graph at root from the bundle to repo, tagged tag
+// ("" pushes by digest): oras.Copy skips every blob and manifest the
+// registry has, so a rerun after an interruption pushes only the rest.
+func pushGraph(ctx context.Context, store *oci.ReadOnlyStore, root ocispec.Descriptor, repo *remote.Repository, tag string) error {
+	if tag == "" {
+		return oras.CopyGraph(ctx, store, repo, root, oras.CopyGraphOptions{Concurrency: 3})
+	}
+	_, err := oras.Copy(ctx, store, root.Digest.String(), repo, tag, oras.CopyOptions{CopyGraphOptions: oras.CopyGraphOptions{Concurrency: 3}})
+	return err
+}
+
+// Bundle is an opened air-gap bundle.
+type Bundle struct {
+	Path  string
+	List  *List
+	store *oci.ReadOnlyStore
+	list  ocispec.Descriptor
+}
+
+// Open opens a bundle and reads its list (checked against its digest);
+// nothing else is verified yet (Verify).
+func Open(ctx context.Context, path string) (*Bundle, error) {
+	store, err := oci.NewFromTar(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v (a complete bundle is what `packgen airgap export` wrote; copy it again)", ErrBundle, path, err)
+	}
+	b := &Bundle{Path: path, store: store}
+	md, err := store.Resolve(ctx, ListTag)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: no %s manifest: %v", ErrBundle, path, ListTag, err)
+	}
+	m, err := b.manifest(ctx, md)
+	if err != nil {
+		return nil, err
+	}
+	if m.ArtifactType != ListArtifactType || len(m.Layers) != 1 || m.Layers[0].MediaType != ListMediaType || m.Layers[0].Size > 64<<20 {
+		return nil, fmt.Errorf("%w: %s: %s is not an air-gap list manifest", ErrBundle, path, ListTag)
+	}
+	data, err := b.fetch(ctx, m.Layers[0])
+	if err != nil {
+		return nil, err
+	}
+	l, err := ParseList(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	b.List, b.list = l, md
+	return b, nil
+}
+
+// fetch reads a small blob whole, checked against its descriptor.
+func (b *Bundle) fetch(ctx context.Context, d ocispec.Descriptor) ([]byte, error) {
+	data, err := content.FetchAll(ctx, b.store, d)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: blob %s: %v", ErrBundle, b.Path, d.Digest, err)
+	}
+	return data, nil
+}
+
+func (b *Bundle) manifest(ctx context.Context, d ocispec.Descriptor) (*ocispec.Manifest, error) {
+	if d.Size > 4<<20 {
+		return nil, fmt.Errorf("%w: %s: manifest %s of %d bytes", ErrBundle, b.Path, d.Digest, d.Size)
+	}
+	data, err := b.fetch(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%w: %s: manifest %s: %v", ErrBundle, b.Path, d.Digest, err)
+	}
+	return &m, nil
+}
+
+// Verify reads every blob the list names, through every manifest and
+// index below it, checking each against its digest and size (each blob
+// once); it returns how many blobs and bytes it checked.
+func (b *Bundle) Verify(ctx context.Context) (int, int64, error) {
+	roots := []ocispec.Descriptor{b.list, b.List.Index}
+	for _, p := range b.List.Packs {
+		roots = append(roots, p.Manifest)
+	}
+	for _, im := range b.List.Images {
+		roots = append(roots, im.Manifest)
+		for _, s := range im.Signatures {
+			roots = append(roots, s.Manifest)
+		}
+	}
+	seen := map[digest.Digest]bool{}
+	var n int
+	var total int64
+	var walk func(d ocispec.Descriptor) error
+	walk = func(d ocispec.Descriptor) error {
+		if seen[d.Digest] {
+			return nil
+		}
+		seen[d.Digest] = true
+		if err := d.Digest.Validate(); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrBundle, b.Path, err)
+		}
+		rc, err := b.store.Fetch(ctx, d)
+		if err != nil {
+			return fmt.Errorf("%w: %s: blob %s (%s) is missing: %v", ErrBundle, b.Path, d.Digest, d.MediaType, err)
+		}
+		vr := content.NewVerifyReader(rc, d)
+		_, err = io.Copy(io.Discard, vr)
+		if err == nil {
+			err = vr.Verify()
+		}
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("%w: %s: blob %s (%s) does not match its digest: %v", ErrBundle, b.Path, d.Digest, d.MediaType, err)
+		}
+		n++
+		total += d.Size
+		succ, err := content.Successors(ctx, b.store, d)
+		if err != nil {
+			return fmt.Errorf("%w: %s: manifest %s: %v", ErrBundle, b.Path, d.Digest, err)
+		}
+		for _, s := range succ {
+			if err := walk(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, r := range roots {
+		if err := ctx.Err(); err != nil {
+			return n, total, err
+		}
+		if err := walk(r); err != nil {
+			return n, total, err
+		}
+	}
+	return n, total, nil
+}
+
+// Transport serves the bundle's packgen index files and pack archives as
+// a site, for the walker (and publish) to read with every check.
+func (b *Bundle) Transport(ctx context.Context) (transport.Transport, error) {
+	m, err := b.manifest(ctx, b.List.Index)
+	if err != nil {
+		return nil, err
+	}
+	t := &bundleTransport{b: b, files: map[string][]byte{}, archives: map[string]ocispec.Descriptor{}}
+	for _, l := range m.Layers {
+		if l.Size > maxIndexFile {
+			return nil, fmt.Errorf("%w: %s: index file %s of %d bytes", ErrBundle, b.Path, ocimap.Title(l), l.Size)
+		}
+		data, err := b.fetch(ctx, l)
+		if err != nil {
+			return nil, err
+		}
+		t.files[ocimap.Title(l)] = data
+	}
+	for _, p := range b.List.Packs {
+		t.archives[index.ArchivePath(p.Name, p.Version)] = p.Archive
+	}
+	return t, nil
+}
+
+// VerifyPacks checks the packs as a client would fetch them: the index
+// root's signature under key, every node, shard and signature file by
+// its parent's digest, the log; each pack's manifest is the one the
+// signed shard implies, and its archive's signature verifies.
+func (b *Bundle) VerifyPacks(ctx context.Context, tr transport.Transport, key *sign.Verifier) (*publish.Subset, error) {
+	only := map[string][]string{}
+	for _, p := range b.List.Packs {
+		only[p.Name] = append(only[p.Name], p.Version)
+	}
+	sub, err := publish.ReadSubset(ctx, tr, key, only)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: the packs do not verify: %w", ErrBundle, b.Path, err)
+	}
+	want := map[string]Pack{}
+	for _, p := range b.List.Packs {
+		want[p.Name+"@"+p.Version] = p
+	}
+	w := sitewalk.New(tr, key)
+	for _, r := range sub.Releases {
+		id := r.Name + "@" + r.Release.Version
+		p := want[id]
+		if p.Manifest.Digest != r.Manifest.Desc.Digest || p.Archive.Digest != r.Manifest.Layers[0].Digest {
+			return nil, fmt.Errorf("%w: %s: %s: the bundle's manifest %s is not the one its signed index implies (%s)", ErrBundle, b.Path, id, p.Manifest.Digest, r.Manifest.Desc.Digest)
+		}
+		if r.Release.Signature == "" {
+			return nil, fmt.Errorf("%w: %s: %w", ErrBundle, b.Path, sitewalk.UnsignedRelease(r.Release))
+		}
+		var sum [32]byte
+		hex.Decode(sum[:], []byte(r.Release.Archive.SHA256))
+		open := func() (io.ReadCloser, error) { return b.store.Fetch(ctx, p.Archive) }
+		if err := w.ArchiveSignature(r.Release, r.Sigs[r.Release.Signature], sum, open); err != nil {
+			return nil, fmt.Errorf("%w: %s: %s: %w", ErrBundle, b.Path, id, err)
+		}
+	}
+	return sub, nil
+}
+
+type bundleTransport struct {
+	b        *Bundle
+	files    map[string][]byte
+	archives map[string]ocispec.Descriptor
+}
+
+func (t *bundleTransport) String() string { return "bundle " + t.b.Path }
+
+func (t *bundleTransport) Get(ctx context.Context, p, _ string) (*transport.Response, error) {
+	if data, ok := t.files[p]; ok {
+		return &transport.Response{Body: io.NopCloser(bytes.NewReader(data)), Size: int64(len(data))}, nil
+	}
+	if d, ok := t.archives[p]; ok {
+		rc, err := t.b.store.Fetch(ctx, d)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrBundle, p, err)
+		}
+		return &transport.Response{Body: rc, Size: d.Size}, nil
+	}
+	return nil, fmt.Errorf("%s in %s: %w", p, t.b.Path, index.ErrNotFound)
+}
+
+// Images lists a bundle's images sorted (for reports).
+func (b *Bundle) Images() []Image {
+	out := append([]Image(nil), b.List.Images...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Image < out[j].Image })
+	return out
+}
+
+// lines passes publish's log on: its warnings and notes ("warning: …",
+// "note: …") to the import's warnings, the rest to the progress log.
+type lines struct {
+	log     io.Writer
+	warn    func(string)
+	partial []byte
+	mu      sync.Mutex
+}
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, p...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := string(l.partial[:i])
+		l.partial = l.partial[i+1:]
+		if m, ok := strings.CutPrefix(line, "warning: "); ok {
+			l.warn(m)
+		} else if m, ok := strings.CutPrefix(line, "note: "); ok {
+			l.warn(m)
+		} else {
+			fmt.Fprintln(l.log, line)
+		}
+	}
+}

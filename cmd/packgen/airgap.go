@@ -1,0 +1,274 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/packgen/packgen/airgap"
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/profile"
+	"github.com/packgen/packgen/publish"
+	"github.com/packgen/packgen/sign"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newAirgapCmd) }
+
+func newAirgapCmd(g *globalOptions) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "airgap",
+		Short: "Bundle a profile's packs and images for an air-gapped registry, and import the bundle",
+		Long: `An air-gap bundle is one OCI image layout, as a tar: the packs a profile's
+lock pins (the release manifests publish pushes to an OCI registry), the
+part of their registry's signed index a client reads to fetch them, and
+every container image those packs deploy (as packgen images finds them:
+declared in pack.content.images and found in the manifests and charts)
+with the images' cosign signatures. See docs/FORMAT.md, "Air-gap bundles".
+
+  export  write the bundle of a lock file, from the registries online
+  import  verify a bundle whole, then push it into an air-gapped registry`,
+		Example: `  packgen airgap export edge.lock -o edge-bundle.tar
+  packgen airgap import edge-bundle.tar oci://harbor.corp.example/palette --key registry.pub`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	c.AddCommand(newAirgapExportCmd(g), newAirgapImportCmd(g))
+	return c
+}
+
+// airgapLog is where progress goes: a line per pack and image on a
+// terminal, nothing otherwise (the summary says it all).
+func airgapLog(g *globalOptions) io.Writer {
+	if g.interactive() {
+		return g.stderr
+	}
+	return io.Discard
+}
+
+func airgapErr(err error) error {
+	switch {
+	case errors.Is(err, airgap.ErrInput), errors.Is(err, airgap.ErrNoKey), errors.Is(err, ocimap.ErrBadName), errors.Is(err, ocireg.ErrReference):
+		return usageErr("%v", err)
+	case errors.Is(err, airgap.ErrBundle), errors.Is(err, airgap.ErrImageTag), errors.Is(err, profile.ErrLockMismatch),
+		errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrNotInSite):
+		return badErr(err)
+	}
+	return clientErr(err)
+}
+
+func newAirgapExportCmd(g *globalOptions) *cobra.Command {
+	var conn connFlags
+	var oci ociFlags
+	var platform, output string
+	var jobs int
+	c := &cobra.Command{
+		Use:   "export LOCK -o BUNDLE.tar | export LOCK BUNDLE.tar [-o json]",
+		Short: "Write the air-gap bundle of a profile's lock: its packs, their index and every image they deploy",
+		Long: `Read every pack LOCK pins from its configured registry (the registry's
+key verifies the index, each archive and its signature, and the registry
+must still list exactly the locked bytes), list each pack's images as
+packgen images does (declared, and found in its manifests and charts;
+images only "maybe" deployed are a warning, not bundled), and copy each
+image from its registry with its cosign signatures (the sha256-HEX.sig tag
+of its repository), by the digest its tag resolves to.
+
+The bundle is one OCI image layout written as a tar: every blob once,
+however many images share it; multi-arch images kept whole unless
+--platform narrows them to one manifest. Its table of contents is the
+manifest tagged packgen-airgap. The same lock and registries give the
+same bytes. Nothing is kept in memory: manifests and packs stream to a
+staging directory beside BUNDLE, image layers straight into their place
+in a temporary tar beside it (written once), which is renamed into place
+only when complete, so an interrupted or failed export leaves no BUNDLE.
+
+The packs must come from one registry. Credentials for the image
+registries come from the docker config (or --username with
+$` + ocireg.PasswordEnv + `), as for every OCI tool.`,
+		Example: `  packgen profile resolve edge.yaml --partial
+  packgen airgap export edge.lock -o edge-bundle.tar
+  packgen airgap export edge.lock -o edge-amd64.tar --platform linux/amd64
+  packgen airgap export edge.lock edge-bundle.tar -o json`,
+		Args:              cobra.RangeArgs(1, 2),
+		ValidArgsFunction: profileFileCompletion("lock"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// -o is the output format in every command (one meaning per
+			// short flag); here a value that is no format names the
+			// bundle, so the issue's "export LOCK -o BUNDLE.tar" works.
+			out := ""
+			if len(args) == 2 {
+				out = args[1]
+			}
+			if output != "text" && output != "json" {
+				if out != "" {
+					return usageErr("-o %s: give the bundle once (LOCK BUNDLE.tar), and -o text or -o json for the report", output)
+				}
+				out, output = output, "text"
+			}
+			if out == "" {
+				return usageErr("no bundle to write: packgen airgap export LOCK -o BUNDLE.tar (or LOCK BUNDLE.tar -o json)")
+			}
+			if jobs < 1 {
+				return usageErr("--jobs must be at least 1")
+			}
+			o, err := oci.options()
+			if err != nil {
+				return err
+			}
+			lock, err := profile.LoadLock(args[0])
+			if err != nil {
+				return loadErr(err)
+			}
+			var warns *warnLines
+			warn := g.stderr
+			if output == "json" {
+				warns = &warnLines{}
+				warn = io.MultiWriter(g.stderr, warns)
+			}
+			warnStale(warn, lock, args[0])
+			regs, err := client.Selection{}.All(g.loadConfig, false)
+			if err != nil {
+				return selectionErr(err)
+			}
+			opts := conn.options(g)
+			opts.Warn = warn
+			res, err := airgap.Export(cmd.Context(), airgap.ExportOptions{
+				Lock: lock, Env: &profile.Env{Registries: regs, Client: opts, Warn: warn},
+				Output: out, Platform: platform, OCI: o, Jobs: jobs, Log: airgapLog(g), Warn: warn,
+			})
+			if err != nil {
+				return airgapErr(err)
+			}
+			if output == "json" {
+				return writeJSON(g, struct {
+					*airgap.ExportResult
+					Warnings pack.Problems `json:"warnings"`
+				}{res, warns.problems()})
+			}
+			g.summaryf("wrote %s: %d packs, %d images, %d blobs, %s (list %s)\n", esc(res.Output), len(res.Packs), len(res.Images), res.Blobs, fmt.Sprintf("%.1f MiB", float64(res.Size)/(1<<20)), res.Digest)
+			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+			for _, p := range res.Packs {
+				fmt.Fprintf(tw, "  pack\t%s@%s\t%s\n", esc(p.Name), esc(p.Version), p.Manifest.Digest)
+			}
+			for _, im := range res.Images {
+				signed := ""
+				if len(im.Signatures) > 0 {
+					signed = "signed"
+				}
+				fmt.Fprintf(tw, "  image\t%s\t%s\t%s\n", esc(im.Image), im.Manifest.Digest, signed)
+			}
+			return tw.Flush()
+		},
+	}
+	conn.addTimeouts(c)
+	oci.add(c)
+	c.Flags().StringVar(&platform, "platform", "", "keep only this platform's manifest of multi-arch images (OS/ARCH[/VARIANT], e.g. linux/amd64)")
+	c.Flags().IntVarP(&jobs, "jobs", "j", 8, "images (and layers) copied at once")
+	c.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json; any other value is the bundle to write (-o BUNDLE.tar)")
+	flagAlias(c, "format", "output")
+	return c
+}
+
+func newAirgapImportCmd(g *globalOptions) *cobra.Command {
+	var oci ociFlags
+	var keys []string
+	var output, digest string
+	var force bool
+	var jobs int
+	c := &cobra.Command{
+		Use:   "import BUNDLE.tar oci://REGISTRY/BASE --key registry.pub",
+		Short: "Verify an air-gap bundle, push it into a registry, and print the image swap",
+		Long: `Verify BUNDLE whole before pushing anything: every blob against its digest
+(a truncated bundle or one changed byte is refused), the packs' index
+under --key (the public key of the registry the packs come from), each
+pack's manifest against its signed shard, each archive's signature.
+
+Then push the images to REGISTRY/BASE/spectro-images/ORIGINAL-REGISTRY/PATH
+with their tags and cosign signatures (a registry's ":PORT" written
+"-PORT"), and the packs as packgen publish pushes them:
+REGISTRY/BASE/spectro-packs/archive/NAME:VERSION, and their index in
+REGISTRY/BASE/packgen/index, its root last; then the registry serves the
+profile (packgen registry add NAME oci://REGISTRY/BASE --key
+registry.pub, and packgen profile fetch/render). What is there is skipped,
+so an interrupted import runs again to completion. An image tag that
+names other content is refused unless --force; a pack tag never moves.
+
+The packs are signed; the images are pinned by the bundle's list. Pass
+--digest with the list digest export printed, carried apart from the
+bundle, to pin the images too: a bundle altered consistently (an image
+swapped and the list edited to match) is then refused.
+
+Prints the mapping the platform's image swap needs: each original
+registry and where its images are now.`,
+		Example: `  packgen airgap import edge-bundle.tar oci://harbor.corp.example/palette --key registry.pub
+  packgen airgap import edge-bundle.tar oci://127.0.0.1:5000/palette --key registry.pub --plain-http -o json`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			if len(keys) == 0 {
+				return usageErr("--key registry.pub is required: the public key of the registry the bundle's packs come from")
+			}
+			if jobs < 1 {
+				return usageErr("--jobs must be at least 1")
+			}
+			var pems [][]byte
+			for _, k := range keys {
+				pem, err := sign.ReadKeyFile(k)
+				if err != nil {
+					return usageErr("--key: %v", err)
+				}
+				pems = append(pems, pem)
+			}
+			v, err := sign.NewVerifierSet(pems...)
+			if err != nil {
+				return usageErr("--key: %v", err)
+			}
+			o, err := oci.options()
+			if err != nil {
+				return err
+			}
+			var warns *warnLines
+			warn := g.stderr
+			if output == "json" {
+				warns = &warnLines{}
+				warn = io.MultiWriter(g.stderr, warns)
+			}
+			res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, Digest: digest, OCI: o, Force: force, Jobs: jobs, Log: airgapLog(g), Warn: warn})
+			if err != nil {
+				return airgapErr(err)
+			}
+			if output == "json" {
+				return writeJSON(g, struct {
+					*airgap.ImportResult
+					Warnings pack.Problems `json:"warnings"`
+				}{res, warns.problems()})
+			}
+			present := 0
+			for _, im := range res.Images {
+				if im.Present {
+					present++
+				}
+			}
+			g.summaryf("imported %s into %s: %d packs, %d images (%d already there), %d blobs verified\n", esc(args[0]), esc(res.Dest), len(res.Packs), len(res.Images), present, res.Blobs)
+			fmt.Fprintln(g.stdout, "image swap (original registry → air-gapped):")
+			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+			for _, m := range res.Mappings {
+				fmt.Fprintf(tw, "  %s\t%s\n", esc(m.From), esc(m.To))
+			}
+			return tw.Flush()
+		},
+	}
+	oci.add(c)
+	c.Flags().StringArrayVar(&keys, "key", nil, "public key of the packs' registry (repeat during a key rotation; required)")
+	c.Flags().StringVar(&digest, "digest", "", "the bundle's list digest that export printed (sha256:…), carried apart from the bundle: pins every image too")
+	c.Flags().BoolVar(&force, "force", false, "move image tags that name other content (an image changed upstream since an earlier import)")
+	c.Flags().IntVarP(&jobs, "jobs", "j", 4, "images pushed at once")
+	outputFlag(c, &output, "text", "json")
+	return c
+}

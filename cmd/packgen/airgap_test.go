@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/packgen/packgen/internal/ocitest"
+)
+
+// TestREADMEAirgap runs the README's "Air-gapped sites" lines with the
+// real binary: outside, against an upstream registry (real distribution
+// registry) holding generated images (two cosign-signed with the real
+// CLI) and the signed packs that deploy them; inside, with upstream
+// stopped, into a second registry, then fetching the profile from it
+// alone. Then the CLI's refusals and exit codes.
+func TestREADMEAirgap(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git binary (.ci/run installs it)")
+	}
+	bin := packgenBinary(t)
+	cosignKey, _ := ocitest.CosignKeyPair(t)
+	up := ocitest.Start(t, ocitest.Anonymous)
+	up.Seed(t, []ocitest.SeedImage{
+		{Repo: "acme/web", Tag: "2.0", Base: "alpine", Sign: true},
+		{Repo: "library/busybox", Tag: "1.36", Base: "alpine"},
+		{Repo: "acme/backup", Tag: "v0.9", Platforms: []string{"linux/amd64", "linux/arm64"}, Base: "alpine"},
+		{Repo: "acme/agent", Tag: "3.0", Platforms: []string{"linux/amd64", "linux/arm64"}, Base: "debian", SignBundle: true},
+	}, cosignKey)
+	air := ocitest.Start(t, ocitest.Anonymous)
+
+	// A packgen on PATH that talks plain HTTP to the two loopback
+	// registries, as ociBin's does for one.
+	wrapDir := t.TempDir()
+	script := "#!/bin/sh\ncase \"$*\" in *" + up.Host() + "*|*" + air.Host() + "*|airgap\\ export*) exec " + bin + " \"$@\" --plain-http;; esac\nexec " + bin + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(wrapDir, "packgen"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	outside := t.TempDir()
+	repo := filepath.Join(outside, "packs-repo")
+	err := filepath.WalkDir("../../airgap/testdata/packs", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel("../../airgap/testdata", p)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(repo, rel)
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		return os.WriteFile(dst, bytes.ReplaceAll(data, []byte("UPSTREAM"), []byte(up.Host())), 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, _ := os.ReadFile("../../airgap/testdata/profile.yaml")
+	os.WriteFile(filepath.Join(repo, "edge.yaml"), prof, 0o644)
+	env := readmeEnv(t, wrapDir, "PACKGEN_PASSWORD=a long password", "COSIGN_PASSWORD=")
+	bash(t, repo, env, `printf '%s\n' '*.key' /site/ > .gitignore && git init -q -b main && git add . && git commit -qm packs &&
+packgen key generate --prefix registry && packgen build --packs-dir packs --out site --key registry.key &&
+packgen publish site "oci://`+up.Host()+`/acme" --key registry.key &&
+packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-http`)
+	out := bash(t, repo, env, readmeBlock(t, "airgap-export"))
+	for _, want := range []string{up.Host() + "/acme/web:2.0", "wrote edge-bundle.tar: 2 packs, 4 images"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("export flow: no %q in\n%s", want, out)
+		}
+	}
+
+	// The export's JSON report (the bundle as an argument, -o the format).
+	cmd := exec.Command(filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "again.tar", "-o", "json")
+	cmd.Dir, cmd.Env = repo, env
+	exported, err := cmd.Output()
+	var rep struct {
+		Output   string
+		Digest   string
+		Packs    []struct{ Name string }
+		Images   []struct{ Image string }
+		Warnings []struct{ Message string }
+	}
+	if err != nil || json.Unmarshal(exported, &rep) != nil || rep.Output != "again.tar" || len(rep.Packs) != 2 || len(rep.Images) != 4 || len(rep.Warnings) == 0 || !strings.Contains(rep.Warnings[0].Message, "maybe deployed") {
+		t.Errorf("export -o json: %v\n%s", err, exported)
+	}
+	if a, b := sha256File(t, filepath.Join(repo, "again.tar")), sha256File(t, filepath.Join(repo, "edge-bundle.tar")); a != b {
+		t.Error("the JSON export's bundle differs from the README's")
+	}
+
+	// Inside: another machine (its own config), upstream gone.
+	up.Stop()
+	inside := t.TempDir()
+	for _, f := range []string{"edge-bundle.tar", "edge.lock", "registry.pub"} {
+		data, err := os.ReadFile(filepath.Join(repo, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(inside, f), data, 0o644)
+	}
+	env = readmeEnv(t, wrapDir, "AIRGAP_REGISTRY="+air.Host())
+	out = bash(t, inside, env, readmeBlock(t, "airgap-import"))
+	swap := air.Host() + "/palette/spectro-images/" + strings.ReplaceAll(up.Host(), ":", "-")
+	if !strings.Contains(out, up.Host()) || !strings.Contains(out, swap) || !strings.Contains(out, "2 packs, 4 images (0 already there)") {
+		t.Errorf("import flow:\n%s", out)
+	}
+	for _, f := range []string{"cluster/web-1.0.0/values.yaml", "cluster/agent-2.1/manifests/agent.yaml"} {
+		if _, err := os.Stat(filepath.Join(inside, f)); err != nil {
+			t.Errorf("fetched from the air-gapped registry: %v\n%s", err, out)
+		}
+	}
+
+	// JSON: the mapping, every image already there, the warnings list.
+	run := func(args ...string) (int, string, string) {
+		cmd := exec.Command(filepath.Join(wrapDir, "packgen"), args...)
+		cmd.Dir, cmd.Env = inside, env
+		var so, se bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &so, &se
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, so.String(), se.String()
+	}
+	dest := "oci://" + air.Host() + "/palette"
+	code, stdout, stderr := run("airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "-o", "json")
+	var doc struct {
+		Mappings []struct{ From, To string }
+		Images   []struct{ Present bool }
+		Packs    []struct{ Ref string }
+		Warnings []struct{ Message string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); code != 0 || err != nil || len(doc.Mappings) != 1 || doc.Mappings[0].To != swap || len(doc.Images) != 4 || !doc.Images[0].Present || len(doc.Packs) != 2 || doc.Warnings == nil {
+		t.Errorf("import -o json: exit %d (%v)\n%s\n%s", code, err, stdout, stderr)
+	}
+
+	// Refusals: a damaged bundle (1), no key or -o json given as the
+	// bundle (2), a registry that is down (3).
+	data, _ := os.ReadFile(filepath.Join(inside, "edge-bundle.tar"))
+	os.WriteFile(filepath.Join(inside, "cut.tar"), data[:len(data)/3], 0o644)
+	if code, _, stderr := run("airgap", "import", "cut.tar", dest, "--key", "registry.pub"); code != 1 || !strings.Contains(stderr, "not an intact air-gap bundle") {
+		t.Errorf("truncated bundle: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := run("airgap", "import", "edge-bundle.tar", dest); code != 2 || !strings.Contains(stderr, "--key") {
+		t.Errorf("no key: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := run("airgap", "export", "edge.lock", "-o", "json"); code != 2 || !strings.Contains(stderr, "no bundle to write") {
+		t.Errorf("export -o json without a bundle: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := run("airgap", "export", "edge.lock", "a.tar", "-o", "b.tar"); code != 2 || !strings.Contains(stderr, "give the bundle once") {
+		t.Errorf("export with two bundles: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := run("airgap", "import", "edge-bundle.tar", "oci://127.0.0.1:1/palette", "--key", "registry.pub"); code != 3 || !strings.Contains(stderr, "127.0.0.1:1") {
+		t.Errorf("registry down: exit %d\n%s", code, stderr)
+	}
+}
+
+func sha256File(t *testing.T, p string) [32]byte {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(data)
+}

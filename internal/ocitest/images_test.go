@@ -1,0 +1,64 @@
+package ocitest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestSeed: Seed pushes real images the registry accepts (single- and
+// multi-arch, a base layer shared across images and platforms), the
+// same description gives the same digests, and a signed one verifies
+// with the real cosign CLI under the seeding key.
+func TestSeed(t *testing.T) {
+	key, pub := CosignKeyPair(t)
+	imgs := []SeedImage{
+		{Repo: "library/app", Tag: "1.0", Base: "distroless", Sign: true},
+		{Repo: "team/multi", Tag: "v2", Platforms: []string{"linux/amd64", "linux/arm64"}, Base: "distroless"},
+		{Repo: "team/bundled", Tag: "1", SignBundle: true},
+	}
+	for _, mode := range []Mode{Anonymous, Basic} {
+		t.Run(mode.String(), func(t *testing.T) {
+			r := Start(t, mode)
+			s := r.Seed(t, imgs, key)
+			if s[0].MediaType != "application/vnd.oci.image.manifest.v1+json" || s[1].MediaType != "application/vnd.oci.image.index.v1+json" {
+				t.Fatalf("media types %s, %s", s[0].MediaType, s[1].MediaType)
+			}
+			if len(s[1].Manifests) != 2 || s[1].Manifests["linux/amd64"] == s[1].Manifests["linux/arm64"] {
+				t.Errorf("multi-arch manifests %v", s[1].Manifests)
+			}
+			// The base layer is the second blob of each platform manifest
+			// (config, manifest, base, own): shared by all three.
+			if s[0].Blobs[2] != s[1].Blobs[2] || s[1].Blobs[2] != s[1].Blobs[6] {
+				t.Errorf("base layer not shared: %v / %v", s[0].Blobs, s[1].Blobs)
+			}
+			if s[0].Signature == "" || s[1].Signature != "" || s[0].SignatureTag != "sha256-"+s[0].Digest.Encoded()+".sig" || s[2].SignatureTag != "sha256-"+s[2].Digest.Encoded() {
+				t.Errorf("signatures %q %q %q", s[0].SignatureTag, s[1].Signature, s[2].SignatureTag)
+			}
+			again := r.Seed(t, imgs[1:2], "")
+			if again[0].Digest != s[1].Digest {
+				t.Errorf("seeding again gave %s, then %s", s[1].Digest, again[0].Digest)
+			}
+			repo, err := r.repo("library/app")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, err := repo.Resolve(context.Background(), "1.0"); err != nil || d.Digest != s[0].Digest {
+				t.Fatalf("resolve: %v %v", d.Digest, err)
+			}
+			if mode != Anonymous {
+				return
+			}
+			for _, i := range []int{0, 2} {
+				cmd := exec.Command(Tool(t, "cosign"), "verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", s[i].Ref)
+				cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SIGSTORE_NO_CACHE=true")
+				out, err := cmd.CombinedOutput()
+				if err != nil || !strings.Contains(string(out), s[i].Digest.String()) {
+					t.Errorf("cosign verify %s: %v\n%s", s[i].Ref, err, out)
+				}
+			}
+		})
+	}
+}
