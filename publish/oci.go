@@ -36,6 +36,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	oraslib "oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
@@ -510,10 +511,11 @@ func (d *ociDest) pushReleases(ctx context.Context, s *site, live *liveIndex, pu
 			jobs = append(jobs, r)
 		}
 	}
+	configs := d.configs(ctx, push)
 	return parallel.Each(ctx, len(jobs), o.Jobs, func(i int) error {
 		r := jobs[i]
 		if toPush[r] {
-			if err := d.pushRelease(ctx, s, r); err != nil {
+			if err := d.pushRelease(ctx, s, r, configs[r.repo]); err != nil {
 				return err
 			}
 			fmt.Fprintf(o.Log, "uploaded %s:%s\n", r.repo, r.tag)
@@ -531,6 +533,7 @@ type liveIndex struct {
 	data []byte             // its index.json
 	root *index.Root
 	key  string // the cosign key its releases are signed with (AnnotationCosignKey)
+	meta string // the digest of its meta manifest (AnnotationMeta)
 	// layers are the root manifest's: its log tile groups say which full
 	// tiles the registry holds already.
 	layers []ocispec.Descriptor
@@ -603,15 +606,20 @@ func (d *ociDest) liveRoot(ctx context.Context, idx *remote.Repository) (*liveIn
 		if ocimap.Title(l) != index.RootFile {
 			continue
 		}
-		data, err := fetchBlob(ctx, idx, l, index.MaxRootSize)
+		data, ok, err := ocimap.EmbeddedData(l)
 		if err != nil {
-			return nil, fmt.Errorf("read the live index.json of %s:%s: %w", idx.Reference, ocimap.RootTag, err)
+			return nil, fmt.Errorf("%w: the index.json of %s:%s: %v", ErrRegistry, idx.Reference, ocimap.RootTag, err)
+		}
+		if !ok {
+			if data, err = fetchBlob(ctx, idx, l, index.MaxRootSize); err != nil {
+				return nil, fmt.Errorf("read the live index.json of %s:%s: %w", idx.Reference, ocimap.RootTag, err)
+			}
 		}
 		root, err := index.ParseRoot(data)
 		if err != nil {
 			return nil, fmt.Errorf("%w: the index.json of %s:%s: %v", ErrRegistry, idx.Reference, ocimap.RootTag, err)
 		}
-		return &liveIndex{desc: desc, data: data, root: root, key: m.Annotations[ocimap.AnnotationCosignKey], layers: m.Layers}, nil
+		return &liveIndex{desc: desc, data: data, root: root, key: m.Annotations[ocimap.AnnotationCosignKey], meta: m.Annotations[ocimap.AnnotationMeta], layers: m.Layers}, nil
 	}
 	return nil, fmt.Errorf("%w: %s:%s has no index.json layer", ErrRegistry, idx.Reference, ocimap.RootTag)
 }
@@ -783,52 +791,47 @@ func pushBytes(ctx context.Context, repo *remote.Repository, desc ocispec.Descri
 }
 
 // pushRelease pushes one release: the archive (from the site, or mounted
-// or copied from the source registry), the config, then the manifest
-// with its tag.
-func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease) error {
+// or copied from the source registry), the config (config, once per
+// repository), then the manifest with its tag. The plan's tags list said
+// the tag is missing, so nothing is asked before the archive's upload: a
+// blob left by a killed publish is uploaded again, harmlessly.
+func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease, config func() error) error {
 	repo, err := d.o.Repos(r.repo)
 	if err != nil {
 		return err
 	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(r.manifest.Manifest, &m); err != nil {
-		return err
+	if len(r.manifest.Layers) != 1 {
+		return fmt.Errorf("%s:%s: a release manifest of %d layers", r.repo, r.tag, len(r.manifest.Layers))
 	}
-	layer := m.Layers[0]
-	ok, err := repo.Blobs().Exists(ctx, layer)
-	if err != nil {
-		return fmt.Errorf("check %s@%s: %w", r.repo, layer.Digest, ocireg.Wrap(r.repo, repo.Client, err))
+	layer := r.manifest.Layers[0]
+	open := func() (io.ReadCloser, error) {
+		resp, err := s.walker.Open(ctx, r.archive.Path)
+		if err != nil {
+			return nil, err
+		}
+		if err := sitewalk.Announced(r.archive, resp); err != nil {
+			resp.Body.Close()
+			return nil, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{r.archive.VerifyReader(resp.Body), resp.Body}, nil
 	}
-	if !ok {
-		open := func() (io.ReadCloser, error) {
-			resp, err := s.walker.Open(ctx, r.archive.Path)
-			if err != nil {
-				return nil, err
-			}
-			if err := sitewalk.Announced(r.archive, resp); err != nil {
-				resp.Body.Close()
-				return nil, err
-			}
-			return struct {
-				io.Reader
-				io.Closer
-			}{r.archive.VerifyReader(resp.Body), resp.Body}, nil
-		}
-		if s.src != nil && s.src.Registry == d.loc.Registry {
-			// Same registry: a cross-repository mount copies nothing.
-			err = repo.Mount(ctx, layer, s.src.PackRepo(r.name), open)
-		} else {
-			var rc io.ReadCloser
-			if rc, err = open(); err == nil {
-				err = repo.Blobs().Push(ctx, layer, rc)
-				rc.Close()
-			}
-		}
-		if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-			return fmt.Errorf("push the archive of %s@%s to %s: %w", r.name, r.version, r.repo, ocireg.Wrap(r.repo, repo.Client, err))
+	if s.src != nil && s.src.Registry == d.loc.Registry {
+		// Same registry: a cross-repository mount copies nothing.
+		err = repo.Mount(ctx, layer, s.src.PackRepo(r.name), open)
+	} else {
+		var rc io.ReadCloser
+		if rc, err = open(); err == nil {
+			err = repo.Blobs().Push(ctx, layer, rc)
+			rc.Close()
 		}
 	}
-	if err := pushBytes(ctx, repo, r.manifest.Config, r.manifest.ConfigB); err != nil {
+	if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return fmt.Errorf("push the archive of %s@%s to %s: %w", r.name, r.version, r.repo, ocireg.Wrap(r.repo, repo.Client, err))
+	}
+	if err := config(); err != nil {
 		return err
 	}
 	// The plan's tags list may be stale (another pusher since): the
@@ -846,6 +849,37 @@ func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease) erro
 		return fmt.Errorf("push %s:%s: %w", r.repo, r.tag, ocireg.Wrap(r.repo+":"+r.tag, repo.Client, err))
 	}
 	return nil
+}
+
+// configs makes, per pack repository of push, the one step that puts
+// the release config ("{}", the same blob as the base artifact's) there:
+// a cross-repository mount from the base repository, one request where
+// a release's own upload would take three, and an upload where the
+// registry does not mount.
+func (d *ociDest) configs(ctx context.Context, push []*siteRelease) map[string]func() error {
+	out := map[string]func() error{}
+	base := d.loc.Repo(ocimap.ArchiveRepo)
+	for _, r := range push {
+		if out[r.repo] != nil {
+			continue
+		}
+		cfg, data := r.manifest.Config, r.manifest.ConfigB
+		ref := r.repo
+		out[ref] = sync.OnceValue(func() error {
+			repo, err := d.o.Repos(ref)
+			if err != nil {
+				return err
+			}
+			err = repo.Mount(ctx, cfg, base, func() (io.ReadCloser, error) {
+				return io.NopCloser(bytes.NewReader(data)), nil
+			})
+			if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+				return fmt.Errorf("mount the config %s into %s: %w", cfg.Digest, ref, ocireg.Wrap(ref+"@"+cfg.Digest.String(), repo.Client, err))
+			}
+			return nil
+		})
+	}
+	return out
 }
 
 // signingPlan is which releases get a cosign signature, and how.
@@ -1007,9 +1041,18 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 	if live != nil && live.desc.Digest == rootM.Desc.Digest {
 		return nil
 	}
-	// Buckets and shards: content-addressed blobs.
+	// Buckets and shards: content-addressed blobs; those the live
+	// generation's manifests name are there, the others are pushed
+	// without asking first.
+	have, err := d.liveBlobs(ctx, idx, live)
+	if err != nil {
+		return err
+	}
 	err = parallel.Each(ctx, len(s.meta), o.Jobs, func(i int) error {
-		return pushBytes(ctx, idx, layers[i], s.meta[i].data)
+		if have[layers[i].Digest] {
+			return nil
+		}
+		return pushNew(ctx, idx, layers[i], s.meta[i].data)
 	})
 	if err != nil {
 		return err
@@ -1044,7 +1087,10 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 	// checkpoint, partial tiles and tile groups, which become visible
 	// only with the switch below (never a checkpoint ahead of the index).
 	err = parallel.Each(ctx, len(rootLayers), o.Jobs, func(i int) error {
-		return pushBytes(ctx, idx, rootLayers[i], im.rootData[i])
+		if have[rootLayers[i].Digest] {
+			return nil
+		}
+		return pushNew(ctx, idx, rootLayers[i], im.rootData[i])
 	})
 	if err != nil {
 		return err
@@ -1075,26 +1121,20 @@ func (d *ociDest) pushTiles(ctx context.Context, idx *remote.Repository, live *l
 	}
 	return parallel.Each(ctx, len(newTiles), o.Jobs, func(k int) error {
 		i := newTiles[k]
-		return pushBytes(ctx, idx, layers[len(s.meta)+i], s.tiles[im.tilePaths[i]])
+		return pushNew(ctx, idx, layers[len(s.meta)+i], s.tiles[im.tilePaths[i]])
 	})
 }
 
 // pushSigFiles pushes each signed release's signature files under a tag
-// derived from its archive's path; tags says which tags exist (an existing
-// one costs a request to compare, a missing one none).
+// derived from its archive's path, as annotations of a manifest with no
+// layers (ocimap.SigFilesManifest): one request each. tags says which
+// tags exist (an existing one costs a request to compare, a missing one
+// none); the manifests' config is the index repository's "{}", pushed
+// before.
 func pushSigFiles(ctx context.Context, idx *remote.Repository, signed []*siteRelease, tags map[string]bool, o Options) error {
 	return parallel.Each(ctx, len(signed), o.Jobs, func(i int) error {
 		r := signed[i]
-		var files []ocispec.Descriptor
-		var paths []string
-		for p := range r.sigs {
-			paths = append(paths, p)
-		}
-		sort.Strings(paths)
-		for _, p := range paths {
-			files = append(files, ocimap.File(p, r.sigs[p]))
-		}
-		m, err := ocimap.FilesManifest(files, nil)
+		m, err := ocimap.SigFilesManifest(r.sigs)
 		if err != nil {
 			return err
 		}
@@ -1102,11 +1142,6 @@ func pushSigFiles(ctx context.Context, idx *remote.Repository, signed []*siteRel
 		if tags[tag] {
 			if desc, err := idx.Resolve(ctx, tag); err == nil && desc.Digest == m.Desc.Digest {
 				return nil
-			}
-		}
-		for i, p := range paths {
-			if err := pushNew(ctx, idx, files[i], r.sigs[p]); err != nil {
-				return err
 			}
 		}
 		if err := idx.Manifests().PushReference(ctx, m.Desc, bytes.NewReader(m.Manifest), tag); err != nil {
@@ -1126,6 +1161,33 @@ type indexManifests struct {
 	rootLayers []ocispec.Descriptor // one per rootData
 	rootData   [][]byte
 	root       *ocimap.Packed
+}
+
+// liveBlobs is the set of blobs the live generation's root and meta
+// manifests name: the registry checked each was there when the manifest
+// was pushed, and the manifests' tags keep them from garbage collection.
+func (d *ociDest) liveBlobs(ctx context.Context, idx *remote.Repository, live *liveIndex) (map[digest.Digest]bool, error) {
+	have := map[digest.Digest]bool{}
+	if live == nil {
+		return have, nil
+	}
+	for _, l := range live.layers {
+		have[l.Digest] = true
+	}
+	if _, err := digest.Parse(live.meta); err != nil {
+		return have, nil // none named: every blob is pushed
+	}
+	_, m, _, err := fetchManifest(ctx, idx, live.meta)
+	if notFound(err) {
+		return have, nil // pushed again below: nothing is lost
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the live meta manifest %s@%s: %w", idx.Reference, live.meta, ocireg.Wrap(idx.Reference.String()+"@"+live.meta, idx.Client, err))
+	}
+	for _, l := range m.Layers {
+		have[l.Digest] = true
+	}
+	return have, nil
 }
 
 // liveTiles is the set of digests of the full tiles the live generation
@@ -1189,7 +1251,7 @@ func (d *ociDest) indexManifests(s *site, live *liveIndex) (*indexManifests, err
 	}
 	sort.Strings(rootPaths)
 	for _, p := range rootPaths {
-		rootLayers = append(rootLayers, ocimap.File(p, s.rootFiles[p]))
+		rootLayers = append(rootLayers, ocimap.RootLayer(p, s.rootFiles[p]))
 		rootData = append(rootData, s.rootFiles[p])
 	}
 	for g := range s.groups {
