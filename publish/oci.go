@@ -624,16 +624,31 @@ func (d *ociDest) liveRoot(ctx context.Context, idx *remote.Repository) (*liveIn
 	return nil, fmt.Errorf("%w: %s:%s has no index.json layer", ErrRegistry, idx.Reference, ocimap.RootTag)
 }
 
+// maxTagPages bounds the pages of one tags list (each page is bounded
+// by oras-go): a registry whose Link headers never end would otherwise
+// keep a publish reading forever. Registries page by 100 to 1,000 tags.
+var maxTagPages = 10_000
+
+// errTagPages stops a tags list past maxTagPages.
+var errTagPages = errors.New("too many pages")
+
 // listTags lists every tag of a repository; a repository that does not
 // exist has none.
 func listTags(ctx context.Context, repo *remote.Repository) (map[string]bool, error) {
 	tags := map[string]bool{}
+	pages := 0
 	err := repo.Tags(ctx, "", func(page []string) error {
+		if pages++; pages > maxTagPages {
+			return errTagPages
+		}
 		for _, t := range page {
 			tags[t] = true
 		}
 		return nil
 	})
+	if errors.Is(err, errTagPages) {
+		return nil, fmt.Errorf("%w: list the tags of %s: more than %d pages (%d tags so far) and the registry still names a next page; a registry or proxy that pages forever is broken: check it, or publish to another", ErrRegistry, repo.Reference, maxTagPages, len(tags))
+	}
 	if notFound(err) {
 		return tags, nil
 	}

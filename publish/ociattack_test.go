@@ -5,10 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -286,5 +292,63 @@ func TestOCIPresentOnlyORASShape(t *testing.T) {
 	}
 	if err := sigTag("bad", md.Digest); !notFound(err) {
 		t.Fatalf("the foreign manifest %s got the registry's signature: %v", md.Digest, err)
+	}
+}
+
+// frontOf is a loopback reverse proxy in front of the real registry that
+// answers what answer handles itself (returning true) and passes the
+// rest through.
+func frontOf(t *testing.T, reg *ocitest.Registry, answer func(w http.ResponseWriter, r *http.Request) bool) string {
+	t.Helper()
+	target, err := url.Parse(reg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !answer(w, r) {
+			proxy.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestOCIEndlessTagPages: a registry (or proxy) whose tags list names a
+// next page forever stops the publish after maxTagPages pages with
+// ErrRegistry naming the repository, before anything is pushed.
+func TestOCIEndlessTagPages(t *testing.T) {
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	f := newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site := f.build(t)
+	old := maxTagPages
+	maxTagPages = 20
+	t.Cleanup(func() { maxTagPages = old })
+	var pages atomic.Int64
+	host := frontOf(t, reg, func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, "/tags/list") {
+			return false
+		}
+		n := pages.Add(1)
+		name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v2/"), "/tags/list")
+		w.Header().Set("Link", fmt.Sprintf(`</v2/%s/tags/list?last=t%d&n=1>; rel="next"`, name, n))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"name":%q,"tags":["t%d"]}`, name, n)
+		return true
+	})
+	o := ocireg.Options{PlainHTTP: true}
+	do := DestOptions{OCI: OCIOptions{Signer: f.signer, Repos: func(ref string) (*remote.Repository, error) {
+		return ocireg.Repository(context.Background(), ref, o)
+	}}}
+	_, err := To(context.Background(), site, "oci://"+host+"/acme", do, Options{})
+	if !errors.Is(err, ErrRegistry) || !strings.Contains(err.Error(), "more than 20 pages") || !strings.Contains(err.Error(), host+"/acme/") {
+		t.Fatalf("endless tag pages: %v", err)
+	}
+	if n := pages.Load(); n > 21*4 {
+		t.Fatalf("%d pages read", n)
+	}
+	if n := reg.Requests("PUT", ""); n != 0 {
+		t.Fatalf("%d PUTs after a refused plan", n)
 	}
 }
