@@ -391,9 +391,6 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	if o.Prune {
-		fmt.Fprintf(o.Log, "note: --prune deletes nothing in an OCI registry: releases are never removed, and each index generation stays tagged %sSERIAL\n", ocimap.MetaTagPrefix)
-	}
 	if d.o.Signer == nil && s.root.Signed {
 		fmt.Fprintf(o.Log, "warning: no --key: release manifests are pushed without cosign signatures\n")
 	}
@@ -404,7 +401,7 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 		return nil, err
 	}
 	if current {
-		return res, nil
+		return res, d.pruneAfter(ctx, s, idx, live, o, res)
 	}
 	// Plan every release before pushing anything.
 	push, err := d.plan(ctx, s, o, res)
@@ -422,7 +419,7 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	}
 	if o.DryRun {
 		d.dryRun(ctx, s, live, o, res)
-		return res, nil
+		return res, d.pruneAfter(ctx, s, idx, live, o, res)
 	}
 	if err := d.ensureBase(ctx, o); err != nil {
 		return res, err
@@ -433,7 +430,25 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if err := d.pushIndex(ctx, s, idx, live, o, res); err != nil {
 		return res, err
 	}
-	return res, nil
+	return res, d.pruneAfter(ctx, s, idx, live, o, res)
+}
+
+// pruneAfter runs --prune (ociprune.go) once the publish is done.
+func (d *ociDest) pruneAfter(ctx context.Context, s *site, idx *remote.Repository, live *liveIndex, o Options, res *Result) error {
+	if !o.Prune {
+		return nil
+	}
+	im, err := d.indexManifests(s, live)
+	if err != nil {
+		return err
+	}
+	keep := []digest.Digest{im.meta.Desc.Digest}
+	if live != nil {
+		if dg, err := digest.Parse(live.meta); err == nil {
+			keep = append(keep, dg)
+		}
+	}
+	return d.prune(ctx, s, idx, keep, o, res)
 }
 
 // checkLive reads the live generation for rollback protection (refused

@@ -37,8 +37,7 @@ import (
 // overwritten. The registry has no conditional tag write, so the
 // publisher looks at the tag again right before its PUT.
 func TestOCITagRaceNeverOverwrites(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Anonymous)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Anonymous)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	site := f.build(t)
 	ctx := context.Background()
@@ -110,9 +109,7 @@ func TestOCIPromoteTamperedSource(t *testing.T) {
 	f := newFixture(t)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
-	if _, err := To(ctx, f.build(t), src, ociOptions(dev, true, f), Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPublish(t, dev, f, f.build(t), src)
 	evil := newFixture(t)
 	k, err := testutil.GenerateKey()
 	if err != nil {
@@ -165,9 +162,7 @@ func TestOCIPromoteTamperedSignature(t *testing.T) {
 	f := newFixture(t)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
-	if _, err := To(ctx, f.build(t), src, ociOptions(dev, true, f), Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPublish(t, dev, f, f.build(t), src)
 	k, err := testutil.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -225,8 +220,7 @@ func TestOCIPromoteTamperedSignature(t *testing.T) {
 // the same layer (a config of someone's choosing) is not what packgen
 // built: refused, and never signed with the registry key.
 func TestOCIPresentOnlyORASShape(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Anonymous)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Anonymous)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	f.pack("calico", "3.27.0", "a: 1\n")
 	site := f.build(t)
@@ -318,8 +312,7 @@ func frontOf(t *testing.T, reg *ocitest.Registry, answer func(w http.ResponseWri
 // next page forever stops the publish after maxTagPages pages with
 // ErrRegistry naming the repository, before anything is pushed.
 func TestOCIEndlessTagPages(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Anonymous)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Anonymous)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	site := f.build(t)
 	old := maxTagPages

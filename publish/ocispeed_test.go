@@ -79,8 +79,7 @@ func requestKinds(lines []string, base string) string {
 // shard. The bench's figure (make bench) is this count at 1,000
 // releases; a change that adds a request per release fails here.
 func TestOCIRequestsPerRelease(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Anonymous)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Anonymous)
 	const packs, versions = 6, 5
 	for v := 0; v < versions; v++ {
 		for p := 0; p < packs; p++ {
@@ -119,9 +118,7 @@ func TestOCIRequestsPerRelease(t *testing.T) {
 
 	// Nothing new: the live root manifest says so.
 	before = len(lines) + before
-	if _, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPublish(t, reg, f, site, dest)
 	if again := settledLog(reg)[before:]; len(again) > 2 {
 		t.Fatalf("a publish with nothing new took %d requests:%s", len(again), requestKinds(again, "acme"))
 	}
@@ -135,8 +132,7 @@ func TestOCIRequestsPerRelease(t *testing.T) {
 // (no release manifest), its signature files one manifest's annotations,
 // and the log's inclusion proof a tile group and its tiles.
 func TestOCIFetchRoundTrips(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Anonymous)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Anonymous)
 	for i := 0; i < 12; i++ {
 		f.pack(fmt.Sprintf("pack%02d", i), "1.0.0", "a: 1\n")
 	}
@@ -146,9 +142,7 @@ func TestOCIFetchRoundTrips(t *testing.T) {
 	site = f.build(t)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
-	if _, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPublish(t, reg, f, site, dest)
 	r := client.Registry{Name: "acme", URL: dest, Keys: []string{string(f.pub)}, PlainHTTP: true}
 	c, err := client.New(r, client.Options{CacheDir: t.TempDir(), StateDir: t.TempDir()})
 	if err != nil {
