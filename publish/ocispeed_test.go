@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocitest"
 )
 
@@ -166,5 +168,43 @@ func TestOCIFetchRoundTrips(t *testing.T) {
 		if strings.Contains(l, "spectro-packs/archive/calico/manifests/") {
 			t.Fatalf("the release manifest was read; the archive is fetched by the digest its shard pins: %s", l)
 		}
+	}
+}
+
+// TestRegistryHasNoReferrersAPI records why signatures are not attached
+// as OCI 1.1 referrers: the reference registry (distribution v3.1.2)
+// does not serve GET /v2/NAME/referrers/DIGEST (its source has no such
+// route), so a referrer there would be findable only through the
+// fallback tag sha256-HEX in the pack's own repository, a non-version tag
+// in what Palette lists. Should a registry version here serve it, this
+// fails, and the referrers layout is worth adding beside the separate
+// repository.
+func TestRegistryHasNoReferrersAPI(t *testing.T) {
+	reg, f := ociSetup(t, ocitest.Anonymous)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site := f.build(t)
+	mustPublish(t, reg, f, site, "oci://"+reg.Host()+"/acme")
+	r := shardOf(t, site, "hello").Releases[0]
+	m, err := ocimap.ArchiveManifest(r.Archive.SHA256, r.Archive.Size, ocimap.ArchiveTitle("hello", r.Version), r.Created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, path, accept string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, reg.URL()+"/v2/acme/spectro-packs/archive/hello/"+path+m.Desc.Digest.String(), nil)
+		req.Header.Set("Accept", accept)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := do("GET", "referrers/", "application/vnd.oci.image.index.v1+json"); code != http.StatusNotFound {
+		t.Fatalf("GET referrers: %d (distribution v3.1.2 answers 404: no referrers API)", code)
+	}
+	// The manifest itself is there: the 404 is the endpoint's.
+	if code := do("HEAD", "manifests/", "application/vnd.oci.image.manifest.v1+json"); code != http.StatusOK {
+		t.Fatalf("HEAD the release manifest: %d", code)
 	}
 }
