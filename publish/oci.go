@@ -79,6 +79,9 @@ type ReleaseCounts struct {
 	Present int       `json:"present"` // already there with the same manifest
 	Refused []Refusal `json:"refused"`
 	Signed  int       `json:"signed"` // cosign signatures pushed
+	// Repaired are releases (REGISTRY/REPO:TAG) whose signature tag named
+	// a manifest that did not verify, signed again.
+	Repaired []string `json:"repaired"`
 }
 
 // Refusal is a release whose tag already names another manifest.
@@ -395,7 +398,7 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 		fmt.Fprintf(o.Log, "warning: no --key: release manifests are pushed without cosign signatures\n")
 	}
 	res := &Result{Target: d.String(), DryRun: o.DryRun, Serial: s.root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: []string{},
-		Releases: &ReleaseCounts{Pushed: []string{}, Refused: []Refusal{}}}
+		Releases: &ReleaseCounts{Pushed: []string{}, Refused: []Refusal{}, Repaired: []string{}}}
 	idx, live, current, err := d.checkLive(ctx, s, o, res)
 	if err != nil {
 		return nil, err
@@ -915,7 +918,10 @@ func (d *ociDest) configs(ctx context.Context, push []*siteRelease) map[string]f
 // signingPlan is which releases get a cosign signature, and how.
 type signingPlan struct {
 	need map[*siteRelease]bool
-	one  func(ctx context.Context, r *siteRelease) error
+	// replace are releases whose signature tag names a manifest that
+	// does not verify: signed afresh, the bad manifest's layers dropped.
+	replace map[*siteRelease]bool
+	one     func(ctx context.Context, r *siteRelease) error
 }
 
 // signing plans a cosign signature for every release manifest whose
@@ -937,10 +943,23 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 		return nil, err
 	}
 	rotated := d.o.Signer != nil && live != nil && live.key != "" && live.key != d.o.Signer.KeyID()
+	var have []*siteRelease
 	for _, r := range s.releases {
 		if rotated || !tags[ocimap.CosignTag(r.manifest.Desc.Digest)] {
 			sg.need[r] = true
+		} else {
+			have = append(have, r)
 		}
+	}
+	if d.o.Signer != nil && !o.DryRun {
+		if sg.replace, err = d.brokenSignatures(ctx, repo, have, o); err != nil {
+			return nil, err
+		}
+		for r := range sg.replace {
+			sg.need[r] = true
+			res.Releases.Repaired = append(res.Releases.Repaired, r.repo+":"+r.tag)
+		}
+		sort.Strings(res.Releases.Repaired)
 	}
 	var mu sync.Mutex
 	done := func(tag string) {
@@ -958,7 +977,7 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 	if rotated {
 		fmt.Fprintf(o.Log, "note: the registry's releases were signed with key %s: signing each again with %s (both verify)\n", short(live.key), short(d.o.Signer.KeyID()))
 	}
-	sg.one = d.signRelease(repo, tags, done)
+	sg.one = d.signRelease(repo, tags, sg.replace, done)
 	return sg, nil
 }
 
@@ -1000,7 +1019,7 @@ func (d *ociDest) copySignatures(s *site, repo *remote.Repository, mu *sync.Mute
 
 // signRelease signs a release manifest with the signer, beside the
 // signatures its tag already holds (tags: the signature tags that exist).
-func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, done func(tag string)) func(ctx context.Context, r *siteRelease) error {
+func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, replace map[*siteRelease]bool, done func(tag string)) func(ctx context.Context, r *siteRelease) error {
 	return func(ctx context.Context, r *siteRelease) error {
 		payload, sig, err := d.o.Signer.SignManifest(r.repo, r.manifest.Desc.Digest.String())
 		if err != nil {
@@ -1008,7 +1027,7 @@ func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, don
 		}
 		tag := ocimap.CosignTag(r.manifest.Desc.Digest)
 		var keep []ocispec.Descriptor
-		if tags[tag] {
+		if tags[tag] && !replace[r] {
 			_, m, _, err := fetchManifest(ctx, repo, tag)
 			if err != nil {
 				return fmt.Errorf("read the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
@@ -1031,6 +1050,91 @@ func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, don
 		done(tag)
 		return nil
 	}
+}
+
+// brokenSignatures checks the existing cosign signature of each release
+// of have (one manifest request each): it holds when one of its layers
+// is a signature of the release manifest under the signer's key. The
+// payload is deterministic, so the publisher's own layer is known by
+// digest; another (a `cosign sign` with the same key) is read and
+// verified. A tag swapped to another manifest, or a damaged one, is
+// reported loudly and returned, to be signed again.
+func (d *ociDest) brokenSignatures(ctx context.Context, repo *remote.Repository, have []*siteRelease, o Options) (map[*siteRelease]bool, error) {
+	pem, err := d.o.Signer.PublicKeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	v, err := sign.LoadPublicKey(pem)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	broken := map[*siteRelease]bool{}
+	err = parallel.Each(ctx, len(have), o.Jobs, func(i int) error {
+		r := have[i]
+		tag := ocimap.CosignTag(r.manifest.Desc.Digest)
+		why, err := signatureHolds(ctx, repo, tag, r, v)
+		if err != nil {
+			return err
+		}
+		if why == "" {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		broken[r] = true
+		fmt.Fprintf(o.Log, "warning: the cosign signature %s:%s of %s:%s does not hold (%s): it was replaced or damaged in the registry; signing the release again (check who can push to %s)\n", repo.Reference, tag, r.repo, r.tag, why, repo.Reference)
+		return nil
+	})
+	return broken, err
+}
+
+// signatureHolds says why the signature tagged tag does not sign r under
+// v ("" when it does).
+func signatureHolds(ctx context.Context, repo *remote.Repository, tag string, r *siteRelease, v *sign.Verifier) (string, error) {
+	desc, m, _, err := fetchManifest(ctx, repo, tag)
+	if notFound(err) {
+		return "the tag is gone", nil
+	}
+	if errors.Is(err, ErrRegistry) {
+		return err.Error(), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
+	}
+	want := r.manifest.Desc.Digest.String()
+	payload, err := sign.CosignPayload(r.repo, want)
+	if err != nil {
+		return "", err
+	}
+	own := digest.FromBytes(payload)
+	var others []ocispec.Descriptor
+	for _, l := range m.Layers {
+		if l.MediaType != ocimap.CosignPayloadMediaType {
+			continue
+		}
+		if l.Digest == own && l.Size == int64(len(payload)) {
+			if v.VerifyManifest(payload, l.Annotations[ocimap.CosignSignatureAnnotation], want) == nil {
+				return "", nil
+			}
+			continue
+		}
+		others = append(others, l)
+	}
+	const maxOthers = 8 // a rotation adds one layer per key
+	for i, l := range others {
+		if i == maxOthers {
+			break
+		}
+		data, err := fetchBlob(ctx, repo, l, sign.MaxCosignPayload)
+		if err != nil {
+			continue
+		}
+		if v.VerifyManifest(data, l.Annotations[ocimap.CosignSignatureAnnotation], want) == nil {
+			return "", nil
+		}
+	}
+	return fmt.Sprintf("%s has no layer that signs %s with this key", desc.Digest, want), nil
 }
 
 // verifiedCosign reads the cosign signature manifest tagged tag in src

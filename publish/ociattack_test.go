@@ -345,3 +345,65 @@ func TestOCIEndlessTagPages(t *testing.T) {
 		t.Fatalf("%d PUTs after a refused plan", n)
 	}
 }
+
+// TestOCISwappedSignatureRepaired: a cosign signature tag moved in the
+// signature repository to a manifest that does not sign its release (here
+// another release's valid signature) is found by the next publish that
+// pushes anything, reported loudly, and signed again; the release's
+// signature then verifies, and a later publish finds nothing to repair.
+func TestOCISwappedSignatureRepaired(t *testing.T) {
+	reg, f := ociSetup(t, ocitest.Anonymous)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	f.pack("calico", "3.27.0", "a: 1\n")
+	site := f.build(t)
+	ctx := context.Background()
+	dest := "oci://" + reg.Host() + "/acme"
+	mustPublish(t, reg, f, site, dest)
+	sigRepo, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/signatures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifestOf := func(name string) ocispec.Descriptor {
+		r := shardOf(t, site, name).Releases[0]
+		m, err := ocimap.ArchiveManifest(r.Archive.SHA256, r.Archive.Size, ocimap.ArchiveTitle(name, r.Version), r.Created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Desc
+	}
+	hello, calico := manifestOf("hello"), manifestOf("calico")
+	calicoSig, err := sigRepo.Resolve(ctx, ocimap.CosignTag(calico.Digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sigRepo.Tag(ctx, calicoSig, ocimap.CosignTag(hello.Digest)); err != nil {
+		t.Fatal(err)
+	}
+	v := f.verifier(t)
+	if _, err := verifiedCosign(ctx, sigRepo, ocimap.CosignTag(hello.Digest), hello.Digest.String(), v); !errors.Is(err, sign.ErrBadSignature) {
+		t.Fatalf("the swapped signature verifies: %v", err)
+	}
+
+	f.pack("hello", "1.1.0", "b: 2\n")
+	site2 := f.build(t)
+	var log bytes.Buffer
+	res, err := To(ctx, site2, dest, ociOptions(reg, true, f), Options{Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := reg.Host() + "/acme/spectro-packs/archive/hello:1.0.0"
+	if len(res.Releases.Repaired) != 1 || res.Releases.Repaired[0] != want || !strings.Contains(log.String(), "warning: the cosign signature "+reg.Host()+"/acme/packgen/signatures:"+ocimap.CosignTag(hello.Digest)) {
+		t.Fatalf("repaired %v, log:\n%s", res.Releases.Repaired, log.String())
+	}
+	if _, err := verifiedCosign(ctx, sigRepo, ocimap.CosignTag(hello.Digest), hello.Digest.String(), v); err != nil {
+		t.Fatalf("the repaired signature: %v", err)
+	}
+	if _, err := verifiedCosign(ctx, sigRepo, ocimap.CosignTag(calico.Digest), calico.Digest.String(), v); err != nil {
+		t.Fatalf("calico's signature: %v", err)
+	}
+	f.pack("hello", "1.2.0", "b: 3\n")
+	res, err = To(ctx, f.build(t), dest, ociOptions(reg, true, f), Options{})
+	if err != nil || len(res.Releases.Repaired) != 0 {
+		t.Fatalf("a publish after the repair: %v %v", err, res.Releases.Repaired)
+	}
+}
