@@ -145,6 +145,7 @@ type site struct {
 	meta      []metaFile        // buckets and shards
 	releases  []*siteRelease
 	walker    *sitewalk.Walker
+	tr        transport.Transport // what walker reads (archives go by their pin: transport.GetPinned)
 	// srcRepo, for an oci:// source, opens the source's repositories
 	// (archives are then copied registry to registry).
 	src *ocimap.Location
@@ -176,7 +177,7 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 		return nil, err
 	}
 	w := sitewalk.New(tr, v)
-	s.walker = w
+	s.walker, s.tr = w, tr
 	if err := s.readRoot(ctx, v != nil, src); err != nil {
 		return nil, err
 	}
@@ -838,7 +839,9 @@ func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease, conf
 	}
 	layer := r.manifest.Layers[0]
 	open := func() (io.ReadCloser, error) {
-		resp, err := s.walker.Open(ctx, r.archive.Path)
+		// By the digest the verified shard pins: from an OCI source, the
+		// blob without its release manifest.
+		resp, err := transport.GetPinned(ctx, s.tr, r.archive)
 		if err != nil {
 			return nil, err
 		}
