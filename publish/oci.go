@@ -1263,8 +1263,8 @@ func (d *ociDest) pushTiles(ctx context.Context, idx *remote.Repository, live *l
 }
 
 // pushSigFiles pushes each signed release's signature files under a tag
-// derived from its archive's path, as annotations of a manifest with no
-// layers (ocimap.SigFilesManifest): one request each. tags says which
+// derived from its archive's path, as annotations of a manifest whose
+// one layer is the empty {} (ocimap.SigFilesManifest): one request each. tags says which
 // tags exist (an existing one costs a request to compare, a missing one
 // none); the manifests' config is the index repository's "{}", pushed
 // before.

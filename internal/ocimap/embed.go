@@ -4,13 +4,15 @@ package ocimap
 // the manifest's one request instead of one more per file:
 //
 //   - the root manifest's layers for the files every client reads on
-//     every fetch (index.json, index.json.sig, the log's checkpoint) carry
+//     every fetch (index.json and index.json.sig; not the log's
+//     checkpoint, which a fetch does not read: it trusts index.json) carry
 //     their content in the descriptor's "data" field (OCI image-spec 1.1
 //     "embedded content"); the blobs are pushed as well, so the manifest
 //     is an ordinary one that any client and the registry's garbage
 //     collector read as before;
 //   - an archive's signature files (.sig, .sigstore.json) are annotations
-//     of the manifest tagged SigTag(archive): a manifest with no layers,
+//     of the manifest tagged SigTag(archive), whose one layer is the empty
+//     descriptor ({}, already in the repository as the config),
 //     so publishing them is one request (the manifest PUT) instead of five
 //     (two blob uploads of two requests each, then the manifest).
 //
@@ -24,13 +26,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/translog"
 )
 
 // AnnotationFilePrefix + a site path is the annotation of a signature
@@ -46,14 +45,14 @@ const MaxEmbedded = 64 << 10
 var ErrEmbedded = errors.New("embedded content does not match its descriptor")
 
 // Embedded tells whether a root file's content goes into its layer's
-// descriptor: the files each fetch reads (index.json, its live
-// signature, the checkpoint), when small.
+// descriptor: the files each fetch reads (index.json and its live
+// signature), when small.
 func Embedded(p string, size int) bool {
 	if size > MaxEmbedded {
 		return false
 	}
 	switch p {
-	case index.RootFile, index.RootFile + index.SignatureExt, translog.CheckpointPath:
+	case index.RootFile, index.RootFile + index.SignatureExt:
 		return true
 	}
 	return false
@@ -78,7 +77,8 @@ func EmbeddedData(d ocispec.Descriptor) (data []byte, ok bool, err error) {
 }
 
 // SigFilesManifest is the manifest of an archive's signature files
-// (site path → content): no layers, each file an annotation.
+// (site path → content): each file an annotation, the one layer the
+// empty descriptor (oras-go packs an OCI 1.1 manifest so).
 func SigFilesManifest(files map[string][]byte) (*Packed, error) {
 	ann := map[string]string{}
 	for p, data := range files {
@@ -105,19 +105,6 @@ func SigFile(m *ocispec.Manifest, p string) (data []byte, layer *ocispec.Descrip
 		}
 	}
 	return nil, nil, false, nil
-}
-
-// SigFilePaths lists the site paths a signature files manifest holds,
-// sorted.
-func SigFilePaths(m *ocispec.Manifest) []string {
-	var out []string
-	for k := range m.Annotations {
-		if p, ok := strings.CutPrefix(k, AnnotationFilePrefix); ok {
-			out = append(out, p)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // RootLayer is the descriptor of a root manifest layer: File, with the
