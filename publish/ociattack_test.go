@@ -23,6 +23,8 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry/remote"
 
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
@@ -405,5 +407,58 @@ func TestOCISwappedSignatureRepaired(t *testing.T) {
 	res, err = To(ctx, f.build(t), dest, ociOptions(reg, true, f), Options{})
 	if err != nil || len(res.Releases.Repaired) != 0 {
 		t.Fatalf("a publish after the repair: %v %v", err, res.Releases.Repaired)
+	}
+}
+
+// TestOCIEmbeddedIndexTampered: a root manifest whose embedded index.json
+// is not the bytes its descriptor names (a registry or proxy serving a
+// doctored manifest) is refused with transport.ErrWrongBytes naming the
+// reference, and the destination is not written.
+func TestOCIEmbeddedIndexTampered(t *testing.T) {
+	reg, f := ociSetup(t, ocitest.Anonymous)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site := f.build(t)
+	ctx := context.Background()
+	dest := "oci://" + reg.Host() + "/acme"
+	mustPublish(t, reg, f, site, dest)
+	idx, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, m, _, err := fetchManifest(ctx, idx, ocimap.RootTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for i, l := range m.Layers {
+		if ocimap.Title(l) == index.RootFile && l.Data != nil {
+			d := append([]byte(nil), l.Data...)
+			d[len(d)/2] ^= 1
+			m.Layers[i].Data, found = d, true
+		}
+	}
+	if !found {
+		t.Fatal("the root manifest embeds no index.json")
+	}
+	mb, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, mb)
+	if err := idx.Manifests().PushReference(ctx, md, bytes.NewReader(mb), ocimap.RootTag); err != nil {
+		t.Fatal(err)
+	}
+	r := client.Registry{Name: "acme", URL: dest, Keys: []string{string(f.pub)}, PlainHTTP: true}
+	c, err := client.New(r, client.Options{CacheDir: t.TempDir(), StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	_, err = c.Fetch(ctx, client.FetchOptions{Name: "hello", Dest: out})
+	if !errors.Is(err, transport.ErrWrongBytes) || !strings.Contains(err.Error(), reg.Host()+"/acme/packgen/index:root") {
+		t.Fatalf("a doctored embedded index.json: %v", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the destination was written: %v", err)
 	}
 }
