@@ -66,11 +66,21 @@ type OCIOptions struct {
 	Source func(loc location.Location) (transport.Transport, error)
 	// Signer signs each release manifest (cosign) and must be the key of
 	// the site's index.json; nil pushes releases unsigned (a warning).
-	Signer *sign.Signer
+	// A *sign.Lazy decrypts the key only when a signature is made: a
+	// publish with nothing new never does.
+	Signer ManifestSigner
 	// Verify holds the public key(s) a promotion from another registry
 	// checks its source with when there is no Signer: the source's root
 	// must verify, and the cosign signatures copied must verify.
 	Verify *sign.Verifier
+}
+
+// ManifestSigner signs release manifests the way cosign does
+// (*sign.Signer, *sign.Lazy).
+type ManifestSigner interface {
+	SignManifest(repo, manifestDigest string) (payloadJSON []byte, sigB64 string, err error)
+	KeyID() string
+	PublicKeyPEM() ([]byte, error)
 }
 
 // ReleaseCounts says what happened to each release of an OCI publish.
@@ -528,6 +538,19 @@ func (d *ociDest) pushReleases(ctx context.Context, s *site, live *liveIndex, pu
 	for _, r := range s.releases {
 		if toPush[r] || sg.need[r] {
 			jobs = append(jobs, r)
+		}
+	}
+	// A key that cannot sign (a wrong password, a .pub beside it that is
+	// not its own: the key is decrypted only now) stops the publish
+	// before any release is pushed.
+	if d.o.Signer != nil {
+		for _, r := range jobs {
+			if sg.need[r] {
+				if _, _, err := d.o.Signer.SignManifest(r.repo, r.manifest.Desc.Digest.String()); err != nil {
+					return fmt.Errorf("--key: %w", err)
+				}
+				break
+			}
 		}
 	}
 	configs := d.configs(ctx, push)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/sign"
 )
 
 // settledLog is the registry's access log once it has stopped growing:
@@ -206,5 +209,49 @@ func TestRegistryHasNoReferrersAPI(t *testing.T) {
 	// The manifest itself is there: the 404 is the endpoint's.
 	if code := do("HEAD", "manifests/", "application/vnd.oci.image.manifest.v1+json"); code != http.StatusOK {
 		t.Fatalf("HEAD the release manifest: %d", code)
+	}
+}
+
+// TestOCILazyKey: with a lazily decrypted key (sign.Lazy, what the
+// command passes), a publish with nothing new never decrypts it (a wrong
+// password goes unnoticed: there is nothing to sign), and one with a
+// release to sign stops on the wrong password before pushing it.
+func TestOCILazyKey(t *testing.T) {
+	reg, f := ociSetup(t, ocitest.Anonymous)
+	k := testutil.NewKey(t)
+	f.signer, f.pub = k.Signer, k.Pub
+	dir := t.TempDir()
+	ref := filepath.Join(dir, "registry.key")
+	os.WriteFile(ref, k.Priv, 0o600)
+	os.WriteFile(filepath.Join(dir, "registry.pub"), k.Pub, 0o644)
+	t.Setenv(sign.PasswordEnv[0], "set")
+	lazy := func(pw string) DestOptions {
+		l := sign.NewLazy(ref, sign.StaticPass([]byte(pw)))
+		if l == nil {
+			t.Fatal("no lazy signer")
+		}
+		do := ociOptions(reg, false, f)
+		do.OCI.Signer = l
+		return do
+	}
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site := f.build(t)
+	ctx := context.Background()
+	dest := "oci://" + reg.Host() + "/acme"
+	if res, err := To(ctx, site, dest, lazy(testutil.Password), Options{}); err != nil || res.Releases.Signed != 1 {
+		t.Fatalf("first publish: %v %+v", err, res)
+	}
+	if _, err := To(ctx, site, dest, lazy("wrong"), Options{}); err != nil {
+		t.Fatalf("a publish with nothing new decrypted the key: %v", err)
+	}
+	f.pack("hello", "1.1.0", "b: 2\n")
+	site2 := f.build(t)
+	puts := reg.Requests("PUT", "/spectro-packs/archive/hello/manifests/")
+	_, err := To(ctx, site2, dest, lazy("wrong"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "--key") {
+		t.Fatalf("a wrong password: %v", err)
+	}
+	if n := reg.Requests("PUT", "/spectro-packs/archive/hello/manifests/"); n != puts {
+		t.Fatalf("a release was pushed before the key failed (%d manifest PUTs)", n-puts)
 	}
 }
