@@ -403,6 +403,16 @@ func TestOCISwappedSignatureRepaired(t *testing.T) {
 	if _, err := verifiedCosign(ctx, sigRepo, ocimap.CosignTag(calico.Digest), calico.Digest.String(), v); err != nil {
 		t.Fatalf("calico's signature: %v", err)
 	}
+	// The real cosign accepts the repaired signature.
+	if cosign, ok := ocitest.FindTool("cosign"); ok {
+		key := filepath.Join(t.TempDir(), "registry.pub")
+		os.WriteFile(key, f.pub, 0o644)
+		cmd := exec.Command(cosign, "verify", "--key", key, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", reg.Host()+"/acme/spectro-packs/archive/hello:1.0.0")
+		cmd.Env = append(os.Environ(), "COSIGN_REPOSITORY="+reg.Host()+"/acme/packgen/signatures", "DOCKER_CONFIG="+t.TempDir())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("cosign verify of the repaired signature: %v\n%s", err, out)
+		}
+	}
 	f.pack("hello", "1.2.0", "b: 3\n")
 	res, err = To(ctx, f.build(t), dest, ociOptions(reg, true, f), Options{})
 	if err != nil || len(res.Releases.Repaired) != 0 {
