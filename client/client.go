@@ -144,8 +144,13 @@ func (c *Client) flush() {
 // open requests p. Work put off by later runs once the request is on its
 // way, while the server answers.
 func (c *Client) open(ctx context.Context, p string) (*Response, error) {
+	return c.openWith(ctx, func() (*Response, error) { return c.tr.Get(ctx, p, "") })
+}
+
+// openWith is open for any request get makes.
+func (c *Client) openWith(ctx context.Context, get func() (*Response, error)) (*Response, error) {
 	if len(c.deferred) == 0 {
-		return c.tr.Get(ctx, p, "")
+		return get()
 	}
 	type opened struct {
 		resp *Response
@@ -153,7 +158,7 @@ func (c *Client) open(ctx context.Context, p string) (*Response, error) {
 	}
 	ch := make(chan opened, 1)
 	go func() {
-		resp, err := c.tr.Get(ctx, p, "")
+		resp, err := get()
 		ch <- opened{resp, err}
 	}()
 	runtime.Gosched() // let the request go out first

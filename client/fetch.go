@@ -12,6 +12,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/stale"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/walk"
@@ -135,7 +136,9 @@ func (c *Client) download(ctx context.Context, name string, ref index.FileRef, d
 			}
 		}
 	})
-	resp, err := c.open(ctx, ref.Path)
+	// By the digest the shard pins where the transport can (an OCI
+	// registry then skips the release manifest).
+	resp, err := c.openWith(ctx, func() (*Response, error) { return transport.GetPinned(ctx, c.tr, ref) })
 	c.flush()
 	if f != nil {
 		tmp = f.Name()

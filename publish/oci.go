@@ -36,6 +36,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	oraslib "oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
@@ -65,7 +66,9 @@ type OCIOptions struct {
 	Source func(loc location.Location) (transport.Transport, error)
 	// Signer signs each release manifest (cosign) and must be the key of
 	// the site's index.json; nil pushes releases unsigned (a warning).
-	Signer *sign.Signer
+	// A *sign.Lazy decrypts the key only when a signature is made: a
+	// publish with nothing new never does.
+	Signer ManifestSigner
 	// Verify holds the public key(s) a promotion from another registry
 	// checks its source with when there is no Signer: the source's root
 	// must verify, and the cosign signatures copied must verify.
@@ -76,12 +79,23 @@ type OCIOptions struct {
 	Only map[string][]string
 }
 
+// ManifestSigner signs release manifests the way cosign does
+// (*sign.Signer, *sign.Lazy).
+type ManifestSigner interface {
+	SignManifest(repo, manifestDigest string) (payloadJSON []byte, sigB64 string, err error)
+	KeyID() string
+	PublicKeyPEM() ([]byte, error)
+}
+
 // ReleaseCounts says what happened to each release of an OCI publish.
 type ReleaseCounts struct {
 	Pushed  []string  `json:"pushed"`  // REGISTRY/REPO:TAG
 	Present int       `json:"present"` // already there with the same manifest
 	Refused []Refusal `json:"refused"`
 	Signed  int       `json:"signed"` // cosign signatures pushed
+	// Repaired are releases (REGISTRY/REPO:TAG) whose signature tag named
+	// a manifest that did not verify, signed again.
+	Repaired []string `json:"repaired"`
 }
 
 // Refusal is a release whose tag already names another manifest.
@@ -145,6 +159,7 @@ type site struct {
 	meta      []metaFile        // buckets and shards
 	releases  []*siteRelease
 	walker    *sitewalk.Walker
+	tr        transport.Transport // what walker reads (archives go by their pin: transport.GetPinned)
 	// srcRepo, for an oci:// source, opens the source's repositories
 	// (archives are then copied registry to registry).
 	src *ocimap.Location
@@ -176,7 +191,7 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 		return nil, err
 	}
 	w := sitewalk.New(tr, v)
-	s.walker = w
+	s.walker, s.tr = w, tr
 	if err := s.readRoot(ctx, v != nil, src); err != nil {
 		return nil, err
 	}
@@ -394,20 +409,17 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	if o.Prune {
-		fmt.Fprintf(o.Log, "note: --prune deletes nothing in an OCI registry: releases are never removed, and each index generation stays tagged %sSERIAL\n", ocimap.MetaTagPrefix)
-	}
 	if d.o.Signer == nil && s.root.Signed {
 		fmt.Fprintf(o.Log, "warning: no --key: release manifests are pushed without cosign signatures\n")
 	}
 	res := &Result{Target: d.String(), DryRun: o.DryRun, Serial: s.root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: []string{},
-		Releases: &ReleaseCounts{Pushed: []string{}, Refused: []Refusal{}}}
+		Releases: &ReleaseCounts{Pushed: []string{}, Refused: []Refusal{}, Repaired: []string{}}}
 	idx, live, current, err := d.checkLive(ctx, s, o, res)
 	if err != nil {
 		return nil, err
 	}
 	if current {
-		return res, nil
+		return res, d.pruneAfter(ctx, s, idx, live, o, res)
 	}
 	// Plan every release before pushing anything.
 	push, err := d.plan(ctx, s, o, res)
@@ -425,7 +437,7 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	}
 	if o.DryRun {
 		d.dryRun(ctx, s, live, o, res)
-		return res, nil
+		return res, d.pruneAfter(ctx, s, idx, live, o, res)
 	}
 	if err := d.ensureBase(ctx, o); err != nil {
 		return res, err
@@ -436,7 +448,25 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if err := d.pushIndex(ctx, s, idx, live, o, res); err != nil {
 		return res, err
 	}
-	return res, nil
+	return res, d.pruneAfter(ctx, s, idx, live, o, res)
+}
+
+// pruneAfter runs --prune (ociprune.go) once the publish is done.
+func (d *ociDest) pruneAfter(ctx context.Context, s *site, idx *remote.Repository, live *liveIndex, o Options, res *Result) error {
+	if !o.Prune {
+		return nil
+	}
+	im, err := d.indexManifests(s, live)
+	if err != nil {
+		return err
+	}
+	keep := []digest.Digest{im.meta.Desc.Digest}
+	if live != nil {
+		if dg, err := digest.Parse(live.meta); err == nil {
+			keep = append(keep, dg)
+		}
+	}
+	return d.prune(ctx, s, idx, keep, o, res)
 }
 
 // checkLive reads the live generation for rollback protection (refused
@@ -514,10 +544,24 @@ func (d *ociDest) pushReleases(ctx context.Context, s *site, live *liveIndex, pu
 			jobs = append(jobs, r)
 		}
 	}
+	// A key that cannot sign (a wrong password, a .pub beside it that is
+	// not its own: the key is decrypted only now) stops the publish
+	// before any release is pushed.
+	if d.o.Signer != nil {
+		for _, r := range jobs {
+			if sg.need[r] {
+				if _, _, err := d.o.Signer.SignManifest(r.repo, r.manifest.Desc.Digest.String()); err != nil {
+					return fmt.Errorf("--key: %w", err)
+				}
+				break
+			}
+		}
+	}
+	configs := d.configs(ctx, push)
 	return parallel.Each(ctx, len(jobs), o.Jobs, func(i int) error {
 		r := jobs[i]
 		if toPush[r] {
-			if err := d.pushRelease(ctx, s, r); err != nil {
+			if err := d.pushRelease(ctx, s, r, configs[r.repo]); err != nil {
 				return err
 			}
 			fmt.Fprintf(o.Log, "uploaded %s:%s\n", r.repo, r.tag)
@@ -535,6 +579,7 @@ type liveIndex struct {
 	data []byte             // its index.json
 	root *index.Root
 	key  string // the cosign key its releases are signed with (AnnotationCosignKey)
+	meta string // the digest of its meta manifest (AnnotationMeta)
 	// layers are the root manifest's: its log tile groups say which full
 	// tiles the registry holds already.
 	layers []ocispec.Descriptor
@@ -607,29 +652,49 @@ func (d *ociDest) liveRoot(ctx context.Context, idx *remote.Repository) (*liveIn
 		if ocimap.Title(l) != index.RootFile {
 			continue
 		}
-		data, err := fetchBlob(ctx, idx, l, index.MaxRootSize)
+		data, ok, err := ocimap.EmbeddedData(l)
 		if err != nil {
-			return nil, fmt.Errorf("read the live index.json of %s:%s: %w", idx.Reference, ocimap.RootTag, err)
+			return nil, fmt.Errorf("%w: the index.json of %s:%s: %v", ErrRegistry, idx.Reference, ocimap.RootTag, err)
+		}
+		if !ok {
+			if data, err = fetchBlob(ctx, idx, l, index.MaxRootSize); err != nil {
+				return nil, fmt.Errorf("read the live index.json of %s:%s: %w", idx.Reference, ocimap.RootTag, err)
+			}
 		}
 		root, err := index.ParseRoot(data)
 		if err != nil {
 			return nil, fmt.Errorf("%w: the index.json of %s:%s: %v", ErrRegistry, idx.Reference, ocimap.RootTag, err)
 		}
-		return &liveIndex{desc: desc, data: data, root: root, key: m.Annotations[ocimap.AnnotationCosignKey], layers: m.Layers}, nil
+		return &liveIndex{desc: desc, data: data, root: root, key: m.Annotations[ocimap.AnnotationCosignKey], meta: m.Annotations[ocimap.AnnotationMeta], layers: m.Layers}, nil
 	}
 	return nil, fmt.Errorf("%w: %s:%s has no index.json layer", ErrRegistry, idx.Reference, ocimap.RootTag)
 }
+
+// maxTagPages bounds the pages of one tags list (each page is bounded
+// by oras-go): a registry whose Link headers never end would otherwise
+// keep a publish reading forever. Registries page by 100 to 1,000 tags.
+var maxTagPages = 10_000
+
+// errTagPages stops a tags list past maxTagPages.
+var errTagPages = errors.New("too many pages")
 
 // listTags lists every tag of a repository; a repository that does not
 // exist has none.
 func listTags(ctx context.Context, repo *remote.Repository) (map[string]bool, error) {
 	tags := map[string]bool{}
+	pages := 0
 	err := repo.Tags(ctx, "", func(page []string) error {
+		if pages++; pages > maxTagPages {
+			return errTagPages
+		}
 		for _, t := range page {
 			tags[t] = true
 		}
 		return nil
 	})
+	if errors.Is(err, errTagPages) {
+		return nil, fmt.Errorf("%w: list the tags of %s: more than %d pages (%d tags so far) and the registry still names a next page; a registry or proxy that pages forever is broken: check it, or publish to another", ErrRegistry, repo.Reference, maxTagPages, len(tags))
+	}
 	if notFound(err) {
 		return tags, nil
 	}
@@ -787,52 +852,49 @@ func pushBytes(ctx context.Context, repo *remote.Repository, desc ocispec.Descri
 }
 
 // pushRelease pushes one release: the archive (from the site, or mounted
-// or copied from the source registry), the config, then the manifest
-// with its tag.
-func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease) error {
+// or copied from the source registry), the config (config, once per
+// repository), then the manifest with its tag. The plan's tags list said
+// the tag is missing, so nothing is asked before the archive's upload: a
+// blob left by a killed publish is uploaded again, harmlessly.
+func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease, config func() error) error {
 	repo, err := d.o.Repos(r.repo)
 	if err != nil {
 		return err
 	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(r.manifest.Manifest, &m); err != nil {
-		return err
+	if len(r.manifest.Layers) != 1 {
+		return fmt.Errorf("%s:%s: a release manifest of %d layers", r.repo, r.tag, len(r.manifest.Layers))
 	}
-	layer := m.Layers[0]
-	ok, err := repo.Blobs().Exists(ctx, layer)
-	if err != nil {
-		return fmt.Errorf("check %s@%s: %w", r.repo, layer.Digest, ocireg.Wrap(r.repo, repo.Client, err))
+	layer := r.manifest.Layers[0]
+	open := func() (io.ReadCloser, error) {
+		// By the digest the verified shard pins: from an OCI source, the
+		// blob without its release manifest.
+		resp, err := transport.GetPinned(ctx, s.tr, r.archive)
+		if err != nil {
+			return nil, err
+		}
+		if err := sitewalk.Announced(r.archive, resp); err != nil {
+			resp.Body.Close()
+			return nil, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{r.archive.VerifyReader(resp.Body), resp.Body}, nil
 	}
-	if !ok {
-		open := func() (io.ReadCloser, error) {
-			resp, err := s.walker.Open(ctx, r.archive.Path)
-			if err != nil {
-				return nil, err
-			}
-			if err := sitewalk.Announced(r.archive, resp); err != nil {
-				resp.Body.Close()
-				return nil, err
-			}
-			return struct {
-				io.Reader
-				io.Closer
-			}{r.archive.VerifyReader(resp.Body), resp.Body}, nil
-		}
-		if s.src != nil && s.src.Registry == d.loc.Registry {
-			// Same registry: a cross-repository mount copies nothing.
-			err = repo.Mount(ctx, layer, s.src.PackRepo(r.name), open)
-		} else {
-			var rc io.ReadCloser
-			if rc, err = open(); err == nil {
-				err = repo.Blobs().Push(ctx, layer, rc)
-				rc.Close()
-			}
-		}
-		if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-			return fmt.Errorf("push the archive of %s@%s to %s: %w", r.name, r.version, r.repo, ocireg.Wrap(r.repo, repo.Client, err))
+	if s.src != nil && s.src.Registry == d.loc.Registry {
+		// Same registry: a cross-repository mount copies nothing.
+		err = repo.Mount(ctx, layer, s.src.PackRepo(r.name), open)
+	} else {
+		var rc io.ReadCloser
+		if rc, err = open(); err == nil {
+			err = repo.Blobs().Push(ctx, layer, rc)
+			rc.Close()
 		}
 	}
-	if err := pushBytes(ctx, repo, r.manifest.Config, r.manifest.ConfigB); err != nil {
+	if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return fmt.Errorf("push the archive of %s@%s to %s: %w", r.name, r.version, r.repo, ocireg.Wrap(r.repo, repo.Client, err))
+	}
+	if err := config(); err != nil {
 		return err
 	}
 	// The plan's tags list may be stale (another pusher since): the
@@ -852,10 +914,44 @@ func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease) erro
 	return nil
 }
 
+// configs makes, per pack repository of push, the one step that puts
+// the release config ("{}", the same blob as the base artifact's) there:
+// a cross-repository mount from the base repository, one request where
+// a release's own upload would take three, and an upload where the
+// registry does not mount.
+func (d *ociDest) configs(ctx context.Context, push []*siteRelease) map[string]func() error {
+	out := map[string]func() error{}
+	base := d.loc.Repo(ocimap.ArchiveRepo)
+	for _, r := range push {
+		if out[r.repo] != nil {
+			continue
+		}
+		cfg, data := r.manifest.Config, r.manifest.ConfigB
+		ref := r.repo
+		out[ref] = sync.OnceValue(func() error {
+			repo, err := d.o.Repos(ref)
+			if err != nil {
+				return err
+			}
+			err = repo.Mount(ctx, cfg, base, func() (io.ReadCloser, error) {
+				return io.NopCloser(bytes.NewReader(data)), nil
+			})
+			if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+				return fmt.Errorf("mount the config %s into %s: %w", cfg.Digest, ref, ocireg.Wrap(ref+"@"+cfg.Digest.String(), repo.Client, err))
+			}
+			return nil
+		})
+	}
+	return out
+}
+
 // signingPlan is which releases get a cosign signature, and how.
 type signingPlan struct {
 	need map[*siteRelease]bool
-	one  func(ctx context.Context, r *siteRelease) error
+	// replace are releases whose signature tag names a manifest that
+	// does not verify: signed afresh, the bad manifest's layers dropped.
+	replace map[*siteRelease]bool
+	one     func(ctx context.Context, r *siteRelease) error
 }
 
 // signing plans a cosign signature for every release manifest whose
@@ -877,10 +973,23 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 		return nil, err
 	}
 	rotated := d.o.Signer != nil && live != nil && live.key != "" && live.key != d.o.Signer.KeyID()
+	var have []*siteRelease
 	for _, r := range s.releases {
 		if rotated || !tags[ocimap.CosignTag(r.manifest.Desc.Digest)] {
 			sg.need[r] = true
+		} else {
+			have = append(have, r)
 		}
+	}
+	if d.o.Signer != nil && !o.DryRun {
+		if sg.replace, err = d.brokenSignatures(ctx, repo, have, o); err != nil {
+			return nil, err
+		}
+		for r := range sg.replace {
+			sg.need[r] = true
+			res.Releases.Repaired = append(res.Releases.Repaired, r.repo+":"+r.tag)
+		}
+		sort.Strings(res.Releases.Repaired)
 	}
 	var mu sync.Mutex
 	done := func(tag string) {
@@ -898,7 +1007,7 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 	if rotated {
 		fmt.Fprintf(o.Log, "note: the registry's releases were signed with key %s: signing each again with %s (both verify)\n", short(live.key), short(d.o.Signer.KeyID()))
 	}
-	sg.one = d.signRelease(repo, tags, done)
+	sg.one = d.signRelease(repo, tags, sg.replace, done)
 	return sg, nil
 }
 
@@ -940,7 +1049,7 @@ func (d *ociDest) copySignatures(s *site, repo *remote.Repository, mu *sync.Mute
 
 // signRelease signs a release manifest with the signer, beside the
 // signatures its tag already holds (tags: the signature tags that exist).
-func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, done func(tag string)) func(ctx context.Context, r *siteRelease) error {
+func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, replace map[*siteRelease]bool, done func(tag string)) func(ctx context.Context, r *siteRelease) error {
 	return func(ctx context.Context, r *siteRelease) error {
 		payload, sig, err := d.o.Signer.SignManifest(r.repo, r.manifest.Desc.Digest.String())
 		if err != nil {
@@ -948,7 +1057,7 @@ func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, don
 		}
 		tag := ocimap.CosignTag(r.manifest.Desc.Digest)
 		var keep []ocispec.Descriptor
-		if tags[tag] {
+		if tags[tag] && !replace[r] {
 			_, m, _, err := fetchManifest(ctx, repo, tag)
 			if err != nil {
 				return fmt.Errorf("read the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
@@ -971,6 +1080,91 @@ func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, don
 		done(tag)
 		return nil
 	}
+}
+
+// brokenSignatures checks the existing cosign signature of each release
+// of have (one manifest request each): it holds when one of its layers
+// is a signature of the release manifest under the signer's key. The
+// payload is deterministic, so the publisher's own layer is known by
+// digest; another (a `cosign sign` with the same key) is read and
+// verified. A tag swapped to another manifest, or a damaged one, is
+// reported loudly and returned, to be signed again.
+func (d *ociDest) brokenSignatures(ctx context.Context, repo *remote.Repository, have []*siteRelease, o Options) (map[*siteRelease]bool, error) {
+	pem, err := d.o.Signer.PublicKeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	v, err := sign.LoadPublicKey(pem)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	broken := map[*siteRelease]bool{}
+	err = parallel.Each(ctx, len(have), o.Jobs, func(i int) error {
+		r := have[i]
+		tag := ocimap.CosignTag(r.manifest.Desc.Digest)
+		why, err := signatureHolds(ctx, repo, tag, r, v)
+		if err != nil {
+			return err
+		}
+		if why == "" {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		broken[r] = true
+		fmt.Fprintf(o.Log, "warning: the cosign signature %s:%s of %s:%s does not hold (%s): it was replaced or damaged in the registry; signing the release again (check who can push to %s)\n", repo.Reference, tag, r.repo, r.tag, why, repo.Reference)
+		return nil
+	})
+	return broken, err
+}
+
+// signatureHolds says why the signature tagged tag does not sign r under
+// v ("" when it does).
+func signatureHolds(ctx context.Context, repo *remote.Repository, tag string, r *siteRelease, v *sign.Verifier) (string, error) {
+	desc, m, _, err := fetchManifest(ctx, repo, tag)
+	if notFound(err) {
+		return "the tag is gone", nil
+	}
+	if errors.Is(err, ErrRegistry) {
+		return err.Error(), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
+	}
+	want := r.manifest.Desc.Digest.String()
+	payload, err := sign.CosignPayload(r.repo, want)
+	if err != nil {
+		return "", err
+	}
+	own := digest.FromBytes(payload)
+	var others []ocispec.Descriptor
+	for _, l := range m.Layers {
+		if l.MediaType != ocimap.CosignPayloadMediaType {
+			continue
+		}
+		if l.Digest == own && l.Size == int64(len(payload)) {
+			if v.VerifyManifest(payload, l.Annotations[ocimap.CosignSignatureAnnotation], want) == nil {
+				return "", nil
+			}
+			continue
+		}
+		others = append(others, l)
+	}
+	const maxOthers = 8 // a rotation adds one layer per key
+	for i, l := range others {
+		if i == maxOthers {
+			break
+		}
+		data, err := fetchBlob(ctx, repo, l, sign.MaxCosignPayload)
+		if err != nil {
+			continue
+		}
+		if v.VerifyManifest(data, l.Annotations[ocimap.CosignSignatureAnnotation], want) == nil {
+			return "", nil
+		}
+	}
+	return fmt.Sprintf("%s has no layer that signs %s with this key", desc.Digest, want), nil
 }
 
 // verifiedCosign reads the cosign signature manifest tagged tag in src
@@ -1011,9 +1205,18 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 	if live != nil && live.desc.Digest == rootM.Desc.Digest {
 		return nil
 	}
-	// Buckets and shards: content-addressed blobs.
+	// Buckets and shards: content-addressed blobs; those the live
+	// generation's manifests name are there, the others are pushed
+	// without asking first.
+	have, err := d.liveBlobs(ctx, idx, live)
+	if err != nil {
+		return err
+	}
 	err = parallel.Each(ctx, len(s.meta), o.Jobs, func(i int) error {
-		return pushBytes(ctx, idx, layers[i], s.meta[i].data)
+		if have[layers[i].Digest] {
+			return nil
+		}
+		return pushNew(ctx, idx, layers[i], s.meta[i].data)
 	})
 	if err != nil {
 		return err
@@ -1048,7 +1251,10 @@ func (d *ociDest) pushIndex(ctx context.Context, s *site, idx *remote.Repository
 	// checkpoint, partial tiles and tile groups, which become visible
 	// only with the switch below (never a checkpoint ahead of the index).
 	err = parallel.Each(ctx, len(rootLayers), o.Jobs, func(i int) error {
-		return pushBytes(ctx, idx, rootLayers[i], im.rootData[i])
+		if have[rootLayers[i].Digest] {
+			return nil
+		}
+		return pushNew(ctx, idx, rootLayers[i], im.rootData[i])
 	})
 	if err != nil {
 		return err
@@ -1079,26 +1285,20 @@ func (d *ociDest) pushTiles(ctx context.Context, idx *remote.Repository, live *l
 	}
 	return parallel.Each(ctx, len(newTiles), o.Jobs, func(k int) error {
 		i := newTiles[k]
-		return pushBytes(ctx, idx, layers[len(s.meta)+i], s.tiles[im.tilePaths[i]])
+		return pushNew(ctx, idx, layers[len(s.meta)+i], s.tiles[im.tilePaths[i]])
 	})
 }
 
 // pushSigFiles pushes each signed release's signature files under a tag
-// derived from its archive's path; tags says which tags exist (an existing
-// one costs a request to compare, a missing one none).
+// derived from its archive's path, as annotations of a manifest whose
+// one layer is the empty {} (ocimap.SigFilesManifest): one request each. tags says which
+// tags exist (an existing one costs a request to compare, a missing one
+// none); the manifests' config is the index repository's "{}", pushed
+// before.
 func pushSigFiles(ctx context.Context, idx *remote.Repository, signed []*siteRelease, tags map[string]bool, o Options) error {
 	return parallel.Each(ctx, len(signed), o.Jobs, func(i int) error {
 		r := signed[i]
-		var files []ocispec.Descriptor
-		var paths []string
-		for p := range r.sigs {
-			paths = append(paths, p)
-		}
-		sort.Strings(paths)
-		for _, p := range paths {
-			files = append(files, ocimap.File(p, r.sigs[p]))
-		}
-		m, err := ocimap.FilesManifest(files, nil)
+		m, err := ocimap.SigFilesManifest(r.sigs)
 		if err != nil {
 			return err
 		}
@@ -1106,11 +1306,6 @@ func pushSigFiles(ctx context.Context, idx *remote.Repository, signed []*siteRel
 		if tags[tag] {
 			if desc, err := idx.Resolve(ctx, tag); err == nil && desc.Digest == m.Desc.Digest {
 				return nil
-			}
-		}
-		for i, p := range paths {
-			if err := pushNew(ctx, idx, files[i], r.sigs[p]); err != nil {
-				return err
 			}
 		}
 		if err := idx.Manifests().PushReference(ctx, m.Desc, bytes.NewReader(m.Manifest), tag); err != nil {
@@ -1130,6 +1325,33 @@ type indexManifests struct {
 	rootLayers []ocispec.Descriptor // one per rootData
 	rootData   [][]byte
 	root       *ocimap.Packed
+}
+
+// liveBlobs is the set of blobs the live generation's root and meta
+// manifests name: the registry checked each was there when the manifest
+// was pushed, and the manifests' tags keep them from garbage collection.
+func (d *ociDest) liveBlobs(ctx context.Context, idx *remote.Repository, live *liveIndex) (map[digest.Digest]bool, error) {
+	have := map[digest.Digest]bool{}
+	if live == nil {
+		return have, nil
+	}
+	for _, l := range live.layers {
+		have[l.Digest] = true
+	}
+	if _, err := digest.Parse(live.meta); err != nil {
+		return have, nil // none named: every blob is pushed
+	}
+	_, m, _, err := fetchManifest(ctx, idx, live.meta)
+	if notFound(err) {
+		return have, nil // pushed again below: nothing is lost
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the live meta manifest %s@%s: %w", idx.Reference, live.meta, ocireg.Wrap(idx.Reference.String()+"@"+live.meta, idx.Client, err))
+	}
+	for _, l := range m.Layers {
+		have[l.Digest] = true
+	}
+	return have, nil
 }
 
 // liveTiles is the set of digests of the full tiles the live generation
@@ -1193,7 +1415,7 @@ func (d *ociDest) indexManifests(s *site, live *liveIndex) (*indexManifests, err
 	}
 	sort.Strings(rootPaths)
 	for _, p := range rootPaths {
-		rootLayers = append(rootLayers, ocimap.File(p, s.rootFiles[p]))
+		rootLayers = append(rootLayers, ocimap.RootLayer(p, s.rootFiles[p]))
 		rootData = append(rootData, s.rootFiles[p])
 	}
 	for g := range s.groups {

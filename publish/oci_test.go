@@ -30,6 +30,41 @@ import (
 	"github.com/packgen/packgen/sign"
 )
 
+// ociSetup is how every OCI publish test starts: a real registry in mode
+// and a fixture repository whose builds are signed with the test key.
+func ociSetup(t *testing.T, mode ocitest.Mode) (*ocitest.Registry, *fixture) {
+	t.Helper()
+	return ocitest.Start(t, mode), newFixture(t)
+}
+
+// mustPublish publishes site to dest (oci://…) on reg, signed with f's
+// key, failing the test on any error.
+func mustPublish(t *testing.T, reg *ocitest.Registry, f *fixture, site, dest string) *Result {
+	t.Helper()
+	res, err := To(context.Background(), site, dest, ociOptions(reg, true, f), Options{})
+	if err != nil {
+		t.Fatalf("publish %s to %s: %v", site, dest, err)
+	}
+	return res
+}
+
+// verifyOCI verifies the registry at dest (oci://…, anonymous) as a
+// client does, with every check, and that it holds releases releases.
+func verifyOCI(t *testing.T, reg *ocitest.Registry, f *fixture, dest string, releases int) {
+	t.Helper()
+	r := client.Registry{Name: "acme", URL: dest, Keys: []string{string(f.pub)}, PlainHTTP: true}
+	tr, err := r.Transport("", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := client.VerifySiteVia(context.Background(), tr, f.verifier(t))
+	if err != nil || len(rep.Problems) != 0 || rep.Releases != releases {
+		t.Fatalf("verify %s: %v %+v", dest, err, rep)
+	}
+}
+
+// ociOptions opens reg's repositories with its credentials, signing with
+// f's key when signer.
 func ociOptions(reg *ocitest.Registry, signer bool, f *fixture) DestOptions {
 	o := ocireg.Options{PlainHTTP: true, Username: reg.Username, Password: reg.Password}
 	do := DestOptions{OCI: OCIOptions{Repos: func(ref string) (*remote.Repository, error) {
@@ -75,8 +110,7 @@ func releaseTags(t *testing.T, reg *ocitest.Registry, repo string) []string {
 // nothing, and that a tag naming other content is refused, never
 // overwritten.
 func TestPublishOCI(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Basic)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Basic)
 	f.pack("calico", "3.27.0", "a: 1\n")
 	f.pack("hello", "1.0.0", "b: 1\n")
 	site1 := f.build(t)
@@ -218,16 +252,13 @@ func shardOf(t *testing.T, site, name string) *index.Shard {
 // verify of the whole registry, rollback refused, and the files a resolve
 // reads staying the same in number as the registry grows.
 func TestOCIIndex(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Anonymous)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Anonymous)
 	f.pack("calico", "3.27.0", "a: 1\n")
 	f.pack("hello", "1.0.0", "b: 1\n")
 	site := f.build(t)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
-	if _, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPublish(t, reg, f, site, dest)
 	r := client.Registry{Name: "acme", URL: dest, Keys: []string{string(f.pub)}, PlainHTTP: true}
 	state := t.TempDir()
 	fetch := func(name, constraint string) (*client.FetchResult, error) {
@@ -278,9 +309,7 @@ func TestOCIIndex(t *testing.T) {
 		f.pack(fmt.Sprintf("p%02d", i), "1.0.0", "x: 1\n")
 	}
 	site2 := f.build(t)
-	if _, err := To(ctx, site2, dest, ociOptions(reg, true, f), Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPublish(t, reg, f, site2, dest)
 	if big := perFetch(); big > small+1 {
 		t.Fatalf("a fetch took %d requests at 2 packs and %d at 40", small, big)
 	}
@@ -328,8 +357,7 @@ func TestOCIIndex(t *testing.T) {
 // anything is pushed.
 func TestOCICosign(t *testing.T) {
 	cosign := ocitest.Tool(t, "cosign")
-	reg := ocitest.Start(t, ocitest.Anonymous)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Anonymous)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	site := f.build(t)
 	ctx := context.Background()
@@ -348,9 +376,7 @@ func TestOCICosign(t *testing.T) {
 	if _, err := To(ctx, site, dest, do, Options{}); !errors.Is(err, ErrNotSite) || reg.Requests("PUT", "") != 0 {
 		t.Fatalf("publishing with a key that does not sign the site: %v, %d PUTs", err, reg.Requests("PUT", ""))
 	}
-	if _, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPublish(t, reg, f, site, dest)
 	dir := t.TempDir()
 	good, bad := filepath.Join(dir, "registry.pub"), filepath.Join(dir, "other.pub")
 	os.WriteFile(good, f.pub, 0o644)
@@ -386,9 +412,7 @@ func TestOCIPromote(t *testing.T) {
 	f.pack("hello", "1.0.0", "b: 1\n")
 	site := f.build(t)
 	ctx := context.Background()
-	if _, err := To(ctx, site, "oci://"+dev.Host()+"/dev", ociOptions(dev, true, f), Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPublish(t, dev, f, site, "oci://"+dev.Host()+"/dev")
 	o := ocireg.Options{PlainHTTP: true, Username: prod.Username, Password: prod.Password}
 	do := DestOptions{OCI: OCIOptions{
 		Repos: func(ref string) (*remote.Repository, error) {
@@ -487,9 +511,7 @@ func TestOCIKilledPublish(t *testing.T) {
 	for _, k := range []int{3, 9, 17, 26, 34, 45, 60} {
 		reg := ocitest.Start(t, ocitest.Anonymous)
 		dest := "oci://" + reg.Host() + "/acme"
-		if _, err := To(ctx, site1, dest, ociOptions(reg, true, f), Options{}); err != nil {
-			t.Fatal(err)
-		}
+		mustPublish(t, reg, f, site1, dest)
 		var left atomic.Int64
 		left.Store(int64(k))
 		do := ociOptions(reg, true, f)
@@ -539,8 +561,7 @@ func TestOCIKilledPublish(t *testing.T) {
 // publisher with --username credentials, the client with the docker
 // config, as a CI job and a workstation would.
 func TestOCITokenAuth(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Token)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Token)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	site := f.build(t)
 	ctx := context.Background()
@@ -573,15 +594,12 @@ func TestOCITokenAuth(t *testing.T) {
 // so the real cosign verifies with either key, and a third publish signs
 // nothing more.
 func TestOCIKeyRotation(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Anonymous)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Anonymous)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	site1 := f.build(t)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
-	if _, err := To(ctx, site1, dest, ociOptions(reg, true, f), Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPublish(t, reg, f, site1, dest)
 	oldPub := f.pub
 	priv, newPub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
 	if err != nil {
@@ -638,8 +656,7 @@ func TestOCIKeyRotation(t *testing.T) {
 // TestOCIPromoteSameRegistry promotes between two bases of one registry:
 // archives are mounted across repositories, not uploaded again.
 func TestOCIPromoteSameRegistry(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Anonymous)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Anonymous)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	site := f.build(t)
 	ctx := context.Background()

@@ -5,10 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -17,6 +23,8 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry/remote"
 
+	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
@@ -31,8 +39,7 @@ import (
 // overwritten. The registry has no conditional tag write, so the
 // publisher looks at the tag again right before its PUT.
 func TestOCITagRaceNeverOverwrites(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Anonymous)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Anonymous)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	site := f.build(t)
 	ctx := context.Background()
@@ -65,7 +72,7 @@ func TestOCITagRaceNeverOverwrites(t *testing.T) {
 		t.Fatalf("oras push: %v\n%s", err, out)
 	}
 	theirs := strings.TrimSpace(string(oras(t, reg, "resolve", ref)))
-	err = d.pushRelease(ctx, s, push[0])
+	err = d.pushRelease(ctx, s, push[0], d.configs(ctx, push)[push[0].repo])
 	if !errors.Is(err, ErrImmutable) || !strings.Contains(err.Error(), theirs) {
 		t.Fatalf("pushing over a tag created after the plan: %v", err)
 	}
@@ -104,9 +111,7 @@ func TestOCIPromoteTamperedSource(t *testing.T) {
 	f := newFixture(t)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
-	if _, err := To(ctx, f.build(t), src, ociOptions(dev, true, f), Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPublish(t, dev, f, f.build(t), src)
 	evil := newFixture(t)
 	k, err := testutil.GenerateKey()
 	if err != nil {
@@ -159,9 +164,7 @@ func TestOCIPromoteTamperedSignature(t *testing.T) {
 	f := newFixture(t)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
-	if _, err := To(ctx, f.build(t), src, ociOptions(dev, true, f), Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPublish(t, dev, f, f.build(t), src)
 	k, err := testutil.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -219,8 +222,7 @@ func TestOCIPromoteTamperedSignature(t *testing.T) {
 // the same layer (a config of someone's choosing) is not what packgen
 // built: refused, and never signed with the registry key.
 func TestOCIPresentOnlyORASShape(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Anonymous)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Anonymous)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	f.pack("calico", "3.27.0", "a: 1\n")
 	site := f.build(t)
@@ -286,5 +288,187 @@ func TestOCIPresentOnlyORASShape(t *testing.T) {
 	}
 	if err := sigTag("bad", md.Digest); !notFound(err) {
 		t.Fatalf("the foreign manifest %s got the registry's signature: %v", md.Digest, err)
+	}
+}
+
+// frontOf is a loopback reverse proxy in front of the real registry that
+// answers what answer handles itself (returning true) and passes the
+// rest through.
+func frontOf(t *testing.T, reg *ocitest.Registry, answer func(w http.ResponseWriter, r *http.Request) bool) string {
+	t.Helper()
+	target, err := url.Parse(reg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !answer(w, r) {
+			proxy.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestOCIEndlessTagPages: a registry (or proxy) whose tags list names a
+// next page forever stops the publish after maxTagPages pages with
+// ErrRegistry naming the repository, before anything is pushed.
+func TestOCIEndlessTagPages(t *testing.T) {
+	reg, f := ociSetup(t, ocitest.Anonymous)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site := f.build(t)
+	old := maxTagPages
+	maxTagPages = 20
+	t.Cleanup(func() { maxTagPages = old })
+	var pages atomic.Int64
+	host := frontOf(t, reg, func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, "/tags/list") {
+			return false
+		}
+		n := pages.Add(1)
+		name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v2/"), "/tags/list")
+		w.Header().Set("Link", fmt.Sprintf(`</v2/%s/tags/list?last=t%d&n=1>; rel="next"`, name, n))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"name":%q,"tags":["t%d"]}`, name, n)
+		return true
+	})
+	o := ocireg.Options{PlainHTTP: true}
+	do := DestOptions{OCI: OCIOptions{Signer: f.signer, Repos: func(ref string) (*remote.Repository, error) {
+		return ocireg.Repository(context.Background(), ref, o)
+	}}}
+	_, err := To(context.Background(), site, "oci://"+host+"/acme", do, Options{})
+	if !errors.Is(err, ErrRegistry) || !strings.Contains(err.Error(), "more than 20 pages") || !strings.Contains(err.Error(), host+"/acme/") {
+		t.Fatalf("endless tag pages: %v", err)
+	}
+	if n := pages.Load(); n > 21*4 {
+		t.Fatalf("%d pages read", n)
+	}
+	if n := reg.Requests("PUT", ""); n != 0 {
+		t.Fatalf("%d PUTs after a refused plan", n)
+	}
+}
+
+// TestOCISwappedSignatureRepaired: a cosign signature tag moved in the
+// signature repository to a manifest that does not sign its release (here
+// another release's valid signature) is found by the next publish that
+// pushes anything, reported loudly, and signed again; the release's
+// signature then verifies, and a later publish finds nothing to repair.
+func TestOCISwappedSignatureRepaired(t *testing.T) {
+	reg, f := ociSetup(t, ocitest.Anonymous)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	f.pack("calico", "3.27.0", "a: 1\n")
+	site := f.build(t)
+	ctx := context.Background()
+	dest := "oci://" + reg.Host() + "/acme"
+	mustPublish(t, reg, f, site, dest)
+	sigRepo, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/signatures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifestOf := func(name string) ocispec.Descriptor {
+		r := shardOf(t, site, name).Releases[0]
+		m, err := ocimap.ArchiveManifest(r.Archive.SHA256, r.Archive.Size, ocimap.ArchiveTitle(name, r.Version), r.Created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Desc
+	}
+	hello, calico := manifestOf("hello"), manifestOf("calico")
+	calicoSig, err := sigRepo.Resolve(ctx, ocimap.CosignTag(calico.Digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sigRepo.Tag(ctx, calicoSig, ocimap.CosignTag(hello.Digest)); err != nil {
+		t.Fatal(err)
+	}
+	v := f.verifier(t)
+	if _, err := verifiedCosign(ctx, sigRepo, ocimap.CosignTag(hello.Digest), hello.Digest.String(), v); !errors.Is(err, sign.ErrBadSignature) {
+		t.Fatalf("the swapped signature verifies: %v", err)
+	}
+
+	f.pack("hello", "1.1.0", "b: 2\n")
+	site2 := f.build(t)
+	var log bytes.Buffer
+	res, err := To(ctx, site2, dest, ociOptions(reg, true, f), Options{Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := reg.Host() + "/acme/spectro-packs/archive/hello:1.0.0"
+	if len(res.Releases.Repaired) != 1 || res.Releases.Repaired[0] != want || !strings.Contains(log.String(), "warning: the cosign signature "+reg.Host()+"/acme/packgen/signatures:"+ocimap.CosignTag(hello.Digest)) {
+		t.Fatalf("repaired %v, log:\n%s", res.Releases.Repaired, log.String())
+	}
+	if _, err := verifiedCosign(ctx, sigRepo, ocimap.CosignTag(hello.Digest), hello.Digest.String(), v); err != nil {
+		t.Fatalf("the repaired signature: %v", err)
+	}
+	if _, err := verifiedCosign(ctx, sigRepo, ocimap.CosignTag(calico.Digest), calico.Digest.String(), v); err != nil {
+		t.Fatalf("calico's signature: %v", err)
+	}
+	// The real cosign accepts the repaired signature.
+	if cosign, ok := ocitest.FindTool("cosign"); ok {
+		key := filepath.Join(t.TempDir(), "registry.pub")
+		os.WriteFile(key, f.pub, 0o644)
+		cmd := exec.Command(cosign, "verify", "--key", key, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", reg.Host()+"/acme/spectro-packs/archive/hello:1.0.0")
+		cmd.Env = append(os.Environ(), "COSIGN_REPOSITORY="+reg.Host()+"/acme/packgen/signatures", "DOCKER_CONFIG="+t.TempDir())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("cosign verify of the repaired signature: %v\n%s", err, out)
+		}
+	}
+	f.pack("hello", "1.2.0", "b: 3\n")
+	res, err = To(ctx, f.build(t), dest, ociOptions(reg, true, f), Options{})
+	if err != nil || len(res.Releases.Repaired) != 0 {
+		t.Fatalf("a publish after the repair: %v %v", err, res.Releases.Repaired)
+	}
+}
+
+// TestOCIEmbeddedIndexTampered: a root manifest whose embedded index.json
+// is not the bytes its descriptor names (a registry or proxy serving a
+// doctored manifest) is refused with transport.ErrWrongBytes naming the
+// reference, and the destination is not written.
+func TestOCIEmbeddedIndexTampered(t *testing.T) {
+	reg, f := ociSetup(t, ocitest.Anonymous)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site := f.build(t)
+	ctx := context.Background()
+	dest := "oci://" + reg.Host() + "/acme"
+	mustPublish(t, reg, f, site, dest)
+	idx, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, m, _, err := fetchManifest(ctx, idx, ocimap.RootTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for i, l := range m.Layers {
+		if ocimap.Title(l) == index.RootFile && l.Data != nil {
+			d := append([]byte(nil), l.Data...)
+			d[len(d)/2] ^= 1
+			m.Layers[i].Data, found = d, true
+		}
+	}
+	if !found {
+		t.Fatal("the root manifest embeds no index.json")
+	}
+	mb, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, mb)
+	if err := idx.Manifests().PushReference(ctx, md, bytes.NewReader(mb), ocimap.RootTag); err != nil {
+		t.Fatal(err)
+	}
+	r := client.Registry{Name: "acme", URL: dest, Keys: []string{string(f.pub)}, PlainHTTP: true}
+	c, err := client.New(r, client.Options{CacheDir: t.TempDir(), StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	_, err = c.Fetch(ctx, client.FetchOptions{Name: "hello", Dest: out})
+	if !errors.Is(err, transport.ErrWrongBytes) || !strings.Contains(err.Error(), reg.Host()+"/acme/packgen/index:root") {
+		t.Fatalf("a doctored embedded index.json: %v", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the destination was written: %v", err)
 	}
 }

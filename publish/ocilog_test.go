@@ -54,8 +54,7 @@ func layerTitled(m *ocispec.Manifest, title string) (ocispec.Descriptor, bool) {
 // group names another self-consistent tile) is refused; promotion copies
 // the log byte for byte; a second publish pushes only the new tiles.
 func TestOCILog(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Anonymous)
-	f := newFixture(t)
+	reg, f := ociSetup(t, ocitest.Anonymous)
 	const n = 260
 	for i := range n {
 		f.pack(fmt.Sprintf("p%03d", i), "1.0.0", fmt.Sprintf("v: %d\n", i))
@@ -63,9 +62,7 @@ func TestOCILog(t *testing.T) {
 	site := f.build(t)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
-	if _, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPublish(t, reg, f, site, dest)
 	idx, err := ocireg.Repository(ctx, reg.Host()+"/acme/packgen/index", ocireg.Options{PlainHTTP: true})
 	if err != nil {
 		t.Fatal(err)
@@ -161,9 +158,7 @@ func TestOCILog(t *testing.T) {
 	f.pack("extra", "1.0.0", "e: 1\n")
 	site2 := f.build(t)
 	puts := reg.AccessLog()
-	if _, err := To(ctx, site2, dest, ociOptions(reg, true, f), Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPublish(t, reg, f, site2, dest)
 	for _, l := range reg.AccessLog()[len(puts):] {
 		if strings.Contains(l, "HEAD") && strings.Contains(l, index.Digest(tile)) {
 			t.Fatalf("the second publish asked for the unchanged full tile again: %s", l)

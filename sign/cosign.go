@@ -53,3 +53,14 @@ func (v *Verifier) VerifyManifest(payloadJSON []byte, sigB64, manifestDigest str
 	}
 	return v.VerifyBlob(bytes.NewReader(payloadJSON), []byte(sigB64))
 }
+
+// CosignPayload is the simple-signing payload SignManifest signs for repo
+// and manifestDigest: deterministic, so a publisher can recognise its own
+// signature layer by digest without reading the payload back.
+func CosignPayload(repo, manifestDigest string) ([]byte, error) {
+	d, err := name.NewDigest(repo+"@"+manifestDigest, name.StrictValidation)
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", repo, manifestDigest, err)
+	}
+	return payload.Cosign{Image: d}.MarshalJSON()
+}

@@ -87,3 +87,14 @@ func (l *Lazy) KeyID() string { return l.id }
 
 // PublicKeyPEM is the public key beside the private one.
 func (l *Lazy) PublicKeyPEM() ([]byte, error) { return l.pubPEM, nil }
+
+// SignManifest decrypts the key on first use and signs an OCI manifest
+// (see Signer.SignManifest): a publish with nothing to sign never
+// decrypts.
+func (l *Lazy) SignManifest(repo, manifestDigest string) ([]byte, string, error) {
+	s, err := l.signer()
+	if err != nil {
+		return nil, "", err
+	}
+	return s.SignManifest(repo, manifestDigest)
+}

@@ -2,8 +2,12 @@ package ocimap
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/packgen/packgen/index"
 )
@@ -38,6 +42,31 @@ func FuzzLocationAndPaths(f *testing.F) {
 			}
 			if tag, err := Tag(version); err == nil && !tagRe.MatchString(tag) {
 				t.Fatalf("%q: tag %q", s, tag)
+			}
+		}
+	})
+}
+
+// FuzzManifestFiles feeds manifests a registry serves (the root's layers
+// with embedded data, a signature files manifest's annotations) to the
+// readers: no panic, and embedded data is returned only when it matches
+// its descriptor.
+func FuzzManifestFiles(f *testing.F) {
+	sig, _ := SigFilesManifest(map[string][]byte{"a.sig": []byte("s")})
+	root, _ := FilesManifest([]ocispec.Descriptor{RootLayer(index.RootFile, []byte("{}"))}, nil)
+	for _, m := range [][]byte{sig.Manifest, root.Manifest, []byte(`{"layers":[{"digest":"sha256:x","size":1,"data":"eA=="}]}`), []byte(`{"annotations":{"dev.packgen.file/a.sig":"%%"}}`)} {
+		f.Add(m, "a.sig")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, p string) {
+		var m ocispec.Manifest
+		if json.Unmarshal(data, &m) != nil {
+			return
+		}
+		_, _, _, _ = SigFile(&m, p)
+		for _, l := range m.Layers {
+			got, ok, err := EmbeddedData(l)
+			if ok && err == nil && (int64(len(got)) != l.Size || l.Digest.Algorithm().FromBytes(got) != l.Digest) {
+				t.Fatalf("%s: accepted %d bytes of %s", l.Digest, len(got), digest.FromBytes(got))
 			}
 		}
 	})

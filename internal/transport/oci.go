@@ -9,6 +9,7 @@ package transport
 // gave (ErrWrongBytes), naming the reference.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
@@ -164,9 +166,47 @@ func (t *ociTransport) Get(ctx context.Context, p, etag string) (*Response, erro
 		if err != nil {
 			return nil, err
 		}
-		return t.layer(ctx, idx, tag, m, p, etag)
+		data, layer, found, err := ocimap.SigFile(m, p)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%s:%s: %w: %v", idx.Reference, tag, ErrWrongBytes, err)
+		case !found:
+			return nil, fmt.Errorf("%s:%s has no %s: %w", idx.Reference, tag, p, index.ErrNotFound)
+		case layer != nil: // the layout before annotations
+			return t.blob(ctx, idx, *layer, p, etag)
+		}
+		return inMemory(data, etag), nil
 	}
 	return nil, fmt.Errorf("%s%s: %w (not kept in OCI registries)", t.loc, "/"+p, index.ErrNotFound)
+}
+
+// GetPinned opens a release archive as the blob its shard pins, in the
+// pack's repository: one request, where Get reads the release manifest
+// first. Anything else goes through Get.
+func (t *ociTransport) GetPinned(ctx context.Context, ref index.FileRef) (*Response, error) {
+	kind, _, name, _, _ := ocimap.Where(ref.Path)
+	if kind != ocimap.Archive {
+		return t.Get(ctx, ref.Path, "")
+	}
+	d, err := digest.Parse("sha256:" + ref.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", ref.Path, index.ErrDigestMismatch, err)
+	}
+	repo, err := t.repo(ctx, t.loc.PackRepo(name))
+	if err != nil {
+		return nil, err
+	}
+	return t.blob(ctx, repo, ocispec.Descriptor{MediaType: ocimap.LayerMediaType, Digest: d, Size: ref.Size}, ref.Path, "")
+}
+
+// inMemory is a file the transport already holds (an annotation), its
+// digest its ETag.
+func inMemory(data []byte, etag string) *Response {
+	tag := digest.FromBytes(data).String()
+	if etag != "" && etag == tag {
+		return &Response{NotModified: true, ETag: etag}
+	}
+	return &Response{Body: io.NopCloser(bytes.NewReader(data)), Size: int64(len(data)), ETag: tag}
 }
 
 // rootManifest reads the root manifest once per transport, so that
@@ -247,12 +287,25 @@ func (t *ociTransport) manifest(ctx context.Context, repo *remote.Repository, ta
 	return &m, nil
 }
 
-// layer opens the layer of m titled p.
+// layer opens the layer of m titled p: from the manifest itself when
+// its content is embedded (checked against the descriptor), else as a
+// blob.
 func (t *ociTransport) layer(ctx context.Context, repo *remote.Repository, tag string, m *ocispec.Manifest, p, etag string) (*Response, error) {
 	for _, l := range m.Layers {
-		if ocimap.Title(l) == p {
-			return t.blob(ctx, repo, l, p, etag)
+		if ocimap.Title(l) != p {
+			continue
 		}
+		data, ok, err := ocimap.EmbeddedData(l)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%s (for %s): %w: %v", repo.Reference, tag, p, ErrWrongBytes, err)
+		}
+		if ok {
+			if etag != "" && etag == l.Digest.String() {
+				return &Response{NotModified: true, ETag: etag}, nil
+			}
+			return &Response{Body: io.NopCloser(bytes.NewReader(data)), Size: l.Size, ETag: l.Digest.String()}, nil
+		}
+		return t.blob(ctx, repo, l, p, etag)
 	}
 	return nil, fmt.Errorf("%s:%s has no %s: %w", repo.Reference, tag, p, index.ErrNotFound)
 }

@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +40,30 @@ type ociRegistry struct {
 	host string
 	log  *measure.AccessLog
 	stop func()
+	pid  int
+}
+
+// cpu is the registry process's CPU time so far (user + system, from
+// /proc; 0 where there is none): the registry does most of a publish's
+// work, so a comparison of CPU, which other load on the machine barely
+// moves, includes it.
+func (r *ociRegistry) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 > len(s) {
+		return 0
+	}
+	f := strings.Fields(s[i+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
 
 // findTool is internal/ocitest.FindTool: $NAME_BIN, PATH, then each
@@ -126,6 +152,7 @@ func (r *ociRegistry) run(bin, cfgPath string) error {
 		cancel()
 		return err
 	}
+	r.pid = cmd.Process.Pid
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	r.stop = func() { cancel(); <-exited }
@@ -230,16 +257,20 @@ func (e *env) ociRows() error {
 	// First publish: a fresh base path per try, so every try pushes
 	// everything (releases, signatures, the index).
 	var reqs []int
+	var regCPU []time.Duration
 	first, err := measure.Median(e.runs, func(int) error { return settle() }, func(i int) (measure.Run, error) {
-		mark := reg.log.Len()
+		mark, cpu := reg.log.Len(), reg.cpu()
 		r, err := e.publishOCI(site, fmt.Sprintf("oci://%s/first%d", reg.host, i))
 		reqs = append(reqs, len(reg.settled(mark)))
+		regCPU = append(regCPU, reg.cpu()-cpu)
 		return r, err
 	})
 	if err != nil {
 		return err
 	}
-	e.add(fmt.Sprintf("OCI: `packgen publish` of %d releases to the distribution registry, signed, with the index (%.1f requests per release)", releases, float64(reqs[0])/float64(releases)),
+	slices.Sort(regCPU)
+	pubRegCPU := regCPU[len(regCPU)/2]
+	e.add(fmt.Sprintf("OCI: `packgen publish` of %d releases to the distribution registry, signed, with the index (%.1f requests per release; the registry's CPU %s)", releases, float64(reqs[0])/float64(releases), measure.Dur(pubRegCPU)),
 		first.Wall.Seconds(), timed(first), measure.Goal{})
 
 	again, err := measure.Median(e.runs, nil, func(int) (measure.Run, error) {
@@ -252,10 +283,12 @@ func (e *env) ociRows() error {
 
 	// The vendor's way: one `oras push` per archive, same bytes, the
 	// manifest shape ORAS 1.0.0 wrote (--image-spec v1.0).
+	cpu0 := reg.cpu()
 	loop, pushed, err := e.orasLoop(oras, reg, site)
 	if err != nil {
 		return err
 	}
+	loopRegCPU := (reg.cpu() - cpu0) / time.Duration(max(e.runs, 1)) // every try, not the median's alone
 	shown := timed(loop)
 	if pushed < releases {
 		// Each push is its own process over its own repository: the loop
@@ -268,6 +301,13 @@ func (e *env) ociRows() error {
 	e.add(fmt.Sprintf("OCI: loop of `oras push --image-spec v1.0` over the same %d archives (no signature, no index)", releases), loop.Wall.Seconds(), shown, measure.Goal{})
 	ratio := first.Wall.Seconds() / loop.Wall.Seconds()
 	e.add("ratio: packgen publish to OCI / `oras push` loop", ratio, fmt.Sprintf("%.3f×", ratio), measure.AtMost(0.1, "0.1×"))
+	if pushed > 0 && loopRegCPU > 0 {
+		// The same in CPU, client and registry together: what a loaded
+		// machine barely moves.
+		loopRegCPU = time.Duration(float64(loopRegCPU) * float64(releases) / float64(pushed))
+		cpuRatio := (first.CPU + pubRegCPU).Seconds() / (loop.CPU + loopRegCPU).Seconds()
+		e.add(fmt.Sprintf("ratio in CPU, client + registry: packgen %s + %s / oras %s + %s", measure.Dur(first.CPU), measure.Dur(pubRegCPU), measure.Dur(loop.CPU), measure.Dur(loopRegCPU)), cpuRatio, fmt.Sprintf("%.3f×", cpuRatio), measure.Goal{})
+	}
 
 	// Fetch from the registry, cold, at two sizes.
 	smallSite, smallReleases, err := e.ociSite("oci-small", smallPacks)

@@ -1,0 +1,154 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/ocitest"
+)
+
+// TestOCIPrune: --prune deletes the meta manifests of generations older
+// than the one a publish replaces, and the cosign signatures of release
+// manifests that are gone (below this base); it keeps every release, the
+// two newest generations, a signature whose subject is still there, and
+// one that names a repository outside the base. --dry-run lists the same
+// and deletes nothing.
+func TestOCIPrune(t *testing.T) {
+	reg, f := ociSetup(t, ocitest.Anonymous)
+	ctx := context.Background()
+	dest := "oci://" + reg.Host() + "/acme"
+	var sites []string
+	for i, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
+		f.pack("hello", v, "v: "+v+"\n")
+		sites = append(sites, f.build(t))
+		mustPublish(t, reg, f, sites[i], dest)
+	}
+	sigRepo, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/signatures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three signatures of manifests that are no release of the site: one
+	// whose manifest is then deleted by hand (gone), one whose manifest
+	// stays, one naming a repository outside this base.
+	signed := func(repoPath, tag string, deleteAfter bool) string {
+		t.Helper()
+		ref := reg.Host() + "/" + repoPath
+		file := filepath.Join(t.TempDir(), "x.tar.gz")
+		os.WriteFile(file, []byte(repoPath+tag), 0o644)
+		cmd := exec.Command(ocitest.Tool(t, "oras"), "push", "--plain-http", ref+":"+tag, "x.tar.gz")
+		cmd.Dir, cmd.Env = filepath.Dir(file), append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("oras push: %v\n%s", err, out)
+		}
+		repo, err := ociOptions(reg, false, f).OCI.Repos(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		desc, err := repo.Resolve(ctx, tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, sig, err := f.signer.SignManifest(ref, desc.Digest.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := ocimap.CosignManifest(payload, sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pushNew(ctx, sigRepo, p.Layers[0], payload); err != nil {
+			t.Fatal(err)
+		}
+		if err := pushNew(ctx, sigRepo, p.Config, p.ConfigB); err != nil {
+			t.Fatal(err)
+		}
+		sigTag := ocimap.CosignTag(desc.Digest)
+		if err := sigRepo.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), sigTag); err != nil {
+			t.Fatal(err)
+		}
+		if deleteAfter {
+			if err := repo.Delete(ctx, desc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return sigTag
+	}
+	gone := signed("acme/spectro-packs/archive/ghost", "9.9.9", true)
+	there := signed("acme/spectro-packs/archive/other", "1.0.0", false)
+	outside := signed("elsewhere/ghost", "1.0.0", true)
+
+	f.pack("hello", "1.3.0", "v: 1.3.0\n")
+	site := f.build(t)
+	var log bytes.Buffer
+	dry, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{Prune: true, DryRun: true, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := func(site string) string {
+		data, err := os.ReadFile(filepath.Join(site, index.RootFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		root, err := index.ParseRoot(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ocimap.MetaTagPrefix + strconv.FormatInt(root.Serial, 10)
+	}
+	want := []string{reg.Host() + "/acme/packgen/index:" + meta(sites[0]), reg.Host() + "/acme/packgen/index:" + meta(sites[1]), reg.Host() + "/acme/packgen/signatures:" + gone}
+	if got := slices.Sorted(slices.Values(dry.Deleted)); !slices.Equal(got, want) {
+		t.Fatalf("dry run would delete %v, want %v\n%s", got, want, log.String())
+	}
+	if n := reg.Requests("DELETE", ""); n != 2 { // the two by hand above
+		t.Fatalf("a dry run sent %d DELETEs", n-2)
+	}
+	res, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{Prune: true, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := slices.Sorted(slices.Values(res.Deleted)); !slices.Equal(got, want) {
+		t.Fatalf("deleted %v, want %v\n%s", got, want, log.String())
+	}
+	idx, _ := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/index")
+	tags, err := listTags(ctx, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tag, keep := range map[string]bool{meta(sites[0]): false, meta(sites[1]): false, meta(sites[2]): true, meta(site): true, "root": true} {
+		if tags[tag] != keep {
+			t.Errorf("index tag %s present %v, want %v", tag, tags[tag], keep)
+		}
+	}
+	sigs, err := listTags(ctx, sigRepo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sigs[gone] || !sigs[there] || !sigs[outside] {
+		t.Errorf("signature tags after prune: gone %v (want false), there %v, outside %v (want true)", sigs[gone], sigs[there], sigs[outside])
+	}
+	if got := releaseTags(t, reg, "acme/spectro-packs/archive/hello"); !slices.Equal(got, []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0"}) {
+		t.Fatalf("releases after prune: %v", got)
+	}
+	// Every release still verifies under cosign's layout, and the
+	// registry still reads as a site.
+	for _, r := range shardOf(t, site, "hello").Releases {
+		m, _ := ocimap.ArchiveManifest(r.Archive.SHA256, r.Archive.Size, ocimap.ArchiveTitle("hello", r.Version), r.Created)
+		if !sigs[ocimap.CosignTag(m.Desc.Digest)] {
+			t.Errorf("hello@%s lost its signature", r.Version)
+		}
+	}
+	verifyOCI(t, reg, f, dest, 4)
+	// Nothing left to prune: a second prune deletes nothing.
+	again, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{Prune: true})
+	if err != nil || len(again.Deleted) != 0 {
+		t.Fatalf("second prune: %v %v", err, again.Deleted)
+	}
+}
