@@ -724,3 +724,32 @@ func TestBuildProgressPhases(t *testing.T) {
 	var none *buildProgress
 	none.end()
 }
+
+// The README's `packgen publish site s3://my-packs/registry` on a machine
+// without AWS credentials: one line saying what to set, not the SDK's
+// own stderr logging or its chain of attempts. The instance metadata
+// service is a local one refusing tokens, as off EC2 behind a proxy,
+// which makes the SDK log "falling back to IMDSv1".
+func TestFirstHourS3NoCredentials(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
+	site := filepath.Join(b.Dir, "site")
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--no-site")
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+	}))
+	defer imds.Close()
+	none := filepath.Join(b.Dir, "none")
+	env := []string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "AWS_PROFILE=",
+		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_WEB_IDENTITY_TOKEN_FILE=",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI=", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=",
+		"AWS_EC2_METADATA_DISABLED=", "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + imds.URL, "AWS_REGION=us-east-1"}
+	code, stdout, errs := b.Run(env, "publish", site, "s3://my-packs/registry", "--dry-run")
+	if code != 3 || stdout != "" {
+		t.Errorf("exit %d, stdout %q", code, stdout)
+	}
+	want := "packgen: list s3://my-packs/registry: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+	if !strings.HasPrefix(errs, want) || strings.Count(errs, "\n") != 1 || strings.Contains(errs, "operation error") || strings.Contains(errs, "IMDS") {
+		t.Errorf("stderr is not one line saying what to set:\n%s", errs)
+	}
+}
