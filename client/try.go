@@ -3,8 +3,9 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
+
+	"github.com/packgen/packgen/internal/errmark"
 )
 
 // InOrder tries the registries regs in order with try, opening a client
@@ -32,7 +33,7 @@ func InOrder(ctx context.Context, regs []Registry, open func(Registry) (*Client,
 		}
 		misses = append(misses, err.Error())
 	}
-	err := fmt.Errorf("%w: %s in none of the %d configured registries:\n  %s", ErrNotFound, ref, len(regs), strings.Join(misses, "\n  "))
+	err := errmark.New(ErrNotFound, "%s is in none of the %d configured registries:\n  %s", ref, len(regs), strings.Join(misses, "\n  "))
 	return WithSuggestion(ctx, err, name, clients)
 }
 
