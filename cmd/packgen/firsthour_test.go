@@ -198,7 +198,7 @@ func TestFirstHourNoKeyRefused(t *testing.T) {
 	}
 	b.want(0, []string{"NOT signature-verified"}, "fetch", "hello", "--url", srv.URL, "-d", "got2", "--insecure-skip-verify")
 	b.want(0, []string{"0 problems", "not signatures"}, "verify", "--site", srv.URL, "--insecure-skip-verify")
-	b.want(0, []string{", verified)"}, "fetch", "hello", "--url", srv.URL, "-d", "got3", "--key", filepath.Join(b.Dir, "reg.pub"))
+	b.want(0, []string{"fetched hello@0.1.0 from " + srv.URL + " into got3", ", verified)"}, "fetch", "hello", "--url", srv.URL, "-d", "got3", "--key", filepath.Join(b.Dir, "reg.pub"))
 	// A configured registry without a key: the same refusal, naming the
 	// command that adds the key.
 	b.want(0, []string{"warning: no --key"}, "registry", "add", "nokey", srv.URL)
@@ -663,6 +663,11 @@ func TestFirstHourRegistries(t *testing.T) {
 		t.Error("fetch fell through to the next registry after a verification failure")
 	}
 	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.Dir, "a"), "--key", pub)
+
+	// log show of a pack the log never had: a typo, not "0 entries".
+	b.want(0, []string{"world: 1 entries of 1 in the log"}, "log", "show", "world", "--registry", "beta")
+	b.want(1, []string{`pack "wrld" is not in registry beta: its transparency log has no entry for it; did you mean world?`}, "log", "show", "wrld", "--registry", "beta")
+	b.want(1, []string{`pack "wrld" is not in registry ` + filepath.Join(b.Dir, "b") + `: its transparency`}, "log", "show", "wrld", "--url", filepath.Join(b.Dir, "b"), "--key", pub)
 
 	// list and info take a configured registry's name the same way.
 	b.want(0, []string{"world", "2.0.0"}, "list", "beta")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/sign"
@@ -57,6 +58,16 @@ release ever published, including any the index no longer does.`,
 			entries, size, err := cl.LogHistory(cmd.Context(), args[0])
 			if err != nil {
 				return clientErr(err)
+			}
+			if len(entries) == 0 {
+				// Never published (the log keeps every release ever):
+				// most likely a typo, so not a quiet "0 entries".
+				where := reg.Name
+				if cf.url != "" {
+					where = cf.url
+				}
+				err := errmark.New(client.ErrNotFound, "pack %q is not in registry %s: its transparency log has no entry for it", args[0], where)
+				return clientErr(client.WithSuggestion(cmd.Context(), err, args[0], []*client.Client{cl}))
 			}
 			if output == "json" {
 				return writeJSON(g, struct {

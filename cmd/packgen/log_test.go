@@ -72,8 +72,8 @@ func TestLogShowAudit(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "is not on the first-parent history") {
 		t.Fatalf("audit against another history: %d\n%s\n%s", code, out, errs)
 	}
-	// A pack the log has never seen.
-	if code, out, errs = run(t, "log", "show", "nosuch", "--url", srv.URL, "--key", key+".pub"); code != 0 || !strings.Contains(errs+out, "0 entries of 10") {
+	// A pack the log has never seen: not found, as in fetch and info.
+	if code, out, errs = run(t, "log", "show", "nosuch", "--url", srv.URL, "--key", key+".pub"); code != 1 || !strings.Contains(errs, `pack "nosuch" is not in registry `+srv.URL) {
 		t.Fatalf("log show nosuch: %d\n%s\n%s", code, out, errs)
 	}
 }
