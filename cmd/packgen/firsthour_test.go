@@ -760,3 +760,33 @@ func TestFirstHourS3NoCredentials(t *testing.T) {
 		t.Errorf("stderr is not one line saying what to set:\n%s", errs)
 	}
 }
+
+// Item 5: completion offers pack names and versions from the cached index
+// when the registry cannot be reached: the demo's hints run after its
+// server has stopped, and a laptop goes offline.
+func TestFirstHourCompletionOffline(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
+	site := filepath.Join(b.Dir, "site")
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "reg"))
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--no-site", "--key", filepath.Join(b.Dir, "reg.key"))
+	srv := httptest.NewServer(serve.Handler(site))
+	b.want(0, nil, "registry", "add", "acme", srv.URL, "--key", filepath.Join(b.Dir, "reg.pub"))
+	b.want(0, []string{"hello\n"}, "__complete", "fetch", "he")
+	b.want(0, []string{"hello@0.1.0\n"}, "__complete", "fetch", "hello@")
+	srv.Close()
+	b.want(3, []string{"acme", "connection refused"}, "list", "acme") // unreachable now
+	b.want(0, []string{"hello\n"}, "__complete", "fetch", "he")
+	b.want(0, []string{"hello@0.1.0\n"}, "__complete", "fetch", "hello@")
+	// A cache planted with other bytes is a miss, not a suggestion.
+	metas, _ := filepath.Glob(filepath.Join(b.Dir, "cache", "packgen", "meta", "*.json"))
+	if len(metas) == 0 {
+		t.Fatal("nothing cached")
+	}
+	for _, m := range metas {
+		os.WriteFile(m, []byte(`{"tampered": true}`), 0o644)
+	}
+	if out := b.want(0, nil, "__complete", "fetch", "he"); strings.Contains(out, "hello") {
+		t.Errorf("completion offered names from tampered cache files:\n%s", out)
+	}
+}
