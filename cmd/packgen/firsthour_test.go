@@ -790,3 +790,60 @@ func TestFirstHourCompletionOffline(t *testing.T) {
 		t.Errorf("completion offered names from tampered cache files:\n%s", out)
 	}
 }
+
+// Item 2: every example publish workflow re-signs a quiet registry on a
+// schedule, well inside the index's year and the week of warning: a
+// schedule trigger, and on it a `packgen build` with --refresh.
+func TestFirstHourWorkflowsRefresh(t *testing.T) {
+	files, _ := filepath.Glob("../../examples/gitops/.github/workflows/publish-*.yml")
+	if len(files) < 3 {
+		t.Fatalf("publish workflows: %v", files)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wf struct {
+			On struct {
+				Schedule []struct{ Cron string } `yaml:"schedule"`
+			} `yaml:"on"`
+			Jobs map[string]struct {
+				Steps []struct {
+					Run string            `yaml:"run"`
+					Env map[string]string `yaml:"env"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		if err := yaml.Unmarshal(data, &wf); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(wf.On.Schedule) == 0 {
+			t.Errorf("%s: no schedule: a quiet registry expires a year after its last commit", f)
+		}
+		for _, c := range wf.On.Schedule {
+			// Weekly or more often: minute hour day-of-month month day-of-week.
+			if fields := strings.Fields(c.Cron); len(fields) != 5 || fields[2] != "*" || fields[3] != "*" {
+				t.Errorf("%s: cron %q is not at least weekly", f, c.Cron)
+			}
+		}
+		refreshed := false
+		for _, job := range wf.Jobs {
+			for _, s := range job.Steps {
+				if !strings.Contains(s.Run, "packgen build") {
+					continue
+				}
+				run := s.Run
+				for k, v := range s.Env {
+					run = strings.ReplaceAll(run, "$"+k, v)
+				}
+				if strings.Contains(run, "github.event_name == 'schedule' && '--refresh'") {
+					refreshed = true
+				}
+			}
+		}
+		if !refreshed {
+			t.Errorf("%s: its build does not pass --refresh on the schedule", f)
+		}
+	}
+}
