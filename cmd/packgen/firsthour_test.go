@@ -204,6 +204,8 @@ func TestFirstHourNoKeyRefused(t *testing.T) {
 	b.want(0, []string{"warning: no --key"}, "registry", "add", "nokey", srv.URL)
 	b.want(2, []string{"packgen registry add nokey " + srv.URL + " --key registry.pub"}, "fetch", "hello", "-d", "got4")
 	b.want(2, []string{"no public key"}, "search", "hello")
+	b.want(2, []string{"packgen registry add nokey " + srv.URL + " --key registry.pub", "--insecure-skip-verify"}, "verify", "--site", "nokey")
+	b.want(0, []string{"nokey: 1 packs", "0 problems"}, "verify", "--site", "nokey", "--insecure-skip-verify")
 }
 
 // Item 4: typos fail instead of succeeding.
@@ -672,6 +674,8 @@ func TestFirstHourRegistries(t *testing.T) {
 	// list and info take a configured registry's name the same way.
 	b.want(0, []string{"world", "2.0.0"}, "list", "beta")
 	b.want(0, []string{"world (World)", "2.0.0"}, "info", "world", "--site", "beta")
+	b.want(0, []string{"beta: 1 packs, 1 releases", "0 problems"}, "verify", "--site", "beta")
+	b.want(2, []string{"--key goes with --site DIR|URL: registry beta has its keys in the config"}, "verify", "--site", "beta", "--key", pub)
 	b.want(1, []string{"did you mean world?"}, "info", "wrld", "--site", "beta")
 	// The same timeouts in every command that downloads.
 	g := &globalOptions{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}

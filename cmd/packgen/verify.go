@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/safefile"
@@ -39,12 +40,13 @@ type verifyOptions struct {
 func newVerifyCmd(g *globalOptions) *cobra.Command {
 	o := &verifyOptions{}
 	c := &cobra.Command{
-		Use:   "verify [ARCHIVE] --key pub.pem",
+		Use:   "verify [ARCHIVE --key pub.pem | --site NAME|DIR|URL]",
 		Short: "Verify an archive's signature, or every digest and signature of a site",
 		Long: `With ARCHIVE, check its signature (ARCHIVE.sig by default, or a Sigstore
 bundle given with --signature x.sigstore.json). With --site DIR|URL, check
 a whole registry: the index signature, every bucket and shard digest, and
-every archive's digest, size and signature; every problem is reported.
+every archive's digest, size and signature; every problem is reported. --site also takes a configured registry's name
+(its URL and keys from the config, as fetch reads it).
 With --site and --repo, also prove the site is exactly the repository's
 content (the rebuild check): every archive's files are compared by git
 blob ID with the tree of the commit its release records, and the archive
@@ -53,6 +55,7 @@ public repository can run it against a published registry.
 Exits 1 when anything does not verify.`,
 		Example: `  packgen verify site/packs/calico/3.27.3/calico-3.27.3.tar.gz --key registry.pub
   packgen verify --site site --key registry.pub
+  packgen verify --site acme
   packgen verify --site https://packs.acme.example --key registry.pub -o json
   packgen verify --site https://packs.acme.example --key registry.pub --repo .`,
 		Args: cobra.MaximumNArgs(1),
@@ -77,7 +80,7 @@ Exits 1 when anything does not verify.`,
 	}
 	c.Flags().StringArrayVar(&o.keys, "key", nil, "public key PEM (repeat to accept any of several)")
 	c.Flags().StringVar(&o.sigFile, "signature", "", "signature file: .sig or .sigstore.json (default ARCHIVE.sig)")
-	c.Flags().StringVar(&o.site, "site", "", "verify a whole registry site (directory or URL, oci://REGISTRY/BASE included)")
+	c.Flags().StringVar(&o.site, "site", "", "verify a whole registry site: a configured registry's name, a directory or a URL (oci://REGISTRY/BASE included)")
 	o.oci.add(c)
 	c.Flags().StringVar(&o.repo, "repo", "", "with --site: also prove every archive is exactly its git tree (compare by blob ID, rebuild byte for byte)")
 	c.Flags().BoolVar(&o.insecure, "insecure-skip-verify", false, "DANGEROUS: with --site and no --key, check digests only, not signatures")
@@ -108,6 +111,22 @@ func (o *verifyOptions) loadKeys() error {
 // --repo, that it is exactly the repository's content (rebuild.CheckSite).
 func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) error {
 	warnings := pack.Problems{}
+	// A configured registry's name, as list, info and fetch take it: its
+	// URL, keys and token from the config.
+	reg, named := configuredRegistry(g, o.site)
+	if named {
+		if len(o.keys) > 0 {
+			return usageErr("--key goes with --site DIR|URL: registry %s has its keys in the config (packgen registry add %s URL --key ... replaces them)", o.site, o.site)
+		}
+		v, err := reg.Verifier()
+		if err != nil {
+			return err
+		}
+		o.verifier = v
+		if v == nil && !o.insecure {
+			return usageErr("%w: registry %s has no public key: add it with `packgen registry add %s %s --key registry.pub` (the key comes from the registry's owner), or pass --insecure-skip-verify to check digests only", errNoKey, o.site, o.site, reg.URL)
+		}
+	}
 	if o.verifier == nil {
 		if !o.insecure {
 			return usageErr("%w: no public key given: verify --site needs the registry's public key (--key registry.pub, given out of band by its owner: the .pub that `packgen key generate` wrote beside the key it is built with); pass --insecure-skip-verify to check digests only", errNoKey)
@@ -120,13 +139,27 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	if err != nil {
 		return err
 	}
-	l, err := location.Parse(o.site)
-	if err != nil {
-		return usageErr("--site: %v", err)
-	}
-	tr, err := transport.Open(l, transport.Config{OCI: oo})
-	if err != nil {
-		return usageErr("--site: %v", err)
+	site := o.site
+	var tr transport.Transport
+	if named {
+		site = reg.URL
+		token := ""
+		if reg.TokenEnv != "" {
+			if token = os.Getenv(reg.TokenEnv); token == "" {
+				return usageErr("registry %s: environment variable %s (its token) is empty or unset", reg.Name, reg.TokenEnv)
+			}
+		}
+		if tr, err = reg.Transport(token, 0, 0); err != nil {
+			return err
+		}
+	} else {
+		l, err := location.Parse(site)
+		if err != nil {
+			return usageErr("--site: %v", err)
+		}
+		if tr, err = transport.Open(l, transport.Config{OCI: oo}); err != nil {
+			return usageErr("--site: %v", err)
+		}
 	}
 	rep, err := client.VerifySiteVia(ctx, tr, o.verifier)
 	if err != nil {
@@ -137,7 +170,7 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	rep.Problems = rep.AllProblems()
 	var rb *rebuild.SiteReport
 	if o.repo != "" {
-		if rb, err = rebuild.CheckSite(ctx, o.site, o.repo); err != nil {
+		if rb, err = rebuild.CheckSite(ctx, site, o.repo); err != nil {
 			return err
 		}
 	}
