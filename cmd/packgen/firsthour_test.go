@@ -359,6 +359,33 @@ func TestFirstHourExitCodes(t *testing.T) {
 	b.want(1, []string{"no " + archive + ".sig beside it"}, "verify", archive, "--key", pub)
 	// An explicitly named signature that does not exist: a usage error.
 	b.want(2, []string{"signature"}, "verify", archive, "--key", pub, "--signature", filepath.Join(b.Dir, "nope.sig"))
+	// The key's password missing or wrong, or the public key given for
+	// the private one: the user's to fix, exit 2 in every command, and
+	// said plainly (never the PEM library's "unknown private key PEM file
+	// type"). A wrong password is found mid-build, when the key is first
+	// needed: still 2, and nothing written.
+	saved := b.Env
+	b.Env = nil
+	for _, e := range saved {
+		if !strings.HasPrefix(e, "PACKGEN_PASSWORD=") && !strings.HasPrefix(e, "COSIGN_PASSWORD=") {
+			b.Env = append(b.Env, e)
+		}
+	}
+	b.want(2, []string{"no key password: set PACKGEN_PASSWORD"}, "key", "generate", "--prefix", filepath.Join(b.Dir, "nopw"))
+	b.want(2, []string{"no key password: set PACKGEN_PASSWORD"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.Dir, "s-nopw"), "--refresh", "--key", filepath.Join(b.Dir, "reg.key"))
+	b.Env = saved
+	b.Env = append(b.Env, "PACKGEN_PASSWORD=wrong")
+	b.want(2, []string{"wrong password (set PACKGEN_PASSWORD"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.Dir, "s-wrong"), "--refresh", "--key", filepath.Join(b.Dir, "reg.key"))
+	b.Env = saved
+	out := b.want(2, []string{pub + ": this is a public key: signing needs the private key"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.Dir, "s-pub"), "--refresh", "--key", pub)
+	if strings.Contains(out, "PEM file type") {
+		t.Errorf("library wording reached the user:\n%s", out)
+	}
+	for _, s := range []string{"s-nopw", "s-wrong", "s-pub"} {
+		if _, err := os.Stat(filepath.Join(b.Dir, s, "index.json")); !os.IsNotExist(err) {
+			t.Errorf("a build refused for its key wrote %s", s)
+		}
+	}
 	// Usage errors: exit 2 and the subcommand's help named.
 	b.want(2, []string{"Run 'packgen fetch --help' for usage."}, "fetch")
 	b.want(2, []string{"Run 'packgen registry add --help' for usage."}, "registry", "add", "x")
