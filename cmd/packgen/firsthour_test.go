@@ -17,6 +17,7 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/serve"
 	"github.com/packgen/packgen/validate"
@@ -653,6 +654,15 @@ func TestFirstHourSignedAfterUnsigned(t *testing.T) {
 	archive := filepath.Join(site, "packs", "hello", "0.1.0", "hello-0.1.0.tar.gz")
 	b.want(0, []string{"signature verified (" + archive + ".sig)"}, "verify", archive, "--key", filepath.Join(b.Dir, "reg.pub"))
 	b.want(0, []string{"0 problems"}, "verify", "--site", site, "--key", filepath.Join(b.Dir, "reg.pub"))
+	// The docs' other reader of ARCHIVE.sig, the real cosign.
+	t.Run("cosign", func(t *testing.T) {
+		cosign := ocitest.Tool(t, "cosign")
+		cmd := exec.Command(cosign, "verify-blob", "--key", filepath.Join(b.Dir, "reg.pub"), "--signature", archive+".sig", "--insecure-ignore-tlog=true", archive)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Verified OK") {
+			t.Errorf("cosign verify-blob --signature ARCHIVE.sig: %v\n%s", err, out)
+		}
+	})
 }
 
 // Item 5: several configured registries are searched in order; a typo
