@@ -816,7 +816,10 @@ func TestFirstHourCompletionOffline(t *testing.T) {
 	b.want(0, []string{"hello\n"}, "__complete", "fetch", "he")
 	b.want(0, []string{"hello@0.1.0\n"}, "__complete", "fetch", "hello@")
 	srv.Close()
-	b.want(3, []string{"acme", "connection refused"}, "list", "acme") // unreachable now
+	// Unreachable now: said once, without net/http's `Get "URL": ` again.
+	if out := b.want(3, []string{"packgen: registry acme: GET " + srv.URL + "/index.json: dial tcp ", "connection refused"}, "list", "acme"); strings.Contains(out, `Get "`) {
+		t.Errorf("the URL twice:\n%s", out)
+	}
 	b.want(0, []string{"hello\n"}, "__complete", "fetch", "he")
 	b.want(0, []string{"hello@0.1.0\n"}, "__complete", "fetch", "hello@")
 	// A cache planted with other bytes is a miss, not a suggestion.
