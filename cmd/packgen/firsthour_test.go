@@ -130,6 +130,12 @@ func TestFirstHourExpiry(t *testing.T) {
 	if strings.Contains(out, "warning: index.json expires") {
 		t.Errorf("a year-long index warned:\n%s", out)
 	}
+	// A year from now, said as the --expires default is (365 days), not a
+	// day short because a second has passed.
+	year := time.Now().AddDate(1, 0, 0).Sub(time.Now()).Round(24*time.Hour) / (24 * time.Hour)
+	if want := fmt.Sprintf("(in %d days)", year); !strings.Contains(out, want) {
+		t.Errorf("build output lacks %q:\n%s", want, out)
+	}
 	serial := siteSerial(t, site)
 	time.Sleep(1100 * time.Millisecond) // serials are seconds
 	// The scheduled refresh of the example workflows: nothing re-archived,
