@@ -212,7 +212,7 @@ func TestFirstHourNoKeyRefused(t *testing.T) {
 	b.want(2, []string{"packgen registry add nokey " + srv.URL + " --key registry.pub"}, "fetch", "hello", "-d", "got4")
 	b.want(2, []string{"no public key"}, "search", "hello")
 	b.want(2, []string{"packgen registry add nokey " + srv.URL + " --key registry.pub", "--insecure-skip-verify"}, "verify", "--site", "nokey")
-	b.want(0, []string{"nokey: 1 packs", "0 problems"}, "verify", "--site", "nokey", "--insecure-skip-verify")
+	b.want(0, []string{"nokey: 1 pack, 1 release,", "0 problems"}, "verify", "--site", "nokey", "--insecure-skip-verify")
 }
 
 // Item 4: typos fail instead of succeeding.
@@ -221,7 +221,7 @@ func TestFirstHourTypos(t *testing.T) {
 	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
 	site := filepath.Join(b.Dir, "site")
 	b.want(2, []string{"--packs-dir pakcs: no such directory"}, "build", "--repo", repo.Dir, "--packs-dir", "pakcs", "--out", site, "--refresh")
-	b.want(0, []string{"1 packs"}, "build", "--repo", repo.Dir, "--packs-dir", "packs/", "--out", site, "--refresh")
+	b.want(0, []string{"1 pack, 1 release ("}, "build", "--repo", repo.Dir, "--packs-dir", "packs/", "--out", site, "--refresh")
 
 	// --previous that is not a registry: a directory, a URL answering 404.
 	srv := httptest.NewServer(http.NotFoundHandler())
@@ -710,14 +710,14 @@ func TestFirstHourRegistries(t *testing.T) {
 	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.Dir, "a"), "--key", pub)
 
 	// log show of a pack the log never had: a typo, not "0 entries".
-	b.want(0, []string{"world: 1 entries of 1 in the log"}, "log", "show", "world", "--registry", "beta")
+	b.want(0, []string{"world: 1 entry of 1 in the log"}, "log", "show", "world", "--registry", "beta")
 	b.want(1, []string{`pack "wrld" is not in registry beta: its transparency log has no entry for it; did you mean world?`}, "log", "show", "wrld", "--registry", "beta")
 	b.want(1, []string{`pack "wrld" is not in registry ` + filepath.Join(b.Dir, "b") + `: its transparency`}, "log", "show", "wrld", "--url", filepath.Join(b.Dir, "b"), "--key", pub)
 
 	// list and info take a configured registry's name the same way.
 	b.want(0, []string{"world", "2.0.0"}, "list", "beta")
 	b.want(0, []string{"world (World)", "2.0.0"}, "info", "world", "--site", "beta")
-	b.want(0, []string{"beta: 1 packs, 1 releases", "0 problems"}, "verify", "--site", "beta")
+	b.want(0, []string{"beta: 1 pack, 1 release,", "0 problems"}, "verify", "--site", "beta")
 	b.want(2, []string{"--key goes with --site DIR|URL: registry beta has its keys in the config"}, "verify", "--site", "beta", "--key", pub)
 	b.want(1, []string{"did you mean world?"}, "info", "wrld", "--site", "beta")
 	// The same timeouts in every command that downloads.

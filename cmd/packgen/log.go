@@ -79,7 +79,11 @@ release ever published, including any the index no longer does.`,
 			for _, e := range entries {
 				fmt.Fprintf(g.stdout, "#%d\t%s@%s\tsha256:%s\tcommit %s\tkey %.12s\n", e.Index, esc(e.Name), esc(e.Version), e.SHA256, e.Commit, e.KeyID)
 			}
-			g.summaryf("%s: %d entries of %d in the log\n", esc(args[0]), len(entries), size)
+			noun := "entries"
+			if len(entries) == 1 {
+				noun = "entry"
+			}
+			g.summaryf("%s: %d %s of %d in the log\n", esc(args[0]), len(entries), noun, size)
 			return nil
 		},
 	}

@@ -32,7 +32,7 @@ func TestLogShowAudit(t *testing.T) {
 	defer srv.Close()
 
 	code, out, errs := run(t, "log", "show", "calico", "--url", srv.URL, "--key", key+".pub")
-	if code != 0 || !strings.Contains(out, "calico@3.27.3\tsha256:") || !strings.Contains(errs+out, "entries of 10 in the log") {
+	if code != 0 || !strings.Contains(out, "calico@3.27.3\tsha256:") || !strings.Contains(errs+out, "calico: 1 entry of 10 in the log") {
 		t.Fatalf("log show: %d\n%s\n%s", code, out, errs)
 	}
 	code, out, _ = run(t, "log", "show", "calico", "--url", srv.URL, "--key", key+".pub", "-o", "json")

@@ -205,9 +205,9 @@ func printSiteReport(g *globalOptions, o *verifyOptions, rep *client.SiteReport,
 			fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
 		}
 	}
-	g.summaryf("%s: %d packs, %d releases, %d files checked, %d problems\n", esc(o.site), rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
+	g.summaryf("%s: %d %s, %d %s, %d files checked, %d problems\n", esc(o.site), rep.Packs, plural(rep.Packs, "pack"), rep.Releases, plural(rep.Releases, "release"), rep.Files, len(rep.Problems))
 	if rb != nil {
-		g.summaryf("%s against %s: %d releases compared with git and rebuilt, %d problems\n", esc(o.site), esc(o.repo), rb.Releases, len(rb.Problems))
+		g.summaryf("%s against %s: %d %s compared with git and rebuilt, %d problems\n", esc(o.site), esc(o.repo), rb.Releases, plural(rb.Releases, "release"), len(rb.Problems))
 	}
 }
 
