@@ -395,6 +395,7 @@ func TestFirstHourExitCodes(t *testing.T) {
 	}
 	// Usage errors: exit 2 and the subcommand's help named.
 	b.want(2, []string{"Run 'packgen fetch --help' for usage."}, "fetch")
+	b.want(2, []string{"--site is required (a configured registry's name, a built directory or a registry URL)", "Run 'packgen info --help'"}, "info", "hello")
 	b.want(2, []string{"Run 'packgen registry add --help' for usage."}, "registry", "add", "x")
 	b.want(2, []string{"Run 'packgen --help' for usage."}, "frobnicate")
 }

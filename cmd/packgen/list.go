@@ -104,7 +104,7 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 				return err
 			}
 			if site == "" {
-				return usageErr("--site is required (a built directory or a registry URL)")
+				return usageErr("--site is required (a configured registry's name, a built directory or a registry URL)")
 			}
 			if output == "json" {
 				cf.warnings = &warnLines{}
