@@ -40,6 +40,7 @@ func TestHelpExamplesParse(t *testing.T) {
 	if len(lines) < 40 {
 		t.Fatalf("only %d example lines found", len(lines))
 	}
+	t.Logf("%d example lines", len(lines))
 	checkCommandLines(t, g, lines)
 }
 
@@ -74,6 +75,7 @@ func TestDocsCommandsParse(t *testing.T) {
 	if len(lines) < 40 {
 		t.Fatalf("only %d lines found", len(lines))
 	}
+	t.Logf("%d command lines in README.md and docs/", len(lines))
 	g := &globalOptions{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
 	checkCommandLines(t, g, lines)
 }
