@@ -33,7 +33,7 @@ func InOrder(ctx context.Context, regs []Registry, open func(Registry) (*Client,
 		}
 		misses = append(misses, err.Error())
 	}
-	err := errmark.New(ErrNotFound, "%s is in none of the %d configured registries:\n  %s", ref, len(regs), strings.Join(misses, "\n  "))
+	err := errmark.New(ErrNotFound, "%s in none of the %d configured registries:\n  %s", ref, len(regs), strings.Join(misses, "\n  "))
 	return WithSuggestion(ctx, err, name, clients)
 }
 

@@ -694,7 +694,7 @@ func TestFirstHourRegistries(t *testing.T) {
 	b.want(0, []string{"fetched world@2.0.0 from beta", "verified"}, "fetch", "world", "-d", "w")
 	b.want(0, []string{"fetched hello@0.1.0 from alpha"}, "fetch", "hello", "-d", "h")
 	// The sentinel's own text ("not found: ") is not the user's message.
-	b.want(1, []string{"packgen: wrold is in none of the 2 configured registries:\n  pack \"wrold\" is not in registry alpha\n", "did you mean world?"}, "fetch", "wrold", "-d", "x")
+	b.want(1, []string{"packgen: wrold in none of the 2 configured registries:\n  pack \"wrold\" is not in registry alpha\n", "did you mean world?"}, "fetch", "wrold", "-d", "x")
 	b.want(1, []string{`packgen: pack "wrld" is not in registry beta; did you mean world?`}, "fetch", "wrld", "--registry", "beta", "-d", "x")
 	b.want(1, []string{`packgen: pack hello has no version matching ^9 (available: 0.1.0)`}, "fetch", "hello@^9", "--registry", "alpha", "-d", "x")
 	if out := b.want(1, nil, "fetch", "zzzzzz", "-d", "x"); strings.Contains(out, "did you mean") {
