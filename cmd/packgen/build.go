@@ -16,7 +16,6 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack"
-	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/site"
 	"github.com/packgen/packgen/source"
 	"github.com/spf13/cobra"
@@ -207,10 +206,6 @@ func buildErr(g *globalOptions, err error) error {
 		return badErr(err)
 	case errors.Is(err, source.ErrShallow):
 		return badErr(err)
-	case errors.Is(err, sign.ErrKeyPassword):
-		// The key is decrypted when first needed, mid-build: the same
-		// usage error as a password missing before the build.
-		return &exitError{exitUsage, err}
 	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, index.ErrDigestMismatch):
 		// The previous build failed its checks: what was checked is bad.
 		return badErr(err)

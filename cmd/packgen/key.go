@@ -56,9 +56,6 @@ with packgen and the other way round.`,
 				}
 			}
 			priv, pub, err := sign.Generate(alg, passFunc(g))
-			if errors.Is(err, sign.ErrKeyPassword) {
-				return usageErr("%v", err) // as in build: the user's to set
-			}
 			if err != nil {
 				return err
 			}
