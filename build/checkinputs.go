@@ -107,13 +107,15 @@ func checkPreviousRegistry(ctx context.Context, o Options) error {
 	return nil
 }
 
-// RoundDuration prints a duration for people: days past two days.
+// RoundDuration prints a duration for people: days past two days, to
+// the nearest day (a year's index built a second ago expires "in 365
+// days", not 364).
 func RoundDuration(d time.Duration) string {
 	if d < 0 {
 		d = -d
 	}
 	if d >= 48*time.Hour {
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
+		return fmt.Sprintf("%d days", int((d+12*time.Hour).Hours()/24))
 	}
 	return d.Round(time.Second).String()
 }

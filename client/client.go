@@ -19,6 +19,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/internal/textsafe"
@@ -500,7 +501,7 @@ func (c *Client) summary(ctx context.Context, name string) (*index.Summary, erro
 	}
 	s := b.Find(name)
 	if s == nil {
-		return nil, fmt.Errorf("%w: pack %q is not in registry %s", ErrNotFound, name, c.reg.Name)
+		return nil, errmark.New(ErrNotFound, "pack %q is not in registry %s", name, c.reg.Name)
 	}
 	return s, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/walk"
 )
 
@@ -51,7 +52,7 @@ func resolveRelease(shard *index.Shard, name, constraint string, cons *semver.Co
 	} else if rel := shard.Resolve(cons, pre); rel != nil && rel.Deleted() {
 		hint = fmt.Sprintf("; %s matches but is deleted (annotations.system_state): name its exact version to fetch it anyway", rel.Version)
 	}
-	return nil, fmt.Errorf("%w: pack %s has %s (available: %s)%s", ErrNotFound, name, what, strings.Join(available, ", "), hint)
+	return nil, errmark.New(ErrNotFound, "pack %s has %s (available: %s)%s", name, what, strings.Join(available, ", "), hint)
 }
 
 // exactRelease returns the release a constraint names by its exact

@@ -3,8 +3,9 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
+
+	"github.com/packgen/packgen/internal/errmark"
 )
 
 // InOrder tries the registries regs in order with try, opening a client
@@ -32,7 +33,7 @@ func InOrder(ctx context.Context, regs []Registry, open func(Registry) (*Client,
 		}
 		misses = append(misses, err.Error())
 	}
-	err := fmt.Errorf("%w: %s in none of the %d configured registries:\n  %s", ErrNotFound, ref, len(regs), strings.Join(misses, "\n  "))
+	err := errmark.New(ErrNotFound, "%s in none of the %d configured registries:\n  %s", ref, len(regs), strings.Join(misses, "\n  "))
 	return WithSuggestion(ctx, err, name, clients)
 }
 
@@ -55,6 +56,8 @@ func OpenError(err error) error {
 // Complete lists what completes prefix on a command line from the
 // catalogues of clients: pack names, or after NAME@ the versions of NAME
 // (newest first). Registries that fail are skipped: completion is a hint.
+// A registry that cannot be read now offers what this machine cached of
+// it (client/cached.go).
 func Complete(ctx context.Context, clients []*Client, prefix string) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -62,6 +65,9 @@ func Complete(ctx context.Context, clients []*Client, prefix string) []string {
 	for _, cl := range clients {
 		if versions {
 			shard, err := cl.Shard(ctx, name)
+			if err != nil {
+				shard, err = cl.cachedShard(name) // offline: what the cache has
+			}
 			if err != nil {
 				continue
 			}
@@ -74,6 +80,9 @@ func Complete(ctx context.Context, clients []*Client, prefix string) []string {
 			continue
 		}
 		packs, err := cl.Catalog(ctx)
+		if err != nil {
+			packs, err = cl.cachedCatalog()
+		}
 		if err != nil {
 			continue
 		}

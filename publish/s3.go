@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
+	"github.com/packgen/packgen/internal/errmark"
 )
 
 // S3Options locate a bucket on any S3-compatible store (AWS S3, MinIO,
@@ -50,6 +52,9 @@ func ParseS3URL(s string) (bucket, prefix string, err error) {
 // ErrDestination: a destination or endpoint that cannot be used as given.
 var ErrDestination = errors.New("bad destination")
 
+// ErrNoCredentials: the AWS SDK found no credentials anywhere it looks.
+var ErrNoCredentials = errors.New("no AWS credentials")
+
 func init() { RegisterDestination("s3", "s3://BUCKET/PREFIX", openS3) }
 
 // openS3 opens s3://BUCKET/PREFIX with o.S3.
@@ -71,7 +76,9 @@ type S3Target struct {
 
 // NewS3 makes a target from the standard AWS configuration.
 func NewS3(ctx context.Context, o S3Options) (*S3Target, error) {
-	var loaders []func(*config.LoadOptions) error
+	// The SDK logs to stderr on its own (a "falling back to IMDSv1"
+	// warning off EC2): what matters reaches the user as explain's error.
+	loaders := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
 	if o.Region != "" {
 		loaders = append(loaders, config.WithRegion(o.Region))
 	}
@@ -217,7 +224,9 @@ func (t *S3Target) explain(err error) error {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
 		if strings.Contains(err.Error(), "failed to retrieve credentials") || strings.Contains(err.Error(), "no EC2 IMDS role found") {
-			return fmt.Errorf("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE: %w", err)
+			// The SDK's chain of attempts (env, files, IMDS) is noise
+			// to a user; what to set is the message.
+			return errmark.New(ErrNoCredentials, "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (the SDK found none in the environment, ~/.aws or the instance metadata)")
 		}
 		return err
 	}

@@ -16,7 +16,7 @@ tools=(
   "git|yes|git|history, integrity and README tests (source, build, cmd/packgen)|apt-get install git"
   "gcc|yes|gcc|nothing: the race detector needs cgo, go test -race fails without it|apt-get install gcc"
   "chromium|yes|${PACKGEN_CHROMIUM:-} /usr/bin/chromium chromium chromium-browser google-chrome-stable google-chrome|the catalogue's browser tests (site.TestBrowser*)|apt-get install chromium"
-  "cosign|yes|${COSIGN_BIN:-} cosign ${gobin:+$gobin/cosign}|sign.TestCosignInterop and the OCI signature tests (the checked-in fixtures made by cosign are verified regardless)|go install github.com/sigstore/cosign/v3/cmd/cosign@v3.1.2, or set COSIGN_BIN"
+  "cosign|yes|${COSIGN_BIN:-} cosign ${gobin:+$gobin/cosign}|sign.TestCosignInterop, cmd/packgen TestFirstHourSignedAfterUnsigned/cosign and the OCI signature tests (the checked-in fixtures made by cosign are verified regardless)|go install github.com/sigstore/cosign/v3/cmd/cosign@v3.1.2, or set COSIGN_BIN"
   "registry|yes|registry ${gobin:+$gobin/registry}|every test against a real OCI registry (internal/ocireg, internal/ocitest, client OCI fetch)|go install github.com/distribution/distribution/v3/cmd/registry@v3.1.2"
   "oras|yes|oras ${gobin:+$gobin/oras}|the ORAS interop tests (a pack pushed the vendor's way, fetched by packgen)|go install oras.land/oras/cmd/oras@v1.3.6"
 )

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/packgen/packgen/internal/errmark"
 	"golang.org/x/term"
 )
 
@@ -25,7 +26,7 @@ func EnvOrPrompt(stdin *os.File, prompt io.Writer) PassFunc {
 			}
 		}
 		if stdin == nil || !term.IsTerminal(int(stdin.Fd())) {
-			return nil, errors.New("no key password: set PACKGEN_PASSWORD (or COSIGN_PASSWORD); there is no terminal to ask on")
+			return nil, errmark.New(ErrKeyPassword, "no key password: set PACKGEN_PASSWORD (or COSIGN_PASSWORD); there is no terminal to ask on")
 		}
 		fmt.Fprint(prompt, "Enter password for private key: ")
 		pw, err := term.ReadPassword(int(stdin.Fd()))

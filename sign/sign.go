@@ -38,6 +38,7 @@ import (
 	"sync"
 
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/options"
@@ -45,6 +46,14 @@ import (
 
 // ErrBadSignature marks a signature that does not verify.
 var ErrBadSignature = errors.New("bad signature")
+
+// ErrKeyPassword: the private key's password is missing or wrong, the
+// user's to set (a usage error, whichever command needed the key).
+var ErrKeyPassword = errors.New("private key password missing or wrong")
+
+// ErrNotPrivateKey: what was given as the private key is not one (a
+// public key, often: registry.pub for registry.key).
+var ErrNotPrivateKey = errors.New("not a private key")
 
 // Algorithm is a key type packgen can generate.
 type Algorithm string
@@ -107,7 +116,10 @@ type Signer struct {
 // LoadSigner parses a private key PEM (encrypted or not).
 func LoadSigner(privPEM []byte, pf PassFunc) (*Signer, error) {
 	if !bytes.Contains(privPEM, []byte("-----BEGIN ")) {
-		return nil, errors.New("not a PEM private key (expected -----BEGIN ... PRIVATE KEY-----)")
+		return nil, errmark.New(ErrNotPrivateKey, "not a PEM private key (expected -----BEGIN ... PRIVATE KEY-----)")
+	}
+	if bytes.Contains(privPEM, []byte("-----BEGIN PUBLIC KEY-----")) && !bytes.Contains(privPEM, []byte("PRIVATE KEY-----")) {
+		return nil, errmark.New(ErrNotPrivateKey, "this is a public key: signing needs the private key, the .key file beside it (packgen key generate writes PREFIX.key and PREFIX.pub)")
 	}
 	if !bytes.Contains(privPEM, []byte("ENCRYPTED")) {
 		pf = nil
@@ -115,7 +127,7 @@ func LoadSigner(privPEM []byte, pf PassFunc) (*Signer, error) {
 	key, err := cryptoutils.UnmarshalPEMToPrivateKey(privPEM, pf)
 	if err != nil {
 		if strings.Contains(err.Error(), "decryption failed") {
-			return nil, errors.New("cannot decrypt the private key: wrong password (set PACKGEN_PASSWORD or COSIGN_PASSWORD)")
+			return nil, errmark.New(ErrKeyPassword, "cannot decrypt the private key: wrong password (set PACKGEN_PASSWORD or COSIGN_PASSWORD)")
 		}
 		return nil, fmt.Errorf("load private key: %w", err)
 	}

@@ -239,8 +239,8 @@ func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 		}
 	}
 	expires := res.Root.Expires
-	g.summaryf("built %s: %d packs, %d releases (%d archived, %d reused, %d kept from the previous build, %d skipped), serial %d, commit %s\n",
-		o.Out, res.Root.Packs, res.Root.Releases, res.Archived, res.Reused, res.Carried, res.Skipped, res.Root.Serial, shortHash(res.Root.Source.Commit))
+	g.summaryf("built %s: %d %s, %d %s (%d archived, %d reused, %d kept from the previous build, %d skipped), serial %d, commit %s\n",
+		o.Out, res.Root.Packs, plural(res.Root.Packs, "pack"), res.Root.Releases, plural(res.Root.Releases, "release"), res.Archived, res.Reused, res.Carried, res.Skipped, res.Root.Serial, shortHash(res.Root.Source.Commit))
 	g.summaryf("index.json expires %s (in %s)\n", expires.Format(time.RFC3339), build.RoundDuration(time.Until(expires)))
 	if w := expiryWarning(expires); w != "" {
 		g.logf("warning: %s\n", w)

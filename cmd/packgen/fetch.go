@@ -210,7 +210,11 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
 			if !res.Verified {
 				state = "NOT signature-verified"
 			}
-			g.summaryf("fetched %s@%s from %s into %s (%d files, sha256 %s, %s)\n", esc(res.Name), esc(res.Version), esc(res.Registry), esc(res.Dest), res.Files, esc(res.SHA256[:16]), state)
+			from := res.Registry
+			if f.url != "" {
+				from = f.url // not the placeholder name "url"
+			}
+			g.summaryf("fetched %s@%s from %s into %s (%d files, sha256 %s, %s)\n", esc(res.Name), esc(res.Version), esc(from), esc(res.Dest), res.Files, esc(res.SHA256[:16]), state)
 			return nil
 		},
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/serve"
 	"github.com/packgen/packgen/validate"
@@ -129,6 +130,12 @@ func TestFirstHourExpiry(t *testing.T) {
 	if strings.Contains(out, "warning: index.json expires") {
 		t.Errorf("a year-long index warned:\n%s", out)
 	}
+	// A year from now, said as the --expires default is (365 days), not a
+	// day short because a second has passed.
+	year := time.Now().AddDate(1, 0, 0).Sub(time.Now()).Round(24*time.Hour) / (24 * time.Hour)
+	if want := fmt.Sprintf("(in %d days)", year); !strings.Contains(out, want) {
+		t.Errorf("build output lacks %q:\n%s", want, out)
+	}
 	serial := siteSerial(t, site)
 	time.Sleep(1100 * time.Millisecond) // serials are seconds
 	// The scheduled refresh of the example workflows: nothing re-archived,
@@ -198,12 +205,14 @@ func TestFirstHourNoKeyRefused(t *testing.T) {
 	}
 	b.want(0, []string{"NOT signature-verified"}, "fetch", "hello", "--url", srv.URL, "-d", "got2", "--insecure-skip-verify")
 	b.want(0, []string{"0 problems", "not signatures"}, "verify", "--site", srv.URL, "--insecure-skip-verify")
-	b.want(0, []string{", verified)"}, "fetch", "hello", "--url", srv.URL, "-d", "got3", "--key", filepath.Join(b.Dir, "reg.pub"))
+	b.want(0, []string{"fetched hello@0.1.0 from " + srv.URL + " into got3", ", verified)"}, "fetch", "hello", "--url", srv.URL, "-d", "got3", "--key", filepath.Join(b.Dir, "reg.pub"))
 	// A configured registry without a key: the same refusal, naming the
 	// command that adds the key.
 	b.want(0, []string{"warning: no --key"}, "registry", "add", "nokey", srv.URL)
 	b.want(2, []string{"packgen registry add nokey " + srv.URL + " --key registry.pub"}, "fetch", "hello", "-d", "got4")
 	b.want(2, []string{"no public key"}, "search", "hello")
+	b.want(2, []string{"packgen registry add nokey " + srv.URL + " --key registry.pub", "--insecure-skip-verify"}, "verify", "--site", "nokey")
+	b.want(0, []string{"nokey: 1 pack, 1 release,", "0 problems"}, "verify", "--site", "nokey", "--insecure-skip-verify")
 }
 
 // Item 4: typos fail instead of succeeding.
@@ -212,7 +221,7 @@ func TestFirstHourTypos(t *testing.T) {
 	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
 	site := filepath.Join(b.Dir, "site")
 	b.want(2, []string{"--packs-dir pakcs: no such directory"}, "build", "--repo", repo.Dir, "--packs-dir", "pakcs", "--out", site, "--refresh")
-	b.want(0, []string{"1 packs"}, "build", "--repo", repo.Dir, "--packs-dir", "packs/", "--out", site, "--refresh")
+	b.want(0, []string{"1 pack, 1 release ("}, "build", "--repo", repo.Dir, "--packs-dir", "packs/", "--out", site, "--refresh")
 
 	// --previous that is not a registry: a directory, a URL answering 404.
 	srv := httptest.NewServer(http.NotFoundHandler())
@@ -357,8 +366,36 @@ func TestFirstHourExitCodes(t *testing.T) {
 	b.want(1, []string{"no " + archive + ".sig beside it"}, "verify", archive, "--key", pub)
 	// An explicitly named signature that does not exist: a usage error.
 	b.want(2, []string{"signature"}, "verify", archive, "--key", pub, "--signature", filepath.Join(b.Dir, "nope.sig"))
+	// The key's password missing or wrong, or the public key given for
+	// the private one: the user's to fix, exit 2 in every command, and
+	// said plainly (never the PEM library's "unknown private key PEM file
+	// type"). A wrong password is found mid-build, when the key is first
+	// needed: still 2, and nothing written.
+	saved := b.Env
+	b.Env = nil
+	for _, e := range saved {
+		if !strings.HasPrefix(e, "PACKGEN_PASSWORD=") && !strings.HasPrefix(e, "COSIGN_PASSWORD=") {
+			b.Env = append(b.Env, e)
+		}
+	}
+	b.want(2, []string{"no key password: set PACKGEN_PASSWORD"}, "key", "generate", "--prefix", filepath.Join(b.Dir, "nopw"))
+	b.want(2, []string{"no key password: set PACKGEN_PASSWORD"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.Dir, "s-nopw"), "--refresh", "--key", filepath.Join(b.Dir, "reg.key"))
+	b.Env = saved
+	b.Env = append(b.Env, "PACKGEN_PASSWORD=wrong")
+	b.want(2, []string{"wrong password (set PACKGEN_PASSWORD"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.Dir, "s-wrong"), "--refresh", "--key", filepath.Join(b.Dir, "reg.key"))
+	b.Env = saved
+	out := b.want(2, []string{pub + ": this is a public key: signing needs the private key"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.Dir, "s-pub"), "--refresh", "--key", pub)
+	if strings.Contains(out, "PEM file type") {
+		t.Errorf("library wording reached the user:\n%s", out)
+	}
+	for _, s := range []string{"s-nopw", "s-wrong", "s-pub"} {
+		if _, err := os.Stat(filepath.Join(b.Dir, s, "index.json")); !os.IsNotExist(err) {
+			t.Errorf("a build refused for its key wrote %s", s)
+		}
+	}
 	// Usage errors: exit 2 and the subcommand's help named.
 	b.want(2, []string{"Run 'packgen fetch --help' for usage."}, "fetch")
+	b.want(2, []string{"--site is required (a configured registry's name, a built directory or a registry URL)", "Run 'packgen info --help'"}, "info", "hello")
 	b.want(2, []string{"Run 'packgen registry add --help' for usage."}, "registry", "add", "x")
 	b.want(2, []string{"Run 'packgen --help' for usage."}, "frobnicate")
 }
@@ -624,6 +661,15 @@ func TestFirstHourSignedAfterUnsigned(t *testing.T) {
 	archive := filepath.Join(site, "packs", "hello", "0.1.0", "hello-0.1.0.tar.gz")
 	b.want(0, []string{"signature verified (" + archive + ".sig)"}, "verify", archive, "--key", filepath.Join(b.Dir, "reg.pub"))
 	b.want(0, []string{"0 problems"}, "verify", "--site", site, "--key", filepath.Join(b.Dir, "reg.pub"))
+	// The docs' other reader of ARCHIVE.sig, the real cosign.
+	t.Run("cosign", func(t *testing.T) {
+		cosign := ocitest.Tool(t, "cosign")
+		cmd := exec.Command(cosign, "verify-blob", "--key", filepath.Join(b.Dir, "reg.pub"), "--signature", archive+".sig", "--insecure-ignore-tlog=true", archive)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Verified OK") {
+			t.Errorf("cosign verify-blob --signature ARCHIVE.sig: %v\n%s", err, out)
+		}
+	})
 }
 
 // Item 5: several configured registries are searched in order; a typo
@@ -647,8 +693,10 @@ func TestFirstHourRegistries(t *testing.T) {
 
 	b.want(0, []string{"fetched world@2.0.0 from beta", "verified"}, "fetch", "world", "-d", "w")
 	b.want(0, []string{"fetched hello@0.1.0 from alpha"}, "fetch", "hello", "-d", "h")
-	b.want(1, []string{"in none of the 2 configured registries", "did you mean world?"}, "fetch", "wrold", "-d", "x")
-	b.want(1, []string{`pack "wrld" is not in registry beta; did you mean world?`}, "fetch", "wrld", "--registry", "beta", "-d", "x")
+	// The sentinel's own text ("not found: ") is not the user's message.
+	b.want(1, []string{"packgen: wrold in none of the 2 configured registries:\n  pack \"wrold\" is not in registry alpha\n", "did you mean world?"}, "fetch", "wrold", "-d", "x")
+	b.want(1, []string{`packgen: pack "wrld" is not in registry beta; did you mean world?`}, "fetch", "wrld", "--registry", "beta", "-d", "x")
+	b.want(1, []string{`packgen: pack hello has no version matching ^9 (available: 0.1.0)`}, "fetch", "hello@^9", "--registry", "alpha", "-d", "x")
 	if out := b.want(1, nil, "fetch", "zzzzzz", "-d", "x"); strings.Contains(out, "did you mean") {
 		t.Errorf("a suggestion for a name near none:\n%s", out)
 	}
@@ -662,9 +710,16 @@ func TestFirstHourRegistries(t *testing.T) {
 	}
 	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.Dir, "a"), "--key", pub)
 
+	// log show of a pack the log never had: a typo, not "0 entries".
+	b.want(0, []string{"world: 1 entry of 1 in the log"}, "log", "show", "world", "--registry", "beta")
+	b.want(1, []string{`pack "wrld" is not in registry beta: its transparency log has no entry for it; did you mean world?`}, "log", "show", "wrld", "--registry", "beta")
+	b.want(1, []string{`pack "wrld" is not in registry ` + filepath.Join(b.Dir, "b") + `: its transparency`}, "log", "show", "wrld", "--url", filepath.Join(b.Dir, "b"), "--key", pub)
+
 	// list and info take a configured registry's name the same way.
 	b.want(0, []string{"world", "2.0.0"}, "list", "beta")
 	b.want(0, []string{"world (World)", "2.0.0"}, "info", "world", "--site", "beta")
+	b.want(0, []string{"beta: 1 pack, 1 release,", "0 problems"}, "verify", "--site", "beta")
+	b.want(2, []string{"--key goes with --site DIR|URL: registry beta has its keys in the config"}, "verify", "--site", "beta", "--key", pub)
 	b.want(1, []string{"did you mean world?"}, "info", "wrld", "--site", "beta")
 	// The same timeouts in every command that downloads.
 	g := &globalOptions{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
@@ -723,4 +778,123 @@ func TestBuildProgressPhases(t *testing.T) {
 	}
 	var none *buildProgress
 	none.end()
+}
+
+// The README's `packgen publish site s3://my-packs/registry` on a machine
+// without AWS credentials: one line saying what to set, not the SDK's
+// own stderr logging or its chain of attempts. The instance metadata
+// service is a local one refusing tokens, as off EC2 behind a proxy,
+// which makes the SDK log "falling back to IMDSv1".
+func TestFirstHourS3NoCredentials(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
+	site := filepath.Join(b.Dir, "site")
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--no-site")
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+	}))
+	defer imds.Close()
+	none := filepath.Join(b.Dir, "none")
+	env := []string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "AWS_PROFILE=",
+		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_WEB_IDENTITY_TOKEN_FILE=",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI=", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=",
+		"AWS_EC2_METADATA_DISABLED=", "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + imds.URL, "AWS_REGION=us-east-1"}
+	code, stdout, errs := b.Run(env, "publish", site, "s3://my-packs/registry", "--dry-run")
+	if code != 3 || stdout != "" {
+		t.Errorf("exit %d, stdout %q", code, stdout)
+	}
+	want := "packgen: list s3://my-packs/registry: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+	if !strings.HasPrefix(errs, want) || strings.Count(errs, "\n") != 1 || strings.Contains(errs, "operation error") || strings.Contains(errs, "IMDS") {
+		t.Errorf("stderr is not one line saying what to set:\n%s", errs)
+	}
+}
+
+// Item 5: completion offers pack names and versions from the cached index
+// when the registry cannot be reached: the demo's hints run after its
+// server has stopped, and a laptop goes offline.
+func TestFirstHourCompletionOffline(t *testing.T) {
+	b := newBinRunner(t)
+	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
+	site := filepath.Join(b.Dir, "site")
+	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "reg"))
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--no-site", "--key", filepath.Join(b.Dir, "reg.key"))
+	srv := httptest.NewServer(serve.Handler(site))
+	b.want(0, nil, "registry", "add", "acme", srv.URL, "--key", filepath.Join(b.Dir, "reg.pub"))
+	b.want(0, []string{"hello\n"}, "__complete", "fetch", "he")
+	b.want(0, []string{"hello@0.1.0\n"}, "__complete", "fetch", "hello@")
+	srv.Close()
+	// Unreachable now: said once, without net/http's `Get "URL": ` again.
+	if out := b.want(3, []string{"packgen: registry acme: GET " + srv.URL + "/index.json: dial tcp ", "connection refused"}, "list", "acme"); strings.Contains(out, `Get "`) {
+		t.Errorf("the URL twice:\n%s", out)
+	}
+	b.want(0, []string{"hello\n"}, "__complete", "fetch", "he")
+	b.want(0, []string{"hello@0.1.0\n"}, "__complete", "fetch", "hello@")
+	// A cache planted with other bytes is a miss, not a suggestion.
+	metas, _ := filepath.Glob(filepath.Join(b.Dir, "cache", "packgen", "meta", "*.json"))
+	if len(metas) == 0 {
+		t.Fatal("nothing cached")
+	}
+	for _, m := range metas {
+		os.WriteFile(m, []byte(`{"tampered": true}`), 0o644)
+	}
+	if out := b.want(0, nil, "__complete", "fetch", "he"); strings.Contains(out, "hello") {
+		t.Errorf("completion offered names from tampered cache files:\n%s", out)
+	}
+}
+
+// Item 2: every example publish workflow re-signs a quiet registry on a
+// schedule, well inside the index's year and the week of warning: a
+// schedule trigger, and on it a `packgen build` with --refresh.
+func TestFirstHourWorkflowsRefresh(t *testing.T) {
+	files, _ := filepath.Glob("../../examples/gitops/.github/workflows/publish-*.yml")
+	if len(files) < 3 {
+		t.Fatalf("publish workflows: %v", files)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wf struct {
+			On struct {
+				Schedule []struct{ Cron string } `yaml:"schedule"`
+			} `yaml:"on"`
+			Jobs map[string]struct {
+				Steps []struct {
+					Run string            `yaml:"run"`
+					Env map[string]string `yaml:"env"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		if err := yaml.Unmarshal(data, &wf); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(wf.On.Schedule) == 0 {
+			t.Errorf("%s: no schedule: a quiet registry expires a year after its last commit", f)
+		}
+		for _, c := range wf.On.Schedule {
+			// Weekly or more often: minute hour day-of-month month day-of-week.
+			if fields := strings.Fields(c.Cron); len(fields) != 5 || fields[2] != "*" || fields[3] != "*" {
+				t.Errorf("%s: cron %q is not at least weekly", f, c.Cron)
+			}
+		}
+		refreshed := false
+		for _, job := range wf.Jobs {
+			for _, s := range job.Steps {
+				if !strings.Contains(s.Run, "packgen build") {
+					continue
+				}
+				run := s.Run
+				for k, v := range s.Env {
+					run = strings.ReplaceAll(run, "$"+k, v)
+				}
+				if strings.Contains(run, "github.event_name == 'schedule' && '--refresh'") {
+					refreshed = true
+				}
+			}
+		}
+		if !refreshed {
+			t.Errorf("%s: its build does not pass --refresh on the schedule", f)
+		}
+	}
 }

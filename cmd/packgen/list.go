@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/spf13/cobra"
@@ -103,7 +104,7 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 				return err
 			}
 			if site == "" {
-				return usageErr("--site is required (a built directory or a registry URL)")
+				return usageErr("--site is required (a configured registry's name, a built directory or a registry URL)")
 			}
 			if output == "json" {
 				cf.warnings = &warnLines{}
@@ -154,7 +155,7 @@ func infoFromRegistry(ctx context.Context, g *globalOptions, cf *clientFlags, re
 		}
 	}
 	if sum == nil {
-		return nil, nil, clientErr(client.WithSuggestion(ctx, fmt.Errorf("%w: pack %q is not in registry %s", client.ErrNotFound, name, reg.Name), name, []*client.Client{cl}))
+		return nil, nil, clientErr(client.WithSuggestion(ctx, errmark.New(client.ErrNotFound, "pack %q is not in registry %s", name, reg.Name), name, []*client.Client{cl}))
 	}
 	shard, err := cl.Shard(ctx, name)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/sign"
@@ -66,6 +67,16 @@ release ever published, including any the index no longer does.`,
 			if err != nil {
 				return clientErr(err)
 			}
+			if len(entries) == 0 {
+				// Never published (the log keeps every release ever):
+				// most likely a typo, so not a quiet "0 entries".
+				where := reg.Name
+				if cf.url != "" {
+					where = cf.url
+				}
+				err := errmark.New(client.ErrNotFound, "pack %q is not in registry %s: its transparency log has no entry for it", args[0], where)
+				return clientErr(client.WithSuggestion(cmd.Context(), err, args[0], []*client.Client{cl}))
+			}
 			if output == "json" {
 				return writeJSON(g, struct {
 					Size     int64             `json:"logSize"`
@@ -76,7 +87,11 @@ release ever published, including any the index no longer does.`,
 			for _, e := range entries {
 				fmt.Fprintf(g.stdout, "#%d\t%s@%s\tsha256:%s\tcommit %s\tkey %.12s\n", e.Index, esc(e.Name), esc(e.Version), e.SHA256, e.Commit, e.KeyID)
 			}
-			g.summaryf("%s: %d entries of %d in the log\n", esc(args[0]), len(entries), size)
+			noun := "entries"
+			if len(entries) == 1 {
+				noun = "entry"
+			}
+			g.summaryf("%s: %d %s of %d in the log\n", esc(args[0]), len(entries), noun, size)
 			return nil
 		},
 	}

@@ -32,7 +32,7 @@ func TestLogShowAudit(t *testing.T) {
 	defer srv.Close()
 
 	code, out, errs := run(t, "log", "show", "calico", "--url", srv.URL, "--key", key+".pub")
-	if code != 0 || !strings.Contains(out, "calico@3.27.3\tsha256:") || !strings.Contains(errs+out, "entries of 10 in the log") {
+	if code != 0 || !strings.Contains(out, "calico@3.27.3\tsha256:") || !strings.Contains(errs+out, "calico: 1 entry of 10 in the log") {
 		t.Fatalf("log show: %d\n%s\n%s", code, out, errs)
 	}
 	code, out, _ = run(t, "log", "show", "calico", "--url", srv.URL, "--key", key+".pub", "-o", "json")
@@ -72,8 +72,8 @@ func TestLogShowAudit(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "is not on the first-parent history") {
 		t.Fatalf("audit against another history: %d\n%s\n%s", code, out, errs)
 	}
-	// A pack the log has never seen.
-	if code, out, errs = run(t, "log", "show", "nosuch", "--url", srv.URL, "--key", key+".pub"); code != 0 || !strings.Contains(errs+out, "0 entries of 10") {
+	// A pack the log has never seen: not found, as in fetch and info.
+	if code, out, errs = run(t, "log", "show", "nosuch", "--url", srv.URL, "--key", key+".pub"); code != 1 || !strings.Contains(errs, `pack "nosuch" is not in registry `+srv.URL) {
 		t.Fatalf("log show nosuch: %d\n%s\n%s", code, out, errs)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/internal/textsafe"
+	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -189,7 +190,10 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	code := exitFailure
 	if errors.As(err, &ee) {
 		code = ee.code
-	} else if isUsage(err) {
+	} else if isUsage(err) || errors.Is(err, sign.ErrKeyPassword) {
+		// A key's password missing or wrong is the user's to set, in
+		// every command and whenever the key is decrypted (build's is
+		// lazy: mid-build).
 		code = exitUsage
 	}
 	if sig := interrupted(); sig != nil {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/transport"
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/pack"
@@ -37,12 +39,13 @@ type verifyOptions struct {
 func newVerifyCmd(g *globalOptions) *cobra.Command {
 	o := &verifyOptions{}
 	c := &cobra.Command{
-		Use:   "verify [ARCHIVE] --key pub.pem",
+		Use:   "verify [ARCHIVE --key pub.pem | --site NAME|DIR|URL]",
 		Short: "Verify an archive's signature, or every digest and signature of a site",
 		Long: `With ARCHIVE, check its signature (ARCHIVE.sig by default, or a Sigstore
 bundle given with --signature x.sigstore.json). With --site DIR|URL, check
 a whole registry: the index signature, every bucket and shard digest, and
-every archive's digest, size and signature; every problem is reported.
+every archive's digest, size and signature; every problem is reported. --site also takes a configured registry's name
+(its URL and keys from the config, as fetch reads it).
 With --site and --repo, also prove the site is exactly the repository's
 content (the rebuild check): every archive's files are compared by git
 blob ID with the tree of the commit its release records, and the archive
@@ -51,6 +54,7 @@ public repository can run it against a published registry.
 Exits 1 when anything does not verify.`,
 		Example: `  packgen verify site/packs/calico/3.27.3/calico-3.27.3.tar.gz --key registry.pub
   packgen verify --site site --key registry.pub
+  packgen verify --site acme
   packgen verify --site https://packs.acme.example --key registry.pub -o json
   packgen verify --site https://packs.acme.example --key registry.pub --repo .`,
 		Args: cobra.MaximumNArgs(1),
@@ -75,7 +79,7 @@ Exits 1 when anything does not verify.`,
 	}
 	c.Flags().StringArrayVar(&o.keys, "key", nil, "public key PEM (repeat to accept any of several)")
 	c.Flags().StringVar(&o.sigFile, "signature", "", "signature file: .sig or .sigstore.json (default ARCHIVE.sig)")
-	c.Flags().StringVar(&o.site, "site", "", "verify a whole registry site (directory or URL, oci://REGISTRY/BASE included)")
+	c.Flags().StringVar(&o.site, "site", "", "verify a whole registry site: a configured registry's name, a directory or a URL (oci://REGISTRY/BASE included)")
 	o.oci.add(c)
 	c.Flags().StringVar(&o.repo, "repo", "", "with --site: also prove every archive is exactly its git tree (compare by blob ID, rebuild byte for byte)")
 	c.Flags().BoolVar(&o.insecure, "insecure-skip-verify", false, "DANGEROUS: with --site and no --key, check digests only, not signatures")
@@ -106,6 +110,22 @@ func (o *verifyOptions) loadKeys() error {
 // --repo, that it is exactly the repository's content (rebuild.CheckSite).
 func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) error {
 	warnings := pack.Problems{}
+	// A configured registry's name, as list, info and fetch take it: its
+	// URL, keys and token from the config.
+	reg, named := configuredRegistry(g, o.site)
+	if named {
+		if len(o.keys) > 0 {
+			return usageErr("--key goes with --site DIR|URL: registry %s has its keys in the config (packgen registry add %s URL --key ... replaces them)", o.site, o.site)
+		}
+		v, err := reg.Verifier()
+		if err != nil {
+			return err
+		}
+		o.verifier = v
+		if v == nil && !o.insecure {
+			return usageErr("%w: registry %s has no public key: add it with `packgen registry add %s %s --key registry.pub` (the key comes from the registry's owner), or pass --insecure-skip-verify to check digests only", errNoKey, o.site, o.site, reg.URL)
+		}
+	}
 	if o.verifier == nil {
 		if !o.insecure {
 			return usageErr("%w: no public key given: verify --site needs the registry's public key (--key registry.pub, given out of band by its owner: the .pub that `packgen key generate` wrote beside the key it is built with); pass --insecure-skip-verify to check digests only", errNoKey)
@@ -114,8 +134,21 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 		g.logf("WARNING: %s\n", warn)
 		warnings = append(warnings, pack.Problem{Severity: pack.SevWarning, Msg: warn})
 	}
-	tr, err := o.oci.openSite("--site", o.site)
-	if err != nil {
+	site := o.site
+	var tr transport.Transport
+	var err error
+	if named {
+		site = reg.URL
+		token := ""
+		if reg.TokenEnv != "" {
+			if token = os.Getenv(reg.TokenEnv); token == "" {
+				return usageErr("registry %s: environment variable %s (its token) is empty or unset", reg.Name, reg.TokenEnv)
+			}
+		}
+		if tr, err = reg.Transport(token, 0, 0); err != nil {
+			return err
+		}
+	} else if tr, err = o.oci.openSite("--site", o.site); err != nil {
 		return err
 	}
 	rep, err := client.VerifySiteVia(ctx, tr, o.verifier)
@@ -127,7 +160,7 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	rep.Problems = rep.AllProblems()
 	var rb *rebuild.SiteReport
 	if o.repo != "" {
-		s, err := rebuild.Open(ctx, tr, o.site, rep.Root, o.repo)
+		s, err := rebuild.Open(ctx, tr, site, rep.Root, o.repo)
 		if err != nil {
 			return err
 		}
@@ -166,9 +199,9 @@ func printSiteReport(g *globalOptions, o *verifyOptions, rep *client.SiteReport,
 			fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
 		}
 	}
-	g.summaryf("%s: %d packs, %d releases, %d files checked, %d problems\n", esc(o.site), rep.Packs, rep.Releases, rep.Files, len(rep.Problems))
+	g.summaryf("%s: %d %s, %d %s, %d files checked, %d problems\n", esc(o.site), rep.Packs, plural(rep.Packs, "pack"), rep.Releases, plural(rep.Releases, "release"), rep.Files, len(rep.Problems))
 	if rb != nil {
-		g.summaryf("%s against %s: %d releases compared with git and rebuilt, %d problems\n", esc(o.site), esc(o.repo), rb.Releases, len(rb.Problems))
+		g.summaryf("%s against %s: %d %s compared with git and rebuilt, %d problems\n", esc(o.site), esc(o.repo), rb.Releases, plural(rb.Releases, "release"), len(rb.Problems))
 	}
 }
 

@@ -210,6 +210,11 @@ func (t *httpTransport) Get(ctx context.Context, p, etag string) (*Response, err
 	}
 	resp, err := t.client.Do(req)
 	if err != nil {
+		// net/http's *url.Error would say `Get "URL": ` again after ours.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), classify(ctx, err))
 	}
 	switch {
