@@ -495,7 +495,7 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *dir
 	for _, st := range sigTags {
 		sd, err := repo.Resolve(ctx, st)
 		if err != nil {
-			if isNotFound(err) {
+			if ocireg.IsNotFound(err) {
 				continue
 			}
 			return nil, fmt.Errorf("image %s: look up its signature %s: %w", image, st, ocireg.Wrap(host+"/"+path+":"+st, repo.Client, err))
@@ -576,13 +576,6 @@ func (l lockedTagger) Tag(ctx context.Context, d ocispec.Descriptor, ref string)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.Store.Tag(ctx, d, ref)
-}
-
-func isNotFound(err error) bool {
-	if errors.Is(err, errdef.ErrNotFound) {
-		return true
-	}
-	return strings.Contains(err.Error(), "404") || strings.Contains(err.Error(), "MANIFEST_UNKNOWN")
 }
 
 // putList stores the list as the one layer of the manifest tagged

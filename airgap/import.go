@@ -196,7 +196,7 @@ func (im *importer) checkTargets(ctx context.Context) error {
 		}
 		d, err := t.repo.Resolve(ctx, ref)
 		switch {
-		case err != nil && isNotFound(err):
+		case err != nil && ocireg.IsNotFound(err):
 			return nil
 		case err != nil:
 			return fmt.Errorf("check %s:%s: %w", t.repo.Reference, ref, ocireg.Wrap(t.repo.Reference.String()+":"+ref, t.repo.Client, err))
