@@ -20,6 +20,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/linesplit"
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
@@ -507,23 +508,13 @@ func (b *Bundle) Images() []Image {
 // lines passes publish's log on: its warnings and notes ("warning: …",
 // "note: …") to the import's warnings, the rest to the progress log.
 type lines struct {
-	log     io.Writer
-	warn    func(string)
-	partial []byte
-	mu      sync.Mutex
+	log   io.Writer
+	warn  func(string)
+	split linesplit.Splitter
 }
 
 func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.partial = append(l.partial, p...)
-	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		line := string(l.partial[:i])
-		l.partial = l.partial[i+1:]
+	l.split.Split(p, func(line string) {
 		if m, ok := strings.CutPrefix(line, "warning: "); ok {
 			l.warn(m)
 		} else if m, ok := strings.CutPrefix(line, "note: "); ok {
@@ -531,5 +522,6 @@ func (l *lines) Write(p []byte) (int, error) {
 		} else {
 			fmt.Fprintln(l.log, line)
 		}
-	}
+	})
+	return len(p), nil
 }
