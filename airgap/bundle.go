@@ -11,7 +11,10 @@ package airgap
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"sort"
+	"time"
 
 	"github.com/packgen/packgen/airgap/list"
 )
@@ -77,4 +80,31 @@ func mappings(images []Image, to string) []Mapping {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].From < out[j].From })
 	return out
+}
+
+// setDefaults fills the options export and import share: no log is
+// io.Discard, no warning writer is the log, the clock is time.Now.
+func setDefaults(log, warn *io.Writer, now *func() time.Time, jobs *int, defaultJobs int) {
+	if *log == nil {
+		*log = io.Discard
+	}
+	if *warn == nil {
+		*warn = *log
+	}
+	if *jobs <= 0 {
+		*jobs = defaultJobs
+	}
+	if *now == nil {
+		*now = time.Now
+	}
+}
+
+// warner records a warning in list and writes it to w as a
+// "warning: …" line.
+func warner(list *[]string, w io.Writer) func(format string, args ...any) {
+	return func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		*list = append(*list, msg)
+		fmt.Fprintln(w, "warning: "+msg)
+	}
 }

@@ -32,8 +32,10 @@ import (
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/stale"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/profile"
 	"github.com/packgen/packgen/publish"
+	"github.com/packgen/packgen/sign"
 	sitewalk "github.com/packgen/packgen/walk"
 )
 
@@ -81,178 +83,223 @@ func Export(ctx context.Context, o ExportOptions) (*ExportResult, error) {
 	if o.Lock == nil || len(o.Lock.Layers) == 0 {
 		return nil, fmt.Errorf("%w: the lock has no layers", ErrInput)
 	}
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	if o.Warn == nil {
-		o.Warn = o.Log
-	}
-	if o.Jobs <= 0 {
-		o.Jobs = 8
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	var plat *ocispec.Platform
+	setDefaults(&o.Log, &o.Warn, &o.Now, &o.Jobs, 8)
+	e := &exporter{o: o, res: &ExportResult{Output: o.Output, Warnings: []string{}}}
+	e.warn = warner(&e.res.Warnings, o.Warn)
 	if o.Platform != "" {
 		p, err := parsePlatform(o.Platform)
 		if err != nil {
 			return nil, err
 		}
-		plat = p
+		e.plat = p
 	}
+	if err := e.readPacks(ctx); err != nil {
+		return nil, err
+	}
+	cleanup, err := e.makeStage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	if err := e.bundlePacks(ctx); err != nil {
+		return nil, err
+	}
+	// The packgen index files, one manifest.
+	if e.list.Index, err = exportIndex(ctx, e.store, e.sub); err != nil {
+		return nil, err
+	}
+	if err := e.bundleImages(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.finish(ctx); err != nil {
+		return nil, err
+	}
+	return e.res, nil
+}
+
+// exporter is the state of one Export, a method per phase.
+type exporter struct {
+	o    ExportOptions
+	res  *ExportResult
+	warn func(format string, args ...any)
+	plat *ocispec.Platform
+
+	// readPacks
+	reg *client.Registry
+	tr  transport.Transport
+	v   *sign.Verifier
+	sub *publish.Subset
+
+	// makeStage
+	out, stage, layout string
+	store              *oci.Store
+
+	// bundlePacks, bundleImages
+	list  *List
+	needs map[string][]string // image → pack ids
+	big   *direct
+}
+
+// readPacks reads the packs: the verified subset of their registry's
+// index, checked against what the lock pins.
+func (e *exporter) readPacks(ctx context.Context) error {
+	o := e.o
 	reg, err := lockRegistry(o.Lock, o.Env)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	res := &ExportResult{Output: o.Output, Warnings: []string{}}
-	warn := func(format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
-		res.Warnings = append(res.Warnings, msg)
-		fmt.Fprintln(o.Warn, "warning: "+msg)
+	e.reg = reg
+	if e.tr, err = reg.Transport(tokenOf(reg), 0, o.Env.Client.StallTimeout); err != nil {
+		return err
 	}
-
-	// The packs: the verified subset of their registry's index, checked
-	// against what the lock pins.
-	tr, err := reg.Transport(tokenOf(reg), 0, o.Env.Client.StallTimeout)
-	if err != nil {
-		return nil, err
+	if e.v, err = reg.Verifier(); err != nil {
+		return err
 	}
-	v, err := reg.Verifier()
-	if err != nil {
-		return nil, err
-	}
-	if v == nil {
-		warn("registry %s has no key: its packs are bundled unverified, and import will refuse them without one", reg.Name)
+	if e.v == nil {
+		e.warn("registry %s has no key: its packs are bundled unverified, and import will refuse them without one", reg.Name)
 	}
 	only := map[string][]string{}
 	for _, l := range o.Lock.Layers {
 		only[l.Pack] = append(only[l.Pack], l.Version)
 	}
-	sub, err := publish.ReadSubset(ctx, tr, v, only)
-	if err != nil {
-		return nil, fmt.Errorf("read registry %s: %w", reg.Name, err)
+	if e.sub, err = publish.ReadSubset(ctx, e.tr, e.v, only); err != nil {
+		return fmt.Errorf("read registry %s: %w", reg.Name, err)
 	}
-	if err := sitewalk.CheckExpiry(sub.Root, o.Now()); err != nil {
-		return nil, fmt.Errorf("registry %s: %w", reg.Name, err)
+	if err := sitewalk.CheckExpiry(e.sub.Root, o.Now()); err != nil {
+		return fmt.Errorf("registry %s: %w", reg.Name, err)
 	}
-	if err := checkLock(o.Lock, sub); err != nil {
-		return nil, err
-	}
+	return checkLock(o.Lock, e.sub)
+}
 
-	// The stage: a layout directory beside the output (same file system,
-	// so the finished tar is renamed into place). A killed export's stage
-	// is removed by the next (internal/stale).
-	out, err := filepath.Abs(o.Output)
+// makeStage makes the stage: a layout directory beside the output (same
+// file system, so the finished tar is renamed into place). A killed
+// export's stage is removed by the next (internal/stale). The returned
+// cleanup removes it.
+func (e *exporter) makeStage(ctx context.Context) (func(), error) {
+	out, err := filepath.Abs(e.o.Output)
 	if err != nil {
 		return nil, err
 	}
+	e.out = out
 	parent := filepath.Dir(out)
 	stale.Sweep(parent, ".packgen-airgap-*")
 	stage, release, err := stale.MkdirTemp(parent, ".packgen-airgap-*")
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	defer func() {
+	e.stage = stage
+	cleanup := func() {
 		os.RemoveAll(stage)
 		release()
-	}()
-	layout := filepath.Join(stage, "layout")
-	store, err := oci.NewWithContext(ctx, layout)
-	if err != nil {
+	}
+	e.layout = filepath.Join(stage, "layout")
+	if e.store, err = oci.NewWithContext(ctx, e.layout); err != nil {
+		cleanup()
 		return nil, err
 	}
-	store.AutoSaveIndex = false // saved once, sorted (writeTar)
+	e.store.AutoSaveIndex = false // saved once, sorted (writeTar)
+	return cleanup, nil
+}
 
-	list := &List{SchemaVersion: ListVersion, Profile: o.Lock.Profile.Name, Platform: o.Platform, Packs: []Pack{}, Images: []Image{},
-		Registry: RegistryRef{Name: o.Lock.Layers[0].Registry.Name, URL: o.Lock.Layers[0].Registry.URL}}
-	w := sitewalk.New(tr, v)
-	needs := map[string][]string{} // image → pack ids
-	for _, r := range sub.Releases {
-		p, err := exportPack(ctx, store, layout, w, r)
-		if err != nil {
-			return nil, err
-		}
-		list.Packs = append(list.Packs, *p)
-		id := r.Name + "@" + r.Release.Version
-		reports, err := images.Archive(blobPath(layout, p.Archive.Digest), id)
-		if err != nil {
-			return nil, fmt.Errorf("the images of %s: %w", id, err)
-		}
-		for _, rep := range reports {
-			for _, pr := range rep.Problems {
-				warn("%s: %s", id, pr.String())
-			}
-			for _, im := range rep.Images {
-				if !im.Declared && !im.Deployed {
-					warn("%s: %s is only maybe deployed (%s): not bundled; declare it in pack.content.images to bundle it", id, im.Image, im.Sources[0])
-					continue
-				}
-				needs[im.Image] = append(needs[im.Image], id)
-			}
-		}
-		fmt.Fprintf(o.Log, "bundled %s (%s)\n", id, p.Manifest.Digest)
-	}
-
-	// The packgen index files, one manifest.
-	idx, err := exportIndex(ctx, store, sub)
-	if err != nil {
-		return nil, err
-	}
-	list.Index = idx
-
-	// The images, several at once; oras.Copy stores a blob once however
-	// many images share it (the store is content-addressed and Copy
-	// skips what it has).
-	var refs []string
-	for ref := range needs {
-		refs = append(refs, ref)
-	}
-	sort.Strings(refs)
-	list.Images = make([]Image, len(refs))
-	var mu sync.Mutex // serialises the store's Tag (it rewrites its tag map)
-	big := &direct{blobs: map[digest.Digest]directBlob{}}
-	err = parallel.Each(ctx, len(refs), o.Jobs, func(i int) error {
-		im, err := exportImage(ctx, store, &mu, big, refs[i], plat, o.OCI)
+// bundlePacks stores each pack and notes the images it deploys.
+func (e *exporter) bundlePacks(ctx context.Context) error {
+	lock := e.o.Lock
+	e.list = &List{SchemaVersion: ListVersion, Profile: lock.Profile.Name, Platform: e.o.Platform, Packs: []Pack{}, Images: []Image{},
+		Registry: RegistryRef{Name: lock.Layers[0].Registry.Name, URL: lock.Layers[0].Registry.URL}}
+	w := sitewalk.New(e.tr, e.v)
+	e.needs = map[string][]string{}
+	for _, r := range e.sub.Releases {
+		p, err := exportPack(ctx, e.store, e.layout, w, r)
 		if err != nil {
 			return err
 		}
-		im.Packs = needs[refs[i]]
+		e.list.Packs = append(e.list.Packs, *p)
+		id := r.Name + "@" + r.Release.Version
+		if err := e.noteImages(id, blobPath(e.layout, p.Archive.Digest)); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.o.Log, "bundled %s (%s)\n", id, p.Manifest.Digest)
+	}
+	return nil
+}
+
+// noteImages adds the images the pack id's archive deploys to e.needs,
+// warning of its problems and of the images it only maybe deploys.
+func (e *exporter) noteImages(id, archive string) error {
+	reports, err := images.Archive(archive, id)
+	if err != nil {
+		return fmt.Errorf("the images of %s: %w", id, err)
+	}
+	for _, rep := range reports {
+		for _, pr := range rep.Problems {
+			e.warn("%s: %s", id, pr.String())
+		}
+		for _, im := range rep.Images {
+			if !im.Declared && !im.Deployed {
+				e.warn("%s: %s is only maybe deployed (%s): not bundled; declare it in pack.content.images to bundle it", id, im.Image, im.Sources[0])
+				continue
+			}
+			e.needs[im.Image] = append(e.needs[im.Image], id)
+		}
+	}
+	return nil
+}
+
+// bundleImages copies the images, several at once; oras.Copy stores a
+// blob once however many images share it (the store is
+// content-addressed and Copy skips what it has).
+func (e *exporter) bundleImages(ctx context.Context) error {
+	var refs []string
+	for ref := range e.needs {
+		refs = append(refs, ref)
+	}
+	sort.Strings(refs)
+	e.list.Images = make([]Image, len(refs))
+	var mu sync.Mutex // serialises the store's Tag (it rewrites its tag map)
+	e.big = &direct{blobs: map[digest.Digest]directBlob{}}
+	return parallel.Each(ctx, len(refs), e.o.Jobs, func(i int) error {
+		im, err := exportImage(ctx, e.store, &mu, e.big, refs[i], e.plat, e.o.OCI)
+		if err != nil {
+			return err
+		}
+		im.Packs = e.needs[refs[i]]
 		sort.Strings(im.Packs)
-		list.Images[i] = *im
+		e.list.Images[i] = *im
 		mu.Lock()
-		fmt.Fprintf(o.Log, "bundled %s (%s)\n", im.Image, im.Manifest.Digest)
+		fmt.Fprintf(e.o.Log, "bundled %s (%s)\n", im.Image, im.Manifest.Digest)
 		mu.Unlock()
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
+}
 
-	ld, err := putList(ctx, store, list)
+// finish stores the list, writes the tar in the stage and renames it
+// into place.
+func (e *exporter) finish(ctx context.Context) error {
+	ld, err := putList(ctx, e.store, e.list)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	res.Digest, res.Packs, res.Images = ld.Digest.String(), list.Packs, list.Images
-	if err := store.SaveIndex(); err != nil {
-		return nil, err
+	res := e.res
+	res.Digest, res.Packs, res.Images = ld.Digest.String(), e.list.Packs, e.list.Images
+	if err := e.store.SaveIndex(); err != nil {
+		return err
 	}
-	tmp := filepath.Join(stage, "bundle.tar")
-	if res.Blobs, err = writeTar(ctx, layout, tmp, big.blobs, o.Jobs); err != nil {
-		return nil, fmt.Errorf("write %s: %w", o.Output, err)
+	tmp := filepath.Join(e.stage, "bundle.tar")
+	if res.Blobs, err = writeTar(ctx, e.layout, tmp, e.big.blobs, e.o.Jobs); err != nil {
+		return fmt.Errorf("write %s: %w", e.o.Output, err)
 	}
 	fi, err := os.Stat(tmp)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	res.Size = fi.Size()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	if err := os.Rename(tmp, out); err != nil {
-		return nil, fmt.Errorf("write %s: %w", o.Output, err)
+	if err := os.Rename(tmp, e.out); err != nil {
+		return fmt.Errorf("write %s: %w", e.o.Output, err)
 	}
-	return res, nil
+	return nil
 }
 
 // lockRegistry is the one configured registry the lock's packs come
@@ -448,7 +495,7 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *dir
 	for _, st := range sigTags {
 		sd, err := repo.Resolve(ctx, st)
 		if err != nil {
-			if isNotFound(err) {
+			if ocireg.IsNotFound(err) {
 				continue
 			}
 			return nil, fmt.Errorf("image %s: look up its signature %s: %w", image, st, ocireg.Wrap(host+"/"+path+":"+st, repo.Client, err))
@@ -531,13 +578,6 @@ func (l lockedTagger) Tag(ctx context.Context, d ocispec.Descriptor, ref string)
 	return l.Store.Tag(ctx, d, ref)
 }
 
-func isNotFound(err error) bool {
-	if errors.Is(err, errdef.ErrNotFound) {
-		return true
-	}
-	return strings.Contains(err.Error(), "404") || strings.Contains(err.Error(), "MANIFEST_UNKNOWN")
-}
-
 // putList stores the list as the one layer of the manifest tagged
 // ListTag.
 func putList(ctx context.Context, store *oci.Store, list *List) (ocispec.Descriptor, error) {
@@ -571,15 +611,60 @@ func putList(ctx context.Context, store *oci.Store, list *List) (ocispec.Descrip
 // from the registry, jobs at once, each checked against its digest. It
 // returns the number of blobs.
 func writeTar(ctx context.Context, layout, dst string, direct map[digest.Digest]directBlob, jobs int) (int, error) {
-	// index.json: oras-go writes its entries in map order.
-	ip := filepath.Join(layout, ocispec.ImageIndexFile)
-	data, err := os.ReadFile(ip)
+	entries, blobs, err := layoutEntries(layout, direct)
 	if err != nil {
 		return 0, err
 	}
+	headers, total, err := placeEntries(entries)
+	if err != nil {
+		return 0, err
+	}
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if err := f.Truncate(total); err != nil { // zeros: padding and the end blocks
+		return 0, err
+	}
+	remote, err := writeLocal(ctx, f, entries, headers)
+	if err != nil {
+		return 0, err
+	}
+	if err := fetchRemote(ctx, f, remote, jobs); err != nil {
+		return 0, err
+	}
+	if err := f.Sync(); err != nil {
+		return 0, err
+	}
+	return blobs, f.Close()
+}
+
+// tarEntry is an entry of the bundle's tar, with where its bytes come
+// from.
+type tarEntry struct {
+	name   string
+	dir    bool
+	size   int64
+	data   []byte      // small files
+	file   string      // a staged blob
+	remote *directBlob // a blob fetched now
+	off    int64       // where its content starts in the tar
+}
+
+// layoutEntries lists the tar's entries in order: oci-layout, index.json
+// (sorted: oras-go writes its entries in map order), the blob
+// directories, then the staged and direct blobs by name. It also returns
+// the number of blobs.
+func layoutEntries(layout string, direct map[digest.Digest]directBlob) ([]*tarEntry, int, error) {
+	ip := filepath.Join(layout, ocispec.ImageIndexFile)
+	data, err := os.ReadFile(ip)
+	if err != nil {
+		return nil, 0, err
+	}
 	var idx ocispec.Index
 	if err := json.Unmarshal(data, &idx); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	sort.Slice(idx.Manifests, func(i, j int) bool {
 		a, b := idx.Manifests[i], idx.Manifests[j]
@@ -587,53 +672,45 @@ func writeTar(ctx context.Context, layout, dst string, direct map[digest.Digest]
 		return ra < rb || ra == rb && a.Digest < b.Digest
 	})
 	if data, err = json.Marshal(idx); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	layoutFile, err := os.ReadFile(filepath.Join(layout, ocispec.ImageLayoutFile))
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-
-	// The entries, in order, each with where its bytes come from.
-	type entry struct {
-		name   string
-		dir    bool
-		size   int64
-		data   []byte      // small files
-		file   string      // a staged blob
-		remote *directBlob // a blob fetched now
-		off    int64       // where its content starts in the tar
-	}
-	entries := []*entry{
+	entries := []*tarEntry{
 		{name: ocispec.ImageLayoutFile, size: int64(len(layoutFile)), data: layoutFile},
 		{name: ocispec.ImageIndexFile, size: int64(len(data)), data: data},
 		{name: "blobs/", dir: true},
 		{name: "blobs/sha256/", dir: true},
 	}
-	var blobs []*entry
+	var blobs []*tarEntry
 	staged, err := os.ReadDir(filepath.Join(layout, "blobs", "sha256"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return 0, err
+		return nil, 0, err
 	}
 	have := map[string]bool{}
 	for _, e := range staged {
 		fi, err := e.Info()
 		if err != nil {
-			return 0, err
+			return nil, 0, err
 		}
 		have[e.Name()] = true
-		blobs = append(blobs, &entry{name: "blobs/sha256/" + e.Name(), size: fi.Size(), file: filepath.Join(layout, "blobs", "sha256", e.Name())})
+		blobs = append(blobs, &tarEntry{name: "blobs/sha256/" + e.Name(), size: fi.Size(), file: filepath.Join(layout, "blobs", "sha256", e.Name())})
 	}
 	for dg, b := range direct {
 		if !have[dg.Encoded()] {
 			b := b
-			blobs = append(blobs, &entry{name: "blobs/sha256/" + dg.Encoded(), size: b.desc.Size, remote: &b})
+			blobs = append(blobs, &tarEntry{name: "blobs/sha256/" + dg.Encoded(), size: b.desc.Size, remote: &b})
 		}
 	}
 	sort.Slice(blobs, func(i, j int) bool { return blobs[i].name < blobs[j].name })
-	entries = append(entries, blobs...)
+	return append(entries, blobs...), len(blobs), nil
+}
 
-	// Headers (archive/tar's encoding) and offsets.
+// placeEntries encodes each entry's header (archive/tar's encoding) and
+// sets its offset; it returns the headers and the tar's size.
+func placeEntries(entries []*tarEntry) ([][]byte, int64, error) {
 	var headers [][]byte
 	var off int64
 	for _, e := range entries {
@@ -643,40 +720,37 @@ func writeTar(ctx context.Context, layout, dst string, direct map[digest.Digest]
 		}
 		var hb bytes.Buffer
 		if err := tar.NewWriter(&hb).WriteHeader(h); err != nil {
-			return 0, err
+			return nil, 0, err
 		}
 		headers = append(headers, hb.Bytes())
 		off += int64(hb.Len())
 		e.off = off
 		off += e.size + (512-e.size%512)%512
 	}
-	total := off + 2*512 // the end-of-archive blocks
+	return headers, off + 2*512, nil // the end-of-archive blocks
+}
 
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	if err := f.Truncate(total); err != nil { // zeros: padding and the end blocks
-		return 0, err
-	}
-	var remote []*entry
+// writeLocal writes every header and the content of the entries at hand
+// (small files, staged blobs) into their places; it returns the entries
+// to fetch.
+func writeLocal(ctx context.Context, f *os.File, entries []*tarEntry, headers [][]byte) ([]*tarEntry, error) {
+	var remote []*tarEntry
 	for i, e := range entries {
 		if err := ctx.Err(); err != nil {
-			return 0, err
+			return nil, err
 		}
 		if _, err := f.WriteAt(headers[i], e.off-int64(len(headers[i]))); err != nil {
-			return 0, err
+			return nil, err
 		}
 		switch {
 		case e.data != nil:
 			if _, err := f.WriteAt(e.data, e.off); err != nil {
-				return 0, err
+				return nil, err
 			}
 		case e.file != "":
 			bf, err := os.Open(e.file)
 			if err != nil {
-				return 0, err
+				return nil, err
 			}
 			n, err := io.Copy(io.NewOffsetWriter(f, e.off), bf)
 			bf.Close()
@@ -684,13 +758,19 @@ func writeTar(ctx context.Context, layout, dst string, direct map[digest.Digest]
 				err = fmt.Errorf("%s changed while it was copied", e.file)
 			}
 			if err != nil {
-				return 0, err
+				return nil, err
 			}
 		case e.remote != nil:
 			remote = append(remote, e)
 		}
 	}
-	err = parallel.Each(ctx, len(remote), jobs, func(i int) error {
+	return remote, nil
+}
+
+// fetchRemote streams the direct blobs from their registries into their
+// places, jobs at once, each checked against its digest.
+func fetchRemote(ctx context.Context, f *os.File, remote []*tarEntry, jobs int) error {
+	return parallel.Each(ctx, len(remote), jobs, func(i int) error {
 		e := remote[i]
 		b := e.remote
 		rc, err := b.repo.Blobs().Fetch(ctx, b.desc)
@@ -707,13 +787,6 @@ func writeTar(ctx context.Context, layout, dst string, direct map[digest.Digest]
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, err
-	}
-	if err := f.Sync(); err != nil {
-		return 0, err
-	}
-	return len(blobs), f.Close()
 }
 
 // parsePlatform parses "os/arch[/variant]".

@@ -20,6 +20,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/linesplit"
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
@@ -91,18 +92,7 @@ const maxIndexFile = 64 << 20
 // and their index as publish pushes them, the index root last. Pushing
 // skips what is there, so an interrupted import runs again to completion.
 func Import(ctx context.Context, o ImportOptions) (*ImportResult, error) {
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	if o.Warn == nil {
-		o.Warn = o.Log
-	}
-	if o.Jobs <= 0 {
-		o.Jobs = 4
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	setDefaults(&o.Log, &o.Warn, &o.Now, &o.Jobs, 4)
 	dest, err := ocimap.ParseLocation(o.Dest)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInput, err)
@@ -117,140 +107,175 @@ func Import(ctx context.Context, o ImportOptions) (*ImportResult, error) {
 	if o.Digest != "" && b.list.Digest.String() != o.Digest {
 		return nil, fmt.Errorf("%w: %s: its list is %s, not %s (the digest export printed): it is not that bundle, or it was altered", ErrBundle, o.Bundle, b.list.Digest, o.Digest)
 	}
-	res := &ImportResult{Dest: dest.String(), Packs: []ImportedPack{}, Images: []ImportedImage{}, Warnings: []string{},
-		Index: dest.Ref(dest.Repo(ocimap.IndexRepo))}
-	warn := func(format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
-		res.Warnings = append(res.Warnings, msg)
-		fmt.Fprintln(o.Warn, "warning: "+msg)
+	im := &importer{o: o, b: b, dest: dest, res: &ImportResult{Dest: dest.String(), Packs: []ImportedPack{}, Images: []ImportedImage{}, Warnings: []string{},
+		Index: dest.Ref(dest.Repo(ocimap.IndexRepo))}}
+	im.warn = warner(&im.res.Warnings, o.Warn)
+	if err := im.verify(ctx); err != nil {
+		return nil, err
 	}
+	if err := im.checkTargets(ctx); err != nil {
+		return nil, err
+	}
+	if err := im.pushImages(ctx); err != nil {
+		return nil, err
+	}
+	if err := im.pushPacks(ctx); err != nil {
+		return nil, err
+	}
+	res := im.res
+	for _, r := range im.sub.Releases {
+		tag, _ := ocimap.Tag(r.Release.Version)
+		res.Packs = append(res.Packs, ImportedPack{Pack: r.Name, Version: r.Release.Version, Ref: dest.Ref(dest.PackRepo(r.Name)) + ":" + tag, Digest: r.Manifest.Desc.Digest.String()})
+	}
+	res.Mappings = mappings(b.List.Images, dest.Ref(dest.Repo(ImagesRepo)))
+	if res.Mappings == nil {
+		res.Mappings = []Mapping{}
+	}
+	return res, nil
+}
 
-	// 1. Every blob against its digest.
-	if res.Blobs, res.Bytes, err = b.Verify(ctx); err != nil {
-		return nil, err
+// importer is the state of one Import, a method per step.
+type importer struct {
+	o    ImportOptions
+	b    *Bundle
+	dest ocimap.Location
+	res  *ImportResult
+	warn func(format string, args ...any)
+
+	tr      transport.Transport // verify: the bundle as a site
+	sub     *publish.Subset     // verify: the packs, verified
+	targets []importTarget      // checkTargets
+	present []bool              // checkTargets: the image is there already
+}
+
+// importTarget is where an image of the bundle goes.
+type importTarget struct {
+	im   Image
+	repo *remote.Repository
+	tag  string
+}
+
+// verify checks every blob against its digest, then the packs: their
+// index's signature and pins, and each archive's signature, through the
+// same walk publish and the client make.
+func (im *importer) verify(ctx context.Context) error {
+	var err error
+	if im.res.Blobs, im.res.Bytes, err = im.b.Verify(ctx); err != nil {
+		return err
 	}
-	// 2. The packs: their index's signature and pins, and each archive's
-	// signature, through the same walk publish and the client make.
-	tr, err := b.Transport(ctx)
-	if err != nil {
-		return nil, err
+	if im.tr, err = im.b.Transport(ctx); err != nil {
+		return err
 	}
-	sub, err := b.VerifyPacks(ctx, tr, o.Key)
-	if err != nil {
-		return nil, err
+	if im.sub, err = im.b.VerifyPacks(ctx, im.tr, im.o.Key); err != nil {
+		return err
 	}
-	if err := sitewalk.CheckExpiry(sub.Root, o.Now()); err != nil {
-		warn("the packs' index has expired (%v): clients of the air-gapped registry will refuse it until the registry owner publishes a fresh one and it is imported", err)
+	if err := sitewalk.CheckExpiry(im.sub.Root, im.o.Now()); err != nil {
+		im.warn("the packs' index has expired (%v): clients of the air-gapped registry will refuse it until the registry owner publishes a fresh one and it is imported", err)
 	}
-	// 3. Where each image goes, and no tag moved unless forced: decided
-	// before anything is pushed.
-	imagesBase := dest.Ref(dest.Repo(ImagesRepo))
-	type target struct {
-		im   Image
-		repo *remote.Repository
-		tag  string
-	}
-	targets := make([]target, len(b.List.Images))
-	for i, im := range b.List.Images {
-		repoName := dest.Repo(ImagesRepo + "/" + HostPath(im.Registry) + "/" + im.Path)
-		repo, err := ocireg.Repository(ctx, dest.Ref(repoName), o.OCI)
+	return nil
+}
+
+// checkTargets decides where each image goes, and that no tag moves
+// unless forced, before anything is pushed.
+func (im *importer) checkTargets(ctx context.Context) error {
+	dest := im.dest
+	im.targets = make([]importTarget, len(im.b.List.Images))
+	for i, image := range im.b.List.Images {
+		repoName := dest.Repo(ImagesRepo + "/" + HostPath(image.Registry) + "/" + image.Path)
+		repo, err := ocireg.Repository(ctx, dest.Ref(repoName), im.o.OCI)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		targets[i] = target{im: im, repo: repo, tag: im.Tag}
+		im.targets[i] = importTarget{im: image, repo: repo, tag: image.Tag}
 	}
-	present := make([]bool, len(targets))
-	err = parallel.Each(ctx, len(targets), o.Jobs, func(i int) error {
-		t := targets[i]
+	im.present = make([]bool, len(im.targets))
+	return parallel.Each(ctx, len(im.targets), im.o.Jobs, func(i int) error {
+		t := im.targets[i]
 		ref := t.tag
 		if ref == "" {
 			ref = t.im.Manifest.Digest.String()
 		}
 		d, err := t.repo.Resolve(ctx, ref)
 		switch {
-		case err != nil && isNotFound(err):
+		case err != nil && ocireg.IsNotFound(err):
 			return nil
 		case err != nil:
 			return fmt.Errorf("check %s:%s: %w", t.repo.Reference, ref, ocireg.Wrap(t.repo.Reference.String()+":"+ref, t.repo.Client, err))
 		case d.Digest == t.im.Manifest.Digest:
-			present[i] = true
+			im.present[i] = true
 			return nil
-		case !o.Force:
+		case !im.o.Force:
 			return fmt.Errorf("%w: %s:%s names %s, the bundle's %s is %s: nothing pushed; pass --force to move the tag (the image changed upstream since an earlier import)", ErrImageTag, t.repo.Reference, ref, d.Digest, t.im.Image, t.im.Manifest.Digest)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
+}
 
-	// 4. Push the images (and their signatures) first: the packs that
-	// need them become visible only with the index root, last.
+// pushImages pushes the images (and their signatures) first: the packs
+// that need them become visible only with the index root, last.
+func (im *importer) pushImages(ctx context.Context) error {
 	var mu sync.Mutex
-	res.Images = make([]ImportedImage, len(targets))
-	err = parallel.Each(ctx, len(targets), o.Jobs, func(i int) error {
-		t := targets[i]
-		ii := ImportedImage{Image: t.im.Image, Digest: t.im.Manifest.Digest.String(), Signatures: []string{}, Present: present[i]}
-		ii.Ref = t.repo.Reference.String() + ":" + t.tag
-		if t.tag == "" {
-			ii.Ref = t.repo.Reference.String() + "@" + ii.Digest
+	im.res.Images = make([]ImportedImage, len(im.targets))
+	return parallel.Each(ctx, len(im.targets), im.o.Jobs, func(i int) error {
+		ii, err := im.pushImage(ctx, im.targets[i], im.present[i])
+		if err != nil {
+			return err
 		}
-		if !present[i] {
-			if err := pushGraph(ctx, b.store, t.im.Manifest, t.repo, t.tag); err != nil {
-				return fmt.Errorf("push %s: %w", ii.Ref, ocireg.Wrap(ii.Ref, t.repo.Client, err))
-			}
-		}
-		for _, s := range t.im.Signatures {
-			// Pushing by tag always PUTs the manifest: skip one there.
-			if d, err := t.repo.Resolve(ctx, s.Tag); err == nil && d.Digest == s.Manifest.Digest {
-				ii.Signatures = append(ii.Signatures, t.repo.Reference.String()+":"+s.Tag)
-				continue
-			}
-			if err := pushGraph(ctx, b.store, s.Manifest, t.repo, s.Tag); err != nil {
-				return fmt.Errorf("push %s:%s: %w", t.repo.Reference, s.Tag, ocireg.Wrap(t.repo.Reference.String()+":"+s.Tag, t.repo.Client, err))
-			}
-			ii.Signatures = append(ii.Signatures, t.repo.Reference.String()+":"+s.Tag)
-		}
-		res.Images[i] = ii
+		im.res.Images[i] = *ii
 		mu.Lock()
-		if present[i] {
-			fmt.Fprintf(o.Log, "present %s\n", ii.Ref)
+		if ii.Present {
+			fmt.Fprintf(im.o.Log, "present %s\n", ii.Ref)
 		} else {
-			fmt.Fprintf(o.Log, "uploaded %s\n", ii.Ref)
+			fmt.Fprintf(im.o.Log, "uploaded %s\n", ii.Ref)
 		}
 		mu.Unlock()
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
+}
 
-	// 5. The packs and their index, as publish pushes them (tags never
-	// moved, the base artifact, the index root last).
+// pushImage pushes one image unless present, then its signatures not
+// there yet.
+func (im *importer) pushImage(ctx context.Context, t importTarget, present bool) (*ImportedImage, error) {
+	ii := &ImportedImage{Image: t.im.Image, Digest: t.im.Manifest.Digest.String(), Signatures: []string{}, Present: present}
+	ii.Ref = t.repo.Reference.String() + ":" + t.tag
+	if t.tag == "" {
+		ii.Ref = t.repo.Reference.String() + "@" + ii.Digest
+	}
+	if !present {
+		if err := pushGraph(ctx, im.b.store, t.im.Manifest, t.repo, t.tag); err != nil {
+			return nil, fmt.Errorf("push %s: %w", ii.Ref, ocireg.Wrap(ii.Ref, t.repo.Client, err))
+		}
+	}
+	for _, s := range t.im.Signatures {
+		// Pushing by tag always PUTs the manifest: skip one there.
+		if d, err := t.repo.Resolve(ctx, s.Tag); err == nil && d.Digest == s.Manifest.Digest {
+			ii.Signatures = append(ii.Signatures, t.repo.Reference.String()+":"+s.Tag)
+			continue
+		}
+		if err := pushGraph(ctx, im.b.store, s.Manifest, t.repo, s.Tag); err != nil {
+			return nil, fmt.Errorf("push %s:%s: %w", t.repo.Reference, s.Tag, ocireg.Wrap(t.repo.Reference.String()+":"+s.Tag, t.repo.Client, err))
+		}
+		ii.Signatures = append(ii.Signatures, t.repo.Reference.String()+":"+s.Tag)
+	}
+	return ii, nil
+}
+
+// pushPacks pushes the packs and their index, as publish pushes them
+// (tags never moved, the base artifact, the index root last).
+func (im *importer) pushPacks(ctx context.Context) error {
+	o := im.o
 	only := map[string][]string{}
-	for _, p := range b.List.Packs {
+	for _, p := range im.b.List.Packs {
 		only[p.Name] = append(only[p.Name], p.Version)
 	}
 	const src = "airgap-bundle://bundle"
-	_, err = publish.To(ctx, src, o.Dest, publish.DestOptions{OCI: publish.OCIOptions{
+	_, err := publish.To(ctx, src, o.Dest, publish.DestOptions{OCI: publish.OCIOptions{
 		Repos:  func(ref string) (*remote.Repository, error) { return ocireg.Repository(ctx, ref, o.OCI) },
-		Source: func(location.Location) (transport.Transport, error) { return tr, nil },
+		Source: func(location.Location) (transport.Transport, error) { return im.tr, nil },
 		Verify: o.Key,
 		Only:   only,
-	}}, publish.Options{Jobs: o.Jobs, Log: &lines{log: o.Log, warn: func(m string) { warn("%s", m) }}})
-	if err != nil {
-		return nil, err
-	}
-
-	for _, r := range sub.Releases {
-		tag, _ := ocimap.Tag(r.Release.Version)
-		res.Packs = append(res.Packs, ImportedPack{Pack: r.Name, Version: r.Release.Version, Ref: dest.Ref(dest.PackRepo(r.Name)) + ":" + tag, Digest: r.Manifest.Desc.Digest.String()})
-	}
-	res.Mappings = mappings(b.List.Images, imagesBase)
-	if res.Mappings == nil {
-		res.Mappings = []Mapping{}
-	}
-	return res, nil
+	}}, publish.Options{Jobs: o.Jobs, Log: &lines{log: o.Log, warn: func(m string) { im.warn("%s", m) }}})
+	return err
 }
 
 // pushGraph copies the graph at root from the bundle to repo, tagged tag
@@ -483,23 +508,13 @@ func (b *Bundle) Images() []Image {
 // lines passes publish's log on: its warnings and notes ("warning: …",
 // "note: …") to the import's warnings, the rest to the progress log.
 type lines struct {
-	log     io.Writer
-	warn    func(string)
-	partial []byte
-	mu      sync.Mutex
+	log   io.Writer
+	warn  func(string)
+	split linesplit.Splitter
 }
 
 func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.partial = append(l.partial, p...)
-	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		line := string(l.partial[:i])
-		l.partial = l.partial[i+1:]
+	l.split.Split(p, func(line string) {
 		if m, ok := strings.CutPrefix(line, "warning: "); ok {
 			l.warn(m)
 		} else if m, ok := strings.CutPrefix(line, "note: "); ok {
@@ -507,5 +522,6 @@ func (l *lines) Write(p []byte) (int, error) {
 		} else {
 			fmt.Fprintln(l.log, line)
 		}
-	}
+	})
+	return len(p), nil
 }

@@ -29,7 +29,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,7 +41,6 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
-	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/location"
@@ -628,21 +626,9 @@ func fetchBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descri
 	return data, nil
 }
 
-// notFound reports a missing repository, tag, manifest or blob.
-func notFound(err error) bool {
-	if errors.Is(err, errdef.ErrNotFound) {
-		return true
-	}
-	var er *errcode.ErrorResponse
-	if errors.As(err, &er) && er.StatusCode == http.StatusNotFound {
-		return true
-	}
-	return false
-}
-
 func (d *ociDest) liveRoot(ctx context.Context, idx *remote.Repository) (*liveIndex, error) {
 	desc, m, _, err := fetchManifest(ctx, idx, ocimap.RootTag)
-	if notFound(err) {
+	if ocireg.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
@@ -695,7 +681,7 @@ func listTags(ctx context.Context, repo *remote.Repository) (map[string]bool, er
 	if errors.Is(err, errTagPages) {
 		return nil, fmt.Errorf("%w: list the tags of %s: more than %d pages (%d tags so far) and the registry still names a next page; a registry or proxy that pages forever is broken: check it, or publish to another", ErrRegistry, repo.Reference, maxTagPages, len(tags))
 	}
-	if notFound(err) {
+	if ocireg.IsNotFound(err) {
 		return tags, nil
 	}
 	if err != nil {
@@ -905,7 +891,7 @@ func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease, conf
 			return nil
 		}
 		return fmt.Errorf("%w: %s:%s was created by someone else during this publish and names %s, this release's manifest is %s; it is left as it is: bump the version in pack.json, rebuild and publish again", ErrImmutable, r.repo, r.tag, desc.Digest, r.manifest.Desc.Digest)
-	} else if !notFound(err) {
+	} else if !ocireg.IsNotFound(err) {
 		return fmt.Errorf("resolve %s:%s: %w", r.repo, r.tag, ocireg.Wrap(r.repo+":"+r.tag, repo.Client, err))
 	}
 	if err := repo.Manifests().PushReference(ctx, r.manifest.Desc, bytes.NewReader(r.manifest.Manifest), r.tag); err != nil {
@@ -964,11 +950,7 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 	if d.o.Signer == nil && s.src == nil {
 		return sg, nil
 	}
-	repo, err := d.repo(d.loc.Repo(ocimap.SignatureRepo))
-	if err != nil {
-		return nil, err
-	}
-	tags, err := listTags(ctx, repo)
+	repo, tags, err := d.signatureTags(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -1030,7 +1012,7 @@ func (d *ociDest) copySignatures(s *site, repo *remote.Repository, mu *sync.Mute
 		if err == nil {
 			_, err = oraslib.Copy(ctx, src, desc.Digest.String(), repo, tag, oraslib.DefaultCopyOptions)
 		}
-		if notFound(err) {
+		if ocireg.IsNotFound(err) {
 			mu.Lock()
 			fmt.Fprintf(o.Log, "warning: %s:%s has no cosign signature in %s: promoted unsigned (pass --key to sign it)\n", r.repo, r.tag, src.Reference)
 			mu.Unlock()
@@ -1123,7 +1105,7 @@ func (d *ociDest) brokenSignatures(ctx context.Context, repo *remote.Repository,
 // v ("" when it does).
 func signatureHolds(ctx context.Context, repo *remote.Repository, tag string, r *siteRelease, v *sign.Verifier) (string, error) {
 	desc, m, _, err := fetchManifest(ctx, repo, tag)
-	if notFound(err) {
+	if ocireg.IsNotFound(err) {
 		return "the tag is gone", nil
 	}
 	if errors.Is(err, ErrRegistry) {
@@ -1342,7 +1324,7 @@ func (d *ociDest) liveBlobs(ctx context.Context, idx *remote.Repository, live *l
 		return have, nil // none named: every blob is pushed
 	}
 	_, m, _, err := fetchManifest(ctx, idx, live.meta)
-	if notFound(err) {
+	if ocireg.IsNotFound(err) {
 		return have, nil // pushed again below: nothing is lost
 	}
 	if err != nil {

@@ -211,7 +211,7 @@ func TestOCIPromoteTamperedSignature(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := prodSigs.Resolve(ctx, tag); !notFound(err) {
+	if _, err := prodSigs.Resolve(ctx, tag); !ocireg.IsNotFound(err) {
 		t.Fatalf("the attacker's signature reached prod: %v", err)
 	}
 }
@@ -286,7 +286,7 @@ func TestOCIPresentOnlyORASShape(t *testing.T) {
 	if !errors.Is(err, ErrImmutable) || len(res.Releases.Refused) != 1 || res.Releases.Refused[0].Pack != "calico" || res.Releases.Present != 1 {
 		t.Fatalf("publish over a foreign manifest with the same layer: %v %+v", err, res.Releases)
 	}
-	if err := sigTag("bad", md.Digest); !notFound(err) {
+	if err := sigTag("bad", md.Digest); !ocireg.IsNotFound(err) {
 		t.Fatalf("the foreign manifest %s got the registry's signature: %v", md.Digest, err)
 	}
 }

@@ -71,7 +71,7 @@ func (d *ociDest) prune(ctx context.Context, s *site, idx *remote.Repository, ke
 			fmt.Fprintf(o.Log, "warning: %s does not allow deleting manifests (distribution: storage.delete.enabled): nothing pruned\n", t.repo.Reference.Registry)
 			return nil
 		}
-		if err != nil && !notFound(err) {
+		if err != nil && !ocireg.IsNotFound(err) {
 			return fmt.Errorf("prune %s: %w", t, ocireg.Wrap(t.String(), t.repo.Client, err))
 		}
 		fmt.Fprintf(o.Log, "deleted %s (%s)\n", t, t.desc.Digest)
@@ -129,7 +129,7 @@ func (d *ociDest) oldMetas(ctx context.Context, idx *remote.Repository, serial i
 	sort.Slice(metas, func(i, j int) bool { return metas[i].n < metas[j].n })
 	resolve := func(t string) (ocispec.Descriptor, bool, error) {
 		desc, err := idx.Resolve(ctx, t)
-		if notFound(err) {
+		if ocireg.IsNotFound(err) {
 			return desc, false, nil
 		}
 		if err != nil {
@@ -174,11 +174,7 @@ func contains(ds []digest.Digest, d digest.Digest) bool {
 // orphanSignatures are the cosign signatures in the signature repository
 // whose subject, a release manifest below this base, is gone.
 func (d *ociDest) orphanSignatures(ctx context.Context, s *site) ([]pruneTarget, error) {
-	repo, err := d.repo(d.loc.Repo(ocimap.SignatureRepo))
-	if err != nil {
-		return nil, err
-	}
-	tags, err := listTags(ctx, repo)
+	repo, tags, err := d.signatureTags(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +193,7 @@ func (d *ociDest) orphanSignatures(ctx context.Context, s *site) ([]pruneTarget,
 	var out []pruneTarget
 	for _, t := range names {
 		desc, m, _, err := fetchManifest(ctx, repo, t)
-		if notFound(err) {
+		if ocireg.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
@@ -256,11 +252,21 @@ func (d *ociDest) manifestGone(ctx context.Context, ref string) (bool, error) {
 		return false, err
 	}
 	_, err = repo.Resolve(ctx, ref[at+1:])
-	if notFound(err) {
+	if ocireg.IsNotFound(err) {
 		return true, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("resolve %s: %w", ref, ocireg.Wrap(ref, repo.Client, err))
 	}
 	return false, nil
+}
+
+// signatureTags opens the signature repository and lists its tags.
+func (d *ociDest) signatureTags(ctx context.Context) (*remote.Repository, map[string]bool, error) {
+	repo, err := d.repo(d.loc.Repo(ocimap.SignatureRepo))
+	if err != nil {
+		return nil, nil, err
+	}
+	tags, err := listTags(ctx, repo)
+	return repo, tags, err
 }

@@ -144,28 +144,34 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return res, err
 		}
 	}
+	if err := cosign(o, signer, msg, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// cosign writes the cosignature of the checkpoint msg (verified and
+// proved consistent) to res.File under o.Out, then moves the state on.
+func cosign(o Options, signer note.Signer, msg []byte, res *Result) error {
 	co, err := translog.Cosign(msg, res.LogKey, signer)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	res.File = filepath.Join(o.Out, filepath.FromSlash(translog.WitnessPath(signer.Name())))
 	if err := os.MkdirAll(filepath.Dir(res.File), 0o755); err != nil {
-		return nil, err
+		return err
 	}
 	if err := atomicfile.WriteFile(res.File, co, 0o644); err != nil {
-		return nil, err
+		return err
 	}
 	// The state moves on only once the cosignature is out: a failed write
 	// leaves the witness where it was.
 	if res.Pinned {
 		if err := atomicfile.WriteFile(filepath.Join(o.StateDir, stateLogKey), []byte(res.LogKey+"\n"), 0o600); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := atomicfile.WriteFile(filepath.Join(o.StateDir, stateCheckpoint), msg, 0o600); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return atomicfile.WriteFile(filepath.Join(o.StateDir, stateCheckpoint), msg, 0o600)
 }
 
 // logKey is the log's verifier key: given, pinned, or read from the

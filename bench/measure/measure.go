@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/packgen/packgen/internal/linesplit"
 )
 
 // Run is one finished child process.
@@ -396,25 +398,19 @@ func ParseAccess(line string) (a Access, ok bool) {
 // AccessLog collects the requests of an access log written to it (a
 // child's stdout/stderr), line by line, safe for concurrent use.
 type AccessLog struct {
-	mu      sync.Mutex
-	partial []byte
-	reqs    []Access
+	split linesplit.Splitter
+	mu    sync.Mutex
+	reqs  []Access
 }
 
 func (l *AccessLog) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.partial = append(l.partial, b...)
-	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
-			break
-		}
-		if a, ok := ParseAccess(string(l.partial[:i])); ok {
+	l.split.Split(b, func(line string) {
+		if a, ok := ParseAccess(line); ok {
+			l.mu.Lock()
 			l.reqs = append(l.reqs, a)
+			l.mu.Unlock()
 		}
-		l.partial = l.partial[i+1:]
-	}
+	})
 	return len(b), nil
 }
 

@@ -296,6 +296,16 @@ func lookup(ctx context.Context, host string, o Options) (auth.Credential, strin
 	return auth.EmptyCredential, "", nil
 }
 
+// IsNotFound reports an oras-go error about a missing repository, tag,
+// manifest or blob (errdef.ErrNotFound, or the registry's 404 answer).
+func IsNotFound(err error) bool {
+	if errors.Is(err, errdef.ErrNotFound) {
+		return true
+	}
+	var er *errcode.ErrorResponse
+	return errors.As(err, &er) && er.StatusCode == http.StatusNotFound
+}
+
 // Wrap turns err, returned by an oras-go call about ref made through
 // client (repo.Client or reg.Client of this package), into an error that
 // names ref, carries one of this package's sentinels and says what to

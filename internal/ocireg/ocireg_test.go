@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/packgen/packgen/internal/ocitest"
 )
@@ -431,5 +434,30 @@ func TestPlainHTTPStaysOnLoopback(t *testing.T) {
 				t.Fatalf("plain http off loopback: %v", err)
 			}
 		})
+	}
+}
+
+// TestIsNotFound: a missing object is oras-go's errdef.ErrNotFound or
+// the registry's 404 answer, however wrapped; other answers are not,
+// even when their text holds "404" (a digest, a size).
+func TestIsNotFound(t *testing.T) {
+	u, _ := url.Parse("http://127.0.0.1:5000/v2/acme/app/manifests/1.0")
+	answer := func(code int) error {
+		return &errcode.ErrorResponse{Method: http.MethodGet, URL: u, StatusCode: code}
+	}
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"errdef", fmt.Errorf("1.0: %w", errdef.ErrNotFound), true},
+		{"404 answer", fmt.Errorf("resolve: %w", answer(http.StatusNotFound)), true},
+		{"500 answer", answer(http.StatusInternalServerError), false},
+		{"404 in the text", errors.New("sha256:4044…: 500 Internal Server Error"), false},
+		{"nil", nil, false},
+	} {
+		if got := IsNotFound(c.err); got != c.want {
+			t.Errorf("%s: IsNotFound(%v) = %v, want %v", c.name, c.err, got, c.want)
+		}
 	}
 }

@@ -62,3 +62,44 @@ func TestSeed(t *testing.T) {
 		})
 	}
 }
+
+// TestPushImage: the test helpers seed through the same path as Seed,
+// with the one repository client, anonymous and Token (the realm on
+// loopback, on the registry's port or one of its own): the same seed gives the same
+// digest in any repository, another seed moves the tag, and PushIndex
+// makes an index of one manifest per platform.
+func TestPushImage(t *testing.T) {
+	for name, c := range map[string]Config{
+		"anonymous":       {Mode: Anonymous},
+		"token":           {Mode: Token},
+		"token-elsewhere": {Mode: Token, IssuerElsewhere: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := StartWith(t, c)
+			a := r.PushImage(t, "acme/a:1", "same")
+			b := r.PushImage(t, "acme/b:1", "same")
+			if a != b {
+				t.Errorf("one seed, two digests: %s, %s", a, b)
+			}
+			moved := r.PushImage(t, "acme/a:1", "other")
+			multi := r.PushIndex(t, "acme/multi:3", "multi", "linux/amd64", "linux/arm64")
+			for _, c := range []struct{ repo, tag, want, mediaType string }{
+				{"acme/a", "1", moved, "application/vnd.oci.image.manifest.v1+json"},
+				{"acme/b", "1", b, "application/vnd.oci.image.manifest.v1+json"},
+				{"acme/multi", "3", multi, "application/vnd.oci.image.index.v1+json"},
+			} {
+				repo, err := r.repo(c.repo)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d, err := repo.Resolve(context.Background(), c.tag)
+				if err != nil || d.Digest.String() != c.want || d.MediaType != c.mediaType {
+					t.Errorf("%s:%s: %s %s %v, want %s %s", c.repo, c.tag, d.Digest, d.MediaType, err, c.want, c.mediaType)
+				}
+			}
+			if moved == a {
+				t.Errorf("another seed did not move the tag")
+			}
+		})
+	}
+}

@@ -118,66 +118,84 @@ func (t *ociTransport) Get(ctx context.Context, p, etag string) (*Response, erro
 		}
 		return t.body(idx, desc, rc), nil
 	case ocimap.Archive:
-		tag, err := ocimap.Tag(version)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, index.ErrNotFound)
-		}
-		repo, err := t.repo(ctx, t.loc.PackRepo(name))
-		if err != nil {
-			return nil, err
-		}
-		m, err := t.manifest(ctx, repo, tag, p)
-		if err != nil {
-			return nil, err
-		}
-		if len(m.Layers) != 1 {
-			return nil, fmt.Errorf("%s:%s: %w: %d layers, a pack has one", repo.Reference, tag, ErrWrongBytes, len(m.Layers))
-		}
-		return t.blob(ctx, repo, m.Layers[0], p, etag)
+		return t.getArchive(ctx, p, name, version, etag)
 	case ocimap.LogTile:
-		m, err := t.rootManifest(ctx, idx)
-		if err != nil {
-			return nil, err
-		}
-		title, slot, _ := ocimap.LogTileSlot(p)
-		g, err := t.group(ctx, idx, m, title, p)
-		if err != nil {
-			return nil, err
-		}
-		d, ok := ocimap.LogGroupDigest(g, slot)
-		if !ok {
-			return nil, fmt.Errorf("%s:%s has no %s in its tile group %s: %w", idx.Reference, ocimap.RootTag, p, title, index.ErrNotFound)
-		}
-		if etag == d.String() {
-			return &Response{NotModified: true, ETag: etag}, nil
-		}
-		desc, rc, err := idx.Blobs().FetchReference(ctx, d.String())
-		if err != nil {
-			return nil, t.fail(idx, d.String(), p, err)
-		}
-		if desc.Digest != d {
-			rc.Close()
-			return nil, fmt.Errorf("%s@%s: %w: the registry answered %s", idx.Reference, d, ErrWrongBytes, desc.Digest)
-		}
-		return t.body(idx, desc, rc), nil
+		return t.getLogTile(ctx, idx, p, etag)
 	case ocimap.ArchiveSigs:
-		tag := ocimap.SigTag(archive)
-		m, err := t.manifest(ctx, idx, tag, p)
-		if err != nil {
-			return nil, err
-		}
-		data, layer, found, err := ocimap.SigFile(m, p)
-		switch {
-		case err != nil:
-			return nil, fmt.Errorf("%s:%s: %w: %v", idx.Reference, tag, ErrWrongBytes, err)
-		case !found:
-			return nil, fmt.Errorf("%s:%s has no %s: %w", idx.Reference, tag, p, index.ErrNotFound)
-		case layer != nil: // the layout before annotations
-			return t.blob(ctx, idx, *layer, p, etag)
-		}
-		return inMemory(data, etag), nil
+		return t.getArchiveSigs(ctx, idx, p, archive, etag)
 	}
 	return nil, fmt.Errorf("%s%s: %w (not kept in OCI registries)", t.loc, "/"+p, index.ErrNotFound)
+}
+
+// getArchive opens a release archive: the one layer of the release
+// manifest tagged by its version in the pack's repository.
+func (t *ociTransport) getArchive(ctx context.Context, p, name, version, etag string) (*Response, error) {
+	tag, err := ocimap.Tag(version)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, index.ErrNotFound)
+	}
+	repo, err := t.repo(ctx, t.loc.PackRepo(name))
+	if err != nil {
+		return nil, err
+	}
+	m, err := t.manifest(ctx, repo, tag, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Layers) != 1 {
+		return nil, fmt.Errorf("%s:%s: %w: %d layers, a pack has one", repo.Reference, tag, ErrWrongBytes, len(m.Layers))
+	}
+	return t.blob(ctx, repo, m.Layers[0], p, etag)
+}
+
+// getLogTile opens a log tile: the blob its tile group (named by the
+// root manifest) lists in its slot.
+func (t *ociTransport) getLogTile(ctx context.Context, idx *remote.Repository, p, etag string) (*Response, error) {
+	m, err := t.rootManifest(ctx, idx)
+	if err != nil {
+		return nil, err
+	}
+	title, slot, _ := ocimap.LogTileSlot(p)
+	g, err := t.group(ctx, idx, m, title, p)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := ocimap.LogGroupDigest(g, slot)
+	if !ok {
+		return nil, fmt.Errorf("%s:%s has no %s in its tile group %s: %w", idx.Reference, ocimap.RootTag, p, title, index.ErrNotFound)
+	}
+	if etag == d.String() {
+		return &Response{NotModified: true, ETag: etag}, nil
+	}
+	desc, rc, err := idx.Blobs().FetchReference(ctx, d.String())
+	if err != nil {
+		return nil, t.fail(idx, d.String(), p, err)
+	}
+	if desc.Digest != d {
+		rc.Close()
+		return nil, fmt.Errorf("%s@%s: %w: the registry answered %s", idx.Reference, d, ErrWrongBytes, desc.Digest)
+	}
+	return t.body(idx, desc, rc), nil
+}
+
+// getArchiveSigs opens an archive's signature file: an annotation of the
+// manifest tagged for the archive (or, in the older layout, its layer).
+func (t *ociTransport) getArchiveSigs(ctx context.Context, idx *remote.Repository, p, archive, etag string) (*Response, error) {
+	tag := ocimap.SigTag(archive)
+	m, err := t.manifest(ctx, idx, tag, p)
+	if err != nil {
+		return nil, err
+	}
+	data, layer, found, err := ocimap.SigFile(m, p)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s:%s: %w: %v", idx.Reference, tag, ErrWrongBytes, err)
+	case !found:
+		return nil, fmt.Errorf("%s:%s has no %s: %w", idx.Reference, tag, p, index.ErrNotFound)
+	case layer != nil: // the layout before annotations
+		return t.blob(ctx, idx, *layer, p, etag)
+	}
+	return inMemory(data, etag), nil
 }
 
 // GetPinned opens a release archive as the blob its shard pins, in the
