@@ -57,6 +57,17 @@ func (w *warnLines) problems() pack.Problems {
 	return out
 }
 
+// jsonWarnings is where a command's warnings go: stderr, and with -o
+// json also the returned collector for the report's "warnings" (nil
+// with text output).
+func jsonWarnings(g *globalOptions, output string) (*warnLines, io.Writer) {
+	if output != "json" {
+		return nil, g.stderr
+	}
+	warns := &warnLines{}
+	return warns, io.MultiWriter(g.stderr, warns)
+}
+
 // needKey refuses a registry without a public key: what it serves could
 // not be told from an attacker's (issue 17 item 3). --insecure-skip-verify
 // is the explicit way to take packs unverified.
