@@ -110,12 +110,9 @@ func New(reg Registry, opts Options) (*Client, error) {
 	if opts.Warn == nil {
 		opts.Warn = io.Discard
 	}
-	token := ""
-	if reg.TokenEnv != "" {
-		token = os.Getenv(reg.TokenEnv)
-		if token == "" {
-			return nil, fmt.Errorf("registry %s: environment variable %s (its token) is empty or unset", reg.Name, reg.TokenEnv)
-		}
+	token, err := reg.Token()
+	if err != nil {
+		return nil, err
 	}
 	tr, err := reg.Transport(token, opts.Timeout, opts.StallTimeout)
 	if err != nil {

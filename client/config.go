@@ -19,6 +19,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/pack"
@@ -88,6 +89,23 @@ func (r *Registry) TrustedKeys() []string {
 		return r.Keys
 	}
 	return append([]string{r.Key}, r.Keys...)
+}
+
+// ErrTokenUnset: a registry's token variable (TokenEnv) is empty or unset.
+var ErrTokenUnset = errors.New("token variable empty or unset")
+
+// Token returns the registry's bearer token, read from its TokenEnv
+// variable ("" without one). A named variable that is empty is an error
+// (ErrTokenUnset): sending no token would fail later, less clearly.
+func (r *Registry) Token() (string, error) {
+	if r.TokenEnv == "" {
+		return "", nil
+	}
+	token := os.Getenv(r.TokenEnv)
+	if token == "" {
+		return "", errmark.New(ErrTokenUnset, "registry %s: environment variable %s (its token) is empty or unset", r.Name, r.TokenEnv)
+	}
+	return token, nil
 }
 
 // Config is registries.yaml.
@@ -230,6 +248,18 @@ func (c *Config) Add(r Registry) error {
 	}
 	c.Registries = append(c.Registries, r)
 	return nil
+}
+
+// PinnedSignedName is the signed name (Registry.SignedName) already
+// recorded for r's name, when that entry has r's URL too: re-adding a
+// registry whose index cannot be read now keeps its pin, while a new URL
+// is a new registry and pins afresh on its first fetch.
+func (c *Config) PinnedSignedName(r Registry) string {
+	old, err := c.Get(r.Name)
+	if err != nil || old.URL != r.URL {
+		return ""
+	}
+	return old.SignedName
 }
 
 // Remove deletes a registry; it is an error if it does not exist.

@@ -62,10 +62,7 @@ func airgapErr(err error) error {
 }
 
 func newAirgapExportCmd(g *globalOptions) *cobra.Command {
-	var conn connFlags
-	var oci ociFlags
-	var platform, output string
-	var jobs int
+	o := &airgapExportOptions{}
 	c := &cobra.Command{
 		Use:   "export LOCK -o BUNDLE.tar | export LOCK BUNDLE.tar [-o json]",
 		Short: "Write the air-gap bundle of a profile's lock: its packs, their index and every image they deploy",
@@ -95,90 +92,97 @@ $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
   packgen airgap export edge.lock edge-bundle.tar -o json`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: profileFileCompletion("lock"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			// -o is the output format in every command (one meaning per
-			// short flag); here a value that is no format names the
-			// bundle, so the issue's "export LOCK -o BUNDLE.tar" works.
-			out := ""
-			if len(args) == 2 {
-				out = args[1]
-			}
-			if output != "text" && output != "json" {
-				if out != "" {
-					return usageErr("-o %s: give the bundle once (LOCK BUNDLE.tar), and -o text or -o json for the report", output)
-				}
-				out, output = output, "text"
-			}
-			if out == "" {
-				return usageErr("no bundle to write: packgen airgap export LOCK -o BUNDLE.tar (or LOCK BUNDLE.tar -o json)")
-			}
-			if jobs < 1 {
-				return usageErr("--jobs must be at least 1")
-			}
-			o, err := oci.options()
-			if err != nil {
-				return err
-			}
-			lock, err := profile.LoadLock(args[0])
-			if err != nil {
-				return loadErr(err)
-			}
-			var warns *warnLines
-			warn := g.stderr
-			if output == "json" {
-				warns = &warnLines{}
-				warn = io.MultiWriter(g.stderr, warns)
-			}
-			warnStale(warn, lock, args[0])
-			regs, err := client.Selection{}.All(g.loadConfig, false)
-			if err != nil {
-				return selectionErr(err)
-			}
-			opts := conn.options(g)
-			opts.Warn = warn
-			res, err := airgap.Export(cmd.Context(), airgap.ExportOptions{
-				Lock: lock, Env: &profile.Env{Registries: regs, Client: opts, Warn: warn},
-				Output: out, Platform: platform, OCI: o, Jobs: jobs, Log: airgapLog(g), Warn: warn,
-			})
-			if err != nil {
-				return airgapErr(err)
-			}
-			if output == "json" {
-				return writeJSON(g, struct {
-					*airgap.ExportResult
-					Warnings pack.Problems `json:"warnings"`
-				}{res, warns.problems()})
-			}
-			g.summaryf("wrote %s: %d packs, %d images, %d blobs, %s (list %s)\n", esc(res.Output), len(res.Packs), len(res.Images), res.Blobs, fmt.Sprintf("%.1f MiB", float64(res.Size)/(1<<20)), res.Digest)
-			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-			for _, p := range res.Packs {
-				fmt.Fprintf(tw, "  pack\t%s@%s\t%s\n", esc(p.Name), esc(p.Version), p.Manifest.Digest)
-			}
-			for _, im := range res.Images {
-				signed := ""
-				if len(im.Signatures) > 0 {
-					signed = "signed"
-				}
-				fmt.Fprintf(tw, "  image\t%s\t%s\t%s\n", esc(im.Image), im.Manifest.Digest, signed)
-			}
-			return tw.Flush()
-		},
+		RunE:              func(cmd *cobra.Command, args []string) error { return runAirgapExport(cmd, g, o, args) },
 	}
-	conn.addTimeouts(c)
-	oci.add(c)
-	c.Flags().StringVar(&platform, "platform", "", "keep only this platform's manifest of multi-arch images (OS/ARCH[/VARIANT], e.g. linux/amd64)")
-	c.Flags().IntVarP(&jobs, "jobs", "j", 8, "images (and layers) copied at once")
-	c.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json; any other value is the bundle to write (-o BUNDLE.tar)")
+	o.conn.addTimeouts(c)
+	o.oci.add(c)
+	c.Flags().StringVar(&o.platform, "platform", "", "keep only this platform's manifest of multi-arch images (OS/ARCH[/VARIANT], e.g. linux/amd64)")
+	c.Flags().IntVarP(&o.jobs, "jobs", "j", 8, "images (and layers) copied at once")
+	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, json; any other value is the bundle to write (-o BUNDLE.tar)")
 	flagAlias(c, "format", "output")
 	return c
 }
 
+// airgapExportOptions are the flags of airgap export.
+type airgapExportOptions struct {
+	conn             connFlags
+	oci              ociFlags
+	platform, output string
+	jobs             int
+}
+
+// runAirgapExport parses export's arguments and writes the bundle.
+func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOptions, args []string) error {
+	// -o is the output format in every command (one meaning per
+	// short flag); here a value that is no format names the
+	// bundle, so the issue's "export LOCK -o BUNDLE.tar" works.
+	out := ""
+	if len(args) == 2 {
+		out = args[1]
+	}
+	if o.output != "text" && o.output != "json" {
+		if out != "" {
+			return usageErr("-o %s: give the bundle once (LOCK BUNDLE.tar), and -o text or -o json for the report", o.output)
+		}
+		out, o.output = o.output, "text"
+	}
+	if out == "" {
+		return usageErr("no bundle to write: packgen airgap export LOCK -o BUNDLE.tar (or LOCK BUNDLE.tar -o json)")
+	}
+	if o.jobs < 1 {
+		return usageErr("--jobs must be at least 1")
+	}
+	ro, err := o.oci.options()
+	if err != nil {
+		return err
+	}
+	lock, err := profile.LoadLock(args[0])
+	if err != nil {
+		return loadErr(err)
+	}
+	warns, warn := jsonWarnings(g, o.output)
+	warnStale(warn, lock, args[0])
+	regs, err := client.Selection{}.All(g.loadConfig, false)
+	if err != nil {
+		return selectionErr(err)
+	}
+	opts := o.conn.options(g)
+	opts.Warn = warn
+	res, err := airgap.Export(cmd.Context(), airgap.ExportOptions{
+		Lock: lock, Env: &profile.Env{Registries: regs, Client: opts, Warn: warn},
+		Output: out, Platform: o.platform, OCI: ro, Jobs: o.jobs, Log: airgapLog(g), Warn: warn,
+	})
+	if err != nil {
+		return airgapErr(err)
+	}
+	return printAirgapExport(g, o.output, res, warns)
+}
+
+// printAirgapExport reports a written bundle, in text or JSON.
+func printAirgapExport(g *globalOptions, output string, res *airgap.ExportResult, warns *warnLines) error {
+	if output == "json" {
+		return writeJSON(g, struct {
+			*airgap.ExportResult
+			Warnings pack.Problems `json:"warnings"`
+		}{res, warns.problems()})
+	}
+	g.summaryf("wrote %s: %d packs, %d images, %d blobs, %s (list %s)\n", esc(res.Output), len(res.Packs), len(res.Images), res.Blobs, fmt.Sprintf("%.1f MiB", float64(res.Size)/(1<<20)), res.Digest)
+	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+	for _, p := range res.Packs {
+		fmt.Fprintf(tw, "  pack\t%s@%s\t%s\n", esc(p.Name), esc(p.Version), p.Manifest.Digest)
+	}
+	for _, im := range res.Images {
+		signed := ""
+		if len(im.Signatures) > 0 {
+			signed = "signed"
+		}
+		fmt.Fprintf(tw, "  image\t%s\t%s\t%s\n", esc(im.Image), im.Manifest.Digest, signed)
+	}
+	return tw.Flush()
+}
+
 func newAirgapImportCmd(g *globalOptions) *cobra.Command {
-	var oci ociFlags
-	var keys []string
-	var output, digest string
-	var force bool
-	var jobs int
+	o := &airgapImportOptions{}
 	c := &cobra.Command{
 		Use:   "import BUNDLE.tar oci://REGISTRY/BASE --key registry.pub",
 		Short: "Verify an air-gap bundle, push it into a registry, and print the image swap",
@@ -207,68 +211,80 @@ registry and where its images are now.`,
 		Example: `  packgen airgap import edge-bundle.tar oci://harbor.corp.example/palette --key registry.pub
   packgen airgap import edge-bundle.tar oci://127.0.0.1:5000/palette --key registry.pub --plain-http -o json`,
 		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			if len(keys) == 0 {
-				return usageErr("--key registry.pub is required: the public key of the registry the bundle's packs come from")
-			}
-			if jobs < 1 {
-				return usageErr("--jobs must be at least 1")
-			}
-			var pems [][]byte
-			for _, k := range keys {
-				pem, err := sign.ReadKeyFile(k)
-				if err != nil {
-					return usageErr("--key: %v", err)
-				}
-				pems = append(pems, pem)
-			}
-			v, err := sign.NewVerifierSet(pems...)
-			if err != nil {
-				return usageErr("--key: %v", err)
-			}
-			o, err := oci.options()
-			if err != nil {
-				return err
-			}
-			var warns *warnLines
-			warn := g.stderr
-			if output == "json" {
-				warns = &warnLines{}
-				warn = io.MultiWriter(g.stderr, warns)
-			}
-			res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, Digest: digest, OCI: o, Force: force, Jobs: jobs, Log: airgapLog(g), Warn: warn})
-			if err != nil {
-				return airgapErr(err)
-			}
-			if output == "json" {
-				return writeJSON(g, struct {
-					*airgap.ImportResult
-					Warnings pack.Problems `json:"warnings"`
-				}{res, warns.problems()})
-			}
-			present := 0
-			for _, im := range res.Images {
-				if im.Present {
-					present++
-				}
-			}
-			g.summaryf("imported %s into %s: %d packs, %d images (%d already there), %d blobs verified\n", esc(args[0]), esc(res.Dest), len(res.Packs), len(res.Images), present, res.Blobs)
-			fmt.Fprintln(g.stdout, "image swap (original registry → air-gapped):")
-			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-			for _, m := range res.Mappings {
-				fmt.Fprintf(tw, "  %s\t%s\n", esc(m.From), esc(m.To))
-			}
-			return tw.Flush()
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runAirgapImport(cmd, g, o, args) },
 	}
-	oci.add(c)
-	c.Flags().StringArrayVar(&keys, "key", nil, "public key of the packs' registry (repeat during a key rotation; required)")
-	c.Flags().StringVar(&digest, "digest", "", "the bundle's list digest that export printed (sha256:…), carried apart from the bundle: pins every image too")
-	c.Flags().BoolVar(&force, "force", false, "move image tags that name other content (an image changed upstream since an earlier import)")
-	c.Flags().IntVarP(&jobs, "jobs", "j", 4, "images pushed at once")
-	outputFlag(c, &output, "text", "json")
+	o.oci.add(c)
+	c.Flags().StringArrayVar(&o.keys, "key", nil, "public key of the packs' registry (repeat during a key rotation; required)")
+	c.Flags().StringVar(&o.digest, "digest", "", "the bundle's list digest that export printed (sha256:…), carried apart from the bundle: pins every image too")
+	c.Flags().BoolVar(&o.force, "force", false, "move image tags that name other content (an image changed upstream since an earlier import)")
+	c.Flags().IntVarP(&o.jobs, "jobs", "j", 4, "images pushed at once")
+	outputFlag(c, &o.output, "text", "json")
 	return c
+}
+
+// airgapImportOptions are the flags of airgap import.
+type airgapImportOptions struct {
+	oci            ociFlags
+	keys           []string
+	output, digest string
+	force          bool
+	jobs           int
+}
+
+// runAirgapImport checks import's flags and pushes the bundle.
+func runAirgapImport(cmd *cobra.Command, g *globalOptions, o *airgapImportOptions, args []string) error {
+	if err := checkOutput(o.output, "text", "json"); err != nil {
+		return err
+	}
+	if len(o.keys) == 0 {
+		return usageErr("--key registry.pub is required: the public key of the registry the bundle's packs come from")
+	}
+	if o.jobs < 1 {
+		return usageErr("--jobs must be at least 1")
+	}
+	var pems [][]byte
+	for _, k := range o.keys {
+		pem, err := sign.ReadKeyFile(k)
+		if err != nil {
+			return usageErr("--key: %v", err)
+		}
+		pems = append(pems, pem)
+	}
+	v, err := sign.NewVerifierSet(pems...)
+	if err != nil {
+		return usageErr("--key: %v", err)
+	}
+	ro, err := o.oci.options()
+	if err != nil {
+		return err
+	}
+	warns, warn := jsonWarnings(g, o.output)
+	res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, Digest: o.digest, OCI: ro, Force: o.force, Jobs: o.jobs, Log: airgapLog(g), Warn: warn})
+	if err != nil {
+		return airgapErr(err)
+	}
+	return printAirgapImport(g, o.output, args[0], res, warns)
+}
+
+// printAirgapImport reports an import and prints the image swap.
+func printAirgapImport(g *globalOptions, output, bundle string, res *airgap.ImportResult, warns *warnLines) error {
+	if output == "json" {
+		return writeJSON(g, struct {
+			*airgap.ImportResult
+			Warnings pack.Problems `json:"warnings"`
+		}{res, warns.problems()})
+	}
+	present := 0
+	for _, im := range res.Images {
+		if im.Present {
+			present++
+		}
+	}
+	g.summaryf("imported %s into %s: %d packs, %d images (%d already there), %d blobs verified\n", esc(bundle), esc(res.Dest), len(res.Packs), len(res.Images), present, res.Blobs)
+	fmt.Fprintln(g.stdout, "image swap (original registry → air-gapped):")
+	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+	for _, m := range res.Mappings {
+		fmt.Fprintf(tw, "  %s\t%s\n", esc(m.From), esc(m.To))
+	}
+	return tw.Flush()
 }

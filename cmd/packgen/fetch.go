@@ -57,6 +57,17 @@ func (w *warnLines) problems() pack.Problems {
 	return out
 }
 
+// jsonWarnings is where a command's warnings go: stderr, and with -o
+// json also the returned collector for the report's "warnings" (nil
+// with text output).
+func jsonWarnings(g *globalOptions, output string) (*warnLines, io.Writer) {
+	if output != "json" {
+		return nil, g.stderr
+	}
+	warns := &warnLines{}
+	return warns, io.MultiWriter(g.stderr, warns)
+}
+
 // needKey refuses a registry without a public key: what it serves could
 // not be told from an attacker's (issue 17 item 3). --insecure-skip-verify
 // is the explicit way to take packs unverified.
@@ -147,10 +158,8 @@ configured registry that has a key it is refused without
 helper, REGISTRY_AUTH_FILE, or --username with $PACKGEN_OCI_PASSWORD.`
 
 func newFetchCmd(g *globalOptions) *cobra.Command {
-	f := &clientFlags{}
-	oci := &ociFlags{}
-	var dest, output string
-	var pre, force bool
+	o := &fetchOptions{}
+	f := &o.clientFlags
 	c := &cobra.Command{
 		Use:   "fetch NAME[@CONSTRAINT]",
 		Short: "Resolve, download, verify and safely extract a pack",
@@ -161,62 +170,7 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
   packgen fetch falco --url http://127.0.0.1:8080 --key registry.pub
   packgen fetch oci://harbor.example.com/acme/spectro-packs/archive/hello:1.0.0 -d packs/hello`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			// One pack is a short chain of small downloads, each waiting
-			// for the one before, then hashing and extraction: nothing
-			// for a second P to do but spin and wake threads at every
-			// hand-off between net/http's goroutines, CPU taken from the
-			// server on a small or loopback machine (≈ 1 ms of an 11 ms
-			// fetch, measured on 2 CPUs). Usually already done by package
-			// oneproc, then free.
-			if standalone {
-				runtime.GOMAXPROCS(1)
-			}
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			if output == "json" {
-				f.warnings = &warnLines{}
-			}
-			if strings.HasPrefix(args[0], client.OCIScheme) {
-				return fetchOCI(cmd.Context(), g, f, oci, args[0], dest, force, output)
-			}
-			name, constraint, err := client.ParseRef(args[0])
-			if err != nil {
-				return usageErr("%v", err)
-			}
-			regs, err := f.registriesFor(g)
-			if err != nil {
-				return err
-			}
-			var res *client.FetchResult
-			err = client.InOrder(cmd.Context(), regs, func(r client.Registry) (*client.Client, error) { return f.client(g, r) }, name, args[0], func(cl *client.Client) error {
-				res, err = cl.Fetch(cmd.Context(), client.FetchOptions{Name: name, Constraint: constraint, Pre: pre, Dest: dest, Force: force})
-				return err
-			})
-			if oerr := client.OpenError(err); oerr != nil {
-				return oerr
-			}
-			if err != nil {
-				return clientErr(err)
-			}
-			if output == "json" {
-				return writeJSON(g, struct {
-					*client.FetchResult
-					Warnings pack.Problems `json:"warnings"`
-				}{res, f.warnings.problems()})
-			}
-			state := "verified"
-			if !res.Verified {
-				state = "NOT signature-verified"
-			}
-			from := res.Registry
-			if f.url != "" {
-				from = f.url // not the placeholder name "url"
-			}
-			g.summaryf("fetched %s@%s from %s into %s (%d files, sha256 %s, %s)\n", esc(res.Name), esc(res.Version), esc(from), esc(res.Dest), res.Files, esc(res.SHA256[:16]), state)
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runFetch(cmd, g, o, args[0]) },
 	}
 	f.add(c, g)
 	c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
@@ -225,20 +179,92 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
 		}
 		return f.completePacks(cmd.Context(), g, toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
-	c.Flags().StringVarP(&dest, "dest", "d", "", "destination directory (default ./NAME-VERSION)")
-	c.Flags().BoolVar(&pre, "pre", false, "allow prerelease versions")
-	c.Flags().BoolVar(&force, "force", false, "replace an existing destination")
-	oci.add(c)
-	outputFlag(c, &output, "text", "json")
+	c.Flags().StringVarP(&o.dest, "dest", "d", "", "destination directory (default ./NAME-VERSION)")
+	c.Flags().BoolVar(&o.pre, "pre", false, "allow prerelease versions")
+	c.Flags().BoolVar(&o.force, "force", false, "replace an existing destination")
+	o.oci.add(c)
+	outputFlag(c, &o.output, "text", "json")
 	return c
 }
 
+// fetchOptions are the flags of fetch.
+type fetchOptions struct {
+	clientFlags
+	oci          ociFlags
+	dest, output string
+	pre, force   bool
+}
+
+// runFetch fetches one pack: from an OCI reference as it was pushed, or
+// resolved from the first registry that has it.
+func runFetch(cmd *cobra.Command, g *globalOptions, o *fetchOptions, ref string) error {
+	// One pack is a short chain of small downloads, each waiting for the
+	// one before, then hashing and extraction: nothing for a second P to
+	// do but spin and wake threads at every hand-off between net/http's
+	// goroutines, CPU taken from the server on a small or loopback
+	// machine (≈ 1 ms of an 11 ms fetch, measured on 2 CPUs). Usually
+	// already done by package oneproc, then free.
+	if standalone {
+		runtime.GOMAXPROCS(1)
+	}
+	if err := checkOutput(o.output, "text", "json"); err != nil {
+		return err
+	}
+	if o.output == "json" {
+		o.warnings = &warnLines{}
+	}
+	if strings.HasPrefix(ref, client.OCIScheme) {
+		return fetchOCI(cmd.Context(), g, o, ref)
+	}
+	name, constraint, err := client.ParseRef(ref)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	regs, err := o.registriesFor(g)
+	if err != nil {
+		return err
+	}
+	var res *client.FetchResult
+	err = client.InOrder(cmd.Context(), regs, func(r client.Registry) (*client.Client, error) { return o.client(g, r) }, name, ref, func(cl *client.Client) error {
+		res, err = cl.Fetch(cmd.Context(), client.FetchOptions{Name: name, Constraint: constraint, Pre: o.pre, Dest: o.dest, Force: o.force})
+		return err
+	})
+	if oerr := client.OpenError(err); oerr != nil {
+		return oerr
+	}
+	if err != nil {
+		return clientErr(err)
+	}
+	return printFetch(g, o, res)
+}
+
+// printFetch reports a fetched pack, in text or JSON.
+func printFetch(g *globalOptions, o *fetchOptions, res *client.FetchResult) error {
+	if o.output == "json" {
+		return writeJSON(g, struct {
+			*client.FetchResult
+			Warnings pack.Problems `json:"warnings"`
+		}{res, o.warnings.problems()})
+	}
+	state := "verified"
+	if !res.Verified {
+		state = "NOT signature-verified"
+	}
+	from := res.Registry
+	if o.url != "" {
+		from = o.url // not the placeholder name "url"
+	}
+	g.summaryf("fetched %s@%s from %s into %s (%d files, sha256 %s, %s)\n", esc(res.Name), esc(res.Version), esc(from), esc(res.Dest), res.Files, esc(res.SHA256[:16]), state)
+	return nil
+}
+
 // fetchOCI is `packgen fetch oci://…`: a pack pushed with plain oras push.
-func fetchOCI(ctx context.Context, g *globalOptions, f *clientFlags, oci *ociFlags, ref, dest string, force bool, output string) error {
+func fetchOCI(ctx context.Context, g *globalOptions, o *fetchOptions, ref string) error {
+	f, dest, force, output := &o.clientFlags, o.dest, o.force, o.output
 	if f.url != "" || f.registry != "" || len(f.keys) > 0 {
 		return usageErr("--url, --registry and --key do not go with an oci:// reference (it names its registry)")
 	}
-	ro, err := oci.options()
+	ro, err := o.oci.options()
 	if err != nil {
 		return err
 	}

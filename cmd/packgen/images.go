@@ -46,9 +46,7 @@ without extracting it.
 reports for scripts (see docs/JSON.md).`
 
 func newImagesCmd(g *globalOptions) *cobra.Command {
-	var output, why string
-	var sources bool
-	cf := &clientFlags{}
+	o := &imagesOptions{}
 	c := &cobra.Command{
 		Use:   "images [PACKDIR | NAME@VERSION | PROFILE.lock ...]",
 		Short: "List every container image a pack deploys, and where each comes from",
@@ -59,84 +57,96 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
   packgen images packs/calico-3.27.3 -o json
   packgen images ingress-nginx@4.10.1 --registry acme
   packgen images examples/profiles/aws-prod.lock -o json`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			if len(args) == 0 {
-				args = []string{"."}
-			}
-			if output == "json" {
-				cf.warnings = &warnLines{}
-			}
-			var all []*images.Report
-			for _, dir := range args {
-				info, err := os.Stat(dir)
-				if err == nil && info.Mode().IsRegular() && strings.HasSuffix(dir, ".lock") {
-					rs, err := lockImages(cmd.Context(), g, cf, dir)
-					if err != nil {
-						return err
-					}
-					all = append(all, rs...)
-					continue
-				}
-				if err != nil && strings.Contains(dir, "@") && errors.Is(err, fs.ErrNotExist) {
-					r, err := releaseImages(cmd.Context(), g, cf, dir)
-					if err != nil {
-						return err
-					}
-					all = append(all, r...)
-					continue
-				}
-				if err != nil {
-					if errors.Is(err, fs.ErrNotExist) {
-						return usageErr("%s does not exist", dir)
-					}
-					return err
-				}
-				if !info.IsDir() {
-					return usageErr("%s is not a directory: give a pack directory, a tree of packs or a PROFILE.lock", dir)
-				}
-				rs, err := images.Tree(os.DirFS(dir), ".", filepath.ToSlash(filepath.Clean(dir)))
-				if err != nil {
-					var ve *pack.ValidationError
-					if errors.As(err, &ve) {
-						return badErr(errors.New("packs with errors (run `packgen validate`):\n" + ve.Problems.Error()))
-					}
-					return badErr(err)
-				}
-				if len(rs) == 0 {
-					return usageErr("no pack found in %s: a pack is a directory holding pack.json", dir)
-				}
-				all = append(all, rs...)
-			}
-			if why != "" {
-				var err error
-				if all, err = images.Why(all, why); err != nil {
-					return usageErr("--why: %v", err)
-				}
-				if len(all) == 0 {
-					return badErr(errors.New("no pack names image " + why))
-				}
-				sources = true
-			}
-			if output == "json" {
-				if all == nil {
-					all = []*images.Report{}
-				}
-				return writeJSON(g, struct {
-					Packs    []*images.Report `json:"packs"`
-					Warnings pack.Problems    `json:"warnings"`
-				}{all, cf.warnings.problems()})
-			}
-			return images.WriteText(g.stdout, all, sources)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runImages(cmd, g, o, args) },
 	}
-	outputFlag(c, &output, "text", "json")
-	c.Flags().StringVar(&why, "why", "", "show every place that names this image")
-	c.Flags().BoolVar(&sources, "sources", false, "show where each image comes from")
-	cf.add(c, g)
+	outputFlag(c, &o.output, "text", "json")
+	c.Flags().StringVar(&o.why, "why", "", "show every place that names this image")
+	c.Flags().BoolVar(&o.sources, "sources", false, "show where each image comes from")
+	o.cf.add(c, g)
 	return c
+}
+
+// imagesOptions are the flags of images.
+type imagesOptions struct {
+	output, why string
+	sources     bool
+	cf          clientFlags
+}
+
+// runImages lists the images of every argument, then narrows them to
+// --why's image.
+func runImages(cmd *cobra.Command, g *globalOptions, o *imagesOptions, args []string) error {
+	if err := checkOutput(o.output, "text", "json"); err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		args = []string{"."}
+	}
+	if o.output == "json" {
+		o.cf.warnings = &warnLines{}
+	}
+	var all []*images.Report
+	for _, arg := range args {
+		rs, err := argImages(cmd.Context(), g, &o.cf, arg)
+		if err != nil {
+			return err
+		}
+		all = append(all, rs...)
+	}
+	sources := o.sources
+	if o.why != "" {
+		var err error
+		if all, err = images.Why(all, o.why); err != nil {
+			return usageErr("--why: %v", err)
+		}
+		if len(all) == 0 {
+			return badErr(errors.New("no pack names image " + o.why))
+		}
+		sources = true
+	}
+	if o.output == "json" {
+		if all == nil {
+			all = []*images.Report{}
+		}
+		return writeJSON(g, struct {
+			Packs    []*images.Report `json:"packs"`
+			Warnings pack.Problems    `json:"warnings"`
+		}{all, o.cf.warnings.problems()})
+	}
+	return images.WriteText(g.stdout, all, sources)
+}
+
+// argImages lists the images one argument names: a PROFILE.lock's packs,
+// a published NAME@VERSION, or a pack directory or tree of packs.
+func argImages(ctx context.Context, g *globalOptions, cf *clientFlags, dir string) ([]*images.Report, error) {
+	info, err := os.Stat(dir)
+	if err == nil && info.Mode().IsRegular() && strings.HasSuffix(dir, ".lock") {
+		return lockImages(ctx, g, cf, dir)
+	}
+	if err != nil && strings.Contains(dir, "@") && errors.Is(err, fs.ErrNotExist) {
+		return releaseImages(ctx, g, cf, dir)
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, usageErr("%s does not exist", dir)
+		}
+		return nil, err
+	}
+	if !info.IsDir() {
+		return nil, usageErr("%s is not a directory: give a pack directory, a tree of packs or a PROFILE.lock", dir)
+	}
+	rs, err := images.Tree(os.DirFS(dir), ".", filepath.ToSlash(filepath.Clean(dir)))
+	if err != nil {
+		var ve *pack.ValidationError
+		if errors.As(err, &ve) {
+			return nil, badErr(errors.New("packs with errors (run `packgen validate`):\n" + ve.Problems.Error()))
+		}
+		return nil, badErr(err)
+	}
+	if len(rs) == 0 {
+		return nil, usageErr("no pack found in %s: a pack is a directory holding pack.json", dir)
+	}
+	return rs, nil
 }
 
 // releaseImages finds the images of a published release: resolved and

@@ -21,8 +21,7 @@ func newKeyCmd(g *globalOptions) *cobra.Command {
 		Example: `  PACKGEN_PASSWORD=... packgen key generate
   packgen key generate --ed25519 --prefix registry`,
 	}
-	var prefix, witness string
-	var ed, force bool
+	o := &keyGenerateOptions{}
 	gen := &cobra.Command{
 		Use:   "generate",
 		Short: "Generate a signing key pair (cosign-compatible)",
@@ -47,53 +46,67 @@ packgen registry add --witness. NAME names the witness (letters, digits,
   packgen build --key registry.key --out site
   cosign verify-blob --key registry.pub --signature site/index.json.sig --insecure-ignore-tlog=true site/index.json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			alg := sign.ECDSAP256
-			if ed {
-				alg = sign.Ed25519
-			}
-			keyFile, pubFile := prefix+".key", prefix+".pub"
-			if !force {
-				for _, f := range []string{keyFile, pubFile} {
-					if _, err := os.Lstat(f); !errors.Is(err, fs.ErrNotExist) {
-						return usageErr("%s already exists: choose another --prefix or pass --force", f)
-					}
-				}
-			}
-			if !force {
-				if err := gitsafe.CheckKeyOutside(keyFile); err != nil {
-					return usageErr("%w", err)
-				}
-			}
-			var priv, pub []byte
-			var err error
-			if witness != "" {
-				var skey, vkey string
-				if skey, vkey, err = translog.GenerateWitnessKey(rand.Reader, witness); err != nil {
-					return usageErr("--witness: %v", err)
-				}
-				priv, pub = []byte(skey+"\n"), []byte(vkey+"\n")
-			} else if priv, pub, err = sign.Generate(alg, passFunc(g)); err != nil {
-				return err
-			}
-			if err := os.WriteFile(keyFile, priv, 0o600); err != nil {
-				return err
-			}
-			if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
-				return err
-			}
-			if witness != "" {
-				g.summaryf("Witness private key written to %s (keep it secret)\nWitness public key written to %s (give it to clients: packgen registry add NAME URL --key registry.pub --witness %s)\n", keyFile, pubFile, pubFile)
-				return nil
-			}
-			g.summaryf("Private key written to %s (keep it secret; CI can read it from an env var with --key env://VAR)\nPublic key written to %s (give it to clients: packgen registry add NAME URL --key %s)\n", keyFile, pubFile, pubFile)
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runKeyGenerate(g, o) },
 	}
-	gen.Flags().StringVar(&prefix, "prefix", "packgen", "file name prefix for PREFIX.key and PREFIX.pub")
-	gen.Flags().BoolVar(&ed, "ed25519", false, "generate an ed25519 key instead of ECDSA P-256")
-	gen.Flags().StringVar(&witness, "witness", "", "generate a transparency log witness key named NAME (packgen log witness)")
-	gen.Flags().BoolVar(&force, "force", false, "overwrite existing files, and write the private key inside a git work tree that does not ignore it")
+	gen.Flags().StringVar(&o.prefix, "prefix", "packgen", "file name prefix for PREFIX.key and PREFIX.pub")
+	gen.Flags().BoolVar(&o.ed, "ed25519", false, "generate an ed25519 key instead of ECDSA P-256")
+	gen.Flags().StringVar(&o.witness, "witness", "", "generate a transparency log witness key named NAME (packgen log witness)")
+	gen.Flags().BoolVar(&o.force, "force", false, "overwrite existing files, and write the private key inside a git work tree that does not ignore it")
 	c.AddCommand(gen)
 	return c
+}
+
+// keyGenerateOptions are the flags of key generate.
+type keyGenerateOptions struct {
+	prefix, witness string
+	ed, force       bool
+}
+
+// runKeyGenerate refuses to overwrite keys or to write a private key a
+// git work tree would commit (unless --force), then writes the pair.
+func runKeyGenerate(g *globalOptions, o *keyGenerateOptions) error {
+	keyFile, pubFile := o.prefix+".key", o.prefix+".pub"
+	if !o.force {
+		for _, f := range []string{keyFile, pubFile} {
+			if _, err := os.Lstat(f); !errors.Is(err, fs.ErrNotExist) {
+				return usageErr("%s already exists: choose another --prefix or pass --force", f)
+			}
+		}
+		if err := gitsafe.CheckKeyOutside(keyFile); err != nil {
+			return usageErr("%w", err)
+		}
+	}
+	priv, pub, err := o.generate(g)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(keyFile, priv, 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
+		return err
+	}
+	if o.witness != "" {
+		g.summaryf("Witness private key written to %s (keep it secret)\nWitness public key written to %s (give it to clients: packgen registry add NAME URL --key registry.pub --witness %s)\n", keyFile, pubFile, pubFile)
+		return nil
+	}
+	g.summaryf("Private key written to %s (keep it secret; CI can read it from an env var with --key env://VAR)\nPublic key written to %s (give it to clients: packgen registry add NAME URL --key %s)\n", keyFile, pubFile, pubFile)
+	return nil
+}
+
+// generate makes the key pair the flags ask for: a witness's signed-note
+// pair, or a cosign-encrypted ECDSA P-256 (or ed25519) pair.
+func (o *keyGenerateOptions) generate(g *globalOptions) (priv, pub []byte, err error) {
+	if o.witness != "" {
+		skey, vkey, err := translog.GenerateWitnessKey(rand.Reader, o.witness)
+		if err != nil {
+			return nil, nil, usageErr("--witness: %v", err)
+		}
+		return []byte(skey + "\n"), []byte(vkey + "\n"), nil
+	}
+	alg := sign.ECDSAP256
+	if o.ed {
+		alg = sign.Ed25519
+	}
+	return sign.Generate(alg, passFunc(g))
 }

@@ -101,9 +101,7 @@ release ever published, including any the index no longer does.`,
 }
 
 func newLogAuditCmd(g *globalOptions) *cobra.Command {
-	var keys []string
-	var repo, output string
-	var oci ociFlags
+	o := &logAuditOptions{}
 	c := &cobra.Command{
 		Use:   "audit SITE --repo REPO --key registry.pub",
 		Short: "Replay a registry's log against its git repository",
@@ -118,88 +116,17 @@ Exits 1 when anything does not hold.`,
 		Example: `  packgen log audit https://packs.acme.example --repo . --key registry.pub
   packgen log audit oci://registry.acme.example/packs --repo . --key registry.pub --username ci`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			if repo == "" {
-				return usageErr("--repo is required: a clone of the registry's repository, with full history")
-			}
-			var pems [][]byte
-			for _, k := range keys {
-				data, err := readFile(k)
-				if err != nil {
-					return usageErr("--key: %v", err)
-				}
-				pems = append(pems, data)
-			}
-			if len(pems) == 0 {
-				return usageErr("%w: log audit needs the registry's public key (--key registry.pub)", errNoKey)
-			}
-			v, err := sign.NewVerifierSet(pems...)
-			if err != nil {
-				return usageErr("--key: %v", err)
-			}
-			site, ctx := args[0], cmd.Context()
-			tr, err := oci.openSite("SITE", site)
-			if err != nil {
-				return err
-			}
-			vs, err := client.VerifySiteVia(ctx, tr, v)
-			if err != nil {
-				return clientErr(err)
-			}
-			vs.Problems = vs.AllProblems()
-			// The repository is opened and index.json read once: the
-			// checks against git start from the root whose signature
-			// the walk checked.
-			s, err := rebuild.Open(ctx, tr, site, vs.Root, repo)
-			if err != nil {
-				return err
-			}
-			rb, err := s.Check(ctx)
-			if err != nil {
-				return err
-			}
-			lg, err := s.CheckLog(ctx)
-			if err != nil {
-				return clientErr(err)
-			}
-			problems := len(vs.Problems) + len(rb.Problems) + len(lg.Problems)
-			if output == "json" {
-				if err := writeJSON(g, struct {
-					Site     *client.SiteReport  `json:"site"`
-					Rebuild  *rebuild.SiteReport `json:"rebuild"`
-					Log      *rebuild.LogReport  `json:"log"`
-					Warnings pack.Problems       `json:"warnings"` // none: the shape every -o json shares
-				}{vs, rb, lg, pack.Problems{}}); err != nil {
-					return err
-				}
-			} else {
-				for _, p := range vs.Problems {
-					fmt.Fprintf(g.stdout, "%s: %s\n", esc(p.Path), esc(p.Err))
-				}
-				for _, p := range append(rb.Problems, lg.Problems...) {
-					fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
-				}
-				g.summaryf("%s: %d log entries replayed against %s at %.12s, %d releases rebuilt, %d problems\n", esc(site), lg.Entries, esc(repo), lg.Commit, rb.Releases, problems)
-			}
-			if problems > 0 {
-				return silentBad
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runLogAudit(cmd, g, o, args[0]) },
 	}
-	c.Flags().StringArrayVar(&keys, "key", nil, "the registry's public key")
-	c.Flags().StringVar(&repo, "repo", "", "clone of the registry's git repository (full history)")
-	oci.add(c)
-	outputFlag(c, &output, "text", "json")
+	c.Flags().StringArrayVar(&o.keys, "key", nil, "the registry's public key")
+	c.Flags().StringVar(&o.repo, "repo", "", "clone of the registry's git repository (full history)")
+	o.oci.add(c)
+	outputFlag(c, &o.output, "text", "json")
 	return c
 }
 
 func newLogWitnessCmd(g *globalOptions) *cobra.Command {
-	var o witness.Options
-	var keyRef, output, regKey string
+	o := &logWitnessOptions{}
 	c := &cobra.Command{
 		Use:   "witness SITE --key witness.key --out DIR",
 		Short: "Cosign a registry's log checkpoint as an independent witness",
@@ -228,63 +155,162 @@ packgen key generate --witness NAME.`,
   packgen log witness https://packs.acme.example --key witness.key --registry-key registry.pub --out public
   packgen log witness ./site --key env://WITNESS_KEY --out ./site --state .witness-state -o json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			if keyRef == "" || o.Out == "" {
-				return usageErr("--key (the witness's private key) and --out (where the cosigned checkpoint goes) are required")
-			}
-			key, err := readSecret(keyRef)
-			if err != nil {
-				return usageErr("--key: %v", err)
-			}
-			o.Site, o.Key, o.LogKey = args[0], string(key), strings.TrimSpace(o.LogKey)
-			if regKey != "" {
-				pem, err := readFile(regKey)
-				if err != nil {
-					return usageErr("--registry-key: %v", err)
-				}
-				if o.RegistryKey, err = sign.NewVerifierSet(pem); err != nil {
-					return usageErr("--registry-key %s: %v", regKey, err)
-				}
-			}
-			if o.StateDir == "" {
-				sum := sha256.Sum256([]byte(strings.TrimSuffix(o.Site, "/")))
-				o.StateDir = filepath.Join(client.DefaultStateDir(), "witness", hex.EncodeToString(sum[:8]))
-			}
-			res, err := witness.Run(cmd.Context(), o)
-			if res != nil && res.Evidence != "" {
-				g.logf("evidence of the fork (both checkpoints, signed by the log's key) kept in %s: send it to the registry's users\n", res.Evidence)
-			}
-			if err != nil {
-				for _, bad := range []error{client.ErrBadSignature, client.ErrUnsigned, witness.ErrFork, witness.ErrRollback, witness.ErrLogKey, translog.ErrCheckpoint, translog.ErrCosignature, translog.ErrTile, translog.ErrInconsistent} {
-					if errors.Is(err, bad) {
-						return badErr(err)
-					}
-				}
-				return clientErr(err)
-			}
-			if res.Pinned {
-				g.logf("log key %s pinned in %s (first run)\n", res.LogKey, o.StateDir)
-			}
-			if output == "json" {
-				return writeJSON(g, struct {
-					*witness.Result
-					Warnings pack.Problems `json:"warnings"`
-				}{res, pack.Problems{}})
-			}
-			g.summaryf("%s cosigned %s at %d entries (%s; %d before): %s\n", res.Witness, esc(res.Origin), res.Size, res.Hash, res.Previous, res.File)
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runLogWitness(cmd, g, o, args[0]) },
 	}
-	c.Flags().StringVar(&keyRef, "key", "", "the witness's private key (file, or env://VAR), from packgen key generate --witness")
+	c.Flags().StringVar(&o.keyRef, "key", "", "the witness's private key (file, or env://VAR), from packgen key generate --witness")
 	c.Flags().StringVar(&o.Out, "out", "", "directory to write OUT/log/witness/NAME to (the registry publishes it at that path)")
 	c.Flags().StringVar(&o.StateDir, "state", "", "the witness's state directory for this log (default: per SITE under $XDG_STATE_HOME/packgen/witness)")
 	c.Flags().StringVar(&o.LogKey, "log-key", "", "the log's verifier key (default: pinned, or index.json's on the first run)")
-	c.Flags().StringVar(&regKey, "registry-key", "", "the registry's public key: verify index.json's signature before pinning its log key")
-	outputFlag(c, &output, "text", "json")
+	c.Flags().StringVar(&o.regKey, "registry-key", "", "the registry's public key: verify index.json's signature before pinning its log key")
+	outputFlag(c, &o.output, "text", "json")
 	return c
+}
+
+// logAuditOptions are the flags of log audit.
+type logAuditOptions struct {
+	keys         []string
+	repo, output string
+	oci          ociFlags
+}
+
+// runLogAudit checks audit's flags, then verifies SITE, rebuilds it from
+// the repository and replays its log against the repository's history.
+func runLogAudit(cmd *cobra.Command, g *globalOptions, o *logAuditOptions, site string) error {
+	if err := checkOutput(o.output, "text", "json"); err != nil {
+		return err
+	}
+	if o.repo == "" {
+		return usageErr("--repo is required: a clone of the registry's repository, with full history")
+	}
+	var pems [][]byte
+	for _, k := range o.keys {
+		data, err := readFile(k)
+		if err != nil {
+			return usageErr("--key: %v", err)
+		}
+		pems = append(pems, data)
+	}
+	if len(pems) == 0 {
+		return usageErr("%w: log audit needs the registry's public key (--key registry.pub)", errNoKey)
+	}
+	v, err := sign.NewVerifierSet(pems...)
+	if err != nil {
+		return usageErr("--key: %v", err)
+	}
+	ctx := cmd.Context()
+	tr, err := o.oci.openSite("SITE", site)
+	if err != nil {
+		return err
+	}
+	vs, err := client.VerifySiteVia(ctx, tr, v)
+	if err != nil {
+		return clientErr(err)
+	}
+	vs.Problems = vs.AllProblems()
+	// The repository is opened and index.json read once: the checks
+	// against git start from the root whose signature the walk checked.
+	s, err := rebuild.Open(ctx, tr, site, vs.Root, o.repo)
+	if err != nil {
+		return err
+	}
+	rb, err := s.Check(ctx)
+	if err != nil {
+		return err
+	}
+	lg, err := s.CheckLog(ctx)
+	if err != nil {
+		return clientErr(err)
+	}
+	return printLogAudit(g, o, site, vs, rb, lg)
+}
+
+// printLogAudit reports an audit, in text or JSON; any problem is exit 1.
+func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client.SiteReport, rb *rebuild.SiteReport, lg *rebuild.LogReport) error {
+	problems := len(vs.Problems) + len(rb.Problems) + len(lg.Problems)
+	if o.output == "json" {
+		if err := writeJSON(g, struct {
+			Site     *client.SiteReport  `json:"site"`
+			Rebuild  *rebuild.SiteReport `json:"rebuild"`
+			Log      *rebuild.LogReport  `json:"log"`
+			Warnings pack.Problems       `json:"warnings"` // none: the shape every -o json shares
+		}{vs, rb, lg, pack.Problems{}}); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range vs.Problems {
+			fmt.Fprintf(g.stdout, "%s: %s\n", esc(p.Path), esc(p.Err))
+		}
+		for _, p := range append(rb.Problems, lg.Problems...) {
+			fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
+		}
+		g.summaryf("%s: %d log entries replayed against %s at %.12s, %d releases rebuilt, %d problems\n", esc(site), lg.Entries, esc(o.repo), lg.Commit, rb.Releases, problems)
+	}
+	if problems > 0 {
+		return silentBad
+	}
+	return nil
+}
+
+// logWitnessOptions are the flags of log witness.
+type logWitnessOptions struct {
+	witness.Options
+	keyRef, output, regKey string
+}
+
+// runLogWitness checks witness's flags, reads its keys and cosigns.
+func runLogWitness(cmd *cobra.Command, g *globalOptions, o *logWitnessOptions, site string) error {
+	if err := checkOutput(o.output, "text", "json"); err != nil {
+		return err
+	}
+	if o.keyRef == "" || o.Out == "" {
+		return usageErr("--key (the witness's private key) and --out (where the cosigned checkpoint goes) are required")
+	}
+	key, err := readSecret(o.keyRef)
+	if err != nil {
+		return usageErr("--key: %v", err)
+	}
+	o.Site, o.Key, o.LogKey = site, string(key), strings.TrimSpace(o.LogKey)
+	if o.regKey != "" {
+		pem, err := readFile(o.regKey)
+		if err != nil {
+			return usageErr("--registry-key: %v", err)
+		}
+		if o.RegistryKey, err = sign.NewVerifierSet(pem); err != nil {
+			return usageErr("--registry-key %s: %v", o.regKey, err)
+		}
+	}
+	if o.StateDir == "" {
+		sum := sha256.Sum256([]byte(strings.TrimSuffix(o.Site, "/")))
+		o.StateDir = filepath.Join(client.DefaultStateDir(), "witness", hex.EncodeToString(sum[:8]))
+	}
+	res, err := witness.Run(cmd.Context(), o.Options)
+	if res != nil && res.Evidence != "" {
+		g.logf("evidence of the fork (both checkpoints, signed by the log's key) kept in %s: send it to the registry's users\n", res.Evidence)
+	}
+	if err != nil {
+		for _, bad := range []error{client.ErrBadSignature, client.ErrUnsigned, witness.ErrFork, witness.ErrRollback, witness.ErrLogKey, translog.ErrCheckpoint, translog.ErrCosignature, translog.ErrTile, translog.ErrInconsistent} {
+			if errors.Is(err, bad) {
+				return badErr(err)
+			}
+		}
+		return clientErr(err)
+	}
+	return printLogWitness(g, o, res)
+}
+
+// printLogWitness reports a cosigned checkpoint, in text or JSON.
+func printLogWitness(g *globalOptions, o *logWitnessOptions, res *witness.Result) error {
+	if res.Pinned {
+		g.logf("log key %s pinned in %s (first run)\n", res.LogKey, o.StateDir)
+	}
+	if o.output == "json" {
+		return writeJSON(g, struct {
+			*witness.Result
+			Warnings pack.Problems `json:"warnings"`
+		}{res, pack.Problems{}})
+	}
+	g.summaryf("%s cosigned %s at %d entries (%s; %d before): %s\n", res.Witness, esc(res.Origin), res.Size, res.Hash, res.Previous, res.File)
+	return nil
 }
 
 // readSecret reads a key given as a file or env://VAR.

@@ -103,10 +103,7 @@ func profileFileCompletion(exts ...string) func(*cobra.Command, []string, string
 }
 
 func newProfileResolveCmd(g *globalOptions) *cobra.Command {
-	f := &profileFlags{}
-	var lockPath, output string
-	var partial, pin bool
-	var oci ociFlags
+	o := &profileResolveOptions{}
 	c := &cobra.Command{
 		Use:   "resolve PROFILE",
 		Short: "Resolve a profile against the configured registries and write its lock file",
@@ -140,67 +137,20 @@ fetch --check-images then reports a pinned image whose tag has moved.`,
   packgen profile resolve examples/profiles/vsphere-edge-addons.yaml --partial`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("yaml", "yml"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			f.collect(output)
-			p, err := loadProfile(output, args[0])
-			if err != nil {
-				return err
-			}
-			env, err := f.env(g)
-			if err != nil {
-				return err
-			}
-			if lockPath == "" {
-				lockPath = profile.DefaultLockPath(args[0])
-			}
-			ro := profile.ResolveOptions{Partial: partial, LockPath: lockPath}
-			if pin {
-				lo, err := oci.lookup()
-				if err != nil {
-					return err
-				}
-				ro.PinImages = images.PinLock(lo)
-			}
-			res, err := profile.Resolve(cmd.Context(), p, env, ro)
-			var re *profile.ResolveError
-			if errors.As(err, &re) && output == "json" {
-				if err := writeJSON(g, map[string]any{"profile": p.Name, "lock": nil, "warnings": f.warns.problems(), "violations": re.Violations}); err != nil {
-					return err
-				}
-				return silentBad
-			}
-			if err != nil {
-				return profileErr(err)
-			}
-			if err := res.Lock.Write(lockPath); err != nil {
-				return fmt.Errorf("write %s: %w", lockPath, err)
-			}
-			for _, w := range res.Warnings {
-				fmt.Fprintf(f.warnTo(g), "warning: %s\n", esc(w))
-			}
-			if output == "json" {
-				return writeJSON(g, map[string]any{"profile": p.Name, "lock": lockPath, "layers": res.Layers, "warnings": f.warns.problems(), "violations": []profile.Violation{}})
-			}
-			g.summaryf("resolved profile %s (%s): %d layers -> %s\n", esc(p.Name), esc(p.CloudType), len(res.Layers), esc(lockPath))
-			return printResolved(g, res.Layers)
-		},
+		RunE:              func(cmd *cobra.Command, args []string) error { return runProfileResolve(cmd, g, o, args[0]) },
 	}
-	f.add(c)
-	c.Flags().StringVarP(&lockPath, "lock", "l", "", "lock file to write (default: PROFILE with .lock instead of .yaml)")
+	o.add(c)
+	c.Flags().StringVarP(&o.lockPath, "lock", "l", "", "lock file to write (default: PROFILE with .lock instead of .yaml)")
 	_ = c.MarkFlagFilename("lock", "lock")
-	c.Flags().BoolVar(&partial, "partial", false, "allow missing core layers (a profile layered on top of another)")
-	c.Flags().BoolVar(&pin, "pin-images", false, "pin the digest of every image the locked packs declare or deploy in the lock")
-	oci.add(c)
-	outputFlag(c, &output, "text", "json")
+	c.Flags().BoolVar(&o.partial, "partial", false, "allow missing core layers (a profile layered on top of another)")
+	c.Flags().BoolVar(&o.pin, "pin-images", false, "pin the digest of every image the locked packs declare or deploy in the lock")
+	o.oci.add(c)
+	outputFlag(c, &o.output, "text", "json")
 	return c
 }
 
 func newProfileFetchCmd(g *globalOptions) *cobra.Command {
-	f := &profileFlags{}
-	var dest, output string
-	var force, checkImages bool
-	var jobs int
-	var oci ociFlags
+	o := &profileFetchOptions{}
 	c := &cobra.Command{
 		Use:   "fetch LOCK -d DIR",
 		Short: "Download, verify and extract exactly the releases a lock file pins",
@@ -225,73 +175,144 @@ naming pack, image and both digests, and DIR is untouched.`,
   packgen profile fetch profile.lock -d cluster --check-images`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("lock"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			if dest == "" {
-				return usageErr("--dest (-d) is required: the directory to extract the profile's packs into")
-			}
-			if jobs < 1 {
-				return usageErr("--jobs must be at least 1")
-			}
-			f.collect(output)
-			lock, err := profile.LoadLock(args[0])
-			if err != nil {
-				return loadErr(err)
-			}
-			warnStale(f.warnTo(g), lock, args[0])
-			env, err := f.env(g)
-			if err != nil {
-				return err
-			}
-			o := profile.FetchOptions{Dest: dest, Force: force, Jobs: jobs}
-			if checkImages {
-				lo, err := oci.lookup()
-				if err != nil {
-					return err
-				}
-				o.CheckImages = images.CheckPins(lo)
-			}
-			if g.interactive() {
-				o.Progress = func(done, total int, l profile.LockedPack) {
-					fmt.Fprintf(g.stderr, "\r[%d/%d] %s verified", done, total, esc(l.ID()))
-					if done == total {
-						fmt.Fprintln(g.stderr)
-					}
-				}
-			}
-			res, err := profile.Fetch(cmd.Context(), lock, env, o)
-			if err != nil {
-				return profileErr(err)
-			}
-			if output == "json" {
-				return writeJSON(g, struct {
-					*profile.FetchResult
-					Warnings pack.Problems `json:"warnings"`
-				}{res, f.warns.problems()})
-			}
-			g.summaryf("fetched profile %s: %d layers into %s\n", esc(lock.Profile.Name), len(res.Layers), esc(res.Dest))
-			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-			for _, l := range res.Layers {
-				state := "verified"
-				if !l.Verified {
-					state = "NOT signature-verified"
-				}
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%d files\t%s\n", esc(l.Pack), esc(l.Version), esc(l.Dir), l.Files, state)
-			}
-			return tw.Flush()
-		},
+		RunE:              func(cmd *cobra.Command, args []string) error { return runProfileFetch(cmd, g, o, args[0]) },
 	}
-	f.add(c)
-	c.Flags().StringVarP(&dest, "dest", "d", "", "directory to extract into (required)")
+	o.add(c)
+	c.Flags().StringVarP(&o.dest, "dest", "d", "", "directory to extract into (required)")
 	_ = c.MarkFlagDirname("dest")
-	c.Flags().BoolVar(&force, "force", false, "replace an existing DIR (atomically)")
-	c.Flags().IntVarP(&jobs, "jobs", "j", 4, "parallel downloads")
-	c.Flags().BoolVar(&checkImages, "check-images", false, "check that every image the lock pins still has its pinned digest")
-	oci.add(c)
-	outputFlag(c, &output, "text", "json")
+	c.Flags().BoolVar(&o.force, "force", false, "replace an existing DIR (atomically)")
+	c.Flags().IntVarP(&o.jobs, "jobs", "j", 4, "parallel downloads")
+	c.Flags().BoolVar(&o.checkImages, "check-images", false, "check that every image the lock pins still has its pinned digest")
+	o.oci.add(c)
+	outputFlag(c, &o.output, "text", "json")
 	return c
+}
+
+// profileResolveOptions are the flags of profile resolve.
+type profileResolveOptions struct {
+	profileFlags
+	lockPath, output string
+	partial, pin     bool
+	oci              ociFlags
+}
+
+// runProfileResolve resolves the profile file and writes its lock.
+func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOptions, file string) error {
+	o.collect(o.output)
+	p, err := loadProfile(o.output, file)
+	if err != nil {
+		return err
+	}
+	env, err := o.env(g)
+	if err != nil {
+		return err
+	}
+	if o.lockPath == "" {
+		o.lockPath = profile.DefaultLockPath(file)
+	}
+	ro := profile.ResolveOptions{Partial: o.partial, LockPath: o.lockPath}
+	if o.pin {
+		lo, err := o.oci.lookup()
+		if err != nil {
+			return err
+		}
+		ro.PinImages = images.PinLock(lo)
+	}
+	res, err := profile.Resolve(cmd.Context(), p, env, ro)
+	var re *profile.ResolveError
+	if errors.As(err, &re) && o.output == "json" {
+		if err := writeJSON(g, map[string]any{"profile": p.Name, "lock": nil, "warnings": o.warns.problems(), "violations": re.Violations}); err != nil {
+			return err
+		}
+		return silentBad
+	}
+	if err != nil {
+		return profileErr(err)
+	}
+	if err := res.Lock.Write(o.lockPath); err != nil {
+		return fmt.Errorf("write %s: %w", o.lockPath, err)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(o.warnTo(g), "warning: %s\n", esc(w))
+	}
+	if o.output == "json" {
+		return writeJSON(g, map[string]any{"profile": p.Name, "lock": o.lockPath, "layers": res.Layers, "warnings": o.warns.problems(), "violations": []profile.Violation{}})
+	}
+	g.summaryf("resolved profile %s (%s): %d layers -> %s\n", esc(p.Name), esc(p.CloudType), len(res.Layers), esc(o.lockPath))
+	return printResolved(g, res.Layers)
+}
+
+// profileFetchOptions are the flags of profile fetch.
+type profileFetchOptions struct {
+	profileFlags
+	dest, output       string
+	force, checkImages bool
+	jobs               int
+	oci                ociFlags
+}
+
+// runProfileFetch checks fetch's flags and fetches the lock's packs.
+func runProfileFetch(cmd *cobra.Command, g *globalOptions, o *profileFetchOptions, lockPath string) error {
+	if err := checkOutput(o.output, "text", "json"); err != nil {
+		return err
+	}
+	if o.dest == "" {
+		return usageErr("--dest (-d) is required: the directory to extract the profile's packs into")
+	}
+	if o.jobs < 1 {
+		return usageErr("--jobs must be at least 1")
+	}
+	o.collect(o.output)
+	lock, err := profile.LoadLock(lockPath)
+	if err != nil {
+		return loadErr(err)
+	}
+	warnStale(o.warnTo(g), lock, lockPath)
+	env, err := o.env(g)
+	if err != nil {
+		return err
+	}
+	fo := profile.FetchOptions{Dest: o.dest, Force: o.force, Jobs: o.jobs}
+	if o.checkImages {
+		lo, err := o.oci.lookup()
+		if err != nil {
+			return err
+		}
+		fo.CheckImages = images.CheckPins(lo)
+	}
+	if g.interactive() {
+		fo.Progress = func(done, total int, l profile.LockedPack) {
+			fmt.Fprintf(g.stderr, "\r[%d/%d] %s verified", done, total, esc(l.ID()))
+			if done == total {
+				fmt.Fprintln(g.stderr)
+			}
+		}
+	}
+	res, err := profile.Fetch(cmd.Context(), lock, env, fo)
+	if err != nil {
+		return profileErr(err)
+	}
+	return printProfileFetch(g, o, lock, res)
+}
+
+// printProfileFetch reports the fetched layers, in text or JSON.
+func printProfileFetch(g *globalOptions, o *profileFetchOptions, lock *profile.Lock, res *profile.FetchResult) error {
+	if o.output == "json" {
+		return writeJSON(g, struct {
+			*profile.FetchResult
+			Warnings pack.Problems `json:"warnings"`
+		}{res, o.warns.problems()})
+	}
+	g.summaryf("fetched profile %s: %d layers into %s\n", esc(lock.Profile.Name), len(res.Layers), esc(res.Dest))
+	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+	for _, l := range res.Layers {
+		state := "verified"
+		if !l.Verified {
+			state = "NOT signature-verified"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d files\t%s\n", esc(l.Pack), esc(l.Version), esc(l.Dir), l.Files, state)
+	}
+	return tw.Flush()
 }
 
 func warnStale(w io.Writer, lock *profile.Lock, lockPath string) {

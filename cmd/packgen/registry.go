@@ -73,10 +73,7 @@ keys that may sign it, given out of band by the registry's owner.`,
 }
 
 func newRegistryAddCmd(g *globalOptions) *cobra.Command {
-	var keys, witnesses []string
-	var tokenEnv, signedName, caFile string
-	var plainHTTP bool
-	quorum := -1
+	o := &registryAddOptions{}
 	add := &cobra.Command{
 		Use:   "add NAME URL",
 		Short: "Add (or replace) a registry",
@@ -86,88 +83,108 @@ func newRegistryAddCmd(g *globalOptions) *cobra.Command {
   packgen registry add harbor oci://harbor.acme.example/packs --key k.pub
   packgen registry add acme https://packs.acme.example --key acme.pub --witness w1.pub --witness w2.pub --witnesses 1`,
 		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := client.LoadConfig(g.configPath()) // created when missing
-			if err != nil {
-				return err
-			}
-			loc, err := registryLocation(args[1])
-			if err != nil {
-				return err
-			}
-			r := client.Registry{Name: args[0], URL: loc, TokenEnv: tokenEnv, PlainHTTP: plainHTTP, CAFile: caFile}
-			for _, k := range keys {
-				data, err := readFile(k)
-				if err != nil {
-					return usageErr("--key: %v", err)
-				}
-				if _, err := sign.LoadPublicKey(data); err != nil {
-					return usageErr("--key %s: %v", k, err)
-				}
-				r.Keys = append(r.Keys, string(data))
-			}
-			for _, w := range witnesses {
-				data, err := readFile(w)
-				if err != nil {
-					return usageErr("--witness: %v", err)
-				}
-				r.Witnesses = append(r.Witnesses, strings.TrimSpace(string(data)))
-			}
-			r.WitnessQuorum = quorum
-			if quorum < 0 {
-				r.WitnessQuorum = len(r.Witnesses)
-			}
-			if r.WitnessQuorum > 0 && len(r.Keys) == 0 {
-				return usageErr("--witness needs --key: witnesses cosign the log the registry's key vouches for")
-			}
-			if err := cfg.Add(r); err != nil {
-				return usageErr("%v", err)
-			}
-			// Pin the registry's signed name (see Registry.SignedName),
-			// read from its verified index now when it can be reached.
-			// Otherwise the first fetch records it in the state, as it
-			// records the serial.
-			r.SignedName = signedName
-			if r.SignedName == "" && len(r.Keys) > 0 {
-				name, err := readSignedName(cmd.Context(), g, r)
-				if err != nil {
-					g.logf("warning: could not read the signed index of %s now (%s): its signed name is pinned on the first fetch instead (or pass --signed-name)\n", r.URL, esc(err.Error()))
-					if old, _ := cfg.Get(r.Name); old != nil && old.URL == r.URL {
-						r.SignedName = old.SignedName
-					}
-				}
-				if name != "" {
-					r.SignedName = name
-				}
-			}
-			if err := cfg.Add(r); err != nil {
-				return usageErr("%v", err)
-			}
-			if err := cfg.Save(g.configPath()); err != nil {
-				return err
-			}
-			g.summaryf("registry %s added (%s, %d key(s))\n", r.Name, r.URL, len(r.Keys))
-			if r.WitnessQuorum > 0 {
-				g.summaryf("a release is used only once %d of its %d witnesses cosigned the log that holds it\n", r.WitnessQuorum, len(r.Witnesses))
-			}
-			if r.SignedName != "" {
-				g.summaryf("it signs its index as registry %q: an index signed for another registry will be refused\n", esc(r.SignedName))
-			}
-			if len(r.Keys) == 0 {
-				g.logf("warning: no --key given: packs from %s cannot be verified\n", r.Name)
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runRegistryAdd(cmd, g, o, args[0], args[1]) },
 	}
-	add.Flags().StringArrayVar(&keys, "key", nil, "public key PEM file (repeat for key rotation)")
-	add.Flags().StringVar(&tokenEnv, "token-env", "", "environment variable holding a bearer token")
-	add.Flags().BoolVar(&plainHTTP, "plain-http", false, "oci:// on a loopback host: talk plain HTTP")
-	add.Flags().StringVar(&caFile, "ca-file", "", "oci://: a PEM bundle of CAs trusted for the registry's TLS")
-	add.Flags().StringArrayVar(&witnesses, "witness", nil, "a log witness's public key file (packgen key generate --witness); repeat for several")
-	add.Flags().IntVar(&quorum, "witnesses", -1, "how many of the --witness keys must have cosigned the log checkpoint holding a release before it is used (default: all given)")
-	add.Flags().StringVar(&signedName, "signed-name", "", "the registry's own name in its signed index.json (default: read from it now)")
+	add.Flags().StringArrayVar(&o.keys, "key", nil, "public key PEM file (repeat for key rotation)")
+	add.Flags().StringVar(&o.tokenEnv, "token-env", "", "environment variable holding a bearer token")
+	add.Flags().BoolVar(&o.plainHTTP, "plain-http", false, "oci:// on a loopback host: talk plain HTTP")
+	add.Flags().StringVar(&o.caFile, "ca-file", "", "oci://: a PEM bundle of CAs trusted for the registry's TLS")
+	add.Flags().StringArrayVar(&o.witnesses, "witness", nil, "a log witness's public key file (packgen key generate --witness); repeat for several")
+	add.Flags().IntVar(&o.quorum, "witnesses", -1, "how many of the --witness keys must have cosigned the log checkpoint holding a release before it is used (default: all given)")
+	add.Flags().StringVar(&o.signedName, "signed-name", "", "the registry's own name in its signed index.json (default: read from it now)")
 
 	return add
+}
+
+// registryAddOptions are the flags of registry add.
+type registryAddOptions struct {
+	keys, witnesses              []string
+	tokenEnv, signedName, caFile string
+	plainHTTP                    bool
+	quorum                       int
+}
+
+// runRegistryAdd builds the registry from the flags, pins its signed
+// name and saves the config.
+func runRegistryAdd(cmd *cobra.Command, g *globalOptions, o *registryAddOptions, name, url string) error {
+	cfg, err := client.LoadConfig(g.configPath()) // created when missing
+	if err != nil {
+		return err
+	}
+	r, err := o.registry(name, url)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Add(r); err != nil {
+		return usageErr("%v", err)
+	}
+	// Pin the registry's signed name (see Registry.SignedName), read
+	// from its verified index now when it can be reached. Otherwise the
+	// first fetch records it in the state, as it records the serial.
+	r.SignedName = o.signedName
+	if r.SignedName == "" && len(r.Keys) > 0 {
+		if r.SignedName, err = readSignedName(cmd.Context(), g, r); err != nil {
+			g.logf("warning: could not read the signed index of %s now (%s): its signed name is pinned on the first fetch instead (or pass --signed-name)\n", r.URL, esc(err.Error()))
+			r.SignedName = cfg.PinnedSignedName(r)
+		}
+	}
+	if err := cfg.Add(r); err != nil {
+		return usageErr("%v", err)
+	}
+	if err := cfg.Save(g.configPath()); err != nil {
+		return err
+	}
+	printRegistryAdd(g, r)
+	return nil
+}
+
+// registry is the registry the flags describe: its keys checked, its
+// witnesses read, its quorum defaulted to all of them.
+func (o *registryAddOptions) registry(name, url string) (client.Registry, error) {
+	loc, err := registryLocation(url)
+	if err != nil {
+		return client.Registry{}, err
+	}
+	r := client.Registry{Name: name, URL: loc, TokenEnv: o.tokenEnv, PlainHTTP: o.plainHTTP, CAFile: o.caFile}
+	for _, k := range o.keys {
+		data, err := readFile(k)
+		if err != nil {
+			return r, usageErr("--key: %v", err)
+		}
+		if _, err := sign.LoadPublicKey(data); err != nil {
+			return r, usageErr("--key %s: %v", k, err)
+		}
+		r.Keys = append(r.Keys, string(data))
+	}
+	for _, w := range o.witnesses {
+		data, err := readFile(w)
+		if err != nil {
+			return r, usageErr("--witness: %v", err)
+		}
+		r.Witnesses = append(r.Witnesses, strings.TrimSpace(string(data)))
+	}
+	r.WitnessQuorum = o.quorum
+	if o.quorum < 0 {
+		r.WitnessQuorum = len(r.Witnesses)
+	}
+	if r.WitnessQuorum > 0 && len(r.Keys) == 0 {
+		return r, usageErr("--witness needs --key: witnesses cosign the log the registry's key vouches for")
+	}
+	return r, nil
+}
+
+// printRegistryAdd says what was added and what it will be trusted for.
+func printRegistryAdd(g *globalOptions, r client.Registry) {
+	g.summaryf("registry %s added (%s, %d key(s))\n", r.Name, r.URL, len(r.Keys))
+	if r.WitnessQuorum > 0 {
+		g.summaryf("a release is used only once %d of its %d witnesses cosigned the log that holds it\n", r.WitnessQuorum, len(r.Witnesses))
+	}
+	if r.SignedName != "" {
+		g.summaryf("it signs its index as registry %q: an index signed for another registry will be refused\n", esc(r.SignedName))
+	}
+	if len(r.Keys) == 0 {
+		g.logf("warning: no --key given: packs from %s cannot be verified\n", r.Name)
+	}
 }
 
 func newRegistryListCmd(g *globalOptions) *cobra.Command {

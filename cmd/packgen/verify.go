@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/transport"
@@ -139,11 +138,9 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	var err error
 	if named {
 		site = reg.URL
-		token := ""
-		if reg.TokenEnv != "" {
-			if token = os.Getenv(reg.TokenEnv); token == "" {
-				return usageErr("registry %s: environment variable %s (its token) is empty or unset", reg.Name, reg.TokenEnv)
-			}
+		token, err := reg.Token()
+		if err != nil {
+			return usageErr("%v", err)
 		}
 		if tr, err = reg.Transport(token, 0, 0); err != nil {
 			return err
