@@ -121,7 +121,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 			where = "in pack directories"
 		}
 		msg := fmt.Sprintf("%d uncommitted change(s) %s are not built (packgen builds committed content only), e.g. %s", len(d), where, d[0])
-		g.logf("warning: %s\n", msg)
+		g.warnf("%s\n", msg)
 		dirtyWarn = &pack.Problem{File: filepath.ToSlash(d[0]), Severity: pack.SevWarning, Msg: msg}
 	}
 	if err != nil {
@@ -243,10 +243,10 @@ func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 		o.Out, res.Root.Packs, plural(res.Root.Packs, "pack"), res.Root.Releases, plural(res.Root.Releases, "release"), res.Archived, res.Reused, res.Carried, res.Skipped, res.Root.Serial, shortHash(res.Root.Source.Commit))
 	g.summaryf("index.json expires %s (in %s)\n", expires.Format(time.RFC3339), build.RoundDuration(time.Until(expires)))
 	if w := expiryWarning(expires); w != "" {
-		g.logf("warning: %s\n", w)
+		g.warnf("%s\n", w)
 	}
 	if res.Unsigned {
-		g.logf("warning: %s\n", unsignedWarning)
+		g.warnf("%s\n", unsignedWarning)
 	}
 	return nil
 }

@@ -38,7 +38,7 @@ directory are copied into manifests/ and listed as kubeManifests.`,
 			if _, strict := semver.StrictNewVersion(o.Version); strict != nil {
 				if v, err := semver.NewVersion(o.Version); err == nil {
 					// The warning validate gives, once, now.
-					g.logf("warning: version %q is not strict semver; it is read as %s\n", o.Version, v)
+					g.warnf("version %q is not strict semver; it is read as %s\n", o.Version, v)
 				}
 			}
 			if o.Parent != "" {

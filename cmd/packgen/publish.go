@@ -106,7 +106,7 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			if warn != "" && output == "text" {
-				g.logf("warning: %s\n", warn)
+				g.warnf("%s\n", warn)
 			}
 			do := publish.DestOptions{S3: s3o}
 			if strings.HasPrefix(args[1], "oci://") {

@@ -124,7 +124,7 @@ func runRegistryAdd(cmd *cobra.Command, g *globalOptions, o *registryAddOptions,
 	r.SignedName = o.signedName
 	if r.SignedName == "" && len(r.Keys) > 0 {
 		if r.SignedName, err = readSignedName(cmd.Context(), g, r); err != nil {
-			g.logf("warning: could not read the signed index of %s now (%s): its signed name is pinned on the first fetch instead (or pass --signed-name)\n", r.URL, esc(err.Error()))
+			g.warnf("could not read the signed index of %s now (%s): its signed name is pinned on the first fetch instead (or pass --signed-name)\n", r.URL, esc(err.Error()))
 			r.SignedName = cfg.PinnedSignedName(r)
 		}
 	}
@@ -183,7 +183,7 @@ func printRegistryAdd(g *globalOptions, r client.Registry) {
 		g.summaryf("it signs its index as registry %q: an index signed for another registry will be refused\n", esc(r.SignedName))
 	}
 	if len(r.Keys) == 0 {
-		g.logf("warning: no --key given: packs from %s cannot be verified\n", r.Name)
+		g.warnf("no --key given: packs from %s cannot be verified\n", r.Name)
 	}
 }
 

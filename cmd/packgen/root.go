@@ -80,6 +80,13 @@ func (g *globalOptions) logf(format string, args ...any) {
 	}
 }
 
+// warnf prints a warning on stderr, even with -q: -q silences what went
+// well, never what a user must act on (an unsigned registry, an index
+// about to expire), in every command alike.
+func (g *globalOptions) warnf(format string, args ...any) {
+	fmt.Fprintf(g.stderr, "warning: "+format, args...)
+}
+
 // summaryf prints a summary line on stdout, unless -q: quiet leaves only
 // errors, and what a command exists to print (a list, a report's problems,
 // -o json).
@@ -152,7 +159,7 @@ Exit codes:
 	root.SetIn(g.stdin)
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
-	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print only errors")
+	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print only warnings and errors: no summaries, no progress")
 	root.PersistentFlags().StringVar(&g.config, "config", "", "registries config file (default $XDG_CONFIG_HOME/packgen/registries.yaml)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{exitUsage, err}
