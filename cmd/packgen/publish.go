@@ -314,15 +314,20 @@ func printPublish(g *globalOptions, res *publish.Result, site, warn string, warn
 		fmt.Fprintf(g.stdout, "%s %s to %s: %d release(s) %s, %d already there, %d refused, %d signature(s) pushed (serial %d)\n", verb, site, res.Target, len(rc.Pushed), pushed, rc.Present, len(rc.Refused), rc.Signed, res.Serial)
 		return nil
 	}
-	from := "empty"
+	serial := fmt.Sprintf("serial %d, first publish", res.Serial)
 	if res.RemoteSerial != 0 {
-		from = fmt.Sprint(res.RemoteSerial)
+		serial = fmt.Sprintf("serial %d → %d", res.RemoteSerial, res.Serial)
 	}
 	up, del := "uploaded", "deleted"
 	if dryRun {
 		up, del = "to upload", "to delete"
 	}
-	fmt.Fprintf(g.stdout, "%s %s to %s: %d %s, %d unchanged, %d %s, %d kept (serial %s → %d)\n", verb, site, res.Target, len(res.Uploaded), up, res.Unchanged, len(res.Deleted), del, len(res.Kept), from, res.Serial)
+	kept := ""
+	if len(res.Kept) > 0 {
+		// Remote files this site no longer has: say why they stay.
+		kept = fmt.Sprintf(", %d kept on the remote that the site no longer has (--prune deletes what no client can still need)", len(res.Kept))
+	}
+	fmt.Fprintf(g.stdout, "%s %s to %s: %d %s, %d unchanged, %d %s%s (%s)\n", verb, site, res.Target, len(res.Uploaded), up, res.Unchanged, len(res.Deleted), del, kept, serial)
 	return nil
 }
 

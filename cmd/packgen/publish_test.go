@@ -121,7 +121,7 @@ func testPublishCommand(t *testing.T, f *publishFixture) {
 	// The endpoint from AWS_ENDPOINT_URL, path style by default.
 	t.Setenv("AWS_ENDPOINT_URL", srv.Server.URL)
 	code, out, errs = run(t, "publish", f.site1, dest)
-	if code != 0 || !strings.Contains(out, "published "+f.site1+" to s3://packs/reg: ") || !strings.Contains(out, "(serial empty → ") {
+	if code != 0 || !strings.Contains(out, "published "+f.site1+" to s3://packs/reg: ") || !strings.Contains(out, ", first publish)") {
 		t.Fatalf("publish: %d %s %s", code, out, errs)
 	}
 	if code, out, errs := run(t, "verify", "--site", base, "--key", f.pub); code != 0 {
