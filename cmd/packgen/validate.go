@@ -119,7 +119,7 @@ func report(g *globalOptions, o *validateOptions, rep *validate.Report) error {
 		for _, p := range rep.Problems {
 			fmt.Fprintln(g.stdout, esc(validate.GitHubAnnotation(p)))
 		}
-		g.summaryf("%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
+		g.summaryf("%s, %d %s, %d %s\n", packCount(rep.Packs), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
 	default:
 		for _, p := range rep.Problems {
 			if g.quiet && p.Severity != pack.SevError {
@@ -128,7 +128,7 @@ func report(g *globalOptions, o *validateOptions, rep *validate.Report) error {
 			fmt.Fprintln(g.stdout, esc(p.String()))
 		}
 		if !g.quiet || failed {
-			g.summaryf("%d %s, %d %s, %d %s\n", len(rep.Packs), plural(len(rep.Packs), "pack"), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
+			g.summaryf("%s, %d %s, %d %s\n", packCount(rep.Packs), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
 		}
 	}
 	if failed {
@@ -142,4 +142,22 @@ func plural(n int, s string) string {
 		return s
 	}
 	return s + "s"
+}
+
+// packCount says how many packs validation read, as build counts them: by
+// name, with the directories (one per version) when there are more.
+func packCount(ps []validate.Pack) string {
+	names := map[string]bool{}
+	for _, p := range ps {
+		if p.Name == "" {
+			names["\x00"+p.Dir] = true // unreadable pack.json: a pack of its own
+		} else {
+			names[p.Name] = true
+		}
+	}
+	n := len(names)
+	if len(ps) == n {
+		return fmt.Sprintf("%d %s", n, plural(n, "pack"))
+	}
+	return fmt.Sprintf("%d %s in %d directories", n, plural(n, "pack"), len(ps))
 }
