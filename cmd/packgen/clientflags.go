@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -121,4 +122,15 @@ func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Cli
 		}
 	}
 	return client.New(reg, opts)
+}
+
+// warnUnverified says that a site read by URL or directory (list, info)
+// was not checked against a key: its digests chain up to an index.json
+// nobody vouched for. On stderr even with -q, and in -o json's warnings.
+func (f *clientFlags) warnUnverified(g *globalOptions, site string) {
+	msg := fmt.Sprintf("%s was read without a key: digests checked, signature not; `packgen registry add NAME %s --key registry.pub` reads it verified", esc(site), esc(site))
+	g.warnf("%s\n", msg)
+	if f.warnings != nil {
+		fmt.Fprintf(f.warnings, "warning: %s\n", msg)
+	}
 }

@@ -63,6 +63,7 @@ URL (digests of the metadata checked; signatures by fetch and verify).`,
 				if _, _, packs, err = index.ReadCatalog(cmd.Context(), fetch); err != nil {
 					return readRegistryErr(args[0], err)
 				}
+				cf.warnUnverified(g, args[0])
 			}
 			if output == "json" {
 				if packs == nil {
@@ -115,7 +116,9 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 			if reg, ok := configuredRegistry(g, site); ok {
 				sum, shard, err = infoFromRegistry(cmd.Context(), g, cf, reg, args[0])
 			} else {
-				sum, shard, err = infoFromSite(cmd.Context(), cf, site, args[0])
+				if sum, shard, err = infoFromSite(cmd.Context(), cf, site, args[0]); err == nil {
+					cf.warnUnverified(g, site)
+				}
 			}
 			if err != nil {
 				return err
