@@ -206,8 +206,12 @@ layers:
 	if got := strings.Join(rules, "; "); got != "not-found nope; not-found falco; cloud-type csi-aws-ebs; dependency-required grafana-dashboards,prometheus-operator" {
 		t.Errorf("violations: %s\n%s", got, err)
 	}
-	if !strings.Contains(err.Error(), "bad.yaml:8:5: nope: no release matching \"*\" in e2e:") || !strings.Contains(err.Error(), "available: 4.2.5") {
+	if !strings.Contains(err.Error(), "bad.yaml:8:5: nope: no release matching \"*\": pack \"nope\" is not in registry e2e [") || !strings.Contains(err.Error(), "available: 4.2.5") {
 		t.Errorf("not-found message: %s", err)
+	}
+	// The registry is named once: the client's message already says it.
+	if strings.Contains(err.Error(), "e2e: pack \"nope\" is not in registry e2e") || !strings.Contains(err.Error(), "falco: no release matching \"^9\": in e2e: pack falco has no version") {
+		t.Errorf("registry named twice or not at all: %s", err)
 	}
 	bad.Layers[0].Registry = "elsewhere"
 	if _, err := Resolve(ctx, bad, env, ResolveOptions{}); err == nil || !strings.Contains(err.Error(), `registry "elsewhere" is not configured (configured: e2e)`) {

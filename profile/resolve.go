@@ -209,7 +209,11 @@ func (r *resolver) layer(l Layer) error {
 		}
 		rel, err := c.Resolve(r.ctx, l.Pack, l.Constraint, false)
 		if errors.Is(err, client.ErrNotFound) {
-			misses = append(misses, reg.Name+": "+err.Error())
+			msg := err.Error()
+			if !strings.Contains(msg, "registry "+reg.Name) {
+				msg = "in " + reg.Name + ": " + msg // name the registry once
+			}
+			misses = append(misses, msg)
 			continue
 		}
 		if err != nil {
@@ -221,7 +225,7 @@ func (r *resolver) layer(l Layer) error {
 		return nil
 	}
 	r.missing[l.Pack] = true
-	r.notFound = append(r.notFound, Violation{Rule: RuleNotFound, Packs: []string{l.Pack}, Message: fmt.Sprintf("%s:%d:%d: %s: no release matching %q in %s", r.p.File, l.Line, l.Column, l.Pack, l.Constraint, strings.Join(misses, "; "))})
+	r.notFound = append(r.notFound, Violation{Rule: RuleNotFound, Packs: []string{l.Pack}, Message: fmt.Sprintf("%s:%d:%d: %s: no release matching %q: %s", r.p.File, l.Line, l.Column, l.Pack, l.Constraint, strings.Join(misses, "; "))})
 	return nil
 }
 
