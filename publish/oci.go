@@ -460,8 +460,9 @@ func (d *ociDest) pruneAfter(ctx context.Context, s *site, idx *remote.Repositor
 	if err != nil {
 		return err
 	}
-	keep := []digest.Digest{im.meta.Desc.Digest}
+	keep := []digest.Digest{im.meta.Desc.Digest, im.root.Desc.Digest}
 	if live != nil {
+		keep = append(keep, live.desc.Digest)
 		if dg, err := digest.Parse(live.meta); err == nil {
 			keep = append(keep, dg)
 		}
