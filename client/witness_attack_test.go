@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,4 +201,85 @@ func readRoot(t *testing.T, site string) *index.Root {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestAttackWitnessFileHostile: the registry serves a witness's file
+// hostile: endless, stalled, a huge Content-Length, another witness's
+// cosignature (its line repeated). The other witness still counts; the
+// hostile one never does, and never hangs or fills memory: a quorum of
+// one is met, a quorum of two is refused naming the witness, within the
+// deadlines.
+func TestAttackWitnessFileHostile(t *testing.T) {
+	f := newFixture(t)
+	site := f.latest(t)
+	var vkeys []string
+	for _, name := range []string{"wit-a", "wit-b"} {
+		skey, vkey, err := translog.GenerateWitnessKey(rand.Reader, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := witness.Run(context.Background(), witness.Options{Site: site, Key: skey, StateDir: t.TempDir(), Out: site}); err != nil {
+			t.Fatal(err)
+		}
+		vkeys = append(vkeys, vkey)
+	}
+	cosA, err := os.ReadFile(filepath.Join(site, translog.WitnessPath("wit-a")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigLine := string(cosA[bytes.LastIndex(cosA[:len(cosA)-1], []byte("\n"))+1:])
+	for _, mode := range []string{"endless", "stall", "content-length huge", "another witness's cosignature, repeated"} {
+		t.Run(mode, func(t *testing.T) {
+			srv := newServer(t, site)
+			srv.hook = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/"+translog.WitnessPath("wit-b") {
+					return false
+				}
+				switch mode {
+				case "endless":
+					chunk := bytes.Repeat([]byte("x"), 32<<10)
+					for {
+						if _, err := w.Write(chunk); err != nil {
+							return true
+						}
+					}
+				case "stall":
+					w.Write(cosA[:10])
+					w.(http.Flusher).Flush()
+					<-r.Context().Done()
+				case "content-length huge":
+					w.Header().Set("Content-Length", "1099511627776")
+					w.Write(cosA)
+				default:
+					w.Write([]byte(string(cosA) + strings.Repeat(sigLine, 20)))
+				}
+				return true
+			}
+			for _, quorum := range []int{1, 2} {
+				e := newEnv(t)
+				c, err := New(Registry{Name: "test", URL: srv.URL, Keys: []string{string(f.pub)}, Witnesses: vkeys, WitnessQuorum: quorum},
+					Options{CacheDir: e.cache, StateDir: e.state, Timeout: 5 * time.Second, StallTimeout: time.Second})
+				if err != nil {
+					t.Fatal(err)
+				}
+				dest := filepath.Join(t.TempDir(), "pack")
+				start := time.Now()
+				_, err = c.Fetch(context.Background(), FetchOptions{Name: "calico", Dest: dest})
+				if took := time.Since(start); took > 8*time.Second {
+					t.Errorf("quorum %d took %v", quorum, took)
+				}
+				if quorum == 1 && err != nil {
+					t.Fatalf("quorum 1, wit-a genuine: %v", err)
+				}
+				if quorum == 2 {
+					if !errors.Is(err, ErrNotWitnessed) || !strings.Contains(err.Error(), "wit-b:") || !strings.Contains(err.Error(), "signed by wit-a") {
+						t.Fatalf("quorum 2: got %v, want ErrNotWitnessed counting wit-a only and naming wit-b", err)
+					}
+					if _, serr := os.Stat(dest); serr == nil {
+						t.Fatal("installed below the quorum")
+					}
+				}
+			}
+		})
+	}
 }
