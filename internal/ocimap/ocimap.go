@@ -170,6 +170,9 @@ func IsMetaManifest(m *ocispec.Manifest) bool {
 		}
 	}
 	for _, l := range m.Layers {
+		if l.MediaType == ocispec.MediaTypeEmptyJSON && l.Digest == ocispec.DescriptorEmptyJSON.Digest && len(m.Layers) == 1 {
+			continue // a generation with no files: oras packs the empty layer
+		}
 		t := Title(l)
 		if l.MediaType != FileMediaType || t == "" || strings.HasPrefix(t, index.RootFile) || strings.HasSuffix(t, index.SignatureExt) || strings.HasSuffix(t, index.BundleExt) {
 			return false
