@@ -77,7 +77,8 @@ func witnessClient(t *testing.T, f *fixture, dir string, quorum int, keys ...str
 // twice). A cosignature/v1 does not sign the witness's name, so the
 // registry copies witness a's cosignature to log/witness/b relabelled:
 // without a check, one witness meets a quorum of two. The configuration
-// is refused (ErrWitnessConfig), naming both.
+// is refused (ErrWitnessConfig), naming both; so is the same key line
+// given twice.
 func TestAttackWitnessOneKeyTwoNames(t *testing.T) {
 	f := newFixture(t)
 	site := f.latest(t)
@@ -129,6 +130,15 @@ func TestAttackWitnessOneKeyTwoNames(t *testing.T) {
 	// The registry config check refuses it too (registry add, config load).
 	if err := checkRegistry(Registry{Name: "test", URL: "https://x", Witnesses: []string{vkeyA, vkeyB}, WitnessQuorum: 1}); !errors.Is(err, ErrWitnessConfig) {
 		t.Fatalf("checkRegistry: %v", err)
+	}
+	// The same key line given twice, quorum two: the file of wit-a would
+	// be counted twice.
+	c, err = witnessClient(t, f, site, 2, vkeyA, " "+vkeyA)
+	if err == nil {
+		_, err = c.Fetch(context.Background(), FetchOptions{Name: "calico", Dest: dest})
+	}
+	if !errors.Is(err, ErrWitnessConfig) || !strings.Contains(err.Error(), "wit-a") {
+		t.Fatalf("one key given twice, quorum 2: got %v, want ErrWitnessConfig naming wit-a", err)
 	}
 }
 
