@@ -402,6 +402,9 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
+	// Releases are pushed and signed in parallel, each logging a line:
+	// one lock for every writer (a caller's bytes.Buffer is not safe).
+	o.Log = &lockedWriter{w: o.Log}
 	if o.Jobs <= 0 {
 		o.Jobs = DefaultJobs
 	}
@@ -449,6 +452,18 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 		return res, err
 	}
 	return res, d.pruneAfter(ctx, s, idx, live, o, res)
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // pruneAfter runs --prune (ociprune.go) once the publish is done.
