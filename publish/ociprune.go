@@ -158,12 +158,17 @@ func (d *ociDest) oldMetas(ctx context.Context, idx *remote.Repository, serial i
 		// its digest: a manifest is deleted by digest, so a meta tag
 		// someone pointed at the root or a release's signatures would
 		// delete those.
-		desc, mf, _, err := fetchManifest(ctx, idx, m.tag)
-		if notFound(err) {
+		desc, ok, err := resolve(m.tag)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			continue
 		}
+		// By digest: what is checked is what a delete would remove.
+		_, mf, _, err := fetchManifest(ctx, idx, desc.Digest.String())
 		if err != nil {
-			return nil, fmt.Errorf("read %s:%s: %w", idx.Reference, m.tag, ocireg.Wrap(idx.Reference.String()+":"+m.tag, idx.Client, err))
+			return nil, fmt.Errorf("read %s:%s (%s): %w", idx.Reference, m.tag, desc.Digest, ocireg.Wrap(idx.Reference.String()+"@"+desc.Digest.String(), idx.Client, err))
 		}
 		if !ocimap.IsMetaManifest(mf) {
 			fmt.Fprintf(log, "warning: %s:%s names %s, which is not a generation's metadata (the root manifest or a release's signatures?): left alone; someone retagged it, check who can push to %s\n", idx.Reference, m.tag, desc.Digest, idx.Reference)
