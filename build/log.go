@@ -285,12 +285,7 @@ func (b *builder) carryWitnesses() error {
 }
 
 // logOrigin is the checkpoint's origin line: the registry's name.
-func logOrigin(registry string) string {
-	if translog.ValidOrigin(registry) {
-		return registry
-	}
-	return "packgen-log"
-}
+func logOrigin(registry string) string { return translog.LogOrigin(registry) }
 
 // logKeyName is the log key's note name: the registry's name when note
 // accepts it (no spaces, no '+').

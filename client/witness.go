@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -18,26 +19,54 @@ import (
 // not cosigned by as many of the configured witnesses as required.
 var ErrNotWitnessed = errors.New("not enough witness cosignatures")
 
+// ErrWitnessConfig: the registry's witness keys or quorum cannot be
+// used (a key that does not parse, one witness given twice, a quorum
+// above the keys given).
+var ErrWitnessConfig = errors.New("bad witness configuration")
+
 // witnessVerifiers parses the registry's witness keys, checking the
 // quorum against them.
 func (r *Registry) witnessVerifiers() ([]note.Verifier, error) {
 	var vs []note.Verifier
+	keys := map[string]string{} // key material → witness name
 	for _, k := range r.Witnesses {
 		v, err := translog.NewWitnessVerifier(strings.TrimSpace(k))
 		if err != nil {
-			return nil, fmt.Errorf("registry %s: %w", r.Name, err)
+			return nil, fmt.Errorf("registry %s: %w: %w", r.Name, ErrWitnessConfig, err)
 		}
+		// A cosignature/v1 does not sign the witness's name: the same key
+		// under two names would let one witness's cosignature, relabelled,
+		// count twice.
+		if other, ok := keys[witnessKeyMaterial(k)]; ok {
+			return nil, fmt.Errorf("registry %s: %w: witness keys %s and %s are the same key under two names: one witness would be counted twice; give each witness once", r.Name, ErrWitnessConfig, other, v.Name())
+		}
+		keys[witnessKeyMaterial(k)] = v.Name()
 		for _, o := range vs {
 			if o.Name() == v.Name() {
-				return nil, fmt.Errorf("registry %s: two witness keys named %s: each witness publishes one cosigned checkpoint, at log/witness/%s", r.Name, v.Name(), v.Name())
+				return nil, fmt.Errorf("registry %s: %w: two witness keys named %s: each witness publishes one cosigned checkpoint, at log/witness/%s", r.Name, ErrWitnessConfig, v.Name(), v.Name())
 			}
 		}
 		vs = append(vs, v)
 	}
 	if r.WitnessQuorum < 0 || r.WitnessQuorum > len(vs) {
-		return nil, fmt.Errorf("registry %s: %d witness cosignatures required but %d witness keys given: give at least as many --witness keys", r.Name, r.WitnessQuorum, len(vs))
+		return nil, fmt.Errorf("registry %s: %w: %d witness cosignatures required but %d witness keys given: give at least as many --witness keys", r.Name, ErrWitnessConfig, r.WitnessQuorum, len(vs))
 	}
 	return vs, nil
+}
+
+// witnessKeyMaterial is the public key of a witness key line
+// NAME+HASH+BASE64 (one that NewWitnessVerifier accepted): its key bytes
+// without the algorithm byte.
+func witnessKeyMaterial(vkey string) string {
+	parts := strings.SplitN(strings.TrimSpace(vkey), "+", 3)
+	if len(parts) != 3 {
+		return vkey
+	}
+	raw, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(raw) < 2 {
+		return parts[2]
+	}
+	return string(raw[1:])
 }
 
 // WitnessNames returns the names of the registry's witness keys (those
@@ -126,6 +155,12 @@ func (c *Client) readWitnesses(ctx context.Context, root *index.Root) *witnessed
 		switch {
 		case err != nil:
 			miss(err.Error())
+			continue
+		case cp.Origin != translog.LogOrigin(root.Registry):
+			// One key may sign several registries: a checkpoint of another
+			// one's log, its signature line relabelled, opens under this
+			// log key too.
+			miss(fmt.Sprintf("it cosigned a checkpoint of the log %q, not of this registry's log %q", cp.Origin, translog.LogOrigin(root.Registry)))
 			continue
 		case len(names) == 0:
 			miss(fmt.Sprintf("%s holds no cosignature by this witness's key", translog.WitnessPath(v.Name())))

@@ -26,9 +26,9 @@ func lockLog(ctx context.Context, c *client.Client, name string, rel *index.Rele
 
 // checkLockLog proves, without reading the log, that the locked release
 // is in its registry's log: the lock's checkpoint is signed by the log
-// key the registry's verified index.json names, and the entry rebuilt
-// from the locked fields is the record at the locked index by the
-// lock's inclusion proof. The registry's shard must give the same index
+// key the registry's verified index.json names and is of its log (the
+// origin), and the entry rebuilt from the locked fields is the record at
+// the locked index by the lock's inclusion proof. The registry's shard must give the same index
 // and key. An edited lock (any of these fields, or the archive digest,
 // version or commit) fails here.
 func checkLockLog(ctx context.Context, c *client.Client, l LockedPack, rel *index.Release) error {
@@ -55,6 +55,12 @@ func checkLockLog(ctx context.Context, c *client.Client, l LockedPack, rel *inde
 	cp, err := translog.OpenCheckpoint([]byte(l.Log.Checkpoint), root.Log.Key)
 	if err != nil {
 		return fail("%w", err)
+	}
+	// One key may sign several registries, and a note signature does not
+	// sign the key's name: a checkpoint of another registry's log opens
+	// under this log key once its signature line is relabelled.
+	if want := translog.LogOrigin(root.Registry); cp.Origin != want {
+		return fail("the checkpoint is of the log %q, not of this registry's log %q", cp.Origin, want)
 	}
 	if cp.Tree.N != l.Log.TreeSize {
 		return fail("the checkpoint is of %d entries, log.treeSize says %d", cp.Tree.N, l.Log.TreeSize)

@@ -400,6 +400,9 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
+	// Releases are pushed and signed in parallel, each logging a line:
+	// one lock for every writer (a caller's bytes.Buffer is not safe).
+	o.Log = &lockedWriter{w: o.Log}
 	if o.Jobs <= 0 {
 		o.Jobs = DefaultJobs
 	}
@@ -449,6 +452,18 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	return res, d.pruneAfter(ctx, s, idx, live, o, res)
 }
 
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 // pruneAfter runs --prune (ociprune.go) once the publish is done.
 func (d *ociDest) pruneAfter(ctx context.Context, s *site, idx *remote.Repository, live *liveIndex, o Options, res *Result) error {
 	if !o.Prune {
@@ -458,8 +473,9 @@ func (d *ociDest) pruneAfter(ctx context.Context, s *site, idx *remote.Repositor
 	if err != nil {
 		return err
 	}
-	keep := []digest.Digest{im.meta.Desc.Digest}
+	keep := []digest.Digest{im.meta.Desc.Digest, im.root.Desc.Digest}
 	if live != nil {
+		keep = append(keep, live.desc.Digest)
 		if dg, err := digest.Parse(live.meta); err == nil {
 			keep = append(keep, dg)
 		}

@@ -14,15 +14,18 @@ package publish
 //     archive, and whose subject that repository answers 404 for.
 //
 // A manifest is deleted by digest (the registry's API has no tag
-// delete): one whose digest a kept tag names too is left. A registry
-// that refuses deletes (distribution without storage.delete.enabled) is
-// a warning, not a failure: the publish itself succeeded.
+// delete): one whose digest a kept generation names is left, and a meta
+// tag naming anything but a meta manifest (someone retagged it) is
+// left with a warning. A registry that refuses deletes (distribution
+// without storage.delete.enabled) is a warning, not a failure: the
+// publish itself succeeded.
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -51,7 +54,7 @@ func (p pruneTarget) String() string { return p.repo.Reference.String() + ":" + 
 // says what it would, under o.DryRun). keepMeta are the digests of meta
 // manifests a kept generation names (the new one's, the live one's).
 func (d *ociDest) prune(ctx context.Context, s *site, idx *remote.Repository, keepMeta []digest.Digest, o Options, res *Result) error {
-	metas, err := d.oldMetas(ctx, idx, s.root.Serial, keepMeta)
+	metas, err := d.oldMetas(ctx, idx, s.root.Serial, keepMeta, o.Log)
 	if err != nil {
 		return err
 	}
@@ -101,7 +104,7 @@ func refusesDelete(err error) bool {
 // that preceded serial (the generation just published): serial, the
 // highest one below it, and any above it (a forced publish) are kept, as
 // is every manifest whose digest one of them, or keepMeta, names.
-func (d *ociDest) oldMetas(ctx context.Context, idx *remote.Repository, serial int64, keepMeta []digest.Digest) ([]pruneTarget, error) {
+func (d *ociDest) oldMetas(ctx context.Context, idx *remote.Repository, serial int64, keepMeta []digest.Digest, log io.Writer) ([]pruneTarget, error) {
 	tags, err := listTags(ctx, idx)
 	if err != nil {
 		return nil, err
@@ -151,11 +154,27 @@ func (d *ociDest) oldMetas(ctx context.Context, idx *remote.Repository, serial i
 		if m.n >= prev {
 			break
 		}
+		// Read what the tag names (checked against its digest), not just
+		// its digest: a manifest is deleted by digest, so a meta tag
+		// someone pointed at the root or a release's signatures would
+		// delete those.
 		desc, ok, err := resolve(m.tag)
 		if err != nil {
 			return nil, err
 		}
-		if ok && !contains(keepMeta, desc.Digest) {
+		if !ok {
+			continue
+		}
+		// By digest: what is checked is what a delete would remove.
+		_, mf, _, err := fetchManifest(ctx, idx, desc.Digest.String())
+		if err != nil {
+			return nil, fmt.Errorf("read %s:%s (%s): %w", idx.Reference, m.tag, desc.Digest, ocireg.Wrap(idx.Reference.String()+"@"+desc.Digest.String(), idx.Client, err))
+		}
+		if !ocimap.IsMetaManifest(mf) {
+			fmt.Fprintf(log, "warning: %s:%s names %s, which is not a generation's metadata (the root manifest or a release's signatures?): left alone; someone retagged it, check who can push to %s\n", idx.Reference, m.tag, desc.Digest, idx.Reference)
+			continue
+		}
+		if !contains(keepMeta, desc.Digest) {
 			out = append(out, pruneTarget{idx, m.tag, desc})
 		}
 	}

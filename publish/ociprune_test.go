@@ -8,7 +8,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/ocimap"
@@ -151,4 +154,78 @@ func TestOCIPrune(t *testing.T) {
 	if err != nil || len(again.Deleted) != 0 {
 		t.Fatalf("second prune: %v %v", err, again.Deleted)
 	}
+}
+
+// TestOCIPruneAttackRetaggedMeta: someone who may push tags to the
+// index repository (but not delete) points old meta-SERIAL tags at the
+// live root manifest and at a release's archive signatures manifest. A
+// registry deletes manifests by digest, so a prune that trusted the tag
+// would delete the live generation and a release's signatures with the
+// publisher's delete right. Prune deletes only a manifest that is a
+// generation's metadata, and never one a kept generation reads.
+func TestOCIPruneAttackRetaggedMeta(t *testing.T) {
+	reg, f := ociSetup(t, ocitest.Anonymous)
+	ctx := context.Background()
+	dest := "oci://" + reg.Host() + "/acme"
+	var sites []string
+	for i, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
+		f.pack("hello", v, "v: "+v+"\n")
+		sites = append(sites, f.build(t))
+		mustPublish(t, reg, f, sites[i], dest)
+	}
+	idx, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := idx.Resolve(ctx, ocimap.RootTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := shardOf(t, sites[2], "hello").Releases[0]
+	sigTag := ocimap.SigTag(rel.Archive.Path)
+	sigs, err := idx.Resolve(ctx, sigTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The oldest generation's meta tag (a legitimate prune target) now
+	// names the live root; a lower, unused serial names the signatures.
+	data, err := os.ReadFile(filepath.Join(sites[0], index.RootFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := index.ParseRoot(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Serial < 1 {
+		t.Fatalf("first serial %d: the test needs a lower one free", first.Serial)
+	}
+	oldest := ocimap.MetaTagPrefix + strconv.FormatInt(first.Serial, 10)
+	lower := ocimap.MetaTagPrefix + strconv.FormatInt(first.Serial-1, 10)
+	if err := idx.Tag(ctx, root, oldest); err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.Tag(ctx, sigs, lower); err != nil {
+		t.Fatal(err)
+	}
+	// Publishing the live site again with --prune: nothing to push, prune only.
+	var log bytes.Buffer
+	res, err := To(ctx, sites[2], dest, ociOptions(reg, true, f), Options{Prune: true, Log: &log})
+	if err != nil {
+		t.Fatalf("prune: %v\n%s", err, log.String())
+	}
+	for _, d := range res.Deleted {
+		if strings.HasSuffix(d, ":"+oldest) || strings.HasSuffix(d, ":"+lower) {
+			t.Errorf("prune deleted %s, a tag naming a manifest that is no generation's metadata\n%s", d, log.String())
+		}
+	}
+	for tag, want := range map[string]ocispec.Descriptor{ocimap.RootTag: root, sigTag: sigs} {
+		if got, err := idx.Resolve(ctx, tag); err != nil || got.Digest != want.Digest {
+			t.Fatalf("after prune, %s resolves to %v (%v), want %s\n%s", tag, got.Digest, err, want.Digest, log.String())
+		}
+	}
+	if !strings.Contains(log.String(), oldest) || !strings.Contains(log.String(), lower) {
+		t.Errorf("no warning naming the retagged %s and %s:\n%s", oldest, lower, log.String())
+	}
+	verifyOCI(t, reg, f, dest, 3)
 }

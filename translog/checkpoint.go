@@ -21,6 +21,17 @@ func (c Checkpoint) Text() []byte {
 	return fmt.Appendf(nil, "%s\n%d\n%s\n", c.Origin, c.Tree.N, c.Tree.Hash)
 }
 
+// LogOrigin is the origin line of registry's checkpoints: its name, or
+// "packgen-log" for a name that cannot be one. One key may sign several
+// registries (and a note signature does not sign the key's name), so a
+// checkpoint is of this registry's log only if its origin says so.
+func LogOrigin(registry string) string {
+	if ValidOrigin(registry) {
+		return registry
+	}
+	return "packgen-log"
+}
+
 // ValidOrigin reports whether s can be a checkpoint's first line.
 func ValidOrigin(s string) bool {
 	return s != "" && !strings.ContainsAny(s, "\n\r") && strings.TrimSpace(s) == s

@@ -153,6 +153,34 @@ func Tag(version string) (string, error) {
 	return t, nil
 }
 
+// IsMetaManifest tells whether m has the shape of a generation's meta
+// manifest (the one tagged MetaTagPrefix+SERIAL): an index repository
+// manifest with no annotation but its fixed created time, whose layers
+// are site files other than index.json and signatures. A prune deletes
+// by digest, so it checks what a meta tag names before deleting: not the
+// root manifest (AnnotationMeta), not a release's archive signatures
+// (SigTag: annotations, or .sig layers).
+func IsMetaManifest(m *ocispec.Manifest) bool {
+	if m.MediaType != ocispec.MediaTypeImageManifest || m.ArtifactType != IndexArtifactType || m.Subject != nil {
+		return false
+	}
+	for k := range m.Annotations {
+		if k != ocispec.AnnotationCreated {
+			return false
+		}
+	}
+	for _, l := range m.Layers {
+		if l.MediaType == ocispec.MediaTypeEmptyJSON && l.Digest == ocispec.DescriptorEmptyJSON.Digest && len(m.Layers) == 1 {
+			continue // a generation with no files: oras packs the empty layer
+		}
+		t := Title(l)
+		if l.MediaType != FileMediaType || t == "" || strings.HasPrefix(t, index.RootFile) || strings.HasSuffix(t, index.SignatureExt) || strings.HasSuffix(t, index.BundleExt) {
+			return false
+		}
+	}
+	return true
+}
+
 // SigTag is the tag, in the index repository, of the manifest holding an
 // archive's signature files: derived from the archive's site path so a
 // reader finds it from the path alone.
