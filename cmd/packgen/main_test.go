@@ -268,7 +268,7 @@ func TestValidateChangedSince(t *testing.T) {
 		"packs/c/pack.json:1:26: error: version went down from 2.0.0 to 1.9.0",
 		"packs/b-copy/pack.json:1:26: error: b@1.0.0 already exists in packs/b with other content",
 		"packs/d/values.yaml:2: error: invalid YAML",
-		"5 packs, 4 errors",
+		"4 packs in 5 directories, 4 errors",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in\n%s", want, out)
