@@ -35,3 +35,30 @@ func FuzzParseS3URL(f *testing.F) {
 		}
 	})
 }
+
+func TestParseS3URL(t *testing.T) {
+	for _, c := range []struct {
+		in, bucket, prefix, err string
+	}{
+		{in: "s3://b", bucket: "b"},
+		{in: "s3://b/p/q/", bucket: "b", prefix: "p/q"},
+		{in: "s3://b/r%C3%A9g", bucket: "b", prefix: "rég"},
+		{in: "s3://b//x", err: "empty, . or .. segment"},
+		{in: "s3://b/%2e%2e/x", err: "empty, . or .. segment"},
+		{in: "s3://b/x%00y", err: "control character"},
+		{in: "s3://b/x%0Ay", err: "control character"},
+		{in: "s3://u@b/x", err: "not an s3://BUCKET/PREFIX URL"},
+		{in: "https://b/x", err: "not an s3://BUCKET/PREFIX URL"},
+	} {
+		b, p, err := ParseS3URL(c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err %v, want %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || b != c.bucket || p != c.prefix {
+			t.Errorf("%s: %q %q %v, want %q %q", c.in, b, p, err, c.bucket, c.prefix)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -41,6 +42,11 @@ func ParseS3URL(s string) (bucket, prefix string, err error) {
 		return "", "", fmt.Errorf("%q is not an s3://BUCKET/PREFIX URL", s)
 	}
 	prefix = strings.Trim(u.Path, "/")
+	// A control character (a %00 decoded, a newline) in a key prefix is
+	// never what was meant, and would reach logs and object names as is.
+	if i := strings.IndexFunc(prefix, unicode.IsControl); i >= 0 {
+		return "", "", fmt.Errorf("%q: the prefix has a control character (%q): give a plain path", s, prefix[i:i+1])
+	}
 	for _, part := range strings.Split(prefix, "/") {
 		if strings.Contains(u.Path, "//") || (prefix != "" && (part == "" || part == "." || part == "..")) {
 			return "", "", fmt.Errorf("%q: the prefix %q has an empty, . or .. segment", s, prefix)
