@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/internal/linesplit"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/pack"
 	"github.com/spf13/cobra"
@@ -21,25 +21,20 @@ func init() { register(newFetchCmd) }
 
 // warnLines collects warning lines written to it, for -o json.
 type warnLines struct {
-	mu      sync.Mutex
-	partial []byte
-	lines   []string
+	split linesplit.Splitter
+	mu    sync.Mutex
+	lines []string
 }
 
 func (w *warnLines) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.partial = append(w.partial, b...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			return len(b), nil
+	w.split.Split(b, func(l string) {
+		if l = strings.TrimSpace(l); l != "" {
+			w.mu.Lock()
+			w.lines = append(w.lines, l)
+			w.mu.Unlock()
 		}
-		if line := strings.TrimSpace(string(w.partial[:i])); line != "" {
-			w.lines = append(w.lines, line)
-		}
-		w.partial = w.partial[i+1:]
-	}
+	})
+	return len(b), nil
 }
 
 // problems returns the warnings in -o json's shape (never nil).

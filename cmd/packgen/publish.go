@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/linesplit"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 
@@ -146,7 +146,7 @@ type progressLines struct {
 	quiet    bool       // -q: only warnings get their line
 	warns    *warnLines // -o json: where warnings also go (nil: nowhere)
 	mu       sync.Mutex
-	partial  []byte
+	lines    linesplit.Splitter
 	uploaded int
 	deleted  int
 	shown    bool
@@ -155,41 +155,37 @@ type progressLines struct {
 func (p *progressLines) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.partial = append(p.partial, b...)
-	for {
-		i := bytes.IndexByte(p.partial, '\n')
-		if i < 0 {
-			break
-		}
-		line := string(p.partial[:i])
-		p.partial = p.partial[i+1:]
-		switch {
-		case strings.HasPrefix(line, "uploaded "):
-			p.uploaded++
-		case strings.HasPrefix(line, "deleted "):
-			p.deleted++
-		case strings.HasPrefix(line, "would "):
-			// -o json --dry-run: the plan is in the document.
-			continue
-		default:
-			isWarn := strings.HasPrefix(line, "warning: ")
-			if isWarn && p.warns != nil {
-				p.warns.Write([]byte(line + "\n"))
-			}
-			if p.quiet && !isWarn {
-				continue
-			}
-			if p.shown {
-				fmt.Fprint(p.w, "\r\033[K")
-			}
-			fmt.Fprintln(p.w, esc(line))
-		}
-		if p.counter {
-			fmt.Fprintf(p.w, "\r\033[K%d uploaded, %d deleted", p.uploaded, p.deleted)
-			p.shown = true
-		}
-	}
+	p.lines.Split(b, p.line)
 	return len(b), nil
+}
+
+// line handles one whole line of publish's log (p.mu held).
+func (p *progressLines) line(line string) {
+	switch {
+	case strings.HasPrefix(line, "uploaded "):
+		p.uploaded++
+	case strings.HasPrefix(line, "deleted "):
+		p.deleted++
+	case strings.HasPrefix(line, "would "):
+		// -o json --dry-run: the plan is in the document.
+		return
+	default:
+		isWarn := strings.HasPrefix(line, "warning: ")
+		if isWarn && p.warns != nil {
+			p.warns.Write([]byte(line + "\n"))
+		}
+		if p.quiet && !isWarn {
+			return
+		}
+		if p.shown {
+			fmt.Fprint(p.w, "\r\033[K")
+		}
+		fmt.Fprintln(p.w, esc(line))
+	}
+	if p.counter {
+		fmt.Fprintf(p.w, "\r\033[K%d uploaded, %d deleted", p.uploaded, p.deleted)
+		p.shown = true
+	}
 }
 
 // done ends the counter line (nil: there was none).
