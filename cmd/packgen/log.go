@@ -114,13 +114,15 @@ rebuild check); and every log entry names a commit on the first-parent
 history of the commit the site was built from. What a third party runs.
 Exits 1 when anything does not hold.`,
 		Example: `  packgen log audit https://packs.acme.example --repo . --key registry.pub
-  packgen log audit oci://registry.acme.example/packs --repo . --key registry.pub --username ci`,
+  packgen log audit oci://registry.acme.example/packs --repo . --key registry.pub --username ci
+  packgen log audit https://packs.acme.example --repo . --key registry.pub --witness w1.pub --witness-max-age 168h`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runLogAudit(cmd, g, o, args[0]) },
 	}
 	c.Flags().StringArrayVar(&o.keys, "key", nil, "the registry's public key")
 	c.Flags().StringVar(&o.repo, "repo", "", "clone of the registry's git repository (full history)")
 	o.oci.add(c)
+	o.wit.add(c, "with --witness: how many witnesses must have cosigned the log (default: all given)")
 	outputFlag(c, &o.output, "text", "json")
 	return c
 }
@@ -153,7 +155,8 @@ for a log smaller than the one cosigned before. The key is made with
 packgen key generate --witness NAME.`,
 		Example: `  packgen key generate --witness witness.example.org --prefix witness
   packgen log witness https://packs.acme.example --key witness.key --registry-key registry.pub --out public
-  packgen log witness ./site --key env://WITNESS_KEY --out ./site --state .witness-state -o json`,
+  packgen log witness ./site --key env://WITNESS_KEY --out ./site --state .witness-state -o json
+  packgen log witness oci://registry.acme.example/packs --key witness.key --registry-key registry.pub --out public`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runLogWitness(cmd, g, o, args[0]) },
 	}
@@ -161,7 +164,8 @@ packgen key generate --witness NAME.`,
 	c.Flags().StringVar(&o.Out, "out", "", "directory to write OUT/log/witness/NAME to (the registry publishes it at that path)")
 	c.Flags().StringVar(&o.StateDir, "state", "", "the witness's state directory for this log (default: per SITE under $XDG_STATE_HOME/packgen/witness)")
 	c.Flags().StringVar(&o.LogKey, "log-key", "", "the log's verifier key (default: pinned, or index.json's on the first run)")
-	c.Flags().StringVar(&o.regKey, "registry-key", "", "the registry's public key: verify index.json's signature before pinning its log key")
+	c.Flags().StringVar(&o.regKey, "registry-key", "", "the registry's public key: verify index.json's signature (before pinning its log key) and that the checkpoint is of the registry it names")
+	o.oci.add(c)
 	outputFlag(c, &o.output, "text", "json")
 	return c
 }
@@ -171,6 +175,7 @@ type logAuditOptions struct {
 	keys         []string
 	repo, output string
 	oci          ociFlags
+	wit          witnessFlags
 }
 
 // runLogAudit checks audit's flags, then verifies SITE, rebuilds it from
@@ -197,6 +202,10 @@ func runLogAudit(cmd *cobra.Command, g *globalOptions, o *logAuditOptions, site 
 	if err != nil {
 		return usageErr("--key: %v", err)
 	}
+	wreg, err := o.wit.registry(client.Registry{}, false, site)
+	if err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	tr, err := o.oci.openSite("SITE", site)
 	if err != nil {
@@ -207,6 +216,10 @@ func runLogAudit(cmd *cobra.Command, g *globalOptions, o *logAuditOptions, site 
 		return clientErr(err)
 	}
 	vs.Problems = vs.AllProblems()
+	wrep, err := checkSiteWitnesses(ctx, tr, vs, wreg)
+	if err != nil {
+		return err
+	}
 	// The repository is opened and index.json read once: the checks
 	// against git start from the root whose signature the walk checked.
 	s, err := rebuild.Open(ctx, tr, site, vs.Root, o.repo)
@@ -221,19 +234,20 @@ func runLogAudit(cmd *cobra.Command, g *globalOptions, o *logAuditOptions, site 
 	if err != nil {
 		return clientErr(err)
 	}
-	return printLogAudit(g, o, site, vs, rb, lg)
+	return printLogAudit(g, o, site, vs, wrep, rb, lg)
 }
 
 // printLogAudit reports an audit, in text or JSON; any problem is exit 1.
-func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client.SiteReport, rb *rebuild.SiteReport, lg *rebuild.LogReport) error {
+func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client.SiteReport, wrep *client.WitnessReport, rb *rebuild.SiteReport, lg *rebuild.LogReport) error {
 	problems := len(vs.Problems) + len(rb.Problems) + len(lg.Problems)
 	if o.output == "json" {
 		if err := writeJSON(g, struct {
-			Site     *client.SiteReport  `json:"site"`
-			Rebuild  *rebuild.SiteReport `json:"rebuild"`
-			Log      *rebuild.LogReport  `json:"log"`
-			Warnings pack.Problems       `json:"warnings"` // none: the shape every -o json shares
-		}{vs, rb, lg, pack.Problems{}}); err != nil {
+			Site      *client.SiteReport    `json:"site"`
+			Witnesses *client.WitnessReport `json:"witnesses,omitempty"`
+			Rebuild   *rebuild.SiteReport   `json:"rebuild"`
+			Log       *rebuild.LogReport    `json:"log"`
+			Warnings  pack.Problems         `json:"warnings"` // none: the shape every -o json shares
+		}{vs, wrep, rb, lg, pack.Problems{}}); err != nil {
 			return err
 		}
 	} else {
@@ -244,6 +258,7 @@ func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client
 			fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
 		}
 		g.summaryf("%s: %d log entries replayed against %s at %.12s, %d releases rebuilt, %d problems\n", esc(site), lg.Entries, esc(o.repo), lg.Commit, rb.Releases, problems)
+		printWitnessReport(g, wrep)
 	}
 	if problems > 0 {
 		return silentBad
@@ -255,6 +270,7 @@ func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client
 type logWitnessOptions struct {
 	witness.Options
 	keyRef, output, regKey string
+	oci                    ociFlags
 }
 
 // runLogWitness checks witness's flags, reads its keys and cosigns.
@@ -283,12 +299,18 @@ func runLogWitness(cmd *cobra.Command, g *globalOptions, o *logWitnessOptions, s
 		sum := sha256.Sum256([]byte(strings.TrimSuffix(o.Site, "/")))
 		o.StateDir = filepath.Join(client.DefaultStateDir(), "witness", hex.EncodeToString(sum[:8]))
 	}
+	if o.Source, err = o.oci.openSite("SITE", site); err != nil {
+		return err
+	}
 	res, err := witness.Run(cmd.Context(), o.Options)
-	if res != nil && res.Evidence != "" {
+	switch {
+	case res != nil && res.Evidence != "" && errors.Is(err, witness.ErrOrigin):
+		g.logf("evidence (index.json and its signature, the checkpoint signed by the log's key) kept in %s: send it to the registry's users\n", res.Evidence)
+	case res != nil && res.Evidence != "":
 		g.logf("evidence of the fork (both checkpoints, signed by the log's key) kept in %s: send it to the registry's users\n", res.Evidence)
 	}
 	if err != nil {
-		for _, bad := range []error{client.ErrBadSignature, client.ErrUnsigned, witness.ErrFork, witness.ErrRollback, witness.ErrLogKey, translog.ErrCheckpoint, translog.ErrCosignature, translog.ErrTile, translog.ErrInconsistent} {
+		for _, bad := range []error{client.ErrBadSignature, client.ErrUnsigned, witness.ErrFork, witness.ErrRollback, witness.ErrLogKey, witness.ErrOrigin, translog.ErrCheckpoint, translog.ErrCosignature, translog.ErrTile, translog.ErrInconsistent} {
 			if errors.Is(err, bad) {
 				return badErr(err)
 			}
