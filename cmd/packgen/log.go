@@ -134,7 +134,7 @@ func newLogWitnessCmd(g *globalOptions) *cobra.Command {
 		Short: "Cosign a registry's log checkpoint as an independent witness",
 		Long: `What an independent party runs on a schedule (its own CI) to make a
 registry's history the same for everyone: read the log's checkpoint from
-SITE (a directory or URL, as for verify --site), verify it under the log's
+SITE (a directory, URL or oci://REGISTRY/BASE, as for verify --site), verify it under the log's
 key, prove it extends the checkpoint this witness cosigned last, and write
 the checkpoint with this witness's cosignature (C2SP tlog-cosignature) to
 OUT/log/witness/NAME. The registry publishes that file at the same path in
@@ -144,7 +144,8 @@ read it.
 The log's key is --log-key, or the one pinned in the state directory, or
 on the first run the log key the registry's index.json names (pinned
 then; with --registry-key, only once index.json's signature verifies
-under the registry's public key). The state
+under the registry's public key, and on every run the checkpoint must be
+of the log of the registry index.json names). The state
 directory (default: one per SITE under $XDG_STATE_HOME/packgen/witness)
 is the witness's memory and must persist between runs.
 
