@@ -287,8 +287,9 @@ type WitnessReport struct {
 // verified root of the site tr reads, for verify --site and log audit:
 // each cosignature is verified and proved consistent with the root's log,
 // and the quorum is reported. Problems are a bad cosignature (forged,
-// foreign, dated ahead, a split view) and a quorum not met; the error is
-// a configuration that cannot be used or a proof that could not be read.
+// foreign, dated ahead, a split view, a proof that could not be read)
+// and a quorum not met; the error is a configuration that cannot be
+// used.
 func VerifyWitnesses(ctx context.Context, tr Transport, root *index.Root, reg *Registry, now time.Time) (*WitnessReport, []SiteProblem, error) {
 	vs, err := reg.witnessVerifiers()
 	if err != nil {
@@ -322,10 +323,8 @@ func VerifyWitnesses(ctx context.Context, tr Transport, root *index.Root, reg *R
 		msg, ferr := get(ctx, p, translog.MaxCheckpointSize)
 		st, err := checkCosigned(ctx, v, msg, ferr, root, tree, now, maxAge, consistent)
 		switch {
-		case err != nil && st.Bad:
+		case err != nil: // a split view, or a proof that could not be read
 			problems = append(problems, SiteProblem{Path: p, Err: err.Error()})
-		case err != nil:
-			return nil, nil, err
 		case st.Bad:
 			problems = append(problems, SiteProblem{Path: p, Err: "witness " + v.Name() + ": " + st.Problem})
 		}

@@ -154,6 +154,24 @@ func TestOCIWitness(t *testing.T) {
 		t.Fatal("the registry's witness file is not the newer one")
 	}
 
+	// A promotion to another base copies the witness tags it lists.
+	prod := "oci://" + reg.Host() + "/prod"
+	popts := ociOptions(reg, false, f)
+	popts.OCI.Verify = f.verifier(t)
+	popts.OCI.Source = func(loc location.Location) (transport.Transport, error) {
+		return transport.Open(loc, transport.Config{OCI: oo})
+	}
+	if _, err := To(ctx, dest, prod, popts, Options{}); err != nil {
+		t.Fatalf("promote %s to %s: %v", dest, prod, err)
+	}
+	pidx, err := ocireg.Repository(ctx, reg.Host()+"/prod/packgen/index", oo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, m, _, err := fetchManifest(ctx, pidx, "witness-w1.example"); err != nil || !bytes.Equal(m.Layers[0].Data, cos2) {
+		t.Fatalf("promoted witness tag: %v", err)
+	}
+
 	// A witness file that is not a checkpoint of this log: refused,
 	// nothing pushed.
 	testWrite(t, filepath.Join(site2, translog.WitnessPath("w9.example")), []byte("other\n3\nAAAA\n\n— other x\n"))

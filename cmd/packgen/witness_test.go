@@ -264,6 +264,13 @@ func TestWitnessOCI(t *testing.T) {
 	r.Want(0, "build", "--repo", repo.Dir, "--out", site, "--key", "reg.key")
 	r.Want(0, "publish", site, dest, "--key", "reg.key", "--plain-http")
 
+	// Before any cosignature is published a client requiring one refuses.
+	r.Want(0, "registry", "add", "one", dest, "--key", "reg.pub", "--witness", "w1.pub", "--plain-http")
+	_, errs := r.Want(1, "fetch", "calico@3.27.3", "--registry", "one", "-d", "calico0")
+	if !strings.Contains(errs, "1 required, 0 valid") || !strings.Contains(errs, "w1.example: no cosigned checkpoint at log/witness/w1.example") {
+		t.Fatalf("no cosignature yet:\n%s", errs)
+	}
+
 	out, _ := r.Want(0, "log", "witness", dest, "--key", "w1.key", "--registry-key", "reg.pub", "--out", site, "--state", "w1-state", "--plain-http")
 	if !strings.Contains(out, "w1.example cosigned") {
 		t.Fatalf("log witness oci://:\n%s", out)
@@ -273,13 +280,12 @@ func TestWitnessOCI(t *testing.T) {
 		t.Fatalf("publish did not push the witness file:\n%s", out)
 	}
 
-	r.Want(0, "registry", "add", "one", dest, "--key", "reg.pub", "--witness", "w1.pub", "--plain-http")
 	r.Want(0, "fetch", "calico@3.27.3", "--registry", "one", "-d", "calico")
 	r.Want(0, "registry", "add", "two", dest, "--key", "reg.pub", "--witness", "w1.pub", "--witness", "w2.pub", "--witness-max-age", "168h", "--plain-http")
 	if out, _ = r.Want(0, "registry", "list", "-o", "json"); !strings.Contains(out, `"witnessMaxAge": "168h0m0s"`) {
 		t.Fatalf("registry list -o json:\n%s", out)
 	}
-	_, errs := r.Want(1, "fetch", "calico@3.27.3", "--registry", "two", "-d", "calico2")
+	_, errs = r.Want(1, "fetch", "calico@3.27.3", "--registry", "two", "-d", "calico2")
 	if !strings.Contains(errs, "2 required, 1 valid (signed by w1.example)") || !strings.Contains(errs, "w2.example: no cosigned checkpoint at log/witness/w2.example") {
 		t.Fatalf("a second witness required:\n%s", errs)
 	}
