@@ -60,8 +60,8 @@ type Registry struct {
 	Witnesses     []string `yaml:"witnesses,omitempty" json:"witnesses,omitempty"`
 	WitnessQuorum int      `yaml:"witnessQuorum,omitempty" json:"witnessQuorum,omitempty"`
 	// WitnessMaxAge (a Go duration, "168h") is how old a cosignature may
-	// be and still count; empty: no limit (a log that gets no new release
-	// is rightly cosigned once and not again, see docs/SECURITY.md).
+	// be and still count; empty: no limit (an old cosigned tree still
+	// rules out a split view of what it covers, see docs/SECURITY.md).
 	WitnessMaxAge string `yaml:"witnessMaxAge,omitempty" json:"witnessMaxAge,omitempty"`
 }
 

@@ -26,7 +26,7 @@ type witnessFlags struct {
 func (f *witnessFlags) add(c *cobra.Command, quorumHelp string) {
 	c.Flags().StringArrayVar(&f.keys, "witness", nil, "a log witness's public key file (packgen key generate --witness); repeat for several")
 	c.Flags().IntVar(&f.quorum, "witnesses", -1, quorumHelp)
-	c.Flags().DurationVar(&f.maxAge, "witness-max-age", 0, "a cosignature older than this does not count, e.g. 168h (default: no limit; a witness cosigns again only when the log grows)")
+	c.Flags().DurationVar(&f.maxAge, "witness-max-age", 0, "a cosignature older than this does not count, e.g. 168h (default: no limit, see docs/SECURITY.md)")
 }
 
 // apply reads the witness keys into r, defaults the quorum to all of
