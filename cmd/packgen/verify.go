@@ -116,8 +116,11 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	// URL, keys and token from the config.
 	reg, named := configuredRegistry(g, o.site)
 	if named {
-		if len(o.keys) > 0 || o.wit.given() {
-			return usageErr("--key and --witness go with --site DIR|URL: registry %s has its keys and witnesses in the config (packgen registry add %s URL --key ... replaces them)", o.site, o.site)
+		if len(o.keys) > 0 {
+			return usageErr("--key goes with --site DIR|URL: registry %s has its keys in the config (packgen registry add %s URL --key ... replaces them)", o.site, o.site)
+		}
+		if o.wit.given() {
+			return usageErr("--witness, --witnesses and --witness-max-age go with --site DIR|URL: registry %s has its witnesses in the config (packgen registry add %s URL --key ... --witness ... replaces them)", o.site, o.site)
 		}
 		v, err := reg.Verifier()
 		if err != nil {

@@ -120,7 +120,7 @@ func TestWitnessEndToEnd(t *testing.T) {
 		t.Fatalf("log audit -o json with witnesses:\n%s", out)
 	}
 	_, errs = r.Want(2, "verify", "--site", "two", "--witness", "w1.pub")
-	if !strings.Contains(errs, "has its keys and witnesses in the config") {
+	if !strings.Contains(errs, "registry two has its witnesses in the config") {
 		t.Fatalf("verify --site NAME --witness:\n%s", errs)
 	}
 
