@@ -77,13 +77,33 @@ func TestOCIWitness(t *testing.T) {
 	}
 
 	// The index is current: the publish pushes the witness file alone.
+	// Requests are counted from the registry's access log, once settled
+	// (the registry writes a line after its response).
+	since := func(n int) (all, witness int) {
+		log := settledLog(reg)[n:]
+		for _, l := range log {
+			if strings.Contains(l, "witness-") {
+				witness++
+			}
+		}
+		return len(log), witness
+	}
+	n := len(settledLog(reg))
 	pub := mustPublish(t, reg, f, site1, dest)
 	tagRef := reg.Host() + "/acme/packgen/index:witness-w1.example"
 	if !slices.Contains(pub.Uploaded, tagRef) {
 		t.Fatalf("publish uploaded %v, want %s", pub.Uploaded, tagRef)
 	}
+	all, wit := since(n)
+	t.Logf("publish of a new witness file, index current: %d requests, %d to the witness tag", all, wit)
+	n = len(settledLog(reg))
 	if pub = mustPublish(t, reg, f, site1, dest); len(pub.Uploaded) != 0 {
 		t.Fatalf("a publish with nothing new uploaded %v", pub.Uploaded)
+	}
+	if all, wit := since(n); wit != 1 {
+		t.Fatalf("a publish with the witness file there already: %d requests, %d to the witness tag (want 1)", all, wit)
+	} else {
+		t.Logf("publish with nothing new: %d requests, %d to the witness tag", all, wit)
 	}
 	idx, err := ocireg.Repository(ctx, reg.Host()+"/acme/packgen/index", oo)
 	if err != nil {
@@ -106,8 +126,20 @@ func TestOCIWitness(t *testing.T) {
 		_, err = c.Fetch(ctx, client.FetchOptions{Name: "calico", Dest: filepath.Join(t.TempDir(), "out")})
 		return err
 	}
+	n = len(settledLog(reg))
+	if err := fetch(0); err != nil {
+		t.Fatalf("fetch without witnesses: %v", err)
+	}
+	plain, _ := since(n)
+	n = len(settledLog(reg))
 	if err := fetch(1, w1v); err != nil {
 		t.Fatalf("fetch with one witness that cosigned: %v", err)
+	}
+	// One more request per witness: its manifest, the file embedded.
+	if all, wit := since(n); wit != 1 || all != plain+1 {
+		t.Fatalf("a fetch with one witness: %d requests (%d to the witness tag), %d without", all, wit, plain)
+	} else {
+		t.Logf("cold fetch: %d requests without witnesses, %d with one", plain, all)
 	}
 	if err := fetch(2, w1v, w2v); !errors.Is(err, client.ErrNotWitnessed) || !strings.Contains(err.Error(), "w2.example: no cosigned checkpoint at log/witness/w2.example") {
 		t.Fatalf("fetch with a witness that did not cosign: %v", err)
