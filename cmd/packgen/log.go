@@ -112,6 +112,8 @@ exactly one release of the index and every release is in the log (verify
 --site); every release is its git tree, rebuilt byte for byte (the
 rebuild check); and every log entry names a commit on the first-parent
 history of the commit the site was built from. What a third party runs.
+With --witness keys, every witness's cosignature is checked as verify
+--site checks it, and the quorum reported.
 Exits 1 when anything does not hold.`,
 		Example: `  packgen log audit https://packs.acme.example --repo . --key registry.pub
   packgen log audit oci://registry.acme.example/packs --repo . --key registry.pub --username ci

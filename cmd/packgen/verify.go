@@ -51,6 +51,10 @@ content (the rebuild check): every archive's files are compared by git
 blob ID with the tree of the commit its release records, and the archive
 is rebuilt from that tree and compared byte for byte. Anyone with the
 public repository can run it against a published registry.
+With --site and log witnesses (a configured registry's, or --witness keys
+with --witnesses N and --witness-max-age), every witness's cosignature is
+verified and proved consistent with the log, and the quorum reported: a
+bad cosignature, or a quorum not met, is a problem.
 Exits 1 when anything does not verify.`,
 		Example: `  packgen verify site/packs/calico/3.27.3/calico-3.27.3.tar.gz --key registry.pub
   packgen verify --site site --key registry.pub
