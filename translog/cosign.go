@@ -69,7 +69,7 @@ func ValidWitnessName(name string) bool {
 // plain ed25519 note signature).
 func GenerateWitnessKey(rand io.Reader, name string) (skey, vkey string, err error) {
 	if !ValidWitnessName(name) {
-		return "", "", fmt.Errorf("%w: witness name %q: use letters, digits, '-', '_' and '.' (it is also a file name)", ErrCosignature, name)
+		return "", "", fmt.Errorf("%w: witness name %q: use letters, digits, '-', '_' and '.', at most %d (it is also a file name and an OCI tag)", ErrCosignature, name, MaxWitnessName)
 	}
 	skey, vkey, err = note.GenerateKey(rand, name)
 	if err != nil {
