@@ -59,6 +59,10 @@ type Registry struct {
 	// (client/witness.go).
 	Witnesses     []string `yaml:"witnesses,omitempty" json:"witnesses,omitempty"`
 	WitnessQuorum int      `yaml:"witnessQuorum,omitempty" json:"witnessQuorum,omitempty"`
+	// WitnessMaxAge (a Go duration, "168h") is how old a cosignature may
+	// be and still count; empty: no limit (an old cosigned tree still
+	// rules out a split view of what it covers, see docs/SECURITY.md).
+	WitnessMaxAge string `yaml:"witnessMaxAge,omitempty" json:"witnessMaxAge,omitempty"`
 }
 
 // OCI is how an oci:// registry is reached.
@@ -210,7 +214,8 @@ func checkRegistry(r Registry) error {
 	if _, err := r.witnessVerifiers(); err != nil {
 		return err
 	}
-	return nil
+	_, err := r.witnessMaxAge()
+	return err
 }
 
 // Save writes the config atomically with mode 0600.

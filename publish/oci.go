@@ -161,6 +161,11 @@ type site struct {
 	// srcRepo, for an oci:// source, opens the source's repositories
 	// (archives are then copied registry to registry).
 	src *ocimap.Location
+	// witnesses are the site's witness files (site path → content,
+	// verified: ociwitness.go); witnessesUnlisted says the source could
+	// not be listed for them.
+	witnesses         map[string][]byte
+	witnessesUnlisted bool
 }
 
 type metaFile struct {
@@ -198,6 +203,9 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 	}
 	if err := s.readLog(ctx, w.Get); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrNotSite, src, err)
+	}
+	if err := d.readWitnesses(ctx, s, loc, tr); err != nil {
+		return nil, err
 	}
 	sort.Slice(s.meta, func(i, j int) bool { return s.meta[i].ref.Path < s.meta[j].ref.Path })
 	sort.Slice(s.releases, func(i, j int) bool {
@@ -420,6 +428,9 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 		return nil, err
 	}
 	if current {
+		if err := d.pushWitnesses(ctx, s, idx, o, res); err != nil {
+			return res, err
+		}
 		return res, d.pruneAfter(ctx, s, idx, live, o, res)
 	}
 	// Plan every release before pushing anything.
@@ -438,6 +449,9 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	}
 	if o.DryRun {
 		d.dryRun(ctx, s, live, o, res)
+		if err := d.pushWitnesses(ctx, s, idx, o, res); err != nil {
+			return res, err
+		}
 		return res, d.pruneAfter(ctx, s, idx, live, o, res)
 	}
 	if err := d.ensureBase(ctx, o); err != nil {
@@ -447,6 +461,11 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 		return res, err
 	}
 	if err := d.pushIndex(ctx, s, idx, live, o, res); err != nil {
+		return res, err
+	}
+	// Witness files after the switch: each cosigns a tree the new index's
+	// log extends.
+	if err := d.pushWitnesses(ctx, s, idx, o, res); err != nil {
 		return res, err
 	}
 	return res, d.pruneAfter(ctx, s, idx, live, o, res)

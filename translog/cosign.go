@@ -3,9 +3,11 @@ package translog
 import (
 	"errors"
 	"fmt"
-	"github.com/packgen/packgen/index"
 	"io"
 	"slices"
+	"time"
+
+	"github.com/packgen/packgen/index"
 
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
@@ -28,15 +30,29 @@ const WitnessDir = index.LogWitnessDir
 // parse or verify.
 var ErrCosignature = errors.New("bad witness cosignature")
 
+// ErrCosignatureTime: a cosignature dated in the future beyond
+// MaxCosignatureSkew, or older than the reader's maximum age.
+var ErrCosignatureTime = errors.New("witness cosignature out of date")
+
+// MaxCosignatureSkew is how far in the future a cosignature's time may
+// be: clocks drift, but a witness signs with its own clock at the time
+// it checked the log, so a time further ahead is a broken or forged
+// clock, and a time ahead would defeat a maximum age.
+const MaxCosignatureSkew = 10 * time.Minute
+
 // WitnessPath is the site path of the checkpoint cosigned by witness
 // name (a note key name: no spaces or '+'; '/' and dot names are refused
 // by ValidWitnessName).
 func WitnessPath(name string) string { return WitnessDir + "/" + name }
 
-// ValidWitnessName reports whether name can be a witness key's name and
-// a file name under WitnessDir.
+// MaxWitnessName bounds a witness's name: "witness-" + NAME must be an
+// OCI tag (at most 128 characters) for registries in an OCI registry.
+const MaxWitnessName = 120
+
+// ValidWitnessName reports whether name can be a witness key's name, a
+// file name under WitnessDir and, prefixed, an OCI tag.
 func ValidWitnessName(name string) bool {
-	if name == "" || name == "." || name == ".." || len(name) > 128 {
+	if name == "" || name == "." || name == ".." || len(name) > MaxWitnessName {
 		return false
 	}
 	for _, r := range name {
@@ -53,7 +69,7 @@ func ValidWitnessName(name string) bool {
 // plain ed25519 note signature).
 func GenerateWitnessKey(rand io.Reader, name string) (skey, vkey string, err error) {
 	if !ValidWitnessName(name) {
-		return "", "", fmt.Errorf("%w: witness name %q: use letters, digits, '-', '_' and '.' (it is also a file name)", ErrCosignature, name)
+		return "", "", fmt.Errorf("%w: witness name %q: use letters, digits, '-', '_' and '.', at most %d (it is also a file name and an OCI tag)", ErrCosignature, name, MaxWitnessName)
 	}
 	skey, vkey, err = note.GenerateKey(rand, name)
 	if err != nil {
@@ -108,6 +124,24 @@ func Cosign(msg []byte, logVkey string, s note.Signer) ([]byte, error) {
 // each once. Signatures by keys not in ws are ignored; a signature by a
 // key of ws that does not verify is an error.
 func OpenCosigned(msg []byte, logVkey string, ws []note.Verifier) (Checkpoint, []string, error) {
+	c, cs, err := OpenCosignatures(msg, logVkey, ws)
+	var names []string
+	for _, x := range cs {
+		names = append(names, x.Witness)
+	}
+	return c, names, err
+}
+
+// Cosignature is one verified witness cosignature: who and when (the
+// time the witness signed, by its clock).
+type Cosignature struct {
+	Witness string
+	Time    time.Time
+}
+
+// OpenCosignatures is OpenCosigned returning each witness's cosignature
+// with its time (the first one of a witness that signed twice).
+func OpenCosignatures(msg []byte, logVkey string, ws []note.Verifier) (Checkpoint, []Cosignature, error) {
 	n, err := openNote(msg, logVkey, ws)
 	if err != nil {
 		return Checkpoint{}, nil, err
@@ -116,15 +150,36 @@ func OpenCosigned(msg []byte, logVkey string, ws []note.Verifier) (Checkpoint, [
 	if err != nil {
 		return Checkpoint{}, nil, err
 	}
+	var out []Cosignature
 	var names []string
 	for _, sig := range n.Sigs {
 		for _, w := range ws {
-			if sig.Name == w.Name() && sig.Hash == w.KeyHash() && !slices.Contains(names, w.Name()) {
-				names = append(names, w.Name())
+			if sig.Name != w.Name() || sig.Hash != w.KeyHash() || slices.Contains(names, w.Name()) {
+				continue
 			}
+			t, err := fnote.CoSigV1Timestamp(sig)
+			if err != nil {
+				return Checkpoint{}, nil, fmt.Errorf("%w: the time of witness %s's cosignature: %v", ErrCosignature, w.Name(), err)
+			}
+			names = append(names, w.Name())
+			out = append(out, Cosignature{Witness: w.Name(), Time: t.UTC()})
 		}
 	}
-	return c, names, nil
+	return c, out, nil
+}
+
+// CheckCosignatureTime refuses a cosignature dated more than
+// MaxCosignatureSkew after now, or, when maxAge > 0, signed more than
+// maxAge before now (ErrCosignatureTime, naming the witness, its time
+// and the limit).
+func CheckCosignatureTime(c Cosignature, now time.Time, maxAge time.Duration) error {
+	switch {
+	case c.Time.After(now.Add(MaxCosignatureSkew)):
+		return fmt.Errorf("%w: witness %s cosigned at %s, %s ahead of this machine's clock (%s); at most %s ahead is allowed: the witness's clock (or this one) is wrong", ErrCosignatureTime, c.Witness, c.Time.UTC().Format(time.RFC3339), c.Time.Sub(now).Round(time.Second), now.UTC().Format(time.RFC3339), MaxCosignatureSkew)
+	case maxAge > 0 && now.Sub(c.Time) > maxAge:
+		return fmt.Errorf("%w: witness %s cosigned at %s, %s ago, older than the %s allowed (--witness-max-age): the witness has not run since, or its cosignature was not published", ErrCosignatureTime, c.Witness, c.Time.UTC().Format(time.RFC3339), now.Sub(c.Time).Round(time.Second), maxAge)
+	}
+	return nil
 }
 
 // openNote opens msg with the log key and ws, and requires the log's

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -136,4 +137,48 @@ func FuzzOpenCosigned(f *testing.F) {
 			t.Fatalf("opened %q as %v by %v", b, c, names)
 		}
 	})
+}
+
+// TestCosignatureTime: a cosignature's time is read back (the real
+// signer stamps its clock), and CheckCosignatureTime refuses one dated
+// ahead beyond MaxCosignatureSkew, and one older than a maximum age when
+// there is one, naming the witness, its time and the limit.
+func TestCosignatureTime(t *testing.T) {
+	logS, logV := newKey(t, "acme")
+	msg, err := SignCheckpoint(Checkpoint{Origin: "acme", Tree: tlog.Tree{N: 3, Hash: tlog.RecordHash([]byte("x"))}}, logS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, wv, _ := newWitness(t, "w1.example", "a")
+	before := time.Now().Add(-time.Second)
+	co, err := Cosign(msg, logV, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cs, err := OpenCosignatures(co, logV, []note.Verifier{wv})
+	if err != nil || len(cs) != 1 || cs[0].Witness != "w1.example" || cs[0].Time.Before(before.Truncate(time.Second)) || cs[0].Time.After(time.Now()) {
+		t.Fatalf("OpenCosignatures = %+v %v", cs, err)
+	}
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		at     time.Time
+		maxAge time.Duration
+		want   string // "" accepted, else in the error
+	}{
+		{"now", now, 0, ""},
+		{"skew within 10m", now.Add(9 * time.Minute), 0, ""},
+		{"11m ahead", now.Add(11 * time.Minute), 0, "w1.example cosigned at 2026-12-06T12:11:00Z, 11m0s ahead"},
+		{"a year old, no limit", now.AddDate(-1, 0, 0), 0, ""},
+		{"within max age", now.Add(-167 * time.Hour), 168 * time.Hour, ""},
+		{"older than max age", now.Add(-169 * time.Hour), 168 * time.Hour, "older than the 168h0m0s allowed"},
+	} {
+		err := CheckCosignatureTime(Cosignature{Witness: "w1.example", Time: tc.at}, now, tc.maxAge)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (!errors.Is(err, ErrCosignatureTime) || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+	}
 }

@@ -43,6 +43,12 @@ var (
 	ErrRollback = errors.New("the log is older than the one cosigned before: not cosigned")
 	// ErrLogKey: the log's key differs from the one pinned on the first run.
 	ErrLogKey = errors.New("the log's key is not the one this witness pinned")
+	// ErrOrigin: the checkpoint's origin is not the log of the registry
+	// that index.json (verified under Options.RegistryKey) names: one log
+	// key may sign several registries' logs, so a checkpoint of another
+	// registry opens under it too. Nothing was cosigned; Result.Evidence
+	// holds index.json, its signature and the checkpoint.
+	ErrOrigin = errors.New("the checkpoint is of another registry's log: not cosigned")
 )
 
 // State files, in Options.StateDir.
@@ -61,14 +67,19 @@ type Options struct {
 	// or on the first run the key the registry's index.json names (then
 	// pinned; Result.Pinned says so).
 	LogKey string
-	// RegistryKey, when set, verifies index.json's signature before its
-	// log key is pinned on the first run.
+	// RegistryKey, when set, verifies index.json's signature on every
+	// run: its log key is pinned on the first run only once it verifies,
+	// and the checkpoint's origin must be the registry it names.
 	RegistryKey *sign.Verifier
 	StateDir    string // the witness's memory of this log; must persist between runs
 	// Out receives the cosigned checkpoint at Out/log/witness/NAME, the
 	// path clients read it from in the registry (translog.WitnessPath).
 	Out     string
 	Timeout time.Duration
+	// Source, when set, reads Site (a transport opened with options of
+	// the caller's: an oci:// registry's credentials, TLS or plain
+	// HTTP); nil opens Site with the defaults.
+	Source transport.Transport
 }
 
 // Result of a run.
@@ -109,13 +120,21 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if timeout == 0 {
 		timeout = 5 * time.Minute
 	}
-	tr, err := transport.New(o.Site, "", timeout, 0)
-	if err != nil {
-		return nil, err
+	tr := o.Source
+	if tr == nil {
+		if tr, err = transport.New(o.Site, "", timeout, 0); err != nil {
+			return nil, err
+		}
 	}
 	fetch := transport.Fetch(tr)
 	res := &Result{Witness: signer.Name()}
-	if res.LogKey, res.Pinned, err = logKey(ctx, o, tr, fetch); err != nil {
+	var root *signedRoot
+	if o.RegistryKey != nil {
+		if root, err = readRoot(ctx, o, tr, fetch); err != nil {
+			return nil, err
+		}
+	}
+	if res.LogKey, res.Pinned, err = logKey(ctx, o, root, fetch); err != nil {
 		return nil, err
 	}
 	msg, err := fetch(ctx, translog.CheckpointPath, translog.MaxCheckpointSize)
@@ -127,6 +146,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("%s of %s: %w", translog.CheckpointPath, o.Site, err)
 	}
 	res.Origin, res.Size, res.Hash = cp.Origin, cp.Tree.N, cp.Tree.Hash.String()
+	if root != nil && cp.Origin != translog.LogOrigin(root.root.Registry) {
+		err := fmt.Errorf("%w: %s of %s is of the log %q, and its index.json (signed by the registry's key) is of registry %q, whose log is %q: the registry serves another registry's checkpoint under the same log key", ErrOrigin, translog.CheckpointPath, o.Site, cp.Origin, root.root.Registry, translog.LogOrigin(root.root.Registry))
+		dir, werr := keepEvidence(o.StateDir, "origin-", map[string][]byte{
+			index.RootFile:                      root.data,
+			index.RootFile + index.SignatureExt: root.sig,
+			"checkpoint":                        msg,
+			"reason.txt":                        []byte(err.Error() + "\n"),
+		})
+		if werr != nil {
+			return res, errors.Join(err, fmt.Errorf("write the evidence: %w", werr))
+		}
+		res.Evidence = dir
+		return res, err
+	}
 	oldMsg, old, err := lastCosigned(o.StateDir, res.LogKey)
 	if err != nil {
 		return nil, err
@@ -174,9 +207,40 @@ func cosign(o Options, signer note.Signer, msg []byte, res *Result) error {
 	return atomicfile.WriteFile(filepath.Join(o.StateDir, stateCheckpoint), msg, 0o600)
 }
 
+// signedRoot is the registry's index.json, its signature verified under
+// Options.RegistryKey.
+type signedRoot struct {
+	data, sig []byte
+	root      *index.Root
+}
+
+// readRoot reads index.json and verifies its signature.
+func readRoot(ctx context.Context, o Options, tr transport.Transport, fetch translog.Fetch) (*signedRoot, error) {
+	data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
+	if err != nil {
+		return nil, fmt.Errorf("read %s of %s: %w", index.RootFile, o.Site, err)
+	}
+	if err := walk.New(tr, o.RegistryKey).RootSignature(ctx, data, nil); err != nil {
+		return nil, fmt.Errorf("%s of %s: %w", index.RootFile, o.Site, err)
+	}
+	root, err := index.ParseRoot(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s of %s: %w", index.RootFile, o.Site, err)
+	}
+	// Kept as evidence should the checkpoint be of another registry;
+	// the digest-named signature is the one that verified when the live
+	// one is missing.
+	sig, err := fetch(ctx, index.RootFile+index.SignatureExt, sign.MaxBundleSize)
+	if err != nil {
+		sig, _ = fetch(ctx, index.RootSignaturePath(index.Digest(data)), sign.MaxBundleSize)
+	}
+	return &signedRoot{data: data, sig: sig, root: root}, nil
+}
+
 // logKey is the log's verifier key: given, pinned, or read from the
-// registry's index.json on the first run (pinned then).
-func logKey(ctx context.Context, o Options, tr transport.Transport, fetch translog.Fetch) (string, bool, error) {
+// registry's index.json on the first run (pinned then). root is
+// index.json when its signature was verified.
+func logKey(ctx context.Context, o Options, root *signedRoot, fetch translog.Fetch) (string, bool, error) {
 	pinned, err := safefile.ReadFile(filepath.Join(o.StateDir, stateLogKey), 4<<10)
 	switch {
 	case err == nil:
@@ -193,23 +257,22 @@ func logKey(ctx context.Context, o Options, tr transport.Transport, fetch transl
 		}
 		return o.LogKey, true, nil
 	}
-	data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
-	if err != nil {
-		return "", false, fmt.Errorf("read %s of %s: %w", index.RootFile, o.Site, err)
-	}
-	if o.RegistryKey != nil {
-		if err := walk.New(tr, o.RegistryKey).RootSignature(ctx, data, nil); err != nil {
+	var r *index.Root
+	if root != nil {
+		r = root.root
+	} else {
+		data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
+		if err != nil {
+			return "", false, fmt.Errorf("read %s of %s: %w", index.RootFile, o.Site, err)
+		}
+		if r, err = index.ParseRoot(data); err != nil {
 			return "", false, fmt.Errorf("%s of %s: %w", index.RootFile, o.Site, err)
 		}
 	}
-	root, err := index.ParseRoot(data)
-	if err != nil {
-		return "", false, fmt.Errorf("%s of %s: %w", index.RootFile, o.Site, err)
-	}
-	if root.Log == nil {
+	if r.Log == nil {
 		return "", false, fmt.Errorf("%s of %s names no transparency log (an unsigned registry, or one built before the log): nothing to witness", index.RootFile, o.Site)
 	}
-	return root.Log.Key, true, nil
+	return r.Log.Key, true, nil
 }
 
 // lastCosigned reads the checkpoint cosigned last (nil: none yet). It is
@@ -252,15 +315,33 @@ func consistent(ctx context.Context, old, cp translog.Checkpoint, fetch translog
 // directory of the state: each is signed by the log's key, so together
 // they prove the log showed two histories.
 func evidence(state string, before, after []byte, why error) (string, error) {
-	dir := filepath.Join(state, "fork-"+strconv.FormatInt(time.Now().UTC().Unix(), 10))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	for name, b := range map[string][]byte{
+	return keepEvidence(state, "fork-", map[string][]byte{
 		"cosigned-before": before,
 		"seen-now":        after,
 		"reason.txt":      []byte(why.Error() + "\n"),
-	} {
+	})
+}
+
+// keepEvidence writes files into a new directory PREFIX<unix time> of
+// the state (a name taken already gets a suffix: two refusals in one
+// second keep both).
+func keepEvidence(state, prefix string, files map[string][]byte) (string, error) {
+	base := filepath.Join(state, prefix+strconv.FormatInt(time.Now().UTC().Unix(), 10))
+	dir := base
+	for i := 1; ; i++ {
+		err := os.Mkdir(dir, 0o700)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) || i > 100 {
+			return "", err
+		}
+		dir = base + "-" + strconv.Itoa(i)
+	}
+	for name, b := range files {
+		if b == nil {
+			continue
+		}
 		if err := atomicfile.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			return "", err
 		}

@@ -112,15 +112,19 @@ exactly one release of the index and every release is in the log (verify
 --site); every release is its git tree, rebuilt byte for byte (the
 rebuild check); and every log entry names a commit on the first-parent
 history of the commit the site was built from. What a third party runs.
+With --witness keys, every witness's cosignature is checked as verify
+--site checks it, and the quorum reported.
 Exits 1 when anything does not hold.`,
 		Example: `  packgen log audit https://packs.acme.example --repo . --key registry.pub
-  packgen log audit oci://registry.acme.example/packs --repo . --key registry.pub --username ci`,
+  packgen log audit oci://registry.acme.example/packs --repo . --key registry.pub --username ci
+  packgen log audit https://packs.acme.example --repo . --key registry.pub --witness w1.pub --witness-max-age 168h`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runLogAudit(cmd, g, o, args[0]) },
 	}
 	c.Flags().StringArrayVar(&o.keys, "key", nil, "the registry's public key")
 	c.Flags().StringVar(&o.repo, "repo", "", "clone of the registry's git repository (full history)")
 	o.oci.add(c)
+	o.wit.add(c, "with --witness: how many witnesses must have cosigned the log (default: all given)")
 	outputFlag(c, &o.output, "text", "json")
 	return c
 }
@@ -132,7 +136,7 @@ func newLogWitnessCmd(g *globalOptions) *cobra.Command {
 		Short: "Cosign a registry's log checkpoint as an independent witness",
 		Long: `What an independent party runs on a schedule (its own CI) to make a
 registry's history the same for everyone: read the log's checkpoint from
-SITE (a directory or URL, as for verify --site), verify it under the log's
+SITE (a directory, URL or oci://REGISTRY/BASE, as for verify --site), verify it under the log's
 key, prove it extends the checkpoint this witness cosigned last, and write
 the checkpoint with this witness's cosignature (C2SP tlog-cosignature) to
 OUT/log/witness/NAME. The registry publishes that file at the same path in
@@ -142,7 +146,8 @@ read it.
 The log's key is --log-key, or the one pinned in the state directory, or
 on the first run the log key the registry's index.json names (pinned
 then; with --registry-key, only once index.json's signature verifies
-under the registry's public key). The state
+under the registry's public key, and on every run the checkpoint must be
+of the log of the registry index.json names). The state
 directory (default: one per SITE under $XDG_STATE_HOME/packgen/witness)
 is the witness's memory and must persist between runs.
 
@@ -153,7 +158,8 @@ for a log smaller than the one cosigned before. The key is made with
 packgen key generate --witness NAME.`,
 		Example: `  packgen key generate --witness witness.example.org --prefix witness
   packgen log witness https://packs.acme.example --key witness.key --registry-key registry.pub --out public
-  packgen log witness ./site --key env://WITNESS_KEY --out ./site --state .witness-state -o json`,
+  packgen log witness ./site --key env://WITNESS_KEY --out ./site --state .witness-state -o json
+  packgen log witness oci://registry.acme.example/packs --key witness.key --registry-key registry.pub --out public`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runLogWitness(cmd, g, o, args[0]) },
 	}
@@ -161,7 +167,8 @@ packgen key generate --witness NAME.`,
 	c.Flags().StringVar(&o.Out, "out", "", "directory to write OUT/log/witness/NAME to (the registry publishes it at that path)")
 	c.Flags().StringVar(&o.StateDir, "state", "", "the witness's state directory for this log (default: per SITE under $XDG_STATE_HOME/packgen/witness)")
 	c.Flags().StringVar(&o.LogKey, "log-key", "", "the log's verifier key (default: pinned, or index.json's on the first run)")
-	c.Flags().StringVar(&o.regKey, "registry-key", "", "the registry's public key: verify index.json's signature before pinning its log key")
+	c.Flags().StringVar(&o.regKey, "registry-key", "", "the registry's public key: verify index.json's signature (before pinning its log key) and that the checkpoint is of the registry it names")
+	o.oci.add(c)
 	outputFlag(c, &o.output, "text", "json")
 	return c
 }
@@ -171,6 +178,7 @@ type logAuditOptions struct {
 	keys         []string
 	repo, output string
 	oci          ociFlags
+	wit          witnessFlags
 }
 
 // runLogAudit checks audit's flags, then verifies SITE, rebuilds it from
@@ -197,6 +205,10 @@ func runLogAudit(cmd *cobra.Command, g *globalOptions, o *logAuditOptions, site 
 	if err != nil {
 		return usageErr("--key: %v", err)
 	}
+	wreg, err := o.wit.registry(client.Registry{}, false, site)
+	if err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	tr, err := o.oci.openSite("SITE", site)
 	if err != nil {
@@ -207,6 +219,10 @@ func runLogAudit(cmd *cobra.Command, g *globalOptions, o *logAuditOptions, site 
 		return clientErr(err)
 	}
 	vs.Problems = vs.AllProblems()
+	wrep, err := checkSiteWitnesses(ctx, tr, vs, wreg)
+	if err != nil {
+		return err
+	}
 	// The repository is opened and index.json read once: the checks
 	// against git start from the root whose signature the walk checked.
 	s, err := rebuild.Open(ctx, tr, site, vs.Root, o.repo)
@@ -221,19 +237,20 @@ func runLogAudit(cmd *cobra.Command, g *globalOptions, o *logAuditOptions, site 
 	if err != nil {
 		return clientErr(err)
 	}
-	return printLogAudit(g, o, site, vs, rb, lg)
+	return printLogAudit(g, o, site, vs, wrep, rb, lg)
 }
 
 // printLogAudit reports an audit, in text or JSON; any problem is exit 1.
-func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client.SiteReport, rb *rebuild.SiteReport, lg *rebuild.LogReport) error {
+func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client.SiteReport, wrep *client.WitnessReport, rb *rebuild.SiteReport, lg *rebuild.LogReport) error {
 	problems := len(vs.Problems) + len(rb.Problems) + len(lg.Problems)
 	if o.output == "json" {
 		if err := writeJSON(g, struct {
-			Site     *client.SiteReport  `json:"site"`
-			Rebuild  *rebuild.SiteReport `json:"rebuild"`
-			Log      *rebuild.LogReport  `json:"log"`
-			Warnings pack.Problems       `json:"warnings"` // none: the shape every -o json shares
-		}{vs, rb, lg, pack.Problems{}}); err != nil {
+			Site      *client.SiteReport    `json:"site"`
+			Witnesses *client.WitnessReport `json:"witnesses,omitempty"`
+			Rebuild   *rebuild.SiteReport   `json:"rebuild"`
+			Log       *rebuild.LogReport    `json:"log"`
+			Warnings  pack.Problems         `json:"warnings"` // none: the shape every -o json shares
+		}{vs, wrep, rb, lg, pack.Problems{}}); err != nil {
 			return err
 		}
 	} else {
@@ -244,6 +261,7 @@ func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client
 			fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
 		}
 		g.summaryf("%s: %d log entries replayed against %s at %.12s, %d releases rebuilt, %d problems\n", esc(site), lg.Entries, esc(o.repo), lg.Commit, rb.Releases, problems)
+		printWitnessReport(g, wrep)
 	}
 	if problems > 0 {
 		return silentBad
@@ -255,6 +273,7 @@ func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client
 type logWitnessOptions struct {
 	witness.Options
 	keyRef, output, regKey string
+	oci                    ociFlags
 }
 
 // runLogWitness checks witness's flags, reads its keys and cosigns.
@@ -283,12 +302,18 @@ func runLogWitness(cmd *cobra.Command, g *globalOptions, o *logWitnessOptions, s
 		sum := sha256.Sum256([]byte(strings.TrimSuffix(o.Site, "/")))
 		o.StateDir = filepath.Join(client.DefaultStateDir(), "witness", hex.EncodeToString(sum[:8]))
 	}
+	if o.Source, err = o.oci.openSite("SITE", site); err != nil {
+		return err
+	}
 	res, err := witness.Run(cmd.Context(), o.Options)
-	if res != nil && res.Evidence != "" {
+	switch {
+	case res != nil && res.Evidence != "" && errors.Is(err, witness.ErrOrigin):
+		g.logf("evidence (index.json and its signature, the checkpoint signed by the log's key) kept in %s: send it to the registry's users\n", res.Evidence)
+	case res != nil && res.Evidence != "":
 		g.logf("evidence of the fork (both checkpoints, signed by the log's key) kept in %s: send it to the registry's users\n", res.Evidence)
 	}
 	if err != nil {
-		for _, bad := range []error{client.ErrBadSignature, client.ErrUnsigned, witness.ErrFork, witness.ErrRollback, witness.ErrLogKey, translog.ErrCheckpoint, translog.ErrCosignature, translog.ErrTile, translog.ErrInconsistent} {
+		for _, bad := range []error{client.ErrBadSignature, client.ErrUnsigned, witness.ErrFork, witness.ErrRollback, witness.ErrLogKey, witness.ErrOrigin, translog.ErrCheckpoint, translog.ErrCosignature, translog.ErrTile, translog.ErrInconsistent} {
 			if errors.Is(err, bad) {
 				return badErr(err)
 			}

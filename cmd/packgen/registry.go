@@ -81,7 +81,8 @@ func newRegistryAddCmd(g *globalOptions) *cobra.Command {
   packgen registry add private https://packs.internal --key k.pub --token-env PACKS_TOKEN
   packgen registry add local ./site --key packgen.pub
   packgen registry add harbor oci://harbor.acme.example/packs --key k.pub
-  packgen registry add acme https://packs.acme.example --key acme.pub --witness w1.pub --witness w2.pub --witnesses 1`,
+  packgen registry add acme https://packs.acme.example --key acme.pub --witness w1.pub --witness w2.pub --witnesses 1
+  packgen registry add acme oci://harbor.acme.example/packs --key acme.pub --witness w1.pub --witness-max-age 168h`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRegistryAdd(cmd, g, o, args[0], args[1]) },
 	}
@@ -89,8 +90,7 @@ func newRegistryAddCmd(g *globalOptions) *cobra.Command {
 	add.Flags().StringVar(&o.tokenEnv, "token-env", "", "environment variable holding a bearer token")
 	add.Flags().BoolVar(&o.plainHTTP, "plain-http", false, "oci:// on a loopback host: talk plain HTTP")
 	add.Flags().StringVar(&o.caFile, "ca-file", "", "oci://: a PEM bundle of CAs trusted for the registry's TLS")
-	add.Flags().StringArrayVar(&o.witnesses, "witness", nil, "a log witness's public key file (packgen key generate --witness); repeat for several")
-	add.Flags().IntVar(&o.quorum, "witnesses", -1, "how many of the --witness keys must have cosigned the log checkpoint holding a release before it is used (default: all given)")
+	o.wit.add(add, "how many of the --witness keys must have cosigned the log checkpoint holding a release before it is used (default: all given)")
 	add.Flags().StringVar(&o.signedName, "signed-name", "", "the registry's own name in its signed index.json (default: read from it now)")
 
 	return add
@@ -98,10 +98,10 @@ func newRegistryAddCmd(g *globalOptions) *cobra.Command {
 
 // registryAddOptions are the flags of registry add.
 type registryAddOptions struct {
-	keys, witnesses              []string
+	keys                         []string
 	tokenEnv, signedName, caFile string
 	plainHTTP                    bool
-	quorum                       int
+	wit                          witnessFlags
 }
 
 // runRegistryAdd builds the registry from the flags, pins its signed
@@ -156,16 +156,8 @@ func (o *registryAddOptions) registry(name, url string) (client.Registry, error)
 		}
 		r.Keys = append(r.Keys, string(data))
 	}
-	for _, w := range o.witnesses {
-		data, err := readFile(w)
-		if err != nil {
-			return r, usageErr("--witness: %v", err)
-		}
-		r.Witnesses = append(r.Witnesses, strings.TrimSpace(string(data)))
-	}
-	r.WitnessQuorum = o.quorum
-	if o.quorum < 0 {
-		r.WitnessQuorum = len(r.Witnesses)
+	if err := o.wit.apply(&r); err != nil {
+		return r, err
 	}
 	if r.WitnessQuorum > 0 && len(r.Keys) == 0 {
 		return r, usageErr("--witness needs --key: witnesses cosign the log the registry's key vouches for")
@@ -178,6 +170,9 @@ func printRegistryAdd(g *globalOptions, r client.Registry) {
 	g.summaryf("registry %s added (%s, %d key(s))\n", r.Name, r.URL, len(r.Keys))
 	if r.WitnessQuorum > 0 {
 		g.summaryf("a release is used only once %d of its %d witnesses cosigned the log that holds it\n", r.WitnessQuorum, len(r.Witnesses))
+		if r.WitnessMaxAge != "" {
+			g.summaryf("a cosignature older than %s does not count\n", r.WitnessMaxAge)
+		}
 	}
 	if r.SignedName != "" {
 		g.summaryf("it signs its index as registry %q: an index signed for another registry will be refused\n", esc(r.SignedName))
@@ -211,10 +206,11 @@ func newRegistryListCmd(g *globalOptions) *cobra.Command {
 				// used once WitnessQuorum of them cosigned its log.
 				Witnesses     []string `json:"witnesses,omitempty"`
 				WitnessQuorum int      `json:"witnessQuorum,omitempty"`
+				WitnessMaxAge string   `json:"witnessMaxAge,omitempty"`
 			}
 			rows := []row{}
 			for _, r := range cfg.Registries {
-				rw := row{Name: r.Name, URL: r.URL, TokenEnv: r.TokenEnv, Keys: []string{}, WitnessQuorum: r.WitnessQuorum}
+				rw := row{Name: r.Name, URL: r.URL, TokenEnv: r.TokenEnv, Keys: []string{}, WitnessQuorum: r.WitnessQuorum, WitnessMaxAge: r.WitnessMaxAge}
 				if v, err := r.Verifier(); err == nil && v != nil {
 					rw.Keys = v.KeyIDs()
 				}
@@ -242,6 +238,9 @@ func newRegistryListCmd(g *globalOptions) *cobra.Command {
 				}
 				if r.WitnessQuorum > 0 {
 					keys += fmt.Sprintf("; %d of witnesses %s", r.WitnessQuorum, strings.Join(r.Witnesses, ", "))
+					if r.WitnessMaxAge != "" {
+						keys += ", cosigned within " + r.WitnessMaxAge
+					}
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.URL, keys)
 			}

@@ -32,6 +32,7 @@ type verifyOptions struct {
 	repo                  string
 	insecure              bool
 	oci                   ociFlags
+	wit                   witnessFlags
 	verifier              *sign.Verifier // from keys; nil without
 }
 
@@ -50,12 +51,17 @@ content (the rebuild check): every archive's files are compared by git
 blob ID with the tree of the commit its release records, and the archive
 is rebuilt from that tree and compared byte for byte. Anyone with the
 public repository can run it against a published registry.
+With --site and log witnesses (a configured registry's, or --witness keys
+with --witnesses N and --witness-max-age), every witness's cosignature is
+verified and proved consistent with the log, and the quorum reported: a
+bad cosignature, or a quorum not met, is a problem.
 Exits 1 when anything does not verify.`,
 		Example: `  packgen verify site/packs/calico/3.27.3/calico-3.27.3.tar.gz --key registry.pub
   packgen verify --site site --key registry.pub
   packgen verify --site acme
   packgen verify --site https://packs.acme.example --key registry.pub -o json
-  packgen verify --site https://packs.acme.example --key registry.pub --repo .`,
+  packgen verify --site https://packs.acme.example --key registry.pub --repo .
+  packgen verify --site https://packs.acme.example --key registry.pub --witness w1.pub --witness w2.pub --witnesses 1`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(o.output, "text", "json"); err != nil {
@@ -82,6 +88,7 @@ Exits 1 when anything does not verify.`,
 	o.oci.add(c)
 	c.Flags().StringVar(&o.repo, "repo", "", "with --site: also prove every archive is exactly its git tree (compare by blob ID, rebuild byte for byte)")
 	c.Flags().BoolVar(&o.insecure, "insecure-skip-verify", false, "DANGEROUS: with --site and no --key, check digests only, not signatures")
+	o.wit.add(c, "with --site and --witness: how many witnesses must have cosigned the log (default: all given)")
 	outputFlag(c, &o.output, "text", "json")
 	return c
 }
@@ -116,6 +123,9 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 		if len(o.keys) > 0 {
 			return usageErr("--key goes with --site DIR|URL: registry %s has its keys in the config (packgen registry add %s URL --key ... replaces them)", o.site, o.site)
 		}
+		if o.wit.given() {
+			return usageErr("--witness, --witnesses and --witness-max-age go with --site DIR|URL: registry %s has its witnesses in the config (packgen registry add %s URL --key ... --witness ... replaces them)", o.site, o.site)
+		}
 		v, err := reg.Verifier()
 		if err != nil {
 			return err
@@ -136,6 +146,10 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	site := o.site
 	var tr transport.Transport
 	var err error
+	wreg, err := o.wit.registry(reg, named, o.site)
+	if err != nil {
+		return err
+	}
 	if named {
 		site = reg.URL
 		token, err := reg.Token()
@@ -155,6 +169,10 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	// An expired index verifies file by file but no client accepts it:
 	// a problem.
 	rep.Problems = rep.AllProblems()
+	wrep, err := checkSiteWitnesses(ctx, tr, rep, wreg)
+	if err != nil {
+		return err
+	}
 	var rb *rebuild.SiteReport
 	if o.repo != "" {
 		s, err := rebuild.Open(ctx, tr, site, rep.Root, o.repo)
@@ -172,14 +190,16 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	if o.output == "json" {
 		out := struct {
 			*client.SiteReport
-			Rebuild  *rebuild.SiteReport `json:"rebuild,omitempty"`
-			Warnings pack.Problems       `json:"warnings"`
-		}{rep, rb, warnings}
+			Witnesses *client.WitnessReport `json:"witnesses,omitempty"`
+			Rebuild   *rebuild.SiteReport   `json:"rebuild,omitempty"`
+			Warnings  pack.Problems         `json:"warnings"`
+		}{rep, wrep, rb, warnings}
 		if err := writeJSON(g, out); err != nil {
 			return err
 		}
 	} else {
 		printSiteReport(g, o, rep, rb)
+		printWitnessReport(g, wrep)
 	}
 	if problems > 0 {
 		return silentBad

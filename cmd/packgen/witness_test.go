@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/serve"
 )
@@ -102,6 +105,49 @@ func TestWitnessEndToEnd(t *testing.T) {
 	r.Want(0, "log", "witness", srv.URL, "--key", "w2.key", "--out", site, "--state", "w2-state")
 	r.Want(0, "fetch", "calico@3.27.3", "--registry", "two", "-d", "calico2")
 
+	// verify --site and log audit check the witnesses: a configured
+	// registry's, or those the flags name; a quorum not met is a problem.
+	out, _ = r.Want(0, "verify", "--site", "two", "-o", "json")
+	if !strings.Contains(out, `"witnesses": {`) || !strings.Contains(out, `"required": 2,`) || !strings.Contains(out, `"valid": 2,`) || !strings.Contains(out, `"name": "w2.example"`) {
+		t.Fatalf("verify --site two -o json:\n%s", out)
+	}
+	out, _ = r.Want(1, "verify", "--site", srv.URL, "--key", "reg.pub", "--witness", "w1.pub", "--witness", "w3.pub")
+	if !strings.Contains(out, "log/witness: not enough witness cosignatures: 2 required, 1 valid; w3.example: no cosigned checkpoint at log/witness/w3.example") || !strings.Contains(out, "witnesses: 1 of 2 valid, 2 required (w1.example at 10 entries)") {
+		t.Fatalf("verify --site with a witness that did not cosign:\n%s", out)
+	}
+	out, _ = r.Want(0, "log", "audit", srv.URL, "--repo", repo.Dir, "--key", "reg.pub", "--witness", "w1.pub", "--witness", "w3.pub", "--witnesses", "1", "--witness-max-age", "1h", "-o", "json")
+	if !strings.Contains(out, `"maxAge": "1h0m0s"`) || !strings.Contains(out, `"valid": 1,`) {
+		t.Fatalf("log audit -o json with witnesses:\n%s", out)
+	}
+	_, errs = r.Want(2, "verify", "--site", "two", "--witness", "w1.pub")
+	if !strings.Contains(errs, "registry two has its witnesses in the config") {
+		t.Fatalf("verify --site NAME --witness:\n%s", errs)
+	}
+
+	// A witness given the registry's key compares the checkpoint's origin
+	// with the registry index.json names: a checkpoint of another
+	// registry (same key, another --name), its signature line relabelled
+	// to this log key's name (a note signature does not sign the name),
+	// served beside this index.json is refused, the evidence kept.
+	r.Want(0, "build", "--repo", repo.Dir, "--name", "staging", "--out", "staging", "--key", "reg.key")
+	mixed := filepath.Join(tmp, "mixed")
+	testutil.Must(t, os.CopyFS(mixed, os.DirFS(site)))
+	staging, err := os.ReadFile(filepath.Join(tmp, "staging", "log", "checkpoint"))
+	testutil.Must(t, err)
+	own, err := os.ReadFile(filepath.Join(site, "log", "checkpoint"))
+	testutil.Must(t, err)
+	testutil.Must(t, os.WriteFile(filepath.Join(mixed, "log", "checkpoint"), relabelNote(t, staging, own), 0o644))
+	_, errs = r.Want(1, "log", "witness", mixed, "--key", "w1.key", "--registry-key", "reg.pub", "--out", "origin-out", "--state", "origin-state")
+	if !strings.Contains(errs, `the checkpoint is of another registry's log: not cosigned`) || !strings.Contains(errs, `of the log "staging"`) || !strings.Contains(errs, "evidence (index.json") {
+		t.Fatalf("a checkpoint of another registry:\n%s", errs)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "origin-out")); !os.IsNotExist(err) {
+		t.Fatalf("a refused witness run wrote its output: %v", err)
+	}
+	if ev, _ := filepath.Glob(filepath.Join(tmp, "origin-state", "origin-*", "checkpoint")); len(ev) != 1 {
+		t.Fatalf("origin evidence: %v", ev)
+	}
+
 	// A fork: another history of the same registry, signed by the same
 	// key (a compromised CI), served to the witness.
 	other, err := gitfixture.Init(filepath.Join(tmp, "other"))
@@ -169,4 +215,104 @@ func TestWitnessEndToEnd(t *testing.T) {
 	if !strings.Contains(errs, "witness key") {
 		t.Fatalf("a PEM as a witness key:\n%s", errs)
 	}
+}
+
+// relabelNote gives the one signature line of the signed note msg the
+// name and key hash of the one in like's: what the holder of a key that
+// signs two logs under two names can do, since a note signature signs
+// neither.
+func relabelNote(t *testing.T, msg, like []byte) []byte {
+	t.Helper()
+	sigLine := func(b []byte) (name string, raw []byte) {
+		_, line, ok := strings.Cut(string(b), "\n\n\u2014 ")
+		if !ok {
+			t.Fatalf("no signature line in\n%s", b)
+		}
+		name, b64, _ := strings.Cut(strings.TrimSpace(line), " ")
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || len(raw) < 4 {
+			t.Fatalf("signature line %q: %v", line, err)
+		}
+		return name, raw
+	}
+	name, raw := sigLine(msg)
+	toName, toRaw := sigLine(like)
+	copy(raw[:4], toRaw[:4])
+	text, _, _ := strings.Cut(string(msg), "\n\n\u2014 ")
+	if name == toName {
+		t.Fatalf("both notes are signed by %s", name)
+	}
+	return []byte(text + "\n\n\u2014 " + toName + " " + base64.StdEncoding.EncodeToString(raw) + "\n")
+}
+
+// TestWitnessOCI: witnesses of a registry published to a real OCI
+// registry (CNCF distribution), through the binary: the witness reads
+// the log from oci://, publish pushes its cosignature (tag
+// witness-NAME in packgen/index, never a version of a pack), a client
+// requiring it fetches and one requiring a second witness is refused,
+// verify --site reports both, and --prune keeps the tag.
+func TestWitnessOCI(t *testing.T) {
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	tmp := t.TempDir()
+	r := testutil.NewRunner(t, tmp, testutil.Now())
+	repo := examplesRepo(t, filepath.Join(tmp, "repo"))
+	site := filepath.Join(tmp, "site")
+	dest := "oci://" + reg.Host() + "/acme"
+	r.Want(0, "key", "generate", "--prefix", "reg")
+	r.Want(0, "key", "generate", "--witness", "w1.example", "--prefix", "w1")
+	r.Want(0, "key", "generate", "--witness", "w2.example", "--prefix", "w2")
+	r.Want(0, "build", "--repo", repo.Dir, "--out", site, "--key", "reg.key")
+	r.Want(0, "publish", site, dest, "--key", "reg.key", "--plain-http")
+
+	// Before any cosignature is published a client requiring one refuses.
+	r.Want(0, "registry", "add", "one", dest, "--key", "reg.pub", "--witness", "w1.pub", "--plain-http")
+	_, errs := r.Want(1, "fetch", "calico@3.27.3", "--registry", "one", "-d", "calico0")
+	if !strings.Contains(errs, "1 required, 0 valid") || !strings.Contains(errs, "w1.example: no cosigned checkpoint at log/witness/w1.example") {
+		t.Fatalf("no cosignature yet:\n%s", errs)
+	}
+
+	out, _ := r.Want(0, "log", "witness", dest, "--key", "w1.key", "--registry-key", "reg.pub", "--out", site, "--state", "w1-state", "--plain-http")
+	if !strings.Contains(out, "w1.example cosigned") {
+		t.Fatalf("log witness oci://:\n%s", out)
+	}
+	out, _ = r.Want(0, "publish", site, dest, "--key", "reg.key", "--plain-http", "-o", "json")
+	if !strings.Contains(out, reg.Host()+`/acme/packgen/index:witness-w1.example"`) {
+		t.Fatalf("publish did not push the witness file:\n%s", out)
+	}
+
+	r.Want(0, "fetch", "calico@3.27.3", "--registry", "one", "-d", "calico")
+	r.Want(0, "registry", "add", "two", dest, "--key", "reg.pub", "--witness", "w1.pub", "--witness", "w2.pub", "--witness-max-age", "168h", "--plain-http")
+	if out, _ = r.Want(0, "registry", "list", "-o", "json"); !strings.Contains(out, `"witnessMaxAge": "168h0m0s"`) {
+		t.Fatalf("registry list -o json:\n%s", out)
+	}
+	_, errs = r.Want(1, "fetch", "calico@3.27.3", "--registry", "two", "-d", "calico2")
+	if !strings.Contains(errs, "2 required, 1 valid (signed by w1.example)") || !strings.Contains(errs, "w2.example: no cosigned checkpoint at log/witness/w2.example") {
+		t.Fatalf("a second witness required:\n%s", errs)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "calico2")); !os.IsNotExist(err) {
+		t.Fatalf("a refused fetch wrote its destination: %v", err)
+	}
+	out, _ = r.Want(1, "verify", "--site", "two")
+	if !strings.Contains(out, "witnesses: 1 of 2 valid, 2 required (w1.example at 10 entries)") {
+		t.Fatalf("verify --site two:\n%s", out)
+	}
+
+	// The tag is never a version, and prune keeps it.
+	r.Want(0, "publish", site, dest, "--key", "reg.key", "--plain-http", "--prune")
+	idx, err := ocireg.Repository(t.Context(), reg.Host()+"/acme/packgen/index", ocireg.Options{PlainHTTP: true})
+	testutil.Must(t, err)
+	if _, err := idx.Resolve(t.Context(), "witness-w1.example"); err != nil {
+		t.Fatalf("after publish --prune: %v", err)
+	}
+	calico, err := ocireg.Repository(t.Context(), reg.Host()+"/acme/spectro-packs/archive/calico", ocireg.Options{PlainHTTP: true})
+	testutil.Must(t, err)
+	testutil.Must(t, calico.Tags(t.Context(), "", func(tags []string) error {
+		for _, tag := range tags {
+			if strings.HasPrefix(tag, "witness-") {
+				t.Errorf("a witness tag among calico's versions: %v", tags)
+			}
+		}
+		return nil
+	}))
+	r.Want(0, "fetch", "calico@3.27.3", "--registry", "one", "-d", "calico3")
 }

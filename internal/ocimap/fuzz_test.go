@@ -16,7 +16,7 @@ import (
 // and config files) and site paths (from an index a registry serves) to
 // the mapping: no panic, and whatever is accepted maps to valid names.
 func FuzzLocationAndPaths(f *testing.F) {
-	for _, s := range []string{"oci://127.0.0.1:5000/acme", "oci://h", "oci://h/A", "oci:///", "packs/a/1.0/a-1.0.tar.gz.sig", "index/" + strings.Repeat("a", 64) + ".json", "packs/a/shards/x.json", "../index.json", "log/tile/8/0/x001/234", "log/tile/8/data/000", "log/tile/8/1/000.p/3", "log/tile/4/0/000", "log/checkpoint"} {
+	for _, s := range []string{"oci://127.0.0.1:5000/acme", "oci://h", "oci://h/A", "oci:///", "packs/a/1.0/a-1.0.tar.gz.sig", "index/" + strings.Repeat("a", 64) + ".json", "packs/a/shards/x.json", "../index.json", "log/tile/8/0/x001/234", "log/tile/8/data/000", "log/tile/8/1/000.p/3", "log/tile/4/0/000", "log/checkpoint", "log/witness/w1.example", "log/witness/../x", "log/witness/" + strings.Repeat("w", 121)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -35,6 +35,14 @@ func FuzzLocationAndPaths(f *testing.F) {
 			g, slot, ok := LogTileSlot(s)
 			if !ok || slot < 0 || slot >= LogGroupSize || !strings.HasPrefix(g, "log/tile/8/") {
 				t.Fatalf("%q: a log tile in group %q slot %d", s, g, slot)
+			}
+		case WitnessFile:
+			tag, err := WitnessTag(name)
+			if err != nil || !tagRe.MatchString(tag) || s != "log/witness/"+name {
+				t.Fatalf("%q: witness %q, tag %q (%v)", s, name, tag, err)
+			}
+			if back, ok := WitnessName(tag); !ok || back != name {
+				t.Fatalf("%q: tag %q names witness %q", s, tag, back)
 			}
 		case Archive, ArchiveSigs:
 			if archive != index.ArchivePath(name, version) || !strings.HasPrefix(s, archive) {

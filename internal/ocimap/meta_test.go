@@ -40,6 +40,7 @@ func TestIsMetaManifest(t *testing.T) {
 		{"archive signatures, layers", parse(FilesManifest([]ocispec.Descriptor{File("packs/a/a-1.tar.gz.sig", []byte("s")), File("packs/a/a-1.tar.gz"+index.BundleExt, []byte("b"))}, nil)), false},
 		{"a release manifest", parse(ArchiveManifest("0000000000000000000000000000000000000000000000000000000000000000", 1, "a-1.tar.gz", time.Unix(0, 0))), false},
 		{"a tile group layer", parse(FilesManifest([]ocispec.Descriptor{LogGroupLayer("log/tile/0/x", []byte("g"))}, nil)), false},
+		{"a witness's cosigned checkpoint", parse(WitnessManifest("log/witness/w1.example", []byte("acme\n1\nx\n"))), false},
 	} {
 		if got := IsMetaManifest(c.m); got != c.want {
 			t.Errorf("%s: IsMetaManifest %v, want %v", c.name, got, c.want)

@@ -14,6 +14,10 @@
 //     repository named by their SHA-256 (the site path holds it); an
 //     archive's .sig and .sigstore.json are the layers of the manifest
 //     tagged SigTag(archive path);
+//   - a witness's cosigned checkpoint (log/witness/NAME) is the one
+//     layer (its bytes embedded too) of the manifest tagged
+//     WitnessTag(NAME): mutable and published independently of builds,
+//     so not in the root manifest, whose switch would drop it;
 //   - the transparency log: the checkpoint and the partial tiles are
 //     layers of the root manifest (they change each generation and must
 //     switch with index.json); a full tile is a blob of the index
@@ -65,6 +69,11 @@ const (
 	// SigTagPrefix + hex(sha256(archive site path)) tags a release's
 	// archive signatures.
 	SigTagPrefix = "sig-"
+	// WitnessTagPrefix + a witness's name tags the manifest holding its
+	// cosigned checkpoint (log/witness/NAME). The index repository holds
+	// no version tag, and prune deletes only meta tags: a witness tag is
+	// never taken for a release nor deleted.
+	WitnessTagPrefix = "witness-"
 	// AnnotationMeta on the root manifest names its meta manifest.
 	AnnotationMeta   = "dev.packgen.meta"
 	AnnotationSerial = "dev.packgen.serial"
@@ -159,7 +168,8 @@ func Tag(version string) (string, error) {
 // are site files other than index.json and signatures. A prune deletes
 // by digest, so it checks what a meta tag names before deleting: not the
 // root manifest (AnnotationMeta), not a release's archive signatures
-// (SigTag: annotations, or .sig layers).
+// (SigTag: annotations, or .sig layers), not a witness's cosigned
+// checkpoint (WitnessTag).
 func IsMetaManifest(m *ocispec.Manifest) bool {
 	if m.MediaType != ocispec.MediaTypeImageManifest || m.ArtifactType != IndexArtifactType || m.Subject != nil {
 		return false
@@ -174,7 +184,7 @@ func IsMetaManifest(m *ocispec.Manifest) bool {
 			continue // a generation with no files: oras packs the empty layer
 		}
 		t := Title(l)
-		if l.MediaType != FileMediaType || t == "" || strings.HasPrefix(t, index.RootFile) || strings.HasSuffix(t, index.SignatureExt) || strings.HasSuffix(t, index.BundleExt) {
+		if l.MediaType != FileMediaType || t == "" || strings.HasPrefix(t, index.RootFile) || strings.HasSuffix(t, index.SignatureExt) || strings.HasSuffix(t, index.BundleExt) || index.KindOf(t) == index.KindLogWitness {
 			return false
 		}
 	}
@@ -337,11 +347,13 @@ const (
 	Archive          // the layer of a release manifest
 	ArchiveSigs      // a layer of the manifest tagged SigTag(archive)
 	LogTile          // a blob of the index repository named in its tile group (LogTileSlot)
+	WitnessFile      // the one layer of the manifest tagged WitnessTag(name)
 )
 
 // Where tells where a site path is kept; sum is the SHA-256 of an
 // Addressed path, name and version those of an archive or its
-// signatures, archive the archive's path for its signatures.
+// signatures (name: the witness's of a WitnessFile), archive the
+// archive's path for its signatures.
 func Where(p string) (kind Blob, sum, name, version, archive string) {
 	switch k := index.KindOf(p); k {
 	case index.KindRoot, index.KindRootSignature, index.KindDigestSig, index.KindLogCheckpoint, index.KindLogPartialTile:
@@ -351,6 +363,10 @@ func Where(p string) (kind Blob, sum, name, version, archive string) {
 	case index.KindLogTile:
 		if _, _, ok := LogTileSlot(p); ok {
 			return LogTile, "", "", "", ""
+		}
+	case index.KindLogWitness:
+		if w := strings.TrimPrefix(p, translog.WitnessDir+"/"); translog.ValidWitnessName(w) {
+			return WitnessFile, "", w, "", ""
 		}
 	case index.KindBucket, index.KindShard:
 		base := path.Base(p)
@@ -469,4 +485,36 @@ func LogGroupLayer(title string, data []byte) ocispec.Descriptor {
 	d := content.NewDescriptorFromBytes(LogGroupMediaType, data)
 	d.Annotations = map[string]string{ocispec.AnnotationTitle: title}
 	return d
+}
+
+// WitnessTag is the tag of the manifest holding witness name's cosigned
+// checkpoint.
+func WitnessTag(name string) (string, error) {
+	t := WitnessTagPrefix + name
+	if !translog.ValidWitnessName(name) || !tagRe.MatchString(t) {
+		return "", fmt.Errorf("%w: witness name %q cannot be a tag (letters, digits, '-', '_' and '.', at most %d)", ErrBadName, name, translog.MaxWitnessName)
+	}
+	return t, nil
+}
+
+// WitnessName is the witness a tag of the index repository holds the
+// cosigned checkpoint of; ok is false for any other tag.
+func WitnessName(tag string) (name string, ok bool) {
+	name, ok = strings.CutPrefix(tag, WitnessTagPrefix)
+	return name, ok && translog.ValidWitnessName(name)
+}
+
+// WitnessManifest is the manifest of a witness's cosigned checkpoint:
+// one layer titled by its site path (log/witness/NAME), the bytes
+// embedded in the descriptor so a reader gets them with the manifest's
+// one request (a cosigned checkpoint is at most
+// translog.MaxCheckpointSize, well under MaxEmbedded); the blob is pushed
+// too, so the manifest is an ordinary one.
+func WitnessManifest(p string, data []byte) (*Packed, error) {
+	if len(data) > translog.MaxCheckpointSize {
+		return nil, fmt.Errorf("%s: %d bytes, a cosigned checkpoint has at most %d", p, len(data), translog.MaxCheckpointSize)
+	}
+	l := File(p, data)
+	l.Data = data
+	return FilesManifest([]ocispec.Descriptor{l}, nil)
 }

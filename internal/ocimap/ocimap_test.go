@@ -148,3 +148,40 @@ func TestLogTiles(t *testing.T) {
 		t.Error("a partial tile grouped")
 	}
 }
+
+// TestWitnessMapping: a witness's file maps to its tag and back; names
+// that are no witness name (too long for a tag, a path) map to nothing.
+func TestWitnessMapping(t *testing.T) {
+	for _, c := range []struct {
+		path string
+		kind Blob
+		tag  string
+	}{
+		{"log/witness/w1.example", WitnessFile, "witness-w1.example"},
+		{"log/witness/" + strings.Repeat("w", 120), WitnessFile, "witness-" + strings.Repeat("w", 120)},
+		{"log/witness/" + strings.Repeat("w", 121), Unmapped, ""},
+		{"log/witness/a/b", Unmapped, ""},
+		{"log/witness/..", Unmapped, ""},
+	} {
+		kind, _, name, _, _ := Where(c.path)
+		if kind != c.kind {
+			t.Errorf("%s: kind %v, want %v", c.path, kind, c.kind)
+			continue
+		}
+		if kind != WitnessFile {
+			continue
+		}
+		tag, err := WitnessTag(name)
+		if err != nil || tag != c.tag {
+			t.Errorf("%s: tag %q %v, want %q", c.path, tag, err, c.tag)
+		}
+		if n, ok := WitnessName(tag); !ok || n != name {
+			t.Errorf("%s: tag %q back to %q %v", c.path, tag, n, ok)
+		}
+	}
+	for _, tag := range []string{"root", "meta-3", "sig-ab", "witness-", "witness-a/b"} {
+		if n, ok := WitnessName(tag); ok {
+			t.Errorf("tag %q taken for witness %q", tag, n)
+		}
+	}
+}

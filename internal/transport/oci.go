@@ -123,6 +123,8 @@ func (t *ociTransport) Get(ctx context.Context, p, etag string) (*Response, erro
 		return t.getLogTile(ctx, idx, p, etag)
 	case ocimap.ArchiveSigs:
 		return t.getArchiveSigs(ctx, idx, p, archive, etag)
+	case ocimap.WitnessFile:
+		return t.getWitness(ctx, idx, p, name, etag)
 	}
 	return nil, fmt.Errorf("%s%s: %w (not kept in OCI registries)", t.loc, "/"+p, index.ErrNotFound)
 }
@@ -196,6 +198,24 @@ func (t *ociTransport) getArchiveSigs(ctx context.Context, idx *remote.Repositor
 		return t.blob(ctx, idx, *layer, p, etag)
 	}
 	return inMemory(data, etag), nil
+}
+
+// getWitness opens a witness's cosigned checkpoint: the one layer of the
+// manifest tagged for the witness, read on each call (it is mutable, and
+// published apart from the root's generations).
+func (t *ociTransport) getWitness(ctx context.Context, idx *remote.Repository, p, name, etag string) (*Response, error) {
+	tag, err := ocimap.WitnessTag(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", p, index.ErrNotFound, err)
+	}
+	m, err := t.manifest(ctx, idx, tag, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Layers) != 1 || ocimap.Title(m.Layers[0]) != p {
+		return nil, fmt.Errorf("%s:%s: %w: a witness manifest has one layer titled %s", idx.Reference, tag, ErrWrongBytes, p)
+	}
+	return t.layer(ctx, idx, tag, m, p, etag)
 }
 
 // GetPinned opens a release archive as the blob its shard pins, in the
