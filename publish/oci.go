@@ -1048,6 +1048,11 @@ func (d *ociDest) copySignatures(s *site, repo *remote.Repository, mu *sync.Mute
 // signRelease signs a release manifest with the signer, beside the
 // signatures its tag already holds (tags: the signature tags that exist).
 func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, replace map[*siteRelease]bool, done func(tag string)) func(ctx context.Context, r *siteRelease) error {
+	// Every signature manifest has the same "{}" config
+	// (ocimap.CosignManifest): pushed once per run, by the first
+	// signature, before any manifest that names it.
+	var config sync.Once
+	var configErr error
 	return func(ctx context.Context, r *siteRelease) error {
 		payload, sig, err := d.o.Signer.SignManifest(r.repo, r.manifest.Desc.Digest.String())
 		if err != nil {
@@ -1069,8 +1074,9 @@ func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, rep
 		if err := pushNew(ctx, repo, p.Layers[len(p.Layers)-1], payload); err != nil {
 			return err
 		}
-		if err := pushNew(ctx, repo, p.Config, p.ConfigB); err != nil {
-			return err
+		config.Do(func() { configErr = pushBytes(ctx, repo, p.Config, p.ConfigB) })
+		if configErr != nil {
+			return configErr
 		}
 		if err := repo.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
 			return fmt.Errorf("push the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
