@@ -47,12 +47,16 @@ func openOCI(l location.Location, c Config) (Transport, error) {
 	if t.opts.Password == "" && c.Token != "" && t.opts.Username != "" {
 		t.opts.Password = c.Token
 	}
+	// The index repository and the packs' share one connection and one
+	// token cache.
+	t.clients = ocireg.NewClients(t.opts)
 	return t, nil
 }
 
 type ociTransport struct {
-	loc  ocimap.Location
-	opts ocireg.Options
+	loc     ocimap.Location
+	opts    ocireg.Options
+	clients *ocireg.Clients
 
 	mu    sync.Mutex
 	repos map[string]*remote.Repository
@@ -82,7 +86,7 @@ func (t *ociTransport) repo(ctx context.Context, name string) (*remote.Repositor
 	if r, ok := t.repos[name]; ok {
 		return r, nil
 	}
-	r, err := ocireg.Repository(ctx, t.loc.Ref(name), t.opts)
+	r, err := t.clients.Repository(ctx, t.loc.Ref(name))
 	if err != nil {
 		return nil, err
 	}
