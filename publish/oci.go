@@ -1398,6 +1398,8 @@ func (d *ociDest) liveTiles(ctx context.Context, idx *remote.Repository, live *l
 		var data []byte
 		if g != nil && index.Digest(g) == l.Digest.Encoded() {
 			data = g
+		} else if e, ok, err := ocimap.EmbeddedData(l); err == nil && ok {
+			data = e // a small group, in the root manifest (checked)
 		} else {
 			var err error
 			if data, err = fetchBlob(ctx, idx, l, ocimap.MaxLogGroup); err != nil {

@@ -457,9 +457,14 @@ func LogGroupDigest(group []byte, slot int) (digest.Digest, bool) {
 	return digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(sum)), true
 }
 
-// LogGroupLayer is the descriptor of a tile group as a layer.
+// LogGroupLayer is the descriptor of a tile group as a layer; a small
+// group of a hash level (what inclusion proofs read) carries its content
+// (MaxEmbeddedGroup, embed.go).
 func LogGroupLayer(title string, data []byte) ocispec.Descriptor {
 	d := content.NewDescriptorFromBytes(LogGroupMediaType, data)
 	d.Annotations = map[string]string{ocispec.AnnotationTitle: title}
+	if len(data) <= MaxEmbeddedGroup && !strings.Contains(title, "/data/") {
+		d.Data = data
+	}
 	return d
 }

@@ -273,6 +273,13 @@ func (t *ociTransport) readGroup(ctx context.Context, idx *remote.Repository, m 
 		if l.Size > ocimap.MaxLogGroup {
 			return nil, fmt.Errorf("%s@%s (tile group %s): %w (%d bytes)", idx.Reference, l.Digest, title, index.ErrTooLarge, l.Size)
 		}
+		// A small group travels in the root manifest, checked against its
+		// descriptor.
+		if data, ok, err := ocimap.EmbeddedData(l); err != nil {
+			return nil, fmt.Errorf("%s:%s (tile group %s): %w: %v", idx.Reference, ocimap.RootTag, title, ErrWrongBytes, err)
+		} else if ok {
+			return data, nil
+		}
 		resp, err := t.blob(ctx, idx, l, p, "")
 		if err != nil {
 			return nil, err
