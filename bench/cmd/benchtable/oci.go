@@ -229,21 +229,21 @@ func (e *env) ociRows() error {
 		return err
 	}
 
-	real, err := startRegistryWith(filepath.Join(e.work, "oci-registry-tls"), ocitest.Config{Mode: ocitest.Token, TLS: true, IssuerElsewhere: true})
+	tlsReg, err := startRegistryWith(filepath.Join(e.work, "oci-registry-tls"), ocitest.Config{Mode: ocitest.Token, TLS: true, IssuerElsewhere: true})
 	if err != nil {
 		return err
 	}
-	defer real.stop()
-	logf("registry with TLS and token auth on %s", real.host)
+	defer tlsReg.stop()
+	logf("registry with TLS and token auth on %s", tlsReg.host)
 	// The loop logs in once, as a CI job would; each push then reads the
 	// credentials from the docker config and gets its own token.
-	login := exec.Command(oras, append([]string{"login", real.host, "-u", real.Username, "--password-stdin"}, real.orasFlags...)...)
-	login.Stdin = strings.NewReader(real.Password)
+	login := exec.Command(oras, append([]string{"login", tlsReg.host, "-u", tlsReg.Username, "--password-stdin"}, tlsReg.orasFlags...)...)
+	login.Stdin = strings.NewReader(tlsReg.Password)
 	login.Env = append(os.Environ(), "HOME="+filepath.Join(e.work, "home"))
 	if out, err := login.CombinedOutput(); err != nil {
-		return fmt.Errorf("oras login %s: %v\n%s", real.host, err, out)
+		return fmt.Errorf("oras login %s: %v\n%s", tlsReg.host, err, out)
 	}
-	if err := e.ociPublishRows(real, oras, site, releases, "a registry with TLS and token auth", false); err != nil {
+	if err := e.ociPublishRows(tlsReg, oras, site, releases, "a registry with TLS and token auth", false); err != nil {
 		return err
 	}
 	os.RemoveAll(site)
