@@ -40,7 +40,9 @@ import (
 	oraslib "oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/location"
@@ -418,6 +420,9 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if err != nil {
 		return nil, err
 	}
+	// The repositories every publish touches, in one token; each pack's
+	// are added per pack (plan, pushReleases).
+	ctx = scoped(ctx, d.loc.Ref(d.loc.Repo(ocimap.IndexRepo)), d.loc.Ref(d.loc.Repo(ocimap.SignatureRepo)), d.loc.Ref(d.loc.Repo(ocimap.ArchiveRepo)))
 	if d.o.Signer == nil && s.root.Signed {
 		fmt.Fprintf(o.Log, "warning: no --key: release manifests are pushed without cosign signatures\n")
 	}
@@ -469,6 +474,22 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 		return res, err
 	}
 	return res, d.pruneAfter(ctx, s, idx, live, o, res)
+}
+
+// scoped hints a registry with token auth at the repositories refs
+// (REGISTRY/REPO), pull and push, through oras-go's scope hints: the
+// token asked for covers all a step does there, where each operation
+// would ask for its own scope after a 401 of its own (pull for a tags
+// list, push for an upload, the base repository's pull for a mount).
+// Registries without tokens ignore it; a token service grants what the
+// account may do, so a read-only account still reads.
+func scoped(ctx context.Context, refs ...string) context.Context {
+	for _, ref := range refs {
+		if r, err := registry.ParseReference(ref); err == nil {
+			ctx = auth.AppendRepositoryScope(ctx, r, auth.ActionPull, auth.ActionPush)
+		}
+	}
+	return ctx
 }
 
 // lockedWriter serialises writes to w.
@@ -594,7 +615,7 @@ func (d *ociDest) pushReleases(ctx context.Context, s *site, live *liveIndex, pu
 	return parallel.Each(ctx, len(jobs), o.Jobs, func(i int) error {
 		r := jobs[i]
 		if toPush[r] {
-			if err := d.pushRelease(ctx, s, r, configs[r.repo]); err != nil {
+			if err := d.pushRelease(scoped(ctx, r.repo), s, r, configs[r.repo]); err != nil {
 				return err
 			}
 			fmt.Fprintf(o.Log, "uploaded %s:%s\n", r.repo, r.tag)
@@ -743,6 +764,8 @@ func (d *ociDest) plan(ctx context.Context, s *site, o Options, res *Result) ([]
 		if err != nil {
 			return err
 		}
+		// The token this asks for serves the pack's pushes too.
+		ctx := scoped(ctx, repo.Reference.String())
 		tags, err := listTags(ctx, repo)
 		if err != nil {
 			return err
@@ -949,6 +972,7 @@ func (d *ociDest) configs(ctx context.Context, push []*siteRelease) map[string]f
 		}
 		cfg, data := r.manifest.Config, r.manifest.ConfigB
 		ref := r.repo
+		ctx := scoped(ctx, ref)
 		out[ref] = sync.OnceValue(func() error {
 			repo, err := d.o.Repos(ref)
 			if err != nil {
@@ -1067,6 +1091,11 @@ func (d *ociDest) copySignatures(s *site, repo *remote.Repository, mu *sync.Mute
 // signRelease signs a release manifest with the signer, beside the
 // signatures its tag already holds (tags: the signature tags that exist).
 func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, replace map[*siteRelease]bool, done func(tag string)) func(ctx context.Context, r *siteRelease) error {
+	// Every signature manifest has the same "{}" config
+	// (ocimap.CosignManifest): pushed once per run, by the first
+	// signature, before any manifest that names it.
+	var config sync.Once
+	var configErr error
 	return func(ctx context.Context, r *siteRelease) error {
 		payload, sig, err := d.o.Signer.SignManifest(r.repo, r.manifest.Desc.Digest.String())
 		if err != nil {
@@ -1088,8 +1117,9 @@ func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, rep
 		if err := pushNew(ctx, repo, p.Layers[len(p.Layers)-1], payload); err != nil {
 			return err
 		}
-		if err := pushNew(ctx, repo, p.Config, p.ConfigB); err != nil {
-			return err
+		config.Do(func() { configErr = pushBytes(ctx, repo, p.Config, p.ConfigB) })
+		if configErr != nil {
+			return configErr
 		}
 		if err := repo.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
 			return fmt.Errorf("push the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
@@ -1387,6 +1417,8 @@ func (d *ociDest) liveTiles(ctx context.Context, idx *remote.Repository, live *l
 		var data []byte
 		if g != nil && index.Digest(g) == l.Digest.Encoded() {
 			data = g
+		} else if e, ok, err := ocimap.EmbeddedData(l); err == nil && ok {
+			data = e // a small group, in the root manifest (checked)
 		} else {
 			var err error
 			if data, err = fetchBlob(ctx, idx, l, ocimap.MaxLogGroup); err != nil {

@@ -66,9 +66,10 @@ func verifyOCI(t *testing.T, reg *ocitest.Registry, f *fixture, dest string, rel
 // ociOptions opens reg's repositories with its credentials, signing with
 // f's key when signer.
 func ociOptions(reg *ocitest.Registry, signer bool, f *fixture) DestOptions {
-	o := ocireg.Options{PlainHTTP: true, Username: reg.Username, Password: reg.Password}
+	// As the command opens them: one client per registry host.
+	clients := ocireg.NewClients(ocireg.Options{PlainHTTP: true, Username: reg.Username, Password: reg.Password})
 	do := DestOptions{OCI: OCIOptions{Repos: func(ref string) (*remote.Repository, error) {
-		return ocireg.Repository(context.Background(), ref, o)
+		return clients.Repository(context.Background(), ref)
 	}}}
 	if signer {
 		do.OCI.Signer = f.signer

@@ -421,12 +421,28 @@ func TestOCISwappedSignatureRepaired(t *testing.T) {
 }
 
 // TestOCIEmbeddedIndexTampered: a root manifest whose embedded index.json
-// is not the bytes its descriptor names (a registry or proxy serving a
-// doctored manifest) is refused with transport.ErrWrongBytes naming the
+// (or partial log tile) is not the bytes its descriptor names (a
+// registry or proxy serving a doctored manifest) is refused with transport.ErrWrongBytes naming the
 // reference, and the destination is not written.
 func TestOCIEmbeddedIndexTampered(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		is   func(title string) bool
+	}{
+		{"index.json", func(title string) bool { return title == index.RootFile }},
+		// The log's partial hash tile: the inclusion proof reads it.
+		{"partial tile", func(title string) bool {
+			return strings.HasPrefix(title, "log/tile/8/0/") && strings.Contains(title, ".p/")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { embeddedTampered(t, tc.is) })
+	}
+}
+
+func embeddedTampered(t *testing.T, is func(title string) bool) {
 	reg, f := ociSetup(t, ocitest.Anonymous)
 	f.pack("hello", "1.0.0", "b: 1\n")
+	f.pack("world", "1.0.0", "b: 1\n") // two log entries: a proof reads the tile
 	site := f.build(t)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
@@ -441,14 +457,14 @@ func TestOCIEmbeddedIndexTampered(t *testing.T) {
 	}
 	found := false
 	for i, l := range m.Layers {
-		if ocimap.Title(l) == index.RootFile && l.Data != nil {
+		if is(ocimap.Title(l)) && l.Data != nil {
 			d := append([]byte(nil), l.Data...)
 			d[len(d)/2] ^= 1
 			m.Layers[i].Data, found = d, true
 		}
 	}
 	if !found {
-		t.Fatal("the root manifest embeds no index.json")
+		t.Fatal("the root manifest embeds no such file")
 	}
 	mb, err := json.Marshal(m)
 	if err != nil {
@@ -466,7 +482,7 @@ func TestOCIEmbeddedIndexTampered(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	_, err = c.Fetch(ctx, client.FetchOptions{Name: "hello", Dest: out})
 	if !errors.Is(err, transport.ErrWrongBytes) || !strings.Contains(err.Error(), reg.Host()+"/acme/packgen/index:root") {
-		t.Fatalf("a doctored embedded index.json: %v", err)
+		t.Fatalf("a doctored embedded file: %v", err)
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the destination was written: %v", err)

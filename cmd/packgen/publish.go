@@ -225,8 +225,9 @@ func ociDestOptions(ctx context.Context, g *globalOptions, f ociFlags, keyRef st
 	if err != nil {
 		return publish.OCIOptions{}, err
 	}
+	clients := ocireg.NewClients(o)
 	do := publish.OCIOptions{
-		Repos: func(ref string) (*remote.Repository, error) { return ocireg.Repository(ctx, ref, o) },
+		Repos: func(ref string) (*remote.Repository, error) { return clients.Repository(ctx, ref) },
 		Source: func(loc location.Location) (transport.Transport, error) {
 			return transport.Open(loc, transport.Config{Timeout: 30 * time.Minute, OCI: o})
 		},

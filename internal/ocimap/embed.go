@@ -4,8 +4,11 @@ package ocimap
 // the manifest's one request instead of one more per file:
 //
 //   - the root manifest's layers for the files every client reads on
-//     every fetch (index.json and index.json.sig; not the log's
-//     checkpoint, which a fetch does not read: it trusts index.json) carry
+//     every fetch (index.json and index.json.sig, and the transparency
+//     log's right edge that every inclusion proof reads: the partial
+//     hash tiles, at most one of at most 8 KiB per level, and the tile
+//     groups of the hash levels while they are small; not the log's
+//     checkpoint nor its data tiles, which a fetch does not read) carry
 //     their content in the descriptor's "data" field (OCI image-spec 1.1
 //     "embedded content"); the blobs are pushed as well, so the manifest
 //     is an ordinary one that any client and the registry's garbage
@@ -26,10 +29,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/translog"
 )
 
 // AnnotationFilePrefix + a site path is the annotation of a signature
@@ -37,16 +43,23 @@ import (
 const AnnotationFilePrefix = "dev.packgen.file/"
 
 // MaxEmbedded bounds the content embedded in one root manifest layer:
-// what every fetch reads anyway, never the log's tiles, so the root
-// manifest stays small whatever the registry's size.
+// what every fetch reads anyway, never the log's full tiles (the right
+// edge only: one partial tile and at most one small group per level), so
+// the root manifest stays small whatever the registry's size.
 const MaxEmbedded = 64 << 10
 
 // ErrEmbedded marks embedded content that does not match its descriptor.
 var ErrEmbedded = errors.New("embedded content does not match its descriptor")
 
+// MaxEmbeddedGroup bounds an embedded tile group: 32 full tiles (8,192
+// entries at level 0). Only a level's last group is ever that small (the
+// others hold 256 tiles), so the root manifest carries at most one per
+// level, whatever the log's size; a larger group is read as its blob.
+const MaxEmbeddedGroup = 32 * 32
+
 // Embedded tells whether a root file's content goes into its layer's
 // descriptor: the files each fetch reads (index.json and its live
-// signature), when small.
+// signature, the log's partial hash tiles), when small.
 func Embedded(p string, size int) bool {
 	if size > MaxEmbedded {
 		return false
@@ -55,7 +68,18 @@ func Embedded(p string, size int) bool {
 	case index.RootFile, index.RootFile + index.SignatureExt:
 		return true
 	}
-	return false
+	return index.KindOf(p) == index.KindLogPartialTile && hashTile(p)
+}
+
+// hashTile tells whether p is a tile of the log's hashes (a level ≥ 0),
+// which proofs read, not of its entries (data), which they do not.
+func hashTile(p string) bool {
+	rest, ok := strings.CutPrefix(p, translog.Dir+"/")
+	if !ok {
+		return false
+	}
+	t, err := tlog.ParseTilePath(rest)
+	return err == nil && t.L >= 0
 }
 
 // EmbeddedData returns the content embedded in d, checked against d's

@@ -104,3 +104,50 @@ func TestSigFilesManifest(t *testing.T) {
 		t.Fatalf("bad base64: %v", err)
 	}
 }
+
+// TestEmbeddedLogEdge: the log's right edge that every inclusion proof
+// reads travels in the root manifest (partial hash tiles, small tile
+// groups of hash levels); what proofs do not read (data tiles, the
+// checkpoint) and large groups do not.
+func TestEmbeddedLogEdge(t *testing.T) {
+	for _, tc := range []struct {
+		path  string
+		size  int
+		embed bool
+	}{
+		{"log/tile/8/0/000.p/17", 17 * 32, true},
+		{"log/tile/8/1/000.p/3", 3 * 32, true},
+		{"log/tile/8/data/000.p/17", 17 * 40, false},
+		{"log/checkpoint", 120, false},
+		{"log/tile/8/0/000.p/255", MaxEmbedded + 1, false},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			d := RootLayer(tc.path, make([]byte, tc.size))
+			if (d.Data != nil) != tc.embed {
+				t.Fatalf("embedded %v, want %v", d.Data != nil, tc.embed)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		title string
+		size  int
+		embed bool
+	}{
+		{LogGroupTitle(0, 0), 3 * 32, true},
+		{LogGroupTitle(1, 0), MaxEmbeddedGroup, true},
+		{LogGroupTitle(0, 1), MaxEmbeddedGroup + 32, false},
+		{LogGroupTitle(-1, 0), 3 * 32, false},
+	} {
+		t.Run(tc.title, func(t *testing.T) {
+			data := make([]byte, tc.size)
+			data[0] = 1
+			d := LogGroupLayer(tc.title, data)
+			if (d.Data != nil) != tc.embed {
+				t.Fatalf("embedded %v, want %v", d.Data != nil, tc.embed)
+			}
+			if got, ok, err := EmbeddedData(d); err != nil || ok != tc.embed || ok && string(got) != string(data) {
+				t.Fatalf("read back: %v %v", ok, err)
+			}
+		})
+	}
+}

@@ -114,6 +114,41 @@ func Repository(ctx context.Context, ref string, o Options) (*remote.Repository,
 	return repo, nil
 }
 
+// Clients opens repositories with one client per registry host, shared
+// by every repository it opens: one connection pool (a TLS handshake per
+// connection, not per repository) and one token cache (once a registry
+// has asked for a token, oras-go asks its token service for each new
+// repository's scope up front, without another 401 first). A publish
+// opens a repository per release; each with a client of its own cost a
+// new connection, a TLS handshake and a 401 per release. Credentials are
+// looked up once per host, when its first repository is opened.
+type Clients struct {
+	o  Options
+	mu sync.Mutex
+	by map[string]*auth.Client // registry host → client
+}
+
+// NewClients opens repositories with o.
+func NewClients(o Options) *Clients { return &Clients{o: o, by: map[string]*auth.Client{}} }
+
+// Repository is Repository through the shared client of ref's host.
+func (c *Clients) Repository(ctx context.Context, ref string) (*remote.Repository, error) {
+	parsed, err := registry.ParseReference(ref)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v (expected HOST[:PORT]/PATH/NAME[:TAG])", ErrReference, ref, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	client := c.by[parsed.Registry]
+	if client == nil {
+		if client, err = newClient(ctx, parsed.Registry, c.o); err != nil {
+			return nil, fmt.Errorf("%s: %w", ref, err)
+		}
+		c.by[parsed.Registry] = client
+	}
+	return &remote.Repository{Reference: parsed, Client: client, PlainHTTP: c.o.PlainHTTP}, nil
+}
+
 // Registry opens the registry at host ("host[:port]").
 func Registry(ctx context.Context, host string, o Options) (*remote.Registry, error) {
 	reg, err := remote.NewRegistry(host)
@@ -156,6 +191,10 @@ func newClient(ctx context.Context, host string, o Options) (*auth.Client, error
 	base.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	base.ResponseHeaderTimeout = headerTimeout
 	base.Proxy = http.ProxyFromEnvironment
+	// A publish sends up to publish.DefaultJobs requests at once through
+	// one client: keep that many connections open between them, where
+	// net/http keeps 2 and would open (and handshake) the others again.
+	base.MaxIdleConnsPerHost = 16
 	if o.CAFile != "" {
 		pem, err := os.ReadFile(o.CAFile)
 		if err != nil {

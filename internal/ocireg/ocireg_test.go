@@ -20,6 +20,7 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/packgen/packgen/internal/ocitest"
@@ -459,5 +460,54 @@ func TestIsNotFound(t *testing.T) {
 		if got := IsNotFound(c.err); got != c.want {
 			t.Errorf("%s: IsNotFound(%v) = %v, want %v", c.name, c.err, got, c.want)
 		}
+	}
+}
+
+// TestClients: the repositories of one host share one client (its
+// connections and its token cache), so a second repository costs no
+// TLS handshake and no credential lookup; each works under token auth
+// over TLS; another host gets its own client, and the checks of
+// Repository (a bad reference, plain http off loopback) still hold.
+func TestClients(t *testing.T) {
+	ctx := context.Background()
+	isolate(t)
+	r := ocitest.StartWith(t, ocitest.Config{Mode: ocitest.Token, TLS: true})
+	c := NewClients(Options{CAFile: r.CAFile, Username: r.Username, Password: r.Password})
+	a, err := c.Repository(ctx, r.Host()+"/acme/packgen/index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Repository(ctx, r.Host()+"/acme/spectro-packs/archive/hello:1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Client != b.Client {
+		t.Fatal("two repositories of one host got two clients")
+	}
+	if b.Reference.Reference != "1.0.0" || b.Reference.Repository != "acme/spectro-packs/archive/hello" {
+		t.Fatalf("reference %+v", b.Reference)
+	}
+	for _, repo := range []*remote.Repository{a, b} {
+		data := []byte("shared client " + repo.Reference.Repository)
+		d := content.NewDescriptorFromBytes("application/octet-stream", data)
+		if err := repo.Push(ctx, d, bytes.NewReader(data)); err != nil {
+			t.Fatalf("push to %s: %v", repo.Reference, Wrap(repo.Reference.String(), repo.Client, err))
+		}
+		if ok, err := repo.Exists(ctx, d); err != nil || !ok {
+			t.Fatalf("%s: exists %v %v", repo.Reference, ok, err)
+		}
+	}
+	other, err := c.Repository(ctx, "localhost:1/acme/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Client == a.Client {
+		t.Fatal("another host shares the client")
+	}
+	if _, err := c.Repository(ctx, "not a reference"); !errors.Is(err, ErrReference) {
+		t.Fatalf("bad reference: %v", err)
+	}
+	if _, err := NewClients(Options{PlainHTTP: true}).Repository(ctx, "registry.example/acme/x"); !errors.Is(err, ErrPlainHTTP) {
+		t.Fatalf("plain http off loopback: %v", err)
 	}
 }

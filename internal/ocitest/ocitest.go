@@ -43,13 +43,24 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/crypto/bcrypt"
 )
+
+// TB is what starting a registry needs of its caller: a testing.TB, or
+// the bench driver's stand-in (bench/cmd/benchtable starts the same
+// registries to time publishing against them, and is no test).
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+	TempDir() string
+	Cleanup(func())
+}
 
 // Mode is how the registry authenticates.
 type Mode int
@@ -85,6 +96,7 @@ type Registry struct {
 	backend http.Handler // Token mode: the proxy to the registry behind the front
 
 	host   string
+	pid    int
 	stop   func() // stops the registry process, once (Stop, cleanup)
 	mu     sync.Mutex
 	log    []string
@@ -95,6 +107,9 @@ type Registry struct {
 
 // Host is "127.0.0.1:PORT".
 func (r *Registry) Host() string { return r.host }
+
+// PID is the registry process's (the bench reads its CPU time).
+func (r *Registry) PID() int { return r.pid }
 
 // PlainHTTP says whether the registry speaks http (not https).
 func (r *Registry) PlainHTTP() bool { return r.tls == nil }
@@ -120,7 +135,7 @@ func (r *Registry) httpClient() *http.Client {
 // writeTLS makes a self-signed CA certificate for 127.0.0.1 and ::1 (one
 // certificate: the CA and the server's), writing it as caFile and
 // certFile and its key as keyFile.
-func writeTLS(t testing.TB, caFile, certFile, keyFile string) *tls.Certificate {
+func writeTLS(t TB, caFile, certFile, keyFile string) *tls.Certificate {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +212,7 @@ func (r *Registry) Tokens() int {
 // Tool returns the path of an outside binary: $NAME_BIN, PATH, then each
 // GOPATH's bin (where `go install`, and .ci/run, put them). Missing: the
 // test is skipped, or failed under CI=true.
-func Tool(t testing.TB, name string) string {
+func Tool(t TB, name string) string {
 	t.Helper()
 	if p, ok := FindTool(name); ok {
 		return p
@@ -232,7 +247,7 @@ func FindTool(name string) (string, bool) {
 }
 
 // Start runs a registry in mode, on plain HTTP, until the test ends.
-func Start(t testing.TB, mode Mode) *Registry {
+func Start(t TB, mode Mode) *Registry {
 	t.Helper()
 	return StartWith(t, Config{Mode: mode})
 }
@@ -256,7 +271,7 @@ type Config struct {
 }
 
 // StartWith runs a registry as c says until the test ends.
-func StartWith(t testing.TB, c Config) *Registry {
+func StartWith(t TB, c Config) *Registry {
 	t.Helper()
 	bin := Tool(t, "registry")
 	dir := t.TempDir()
@@ -311,7 +326,7 @@ func StartWith(t testing.TB, c Config) *Registry {
 // auth sets up the registry's authentication of c.Mode in dir: its
 // config.yml section and, in Token mode with the issuer on the registry's
 // host, the front server (the registry's public face, serving /token too).
-func (r *Registry) auth(t testing.TB, c Config, dir string) (auth string, front *httptest.Server) {
+func (r *Registry) auth(t TB, c Config, dir string) (auth string, front *httptest.Server) {
 	switch c.Mode {
 	case Basic:
 		r.Username, r.Password = User, Password
@@ -362,7 +377,7 @@ http:
 }
 
 // run starts the binary and waits until /v2/ answers.
-func (r *Registry) run(t testing.TB, bin, cfgPath, ready string) error {
+func (r *Registry) run(t TB, bin, cfgPath, ready string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "serve", cfgPath)
 	// The registry reads REGISTRY_* variables as config overrides (and
@@ -382,6 +397,7 @@ func (r *Registry) run(t testing.TB, bin, cfgPath, ready string) error {
 		cancel()
 		return err
 	}
+	r.pid = cmd.Process.Pid
 	var all []string
 	done := make(chan struct{})
 	go func() {
@@ -448,7 +464,7 @@ const (
 // signing key to bundle. It returns the realm URL. With front, the
 // issuer is front's /token (front is started, its other paths go to the
 // registry once startFront says where it is); else a server of its own.
-func (r *Registry) startIssuer(t testing.TB, bundle string, front *httptest.Server) string {
+func (r *Registry) startIssuer(t TB, bundle string, front *httptest.Server) string {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -509,7 +525,7 @@ func (r *Registry) startIssuer(t testing.TB, bundle string, front *httptest.Serv
 // startFront points front's non-token paths at the registry on listen:
 // a plain reverse proxy (streaming, Host kept, the scheme passed on so
 // the registry's Location headers name the front).
-func (r *Registry) startFront(t testing.TB, front *httptest.Server, listen string) {
+func (r *Registry) startFront(t TB, front *httptest.Server, listen string) {
 	target := &url.URL{Scheme: "http", Host: listen}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {

@@ -47,12 +47,16 @@ func openOCI(l location.Location, c Config) (Transport, error) {
 	if t.opts.Password == "" && c.Token != "" && t.opts.Username != "" {
 		t.opts.Password = c.Token
 	}
+	// The index repository and the packs' share one connection and one
+	// token cache.
+	t.clients = ocireg.NewClients(t.opts)
 	return t, nil
 }
 
 type ociTransport struct {
-	loc  ocimap.Location
-	opts ocireg.Options
+	loc     ocimap.Location
+	opts    ocireg.Options
+	clients *ocireg.Clients
 
 	mu    sync.Mutex
 	repos map[string]*remote.Repository
@@ -82,7 +86,7 @@ func (t *ociTransport) repo(ctx context.Context, name string) (*remote.Repositor
 	if r, ok := t.repos[name]; ok {
 		return r, nil
 	}
-	r, err := ocireg.Repository(ctx, t.loc.Ref(name), t.opts)
+	r, err := t.clients.Repository(ctx, t.loc.Ref(name))
 	if err != nil {
 		return nil, err
 	}
@@ -288,6 +292,13 @@ func (t *ociTransport) readGroup(ctx context.Context, idx *remote.Repository, m 
 		}
 		if l.Size > ocimap.MaxLogGroup {
 			return nil, fmt.Errorf("%s@%s (tile group %s): %w (%d bytes)", idx.Reference, l.Digest, title, index.ErrTooLarge, l.Size)
+		}
+		// A small group travels in the root manifest, checked against its
+		// descriptor.
+		if data, ok, err := ocimap.EmbeddedData(l); err != nil {
+			return nil, fmt.Errorf("%s:%s (tile group %s): %w: %v", idx.Reference, ocimap.RootTag, title, ErrWrongBytes, err)
+		} else if ok {
+			return data, nil
 		}
 		resp, err := t.blob(ctx, idx, l, p, "")
 		if err != nil {

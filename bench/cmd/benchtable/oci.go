@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"go/build"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,9 +14,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/packgen/packgen/bench/measure"
+	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/synth"
 	"github.com/packgen/packgen/serve"
 )
@@ -35,176 +34,139 @@ import (
 // (1,000 releases by default), the small one packs/25 (200).
 
 // ociRegistry is a running `registry serve` (distribution v3) with
-// filesystem storage, anonymous, plain HTTP.
+// filesystem storage, started by internal/ocitest as the tests start it:
+// anonymous on plain HTTP (the loop's best case), or with TLS and token
+// auth (what a real registry asks of every client process).
 type ociRegistry struct {
+	*ocitest.Registry
+	t    *benchT
 	host string
-	log  *measure.AccessLog
-	stop func()
-	pid  int
+	// cred are the flags packgen and oras need (--plain-http, or
+	// --ca-file and the account), env the password's variable.
+	packgenFlags, orasFlags []string
+	env                     []string
 }
 
+// startRegistry starts an anonymous registry on plain HTTP.
+func startRegistry(work string) (*ociRegistry, error) {
+	return startRegistryWith(work, ocitest.Config{Mode: ocitest.Anonymous})
+}
+
+// startRegistryWith starts a registry as c says.
+func startRegistryWith(work string, c ocitest.Config) (reg *ociRegistry, err error) {
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return nil, err
+	}
+	t := &benchT{dir: work}
+	defer func() {
+		if f, ok := recover().(benchFail); ok {
+			t.close()
+			reg, err = nil, errors.New(string(f))
+		}
+	}()
+	r := ocitest.StartWith(t, c)
+	reg = &ociRegistry{Registry: r, t: t, host: r.Host()}
+	if r.PlainHTTP() {
+		reg.packgenFlags = []string{"--plain-http"}
+		reg.orasFlags = []string{"--plain-http"}
+	} else {
+		reg.packgenFlags = []string{"--ca-file", r.CAFile}
+		reg.orasFlags = []string{"--ca-file", r.CAFile}
+	}
+	if r.Username != "" {
+		reg.packgenFlags = append(reg.packgenFlags, "--username", r.Username)
+		reg.env = []string{"PACKGEN_OCI_PASSWORD=" + r.Password}
+	}
+	return reg, nil
+}
+
+func (r *ociRegistry) stop() { r.t.close() }
+
 // cpu is the registry process's CPU time so far (user + system, from
-// /proc; 0 where there is none): the registry does most of a publish's
-// work, so a comparison of CPU, which other load on the machine barely
-// moves, includes it.
+// /proc; 0 where there is none), plus this driver's own (the token
+// issuer and the access-log reader live here): the registry does most
+// of a publish's work, so a comparison of CPU, which other load on the
+// machine barely moves, includes it.
 func (r *ociRegistry) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.pid))
+	var ru syscall.Rusage
+	self := time.Duration(0)
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.PID()))
 	if err != nil {
-		return 0
+		return self
 	}
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 || i+2 > len(s) {
-		return 0
+		return self
 	}
 	f := strings.Fields(s[i+2:])
 	if len(f) < 13 {
-		return 0
+		return self
 	}
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return self + time.Duration(u+st)*10*time.Millisecond // USER_HZ is 100 on Linux
 }
 
-// findTool is internal/ocitest.FindTool: $NAME_BIN, PATH, then each
-// GOPATH's bin.
-func findTool(name string) (string, error) {
-	if p := os.Getenv(strings.ToUpper(name) + "_BIN"); p != "" {
-		if p, err := exec.LookPath(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	for _, gp := range filepath.SplitList(build.Default.GOPATH) {
-		p := filepath.Join(gp, "bin", name)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s not found on PATH or in $(go env GOPATH)/bin (go install it; see scripts/test-tools.sh), or run with -oci=false", name)
-}
-
-// startRegistry runs the registry on a free loopback port with its
-// storage in dir (the start logic of internal/ocitest, anonymous mode).
-func startRegistry(dir string) (*ociRegistry, error) {
-	bin, err := findTool("registry")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		// A port picked by the kernel and handed over: another process may
-		// take it in between, so a failed start is retried.
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		host := l.Addr().String()
-		l.Close()
-		cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: warn
-  formatter: text
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: %s
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: %s
-  secret: packgen-bench-secret
-`, filepath.Join(dir, "storage"), host)
-		cfgPath := filepath.Join(dir, "config.yml")
-		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-			return nil, err
-		}
-		r := &ociRegistry{host: host, log: &measure.AccessLog{}}
-		if lastErr = r.run(bin, cfgPath); lastErr == nil {
-			return r, nil
-		}
-	}
-	return nil, fmt.Errorf("registry did not start: %w", lastErr)
-}
-
-func (r *ociRegistry) run(bin, cfgPath string) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "serve", cfgPath)
-	// REGISTRY_* variables are config overrides to the registry; no
-	// OpenTelemetry exporter (it would try to reach a collector).
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "REGISTRY_") && !strings.HasPrefix(kv, "OTEL_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true")
-	var tail tailWriter
-	cmd.Stdout = io.MultiWriter(r.log, &tail)
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		cancel()
-		return err
-	}
-	r.pid = cmd.Process.Pid
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	r.stop = func() { cancel(); <-exited }
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			cancel()
-			return fmt.Errorf("registry exited: %v\n%s", err, tail.String())
-		default:
-		}
-		if resp, err := http.Get("http://" + r.host + "/v2/"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			r.stop()
-			return fmt.Errorf("registry on %s not ready after 30s", r.host)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// mark is the position in the access log, for settled.
+func (r *ociRegistry) mark() int { return len(r.AccessLog()) }
 
 // settled returns the requests logged since mark once the log has been
 // quiet for 200 ms: the registry writes a request's line after its
 // response, so the last lines may trail the client's exit.
 func (r *ociRegistry) settled(mark int) []measure.Access {
-	n := r.log.Len()
+	n := r.mark()
 	for {
 		time.Sleep(200 * time.Millisecond)
-		m := r.log.Len()
+		m := r.mark()
 		if m == n {
-			return r.log.Since(mark)
+			break
 		}
 		n = m
 	}
-}
-
-// tailWriter keeps the last few KiB written, for an error message.
-type tailWriter struct{ b []byte }
-
-func (t *tailWriter) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if len(t.b) > 8<<10 {
-		t.b = t.b[len(t.b)-8<<10:]
+	var out []measure.Access
+	for _, l := range r.AccessLog()[mark:] {
+		if a, ok := measure.ParseAccess(l); ok {
+			out = append(out, a)
+		}
 	}
-	return len(p), nil
+	return out
 }
 
-func (t *tailWriter) String() string { return string(t.b) }
+// benchFail is a failure of benchT, recovered by startRegistry.
+type benchFail string
+
+// benchT is what internal/ocitest needs of a test, for the registries
+// the driver starts: a failure panics with benchFail (startRegistry
+// recovers it), cleanups run at stop.
+type benchT struct {
+	dir      string
+	cleanups []func()
+}
+
+func (b *benchT) Helper()                           {}
+func (b *benchT) Fatal(args ...any)                 { panic(benchFail(fmt.Sprint(args...))) }
+func (b *benchT) Fatalf(format string, args ...any) { panic(benchFail(fmt.Sprintf(format, args...))) }
+func (b *benchT) Skip(args ...any)                  { panic(benchFail(fmt.Sprint(args...))) }
+func (b *benchT) Cleanup(f func())                  { b.cleanups = append(b.cleanups, f) }
+
+func (b *benchT) TempDir() string {
+	d, err := os.MkdirTemp(b.dir, "registry-")
+	if err != nil {
+		panic(benchFail(err.Error()))
+	}
+	return d
+}
+
+func (b *benchT) close() {
+	for i := len(b.cleanups) - 1; i >= 0; i-- {
+		b.cleanups[i]()
+	}
+	b.cleanups = nil
+}
 
 // ociSite generates a repository of packs × versions releases and builds
 // its site (no catalogue: publishing to OCI does not read it).
@@ -231,15 +193,22 @@ func (e *env) ociSite(name string, packs int) (site string, releases int, err er
 	return site, out.Releases, nil
 }
 
-func (e *env) publishOCI(site, dest string) (measure.Run, error) {
-	return measure.Exec(e.cmd(nil, "publish", site, dest, "--plain-http", "--key", e.key))
+func (e *env) publishOCI(reg *ociRegistry, site, dest string) (measure.Run, error) {
+	c := e.cmd(nil, append([]string{"publish", site, dest, "--key", e.key}, reg.packgenFlags...)...)
+	c.Env = append(c.Env, reg.env...)
+	return measure.Exec(c)
 }
 
-// ociRows measures the OCI figures of issue 16.
+// ociRows measures the OCI figures of issue 16: publishing and fetching
+// against the registry the issue names (anonymous, plain HTTP on
+// loopback: the `oras push` loop's best case, where the goal rows are),
+// then publishing against one configured as real registries are (TLS,
+// token auth with the token service on another port, as Docker Hub's),
+// where every `oras push` process pays a TLS handshake and a token.
 func (e *env) ociRows() error {
-	oras, err := findTool("oras")
-	if err != nil {
-		return err
+	oras, ok := ocitest.FindTool("oras")
+	if !ok {
+		return fmt.Errorf("oras not found on PATH or in $(go env GOPATH)/bin (go install it; see scripts/test-tools.sh), or run with -oci=false")
 	}
 	reg, err := startRegistry(filepath.Join(e.work, "oci-registry"))
 	if err != nil {
@@ -253,14 +222,46 @@ func (e *env) ociRows() error {
 	if err != nil {
 		return err
 	}
+	if err := e.ociPublishRows(reg, oras, site, releases, "the local registry (anonymous, plain HTTP)", true); err != nil {
+		return err
+	}
+	if err := e.ociFetchRows(reg, site, releases, bigPacks, smallPacks); err != nil {
+		return err
+	}
 
+	tlsReg, err := startRegistryWith(filepath.Join(e.work, "oci-registry-tls"), ocitest.Config{Mode: ocitest.Token, TLS: true, IssuerElsewhere: true})
+	if err != nil {
+		return err
+	}
+	defer tlsReg.stop()
+	logf("registry with TLS and token auth on %s", tlsReg.host)
+	// The loop logs in once, as a CI job would; each push then reads the
+	// credentials from the docker config and gets its own token.
+	login := exec.Command(oras, append([]string{"login", tlsReg.host, "-u", tlsReg.Username, "--password-stdin"}, tlsReg.orasFlags...)...)
+	login.Stdin = strings.NewReader(tlsReg.Password)
+	login.Env = append(os.Environ(), "HOME="+filepath.Join(e.work, "home"))
+	if out, err := login.CombinedOutput(); err != nil {
+		return fmt.Errorf("oras login %s: %v\n%s", tlsReg.host, err, out)
+	}
+	if err := e.ociPublishRows(tlsReg, oras, site, releases, "a registry with TLS and token auth", false); err != nil {
+		return err
+	}
+	os.RemoveAll(site)
+	return nil
+}
+
+// ociPublishRows times a first publish of the site, a publish with
+// nothing new, and the `oras push` loop over the same archives against
+// reg (named where), with each side's CPU and the registry's; goal says
+// whether the issue's goals apply to this registry.
+func (e *env) ociPublishRows(reg *ociRegistry, oras, site string, releases int, where string, goal bool) error {
 	// First publish: a fresh base path per try, so every try pushes
 	// everything (releases, signatures, the index).
 	var reqs []int
 	var regCPU []time.Duration
 	first, err := measure.Median(e.runs, func(int) error { return settle() }, func(i int) (measure.Run, error) {
-		mark, cpu := reg.log.Len(), reg.cpu()
-		r, err := e.publishOCI(site, fmt.Sprintf("oci://%s/first%d", reg.host, i))
+		mark, cpu := reg.mark(), reg.cpu()
+		r, err := e.publishOCI(reg, site, fmt.Sprintf("oci://%s/first%d", reg.host, i))
 		reqs = append(reqs, len(reg.settled(mark)))
 		regCPU = append(regCPU, reg.cpu()-cpu)
 		return r, err
@@ -270,16 +271,20 @@ func (e *env) ociRows() error {
 	}
 	slices.Sort(regCPU)
 	pubRegCPU := regCPU[len(regCPU)/2]
-	e.add(fmt.Sprintf("OCI: `packgen publish` of %d releases to the distribution registry, signed, with the index (%.1f requests per release; the registry's CPU %s)", releases, float64(reqs[0])/float64(releases), measure.Dur(pubRegCPU)),
+	e.add(fmt.Sprintf("OCI, %s: `packgen publish` of %d releases, signed, with the index (%.1f requests per release; the registry's CPU %s)", where, releases, float64(reqs[0])/float64(releases), measure.Dur(pubRegCPU)),
 		first.Wall.Seconds(), timed(first), measure.Goal{})
 
 	again, err := measure.Median(e.runs, nil, func(int) (measure.Run, error) {
-		return e.publishOCI(site, fmt.Sprintf("oci://%s/first0", reg.host))
+		return e.publishOCI(reg, site, fmt.Sprintf("oci://%s/first0", reg.host))
 	})
 	if err != nil {
 		return err
 	}
-	e.add(fmt.Sprintf("OCI: re-publish with nothing new, %d releases", releases), again.Wall.Seconds(), timed(again), measure.AtMost(1, "1 s"))
+	againGoal := measure.Goal{}
+	if goal {
+		againGoal = measure.AtMost(1, "1 s")
+	}
+	e.add(fmt.Sprintf("OCI, %s: re-publish with nothing new, %d releases", where, releases), again.Wall.Seconds(), timed(again), againGoal)
 
 	// The vendor's way: one `oras push` per archive, same bytes, the
 	// manifest shape ORAS 1.0.0 wrote (--image-spec v1.0).
@@ -298,23 +303,33 @@ func (e *env) ociRows() error {
 		loop.CPU = time.Duration(float64(loop.CPU) * scale)
 		shown = fmt.Sprintf("%s (scaled from %d pushes)", timed(loop), pushed)
 	}
-	e.add(fmt.Sprintf("OCI: loop of `oras push --image-spec v1.0` over the same %d archives (no signature, no index)", releases), loop.Wall.Seconds(), shown, measure.Goal{})
+	e.add(fmt.Sprintf("OCI, %s: loop of `oras push --image-spec v1.0` over the same %d archives (no signature, no index)", where, releases), loop.Wall.Seconds(), shown, measure.Goal{})
 	ratio := first.Wall.Seconds() / loop.Wall.Seconds()
-	e.add("ratio: packgen publish to OCI / `oras push` loop", ratio, fmt.Sprintf("%.3f×", ratio), measure.AtMost(0.1, "0.1×"))
+	ratioGoal := measure.Goal{}
+	if goal {
+		ratioGoal = measure.AtMost(0.1, "0.1×")
+	}
+	e.add(fmt.Sprintf("OCI, %s: ratio packgen publish / `oras push` loop", where), ratio, fmt.Sprintf("%.3f×", ratio), ratioGoal)
 	if pushed > 0 && loopRegCPU > 0 {
 		// The same in CPU, client and registry together: what a loaded
 		// machine barely moves.
 		loopRegCPU = time.Duration(float64(loopRegCPU) * float64(releases) / float64(pushed))
 		cpuRatio := (first.CPU + pubRegCPU).Seconds() / (loop.CPU + loopRegCPU).Seconds()
-		e.add(fmt.Sprintf("ratio in CPU, client + registry: packgen %s + %s / oras %s + %s", measure.Dur(first.CPU), measure.Dur(pubRegCPU), measure.Dur(loop.CPU), measure.Dur(loopRegCPU)), cpuRatio, fmt.Sprintf("%.3f×", cpuRatio), measure.Goal{})
+		e.add(fmt.Sprintf("OCI, %s: ratio in CPU, client + registry: packgen %s + %s / oras %s + %s", where, measure.Dur(first.CPU), measure.Dur(pubRegCPU), measure.Dur(loop.CPU), measure.Dur(loopRegCPU)), cpuRatio, fmt.Sprintf("%.3f×", cpuRatio), measure.Goal{})
 	}
+	return nil
+}
 
+// ociFetchRows times `packgen fetch` from reg, cold, at two sizes: the
+// site already published at first0 (releases, of bigPacks packs) and a
+// smaller one published here, with the metadata each resolve reads.
+func (e *env) ociFetchRows(reg *ociRegistry, site string, releases, bigPacks, smallPacks int) error {
 	// Fetch from the registry, cold, at two sizes.
 	smallSite, smallReleases, err := e.ociSite("oci-small", smallPacks)
 	if err != nil {
 		return err
 	}
-	if _, err := e.publishOCI(smallSite, fmt.Sprintf("oci://%s/small", reg.host)); err != nil {
+	if _, err := e.publishOCI(reg, smallSite, fmt.Sprintf("oci://%s/small", reg.host)); err != nil {
 		return err
 	}
 	type point struct {
@@ -355,7 +370,6 @@ func (e *env) ociRows() error {
 	flatOver := float64(over(pts[1])) / float64(max(over(pts[0]), 1))
 	e.add(fmt.Sprintf("OCI: metadata per resolve beyond the static site's, %d vs %d releases (%s vs %s)", pts[1].releases, pts[0].releases, measure.Size(over(pts[1])), measure.Size(over(pts[0]))), flatOver, fmt.Sprintf("%.2f×", flatOver), measure.AtMost(1.25, "1.25× (flat)"))
 	os.RemoveAll(smallSite)
-	os.RemoveAll(site)
 	return nil
 }
 
@@ -377,7 +391,7 @@ func (e *env) orasLoop(oras string, reg *ociRegistry, site string) (measure.Run,
 			version := filepath.Base(filepath.Dir(a))
 			name := filepath.Base(filepath.Dir(filepath.Dir(a)))
 			ref := fmt.Sprintf("%s/loop%d/spectro-packs/archive/%s:%s", reg.host, i, name, version)
-			cmd := exec.Command(oras, "push", "--plain-http", "--no-tty", "--image-spec", "v1.0", ref, filepath.Base(a))
+			cmd := exec.Command(oras, append(append([]string{"push", "--no-tty", "--image-spec", "v1.0"}, reg.orasFlags...), ref, filepath.Base(a))...)
 			cmd.Dir = filepath.Dir(a)
 			cmd.Env = append(os.Environ(), "HOME="+filepath.Join(e.work, "home"))
 			run, err := measure.Exec(cmd)
@@ -415,7 +429,7 @@ func (e *env) fetchOCI(reg *ociRegistry, site, base, name string) (measure.Run, 
 	cmd := func(try int, args ...string) *exec.Cmd {
 		home := filepath.Join(dir, fmt.Sprint(try))
 		c := exec.Command(e.packgen, args...)
-		c.Env = append(os.Environ(),
+		c.Env = append(append(os.Environ(), reg.env...),
 			"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
 			"XDG_CACHE_HOME="+filepath.Join(home, "cache"),
 			"XDG_STATE_HOME="+filepath.Join(home, "state"))
@@ -426,7 +440,7 @@ func (e *env) fetchOCI(reg *ociRegistry, site, base, name string) (measure.Run, 
 	r, err := measure.Median(e.runs, func(i int) error {
 		// The registry is added (its signed name read from the index)
 		// before the timed fetch, whose cache and state are then emptied.
-		if _, err := measure.Exec(cmd(i, "registry", "add", "bench", fmt.Sprintf("oci://%s/%s", reg.host, base), "--key", e.pub, "--plain-http")); err != nil {
+		if _, err := measure.Exec(cmd(i, append([]string{"registry", "add", "bench", fmt.Sprintf("oci://%s/%s", reg.host, base), "--key", e.pub}, reg.packgenFlags...)...)); err != nil {
 			return err
 		}
 		home := filepath.Join(dir, fmt.Sprint(i))
@@ -435,7 +449,7 @@ func (e *env) fetchOCI(reg *ociRegistry, site, base, name string) (measure.Run, 
 				return err
 			}
 		}
-		mark = reg.log.Len()
+		mark = reg.mark()
 		return nil
 	}, func(i int) (measure.Run, error) {
 		r, err := measure.Exec(cmd(i, "fetch", name, "-d", filepath.Join(dir, fmt.Sprint(i), "dest")))
