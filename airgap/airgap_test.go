@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -382,9 +383,12 @@ func TestAirgap(t *testing.T) {
 
 	// The import, then everything from the air-gapped registry alone.
 	air := ocitest.Start(t, ocitest.Anonymous)
-	ir, err := f.importTo(ctx, t, bundle, air, ImportOptions{Digest: res.Digest})
+	ir, err := f.importTo(ctx, t, bundle, air, ImportOptions{Digest: res.Digest, ImageKeys: f.imageKeys(t)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if w := strings.Join(ir.Warnings, "\n"); !strings.Contains(w, "busybox:1.36 carries no cosign signature") || strings.Contains(w, "acme/web:2.0 carries") {
+		t.Errorf("import warnings: %s", w)
 	}
 	f.checkMirror(t, air)
 	wantTo := air.Host() + "/mirror/spectro-images/" + HostPath(f.up.Host())
@@ -428,6 +432,8 @@ func TestAirgap(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.checkMirror(t, air)
+
+	t.Run("image-signatures", func(t *testing.T) { f.testImageSignatures(t, bundle) })
 
 	f.up.Stop()
 	env := f.envAt("oci://" + air.Host() + "/mirror")
@@ -581,4 +587,62 @@ func TestExportInput(t *testing.T) {
 		}
 	}
 	assertOnly(t, dir)
+}
+
+// imageKeys is the image signer's cosign public key, as --image-key.
+func (f *fixture) imageKeys(t *testing.T) *sign.Verifier {
+	t.Helper()
+	v, err := sign.LoadPublicKeyFile(f.cosignPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// testImageSignatures: import refuses, before any write, image
+// signatures that do not verify under --image-key, and, without keys,
+// signatures that sign another image: upstream, someone who may push
+// tags copies web's legacy signature under busybox's signature tag and
+// agent's cosign v3 referrers index under backup's.
+func (f *fixture) testImageSignatures(t *testing.T, bundle string) {
+	ctx := context.Background()
+	air := ocitest.Start(t, ocitest.Anonymous)
+	other := testutil.NewKey(t)
+	v, err := sign.LoadPublicKey(other.Pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.importTo(ctx, t, bundle, air, ImportOptions{ImageKeys: v})
+	for _, want := range []string{"image " + f.up.Host() + "/acme/web:2.0: signature " + f.seeded["acme/web:2.0"].SignatureTag, "image " + f.up.Host() + "/acme/agent:3.0: signature " + f.seeded["acme/agent:3.0"].SignatureTag, "no trusted key"} {
+		if !errors.Is(err, ErrImageSignature) || !errors.Is(err, sign.ErrBadSignature) || !strings.Contains(fmt.Sprint(err), want) {
+			t.Errorf("another image key: %v, want ErrImageSignature naming %q", err, want)
+		}
+	}
+
+	up := f.up.Host()
+	web, agent := f.seeded["acme/web:2.0"], f.seeded["acme/agent:3.0"]
+	busybox, backup := f.seeded["library/busybox:1.36"], f.seeded["acme/backup:v0.9"]
+	if _, err := oras.Copy(ctx, repoOf(t, up+"/acme/web"), web.Signature.String(), repoOf(t, up+"/library/busybox"), CosignTag(busybox.Digest), oras.DefaultCopyOptions); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oras.Copy(ctx, repoOf(t, up+"/acme/agent"), agent.Signature.String(), repoOf(t, up+"/acme/backup"), ReferrersTag(backup.Digest), oras.DefaultCopyOptions); err != nil {
+		t.Fatal(err)
+	}
+	swapped := filepath.Join(t.TempDir(), "swapped.tar")
+	f.export(t, swapped)
+	for _, keys := range []*sign.Verifier{nil, f.imageKeys(t)} {
+		_, err = f.importTo(ctx, t, swapped, air, ImportOptions{ImageKeys: keys})
+		for _, want := range []string{
+			"image " + up + "/library/busybox:1.36: signature " + CosignTag(busybox.Digest) + ": layer 0: bad signature: the cosign payload signs \"" + web.Digest.String(),
+			"image " + up + "/acme/backup:v0.9: signature " + ReferrersTag(backup.Digest) + ": referrer ",
+			"its subject is not " + backup.Digest.String(),
+		} {
+			if !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), want) {
+				t.Errorf("keys %v: a signature of another image: %v, want %q", keys != nil, err, want)
+			}
+		}
+	}
+	if n := settledPushes(air); n != 0 {
+		t.Errorf("%d write requests reached the registry before the signatures were refused", n)
+	}
 }

@@ -37,6 +37,10 @@ type ImportOptions struct {
 	Dest   string // oci://REGISTRY/BASE
 	// Key verifies the packs' registry index and signatures; required.
 	Key *sign.Verifier
+	// ImageKeys, when set, are the cosign public keys every signature
+	// the bundle carries for an image must verify under (one of them);
+	// without, each is checked to sign its image's digest only.
+	ImageKeys *sign.Verifier
 	// Digest, when set, is the list manifest's digest export printed
 	// (carried apart from the bundle): it pins every image and pack, so a
 	// bundle altered consistently (an image swapped and the list edited)
@@ -162,6 +166,16 @@ func (im *importer) verify(ctx context.Context) error {
 	var err error
 	if im.res.Blobs, im.res.Bytes, err = im.b.Verify(ctx); err != nil {
 		return err
+	}
+	if err := im.b.VerifyImageSignatures(ctx, im.o.ImageKeys); err != nil {
+		return err
+	}
+	if im.o.ImageKeys != nil {
+		for _, image := range im.b.Images() {
+			if len(image.Signatures) == 0 {
+				im.warn("image %s carries no cosign signature: nothing to verify under --image-key", image.Image)
+			}
+		}
 	}
 	if im.tr, err = im.b.Transport(ctx); err != nil {
 		return err
