@@ -234,6 +234,13 @@ func TestAirgap(t *testing.T) {
 	if len(res.Packs) != 2 || res.Packs[0].Name != "agent" || res.Packs[1].Name != "web" || res.Packs[0].Tag != "2.1" {
 		t.Errorf("packs %+v", res.Packs)
 	}
+	// Each release's cosign signature, as the OCI registry holds it.
+	for _, p := range res.Packs {
+		d, err := repoOf(t, f.up.Host()+"/acme/packgen/signatures").Resolve(ctx, CosignTag(p.Manifest.Digest))
+		if err != nil || p.Signature == nil || p.Signature.Tag != CosignTag(p.Manifest.Digest) || p.Signature.Manifest.Digest != d.Digest {
+			t.Errorf("%s@%s carries signature %+v, the registry's is %s (%v)", p.Name, p.Version, p.Signature, d.Digest, err)
+		}
+	}
 	if len(res.Images) != len(f.seeded) {
 		t.Fatalf("%d images, want %d: %+v", len(res.Images), len(f.seeded), res.Images)
 	}
@@ -416,6 +423,18 @@ func TestAirgap(t *testing.T) {
 		}
 	}
 
+	// The packs' own cosign signatures crossed too: the real cosign
+	// verifies an imported release with the packs' registry key.
+	pub := filepath.Join(t.TempDir(), "registry.pub")
+	os.WriteFile(pub, f.key.Pub, 0o644)
+	for _, l := range f.lock.Layers {
+		cmd := exec.Command(cosign, "verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", air.Host()+"/mirror/spectro-packs/archive/"+l.Pack+":"+l.Version)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SIGSTORE_NO_CACHE=true", "COSIGN_REPOSITORY="+air.Host()+"/mirror/packgen/signatures")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("cosign verify of the imported %s: %v\n%s", l.ID(), err, out)
+		}
+	}
+
 	// An image tag moved in the air-gapped registry (another image's
 	// manifest under it): refused before anything is pushed, unless
 	// --force, which moves it back.
@@ -433,6 +452,8 @@ func TestAirgap(t *testing.T) {
 	}
 	f.checkMirror(t, air)
 
+	t.Run("pack-signatures", func(t *testing.T) { f.testPackSignatures(t, bundle, res) })
+	// Last with upstream: it leaves signatures moved there.
 	t.Run("image-signatures", func(t *testing.T) { f.testImageSignatures(t, bundle) })
 
 	f.up.Stop()
@@ -644,5 +665,61 @@ func (f *fixture) testImageSignatures(t *testing.T, bundle string) {
 	}
 	if n := settledPushes(air); n != 0 {
 		t.Errorf("%d write requests reached the registry before the signatures were refused", n)
+	}
+}
+
+// testPackSignatures: a pack's cosign signature that signs another
+// release is refused by export (someone who may push tags upstream
+// moved web's signature under agent's tag) and by import's check of the
+// bundle; a pack registry that is a static site has no signatures to
+// carry: said at export and at import, and the import works.
+func (f *fixture) testPackSignatures(t *testing.T, bundle string, res *ExportResult) {
+	ctx := context.Background()
+	sigs := repoOf(t, f.up.Host()+"/acme/packgen/signatures")
+	agent, web := res.Packs[0], res.Packs[1]
+	agentTag := CosignTag(agent.Manifest.Digest)
+	if _, err := oras.Copy(ctx, sigs, web.Signature.Manifest.Digest.String(), sigs, agentTag, oras.DefaultCopyOptions); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	_, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP})
+	if !errors.Is(err, ErrPackSignature) || !strings.Contains(fmt.Sprint(err), "agent@2.1: its cosign signature "+f.up.Host()+"/acme/packgen/signatures:"+agentTag) || !strings.Contains(fmt.Sprint(err), "signs \""+web.Manifest.Digest.String()) {
+		t.Errorf("a swapped pack signature: %v", err)
+	}
+	assertOnly(t, dir)
+	if err := sigs.Tag(ctx, agent.Signature.Manifest, agentTag); err != nil { // put it back
+		t.Fatal(err)
+	}
+
+	// Import's own check, on the bundle: a signature of another release,
+	// or under another key, does not hold.
+	b, err := Open(ctx, bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.blobs().checkPackSignature(ctx, web.Signature.Manifest, agent.Manifest.Digest, f.verifier(t)); !errors.Is(err, sign.ErrBadSignature) {
+		t.Errorf("web's signature for agent: %v", err)
+	}
+	other := testutil.NewKey(t)
+	ov, _ := sign.LoadPublicKey(other.Pub)
+	if err := b.blobs().checkPackSignature(ctx, web.Signature.Manifest, web.Manifest.Digest, ov); !errors.Is(err, sign.ErrBadSignature) || !strings.Contains(err.Error(), "no layer verifies") {
+		t.Errorf("web's signature under another key: %v", err)
+	}
+
+	// From the static site the OCI registry was published from.
+	static := filepath.Join(dir, "static.tar")
+	sr, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.envAt(filepath.Join(f.tmp, "site")), Output: static, OCI: plainHTTP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sr.Packs[0].Signature != nil || !strings.Contains(strings.Join(sr.Warnings, "\n"), "registry acme is not an OCI registry: its packs have no cosign signatures to carry") {
+		t.Errorf("static site: packs %+v, warnings %q", sr.Packs, sr.Warnings)
+	}
+	ir, err := f.importTo(ctx, t, static, ocitest.Start(t, ocitest.Anonymous), ImportOptions{})
+	if err != nil {
+		t.Fatalf("import of a static site's bundle: %v", err)
+	}
+	if !strings.Contains(strings.Join(ir.Warnings, "\n"), "2 of the bundle's 2 packs carry no cosign signature") {
+		t.Errorf("import of a static site's bundle: %v, warnings %q", err, ir.Warnings)
 	}
 }

@@ -104,6 +104,9 @@ func Export(ctx context.Context, o ExportOptions) (*ExportResult, error) {
 	if err := e.bundlePacks(ctx); err != nil {
 		return nil, err
 	}
+	if err := e.exportPackSignatures(ctx); err != nil {
+		return nil, err
+	}
 	// The packgen index files, one manifest.
 	if e.list.Index, err = exportIndex(ctx, e.store, e.sub); err != nil {
 		return nil, err

@@ -38,9 +38,10 @@ const maxReferrers = 64
 // signature is reported, each naming its image and tag.
 func (b *Bundle) VerifyImageSignatures(ctx context.Context, keys *sign.Verifier) error {
 	var errs []error
+	r := b.blobs()
 	for _, im := range b.List.Images {
 		for _, s := range im.Signatures {
-			if err := b.checkImageSignature(ctx, im, s, keys); err != nil {
+			if err := r.checkImageSignature(ctx, im, s, keys); err != nil {
 				errs = append(errs, fmt.Errorf("%w: image %s: signature %s: %w", ErrImageSignature, im.Image, s.Tag, err))
 			}
 		}
@@ -59,7 +60,7 @@ func signedDigest(im Image, tag string) (digest.Digest, error) {
 	return "", fmt.Errorf("the tag is for another manifest than the image's %s", im.Manifest.Digest)
 }
 
-func (b *Bundle) checkImageSignature(ctx context.Context, im Image, s Signature, keys *sign.Verifier) error {
+func (b blobs) checkImageSignature(ctx context.Context, im Image, s Signature, keys *sign.Verifier) error {
 	dg, err := signedDigest(im, s.Tag)
 	if err != nil {
 		return err
@@ -91,7 +92,7 @@ func (b *Bundle) checkImageSignature(ctx context.Context, im Image, s Signature,
 
 // checkSimpleSigning checks cosign's legacy signature manifest: every
 // layer a simple-signing payload naming dg, verified under keys if any.
-func (b *Bundle) checkSimpleSigning(ctx context.Context, md ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) error {
+func (b blobs) checkSimpleSigning(ctx context.Context, md ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) error {
 	m, err := b.manifest(ctx, md)
 	if err != nil {
 		return err
@@ -121,7 +122,7 @@ func (b *Bundle) checkSimpleSigning(ctx context.Context, md ocispec.Descriptor, 
 
 // checkReferrer checks one manifest of a referrers index: its subject is
 // dg; a Sigstore bundle in it signs dg (under keys if any).
-func (b *Bundle) checkReferrer(ctx context.Context, d ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) error {
+func (b blobs) checkReferrer(ctx context.Context, d ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) error {
 	m, err := b.manifest(ctx, d)
 	if err != nil {
 		return err
@@ -142,15 +143,36 @@ func (b *Bundle) checkReferrer(ctx context.Context, d ocispec.Descriptor, dg dig
 	return sign.CheckImageBundle(ctx, data, dg.String(), keys)
 }
 
-// small reads a blob of at most limit bytes, checked against its
-// descriptor.
-func (b *Bundle) small(ctx context.Context, d ocispec.Descriptor, limit int64) ([]byte, error) {
+// blobs reads small blobs of a bundle or of export's stage, each
+// checked against its descriptor; where names it in errors.
+type blobs struct {
+	f     content.Fetcher
+	where string
+}
+
+func (b *Bundle) blobs() blobs { return blobs{b.store, b.Path} }
+
+// small reads a blob of at most limit bytes.
+func (b blobs) small(ctx context.Context, d ocispec.Descriptor, limit int64) ([]byte, error) {
 	if d.Size > limit {
 		return nil, fmt.Errorf("blob %s of %d bytes (at most %d expected)", d.Digest, d.Size, limit)
 	}
-	data, err := content.FetchAll(ctx, b.store, d)
+	data, err := content.FetchAll(ctx, b.f, d)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: blob %s: %v", ErrBundle, b.Path, d.Digest, err)
+		return nil, fmt.Errorf("%w: %s: blob %s: %v", ErrBundle, b.where, d.Digest, err)
 	}
 	return data, nil
+}
+
+// manifest reads an image manifest of at most 4 MiB.
+func (b blobs) manifest(ctx context.Context, d ocispec.Descriptor) (*ocispec.Manifest, error) {
+	data, err := b.small(ctx, d, 4<<20)
+	if err != nil {
+		return nil, err
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%w: %s: manifest %s: %v", ErrBundle, b.where, d.Digest, err)
+	}
+	return &m, nil
 }

@@ -123,6 +123,9 @@ func Import(ctx context.Context, o ImportOptions) (*ImportResult, error) {
 	if err := im.pushImages(ctx); err != nil {
 		return nil, err
 	}
+	if err := im.pushPackSignatures(ctx); err != nil {
+		return nil, err
+	}
 	if err := im.pushPacks(ctx); err != nil {
 		return nil, err
 	}
@@ -150,6 +153,8 @@ type importer struct {
 	sub     *publish.Subset     // verify: the packs, verified
 	targets []importTarget      // checkTargets
 	present []bool              // checkTargets: the image is there already
+	sigRepo  *remote.Repository // checkTargets: the packs' signatures
+	packSigs []packSigTarget    // checkTargets
 }
 
 // importTarget is where an image of the bundle goes.
@@ -183,6 +188,9 @@ func (im *importer) verify(ctx context.Context) error {
 	if im.sub, err = im.b.VerifyPacks(ctx, im.tr, im.o.Key); err != nil {
 		return err
 	}
+	if err := im.verifyPackSignatures(ctx); err != nil {
+		return err
+	}
 	if err := sitewalk.CheckExpiry(im.sub.Root, im.o.Now()); err != nil {
 		im.warn("the packs' index has expired (%v): clients of the air-gapped registry will refuse it until the registry owner publishes a fresh one and it is imported", err)
 	}
@@ -190,8 +198,12 @@ func (im *importer) verify(ctx context.Context) error {
 }
 
 // checkTargets decides where each image goes, and that no tag moves
-// unless forced, before anything is pushed.
+// unless forced, and which pack signatures are there, before anything
+// is pushed.
 func (im *importer) checkTargets(ctx context.Context) error {
+	if err := im.checkPackSigTargets(ctx); err != nil {
+		return err
+	}
 	dest := im.dest
 	im.targets = make([]importTarget, len(im.b.List.Images))
 	for i, image := range im.b.List.Images {
@@ -373,6 +385,9 @@ func (b *Bundle) Verify(ctx context.Context) (int, int64, error) {
 	roots := []ocispec.Descriptor{b.list, b.List.Index}
 	for _, p := range b.List.Packs {
 		roots = append(roots, p.Manifest)
+		if p.Signature != nil {
+			roots = append(roots, p.Signature.Manifest)
+		}
 	}
 	for _, im := range b.List.Images {
 		roots = append(roots, im.Manifest)
