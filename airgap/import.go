@@ -149,12 +149,12 @@ type importer struct {
 	res  *ImportResult
 	warn func(format string, args ...any)
 
-	tr      transport.Transport // verify: the bundle as a site
-	sub     *publish.Subset     // verify: the packs, verified
-	targets []importTarget      // checkTargets
-	present []bool              // checkTargets: the image is there already
-	sigRepo  *remote.Repository // checkTargets: the packs' signatures
-	packSigs []packSigTarget    // checkTargets
+	tr       transport.Transport // verify: the bundle as a site
+	sub      *publish.Subset     // verify: the packs, verified
+	targets  []importTarget      // checkTargets
+	present  []bool              // checkTargets: the image is there already
+	sigRepo  *remote.Repository  // checkTargets: the packs' signatures
+	packSigs []packSigTarget     // checkTargets
 }
 
 // importTarget is where an image of the bundle goes.

@@ -54,7 +54,7 @@ func airgapErr(err error) error {
 	switch {
 	case errors.Is(err, airgap.ErrInput), errors.Is(err, airgap.ErrNoKey), errors.Is(err, ocimap.ErrBadName), errors.Is(err, ocireg.ErrReference):
 		return usageErr("%v", err)
-	case errors.Is(err, airgap.ErrBundle), errors.Is(err, airgap.ErrImageTag), errors.Is(err, profile.ErrLockMismatch),
+	case errors.Is(err, airgap.ErrBundle), errors.Is(err, airgap.ErrImageTag), errors.Is(err, airgap.ErrImageSignature), errors.Is(err, airgap.ErrPackSignature), errors.Is(err, profile.ErrLockMismatch),
 		errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrNotInSite):
 		return badErr(err)
 	}
@@ -201,6 +201,18 @@ registry.pub, and packgen profile fetch/render). What is there is skipped,
 so an interrupted import runs again to completion. An image tag that
 names other content is refused unless --force; a pack tag never moves.
 
+Image signatures: every cosign signature the bundle carries for an image
+is checked before anything is pushed. Without --image-key, each must be
+bound to its image: its tag and what it signs (the simple-signing
+payload's docker-manifest-digest, or a cosign v3 Sigstore bundle's
+in-toto subject and its referrer's subject) name that image's manifest
+digest, so a signature cannot be moved onto another image; nothing says
+who signed it. With --image-key cosign.pub (repeatable), every carried
+signature must also verify under one of the keys; one that does not is
+refused, naming image, tag and why. An image that carries no signature
+is pushed with a warning: keys check the signatures there are, they do
+not make an image need one.
+
 The packs are signed; the images are pinned by the bundle's list. Pass
 --digest with the list digest export printed, carried apart from the
 bundle, to pin the images too: a bundle altered consistently (an image
@@ -209,12 +221,14 @@ swapped and the list edited to match) is then refused.
 Prints the mapping the platform's image swap needs: each original
 registry and where its images are now.`,
 		Example: `  packgen airgap import edge-bundle.tar oci://harbor.corp.example/palette --key registry.pub
-  packgen airgap import edge-bundle.tar oci://127.0.0.1:5000/palette --key registry.pub --plain-http -o json`,
+  packgen airgap import edge-bundle.tar oci://127.0.0.1:5000/palette --key registry.pub --plain-http -o json
+  packgen airgap import edge-bundle.tar oci://harbor.corp.example/palette --key registry.pub --image-key vendor-cosign.pub`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error { return runAirgapImport(cmd, g, o, args) },
 	}
 	o.oci.add(c)
 	c.Flags().StringArrayVar(&o.keys, "key", nil, "public key of the packs' registry (repeat during a key rotation; required)")
+	c.Flags().StringArrayVar(&o.imageKeys, "image-key", nil, "cosign public key the images' signatures must verify under (repeatable: any one of them; without, signatures are checked to name their image only)")
 	c.Flags().StringVar(&o.digest, "digest", "", "the bundle's list digest that export printed (sha256:…), carried apart from the bundle: pins every image too")
 	c.Flags().BoolVar(&o.force, "force", false, "move image tags that name other content (an image changed upstream since an earlier import)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 4, "images pushed at once")
@@ -224,11 +238,11 @@ registry and where its images are now.`,
 
 // airgapImportOptions are the flags of airgap import.
 type airgapImportOptions struct {
-	oci            ociFlags
-	keys           []string
-	output, digest string
-	force          bool
-	jobs           int
+	oci             ociFlags
+	keys, imageKeys []string
+	output, digest  string
+	force           bool
+	jobs            int
 }
 
 // runAirgapImport checks import's flags and pushes the bundle.
@@ -242,28 +256,44 @@ func runAirgapImport(cmd *cobra.Command, g *globalOptions, o *airgapImportOption
 	if o.jobs < 1 {
 		return usageErr("--jobs must be at least 1")
 	}
-	var pems [][]byte
-	for _, k := range o.keys {
-		pem, err := sign.ReadKeyFile(k)
-		if err != nil {
-			return usageErr("--key: %v", err)
-		}
-		pems = append(pems, pem)
-	}
-	v, err := sign.NewVerifierSet(pems...)
+	v, err := readVerifiers("--key", o.keys)
 	if err != nil {
-		return usageErr("--key: %v", err)
+		return err
+	}
+	var imageKeys *sign.Verifier
+	if len(o.imageKeys) > 0 {
+		if imageKeys, err = readVerifiers("--image-key", o.imageKeys); err != nil {
+			return err
+		}
 	}
 	ro, err := o.oci.options()
 	if err != nil {
 		return err
 	}
 	warns, warn := jsonWarnings(g, o.output)
-	res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, Digest: o.digest, OCI: ro, Force: o.force, Jobs: o.jobs, Log: airgapLog(g), Warn: warn})
+	res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, ImageKeys: imageKeys, Digest: o.digest, OCI: ro, Force: o.force, Jobs: o.jobs, Log: airgapLog(g), Warn: warn})
 	if err != nil {
 		return airgapErr(err)
 	}
 	return printAirgapImport(g, o.output, args[0], res, warns)
+}
+
+// readVerifiers reads the public key files of a repeatable flag as one
+// set (any key verifies).
+func readVerifiers(flag string, paths []string) (*sign.Verifier, error) {
+	var pems [][]byte
+	for _, k := range paths {
+		pem, err := sign.ReadKeyFile(k)
+		if err != nil {
+			return nil, usageErr("%s: %v", flag, err)
+		}
+		pems = append(pems, pem)
+	}
+	v, err := sign.NewVerifierSet(pems...)
+	if err != nil {
+		return nil, usageErr("%s: %v", flag, err)
+	}
+	return v, nil
 }
 
 // printAirgapImport reports an import and prints the image swap.

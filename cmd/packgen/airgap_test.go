@@ -25,7 +25,7 @@ func TestREADMEAirgap(t *testing.T) {
 		t.Skip("no git binary (.ci/run installs it)")
 	}
 	bin := packgenBinary(t)
-	cosignKey, _ := ocitest.CosignKeyPair(t)
+	cosignKey, cosignPub := ocitest.CosignKeyPair(t)
 	up := ocitest.Start(t, ocitest.Anonymous)
 	up.Seed(t, []ocitest.SeedImage{
 		{Repo: "acme/web", Tag: "2.0", Base: "alpine", Sign: true},
@@ -140,6 +140,21 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	}
 	if err := json.Unmarshal([]byte(stdout), &doc); code != 0 || err != nil || len(doc.Mappings) != 1 || doc.Mappings[0].To != swap || len(doc.Images) != 4 || !doc.Images[0].Present || len(doc.Packs) != 2 || doc.Warnings == nil {
 		t.Errorf("import -o json: exit %d (%v)\n%s\n%s", code, err, stdout, stderr)
+	}
+
+	// --image-key: the images' signatures verify under the cosign key
+	// that made them; under another key (the packs' registry key) the
+	// import is refused, naming an image and its signature (1).
+	code, _, stderr = run("airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "--image-key", cosignPub)
+	if code != 0 || !strings.Contains(stderr, "busybox:1.36 carries no cosign signature") {
+		t.Errorf("--image-key of the image signer: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = run("airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "--image-key", "registry.pub", "--image-key", "registry.pub")
+	if code != 1 || !strings.Contains(stderr, "image signature does not verify: image "+up.Host()+"/acme/web:2.0: signature sha256-") || !strings.Contains(stderr, "no trusted key") {
+		t.Errorf("--image-key of another key: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := run("airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "--image-key", "edge.lock"); code != 2 || !strings.Contains(stderr, "--image-key") {
+		t.Errorf("--image-key of no key: exit %d\n%s", code, stderr)
 	}
 
 	// Refusals: a damaged bundle (1), no key or -o json given as the
