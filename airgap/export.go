@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -76,7 +77,8 @@ type ExportResult struct {
 
 // Export writes the air-gap bundle of a lock: see the package comment.
 // Nothing is left under o.Output unless the whole bundle was written.
-func Export(ctx context.Context, o ExportOptions) (*ExportResult, error) {
+func Export(ctx context.Context, o ExportOptions) (res *ExportResult, err error) {
+	defer func() { err = noSpace(err, o.Output) }()
 	if o.Output == "" {
 		return nil, fmt.Errorf("%w: no output file (-o bundle.tar)", ErrInput)
 	}
@@ -303,6 +305,20 @@ func (e *exporter) finish(ctx context.Context) error {
 		return fmt.Errorf("write %s: %w", e.o.Output, err)
 	}
 	return nil
+}
+
+// ErrNoSpace: the disk (or quota) holding the bundle and its stage is
+// full, or a file size limit was hit. The operating system's error is
+// wrapped too (errors.Is(err, syscall.ENOSPC)).
+var ErrNoSpace = errors.New("no space for the bundle")
+
+// noSpace marks a write that failed for want of space as ErrNoSpace,
+// saying what to do; other errors pass as they are.
+func noSpace(err error, out string) error {
+	if err == nil || !(errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG) || errors.Is(err, syscall.EDQUOT)) {
+		return err
+	}
+	return fmt.Errorf("%w: %s: %w (the disk holding it is full, or a quota or file size limit was hit: free space, or write the bundle to another disk; nothing was left behind)", ErrNoSpace, out, err)
 }
 
 // lockRegistry is the one configured registry the lock's packs come
@@ -627,8 +643,8 @@ func writeTar(ctx context.Context, layout, dst string, direct map[digest.Digest]
 		return 0, err
 	}
 	defer f.Close()
-	if err := f.Truncate(total); err != nil { // zeros: padding and the end blocks
-		return 0, err
+	if err := preallocate(f, total); err != nil { // zeros: padding and the end blocks
+		return 0, fmt.Errorf("the bundle needs %d bytes: %w", total, err)
 	}
 	remote, err := writeLocal(ctx, f, entries, headers)
 	if err != nil {

@@ -52,6 +52,8 @@ func airgapLog(g *globalOptions) io.Writer {
 
 func airgapErr(err error) error {
 	switch {
+	case errors.Is(err, airgap.ErrNoSpace):
+		return err // operational (exit 3), whatever else it wraps
 	case errors.Is(err, airgap.ErrInput), errors.Is(err, airgap.ErrNoKey), errors.Is(err, ocimap.ErrBadName), errors.Is(err, ocireg.ErrReference):
 		return usageErr("%v", err)
 	case errors.Is(err, airgap.ErrBundle), errors.Is(err, airgap.ErrImageTag), errors.Is(err, airgap.ErrImageSignature), errors.Is(err, airgap.ErrPackSignature), errors.Is(err, profile.ErrLockMismatch),

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -91,6 +93,30 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	}
 	if a, b := sha256File(t, filepath.Join(repo, "again.tar")), sha256File(t, filepath.Join(repo, "edge-bundle.tar")); a != b {
 		t.Error("the JSON export's bundle differs from the README's")
+	}
+
+	// A disk that fills during export, for real: the binary under a
+	// file size limit (prlimit's RLIMIT_FSIZE: a write or fallocate past
+	// it fails with EFBIG, and Go ignores SIGXFSZ), once while staging
+	// (4 KiB: a pack archive does not fit) and once at the tar (half
+	// the bundle). Each a clear error, exit 3, no bundle and no stage.
+	if prlimit, err := exec.LookPath("prlimit"); err != nil {
+		t.Log("no prlimit (util-linux): the full-disk export is not checked")
+	} else {
+		size := fileSize(t, filepath.Join(repo, "edge-bundle.tar"))
+		full := t.TempDir()
+		for _, limit := range []int64{4 << 10, size / 2} {
+			cmd := exec.Command(prlimit, fmt.Sprintf("--fsize=%d", limit), filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "-o", filepath.Join(full, "edge-bundle.tar"))
+			cmd.Dir, cmd.Env = repo, env
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(string(out), "no space for the bundle: ") || !strings.Contains(string(out), "file too large") || !strings.Contains(string(out), "write the bundle to another disk") {
+				t.Errorf("export under a %d-byte file size limit: %v\n%s", limit, err, out)
+			}
+			if es, _ := os.ReadDir(full); len(es) != 0 {
+				t.Errorf("a full disk left %v", es)
+			}
+		}
 	}
 
 	// Inside: another machine (its own config), upstream gone.
@@ -184,4 +210,13 @@ func sha256File(t *testing.T, p string) [32]byte {
 		t.Fatal(err)
 	}
 	return sha256.Sum256(data)
+}
+
+func fileSize(t *testing.T, p string) int64 {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }
