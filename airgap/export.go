@@ -495,6 +495,7 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *dir
 	if plat != nil && (desc.MediaType == ocispec.MediaTypeImageIndex || desc.MediaType == "application/vnd.docker.distribution.manifest.list.v2+json") {
 		opts.WithTargetPlatform(plat)
 	}
+	upstreamSigs := lookupSignatures(ctx, repo, desc.Digest)
 	// Copied by digest (a moving tag cannot change what was resolved),
 	// stored under a placeholder name; tagged under the lock below.
 	var got ocispec.Descriptor
@@ -503,29 +504,69 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *dir
 		return nil, fmt.Errorf("image %s: %w", image, ocireg.Wrap(image, repo.Client, err))
 	}
 	im.Manifest = plain(got)
-	sigs := []digest.Digest{desc.Digest}
-	if got.Digest != desc.Digest {
-		sigs = append(sigs, got.Digest)
+	found, err := upstreamSigs()
+	if err == nil && got.Digest != desc.Digest {
+		var more []signatureTag
+		more, err = lookupSignatures(ctx, repo, got.Digest)()
+		found = append(found, more...)
 	}
-	var sigTags []string
-	for _, dg := range sigs {
-		sigTags = append(sigTags, CosignTag(dg), ReferrersTag(dg))
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", image, err)
 	}
-	for _, st := range sigTags {
-		sd, err := repo.Resolve(ctx, st)
-		if err != nil {
-			if ocireg.IsNotFound(err) {
-				continue
-			}
-			return nil, fmt.Errorf("image %s: look up its signature %s: %w", image, st, ocireg.Wrap(host+"/"+path+":"+st, repo.Client, err))
-		}
+	// Copied once the image is in the store: a v3 signature's subject
+	// (the image) is then there, so its layers are not staged again.
+	for _, st := range found {
 		var sg ocispec.Descriptor
-		if err := copyRetag(ctx, repo, sd.Digest.String(), store, oras.CopyOptions{}, mu, host+"/"+path+":"+st, &sg); err != nil {
-			return nil, fmt.Errorf("image %s: copy its signature %s: %w", image, st, ocireg.Wrap(host+"/"+path+":"+st, repo.Client, err))
+		if err := copyRetag(ctx, repo, st.desc.Digest.String(), store, oras.CopyOptions{}, mu, host+"/"+path+":"+st.tag, &sg); err != nil {
+			return nil, fmt.Errorf("image %s: copy its signature %s: %w", image, st.tag, ocireg.Wrap(host+"/"+path+":"+st.tag, repo.Client, err))
 		}
-		im.Signatures = append(im.Signatures, Signature{Tag: st, Manifest: plain(sg)})
+		im.Signatures = append(im.Signatures, Signature{Tag: st.tag, Manifest: plain(sg)})
 	}
 	return im, nil
+}
+
+// signatureTag is a signature tag found in an image's repository.
+type signatureTag struct {
+	tag  string
+	desc ocispec.Descriptor
+}
+
+// lookupSignatures asks repo for both of dg's signature tags (cosign's
+// sha256-HEX.sig and the referrers tag sha256-HEX) at once, in the
+// background: the returned func waits and returns those that exist, in
+// that order. Export starts it as soon as the image's digest is known,
+// so the two round trips run beside the image's copy instead of after
+// it.
+func lookupSignatures(ctx context.Context, repo *remote.Repository, dg digest.Digest) func() ([]signatureTag, error) {
+	tags := []string{CosignTag(dg), ReferrersTag(dg)}
+	found := make([]signatureTag, len(tags))
+	errs := make([]error, len(tags))
+	var wg sync.WaitGroup
+	for i, st := range tags {
+		wg.Go(func() {
+			d, err := repo.Resolve(ctx, st)
+			switch {
+			case err == nil:
+				found[i] = signatureTag{st, d}
+			case !ocireg.IsNotFound(err):
+				ref := repo.Reference.String() + ":" + st
+				errs[i] = fmt.Errorf("look up its signature %s: %w", st, ocireg.Wrap(ref, repo.Client, err))
+			}
+		})
+	}
+	return func() ([]signatureTag, error) {
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		var out []signatureTag
+		for _, f := range found {
+			if f.tag != "" {
+				out = append(out, f)
+			}
+		}
+		return out, nil
+	}
 }
 
 // directMin: a blob at least this big (an image layer) is not staged: it
