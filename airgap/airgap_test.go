@@ -131,6 +131,14 @@ func (f *fixture) export(t *testing.T, out string) *ExportResult {
 	return res
 }
 
+// exportUnchecked exports without export's own image signature check.
+func (f *fixture) exportUnchecked(t *testing.T, out string) {
+	t.Helper()
+	if _, err := Export(context.Background(), ExportOptions{Lock: f.lock, Env: f.env, Output: out, OCI: plainHTTP, uncheckedSigs: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (f *fixture) verifier(t *testing.T) *sign.Verifier {
 	v, err := sign.LoadPublicKey(f.key.Pub)
 	if err != nil {
@@ -633,6 +641,12 @@ func (f *fixture) testImageSignatures(t *testing.T, bundle string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(t.TempDir(), "b.tar"), OCI: plainHTTP, ImageKeys: v}); !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), "no trusted key") {
+		t.Errorf("export under another image key: %v", err)
+	}
+	if r, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(t.TempDir(), "b.tar"), OCI: plainHTTP, ImageKeys: f.imageKeys(t)}); err != nil || !strings.Contains(strings.Join(r.Warnings, "\n"), "busybox:1.36 has no cosign signature") {
+		t.Errorf("export under the image key: %v", err)
+	}
 	_, err = f.importTo(ctx, t, bundle, air, ImportOptions{ImageKeys: v})
 	for _, want := range []string{"image " + f.up.Host() + "/acme/web:2.0: signature " + f.seeded["acme/web:2.0"].SignatureTag, "image " + f.up.Host() + "/acme/agent:3.0: signature " + f.seeded["acme/agent:3.0"].SignatureTag, "no trusted key"} {
 		if !errors.Is(err, ErrImageSignature) || !errors.Is(err, sign.ErrBadSignature) || !strings.Contains(fmt.Sprint(err), want) {
@@ -649,8 +663,20 @@ func (f *fixture) testImageSignatures(t *testing.T, bundle string) {
 	if _, err := oras.Copy(ctx, repoOf(t, up+"/acme/agent"), agent.Signature.String(), repoOf(t, up+"/acme/backup"), ReferrersTag(backup.Digest), oras.DefaultCopyOptions); err != nil {
 		t.Fatal(err)
 	}
+	// Export checks them too: always the binding (so with these moved
+	// signatures it refuses, leaving nothing), with ImageKeys the key.
+	dir := t.TempDir()
+	for _, keys := range []*sign.Verifier{nil, f.imageKeys(t)} {
+		_, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP, ImageKeys: keys})
+		if !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), "image "+up+"/library/busybox:1.36: signature "+CosignTag(busybox.Digest)) {
+			t.Errorf("export, keys %v, of moved signatures: %v", keys != nil, err)
+		}
+	}
+	assertOnly(t, dir)
+	// The bundle below is made as an attacker with the file would:
+	// export's check is skipped, and import must catch it alone.
 	swapped := filepath.Join(t.TempDir(), "swapped.tar")
-	f.export(t, swapped)
+	f.exportUnchecked(t, swapped)
 	for _, keys := range []*sign.Verifier{nil, f.imageKeys(t)} {
 		_, err = f.importTo(ctx, t, swapped, air, ImportOptions{ImageKeys: keys})
 		for _, want := range []string{

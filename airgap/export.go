@@ -55,6 +55,14 @@ type ExportOptions struct {
 	// OCI reaches the images' registries (credentials as every OCI tool
 	// finds them).
 	OCI ocireg.Options
+	// ImageKeys, when set, are cosign public keys every signature of an
+	// image must verify under (one of them), checked as copied: an
+	// image whose signatures do not is not exported. Signatures are
+	// always checked to name their image (as import checks them).
+	ImageKeys *sign.Verifier
+	// uncheckedSigs skips that check: tests make the bundle an attacker
+	// would, for import to refuse alone.
+	uncheckedSigs bool
 	// Jobs bounds the images (and then the layers) copied at once
 	// (default 8: the work is mostly waiting on round trips).
 	Jobs int
@@ -115,6 +123,11 @@ func Export(ctx context.Context, o ExportOptions) (res *ExportResult, err error)
 	}
 	if err := e.bundleImages(ctx); err != nil {
 		return nil, err
+	}
+	if !o.uncheckedSigs {
+		if err := e.checkImageSignatures(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := e.finish(ctx); err != nil {
 		return nil, err

@@ -49,6 +49,24 @@ func (b *Bundle) VerifyImageSignatures(ctx context.Context, keys *sign.Verifier)
 	return errors.Join(errs...)
 }
 
+// checkImageSignatures is VerifyImageSignatures at export, on the
+// stage: the signatures as copied, under o.ImageKeys if set.
+func (e *exporter) checkImageSignatures(ctx context.Context) error {
+	var errs []error
+	r := blobs{e.store, e.stage}
+	for _, im := range e.list.Images {
+		if e.o.ImageKeys != nil && len(im.Signatures) == 0 {
+			e.warn("image %s has no cosign signature: nothing to verify under --image-key", im.Image)
+		}
+		for _, s := range im.Signatures {
+			if err := r.checkImageSignature(ctx, im, s, e.o.ImageKeys); err != nil {
+				errs = append(errs, fmt.Errorf("%w: image %s: signature %s: %w", ErrImageSignature, im.Image, s.Tag, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // signedDigest is the manifest digest a signature tag is for, if it is
 // one of the image's.
 func signedDigest(im Image, tag string) (digest.Digest, error) {

@@ -73,8 +73,13 @@ key verifies the index, each archive and its signature, and the registry
 must still list exactly the locked bytes), list each pack's images as
 packgen images does (declared, and found in its manifests and charts;
 images only "maybe" deployed are a warning, not bundled), and copy each
-image from its registry with its cosign signatures (the sha256-HEX.sig tag
-of its repository), by the digest its tag resolves to.
+image from its registry with its cosign signatures (the sha256-HEX.sig and
+sha256-HEX tags of its repository), by the digest its tag resolves to.
+When the packs' registry is an OCI registry, each release's own cosign
+signature (its packgen/signatures repository) is carried too, checked
+under the registry's key, so cosign verify works after the import; a
+static site has none, and export has no private key to make one (a
+warning).
 
 The bundle is one OCI image layout written as a tar: every blob once,
 however many images share it; multi-arch images kept whole unless
@@ -85,12 +90,20 @@ staging directory beside BUNDLE, image layers straight into their place
 in a temporary tar beside it (written once), which is renamed into place
 only when complete, so an interrupted or failed export leaves no BUNDLE.
 
+Every image signature copied is checked to name its image (its tag and
+what it signs carry the image's manifest digest): a signature moved onto
+another image's signature tag upstream stops the export. With
+--image-key cosign.pub (repeatable) each must also verify under one of
+the keys, so nothing unverified is bundled; an image with no signature
+is bundled with a warning. Import checks all of it again.
+
 The packs must come from one registry. Credentials for the image
 registries come from the docker config (or --username with
 $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 		Example: `  packgen profile resolve edge.yaml --partial
   packgen airgap export edge.lock -o edge-bundle.tar
   packgen airgap export edge.lock -o edge-amd64.tar --platform linux/amd64
+  packgen airgap export edge.lock -o edge-bundle.tar --image-key vendor-cosign.pub
   packgen airgap export edge.lock edge-bundle.tar -o json`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: profileFileCompletion("lock"),
@@ -98,6 +111,7 @@ $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 	}
 	o.conn.addTimeouts(c)
 	o.oci.add(c)
+	c.Flags().StringArrayVar(&o.imageKeys, "image-key", nil, "cosign public key the images' signatures must verify under (repeatable: any one of them; without, signatures are checked to name their image only)")
 	c.Flags().StringVar(&o.platform, "platform", "", "keep only this platform's manifest of multi-arch images (OS/ARCH[/VARIANT], e.g. linux/amd64)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 8, "images (and layers) copied at once")
 	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, json; any other value is the bundle to write (-o BUNDLE.tar)")
@@ -110,6 +124,7 @@ type airgapExportOptions struct {
 	conn             connFlags
 	oci              ociFlags
 	platform, output string
+	imageKeys        []string
 	jobs             int
 }
 
@@ -138,6 +153,12 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 	if err != nil {
 		return err
 	}
+	var imageKeys *sign.Verifier
+	if len(o.imageKeys) > 0 {
+		if imageKeys, err = readVerifiers("--image-key", o.imageKeys); err != nil {
+			return err
+		}
+	}
 	lock, err := profile.LoadLock(args[0])
 	if err != nil {
 		return loadErr(err)
@@ -152,7 +173,7 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 	opts.Warn = warn
 	res, err := airgap.Export(cmd.Context(), airgap.ExportOptions{
 		Lock: lock, Env: &profile.Env{Registries: regs, Client: opts, Warn: warn},
-		Output: out, Platform: o.platform, OCI: ro, Jobs: o.jobs, Log: airgapLog(g), Warn: warn,
+		Output: out, Platform: o.platform, OCI: ro, ImageKeys: imageKeys, Jobs: o.jobs, Log: airgapLog(g), Warn: warn,
 	})
 	if err != nil {
 		return airgapErr(err)

@@ -119,6 +119,17 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 		}
 	}
 
+	// export --image-key: the packs' registry key is not the images'
+	// signer's: refused (1), nothing written.
+	cmd = exec.Command(filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "-o", "keyed.tar", "--image-key", "registry.pub")
+	cmd.Dir, cmd.Env = repo, env
+	if out, err := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "image signature does not verify") {
+		t.Errorf("export --image-key of another key: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(repo, "keyed.tar")); !os.IsNotExist(err) {
+		t.Errorf("a refused export left keyed.tar (%v)", err)
+	}
+
 	// Inside: another machine (its own config), upstream gone.
 	up.Stop()
 	inside := t.TempDir()
