@@ -435,7 +435,7 @@ func TestAirgap(t *testing.T) {
 	// verifies an imported release with the packs' registry key.
 	pub := filepath.Join(t.TempDir(), "registry.pub")
 	os.WriteFile(pub, f.key.Pub, 0o644)
-	for _, l := range f.lock.Layers {
+	for _, l := range []*profile.LockedPack{f.lock.Find("agent")} { // agent@2.1: a 2-part version
 		cmd := exec.Command(cosign, "verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", air.Host()+"/mirror/spectro-packs/archive/"+l.Pack+":"+l.Version)
 		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SIGSTORE_NO_CACHE=true", "COSIGN_REPOSITORY="+air.Host()+"/mirror/packgen/signatures")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -460,9 +460,9 @@ func TestAirgap(t *testing.T) {
 	}
 	f.checkMirror(t, air)
 
-	t.Run("pack-signatures", func(t *testing.T) { f.testPackSignatures(t, bundle, res) })
+	t.Run("pack-signatures", func(t *testing.T) { f.testPackSignatures(t, bundle, res, air) })
 	// Last with upstream: it leaves signatures moved there.
-	t.Run("image-signatures", func(t *testing.T) { f.testImageSignatures(t, bundle) })
+	t.Run("image-signatures", func(t *testing.T) { f.testImageSignatures(t, bundle, air) })
 
 	f.up.Stop()
 	env := f.envAt("oci://" + air.Host() + "/mirror")
@@ -633,19 +633,13 @@ func (f *fixture) imageKeys(t *testing.T) *sign.Verifier {
 // signatures that sign another image: upstream, someone who may push
 // tags copies web's legacy signature under busybox's signature tag and
 // agent's cosign v3 referrers index under backup's.
-func (f *fixture) testImageSignatures(t *testing.T, bundle string) {
+func (f *fixture) testImageSignatures(t *testing.T, bundle string, air *ocitest.Registry) {
 	ctx := context.Background()
-	air := ocitest.Start(t, ocitest.Anonymous)
+	before := settledPushes(air)
 	other := testutil.NewKey(t)
 	v, err := sign.LoadPublicKey(other.Pub)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(t.TempDir(), "b.tar"), OCI: plainHTTP, ImageKeys: v}); !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), "no trusted key") {
-		t.Errorf("export under another image key: %v", err)
-	}
-	if r, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(t.TempDir(), "b.tar"), OCI: plainHTTP, ImageKeys: f.imageKeys(t)}); err != nil || !strings.Contains(strings.Join(r.Warnings, "\n"), "busybox:1.36 has no cosign signature") {
-		t.Errorf("export under the image key: %v", err)
 	}
 	_, err = f.importTo(ctx, t, bundle, air, ImportOptions{ImageKeys: v})
 	for _, want := range []string{"image " + f.up.Host() + "/acme/web:2.0: signature " + f.seeded["acme/web:2.0"].SignatureTag, "image " + f.up.Host() + "/acme/agent:3.0: signature " + f.seeded["acme/agent:3.0"].SignatureTag, "no trusted key"} {
@@ -663,14 +657,13 @@ func (f *fixture) testImageSignatures(t *testing.T, bundle string) {
 	if _, err := oras.Copy(ctx, repoOf(t, up+"/acme/agent"), agent.Signature.String(), repoOf(t, up+"/acme/backup"), ReferrersTag(backup.Digest), oras.DefaultCopyOptions); err != nil {
 		t.Fatal(err)
 	}
-	// Export checks them too: always the binding (so with these moved
-	// signatures it refuses, leaving nothing), with ImageKeys the key.
+	// Export checks them too: the binding even without keys (so it
+	// refuses these, leaving nothing; under a key that is not the
+	// signer's: cmd/packgen's TestREADMEAirgap).
 	dir := t.TempDir()
-	for _, keys := range []*sign.Verifier{nil, f.imageKeys(t)} {
-		_, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP, ImageKeys: keys})
-		if !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), "image "+up+"/library/busybox:1.36: signature "+CosignTag(busybox.Digest)) {
-			t.Errorf("export, keys %v, of moved signatures: %v", keys != nil, err)
-		}
+	_, err = Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP})
+	if !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), "image "+up+"/library/busybox:1.36: signature "+CosignTag(busybox.Digest)) {
+		t.Errorf("export of moved signatures: %v", err)
 	}
 	assertOnly(t, dir)
 	// The bundle below is made as an attacker with the file would:
@@ -689,7 +682,7 @@ func (f *fixture) testImageSignatures(t *testing.T, bundle string) {
 			}
 		}
 	}
-	if n := settledPushes(air); n != 0 {
+	if n := settledPushes(air) - before; n != 0 {
 		t.Errorf("%d write requests reached the registry before the signatures were refused", n)
 	}
 }
@@ -699,7 +692,7 @@ func (f *fixture) testImageSignatures(t *testing.T, bundle string) {
 // moved web's signature under agent's tag) and by import's check of the
 // bundle; a pack registry that is a static site has no signatures to
 // carry: said at export and at import, and the import works.
-func (f *fixture) testPackSignatures(t *testing.T, bundle string, res *ExportResult) {
+func (f *fixture) testPackSignatures(t *testing.T, bundle string, res *ExportResult, air *ocitest.Registry) {
 	ctx := context.Background()
 	sigs := repoOf(t, f.up.Host()+"/acme/packgen/signatures")
 	agent, web := res.Packs[0], res.Packs[1]
@@ -741,7 +734,7 @@ func (f *fixture) testPackSignatures(t *testing.T, bundle string, res *ExportRes
 	if sr.Packs[0].Signature != nil || !strings.Contains(strings.Join(sr.Warnings, "\n"), "registry acme is not an OCI registry: its packs have no cosign signatures to carry") {
 		t.Errorf("static site: packs %+v, warnings %q", sr.Packs, sr.Warnings)
 	}
-	ir, err := f.importTo(ctx, t, static, ocitest.Start(t, ocitest.Anonymous), ImportOptions{})
+	ir, err := f.importTo(ctx, t, static, air, ImportOptions{})
 	if err != nil {
 		t.Fatalf("import of a static site's bundle: %v", err)
 	}
