@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -130,6 +131,14 @@ func (f *fixture) export(t *testing.T, out string) *ExportResult {
 	return res
 }
 
+// exportUnchecked exports without export's own image signature check.
+func (f *fixture) exportUnchecked(t *testing.T, out string) {
+	t.Helper()
+	if _, err := Export(context.Background(), ExportOptions{Lock: f.lock, Env: f.env, Output: out, OCI: plainHTTP, uncheckedSigs: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (f *fixture) verifier(t *testing.T) *sign.Verifier {
 	v, err := sign.LoadPublicKey(f.key.Pub)
 	if err != nil {
@@ -232,6 +241,13 @@ func TestAirgap(t *testing.T) {
 	// operator's image, only "maybe" deployed, is a warning.
 	if len(res.Packs) != 2 || res.Packs[0].Name != "agent" || res.Packs[1].Name != "web" || res.Packs[0].Tag != "2.1" {
 		t.Errorf("packs %+v", res.Packs)
+	}
+	// Each release's cosign signature, as the OCI registry holds it.
+	for _, p := range res.Packs {
+		d, err := repoOf(t, f.up.Host()+"/acme/packgen/signatures").Resolve(ctx, CosignTag(p.Manifest.Digest))
+		if err != nil || p.Signature == nil || p.Signature.Tag != CosignTag(p.Manifest.Digest) || p.Signature.Manifest.Digest != d.Digest {
+			t.Errorf("%s@%s carries signature %+v, the registry's is %s (%v)", p.Name, p.Version, p.Signature, d.Digest, err)
+		}
 	}
 	if len(res.Images) != len(f.seeded) {
 		t.Fatalf("%d images, want %d: %+v", len(res.Images), len(f.seeded), res.Images)
@@ -382,9 +398,12 @@ func TestAirgap(t *testing.T) {
 
 	// The import, then everything from the air-gapped registry alone.
 	air := ocitest.Start(t, ocitest.Anonymous)
-	ir, err := f.importTo(ctx, t, bundle, air, ImportOptions{Digest: res.Digest})
+	ir, err := f.importTo(ctx, t, bundle, air, ImportOptions{Digest: res.Digest, ImageKeys: f.imageKeys(t)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if w := strings.Join(ir.Warnings, "\n"); !strings.Contains(w, "busybox:1.36 carries no cosign signature") || strings.Contains(w, "acme/web:2.0 carries") {
+		t.Errorf("import warnings: %s", w)
 	}
 	f.checkMirror(t, air)
 	wantTo := air.Host() + "/mirror/spectro-images/" + HostPath(f.up.Host())
@@ -412,6 +431,18 @@ func TestAirgap(t *testing.T) {
 		}
 	}
 
+	// The packs' own cosign signatures crossed too: the real cosign
+	// verifies an imported release with the packs' registry key.
+	pub := filepath.Join(t.TempDir(), "registry.pub")
+	os.WriteFile(pub, f.key.Pub, 0o644)
+	for _, l := range []*profile.LockedPack{f.lock.Find("agent")} { // agent@2.1: a 2-part version
+		cmd := exec.Command(cosign, "verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", air.Host()+"/mirror/spectro-packs/archive/"+l.Pack+":"+l.Version)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SIGSTORE_NO_CACHE=true", "COSIGN_REPOSITORY="+air.Host()+"/mirror/packgen/signatures")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("cosign verify of the imported %s: %v\n%s", l.ID(), err, out)
+		}
+	}
+
 	// An image tag moved in the air-gapped registry (another image's
 	// manifest under it): refused before anything is pushed, unless
 	// --force, which moves it back.
@@ -428,6 +459,10 @@ func TestAirgap(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.checkMirror(t, air)
+
+	t.Run("pack-signatures", func(t *testing.T) { f.testPackSignatures(t, bundle, res, air) })
+	// Last with upstream: it leaves signatures moved there.
+	t.Run("image-signatures", func(t *testing.T) { f.testImageSignatures(t, bundle, air) })
 
 	f.up.Stop()
 	env := f.envAt("oci://" + air.Host() + "/mirror")
@@ -581,4 +616,129 @@ func TestExportInput(t *testing.T) {
 		}
 	}
 	assertOnly(t, dir)
+}
+
+// imageKeys is the image signer's cosign public key, as --image-key.
+func (f *fixture) imageKeys(t *testing.T) *sign.Verifier {
+	t.Helper()
+	v, err := sign.LoadPublicKeyFile(f.cosignPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// testImageSignatures: import refuses, before any write, image
+// signatures that do not verify under --image-key, and, without keys,
+// signatures that sign another image: upstream, someone who may push
+// tags copies web's legacy signature under busybox's signature tag and
+// agent's cosign v3 referrers index under backup's.
+func (f *fixture) testImageSignatures(t *testing.T, bundle string, air *ocitest.Registry) {
+	ctx := context.Background()
+	before := settledPushes(air)
+	other := testutil.NewKey(t)
+	v, err := sign.LoadPublicKey(other.Pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.importTo(ctx, t, bundle, air, ImportOptions{ImageKeys: v})
+	for _, want := range []string{"image " + f.up.Host() + "/acme/web:2.0: signature " + f.seeded["acme/web:2.0"].SignatureTag, "image " + f.up.Host() + "/acme/agent:3.0: signature " + f.seeded["acme/agent:3.0"].SignatureTag, "no trusted key"} {
+		if !errors.Is(err, ErrImageSignature) || !errors.Is(err, sign.ErrBadSignature) || !strings.Contains(fmt.Sprint(err), want) {
+			t.Errorf("another image key: %v, want ErrImageSignature naming %q", err, want)
+		}
+	}
+
+	up := f.up.Host()
+	web, agent := f.seeded["acme/web:2.0"], f.seeded["acme/agent:3.0"]
+	busybox, backup := f.seeded["library/busybox:1.36"], f.seeded["acme/backup:v0.9"]
+	if _, err := oras.Copy(ctx, repoOf(t, up+"/acme/web"), web.Signature.String(), repoOf(t, up+"/library/busybox"), CosignTag(busybox.Digest), oras.DefaultCopyOptions); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oras.Copy(ctx, repoOf(t, up+"/acme/agent"), agent.Signature.String(), repoOf(t, up+"/acme/backup"), ReferrersTag(backup.Digest), oras.DefaultCopyOptions); err != nil {
+		t.Fatal(err)
+	}
+	// Export checks them too: the binding even without keys (so it
+	// refuses these, leaving nothing; under a key that is not the
+	// signer's: cmd/packgen's TestREADMEAirgap).
+	dir := t.TempDir()
+	_, err = Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP})
+	if !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), "image "+up+"/library/busybox:1.36: signature "+CosignTag(busybox.Digest)) {
+		t.Errorf("export of moved signatures: %v", err)
+	}
+	assertOnly(t, dir)
+	// The bundle below is made as an attacker with the file would:
+	// export's check is skipped, and import must catch it alone.
+	swapped := filepath.Join(t.TempDir(), "swapped.tar")
+	f.exportUnchecked(t, swapped)
+	for _, keys := range []*sign.Verifier{nil, f.imageKeys(t)} {
+		_, err = f.importTo(ctx, t, swapped, air, ImportOptions{ImageKeys: keys})
+		for _, want := range []string{
+			"image " + up + "/library/busybox:1.36: signature " + CosignTag(busybox.Digest) + ": layer 0: bad signature: the cosign payload signs \"" + web.Digest.String(),
+			"image " + up + "/acme/backup:v0.9: signature " + ReferrersTag(backup.Digest) + ": referrer ",
+			"its subject is not " + backup.Digest.String(),
+		} {
+			if !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), want) {
+				t.Errorf("keys %v: a signature of another image: %v, want %q", keys != nil, err, want)
+			}
+		}
+	}
+	if n := settledPushes(air) - before; n != 0 {
+		t.Errorf("%d write requests reached the registry before the signatures were refused", n)
+	}
+}
+
+// testPackSignatures: a pack's cosign signature that signs another
+// release is refused by export (someone who may push tags upstream
+// moved web's signature under agent's tag) and by import's check of the
+// bundle; a pack registry that is a static site has no signatures to
+// carry: said at export and at import, and the import works.
+func (f *fixture) testPackSignatures(t *testing.T, bundle string, res *ExportResult, air *ocitest.Registry) {
+	ctx := context.Background()
+	sigs := repoOf(t, f.up.Host()+"/acme/packgen/signatures")
+	agent, web := res.Packs[0], res.Packs[1]
+	agentTag := CosignTag(agent.Manifest.Digest)
+	if _, err := oras.Copy(ctx, sigs, web.Signature.Manifest.Digest.String(), sigs, agentTag, oras.DefaultCopyOptions); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	_, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP})
+	if !errors.Is(err, ErrPackSignature) || !strings.Contains(fmt.Sprint(err), "agent@2.1: its cosign signature "+f.up.Host()+"/acme/packgen/signatures:"+agentTag) || !strings.Contains(fmt.Sprint(err), "signs \""+web.Manifest.Digest.String()) {
+		t.Errorf("a swapped pack signature: %v", err)
+	}
+	assertOnly(t, dir)
+	if err := sigs.Tag(ctx, agent.Signature.Manifest, agentTag); err != nil { // put it back
+		t.Fatal(err)
+	}
+
+	// Import's own check, on the bundle: a signature of another release,
+	// or under another key, does not hold.
+	b, err := Open(ctx, bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.blobs().checkPackSignature(ctx, web.Signature.Manifest, agent.Manifest.Digest, f.verifier(t)); !errors.Is(err, sign.ErrBadSignature) {
+		t.Errorf("web's signature for agent: %v", err)
+	}
+	other := testutil.NewKey(t)
+	ov, _ := sign.LoadPublicKey(other.Pub)
+	if err := b.blobs().checkPackSignature(ctx, web.Signature.Manifest, web.Manifest.Digest, ov); !errors.Is(err, sign.ErrBadSignature) || !strings.Contains(err.Error(), "no layer verifies") {
+		t.Errorf("web's signature under another key: %v", err)
+	}
+
+	// From the static site the OCI registry was published from.
+	static := filepath.Join(dir, "static.tar")
+	sr, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.envAt(filepath.Join(f.tmp, "site")), Output: static, OCI: plainHTTP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sr.Packs[0].Signature != nil || !strings.Contains(strings.Join(sr.Warnings, "\n"), "registry acme is not an OCI registry: its packs have no cosign signatures to carry") {
+		t.Errorf("static site: packs %+v, warnings %q", sr.Packs, sr.Warnings)
+	}
+	ir, err := f.importTo(ctx, t, static, air, ImportOptions{})
+	if err != nil {
+		t.Fatalf("import of a static site's bundle: %v", err)
+	}
+	if !strings.Contains(strings.Join(ir.Warnings, "\n"), "2 of the bundle's 2 packs carry no cosign signature") {
+		t.Errorf("import of a static site's bundle: %v, warnings %q", err, ir.Warnings)
+	}
 }

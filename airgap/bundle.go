@@ -34,6 +34,7 @@ const (
 	ListMediaType    = list.ListMediaType
 	ListArtifactType = list.ListArtifactType
 	ImagesRepo       = list.ImagesRepo
+	SignaturesRepo   = list.SignaturesRepo
 	ListVersion      = list.ListVersion
 )
 

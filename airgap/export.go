@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -54,6 +55,14 @@ type ExportOptions struct {
 	// OCI reaches the images' registries (credentials as every OCI tool
 	// finds them).
 	OCI ocireg.Options
+	// ImageKeys, when set, are cosign public keys every signature of an
+	// image must verify under (one of them), checked as copied: an
+	// image whose signatures do not is not exported. Signatures are
+	// always checked to name their image (as import checks them).
+	ImageKeys *sign.Verifier
+	// uncheckedSigs skips that check: tests make the bundle an attacker
+	// would, for import to refuse alone.
+	uncheckedSigs bool
 	// Jobs bounds the images (and then the layers) copied at once
 	// (default 8: the work is mostly waiting on round trips).
 	Jobs int
@@ -76,7 +85,8 @@ type ExportResult struct {
 
 // Export writes the air-gap bundle of a lock: see the package comment.
 // Nothing is left under o.Output unless the whole bundle was written.
-func Export(ctx context.Context, o ExportOptions) (*ExportResult, error) {
+func Export(ctx context.Context, o ExportOptions) (res *ExportResult, err error) {
+	defer func() { err = noSpace(err, o.Output) }()
 	if o.Output == "" {
 		return nil, fmt.Errorf("%w: no output file (-o bundle.tar)", ErrInput)
 	}
@@ -104,12 +114,20 @@ func Export(ctx context.Context, o ExportOptions) (*ExportResult, error) {
 	if err := e.bundlePacks(ctx); err != nil {
 		return nil, err
 	}
+	if err := e.exportPackSignatures(ctx); err != nil {
+		return nil, err
+	}
 	// The packgen index files, one manifest.
 	if e.list.Index, err = exportIndex(ctx, e.store, e.sub); err != nil {
 		return nil, err
 	}
 	if err := e.bundleImages(ctx); err != nil {
 		return nil, err
+	}
+	if !o.uncheckedSigs {
+		if err := e.checkImageSignatures(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := e.finish(ctx); err != nil {
 		return nil, err
@@ -302,6 +320,20 @@ func (e *exporter) finish(ctx context.Context) error {
 	return nil
 }
 
+// ErrNoSpace: the disk (or quota) holding the bundle and its stage is
+// full, or a file size limit was hit. The operating system's error is
+// wrapped too (errors.Is(err, syscall.ENOSPC)).
+var ErrNoSpace = errors.New("no space for the bundle")
+
+// noSpace marks a write that failed for want of space as ErrNoSpace,
+// saying what to do; other errors pass as they are.
+func noSpace(err error, out string) error {
+	if err == nil || !(errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG) || errors.Is(err, syscall.EDQUOT)) {
+		return err
+	}
+	return fmt.Errorf("%w: %s: %w (the disk holding it is full, or a quota or file size limit was hit: free space, or write the bundle to another disk; nothing was left behind)", ErrNoSpace, out, err)
+}
+
 // lockRegistry is the one configured registry the lock's packs come
 // from: the bundle carries one registry's index (publish it to one place).
 func lockRegistry(lock *profile.Lock, env *profile.Env) (*client.Registry, error) {
@@ -476,6 +508,7 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *dir
 	if plat != nil && (desc.MediaType == ocispec.MediaTypeImageIndex || desc.MediaType == "application/vnd.docker.distribution.manifest.list.v2+json") {
 		opts.WithTargetPlatform(plat)
 	}
+	upstreamSigs := lookupSignatures(ctx, repo, desc.Digest)
 	// Copied by digest (a moving tag cannot change what was resolved),
 	// stored under a placeholder name; tagged under the lock below.
 	var got ocispec.Descriptor
@@ -484,29 +517,69 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *dir
 		return nil, fmt.Errorf("image %s: %w", image, ocireg.Wrap(image, repo.Client, err))
 	}
 	im.Manifest = plain(got)
-	sigs := []digest.Digest{desc.Digest}
-	if got.Digest != desc.Digest {
-		sigs = append(sigs, got.Digest)
+	found, err := upstreamSigs()
+	if err == nil && got.Digest != desc.Digest {
+		var more []signatureTag
+		more, err = lookupSignatures(ctx, repo, got.Digest)()
+		found = append(found, more...)
 	}
-	var sigTags []string
-	for _, dg := range sigs {
-		sigTags = append(sigTags, CosignTag(dg), ReferrersTag(dg))
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", image, err)
 	}
-	for _, st := range sigTags {
-		sd, err := repo.Resolve(ctx, st)
-		if err != nil {
-			if ocireg.IsNotFound(err) {
-				continue
-			}
-			return nil, fmt.Errorf("image %s: look up its signature %s: %w", image, st, ocireg.Wrap(host+"/"+path+":"+st, repo.Client, err))
-		}
+	// Copied once the image is in the store: a v3 signature's subject
+	// (the image) is then there, so its layers are not staged again.
+	for _, st := range found {
 		var sg ocispec.Descriptor
-		if err := copyRetag(ctx, repo, sd.Digest.String(), store, oras.CopyOptions{}, mu, host+"/"+path+":"+st, &sg); err != nil {
-			return nil, fmt.Errorf("image %s: copy its signature %s: %w", image, st, ocireg.Wrap(host+"/"+path+":"+st, repo.Client, err))
+		if err := copyRetag(ctx, repo, st.desc.Digest.String(), store, oras.CopyOptions{}, mu, host+"/"+path+":"+st.tag, &sg); err != nil {
+			return nil, fmt.Errorf("image %s: copy its signature %s: %w", image, st.tag, ocireg.Wrap(host+"/"+path+":"+st.tag, repo.Client, err))
 		}
-		im.Signatures = append(im.Signatures, Signature{Tag: st, Manifest: plain(sg)})
+		im.Signatures = append(im.Signatures, Signature{Tag: st.tag, Manifest: plain(sg)})
 	}
 	return im, nil
+}
+
+// signatureTag is a signature tag found in an image's repository.
+type signatureTag struct {
+	tag  string
+	desc ocispec.Descriptor
+}
+
+// lookupSignatures asks repo for both of dg's signature tags (cosign's
+// sha256-HEX.sig and the referrers tag sha256-HEX) at once, in the
+// background: the returned func waits and returns those that exist, in
+// that order. Export starts it as soon as the image's digest is known,
+// so the two round trips run beside the image's copy instead of after
+// it.
+func lookupSignatures(ctx context.Context, repo *remote.Repository, dg digest.Digest) func() ([]signatureTag, error) {
+	tags := []string{CosignTag(dg), ReferrersTag(dg)}
+	found := make([]signatureTag, len(tags))
+	errs := make([]error, len(tags))
+	var wg sync.WaitGroup
+	for i, st := range tags {
+		wg.Go(func() {
+			d, err := repo.Resolve(ctx, st)
+			switch {
+			case err == nil:
+				found[i] = signatureTag{st, d}
+			case !ocireg.IsNotFound(err):
+				ref := repo.Reference.String() + ":" + st
+				errs[i] = fmt.Errorf("look up its signature %s: %w", st, ocireg.Wrap(ref, repo.Client, err))
+			}
+		})
+	}
+	return func() ([]signatureTag, error) {
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		var out []signatureTag
+		for _, f := range found {
+			if f.tag != "" {
+				out = append(out, f)
+			}
+		}
+		return out, nil
+	}
 }
 
 // directMin: a blob at least this big (an image layer) is not staged: it
@@ -624,8 +697,8 @@ func writeTar(ctx context.Context, layout, dst string, direct map[digest.Digest]
 		return 0, err
 	}
 	defer f.Close()
-	if err := f.Truncate(total); err != nil { // zeros: padding and the end blocks
-		return 0, err
+	if err := preallocate(f, total); err != nil { // zeros: padding and the end blocks
+		return 0, fmt.Errorf("the bundle needs %d bytes: %w", total, err)
 	}
 	remote, err := writeLocal(ctx, f, entries, headers)
 	if err != nil {

@@ -37,6 +37,10 @@ type ImportOptions struct {
 	Dest   string // oci://REGISTRY/BASE
 	// Key verifies the packs' registry index and signatures; required.
 	Key *sign.Verifier
+	// ImageKeys, when set, are the cosign public keys every signature
+	// the bundle carries for an image must verify under (one of them);
+	// without, each is checked to sign its image's digest only.
+	ImageKeys *sign.Verifier
 	// Digest, when set, is the list manifest's digest export printed
 	// (carried apart from the bundle): it pins every image and pack, so a
 	// bundle altered consistently (an image swapped and the list edited)
@@ -119,6 +123,9 @@ func Import(ctx context.Context, o ImportOptions) (*ImportResult, error) {
 	if err := im.pushImages(ctx); err != nil {
 		return nil, err
 	}
+	if err := im.pushPackSignatures(ctx); err != nil {
+		return nil, err
+	}
 	if err := im.pushPacks(ctx); err != nil {
 		return nil, err
 	}
@@ -142,10 +149,12 @@ type importer struct {
 	res  *ImportResult
 	warn func(format string, args ...any)
 
-	tr      transport.Transport // verify: the bundle as a site
-	sub     *publish.Subset     // verify: the packs, verified
-	targets []importTarget      // checkTargets
-	present []bool              // checkTargets: the image is there already
+	tr       transport.Transport // verify: the bundle as a site
+	sub      *publish.Subset     // verify: the packs, verified
+	targets  []importTarget      // checkTargets
+	present  []bool              // checkTargets: the image is there already
+	sigRepo  *remote.Repository  // checkTargets: the packs' signatures
+	packSigs []packSigTarget     // checkTargets
 }
 
 // importTarget is where an image of the bundle goes.
@@ -163,10 +172,23 @@ func (im *importer) verify(ctx context.Context) error {
 	if im.res.Blobs, im.res.Bytes, err = im.b.Verify(ctx); err != nil {
 		return err
 	}
+	if err := im.b.VerifyImageSignatures(ctx, im.o.ImageKeys); err != nil {
+		return err
+	}
+	if im.o.ImageKeys != nil {
+		for _, image := range im.b.Images() {
+			if len(image.Signatures) == 0 {
+				im.warn("image %s carries no cosign signature: nothing to verify under --image-key", image.Image)
+			}
+		}
+	}
 	if im.tr, err = im.b.Transport(ctx); err != nil {
 		return err
 	}
 	if im.sub, err = im.b.VerifyPacks(ctx, im.tr, im.o.Key); err != nil {
+		return err
+	}
+	if err := im.verifyPackSignatures(ctx); err != nil {
 		return err
 	}
 	if err := sitewalk.CheckExpiry(im.sub.Root, im.o.Now()); err != nil {
@@ -176,8 +198,12 @@ func (im *importer) verify(ctx context.Context) error {
 }
 
 // checkTargets decides where each image goes, and that no tag moves
-// unless forced, before anything is pushed.
+// unless forced, and which pack signatures are there, before anything
+// is pushed.
 func (im *importer) checkTargets(ctx context.Context) error {
+	if err := im.checkPackSigTargets(ctx); err != nil {
+		return err
+	}
 	dest := im.dest
 	im.targets = make([]importTarget, len(im.b.List.Images))
 	for i, image := range im.b.List.Images {
@@ -359,6 +385,9 @@ func (b *Bundle) Verify(ctx context.Context) (int, int64, error) {
 	roots := []ocispec.Descriptor{b.list, b.List.Index}
 	for _, p := range b.List.Packs {
 		roots = append(roots, p.Manifest)
+		if p.Signature != nil {
+			roots = append(roots, p.Signature.Manifest)
+		}
 	}
 	for _, im := range b.List.Images {
 		roots = append(roots, im.Manifest)

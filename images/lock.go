@@ -20,6 +20,9 @@ var (
 	ErrPinMoved = errors.New("pinned image changed")
 	// ErrNoPins: --check-images on a lock that pins no image.
 	ErrNoPins = errors.New("the lock pins no image")
+	// ErrNotPinned: a locked pack deploys an image its layer does not
+	// pin (it also matches profile.ErrLockMismatch).
+	ErrNotPinned = errors.New("image not pinned")
 )
 
 // Lock lists the images of every layer of a lock, grouped by pack in
@@ -106,8 +109,13 @@ func PinLock(o lookup.Options) func(context.Context, *profile.Lock, *profile.Env
 // CheckPins returns profile.FetchOptions.CheckImages: every image the
 // lock pins is resolved again, and one whose digest is not the pinned
 // one (its tag moved), that is gone, or whose registry cannot be asked,
-// fails the fetch, naming pack, image and both digests.
-func CheckPins(o lookup.Options) func(context.Context, *profile.Lock) error {
+// fails the fetch, naming pack, image and both digests. With env (the
+// registries the lock's packs come from), every image each locked pack
+// declares or deploys (what PinLock pins: Lock, Report.Pinned) must be
+// pinned too: one missing (deleted from the lock by hand, or a lock
+// pinned by an older packgen that found fewer) fails the fetch as a
+// lock mismatch naming pack and image.
+func CheckPins(o lookup.Options, env *profile.Env) func(context.Context, *profile.Lock) error {
 	return func(ctx context.Context, lock *profile.Lock) error {
 		var all []string
 		byPack := map[string][]string{}
@@ -120,13 +128,20 @@ func CheckPins(o lookup.Options) func(context.Context, *profile.Lock) error {
 		if len(all) == 0 {
 			return fmt.Errorf("%w: --check-images has nothing to check; resolve the profile with --pin-images to pin every image's digest", ErrNoPins)
 		}
+		var errs []error
+		if env != nil {
+			reports, err := Lock(ctx, lock, env)
+			if err != nil {
+				return fmt.Errorf("check images: %w", err)
+			}
+			errs = unpinned(lock, reports)
+		}
 		sort.Strings(all)
 		rep, err := lookup.Resolve(ctx, all, o)
 		if err != nil {
 			return err
 		}
 		digests := rep.Digests()
-		var errs []error
 		if err := rep.Err(); err != nil {
 			errs = append(errs, withPacks(err, rep, byPack))
 		}
@@ -145,6 +160,27 @@ func CheckPins(o lookup.Options) func(context.Context, *profile.Lock) error {
 		}
 		return errors.Join(errs...)
 	}
+}
+
+// unpinned names each image a locked pack declares or deploys (its
+// reports) that its layer does not pin.
+func unpinned(lock *profile.Lock, reports []*Report) []error {
+	need := map[string][]string{}
+	for _, r := range reports {
+		need[r.Pack] = append(need[r.Pack], r.Pinned()...)
+	}
+	var errs []error
+	for _, l := range lock.Layers {
+		ims := need[l.Pack]
+		sort.Strings(ims)
+		for i, im := range ims {
+			if _, ok := l.Images[im]; !ok && (i == 0 || ims[i-1] != im) {
+				errs = append(errs, fmt.Errorf("%w: %w: %s: image %s is declared or deployed by the pack but not pinned in the lock (removed from it, or pinned by an older packgen): resolve the profile again with --pin-images",
+					profile.ErrLockMismatch, ErrNotPinned, l.ID(), im))
+			}
+		}
+	}
+	return errs
 }
 
 // withPacks adds to a lookup failure which packs name each image that

@@ -50,7 +50,7 @@ func TestCheckPins(t *testing.T) {
 		{"no pins", lock(nil, nil), []error{ErrNoPins}, []string{"--pin-images"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := CheckPins(o)(context.Background(), tc.lock)
+			err := CheckPins(o, nil)(context.Background(), tc.lock)
 			if (err == nil) != (tc.errs == nil) {
 				t.Fatalf("err = %v", err)
 			}
@@ -68,5 +68,39 @@ func TestCheckPins(t *testing.T) {
 				t.Errorf("one error expected:\n%v", err)
 			}
 		})
+	}
+}
+
+// TestUnpinned: every image a locked pack declares or deploys must be
+// pinned by its layer; one only "maybe" deployed need not be.
+func TestUnpinned(t *testing.T) {
+	reports := []*Report{
+		{Pack: "web", Images: []Image{{Image: "r/web:1", Deployed: true}, {Image: "r/side:1", Declared: true}, {Image: "r/op:1", Maybe: true}}},
+		{Pack: "api", Images: []Image{{Image: "r/api:2", Declared: true, Deployed: true}}},
+		{Pack: "api", Images: []Image{{Image: "r/api:2", Deployed: true}}}, // a second pack dir in the archive
+	}
+	lock := func(web, api map[string]string) *profile.Lock {
+		return &profile.Lock{Layers: []profile.LockedPack{{Pack: "web", Version: "1.0.0", Images: web}, {Pack: "api", Version: "2.0.0", Images: api}}}
+	}
+	d := "sha256:" + strings.Repeat("a", 64)
+	for _, c := range []struct {
+		name string
+		lock *profile.Lock
+		want []string
+	}{
+		{"all pinned", lock(map[string]string{"r/web:1": d, "r/side:1": d}, map[string]string{"r/api:2": d}), nil},
+		{"one deleted", lock(map[string]string{"r/web:1": d}, map[string]string{"r/api:2": d}), []string{"web@1.0.0: image r/side:1 is declared or deployed by the pack but not pinned"}},
+		{"a layer without pins", lock(map[string]string{"r/web:1": d, "r/side:1": d}, nil), []string{"api@2.0.0: image r/api:2"}},
+	} {
+		errs := unpinned(c.lock, reports)
+		if len(errs) != len(c.want) {
+			t.Errorf("%s: %v, want %d errors", c.name, errs, len(c.want))
+			continue
+		}
+		for i, err := range errs {
+			if !errors.Is(err, ErrNotPinned) || !errors.Is(err, profile.ErrLockMismatch) || !strings.Contains(err.Error(), c.want[i]) || !strings.Contains(err.Error(), "--pin-images") {
+				t.Errorf("%s: %v, want %q", c.name, err, c.want[i])
+			}
+		}
 	}
 }

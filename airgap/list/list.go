@@ -31,6 +31,9 @@ const (
 	// manifest's artifact type.
 	ListMediaType    = "application/vnd.packgen.airgap.list.v1+json"
 	ListArtifactType = "application/vnd.packgen.airgap.v1"
+	// SignaturesRepo names the packs' cosign signatures in the layout
+	// (SignaturesRepo:sha256-HEX.sig), as in a registry (ocimap.SignatureRepo).
+	SignaturesRepo = ocimap.SignatureRepo
 	// ImagesRepo is where import puts images below BASE:
 	// BASE/spectro-images/ORIGINAL-REGISTRY/PATH:TAG.
 	ImagesRepo = "spectro-images"
@@ -77,6 +80,11 @@ type Pack struct {
 	Tag      string             `json:"tag"`      // the OCI tag (ocimap.Tag)
 	Manifest ocispec.Descriptor `json:"manifest"` // the ORAS-shaped release manifest
 	Archive  ocispec.Descriptor `json:"archive"`  // its one layer
+	// Signature is the release manifest's cosign signature (tag
+	// sha256-HEX.sig of the registry's packgen/signatures repository),
+	// when its registry is an OCI registry that has one; a static site
+	// has none.
+	Signature *Signature `json:"signature,omitempty"`
 }
 
 // Image is a container image in the bundle.
@@ -197,6 +205,14 @@ func Parse(data []byte) (*List, error) {
 		}
 		if err := desc(id, p.Archive); err != nil {
 			return nil, err
+		}
+		if s := p.Signature; s != nil {
+			if s.Tag != CosignTag(p.Manifest.Digest) {
+				return nil, bad("pack %s: signature tag %q is not %s, the tag of its manifest's signature", id, s.Tag, CosignTag(p.Manifest.Digest))
+			}
+			if err := desc(id, s.Manifest); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, im := range l.Images {

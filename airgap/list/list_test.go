@@ -50,6 +50,8 @@ func TestParse(t *testing.T) {
 		{"pack name", head + `, "packs": [{"name": "../x", "version": "1.0.0", "tag": "1.0.0", "manifest": ` + desc + `, "archive": ` + desc + `}]}`, "not a pack name"},
 		{"image split", head + `, "images": [{"image": "r.example/a:1", "registry": "other.example", "path": "a", "tag": "1", "manifest": ` + desc + `}]}`, "are not its own"},
 		{"image twice", head + `, "images": [{"image": "r.example/a:1", "registry": "r.example", "path": "a", "tag": "1", "manifest": ` + desc + `}, {"image": "r.example/a:1", "registry": "r.example", "path": "a", "tag": "1", "manifest": ` + desc + `}]}`, "listed twice"},
+		{"pack signed", head + `, "packs": [{"name": "web", "version": "1.0.0", "tag": "1.0.0", "manifest": ` + desc + `, "archive": ` + desc + `, "signature": {"tag": "sha256-2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae.sig", "manifest": ` + desc + `}}]}`, ""},
+		{"pack sig tag", head + `, "packs": [{"name": "web", "version": "1.0.0", "tag": "1.0.0", "manifest": ` + desc + `, "archive": ` + desc + `, "signature": {"tag": "sha256-` + strings.Repeat("0", 64) + `.sig", "manifest": ` + desc + `}}]}`, "the tag of its manifest's signature"},
 		{"sig tag", head + `, "images": [{"image": "r.example/a:1", "registry": "r.example", "path": "a", "tag": "1", "manifest": ` + desc + `, "signatures": [{"tag": "latest", "manifest": ` + desc + `}]}]}`, "not sha256-HEX.sig or sha256-HEX"},
 	} {
 		_, err := Parse([]byte(c.data))

@@ -52,9 +52,11 @@ func airgapLog(g *globalOptions) io.Writer {
 
 func airgapErr(err error) error {
 	switch {
+	case errors.Is(err, airgap.ErrNoSpace):
+		return err // operational (exit 3), whatever else it wraps
 	case errors.Is(err, airgap.ErrInput), errors.Is(err, airgap.ErrNoKey), errors.Is(err, ocimap.ErrBadName), errors.Is(err, ocireg.ErrReference):
 		return usageErr("%v", err)
-	case errors.Is(err, airgap.ErrBundle), errors.Is(err, airgap.ErrImageTag), errors.Is(err, profile.ErrLockMismatch),
+	case errors.Is(err, airgap.ErrBundle), errors.Is(err, airgap.ErrImageTag), errors.Is(err, airgap.ErrImageSignature), errors.Is(err, airgap.ErrPackSignature), errors.Is(err, profile.ErrLockMismatch),
 		errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrNotInSite):
 		return badErr(err)
 	}
@@ -71,8 +73,13 @@ key verifies the index, each archive and its signature, and the registry
 must still list exactly the locked bytes), list each pack's images as
 packgen images does (declared, and found in its manifests and charts;
 images only "maybe" deployed are a warning, not bundled), and copy each
-image from its registry with its cosign signatures (the sha256-HEX.sig tag
-of its repository), by the digest its tag resolves to.
+image from its registry with its cosign signatures (the sha256-HEX.sig and
+sha256-HEX tags of its repository), by the digest its tag resolves to.
+When the packs' registry is an OCI registry, each release's own cosign
+signature (its packgen/signatures repository) is carried too, checked
+under the registry's key, so cosign verify works after the import; a
+static site has none, and export has no private key to make one (a
+warning).
 
 The bundle is one OCI image layout written as a tar: every blob once,
 however many images share it; multi-arch images kept whole unless
@@ -83,12 +90,20 @@ staging directory beside BUNDLE, image layers straight into their place
 in a temporary tar beside it (written once), which is renamed into place
 only when complete, so an interrupted or failed export leaves no BUNDLE.
 
+Every image signature copied is checked to name its image (its tag and
+what it signs carry the image's manifest digest): a signature moved onto
+another image's signature tag upstream stops the export. With
+--image-key cosign.pub (repeatable) each must also verify under one of
+the keys, so nothing unverified is bundled; an image with no signature
+is bundled with a warning. Import checks all of it again.
+
 The packs must come from one registry. Credentials for the image
 registries come from the docker config (or --username with
 $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 		Example: `  packgen profile resolve edge.yaml --partial
   packgen airgap export edge.lock -o edge-bundle.tar
   packgen airgap export edge.lock -o edge-amd64.tar --platform linux/amd64
+  packgen airgap export edge.lock -o edge-bundle.tar --image-key vendor-cosign.pub
   packgen airgap export edge.lock edge-bundle.tar -o json`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: profileFileCompletion("lock"),
@@ -96,6 +111,7 @@ $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 	}
 	o.conn.addTimeouts(c)
 	o.oci.add(c)
+	c.Flags().StringArrayVar(&o.imageKeys, "image-key", nil, "cosign public key the images' signatures must verify under (repeatable: any one of them; without, signatures are checked to name their image only)")
 	c.Flags().StringVar(&o.platform, "platform", "", "keep only this platform's manifest of multi-arch images (OS/ARCH[/VARIANT], e.g. linux/amd64)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 8, "images (and layers) copied at once")
 	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, json; any other value is the bundle to write (-o BUNDLE.tar)")
@@ -108,6 +124,7 @@ type airgapExportOptions struct {
 	conn             connFlags
 	oci              ociFlags
 	platform, output string
+	imageKeys        []string
 	jobs             int
 }
 
@@ -136,6 +153,12 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 	if err != nil {
 		return err
 	}
+	var imageKeys *sign.Verifier
+	if len(o.imageKeys) > 0 {
+		if imageKeys, err = readVerifiers("--image-key", o.imageKeys); err != nil {
+			return err
+		}
+	}
 	lock, err := profile.LoadLock(args[0])
 	if err != nil {
 		return loadErr(err)
@@ -150,7 +173,7 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 	opts.Warn = warn
 	res, err := airgap.Export(cmd.Context(), airgap.ExportOptions{
 		Lock: lock, Env: &profile.Env{Registries: regs, Client: opts, Warn: warn},
-		Output: out, Platform: o.platform, OCI: ro, Jobs: o.jobs, Log: airgapLog(g), Warn: warn,
+		Output: out, Platform: o.platform, OCI: ro, ImageKeys: imageKeys, Jobs: o.jobs, Log: airgapLog(g), Warn: warn,
 	})
 	if err != nil {
 		return airgapErr(err)
@@ -201,6 +224,18 @@ registry.pub, and packgen profile fetch/render). What is there is skipped,
 so an interrupted import runs again to completion. An image tag that
 names other content is refused unless --force; a pack tag never moves.
 
+Image signatures: every cosign signature the bundle carries for an image
+is checked before anything is pushed. Without --image-key, each must be
+bound to its image: its tag and what it signs (the simple-signing
+payload's docker-manifest-digest, or a cosign v3 Sigstore bundle's
+in-toto subject and its referrer's subject) name that image's manifest
+digest, so a signature cannot be moved onto another image; nothing says
+who signed it. With --image-key cosign.pub (repeatable), every carried
+signature must also verify under one of the keys; one that does not is
+refused, naming image, tag and why. An image that carries no signature
+is pushed with a warning: keys check the signatures there are, they do
+not make an image need one.
+
 The packs are signed; the images are pinned by the bundle's list. Pass
 --digest with the list digest export printed, carried apart from the
 bundle, to pin the images too: a bundle altered consistently (an image
@@ -209,12 +244,14 @@ swapped and the list edited to match) is then refused.
 Prints the mapping the platform's image swap needs: each original
 registry and where its images are now.`,
 		Example: `  packgen airgap import edge-bundle.tar oci://harbor.corp.example/palette --key registry.pub
-  packgen airgap import edge-bundle.tar oci://127.0.0.1:5000/palette --key registry.pub --plain-http -o json`,
+  packgen airgap import edge-bundle.tar oci://127.0.0.1:5000/palette --key registry.pub --plain-http -o json
+  packgen airgap import edge-bundle.tar oci://harbor.corp.example/palette --key registry.pub --image-key vendor-cosign.pub`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error { return runAirgapImport(cmd, g, o, args) },
 	}
 	o.oci.add(c)
 	c.Flags().StringArrayVar(&o.keys, "key", nil, "public key of the packs' registry (repeat during a key rotation; required)")
+	c.Flags().StringArrayVar(&o.imageKeys, "image-key", nil, "cosign public key the images' signatures must verify under (repeatable: any one of them; without, signatures are checked to name their image only)")
 	c.Flags().StringVar(&o.digest, "digest", "", "the bundle's list digest that export printed (sha256:…), carried apart from the bundle: pins every image too")
 	c.Flags().BoolVar(&o.force, "force", false, "move image tags that name other content (an image changed upstream since an earlier import)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 4, "images pushed at once")
@@ -224,11 +261,11 @@ registry and where its images are now.`,
 
 // airgapImportOptions are the flags of airgap import.
 type airgapImportOptions struct {
-	oci            ociFlags
-	keys           []string
-	output, digest string
-	force          bool
-	jobs           int
+	oci             ociFlags
+	keys, imageKeys []string
+	output, digest  string
+	force           bool
+	jobs            int
 }
 
 // runAirgapImport checks import's flags and pushes the bundle.
@@ -242,28 +279,44 @@ func runAirgapImport(cmd *cobra.Command, g *globalOptions, o *airgapImportOption
 	if o.jobs < 1 {
 		return usageErr("--jobs must be at least 1")
 	}
-	var pems [][]byte
-	for _, k := range o.keys {
-		pem, err := sign.ReadKeyFile(k)
-		if err != nil {
-			return usageErr("--key: %v", err)
-		}
-		pems = append(pems, pem)
-	}
-	v, err := sign.NewVerifierSet(pems...)
+	v, err := readVerifiers("--key", o.keys)
 	if err != nil {
-		return usageErr("--key: %v", err)
+		return err
+	}
+	var imageKeys *sign.Verifier
+	if len(o.imageKeys) > 0 {
+		if imageKeys, err = readVerifiers("--image-key", o.imageKeys); err != nil {
+			return err
+		}
 	}
 	ro, err := o.oci.options()
 	if err != nil {
 		return err
 	}
 	warns, warn := jsonWarnings(g, o.output)
-	res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, Digest: o.digest, OCI: ro, Force: o.force, Jobs: o.jobs, Log: airgapLog(g), Warn: warn})
+	res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, ImageKeys: imageKeys, Digest: o.digest, OCI: ro, Force: o.force, Jobs: o.jobs, Log: airgapLog(g), Warn: warn})
 	if err != nil {
 		return airgapErr(err)
 	}
 	return printAirgapImport(g, o.output, args[0], res, warns)
+}
+
+// readVerifiers reads the public key files of a repeatable flag as one
+// set (any key verifies).
+func readVerifiers(flag string, paths []string) (*sign.Verifier, error) {
+	var pems [][]byte
+	for _, k := range paths {
+		pem, err := sign.ReadKeyFile(k)
+		if err != nil {
+			return nil, usageErr("%s: %v", flag, err)
+		}
+		pems = append(pems, pem)
+	}
+	v, err := sign.NewVerifierSet(pems...)
+	if err != nil {
+		return nil, usageErr("%s: %v", flag, err)
+	}
+	return v, nil
 }
 
 // printAirgapImport reports an import and prints the image swap.

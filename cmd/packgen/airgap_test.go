@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -25,7 +27,7 @@ func TestREADMEAirgap(t *testing.T) {
 		t.Skip("no git binary (.ci/run installs it)")
 	}
 	bin := packgenBinary(t)
-	cosignKey, _ := ocitest.CosignKeyPair(t)
+	cosignKey, cosignPub := ocitest.CosignKeyPair(t)
 	up := ocitest.Start(t, ocitest.Anonymous)
 	up.Seed(t, []ocitest.SeedImage{
 		{Repo: "acme/web", Tag: "2.0", Base: "alpine", Sign: true},
@@ -93,6 +95,41 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 		t.Error("the JSON export's bundle differs from the README's")
 	}
 
+	// A disk that fills during export, for real: the binary under a
+	// file size limit (prlimit's RLIMIT_FSIZE: a write or fallocate past
+	// it fails with EFBIG, and Go ignores SIGXFSZ), once while staging
+	// (4 KiB: a pack archive does not fit) and once at the tar (half
+	// the bundle). Each a clear error, exit 3, no bundle and no stage.
+	if prlimit, err := exec.LookPath("prlimit"); err != nil {
+		t.Log("no prlimit (util-linux): the full-disk export is not checked")
+	} else {
+		size := fileSize(t, filepath.Join(repo, "edge-bundle.tar"))
+		full := t.TempDir()
+		for _, limit := range []int64{4 << 10, size / 2} {
+			cmd := exec.Command(prlimit, fmt.Sprintf("--fsize=%d", limit), filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "-o", filepath.Join(full, "edge-bundle.tar"))
+			cmd.Dir, cmd.Env = repo, env
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(string(out), "no space for the bundle: ") || !strings.Contains(string(out), "file too large") || !strings.Contains(string(out), "write the bundle to another disk") {
+				t.Errorf("export under a %d-byte file size limit: %v\n%s", limit, err, out)
+			}
+			if es, _ := os.ReadDir(full); len(es) != 0 {
+				t.Errorf("a full disk left %v", es)
+			}
+		}
+	}
+
+	// export --image-key: the packs' registry key is not the images'
+	// signer's: refused (1), nothing written.
+	cmd = exec.Command(filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "-o", "keyed.tar", "--image-key", "registry.pub")
+	cmd.Dir, cmd.Env = repo, env
+	if out, err := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "image signature does not verify") {
+		t.Errorf("export --image-key of another key: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(repo, "keyed.tar")); !os.IsNotExist(err) {
+		t.Errorf("a refused export left keyed.tar (%v)", err)
+	}
+
 	// Inside: another machine (its own config), upstream gone.
 	up.Stop()
 	inside := t.TempDir()
@@ -142,6 +179,21 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 		t.Errorf("import -o json: exit %d (%v)\n%s\n%s", code, err, stdout, stderr)
 	}
 
+	// --image-key: the images' signatures verify under the cosign key
+	// that made them; under another key (the packs' registry key) the
+	// import is refused, naming an image and its signature (1).
+	code, _, stderr = run("airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "--image-key", cosignPub)
+	if code != 0 || !strings.Contains(stderr, "busybox:1.36 carries no cosign signature") {
+		t.Errorf("--image-key of the image signer: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = run("airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "--image-key", "registry.pub", "--image-key", "registry.pub")
+	if code != 1 || !strings.Contains(stderr, "image signature does not verify: image "+up.Host()+"/acme/web:2.0: signature sha256-") || !strings.Contains(stderr, "no trusted key") {
+		t.Errorf("--image-key of another key: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := run("airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "--image-key", "edge.lock"); code != 2 || !strings.Contains(stderr, "--image-key") {
+		t.Errorf("--image-key of no key: exit %d\n%s", code, stderr)
+	}
+
 	// Refusals: a damaged bundle (1), no key or -o json given as the
 	// bundle (2), a registry that is down (3).
 	data, _ := os.ReadFile(filepath.Join(inside, "edge-bundle.tar"))
@@ -169,4 +221,13 @@ func sha256File(t *testing.T, p string) [32]byte {
 		t.Fatal(err)
 	}
 	return sha256.Sum256(data)
+}
+
+func fileSize(t *testing.T, p string) int64 {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

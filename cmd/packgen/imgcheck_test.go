@@ -137,6 +137,19 @@ func TestImageChecks(t *testing.T) {
 
 	// fetch --check-images: the pins hold.
 	pg(0, "profile", "fetch", lockPath, "-d", filepath.Join(tmp, "cluster"), "--check-images", "--plain-http")
+	// A pin deleted from the lock (a hand edit): the chart still deploys
+	// the sidecar, so the fetch refuses, naming pack and image, and
+	// writes nothing.
+	delete(lock.Find("api").Images, h+"/acme/sidecar:1")
+	cut := filepath.Join(tmp, "cut.lock")
+	testutil.Must(t, lock.Write(cut))
+	dest0 := filepath.Join(tmp, "cluster0")
+	if _, errs := pg(1, "profile", "fetch", cut, "-d", dest0, "--check-images", "--plain-http"); !strings.Contains(errs, "api@2.0.0: image "+h+"/acme/sidecar:1 is declared or deployed by the pack but not pinned in the lock") || !strings.Contains(errs, "--pin-images") {
+		t.Errorf("a pin deleted from the lock: %s", errs)
+	}
+	if _, err := os.Lstat(dest0); !os.IsNotExist(err) {
+		t.Errorf("a refused fetch wrote %s", dest0)
+	}
 	// A lock without pins has nothing to check: said, not passed.
 	pg(0, "profile", "resolve", prof, "--partial", "--lock", filepath.Join(tmp, "plain.lock"))
 	if _, errs := pg(1, "profile", "fetch", filepath.Join(tmp, "plain.lock"), "-d", filepath.Join(tmp, "c2"), "--check-images", "--plain-http"); !strings.Contains(errs, "the lock pins no image") || !strings.Contains(errs, "--pin-images") {

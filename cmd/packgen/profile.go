@@ -169,7 +169,11 @@ since the lock was written. Progress is shown only on a terminal.
 (profile resolve --pin-images) before DIR is written: an image whose tag
 now points at another digest, that is gone, or whose registry is down or
 refuses access fails the fetch (exit 1 for a changed or missing image),
-naming pack, image and both digests, and DIR is untouched.`,
+naming pack, image and both digests, and DIR is untouched. Every image a
+locked pack declares or deploys (as packgen images finds them in its
+verified archive) must be pinned too: one missing from the lock (removed
+by hand) fails the fetch (exit 1), naming pack and image; resolve again
+with --pin-images.`,
 		Example: `  packgen profile fetch examples/profiles/aws-prod.lock -d cluster
   packgen profile fetch profile.lock -d cluster --force -o json
   packgen profile fetch profile.lock -d cluster --check-images`,
@@ -182,7 +186,7 @@ naming pack, image and both digests, and DIR is untouched.`,
 	_ = c.MarkFlagDirname("dest")
 	c.Flags().BoolVar(&o.force, "force", false, "replace an existing DIR (atomically)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 4, "parallel downloads")
-	c.Flags().BoolVar(&o.checkImages, "check-images", false, "check that every image the lock pins still has its pinned digest")
+	c.Flags().BoolVar(&o.checkImages, "check-images", false, "check that every image the lock pins still has its pinned digest, and that every image the locked packs deploy is pinned")
 	o.oci.add(c)
 	outputFlag(c, &o.output, "text", "json")
 	return c
@@ -278,7 +282,7 @@ func runProfileFetch(cmd *cobra.Command, g *globalOptions, o *profileFetchOption
 		if err != nil {
 			return err
 		}
-		fo.CheckImages = images.CheckPins(lo)
+		fo.CheckImages = images.CheckPins(lo, env)
 	}
 	if g.interactive() {
 		fo.Progress = func(done, total int, l profile.LockedPack) {
