@@ -91,7 +91,7 @@ func TestImagesMatchPackgenImages(t *testing.T) {
 	want := map[string]string{
 		"registry.k8s.io/ingress-nginx/controller": "", "docker.io/acme/backup:v0.9.0": "not declared",
 		"registry.example.com/agent:2.0": "not declared",
-		"docker.io/library/postgres:14": "unused",
+		"docker.io/library/postgres:14":  "unused",
 	}
 	seen := map[string]bool{}
 	for _, r := range got.Rows {
