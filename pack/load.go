@@ -61,9 +61,10 @@ type Options struct {
 	Prefix string
 	Limits Limits
 	// ListOnly reads the file list (with the ignore rules) and pack.json
-	// and checks nothing else: for a release the build has already
-	// validated, whose images the catalogue lists (images.Accepted).
-	// The Pack is the one a full Load returns.
+	// (with pack.json's own checks) and skips the checks of every other
+	// file: for a release the build has already validated, whose images
+	// the catalogue lists (images.Accepted). The Pack is the one a full
+	// Load returns.
 	ListOnly bool
 }
 
