@@ -39,7 +39,8 @@ func Tree(fsys fs.FS, root, prefix string) ([]*Report, error) {
 // Accepted finds the images of the one pack at the root of fsys, a
 // release the build has validated already (the catalogue reads its
 // archive): the report Tree gives for it, without validating the pack
-// again, which was about a fifth of the work of a chart's pack. Only
+// again (a quarter of the image search's CPU in a profile of the
+// 5,000-release benchmark build, docs/PERFORMANCE.md). Only
 // the file list and pack.json are read before Find; a pack whose
 // pack.json does not parse is refused as Tree refuses it.
 func Accepted(fsys fs.FS, display string) (*Report, error) {
