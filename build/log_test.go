@@ -3,9 +3,12 @@ package build
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -58,6 +61,12 @@ func siteLog(t *testing.T, dir string) (tlog.Tree, map[string]*index.Release) {
 	seen := map[int64]bool{}
 	fetch := dirFetch(dir)
 	w := index.FetchFunc(fetch)
+	// A build writes the height-4 tiles of the whole tree and says so.
+	if root.Log.ProofTileHeight != translog.ProofTileHeight {
+		t.Fatalf("%s: index.json's log %+v does not name the height-4 tiles", dir, root.Log)
+	}
+	must(t, translog.CheckProofTiles(context.Background(), c.Tree, fetch))
+	small := translog.Reader{Height: translog.ProofHeight(root), Fetch: fetch}
 	for _, name := range packNames(t, dir) {
 		sd, err := os.ReadFile(filepath.Join(dir, "packs", name, index.RootFile))
 		must(t, err)
@@ -73,6 +82,9 @@ func siteLog(t *testing.T, dir string) (tlog.Tree, map[string]*index.Release) {
 			must(t, err)
 			if err := translog.CheckInclusion(context.Background(), c.Tree, w, r.Log.Index, e); err != nil {
 				t.Fatalf("%s@%s: %v", name, r.Version, err)
+			}
+			if err := small.CheckInclusion(context.Background(), c.Tree, r.Log.Index, e); err != nil {
+				t.Fatalf("%s@%s from the height-4 tiles: %v", name, r.Version, err)
 			}
 			rels[name+"@"+r.Version] = r
 		}
@@ -353,6 +365,79 @@ func TestLogFreshStageCarriesWitnesses(t *testing.T) {
 	for _, p := range []string{"bad name", "a-dir"} {
 		if _, err := os.Lstat(filepath.Join(second, "log", "witness", p)); err == nil {
 			t.Errorf("carried %q, which cannot be a witness file", p)
+		}
+	}
+}
+
+// asOlderPackgen makes site what a packgen before the height-4 tiles
+// built: no log/tile/4/, no log.proofTileHeight, index.json signed again.
+func asOlderPackgen(t *testing.T, site string, s *sign.Signer) {
+	t.Helper()
+	must(t, os.RemoveAll(filepath.Join(site, "log/tile/4")))
+	file := filepath.Join(site, index.RootFile)
+	data, err := os.ReadFile(file)
+	must(t, err)
+	root, err := index.ParseRoot(data)
+	must(t, err)
+	root.Log.ProofTileHeight = 0
+	data, err = index.Encode(root)
+	must(t, err)
+	must(t, os.WriteFile(file, data, 0o644))
+	sig, bundle, err := s.SignBlob(sha256.Sum256(data), func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	must(t, err)
+	d := index.Digest(data)
+	for p, b := range map[string][]byte{index.RootFile + index.SignatureExt: sig, index.RootFile + index.BundleExt: bundle, index.RootSignaturePath(d): sig, index.RootBundlePath(d): bundle} {
+		must(t, os.WriteFile(filepath.Join(site, filepath.FromSlash(p)), b, 0o644))
+	}
+}
+
+// A log built by a packgen before the height-4 tiles gets all of them
+// (computed from its verified height-8 tiles) from the next build that
+// extends it, in place or staged afresh; an in-place build with nothing
+// to append leaves it as it is.
+func TestLogOlderSiteGetsProofTiles(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	// 40 releases: full and partial height-4 tiles at two levels.
+	for i := range 40 {
+		writePack(t, r, fmt.Sprintf("packs/p%02d", i), fmt.Sprintf("p%02d", i), "1.0.0", "cni", "")
+	}
+	commit(t, r, "one")
+	s, _ := testKey(t)
+	signed := func(o *Options) { o.Signer = s }
+	old := filepath.Join(tmp, "old")
+	_, err = run(t, r.Dir, old, signed)
+	must(t, err)
+	asOlderPackgen(t, old, s)
+	// The older site reads as before, from its height-8 tiles.
+	data, err := os.ReadFile(filepath.Join(old, index.RootFile))
+	must(t, err)
+	root, err := index.ParseRoot(data)
+	must(t, err)
+	if translog.ProofHeight(root) != translog.TileHeight {
+		t.Fatalf("older site: proof height %d", translog.ProofHeight(root))
+	}
+
+	writePack(t, r, "packs/extra", "extra", "1.0.0", "cni", "")
+	commit(t, r, "two")
+	staged := filepath.Join(tmp, "staged")
+	_, err = run(t, r.Dir, staged, signed, func(o *Options) { o.Previous = old })
+	must(t, err)
+	tree, _ := siteLog(t, staged) // every height-4 tile, checked
+	_, err = run(t, r.Dir, old, signed)
+	must(t, err)
+	if again, _ := siteLog(t, old); again != tree {
+		t.Fatalf("in place: %v, staged: %v", again, tree)
+	}
+	// Both hold the same log, byte for byte, and nothing superseded.
+	a, b := logFiles(t, staged), logFiles(t, old)
+	if !maps.Equal(a, b) {
+		t.Fatalf("in place and staged logs differ: %d and %d files", len(b), len(a))
+	}
+	for p := range a {
+		if p != translog.CheckpointPath && !slices.Contains(translog.TilePaths(tree.N), p) {
+			t.Errorf("superseded %s kept", p)
 		}
 	}
 }
