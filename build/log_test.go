@@ -3,10 +3,8 @@ package build
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"net/http"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/translog"
 	"golang.org/x/mod/sumdb/tlog"
@@ -369,28 +368,6 @@ func TestLogFreshStageCarriesWitnesses(t *testing.T) {
 	}
 }
 
-// asOlderPackgen makes site what a packgen before the height-4 tiles
-// built: no log/tile/4/, no log.proofTileHeight, index.json signed again.
-func asOlderPackgen(t *testing.T, site string, s *sign.Signer) {
-	t.Helper()
-	must(t, os.RemoveAll(filepath.Join(site, "log/tile/4")))
-	file := filepath.Join(site, index.RootFile)
-	data, err := os.ReadFile(file)
-	must(t, err)
-	root, err := index.ParseRoot(data)
-	must(t, err)
-	root.Log.ProofTileHeight = 0
-	data, err = index.Encode(root)
-	must(t, err)
-	must(t, os.WriteFile(file, data, 0o644))
-	sig, bundle, err := s.SignBlob(sha256.Sum256(data), func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	must(t, err)
-	d := index.Digest(data)
-	for p, b := range map[string][]byte{index.RootFile + index.SignatureExt: sig, index.RootFile + index.BundleExt: bundle, index.RootSignaturePath(d): sig, index.RootBundlePath(d): bundle} {
-		must(t, os.WriteFile(filepath.Join(site, filepath.FromSlash(p)), b, 0o644))
-	}
-}
-
 // A log built by a packgen before the height-4 tiles gets all of them
 // (computed from its verified height-8 tiles) from the next build that
 // extends it, in place or staged afresh; an in-place build with nothing
@@ -409,7 +386,7 @@ func TestLogOlderSiteGetsProofTiles(t *testing.T) {
 	old := filepath.Join(tmp, "old")
 	_, err = run(t, r.Dir, old, signed)
 	must(t, err)
-	asOlderPackgen(t, old, s)
+	testutil.WithoutProofTiles(t, old, s)
 	// The older site reads as before, from its height-8 tiles.
 	data, err := os.ReadFile(filepath.Join(old, index.RootFile))
 	must(t, err)

@@ -27,6 +27,7 @@ import (
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/translog"
 )
 
 // ErrWrongBytes marks a registry that sent content other than the digest
@@ -197,6 +198,10 @@ func (t *ociTransport) getArchiveSigs(ctx context.Context, idx *remote.Repositor
 	}
 	return inMemory(data, etag), nil
 }
+
+// HoldsTileHeight: an OCI registry holds the log's height-8 tiles only
+// (publish maps no other): its readers prove from those.
+func (t *ociTransport) HoldsTileHeight(h int) bool { return h == translog.TileHeight }
 
 // GetPinned opens a release archive as the blob its shard pins, in the
 // pack's repository: one request, where Get reads the release manifest
