@@ -39,12 +39,19 @@ func newTileReader(ctx context.Context, fetch Fetch) *tileReader {
 
 func (r *tileReader) Height() int { return r.height }
 
+// maxParallelTiles bounds the tiles fetched at once: more than any proof
+// reads (at most two per tile level: 18 at height 4 for 2³² entries, 10
+// at 100,000), so a proof stays one round of requests, while a reader of
+// every tile (CheckProofTiles) does not open dozens of connections.
+const maxParallelTiles = 32
+
 func (r *tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	// The tiles of one proof (one per level) are fetched at once: one
 	// round trip, not one per level.
 	out := make([][]byte, len(tiles))
 	errs := make([]error, len(tiles))
 	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallelTiles)
 	for i, t := range tiles {
 		if d, ok := r.cache[t]; ok {
 			out[i] = d
@@ -53,6 +60,8 @@ func (r *tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			want := int64(t.W) * tlog.HashSize
 			d, err := r.fetch(r.ctx, TilePath(t), want)
 			switch {
