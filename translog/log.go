@@ -289,11 +289,12 @@ func readData(ctx context.Context, fetch Fetch, dt tlog.Tile, hr tlog.HashReader
 	return entries, nil
 }
 
-// CopyTiles reads every tile of tree through fetch, checks each against
-// the tree (hash tiles by tlog, entries by their record hashes), and
-// writes it with put: what a build staged afresh carries of the log it
-// extends. Without partials, only full tiles: a log about to grow
-// supersedes the partial ones (Append reads them from the previous log).
+// CopyTiles reads every height-8 tile of tree through fetch, checks each
+// against the tree (hash tiles by tlog, entries by their record hashes),
+// and writes it with put: the log as an OCI registry holds it (a build
+// staged afresh uses CopyLog, which adds the height-4 tiles). Without
+// partials, only full tiles: a log about to grow supersedes the partial
+// ones (Append reads them from the previous log).
 func CopyTiles(ctx context.Context, tree tlog.Tree, fetch Fetch, put Put, partials bool) error {
 	return copyTiles(ctx, tree, newTileReader(ctx, wrapFetch(fetch)), put, partials)
 }
