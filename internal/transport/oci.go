@@ -199,10 +199,6 @@ func (t *ociTransport) getArchiveSigs(ctx context.Context, idx *remote.Repositor
 	return inMemory(data, etag), nil
 }
 
-// HoldsTileHeight: an OCI registry holds the log's height-8 tiles only
-// (publish maps no other): its readers prove from those.
-func (t *ociTransport) HoldsTileHeight(h int) bool { return h == translog.TileHeight }
-
 // GetPinned opens a release archive as the blob its shard pins, in the
 // pack's repository: one request, where Get reads the release manifest
 // first. Anything else goes through Get.
@@ -389,3 +385,7 @@ func (b *verifiedBody) Read(p []byte) (int, error) {
 }
 
 func (b *verifiedBody) Close() error { return b.rc.Close() }
+
+// HoldsTileHeight: an OCI registry holds the log's height-8 tiles only
+// (publish maps no other): its readers prove from those.
+func (t *ociTransport) HoldsTileHeight(h int) bool { return h == translog.TileHeight }
