@@ -78,6 +78,13 @@ func (b *builder) appendLog(ctx context.Context) error {
 			return err
 		}
 	}
+	if b.o.inPlace && old.N > 0 && b.prev.root.Log.ProofTileHeight == 0 {
+		// A log built before the height-4 tiles: write them all once
+		// (the append adds those that change).
+		if err := b.writeProofTiles(ctx, old, old.N+int64(len(entries))); err != nil {
+			return err
+		}
+	}
 	tree, err := translog.Append(ctx, old, b.prev.fetch, entries, b.putLogFile)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
@@ -109,22 +116,40 @@ func (b *builder) logEntries(fresh []int, n int64) ([][]byte, error) {
 // carryTiles copies into a fresh stage the tiles of the log it extends,
 // each checked against the previous tree: the full ones, and the partial
 // ones the tree of size n still has (an upper level's edge changes only
-// every 256 entries); the append writes the rest.
+// every 256 entries); the append writes the rest. The height-4 tiles are
+// computed from the height-8 ones as they are read (translog.CopyLog),
+// whether or not the previous site has them.
 func (b *builder) carryTiles(ctx context.Context, old tlog.Tree, n int64) error {
+	if err := translog.CopyLog(ctx, old, b.prev.fetch, b.keepTiles(n), true); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
+	}
+	return nil
+}
+
+// writeProofTiles writes in place the height-4 tiles of a previous log
+// that has none (built by a packgen before them), computed from its
+// height-8 tiles, each checked against the previous tree: O(log size),
+// once; the ones a tree of size n still has.
+func (b *builder) writeProofTiles(ctx context.Context, old tlog.Tree, n int64) error {
+	if err := translog.WriteProofTiles(ctx, old, b.prev.fetch, b.keepTiles(n), true); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
+	}
+	return nil
+}
+
+// keepTiles is putLogFile for the tiles of a previous tree that a tree
+// of size n still has: the others are superseded by the append.
+func (b *builder) keepTiles(n int64) translog.Put {
 	keep := map[string]bool{}
 	for _, p := range translog.TilePaths(n) {
 		keep[p] = true
 	}
-	carry := func(p string, data []byte) error {
+	return func(p string, data []byte) error {
 		if !keep[p] {
-			return nil // superseded by the append
+			return nil
 		}
 		return b.putLogFile(p, data)
 	}
-	if err := translog.CopyTiles(ctx, old, b.prev.fetch, carry, true); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
-	}
-	return nil
 }
 
 // signCheckpoint signs the checkpoint of tree with the registry's log key
@@ -144,7 +169,9 @@ func (b *builder) signCheckpoint(lk logKeyer, tree tlog.Tree) error {
 	}
 	// Written after index.json (writeCheckpoint), never ahead of it.
 	b.checkpoint = msg
-	b.o.logRef = &index.LogRef{Size: tree.N, Hash: tree.Hash.String(), Key: vkey}
+	// The log's height-4 tiles are in the stage: written by the
+	// append, carried, or (in place) already there or written above.
+	b.o.logRef = &index.LogRef{Size: tree.N, Hash: tree.Hash.String(), Key: vkey, ProofTileHeight: translog.ProofTileHeight}
 	return nil
 }
 

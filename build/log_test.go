@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/translog"
 	"golang.org/x/mod/sumdb/tlog"
@@ -58,6 +60,12 @@ func siteLog(t *testing.T, dir string) (tlog.Tree, map[string]*index.Release) {
 	seen := map[int64]bool{}
 	fetch := dirFetch(dir)
 	w := index.FetchFunc(fetch)
+	// A build writes the height-4 tiles of the whole tree and says so.
+	if root.Log.ProofTileHeight != translog.ProofTileHeight {
+		t.Fatalf("%s: index.json's log %+v does not name the height-4 tiles", dir, root.Log)
+	}
+	must(t, translog.CheckProofTiles(context.Background(), c.Tree, fetch))
+	small := translog.Reader{Height: translog.ProofHeight(root), Fetch: fetch}
 	for _, name := range packNames(t, dir) {
 		sd, err := os.ReadFile(filepath.Join(dir, "packs", name, index.RootFile))
 		must(t, err)
@@ -73,6 +81,9 @@ func siteLog(t *testing.T, dir string) (tlog.Tree, map[string]*index.Release) {
 			must(t, err)
 			if err := translog.CheckInclusion(context.Background(), c.Tree, w, r.Log.Index, e); err != nil {
 				t.Fatalf("%s@%s: %v", name, r.Version, err)
+			}
+			if err := small.CheckInclusion(context.Background(), c.Tree, r.Log.Index, e); err != nil {
+				t.Fatalf("%s@%s from the height-4 tiles: %v", name, r.Version, err)
 			}
 			rels[name+"@"+r.Version] = r
 		}
@@ -353,6 +364,57 @@ func TestLogFreshStageCarriesWitnesses(t *testing.T) {
 	for _, p := range []string{"bad name", "a-dir"} {
 		if _, err := os.Lstat(filepath.Join(second, "log", "witness", p)); err == nil {
 			t.Errorf("carried %q, which cannot be a witness file", p)
+		}
+	}
+}
+
+// A log built by a packgen before the height-4 tiles gets all of them
+// (computed from its verified height-8 tiles) from the next build that
+// extends it, in place or staged afresh; an in-place build with nothing
+// to append leaves it as it is.
+func TestLogOlderSiteGetsProofTiles(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	// 40 releases: full and partial height-4 tiles at two levels.
+	for i := range 40 {
+		writePack(t, r, fmt.Sprintf("packs/p%02d", i), fmt.Sprintf("p%02d", i), "1.0.0", "cni", "")
+	}
+	commit(t, r, "one")
+	s, _ := testKey(t)
+	signed := func(o *Options) { o.Signer = s }
+	old := filepath.Join(tmp, "old")
+	_, err = run(t, r.Dir, old, signed)
+	must(t, err)
+	testutil.WithoutProofTiles(t, old, s)
+	// The older site reads as before, from its height-8 tiles.
+	data, err := os.ReadFile(filepath.Join(old, index.RootFile))
+	must(t, err)
+	root, err := index.ParseRoot(data)
+	must(t, err)
+	if translog.ProofHeight(root) != translog.TileHeight {
+		t.Fatalf("older site: proof height %d", translog.ProofHeight(root))
+	}
+
+	writePack(t, r, "packs/extra", "extra", "1.0.0", "cni", "")
+	commit(t, r, "two")
+	staged := filepath.Join(tmp, "staged")
+	_, err = run(t, r.Dir, staged, signed, func(o *Options) { o.Previous = old })
+	must(t, err)
+	tree, _ := siteLog(t, staged) // every height-4 tile, checked
+	_, err = run(t, r.Dir, old, signed)
+	must(t, err)
+	if again, _ := siteLog(t, old); again != tree {
+		t.Fatalf("in place: %v, staged: %v", again, tree)
+	}
+	// Both hold the same log, byte for byte, and nothing superseded.
+	a, b := logFiles(t, staged), logFiles(t, old)
+	if !maps.Equal(a, b) {
+		t.Fatalf("in place and staged logs differ: %d and %d files", len(b), len(a))
+	}
+	for p := range a {
+		if p != translog.CheckpointPath && !slices.Contains(translog.TilePaths(tree.N), p) {
+			t.Errorf("superseded %s kept", p)
 		}
 	}
 }

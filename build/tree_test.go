@@ -95,9 +95,10 @@ func TestDeepTreeInPlace(t *testing.T) {
 	}
 	// Besides: the new release (archive, .sig, bundle), one shard, the
 	// root's two digest-named signatures, the log's new partial hash
-	// and data tiles; index.json, its .sig, bundle, the pack's latest
-	// shard and the log's checkpoint rewritten.
-	if len(added) != depth+3+1+2+2 || len(changed) != 5 {
+	// and data tiles and its new partial height-4 tile (24 → 25
+	// entries); index.json, its .sig, bundle, the pack's latest shard
+	// and the log's checkpoint rewritten.
+	if len(added) != depth+3+1+2+3 || len(changed) != 5 {
 		t.Fatalf("one changed pack: %d files added, %d changed\nadded %v\nchanged %v", len(added), len(changed), added, changed)
 	}
 	rep, err = client.VerifySite(context.Background(), out, verifier)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/translog"
 	"github.com/packgen/packgen/walk"
 	"golang.org/x/mod/sumdb/tlog"
@@ -123,6 +124,9 @@ func (c *Client) included(ctx context.Context, name string, rel *index.Release) 
 // the network (withTiles).
 func (c *Client) logWalker(useCache bool) *Walker {
 	w := c.walker()
+	// Proofs read the height-4 tiles when index.json says the site has
+	// them, unless the source holds height 8 only (OCI).
+	w.HoldsTileHeight = func(h int) bool { return transport.HoldsTileHeight(c.tr, h) }
 	// The tiles of one proof are fetched in parallel (translog): through
 	// fetch, which leaves the work put off by later to the Client's own
 	// goroutine.
@@ -307,7 +311,7 @@ func (c *Client) LogProof(ctx context.Context, name string, rel *index.Release) 
 	var proof tlog.RecordProof
 	if err := c.withTiles(func(w *Walker) error {
 		var err error
-		proof, err = translog.ProveInclusion(ctx, tree, w.Get, rel.Log.Index)
+		proof, err = w.LogReader(root).ProveInclusion(ctx, tree, rel.Log.Index)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("registry %s: %w", c.reg.Name, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/translog"
 	"golang.org/x/mod/sumdb/note"
@@ -128,24 +130,50 @@ func TestLogGrowsAccepted(t *testing.T) {
 	}
 }
 
+// A flipped byte in a tile the fetch proves from is refused; the fetch
+// proves from the height-4 tiles when index.json says the site has them,
+// from the height-8 ones otherwise (a registry built by an older
+// packgen); verify --site checks both.
 func TestLogTileTampered(t *testing.T) {
 	f := newFixture(t)
-	site := f.latest(t)
-	flipByte(t, filepath.Join(site, "log/tile/8/0/000.p/9"))
-	srv := newServer(t, site)
-	e := newEnv(t)
-	dest := filepath.Join(t.TempDir(), "pack")
-	_, err := e.client(t, srv.URL, f.pub).Fetch(context.Background(), FetchOptions{Name: "calico", Dest: dest})
-	if !errors.Is(err, ErrLogTile) {
-		t.Fatalf("got %v, want ErrLogTile", err)
-	}
-	if _, serr := os.Stat(dest); serr == nil {
-		t.Fatal("installed despite a bad tile")
-	}
-	checkCache(t, e.cache)
-	rep, err := VerifySite(context.Background(), site, mustVerifier(t, f.pub))
-	if err != nil || !hasProblem(rep, "log", "") {
-		t.Fatalf("verify --site: %v %+v", err, rep)
+	for _, c := range []struct {
+		name    string
+		older   bool // built by a packgen before the height-4 tiles
+		tile    string
+		fetchOK bool
+	}{
+		{"height-4 tile", false, "log/tile/4/0/000.p/9", false},
+		{"height-8 tile, not read by the fetch", false, "log/tile/8/0/000.p/9", true},
+		{"height-8 tile of an older registry", true, "log/tile/8/0/000.p/9", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			site := f.latest(t)
+			if c.older {
+				testutil.WithoutProofTiles(t, site, f.signer)
+			}
+			flipByte(t, filepath.Join(site, filepath.FromSlash(c.tile)))
+			srv := newServer(t, site)
+			e := newEnv(t)
+			dest := filepath.Join(t.TempDir(), "pack")
+			_, err := e.client(t, srv.URL, f.pub).Fetch(context.Background(), FetchOptions{Name: "calico", Dest: dest})
+			if c.fetchOK {
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				if !errors.Is(err, ErrLogTile) {
+					t.Fatalf("got %v, want ErrLogTile", err)
+				}
+				if _, serr := os.Stat(dest); serr == nil {
+					t.Fatal("installed despite a bad tile")
+				}
+				checkCache(t, e.cache)
+			}
+			rep, err := VerifySite(context.Background(), site, mustVerifier(t, f.pub))
+			if err != nil || !hasProblem(rep, "log", "") {
+				t.Fatalf("verify --site: %v %+v", err, rep)
+			}
+		})
 	}
 }
 
@@ -229,7 +257,9 @@ func mustVerifier(t *testing.T, pub []byte) *sign.Verifier {
 
 // Full log tiles never change: once a proof has checked them they are
 // kept in the cache, and the next fetch downloads only the right edge. A
-// damaged cached tile is fetched again, never a failed fetch.
+// damaged cached tile is fetched again, never a failed fetch. The same
+// with the height-4 tiles and, for a registry built by an older packgen,
+// the height-8 ones.
 func TestLogFullTilesCached(t *testing.T) {
 	f := &fixture{tmp: t.TempDir()}
 	var err error
@@ -245,46 +275,66 @@ func TestLogFullTilesCached(t *testing.T) {
 		packFiles(f.repo, fmt.Sprintf("packs/many-%d", i), "many", fmt.Sprintf("1.%d.0", i))
 	}
 	f.commitAndBuild(t, "many")
-	srv := newServer(t, f.sites[0])
-	e := newEnv(t)
-	logReads := func(c *Client) (n []string) {
-		for _, p := range c.Requests {
-			if strings.HasPrefix(p, "log/") {
-				n = append(n, p)
+	for _, c := range []struct {
+		name  string
+		older bool
+		full  string // the full tile holding entries 3, 5 and 7
+	}{
+		{"height 4", false, "log/tile/4/0/000"},
+		{"height 8, older registry", true, "log/tile/8/0/000"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			site := f.latest(t)
+			if c.older {
+				testutil.WithoutProofTiles(t, site, f.signer)
 			}
-		}
-		return n
-	}
-	fetch := func(v string) *Client {
-		t.Helper()
-		c := e.client(t, srv.URL, f.pub)
-		if _, err := c.Fetch(context.Background(), FetchOptions{Name: "many", Constraint: "=" + v, Dest: filepath.Join(t.TempDir(), "d")}); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	first := logReads(fetch("1.3.0"))
-	if !slices.Contains(first, "log/tile/8/0/000") {
-		t.Fatalf("first fetch read %v", first)
-	}
-	again := logReads(fetch("1.5.0"))
-	if slices.Contains(again, "log/tile/8/0/000") || len(again) == 0 {
-		t.Fatalf("second fetch read %v: the full tile again, or not the right edge", again)
-	}
-	// A damaged cached tile: read again from the registry.
-	var cached string
-	filepath.WalkDir(e.cache, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(p, filepath.FromSlash("tile/8/0/000")) {
-			cached = p
-		}
-		return nil
-	})
-	if cached == "" {
-		t.Fatal("the full tile is not in the cache")
-	}
-	flipByte(t, cached)
-	third := logReads(fetch("1.7.0"))
-	if !slices.Contains(third, "log/tile/8/0/000") {
-		t.Fatalf("damaged cached tile not fetched again: %v", third)
+			srv := newServer(t, site)
+			e := newEnv(t)
+			logReads := func(c *Client) (n []string) {
+				for _, p := range c.Requests {
+					if strings.HasPrefix(p, "log/") {
+						n = append(n, p)
+					}
+				}
+				return n
+			}
+			fetch := func(v string) *Client {
+				t.Helper()
+				c := e.client(t, srv.URL, f.pub)
+				if _, err := c.Fetch(context.Background(), FetchOptions{Name: "many", Constraint: "=" + v, Dest: filepath.Join(t.TempDir(), "d")}); err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}
+			first := logReads(fetch("1.3.0"))
+			if !slices.Contains(first, c.full) {
+				t.Fatalf("first fetch read %v", first)
+			}
+			for _, p := range first {
+				if !strings.HasPrefix(p, path.Dir(path.Dir(c.full))+"/") {
+					t.Fatalf("first fetch read %s: tiles of another height", p)
+				}
+			}
+			again := logReads(fetch("1.5.0"))
+			if slices.Contains(again, c.full) || len(again) == 0 {
+				t.Fatalf("second fetch read %v: the full tile again, or not the right edge", again)
+			}
+			// A damaged cached tile: read again from the registry.
+			var cached string
+			filepath.WalkDir(e.cache, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && strings.HasSuffix(p, filepath.FromSlash(strings.TrimPrefix(c.full, "log/"))) {
+					cached = p
+				}
+				return nil
+			})
+			if cached == "" {
+				t.Fatal("the full tile is not in the cache")
+			}
+			flipByte(t, cached)
+			third := logReads(fetch("1.7.0"))
+			if !slices.Contains(third, c.full) {
+				t.Fatalf("damaged cached tile not fetched again: %v", third)
+			}
+		})
 	}
 }

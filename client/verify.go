@@ -75,7 +75,8 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 		files.Add(1)
 		return tr.Get(ctx, p, "")
 	}
-	w := &Walker{Get: walk.Getter(open), Open: open, Verifier: verifier}
+	w := walk.New(tr, verifier)
+	w.Get, w.Open = walk.Getter(open), open // counted
 	var c collector
 	res, err := w.Walk(ctx, c.add)
 	if err != nil {

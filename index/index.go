@@ -103,6 +103,12 @@ type LogRef struct {
 	Hash string `json:"hash"`
 	// Key is the log's note verifier key (name+hash+base64 key).
 	Key string `json:"key"`
+	// ProofTileHeight, when set (always LogProofTileHeight), says the
+	// site also holds the tree's hash tiles of that height beside the
+	// height-8 ones: small tiles a client reads its proofs from. Absent:
+	// proofs read the height-8 tiles. A packgen older than the field
+	// refuses an index.json that has it (unknown field).
+	ProofTileHeight int `json:"proofTileHeight,omitempty"`
 }
 
 // ReleaseLog is where a release is in the transparency log: its entry's
@@ -125,6 +131,8 @@ func (l *LogRef) check() error {
 		return fmt.Errorf("log hash %q: want the standard base64 of 32 bytes", l.Hash)
 	case l.Key == "" || len(l.Key) > maxLogKey || strings.ContainsAny(l.Key, " \t\r\n"):
 		return fmt.Errorf("log key %q: want a note verifier key (name+hash+key)", l.Key)
+	case l.ProofTileHeight != 0 && l.ProofTileHeight != LogProofTileHeight:
+		return fmt.Errorf("log proofTileHeight %d: want %d or the field left out", l.ProofTileHeight, LogProofTileHeight)
 	}
 	return nil
 }
@@ -823,7 +831,7 @@ const (
 	KindLatestShard                // packs/<name>/index.json (a human-friendly copy)
 	KindArchive                    // packs/<name>/<version>/<name>-<version>.tar.gz
 	KindArchiveSig                 // the archive's .sig and .sigstore.json
-	KindLogTile                    // log/tile/8/L/NNN, log/tile/8/data/NNN: a full tile of the transparency log
+	KindLogTile                    // log/tile/8/L/NNN, log/tile/8/data/NNN, log/tile/4/L/NNN: a full tile of the transparency log
 	KindLogPartialTile             // log/tile/.../NNN.p/W: a partial tile, superseded as the log grows
 	KindLogCheckpoint              // log/checkpoint: the log's signed tree head, written and published after index.json
 	KindLogWitness                 // log/witness/NAME: a checkpoint cosigned by an independent witness, put there by the operator, never by the build
@@ -836,6 +844,9 @@ const (
 	LogCheckpoint = LogDir + "/checkpoint"
 	LogWitnessDir = LogDir + "/witness"
 	logTiles      = LogDir + "/tile/"
+	// LogProofTileHeight is the height of the small hash tiles a log may
+	// hold beside its height-8 ones (LogRef.ProofTileHeight).
+	LogProofTileHeight = 4
 )
 
 // KindOf returns the kind of the site file at p.

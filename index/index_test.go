@@ -140,6 +140,26 @@ func TestParseRootAndBucket(t *testing.T) {
 	if _, err := ParseRoot(data); !errors.Is(err, ErrFormat) {
 		t.Fatalf("bucket count mismatch accepted: %v", err)
 	}
+	// The log's proof tiles: absent or height 4, nothing else.
+	for _, c := range []struct {
+		height int
+		ok     bool
+	}{{0, true}, {LogProofTileHeight, true}, {8, false}, {2, false}, {-4, false}} {
+		root.Buckets = root.Buckets[:0:0]
+		root.Buckets = append(root.Buckets, FileRef{Path: "index/" + sha + ".json", SHA256: sha, Size: 1}, FileRef{Path: "index/" + sha + ".json", SHA256: sha, Size: 1})
+		root.Log = &LogRef{Size: 3, Hash: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", Key: "r+01234567+AQID", ProofTileHeight: c.height}
+		data, _ = Encode(root)
+		got, err := ParseRoot(data)
+		switch {
+		case c.ok && (err != nil || got.Log.ProofTileHeight != c.height):
+			t.Errorf("proofTileHeight %d: %v", c.height, err)
+		case !c.ok && !errors.Is(err, ErrFormat):
+			t.Errorf("proofTileHeight %d accepted: %v", c.height, err)
+		}
+		if c.height == 0 && strings.Contains(string(data), "proofTileHeight") {
+			t.Errorf("an absent proofTileHeight is written: %s", data)
+		}
+	}
 	b := Bucket{SchemaVersion: 1, Packs: []Summary{{Name: "calico", Latest: "1.0.0", Shard: FileRef{Path: "packs/calico/shards/" + sha + ".json", SHA256: sha}}}}
 	data, _ = Encode(b)
 	if _, err := ParseBucket(data, 1, BucketOf("calico", 1)); err != nil {
@@ -217,6 +237,8 @@ func TestKindOf(t *testing.T) {
 		"log/tile/8/data/x001/234":                   KindLogTile,
 		"log/tile/8/1/000.p/7":                       KindLogPartialTile,
 		"log/tile/8/data/000.p/7":                    KindLogPartialTile,
+		"log/tile/4/0/x001/234":                      KindLogTile,
+		"log/tile/4/2/000.p/15":                      KindLogPartialTile,
 		"log/other":                                  KindOther,
 		"log/witness/witness.example":                KindLogWitness,
 	} {
@@ -226,7 +248,7 @@ func TestKindOf(t *testing.T) {
 	}
 	// A full tile is cached forever; a partial one and the checkpoint,
 	// which the next build supersedes, are not.
-	for p, want := range map[string]bool{"log/tile/8/0/001": true, "log/tile/8/0/001.p/3": false, "log/checkpoint": false} {
+	for p, want := range map[string]bool{"log/tile/8/0/001": true, "log/tile/8/0/001.p/3": false, "log/tile/4/1/001": true, "log/tile/4/0/001.p/3": false, "log/checkpoint": false} {
 		if got := Immutable(p); got != want {
 			t.Errorf("Immutable(%s) = %v, want %v", p, got, want)
 		}

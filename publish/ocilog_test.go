@@ -107,6 +107,11 @@ func TestOCILog(t *testing.T) {
 		_, err = c.Fetch(ctx, client.FetchOptions{Name: name, Dest: filepath.Join(t.TempDir(), "out")})
 		return err
 	}
+	// The site's index.json names its height-4 tiles, which an OCI
+	// registry does not hold: a client reading it proves from height 8.
+	if data, err := os.ReadFile(filepath.Join(site, index.RootFile)); err != nil || !strings.Contains(string(data), `"proofTileHeight":4`) {
+		t.Fatalf("the site's index.json names no height-4 tiles: %v", err)
+	}
 	before := reg.Requests("GET", "/blobs/")
 	if err := fetch("p005"); err != nil { // entry 5: its proof reads the full tile 0/000
 		t.Fatal(err)

@@ -183,6 +183,9 @@ func TestPublishS3(t *testing.T) {
 		{"index.json.sigstore.json", "application/vnd.dev.sigstore.bundle.v0.3+json", "public, max-age=60, must-revalidate"},
 		{"index.html", "text/html; charset=utf-8", "public, max-age=60, must-revalidate"},
 		{"packs/calico/index.html", "text/html; charset=utf-8", "public, max-age=60, must-revalidate"},
+		// The log's right edge at both tile heights: superseded as it grows.
+		{"log/tile/8/0/000.p/2", "application/octet-stream", "public, max-age=60, must-revalidate"},
+		{"log/tile/4/0/000.p/2", "application/octet-stream", "public, max-age=60, must-revalidate"},
 	} {
 		resp, err := http.Get(base + "/" + c.key)
 		if err != nil {

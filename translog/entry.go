@@ -1,7 +1,8 @@
 // Package translog owns the registry's transparency log: a Merkle tree
 // of every release ever published, stored as static tiles beside
 // index.json (the tlog-tiles layout of golang.org/x/mod/sumdb/tlog, tile
-// height 8) with a checkpoint signed as a note (golang.org/x/mod/sumdb/note).
+// height 8, and the same tree's hash tiles of height 4 for small proofs)
+// with a checkpoint signed as a note (golang.org/x/mod/sumdb/note).
 // It holds the format (entries, entry bundles, checkpoints), the writer
 // that appends to a previous log, and the proofs readers check. Merkle
 // hashing and proofs are tlog's; note signatures are note's.
@@ -24,9 +25,16 @@ const (
 	Dir = index.LogDir
 	// CheckpointPath is the signed checkpoint of the newest tree.
 	CheckpointPath = index.LogCheckpoint
-	// TileHeight is the height of every tile: 256 hashes (8 KiB) or
-	// entries per tile, as C2SP tlog-tiles and sumdb use.
+	// TileHeight is the height of the log's C2SP tiles: 256 hashes
+	// (8 KiB) or entries per tile, as C2SP tlog-tiles and sumdb use.
+	// Witnesses, audits and other tools read these.
 	TileHeight = 8
+	// ProofTileHeight is the height of the small hash tiles a log also
+	// holds when its index.json says so (index.LogRef.ProofTileHeight):
+	// 16 hashes (512 bytes) per tile, no data tiles, the same tree. A
+	// proof reads one such tile per 4 levels instead of one 8 KiB tile
+	// per 8 (see docs/PERFORMANCE.md).
+	ProofTileHeight = index.LogProofTileHeight
 	// MaxEntrySize bounds one entry's encoding (a real one is < 300 bytes).
 	MaxEntrySize = 1024
 	// MaxCheckpointSize bounds the signed checkpoint note.

@@ -83,7 +83,10 @@ func FuzzTile(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	paths := []string{"log/tile/8/0/000", "log/tile/8/0/001.p/44", "log/tile/8/1/000.p/1", "log/tile/8/data/001.p/44"}
+	// 300 = 256 + 44 = 18·16 + 12: tiles of both heights, full and at
+	// the right edge.
+	paths := []string{"log/tile/8/0/000", "log/tile/8/0/001.p/44", "log/tile/8/1/000.p/1", "log/tile/8/data/001.p/44",
+		"log/tile/4/0/000", "log/tile/4/0/018.p/12", "log/tile/4/1/001.p/2", "log/tile/4/2/000.p/1"}
 	for i, p := range paths {
 		f.Add(uint8(i), s[p])
 		f.Add(uint8(i), []byte{})
@@ -93,11 +96,15 @@ func FuzzTile(f *testing.F) {
 		bad := maps.Clone(s)
 		bad[p] = data
 		same := bytes.Equal(data, s[p])
+		r := Reader{Fetch: bad.fetch}
+		if strings.HasPrefix(p, "log/tile/4/") {
+			r.Height = ProofTileHeight
+		}
 		for _, i := range []int64{5, 299} {
-			if err := CheckInclusion(context.Background(), tree, bad.fetch, i, entry(int(i)+1)); err == nil {
+			if err := r.CheckInclusion(context.Background(), tree, i, entry(int(i)+1)); err == nil {
 				t.Fatalf("entry %d accepted as another's with %s = %x", i, p, data)
 			}
-			if err := CheckInclusion(context.Background(), tree, bad.fetch, i, entry(int(i))); err == nil && !same && !strings.Contains(p, "data") && tileOnPath(p, i) {
+			if err := r.CheckInclusion(context.Background(), tree, i, entry(int(i))); err == nil && !same && !strings.Contains(p, "data") && tileOnPath(p, i) {
 				t.Fatalf("entry %d proved through a forged %s", i, p)
 			}
 		}
@@ -115,6 +122,8 @@ func tileOnPath(p string, i int64) bool {
 	switch p {
 	case "log/tile/8/0/000":
 		return i < 256
+	case "log/tile/4/0/000":
+		return i < 16
 	case "log/tile/8/0/001.p/44":
 		return true // the right edge
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/packgen/packgen/index"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -19,21 +20,30 @@ type Put = func(path string, data []byte) error
 // TilePath is the site path of a tile.
 func TilePath(t tlog.Tile) string { return Dir + "/" + t.Path() }
 
-// tileReader reads a tree's tiles from a site for tlog.TileHashReader,
-// which checks each against the tree's root hash. Tiles are kept for the
-// reader's life: proofs and appends read the right edge more than once.
+// tileReader reads a tree's tiles of one height (TileHeight unless
+// said) from a site for tlog.TileHashReader, which checks each against
+// the tree's root hash. Tiles are kept for the reader's life: proofs and
+// appends read the right edge more than once.
 type tileReader struct {
-	ctx   context.Context
-	fetch Fetch
-	cache map[tlog.Tile][]byte
-	read  int64 // bytes fetched, for tests and benchmarks
+	ctx    context.Context
+	fetch  Fetch
+	height int
+	cache  map[tlog.Tile][]byte
+	read   int64 // bytes fetched, for tests and benchmarks
+	rounds int   // ReadTiles calls that fetched: round trips
 }
 
 func newTileReader(ctx context.Context, fetch Fetch) *tileReader {
-	return &tileReader{ctx: ctx, fetch: fetch, cache: map[tlog.Tile][]byte{}}
+	return &tileReader{ctx: ctx, fetch: fetch, height: TileHeight, cache: map[tlog.Tile][]byte{}}
 }
 
-func (r *tileReader) Height() int { return TileHeight }
+func (r *tileReader) Height() int { return r.height }
+
+// maxParallelTiles bounds the tiles fetched at once: more than any proof
+// reads (at most two per tile level: 18 at height 4 for 2³² entries, 10
+// at 100,000), so a proof stays one round of requests, while a reader of
+// every tile (CheckProofTiles) does not open dozens of connections.
+const maxParallelTiles = 32
 
 func (r *tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	// The tiles of one proof (one per level) are fetched at once: one
@@ -41,6 +51,7 @@ func (r *tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	out := make([][]byte, len(tiles))
 	errs := make([]error, len(tiles))
 	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallelTiles)
 	for i, t := range tiles {
 		if d, ok := r.cache[t]; ok {
 			out[i] = d
@@ -49,6 +60,8 @@ func (r *tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			want := int64(t.W) * tlog.HashSize
 			d, err := r.fetch(r.ctx, TilePath(t), want)
 			switch {
@@ -65,11 +78,16 @@ func (r *tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	fetched := false
 	for i, t := range tiles {
 		if _, ok := r.cache[t]; !ok {
 			r.cache[t] = out[i]
 			r.read += int64(len(out[i]))
+			fetched = true
 		}
+	}
+	if fetched {
+		r.rounds++
 	}
 	return out, nil
 }
@@ -115,7 +133,9 @@ func wrapFetch(f Fetch) Fetch {
 // Append extends the verified tree old (the zero Tree for a new log),
 // read through fetch, with entries, and writes every tile that changes
 // with put: the new full tiles, the new partial ones, and the data tiles
-// holding the new entries. It reads only the old tree's right edge (the
+// holding the new entries, at TileHeight, and the hash tiles that change
+// at ProofTileHeight (a log whose old tree has none gets the rest from
+// WriteProofTiles). It reads only the old tree's right edge (the
 // tiles on the path to its last entry) and hashes only the new entries:
 // O(new entries + log size). It returns the new tree after checking that
 // it is consistent with old.
@@ -152,6 +172,11 @@ func Append(ctx context.Context, old tlog.Tree, fetch Fetch, entries [][]byte, p
 		if err := putTile(ctx, t, tr, oldHR, hr, old, entries, put); err != nil {
 			return tlog.Tree{}, err
 		}
+	}
+	// The proof tiles that change, from the same hashes: the old ones
+	// they hold are on the old tree's right edge, read above.
+	if err := putProofTiles(tlog.NewTiles(ProofTileHeight, old.N, n), hr, put); err != nil {
+		return tlog.Tree{}, err
 	}
 	return tree, nil
 }
@@ -264,13 +289,17 @@ func readData(ctx context.Context, fetch Fetch, dt tlog.Tile, hr tlog.HashReader
 	return entries, nil
 }
 
-// CopyTiles reads every tile of tree through fetch, checks each against
-// the tree (hash tiles by tlog, entries by their record hashes), and
-// writes it with put: what a build staged afresh carries of the log it
-// extends. Without partials, only full tiles: a log about to grow
-// supersedes the partial ones (Append reads them from the previous log).
+// CopyTiles reads every height-8 tile of tree through fetch, checks each
+// against the tree (hash tiles by tlog, entries by their record hashes),
+// and writes it with put: the log as an OCI registry holds it (a build
+// staged afresh uses CopyLog, which adds the height-4 tiles). Without
+// partials, only full tiles: a log about to grow supersedes the partial
+// ones (Append reads them from the previous log).
 func CopyTiles(ctx context.Context, tree tlog.Tree, fetch Fetch, put Put, partials bool) error {
-	tr := newTileReader(ctx, wrapFetch(fetch))
+	return copyTiles(ctx, tree, newTileReader(ctx, wrapFetch(fetch)), put, partials)
+}
+
+func copyTiles(ctx context.Context, tree tlog.Tree, tr *tileReader, put Put, partials bool) error {
 	hr := hashReader(tree, tr)
 	for _, t := range tlog.NewTiles(TileHeight, 0, tree.N) {
 		if t.W != 1<<TileHeight && !partials {
@@ -329,13 +358,45 @@ func ReadEntries(ctx context.Context, tree tlog.Tree, fetch Fetch, from int64, e
 }
 
 // CheckInclusion proves that entry is record idx of tree, reading the
-// tiles on its path through fetch (one tile per level).
+// height-8 tiles on its path through fetch (one tile per level).
 func CheckInclusion(ctx context.Context, tree tlog.Tree, fetch Fetch, idx int64, entry []byte) error {
+	return Reader{Fetch: fetch}.CheckInclusion(ctx, tree, idx, entry)
+}
+
+// Reader proves from one of a log's two sets of hash tiles: Height
+// TileHeight (0 means it: the tiles every log has) or ProofTileHeight
+// (when index.json says the log has them: ProofHeight). tlog checks the
+// tiles of either against the same signed tree.
+type Reader struct {
+	Height int
+	Fetch  Fetch
+}
+
+// ProofHeight is the height of the tiles a reader of the site that
+// root is from proves from: ProofTileHeight when root says the site
+// holds them, else TileHeight.
+func ProofHeight(root *index.Root) int {
+	if root.Log != nil && root.Log.ProofTileHeight == ProofTileHeight {
+		return ProofTileHeight
+	}
+	return TileHeight
+}
+
+func (r Reader) hashes(ctx context.Context, tree tlog.Tree) tlog.HashReader {
+	tr := newTileReader(ctx, wrapFetch(r.Fetch))
+	if r.Height != 0 {
+		tr.height = r.Height
+	}
+	return hashReader(tree, tr)
+}
+
+// CheckInclusion proves that entry is record idx of tree, reading the
+// tiles on its path (one per tile level, fetched at once).
+func (r Reader) CheckInclusion(ctx context.Context, tree tlog.Tree, idx int64, entry []byte) error {
 	if idx < 0 || idx >= tree.N {
 		return fmt.Errorf("%w: index %d, the tree has %d entries", ErrNotIncluded, idx, tree.N)
 	}
-	hr := hashReader(tree, newTileReader(ctx, wrapFetch(fetch)))
-	p, err := tlog.ProveRecord(tree.N, idx, hr)
+	p, err := tlog.ProveRecord(tree.N, idx, r.hashes(ctx, tree))
 	if err != nil {
 		return err
 	}
@@ -346,9 +407,17 @@ func CheckInclusion(ctx context.Context, tree tlog.Tree, fetch Fetch, idx int64,
 }
 
 // CheckConsistency proves that tree extends old (seen before), reading
-// tiles of tree through fetch. A smaller tree, the same size with another
-// root, or a tree that does not contain old are ErrInconsistent.
+// height-8 tiles of tree through fetch. A smaller tree, the same size
+// with another root, or a tree that does not contain old are
+// ErrInconsistent.
 func CheckConsistency(ctx context.Context, old, tree tlog.Tree, fetch Fetch) error {
+	return Reader{Fetch: fetch}.CheckConsistency(ctx, old, tree)
+}
+
+// CheckConsistency proves that tree extends old (seen before), reading
+// tiles of tree (fetched at once). A smaller tree, the same size with
+// another root, or a tree that does not contain old are ErrInconsistent.
+func (r Reader) CheckConsistency(ctx context.Context, old, tree tlog.Tree) error {
 	switch {
 	case tree.N < old.N:
 		return fmt.Errorf("%w: the log has %d entries (%s), %d were seen before (%s): a truncated log or an old one replayed", ErrInconsistent, tree.N, tree.Hash, old.N, old.Hash)
@@ -359,12 +428,13 @@ func CheckConsistency(ctx context.Context, old, tree tlog.Tree, fetch Fetch) err
 	}
 	// Tiles that do not match the new tree are ErrTile; tiles that do,
 	// yet cannot prove the old tree inside it, are a fork.
-	return checkExtends(tree, old, hashReader(tree, newTileReader(ctx, wrapFetch(fetch))))
+	return checkExtends(tree, old, r.hashes(ctx, tree))
 }
 
 // TilePaths lists the site paths of every tile of a tree of n entries
-// (hash and data tiles): what a reader of that tree may request, so what
-// pruning spares while an index naming it may still be in use.
+// (hash and data tiles, and the hash tiles at ProofTileHeight): what a
+// reader of that tree may request, so what pruning spares while an index
+// naming it may still be in use.
 func TilePaths(n int64) []string {
 	var out []string
 	for _, t := range tlog.NewTiles(TileHeight, 0, n) {
@@ -374,18 +444,28 @@ func TilePaths(n int64) []string {
 			out = append(out, TilePath(t))
 		}
 	}
+	for _, t := range tlog.NewTiles(ProofTileHeight, 0, n) {
+		out = append(out, TilePath(t))
+	}
 	return out
 }
 
 // ProveInclusion returns the inclusion proof of record idx in tree, read
-// from the tiles on its path (each checked against the tree): what a lock
-// file keeps so that the record's inclusion can be checked offline with
-// CheckInclusionProof.
+// from the height-8 tiles on its path (each checked against the tree):
+// what a lock file keeps so that the record's inclusion can be checked
+// offline with CheckInclusionProof.
 func ProveInclusion(ctx context.Context, tree tlog.Tree, fetch Fetch, idx int64) (tlog.RecordProof, error) {
+	return Reader{Fetch: fetch}.ProveInclusion(ctx, tree, idx)
+}
+
+// ProveInclusion returns the inclusion proof of record idx in tree, read
+// from the tiles on its path (each checked against the tree). The proof
+// is the same whatever the tiles' height.
+func (r Reader) ProveInclusion(ctx context.Context, tree tlog.Tree, idx int64) (tlog.RecordProof, error) {
 	if idx < 0 || idx >= tree.N {
 		return nil, fmt.Errorf("%w: index %d, the tree has %d entries", ErrNotIncluded, idx, tree.N)
 	}
-	return tlog.ProveRecord(tree.N, idx, hashReader(tree, newTileReader(ctx, wrapFetch(fetch))))
+	return tlog.ProveRecord(tree.N, idx, r.hashes(ctx, tree))
 }
 
 // CheckInclusionProof checks offline that entry is record idx of tree.

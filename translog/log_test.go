@@ -77,12 +77,10 @@ func TestAppendInStepsEqualsAtOnce(t *testing.T) {
 				t.Fatalf("trees differ: %v vs %v", a, b)
 			}
 			// The stepped log holds older partial tiles too; every tile of
-			// the final tree is byte-identical.
-			for _, tl := range tlog.NewTiles(TileHeight, 0, a.N) {
-				for _, p := range []string{TilePath(tl), dataPath(tl)} {
-					if string(once[p]) != string(stepped[p]) {
-						t.Fatalf("%s differs", p)
-					}
+			// the final tree, at both heights, is byte-identical.
+			for _, p := range TilePaths(a.N) {
+				if once[p] == nil || string(once[p]) != string(stepped[p]) {
+					t.Fatalf("%s differs or is missing", p)
 				}
 			}
 			for i := int64(0); i < a.N; i++ {
@@ -100,21 +98,33 @@ func TestAppendInStepsEqualsAtOnce(t *testing.T) {
 			}); err != nil || seen != a.N {
 				t.Fatalf("read %d entries: %v", seen, err)
 			}
+			same := func(x, y []byte) bool { return string(x) == string(y) }
 			all := site{}
-			if err := CopyTiles(context.Background(), a, stepped.fetch, all.put, true); err != nil {
+			if err := CopyLog(context.Background(), a, stepped.fetch, all.put, true); err != nil {
 				t.Fatal(err)
 			}
-			if !maps.EqualFunc(all, once, func(x, y []byte) bool { return string(x) == string(y) }) {
-				t.Fatalf("CopyTiles with partials: %d files, want the %d of the tree", len(all), len(once))
+			if !maps.EqualFunc(all, once, same) {
+				t.Fatalf("CopyLog with partials: %d files, want the %d of the tree", len(all), len(once))
 			}
 			copied := site{}
-			if err := CopyTiles(context.Background(), a, stepped.fetch, copied.put, false); err != nil {
+			if err := CopyLog(context.Background(), a, stepped.fetch, copied.put, false); err != nil {
 				t.Fatal(err)
 			}
 			full := maps.Clone(once)
 			maps.DeleteFunc(full, func(p string, _ []byte) bool { return strings.Contains(p, ".p/") })
-			if !maps.EqualFunc(copied, full, func(x, y []byte) bool { return string(x) == string(y) }) {
-				t.Fatalf("CopyTiles: %d files, want the %d full tiles of the tree", len(copied), len(full))
+			if !maps.EqualFunc(copied, full, same) {
+				t.Fatalf("CopyLog: %d files, want the %d full tiles of the tree", len(copied), len(full))
+			}
+			// CopyTiles carries the height-8 tiles only (what an OCI
+			// registry holds).
+			c2sp := site{}
+			if err := CopyTiles(context.Background(), a, stepped.fetch, c2sp.put, true); err != nil {
+				t.Fatal(err)
+			}
+			only8 := maps.Clone(once)
+			maps.DeleteFunc(only8, func(p string, _ []byte) bool { return strings.HasPrefix(p, "log/tile/4/") })
+			if !maps.EqualFunc(c2sp, only8, same) {
+				t.Fatalf("CopyTiles: %d files, want the %d height-8 tiles of the tree", len(c2sp), len(only8))
 			}
 		})
 	}
@@ -237,8 +247,7 @@ func TestTileTampering(t *testing.T) {
 }
 
 // BenchmarkAppendOne appends one entry to a log of 100,000 (issue #19's
-// goal: ≤ 10 ms of CPU), and reports what a client's inclusion and
-// consistency proofs read at that size.
+// goal: ≤ 10 ms of CPU), the tiles at both heights.
 func BenchmarkAppendOne(b *testing.B) {
 	const n = 100_000
 	s := site{}
@@ -247,33 +256,99 @@ func BenchmarkAppendOne(b *testing.B) {
 		b.Fatal(err)
 	}
 	one := entries(n, n+1)
-	var read atomic.Int64 // tiles are fetched in parallel
-	counting := func(ctx context.Context, p string, max int64) ([]byte, error) {
-		d, err := s.fetch(ctx, p, max)
-		read.Add(int64(len(d)))
-		return d, err
-	}
-	b.ResetTimer()
+	var files atomic.Int64
 	for b.Loop() {
-		if _, err := Append(context.Background(), tree, s.fetch, one, func(string, []byte) error { return nil }); err != nil {
+		if _, err := Append(context.Background(), tree, s.fetch, one, func(string, []byte) error { files.Add(1); return nil }); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.StopTimer()
-	grown, err := Append(context.Background(), tree, s.fetch, one, s.put)
+	b.ReportMetric(float64(files.Load())/float64(b.N), "files/op")
+}
+
+// BenchmarkProofBytes reports what a client reads for issue #19's
+// proofs at 100,000 entries (goal: ≤ 16 KiB and ≤ 2 extra round trips):
+// the consistency proof from the tree it saw (100,000) to the grown one
+// (100,001), then the inclusion proof of one entry, sharing the tiles
+// the first read, as client.Client does; with the height-4 tiles
+// (h4-*) and with the height-8 ones (h8-*), cold cache. The loop times
+// the height-4 pair for entry 70,000 (CPU, all tiles in memory).
+func BenchmarkProofBytes(b *testing.B) {
+	const n = 100_000
+	s := site{}
+	old, err := Append(context.Background(), tlog.Tree{}, s.fetch, entries(0, n), s.put)
 	if err != nil {
 		b.Fatal(err)
 	}
-	read.Store(0)
-	if err := CheckInclusion(context.Background(), grown, counting, 12345, entry(12345)); err != nil {
+	tree, err := Append(context.Background(), old, s.fetch, entries(n, n+1), s.put)
+	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(read.Load()), "inclusion-bytes")
-	read.Store(0)
-	if err := CheckConsistency(context.Background(), tree, grown, counting); err != nil {
-		b.Fatal(err)
+	small := Reader{Height: ProofTileHeight, Fetch: s.fetch}
+	for b.Loop() {
+		if err := small.CheckConsistency(context.Background(), old, tree); err != nil {
+			b.Fatal(err)
+		}
+		if err := small.CheckInclusion(context.Background(), tree, 70_000, entry(70_000)); err != nil {
+			b.Fatal(err)
+		}
 	}
-	b.ReportMetric(float64(read.Load()), "consistency-bytes")
+	// Reported after the loop, which resets metrics.
+	for _, h := range []int{ProofTileHeight, TileHeight} {
+		for _, i := range []int64{5, 70_000, 99_000, 99_950} {
+			c, err := measureProofs(s, old, tree, i, h)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(c.bytes), fmt.Sprintf("h%d-e%d-bytes", h, i))
+			b.ReportMetric(float64(c.requests), fmt.Sprintf("h%d-e%d-requests", h, i))
+			b.ReportMetric(float64(c.rounds), fmt.Sprintf("h%d-e%d-rounds", h, i))
+		}
+	}
+}
+
+// proofCost is what a client's proofs read: bytes and requests (each
+// tile once), and rounds of requests (each proof fetches its tiles at
+// once: one round when it fetches anything).
+type proofCost struct {
+	bytes, requests int64
+	rounds          int
+}
+
+// measureProofs checks tree's consistency with old, then the inclusion
+// of entry idx, from the tiles of height h, the second proof reading the
+// tiles the first fetched from memory (client.Client keeps them).
+func measureProofs(s site, old, tree tlog.Tree, idx int64, h int) (proofCost, error) {
+	var c proofCost
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	fetched := false
+	fetch := func(ctx context.Context, p string, max int64) ([]byte, error) {
+		d, err := s.fetch(ctx, p, max)
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil && !seen[p] {
+			seen[p] = true
+			c.bytes += int64(len(d))
+			c.requests++
+			fetched = true
+		}
+		return d, err
+	}
+	r := Reader{Height: h, Fetch: fetch}
+	ctx := context.Background()
+	for _, proof := range []func() error{
+		func() error { return r.CheckConsistency(ctx, old, tree) },
+		func() error { return r.CheckInclusion(ctx, tree, idx, entry(int(idx))) },
+	} {
+		fetched = false
+		if err := proof(); err != nil {
+			return c, err
+		}
+		if fetched {
+			c.rounds++
+		}
+	}
+	return c, nil
 }
 
 // BenchmarkAppendCold is a cold build's log: 5,000 releases at once.

@@ -19,9 +19,10 @@ var (
 
 // Included proves that release rel of pack name, below a trusted root, is
 // in the transparency log the root names: its entry, encoded from its
-// shard's fields, is the record at its log index (an inclusion proof from
-// the tiles on its path, one per level). A root without a log (an
-// unsigned registry, or one built before the log) has nothing to prove.
+// shard's fields, is the record at its log index (an inclusion proof
+// from the tiles on its path, one per tile level: LogReader). A root
+// without a log (an unsigned registry, or one built before the log) has
+// nothing to prove.
 func (w *Walker) Included(ctx context.Context, root *index.Root, name string, rel *index.Release) error {
 	tree, ok, err := translog.TreeOf(root)
 	if err != nil || !ok {
@@ -31,7 +32,7 @@ func (w *Walker) Included(ctx context.Context, root *index.Root, name string, re
 	if err != nil {
 		return err
 	}
-	if err := translog.CheckInclusion(ctx, tree, w.Get, rel.Log.Index, e); err != nil {
+	if err := w.LogReader(root).CheckInclusion(ctx, tree, rel.Log.Index, e); err != nil {
 		return fmt.Errorf("%s@%s: %w", name, rel.Version, err)
 	}
 	return nil
@@ -51,7 +52,19 @@ func (w *Walker) Consistent(ctx context.Context, root *index.Root, seen tlog.Tre
 		}
 		return nil
 	}
-	return translog.CheckConsistency(ctx, seen, tree, w.Get)
+	return w.LogReader(root).CheckConsistency(ctx, seen, tree)
+}
+
+// LogReader reads proofs of the log root names from the smallest tiles
+// the site holds: its height-4 tiles when index.json says it has them
+// and the source holds them, else its height-8 tiles. tlog checks
+// either against the same signed tree.
+func (w *Walker) LogReader(root *index.Root) translog.Reader {
+	h := translog.ProofHeight(root)
+	if h != translog.TileHeight && (w.HoldsTileHeight == nil || !w.HoldsTileHeight(h)) {
+		h = translog.TileHeight
+	}
+	return translog.Reader{Height: h, Fetch: w.Get}
 }
 
 // LoggedRelease is a release with the pack it belongs to.
@@ -99,6 +112,13 @@ func (w *Walker) walkLog(ctx context.Context, root *index.Root, rels []LoggedRel
 	}); err != nil {
 		problem(index.LogDir, err)
 		return
+	}
+	// The height-4 tiles clients prove from, when the site says it has
+	// them: one that does not match would fail their fetches.
+	if w.LogReader(root).Height == translog.ProofTileHeight {
+		if err := translog.CheckProofTiles(ctx, tree, w.Get); err != nil {
+			problem(index.LogDir, err)
+		}
 	}
 	claimed := make([]bool, tree.N)
 	for _, r := range rels {

@@ -52,13 +52,18 @@ type Walker struct {
 	Open func(ctx context.Context, path string) (*Response, error)
 	// Verifier checks signatures; nil checks digests only.
 	Verifier *sign.Verifier
+	// HoldsTileHeight reports whether the source holds the log's hash
+	// tiles of a height index.json names (transport.HoldsTileHeight: an
+	// OCI registry holds height 8 only). Nil: log proofs read the
+	// height-8 tiles every log has.
+	HoldsTileHeight func(h int) bool
 }
 
 // New walks the site tr reads, checking signatures with v (nil:
 // digests only).
 func New(tr Transport, v *sign.Verifier) *Walker {
 	open := func(ctx context.Context, p string) (*Response, error) { return tr.Get(ctx, p, "") }
-	return &Walker{Get: Getter(open), Open: open, Verifier: v}
+	return &Walker{Get: Getter(open), Open: open, Verifier: v, HoldsTileHeight: func(h int) bool { return transport.HoldsTileHeight(tr, h) }}
 }
 
 // Getter makes a Get from an Open.

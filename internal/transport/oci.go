@@ -27,6 +27,7 @@ import (
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/translog"
 )
 
 // ErrWrongBytes marks a registry that sent content other than the digest
@@ -415,3 +416,7 @@ func (b *verifiedBody) Read(p []byte) (int, error) {
 }
 
 func (b *verifiedBody) Close() error { return b.rc.Close() }
+
+// HoldsTileHeight: an OCI registry holds the log's height-8 tiles only
+// (publish maps no other): its readers prove from those.
+func (t *ociTransport) HoldsTileHeight(h int) bool { return h == translog.TileHeight }

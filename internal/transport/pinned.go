@@ -23,3 +23,20 @@ func GetPinned(ctx context.Context, tr Transport, ref index.FileRef) (*Response,
 	}
 	return tr.Get(ctx, ref.Path, "")
 }
+
+// TileHeightLimited is a Transport that holds only some heights of a
+// transparency log's hash tiles, whatever index.json says: an OCI
+// registry holds the height-8 ones alone (internal/ocimap maps no
+// other; FORMAT.md, "OCI registries").
+type TileHeightLimited interface {
+	HoldsTileHeight(h int) bool
+}
+
+// HoldsTileHeight reports whether tr can serve a log's hash tiles of
+// height h when the site's index.json says it has them.
+func HoldsTileHeight(tr Transport, h int) bool {
+	if l, ok := tr.(TileHeightLimited); ok {
+		return l.HoldsTileHeight(h)
+	}
+	return true
+}
