@@ -234,7 +234,7 @@ func (c *Client) readWitnesses(ctx context.Context, root *index.Root) *witnessed
 		}
 	}()
 	consistent := func(old tlog.Tree) error {
-		return c.withTiles(func(wk *Walker) error { return translog.CheckConsistency(ctx, old, tree, wk.Get) })
+		return c.withTiles(func(wk *Walker) error { return wk.LogReader(root).CheckConsistency(ctx, old, tree) })
 	}
 	var sizes []int64
 	for i, v := range vs {
