@@ -93,6 +93,25 @@ func (r *registry) env(state string) *Env {
 	}
 }
 
+// lockAWSProd resolves a copy of examples/profiles/aws-prod.yaml against
+// r with the client state in state and writes its lock beside it; it
+// returns the profile and the lock's path.
+func (r *registry) lockAWSProd(t *testing.T, state string) (*Profile, string) {
+	t.Helper()
+	profiles := copyProfiles(t)
+	p, err := Load(filepath.Join(profiles, "aws-prod.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Resolve(context.Background(), p, r.env(state), ResolveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockPath := filepath.Join(profiles, "aws-prod.lock")
+	testutil.Must(t, res.Lock.Write(lockPath))
+	return p, lockPath
+}
+
 // copyProfiles copies the example profiles to a temp dir so locks are
 // written beside them there.
 func copyProfiles(t *testing.T) string {

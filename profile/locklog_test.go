@@ -21,17 +21,7 @@ func TestLockLogProof(t *testing.T) {
 	ctx := context.Background()
 	reg := newRegistry(t)
 	state := t.TempDir()
-	profiles := copyProfiles(t)
-	p, err := Load(filepath.Join(profiles, "aws-prod.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Resolve(ctx, p, reg.env(state), ResolveOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lockPath := filepath.Join(profiles, "aws-prod.lock")
-	testutil.Must(t, res.Lock.Write(lockPath))
+	p, lockPath := reg.lockAWSProd(t, state)
 	lock, err := LoadLock(lockPath)
 	if err != nil {
 		t.Fatal(err)
