@@ -37,6 +37,18 @@ func ociSetup(t *testing.T, mode ocitest.Mode) (*ocitest.Registry, *fixture) {
 	return ocitest.Start(t, mode), newFixture(t)
 }
 
+// ociSite starts a registry in mode and builds a first site of the
+// usual test packs: hello 1.0.0 and, with calico, calico 3.27.0.
+func ociSite(t *testing.T, mode ocitest.Mode, calico bool) (*ocitest.Registry, *fixture, string) {
+	t.Helper()
+	reg, f := ociSetup(t, mode)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	if calico {
+		f.pack("calico", "3.27.0", "a: 1\n")
+	}
+	return reg, f, f.build(t)
+}
+
 // mustPublish publishes site to dest (oci://…) on reg, signed with f's
 // key, failing the test on any error.
 func mustPublish(t *testing.T, reg *ocitest.Registry, f *fixture, site, dest string) *Result {
@@ -252,10 +264,7 @@ func shardOf(t *testing.T, site, name string) *index.Shard {
 // verify of the whole registry, rollback refused, and the files a resolve
 // reads staying the same in number as the registry grows.
 func TestOCIIndex(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("calico", "3.27.0", "a: 1\n")
-	f.pack("hello", "1.0.0", "b: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, true)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 	mustPublish(t, reg, f, site, dest)
@@ -357,9 +366,7 @@ func TestOCIIndex(t *testing.T) {
 // anything is pushed.
 func TestOCICosign(t *testing.T) {
 	cosign := ocitest.Tool(t, "cosign")
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, false)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 
@@ -561,9 +568,7 @@ func TestOCIKilledPublish(t *testing.T) {
 // publisher with --username credentials, the client with the docker
 // config, as a CI job and a workstation would.
 func TestOCITokenAuth(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Token)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Token, false)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 	res, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{})
@@ -656,9 +661,7 @@ func TestOCIKeyRotation(t *testing.T) {
 // TestOCIPromoteSameRegistry promotes between two bases of one registry:
 // archives are mounted across repositories, not uploaded again.
 func TestOCIPromoteSameRegistry(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, false)
 	ctx := context.Background()
 	do := ociOptions(reg, true, f)
 	if _, err := To(ctx, site, "oci://"+reg.Host()+"/dev", do, Options{}); err != nil {

@@ -39,9 +39,7 @@ import (
 // overwritten. The registry has no conditional tag write, so the
 // publisher looks at the tag again right before its PUT.
 func TestOCITagRaceNeverOverwrites(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, false)
 	ctx := context.Background()
 	do := ociOptions(reg, true, f)
 	dst, loc, err := lookup("oci://" + reg.Host() + "/acme")
@@ -222,10 +220,7 @@ func TestOCIPromoteTamperedSignature(t *testing.T) {
 // the same layer (a config of someone's choosing) is not what packgen
 // built: refused, and never signed with the registry key.
 func TestOCIPresentOnlyORASShape(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	f.pack("calico", "3.27.0", "a: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, true)
 	ctx := context.Background()
 	sigTag := func(base string, d digest.Digest) error {
 		sigs, err := ocireg.Repository(ctx, reg.Host()+"/"+base+"/"+ocimap.SignatureRepo, ocireg.Options{PlainHTTP: true})
@@ -314,9 +309,7 @@ func frontOf(t *testing.T, reg *ocitest.Registry, answer func(w http.ResponseWri
 // next page forever stops the publish after maxTagPages pages with
 // ErrRegistry naming the repository, before anything is pushed.
 func TestOCIEndlessTagPages(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, false)
 	old := maxTagPages
 	maxTagPages = 20
 	t.Cleanup(func() { maxTagPages = old })
@@ -354,10 +347,7 @@ func TestOCIEndlessTagPages(t *testing.T) {
 // pushes anything, reported loudly, and signed again; the release's
 // signature then verifies, and a later publish finds nothing to repair.
 func TestOCISwappedSignatureRepaired(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	f.pack("calico", "3.27.0", "a: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, true)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 	mustPublish(t, reg, f, site, dest)
@@ -425,9 +415,7 @@ func TestOCISwappedSignatureRepaired(t *testing.T) {
 // doctored manifest) is refused with transport.ErrWrongBytes naming the
 // reference, and the destination is not written.
 func TestOCIEmbeddedIndexTampered(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, false)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 	mustPublish(t, reg, f, site, dest)

@@ -308,15 +308,7 @@ func TestPublishS3(t *testing.T) {
 }
 
 func gen2Serial(t *testing.T, site string) int64 {
-	data, err := os.ReadFile(filepath.Join(site, "index.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := index.ParseRoot(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r.Serial
+	return testutil.ReadRoot(t, site).Serial
 }
 
 // metadata lists a site's content-addressed metadata and digest-named
