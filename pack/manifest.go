@@ -203,32 +203,9 @@ func decodeConstraints(ix *jsonIndex, s *problemSink, v json.RawMessage) *meta.C
 			continue
 		}
 		var d Dependency
-		for k, fv := range fields {
-			var target *string
-			switch k {
-			case "packName":
-				target = &d.PackName
-			case "layer":
-				target = (*string)(&d.Layer)
-			case "minVersion":
-				target = &d.MinVersion
-			case "maxVersion":
-				target = &d.MaxVersion
-			case "type":
-				target = &d.Type
-			default:
-				l, col := ix.keyPos(base + "/" + escapePointer(k))
-				s.add(SevWarning, l, col, "constraints.dependencies[%d]: unknown field %q ignored", i, k)
-				continue
-			}
-			if jsonKind(fv) == "null" {
-				continue
-			}
-			if err := json.Unmarshal(fv, target); err != nil {
-				l, col := ix.pos(base + "/" + k)
-				s.add(SevError, l, col, "constraints.dependencies[%d].%s: expected a string, got %s", i, k, jsonKind(fv))
-			}
-		}
+		stringFields(ix, s, base, fmt.Sprintf("constraints.dependencies[%d]", i), fields, map[string]*string{
+			"packName": &d.PackName, "layer": (*string)(&d.Layer), "minVersion": &d.MinVersion, "maxVersion": &d.MaxVersion, "type": &d.Type,
+		})
 		checkDependency(ix, s, base, i, d, fields)
 		c.Dependencies = append(c.Dependencies, d)
 	}
@@ -315,27 +292,11 @@ func decodeComponents(ix *jsonIndex, s *problemSink, base, name string, v json.R
 			continue
 		}
 		var c ResourceComponent
-		for _, k := range sortedKeys(fields) {
-			fv := fields[k]
-			var target *string
-			switch k {
-			case "scheduleType":
-				target = &c.ScheduleType
-			case "resourceRequestParamRef":
-				target = &c.ResourceRequestParamRef
-			case "replicaCountParamRef":
-				target = &c.ReplicaCountParamRef
-			default:
-				l, col := ix.keyPos(ib + "/" + escapePointer(k))
-				s.add(SevWarning, l, col, "%s: unknown field %q ignored", iname, k)
-				continue
-			}
-			l, col := ix.pos(ib + "/" + k)
-			if json.Unmarshal(fv, target) != nil {
-				s.add(SevError, l, col, "%s.%s: expected a string, got %s", iname, k, jsonKind(fv))
-				continue
-			}
+		targets := map[string]*string{"scheduleType": &c.ScheduleType, "resourceRequestParamRef": &c.ResourceRequestParamRef, "replicaCountParamRef": &c.ReplicaCountParamRef}
+		for _, k := range stringFields(ix, s, ib, iname, fields, targets) {
+			target := targets[k]
 			if len(*target) > meta.MaxParamRefLen {
+				l, col := ix.pos(ib + "/" + k)
 				s.add(SevError, l, col, "%s.%s is %d bytes, longer than the %d-byte limit", iname, k, len(*target), meta.MaxParamRefLen)
 				*target = ""
 			}
@@ -351,6 +312,30 @@ func decodeComponents(ix *jsonIndex, s *problemSink, base, name string, v json.R
 		out = append(out, c)
 	}
 	return out
+}
+
+// stringFields decodes the fields of one object whose known fields are
+// strings (targets: field → destination), in key order: an unknown field
+// is a warning, a value that is not a string an error (null leaves the
+// destination empty), each naming the object by name (its path in
+// messages) at its JSON pointer base. It returns the fields it decoded.
+func stringFields(ix *jsonIndex, s *problemSink, base, name string, fields map[string]json.RawMessage, targets map[string]*string) []string {
+	var decoded []string
+	for _, k := range sortedKeys(fields) {
+		target, ok := targets[k]
+		if !ok {
+			l, col := ix.keyPos(base + "/" + escapePointer(k))
+			s.add(SevWarning, l, col, "%s: unknown field %q ignored", name, k)
+			continue
+		}
+		if fv := fields[k]; json.Unmarshal(fv, target) != nil {
+			l, col := ix.pos(base + "/" + k)
+			s.add(SevError, l, col, "%s.%s: expected a string, got %s", name, k, jsonKind(fv))
+			continue
+		}
+		decoded = append(decoded, k)
+	}
+	return decoded
 }
 
 func sortedKeys(m map[string]json.RawMessage) []string {
