@@ -1,6 +1,11 @@
 package testutil
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,4 +22,51 @@ func ReadRoot(t testing.TB, site string) *index.Root {
 	root, err := index.ParseRoot(data)
 	Must(t, err)
 	return root
+}
+
+// Flipped returns the bytes of the file at p with its middle byte
+// changed: the same size, other content (a tampered archive).
+func Flipped(t testing.TB, p string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	Must(t, err)
+	data[len(data)/2] ^= 1
+	return data
+}
+
+// FetchRoot gets and parses base/index.json from a test server (no
+// signature check).
+func FetchRoot(t testing.TB, base string) *index.Root {
+	t.Helper()
+	resp, err := http.Get(base + "/" + index.RootFile)
+	Must(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	Must(t, err)
+	root, err := index.ParseRoot(data)
+	if err != nil {
+		t.Fatalf("%s/%s: %v", base, index.RootFile, err)
+	}
+	return root
+}
+
+// FileHashes maps every file below dir (slash-separated, relative) to
+// its hex SHA-256: a site or tree to compare byte for byte.
+func FileHashes(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	Must(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		sum := sha256.Sum256(data)
+		out[filepath.ToSlash(rel)] = hex.EncodeToString(sum[:])
+		return nil
+	}))
+	return out
 }
