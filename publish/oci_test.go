@@ -420,19 +420,8 @@ func TestOCIPromote(t *testing.T) {
 	site := f.build(t)
 	ctx := context.Background()
 	mustPublish(t, dev, f, site, "oci://"+dev.Host()+"/dev")
-	o := ocireg.Options{PlainHTTP: true, Username: prod.Username, Password: prod.Password}
-	do := DestOptions{OCI: OCIOptions{
-		Repos: func(ref string) (*remote.Repository, error) {
-			if strings.HasPrefix(ref, dev.Host()) {
-				return ocireg.Repository(ctx, ref, ocireg.Options{PlainHTTP: true})
-			}
-			return ocireg.Repository(ctx, ref, o)
-		},
-		Source: func(loc location.Location) (transport.Transport, error) {
-			return transport.Open(loc, transport.Config{OCI: ocireg.Options{PlainHTTP: true}})
-		},
-		Verify: f.verifier(t), // dev's root and cosign signatures must verify before anything is copied
-	}}
+	do := promoteOptions(dev, prod)
+	do.OCI.Verify = f.verifier(t) // dev's root and cosign signatures must verify before anything is copied
 	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
 	res, err := To(ctx, src, dst, do, Options{})
 	if err != nil {

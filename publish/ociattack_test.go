@@ -97,19 +97,27 @@ func promoteOptions(dev, prod *ocitest.Registry) DestOptions {
 	}}
 }
 
+// promoteSetup starts dev (anonymous) and prod (htpasswd) registries and
+// publishes hello 1.0.0 to dev; it returns them, the fixture, and the
+// promotion's source (dev) and destination (prod).
+func promoteSetup(t *testing.T) (dev, prod *ocitest.Registry, f *fixture, src, dst string) {
+	t.Helper()
+	dev, prod = ocitest.Start(t, ocitest.Anonymous), ocitest.Start(t, ocitest.Basic)
+	f = newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	src, dst = "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
+	mustPublish(t, dev, f, f.build(t), src)
+	return dev, prod, f, src, dst
+}
+
 // TestOCIPromoteTamperedSource: whoever can push to the dev registry
 // replaces its packgen index with their own (evil@6.6.6, signed by their
 // key). A promotion to prod must verify dev before it copies anything:
 // evil@6.6.6 would otherwise become a tag Palette lists in prod, a tag
 // nothing ever removes.
 func TestOCIPromoteTamperedSource(t *testing.T) {
-	dev := ocitest.Start(t, ocitest.Anonymous)
-	prod := ocitest.Start(t, ocitest.Basic)
+	dev, prod, f, src, dst := promoteSetup(t)
 	ctx := context.Background()
-	f := newFixture(t)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
-	mustPublish(t, dev, f, f.build(t), src)
 	evil := newFixture(t)
 	k, err := testutil.GenerateKey()
 	if err != nil {
@@ -156,13 +164,8 @@ func TestOCIPromoteTamperedSource(t *testing.T) {
 // promotion without --key copies signatures: only ones that verify under
 // the registry's key, so the attacker's never reaches prod.
 func TestOCIPromoteTamperedSignature(t *testing.T) {
-	dev := ocitest.Start(t, ocitest.Anonymous)
-	prod := ocitest.Start(t, ocitest.Basic)
+	dev, prod, f, src, dst := promoteSetup(t)
 	ctx := context.Background()
-	f := newFixture(t)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
-	mustPublish(t, dev, f, f.build(t), src)
 	k, err := testutil.GenerateKey()
 	if err != nil {
 		t.Fatal(err)

@@ -122,17 +122,7 @@ func verifyRemote(t *testing.T, f *fixture, base string, releases int) *index.Ro
 
 func remoteRoot(t *testing.T, base string) *index.Root {
 	t.Helper()
-	resp, err := http.Get(base + "/index.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	root, err := index.ParseRoot(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
+	return testutil.FetchRoot(t, base)
 }
 
 // keys strips the bucket and prefix from PUT paths.
@@ -689,11 +679,7 @@ func TestCompareByDownloadingArchives(t *testing.T) {
 	}
 	// Same size, other bytes: found by hashing, refused.
 	key := "packs/calico/1.0.0/calico-1.0.0.tar.gz"
-	data, err := os.ReadFile(filepath.Join(site, key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data[len(data)/2] ^= 1
+	data := testutil.Flipped(t, filepath.Join(site, key))
 	lf := localFile{key: key, path: filepath.Join(t.TempDir(), "x")}
 	os.WriteFile(lf.path, data, 0o644)
 	if lf, err = hashFile(lf.path); err != nil {
