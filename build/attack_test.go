@@ -35,14 +35,12 @@ type attackFixture struct {
 
 func newAttackFixture(t *testing.T) *attackFixture {
 	t.Helper()
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
 	commit(t, r, "calico")
 	s, v := testKey(t)
 	f := &attackFixture{tmp: tmp, repo: r, published: filepath.Join(tmp, "published"), signer: s, trust: v}
-	_, err = run(t, r.Dir, f.published, f.signed)
+	_, err := run(t, r.Dir, f.published, f.signed)
 	must(t, err)
 	return f
 }

@@ -31,9 +31,7 @@ func copyTree(t *testing.T, r *gitfixture.Repo, src, dst string) {
 // as real repositories write it (`v`-prefixed 2-part version, templated
 // manifests, a ./-rooted chart archive, constraints.resources).
 func TestBuildKeepsPackJSONFields(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	copyTree(t, r, "../pack/testdata/good/agent-v2.1", "packs/agent-v2.1")
 	copyTree(t, r, "../pack/testdata/good/hello-universe-1.2.0", "packs/hello-universe-1.2.0")
 	commit(t, r, "real shapes")
