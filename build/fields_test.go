@@ -8,6 +8,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -70,9 +71,4 @@ func TestBuildKeepsPackJSONFields(t *testing.T) {
 	}
 }
 
-func mustRead(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	must(t, err)
-	return b
-}
+var mustRead = testutil.ReadFile

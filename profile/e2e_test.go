@@ -520,13 +520,7 @@ layers:
 	}
 }
 
-func mustRead(t *testing.T, p string) []byte {
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
+var mustRead = testutil.ReadFile
 
 func copyTree(t *testing.T, src, dst string) {
 	t.Helper()

@@ -70,3 +70,11 @@ func FileHashes(t testing.TB, dir string) map[string]string {
 	}))
 	return out
 }
+
+// ReadFile reads the file at p, failing the test on an error.
+func ReadFile(t testing.TB, p string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	Must(t, err)
+	return data
+}
