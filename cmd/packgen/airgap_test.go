@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // TestREADMEAirgap runs the README's "Air-gapped sites" lines with the
@@ -122,12 +123,7 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se
 		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		code := testutil.ExitCode(t, err)
 		return code, so.String(), se.String()
 	}
 	dest := "oci://" + air.Host() + "/palette"

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // ociBin makes a directory to put first on PATH for README flows against
@@ -62,6 +63,14 @@ func readmeEnv(t *testing.T, path string, extra ...string) []string {
 	), extra...)
 }
 
+// needGit skips a test that runs the git CLI where there is none.
+func needGit(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git binary (.ci/run installs it)")
+	}
+}
+
 func bash(t *testing.T, dir string, env []string, script string) string {
 	t.Helper()
 	cmd := exec.Command("bash", "-euo", "pipefail", "-x", "-c", script)
@@ -78,9 +87,7 @@ func bash(t *testing.T, dir string, env []string, script string) string {
 // minutes" once more with the registry as BUCKET and REGISTRY_URL, and
 // "Publish to Palette".
 func TestREADMEOCI(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git binary (.ci/run installs it)")
-	}
+	needGit(t)
 	bin := packgenBinary(t)
 	t.Run("GitOps", func(t *testing.T) {
 		reg := ocitest.Start(t, ocitest.Anonymous)
@@ -149,9 +156,7 @@ func lastLines(out string, n int) string {
 // to log in; --username without its password is a usage error; an
 // unreachable registry names the host.
 func TestPublishOCIErrors(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git binary (.ci/run installs it)")
-	}
+	needGit(t)
 	bin := packgenBinary(t)
 	reg := ocitest.Start(t, ocitest.Basic)
 	tmp := t.TempDir()
@@ -161,12 +166,7 @@ func TestPublishOCIErrors(t *testing.T) {
 		cmd := exec.Command(bin, args...)
 		cmd.Dir, cmd.Env = tmp, append(env, extra...)
 		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		code := testutil.ExitCode(t, err)
 		return code, string(out)
 	}
 	dest := "oci://" + reg.Host() + "/acme"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // TestRebuildChecksOCI: `verify --site oci://… --repo` and `log audit
@@ -19,9 +20,7 @@ import (
 // after a real `packgen publish … oci://`. log audit reads the root
 // manifest and index.json once for all its checks.
 func TestRebuildChecksOCI(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git binary (.ci/run installs it)")
-	}
+	needGit(t)
 	bin := packgenBinary(t)
 	reg := ocitest.Start(t, ocitest.Basic)
 	tmp := t.TempDir()
@@ -44,12 +43,7 @@ packgen key generate --prefix ../k && packgen build --packs-dir packs --out ../s
 		var stdout, stderr strings.Builder
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		code := testutil.ExitCode(t, err)
 		return code, stdout.String(), stderr.String()
 	}
 	dest := "oci://" + reg.Host() + "/acme"
