@@ -15,17 +15,9 @@ import (
 // copyTree writes the files of a fixture directory into the repository.
 func copyTree(t *testing.T, r *gitfixture.Repo, src, dst string) {
 	t.Helper()
-	must(t, filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		return r.Write(dst+"/"+filepath.ToSlash(rel), data)
-	}))
+	testutil.EachFile(t, src, func(rel string, data []byte) error {
+		return r.Write(dst+"/"+rel, data)
+	})
 }
 
 // The published shard keeps every documented pack.json field of a pack

@@ -55,6 +55,19 @@ func FetchRoot(t testing.TB, base string) *index.Root {
 func FileHashes(t testing.TB, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
+	EachFile(t, dir, func(rel string, data []byte) error {
+		sum := sha256.Sum256(data)
+		out[rel] = hex.EncodeToString(sum[:])
+		return nil
+	})
+	return out
+}
+
+// EachFile calls fn with every file below dir (directories left out):
+// its slash-separated path relative to dir and its content. An error
+// fails the test.
+func EachFile(t testing.TB, dir string, fn func(rel string, data []byte) error) {
+	t.Helper()
 	Must(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -64,11 +77,8 @@ func FileHashes(t testing.TB, dir string) map[string]string {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
-		sum := sha256.Sum256(data)
-		out[filepath.ToSlash(rel)] = hex.EncodeToString(sum[:])
-		return nil
+		return fn(filepath.ToSlash(rel), data)
 	}))
-	return out
 }
 
 // ReadFile reads the file at p, failing the test on an error.
