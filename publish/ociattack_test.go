@@ -354,10 +354,7 @@ func TestOCISwappedSignatureRepaired(t *testing.T) {
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 	mustPublish(t, reg, f, site, dest)
-	sigRepo, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/signatures")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sigRepo := repoAt(t, reg, f, reg.Host()+"/acme/packgen/signatures")
 	manifestOf := func(name string) ocispec.Descriptor {
 		r := shardOf(t, site, name).Releases[0]
 		m, err := ocimap.ArchiveManifest(r.Archive.SHA256, r.Archive.Size, ocimap.ArchiveTitle(name, r.Version), r.Created)
@@ -422,10 +419,7 @@ func TestOCIEmbeddedIndexTampered(t *testing.T) {
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 	mustPublish(t, reg, f, site, dest)
-	idx, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/index")
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx := repoAt(t, reg, f, reg.Host()+"/acme/packgen/index")
 	_, m, _, err := fetchManifest(ctx, idx, ocimap.RootTag)
 	if err != nil {
 		t.Fatal(err)

@@ -12,11 +12,23 @@ import (
 	"testing"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
 )
+
+// repoAt opens the repository ref on reg as the tests read it
+// (anonymous or with reg's credentials, no signer).
+func repoAt(t *testing.T, reg *ocitest.Registry, f *fixture, ref string) *remote.Repository {
+	t.Helper()
+	repo, err := ociOptions(reg, false, f).OCI.Repos(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo
+}
 
 // threeGenerations publishes three builds of hello (1.0.0, 1.1.0, 1.2.0)
 // in turn to oci://REGISTRY/acme and returns the registry, the fixture
@@ -43,10 +55,7 @@ func TestOCIPrune(t *testing.T) {
 	reg, f, sites := threeGenerations(t)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
-	sigRepo, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/signatures")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sigRepo := repoAt(t, reg, f, reg.Host()+"/acme/packgen/signatures")
 	// Three signatures of manifests that are no release of the site: one
 	// whose manifest is then deleted by hand (gone), one whose manifest
 	// stays, one naming a repository outside this base.
@@ -60,10 +69,7 @@ func TestOCIPrune(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("oras push: %v\n%s", err, out)
 		}
-		repo, err := ociOptions(reg, false, f).OCI.Repos(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
+		repo := repoAt(t, reg, f, ref)
 		desc, err := repo.Resolve(ctx, tag)
 		if err != nil {
 			t.Fatal(err)
@@ -168,10 +174,7 @@ func TestOCIPruneAttackRetaggedMeta(t *testing.T) {
 	reg, f, sites := threeGenerations(t)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
-	idx, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/index")
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx := repoAt(t, reg, f, reg.Host()+"/acme/packgen/index")
 	root, err := idx.Resolve(ctx, ocimap.RootTag)
 	if err != nil {
 		t.Fatal(err)
