@@ -71,6 +71,19 @@ func needGit(t *testing.T) {
 	}
 }
 
+// cliAndBasicRegistry sets up a test of the real binary against an OCI
+// registry behind htpasswd: it skips without git, and returns the binary,
+// the registry, a work dir and the README's environment (key password
+// "pw").
+func cliAndBasicRegistry(t *testing.T) (bin string, reg *ocitest.Registry, tmp string, env []string) {
+	t.Helper()
+	needGit(t)
+	bin = packgenBinary(t)
+	reg = ocitest.Start(t, ocitest.Basic)
+	tmp = t.TempDir()
+	return bin, reg, tmp, readmeEnv(t, filepath.Dir(bin), "PACKGEN_PASSWORD=pw", "COSIGN_PASSWORD=")
+}
+
 func bash(t *testing.T, dir string, env []string, script string) string {
 	t.Helper()
 	cmd := exec.Command("bash", "-euo", "pipefail", "-x", "-c", script)
@@ -156,11 +169,7 @@ func lastLines(out string, n int) string {
 // to log in; --username without its password is a usage error; an
 // unreachable registry names the host.
 func TestPublishOCIErrors(t *testing.T) {
-	needGit(t)
-	bin := packgenBinary(t)
-	reg := ocitest.Start(t, ocitest.Basic)
-	tmp := t.TempDir()
-	env := readmeEnv(t, filepath.Dir(bin), "PACKGEN_PASSWORD=pw", "COSIGN_PASSWORD=")
+	bin, reg, tmp, env := cliAndBasicRegistry(t)
 	bash(t, tmp, env, `git init -q -b main r && cd r && mkdir packs && packgen new hello --layer addon --addon-type "system app" --version 0.1.0 -d packs && git add . && git commit -qm hello && packgen build --packs-dir packs --out ../site`)
 	run := func(extra []string, args ...string) (int, string) {
 		cmd := exec.Command(bin, args...)

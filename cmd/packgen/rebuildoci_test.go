@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
 )
 
@@ -20,11 +19,7 @@ import (
 // after a real `packgen publish … oci://`. log audit reads the root
 // manifest and index.json once for all its checks.
 func TestRebuildChecksOCI(t *testing.T) {
-	needGit(t)
-	bin := packgenBinary(t)
-	reg := ocitest.Start(t, ocitest.Basic)
-	tmp := t.TempDir()
-	env := readmeEnv(t, filepath.Dir(bin), "PACKGEN_PASSWORD=pw", "COSIGN_PASSWORD=")
+	bin, reg, tmp, env := cliAndBasicRegistry(t)
 	// Two releases of one pack: 0.1.0, then bumped in place.
 	bash(t, tmp, env, `git init -q -b main r && cd r && mkdir packs &&
 packgen new hello --layer addon --addon-type "system app" --version 0.1.0 -d packs && git add . && git commit -qm hello &&
