@@ -93,11 +93,13 @@ func (r *registry) env(state string) *Env {
 	}
 }
 
-// lockAWSProd resolves a copy of examples/profiles/aws-prod.yaml against
-// r with the client state in state and writes its lock beside it; it
-// returns the profile and the lock's path.
-func (r *registry) lockAWSProd(t *testing.T, state string) (*Profile, string) {
+// lockedAWSProd starts a registry and resolves a copy of
+// examples/profiles/aws-prod.yaml against it with a new client state dir,
+// writing its lock beside it; it returns the registry, the state dir,
+// the profile and the lock's path.
+func lockedAWSProd(t *testing.T) (r *registry, state string, p *Profile, lockPath string) {
 	t.Helper()
+	r, state = newRegistry(t), t.TempDir()
 	profiles := copyProfiles(t)
 	p, err := Load(filepath.Join(profiles, "aws-prod.yaml"))
 	if err != nil {
@@ -107,9 +109,9 @@ func (r *registry) lockAWSProd(t *testing.T, state string) (*Profile, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lockPath := filepath.Join(profiles, "aws-prod.lock")
+	lockPath = filepath.Join(profiles, "aws-prod.lock")
 	testutil.Must(t, res.Lock.Write(lockPath))
-	return p, lockPath
+	return r, state, p, lockPath
 }
 
 // copyProfiles copies the example profiles to a temp dir so locks are

@@ -27,9 +27,7 @@ import (
 // be of this registry's log (its origin), or the lock is refused.
 func TestAttackLockCheckpointOtherRegistry(t *testing.T) {
 	ctx := context.Background()
-	reg := newRegistry(t)
-	state := t.TempDir()
-	_, lockPath := reg.lockAWSProd(t, state)
+	reg, state, _, lockPath := lockedAWSProd(t)
 
 	staging := filepath.Join(t.TempDir(), "staging")
 	if _, err := build.Run(ctx, build.Options{Repo: reg.repo.Dir, PacksDir: "packs", Out: staging, Registry: "staging", Signer: reg.signer, GeneratedAt: reg.gen}); err != nil {

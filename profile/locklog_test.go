@@ -19,9 +19,7 @@ import (
 // lock stays valid as the log grows.
 func TestLockLogProof(t *testing.T) {
 	ctx := context.Background()
-	reg := newRegistry(t)
-	state := t.TempDir()
-	p, lockPath := reg.lockAWSProd(t, state)
+	reg, state, p, lockPath := lockedAWSProd(t)
 	lock, err := LoadLock(lockPath)
 	if err != nil {
 		t.Fatal(err)
