@@ -117,15 +117,8 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	}
 
 	// JSON: the mapping, every image already there, the warnings list.
-	run := func(args ...string) (int, string, string) {
-		cmd := exec.Command(filepath.Join(wrapDir, "packgen"), args...)
-		cmd.Dir, cmd.Env = inside, env
-		var so, se bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &so, &se
-		err := cmd.Run()
-		code := testutil.ExitCode(t, err)
-		return code, so.String(), se.String()
-	}
+	runner := &testutil.Runner{T: t, Bin: filepath.Join(wrapDir, "packgen"), Dir: inside, Env: env}
+	run := func(args ...string) (int, string, string) { return runner.Run(nil, args...) }
 	dest := "oci://" + air.Host() + "/palette"
 	code, stdout, stderr := run("airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "-o", "json")
 	var doc struct {

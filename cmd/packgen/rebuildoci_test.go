@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,21 +24,13 @@ func TestRebuildChecksOCI(t *testing.T) {
 packgen new hello --layer addon --addon-type "system app" --version 0.1.0 -d packs && git add . && git commit -qm hello &&
 sed -i 's/"version": "0.1.0"/"version": "0.2.0"/' packs/hello-0.1.0/pack.json && git commit -qam bump &&
 packgen key generate --prefix ../k && packgen build --packs-dir packs --out ../site --key ../k.key`)
+	runner := &testutil.Runner{T: t, Bin: bin, Dir: tmp, Env: env}
 	run := func(creds bool, args ...string) (int, string, string) {
 		t.Helper()
-		cmd := exec.Command(bin, args...)
-		cmd.Dir, cmd.Env = tmp, env
 		if creds {
-			cmd.Args = append(cmd.Args, "--plain-http", "--username", reg.Username)
-			cmd.Env = append(cmd.Env, "PACKGEN_OCI_PASSWORD="+reg.Password)
-		} else {
-			cmd.Args = append(cmd.Args, "--plain-http")
+			return runner.Run([]string{"PACKGEN_OCI_PASSWORD=" + reg.Password}, append(args, "--plain-http", "--username", reg.Username)...)
 		}
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := testutil.ExitCode(t, err)
-		return code, stdout.String(), stderr.String()
+		return runner.Run(nil, append(args, "--plain-http")...)
 	}
 	dest := "oci://" + reg.Host() + "/acme"
 	if code, out, errs := run(true, "publish", "site", dest, "--key", "k.key"); code != 0 {
