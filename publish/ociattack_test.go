@@ -415,7 +415,9 @@ func TestOCISwappedSignatureRepaired(t *testing.T) {
 // doctored manifest) is refused with transport.ErrWrongBytes naming the
 // reference, and the destination is not written.
 func TestOCIEmbeddedIndexTampered(t *testing.T) {
-	reg, f, site := ociSite(t, ocitest.Anonymous, false)
+	reg, f := ociSetup(t, ocitest.Anonymous)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	site := f.build(t)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 	mustPublish(t, reg, f, site, dest)
