@@ -35,14 +35,12 @@ type attackFixture struct {
 
 func newAttackFixture(t *testing.T) *attackFixture {
 	t.Helper()
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
 	commit(t, r, "calico")
 	s, v := testKey(t)
 	f := &attackFixture{tmp: tmp, repo: r, published: filepath.Join(tmp, "published"), signer: s, trust: v}
-	_, err = run(t, r.Dir, f.published, f.signed)
+	_, err := run(t, r.Dir, f.published, f.signed)
 	must(t, err)
 	return f
 }
@@ -50,8 +48,9 @@ func newAttackFixture(t *testing.T) *attackFixture {
 func (f *attackFixture) signed(o *Options) { o.Signer, o.Trust = f.signer, f.trust }
 
 // attackerSite builds, without the key, what an attacker would upload:
-// the victim's packs plus the attacker's own (more), unsigned.
-func (f *attackFixture) attackerSite(t *testing.T, more func(r *gitfixture.Repo)) string {
+// the victim's packs plus the attacker's own (more), unsigned unless a
+// mod gives it the attacker's own signer.
+func (f *attackFixture) attackerSite(t *testing.T, more func(r *gitfixture.Repo), mod ...func(*Options)) string {
 	t.Helper()
 	r, err := gitfixture.Init(filepath.Join(f.tmp, "evil-repo"))
 	must(t, err)
@@ -59,7 +58,7 @@ func (f *attackFixture) attackerSite(t *testing.T, more func(r *gitfixture.Repo)
 	more(r)
 	commit(t, r, "evil")
 	site := filepath.Join(f.tmp, "evil-site")
-	_, err = run(t, r.Dir, site)
+	_, err = run(t, r.Dir, site, mod...)
 	must(t, err)
 	return site
 }
@@ -122,15 +121,8 @@ func TestAttackPreviousAddsRelease(t *testing.T) {
 	})
 	t.Run("signed by the attacker's own key", func(t *testing.T) {
 		f := newAttackFixture(t)
-		r, err := gitfixture.Init(filepath.Join(f.tmp, "evil-repo"))
-		must(t, err)
-		writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
-		evilPack(r)
-		commit(t, r, "evil")
-		site := filepath.Join(f.tmp, "evil-site")
 		evilKey, evilPub := testKey(t)
-		_, err = run(t, r.Dir, site, func(o *Options) { o.Signer, o.Trust = evilKey, evilPub })
-		must(t, err)
+		site := f.attackerSite(t, evilPack, func(o *Options) { o.Signer, o.Trust = evilKey, evilPub })
 		out, err := f.rebuildAgainst(t, site)
 		refused(t, out, err, ErrUntrustedPrevious)
 	})

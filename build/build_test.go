@@ -2,8 +2,6 @@ package build
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,6 +22,8 @@ var (
 	packJSON  = testutil.PackJSON
 	writePack = testutil.WritePack
 	commit    = testutil.Commit
+	// siteHashes maps every file of a site to its sha256.
+	siteHashes = testutil.FileHashes
 )
 
 func must(t *testing.T, err error) {
@@ -33,24 +33,26 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// siteHashes maps every file of a site to its sha256.
-func siteHashes(t *testing.T, dir string) map[string]string {
+// newRepo makes an empty git repository TMP/repo in a new temp dir TMP
+// and returns TMP and the repository.
+func newRepo(t *testing.T) (string, *gitfixture.Repo) {
 	t.Helper()
-	out := map[string]string{}
-	must(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		s := sha256.Sum256(data)
-		out[filepath.ToSlash(rel)] = hex.EncodeToString(s[:])
-		return nil
-	}))
-	return out
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	must(t, err)
+	return tmp, r
+}
+
+// skipsOne builds repo into out with SkipInvalid and fails unless the
+// build succeeds skipping exactly one pack; it returns the result.
+func skipsOne(t *testing.T, repo, out string) *Result {
+	t.Helper()
+	res, err := run(t, repo, out, func(o *Options) { o.SkipInvalid = true })
+	must(t, err)
+	if res.Skipped != 1 {
+		t.Errorf("skip-invalid: skipped %d, want 1", res.Skipped)
+	}
+	return res
 }
 
 func versionsOf(t *testing.T, res *Result, name string) []string {
@@ -73,9 +75,7 @@ func run(t *testing.T, repo, out string, mod ...func(*Options)) (*Result, error)
 }
 
 func TestBuildHistoryAndIncremental(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
 	writePack(t, r, "packs/prom-57.0.0", "prom", "57.0.0", "addon", "")
 	writePack(t, r, "packs/old-1.0.0", "old", "1.0.0", "addon", "")
@@ -175,13 +175,11 @@ func TestBuildHistoryAndIncremental(t *testing.T) {
 }
 
 func TestBuildRefusesInPlaceChange(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
 	c1 := commit(t, r, "one")
 	out := filepath.Join(tmp, "site")
-	_, err = run(t, r.Dir, out)
+	_, err := run(t, r.Dir, out)
 	must(t, err)
 	before := siteHashes(t, out)
 
@@ -208,15 +206,13 @@ func TestBuildRefusesInPlaceChange(t *testing.T) {
 }
 
 func TestBuildInvalid(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/good", "good", "1.0.0", "cni", "")
 	must(t, r.Write("packs/bad/pack.json", packJSON("bad", "1.0.0", "nope", "")))
 	must(t, r.Write("packs/bad/values.yaml", []byte("a: [\n")))
 	commit(t, r, "one")
 	out := filepath.Join(tmp, "site")
-	_, err = run(t, r.Dir, out)
+	_, err := run(t, r.Dir, out)
 	var inv *InvalidError
 	if !errors.As(err, &inv) {
 		t.Fatalf("want InvalidError, got %v", err)
@@ -227,30 +223,24 @@ func TestBuildInvalid(t *testing.T) {
 	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
 		t.Error("failed build created the out dir")
 	}
-	res, err := run(t, r.Dir, out, func(o *Options) { o.SkipInvalid = true })
-	must(t, err)
-	if res.Skipped != 1 || res.Root.Packs != 1 {
-		t.Errorf("skip-invalid: skipped %d packs %d", res.Skipped, res.Root.Packs)
+	if res := skipsOne(t, r.Dir, out); res.Root.Packs != 1 {
+		t.Errorf("skip-invalid: %d packs published", res.Root.Packs)
 	}
 }
 
 func TestBuildDuplicateVersion(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/a", "calico", "1.0.0", "cni", "")
 	writePack(t, r, "packs/b", "calico", "1.0.0", "cni", "")
 	commit(t, r, "dup")
-	_, err = run(t, r.Dir, filepath.Join(tmp, "site"))
+	_, err := run(t, r.Dir, filepath.Join(tmp, "site"))
 	if err == nil || !strings.Contains(err.Error(), "packs/a") || !strings.Contains(err.Error(), "packs/b") {
 		t.Fatalf("want an error naming both dirs, got %v", err)
 	}
 }
 
 func TestBucketsSpreadPacks(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	var names []string
 	for i := 0; i < 40; i++ {
 		n := fmt.Sprintf("p%02d", i)

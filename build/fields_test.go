@@ -8,32 +8,23 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
 )
 
 // copyTree writes the files of a fixture directory into the repository.
 func copyTree(t *testing.T, r *gitfixture.Repo, src, dst string) {
 	t.Helper()
-	must(t, filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		return r.Write(dst+"/"+filepath.ToSlash(rel), data)
-	}))
+	testutil.EachFile(t, src, func(rel string, data []byte) error {
+		return r.Write(dst+"/"+rel, data)
+	})
 }
 
 // The published shard keeps every documented pack.json field of a pack
 // as real repositories write it (`v`-prefixed 2-part version, templated
 // manifests, a ./-rooted chart archive, constraints.resources).
 func TestBuildKeepsPackJSONFields(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	copyTree(t, r, "../pack/testdata/good/agent-v2.1", "packs/agent-v2.1")
 	copyTree(t, r, "../pack/testdata/good/hello-universe-1.2.0", "packs/hello-universe-1.2.0")
 	commit(t, r, "real shapes")
@@ -72,9 +63,4 @@ func TestBuildKeepsPackJSONFields(t *testing.T) {
 	}
 }
 
-func mustRead(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	must(t, err)
-	return b
-}
+var mustRead = testutil.ReadFile

@@ -29,9 +29,7 @@ func shardRelease(t *testing.T, res *Result, name, version string) index.Release
 // naming the commits), the version is taken from where one directory
 // alone defines it, and --since starts the history later.
 func TestBuildPastDuplicateWarnsAndSince(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/a", "calico", "1.0.0", "cni", "")
 	first := commit(t, r, "calico")
 	writePack(t, r, "packs/csi", "aws", "1.0.0", "csi", "")
@@ -71,9 +69,7 @@ func TestBuildPastDuplicateWarnsAndSince(t *testing.T) {
 // the commit where its version first appeared, though later commits
 // hold it too; the incremental build keeps it.
 func TestBuildCreatedIsFirstAppearance(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
 	commit(t, r, "calico 3.26.0")
 	writePack(t, r, "packs/calico", "calico", "3.27.0", "cni", "")

@@ -25,13 +25,11 @@ import (
 // and what it lets through (what Run reports itself), on a real
 // repository and real previous builds (a directory, over HTTP).
 func TestCheckInputs(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
 	clean := commit(t, r, "calico")
 	site := filepath.Join(tmp, "site")
-	_, err = run(t, r.Dir, site)
+	_, err := run(t, r.Dir, site)
 	must(t, err)
 	// A second repository whose latest commit holds a private key.
 	keyed, err := gitfixture.Init(filepath.Join(tmp, "keyed"))

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/source"
 )
 
@@ -50,9 +49,7 @@ func TestBuildLargeDeltaBlobsExact(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git binary not installed")
 	}
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	for c := 0; c < 6; c++ {
 		v := fmt.Sprintf("1.%d.0", c/2)
 		dir := "packs/crds-" + v
@@ -111,9 +108,7 @@ func TestBuildFailsOnCorruptObject(t *testing.T) {
 		{"large blob", "manifests/crd.yaml", append(bytes.Clone(big[:len(big)-2]), "x\n"...)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tmp := t.TempDir()
-			r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-			must(t, err)
+			tmp, r := newRepo(t)
 			writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
 			must(t, r.Write("packs/calico/manifests/crd.yaml", big))
 			commit(t, r, "one")
@@ -127,7 +122,7 @@ func TestBuildFailsOnCorruptObject(t *testing.T) {
 			must(t, os.WriteFile(obj, buf.Bytes(), 0o444))
 
 			out := filepath.Join(tmp, "site")
-			_, err = run(t, r.Dir, out, func(o *Options) { o.SkipInvalid = true })
+			_, err := run(t, r.Dir, out, func(o *Options) { o.SkipInvalid = true })
 			if !errors.Is(err, source.ErrCorruptObject) {
 				t.Fatalf("build: %v", err)
 			}

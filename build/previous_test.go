@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/gitfixture"
 )
 
 // TestPreviousURLRefusesBadArchives reuses a build published over HTTP
@@ -18,9 +17,7 @@ import (
 // with the digest error and the out dir is not created. One behind basic
 // auth is read with netrc credentials.
 func TestPreviousURLRefusesBadArchives(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
 	commit(t, r, "one")
 	published := filepath.Join(tmp, "published")

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/gitfixture"
 )
 
 // TestStamp checks the short cut for building the same again: a build
@@ -20,9 +19,7 @@ import (
 // reports, and is not taken when anything that shapes the output
 // differs, or when the site in Out is not the one recorded.
 func TestStamp(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
 	writePack(t, r, "packs/prom", "prom", "57.0.0", "addon", "")
 	must(t, r.Write("packs/bad/pack.json", []byte(`{"name": "bad", "version": "1.0.0", "layer": "nope"}`)))
@@ -157,14 +154,12 @@ func TestStamp(t *testing.T) {
 // invalid release without --skip-invalid) is not mistaken later for the
 // recorded one, and the old commit still rebuilds right.
 func TestStampDroppedBeforeUpdate(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
 	old := commit(t, r, "one")
 	out := filepath.Join(tmp, "site")
 	stamped := func(o *Options) { o.Stamp = "packgen test" }
-	_, err = run(t, r.Dir, out, stamped)
+	_, err := run(t, r.Dir, out, stamped)
 	must(t, err)
 	must(t, r.Write("packs/bad/pack.json", []byte(`{"name": "bad", "version": "1.0.0", "layer": "nope"}`)))
 	must(t, r.Write("packs/bad/values.yaml", []byte("a: 1\n")))
@@ -196,14 +191,12 @@ func hideShard(t *testing.T, site string) string {
 // TestOutIsAFile checks that an output path naming a file is refused
 // with a message saying what to pass, and the file is left alone.
 func TestOutIsAFile(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
 	commit(t, r, "one")
 	out := filepath.Join(tmp, "afile")
 	must(t, os.WriteFile(out, []byte("keep"), 0o644))
-	_, err = run(t, r.Dir, out)
+	_, err := run(t, r.Dir, out)
 	if err == nil || !strings.Contains(err.Error(), "is a file, not a directory") {
 		t.Fatalf("err = %v", err)
 	}

@@ -98,24 +98,26 @@ func TestCorruptCacheIsRefetched(t *testing.T) {
 	}
 }
 
-func flipAll(t *testing.T, cache, dir, glob string) {
+// cached lists the cache's files matching dir/glob; there must be some.
+func cached(t *testing.T, cache, dir, glob string) []string {
 	t.Helper()
 	m, _ := filepath.Glob(filepath.Join(cache, dir, glob))
 	if len(m) == 0 {
 		t.Fatalf("nothing cached in %s/%s", dir, glob)
 	}
-	for _, p := range m {
+	return m
+}
+
+func flipAll(t *testing.T, cache, dir, glob string) {
+	t.Helper()
+	for _, p := range cached(t, cache, dir, glob) {
 		flipByte(t, p)
 	}
 }
 
 func truncateAll(t *testing.T, cache, dir, glob string) {
 	t.Helper()
-	m, _ := filepath.Glob(filepath.Join(cache, dir, glob))
-	if len(m) == 0 {
-		t.Fatalf("nothing cached in %s/%s", dir, glob)
-	}
-	for _, p := range m {
+	for _, p := range cached(t, cache, dir, glob) {
 		os.Truncate(p, 5)
 	}
 }

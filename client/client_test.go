@@ -544,14 +544,7 @@ func rootSig(t *testing.T, site string) string {
 	return index.RootSignaturePath(index.Digest(mustRead(t, filepath.Join(site, "index.json"))))
 }
 
-func mustRead(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+var mustRead = testutil.ReadFile
 
 func TestVerifySite(t *testing.T) {
 	f := newFixture(t)

@@ -211,10 +211,10 @@ func (c *collector) declared(root *yaml.Node) (line int) {
 	if k := key(root, "pack"); k != nil {
 		line = k.Line
 	}
-	if k := key(child(root, "pack", "content"), "images"); k != nil {
+	if k := key(ref.Child(root, "pack", "content"), "images"); k != nil {
 		line = k.Line
 	}
-	list := child(root, "pack", "content", "images")
+	list := ref.Child(root, "pack", "content", "images")
 	if list == nil {
 		return line
 	}
@@ -227,7 +227,7 @@ func (c *collector) declared(root *yaml.Node) (line int) {
 	for _, it := range list.Content {
 		n := it
 		if it.Kind == yaml.MappingNode {
-			n = child(it, "image")
+			n = ref.Child(it, "image")
 		}
 		if n == nil || n.Kind != yaml.ScalarNode {
 			c.warn(pack.SevError, pack.ValuesFile, it.Line, "pack.content.images entry must be `image: REGISTRY/REPO:TAG`")
@@ -249,23 +249,6 @@ func key(n *yaml.Node, k string) *yaml.Node {
 		}
 	}
 	return nil
-}
-
-// child follows mapping keys from n; nil when one is missing.
-func child(n *yaml.Node, keys ...string) *yaml.Node {
-	for _, k := range keys {
-		if n == nil || n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				next = n.Content[i+1]
-			}
-		}
-		n = next
-	}
-	return n
 }
 
 // namespaceOf is pack.namespace, the release namespace charts see.

@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	gzip "github.com/klauspost/compress/gzip"
+
+	"github.com/packgen/packgen/internal/countw"
 )
 
 // ArchiveOptions tune WriteArchive.
@@ -65,7 +67,7 @@ func WriteArchive(w io.Writer, p *Pack, opts ArchiveOptions) (Digest, error) {
 	}
 	mtime := archiveModTime
 	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(w, h)}
+	cw := &countw.Writer{W: io.MultiWriter(w, h)}
 	zw := gzipWriters.Get().(*gzip.Writer)
 	defer gzipWriters.Put(zw)
 	// compress/flate hands its output over a few hundred bytes at a time:
@@ -107,7 +109,7 @@ func WriteArchive(w io.Writer, p *Pack, opts ArchiveOptions) (Digest, error) {
 	if err := bw.Flush(); err != nil {
 		return Digest{}, err
 	}
-	return Digest{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.n}, nil
+	return Digest{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.N}, nil
 }
 
 func writeHeader(tw *tar.Writer, hd *tar.Header) error {
@@ -168,16 +170,5 @@ var gzipWriters = sync.Pool{New: func() any {
 }}
 
 var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
-}
 
 var _ hash.Hash = sha256.New()

@@ -15,16 +15,14 @@ import (
 
 // pack.json's types, vocabularies, bounds and names live in pack/meta, a
 // leaf package, so that index and profile parsing use them without
-// linking pack (its template engine, go-git, the archive code); they are
-// re-exported here under their old names.
+// linking pack (its template engine, go-git, the archive code); those
+// other packages use by their old names are re-exported here.
 type (
 	Layer             = meta.Layer
 	Manifest          = meta.Manifest
-	Constraints       = meta.Constraints
 	Resource          = meta.Resource
 	ResourceComponent = meta.ResourceComponent
 	Dependency        = meta.Dependency
-	FieldBound        = meta.FieldBound
 )
 
 const (
@@ -35,41 +33,19 @@ const (
 	LayerAddon = meta.LayerAddon
 )
 
-var (
-	Layers          = meta.Layers
-	KnownCloudTypes = meta.KnownCloudTypes
-	KnownAddonTypes = meta.KnownAddonTypes
-	DependencyTypes = meta.DependencyTypes
-	ResourceTypes   = meta.ResourceTypes
-	ScheduleTypes   = meta.ScheduleTypes
-)
-
-const (
-	MaxNameLen            = meta.MaxNameLen
-	MaxDisplayNameLen     = meta.MaxDisplayNameLen
-	MaxShortFieldLen      = meta.MaxShortFieldLen
-	MaxVersionLen         = meta.MaxVersionLen
-	MaxListLen            = meta.MaxListLen
-	MaxPathLen            = meta.MaxPathLen
-	MaxAnnotations        = meta.MaxAnnotations
-	MaxAnnotationKeyLen   = meta.MaxAnnotationKeyLen
-	MaxAnnotationValueLen = meta.MaxAnnotationValueLen
-	MaxResources          = meta.MaxResources
-	MaxComponents         = meta.MaxComponents
-	MaxParamRefLen        = meta.MaxParamRefLen
-)
+var Layers = meta.Layers
 
 // ValidName reports whether s is a legal pack name: a DNS-label-like slug.
 func ValidName(s string) bool { return meta.ValidName(s) }
 
 // Bounds lists the fields of the given values that exceed their bounds:
 // the check shared by validation and index parsing.
-func Bounds(version, displayName, addonType, addonSubType, group, eol, kubeVersion string, cloudTypes []string, annotations map[string]string, deps []Dependency, lists map[string][]string) []FieldBound {
+func Bounds(version, displayName, addonType, addonSubType, group, eol, kubeVersion string, cloudTypes []string, annotations map[string]string, deps []Dependency, lists map[string][]string) []meta.FieldBound {
 	return meta.Bounds(version, displayName, addonType, addonSubType, group, eol, kubeVersion, cloudTypes, annotations, deps, lists)
 }
 
 // ResourceBounds lists the constraints.resources fields over their bounds.
-func ResourceBounds(rs []Resource) []FieldBound { return meta.ResourceBounds(rs) }
+func ResourceBounds(rs []Resource) []meta.FieldBound { return meta.ResourceBounds(rs) }
 
 // boundPointer is the JSON pointer of a bounded field, for its position.
 func boundPointer(field string) string {
@@ -190,14 +166,14 @@ func reportAnnotationTypes(ix *jsonIndex, s *problemSink, v json.RawMessage) {
 	}
 }
 
-func decodeConstraints(ix *jsonIndex, s *problemSink, v json.RawMessage) *Constraints {
+func decodeConstraints(ix *jsonIndex, s *problemSink, v json.RawMessage) *meta.Constraints {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(v, &obj); err != nil {
 		l, c := ix.pos("/constraints")
 		s.add(SevError, l, c, "field \"constraints\": expected an object, got %s", jsonKind(v))
 		return nil
 	}
-	c := &Constraints{}
+	c := &meta.Constraints{}
 	for k := range obj {
 		if k == "dependencies" || k == "resources" {
 			continue
@@ -227,32 +203,9 @@ func decodeConstraints(ix *jsonIndex, s *problemSink, v json.RawMessage) *Constr
 			continue
 		}
 		var d Dependency
-		for k, fv := range fields {
-			var target *string
-			switch k {
-			case "packName":
-				target = &d.PackName
-			case "layer":
-				target = (*string)(&d.Layer)
-			case "minVersion":
-				target = &d.MinVersion
-			case "maxVersion":
-				target = &d.MaxVersion
-			case "type":
-				target = &d.Type
-			default:
-				l, col := ix.keyPos(base + "/" + escapePointer(k))
-				s.add(SevWarning, l, col, "constraints.dependencies[%d]: unknown field %q ignored", i, k)
-				continue
-			}
-			if jsonKind(fv) == "null" {
-				continue
-			}
-			if err := json.Unmarshal(fv, target); err != nil {
-				l, col := ix.pos(base + "/" + k)
-				s.add(SevError, l, col, "constraints.dependencies[%d].%s: expected a string, got %s", i, k, jsonKind(fv))
-			}
-		}
+		stringFields(ix, s, base, fmt.Sprintf("constraints.dependencies[%d]", i), fields, map[string]*string{
+			"packName": &d.PackName, "layer": (*string)(&d.Layer), "minVersion": &d.MinVersion, "maxVersion": &d.MaxVersion, "type": &d.Type,
+		})
 		checkDependency(ix, s, base, i, d, fields)
 		c.Dependencies = append(c.Dependencies, d)
 	}
@@ -266,9 +219,9 @@ func decodeResources(ix *jsonIndex, s *problemSink, v json.RawMessage) []Resourc
 		s.add(SevError, l, col, "field \"constraints.resources\": expected an array, got %s", jsonKind(v))
 		return nil
 	}
-	if len(list) > MaxResources {
+	if len(list) > meta.MaxResources {
 		l, col := ix.pos("/constraints/resources")
-		s.add(SevError, l, col, "constraints.resources holds %d entries, more than %d", len(list), MaxResources)
+		s.add(SevError, l, col, "constraints.resources holds %d entries, more than %d", len(list), meta.MaxResources)
 		return nil
 	}
 	var out []Resource
@@ -289,8 +242,8 @@ func decodeResources(ix *jsonIndex, s *problemSink, v json.RawMessage) []Resourc
 			case "type":
 				if json.Unmarshal(fv, &r.Type) != nil {
 					s.add(SevError, l, col, "%s.type: expected a string, got %s", name, jsonKind(fv))
-				} else if !contains(ResourceTypes, r.Type) {
-					s.add(SevError, l, col, "%s.type %q is not one of %s", name, r.Type, strings.Join(ResourceTypes, ", "))
+				} else if !contains(meta.ResourceTypes, r.Type) {
+					s.add(SevError, l, col, "%s.type %q is not one of %s", name, r.Type, strings.Join(meta.ResourceTypes, ", "))
 				}
 			case "minLimit":
 				var f float64
@@ -310,7 +263,7 @@ func decodeResources(ix *jsonIndex, s *problemSink, v json.RawMessage) []Resourc
 		}
 		if _, ok := fields["type"]; !ok {
 			l, col := ix.pos(base)
-			s.add(SevError, l, col, "%s: type is required (one of %s)", name, strings.Join(ResourceTypes, ", "))
+			s.add(SevError, l, col, "%s: type is required (one of %s)", name, strings.Join(meta.ResourceTypes, ", "))
 		}
 		out = append(out, r)
 	}
@@ -324,9 +277,9 @@ func decodeComponents(ix *jsonIndex, s *problemSink, base, name string, v json.R
 		s.add(SevError, l, col, "%s: expected an array, got %s", name, jsonKind(v))
 		return nil
 	}
-	if len(list) > MaxComponents {
+	if len(list) > meta.MaxComponents {
 		l, col := ix.pos(base)
-		s.add(SevError, l, col, "%s holds %d entries, more than %d", name, len(list), MaxComponents)
+		s.add(SevError, l, col, "%s holds %d entries, more than %d", name, len(list), meta.MaxComponents)
 		return nil
 	}
 	var out []ResourceComponent
@@ -339,28 +292,12 @@ func decodeComponents(ix *jsonIndex, s *problemSink, base, name string, v json.R
 			continue
 		}
 		var c ResourceComponent
-		for _, k := range sortedKeys(fields) {
-			fv := fields[k]
-			var target *string
-			switch k {
-			case "scheduleType":
-				target = &c.ScheduleType
-			case "resourceRequestParamRef":
-				target = &c.ResourceRequestParamRef
-			case "replicaCountParamRef":
-				target = &c.ReplicaCountParamRef
-			default:
-				l, col := ix.keyPos(ib + "/" + escapePointer(k))
-				s.add(SevWarning, l, col, "%s: unknown field %q ignored", iname, k)
-				continue
-			}
-			l, col := ix.pos(ib + "/" + k)
-			if json.Unmarshal(fv, target) != nil {
-				s.add(SevError, l, col, "%s.%s: expected a string, got %s", iname, k, jsonKind(fv))
-				continue
-			}
-			if len(*target) > MaxParamRefLen {
-				s.add(SevError, l, col, "%s.%s is %d bytes, longer than the %d-byte limit", iname, k, len(*target), MaxParamRefLen)
+		targets := map[string]*string{"scheduleType": &c.ScheduleType, "resourceRequestParamRef": &c.ResourceRequestParamRef, "replicaCountParamRef": &c.ReplicaCountParamRef}
+		for _, k := range stringFields(ix, s, ib, iname, fields, targets) {
+			target := targets[k]
+			if len(*target) > meta.MaxParamRefLen {
+				l, col := ix.pos(ib + "/" + k)
+				s.add(SevError, l, col, "%s.%s is %d bytes, longer than the %d-byte limit", iname, k, len(*target), meta.MaxParamRefLen)
 				*target = ""
 			}
 		}
@@ -368,13 +305,37 @@ func decodeComponents(ix *jsonIndex, s *problemSink, base, name string, v json.R
 		switch _, ok := fields["scheduleType"]; {
 		case !ok:
 			l, col = ix.pos(ib)
-			s.add(SevWarning, l, col, "%s: no scheduleType: the platform checks every node pool (one of %s)", iname, strings.Join(ScheduleTypes, ", "))
-		case c.ScheduleType != "" && !contains(ScheduleTypes, c.ScheduleType):
-			s.add(SevError, l, col, "%s.scheduleType %q is not one of %s", iname, c.ScheduleType, strings.Join(ScheduleTypes, ", "))
+			s.add(SevWarning, l, col, "%s: no scheduleType: the platform checks every node pool (one of %s)", iname, strings.Join(meta.ScheduleTypes, ", "))
+		case c.ScheduleType != "" && !contains(meta.ScheduleTypes, c.ScheduleType):
+			s.add(SevError, l, col, "%s.scheduleType %q is not one of %s", iname, c.ScheduleType, strings.Join(meta.ScheduleTypes, ", "))
 		}
 		out = append(out, c)
 	}
 	return out
+}
+
+// stringFields decodes the fields of one object whose known fields are
+// strings (targets: field → destination), in key order: an unknown field
+// is a warning, a value that is not a string an error (null leaves the
+// destination empty), each naming the object by name (its path in
+// messages) at its JSON pointer base. It returns the fields it decoded.
+func stringFields(ix *jsonIndex, s *problemSink, base, name string, fields map[string]json.RawMessage, targets map[string]*string) []string {
+	var decoded []string
+	for _, k := range sortedKeys(fields) {
+		target, ok := targets[k]
+		if !ok {
+			l, col := ix.keyPos(base + "/" + escapePointer(k))
+			s.add(SevWarning, l, col, "%s: unknown field %q ignored", name, k)
+			continue
+		}
+		if fv := fields[k]; json.Unmarshal(fv, target) != nil {
+			l, col := ix.pos(base + "/" + k)
+			s.add(SevError, l, col, "%s.%s: expected a string, got %s", name, k, jsonKind(fv))
+			continue
+		}
+		decoded = append(decoded, k)
+	}
+	return decoded
 }
 
 func sortedKeys(m map[string]json.RawMessage) []string {
@@ -393,7 +354,7 @@ func checkDependency(ix *jsonIndex, s *problemSink, base string, i int, d Depend
 		s.add(SevError, l, c, "constraints.dependencies[%d]: packName is required", i)
 	} else if !ValidName(d.PackName) {
 		l, c := at("packName")
-		s.add(SevError, l, c, "constraints.dependencies[%d].packName %q is not a valid pack name (lowercase letters, digits and '-', at most %d)", i, d.PackName, MaxNameLen)
+		s.add(SevError, l, c, "constraints.dependencies[%d].packName %q is not a valid pack name (lowercase letters, digits and '-', at most %d)", i, d.PackName, meta.MaxNameLen)
 	}
 	if d.Layer != "" && !d.Layer.Valid() {
 		l, c := at("layer")
@@ -401,10 +362,10 @@ func checkDependency(ix *jsonIndex, s *problemSink, base string, i int, d Depend
 	}
 	if _, ok := fields["type"]; !ok {
 		l, c := ix.pos(base)
-		s.add(SevError, l, c, "constraints.dependencies[%d]: type is required (one of %s)", i, strings.Join(DependencyTypes, ", "))
-	} else if !contains(DependencyTypes, d.Type) {
+		s.add(SevError, l, c, "constraints.dependencies[%d]: type is required (one of %s)", i, strings.Join(meta.DependencyTypes, ", "))
+	} else if !contains(meta.DependencyTypes, d.Type) {
 		l, c := at("type")
-		s.add(SevError, l, c, "constraints.dependencies[%d].type %q is not one of %s", i, d.Type, strings.Join(DependencyTypes, ", "))
+		s.add(SevError, l, c, "constraints.dependencies[%d].type %q is not one of %s", i, d.Type, strings.Join(meta.DependencyTypes, ", "))
 	}
 	var lo, hi *semver.Version
 	var err error
@@ -439,7 +400,7 @@ func checkManifest(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]js
 
 	checkRequired(ix, s, m, raw)
 
-	if m.KubeVersion != "" && len(m.KubeVersion) <= MaxVersionLen {
+	if m.KubeVersion != "" && len(m.KubeVersion) <= meta.MaxVersionLen {
 		if _, err := semver.NewConstraint(m.KubeVersion); err != nil {
 			l, c := at("kubeVersion")
 			s.add(SevWarning, l, c, "kubeVersion %q is not a version constraint (e.g. \">= 1.27.0\"): %v", m.KubeVersion, err)
@@ -465,7 +426,7 @@ func checkRequired(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]js
 	case jsonKind(raw["name"]) != "a string":
 	case !ValidName(m.Name):
 		l, c := at("name")
-		s.add(SevError, l, c, "name %q is not a valid pack name: use lowercase letters, digits and '-', start and end with a letter or digit, at most %d characters", m.Name, MaxNameLen)
+		s.add(SevError, l, c, "name %q is not a valid pack name: use lowercase letters, digits and '-', start and end with a letter or digit, at most %d characters", m.Name, meta.MaxNameLen)
 	}
 
 	switch {
@@ -501,12 +462,12 @@ func checkAddonType(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]j
 	} else if m.Layer == LayerAddon && has("addonType") && strings.TrimSpace(m.AddonType) == "" && jsonKind(raw["addonType"]) == "a string" {
 		l, c := at("addonType")
 		s.add(SevError, l, c, "addonType is empty: required when layer is \"addon\" (e.g. %q)", "monitoring")
-	} else if m.AddonType != "" && !contains(KnownAddonTypes, strings.ToLower(m.AddonType)) {
+	} else if m.AddonType != "" && !contains(meta.KnownAddonTypes, strings.ToLower(m.AddonType)) {
 		l, c := at("addonType")
 		if near := nearAddonType(m.AddonType); near != "" {
 			s.add(SevWarning, l, c, "addonType %q is not a known type: did you mean %q?", m.AddonType, near)
 		} else {
-			s.add(SevWarning, l, c, "addonType %q is not a known type (%s)", m.AddonType, strings.Join(KnownAddonTypes, ", "))
+			s.add(SevWarning, l, c, "addonType %q is not a known type (%s)", m.AddonType, strings.Join(meta.KnownAddonTypes, ", "))
 		}
 	}
 }
@@ -520,9 +481,9 @@ func checkLists(ix *jsonIndex, s *problemSink, m *Manifest, raw map[string]json.
 		s.add(SevWarning, 1, 1, "no cloudTypes: consumers cannot tell which clouds this pack supports (use [\"all\"] for any)")
 	}
 	for i, ct := range m.CloudTypes {
-		if !contains(KnownCloudTypes, ct) {
+		if !contains(meta.KnownCloudTypes, ct) {
 			l, c := ix.pos(fmt.Sprintf("/cloudTypes/%d", i))
-			s.add(SevWarning, l, c, "cloudType %q is not a known cloud type (%s)", ct, strings.Join(KnownCloudTypes, ", "))
+			s.add(SevWarning, l, c, "cloudType %q is not a known cloud type (%s)", ct, strings.Join(meta.KnownCloudTypes, ", "))
 		}
 	}
 
@@ -547,7 +508,7 @@ func nearAddonType(s string) string {
 		return strings.Join(strings.Fields(x), " ")
 	}
 	n := norm(s)
-	for _, k := range KnownAddonTypes {
+	for _, k := range meta.KnownAddonTypes {
 		if kn := norm(k); kn == n || kn+"s" == n || strings.ReplaceAll(kn, " ", "") == strings.ReplaceAll(n, " ", "") {
 			return k
 		}

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // ScaffoldOptions describe a new pack.
@@ -65,7 +67,7 @@ func Scaffold(o ScaffoldOptions) (string, error) {
 // defaults checks the options and fills the ones left empty.
 func (o *ScaffoldOptions) defaults() error {
 	if !ValidName(o.Name) {
-		return fmt.Errorf("name %q is not a valid pack name: lowercase letters, digits and '-', at most %d characters", o.Name, MaxNameLen)
+		return fmt.Errorf("name %q is not a valid pack name: lowercase letters, digits and '-', at most %d characters", o.Name, meta.MaxNameLen)
 	}
 	if !o.Layer.Valid() {
 		return fmt.Errorf("layer %q is not one of %s", o.Layer, layerList())

@@ -93,6 +93,27 @@ func (r *registry) env(state string) *Env {
 	}
 }
 
+// lockedAWSProd starts a registry and resolves a copy of
+// examples/profiles/aws-prod.yaml against it with a new client state dir,
+// writing its lock beside it; it returns the registry, the state dir,
+// the profile and the lock's path.
+func lockedAWSProd(t *testing.T) (r *registry, state string, p *Profile, lockPath string) {
+	t.Helper()
+	r, state = newRegistry(t), t.TempDir()
+	profiles := copyProfiles(t)
+	p, err := Load(filepath.Join(profiles, "aws-prod.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Resolve(context.Background(), p, r.env(state), ResolveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockPath = filepath.Join(profiles, "aws-prod.lock")
+	testutil.Must(t, res.Lock.Write(lockPath))
+	return r, state, p, lockPath
+}
+
 // copyProfiles copies the example profiles to a temp dir so locks are
 // written beside them there.
 func copyProfiles(t *testing.T) string {
@@ -501,13 +522,7 @@ layers:
 	}
 }
 
-func mustRead(t *testing.T, p string) []byte {
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
+var mustRead = testutil.ReadFile
 
 func copyTree(t *testing.T, src, dst string) {
 	t.Helper()

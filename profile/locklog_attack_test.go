@@ -27,36 +27,13 @@ import (
 // be of this registry's log (its origin), or the lock is refused.
 func TestAttackLockCheckpointOtherRegistry(t *testing.T) {
 	ctx := context.Background()
-	reg := newRegistry(t)
-	state := t.TempDir()
-	profiles := copyProfiles(t)
-	p, err := Load(filepath.Join(profiles, "aws-prod.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Resolve(ctx, p, reg.env(state), ResolveOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lockPath := filepath.Join(profiles, "aws-prod.lock")
-	testutil.Must(t, res.Lock.Write(lockPath))
+	reg, state, _, lockPath := lockedAWSProd(t)
 
 	staging := filepath.Join(t.TempDir(), "staging")
 	if _, err := build.Run(ctx, build.Options{Repo: reg.repo.Dir, PacksDir: "packs", Out: staging, Registry: "staging", Signer: reg.signer, GeneratedAt: reg.gen}); err != nil {
 		t.Fatal(err)
 	}
-	rootOf := func(site string) *index.Root {
-		data, err := os.ReadFile(filepath.Join(site, index.RootFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := index.ParseRoot(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	prod, stag := rootOf(filepath.Join(reg.tmp, "site1")), rootOf(staging)
+	prod, stag := testutil.ReadRoot(t, filepath.Join(reg.tmp, "site1")), testutil.ReadRoot(t, staging)
 	if prod.Log == nil || stag.Log == nil || prod.Log.Hash != stag.Log.Hash {
 		t.Fatalf("staging's log %+v is not e2e's %+v: the test proves nothing", stag.Log, prod.Log)
 	}

@@ -19,19 +19,7 @@ import (
 // lock stays valid as the log grows.
 func TestLockLogProof(t *testing.T) {
 	ctx := context.Background()
-	reg := newRegistry(t)
-	state := t.TempDir()
-	profiles := copyProfiles(t)
-	p, err := Load(filepath.Join(profiles, "aws-prod.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Resolve(ctx, p, reg.env(state), ResolveOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lockPath := filepath.Join(profiles, "aws-prod.lock")
-	testutil.Must(t, res.Lock.Write(lockPath))
+	reg, state, p, lockPath := lockedAWSProd(t)
 	lock, err := LoadLock(lockPath)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // TestSignedSiteNeedsItsSignatures: a signed build says so in index.json
@@ -58,14 +59,7 @@ func TestSignedSiteNeedsItsSignatures(t *testing.T) {
 	}
 }
 
-func mustRead(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+var mustRead = testutil.ReadFile
 
 // TestUnreferencedFilesNotUploaded: a killed in-place build leaves signed
 // archives, shards and buckets in the site that index.json does not

@@ -37,6 +37,18 @@ func ociSetup(t *testing.T, mode ocitest.Mode) (*ocitest.Registry, *fixture) {
 	return ocitest.Start(t, mode), newFixture(t)
 }
 
+// ociSite starts a registry in mode and builds a first site of the
+// usual test packs: hello 1.0.0 and, with calico, calico 3.27.0.
+func ociSite(t *testing.T, mode ocitest.Mode, calico bool) (*ocitest.Registry, *fixture, string) {
+	t.Helper()
+	reg, f := ociSetup(t, mode)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	if calico {
+		f.pack("calico", "3.27.0", "a: 1\n")
+	}
+	return reg, f, f.build(t)
+}
+
 // mustPublish publishes site to dest (oci://…) on reg, signed with f's
 // key, failing the test on any error.
 func mustPublish(t *testing.T, reg *ocitest.Registry, f *fixture, site, dest string) *Result {
@@ -253,10 +265,7 @@ func shardOf(t *testing.T, site, name string) *index.Shard {
 // verify of the whole registry, rollback refused, and the files a resolve
 // reads staying the same in number as the registry grows.
 func TestOCIIndex(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("calico", "3.27.0", "a: 1\n")
-	f.pack("hello", "1.0.0", "b: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, true)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 	mustPublish(t, reg, f, site, dest)
@@ -358,9 +367,7 @@ func TestOCIIndex(t *testing.T) {
 // anything is pushed.
 func TestOCICosign(t *testing.T) {
 	cosign := ocitest.Tool(t, "cosign")
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, false)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 
@@ -414,19 +421,8 @@ func TestOCIPromote(t *testing.T) {
 	site := f.build(t)
 	ctx := context.Background()
 	mustPublish(t, dev, f, site, "oci://"+dev.Host()+"/dev")
-	o := ocireg.Options{PlainHTTP: true, Username: prod.Username, Password: prod.Password}
-	do := DestOptions{OCI: OCIOptions{
-		Repos: func(ref string) (*remote.Repository, error) {
-			if strings.HasPrefix(ref, dev.Host()) {
-				return ocireg.Repository(ctx, ref, ocireg.Options{PlainHTTP: true})
-			}
-			return ocireg.Repository(ctx, ref, o)
-		},
-		Source: func(loc location.Location) (transport.Transport, error) {
-			return transport.Open(loc, transport.Config{OCI: ocireg.Options{PlainHTTP: true}})
-		},
-		Verify: f.verifier(t), // dev's root and cosign signatures must verify before anything is copied
-	}}
+	do := promoteOptions(dev, prod)
+	do.OCI.Verify = f.verifier(t) // dev's root and cosign signatures must verify before anything is copied
 	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
 	res, err := To(ctx, src, dst, do, Options{})
 	if err != nil {
@@ -562,9 +558,7 @@ func TestOCIKilledPublish(t *testing.T) {
 // publisher with --username credentials, the client with the docker
 // config, as a CI job and a workstation would.
 func TestOCITokenAuth(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Token)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Token, false)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 	res, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{})
@@ -657,9 +651,7 @@ func TestOCIKeyRotation(t *testing.T) {
 // TestOCIPromoteSameRegistry promotes between two bases of one registry:
 // archives are mounted across repositories, not uploaded again.
 func TestOCIPromoteSameRegistry(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, false)
 	ctx := context.Background()
 	do := ociOptions(reg, true, f)
 	if _, err := To(ctx, site, "oci://"+reg.Host()+"/dev", do, Options{}); err != nil {

@@ -39,9 +39,7 @@ import (
 // overwritten. The registry has no conditional tag write, so the
 // publisher looks at the tag again right before its PUT.
 func TestOCITagRaceNeverOverwrites(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, false)
 	ctx := context.Background()
 	do := ociOptions(reg, true, f)
 	dst, loc, err := lookup("oci://" + reg.Host() + "/acme")
@@ -99,19 +97,27 @@ func promoteOptions(dev, prod *ocitest.Registry) DestOptions {
 	}}
 }
 
+// promoteSetup starts dev (anonymous) and prod (htpasswd) registries and
+// publishes hello 1.0.0 to dev; it returns them, the fixture, and the
+// promotion's source (dev) and destination (prod).
+func promoteSetup(t *testing.T) (dev, prod *ocitest.Registry, f *fixture, src, dst string) {
+	t.Helper()
+	dev, prod = ocitest.Start(t, ocitest.Anonymous), ocitest.Start(t, ocitest.Basic)
+	f = newFixture(t)
+	f.pack("hello", "1.0.0", "b: 1\n")
+	src, dst = "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
+	mustPublish(t, dev, f, f.build(t), src)
+	return dev, prod, f, src, dst
+}
+
 // TestOCIPromoteTamperedSource: whoever can push to the dev registry
 // replaces its packgen index with their own (evil@6.6.6, signed by their
 // key). A promotion to prod must verify dev before it copies anything:
 // evil@6.6.6 would otherwise become a tag Palette lists in prod, a tag
 // nothing ever removes.
 func TestOCIPromoteTamperedSource(t *testing.T) {
-	dev := ocitest.Start(t, ocitest.Anonymous)
-	prod := ocitest.Start(t, ocitest.Basic)
+	dev, prod, f, src, dst := promoteSetup(t)
 	ctx := context.Background()
-	f := newFixture(t)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
-	mustPublish(t, dev, f, f.build(t), src)
 	evil := newFixture(t)
 	k, err := testutil.GenerateKey()
 	if err != nil {
@@ -158,13 +164,8 @@ func TestOCIPromoteTamperedSource(t *testing.T) {
 // promotion without --key copies signatures: only ones that verify under
 // the registry's key, so the attacker's never reaches prod.
 func TestOCIPromoteTamperedSignature(t *testing.T) {
-	dev := ocitest.Start(t, ocitest.Anonymous)
-	prod := ocitest.Start(t, ocitest.Basic)
+	dev, prod, f, src, dst := promoteSetup(t)
 	ctx := context.Background()
-	f := newFixture(t)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
-	mustPublish(t, dev, f, f.build(t), src)
 	k, err := testutil.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -222,10 +223,7 @@ func TestOCIPromoteTamperedSignature(t *testing.T) {
 // the same layer (a config of someone's choosing) is not what packgen
 // built: refused, and never signed with the registry key.
 func TestOCIPresentOnlyORASShape(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	f.pack("calico", "3.27.0", "a: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, true)
 	ctx := context.Background()
 	sigTag := func(base string, d digest.Digest) error {
 		sigs, err := ocireg.Repository(ctx, reg.Host()+"/"+base+"/"+ocimap.SignatureRepo, ocireg.Options{PlainHTTP: true})
@@ -314,9 +312,7 @@ func frontOf(t *testing.T, reg *ocitest.Registry, answer func(w http.ResponseWri
 // next page forever stops the publish after maxTagPages pages with
 // ErrRegistry naming the repository, before anything is pushed.
 func TestOCIEndlessTagPages(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, false)
 	old := maxTagPages
 	maxTagPages = 20
 	t.Cleanup(func() { maxTagPages = old })
@@ -354,17 +350,11 @@ func TestOCIEndlessTagPages(t *testing.T) {
 // pushes anything, reported loudly, and signed again; the release's
 // signature then verifies, and a later publish finds nothing to repair.
 func TestOCISwappedSignatureRepaired(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
-	f.pack("hello", "1.0.0", "b: 1\n")
-	f.pack("calico", "3.27.0", "a: 1\n")
-	site := f.build(t)
+	reg, f, site := ociSite(t, ocitest.Anonymous, true)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 	mustPublish(t, reg, f, site, dest)
-	sigRepo, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/signatures")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sigRepo := repoAt(t, reg, f, reg.Host()+"/acme/packgen/signatures")
 	manifestOf := func(name string) ocispec.Descriptor {
 		r := shardOf(t, site, name).Releases[0]
 		m, err := ocimap.ArchiveManifest(r.Archive.SHA256, r.Archive.Size, ocimap.ArchiveTitle(name, r.Version), r.Created)
@@ -447,10 +437,7 @@ func embeddedTampered(t *testing.T, is func(title string) bool) {
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 	mustPublish(t, reg, f, site, dest)
-	idx, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/index")
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx := repoAt(t, reg, f, reg.Host()+"/acme/packgen/index")
 	_, m, _, err := fetchManifest(ctx, idx, ocimap.RootTag)
 	if err != nil {
 		t.Fatal(err)

@@ -12,11 +12,38 @@ import (
 	"testing"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/registry/remote"
 
-	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 )
+
+// repoAt opens the repository ref on reg as the tests read it
+// (anonymous or with reg's credentials, no signer).
+func repoAt(t *testing.T, reg *ocitest.Registry, f *fixture, ref string) *remote.Repository {
+	t.Helper()
+	repo, err := ociOptions(reg, false, f).OCI.Repos(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo
+}
+
+// threeGenerations publishes three builds of hello (1.0.0, 1.1.0, 1.2.0)
+// in turn to oci://REGISTRY/acme and returns the registry, the fixture
+// and the three sites.
+func threeGenerations(t *testing.T) (*ocitest.Registry, *fixture, []string) {
+	t.Helper()
+	reg, f := ociSetup(t, ocitest.Anonymous)
+	var sites []string
+	for i, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
+		f.pack("hello", v, "v: "+v+"\n")
+		sites = append(sites, f.build(t))
+		mustPublish(t, reg, f, sites[i], "oci://"+reg.Host()+"/acme")
+	}
+	return reg, f, sites
+}
 
 // TestOCIPrune: --prune deletes the meta manifests of generations older
 // than the one a publish replaces, and the cosign signatures of release
@@ -25,19 +52,10 @@ import (
 // one that names a repository outside the base. --dry-run lists the same
 // and deletes nothing.
 func TestOCIPrune(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
+	reg, f, sites := threeGenerations(t)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
-	var sites []string
-	for i, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
-		f.pack("hello", v, "v: "+v+"\n")
-		sites = append(sites, f.build(t))
-		mustPublish(t, reg, f, sites[i], dest)
-	}
-	sigRepo, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/signatures")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sigRepo := repoAt(t, reg, f, reg.Host()+"/acme/packgen/signatures")
 	// Three signatures of manifests that are no release of the site: one
 	// whose manifest is then deleted by hand (gone), one whose manifest
 	// stays, one naming a repository outside this base.
@@ -51,10 +69,7 @@ func TestOCIPrune(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("oras push: %v\n%s", err, out)
 		}
-		repo, err := ociOptions(reg, false, f).OCI.Repos(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
+		repo := repoAt(t, reg, f, ref)
 		desc, err := repo.Resolve(ctx, tag)
 		if err != nil {
 			t.Fatal(err)
@@ -96,15 +111,7 @@ func TestOCIPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	meta := func(site string) string {
-		data, err := os.ReadFile(filepath.Join(site, index.RootFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		root, err := index.ParseRoot(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ocimap.MetaTagPrefix + strconv.FormatInt(root.Serial, 10)
+		return ocimap.MetaTagPrefix + strconv.FormatInt(testutil.ReadRoot(t, site).Serial, 10)
 	}
 	want := []string{reg.Host() + "/acme/packgen/index:" + meta(sites[0]), reg.Host() + "/acme/packgen/index:" + meta(sites[1]), reg.Host() + "/acme/packgen/signatures:" + gone}
 	if got := slices.Sorted(slices.Values(dry.Deleted)); !slices.Equal(got, want) {
@@ -164,19 +171,10 @@ func TestOCIPrune(t *testing.T) {
 // publisher's delete right. Prune deletes only a manifest that is a
 // generation's metadata, and never one a kept generation reads.
 func TestOCIPruneAttackRetaggedMeta(t *testing.T) {
-	reg, f := ociSetup(t, ocitest.Anonymous)
+	reg, f, sites := threeGenerations(t)
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
-	var sites []string
-	for i, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
-		f.pack("hello", v, "v: "+v+"\n")
-		sites = append(sites, f.build(t))
-		mustPublish(t, reg, f, sites[i], dest)
-	}
-	idx, err := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/packgen/index")
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx := repoAt(t, reg, f, reg.Host()+"/acme/packgen/index")
 	root, err := idx.Resolve(ctx, ocimap.RootTag)
 	if err != nil {
 		t.Fatal(err)
@@ -189,14 +187,7 @@ func TestOCIPruneAttackRetaggedMeta(t *testing.T) {
 	}
 	// The oldest generation's meta tag (a legitimate prune target) now
 	// names the live root; a lower, unused serial names the signatures.
-	data, err := os.ReadFile(filepath.Join(sites[0], index.RootFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := index.ParseRoot(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := testutil.ReadRoot(t, sites[0])
 	if first.Serial < 1 {
 		t.Fatalf("first serial %d: the test needs a lower one free", first.Serial)
 	}

@@ -110,6 +110,30 @@ func newS3(t *testing.T, srv *s3test.Server, prefix string) *S3Target {
 	return target
 }
 
+// calicoSite builds a site of one pack, calico 1.0.0, with a new fixture.
+func calicoSite(t *testing.T) (*fixture, string) {
+	t.Helper()
+	f := newFixture(t)
+	f.pack("calico", "1.0.0", "a: 1\n")
+	return f, f.build(t)
+}
+
+// stillServed fails unless base still serves every file of gen (a
+// generation's metadata) after a prune.
+func stillServed(t *testing.T, base string, gen map[string]bool) {
+	t.Helper()
+	for k := range gen {
+		resp, err := http.Get(base + "/" + k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("generation 2's %s: %d after prune", k, resp.StatusCode)
+		}
+	}
+}
+
 func verifyRemote(t *testing.T, f *fixture, base string, releases int) *index.Root {
 	t.Helper()
 	ctx := context.Background()
@@ -122,17 +146,7 @@ func verifyRemote(t *testing.T, f *fixture, base string, releases int) *index.Ro
 
 func remoteRoot(t *testing.T, base string) *index.Root {
 	t.Helper()
-	resp, err := http.Get(base + "/index.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	root, err := index.ParseRoot(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
+	return testutil.FetchRoot(t, base)
 }
 
 // keys strips the bucket and prefix from PUT paths.
@@ -282,16 +296,7 @@ func TestPublishS3(t *testing.T) {
 	verifyRemote(t, f, base, 4)
 	// A client that read generation 2's index just before the switch can
 	// still resolve through it.
-	for k := range gen2 {
-		resp, err := http.Get(base + "/" + k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("generation 2's %s: %d after prune", k, resp.StatusCode)
-		}
-	}
+	stillServed(t, base, gen2)
 
 	// Rollback protection: an older site is refused, and nothing moves.
 	srv.Reset()
@@ -311,15 +316,7 @@ func TestPublishS3(t *testing.T) {
 }
 
 func gen2Serial(t *testing.T, site string) int64 {
-	data, err := os.ReadFile(filepath.Join(site, "index.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := index.ParseRoot(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r.Serial
+	return testutil.ReadRoot(t, site).Serial
 }
 
 // metadata lists a site's content-addressed metadata and digest-named
@@ -418,9 +415,7 @@ func TestPublishRefusals(t *testing.T) {
 func TestS3Errors(t *testing.T) {
 	srv := s3test.Start(t, "packs")
 	ctx := context.Background()
-	f := newFixture(t)
-	f.pack("calico", "1.0.0", "a: 1\n")
-	site := f.build(t)
+	f, site := calicoSite(t)
 
 	cases := []struct {
 		name, key, secret, bucket, want string
@@ -507,9 +502,7 @@ func TestOpen(t *testing.T) {
 }
 
 func TestPublishDir(t *testing.T) {
-	f := newFixture(t)
-	f.pack("calico", "1.0.0", "a: 1\n")
-	site := f.build(t)
+	f, site := calicoSite(t)
 	dst := filepath.Join(t.TempDir(), "www")
 	ctx := context.Background()
 	res, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{})
@@ -560,9 +553,7 @@ func (e *etagless) Stat(ctx context.Context, key string) (Object, error) {
 func TestCompareBySHA256Metadata(t *testing.T) {
 	srv := s3test.Start(t, "packs")
 	ctx := context.Background()
-	f := newFixture(t)
-	f.pack("calico", "1.0.0", "a: 1\n")
-	site := f.build(t)
+	_, site := calicoSite(t)
 	target := &etagless{Target: newS3(t, srv, "m")}
 	if _, err := Publish(ctx, site, target, Options{}); err != nil {
 		t.Fatal(err)
@@ -686,9 +677,7 @@ func (b *blind) Stat(ctx context.Context, key string) (Object, error) {
 func TestCompareByDownloadingArchives(t *testing.T) {
 	srv := s3test.Start(t, "packs")
 	ctx := context.Background()
-	f := newFixture(t)
-	f.pack("calico", "1.0.0", "a: 1\n")
-	site := f.build(t)
+	_, site := calicoSite(t)
 	s3t := newS3(t, srv, "blind")
 	target := &blind{etagless{Target: s3t}}
 	if _, err := Publish(ctx, site, target, Options{}); err != nil {
@@ -700,11 +689,7 @@ func TestCompareByDownloadingArchives(t *testing.T) {
 	}
 	// Same size, other bytes: found by hashing, refused.
 	key := "packs/calico/1.0.0/calico-1.0.0.tar.gz"
-	data, err := os.ReadFile(filepath.Join(site, key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data[len(data)/2] ^= 1
+	data := testutil.Flipped(t, filepath.Join(site, key))
 	lf := localFile{key: key, path: filepath.Join(t.TempDir(), "x")}
 	os.WriteFile(lf.path, data, 0o644)
 	if lf, err = hashFile(lf.path); err != nil {

@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -58,14 +57,7 @@ func TestPublishDeepTree(t *testing.T) {
 		if slices.Contains(res.Deleted, k) {
 			t.Errorf("prune deleted %s of the previous live generation", k)
 		}
-		resp, err := http.Get(base + "/" + k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("generation 2's %s: %d after prune", k, resp.StatusCode)
-		}
 	}
+	stillServed(t, base, gen2)
 	verifyRemote(t, f, base, 4)
 }

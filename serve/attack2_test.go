@@ -14,13 +14,7 @@ import (
 // the first led (hop -> packs/p, packs/p/out -> ../../../etc), and a
 // link to the site's own parent reached through an inside link.
 func TestSymlinkChainOutOfSite(t *testing.T) {
-	tmp := t.TempDir()
-	site, outside := filepath.Join(tmp, "site"), filepath.Join(tmp, "etc")
-	for _, d := range []string{filepath.Join(site, "packs", "p"), outside} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	site, outside := siteAndOutside(t)
 	if err := os.WriteFile(filepath.Join(outside, "passwd"), []byte("root:x:0:0:SECRET"), 0o644); err != nil {
 		t.Fatal(err)
 	}

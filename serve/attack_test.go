@@ -9,18 +9,26 @@ import (
 	"testing"
 )
 
-// TestSymlinkOutOfSite: a directory symlink in the site pointing outside
-// it (etc-link -> /etc) served /etc-link/passwd. Nothing that resolves
-// out of the site root is served, through a directory link or a file
-// link; links that stay inside still work.
-func TestSymlinkOutOfSite(t *testing.T) {
+// siteAndOutside makes a site directory (with packs/p) and a directory
+// outside it beside it ("etc"), in a new temp dir.
+func siteAndOutside(t *testing.T) (site, outside string) {
+	t.Helper()
 	tmp := t.TempDir()
-	site, outside := filepath.Join(tmp, "site"), filepath.Join(tmp, "etc")
+	site, outside = filepath.Join(tmp, "site"), filepath.Join(tmp, "etc")
 	for _, d := range []string{filepath.Join(site, "packs", "p"), outside} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return site, outside
+}
+
+// TestSymlinkOutOfSite: a directory symlink in the site pointing outside
+// it (etc-link -> /etc) served /etc-link/passwd. Nothing that resolves
+// out of the site root is served, through a directory link or a file
+// link; links that stay inside still work.
+func TestSymlinkOutOfSite(t *testing.T) {
+	site, outside := siteAndOutside(t)
 	for p, data := range map[string]string{
 		filepath.Join(site, "index.json"):           `{}`,
 		filepath.Join(site, "packs", "p", "a.json"): `inside`,

@@ -52,6 +52,24 @@ func rewriteLooseTree(t *testing.T, dir, id, old, new string) {
 	must(t, os.WriteFile(file, buf.Bytes(), 0o444))
 }
 
+// walkDamaged walks the repository at dir whose tree object tree is
+// damaged: a walk that fails must fail as ErrCorruptObject naming the
+// tree (then nil, the damage found); else it returns what it found.
+func walkDamaged(t *testing.T, dir, tree string) *Result {
+	t.Helper()
+	repo, err := Open(dir)
+	must(t, err)
+	res, err := repo.Releases(context.Background(), Options{})
+	if err != nil {
+		if !errors.Is(err, ErrCorruptObject) || !strings.Contains(err.Error(), tree) {
+			t.Fatalf("walk: %v, want ErrCorruptObject naming tree %s", err, tree)
+		}
+		t.Log(err)
+		return nil
+	}
+	return res
+}
+
 // TestAttackCorruptTreeSwapsBlob: the pack dir's tree object is damaged
 // so that values.yaml's entry names another blob of the repository
 // (every blob read then hashes to the ID it was asked for). The release
@@ -69,14 +87,8 @@ func TestAttackCorruptTreeSwapsBlob(t *testing.T) {
 	tree, values, evil := rev("HEAD:packs/a"), rev("HEAD:packs/a/values.yaml"), rev("HEAD:other/evil.yaml")
 	rewriteLooseTree(t, dir, tree, values, evil)
 
-	repo, err := Open(dir)
-	must(t, err)
-	res, err := repo.Releases(context.Background(), Options{})
-	if err != nil {
-		if !errors.Is(err, ErrCorruptObject) || !strings.Contains(err.Error(), tree) {
-			t.Fatalf("walk: %v, want ErrCorruptObject naming tree %s", err, tree)
-		}
-		t.Log(err)
+	res := walkDamaged(t, dir, tree)
+	if res == nil {
 		return
 	}
 	fsys, done, err := res.Releases[0].Open()
@@ -198,14 +210,8 @@ func TestAttackCorruptLargePackedTree(t *testing.T) {
 		t.Fatalf("git fsck accepts the damaged pack:\n%s", out)
 	}
 
-	repo, err := Open(dir)
-	must(t, err)
-	res, err := repo.Releases(context.Background(), Options{})
-	if err != nil {
-		if !errors.Is(err, ErrCorruptObject) || !strings.Contains(err.Error(), tree) {
-			t.Fatalf("walk: %v, want ErrCorruptObject naming tree %s", err, tree)
-		}
-		t.Log(err)
+	res := walkDamaged(t, dir, tree)
+	if res == nil {
 		return
 	}
 	fsys, done, err := res.Releases[0].Open()

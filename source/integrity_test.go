@@ -313,12 +313,7 @@ func TestCorruptObjectDetected(t *testing.T) {
 			commit(t, r, "one")
 			id := corruptLoose(t, dir, "packs/a/"+tc.file, tc.content)
 
-			repo, err := Open(dir)
-			must(t, err)
-			res, err := repo.Releases(context.Background(), Options{})
-			must(t, err)
-			fsys, done, err := res.Releases[0].Open()
-			must(t, err)
+			fsys, done := openFirst(t, dir)
 			defer done()
 			rerr := tc.read(fsys, tc.file)
 			ierr := IntegrityError(fsys)
@@ -412,12 +407,7 @@ func TestLargeWholeBlobStreams(t *testing.T) {
 		if state == "packed" {
 			gitCmd(t, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
 		}
-		repo, err := Open(r.Dir)
-		must(t, err)
-		res, err := repo.Releases(context.Background(), Options{})
-		must(t, err)
-		fsys, done, err := res.Releases[0].Open()
-		must(t, err)
+		fsys, done := openFirst(t, r.Dir)
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -45,12 +44,7 @@ func TestCorruptPackedBlob(t *testing.T) {
 	must(t, os.Chmod(packs[0], 0o644))
 	must(t, os.WriteFile(packs[0], data, 0o444))
 
-	repo, err := Open(r.Dir)
-	must(t, err)
-	res, err := repo.Releases(context.Background(), Options{})
-	must(t, err)
-	fsys, done, err := res.Releases[0].Open()
-	must(t, err)
+	fsys, done := openFirst(t, r.Dir)
 	defer done()
 	_, rerr := readAllFilesErr(fsys)
 	ierr := IntegrityError(fsys)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -22,6 +23,19 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// openFirst walks the repository at dir and opens its first release's
+// tree; the caller closes it with done.
+func openFirst(t *testing.T, dir string) (fsys fs.FS, done func()) {
+	t.Helper()
+	repo, err := Open(dir)
+	must(t, err)
+	res, err := repo.Releases(context.Background(), Options{})
+	must(t, err)
+	fsys, done, err = res.Releases[0].Open()
+	must(t, err)
+	return fsys, done
 }
 
 func writePack(t *testing.T, r *gitfixture.Repo, dir, name, version string) {

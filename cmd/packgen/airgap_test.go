@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // TestREADMEAirgap runs the README's "Air-gapped sites" lines with the
@@ -153,20 +154,8 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	}
 
 	// JSON: the mapping, every image already there, the warnings list.
-	run := func(args ...string) (int, string, string) {
-		cmd := exec.Command(filepath.Join(wrapDir, "packgen"), args...)
-		cmd.Dir, cmd.Env = inside, env
-		var so, se bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &so, &se
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return code, so.String(), se.String()
-	}
+	runner := &testutil.Runner{T: t, Bin: filepath.Join(wrapDir, "packgen"), Dir: inside, Env: env}
+	run := func(args ...string) (int, string, string) { return runner.Run(nil, args...) }
 	dest := "oci://" + air.Host() + "/palette"
 	code, stdout, stderr := run("airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "-o", "json")
 	var doc struct {

@@ -105,22 +105,29 @@ func (f *clientFlags) registryFor(g *globalOptions) (client.Registry, error) {
 	return r, selectionErr(err)
 }
 
-func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Client, error) {
-	if err := needKey(reg, f.insecure, f.url != ""); err != nil {
-		return nil, err
-	}
-	opts := f.options(g)
+// feedback sets a client's warnings writer (stderr and the -o json
+// warnings list) when warnings are collected and, in an interactive run,
+// its progress bar for downloads of 4 MiB or more.
+func (f *clientFlags) feedback(g *globalOptions, warn *io.Writer, progress *func(string, int64, io.Reader) io.Reader) {
 	if f.warnings != nil {
-		opts.Warn = io.MultiWriter(g.stderr, f.warnings)
+		*warn = io.MultiWriter(g.stderr, f.warnings)
 	}
 	if g.interactive() {
-		opts.Progress = func(name string, size int64, r io.Reader) io.Reader {
+		*progress = func(name string, size int64, r io.Reader) io.Reader {
 			if size < 4<<20 {
 				return r
 			}
 			return &progressReader{r: r, w: g.stderr, name: name, total: size}
 		}
 	}
+}
+
+func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Client, error) {
+	if err := needKey(reg, f.insecure, f.url != ""); err != nil {
+		return nil, err
+	}
+	opts := f.options(g)
+	f.feedback(g, &opts.Warn, &opts.Progress)
 	return client.New(reg, opts)
 }
 

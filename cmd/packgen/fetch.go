@@ -270,17 +270,7 @@ func fetchOCI(ctx context.Context, g *globalOptions, o *fetchOptions, ref string
 	}
 	opts := client.OCIPackOptions{Ref: ref, Dest: dest, Force: force, Registry: ro, Configured: cfg.Registries,
 		InsecureSkipVerify: f.insecure, Warn: g.stderr}
-	if f.warnings != nil {
-		opts.Warn = io.MultiWriter(g.stderr, f.warnings)
-	}
-	if g.interactive() {
-		opts.Progress = func(name string, size int64, r io.Reader) io.Reader {
-			if size < 4<<20 {
-				return r
-			}
-			return &progressReader{r: r, w: g.stderr, name: name, total: size}
-		}
-	}
+	f.feedback(g, &opts.Warn, &opts.Progress)
 	if f.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)

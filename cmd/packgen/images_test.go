@@ -2,13 +2,11 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/packgen/packgen/images"
 )
@@ -83,25 +81,10 @@ func TestImagesCommand(t *testing.T) {
 // verified as fetch verifies it.
 func TestImagesOfRelease(t *testing.T) {
 	tmp := t.TempDir()
-	t.Setenv("PACKGEN_PASSWORD", "pw")
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
-	t.Setenv("XDG_STATE_HOME", filepath.Join(tmp, "state"))
-	t.Setenv("SOURCE_DATE_EPOCH", fmt.Sprint(time.Now().Unix()))
-	cfg := filepath.Join(tmp, "registries.yaml")
+	cfg, pg := inProcess(t, tmp)
 	os.WriteFile(cfg, []byte("registries: []\n"), 0o600)
-	pg := func(want int, args ...string) (string, string) {
-		t.Helper()
-		code, out, errs := run(t, append(args, "--config", cfg)...)
-		if code != want {
-			t.Fatalf("packgen %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, out, errs)
-		}
-		return out, errs
-	}
 	repo := examplesRepo(t, filepath.Join(tmp, "repo"))
-	key := filepath.Join(tmp, "reg")
-	pg(0, "key", "generate", "--prefix", key)
-	site := filepath.Join(tmp, "site")
-	pg(0, "build", "--repo", repo.Dir, "--out", site, "--key", key+".key", "--no-site")
+	key, site := keyAndSite(tmp, repo.Dir, pg)
 
 	out, _ := pg(0, "images", "ingress-nginx@4.10.1", "--url", site, "--key", key+".pub", "--sources")
 	for _, w := range []string{

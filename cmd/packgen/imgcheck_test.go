@@ -28,14 +28,7 @@ func TestImageChecks(t *testing.T) {
 	tmp := t.TempDir()
 	r := testutil.NewRunner(t, tmp, testutil.Now())
 	r.Env = append(r.Env, "DOCKER_CONFIG="+filepath.Join(tmp, "docker"), "REGISTRY_AUTH_FILE=")
-	pg := func(want int, args ...string) (string, string) {
-		t.Helper()
-		code, out, errs := r.Run(nil, args...)
-		if code != want {
-			t.Fatalf("packgen %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, out, errs)
-		}
-		return out, errs
-	}
+	pg := r.Want
 	oci := ocitest.Start(t, ocitest.Anonymous)
 	h := oci.Host()
 	web := oci.PushImage(t, "acme/web:1.0", "web")
@@ -95,10 +88,7 @@ func TestImageChecks(t *testing.T) {
 		t.Errorf("validate images: %+v", vr.Images)
 	}
 
-	key := filepath.Join(tmp, "reg")
-	pg(0, "key", "generate", "--prefix", key)
-	site := filepath.Join(tmp, "site")
-	pg(0, "build", "--repo", repo.Dir, "--out", site, "--key", key+".key", "--no-site")
+	key, site := keyAndSite(tmp, repo.Dir, pg)
 	srv := httptest.NewServer(serve.Handler(site))
 	defer srv.Close()
 	pg(0, "registry", "add", "local", srv.URL, "--key", key+".pub")

@@ -55,6 +55,38 @@ func run(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// inProcess points packgen run in-process (run) at tmp: the test key's
+// password, cache and state below tmp, SOURCE_DATE_EPOCH now. It returns
+// the registries file it passes as --config (tmp/registries.yaml, not
+// written) and pg, which runs packgen with it and fails the test unless
+// the exit code is want.
+func inProcess(t *testing.T, tmp string) (cfg string, pg func(want int, args ...string) (string, string)) {
+	t.Setenv("PACKGEN_PASSWORD", "pw")
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
+	t.Setenv("XDG_STATE_HOME", filepath.Join(tmp, "state"))
+	t.Setenv("SOURCE_DATE_EPOCH", fmt.Sprint(time.Now().Unix()))
+	cfg = filepath.Join(tmp, "registries.yaml")
+	return cfg, func(want int, args ...string) (string, string) {
+		t.Helper()
+		code, out, errs := run(t, append(args, "--config", cfg)...)
+		if code != want {
+			t.Fatalf("packgen %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, out, errs)
+		}
+		return out, errs
+	}
+}
+
+// keyAndSite generates a registry key tmp/reg and builds the repository
+// at repoDir, signed with it, into tmp/site (no catalogue) through pg; it
+// returns the key's prefix and the site.
+func keyAndSite(tmp, repoDir string, pg func(int, ...string) (string, string)) (key, site string) {
+	key = filepath.Join(tmp, "reg")
+	pg(0, "key", "generate", "--prefix", key)
+	site = filepath.Join(tmp, "site")
+	pg(0, "build", "--repo", repoDir, "--out", site, "--key", key+".key", "--no-site")
+	return key, site
+}
+
 func TestValidateCommand(t *testing.T) {
 	code, out, _ := run(t, "validate", "../../examples/packs")
 	// Packs counted as build counts them (two versions of one pack are

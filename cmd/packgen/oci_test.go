@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // ociBin makes a directory to put first on PATH for README flows against
@@ -62,6 +63,27 @@ func readmeEnv(t *testing.T, path string, extra ...string) []string {
 	), extra...)
 }
 
+// needGit skips a test that runs the git CLI where there is none.
+func needGit(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git binary (.ci/run installs it)")
+	}
+}
+
+// cliAndBasicRegistry sets up a test of the real binary against an OCI
+// registry behind htpasswd: it skips without git, and returns the binary,
+// the registry, a work dir and the README's environment (key password
+// "pw").
+func cliAndBasicRegistry(t *testing.T) (bin string, reg *ocitest.Registry, tmp string, env []string) {
+	t.Helper()
+	needGit(t)
+	bin = packgenBinary(t)
+	reg = ocitest.Start(t, ocitest.Basic)
+	tmp = t.TempDir()
+	return bin, reg, tmp, readmeEnv(t, filepath.Dir(bin), "PACKGEN_PASSWORD=pw", "COSIGN_PASSWORD=")
+}
+
 func bash(t *testing.T, dir string, env []string, script string) string {
 	t.Helper()
 	cmd := exec.Command("bash", "-euo", "pipefail", "-x", "-c", script)
@@ -78,9 +100,7 @@ func bash(t *testing.T, dir string, env []string, script string) string {
 // minutes" once more with the registry as BUCKET and REGISTRY_URL, and
 // "Publish to Palette".
 func TestREADMEOCI(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git binary (.ci/run installs it)")
-	}
+	needGit(t)
 	bin := packgenBinary(t)
 	t.Run("GitOps", func(t *testing.T) {
 		reg := ocitest.Start(t, ocitest.Anonymous)
@@ -149,24 +169,13 @@ func lastLines(out string, n int) string {
 // to log in; --username without its password is a usage error; an
 // unreachable registry names the host.
 func TestPublishOCIErrors(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git binary (.ci/run installs it)")
-	}
-	bin := packgenBinary(t)
-	reg := ocitest.Start(t, ocitest.Basic)
-	tmp := t.TempDir()
-	env := readmeEnv(t, filepath.Dir(bin), "PACKGEN_PASSWORD=pw", "COSIGN_PASSWORD=")
+	bin, reg, tmp, env := cliAndBasicRegistry(t)
 	bash(t, tmp, env, `git init -q -b main r && cd r && mkdir packs && packgen new hello --layer addon --addon-type "system app" --version 0.1.0 -d packs && git add . && git commit -qm hello && packgen build --packs-dir packs --out ../site`)
 	run := func(extra []string, args ...string) (int, string) {
 		cmd := exec.Command(bin, args...)
 		cmd.Dir, cmd.Env = tmp, append(env, extra...)
 		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		code := testutil.ExitCode(t, err)
 		return code, string(out)
 	}
 	dest := "oci://" + reg.Host() + "/acme"

@@ -2,14 +2,13 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/serve"
 )
 
@@ -18,24 +17,9 @@ import (
 // loopback: exit codes, text and JSON output, positions in errors.
 func TestProfileCommands(t *testing.T) {
 	tmp := t.TempDir()
-	t.Setenv("PACKGEN_PASSWORD", "pw")
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
-	t.Setenv("XDG_STATE_HOME", filepath.Join(tmp, "state"))
-	t.Setenv("SOURCE_DATE_EPOCH", fmt.Sprint(time.Now().Unix()))
-	cfg := filepath.Join(tmp, "registries.yaml")
-	pg := func(want int, args ...string) (string, string) {
-		t.Helper()
-		code, out, errs := run(t, append(args, "--config", cfg)...)
-		if code != want {
-			t.Fatalf("packgen %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, out, errs)
-		}
-		return out, errs
-	}
+	cfg, pg := inProcess(t, tmp)
 	repo := examplesRepo(t, filepath.Join(tmp, "repo"))
-	key := filepath.Join(tmp, "reg")
-	pg(0, "key", "generate", "--prefix", key)
-	site := filepath.Join(tmp, "site")
-	pg(0, "build", "--repo", repo.Dir, "--out", site, "--key", key+".key", "--no-site")
+	key, site := keyAndSite(tmp, repo.Dir, pg)
 	srv := httptest.NewServer(serve.Handler(site))
 	defer srv.Close()
 
@@ -185,10 +169,4 @@ func TestProfileCommands(t *testing.T) {
 	}
 }
 
-func mustReadFile(t *testing.T, p string) []byte {
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
+var mustReadFile = testutil.ReadFile

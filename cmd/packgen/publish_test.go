@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/gitsafe"
 	"github.com/packgen/packgen/internal/s3test"
@@ -82,30 +81,12 @@ func newPublishFixture(t *testing.T, bin string) *publishFixture {
 
 func siteSerial(t *testing.T, site string) int64 {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(site, "index.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := index.ParseRoot(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r.Serial
+	return testutil.ReadRoot(t, site).Serial
 }
 
 func liveSerial(t *testing.T, base string) int64 {
 	t.Helper()
-	resp, err := http.Get(base + "/index.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	r, err := index.ParseRoot(data)
-	if err != nil {
-		t.Fatalf("%s/index.json: %v", base, err)
-	}
-	return r.Serial
+	return testutil.FetchRoot(t, base).Serial
 }
 
 func testPublishCommand(t *testing.T, f *publishFixture) {
@@ -435,9 +416,7 @@ func checkCommandLine(line string) error {
 // for line, with bash, the real binary on PATH, git, and an S3 server on
 // loopback standing in for the bucket.
 func testREADMEGitOps(t *testing.T, bin string) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git binary (.ci/run installs it)")
-	}
+	needGit(t)
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -518,12 +497,7 @@ func attackPrevious(t *testing.T, srv *s3test.Server, repo string, env []string,
 		cmd := exec.Command("bash", "-euo", "pipefail", "-c", export+"\n"+script)
 		cmd.Dir, cmd.Env = repo, env
 		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		code := testutil.ExitCode(t, err)
 		return string(out), code
 	}
 	const ciBuild = `packgen build --packs-dir packs --out ci-site --key registry.key --previous "$REGISTRY_URL"`
@@ -551,11 +525,7 @@ func attackPrevious(t *testing.T, srv *s3test.Server, repo string, env []string,
 
 	// (b) an existing version's archive replaced in the bucket.
 	archive := "packs/hello/0.1.0/hello-0.1.0.tar.gz"
-	evil, err := os.ReadFile(filepath.Join(published, archive))
-	if err != nil {
-		t.Fatal(err)
-	}
-	evil[len(evil)/2] ^= 1
+	evil := testutil.Flipped(t, filepath.Join(published, archive))
 	srv.Tamper(t, "registry/"+archive, evil)
 	if out, code := sh(ciBuild); code != 1 || !strings.Contains(out, "digest mismatch") {
 		t.Errorf("replaced archive: exit %d, want 1 (digest mismatch)\n%s", code, out)

@@ -3,13 +3,12 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // TestRebuildChecksOCI: `verify --site oci://… --repo` and `log audit
@@ -19,38 +18,19 @@ import (
 // after a real `packgen publish … oci://`. log audit reads the root
 // manifest and index.json once for all its checks.
 func TestRebuildChecksOCI(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git binary (.ci/run installs it)")
-	}
-	bin := packgenBinary(t)
-	reg := ocitest.Start(t, ocitest.Basic)
-	tmp := t.TempDir()
-	env := readmeEnv(t, filepath.Dir(bin), "PACKGEN_PASSWORD=pw", "COSIGN_PASSWORD=")
+	bin, reg, tmp, env := cliAndBasicRegistry(t)
 	// Two releases of one pack: 0.1.0, then bumped in place.
 	bash(t, tmp, env, `git init -q -b main r && cd r && mkdir packs &&
 packgen new hello --layer addon --addon-type "system app" --version 0.1.0 -d packs && git add . && git commit -qm hello &&
 sed -i 's/"version": "0.1.0"/"version": "0.2.0"/' packs/hello-0.1.0/pack.json && git commit -qam bump &&
 packgen key generate --prefix ../k && packgen build --packs-dir packs --out ../site --key ../k.key`)
+	runner := &testutil.Runner{T: t, Bin: bin, Dir: tmp, Env: env}
 	run := func(creds bool, args ...string) (int, string, string) {
 		t.Helper()
-		cmd := exec.Command(bin, args...)
-		cmd.Dir, cmd.Env = tmp, env
 		if creds {
-			cmd.Args = append(cmd.Args, "--plain-http", "--username", reg.Username)
-			cmd.Env = append(cmd.Env, "PACKGEN_OCI_PASSWORD="+reg.Password)
-		} else {
-			cmd.Args = append(cmd.Args, "--plain-http")
+			return runner.Run([]string{"PACKGEN_OCI_PASSWORD=" + reg.Password}, append(args, "--plain-http", "--username", reg.Username)...)
 		}
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return code, stdout.String(), stderr.String()
+		return runner.Run(nil, append(args, "--plain-http")...)
 	}
 	dest := "oci://" + reg.Host() + "/acme"
 	if code, out, errs := run(true, "publish", "site", dest, "--key", "k.key"); code != 0 {

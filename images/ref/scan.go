@@ -65,10 +65,10 @@ func object(n *yaml.Node, out []Found, depth int) []Found {
 	if n.Kind != yaml.MappingNode || depth > 4 {
 		return out
 	}
-	kind := scalar(child(n, "kind"))
-	id := kind + "/" + scalar(child(n, "metadata", "name"))
+	kind := scalar(Child(n, "kind"))
+	id := kind + "/" + scalar(Child(n, "metadata", "name"))
 	if kind == "List" {
-		if items := child(n, "items"); items != nil && items.Kind == yaml.SequenceNode {
+		if items := Child(n, "items"); items != nil && items.Kind == yaml.SequenceNode {
 			for _, it := range items.Content {
 				out = object(it, out, depth+1)
 			}
@@ -77,14 +77,14 @@ func object(n *yaml.Node, out []Found, depth int) []Found {
 	}
 	sure := map[*yaml.Node]bool{}
 	if keys, ok := podSpecPaths[kind]; ok {
-		spec := child(n, keys...)
+		spec := Child(n, keys...)
 		for _, list := range containerLists {
-			cs := child(spec, list)
+			cs := Child(spec, list)
 			if cs == nil || cs.Kind != yaml.SequenceNode {
 				continue
 			}
 			for i, ctr := range cs.Content {
-				img := child(ctr, "image")
+				img := Child(ctr, "image")
 				if img == nil || img.Kind != yaml.ScalarNode || img.Value == "" {
 					continue
 				}
@@ -109,10 +109,10 @@ func maybes(n *yaml.Node, at, id string, sure map[*yaml.Node]bool, out []Found, 
 			out = maybes(c, at+"["+strconv.Itoa(i)+"]", id, sure, out, depth+1)
 		}
 	case yaml.MappingNode:
-		repo, tag := child(n, "repository"), child(n, "tag")
+		repo, tag := Child(n, "repository"), Child(n, "tag")
 		if s := scalar(repo); s != "" && scalar(tag) != "" && looksLikeRepo(s) {
 			ref := s + ":" + scalar(tag)
-			if reg := scalar(child(n, "registry")); reg != "" {
+			if reg := scalar(Child(n, "registry")); reg != "" {
 				ref = reg + "/" + ref
 			}
 			out = append(out, Found{Written: ref, Line: repo.Line, Object: id, Field: join(at, "repository"), Maybe: true})
@@ -155,8 +155,8 @@ func looksLikeRepo(s string) bool {
 	return looksLikeRef(s) && !strings.Contains(s, "://") && !strings.ContainsAny(s, ":@")
 }
 
-// child follows mapping keys from n; nil when one is missing.
-func child(n *yaml.Node, keys ...string) *yaml.Node {
+// Child follows mapping keys from n; nil when one is missing.
+func Child(n *yaml.Node, keys ...string) *yaml.Node {
 	for _, k := range keys {
 		if n == nil || n.Kind != yaml.MappingNode {
 			return nil

@@ -25,6 +25,8 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/retry"
+
+	"github.com/packgen/packgen/internal/countw"
 )
 
 // SeedImage describes a small generated container image to seed into a
@@ -276,10 +278,10 @@ func pushLayer(ctx context.Context, repo *remote.Repository, name string, size i
 
 // WriteLayer writes the tar layer of pushLayer and returns its size.
 func WriteLayer(w io.Writer, name string, size int64) (int64, error) {
-	cw := &countWriter{w: w}
+	cw := &countw.Writer{W: w}
 	tw := tar.NewWriter(cw)
 	if err := tw.WriteHeader(&tar.Header{Name: "data/" + fmt.Sprintf("%x", sha256.Sum256([]byte(name)))[:16], Mode: 0o644, Size: size, Typeflag: tar.TypeReg, Format: tar.FormatPAX}); err != nil {
-		return cw.n, err
+		return cw.N, err
 	}
 	seed := sha256.Sum256([]byte(name))
 	rng := rand.NewChaCha8(seed)
@@ -290,25 +292,14 @@ func WriteLayer(w io.Writer, name string, size int64) (int64, error) {
 			binary.LittleEndian.PutUint64(buf[i:], rng.Uint64())
 		}
 		if _, err := tw.Write(buf[:k]); err != nil {
-			return cw.n, err
+			return cw.N, err
 		}
 		left -= k
 	}
 	if err := tw.Close(); err != nil {
-		return cw.n, err
+		return cw.N, err
 	}
-	return cw.n, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return cw.N, nil
 }
 
 // cosignSign signs ref@dg with the real cosign CLI and returns the tag

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -23,6 +22,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/rebuild"
 )
 
@@ -462,27 +462,8 @@ func firstDiff(a, b []byte) int {
 	return min(len(a), len(b))
 }
 
-func siteFiles(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		sum := sha256.Sum256(data)
-		out[filepath.ToSlash(rel)] = hex.EncodeToString(sum[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+// siteFiles maps every file of a site to its sha256.
+var siteFiles = testutil.FileHashes
 
 func short(h string) string {
 	if len(h) > 8 {

@@ -93,15 +93,23 @@ func (r *Runner) Run(env []string, args ...string) (code int, stdout, stderr str
 	if ctx.Err() != nil {
 		r.T.Fatalf("packgen %v hangs", args)
 	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		r.T.Fatal(err)
-	}
+	code = ExitCode(r.T, err)
 	if strings.Contains(errb.String(), "goroutine ") || strings.Contains(errb.String(), "panic:") {
 		r.T.Fatalf("packgen %v panicked:\n%s", args, errb.String())
 	}
 	return code, out.String(), errb.String()
+}
+
+// ExitCode is the exit code of a process that ran to its end with err (0
+// when err is nil); any error other than an exit fails the test.
+func ExitCode(t testing.TB, err error) int {
+	t.Helper()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 0
 }
 
 // Want runs packgen, fails the test unless it exits with want, and

@@ -22,14 +22,9 @@ import (
 	"github.com/packgen/packgen/internal/ocitest"
 )
 
-// TestOCISource reads site paths from a real registry: what is not there
-// (or never kept in a registry) is index.ErrNotFound naming the
-// reference, a content-addressed blob is found by its path alone and
-// revalidated by digest, and bytes that do not match their digest are
-// refused as ErrWrongBytes.
-func TestOCISource(t *testing.T) {
-	reg := ocitest.Start(t, ocitest.Anonymous)
-	ctx := context.Background()
+// openAcme opens oci://REGISTRY/acme on reg as a source, over plain HTTP.
+func openAcme(t *testing.T, reg *ocitest.Registry) Transport {
+	t.Helper()
 	l, err := location.Parse("oci://" + reg.Host() + "/acme")
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +33,18 @@ func TestOCISource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tr
+}
+
+// TestOCISource reads site paths from a real registry: what is not there
+// (or never kept in a registry) is index.ErrNotFound naming the
+// reference, a content-addressed blob is found by its path alone and
+// revalidated by digest, and bytes that do not match their digest are
+// refused as ErrWrongBytes.
+func TestOCISource(t *testing.T) {
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	ctx := context.Background()
+	tr := openAcme(t, reg)
 	data := []byte(`{"schemaVersion":1,"packs":[]}` + "\n")
 	sha := index.Digest(data)
 	for _, tc := range []struct{ path, names string }{
@@ -122,14 +129,7 @@ func TestOCIRootOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	l, err := location.Parse("oci://" + reg.Host() + "/acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := Open(l, Config{OCI: ocireg.Options{PlainHTTP: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := openAcme(t, reg)
 	before := reg.Requests("GET", "/manifests/"+ocimap.RootTag)
 	var wg sync.WaitGroup
 	for p, want := range files {

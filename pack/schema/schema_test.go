@@ -37,11 +37,14 @@ func instance(t *testing.T, data string) any {
 	return v
 }
 
-func TestExamplePacksMatchSchema(t *testing.T) {
+// matchSchema validates every file glob names against the schema; it
+// fails when there are fewer than min of them (what they are: what).
+func matchSchema(t *testing.T, glob string, min int, what string) {
+	t.Helper()
 	s := compile(t)
-	files, _ := filepath.Glob("../../examples/packs/*/pack.json")
-	if len(files) < 8 {
-		t.Fatalf("found %d example packs", len(files))
+	files, _ := filepath.Glob(glob)
+	if len(files) < min {
+		t.Fatalf("found %d %s", len(files), what)
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -54,23 +57,14 @@ func TestExamplePacksMatchSchema(t *testing.T) {
 	}
 }
 
+func TestExamplePacksMatchSchema(t *testing.T) {
+	matchSchema(t, "../../examples/packs/*/pack.json", 8, "example packs")
+}
+
 // The fixtures of real shapes (constraints.resources, kubeVersion, a
 // `v`-prefixed 2-part version) match the schema too.
 func TestGoodFixturesMatchSchema(t *testing.T) {
-	s := compile(t)
-	files, _ := filepath.Glob("../testdata/good/*/pack.json")
-	if len(files) < 2 {
-		t.Fatalf("found %d fixtures", len(files))
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Validate(instance(t, string(data))); err != nil {
-			t.Errorf("%s: %v", f, err)
-		}
-	}
+	matchSchema(t, "../testdata/good/*/pack.json", 2, "fixtures")
 }
 
 func TestInvalidManifestsFailSchema(t *testing.T) {

@@ -1,0 +1,90 @@
+package testutil
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/packgen/packgen/index"
+)
+
+// ReadRoot reads and parses the index.json of a built site (no
+// signature check: the tests that use it built the site themselves).
+func ReadRoot(t testing.TB, site string) *index.Root {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(site, index.RootFile))
+	Must(t, err)
+	root, err := index.ParseRoot(data)
+	Must(t, err)
+	return root
+}
+
+// Flipped returns the bytes of the file at p with its middle byte
+// changed: the same size, other content (a tampered archive).
+func Flipped(t testing.TB, p string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	Must(t, err)
+	data[len(data)/2] ^= 1
+	return data
+}
+
+// FetchRoot gets and parses base/index.json from a test server (no
+// signature check).
+func FetchRoot(t testing.TB, base string) *index.Root {
+	t.Helper()
+	resp, err := http.Get(base + "/" + index.RootFile)
+	Must(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	Must(t, err)
+	root, err := index.ParseRoot(data)
+	if err != nil {
+		t.Fatalf("%s/%s: %v", base, index.RootFile, err)
+	}
+	return root
+}
+
+// FileHashes maps every file below dir (slash-separated, relative) to
+// its hex SHA-256: a site or tree to compare byte for byte.
+func FileHashes(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	EachFile(t, dir, func(rel string, data []byte) error {
+		sum := sha256.Sum256(data)
+		out[rel] = hex.EncodeToString(sum[:])
+		return nil
+	})
+	return out
+}
+
+// EachFile calls fn with every file below dir (directories left out):
+// its slash-separated path relative to dir and its content. An error
+// fails the test.
+func EachFile(t testing.TB, dir string, fn func(rel string, data []byte) error) {
+	t.Helper()
+	Must(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		return fn(filepath.ToSlash(rel), data)
+	}))
+}
+
+// ReadFile reads the file at p, failing the test on an error.
+func ReadFile(t testing.TB, p string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	Must(t, err)
+	return data
+}
