@@ -111,9 +111,18 @@ func (b blobs) checkImageSignature(ctx context.Context, im Image, s Signature, k
 // checkSimpleSigning checks cosign's legacy signature manifest: every
 // layer a simple-signing payload naming dg, verified under keys if any.
 func (b blobs) checkSimpleSigning(ctx context.Context, md ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) error {
+	// The shape first: import pushes the signature's graph as its media
+	// type says, so an index (whose JSON may hold the right layers too)
+	// would carry manifests no check read.
+	if md.MediaType != ocispec.MediaTypeImageManifest && md.MediaType != dockerManifest {
+		return fmt.Errorf("the signature tag names a %q, not an image manifest as cosign writes", md.MediaType)
+	}
 	m, err := b.manifest(ctx, md)
 	if err != nil {
 		return err
+	}
+	if m.MediaType != "" && m.MediaType != md.MediaType {
+		return fmt.Errorf("the signature manifest says it is a %q, not an image manifest (%s) as its tag does", m.MediaType, md.MediaType)
 	}
 	if len(m.Layers) == 0 {
 		return errors.New("the signature manifest has no layer")
@@ -137,6 +146,10 @@ func (b blobs) checkSimpleSigning(ctx context.Context, md ocispec.Descriptor, dg
 	}
 	return nil
 }
+
+// dockerManifest is Docker's image manifest (schema 2): cosign writes
+// its signatures so with COSIGN_DOCKER_MEDIA_TYPES=1.
+const dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
 
 // checkReferrer checks one manifest of a referrers index: its subject is
 // dg; a Sigstore bundle in it signs dg (under keys if any).

@@ -154,8 +154,12 @@ func checkCosigned(ctx context.Context, v note.Verifier, msg []byte, ferr error,
 	}
 	st.Size, st.Hash = cp.Tree.N, cp.Tree.Hash.String()
 	if len(cos) > 0 {
-		t := cos[0].Time
-		st.Time = &t
+		// A time JSON cannot hold (past year 9999, or an overflowed
+		// one) is left out: the problem names it, and a witness must
+		// not be able to break the -o json report.
+		if t := cos[0].Time; validJSONTime(t) {
+			st.Time = &t
+		}
 	}
 	switch {
 	case cp.Origin != translog.LogOrigin(root.Registry):
@@ -167,8 +171,9 @@ func checkCosigned(ctx context.Context, v note.Verifier, msg []byte, ferr error,
 		return miss(true, fmt.Sprintf("%s holds no cosignature by this witness's key", translog.WitnessPath(v.Name())))
 	}
 	if err := translog.CheckCosignatureTime(cos[0], now, maxAge); err != nil {
-		// A time ahead is wrong; one too old is only late.
-		return miss(cos[0].Time.After(now), err.Error())
+		// A time ahead (or before 1970: an overflow) is wrong; one too
+		// old is only late.
+		return miss(cos[0].Time.After(now) || cos[0].Time.Before(time.Unix(0, 0)), err.Error())
 	}
 	if cp.Tree.N > tree.N {
 		return miss(false, fmt.Sprintf("it cosigned a log of %d entries, index.json names %d (a stale index.json in a cache? try again later)", cp.Tree.N, tree.N))
@@ -182,6 +187,12 @@ func checkCosigned(ctx context.Context, v note.Verifier, msg []byte, ferr error,
 	}
 	st.Valid = true
 	return st, nil
+}
+
+// validJSONTime reports whether encoding/json can encode t.
+func validJSONTime(t time.Time) bool {
+	_, err := t.MarshalJSON()
+	return err == nil
 }
 
 // checkWitnesses reads each configured witness's cosigned checkpoint from

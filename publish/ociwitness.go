@@ -11,9 +11,10 @@ package publish
 // publish). Each is verified first, as everything a publish pushes: the
 // log's signature under the log key index.json names, this registry's
 // origin, and a tree the site's log extends; and a witness file the
-// registry holds that cosigns a larger tree than the site's is kept (a
-// witness that pushed its own newer cosignature is not rolled back by a
-// site staged before it). Prune deletes only meta tags, so never these.
+// registry holds that cosigns a larger tree than the site's, with a
+// signature line of that witness's name, is kept (a witness that pushed
+// its own newer cosignature is not rolled back by a site staged before
+// it; the log's own checkpoint replayed under the tag is not that). Prune deletes only meta tags, so never these.
 
 import (
 	"bytes"
@@ -25,6 +26,7 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 	"oras.land/oras-go/v2/registry/remote"
 
@@ -218,7 +220,7 @@ func (d *ociDest) liveWitnessNewer(ctx context.Context, s *site, idx *remote.Rep
 		return "", nil // replaced by a well-formed one
 	}
 	lc, _, err := translog.OpenCosigned(live, s.root.Log.Key, nil)
-	if err != nil || lc.Origin != translog.LogOrigin(s.root.Registry) {
+	if err != nil || lc.Origin != translog.LogOrigin(s.root.Registry) || !signedAs(live, s.root.Log.Key, strings.TrimPrefix(p, translog.WitnessDir+"/")) {
 		return "", nil
 	}
 	sc, _, err := translog.OpenCosigned(data, s.root.Log.Key, nil)
@@ -232,4 +234,26 @@ func (d *ociDest) liveWitnessNewer(ctx context.Context, s *site, idx *remote.Rep
 		return "same", nil
 	}
 	return "", nil
+}
+
+// signedAs reports whether the log-signed note msg carries a signature
+// line named name besides the log's. Unverified: the publisher holds no
+// witness key (clients check the cosignature). It tells the log's own
+// checkpoint replayed under a witness's tag, cosigned by nobody, from a
+// witness's newer cosignature.
+func signedAs(msg []byte, logVkey, name string) bool {
+	lv, err := note.NewVerifier(logVkey)
+	if err != nil {
+		return false
+	}
+	n, err := note.Open(msg, note.VerifierList(lv))
+	if err != nil {
+		return false
+	}
+	for _, sig := range n.UnverifiedSigs {
+		if sig.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -171,9 +171,14 @@ func OpenCosignatures(msg []byte, logVkey string, ws []note.Verifier) (Checkpoin
 // CheckCosignatureTime refuses a cosignature dated more than
 // MaxCosignatureSkew after now, or, when maxAge > 0, signed more than
 // maxAge before now (ErrCosignatureTime, naming the witness, its time
-// and the limit).
+// and the limit). It also refuses one dated before 1970: a
+// cosignature/v1 time is unsigned seconds, so such a time is one of 2⁶³
+// or more read as negative (or overflowing time.Time), which would
+// otherwise pass for an old time, never for the future it is.
 func CheckCosignatureTime(c Cosignature, now time.Time, maxAge time.Duration) error {
 	switch {
+	case c.Time.Before(time.Unix(0, 0)):
+		return fmt.Errorf("%w: witness %s cosigned at %s, a timestamp no clock gives (2^63 seconds or more, or before 1970): the witness is broken or its key misused", ErrCosignatureTime, c.Witness, c.Time.UTC().Format(time.RFC3339))
 	case c.Time.After(now.Add(MaxCosignatureSkew)):
 		return fmt.Errorf("%w: witness %s cosigned at %s, %s ahead of this machine's clock (%s); at most %s ahead is allowed: the witness's clock (or this one) is wrong", ErrCosignatureTime, c.Witness, c.Time.UTC().Format(time.RFC3339), c.Time.Sub(now).Round(time.Second), now.UTC().Format(time.RFC3339), MaxCosignatureSkew)
 	case maxAge > 0 && now.Sub(c.Time) > maxAge:

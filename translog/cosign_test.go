@@ -172,6 +172,11 @@ func TestCosignatureTime(t *testing.T) {
 		{"a year old, no limit", now.AddDate(-1, 0, 0), 0, ""},
 		{"within max age", now.Add(-167 * time.Hour), 168 * time.Hour, ""},
 		{"older than max age", now.Add(-169 * time.Hour), 168 * time.Hour, "older than the 168h0m0s allowed"},
+		// What fnote reads from a timestamp of 2⁶⁴-1 and of 2⁶³-1 (the
+		// latter overflows time.Time: it would pass for an old time).
+		{"timestamp 2^64-1", time.Unix(-1, 0), 0, "a timestamp no clock gives"},
+		{"timestamp 2^63-1", time.Unix(1<<63-1, 0), 0, "a timestamp no clock gives"},
+		{"year 10000", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), 0, "ahead"},
 	} {
 		err := CheckCosignatureTime(Cosignature{Witness: "w1.example", Time: tc.at}, now, tc.maxAge)
 		switch {

@@ -220,6 +220,10 @@ func (t *ociTransport) getWitness(ctx context.Context, idx *remote.Repository, p
 	if len(m.Layers) != 1 || ocimap.Title(m.Layers[0]) != p {
 		return nil, fmt.Errorf("%s:%s: %w: a witness manifest has one layer titled %s", idx.Reference, tag, ErrWrongBytes, p)
 	}
+	if n := m.Layers[0].Size; n > translog.MaxCheckpointSize {
+		// Said before any request for it: a cosigned checkpoint is small.
+		return nil, fmt.Errorf("%s:%s: %w: its layer %s announces %d bytes, a cosigned checkpoint has at most %d", idx.Reference, tag, index.ErrTooLarge, p, n, translog.MaxCheckpointSize)
+	}
 	return t.layer(ctx, idx, tag, m, p, etag)
 }
 
