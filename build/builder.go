@@ -304,6 +304,9 @@ func (b *builder) carryOver(ctx context.Context) error {
 
 // index writes shards, buckets and the signed root, then the catalogue.
 func (b *builder) index(ctx context.Context) error {
+	// Every release is read: git's caches would only add to the peak
+	// RSS of what follows (the catalogue's chart rendering).
+	b.repo.DropCaches()
 	snap, err := writeIndex(ctx, b.o, b.stage, b.src, b.prev, b.releases)
 	if err != nil {
 		return err

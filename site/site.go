@@ -109,6 +109,7 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 	g := &gen{dir: dir, prev: o.Previous, root: root, names: names, repo: parseRepo(root.Source.Repo), inPlace: sameDir(dir, o.Previous)}
 	g.key = templateKeyOnce()
 	g.images = loadImageCache(o.Cache)
+	defer g.images.close()
 
 	entries := make([]*entry, len(sorted))
 	errs := make([]error, len(sorted))

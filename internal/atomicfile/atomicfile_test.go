@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,5 +41,33 @@ func TestWriteFile(t *testing.T) {
 				t.Errorf("left behind: %s", filepath.Join(d, e.Name()))
 			}
 		}
+	}
+}
+
+// TestWriteWith checks that content streamed by the callback replaces the
+// file, and that a callback's error leaves the old file and no temp file.
+func TestWriteWith(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f.txt")
+	write := func(s string, err error) func(io.Writer) error {
+		return func(w io.Writer) error {
+			if _, werr := io.WriteString(w, s); werr != nil {
+				return werr
+			}
+			return err
+		}
+	}
+	if err := WriteWith(p, 0o600, write("whole", nil)); err != nil {
+		t.Fatal(err)
+	}
+	failed := errors.New("failed half way")
+	if err := WriteWith(p, 0o600, write("half", failed)); !errors.Is(err, failed) {
+		t.Fatalf("err = %v, want the callback's", err)
+	}
+	if got, err := os.ReadFile(p); err != nil || string(got) != "whole" {
+		t.Fatalf("read %q, %v; want the first content", got, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
 	}
 }

@@ -1,0 +1,317 @@
+package site
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/safefile"
+)
+
+// imageCache remembers image views by archive digest in the build
+// machine's cache (the directory where the build remembers verified
+// archives), so a page re-rendered for another reason (a new packgen, a
+// build whose previous site is not local) does not render the same
+// charts again: a rebuild's image work is O(changed releases). What it
+// holds is a pure function of the archive's bytes and of this packgen,
+// so it never makes a page differ from a fresh one; it is trusted as
+// much as the rest of that directory.
+//
+// Views stay on disk: memory holds only where each one lies. A cold
+// build of a thousand chart-heavy packs finds about 18 MB of them; held
+// until the save (and copied into the file written) they put its peak
+// RSS over budget (docs/PERFORMANCE.md, "Peak RSS of a cold build").
+type imageCache struct {
+	file string
+	mu   sync.Mutex
+	// old is the cache file as the build found it, kept open; oldAt
+	// says where its views are.
+	old   *os.File
+	oldAt map[string]viewAt
+	// spill holds the views this build found, appended as they are
+	// found: a temp file in the cache dir, unlinked at once where the
+	// system allows (spillName is set while it still has a name).
+	spill     *os.File
+	spillName string
+	spillAt   map[string]viewAt
+	spillEnd  int64
+	noSpill   bool            // the temp file could not be made: remember nothing
+	used      map[string]bool // digests whose views this build read or found
+	hits      int
+}
+
+// viewAt is where one view's JSON lies in a file.
+type viewAt struct {
+	off int64
+	n   int
+}
+
+// imageCacheFile names the cache; a change to what a view holds starts a
+// new one. Its first line names the packgen that wrote it, then one line
+// per archive: its sha256, a space and the view as JSON.
+const imageCacheFile = "catalogue-images-v1.txt"
+
+// Bounds on the cache file: past maxImageCache bytes it is not read (and
+// starts over); past maxImageEntries only this build's views are kept.
+const (
+	maxImageCache   = 64 << 20
+	maxImageEntries = 20000
+)
+
+const imageCacheHeader = "packgen catalogue images v1 "
+
+// errImageCache: the cache file is another packgen's, or too large.
+var errImageCache = errors.New("not this packgen's image cache")
+
+// loadImageCache opens the cache in dir ("" for none) and indexes it.
+// A file that cannot be read or is not this packgen's is started over.
+func loadImageCache(dir string) *imageCache {
+	c := &imageCache{oldAt: map[string]viewAt{}, spillAt: map[string]viewAt{}, used: map[string]bool{}}
+	if dir == "" {
+		return c
+	}
+	c.file = filepath.Join(dir, imageCacheFile)
+	f, err := safefile.Open(c.file)
+	if err != nil {
+		return c // none yet, or unreadable: start over
+	}
+	at, err := indexImageCache(f)
+	if err != nil {
+		f.Close()
+		return c
+	}
+	c.old, c.oldAt = f, at
+	return c
+}
+
+// indexImageCache reads the cache file f once and returns where each
+// view lies, keeping none of them. A line is 64 hex digits, a space,
+// the view and a newline; other lines are skipped.
+func indexImageCache(f *os.File) (map[string]viewAt, error) {
+	if fi, err := f.Stat(); err != nil || fi.Size() > maxImageCache {
+		return nil, errImageCache
+	}
+	br := bufio.NewReaderSize(io.LimitReader(f, maxImageCache), 64<<10)
+	head, err := br.ReadSlice('\n')
+	if err != nil || string(head) != imageCacheHeader+imageKeyOnce()+"\n" {
+		return nil, errImageCache
+	}
+	off := int64(len(head))
+	at := map[string]viewAt{}
+	for len(at) < maxImageEntries {
+		start, n, err := nextLine(br)
+		if err != nil { // io.EOF, or a last line without its newline
+			break
+		}
+		if n > 66 && start[64] == ' ' {
+			at[string(start[:64])] = viewAt{off: off + 65, n: n - 66}
+		}
+		off += int64(n)
+	}
+	return at, nil
+}
+
+// nextLine reads one line through its newline, keeping only its first
+// 65 bytes (digest and space); n is its length.
+func nextLine(br *bufio.Reader) (start []byte, n int, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if k := min(len(chunk), 65-len(start)); k > 0 {
+			start = append(start, chunk[:k]...)
+		}
+		n += len(chunk)
+		if err != bufio.ErrBufferFull {
+			return start, n, err
+		}
+	}
+}
+
+// where says in which file and where in it a digest's view lies: this build's first.
+// The caller holds c.mu.
+func (c *imageCache) where(sha string) (*os.File, viewAt, bool) {
+	if s, ok := c.spillAt[sha]; ok {
+		return c.spill, s, true
+	}
+	if s, ok := c.oldAt[sha]; ok && c.old != nil {
+		return c.old, s, true
+	}
+	return nil, viewAt{}, false
+}
+
+// lookup is the remembered view of the archive with this digest.
+func (c *imageCache) lookup(sha string) (*imageView, bool) {
+	c.mu.Lock()
+	f, s, ok := c.where(sha)
+	c.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	b := make([]byte, s.n)
+	if _, err := f.ReadAt(b, s.off); err != nil {
+		return nil, false
+	}
+	var v imageView
+	if json.Unmarshal(b, &v) != nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	c.used[sha] = true
+	c.hits++
+	c.mu.Unlock()
+	return &v, true
+}
+
+// store remembers the view of the archive with this digest: appended to
+// the spill file, nothing kept in memory but where it is.
+func (c *imageCache) store(sha string, v *imageView) {
+	if c.file == "" {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil || bytes.IndexByte(b, '\n') >= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.spill == nil && !c.openSpill() {
+		return
+	}
+	if _, err := c.spill.WriteAt(b, c.spillEnd); err != nil {
+		return
+	}
+	c.spillAt[sha] = viewAt{off: c.spillEnd, n: len(b)}
+	c.spillEnd += int64(len(b))
+	c.used[sha] = true
+}
+
+// openSpill makes the spill file beside the cache file; the caller holds
+// c.mu. It is unlinked at once where an open file can be (so a crash
+// leaves nothing), else when the cache is closed.
+func (c *imageCache) openSpill() bool {
+	if c.noSpill {
+		return false
+	}
+	dir := filepath.Dir(c.file)
+	f, err := os.CreateTemp(dir, ".catalogue-images-*")
+	if err != nil && errors.Is(err, os.ErrNotExist) {
+		if err = os.MkdirAll(dir, 0o700); err == nil {
+			f, err = os.CreateTemp(dir, ".catalogue-images-*")
+		}
+	}
+	if err != nil {
+		c.noSpill = true
+		return false
+	}
+	c.spill = f
+	if os.Remove(f.Name()) != nil {
+		c.spillName = f.Name()
+	}
+	return true
+}
+
+// save writes the cache back when this build found views: the ones it
+// used and, while the file stays small, the ones other builds (other
+// registries on this machine) used. It streams: each view is copied
+// from where it lies.
+func (c *imageCache) save() error {
+	if c.file == "" || len(c.spillAt) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(c.used)+len(c.oldAt))
+	for k := range c.used {
+		keys = append(keys, k)
+	}
+	if len(c.used)+len(c.oldAt) <= maxImageEntries {
+		for k := range c.oldAt {
+			if !c.used[k] {
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	err := atomicfile.WriteWith(c.file, 0o600, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 64<<10)
+		bw.WriteString(imageCacheHeader + imageKeyOnce() + "\n")
+		var buf []byte
+		for _, k := range keys {
+			f, s, ok := c.where(k)
+			if !ok || len(k) != 64 {
+				continue
+			}
+			if cap(buf) < s.n {
+				buf = make([]byte, s.n)
+			}
+			buf = buf[:s.n]
+			if _, err := f.ReadAt(buf, s.off); err != nil {
+				return err
+			}
+			if bytes.IndexByte(buf, '\n') >= 0 {
+				continue
+			}
+			bw.WriteString(k + " ")
+			bw.Write(buf)
+			bw.WriteByte('\n')
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		c.closeOld() // before the rename, for systems that refuse to replace an open file
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("catalogue: image cache: %w", err)
+	}
+	return nil
+}
+
+func (c *imageCache) closeOld() {
+	if c.old != nil {
+		c.old.Close()
+		c.old, c.oldAt = nil, map[string]viewAt{}
+	}
+}
+
+// close releases the files; the cache is not used after.
+func (c *imageCache) close() {
+	c.closeOld()
+	if c.spill != nil {
+		c.spill.Close()
+		if c.spillName != "" {
+			os.Remove(c.spillName)
+		}
+		c.spill, c.spillAt = nil, map[string]viewAt{}
+	}
+}
+
+var imageKeyOnce = sync.OnceValue(imageKey)
+
+// imageKey identifies the packgen whose image finding filled the cache:
+// pageVersion and, for a released or VCS-stamped build, its version.
+func imageKey() string {
+	var b strings.Builder
+	b.WriteString(pageVersion)
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		b.WriteString(" " + bi.Main.Version)
+		for _, st := range bi.Settings {
+			if st.Key == "vcs.revision" || st.Key == "vcs.modified" {
+				b.WriteString(" " + st.Value)
+			}
+		}
+		for _, m := range bi.Deps {
+			if strings.HasPrefix(m.Path, "helm.sh/helm/") {
+				b.WriteString(" " + m.Path + "@" + m.Version)
+			}
+		}
+	}
+	return b.String()
+}
