@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"math"
 	"os"
@@ -26,20 +25,7 @@ import (
 // a time outside years 0–9999: one hostile witness would otherwise
 // break verify --site -o json and log audit -o json for every reader).
 func TestAttackWitnessTimeOverflow(t *testing.T) {
-	f := newFixture(t)
-	site := f.latest(t)
-	root := readRoot(t, site)
-	msg, err := os.ReadFile(filepath.Join(site, translog.CheckpointPath))
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, err := translog.GenerateWitnessKey(rand.Reader, "w1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(site, translog.WitnessDir), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	_, site, root, msg, skey, vkey := witnessSite(t, "w1")
 	tr, err := transport.New(site, "", time.Minute, 0)
 	if err != nil {
 		t.Fatal(err)

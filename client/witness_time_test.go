@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/translog"
@@ -21,20 +22,7 @@ import (
 // named with its time and the limit; a fetch then fails for want of the
 // quorum, and its destination is untouched.
 func TestWitnessCosignatureTime(t *testing.T) {
-	f := newFixture(t)
-	site := f.latest(t)
-	root := readRoot(t, site)
-	msg, err := os.ReadFile(filepath.Join(site, translog.CheckpointPath))
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, err := translog.GenerateWitnessKey(rand.Reader, "w1.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(site, translog.WitnessDir), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	f, site, root, msg, skey, vkey := witnessSite(t, "w1.example")
 	now := time.Now()
 	for _, tc := range []struct {
 		name   string
@@ -155,4 +143,25 @@ func TestVerifyWitnesses(t *testing.T) {
 	if rep, problems = check(1); len(problems) != 1 || problems[0].Path != translog.WitnessPath("w2") || rep.Valid != 1 {
 		t.Fatalf("a forged file: %+v %v", rep, problems)
 	}
+}
+
+// witnessSite is the set-up of the cosignature-time tests: a fixture's
+// latest signed site with an empty witness directory, its root and
+// checkpoint, and a fresh witness key pair named name.
+func witnessSite(t *testing.T, name string) (f *fixture, site string, root *index.Root, checkpoint []byte, skey, vkey string) {
+	t.Helper()
+	f = newFixture(t)
+	site = f.latest(t)
+	root = readRoot(t, site)
+	checkpoint, err := os.ReadFile(filepath.Join(site, translog.CheckpointPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skey, vkey, err = translog.GenerateWitnessKey(rand.Reader, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(site, translog.WitnessDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return f, site, root, checkpoint, skey, vkey
 }
