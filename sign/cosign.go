@@ -3,7 +3,6 @@ package sign
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -41,15 +40,8 @@ const MaxCosignPayload = 64 << 10
 // promoted release keeps the signature made where it was first
 // published, as `cosign verify` accepts.
 func (v *Verifier) VerifyManifest(payloadJSON []byte, sigB64, manifestDigest string) error {
-	if len(payloadJSON) > MaxCosignPayload {
-		return fmt.Errorf("%w: a cosign payload of %d bytes", ErrBadSignature, len(payloadJSON))
-	}
-	var p payload.SimpleContainerImage
-	if err := json.Unmarshal(payloadJSON, &p); err != nil {
-		return fmt.Errorf("%w: not a cosign simple-signing payload: %v", ErrBadSignature, err)
-	}
-	if p.Critical.Type != payload.CosignSignatureType || p.Critical.Image.DockerManifestDigest != manifestDigest {
-		return fmt.Errorf("%w: the cosign payload signs %q (type %q), not %s", ErrBadSignature, p.Critical.Image.DockerManifestDigest, p.Critical.Type, manifestDigest)
+	if err := CheckCosignPayload(payloadJSON, manifestDigest); err != nil {
+		return err
 	}
 	return v.VerifyBlob(bytes.NewReader(payloadJSON), []byte(sigB64))
 }
