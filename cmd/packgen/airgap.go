@@ -301,24 +301,6 @@ func runAirgapImport(cmd *cobra.Command, g *globalOptions, o *airgapImportOption
 	return printAirgapImport(g, o.output, args[0], res, warns)
 }
 
-// readVerifiers reads the public key files of a repeatable flag as one
-// set (any key verifies).
-func readVerifiers(flag string, paths []string) (*sign.Verifier, error) {
-	var pems [][]byte
-	for _, k := range paths {
-		pem, err := sign.ReadKeyFile(k)
-		if err != nil {
-			return nil, usageErr("%s: %v", flag, err)
-		}
-		pems = append(pems, pem)
-	}
-	v, err := sign.NewVerifierSet(pems...)
-	if err != nil {
-		return nil, usageErr("%s: %v", flag, err)
-	}
-	return v, nil
-}
-
 // printAirgapImport reports an import and prints the image swap.
 func printAirgapImport(g *globalOptions, output, bundle string, res *airgap.ImportResult, warns *warnLines) error {
 	if output == "json" {

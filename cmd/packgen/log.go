@@ -190,20 +190,12 @@ func runLogAudit(cmd *cobra.Command, g *globalOptions, o *logAuditOptions, site 
 	if o.repo == "" {
 		return usageErr("--repo is required: a clone of the registry's repository, with full history")
 	}
-	var pems [][]byte
-	for _, k := range o.keys {
-		data, err := readFile(k)
-		if err != nil {
-			return usageErr("--key: %v", err)
-		}
-		pems = append(pems, data)
-	}
-	if len(pems) == 0 {
+	if len(o.keys) == 0 {
 		return usageErr("%w: log audit needs the registry's public key (--key registry.pub)", errNoKey)
 	}
-	v, err := sign.NewVerifierSet(pems...)
+	v, err := readVerifiers("--key", o.keys)
 	if err != nil {
-		return usageErr("--key: %v", err)
+		return err
 	}
 	wreg, err := o.wit.registry(client.Registry{}, false, site)
 	if err != nil {

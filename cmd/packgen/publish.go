@@ -246,17 +246,9 @@ func ociDestOptions(ctx context.Context, g *globalOptions, f ociFlags, keyRef st
 		}
 	}
 	if len(sourceKeys) > 0 {
-		var pems [][]byte
-		for _, k := range sourceKeys {
-			pem, err := sign.ReadKeyFile(k)
-			if err != nil {
-				return do, usageErr("--source-key: %v", err)
-			}
-			pems = append(pems, pem)
-		}
-		v, err := sign.NewVerifierSet(pems...)
+		v, err := readVerifiers("--source-key", sourceKeys)
 		if err != nil {
-			return do, usageErr("--source-key: %v", err)
+			return do, err
 		}
 		do.Verify = v
 	}

@@ -22,6 +22,24 @@ func init() { register(newVerifyCmd) }
 // bounded size (sign.ReadKeyFile).
 func readFile(p string) ([]byte, error) { return sign.ReadKeyFile(p) }
 
+// readVerifiers reads the public key files of a repeatable flag as one
+// set (any key verifies).
+func readVerifiers(flag string, paths []string) (*sign.Verifier, error) {
+	var pems [][]byte
+	for _, k := range paths {
+		pem, err := sign.ReadKeyFile(k)
+		if err != nil {
+			return nil, usageErr("%s: %v", flag, err)
+		}
+		pems = append(pems, pem)
+	}
+	v, err := sign.NewVerifierSet(pems...)
+	if err != nil {
+		return nil, usageErr("%s: %v", flag, err)
+	}
+	return v, nil
+}
+
 // maxSignatureFile bounds a .sig or Sigstore bundle given to verify.
 const maxSignatureFile = 1 << 20
 
@@ -95,21 +113,12 @@ Exits 1 when anything does not verify.`,
 
 // loadKeys reads the --key files into o.verifier.
 func (o *verifyOptions) loadKeys() error {
-	var pems [][]byte
-	for _, k := range o.keys {
-		data, err := readFile(k)
-		if err != nil {
-			return usageErr("--key: %v", err)
-		}
-		pems = append(pems, data)
+	if len(o.keys) == 0 {
+		return nil
 	}
-	if len(pems) > 0 {
-		var err error
-		if o.verifier, err = sign.NewVerifierSet(pems...); err != nil {
-			return usageErr("--key: %v", err)
-		}
-	}
-	return nil
+	var err error
+	o.verifier, err = readVerifiers("--key", o.keys)
+	return err
 }
 
 // runVerifySite checks a whole site (client.VerifySite) and, with
