@@ -299,17 +299,9 @@ func TestLogCheckpointBehindIndex(t *testing.T) {
 // the append leaves as they are (level 1's edge changes only every 256
 // entries) are carried too, not only the full ones.
 func TestLogFreshStageCarriesPartials(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
-	for i := range 257 {
-		writePack(t, r, fmt.Sprintf("packs/p%03d", i), fmt.Sprintf("p%03d", i), "1.0.0", "cni", "")
-	}
-	commit(t, r, "one")
-	s, _ := testKey(t)
-	signed := func(o *Options) { o.Signer = s }
+	tmp, r, _, signed := signedPacks(t, 257)
 	first := filepath.Join(tmp, "first")
-	_, err = run(t, r.Dir, first, signed)
+	_, err := run(t, r.Dir, first, signed)
 	must(t, err)
 	writePack(t, r, "packs/extra", "extra", "1.0.0", "cni", "")
 	commit(t, r, "two")
@@ -373,18 +365,10 @@ func TestLogFreshStageCarriesWitnesses(t *testing.T) {
 // extends it, in place or staged afresh; an in-place build with nothing
 // to append leaves it as it is.
 func TestLogOlderSiteGetsProofTiles(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
 	// 40 releases: full and partial height-4 tiles at two levels.
-	for i := range 40 {
-		writePack(t, r, fmt.Sprintf("packs/p%02d", i), fmt.Sprintf("p%02d", i), "1.0.0", "cni", "")
-	}
-	commit(t, r, "one")
-	s, _ := testKey(t)
-	signed := func(o *Options) { o.Signer = s }
+	tmp, r, s, signed := signedPacks(t, 40)
 	old := filepath.Join(tmp, "old")
-	_, err = run(t, r.Dir, old, signed)
+	_, err := run(t, r.Dir, old, signed)
 	must(t, err)
 	testutil.WithoutProofTiles(t, old, s)
 	// The older site reads as before, from its height-8 tiles.
@@ -417,4 +401,18 @@ func TestLogOlderSiteGetsProofTiles(t *testing.T) {
 			t.Errorf("superseded %s kept", p)
 		}
 	}
+}
+
+// signedPacks commits n packs (p000, p001, …, each 1.0.0) to a new
+// repository in one commit and returns it with a test key and the option
+// that signs a build with it.
+func signedPacks(t *testing.T, n int) (tmp string, r *gitfixture.Repo, s *sign.Signer, signed func(*Options)) {
+	t.Helper()
+	tmp, r = newRepo(t)
+	for i := range n {
+		writePack(t, r, fmt.Sprintf("packs/p%03d", i), fmt.Sprintf("p%03d", i), "1.0.0", "cni", "")
+	}
+	commit(t, r, "one")
+	s, _ = testKey(t)
+	return tmp, r, s, func(o *Options) { o.Signer = s }
 }
