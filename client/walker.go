@@ -5,21 +5,14 @@ import (
 	"sync"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/walk"
 )
 
-// The walk's types, under the client's names.
+// The walk's types the client's own code names.
 type (
-	Walker      = walk.Walker
-	WalkResult  = walk.WalkResult
-	TreeVisitor = walk.TreeVisitor
-	FileError   = walk.FileError
-	Fetched     = walk.Fetched
+	Walker  = walk.Walker
+	Fetched = walk.Fetched
 )
-
-// NewWalker is walk.New.
-func NewWalker(tr Transport, v *sign.Verifier) *Walker { return walk.New(tr, v) }
 
 // collector gathers Walk's problems from several goroutines.
 type collector struct {

@@ -6,18 +6,19 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/profile/spec"
 	"github.com/packgen/packgen/translog"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
 // lockLog is the log proof a lock keeps for a release (nil when the
 // registry has no log, or its checkpoint lags index.json).
-func lockLog(ctx context.Context, c *client.Client, name string, rel *index.Release) (*LockLog, error) {
+func lockLog(ctx context.Context, c *client.Client, name string, rel *index.Release) (*spec.LockLog, error) {
 	p, err := c.LogProof(ctx, name, rel)
 	if err != nil || p == nil {
 		return nil, err
 	}
-	l := &LockLog{Index: p.Index, Key: p.KeyID, TreeSize: p.Tree.N, Checkpoint: string(p.Checkpoint), Proof: []string{}}
+	l := &spec.LockLog{Index: p.Index, Key: p.KeyID, TreeSize: p.Tree.N, Checkpoint: string(p.Checkpoint), Proof: []string{}}
 	for _, h := range p.Proof {
 		l.Proof = append(l.Proof, h.String())
 	}

@@ -21,29 +21,18 @@ var SchemaJSON []byte
 
 // Parsing of profile.yaml and lock files, and the values merge, live in
 // profile/spec, a leaf package whose fuzz targets link none of what
-// resolution and fetching need; they are re-exported here.
+// resolution and fetching need. The types other packages name through
+// profile are re-exported here; profile's own code names the rest by
+// spec.
 type (
 	Profile      = spec.Profile
-	Layer        = spec.Layer
-	Problem      = spec.Problem
-	ParseError   = spec.ParseError
 	Lock         = spec.Lock
-	LockProfile  = spec.LockProfile
 	LockedPack   = spec.LockedPack
 	LockRegistry = spec.LockRegistry
-	LockFile     = spec.LockFile
-	LockLog      = spec.LockLog
 )
 
 // ErrInvalid marks a profile.yaml or lock file that cannot be read.
 var ErrInvalid = spec.ErrInvalid
-
-const (
-	// MaxFileSize bounds profile.yaml and lock files: they are small.
-	MaxFileSize = spec.MaxFileSize
-	// LockSchemaVersion is the format version of lock files.
-	LockSchemaVersion = spec.LockSchemaVersion
-)
 
 // Load reads and parses a profile file.
 func Load(path string) (*Profile, error) { return spec.Load(path) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/profile/spec"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 )
@@ -189,7 +190,7 @@ func TestRangeHint(t *testing.T) {
 // fields as validation's, rendered in messages without the severity.
 func TestProblemIsPacks(t *testing.T) {
 	_, err := Parse("p.yaml", []byte("name: a\ncloudType: aws\nlayers: []\n"))
-	var pe *ParseError
+	var pe *spec.ParseError
 	if !errors.As(err, &pe) || len(pe.Problems) != 1 {
 		t.Fatalf("want one problem, got %v", err)
 	}

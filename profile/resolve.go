@@ -12,6 +12,7 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/profile/spec"
 )
 
 // Errors of resolution and fetching, usable with errors.Is.
@@ -188,7 +189,7 @@ func (r *resolver) clientFor(reg client.Registry) (*client.Client, error) {
 // layer resolves one layer in its registry, or in the first configured
 // registry that has a match; a layer nothing matches is a not-found
 // violation.
-func (r *resolver) layer(l Layer) error {
+func (r *resolver) layer(l spec.Layer) error {
 	regs := r.env.Registries
 	if l.Registry != "" {
 		reg, err := client.Lookup(r.env.Registries, l.Registry)
@@ -272,9 +273,9 @@ func (r *resolver) hint(violations []Violation) {
 // the registries' clients (their indexes are verified already); it
 // returns the digest of each archive's signature ("" for none) and every
 // failure.
-func (r *resolver) download() ([]string, []*LockLog, error) {
+func (r *resolver) download() ([]string, []*spec.LockLog, error) {
 	sigs := make([]string, len(r.resolved))
-	logs := make([]*LockLog, len(r.resolved))
+	logs := make([]*spec.LockLog, len(r.resolved))
 	errs := make([]error, len(r.resolved))
 	err := parallel.Each(r.ctx, len(r.resolved), 4, func(i int) error {
 		res := r.resolved[i]
@@ -298,16 +299,16 @@ func (r *resolver) download() ([]string, []*LockLog, error) {
 
 // lock pins every resolved layer; it warns of registries nobody vouched
 // for.
-func (r *resolver) lock(o ResolveOptions, sigs []string, logs []*LockLog, warnings []string) (*Lock, []string) {
+func (r *resolver) lock(o ResolveOptions, sigs []string, logs []*spec.LockLog, warnings []string) (*Lock, []string) {
 	p := r.p
-	lock := &Lock{SchemaVersion: LockSchemaVersion, Partial: o.Partial,
-		Profile: LockProfile{Name: p.Name, CloudType: p.CloudType, SHA256: p.SHA256, File: relProfile(p.File, o.LockPath)}}
+	lock := &Lock{SchemaVersion: spec.LockSchemaVersion, Partial: o.Partial,
+		Profile: spec.LockProfile{Name: p.Name, CloudType: p.CloudType, SHA256: p.SHA256, File: relProfile(p.File, o.LockPath)}}
 	for i, res := range r.resolved {
 		c := r.clients[res.Registry]
 		lp := LockedPack{Pack: res.Pack, Constraint: p.Layers[layerIndex(p, res.Pack)].Constraint, Version: res.Release.Version, Layer: res.Release.Layer,
 			Registry: LockRegistry{Name: res.Registry, URL: res.URL}, Archive: res.Release.Archive, Commit: res.Release.Commit, Log: logs[i]}
 		if sigs[i] != "" {
-			lp.Signature = &LockFile{Path: res.Release.Signature, SHA256: sigs[i]}
+			lp.Signature = &spec.LockFile{Path: res.Release.Signature, SHA256: sigs[i]}
 		}
 		lock.Layers = append(lock.Layers, lp)
 		r.infos[i].SHA256, r.infos[i].Verified = res.Release.Archive.SHA256, c.Verifies()
