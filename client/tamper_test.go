@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/serve"
 )
 
@@ -206,18 +207,18 @@ func expect(role, mode string) []error {
 		}
 		return []error{ErrDigestMismatch}
 	case "stall":
-		return []error{ErrStalled}
+		return []error{transport.ErrStalled}
 	case "slow drip":
-		return []error{ErrTimeout}
+		return []error{transport.ErrTimeout}
 	case "endless", "content-length huge":
 		return []error{ErrTooLarge}
 	case "content-length too long":
 		if signed {
-			return []error{ErrTruncated}
+			return []error{transport.ErrTruncated}
 		}
 		return []error{ErrTooLarge} // pinned files: more than recorded is refused before reading
 	case "HTTP 500":
-		return []error{ErrHTTPStatus}
+		return []error{transport.ErrHTTPStatus}
 	case "HTTP 404":
 		if role == roleRootSig {
 			// index.json.sig exists, so a missing signature for these bytes
@@ -226,7 +227,7 @@ func expect(role, mode string) []error {
 		}
 		return []error{ErrNotFound}
 	case "redirect loop":
-		return []error{ErrRedirects}
+		return []error{transport.ErrRedirects}
 	}
 	panic(mode)
 }

@@ -12,16 +12,6 @@ type Transport = transport.Transport
 // Response is an opened site file.
 type Response = transport.Response
 
-// Transport errors, usable with errors.Is.
-var (
-	ErrHTTPStatus       = transport.ErrHTTPStatus
-	ErrRedirects        = transport.ErrRedirects
-	ErrStalled          = transport.ErrStalled
-	ErrTimeout          = transport.ErrTimeout
-	ErrTruncated        = transport.ErrTruncated
-	ErrInsecureRedirect = transport.ErrInsecureRedirect
-)
-
 // DefaultStallTimeout is how long a download may go without receiving a
 // byte before it is abandoned.
 const DefaultStallTimeout = transport.DefaultStallTimeout
