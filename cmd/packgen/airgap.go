@@ -111,7 +111,7 @@ $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 	}
 	o.conn.addTimeouts(c)
 	o.oci.add(c)
-	c.Flags().StringArrayVar(&o.imageKeys, "image-key", nil, "cosign public key the images' signatures must verify under (repeatable: any one of them; without, signatures are checked to name their image only)")
+	imageKeyFlag(c, &o.imageKeys)
 	c.Flags().StringVar(&o.platform, "platform", "", "keep only this platform's manifest of multi-arch images (OS/ARCH[/VARIANT], e.g. linux/amd64)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 8, "images (and layers) copied at once")
 	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, json; any other value is the bundle to write (-o BUNDLE.tar)")
@@ -153,11 +153,9 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 	if err != nil {
 		return err
 	}
-	var imageKeys *sign.Verifier
-	if len(o.imageKeys) > 0 {
-		if imageKeys, err = readVerifiers("--image-key", o.imageKeys); err != nil {
-			return err
-		}
+	imageKeys, err := imageVerifiers(o.imageKeys)
+	if err != nil {
+		return err
 	}
 	lock, err := profile.LoadLock(args[0])
 	if err != nil {
@@ -251,7 +249,7 @@ registry and where its images are now.`,
 	}
 	o.oci.add(c)
 	c.Flags().StringArrayVar(&o.keys, "key", nil, "public key of the packs' registry (repeat during a key rotation; required)")
-	c.Flags().StringArrayVar(&o.imageKeys, "image-key", nil, "cosign public key the images' signatures must verify under (repeatable: any one of them; without, signatures are checked to name their image only)")
+	imageKeyFlag(c, &o.imageKeys)
 	c.Flags().StringVar(&o.digest, "digest", "", "the bundle's list digest that export printed (sha256:…), carried apart from the bundle: pins every image too")
 	c.Flags().BoolVar(&o.force, "force", false, "move image tags that name other content (an image changed upstream since an earlier import)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 4, "images pushed at once")
@@ -266,6 +264,20 @@ type airgapImportOptions struct {
 	output, digest  string
 	force           bool
 	jobs            int
+}
+
+// imageKeyFlag adds --image-key, the same for export and import.
+func imageKeyFlag(c *cobra.Command, files *[]string) {
+	c.Flags().StringArrayVar(files, "image-key", nil, "cosign public key the images' signatures must verify under (repeatable: any one of them; without, signatures are checked to name their image only)")
+}
+
+// imageVerifiers reads the files of --image-key; none means the images'
+// signatures are not checked against a key (nil).
+func imageVerifiers(files []string) (*sign.Verifier, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	return readVerifiers("--image-key", files)
 }
 
 // runAirgapImport checks import's flags and pushes the bundle.
@@ -283,11 +295,9 @@ func runAirgapImport(cmd *cobra.Command, g *globalOptions, o *airgapImportOption
 	if err != nil {
 		return err
 	}
-	var imageKeys *sign.Verifier
-	if len(o.imageKeys) > 0 {
-		if imageKeys, err = readVerifiers("--image-key", o.imageKeys); err != nil {
-			return err
-		}
+	imageKeys, err := imageVerifiers(o.imageKeys)
+	if err != nil {
+		return err
 	}
 	ro, err := o.oci.options()
 	if err != nil {
