@@ -105,6 +105,18 @@ func (f *clientFlags) registryFor(g *globalOptions) (client.Registry, error) {
 	return r, selectionErr(err)
 }
 
+// setOutput checks -o (text or json); for json it collects what the
+// client warns about, for the result's warnings list.
+func (f *clientFlags) setOutput(output string) error {
+	if err := checkOutput(output, "text", "json"); err != nil {
+		return err
+	}
+	if output == "json" {
+		f.warnings = &warnLines{}
+	}
+	return nil
+}
+
 // feedback sets a client's warnings writer (stderr and the -o json
 // warnings list) when warnings are collected and, in an interactive run,
 // its progress bar for downloads of 4 MiB or more.

@@ -40,11 +40,8 @@ URL (digests of the metadata checked; signatures by fetch and verify).`,
   packgen list https://packs.example.com -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
+			if err := cf.setOutput(output); err != nil {
 				return err
-			}
-			if output == "json" {
-				cf.warnings = &warnLines{}
 			}
 			var packs []index.Summary
 			if reg, ok := configuredRegistry(g, args[0]); ok {
@@ -101,14 +98,11 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
   packgen info calico --site http://127.0.0.1:8080 -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
+			if err := cf.setOutput(output); err != nil {
 				return err
 			}
 			if site == "" {
 				return usageErr("--site is required (a configured registry's name, a built directory or a registry URL)")
-			}
-			if output == "json" {
-				cf.warnings = &warnLines{}
 			}
 			var sum *index.Summary
 			var shard *index.Shard

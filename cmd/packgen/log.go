@@ -49,11 +49,8 @@ release ever published, including any the index no longer does.`,
   packgen log show calico --url https://packs.acme.example --key registry.pub -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
+			if err := cf.setOutput(output); err != nil {
 				return err
-			}
-			if output == "json" {
-				cf.warnings = &warnLines{}
 			}
 			reg, err := cf.registryFor(g)
 			if err != nil {

@@ -25,11 +25,8 @@ are verified like fetch verifies them.`,
   packgen search calico --registry acme -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
+			if err := f.setOutput(output); err != nil {
 				return err
-			}
-			if output == "json" {
-				f.warnings = &warnLines{}
 			}
 			regs, err := f.registriesFor(g)
 			if err != nil {
