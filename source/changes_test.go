@@ -4,13 +4,10 @@ import (
 	"context"
 	"strings"
 	"testing"
-
-	"github.com/packgen/packgen/internal/gitfixture"
 )
 
 func TestChanges(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	must(t, err)
+	r := newRepo(t)
 	writePack(t, r, "packs/same", "same", "1.0.0")
 	writePack(t, r, "packs/edited", "edited", "1.0.0")
 	writePack(t, r, "packs/bumped", "bumped", "1.0.0")
@@ -32,8 +29,7 @@ func TestChanges(t *testing.T) {
 	must(t, r.Write("other/outside/values.yaml", []byte("c: 3\n"))) // outside --packs-dir
 	commit(t, r, "change")
 
-	repo, err := Open(r.Dir)
-	must(t, err)
+	repo := openRepo(t, r.Dir)
 	changes, err := repo.Changes(context.Background(), base, "HEAD", "packs/")
 	must(t, err)
 	got := map[string]string{}

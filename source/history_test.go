@@ -15,8 +15,7 @@ import (
 // directories in two past commits and by one before them, and
 // cilium@2.0.0 only ever by two; HEAD is clean.
 func pastDuplicates(t *testing.T) (r *gitfixture.Repo, c []string) {
-	r, err := gitfixture.Init(t.TempDir())
-	must(t, err)
+	r = newRepo(t)
 	writePack(t, r, "packs/a", "calico", "1.0.0")
 	c = append(c, commit(t, r, "calico 1.0.0"))
 	writePack(t, r, "packs/b", "calico", "1.0") // the same version
@@ -59,8 +58,7 @@ func TestPastDuplicateIsWarning(t *testing.T) {
 		t.Errorf("second walk: %s %v", ids(again), again.Warnings)
 	}
 	// At the ref itself it stays an error.
-	repo, err := Open(r.Dir)
-	must(t, err)
+	repo := openRepo(t, r.Dir)
 	if _, err := repo.Releases(context.Background(), Options{Ref: c[2], History: true}); err == nil || !strings.Contains(err.Error(), "keep one, or bump the version") {
 		t.Errorf("duplicate at the ref: %v", err)
 	}
@@ -91,8 +89,7 @@ func TestSince(t *testing.T) {
 	gitCmd(t, r.Dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "off")
 	off := strings.TrimSpace(string(gitCmd(t, r.Dir, "rev-parse", "HEAD")))
 	gitCmd(t, r.Dir, "reset", "-q", "--hard", c[3])
-	repo, err := Open(r.Dir)
-	must(t, err)
+	repo := openRepo(t, r.Dir)
 	for since, want := range map[string]string{
 		off:       "is not on the first-parent history of HEAD",
 		"no-such": `since: resolve ref "no-such"`,
@@ -109,8 +106,7 @@ func TestSince(t *testing.T) {
 // TestFirstCommit: a release's FirstCommit is the oldest commit where
 // its name@version existed, while Commit stays the newest holding it.
 func TestFirstCommit(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	must(t, err)
+	r := newRepo(t)
 	writePack(t, r, "packs/a", "calico", "1.0.0")
 	c0 := commit(t, r, "calico 1.0.0")
 	writePack(t, r, "packs/a", "calico", "1.1.0")
@@ -137,8 +133,7 @@ func TestFirstCommit(t *testing.T) {
 			t.Errorf("calico@%s: commit %s first %s, want %s first %s", rel.Version, rel.Commit[:8], rel.FirstCommit[:8], w[0][:8], w[1][:8])
 		}
 	}
-	repo, err := Open(r.Dir)
-	must(t, err)
+	repo := openRepo(t, r.Dir)
 	co, err := repo.Git().CommitObject(plumbing.NewHash(added))
 	must(t, err)
 	if !res.Releases[1].FirstTime.Equal(co.Committer.When) || res.Releases[1].FirstTime.Equal(res.Releases[1].Time) {

@@ -100,8 +100,7 @@ func largeCRDRepo(t testing.TB, commits int) (dir string, hashes []string) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git binary not installed")
 	}
-	r, err := gitfixture.Init(t.TempDir())
-	must(t, err)
+	r := newRepo(t)
 	sizes := map[string]int{"Certificate": 1000, "Prometheus": 2600, "Cluster": 6000} // ≈ 330 KB, 860 KB, 2 MB
 	for c := 0; c < commits; c++ {
 		for kind, props := range sizes {
@@ -210,8 +209,7 @@ func BenchmarkReadReleases(b *testing.B) {
 	if _, err := exec.LookPath("git"); err != nil {
 		b.Skip("git binary not installed")
 	}
-	r, err := gitfixture.Init(b.TempDir())
-	must(b, err)
+	r := newRepo(b)
 	rnd := rand.New(rand.NewSource(1))
 	noise := make([]byte, 24<<10)
 	for i := 0; i < 200; i++ {
@@ -229,8 +227,7 @@ func BenchmarkReadReleases(b *testing.B) {
 	}
 	commit(b, r, "packs")
 	gitCmd(b, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
-	repo, err := Open(r.Dir)
-	must(b, err)
+	repo := openRepo(b, r.Dir)
 	res, err := repo.Releases(context.Background(), Options{})
 	must(b, err)
 	b.ResetTimer()
@@ -357,14 +354,12 @@ func readHead(fsys fs.FS, name string) error {
 // TestCorruptManifestFailsWalk: a pack.json whose bytes are not its
 // object's fails the walk, naming object and path.
 func TestCorruptManifestFailsWalk(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	must(t, err)
+	r := newRepo(t)
 	writePack(t, r, "packs/a", "calico", "1.0.0")
 	commit(t, r, "one")
 	id := corruptLoose(t, r.Dir, "packs/a/pack.json", []byte(`{"name": "calico", "version": "9.9.9", "layer": "cni", "displayName": "x", "cloudTypes": ["all"]}`))
-	repo, err := Open(r.Dir)
-	must(t, err)
-	_, err = repo.Releases(context.Background(), Options{})
+	repo := openRepo(t, r.Dir)
+	_, err := repo.Releases(context.Background(), Options{})
 	if !errors.Is(err, ErrCorruptObject) || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "packs/a/pack.json") {
 		t.Fatalf("got %v", err)
 	}
@@ -396,8 +391,7 @@ func BenchmarkBlobCheck(b *testing.B) {
 // pack, is streamed from disk (read with far less memory than its size)
 // and its bytes are git's; a large delta is resolved in memory.
 func TestLargeWholeBlobStreams(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	must(t, err)
+	r := newRepo(t)
 	writePack(t, r, "packs/a", "calico", "1.0.0")
 	big := make([]byte, 24<<20)
 	rand.New(rand.NewSource(3)).Read(big) // incompressible: never a delta

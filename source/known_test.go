@@ -2,16 +2,13 @@ package source
 
 import (
 	"testing"
-
-	"github.com/packgen/packgen/internal/gitfixture"
 )
 
 // TestKnownTrees checks that a walk told the name and version of pack
 // trees by hash gives the same releases without reading those trees, and
 // still reads trees it was not told about.
 func TestKnownTrees(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	must(t, err)
+	r := newRepo(t)
 	writePack(t, r, "packs/calico", "calico", "1.0.0")
 	writePack(t, r, "packs/prom", "prom", "2.0.0")
 	commit(t, r, "one")

@@ -8,15 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/packgen/packgen/internal/gitfixture"
 )
 
 // TestCorruptPackedBlob flips a byte inside a packed, zlib-compressed
 // blob: reading the release fails with ErrCorruptObject naming it.
 func TestCorruptPackedBlob(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	must(t, err)
+	r := newRepo(t)
 	writePack(t, r, "packs/a", "calico", "1.0.0")
 	big := crdYAML("Big", 1200, 0)
 	must(t, r.Write("packs/a/crds/big.yaml", big))

@@ -40,6 +40,22 @@ func openFirst(t *testing.T, dir string) (fsys fs.FS, done func()) {
 	return fsys, done
 }
 
+// newRepo makes an empty git repository in a temporary directory.
+func newRepo(t testing.TB) *gitfixture.Repo {
+	t.Helper()
+	r, err := gitfixture.Init(t.TempDir())
+	must(t, err)
+	return r
+}
+
+// openRepo opens the git repository at dir.
+func openRepo(t testing.TB, dir string) *Repo {
+	t.Helper()
+	repo, err := Open(dir)
+	must(t, err)
+	return repo
+}
+
 func writePack(t *testing.T, r *gitfixture.Repo, dir, name, version string) {
 	t.Helper()
 	testutil.WritePack(t, r, dir, name, version, "cni", "")
@@ -65,8 +81,7 @@ func releases(t *testing.T, dir string, o Options) *Result {
 }
 
 func TestReleases(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	must(t, err)
+	r := newRepo(t)
 	writePack(t, r, "packs/calico", "calico", "1.0.0")
 	writePack(t, r, "packs/old", "old", "0.1.0")
 	must(t, r.Write("README.md", []byte("# packs\n")))
@@ -158,24 +173,20 @@ func TestTreeFSMatchesDirFS(t *testing.T) {
 }
 
 func TestDuplicateVersionNamesBothDirs(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	must(t, err)
+	r := newRepo(t)
 	writePack(t, r, "a", "calico", "1.0.0")
 	writePack(t, r, "b", "calico", "1.0")
 	commit(t, r, "dup")
-	repo, err := Open(r.Dir)
-	must(t, err)
-	_, err = repo.Releases(context.Background(), Options{History: true})
+	repo := openRepo(t, r.Dir)
+	_, err := repo.Releases(context.Background(), Options{History: true})
 	if err == nil || !strings.Contains(err.Error(), "a and b") || !strings.Contains(err.Error(), "calico@1.0.0") {
 		t.Fatalf("got %v", err)
 	}
 }
 
 func TestShallowAndEmptyAndNotARepo(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	must(t, err)
-	repo, err := Open(r.Dir)
-	must(t, err)
+	r := newRepo(t)
+	repo := openRepo(t, r.Dir)
 	if _, err := repo.Releases(context.Background(), Options{}); err == nil || !strings.Contains(err.Error(), "no commits yet") {
 		t.Errorf("empty repo: %v", err)
 	}
@@ -184,9 +195,8 @@ func TestShallowAndEmptyAndNotARepo(t *testing.T) {
 	writePack(t, r, "a", "calico", "1.1.0")
 	commit(t, r, "two")
 	must(t, os.WriteFile(filepath.Join(r.Dir, ".git", "shallow"), []byte(c1+"\n"), 0o644))
-	repo, err = Open(r.Dir)
-	must(t, err)
-	_, err = repo.Releases(context.Background(), Options{History: true})
+	repo = openRepo(t, r.Dir)
+	_, err := repo.Releases(context.Background(), Options{History: true})
 	if !errors.Is(err, ErrShallow) || !strings.Contains(err.Error(), "--history=false") {
 		t.Errorf("shallow: %v", err)
 	}
@@ -201,14 +211,12 @@ func TestShallowAndEmptyAndNotARepo(t *testing.T) {
 }
 
 func TestDirty(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	must(t, err)
+	r := newRepo(t)
 	writePack(t, r, "packs/a", "calico", "1.0.0")
 	commit(t, r, "one")
 	must(t, r.Write("packs/a/values.yaml", []byte("changed: true\n")))
 	must(t, r.Write("elsewhere.txt", []byte("x")))
-	repo, err := Open(r.Dir)
-	must(t, err)
+	repo := openRepo(t, r.Dir)
 	d, err := repo.Dirty("packs")
 	must(t, err)
 	if strings.Join(d, ",") != "packs/a/values.yaml" {
@@ -265,13 +273,11 @@ func BenchmarkHistory(b *testing.B) {
 // the walk's cached objects go, and a release read afterwards reads the
 // same, through a handle opened again.
 func TestDropCaches(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	must(t, err)
+	r := newRepo(t)
 	writePack(t, r, "packs/a", "calico", "1.0.0")
 	writePack(t, r, "packs/b", "cilium", "1.0.0")
 	commit(t, r, "one")
-	repo, err := Open(r.Dir)
-	must(t, err)
+	repo := openRepo(t, r.Dir)
 	res, err := repo.Releases(context.Background(), Options{})
 	must(t, err)
 	read := func() map[string]string {
