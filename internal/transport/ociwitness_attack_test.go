@@ -12,7 +12,6 @@ import (
 	"oras.land/oras-go/v2/content"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
@@ -29,14 +28,7 @@ import (
 func TestAttackOCIWitnessManifest(t *testing.T) {
 	reg := ocitest.Start(t, ocitest.Anonymous)
 	ctx := context.Background()
-	l, err := location.Parse("oci://" + reg.Host() + "/acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := Open(l, Config{OCI: ocireg.Options{PlainHTTP: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := openAcme(t, reg)
 	repo, err := ocireg.Repository(ctx, reg.Host()+"/acme/"+ocimap.IndexRepo, ocireg.Options{PlainHTTP: true})
 	if err != nil {
 		t.Fatal(err)
