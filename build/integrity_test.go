@@ -3,11 +3,9 @@ package build
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"compress/zlib"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -15,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/tartest"
 	"github.com/packgen/packgen/source"
 )
 
@@ -63,29 +63,17 @@ func TestBuildLargeDeltaBlobsExact(t *testing.T) {
 	checked := 0
 	for _, sh := range res.Shards {
 		for _, rel := range sh.Releases {
-			f, err := os.Open(filepath.Join(tmp, "site", filepath.FromSlash(rel.Archive.Path)))
-			must(t, err)
-			zr, err := gzip.NewReader(f)
-			must(t, err)
-			tr := tar.NewReader(zr)
-			for {
-				h, err := tr.Next()
-				if err == io.EOF {
-					break
-				}
-				must(t, err)
+			archive := testutil.ReadFile(t, filepath.Join(tmp, "site", filepath.FromSlash(rel.Archive.Path)))
+			tartest.Each(t, archive, func(h *tar.Header, got []byte) {
 				if h.Typeflag != tar.TypeReg {
-					continue
+					return
 				}
-				got, err := io.ReadAll(tr)
-				must(t, err)
 				file := path.Join(rel.Dir, strings.TrimPrefix(h.Name, sh.Name+"/"))
 				if want := gitOut(t, r.Dir, "cat-file", "blob", rel.Commit+":"+file); !bytes.Equal(got, want) {
 					t.Errorf("%s@%s %s: archived bytes differ from git's", sh.Name, rel.Version, file)
 				}
 				checked++
-			}
-			f.Close()
+			})
 		}
 	}
 	if checked != 3*3 {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/packgen/packgen/internal/testutil/tartest"
 )
 
 func archiveOf(t *testing.T, fsys fs.FS) ([]byte, Digest) {
@@ -78,16 +80,8 @@ func TestArchiveDeterministic(t *testing.T) {
 	if zr.Name != "" || !zr.ModTime.IsZero() || zr.OS != 255 {
 		t.Errorf("gzip header not fixed: %+v", zr.Header)
 	}
-	tr := tar.NewReader(zr)
 	var names []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	tartest.Each(t, a1, func(h *tar.Header, _ []byte) {
 		names = append(names, h.Name)
 		if h.Uid != 0 || h.Gid != 0 || h.Uname != "" || h.Gname != "" || !h.ModTime.Equal(mtime) || len(h.PAXRecords) > 0 {
 			t.Errorf("%s: header not normalised: %+v", h.Name, h)
@@ -95,7 +89,7 @@ func TestArchiveDeterministic(t *testing.T) {
 		if want := map[string]int64{"demo/bin/run.sh": 0o755, "demo/pack.json": 0o644, "demo/bin/": 0o755}[h.Name]; want != 0 && h.Mode != want {
 			t.Errorf("%s mode %o, want %o", h.Name, h.Mode, want)
 		}
-	}
+	})
 	want := "demo/ demo/.packignore demo/bin/ demo/bin/run.sh demo/link demo/manifests/ demo/manifests/a.yaml demo/pack.json demo/values.yaml"
 	if strings.Join(names, " ") != want {
 		t.Errorf("entries:\n%s\nwant\n%s", strings.Join(names, " "), want)

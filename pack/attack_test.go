@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"testing/fstest"
+
+	"github.com/packgen/packgen/internal/testutil/tartest"
 )
 
 // Attacks on the pack format, as an attacker would try them (issue 14),
@@ -256,19 +258,7 @@ func TestArchiveNonASCIIAndLongNames(t *testing.T) {
 		t.Fatalf("two archives differ (%v)", err)
 	}
 	// Only path and linkpath PAX records, never times.
-	zr, err := gzip.NewReader(bytes.NewReader(a1.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	tartest.Each(t, a1.Bytes(), func(h *tar.Header, _ []byte) {
 		for k := range h.PAXRecords {
 			if k != "path" && k != "linkpath" {
 				t.Errorf("%s: PAX record %q", h.Name, k)
@@ -277,7 +267,7 @@ func TestArchiveNonASCIIAndLongNames(t *testing.T) {
 		if !h.ModTime.Equal(archiveModTime) || !h.AccessTime.IsZero() || !h.ChangeTime.IsZero() {
 			t.Errorf("%s: times %v %v %v", h.Name, h.ModTime, h.AccessTime, h.ChangeTime)
 		}
-	}
+	})
 	dest := filepath.Join(t.TempDir(), "demo")
 	if _, err := Extract(bytes.NewReader(a1.Bytes()), dest, ExtractOptions{}); err != nil {
 		t.Fatalf("extract: %v", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/realrepo"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/tartest"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/rebuild"
 )
@@ -136,18 +137,9 @@ func TestAttackCompareTricks(t *testing.T) {
 	_, site, rel := fixture(t)
 	orig := archiveOf(t, site)
 	var entries [][2]any
-	zr, err := gzip.NewReader(bytes.NewReader(orig))
-	must(t, err)
-	tr := tar.NewReader(zr)
-	for {
-		hd, err := tr.Next()
-		if err != nil {
-			break
-		}
-		var b bytes.Buffer
-		b.ReadFrom(tr)
-		entries = append(entries, [2]any{hd, b.Bytes()})
-	}
+	tartest.Each(t, orig, func(hd *tar.Header, body []byte) {
+		entries = append(entries, [2]any{hd, body})
+	})
 	clone := func() [][2]any {
 		var out [][2]any
 		for _, e := range entries {

@@ -15,6 +15,7 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil/tartest"
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/source"
 )
@@ -63,27 +64,18 @@ func archiveOf(t *testing.T, site string) []byte {
 // entries rewrites an archive, letting edit change its entries.
 func rewrite(t *testing.T, data []byte, edit func(hd *tar.Header, body []byte) (*tar.Header, []byte)) []byte {
 	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	must(t, err)
-	tr := tar.NewReader(zr)
 	var out bytes.Buffer
 	zw := gzip.NewWriter(&out)
 	tw := tar.NewWriter(zw)
-	for {
-		hd, err := tr.Next()
-		if err != nil {
-			break
-		}
-		var body bytes.Buffer
-		body.ReadFrom(tr)
-		nh, nb := edit(hd, body.Bytes())
+	tartest.Each(t, data, func(hd *tar.Header, body []byte) {
+		nh, nb := edit(hd, body)
 		if nh == nil {
-			continue
+			return
 		}
 		nh.Size = int64(len(nb))
 		must(t, tw.WriteHeader(nh))
 		tw.Write(nb)
-	}
+	})
 	tw.Close()
 	zw.Close()
 	return out.Bytes()

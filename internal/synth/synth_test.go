@@ -3,8 +3,6 @@ package synth
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
-	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -14,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/packgen/packgen/internal/testutil/tartest"
 )
 
 func TestFullSpec(t *testing.T) {
@@ -148,21 +147,16 @@ func TestGenerate(t *testing.T) {
 
 func chartYAML(t *testing.T, chart []byte) string {
 	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(chart))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			t.Fatalf("no Chart.yaml: %v", err)
+	var found []byte
+	tartest.Each(t, chart, func(h *tar.Header, body []byte) {
+		if h.Name == "pack-0002/Chart.yaml" && found == nil {
+			found = body
 		}
-		if h.Name == "pack-0002/Chart.yaml" {
-			b, _ := io.ReadAll(tr)
-			return string(b)
-		}
+	})
+	if found == nil {
+		t.Fatal("no Chart.yaml")
 	}
+	return string(found)
 }
 
 // TestChart checks that a generated chart is the size asked for and
@@ -188,28 +182,16 @@ func TestChart(t *testing.T) {
 		if d := len(a) - tc.size; d < -tc.size/10 || d > tc.size/10 {
 			t.Errorf("size %d: chart is %d bytes, want within 10%%", tc.size, len(a))
 		}
-		zr, err := gzip.NewReader(bytes.NewReader(a))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(zr)
 		text, bin := 0, 0
 		files := map[string]bool{}
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		tartest.Each(t, a, func(h *tar.Header, _ []byte) {
 			files[h.Name] = true
 			if strings.HasSuffix(h.Name, ".bin") {
 				bin += int(h.Size)
 			} else {
 				text += int(h.Size)
 			}
-		}
+		})
 		for _, want := range []string{"Chart.yaml", "values.yaml", "templates/deployment.yaml", "templates/_helpers.tpl", "crds/pack-0001.yaml"} {
 			if !files["pack-0001/"+want] {
 				t.Errorf("size %d: no %s in %v", tc.size, want, files)
