@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -256,11 +257,7 @@ func TestBucketsSpreadPacks(t *testing.T) {
 	}
 	prev, err := loadPrevious(context.Background(), out, nil)
 	must(t, err)
-	var got []string
-	for n := range prev.shards {
-		got = append(got, n)
-	}
-	sort.Strings(got)
+	got := slices.Sorted(maps.Keys(prev.shards))
 	if strings.Join(got, ",") != strings.Join(names, ",") {
 		t.Errorf("read back %v", got)
 	}

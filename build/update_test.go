@@ -3,9 +3,10 @@ package build
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"testing"
 	"time"
 
@@ -129,12 +130,7 @@ func testKey(t *testing.T) (*sign.Signer, *sign.Verifier) {
 }
 
 func keys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(m))
 }
 
 // The signers packgen builds with.

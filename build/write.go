@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"github.com/packgen/packgen/internal/ocireg"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -105,7 +107,7 @@ func (p *previous) known() map[string]source.KnownPack {
 
 func (p *previous) all() []prevRelease {
 	var out []prevRelease
-	for _, name := range sortedKeys(p.shards) {
+	for _, name := range slices.Sorted(maps.Keys(p.shards)) {
 		for _, r := range p.shards[name].Releases {
 			out = append(out, prevRelease{name: name, rel: r})
 		}

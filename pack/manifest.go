@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -115,12 +116,7 @@ func ParseManifest(file string, data []byte) (*Manifest, Problems) {
 		return nil, s.ps
 	}
 	m := &Manifest{}
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		v := raw[k]
 		f, known := manifestFields[k]
 		p := "/" + escapePointer(k)
@@ -153,12 +149,7 @@ func ParseManifest(file string, data []byte) (*Manifest, Problems) {
 func reportAnnotationTypes(ix *jsonIndex, s *problemSink, v json.RawMessage) {
 	var obj map[string]json.RawMessage
 	_ = json.Unmarshal(v, &obj)
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		if jsonKind(obj[k]) != "a string" {
 			l, c := ix.pos("/annotations/" + escapePointer(k))
 			s.add(SevError, l, c, "annotation %q: expected a string, got %s (quote it)", k, jsonKind(obj[k]))
@@ -235,7 +226,7 @@ func decodeResources(ix *jsonIndex, s *problemSink, v json.RawMessage) []Resourc
 			continue
 		}
 		var r Resource
-		for _, k := range sortedKeys(fields) {
+		for _, k := range slices.Sorted(maps.Keys(fields)) {
 			fv := fields[k]
 			l, col := ix.pos(base + "/" + escapePointer(k))
 			switch k {
@@ -321,7 +312,7 @@ func decodeComponents(ix *jsonIndex, s *problemSink, base, name string, v json.R
 // messages) at its JSON pointer base. It returns the fields it decoded.
 func stringFields(ix *jsonIndex, s *problemSink, base, name string, fields map[string]json.RawMessage, targets map[string]*string) []string {
 	var decoded []string
-	for _, k := range sortedKeys(fields) {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		target, ok := targets[k]
 		if !ok {
 			l, col := ix.keyPos(base + "/" + escapePointer(k))
@@ -336,15 +327,6 @@ func stringFields(ix *jsonIndex, s *problemSink, base, name string, fields map[s
 		decoded = append(decoded, k)
 	}
 	return decoded
-}
-
-func sortedKeys(m map[string]json.RawMessage) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func checkDependency(ix *jsonIndex, s *problemSink, base string, i int, d Dependency, fields map[string]json.RawMessage) {

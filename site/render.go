@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -284,11 +286,7 @@ func (g *gen) depRows(l *index.Release) []depRow {
 
 // annotationRows are the latest release's annotations, sorted by key.
 func annotationRows(l *index.Release) []kv {
-	keys := make([]string, 0, len(l.Annotations))
-	for k := range l.Annotations {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(l.Annotations))
 	var rows []kv
 	for _, k := range keys {
 		rows = append(rows, kv{k, l.Annotations[k]})

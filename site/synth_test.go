@@ -8,10 +8,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -49,11 +50,7 @@ func writeTGZ(t testing.TB, file, name string, files map[string][]byte) index.Fi
 	defer gzPool.Put(zw)
 	zw.Reset(&buf)
 	tw := tar.NewWriter(zw)
-	keys := make([]string, 0, len(files))
-	for k := range files {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(files))
 	for _, k := range keys {
 		b := files[k]
 		if err := tw.WriteHeader(&tar.Header{Name: name + "/" + k, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {

@@ -29,7 +29,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -576,11 +578,7 @@ type ambiguity struct {
 func ambiguityWarnings(amb map[string]*ambiguity, found map[string]*Release) pack.Problems {
 	var out pack.Problems
 	for key, a := range amb {
-		var dirs []string
-		for d := range a.dirs {
-			dirs = append(dirs, d)
-		}
-		sort.Strings(dirs)
+		dirs := slices.Sorted(maps.Keys(a.dirs))
 		where := "commit " + a.commits[0][:12]
 		if n := len(a.commits); n > 1 {
 			where = fmt.Sprintf("%d commits, %s (newest) to %s", n, a.commits[0][:12], a.commits[n-1][:12])

@@ -2,9 +2,10 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"runtime"
 	"runtime/debug"
-	"sort"
+	"slices"
 
 	"github.com/packgen/packgen/pack"
 	"github.com/spf13/cobra"
@@ -95,11 +96,7 @@ func newVersionCmd(g *globalOptions) *cobra.Command {
 				commit += " (modified)"
 			}
 			fmt.Fprintf(g.stdout, "packgen %s\ncommit:   %s\ngo:       %s %s\n", v.Version, commit, v.GoVersion, v.Platform)
-			var names []string
-			for m := range v.Modules {
-				names = append(names, m)
-			}
-			sort.Strings(names)
+			names := slices.Sorted(maps.Keys(v.Modules))
 			for _, m := range names {
 				fmt.Fprintf(g.stdout, "module:   %s %s\n", m, v.Modules[m])
 			}

@@ -10,11 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -394,11 +395,7 @@ func compareArchives(t *testing.T, r *Repo, cat *catFile, site string, res *buil
 					t.Errorf("%s: %s is in git (%s:%s) but not in the archive", id, f, short(rel.Commit), rel.Dir)
 				}
 			}
-			var names []string
-			for f := range got {
-				names = append(names, f)
-			}
-			sort.Strings(names)
+			names := slices.Sorted(maps.Keys(got))
 			for _, f := range names {
 				files++
 				blob, ok, err := cat.show(rel.Commit, rel.Dir+"/"+f)

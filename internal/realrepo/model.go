@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"math/rand"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -179,11 +181,7 @@ func (m *model) sync(d *dirState, files map[string]file) {
 	for _, rel := range gone {
 		m.remove(d.dir + "/" + rel)
 	}
-	var rels []string
-	for rel := range files {
-		rels = append(rels, rel)
-	}
-	sort.Strings(rels)
+	rels := slices.Sorted(maps.Keys(files))
 	for _, rel := range rels {
 		f := files[rel]
 		m.put(d.dir+"/"+rel, f.data, f.mode)
@@ -317,11 +315,7 @@ func (m *model) snapshotOf(d *dirState) *snapshot {
 
 // record notes, after commit ci, every release its tree holds.
 func (m *model) record(ci int) {
-	var dirs []string
-	for d := range m.dirs {
-		dirs = append(dirs, d)
-	}
-	sort.Strings(dirs)
+	dirs := slices.Sorted(maps.Keys(m.dirs))
 	for _, dir := range dirs {
 		d := m.dirs[dir]
 		if d.dup {

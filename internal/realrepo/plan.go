@@ -3,10 +3,11 @@ package realrepo
 import (
 	"bufio"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/Masterminds/semver/v3"
 	"math/rand"
-	"sort"
 	"strings"
 )
 
@@ -753,11 +754,7 @@ func (m *model) current(s *packSpec) *dirState {
 }
 
 func (m *model) sortedDirs() []*dirState {
-	var names []string
-	for d := range m.dirs {
-		names = append(names, d)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(m.dirs))
 	out := make([]*dirState, len(names))
 	for i, n := range names {
 		out[i] = m.dirs[n]

@@ -3,11 +3,12 @@ package realrepo
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -153,11 +154,7 @@ func matchesGit(t *testing.T, r *Repo) {
 	}
 	for _, rel := range r.Releases {
 		files := lsTree(t, r.Dir, rel.Commit, rel.Dir)
-		var got []string
-		for f := range files {
-			got = append(got, f)
-		}
-		sort.Strings(got)
+		got := slices.Sorted(maps.Keys(files))
 		if !reflect.DeepEqual(got, rel.Files) {
 			t.Errorf("%s: git has %v at %s:%s, recorded %v", rel.ID(), got, rel.Commit[:8], rel.Dir, rel.Files)
 		}

@@ -15,8 +15,9 @@ package meta
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -125,11 +126,7 @@ func Bounds(version, displayName, addonType, addonSubType, group, eol, kubeVersi
 		}
 	}
 	if count("annotations", len(annotations), MaxAnnotations) {
-		keys := make([]string, 0, len(annotations))
-		for k := range annotations {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(annotations))
 		for _, k := range keys {
 			if len(k) > MaxAnnotationKeyLen {
 				out = append(out, FieldBound{Field: fmt.Sprintf("annotation key %.40q…", k), Len: len(k), Max: MaxAnnotationKeyLen})
@@ -147,11 +144,7 @@ func Bounds(version, displayName, addonType, addonSubType, group, eol, kubeVersi
 			str(fmt.Sprintf("constraints.dependencies[%d].maxVersion", i), d.MaxVersion, MaxVersionLen)
 		}
 	}
-	keys := make([]string, 0, len(lists))
-	for k := range lists {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(lists))
 	for _, k := range keys {
 		if count(k, len(lists[k]), MaxListLen) {
 			for i, p := range lists[k] {

@@ -7,9 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -299,11 +300,7 @@ func checkImages(m map[string]string) error {
 	if len(m) > MaxLockedImages {
 		return fmt.Errorf("%d images, more than %d", len(m), MaxLockedImages)
 	}
-	keys := make([]string, 0, len(m))
-	for im := range m {
-		keys = append(keys, im)
-	}
-	sort.Strings(keys) // the first bad one, the same every time
+	keys := slices.Sorted(maps.Keys(m)) // the first bad one, the same every time
 	for _, im := range keys {
 		d := m[im]
 		norm, err := ref.Normalize(im)

@@ -4,20 +4,17 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"github.com/packgen/packgen/examples/gen"
 )
 
 func main() {
 	outs := gen.Outputs("examples")
-	var names []string
-	for n := range outs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(outs))
 	for _, n := range names {
 		data, err := outs[n]()
 		if err == nil {
