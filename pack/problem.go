@@ -1,23 +1,6 @@
 package pack
 
-import (
-	"fmt"
-
-	"github.com/packgen/packgen/pack/meta"
-)
-
-// Severity, Problem and Problems live in pack/meta, a leaf package, so
-// that profile parsing reports with them without linking pack.
-type (
-	Severity = meta.Severity
-	Problem  = meta.Problem
-	Problems = meta.Problems
-)
-
-const (
-	SevError   = meta.SevError
-	SevWarning = meta.SevWarning
-)
+import "fmt"
 
 // ValidationError is returned by functions that fail because a pack is invalid.
 type ValidationError struct {
