@@ -21,15 +21,12 @@ func TestArchiveBytesIndependentOfCommit(t *testing.T) {
 	tmp, r := newRepo(t)
 	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
 	commit(t, r, "one")
-	res1, err := run(t, r.Dir, filepath.Join(tmp, "one"), func(o *Options) { o.History = false })
-	must(t, err)
+	res1 := built(t, r.Dir, filepath.Join(tmp, "one"), func(o *Options) { o.History = false })
 
 	must(t, r.Write("README.md", []byte("# packs\n")))
 	commit(t, r, "README only")
-	res2, err := run(t, r.Dir, filepath.Join(tmp, "two"), func(o *Options) { o.History = false })
-	must(t, err)
-	res3, err := run(t, r.Dir, filepath.Join(tmp, "three"))
-	must(t, err)
+	res2 := built(t, r.Dir, filepath.Join(tmp, "two"), func(o *Options) { o.History = false })
+	res3 := built(t, r.Dir, filepath.Join(tmp, "three"))
 
 	digest := func(res *Result) string {
 		t.Helper()
@@ -130,8 +127,7 @@ func TestBuildNonASCIINames(t *testing.T) {
 	}
 	commitFiles(t, r, "packs/intl", "intl", files)
 	out := filepath.Join(tmp, "site")
-	res, err := run(t, r.Dir, out)
-	must(t, err)
+	res := built(t, r.Dir, out)
 	if res.Archived != 1 {
 		t.Fatalf("archived %d", res.Archived)
 	}
@@ -185,10 +181,8 @@ func TestArchivesSameFreshAndIncremental(t *testing.T) {
 		inc := filepath.Join(tmp, fmt.Sprintf("inc-%v", history))
 		for i, c := range commits {
 			set := func(o *Options) { o.Ref, o.History = c, history }
-			_, err := run(t, r.Dir, inc, set)
-			must(t, err)
-			_, err = run(t, r.Dir, filepath.Join(tmp, fmt.Sprintf("fresh-%v-%d", history, i)), set)
-			must(t, err)
+			built(t, r.Dir, inc, set)
+			built(t, r.Dir, filepath.Join(tmp, fmt.Sprintf("fresh-%v-%d", history, i)), set)
 			a, b := archives(inc), archives(filepath.Join(tmp, fmt.Sprintf("fresh-%v-%d", history, i)))
 			for p, sum := range b {
 				if a[p] != sum {

@@ -74,8 +74,7 @@ func releaseOf(res *Result, name, version string) *index.Release {
 // fields.
 func TestAttackPreviousRewritesReusedFields(t *testing.T) {
 	f := newAttackFixture(t)
-	fresh, err := run(t, f.repo.Dir, filepath.Join(f.tmp, "fresh"), f.signed)
-	must(t, err)
+	fresh := built(t, f.repo.Dir, filepath.Join(f.tmp, "fresh"), f.signed)
 	want := *releaseOf(fresh, "calico", "3.27.0")
 
 	site := filepath.Join(f.tmp, "evil-site")
@@ -153,8 +152,7 @@ func TestAttackPreviousRewritesCarriedFields(t *testing.T) {
 			writePack(t, oldRepo, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
 			must(t, os.RemoveAll(filepath.Join(oldRepo.Dir, "packs/calico-3.26.0")))
 			commit(t, oldRepo, "3.27")
-			_, err = run(t, oldRepo.Dir, f.published, f.signed)
-			must(t, err)
+			built(t, oldRepo.Dir, f.published, f.signed)
 
 			site := filepath.Join(f.tmp, "evil-site")
 			copySite(t, f.published, site)
@@ -182,8 +180,7 @@ func TestAttackPreviousOtherRegistry(t *testing.T) {
 	writePack(t, r, "packs/secret-1.0.0", "secret", "1.0.0", "addon", "")
 	commit(t, r, "internal")
 	other := filepath.Join(f.tmp, "internal-site")
-	_, err = run(t, r.Dir, other, f.signed, func(o *Options) { o.Registry = "test-internal" })
-	must(t, err)
+	built(t, r.Dir, other, f.signed, func(o *Options) { o.Registry = "test-internal" })
 	out, err := f.rebuildAgainst(t, other)
 	if err == nil {
 		prev, _ := loadPrevious(t.Context(), out, f.trust)
@@ -207,8 +204,7 @@ func TestAttackPreviousStaleBundle(t *testing.T) {
 	f := newAttackFixture(t)
 	writePack(t, f.repo, "packs/calico-3.28.0", "calico", "3.28.0", "cni", "")
 	commit(t, f.repo, "3.28")
-	_, err := run(t, f.repo.Dir, f.published, f.signed)
-	must(t, err)
+	built(t, f.repo.Dir, f.published, f.signed)
 	site := filepath.Join(f.tmp, "evil-site")
 	copySite(t, f.published, site)
 	a := filepath.Join(site, "packs/calico/3.27.0/calico-3.27.0.tar.gz.sigstore.json")

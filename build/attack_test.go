@@ -40,8 +40,7 @@ func newAttackFixture(t *testing.T) *attackFixture {
 	commit(t, r, "calico")
 	s, v := testKey(t)
 	f := &attackFixture{tmp: tmp, repo: r, published: filepath.Join(tmp, "published"), signer: s, trust: v}
-	_, err := run(t, r.Dir, f.published, f.signed)
-	must(t, err)
+	built(t, r.Dir, f.published, f.signed)
 	return f
 }
 
@@ -58,8 +57,7 @@ func (f *attackFixture) attackerSite(t *testing.T, more func(r *gitfixture.Repo)
 	more(r)
 	commit(t, r, "evil")
 	site := filepath.Join(f.tmp, "evil-site")
-	_, err = run(t, r.Dir, site, mod...)
-	must(t, err)
+	built(t, r.Dir, site, mod...)
 	return site
 }
 
@@ -191,15 +189,12 @@ func TestRotationKeepsCanonicalSignature(t *testing.T) {
 	both, err := sign.NewVerifierSet(pemOf(t, f.signer), pemOf(t, newKey))
 	must(t, err)
 	out := filepath.Join(f.tmp, "rotated")
-	res, err := run(t, f.repo.Dir, out, func(o *Options) { o.Previous, o.Signer, o.Trust = f.published, newKey, both })
-	must(t, err)
+	res := built(t, f.repo.Dir, out, func(o *Options) { o.Previous, o.Signer, o.Trust = f.published, newKey, both })
 	checkCanonical(t, out, res, newPub)
 
 	unsigned := filepath.Join(f.tmp, "unsigned")
-	_, err = run(t, f.repo.Dir, unsigned)
-	must(t, err)
-	res, err = run(t, f.repo.Dir, unsigned, f.signed)
-	must(t, err)
+	built(t, f.repo.Dir, unsigned)
+	res = built(t, f.repo.Dir, unsigned, f.signed)
 	checkCanonical(t, unsigned, res, f.trust)
 }
 
@@ -247,8 +242,7 @@ func TestAttackPreviousRewritesRecord(t *testing.T) {
 	srv := httptest.NewServer(http.FileServer(http.Dir(site)))
 	t.Cleanup(srv.Close)
 	out := filepath.Join(f.tmp, "out")
-	res, err := run(t, f.repo.Dir, out, f.signed, func(o *Options) { o.Previous = srv.URL })
-	must(t, err)
+	res := built(t, f.repo.Dir, out, f.signed, func(o *Options) { o.Previous = srv.URL })
 	got := res.Shards[0].Releases[0]
 	if got.DisplayName != "Pack calico" || len(got.Annotations) != 0 || len(got.Dependencies) != 0 {
 		t.Fatalf("the bucket's record was signed: %+v", got)

@@ -48,8 +48,7 @@ func newRepo(t *testing.T) (string, *gitfixture.Repo) {
 // build succeeds skipping exactly one pack; it returns the result.
 func skipsOne(t *testing.T, repo, out string) *Result {
 	t.Helper()
-	res, err := run(t, repo, out, func(o *Options) { o.SkipInvalid = true })
-	must(t, err)
+	res := built(t, repo, out, func(o *Options) { o.SkipInvalid = true })
 	if res.Skipped != 1 {
 		t.Errorf("skip-invalid: skipped %d, want 1", res.Skipped)
 	}
@@ -75,6 +74,14 @@ func run(t *testing.T, repo, out string, mod ...func(*Options)) (*Result, error)
 	return Run(context.Background(), o)
 }
 
+// built is run for a build that must succeed.
+func built(t *testing.T, repo, out string, mod ...func(*Options)) *Result {
+	t.Helper()
+	res, err := run(t, repo, out, mod...)
+	must(t, err)
+	return res
+}
+
 func TestBuildHistoryAndIncremental(t *testing.T) {
 	tmp, r := newRepo(t)
 	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
@@ -88,8 +95,7 @@ func TestBuildHistoryAndIncremental(t *testing.T) {
 	c2 := commit(t, r, "two")
 
 	out := filepath.Join(tmp, "site")
-	res, err := run(t, r.Dir, out)
-	must(t, err)
+	res := built(t, r.Dir, out)
 	if got := strings.Join(versionsOf(t, res, "calico"), ","); got != "3.26.0,3.27.0" {
 		t.Errorf("calico versions = %s", got)
 	}
@@ -127,8 +133,7 @@ func TestBuildHistoryAndIncremental(t *testing.T) {
 	before := siteHashes(t, out)
 
 	// A second build of the same commit re-archives nothing and changes no byte.
-	res2, err := run(t, r.Dir, out)
-	must(t, err)
+	res2 := built(t, r.Dir, out)
 	if res2.Archived != 0 || res2.Reused != 5 {
 		t.Errorf("rebuild archived %d reused %d, want 0 and 5", res2.Archived, res2.Reused)
 	}
@@ -138,8 +143,7 @@ func TestBuildHistoryAndIncremental(t *testing.T) {
 
 	// A fresh build elsewhere of the same commit is byte-identical.
 	other := filepath.Join(tmp, "site2")
-	_, err = run(t, r.Dir, other)
-	must(t, err)
+	built(t, r.Dir, other)
 	if got := siteHashes(t, other); fmt.Sprint(got) != fmt.Sprint(before) {
 		t.Error("two builds of the same commit differ")
 	}
@@ -149,8 +153,7 @@ func TestBuildHistoryAndIncremental(t *testing.T) {
 	srv := httptest.NewServer(http.FileServer(http.Dir(out)))
 	defer srv.Close()
 	viaURL := filepath.Join(tmp, "site3")
-	resURL, err := run(t, r.Dir, viaURL, func(o *Options) { o.Previous = srv.URL })
-	must(t, err)
+	resURL := built(t, r.Dir, viaURL, func(o *Options) { o.Previous = srv.URL })
 	if resURL.Archived != 0 || resURL.Reused != 5 {
 		t.Errorf("--previous URL: archived %d reused %d", resURL.Archived, resURL.Reused)
 	}
@@ -161,8 +164,7 @@ func TestBuildHistoryAndIncremental(t *testing.T) {
 	// One changed pack: exactly one new archive, serial grows.
 	writePack(t, r, "packs/prom-58.0.0", "prom", "58.1.0", "addon", "y: 2\n")
 	commit(t, r, "three")
-	res3, err := run(t, r.Dir, out)
-	must(t, err)
+	res3 := built(t, r.Dir, out)
 	if res3.Archived != 1 || res3.Reused != 5 {
 		t.Errorf("after one change archived %d reused %d, want 1 and 5", res3.Archived, res3.Reused)
 	}
@@ -180,13 +182,12 @@ func TestBuildRefusesInPlaceChange(t *testing.T) {
 	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
 	c1 := commit(t, r, "one")
 	out := filepath.Join(tmp, "site")
-	_, err := run(t, r.Dir, out)
-	must(t, err)
+	built(t, r.Dir, out)
 	before := siteHashes(t, out)
 
 	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "sneaky: change\n")
 	c2 := commit(t, r, "change without bump")
-	_, err = run(t, r.Dir, out)
+	_, err := run(t, r.Dir, out)
 	var ie *ImmutableError
 	if !errors.As(err, &ie) {
 		t.Fatalf("want ImmutableError, got %v", err)
@@ -250,8 +251,7 @@ func TestBucketsSpreadPacks(t *testing.T) {
 	}
 	commit(t, r, "many")
 	out := filepath.Join(tmp, "site")
-	res, err := run(t, r.Dir, out)
-	must(t, err)
+	res := built(t, r.Dir, out)
 	if res.Root.BucketBits != index.BucketBitsFor(40) || len(res.Root.Buckets) != 1<<res.Root.BucketBits {
 		t.Fatalf("buckets: %d bits, %d files", res.Root.BucketBits, len(res.Root.Buckets))
 	}

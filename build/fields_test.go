@@ -29,8 +29,7 @@ func TestBuildKeepsPackJSONFields(t *testing.T) {
 	copyTree(t, r, "../pack/testdata/good/hello-universe-1.2.0", "packs/hello-universe-1.2.0")
 	commit(t, r, "real shapes")
 	out := filepath.Join(tmp, "site")
-	res, err := run(t, r.Dir, out)
-	must(t, err)
+	res := built(t, r.Dir, out)
 
 	data, err := os.ReadFile(filepath.Join(out, "packs", "agent", "index.json"))
 	must(t, err)

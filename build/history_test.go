@@ -39,8 +39,7 @@ func TestBuildPastDuplicateWarnsAndSince(t *testing.T) {
 	writePack(t, r, "packs/csi", "aws", "1.1.0", "csi", "")
 	commit(t, r, "fixed")
 
-	res, err := run(t, r.Dir, filepath.Join(tmp, "site"))
-	must(t, err)
+	res := built(t, r.Dir, filepath.Join(tmp, "site"))
 	if got := strings.Join(versionsOf(t, res, "aws"), " "); got != "1.1.0" {
 		t.Errorf("aws versions %s: 1.0.0 is never defined by one directory alone", got)
 	}
@@ -51,15 +50,14 @@ func TestBuildPastDuplicateWarnsAndSince(t *testing.T) {
 		t.Errorf("calico@1.0.0: commit %s created %v", got.Commit[:8], got.Created)
 	}
 
-	res, err = run(t, r.Dir, filepath.Join(tmp, "since"), func(o *Options) { o.Since = "main" })
-	must(t, err)
+	res = built(t, r.Dir, filepath.Join(tmp, "since"), func(o *Options) { o.Since = "main" })
 	if len(res.Problems) != 0 || strings.Join(versionsOf(t, res, "aws"), " ") != "1.1.0" {
 		t.Errorf("since HEAD: %v %v", res.Problems, versionsOf(t, res, "aws"))
 	}
 	if got := shardRelease(t, res, "calico", "1.0.0"); !got.Created.Equal(gitfixture.Epoch.Add(2 * 60e9)) {
 		t.Errorf("since HEAD, calico created %v: the walk starts at HEAD", got.Created)
 	}
-	_, err = run(t, r.Dir, filepath.Join(tmp, "bad"), func(o *Options) { o.Since = "nope" })
+	_, err := run(t, r.Dir, filepath.Join(tmp, "bad"), func(o *Options) { o.Since = "nope" })
 	if err == nil || !strings.Contains(err.Error(), "--since") {
 		t.Errorf("bad --since: %v", err)
 	}
@@ -81,8 +79,7 @@ func TestBuildCreatedIsFirstAppearance(t *testing.T) {
 	commit(t, r, "prom")
 
 	out := filepath.Join(tmp, "site")
-	res, err := run(t, r.Dir, out)
-	must(t, err)
+	res := built(t, r.Dir, out)
 	for _, want := range []struct {
 		version string
 		created int // minutes after the first commit
@@ -98,8 +95,7 @@ func TestBuildCreatedIsFirstAppearance(t *testing.T) {
 	// An incremental build after another commit keeps the published time.
 	must(t, r.Write("README.md", []byte("more docs\n")))
 	commit(t, r, "readme again")
-	res, err = run(t, r.Dir, out)
-	must(t, err)
+	res = built(t, r.Dir, out)
 	if rel := shardRelease(t, res, "calico", "3.27.0"); !rel.Created.Equal(added) {
 		t.Errorf("incremental: created %v, want %v", rel.Created, added)
 	}

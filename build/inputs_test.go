@@ -29,8 +29,7 @@ func TestCheckInputs(t *testing.T) {
 	writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
 	clean := commit(t, r, "calico")
 	site := filepath.Join(tmp, "site")
-	_, err := run(t, r.Dir, site)
-	must(t, err)
+	built(t, r.Dir, site)
 	// A second repository whose latest commit holds a private key.
 	keyed, err := gitfixture.Init(filepath.Join(tmp, "keyed"))
 	must(t, err)

@@ -58,8 +58,7 @@ func TestBuildLargeDeltaBlobsExact(t *testing.T) {
 		commit(t, r, fmt.Sprint("rev ", c))
 	}
 	gitOut(t, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
-	res, err := run(t, r.Dir, filepath.Join(tmp, "site"))
-	must(t, err)
+	res := built(t, r.Dir, filepath.Join(tmp, "site"))
 	checked := 0
 	for _, sh := range res.Shards {
 		for _, rel := range sh.Releases {

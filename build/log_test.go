@@ -131,8 +131,7 @@ func TestLogAcrossBuilds(t *testing.T) {
 	s, _ := testKey(t)
 	signed := func(o *Options) { o.Signer = s }
 	out := filepath.Join(tmp, "out")
-	res, err := run(t, r.Dir, out, signed)
-	must(t, err)
+	res := built(t, r.Dir, out, signed)
 	first, rels := siteLog(t, out)
 	if first.N != 2 || res.Logged != 2 || rels["calico@3.27.0"].Log.Index != 0 || rels["prom@57.0.0"].Log.Index != 1 {
 		t.Fatalf("first log: %+v, %d logged, %+v", first, res.Logged, rels)
@@ -141,8 +140,7 @@ func TestLogAcrossBuilds(t *testing.T) {
 
 	writePack(t, r, "packs/calico-3.28.0", "calico", "3.28.0", "cni", "")
 	commit(t, r, "two")
-	res, err = run(t, r.Dir, out, signed)
-	must(t, err)
+	res = built(t, r.Dir, out, signed)
 	second, rels := siteLog(t, out)
 	if second.N != 3 || res.Logged != 1 || rels["calico@3.28.0"].Log.Index != 2 || rels["calico@3.27.0"].Log.Index != 0 {
 		t.Fatalf("second log: %+v, %d logged", second, res.Logged)
@@ -160,8 +158,7 @@ func TestLogAcrossBuilds(t *testing.T) {
 	// A fresh build of the same history appends in publication order:
 	// the very same log, byte for byte.
 	fresh := filepath.Join(tmp, "fresh")
-	_, err = run(t, r.Dir, fresh, signed)
-	must(t, err)
+	built(t, r.Dir, fresh, signed)
 	if got := logFiles(t, fresh); got[translog.CheckpointPath] != after[translog.CheckpointPath] {
 		t.Fatalf("fresh build's checkpoint\n%s\nincremental's\n%s", got[translog.CheckpointPath], after[translog.CheckpointPath])
 	}
@@ -173,8 +170,7 @@ func TestLogAcrossBuilds(t *testing.T) {
 	srv := httptest.NewServer(http.FileServer(http.Dir(out)))
 	defer srv.Close()
 	third := filepath.Join(tmp, "third")
-	_, err = run(t, r.Dir, third, signed, func(o *Options) { o.Previous = srv.URL })
-	must(t, err)
+	built(t, r.Dir, third, signed, func(o *Options) { o.Previous = srv.URL })
 	tree, rels := siteLog(t, third)
 	if tree.N != 4 || rels["prom@58.0.0"].Log.Index != 3 {
 		t.Fatalf("third log: %+v", tree)
@@ -193,8 +189,7 @@ func TestLogAcrossBuilds(t *testing.T) {
 	must(t, err)
 	writePack(t, r, "packs/prom-59.0.0", "prom", "59.0.0", "addon", "")
 	commit(t, r, "four")
-	_, err = run(t, r.Dir, third, func(o *Options) { o.Signer, o.Trust = s2, nil; o.Trust = mustTrust(t, own, s2) })
-	must(t, err)
+	built(t, r.Dir, third, func(o *Options) { o.Signer, o.Trust = s2, nil; o.Trust = mustTrust(t, own, s2) })
 	_ = trust
 	tree4, rels := siteLog(t, third)
 	if tree4.N != 5 || rels["prom@59.0.0"].Log.KeyID != s2.KeyID() || rels["prom@58.0.0"].Log.KeyID != s.KeyID() {
@@ -235,8 +230,7 @@ func TestAttackPreviousLog(t *testing.T) {
 			writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "forked: true\n")
 			commit(t, r, "fork")
 			fork := filepath.Join(f.tmp, "fork")
-			_, err = run(t, r.Dir, fork, f.signed)
-			must(t, err)
+			built(t, r.Dir, fork, f.signed)
 			b, err := os.ReadFile(filepath.Join(fork, translog.CheckpointPath))
 			must(t, err)
 			must(t, os.WriteFile(filepath.Join(site, translog.CheckpointPath), b, 0o644))
@@ -284,8 +278,7 @@ func TestLogCheckpointBehindIndex(t *testing.T) {
 	must(t, err)
 	writePack(t, f.repo, "packs/calico-3.28.0", "calico", "3.28.0", "cni", "")
 	commit(t, f.repo, "more")
-	_, err = run(t, f.repo.Dir, f.published, f.signed)
-	must(t, err)
+	built(t, f.repo.Dir, f.published, f.signed)
 	must(t, os.WriteFile(filepath.Join(f.published, translog.CheckpointPath), old, 0o644))
 	out, err := f.rebuildAgainst(t, f.published)
 	must(t, err)
@@ -301,13 +294,11 @@ func TestLogCheckpointBehindIndex(t *testing.T) {
 func TestLogFreshStageCarriesPartials(t *testing.T) {
 	tmp, r, _, signed := signedPacks(t, 257)
 	first := filepath.Join(tmp, "first")
-	_, err := run(t, r.Dir, first, signed)
-	must(t, err)
+	built(t, r.Dir, first, signed)
 	writePack(t, r, "packs/extra", "extra", "1.0.0", "cni", "")
 	commit(t, r, "two")
 	second := filepath.Join(tmp, "second")
-	_, err = run(t, r.Dir, second, signed, func(o *Options) { o.Previous = first })
-	must(t, err)
+	built(t, r.Dir, second, signed, func(o *Options) { o.Previous = first })
 	tree, _ := siteLog(t, second)
 	files := logFiles(t, second)
 	for _, p := range translog.TilePaths(tree.N) {
@@ -337,8 +328,7 @@ func TestLogFreshStageCarriesWitnesses(t *testing.T) {
 	s, _ := testKey(t)
 	signed := func(o *Options) { o.Signer = s }
 	first := filepath.Join(tmp, "first")
-	_, err = run(t, r.Dir, first, signed)
-	must(t, err)
+	built(t, r.Dir, first, signed)
 	wdir := filepath.Join(first, "log", "witness")
 	must(t, os.MkdirAll(filepath.Join(wdir, "a-dir"), 0o755))
 	cosigned := []byte("cosigned checkpoint by w1\n")
@@ -347,8 +337,7 @@ func TestLogFreshStageCarriesWitnesses(t *testing.T) {
 	writePack(t, r, "packs/b", "b", "2.0", "cni", "")
 	commit(t, r, "two")
 	second := filepath.Join(tmp, "second")
-	_, err = run(t, r.Dir, second, signed, func(o *Options) { o.Previous = first })
-	must(t, err)
+	built(t, r.Dir, second, signed, func(o *Options) { o.Previous = first })
 	got, err := os.ReadFile(filepath.Join(second, "log", "witness", "w1.example"))
 	if err != nil || !bytes.Equal(got, cosigned) {
 		t.Fatalf("witness file in the fresh stage: %q, %v", got, err)
@@ -368,8 +357,7 @@ func TestLogOlderSiteGetsProofTiles(t *testing.T) {
 	// 40 releases: full and partial height-4 tiles at two levels.
 	tmp, r, s, signed := signedPacks(t, 40)
 	old := filepath.Join(tmp, "old")
-	_, err := run(t, r.Dir, old, signed)
-	must(t, err)
+	built(t, r.Dir, old, signed)
 	testutil.WithoutProofTiles(t, old, s)
 	// The older site reads as before, from its height-8 tiles.
 	data, err := os.ReadFile(filepath.Join(old, index.RootFile))
@@ -383,11 +371,9 @@ func TestLogOlderSiteGetsProofTiles(t *testing.T) {
 	writePack(t, r, "packs/extra", "extra", "1.0.0", "cni", "")
 	commit(t, r, "two")
 	staged := filepath.Join(tmp, "staged")
-	_, err = run(t, r.Dir, staged, signed, func(o *Options) { o.Previous = old })
-	must(t, err)
+	built(t, r.Dir, staged, signed, func(o *Options) { o.Previous = old })
 	tree, _ := siteLog(t, staged) // every height-4 tile, checked
-	_, err = run(t, r.Dir, old, signed)
-	must(t, err)
+	built(t, r.Dir, old, signed)
 	if again, _ := siteLog(t, old); again != tree {
 		t.Fatalf("in place: %v, staged: %v", again, tree)
 	}

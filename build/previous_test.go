@@ -21,8 +21,7 @@ func TestPreviousURLRefusesBadArchives(t *testing.T) {
 	writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
 	commit(t, r, "one")
 	published := filepath.Join(tmp, "published")
-	res, err := run(t, r.Dir, published)
-	must(t, err)
+	res := built(t, r.Dir, published)
 	archive := res.Shards[0].Releases[0].Archive.Path
 
 	tampered := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -37,7 +36,7 @@ func TestPreviousURLRefusesBadArchives(t *testing.T) {
 	srv := httptest.NewServer(tampered)
 	defer srv.Close()
 	out := filepath.Join(tmp, "out")
-	_, err = run(t, r.Dir, out, func(o *Options) { o.Previous = srv.URL })
+	_, err := run(t, r.Dir, out, func(o *Options) { o.Previous = srv.URL })
 	if !errors.Is(err, index.ErrDigestMismatch) {
 		t.Fatalf("tampered previous archive: %v, want ErrDigestMismatch", err)
 	}
@@ -58,8 +57,7 @@ func TestPreviousURLRefusesBadArchives(t *testing.T) {
 	netrc := filepath.Join(tmp, "netrc")
 	must(t, os.WriteFile(netrc, []byte("machine 127.0.0.1 login ci password s3cret\n"), 0o600))
 	t.Setenv("NETRC", netrc)
-	res2, err := run(t, r.Dir, out, func(o *Options) { o.Previous = locked.URL })
-	must(t, err)
+	res2 := built(t, r.Dir, out, func(o *Options) { o.Previous = locked.URL })
 	if res2.Reused != 1 || res2.Archived != 0 {
 		t.Errorf("previous behind auth: reused %d archived %d, want 1 and 0", res2.Reused, res2.Archived)
 	}

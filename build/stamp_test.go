@@ -38,8 +38,7 @@ func TestStamp(t *testing.T) {
 			return os.WriteFile(filepath.Join(dir, "index.html"), []byte("<!doctype html>"), 0o644)
 		}
 	}
-	first, err := run(t, r.Dir, out, stamped)
-	must(t, err)
+	first := built(t, r.Dir, out, stamped)
 	if first.Archived != 3 || first.Skipped != 1 {
 		t.Fatalf("first build: archived %d skipped %d", first.Archived, first.Skipped)
 	}
@@ -51,8 +50,7 @@ func TestStamp(t *testing.T) {
 	full := filepath.Join(tmp, "full")
 	must(t, os.CopyFS(full, os.DirFS(out)))
 	must(t, os.Remove(filepath.Join(full, StampFile)))
-	want, err := run(t, r.Dir, full, stamped)
-	must(t, err)
+	want := built(t, r.Dir, full, stamped)
 	if strings.Contains(log.String(), "nothing to do") {
 		t.Fatal("a build without a record took the short cut")
 	}
@@ -62,8 +60,7 @@ func TestStamp(t *testing.T) {
 	before := siteHashes(t, out)
 	shard := hideShard(t, out)
 	log.Reset()
-	got, err := run(t, r.Dir, out, stamped)
-	must(t, err)
+	got := built(t, r.Dir, out, stamped)
 	if !strings.Contains(log.String(), "nothing to do") {
 		t.Fatalf("same commit and options: no short cut (log %q)", log.String())
 	}
@@ -129,13 +126,12 @@ func TestStamp(t *testing.T) {
 	writePack(t, r, "packs/prom", "prom", "58.0.0", "addon", "")
 	commit(t, r, "three")
 	log.Reset()
-	res, err := run(t, r.Dir, out, stamped)
-	must(t, err)
+	res := built(t, r.Dir, out, stamped)
 	if res.Archived != 1 || strings.Contains(log.String(), "nothing to do") {
 		t.Fatalf("new commit: archived %d, log %q", res.Archived, log.String())
 	}
 	log.Reset()
-	if res, err = run(t, r.Dir, out, stamped); err != nil || res.Reused != 4 || !strings.Contains(log.String(), "nothing to do") {
+	if res, err := run(t, r.Dir, out, stamped); err != nil || res.Reused != 4 || !strings.Contains(log.String(), "nothing to do") {
 		t.Fatalf("rebuild of the new commit: %v, reused %d, log %q", err, res.Reused, log.String())
 	}
 
@@ -159,8 +155,7 @@ func TestStampDroppedBeforeUpdate(t *testing.T) {
 	old := commit(t, r, "one")
 	out := filepath.Join(tmp, "site")
 	stamped := func(o *Options) { o.Stamp = "packgen test" }
-	_, err := run(t, r.Dir, out, stamped)
-	must(t, err)
+	built(t, r.Dir, out, stamped)
 	must(t, r.Write("packs/bad/pack.json", []byte(`{"name": "bad", "version": "1.0.0", "layer": "nope"}`)))
 	must(t, r.Write("packs/bad/values.yaml", []byte("a: 1\n")))
 	commit(t, r, "two")

@@ -127,8 +127,7 @@ func TestDeepTreeInPlace(t *testing.T) {
 	}
 
 	// Back to the default shape: a small registry is one level again.
-	res, err = run(t, repo, filepath.Join(dir, "flat"))
-	must(t, err)
+	res = built(t, repo, filepath.Join(dir, "flat"))
 	if res.Root.Depth != 0 {
 		t.Fatalf("12 packs by default: depth %d", res.Root.Depth)
 	}

@@ -42,8 +42,7 @@ const forgedName = "Calico (trusted by your security team)"
 func TestPreviousUnsigned(t *testing.T) {
 	f := newAttackFixture(t)
 	unsigned := filepath.Join(f.tmp, "unsigned")
-	_, err := run(t, f.repo.Dir, unsigned)
-	must(t, err)
+	built(t, f.repo.Dir, unsigned)
 	testutil.ForgeShard(t, unsigned, "calico", func(s *index.Shard) { s.Releases[0].DisplayName = forgedName })
 	withEvil := f.attackerSite(t, evilPack)
 	for _, tc := range []struct {
@@ -184,8 +183,7 @@ func TestPreviousDigestNamedSignature(t *testing.T) {
 				t.Fatal("previous build not taken as signed")
 			}
 			out := filepath.Join(t.TempDir(), "out")
-			res, err := run(t, f.repo.Dir, out, f.signed, func(o *Options) { o.Previous = serveSite(t, tc.site, nil) })
-			must(t, err)
+			res := built(t, f.repo.Dir, out, f.signed, func(o *Options) { o.Previous = serveSite(t, tc.site, nil) })
 			if res.Reused != 1 {
 				t.Errorf("reused %d, want the signed previous build's release reused", res.Reused)
 			}

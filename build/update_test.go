@@ -43,8 +43,7 @@ func TestUpdateInPlace(t *testing.T) {
 	}
 	before := stat()
 	time.Sleep(10 * time.Millisecond)
-	res, err := run(t, repo, out)
-	must(t, err)
+	res := built(t, repo, out)
 	if res.Reused != 12 || res.Archived != 0 || stat() != before {
 		t.Fatalf("no-change rebuild: reused %d archived %d, index.json rewritten %v", res.Reused, res.Archived, stat() != before)
 	}
@@ -54,14 +53,12 @@ func TestUpdateInPlace(t *testing.T) {
 	if _, err := synth.Bump(repo, spec, 2, 2); err != nil {
 		t.Fatal(err)
 	}
-	res, err = run(t, repo, out)
-	must(t, err)
+	res = built(t, repo, out)
 	if res.Archived != 1 || res.Reused != 12 {
 		t.Fatalf("after one change: archived %d reused %d", res.Archived, res.Reused)
 	}
 	staged := filepath.Join(dir, "staged")
-	_, err = run(t, repo, staged, func(o *Options) { o.Previous = snapshot })
-	must(t, err)
+	built(t, repo, staged, func(o *Options) { o.Previous = snapshot })
 	got, want := siteHashes(t, out), siteHashes(t, staged)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("in-place update differs from a staged build:\n%v\n%v", keys(got), keys(want))
@@ -75,14 +72,12 @@ func TestUpdateInPlace(t *testing.T) {
 			return os.WriteFile(filepath.Join(dir, "index.html"), []byte("<!doctype html>"), 0o644)
 		}
 	}
-	_, err = run(t, repo, out, hook)
-	must(t, err)
+	built(t, repo, out, hook)
 	if hookDir != out {
 		t.Fatalf("site hook wrote into %s, want the out dir %s", hookDir, out)
 	}
 	// A build without the catalogue then is staged, and drops it.
-	_, err = run(t, repo, out)
-	must(t, err)
+	built(t, repo, out)
 	if _, err := os.Stat(filepath.Join(out, "index.html")); err == nil {
 		t.Fatal("a build without catalogue kept the old one")
 	}
@@ -91,8 +86,7 @@ func TestUpdateInPlace(t *testing.T) {
 	// re-signs everything.
 	signed := filepath.Join(dir, "signed")
 	k1, v1 := testKey(t)
-	_, err = run(t, repo, signed, func(o *Options) { o.Signer = k1 })
-	must(t, err)
+	built(t, repo, signed, func(o *Options) { o.Signer = k1 })
 	if _, err := synth.Bump(repo, spec, 3, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -108,8 +102,7 @@ func TestUpdateInPlace(t *testing.T) {
 	if !inPlace(o) {
 		t.Fatal("same key: expected an update in place")
 	}
-	_, err = run(t, repo, signed, func(o *Options) { o.Signer = k1 })
-	must(t, err)
+	built(t, repo, signed, func(o *Options) { o.Signer = k1 })
 	rep, err := client.VerifySite(context.Background(), signed, v1)
 	if err != nil || len(rep.Problems) != 0 || rep.Releases != 14 {
 		t.Fatalf("signed in-place update: %v %+v", err, rep)
