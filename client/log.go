@@ -127,7 +127,6 @@ func (c *Client) logWalker(useCache bool) *Walker {
 	// Proofs read the height-4 tiles when index.json says the site has
 	// them, unless the source holds height 8 only (OCI).
 	w.HoldsTileHeight = func(h int) bool { return transport.HoldsTileHeight(c.tr, h) }
-	w.HoldsTileEdge = func(h int) bool { return transport.HoldsTileEdge(c.tr, h) }
 	// The tiles of one proof are fetched in parallel (translog): through
 	// fetch, which leaves the work put off by later to the Client's own
 	// goroutine.

@@ -29,7 +29,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -401,24 +400,6 @@ func (s *site) readLog(ctx context.Context, get translog.Fetch) error {
 		return fmt.Errorf("%s: %w: a tree of %d entries (%s), index.json names %d (%s): the source's publish has not completed; publish again once it has", translog.CheckpointPath, translog.ErrCheckpoint, c.Tree.N, c.Tree.Hash, tree.N, tree.Hash)
 	}
 	s.rootFiles[translog.CheckpointPath] = msg
-	if translog.ProofHeight(s.root) == translog.ProofTileHeight {
-		// The right edge of the height-4 tiles clients prove from
-		// (ocimap.EdgeTile), computed from the height-8 tiles just read
-		// and checked: the same whatever the source holds of them.
-		edge, err := translog.EdgeTiles(ctx, tree, func(_ context.Context, p string, _ int64) ([]byte, error) {
-			if d, ok := s.tiles[p]; ok {
-				return d, nil
-			}
-			if d, ok := s.rootFiles[p]; ok {
-				return d, nil
-			}
-			return nil, fmt.Errorf("%s: %w", p, index.ErrNotFound)
-		})
-		if err != nil {
-			return fmt.Errorf("the transparency log: %w", err)
-		}
-		maps.Copy(s.rootFiles, edge)
-	}
 	s.groups, err = ocimap.LogGroups(s.tiles)
 	return err
 }

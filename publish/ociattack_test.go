@@ -411,32 +411,25 @@ func TestOCISwappedSignatureRepaired(t *testing.T) {
 }
 
 // TestOCIEmbeddedIndexTampered: a root manifest whose embedded index.json
-// (or log edge tile) is not the bytes its descriptor names (a registry
-// or proxy serving a doctored manifest) is refused with
-// transport.ErrWrongBytes naming the reference, and the destination is
-// not written. An edge tile whose descriptor was doctored with it is
-// refused by the proof (client.ErrLogTile), never a reason to prove from
-// the height-8 tiles instead.
+// (or partial log tile) is not the bytes its descriptor names (a
+// registry or proxy serving a doctored manifest) is refused with transport.ErrWrongBytes naming the
+// reference, and the destination is not written.
 func TestOCIEmbeddedIndexTampered(t *testing.T) {
-	edge := func(title string) bool {
-		return strings.HasPrefix(title, "log/tile/4/0/") && strings.Contains(title, ".p/")
-	}
 	for _, tc := range []struct {
-		name     string
-		is       func(title string) bool
-		redigest bool
-		want     error
+		name string
+		is   func(title string) bool
 	}{
-		{"index.json", func(title string) bool { return title == index.RootFile }, false, transport.ErrWrongBytes},
-		// The log's height-4 partial tile: the inclusion proof reads it.
-		{"edge tile", edge, false, transport.ErrWrongBytes},
-		{"edge tile, its descriptor too", edge, true, client.ErrLogTile},
+		{"index.json", func(title string) bool { return title == index.RootFile }},
+		// The log's partial hash tile: the inclusion proof reads it.
+		{"partial tile", func(title string) bool {
+			return strings.HasPrefix(title, "log/tile/8/0/") && strings.Contains(title, ".p/")
+		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) { embeddedTampered(t, tc.is, tc.redigest, tc.want) })
+		t.Run(tc.name, func(t *testing.T) { embeddedTampered(t, tc.is) })
 	}
 }
 
-func embeddedTampered(t *testing.T, is func(title string) bool, redigest bool, want error) {
+func embeddedTampered(t *testing.T, is func(title string) bool) {
 	reg, f := ociSetup(t, ocitest.Anonymous)
 	f.pack("hello", "1.0.0", "b: 1\n")
 	f.pack("world", "1.0.0", "b: 1\n") // two log entries: a proof reads the tile
@@ -455,12 +448,6 @@ func embeddedTampered(t *testing.T, is func(title string) bool, redigest bool, w
 			d := append([]byte(nil), l.Data...)
 			d[len(d)/2] ^= 1
 			m.Layers[i].Data, found = d, true
-			if redigest {
-				m.Layers[i].Digest = digest.FromBytes(d)
-				if err := idx.Blobs().Push(ctx, m.Layers[i], bytes.NewReader(d)); err != nil {
-					t.Fatal(err)
-				}
-			}
 		}
 	}
 	if !found {
@@ -481,8 +468,8 @@ func embeddedTampered(t *testing.T, is func(title string) bool, redigest bool, w
 	}
 	out := filepath.Join(t.TempDir(), "out")
 	_, err = c.Fetch(ctx, client.FetchOptions{Name: "hello", Dest: out})
-	if !errors.Is(err, want) || want == transport.ErrWrongBytes && !strings.Contains(err.Error(), reg.Host()+"/acme/packgen/index:root") {
-		t.Fatalf("a doctored embedded file: %v, want %v", err, want)
+	if !errors.Is(err, transport.ErrWrongBytes) || !strings.Contains(err.Error(), reg.Host()+"/acme/packgen/index:root") {
+		t.Fatalf("a doctored embedded file: %v", err)
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the destination was written: %v", err)

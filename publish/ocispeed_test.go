@@ -1,9 +1,7 @@
 package publish
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,11 +11,7 @@ import (
 	"testing"
 	"time"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"oras.land/oras-go/v2/content"
-
 	"github.com/packgen/packgen/client"
-	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
@@ -127,10 +121,9 @@ func requestsPerRelease(t *testing.T, mode ocitest.Mode) {
 	// Per release: archive 2, tag check 1, manifest 1, cosign 3, signature
 	// files 1. Per pack: tags list, config mount, shard upload (2).
 	// Fixed: the live root, the base artifact, the other tags lists, the
-	// signatures' config, the index's root files, log tiles (among them
-	// the height-4 right edge, at most two tiles per four levels of the
-	// log: three here), meta and root manifests.
-	const perRelease, perPack, fixed = 8, 4, 57
+	// signatures' config, the index's root files, log tiles, meta and
+	// root manifests.
+	const perRelease, perPack, fixed = 8, 4, 51
 	limit := perRelease*releases + perPack*packs + fixed
 	t.Logf("%d requests for %d releases of %d packs (%.1f per release; limit %d):%s", len(lines), releases, packs, float64(len(lines))/releases, limit, requestKinds(lines, "acme"))
 	// A 401 is a request the registry answers before the token flow: at
@@ -162,14 +155,11 @@ func requestsPerRelease(t *testing.T, mode ocitest.Mode) {
 // TestOCIFetchRoundTrips counts the registry requests of a cold fetch
 // (empty cache and state) of one pack from a registry published to OCI,
 // with every check: the root manifest carries index.json, its signature
-// and the log's right edge (the height-4 edge tiles, small tile groups)
-// that the inclusion proof reads (one request for all), the bucket and
-// the shard are blobs by digest, the archive is the blob the shard pins
-// (no release manifest), and its signature files one manifest's
-// annotations. (A release in a full tile of a larger log adds that tile:
-// one request.) A root manifest without the height-4 edge (published
-// before it) is still read: the proof reads the height-8 partial tile, a
-// request more.
+// and the log's right edge (partial tiles, small tile groups) that the
+// inclusion proof reads (one request for all), the bucket and the shard
+// are blobs by digest, the archive is the blob the shard pins (no release
+// manifest), and its signature files one manifest's annotations. (A
+// release in a full tile of a larger log adds that tile: one request.)
 func TestOCIFetchRoundTrips(t *testing.T) {
 	reg, f := ociSetup(t, ocitest.Anonymous)
 	for i := 0; i < 12; i++ {
@@ -205,50 +195,6 @@ func TestOCIFetchRoundTrips(t *testing.T) {
 		if strings.Contains(l, "spectro-packs/archive/calico/manifests/") {
 			t.Fatalf("the release manifest was read; the archive is fetched by the digest its shard pins: %s", l)
 		}
-	}
-
-	// The layout before the height-4 edge: the root manifest without it.
-	partials, err := filepath.Glob(filepath.Join(site, "log/tile/8/0/000.p/*"))
-	if err != nil || len(partials) != 1 {
-		t.Fatalf("the site's height-8 partial tile: %v %v", partials, err)
-	}
-	partial, err := os.ReadFile(partials[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx := repoAt(t, reg, f, reg.Host()+"/acme/packgen/index")
-	_, m, _, err := fetchManifest(ctx, idx, ocimap.RootTag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kept []ocispec.Descriptor
-	for _, l := range m.Layers {
-		if !ocimap.EdgeTile(ocimap.Title(l)) {
-			kept = append(kept, l)
-		}
-	}
-	if len(kept) == len(m.Layers) {
-		t.Fatal("the root manifest holds no height-4 edge tile")
-	}
-	m.Layers = kept
-	mb, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := idx.Manifests().PushReference(ctx, content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, mb), bytes.NewReader(mb), ocimap.RootTag); err != nil {
-		t.Fatal(err)
-	}
-	c, err = client.New(r, client.Options{CacheDir: t.TempDir(), StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	before = len(settledLog(reg))
-	if _, err := c.Fetch(ctx, client.FetchOptions{Name: "calico", Constraint: "^3.27", Dest: filepath.Join(t.TempDir(), "out")}); err != nil {
-		t.Fatalf("a fetch from a root manifest without the height-4 edge: %v", err)
-	}
-	lines = settledLog(reg)[before:]
-	if len(lines) > limit+1 || !strings.Contains(strings.Join(lines, "\n"), "/blobs/sha256:"+index.Digest(partial)) {
-		t.Fatalf("a cold fetch without the height-4 edge took %d requests, at most %d expected, the height-8 partial tile among them:%s", len(lines), limit+1, requestKinds(lines, "acme"))
 	}
 }
 

@@ -367,20 +367,9 @@ func CheckInclusion(ctx context.Context, tree tlog.Tree, fetch Fetch, idx int64,
 // TileHeight (0 means it: the tiles every log has) or ProofTileHeight
 // (when index.json says the log has them: ProofHeight). tlog checks the
 // tiles of either against the same signed tree.
-//
-// EdgeHeight, when set, is a height of tiles the source holds only at
-// the tree's right edge (EdgeTiles: an OCI registry carries them in its
-// root manifest). A proof reads them first, and the Height tiles when it
-// needs one that is not there (index.ErrNotFound: a proof away from the
-// edge, or a source published before it had them): what the right edge
-// proves (the newest releases, the tree's hash) then costs 512-byte
-// tiles, anything else what it cost before. Both are checked against the
-// same tree; a tile that is there and does not match is ErrTile, never a
-// reason to read the others.
 type Reader struct {
-	Height     int
-	Fetch      Fetch
-	EdgeHeight int
+	Height int
+	Fetch  Fetch
 }
 
 // ProofHeight is the height of the tiles a reader of the site that
@@ -398,51 +387,7 @@ func (r Reader) hashes(ctx context.Context, tree tlog.Tree) tlog.HashReader {
 	if r.Height != 0 {
 		tr.height = r.Height
 	}
-	hr := hashReader(tree, tr)
-	if r.EdgeHeight == 0 || r.EdgeHeight == tr.height {
-		return hr
-	}
-	edge := newTileReader(ctx, wrapFetch(r.Fetch))
-	edge.height = r.EdgeHeight
-	er := hashReader(tree, edge)
-	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		hs, err := er.ReadHashes(idx)
-		if errors.Is(err, index.ErrNotFound) {
-			return hr.ReadHashes(idx)
-		}
-		return hs, err
-	})
-}
-
-// EdgeTiles computes, from the tree's height-8 tiles read through fetch
-// (each checked against the tree), its right edge at ProofTileHeight:
-// at each tile level its partial tile, or its last full one when it has
-// none, and at level 0 the last full tile too. They hold every hash a
-// proof of the tree's hash or of an entry among its newest (the last
-// full height-4 tile's and the partial one's: 16 to 31 entries) reads,
-// each tile's parent included: what Reader.EdgeHeight reads first. At
-// most one 512-byte tile per four levels of the tree and one more: about
-// 1 KiB at 1,000 entries, 4.5 KiB at 2^32, where the height-8 right edge
-// is up to 8 KiB per eight levels. Site path → content.
-func EdgeTiles(ctx context.Context, tree tlog.Tree, fetch Fetch) (map[string][]byte, error) {
-	const h = ProofTileHeight
-	var tiles []tlog.Tile
-	for l := 0; tree.N>>(l*h) > 0; l++ {
-		c := tree.N >> (l * h) // the stored hashes at level l*h
-		w := c & (1<<h - 1)
-		if full := c >> h; full > 0 && (l == 0 || w == 0) {
-			tiles = append(tiles, tlog.Tile{H: h, L: l, N: full - 1, W: 1 << h})
-		}
-		if w > 0 {
-			tiles = append(tiles, tlog.Tile{H: h, L: l, N: c >> h, W: int(w)})
-		}
-	}
-	out := map[string][]byte{}
-	err := putProofTiles(tiles, hashReader(tree, newTileReader(ctx, wrapFetch(fetch))), func(p string, data []byte) error {
-		out[p] = data
-		return nil
-	})
-	return out, err
+	return hashReader(tree, tr)
 }
 
 // CheckInclusion proves that entry is record idx of tree, reading the

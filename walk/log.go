@@ -57,17 +57,12 @@ func (w *Walker) Consistent(ctx context.Context, root *index.Root, seen tlog.Tre
 
 // LogReader reads proofs of the log root names from the smallest tiles
 // the site holds: its height-4 tiles when index.json says it has them
-// and the source holds them, else its height-8 tiles, first the
-// height-4 right edge when the source holds that (OCI). tlog checks
+// and the source holds them, else its height-8 tiles. tlog checks
 // either against the same signed tree.
 func (w *Walker) LogReader(root *index.Root) translog.Reader {
 	h := translog.ProofHeight(root)
 	if h != translog.TileHeight && (w.HoldsTileHeight == nil || !w.HoldsTileHeight(h)) {
-		r := translog.Reader{Height: translog.TileHeight, Fetch: w.Get}
-		if w.HoldsTileEdge != nil && w.HoldsTileEdge(h) {
-			r.EdgeHeight = h
-		}
-		return r
+		h = translog.TileHeight
 	}
 	return translog.Reader{Height: h, Fetch: w.Get}
 }

@@ -57,18 +57,13 @@ type Walker struct {
 	// OCI registry holds height 8 only). Nil: log proofs read the
 	// height-8 tiles every log has.
 	HoldsTileHeight func(h int) bool
-	// HoldsTileEdge reports whether a source that does not hold a height
-	// holds its right edge (transport.HoldsTileEdge: an OCI registry's
-	// root manifest carries the height-4 edge). Nil: it does not.
-	HoldsTileEdge func(h int) bool
 }
 
 // New walks the site tr reads, checking signatures with v (nil:
 // digests only).
 func New(tr Transport, v *sign.Verifier) *Walker {
 	open := func(ctx context.Context, p string) (*Response, error) { return tr.Get(ctx, p, "") }
-	return &Walker{Get: Getter(open), Open: open, Verifier: v, HoldsTileHeight: func(h int) bool { return transport.HoldsTileHeight(tr, h) },
-		HoldsTileEdge: func(h int) bool { return transport.HoldsTileEdge(tr, h) }}
+	return &Walker{Get: Getter(open), Open: open, Verifier: v, HoldsTileHeight: func(h int) bool { return transport.HoldsTileHeight(tr, h) }}
 }
 
 // Getter makes a Get from an Open.

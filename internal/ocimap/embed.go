@@ -5,11 +5,10 @@ package ocimap
 //
 //   - the root manifest's layers for the files every client reads on
 //     every fetch (index.json and index.json.sig, and the transparency
-//     log's right edge that proofs of the newest entries read: the
-//     height-4 edge tiles, at most one of 512 bytes per four levels and
-//     one more, and the tile groups of the hash levels while they are
-//     small; not the log's checkpoint, its data tiles nor its height-8
-//     partial tiles, which a fetch of a newest release does not read) carry
+//     log's right edge that every inclusion proof reads: the partial
+//     hash tiles, at most one of at most 8 KiB per level, and the tile
+//     groups of the hash levels while they are small; not the log's
+//     checkpoint nor its data tiles, which a fetch does not read) carry
 //     their content in the descriptor's "data" field (OCI image-spec 1.1
 //     "embedded content"); the blobs are pushed as well, so the manifest
 //     is an ordinary one that any client and the registry's garbage
@@ -60,13 +59,7 @@ const MaxEmbeddedGroup = 32 * 32
 
 // Embedded tells whether a root file's content goes into its layer's
 // descriptor: the files each fetch reads (index.json and its live
-// signature, the right edge of the log's height-4 tiles), when small.
-// The height-8 partial tiles are layers of the root manifest too (they
-// switch with it) but not embedded: up to 8 KiB each, a third more in
-// base64, they made what every fetch reads grow and shrink with the
-// log's size modulo 256, where the height-4 edge proves the same newest
-// entries from about 1 KiB (a proof away from the edge reads them as
-// blobs).
+// signature, the log's partial hash tiles), when small.
 func Embedded(p string, size int) bool {
 	if size > MaxEmbedded {
 		return false
@@ -75,20 +68,18 @@ func Embedded(p string, size int) bool {
 	case index.RootFile, index.RootFile + index.SignatureExt:
 		return true
 	}
-	return EdgeTile(p)
+	return index.KindOf(p) == index.KindLogPartialTile && hashTile(p)
 }
 
-// EdgeTile tells whether p is a hash tile of the log at
-// translog.ProofTileHeight (full or partial): in an OCI registry only
-// the right edge of those is kept (translog.EdgeTiles), in the root
-// manifest.
-func EdgeTile(p string) bool {
+// hashTile tells whether p is a tile of the log's hashes (a level ≥ 0),
+// which proofs read, not of its entries (data), which they do not.
+func hashTile(p string) bool {
 	rest, ok := strings.CutPrefix(p, translog.Dir+"/")
 	if !ok {
 		return false
 	}
 	t, err := tlog.ParseTilePath(rest)
-	return err == nil && t.H == translog.ProofTileHeight && t.L >= 0
+	return err == nil && t.L >= 0
 }
 
 // EmbeddedData returns the content embedded in d, checked against d's

@@ -105,23 +105,18 @@ func TestSigFilesManifest(t *testing.T) {
 	}
 }
 
-// TestEmbeddedLogEdge: the log's right edge that proofs of the newest
-// entries read travels in the root manifest (the height-4 edge tiles,
-// full and partial; small tile groups of hash levels); what they do not
-// read (data tiles, the checkpoint), large groups and the height-8
-// partial tiles (up to 8 KiB: read as blobs by a proof away from the
-// edge) do not.
+// TestEmbeddedLogEdge: the log's right edge that every inclusion proof
+// reads travels in the root manifest (partial hash tiles, small tile
+// groups of hash levels); what proofs do not read (data tiles, the
+// checkpoint) and large groups do not.
 func TestEmbeddedLogEdge(t *testing.T) {
 	for _, tc := range []struct {
 		path  string
 		size  int
 		embed bool
 	}{
-		{"log/tile/4/0/061", 16 * 32, true},
-		{"log/tile/4/0/062.p/8", 8 * 32, true},
-		{"log/tile/4/2/000.p/3", 3 * 32, true},
-		{"log/tile/8/0/000.p/17", 17 * 32, false},
-		{"log/tile/8/1/000.p/3", 3 * 32, false},
+		{"log/tile/8/0/000.p/17", 17 * 32, true},
+		{"log/tile/8/1/000.p/3", 3 * 32, true},
 		{"log/tile/8/data/000.p/17", 17 * 40, false},
 		{"log/checkpoint", 120, false},
 		{"log/tile/8/0/000.p/255", MaxEmbedded + 1, false},

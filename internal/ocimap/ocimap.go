@@ -18,10 +18,9 @@
 //     layer (its bytes embedded too) of the manifest tagged
 //     WitnessTag(NAME): mutable and published independently of builds,
 //     so not in the root manifest, whose switch would drop it;
-//   - the transparency log: the checkpoint, the partial tiles and the
-//     right edge of the height-4 tiles (EdgeTile) are layers of the root
-//     manifest (they change each generation and must switch with
-//     index.json); a full height-8 tile is a blob of the index
+//   - the transparency log: the checkpoint and the partial tiles are
+//     layers of the root manifest (they change each generation and must
+//     switch with index.json); a full tile is a blob of the index
 //     repository found through its tile group (LogGroup), a layer of the
 //     root manifest listing the digests of up to 256 full tiles of one
 //     level, so any tile costs one small extra request.
@@ -390,11 +389,6 @@ func Where(p string) (kind Blob, sum, name, version, archive string) {
 	case index.KindLogTile:
 		if _, _, ok := LogTileSlot(p); ok {
 			return LogTile, "", "", "", ""
-		}
-		if EdgeTile(p) {
-			// The height-4 right edge (translog.EdgeTiles): the last
-			// full tile of a level is in the root manifest too.
-			return RootFile, "", "", "", ""
 		}
 	case index.KindLogWitness:
 		if w := strings.TrimPrefix(p, translog.WitnessDir+"/"); translog.ValidWitnessName(w) {

@@ -113,7 +113,7 @@ func TestLogTiles(t *testing.T) {
 		{"log/tile/8/0/256", LogTile, "log/tile/8/0/group/1", 0},
 		{"log/tile/8/2/x001/234", LogTile, "log/tile/8/2/group/4", 1234 % 256},
 		{"log/tile/8/data/257", LogTile, "log/tile/8/data/group/1", 1},
-		{"log/tile/4/0/000", RootFile, "", 0},  // height 4: the right edge only (translog.EdgeTiles), in the root manifest
+		{"log/tile/4/0/000", Unmapped, "", 0},  // height 4: sites only, not OCI registries
 		{"log/tile/8/0/0000", Unmapped, "", 0}, // not tlog's encoding
 		{"log/tile/8/0/group/0", Unmapped, "", 0},
 	} {

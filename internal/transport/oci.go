@@ -424,9 +424,3 @@ func (b *verifiedBody) Close() error { return b.rc.Close() }
 // HoldsTileHeight: an OCI registry holds the log's height-8 tiles only
 // (publish maps no other): its readers prove from those.
 func (t *ociTransport) HoldsTileHeight(h int) bool { return h == translog.TileHeight }
-
-// HoldsTileEdge: the root manifest of a registry published since
-// carries the right edge of the height-4 tiles (translog.EdgeTiles);
-// proofs read them first, and the height-8 tiles when one is not there
-// (a proof away from the edge, an older publish).
-func (t *ociTransport) HoldsTileEdge(h int) bool { return h == translog.ProofTileHeight }

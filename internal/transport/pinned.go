@@ -40,18 +40,3 @@ func HoldsTileHeight(tr Transport, h int) bool {
 	}
 	return true
 }
-
-// TileEdgeHolder is a TileHeightLimited Transport that holds a height it
-// does not hold whole at the tree's right edge (translog.EdgeTiles): an
-// OCI registry's root manifest carries the height-4 edge.
-type TileEdgeHolder interface {
-	HoldsTileEdge(h int) bool
-}
-
-// HoldsTileEdge reports whether tr holds the right edge of a log's hash
-// tiles of height h (translog.Reader.EdgeHeight) where it does not hold
-// them all.
-func HoldsTileEdge(tr Transport, h int) bool {
-	l, ok := tr.(TileEdgeHolder)
-	return ok && l.HoldsTileEdge(h)
-}
