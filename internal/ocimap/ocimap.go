@@ -29,7 +29,6 @@
 package ocimap
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -42,11 +41,11 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/mod/sumdb/tlog"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
-	"oras.land/oras-go/v2/content/memory"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/translog"
@@ -267,37 +266,71 @@ func FileRef(p, sum string, size int64) ocispec.Descriptor {
 	return ocispec.Descriptor{MediaType: FileMediaType, Digest: digest.NewDigestFromEncoded(digest.SHA256, sum), Size: size, Annotations: map[string]string{ocispec.AnnotationTitle: p}}
 }
 
+// pack builds the manifest oras.PackManifest(v, artifactType, layers,
+// ann) writes, byte for byte (TestPackIsORAS holds it against oras-go for
+// every shape here), without the in-memory store oras-go would push the
+// config and manifest into and read back: a publish builds three per
+// release and a re-publish one, and the store and its round trip through
+// JSON were most of their cost. The shape is oras-go's:
+//   - v1.0: the config is "{}" of media type artifactType, or
+//     application/vnd.unknown.config.v1+json; layers as given (none: an
+//     empty list);
+//   - v1.1: the config is the empty descriptor ({} embedded), and so is
+//     the one layer when there is none; artifactType on the manifest.
+//
+// Every caller sets the created annotation (a fixed or commit time: the
+// same input always gives the same digest), where oras-go would write
+// the current time.
 func pack(v oras.PackManifestVersion, artifactType string, layers []ocispec.Descriptor, ann map[string]string) (*Packed, error) {
-	return packWith(v, artifactType, layers, ann, nil, nil)
+	created, ok := ann[ocispec.AnnotationCreated]
+	if !ok {
+		return nil, fmt.Errorf("a manifest without %s", ocispec.AnnotationCreated)
+	}
+	if _, err := time.Parse(time.RFC3339, created); err != nil {
+		return nil, fmt.Errorf("%s %q: %w", ocispec.AnnotationCreated, created, err)
+	}
+	m := ocispec.Manifest{
+		Versioned:   specs.Versioned{SchemaVersion: 2},
+		MediaType:   ocispec.MediaTypeImageManifest,
+		Layers:      layers,
+		Annotations: ann,
+	}
+	switch v {
+	case oras.PackManifestVersion1_0:
+		if artifactType == "" {
+			artifactType = oras.MediaTypeUnknownConfig
+		}
+		m.Config = content.NewDescriptorFromBytes(artifactType, []byte(emptyJSON))
+		artifactType = "" // v1.0 has no artifactType: the config's media type is it
+		if m.Layers == nil {
+			m.Layers = []ocispec.Descriptor{}
+		}
+	case oras.PackManifestVersion1_1:
+		if artifactType == "" {
+			return nil, oras.ErrMissingArtifactType
+		}
+		m.Config = ocispec.DescriptorEmptyJSON
+		m.ArtifactType = artifactType
+		if len(m.Layers) == 0 {
+			m.Layers = []ocispec.Descriptor{ocispec.DescriptorEmptyJSON}
+		}
+	default:
+		return nil, fmt.Errorf("manifest version %v is not one oras-go packs", v)
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	desc := content.NewDescriptorFromBytes(m.MediaType, data)
+	desc.ArtifactType, desc.Annotations = m.ArtifactType, ann
+	if v == oras.PackManifestVersion1_0 {
+		desc.ArtifactType = m.Config.MediaType
+	}
+	return &Packed{Desc: desc, Manifest: data, Config: m.Config, ConfigB: []byte(emptyJSON), Layers: m.Layers}, nil
 }
 
-// packWith is pack with a config of the caller's (config, data), not the
-// empty one.
-func packWith(v oras.PackManifestVersion, artifactType string, layers []ocispec.Descriptor, ann map[string]string, config *ocispec.Descriptor, data []byte) (*Packed, error) {
-	ctx := context.Background()
-	store := memory.New()
-	desc, err := oras.PackManifest(ctx, store, v, artifactType, oras.PackManifestOptions{Layers: layers, ManifestAnnotations: ann, ConfigDescriptor: config})
-	if err != nil {
-		return nil, err
-	}
-	m, err := content.FetchAll(ctx, store, desc)
-	if err != nil {
-		return nil, err
-	}
-	p := &Packed{Desc: desc, Manifest: m, ConfigB: data}
-	var mf ocispec.Manifest
-	if err := json.Unmarshal(m, &mf); err != nil {
-		return nil, err
-	}
-	p.Config, p.Layers = mf.Config, mf.Layers
-	if p.ConfigB != nil {
-		return p, nil
-	}
-	if p.ConfigB, err = content.FetchAll(ctx, store, mf.Config); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
+// emptyJSON is the content of every config this package packs.
+const emptyJSON = "{}"
 
 // Cosign's names for a container image signature (the "simple signing"
 // layout `cosign sign --key` writes and `cosign verify --key` reads).

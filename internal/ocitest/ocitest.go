@@ -354,7 +354,12 @@ func (r *Registry) auth(t TB, c Config, dir string) (auth string, front *httptes
 	return auth, front
 }
 
-// registryConfig is the distribution registry's config.yml.
+// registryConfig is the distribution registry's config.yml. Its storage
+// has the in-memory blob descriptor cache, as the config.yml the
+// distribution image ships does (and real deployments, with it or
+// redis): without it each blob the registry is asked about (a HEAD, a
+// GET, every blob a manifest PUT names) costs a link file read and a
+// stat in its storage, even for a blob it has just written.
 func registryConfig(storage, listen, tlsCfg, auth string) string {
 	return fmt.Sprintf(`version: 0.1
 log:
@@ -363,6 +368,8 @@ log:
   accesslog:
     disabled: false
 storage:
+  cache:
+    blobdescriptor: inmemory
   filesystem:
     rootdirectory: %s
   delete:
