@@ -2,6 +2,7 @@ package images
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,14 @@ var (
 
 // helperBinary builds cmd/packgen-helm once, as this test binary is
 // built (no VCS stamp), so the two pass the handshake.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if helmPath != "" {
+		os.RemoveAll(filepath.Dir(helmPath))
+	}
+	os.Exit(code)
+}
+
 func helperBinary(t *testing.T) string {
 	t.Helper()
 	helmOnce.Do(func() {
@@ -36,13 +45,12 @@ func helperBinary(t *testing.T) string {
 		}
 		helmPath = filepath.Join(dir, HelperName)
 		if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", helmPath, "github.com/packgen/packgen/cmd/packgen-helm").CombinedOutput(); err != nil {
-			helmErr = errors.New(string(out))
+			helmErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
 	if helmErr != nil {
 		t.Fatal(helmErr)
 	}
-	t.Cleanup(func() {}) // the binary stays for the other tests of this process
 	return helmPath
 }
 
