@@ -47,6 +47,18 @@ func SetRenderer(r Renderer) (restore func()) {
 	}
 }
 
+// CloseRenderer ends the default renderer's idle helpers and waits for
+// them, so that a command ends with no process of its own left behind
+// and their CPU time counts as its own (what wait4 reports).
+func CloseRenderer() {
+	rendererMu.RLock()
+	r := renderer
+	rendererMu.RUnlock()
+	if h, ok := r.(*Helper); ok {
+		h.Close()
+	}
+}
+
 func render(req *chartproto.Request) (*chartproto.Result, error) {
 	rendererMu.RLock()
 	r := renderer
