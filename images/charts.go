@@ -49,6 +49,7 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 		req := &chartproto.Request{Namespace: namespace}
 		switch {
 		case f.IsDir() && p.Has(path.Join(f.Path, "Chart.yaml")):
+			req.Dir = true
 			req.Files, err = chartFiles(p, f.Path)
 		case f.Mode.IsRegular() && (strings.HasSuffix(base, ".tgz") || strings.HasSuffix(base, ".tar.gz")):
 			req.Archive, err = readFile(p, f.Path)

@@ -53,7 +53,9 @@ type File struct {
 // unpacked chart directory.
 type Request struct {
 	Archive []byte
-	Files   []File
+	// Dir: the chart is Files, not Archive (gob sends no empty slice).
+	Dir   bool
+	Files []File
 	// Values is the pack's values.yaml `charts` section in YAML: the
 	// chart's own values are those under its name.
 	Values []byte

@@ -65,7 +65,7 @@ func Render(req *chartproto.Request) *chartproto.Result {
 var helmPos = regexp.MustCompile(`([^()\s:"<>]+\.(?:ya?ml|tpl|txt|json)):(\d+)`)
 
 func load(req *chartproto.Request) (*chart.Chart, error) {
-	if req.Files == nil {
+	if !req.Dir {
 		return loader.LoadArchive(bytes.NewReader(req.Archive))
 	}
 	files := make([]*archive.BufferedFile, len(req.Files))
