@@ -140,6 +140,19 @@ func TestHelperProcess(t *testing.T) {
 	if starts != before {
 		t.Errorf("sequential renders started %d more helpers, want none", starts-before)
 	}
+	// Closed, an idle helper sees its stdin end and exits 0.
+	h.mu.Lock()
+	idle := append([]*helperProc(nil), h.idle...)
+	h.mu.Unlock()
+	h.Close()
+	for _, p := range idle {
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("helper exited %d on stdin's end, want 0 (%s)", code, p.stderr.tail())
+		}
+	}
+	if len(idle) == 0 {
+		t.Error("no idle helper after the renders")
+	}
 }
 
 // TestHelperTimeout: a chart whose template runs away is stopped by
