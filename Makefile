@@ -15,12 +15,20 @@ FUZZTIME ?= 10s
 # speed"). Crashers are minimized as long; FUZZMINIMIZE=60s restores Go's.
 FUZZMINIMIZE ?= 3s
 
-.PHONY: all build test test-tools-check vet fmt-check lint-workflows unit fuzz bench demo clean killtest
+.PHONY: all build install test test-tools-check vet fmt-check lint-workflows unit fuzz bench demo clean killtest
 
 all: build
 
+# packgen and packgen-helm, the chart renderer it runs beside itself (it
+# links Helm so that packgen does not: docs/ARCHITECTURE.md, "Import
+# rules"), in one go command with the same flags: packgen refuses a
+# packgen-helm from another build.
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/packgen
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/packgen ./cmd/packgen-helm
+
+# go install both into $(go env GOBIN) (or GOPATH/bin), side by side.
+install:
+	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/packgen ./cmd/packgen-helm
 
 # The README's test command: formatting, vet, workflow lint, every test with
 # the race detector, and a short pass of every fuzz target. It ends by

@@ -27,6 +27,9 @@ func Archive(p, ref string) ([]*Report, error) {
 		return nil, archiveErr{fmt.Errorf("%s: %w", p, err)}
 	}
 	rs, err := Tree(a, ".", ref)
+	if errors.Is(err, ErrNoChartRenderer) {
+		return nil, err // the machine's fault, not the archive's
+	}
 	if err != nil {
 		return nil, archiveErr{err}
 	}

@@ -94,18 +94,25 @@ func (e *Error) position() (string, int) {
 // would be guesses), else Check's warnings, or an error at the chart or
 // manifest that does not render (the platform could not install it).
 func CheckPack(p *pack.Pack, display string, ps pack.Problems) pack.Problems {
-	probs, _ := CheckPackReport(p, display, ps)
+	probs, _, err := CheckPackReport(p, display, ps)
+	if err != nil {
+		probs = append(probs, pack.Problem{File: display, Severity: pack.SevError, Msg: err.Error()})
+	}
 	return probs
 }
 
 // CheckPackReport is CheckPack with the report it judged (nil when the
 // pack was not judged or did not render), for checks that go on from it
-// (validate --check-images).
-func CheckPackReport(p *pack.Pack, display string, ps pack.Problems) (pack.Problems, *Report) {
+// (validate --check-images). The error is the machine's, not the pack's:
+// no chart renderer (ErrNoChartRenderer).
+func CheckPackReport(p *pack.Pack, display string, ps pack.Problems) (pack.Problems, *Report, error) {
 	if ps.HasErrors() {
-		return nil, nil
+		return nil, nil, nil
 	}
 	r, err := Find(p, Options{Display: display})
+	if errors.Is(err, ErrNoChartRenderer) {
+		return nil, nil, err
+	}
 	if err != nil {
 		file, line, msg := display, 0, err.Error()
 		var fe *Error
@@ -116,7 +123,7 @@ func CheckPackReport(p *pack.Pack, display string, ps pack.Problems) (pack.Probl
 				msg = fe.File + ": " + msg
 			}
 		}
-		return pack.Problems{{File: file, Line: line, Severity: pack.SevError, Msg: msg}}, nil
+		return pack.Problems{{File: file, Line: line, Severity: pack.SevError, Msg: msg}}, nil, nil
 	}
-	return r.Check(), r
+	return r.Check(), r, nil
 }

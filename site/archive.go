@@ -112,7 +112,9 @@ func (g *gen) readNewest(name string, r *index.Release) (*latestFiles, error) {
 		return nil, fmt.Errorf("read %s: %w", r.Archive.Path, err)
 	}
 	g.found.Add(1)
-	out.found = findImages(a)
+	if out.found, err = findImages(a); err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", name, r.Version, err)
+	}
 	g.images.store(r.Archive.SHA256, out.found)
 	return out, nil
 }

@@ -297,6 +297,9 @@ var imageKeyOnce = sync.OnceValue(imageKey)
 
 // imageKey identifies the packgen whose image finding filled the cache:
 // pageVersion and, for a released or VCS-stamped build, its version.
+// That names Helm's version too: charts render in packgen-helm, which
+// must be the same build (internal/chartproto's handshake), and packgen
+// itself links no Helm, so its build info lists none.
 func imageKey() string {
 	var b strings.Builder
 	b.WriteString(pageVersion)
@@ -305,11 +308,6 @@ func imageKey() string {
 		for _, st := range bi.Settings {
 			if st.Key == "vcs.revision" || st.Key == "vcs.modified" {
 				b.WriteString(" " + st.Value)
-			}
-		}
-		for _, m := range bi.Deps {
-			if strings.HasPrefix(m.Path, "helm.sh/helm/") {
-				b.WriteString(" " + m.Path + "@" + m.Version)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"errors"
 	"fmt"
 	"html"
 	"html/template"
@@ -97,13 +98,18 @@ const (
 // the build has accepted the pack, and the page says what went wrong.
 // The build validated the release, so it is not validated again
 // (images.Accepted): what is listed is what `packgen images` lists for
-// it (TestImagesMatchPackgenImages).
-func findImages(a *pack.Archive) *imageView {
+// it (TestImagesMatchPackgenImages). Without a chart renderer
+// (images.ErrNoChartRenderer, the machine's fault) the build fails
+// rather than remember a note about the pack.
+func findImages(a *pack.Archive) (*imageView, error) {
 	rep, err := images.Accepted(a, ".")
-	if err != nil {
-		return &imageView{Note: clip(err.Error())}
+	if errors.Is(err, images.ErrNoChartRenderer) {
+		return nil, err
 	}
-	return viewOf([]*images.Report{rep})
+	if err != nil {
+		return &imageView{Note: clip(err.Error())}, nil
+	}
+	return viewOf([]*images.Report{rep}), nil
 }
 
 // viewOf is the Images section of reports.

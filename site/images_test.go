@@ -62,7 +62,10 @@ func TestImagesMatchPackgenImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := findImages(a)
+	got, err := findImages(a)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.Note != "" {
 		t.Fatalf("no images listed: %s", got.Note)
 	}

@@ -23,7 +23,10 @@ type declaredImage struct {
 // judge runs the image check of one loaded pack and remembers its
 // declared images for checkImages.
 func (rep *Report) judge(p *pack.Pack, display string, ps pack.Problems) pack.Problems {
-	probs, r := images.CheckPackReport(p, display, ps)
+	probs, r, err := images.CheckPackReport(p, display, ps)
+	if err != nil && rep.renderErr == nil {
+		rep.renderErr = err // no chart renderer: the run fails once the packs are read
+	}
 	if r == nil {
 		return probs
 	}

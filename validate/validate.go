@@ -53,6 +53,9 @@ type Report struct {
 	Images []ImageDigest `json:"images,omitempty"`
 	// declared are the packs' declared images, for CheckImages.
 	declared []declaredImage
+	// renderErr is the first pack's chart that could not be rendered
+	// for want of a renderer (images.ErrNoChartRenderer).
+	renderErr error
 }
 
 // MarshalJSON adds "warnings", the warning problems, and "errorCount".
@@ -136,6 +139,9 @@ func DirsWith(ctx context.Context, dirs []string, o Options) (*Report, error) {
 
 // finish runs the checks o adds and tallies.
 func (rep *Report) finish(ctx context.Context, o Options) (*Report, error) {
+	if rep.renderErr != nil {
+		return nil, rep.renderErr
+	}
 	if o.CheckImages {
 		if err := rep.checkImages(ctx, o.Lookup); err != nil {
 			return nil, err

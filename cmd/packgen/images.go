@@ -141,6 +141,9 @@ func argImages(ctx context.Context, g *globalOptions, cf *clientFlags, dir strin
 		if errors.As(err, &ve) {
 			return nil, badErr(errors.New("packs with errors (run `packgen validate`):\n" + ve.Problems.Error()))
 		}
+		if errors.Is(err, images.ErrNoChartRenderer) {
+			return nil, err // the machine lacks packgen-helm: exit 3
+		}
 		return nil, badErr(err)
 	}
 	if len(rs) == 0 {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"runtime/pprof"
 
+	"github.com/packgen/packgen/images"
+
 	_ "github.com/packgen/packgen/internal/oneproc" // one P for fetch, set early: see its doc
 )
 
@@ -21,10 +23,13 @@ func main() {
 		if w, err := os.Create(f); err == nil {
 			pprof.StartCPUProfile(w)
 			code := execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			images.CloseRenderer()
 			pprof.StopCPUProfile()
 			w.Close()
 			os.Exit(code)
 		}
 	}
-	os.Exit(execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	code := execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	images.CloseRenderer() // chart renderers this command started, if any
+	os.Exit(code)
 }

@@ -21,7 +21,8 @@ var (
 )
 
 // Binary returns the real packgen binary, built once per test process
-// for every test that drives it as a process.
+// for every test that drives it as a process, with its chart renderer
+// packgen-helm beside it, where packgen looks for it.
 func Binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
@@ -29,7 +30,8 @@ func Binary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "packgen")
-		if out, err := exec.Command("go", "build", "-o", binPath, "github.com/packgen/packgen/cmd/packgen").CombinedOutput(); err != nil {
+		// One go command for both: they share its build cache and work.
+		if out, err := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "github.com/packgen/packgen/cmd/packgen", "github.com/packgen/packgen/cmd/packgen-helm").CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})

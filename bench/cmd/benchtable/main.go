@@ -309,9 +309,10 @@ func (e *env) staticRows() error {
 	return nil
 }
 
-// tools builds packgen and helmbench and makes a signing key.
+// tools builds packgen (and packgen-helm beside it, its chart renderer)
+// and helmbench, and makes a signing key.
 func (e *env) tools() error {
-	b := exec.Command("go", "build", "-trimpath", "-o", e.packgen, "./cmd/packgen")
+	b := exec.Command("go", "build", "-trimpath", "-o", filepath.Dir(e.packgen)+string(filepath.Separator), "./cmd/packgen", "./cmd/packgen-helm")
 	b.Dir = e.root
 	if _, err := measure.Exec(b); err != nil {
 		return err

@@ -1,0 +1,37 @@
+// Command packgen-helm renders Helm charts for packgen, which runs it
+// beside itself (as git runs its git-* helpers) so that only processes
+// that render charts pay for linking Helm. It speaks
+// internal/chartproto over stdin and stdout: a handshake that refuses a
+// packgen from another build, then one chart per request until stdin
+// ends. It is not meant to be run by hand.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+
+	"github.com/packgen/packgen/internal/chartproto"
+	"github.com/packgen/packgen/internal/chartrender"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "--version", "version":
+			fmt.Printf("packgen-helm %s (protocol %d)\n", chartproto.BuildID(), chartproto.Protocol)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "packgen-helm: renders Helm charts for packgen over stdin and stdout; it takes no arguments (only --version) and is not meant to be run by hand\n")
+		os.Exit(2)
+	}
+	// A helper's live heap is one chart at a time, so Go's default
+	// (collect when the heap doubles) collects after nearly every chart:
+	// with 400 a catalogue's 1,000 renders cost about a quarter less CPU
+	// (docs/PERFORMANCE.md), for a peak of about five charts' worth.
+	debug.SetGCPercent(400)
+	if err := chartproto.Serve(os.Stdin, os.Stdout, chartproto.BuildID(), chartrender.Render); err != nil {
+		fmt.Fprintf(os.Stderr, "packgen-helm: %v\n", err)
+		os.Exit(3)
+	}
+}

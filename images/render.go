@@ -1,0 +1,341 @@
+package images
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/packgen/packgen/internal/chartproto"
+)
+
+// Renderer renders one chart. The error is the renderer's own failure
+// (ErrNoChartRenderer, a helper that died or ran out of time); a chart
+// that does not load or render is Result.Err.
+type Renderer interface {
+	Render(*chartproto.Request) (*chartproto.Result, error)
+}
+
+// ErrNoChartRenderer marks a pack with charts and no usable chart
+// renderer: packgen-helm is missing or from another packgen build. A
+// fault of the machine, not of the pack.
+var ErrNoChartRenderer = errors.New("no chart renderer")
+
+var (
+	rendererMu sync.RWMutex
+	renderer   Renderer = NewHelper()
+)
+
+// SetRenderer makes r the renderer every chart goes to (tests render in
+// their own process with internal/chartrender.InProcess) and returns
+// what restores the previous one.
+func SetRenderer(r Renderer) (restore func()) {
+	rendererMu.Lock()
+	old := renderer
+	renderer = r
+	rendererMu.Unlock()
+	return func() {
+		rendererMu.Lock()
+		renderer = old
+		rendererMu.Unlock()
+	}
+}
+
+// CloseRenderer ends the default renderer's idle helpers and waits for
+// them, so that a command ends with no process of its own left behind
+// and their CPU time counts as its own (what wait4 reports).
+func CloseRenderer() {
+	rendererMu.RLock()
+	r := renderer
+	rendererMu.RUnlock()
+	if h, ok := r.(*Helper); ok {
+		h.Close()
+	}
+}
+
+func render(req *chartproto.Request) (*chartproto.Result, error) {
+	rendererMu.RLock()
+	r := renderer
+	rendererMu.RUnlock()
+	return r.Render(req)
+}
+
+// HelperName is the chart renderer's executable: the packgen binary
+// links no Helm (its start-up would pay Helm's and client-go's package
+// initialisers, about 20 ms, on every command).
+const HelperName = "packgen-helm"
+
+// Helper renders charts in packgen-helm processes: up to GOMAXPROCS at
+// once, each serving request after request, closed after IdleTimeout
+// unused. One that takes longer than Timeout over a chart is killed
+// (Helm's engine has no step budget, and a pull request's chart is
+// outside input); the next chart gets a fresh one.
+type Helper struct {
+	Timeout     time.Duration // 0: 30 s
+	IdleTimeout time.Duration // 0: 5 s
+	// Find locates the executable; nil: LookupHelper.
+	Find func() (string, error)
+
+	once  sync.Once
+	sem   chan struct{}
+	build string
+
+	mu   sync.Mutex
+	idle []*helperProc
+}
+
+// NewHelper is a Helper with the default bounds.
+func NewHelper() *Helper { return &Helper{} }
+
+func (h *Helper) init() {
+	h.once.Do(func() {
+		h.sem = make(chan struct{}, runtime.GOMAXPROCS(0))
+		h.build = chartproto.BuildID()
+		if h.Find == nil {
+			h.Find = LookupHelper
+		}
+	})
+}
+
+// LookupHelper finds packgen-helm beside the running executable (its
+// symbolic links resolved: what make build and go install put together),
+// then on PATH (never in the current directory: exec.LookPath refuses a
+// relative PATH entry). Either way the handshake then refuses a helper
+// from another packgen build.
+func LookupHelper() (string, error) {
+	name := HelperName
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	where := "on PATH"
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			p := filepath.Join(filepath.Dir(exe), name)
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+				return p, nil
+			}
+			where = "in " + filepath.Dir(exe) + " (beside " + filepath.Base(exe) + ") or on PATH"
+		}
+	}
+	if p, err := exec.LookPath(HelperName); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("%w: rendering a chart needs %s, the chart renderer that comes with packgen, and there is none %s: %s", ErrNoChartRenderer, HelperName, where, installHint())
+}
+
+// installHint says how to get packgen-helm of this build.
+func installHint() string {
+	v := "latest"
+	if bi, ok := debug.ReadBuildInfo(); ok && strings.HasPrefix(bi.Main.Version, "v") {
+		v = bi.Main.Version
+	}
+	return "build both with `make build` (bin/packgen and bin/packgen-helm) or install both with `go install github.com/packgen/packgen/cmd/...@" + v + "`"
+}
+
+// Render implements Renderer.
+func (h *Helper) Render(req *chartproto.Request) (*chartproto.Result, error) {
+	h.init()
+	h.sem <- struct{}{}
+	defer func() { <-h.sem }()
+	p, err := h.take()
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.run(p, req)
+	if err != nil && p.reused && !p.timedOut {
+		// A helper that sat idle may have been ended from outside
+		// (killed, the machine's memory): that is not this chart's
+		// fault. Try once more with a fresh one.
+		if p, err = h.start(); err != nil {
+			return nil, err
+		}
+		res, err = h.run(p, req)
+	}
+	return res, err
+}
+
+func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result, error) {
+	timeout := h.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	type answer struct {
+		res *chartproto.Result
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		res, err := p.conn.Render(req)
+		done <- answer{res, err}
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case a := <-done:
+		if a.err != nil {
+			p.kill()
+			return nil, fmt.Errorf("%s stopped while rendering: %v%s", HelperName, a.err, p.stderr.tail())
+		}
+		h.put(p)
+		return a.res, nil
+	case <-t.C:
+		p.timedOut = true
+		p.kill() // the pending read then fails: done is buffered
+		return nil, fmt.Errorf("rendering takes longer than %v", timeout)
+	}
+}
+
+// take returns an idle helper, or starts one.
+func (h *Helper) take() (*helperProc, error) {
+	h.mu.Lock()
+	if n := len(h.idle); n > 0 {
+		p := h.idle[n-1]
+		h.idle = h.idle[:n-1]
+		h.mu.Unlock()
+		p.timer.Stop()
+		p.reused = true
+		return p, nil
+	}
+	h.mu.Unlock()
+	return h.start()
+}
+
+// put makes p idle, closing it after IdleTimeout unless taken.
+func (h *Helper) put(p *helperProc) {
+	idle := h.IdleTimeout
+	if idle <= 0 {
+		idle = 5 * time.Second
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.idle = append(h.idle, p)
+	p.timer = time.AfterFunc(idle, func() {
+		h.mu.Lock()
+		for i, q := range h.idle {
+			if q == p {
+				h.idle = append(h.idle[:i], h.idle[i+1:]...)
+				h.mu.Unlock()
+				p.close()
+				return
+			}
+		}
+		h.mu.Unlock() // taken meanwhile
+	})
+}
+
+// Close ends the idle helpers (a busy one ends when its parent exits:
+// its stdin closes).
+func (h *Helper) Close() {
+	h.mu.Lock()
+	idle := h.idle
+	h.idle = nil
+	h.mu.Unlock()
+	for _, p := range idle {
+		p.timer.Stop()
+		p.close()
+	}
+}
+
+// helperProc is one packgen-helm process.
+type helperProc struct {
+	cmd      *exec.Cmd
+	stdin    *os.File
+	stdout   *os.File
+	conn     *chartproto.Conn
+	stderr   *tailBuffer
+	done     chan struct{} // closed once the process is waited for
+	timer    *time.Timer
+	reused   bool
+	timedOut bool
+}
+
+func (h *Helper) start() (*helperProc, error) {
+	path, err := h.Find()
+	if err != nil {
+		return nil, err
+	}
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return nil, err
+	}
+	p := &helperProc{stdin: inW, stdout: outR, stderr: &tailBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(path)
+	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = inR, outW, p.stderr
+	err = p.cmd.Start()
+	inR.Close()
+	outW.Close()
+	if err != nil {
+		inW.Close()
+		outR.Close()
+		return nil, fmt.Errorf("%w: start %s: %v; %s", ErrNoChartRenderer, path, err, installHint())
+	}
+	go func() {
+		p.cmd.Wait()
+		close(p.done)
+	}()
+	if p.conn, err = chartproto.Dial(outR, inW, h.build); err != nil {
+		p.kill()
+		return nil, fmt.Errorf("%w: %s: %v%s; %s", ErrNoChartRenderer, path, err, p.stderr.tail(), installHint())
+	}
+	return p, nil
+}
+
+// kill ends p at once and waits for it.
+func (p *helperProc) kill() {
+	p.cmd.Process.Kill()
+	p.stdin.Close()
+	<-p.done
+	p.stdout.Close()
+}
+
+// close ends p the polite way: its stdin ends, it exits.
+func (p *helperProc) close() {
+	p.stdin.Close()
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+	p.stdout.Close()
+}
+
+// tailBuffer keeps the last 2 KiB a helper wrote to stderr, for the
+// message when it fails (a Go runtime's fatal error, say).
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if n := len(b.buf); n > 2048 {
+		b.buf = append(b.buf[:0], b.buf[n-2048:]...)
+	}
+	return len(p), nil
+}
+
+// tail is ": " and what stderr said, on one line; "" when nothing.
+func (b *tailBuffer) tail() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := oneLine(string(b.buf))
+	if s == "" {
+		return ""
+	}
+	return " (" + HelperName + " said: " + s + ")"
+}

@@ -1,0 +1,239 @@
+package images
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/packgen/packgen/internal/chartrender"
+	"github.com/packgen/packgen/pack"
+)
+
+var (
+	helmOnce sync.Once
+	helmPath string
+	helmErr  error
+)
+
+// helperBinary builds cmd/packgen-helm once, as this test binary is
+// built (no VCS stamp), so the two pass the handshake.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if helmPath != "" {
+		os.RemoveAll(filepath.Dir(helmPath))
+	}
+	os.Exit(code)
+}
+
+func helperBinary(t *testing.T) string {
+	t.Helper()
+	helmOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "packgen-helm-*")
+		if err != nil {
+			helmErr = err
+			return
+		}
+		helmPath = filepath.Join(dir, HelperName)
+		if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", helmPath, "github.com/packgen/packgen/cmd/packgen-helm").CombinedOutput(); err != nil {
+			helmErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if helmErr != nil {
+		t.Fatal(helmErr)
+	}
+	return helmPath
+}
+
+// withHelper renders through h for the rest of the test.
+func withHelper(t *testing.T, h *Helper) {
+	restore := SetRenderer(h)
+	t.Cleanup(func() {
+		restore()
+		h.Close()
+	})
+}
+
+// helperChildren counts this process's packgen-helm children (Linux).
+func helperChildren(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skip("no /proc:", err)
+	}
+	n := 0
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || !strings.HasSuffix(s[:i+1], " ("+HelperName+")") {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) > 1 && f[1] == strconv.Itoa(os.Getpid()) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestHelperProcess: packgen-helm as a process finds what rendering in
+// process finds, field for field, with charts rendered side by side;
+// one idle helper serves request after request.
+func TestHelperProcess(t *testing.T) {
+	bin := helperBinary(t)
+	var want [][]*Report
+	dirs := []string{"testdata/packs", "../examples/packs"}
+	for _, d := range dirs {
+		rs, err := Tree(os.DirFS(d), ".", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, rs)
+	}
+	starts := 0
+	var mu sync.Mutex
+	h := &Helper{Find: func() (string, error) { mu.Lock(); starts++; mu.Unlock(); return bin, nil }}
+	withHelper(t, h)
+	var wg sync.WaitGroup
+	got := make([][]*Report, len(dirs))
+	errs := make([]error, len(dirs))
+	for i, d := range dirs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = Tree(os.DirFS(d), ".", d)
+		}()
+	}
+	wg.Wait()
+	for i := range dirs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("%s: the helper's reports differ from the in-process renderer's", dirs[i])
+		}
+	}
+	if max := runtime.GOMAXPROCS(0); starts < 1 || starts > max {
+		t.Errorf("%d helpers started, want 1 to %d", starts, max)
+	}
+	// Sequential renders reuse an idle helper.
+	before := starts
+	for range 3 {
+		if _, err := Tree(os.DirFS("testdata/packs"), ".", "p"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if starts != before {
+		t.Errorf("sequential renders started %d more helpers, want none", starts-before)
+	}
+	// Closed, an idle helper sees its stdin end and exits 0.
+	h.mu.Lock()
+	idle := append([]*helperProc(nil), h.idle...)
+	h.mu.Unlock()
+	h.Close()
+	for _, p := range idle {
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("helper exited %d on stdin's end, want 0 (%s)", code, p.stderr.tail())
+		}
+	}
+	if len(idle) == 0 {
+		t.Error("no idle helper after the renders")
+	}
+}
+
+// TestHelperTimeout: a chart whose template runs away is stopped by
+// killing its helper process (the in-process engine could not be
+// stopped), reported as the chart's error; the next chart gets a fresh
+// helper.
+func TestHelperTimeout(t *testing.T) {
+	bin := helperBinary(t)
+	h := &Helper{Find: func() (string, error) { return bin, nil }, Timeout: 2 * time.Second}
+	withHelper(t, h)
+	before := helperChildren(t)
+	runaway := fstest.MapFS{
+		"p/pack.json":                     {Data: []byte(packJSON)},
+		"p/values.yaml":                   {Data: []byte("a: 1\n")},
+		"p/charts/c/Chart.yaml":           {Data: []byte("apiVersion: v2\nname: c\nversion: 0.1.0\n")},
+		"p/charts/c/templates/spin.yaml":  {Data: []byte("{{- range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}\n")},
+		"p/charts/c/templates/other.yaml": {Data: []byte("a: 1\n")},
+	}
+	// The most packgen-helm children seen while the chart renders.
+	stop, done := make(chan struct{}), make(chan struct{})
+	during := 0
+	go func() {
+		defer close(done)
+		for {
+			during = max(during, helperChildren(t))
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	start := time.Now()
+	_, err := findIn(t, runaway, "p")
+	close(stop)
+	<-done
+	if !errors.Is(err, ErrChart) || !strings.Contains(err.Error(), "p/charts/c: chart does not render: rendering takes longer than 2s") {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v to give up", d)
+	}
+	if during != before+1 {
+		t.Errorf("%d packgen-helm children while rendering, want %d", during, before+1)
+	}
+	if n := helperChildren(t); n != before {
+		t.Errorf("%d packgen-helm children after the timeout, want %d: the runaway one was not killed", n, before)
+	}
+	if _, err := Tree(os.DirFS("testdata/packs"), ".", "p"); err != nil {
+		t.Fatalf("the next chart: %v", err)
+	}
+}
+
+// TestNoHelper: without packgen-helm a pack with charts is refused with
+// ErrNoChartRenderer saying what to install; a pack without charts
+// never needs it.
+func TestNoHelper(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	withHelper(t, NewHelper()) // beside this test binary: no packgen-helm
+	_, err := Tree(os.DirFS("testdata/packs"), ".", "testdata/packs")
+	if !errors.Is(err, ErrNoChartRenderer) {
+		t.Fatalf("err = %v, want ErrNoChartRenderer", err)
+	}
+	for _, w := range []string{"testdata/packs/webapp-1.2.0/charts/webapp: ", "needs packgen-helm", "or on PATH", "make build", "go install github.com/packgen/packgen/cmd/...@"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%q lacks %q", err, w)
+		}
+	}
+	p, _ := pack.Load(os.DirFS("testdata/packs"), "webapp-1.2.0", pack.Options{})
+	if _, _, err := CheckPackReport(p, "w", nil); !errors.Is(err, ErrNoChartRenderer) {
+		t.Errorf("CheckPackReport: %v, want the error, not a problem of the pack", err)
+	}
+	if _, err := Tree(os.DirFS("../examples/packs/kubernetes-1.29.4"), ".", "k8s"); err != nil {
+		t.Errorf("a pack without charts: %v", err)
+	}
+	// A file that is no packgen-helm fails the handshake, also as
+	// ErrNoChartRenderer.
+	withHelper(t, &Helper{Find: func() (string, error) { return "/bin/true", nil }})
+	if _, err := Tree(os.DirFS("testdata/packs"), ".", "p"); !errors.Is(err, ErrNoChartRenderer) || !strings.Contains(err.Error(), "/bin/true") {
+		t.Errorf("not a helper: %v", err)
+	}
+}
+
+var _ Renderer = chartrender.InProcess{}

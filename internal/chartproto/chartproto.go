@@ -1,0 +1,264 @@
+// Package chartproto is what packgen and its chart renderer,
+// packgen-helm, say to each other over the helper's stdin and stdout:
+// a handshake, then requests (a chart and its values) each answered by
+// a result (the rendered manifests, or where the chart fails). Each
+// message is one frame: a 4-byte big-endian length, then the value in
+// encoding/gob, bounded by MaxFrame. It imports only the standard
+// library, so packgen can speak it without linking Helm (see
+// docs/ARCHITECTURE.md, "Import rules").
+package chartproto
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+)
+
+// Protocol numbers the message shapes below; a change to them is a new
+// number, so a helper from another build is refused at the handshake
+// even when Build cannot tell the two apart (a modified work tree).
+const Protocol = 1
+
+// MaxFrame bounds one message: a chart archive or unpacked chart is at
+// most pack.DefaultLimits.MaxFileSize (256 MiB) per file, and what a
+// chart renders is bounded the same way by the parent's limits.
+const MaxFrame = 1 << 30
+
+// ErrFrame marks a frame that is too large or does not decode.
+var ErrFrame = errors.New("chart renderer protocol")
+
+// Hello opens a conversation, each way: the parent's first, the
+// helper's answer.
+type Hello struct {
+	Protocol int
+	// Build identifies the packgen build (see BuildID): parent and
+	// helper must be the same.
+	Build string
+}
+
+// File is one file of an unpacked chart, its path relative to the
+// chart's directory.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// Request is one chart to render: an archive (.tgz) or the files of an
+// unpacked chart directory.
+type Request struct {
+	Archive []byte
+	// Dir: the chart is Files, not Archive (gob sends no empty slice).
+	Dir   bool
+	Files []File
+	// Values is the pack's values.yaml `charts` section in YAML: the
+	// chart's own values are those under its name.
+	Values []byte
+	// Namespace is the release namespace the chart sees.
+	Namespace string
+}
+
+// Manifest is one rendered template (CHART/templates/x.yaml) and its
+// source, to map a line of the output back to the template's.
+type Manifest struct {
+	Name   string
+	Data   []byte
+	Source []byte // nil when unknown
+}
+
+// Leaf is a string value of the chart's merged values: Path is
+// dot-separated from the chart's values root (".image.repository").
+type Leaf struct {
+	Path  string
+	Value string
+}
+
+// Error is a chart that does not load or render: Helm's message, and
+// the template and line it names ("" and 0 when it names none).
+type Error struct {
+	Template string
+	Line     int
+	Msg      string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Result answers a Request.
+type Result struct {
+	// Chart is the chart's name from Chart.yaml ("" when it does not
+	// load).
+	Chart string
+	// Manifests are the rendered .yaml, .yml and .tpl templates, sorted
+	// by name.
+	Manifests []Manifest
+	// Strings are the merged values' string leaves in the order a
+	// depth-first walk in sorted key order meets them (maps only, at most
+	// 100 deep): the first equal to an image's reference names the value
+	// it came from.
+	Strings []Leaf
+	Err     *Error // nil: rendered
+}
+
+// WriteFrame writes v as one frame.
+func WriteFrame(w io.Writer, v any) error {
+	var buf bytes.Buffer
+	buf.Write(make([]byte, 4))
+	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+		return fmt.Errorf("%w: encode %T: %v", ErrFrame, v, err)
+	}
+	n := buf.Len() - 4
+	if n > MaxFrame {
+		return fmt.Errorf("%w: a %T of %d bytes is more than the %d a frame may hold", ErrFrame, v, n, MaxFrame)
+	}
+	b := buf.Bytes()
+	binary.BigEndian.PutUint32(b, uint32(n))
+	_, err := w.Write(b)
+	return err
+}
+
+// ReadFrame reads one frame into v. io.EOF means the other side closed
+// the stream between frames (a clean end); a frame cut short is
+// io.ErrUnexpectedEOF.
+func ReadFrame(r io.Reader, v any) error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > MaxFrame {
+		return fmt.Errorf("%w: a frame of %d bytes announced, at most %d allowed", ErrFrame, n, MaxFrame)
+	}
+	// Grow with what arrives, not with what the header claims.
+	var buf bytes.Buffer
+	if m, err := io.Copy(&buf, io.LimitReader(r, int64(n))); err != nil {
+		return err
+	} else if m < int64(n) {
+		return io.ErrUnexpectedEOF
+	}
+	if err := gob.NewDecoder(&buf).Decode(v); err != nil {
+		return fmt.Errorf("%w: decode %T: %v", ErrFrame, v, err)
+	}
+	return nil
+}
+
+// BuildID identifies this program's packgen build: its module version
+// (a release, or a pseudo-version), the VCS commit and whether the tree
+// was modified, and the Go version. packgen and packgen-helm built
+// together (make build, go install ./cmd/...@VERSION) share it.
+func BuildID() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	parts := []string{info.Main.Version}
+	for _, s := range info.Settings {
+		switch {
+		case s.Key == "vcs.revision":
+			parts = append(parts, "commit "+s.Value)
+		case s.Key == "vcs.modified" && s.Value == "true":
+			parts = append(parts, "modified")
+		}
+	}
+	return strings.Join(append(parts, info.GoVersion), " ")
+}
+
+// ErrMismatch marks a helper from another packgen build.
+var ErrMismatch = errors.New("packgen and packgen-helm are from different builds")
+
+// Conn is the parent's end of a conversation with one helper.
+type Conn struct {
+	r *bufio.Reader
+	w *bufio.Writer
+}
+
+// Dial says hello over r and w (the helper's stdout and stdin) and
+// checks the answer: the same protocol and build, or ErrMismatch naming
+// both.
+func Dial(r io.Reader, w io.Writer, build string) (*Conn, error) {
+	c := &Conn{r: bufio.NewReaderSize(r, 64<<10), w: bufio.NewWriterSize(w, 64<<10)}
+	if err := c.send(&Hello{Protocol: Protocol, Build: build}); err != nil {
+		return nil, err
+	}
+	var h Hello
+	if err := ReadFrame(c.r, &h); err != nil {
+		return nil, err
+	}
+	if h.Protocol != Protocol || h.Build != build {
+		return nil, fmt.Errorf("%w: packgen-helm is build %q (protocol %d), this packgen is build %q (protocol %d)", ErrMismatch, h.Build, h.Protocol, build, Protocol)
+	}
+	return c, nil
+}
+
+func (c *Conn) send(v any) error {
+	if err := WriteFrame(c.w, v); err != nil {
+		return err
+	}
+	return c.w.Flush()
+}
+
+// Render sends one request and reads its result. An error is the
+// conversation's (the helper died, a frame did not decode), never the
+// chart's: that is Result.Err.
+func (c *Conn) Render(req *Request) (*Result, error) {
+	if err := c.send(req); err != nil {
+		return nil, err
+	}
+	var res Result
+	if err := ReadFrame(c.r, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Serve is the helper's end: it answers the parent's hello (refusing
+// another build with ErrMismatch after saying who it is), then renders
+// each request in turn until r ends (nil: the parent is done). A panic
+// in render is that chart's error, not the helper's end.
+func Serve(r io.Reader, w io.Writer, build string, render func(*Request) *Result) error {
+	br, bw := bufio.NewReaderSize(r, 64<<10), bufio.NewWriterSize(w, 64<<10)
+	send := func(v any) error {
+		if err := WriteFrame(bw, v); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
+	var h Hello
+	if err := ReadFrame(br, &h); err != nil {
+		if err == io.EOF {
+			return nil
+		}
+		return fmt.Errorf("read hello: %w", err)
+	}
+	if err := send(&Hello{Protocol: Protocol, Build: build}); err != nil {
+		return err
+	}
+	if h.Protocol != Protocol || h.Build != build {
+		return fmt.Errorf("%w: packgen is build %q (protocol %d), this packgen-helm is build %q (protocol %d)", ErrMismatch, h.Build, h.Protocol, build, Protocol)
+	}
+	for {
+		var req Request
+		if err := ReadFrame(br, &req); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return fmt.Errorf("read request: %w", err)
+		}
+		if err := send(safeRender(render, &req)); err != nil {
+			return err
+		}
+	}
+}
+
+func safeRender(render func(*Request) *Result, req *Request) (res *Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = &Result{Err: &Error{Msg: fmt.Sprintf("the chart renderer panicked: %v", p)}}
+		}
+	}()
+	return render(req)
+}

@@ -1,0 +1,142 @@
+package chartproto
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestFrames(t *testing.T) {
+	req := &Request{Archive: []byte{0x1f, 0x8b, 0}, Files: []File{{Name: "Chart.yaml", Data: []byte("name: c\n")}, {Name: "ünï/x.yaml"}}, Values: []byte("c: {a: 1}\n"), Namespace: "ns"}
+	var buf bytes.Buffer
+	if err := WriteFrame(&buf, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFrame(&buf, &Hello{Protocol: Protocol, Build: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	var got Request
+	if err := ReadFrame(&buf, &got); err != nil || !reflect.DeepEqual(&got, req) {
+		t.Fatalf("request %+v, %v", got, err)
+	}
+	var h Hello
+	if err := ReadFrame(&buf, &h); err != nil || h.Build != "b" {
+		t.Fatalf("hello %+v, %v", h, err)
+	}
+	if err := ReadFrame(&buf, &h); err != io.EOF {
+		t.Fatalf("after the last frame: %v, want io.EOF", err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want error
+	}{
+		{"too large", binary.BigEndian.AppendUint32(nil, MaxFrame+1), ErrFrame},
+		{"cut in the header", []byte{0, 0}, io.ErrUnexpectedEOF},
+		{"cut in the body", append(binary.BigEndian.AppendUint32(nil, 100), 1, 2, 3), io.ErrUnexpectedEOF},
+		{"not gob", append(binary.BigEndian.AppendUint32(nil, 3), 0xff, 0xff, 0xff), ErrFrame},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r Result
+			if err := ReadFrame(bytes.NewReader(tc.in), &r); !errors.Is(err, tc.want) {
+				t.Errorf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// pair runs Serve with build and render on one end of two pipes and
+// returns the other end and what Serve returned, once it has.
+func pair(build string, render func(*Request) *Result) (io.Reader, io.WriteCloser, <-chan error) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := Serve(inR, outW, build, render)
+		outW.Close()
+		done <- err
+	}()
+	return outR, inW, done
+}
+
+func TestServe(t *testing.T) {
+	n := 0
+	r, w, done := pair("b1", func(req *Request) *Result {
+		n++
+		if req.Namespace == "panic" {
+			panic("boom")
+		}
+		return &Result{Chart: "c", Manifests: []Manifest{{Name: "c/templates/x.yaml", Data: []byte(req.Namespace)}}}
+	})
+	c, err := Dial(r, w, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"one", "two"} {
+		res, err := c.Render(&Request{Namespace: ns})
+		if err != nil || res.Chart != "c" || string(res.Manifests[0].Data) != ns || res.Err != nil {
+			t.Fatalf("render %s: %+v, %v", ns, res, err)
+		}
+	}
+	res, err := c.Render(&Request{Namespace: "panic"})
+	if err != nil || res.Err == nil || !strings.Contains(res.Err.Msg, "panicked: boom") {
+		t.Fatalf("a panic: %+v, %v", res, err)
+	}
+	if _, err := c.Render(&Request{Namespace: "three"}); err != nil {
+		t.Fatalf("after a panic: %v", err)
+	}
+	w.Close() // the parent is done: the helper ends cleanly
+	if err := <-done; err != nil || n != 4 {
+		t.Errorf("Serve = %v after %d requests", err, n)
+	}
+}
+
+// TestMismatch: a helper from another build is refused at the
+// handshake by both ends, each naming both builds.
+func TestMismatch(t *testing.T) {
+	r, w, done := pair("v1.2.0 go1.26", func(*Request) *Result { t.Error("rendered"); return &Result{} })
+	_, err := Dial(r, w, "v1.3.0 go1.26")
+	if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), `packgen-helm is build "v1.2.0 go1.26"`) || !strings.Contains(err.Error(), `this packgen is build "v1.3.0 go1.26"`) {
+		t.Errorf("Dial: %v", err)
+	}
+	if err := <-done; !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "v1.3.0") {
+		t.Errorf("Serve: %v", err)
+	}
+	// Another protocol, same build: refused too.
+	r, w, _ = pair("b", func(*Request) *Result { return &Result{} })
+	go WriteFrame(w, &Hello{Protocol: Protocol + 1, Build: "b"})
+	var h Hello
+	if err := ReadFrame(r, &h); err != nil || h.Protocol != Protocol {
+		t.Fatalf("hello %+v, %v", h, err)
+	}
+}
+
+func TestBuildID(t *testing.T) {
+	if id := BuildID(); id == "" || !strings.Contains(id, "go1.") {
+		t.Errorf("BuildID() = %q", id)
+	}
+}
+
+// FuzzReadFrame: any bytes give a message or an error, never a panic
+// or an allocation beyond what arrived.
+func FuzzReadFrame(f *testing.F) {
+	var buf bytes.Buffer
+	WriteFrame(&buf, &Request{Files: []File{{Name: "a", Data: []byte("b")}}, Values: []byte("x: 1")})
+	f.Add(buf.Bytes())
+	buf.Reset()
+	WriteFrame(&buf, &Result{Chart: "c", Err: &Error{Template: "t", Line: 1, Msg: "m"}})
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bytes.NewReader(b)
+		var req Request
+		for ReadFrame(r, &req) == nil {
+		}
+		var res Result
+		ReadFrame(bytes.NewReader(b), &res)
+	})
+}
