@@ -863,23 +863,28 @@ func writeLocal(ctx context.Context, f *os.File, entries []*tarEntry, headers []
 }
 
 // fetchRemote streams the direct blobs from their registries into their
-// places, jobs at once, each checked against its digest.
+// places, jobs at once, each checked against its digest and its
+// write-back started as soon as it is complete. The biggest go first:
+// a big layer started last would run alone at the end.
 func fetchRemote(ctx context.Context, f *os.File, remote []*tarEntry, jobs int) error {
+	sort.SliceStable(remote, func(i, j int) bool { return remote[i].size > remote[j].size })
 	return parallel.Each(ctx, len(remote), jobs, func(i int) error {
 		e := remote[i]
 		b := e.remote
+		ref := b.repo.Reference.String() + "@" + b.desc.Digest.String()
 		rc, err := b.repo.Blobs().Fetch(ctx, b.desc)
 		if err != nil {
-			return fmt.Errorf("fetch %s@%s: %w", b.repo.Reference, b.desc.Digest, ocireg.Wrap(b.repo.Reference.String()+"@"+b.desc.Digest.String(), b.repo.Client, err))
+			return fmt.Errorf("fetch %s: %w", ref, ocireg.Wrap(ref, b.repo.Client, err))
 		}
 		defer rc.Close()
 		vr := content.NewVerifyReader(rc, b.desc)
 		if _, err := io.Copy(io.NewOffsetWriter(f, e.off), vr); err != nil {
-			return fmt.Errorf("fetch %s@%s: %w", b.repo.Reference, b.desc.Digest, ocireg.Wrap(b.repo.Reference.String()+"@"+b.desc.Digest.String(), b.repo.Client, err))
+			return fmt.Errorf("fetch %s: %w", ref, ocireg.Wrap(ref, b.repo.Client, err))
 		}
 		if err := vr.Verify(); err != nil {
-			return fmt.Errorf("%w: %s@%s: %v", publish.ErrRegistry, b.repo.Reference, b.desc.Digest, err)
+			return fmt.Errorf("%w: %s: %v", publish.ErrRegistry, ref, err)
 		}
+		startWriteback(f, e.off, e.size)
 		return nil
 	})
 }
