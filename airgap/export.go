@@ -863,8 +863,8 @@ func writeLocal(ctx context.Context, f *os.File, entries []*tarEntry, headers []
 }
 
 // fetchRemote streams the direct blobs from their registries into their
-// places, jobs at once, each checked against its digest and its
-// write-back started as soon as it is complete. The biggest go first:
+// places, jobs at once, each checked against its digest, its write-back
+// started as it is written (writeback). The biggest go first:
 // a big layer started last would run alone at the end.
 func fetchRemote(ctx context.Context, f *os.File, remote []*tarEntry, jobs int) error {
 	sort.SliceStable(remote, func(i, j int) bool { return remote[i].size > remote[j].size })
@@ -878,15 +878,42 @@ func fetchRemote(ctx context.Context, f *os.File, remote []*tarEntry, jobs int) 
 		}
 		defer rc.Close()
 		vr := content.NewVerifyReader(rc, b.desc)
-		if _, err := io.Copy(io.NewOffsetWriter(f, e.off), vr); err != nil {
+		w := &writeback{f: f, start: e.off, off: e.off}
+		if _, err := io.Copy(w, vr); err != nil {
 			return fmt.Errorf("fetch %s: %w", ref, ocireg.Wrap(ref, b.repo.Client, err))
 		}
 		if err := vr.Verify(); err != nil {
 			return fmt.Errorf("%w: %s: %v", publish.ErrRegistry, ref, err)
 		}
-		startWriteback(f, e.off, e.size)
+		w.flush()
 		return nil
 	})
+}
+
+// writeback writes a blob at its place in f (an io.OffsetWriter) and
+// starts the write-back of each writebackChunk as it fills, and of the
+// rest at flush: a big layer's bytes go to disk while it downloads.
+type writeback struct {
+	f          *os.File
+	start, off int64 // not yet started; next write
+}
+
+const writebackChunk = 8 << 20
+
+func (w *writeback) Write(p []byte) (int, error) {
+	n, err := w.f.WriteAt(p, w.off)
+	w.off += int64(n)
+	if w.off-w.start >= writebackChunk {
+		w.flush()
+	}
+	return n, err
+}
+
+func (w *writeback) flush() {
+	if w.off > w.start {
+		startWriteback(w.f, w.start, w.off-w.start)
+		w.start = w.off
+	}
 }
 
 // parsePlatform parses "os/arch[/variant]".
