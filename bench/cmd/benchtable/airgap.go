@@ -353,6 +353,7 @@ func rawTransfer(reg *ociRegistry, images []*ocitest.Seeded, jobs int, to, dir s
 	var wg sync.WaitGroup
 	for range jobs {
 		wg.Go(func() {
+			buf := make([]byte, 256<<10)
 			for b := range work {
 				n, err := func() (int64, error) {
 					resp, err := get(http.MethodGet, b.url)
@@ -360,21 +361,24 @@ func rawTransfer(reg *ociRegistry, images []*ocitest.Seeded, jobs int, to, dir s
 						return 0, err
 					}
 					defer resp.Body.Close()
+					// The export's buffer size (airgap's copyBuf), so
+					// both make the same number of writes.
+					body := struct{ io.Reader }{resp.Body}
 					switch to {
 					case rawFiles:
 						f, err := os.Create(filepath.Join(dir, path.Base(b.url)))
 						if err != nil {
 							return 0, err
 						}
-						n, err := io.Copy(f, resp.Body)
+						n, err := io.CopyBuffer(struct{ io.Writer }{f}, body, buf)
 						if cerr := f.Close(); err == nil {
 							err = cerr
 						}
 						return n, err
 					case rawOneFile:
-						return io.Copy(io.NewOffsetWriter(one, b.off), resp.Body)
+						return io.CopyBuffer(io.NewOffsetWriter(one, b.off), body, buf)
 					}
-					return io.Copy(io.Discard, resp.Body)
+					return io.CopyBuffer(struct{ io.Writer }{io.Discard}, body, buf)
 				}()
 				mu.Lock()
 				total += n
