@@ -285,9 +285,10 @@ func procCPU(pid int) time.Duration {
 // the registry, jobs at once: to /dev/null (the transfer alone), each
 // into a file of dir (written once, as any mirror must), or into one
 // file of dir, each at its place (the bundle's shape: laid out whole
-// first, the sizes asked for before the clock starts), fsynced at the
-// end as a bundle must be before it is renamed into place. Nothing is
-// checked against its digest.
+// first, the sizes asked for before the clock starts), its write-back
+// started as it is written and fsynced at the end, as a bundle must be
+// before it is renamed into place (the export's writes, done as the
+// export does them). Nothing is checked against its digest.
 func rawTransfer(reg *ociRegistry, images []*ocitest.Seeded, jobs int, to, dir string) (transfer, error) {
 	type blob struct {
 		url       string
@@ -376,7 +377,10 @@ func rawTransfer(reg *ociRegistry, images []*ocitest.Seeded, jobs int, to, dir s
 						}
 						return n, err
 					case rawOneFile:
-						return io.CopyBuffer(io.NewOffsetWriter(one, b.off), body, buf)
+						w := &writeback{f: one, start: b.off, off: b.off}
+						n, err := io.CopyBuffer(w, body, buf)
+						w.flush()
+						return n, err
 					}
 					return io.CopyBuffer(struct{ io.Writer }{io.Discard}, body, buf)
 				}()
@@ -398,6 +402,31 @@ func rawTransfer(reg *ociRegistry, images []*ocitest.Seeded, jobs int, to, dir s
 		firstErr = one.Sync()
 	}
 	return transfer{wall: time.Since(start), cpu: selfCPU() - cpu, regCPU: procCPU(reg.PID()) - regCPU, bytes: total}, firstErr
+}
+
+// writeback writes at its place in f and starts the write-back of every
+// 8 MiB as it is written, and of the rest at flush: what airgap export
+// does, so the one-file transfer's fsync waits no longer than the
+// export's.
+type writeback struct {
+	f          *os.File
+	start, off int64
+}
+
+func (w *writeback) Write(p []byte) (int, error) {
+	n, err := w.f.WriteAt(p, w.off)
+	w.off += int64(n)
+	if w.off-w.start >= 8<<20 {
+		w.flush()
+	}
+	return n, err
+}
+
+func (w *writeback) flush() {
+	if w.off > w.start {
+		startWriteback(w.f, w.start, w.off-w.start)
+		w.start = w.off
+	}
 }
 
 // orasCopies copies each image into an OCI layout with the oras CLI
