@@ -893,7 +893,7 @@ func fetchRemote(ctx context.Context, f *os.File, remote []*tarEntry, jobs int) 
 	})
 }
 
-// writeback writes a blob at its place in f (an io.OffsetWriter) and
+// writeback writes a blob at its place in f (as io.OffsetWriter does) and
 // starts the write-back of each writebackChunk as it fills, and of the
 // rest at flush: a big layer's bytes go to disk while it downloads.
 type writeback struct {
@@ -906,8 +906,9 @@ const writebackChunk = 8 << 20
 // copyBuf is the size of each download's reads and writes into the
 // bundle. io.Copy's 32 KiB made 7,700 writes for 240 MiB, each a trip
 // through the file system's write path (and a time update of the
-// file); 256 KiB makes an eighth of them, and cut the export's CPU by a
-// fifth (docs/PERFORMANCE.md). One buffer per download at a time.
+// file); 256 KiB makes an eighth of them, and cut the export's CPU by
+// about a quarter (docs/PERFORMANCE.md). One buffer per download at a
+// time.
 const copyBuf = 256 << 10
 
 func (w *writeback) Write(p []byte) (int, error) {
