@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/packgen/packgen/build"
@@ -174,6 +176,67 @@ func settledPushes(r *ocitest.Registry) int {
 	}
 }
 
+// settledLog is r's access log once it has stopped growing (it is read
+// from the registry's output as it comes).
+func settledLog(r *ocitest.Registry) []string {
+	l := r.AccessLog()
+	for {
+		time.Sleep(200 * time.Millisecond)
+		m := r.AccessLog()
+		if len(m) == len(l) {
+			return m
+		}
+		l = m
+	}
+}
+
+// checkImageRequests checks an export's requests to its images'
+// repositories (log: the registry's access log of that export): one GET
+// resolves each image (no HEAD first), every blob is fetched once however
+// many images share it, and the only HEADs are the two signature-tag
+// lookups per image manifest.
+func checkImageRequests(t *testing.T, log []string, res *ExportResult) {
+	t.Helper()
+	repos := map[string]bool{}
+	for _, im := range res.Images {
+		repos[im.Path] = true
+	}
+	gets := map[string]int{}
+	heads := 0
+	for _, l := range log {
+		m := imageRequest.FindStringSubmatch(l)
+		if m == nil || !repos[m[2]] {
+			continue
+		}
+		switch m[1] {
+		case "GET":
+			gets[m[2]+"/"+m[3]+"/"+m[4]]++
+		case "HEAD":
+			heads++
+			if m[3] != "manifests" || !strings.HasPrefix(m[4], "sha256-") {
+				t.Errorf("export sent HEAD %s/%s/%s: a HEAD that is no signature-tag lookup", m[2], m[3], m[4])
+			}
+		}
+	}
+	for _, im := range res.Images {
+		if n := gets[im.Path+"/manifests/"+im.Tag]; n != 1 {
+			t.Errorf("image %s: %d GETs of its tag, want 1", im.Image, n)
+		}
+	}
+	for p, n := range gets {
+		if n != 1 {
+			t.Errorf("export fetched %s %d times", p, n)
+		}
+	}
+	if heads != 2*len(res.Images) {
+		t.Errorf("%d HEADs for %d images, want 2 each (its signature tags)", heads, len(res.Images))
+	}
+}
+
+// imageRequest parses an access-log line: method, repository, manifests
+// or blobs, reference.
+var imageRequest = regexp.MustCompile(`"(GET|HEAD) /v2/(.+)/(manifests|blobs)/([^ /]+) HTTP`)
+
 func repoOf(t *testing.T, ref string) *remote.Repository {
 	r, err := ocireg.Repository(context.Background(), ref, plainHTTP)
 	if err != nil {
@@ -285,12 +348,46 @@ func TestAirgap(t *testing.T) {
 	}
 	// Deterministic: the same lock gives the same bytes; no stage left.
 	again := filepath.Join(out, "again.tar")
+	mark := len(settledLog(f.up))
 	f.export(t, again)
 	if sumFile(t, bundle) != sumFile(t, again) {
 		t.Error("two exports of the same lock differ")
 	}
+	checkImageRequests(t, settledLog(f.up)[mark:], res)
 	os.Remove(again)
 	assertOnly(t, out, "bundle.tar")
+
+	// An image pinned by digest (tag@digest or @digest alone) is fetched
+	// by its digest, its signatures found as a tag's are; a digest the
+	// repository does not hold is an error naming the image.
+	t.Run("pinned", func(t *testing.T) {
+		web := f.seeded["acme/web:2.0"]
+		clients := ocireg.NewClients(plainHTTP)
+		var mu sync.Mutex
+		for _, ref := range []string{web.Ref + "@" + web.Digest.String(), f.up.Host() + "/acme/web@" + web.Digest.String()} {
+			store, err := oci.NewWithContext(ctx, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			big := &direct{blobs: map[digest.Digest]directBlob{}}
+			im, err := exportImage(ctx, store, &mu, big, ref, nil, clients)
+			if err != nil {
+				t.Fatalf("%s: %v", ref, err)
+			}
+			if im.Upstream != web.Digest || im.Manifest.Digest != web.Digest || len(im.Signatures) != 1 || im.Signatures[0].Manifest.Digest != web.Signature || len(big.blobs) == 0 {
+				t.Errorf("%s: %+v (%d blobs to fetch)", ref, im, len(big.blobs))
+			}
+		}
+		other := f.seeded["library/busybox:1.36"].Digest
+		ref := f.up.Host() + "/acme/web@" + other.String()
+		store, err := oci.NewWithContext(ctx, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := exportImage(ctx, store, &mu, &direct{blobs: map[digest.Digest]directBlob{}}, ref, nil, clients); err == nil || !strings.Contains(err.Error(), ref) {
+			t.Errorf("a digest the repository lacks: %v", err)
+		}
+	})
 
 	t.Run("platform", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "amd64.tar")

@@ -113,7 +113,7 @@ $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 	o.oci.add(c)
 	imageKeyFlag(c, &o.imageKeys)
 	c.Flags().StringVar(&o.platform, "platform", "", "keep only this platform's manifest of multi-arch images (OS/ARCH[/VARIANT], e.g. linux/amd64)")
-	c.Flags().IntVarP(&o.jobs, "jobs", "j", 8, "images (and layers) copied at once")
+	c.Flags().IntVarP(&o.jobs, "jobs", "j", 8, "blobs downloaded at once (and twice as many images read at once)")
 	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, json; any other value is the bundle to write (-o BUNDLE.tar)")
 	flagAlias(c, "format", "output")
 	return c
