@@ -27,6 +27,13 @@ type Renderer interface {
 // fault of the machine, not of the pack.
 var ErrNoChartRenderer = errors.New("no chart renderer")
 
+// ErrRendererFailed marks a chart whose helper died or ran out of time
+// while rendering it: the chart's problem (a runaway template, one that
+// exhausts the helper's memory) or the machine's (the OOM killer, a
+// loaded machine), which one packgen cannot tell. A cache of what
+// charts render must not remember it.
+var ErrRendererFailed = errors.New("chart renderer failed")
+
 var (
 	rendererMu sync.RWMutex
 	renderer   Renderer = NewHelper()
@@ -161,10 +168,7 @@ func (h *Helper) Render(req *chartproto.Request) (*chartproto.Result, error) {
 }
 
 func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result, error) {
-	timeout := h.Timeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
+	timeout := h.timeout()
 	type answer struct {
 		res *chartproto.Result
 		err error
@@ -180,15 +184,29 @@ func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result
 	case a := <-done:
 		if a.err != nil {
 			p.kill()
-			return nil, fmt.Errorf("%s stopped while rendering: %v%s", HelperName, a.err, p.stderr.tail())
+			return nil, rendererFailed{fmt.Errorf("%s stopped while rendering: %v%s", HelperName, a.err, p.stderr.tail())}
 		}
 		h.put(p)
 		return a.res, nil
 	case <-t.C:
 		p.timedOut = true
 		p.kill() // the pending read then fails: done is buffered
-		return nil, fmt.Errorf("rendering takes longer than %v", timeout)
+		return nil, rendererFailed{fmt.Errorf("rendering takes longer than %v", timeout)}
 	}
+}
+
+// rendererFailed reads as the error it holds and matches
+// ErrRendererFailed too.
+type rendererFailed struct{ err error }
+
+func (e rendererFailed) Error() string   { return e.err.Error() }
+func (e rendererFailed) Unwrap() []error { return []error{e.err, ErrRendererFailed} }
+
+func (h *Helper) timeout() time.Duration {
+	if h.Timeout <= 0 {
+		return 30 * time.Second
+	}
+	return h.Timeout
 }
 
 // take returns an idle helper, or starts one.
@@ -273,6 +291,9 @@ func (h *Helper) start() (*helperProc, error) {
 	p := &helperProc{stdin: inW, stdout: outR, stderr: &tailBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(path)
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = inR, outW, p.stderr
+	// Wait also waits for stderr's copy to end: a child of the helper
+	// holding it open (a planted one, say) must not hang packgen.
+	p.cmd.WaitDelay = time.Second
 	err = p.cmd.Start()
 	inR.Close()
 	outW.Close()
@@ -285,9 +306,25 @@ func (h *Helper) start() (*helperProc, error) {
 		p.cmd.Wait()
 		close(p.done)
 	}()
-	if p.conn, err = chartproto.Dial(outR, inW, h.build); err != nil {
+	// The handshake waits as a render does: an executable that never
+	// answers (or never reads) is killed, not waited for.
+	dialed := make(chan error, 1)
+	go func() {
+		c, err := chartproto.Dial(outR, inW, h.build)
+		p.conn = c
+		dialed <- err
+	}()
+	t := time.NewTimer(h.timeout())
+	defer t.Stop()
+	select {
+	case err = <-dialed:
+	case <-t.C:
+		p.kill() // the pending read then fails: dialed is buffered
+		err = fmt.Errorf("no answer to the handshake in %v", h.timeout())
+	}
+	if err != nil {
 		p.kill()
-		return nil, fmt.Errorf("%w: %s: %v%s; %s", ErrNoChartRenderer, path, err, p.stderr.tail(), installHint())
+		return nil, fmt.Errorf("%w: %s: %w%s; %s", ErrNoChartRenderer, path, err, p.stderr.tail(), installHint())
 	}
 	return p, nil
 }
