@@ -241,3 +241,53 @@ func TestNoHelper(t *testing.T) {
 }
 
 var _ Renderer = chartrender.InProcess{}
+
+// TestHelperOrphaned: a helper whose packgen is killed (no stdin's end:
+// here another process still holds it) exits on its own, rather than
+// run on unwatched, within a few seconds.
+func TestHelperOrphaned(t *testing.T) {
+	bin := helperBinary(t)
+	stdinR, stdinW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdinW.Close()
+	// sh starts the helper, says its pid and becomes sleep: the
+	// helper's parent, killed below.
+	parent := exec.Command("sh", "-c", `"$0" <&3 >/dev/null 2>&1 & echo $!; exec sleep 60`, bin)
+	parent.ExtraFiles = []*os.File{stdinR}
+	out, err := parent.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stdinR.Close()
+	var pid int
+	if _, err := fmt.Fscan(out, &pid); err != nil {
+		t.Fatal(err)
+	}
+	defer syscallKill(pid)
+	time.Sleep(500 * time.Millisecond) // the helper is up and reading
+	parent.Process.Kill()
+	parent.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); err != nil || (i > 0 && strings.HasPrefix(s[i+1:], " Z")) {
+			break // gone, or a zombie its new parent has not reaped
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the helper (pid %d) still runs 10 s after its packgen was killed", pid)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func syscallKill(pid int) {
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Kill()
+	}
+}
