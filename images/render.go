@@ -130,7 +130,11 @@ func LookupHelper() (string, error) {
 			where = "in " + filepath.Dir(exe) + " (beside " + filepath.Base(exe) + ") or on PATH"
 		}
 	}
-	if p, err := exec.LookPath(HelperName); err == nil {
+	// LookPath refuses a relative PATH entry ("." or "") with ErrDot,
+	// unless GODEBUG=execerrdot=0 says otherwise: an absolute path only,
+	// whatever GODEBUG says, as a file in the current directory (a
+	// repository just cloned) is not packgen's.
+	if p, err := exec.LookPath(HelperName); err == nil && filepath.IsAbs(p) {
 		return p, nil
 	}
 	return "", fmt.Errorf("%w: rendering a chart needs %s, the chart renderer that comes with packgen, and there is none %s: %s", ErrNoChartRenderer, HelperName, where, installHint())

@@ -291,3 +291,27 @@ func syscallKill(pid int) {
 		p.Kill()
 	}
 }
+
+// TestLookupNotDot: a packgen-helm in the current directory is never
+// the helper, whether PATH names it as "." or as an empty entry, even
+// with GODEBUG=execerrdot=0; one on PATH by an absolute path is.
+func TestLookupNotDot(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, HelperName), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	for _, tc := range []struct{ path, godebug string }{
+		{".", ""}, {":/nonexistent", ""}, {".", "execerrdot=0"}, {"/nonexistent:", "execerrdot=0"},
+	} {
+		t.Setenv("PATH", tc.path)
+		t.Setenv("GODEBUG", tc.godebug)
+		if p, err := LookupHelper(); !errors.Is(err, ErrNoChartRenderer) {
+			t.Errorf("PATH=%q GODEBUG=%q: found %q, %v", tc.path, tc.godebug, p, err)
+		}
+	}
+	t.Setenv("PATH", dir)
+	if p, err := LookupHelper(); err != nil || p != filepath.Join(dir, HelperName) {
+		t.Errorf("absolute PATH entry: %q, %v", p, err)
+	}
+}
