@@ -31,7 +31,11 @@ func fakeHelper(mode string) {
 	if err := chartproto.ReadFrame(in, &h); err != nil {
 		os.Exit(3)
 	}
-	chartproto.WriteFrame(out, &chartproto.Hello{Protocol: chartproto.Protocol, Build: chartproto.BuildID()})
+	build := chartproto.BuildID()
+	if mode == "otherbuild" {
+		build = "v9.9.9 commit 0123abc go1.99"
+	}
+	chartproto.WriteFrame(out, &chartproto.Hello{Protocol: chartproto.Protocol, Build: build})
 	if mode == "noread" { // never reads a request
 		time.Sleep(time.Minute)
 		os.Exit(0)
@@ -172,5 +176,41 @@ func TestHelperForks(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v to give up", d)
+	}
+}
+
+// TestProbeHelper: what `packgen version` says of the chart renderer:
+// the one found and its build, a helper of another build named with
+// both builds, or none and how to get one.
+func TestProbeHelper(t *testing.T) {
+	bin := helperBinary(t)
+	t.Setenv("PATH", filepath.Dir(bin))
+	if got := ProbeHelper(); !got.OK || got.Path != bin || got.Build != chartproto.BuildID() || got.Protocol != chartproto.Protocol || got.Error != "" {
+		t.Errorf("the right helper: %+v", got)
+	}
+
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := t.TempDir()
+	if err := os.Symlink(exe, filepath.Join(other, HelperName)); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", other)
+	t.Setenv("PACKGEN_FAKE_HELM", "otherbuild")
+	got := ProbeHelper()
+	if got.OK || got.Path != filepath.Join(other, HelperName) || got.Build != "v9.9.9 commit 0123abc go1.99" {
+		t.Errorf("another build: %+v", got)
+	}
+	for _, w := range []string{`packgen-helm is build "v9.9.9 commit 0123abc go1.99"`, `this packgen is build "` + chartproto.BuildID() + `"`, "make build", "go install github.com/packgen/packgen/cmd/...@"} {
+		if !strings.Contains(got.Error, w) {
+			t.Errorf("another build: %q lacks %q", got.Error, w)
+		}
+	}
+
+	t.Setenv("PATH", t.TempDir())
+	if got := ProbeHelper(); got.OK || got.Path != "" || !strings.Contains(got.Error, "needs packgen-helm") {
+		t.Errorf("none: %+v", got)
 	}
 }

@@ -380,3 +380,45 @@ func (b *tailBuffer) tail() string {
 	}
 	return " (" + HelperName + " said: " + s + ")"
 }
+
+// HelperInfo is the chart renderer packgen would use, as `packgen
+// version` shows it.
+type HelperInfo struct {
+	// Path is the packgen-helm found ("" when none).
+	Path string `json:"path,omitempty"`
+	// Build and Protocol are what it answered the handshake (empty when
+	// it did not): the same as this packgen's when OK.
+	Build    string `json:"build,omitempty"`
+	Protocol int    `json:"protocol,omitempty"`
+	// OK: found, and of this packgen's build.
+	OK bool `json:"ok"`
+	// Error says what is wrong and what to do, when not OK.
+	Error string `json:"error,omitempty"`
+}
+
+// ProbeHelper finds the chart renderer as a chart would (LookupHelper),
+// starts it and says hello, then closes it: what `packgen version`
+// reports, so that a user sees which helper, and whether it fits,
+// before a chart needs it.
+func ProbeHelper() HelperInfo {
+	var info HelperInfo
+	path, err := LookupHelper()
+	if err == nil {
+		info.Path = path
+		h := &Helper{Find: func() (string, error) { return path, nil }, Timeout: 10 * time.Second}
+		h.init()
+		var p *helperProc
+		if p, err = h.start(); err == nil {
+			p.close()
+			info.Build, info.Protocol, info.OK = h.build, chartproto.Protocol, true
+		}
+	}
+	if err != nil {
+		var me *chartproto.MismatchError
+		if errors.As(err, &me) {
+			info.Build, info.Protocol = me.Helper.Build, me.Helper.Protocol
+		}
+		info.Error = err.Error()
+	}
+	return info
+}
