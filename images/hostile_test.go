@@ -36,6 +36,10 @@ func fakeHelper(mode string) {
 		build = "v9.9.9 commit 0123abc go1.99"
 	}
 	chartproto.WriteFrame(out, &chartproto.Hello{Protocol: chartproto.Protocol, Build: build})
+	if mode == "otherbuild" { // as packgen-helm says it, then exits
+		os.Stderr.WriteString("packgen-helm: packgen and packgen-helm are from different builds: …\n")
+		os.Exit(3)
+	}
 	if mode == "noread" { // never reads a request
 		time.Sleep(time.Minute)
 		os.Exit(0)
@@ -202,6 +206,9 @@ func TestProbeHelper(t *testing.T) {
 	got := ProbeHelper()
 	if got.OK || got.Path != filepath.Join(other, HelperName) || got.Build != "v9.9.9 commit 0123abc go1.99" {
 		t.Errorf("another build: %+v", got)
+	}
+	if strings.Contains(got.Error, "said") {
+		t.Errorf("another build: the helper's stderr repeats the mismatch: %s", got.Error)
 	}
 	for _, w := range []string{`packgen-helm is build "v9.9.9 commit 0123abc go1.99"`, `this packgen is build "` + chartproto.BuildID() + `"`, "make build", "go install github.com/packgen/packgen/cmd/...@"} {
 		if !strings.Contains(got.Error, w) {

@@ -142,11 +142,33 @@ func LookupHelper() (string, error) {
 
 // installHint says how to get packgen-helm of this build.
 func installHint() string {
-	v := "latest"
-	if bi, ok := debug.ReadBuildInfo(); ok && strings.HasPrefix(bi.Main.Version, "v") {
-		v = bi.Main.Version
+	exe, _ := os.Executable()
+	version, clone := "latest", false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if strings.HasPrefix(bi.Main.Version, "v") {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			clone = clone || s.Key == "vcs.revision"
+		}
 	}
-	return "build both with `make build` (bin/packgen and bin/packgen-helm) or install both with `go install github.com/packgen/packgen/cmd/...@" + v + "`"
+	return hint(exe, version, clone)
+}
+
+// hint is installHint for the executable exe of module version
+// version, built in a clone (a VCS stamp) or not.
+func hint(exe, version string, clone bool) string {
+	switch {
+	case filepath.Base(exe) == "packgen" && strings.Contains(filepath.ToSlash(exe), "/go-build"):
+		// go run builds packgen alone, in Go's cache, with no VCS stamp:
+		// no helper is beside it, and none installed is of its build.
+		return "`go run ./cmd/packgen` builds packgen without its chart renderer (and as build \"(devel)\", which no installed packgen-helm matches), so it renders no chart: in the clone, run bin/packgen after `make build`, or packgen after `go install ./cmd/...`"
+	case clone:
+		// A pseudo-version stamped from a clone may name a commit the
+		// module proxy does not have, or be +dirty: build from the clone.
+		return "in the clone, build both with `make build` (bin/packgen and bin/packgen-helm) or install both with `go install ./cmd/...`"
+	}
+	return "build both with `make build` (bin/packgen and bin/packgen-helm) or install both with `go install github.com/packgen/packgen/cmd/...@" + version + "`"
 }
 
 // Render implements Renderer.
@@ -328,7 +350,11 @@ func (h *Helper) start() (*helperProc, error) {
 	}
 	if err != nil {
 		p.kill()
-		return nil, fmt.Errorf("%w: %s: %w%s; %s", ErrNoChartRenderer, path, err, p.stderr.tail(), installHint())
+		said := p.stderr.tail()
+		if errors.Is(err, chartproto.ErrMismatch) {
+			said = "" // the helper's stderr says the same the other way round
+		}
+		return nil, fmt.Errorf("%w: %s: %w%s; %s", ErrNoChartRenderer, path, err, said, installHint())
 	}
 	return p, nil
 }

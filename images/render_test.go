@@ -315,3 +315,23 @@ func TestLookupNotDot(t *testing.T) {
 		t.Errorf("absolute PATH entry: %q, %v", p, err)
 	}
 }
+
+// TestInstallHint: what a missing or mismatched packgen-helm's message
+// says to do, by how this packgen was built.
+func TestInstallHint(t *testing.T) {
+	for _, tc := range []struct {
+		exe, version string
+		clone        bool
+		want         string
+	}{
+		{"/root/.cache/go-build/70/70e5…-d/packgen", "latest", false, "`go run ./cmd/packgen` builds packgen without its chart renderer"},
+		{"/tmp/go-build123/b001/exe/packgen", "latest", false, "run bin/packgen after `make build`, or packgen after `go install ./cmd/...`"},
+		{"/home/u/packgen/bin/packgen", "v0.0.0-20261206130822-13ef7942d640+dirty", true, "in the clone, build both with `make build` (bin/packgen and bin/packgen-helm) or install both with `go install ./cmd/...`"},
+		{"/home/u/go/bin/packgen", "v1.4.0", false, "`go install github.com/packgen/packgen/cmd/...@v1.4.0`"},
+		{"/usr/local/bin/packgen", "latest", false, "`go install github.com/packgen/packgen/cmd/...@latest`"},
+	} {
+		if got := hint(tc.exe, tc.version, tc.clone); !strings.Contains(got, tc.want) {
+			t.Errorf("hint(%q, %q, %v) = %q, want %q in it", tc.exe, tc.version, tc.clone, got, tc.want)
+		}
+	}
+}
