@@ -42,8 +42,9 @@ const MaxResult = 64 << 20
 // start of a frame of up to a GiB.
 const maxHello = 4 << 10
 
-// maxResult is MaxResult; tests lower it.
-var maxResult = MaxResult
+// maxResult and maxRequest are MaxResult and MaxFrame; tests lower
+// them.
+var maxResult, maxRequest = MaxResult, MaxFrame
 
 // ErrFrame marks a frame that is too large or does not decode.
 var ErrFrame = errors.New("chart renderer protocol")
@@ -241,9 +242,21 @@ func (c *Conn) send(v any) error {
 
 // Render sends one request and reads its result. An error is the
 // conversation's (the helper died, a frame did not decode), never the
-// chart's: that is Result.Err.
+// chart's: that is Result.Err, a request too large to send included.
 func (c *Conn) Render(req *Request) (*Result, error) {
-	if err := c.send(req); err != nil {
+	b, err := encodeFrame(req, maxRequest)
+	if errors.Is(err, ErrFrame) {
+		// Nothing was sent: the chart's error (an unpacked chart of more
+		// than a GiB), not the conversation's.
+		return &Result{Err: &Error{Msg: fmt.Sprintf("the chart is more than packgen-helm reads (%d MiB): %v", maxRequest>>20, err)}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.w.Write(b); err != nil {
+		return nil, err
+	}
+	if err := c.w.Flush(); err != nil {
 		return nil, err
 	}
 	var res Result

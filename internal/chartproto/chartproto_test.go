@@ -144,7 +144,8 @@ func FuzzReadFrame(f *testing.F) {
 // TestResultBound: a chart that renders more than the parent reads is
 // that chart's error, sent by the helper, which goes on serving; a
 // result frame announced larger than that is refused by the parent
-// before it reads (or allocates) any of it.
+// before it reads (or allocates) any of it. A request too large to
+// send is the chart's error, the conversation intact.
 func TestResultBound(t *testing.T) {
 	defer func(m int) { maxResult = m }(maxResult)
 	maxResult = 1 << 10
@@ -161,6 +162,16 @@ func TestResultBound(t *testing.T) {
 	}
 	if res, err := c.Render(&Request{Namespace: "n"}); err != nil || res.Err != nil || len(res.Manifests) != 1 {
 		t.Fatalf("after a huge result: %+v, %v", res, err)
+	}
+	// A request too large to send is the chart's error; nothing is sent.
+	defer func(m int) { maxRequest = m }(maxRequest)
+	maxRequest = 1 << 10
+	res, err = c.Render(&Request{Archive: make([]byte, 2<<10)})
+	if err != nil || res.Err == nil || !strings.Contains(res.Err.Msg, "the chart is more than packgen-helm reads (0 MiB)") {
+		t.Fatalf("a huge request: %+v, %v", res, err)
+	}
+	if res, err := c.Render(&Request{Namespace: "n"}); err != nil || res.Err != nil || len(res.Manifests) != 1 {
+		t.Fatalf("after a huge request: %+v, %v", res, err)
 	}
 	w.Close()
 	if err := <-done; err != nil {
