@@ -298,7 +298,7 @@ func TestFirstHourVersionAndFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	lone := &binRunner{Runner: &testutil.Runner{T: t, Bin: alone, Dir: b.Dir, Env: append(b.Env, "PATH="+t.TempDir())}, t: t}
-	lone.want(0, []string{"renderer: none usable: no chart renderer: rendering a chart needs packgen-helm", "go install github.com/packgen/packgen/cmd/...@"}, "version")
+	lone.want(0, []string{"renderer: none usable: no chart renderer: rendering a chart needs packgen-helm", "make build"}, "version")
 
 	// Each short flag means one thing in every command: -d is the
 	// directory written into, and --dest names it everywhere.
