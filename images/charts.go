@@ -123,6 +123,9 @@ func (c *collector) chartError(rel string, isDir bool, name string, err error) e
 		}
 	}
 	e.Err = fmt.Errorf("%w: %s%s", ErrChart, where, oneLine(err.Error()))
+	if errors.Is(err, ErrRendererFailed) {
+		e.Err = rendererFailed{e.Err} // for a cache not to remember it
+	}
 	return e
 }
 

@@ -27,6 +27,13 @@ type Renderer interface {
 // fault of the machine, not of the pack.
 var ErrNoChartRenderer = errors.New("no chart renderer")
 
+// ErrRendererFailed marks a chart whose helper died or ran out of time
+// while rendering it: the chart's problem (a runaway template, one that
+// exhausts the helper's memory) or the machine's (the OOM killer, a
+// loaded machine), which one packgen cannot tell. A cache of what
+// charts render must not remember it.
+var ErrRendererFailed = errors.New("chart renderer failed")
+
 var (
 	rendererMu sync.RWMutex
 	renderer   Renderer = NewHelper()
@@ -123,7 +130,11 @@ func LookupHelper() (string, error) {
 			where = "in " + filepath.Dir(exe) + " (beside " + filepath.Base(exe) + ") or on PATH"
 		}
 	}
-	if p, err := exec.LookPath(HelperName); err == nil {
+	// LookPath refuses a relative PATH entry ("." or "") with ErrDot,
+	// unless GODEBUG=execerrdot=0 says otherwise: an absolute path only,
+	// whatever GODEBUG says, as a file in the current directory (a
+	// repository just cloned) is not packgen's.
+	if p, err := exec.LookPath(HelperName); err == nil && filepath.IsAbs(p) {
 		return p, nil
 	}
 	return "", fmt.Errorf("%w: rendering a chart needs %s, the chart renderer that comes with packgen, and there is none %s: %s", ErrNoChartRenderer, HelperName, where, installHint())
@@ -131,11 +142,33 @@ func LookupHelper() (string, error) {
 
 // installHint says how to get packgen-helm of this build.
 func installHint() string {
-	v := "latest"
-	if bi, ok := debug.ReadBuildInfo(); ok && strings.HasPrefix(bi.Main.Version, "v") {
-		v = bi.Main.Version
+	exe, _ := os.Executable()
+	version, clone := "latest", false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if strings.HasPrefix(bi.Main.Version, "v") {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			clone = clone || s.Key == "vcs.revision"
+		}
 	}
-	return "build both with `make build` (bin/packgen and bin/packgen-helm) or install both with `go install github.com/packgen/packgen/cmd/...@" + v + "`"
+	return hint(exe, version, clone)
+}
+
+// hint is installHint for the executable exe of module version
+// version, built in a clone (a VCS stamp) or not.
+func hint(exe, version string, clone bool) string {
+	switch {
+	case filepath.Base(exe) == "packgen" && strings.Contains(filepath.ToSlash(exe), "/go-build"):
+		// go run builds packgen alone, in Go's cache, with no VCS stamp:
+		// no helper is beside it, and none installed is of its build.
+		return "`go run ./cmd/packgen` builds packgen without its chart renderer (and as build \"(devel)\", which no installed packgen-helm matches), so it renders no chart: in the clone, run bin/packgen after `make build`, or packgen after `go install ./cmd/...`"
+	case clone:
+		// A pseudo-version stamped from a clone may name a commit the
+		// module proxy does not have, or be +dirty: build from the clone.
+		return "in the clone, build both with `make build` (bin/packgen and bin/packgen-helm) or install both with `go install ./cmd/...`"
+	}
+	return "build both with `make build` (bin/packgen and bin/packgen-helm) or install both with `go install github.com/packgen/packgen/cmd/...@" + version + "`"
 }
 
 // Render implements Renderer.
@@ -161,10 +194,7 @@ func (h *Helper) Render(req *chartproto.Request) (*chartproto.Result, error) {
 }
 
 func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result, error) {
-	timeout := h.Timeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
+	timeout := h.timeout()
 	type answer struct {
 		res *chartproto.Result
 		err error
@@ -180,15 +210,29 @@ func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result
 	case a := <-done:
 		if a.err != nil {
 			p.kill()
-			return nil, fmt.Errorf("%s stopped while rendering: %v%s", HelperName, a.err, p.stderr.tail())
+			return nil, rendererFailed{fmt.Errorf("%s stopped while rendering: %v%s", HelperName, a.err, p.stderr.tail())}
 		}
 		h.put(p)
 		return a.res, nil
 	case <-t.C:
 		p.timedOut = true
 		p.kill() // the pending read then fails: done is buffered
-		return nil, fmt.Errorf("rendering takes longer than %v", timeout)
+		return nil, rendererFailed{fmt.Errorf("rendering takes longer than %v", timeout)}
 	}
+}
+
+// rendererFailed reads as the error it holds and matches
+// ErrRendererFailed too.
+type rendererFailed struct{ err error }
+
+func (e rendererFailed) Error() string   { return e.err.Error() }
+func (e rendererFailed) Unwrap() []error { return []error{e.err, ErrRendererFailed} }
+
+func (h *Helper) timeout() time.Duration {
+	if h.Timeout <= 0 {
+		return 30 * time.Second
+	}
+	return h.Timeout
 }
 
 // take returns an idle helper, or starts one.
@@ -273,6 +317,9 @@ func (h *Helper) start() (*helperProc, error) {
 	p := &helperProc{stdin: inW, stdout: outR, stderr: &tailBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(path)
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = inR, outW, p.stderr
+	// Wait also waits for stderr's copy to end: a child of the helper
+	// holding it open (a planted one, say) must not hang packgen.
+	p.cmd.WaitDelay = time.Second
 	err = p.cmd.Start()
 	inR.Close()
 	outW.Close()
@@ -285,9 +332,29 @@ func (h *Helper) start() (*helperProc, error) {
 		p.cmd.Wait()
 		close(p.done)
 	}()
-	if p.conn, err = chartproto.Dial(outR, inW, h.build); err != nil {
+	// The handshake waits as a render does: an executable that never
+	// answers (or never reads) is killed, not waited for.
+	dialed := make(chan error, 1)
+	go func() {
+		c, err := chartproto.Dial(outR, inW, h.build)
+		p.conn = c
+		dialed <- err
+	}()
+	t := time.NewTimer(h.timeout())
+	defer t.Stop()
+	select {
+	case err = <-dialed:
+	case <-t.C:
+		p.kill() // the pending read then fails: dialed is buffered
+		err = fmt.Errorf("no answer to the handshake in %v", h.timeout())
+	}
+	if err != nil {
 		p.kill()
-		return nil, fmt.Errorf("%w: %s: %v%s; %s", ErrNoChartRenderer, path, err, p.stderr.tail(), installHint())
+		said := p.stderr.tail()
+		if errors.Is(err, chartproto.ErrMismatch) {
+			said = "" // the helper's stderr says the same the other way round
+		}
+		return nil, fmt.Errorf("%w: %s: %w%s; %s", ErrNoChartRenderer, path, err, said, installHint())
 	}
 	return p, nil
 }
@@ -338,4 +405,46 @@ func (b *tailBuffer) tail() string {
 		return ""
 	}
 	return " (" + HelperName + " said: " + s + ")"
+}
+
+// HelperInfo is the chart renderer packgen would use, as `packgen
+// version` shows it.
+type HelperInfo struct {
+	// Path is the packgen-helm found ("" when none).
+	Path string `json:"path,omitempty"`
+	// Build and Protocol are what it answered the handshake (empty when
+	// it did not): the same as this packgen's when OK.
+	Build    string `json:"build,omitempty"`
+	Protocol int    `json:"protocol,omitempty"`
+	// OK: found, and of this packgen's build.
+	OK bool `json:"ok"`
+	// Error says what is wrong and what to do, when not OK.
+	Error string `json:"error,omitempty"`
+}
+
+// ProbeHelper finds the chart renderer as a chart would (LookupHelper),
+// starts it and says hello, then closes it: what `packgen version`
+// reports, so that a user sees which helper, and whether it fits,
+// before a chart needs it.
+func ProbeHelper() HelperInfo {
+	var info HelperInfo
+	path, err := LookupHelper()
+	if err == nil {
+		info.Path = path
+		h := &Helper{Find: func() (string, error) { return path, nil }, Timeout: 10 * time.Second}
+		h.init()
+		var p *helperProc
+		if p, err = h.start(); err == nil {
+			p.close()
+			info.Build, info.Protocol, info.OK = h.build, chartproto.Protocol, true
+		}
+	}
+	if err != nil {
+		var me *chartproto.MismatchError
+		if errors.As(err, &me) {
+			info.Build, info.Protocol = me.Helper.Build, me.Helper.Protocol
+		}
+		info.Error = err.Error()
+	}
+	return info
 }

@@ -28,6 +28,10 @@ var (
 // helperBinary builds cmd/packgen-helm once, as this test binary is
 // built (no VCS stamp), so the two pass the handshake.
 func TestMain(m *testing.M) {
+	if mode := os.Getenv("PACKGEN_FAKE_HELM"); mode != "" {
+		fakeHelper(mode) // this binary run as a hostile packgen-helm
+		return
+	}
 	code := m.Run()
 	if helmPath != "" {
 		os.RemoveAll(filepath.Dir(helmPath))
@@ -237,3 +241,97 @@ func TestNoHelper(t *testing.T) {
 }
 
 var _ Renderer = chartrender.InProcess{}
+
+// TestHelperOrphaned: a helper whose packgen is killed (no stdin's end:
+// here another process still holds it) exits on its own, rather than
+// run on unwatched, within a few seconds.
+func TestHelperOrphaned(t *testing.T) {
+	bin := helperBinary(t)
+	stdinR, stdinW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdinW.Close()
+	// sh starts the helper, says its pid and becomes sleep: the
+	// helper's parent, killed below.
+	parent := exec.Command("sh", "-c", `"$0" <&3 >/dev/null 2>&1 & echo $!; exec sleep 60`, bin)
+	parent.ExtraFiles = []*os.File{stdinR}
+	out, err := parent.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stdinR.Close()
+	var pid int
+	if _, err := fmt.Fscan(out, &pid); err != nil {
+		t.Fatal(err)
+	}
+	defer syscallKill(pid)
+	time.Sleep(500 * time.Millisecond) // the helper is up and reading
+	parent.Process.Kill()
+	parent.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); err != nil || (i > 0 && strings.HasPrefix(s[i+1:], " Z")) {
+			break // gone, or a zombie its new parent has not reaped
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the helper (pid %d) still runs 10 s after its packgen was killed", pid)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func syscallKill(pid int) {
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Kill()
+	}
+}
+
+// TestLookupNotDot: a packgen-helm in the current directory is never
+// the helper, whether PATH names it as "." or as an empty entry, even
+// with GODEBUG=execerrdot=0; one on PATH by an absolute path is.
+func TestLookupNotDot(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, HelperName), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	for _, tc := range []struct{ path, godebug string }{
+		{".", ""}, {":/nonexistent", ""}, {".", "execerrdot=0"}, {"/nonexistent:", "execerrdot=0"},
+	} {
+		t.Setenv("PATH", tc.path)
+		t.Setenv("GODEBUG", tc.godebug)
+		if p, err := LookupHelper(); !errors.Is(err, ErrNoChartRenderer) {
+			t.Errorf("PATH=%q GODEBUG=%q: found %q, %v", tc.path, tc.godebug, p, err)
+		}
+	}
+	t.Setenv("PATH", dir)
+	if p, err := LookupHelper(); err != nil || p != filepath.Join(dir, HelperName) {
+		t.Errorf("absolute PATH entry: %q, %v", p, err)
+	}
+}
+
+// TestInstallHint: what a missing or mismatched packgen-helm's message
+// says to do, by how this packgen was built.
+func TestInstallHint(t *testing.T) {
+	for _, tc := range []struct {
+		exe, version string
+		clone        bool
+		want         string
+	}{
+		{"/root/.cache/go-build/70/70e5…-d/packgen", "latest", false, "`go run ./cmd/packgen` builds packgen without its chart renderer"},
+		{"/tmp/go-build123/b001/exe/packgen", "latest", false, "run bin/packgen after `make build`, or packgen after `go install ./cmd/...`"},
+		{"/home/u/packgen/bin/packgen", "v0.0.0-20261206130822-13ef7942d640+dirty", true, "in the clone, build both with `make build` (bin/packgen and bin/packgen-helm) or install both with `go install ./cmd/...`"},
+		{"/home/u/go/bin/packgen", "v1.4.0", false, "`go install github.com/packgen/packgen/cmd/...@v1.4.0`"},
+		{"/usr/local/bin/packgen", "latest", false, "`go install github.com/packgen/packgen/cmd/...@latest`"},
+	} {
+		if got := hint(tc.exe, tc.version, tc.clone); !strings.Contains(got, tc.want) {
+			t.Errorf("hint(%q, %q, %v) = %q, want %q in it", tc.exe, tc.version, tc.clone, got, tc.want)
+		}
+	}
+}

@@ -99,11 +99,13 @@ const (
 // The build validated the release, so it is not validated again
 // (images.Accepted): what is listed is what `packgen images` lists for
 // it (TestImagesMatchPackgenImages). Without a chart renderer
-// (images.ErrNoChartRenderer, the machine's fault) the build fails
-// rather than remember a note about the pack.
+// (images.ErrNoChartRenderer, the machine's fault) or with one that died
+// or ran out of time (images.ErrRendererFailed: the machine's fault as
+// likely as the chart's, which the build rendered when it accepted it)
+// the build fails rather than remember a note about the pack.
 func findImages(a *pack.Archive) (*imageView, error) {
 	rep, err := images.Accepted(a, ".")
-	if errors.Is(err, images.ErrNoChartRenderer) {
+	if errors.Is(err, images.ErrNoChartRenderer) || errors.Is(err, images.ErrRendererFailed) {
 		return nil, err
 	}
 	if err != nil {

@@ -1,6 +1,9 @@
 package site
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -8,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/images"
+	"github.com/packgen/packgen/internal/chartproto"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -153,5 +157,36 @@ func copyTree(t *testing.T, from, to string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// failingRenderer is a chart renderer whose helper died mid-render.
+type failingRenderer struct{}
+
+func (failingRenderer) Render(*chartproto.Request) (*chartproto.Result, error) {
+	return nil, fmt.Errorf("%w: packgen-helm stopped while rendering: unexpected EOF", images.ErrRendererFailed)
+}
+
+// TestFindImagesFailsClosed: a chart renderer that dies or runs out of
+// time (images.ErrRendererFailed) fails the build, as a missing one
+// does, instead of leaving a note that the image cache would remember
+// as the release's view; a release without charts needs no renderer.
+func TestFindImagesFailsClosed(t *testing.T) {
+	p, probs := pack.Load(os.DirFS("../images/testdata/packs"), "webapp-1.2.0", pack.Options{})
+	if probs.HasErrors() {
+		t.Fatal(probs)
+	}
+	var buf bytes.Buffer
+	if _, err := pack.WriteArchive(&buf, p, pack.ArchiveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := pack.OpenArchive(bytes.NewReader(buf.Bytes()), pack.ArchiveLimits{MaxTotalSize: maxWholeArchive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer images.SetRenderer(failingRenderer{})()
+	v, err := findImages(a)
+	if !errors.Is(err, images.ErrRendererFailed) || v != nil {
+		t.Fatalf("findImages = %+v, %v; want no view and ErrRendererFailed", v, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/packgen/packgen/internal/chartproto"
 	"github.com/packgen/packgen/internal/chartrender"
@@ -30,8 +31,25 @@ func main() {
 	// with 400 a catalogue's 1,000 renders cost about a quarter less CPU
 	// (docs/PERFORMANCE.md), for a peak of about five charts' worth.
 	debug.SetGCPercent(400)
+	go watchParent(os.Getppid())
 	if err := chartproto.Serve(os.Stdin, os.Stdout, chartproto.BuildID(), chartrender.Render); err != nil {
 		fmt.Fprintf(os.Stderr, "packgen-helm: %v\n", err)
 		os.Exit(3)
+	}
+}
+
+// watchParent ends the helper once packgen is gone. packgen closes its
+// helpers' stdin as it exits, but one that is killed, or exits when a
+// signal's grace runs out, while a chart renders leaves its helper
+// rendering: a runaway template, which packgen's timeout would have
+// killed, would run on unwatched. Once
+// its parent ends a process is given another (init, a subreaper);
+// where parents are not reassigned (Windows) this never fires.
+func watchParent(ppid int) {
+	for range time.Tick(time.Second) {
+		if os.Getppid() != ppid {
+			fmt.Fprintf(os.Stderr, "packgen-helm: packgen (pid %d) is gone; exiting\n", ppid)
+			os.Exit(4)
+		}
 	}
 }

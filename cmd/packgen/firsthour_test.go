@@ -287,6 +287,18 @@ func TestFirstHourVersionAndFlags(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil || v.Version == "" || !strings.HasPrefix(v.GoVersion, "go1.") || v.Modules["github.com/go-git/go-git/v5"] == "" || v.Modules["github.com/sigstore/sigstore"] == "" {
 		t.Errorf("version -o json: exit %d %s", code, stdout)
 	}
+	// The chart renderer beside the binary, of its build; none on an
+	// empty PATH beside a binary alone.
+	if cr := v.ChartRenderer; !cr.OK || cr.Path != filepath.Join(filepath.Dir(b.Bin), "packgen-helm") || cr.Build == "" || cr.Protocol == 0 {
+		t.Errorf("version -o json: chartRenderer %+v", cr)
+	}
+	b.want(0, []string{"renderer: " + filepath.Join(filepath.Dir(b.Bin), "packgen-helm") + " (this build)"}, "version")
+	alone := filepath.Join(t.TempDir(), "packgen")
+	if data, err := os.ReadFile(b.Bin); err != nil || os.WriteFile(alone, data, 0o755) != nil {
+		t.Fatal(err)
+	}
+	lone := &binRunner{Runner: &testutil.Runner{T: t, Bin: alone, Dir: b.Dir, Env: append(b.Env, "PATH="+t.TempDir())}, t: t}
+	lone.want(0, []string{"renderer: none usable: no chart renderer: rendering a chart needs packgen-helm", "make build"}, "version")
 
 	// Each short flag means one thing in every command: -d is the
 	// directory written into, and --dest names it everywhere.

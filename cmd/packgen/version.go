@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"slices"
 
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/pack"
 	"github.com/spf13/cobra"
 )
@@ -24,6 +25,9 @@ type versionInfo struct {
 	// Modules are the versions of the libraries whose behaviour matters
 	// most to users: git reading and signing.
 	Modules map[string]string `json:"modules"`
+	// ChartRenderer is the packgen-helm this packgen would render charts
+	// with, and whether it is of this build (images.ProbeHelper).
+	ChartRenderer images.HelperInfo `json:"chartRenderer"`
 }
 
 // versionModules are the dependencies `packgen version` names.
@@ -74,7 +78,7 @@ func newVersionCmd(g *globalOptions) *cobra.Command {
 	var output string
 	c := &cobra.Command{
 		Use:     "version",
-		Short:   "Print packgen's version, commit, Go version and key library versions",
+		Short:   "Print packgen's version, commit, Go version, key library versions and chart renderer",
 		Example: "  packgen version\n  packgen version -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -82,6 +86,7 @@ func newVersionCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			v := readVersionInfo()
+			v.ChartRenderer = images.ProbeHelper()
 			if output == "json" {
 				return writeJSON(g, struct {
 					versionInfo
@@ -99,6 +104,11 @@ func newVersionCmd(g *globalOptions) *cobra.Command {
 			names := slices.Sorted(maps.Keys(v.Modules))
 			for _, m := range names {
 				fmt.Fprintf(g.stdout, "module:   %s %s\n", m, v.Modules[m])
+			}
+			if cr := v.ChartRenderer; cr.OK {
+				fmt.Fprintf(g.stdout, "renderer: %s (this build)\n", cr.Path)
+			} else {
+				fmt.Fprintf(g.stdout, "renderer: none usable: %s\n", cr.Error)
 			}
 			return nil
 		},

@@ -26,9 +26,25 @@ import (
 const Protocol = 1
 
 // MaxFrame bounds one message: a chart archive or unpacked chart is at
-// most pack.DefaultLimits.MaxFileSize (256 MiB) per file, and what a
-// chart renders is bounded the same way by the parent's limits.
+// most pack.DefaultLimits.MaxFileSize (256 MiB) per file.
 const MaxFrame = 1 << 30
+
+// MaxResult bounds what one chart renders, as the parent reads it: the
+// manifests are then held and parsed as YAML (several times their size
+// in memory), up to GOMAXPROCS at once, and a chart is outside input. A
+// real chart renders a few MiB at most (etcd holds 1.5 MiB per object).
+// The helper answers a larger result with Result.Err, so the chart is
+// refused by name instead of ending the helper.
+const MaxResult = 64 << 20
+
+// maxHello bounds a handshake frame: an executable that is no
+// packgen-helm and writes text is refused at once, not read as the
+// start of a frame of up to a GiB.
+const maxHello = 4 << 10
+
+// maxResult and maxRequest are MaxResult and MaxFrame; tests lower
+// them.
+var maxResult, maxRequest = MaxResult, MaxFrame
 
 // ErrFrame marks a frame that is too large or does not decode.
 var ErrFrame = errors.New("chart renderer protocol")
@@ -106,32 +122,44 @@ type Result struct {
 
 // WriteFrame writes v as one frame.
 func WriteFrame(w io.Writer, v any) error {
-	var buf bytes.Buffer
-	buf.Write(make([]byte, 4))
-	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
-		return fmt.Errorf("%w: encode %T: %v", ErrFrame, v, err)
+	b, err := encodeFrame(v, MaxFrame)
+	if err != nil {
+		return err
 	}
-	n := buf.Len() - 4
-	if n > MaxFrame {
-		return fmt.Errorf("%w: a %T of %d bytes is more than the %d a frame may hold", ErrFrame, v, n, MaxFrame)
-	}
-	b := buf.Bytes()
-	binary.BigEndian.PutUint32(b, uint32(n))
-	_, err := w.Write(b)
+	_, err = w.Write(b)
 	return err
 }
 
-// ReadFrame reads one frame into v. io.EOF means the other side closed
-// the stream between frames (a clean end); a frame cut short is
-// io.ErrUnexpectedEOF.
-func ReadFrame(r io.Reader, v any) error {
+// encodeFrame is v as one frame of at most limit bytes after the
+// length.
+func encodeFrame(v any, limit int) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Write(make([]byte, 4))
+	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, fmt.Errorf("%w: encode %T: %v", ErrFrame, v, err)
+	}
+	n := buf.Len() - 4
+	if n > limit {
+		return nil, fmt.Errorf("%w: a %T of %d bytes is more than the %d a frame may hold", ErrFrame, v, n, limit)
+	}
+	b := buf.Bytes()
+	binary.BigEndian.PutUint32(b, uint32(n))
+	return b, nil
+}
+
+// ReadFrame reads one frame of at most MaxFrame bytes into v. io.EOF
+// means the other side closed the stream between frames (a clean end);
+// a frame cut short is io.ErrUnexpectedEOF.
+func ReadFrame(r io.Reader, v any) error { return readFrame(r, v, MaxFrame) }
+
+func readFrame(r io.Reader, v any, limit uint32) error {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
-	if n > MaxFrame {
-		return fmt.Errorf("%w: a frame of %d bytes announced, at most %d allowed", ErrFrame, n, MaxFrame)
+	if n > limit {
+		return fmt.Errorf("%w: a %T of %d bytes announced, at most %d allowed", ErrFrame, v, n, limit)
 	}
 	// Grow with what arrives, not with what the header claims.
 	var buf bytes.Buffer
@@ -185,14 +213,25 @@ func Dial(r io.Reader, w io.Writer, build string) (*Conn, error) {
 		return nil, err
 	}
 	var h Hello
-	if err := ReadFrame(c.r, &h); err != nil {
+	if err := readFrame(c.r, &h, maxHello); err != nil {
 		return nil, err
 	}
 	if h.Protocol != Protocol || h.Build != build {
-		return nil, fmt.Errorf("%w: packgen-helm is build %q (protocol %d), this packgen is build %q (protocol %d)", ErrMismatch, h.Build, h.Protocol, build, Protocol)
+		return nil, &MismatchError{Helper: h, Parent: Hello{Protocol: Protocol, Build: build}}
 	}
 	return c, nil
 }
+
+// MismatchError is a helper from another build, as the parent sees it:
+// both builds, for the message and for `packgen version`. It matches
+// ErrMismatch.
+type MismatchError struct{ Helper, Parent Hello }
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("%v: packgen-helm is build %q (protocol %d), this packgen is build %q (protocol %d)", ErrMismatch, e.Helper.Build, e.Helper.Protocol, e.Parent.Build, e.Parent.Protocol)
+}
+
+func (e *MismatchError) Is(target error) bool { return target == ErrMismatch }
 
 func (c *Conn) send(v any) error {
 	if err := WriteFrame(c.w, v); err != nil {
@@ -203,13 +242,25 @@ func (c *Conn) send(v any) error {
 
 // Render sends one request and reads its result. An error is the
 // conversation's (the helper died, a frame did not decode), never the
-// chart's: that is Result.Err.
+// chart's: that is Result.Err, a request too large to send included.
 func (c *Conn) Render(req *Request) (*Result, error) {
-	if err := c.send(req); err != nil {
+	b, err := encodeFrame(req, maxRequest)
+	if errors.Is(err, ErrFrame) {
+		// Nothing was sent: the chart's error (an unpacked chart of more
+		// than a GiB), not the conversation's.
+		return &Result{Err: &Error{Msg: fmt.Sprintf("the chart is more than packgen-helm reads (%d MiB): %v", maxRequest>>20, err)}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.w.Write(b); err != nil {
+		return nil, err
+	}
+	if err := c.w.Flush(); err != nil {
 		return nil, err
 	}
 	var res Result
-	if err := ReadFrame(c.r, &res); err != nil {
+	if err := readFrame(c.r, &res, uint32(maxResult)); err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -228,7 +279,7 @@ func Serve(r io.Reader, w io.Writer, build string, render func(*Request) *Result
 		return bw.Flush()
 	}
 	var h Hello
-	if err := ReadFrame(br, &h); err != nil {
+	if err := readFrame(br, &h, maxHello); err != nil {
 		if err == io.EOF {
 			return nil
 		}
@@ -248,7 +299,19 @@ func Serve(r io.Reader, w io.Writer, build string, render func(*Request) *Result
 			}
 			return fmt.Errorf("read request: %w", err)
 		}
-		if err := send(safeRender(render, &req)); err != nil {
+		b, err := encodeFrame(safeRender(render, &req), maxResult)
+		if errors.Is(err, ErrFrame) {
+			// Too large for the parent to read (or not encodable): the
+			// chart's error, and the helper goes on.
+			b, err = encodeFrame(&Result{Err: &Error{Msg: fmt.Sprintf("the chart's rendered manifests are more than packgen reads (%d MiB): %v", maxResult>>20, err)}}, maxResult)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+		if err := bw.Flush(); err != nil {
 			return err
 		}
 	}

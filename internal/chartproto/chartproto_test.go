@@ -140,3 +140,78 @@ func FuzzReadFrame(f *testing.F) {
 		ReadFrame(bytes.NewReader(b), &res)
 	})
 }
+
+// TestResultBound: a chart that renders more than the parent reads is
+// that chart's error, sent by the helper, which goes on serving; a
+// result frame announced larger than that is refused by the parent
+// before it reads (or allocates) any of it. A request too large to
+// send is the chart's error, the conversation intact.
+func TestResultBound(t *testing.T) {
+	defer func(m int) { maxResult = m }(maxResult)
+	maxResult = 1 << 10
+	r, w, done := pair("b", func(req *Request) *Result {
+		return &Result{Chart: "c", Manifests: []Manifest{{Name: "c/templates/x.yaml", Data: bytes.Repeat([]byte("a: 1\n"), len(req.Namespace)*100)}}}
+	})
+	c, err := Dial(r, w, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Render(&Request{Namespace: "huge-namespace"})
+	if err != nil || res.Err == nil || !strings.Contains(res.Err.Msg, "more than packgen reads (0 MiB)") || res.Manifests != nil {
+		t.Fatalf("a huge result: %+v, %v", res, err)
+	}
+	if res, err := c.Render(&Request{Namespace: "n"}); err != nil || res.Err != nil || len(res.Manifests) != 1 {
+		t.Fatalf("after a huge result: %+v, %v", res, err)
+	}
+	// A request too large to send is the chart's error; nothing is sent.
+	defer func(m int) { maxRequest = m }(maxRequest)
+	maxRequest = 1 << 10
+	res, err = c.Render(&Request{Archive: make([]byte, 2<<10)})
+	if err != nil || res.Err == nil || !strings.Contains(res.Err.Msg, "the chart is more than packgen-helm reads (0 MiB)") {
+		t.Fatalf("a huge request: %+v, %v", res, err)
+	}
+	if res, err := c.Render(&Request{Namespace: "n"}); err != nil || res.Err != nil || len(res.Manifests) != 1 {
+		t.Fatalf("after a huge request: %+v, %v", res, err)
+	}
+	w.Close()
+	if err := <-done; err != nil {
+		t.Errorf("Serve = %v", err)
+	}
+
+	// The parent's side: a result frame announcing more than maxResult.
+	var in bytes.Buffer
+	WriteFrame(&in, &Hello{Protocol: Protocol, Build: "b"})
+	binary.Write(&in, binary.BigEndian, uint32(maxResult+1))
+	c, err = Dial(&in, io.Discard, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Render(&Request{}); !errors.Is(err, ErrFrame) || !strings.Contains(err.Error(), "at most 1024 allowed") {
+		t.Errorf("an oversized result frame: %v", err)
+	}
+}
+
+// TestHelloBound: an executable that answers the handshake with text
+// (no packgen-helm) is refused at once, not read as a frame of up to
+// a GiB; so is a hello frame from another protocol's build.
+func TestHelloBound(t *testing.T) {
+	for _, out := range []string{"Usage: foo [options]\n", "\x00\x01\x00\x00garbage"} {
+		_, err := Dial(strings.NewReader(out), io.Discard, "b")
+		if !errors.Is(err, ErrFrame) || !strings.Contains(err.Error(), "at most 4096 allowed") {
+			t.Errorf("%q: %v", out, err)
+		}
+	}
+	// A frame cut short by the helper's exit.
+	var in bytes.Buffer
+	WriteFrame(&in, &Hello{Protocol: Protocol, Build: "b"})
+	in.Truncate(in.Len() - 3)
+	if _, err := Dial(&in, io.Discard, "b"); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("cut short: %v", err)
+	}
+	var me *MismatchError
+	in.Reset()
+	WriteFrame(&in, &Hello{Protocol: Protocol, Build: "other"})
+	if _, err := Dial(&in, io.Discard, "b"); !errors.As(err, &me) || me.Helper.Build != "other" || me.Parent.Build != "b" {
+		t.Errorf("mismatch: %v", err)
+	}
+}

@@ -1,0 +1,223 @@
+package images
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/internal/chartproto"
+)
+
+// fakeHelper is this test binary run as a packgen-helm that misbehaves
+// after a correct handshake (the same binary: the same build), or
+// before it: what a planted or broken helper, or a chart that drives the
+// real one into the ground, looks like to packgen.
+func fakeHelper(mode string) {
+	in, out := bufio.NewReader(os.Stdin), os.Stdout
+	if mode == "silent" { // reads, never answers
+		for {
+			if _, err := in.ReadByte(); err != nil {
+				os.Exit(0)
+			}
+		}
+	}
+	var h chartproto.Hello
+	if err := chartproto.ReadFrame(in, &h); err != nil {
+		os.Exit(3)
+	}
+	build := chartproto.BuildID()
+	if mode == "otherbuild" {
+		build = "v9.9.9 commit 0123abc go1.99"
+	}
+	chartproto.WriteFrame(out, &chartproto.Hello{Protocol: chartproto.Protocol, Build: build})
+	if mode == "otherbuild" { // as packgen-helm says it, then exits
+		os.Stderr.WriteString("packgen-helm: packgen and packgen-helm are from different builds: …\n")
+		os.Exit(3)
+	}
+	if mode == "noread" { // never reads a request
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	}
+	var req chartproto.Request
+	if err := chartproto.ReadFrame(in, &req); err != nil {
+		os.Exit(3)
+	}
+	switch mode {
+	case "garbage":
+		out.WriteString("panic: something went wrong\n")
+		time.Sleep(time.Minute)
+	case "midframe":
+		binary.Write(out, binary.BigEndian, uint32(100))
+		out.WriteString("0123456789")
+		os.Stderr.WriteString("fatal error: runtime: out of memory\n")
+		os.Exit(2)
+	case "huge":
+		binary.Write(out, binary.BigEndian, uint32(chartproto.MaxResult+1))
+		junk := make([]byte, 1<<20)
+		for {
+			if _, err := out.Write(junk); err != nil {
+				os.Exit(1)
+			}
+		}
+	case "stderr":
+		line := []byte(strings.Repeat("x", 1023) + "\n")
+		for range 16 << 10 { // 16 MiB
+			os.Stderr.Write(line)
+		}
+		os.Stderr.WriteString("the last words\n")
+		os.Exit(2)
+	}
+	os.Exit(0)
+}
+
+// children counts this process's child processes, zombies included.
+func children(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skip("no /proc:", err)
+	}
+	n := 0
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if f := strings.Fields(s[i+1:]); i > 0 && len(f) > 1 && f[1] == strconv.Itoa(os.Getpid()) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestHostileHelper: whatever the helper does — never answer the
+// handshake, never read a request, answer with text, die mid-frame,
+// announce a result past chartproto.MaxResult, flood stderr — packgen
+// gives up within the timeout with an error saying what happened, holds
+// no more than the bounds allow, and leaves no process (nor zombie)
+// behind.
+func TestHostileHelper(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := &chartproto.Request{Archive: make([]byte, 8<<20)} // more than a pipe holds
+	for _, tc := range []struct {
+		mode string
+		req  *chartproto.Request
+		is   error
+		want string
+	}{
+		{"silent", big, ErrNoChartRenderer, "no answer to the handshake in 1s"},
+		{"noread", big, ErrRendererFailed, "rendering takes longer than 1s"},
+		{"garbage", big, ErrRendererFailed, "packgen-helm stopped while rendering: chart renderer protocol: a *chartproto.Result of 1885433449 bytes announced, at most 67108864 allowed"},
+		{"midframe", big, ErrRendererFailed, "stopped while rendering: unexpected EOF (packgen-helm said: fatal error: runtime: out of memory)"},
+		{"huge", big, ErrRendererFailed, "bytes announced, at most 67108864 allowed"},
+		{"stderr", big, ErrRendererFailed, "xxxxxx the last words)"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			t.Setenv("PACKGEN_FAKE_HELM", tc.mode)
+			before := children(t)
+			// Those that wait get 1 s; the others end by themselves, so a
+			// loaded machine must not make them time out instead.
+			timeout := 20 * time.Second
+			if tc.mode == "silent" || tc.mode == "noread" {
+				timeout = time.Second
+			}
+			h := &Helper{Find: func() (string, error) { return exe, nil }, Timeout: timeout}
+			defer h.Close()
+			start := time.Now()
+			res, err := h.Render(tc.req)
+			if d := time.Since(start); d > timeout+4*time.Second {
+				t.Errorf("took %v to give up", d)
+			}
+			if res != nil || !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Render = %v, %v; want %v, %q", res, err, tc.is, tc.want)
+			}
+			if len(err.Error()) > 4<<10 {
+				t.Errorf("a message of %d bytes", len(err.Error()))
+			}
+			if n := children(t); n != before {
+				t.Errorf("%d child processes after, %d before: the helper was not reaped", n, before)
+			}
+		})
+	}
+}
+
+// TestHelperForks: a planted helper whose child keeps its stdout and
+// stderr open (never answering) does not hang packgen: the handshake
+// times out, the helper is killed and waited for (its I/O given
+// WaitDelay, not the child's lifetime).
+func TestHelperForks(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	script := filepath.Join(dir, HelperName)
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nsleep 60 &\necho $! >"+pidFile+"\nexec sleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				if p, err := os.FindProcess(pid); err == nil {
+					p.Kill()
+				}
+			}
+		}
+	})
+	h := &Helper{Find: func() (string, error) { return script, nil }, Timeout: time.Second}
+	start := time.Now()
+	_, err := h.Render(&chartproto.Request{})
+	if !errors.Is(err, ErrNoChartRenderer) || !strings.Contains(err.Error(), "no answer to the handshake") {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v to give up", d)
+	}
+}
+
+// TestProbeHelper: what `packgen version` says of the chart renderer:
+// the one found and its build, a helper of another build named with
+// both builds, or none and how to get one.
+func TestProbeHelper(t *testing.T) {
+	bin := helperBinary(t)
+	t.Setenv("PATH", filepath.Dir(bin))
+	if got := ProbeHelper(); !got.OK || got.Path != bin || got.Build != chartproto.BuildID() || got.Protocol != chartproto.Protocol || got.Error != "" {
+		t.Errorf("the right helper: %+v", got)
+	}
+
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := t.TempDir()
+	if err := os.Symlink(exe, filepath.Join(other, HelperName)); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", other)
+	t.Setenv("PACKGEN_FAKE_HELM", "otherbuild")
+	got := ProbeHelper()
+	if got.OK || got.Path != filepath.Join(other, HelperName) || got.Build != "v9.9.9 commit 0123abc go1.99" {
+		t.Errorf("another build: %+v", got)
+	}
+	if strings.Contains(got.Error, "said") {
+		t.Errorf("another build: the helper's stderr repeats the mismatch: %s", got.Error)
+	}
+	for _, w := range []string{`packgen-helm is build "v9.9.9 commit 0123abc go1.99"`, `this packgen is build "` + chartproto.BuildID() + `"`, "make build", "go install github.com/packgen/packgen/cmd/...@"} {
+		if !strings.Contains(got.Error, w) {
+			t.Errorf("another build: %q lacks %q", got.Error, w)
+		}
+	}
+
+	t.Setenv("PATH", t.TempDir())
+	if got := ProbeHelper(); got.OK || got.Path != "" || !strings.Contains(got.Error, "needs packgen-helm") {
+		t.Errorf("none: %+v", got)
+	}
+}
