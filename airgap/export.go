@@ -34,6 +34,7 @@ import (
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/internal/writeback"
 	"github.com/packgen/packgen/profile"
 	"github.com/packgen/packgen/publish"
 	"github.com/packgen/packgen/sign"
@@ -864,7 +865,7 @@ func writeLocal(ctx context.Context, f *os.File, entries []*tarEntry, headers []
 
 // fetchRemote streams the direct blobs from their registries into their
 // places, jobs at once, each checked against its digest, its write-back
-// started as it is written (writeback). The biggest go first:
+// started as it is written (internal/writeback). The biggest go first:
 // a big layer started last would run alone at the end.
 func fetchRemote(ctx context.Context, f *os.File, remote []*tarEntry, jobs int) error {
 	sort.SliceStable(remote, func(i, j int) bool { return remote[i].size > remote[j].size })
@@ -879,7 +880,7 @@ func fetchRemote(ctx context.Context, f *os.File, remote []*tarEntry, jobs int) 
 		}
 		defer rc.Close()
 		vr := content.NewVerifyReader(rc, b.desc)
-		w := &writeback{f: f, start: e.off, off: e.off}
+		w := writeback.At(f, e.off)
 		buf := bufs.Get().(*[copyBuf]byte)
 		defer bufs.Put(buf)
 		if _, err := io.CopyBuffer(w, vr, buf[:]); err != nil {
@@ -888,20 +889,10 @@ func fetchRemote(ctx context.Context, f *os.File, remote []*tarEntry, jobs int) 
 		if err := vr.Verify(); err != nil {
 			return fmt.Errorf("%w: %s: %v", publish.ErrRegistry, ref, err)
 		}
-		w.flush()
+		w.Flush()
 		return nil
 	})
 }
-
-// writeback writes a blob at its place in f (as io.OffsetWriter does) and
-// starts the write-back of each writebackChunk as it fills, and of the
-// rest at flush: a big layer's bytes go to disk while it downloads.
-type writeback struct {
-	f          *os.File
-	start, off int64 // not yet started; next write
-}
-
-const writebackChunk = 8 << 20
 
 // copyBuf is the size of each download's reads and writes into the
 // bundle. io.Copy's 32 KiB made 7,700 writes for 240 MiB, each a trip
@@ -910,22 +901,6 @@ const writebackChunk = 8 << 20
 // about a quarter (docs/PERFORMANCE.md). One buffer per download at a
 // time.
 const copyBuf = 256 << 10
-
-func (w *writeback) Write(p []byte) (int, error) {
-	n, err := w.f.WriteAt(p, w.off)
-	w.off += int64(n)
-	if w.off-w.start >= writebackChunk {
-		w.flush()
-	}
-	return n, err
-}
-
-func (w *writeback) flush() {
-	if w.off > w.start {
-		startWriteback(w.f, w.start, w.off-w.start)
-		w.start = w.off
-	}
-}
 
 // parsePlatform parses "os/arch[/variant]".
 func parsePlatform(s string) (*ocispec.Platform, error) {

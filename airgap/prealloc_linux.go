@@ -25,12 +25,3 @@ func preallocate(f *os.File, size int64) error {
 	}
 	return nil
 }
-
-// startWriteback asks the kernel to start writing f's bytes [off,
-// off+n) to disk now, without waiting (sync_file_range's WRITE): each
-// blob's write-back then overlaps the downloads still running, and the
-// one fsync at the end waits for little. Only a hint: its error is
-// ignored (the fsync reports any).
-func startWriteback(f *os.File, off, n int64) {
-	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
-}

@@ -77,26 +77,7 @@ func fakeHelper(mode string) {
 }
 
 // children counts this process's child processes, zombies included.
-func children(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Skip("no /proc:", err)
-	}
-	n := 0
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if f := strings.Fields(s[i+1:]); i > 0 && len(f) > 1 && f[1] == strconv.Itoa(os.Getpid()) {
-			n++
-		}
-	}
-	return n
-}
+func children(t *testing.T) int { return childProcs(t, "") }
 
 // TestHostileHelper: whatever the helper does — never answer the
 // handshake, never read a request, answer with text, die mid-frame,

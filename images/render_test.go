@@ -68,7 +68,11 @@ func withHelper(t *testing.T, h *Helper) {
 }
 
 // helperChildren counts this process's packgen-helm children (Linux).
-func helperChildren(t *testing.T) int {
+func helperChildren(t *testing.T) int { return childProcs(t, HelperName) }
+
+// childProcs counts this process's child processes named comm (any
+// name when comm is ""), zombies included, from /proc (Linux).
+func childProcs(t *testing.T, comm string) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
@@ -83,7 +87,7 @@ func helperChildren(t *testing.T) int {
 		// pid (comm) state ppid …
 		s := string(b)
 		i := strings.LastIndexByte(s, ')')
-		if i < 0 || !strings.HasSuffix(s[:i+1], " ("+HelperName+")") {
+		if i < 0 || comm != "" && !strings.HasSuffix(s[:i+1], " ("+comm+")") {
 			continue
 		}
 		f := strings.Fields(s[i+1:])

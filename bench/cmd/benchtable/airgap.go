@@ -23,6 +23,7 @@ import (
 	"github.com/packgen/packgen/bench/measure"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/writeback"
 )
 
 // airgapRows measures `packgen airgap export` (issue 18): a bundle of
@@ -377,9 +378,9 @@ func rawTransfer(reg *ociRegistry, images []*ocitest.Seeded, jobs int, to, dir s
 						}
 						return n, err
 					case rawOneFile:
-						w := &writeback{f: one, start: b.off, off: b.off}
+						w := writeback.At(one, b.off)
 						n, err := io.CopyBuffer(w, body, buf)
-						w.flush()
+						w.Flush()
 						return n, err
 					}
 					return io.CopyBuffer(struct{ io.Writer }{io.Discard}, body, buf)
@@ -402,31 +403,6 @@ func rawTransfer(reg *ociRegistry, images []*ocitest.Seeded, jobs int, to, dir s
 		firstErr = one.Sync()
 	}
 	return transfer{wall: time.Since(start), cpu: selfCPU() - cpu, regCPU: procCPU(reg.PID()) - regCPU, bytes: total}, firstErr
-}
-
-// writeback writes at its place in f and starts the write-back of every
-// 8 MiB as it is written, and of the rest at flush: what airgap export
-// does, so the one-file transfer's fsync waits no longer than the
-// export's.
-type writeback struct {
-	f          *os.File
-	start, off int64
-}
-
-func (w *writeback) Write(p []byte) (int, error) {
-	n, err := w.f.WriteAt(p, w.off)
-	w.off += int64(n)
-	if w.off-w.start >= 8<<20 {
-		w.flush()
-	}
-	return n, err
-}
-
-func (w *writeback) flush() {
-	if w.off > w.start {
-		startWriteback(w.f, w.start, w.off-w.start)
-		w.start = w.off
-	}
 }
 
 // orasCopies copies each image into an OCI layout with the oras CLI

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package main
-
-import "os"
-
-func startWriteback(f *os.File, off, n int64) {}
