@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/linesplit"
 	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/oneproc"
 	"github.com/packgen/packgen/pack"
 	"github.com/spf13/cobra"
 )
@@ -198,9 +198,10 @@ func runFetch(cmd *cobra.Command, g *globalOptions, o *fetchOptions, ref string)
 	// do but spin and wake threads at every hand-off between net/http's
 	// goroutines, CPU taken from the server on a small or loopback
 	// machine (≈ 1 ms of an 11 ms fetch, measured on 2 CPUs). Usually
-	// already done by package oneproc, then free.
+	// already done by package oneproc, then free; it also lets the
+	// collector wait longer.
 	if standalone {
-		runtime.GOMAXPROCS(1)
+		oneproc.Fetch()
 	}
 	if err := checkOutput(o.output, "text", "json"); err != nil {
 		return err

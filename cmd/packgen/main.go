@@ -8,7 +8,7 @@ import (
 
 	"github.com/packgen/packgen/images"
 
-	_ "github.com/packgen/packgen/internal/oneproc" // one P for fetch, set early: see its doc
+	_ "github.com/packgen/packgen/internal/oneproc" // one P and a later GC for fetch, set early: see its doc
 )
 
 // standalone is true when this process runs one command and exits (not
