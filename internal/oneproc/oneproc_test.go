@@ -1,33 +1,23 @@
 package oneproc
 
-import (
-	"runtime"
-	"runtime/debug"
-	"testing"
-)
+import "testing"
 
-// TestFetch: one P, and GOGC=400 unless the environment sets GOGC or
-// GOMEMLIMIT (then the user's setting stands).
-func TestFetch(t *testing.T) {
-	procs := runtime.GOMAXPROCS(0)
-	t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
+func TestCommand(t *testing.T) {
 	for _, tc := range []struct {
-		gogc, memlimit string
-		want           int
+		args []string
+		want string
 	}{
-		{"", "", fetchGOGC},
-		{"50", "", 100},
-		{"", "1GiB", 100},
+		{[]string{"packgen"}, ""},
+		{[]string{"packgen", "fetch", "calico"}, "fetch"},
+		{[]string{"packgen", "-q", "fetch", "calico"}, "fetch"},
+		{[]string{"packgen", "--quiet", "--config", "fetch", "build"}, "build"},
+		{[]string{"packgen", "--config=r.yaml", "fetch"}, "fetch"},
+		{[]string{"packgen", "build", "fetch"}, "build"},
+		{[]string{"packgen", "--help"}, ""},
+		{[]string{"packgen", "--", "fetch"}, "--"},
 	} {
-		t.Setenv("GOGC", tc.gogc)
-		t.Setenv("GOMEMLIMIT", tc.memlimit)
-		debug.SetGCPercent(100)
-		Fetch()
-		if got := debug.SetGCPercent(100); got != tc.want {
-			t.Errorf("GOGC=%q GOMEMLIMIT=%q: GC percent %d, want %d", tc.gogc, tc.memlimit, got, tc.want)
-		}
-		if n := runtime.GOMAXPROCS(0); n != 1 {
-			t.Errorf("GOMAXPROCS %d after Fetch", n)
+		if got := Command(tc.args); got != tc.want {
+			t.Errorf("Command(%q) = %q, want %q", tc.args, got, tc.want)
 		}
 	}
 }
