@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -174,14 +175,19 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	return &c, nil
 }
 
-var yamlUnknownField = regexp.MustCompile(`field (\S+) not found in type client\.(Registry|Config)`)
+// yamlUnknownField is compiled on first use (a config error), not at
+// every process's start.
+var yamlUnknownField = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`field (\S+) not found in type client\.(Registry|Config)`)
+})
 
 // yamlWording puts the YAML decoder's Go-speak in the config's terms.
 func yamlWording(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = strings.Replace(msg, "unmarshal errors:\n  ", "", 1)
-	return yamlUnknownField.ReplaceAllStringFunc(msg, func(m string) string {
-		sub := yamlUnknownField.FindStringSubmatch(m)
+	re := yamlUnknownField()
+	return re.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := re.FindStringSubmatch(m)
 		if sub[2] == "Config" {
 			return fmt.Sprintf("unknown field %q (the file holds one list, registries:)", sub[1])
 		}

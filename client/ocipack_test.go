@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -520,4 +521,17 @@ func FuzzOrasLayer(f *testing.F) {
 			t.Fatalf("passed: %+v", l)
 		}
 	})
+}
+
+// TestSafeRoot: the top-level folder check accepts exactly what its
+// grammar, written here as one regexp, does: the bound on the length is
+// where the two spellings could differ.
+func TestSafeRoot(t *testing.T) {
+	grammar := regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}$`)
+	for _, s := range []string{"", "a", "hello-pack", "falco-4.2.5", "_x", ".", "..", ".x", "-x", "+x", "x+y_z.1", "a/b", "a b", "é", "x\x00",
+		strings.Repeat("a", 254), strings.Repeat("a", 255), strings.Repeat("a", 256), "a" + strings.Repeat(".", 254), "a" + strings.Repeat(".", 255)} {
+		if got, want := safeRoot(s), grammar.MatchString(s); got != want {
+			t.Errorf("safeRoot(%q) = %v, the grammar says %v", s, got, want)
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
@@ -28,9 +29,10 @@ const (
 	maxChartYAML     = 1 << 20
 )
 
+// Compiled on first use, not in the initialiser every packgen process runs.
 var (
-	yamlLineRE     = regexp.MustCompile(`line (\d+)`)
-	firstDefinedRE = regexp.MustCompile(`first defined at line (\d+)`)
+	yamlLineRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
+	firstDefinedRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`first defined at line (\d+)`) })
 )
 
 // parseYAML decodes every document of data into nodes, reporting syntax
@@ -49,11 +51,11 @@ func parseYAML(data []byte) ([]*yaml.Node, []yamlIssue) {
 		}
 		if err != nil {
 			line := 0
-			if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+			if m := yamlLineRE().FindStringSubmatch(err.Error()); m != nil {
 				line, _ = strconv.Atoi(m[1])
 			}
 			msg := strings.TrimPrefix(err.Error(), "yaml: ")
-			msg = yamlLineRE.ReplaceAllString(msg, "")
+			msg = yamlLineRE().ReplaceAllString(msg, "")
 			msg = strings.TrimLeft(msg, ": ")
 			if isYAMLParserError(msg) {
 				// yaml.v3 reports parser (not scanner) errors with a
@@ -329,7 +331,7 @@ func (v *validator) checkManifest(rel string) {
 		if !rendered || line == 0 {
 			return line, msg
 		}
-		msg = firstDefinedRE.ReplaceAllString(msg, "first defined at line $1 of the rendered manifest")
+		msg = firstDefinedRE().ReplaceAllString(msg, "first defined at line $1 of the rendered manifest")
 		msg = fmt.Sprintf("%s (line %d of the rendered manifest: %q)", msg, line, renderedLineText(data, line))
 		if len(missing) > 0 {
 			msg += fmt.Sprintf("; it renders with nothing for %s, which values.yaml manifests.%s does not set: give defaults there", strings.Join(shortList(missing, 5), ", "), strings.TrimSuffix(path.Base(rel), path.Ext(rel)))

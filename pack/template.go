@@ -56,9 +56,12 @@ func (e *templateError) Error() string { return e.msg }
 func (e *templateError) Unwrap() error { return ErrTemplate }
 
 // template: NAME:LINE[:COL]: MESSAGE, as text/template formats errors.
-var templateErrRE = regexp.MustCompile(`^template: [^:]*:(\d+)(?::\d+)?: (.*)$`)
+//
+// Compiled on first use, not in the initialiser every packgen process runs.
+var templateErrRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^template: [^:]*:(\d+)(?::\d+)?: (.*)$`) })
 
-var startedAtRE = regexp.MustCompile(`started at [^:]*:(\d+)`)
+// Compiled on first use, not in the initialiser every packgen process runs.
+var startedAtRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`started at [^:]*:(\d+)`) })
 
 func toTemplateError(err error) *templateError {
 	var te *templateError
@@ -66,16 +69,16 @@ func toTemplateError(err error) *templateError {
 		return te
 	}
 	msg := err.Error()
-	m := templateErrRE.FindStringSubmatch(msg)
+	m := templateErrRE().FindStringSubmatch(msg)
 	if m == nil {
 		return &templateError{msg: strings.TrimPrefix(msg, "template: ")}
 	}
 	line, _ := strconv.Atoi(m[1])
 	inner := m[2]
 	// An unclosed action is reported where the file ends; say where it began.
-	if s := startedAtRE.FindStringSubmatch(inner); s != nil {
+	if s := startedAtRE().FindStringSubmatch(inner); s != nil {
 		line, _ = strconv.Atoi(s[1])
-		inner = startedAtRE.ReplaceAllString(inner, "started at line "+s[1])
+		inner = startedAtRE().ReplaceAllString(inner, "started at line "+s[1])
 	}
 	// `executing "NAME" at <.x>: error calling f: template: …: reason`,
 	// nested once per include: keep the call and the innermost reason.

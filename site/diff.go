@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/packgen/packgen/index"
@@ -228,7 +229,11 @@ func renderUnified(ops []diffOp, context, maxLines int) (h template.HTML, added,
 
 // imageLine finds container images: `image: repo/name:tag` in YAML
 // (values or manifests), quoted or not.
-var imageLine = regexp.MustCompile(`^\s*(?:-\s+)?["']?image["']?\s*:\s*["']?([A-Za-z0-9][A-Za-z0-9._/:@-]*[A-Za-z0-9])["']?\s*(?:#.*)?$`)
+//
+// Compiled on first use, not in the initialiser every packgen process runs.
+var imageLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*(?:-\s+)?["']?image["']?\s*:\s*["']?([A-Za-z0-9][A-Za-z0-9._/:@-]*[A-Za-z0-9])["']?\s*(?:#.*)?$`)
+})
 
 // imagesIn adds the images named in a YAML text to set.
 func imagesIn(b []byte, set map[string]bool) {
@@ -239,7 +244,7 @@ func imagesIn(b []byte, set map[string]bool) {
 		if !strings.Contains(line, "image") {
 			continue
 		}
-		if m := imageLine.FindStringSubmatch(strings.TrimRight(line, "\r")); m != nil && strings.ContainsAny(m[1], "/:") && len(set) < 1000 {
+		if m := imageLine().FindStringSubmatch(strings.TrimRight(line, "\r")); m != nil && strings.ContainsAny(m[1], "/:") && len(set) < 1000 {
 			set[m[1]] = true
 		}
 	}

@@ -701,10 +701,11 @@ func (g *gen) indexPage(entries []*entry) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+// Compiled on first use, not in the initialiser every packgen process runs.
+var nonSlug = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9]+`) })
 
 func slug(s string) string {
-	return strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	return strings.Trim(nonSlug().ReplaceAllString(strings.ToLower(s), "-"), "-")
 }
 
 // ---- catalog.json ----
@@ -786,10 +787,11 @@ type repoLink struct {
 	host string
 }
 
+// Compiled on first use, not in the initialiser every packgen process runs.
 var (
-	scpURL  = regexp.MustCompile(`^[A-Za-z0-9._-]+@([A-Za-z0-9.-]+):(.+)$`)
-	pathSeg = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
-	hexSHA  = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
+	scpURL  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._-]+@([A-Za-z0-9.-]+):(.+)$`) })
+	pathSeg = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._-]+$`) })
+	hexSHA  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{7,64}$`) })
 )
 
 // parseRepo recognises github.com, gitlab.com and bitbucket.org
@@ -797,7 +799,7 @@ var (
 func parseRepo(raw string) *repoLink {
 	raw = strings.TrimSpace(raw)
 	var host, p string
-	if m := scpURL.FindStringSubmatch(raw); m != nil && !strings.Contains(raw, "://") {
+	if m := scpURL().FindStringSubmatch(raw); m != nil && !strings.Contains(raw, "://") {
 		host, p = m[1], m[2]
 	} else {
 		u, err := url.Parse(raw)
@@ -819,7 +821,7 @@ func parseRepo(raw string) *repoLink {
 		return nil
 	}
 	for _, s := range segs {
-		if !pathSeg.MatchString(s) || s == "." || s == ".." {
+		if !pathSeg().MatchString(s) || s == "." || s == ".." {
 			return nil
 		}
 	}
@@ -828,7 +830,7 @@ func parseRepo(raw string) *repoLink {
 
 // commitURL links a commit, or "" when the forge or the hash is unknown.
 func (r *repoLink) commitURL(sha string) string {
-	if r == nil || !hexSHA.MatchString(sha) {
+	if r == nil || !hexSHA().MatchString(sha) {
 		return ""
 	}
 	switch r.host {
@@ -852,7 +854,7 @@ func repoRefOf(raw string) repoRef {
 	if r := parseRepo(raw); r != nil {
 		return repoRef{Text: r.base, URL: r.base}
 	}
-	if m := scpURL.FindStringSubmatch(raw); m != nil && !strings.Contains(raw, "://") && strings.Contains(m[1], ".") {
+	if m := scpURL().FindStringSubmatch(raw); m != nil && !strings.Contains(raw, "://") && strings.Contains(m[1], ".") {
 		return repoRef{Text: raw} // git@host:path of an unknown forge
 	}
 	u, err := url.Parse(raw)
@@ -1023,10 +1025,15 @@ func (safeLinks) Transform(doc *ast.Document, reader text.Reader, pc parser.Cont
 
 // ---- values.yaml highlighting ----
 
+// Compiled on first use, not in the initialiser every packgen process runs.
 var (
-	yamlKey    = regexp.MustCompile(`^(\s*(?:-\s+)*)((?:"(?:[^"\\]|\\.)*"|'[^']*'|[^\s#'"\-{}\[\],&*!|>%@` + "`" + `][^:#]*?|-[^\s:#][^:#]*?))(:)(\s+|$)`)
-	yamlDash   = regexp.MustCompile(`^(\s*)((?:-(?:\s+|$))+)`)
-	yamlNumber = regexp.MustCompile(`^[-+]?(?:\d[\d_]*(?:\.\d*)?(?:[eE][-+]?\d+)?|0x[0-9a-fA-F]+|\.inf|\.nan)$`)
+	yamlKey = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(\s*(?:-\s+)*)((?:"(?:[^"\\]|\\.)*"|'[^']*'|[^\s#'"\-{}\[\],&*!|>%@` + "`" + `][^:#]*?|-[^\s:#][^:#]*?))(:)(\s+|$)`)
+	})
+	yamlDash   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\s*)((?:-(?:\s+|$))+)`) })
+	yamlNumber = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[-+]?(?:\d[\d_]*(?:\.\d*)?(?:[eE][-+]?\d+)?|0x[0-9a-fA-F]+|\.inf|\.nan)$`)
+	})
 )
 
 // highlightYAML marks up YAML line by line: comments, keys, strings,
@@ -1052,7 +1059,7 @@ func highlightYAML(src []byte) template.HTML {
 			block = -1
 		}
 		rest := line
-		if m := yamlDash.FindStringSubmatch(rest); m != nil {
+		if m := yamlDash().FindStringSubmatch(rest); m != nil {
 			b.WriteString(html.EscapeString(m[1]))
 			span(&b, "p", m[2])
 			rest = rest[len(m[0]):]
@@ -1061,7 +1068,7 @@ func highlightYAML(src []byte) template.HTML {
 			span(&b, "c", rest)
 			continue
 		}
-		if m := yamlKey.FindStringSubmatch(rest); m != nil {
+		if m := yamlKey().FindStringSubmatch(rest); m != nil {
 			b.WriteString(html.EscapeString(m[1]))
 			span(&b, "k", m[2])
 			span(&b, "p", m[3])
@@ -1129,7 +1136,7 @@ func scalarClass(v string) string {
 		return "b"
 	}
 	switch {
-	case yamlNumber.MatchString(v):
+	case yamlNumber().MatchString(v):
 		return "n"
 	case strings.HasPrefix(v, "&"), strings.HasPrefix(v, "*"), strings.HasPrefix(v, "!"):
 		return "a"

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -228,7 +229,7 @@ func Parse(data []byte) (*List, error) {
 			return nil, err
 		}
 		for _, s := range im.Signatures {
-			if !cosignTag.MatchString(s.Tag) {
+			if !cosignTag().MatchString(s.Tag) {
 				return nil, bad("image %s: signature tag %q is not sha256-HEX.sig or sha256-HEX", im.Image, s.Tag)
 			}
 			if err := desc(im.Image, s.Manifest); err != nil {
@@ -239,4 +240,5 @@ func Parse(data []byte) (*List, error) {
 	return &l, nil
 }
 
-var cosignTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.sig)?$`)
+// Compiled on first use, not in the initialiser every packgen process runs.
+var cosignTag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.sig)?$`) })

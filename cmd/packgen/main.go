@@ -7,8 +7,7 @@ import (
 	"runtime/pprof"
 
 	"github.com/packgen/packgen/images"
-
-	_ "github.com/packgen/packgen/internal/oneproc" // one P for fetch, set early: see its doc
+	"github.com/packgen/packgen/internal/oneproc" // one P for fetch, set early: see its doc
 )
 
 // standalone is true when this process runs one command and exits (not
@@ -17,6 +16,9 @@ var standalone bool
 
 func main() {
 	standalone = true
+	if oneproc.Command(os.Args) == "fetch" {
+		fetchProcess() // before the heap reaches Go's first collection
+	}
 	// PACKGEN_CPUPROFILE=FILE profiles one command, for make bench's
 	// investigations (docs/PERFORMANCE.md).
 	if f := os.Getenv("PACKGEN_CPUPROFILE"); f != "" {

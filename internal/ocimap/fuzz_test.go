@@ -3,6 +3,7 @@ package ocimap
 import (
 	"encoding/hex"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -10,6 +11,13 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/packgen/packgen/index"
+)
+
+// The distribution spec's grammars, written out here as the oracle that
+// ocimap's checks (oras-go's, under the hood) must agree with.
+var (
+	specTag  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	specRepo = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
 )
 
 // FuzzLocationAndPaths feeds registry locations (from the command line
@@ -20,6 +28,9 @@ func FuzzLocationAndPaths(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if validTag(s) != specTag.MatchString(s) || validRepo(s) != specRepo.MatchString(s) {
+			t.Fatalf("%q: tag %v, repository %v: the spec's grammar says %v, %v", s, validTag(s), validRepo(s), specTag.MatchString(s), specRepo.MatchString(s))
+		}
 		if l, err := ParseLocation(s); err == nil {
 			if l.Registry == "" || strings.Contains(l.Base, "//") {
 				t.Fatalf("%q accepted as %+v", s, l)
@@ -38,7 +49,7 @@ func FuzzLocationAndPaths(f *testing.F) {
 			}
 		case WitnessFile:
 			tag, err := WitnessTag(name)
-			if err != nil || !tagRe.MatchString(tag) || s != "log/witness/"+name {
+			if err != nil || !specTag.MatchString(tag) || s != "log/witness/"+name {
 				t.Fatalf("%q: witness %q, tag %q (%v)", s, name, tag, err)
 			}
 			if back, ok := WitnessName(tag); !ok || back != name {
@@ -48,7 +59,7 @@ func FuzzLocationAndPaths(f *testing.F) {
 			if archive != index.ArchivePath(name, version) || !strings.HasPrefix(s, archive) {
 				t.Fatalf("%q: archive %q of %s@%s", s, archive, name, version)
 			}
-			if tag, err := Tag(version); err == nil && !tagRe.MatchString(tag) {
+			if tag, err := Tag(version); err == nil && !specTag.MatchString(tag) {
 				t.Fatalf("%q: tag %q", s, tag)
 			}
 		}

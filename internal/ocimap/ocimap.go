@@ -35,7 +35,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +45,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/translog"
@@ -108,8 +108,21 @@ type Location struct {
 	Base     string // path prefix, may be empty
 }
 
-// repoPath is the distribution spec's repository name grammar.
-var repoPath = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
+// validRepo tells whether p matches the distribution spec's repository
+// name grammar, through oras-go's check: its regexp is compiled in its
+// package initialiser anyway, where a copy here cost every packgen
+// process its own compile (docs/PERFORMANCE.md, "Fetch start-up").
+func validRepo(p string) bool {
+	return registry.Reference{Repository: p}.ValidateRepository() == nil
+}
+
+// validTag tells whether t matches the distribution spec's tag grammar
+// ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}), through oras-go's check as
+// validRepo does: a bounded repetition compiles to 128 copies of its
+// class, the largest regexp of a fetch's start-up.
+func validTag(t string) bool {
+	return registry.Reference{Reference: t}.ValidateReferenceAsTag() == nil
+}
 
 // ParseLocation parses "oci://REGISTRY/BASE" (BASE optional).
 func ParseLocation(raw string) (Location, error) {
@@ -122,7 +135,7 @@ func ParseLocation(raw string) (Location, error) {
 	if host == "" || strings.ContainsAny(host, "@?#") {
 		return Location{}, fmt.Errorf("%w: %q: expected oci://REGISTRY/BASE (REGISTRY is host[:port])", ErrBadName, raw)
 	}
-	if base != "" && !repoPath.MatchString(base) {
+	if base != "" && !validRepo(base) {
 		return Location{}, fmt.Errorf("%w: %q: the path %q is not a valid repository prefix (lowercase letters, digits, '.', '_', '-', separated by '/')", ErrBadName, raw, base)
 	}
 	return Location{Registry: host, Base: base}, nil
@@ -149,13 +162,11 @@ func (l Location) Ref(repo string) string { return l.Registry + "/" + repo }
 // PackRepo is the repository of a pack's releases.
 func (l Location) PackRepo(name string) string { return l.Repo(ArchiveRepo + "/" + name) }
 
-var tagRe = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
-
 // Tag is the tag of a version: the version itself, with '+' (not allowed
 // in a tag) written '_' as Helm does for charts.
 func Tag(version string) (string, error) {
 	t := strings.ReplaceAll(version, "+", "_")
-	if !tagRe.MatchString(t) {
+	if !validTag(t) {
 		return "", fmt.Errorf("%w: version %q cannot be an OCI tag", ErrBadName, version)
 	}
 	return t, nil
@@ -522,7 +533,7 @@ func LogGroupLayer(title string, data []byte) ocispec.Descriptor {
 // checkpoint.
 func WitnessTag(name string) (string, error) {
 	t := WitnessTagPrefix + name
-	if !translog.ValidWitnessName(name) || !tagRe.MatchString(t) {
+	if !translog.ValidWitnessName(name) || !validTag(t) {
 		return "", fmt.Errorf("%w: witness name %q cannot be a tag (letters, digits, '-', '_' and '.', at most %d)", ErrBadName, name, translog.MaxWitnessName)
 	}
 	return t, nil

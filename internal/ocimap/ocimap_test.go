@@ -185,3 +185,19 @@ func TestWitnessMapping(t *testing.T) {
 		}
 	}
 }
+
+// TestGrammarsMatchSpec: the tag and repository checks (oras-go's) accept
+// exactly what the distribution spec's grammars (specTag, specRepo) do,
+// at the edges where two spellings of a grammar could differ.
+func TestGrammarsMatchSpec(t *testing.T) {
+	for _, s := range []string{"", "a", "A", "_a", ".a", "-a", "a-", "a.", "a_", "a--b", "a-b", "a__b", "a___b", "a._b", "a.b",
+		"a/b", "a//b", "a/", "/a", "a/B", "a/_b", "0", "v1.0_build.1", "é", "a b", "a:b", "a@b",
+		strings.Repeat("a", 127), strings.Repeat("a", 128), strings.Repeat("a", 129), "_" + strings.Repeat(".", 127), "_" + strings.Repeat(".", 128)} {
+		if got, want := validTag(s), specTag.MatchString(s); got != want {
+			t.Errorf("validTag(%q) = %v, the spec's grammar says %v", s, got, want)
+		}
+		if got, want := validRepo(s), specRepo.MatchString(s); got != want {
+			t.Errorf("validRepo(%q) = %v, the spec's grammar says %v", s, got, want)
+		}
+	}
+}

@@ -2,7 +2,9 @@
 // start. Package main imports it; depending only on os and runtime, its
 // initialiser runs before most of the binary's (about 200 packages,
 // ≈ 4 ms) and long before cobra parses the command line, so it looks at
-// os.Args itself.
+// os.Args itself. (Importing anything initialised later, runtime/debug
+// or strings, moves it after about 140 other initialisers: what a fetch
+// sets up beside GOMAXPROCS is set in main, docs/PERFORMANCE.md.)
 //
 // A fetch is a short chain of small dependent downloads, then hashing and
 // extraction: a second P has nothing to do but spin and wake threads at
@@ -11,7 +13,7 @@
 // GOMAXPROCS stops the world; this early, that is cheaper than in the
 // command (measured on 2 CPUs: ≈ 0.5 ms less wall time and 0.7 ms less CPU
 // per fetch than doing it in the command, itself ≈ 0.6 ms better than not
-// at all). `packgen -q fetch` and the like are caught by the command.
+// at all). The command does it too, for what Command misreads.
 package oneproc
 
 import (
@@ -20,7 +22,23 @@ import (
 )
 
 func init() {
-	if len(os.Args) > 1 && os.Args[1] == "fetch" {
+	if Command(os.Args) == "fetch" {
 		runtime.GOMAXPROCS(1)
 	}
+}
+
+// Command is the subcommand args name: the first argument that is not a
+// flag, past the global flags (-q, --quiet, --config FILE), so `packgen
+// -q fetch` is caught too. Misreading it only costs a process the
+// settings of a fetch, or leaves them to the command.
+func Command(args []string) string {
+	for i := 1; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--config":
+			i++
+		case a == "--" || a == "" || a[0] != '-':
+			return a
+		}
+	}
+	return ""
 }

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/internal/safefile"
@@ -116,9 +117,10 @@ func readSmall(path string) ([]byte, error) {
 	return data, nil
 }
 
+// Compiled on first use, not in the initialiser every packgen process runs.
 var (
-	yamlLine  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	cloudType = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	yamlLine  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
+	cloudType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`) })
 )
 
 // fields of profile.yaml, in the order messages list them.
@@ -150,7 +152,7 @@ func Parse(file string, data []byte) (*Profile, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		line := 0
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
 			line, _ = strconv.Atoi(m[1])
 			msg = m[2]
 		}
@@ -179,7 +181,7 @@ func Parse(file string, data []byte) (*Profile, error) {
 		switch {
 		case s == "all":
 			ps.add(v, `cloudType "all" is for packs; a profile deploys to one cloud (one of %s)`, strings.Join(meta.KnownCloudTypes[1:], ", "))
-		case !cloudType.MatchString(s):
+		case !cloudType().MatchString(s):
 			ps.add(v, "cloudType %q must be lowercase letters, digits and '-'", s)
 		}
 		p.CloudType = s

@@ -310,10 +310,14 @@ func (e *env) staticRows() error {
 }
 
 // tools builds packgen (and packgen-helm beside it, its chart renderer)
-// and helmbench, and makes a signing key.
+// and helmbench, and makes a signing key. packgen is built as releases
+// are (.github/workflows/ci.yml): static (CGO_ENABLED=0) and stripped.
+// A cgo build links the C library dynamically and starts a process about
+// 1.5 ms slower (the fetch rows; docs/PERFORMANCE.md, "Fetch start-up").
 func (e *env) tools() error {
-	b := exec.Command("go", "build", "-trimpath", "-o", filepath.Dir(e.packgen)+string(filepath.Separator), "./cmd/packgen", "./cmd/packgen-helm")
+	b := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Dir(e.packgen)+string(filepath.Separator), "./cmd/packgen", "./cmd/packgen-helm")
 	b.Dir = e.root
+	b.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if _, err := measure.Exec(b); err != nil {
 		return err
 	}
