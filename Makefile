@@ -22,13 +22,16 @@ all: build
 # packgen and packgen-helm, the chart renderer it runs beside itself (it
 # links Helm so that packgen does not: docs/ARCHITECTURE.md, "Import
 # rules"), in one go command with the same flags: packgen refuses a
-# packgen-helm from another build.
+# packgen-helm from another build. Static (CGO_ENABLED=0), as the
+# releases are (ci.yml): a cgo build's dynamic loading costs each short
+# command about 1.5 ms of start (docs/PERFORMANCE.md, "Fetch start-up").
+# Not exported: the tests' -race needs cgo.
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/packgen ./cmd/packgen-helm
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/packgen ./cmd/packgen-helm
 
 # go install both into $(go env GOBIN) (or GOPATH/bin), side by side.
 install:
-	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/packgen ./cmd/packgen-helm
+	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/packgen ./cmd/packgen-helm
 
 # The README's test command: formatting, vet, workflow lint, every test with
 # the race detector, and a short pass of every fuzz target. It ends by
