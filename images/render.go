@@ -66,6 +66,16 @@ func CloseRenderer() {
 	}
 }
 
+// AbortRenderer aborts the default renderer (Helper.Abort).
+func AbortRenderer() {
+	rendererMu.RLock()
+	r := renderer
+	rendererMu.RUnlock()
+	if h, ok := r.(*Helper); ok {
+		h.Abort()
+	}
+}
+
 func render(req *chartproto.Request) (*chartproto.Result, error) {
 	rendererMu.RLock()
 	r := renderer
@@ -95,6 +105,11 @@ type Helper struct {
 
 	mu   sync.Mutex
 	idle []*helperProc
+
+	// aborted is closed by Abort: renders in flight kill their helper
+	// and return, and no new helper starts.
+	aborted   chan struct{}
+	abortOnce sync.Once
 }
 
 // NewHelper is a Helper with the default bounds.
@@ -103,6 +118,7 @@ func NewHelper() *Helper { return &Helper{} }
 func (h *Helper) init() {
 	h.once.Do(func() {
 		h.sem = make(chan struct{}, runtime.GOMAXPROCS(0))
+		h.aborted = make(chan struct{})
 		h.build = chartproto.BuildID()
 		if h.Find == nil {
 			h.Find = LookupHelper
@@ -174,8 +190,17 @@ func hint(exe, version string, clone bool) string {
 // Render implements Renderer.
 func (h *Helper) Render(req *chartproto.Request) (*chartproto.Result, error) {
 	h.init()
-	h.sem <- struct{}{}
+	select {
+	case h.sem <- struct{}{}:
+	case <-h.aborted:
+		return nil, errAborted
+	}
 	defer func() { <-h.sem }()
+	select {
+	case <-h.aborted:
+		return nil, errAborted
+	default:
+	}
 	p, err := h.take()
 	if err != nil {
 		return nil, err
@@ -218,7 +243,25 @@ func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result
 		p.timedOut = true
 		p.kill() // the pending read then fails: done is buffered
 		return nil, rendererFailed{fmt.Errorf("rendering takes longer than %v", timeout)}
+	case <-h.aborted:
+		p.timedOut = true // not to be retried
+		p.kill()
+		return nil, errAborted
 	}
+}
+
+// errAborted is a render cut short by Abort.
+var errAborted = rendererFailed{errors.New("chart rendering interrupted")}
+
+// Abort kills every helper, busy or idle, and makes every render in
+// flight or to come fail at once: packgen calls it on SIGINT or SIGTERM,
+// so that a command rendering a slow chart stops now rather than at the
+// end of its signal grace (a terminal's Ctrl-C signals the helpers too;
+// a kill of packgen alone does not).
+func (h *Helper) Abort() {
+	h.init()
+	h.abortOnce.Do(func() { close(h.aborted) })
+	h.Close()
 }
 
 // rendererFailed reads as the error it holds and matches

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/internal/chartrender"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -71,31 +71,14 @@ func withHelper(t *testing.T, h *Helper) {
 func helperChildren(t *testing.T) int { return childProcs(t, HelperName) }
 
 // childProcs counts this process's child processes named comm (any
-// name when comm is ""), zombies included, from /proc (Linux).
+// name when comm is ""), zombies included (Linux).
 func childProcs(t *testing.T, comm string) int {
 	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Skip("no /proc:", err)
+	pids, ok := testutil.ChildPIDs(os.Getpid(), comm)
+	if !ok {
+		t.Skip("no /proc")
 	}
-	n := 0
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid …
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || comm != "" && !strings.HasSuffix(s[:i+1], " ("+comm+")") {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 1 && f[1] == strconv.Itoa(os.Getpid()) {
-			n++
-		}
-	}
-	return n
+	return len(pids)
 }
 
 // TestHelperProcess: packgen-helm as a process finds what rendering in
@@ -167,18 +150,61 @@ func TestHelperProcess(t *testing.T) {
 // killing its helper process (the in-process engine could not be
 // stopped), reported as the chart's error; the next chart gets a fresh
 // helper.
-func TestHelperTimeout(t *testing.T) {
-	bin := helperBinary(t)
-	h := &Helper{Find: func() (string, error) { return bin, nil }, Timeout: 2 * time.Second}
-	withHelper(t, h)
-	before := helperChildren(t)
-	runaway := fstest.MapFS{
+// runawayPack is a pack at p whose chart renders for hours.
+func runawayPack() fstest.MapFS {
+	return fstest.MapFS{
 		"p/pack.json":                     {Data: []byte(packJSON)},
 		"p/values.yaml":                   {Data: []byte("a: 1\n")},
 		"p/charts/c/Chart.yaml":           {Data: []byte("apiVersion: v2\nname: c\nversion: 0.1.0\n")},
 		"p/charts/c/templates/spin.yaml":  {Data: []byte("{{- range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}\n")},
 		"p/charts/c/templates/other.yaml": {Data: []byte("a: 1\n")},
 	}
+}
+
+// TestHelperAbort: Abort (packgen's SIGINT or SIGTERM) kills a helper
+// busy on a runaway chart at once, not at the render timeout, and no
+// helper starts after it.
+func TestHelperAbort(t *testing.T) {
+	bin := helperBinary(t)
+	h := &Helper{Find: func() (string, error) { return bin, nil }, Timeout: time.Hour}
+	withHelper(t, h)
+	before := helperChildren(t)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := findIn(t, runawayPack(), "p")
+		errc <- err
+	}()
+	for deadline := time.Now().Add(30 * time.Second); helperChildren(t) == before; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no packgen-helm started for the chart")
+		}
+	}
+	h.Abort()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrRendererFailed) || !strings.Contains(err.Error(), "chart rendering interrupted") {
+			t.Fatalf("err = %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the render did not stop after Abort")
+	}
+	if n := helperChildren(t); n != before {
+		t.Errorf("%d packgen-helm children after Abort, want %d", n, before)
+	}
+	if _, err := Tree(os.DirFS("testdata/packs"), ".", "p"); !errors.Is(err, ErrRendererFailed) {
+		t.Fatalf("a chart after Abort: err = %v, want ErrRendererFailed", err)
+	}
+	if n := helperChildren(t); n != before {
+		t.Errorf("a helper started after Abort")
+	}
+}
+
+func TestHelperTimeout(t *testing.T) {
+	bin := helperBinary(t)
+	h := &Helper{Find: func() (string, error) { return bin, nil }, Timeout: 2 * time.Second}
+	withHelper(t, h)
+	before := helperChildren(t)
+	runaway := runawayPack()
 	// The most packgen-helm children seen while the chart renders.
 	stop, done := make(chan struct{}), make(chan struct{})
 	during := 0

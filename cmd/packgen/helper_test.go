@@ -1,11 +1,17 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // TestChartRendererLookup: packgen finds packgen-helm beside itself
@@ -55,5 +61,69 @@ func TestChartRendererLookup(t *testing.T) {
 	}
 	if code, out := run(link, "images", chart); code != 0 || !strings.Contains(out, "registry.k8s.io/ingress-nginx/controller:v1.10.1") {
 		t.Errorf("through a link: exit %d\n%s", code, out)
+	}
+}
+
+// TestInterruptStopsChartRenderer: SIGINT to packgen alone (a kill, not
+// a terminal's Ctrl-C, which signals the helper too) ends a command
+// busy rendering a runaway chart at once, helper included, rather than
+// at the end of the signal grace.
+func TestInterruptStopsChartRenderer(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	bin := packgenBinary(t)
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"pack.json":                     `{"name": "p", "version": "1.0.0", "layer": "addon", "addonType": "system app", "cloudTypes": ["all"]}`,
+		"values.yaml":                   "a: 1\n",
+		"charts/c/Chart.yaml":           "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+		"charts/c/templates/spin.yaml":  "{{- range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}\n",
+		"charts/c/templates/other.yaml": "a: 1\n",
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "images", dir)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	helpers := func() []int { pids, _ := testutil.ChildPIDs(cmd.Process.Pid, "packgen-helm"); return pids }
+	for deadline := time.Now().Add(30 * time.Second); len(helpers()) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("no packgen-helm started\n%s", out.String())
+		}
+	}
+	busy := helpers()
+	start := time.Now()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if d := time.Since(start); d >= signalGrace/2 {
+		t.Errorf("packgen took %v to stop after SIGINT", d)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitSIGINT || !strings.Contains(out.String(), "interrupted by SIGINT") {
+		t.Errorf("exit %d, want %d\n%s", code, exitSIGINT, out.String())
+	}
+	for _, pid := range busy {
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("packgen-helm %d still runs after packgen stopped", pid)
+			}
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
@@ -256,6 +257,8 @@ func onSignal(stderr io.Writer) (context.Context, func() os.Signal, func()) {
 			mu.Unlock()
 			cancel(fmt.Errorf("%s", sigName(sig)))
 			if standalone {
+				// Chart renderers take no context: end them now.
+				images.AbortRenderer()
 				t := time.AfterFunc(signalGrace, func() {
 					fmt.Fprintf(stderr, "packgen: interrupted by %s; still busy after %s, exiting\n", sigName(sig), signalGrace)
 					os.Exit(signalExit(sig))
