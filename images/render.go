@@ -58,20 +58,23 @@ func SetRenderer(r Renderer) (restore func()) {
 // them, so that a command ends with no process of its own left behind
 // and their CPU time counts as its own (what wait4 reports).
 func CloseRenderer() {
-	rendererMu.RLock()
-	r := renderer
-	rendererMu.RUnlock()
-	if h, ok := r.(*Helper); ok {
+	if h := defaultHelper(); h != nil {
 		h.Close()
 	}
 }
 
+// defaultHelper is the renderer charts go to when it is a Helper (not
+// a test's in-process one), or nil.
+func defaultHelper() *Helper {
+	rendererMu.RLock()
+	defer rendererMu.RUnlock()
+	h, _ := renderer.(*Helper)
+	return h
+}
+
 // AbortRenderer aborts the default renderer (Helper.Abort).
 func AbortRenderer() {
-	rendererMu.RLock()
-	r := renderer
-	rendererMu.RUnlock()
-	if h, ok := r.(*Helper); ok {
+	if h := defaultHelper(); h != nil {
 		h.Abort()
 	}
 }
