@@ -188,6 +188,11 @@ func (b blobs) small(ctx context.Context, d ocispec.Descriptor, limit int64) ([]
 	if d.Size > limit {
 		return nil, fmt.Errorf("blob %s of %d bytes (at most %d expected)", d.Digest, d.Size, limit)
 	}
+	return b.fetch(ctx, d)
+}
+
+// fetch reads a blob whole, checked against its descriptor.
+func (b blobs) fetch(ctx context.Context, d ocispec.Descriptor) ([]byte, error) {
 	data, err := content.FetchAll(ctx, b.f, d)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: blob %s: %v", ErrBundle, b.where, d.Digest, err)

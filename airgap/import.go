@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -356,26 +355,16 @@ func Open(ctx context.Context, path string) (*Bundle, error) {
 
 // fetch reads a small blob whole, checked against its descriptor.
 func (b *Bundle) fetch(ctx context.Context, d ocispec.Descriptor) ([]byte, error) {
-	data, err := content.FetchAll(ctx, b.store, d)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: blob %s: %v", ErrBundle, b.Path, d.Digest, err)
-	}
-	return data, nil
+	return b.blobs().fetch(ctx, d)
 }
 
+// manifest reads an image manifest of at most 4 MiB; a larger one is
+// the bundle's fault (ErrBundle), named as a manifest.
 func (b *Bundle) manifest(ctx context.Context, d ocispec.Descriptor) (*ocispec.Manifest, error) {
 	if d.Size > 4<<20 {
 		return nil, fmt.Errorf("%w: %s: manifest %s of %d bytes", ErrBundle, b.Path, d.Digest, d.Size)
 	}
-	data, err := b.fetch(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("%w: %s: manifest %s: %v", ErrBundle, b.Path, d.Digest, err)
-	}
-	return &m, nil
+	return b.blobs().manifest(ctx, d)
 }
 
 // Verify reads every blob the list names, through every manifest and
