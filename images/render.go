@@ -209,10 +209,11 @@ func (h *Helper) Render(req *chartproto.Request) (*chartproto.Result, error) {
 		return nil, err
 	}
 	res, err := h.run(p, req)
-	if err != nil && p.reused && !p.timedOut {
+	if err != nil && p.reused && !p.killed {
 		// A helper that sat idle may have been ended from outside
 		// (killed, the machine's memory): that is not this chart's
-		// fault. Try once more with a fresh one.
+		// fault. Try once more with a fresh one; not after a timeout
+		// or Abort, where packgen killed it.
 		if p, err = h.start(); err != nil {
 			return nil, err
 		}
@@ -243,11 +244,11 @@ func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result
 		h.put(p)
 		return a.res, nil
 	case <-t.C:
-		p.timedOut = true
+		p.killed = true
 		p.kill() // the pending read then fails: done is buffered
 		return nil, rendererFailed{fmt.Errorf("rendering takes longer than %v", timeout)}
 	case <-h.aborted:
-		p.timedOut = true // not to be retried
+		p.killed = true
 		p.kill()
 		return nil, errAborted
 	}
@@ -334,15 +335,15 @@ func (h *Helper) Close() {
 
 // helperProc is one packgen-helm process.
 type helperProc struct {
-	cmd      *exec.Cmd
-	stdin    *os.File
-	stdout   *os.File
-	conn     *chartproto.Conn
-	stderr   *tailBuffer
-	done     chan struct{} // closed once the process is waited for
-	timer    *time.Timer
-	reused   bool
-	timedOut bool
+	cmd    *exec.Cmd
+	stdin  *os.File
+	stdout *os.File
+	conn   *chartproto.Conn
+	stderr *tailBuffer
+	done   chan struct{} // closed once the process is waited for
+	timer  *time.Timer
+	reused bool
+	killed bool // by packgen (a timeout, Abort): the render is not retried
 }
 
 func (h *Helper) start() (*helperProc, error) {
