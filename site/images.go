@@ -101,8 +101,9 @@ const (
 // it (TestImagesMatchPackgenImages). Without a chart renderer
 // (images.ErrNoChartRenderer, the machine's fault) or with one that died
 // or ran out of time (images.ErrRendererFailed: the machine's fault as
-// likely as the chart's, which the build rendered when it accepted it)
-// the build fails rather than remember a note about the pack.
+// likely as the chart's; `packgen validate` renders every chart, the
+// build does not) the build fails rather than remember a note about the
+// pack.
 func findImages(a *pack.Archive) (*imageView, error) {
 	rep, err := images.Accepted(a, ".")
 	if errors.Is(err, images.ErrNoChartRenderer) || errors.Is(err, images.ErrRendererFailed) {
