@@ -32,7 +32,7 @@ func main() {
 	// (docs/PERFORMANCE.md), for a peak of about five charts' worth.
 	debug.SetGCPercent(400)
 	go watchParent(os.Getppid())
-	if err := chartproto.Serve(os.Stdin, os.Stdout, chartproto.BuildID(), chartrender.Render); err != nil {
+	if err := chartproto.Serve(os.Stdin, os.Stdout, chartproto.BuildID(), limitMemory, chartrender.Render); err != nil {
 		fmt.Fprintf(os.Stderr, "packgen-helm: %v\n", err)
 		os.Exit(3)
 	}

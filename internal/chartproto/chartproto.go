@@ -23,7 +23,8 @@ import (
 // Protocol numbers the message shapes below; a change to them is a new
 // number, so a helper from another build is refused at the handshake
 // even when Build cannot tell the two apart (a modified work tree).
-const Protocol = 1
+// 2: Hello carries the helper's memory limit.
+const Protocol = 2
 
 // MaxFrame bounds one message: a chart archive or unpacked chart is at
 // most pack.DefaultLimits.MaxFileSize (256 MiB) per file.
@@ -56,6 +57,12 @@ type Hello struct {
 	// Build identifies the packgen build (see BuildID): parent and
 	// helper must be the same.
 	Build string
+	// MemoryLimit, in the parent's hello, is the most memory in bytes
+	// the helper may map for its data (0: no bound): packgen decides it,
+	// never the chart. In the helper's answer it is the bound the helper
+	// set on itself before reading any chart (0: none, where the system
+	// has no such limit).
+	MemoryLimit int64
 }
 
 // File is one file of an unpacked chart, its path relative to the
@@ -202,14 +209,18 @@ var ErrMismatch = errors.New("packgen and packgen-helm are from different builds
 type Conn struct {
 	r *bufio.Reader
 	w *bufio.Writer
+	// MemoryLimit is the bound the helper says it set on its memory
+	// (Hello.MemoryLimit; 0: none).
+	MemoryLimit int64
 }
 
-// Dial says hello over r and w (the helper's stdout and stdin) and
+// Dial says hello over r and w (the helper's stdout and stdin), asking
+// the helper to bound its memory to memoryLimit bytes (0: no bound), and
 // checks the answer: the same protocol and build, or ErrMismatch naming
 // both.
-func Dial(r io.Reader, w io.Writer, build string) (*Conn, error) {
+func Dial(r io.Reader, w io.Writer, build string, memoryLimit int64) (*Conn, error) {
 	c := &Conn{r: bufio.NewReaderSize(r, 64<<10), w: bufio.NewWriterSize(w, 64<<10)}
-	if err := c.send(&Hello{Protocol: Protocol, Build: build}); err != nil {
+	if err := c.send(&Hello{Protocol: Protocol, Build: build, MemoryLimit: memoryLimit}); err != nil {
 		return nil, err
 	}
 	var h Hello
@@ -219,6 +230,7 @@ func Dial(r io.Reader, w io.Writer, build string) (*Conn, error) {
 	if h.Protocol != Protocol || h.Build != build {
 		return nil, &MismatchError{Helper: h, Parent: Hello{Protocol: Protocol, Build: build}}
 	}
+	c.MemoryLimit = h.MemoryLimit
 	return c, nil
 }
 
@@ -270,7 +282,13 @@ func (c *Conn) Render(req *Request) (*Result, error) {
 // another build with ErrMismatch after saying who it is), then renders
 // each request in turn until r ends (nil: the parent is done). A panic
 // in render is that chart's error, not the helper's end.
-func Serve(r io.Reader, w io.Writer, build string, render func(*Request) *Result) error {
+//
+// limit, when not nil, bounds the helper's memory to the parent's
+// Hello.MemoryLimit before any request is read, and returns the bound
+// it set (0: none on this system), which the answer says; when it
+// fails, Serve says hello and then returns its error, rendering
+// nothing unbounded.
+func Serve(r io.Reader, w io.Writer, build string, limit func(bytes int64) (int64, error), render func(*Request) *Result) error {
 	br, bw := bufio.NewReaderSize(r, 64<<10), bufio.NewWriterSize(w, 64<<10)
 	send := func(v any) error {
 		if err := WriteFrame(bw, v); err != nil {
@@ -285,11 +303,20 @@ func Serve(r io.Reader, w io.Writer, build string, render func(*Request) *Result
 		}
 		return fmt.Errorf("read hello: %w", err)
 	}
-	if err := send(&Hello{Protocol: Protocol, Build: build}); err != nil {
+	mismatch := h.Protocol != Protocol || h.Build != build
+	var set int64
+	var limitErr error
+	if !mismatch && limit != nil && h.MemoryLimit > 0 {
+		set, limitErr = limit(h.MemoryLimit)
+	}
+	if err := send(&Hello{Protocol: Protocol, Build: build, MemoryLimit: set}); err != nil {
 		return err
 	}
-	if h.Protocol != Protocol || h.Build != build {
+	if mismatch {
 		return fmt.Errorf("%w: packgen is build %q (protocol %d), this packgen-helm is build %q (protocol %d)", ErrMismatch, h.Build, h.Protocol, build, Protocol)
+	}
+	if limitErr != nil {
+		return fmt.Errorf("bound memory to %d MiB as packgen asks: %w", h.MemoryLimit>>20, limitErr)
 	}
 	for {
 		var req Request
@@ -299,7 +326,16 @@ func Serve(r io.Reader, w io.Writer, build string, render func(*Request) *Result
 			}
 			return fmt.Errorf("read request: %w", err)
 		}
-		b, err := encodeFrame(safeRender(render, &req), maxResult)
+		res := safeRender(render, &req)
+		var b []byte
+		var err error
+		if n := res.size(); n > maxResult {
+			// Refused before gob copies it all: a chart that renders a
+			// GiB must not make the helper hold two.
+			err = fmt.Errorf("%w: a *chartproto.Result of at least %d bytes is more than the %d a frame may hold", ErrFrame, n, maxResult)
+		} else {
+			b, err = encodeFrame(res, maxResult)
+		}
 		if errors.Is(err, ErrFrame) {
 			// Too large for the parent to read (or not encodable): the
 			// chart's error, and the helper goes on.
@@ -315,6 +351,22 @@ func Serve(r io.Reader, w io.Writer, build string, render func(*Request) *Result
 			return err
 		}
 	}
+}
+
+// size is the bytes r's variable-length fields hold: no more than its
+// frame's length.
+func (r *Result) size() int {
+	n := len(r.Chart)
+	for _, m := range r.Manifests {
+		n += len(m.Name) + len(m.Data) + len(m.Source)
+	}
+	for _, l := range r.Strings {
+		n += len(l.Path) + len(l.Value)
+	}
+	if r.Err != nil {
+		n += len(r.Err.Template) + len(r.Err.Msg)
+	}
+	return n
 }
 
 func safeRender(render func(*Request) *Result, req *Request) (res *Result) {

@@ -53,11 +53,16 @@ func TestFrames(t *testing.T) {
 // pair runs Serve with build and render on one end of two pipes and
 // returns the other end and what Serve returned, once it has.
 func pair(build string, render func(*Request) *Result) (io.Reader, io.WriteCloser, <-chan error) {
+	return pairLimit(build, nil, render)
+}
+
+// pairLimit is pair with the helper's memory bound set by limit.
+func pairLimit(build string, limit func(int64) (int64, error), render func(*Request) *Result) (io.Reader, io.WriteCloser, <-chan error) {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := Serve(inR, outW, build, render)
+		err := Serve(inR, outW, build, limit, render)
 		outW.Close()
 		done <- err
 	}()
@@ -73,7 +78,7 @@ func TestServe(t *testing.T) {
 		}
 		return &Result{Chart: "c", Manifests: []Manifest{{Name: "c/templates/x.yaml", Data: []byte(req.Namespace)}}}
 	})
-	c, err := Dial(r, w, "b1")
+	c, err := Dial(r, w, "b1", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +105,7 @@ func TestServe(t *testing.T) {
 // handshake by both ends, each naming both builds.
 func TestMismatch(t *testing.T) {
 	r, w, done := pair("v1.2.0 go1.26", func(*Request) *Result { t.Error("rendered"); return &Result{} })
-	_, err := Dial(r, w, "v1.3.0 go1.26")
+	_, err := Dial(r, w, "v1.3.0 go1.26", 0)
 	if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), `packgen-helm is build "v1.2.0 go1.26"`) || !strings.Contains(err.Error(), `this packgen is build "v1.3.0 go1.26"`) {
 		t.Errorf("Dial: %v", err)
 	}
@@ -113,6 +118,61 @@ func TestMismatch(t *testing.T) {
 	var h Hello
 	if err := ReadFrame(r, &h); err != nil || h.Protocol != Protocol {
 		t.Fatalf("hello %+v, %v", h, err)
+	}
+}
+
+// TestMemoryLimit: the parent's hello says how much memory the helper
+// may use; the helper bounds itself before it reads a chart and says
+// the bound it set. A helper that cannot bound itself renders nothing;
+// one asked by another build is not bounded for it either.
+func TestMemoryLimit(t *testing.T) {
+	var asked []int64
+	limit := func(n int64) (int64, error) { asked = append(asked, n); return n, nil }
+	r, w, done := pairLimit("b", limit, func(*Request) *Result { return &Result{Chart: "c"} })
+	c, err := Dial(r, w, "b", 256<<20)
+	if err != nil || c.MemoryLimit != 256<<20 || len(asked) != 1 || asked[0] != 256<<20 {
+		t.Fatalf("Dial: %+v, %v; the helper was asked %v", c, err, asked)
+	}
+	if res, err := c.Render(&Request{}); err != nil || res.Chart != "c" {
+		t.Fatalf("Render: %+v, %v", res, err)
+	}
+	w.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// No bound asked: none set.
+	asked = nil
+	r, w, _ = pairLimit("b", limit, func(*Request) *Result { return &Result{} })
+	if c, err := Dial(r, w, "b", 0); err != nil || c.MemoryLimit != 0 || asked != nil {
+		t.Fatalf("no bound: %+v, %v, asked %v", c, err, asked)
+	}
+	w.Close()
+
+	// Another build: refused before any bound is set.
+	r, w, _ = pairLimit("b", limit, func(*Request) *Result { return &Result{} })
+	if _, err := Dial(r, w, "other", 1<<30); !errors.Is(err, ErrMismatch) || asked != nil {
+		t.Fatalf("another build: %v, asked %v", err, asked)
+	}
+	w.Close()
+
+	// A bound that cannot be set: the helper answers (bound 0) and ends.
+	r, w, done = pairLimit("b", func(int64) (int64, error) { return 0, errors.New("operation not permitted") }, func(*Request) *Result {
+		t.Error("rendered without a bound")
+		return &Result{}
+	})
+	c, err = Dial(r, w, "b", 1<<30)
+	if err != nil || c.MemoryLimit != 0 {
+		t.Fatalf("Dial: %+v, %v", c, err)
+	}
+	rendered := make(chan error, 1)
+	go func() { _, err := c.Render(&Request{}); rendered <- err }()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "bound memory to 1024 MiB as packgen asks: operation not permitted") {
+		t.Errorf("Serve = %v", err)
+	}
+	w.Close() // as the parent kills the helper
+	if err := <-rendered; err == nil {
+		t.Error("a helper that could not bound itself rendered")
 	}
 }
 
@@ -152,7 +212,7 @@ func TestResultBound(t *testing.T) {
 	r, w, done := pair("b", func(req *Request) *Result {
 		return &Result{Chart: "c", Manifests: []Manifest{{Name: "c/templates/x.yaml", Data: bytes.Repeat([]byte("a: 1\n"), len(req.Namespace)*100)}}}
 	})
-	c, err := Dial(r, w, "b")
+	c, err := Dial(r, w, "b", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +242,7 @@ func TestResultBound(t *testing.T) {
 	var in bytes.Buffer
 	WriteFrame(&in, &Hello{Protocol: Protocol, Build: "b"})
 	binary.Write(&in, binary.BigEndian, uint32(maxResult+1))
-	c, err = Dial(&in, io.Discard, "b")
+	c, err = Dial(&in, io.Discard, "b", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +256,7 @@ func TestResultBound(t *testing.T) {
 // a GiB; so is a hello frame from another protocol's build.
 func TestHelloBound(t *testing.T) {
 	for _, out := range []string{"Usage: foo [options]\n", "\x00\x01\x00\x00garbage"} {
-		_, err := Dial(strings.NewReader(out), io.Discard, "b")
+		_, err := Dial(strings.NewReader(out), io.Discard, "b", 0)
 		if !errors.Is(err, ErrFrame) || !strings.Contains(err.Error(), "at most 4096 allowed") {
 			t.Errorf("%q: %v", out, err)
 		}
@@ -205,13 +265,13 @@ func TestHelloBound(t *testing.T) {
 	var in bytes.Buffer
 	WriteFrame(&in, &Hello{Protocol: Protocol, Build: "b"})
 	in.Truncate(in.Len() - 3)
-	if _, err := Dial(&in, io.Discard, "b"); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := Dial(&in, io.Discard, "b", 0); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("cut short: %v", err)
 	}
 	var me *MismatchError
 	in.Reset()
 	WriteFrame(&in, &Hello{Protocol: Protocol, Build: "other"})
-	if _, err := Dial(&in, io.Discard, "b"); !errors.As(err, &me) || me.Helper.Build != "other" || me.Parent.Build != "b" {
+	if _, err := Dial(&in, io.Discard, "b", 0); !errors.As(err, &me) || me.Helper.Build != "other" || me.Parent.Build != "b" {
 		t.Errorf("mismatch: %v", err)
 	}
 }
