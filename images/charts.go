@@ -1,6 +1,7 @@
 package images
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -57,7 +58,9 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 			continue
 		}
 		if err == nil && vals == nil {
-			vals, err = chartValues(values)
+			if vals, err = chartValues(values); err != nil {
+				return n, &Error{File: c.show(pack.ValuesFile), Err: err}
+			}
 		}
 		var res *chartproto.Result
 		if err == nil {
@@ -124,7 +127,11 @@ func (c *collector) chartError(rel string, isDir bool, name string, err error) e
 	}
 	e.Err = fmt.Errorf("%w: %s%s", ErrChart, where, oneLine(err.Error()))
 	if errors.Is(err, ErrRendererFailed) {
-		e.Err = rendererFailed{e.Err} // for a cache not to remember it
+		f := rendererFailed{err: e.Err} // for a cache not to remember it
+		if errors.Is(err, ErrMemoryLimit) {
+			f.also = ErrMemoryLimit
+		}
+		e.Err = f
 	}
 	return e
 }
@@ -156,13 +163,53 @@ func chartFiles(p *pack.Pack, dir string) ([]chartproto.File, error) {
 	return files, nil
 }
 
+// ErrChartValues marks a values.yaml whose charts section is more than
+// a chart renderer is sent (maxChartValues).
+var ErrChartValues = errors.New("chart values too large")
+
+// maxChartValues bounds values.yaml's charts section as sent to the
+// renderer. The pack's tree of values follows YAML aliases (within a
+// node budget, pack.Values) without copying what they share, but
+// written out each alias is a copy: a few KiB of aliases to a long
+// string would write a TiB in packgen itself. No chart's values come
+// near what packgen reads of its rendering.
+var maxChartValues = chartproto.MaxResult
+
 // chartValues is values.yaml's charts section as the renderer reads it.
 func chartValues(values map[string]any) ([]byte, error) {
 	sec, _ := values["charts"].(map[string]any)
 	if sec == nil {
 		return []byte("{}\n"), nil
 	}
-	return yaml.Marshal(sec)
+	w := &cappedBuffer{max: maxChartValues}
+	enc := yaml.NewEncoder(w)
+	err := enc.Encode(sec)
+	if err == nil {
+		err = enc.Close()
+	}
+	if w.full {
+		return nil, fmt.Errorf("%w: its charts section, with its YAML aliases expanded, is more than the %d MiB a chart renderer is sent, which no chart's values need: expand fewer aliases", ErrChartValues, maxChartValues>>20)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return w.buf.Bytes(), nil
+}
+
+// cappedBuffer is a buffer that fails a write past max bytes: the YAML
+// encoder writes as it goes, so it stops there.
+type cappedBuffer struct {
+	buf  bytes.Buffer
+	max  int
+	full bool
+}
+
+func (w *cappedBuffer) Write(p []byte) (int, error) {
+	if w.buf.Len()+len(p) > w.max {
+		w.full = true
+		return 0, ErrChartValues
+	}
+	return w.buf.Write(p)
 }
 
 // chart collects the images of one rendered chart.

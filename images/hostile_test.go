@@ -55,7 +55,13 @@ func fakeHelper(mode string) {
 	case "midframe":
 		binary.Write(out, binary.BigEndian, uint32(100))
 		out.WriteString("0123456789")
-		os.Stderr.WriteString("fatal error: runtime: out of memory\n")
+		os.Stderr.WriteString("fatal error: concurrent map writes\n")
+		os.Exit(2)
+	case "oom": // the Go runtime at the data bound, the words in two writes
+		binary.Write(out, binary.BigEndian, uint32(100))
+		os.Stderr.WriteString("fatal error: runtime: out of mem")
+		time.Sleep(50 * time.Millisecond)
+		os.Stderr.WriteString("ory\n\ngoroutine 1 gp=0xc000002380 m=0 mp=0x… [running]:\n" + strings.Repeat("runtime.throw(…)\n", 200))
 		os.Exit(2)
 	case "huge":
 		binary.Write(out, binary.BigEndian, uint32(chartproto.MaxResult+1))
@@ -80,8 +86,9 @@ func fakeHelper(mode string) {
 func children(t *testing.T) int { return childProcs(t, "") }
 
 // TestHostileHelper: whatever the helper does — never answer the
-// handshake, never read a request, answer with text, die mid-frame,
-// announce a result past chartproto.MaxResult, flood stderr — packgen
+// handshake, never read a request, answer with text, die mid-frame (or
+// saying it ran out of memory), announce a result past
+// chartproto.MaxResult, flood stderr — packgen
 // gives up within the timeout with an error saying what happened, holds
 // no more than the bounds allow, and leaves no process (nor zombie)
 // behind.
@@ -100,7 +107,8 @@ func TestHostileHelper(t *testing.T) {
 		{"silent", big, ErrNoChartRenderer, "no answer to the handshake in 1s"},
 		{"noread", big, ErrRendererFailed, "rendering takes longer than 1s"},
 		{"garbage", big, ErrRendererFailed, "packgen-helm stopped while rendering: chart renderer protocol: a *chartproto.Result of 1885433449 bytes announced, at most 67108864 allowed"},
-		{"midframe", big, ErrRendererFailed, "stopped while rendering: unexpected EOF (packgen-helm said: fatal error: runtime: out of memory)"},
+		{"midframe", big, ErrRendererFailed, "stopped while rendering: unexpected EOF (packgen-helm said: fatal error: concurrent map writes)"},
+		{"oom", big, ErrMemoryLimit, "packgen-helm ran out of memory rendering the chart: it may use 1024 MiB, and real charts"},
 		{"huge", big, ErrRendererFailed, "bytes announced, at most 67108864 allowed"},
 		{"stderr", big, ErrRendererFailed, "xxxxxx the last words)"},
 	} {

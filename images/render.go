@@ -1,6 +1,7 @@
 package images
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +35,28 @@ var ErrNoChartRenderer = errors.New("no chart renderer")
 // loaded machine), which one packgen cannot tell. A cache of what
 // charts render must not remember it.
 var ErrRendererFailed = errors.New("chart renderer failed")
+
+// ErrMemoryLimit marks a chart whose helper ran out of the memory
+// packgen lets it use (Helper.MemoryLimit): the chart's templates or
+// values grow without bound, or a real chart needs more than the
+// default. It matches ErrRendererFailed too.
+var ErrMemoryLimit = errors.New("chart renderer out of memory")
+
+// MemoryEnv names the variable that sets how much memory each chart
+// renderer may use, in bytes or with a unit ("2GiB", "1536MiB").
+const MemoryEnv = "PACKGEN_HELM_MEMORY"
+
+// DefaultMemoryLimit bounds each packgen-helm's memory when neither
+// Helper.MemoryLimit nor $PACKGEN_HELM_MEMORY says otherwise. Real charts
+// render in a few MiB (a helper maps about 120 MiB before its first
+// chart); a chart at the 64 MiB that packgen reads of a result maps
+// about 500 MiB. 1 GiB holds that with room, and with GOMAXPROCS
+// helpers bounds what charts can take of the machine to that many GiB.
+const DefaultMemoryLimit = 1 << 30
+
+// minMemoryLimit is the least MemoryEnv may say: below it a helper
+// fails before any chart.
+const minMemoryLimit = 256 << 20
 
 var (
 	rendererMu sync.RWMutex
@@ -101,10 +125,18 @@ type Helper struct {
 	IdleTimeout time.Duration // 0: 5 s
 	// Find locates the executable; nil: LookupHelper.
 	Find func() (string, error)
+	// MemoryLimit bounds each helper's memory in bytes (its data
+	// mappings, RLIMIT_DATA, which the helper sets on itself at the
+	// handshake: Linux only); 0: $PACKGEN_HELM_MEMORY, else
+	// DefaultMemoryLimit. A chart that needs more is ErrMemoryLimit.
+	MemoryLimit int64
 
-	once  sync.Once
-	sem   chan struct{}
-	build string
+	once   sync.Once
+	sem    chan struct{}
+	build  string
+	memory int64  // the bound asked of each helper
+	memSrc string // where it comes from, for the message
+	memErr error  // MemoryEnv does not parse
 
 	mu   sync.Mutex
 	idle []*helperProc
@@ -126,7 +158,42 @@ func (h *Helper) init() {
 		if h.Find == nil {
 			h.Find = LookupHelper
 		}
+		h.memory, h.memSrc = h.MemoryLimit, "Helper.MemoryLimit"
+		if h.memory <= 0 {
+			h.memory, h.memSrc = DefaultMemoryLimit, "the default"
+			if v, ok := os.LookupEnv(MemoryEnv); ok {
+				h.memory, h.memErr = ParseMemory(v)
+				h.memSrc = "$" + MemoryEnv
+				if h.memErr != nil {
+					h.memErr = fmt.Errorf("%w: $%s=%q: %v", ErrNoChartRenderer, MemoryEnv, v, h.memErr)
+				}
+			}
+		}
 	})
+}
+
+// ParseMemory reads a memory size as MemoryEnv says it: bytes, or a
+// whole number of KiB, MiB or GiB ("1536MiB", "2GiB"), at least 256 MiB.
+func ParseMemory(s string) (int64, error) {
+	num, shift := strings.TrimSpace(s), 0
+	for _, u := range []struct {
+		suffix string
+		shift  int
+	}{{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"B", 0}} {
+		if n, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, shift = strings.TrimSpace(n), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > 1<<(62-shift) {
+		return 0, fmt.Errorf("want a size such as 2GiB, 1536MiB or a number of bytes")
+	}
+	n <<= shift
+	if n < minMemoryLimit {
+		return 0, fmt.Errorf("%d MiB is too little: packgen-helm maps about 120 MiB before its first chart; give at least %d MiB", n>>20, minMemoryLimit>>20)
+	}
+	return n, nil
 }
 
 // LookupHelper finds packgen-helm beside the running executable (its
@@ -213,7 +280,9 @@ func (h *Helper) Render(req *chartproto.Request) (*chartproto.Result, error) {
 		// A helper that sat idle may have been ended from outside
 		// (killed, the machine's memory): that is not this chart's
 		// fault. Try once more with a fresh one; not after a timeout
-		// or Abort, where packgen killed it.
+		// or Abort, where packgen killed it. A chart that ran a reused
+		// helper out of memory is tried once more too, so that what
+		// earlier charts left mapped does not count against it.
 		if p, err = h.start(); err != nil {
 			return nil, err
 		}
@@ -229,6 +298,7 @@ func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result
 		err error
 	}
 	done := make(chan answer, 1)
+	p.stderr.resetOOM() // what an earlier chart had the helper say
 	go func() {
 		res, err := p.conn.Render(req)
 		done <- answer{res, err}
@@ -238,15 +308,18 @@ func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result
 	select {
 	case a := <-done:
 		if a.err != nil {
-			p.kill()
-			return nil, rendererFailed{fmt.Errorf("%s stopped while rendering: %v%s", HelperName, a.err, p.stderr.tail())}
+			p.kill() // stderr is complete once it is waited for
+			if p.stderr.outOfMemory() {
+				return nil, h.memoryError(p)
+			}
+			return nil, rendererFailed{err: fmt.Errorf("%s stopped while rendering: %v%s", HelperName, a.err, p.stderr.tail())}
 		}
 		h.put(p)
 		return a.res, nil
 	case <-t.C:
 		p.killed = true
 		p.kill() // the pending read then fails: done is buffered
-		return nil, rendererFailed{fmt.Errorf("rendering takes longer than %v", timeout)}
+		return nil, rendererFailed{err: fmt.Errorf("rendering takes longer than %v", timeout)}
 	case <-h.aborted:
 		p.killed = true
 		p.kill()
@@ -254,8 +327,22 @@ func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result
 	}
 }
 
+// memoryError is a chart that ran helper p out of memory.
+func (h *Helper) memoryError(p *helperProc) error {
+	limit := p.conn.MemoryLimit
+	if limit <= 0 {
+		limit = h.memory
+	}
+	src := ""
+	if h.memSrc != "the default" {
+		src = " (" + h.memSrc + ")"
+	}
+	return rendererFailed{err: fmt.Errorf("%s ran out of memory rendering the chart: it may use %d MiB%s, and real charts render in a few MiB, so its templates or values likely grow without bound (a huge repeat, a string doubled in a loop, toYaml of a huge value, recursive tpl, YAML aliases); if the chart is genuine and needs more, raise the limit with %s (e.g. %s=%dGiB)",
+		HelperName, limit>>20, src, MemoryEnv, MemoryEnv, max(2, 2*(limit>>30))), also: ErrMemoryLimit}
+}
+
 // errAborted is a render cut short by Abort.
-var errAborted = rendererFailed{errors.New("chart rendering interrupted")}
+var errAborted = rendererFailed{err: errors.New("chart rendering interrupted")}
 
 // Abort kills every helper, busy or idle, and makes every render in
 // flight or to come fail at once: packgen calls it on SIGINT or SIGTERM,
@@ -269,11 +356,16 @@ func (h *Helper) Abort() {
 }
 
 // rendererFailed reads as the error it holds and matches
-// ErrRendererFailed too.
-type rendererFailed struct{ err error }
+// ErrRendererFailed too, and also when set (ErrMemoryLimit).
+type rendererFailed struct{ err, also error }
 
-func (e rendererFailed) Error() string   { return e.err.Error() }
-func (e rendererFailed) Unwrap() []error { return []error{e.err, ErrRendererFailed} }
+func (e rendererFailed) Error() string { return e.err.Error() }
+func (e rendererFailed) Unwrap() []error {
+	if e.also != nil {
+		return []error{e.err, ErrRendererFailed, e.also}
+	}
+	return []error{e.err, ErrRendererFailed}
+}
 
 func (h *Helper) timeout() time.Duration {
 	if h.Timeout <= 0 {
@@ -347,6 +439,9 @@ type helperProc struct {
 }
 
 func (h *Helper) start() (*helperProc, error) {
+	if h.memErr != nil {
+		return nil, h.memErr
+	}
 	path, err := h.Find()
 	if err != nil {
 		return nil, err
@@ -383,7 +478,7 @@ func (h *Helper) start() (*helperProc, error) {
 	// answers (or never reads) is killed, not waited for.
 	dialed := make(chan error, 1)
 	go func() {
-		c, err := chartproto.Dial(outR, inW, h.build)
+		c, err := chartproto.Dial(outR, inW, h.build, h.memory)
 		p.conn = c
 		dialed <- err
 	}()
@@ -427,20 +522,45 @@ func (p *helperProc) close() {
 }
 
 // tailBuffer keeps the last 2 KiB a helper wrote to stderr, for the
-// message when it fails (a Go runtime's fatal error, say).
+// message when it fails (a Go runtime's fatal error, say), and whether
+// it said it ran out of memory.
 type tailBuffer struct {
 	mu  sync.Mutex
 	buf []byte
+	oom bool
 }
+
+// oomSaid is what the Go runtime says when it cannot map more memory
+// ("fatal error: runtime: out of memory", "fatal error: runtime: cannot
+// allocate memory", "fatal error: out of memory allocating heap arena
+// metadata", …): the helper's data bound reached.
+var oomSaid = [][]byte{[]byte("out of memory"), []byte("cannot allocate memory")}
 
 func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	from := max(0, len(b.buf)-32) // the words may come in two writes
 	b.buf = append(b.buf, p...)
+	for _, said := range oomSaid {
+		b.oom = b.oom || bytes.Contains(b.buf[from:], said)
+	}
 	if n := len(b.buf); n > 2048 {
 		b.buf = append(b.buf[:0], b.buf[n-2048:]...)
 	}
 	return len(p), nil
+}
+
+func (b *tailBuffer) resetOOM() {
+	b.mu.Lock()
+	b.oom = false
+	b.mu.Unlock()
+}
+
+// outOfMemory says whether the helper said it ran out of memory.
+func (b *tailBuffer) outOfMemory() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.oom
 }
 
 // tail is ": " and what stderr said, on one line; "" when nothing.
