@@ -533,8 +533,10 @@ type tailBuffer struct {
 // oomSaid is what the Go runtime says when it cannot map more memory
 // ("fatal error: runtime: out of memory", "fatal error: runtime: cannot
 // allocate memory", "fatal error: out of memory allocating heap arena
-// metadata", …): the helper's data bound reached.
-var oomSaid = [][]byte{[]byte("out of memory"), []byte("cannot allocate memory")}
+// metadata", …) or a new thread's stack ("runtime/cgo: pthread_create
+// failed: Resource temporarily unavailable", then SIGABRT, in a helper
+// built with cgo): the helper's data bound reached.
+var oomSaid = [][]byte{[]byte("out of memory"), []byte("cannot allocate memory"), []byte("pthread_create failed"), []byte("failed to create new OS thread")}
 
 func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
