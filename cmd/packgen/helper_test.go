@@ -127,3 +127,48 @@ func TestInterruptStopsChartRenderer(t *testing.T) {
 		}
 	}
 }
+
+// TestChartMemoryLimit: a chart that makes Helm allocate without end,
+// run by the real binaries with PACKGEN_HELM_MEMORY=256MiB: `packgen
+// images` exits 1 naming the pack's chart, the limit and the variable;
+// `packgen validate` reports it as an error on the chart's directory
+// (exit 1); a value of the variable that does not parse is exit 3
+// naming it.
+func TestChartMemoryLimit(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the helper's memory is bounded on Linux only")
+	}
+	bin := packgenBinary(t)
+	dir := filepath.Join(t.TempDir(), "p")
+	for name, body := range map[string]string{
+		"pack.json":                 `{"name": "p", "version": "1.0.0", "layer": "addon", "addonType": "system app", "cloudTypes": ["all"]}`,
+		"values.yaml":               "a: 1\n",
+		"charts/c/Chart.yaml":       "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+		"charts/c/templates/a.yaml": `{{ range until 1000 }}{{ repeat 100000000 "x" }}{{ end }}`,
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(env string, args ...string) (int, string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "PACKGEN_HELM_MEMORY="+env)
+		out, _ := cmd.CombinedOutput()
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	const said = "charts/c: chart does not render: packgen-helm ran out of memory rendering the chart: it may use 256 MiB ($PACKGEN_HELM_MEMORY)"
+	if code, out := run("256MiB", "images", dir); code != 1 || !strings.Contains(out, dir+"/"+said) || !strings.Contains(out, "raise the limit with PACKGEN_HELM_MEMORY") {
+		t.Errorf("images: exit %d\n%s", code, out)
+	}
+	if code, out := run("256MiB", "validate", dir); code != 1 || !strings.Contains(out, "p/charts/c: error: chart does not render: packgen-helm ran out of memory") {
+		t.Errorf("validate: exit %d\n%s", code, out)
+	}
+	if code, out := run("lots", "images", dir); code != 3 || !strings.Contains(out, `$PACKGEN_HELM_MEMORY="lots": want a size such as 2GiB`) {
+		t.Errorf("a bad PACKGEN_HELM_MEMORY: exit %d\n%s", code, out)
+	}
+}
