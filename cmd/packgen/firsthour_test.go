@@ -401,6 +401,21 @@ func TestFirstHourExitCodes(t *testing.T) {
 	if strings.Contains(out, "PEM file type") {
 		t.Errorf("library wording reached the user:\n%s", out)
 	}
+	// The reverse: the private key where the public one is wanted, in
+	// every command that reads a registry's key: a usage error naming
+	// the file, never exit 3 under the registry's name.
+	priv := filepath.Join(b.Dir, "reg.key")
+	for _, args := range [][]string{
+		{"fetch", "hello", "--url", site, "--key", priv},
+		{"search", "hello", "--url", site, "--key", priv},
+		{"images", "hello@0.1.0", "--url", site, "--key", priv},
+		{"log", "show", "hello", "--url", site, "--key", priv},
+		{"verify", "--site", site, "--key", pub, "--key", priv},
+		{"registry", "add", "x", site, "--key", priv},
+		{"airgap", "import", filepath.Join(b.Dir, "none.tar"), "oci://127.0.0.1:1/x", "--key", priv},
+	} {
+		b.want(2, []string{"--key " + priv + ": this is a private key", "the .pub file beside it"}, args...)
+	}
 	for _, s := range []string{"s-nopw", "s-wrong", "s-pub"} {
 		if _, err := os.Stat(filepath.Join(b.Dir, s, "index.json")); !os.IsNotExist(err) {
 			t.Errorf("a build refused for its key wrote %s", s)
