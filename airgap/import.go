@@ -1,7 +1,6 @@
 package airgap
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -440,19 +439,23 @@ func (b *Bundle) Transport(ctx context.Context) (transport.Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &bundleTransport{b: b, files: map[string][]byte{}, archives: map[string]ocispec.Descriptor{}}
+	// The manifest is not signed: whoever rewrote the bundle chose its
+	// layers (thousands, each naming one large blob). So nothing is read
+	// here; a file is read when the walker asks for it, which it does only
+	// for what the signed index leads to, each bounded by its pin.
+	t := &bundleTransport{b: b, files: map[string]ocispec.Descriptor{}}
 	for _, l := range m.Layers {
+		p := ocimap.Title(l)
 		if l.Size > maxIndexFile {
-			return nil, fmt.Errorf("%w: %s: index file %s of %d bytes", ErrBundle, b.Path, ocimap.Title(l), l.Size)
+			return nil, fmt.Errorf("%w: %s: index file %s of %d bytes", ErrBundle, b.Path, p, l.Size)
 		}
-		data, err := b.fetch(ctx, l)
-		if err != nil {
-			return nil, err
+		if _, dup := t.files[p]; dup {
+			return nil, fmt.Errorf("%w: %s: the index manifest has %q twice", ErrBundle, b.Path, p)
 		}
-		t.files[ocimap.Title(l)] = data
+		t.files[p] = l
 	}
 	for _, p := range b.List.Packs {
-		t.archives[index.ArchivePath(p.Name, p.Version)] = p.Archive
+		t.files[index.ArchivePath(p.Name, p.Version)] = p.Archive
 	}
 	return t, nil
 }
@@ -494,26 +497,26 @@ func (b *Bundle) VerifyPacks(ctx context.Context, tr transport.Transport, key *s
 	return sub, nil
 }
 
+// bundleTransport serves a bundle's site files (index files and
+// archives) from its tar by path, each streamed when asked for; the
+// walker reading them checks each against its signed pin.
 type bundleTransport struct {
-	b        *Bundle
-	files    map[string][]byte
-	archives map[string]ocispec.Descriptor
+	b     *Bundle
+	files map[string]ocispec.Descriptor
 }
 
 func (t *bundleTransport) String() string { return "bundle " + t.b.Path }
 
 func (t *bundleTransport) Get(ctx context.Context, p, _ string) (*transport.Response, error) {
-	if data, ok := t.files[p]; ok {
-		return &transport.Response{Body: io.NopCloser(bytes.NewReader(data)), Size: int64(len(data))}, nil
+	d, ok := t.files[p]
+	if !ok {
+		return nil, fmt.Errorf("%s in %s: %w", p, t.b.Path, index.ErrNotFound)
 	}
-	if d, ok := t.archives[p]; ok {
-		rc, err := t.b.store.Fetch(ctx, d)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrBundle, p, err)
-		}
-		return &transport.Response{Body: rc, Size: d.Size}, nil
+	rc, err := t.b.store.Fetch(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBundle, p, err)
 	}
-	return nil, fmt.Errorf("%s in %s: %w", p, t.b.Path, index.ErrNotFound)
+	return &transport.Response{Body: rc, Size: d.Size}, nil
 }
 
 // Images lists a bundle's images sorted (for reports).
