@@ -735,6 +735,13 @@ func TestFirstHourRegistries(t *testing.T) {
 	// not a reason to take another registry's pack of that name.
 	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "other"))
 	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.Dir, "a"), "--key", filepath.Join(b.Dir, "other.pub"), "--signed-name", "alpha")
+	// The wrong key without --signed-name: the index was read and refused,
+	// which is said as such (not "could not read"), with what to do.
+	out := b.want(0, []string{"does not verify under the given key(s)", "bad signature", "every fetch from gamma fails", "ask its owner for its public key"}, "registry", "add", "gamma", filepath.Join(b.Dir, "a"), "--key", filepath.Join(b.Dir, "other.pub"))
+	if strings.Contains(out, "could not read") {
+		t.Errorf("a refused signature reported as unreadable:\n%s", out)
+	}
+	b.want(0, nil, "registry", "remove", "gamma")
 	b.want(1, []string{"alpha"}, "fetch", "world", "-d", "w2")
 	if _, err := os.Stat(filepath.Join(b.Dir, "w2")); !os.IsNotExist(err) {
 		t.Error("fetch fell through to the next registry after a verification failure")

@@ -124,7 +124,14 @@ func runRegistryAdd(cmd *cobra.Command, g *globalOptions, o *registryAddOptions,
 	r.SignedName = o.signedName
 	if r.SignedName == "" && len(r.Keys) > 0 {
 		if r.SignedName, err = readSignedName(cmd.Context(), g, r); err != nil {
-			g.warnf("could not read the signed index of %s now (%s): its signed name is pinned on the first fetch instead (or pass --signed-name)\n", r.URL, esc(err.Error()))
+			if errors.Is(err, client.ErrBadSignature) || errors.Is(err, client.ErrUnsigned) {
+				// Read, and refused: not "could not read". Still added, as
+				// after a key compromise clients take the new key before
+				// the registry is re-signed (docs/SECURITY.md).
+				g.warnf("the index.json of %s does not verify under the given key(s) (%s): every fetch from %s fails until the registry is signed by one of them. Expected only while a compromised key is replaced (docs/SECURITY.md, \"Rotating a registry key\"); otherwise this is not the registry's key: ask its owner for its public key and run registry add again\n", r.URL, esc(err.Error()), esc(r.Name))
+			} else {
+				g.warnf("could not read the signed index of %s now (%s): its signed name is pinned on the first fetch instead (or pass --signed-name)\n", r.URL, esc(err.Error()))
+			}
 			r.SignedName = cfg.PinnedSignedName(r)
 		}
 	}
