@@ -24,9 +24,9 @@ import (
 
 // craftBundle writes an OCI layout tar as an attacker would, with
 // oras-go's own layout store: a list (no packs, no images) whose index
-// manifest has the given layers, and the blobs given. It returns the
+// manifest has the given layers, the blobs given, and the images given. It returns the
 // tar's path.
-func craftBundle(t *testing.T, blobs [][]byte, layers []ocispec.Descriptor) string {
+func craftBundle(t *testing.T, blobs [][]byte, layers []ocispec.Descriptor, images ...Image) string {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -49,7 +49,7 @@ func craftBundle(t *testing.T, blobs [][]byte, layers []ocispec.Descriptor) stri
 	}
 	push(m.Config, m.ConfigB)
 	push(m.Desc, m.Manifest)
-	list, err := json.Marshal(List{SchemaVersion: 1, Profile: "edge", Registry: RegistryRef{Name: "acme", URL: "https://packs.acme.example"}, Index: plain(m.Desc), Packs: []Pack{}, Images: []Image{}})
+	list, err := json.Marshal(List{SchemaVersion: 1, Profile: "edge", Registry: RegistryRef{Name: "acme", URL: "https://packs.acme.example"}, Index: plain(m.Desc), Packs: []Pack{}, Images: append([]Image{}, images...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +156,43 @@ func TestAttackBundleIndexFiles(t *testing.T) {
 	}
 	if _, err := b.Transport(ctx); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), `"index.json" twice`) {
 		t.Errorf("one path twice: %v", err)
+	}
+}
+
+// TestAttackBundleVerifyByMediaType: Verify reads each blob once, but
+// what lies below a blob depends on the media type it is named with. A
+// bundle whose (unsigned) index manifest also names an image's index
+// blob as a plain file made Verify mark that blob seen as a file, then
+// skip it as the image's root: the manifests below it went unread, so
+// one missing or damaged was found only by the push, after other images
+// were pushed. Every blob below every root is read before the first
+// push, whatever else names it.
+func TestAttackBundleVerifyByMediaType(t *testing.T) {
+	ctx := context.Background()
+	missing := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, []byte(`{"schemaVersion":2,"layers":[]}`))
+	idx, err := json.Marshal(ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{missing}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := Image{Image: "127.0.0.1:5000/acme/app:1", Registry: "127.0.0.1:5000", Path: "acme/app", Tag: "1",
+		Manifest: content.NewDescriptorFromBytes(ocispec.MediaTypeImageIndex, idx), Signatures: []Signature{}, Packs: []string{}}
+	asFile := ocimap.File("packs/app/index.json", idx)
+	for _, c := range []struct {
+		name   string
+		layers []ocispec.Descriptor
+	}{
+		{"the image alone", nil},
+		{"its index also named as an index file", []ocispec.Descriptor{asFile}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := Open(ctx, craftBundle(t, [][]byte{idx}, c.layers, image))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = b.Verify(ctx)
+			if !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), missing.Digest.String()+" ("+ocispec.MediaTypeImageManifest+") is missing") {
+				t.Errorf("Verify: %v, want the missing manifest %s named", err, missing.Digest)
+			}
+		})
 	}
 }

@@ -383,17 +383,33 @@ func (b *Bundle) Verify(ctx context.Context) (int, int64, error) {
 			roots = append(roots, s.Manifest)
 		}
 	}
-	seen := map[digest.Digest]bool{}
+	// A blob is hashed once, but what lies below it depends on the media
+	// type naming it (an index as a plain file has nothing below): it is
+	// walked once per media type, or a blob named first as a file in the
+	// unsigned index manifest would hide an image's manifests from the
+	// check and leave them to fail the push midway.
+	type named struct {
+		digest.Digest
+		mediaType string
+	}
+	hashed := map[digest.Digest]int64{}
+	walked := map[named]bool{}
 	var n int
 	var total int64
 	var walk func(d ocispec.Descriptor) error
 	walk = func(d ocispec.Descriptor) error {
-		if seen[d.Digest] {
+		if walked[named{d.Digest, d.MediaType}] {
 			return nil
 		}
-		seen[d.Digest] = true
+		walked[named{d.Digest, d.MediaType}] = true
 		if err := d.Digest.Validate(); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrBundle, b.Path, err)
+		}
+		if size, ok := hashed[d.Digest]; ok {
+			if size != d.Size {
+				return fmt.Errorf("%w: %s: blob %s is named with %d bytes and with %d", ErrBundle, b.Path, d.Digest, size, d.Size)
+			}
+			return b.walkSuccessors(ctx, d, walk)
 		}
 		rc, err := b.store.Fetch(ctx, d)
 		if err != nil {
@@ -408,18 +424,10 @@ func (b *Bundle) Verify(ctx context.Context) (int, int64, error) {
 		if err != nil {
 			return fmt.Errorf("%w: %s: blob %s (%s) does not match its digest: %v", ErrBundle, b.Path, d.Digest, d.MediaType, err)
 		}
+		hashed[d.Digest] = d.Size
 		n++
 		total += d.Size
-		succ, err := content.Successors(ctx, b.store, d)
-		if err != nil {
-			return fmt.Errorf("%w: %s: manifest %s: %v", ErrBundle, b.Path, d.Digest, err)
-		}
-		for _, s := range succ {
-			if err := walk(s); err != nil {
-				return err
-			}
-		}
-		return nil
+		return b.walkSuccessors(ctx, d, walk)
 	}
 	for _, r := range roots {
 		if err := ctx.Err(); err != nil {
@@ -430,6 +438,20 @@ func (b *Bundle) Verify(ctx context.Context) (int, int64, error) {
 		}
 	}
 	return n, total, nil
+}
+
+// walkSuccessors walks what d names below it, as its media type says.
+func (b *Bundle) walkSuccessors(ctx context.Context, d ocispec.Descriptor, walk func(ocispec.Descriptor) error) error {
+	succ, err := content.Successors(ctx, b.store, d)
+	if err != nil {
+		return fmt.Errorf("%w: %s: manifest %s: %v", ErrBundle, b.Path, d.Digest, err)
+	}
+	for _, s := range succ {
+		if err := walk(s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Transport serves the bundle's packgen index files and pack archives as
