@@ -249,9 +249,11 @@ func runFetch(cmd *cobra.Command, g *globalOptions, o *fetchOptions, ref string)
 	if err != nil {
 		return err
 	}
-	// --url names one registry: it takes the OCI flags, as a configured
-	// one has them from registry add.
-	regs[0].PlainHTTP, regs[0].CAFile = o.oci.o.PlainHTTP, o.oci.o.CAFile
+	if o.url != "" {
+		// --url names one registry: it takes the OCI flags, as a
+		// configured one has them from registry add (and keeps them).
+		regs[0].PlainHTTP, regs[0].CAFile = o.oci.o.PlainHTTP, o.oci.o.CAFile
+	}
 	var res *client.FetchResult
 	err = client.InOrder(cmd.Context(), regs, func(r client.Registry) (*client.Client, error) { return o.client(g, r) }, name, ref, func(cl *client.Client) error {
 		res, err = cl.Fetch(cmd.Context(), client.FetchOptions{Name: name, Constraint: constraint, Pre: o.pre, Dest: o.dest, Force: o.force})
