@@ -1,7 +1,6 @@
 package airgap
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -384,17 +383,33 @@ func (b *Bundle) Verify(ctx context.Context) (int, int64, error) {
 			roots = append(roots, s.Manifest)
 		}
 	}
-	seen := map[digest.Digest]bool{}
+	// A blob is hashed once, but what lies below it depends on the media
+	// type naming it (an index as a plain file has nothing below): it is
+	// walked once per media type, or a blob named first as a file in the
+	// unsigned index manifest would hide an image's manifests from the
+	// check and leave them to fail the push midway.
+	type named struct {
+		digest.Digest
+		mediaType string
+	}
+	hashed := map[digest.Digest]int64{}
+	walked := map[named]bool{}
 	var n int
 	var total int64
 	var walk func(d ocispec.Descriptor) error
 	walk = func(d ocispec.Descriptor) error {
-		if seen[d.Digest] {
+		if walked[named{d.Digest, d.MediaType}] {
 			return nil
 		}
-		seen[d.Digest] = true
+		walked[named{d.Digest, d.MediaType}] = true
 		if err := d.Digest.Validate(); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrBundle, b.Path, err)
+		}
+		if size, ok := hashed[d.Digest]; ok {
+			if size != d.Size {
+				return fmt.Errorf("%w: %s: blob %s is named with %d bytes and with %d", ErrBundle, b.Path, d.Digest, size, d.Size)
+			}
+			return b.walkSuccessors(ctx, d, walk)
 		}
 		rc, err := b.store.Fetch(ctx, d)
 		if err != nil {
@@ -409,18 +424,10 @@ func (b *Bundle) Verify(ctx context.Context) (int, int64, error) {
 		if err != nil {
 			return fmt.Errorf("%w: %s: blob %s (%s) does not match its digest: %v", ErrBundle, b.Path, d.Digest, d.MediaType, err)
 		}
+		hashed[d.Digest] = d.Size
 		n++
 		total += d.Size
-		succ, err := content.Successors(ctx, b.store, d)
-		if err != nil {
-			return fmt.Errorf("%w: %s: manifest %s: %v", ErrBundle, b.Path, d.Digest, err)
-		}
-		for _, s := range succ {
-			if err := walk(s); err != nil {
-				return err
-			}
-		}
-		return nil
+		return b.walkSuccessors(ctx, d, walk)
 	}
 	for _, r := range roots {
 		if err := ctx.Err(); err != nil {
@@ -433,6 +440,20 @@ func (b *Bundle) Verify(ctx context.Context) (int, int64, error) {
 	return n, total, nil
 }
 
+// walkSuccessors walks what d names below it, as its media type says.
+func (b *Bundle) walkSuccessors(ctx context.Context, d ocispec.Descriptor, walk func(ocispec.Descriptor) error) error {
+	succ, err := content.Successors(ctx, b.store, d)
+	if err != nil {
+		return fmt.Errorf("%w: %s: manifest %s: %v", ErrBundle, b.Path, d.Digest, err)
+	}
+	for _, s := range succ {
+		if err := walk(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Transport serves the bundle's packgen index files and pack archives as
 // a site, for the walker (and publish) to read with every check.
 func (b *Bundle) Transport(ctx context.Context) (transport.Transport, error) {
@@ -440,19 +461,23 @@ func (b *Bundle) Transport(ctx context.Context) (transport.Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &bundleTransport{b: b, files: map[string][]byte{}, archives: map[string]ocispec.Descriptor{}}
+	// The manifest is not signed: whoever rewrote the bundle chose its
+	// layers (thousands, each naming one large blob). So nothing is read
+	// here; a file is read when the walker asks for it, which it does only
+	// for what the signed index leads to, each bounded by its pin.
+	t := &bundleTransport{b: b, files: map[string]ocispec.Descriptor{}}
 	for _, l := range m.Layers {
+		p := ocimap.Title(l)
 		if l.Size > maxIndexFile {
-			return nil, fmt.Errorf("%w: %s: index file %s of %d bytes", ErrBundle, b.Path, ocimap.Title(l), l.Size)
+			return nil, fmt.Errorf("%w: %s: index file %s of %d bytes", ErrBundle, b.Path, p, l.Size)
 		}
-		data, err := b.fetch(ctx, l)
-		if err != nil {
-			return nil, err
+		if _, dup := t.files[p]; dup {
+			return nil, fmt.Errorf("%w: %s: the index manifest has %q twice", ErrBundle, b.Path, p)
 		}
-		t.files[ocimap.Title(l)] = data
+		t.files[p] = l
 	}
 	for _, p := range b.List.Packs {
-		t.archives[index.ArchivePath(p.Name, p.Version)] = p.Archive
+		t.files[index.ArchivePath(p.Name, p.Version)] = p.Archive
 	}
 	return t, nil
 }
@@ -494,26 +519,26 @@ func (b *Bundle) VerifyPacks(ctx context.Context, tr transport.Transport, key *s
 	return sub, nil
 }
 
+// bundleTransport serves a bundle's site files (index files and
+// archives) from its tar by path, each streamed when asked for; the
+// walker reading them checks each against its signed pin.
 type bundleTransport struct {
-	b        *Bundle
-	files    map[string][]byte
-	archives map[string]ocispec.Descriptor
+	b     *Bundle
+	files map[string]ocispec.Descriptor
 }
 
 func (t *bundleTransport) String() string { return "bundle " + t.b.Path }
 
 func (t *bundleTransport) Get(ctx context.Context, p, _ string) (*transport.Response, error) {
-	if data, ok := t.files[p]; ok {
-		return &transport.Response{Body: io.NopCloser(bytes.NewReader(data)), Size: int64(len(data))}, nil
+	d, ok := t.files[p]
+	if !ok {
+		return nil, fmt.Errorf("%s in %s: %w", p, t.b.Path, index.ErrNotFound)
 	}
-	if d, ok := t.archives[p]; ok {
-		rc, err := t.b.store.Fetch(ctx, d)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrBundle, p, err)
-		}
-		return &transport.Response{Body: rc, Size: d.Size}, nil
+	rc, err := t.b.store.Fetch(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBundle, p, err)
 	}
-	return nil, fmt.Errorf("%s in %s: %w", p, t.b.Path, index.ErrNotFound)
+	return &transport.Response{Body: rc, Size: d.Size}, nil
 }
 
 // Images lists a bundle's images sorted (for reports).

@@ -62,13 +62,43 @@ func parseYAML(data []byte) ([]*yaml.Node, []yamlIssue) {
 				// 0-based line: the line where the broken construct began.
 				line++
 			}
-			issues = append(issues, yamlIssue{line: line, msg: "invalid YAML: " + msg})
+			issue := yamlIssue{line: line, msg: "invalid YAML: " + msg}
+			if col := tabIndent(data, line); col > 0 && strings.HasPrefix(msg, "found character that cannot start any token") {
+				// The scanner's words for the commonest YAML mistake.
+				issue.col, issue.msg = col, "invalid YAML: a tab character indents this line: YAML indents with spaces only"
+			}
+			issues = append(issues, issue)
 			return docs, issues
 		}
 		issues = append(issues, duplicateKeys(&n, 0)...)
 		docs = append(docs, &n)
 	}
 	return docs, issues
+}
+
+// tabIndent returns the 1-based column of a tab in the indentation of
+// line (1-based) of data, or 0.
+func tabIndent(data []byte, line int) int {
+	if line < 1 {
+		return 0
+	}
+	for i := 1; i < line; i++ {
+		j := bytes.IndexByte(data, '\n')
+		if j < 0 {
+			return 0
+		}
+		data = data[j+1:]
+	}
+	for i, c := range data {
+		switch c {
+		case '\t':
+			return i + 1
+		case ' ':
+			continue
+		}
+		return 0
+	}
+	return 0
 }
 
 // isYAMLParserError recognises libyaml parser errors, whose line yaml.v3

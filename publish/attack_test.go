@@ -11,6 +11,7 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/s3test"
 	"github.com/packgen/packgen/internal/testutil"
 )
 
@@ -113,5 +114,31 @@ func verifyRemoteDir(t *testing.T, f *fixture, dir string, releases int) {
 	rep, err := client.VerifySite(context.Background(), dir, f.verifier(t))
 	if err != nil || len(rep.Problems) != 0 || rep.Releases != releases {
 		t.Fatalf("verify %s: %v %+v", dir, err, rep)
+	}
+}
+
+// TestAttackBucketArchiveReplaced: someone with write access to the
+// bucket (no key) replaces a published archive between two publishes, on
+// the real S3-protocol server. The next publish refuses before
+// uploading anything (the remote archive is not the site's) and, since
+// no build of this registry changes a published archive, its message
+// points at the bucket too, not only at a version bump.
+func TestAttackBucketArchiveReplaced(t *testing.T) {
+	srv := s3test.Start(t, "packs")
+	_, site := calicoSite(t)
+	ctx := context.Background()
+	target := newS3(t, srv, "registry")
+	if _, err := Publish(ctx, site, target, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	key := "packs/calico/1.0.0/calico-1.0.0.tar.gz"
+	srv.Tamper(t, "registry/"+key, testutil.Flipped(t, filepath.Join(site, filepath.FromSlash(key))))
+	srv.Reset()
+	_, err := Publish(ctx, site, target, Options{})
+	if !errors.Is(err, ErrImmutable) || !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "packgen verify --site") {
+		t.Errorf("archive replaced in the bucket: %v", err)
+	}
+	if puts := srv.PutOrder(); len(puts) != 0 {
+		t.Errorf("refused publish uploaded %v", puts)
 	}
 }

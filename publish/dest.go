@@ -2,7 +2,11 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -67,6 +71,17 @@ func RegisterPublisher(scheme, usage string, open PublisherOpener) {
 
 func init() {
 	RegisterDestination("file", "file:///PATH", func(_ context.Context, loc location.Location, _ DestOptions) (Target, error) {
+		// A first publish creates its directory, but not a whole path
+		// from nothing: my-packs/registry is far likelier a bucket typed
+		// without s3:// (which would then publish into ./my-packs and
+		// say all went well) than a tree meant to be made.
+		if _, err := os.Stat(loc.Dir); errors.Is(err, fs.ErrNotExist) {
+			parent := filepath.Dir(filepath.Clean(loc.Dir))
+			if _, err := os.Stat(parent); errors.Is(err, fs.ErrNotExist) {
+				u := filepath.ToSlash(loc.Dir)
+				return nil, fmt.Errorf("%w: %s: no such directory, nor its parent %s: a bucket or registry is a URL (s3://%s, oci://%s); to publish into a new directory, create %s first", ErrDestination, loc.Dir, parent, u, u, parent)
+			}
+		}
 		return DirTarget{Dir: loc.Dir}, nil
 	})
 }

@@ -271,7 +271,7 @@ func planUploads(ctx context.Context, t Target, local []localFile, remote map[st
 	}
 	if len(conflicts) > 0 {
 		sort.Strings(conflicts)
-		return nil, fmt.Errorf("%w: %s already on %s with other content; build from the published registry (packgen build --previous URL) so published releases are reused, and bump the version of a pack whose content changed", ErrImmutable, strings.Join(conflicts, ", "), t)
+		return nil, fmt.Errorf("%w: %s already on %s with other content; build from the published registry (packgen build --previous URL) so published releases are reused, and bump the version of a pack whose content changed. A build from the published registry never changes a published archive: if this site was built so, someone else wrote the bucket since (packgen verify --site on its URL names every file that does not verify)", ErrImmutable, strings.Join(conflicts, ", "), t)
 	}
 	return uploads, nil
 }

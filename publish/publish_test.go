@@ -484,6 +484,11 @@ func TestOpen(t *testing.T) {
 		{"gs://bucket", "", "give oci://REGISTRY/BASE, s3://BUCKET/PREFIX"},
 		{"file://host/x", "", "not a file:///PATH URL"},
 		{"", "", "no destination"},
+		// A bucket or registry typed without its scheme is no directory
+		// to create from nothing: refused, the URL forms named.
+		{"my-packs/registry", "", "my-packs/registry: no such directory, nor its parent my-packs: a bucket or registry is a URL (s3://my-packs/registry, oci://my-packs/registry); to publish into a new directory, create my-packs first"},
+		{"127.0.0.1:5000/acme", "", "(s3://127.0.0.1:5000/acme, oci://127.0.0.1:5000/acme)"},
+		{"www", "www", ""}, // a new directory in one that exists: a first publish
 	} {
 		target, err := Open(ctx, c.dest, DestOptions{})
 		if c.err != "" {

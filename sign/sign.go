@@ -55,6 +55,11 @@ var ErrKeyPassword = errors.New("private key password missing or wrong")
 // public key, often: registry.pub for registry.key).
 var ErrNotPrivateKey = errors.New("not a private key")
 
+// ErrNotPublicKey: what was given as a public key is not one (a private
+// key, the easy mistake with registry.key beside registry.pub, or not a
+// PEM at all).
+var ErrNotPublicKey = errors.New("not a public key")
+
 // Algorithm is a key type packgen can generate.
 type Algorithm string
 

@@ -117,6 +117,18 @@ func TestLoadErrors(t *testing.T) {
 			t.Errorf("%s: loaded as public key", name)
 		}
 	}
+	// The private key given where its public half is wanted (fetch
+	// --key registry.key): said plainly, with what to give instead.
+	priv, _, _ := Generate(ECDSAP256, StaticPass([]byte("pw")))
+	for name, data := range map[string][]byte{
+		"cosign private key": priv,
+		"PKCS#8":             []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+	} {
+		_, err := LoadPublicKey(data)
+		if !errors.Is(err, ErrNotPublicKey) || !strings.Contains(err.Error(), "this is a private key") || !strings.Contains(err.Error(), ".pub") {
+			t.Errorf("%s as a public key: %v", name, err)
+		}
+	}
 	if _, err := DecodeSigFile([]byte("not base64!")); !errors.Is(err, ErrBadSignature) {
 		t.Error("bad base64 signature accepted")
 	}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -71,7 +72,10 @@ func NewVerifierSet(pems ...[]byte) (*Verifier, error) {
 	vs := &Verifier{}
 	for _, p := range pems {
 		if !bytes.Contains(p, []byte("-----BEGIN PUBLIC KEY-----")) {
-			return nil, errors.New("not a PEM public key (expected -----BEGIN PUBLIC KEY-----)")
+			if bytes.Contains(p, []byte("PRIVATE KEY-----")) {
+				return nil, errmark.New(ErrNotPublicKey, "this is a private key: verifying needs its public half, the .pub file beside it (packgen key generate writes PREFIX.key and PREFIX.pub); keep the private key out of clients")
+			}
+			return nil, errmark.New(ErrNotPublicKey, "not a PEM public key (expected -----BEGIN PUBLIC KEY-----)")
 		}
 		pub, err := cryptoutils.UnmarshalPEMToPublicKey(p)
 		if err != nil {

@@ -401,11 +401,29 @@ func TestFirstHourExitCodes(t *testing.T) {
 	if strings.Contains(out, "PEM file type") {
 		t.Errorf("library wording reached the user:\n%s", out)
 	}
+	// The reverse: the private key where the public one is wanted, in
+	// every command that reads a registry's key: a usage error naming
+	// the file, never exit 3 under the registry's name.
+	priv := filepath.Join(b.Dir, "reg.key")
+	for _, args := range [][]string{
+		{"fetch", "hello", "--url", site, "--key", priv},
+		{"search", "hello", "--url", site, "--key", priv},
+		{"images", "hello@0.1.0", "--url", site, "--key", priv},
+		{"log", "show", "hello", "--url", site, "--key", priv},
+		{"verify", "--site", site, "--key", pub, "--key", priv},
+		{"registry", "add", "x", site, "--key", priv},
+		{"airgap", "import", filepath.Join(b.Dir, "none.tar"), "oci://127.0.0.1:1/x", "--key", priv},
+	} {
+		b.want(2, []string{"--key " + priv + ": this is a private key", "the .pub file beside it"}, args...)
+	}
 	for _, s := range []string{"s-nopw", "s-wrong", "s-pub"} {
 		if _, err := os.Stat(filepath.Join(b.Dir, s, "index.json")); !os.IsNotExist(err) {
 			t.Errorf("a build refused for its key wrote %s", s)
 		}
 	}
+	// The OCI flags where they cannot apply: refused, never ignored.
+	b.want(2, []string{"--plain-http, --ca-file and --username go with an oci:// pack reference or --url oci://"}, "fetch", "hello", "--url", site, "--key", pub, "--plain-http")
+	b.want(2, []string{"a configured registry keeps its own"}, "fetch", "hello", "--ca-file", pub)
 	// Usage errors: exit 2 and the subcommand's help named.
 	b.want(2, []string{"Run 'packgen fetch --help' for usage."}, "fetch")
 	b.want(2, []string{"--site is required (a configured registry's name, a built directory or a registry URL)", "Run 'packgen info --help'"}, "info", "hello")
@@ -717,6 +735,13 @@ func TestFirstHourRegistries(t *testing.T) {
 	// not a reason to take another registry's pack of that name.
 	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "other"))
 	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.Dir, "a"), "--key", filepath.Join(b.Dir, "other.pub"), "--signed-name", "alpha")
+	// The wrong key without --signed-name: the index was read and refused,
+	// which is said as such (not "could not read"), with what to do.
+	out := b.want(0, []string{"does not verify under the given key(s)", "bad signature", "every fetch from gamma fails", "ask its owner for its public key"}, "registry", "add", "gamma", filepath.Join(b.Dir, "a"), "--key", filepath.Join(b.Dir, "other.pub"))
+	if strings.Contains(out, "could not read") {
+		t.Errorf("a refused signature reported as unreadable:\n%s", out)
+	}
+	b.want(0, nil, "registry", "remove", "gamma")
 	b.want(1, []string{"alpha"}, "fetch", "world", "-d", "w2")
 	if _, err := os.Stat(filepath.Join(b.Dir, "w2")); !os.IsNotExist(err) {
 		t.Error("fetch fell through to the next registry after a verification failure")

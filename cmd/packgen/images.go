@@ -128,7 +128,7 @@ func argImages(ctx context.Context, g *globalOptions, cf *clientFlags, dir strin
 	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, usageErr("%s does not exist", dir)
+			return nil, usageErr("%s does not exist: give a pack directory, a tree of packs, a PROFILE.lock, or a published release as NAME@VERSION (%s@1.2.3, %s@^1)", dir, dir, dir)
 		}
 		return nil, err
 	}

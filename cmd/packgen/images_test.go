@@ -66,6 +66,8 @@ func TestImagesCommand(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"images", "does-not-exist"}, 2, "does-not-exist does not exist"},
+		// A pack's name as info and search show it: the release form named.
+		{[]string{"images", "calico"}, 2, "calico does not exist: give a pack directory, a tree of packs, a PROFILE.lock, or a published release as NAME@VERSION (calico@1.2.3, calico@^1)"},
 		{[]string{"images", "../../examples/packs", "--why", "Not A Ref"}, 2, "invalid image reference"},
 		{[]string{"images", "../../examples/packs", "--why", "nginx:9"}, 1, "no pack names image nginx:9"},
 	} {

@@ -70,6 +70,13 @@ func TestEveryCommandJSON(t *testing.T) {
 		{args: []string{"log", "audit", site, "--repo", repo.Dir, "--key", pub}},
 		{args: []string{"log", "witness", site, "--key", filepath.Join(b.Dir, "w1.key"), "--out", filepath.Join(b.Dir, "wout"), "--state", filepath.Join(b.Dir, "wstate")}},
 		{args: []string{"registry", "list"}},
+		// The commands that make things say what they made, for scripts.
+		{args: []string{"key", "generate", "--prefix", filepath.Join(b.Dir, "k2")}},
+		{args: []string{"key", "generate", "--witness", "w2", "--prefix", filepath.Join(b.Dir, "w2")}},
+		{args: []string{"new", "made", "--layer", "addon", "--addon-type", "monitoring", "--version", "v2", "-d", filepath.Join(b.Dir, "new")}, warn: "not strict semver"},
+		{args: []string{"registry", "add", "beta", site, "--key", pub}},
+		{args: []string{"registry", "add", "gamma", site}, warn: "no --key given"},
+		{args: []string{"registry", "remove", "gamma"}},
 		{args: []string{"version"}},
 		{args: []string{"profile", "resolve", prof, "--partial", "--insecure-skip-verify"}, warn: "NOT"},
 		{args: []string{"profile", "outdated", prof, "--insecure-skip-verify"}, warn: "NOT"},
@@ -83,10 +90,43 @@ func TestEveryCommandJSON(t *testing.T) {
 			jsonCase{args: []string{"publish", site, base, "--plain-http", "--dry-run"}, warn: "no --key"},
 			jsonCase{args: []string{"publish", site, base, "--plain-http"}, warn: "no --key"},
 			jsonCase{args: []string{"verify", "--site", base, "--plain-http", "--key", pub}},
+			// --plain-http with --url oci://, as with an oci:// pack reference.
+			jsonCase{args: []string{"fetch", "hello", "--url", base, "--plain-http", "--key", pub, "-d", filepath.Join(b.Dir, "f4")}},
 			jsonCase{args: []string{"fetch", base + "/spectro-packs/archive/hello:0.1.0", "--plain-http", "-d", filepath.Join(b.Dir, "f3"), "--insecure-skip-verify"}, warn: "NOT verified"})
 	} else {
 		t.Log("no registry binary: publish/fetch oci:// -o json not checked here")
 	}
+	// What the making commands print, field by field (docs/JSON.md).
+	var made struct {
+		Private, Public, KeyID, Witness, Dir, Name, Version, Removed string
+		Registry                                                     struct {
+			Name, URL, SignedName string
+			KeyIDs                []string
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		ok   func() bool
+	}{
+		{[]string{"key", "generate", "--prefix", filepath.Join(b.Dir, "k3")}, func() bool {
+			return made.Private == filepath.Join(b.Dir, "k3.key") && made.Public == filepath.Join(b.Dir, "k3.pub") && len(made.KeyID) == 64
+		}},
+		{[]string{"new", "made2", "--layer", "addon", "-d", filepath.Join(b.Dir, "new")}, func() bool {
+			return made.Dir == filepath.Join(b.Dir, "new", "made2-1.0.0") && made.Name == "made2" && made.Version == "1.0.0"
+		}},
+		{[]string{"registry", "add", "delta", site, "--key", pub}, func() bool {
+			r := made.Registry
+			return r.Name == "delta" && r.URL == site && r.SignedName == "repo" && len(r.KeyIDs) == 1 && len(r.KeyIDs[0]) == 64
+		}},
+		{[]string{"registry", "remove", "delta"}, func() bool { return made.Removed == "delta" }},
+	} {
+		made.Registry.KeyIDs = nil
+		code, stdout, stderr := b.Run(nil, append(c.args, "-o", "json")...)
+		if err := json.Unmarshal([]byte(stdout), &made); code != 0 || err != nil || !c.ok() {
+			t.Errorf("packgen %s -o json: exit %d, %v\n%s%s", strings.Join(c.args, " "), code, err, stdout, stderr)
+		}
+	}
+
 	for _, c := range cases {
 		args := append(append([]string{}, c.args...), "-o", "json")
 		code, stdout, stderr := b.Run(nil, args...)

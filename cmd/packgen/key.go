@@ -52,6 +52,7 @@ packgen registry add --witness. NAME names the witness (letters, digits,
 	gen.Flags().BoolVar(&o.ed, "ed25519", false, "generate an ed25519 key instead of ECDSA P-256")
 	gen.Flags().StringVar(&o.witness, "witness", "", "generate a transparency log witness key named NAME (packgen log witness)")
 	gen.Flags().BoolVar(&o.force, "force", false, "overwrite existing files, and write the private key inside a git work tree that does not ignore it")
+	o.out.add(gen)
 	c.AddCommand(gen)
 	return c
 }
@@ -60,11 +61,15 @@ packgen registry add --witness. NAME names the witness (letters, digits,
 type keyGenerateOptions struct {
 	prefix, witness string
 	ed, force       bool
+	out             madeOutput
 }
 
 // runKeyGenerate refuses to overwrite keys or to write a private key a
 // git work tree would commit (unless --force), then writes the pair.
 func runKeyGenerate(g *globalOptions, o *keyGenerateOptions) error {
+	if err := o.out.check(); err != nil {
+		return err
+	}
 	keyFile, pubFile := o.prefix+".key", o.prefix+".pub"
 	if !o.force {
 		for _, f := range []string{keyFile, pubFile} {
@@ -87,11 +92,15 @@ func runKeyGenerate(g *globalOptions, o *keyGenerateOptions) error {
 		return err
 	}
 	if o.witness != "" {
-		g.summaryf("Witness private key written to %s (keep it secret)\nWitness public key written to %s (give it to clients: packgen registry add NAME URL --key registry.pub --witness %s)\n", keyFile, pubFile, pubFile)
-		return nil
+		o.out.summaryf(g, "Witness private key written to %s (keep it secret)\nWitness public key written to %s (give it to clients: packgen registry add NAME URL --key registry.pub --witness %s)\n", keyFile, pubFile, pubFile)
+		return o.out.done(g, map[string]any{"private": keyFile, "public": pubFile, "witness": o.witness})
 	}
-	g.summaryf("Private key written to %s (keep it secret; CI can read it from an env var with --key env://VAR)\nPublic key written to %s (give it to clients: packgen registry add NAME URL --key %s)\n", keyFile, pubFile, pubFile)
-	return nil
+	o.out.summaryf(g, "Private key written to %s (keep it secret; CI can read it from an env var with --key env://VAR)\nPublic key written to %s (give it to clients: packgen registry add NAME URL --key %s)\n", keyFile, pubFile, pubFile)
+	fields := map[string]any{"private": keyFile, "public": pubFile}
+	if v, err := sign.LoadPublicKey(pub); err == nil {
+		fields["keyID"] = v.KeyIDs()[0] // as registry list names it
+	}
+	return o.out.done(g, fields)
 }
 
 // generate makes the key pair the flags ask for: a witness's signed-note

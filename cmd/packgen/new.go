@@ -15,6 +15,7 @@ func init() { register(newNewCmd) }
 func newNewCmd(g *globalOptions) *cobra.Command {
 	o := pack.ScaffoldOptions{}
 	var layer, clouds string
+	var out madeOutput
 	c := &cobra.Command{
 		Use:   "new NAME --layer LAYER",
 		Short: "Create a new pack directory that validates as is",
@@ -27,6 +28,9 @@ directory are copied into manifests/ and listed as kubeManifests.`,
   packgen new ubuntu-custom --layer os --version 22.04.4`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			o.Name = args[0]
 			o.Layer = pack.Layer(layer)
 			if !o.Layer.Valid() {
@@ -38,7 +42,7 @@ directory are copied into manifests/ and listed as kubeManifests.`,
 			if _, strict := semver.StrictNewVersion(o.Version); strict != nil {
 				if v, err := semver.NewVersion(o.Version); err == nil {
 					// The warning validate gives, once, now.
-					g.warnf("version %q is not strict semver; it is read as %s\n", o.Version, v)
+					out.warnf(g, "version %q is not strict semver; it is read as %s\n", o.Version, v)
 				}
 			}
 			if o.Parent != "" {
@@ -52,12 +56,12 @@ directory are copied into manifests/ and listed as kubeManifests.`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			g.summaryf("created %s\n", dir)
+			out.summaryf(g, "created %s\n", dir)
 			if chose {
-				g.summaryf("addonType: \"system app\" (the default; --addon-type monitoring, ingress, ... to choose)\n")
+				out.summaryf(g, "addonType: \"system app\" (the default; --addon-type monitoring, ingress, ... to choose)\n")
 			}
-			g.summaryf("next: edit values.yaml, then run `packgen validate %s`\n", dir)
-			return nil
+			out.summaryf(g, "next: edit values.yaml, then run `packgen validate %s`\n", dir)
+			return out.done(g, map[string]any{"dir": dir, "name": o.Name, "version": o.Version})
 		},
 	}
 	f := c.Flags()
@@ -69,6 +73,7 @@ directory are copied into manifests/ and listed as kubeManifests.`,
 	f.StringVar(&o.Manifests, "manifests", "", "directory of Kubernetes YAML manifests to include")
 	f.StringVarP(&o.Parent, "dir", "d", ".", "parent directory to write the pack into (created when missing; --dest also works)")
 	destAlias(c, "dir")
+	out.add(c)
 	_ = c.MarkFlagRequired("layer")
 	_ = c.RegisterFlagCompletionFunc("layer", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"os", "k8s", "cni", "csi", "addon"}, cobra.ShellCompDirectiveNoFileComp

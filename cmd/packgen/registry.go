@@ -92,6 +92,7 @@ func newRegistryAddCmd(g *globalOptions) *cobra.Command {
 	add.Flags().StringVar(&o.caFile, "ca-file", "", "oci://: a PEM bundle of CAs trusted for the registry's TLS")
 	o.wit.add(add, "how many of the --witness keys must have cosigned the log checkpoint holding a release before it is used (default: all given)")
 	add.Flags().StringVar(&o.signedName, "signed-name", "", "the registry's own name in its signed index.json (default: read from it now)")
+	o.out.add(add)
 
 	return add
 }
@@ -102,11 +103,15 @@ type registryAddOptions struct {
 	tokenEnv, signedName, caFile string
 	plainHTTP                    bool
 	wit                          witnessFlags
+	out                          madeOutput
 }
 
 // runRegistryAdd builds the registry from the flags, pins its signed
 // name and saves the config.
 func runRegistryAdd(cmd *cobra.Command, g *globalOptions, o *registryAddOptions, name, url string) error {
+	if err := o.out.check(); err != nil {
+		return err
+	}
 	cfg, err := client.LoadConfig(g.configPath()) // created when missing
 	if err != nil {
 		return err
@@ -124,7 +129,14 @@ func runRegistryAdd(cmd *cobra.Command, g *globalOptions, o *registryAddOptions,
 	r.SignedName = o.signedName
 	if r.SignedName == "" && len(r.Keys) > 0 {
 		if r.SignedName, err = readSignedName(cmd.Context(), g, r); err != nil {
-			g.warnf("could not read the signed index of %s now (%s): its signed name is pinned on the first fetch instead (or pass --signed-name)\n", r.URL, esc(err.Error()))
+			if errors.Is(err, client.ErrBadSignature) || errors.Is(err, client.ErrUnsigned) {
+				// Read, and refused: not "could not read". Still added, as
+				// after a key compromise clients take the new key before
+				// the registry is re-signed (docs/SECURITY.md).
+				o.out.warnf(g, "the index.json of %s does not verify under the given key(s) (%s): every fetch from %s fails until the registry is signed by one of them. Expected only while a compromised key is replaced (docs/SECURITY.md, \"Rotating a registry key\"); otherwise this is not the registry's key: ask its owner for its public key and run registry add again\n", r.URL, esc(err.Error()), esc(r.Name))
+			} else {
+				o.out.warnf(g, "could not read the signed index of %s now (%s): its signed name is pinned on the first fetch instead (or pass --signed-name)\n", r.URL, esc(err.Error()))
+			}
 			r.SignedName = cfg.PinnedSignedName(r)
 		}
 	}
@@ -134,8 +146,8 @@ func runRegistryAdd(cmd *cobra.Command, g *globalOptions, o *registryAddOptions,
 	if err := cfg.Save(g.configPath()); err != nil {
 		return err
 	}
-	printRegistryAdd(g, r)
-	return nil
+	printRegistryAdd(g, &o.out, r)
+	return o.out.done(g, map[string]any{"registry": rowOf(r)})
 }
 
 // registry is the registry the flags describe: its keys checked, its
@@ -166,20 +178,44 @@ func (o *registryAddOptions) registry(name, url string) (client.Registry, error)
 }
 
 // printRegistryAdd says what was added and what it will be trusted for.
-func printRegistryAdd(g *globalOptions, r client.Registry) {
-	g.summaryf("registry %s added (%s, %d key(s))\n", r.Name, r.URL, len(r.Keys))
+func printRegistryAdd(g *globalOptions, out *madeOutput, r client.Registry) {
+	out.summaryf(g, "registry %s added (%s, %d key(s))\n", r.Name, r.URL, len(r.Keys))
 	if r.WitnessQuorum > 0 {
-		g.summaryf("a release is used only once %d of its %d witnesses cosigned the log that holds it\n", r.WitnessQuorum, len(r.Witnesses))
+		out.summaryf(g, "a release is used only once %d of its %d witnesses cosigned the log that holds it\n", r.WitnessQuorum, len(r.Witnesses))
 		if r.WitnessMaxAge != "" {
-			g.summaryf("a cosignature older than %s does not count\n", r.WitnessMaxAge)
+			out.summaryf(g, "a cosignature older than %s does not count\n", r.WitnessMaxAge)
 		}
 	}
 	if r.SignedName != "" {
-		g.summaryf("it signs its index as registry %q: an index signed for another registry will be refused\n", esc(r.SignedName))
+		out.summaryf(g, "it signs its index as registry %q: an index signed for another registry will be refused\n", esc(r.SignedName))
 	}
 	if len(r.Keys) == 0 {
-		g.warnf("no --key given: packs from %s cannot be verified\n", r.Name)
+		out.warnf(g, "no --key given: packs from %s cannot be verified\n", r.Name)
 	}
+}
+
+// registryRow is a configured registry in -o json (registry list, add).
+type registryRow struct {
+	Name     string   `json:"name"`
+	URL      string   `json:"url"`
+	Keys     []string `json:"keyIDs"`
+	TokenEnv string   `json:"tokenEnv,omitempty"`
+	// SignedName is the name its index is pinned to (Registry.SignedName).
+	SignedName string `json:"signedName,omitempty"`
+	// Witnesses are the names of the witness keys; a release is
+	// used once WitnessQuorum of them cosigned its log.
+	Witnesses     []string `json:"witnesses,omitempty"`
+	WitnessQuorum int      `json:"witnessQuorum,omitempty"`
+	WitnessMaxAge string   `json:"witnessMaxAge,omitempty"`
+}
+
+func rowOf(r client.Registry) registryRow {
+	rw := registryRow{Name: r.Name, URL: r.URL, TokenEnv: r.TokenEnv, SignedName: r.SignedName, Keys: []string{}, WitnessQuorum: r.WitnessQuorum, WitnessMaxAge: r.WitnessMaxAge}
+	if v, err := r.Verifier(); err == nil && v != nil {
+		rw.Keys = v.KeyIDs()
+	}
+	rw.Witnesses = r.WitnessNames()
+	return rw
 }
 
 func newRegistryListCmd(g *globalOptions) *cobra.Command {
@@ -197,29 +233,13 @@ func newRegistryListCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			type row struct {
-				Name     string   `json:"name"`
-				URL      string   `json:"url"`
-				Keys     []string `json:"keyIDs"`
-				TokenEnv string   `json:"tokenEnv,omitempty"`
-				// Witnesses are the names of the witness keys; a release is
-				// used once WitnessQuorum of them cosigned its log.
-				Witnesses     []string `json:"witnesses,omitempty"`
-				WitnessQuorum int      `json:"witnessQuorum,omitempty"`
-				WitnessMaxAge string   `json:"witnessMaxAge,omitempty"`
-			}
-			rows := []row{}
+			rows := []registryRow{}
 			for _, r := range cfg.Registries {
-				rw := row{Name: r.Name, URL: r.URL, TokenEnv: r.TokenEnv, Keys: []string{}, WitnessQuorum: r.WitnessQuorum, WitnessMaxAge: r.WitnessMaxAge}
-				if v, err := r.Verifier(); err == nil && v != nil {
-					rw.Keys = v.KeyIDs()
-				}
-				rw.Witnesses = r.WitnessNames()
-				rows = append(rows, rw)
+				rows = append(rows, rowOf(r))
 			}
 			if output == "json" {
 				return writeJSON(g, struct {
-					Registries []row         `json:"registries"`
+					Registries []registryRow `json:"registries"`
 					Warnings   pack.Problems `json:"warnings"` // none: the shape every -o json shares
 				}{rows, pack.Problems{}})
 			}
@@ -252,6 +272,7 @@ func newRegistryListCmd(g *globalOptions) *cobra.Command {
 }
 
 func newRegistryRemoveCmd(g *globalOptions) *cobra.Command {
+	var out madeOutput
 	remove := &cobra.Command{
 		Use:               "remove NAME",
 		Short:             "Remove a registry",
@@ -259,6 +280,9 @@ func newRegistryRemoveCmd(g *globalOptions) *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: g.completeRegistries,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			cfg, err := g.loadConfig()
 			if err != nil {
 				return err
@@ -269,10 +293,11 @@ func newRegistryRemoveCmd(g *globalOptions) *cobra.Command {
 			if err := cfg.Save(g.configPath()); err != nil {
 				return err
 			}
-			g.summaryf("registry %s removed\n", args[0])
-			return nil
+			out.summaryf(g, "registry %s removed\n", args[0])
+			return out.done(g, map[string]any{"removed": args[0]})
 		},
 	}
+	out.add(remove)
 	return remove
 }
 

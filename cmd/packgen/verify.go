@@ -31,6 +31,10 @@ func readVerifiers(flag string, paths []string) (*sign.Verifier, error) {
 		if err != nil {
 			return nil, usageErr("%s: %v", flag, err)
 		}
+		// One at a time, so the error names the file of several.
+		if _, err := sign.LoadPublicKey(pem); err != nil {
+			return nil, usageErr("%s %s: %v", flag, k, err)
+		}
 		pems = append(pems, pem)
 	}
 	v, err := sign.NewVerifierSet(pems...)

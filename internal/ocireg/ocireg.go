@@ -420,6 +420,11 @@ func wrap(ref string, client remote.Client, err error) error {
 	if errors.Is(err, ErrInsecureRedirect) || errors.Is(err, ErrRedirects) {
 		return fmt.Errorf("%s: %w", ref, err)
 	}
+	if errors.Is(err, http.ErrSchemeMismatch) {
+		// Without --plain-http every request is https: a local registry
+		// that speaks http answers with this, which names no flag.
+		return fmt.Errorf("%s: %w: %s speaks plain HTTP, not HTTPS: pass --plain-http (loopback registries only) where the command takes it, or configure the registry with packgen registry add NAME oci://… --plain-http and name it: %v", ref, ErrUnreachable, host, err)
+	}
 	var nerr net.Error
 	var operr *net.OpError
 	var dnserr *net.DNSError

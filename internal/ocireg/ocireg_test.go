@@ -367,6 +367,24 @@ func TestTLSCAFile(t *testing.T) {
 	}
 }
 
+// TestPlainRegistryNeedsFlag: a loopback registry that speaks plain
+// HTTP, reached without --plain-http (the README's local registry, a
+// port-forward): the error names the flag and the sentinel, never only
+// net/http's "server gave HTTP response to HTTPS client".
+func TestPlainRegistryNeedsFlag(t *testing.T) {
+	ctx := context.Background()
+	isolate(t)
+	r := ocitest.Start(t, ocitest.Anonymous)
+	ref := r.Host() + "/acme/spectro-packs/archive/hello"
+	err := roundTrip(ctx, ref, Options{})
+	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), r.Host()+" speaks plain HTTP, not HTTPS: pass --plain-http") || !strings.Contains(err.Error(), ref) {
+		t.Fatalf("plain registry without --plain-http: %v", err)
+	}
+	if err := roundTrip(ctx, ref, Options{PlainHTTP: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRegistryCatalog: Registry opens the registry itself with the same
 // credentials (the catalog needs registry:catalog:* in token mode).
 func TestRegistryCatalog(t *testing.T) {

@@ -254,6 +254,17 @@ func Fetch(tr Transport) index.FetchFunc {
 
 type fileTransport struct{ dir string }
 
+// webHint: a missing directory that reads like a host (127.0.0.1:8080,
+// packs.acme.example/x) was most likely a URL typed without its scheme,
+// which is then taken for a directory.
+func webHint(dir string) string {
+	host, _, _ := strings.Cut(filepath.ToSlash(dir), "/")
+	if filepath.IsAbs(dir) || !strings.ContainsAny(host, ".:") || strings.HasPrefix(host, ".") {
+		return ""
+	}
+	return " (a registry on the web is a URL: https://" + filepath.ToSlash(dir) + ")"
+}
+
 func (t *fileTransport) String() string { return t.dir }
 
 func (t *fileTransport) Get(_ context.Context, p, _ string) (*Response, error) {
@@ -263,6 +274,9 @@ func (t *fileTransport) Get(_ context.Context, p, _ string) (*Response, error) {
 	}
 	f, err := os.Open(filepath.Join(t.dir, filepath.FromSlash(p)))
 	if errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(t.dir); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no such directory %s%s: %w", t.dir, webHint(t.dir), index.ErrNotFound)
+		}
 		return nil, fmt.Errorf("%s: %w", filepath.Join(t.dir, p), index.ErrNotFound)
 	}
 	if err != nil {
