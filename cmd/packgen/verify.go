@@ -139,14 +139,7 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	if err != nil {
 		return err
 	}
-	rep, err := client.VerifySiteVia(ctx, tr, o.verifier)
-	if err != nil {
-		return clientErr(err)
-	}
-	// An expired index verifies file by file but no client accepts it:
-	// a problem.
-	rep.Problems = rep.AllProblems()
-	wrep, err := checkSiteWitnesses(ctx, tr, rep, wreg)
+	rep, wrep, err := verifySite(ctx, tr, o.verifier, wreg)
 	if err != nil {
 		return err
 	}
