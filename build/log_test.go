@@ -42,10 +42,7 @@ func dirFetch(dir string) translog.Fetch {
 // included.
 func siteLog(t *testing.T, dir string) (tlog.Tree, map[string]*index.Release) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, index.RootFile))
-	must(t, err)
-	root, err := index.ParseRoot(data)
-	must(t, err)
+	root := testutil.ReadRoot(t, dir)
 	if root.Log == nil {
 		t.Fatalf("%s: index.json names no log", dir)
 	}
@@ -108,16 +105,10 @@ func packNames(t *testing.T, dir string) []string {
 func logFiles(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	root := filepath.Join(dir, index.LogDir)
-	must(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = string(b)
-		return err
-	}))
+	testutil.EachFile(t, filepath.Join(dir, index.LogDir), func(rel string, data []byte) error {
+		out[index.LogDir+"/"+rel] = string(data)
+		return nil
+	})
 	return out
 }
 
@@ -360,10 +351,7 @@ func TestLogOlderSiteGetsProofTiles(t *testing.T) {
 	built(t, r.Dir, old, signed)
 	testutil.WithoutProofTiles(t, old, s)
 	// The older site reads as before, from its height-8 tiles.
-	data, err := os.ReadFile(filepath.Join(old, index.RootFile))
-	must(t, err)
-	root, err := index.ParseRoot(data)
-	must(t, err)
+	root := testutil.ReadRoot(t, old)
 	if translog.ProofHeight(root) != translog.TileHeight {
 		t.Fatalf("older site: proof height %d", translog.ProofHeight(root))
 	}

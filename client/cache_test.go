@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // TestCorruptCacheIsRefetched damages every kind of cache entry (archive
@@ -36,7 +37,7 @@ func TestCorruptCacheIsRefetched(t *testing.T) {
 			os.WriteFile(m[0], mustRead(t, filepath.Join(site, "packs/metallb/0.14.0/metallb-0.14.0.tar.gz")), 0o644)
 		}, arch, 200, 1},
 		{"bucket flipped", func(t *testing.T, c string) {
-			flipByte(t, filepath.Join(c, "meta", strings.TrimSuffix(filepath.Base(bucket), ".json")+".json"))
+			testutil.Flip(t, filepath.Join(c, "meta", strings.TrimSuffix(filepath.Base(bucket), ".json")+".json"))
 		}, bucket, 200, 1},
 		{"shard truncated", func(t *testing.T, c string) {
 			p := filepath.Join(c, "meta", filepath.Base(shard))
@@ -111,7 +112,7 @@ func cached(t *testing.T, cache, dir, glob string) []string {
 func flipAll(t *testing.T, cache, dir, glob string) {
 	t.Helper()
 	for _, p := range cached(t, cache, dir, glob) {
-		flipByte(t, p)
+		testutil.Flip(t, p)
 	}
 }
 

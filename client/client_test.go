@@ -40,13 +40,7 @@ func packFiles(r *gitfixture.Repo, dir, name, version string) {
 // newFixture builds two signed generations of a registry from a real git repo.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{tmp: t.TempDir()}
-	var err error
-	if f.repo, err = gitfixture.Init(filepath.Join(f.tmp, "repo")); err != nil {
-		t.Fatal(err)
-	}
-	k := testutil.NewKey(t)
-	f.pub, f.signer = k.Pub, k.Signer
+	f := emptyFixture(t)
 	for _, v := range []string{"1.0.0", "1.2.0", "1.2.5", "1.10.0", "2.0.0-rc.1"} {
 		packFiles(f.repo, "packs/calico-"+v, "calico", v)
 	}
@@ -56,6 +50,20 @@ func newFixture(t *testing.T) *fixture {
 	f.commitAndBuild(t, "first")
 	packFiles(f.repo, "packs/falco", "falco", "4.2.5")
 	f.commitAndBuild(t, "second")
+	return f
+}
+
+// emptyFixture is a fixture with an empty git repo and a signing key,
+// nothing built yet.
+func emptyFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{tmp: t.TempDir()}
+	var err error
+	if f.repo, err = gitfixture.Init(filepath.Join(f.tmp, "repo")); err != nil {
+		t.Fatal(err)
+	}
+	k := testutil.NewKey(t)
+	f.pub, f.signer = k.Pub, k.Signer
 	return f
 }
 
@@ -322,16 +330,6 @@ func TestAuth(t *testing.T) {
 	}
 }
 
-func flipByte(t *testing.T, file string) {
-	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data[len(data)/2] ^= 0x01
-	os.WriteFile(file, data, 0o644)
-}
-
 func shardOf(t *testing.T, site, name string) (*index.Shard, index.FileRef) {
 	t.Helper()
 	root, _, packs, err := index.ReadCatalog(context.Background(), index.DirFetcher(site))
@@ -369,7 +367,7 @@ func TestTamperMatrix(t *testing.T) {
 		msg     string
 	}
 	cases := []tc{
-		{name: "archive byte flipped", site: func(t *testing.T, d string) { flipByte(t, filepath.Join(d, arch)) }, want: ErrDigestMismatch},
+		{name: "archive byte flipped", site: func(t *testing.T, d string) { testutil.Flip(t, filepath.Join(d, arch)) }, want: ErrDigestMismatch},
 		{name: "archive truncated", site: func(t *testing.T, d string) {
 			data, _ := os.ReadFile(filepath.Join(d, arch))
 			os.WriteFile(filepath.Join(d, arch), data[:len(data)-10], 0o644)
@@ -390,22 +388,22 @@ func TestTamperMatrix(t *testing.T) {
 		}, want: ErrBadSignature},
 		{name: "shard byte flipped", site: func(t *testing.T, d string) {
 			_, ref := shardOf(t, d, "calico")
-			flipByte(t, filepath.Join(d, ref.Path))
+			testutil.Flip(t, filepath.Join(d, ref.Path))
 		}, want: ErrDigestMismatch},
 		{name: "bucket byte flipped", site: func(t *testing.T, d string) {
 			root, _ := index.ParseRoot(mustRead(t, filepath.Join(d, "index.json")))
-			flipByte(t, filepath.Join(d, root.Buckets[index.BucketOf("calico", root.BucketBits)].Path))
+			testutil.Flip(t, filepath.Join(d, root.Buckets[index.BucketOf("calico", root.BucketBits)].Path))
 		}, want: ErrDigestMismatch},
 		{name: "index.json changed", site: func(t *testing.T, d string) {
 			data := mustRead(t, filepath.Join(d, "index.json"))
 			os.WriteFile(filepath.Join(d, "index.json"), bytes.Replace(data, []byte(`"registry":"test"`), []byte(`"registry":"evil"`), 1), 0o644)
 		}, want: ErrBadSignature},
 		{name: "index signature flipped (both copies)", site: func(t *testing.T, d string) {
-			flipByte(t, filepath.Join(d, rootSig(t, d)))
-			flipByte(t, filepath.Join(d, "index.json.sig"))
+			testutil.Flip(t, filepath.Join(d, rootSig(t, d)))
+			testutil.Flip(t, filepath.Join(d, "index.json.sig"))
 		}, want: ErrBadSignature},
 		{name: "index signature flipped, index.json.sig from an older build", site: func(t *testing.T, d string) {
-			flipByte(t, filepath.Join(d, rootSig(t, d)))
+			testutil.Flip(t, filepath.Join(d, rootSig(t, d)))
 			os.WriteFile(filepath.Join(d, "index.json.sig"), mustRead(t, filepath.Join(f.sites[0], "index.json.sig")), 0o644)
 		}, want: ErrBadSignature},
 		{name: "index unsigned", site: func(t *testing.T, d string) {
@@ -554,8 +552,8 @@ func TestVerifySite(t *testing.T) {
 	if err != nil || len(rep.Problems) != 0 || rep.Releases != 9 {
 		t.Fatalf("clean site: %v %+v", err, rep)
 	}
-	flipByte(t, filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz"))
-	flipByte(t, filepath.Join(site, "packs/metallb/0.13.2/metallb-0.13.2.tar.gz.sig"))
+	testutil.Flip(t, filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz"))
+	testutil.Flip(t, filepath.Join(site, "packs/metallb/0.13.2/metallb-0.13.2.tar.gz.sig"))
 	srv := newServer(t, site)
 	rep, err = VerifySite(context.Background(), srv.URL, v)
 	if err != nil {

@@ -44,6 +44,23 @@ func (c *Client) Archive(ctx context.Context, name string, rel *index.Release) (
 	return path, err
 }
 
+// ExtractArchive extracts the archive at path, a verified copy in the
+// cache as Archive or ArchiveSigned returned it, safely into dest (see
+// pack.Extract): the one way fetch and profile fetch unpack a release.
+// As with pack.Extract, o.Stage is removed on any error, a failure to
+// open path included.
+func ExtractArchive(path, dest string, o pack.ExtractOptions) (*pack.ExtractResult, error) {
+	f, err := safefile.Open(path)
+	if err != nil {
+		if o.Stage != "" {
+			os.RemoveAll(o.Stage)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	return pack.Extract(f, dest, o)
+}
+
 // archive is Archive; with wantSig it also returns the bytes of the .sig
 // file (nil when the release has none), fetched even when signatures are
 // not checked. The .sig downloads while the archive does (or is read from
@@ -239,13 +256,8 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error
 	if stageErr != nil {
 		return nil, stageErr
 	}
-	f, err := safefile.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	extracting = true
-	res, err := pack.Extract(f, dest, pack.ExtractOptions{Root: o.Name, Overwrite: o.Force, Stage: stage})
+	res, err := ExtractArchive(file, dest, pack.ExtractOptions{Root: o.Name, Overwrite: o.Force, Stage: stage})
 	if err != nil {
 		if errors.Is(err, pack.ErrCorrupt) || errors.Is(err, pack.ErrUnsafePath) {
 			return nil, fmt.Errorf("%s@%s: %w", o.Name, rel.Version, err)

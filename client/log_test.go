@@ -151,7 +151,7 @@ func TestLogTileTampered(t *testing.T) {
 			if c.older {
 				testutil.WithoutProofTiles(t, site, f.signer)
 			}
-			flipByte(t, filepath.Join(site, filepath.FromSlash(c.tile)))
+			testutil.Flip(t, filepath.Join(site, filepath.FromSlash(c.tile)))
 			srv := newServer(t, site)
 			e := newEnv(t)
 			dest := filepath.Join(t.TempDir(), "pack")
@@ -261,16 +261,7 @@ func mustVerifier(t *testing.T, pub []byte) *sign.Verifier {
 // with the height-4 tiles and, for a registry built by an older packgen,
 // the height-8 ones.
 func TestLogFullTilesCached(t *testing.T) {
-	f := &fixture{tmp: t.TempDir()}
-	var err error
-	if f.repo, err = gitfixture.Init(filepath.Join(f.tmp, "repo")); err != nil {
-		t.Fatal(err)
-	}
-	priv, pub, _ := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
-	f.pub = pub
-	if f.signer, err = sign.LoadSigner(priv, sign.StaticPass([]byte("pw"))); err != nil {
-		t.Fatal(err)
-	}
+	f := emptyFixture(t)
 	for i := 0; i < 260; i++ {
 		packFiles(f.repo, fmt.Sprintf("packs/many-%d", i), "many", fmt.Sprintf("1.%d.0", i))
 	}
@@ -330,7 +321,7 @@ func TestLogFullTilesCached(t *testing.T) {
 			if cached == "" {
 				t.Fatal("the full tile is not in the cache")
 			}
-			flipByte(t, cached)
+			testutil.Flip(t, cached)
 			third := logReads(fetch("1.7.0"))
 			if !slices.Contains(third, c.full) {
 				t.Fatalf("damaged cached tile not fetched again: %v", third)

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -404,12 +404,7 @@ func TestFetchOCIPackFaults(t *testing.T) {
 	anon := ocitest.Start(t, ocitest.Anonymous)
 	basic := ocitest.Start(t, ocitest.Basic)
 	tok := ocitest.Start(t, ocitest.Token)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	l.Close()
+	closed := testutil.FreeAddr(t)
 	_, forbidden := newHostile(t, "forbidden", nil)
 	cases := []struct {
 		name, host string

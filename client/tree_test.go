@@ -13,6 +13,7 @@ import (
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -94,7 +95,7 @@ func TestDeepTree(t *testing.T) {
 			for level, p := range pathOf(t, site, "calico") {
 				tampered := filepath.Join(t.TempDir(), "site")
 				copyTree(t, site, tampered)
-				flipByte(t, filepath.Join(tampered, p))
+				testutil.Flip(t, filepath.Join(tampered, p))
 				ts := newServer(t, tampered)
 				_, err := newEnv(t).client(t, ts.URL, f.pub).Resolve(context.Background(), "calico", "", false)
 				if !errors.Is(err, ErrDigestMismatch) {

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // registries for InOrder and Complete: two real signed generations of
@@ -23,7 +25,7 @@ type tryFixture struct {
 func newTryFixture(t *testing.T) *tryFixture {
 	f := newFixture(t)
 	tampered := f.latest(t)
-	flipByte(t, filepath.Join(tampered, "index.json"))
+	testutil.Flip(t, filepath.Join(tampered, "index.json"))
 	key := []string{string(f.pub)}
 	e := newEnv(t)
 	down := newServer(t, f.sites[1])

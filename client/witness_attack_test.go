@@ -19,7 +19,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/packgen/packgen/build"
-	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/translog"
 	"github.com/packgen/packgen/witness"
 )
@@ -111,7 +111,7 @@ func TestAttackWitnessOneKeyTwoNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The forgery is a valid cosignature under wit-b's key on its own.
-	root := readRoot(t, site)
+	root := testutil.ReadRoot(t, site)
 	vb, _ := translog.NewWitnessVerifier(vkeyB)
 	if _, names, err := translog.OpenCosigned(cosB, root.Log.Key, []note.Verifier{vb}); err != nil || len(names) != 1 {
 		t.Fatalf("the relabelled cosignature does not verify under wit-b's key (%v %v): the test proves nothing", names, err)
@@ -158,7 +158,7 @@ func TestAttackWitnessOtherRegistryCheckpoint(t *testing.T) {
 	if _, err := build.Run(context.Background(), build.Options{Repo: f.repo.Dir, Out: staging, History: true, Registry: "staging", Signer: f.signer, GeneratedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	prod, stag := readRoot(t, site), readRoot(t, staging)
+	prod, stag := testutil.ReadRoot(t, site), testutil.ReadRoot(t, staging)
 	if prod.Log == nil || stag.Log == nil || prod.Log.Hash != stag.Log.Hash {
 		t.Fatalf("staging's log (%+v) is not prod's (%+v): the test proves nothing", stag.Log, prod.Log)
 	}
@@ -198,19 +198,6 @@ func TestAttackWitnessOtherRegistryCheckpoint(t *testing.T) {
 	if _, serr := os.Stat(dest); serr == nil {
 		t.Fatal("installed on another registry's cosignature")
 	}
-}
-
-func readRoot(t *testing.T, site string) *index.Root {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(site, index.RootFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := index.ParseRoot(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
 
 // TestAttackWitnessFileHostile: the registry serves a witness's file

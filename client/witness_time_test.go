@@ -76,7 +76,7 @@ func TestWitnessCosignatureTime(t *testing.T) {
 func TestVerifyWitnesses(t *testing.T) {
 	f := newFixture(t)
 	site := f.latest(t)
-	root := readRoot(t, site)
+	root := testutil.ReadRoot(t, site)
 	msg, err := os.ReadFile(filepath.Join(site, translog.CheckpointPath))
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func witnessSite(t *testing.T, name string) (f *fixture, site string, root *inde
 	t.Helper()
 	f = newFixture(t)
 	site = f.latest(t)
-	root = readRoot(t, site)
+	root = testutil.ReadRoot(t, site)
 	checkpoint, err := os.ReadFile(filepath.Join(site, translog.CheckpointPath))
 	if err != nil {
 		t.Fatal(err)

@@ -3,13 +3,13 @@ package images
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 
 	"github.com/packgen/packgen/images/lookup"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/profile"
 )
 
@@ -22,12 +22,7 @@ func TestCheckPins(t *testing.T) {
 	h := reg.Host()
 	a := reg.PushImage(t, "acme/a:1", "a")
 	b := reg.PushImage(t, "acme/b:1", "b")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := l.Addr().String()
-	l.Close()
+	dead := testutil.FreeAddr(t)
 	o := lookup.Options{OCI: ocireg.Options{PlainHTTP: true}}
 	lock := func(pins ...map[string]string) *profile.Lock {
 		lk := &profile.Lock{}

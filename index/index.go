@@ -568,7 +568,14 @@ const (
 // ErrFormat marks metadata that does not follow this format.
 var ErrFormat = errors.New("invalid registry metadata")
 
-func decode(what string, data []byte, v any) error {
+// decodeFile is the one reading of a metadata file: within max bytes,
+// strict JSON into v (no unknown fields, nothing after the value), then
+// the schema version decoding stored in *version must be the one this
+// packgen reads.
+func decodeFile(what string, data []byte, max int, v any, version *int) error {
+	if len(data) > max {
+		return fmt.Errorf("%w: %s is larger than %d bytes", ErrFormat, what, max)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -577,12 +584,8 @@ func decode(what string, data []byte, v any) error {
 	if dec.More() {
 		return fmt.Errorf("%w: %s: trailing data after the JSON value", ErrFormat, what)
 	}
-	return nil
-}
-
-func checkSchema(what string, v int) error {
-	if v != SchemaVersion {
-		return fmt.Errorf("%w: %s has schemaVersion %d; this packgen reads %d (upgrade packgen)", ErrFormat, what, v, SchemaVersion)
+	if *version != SchemaVersion {
+		return fmt.Errorf("%w: %s has schemaVersion %d; this packgen reads %d (upgrade packgen)", ErrFormat, what, *version, SchemaVersion)
 	}
 	return nil
 }
@@ -614,14 +617,8 @@ func (f FileRef) check(prefix string) error {
 
 // ParseRoot decodes and checks index.json.
 func ParseRoot(data []byte) (*Root, error) {
-	if len(data) > MaxRootSize {
-		return nil, fmt.Errorf("%w: index.json is larger than %d bytes", ErrFormat, MaxRootSize)
-	}
 	var r Root
-	if err := decode("index.json", data, &r); err != nil {
-		return nil, err
-	}
-	if err := checkSchema("index.json", r.SchemaVersion); err != nil {
+	if err := decodeFile("index.json", data, MaxRootSize, &r, &r.SchemaVersion); err != nil {
 		return nil, err
 	}
 	if r.Depth == 1 {
@@ -673,14 +670,8 @@ func ParseNode(data []byte, bits, depth, level, index int) (*Bucket, error) {
 	if level < 1 || level > depth || index < 0 || index >= 1<<(bits*level) {
 		return nil, fmt.Errorf("%w: bucket: no node %d at level %d of a tree of depth %d", ErrFormat, index, level, depth)
 	}
-	if len(data) > MaxBucketSize {
-		return nil, fmt.Errorf("%w: bucket is larger than %d bytes", ErrFormat, MaxBucketSize)
-	}
 	var w bucketWire
-	if err := decode("bucket", data, &w); err != nil {
-		return nil, err
-	}
-	if err := checkSchema("bucket", w.SchemaVersion); err != nil {
+	if err := decodeFile("bucket", data, MaxBucketSize, &w, &w.SchemaVersion); err != nil {
 		return nil, err
 	}
 	b := Bucket{SchemaVersion: w.SchemaVersion}
@@ -737,14 +728,8 @@ func (b *Bucket) Find(name string) *Summary {
 
 // ParseShard decodes and checks a shard for pack name.
 func ParseShard(data []byte, name string) (*Shard, error) {
-	if len(data) > MaxShardSize {
-		return nil, fmt.Errorf("%w: shard of %s is larger than %d bytes", ErrFormat, name, MaxShardSize)
-	}
 	var s Shard
-	if err := decode("shard of "+name, data, &s); err != nil {
-		return nil, err
-	}
-	if err := checkSchema("shard of "+name, s.SchemaVersion); err != nil {
+	if err := decodeFile("shard of "+name, data, MaxShardSize, &s, &s.SchemaVersion); err != nil {
 		return nil, err
 	}
 	if s.Name != name {

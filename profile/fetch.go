@@ -147,13 +147,8 @@ func fetchOne(ctx context.Context, base *client.Client, l LockedPack, stage stri
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	dir := filepath.Join(stage, l.Pack+"-"+l.Version)
-	x, err := pack.Extract(f, dir, pack.ExtractOptions{Root: l.Pack})
+	x, err := client.ExtractArchive(path, dir, pack.ExtractOptions{Root: l.Pack})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", l.ID(), err)
 	}

@@ -29,6 +29,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1443,11 +1445,7 @@ func (d *ociDest) indexManifests(s *site, live *liveIndex) (*indexManifests, err
 	// The log's full tiles are pinned by the meta manifest too: the root
 	// names them only through its tile groups, which registry garbage
 	// collection does not read.
-	var tilePaths []string
-	for p := range s.tiles {
-		tilePaths = append(tilePaths, p)
-	}
-	sort.Strings(tilePaths)
+	tilePaths := slices.Sorted(maps.Keys(s.tiles))
 	for _, p := range tilePaths {
 		layers = append(layers, ocimap.File(p, s.tiles[p]))
 	}
@@ -1458,20 +1456,11 @@ func (d *ociDest) indexManifests(s *site, live *liveIndex) (*indexManifests, err
 	}
 	var rootLayers []ocispec.Descriptor
 	var rootData [][]byte
-	var rootPaths, groups []string
-	for p := range s.rootFiles {
-		rootPaths = append(rootPaths, p)
-	}
-	sort.Strings(rootPaths)
-	for _, p := range rootPaths {
+	for _, p := range slices.Sorted(maps.Keys(s.rootFiles)) {
 		rootLayers = append(rootLayers, ocimap.RootLayer(p, s.rootFiles[p]))
 		rootData = append(rootData, s.rootFiles[p])
 	}
-	for g := range s.groups {
-		groups = append(groups, g)
-	}
-	sort.Strings(groups)
-	for _, g := range groups {
+	for _, g := range slices.Sorted(maps.Keys(s.groups)) {
 		rootLayers = append(rootLayers, ocimap.LogGroupLayer(g, s.groups[g]))
 		rootData = append(rootData, s.groups[g])
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 )
@@ -338,14 +339,7 @@ func TestOCIIndex(t *testing.T) {
 	// the destination is not written.
 	rel := shardOf(t, site, "calico").Releases[0]
 	blob := filepath.Join(reg.Dir, "docker/registry/v2/blobs/sha256", rel.Archive.SHA256[:2], rel.Archive.SHA256, "data")
-	data, err := os.ReadFile(blob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data[len(data)/2] ^= 0xff
-	if err := os.WriteFile(blob, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.Flip(t, blob)
 	c, err := client.New(r, client.Options{CacheDir: t.TempDir(), StateDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -371,14 +365,8 @@ func TestOCICosign(t *testing.T) {
 	ctx := context.Background()
 	dest := "oci://" + reg.Host() + "/acme"
 
-	priv, pub2, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrong, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := testutil.NewKey(t)
+	wrong, pub2 := other.Signer, other.Pub
 	do := ociOptions(reg, true, f)
 	do.OCI.Signer = wrong
 	if _, err := To(ctx, site, dest, do, Options{}); !errors.Is(err, ErrNotSite) || reg.Requests("PUT", "") != 0 {
@@ -596,14 +584,8 @@ func TestOCIKeyRotation(t *testing.T) {
 	dest := "oci://" + reg.Host() + "/acme"
 	mustPublish(t, reg, f, site1, dest)
 	oldPub := f.pub
-	priv, newPub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	newKey, err := sign.LoadSigner(priv, sign.StaticPass([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rotated := testutil.NewKey(t)
+	newKey, newPub := rotated.Signer, rotated.Pub
 	trust, err := sign.NewVerifierSet(oldPub, newPub)
 	if err != nil {
 		t.Fatal(err)

@@ -180,27 +180,11 @@ func TestOCIPromoteTamperedSignature(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The attacker's signature over the very same manifest digest.
-	payload, sig, err := k.Signer.SignManifest(ref, desc.Digest.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := ocimap.CosignManifest(payload, sig)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sigs, err := ocireg.Repository(ctx, dev.Host()+"/dev/"+ocimap.SignatureRepo, ocireg.Options{PlainHTTP: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, d := range []ocispec.Descriptor{p.Layers[0], p.Config} {
-		if err := pushNew(ctx, sigs, d, [][]byte{payload, p.ConfigB}[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tag := ocimap.CosignTag(desc.Digest)
-	if err := sigs.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
-		t.Fatal(err)
-	}
+	tag := pushCosignSig(t, sigs, k.Signer, ref, desc.Digest)
 
 	do := promoteOptions(dev, prod)
 	do.OCI.Verify = f.verifier(t)

@@ -11,12 +11,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/sign"
 )
 
 // repoAt opens the repository ref on reg as the tests read it
@@ -74,24 +76,7 @@ func TestOCIPrune(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		payload, sig, err := f.signer.SignManifest(ref, desc.Digest.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := ocimap.CosignManifest(payload, sig)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := pushNew(ctx, sigRepo, p.Layers[0], payload); err != nil {
-			t.Fatal(err)
-		}
-		if err := pushNew(ctx, sigRepo, p.Config, p.ConfigB); err != nil {
-			t.Fatal(err)
-		}
-		sigTag := ocimap.CosignTag(desc.Digest)
-		if err := sigRepo.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), sigTag); err != nil {
-			t.Fatal(err)
-		}
+		sigTag := pushCosignSig(t, sigRepo, f.signer, ref, desc.Digest)
 		if deleteAfter {
 			if err := repo.Delete(ctx, desc); err != nil {
 				t.Fatal(err)
@@ -219,4 +204,31 @@ func TestOCIPruneAttackRetaggedMeta(t *testing.T) {
 		t.Errorf("no warning naming the retagged %s and %s:\n%s", oldest, lower, log.String())
 	}
 	verifyOCI(t, reg, f, dest, 3)
+}
+
+// pushCosignSig signs the manifest dg of ref with s as cosign does and
+// pushes the signature manifest into sigs under its cosign tag, which it
+// returns.
+func pushCosignSig(t *testing.T, sigs *remote.Repository, s *sign.Signer, ref string, dg digest.Digest) string {
+	t.Helper()
+	ctx := context.Background()
+	payload, sig, err := s.SignManifest(ref, dg.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ocimap.CosignManifest(payload, sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pushNew(ctx, sigs, p.Layers[0], payload); err != nil {
+		t.Fatal(err)
+	}
+	if err := pushNew(ctx, sigs, p.Config, p.ConfigB); err != nil {
+		t.Fatal(err)
+	}
+	tag := ocimap.CosignTag(dg)
+	if err := sigs.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
+		t.Fatal(err)
+	}
+	return tag
 }

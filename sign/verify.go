@@ -170,11 +170,7 @@ func (v *Verifier) VerifyBlob(r io.Reader, sigFile []byte) error {
 	if err != nil {
 		return err
 	}
-	msg, sum, err := readForVerify(r, v.needsMessage())
-	if err != nil {
-		return err
-	}
-	return v.VerifyDigest(sum, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(msg)), nil }, raw)
+	return v.verifyRead(r, raw, [32]byte{})
 }
 
 // VerifyBundle checks a Sigstore bundle against a blob: the bundle's
@@ -184,14 +180,21 @@ func (v *Verifier) VerifyBundle(r io.Reader, bundle []byte) error {
 	if err != nil {
 		return err
 	}
+	return v.verifyRead(r, sig.Raw, sig.Digest)
+}
+
+// verifyRead reads the blob r (whole only if an ed25519 key needs the
+// message) and checks the raw signature against it; a non-zero digest
+// (a bundle's) must be the blob's SHA-256.
+func (v *Verifier) verifyRead(r io.Reader, raw []byte, digest [32]byte) error {
 	msg, sum, err := readForVerify(r, v.needsMessage())
 	if err != nil {
 		return err
 	}
-	if sig.Digest != ([32]byte{}) && sig.Digest != sum {
+	if digest != ([32]byte{}) && digest != sum {
 		return fmt.Errorf("%w: the bundle is for another blob (digest mismatch)", ErrBadSignature)
 	}
-	return v.VerifyDigest(sum, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(msg)), nil }, sig.Raw)
+	return v.VerifyDigest(sum, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(msg)), nil }, raw)
 }
 
 func (v *Verifier) needsMessage() bool {

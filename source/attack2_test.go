@@ -17,8 +17,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/packgen/packgen/internal/gitfixture"
 )
 
 // Attacker's-eye review of the git integrity check (issue 13 item 1):
@@ -77,9 +75,8 @@ func walkDamaged(t *testing.T, dir, tree string) *Result {
 // recorded under the right tree and pass the rebuild check of any clone
 // with the same damage: the read must fail as corrupt instead.
 func TestAttackCorruptTreeSwapsBlob(t *testing.T) {
-	dir := t.TempDir()
-	r, err := gitfixture.Init(dir)
-	must(t, err)
+	r := newRepo(t)
+	dir := r.Dir
 	writePack(t, r, "packs/a", "calico", "1.0.0")
 	must(t, r.Write("other/evil.yaml", []byte("pack: {evil: true}\n")))
 	commit(t, r, "one")
@@ -187,9 +184,8 @@ func repackWithTree(t *testing.T, dir, id string, content []byte) {
 // larger than go-git's 16 KiB small-object threshold, which go-git hands
 // out under the index's ID without hashing its content.
 func TestAttackCorruptLargePackedTree(t *testing.T) {
-	dir := t.TempDir()
-	r, err := gitfixture.Init(dir)
-	must(t, err)
+	r := newRepo(t)
+	dir := r.Dir
 	writePack(t, r, "packs/a", "calico", "1.0.0")
 	for i := 0; i < 600; i++ {
 		must(t, r.Write(fmt.Sprintf("packs/a/manifests/m%04d.yaml", i), []byte(fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m%d\n", i))))

@@ -20,7 +20,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/packgen/packgen/internal/gitfixture"
 )
 
 // crdYAML renders a CustomResourceDefinition whose OpenAPI v3 schema has
@@ -301,9 +300,8 @@ func TestCorruptObjectDetected(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			r, err := gitfixture.Init(dir)
-			must(t, err)
+			r := newRepo(t)
+			dir := r.Dir
 			writePack(t, r, "packs/a", "calico", "1.0.0")
 			must(t, r.Write("packs/a/crds/big.yaml", big))
 			must(t, os.Symlink("values.yaml", filepath.Join(dir, "packs/a/link")))

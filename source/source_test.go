@@ -135,9 +135,8 @@ func TestReleases(t *testing.T) {
 }
 
 func TestTreeFSMatchesDirFS(t *testing.T) {
-	dir := t.TempDir()
-	r, err := gitfixture.Init(dir)
-	must(t, err)
+	r := newRepo(t)
+	dir := r.Dir
 	writePack(t, r, "p", "calico", "1.0.0")
 	must(t, r.Write("p/manifests/a.yaml", []byte("apiVersion: v1\nkind: ConfigMap\n")))
 	must(t, r.Write("p/bin/run.sh", []byte("#!/bin/sh\n")))
@@ -240,10 +239,7 @@ func TestNormalizeURL(t *testing.T) {
 // BenchmarkHistory walks a repository of 300 packs and 200 commits that
 // each bump a few packs.
 func BenchmarkHistory(b *testing.B) {
-	r, err := gitfixture.Init(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := newRepo(b)
 	for i := 0; i < 300; i++ {
 		r.Write(fmt.Sprintf("packs/p%03d/pack.json", i), []byte(fmt.Sprintf(`{"name":"p%03d","version":"1.0.0","layer":"cni"}`, i)))
 		r.Write(fmt.Sprintf("packs/p%03d/values.yaml", i), []byte("a: 1\n"))

@@ -3,7 +3,6 @@ package validate
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,12 +25,7 @@ func TestCheckImages(t *testing.T) {
 	reg := ocitest.Start(t, ocitest.Anonymous)
 	h := reg.Host()
 	api := reg.PushImage(t, "acme/api:1.0", "api")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := l.Addr().String()
-	l.Close()
+	dead := testutil.FreeAddr(t)
 
 	tree := t.TempDir()
 	write := func(dir, name, images string) {

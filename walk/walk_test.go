@@ -114,7 +114,7 @@ func TestStopAtFirst(t *testing.T) {
 		t.Errorf("signature over other bytes: %v", err)
 	}
 
-	flip(t, filepath.Join(dir, filepath.FromSlash(rel.Archive.Path)))
+	testutil.Flip(t, filepath.Join(dir, filepath.FromSlash(rel.Archive.Path)))
 	if _, err := w.Archive(ctx, rel.Archive, io.Discard); !errors.Is(err, walk.ErrDigestMismatch) {
 		t.Errorf("changed archive: %v", err)
 	}
@@ -123,7 +123,7 @@ func TestStopAtFirst(t *testing.T) {
 		shard = s.Shard.Path
 		return errors.New("stop")
 	}})
-	flip(t, filepath.Join(dir, filepath.FromSlash(shard)))
+	testutil.Flip(t, filepath.Join(dir, filepath.FromSlash(shard)))
 	err = w.Tree(ctx, root, walk.TreeVisitor{Shard: func(index.Summary, *index.Shard) error { return nil }})
 	if !errors.Is(err, walk.ErrDigestMismatch) || !strings.Contains(err.Error(), shard) {
 		t.Fatalf("changed shard %s: want ErrDigestMismatch naming it, got %v", shard, err)
@@ -136,8 +136,8 @@ func TestWalkCollects(t *testing.T) {
 	dir, v := site(t)
 	w := newWalker(t, dir, v)
 	rels := releases(t, w, trustedRoot(t, w))
-	flip(t, filepath.Join(dir, filepath.FromSlash(rels[0].Archive.Path)))
-	flip(t, filepath.Join(dir, filepath.FromSlash(rels[1].Signature)))
+	testutil.Flip(t, filepath.Join(dir, filepath.FromSlash(rels[0].Archive.Path)))
+	testutil.Flip(t, filepath.Join(dir, filepath.FromSlash(rels[1].Signature)))
 	os.Remove(filepath.Join(dir, filepath.FromSlash(rels[2].Signature)))
 	var mu sync.Mutex
 	got := map[string]error{}
@@ -157,17 +157,5 @@ func TestWalkCollects(t *testing.T) {
 		if !errors.Is(got[p], e) {
 			t.Errorf("%s: %v, want %v", p, got[p], e)
 		}
-	}
-}
-
-func flip(t *testing.T, path string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 0xff
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -104,18 +104,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.StateDir == "" || o.Out == "" {
 		return nil, errors.New("witness: a state directory and an output directory are required")
 	}
-	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+	lock, err := lockState(o.StateDir)
+	if err != nil {
 		return nil, err
 	}
-	// One run at a time per state: two would race on the last checkpoint.
-	lock, err := safefile.OpenLock(filepath.Join(o.StateDir, stateLock))
-	if err != nil {
-		return nil, fmt.Errorf("witness state %s: %w", o.StateDir, err)
-	}
 	defer lock.Close()
-	if err := stale.Lock(lock); err != nil {
-		return nil, fmt.Errorf("witness state %s: %w", o.StateDir, err)
-	}
 	timeout := o.Timeout
 	if timeout == 0 {
 		timeout = 5 * time.Minute
@@ -147,18 +140,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Origin, res.Size, res.Hash = cp.Origin, cp.Tree.N, cp.Tree.Hash.String()
 	if root != nil && cp.Origin != translog.LogOrigin(root.root.Registry) {
-		err := fmt.Errorf("%w: %s of %s is of the log %q, and its index.json (signed by the registry's key) is of registry %q, whose log is %q: the registry serves another registry's checkpoint under the same log key", ErrOrigin, translog.CheckpointPath, o.Site, cp.Origin, root.root.Registry, translog.LogOrigin(root.root.Registry))
-		dir, werr := keepEvidence(o.StateDir, "origin-", map[string][]byte{
-			index.RootFile:                      root.data,
-			index.RootFile + index.SignatureExt: root.sig,
-			"checkpoint":                        msg,
-			"reason.txt":                        []byte(err.Error() + "\n"),
-		})
-		if werr != nil {
-			return res, errors.Join(err, fmt.Errorf("write the evidence: %w", werr))
-		}
-		res.Evidence = dir
-		return res, err
+		return res, originMismatch(o, root, cp.Origin, msg, res)
 	}
 	oldMsg, old, err := lastCosigned(o.StateDir, res.LogKey)
 	if err != nil {
@@ -181,6 +163,42 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// lockState makes the witness's state directory and locks it: one run
+// at a time per state, as two would race on the last checkpoint. The
+// lock holds until the returned file is closed.
+func lockState(dir string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	lock, err := safefile.OpenLock(filepath.Join(dir, stateLock))
+	if err != nil {
+		return nil, fmt.Errorf("witness state %s: %w", dir, err)
+	}
+	if err := stale.Lock(lock); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("witness state %s: %w", dir, err)
+	}
+	return lock, nil
+}
+
+// originMismatch is the error for a checkpoint of another log than the
+// one root's registry names, after keeping the evidence (root, its
+// signature, the checkpoint msg) in the state directory (res.Evidence).
+func originMismatch(o Options, root *signedRoot, origin string, msg []byte, res *Result) error {
+	err := fmt.Errorf("%w: %s of %s is of the log %q, and its index.json (signed by the registry's key) is of registry %q, whose log is %q: the registry serves another registry's checkpoint under the same log key", ErrOrigin, translog.CheckpointPath, o.Site, origin, root.root.Registry, translog.LogOrigin(root.root.Registry))
+	dir, werr := keepEvidence(o.StateDir, "origin-", map[string][]byte{
+		index.RootFile:                      root.data,
+		index.RootFile + index.SignatureExt: root.sig,
+		"checkpoint":                        msg,
+		"reason.txt":                        []byte(err.Error() + "\n"),
+	})
+	if werr != nil {
+		return errors.Join(err, fmt.Errorf("write the evidence: %w", werr))
+	}
+	res.Evidence = dir
+	return err
 }
 
 // cosign writes the cosignature of the checkpoint msg (verified and

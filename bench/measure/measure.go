@@ -15,8 +15,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/packgen/packgen/internal/linesplit"
 )
 
 // Run is one finished child process.
@@ -393,37 +391,4 @@ func ParseAccess(line string) (a Access, ok bool) {
 	}
 	a.Method, a.Path = req[0], req[1]
 	return a, true
-}
-
-// AccessLog collects the requests of an access log written to it (a
-// child's stdout/stderr), line by line, safe for concurrent use.
-type AccessLog struct {
-	split linesplit.Splitter
-	mu    sync.Mutex
-	reqs  []Access
-}
-
-func (l *AccessLog) Write(b []byte) (int, error) {
-	l.split.Split(b, func(line string) {
-		if a, ok := ParseAccess(line); ok {
-			l.mu.Lock()
-			l.reqs = append(l.reqs, a)
-			l.mu.Unlock()
-		}
-	})
-	return len(b), nil
-}
-
-// Len is the number of requests logged so far: a mark for Since.
-func (l *AccessLog) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.reqs)
-}
-
-// Since returns the requests logged after mark (a Len).
-func (l *AccessLog) Since(mark int) []Access {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]Access(nil), l.reqs[min(mark, len(l.reqs)):]...)
 }

@@ -547,12 +547,7 @@ func TestDemoHintsWork(t *testing.T) {
 	}
 	bin := packgenBinary(t)
 	tmp := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	_, port, _ := net.SplitHostPort(testutil.FreeAddr(t))
 	cmd := exec.Command("bash", "scripts/demo.sh")
 	cmd.Dir = "../.."
 	// (The demo sets its own XDG_* directories; XDG_CACHE_HOME left alone

@@ -197,20 +197,15 @@ func lockImages(ctx context.Context, g *globalOptions, cf *clientFlags, path str
 	if err != nil {
 		return nil, loadErr(err)
 	}
-	regs, err := client.Selection{}.All(g.loadConfig, false)
-	if err != nil {
-		return nil, selectionErr(err)
-	}
-	for _, r := range regs {
-		if err := needKey(r, cf.insecure, false); err != nil {
-			return nil, err
-		}
-	}
-	opts := cf.options(g)
+	warn := g.stderr
 	if cf.warnings != nil {
-		opts.Warn = io.MultiWriter(g.stderr, cf.warnings)
+		warn = io.MultiWriter(g.stderr, cf.warnings)
 	}
-	rs, err := images.Lock(ctx, lock, &profile.Env{Registries: regs, Client: opts, Warn: opts.Warn})
+	env, err := cf.profileEnv(g, warn)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := images.Lock(ctx, lock, env)
 	if errors.Is(err, images.ErrArchive) {
 		return nil, badErr(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -34,12 +33,7 @@ func TestImageChecks(t *testing.T) {
 	web := oci.PushImage(t, "acme/web:1.0", "web")
 	api := oci.PushImage(t, "acme/api:2.0", "api")
 	side := oci.PushImage(t, "acme/sidecar:1", "sidecar")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := l.Addr().String()
-	l.Close()
+	dead := testutil.FreeAddr(t)
 
 	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
 	if err != nil {

@@ -203,12 +203,7 @@ func runLogAudit(cmd *cobra.Command, g *globalOptions, o *logAuditOptions, site 
 	if err != nil {
 		return err
 	}
-	vs, err := client.VerifySiteVia(ctx, tr, v)
-	if err != nil {
-		return clientErr(err)
-	}
-	vs.Problems = vs.AllProblems()
-	wrep, err := checkSiteWitnesses(ctx, tr, vs, wreg)
+	vs, wrep, err := verifySite(ctx, tr, v, wreg)
 	if err != nil {
 		return err
 	}

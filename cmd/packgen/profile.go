@@ -45,6 +45,14 @@ func (f *profileFlags) warnTo(g *globalOptions) io.Writer {
 
 // env builds the profile environment from the registries config.
 func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
+	return f.profileEnv(g, f.warnTo(g))
+}
+
+// profileEnv is what profile commands and a lock's images read through:
+// every configured registry (each with a key, unless
+// --insecure-skip-verify), the client options of the flags, warnings to
+// warn.
+func (f *connFlags) profileEnv(g *globalOptions, warn io.Writer) (*profile.Env, error) {
 	regs, err := client.Selection{}.All(g.loadConfig, false)
 	if err != nil {
 		return nil, selectionErr(err)
@@ -55,8 +63,8 @@ func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
 		}
 	}
 	opts := f.options(g)
-	opts.Warn = f.warnTo(g)
-	return &profile.Env{Registries: regs, Client: opts, Warn: f.warnTo(g)}, nil
+	opts.Warn = warn
+	return &profile.Env{Registries: regs, Client: opts, Warn: warn}, nil
 }
 
 // profileErr maps profile failures to exit codes: a refused profile, an

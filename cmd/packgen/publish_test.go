@@ -503,16 +503,8 @@ func attackPrevious(t *testing.T, srv *s3test.Server, repo string, env []string,
 	const ciBuild = `packgen build --packs-dir packs --out ci-site --key registry.key --previous "$REGISTRY_URL"`
 	upload := func(dir string) {
 		t.Helper()
-		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			rel, _ := filepath.Rel(dir, p)
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			srv.Tamper(t, "registry/"+filepath.ToSlash(rel), data)
+		testutil.EachFile(t, dir, func(rel string, data []byte) error {
+			srv.Tamper(t, "registry/"+rel, data)
 			return nil
 		})
 	}

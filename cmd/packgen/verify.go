@@ -128,61 +128,22 @@ func (o *verifyOptions) loadKeys() error {
 // runVerifySite checks a whole site (client.VerifySite) and, with
 // --repo, that it is exactly the repository's content (rebuild.CheckSite).
 func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) error {
-	warnings := pack.Problems{}
 	// A configured registry's name, as list, info and fetch take it: its
 	// URL, keys and token from the config.
 	reg, named := configuredRegistry(g, o.site)
-	if named {
-		if len(o.keys) > 0 {
-			return usageErr("--key goes with --site DIR|URL: registry %s has its keys in the config (packgen registry add %s URL --key ... replaces them)", o.site, o.site)
-		}
-		if o.wit.given() {
-			return usageErr("--witness, --witnesses and --witness-max-age go with --site DIR|URL: registry %s has its witnesses in the config (packgen registry add %s URL --key ... --witness ... replaces them)", o.site, o.site)
-		}
-		v, err := reg.Verifier()
-		if err != nil {
-			return err
-		}
-		o.verifier = v
-		if v == nil && !o.insecure {
-			return usageErr("%w: registry %s has no public key: add it with `packgen registry add %s %s --key registry.pub` (the key comes from the registry's owner), or pass --insecure-skip-verify to check digests only", errNoKey, o.site, o.site, reg.URL)
-		}
+	warnings, err := o.siteVerifier(g, reg, named)
+	if err != nil {
+		return err
 	}
-	if o.verifier == nil {
-		if !o.insecure {
-			return usageErr("%w: no public key given: verify --site needs the registry's public key (--key registry.pub, given out of band by its owner: the .pub that `packgen key generate` wrote beside the key it is built with); pass --insecure-skip-verify to check digests only", errNoKey)
-		}
-		const warn = "--insecure-skip-verify: checking digests only, not signatures"
-		g.logf("WARNING: %s\n", warn)
-		warnings = append(warnings, pack.Problem{Severity: pack.SevWarning, Msg: warn})
-	}
-	site := o.site
-	var tr transport.Transport
-	var err error
 	wreg, err := o.wit.registry(reg, named, o.site)
 	if err != nil {
 		return err
 	}
-	if named {
-		site = reg.URL
-		token, err := reg.Token()
-		if err != nil {
-			return usageErr("%v", err)
-		}
-		if tr, err = reg.Transport(token, 0, 0); err != nil {
-			return err
-		}
-	} else if tr, err = o.oci.openSite("--site", o.site); err != nil {
+	site, tr, err := o.siteTransport(reg, named)
+	if err != nil {
 		return err
 	}
-	rep, err := client.VerifySiteVia(ctx, tr, o.verifier)
-	if err != nil {
-		return clientErr(err)
-	}
-	// An expired index verifies file by file but no client accepts it:
-	// a problem.
-	rep.Problems = rep.AllProblems()
-	wrep, err := checkSiteWitnesses(ctx, tr, rep, wreg)
+	rep, wrep, err := verifySite(ctx, tr, o.verifier, wreg)
 	if err != nil {
 		return err
 	}
@@ -218,6 +179,53 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 		return silentBad
 	}
 	return nil
+}
+
+// siteVerifier sets o.verifier for verify --site: the --key files
+// (already read), or a configured registry's keys; with neither, only
+// --insecure-skip-verify goes on, with the warning it returns.
+func (o *verifyOptions) siteVerifier(g *globalOptions, reg client.Registry, named bool) (pack.Problems, error) {
+	warnings := pack.Problems{}
+	if named {
+		if len(o.keys) > 0 {
+			return nil, usageErr("--key goes with --site DIR|URL: registry %s has its keys in the config (packgen registry add %s URL --key ... replaces them)", o.site, o.site)
+		}
+		if o.wit.given() {
+			return nil, usageErr("--witness, --witnesses and --witness-max-age go with --site DIR|URL: registry %s has its witnesses in the config (packgen registry add %s URL --key ... --witness ... replaces them)", o.site, o.site)
+		}
+		v, err := reg.Verifier()
+		if err != nil {
+			return nil, err
+		}
+		o.verifier = v
+		if v == nil && !o.insecure {
+			return nil, usageErr("%w: registry %s has no public key: add it with `packgen registry add %s %s --key registry.pub` (the key comes from the registry's owner), or pass --insecure-skip-verify to check digests only", errNoKey, o.site, o.site, reg.URL)
+		}
+	}
+	if o.verifier == nil {
+		if !o.insecure {
+			return nil, usageErr("%w: no public key given: verify --site needs the registry's public key (--key registry.pub, given out of band by its owner: the .pub that `packgen key generate` wrote beside the key it is built with); pass --insecure-skip-verify to check digests only", errNoKey)
+		}
+		const warn = "--insecure-skip-verify: checking digests only, not signatures"
+		g.logf("WARNING: %s\n", warn)
+		warnings = append(warnings, pack.Problem{Severity: pack.SevWarning, Msg: warn})
+	}
+	return warnings, nil
+}
+
+// siteTransport opens the site verify --site reads: a configured
+// registry with its token, or a directory or URL (oci:// included).
+func (o *verifyOptions) siteTransport(reg client.Registry, named bool) (string, transport.Transport, error) {
+	if !named {
+		tr, err := o.oci.openSite("--site", o.site)
+		return o.site, tr, err
+	}
+	token, err := reg.Token()
+	if err != nil {
+		return "", nil, usageErr("%v", err)
+	}
+	tr, err := reg.Transport(token, 0, 0)
+	return reg.URL, tr, err
 }
 
 func printSiteReport(g *globalOptions, o *verifyOptions, rep *client.SiteReport, rb *rebuild.SiteReport) {

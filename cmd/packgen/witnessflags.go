@@ -12,6 +12,7 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/sign"
 )
 
 // witnessFlags are the flags that name a registry's log witnesses:
@@ -80,14 +81,29 @@ func (f *witnessFlags) registry(reg client.Registry, named bool, site string) (*
 	return r, nil
 }
 
+// verifySite walks every file of the site tr reads under v (verify
+// --site, log audit), an expired index being a problem too, then checks
+// the witnesses of reg (nil: none), adding their problems to the report.
+func verifySite(ctx context.Context, tr transport.Transport, v *sign.Verifier, reg *client.Registry) (*client.SiteReport, *client.WitnessReport, error) {
+	rep, err := client.VerifySiteVia(ctx, tr, v)
+	if err != nil {
+		return nil, nil, clientErr(err)
+	}
+	// An expired index verifies file by file but no client accepts it:
+	// a problem.
+	rep.Problems = rep.AllProblems()
+	wrep, err := checkSiteWitnesses(ctx, tr, rep, reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rep, wrep, nil
+}
+
 // checkSiteWitnesses checks the witnesses of reg (nil: none) against the
 // site whose walk made rep, adding their problems to rep's.
 func checkSiteWitnesses(ctx context.Context, tr transport.Transport, rep *client.SiteReport, reg *client.Registry) (*client.WitnessReport, error) {
-	if reg == nil {
-		return nil, nil
-	}
-	if rep.Root == nil {
-		return nil, nil // index.json did not verify: a problem already
+	if reg == nil || rep.Root == nil {
+		return nil, nil // no witnesses, or index.json did not verify: a problem already
 	}
 	wrep, problems, err := client.VerifyWitnesses(ctx, tr, rep.Root, reg, time.Now())
 	if err != nil {

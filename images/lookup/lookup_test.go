@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/packgen/packgen/images/ref"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // noCredentials points docker's and podman's credential lookups at an
@@ -27,17 +27,6 @@ func noCredentials(t *testing.T) string {
 	return dir
 }
 
-// deadHost is a loopback port nothing listens on.
-func deadHost(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := l.Addr().String()
-	l.Close()
-	return host
-}
-
 // TestResolve asks the real distribution registry, seeded with small
 // images, about images that exist, tags and repositories that do not,
 // pinned digests, and a registry that is down: each image is one HEAD,
@@ -49,7 +38,7 @@ func TestResolve(t *testing.T) {
 	app := reg.PushImage(t, "acme/app:1.0", "app-1.0")
 	side := reg.PushImage(t, "acme/sidecar:v2", "sidecar")
 	multi := reg.PushIndex(t, "acme/multi:3", "multi", "linux/amd64", "linux/arm64")
-	dead := deadHost(t)
+	dead := testutil.FreeAddr(t)
 	zero := "sha256:" + strings.Repeat("0", 64)
 
 	cases := []struct {

@@ -1,6 +1,7 @@
 // Package linesplit cuts a stream written in arbitrary pieces into whole
-// lines, for the io.Writers that read a log a line at a time (a child's
-// access log, publish's progress passed on by an import).
+// lines, for the io.Writers that read a log a line at a time (a
+// command's warnings kept for -o json, publish's progress passed on by an
+// import).
 package linesplit
 
 import (

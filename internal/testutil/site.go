@@ -34,6 +34,12 @@ func Flipped(t testing.TB, p string) []byte {
 	return data
 }
 
+// Flip changes the middle byte of the file at p in place (Flipped).
+func Flip(t testing.TB, p string) {
+	t.Helper()
+	Must(t, os.WriteFile(p, Flipped(t, p), 0o644))
+}
+
 // FetchRoot gets and parses base/index.json from a test server (no
 // signature check).
 func FetchRoot(t testing.TB, base string) *index.Root {
