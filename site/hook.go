@@ -36,12 +36,11 @@ func CachedBuildHook(previous, out, cache string) func(dir string, s *build.Snap
 // catalogueGOGC is the build's GC percentage while it writes the
 // catalogue. The catalogue allocates about 1 MB a page and keeps little
 // (a build's live heap is about 40 MB then, at 1,000 packs), so at Go's
-// default it collected after every 40 MB, some 25 times in a cold
-// 1,000-page catalogue, each marking the whole live heap: about a sixth
-// of its CPU in packgen. At 300 the heap may grow to four times what is
-// live, which stays under the peak the build reached before (its key's
-// scrypt alone takes 64 MiB, and the history walk's caches more),
-// docs/PERFORMANCE.md.
+// default it collected every few dozen MB, each time marking the whole
+// live heap: about a sixth of its CPU in packgen. At 300 the heap may
+// grow to four times what is live, which stays under the peak the
+// build reached before (its key's scrypt alone takes 64 MiB, and the
+// history walk's caches more): docs/PERFORMANCE.md, issue 20.
 const catalogueGOGC = 300
 
 // catalogueGC sets catalogueGOGC and returns what restores the setting
