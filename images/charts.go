@@ -53,7 +53,7 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 			req.Dir = true
 			req.Files, err = chartFiles(p, f.Path)
 		case f.Mode.IsRegular() && (strings.HasSuffix(base, ".tgz") || strings.HasSuffix(base, ".tar.gz")):
-			req.Archive, err = readFile(p, f.Path)
+			req.Archive, err = readFile(p, f)
 		default:
 			continue
 		}
@@ -136,13 +136,18 @@ func (c *collector) chartError(rel string, isDir bool, name string, err error) e
 	return e
 }
 
-func readFile(p *pack.Pack, rel string) ([]byte, error) {
-	r, err := p.Open(rel)
+// readFile reads the pack's file f, within the limit of a pack file.
+func readFile(p *pack.Pack, f pack.File) ([]byte, error) {
+	r, err := p.Open(f.Path)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	return io.ReadAll(io.LimitReader(r, pack.DefaultLimits.MaxFileSize+1))
+	// Sized from the file list, so a chart is not copied as it grows.
+	lim := pack.DefaultLimits.MaxFileSize
+	b := bytes.NewBuffer(make([]byte, 0, min(max(f.Size, 0), lim)+bytes.MinRead))
+	_, err = b.ReadFrom(io.LimitReader(r, lim+1))
+	return b.Bytes(), err
 }
 
 // chartFiles reads an unpacked chart from the pack's files (a git tree
@@ -154,7 +159,7 @@ func chartFiles(p *pack.Pack, dir string) ([]chartproto.File, error) {
 		if !ok || !f.Mode.IsRegular() {
 			continue
 		}
-		b, err := readFile(p, f.Path)
+		b, err := readFile(p, f)
 		if err != nil {
 			return nil, err
 		}

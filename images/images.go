@@ -95,15 +95,11 @@ func Find(p *pack.Pack, o Options) (*Report, error) {
 		r.Pack, r.Version = p.Manifest.Name, p.Manifest.Version
 	}
 	c := &collector{byRef: map[string]*Image{}, display: o.Display}
-	doc, values, err := pack.Values(p, o.Limits)
+	doc, values, ms, err := pack.ValuesAndManifests(p, o.Limits)
 	if err != nil {
 		return nil, err
 	}
 	r.listLine = c.declared(doc)
-	ms, err := pack.RenderManifests(p, o.Limits)
-	if err != nil {
-		return nil, err
-	}
 	r.Renders = len(ms)
 	for _, m := range ms {
 		if err := c.manifest(m); err != nil {

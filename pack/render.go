@@ -16,15 +16,40 @@ import (
 // Values reads values.yaml: its top mapping (with positions, nil when
 // the file is empty) and what it decodes to for templates.
 func Values(p *Pack, lim Limits) (*yaml.Node, map[string]any, error) {
+	v, err := readValues(p, lim)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v.valuesDoc, v.templateValues(), nil
+}
+
+// ValuesAndManifests is Values and RenderManifests with values.yaml
+// read once: parsing it was the largest part of what a catalogue's
+// image search (images.Find) spends outside Helm, and it was done
+// twice (docs/PERFORMANCE.md, issue 20).
+func ValuesAndManifests(p *Pack, lim Limits) (*yaml.Node, map[string]any, []RenderedManifest, error) {
+	v, err := readValues(p, lim)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ms, err := v.renderManifests()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return v.valuesDoc, v.templateValues(), ms, nil
+}
+
+// readValues reads values.yaml as validation does; an error is its first.
+func readValues(p *Pack, lim Limits) (*validator, error) {
 	if lim == (Limits{}) {
 		lim = DefaultLimits
 	}
 	v := &validator{fsys: p.FS, dir: p.Dir, opts: Options{Limits: lim}, pack: p}
 	v.checkValues()
 	if err := v.firstError(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return v.valuesDoc, v.templateValues(), nil
+	return v, nil
 }
 
 // RenderedManifest is one manifest of a pack as the platform applies it.
@@ -50,14 +75,15 @@ func (r RenderedManifest) SourceLine(n int) int {
 // validation uses. A template that does not render is an error naming
 // the file and line.
 func RenderManifests(p *Pack, lim Limits) ([]RenderedManifest, error) {
-	if lim == (Limits{}) {
-		lim = DefaultLimits
-	}
-	v := &validator{fsys: p.FS, dir: p.Dir, opts: Options{Limits: lim}, pack: p}
-	v.checkValues()
-	if err := v.firstError(); err != nil {
+	v, err := readValues(p, lim)
+	if err != nil {
 		return nil, err
 	}
+	return v.renderManifests()
+}
+
+func (v *validator) renderManifests() ([]RenderedManifest, error) {
+	p, lim := v.pack, v.opts.Limits
 	var out []RenderedManifest
 	for _, rel := range manifestPaths(p) {
 		src, err := v.readSmall(rel, lim.MaxYAMLSize)

@@ -99,11 +99,14 @@ func (g *gen) readNewest(name string, r *index.Release) (*latestFiles, error) {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
-		b, err := a.ReadFile(p)
+		// Read in place (a.ReadFile would copy every file, the charts
+		// included, to keep the few a page shows).
+		f, err := a.Open(p)
 		if err != nil {
 			return err
 		}
-		if err := out.read(bytes.NewReader(b), p, true); err != nil {
+		defer f.Close()
+		if err := out.read(f, p, true); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		return nil

@@ -1,6 +1,9 @@
 package site
 
 import (
+	"os"
+	"runtime/debug"
+
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/internal/location"
 )
@@ -25,6 +28,29 @@ func CachedBuildHook(previous, out, cache string) func(dir string, s *build.Snap
 		previous = l.Dir
 	}
 	return func(dir string, s *build.Snapshot) error {
+		defer catalogueGC()()
 		return WriteOptions(dir, s.Root, s.Shards, Options{Previous: previous, Cache: cache})
 	}
+}
+
+// catalogueGOGC is the build's GC percentage while it writes the
+// catalogue. The catalogue allocates about 1 MB a page and keeps little
+// (a build's live heap is about 40 MB then, at 1,000 packs), so at Go's
+// default it collected every few dozen MB, each time marking the whole
+// live heap: about a sixth of its CPU in packgen. At 300 the heap may
+// grow to four times what is live, which stays under the peak the
+// build reached before (its key's scrypt alone takes 64 MiB, and the
+// history walk's caches more): docs/PERFORMANCE.md, issue 20.
+const catalogueGOGC = 300
+
+// catalogueGC sets catalogueGOGC and returns what restores the setting
+// before, unless the environment sets GOGC or GOMEMLIMIT: the user's
+// choice wins. The build does nothing else while its catalogue is
+// written.
+func catalogueGC() (restore func()) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	old := debug.SetGCPercent(catalogueGOGC)
+	return func() { debug.SetGCPercent(old) }
 }

@@ -109,7 +109,8 @@ type depRow struct {
 
 type kv struct{ Key, Value string }
 
-func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) {
+// renderPack writes the pack page of e into buf.
+func (g *gen) renderPack(buf *bytes.Buffer, e *entry, f *latestFiles, meta string) error {
 	s, l := e.Shard, e.Latest
 	d := packData{
 		Root:     "../../",
@@ -132,20 +133,16 @@ func (g *gen) renderPack(e *entry, f *latestFiles, meta string) ([]byte, error) 
 	g.trustOf(&d, s.Name, l)
 	d.Snippets = g.snippets(s.Name, l.Version)
 	if err := g.addChanges(&d, s, l, f); err != nil {
-		return nil, err
+		return err
 	}
 	d.Resources = resourceRows(l)
 	d.addPresetsAndSchema(f)
 	d.Deps = g.depRows(l)
 	d.Annotations = annotationRows(l)
 	if err := d.addValuesAndReadme(f); err != nil {
-		return nil, err
+		return err
 	}
-	var buf bytes.Buffer
-	if err := tmpl().ExecuteTemplate(&buf, "pack.html", d); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return tmpl().ExecuteTemplate(buf, "pack.html", d)
 }
 
 // releaseRows are the rows of the versions table, newest first.
