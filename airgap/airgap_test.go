@@ -392,14 +392,9 @@ func TestAirgap(t *testing.T) {
 	t.Run("pinned", func(t *testing.T) {
 		web := f.seeded["acme/web:2.0"]
 		clients := ocireg.NewClients(plainHTTP)
-		var mu sync.Mutex
 		for _, ref := range []string{web.Ref + "@" + web.Digest.String(), f.up.Host() + "/acme/web@" + web.Digest.String()} {
-			store, err := oci.NewWithContext(ctx, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
 			big := newDirect()
-			im, err := exportImage(ctx, store, &mu, big, ref, nil, clients)
+			im, err := exportImage(ctx, newTestStage(t), big, ref, nil, clients)
 			if err != nil {
 				t.Fatalf("%s: %v", ref, err)
 			}
@@ -409,11 +404,7 @@ func TestAirgap(t *testing.T) {
 		}
 		other := f.seeded["library/busybox:1.36"].Digest
 		ref := f.up.Host() + "/acme/web@" + other.String()
-		store, err := oci.NewWithContext(ctx, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := exportImage(ctx, store, &mu, newDirect(), ref, nil, clients); err == nil || !strings.Contains(err.Error(), ref) {
+		if _, err := exportImage(ctx, newTestStage(t), newDirect(), ref, nil, clients); err == nil || !strings.Contains(err.Error(), ref) {
 			t.Errorf("a digest the repository lacks: %v", err)
 		}
 	})
@@ -1016,4 +1007,12 @@ func (f *fixture) testPackSignatures(t *testing.T, bundle string, res *ExportRes
 	if !strings.Contains(strings.Join(ir.Warnings, "\n"), "2 of the bundle's 2 packs carry no cosign signature") {
 		t.Errorf("import of a static site's bundle: %v, warnings %q", err, ir.Warnings)
 	}
+}
+
+func newTestStage(t *testing.T) *stageStore {
+	s, err := newStage(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -20,7 +20,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
-	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 
@@ -105,7 +104,7 @@ func Export(ctx context.Context, o ExportOptions) (res *ExportResult, err error)
 	if err := e.readPacks(ctx); err != nil {
 		return nil, err
 	}
-	cleanup, err := e.makeStage(ctx)
+	cleanup, err := e.makeStage()
 	if err != nil {
 		return nil, err
 	}
@@ -143,8 +142,8 @@ type exporter struct {
 	sub *publish.Subset
 
 	// makeStage
-	out, stage, layout string
-	store              *oci.Store
+	out, stage string
+	store      *stageStore
 
 	// bundlePacks, bundleImages
 	list  *List
@@ -183,11 +182,11 @@ func (e *exporter) readPacks(ctx context.Context) error {
 	return checkLock(o.Lock, e.sub)
 }
 
-// makeStage makes the stage: a layout directory beside the output (same
-// file system, so the finished tar is renamed into place). A killed
-// export's stage is removed by the next (internal/stale). The returned
-// cleanup removes it.
-func (e *exporter) makeStage(ctx context.Context) (func(), error) {
+// makeStage makes the stage: a directory beside the output (same file
+// system, so the finished tar is renamed into place) for the tar and the
+// staged blobs kept as files. A killed export's stage is removed by the
+// next (internal/stale). The returned cleanup removes it.
+func (e *exporter) makeStage() (func(), error) {
 	out, err := filepath.Abs(e.o.Output)
 	if err != nil {
 		return nil, err
@@ -204,12 +203,10 @@ func (e *exporter) makeStage(ctx context.Context) (func(), error) {
 		os.RemoveAll(stage)
 		release()
 	}
-	e.layout = filepath.Join(stage, "layout")
-	if e.store, err = oci.NewWithContext(ctx, e.layout); err != nil {
+	if e.store, err = newStage(stage); err != nil {
 		cleanup()
 		return nil, err
 	}
-	e.store.AutoSaveIndex = false // saved once, sorted (writeTar)
 	return cleanup, nil
 }
 
@@ -221,13 +218,13 @@ func (e *exporter) bundlePacks(ctx context.Context) error {
 	w := sitewalk.New(e.tr, e.v)
 	e.needs = map[string][]string{}
 	for _, r := range e.sub.Releases {
-		p, err := exportPack(ctx, e.store, e.layout, w, r)
+		p, err := exportPack(ctx, e.store, w, r)
 		if err != nil {
 			return err
 		}
 		e.list.Packs = append(e.list.Packs, *p)
 		id := r.Name + "@" + r.Release.Version
-		if err := e.noteImages(id, blobPath(e.layout, p.Archive.Digest)); err != nil {
+		if err := e.noteImages(id, e.store.Path(p.Archive.Digest)); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.o.Log, "bundled %s (%s)\n", id, p.Manifest.Digest)
@@ -264,11 +261,11 @@ func (e *exporter) noteImages(id, archive string) error {
 func (e *exporter) writeBundle(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	layoutFile, err := os.ReadFile(filepath.Join(e.layout, ocispec.ImageLayoutFile))
+	layoutFile, err := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
 	if err != nil {
 		return err
 	}
-	t, err := newBundleTar(filepath.Join(e.stage, "bundle.tar"), layoutFile, e.stagedBlob)
+	t, err := newBundleTar(filepath.Join(e.stage, "bundle.tar"), layoutFile, e.store.open)
 	if err != nil {
 		return e.writeErr(err)
 	}
@@ -291,7 +288,7 @@ func (e *exporter) writeBundle(ctx context.Context) error {
 		err = e.storeList(ctx)
 	}
 	if err == nil {
-		if e.res.Size, err = t.finish(ctx, e.layout, wait); err == nil {
+		if e.res.Size, err = t.finish(ctx, e.store.entries, wait); err == nil {
 			e.res.Blobs = t.blobs
 			return nil
 		}
@@ -311,14 +308,6 @@ func (e *exporter) writeErr(err error) error {
 	return fmt.Errorf("write %s: %w", e.o.Output, err)
 }
 
-// stagedBlob is where the stage holds a blob, if it does (oras-go's
-// store writes a blob there only once it is complete and checked).
-func (e *exporter) stagedBlob(dg digest.Digest) (string, bool) {
-	p := blobPath(e.layout, dg)
-	_, err := os.Stat(p)
-	return p, err == nil
-}
-
 // bundleImages copies the images' manifests (and signatures), several
 // images at once, through one client per registry host (one connection
 // pool, one token cache). Every other blob is recorded once in e.big,
@@ -332,13 +321,13 @@ func (e *exporter) bundleImages(ctx context.Context, t *bundleTar) error {
 	}
 	sort.Strings(refs)
 	e.list.Images = make([]Image, len(refs))
-	var mu sync.Mutex // serialises the store's Tag (it rewrites its tag map), and the log
+	var mu sync.Mutex // serialises the log
 	e.big = newDirect()
 	clients := ocireg.NewClients(e.o.OCI)
 	var pmu sync.Mutex // placing: in the list's order, whichever image ends first
 	read, next := make([]bool, len(refs)), 0
 	return parallel.Each(ctx, len(refs), metaJobs(e.o.Jobs), func(i int) error {
-		im, err := exportImage(ctx, e.store, &mu, e.big, refs[i], e.plat, clients)
+		im, err := exportImage(ctx, e.store, e.big, refs[i], e.plat, clients)
 		if err != nil {
 			return err
 		}
@@ -359,7 +348,7 @@ func (e *exporter) bundleImages(ctx context.Context, t *bundleTar) error {
 	})
 }
 
-// storeList stores the list and saves the stage's index.json.
+// storeList stores the list.
 func (e *exporter) storeList(ctx context.Context) error {
 	ld, err := putList(ctx, e.store, e.list)
 	if err != nil {
@@ -367,7 +356,7 @@ func (e *exporter) storeList(ctx context.Context) error {
 	}
 	res := e.res
 	res.Digest, res.Packs, res.Images = ld.Digest.String(), e.list.Packs, e.list.Images
-	return e.store.SaveIndex()
+	return nil
 }
 
 // finish renames the written bundle into place.
@@ -444,15 +433,10 @@ func checkLock(lock *profile.Lock, sub *publish.Subset) error {
 	return nil
 }
 
-// blobPath is where the layout keeps a blob.
-func blobPath(layout string, dg digest.Digest) string {
-	return filepath.Join(layout, "blobs", dg.Algorithm().String(), dg.Encoded())
-}
-
-// exportPack streams a release's archive into the store (checked against
-// the shard's digest as it goes), verifies its signature, and stores the
-// ORAS-shaped manifest publish pushes for it.
-func exportPack(ctx context.Context, store *oci.Store, layout string, w *sitewalk.Walker, r publish.SubsetRelease) (*Pack, error) {
+// exportPack streams a release's archive into a file of the stage
+// (checked against the shard's digest as it goes), verifies its
+// signature, and stores the ORAS-shaped manifest publish pushes for it.
+func exportPack(ctx context.Context, store *stageStore, w *sitewalk.Walker, r publish.SubsetRelease) (*Pack, error) {
 	m := r.Manifest
 	layer := m.Layers[0]
 	id := r.Name + "@" + r.Release.Version
@@ -465,7 +449,7 @@ func exportPack(ctx context.Context, store *oci.Store, layout string, w *sitewal
 		}
 		err = sitewalk.Announced(r.Release.Archive, resp)
 		if err == nil {
-			err = store.Push(ctx, layer, resp.Body) // verified against size and digest
+			err = store.PushFile(ctx, layer, resp.Body) // verified against size and digest
 		}
 		resp.Body.Close()
 		if err != nil {
@@ -475,7 +459,7 @@ func exportPack(ctx context.Context, store *oci.Store, layout string, w *sitewal
 	if w.Verifier != nil {
 		var sum [32]byte
 		hex.Decode(sum[:], []byte(r.Release.Archive.SHA256))
-		open := func() (io.ReadCloser, error) { return os.Open(blobPath(layout, layer.Digest)) }
+		open := func() (io.ReadCloser, error) { return os.Open(store.Path(layer.Digest)) }
 		if err := w.ArchiveSignature(r.Release, r.Sigs[r.Release.Signature], sum, open); err != nil {
 			return nil, fmt.Errorf("%s: %w", id, err)
 		}
@@ -511,7 +495,7 @@ func pushBytes(ctx context.Context, store content.Storage, d ocispec.Descriptor,
 
 // exportIndex stores the subset's index files as the layers of one
 // manifest, each titled by its site path.
-func exportIndex(ctx context.Context, store *oci.Store, sub *publish.Subset) (ocispec.Descriptor, error) {
+func exportIndex(ctx context.Context, store *stageStore, sub *publish.Subset) (ocispec.Descriptor, error) {
 	var paths []string
 	for p := range sub.Files {
 		paths = append(paths, p)
@@ -541,7 +525,7 @@ func exportIndex(ctx context.Context, store *oci.Store, sub *publish.Subset) (oc
 // exportImage copies one image's manifests (whole, or its platform's)
 // and its cosign signatures into the store; its other blobs are only
 // recorded in big, for writeTar to stream into place.
-func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *direct, image string, plat *ocispec.Platform, clients *ocireg.Clients) (*Image, error) {
+func exportImage(ctx context.Context, store *stageStore, big *direct, image string, plat *ocispec.Platform, clients *ocireg.Clients) (*Image, error) {
 	host, path, tag, pinned, err := splitImage(image)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
@@ -581,7 +565,7 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *dir
 		return root, nil
 	}
 	var got ocispec.Descriptor
-	err = copyRetag(ctx, repo, ref, store, opts, mu, image, &got)
+	err = copyRetag(ctx, repo, ref, store, opts, image, &got)
 	var found []signatureTag
 	var sigErr error
 	if upstreamSigs != nil {
@@ -602,7 +586,7 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *dir
 		return nil, fmt.Errorf("image %s: %w", image, sigErr)
 	}
 	im.Manifest = plain(got)
-	return im, copySignatures(ctx, repo, store, mu, big, im, host+"/"+path, found)
+	return im, copySignatures(ctx, repo, store, big, im, host+"/"+path, found)
 }
 
 // copySignatures stores the signatures found for an image, whole, once
@@ -611,11 +595,11 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *dir
 // recorded in big too, so the tar's layout does not depend on whether
 // a manifest both a signature and an image name was copied as one or
 // the other first.
-func copySignatures(ctx context.Context, repo *remote.Repository, store *oci.Store, mu *sync.Mutex, big *direct, im *Image, name string, found []signatureTag) error {
+func copySignatures(ctx context.Context, repo *remote.Repository, store *stageStore, big *direct, im *Image, name string, found []signatureTag) error {
 	opts := oras.CopyOptions{CopyGraphOptions: oras.CopyGraphOptions{FindSuccessors: big.all(repo)}}
 	for _, st := range found {
 		var sg ocispec.Descriptor
-		if err := copyRetag(ctx, repo, st.desc.Digest.String(), store, opts, mu, name+":"+st.tag, &sg); err != nil {
+		if err := copyRetag(ctx, repo, st.desc.Digest.String(), store, opts, name+":"+st.tag, &sg); err != nil {
 			return fmt.Errorf("image %s: copy its signature %s: %w", im.Image, st.tag, ocireg.Wrap(name+":"+st.tag, repo.Client, err))
 		}
 		im.Signatures = append(im.Signatures, Signature{Tag: st.tag, Manifest: plain(sg)})
@@ -768,28 +752,15 @@ func isManifest(mediaType string) bool {
 }
 
 // copyRetag copies src's graph at ref into store and tags its root name.
-func copyRetag(ctx context.Context, src *remote.Repository, ref string, store *oci.Store, opts oras.CopyOptions, mu *sync.Mutex, name string, got *ocispec.Descriptor) error {
-	// oras.Copy tags the destination itself: through a wrapper that
-	// takes the store's lock, since the store's tag map is shared.
-	d, err := oras.Copy(ctx, src, ref, lockedTagger{store, mu}, name, opts)
+func copyRetag(ctx context.Context, src *remote.Repository, ref string, store *stageStore, opts oras.CopyOptions, name string, got *ocispec.Descriptor) error {
+	d, err := oras.Copy(ctx, src, ref, store, name, opts)
 	*got = d
 	return err
 }
 
-type lockedTagger struct {
-	*oci.Store
-	mu *sync.Mutex
-}
-
-func (l lockedTagger) Tag(ctx context.Context, d ocispec.Descriptor, ref string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.Store.Tag(ctx, d, ref)
-}
-
 // putList stores the list as the one layer of the manifest tagged
 // ListTag.
-func putList(ctx context.Context, store *oci.Store, list *List) (ocispec.Descriptor, error) {
+func putList(ctx context.Context, store *stageStore, list *List) (ocispec.Descriptor, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")

@@ -5,15 +5,10 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -41,10 +36,10 @@ import (
 // bytes.
 type bundleTar struct {
 	f *os.File
-	// staged says where the stage holds a blob, if it does: one an
-	// image shares with a signature or pack is copied from there, not
-	// fetched again.
-	staged func(digest.Digest) (string, bool)
+	// staged opens a blob the stage holds, if it does: one an image
+	// shares with a signature or pack is copied from there, not fetched
+	// again.
+	staged func(digest.Digest) (io.ReadCloser, bool)
 
 	mu     sync.Mutex
 	wake   *sync.Cond // a blob was queued, or closed was set
@@ -70,7 +65,7 @@ type tarEntry struct {
 // newBundleTar creates the tar at path (which must not exist) and
 // places its first entries: oci-layout (layout, the file's bytes) and
 // the blob directories.
-func newBundleTar(path string, layout []byte, staged func(digest.Digest) (string, bool)) (*bundleTar, error) {
+func newBundleTar(path string, layout []byte, staged func(digest.Digest) (io.ReadCloser, bool)) (*bundleTar, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
@@ -220,15 +215,12 @@ func (t *bundleTar) download(ctx context.Context, jobs int) error {
 func (t *bundleTar) fetch(ctx context.Context, e *tarEntry, buf []byte) error {
 	b := e.remote
 	ref := b.repo.Reference.String() + "@" + b.desc.Digest.String()
-	var rc io.ReadCloser
-	var err error
-	if p, ok := t.staged(b.desc.Digest); ok {
-		rc, err = os.Open(p)
-	} else if rc, err = b.repo.Blobs().Fetch(ctx, b.desc); err != nil {
-		return fmt.Errorf("fetch %s: %w", ref, ocireg.Wrap(ref, b.repo.Client, err))
-	}
-	if err != nil {
-		return err
+	rc, ok := t.staged(b.desc.Digest)
+	if !ok {
+		var err error
+		if rc, err = b.repo.Blobs().Fetch(ctx, b.desc); err != nil {
+			return fmt.Errorf("fetch %s: %w", ref, ocireg.Wrap(ref, b.repo.Client, err))
+		}
 	}
 	defer rc.Close()
 	vr := content.NewVerifyReader(rc, b.desc)
@@ -250,11 +242,11 @@ func (t *bundleTar) fetch(ctx context.Context, e *tarEntry, buf []byte) error {
 // about a quarter (docs/PERFORMANCE.md). One buffer per download.
 const copyBuf = 256 << 10
 
-// finish places the staged blobs and index.json (every image placed,
-// the list stored) and writes them; once the downloads are done (wait)
-// it ends the tar and syncs it. It returns the tar's size.
-func (t *bundleTar) finish(ctx context.Context, layout string, wait func() error) (int64, error) {
-	entries, err := stagedEntries(layout)
+// finish places the staged blobs and index.json (staged: every image
+// placed, the list stored) and writes them; once the downloads are done
+// (wait) it ends the tar and syncs it. It returns the tar's size.
+func (t *bundleTar) finish(ctx context.Context, staged func() ([]*tarEntry, error), wait func() error) (int64, error) {
+	entries, err := staged()
 	if err != nil {
 		return 0, err
 	}
@@ -276,41 +268,6 @@ func (t *bundleTar) finish(ctx context.Context, layout string, wait func() error
 		return 0, err
 	}
 	return t.end + 2*512, t.f.Close()
-}
-
-// stagedEntries lists the staged blobs by name, then index.json (its
-// entries sorted: oras-go writes them in map order).
-func stagedEntries(layout string) ([]*tarEntry, error) {
-	data, err := os.ReadFile(filepath.Join(layout, ocispec.ImageIndexFile))
-	if err != nil {
-		return nil, err
-	}
-	var idx ocispec.Index
-	if err := json.Unmarshal(data, &idx); err != nil {
-		return nil, err
-	}
-	sort.Slice(idx.Manifests, func(i, j int) bool {
-		a, b := idx.Manifests[i], idx.Manifests[j]
-		ra, rb := a.Annotations[ocispec.AnnotationRefName], b.Annotations[ocispec.AnnotationRefName]
-		return ra < rb || ra == rb && a.Digest < b.Digest
-	})
-	if data, err = json.Marshal(idx); err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(layout, "blobs", "sha256")
-	staged, err := os.ReadDir(dir) // sorted by name
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	var entries []*tarEntry
-	for _, s := range staged {
-		fi, err := s.Info()
-		if err != nil {
-			return nil, err
-		}
-		entries = append(entries, &tarEntry{name: "blobs/sha256/" + s.Name(), size: fi.Size(), file: filepath.Join(dir, s.Name())})
-	}
-	return append(entries, &tarEntry{name: ocispec.ImageIndexFile, size: int64(len(data)), data: data}), nil
 }
 
 // writeContent writes the content of placed entries at hand (small
