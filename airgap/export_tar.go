@@ -177,8 +177,8 @@ func (t *bundleTar) next(ctx context.Context) *tarEntry {
 // download streams the queued blobs from their registries into their
 // places, jobs at once, each checked against its digest, its write-back
 // started as it is written (internal/writeback), until close and an
-// empty queue. The first error is returned (the caller cancels ctx to
-// stop the rest).
+// empty queue. The first error stops the other downloads and is
+// returned.
 func (t *bundleTar) download(ctx context.Context, jobs int) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
