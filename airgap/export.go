@@ -524,7 +524,7 @@ func exportIndex(ctx context.Context, store *stageStore, sub *publish.Subset) (o
 
 // exportImage copies one image's manifests (whole, or its platform's)
 // and its cosign signatures into the store; its other blobs are only
-// recorded in big, for writeTar to stream into place.
+// recorded in big, for bundleTar to stream into place.
 func exportImage(ctx context.Context, store *stageStore, big *direct, image string, plat *ocispec.Platform, clients *ocireg.Clients) (*Image, error) {
 	host, path, tag, pinned, err := splitImage(image)
 	if err != nil {
