@@ -350,6 +350,9 @@ func TestAirgap(t *testing.T) {
 	if res.Blobs != len(entries)-4 { // oci-layout, index.json, blobs/, blobs/sha256/
 		t.Errorf("%d blobs reported, %d tar entries", res.Blobs, len(entries))
 	}
+	if size := fileSize(t, bundle); res.Size != size {
+		t.Errorf("size %d reported, the bundle has %d bytes", res.Size, size)
+	}
 	checkOrder(t, bundle, res)
 	// Deterministic: the same lock gives the same bytes, whatever order
 	// the requests end in (one download and two images at a time here,
