@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,13 +14,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/registry/remote"
 
@@ -346,10 +350,18 @@ func TestAirgap(t *testing.T) {
 	if res.Blobs != len(entries)-4 { // oci-layout, index.json, blobs/, blobs/sha256/
 		t.Errorf("%d blobs reported, %d tar entries", res.Blobs, len(entries))
 	}
-	// Deterministic: the same lock gives the same bytes; no stage left.
+	if size := fileSize(t, bundle); res.Size != size {
+		t.Errorf("size %d reported, the bundle has %d bytes", res.Size, size)
+	}
+	checkOrder(t, bundle, res)
+	// Deterministic: the same lock gives the same bytes, whatever order
+	// the requests end in (one download and two images at a time here,
+	// eight and sixteen above); no stage left.
 	again := filepath.Join(out, "again.tar")
 	mark := len(settledLog(f.up))
-	f.export(t, again)
+	if _, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: again, OCI: plainHTTP, Jobs: 1}); err != nil {
+		t.Fatal(err)
+	}
 	if sumFile(t, bundle) != sumFile(t, again) {
 		t.Error("two exports of the same lock differ")
 	}
@@ -357,20 +369,35 @@ func TestAirgap(t *testing.T) {
 	os.Remove(again)
 	assertOnly(t, out, "bundle.tar")
 
+	// A bundle laid out as export wrote it before (index.json second,
+	// every blob by digest) reads the same: the order of a layout's
+	// entries is export's choice, not import's.
+	t.Run("older-layout", func(t *testing.T) {
+		verify := func(p string) int {
+			b, err := Open(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _, err := b.Verify(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n, want := verify(sortedCopy(t, bundle, filepath.Join(t.TempDir(), "old.tar"))), verify(bundle); n != want || n == 0 {
+			t.Errorf("older layout: %d blobs verified, want %d", n, want)
+		}
+	})
+
 	// An image pinned by digest (tag@digest or @digest alone) is fetched
 	// by its digest, its signatures found as a tag's are; a digest the
 	// repository does not hold is an error naming the image.
 	t.Run("pinned", func(t *testing.T) {
 		web := f.seeded["acme/web:2.0"]
 		clients := ocireg.NewClients(plainHTTP)
-		var mu sync.Mutex
 		for _, ref := range []string{web.Ref + "@" + web.Digest.String(), f.up.Host() + "/acme/web@" + web.Digest.String()} {
-			store, err := oci.NewWithContext(ctx, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			big := &direct{blobs: map[digest.Digest]directBlob{}}
-			im, err := exportImage(ctx, store, &mu, big, ref, nil, clients)
+			big := newDirect()
+			im, err := exportImage(ctx, newTestStage(t), big, ref, nil, clients)
 			if err != nil {
 				t.Fatalf("%s: %v", ref, err)
 			}
@@ -380,11 +407,7 @@ func TestAirgap(t *testing.T) {
 		}
 		other := f.seeded["library/busybox:1.36"].Digest
 		ref := f.up.Host() + "/acme/web@" + other.String()
-		store, err := oci.NewWithContext(ctx, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := exportImage(ctx, store, &mu, &direct{blobs: map[digest.Digest]directBlob{}}, ref, nil, clients); err == nil || !strings.Contains(err.Error(), ref) {
+		if _, err := exportImage(ctx, newTestStage(t), newDirect(), ref, nil, clients); err == nil || !strings.Contains(err.Error(), ref) {
 			t.Errorf("a digest the repository lacks: %v", err)
 		}
 	})
@@ -561,6 +584,23 @@ func TestAirgap(t *testing.T) {
 	// Last with upstream: it leaves signatures moved there.
 	t.Run("image-signatures", func(t *testing.T) { f.testImageSignatures(t, bundle, air) })
 
+	// A layer gone upstream once its manifest was read: its download
+	// fails while others run, the error names it, nothing is left.
+	t.Run("layer-gone", func(t *testing.T) {
+		bb := f.seeded["library/busybox:1.36"]
+		layer := bb.Blobs[3] // its own layer (config, manifest, base, own)
+		if err := repoOf(t, f.up.Host()+"/library/busybox").Blobs().Delete(ctx, ocispec.Descriptor{Digest: layer}); err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		// Signatures unchecked: image-signatures left some moved upstream.
+		_, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP, uncheckedSigs: true})
+		if !errors.Is(err, ocireg.ErrNotFound) || !strings.Contains(err.Error(), "library/busybox@"+layer.String()) || !strings.Contains(err.Error(), "write "+filepath.Join(dir, "b.tar")) {
+			t.Errorf("a layer gone upstream: %v", err)
+		}
+		assertOnly(t, dir)
+	})
+
 	f.up.Stop()
 	env := f.envAt("oci://" + air.Host() + "/mirror")
 	fr, err := profile.Fetch(ctx, f.lock, env, profile.FetchOptions{Dest: filepath.Join(f.tmp, "fetched")})
@@ -634,6 +674,138 @@ func tarEntries(t *testing.T, p string) map[string]int {
 		}
 		out[h.Name]++
 	}
+}
+
+// checkOrder checks the bundle's layout (docs/FORMAT.md): oci-layout
+// and the blob directories; then the images' configs and layers, image
+// by image in the list's order, each blob where the first image that
+// names it (its index's manifests in turn, each config then layers) puts
+// it; then every other blob by digest; index.json last.
+func checkOrder(t *testing.T, p string, res *ExportResult) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := oci.NewFromTar(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"oci-layout", "blobs/", "blobs/sha256/"}
+	seen := map[digest.Digest]bool{}
+	var walk func(d ocispec.Descriptor)
+	walk = func(d ocispec.Descriptor) {
+		data, err := content.FetchAll(ctx, store, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Manifests []ocispec.Descriptor
+			Config    *ocispec.Descriptor
+			Layers    []ocispec.Descriptor
+		}
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range m.Manifests {
+			walk(c)
+		}
+		var blobs []ocispec.Descriptor
+		if m.Config != nil {
+			blobs = append(blobs, *m.Config)
+		}
+		for _, b := range append(blobs, m.Layers...) {
+			if !seen[b.Digest] {
+				seen[b.Digest] = true
+				want = append(want, "blobs/sha256/"+b.Digest.Encoded())
+			}
+		}
+	}
+	for _, im := range res.Images {
+		walk(im.Manifest)
+	}
+	var got, rest []string
+	fh, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	for tr := tar.NewReader(fh); ; {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) < len(want) {
+			got = append(got, h.Name)
+		} else {
+			rest = append(rest, h.Name)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the bundle begins\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(rest) == 0 || rest[len(rest)-1] != "index.json" || !slices.IsSorted(rest[:len(rest)-1]) {
+		t.Errorf("the bundle's other entries are %v: want its blobs by digest, then index.json", rest)
+	}
+}
+
+// sortedCopy copies the tar at p to dst in the layout bundles had
+// before: oci-layout, index.json, the blob directories, then every blob
+// by name.
+func sortedCopy(t *testing.T, p, dst string) string {
+	t.Helper()
+	fh, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	type entry struct {
+		h    *tar.Header
+		data []byte
+	}
+	var entries []entry
+	for tr := tar.NewReader(fh); ; {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, entry{h, data})
+	}
+	rank := func(name string) string {
+		switch name {
+		case "oci-layout":
+			return "0"
+		case "index.json":
+			return "1"
+		}
+		return "2" + name
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(rank(a.h.Name), rank(b.h.Name)) })
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	tw := tar.NewWriter(out)
+	for _, e := range entries {
+		if err := tw.WriteHeader(e.h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(e.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }
 
 // blobOffset is where blob dg's bytes start in the tar, and their size.
@@ -838,4 +1010,12 @@ func (f *fixture) testPackSignatures(t *testing.T, bundle string, res *ExportRes
 	if !strings.Contains(strings.Join(ir.Warnings, "\n"), "2 of the bundle's 2 packs carry no cosign signature") {
 		t.Errorf("import of a static site's bundle: %v, warnings %q", err, ir.Warnings)
 	}
+}
+
+func newTestStage(t *testing.T) *stageStore {
+	s, err := newStage(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

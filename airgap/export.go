@@ -1,7 +1,6 @@
 package airgap
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/hex"
@@ -9,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,7 +20,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
-	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 
@@ -34,7 +31,6 @@ import (
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/internal/transport"
-	"github.com/packgen/packgen/internal/writeback"
 	"github.com/packgen/packgen/profile"
 	"github.com/packgen/packgen/publish"
 	"github.com/packgen/packgen/sign"
@@ -108,7 +104,7 @@ func Export(ctx context.Context, o ExportOptions) (res *ExportResult, err error)
 	if err := e.readPacks(ctx); err != nil {
 		return nil, err
 	}
-	cleanup, err := e.makeStage(ctx)
+	cleanup, err := e.makeStage()
 	if err != nil {
 		return nil, err
 	}
@@ -123,13 +119,8 @@ func Export(ctx context.Context, o ExportOptions) (res *ExportResult, err error)
 	if e.list.Index, err = exportIndex(ctx, e.store, e.sub); err != nil {
 		return nil, err
 	}
-	if err := e.bundleImages(ctx); err != nil {
+	if err := e.writeBundle(ctx); err != nil {
 		return nil, err
-	}
-	if !o.uncheckedSigs {
-		if err := e.checkImageSignatures(ctx); err != nil {
-			return nil, err
-		}
 	}
 	if err := e.finish(ctx); err != nil {
 		return nil, err
@@ -151,8 +142,8 @@ type exporter struct {
 	sub *publish.Subset
 
 	// makeStage
-	out, stage, layout string
-	store              *oci.Store
+	out, stage string
+	store      *stageStore
 
 	// bundlePacks, bundleImages
 	list  *List
@@ -191,11 +182,11 @@ func (e *exporter) readPacks(ctx context.Context) error {
 	return checkLock(o.Lock, e.sub)
 }
 
-// makeStage makes the stage: a layout directory beside the output (same
-// file system, so the finished tar is renamed into place). A killed
-// export's stage is removed by the next (internal/stale). The returned
-// cleanup removes it.
-func (e *exporter) makeStage(ctx context.Context) (func(), error) {
+// makeStage makes the stage: a directory beside the output (same file
+// system, so the finished tar is renamed into place) for the tar and the
+// staged blobs kept as files. A killed export's stage is removed by the
+// next (internal/stale). The returned cleanup removes it.
+func (e *exporter) makeStage() (func(), error) {
 	out, err := filepath.Abs(e.o.Output)
 	if err != nil {
 		return nil, err
@@ -212,12 +203,10 @@ func (e *exporter) makeStage(ctx context.Context) (func(), error) {
 		os.RemoveAll(stage)
 		release()
 	}
-	e.layout = filepath.Join(stage, "layout")
-	if e.store, err = oci.NewWithContext(ctx, e.layout); err != nil {
+	if e.store, err = newStage(stage); err != nil {
 		cleanup()
 		return nil, err
 	}
-	e.store.AutoSaveIndex = false // saved once, sorted (writeTar)
 	return cleanup, nil
 }
 
@@ -229,13 +218,13 @@ func (e *exporter) bundlePacks(ctx context.Context) error {
 	w := sitewalk.New(e.tr, e.v)
 	e.needs = map[string][]string{}
 	for _, r := range e.sub.Releases {
-		p, err := exportPack(ctx, e.store, e.layout, w, r)
+		p, err := exportPack(ctx, e.store, w, r)
 		if err != nil {
 			return err
 		}
 		e.list.Packs = append(e.list.Packs, *p)
 		id := r.Name + "@" + r.Release.Version
-		if err := e.noteImages(id, blobPath(e.layout, p.Archive.Digest)); err != nil {
+		if err := e.noteImages(id, e.store.Path(p.Archive.Digest)); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.o.Log, "bundled %s (%s)\n", id, p.Manifest.Digest)
@@ -265,22 +254,80 @@ func (e *exporter) noteImages(id, archive string) error {
 	return nil
 }
 
+// writeBundle writes the bundle's tar in the stage: the images'
+// manifests are read (bundleImages) while the blobs already placed
+// download beside them; then the images' signatures are checked, the
+// list stored, and the staged blobs and index.json written.
+func (e *exporter) writeBundle(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	layoutFile, err := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
+	if err != nil {
+		return err
+	}
+	t, err := newBundleTar(filepath.Join(e.stage, "bundle.tar"), layoutFile, e.store.open)
+	if err != nil {
+		return e.writeErr(err)
+	}
+	defer t.f.Close()
+	dl := make(chan error, 1)
+	go func() {
+		err := t.download(ctx, e.o.Jobs)
+		if err != nil {
+			cancel() // stop the manifests too
+		}
+		dl <- err
+	}()
+	wait := sync.OnceValue(func() error { t.close(); return <-dl })
+	defer func() { cancel(); wait() }() // no download left writing, whatever happens
+	err = e.bundleImages(ctx, t)
+	if err == nil && !e.o.uncheckedSigs {
+		err = e.checkImageSignatures(ctx)
+	}
+	if err == nil {
+		err = e.storeList(ctx)
+	}
+	if err == nil {
+		if e.res.Size, err = t.finish(ctx, e.store.entries, wait); err == nil {
+			e.res.Blobs = t.blobs
+			return nil
+		}
+		err = e.writeErr(err)
+	}
+	cancel()
+	// A failed download cancels the rest: its error is the cause.
+	if derr := wait(); derr != nil && errors.Is(err, context.Canceled) && !errors.Is(derr, context.Canceled) {
+		return e.writeErr(derr)
+	}
+	return err
+}
+
+// writeErr says an error was the bundle's writing (or a blob's
+// download into it).
+func (e *exporter) writeErr(err error) error {
+	return fmt.Errorf("write %s: %w", e.o.Output, err)
+}
+
 // bundleImages copies the images' manifests (and signatures), several
 // images at once, through one client per registry host (one connection
-// pool, one token cache); every other blob is recorded once in e.big,
-// however many images share it, and fetched by writeTar.
-func (e *exporter) bundleImages(ctx context.Context) error {
+// pool, one token cache). Every other blob is recorded once in e.big,
+// however many images share it, and placed in the tar as soon as its
+// image's manifests and those of every image before it in the list are
+// read: t downloads it from then on.
+func (e *exporter) bundleImages(ctx context.Context, t *bundleTar) error {
 	var refs []string
 	for ref := range e.needs {
 		refs = append(refs, ref)
 	}
 	sort.Strings(refs)
 	e.list.Images = make([]Image, len(refs))
-	var mu sync.Mutex // serialises the store's Tag (it rewrites its tag map)
-	e.big = &direct{blobs: map[digest.Digest]directBlob{}}
+	var mu sync.Mutex // serialises the log
+	e.big = newDirect()
 	clients := ocireg.NewClients(e.o.OCI)
+	var pmu sync.Mutex // placing: in the list's order, whichever image ends first
+	read, next := make([]bool, len(refs)), 0
 	return parallel.Each(ctx, len(refs), metaJobs(e.o.Jobs), func(i int) error {
-		im, err := exportImage(ctx, e.store, &mu, e.big, refs[i], e.plat, clients)
+		im, err := exportImage(ctx, e.store, e.big, refs[i], e.plat, clients)
 		if err != nil {
 			return err
 		}
@@ -290,35 +337,34 @@ func (e *exporter) bundleImages(ctx context.Context) error {
 		mu.Lock()
 		fmt.Fprintf(e.o.Log, "bundled %s (%s)\n", im.Image, im.Manifest.Digest)
 		mu.Unlock()
+		pmu.Lock()
+		defer pmu.Unlock()
+		for read[i] = true; next < len(refs) && read[next]; next++ {
+			if _, err := t.place(e.big.entries(e.list.Images[next].Manifest.Digest)); err != nil {
+				return e.writeErr(err)
+			}
+		}
 		return nil
 	})
 }
 
-// finish stores the list, writes the tar in the stage and renames it
-// into place.
-func (e *exporter) finish(ctx context.Context) error {
+// storeList stores the list.
+func (e *exporter) storeList(ctx context.Context) error {
 	ld, err := putList(ctx, e.store, e.list)
 	if err != nil {
 		return err
 	}
 	res := e.res
 	res.Digest, res.Packs, res.Images = ld.Digest.String(), e.list.Packs, e.list.Images
-	if err := e.store.SaveIndex(); err != nil {
-		return err
-	}
-	tmp := filepath.Join(e.stage, "bundle.tar")
-	if res.Blobs, err = writeTar(ctx, e.layout, tmp, e.big.blobs, e.o.Jobs); err != nil {
-		return fmt.Errorf("write %s: %w", e.o.Output, err)
-	}
-	fi, err := os.Stat(tmp)
-	if err != nil {
-		return err
-	}
-	res.Size = fi.Size()
+	return nil
+}
+
+// finish renames the written bundle into place.
+func (e *exporter) finish(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, e.out); err != nil {
+	if err := os.Rename(filepath.Join(e.stage, "bundle.tar"), e.out); err != nil {
 		return fmt.Errorf("write %s: %w", e.o.Output, err)
 	}
 	return nil
@@ -387,15 +433,10 @@ func checkLock(lock *profile.Lock, sub *publish.Subset) error {
 	return nil
 }
 
-// blobPath is where the layout keeps a blob.
-func blobPath(layout string, dg digest.Digest) string {
-	return filepath.Join(layout, "blobs", dg.Algorithm().String(), dg.Encoded())
-}
-
-// exportPack streams a release's archive into the store (checked against
-// the shard's digest as it goes), verifies its signature, and stores the
-// ORAS-shaped manifest publish pushes for it.
-func exportPack(ctx context.Context, store *oci.Store, layout string, w *sitewalk.Walker, r publish.SubsetRelease) (*Pack, error) {
+// exportPack streams a release's archive into a file of the stage
+// (checked against the shard's digest as it goes), verifies its
+// signature, and stores the ORAS-shaped manifest publish pushes for it.
+func exportPack(ctx context.Context, store *stageStore, w *sitewalk.Walker, r publish.SubsetRelease) (*Pack, error) {
 	m := r.Manifest
 	layer := m.Layers[0]
 	id := r.Name + "@" + r.Release.Version
@@ -408,7 +449,7 @@ func exportPack(ctx context.Context, store *oci.Store, layout string, w *sitewal
 		}
 		err = sitewalk.Announced(r.Release.Archive, resp)
 		if err == nil {
-			err = store.Push(ctx, layer, resp.Body) // verified against size and digest
+			err = store.PushFile(ctx, layer, resp.Body) // verified against size and digest
 		}
 		resp.Body.Close()
 		if err != nil {
@@ -418,7 +459,7 @@ func exportPack(ctx context.Context, store *oci.Store, layout string, w *sitewal
 	if w.Verifier != nil {
 		var sum [32]byte
 		hex.Decode(sum[:], []byte(r.Release.Archive.SHA256))
-		open := func() (io.ReadCloser, error) { return os.Open(blobPath(layout, layer.Digest)) }
+		open := func() (io.ReadCloser, error) { return os.Open(store.Path(layer.Digest)) }
 		if err := w.ArchiveSignature(r.Release, r.Sigs[r.Release.Signature], sum, open); err != nil {
 			return nil, fmt.Errorf("%s: %w", id, err)
 		}
@@ -454,7 +495,7 @@ func pushBytes(ctx context.Context, store content.Storage, d ocispec.Descriptor,
 
 // exportIndex stores the subset's index files as the layers of one
 // manifest, each titled by its site path.
-func exportIndex(ctx context.Context, store *oci.Store, sub *publish.Subset) (ocispec.Descriptor, error) {
+func exportIndex(ctx context.Context, store *stageStore, sub *publish.Subset) (ocispec.Descriptor, error) {
 	var paths []string
 	for p := range sub.Files {
 		paths = append(paths, p)
@@ -483,8 +524,8 @@ func exportIndex(ctx context.Context, store *oci.Store, sub *publish.Subset) (oc
 
 // exportImage copies one image's manifests (whole, or its platform's)
 // and its cosign signatures into the store; its other blobs are only
-// recorded in big, for writeTar to stream into place.
-func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *direct, image string, plat *ocispec.Platform, clients *ocireg.Clients) (*Image, error) {
+// recorded in big, for bundleTar to stream into place.
+func exportImage(ctx context.Context, store *stageStore, big *direct, image string, plat *ocispec.Platform, clients *ocireg.Clients) (*Image, error) {
 	host, path, tag, pinned, err := splitImage(image)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
@@ -524,7 +565,7 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *dir
 		return root, nil
 	}
 	var got ocispec.Descriptor
-	err = copyRetag(ctx, repo, ref, store, opts, mu, image, &got)
+	err = copyRetag(ctx, repo, ref, store, opts, image, &got)
 	var found []signatureTag
 	var sigErr error
 	if upstreamSigs != nil {
@@ -545,16 +586,20 @@ func exportImage(ctx context.Context, store *oci.Store, mu *sync.Mutex, big *dir
 		return nil, fmt.Errorf("image %s: %w", image, sigErr)
 	}
 	im.Manifest = plain(got)
-	return im, copySignatures(ctx, repo, store, mu, im, host+"/"+path, found)
+	return im, copySignatures(ctx, repo, store, big, im, host+"/"+path, found)
 }
 
-// copySignatures stores the signatures found for an image, once the
-// image is in the store: a v3 signature's subject (the image) is then
-// there, so its layers are not staged again.
-func copySignatures(ctx context.Context, repo *remote.Repository, store *oci.Store, mu *sync.Mutex, im *Image, name string, found []signatureTag) error {
+// copySignatures stores the signatures found for an image, whole, once
+// the image is in the store: a v3 signature's subject (the image) is
+// then there, so its layers are not staged again. Their graphs are
+// recorded in big too, so the tar's layout does not depend on whether
+// a manifest both a signature and an image name was copied as one or
+// the other first.
+func copySignatures(ctx context.Context, repo *remote.Repository, store *stageStore, big *direct, im *Image, name string, found []signatureTag) error {
+	opts := oras.CopyOptions{CopyGraphOptions: oras.CopyGraphOptions{FindSuccessors: big.all(repo)}}
 	for _, st := range found {
 		var sg ocispec.Descriptor
-		if err := copyRetag(ctx, repo, st.desc.Digest.String(), store, oras.CopyOptions{}, mu, name+":"+st.tag, &sg); err != nil {
+		if err := copyRetag(ctx, repo, st.desc.Digest.String(), store, opts, name+":"+st.tag, &sg); err != nil {
 			return fmt.Errorf("image %s: copy its signature %s: %w", im.Image, st.tag, ocireg.Wrap(name+":"+st.tag, repo.Client, err))
 		}
 		im.Signatures = append(im.Signatures, Signature{Tag: st.tag, Manifest: plain(sg)})
@@ -608,12 +653,20 @@ func lookupSignatures(ctx context.Context, repo *remote.Repository, dg digest.Di
 
 // direct collects the blobs that skip the staged layout: every blob an
 // image's manifests name but manifests (configs, layers). Their sizes
-// are in the manifests, so the tar is laid out without them and each
-// streams from its registry straight into its place (writeTar): written
-// once, and off the chain of round trips each image's manifests are.
+// are in the manifests, so each streams from its registry straight into
+// its place in the tar (bundleTar): written once, and off the chain of
+// round trips each image's manifests are.
 type direct struct {
 	mu    sync.Mutex
 	blobs map[digest.Digest]directBlob
+	// graph is every manifest's successors, as it names them, recorded
+	// by whichever copy read it: an image whose copy found a manifest
+	// stored already (another image's) still finds its blobs here.
+	graph map[digest.Digest][]ocispec.Descriptor
+}
+
+func newDirect() *direct {
+	return &direct{blobs: map[digest.Digest]directBlob{}, graph: map[digest.Digest][]ocispec.Descriptor{}}
 }
 
 type directBlob struct {
@@ -621,28 +674,72 @@ type directBlob struct {
 	repo *remote.Repository
 }
 
-// successors is oras.Copy's FindSuccessors: a node's successors that are
-// manifests; it records the others instead.
+// successors is oras.Copy's FindSuccessors for an image: a node's
+// successors that are manifests; it records the others instead, to
+// stream into the tar, and the node's graph.
 func (d *direct) successors(repo *remote.Repository) func(context.Context, content.Fetcher, ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+	return d.find(repo, true)
+}
+
+// all is oras.Copy's FindSuccessors for what is staged whole: every
+// successor; the graph is recorded all the same.
+func (d *direct) all(repo *remote.Repository) func(context.Context, content.Fetcher, ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+	return d.find(repo, false)
+}
+
+func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.Context, content.Fetcher, ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 	return func(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 		succ, err := content.Successors(ctx, fetcher, desc)
 		if err != nil {
 			return nil, err
 		}
-		var keep []ocispec.Descriptor
+		keep := succ
+		if manifestsOnly {
+			keep = nil
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.graph[desc.Digest] = succ
 		for _, s := range succ {
-			if isManifest(s.MediaType) {
+			if !isManifest(s.MediaType) {
+				if _, ok := d.blobs[s.Digest]; !ok {
+					d.blobs[s.Digest] = directBlob{ocispec.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}, repo}
+				}
+			} else if manifestsOnly {
 				keep = append(keep, s)
-				continue
 			}
-			d.mu.Lock()
-			if _, ok := d.blobs[s.Digest]; !ok {
-				d.blobs[s.Digest] = directBlob{ocispec.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}, repo}
-			}
-			d.mu.Unlock()
 		}
 		return keep, nil
 	}
+}
+
+// entries are the tar entries of the blobs below root, in the order its
+// manifests name them (an index's manifests in turn, each its config
+// then its layers), each once: the bundle's order for the image. The
+// sizes are the manifests' own; where a blob comes from is the first
+// repository that named it.
+func (d *direct) entries(root digest.Digest) []*tarEntry {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []*tarEntry
+	seen := map[digest.Digest]bool{root: true}
+	var walk func(digest.Digest)
+	walk = func(dg digest.Digest) {
+		for _, s := range d.graph[dg] {
+			if seen[s.Digest] {
+				continue
+			}
+			seen[s.Digest] = true
+			if isManifest(s.MediaType) {
+				walk(s.Digest)
+				continue
+			}
+			b := directBlob{ocispec.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}, d.blobs[s.Digest].repo}
+			out = append(out, &tarEntry{name: "blobs/sha256/" + s.Digest.Encoded(), size: s.Size, remote: &b})
+		}
+	}
+	walk(root)
+	return out
 }
 
 func isManifest(mediaType string) bool {
@@ -655,28 +752,15 @@ func isManifest(mediaType string) bool {
 }
 
 // copyRetag copies src's graph at ref into store and tags its root name.
-func copyRetag(ctx context.Context, src *remote.Repository, ref string, store *oci.Store, opts oras.CopyOptions, mu *sync.Mutex, name string, got *ocispec.Descriptor) error {
-	// oras.Copy tags the destination itself: through a wrapper that
-	// takes the store's lock, since the store's tag map is shared.
-	d, err := oras.Copy(ctx, src, ref, lockedTagger{store, mu}, name, opts)
+func copyRetag(ctx context.Context, src *remote.Repository, ref string, store *stageStore, opts oras.CopyOptions, name string, got *ocispec.Descriptor) error {
+	d, err := oras.Copy(ctx, src, ref, store, name, opts)
 	*got = d
 	return err
 }
 
-type lockedTagger struct {
-	*oci.Store
-	mu *sync.Mutex
-}
-
-func (l lockedTagger) Tag(ctx context.Context, d ocispec.Descriptor, ref string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.Store.Tag(ctx, d, ref)
-}
-
 // putList stores the list as the one layer of the manifest tagged
 // ListTag.
-func putList(ctx context.Context, store *oci.Store, list *List) (ocispec.Descriptor, error) {
+func putList(ctx context.Context, store *stageStore, list *List) (ocispec.Descriptor, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
@@ -697,210 +781,6 @@ func putList(ctx context.Context, store *oci.Store, list *List) (ocispec.Descrip
 	}
 	return md, store.Tag(ctx, md, ListTag)
 }
-
-// writeTar writes the layout directory, with the big blobs of direct
-// fetched from their registries, as a tar at dst, deterministically
-// (oci-layout, index.json with its entries sorted, then every blob by
-// digest; no times or owners). Every size is known first, so each
-// entry's place is too: the file is laid out whole, the staged blobs
-// are copied into their places and the direct ones stream into theirs
-// from the registry, jobs at once, each checked against its digest. It
-// returns the number of blobs.
-func writeTar(ctx context.Context, layout, dst string, direct map[digest.Digest]directBlob, jobs int) (int, error) {
-	entries, blobs, err := layoutEntries(layout, direct)
-	if err != nil {
-		return 0, err
-	}
-	headers, total, err := placeEntries(entries)
-	if err != nil {
-		return 0, err
-	}
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	if err := preallocate(f, total); err != nil { // zeros: padding and the end blocks
-		return 0, fmt.Errorf("the bundle needs %d bytes: %w", total, err)
-	}
-	remote, err := writeLocal(ctx, f, entries, headers)
-	if err != nil {
-		return 0, err
-	}
-	if err := fetchRemote(ctx, f, remote, jobs); err != nil {
-		return 0, err
-	}
-	if err := f.Sync(); err != nil {
-		return 0, err
-	}
-	return blobs, f.Close()
-}
-
-// tarEntry is an entry of the bundle's tar, with where its bytes come
-// from.
-type tarEntry struct {
-	name   string
-	dir    bool
-	size   int64
-	data   []byte      // small files
-	file   string      // a staged blob
-	remote *directBlob // a blob fetched now
-	off    int64       // where its content starts in the tar
-}
-
-// layoutEntries lists the tar's entries in order: oci-layout, index.json
-// (sorted: oras-go writes its entries in map order), the blob
-// directories, then the staged and direct blobs by name. It also returns
-// the number of blobs.
-func layoutEntries(layout string, direct map[digest.Digest]directBlob) ([]*tarEntry, int, error) {
-	ip := filepath.Join(layout, ocispec.ImageIndexFile)
-	data, err := os.ReadFile(ip)
-	if err != nil {
-		return nil, 0, err
-	}
-	var idx ocispec.Index
-	if err := json.Unmarshal(data, &idx); err != nil {
-		return nil, 0, err
-	}
-	sort.Slice(idx.Manifests, func(i, j int) bool {
-		a, b := idx.Manifests[i], idx.Manifests[j]
-		ra, rb := a.Annotations[ocispec.AnnotationRefName], b.Annotations[ocispec.AnnotationRefName]
-		return ra < rb || ra == rb && a.Digest < b.Digest
-	})
-	if data, err = json.Marshal(idx); err != nil {
-		return nil, 0, err
-	}
-	layoutFile, err := os.ReadFile(filepath.Join(layout, ocispec.ImageLayoutFile))
-	if err != nil {
-		return nil, 0, err
-	}
-	entries := []*tarEntry{
-		{name: ocispec.ImageLayoutFile, size: int64(len(layoutFile)), data: layoutFile},
-		{name: ocispec.ImageIndexFile, size: int64(len(data)), data: data},
-		{name: "blobs/", dir: true},
-		{name: "blobs/sha256/", dir: true},
-	}
-	var blobs []*tarEntry
-	staged, err := os.ReadDir(filepath.Join(layout, "blobs", "sha256"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, err
-	}
-	have := map[string]bool{}
-	for _, e := range staged {
-		fi, err := e.Info()
-		if err != nil {
-			return nil, 0, err
-		}
-		have[e.Name()] = true
-		blobs = append(blobs, &tarEntry{name: "blobs/sha256/" + e.Name(), size: fi.Size(), file: filepath.Join(layout, "blobs", "sha256", e.Name())})
-	}
-	for dg, b := range direct {
-		if !have[dg.Encoded()] {
-			b := b
-			blobs = append(blobs, &tarEntry{name: "blobs/sha256/" + dg.Encoded(), size: b.desc.Size, remote: &b})
-		}
-	}
-	sort.Slice(blobs, func(i, j int) bool { return blobs[i].name < blobs[j].name })
-	return append(entries, blobs...), len(blobs), nil
-}
-
-// placeEntries encodes each entry's header (archive/tar's encoding) and
-// sets its offset; it returns the headers and the tar's size.
-func placeEntries(entries []*tarEntry) ([][]byte, int64, error) {
-	var headers [][]byte
-	var off int64
-	for _, e := range entries {
-		h := &tar.Header{Name: e.name, Size: e.size, Mode: 0o644, Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-		if e.dir {
-			h.Mode, h.Typeflag = 0o755, tar.TypeDir
-		}
-		var hb bytes.Buffer
-		if err := tar.NewWriter(&hb).WriteHeader(h); err != nil {
-			return nil, 0, err
-		}
-		headers = append(headers, hb.Bytes())
-		off += int64(hb.Len())
-		e.off = off
-		off += e.size + (512-e.size%512)%512
-	}
-	return headers, off + 2*512, nil // the end-of-archive blocks
-}
-
-// writeLocal writes every header and the content of the entries at hand
-// (small files, staged blobs) into their places; it returns the entries
-// to fetch.
-func writeLocal(ctx context.Context, f *os.File, entries []*tarEntry, headers [][]byte) ([]*tarEntry, error) {
-	var remote []*tarEntry
-	for i, e := range entries {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if _, err := f.WriteAt(headers[i], e.off-int64(len(headers[i]))); err != nil {
-			return nil, err
-		}
-		switch {
-		case e.data != nil:
-			if _, err := f.WriteAt(e.data, e.off); err != nil {
-				return nil, err
-			}
-		case e.file != "":
-			bf, err := os.Open(e.file)
-			if err != nil {
-				return nil, err
-			}
-			n, err := io.Copy(io.NewOffsetWriter(f, e.off), bf)
-			bf.Close()
-			if err == nil && n != e.size {
-				err = fmt.Errorf("%s changed while it was copied", e.file)
-			}
-			if err != nil {
-				return nil, err
-			}
-		case e.remote != nil:
-			remote = append(remote, e)
-		}
-	}
-	return remote, nil
-}
-
-// fetchRemote streams the direct blobs from their registries into their
-// places, jobs at once, each checked against its digest, its write-back
-// started as it is written (internal/writeback). The biggest go first:
-// a big layer started last would run alone at the end.
-func fetchRemote(ctx context.Context, f *os.File, remote []*tarEntry, jobs int) error {
-	sort.SliceStable(remote, func(i, j int) bool { return remote[i].size > remote[j].size })
-	bufs := sync.Pool{New: func() any { return new([copyBuf]byte) }}
-	return parallel.Each(ctx, len(remote), jobs, func(i int) error {
-		e := remote[i]
-		b := e.remote
-		ref := b.repo.Reference.String() + "@" + b.desc.Digest.String()
-		rc, err := b.repo.Blobs().Fetch(ctx, b.desc)
-		if err != nil {
-			return fmt.Errorf("fetch %s: %w", ref, ocireg.Wrap(ref, b.repo.Client, err))
-		}
-		defer rc.Close()
-		vr := content.NewVerifyReader(rc, b.desc)
-		w := writeback.At(f, e.off)
-		buf := bufs.Get().(*[copyBuf]byte)
-		defer bufs.Put(buf)
-		if _, err := io.CopyBuffer(w, vr, buf[:]); err != nil {
-			return fmt.Errorf("fetch %s: %w", ref, ocireg.Wrap(ref, b.repo.Client, err))
-		}
-		if err := vr.Verify(); err != nil {
-			return fmt.Errorf("%w: %s: %v", publish.ErrRegistry, ref, err)
-		}
-		w.Flush()
-		return nil
-	})
-}
-
-// copyBuf is the size of each download's reads and writes into the
-// bundle. io.Copy's 32 KiB made 7,700 writes for 240 MiB, each a trip
-// through the file system's write path (and a time update of the
-// file); 256 KiB makes an eighth of them, and cut the export's CPU by
-// about a quarter (docs/PERFORMANCE.md). One buffer per download at a
-// time.
-const copyBuf = 256 << 10
 
 // parsePlatform parses "os/arch[/variant]".
 func parsePlatform(s string) (*ocispec.Platform, error) {

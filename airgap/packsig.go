@@ -70,7 +70,7 @@ func (e *exporter) exportPackSignatures(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var mu sync.Mutex
+	var mu sync.Mutex // the warnings
 	return parallel.Each(ctx, len(e.list.Packs), e.o.Jobs, func(i int) error {
 		p := &e.list.Packs[i]
 		tag := CosignTag(p.Manifest.Digest)
@@ -87,7 +87,7 @@ func (e *exporter) exportPackSignatures(ctx context.Context) error {
 		// Copied by the digest resolved (a tag may move meanwhile), then
 		// checked as stored: what is checked is what is bundled.
 		var got ocispec.Descriptor
-		if err := copyRetag(ctx, repo, d.Digest.String(), e.store, oras.CopyOptions{}, &mu, SignaturesRepo+":"+tag, &got); err != nil {
+		if err := copyRetag(ctx, repo, d.Digest.String(), e.store, oras.CopyOptions{}, SignaturesRepo+":"+tag, &got); err != nil {
 			return fmt.Errorf("%s@%s: copy its signature %s:%s: %w", p.Name, p.Version, ref, tag, ocireg.Wrap(ref+":"+tag, repo.Client, err))
 		}
 		if err := (blobs{e.store, e.stage}).checkPackSignature(ctx, got, p.Manifest.Digest, e.v); err != nil {
