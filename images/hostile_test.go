@@ -35,7 +35,15 @@ func fakeHelper(mode string) {
 	if mode == "otherbuild" {
 		build = "v9.9.9 commit 0123abc go1.99"
 	}
-	chartproto.WriteFrame(out, &chartproto.Hello{Protocol: chartproto.Protocol, Build: build})
+	// A bound it says it set (what packgen-helm answers on Linux).
+	var bound int64
+	switch mode {
+	case "segv":
+		bound = 64 << 20
+	case "midframe":
+		bound = 1 << 30
+	}
+	chartproto.WriteFrame(out, &chartproto.Hello{Protocol: chartproto.Protocol, Build: build, MemoryLimit: bound})
 	if mode == "otherbuild" { // as packgen-helm says it, then exits
 		os.Stderr.WriteString("packgen-helm: packgen and packgen-helm are from different builds: …\n")
 		os.Exit(3)
@@ -63,6 +71,14 @@ func fakeHelper(mode string) {
 		time.Sleep(50 * time.Millisecond)
 		os.Stderr.WriteString("ory\n\ngoroutine 1 gp=0xc000002380 m=0 mp=0x… [running]:\n" + strings.Repeat("runtime.throw(…)\n", 200))
 		os.Exit(2)
+	case "segv": // at its bound, the runtime's collector dies without saying "out of memory"
+		binary.Write(out, binary.BigEndian, uint32(100))
+		grab := make([]byte, 48<<20) // three quarters of the bound, resident
+		for i := range grab {
+			grab[i] = byte(i)
+		}
+		os.Stderr.WriteString("SIGSEGV: segmentation violation PC=0x43913d m=0 sigcode=1 addr=0x0\ngoroutine 0 gp=0x27e3980 m=0 mp=0x27e4d20 [idle]:\nruntime.(*spanQueue).tryDrain(…)\n")
+		os.Exit(int(grab[len(grab)-1]) | 2)
 	case "huge":
 		binary.Write(out, binary.BigEndian, uint32(chartproto.MaxResult+1))
 		junk := make([]byte, 1<<20)
@@ -109,6 +125,7 @@ func TestHostileHelper(t *testing.T) {
 		{"garbage", big, ErrRendererFailed, "packgen-helm stopped while rendering: chart renderer protocol: a *chartproto.Result of 1885433449 bytes announced, at most 67108864 allowed"},
 		{"midframe", big, ErrRendererFailed, "stopped while rendering: unexpected EOF (packgen-helm said: fatal error: concurrent map writes)"},
 		{"oom", big, ErrMemoryLimit, "packgen-helm ran out of memory rendering the chart: it may use 1024 MiB, and real charts"},
+		{"segv", big, ErrMemoryLimit, "packgen-helm ran out of memory rendering the chart: it may use 64 MiB, and real charts"},
 		{"huge", big, ErrRendererFailed, "bytes announced, at most 67108864 allowed"},
 		{"stderr", big, ErrRendererFailed, "xxxxxx the last words)"},
 	} {
@@ -130,6 +147,11 @@ func TestHostileHelper(t *testing.T) {
 			}
 			if res != nil || !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Render = %v, %v; want %v, %q", res, err, tc.is, tc.want)
+			}
+			// A crash far below the bound is not called out of memory
+			// (midframe says it set 1 GiB).
+			if tc.is != ErrMemoryLimit && errors.Is(err, ErrMemoryLimit) {
+				t.Errorf("%v: called out of memory", err)
 			}
 			if len(err.Error()) > 4<<10 {
 				t.Errorf("a message of %d bytes", len(err.Error()))

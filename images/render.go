@@ -309,7 +309,7 @@ func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result
 	case a := <-done:
 		if a.err != nil {
 			p.kill() // stderr is complete once it is waited for
-			if p.stderr.outOfMemory() {
+			if p.stderr.outOfMemory() || h.diedNearLimit(p) {
 				return nil, h.memoryError(p)
 			}
 			return nil, rendererFailed{err: fmt.Errorf("%s stopped while rendering: %v%s", HelperName, a.err, p.stderr.tail())}
@@ -327,12 +327,29 @@ func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result
 	}
 }
 
+// limitOf is the memory bound helper p runs under: what it answered in
+// the handshake, else what packgen asked for.
+func (h *Helper) limitOf(p *helperProc) int64 {
+	if p.conn.MemoryLimit > 0 {
+		return p.conn.MemoryLimit
+	}
+	return h.memory
+}
+
+// diedNearLimit: helper p, now waited for, used at least half its bound
+// before it died. At its bound the Go runtime does not always say "out
+// of memory": an allocation of its own that fails inside the collector
+// ends in a SIGSEGV there (seen with Go 1.26's collector under
+// RLIMIT_DATA). The kernel's count of the peak tells that death from a
+// crash of a helper that real charts keep at a few tens of MiB.
+func (h *Helper) diedNearLimit(p *helperProc) bool {
+	limit := p.conn.MemoryLimit // the bound it set, not only asked for
+	return limit > 0 && peakRSS(p.cmd.ProcessState) >= limit/2
+}
+
 // memoryError is a chart that ran helper p out of memory.
 func (h *Helper) memoryError(p *helperProc) error {
-	limit := p.conn.MemoryLimit
-	if limit <= 0 {
-		limit = h.memory
-	}
+	limit := h.limitOf(p)
 	src := ""
 	if h.memSrc != "the default" {
 		src = " (" + h.memSrc + ")"
