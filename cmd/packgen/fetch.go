@@ -103,14 +103,15 @@ func clientErr(err error) error {
 
 // completePacks completes NAME from the registries' catalogues and, after
 // NAME@, its versions: read through the client, so from the cache when
-// the server says nothing changed, verified, and bounded in time.
-func (f *clientFlags) completePacks(ctx context.Context, g *globalOptions, prefix string) []string {
+// the server says nothing changed, verified, and bounded in time; a
+// --url oci://… registry with the OCI flags given so far.
+func (f *clientFlags) completePacks(ctx context.Context, g *globalOptions, oci *ociFlags, prefix string) []string {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	regs, err := f.registriesFor(g)
+	regs, err := oci.registries(g, f)
 	if err != nil {
 		return nil
 	}
@@ -178,7 +179,7 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		return f.completePacks(cmd.Context(), g, toComplete), cobra.ShellCompDirectiveNoFileComp
+		return f.completePacks(cmd.Context(), g, &o.oci, toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 	c.Flags().StringVarP(&o.dest, "dest", "d", "", "destination directory (default ./NAME-VERSION)")
 	c.Flags().BoolVar(&o.pre, "pre", false, "allow prerelease versions")

@@ -70,6 +70,11 @@ git init -q -b main r && cd r && mkdir packs &&
 					t.Errorf("%s without %s: exit %d, want a failure saying %q\n%s%s", strings.Join(cmd.args, " "), strings.Join(c.flags, " "), code, c.hint, out, errs)
 				}
 			}
+			// Completion reads the --url registry with the flags too.
+			args := append([]string{"__complete", "fetch", "--url", base, "--key", "k.pub"}, c.flags...)
+			if code, out, errs := runner.Run(c.env, append(args, "he")...); code != 0 || !strings.Contains(out, "hello\n") {
+				t.Errorf("completion of fetch --url %s: exit %d\n%s%s", base, code, out, errs)
+			}
 		})
 	}
 
