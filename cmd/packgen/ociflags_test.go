@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -81,6 +83,9 @@ git init -q -b main r && cd r && mkdir packs &&
 	// Where the flags cannot apply: exit 2, the flags named, nothing read.
 	base := "oci://" + plain.Host() + "/acme"
 	runner.Want(0, "registry", "add", "acme", base, "--key", "k.pub", "--plain-http")
+	if err := os.WriteFile(filepath.Join(tmp, "p.lock"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	configured := "acme is a configured registry, which keeps its own"
 	for _, c := range []struct {
 		args []string
@@ -99,6 +104,8 @@ git init -q -b main r && cd r && mkdir packs &&
 		{[]string{"verify", "--site", "site", "--key", "k.pub", "--ca-file", tlsReg.CAFile}, "--site site is not one"},
 		{[]string{"search", "hello", "--url", "site", "--key", "k.pub", "--plain-http"}, "--url site is not one"},
 		{[]string{"images", "r/packs", "--plain-http"}, "r/packs is a pack directory or tree"},
+		{[]string{"images", "p.lock", "--plain-http"}, "p.lock: a lock reads the registries it names"},
+		{[]string{"log", "audit", "site", "--repo", "r", "--key", "k.pub", "--plain-http"}, "SITE site is not one"},
 	} {
 		_, errs := runner.Want(2, c.args...)
 		if !strings.Contains(errs, "--plain-http, --ca-file and --username go with an oci:// location") || !strings.Contains(errs, c.want) {
