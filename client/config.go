@@ -53,6 +53,11 @@ type Registry struct {
 	// docker config (or REGISTRY_AUTH_FILE), as for every OCI tool.
 	PlainHTTP bool   `yaml:"plainHTTP,omitempty" json:"plainHTTP,omitempty"`
 	CAFile    string `yaml:"caFile,omitempty" json:"caFile,omitempty"`
+	// Username and Password are one run's OCI credentials for a registry
+	// named by URL (--url oci://… --username): never written to the
+	// config, whose registries take theirs from the docker config.
+	Username string `yaml:"-" json:"-"`
+	Password string `yaml:"-" json:"-"`
 	// Witnesses are the verifier keys (NAME+HASH+KEY, C2SP
 	// tlog-cosignature) of the log witnesses this machine trusts; with
 	// WitnessQuorum > 0 a release is used only when at least that many of
@@ -68,7 +73,7 @@ type Registry struct {
 
 // OCI is how an oci:// registry is reached.
 func (r *Registry) OCI() ocireg.Options {
-	return ocireg.Options{PlainHTTP: r.PlainHTTP, CAFile: r.CAFile}
+	return ocireg.Options{PlainHTTP: r.PlainHTTP, CAFile: r.CAFile, Username: r.Username, Password: r.Password}
 }
 
 // Verifier returns the registry's key set, or nil when it has none.

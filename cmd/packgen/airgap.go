@@ -110,7 +110,7 @@ $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 		RunE:              func(cmd *cobra.Command, args []string) error { return runAirgapExport(cmd, g, o, args) },
 	}
 	o.conn.addTimeouts(c)
-	o.oci.add(c)
+	o.oci.addFor(c, "the image registries")
 	imageKeyFlag(c, &o.imageKeys)
 	c.Flags().StringVar(&o.platform, "platform", "", "keep only this platform's manifest of multi-arch images (OS/ARCH[/VARIANT], e.g. linux/amd64)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 8, "blobs downloaded at once (and twice as many images read at once)")

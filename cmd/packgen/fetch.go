@@ -103,14 +103,15 @@ func clientErr(err error) error {
 
 // completePacks completes NAME from the registries' catalogues and, after
 // NAME@, its versions: read through the client, so from the cache when
-// the server says nothing changed, verified, and bounded in time.
-func (f *clientFlags) completePacks(ctx context.Context, g *globalOptions, prefix string) []string {
+// the server says nothing changed, verified, and bounded in time; a
+// --url oci://… registry with the OCI flags given so far.
+func (f *clientFlags) completePacks(ctx context.Context, g *globalOptions, oci *ociFlags, prefix string) []string {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	regs, err := f.registriesFor(g)
+	regs, err := oci.registries(g, f)
 	if err != nil {
 		return nil
 	}
@@ -154,9 +155,9 @@ configured registry that has a key it is refused without
 --insecure-skip-verify. Credentials: docker/podman login, a credential
 helper, REGISTRY_AUTH_FILE, or --username with $PACKGEN_OCI_PASSWORD.
 
---plain-http and --ca-file also apply to --url oci://HOST/BASE (a
-registry packgen publish wrote); a configured registry keeps its own
-(packgen registry add NAME oci://… --plain-http).`
+--plain-http, --ca-file and --username also apply to --url
+oci://HOST/BASE (a registry packgen publish wrote); a configured registry
+keeps its own (packgen registry add NAME oci://… --plain-http).`
 
 func newFetchCmd(g *globalOptions) *cobra.Command {
 	o := &fetchOptions{}
@@ -178,7 +179,7 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		return f.completePacks(cmd.Context(), g, toComplete), cobra.ShellCompDirectiveNoFileComp
+		return f.completePacks(cmd.Context(), g, &o.oci, toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 	c.Flags().StringVarP(&o.dest, "dest", "d", "", "destination directory (default ./NAME-VERSION)")
 	c.Flags().BoolVar(&o.pre, "pre", false, "allow prerelease versions")
@@ -242,17 +243,9 @@ func runFetch(cmd *cobra.Command, g *globalOptions, o *fetchOptions, ref string)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if err := o.checkURLOCI(); err != nil {
-		return err
-	}
-	regs, err := o.registriesFor(g)
+	regs, err := o.oci.registries(g, &o.clientFlags)
 	if err != nil {
 		return err
-	}
-	if o.url != "" {
-		// --url names one registry: it takes the OCI flags, as a
-		// configured one has them from registry add (and keeps them).
-		regs[0].PlainHTTP, regs[0].CAFile = o.oci.o.PlainHTTP, o.oci.o.CAFile
 	}
 	var res *client.FetchResult
 	err = client.InOrder(cmd.Context(), regs, func(r client.Registry) (*client.Client, error) { return o.client(g, r) }, name, ref, func(cl *client.Client) error {
@@ -266,24 +259,6 @@ func runFetch(cmd *cobra.Command, g *globalOptions, o *fetchOptions, ref string)
 		return clientErr(err)
 	}
 	return printFetch(g, o, res)
-}
-
-// checkURLOCI: the OCI flags apply to an oci:// pack reference and to
-// --url oci://… (they were once silently dropped there); with a
-// configured registry (which keeps its own) or a URL that is no OCI
-// registry they are refused rather than ignored.
-func (o *fetchOptions) checkURLOCI() error {
-	f := o.oci.o
-	if !f.PlainHTTP && f.CAFile == "" && f.Username == "" {
-		return nil
-	}
-	if o.url == "" || !strings.HasPrefix(o.url, client.OCIScheme) {
-		return usageErr("--plain-http, --ca-file and --username go with an oci:// pack reference or --url oci://…; a configured registry keeps its own (packgen registry add NAME oci://… --plain-http --ca-file FILE)")
-	}
-	if f.Username != "" {
-		return usageErr("--username does not go with --url: a registry's credentials come from docker login, podman login or $%s", ocireg.RegistryAuthFileEnv)
-	}
-	return nil
 }
 
 // printFetch reports a fetched pack, in text or JSON.

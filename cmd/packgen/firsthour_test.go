@@ -422,8 +422,8 @@ func TestFirstHourExitCodes(t *testing.T) {
 		}
 	}
 	// The OCI flags where they cannot apply: refused, never ignored.
-	b.want(2, []string{"--plain-http, --ca-file and --username go with an oci:// pack reference or --url oci://"}, "fetch", "hello", "--url", site, "--key", pub, "--plain-http")
-	b.want(2, []string{"a configured registry keeps its own"}, "fetch", "hello", "--ca-file", pub)
+	b.want(2, []string{"--plain-http, --ca-file and --username go with an oci:// location given on the command line", "--url " + site + " is not one"}, "fetch", "hello", "--url", site, "--key", pub, "--plain-http")
+	b.want(2, []string{"the configured registries keep their own", "packgen registry add NAME oci://"}, "fetch", "hello", "--ca-file", pub)
 	// Usage errors: exit 2 and the subcommand's help named.
 	b.want(2, []string{"Run 'packgen fetch --help' for usage."}, "fetch")
 	b.want(2, []string{"--site is required (a configured registry's name, a built directory or a registry URL)", "Run 'packgen info --help'"}, "info", "hello")

@@ -34,7 +34,9 @@ are marked maybe. References are shown normalised
 
 NAME@VERSION (any constraint fetch takes) reads the release from the
 configured registries (or --registry/--url), verified as fetch verifies
-it, from the cache when it is there.
+it, from the cache when it is there. --plain-http, --ca-file and
+--username are for --url oci://HOST/BASE (a configured registry keeps its
+own), and go with no other argument.
 
 PROFILE.lock (a lock file of packgen profile resolve) lists the images of
 every locked pack, grouped by pack in the lock's order: each locked
@@ -63,6 +65,7 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
 	c.Flags().StringVar(&o.why, "why", "", "show every place that names this image")
 	c.Flags().BoolVar(&o.sources, "sources", false, "show where each image comes from")
 	o.cf.add(c, g)
+	o.oci.add(c)
 	return c
 }
 
@@ -71,6 +74,7 @@ type imagesOptions struct {
 	output, why string
 	sources     bool
 	cf          clientFlags
+	oci         ociFlags
 }
 
 // runImages lists the images of every argument, then narrows them to
@@ -87,7 +91,7 @@ func runImages(cmd *cobra.Command, g *globalOptions, o *imagesOptions, args []st
 	}
 	var all []*images.Report
 	for _, arg := range args {
-		rs, err := argImages(cmd.Context(), g, &o.cf, arg)
+		rs, err := argImages(cmd.Context(), g, o, arg)
 		if err != nil {
 			return err
 		}
@@ -118,13 +122,20 @@ func runImages(cmd *cobra.Command, g *globalOptions, o *imagesOptions, args []st
 
 // argImages lists the images one argument names: a PROFILE.lock's packs,
 // a published NAME@VERSION, or a pack directory or tree of packs.
-func argImages(ctx context.Context, g *globalOptions, cf *clientFlags, dir string) ([]*images.Report, error) {
+func argImages(ctx context.Context, g *globalOptions, o *imagesOptions, dir string) ([]*images.Report, error) {
+	cf := &o.cf
 	info, err := os.Stat(dir)
 	if err == nil && info.Mode().IsRegular() && strings.HasSuffix(dir, ".lock") {
+		if err := o.oci.refuseConfigured(""); err != nil {
+			return nil, usageErr("%s: a lock reads the registries it names: %v", dir, err)
+		}
 		return lockImages(ctx, g, cf, dir)
 	}
 	if err != nil && strings.Contains(dir, "@") && errors.Is(err, fs.ErrNotExist) {
-		return releaseImages(ctx, g, cf, dir)
+		return releaseImages(ctx, g, o, dir)
+	}
+	if o.oci.given() {
+		return nil, usageErr("%v; %s is a pack directory or tree, read from disk", errOCIFlags, dir)
 	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -155,12 +166,13 @@ func argImages(ctx context.Context, g *globalOptions, cf *clientFlags, dir strin
 // releaseImages finds the images of a published release: resolved and
 // its archive fetched and verified as `packgen fetch` does, the first
 // registry that has it winning.
-func releaseImages(ctx context.Context, g *globalOptions, cf *clientFlags, arg string) ([]*images.Report, error) {
+func releaseImages(ctx context.Context, g *globalOptions, o *imagesOptions, arg string) ([]*images.Report, error) {
+	cf := &o.cf
 	name, constraint, err := client.ParseRef(arg)
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	regs, err := cf.registriesFor(g)
+	regs, err := o.oci.registries(g, cf)
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,11 @@ func TestEveryCommandJSON(t *testing.T) {
 			jsonCase{args: []string{"publish", site, base, "--plain-http", "--dry-run"}, warn: "no --key"},
 			jsonCase{args: []string{"publish", site, base, "--plain-http"}, warn: "no --key"},
 			jsonCase{args: []string{"verify", "--site", base, "--plain-http", "--key", pub}},
+			// The read commands take the OCI flags for an oci:// site or --url.
+			jsonCase{args: []string{"list", base, "--plain-http"}, warn: "read without a key"},
+			jsonCase{args: []string{"info", "hello", "--site", base, "--plain-http"}, warn: "read without a key"},
+			jsonCase{args: []string{"search", "hello", "--url", base, "--plain-http", "--key", pub}},
+			jsonCase{args: []string{"log", "show", "hello", "--url", base, "--plain-http", "--key", pub}},
 			// --plain-http with --url oci://, as with an oci:// pack reference.
 			jsonCase{args: []string{"fetch", "hello", "--url", base, "--plain-http", "--key", pub, "-d", filepath.Join(b.Dir, "f4")}},
 			jsonCase{args: []string{"fetch", base + "/spectro-packs/archive/hello:0.1.0", "--plain-http", "-d", filepath.Join(b.Dir, "f3"), "--insecure-skip-verify"}, warn: "NOT verified"})

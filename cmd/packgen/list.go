@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"time"
 
 	"fmt"
 	"github.com/packgen/packgen/client"
@@ -28,16 +27,21 @@ func init() {
 func newListCmd(g *globalOptions) *cobra.Command {
 	var output string
 	cf := &clientFlags{}
+	var oci ociFlags
 	c := &cobra.Command{
 		Use:   "list SITE",
 		Short: "List the packs of a built registry (a directory or URL)",
 		Long: `List every pack of a registry site with its layer, latest version and
 number of versions. SITE is a configured registry's name (read and
-verified as fetch reads it), a directory, a file:// URL or an http(s)
-URL (digests of the metadata checked; signatures by fetch and verify).`,
+verified as fetch reads it), a directory, a file:// URL, an http(s) URL
+or an OCI registry packgen publish wrote, oci://HOST/BASE (digests of the
+metadata checked; signatures by fetch and verify). --plain-http, --ca-file
+and --username are for an oci:// SITE; a configured registry keeps its
+own (packgen registry add).`,
 		Example: `  packgen list acme
   packgen list site
-  packgen list https://packs.example.com -o json`,
+  packgen list https://packs.example.com -o json
+  packgen list oci://localhost:5000/packs --plain-http`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cf.setOutput(output); err != nil {
@@ -45,6 +49,9 @@ URL (digests of the metadata checked; signatures by fetch and verify).`,
 			}
 			var packs []index.Summary
 			if reg, ok := configuredRegistry(g, args[0]); ok {
+				if err := oci.refuseConfigured(args[0]); err != nil {
+					return err
+				}
 				cl, err := cf.client(g, reg)
 				if err != nil {
 					return err
@@ -53,7 +60,7 @@ URL (digests of the metadata checked; signatures by fetch and verify).`,
 					return clientErr(err)
 				}
 			} else {
-				fetch, err := siteFetcher(args[0], cf.timeout, cf.stall)
+				fetch, err := siteFetcher(&oci, "SITE", args[0], cf)
 				if err != nil {
 					return err
 				}
@@ -82,6 +89,7 @@ URL (digests of the metadata checked; signatures by fetch and verify).`,
 	outputFlag(c, &output, "text", "json")
 	cf.addTimeouts(c)
 	c.Flags().BoolVar(&cf.insecure, "insecure-skip-verify", false, "DANGEROUS: a configured registry without a key: read it unverified")
+	oci.add(c)
 	c.ValidArgsFunction = g.completeRegistries
 	return c
 }
@@ -89,13 +97,17 @@ URL (digests of the metadata checked; signatures by fetch and verify).`,
 func newInfoCmd(g *globalOptions) *cobra.Command {
 	var output, site string
 	cf := &clientFlags{}
+	var oci ociFlags
 	c := &cobra.Command{
 		Use:   "info NAME --site SITE",
 		Short: "Show every version of one pack in a built registry",
 		Long: `Show one pack's versions with digest, size, source commit and
-dependencies. Reads only index.json, one bucket and the pack's shard.`,
+dependencies. Reads only index.json, one bucket and the pack's shard.
+SITE is what packgen list takes (oci://HOST/BASE included, with
+--plain-http, --ca-file and --username).`,
 		Example: `  packgen info calico --site site
-  packgen info calico --site http://127.0.0.1:8080 -o json`,
+  packgen info calico --site http://127.0.0.1:8080 -o json
+  packgen info calico --site oci://localhost:5000/packs --plain-http`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cf.setOutput(output); err != nil {
@@ -108,9 +120,12 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 			var shard *index.Shard
 			var err error
 			if reg, ok := configuredRegistry(g, site); ok {
+				if err := oci.refuseConfigured(site); err != nil {
+					return err
+				}
 				sum, shard, err = infoFromRegistry(cmd.Context(), g, cf, reg, args[0])
 			} else {
-				if sum, shard, err = infoFromSite(cmd.Context(), cf, site, args[0]); err == nil {
+				if sum, shard, err = infoFromSite(cmd.Context(), cf, &oci, site, args[0]); err == nil {
 					cf.warnUnverified(g, site)
 				}
 			}
@@ -130,6 +145,7 @@ dependencies. Reads only index.json, one bucket and the pack's shard.`,
 	outputFlag(c, &output, "text", "json")
 	cf.addTimeouts(c)
 	c.Flags().BoolVar(&cf.insecure, "insecure-skip-verify", false, "DANGEROUS: a configured registry without a key: read it unverified")
+	oci.add(c)
 	_ = c.RegisterFlagCompletionFunc("site", g.completeRegistries)
 	return c
 }
@@ -163,8 +179,8 @@ func infoFromRegistry(ctx context.Context, g *globalOptions, cf *clientFlags, re
 
 // infoFromSite reads a pack's summary and shard from a built directory or
 // a URL, checked by digest down from index.json.
-func infoFromSite(ctx context.Context, cf *clientFlags, site, name string) (*index.Summary, *index.Shard, error) {
-	fetch, err := siteFetcher(site, cf.timeout, cf.stall)
+func infoFromSite(ctx context.Context, cf *clientFlags, oci *ociFlags, site, name string) (*index.Summary, *index.Shard, error) {
+	fetch, err := siteFetcher(oci, "--site", site, cf)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -229,9 +245,6 @@ func layerLabel(s index.Summary) string {
 // print: see package textsafe. Every text printer of such input uses it.
 func esc(s string) string { return textsafe.Escape(s) }
 
-// siteFetcher reads a registry site (a directory, file:// or http(s) URL)
-// through the client's transport: netrc credentials, deadlines and its
-// redirect policy.
 // readRegistryErr: a location without index.json is not a registry, exit
 // 1 as in every command; anything else could not be read, exit 3.
 func readRegistryErr(loc string, err error) error {
@@ -261,10 +274,14 @@ func configuredRegistry(g *globalOptions, loc string) (client.Registry, bool) {
 	return *r, true
 }
 
-func siteFetcher(loc string, timeout, stall time.Duration) (index.FetchFunc, error) {
-	tr, err := transport.New(loc, "", timeout, stall)
+// siteFetcher reads a registry site (a directory, file://, http(s) or
+// oci:// URL) through the client's transport: netrc credentials,
+// deadlines, its redirect policy and, for oci://, the OCI flags (flag
+// names the site in errors).
+func siteFetcher(oci *ociFlags, flag, loc string, cf *clientFlags) (index.FetchFunc, error) {
+	tr, err := oci.open(flag, loc, transport.Config{Timeout: cf.timeout, Stall: cf.stall})
 	if err != nil {
-		return nil, usageErr("%v", err)
+		return nil, err
 	}
 	return transport.Fetch(tr), nil
 }

@@ -37,6 +37,7 @@ last looked.`,
 func newLogShowCmd(g *globalOptions) *cobra.Command {
 	var output string
 	cf := &clientFlags{}
+	var oci ociFlags
 	c := &cobra.Command{
 		Use:   "show NAME",
 		Short: "Print a pack's history from the registry's log",
@@ -44,15 +45,18 @@ func newLogShowCmd(g *globalOptions) *cobra.Command {
 order they were published: index, version, archive sha256, source commit
 and the key that appended it. The log is checked against the signed
 index.json (and against the log this machine saw before); it lists every
-release ever published, including any the index no longer does.`,
+release ever published, including any the index no longer does.
+--plain-http, --ca-file and --username are for --url oci://HOST/BASE; a
+configured registry keeps its own (packgen registry add).`,
 		Example: `  packgen log show calico --registry acme
-  packgen log show calico --url https://packs.acme.example --key registry.pub -o json`,
+  packgen log show calico --url https://packs.acme.example --key registry.pub -o json
+  packgen log show calico --url oci://localhost:5000/packs --key registry.pub --plain-http`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cf.setOutput(output); err != nil {
 				return err
 			}
-			reg, err := cf.registryFor(g)
+			reg, err := oci.registry(g, cf)
 			if err != nil {
 				return err
 			}
@@ -93,6 +97,7 @@ release ever published, including any the index no longer does.`,
 		},
 	}
 	cf.add(c, g)
+	oci.add(c)
 	outputFlag(c, &output, "text", "json")
 	return c
 }

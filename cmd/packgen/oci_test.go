@@ -146,6 +146,11 @@ packgen new hello --layer addon --addon-type "system app" --version 0.1.0 -d pac
 		if !strings.Contains(lastLines(strings.Split(out, "+ COSIGN_REPOSITORY")[0], 1), "0.1.0") {
 			t.Errorf("oras repo tags did not list 0.1.0:\n%s", out)
 		}
+		// packgen list oci://… (given --plain-http by the wrapper, as a
+		// user of a loopback registry types it) lists the pack.
+		if _, list, _ := strings.Cut(out, "+ packgen list"); !strings.Contains(list, "hello") || !strings.Contains(list, "0.1.0") {
+			t.Errorf("packgen list oci:// did not list hello 0.1.0:\n%s", out)
+		}
 	})
 }
 

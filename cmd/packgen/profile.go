@@ -152,7 +152,7 @@ fetch --check-images then reports a pinned image whose tag has moved.`,
 	_ = c.MarkFlagFilename("lock", "lock")
 	c.Flags().BoolVar(&o.partial, "partial", false, "allow missing core layers (a profile layered on top of another)")
 	c.Flags().BoolVar(&o.pin, "pin-images", false, "pin the digest of every image the locked packs declare or deploy in the lock")
-	o.oci.add(c)
+	o.oci.addFor(c, "the image registries (--pin-images; the packs' registries are configured)")
 	outputFlag(c, &o.output, "text", "json")
 	return c
 }
@@ -195,7 +195,7 @@ with --pin-images.`,
 	c.Flags().BoolVar(&o.force, "force", false, "replace an existing DIR (atomically)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 4, "parallel downloads")
 	c.Flags().BoolVar(&o.checkImages, "check-images", false, "check that every image the lock pins still has its pinned digest, and that every image the locked packs deploy is pinned")
-	o.oci.add(c)
+	o.oci.addFor(c, "the image registries (--check-images; the packs' registries are configured)")
 	outputFlag(c, &o.output, "text", "json")
 	return c
 }

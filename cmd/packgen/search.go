@@ -14,21 +14,25 @@ func init() { register(newSearchCmd) }
 
 func newSearchCmd(g *globalOptions) *cobra.Command {
 	f := &clientFlags{}
+	var oci ociFlags
 	var output string
 	c := &cobra.Command{
 		Use:   "search TERM",
 		Short: "Search packs across configured registries",
 		Long: `Search pack names, display names, layers and add-on types in every
 configured registry (or the one given with --registry or --url). Indexes
-are verified like fetch verifies them.`,
+are verified like fetch verifies them. --plain-http, --ca-file and
+--username are for --url oci://HOST/BASE; a configured registry keeps
+its own (packgen registry add).`,
 		Example: `  packgen search monitoring
-  packgen search calico --registry acme -o json`,
+  packgen search calico --registry acme -o json
+  packgen search calico --url oci://localhost:5000/packs --key registry.pub --plain-http`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.setOutput(output); err != nil {
 				return err
 			}
-			regs, err := f.registriesFor(g)
+			regs, err := oci.registries(g, f)
 			if err != nil {
 				return err
 			}
@@ -68,6 +72,7 @@ are verified like fetch verifies them.`,
 		},
 	}
 	f.add(c, g)
+	oci.add(c)
 	outputFlag(c, &output, "text", "json")
 	return c
 }

@@ -94,7 +94,7 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 	c.Flags().StringVar(&o.changed.PacksDir, "packs-dir", "", "packs directory in the repository for --changed-since")
 	c.Flags().BoolVar(&o.changed.Committed, "committed", false, "with --changed-since: judge HEAD only, ignoring uncommitted changes (CI's view; by default uncommitted pack directories are read from the work tree)")
 	c.Flags().BoolVar(&o.changed.CheckImages, "check-images", false, "resolve every declared image (pack.content.images) against its registry; one that does not exist is an error")
-	o.oci.add(c)
+	o.oci.addFor(c, "the image registries (--check-images)")
 	return c
 }
 

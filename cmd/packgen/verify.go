@@ -187,6 +187,9 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 func (o *verifyOptions) siteVerifier(g *globalOptions, reg client.Registry, named bool) (pack.Problems, error) {
 	warnings := pack.Problems{}
 	if named {
+		if err := o.oci.refuseConfigured(o.site); err != nil {
+			return nil, err
+		}
 		if len(o.keys) > 0 {
 			return nil, usageErr("--key goes with --site DIR|URL: registry %s has its keys in the config (packgen registry add %s URL --key ... replaces them)", o.site, o.site)
 		}
