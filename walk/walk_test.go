@@ -137,7 +137,14 @@ func TestWalkCollects(t *testing.T) {
 	w := newWalker(t, dir, v)
 	rels := releases(t, w, trustedRoot(t, w))
 	testutil.Flip(t, filepath.Join(dir, filepath.FromSlash(rels[0].Archive.Path)))
-	testutil.Flip(t, filepath.Join(dir, filepath.FromSlash(rels[1].Signature)))
+	// A .sig that no longer decodes is its own file's problem; one that
+	// decodes but does not verify is reported on the archive it signs
+	// (ArchiveSignature). A one-bit flip of the base64 text may be
+	// either, so the byte becomes one base64 never holds.
+	sigPath := filepath.Join(dir, filepath.FromSlash(rels[1].Signature))
+	sig := testutil.Flipped(t, sigPath)
+	sig[len(sig)/2] ^= 1 ^ 0xff
+	testutil.Must(t, os.WriteFile(sigPath, sig, 0o644))
 	os.Remove(filepath.Join(dir, filepath.FromSlash(rels[2].Signature)))
 	var mu sync.Mutex
 	got := map[string]error{}
