@@ -340,8 +340,8 @@ func (e *exporter) bundleImages(ctx context.Context, t *bundleTar) error {
 		pmu.Lock()
 		defer pmu.Unlock()
 		for read[i] = true; next < len(refs) && read[next]; next++ {
-			if _, err := t.place(e.big.entries(e.list.Images[next].Manifest.Digest)); err != nil {
-				return e.writeErr(err)
+			if _, err := t.place(e.big.entries(refs[next], e.list.Images[next].Manifest.Digest)); err != nil {
+				return e.writeErr(fmt.Errorf("image %s: %w", refs[next], err))
 			}
 		}
 		return nil
@@ -693,6 +693,11 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 		if err != nil {
 			return nil, err
 		}
+		for _, s := range succ {
+			if s.Size < 0 { // before anything is fetched or reserved for it
+				return nil, fmt.Errorf("%w: manifest %s names %s (%s) with size %d: expected a size of 0 or more bytes", publish.ErrRegistry, desc.Digest, s.Digest, s.MediaType, s.Size)
+			}
+		}
 		keep := succ
 		if manifestsOnly {
 			keep = nil
@@ -713,12 +718,12 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 	}
 }
 
-// entries are the tar entries of the blobs below root, in the order its
-// manifests name them (an index's manifests in turn, each its config
+// entries are the tar entries of the blobs below image's root, in the
+// order its manifests name them (an index's manifests in turn, each its config
 // then its layers), each once: the bundle's order for the image. The
 // sizes are the manifests' own; where a blob comes from is the first
 // repository that named it.
-func (d *direct) entries(root digest.Digest) []*tarEntry {
+func (d *direct) entries(image string, root digest.Digest) []*tarEntry {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []*tarEntry
@@ -735,7 +740,7 @@ func (d *direct) entries(root digest.Digest) []*tarEntry {
 				continue
 			}
 			b := directBlob{ocispec.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}, d.blobs[s.Digest].repo}
-			out = append(out, &tarEntry{name: "blobs/sha256/" + s.Digest.Encoded(), size: s.Size, remote: &b})
+			out = append(out, &tarEntry{name: "blobs/sha256/" + s.Digest.Encoded(), size: s.Size, remote: &b, image: image})
 		}
 	}
 	walk(root)
