@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -651,6 +652,16 @@ func lookupSignatures(ctx context.Context, repo *remote.Repository, dg digest.Di
 	}
 }
 
+// maxImageManifests bounds the bytes of the manifests one copy reads
+// (an image's, or one of its signatures'): oras.Copy holds them all in
+// memory until it returns, and twice as many images as download jobs
+// are copied at once.
+const maxImageManifests = 4 << 20
+
+// artifactManifest is OCI 1.1-rc's artifact manifest, which
+// content.Successors reads too.
+const artifactManifest = "application/vnd.oci.artifact.manifest.v1+json"
+
 // direct collects the blobs that skip the staged layout: every blob an
 // image's manifests name but manifests (configs, layers). Their sizes
 // are in the manifests, so each streams from its registry straight into
@@ -688,7 +699,16 @@ func (d *direct) all(repo *remote.Repository) func(context.Context, content.Fetc
 }
 
 func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.Context, content.Fetcher, ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+	// oras.Copy keeps every manifest it reads in memory until it
+	// returns: what one copy reads is bounded, each manifest counted
+	// before it is fetched (its size is checked as it is read).
+	var read atomic.Int64
 	return func(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+		if isManifest(desc.MediaType) || desc.MediaType == artifactManifest {
+			if n := read.Add(desc.Size); desc.Size > maxImageManifests || n > maxImageManifests {
+				return nil, fmt.Errorf("%w: manifest %s (%d bytes) takes the image's manifests to %d bytes: expected at most %d (an image's manifests, its index and signatures included, are a few KiB; more is refused so that they are never all held in memory)", publish.ErrRegistry, desc.Digest, desc.Size, n, int64(maxImageManifests))
+			}
+		}
 		succ, err := content.Successors(ctx, fetcher, desc)
 		if err != nil {
 			return nil, err
@@ -704,7 +724,13 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		d.graph[desc.Digest] = succ
+		// What entries needs of each successor, no more: a descriptor's
+		// annotations are the registry's to inflate.
+		compact := make([]ocispec.Descriptor, len(succ))
+		for i, s := range succ {
+			compact[i] = ocispec.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}
+		}
+		d.graph[desc.Digest] = compact
 		for _, s := range succ {
 			if !isManifest(s.MediaType) {
 				if _, ok := d.blobs[s.Digest]; !ok {

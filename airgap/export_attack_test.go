@@ -3,12 +3,22 @@ package airgap
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -21,7 +31,13 @@ import (
 // exportImages runs the image half of Export (the manifests, the tar's
 // layout and downloads, the signature checks, the list, the rename) for
 // images alone: what an image registry serves reaches export there.
-func exportImages(ctx context.Context, t *testing.T, out string, o ExportOptions, refs ...string) (*ExportResult, error) {
+func exportImages(ctx context.Context, t testing.TB, out string, o ExportOptions, refs ...string) (*ExportResult, error) {
+	return exportImagesBudget(ctx, t, out, o, 0, refs...)
+}
+
+// exportImagesBudget is exportImages with the stage's memory budget
+// (0: export's own).
+func exportImagesBudget(ctx context.Context, t testing.TB, out string, o ExportOptions, budget int64, refs ...string) (*ExportResult, error) {
 	t.Helper()
 	o.Output = out
 	o.OCI = plainHTTP
@@ -33,6 +49,9 @@ func exportImages(ctx context.Context, t *testing.T, out string, o ExportOptions
 		return nil, err
 	}
 	defer cleanup()
+	if budget != 0 {
+		e.store.budget = budget
+	}
 	e.list = &List{SchemaVersion: ListVersion, Profile: "attack", Packs: []Pack{}, Images: []Image{}}
 	e.needs = map[string][]string{}
 	for _, r := range refs {
@@ -149,4 +168,146 @@ func TestAttackDeclaredSizes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAttackStageMemory: what upstream serves cannot grow export's
+// memory without bound. An index whose platform manifests are near
+// 1 MiB each (thousands of them would be gigabytes, which oras.Copy
+// would hold until it returns) is refused once its manifests pass 4 MiB,
+// naming the image; a signature naming 128 blobs of 1 MiB each (each
+// small enough for the stage's memory) is exported with the stage's
+// blobs past its 32 MiB budget in files: peak RSS stays under 128 MiB
+// (the issue's goal), measured in a process of its own. And a stage
+// with no memory at all writes the same bundle, byte for byte, as one
+// that keeps everything in memory.
+func TestAttackStageMemory(t *testing.T) {
+	ctx := context.Background()
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	c := crafted{t, reg}
+	cfg := c.blob("big/index", []byte(`{"architecture":"amd64","os":"linux"}`))
+	cfg.MediaType = ocispec.MediaTypeImageConfig
+	l := c.blob("big/index", []byte("layer"))
+
+	t.Run("fat-index", func(t *testing.T) {
+		var mans []ocispec.Descriptor
+		for i := range 6 {
+			m := image(cfg, l)
+			m.Annotations = map[string]string{"pad": strings.Repeat(string(rune('a'+i)), 1<<20-512)}
+			d := crafted{t, reg}.manifest("big/index", "", ocispec.MediaTypeImageManifest, m)
+			d.Platform = &ocispec.Platform{OS: "linux", Architecture: fmt.Sprintf("arch%d", i)}
+			mans = append(mans, d)
+		}
+		crafted{t, reg}.manifest("big/index", "fat", ocispec.MediaTypeImageIndex, ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: mans})
+		dir := t.TempDir()
+		ref := reg.Host() + "/big/index:fat"
+		_, err := exportImages(ctx, t, filepath.Join(dir, "b.tar"), ExportOptions{}, ref)
+		if !errors.Is(err, publish.ErrRegistry) || !strings.Contains(err.Error(), "image "+ref) || !strings.Contains(err.Error(), "expected at most 4194304") {
+			t.Errorf("an index of 6 manifests of 1 MiB: %v", err)
+		}
+		assertOnly(t, dir)
+	})
+
+	// A signature of 128 distinct 1 MiB blobs, on a small image.
+	img := c.manifest("big/sig", "1.0", ocispec.MediaTypeImageManifest, image(c.blob("big/sig", []byte(`{"os":"linux"}`)), c.blob("big/sig", []byte("own layer"))))
+	layers := make([]ocispec.Descriptor, 128)
+	var wg sync.WaitGroup
+	for w := range 4 { // pushed 4 at once: the test's time is mostly this
+		wg.Go(func() {
+			blob := make([]byte, 1<<20)
+			for i := w; i < len(layers); i += 4 {
+				binary.BigEndian.PutUint64(blob, uint64(i))
+				layers[i] = c.blob("big/sig", blob)
+			}
+		})
+	}
+	wg.Wait()
+	sigCfg := c.blob("big/sig", []byte(`{}`))
+	c.manifest("big/sig", CosignTag(img.Digest), ocispec.MediaTypeImageManifest, image(sigCfg, layers...))
+	ref := reg.Host() + "/big/sig:1.0"
+
+	t.Run("rss", func(t *testing.T) {
+		if runtime.GOOS != "linux" {
+			t.Skip("VmHWM is Linux's")
+		}
+		out := filepath.Join(t.TempDir(), "b.tar")
+		cmd := exec.Command(os.Args[0], "-test.run=^TestExportMemoryHelper$", "-test.v")
+		cmd.Env = append(os.Environ(), "PACKGEN_TEST_EXPORT_REF="+ref, "PACKGEN_TEST_EXPORT_OUT="+out)
+		got, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, got)
+		}
+		m := regexp.MustCompile(`peak RSS (\d+) KiB, heap (\d+) KiB`).FindSubmatch(got)
+		if m == nil {
+			t.Fatalf("no figure in\n%s", got)
+		}
+		rss, _ := strconv.Atoi(string(m[1]))
+		heap, _ := strconv.Atoi(string(m[2]))
+		t.Logf("export of 128 MiB of signature blobs: peak RSS %d KiB, peak heap %d KiB", rss, heap)
+		if heap > 128<<10 || !raceEnabled && rss > 128<<10 {
+			t.Errorf("peak RSS %d KiB, heap %d KiB: want at most 128 MiB", rss, heap)
+		}
+		if fileSize(t, out) < 128<<20 {
+			t.Errorf("bundle of %d bytes: the signature's blobs are missing", fileSize(t, out))
+		}
+	})
+
+	t.Run("same-bytes", func(t *testing.T) {
+		dir := t.TempDir()
+		small := reg.Host() + "/big/index:small"
+		c := crafted{t, reg}
+		sm := c.manifest("big/index", "small", ocispec.MediaTypeImageManifest, image(cfg, l))
+		c.manifest("big/index", CosignTag(sm.Digest), ocispec.MediaTypeImageManifest, image(c.blob("big/index", []byte("{}")), c.blob("big/index", bytes.Repeat([]byte("s"), 4096)), c.blob("big/index", []byte("sig"))))
+		var sums [][32]byte
+		for _, budget := range []int64{1 << 40, -1} { // everything in memory; nothing
+			p := filepath.Join(dir, fmt.Sprint(budget)+".tar")
+			if _, err := exportImagesBudget(ctx, t, p, ExportOptions{uncheckedSigs: true}, budget, small); err != nil {
+				t.Fatal(err)
+			}
+			sums = append(sums, sumFile(t, p))
+		}
+		if sums[0] != sums[1] {
+			t.Error("the stage in files and in memory wrote different bundles")
+		}
+	})
+}
+
+// TestExportMemoryHelper is TestAttackStageMemory/rss's export, in a
+// process of its own: it prints the process's peak RSS (VmHWM) and its
+// peak heap (polled every 5 ms; the race detector's shadow memory is in
+// the RSS, not the heap).
+func TestExportMemoryHelper(t *testing.T) {
+	ref, out := os.Getenv("PACKGEN_TEST_EXPORT_REF"), os.Getenv("PACKGEN_TEST_EXPORT_OUT")
+	if ref == "" {
+		t.Skip("run by TestAttackStageMemory")
+	}
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	go func() {
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if h := ms.HeapInuse + ms.StackInuse; h > peak.Load() {
+				peak.Store(h)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	_, err := exportImages(context.Background(), t, out, ExportOptions{uncheckedSigs: true}, ref)
+	close(done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(status)
+	if m == nil {
+		t.Fatalf("no VmHWM in\n%s", status)
+	}
+	fmt.Printf("peak RSS %s KiB, heap %d KiB\n", m[1], peak.Load()>>10)
 }
