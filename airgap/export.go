@@ -674,10 +674,13 @@ type direct struct {
 	// by whichever copy read it: an image whose copy found a manifest
 	// stored already (another image's) still finds its blobs here.
 	graph map[digest.Digest][]ocispec.Descriptor
+	// sizes is the size each digest was first named with (Size), and
+	// by which manifest (Digest).
+	sizes map[digest.Digest]ocispec.Descriptor
 }
 
 func newDirect() *direct {
-	return &direct{blobs: map[digest.Digest]directBlob{}, graph: map[digest.Digest][]ocispec.Descriptor{}}
+	return &direct{blobs: map[digest.Digest]directBlob{}, graph: map[digest.Digest][]ocispec.Descriptor{}, sizes: map[digest.Digest]ocispec.Descriptor{}}
 }
 
 type directBlob struct {
@@ -729,6 +732,14 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 		compact := make([]ocispec.Descriptor, len(succ))
 		for i, s := range succ {
 			compact[i] = ocispec.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}
+			// A digest fixes its bytes: named with another size (as a
+			// config and a layer, or by two images), one manifest lies,
+			// and the bundle, holding one size, would not import.
+			if first, ok := d.sizes[s.Digest]; ok && first.Size != s.Size {
+				return nil, fmt.Errorf("%w: manifest %s names %s with size %d, manifest %s named it with size %d: expected one size for one digest", publish.ErrRegistry, desc.Digest, s.Digest, s.Size, first.Digest, first.Size)
+			} else if !ok {
+				d.sizes[s.Digest] = ocispec.Descriptor{Digest: desc.Digest, Size: s.Size}
+			}
 		}
 		d.graph[desc.Digest] = compact
 		for _, s := range succ {

@@ -53,6 +53,9 @@ func exportImagesBudget(ctx context.Context, t testing.TB, out string, o ExportO
 		e.store.budget = budget
 	}
 	e.list = &List{SchemaVersion: ListVersion, Profile: "attack", Packs: []Pack{}, Images: []Image{}}
+	if e.list.Index, err = exportIndex(ctx, e.store, &publish.Subset{Files: map[string][]byte{}}); err != nil {
+		return nil, err
+	}
 	e.needs = map[string][]string{}
 	for _, r := range refs {
 		e.needs[r] = []string{"p@1.0.0"}
@@ -310,4 +313,89 @@ func TestExportMemoryHelper(t *testing.T) {
 		t.Fatalf("no VmHWM in\n%s", status)
 	}
 	fmt.Printf("peak RSS %s KiB, heap %d KiB\n", m[1], peak.Load()>>10)
+}
+
+// TestAttackGraph: the shapes of an image's graph that content
+// addressing allows an upstream registry. (A manifest naming itself, or
+// a cycle through an index, cannot be written: a manifest's digest
+// covers the digests it names, and every manifest is checked against
+// its digest as it is read.) The same blob named with two sizes, within
+// an image or across two, is refused as the manifests are read (its
+// digest fixes its bytes, so one manifest lies; before, the bundle kept
+// the size named first and import refused it, or the download did, as
+// the images' order had it); the same blob as config and layer, a manifest named
+// twice by an index, and an index nested 64 deep export once each blob
+// and make a bundle import's check accepts.
+func TestAttackGraph(t *testing.T) {
+	ctx := context.Background()
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	c := crafted{t, reg}
+	cfg := c.blob("g/r", []byte(`{"architecture":"amd64","os":"linux"}`))
+	cfg.MediaType = ocispec.MediaTypeImageConfig
+	l := c.blob("g/r", []byte("layer"))
+	sized := func(d ocispec.Descriptor, n int64) ocispec.Descriptor { d.Size = n; return d }
+	asLayer := cfg
+	asLayer.MediaType = ocispec.MediaTypeImageLayer
+	index := func(tag string, ms ...ocispec.Descriptor) ocispec.Descriptor {
+		return c.manifest("g/r", tag, ocispec.MediaTypeImageIndex, ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: ms})
+	}
+	c.manifest("g/r", "config-is-layer-other-size", ocispec.MediaTypeImageManifest, image(cfg, sized(asLayer, 1<<20)))
+	c.manifest("g/r", "config-is-layer", ocispec.MediaTypeImageManifest, image(cfg, asLayer, l))
+	c.manifest("g/r", "true-size", ocispec.MediaTypeImageManifest, image(cfg, l))
+	c.manifest("g/r", "lying-size", ocispec.MediaTypeImageManifest, image(cfg, sized(l, l.Size+1)))
+	m := c.manifest("g/r", "", ocispec.MediaTypeImageManifest, image(cfg, l))
+	index("twice", m, m)
+	deep := m
+	for range 64 {
+		deep = index("", deep)
+	}
+	index("deep", deep)
+	for _, tc := range []struct {
+		name string
+		tags []string
+		want []string // in the error; none: exported
+	}{
+		{"config-is-layer-other-size", []string{"config-is-layer-other-size"}, []string{cfg.Digest.String(), "size 1048576", fmt.Sprintf("size %d", cfg.Size)}},
+		{"shared-other-size", []string{"true-size", "lying-size"}, []string{l.Digest.String(), fmt.Sprintf("size %d", l.Size), fmt.Sprintf("size %d", l.Size+1)}},
+		{"config-is-layer", []string{"config-is-layer"}, nil},
+		{"named-twice", []string{"twice"}, nil},
+		{"deep", []string{"deep"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var refs []string
+			for _, tag := range tc.tags {
+				refs = append(refs, reg.Host()+"/g/r:"+tag)
+			}
+			out := filepath.Join(dir, "b.tar")
+			_, err := exportImages(ctx, t, out, ExportOptions{}, refs...)
+			if tc.want != nil {
+				if !errors.Is(err, publish.ErrRegistry) {
+					t.Fatalf("%v, want ErrRegistry", err)
+				}
+				for _, s := range tc.want {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("%v: does not say %q", err, s)
+					}
+				}
+				assertOnly(t, dir)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Open(ctx, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := b.Verify(ctx); err != nil {
+				t.Errorf("import's check of the bundle: %v", err)
+			}
+			for name, n := range tarEntries(t, out) {
+				if n != 1 {
+					t.Errorf("%s stored %d times", name, n)
+				}
+			}
+		})
+	}
 }
