@@ -652,10 +652,11 @@ func lookupSignatures(ctx context.Context, repo *remote.Repository, dg digest.Di
 	}
 }
 
-// maxImageManifests bounds the bytes of the manifests one copy reads
-// (an image's, or one of its signatures'): oras.Copy holds them all in
-// memory until it returns, and twice as many images as download jobs
-// are copied at once.
+// maxImageManifests bounds the bytes of the manifests read for an
+// image (its own, counted apart from its signatures', which are counted
+// together): oras.Copy holds every manifest it reads in memory until it
+// returns, and twice as many images as download jobs are copied at
+// once.
 const maxImageManifests = 4 << 20
 
 // artifactManifest is OCI 1.1-rc's artifact manifest, which

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -251,6 +252,40 @@ func TestAttackStageMemory(t *testing.T) {
 		}
 		if fileSize(t, out) < 128<<20 {
 			t.Errorf("bundle of %d bytes: the signature's blobs are missing", fileSize(t, out))
+		}
+	})
+
+	// An image of 256 distinct layers and one
+	// naming the same layer 20,000 times: exported, each blob once, in a
+	// bundle import's check accepts.
+	t.Run("thousands-of-layers", func(t *testing.T) {
+		c := crafted{t, reg}
+		many := make([]ocispec.Descriptor, 256)
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Go(func() {
+				for i := w; i < len(many); i += 8 {
+					many[i] = c.blob("big/layers", []byte(fmt.Sprintf("layer %d", i)))
+				}
+			})
+		}
+		wg.Wait()
+		c.manifest("big/layers", "distinct", ocispec.MediaTypeImageManifest, image(c.blob("big/layers", []byte("{}")), many...))
+		c.manifest("big/layers", "same", ocispec.MediaTypeImageManifest, image(c.blob("big/layers", []byte("{}")), slices.Repeat(many[:1], 20000)...))
+		out := filepath.Join(t.TempDir(), "b.tar")
+		res, err := exportImages(ctx, t, out, ExportOptions{}, reg.Host()+"/big/layers:distinct", reg.Host()+"/big/layers:same")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Open(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := b.Verify(ctx); err != nil {
+			t.Errorf("import's check of the bundle: %v", err)
+		}
+		if res.Blobs < 257 || res.Blobs > 265 {
+			t.Errorf("%d blobs in the bundle, want the 256 layers, a config and a few manifests", res.Blobs)
 		}
 	})
 
