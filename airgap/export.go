@@ -677,11 +677,19 @@ type direct struct {
 	graph map[digest.Digest][]ocispec.Descriptor
 	// sizes is the size each digest was first named with (Size), and
 	// by which manifest (Digest).
-	sizes map[digest.Digest]ocispec.Descriptor
+	sizes    map[digest.Digest]ocispec.Descriptor
+	named    int // descriptors in graph
+	maxNamed int // at most: maxNamed, tests' own
 }
 
+// maxNamed bounds the descriptors all the images' manifests name
+// together (graph, and the blobs and tar entries they become, a few
+// hundred bytes each): maxImageManifests bounds an image's, not how many
+// images a registry serves such manifests for.
+const maxNamed = 100_000
+
 func newDirect() *direct {
-	return &direct{blobs: map[digest.Digest]directBlob{}, graph: map[digest.Digest][]ocispec.Descriptor{}, sizes: map[digest.Digest]ocispec.Descriptor{}}
+	return &direct{blobs: map[digest.Digest]directBlob{}, graph: map[digest.Digest][]ocispec.Descriptor{}, sizes: map[digest.Digest]ocispec.Descriptor{}, maxNamed: maxNamed}
 }
 
 type directBlob struct {
@@ -728,6 +736,9 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
+		if d.named += len(succ); d.named > d.maxNamed {
+			return nil, fmt.Errorf("%w: manifest %s takes the descriptors the images' manifests name to %d: expected at most %d in all (50 images name a few hundred; each is kept in memory until the bundle is written)", publish.ErrRegistry, desc.Digest, d.named, d.maxNamed)
+		}
 		// What entries needs of each successor, no more: a descriptor's
 		// annotations are the registry's to inflate.
 		compact := make([]ocispec.Descriptor, len(succ))

@@ -25,6 +25,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
+	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/publish"
 )
@@ -286,6 +287,26 @@ func TestAttackStageMemory(t *testing.T) {
 		}
 		if res.Blobs < 257 || res.Blobs > 265 {
 			t.Errorf("%d blobs in the bundle, want the 256 layers, a config and a few manifests", res.Blobs)
+		}
+	})
+
+	// Images each under the bound on one image's manifests, together
+	// past the descriptors the images may name in all (100,000; 1,000
+	// here, for the test's time: the registry checks every blob a
+	// manifest it is given names): the one that passes it is refused.
+	t.Run("many-images-many-layers", func(t *testing.T) {
+		c := crafted{t, reg}
+		one := c.blob("big/many", []byte("one"))
+		big := newDirect()
+		big.maxNamed = 1000
+		clients := ocireg.NewClients(plainHTTP)
+		for i, want := range []string{"", "expected at most 1000 in all"} {
+			c.manifest("big/many", fmt.Sprint("v", i), ocispec.MediaTypeImageManifest, image(c.blob("big/many", []byte(fmt.Sprint(i))), slices.Repeat([]ocispec.Descriptor{one}, 600)...))
+			ref := reg.Host() + fmt.Sprint("/big/many:v", i)
+			_, err := exportImage(ctx, newTestStage(t), big, ref, nil, clients)
+			if want == "" && err != nil || want != "" && (!errors.Is(err, publish.ErrRegistry) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "image "+ref)) {
+				t.Errorf("%s, the %d descriptors named before it: %v, want %q", ref, big.named, err, want)
+			}
 		}
 	})
 
