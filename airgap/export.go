@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -340,8 +341,8 @@ func (e *exporter) bundleImages(ctx context.Context, t *bundleTar) error {
 		pmu.Lock()
 		defer pmu.Unlock()
 		for read[i] = true; next < len(refs) && read[next]; next++ {
-			if _, err := t.place(e.big.entries(e.list.Images[next].Manifest.Digest)); err != nil {
-				return e.writeErr(err)
+			if _, err := t.place(e.big.entries(refs[next], e.list.Images[next].Manifest.Digest)); err != nil {
+				return e.writeErr(fmt.Errorf("image %s: %w", refs[next], err))
 			}
 		}
 		return nil
@@ -651,6 +652,17 @@ func lookupSignatures(ctx context.Context, repo *remote.Repository, dg digest.Di
 	}
 }
 
+// maxImageManifests bounds the bytes of the manifests read for an
+// image (its own, counted apart from its signatures', which are counted
+// together): oras.Copy holds every manifest it reads in memory until it
+// returns, and twice as many images as download jobs are copied at
+// once.
+const maxImageManifests = 4 << 20
+
+// artifactManifest is OCI 1.1-rc's artifact manifest, which
+// content.Successors reads too.
+const artifactManifest = "application/vnd.oci.artifact.manifest.v1+json"
+
 // direct collects the blobs that skip the staged layout: every blob an
 // image's manifests name but manifests (configs, layers). Their sizes
 // are in the manifests, so each streams from its registry straight into
@@ -663,10 +675,21 @@ type direct struct {
 	// by whichever copy read it: an image whose copy found a manifest
 	// stored already (another image's) still finds its blobs here.
 	graph map[digest.Digest][]ocispec.Descriptor
+	// sizes is the size each digest was first named with (Size), and
+	// by which manifest (Digest).
+	sizes    map[digest.Digest]ocispec.Descriptor
+	named    int // descriptors in graph
+	maxNamed int // at most: maxNamed, tests' own
 }
 
+// maxNamed bounds the descriptors all the images' manifests name
+// together (graph, and the blobs and tar entries they become, a few
+// hundred bytes each): maxImageManifests bounds an image's, not how many
+// images a registry serves such manifests for.
+const maxNamed = 100_000
+
 func newDirect() *direct {
-	return &direct{blobs: map[digest.Digest]directBlob{}, graph: map[digest.Digest][]ocispec.Descriptor{}}
+	return &direct{blobs: map[digest.Digest]directBlob{}, graph: map[digest.Digest][]ocispec.Descriptor{}, sizes: map[digest.Digest]ocispec.Descriptor{}, maxNamed: maxNamed}
 }
 
 type directBlob struct {
@@ -688,10 +711,24 @@ func (d *direct) all(repo *remote.Repository) func(context.Context, content.Fetc
 }
 
 func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.Context, content.Fetcher, ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+	// oras.Copy keeps every manifest it reads in memory until it
+	// returns: what one copy reads is bounded, each manifest counted
+	// before it is fetched (its size is checked as it is read).
+	var read atomic.Int64
 	return func(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+		if isManifest(desc.MediaType) || desc.MediaType == artifactManifest {
+			if n := read.Add(desc.Size); desc.Size > maxImageManifests || n > maxImageManifests {
+				return nil, fmt.Errorf("%w: manifest %s (%d bytes) takes the image's manifests to %d bytes: expected at most %d (an image's manifests, its index and signatures included, are a few KiB; more is refused so that they are never all held in memory)", publish.ErrRegistry, desc.Digest, desc.Size, n, int64(maxImageManifests))
+			}
+		}
 		succ, err := content.Successors(ctx, fetcher, desc)
 		if err != nil {
 			return nil, err
+		}
+		for _, s := range succ {
+			if s.Size < 0 { // before anything is fetched or reserved for it
+				return nil, fmt.Errorf("%w: manifest %s names %s (%s) with size %d: expected a size of 0 or more bytes", publish.ErrRegistry, desc.Digest, s.Digest, s.MediaType, s.Size)
+			}
 		}
 		keep := succ
 		if manifestsOnly {
@@ -699,7 +736,24 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		d.graph[desc.Digest] = succ
+		if d.named += len(succ); d.named > d.maxNamed {
+			return nil, fmt.Errorf("%w: manifest %s takes the descriptors the images' manifests name to %d: expected at most %d in all (50 images name a few hundred; each is kept in memory until the bundle is written)", publish.ErrRegistry, desc.Digest, d.named, d.maxNamed)
+		}
+		// What entries needs of each successor, no more: a descriptor's
+		// annotations are the registry's to inflate.
+		compact := make([]ocispec.Descriptor, len(succ))
+		for i, s := range succ {
+			compact[i] = ocispec.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}
+			// A digest fixes its bytes: named with another size (as a
+			// config and a layer, or by two images), one manifest lies,
+			// and the bundle, holding one size, would not import.
+			if first, ok := d.sizes[s.Digest]; ok && first.Size != s.Size {
+				return nil, fmt.Errorf("%w: manifest %s names %s with size %d, manifest %s named it with size %d: expected one size for one digest", publish.ErrRegistry, desc.Digest, s.Digest, s.Size, first.Digest, first.Size)
+			} else if !ok {
+				d.sizes[s.Digest] = ocispec.Descriptor{Digest: desc.Digest, Size: s.Size}
+			}
+		}
+		d.graph[desc.Digest] = compact
 		for _, s := range succ {
 			if !isManifest(s.MediaType) {
 				if _, ok := d.blobs[s.Digest]; !ok {
@@ -713,12 +767,12 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 	}
 }
 
-// entries are the tar entries of the blobs below root, in the order its
-// manifests name them (an index's manifests in turn, each its config
+// entries are the tar entries of the blobs below image's root, in the
+// order its manifests name them (an index's manifests in turn, each its config
 // then its layers), each once: the bundle's order for the image. The
 // sizes are the manifests' own; where a blob comes from is the first
 // repository that named it.
-func (d *direct) entries(root digest.Digest) []*tarEntry {
+func (d *direct) entries(image string, root digest.Digest) []*tarEntry {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []*tarEntry
@@ -735,7 +789,7 @@ func (d *direct) entries(root digest.Digest) []*tarEntry {
 				continue
 			}
 			b := directBlob{ocispec.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}, d.blobs[s.Digest].repo}
-			out = append(out, &tarEntry{name: "blobs/sha256/" + s.Digest.Encoded(), size: s.Size, remote: &b})
+			out = append(out, &tarEntry{name: "blobs/sha256/" + s.Digest.Encoded(), size: s.Size, remote: &b, image: image})
 		}
 	}
 	walk(root)

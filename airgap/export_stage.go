@@ -28,12 +28,17 @@ import (
 // blobs are kept in memory: staging each as a file (oras-go's store
 // creates a temporary file per blob, then renames it) was a sixth of
 // the export's CPU for a bundle of 50 images, in the file system's
-// inode allocation alone (docs/PERFORMANCE.md). Blobs over maxInMemory
-// and the packs' archives (read back by path) are files in dir.
+// inode allocation alone (docs/PERFORMANCE.md). Blobs over maxInMemory,
+// every blob once those in memory total budget bytes, and the packs'
+// archives (read back by path) are files in dir: what upstream
+// registries serve (an image's signatures may name thousands of 1 MiB
+// blobs) never holds more memory than the budget.
 type stageStore struct {
-	dir string
+	dir    string
+	budget int64 // bytes of blobs kept in memory, at most
 
 	mu    sync.Mutex
+	mem   int64 // bytes of blobs in memory, or being read into it
 	blobs map[digest.Digest]stagedBlob
 	// refs maps each tag, and each manifest's digest, to its
 	// descriptor: content/oci's tag resolver, from which index.json is
@@ -48,14 +53,19 @@ type stagedBlob struct {
 }
 
 // maxInMemory bounds a blob the stage keeps in memory; manifests (at
-// most 4 MiB, oras-go's limit on what it reads whole) always are.
-const maxInMemory = 1 << 20
+// most 4 MiB, oras-go's limit on what it reads whole) are, within
+// maxStaged, the bound on them all. A normal export stages a few MiB
+// (50 images: about 110 blobs, 0.5 MiB).
+const (
+	maxInMemory = 1 << 20
+	maxStaged   = 32 << 20
+)
 
 func newStage(dir string) (*stageStore, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
 		return nil, err
 	}
-	return &stageStore{dir: dir, blobs: map[digest.Digest]stagedBlob{}, refs: map[string]ocispec.Descriptor{}}, nil
+	return &stageStore{dir: dir, budget: maxStaged, blobs: map[digest.Digest]stagedBlob{}, refs: map[string]ocispec.Descriptor{}}, nil
 }
 
 // Push stores r's content, checked against expected (size and digest);
@@ -65,10 +75,15 @@ func (s *stageStore) Push(ctx context.Context, expected ocispec.Descriptor, r io
 	if ok, _ := s.Exists(ctx, expected); ok {
 		return fmt.Errorf("%s: %w", expected.Digest, errdef.ErrAlreadyExists)
 	}
+	if expected.Size < 0 {
+		return fmt.Errorf("%s: size %d: %w", expected.Digest, expected.Size, content.ErrInvalidDescriptorSize)
+	}
 	var b stagedBlob
 	var err error
-	if isManifest(expected.MediaType) || expected.Size <= maxInMemory {
-		b.data, err = content.ReadAll(r, expected)
+	if s.reserve(expected) {
+		if b.data, err = content.ReadAll(r, expected); err != nil {
+			s.release(expected.Size)
+		}
 	} else {
 		b.file, err = s.pushFile(expected, r)
 	}
@@ -81,6 +96,8 @@ func (s *stageStore) Push(ctx context.Context, expected ocispec.Descriptor, r io
 	if _, ok := s.blobs[expected.Digest]; ok {
 		if b.file != "" {
 			os.Remove(b.file)
+		} else {
+			s.mem -= b.size
 		}
 		return fmt.Errorf("%s: %w", expected.Digest, errdef.ErrAlreadyExists)
 	}
@@ -89,6 +106,27 @@ func (s *stageStore) Push(ctx context.Context, expected ocispec.Descriptor, r io
 		s.refs[expected.Digest.String()] = expected
 	}
 	return nil
+}
+
+// reserve says whether d is kept in memory: a manifest or a small blob,
+// while the budget allows; its room is then taken until release.
+func (s *stageStore) reserve(d ocispec.Descriptor) bool {
+	if !isManifest(d.MediaType) && d.Size > maxInMemory {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mem+d.Size > s.budget {
+		return false
+	}
+	s.mem += d.Size
+	return true
+}
+
+func (s *stageStore) release(n int64) {
+	s.mu.Lock()
+	s.mem -= n
+	s.mu.Unlock()
 }
 
 // PushFile stores r's content as a file, whatever its size: a pack's

@@ -59,7 +59,25 @@ type tarEntry struct {
 	data   []byte      // small files
 	file   string      // a staged blob
 	remote *directBlob // a blob fetched from its registry
+	image  string      // the image that placed it, for errors
 	off    int64       // where its content starts in the tar
+}
+
+// maxBundle bounds a bundle's size (4 EiB, beyond any disk), so that
+// the offsets place adds up from the manifests' sizes cannot overflow;
+// tarOverhead is more than an entry adds to its size (its header, a PAX
+// record for a large size, padding, the end-of-archive blocks).
+const (
+	maxBundle   = 1 << 62
+	tarOverhead = 64 << 10
+)
+
+// source names where an entry's bytes come from, for errors.
+func (e *tarEntry) source() string {
+	if e.remote != nil {
+		return e.remote.repo.Reference.String() + "@" + e.remote.desc.Digest.String()
+	}
+	return e.name
 }
 
 // newBundleTar creates the tar at path (which must not exist) and
@@ -98,9 +116,18 @@ func (t *bundleTar) place(entries []*tarEntry) ([]*tarEntry, error) {
 	start, off := t.end, t.end
 	var headers bytes.Buffer
 	var placed []*tarEntry
+	var biggest *tarEntry
 	for _, e := range entries {
 		if t.placed[e.name] {
 			continue
+		}
+		// A size is a manifest's word (outside input): checked before
+		// any sum, so none overflows and nothing is reserved for it.
+		if e.size < 0 || e.size > maxBundle-off-tarOverhead {
+			return nil, fmt.Errorf("%w: %s declares %d bytes: expected 0 to %d, what a bundle can hold beside the %d bytes placed before it", publish.ErrRegistry, e.source(), e.size, maxBundle-off-tarOverhead, off)
+		}
+		if biggest == nil || e.size > biggest.size {
+			biggest = e
 		}
 		t.placed[e.name] = true
 		h := &tar.Header{Name: e.name, Size: e.size, Mode: 0o644, Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
@@ -123,7 +150,7 @@ func (t *bundleTar) place(entries []*tarEntry) ([]*tarEntry, error) {
 		return nil, nil
 	}
 	if err := preallocate(t.f, start, off-start); err != nil { // zeros: padding included
-		return nil, fmt.Errorf("the bundle needs %d bytes more: %w", off-start, err)
+		return nil, fmt.Errorf("the bundle needs %d bytes more (the biggest, %s, declares %d): %w", off-start, biggest.source(), biggest.size, err)
 	}
 	// The headers, each before its content: one write per header.
 	hb := headers.Bytes()
@@ -219,17 +246,17 @@ func (t *bundleTar) fetch(ctx context.Context, e *tarEntry, buf []byte) error {
 	if !ok {
 		var err error
 		if rc, err = b.repo.Blobs().Fetch(ctx, b.desc); err != nil {
-			return fmt.Errorf("fetch %s: %w", ref, ocireg.Wrap(ref, b.repo.Client, err))
+			return fmt.Errorf("image %s: fetch %s (%d bytes, as its manifest declares): %w", e.image, ref, b.desc.Size, ocireg.Wrap(ref, b.repo.Client, err))
 		}
 	}
 	defer rc.Close()
 	vr := content.NewVerifyReader(rc, b.desc)
 	w := writeback.At(t.f, e.off)
 	if _, err := io.CopyBuffer(w, vr, buf); err != nil {
-		return fmt.Errorf("fetch %s: %w", ref, ocireg.Wrap(ref, b.repo.Client, err))
+		return fmt.Errorf("image %s: fetch %s (%d bytes, as its manifest declares): %w", e.image, ref, b.desc.Size, ocireg.Wrap(ref, b.repo.Client, err))
 	}
 	if err := vr.Verify(); err != nil {
-		return fmt.Errorf("%w: %s: %v", publish.ErrRegistry, ref, err)
+		return fmt.Errorf("%w: image %s: %s: %v", publish.ErrRegistry, e.image, ref, err)
 	}
 	w.Flush()
 	return nil

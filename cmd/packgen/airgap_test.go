@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
@@ -129,6 +130,57 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	}
 	if _, err := os.Stat(filepath.Join(repo, "keyed.tar")); !os.IsNotExist(err) {
 		t.Errorf("a refused export left keyed.tar (%v)", err)
+	}
+
+	// Interrupted mid-export, the real binary: SIGINT once the stage
+	// exists (the packs being read) and once its tar does (the images
+	// being read and downloaded): exit 130, no bundle, no stage left.
+	// SIGKILL leaves the stage (no process can remove it then): the
+	// next export removes it and leaves its bundle alone.
+	cut := t.TempDir()
+	for _, c := range []struct {
+		sig  os.Signal
+		at   string // in the stage
+		code int
+	}{{os.Interrupt, "", 130}, {os.Interrupt, "bundle.tar", 130}, {os.Kill, "bundle.tar", -1}} {
+		cmd := exec.Command(filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "-o", filepath.Join(cut, "b.tar"))
+		var stderr bytes.Buffer
+		cmd.Dir, cmd.Env, cmd.Stderr = repo, env, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for start := time.Now(); ; time.Sleep(time.Millisecond) {
+			if m, _ := filepath.Glob(filepath.Join(cut, ".packgen-airgap-*", c.at)); len(m) != 0 {
+				break
+			}
+			if time.Since(start) > time.Minute {
+				cmd.Process.Kill()
+				t.Fatalf("no stage after a minute\n%s", stderr.String())
+			}
+		}
+		cmd.Process.Signal(c.sig)
+		cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != c.code || c.code > 0 && !strings.Contains(stderr.String(), "interrupted by SIGINT") {
+			t.Errorf("%v at %q: exit %d, want %d\n%s", c.sig, c.at, code, c.code, stderr.String())
+		}
+		es, _ := os.ReadDir(cut)
+		if c.sig == os.Kill {
+			if len(es) == 0 {
+				t.Error("SIGKILL left no stage: the next export's sweep is not tested")
+			}
+			break
+		}
+		if len(es) != 0 {
+			t.Errorf("%v at %q left %v", c.sig, c.at, es)
+		}
+	}
+	cmd = exec.Command(filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "-o", filepath.Join(cut, "b.tar"))
+	cmd.Dir, cmd.Env = repo, env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("export after a killed one: %v\n%s", err, out)
+	}
+	if es, _ := os.ReadDir(cut); len(es) != 1 || es[0].Name() != "b.tar" || sha256File(t, filepath.Join(cut, "b.tar")) != sha256File(t, filepath.Join(repo, "edge-bundle.tar")) {
+		t.Errorf("after a killed export and another: %v (the bundle alone, as the README's, expected)", es)
 	}
 
 	// Inside: another machine (its own config), upstream gone.

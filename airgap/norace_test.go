@@ -1,0 +1,5 @@
+//go:build !race
+
+package airgap
+
+const raceEnabled = false
