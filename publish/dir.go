@@ -9,13 +9,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 
+	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/textsafe"
@@ -228,10 +227,10 @@ func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info Pu
 		return err
 	}
 	dir := filepath.Dir(name)
-	tmp, tmpName, err := createTemp(root, dir)
+	tmp, tmpName, err := atomicfile.CreateTempIn(root, dir, ".upload-")
 	if errors.Is(err, fs.ErrNotExist) {
 		if err = root.MkdirAll(dir, 0o755); err == nil {
-			tmp, tmpName, err = createTemp(root, dir)
+			tmp, tmpName, err = atomicfile.CreateTempIn(root, dir, ".upload-")
 		}
 	}
 	if err != nil {
@@ -275,20 +274,6 @@ func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info Pu
 	// A rename replaces whatever name is, a link included, never what
 	// it points at.
 	return root.Rename(tmpName, name)
-}
-
-// createTemp makes a new file named .upload-* in dir inside root, as
-// os.CreateTemp would (which has no os.Root form).
-func createTemp(root *os.Root, dir string) (*os.File, string, error) {
-	for range 100 {
-		name := filepath.Join(dir, ".upload-"+strconv.FormatUint(rand.Uint64(), 36))
-		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		return f, name, err
-	}
-	return nil, "", fmt.Errorf("create a temporary file in %s: too many names taken", dir)
 }
 
 // Delete removes a file (a link itself, never what it points at).
