@@ -6,9 +6,11 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/packgen/packgen/internal/ocireg"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -510,9 +512,13 @@ func download(ctx context.Context, prev *previous, ref index.FileRef, dst string
 // dirMaker creates the directories of a staging tree, remembering what
 // it made: every release needs its dir, and os.MkdirAll stats the whole
 // path each time (three files per release, thousands of releases).
+//
+// Updating the out dir in place (root set), it refuses a symbolic link
+// on the way from root to dir (ErrOutLink) rather than write behind it.
 type dirMaker struct {
 	mu   sync.Mutex
 	made map[string]bool
+	root string // the out dir, when updated in place
 }
 
 func (d *dirMaker) mkdirAll(dir string) error {
@@ -524,10 +530,43 @@ func (d *dirMaker) mkdirAll(dir string) error {
 	if d.made[dir] {
 		return nil
 	}
+	if d.root != "" {
+		if err := d.noLinks(dir); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	d.made[dir] = true
+	return nil
+}
+
+// noLinks checks each existing directory from root down to dir with
+// Lstat, once per directory.
+func (d *dirMaker) noLinks(dir string) error {
+	rel, err := filepath.Rel(d.root, dir)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return err
+	}
+	p := d.root
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		p = filepath.Join(p, part)
+		if d.made[p] {
+			continue
+		}
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return outLinkErr(p)
+		}
+		d.made[p] = true
+	}
 	return nil
 }
 

@@ -133,6 +133,12 @@ func (b *builder) plan(ctx context.Context) error {
 		return fmt.Errorf("%w: %s is the build of registry %q, this build is registry %q: point --previous at this registry's build, or pass --name %q if the registry is that one", ErrUntrustedPrevious, prevLoc, prev.root.Registry, o.Registry, prev.root.Registry)
 	}
 	o.inPlace = canUpdateInPlace(*o, prev)
+	if o.inPlace {
+		if err := linkAtTop(o.Out); err != nil {
+			return err
+		}
+		o.dirs.root = filepath.Clean(o.Out)
+	}
 	// An archive's signature covers the archive alone: what a shard says
 	// beside it (version, dependencies, annotations, displayName, commit)
 	// is vouched for only by the signed index.json. A signing build takes

@@ -3,8 +3,10 @@ package build
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -62,6 +64,34 @@ func canUpdateInPlace(o Options, prev *previous) bool {
 	return signedBy(o.own, o.Out, index.RootSignaturePath(prev.rootDigest), filepath.Join(o.Out, index.RootFile), sum)
 }
 
+// ErrOutLink: a symbolic link in the out dir where an update in place
+// would write (packs/NAME -> ~/.ssh, index -> /etc, planted by whoever
+// else can write there): never followed.
+var ErrOutLink = errors.New("a symbolic link in the out dir")
+
+func outLinkErr(p string) error {
+	return fmt.Errorf("%w: %s is a symbolic link where this build would update the registry in place; packgen never writes through one: remove it (rm %s) and build again, after checking who planted it", ErrOutLink, p, p)
+}
+
+// linkAtTop refuses, before an update in place writes anything, a link
+// among out's entries or packs/'s (every pack's directory): two
+// directory listings. Deeper directories are checked as the build
+// reaches them (dirMaker); the catalogue writes only at these levels.
+func linkAtTop(out string) error {
+	for _, dir := range []string{out, filepath.Join(out, "packs")} {
+		entries, err := os.ReadDir(dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		for _, e := range entries {
+			if e.Type()&fs.ModeSymlink != 0 {
+				return outLinkErr(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	return nil
+}
+
 // putFile writes a metadata file of the site. Staged, it is a plain
 // write into the fresh stage. In place, a file already holding these
 // bytes is left alone (content-addressed names the previous build wrote
@@ -99,6 +129,9 @@ func removeAdded(out string, jobs []*job) {
 			if p != "" {
 				os.Remove(filepath.Join(out, filepath.FromSlash(p)))
 			}
+		}
+		if p := j.out.Archive.Path; p != "" {
+			os.Remove(filepath.Join(out, filepath.FromSlash(path.Dir(p)))) // only if now empty
 		}
 	}
 }

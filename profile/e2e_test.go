@@ -349,6 +349,55 @@ layers:
 		}
 	}
 
+	// A link planted in the output directory (a GitOps checkout: anyone
+	// who can commit) is refused before anything is written; nothing
+	// lands behind it and no stale file is removed there. The output
+	// directory itself may be a link: the path the user named.
+	for _, tc := range []struct{ name, at, to string }{
+		{"values dir", "values", ""},
+		{"values file", "values/calico.yaml", "victim.yaml"},
+		{"values dir inside", "values", "../elsewhere"},
+	} {
+		t.Run("planted link "+tc.name, func(t *testing.T) {
+			dir, outside := filepath.Join(t.TempDir(), "render"), t.TempDir()
+			os.MkdirAll(filepath.Join(dir, "values"), 0o755)
+			os.WriteFile(filepath.Join(outside, "victim.yaml"), []byte("mine: 1\n"), 0o644)
+			os.Remove(filepath.Join(dir, filepath.FromSlash(tc.at)))
+			to := filepath.Join(outside, tc.to)
+			if strings.HasPrefix(tc.to, "..") {
+				to = tc.to
+			}
+			if err := os.Symlink(to, filepath.Join(dir, filepath.FromSlash(tc.at))); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Render(ctx, p, lock, env, dir)
+			if !errors.Is(err, ErrOutputLink) || !strings.Contains(err.Error(), filepath.Join(dir, filepath.FromSlash(tc.at))) {
+				t.Fatalf("err = %v, want ErrOutputLink naming %s", err, tc.at)
+			}
+			if entries, _ := os.ReadDir(outside); len(entries) != 1 {
+				t.Errorf("written behind the link: %v", entries)
+			}
+			if got, _ := os.ReadFile(filepath.Join(outside, "victim.yaml")); string(got) != "mine: 1\n" {
+				t.Errorf("victim.yaml now %q", got)
+			}
+			if entries, _ := os.ReadDir(filepath.Join(dir, "values")); tc.at != "values" && len(entries) != 1 {
+				t.Errorf("half-written output: %v", entries)
+			}
+		})
+	}
+	t.Run("output dir itself a link", func(t *testing.T) {
+		real, link := t.TempDir(), filepath.Join(t.TempDir(), "render")
+		if err := os.Symlink(real, link); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Render(ctx, p, lock, env, link); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(real, "values", "calico.yaml")); err != nil {
+			t.Error(err)
+		}
+	})
+
 	// Tamper with an archive on the server: a fetch with a cold cache fails,
 	// naming the digests, and leaves DEST and its parent untouched.
 	site1 := reg.dir

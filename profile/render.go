@@ -55,24 +55,70 @@ func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) (
 		data = append(data, merged)
 		out = append(out, RenderedLayer{Pack: l.Pack, Version: l.Version, File: filepath.Join(dir, "values", l.Pack+".yaml"), Overrides: overrides != nil})
 	}
+	root, err := openOutput(dir, out)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
 	keep := map[string]bool{}
 	for i, r := range out {
-		if err := writeFileAtomic(r.File, data[i]); err != nil {
+		name := filepath.Join("values", filepath.Base(r.File))
+		if err := atomicfile.WriteFileIn(root, name, data[i], 0o644); err != nil {
 			return nil, err
 		}
 		keep[filepath.Base(r.File)] = true
 	}
-	if err := removeStale(filepath.Join(dir, "values"), keep); err != nil {
+	if err := removeStale(root, "values", keep); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
+// ErrOutputLink: a symbolic link in render's output directory where it
+// writes (DIR/values or a values file), never followed.
+var ErrOutputLink = errors.New("a symbolic link in the output directory")
+
+// openOutput opens dir (made if missing; it may itself be a link: the
+// path the user named) as an os.Root, out of which no write resolves,
+// and refuses, before anything is written, a link at DIR/values or at a
+// file to write: DIR is often a checkout of a GitOps repository, where
+// anyone who can commit could add values -> ~/.kube (render would write
+// there, and remove its *.yaml as stale).
+func openOutput(dir string, files []RenderedLayer) (*os.Root, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	names := []string{"values"}
+	for _, r := range files {
+		names = append(names, filepath.Join("values", filepath.Base(r.File)))
+	}
+	for _, n := range names {
+		info, err := root.Lstat(n)
+		if err == nil && info.Mode()&fs.ModeSymlink != 0 {
+			root.Close()
+			p := filepath.Join(dir, n)
+			return nil, fmt.Errorf("%w: %s is a symbolic link; render writes only into real directories below %s: remove it (rm %s) and render again", ErrOutputLink, p, dir, p)
+		}
+		if n == "values" && errors.Is(err, fs.ErrNotExist) {
+			err = root.Mkdir(n, 0o755)
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			root.Close()
+			return nil, err
+		}
+	}
+	return root, nil
+}
+
 // removeStale deletes values files of layers the profile no longer has, so
 // DIR/values always mirrors the lock. Only names Render could have written
 // (<pack name>.yaml, regular files) are touched.
-func removeStale(dir string, keep map[string]bool) error {
-	entries, err := os.ReadDir(dir)
+func removeStale(root *os.Root, dir string, keep map[string]bool) error {
+	entries, err := fs.ReadDir(root.FS(), dir)
 	if err != nil {
 		return err
 	}
@@ -82,7 +128,7 @@ func removeStale(dir string, keep map[string]bool) error {
 		if !ok || keep[name] || !e.Type().IsRegular() || !pack.ValidName(base) {
 			continue
 		}
-		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+		if err := root.Remove(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("remove stale %s: %w", name, err)
 		}
 	}
@@ -116,8 +162,4 @@ func valuesFromArchive(path, name string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: values.yaml is over %d bytes", pack.ErrTooLarge, max)
 	}
 	return fs.ReadFile(a, "values.yaml")
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	return atomicfile.WriteFile(path, data, 0o644)
 }

@@ -11,46 +11,183 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+
+	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/textsafe"
 )
+
+// ErrLink: a symbolic link below a directory destination where publish
+// would read or write (a pack's or a version's directory, index/, log/,
+// a signature): never followed.
+var ErrLink = errors.New("a symbolic link in the destination directory")
 
 // DirTarget publishes into a local directory (a web server's root, a
 // mounted bucket, a GitHub Pages checkout). Each file is written to a
 // temporary file and renamed into place, so readers see whole files.
+//
+// The directory is often shared: whoever else can write there could
+// plant a link (packs/NAME -> ~/.ssh, index -> /etc) to send the site's
+// files elsewhere. So every file is reached through an os.Root of Dir,
+// out of which no path resolves, and a link on the way to a file
+// publish touches is refused (ErrLink) rather than followed, even one
+// pointing inside. Dir itself may be a link: it is the path the user
+// named, followed as `cp -r site/. DIR` follows it.
 type DirTarget struct{ Dir string }
 
 func (d DirTarget) String() string { return d.Dir }
 
-func (d DirTarget) path(key string) (string, error) {
-	if !fs.ValidPath(key) || strings.Contains(key, `\`) {
+// name checks a key and returns it as a name inside the root.
+func (d DirTarget) name(key string) (string, error) {
+	if !fs.ValidPath(key) || key == "." || strings.Contains(key, `\`) {
 		return "", fmt.Errorf("invalid key %q", key)
 	}
-	return filepath.Join(d.Dir, filepath.FromSlash(key)), nil
+	return filepath.FromSlash(key), nil
 }
 
-// List walks the directory; a missing directory is an empty target.
+// root opens Dir (creating it first when create is set).
+func (d DirTarget) root(create bool) (*os.Root, error) {
+	if create {
+		if err := os.MkdirAll(d.Dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return os.OpenRoot(d.Dir)
+}
+
+// noLinks refuses a symbolic link at any directory on the way to key
+// and, with self, at key itself. os.Root already keeps every path
+// inside Dir even if a link is planted after this check; the check makes
+// a planted link an error that names it rather than a write through it.
+func (d DirTarget) noLinks(root *os.Root, key string, self bool, seen map[string]bool) error {
+	parts := strings.Split(key, "/")
+	if !self {
+		parts = parts[:len(parts)-1]
+	}
+	for i := range parts {
+		p := strings.Join(parts[:i+1], "/")
+		if seen[p] {
+			continue
+		}
+		info, err := root.Lstat(filepath.FromSlash(p))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // nothing below it exists yet
+		}
+		if err != nil {
+			return err
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			full := filepath.Join(d.Dir, filepath.FromSlash(p))
+			to, _ := root.Readlink(filepath.FromSlash(p))
+			return fmt.Errorf("%w: %s is a symbolic link (to %s), where publish writes the site's own files; publish never writes through a link below the directory it was given. Remove it (rm %s) and publish again, after checking who planted it", ErrLink, full, textsafe.Escape(to), full)
+		}
+		if seen != nil && i < len(parts)-1 {
+			seen[p] = true // a real directory: checked once per publish
+		}
+	}
+	return nil
+}
+
+// checkPaths refuses, before anything is written, a link on the way to
+// any of keys (publish's planned uploads).
+func (d DirTarget) checkPaths(keys []string) error {
+	root, err := d.root(false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if err := d.noLinks(root, k, true, seen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pathChecker is a target that can refuse a publish's keys before any
+// upload (DirTarget: links planted in the directory).
+type pathChecker interface{ checkPaths(keys []string) error }
+
+// List walks the directory without following links (a link is not
+// listed, so neither compared nor pruned); a missing directory is an
+// empty target.
 func (d DirTarget) List(ctx context.Context) (map[string]Object, error) {
 	out := map[string]Object{}
-	if _, err := os.Stat(d.Dir); errors.Is(err, fs.ErrNotExist) {
+	root, err := d.root(false)
+	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
 	}
-	files, err := walk(ctx, d.Dir)
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range files {
-		out[f.key] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, ETag: f.md5}
+	defer root.Close()
+	var keys []string
+	err = fs.WalkDir(root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		// Dot files are never published: the in-flight temp files.
+		if p != "." && strings.HasPrefix(e.Name(), ".") {
+			if e.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if e.Type().IsRegular() {
+			keys = append(keys, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	files := make([]localFile, len(keys))
+	err = parallel.Each(ctx, len(keys), runtime.GOMAXPROCS(0), func(i int) (err error) {
+		files[i], err = hashIn(root, keys[i])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range files {
+		out[keys[i]] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, ETag: f.md5}
 	}
 	return out, nil
 }
 
+// hashIn hashes the regular file name inside root.
+func hashIn(root *os.Root, name string) (localFile, error) {
+	f, err := safefile.OpenIn(root, filepath.FromSlash(name))
+	if err != nil {
+		return localFile{}, err
+	}
+	defer f.Close()
+	m, s := md5.New(), sha256.New()
+	n, err := io.Copy(io.MultiWriter(m, s), f)
+	return localFile{key: name, size: n, md5: hex.EncodeToString(m.Sum(nil)), sha256: hex.EncodeToString(s.Sum(nil))}, err
+}
+
 // Stat hashes one file.
 func (d DirTarget) Stat(ctx context.Context, key string) (Object, error) {
-	p, err := d.path(key)
+	if _, err := d.name(key); err != nil {
+		return Object{}, err
+	}
+	root, err := d.root(false)
 	if err != nil {
 		return Object{}, err
 	}
-	f, err := hashFile(p)
+	defer root.Close()
+	if err := d.noLinks(root, key, true, nil); err != nil {
+		return Object{}, err
+	}
+	f, err := hashIn(root, key)
 	if err != nil {
 		return Object{}, err
 	}
@@ -59,31 +196,53 @@ func (d DirTarget) Stat(ctx context.Context, key string) (Object, error) {
 
 // Get opens one file.
 func (d DirTarget) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	p, err := d.path(key)
+	name, err := d.name(key)
 	if err != nil {
 		return nil, err
 	}
-	return os.Open(p)
+	root, err := d.root(false)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close() // the file opened stays open
+	if err := d.noLinks(root, key, true, nil); err != nil {
+		return nil, err
+	}
+	return safefile.OpenIn(root, name)
 }
 
 // Put writes a file via a temporary file and a rename, checking that what
 // was written is what was planned.
 func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info PutInfo) error {
-	dst, err := d.path(key)
+	name, err := d.name(key)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".upload-*")
+	root, err := d.root(true)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer root.Close()
+	if err := d.noLinks(root, key, true, nil); err != nil {
+		return err
+	}
+	dir := filepath.Dir(name)
+	tmp, tmpName, err := atomicfile.CreateTempIn(root, dir, ".upload-")
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = root.MkdirAll(dir, 0o755); err == nil {
+			tmp, tmpName, err = atomicfile.CreateTempIn(root, dir, ".upload-")
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer root.Remove(tmpName) // fails once renamed
 	h := md5.New()
 	s := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h, s), r)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -96,14 +255,11 @@ func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info Pu
 	if n != info.Size || hex.EncodeToString(s.Sum(nil)) != info.SHA256 || hex.EncodeToString(h.Sum(nil)) != info.MD5 {
 		return fmt.Errorf("%s changed while uploading: publish a site that no build is writing to", key)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
 	// Conditions are checked just before the rename: a narrow window,
 	// unlike a store's atomic conditional write, but enough to catch a
 	// publish that overlapped this one.
 	if info.IfMatch != "" || info.IfAbsent {
-		cur, err := hashFile(dst)
+		cur, err := hashIn(root, key)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			if info.IfMatch != "" {
@@ -115,14 +271,24 @@ func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info Pu
 			return fmt.Errorf("%w: %s was replaced", ErrConflict, key)
 		}
 	}
-	return os.Rename(tmp.Name(), dst)
+	// A rename replaces whatever name is, a link included, never what
+	// it points at.
+	return root.Rename(tmpName, name)
 }
 
-// Delete removes a file.
+// Delete removes a file (a link itself, never what it points at).
 func (d DirTarget) Delete(ctx context.Context, key string) error {
-	p, err := d.path(key)
+	name, err := d.name(key)
 	if err != nil {
 		return err
 	}
-	return os.Remove(p)
+	root, err := d.root(false)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := d.noLinks(root, key, false, nil); err != nil {
+		return err
+	}
+	return root.Remove(name)
 }

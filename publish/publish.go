@@ -166,6 +166,16 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if err != nil {
 		return nil, err
 	}
+	if c, ok := t.(pathChecker); ok {
+		// Before the first write: a refusal leaves the target as it was.
+		keys := make([]string, len(uploads))
+		for i, f := range uploads {
+			keys[i] = f.key
+		}
+		if err := c.checkPaths(keys); err != nil {
+			return nil, err
+		}
+	}
 	for _, stage := range stages(uploads) {
 		for _, f := range stage {
 			res.Uploaded = append(res.Uploaded, f.key)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,6 +50,9 @@ var (
 	// registry opens under it too. Nothing was cosigned; Result.Evidence
 	// holds index.json, its signature and the checkpoint.
 	ErrOrigin = errors.New("the checkpoint is of another registry's log: not cosigned")
+	// ErrOutLink: a symbolic link in Options.Out where the cosignature
+	// goes; nothing was written and the state did not move.
+	ErrOutLink = errors.New("a symbolic link in the witness output directory")
 )
 
 // State files, in Options.StateDir.
@@ -208,11 +212,9 @@ func cosign(o Options, signer note.Signer, msg []byte, res *Result) error {
 	if err != nil {
 		return err
 	}
-	res.File = filepath.Join(o.Out, filepath.FromSlash(translog.WitnessPath(signer.Name())))
-	if err := os.MkdirAll(filepath.Dir(res.File), 0o755); err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(res.File, co, 0o644); err != nil {
+	rel := filepath.FromSlash(translog.WitnessPath(signer.Name()))
+	res.File = filepath.Join(o.Out, rel)
+	if err := writeOut(o.Out, rel, co); err != nil {
 		return err
 	}
 	// The state moves on only once the cosignature is out: a failed write
@@ -223,6 +225,41 @@ func cosign(o Options, signer note.Signer, msg []byte, res *Result) error {
 		}
 	}
 	return atomicfile.WriteFile(filepath.Join(o.StateDir, stateCheckpoint), msg, 0o600)
+}
+
+// writeOut writes data to rel under out, which is often the registry's
+// served directory (shared: a web root, a mounted bucket). Through an
+// os.Root of out (out itself may be a link: the path the user named),
+// and refusing a link on the way (log, log/witness, the file: ErrOutLink)
+// rather than writing behind one that someone planted there.
+func writeOut(out, rel string, data []byte) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(out)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	p := ""
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		p = filepath.Join(p, part)
+		fi, err := root.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			full := filepath.Join(out, p)
+			return fmt.Errorf("%w: %s is a symbolic link; the witness never writes through one: remove it (rm %s) and run again, after checking who planted it", ErrOutLink, full, full)
+		}
+	}
+	if err := root.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
+		return err
+	}
+	return atomicfile.WriteFileIn(root, rel, data, 0o644)
 }
 
 // signedRoot is the registry's index.json, its signature verified under

@@ -159,6 +159,64 @@ func TestWitness(t *testing.T) {
 	check(306)
 }
 
+// TestWitnessOutLinks: --out is the registry's served directory, often
+// shared. A link planted at log/, log/witness/ or the cosignature itself
+// is refused (ErrOutLink) with nothing written behind it and the state
+// unmoved (the next run still pins the key); --out itself may be a link.
+func TestWitnessOutLinks(t *testing.T) {
+	logSkey, logVkey, err := note.GenerateKey(rand.Reader, "acme-log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wskey, _, err := translog.GenerateWitnessKey(rand.Reader, "w1.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLogSite(t, logSkey)
+	l.add(t, "calico", 3)
+	ctx := context.Background()
+	for _, at := range []string{"log", "log/witness", "log/witness/w1.example", ""} {
+		t.Run("link at "+at, func(t *testing.T) {
+			out, outside, state := filepath.Join(t.TempDir(), "public"), t.TempDir(), t.TempDir()
+			os.MkdirAll(filepath.Join(out, "log", "witness"), 0o755)
+			target := outside
+			if at == "log/witness/w1.example" {
+				target = filepath.Join(outside, "victim")
+				os.WriteFile(target, []byte("secret"), 0o600)
+			}
+			if at == "" {
+				os.RemoveAll(out)
+			}
+			os.RemoveAll(filepath.Join(out, filepath.FromSlash(at)))
+			if err := os.Symlink(target, filepath.Join(out, filepath.FromSlash(at))); err != nil {
+				t.Fatal(err)
+			}
+			res, err := Run(ctx, Options{Site: l.dir, Key: wskey, LogKey: logVkey, StateDir: state, Out: out})
+			if at == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := os.Stat(filepath.Join(outside, "log", "witness", "w1.example")); err != nil {
+					t.Errorf("--out a link: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrOutLink) || !strings.Contains(err.Error(), filepath.Join(out, filepath.FromSlash(at))) {
+				t.Fatalf("err = %v, want ErrOutLink naming %s (%+v)", err, at, res)
+			}
+			entries, _ := os.ReadDir(outside)
+			if got, _ := os.ReadFile(filepath.Join(outside, "victim")); len(entries) > 1 || (len(entries) == 1 && string(got) != "secret") {
+				t.Errorf("written behind the link: %v", entries)
+			}
+			for _, f := range []string{stateCheckpoint, stateLogKey} {
+				if _, err := os.Stat(filepath.Join(state, f)); err == nil {
+					t.Errorf("state moved: %s written", f)
+				}
+			}
+		})
+	}
+}
+
 func TestWitnessBadInput(t *testing.T) {
 	logSkey, logVkey, _ := note.GenerateKey(rand.Reader, "acme-log")
 	wskey, _, _ := translog.GenerateWitnessKey(rand.Reader, "w1")

@@ -259,7 +259,7 @@ func publishErr(err error) error {
 	switch {
 	case errors.Is(err, publish.ErrDestination), errors.Is(err, publish.ErrUnverifiedSource):
 		return usageErr("%v", err)
-	case errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite):
+	case errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrLink):
 		return badErr(err)
 	}
 	return err

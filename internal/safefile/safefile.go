@@ -140,3 +140,22 @@ func OpenLock(path string) (*os.File, error) {
 func OpenAny(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDONLY|openFlags, 0)
 }
+
+// OpenIn is Open for name inside root (an os.Root: no path escapes it,
+// through a link or "..").
+func OpenIn(root *os.Root, name string) (*os.File, error) {
+	f, err := root.OpenFile(name, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		f.Close()
+		return nil, notRegular(name, info.Mode())
+	}
+	return f, nil
+}
