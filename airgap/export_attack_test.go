@@ -281,13 +281,7 @@ func TestAttackStageMemory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := Open(ctx, out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := b.Verify(ctx); err != nil {
-			t.Errorf("import's check of the bundle: %v", err)
-		}
+		importVerifies(ctx, t, out)
 		if res.Blobs < 129 || res.Blobs > 137 {
 			t.Errorf("%d blobs in the bundle, want the 128 layers, a config and a few manifests", res.Blobs)
 		}
@@ -443,18 +437,24 @@ func TestAttackGraph(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := Open(ctx, out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := b.Verify(ctx); err != nil {
-				t.Errorf("import's check of the bundle: %v", err)
-			}
+			importVerifies(ctx, t, out)
 			for name, n := range tarEntries(t, out) {
 				if n != 1 {
 					t.Errorf("%s stored %d times", name, n)
 				}
 			}
 		})
+	}
+}
+
+// importVerifies: import's check (Open, Verify) accepts the bundle at out.
+func importVerifies(ctx context.Context, t *testing.T, out string) {
+	t.Helper()
+	b, err := Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Verify(ctx); err != nil {
+		t.Errorf("import's check of the bundle: %v", err)
 	}
 }
