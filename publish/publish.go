@@ -710,6 +710,11 @@ func readAll(ctx context.Context, t Target, key string) ([]byte, error) {
 // walk lists the site's files with their digests, hashed on every CPU:
 // a site of 5,000 releases is ≈ 180 MB to read.
 func walk(ctx context.Context, dir string) ([]localFile, error) {
+	// The site the user named may be a link (a "latest" pointing at a
+	// build): follow it, as cp -r does, and no link below it.
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	var out []localFile
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -530,6 +530,16 @@ func TestPublishDir(t *testing.T) {
 	if _, err := (DirTarget{Dir: dst}).Get(ctx, "../etc/passwd"); err == nil {
 		t.Error("key escaping the directory accepted")
 	}
+	// A site named through a link ("latest" -> a build) is the build's
+	// files, not an empty site: the same files, nothing to upload.
+	latest := filepath.Join(t.TempDir(), "latest")
+	if err := os.Symlink(site, latest); err != nil {
+		t.Fatal(err)
+	}
+	res, err = Publish(ctx, latest, DirTarget{Dir: dst}, Options{})
+	if err != nil || len(res.Uploaded) != 0 || res.Unchanged == 0 {
+		t.Errorf("publish through a link to the site: %v, %+v", err, res)
+	}
 }
 
 // etagless hides MD5s from the listing, as a store does for multipart or
