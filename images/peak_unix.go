@@ -4,6 +4,7 @@ package images
 
 import (
 	"os"
+	"runtime"
 	"syscall"
 )
 
@@ -17,8 +18,8 @@ func peakRSS(ps *os.ProcessState) int64 {
 	if !ok {
 		return 0
 	}
-	if maxrssBytes {
+	if runtime.GOOS == "darwin" { // bytes there; KiB on Linux and the BSDs
 		return int64(ru.Maxrss)
 	}
-	return int64(ru.Maxrss) << 10 // KiB on Linux and the BSDs
+	return int64(ru.Maxrss) << 10
 }
