@@ -327,15 +327,6 @@ func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result
 	}
 }
 
-// limitOf is the memory bound helper p runs under: what it answered in
-// the handshake, else what packgen asked for.
-func (h *Helper) limitOf(p *helperProc) int64 {
-	if p.conn.MemoryLimit > 0 {
-		return p.conn.MemoryLimit
-	}
-	return h.memory
-}
-
 // diedNearLimit: helper p, now waited for, used at least half its bound
 // before it died. At its bound the Go runtime does not always say "out
 // of memory": an allocation of its own that fails inside the collector
@@ -349,7 +340,10 @@ func (h *Helper) diedNearLimit(p *helperProc) bool {
 
 // memoryError is a chart that ran helper p out of memory.
 func (h *Helper) memoryError(p *helperProc) error {
-	limit := h.limitOf(p)
+	limit := p.conn.MemoryLimit
+	if limit <= 0 {
+		limit = h.memory
+	}
 	src := ""
 	if h.memSrc != "the default" {
 		src = " (" + h.memSrc + ")"
