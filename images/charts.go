@@ -126,12 +126,8 @@ func (c *collector) chartError(rel string, isDir bool, name string, err error) e
 		}
 	}
 	e.Err = fmt.Errorf("%w: %s%s", ErrChart, where, oneLine(err.Error()))
-	if errors.Is(err, ErrRendererFailed) {
-		f := rendererFailed{err: e.Err} // for a cache not to remember it
-		if errors.Is(err, ErrMemoryLimit) {
-			f.also = ErrMemoryLimit
-		}
-		e.Err = f
+	if errors.Is(err, ErrRendererFailed) { // for a cache not to remember it
+		e.Err = rendererFailed{err: e.Err, also: err}
 	}
 	return e
 }

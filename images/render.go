@@ -408,6 +408,12 @@ func (h *Helper) put(p *helperProc) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	select {
+	case <-h.aborted: // Abort emptied the pool before this render ended
+		go p.close()
+		return
+	default:
+	}
 	h.idle = append(h.idle, p)
 	p.timer = time.AfterFunc(idle, func() {
 		h.mu.Lock()
@@ -497,8 +503,7 @@ func (h *Helper) start() (*helperProc, error) {
 	defer t.Stop()
 	select {
 	case err = <-dialed:
-	case <-t.C:
-		p.kill() // the pending read then fails: dialed is buffered
+	case <-t.C: // killed below; the pending read then fails: dialed is buffered
 		err = fmt.Errorf("no answer to the handshake in %v", h.timeout())
 	}
 	if err != nil {
