@@ -736,7 +736,10 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		if d.named += len(succ); d.named > d.maxNamed {
+		if _, seen := d.graph[desc.Digest]; !seen { // two images may read one manifest
+			d.named += len(succ)
+		}
+		if d.named > d.maxNamed {
 			return nil, fmt.Errorf("%w: manifest %s takes the descriptors the images' manifests name to %d: expected at most %d in all (50 images name a few hundred; each is kept in memory until the bundle is written)", publish.ErrRegistry, desc.Digest, d.named, d.maxNamed)
 		}
 		// What entries needs of each successor, no more: a descriptor's

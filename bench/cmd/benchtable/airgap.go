@@ -278,7 +278,11 @@ func procCPU(pid int) time.Duration {
 	if err != nil {
 		return 0
 	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 13 {
 		return 0
 	}

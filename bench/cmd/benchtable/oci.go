@@ -12,9 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/packgen/packgen/bench/measure"
@@ -87,29 +85,7 @@ func (r *ociRegistry) stop() { r.t.close() }
 // issuer and the access-log reader live here): the registry does most
 // of a publish's work, so a comparison of CPU, which other load on the
 // machine barely moves, includes it.
-func (r *ociRegistry) cpu() time.Duration {
-	var ru syscall.Rusage
-	self := time.Duration(0)
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.PID()))
-	if err != nil {
-		return self
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 > len(s) {
-		return self
-	}
-	f := strings.Fields(s[i+2:])
-	if len(f) < 13 {
-		return self
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return self + time.Duration(u+st)*10*time.Millisecond // USER_HZ is 100 on Linux
-}
+func (r *ociRegistry) cpu() time.Duration { return selfCPU() + procCPU(r.PID()) }
 
 // mark is the position in the access log, for settled.
 func (r *ociRegistry) mark() int { return len(r.AccessLog()) }
