@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/client"
-	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
 )
 
@@ -67,15 +66,9 @@ func (f *clientFlags) selection() (client.Selection, error) {
 			s.Keys = append(s.Keys, "") // refused by client.Selection
 			continue
 		}
-		data, err := readFile(k)
+		data, err := readPublicKey("--key", k)
 		if err != nil {
-			return s, usageErr("--key: %v", err)
-		}
-		// Checked here, where the file's name is known: later it is only
-		// the registry's key, and a private key given by mistake would
-		// read as an operational failure of "registry url".
-		if _, err := sign.LoadPublicKey(data); err != nil {
-			return s, usageErr("--key %s: %v", k, err)
+			return s, err
 		}
 		s.Keys = append(s.Keys, string(data))
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/pack"
-	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
 )
 
@@ -159,12 +158,9 @@ func (o *registryAddOptions) registry(name, url string) (client.Registry, error)
 	}
 	r := client.Registry{Name: name, URL: loc, TokenEnv: o.tokenEnv, PlainHTTP: o.plainHTTP, CAFile: o.caFile}
 	for _, k := range o.keys {
-		data, err := readFile(k)
+		data, err := readPublicKey("--key", k)
 		if err != nil {
-			return r, usageErr("--key: %v", err)
-		}
-		if _, err := sign.LoadPublicKey(data); err != nil {
-			return r, usageErr("--key %s: %v", k, err)
+			return r, err
 		}
 		r.Keys = append(r.Keys, string(data))
 	}

@@ -22,18 +22,29 @@ func init() { register(newVerifyCmd) }
 // bounded size (sign.ReadKeyFile).
 func readFile(p string) ([]byte, error) { return sign.ReadKeyFile(p) }
 
+// readPublicKey reads the public key file path given as flag, checked
+// here, where the file's name is known: later it is only the registry's
+// key, and a private key given by mistake would read as an operational
+// failure elsewhere.
+func readPublicKey(flag, path string) ([]byte, error) {
+	pem, err := sign.ReadKeyFile(path)
+	if err != nil {
+		return nil, usageErr("%s: %v", flag, err)
+	}
+	if _, err := sign.LoadPublicKey(pem); err != nil {
+		return nil, usageErr("%s %s: %v", flag, path, err)
+	}
+	return pem, nil
+}
+
 // readVerifiers reads the public key files of a repeatable flag as one
 // set (any key verifies).
 func readVerifiers(flag string, paths []string) (*sign.Verifier, error) {
 	var pems [][]byte
 	for _, k := range paths {
-		pem, err := sign.ReadKeyFile(k)
+		pem, err := readPublicKey(flag, k) // one at a time: the error names the file of several
 		if err != nil {
-			return nil, usageErr("%s: %v", flag, err)
-		}
-		// One at a time, so the error names the file of several.
-		if _, err := sign.LoadPublicKey(pem); err != nil {
-			return nil, usageErr("%s %s: %v", flag, k, err)
+			return nil, err
 		}
 		pems = append(pems, pem)
 	}
