@@ -35,6 +35,11 @@ type Signer interface {
 	SignBlob(sum [32]byte, open func() (io.ReadCloser, error)) (sig, bundle []byte, err error)
 	KeyID() string
 	PublicKeyPEM() ([]byte, error)
+	// Prepare starts, in the background, what the first signature would
+	// otherwise wait for (decrypting the key: a quarter of a second of
+	// scrypt); the build calls it once no build record matched, so the
+	// work overlaps the plan and the history walk.
+	Prepare()
 }
 
 // Options configure a build.
@@ -99,8 +104,11 @@ type Options struct {
 	verified *verifiedSet
 	own      *sign.Verifier // the signing key's public half
 	dirs     *dirMaker
-	inPlace  bool          // update Out in place (see update.go)
-	logRef   *index.LogRef // the transparency log's tree (log.go), for the root
+	inPlace  bool // update Out in place (see update.go)
+	// prevFinished: in place, the build before this one recorded itself
+	// in Out, so it finished and left nothing a killed build leaves.
+	prevFinished bool
+	logRef       *index.LogRef // the transparency log's tree (log.go), for the root
 }
 
 // Snapshot is what a build wrote, for the catalogue and for callers.
@@ -192,6 +200,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if res := b.replay(ctx); res != nil {
 		return res, nil
+	}
+	if o.Signer != nil && o.Stamp != "" {
+		// No record matched: another commit or other options, so
+		// index.json changes and is signed. --force (no Stamp) may
+		// sign nothing: its key waits for a signature.
+		o.Signer.Prepare()
 	}
 	if err := b.plan(ctx); err != nil {
 		return nil, err

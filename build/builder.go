@@ -153,7 +153,8 @@ func (b *builder) plan(ctx context.Context) error {
 		fmt.Fprintf(o.Log, "removed %s, left by a build that did not finish\n", d)
 	}
 	if o.inPlace {
-		return dropStamp(o.Out)
+		o.prevFinished, err = dropStamp(o.Out)
+		return err
 	}
 	// Held before it exists: a concurrent build's sweep of the same
 	// parent must never see it unheld.

@@ -156,10 +156,15 @@ func outReader(out string) index.FetchFunc {
 }
 
 // dropStamp removes the record before a build changes Out in place, so
-// a build that dies half-way is never taken for the recorded one.
-func dropStamp(out string) error {
-	if err := os.Remove(filepath.Join(out, StampFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove %s: %w", StampFile, err)
+// a build that dies half-way is never taken for the recorded one. It
+// reports whether there was one: then the build before finished, and
+// left nothing unindexed behind (see sweepUnreferenced).
+func dropStamp(out string) (finished bool, err error) {
+	if err := os.Remove(filepath.Join(out, StampFile)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("remove %s: %w", StampFile, err)
 	}
-	return nil
+	return true, nil
 }

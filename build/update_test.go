@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/synth"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/sign"
@@ -129,3 +130,59 @@ func keys(m map[string]string) []string {
 // The signers packgen builds with.
 var _ Signer = (*sign.Signer)(nil)
 var _ Signer = (*sign.Lazy)(nil)
+
+// TestSweepUnreferenced checks both ways an in-place update clears
+// release files the new index does not name: after a build that did not
+// finish (no record in Out) it walks packs/ and removes whatever a
+// killed build left; after one that finished it removes only the
+// releases the new index dropped from the previous one, without a walk,
+// so a file it never named stays (the walk is O(the registry)). A path
+// that would leave packs/ is never removed.
+func TestSweepUnreferenced(t *testing.T) {
+	rel := func(name, v string) index.Release {
+		p := "packs/" + name + "/" + v + "/" + name + "-" + v + ".tar.gz"
+		return index.Release{Version: v, Archive: index.FileRef{Path: p}, Signature: p + index.SignatureExt, Bundle: p + index.BundleExt}
+	}
+	kept, dropped, debris := rel("a", "1.0.0"), rel("a", "0.9.0"), rel("b", "2.0.0")
+	files := func(r index.Release) []string { return []string{r.Archive.Path, r.Signature, r.Bundle} }
+	prev := &previous{shards: map[string]*index.Shard{
+		"a": {Releases: []index.Release{kept, dropped}},
+		// An index's paths are checked when parsed; this one is not, to
+		// show the removal stays inside packs/ whatever it is given.
+		"evil": {Releases: []index.Release{{Archive: index.FileRef{Path: "packs/../../outside.tar.gz"}}}},
+	}}
+	next := []*index.Shard{{Releases: []index.Release{kept}}}
+	for _, tc := range []struct {
+		name         string
+		prevFinished bool
+		gone, stay   []string
+	}{
+		{"after a killed build: walk", false, append(files(dropped), files(debris)...), files(kept)},
+		{"after a finished build: what the index dropped", true, files(dropped), append(files(kept), files(debris)...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			top := t.TempDir()
+			out := filepath.Join(top, "site")
+			for _, f := range append(append(files(kept), files(dropped)...), files(debris)...) {
+				must(t, os.MkdirAll(filepath.Dir(filepath.Join(out, f)), 0o755))
+				must(t, os.WriteFile(filepath.Join(out, f), []byte(f), 0o644))
+			}
+			outside := filepath.Join(top, "outside.tar.gz")
+			must(t, os.WriteFile(outside, nil, 0o644))
+			sweepUnreferenced(out, prev, next, tc.prevFinished)
+			for _, f := range tc.gone {
+				if _, err := os.Lstat(filepath.Join(out, f)); err == nil {
+					t.Errorf("%s left", f)
+				}
+			}
+			for _, f := range tc.stay {
+				if _, err := os.Lstat(filepath.Join(out, f)); err != nil {
+					t.Errorf("%s removed: %v", f, err)
+				}
+			}
+			if _, err := os.Lstat(outside); err != nil {
+				t.Errorf("a file outside packs/ was removed: %v", err)
+			}
+		})
+	}
+}

@@ -240,7 +240,7 @@ func writeIndex(ctx context.Context, o Options, stage string, src *source.Result
 	}
 	if o.inPlace && written {
 		collectGarbage(stage, prev, kept)
-		sweepUnreferenced(stage, shards)
+		sweepUnreferenced(stage, prev, shards, o.prevFinished)
 	}
 	return &Snapshot{Root: root, Shards: shards}, nil
 }

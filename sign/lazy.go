@@ -82,6 +82,11 @@ func (l *Lazy) SignBlob(sum [32]byte, open func() (io.ReadCloser, error)) ([]byt
 	return s.SignBlob(sum, open)
 }
 
+// Prepare starts decrypting the key in the background, so a build that
+// will sign overlaps the scrypt with its other work; SignBlob then waits
+// for it (or does it) once.
+func (l *Lazy) Prepare() { go l.signer() }
+
 // KeyID is the public key's ID, known without decrypting.
 func (l *Lazy) KeyID() string { return l.id }
 

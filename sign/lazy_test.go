@@ -58,9 +58,18 @@ func TestLazy(t *testing.T) {
 	if _, _, err := l.SignBlob(sum, open); err == nil {
 		t.Fatal("a wrong password must fail when signing")
 	}
+	// Decrypting ahead (Prepare, twice) changes nothing of that: the
+	// error comes with the first signature.
+	l = NewLazy(key, EnvOrPrompt(nil, nil))
+	l.Prepare()
+	l.Prepare()
+	if _, _, err := l.SignBlob(sum, open); err == nil {
+		t.Fatal("a wrong password must fail when signing, after Prepare")
+	}
 
 	t.Setenv("PACKGEN_PASSWORD", "pw")
 	l = NewLazy(key, EnvOrPrompt(nil, nil))
+	l.Prepare() // signing waits for it, and decrypts once
 	sig, _, err = l.SignBlob(sum, open)
 	if err != nil {
 		t.Fatal(err)

@@ -320,6 +320,9 @@ func KeyID(pub crypto.PublicKey) string {
 // KeyID is the hex SHA-256 of the signer's public key.
 func (s *Signer) KeyID() string { return KeyID(s.pub) }
 
+// Prepare does nothing: the key is already decrypted (see Lazy.Prepare).
+func (s *Signer) Prepare() {}
+
 // Signed reports whether sigFile (a .sig file's content) is this signer's
 // signature over the file at path, whose SHA-256 is sum. Builds use it to
 // find releases signed by a previous key after a key rotation.
