@@ -359,7 +359,7 @@ func TestAirgap(t *testing.T) {
 	// eight and sixteen above); no stage left.
 	again := filepath.Join(out, "again.tar")
 	mark := len(settledLog(f.up))
-	if _, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: again, OCI: plainHTTP, Jobs: 1}); err != nil {
+	if _, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: again, OCI: plainHTTP, RunOptions: RunOptions{Jobs: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if sumFile(t, bundle) != sumFile(t, again) {
@@ -491,7 +491,7 @@ func TestAirgap(t *testing.T) {
 	t.Run("interrupted-import", func(t *testing.T) {
 		air := ocitest.Start(t, ocitest.Anonymous)
 		cctx, cancel := context.WithCancel(ctx)
-		_, err := f.importTo(cctx, t, bundle, air, ImportOptions{Jobs: 1, Log: &onLine{prefix: "uploaded", fn: cancel}})
+		_, err := f.importTo(cctx, t, bundle, air, ImportOptions{RunOptions: RunOptions{Jobs: 1, Log: &onLine{prefix: "uploaded", fn: cancel}}})
 		cancel()
 		if err == nil {
 			t.Fatal("an import cancelled after its first upload succeeded")
@@ -508,7 +508,7 @@ func TestAirgap(t *testing.T) {
 	t.Run("interrupted-export", func(t *testing.T) {
 		dir := t.TempDir()
 		cctx, cancel := context.WithCancel(ctx)
-		_, err := Export(cctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP, Log: &onLine{prefix: "bundled", fn: cancel}})
+		_, err := Export(cctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP, RunOptions: RunOptions{Log: &onLine{prefix: "bundled", fn: cancel}}})
 		cancel()
 		if err == nil {
 			t.Fatal("an export cancelled midway succeeded")

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -61,14 +60,7 @@ type ExportOptions struct {
 	// uncheckedSigs skips that check: tests make the bundle an attacker
 	// would, for import to refuse alone.
 	uncheckedSigs bool
-	// Jobs bounds the blobs downloaded at once (default 8), and twice
-	// as many images have their manifests read at once: the work is
-	// mostly waiting on round trips.
-	Jobs int
-	Log  io.Writer // progress, a line per pack and image; nil = discard
-	Warn io.Writer // warnings, "warning: …" lines; nil = Log
-	// Now is the clock the index's expiry is checked by (nil: time.Now).
-	Now func() time.Time
+	RunOptions
 }
 
 // ExportResult reports an export.
@@ -92,7 +84,7 @@ func Export(ctx context.Context, o ExportOptions) (res *ExportResult, err error)
 	if o.Lock == nil || len(o.Lock.Layers) == 0 {
 		return nil, fmt.Errorf("%w: the lock has no layers", ErrInput)
 	}
-	setDefaults(&o.Log, &o.Warn, &o.Now, &o.Jobs, 8)
+	o.defaults(8)
 	e := &exporter{o: o, res: &ExportResult{Output: o.Output, Warnings: []string{}}}
 	e.warn = warner(&e.res.Warnings, o.Warn)
 	if o.Platform != "" {

@@ -43,7 +43,7 @@ func exportImagesBudget(ctx context.Context, t testing.TB, out string, o ExportO
 	t.Helper()
 	o.Output = out
 	o.OCI = plainHTTP
-	setDefaults(&o.Log, &o.Warn, &o.Now, &o.Jobs, 8)
+	o.defaults(8)
 	e := &exporter{o: o, res: &ExportResult{Output: out, Warnings: []string{}}}
 	e.warn = warner(&e.res.Warnings, o.Warn)
 	cleanup, err := e.makeStage()
