@@ -655,25 +655,33 @@ func (o *onLine) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func tarEntries(t *testing.T, p string) map[string]int {
+// eachEntry calls fn with every entry of the tar at p, in order, and a
+// reader of its content; a tar that does not read to its end fails the
+// test.
+func eachEntry(t *testing.T, p string, fn func(h *tar.Header, r io.Reader)) {
 	t.Helper()
 	fh, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fh.Close()
-	out := map[string]int{}
-	tr := tar.NewReader(fh)
-	for {
+	for tr := tar.NewReader(fh); ; {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return out
+			return
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[h.Name]++
+		fn(h, tr)
 	}
+}
+
+func tarEntries(t *testing.T, p string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	eachEntry(t, p, func(h *tar.Header, _ io.Reader) { out[h.Name]++ })
+	return out
 }
 
 // checkOrder checks the bundle's layout (docs/FORMAT.md): oci-layout
@@ -722,25 +730,13 @@ func checkOrder(t *testing.T, p string, res *ExportResult) {
 		walk(im.Manifest)
 	}
 	var got, rest []string
-	fh, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	for tr := tar.NewReader(fh); ; {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachEntry(t, p, func(h *tar.Header, _ io.Reader) {
 		if len(got) < len(want) {
 			got = append(got, h.Name)
 		} else {
 			rest = append(rest, h.Name)
 		}
-	}
+	})
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("the bundle begins\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -754,30 +750,18 @@ func checkOrder(t *testing.T, p string, res *ExportResult) {
 // by name.
 func sortedCopy(t *testing.T, p, dst string) string {
 	t.Helper()
-	fh, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
 	type entry struct {
 		h    *tar.Header
 		data []byte
 	}
 	var entries []entry
-	for tr := tar.NewReader(fh); ; {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(tr)
+	eachEntry(t, p, func(h *tar.Header, r io.Reader) {
+		data, err := io.ReadAll(r)
 		if err != nil {
 			t.Fatal(err)
 		}
 		entries = append(entries, entry{h, data})
-	}
+	})
 	rank := func(name string) string {
 		switch name {
 		case "oci-layout":
