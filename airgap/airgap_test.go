@@ -359,7 +359,7 @@ func TestAirgap(t *testing.T) {
 	// eight and sixteen above); no stage left.
 	again := filepath.Join(out, "again.tar")
 	mark := len(settledLog(f.up))
-	if _, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: again, OCI: plainHTTP, Jobs: 1}); err != nil {
+	if _, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: again, OCI: plainHTTP, RunOptions: RunOptions{Jobs: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if sumFile(t, bundle) != sumFile(t, again) {
@@ -401,8 +401,8 @@ func TestAirgap(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", ref, err)
 			}
-			if im.Upstream != web.Digest || im.Manifest.Digest != web.Digest || len(im.Signatures) != 1 || im.Signatures[0].Manifest.Digest != web.Signature || len(big.blobs) == 0 {
-				t.Errorf("%s: %+v (%d blobs to fetch)", ref, im, len(big.blobs))
+			if im.Upstream != web.Digest || im.Manifest.Digest != web.Digest || len(im.Signatures) != 1 || im.Signatures[0].Manifest.Digest != web.Signature || len(big.entries(ref, web.Digest)) == 0 {
+				t.Errorf("%s: %+v (%d blobs to fetch)", ref, im, len(big.entries(ref, web.Digest)))
 			}
 		}
 		other := f.seeded["library/busybox:1.36"].Digest
@@ -491,7 +491,7 @@ func TestAirgap(t *testing.T) {
 	t.Run("interrupted-import", func(t *testing.T) {
 		air := ocitest.Start(t, ocitest.Anonymous)
 		cctx, cancel := context.WithCancel(ctx)
-		_, err := f.importTo(cctx, t, bundle, air, ImportOptions{Jobs: 1, Log: &onLine{prefix: "uploaded", fn: cancel}})
+		_, err := f.importTo(cctx, t, bundle, air, ImportOptions{RunOptions: RunOptions{Jobs: 1, Log: &onLine{prefix: "uploaded", fn: cancel}}})
 		cancel()
 		if err == nil {
 			t.Fatal("an import cancelled after its first upload succeeded")
@@ -508,7 +508,7 @@ func TestAirgap(t *testing.T) {
 	t.Run("interrupted-export", func(t *testing.T) {
 		dir := t.TempDir()
 		cctx, cancel := context.WithCancel(ctx)
-		_, err := Export(cctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP, Log: &onLine{prefix: "bundled", fn: cancel}})
+		_, err := Export(cctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP, RunOptions: RunOptions{Log: &onLine{prefix: "bundled", fn: cancel}}})
 		cancel()
 		if err == nil {
 			t.Fatal("an export cancelled midway succeeded")
@@ -655,25 +655,33 @@ func (o *onLine) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func tarEntries(t *testing.T, p string) map[string]int {
+// eachEntry calls fn with every entry of the tar at p, in order, and a
+// reader of its content; a tar that does not read to its end fails the
+// test.
+func eachEntry(t *testing.T, p string, fn func(h *tar.Header, r io.Reader)) {
 	t.Helper()
 	fh, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fh.Close()
-	out := map[string]int{}
-	tr := tar.NewReader(fh)
-	for {
+	for tr := tar.NewReader(fh); ; {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return out
+			return
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[h.Name]++
+		fn(h, tr)
 	}
+}
+
+func tarEntries(t *testing.T, p string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	eachEntry(t, p, func(h *tar.Header, _ io.Reader) { out[h.Name]++ })
+	return out
 }
 
 // checkOrder checks the bundle's layout (docs/FORMAT.md): oci-layout
@@ -722,25 +730,13 @@ func checkOrder(t *testing.T, p string, res *ExportResult) {
 		walk(im.Manifest)
 	}
 	var got, rest []string
-	fh, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	for tr := tar.NewReader(fh); ; {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachEntry(t, p, func(h *tar.Header, _ io.Reader) {
 		if len(got) < len(want) {
 			got = append(got, h.Name)
 		} else {
 			rest = append(rest, h.Name)
 		}
-	}
+	})
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("the bundle begins\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -754,30 +750,18 @@ func checkOrder(t *testing.T, p string, res *ExportResult) {
 // by name.
 func sortedCopy(t *testing.T, p, dst string) string {
 	t.Helper()
-	fh, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
 	type entry struct {
 		h    *tar.Header
 		data []byte
 	}
 	var entries []entry
-	for tr := tar.NewReader(fh); ; {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(tr)
+	eachEntry(t, p, func(h *tar.Header, r io.Reader) {
+		data, err := io.ReadAll(r)
 		if err != nil {
 			t.Fatal(err)
 		}
 		entries = append(entries, entry{h, data})
-	}
+	})
 	rank := func(name string) string {
 		switch name {
 		case "oci-layout":

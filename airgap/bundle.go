@@ -83,20 +83,34 @@ func mappings(images []Image, to string) []Mapping {
 	return out
 }
 
-// setDefaults fills the options export and import share: no log is
-// io.Discard, no warning writer is the log, the clock is time.Now.
-func setDefaults(log, warn *io.Writer, now *func() time.Time, jobs *int, defaultJobs int) {
-	if *log == nil {
-		*log = io.Discard
+// RunOptions are how an export or an import runs.
+type RunOptions struct {
+	// Jobs bounds the work done at once: the blobs Export downloads
+	// (default 8; twice as many images have their manifests read at
+	// once, the work being mostly waiting on round trips), what Import
+	// pushes (default 4).
+	Jobs int
+	Log  io.Writer // progress, a line per pack and image; nil = discard
+	Warn io.Writer // warnings, "warning: …" lines; nil = Log
+	// Now is the clock the packs' index expiry is checked by (nil:
+	// time.Now).
+	Now func() time.Time
+}
+
+// defaults fills what r leaves unset: no log is io.Discard, no warning
+// writer is the log, no Jobs is jobs, the clock is time.Now.
+func (r *RunOptions) defaults(jobs int) {
+	if r.Log == nil {
+		r.Log = io.Discard
 	}
-	if *warn == nil {
-		*warn = *log
+	if r.Warn == nil {
+		r.Warn = r.Log
 	}
-	if *jobs <= 0 {
-		*jobs = defaultJobs
+	if r.Jobs <= 0 {
+		r.Jobs = jobs
 	}
-	if *now == nil {
-		*now = time.Now
+	if r.Now == nil {
+		r.Now = time.Now
 	}
 }
 

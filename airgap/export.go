@@ -15,7 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -61,14 +60,7 @@ type ExportOptions struct {
 	// uncheckedSigs skips that check: tests make the bundle an attacker
 	// would, for import to refuse alone.
 	uncheckedSigs bool
-	// Jobs bounds the blobs downloaded at once (default 8), and twice
-	// as many images have their manifests read at once: the work is
-	// mostly waiting on round trips.
-	Jobs int
-	Log  io.Writer // progress, a line per pack and image; nil = discard
-	Warn io.Writer // warnings, "warning: …" lines; nil = Log
-	// Now is the clock the index's expiry is checked by (nil: time.Now).
-	Now func() time.Time
+	RunOptions
 }
 
 // ExportResult reports an export.
@@ -92,7 +84,7 @@ func Export(ctx context.Context, o ExportOptions) (res *ExportResult, err error)
 	if o.Lock == nil || len(o.Lock.Layers) == 0 {
 		return nil, fmt.Errorf("%w: the lock has no layers", ErrInput)
 	}
-	setDefaults(&o.Log, &o.Warn, &o.Now, &o.Jobs, 8)
+	o.defaults(8)
 	e := &exporter{o: o, res: &ExportResult{Output: o.Output, Warnings: []string{}}}
 	e.warn = warner(&e.res.Warnings, o.Warn)
 	if o.Platform != "" {
@@ -669,17 +661,24 @@ const artifactManifest = "application/vnd.oci.artifact.manifest.v1+json"
 // its place in the tar (bundleTar): written once, and off the chain of
 // round trips each image's manifests are.
 type direct struct {
-	mu    sync.Mutex
-	blobs map[digest.Digest]directBlob
+	mu sync.Mutex
 	// graph is every manifest's successors, as it names them, recorded
 	// by whichever copy read it: an image whose copy found a manifest
 	// stored already (another image's) still finds its blobs here.
 	graph map[digest.Digest][]ocispec.Descriptor
-	// sizes is the size each digest was first named with (Size), and
-	// by which manifest (Digest).
-	sizes    map[digest.Digest]ocispec.Descriptor
+	// first is where each digest was first named.
+	first    map[digest.Digest]firstNamed
 	named    int // descriptors in graph
 	maxNamed int // at most: maxNamed, tests' own
+}
+
+// firstNamed is a digest's first sighting: the size it was named with,
+// by which manifest, and the repository of the copy that first named it
+// as a blob (not a manifest), which entries fetches it from.
+type firstNamed struct {
+	size int64
+	by   digest.Digest
+	repo *remote.Repository
 }
 
 // maxNamed bounds the descriptors all the images' manifests name
@@ -689,7 +688,7 @@ type direct struct {
 const maxNamed = 100_000
 
 func newDirect() *direct {
-	return &direct{blobs: map[digest.Digest]directBlob{}, graph: map[digest.Digest][]ocispec.Descriptor{}, sizes: map[digest.Digest]ocispec.Descriptor{}, maxNamed: maxNamed}
+	return &direct{graph: map[digest.Digest][]ocispec.Descriptor{}, first: map[digest.Digest]firstNamed{}, maxNamed: maxNamed}
 }
 
 type directBlob struct {
@@ -750,17 +749,18 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 			// A digest fixes its bytes: named with another size (as a
 			// config and a layer, or by two images), one manifest lies,
 			// and the bundle, holding one size, would not import.
-			if first, ok := d.sizes[s.Digest]; ok && first.Size != s.Size {
-				return nil, fmt.Errorf("%w: manifest %s names %s with size %d, manifest %s named it with size %d: expected one size for one digest", publish.ErrRegistry, desc.Digest, s.Digest, s.Size, first.Digest, first.Size)
+			if first, ok := d.first[s.Digest]; ok && first.size != s.Size {
+				return nil, fmt.Errorf("%w: manifest %s names %s with size %d, manifest %s named it with size %d: expected one size for one digest", publish.ErrRegistry, desc.Digest, s.Digest, s.Size, first.by, first.size)
 			} else if !ok {
-				d.sizes[s.Digest] = ocispec.Descriptor{Digest: desc.Digest, Size: s.Size}
+				d.first[s.Digest] = firstNamed{size: s.Size, by: desc.Digest}
 			}
 		}
 		d.graph[desc.Digest] = compact
 		for _, s := range succ {
 			if !isManifest(s.MediaType) {
-				if _, ok := d.blobs[s.Digest]; !ok {
-					d.blobs[s.Digest] = directBlob{ocispec.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}, repo}
+				if first := d.first[s.Digest]; first.repo == nil {
+					first.repo = repo
+					d.first[s.Digest] = first
 				}
 			} else if manifestsOnly {
 				keep = append(keep, s)
@@ -791,7 +791,7 @@ func (d *direct) entries(image string, root digest.Digest) []*tarEntry {
 				walk(s.Digest)
 				continue
 			}
-			b := directBlob{ocispec.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}, d.blobs[s.Digest].repo}
+			b := directBlob{ocispec.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}, d.first[s.Digest].repo}
 			out = append(out, &tarEntry{name: "blobs/sha256/" + s.Digest.Encoded(), size: s.Size, remote: &b, image: image})
 		}
 	}

@@ -43,7 +43,7 @@ func exportImagesBudget(ctx context.Context, t testing.TB, out string, o ExportO
 	t.Helper()
 	o.Output = out
 	o.OCI = plainHTTP
-	setDefaults(&o.Log, &o.Warn, &o.Now, &o.Jobs, 8)
+	o.defaults(8)
 	e := &exporter{o: o, res: &ExportResult{Output: out, Warnings: []string{}}}
 	e.warn = warner(&e.res.Warnings, o.Warn)
 	cleanup, err := e.makeStage()
@@ -88,6 +88,18 @@ func (c crafted) blob(repo string, data []byte) ocispec.Descriptor {
 	return d
 }
 
+// parts pushes the blobs of a small linux/amd64 image to repo: its
+// config, then its one layer.
+func (c crafted) parts(repo string) (config, layer ocispec.Descriptor) {
+	c.t.Helper()
+	config = c.blob(repo, []byte(`{"architecture":"amd64","os":"linux"}`))
+	config.MediaType = ocispec.MediaTypeImageConfig
+	return config, c.blob(repo, []byte("layer"))
+}
+
+// sized is d declaring n bytes.
+func sized(d ocispec.Descriptor, n int64) ocispec.Descriptor { d.Size = n; return d }
+
 func (c crafted) manifest(repo, tag, mediaType string, v any) ocispec.Descriptor {
 	c.t.Helper()
 	data, err := json.Marshal(v)
@@ -122,11 +134,8 @@ func TestAttackDeclaredSizes(t *testing.T) {
 	ctx := context.Background()
 	reg := ocitest.Start(t, ocitest.Anonymous)
 	c := crafted{t, reg}
-	cfg := c.blob("x/y", []byte(`{"architecture":"amd64","os":"linux"}`))
-	cfg.MediaType = ocispec.MediaTypeImageConfig
-	l := c.blob("x/y", []byte("layer"))
+	cfg, l := c.parts("x/y")
 	l2 := c.blob("x/y", []byte("other layer"))
-	sized := func(d ocispec.Descriptor, n int64) ocispec.Descriptor { d.Size = n; return d }
 	mark := len(settledLog(reg)) // the log's length before each case
 	for _, tc := range []struct {
 		name   string
@@ -192,9 +201,7 @@ func TestAttackStageMemory(t *testing.T) {
 	ctx := context.Background()
 	reg := ocitest.Start(t, ocitest.Anonymous)
 	c := crafted{t, reg}
-	cfg := c.blob("big/index", []byte(`{"architecture":"amd64","os":"linux"}`))
-	cfg.MediaType = ocispec.MediaTypeImageConfig
-	l := c.blob("big/index", []byte("layer"))
+	cfg, l := c.parts("big/index")
 
 	t.Run("fat-index", func(t *testing.T) {
 		var mans []ocispec.Descriptor
@@ -383,10 +390,7 @@ func TestAttackGraph(t *testing.T) {
 	ctx := context.Background()
 	reg := ocitest.Start(t, ocitest.Anonymous)
 	c := crafted{t, reg}
-	cfg := c.blob("g/r", []byte(`{"architecture":"amd64","os":"linux"}`))
-	cfg.MediaType = ocispec.MediaTypeImageConfig
-	l := c.blob("g/r", []byte("layer"))
-	sized := func(d ocispec.Descriptor, n int64) ocispec.Descriptor { d.Size = n; return d }
+	cfg, l := c.parts("g/r")
 	asLayer := cfg
 	asLayer.MediaType = ocispec.MediaTypeImageLayer
 	index := func(tag string, ms ...ocispec.Descriptor) ocispec.Descriptor {

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -49,10 +48,7 @@ type ImportOptions struct {
 	// Force moves an image tag that names other content (an upstream tag
 	// that moved since an earlier import); pack tags never move.
 	Force bool
-	Jobs  int
-	Log   io.Writer // progress, a line per image and pack; nil = discard
-	Warn  io.Writer // warnings, "warning: …" lines; nil = Log
-	Now   func() time.Time
+	RunOptions
 }
 
 // ImportResult reports an import.
@@ -94,7 +90,7 @@ const maxIndexFile = 64 << 20
 // and their index as publish pushes them, the index root last. Pushing
 // skips what is there, so an interrupted import runs again to completion.
 func Import(ctx context.Context, o ImportOptions) (*ImportResult, error) {
-	setDefaults(&o.Log, &o.Warn, &o.Now, &o.Jobs, 4)
+	o.defaults(4)
 	dest, err := ocimap.ParseLocation(o.Dest)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInput, err)

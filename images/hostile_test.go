@@ -35,12 +35,13 @@ func fakeHelper(mode string) {
 	if mode == "otherbuild" {
 		build = "v9.9.9 commit 0123abc go1.99"
 	}
-	// A bound it says it set (what packgen-helm answers on Linux).
+	// A bound it says it set (what packgen-helm answers on Linux; 0,
+	// none, elsewhere).
 	var bound int64
 	switch mode {
 	case "segv":
 		bound = 64 << 20
-	case "midframe":
+	case "midframe", "oom":
 		bound = 1 << 30
 	}
 	chartproto.WriteFrame(out, &chartproto.Hello{Protocol: chartproto.Protocol, Build: build, MemoryLimit: bound})
@@ -65,7 +66,7 @@ func fakeHelper(mode string) {
 		out.WriteString("0123456789")
 		os.Stderr.WriteString("fatal error: concurrent map writes\n")
 		os.Exit(2)
-	case "oom": // the Go runtime at the data bound, the words in two writes
+	case "oom", "oom-unbound": // the Go runtime out of memory (at its data bound on Linux), the words in two writes
 		binary.Write(out, binary.BigEndian, uint32(100))
 		os.Stderr.WriteString("fatal error: runtime: out of mem")
 		time.Sleep(50 * time.Millisecond)
@@ -115,19 +116,23 @@ func TestHostileHelper(t *testing.T) {
 	}
 	big := &chartproto.Request{Archive: make([]byte, 8<<20)} // more than a pipe holds
 	for _, tc := range []struct {
-		mode string
-		req  *chartproto.Request
-		is   error
-		want string
+		mode    string
+		req     *chartproto.Request
+		is      error
+		want    string
+		wantNot string // nor may it say this
 	}{
-		{"silent", big, ErrNoChartRenderer, "no answer to the handshake in 1s"},
-		{"noread", big, ErrRendererFailed, "rendering takes longer than 1s"},
-		{"garbage", big, ErrRendererFailed, "packgen-helm stopped while rendering: chart renderer protocol: a *chartproto.Result of 1885433449 bytes announced, at most 67108864 allowed"},
-		{"midframe", big, ErrRendererFailed, "stopped while rendering: unexpected EOF (packgen-helm said: fatal error: concurrent map writes)"},
-		{"oom", big, ErrMemoryLimit, "packgen-helm ran out of memory rendering the chart: it may use 1024 MiB, and real charts"},
-		{"segv", big, ErrMemoryLimit, "packgen-helm ran out of memory rendering the chart: it may use 64 MiB, and real charts"},
-		{"huge", big, ErrRendererFailed, "bytes announced, at most 67108864 allowed"},
-		{"stderr", big, ErrRendererFailed, "xxxxxx the last words)"},
+		{"silent", big, ErrNoChartRenderer, "no answer to the handshake in 1s", ""},
+		{"noread", big, ErrRendererFailed, "rendering takes longer than 1s", ""},
+		{"garbage", big, ErrRendererFailed, "packgen-helm stopped while rendering: chart renderer protocol: a *chartproto.Result of 1885433449 bytes announced, at most 67108864 allowed", ""},
+		{"midframe", big, ErrRendererFailed, "stopped while rendering: unexpected EOF (packgen-helm said: fatal error: concurrent map writes)", ""},
+		// A helper that bounds itself (Linux) names the bound and how to
+		// raise it; one that cannot (elsewhere) says it had none.
+		{"oom", big, ErrMemoryLimit, "packgen-helm ran out of memory rendering the chart: it may use 1024 MiB, and real charts render in a few MiB, so its templates or values likely grow without bound (a huge repeat, a string doubled in a loop, toYaml of a huge value, recursive tpl, YAML aliases); if the chart is genuine and needs more, raise the limit with PACKGEN_HELM_MEMORY (e.g. PACKGEN_HELM_MEMORY=2GiB)", ""},
+		{"oom-unbound", big, ErrMemoryLimit, "packgen-helm ran out of memory rendering the chart: it has no bound of its own on this system (it bounds itself on Linux only), so it ran out of what the system allows, and real charts render in a few MiB, so its templates", MemoryEnv},
+		{"segv", big, ErrMemoryLimit, "packgen-helm ran out of memory rendering the chart: it may use 64 MiB, and real charts", ""},
+		{"huge", big, ErrRendererFailed, "bytes announced, at most 67108864 allowed", ""},
+		{"stderr", big, ErrRendererFailed, "xxxxxx the last words)", ""},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			t.Setenv("PACKGEN_FAKE_HELM", tc.mode)
@@ -147,6 +152,9 @@ func TestHostileHelper(t *testing.T) {
 			}
 			if res != nil || !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Render = %v, %v; want %v, %q", res, err, tc.is, tc.want)
+			}
+			if tc.wantNot != "" && strings.Contains(err.Error(), tc.wantNot) {
+				t.Errorf("%v: says %q", err, tc.wantNot)
 			}
 			// A crash far below the bound is not called out of memory
 			// (midframe says it set 1 GiB).

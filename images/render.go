@@ -338,18 +338,21 @@ func (h *Helper) diedNearLimit(p *helperProc) bool {
 	return limit > 0 && peakRSS(p.cmd.ProcessState) >= limit/2
 }
 
-// memoryError is a chart that ran helper p out of memory.
+// memoryError is a chart that ran helper p out of memory: past the bound
+// it set (Linux), or, where it sets none, out of what the machine had.
 func (h *Helper) memoryError(p *helperProc) error {
+	const likely = "real charts render in a few MiB, so its templates or values likely grow without bound (a huge repeat, a string doubled in a loop, toYaml of a huge value, recursive tpl, YAML aliases)"
 	limit := p.conn.MemoryLimit
 	if limit <= 0 {
-		limit = h.memory
+		return rendererFailed{err: fmt.Errorf("%s ran out of memory rendering the chart: it has no bound of its own on this system (it bounds itself on Linux only), so it ran out of what the system allows, and %s",
+			HelperName, likely), also: ErrMemoryLimit}
 	}
 	src := ""
 	if h.memSrc != "the default" {
 		src = " (" + h.memSrc + ")"
 	}
-	return rendererFailed{err: fmt.Errorf("%s ran out of memory rendering the chart: it may use %d MiB%s, and real charts render in a few MiB, so its templates or values likely grow without bound (a huge repeat, a string doubled in a loop, toYaml of a huge value, recursive tpl, YAML aliases); if the chart is genuine and needs more, raise the limit with %s (e.g. %s=%dGiB)",
-		HelperName, limit>>20, src, MemoryEnv, MemoryEnv, max(2, 2*(limit>>30))), also: ErrMemoryLimit}
+	return rendererFailed{err: fmt.Errorf("%s ran out of memory rendering the chart: it may use %d MiB%s, and %s; if the chart is genuine and needs more, raise the limit with %s (e.g. %s=%dGiB)",
+		HelperName, limit>>20, src, likely, MemoryEnv, MemoryEnv, max(2, 2*(limit>>30))), also: ErrMemoryLimit}
 }
 
 // errAborted is a render cut short by Abort.

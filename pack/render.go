@@ -11,22 +11,16 @@ import (
 
 // What other packages (images) need of a pack's content, read the way
 // validation reads it: values.yaml's tree, and the manifests rendered as
-// the platform renders them. They run on a pack Load accepted.
+// the platform renders them. It runs on a pack Load accepted.
 
-// Values reads values.yaml: its top mapping (with positions, nil when
-// the file is empty) and what it decodes to for templates.
-func Values(p *Pack, lim Limits) (*yaml.Node, map[string]any, error) {
-	v, err := readValues(p, lim)
-	if err != nil {
-		return nil, nil, err
-	}
-	return v.valuesDoc, v.templateValues(), nil
-}
-
-// ValuesAndManifests is Values and RenderManifests with values.yaml
-// read once: parsing it was the largest part of what a catalogue's
-// image search (images.Find) spends outside Helm, and it was done
-// twice (docs/PERFORMANCE.md, issue 20).
+// ValuesAndManifests reads values.yaml: its top mapping (with
+// positions, nil when the file is empty) and what it decodes to for
+// templates; and renders the pack's manifests (manifests/*.yaml and
+// pack.json's kubeManifests, in path order) with those values and the
+// bounds validation uses. A template that does not render is an error
+// naming the file and line. values.yaml is read once: parsing it is the
+// largest part of what a catalogue's image search (images.Find) spends
+// outside Helm (docs/PERFORMANCE.md, issue 20).
 func ValuesAndManifests(p *Pack, lim Limits) (*yaml.Node, map[string]any, []RenderedManifest, error) {
 	v, err := readValues(p, lim)
 	if err != nil {
@@ -68,18 +62,6 @@ func (r RenderedManifest) SourceLine(n int) int {
 		return n
 	}
 	return sourceLine(r.src, r.Data, n)
-}
-
-// RenderManifests renders the pack's manifests (manifests/*.yaml and
-// pack.json's kubeManifests, in path order) with the values and bounds
-// validation uses. A template that does not render is an error naming
-// the file and line.
-func RenderManifests(p *Pack, lim Limits) ([]RenderedManifest, error) {
-	v, err := readValues(p, lim)
-	if err != nil {
-		return nil, err
-	}
-	return v.renderManifests()
 }
 
 func (v *validator) renderManifests() ([]RenderedManifest, error) {

@@ -1,16 +1,26 @@
 package pack
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
-// TestValuesAndManifests: one read of values.yaml gives what Values and
-// RenderManifests give apart, errors included.
+// TestValuesAndManifests: values.yaml's top mapping and its decoded
+// values (what yaml.v3 decodes the file to), and every manifest in path
+// order, plain ones as written and templated ones rendered with
+// manifests.<name> of the values, lines mapped back to the template; a
+// values.yaml or a template that does not read is an error naming the
+// file (and line), with nothing else returned.
 func TestValuesAndManifests(t *testing.T) {
-	broken := func(values, manifest string) string {
+	const cronJob = "../images/testdata/packs/webapp-1.2.0/manifests/backup.yaml"
+	packDir := func(values, manifest string) string {
 		dir := t.TempDir()
 		os.MkdirAll(filepath.Join(dir, "manifests"), 0o755)
 		os.WriteFile(filepath.Join(dir, "pack.json"), []byte(`{"name":"p","version":"1.0.0","layer":"addon","addonType":"monitoring","cloudTypes":["all"]}`), 0o644)
@@ -18,16 +28,40 @@ func TestValuesAndManifests(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "manifests", "a.yaml"), []byte(manifest), 0o644)
 		return dir
 	}
+	read := func(p string) string {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	type manifest struct {
+		path      string
+		templated bool
+		data      string
+		// fromAction are the lines an action wrote (SourceLine 0);
+		// every other line maps back to itself, as the rendering keeps
+		// the template's lines.
+		fromAction []int
+	}
 	for _, tc := range []struct {
 		name, dir string
-		wantErr   bool
+		emptyDoc  bool
+		want      []manifest
+		// A pack that does not read: the error is a *ValidationError
+		// (invalid) or errIs, and says wantSays.
+		invalid  bool
+		errIs    error
+		wantSays []string
 	}{
-		{"templated manifest", "../images/testdata/packs/webapp-1.2.0", false},
-		{"plain manifest", "../examples/packs/calico-3.27.3", false},
-		{"no manifests", "../examples/packs/ubuntu-22.4.4", false},
-		{"values.yaml does not parse", broken("a: [\n", "kind: ConfigMap\n"), true},
-		{"values.yaml is a list", broken("- a\n", "kind: ConfigMap\n"), true},
-		{"a template does not parse", broken("pack: {}\n", "kind: {{ .Values.x\n"), true},
+		{name: "templated manifest", dir: "../images/testdata/packs/webapp-1.2.0", want: []manifest{{"manifests/backup.yaml", true,
+			strings.NewReplacer(`{{ .Values.schedule | quote }}`, `"0 3 * * *"`, `{{ .Values.image.repository }}:{{ .Values.image.tag }}`, `docker.io/acme/backup:v0.9.0`).Replace(read(cronJob)), []int{6, 14}}}},
+		{name: "plain manifest", dir: "../examples/packs/calico-3.27.3", want: []manifest{{"manifests/calico.yaml", false, read("../examples/packs/calico-3.27.3/manifests/calico.yaml"), nil}}},
+		{name: "no manifests", dir: "../examples/packs/ubuntu-22.4.4"},
+		{name: "empty values.yaml", dir: packDir("", "kind: ConfigMap\n"), emptyDoc: true, want: []manifest{{"manifests/a.yaml", false, "kind: ConfigMap\n", nil}}},
+		{name: "values.yaml does not parse", dir: packDir("a: [\n", "kind: ConfigMap\n"), invalid: true, wantSays: []string{"invalid pack:\nvalues.yaml:"}},
+		{name: "values.yaml is a list", dir: packDir("- a\n", "kind: ConfigMap\n"), invalid: true, wantSays: []string{"values.yaml:1:1: error: values.yaml must be a mapping of parameters, got a list"}},
+		{name: "a template does not parse", dir: packDir("pack: {}\n", "kind: {{ .Values.x\n"), errIs: ErrTemplate, wantSays: []string{"manifests/a.yaml:1: "}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, probs := Load(os.DirFS(tc.dir), ".", Options{ListOnly: true})
@@ -35,29 +69,63 @@ func TestValuesAndManifests(t *testing.T) {
 				t.Fatal(probs)
 			}
 			doc, vals, ms, err := ValuesAndManifests(p, Limits{})
-			wantDoc, wantVals, verr := Values(p, Limits{})
-			wantMs, merr := RenderManifests(p, Limits{})
-			if werr := firstOf(verr, merr); (err != nil) != tc.wantErr || (err != nil && err.Error() != werr.Error()) {
-				t.Fatalf("error %v, want %v", err, werr)
-			}
-			if err != nil {
+			if tc.invalid || tc.errIs != nil {
+				var ve *ValidationError
+				if err == nil || tc.invalid && !errors.As(err, &ve) || tc.errIs != nil && !errors.Is(err, tc.errIs) {
+					t.Fatalf("error %v, want invalid %v or %v", err, tc.invalid, tc.errIs)
+				}
+				for _, s := range tc.wantSays {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q does not say %q", err, s)
+					}
+				}
+				if doc != nil || vals != nil || ms != nil {
+					t.Errorf("with the error: %v %v %v", doc, vals, ms)
+				}
 				return
 			}
-			if !reflect.DeepEqual(doc, wantDoc) || !reflect.DeepEqual(vals, wantVals) || !reflect.DeepEqual(ms, wantMs) {
-				t.Errorf("got %v %v %+v, want %v %v %+v", doc, vals, ms, wantDoc, wantVals, wantMs)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if len(ms) != len(manifestPaths(p)) {
-				t.Errorf("%d manifests rendered, want %d", len(ms), len(manifestPaths(p)))
+			// The values are what the file decodes to, and the doc is the
+			// file's top mapping.
+			var want map[string]any
+			if err := yaml.Unmarshal([]byte(read(filepath.Join(tc.dir, "values.yaml"))), &want); err != nil {
+				t.Fatal(err)
+			}
+			if want == nil {
+				want = map[string]any{}
+			}
+			if !reflect.DeepEqual(vals, want) {
+				t.Errorf("values %v, want %v", vals, want)
+			}
+			if tc.emptyDoc != (doc == nil) {
+				t.Fatalf("doc %v, want nil: %v", doc, tc.emptyDoc)
+			}
+			if doc != nil {
+				var fromDoc map[string]any
+				if err := doc.Decode(&fromDoc); doc.Kind != yaml.MappingNode || err != nil || !reflect.DeepEqual(fromDoc, want) {
+					t.Errorf("doc (kind %v) decodes to %v (%v), want %v", doc.Kind, fromDoc, err, want)
+				}
+			}
+			if len(ms) != len(tc.want) {
+				t.Fatalf("%d manifests, want %d: %+v", len(ms), len(tc.want), ms)
+			}
+			for i, m := range ms {
+				w := tc.want[i]
+				if m.Path != w.path || m.Templated != w.templated || string(m.Data) != w.data {
+					t.Errorf("manifest %d: %s (templated %v):\n%s\nwant %s (templated %v):\n%s", i, m.Path, m.Templated, m.Data, w.path, w.templated, w.data)
+				}
+				for n := 1; n <= strings.Count(w.data, "\n"); n++ {
+					want := n
+					if slices.Contains(w.fromAction, n) {
+						want = 0
+					}
+					if got := m.SourceLine(n); got != want {
+						t.Errorf("%s: line %d comes from line %d, want %d", m.Path, n, got, want)
+					}
+				}
 			}
 		})
 	}
-}
-
-func firstOf(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -1,10 +1,8 @@
 package site
 
 import (
-	"os"
-	"runtime/debug"
-
 	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/internal/gcpercent"
 	"github.com/packgen/packgen/internal/location"
 )
 
@@ -47,10 +45,4 @@ const catalogueGOGC = 300
 // before, unless the environment sets GOGC or GOMEMLIMIT: the user's
 // choice wins. The build does nothing else while its catalogue is
 // written.
-func catalogueGC() (restore func()) {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		return func() {}
-	}
-	old := debug.SetGCPercent(catalogueGOGC)
-	return func() { debug.SetGCPercent(old) }
-}
+func catalogueGC() (restore func()) { return gcpercent.Set(catalogueGOGC) }

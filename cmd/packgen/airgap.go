@@ -171,7 +171,7 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 	opts.Warn = warn
 	res, err := airgap.Export(cmd.Context(), airgap.ExportOptions{
 		Lock: lock, Env: &profile.Env{Registries: regs, Client: opts, Warn: warn},
-		Output: out, Platform: o.platform, OCI: ro, ImageKeys: imageKeys, Jobs: o.jobs, Log: airgapLog(g), Warn: warn,
+		Output: out, Platform: o.platform, OCI: ro, ImageKeys: imageKeys, RunOptions: airgap.RunOptions{Jobs: o.jobs, Log: airgapLog(g), Warn: warn},
 	})
 	if err != nil {
 		return airgapErr(err)
@@ -304,7 +304,7 @@ func runAirgapImport(cmd *cobra.Command, g *globalOptions, o *airgapImportOption
 		return err
 	}
 	warns, warn := jsonWarnings(g, o.output)
-	res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, ImageKeys: imageKeys, Digest: o.digest, OCI: ro, Force: o.force, Jobs: o.jobs, Log: airgapLog(g), Warn: warn})
+	res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, ImageKeys: imageKeys, Digest: o.digest, OCI: ro, Force: o.force, RunOptions: airgap.RunOptions{Jobs: o.jobs, Log: airgapLog(g), Warn: warn}})
 	if err != nil {
 		return airgapErr(err)
 	}

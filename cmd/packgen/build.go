@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -105,7 +104,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	}
 	var bar *buildProgress
 	if g.interactive() {
-		bar = &buildProgress{w: g.stderr}
+		bar = &buildProgress{line: counterLine{w: g.stderr}}
 		o.Progress = bar.update
 	}
 	// go-git's status walks the whole work tree (≈ 0.2 s for 7,000
@@ -255,9 +254,8 @@ func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 // the history walk (the total still grows), validating and archiving,
 // then what follows the last release (index, signatures, catalogue).
 type buildProgress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	shown bool
+	mu   sync.Mutex
+	line counterLine
 }
 
 func (b *buildProgress) update(done, total int) {
@@ -267,8 +265,7 @@ func (b *buildProgress) update(done, total int) {
 	if done >= total && total > 0 {
 		phase = "writing the index, signatures and catalogue"
 	}
-	fmt.Fprintf(b.w, "\r\033[K%d/%d releases: %s", done, total, phase)
-	b.shown = true
+	b.line.show("%d/%d releases: %s", done, total, phase)
 }
 
 // end clears the counter line, so the summary stands alone (nil: none).
@@ -278,9 +275,7 @@ func (b *buildProgress) end() {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.shown {
-		fmt.Fprint(b.w, "\r\033[K")
-	}
+	b.line.clear()
 }
 
 const unsignedWarning = "the registry is UNSIGNED: clients cannot verify it; build with --key (see `packgen key generate`)"

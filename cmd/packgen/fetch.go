@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/internal/gcpercent"
 	"github.com/packgen/packgen/internal/linesplit"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/pack"
@@ -213,9 +212,7 @@ const fetchGOGC = 400
 // one command and exits; main calls it before cobra's start-up allocates.
 func fetchProcess() {
 	runtime.GOMAXPROCS(1)
-	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetGCPercent(fetchGOGC)
-	}
+	gcpercent.Set(fetchGOGC) // for the whole process: nothing to restore
 }
 
 // runFetch fetches one pack: from an OCI reference as it was pushed, or

@@ -614,7 +614,7 @@ func TestFirstHourDirtyWarning(t *testing.T) {
 // file; warnings still get their own line.
 func TestPublishProgressLines(t *testing.T) {
 	var out bytes.Buffer
-	p := &progressLines{w: &out, counter: true}
+	p := &progressLines{bar: counterLine{w: &out}, counter: true}
 	for i := 0; i < 500; i++ {
 		fmt.Fprintf(p, "uploaded packs/x/%d.tar.gz\n", i)
 	}
@@ -633,7 +633,7 @@ func TestPublishProgressLines(t *testing.T) {
 	for _, quiet := range []bool{false, true} {
 		out.Reset()
 		warns := &warnLines{}
-		p = &progressLines{w: &out, quiet: quiet, warns: warns}
+		p = &progressLines{bar: counterLine{w: &out}, quiet: quiet, warns: warns}
 		fmt.Fprintf(p, "uploaded a.tar.gz\nnote: kept 1\nwould push x:1.0 (sha256:ab)\nwarning: no --key: unsigned\ndeleted b\n")
 		p.done()
 		want := "note: kept 1\nwarning: no --key: unsigned\n"
@@ -795,7 +795,7 @@ func TestNearNames(t *testing.T) {
 // summary.
 func TestBuildProgressPhases(t *testing.T) {
 	var out bytes.Buffer
-	b := &buildProgress{w: &out}
+	b := &buildProgress{line: counterLine{w: &out}}
 	b.update(1, 3)
 	b.update(2, 5) // the history walk found more
 	b.update(5, 5)

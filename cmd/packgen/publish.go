@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -141,7 +140,7 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
 // progressLines turns publish's log (a line per file) into one counter
 // line on a terminal; other lines (warnings) are printed as they come.
 type progressLines struct {
-	w        io.Writer
+	bar      counterLine
 	counter  bool       // show the counter (a terminal); else files are only counted
 	quiet    bool       // -q: only warnings get their line
 	warns    *warnLines // -o json: where warnings also go (nil: nowhere)
@@ -149,7 +148,6 @@ type progressLines struct {
 	lines    linesplit.Splitter
 	uploaded int
 	deleted  int
-	shown    bool
 }
 
 func (p *progressLines) Write(b []byte) (int, error) {
@@ -177,14 +175,11 @@ func (p *progressLines) line(line string) {
 		if p.quiet && !isWarn {
 			return
 		}
-		if p.shown {
-			fmt.Fprint(p.w, "\r\033[K")
-		}
-		fmt.Fprintln(p.w, esc(line))
+		p.bar.clear()
+		fmt.Fprintln(p.bar.w, esc(line))
 	}
 	if p.counter {
-		fmt.Fprintf(p.w, "\r\033[K%d uploaded, %d deleted", p.uploaded, p.deleted)
-		p.shown = true
+		p.bar.show("%d uploaded, %d deleted", p.uploaded, p.deleted)
 	}
 }
 
@@ -195,9 +190,7 @@ func (p *progressLines) done() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.shown {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
+	p.bar.clear()
 }
 
 // checkSiteExpiry refuses a site whose index.json has expired (no client
@@ -333,7 +326,7 @@ func publishLog(g *globalOptions, o *publish.Options, output string) (bar *progr
 		o.Log = g.stdout
 		return nil, warns
 	}
-	bar = &progressLines{w: g.stderr, counter: g.interactive(), quiet: g.quiet, warns: warns}
+	bar = &progressLines{bar: counterLine{w: g.stderr}, counter: g.interactive(), quiet: g.quiet, warns: warns}
 	o.Log = bar
 	return bar, warns
 }

@@ -16,7 +16,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"sort"
 	"strconv"
@@ -101,20 +100,14 @@ func Load(path string) (*Profile, error) {
 	return Parse(path, data)
 }
 
+// readSmall reads a profile or lock file: a regular file (never a FIFO,
+// a hang, or a device) of at most MaxFileSize bytes.
 func readSmall(path string) ([]byte, error) {
-	f, err := safefile.Open(path) // never a FIFO (a hang) or a device
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
+	data, err := safefile.ReadFile(path, MaxFileSize)
+	if errors.Is(err, safefile.ErrTooLarge) {
 		return nil, fmt.Errorf("%w: %s is more than the %d bytes a profile or lock file may have", ErrInvalid, path, MaxFileSize)
 	}
-	return data, nil
+	return data, err
 }
 
 // Compiled on first use, not in the initialiser every packgen process runs.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack/meta"
 	"gopkg.in/yaml.v3"
 )
@@ -30,6 +31,41 @@ func TestParseExamples(t *testing.T) {
 	p, _ := Load("../../examples/profiles/aws-prod.yaml")
 	if l := p.Layer("calico"); l == nil || l.Constraint != "^3.27" || l.Values == nil || l.Line != 16 || l.Column != 5 {
 		t.Errorf("calico layer: %+v", l)
+	}
+}
+
+// TestLoadReads: Load reads a regular file of at most MaxFileSize
+// bytes; a larger one is ErrInvalid naming the bound (refused by its
+// size, before it is read), and a directory or a missing file the
+// reader's error.
+func TestLoadReads(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(big, nil, 0o644); err != nil || os.Truncate(big, MaxFileSize+1) != nil {
+		t.Fatal("cannot make a large file")
+	}
+	for _, tc := range []struct {
+		name, path string
+		want       error
+		says       string
+	}{
+		{"a profile", "../../examples/profiles/aws-prod.yaml", nil, ""},
+		{"too large", big, ErrInvalid, "big.yaml is more than the 4194304 bytes a profile or lock file may have"},
+		{"a directory", dir, safefile.ErrNotRegular, "it is a directory"},
+		{"missing", filepath.Join(dir, "none.yaml"), os.ErrNotExist, "none.yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Load(tc.path)
+			if tc.want == nil {
+				if err != nil || p == nil || p.Name == "" {
+					t.Fatalf("Load = %+v, %v", p, err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("Load = %v, want %v saying %q", err, tc.want, tc.says)
+			}
+		})
 	}
 }
 
