@@ -11,11 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/packgen/packgen/internal/atomicfile"
-	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/textsafe"
 )
@@ -59,36 +57,16 @@ func (d DirTarget) root(create bool) (*os.Root, error) {
 }
 
 // noLinks refuses a symbolic link at any directory on the way to key
-// and, with self, at key itself. os.Root already keeps every path
-// inside Dir even if a link is planted after this check; the check makes
-// a planted link an error that names it rather than a write through it.
+// and, with self, at key itself (safefile.LinkOnPath; seen: the real
+// directories already checked in this publish).
 func (d DirTarget) noLinks(root *os.Root, key string, self bool, seen map[string]bool) error {
-	parts := strings.Split(key, "/")
-	if !self {
-		parts = parts[:len(parts)-1]
+	link, err := safefile.LinkOnPath(root, filepath.FromSlash(key), self, seen)
+	if err != nil || link == "" {
+		return err
 	}
-	for i := range parts {
-		p := strings.Join(parts[:i+1], "/")
-		if seen[p] {
-			continue
-		}
-		info, err := root.Lstat(filepath.FromSlash(p))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // nothing below it exists yet
-		}
-		if err != nil {
-			return err
-		}
-		if info.Mode()&fs.ModeSymlink != 0 {
-			full := filepath.Join(d.Dir, filepath.FromSlash(p))
-			to, _ := root.Readlink(filepath.FromSlash(p))
-			return fmt.Errorf("%w: %s is a symbolic link (to %s), where publish writes the site's own files; publish never writes through a link below the directory it was given. Remove it (rm %s) and publish again, after checking who planted it", ErrLink, full, textsafe.Escape(to), full)
-		}
-		if seen != nil && i < len(parts)-1 {
-			seen[p] = true // a real directory: checked once per publish
-		}
-	}
-	return nil
+	full := filepath.Join(d.Dir, link)
+	to, _ := root.Readlink(link)
+	return fmt.Errorf("%w: %s is a symbolic link (to %s), where publish writes the site's own files; publish never writes through a link below the directory it was given. Remove it (rm %s) and publish again, after checking who planted it", ErrLink, full, textsafe.Escape(to), full)
 }
 
 // checkPaths refuses, before anything is written, a link on the way to
@@ -115,9 +93,9 @@ func (d DirTarget) checkPaths(keys []string) error {
 // upload (DirTarget: links planted in the directory).
 type pathChecker interface{ checkPaths(keys []string) error }
 
-// List walks the directory without following links (a link is not
-// listed, so neither compared nor pruned); a missing directory is an
-// empty target.
+// List walks the directory as publish walks a site (walkRoot): a link
+// is not listed, so neither compared nor pruned; a missing directory is
+// an empty target.
 func (d DirTarget) List(ctx context.Context) (map[string]Object, error) {
 	out := map[string]Object{}
 	root, err := d.root(false)
@@ -128,36 +106,12 @@ func (d DirTarget) List(ctx context.Context) (map[string]Object, error) {
 		return nil, err
 	}
 	defer root.Close()
-	var keys []string
-	err = fs.WalkDir(root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		// Dot files are never published: the in-flight temp files.
-		if p != "." && strings.HasPrefix(e.Name(), ".") {
-			if e.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if e.Type().IsRegular() {
-			keys = append(keys, p)
-		}
-		return nil
-	})
+	files, err := walkRoot(ctx, root)
 	if err != nil {
 		return nil, err
 	}
-	files := make([]localFile, len(keys))
-	err = parallel.Each(ctx, len(keys), runtime.GOMAXPROCS(0), func(i int) (err error) {
-		files[i], err = hashIn(root, keys[i])
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	for i, f := range files {
-		out[keys[i]] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, ETag: f.md5}
+	for _, f := range files {
+		out[f.key] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, ETag: f.md5}
 	}
 	return out, nil
 }
@@ -226,39 +180,27 @@ func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info Pu
 	if err := d.noLinks(root, key, true, nil); err != nil {
 		return err
 	}
-	dir := filepath.Dir(name)
-	tmp, tmpName, err := atomicfile.CreateTempIn(root, dir, ".upload-")
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = root.MkdirAll(dir, 0o755); err == nil {
-			tmp, tmpName, err = atomicfile.CreateTempIn(root, dir, ".upload-")
+	// A rename replaces whatever name is, a link included, never what
+	// it points at.
+	return atomicfile.WriteWithIn(root, name, 0o644, func(w io.Writer) error {
+		h := md5.New()
+		s := sha256.New()
+		n, err := io.Copy(io.MultiWriter(w, h, s), r)
+		if f, ok := w.(interface{ Sync() error }); ok && err == nil {
+			err = f.Sync() // the temp file (atomicfile.WriteWithIn)
 		}
-	}
-	if err != nil {
-		return err
-	}
-	defer root.Remove(tmpName) // fails once renamed
-	h := md5.New()
-	s := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h, s), r)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if n != info.Size || hex.EncodeToString(s.Sum(nil)) != info.SHA256 || hex.EncodeToString(h.Sum(nil)) != info.MD5 {
-		return fmt.Errorf("%s changed while uploading: publish a site that no build is writing to", key)
-	}
-	// Conditions are checked just before the rename: a narrow window,
-	// unlike a store's atomic conditional write, but enough to catch a
-	// publish that overlapped this one.
-	if info.IfMatch != "" || info.IfAbsent {
+		if err != nil {
+			return err
+		}
+		if n != info.Size || hex.EncodeToString(s.Sum(nil)) != info.SHA256 || hex.EncodeToString(h.Sum(nil)) != info.MD5 {
+			return fmt.Errorf("%s changed while uploading: publish a site that no build is writing to", key)
+		}
+		// Conditions are checked just before the rename: a narrow
+		// window, unlike a store's atomic conditional write, but enough
+		// to catch a publish that overlapped this one.
+		if info.IfMatch == "" && !info.IfAbsent {
+			return nil
+		}
 		cur, err := hashIn(root, key)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -270,10 +212,8 @@ func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info Pu
 		case info.IfAbsent || cur.md5 != info.IfMatch:
 			return fmt.Errorf("%w: %s was replaced", ErrConflict, key)
 		}
-	}
-	// A rename replaces whatever name is, a link included, never what
-	// it points at.
-	return root.Rename(tmpName, name)
+		return nil
+	})
 }
 
 // Delete removes a file (a link itself, never what it points at).
