@@ -1,7 +1,6 @@
 package build
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/atomicfile"
 )
 
 // Incremental update in place.
@@ -109,29 +107,29 @@ func putFile(o Options, prev *previous, stage, rel string, data []byte) (index.F
 		return ref, nil
 	}
 	file := filepath.Join(stage, filepath.FromSlash(rel))
-	if old, err := os.ReadFile(file); err == nil && bytes.Equal(old, data) {
-		return ref, nil
-	}
 	if err := o.dirs.mkdirAll(filepath.Dir(file)); err != nil {
 		return ref, err
 	}
-	return ref, atomicfile.WriteFile(file, data, 0o644)
+	if o.dirs.holds(file, data) {
+		return ref, nil
+	}
+	return ref, o.dirs.replace(file, data)
 }
 
 // removeAdded undoes a failed in-place update: the archives and
 // signatures of new releases, which no index references.
-func removeAdded(out string, jobs []*job) {
+func removeAdded(d *dirMaker, out string, jobs []*job) {
 	for _, j := range jobs {
 		if j.prev != nil {
 			continue
 		}
 		for _, p := range []string{j.out.Archive.Path, j.out.Signature, j.out.Bundle} {
 			if p != "" {
-				os.Remove(filepath.Join(out, filepath.FromSlash(p)))
+				d.remove(filepath.Join(out, filepath.FromSlash(p)))
 			}
 		}
 		if p := j.out.Archive.Path; p != "" {
-			os.Remove(filepath.Join(out, filepath.FromSlash(path.Dir(p)))) // only if now empty
+			d.remove(filepath.Join(out, filepath.FromSlash(path.Dir(p)))) // only if now empty
 		}
 	}
 }
@@ -139,12 +137,12 @@ func removeAdded(out string, jobs []*job) {
 // collectGarbage removes the content-addressed metadata of the previous
 // build that the new index no longer references (the shards of changed
 // packs, changed buckets, the old root's signatures), after the switch.
-func collectGarbage(out string, prev *previous, kept map[string]bool) {
+func collectGarbage(d *dirMaker, out string, prev *previous, kept map[string]bool) {
 	for rel := range prev.refs {
 		if kept[rel] || !contentAddressed(rel) {
 			continue
 		}
-		os.Remove(filepath.Join(out, filepath.FromSlash(rel)))
+		d.remove(filepath.Join(out, filepath.FromSlash(rel)))
 	}
 }
 
