@@ -512,7 +512,7 @@ func download(ctx context.Context, prev *previous, ref index.FileRef, dst string
 // it made: every release needs its dir, and os.MkdirAll stats the whole
 // path each time (three files per release, thousands of releases).
 //
-// Updating the out dir in place (root set: inplace.go), every write goes
+// Updating the out dir in place (root set: update.go), every write goes
 // through an os.Root of the out dir, and a symbolic link on the way from
 // the out dir to what is written is refused (ErrOutLink) rather than
 // written behind.

@@ -155,7 +155,7 @@ func (b *builder) plan(ctx context.Context) error {
 		if err := dropStamp(o.Out); err != nil {
 			return err
 		}
-		// From here every write goes through the out dir's root (inplace.go).
+		// From here every write goes through the out dir's root (update.go).
 		return o.dirs.openOut(o.Out)
 	}
 	// Held before it exists: a concurrent build's sweep of the same

@@ -250,7 +250,7 @@ func writeIndex(ctx context.Context, o Options, stage string, src *source.Result
 // readers never see an index whose signatures are missing. In place, an
 // index.json that is already there is not written again (written false),
 // and every write and rename goes through the out dir's root, refusing a
-// link planted there while the build ran (inplace.go).
+// link planted there while the build ran (update.go).
 func writeRoot(o Options, stage string, prev *previous, root *index.Root, put index.PutFunc) (written bool, err error) {
 	data, err := index.Encode(root)
 	if err != nil {
