@@ -56,6 +56,25 @@ func (d DirTarget) root(create bool) (*os.Root, error) {
 	return os.OpenRoot(d.Dir)
 }
 
+// open checks key, opens Dir (made first with create) and refuses a
+// link on the way to key (and, with self, at key): what every method
+// does first. The caller closes the root.
+func (d DirTarget) open(key string, create, self bool) (*os.Root, string, error) {
+	name, err := d.name(key)
+	if err != nil {
+		return nil, "", err
+	}
+	root, err := d.root(create)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := d.noLinks(root, key, self, nil); err != nil {
+		root.Close()
+		return nil, "", err
+	}
+	return root, name, nil
+}
+
 // noLinks refuses a symbolic link at any directory on the way to key
 // and, with self, at key itself (safefile.LinkOnPath; seen: the real
 // directories already checked in this publish).
@@ -130,17 +149,11 @@ func hashIn(root *os.Root, name string) (localFile, error) {
 
 // Stat hashes one file.
 func (d DirTarget) Stat(ctx context.Context, key string) (Object, error) {
-	if _, err := d.name(key); err != nil {
-		return Object{}, err
-	}
-	root, err := d.root(false)
+	root, _, err := d.open(key, false, true)
 	if err != nil {
 		return Object{}, err
 	}
 	defer root.Close()
-	if err := d.noLinks(root, key, true, nil); err != nil {
-		return Object{}, err
-	}
 	f, err := hashIn(root, key)
 	if err != nil {
 		return Object{}, err
@@ -150,36 +163,22 @@ func (d DirTarget) Stat(ctx context.Context, key string) (Object, error) {
 
 // Get opens one file.
 func (d DirTarget) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	name, err := d.name(key)
-	if err != nil {
-		return nil, err
-	}
-	root, err := d.root(false)
+	root, name, err := d.open(key, false, true)
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close() // the file opened stays open
-	if err := d.noLinks(root, key, true, nil); err != nil {
-		return nil, err
-	}
 	return safefile.OpenIn(root, name)
 }
 
 // Put writes a file via a temporary file and a rename, checking that what
 // was written is what was planned.
 func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info PutInfo) error {
-	name, err := d.name(key)
-	if err != nil {
-		return err
-	}
-	root, err := d.root(true)
+	root, name, err := d.open(key, true, true)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	if err := d.noLinks(root, key, true, nil); err != nil {
-		return err
-	}
 	// A rename replaces whatever name is, a link included, never what
 	// it points at.
 	return atomicfile.WriteWithIn(root, name, 0o644, func(w io.Writer) error {
@@ -218,17 +217,10 @@ func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info Pu
 
 // Delete removes a file (a link itself, never what it points at).
 func (d DirTarget) Delete(ctx context.Context, key string) error {
-	name, err := d.name(key)
-	if err != nil {
-		return err
-	}
-	root, err := d.root(false)
+	root, name, err := d.open(key, false, false)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	if err := d.noLinks(root, key, false, nil); err != nil {
-		return err
-	}
 	return root.Remove(name)
 }
