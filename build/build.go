@@ -6,11 +6,9 @@ package build
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/packgen/packgen/internal/ocireg"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
@@ -328,11 +327,7 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 	if err := o.dirs.mkdirAll(filepath.Dir(file)); err != nil {
 		return rel, nil, err
 	}
-	if o.inPlace {
-		// Left by a killed update; no index references it.
-		os.Remove(file)
-	}
-	f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, err := o.dirs.create(file)
 	if err != nil {
 		return rel, nil, err
 	}
@@ -353,7 +348,11 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 		if err != nil {
 			return rel, nil, err
 		}
-		sig, bundle, err := signFile(o.Signer, file, sum, o.recordSignature(d.SHA256, writeNew))
+		write := writeNew
+		if o.inPlace {
+			write = o.dirs.replace
+		}
+		sig, bundle, err := signFile(o.Signer, file, sum, o.recordSignature(d.SHA256, write))
 		if err != nil {
 			return rel, nil, fmt.Errorf("sign %s: %w", apath, err)
 		}
@@ -527,12 +526,16 @@ func download(ctx context.Context, prev *previous, ref index.FileRef, dst string
 // it made: every release needs its dir, and os.MkdirAll stats the whole
 // path each time (three files per release, thousands of releases).
 //
-// Updating the out dir in place (root set), it refuses a symbolic link
-// on the way from root to dir (ErrOutLink) rather than write behind it.
+// Updating the out dir in place (root set: update.go), every write goes
+// through an os.Root of the out dir, and a symbolic link on the way from
+// the out dir to what is written is refused (ErrOutLink) rather than
+// written behind.
 type dirMaker struct {
 	mu   sync.Mutex
 	made map[string]bool
-	root string // the out dir, when updated in place
+	out  string   // the out dir, when updated in place
+	root *os.Root // out, opened, when updated in place
+	real map[string]bool
 }
 
 func (d *dirMaker) mkdirAll(dir string) error {
@@ -544,44 +547,28 @@ func (d *dirMaker) mkdirAll(dir string) error {
 	if d.made[dir] {
 		return nil
 	}
-	if d.root != "" {
-		if err := d.noLinks(dir); err != nil {
+	if rel, ok := d.inOut(dir); ok {
+		if err := d.noLinks(rel); err != nil {
 			return err
 		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := d.root.MkdirAll(rel, 0o755); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	d.made[dir] = true
 	return nil
 }
 
-// noLinks checks each existing directory from root down to dir with
-// Lstat, once per directory.
-func (d *dirMaker) noLinks(dir string) error {
-	rel, err := filepath.Rel(d.root, dir)
-	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+// noLinks refuses a link on the way from the out dir to rel, or at rel
+// (safefile.LinkOnPath, each real directory checked once). d.mu is held.
+func (d *dirMaker) noLinks(rel string) error {
+	link, err := safefile.LinkOnPath(d.root, rel, true, d.real)
+	if err != nil || link == "" {
 		return err
 	}
-	p := d.root
-	for _, part := range strings.Split(rel, string(filepath.Separator)) {
-		p = filepath.Join(p, part)
-		if d.made[p] {
-			continue
-		}
-		fi, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			return outLinkErr(p)
-		}
-		d.made[p] = true
-	}
-	return nil
+	return outLinkErr(filepath.Join(d.out, link))
 }
 
 func linkOrCopy(src, dst string) error {

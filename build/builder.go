@@ -137,7 +137,6 @@ func (b *builder) plan(ctx context.Context) error {
 		if err := linkAtTop(o.Out); err != nil {
 			return err
 		}
-		o.dirs.root = filepath.Clean(o.Out)
 	}
 	// An archive's signature covers the archive alone: what a shard says
 	// beside it (version, dependencies, annotations, displayName, commit)
@@ -153,8 +152,11 @@ func (b *builder) plan(ctx context.Context) error {
 		fmt.Fprintf(o.Log, "removed %s, left by a build that did not finish\n", d)
 	}
 	if o.inPlace {
-		o.prevFinished, err = dropStamp(o.Out)
-		return err
+		if o.prevFinished, err = dropStamp(o.Out); err != nil {
+			return err
+		}
+		// From here every write goes through the out dir's root (update.go).
+		return o.dirs.openOut(o.Out)
 	}
 	// Held before it exists: a concurrent build's sweep of the same
 	// parent must never see it unheld.
@@ -167,10 +169,11 @@ func (b *builder) plan(ctx context.Context) error {
 // cleanup undoes what a build that did not commit wrote.
 func (b *builder) cleanup() {
 	defer b.release()
+	defer b.o.dirs.close()
 	switch {
 	case b.committed:
 	case b.o.inPlace:
-		removeAdded(b.stage, b.jobs)
+		removeAdded(b.o.dirs, b.stage, b.jobs)
 	default:
 		os.RemoveAll(b.stage)
 	}

@@ -1,7 +1,6 @@
 package build
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/translog"
 	"golang.org/x/mod/sumdb/note"
@@ -267,10 +265,10 @@ func (b *builder) putLogFile(p string, data []byte) error {
 		return err
 	}
 	if b.o.inPlace {
-		if old, err := os.ReadFile(file); err == nil && bytes.Equal(old, data) {
+		if b.o.dirs.holds(file, data) {
 			return nil // an unchanged log leaves the out dir untouched
 		}
-		return atomicfile.WriteFile(file, data, 0o644)
+		return b.o.dirs.replace(file, data)
 	}
 	return os.WriteFile(file, data, 0o644)
 }
@@ -349,7 +347,7 @@ func (b *builder) writeCheckpoint() error {
 		}
 		for _, p := range translog.TilePaths(b.logOld) {
 			if !keep[p] {
-				os.Remove(filepath.Join(b.stage, filepath.FromSlash(p)))
+				b.o.dirs.remove(filepath.Join(b.stage, filepath.FromSlash(p)))
 			}
 		}
 	}

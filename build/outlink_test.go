@@ -1,13 +1,22 @@
 package build
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/packgen/packgen/sign"
 )
 
 // TestAttackOutDirLinks: someone who can write the out dir plants a link
@@ -89,4 +98,97 @@ func treeDiff(a, b map[string]string) []string {
 	}
 	sort.Strings(d)
 	return d
+}
+
+// planter is a build key that, as it signs the first archive (while the
+// releases are produced: after the plan checked the out dir, before the
+// index is written), runs plant: someone else able to write the out dir
+// planting a link at that moment.
+type planter struct {
+	Signer
+	once  sync.Once
+	plant func()
+}
+
+func (p *planter) SignBlob(sum [32]byte, open func() (io.ReadCloser, error)) ([]byte, []byte, error) {
+	p.once.Do(p.plant)
+	return p.Signer.SignBlob(sum, open)
+}
+
+// TestAttackOutDirLinksMidBuild: a link planted in the out dir while an
+// update in place runs (after its plan's check) where it then writes —
+// index.json's temporary name and signature, index.json itself, a new
+// release's signature, the signatures/ and index/ directories — is
+// refused (ErrOutLink, naming it), and nothing is written where it
+// points. Driven through Run, with the key's first signing as the moment.
+func TestAttackOutDirLinksMidBuild(t *testing.T) {
+	// An unencrypted key: testutil.NewKey's scrypt costs seconds under -race.
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(ec)
+	must(t, err)
+	key, err := sign.LoadSigner(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil)
+	must(t, err)
+	for _, tc := range []struct {
+		at  string
+		dir bool // a directory moved out and linked back, not a file link
+	}{
+		{at: "index.json.new"},
+		{at: "index.json.new.sig"},
+		{at: "index.json"},
+		{at: "packs/calico/1.1.0/calico-1.1.0.tar.gz.sig"},
+		{at: "signatures", dir: true},
+		{at: "index", dir: true},
+	} {
+		t.Run(tc.at, func(t *testing.T) {
+			tmp, r := newRepo(t)
+			writePack(t, r, "packs/calico", "calico", "1.0.0", "cni", "")
+			commit(t, r, "one")
+			out := filepath.Join(tmp, "site")
+			built(t, r.Dir, out, func(o *Options) { o.Signer = key })
+			outside := t.TempDir()
+			victim, moved := filepath.Join(outside, "victim"), filepath.Join(outside, "moved")
+			must(t, os.WriteFile(victim, []byte("secret"), 0o600))
+			planted := filepath.Join(out, filepath.FromSlash(tc.at))
+			var want map[string]string // the moved directory, as it was
+			if tc.dir {
+				want = dirTree(t, planted)
+			}
+			s := &planter{Signer: key, plant: func() {
+				target := victim
+				if tc.dir {
+					target = moved
+					if err := os.Rename(planted, moved); err != nil {
+						t.Error(err)
+					}
+				} else {
+					os.Remove(planted)
+				}
+				if err := os.Symlink(target, planted); err != nil {
+					t.Error(err)
+				}
+			}}
+			writePack(t, r, "packs/calico", "calico", "1.1.0", "cni", "")
+			commit(t, r, "two")
+			_, err := run(t, r.Dir, out, func(o *Options) { o.Signer = s })
+			if !errors.Is(err, ErrOutLink) || !strings.Contains(err.Error(), planted) {
+				t.Fatalf("err = %v, want ErrOutLink naming %s", err, planted)
+			}
+			if fi, err := os.Lstat(planted); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+				t.Fatalf("the link was not planted mid-build: %v %v", fi, err)
+			}
+			if got, _ := os.ReadFile(victim); string(got) != "secret" {
+				t.Errorf("written through the link: victim holds %q", got)
+			}
+			entries, _ := os.ReadDir(outside)
+			if n := map[bool]int{false: 1, true: 2}[tc.dir]; len(entries) != n {
+				t.Errorf("outside holds %v", entries)
+			}
+			if tc.dir {
+				if d := treeDiff(dirTree(t, moved), want); d != nil {
+					t.Errorf("written behind the directory link: %v", d)
+				}
+			}
+		})
+	}
 }

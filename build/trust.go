@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/sign"
@@ -188,7 +187,7 @@ func settleSignature(o Options, stage string, r index.Release, inGit bool) (inde
 	// must not change, so the old name is unlinked first.
 	write := func(p string, data []byte) error {
 		if o.inPlace {
-			return atomicfile.WriteFile(p, data, 0o644)
+			return o.dirs.replace(p, data)
 		}
 		os.Remove(p)
 		return os.WriteFile(p, data, 0o644)

@@ -169,7 +169,9 @@ func TestSweepUnreferenced(t *testing.T) {
 			}
 			outside := filepath.Join(top, "outside.tar.gz")
 			must(t, os.WriteFile(outside, nil, 0o644))
-			sweepUnreferenced(out, prev, next, tc.prevFinished)
+			d := &dirMaker{made: map[string]bool{}}
+			must(t, d.openOut(out)) // as an update in place holds it
+			sweepUnreferenced(d, out, prev, next, tc.prevFinished)
 			for _, f := range tc.gone {
 				if _, err := os.Lstat(filepath.Join(out, f)); err == nil {
 					t.Errorf("%s left", f)

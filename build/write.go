@@ -17,7 +17,6 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/transport"
@@ -239,8 +238,8 @@ func writeIndex(ctx context.Context, o Options, stage string, src *source.Result
 		return nil, err
 	}
 	if o.inPlace && written {
-		collectGarbage(stage, prev, kept)
-		sweepUnreferenced(stage, prev, shards, o.prevFinished)
+		collectGarbage(o.dirs, stage, prev, kept)
+		sweepUnreferenced(o.dirs, stage, prev, shards, o.prevFinished)
 	}
 	return &Snapshot{Root: root, Shards: shards}, nil
 }
@@ -249,7 +248,9 @@ func writeIndex(ctx context.Context, o Options, stage string, src *source.Result
 // name and signed there, its digest-named signatures (what clients read)
 // are put in place, and only then is it renamed to index.json: in place,
 // readers never see an index whose signatures are missing. In place, an
-// index.json that is already there is not written again (written false).
+// index.json that is already there is not written again (written false),
+// and every write and rename goes through the out dir's root, refusing a
+// link planted there while the build ran (update.go).
 func writeRoot(o Options, stage string, prev *previous, root *index.Root, put index.PutFunc) (written bool, err error) {
 	data, err := index.Encode(root)
 	if err != nil {
@@ -260,34 +261,40 @@ func writeRoot(o Options, stage string, prev *previous, root *index.Root, put in
 		// Nothing changed: no byte is written, but what a killed
 		// update may have left is removed.
 		for _, f := range []string{tmpRoot, tmpRoot + ".sig", tmpRoot + ".sigstore.json"} {
-			os.Remove(filepath.Join(stage, f))
+			o.dirs.remove(filepath.Join(stage, f))
 		}
 		return false, nil
 	}
-	if _, err := writeFile(stage, tmpRoot, data); err != nil {
+	tmp := filepath.Join(stage, tmpRoot)
+	if o.inPlace {
+		err = o.dirs.replace(tmp, data)
+	} else {
+		_, err = writeFile(stage, tmpRoot, data)
+	}
+	if err != nil {
 		return false, err
 	}
 	renames := [][2]string{{tmpRoot, index.RootFile}}
 	if o.Signer != nil {
 		sum, _ := hexSum(index.Digest(data))
-		sig, bundle, err := signFile(o.Signer, filepath.Join(stage, tmpRoot), sum, func(p string, data []byte) error { return atomicfile.WriteFile(p, data, 0o644) })
+		files := map[string][]byte{} // what signFile wrote, by base name
+		sig, bundle, err := signFile(o.Signer, tmp, sum, func(p string, data []byte) error {
+			files[filepath.Base(p)] = data
+			return o.dirs.replace(p, data)
+		})
 		if err != nil {
 			return false, fmt.Errorf("sign index.json: %w", err)
 		}
 		// The copy named by the root's digest is what clients read.
 		for _, c := range [][2]string{{sig, index.RootSignaturePath(index.Digest(data))}, {bundle, index.RootBundlePath(index.Digest(data))}} {
-			b, err := os.ReadFile(filepath.Join(stage, c[0]))
-			if err != nil {
-				return false, err
-			}
-			if _, err := put(c[1], b); err != nil {
+			if _, err := put(c[1], files[c[0]]); err != nil {
 				return false, err
 			}
 			renames = append(renames, [2]string{c[0], index.RootFile + strings.TrimPrefix(c[0], tmpRoot)})
 		}
 	}
 	for _, r := range renames {
-		if err := os.Rename(filepath.Join(stage, r[0]), filepath.Join(stage, r[1])); err != nil {
+		if err := o.dirs.rename(filepath.Join(stage, r[0]), filepath.Join(stage, r[1])); err != nil {
 			return false, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"gopkg.in/yaml.v3"
 )
@@ -96,20 +97,21 @@ func openOutput(dir string, files []RenderedLayer) (*os.Root, error) {
 	for _, r := range files {
 		names = append(names, filepath.Join("values", filepath.Base(r.File)))
 	}
+	known := map[string]bool{}
 	for _, n := range names {
-		info, err := root.Lstat(n)
-		if err == nil && info.Mode()&fs.ModeSymlink != 0 {
-			root.Close()
-			p := filepath.Join(dir, n)
-			return nil, fmt.Errorf("%w: %s is a symbolic link; render writes only into real directories below %s: remove it (rm %s) and render again", ErrOutputLink, p, dir, p)
+		link, err := safefile.LinkOnPath(root, n, true, known)
+		if err == nil && link != "" {
+			p := filepath.Join(dir, link)
+			err = fmt.Errorf("%w: %s is a symbolic link; render writes only into real directories below %s: remove it (rm %s) and render again", ErrOutputLink, p, dir, p)
 		}
-		if n == "values" && errors.Is(err, fs.ErrNotExist) {
-			err = root.Mkdir(n, 0o755)
-		}
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err != nil {
 			root.Close()
 			return nil, err
 		}
+	}
+	if err := root.Mkdir("values", 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		root.Close()
+		return nil, err
 	}
 	return root, nil
 }

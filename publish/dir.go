@@ -11,11 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/packgen/packgen/internal/atomicfile"
-	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/textsafe"
 )
@@ -58,37 +56,36 @@ func (d DirTarget) root(create bool) (*os.Root, error) {
 	return os.OpenRoot(d.Dir)
 }
 
+// open checks key, opens Dir (made first with create) and refuses a
+// link on the way to key (and, with self, at key): what every method
+// does first. The caller closes the root.
+func (d DirTarget) open(key string, create, self bool) (*os.Root, string, error) {
+	name, err := d.name(key)
+	if err != nil {
+		return nil, "", err
+	}
+	root, err := d.root(create)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := d.noLinks(root, key, self, nil); err != nil {
+		root.Close()
+		return nil, "", err
+	}
+	return root, name, nil
+}
+
 // noLinks refuses a symbolic link at any directory on the way to key
-// and, with self, at key itself. os.Root already keeps every path
-// inside Dir even if a link is planted after this check; the check makes
-// a planted link an error that names it rather than a write through it.
+// and, with self, at key itself (safefile.LinkOnPath; seen: the real
+// directories already checked in this publish).
 func (d DirTarget) noLinks(root *os.Root, key string, self bool, seen map[string]bool) error {
-	parts := strings.Split(key, "/")
-	if !self {
-		parts = parts[:len(parts)-1]
+	link, err := safefile.LinkOnPath(root, filepath.FromSlash(key), self, seen)
+	if err != nil || link == "" {
+		return err
 	}
-	for i := range parts {
-		p := strings.Join(parts[:i+1], "/")
-		if seen[p] {
-			continue
-		}
-		info, err := root.Lstat(filepath.FromSlash(p))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // nothing below it exists yet
-		}
-		if err != nil {
-			return err
-		}
-		if info.Mode()&fs.ModeSymlink != 0 {
-			full := filepath.Join(d.Dir, filepath.FromSlash(p))
-			to, _ := root.Readlink(filepath.FromSlash(p))
-			return fmt.Errorf("%w: %s is a symbolic link (to %s), where publish writes the site's own files; publish never writes through a link below the directory it was given. Remove it (rm %s) and publish again, after checking who planted it", ErrLink, full, textsafe.Escape(to), full)
-		}
-		if seen != nil && i < len(parts)-1 {
-			seen[p] = true // a real directory: checked once per publish
-		}
-	}
-	return nil
+	full := filepath.Join(d.Dir, link)
+	to, _ := root.Readlink(link)
+	return fmt.Errorf("%w: %s is a symbolic link (to %s), where publish writes the site's own files; publish never writes through a link below the directory it was given. Remove it (rm %s) and publish again, after checking who planted it", ErrLink, full, textsafe.Escape(to), full)
 }
 
 // checkPaths refuses, before anything is written, a link on the way to
@@ -115,9 +112,9 @@ func (d DirTarget) checkPaths(keys []string) error {
 // upload (DirTarget: links planted in the directory).
 type pathChecker interface{ checkPaths(keys []string) error }
 
-// List walks the directory without following links (a link is not
-// listed, so neither compared nor pruned); a missing directory is an
-// empty target.
+// List walks the directory as publish walks a site (walkRoot): a link
+// is not listed, so neither compared nor pruned; a missing directory is
+// an empty target.
 func (d DirTarget) List(ctx context.Context) (map[string]Object, error) {
 	out := map[string]Object{}
 	root, err := d.root(false)
@@ -128,36 +125,12 @@ func (d DirTarget) List(ctx context.Context) (map[string]Object, error) {
 		return nil, err
 	}
 	defer root.Close()
-	var keys []string
-	err = fs.WalkDir(root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		// Dot files are never published: the in-flight temp files.
-		if p != "." && strings.HasPrefix(e.Name(), ".") {
-			if e.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if e.Type().IsRegular() {
-			keys = append(keys, p)
-		}
-		return nil
-	})
+	files, err := walkRoot(ctx, root)
 	if err != nil {
 		return nil, err
 	}
-	files := make([]localFile, len(keys))
-	err = parallel.Each(ctx, len(keys), runtime.GOMAXPROCS(0), func(i int) (err error) {
-		files[i], err = hashIn(root, keys[i])
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	for i, f := range files {
-		out[keys[i]] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, ETag: f.md5}
+	for _, f := range files {
+		out[f.key] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, ETag: f.md5}
 	}
 	return out, nil
 }
@@ -176,17 +149,11 @@ func hashIn(root *os.Root, name string) (localFile, error) {
 
 // Stat hashes one file.
 func (d DirTarget) Stat(ctx context.Context, key string) (Object, error) {
-	if _, err := d.name(key); err != nil {
-		return Object{}, err
-	}
-	root, err := d.root(false)
+	root, _, err := d.open(key, false, true)
 	if err != nil {
 		return Object{}, err
 	}
 	defer root.Close()
-	if err := d.noLinks(root, key, true, nil); err != nil {
-		return Object{}, err
-	}
 	f, err := hashIn(root, key)
 	if err != nil {
 		return Object{}, err
@@ -196,69 +163,43 @@ func (d DirTarget) Stat(ctx context.Context, key string) (Object, error) {
 
 // Get opens one file.
 func (d DirTarget) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	name, err := d.name(key)
-	if err != nil {
-		return nil, err
-	}
-	root, err := d.root(false)
+	root, name, err := d.open(key, false, true)
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close() // the file opened stays open
-	if err := d.noLinks(root, key, true, nil); err != nil {
-		return nil, err
-	}
 	return safefile.OpenIn(root, name)
 }
 
 // Put writes a file via a temporary file and a rename, checking that what
 // was written is what was planned.
 func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info PutInfo) error {
-	name, err := d.name(key)
-	if err != nil {
-		return err
-	}
-	root, err := d.root(true)
+	root, name, err := d.open(key, true, true)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	if err := d.noLinks(root, key, true, nil); err != nil {
-		return err
-	}
-	dir := filepath.Dir(name)
-	tmp, tmpName, err := atomicfile.CreateTempIn(root, dir, ".upload-")
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = root.MkdirAll(dir, 0o755); err == nil {
-			tmp, tmpName, err = atomicfile.CreateTempIn(root, dir, ".upload-")
+	// A rename replaces whatever name is, a link included, never what
+	// it points at.
+	return atomicfile.WriteWithIn(root, name, 0o644, func(w io.Writer) error {
+		h := md5.New()
+		s := sha256.New()
+		n, err := io.Copy(io.MultiWriter(w, h, s), r)
+		if f, ok := w.(interface{ Sync() error }); ok && err == nil {
+			err = f.Sync() // the temp file (atomicfile.WriteWithIn)
 		}
-	}
-	if err != nil {
-		return err
-	}
-	defer root.Remove(tmpName) // fails once renamed
-	h := md5.New()
-	s := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h, s), r)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if n != info.Size || hex.EncodeToString(s.Sum(nil)) != info.SHA256 || hex.EncodeToString(h.Sum(nil)) != info.MD5 {
-		return fmt.Errorf("%s changed while uploading: publish a site that no build is writing to", key)
-	}
-	// Conditions are checked just before the rename: a narrow window,
-	// unlike a store's atomic conditional write, but enough to catch a
-	// publish that overlapped this one.
-	if info.IfMatch != "" || info.IfAbsent {
+		if err != nil {
+			return err
+		}
+		if n != info.Size || hex.EncodeToString(s.Sum(nil)) != info.SHA256 || hex.EncodeToString(h.Sum(nil)) != info.MD5 {
+			return fmt.Errorf("%s changed while uploading: publish a site that no build is writing to", key)
+		}
+		// Conditions are checked just before the rename: a narrow
+		// window, unlike a store's atomic conditional write, but enough
+		// to catch a publish that overlapped this one.
+		if info.IfMatch == "" && !info.IfAbsent {
+			return nil
+		}
 		cur, err := hashIn(root, key)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -270,25 +211,16 @@ func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info Pu
 		case info.IfAbsent || cur.md5 != info.IfMatch:
 			return fmt.Errorf("%w: %s was replaced", ErrConflict, key)
 		}
-	}
-	// A rename replaces whatever name is, a link included, never what
-	// it points at.
-	return root.Rename(tmpName, name)
+		return nil
+	})
 }
 
 // Delete removes a file (a link itself, never what it points at).
 func (d DirTarget) Delete(ctx context.Context, key string) error {
-	name, err := d.name(key)
-	if err != nil {
-		return err
-	}
-	root, err := d.root(false)
+	root, name, err := d.open(key, false, false)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	if err := d.noLinks(root, key, false, nil); err != nil {
-		return err
-	}
 	return root.Remove(name)
 }

@@ -31,7 +31,6 @@ package publish
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -47,7 +46,6 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/parallel"
-	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/translog"
 )
 
@@ -707,53 +705,52 @@ func readAll(ctx context.Context, t Target, key string) ([]byte, error) {
 	return data, nil
 }
 
-// walk lists the site's files with their digests, hashed on every CPU:
-// a site of 5,000 releases is ≈ 180 MB to read.
+// walk lists the site's files with their digests. The site the user
+// named may be a link (a "latest" pointing at a build): os.OpenRoot
+// follows it, as cp -r does, and no link below it.
 func walk(ctx context.Context, dir string) ([]localFile, error) {
-	// The site the user named may be a link (a "latest" pointing at a
-	// build): follow it, as cp -r does, and no link below it.
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = real
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
 	}
-	var out []localFile
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	defer root.Close()
+	files, err := walkRoot(ctx, root)
+	for i := range files {
+		files[i].path = filepath.Join(dir, filepath.FromSlash(files[i].key))
+	}
+	return files, err
+}
+
+// walkRoot lists the regular files below root with their digests (a
+// site, or a directory target's files), hashed on every CPU: a site of
+// 5,000 releases is ≈ 180 MB to read. Links are neither followed nor
+// listed. Dot files and directories are never published: editor
+// leftovers, the build record and the directory target's in-flight temp
+// files.
+func walkRoot(ctx context.Context, root *os.Root) ([]localFile, error) {
+	var keys []string
+	err := fs.WalkDir(root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() {
-			if p != dir && strings.HasPrefix(d.Name(), ".") {
+		if p != "." && strings.HasPrefix(e.Name(), ".") {
+			if e.IsDir() {
 				return fs.SkipDir
 			}
 			return nil
 		}
-		// Dot files are never published: editor leftovers, the build
-		// record and the directory target's in-flight temp files.
-		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") {
-			return nil
+		if e.Type().IsRegular() {
+			keys = append(keys, p)
 		}
-		rel, _ := filepath.Rel(dir, p)
-		out = append(out, localFile{path: p, key: filepath.ToSlash(rel)})
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	err = parallel.Each(ctx, len(out), runtime.GOMAXPROCS(0), func(i int) error {
-		f, err := hashFile(out[i].path)
-		f.key = out[i].key
-		out[i] = f
+	files := make([]localFile, len(keys))
+	err = parallel.Each(ctx, len(keys), runtime.GOMAXPROCS(0), func(i int) (err error) {
+		files[i], err = hashIn(root, keys[i])
 		return err
 	})
-	return out, err
-}
-
-func hashFile(p string) (localFile, error) {
-	f, err := safefile.Open(p)
-	if err != nil {
-		return localFile{}, err
-	}
-	defer f.Close()
-	m, s := md5.New(), sha256.New()
-	n, err := io.Copy(io.MultiWriter(m, s), f)
-	return localFile{path: p, size: n, md5: hex.EncodeToString(m.Sum(nil)), sha256: hex.EncodeToString(s.Sum(nil))}, err
+	return files, err
 }

@@ -523,7 +523,7 @@ func TestPublishDir(t *testing.T) {
 	}
 	// A leftover temp file of a killed publish is neither published nor
 	// pruned nor listed.
-	os.WriteFile(filepath.Join(dst, "packs", ".upload-123"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(dst, "packs", ".tmp-123"), []byte("x"), 0o644)
 	if objs, _ := (DirTarget{Dir: dst}).List(ctx); len(objs) != res.Unchanged {
 		t.Errorf("listing has %d objects, site %d", len(objs), res.Unchanged)
 	}
@@ -705,11 +705,13 @@ func TestCompareByDownloadingArchives(t *testing.T) {
 	// Same size, other bytes: found by hashing, refused.
 	key := "packs/calico/1.0.0/calico-1.0.0.tar.gz"
 	data := testutil.Flipped(t, filepath.Join(site, key))
-	lf := localFile{key: key, path: filepath.Join(t.TempDir(), "x")}
-	os.WriteFile(lf.path, data, 0o644)
-	if lf, err = hashFile(lf.path); err != nil {
-		t.Fatal(err)
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "x"), data, 0o644)
+	files, err := walk(ctx, other)
+	if err != nil || len(files) != 1 {
+		t.Fatal(files, err)
 	}
+	lf := files[0]
 	lf.key = key
 	if err := put(ctx, s3t, lf, nil, Options{Log: io.Discard}); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -241,23 +240,11 @@ func writeOut(out, rel string, data []byte) error {
 		return err
 	}
 	defer root.Close()
-	p := ""
-	for _, part := range strings.Split(rel, string(filepath.Separator)) {
-		p = filepath.Join(p, part)
-		fi, err := root.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			full := filepath.Join(out, p)
-			return fmt.Errorf("%w: %s is a symbolic link; the witness never writes through one: remove it (rm %s) and run again, after checking who planted it", ErrOutLink, full, full)
-		}
-	}
-	if err := root.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
+	if link, err := safefile.LinkOnPath(root, rel, true, nil); err != nil {
 		return err
+	} else if link != "" {
+		full := filepath.Join(out, link)
+		return fmt.Errorf("%w: %s is a symbolic link; the witness never writes through one: remove it (rm %s) and run again, after checking who planted it", ErrOutLink, full, full)
 	}
 	return atomicfile.WriteFileIn(root, rel, data, 0o644)
 }

@@ -11,9 +11,6 @@ import (
 )
 
 // WriteFile atomically replaces path with data, creating parent dirs.
-// Builds write tens of thousands of small files through it, so the
-// parent is made only when the temp file cannot be created, and the temp
-// file is removed only when it was not renamed.
 func WriteFile(path string, data []byte, mode os.FileMode) error {
 	return WriteWith(path, mode, func(w io.Writer) error {
 		_, err := w.Write(data)
@@ -24,12 +21,42 @@ func WriteFile(path string, data []byte, mode os.FileMode) error {
 // WriteWith is WriteFile for content too large to hold whole: write
 // streams it into the temp file, and an error from it leaves path as it
 // was.
-func WriteWith(path string, mode os.FileMode, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
+func WriteWith(path string, mode os.FileMode, write func(io.Writer) error) error {
+	return replace(osDir{}, path, mode, write)
+}
+
+// dirOps are the calls a replacement makes: on paths (osDir) or inside
+// an os.Root (rootDir).
+type dirOps interface {
+	createTemp(dir string) (*os.File, string, error)
+	mkdirAll(dir string) error
+	remove(name string) error
+	rename(from, to string) error
+}
+
+type osDir struct{}
+
+func (osDir) createTemp(dir string) (*os.File, string, error) {
 	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return nil, "", err
+	}
+	return f, f.Name(), nil
+}
+func (osDir) mkdirAll(dir string) error    { return os.MkdirAll(dir, 0o755) }
+func (osDir) remove(name string) error     { return os.Remove(name) }
+func (osDir) rename(from, to string) error { return os.Rename(from, to) }
+
+// replace writes name's new content into a temp file beside it, then
+// renames it over name. Builds write tens of thousands of small files
+// through it, so the parent is made only when the temp file cannot be
+// created, and the temp file is removed only when it was not renamed.
+func replace(d dirOps, name string, mode os.FileMode, write func(io.Writer) error) (err error) {
+	dir := filepath.Dir(name)
+	f, tmp, err := d.createTemp(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(dir, 0o755); err == nil {
-			f, err = os.CreateTemp(dir, ".tmp-*")
+		if err = d.mkdirAll(dir); err == nil {
+			f, tmp, err = d.createTemp(dir)
 		}
 	}
 	if err != nil {
@@ -38,7 +65,7 @@ func WriteWith(path string, mode os.FileMode, write func(io.Writer) error) (err 
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(f.Name())
+			d.remove(tmp)
 		}
 	}()
 	if err = write(f); err != nil {
@@ -50,5 +77,5 @@ func WriteWith(path string, mode os.FileMode, write func(io.Writer) error) (err 
 	if err = f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
+	return d.rename(tmp, name)
 }

@@ -45,10 +45,9 @@ func TestWriteFile(t *testing.T) {
 }
 
 // TestWriteWith checks that content streamed by the callback replaces the
-// file, and that a callback's error leaves the old file and no temp file.
+// file, and that a callback's error leaves the old file and no temp file,
+// on a path (WriteWith) and inside an os.Root (WriteWithIn).
 func TestWriteWith(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "f.txt")
 	write := func(s string, err error) func(io.Writer) error {
 		return func(w io.Writer) error {
 			if _, werr := io.WriteString(w, s); werr != nil {
@@ -57,17 +56,37 @@ func TestWriteWith(t *testing.T) {
 			return err
 		}
 	}
-	if err := WriteWith(p, 0o600, write("whole", nil)); err != nil {
-		t.Fatal(err)
-	}
-	failed := errors.New("failed half way")
-	if err := WriteWith(p, 0o600, write("half", failed)); !errors.Is(err, failed) {
-		t.Fatalf("err = %v, want the callback's", err)
-	}
-	if got, err := os.ReadFile(p); err != nil || string(got) != "whole" {
-		t.Fatalf("read %q, %v; want the first content", got, err)
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-		t.Errorf("left behind: %v", entries)
+	for name, with := range map[string]func(dir, name string, write func(io.Writer) error) error{
+		"path": func(dir, name string, write func(io.Writer) error) error {
+			return WriteWith(filepath.Join(dir, name), 0o600, write)
+		},
+		"root": func(dir, name string, write func(io.Writer) error) error {
+			root, err := os.OpenRoot(dir)
+			if err != nil {
+				return err
+			}
+			defer root.Close()
+			return WriteWithIn(root, name, 0o600, write)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := with(dir, "f.txt", write("whole", nil)); err != nil {
+				t.Fatal(err)
+			}
+			failed := errors.New("failed half way")
+			if err := with(dir, "f.txt", write("half", failed)); !errors.Is(err, failed) {
+				t.Fatalf("err = %v, want the callback's", err)
+			}
+			if got, err := os.ReadFile(filepath.Join(dir, "f.txt")); err != nil || string(got) != "whole" {
+				t.Fatalf("read %q, %v; want the first content", got, err)
+			}
+			if fi, _ := os.Stat(filepath.Join(dir, "f.txt")); fi.Mode().Perm() != 0o600 {
+				t.Errorf("mode %v", fi.Mode())
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+				t.Errorf("left behind: %v", entries)
+			}
+		})
 	}
 }

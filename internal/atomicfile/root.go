@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -28,26 +29,27 @@ func CreateTempIn(root *os.Root, dir, prefix string) (*os.File, string, error) {
 // WriteFileIn is WriteFile for name inside root: the temp file and the
 // rename stay inside it, whatever links are planted on the way. The
 // rename replaces name itself, a link included, never what it points at.
-// Parents are not made.
-func WriteFileIn(root *os.Root, name string, data []byte, mode os.FileMode) (err error) {
-	f, tmp, err := CreateTempIn(root, filepath.Dir(name), ".tmp-")
-	if err != nil {
+// Parents are made (inside root) when the temp file cannot be created.
+func WriteFileIn(root *os.Root, name string, data []byte, mode os.FileMode) error {
+	return WriteWithIn(root, name, mode, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			root.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(mode); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return root.Rename(tmp, name)
+	})
 }
+
+// WriteWithIn is WriteWith for name inside root: write streams into the
+// temp file (w is that *os.File, which write may Sync), and an error
+// from it leaves name as it was and no temp file.
+func WriteWithIn(root *os.Root, name string, mode os.FileMode, write func(io.Writer) error) error {
+	return replace(rootDir{root}, name, mode, write)
+}
+
+// rootDir is dirOps inside an os.Root.
+type rootDir struct{ root *os.Root }
+
+func (r rootDir) createTemp(dir string) (*os.File, string, error) {
+	return CreateTempIn(r.root, dir, ".tmp-")
+}
+func (r rootDir) mkdirAll(dir string) error    { return r.root.MkdirAll(dir, 0o755) }
+func (r rootDir) remove(name string) error     { return r.root.Remove(name) }
+func (r rootDir) rename(from, to string) error { return r.root.Rename(from, to) }

@@ -1,29 +1,41 @@
 package atomicfile
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
 // TestWriteFileIn checks that a write inside an os.Root never lands
-// outside it: a directory link out of the root fails, a file link is
-// replaced (the link, not what it points at), and no temp file is left.
+// outside it: a directory link out of the root fails (dangling or not:
+// making the parents does not follow it either), a file link is
+// replaced (the link, not what it points at), missing parents are made
+// inside the root, and no temp file is left.
 func TestWriteFileIn(t *testing.T) {
 	for _, tc := range []struct {
 		name, at, to string // a link planted at at, to outside/to
 		write        string
+		noDir        bool // d is not made first
 		wantErr      bool
 	}{
 		{name: "plain", write: "d/f"},
 		{name: "dir link out", at: "d", to: ".", write: "d/f", wantErr: true},
+		{name: "dangling dir link out", at: "d", to: "none", write: "d/f", wantErr: true},
+		{name: "dir link out below a missing parent", at: "d", to: ".", write: "d/new/f", wantErr: true},
 		{name: "file link out", at: "d/f", to: "victim", write: "d/f"},
+		{name: "parents made", write: "d/e/f", noDir: true},
+		{name: "parent a file", at: "", write: "d/f/g", wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, outside := t.TempDir(), t.TempDir()
 			os.WriteFile(filepath.Join(outside, "victim"), []byte("secret"), 0o600)
-			if tc.at != "d" {
+			if tc.at != "d" && !tc.noDir {
 				os.Mkdir(filepath.Join(dir, "d"), 0o755)
+			}
+			if tc.name == "parent a file" {
+				os.WriteFile(filepath.Join(dir, "d", "f"), []byte("file"), 0o644)
 			}
 			if tc.at != "" {
 				if err := os.Symlink(filepath.Join(outside, tc.to), filepath.Join(dir, tc.at)); err != nil {
@@ -51,9 +63,12 @@ func TestWriteFileIn(t *testing.T) {
 					t.Errorf("%s: %v %v", p, fi, err)
 				}
 			}
-			if entries, _ := os.ReadDir(filepath.Join(dir, "d")); !tc.wantErr && len(entries) != 1 {
-				t.Errorf("left behind: %v", entries)
-			}
+			filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+				if err == nil && strings.HasPrefix(e.Name(), ".tmp-") {
+					t.Errorf("left behind: %s", p)
+				}
+				return nil
+			})
 		})
 	}
 }

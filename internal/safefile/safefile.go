@@ -3,7 +3,9 @@
 // into a hang or an endless read: only regular files are read, never a
 // FIFO (whose open blocks until a writer comes, so the process hangs
 // before any context can cancel it), a device (/dev/zero never ends) or
-// a socket, and never more than a given size.
+// a socket, and never more than a given size. It also finds, before a
+// write into a directory others may write too, a symbolic link planted
+// on the way (LinkOnPath).
 package safefile
 
 import (
