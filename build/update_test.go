@@ -171,6 +171,7 @@ func TestSweepUnreferenced(t *testing.T) {
 			must(t, os.WriteFile(outside, nil, 0o644))
 			d := &dirMaker{made: map[string]bool{}}
 			must(t, d.openOut(out)) // as an update in place holds it
+			defer d.close()
 			sweepUnreferenced(d, out, prev, next, tc.prevFinished)
 			for _, f := range tc.gone {
 				if _, err := os.Lstat(filepath.Join(out, f)); err == nil {
