@@ -33,6 +33,7 @@ import (
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/tartest"
 	"github.com/packgen/packgen/profile"
 	"github.com/packgen/packgen/publish"
 	"github.com/packgen/packgen/sign"
@@ -750,17 +751,13 @@ func checkOrder(t *testing.T, p string, res *ExportResult) {
 // by name.
 func sortedCopy(t *testing.T, p, dst string) string {
 	t.Helper()
-	type entry struct {
-		h    *tar.Header
-		data []byte
-	}
-	var entries []entry
+	var entries []tartest.Entry
 	eachEntry(t, p, func(h *tar.Header, r io.Reader) {
 		data, err := io.ReadAll(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		entries = append(entries, entry{h, data})
+		entries = append(entries, tartest.Entry{Header: h, Body: data})
 	})
 	rank := func(name string) string {
 		switch name {
@@ -771,24 +768,8 @@ func sortedCopy(t *testing.T, p, dst string) string {
 		}
 		return "2" + name
 	}
-	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(rank(a.h.Name), rank(b.h.Name)) })
-	out, err := os.Create(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	tw := tar.NewWriter(out)
-	for _, e := range entries {
-		if err := tw.WriteHeader(e.h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(e.data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	slices.SortFunc(entries, func(a, b tartest.Entry) int { return strings.Compare(rank(a.Header.Name), rank(b.Header.Name)) })
+	testutil.Must(t, os.WriteFile(dst, tartest.Tar(t, entries...), 0o644))
 	return dst
 }
 

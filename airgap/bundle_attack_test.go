@@ -1,12 +1,10 @@
 package airgap
 
 import (
-	"archive/tar"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,6 +18,8 @@ import (
 	"oras.land/oras-go/v2/content/oci"
 
 	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/tartest"
 )
 
 // craftBundle writes an OCI layout tar as an attacker would, with
@@ -65,37 +65,13 @@ func craftBundle(t *testing.T, blobs [][]byte, layers []ocispec.Descriptor, imag
 	if err := store.Tag(ctx, lmd, ListTag); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(dir, "bundle.tar")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw := tar.NewWriter(f)
-	root := filepath.Join(dir, "layout")
-	err = filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if err := tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
-			return err
-		}
-		_, err = tw.Write(data)
-		return err
+	var es []tartest.Entry
+	testutil.EachFile(t, filepath.Join(dir, "layout"), func(rel string, data []byte) error {
+		es = append(es, tartest.File(rel, data))
+		return nil
 	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if err == nil {
-		err = f.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := filepath.Join(dir, "bundle.tar")
+	testutil.Must(t, os.WriteFile(out, tartest.Tar(t, es...), 0o644))
 	return out
 }
 

@@ -1,9 +1,7 @@
 package client
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,6 +25,7 @@ import (
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/tartest"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -187,27 +186,15 @@ func leftovers(t *testing.T, dir string, keep ...string) {
 // tarGz makes a small pack archive in Go (one top-level folder, pack.json).
 func tarGz(t *testing.T) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	files := []struct{ name, body string }{
-		{"hello-pack/", ""},
-		{"hello-pack/pack.json", `{"name":"hello","version":"1.0.0","layer":"addon","addonType":"system app","cloudTypes":["all"]}`},
-		{"hello-pack/values.yaml", "pack:\n  namespace: hello\n"},
+	es := []tartest.Entry{
+		tartest.Dir("hello-pack/"),
+		tartest.File("hello-pack/pack.json", `{"name":"hello","version":"1.0.0","layer":"addon","addonType":"system app","cloudTypes":["all"]}`),
+		tartest.File("hello-pack/values.yaml", "pack:\n  namespace: hello\n"),
 	}
-	for _, f := range files {
-		h := &tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}
-		if strings.HasSuffix(f.name, "/") {
-			h.Typeflag, h.Mode = tar.TypeDir, 0o755
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write([]byte(f.body))
+	for _, e := range es {
+		e.Header.ModTime = time.Unix(0, 0)
 	}
-	tw.Close()
-	zw.Close()
-	return buf.Bytes()
+	return tartest.TarGz(t, es...)
 }
 
 // hostile is a loopback server speaking just enough of the distribution

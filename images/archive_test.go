@@ -1,9 +1,7 @@
 package images
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"io/fs"
 	"os"
@@ -11,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/packgen/packgen/internal/testutil/tartest"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -29,21 +28,12 @@ func TestArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An archive whose pack.json does not validate.
-	var invalid bytes.Buffer
-	zw := gzip.NewWriter(&invalid)
-	tw := tar.NewWriter(zw)
-	body := []byte(`{"name": "webapp", "layer": "addon"}`)
-	if err := tw.WriteHeader(&tar.Header{Name: "webapp/pack.json", Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
-		t.Fatal(err)
-	}
-	tw.Write(body)
-	tw.Close()
-	zw.Close()
+	invalid := tartest.TarGz(t, tartest.File("webapp/pack.json", `{"name": "webapp", "layer": "addon"}`))
 	files := map[string][]byte{
 		"good.tar.gz":      good.Bytes(),
 		"truncated.tar.gz": good.Bytes()[:good.Len()/2],
 		"text.tar.gz":      []byte("this is not a gzip stream\n"),
-		"invalid.tar.gz":   invalid.Bytes(),
+		"invalid.tar.gz":   invalid,
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {

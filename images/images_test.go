@@ -1,16 +1,13 @@
 package images
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"errors"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/packgen/packgen/internal/testutil/tartest"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -185,7 +182,7 @@ func TestFindBadInput(t *testing.T) {
 
 	// A chart archive: the problem is at the archive, its message names
 	// template and line.
-	tgz := chartTGZ(t, map[string]string{"c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n", "c/templates/x.yaml": "a: 1\n{{ fail \"broken\" }}\n"})
+	tgz := tartest.TarGz(t, tartest.Files("", map[string]string{"c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n", "c/templates/x.yaml": "a: 1\n{{ fail \"broken\" }}\n"})...)
 	afs := fstest.MapFS{
 		"p/pack.json":          {Data: []byte(packJSON)},
 		"p/values.yaml":        {Data: []byte("a: 1\n")},
@@ -258,25 +255,4 @@ func TestCheckNothingRendered(t *testing.T) {
 	if ps := rs[0].Check(); len(ps) != 0 {
 		t.Errorf("warnings: %v", ps)
 	}
-}
-
-// chartTGZ packs files (paths inside the archive) as a chart archive.
-func chartTGZ(t *testing.T, files map[string]string) []byte {
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write([]byte(files[n]))
-	}
-	tw.Close()
-	gz.Close()
-	return buf.Bytes()
 }

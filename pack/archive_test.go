@@ -149,36 +149,27 @@ type entry struct {
 	name, link string
 	typ        byte
 	body       string
-	size       int64 // header size when it lies
 }
 
+// rawTGZ writes entries as PAX headers of mode 0644, whatever their
+// type: a regular file by default, its body the only content written.
 func rawTGZ(t testing.TB, entries []entry) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
+	var es []tartest.Entry
 	for _, e := range entries {
-		typ := e.typ
-		if typ == 0 {
-			typ = tar.TypeReg
+		hd := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: 0o644, Format: tar.FormatPAX}
+		te := tartest.Entry{Header: hd}
+		if hd.Typeflag == 0 {
+			hd.Typeflag = tar.TypeReg
 		}
-		size := int64(len(e.body))
-		if typ != tar.TypeReg {
-			size = 0
+		if hd.Typeflag == tar.TypeReg {
+			hd.Size, te.Body = int64(len(e.body)), []byte(e.body)
 		}
-		hd := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: typ, Mode: 0o644, Size: size, Format: tar.FormatPAX}
-		if err := tw.WriteHeader(hd); err != nil {
-			t.Fatal(err)
-		}
-		if typ == tar.TypeReg {
-			tw.Write([]byte(e.body))
-		}
+		es = append(es, te)
 	}
-	tw.Close()
-	zw.Close()
-	return buf.Bytes()
+	return tartest.TarGz(t, es...)
 }
 
-// lyingTGZ writes a header whose size is smaller than the data that follows.
+// bombTGZ is one file of n zero bytes: a small archive that expands to n.
 func bombTGZ(t testing.TB, n int64) []byte {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)

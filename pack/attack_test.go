@@ -3,7 +3,6 @@ package pack
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"io"
 	"io/fs"
@@ -303,16 +302,13 @@ func TestValidateRefusesUnencodableNames(t *testing.T) {
 // Issue 14 item 6: an archive holding no pack extracted to an empty DEST
 // (the root passed by fetch stood in for the missing entries).
 func TestExtractRefusesEmptyArchive(t *testing.T) {
-	var emptyGzip bytes.Buffer
-	zw := gzip.NewWriter(&emptyGzip)
-	zw.Close()
 	root := entry{name: "p/", typ: tar.TypeDir}
 	for _, tc := range []struct {
 		name string
 		data []byte
 	}{
 		{"no entries", rawTGZ(t, nil)},
-		{"no tar at all", emptyGzip.Bytes()},
+		{"no tar at all", tartest.Gzip(t, nil)},
 		{"only the root", rawTGZ(t, []entry{root})},
 		{"no pack.json", rawTGZ(t, []entry{root, {name: "p/values.yaml", body: "a: 1\n"}})},
 		{"pack.json not a file", rawTGZ(t, []entry{root, {name: "p/pack.json/", typ: tar.TypeDir}})},

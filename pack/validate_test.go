@@ -1,9 +1,7 @@
 package pack
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"image"
 	"image/png"
@@ -15,6 +13,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/packgen/packgen/internal/testutil/tartest"
 )
 
 const basePackJSON = `{
@@ -41,66 +41,16 @@ func withField(line string) string {
 
 func replaceIn(old, new string) string { return strings.Replace(basePackJSON, old, new, 1) }
 
+// tgz packs files, in name order, as a chart archive; a body "->target"
+// makes the entry a symbolic link to target.
 func tgz(t testing.TB, files map[string]string) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for _, name := range sortedMapKeys(files) {
-		body := files[name]
-		hd := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}
-		if strings.HasPrefix(body, "->") {
-			hd = &tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: body[2:]}
-		}
-		if err := tw.WriteHeader(hd); err != nil {
-			t.Fatal(err)
-		}
-		if hd.Typeflag == tar.TypeReg {
-			tw.Write([]byte(body))
+	es := tartest.Files("", files)
+	for i, e := range es {
+		if target, ok := strings.CutPrefix(string(e.Body), "->"); ok {
+			es[i] = tartest.Symlink(e.Header.Name, target)
 		}
 	}
-	tw.Close()
-	zw.Close()
-	return buf.Bytes()
-}
-
-type rawEntry struct {
-	name string
-	typ  byte
-	body string
-}
-
-// rawChartTGZ writes entries in the order given, directories included,
-// as tar(1) does for `tar czf x.tgz ./mychart` or `-C dir .`.
-func rawChartTGZ(entries []rawEntry) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for _, e := range entries {
-		hd := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o755}
-		if e.typ == tar.TypeReg {
-			hd.Mode, hd.Size = 0o644, int64(len(e.body))
-		}
-		tw.WriteHeader(hd)
-		tw.Write([]byte(e.body))
-	}
-	tw.Close()
-	zw.Close()
-	return buf.Bytes()
-}
-
-func sortedMapKeys(m map[string]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	for i := range ks {
-		for j := i + 1; j < len(ks); j++ {
-			if ks[j] < ks[i] {
-				ks[i], ks[j] = ks[j], ks[i]
-			}
-		}
-	}
-	return ks
+	return tartest.TarGz(t, es...)
 }
 
 func pngBytes(t testing.TB, w, h int) []byte {
@@ -296,18 +246,20 @@ func TestAcceptedRealWorldShapes(t *testing.T) {
 		},
 		"dot-slash rooted chart archive": func(m fstest.MapFS) {
 			m["pack.json"].Data = []byte(withField(`  "charts": ["charts/mychart-1.0.0.tgz"],`))
-			m["charts/mychart-1.0.0.tgz"] = &fstest.MapFile{Data: rawChartTGZ([]rawEntry{
-				{"./", tar.TypeDir, ""}, {"./mychart/", tar.TypeDir, ""},
-				{"./mychart/Chart.yaml", tar.TypeReg, "apiVersion: v2\nname: mychart\nversion: 1.0.0\n"},
-				{"./mychart/templates/", tar.TypeDir, ""}, {"./mychart/templates/cm.yaml", tar.TypeReg, "kind: ConfigMap\n"},
-			})}
+			// Directories included, as tar(1) writes `tar czf x.tgz ./mychart`.
+			m["charts/mychart-1.0.0.tgz"] = &fstest.MapFile{Data: tartest.TarGz(t,
+				tartest.Dir("./"), tartest.Dir("./mychart/"),
+				tartest.File("./mychart/Chart.yaml", "apiVersion: v2\nname: mychart\nversion: 1.0.0\n"),
+				tartest.Dir("./mychart/templates/"), tartest.File("./mychart/templates/cm.yaml", "kind: ConfigMap\n"),
+			)}
 		},
 		"dot rooted chart archive": func(m fstest.MapFS) {
 			m["pack.json"].Data = []byte(withField(`  "charts": ["charts/mychart-1.0.0.tgz"],`))
-			m["charts/mychart-1.0.0.tgz"] = &fstest.MapFile{Data: rawChartTGZ([]rawEntry{
-				{".", tar.TypeDir, ""}, {"./mychart", tar.TypeDir, ""},
-				{"./mychart/Chart.yaml", tar.TypeReg, "apiVersion: v2\nname: mychart\nversion: 1.0.0\n"},
-			})}
+			// As `tar czf x.tgz -C dir .` writes it.
+			m["charts/mychart-1.0.0.tgz"] = &fstest.MapFile{Data: tartest.TarGz(t,
+				tartest.Dir("."), tartest.Dir("./mychart"),
+				tartest.File("./mychart/Chart.yaml", "apiVersion: v2\nname: mychart\nversion: 1.0.0\n"),
+			)}
 		},
 		"internal symlink": func(m fstest.MapFS) {
 			m["docs/readme"] = &fstest.MapFile{Data: []byte("../values.yaml"), Mode: fs.ModeSymlink}

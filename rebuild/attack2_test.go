@@ -3,7 +3,6 @@ package rebuild_test
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"os"
 	"os/exec"
@@ -107,79 +106,53 @@ func TestCheckSiteFieldsRealistic(t *testing.T) {
 	}
 }
 
-// tarGz packs entries (header, body) as one gzip member; eof false
-// leaves out tar's end-of-archive blocks, so another member can go on.
-func tarGz(t *testing.T, entries [][2]any, eof bool) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
-	var raw bytes.Buffer
-	tw := tar.NewWriter(&raw)
-	for _, e := range entries {
-		hd, body := e[0].(*tar.Header), e[1].([]byte)
-		hd.Size = int64(len(body))
-		must(t, tw.WriteHeader(hd))
-		tw.Write(body)
-	}
-	tw.Flush()
-	if eof {
-		tw.Close()
-	}
-	zw.Write(raw.Bytes())
-	zw.Close()
-	return out.Bytes()
-}
-
 // TestAttackCompareTricks: archive shapes an attacker (or a broken
 // writer) could pass off as the release; Compare must refuse each, and
 // whatever Compare accepts the client's extractor must read the same.
 func TestAttackCompareTricks(t *testing.T) {
 	_, site, rel := fixture(t)
 	orig := archiveOf(t, site)
-	var entries [][2]any
-	tartest.Each(t, orig, func(hd *tar.Header, body []byte) {
-		entries = append(entries, [2]any{hd, body})
-	})
-	clone := func() [][2]any {
-		var out [][2]any
+	entries := entriesOf(t, orig)
+	clone := func() []tartest.Entry {
+		var out []tartest.Entry
 		for _, e := range entries {
-			h := *e[0].(*tar.Header)
-			out = append(out, [2]any{&h, e[1]})
+			h := *e.Header
+			out = append(out, tartest.Entry{Header: &h, Body: e.Body})
 		}
 		return out
 	}
-	evil := [2]any{&tar.Header{Name: "calico/manifests/evil.yaml", Mode: 0o644, Typeflag: tar.TypeReg}, []byte("kind: ClusterRoleBinding\n")}
+	evil := tartest.File("calico/manifests/evil.yaml", "kind: ClusterRoleBinding\n")
 	cases := map[string][]byte{}
 	// "./calico/..." names, as some tar writers make them.
 	dot := clone()
 	for _, e := range dot {
-		e[0].(*tar.Header).Name = "./" + e[0].(*tar.Header).Name
+		e.Header.Name = "./" + e.Header.Name
 	}
 	cases["./-rooted names"] = tarGz(t, dot, true)
 	// values.yaml twice, the second copy the attacker's.
 	dup := clone()
 	for _, e := range entries {
-		if strings.HasSuffix(e[0].(*tar.Header).Name, "values.yaml") {
-			h := *e[0].(*tar.Header)
-			dup = append(dup, [2]any{&h, []byte("pack: {evil: true}\n")})
+		if strings.HasSuffix(e.Header.Name, "values.yaml") {
+			h := *e.Header
+			dup = append(dup, tartest.Entry{Header: &h, Body: []byte("pack: {evil: true}\n")})
 		}
 	}
 	cases["entry twice"] = tarGz(t, dup, true)
 	// A hard link to a file outside the archive.
-	cases["hard link"] = tarGz(t, append(clone(), [2]any{&tar.Header{Name: "calico/passwd", Typeflag: tar.TypeLink, Linkname: "/etc/passwd"}, []byte{}}), true)
+	cases["hard link"] = tarGz(t, append(clone(), tartest.Entry{Header: &tar.Header{Name: "calico/passwd", Typeflag: tar.TypeLink, Linkname: "/etc/passwd"}}), true)
 	// The genuine tar without its end blocks, then a second gzip member
 	// going on with the attacker's file.
-	cases["second gzip member"] = append(tarGz(t, clone(), false), tarGz(t, [][2]any{evil}, true)...)
+	cases["second gzip member"] = append(tarGz(t, clone(), false), tarGz(t, []tartest.Entry{evil}, true)...)
 	// A setuid bit on the executable.
 	suid := clone()
 	for _, e := range suid {
-		if h := e[0].(*tar.Header); strings.HasSuffix(h.Name, "run.sh") {
-			h.Mode = 0o4755
+		if strings.HasSuffix(e.Header.Name, "run.sh") {
+			e.Header.Mode = 0o4755
 		}
 	}
 	cases["setuid"] = tarGz(t, suid, true)
 	// A PAX global header (the extractor skips them).
-	cases["pax global header"] = tarGz(t, append([][2]any{{&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "g", PAXRecords: map[string]string{"path": "calico/evil"}}, []byte{}}}, clone()...), true)
+	cases["pax global header"] = tarGz(t, append([]tartest.Entry{{Header: &tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "g", PAXRecords: map[string]string{"path": "calico/evil"}}}}, clone()...), true)
 
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package rebuild_test
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"os"
@@ -61,24 +60,42 @@ func archiveOf(t *testing.T, site string) []byte {
 	return data
 }
 
-// entries rewrites an archive, letting edit change its entries.
+// rewrite rewrites an archive, letting edit change its entries (a nil
+// header drops the entry).
 func rewrite(t *testing.T, data []byte, edit func(hd *tar.Header, body []byte) (*tar.Header, []byte)) []byte {
 	t.Helper()
-	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
-	tw := tar.NewWriter(zw)
-	tartest.Each(t, data, func(hd *tar.Header, body []byte) {
-		nh, nb := edit(hd, body)
-		if nh == nil {
-			return
+	var out []tartest.Entry
+	for _, e := range entriesOf(t, data) {
+		if nh, nb := edit(e.Header, e.Body); nh != nil {
+			out = append(out, tartest.Entry{Header: nh, Body: nb})
 		}
-		nh.Size = int64(len(nb))
-		must(t, tw.WriteHeader(nh))
-		tw.Write(nb)
+	}
+	return tarGz(t, out, true)
+}
+
+// entriesOf are the entries of a .tar.gz, to edit and write again.
+func entriesOf(t *testing.T, data []byte) []tartest.Entry {
+	t.Helper()
+	var out []tartest.Entry
+	tartest.Each(t, data, func(hd *tar.Header, body []byte) {
+		out = append(out, tartest.Entry{Header: hd, Body: body})
 	})
-	tw.Close()
-	zw.Close()
-	return out.Bytes()
+	return out
+}
+
+// tarGz packs entries as one gzip member, each header's Size set to its
+// body's length; eof false leaves out tar's end-of-archive blocks (two
+// zero blocks of 512 bytes), so another member can go on.
+func tarGz(t *testing.T, entries []tartest.Entry, eof bool) []byte {
+	t.Helper()
+	for _, e := range entries {
+		e.Header.Size = int64(len(e.Body))
+	}
+	raw := tartest.Tar(t, entries...)
+	if !eof {
+		raw = raw[:len(raw)-2*512]
+	}
+	return tartest.Gzip(t, raw)
 }
 
 func TestCompare(t *testing.T) {

@@ -247,24 +247,26 @@ func (g *gen) addChanges(d *packData, s *index.Shard, l *index.Release, f *lates
 
 // addPresetsAndSchema shows presets.yaml and schema.yaml, or says why not.
 func (d *packData) addPresetsAndSchema(f *latestFiles) {
-	if f.hasPresets {
-		if f.presetsBig {
-			d.PresetsNote = "presets.yaml is larger than 1 MiB and is not shown."
-		} else if p, err := parsePresets(f.presets); err != nil {
-			d.PresetsNote = "presets.yaml could not be read, so it is not shown (" + err.Error() + ")."
-		} else {
-			d.Presets = p
+	d.Presets, d.PresetsNote = parseShown("presets.yaml", f.hasPresets, f.presetsBig, f.presets, parsePresets)
+	d.Schema, d.SchemaNote = parseShown("schema.yaml", f.hasSchema, f.schemaBig, f.schema, parseSchema)
+}
+
+// parseShown parses platform file name for the page, or says in note why
+// it is not shown: too big (over maxValues) or not readable. A file the
+// pack does not have (has false) says nothing.
+func parseShown[T any](name string, has, big bool, b []byte, parse func([]byte) (T, error)) (v T, note string) {
+	switch {
+	case !has:
+	case big:
+		note = name + " is larger than 1 MiB and is not shown."
+	default:
+		p, err := parse(b)
+		if err != nil {
+			return v, name + " could not be read, so it is not shown (" + err.Error() + ")."
 		}
+		v = p
 	}
-	if f.hasSchema {
-		if f.schemaBig {
-			d.SchemaNote = "schema.yaml is larger than 1 MiB and is not shown."
-		} else if rows, err := parseSchema(f.schema); err != nil {
-			d.SchemaNote = "schema.yaml could not be read, so it is not shown (" + err.Error() + ")."
-		} else {
-			d.Schema = rows
-		}
-	}
+	return v, note
 }
 
 // depRows are the latest release's dependencies, linked to their pages

@@ -729,7 +729,9 @@ func TestPresetsAndSchema(t *testing.T) {
 		"schema.yaml":  []byte("x.y:\n  schema: '{{ required | format \"${string}\" | options \"<one>\",\"two\" }}'\n"),
 	}}
 	broken := synthPack{name: "broken-ui", layer: "addon", versions: []string{"1.0.0"}, files: map[string][]byte{"presets.yaml": []byte("presets: ["), "schema.yaml": []byte("- 1")}}
-	_, files := writeSite(t, []synthPack{p, broken}, Options{})
+	huge := bytes.Repeat([]byte("# padding\n"), maxValues/10+1)
+	big := synthPack{name: "big-ui", layer: "addon", versions: []string{"1.0.0"}, files: map[string][]byte{"presets.yaml": huge, "schema.yaml": huge}}
+	_, files := writeSite(t, []synthPack{p, broken, big}, Options{})
 	page := files["packs/ui/index.html"]
 	for _, want := range []string{`<h2 id="presets-h">Presets</h2>`, `<h3 class="sub-h">Size</h3>`, `<strong>Large</strong>`, `<code>x.y</code>`, `<h2 id="schema-h">Parameters`, `<code class="opt">&lt;one&gt;</code>`, `<span class="tag ok">required</span>`} {
 		if !strings.Contains(page, want) {
@@ -739,6 +741,10 @@ func TestPresetsAndSchema(t *testing.T) {
 	bp := files["packs/broken-ui/index.html"]
 	if !strings.Contains(bp, "presets.yaml could not be read") || !strings.Contains(bp, "schema.yaml could not be read") {
 		t.Error("no note for unreadable presets.yaml or schema.yaml")
+	}
+	gp := files["packs/big-ui/index.html"]
+	if !strings.Contains(gp, "presets.yaml is larger than 1 MiB and is not shown.") || !strings.Contains(gp, "schema.yaml is larger than 1 MiB and is not shown.") || strings.Contains(gp, "padding") {
+		t.Error("no note for presets.yaml or schema.yaml over 1 MiB, or its text shown")
 	}
 }
 

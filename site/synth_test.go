@@ -1,23 +1,21 @@
 package site
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/testutil/tartest"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -49,18 +47,7 @@ func writeTGZ(t testing.TB, file, name string, files map[string][]byte) index.Fi
 	zw := gzPool.Get().(*gzip.Writer)
 	defer gzPool.Put(zw)
 	zw.Reset(&buf)
-	tw := tar.NewWriter(zw)
-	keys := slices.Sorted(maps.Keys(files))
-	for _, k := range keys {
-		b := files[k]
-		if err := tw.WriteHeader(&tar.Header{Name: name + "/" + k, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
+	if err := tartest.Write(zw, tartest.Files(name+"/", files)...); err != nil {
 		t.Fatal(err)
 	}
 	if err := zw.Close(); err != nil {

@@ -1,29 +1,21 @@
 package chartrender
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/packgen/packgen/internal/chartproto"
+	"github.com/packgen/packgen/internal/testutil/tartest"
 )
 
+// tgz packs files as the archive of chart c.
 func tgz(t *testing.T, files []chartproto.File) []byte {
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
+	var es []tartest.Entry
 	for _, f := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: "c/" + f.Name, Mode: 0o644, Size: int64(len(f.Data)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write(f.Data)
+		es = append(es, tartest.File("c/"+f.Name, f.Data))
 	}
-	tw.Close()
-	gz.Close()
-	return buf.Bytes()
+	return tartest.TarGz(t, es...)
 }
 
 func TestRender(t *testing.T) {
