@@ -336,6 +336,7 @@ func FuzzParseLock(f *testing.F) {
 func FuzzMergeValues(f *testing.F) {
 	f.Add([]byte("# c\na:\n  b: 1 # x\n  l: [1]\n"), []byte("a: {b: 2, l: [3], n: {m: 1}}\n"))
 	f.Add([]byte("a: &x {b: 1}\nc: *x\n<<: {d: 1}\n"), []byte("c: {e: 1}\n"))
+	f.Add([]byte("a: &x {b: &y 1}\nc: *x\nd: *y\n"), []byte("a: {b: 2}\n"))
 	f.Add([]byte(""), []byte("a: 1\n"))
 	f.Fuzz(func(t *testing.T, base, over []byte) {
 		var n yaml.Node
@@ -349,6 +350,11 @@ func FuzzMergeValues(f *testing.F) {
 		b, _ := MergeValues(base, n.Content[0])
 		if !bytes.Equal(a, b) {
 			t.Fatal("not deterministic")
+		}
+		// What render writes is read by Helm and by people: it parses.
+		var back yaml.Node
+		if err := yaml.Unmarshal(a, &back); err != nil {
+			t.Fatalf("the merged values do not parse: %v\n%s", err, a)
 		}
 	})
 }
