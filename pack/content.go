@@ -502,8 +502,9 @@ func inspectChart(r io.Reader) (name, version string, err error) {
 			return "", "", fmt.Errorf("chart archive holds more than %d entries", maxChartEntries)
 		}
 		// tar(1) run on "./mychart" or "-C dir ." roots entries at "./"
-		// and writes that root itself as "./" or ".": Helm's loader
-		// accepts such archives, and so does validation.
+		// and writes that root itself as "./" or ".": validation accepts
+		// such archives, and the chart renderer reads them the same way
+		// (internal/chartrender's dotRooted; Helm's reader alone does not).
 		if root := strings.TrimPrefix(h.Name, "./"); (root == "" || root == ".") && h.Typeflag == tar.TypeDir {
 			continue
 		}
