@@ -2,6 +2,7 @@ package pack
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -306,6 +307,9 @@ func logoProblem(data []byte, maxPixel int) (Severity, string) {
 			}
 			return SevWarning, fmt.Sprintf("logo.png is a JPEG image (%dx%d), not a PNG: browsers show it, but tools that trust the name may not; convert it to PNG", jc.Width, jc.Height)
 		}
+		if isLFSPointer(data) {
+			return SevError, "logo.png: " + lfsMsg("PNG image", "logo.png")
+		}
 		return SevError, fmt.Sprintf("logo.png is not a PNG image (%v): convert it to PNG", err)
 	}
 	if msg := logoSize(cfg.Width, cfg.Height, maxPixel); msg != "" {
@@ -439,6 +443,20 @@ func (v *validator) templateValues() map[string]any {
 	return v.values
 }
 
+// lfsPointer begins what git holds for a file Git LFS tracks: a small
+// text pointer (git-lfs's spec), the file itself being elsewhere. packgen
+// reads committed objects only, so it sees the pointer.
+const lfsPointer = "version https://git-lfs.github.com/spec/"
+
+func isLFSPointer(data []byte) bool { return bytes.HasPrefix(data, []byte(lfsPointer)) }
+
+// lfsMsg says that a file git holds is a Git LFS pointer, not what
+// it should be, and how to commit the file itself (pattern: its LFS
+// tracking pattern).
+func lfsMsg(what, pattern string) string {
+	return fmt.Sprintf("this is a Git LFS pointer, not a %s: packgen reads what is committed to git, and Git LFS commits only a pointer to the file; commit the file itself (git lfs untrack %s; git add --renormalize .)", what, pattern)
+}
+
 // checkCharts checks charts/*.tgz: gzip tar archives holding one chart
 // whose Chart.yaml has a semantic version, with no unsafe paths.
 func (v *validator) checkCharts() {
@@ -480,8 +498,14 @@ func (v *validator) checkChartArchive(rel string) {
 // inspectChart reads a Helm chart archive and returns the top chart's
 // name and version, refusing corrupt archives and unsafe entries.
 func inspectChart(r io.Reader) (name, version string, err error) {
-	zr, err := gzip.NewReader(r)
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(len(lfsPointer))
+	head = bytes.Clone(head) // Peek's slice is the buffer, which reading moves
+	zr, err := gzip.NewReader(br)
 	if err != nil {
+		if isLFSPointer(head) {
+			return "", "", errors.New(lfsMsg("chart archive", "'*.tgz'"))
+		}
 		return "", "", fmt.Errorf("chart archive is not gzip-compressed: %v", err)
 	}
 	tr := tar.NewReader(zr)
