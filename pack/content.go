@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -20,6 +19,8 @@ import (
 	"github.com/Masterminds/semver/v3"
 	gzip "github.com/klauspost/compress/gzip"
 	"gopkg.in/yaml.v3"
+
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // Chart archive limits: enough for real charts with many subcharts, small
@@ -32,7 +33,6 @@ const (
 
 // Compiled on first use, not in the initialiser every packgen process runs.
 var (
-	yamlLineRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
 	firstDefinedRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`first defined at line (\d+)`) })
 )
 
@@ -51,66 +51,13 @@ func parseYAML(data []byte) ([]*yaml.Node, []yamlIssue) {
 			break
 		}
 		if err != nil {
-			line := 0
-			if m := yamlLineRE().FindStringSubmatch(err.Error()); m != nil {
-				line, _ = strconv.Atoi(m[1])
-			}
-			msg := strings.TrimPrefix(err.Error(), "yaml: ")
-			msg = yamlLineRE().ReplaceAllString(msg, "")
-			msg = strings.TrimLeft(msg, ": ")
-			if isYAMLParserError(msg) {
-				// yaml.v3 reports parser (not scanner) errors with a
-				// 0-based line: the line where the broken construct began.
-				line++
-			}
-			issue := yamlIssue{line: line, msg: "invalid YAML: " + msg}
-			if col := tabIndent(data, line); col > 0 && strings.HasPrefix(msg, "found character that cannot start any token") {
-				// The scanner's words for the commonest YAML mistake.
-				issue.col, issue.msg = col, "invalid YAML: a tab character indents this line: YAML indents with spaces only"
-			}
-			issues = append(issues, issue)
-			return docs, issues
+			line, col, msg := meta.YAMLError(data, err)
+			return docs, append(issues, yamlIssue{line: line, col: col, msg: msg})
 		}
 		issues = append(issues, duplicateKeys(&n, 0)...)
 		docs = append(docs, &n)
 	}
 	return docs, issues
-}
-
-// tabIndent returns the 1-based column of a tab in the indentation of
-// line (1-based) of data, or 0.
-func tabIndent(data []byte, line int) int {
-	if line < 1 {
-		return 0
-	}
-	for i := 1; i < line; i++ {
-		j := bytes.IndexByte(data, '\n')
-		if j < 0 {
-			return 0
-		}
-		data = data[j+1:]
-	}
-	for i, c := range data {
-		switch c {
-		case '\t':
-			return i + 1
-		case ' ':
-			continue
-		}
-		return 0
-	}
-	return 0
-}
-
-// isYAMLParserError recognises libyaml parser errors, whose line yaml.v3
-// reports 0-based, unlike scanner errors.
-func isYAMLParserError(msg string) bool {
-	for _, p := range []string{"did not find expected", "found duplicate %", "found incompatible YAML document", "found undefined tag handle"} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
 }
 
 type yamlIssue struct {

@@ -39,7 +39,11 @@ func TestParseErrors(t *testing.T) {
 		want     []string // each "line:col: fragment"
 	}{
 		{"empty", "", []string{"1:1: the file is empty"}},
-		{"syntax", "name: a\nlayers: [\n", []string{"2: invalid YAML"}},
+		// Lines as validation gives them for pack files (meta.YAMLError):
+		// yaml.v3 counts a parser error's line from 0.
+		{"syntax", "name: a\nlayers: [\n", []string{"3: invalid YAML: did not find expected node content"}},
+		{"indent", "name: a\ncloudType: aws\nlayers:\n  - pack: x\n   version: '1'\n", []string{"4: invalid YAML: did not find expected '-' indicator"}},
+		{"tab", "name: a\ncloudType: aws\nlayers:\n\t- pack: x\n", []string{"4:1: invalid YAML: a tab character indents this line: YAML indents with spaces only"}},
 		{"not a mapping", "- a\n", []string{"1:1: expected a mapping"}},
 		{"missing all", "description: x\n", []string{"1:1: name is required", "1:1: cloudType is required", "1:1: layers is required"}},
 		{"unknown top field", "name: a\ncloudType: aws\nlayer: []\nlayers: [{pack: x, version: '1'}]\n", []string{`3:1: profile: unknown field "layer" (expected name, cloudType, description, layers)`}},
