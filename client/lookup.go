@@ -44,10 +44,13 @@ func resolveRelease(shard *index.Shard, name, constraint string, cons *semver.Co
 	}
 	hint := ""
 	if rel := live.Resolve(cons, true); !pre && rel != nil {
+		// Only fetch has --pre; an exact version works everywhere
+		// (images NAME@VERSION, a profile's layer), as exactRelease does.
+		exact := fmt.Sprintf(", or ask for it by its exact version (%s@%s; in a profile, version: %q)", name, rel.Version, rel.Version)
 		if constraint == "" {
-			hint = fmt.Sprintf("; it has only pre-releases: pass --pre to use %s", rel.Version)
+			hint = fmt.Sprintf("; it has only pre-releases: pass --pre to use %s (fetch)%s", rel.Version, exact)
 		} else {
-			hint = fmt.Sprintf("; pre-release %s matches: pass --pre to use it", rel.Version)
+			hint = fmt.Sprintf("; pre-release %s matches: pass --pre to use it (fetch)%s", rel.Version, exact)
 		}
 	} else if rel := shard.Resolve(cons, pre); rel != nil && rel.Deleted() {
 		hint = fmt.Sprintf("; %s matches but is deleted (annotations.system_state): name its exact version to fetch it anyway", rel.Version)

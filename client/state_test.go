@@ -73,6 +73,9 @@ func TestSystemStateResolution(t *testing.T) {
 		{"calico", ">=1.2", false, "error: 1.2.0 (deleted), v1.3 (deleted)); v1.3 matches but is deleted (annotations.system_state): name its exact version to fetch it anyway"},
 		{"cilium", "", false, "error: pack cilium has no version (available: 1.16.0-rc.1, 1.16.0-rc.2); it has only pre-releases: pass --pre to use 1.16.0-rc.2"},
 		{"cilium", "^1.16", false, "error: pre-release 1.16.0-rc.2 matches: pass --pre to use it"},
+		// The hint's other way works without --pre, which only fetch has.
+		{"cilium", "^1.16", false, `error: or ask for it by its exact version (cilium@1.16.0-rc.2; in a profile, version: "1.16.0-rc.2")`},
+		{"cilium", "1.16.0-rc.2", false, "1.16.0-rc.2"},
 		{"cilium", "", true, "1.16.0-rc.2"},
 	} {
 		rel, err := e.client(t, srv.URL, pub).Resolve(ctx, tc.name, tc.c, tc.pre)

@@ -2,6 +2,7 @@ package pack
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -19,6 +19,8 @@ import (
 	"github.com/Masterminds/semver/v3"
 	gzip "github.com/klauspost/compress/gzip"
 	"gopkg.in/yaml.v3"
+
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // Chart archive limits: enough for real charts with many subcharts, small
@@ -31,7 +33,6 @@ const (
 
 // Compiled on first use, not in the initialiser every packgen process runs.
 var (
-	yamlLineRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
 	firstDefinedRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`first defined at line (\d+)`) })
 )
 
@@ -50,66 +51,13 @@ func parseYAML(data []byte) ([]*yaml.Node, []yamlIssue) {
 			break
 		}
 		if err != nil {
-			line := 0
-			if m := yamlLineRE().FindStringSubmatch(err.Error()); m != nil {
-				line, _ = strconv.Atoi(m[1])
-			}
-			msg := strings.TrimPrefix(err.Error(), "yaml: ")
-			msg = yamlLineRE().ReplaceAllString(msg, "")
-			msg = strings.TrimLeft(msg, ": ")
-			if isYAMLParserError(msg) {
-				// yaml.v3 reports parser (not scanner) errors with a
-				// 0-based line: the line where the broken construct began.
-				line++
-			}
-			issue := yamlIssue{line: line, msg: "invalid YAML: " + msg}
-			if col := tabIndent(data, line); col > 0 && strings.HasPrefix(msg, "found character that cannot start any token") {
-				// The scanner's words for the commonest YAML mistake.
-				issue.col, issue.msg = col, "invalid YAML: a tab character indents this line: YAML indents with spaces only"
-			}
-			issues = append(issues, issue)
-			return docs, issues
+			line, col, msg := meta.YAMLError(data, err)
+			return docs, append(issues, yamlIssue{line: line, col: col, msg: msg})
 		}
 		issues = append(issues, duplicateKeys(&n, 0)...)
 		docs = append(docs, &n)
 	}
 	return docs, issues
-}
-
-// tabIndent returns the 1-based column of a tab in the indentation of
-// line (1-based) of data, or 0.
-func tabIndent(data []byte, line int) int {
-	if line < 1 {
-		return 0
-	}
-	for i := 1; i < line; i++ {
-		j := bytes.IndexByte(data, '\n')
-		if j < 0 {
-			return 0
-		}
-		data = data[j+1:]
-	}
-	for i, c := range data {
-		switch c {
-		case '\t':
-			return i + 1
-		case ' ':
-			continue
-		}
-		return 0
-	}
-	return 0
-}
-
-// isYAMLParserError recognises libyaml parser errors, whose line yaml.v3
-// reports 0-based, unlike scanner errors.
-func isYAMLParserError(msg string) bool {
-	for _, p := range []string{"did not find expected", "found duplicate %", "found incompatible YAML document", "found undefined tag handle"} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
 }
 
 type yamlIssue struct {
@@ -306,6 +254,9 @@ func logoProblem(data []byte, maxPixel int) (Severity, string) {
 			}
 			return SevWarning, fmt.Sprintf("logo.png is a JPEG image (%dx%d), not a PNG: browsers show it, but tools that trust the name may not; convert it to PNG", jc.Width, jc.Height)
 		}
+		if isLFSPointer(data) {
+			return SevError, "logo.png: " + lfsMsg("PNG image", "logo.png")
+		}
 		return SevError, fmt.Sprintf("logo.png is not a PNG image (%v): convert it to PNG", err)
 	}
 	if msg := logoSize(cfg.Width, cfg.Height, maxPixel); msg != "" {
@@ -439,6 +390,20 @@ func (v *validator) templateValues() map[string]any {
 	return v.values
 }
 
+// lfsPointer begins what git holds for a file Git LFS tracks: a small
+// text pointer (git-lfs's spec), the file itself being elsewhere. packgen
+// reads committed objects only, so it sees the pointer.
+const lfsPointer = "version https://git-lfs.github.com/spec/"
+
+func isLFSPointer(data []byte) bool { return bytes.HasPrefix(data, []byte(lfsPointer)) }
+
+// lfsMsg says that a file git holds is a Git LFS pointer, not what
+// it should be, and how to commit the file itself (pattern: its LFS
+// tracking pattern).
+func lfsMsg(what, pattern string) string {
+	return fmt.Sprintf("this is a Git LFS pointer, not a %s: packgen reads what is committed to git, and Git LFS commits only a pointer to the file; commit the file itself (git lfs untrack %s; git add --renormalize .)", what, pattern)
+}
+
 // checkCharts checks charts/*.tgz: gzip tar archives holding one chart
 // whose Chart.yaml has a semantic version, with no unsafe paths.
 func (v *validator) checkCharts() {
@@ -480,8 +445,14 @@ func (v *validator) checkChartArchive(rel string) {
 // inspectChart reads a Helm chart archive and returns the top chart's
 // name and version, refusing corrupt archives and unsafe entries.
 func inspectChart(r io.Reader) (name, version string, err error) {
-	zr, err := gzip.NewReader(r)
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(len(lfsPointer))
+	head = bytes.Clone(head) // Peek's slice is the buffer, which reading moves
+	zr, err := gzip.NewReader(br)
 	if err != nil {
+		if isLFSPointer(head) {
+			return "", "", errors.New(lfsMsg("chart archive", "'*.tgz'"))
+		}
 		return "", "", fmt.Errorf("chart archive is not gzip-compressed: %v", err)
 	}
 	tr := tar.NewReader(zr)
@@ -502,8 +473,9 @@ func inspectChart(r io.Reader) (name, version string, err error) {
 			return "", "", fmt.Errorf("chart archive holds more than %d entries", maxChartEntries)
 		}
 		// tar(1) run on "./mychart" or "-C dir ." roots entries at "./"
-		// and writes that root itself as "./" or ".": Helm's loader
-		// accepts such archives, and so does validation.
+		// and writes that root itself as "./" or ".": validation accepts
+		// such archives, and the chart renderer reads them the same way
+		// (internal/chartrender's dotRooted; Helm's reader alone does not).
 		if root := strings.TrimPrefix(h.Name, "./"); (root == "" || root == ".") && h.Typeflag == tar.TypeDir {
 			continue
 		}

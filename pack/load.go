@@ -368,6 +368,9 @@ func describeMode(m fs.FileMode) string {
 		return "character device"
 	case m&fs.ModeDevice != 0:
 		return "device"
+	case m&fs.ModeIrregular != 0:
+		// What a git tree's submodule entry reads as (source.treeFS).
+		return "git submodule (a commit of another repository, whose files are not in this one: copy them into the pack)"
 	default:
 		return "special file (" + m.String() + ")"
 	}

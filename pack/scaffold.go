@@ -53,7 +53,7 @@ func Scaffold(o ScaffoldOptions) (string, error) {
 		return "", err
 	}
 	if err := scaffoldImages(stage, values, o); err != nil {
-		return "", err
+		return "", fromStage(err, stage, dir, o)
 	}
 	if err := os.Chmod(stage, 0o755); err != nil {
 		return "", err
@@ -62,6 +62,32 @@ func Scaffold(o ScaffoldOptions) (string, error) {
 		return "", err
 	}
 	return dir, nil
+}
+
+// stageError is an error about the stage's files, told about the files
+// they were copied from.
+type stageError struct {
+	msg string
+	err error
+}
+
+func (e *stageError) Error() string { return e.msg }
+func (e *stageError) Unwrap() error { return e.err }
+
+// fromStage names, in err, the user's chart or manifests directory
+// instead of their copies in the stage, which is removed on return (a
+// chart that does not render was reported at
+// packs/.packgen-new-2710519774/charts/c.tgz), and the pack's directory
+// for the rest.
+func fromStage(err error, stage, dir string, o ScaffoldOptions) error {
+	msg := err.Error()
+	if o.Chart != "" {
+		msg = strings.ReplaceAll(msg, filepath.Join(stage, ChartsDir, filepath.Base(o.Chart)), o.Chart)
+	}
+	if o.Manifests != "" {
+		msg = strings.ReplaceAll(msg, filepath.Join(stage, ManifestsDir), filepath.Clean(o.Manifests))
+	}
+	return &stageError{msg: strings.ReplaceAll(msg, stage, dir), err: err}
 }
 
 // defaults checks the options and fills the ones left empty.

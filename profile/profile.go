@@ -34,6 +34,10 @@ type (
 // ErrInvalid marks a profile.yaml or lock file that cannot be read.
 var ErrInvalid = spec.ErrInvalid
 
+// ErrAliases: overrides change a pack's values that too many of its YAML
+// aliases name (render's merge, see Merge).
+var ErrAliases = spec.ErrAliases
+
 // Load reads and parses a profile file.
 func Load(path string) (*Profile, error) { return spec.Load(path) }
 
@@ -57,4 +61,4 @@ func MergeValues(base []byte, overrides *yaml.Node) ([]byte, error) {
 }
 
 // Merge deep-merges the mapping src into the mapping dst, in place.
-func Merge(dst, src *yaml.Node) { spec.Merge(dst, src) }
+func Merge(dst, src *yaml.Node) error { return spec.Merge(dst, src) }

@@ -23,6 +23,10 @@ type Change struct {
 	// with other content (a copied directory whose version was not bumped),
 	// that other directory.
 	BaseDir string
+	// Twin is another directory at head holding this name@version (a
+	// directory copied without a bump, or a version changed to one that
+	// exists): the build refuses a release two directories define.
+	Twin    string
 	Release Release // the pack at head, for loading and validation
 }
 
@@ -63,8 +67,55 @@ func (r *Repo) Changes(ctx context.Context, base, head, packsDir string) ([]Chan
 		}
 		out = append(out, c)
 	}
+	if err := markTwins(sc, out, headDirs); err != nil {
+		return nil, err
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
 	return out, nil
+}
+
+// markTwins sets each change's Twin: another directory at head defining
+// its name@version, as Releases refuses at the ref. A directory the
+// change left alone holds at head what it held at base, so its
+// pack.json is the same blob, parsed once (the base's, when a new
+// directory made changeBase read them).
+func markTwins(sc *scanner, changes []Change, head []packDir) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	dirs := map[string][]string{} // name@version → directories at head
+	changed := map[string]bool{}
+	for _, c := range changes {
+		changed[c.Dir] = true
+		if c.Name != "" {
+			id := releaseID(c.Name, c.Version)
+			dirs[id] = append(dirs[id], c.Dir)
+		}
+	}
+	for _, d := range head {
+		if changed[d.rel] {
+			continue
+		}
+		mi, err := sc.manifest(d.manifest, d.rel+"/"+pack.ManifestFile)
+		if err != nil {
+			return err
+		}
+		if id := releaseID(mi.name, mi.version); mi.name != "" && dirs[id] != nil {
+			dirs[id] = append(dirs[id], d.rel)
+		}
+	}
+	for i, c := range changes {
+		if c.Name == "" {
+			continue
+		}
+		for _, d := range dirs[releaseID(c.Name, c.Version)] {
+			if d != c.Dir {
+				changes[i].Twin = d
+				break
+			}
+		}
+	}
+	return nil
 }
 
 // changeCommits resolves the base and head (default HEAD) commits.
@@ -152,8 +203,24 @@ func (r *Repo) change(sc *scanner, b *changeBase, hc *object.Commit, d packDir) 
 
 // VersionProblem says what is wrong with a change's version, if anything:
 // content changed without a version bump, or the version went down (the
-// chart-testing "version increment" rule).
+// chart-testing "version increment" rule), or another directory defines
+// the same version.
 func (c Change) VersionProblem() string {
+	if msg := c.versionRule(); msg != "" {
+		return msg
+	}
+	if c.Twin != "" {
+		hint := ""
+		if v, err := semver.NewVersion(c.Version); err == nil {
+			hint = fmt.Sprintf(" (e.g. to %s)", v.IncPatch().String())
+		}
+		return fmt.Sprintf("%s@%s is also defined by %s: a version is one directory, and the build refuses two; bump \"version\" in this pack.json%s or remove one of them", c.Name, c.Version, c.Twin, hint)
+	}
+	return ""
+}
+
+// versionRule is the version increment rule of VersionProblem.
+func (c Change) versionRule() string {
 	if c.BaseVersion == "" || c.Name == "" || c.Name != c.BaseName {
 		return ""
 	}

@@ -15,6 +15,8 @@ func TestChanges(t *testing.T) {
 	writePack(t, r, "packs/moved", "moved", "1.0.0")
 	writePack(t, r, "packs/calico-1.0", "calico", "1.0")
 	writePack(t, r, "other/outside", "outside", "1.0.0")
+	writePack(t, r, "packs/web-0.9.0", "web", "0.9.0")
+	writePack(t, r, "packs/web-1.0", "web", "1.0")
 	base := commit(t, r, "base")
 
 	must(t, r.Write("packs/edited/values.yaml", []byte("a: 1\n")))
@@ -27,6 +29,11 @@ func TestChanges(t *testing.T) {
 	must(t, r.Write("packs/calico-1.0.0/values.yaml", []byte("b: 2\n"))) // copied, not bumped (1.0 = 1.0.0)
 	writePack(t, r, "packs/new", "new", "0.1.0")
 	must(t, r.Write("other/outside/values.yaml", []byte("c: 3\n"))) // outside --packs-dir
+	// A copy of a pack directory, content and all, not bumped: the build
+	// at head refuses same@1.0.0 in two directories, so must the check.
+	writePack(t, r, "packs/same-copy", "same", "1.0.0")
+	// A bump onto a version another directory holds (1.0 is 1.0.0).
+	writePack(t, r, "packs/web-0.9.0", "web", "1.0.0")
 	commit(t, r, "change")
 
 	repo := openRepo(t, r.Dir)
@@ -38,7 +45,7 @@ func TestChanges(t *testing.T) {
 		dirs = append(dirs, c.Dir)
 		got[c.Dir] = c.VersionProblem()
 	}
-	if strings.Join(dirs, " ") != "packs/bumped packs/calico-1.0.0 packs/down packs/edited packs/moved-here packs/new" {
+	if strings.Join(dirs, " ") != "packs/bumped packs/calico-1.0.0 packs/down packs/edited packs/moved-here packs/new packs/same-copy packs/web-0.9.0" {
 		t.Fatalf("changed dirs: %v", dirs)
 	}
 	for dir, want := range map[string]string{
@@ -48,6 +55,8 @@ func TestChanges(t *testing.T) {
 		"packs/edited":       "the content of edited@1.0.0 changed but its version did not",
 		"packs/moved-here":   "",
 		"packs/new":          "",
+		"packs/same-copy":    "same@1.0.0 is also defined by packs/same: a version is one directory, and the build refuses two; bump \"version\" in this pack.json (e.g. to 1.0.1)",
+		"packs/web-0.9.0":    "web@1.0.0 is also defined by packs/web-1.0",
 	} {
 		if want == "" && got[dir] != "" || !strings.Contains(got[dir], want) {
 			t.Errorf("%s: %q, want %q", dir, got[dir], want)

@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -59,7 +60,7 @@ func TestPastDuplicateIsWarning(t *testing.T) {
 	}
 	// At the ref itself it stays an error.
 	repo := openRepo(t, r.Dir)
-	if _, err := repo.Releases(context.Background(), Options{Ref: c[2], History: true}); err == nil || !strings.Contains(err.Error(), "keep one, or bump the version") {
+	if _, err := repo.Releases(context.Background(), Options{Ref: c[2], History: true}); !errors.Is(err, ErrDuplicate) || !strings.Contains(err.Error(), "keep one, or bump the version") {
 		t.Errorf("duplicate at the ref: %v", err)
 	}
 }

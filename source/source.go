@@ -45,6 +45,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -70,6 +71,10 @@ type handle struct {
 
 // ErrShallow is returned when history is needed from a shallow clone.
 var ErrShallow = errors.New("repository is a shallow clone")
+
+// ErrDuplicate: a name@version defined by more than one directory at the
+// ref, which the repository must fix.
+var ErrDuplicate = errors.New("a version defined by two directories")
 
 // Open opens the repository at p (the current dir when empty), looking
 // for .git in p and its parents.
@@ -493,7 +498,7 @@ func (w *releaseWalk) key(c *object.Commit, key string, ds []packDir) error {
 		}
 		sort.Strings(names)
 		if w.first {
-			return fmt.Errorf("%s is defined by more than one directory at commit %s: %s; keep one, or bump the version in the others", key, c.Hash.String()[:12], strings.Join(names, " and "))
+			return errmark.New(ErrDuplicate, "%s is defined by more than one directory at commit %s: %s; keep one, or bump the version in the others", key, c.Hash.String()[:12], strings.Join(names, " and "))
 		}
 		// History cannot be fixed: look for the version in
 		// older commits, and say so.

@@ -71,7 +71,7 @@ func (f *connFlags) profileEnv(g *globalOptions, warn io.Writer) (*profile.Env, 
 // invalid file or a registry that no longer matches the lock is 1.
 func profileErr(err error) error {
 	if errors.Is(err, profile.ErrRefused) || errors.Is(err, profile.ErrInvalid) || errors.Is(err, profile.ErrLockMismatch) ||
-		errors.Is(err, lookup.ErrMissing) || errors.Is(err, images.ErrNoPins) || errors.Is(err, profile.ErrOutputLink) {
+		errors.Is(err, lookup.ErrMissing) || errors.Is(err, images.ErrNoPins) || errors.Is(err, profile.ErrOutputLink) || errors.Is(err, profile.ErrAliases) {
 		return badErr(err)
 	}
 	return clientErr(err)

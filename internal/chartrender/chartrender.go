@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 	"helm.sh/helm/v4/pkg/chart/common"
@@ -66,13 +67,42 @@ var helmPos = regexp.MustCompile(`([^()\s:"<>]+\.(?:ya?ml|tpl|txt|json)):(\d+)`)
 
 func load(req *chartproto.Request) (*chart.Chart, error) {
 	if !req.Dir {
-		return loader.LoadArchive(bytes.NewReader(req.Archive))
+		files, err := archive.LoadArchiveFiles(bytes.NewReader(req.Archive))
+		if err != nil {
+			return nil, err
+		}
+		return loader.LoadFiles(dotRooted(files))
 	}
 	files := make([]*archive.BufferedFile, len(req.Files))
 	for i, f := range req.Files {
 		files[i] = &archive.BufferedFile{Name: f.Name, Data: f.Data}
 	}
 	return loader.LoadFiles(files)
+}
+
+// dotRooted takes the chart's directory out of the names of an archive
+// rooted at "./" (`tar -C dir .` writes ./mychart/Chart.yaml), which
+// FORMAT.md accepts and validation reads as mychart/. Helm's archive
+// reader drops each name's first element as the chart's directory: "."
+// there, so every name kept "mychart/" and Helm found no Chart.yaml.
+// Only an archive whose names all lie in one directory holding
+// Chart.yaml, with none at the top, is changed.
+func dotRooted(files []*archive.BufferedFile) []*archive.BufferedFile {
+	dir, found := "", false
+	for _, f := range files {
+		top, rest, ok := strings.Cut(f.Name, "/")
+		if !ok || (dir != "" && top != dir) {
+			return files // Chart.yaml at the top, or several directories
+		}
+		dir, found = top, found || rest == "Chart.yaml"
+	}
+	if !found {
+		return files
+	}
+	for _, f := range files {
+		f.Name = strings.TrimPrefix(f.Name, dir+"/")
+	}
+	return files
 }
 
 func render(ch *chart.Chart, req *chartproto.Request, res *chartproto.Result) error {

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -112,7 +111,6 @@ func readSmall(path string) ([]byte, error) {
 
 // Compiled on first use, not in the initialiser every packgen process runs.
 var (
-	yamlLine  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 	cloudType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`) })
 )
 
@@ -143,13 +141,8 @@ func Parse(file string, data []byte) (*Profile, error) {
 	p := &Profile{File: file, SHA256: hex.EncodeToString(sum[:])}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		line := 0
-		if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
-			line, _ = strconv.Atoi(m[1])
-			msg = m[2]
-		}
-		return nil, &ParseError{[]Problem{problem(file, line, 0, "invalid YAML: "+msg)}}
+		line, col, msg := meta.YAMLError(data, err)
+		return nil, &ParseError{[]Problem{problem(file, line, col, msg)}}
 	}
 	if len(doc.Content) == 0 {
 		return nil, &ParseError{[]Problem{problem(file, 1, 1, "the file is empty; expected a mapping with name, cloudType and layers (see docs/FORMAT.md, Cluster profiles)")}}

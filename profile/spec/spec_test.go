@@ -75,7 +75,11 @@ func TestParseErrors(t *testing.T) {
 		want     []string // each "line:col: fragment"
 	}{
 		{"empty", "", []string{"1:1: the file is empty"}},
-		{"syntax", "name: a\nlayers: [\n", []string{"2: invalid YAML"}},
+		// Lines as validation gives them for pack files (meta.YAMLError):
+		// yaml.v3 counts a parser error's line from 0.
+		{"syntax", "name: a\nlayers: [\n", []string{"3: invalid YAML: did not find expected node content"}},
+		{"indent", "name: a\ncloudType: aws\nlayers:\n  - pack: x\n   version: '1'\n", []string{"4: invalid YAML: did not find expected '-' indicator"}},
+		{"tab", "name: a\ncloudType: aws\nlayers:\n\t- pack: x\n", []string{"4:1: invalid YAML: a tab character indents this line: YAML indents with spaces only"}},
 		{"not a mapping", "- a\n", []string{"1:1: expected a mapping"}},
 		{"missing all", "description: x\n", []string{"1:1: name is required", "1:1: cloudType is required", "1:1: layers is required"}},
 		{"unknown top field", "name: a\ncloudType: aws\nlayer: []\nlayers: [{pack: x, version: '1'}]\n", []string{`3:1: profile: unknown field "layer" (expected name, cloudType, description, layers)`}},
@@ -372,6 +376,7 @@ func FuzzParseLock(f *testing.F) {
 func FuzzMergeValues(f *testing.F) {
 	f.Add([]byte("# c\na:\n  b: 1 # x\n  l: [1]\n"), []byte("a: {b: 2, l: [3], n: {m: 1}}\n"))
 	f.Add([]byte("a: &x {b: 1}\nc: *x\n<<: {d: 1}\n"), []byte("c: {e: 1}\n"))
+	f.Add([]byte("a: &x {b: &y 1}\nc: *x\nd: *y\n"), []byte("a: {b: 2}\n"))
 	f.Add([]byte(""), []byte("a: 1\n"))
 	f.Fuzz(func(t *testing.T, base, over []byte) {
 		var n yaml.Node
@@ -385,6 +390,11 @@ func FuzzMergeValues(f *testing.F) {
 		b, _ := MergeValues(base, n.Content[0])
 		if !bytes.Equal(a, b) {
 			t.Fatal("not deterministic")
+		}
+		// What render writes is read by Helm and by people: it parses.
+		var back yaml.Node
+		if err := yaml.Unmarshal(a, &back); err != nil {
+			t.Fatalf("the merged values do not parse: %v\n%s", err, a)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"gopkg.in/yaml.v3"
@@ -27,7 +28,9 @@ func MergeValues(base []byte, overrides *yaml.Node) ([]byte, error) {
 		if top.Kind != yaml.MappingNode {
 			return nil, fmt.Errorf("the pack's values.yaml is not a mapping, so overrides cannot be merged into it")
 		}
-		Merge(top, overrides)
+		if err := Merge(top, overrides); err != nil {
+			return nil, err
+		}
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -48,7 +51,62 @@ func MergeValues(base []byte, overrides *yaml.Node) ([]byte, error) {
 // src's order. A replaced value keeps the pack's comments unless the
 // override carries its own; a comment above an override key replaces the
 // one above the pack's key.
-func Merge(dst, src *yaml.Node) {
+//
+// dst may use YAML anchors and aliases (a pack's values.yaml is outside
+// input; src, a profile's overrides, may not: Parse refuses them). They
+// keep the meaning a YAML reader gives them, with the override applied
+// where it was written only, as Helm sees values: an alias of a value
+// the override changes gets a copy of the value it named before (else a
+// replaced anchor left it dangling, and the file did not parse), and an
+// alias the override goes through is first replaced by a copy, so the
+// override merges into the named mapping instead of replacing it. ErrAliases
+// when the copies would pass maxAliasCopy nodes.
+func Merge(dst, src *yaml.Node) error {
+	m := &merger{aliases: map[*yaml.Node][]aliasAt{}, budget: maxAliasCopy}
+	m.index(dst, nil)
+	return m.merge(dst, src)
+}
+
+// ErrAliases: overrides change values that so many aliases name that
+// copying them would pass maxAliasCopy nodes ("billion laughs").
+var ErrAliases = errors.New("values.yaml's aliases expand too far")
+
+// maxAliasCopy bounds the nodes Merge copies for aliases, so that a
+// values.yaml of nested aliases costs a bounded merge.
+const maxAliasCopy = 1 << 18
+
+// merger is one Merge: the aliases of dst by the node they name, and
+// the nodes it may still copy for them.
+type merger struct {
+	aliases map[*yaml.Node][]aliasAt
+	budget  int
+}
+
+// aliasAt is an alias and, when it is a mapping's value, its key.
+type aliasAt struct{ alias, key *yaml.Node }
+
+// index records every alias below n (aliases are not followed); key is
+// n's key when n is a mapping's value.
+func (m *merger) index(n, key *yaml.Node) {
+	if n.Kind == yaml.AliasNode {
+		if n.Alias != nil {
+			m.aliases[n.Alias] = append(m.aliases[n.Alias], aliasAt{n, key})
+		}
+		return
+	}
+	for i, c := range n.Content {
+		var k *yaml.Node
+		if n.Kind == yaml.MappingNode && i%2 == 1 {
+			k = n.Content[i-1]
+		}
+		m.index(c, k)
+	}
+}
+
+func (m *merger) merge(dst, src *yaml.Node) error {
+	if err := m.keep(dst, false); err != nil { // keys are added to dst
+		return err
+	}
 	for i := 0; i+1 < len(src.Content); i += 2 {
 		sk, sv := src.Content[i], src.Content[i+1]
 		j := findKey(dst, sk.Value)
@@ -61,9 +119,23 @@ func Merge(dst, src *yaml.Node) {
 			dst.Content[j].HeadComment = sk.HeadComment
 		}
 		dv := dst.Content[j+1]
+		if dv.Kind == yaml.AliasNode && dv.Alias != nil {
+			// The override goes through the alias: into a copy of
+			// what it names, not into what the anchor's key holds.
+			c, err := m.copyOf(aliasAt{dv, dst.Content[j]})
+			if err != nil {
+				return err
+			}
+			dst.Content[j+1], dv = c, c
+		}
 		if dv.Kind == yaml.MappingNode && sv.Kind == yaml.MappingNode {
-			Merge(dv, sv)
+			if err := m.merge(dv, sv); err != nil {
+				return err
+			}
 			continue
+		}
+		if err := m.keep(dv, true); err != nil { // dv is replaced whole
+			return err
 		}
 		nv := clone(sv)
 		if nv.HeadComment == "" && nv.LineComment == "" && nv.FootComment == "" {
@@ -71,6 +143,67 @@ func Merge(dst, src *yaml.Node) {
 		}
 		dst.Content[j+1] = nv
 	}
+	return nil
+}
+
+// keep turns every alias of n (and, deep, of the nodes below it) into a
+// copy of the value it names now, before the merge changes n.
+func (m *merger) keep(n *yaml.Node, deep bool) error {
+	for _, a := range m.aliases[n] {
+		c, err := m.copyOf(a)
+		if err != nil {
+			return err
+		}
+		*a.alias = *c
+	}
+	delete(m.aliases, n)
+	if deep && n.Kind != yaml.AliasNode {
+		for _, c := range n.Content {
+			if err := m.keep(c, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// copyOf returns a copy of the value the alias names, aliases inside it
+// copied too and anchors dropped, with the alias's own comments.
+func (m *merger) copyOf(a aliasAt) (*yaml.Node, error) {
+	c, err := m.expand(a.alias.Alias)
+	if err != nil {
+		return nil, err
+	}
+	if n := a.alias; n.HeadComment != "" || n.LineComment != "" || n.FootComment != "" {
+		c.HeadComment, c.LineComment, c.FootComment = n.HeadComment, n.LineComment, n.FootComment
+	}
+	// "key: *a # note" as a block below the key: the note stays on the
+	// key's line, where yaml.v3 writes a key's comment (it drops a block
+	// mapping's own line comment).
+	if block := c.Style&yaml.FlowStyle == 0 && len(c.Content) > 0; block && a.key != nil && c.LineComment != "" && a.key.LineComment == "" {
+		a.key.LineComment, c.LineComment = c.LineComment, ""
+	}
+	return c, nil
+}
+
+func (m *merger) expand(n *yaml.Node) (*yaml.Node, error) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if m.budget--; m.budget < 0 {
+		return nil, fmt.Errorf("%w: the overrides change values its aliases name, and copying them passes %d nodes; write those values out instead of aliasing them", ErrAliases, maxAliasCopy)
+	}
+	c := *n
+	c.Anchor, c.Line, c.Column = "", 0, 0
+	c.Content = nil
+	for _, x := range n.Content {
+		e, err := m.expand(x)
+		if err != nil {
+			return nil, err
+		}
+		c.Content = append(c.Content, e)
+	}
+	return &c, nil
 }
 
 func findKey(m *yaml.Node, key string) int {

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestNewChartArchives: `packgen new --chart` with archives made by tar(1)
+// as people make them. One rooted at "./" is scaffolded into a pack that
+// validates clean (the chart renderer read no Chart.yaml in it, so new
+// failed). One whose template fails is refused naming the archive given,
+// not its copy in new's stage (packs/.packgen-new-NNN/charts/…, removed
+// by then), and leaves nothing behind.
+func TestNewChartArchives(t *testing.T) {
+	tarBin, err := exec.LookPath("tar")
+	if err != nil {
+		t.Skip("no tar(1)")
+	}
+	tmp := t.TempDir()
+	chart := func(name, extra string) {
+		for file, data := range map[string]string{
+			"Chart.yaml":            "apiVersion: v2\nname: " + name + "\nversion: 1.2.0\n",
+			"values.yaml":           "image: nginx:1.27\n",
+			"templates/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n        - name: x\n          image: {{ .Values.image }}\n" + extra,
+		} {
+			p := filepath.Join(tmp, "src", name, filepath.FromSlash(file))
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	chart("web", "")
+	chart("broken", "{{ fail \"the chart's own error\" }}\n")
+	// broken alone, then "." holding web alone: ./web/Chart.yaml.
+	for _, c := range [][]string{
+		{"-C", filepath.Join(tmp, "src"), "-czf", filepath.Join(tmp, "broken-1.2.0.tgz"), "broken"},
+		{"-C", filepath.Join(tmp, "src"), "-czf", filepath.Join(tmp, "dot-1.2.0.tgz"), "--exclude", "./broken", "."},
+	} {
+		if out, err := exec.Command(tarBin, c...).CombinedOutput(); err != nil {
+			t.Fatalf("tar %v: %v\n%s", c, err, out)
+		}
+	}
+	packs := filepath.Join(tmp, "packs")
+	if code, _, errs := run(t, "new", "dot-web", "--layer", "addon", "--chart", filepath.Join(tmp, "dot-1.2.0.tgz"), "-d", packs); code != 0 {
+		t.Fatalf("new with a ./-rooted chart: %d %s", code, errs)
+	}
+	if code, out, errs := run(t, "validate", "--strict", packs); code != 0 || !strings.Contains(out, "1 pack, 0 errors, 0 warnings") {
+		t.Fatalf("the scaffold does not validate clean: %d %s %s", code, out, errs)
+	}
+	values, _ := os.ReadFile(filepath.Join(packs, "dot-web-1.0.0", "values.yaml"))
+	if !strings.Contains(string(values), "- image: docker.io/library/nginx:1.27") {
+		t.Errorf("the chart's image is not declared:\n%s", values)
+	}
+
+	given := filepath.Join(tmp, "broken-1.2.0.tgz")
+	code, _, errs := run(t, "new", "bad", "--layer", "addon", "--chart", given, "-d", packs)
+	if code == 0 || !strings.Contains(errs, given+": chart does not render") || !strings.Contains(errs, "the chart's own error") || strings.Contains(errs, ".packgen-new") {
+		t.Errorf("a chart that does not render: %d %s", code, errs)
+	}
+	entries, _ := os.ReadDir(packs)
+	if len(entries) != 1 {
+		t.Errorf("left in %s: %v", packs, entries)
+	}
+}

@@ -1,0 +1,70 @@
+package meta
+
+import (
+	"bytes"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// yamlLine finds the line yaml.v3 puts in its errors ("yaml: line 4: …").
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
+
+// YAMLError turns the error yaml.v3 gave parsing data (pack files and
+// profiles alike) into a Problem's 1-based line (0: unknown), column (0:
+// unknown) and message, "invalid YAML: …". yaml.v3 reports parser (not
+// scanner) errors with a 0-based line, the line where the broken
+// construct began; and a tab in the indentation, the commonest YAML
+// mistake, only as "found character that cannot start any token".
+func YAMLError(data []byte, err error) (line, col int, msg string) {
+	if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+	}
+	msg = strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = yamlLine().ReplaceAllString(msg, "")
+	msg = strings.TrimLeft(msg, ": ")
+	if isYAMLParserError(msg) {
+		line++
+	}
+	if col := tabIndent(data, line); col > 0 && strings.HasPrefix(msg, "found character that cannot start any token") {
+		return line, col, "invalid YAML: a tab character indents this line: YAML indents with spaces only"
+	}
+	return line, 0, "invalid YAML: " + msg
+}
+
+// tabIndent returns the 1-based column of a tab in the indentation of
+// line (1-based) of data, or 0.
+func tabIndent(data []byte, line int) int {
+	if line < 1 {
+		return 0
+	}
+	for i := 1; i < line; i++ {
+		j := bytes.IndexByte(data, '\n')
+		if j < 0 {
+			return 0
+		}
+		data = data[j+1:]
+	}
+	for i, c := range data {
+		switch c {
+		case '\t':
+			return i + 1
+		case ' ':
+			continue
+		}
+		return 0
+	}
+	return 0
+}
+
+// isYAMLParserError recognises libyaml parser errors, whose line yaml.v3
+// reports 0-based, unlike scanner errors.
+func isYAMLParserError(msg string) bool {
+	for _, p := range []string{"did not find expected", "found duplicate %", "found incompatible YAML document", "found undefined tag handle"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
