@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -31,5 +32,35 @@ func TestPreviousSignatureFIFO(t *testing.T) {
 	}
 	if fi, err := os.Lstat(sig); err != nil || !fi.Mode().IsRegular() {
 		t.Fatalf("signature not made again: %v %v", fi, err)
+	}
+}
+
+// TestAttackFIFOArchiveInPlace: a FIFO planted in --out where a release's
+// archive was makes the next in-place build fail or rebuild, never wait
+// forever on the open (it checks the archive it keeps).
+func TestAttackFIFOArchiveInPlace(t *testing.T) {
+	tmp, r := newRepo(t)
+	writePack(t, r, "packs/calico", "calico", "1.0.0", "cni", "")
+	commit(t, r, "one")
+	out := filepath.Join(tmp, "site")
+	built(t, r.Dir, out)
+	a := filepath.Join(out, "packs/calico/1.0.0/calico-1.0.0.tar.gz")
+	must(t, os.Remove(a))
+	must(t, syscall.Mkfifo(a, 0o644))
+	writePack(t, r, "packs/prom", "prom", "1.0.0", "addon", "")
+	commit(t, r, "two")
+	done := make(chan error, 1)
+	go func() { _, err := run(t, r.Dir, out); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil && !strings.Contains(err.Error(), "calico-1.0.0.tar.gz") {
+			t.Errorf("the error does not name the FIFO: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		if f, err := os.OpenFile(a, os.O_WRONLY, 0); err == nil { // unblock it
+			f.Close()
+		}
+		<-done
+		t.Fatal("the in-place build waited on a FIFO planted at a release archive")
 	}
 }

@@ -405,7 +405,7 @@ func reuseUnverified(ctx context.Context, o Options, prev *previous, stage strin
 // FILE.sig and FILE.sigstore.json with write, and returns their base
 // names.
 func signFile(s Signer, file string, sum [32]byte, write func(string, []byte) error) (sig, bundle string, err error) {
-	sigData, bundleData, err := s.SignBlob(sum, func() (io.ReadCloser, error) { return os.Open(file) })
+	sigData, bundleData, err := s.SignBlob(sum, func() (io.ReadCloser, error) { return safefile.Open(file) })
 	if err != nil {
 		return "", "", err
 	}

@@ -317,6 +317,7 @@ func (b *builder) index(ctx context.Context) error {
 	// Every release is read: git's caches would only add to the peak
 	// RSS of what follows (the catalogue's chart rendering).
 	b.repo.DropCaches()
+	b.o.dirs.forget()
 	snap, err := writeIndex(ctx, b.o, b.stage, b.src, b.prev, b.releases)
 	if err != nil {
 		return err

@@ -97,7 +97,9 @@ func linkAtTop(out string) error {
 // putFile writes a metadata file of the site. Staged, it is a plain
 // write into the fresh stage. In place, a file already holding these
 // bytes is left alone (content-addressed names the previous build wrote
-// are known without reading them), and any other is replaced by rename.
+// are known without reading them, and so are the others when the
+// previous build finished: a killed one may have rewritten them), and
+// any other is replaced by rename.
 func putFile(o Options, prev *previous, stage, rel string, data []byte) (index.FileRef, error) {
 	if !o.inPlace {
 		return writeFile(stage, rel, data)
@@ -107,7 +109,7 @@ func putFile(o Options, prev *previous, stage, rel string, data []byte) (index.F
 		return index.FileRef{Path: rel}, nil
 	}
 	ref := index.FileRef{Path: rel, SHA256: index.Digest(data), Size: int64(len(data))}
-	if prev.refs[rel] == ref.SHA256 {
+	if prev.refs[rel] == ref.SHA256 && (o.prevFinished || contentAddressed(rel)) {
 		return ref, nil
 	}
 	file := filepath.Join(stage, filepath.FromSlash(rel))
@@ -341,7 +343,31 @@ func (d *dirMaker) create(file string) (*os.File, error) {
 // place, through the out dir's root.
 func (d *dirMaker) remove(file string) error {
 	if rel, ok := d.inOut(file); ok {
+		d.mu.Lock()
+		link, err := safefile.LinkOnPath(d.root, rel, false, d.real) // the file itself may be a link: it goes
+		d.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if link != "" {
+			return outLinkErr(filepath.Join(d.out, link))
+		}
 		return d.root.Remove(rel)
 	}
 	return os.Remove(file)
+}
+
+// forget drops what is known of the out dir's directories, so the
+// writes that follow check each again: the index phase's writes come
+// long after the releases', and a directory checked then may be a link
+// now.
+func (d *dirMaker) forget() {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.real != nil {
+		d.real = map[string]bool{}
+	}
 }

@@ -239,7 +239,12 @@ func writeIndex(ctx context.Context, o Options, stage string, src *source.Result
 	}
 	if o.inPlace && written {
 		collectGarbage(o.dirs, stage, prev, kept)
-		sweepUnreferenced(o.dirs, stage, prev, shards, o.prevFinished)
+	}
+	// After a build that did not finish, the sweep runs even when the
+	// index is the same (a re-run of the commit before a killed one): the
+	// record this build writes tells the next one that nothing is left.
+	if o.inPlace && (written || !o.prevFinished) {
+		sweepUnreferenced(o.dirs, stage, prev, shards, o.prevFinished && written)
 	}
 	return &Snapshot{Root: root, Shards: shards}, nil
 }
@@ -303,9 +308,12 @@ func writeRoot(o Options, stage string, prev *previous, root *index.Root, put in
 
 // writeShard writes a pack's shard and its latest alias. In place, a
 // pack whose releases are exactly those of the previous build keeps its
-// shard files untouched, without encoding them again.
+// shard files untouched, without encoding them again, when that build
+// finished; after a killed one its latest alias (not content-addressed)
+// may hold what the killed build wrote, so it is written again (an
+// unchanged file is left as it is).
 func writeShard(o Options, prev *previous, put func(string, []byte) (index.FileRef, error), s *index.Shard) (index.FileRef, error) {
-	if o.inPlace {
+	if o.inPlace && o.prevFinished {
 		if ps, ref := prev.shards[s.Name], prev.shardRefs[s.Name]; ps != nil && ref.Path != "" && ps.SchemaVersion == s.SchemaVersion && reflect.DeepEqual(ps.Releases, s.Releases) {
 			_, err := put(ref.Path, nil)
 			if err == nil {
