@@ -256,7 +256,7 @@ func logoProblem(data []byte, maxPixel int) (Severity, string) {
 			return SevWarning, fmt.Sprintf("logo.png is a JPEG image (%dx%d), not a PNG: browsers show it, but tools that trust the name may not; convert it to PNG", jc.Width, jc.Height)
 		}
 		if isLFSPointer(data) {
-			return SevError, "logo.png: " + lfsMsg("PNG image", "logo.png")
+			return SevError, lfsMsg("PNG image", LogoFile)
 		}
 		return SevError, fmt.Sprintf("logo.png is not a PNG image (%v): convert it to PNG", err)
 	}
@@ -398,12 +398,19 @@ const lfsPointer = "version https://git-lfs.github.com/spec/"
 
 func isLFSPointer(data []byte) bool { return bytes.HasPrefix(data, []byte(lfsPointer)) }
 
-// lfsMsg says that a file git holds is a Git LFS pointer, not what
-// it should be, and how to commit the file itself (pattern: its LFS
-// tracking pattern).
-func lfsMsg(what, pattern string) string {
-	return fmt.Sprintf("this is a Git LFS pointer, not a %s: packgen reads what is committed to git, and Git LFS commits only a pointer to the file; commit the file itself (git lfs untrack %s; git add --renormalize .)", what, pattern)
+// lfsMsg says that a file git holds is a Git LFS pointer, not what it
+// should be, and how to commit the file itself. The pattern that tracks
+// it may be any of .gitattributes' (`*.png`, `charts/**`, `*.tar.gz`),
+// so the message says how to find it rather than guess it: check-attr
+// shows that LFS tracks the file (not the pattern), `git lfs track`
+// lists the patterns with the file each is in.
+func lfsMsg(what, file string) string {
+	return fmt.Sprintf("this is a Git LFS pointer, not a %s: packgen reads what is committed to git, and Git LFS commits only a pointer to the file; commit the file itself: in the pack directory, `git check-attr filter -- %s` says \"filter: lfs\" while Git LFS tracks it; find the .gitattributes pattern that matches it (`git lfs track` lists them with their files; it may be `*.png`, `charts/**` or `*.tar.gz` rather than the file's name), untrack that pattern (`git lfs untrack 'PATTERN'`), then `git add --renormalize .` and commit", what, file)
 }
+
+// errChartLFS is a chart archive that is a Git LFS pointer; its caller,
+// which knows the file's path, says how to fix it (lfsMsg).
+var errChartLFS = errors.New("this is a Git LFS pointer, not a chart archive")
 
 // checkCharts checks charts/*.tgz: gzip tar archives holding one chart
 // whose Chart.yaml has a semantic version, with no unsafe paths.
@@ -434,6 +441,10 @@ func (v *validator) checkChartArchive(rel string) {
 	}
 	defer r.Close()
 	name, version, layout, err := inspectChart(r)
+	if errors.Is(err, errChartLFS) {
+		v.add(rel, SevError, 0, 0, "%s", lfsMsg("chart archive", rel))
+		return
+	}
 	if err != nil {
 		v.add(rel, SevError, 0, 0, "%v", err)
 		return
@@ -459,7 +470,7 @@ func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, 
 	zr, err := gzip.NewReader(br)
 	if err != nil {
 		if isLFSPointer(head) {
-			return "", "", layout, errors.New(lfsMsg("chart archive", "'*.tgz'"))
+			return "", "", layout, errChartLFS
 		}
 		return "", "", layout, fmt.Errorf("chart archive is not gzip-compressed: %v", err)
 	}
