@@ -146,7 +146,7 @@ func TestChartRefusesChainedLinks(t *testing.T) {
 		"app/" + deep:             "->" + deepTarget,
 		"app/templates/" + escape: "->" + "../" + escapeTarget,
 	}
-	_, _, err := inspectChart(bytes.NewReader(tgz(t, files)))
+	_, _, _, err := inspectChart(bytes.NewReader(tgz(t, files)))
 	if err == nil || !strings.Contains(err.Error(), "symlink") {
 		t.Fatalf("inspectChart: %v, want a symlink error", err)
 	}

@@ -20,6 +20,7 @@ import (
 	gzip "github.com/klauspost/compress/gzip"
 	"gopkg.in/yaml.v3"
 
+	"github.com/packgen/packgen/internal/chartshape"
 	"github.com/packgen/packgen/pack/meta"
 )
 
@@ -255,7 +256,7 @@ func logoProblem(data []byte, maxPixel int) (Severity, string) {
 			return SevWarning, fmt.Sprintf("logo.png is a JPEG image (%dx%d), not a PNG: browsers show it, but tools that trust the name may not; convert it to PNG", jc.Width, jc.Height)
 		}
 		if isLFSPointer(data) {
-			return SevError, "logo.png: " + lfsMsg("PNG image", "logo.png")
+			return SevError, lfsMsg("PNG image", LogoFile)
 		}
 		return SevError, fmt.Sprintf("logo.png is not a PNG image (%v): convert it to PNG", err)
 	}
@@ -397,12 +398,19 @@ const lfsPointer = "version https://git-lfs.github.com/spec/"
 
 func isLFSPointer(data []byte) bool { return bytes.HasPrefix(data, []byte(lfsPointer)) }
 
-// lfsMsg says that a file git holds is a Git LFS pointer, not what
-// it should be, and how to commit the file itself (pattern: its LFS
-// tracking pattern).
-func lfsMsg(what, pattern string) string {
-	return fmt.Sprintf("this is a Git LFS pointer, not a %s: packgen reads what is committed to git, and Git LFS commits only a pointer to the file; commit the file itself (git lfs untrack %s; git add --renormalize .)", what, pattern)
+// lfsMsg says that a file git holds is a Git LFS pointer, not what it
+// should be, and how to commit the file itself. The pattern that tracks
+// it may be any of .gitattributes' (`*.png`, `charts/**`, `*.tar.gz`),
+// so the message says how to find it rather than guess it: check-attr
+// shows that LFS tracks the file (not the pattern), `git lfs track`
+// lists the patterns with the file each is in.
+func lfsMsg(what, file string) string {
+	return fmt.Sprintf("this is a Git LFS pointer, not a %s: packgen reads what is committed to git, and Git LFS commits only a pointer to the file; commit the file itself: in the pack directory, `git check-attr filter -- %s` says \"filter: lfs\" while Git LFS tracks it; find the .gitattributes pattern that matches it (`git lfs track` lists them with their files; it may be `*.png`, `charts/**` or `*.tar.gz` rather than the file's name), untrack that pattern (`git lfs untrack 'PATTERN'`), then `git add --renormalize .` and commit", what, file)
 }
+
+// errChartLFS is a chart archive that is a Git LFS pointer; its caller,
+// which knows the file's path, says how to fix it (lfsMsg).
+var errChartLFS = errors.New("this is a Git LFS pointer, not a chart archive")
 
 // checkCharts checks charts/*.tgz: gzip tar archives holding one chart
 // whose Chart.yaml has a semantic version, with no unsafe paths.
@@ -432,10 +440,19 @@ func (v *validator) checkChartArchive(rel string) {
 		return
 	}
 	defer r.Close()
-	name, version, err := inspectChart(r)
+	name, version, layout, err := inspectChart(r)
+	if errors.Is(err, errChartLFS) {
+		v.add(rel, SevError, 0, 0, "%s", lfsMsg("chart archive", rel))
+		return
+	}
 	if err != nil {
 		v.add(rel, SevError, 0, 0, "%v", err)
 		return
+	}
+	if layout.Shape == chartshape.DotDir {
+		// Accepted (the renderer reads it), but `helm install` of the
+		// archive would fail: say so before it is signed and published.
+		v.add(rel, SevWarning, 0, 0, "chart archive is rooted at ./%[1]s/ (as `tar -C PARENT -czf x.tgz .` writes it): Helm's own loader cannot read this archive: repack it with `helm package %[1]s` (or `tar -C PARENT -czf x.tgz %[1]s`)", layout.Dir)
 	}
 	if _, err := semver.NewVersion(version); err != nil {
 		v.add(rel, SevError, 0, 0, "chart %s: Chart.yaml version %q is not a semantic version", name, version)
@@ -443,21 +460,23 @@ func (v *validator) checkChartArchive(rel string) {
 }
 
 // inspectChart reads a Helm chart archive and returns the top chart's
-// name and version, refusing corrupt archives and unsafe entries.
-func inspectChart(r io.Reader) (name, version string, err error) {
+// name and version and where the chart lies in it, refusing corrupt
+// archives, unsafe entries and names Helm and packgen could read as
+// different charts (internal/chartshape decides, for the renderer too).
+func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, err error) {
 	br := bufio.NewReader(r)
 	head, _ := br.Peek(len(lfsPointer))
 	head = bytes.Clone(head) // Peek's slice is the buffer, which reading moves
 	zr, err := gzip.NewReader(br)
 	if err != nil {
 		if isLFSPointer(head) {
-			return "", "", errors.New(lfsMsg("chart archive", "'*.tgz'"))
+			return "", "", layout, errChartLFS
 		}
-		return "", "", fmt.Errorf("chart archive is not gzip-compressed: %v", err)
+		return "", "", layout, fmt.Errorf("chart archive is not gzip-compressed: %v", err)
 	}
 	tr := tar.NewReader(zr)
-	var chartYAML []byte
-	var chartDir string
+	chartYAMLs := map[string][]byte{} // every Chart.yaml a shape could pick
+	var names []chartshape.Entry
 	var unpacked int64
 	var entries []File   // for the links' virtual tree
 	var hard [][2]string // hard links: name, target
@@ -467,21 +486,24 @@ func inspectChart(r io.Reader) (name, version string, err error) {
 			break
 		}
 		if err != nil {
-			return "", "", fmt.Errorf("chart archive is corrupt: %v", err)
+			return "", "", layout, fmt.Errorf("chart archive is corrupt: %v", err)
 		}
 		if n >= maxChartEntries {
-			return "", "", fmt.Errorf("chart archive holds more than %d entries", maxChartEntries)
+			return "", "", layout, fmt.Errorf("chart archive holds more than %d entries", maxChartEntries)
 		}
+		if h.Typeflag == tar.TypeXGlobalHeader {
+			continue // git archive's pax_global_header; Helm skips it too
+		}
+		isDir := h.Typeflag == tar.TypeDir || h.FileInfo().IsDir()
+		names = append(names, chartshape.Entry{Name: h.Name, Dir: isDir})
 		// tar(1) run on "./mychart" or "-C dir ." roots entries at "./"
-		// and writes that root itself as "./" or ".": validation accepts
-		// such archives, and the chart renderer reads them the same way
-		// (internal/chartrender's dotRooted; Helm's reader alone does not).
+		// and writes that root itself as "./" or ".".
 		if root := strings.TrimPrefix(h.Name, "./"); (root == "" || root == ".") && h.Typeflag == tar.TypeDir {
 			continue
 		}
 		f, isHard, err := chartEntry(h)
 		if err != nil {
-			return "", "", err
+			return "", "", layout, err
 		}
 		switch {
 		case isHard:
@@ -491,40 +513,36 @@ func inspectChart(r io.Reader) (name, version string, err error) {
 		}
 		unpacked += h.Size
 		if unpacked > maxChartUnpacked {
-			return "", "", fmt.Errorf("chart archive unpacks to more than %s", humanBytes(maxChartUnpacked))
+			return "", "", layout, fmt.Errorf("chart archive unpacks to more than %s", humanBytes(maxChartUnpacked))
 		}
-		clean := path.Clean(strings.TrimPrefix(h.Name, "./"))
-		parts := strings.Split(clean, "/")
-		if len(parts) == 2 && parts[1] == "Chart.yaml" && h.Typeflag == tar.TypeReg {
+		if key, ok := chartshape.IsChartYAML(h.Name); ok && h.Typeflag == tar.TypeReg {
 			if h.Size > maxChartYAML {
-				return "", "", fmt.Errorf("chart archive: %s is larger than %s", clean, humanBytes(maxChartYAML))
+				return "", "", layout, fmt.Errorf("chart archive: %s is larger than %s", key, humanBytes(maxChartYAML))
 			}
-			if chartYAML != nil && parts[0] != chartDir {
-				return "", "", fmt.Errorf("chart archive holds more than one chart (%s and %s)", chartDir, parts[0])
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				return "", "", layout, fmt.Errorf("chart archive is corrupt: %v", err)
 			}
-			chartDir = parts[0]
-			if chartYAML, err = io.ReadAll(tr); err != nil {
-				return "", "", fmt.Errorf("chart archive is corrupt: %v", err)
-			}
+			chartYAMLs[key] = data // the later of two wins, as in Helm's loader
 		}
 	}
 	if err := chartLinks(entries, hard); err != nil {
-		return "", "", err
+		return "", "", layout, err
 	}
-	if chartYAML == nil {
-		return "", "", errors.New("chart archive has no <chart>/Chart.yaml: build it with `helm package`")
+	if layout, err = chartshape.Of(names); err != nil {
+		return "", "", layout, err
 	}
 	var meta struct {
 		Name    string `yaml:"name"`
 		Version string `yaml:"version"`
 	}
-	if err := yaml.Unmarshal(chartYAML, &meta); err != nil {
-		return "", "", fmt.Errorf("chart archive: %s/Chart.yaml is invalid YAML: %v", chartDir, strings.TrimPrefix(err.Error(), "yaml: "))
+	if err := yaml.Unmarshal(chartYAMLs[layout.ChartYAML], &meta); err != nil {
+		return "", "", layout, fmt.Errorf("chart archive: %s is invalid YAML: %v", layout.ChartYAML, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if meta.Version == "" {
-		return meta.Name, "", fmt.Errorf("chart archive: %s/Chart.yaml has no version", chartDir)
+		return meta.Name, "", layout, fmt.Errorf("chart archive: %s has no version", layout.ChartYAML)
 	}
-	return meta.Name, meta.Version, nil
+	return meta.Name, meta.Version, layout, nil
 }
 
 // chartEntry checks one entry of a chart archive: f is what it adds to

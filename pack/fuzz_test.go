@@ -51,6 +51,10 @@ func FuzzInspectChart(f *testing.F) {
 	f.Add(tgz(f, map[string]string{"app/Chart.yaml": "name: app\nversion: 1.0.0\n"}))
 	f.Add(tgz(f, map[string]string{"app/../x": "y"}))
 	f.Add([]byte("\x1f\x8b\x08\x00"))
+	// The review's archives: ./ and bare names mixed; a stray directory.
+	f.Add(tgz(f, map[string]string{"./c/Chart.yaml": "name: c\nversion: 1.0.0\n", "x/c/Chart.yaml": "name: evil\nversion: 2.0.0\n"}))
+	f.Add(tgz(f, map[string]string{"./c/Chart.yaml": "name: c\nversion: 1.0.0\n", "./d/x": "x"}))
+	f.Add(tgz(f, map[string]string{"./Chart.yaml": "name: c\nversion: 1.0.0\n", "./templates/a.yaml": "a: 1"}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		inspectChart(bytes.NewReader(data))
 	})

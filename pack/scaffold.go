@@ -201,7 +201,7 @@ func copyChart(src, dstDir string) (string, error) {
 		return "", fmt.Errorf("chart: %w", err)
 	}
 	defer f.Close()
-	name, version, err := inspectChart(f)
+	name, version, _, err := inspectChart(f)
 	if err != nil {
 		return "", fmt.Errorf("chart %s: %w", src, err)
 	}

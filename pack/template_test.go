@@ -328,7 +328,8 @@ func FuzzRenderManifest(f *testing.F) {
 // On-disk packs as real repositories hold them: the vendor's sample pack,
 // and a pack with a `v`-prefixed 2-part version, sprig-templated
 // manifests (.yaml and .yml), constraints.resources and a chart archive
-// made by `tar -C dir .` (entries rooted at "./").
+// made by `tar -C dir .` (entries rooted at "./agent/": accepted, with
+// the one warning that Helm's own loader cannot read it).
 func TestGoodPackCorpus(t *testing.T) {
 	for _, dir := range []string{"hello-universe-1.2.0", "agent-v2.1"} {
 		t.Run(dir, func(t *testing.T) {
@@ -337,7 +338,8 @@ func TestGoodPackCorpus(t *testing.T) {
 				t.Fatalf("rejected:\n%s", ps.Error())
 			}
 			for _, pr := range ps {
-				if pr.Severity == SevWarning && !strings.Contains(pr.Msg, "not strict semver") {
+				dotDir := dir == "agent-v2.1" && pr.File == dir+"/charts/agent-2.1.0.tgz" && strings.Contains(pr.Msg, "Helm's own loader cannot read this archive")
+				if pr.Severity == SevWarning && !strings.Contains(pr.Msg, "not strict semver") && !dotDir {
 					t.Errorf("unexpected warning: %s", pr)
 				}
 			}

@@ -9,9 +9,10 @@ import (
 )
 
 // TestNewChartArchives: `packgen new --chart` with archives made by tar(1)
-// as people make them. One rooted at "./" is scaffolded into a pack that
-// validates clean (the chart renderer read no Chart.yaml in it, so new
-// failed). One whose template fails is refused naming the archive given,
+// as people make them. One rooted at "./" (./web/Chart.yaml) is
+// scaffolded into a pack that validates (the chart renderer read no
+// Chart.yaml in it, so new failed) with one warning: Helm's own loader
+// cannot read that archive, so `helm install` of it would fail. One whose template fails is refused naming the archive given,
 // not its copy in new's stage (packs/.packgen-new-NNN/charts/…, removed
 // by then), and leaves nothing behind.
 func TestNewChartArchives(t *testing.T) {
@@ -48,8 +49,8 @@ func TestNewChartArchives(t *testing.T) {
 	if code, _, errs := run(t, "new", "dot-web", "--layer", "addon", "--chart", filepath.Join(tmp, "dot-1.2.0.tgz"), "-d", packs); code != 0 {
 		t.Fatalf("new with a ./-rooted chart: %d %s", code, errs)
 	}
-	if code, out, errs := run(t, "validate", "--strict", packs); code != 0 || !strings.Contains(out, "1 pack, 0 errors, 0 warnings") {
-		t.Fatalf("the scaffold does not validate clean: %d %s %s", code, out, errs)
+	if code, out, errs := run(t, "validate", packs); code != 0 || !strings.Contains(out, "1 pack, 0 errors, 1 warning") || !strings.Contains(out+errs, "Helm's own loader cannot read this archive: repack it with `helm package web`") {
+		t.Fatalf("the scaffold does not validate with the one warning: %d %s %s", code, out, errs)
 	}
 	values, _ := os.ReadFile(filepath.Join(packs, "dot-web-1.0.0", "values.yaml"))
 	if !strings.Contains(string(values), "- image: docker.io/library/nginx:1.27") {

@@ -7,7 +7,11 @@
 package chartrender
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
 	"path"
 	"regexp"
 	"sort"
@@ -24,6 +28,7 @@ import (
 	"helm.sh/helm/v4/pkg/engine"
 
 	"github.com/packgen/packgen/internal/chartproto"
+	"github.com/packgen/packgen/internal/chartshape"
 )
 
 // InProcess renders in this process: what packgen-helm serves, and what
@@ -67,11 +72,23 @@ var helmPos = regexp.MustCompile(`([^()\s:"<>]+\.(?:ya?ml|tpl|txt|json)):(\d+)`)
 
 func load(req *chartproto.Request) (*chart.Chart, error) {
 	if !req.Dir {
+		layout, err := archiveLayout(req.Archive)
+		if err != nil {
+			return nil, err
+		}
 		files, err := archive.LoadArchiveFiles(bytes.NewReader(req.Archive))
 		if err != nil {
 			return nil, err
 		}
-		return loader.LoadFiles(dotRooted(files))
+		if layout.Shape == chartshape.DotDir {
+			// ./c/Chart.yaml: Helm's reader took "." for the chart's
+			// directory and left c/ in every name (chartshape checked
+			// that every name lies there).
+			for _, f := range files {
+				f.Name = strings.TrimPrefix(f.Name, layout.Dir+"/")
+			}
+		}
+		return loader.LoadFiles(files)
 	}
 	files := make([]*archive.BufferedFile, len(req.Files))
 	for i, f := range req.Files {
@@ -80,29 +97,33 @@ func load(req *chartproto.Request) (*chart.Chart, error) {
 	return loader.LoadFiles(files)
 }
 
-// dotRooted takes the chart's directory out of the names of an archive
-// rooted at "./" (`tar -C dir .` writes ./mychart/Chart.yaml), which
-// FORMAT.md accepts and validation reads as mychart/. Helm's archive
-// reader drops each name's first element as the chart's directory: "."
-// there, so every name kept "mychart/" and Helm found no Chart.yaml.
-// Only an archive whose names all lie in one directory holding
-// Chart.yaml, with none at the top, is changed.
-func dotRooted(files []*archive.BufferedFile) []*archive.BufferedFile {
-	dir, found := "", false
-	for _, f := range files {
-		top, rest, ok := strings.Cut(f.Name, "/")
-		if !ok || (dir != "" && top != dir) {
-			return files // Chart.yaml at the top, or several directories
+// archiveLayout reads an archive's entry names and decides where its
+// chart lies as validation does (internal/chartshape), so the renderer
+// reads the chart validation read, or none: Helm's reader drops each
+// name's first element, whatever it is, and would otherwise read an
+// archive that mixes ./c/… and x/c/… as another chart. Names only: the
+// bodies are skipped, at the cost of inflating the archive twice.
+func archiveLayout(data []byte) (chartshape.Layout, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return chartshape.Layout{}, err
+	}
+	tr := tar.NewReader(zr)
+	var names []chartshape.Entry
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		dir, found = top, found || rest == "Chart.yaml"
+		if err != nil {
+			return chartshape.Layout{}, err
+		}
+		if h.Typeflag == tar.TypeXGlobalHeader {
+			continue
+		}
+		names = append(names, chartshape.Entry{Name: h.Name, Dir: h.Typeflag == tar.TypeDir || h.FileInfo().IsDir()})
 	}
-	if !found {
-		return files
-	}
-	for _, f := range files {
-		f.Name = strings.TrimPrefix(f.Name, dir+"/")
-	}
-	return files
+	return chartshape.Of(names)
 }
 
 func render(ch *chart.Chart, req *chartproto.Request, res *chartproto.Result) error {

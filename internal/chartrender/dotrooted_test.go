@@ -1,12 +1,17 @@
 package chartrender
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+
 	"github.com/packgen/packgen/internal/chartproto"
+	"github.com/packgen/packgen/internal/testutil/tartest"
 )
 
 // TestRenderDotRooted: chart archives made with tar(1) as people do,
@@ -35,10 +40,13 @@ func TestRenderDotRooted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, tc := range []struct{ name, dir, what string }{
-		{"./c/Chart.yaml", parent, "."},                   // tar -C parent .
-		{"./Chart.yaml", filepath.Join(parent, "c"), "."}, // tar -C c . (Helm's reader took it already)
-		{"c/Chart.yaml", parent, "c"},                     // tar -C parent c
+	for _, tc := range []struct {
+		name, dir, what string
+		helm            bool // Helm's own loader reads it
+	}{
+		{"./c/Chart.yaml", parent, ".", false},                  // tar -C parent .
+		{"./Chart.yaml", filepath.Join(parent, "c"), ".", true}, // tar -C c .
+		{"c/Chart.yaml", parent, "c", true},                     // tar -C parent c
 	} {
 		out := filepath.Join(t.TempDir(), "c.tgz")
 		if b, err := exec.Command(tarBin, "-C", tc.dir, "-czf", out, tc.what).CombinedOutput(); err != nil {
@@ -48,9 +56,56 @@ func TestRenderDotRooted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// What FORMAT.md says of each shape rests on this: Helm's
+		// loader (`helm install x.tgz`) reads ./Chart.yaml and c/, and
+		// finds no Chart.yaml in ./c/ (validation warns).
+		if _, err := loader.LoadArchive(bytes.NewReader(data)); (err == nil) != tc.helm {
+			t.Errorf("%s: Helm's loader: %v, want it to read the chart: %v", tc.name, err, tc.helm)
+		}
 		res := Render(&chartproto.Request{Archive: data, Values: []byte("c:\n  image: nginx:2.0\n"), Namespace: "ns"})
 		if res.Err != nil || res.Chart != "c" || len(res.Manifests) != 1 || res.Manifests[0].Name != "c/templates/deploy.yaml" || string(res.Manifests[0].Data) != "image: nginx:2.0\n" {
 			t.Errorf("%s: %+v (error %+v)", tc.name, res, res.Err)
 		}
+	}
+}
+
+// TestRenderRefusesAmbiguousArchives: the archives validation refuses
+// because Helm's reader and validation would read different charts
+// from them are refused here too, by the same rule
+// (internal/chartshape), rather than rendered as the chart Helm's
+// reader happens to find.
+func TestRenderRefusesAmbiguousArchives(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		entries []tartest.Entry
+		frag    string
+	}{
+		// Helm's reader dropped "." and "x" alike and rendered "evil"
+		// 2.0.0 with b.yaml, while validation vouched for c 1.0.0.
+		{"./ and bare names mixed", []tartest.Entry{
+			tartest.File("./c/Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+			tartest.File("x/c/Chart.yaml", "apiVersion: v2\nname: evil\nversion: 2.0.0\n"),
+			tartest.File("x/c/templates/b.yaml", "kind: Secret\nimage: evil:1\n"),
+		}, `are not both named with a leading "./"`},
+		// Refused with its reason, not "Chart.yaml file is missing".
+		{"second directory under ./", []tartest.Entry{
+			tartest.Dir("./"),
+			tartest.File("./c/Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+			tartest.File("./c/templates/a.yaml", "kind: ConfigMap\n"),
+			tartest.File("./d/x", "x\n"),
+		}, `entry "./d/x" lies outside the chart's directory c/`},
+		// Helm's reader drops the first element whatever it is: d/'s
+		// template would have been rendered as c's.
+		{"second directory", []tartest.Entry{
+			tartest.File("c/Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+			tartest.File("d/templates/b.yaml", "kind: Secret\n"),
+		}, `entry "d/templates/b.yaml" lies outside`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := Render(&chartproto.Request{Archive: tartest.TarGz(t, tc.entries...), Namespace: "ns"})
+			if res.Err == nil || !strings.Contains(res.Err.Msg, tc.frag) || len(res.Manifests) != 0 || res.Chart == "evil" {
+				t.Fatalf("got %+v (error %+v), want refused naming %s", res, res.Err, tc.frag)
+			}
+		})
 	}
 }
