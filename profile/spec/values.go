@@ -220,7 +220,7 @@ func (m *merger) expand(n *yaml.Node) (*yaml.Node, error) {
 		return nil, fmt.Errorf("%w: anchor %s contains itself, line %d; a YAML reader refuses it: remove the alias from inside its own anchor", ErrAliases, n.Anchor, n.Line)
 	}
 	if m.budget--; m.budget < 0 {
-		return nil, fmt.Errorf("%w: the overrides change values its aliases name, and copying them passes %d nodes; write those values out instead of aliasing them", ErrAliases, maxAliasCopy)
+		return nil, fmt.Errorf("%w: the overrides change values the file's aliases name, and copying them passes %d nodes; write those values out instead of aliasing them", ErrAliases, maxAliasCopy)
 	}
 	c := *n
 	c.Anchor, c.Line, c.Column = "", 0, 0
