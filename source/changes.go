@@ -210,13 +210,54 @@ func (c Change) VersionProblem() string {
 		return msg
 	}
 	if c.Twin != "" {
-		hint := ""
-		if v, err := semver.NewVersion(c.Version); err == nil {
-			hint = fmt.Sprintf(" (e.g. to %s)", v.IncPatch().String())
-		}
-		return fmt.Sprintf("%s@%s is also defined by %s: a version is one directory, and the build refuses two; bump \"version\" in this pack.json%s or remove one of them", c.Name, c.Version, c.Twin, hint)
+		return TwinProblem(c.Name, c.Version, c.Twin)
 	}
 	return ""
+}
+
+// TwinProblem is the problem of a directory holding name@version that
+// the directory twin defines too.
+func TwinProblem(name, version, twin string) string {
+	hint := ""
+	if v, err := semver.NewVersion(version); err == nil {
+		hint = fmt.Sprintf(" (e.g. to %s)", v.IncPatch().String())
+	}
+	return fmt.Sprintf("%s@%s is also defined by %s: a version is one directory, and the build refuses two; bump \"version\" in this pack.json%s or remove one of them", name, version, twin, hint)
+}
+
+// ReleaseID is name@version as the build keys a release: the version
+// semver-canonical when it parses, so 1.0 and 1.0.0 are one release.
+func ReleaseID(name, version string) string { return releaseID(name, version) }
+
+// PackIDs returns the ReleaseID of each pack directory under packsDir at
+// ref, by directory (slash-separated, from the repository root); a
+// directory whose pack.json has no usable name and version is left out.
+// Each pack.json blob is read once and checked against its ID.
+func (r *Repo) PackIDs(ref, packsDir string) (map[string]string, error) {
+	h, err := r.resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.git.CommitObject(*h)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", h, err)
+	}
+	sc := &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}}
+	dirs, err := sc.packsAt(c, trimDir(packsDir))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(dirs))
+	for _, d := range dirs {
+		mi, err := sc.manifest(d.manifest, d.rel+"/"+pack.ManifestFile)
+		if err != nil {
+			return nil, err
+		}
+		if mi.name != "" {
+			out[d.rel] = releaseID(mi.name, mi.version)
+		}
+	}
+	return out, nil
 }
 
 // versionRule is the version increment rule of VersionProblem.

@@ -72,3 +72,28 @@ func TestChanges(t *testing.T) {
 		t.Errorf("missing base ref: %v", err)
 	}
 }
+
+// TestPackIDs: the release each pack directory defines at a ref, keyed
+// as the build keys releases (1.0 is 1.0.0), only under the packs dir.
+func TestPackIDs(t *testing.T) {
+	r := newRepo(t)
+	writePack(t, r, "packs/calico-1.0", "calico", "1.0")
+	writePack(t, r, "packs/nested/web", "web", "v2.1.0")
+	writePack(t, r, "other/outside", "outside", "1.0.0")
+	must(t, r.Write("packs/broken/pack.json", []byte("{")))
+	commit(t, r, "base")
+	ids, err := openRepo(t, r.Dir).PackIDs("HEAD", "packs/")
+	must(t, err)
+	want := map[string]string{"packs/calico-1.0": "calico@1.0.0", "packs/nested/web": "web@2.1.0"}
+	if len(ids) != len(want) {
+		t.Fatalf("got %v, want %v", ids, want)
+	}
+	for d, id := range want {
+		if ids[d] != id {
+			t.Errorf("%s: got %q, want %q", d, ids[d], id)
+		}
+	}
+	if _, err := openRepo(t, r.Dir).PackIDs("no-such-ref", "packs"); err == nil {
+		t.Error("an unknown ref: no error")
+	}
+}

@@ -186,6 +186,20 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 			fromDisk[wp.dir] = true
 		}
 	}
+	var view *worktreeView
+	if len(wps) > 0 {
+		// Uncommitted changes may add, remove or re-version a directory
+		// a committed change shares its name@version with: twins are
+		// judged as the work tree stands.
+		if view, err = newWorktreeView(repo, o.PacksDir, wps); err != nil {
+			return nil, err
+		}
+		for i, c := range changes {
+			if !fromDisk[c.Dir] {
+				changes[i].Twin = view.twin(c.Dir)
+			}
+		}
+	}
 	rep := newReport()
 	for _, c := range changes {
 		if !fromDisk[c.Dir] {
@@ -194,7 +208,7 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 			}
 		}
 	}
-	wpacks, wprobs, err := validateWorktree(repo, o.Since, wps, rep.judge)
+	wpacks, wprobs, err := validateWorktree(repo, o.Since, view, wps, rep.judge)
 	if err != nil {
 		return nil, err
 	}

@@ -154,9 +154,11 @@ func sameFiles(a, b map[string]plumbing.Hash) bool {
 }
 
 // validateWorktree validates the uncommitted pack directories from disk
-// and applies the version rule against base: a directory whose content
-// differs from base's while its name@version is base's is an error.
-func validateWorktree(repo *source.Repo, base string, wps []worktreePack, judge func(*pack.Pack, string, pack.Problems) pack.Problems) ([]Pack, pack.Problems, error) {
+// and applies the version rules: against base, a directory whose content
+// differs from base's while its name@version is base's is an error; in
+// the work tree's view (view), a name@version another directory holds is
+// one too, as the build of the commit would refuse it.
+func validateWorktree(repo *source.Repo, base string, view *worktreeView, wps []worktreePack, judge func(*pack.Pack, string, pack.Problems) pack.Problems) ([]Pack, pack.Problems, error) {
 	var packs []Pack
 	var problems pack.Problems
 	for _, wp := range wps {
@@ -171,25 +173,94 @@ func validateWorktree(repo *source.Repo, base string, wps []worktreePack, judge 
 			vp.Name, vp.Version, vp.Layer = p.Manifest.Name, p.Manifest.Version, string(p.Manifest.Layer)
 		}
 		packs = append(packs, vp)
-		old, oldManifest, err := baseFiles(repo.Git(), base, wp.dir)
-		if err != nil {
-			return nil, nil, err
-		}
-		if old == nil {
-			continue
-		}
-		now, err := diskFiles(wp.abs)
-		if err != nil {
-			return nil, nil, err
-		}
 		manifest, _ := os.ReadFile(filepath.Join(wp.abs, pack.ManifestFile))
-		on, ov := manifestID(oldManifest)
-		nn, nv := manifestID(manifest)
-		if !sameFiles(old, now) && on == nn && ov == nv && nv != "" {
+		msg, err := inPlaceProblem(repo, base, wp, manifest)
+		if err != nil {
+			return nil, nil, err
+		}
+		if nn, nv := manifestID(manifest); msg == "" && nn != "" {
+			if twin := view.twin(wp.dir); twin != "" {
+				msg = source.TwinProblem(nn, nv, twin)
+			}
+		}
+		if msg != "" {
 			line, col := pack.ValuePos(manifest, "/version")
-			problems = append(problems, pack.Problem{File: path.Join(wp.dir, pack.ManifestFile), Line: line, Col: col, Severity: pack.SevError,
-				Msg: fmt.Sprintf("the content of %s@%s changed but its version did not (uncommitted changes; %s has it published as is): bump the version, e.g. in a new directory", nn, nv, base)})
+			problems = append(problems, pack.Problem{File: path.Join(wp.dir, pack.ManifestFile), Line: line, Col: col, Severity: pack.SevError, Msg: msg})
 		}
 	}
 	return packs, problems, nil
+}
+
+// inPlaceProblem says whether the work-tree pack wp changed content
+// without a version bump against base ("" when not).
+func inPlaceProblem(repo *source.Repo, base string, wp worktreePack, manifest []byte) (string, error) {
+	old, oldManifest, err := baseFiles(repo.Git(), base, wp.dir)
+	if err != nil || old == nil {
+		return "", err
+	}
+	now, err := diskFiles(wp.abs)
+	if err != nil {
+		return "", err
+	}
+	on, ov := manifestID(oldManifest)
+	nn, nv := manifestID(manifest)
+	if !sameFiles(old, now) && on == nn && ov == nv && nv != "" {
+		return fmt.Sprintf("the content of %s@%s changed but its version did not (uncommitted changes; %s has it published as is): bump the version, e.g. in a new directory", nn, nv, base), nil
+	}
+	return "", nil
+}
+
+// worktreeView is the release each pack directory defines as the work
+// tree stands: HEAD's for a clean directory, pack.json on disk for one
+// with uncommitted changes (none for a deleted one).
+type worktreeView struct {
+	byDir map[string]string   // directory → source.ReleaseID
+	byID  map[string][]string // source.ReleaseID → directories, sorted
+}
+
+// newWorktreeView reads HEAD's pack directories under packsDir and the
+// work-tree packs wps over them.
+func newWorktreeView(repo *source.Repo, packsDir string, wps []worktreePack) (*worktreeView, error) {
+	head, err := repo.PackIDs("HEAD", packsDir)
+	if err != nil {
+		return nil, err
+	}
+	v := &worktreeView{byDir: head, byID: map[string][]string{}}
+	for _, wp := range wps {
+		delete(v.byDir, wp.dir)
+		if wp.deleted {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(wp.abs, pack.ManifestFile))
+		if err != nil {
+			continue // pack.Load reports it
+		}
+		if n, ver := manifestID(data); n != "" && ver != "" {
+			v.byDir[wp.dir] = source.ReleaseID(n, ver)
+		}
+	}
+	for d, id := range v.byDir {
+		v.byID[id] = append(v.byID[id], d)
+	}
+	for _, ds := range v.byID {
+		sort.Strings(ds)
+	}
+	return v, nil
+}
+
+// twin returns another directory defining dir's release ("" when none).
+func (v *worktreeView) twin(dir string) string {
+	if v == nil {
+		return ""
+	}
+	id, ok := v.byDir[dir]
+	if !ok {
+		return ""
+	}
+	for _, d := range v.byID[id] {
+		if d != dir {
+			return d
+		}
+	}
+	return ""
 }

@@ -319,4 +319,15 @@ func TestValidateChangedSince(t *testing.T) {
 	if code, out, _ := run(t, "validate", "--repo", r.Dir, "--changed-since", "HEAD"); code != 0 || !strings.Contains(out, "0 pack(s) changed") {
 		t.Errorf("no change: %d %s", code, out)
 	}
+	// cp -r packs/a packs/a-copy, not committed and not bumped: the
+	// build of the commit would refuse a@1.0.0 in two directories.
+	if err := r.CopyDir(filepath.Join(r.Dir, "packs", "a"), "packs/a-copy"); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := run(t, "validate", "--repo", r.Dir, "--changed-since", "HEAD"); code != 1 || !strings.Contains(out, "packs/a-copy/pack.json:1:26: error: a@1.0.0 is also defined by packs/a: ") {
+		t.Errorf("untracked copy: exit %d\n%s", code, out)
+	}
+	if code, out, _ := run(t, "validate", "--repo", r.Dir, "--changed-since", "HEAD", "--committed"); code != 0 {
+		t.Errorf("untracked copy, --committed: exit %d\n%s", code, out)
+	}
 }

@@ -26,8 +26,11 @@ func YAMLError(data []byte, err error) (line, col int, msg string) {
 	msg = strings.TrimLeft(msg, ": ")
 	if isYAMLParserError(msg) {
 		line++
+	} else if line == 0 && isYAMLScannerError(msg) {
+		// yaml.v3 writes no "line N" when the 0-based line is 0.
+		line = 1
 	}
-	if col := tabIndent(data, line); col > 0 && strings.HasPrefix(msg, "found character that cannot start any token") {
+	if col := tabIndent(data, line); col > 0 && (strings.HasPrefix(msg, "found character that cannot start any token") || strings.HasPrefix(msg, "found a tab character")) {
 		return line, col, "invalid YAML: a tab character indents this line: YAML indents with spaces only"
 	}
 	return line, 0, "invalid YAML: " + msg
@@ -46,6 +49,9 @@ func tabIndent(data []byte, line int) int {
 		}
 		data = data[j+1:]
 	}
+	if line == 1 {
+		data = bytes.TrimPrefix(data, []byte("\uFEFF")) // a BOM is no column
+	}
 	for i, c := range data {
 		switch c {
 		case '\t':
@@ -62,6 +68,18 @@ func tabIndent(data []byte, line int) int {
 // reports 0-based, unlike scanner errors.
 func isYAMLParserError(msg string) bool {
 	for _, p := range []string{"did not find expected", "found duplicate %", "found incompatible YAML document", "found undefined tag handle"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// isYAMLScannerError recognises libyaml scanner errors (the tokens of
+// the text, as opposed to reader errors, which have no line, and
+// yaml.v3's own, which are not about the text's syntax).
+func isYAMLScannerError(msg string) bool {
+	for _, p := range []string{"found ", "could not find expected", "did not find", "mapping values are not allowed", "mapping keys are not allowed", "block sequence entries are not allowed", "exceeded max depth"} {
 		if strings.HasPrefix(msg, p) {
 			return true
 		}

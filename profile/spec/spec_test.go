@@ -378,6 +378,8 @@ func FuzzMergeValues(f *testing.F) {
 	f.Add([]byte("a: &x {b: 1}\nc: *x\n<<: {d: 1}\n"), []byte("c: {e: 1}\n"))
 	f.Add([]byte("a: &x {b: &y 1}\nc: *x\nd: *y\n"), []byte("a: {b: 2}\n"))
 	f.Add([]byte(""), []byte("a: 1\n"))
+	f.Add([]byte("b: &b {r: {c: 1, m: 2}}\na: &a {r: {d: 1}}\napi: {<<: [*a, *b], n: x}\n"), []byte("api: {r: {c: 3}}\n"))
+	f.Add([]byte("a: &a [1, *a]\nb: *a\nc: &c {d: *c}\n"), []byte("a: [2]\nc: {e: 1}\n"))
 	f.Fuzz(func(t *testing.T, base, over []byte) {
 		var n yaml.Node
 		if yaml.Unmarshal(over, &n) != nil || len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode || findAnchor(n.Content[0]) != nil {

@@ -59,17 +59,21 @@ func MergeValues(base []byte, overrides *yaml.Node) ([]byte, error) {
 // the override changes gets a copy of the value it named before (else a
 // replaced anchor left it dangling, and the file did not parse), and an
 // alias the override goes through is first replaced by a copy, so the
-// override merges into the named mapping instead of replacing it. ErrAliases
-// when the copies would pass maxAliasCopy nodes.
+// override merges into the named mapping instead of replacing it. A key
+// that only a merge key ("<<: *base") brings in gets an explicit copy of
+// the merged mapping for the override to merge into, as Helm's deep merge
+// of the values it reads does. An override that replaces an alias, or a
+// value whose aliases all go with it, copies nothing. ErrAliases when the
+// copies would pass maxAliasCopy nodes, or an anchor contains itself.
 func Merge(dst, src *yaml.Node) error {
-	m := &merger{aliases: map[*yaml.Node][]aliasAt{}, budget: maxAliasCopy}
+	m := &merger{aliases: map[*yaml.Node][]aliasAt{}, dead: map[*yaml.Node]bool{}, budget: maxAliasCopy, copying: map[*yaml.Node]bool{}}
 	m.index(dst, nil)
 	return m.merge(dst, src)
 }
 
 // ErrAliases: overrides change values that so many aliases name that
 // copying them would pass maxAliasCopy nodes ("billion laughs").
-var ErrAliases = errors.New("values.yaml's aliases expand too far")
+var ErrAliases = errors.New("aliases expand too far")
 
 // maxAliasCopy bounds the nodes Merge copies for aliases, so that a
 // values.yaml of nested aliases costs a bounded merge.
@@ -79,7 +83,9 @@ const maxAliasCopy = 1 << 18
 // the nodes it may still copy for them.
 type merger struct {
 	aliases map[*yaml.Node][]aliasAt
+	dead    map[*yaml.Node]bool // aliases no longer in dst: never copied
 	budget  int
+	copying map[*yaml.Node]bool // anchored nodes expand is inside
 }
 
 // aliasAt is an alias and, when it is a mapping's value, its key.
@@ -110,6 +116,20 @@ func (m *merger) merge(dst, src *yaml.Node) error {
 	for i := 0; i+1 < len(src.Content); i += 2 {
 		sk, sv := src.Content[i], src.Content[i+1]
 		j := findKey(dst, sk.Value)
+		if j < 0 && sv.Kind == yaml.MappingNode {
+			// The key may come through a merge key ("<<: *base"): a
+			// YAML reader sees that mapping there, so the override
+			// merges into an explicit copy of it, which wins over the
+			// merged one, and the anchor stays as it was.
+			if v := mergedValue(dst, sk.Value, map[*yaml.Node]bool{}); v != nil && resolve(v).Kind == yaml.MappingNode {
+				c, err := m.expand(v)
+				if err != nil {
+					return err
+				}
+				dst.Content = append(dst.Content, clone(sk), c)
+				j = len(dst.Content) - 2
+			}
+		}
 		if j < 0 {
 			dst.Content = append(dst.Content, clone(sk), clone(sv))
 			continue
@@ -119,13 +139,15 @@ func (m *merger) merge(dst, src *yaml.Node) error {
 			dst.Content[j].HeadComment = sk.HeadComment
 		}
 		dv := dst.Content[j+1]
-		if dv.Kind == yaml.AliasNode && dv.Alias != nil {
+		if dv.Kind == yaml.AliasNode && dv.Alias != nil && sv.Kind == yaml.MappingNode && resolve(dv).Kind == yaml.MappingNode {
 			// The override goes through the alias: into a copy of
 			// what it names, not into what the anchor's key holds.
+			// (An override that replaces the alias copies nothing.)
 			c, err := m.copyOf(aliasAt{dv, dst.Content[j]})
 			if err != nil {
 				return err
 			}
+			m.dead[dv] = true
 			dst.Content[j+1], dv = c, c
 		}
 		if dv.Kind == yaml.MappingNode && sv.Kind == yaml.MappingNode {
@@ -134,7 +156,8 @@ func (m *merger) merge(dst, src *yaml.Node) error {
 			}
 			continue
 		}
-		if err := m.keep(dv, true); err != nil { // dv is replaced whole
+		m.drop(dv) // dv is replaced whole: its own aliases go with it
+		if err := m.keep(dv, true); err != nil {
 			return err
 		}
 		nv := clone(sv)
@@ -150,6 +173,9 @@ func (m *merger) merge(dst, src *yaml.Node) error {
 // copy of the value it names now, before the merge changes n.
 func (m *merger) keep(n *yaml.Node, deep bool) error {
 	for _, a := range m.aliases[n] {
+		if m.dead[a.alias] {
+			continue
+		}
 		c, err := m.copyOf(a)
 		if err != nil {
 			return err
@@ -187,15 +213,22 @@ func (m *merger) copyOf(a aliasAt) (*yaml.Node, error) {
 }
 
 func (m *merger) expand(n *yaml.Node) (*yaml.Node, error) {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+	n = resolve(n)
+	if m.copying[n] {
+		// yaml.v3 parses "a: &a [1, *a]" into a node that contains
+		// itself; its copy would never end.
+		return nil, fmt.Errorf("%w: anchor %s contains itself, line %d; a YAML reader refuses it: remove the alias from inside its own anchor", ErrAliases, n.Anchor, n.Line)
 	}
 	if m.budget--; m.budget < 0 {
-		return nil, fmt.Errorf("%w: the overrides change values its aliases name, and copying them passes %d nodes; write those values out instead of aliasing them", ErrAliases, maxAliasCopy)
+		return nil, fmt.Errorf("%w: the overrides change values the file's aliases name, and copying them passes %d nodes; write those values out instead of aliasing them", ErrAliases, maxAliasCopy)
 	}
 	c := *n
 	c.Anchor, c.Line, c.Column = "", 0, 0
 	c.Content = nil
+	if len(n.Content) > 0 {
+		m.copying[n] = true
+		defer delete(m.copying, n)
+	}
 	for _, x := range n.Content {
 		e, err := m.expand(x)
 		if err != nil {
@@ -204,6 +237,56 @@ func (m *merger) expand(n *yaml.Node) (*yaml.Node, error) {
 		c.Content = append(c.Content, e)
 	}
 	return &c, nil
+}
+
+// drop marks the aliases below n (not followed) dead: n leaves dst, so
+// the values they name need no copy for them.
+func (m *merger) drop(n *yaml.Node) {
+	if n.Kind == yaml.AliasNode {
+		m.dead[n] = true
+		return
+	}
+	for _, c := range n.Content {
+		m.drop(c)
+	}
+}
+
+// resolve follows aliases to the node they name.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+// mergedValue finds key in the mappings dst's merge keys bring in ("<<:"
+// naming a mapping, an alias of one or a list of those), the first one
+// that has it winning, as YAML's merge key says; nil when none has it.
+// seen guards against merge keys that come back to a mapping.
+func mergedValue(dst *yaml.Node, key string, seen map[*yaml.Node]bool) *yaml.Node {
+	for i := 0; i+1 < len(dst.Content); i += 2 {
+		if k := dst.Content[i]; k.Kind != yaml.ScalarNode || k.Tag != "!!merge" {
+			continue
+		}
+		from := []*yaml.Node{resolve(dst.Content[i+1])}
+		if from[0].Kind == yaml.SequenceNode {
+			from = from[0].Content
+		}
+		for _, x := range from {
+			x = resolve(x)
+			if x.Kind != yaml.MappingNode || seen[x] {
+				continue
+			}
+			seen[x] = true
+			if j := findKey(x, key); j >= 0 {
+				return x.Content[j+1]
+			}
+			if v := mergedValue(x, key, seen); v != nil {
+				return v
+			}
+		}
+	}
+	return nil
 }
 
 func findKey(m *yaml.Node, key string) int {

@@ -49,6 +49,40 @@ func TestMergeValuesAliases(t *testing.T) {
 		want: map[string]any{"res": map[string]any{"cpu": 1}, "worker": map[string]any{"resources": map[string]any{"cpu": 2}, "port": 81},
 			"cron": map[string]any{"resources": map[string]any{"cpu": 1}, "port": 80}, "port": 80},
 	}, {
+		// Helm's deep merge keeps mem: the override reaches res through
+		// the merge key, so it merges into a copy of b's res.
+		name: "override through a merge key",
+		base: "b: &b {res: {cpu: 1, mem: 2}}\napi:\n  <<: *b\n  name: api\n",
+		over: "api: {res: {cpu: 3}}\n",
+		want: map[string]any{"b": map[string]any{"res": map[string]any{"cpu": 1, "mem": 2}},
+			"api": map[string]any{"res": map[string]any{"cpu": 3, "mem": 2}, "name": "api"}},
+		kept: []string{"&b", "<<: *b"},
+	}, {
+		name: "override through a list of merge keys, the first wins",
+		base: "a: &a {res: {cpu: 1, mem: 2}}\nb: &b {res: {cpu: 9, disk: 5}, port: 80}\napi:\n  <<: [*a, *b]\n",
+		over: "api: {res: {cpu: 3}}\n",
+		want: map[string]any{"a": map[string]any{"res": map[string]any{"cpu": 1, "mem": 2}},
+			"b":   map[string]any{"res": map[string]any{"cpu": 9, "disk": 5}, "port": 80},
+			"api": map[string]any{"res": map[string]any{"cpu": 3, "mem": 2}, "port": 80}},
+	}, {
+		name: "override through nested merge keys",
+		base: "a: &a {res: {cpu: 1, mem: 2}}\nb: &b {<<: *a, port: 80}\napi: {<<: *b}\n",
+		over: "api: {res: {mem: 4}}\n",
+		want: map[string]any{"a": map[string]any{"res": map[string]any{"cpu": 1, "mem": 2}},
+			"b":   map[string]any{"res": map[string]any{"cpu": 1, "mem": 2}, "port": 80},
+			"api": map[string]any{"res": map[string]any{"cpu": 1, "mem": 4}, "port": 80}},
+	}, {
+		name: "an explicit key wins over a merged one",
+		base: "b: &b {res: {cpu: 1, mem: 2}}\napi:\n  <<: *b\n  res: {cpu: 5}\n",
+		over: "api: {res: {disk: 9}}\n",
+		want: map[string]any{"b": map[string]any{"res": map[string]any{"cpu": 1, "mem": 2}},
+			"api": map[string]any{"res": map[string]any{"cpu": 5, "disk": 9}}},
+	}, {
+		name: "a scalar override of a merged key",
+		base: "b: &b {res: {cpu: 1}}\napi: {<<: *b}\n",
+		over: "api: {res: none}\n",
+		want: map[string]any{"b": map[string]any{"res": map[string]any{"cpu": 1}}, "api": map[string]any{"res": "none"}},
+	}, {
 		name: "untouched aliases kept as written",
 		base: "a: &x 1\nb: *x\nc: 2\n",
 		over: "c: 3\n",
@@ -92,9 +126,65 @@ func TestMergeValuesAliasBomb(t *testing.T) {
 		b.WriteString("]\n")
 	}
 	b.WriteString("top: *l9\n")
-	_, err := MergeValues([]byte(b.String()), overrides(t, "l9: none\n"))
+	bomb := b.String()
+	_, err := MergeValues([]byte(bomb), overrides(t, "l9: none\n"))
 	if !errors.Is(err, ErrAliases) {
 		t.Fatalf("got %v, want ErrAliases", err)
+	}
+	if msg := err.Error(); strings.Count(msg, "values.yaml") > 0 || !strings.Contains(msg, "passes 262144 nodes") {
+		t.Errorf("message %q: want the node bound, and no file name (the caller names the file)", msg)
+	}
+
+	// An override that replaces an alias, or everything that names the
+	// anchor, needs no copy: no error, and the result means what it says.
+	for _, over := range []string{"top: none\n", "top: none\nl9: none\n", "top: {a: 1}\n"} {
+		out, err := MergeValues([]byte(bomb), overrides(t, over))
+		if err != nil {
+			t.Errorf("%q: %v", over, err)
+			continue
+		}
+		var got struct{ Top any }
+		if err := yaml.Unmarshal(out, &got); err != nil {
+			t.Errorf("%q: the merged values do not parse: %v", over, err)
+		} else if want := overridesTop(t, over); !reflect.DeepEqual(got.Top, want) {
+			t.Errorf("%q: top = %v, want %v", over, got.Top, want)
+		}
+	}
+}
+
+// overridesTop is the value an override gives top.
+func overridesTop(t *testing.T, over string) any {
+	var v struct{ Top any }
+	if err := yaml.Unmarshal([]byte(over), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Top
+}
+
+// TestMergeValuesSelfAlias: yaml.v3 parses an anchor holding an alias of
+// itself into a node that contains itself. Copying it is refused at once,
+// naming the anchor and its line, not after a quarter million nodes.
+func TestMergeValuesSelfAlias(t *testing.T) {
+	for _, tc := range []struct{ base, over, want string }{
+		{"x: 1\na: &a [1, *a]\nb: *a\n", "a: [2]\n", "anchor a contains itself, line 2"},
+		{"x: 1\nb: &b\n  c: *b\nd: *b\n", "d: {e: 1}\n", "anchor b contains itself, line 2"},
+		// Replacing the anchor whole leaves nothing to copy.
+		{"x: 1\na: &a [1, *a]\n", "a: [2]\n", ""},
+	} {
+		out, err := MergeValues([]byte(tc.base), overrides(t, tc.over))
+		if tc.want == "" {
+			var v map[string]any
+			if err == nil {
+				err = yaml.Unmarshal(out, &v)
+			}
+			if err != nil || !reflect.DeepEqual(v["a"], []any{2}) {
+				t.Errorf("%q with %q: got %v, %v; want a = [2]", tc.base, tc.over, v, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrAliases) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q with %q: got %v, want ErrAliases saying %q", tc.base, tc.over, err, tc.want)
+		}
 	}
 }
 
