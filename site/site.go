@@ -274,7 +274,7 @@ func (g *gen) reuseKey(s *index.Shard) (string, error) {
 // a link on the way (g.noLinks).
 func (g *gen) writeFile(rel string, data []byte) error {
 	name := filepath.FromSlash(rel)
-	if err := g.noLinks(name); err != nil {
+	if err := g.noLinks(name, true); err != nil {
 		return err
 	}
 	var err error
@@ -301,18 +301,28 @@ func (g *gen) writeFile(rel string, data []byte) error {
 // it, even one pointing inside the dir. A fresh stage gets the same
 // check; it costs an Lstat per file and one per new directory.
 
-// noLinks refuses a symbolic link on the way to name (inside g.dir) or
-// at name itself.
-func (g *gen) noLinks(name string) error {
+// noLinks refuses a symbolic link on the way to name (inside g.dir) or,
+// with self, at name itself. Without self (a hard link to be made at
+// name, which never goes through one there) a directory checked once is
+// not checked again, so reusing a thousand pages costs a thousand Lstats
+// at most.
+func (g *gen) noLinks(name string, self bool) error {
 	g.mu.Lock()
-	link, err := safefile.LinkOnPath(g.out, name, true, g.real)
-	g.mu.Unlock()
+	defer g.mu.Unlock()
+	parent := filepath.Dir(name)
+	if !self && g.real[parent] {
+		return nil
+	}
+	link, err := safefile.LinkOnPath(g.out, name, self, g.real)
 	if err != nil {
 		return fmt.Errorf("catalogue: %w", err)
 	}
 	if link != "" {
 		p := filepath.Join(g.dir, link)
 		return fmt.Errorf("%w: %s is a symbolic link where the catalogue would write; packgen never writes through one: remove it (rm %s) and build again, after checking who planted it", build.ErrOutLink, p, p)
+	}
+	if !self {
+		g.real[parent] = true
 	}
 	return nil
 }
@@ -413,9 +423,10 @@ func (g *gen) reuse(rel string) error {
 	}
 	// A link takes two paths, and os.Root links only inside itself: the
 	// stage's side is checked first. (The stage is the build's own new
-	// directory, which nobody else can write.)
+	// directory, which nobody else can write; and a hard link is never
+	// made through a link at its own name.)
 	name := filepath.FromSlash(rel)
-	if err := g.noLinks(name); err != nil {
+	if err := g.noLinks(name, false); err != nil {
 		return err
 	}
 	from := filepath.Join(g.prev, name)
