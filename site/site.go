@@ -25,8 +25,10 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -106,7 +108,12 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 	}
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 
-	g := &gen{dir: dir, prev: o.Previous, root: root, names: names, repo: parseRepo(root.Source.Repo), inPlace: sameDir(dir, o.Previous)}
+	out, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("catalogue: %w", err)
+	}
+	defer out.Close()
+	g := &gen{dir: dir, out: out, real: map[string]bool{}, prev: o.Previous, root: root, names: names, repo: parseRepo(root.Source.Repo), inPlace: sameDir(dir, o.Previous)}
 	g.key = templateKeyOnce()
 	g.images = loadImageCache(o.Cache)
 	defer g.images.close()
@@ -175,6 +182,9 @@ func (g *gen) writeIndex(entries []*entry) error {
 // gen holds what every page of one build shares.
 type gen struct {
 	dir, prev string
+	out       *os.Root // dir, opened: every write goes through it
+	mu        sync.Mutex
+	real      map[string]bool // directories in dir found not to be links
 	root      *index.Root
 	names     map[string]bool
 	repo      *repoLink
@@ -257,25 +267,62 @@ func (g *gen) reuseKey(s *index.Shard) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// writeFile writes a file of the site atomically: a build normally hands
-// Write a private stage, but a site updated in place must never show a
-// half-written page.
 // writeFile writes a file of the catalogue: atomically when updating a
 // live site in place, straight into a fresh staging dir, which nobody
 // reads until the build swaps it in (a thousand pages fewer temp files
-// and renames).
+// and renames). Either way through the dir's os.Root, after a check for
+// a link on the way (g.noLinks).
 func (g *gen) writeFile(rel string, data []byte) error {
-	file := filepath.Join(g.dir, filepath.FromSlash(rel))
+	name := filepath.FromSlash(rel)
+	if err := g.noLinks(name, true); err != nil {
+		return err
+	}
 	var err error
 	if g.inPlace {
-		err = atomicfile.WriteFile(file, data, 0o644)
-	} else if err = os.WriteFile(file, data, 0o644); errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(filepath.Dir(file), 0o755); err == nil {
-			err = os.WriteFile(file, data, 0o644)
+		err = atomicfile.WriteFileIn(g.out, name, data, 0o644)
+	} else if err = g.out.WriteFile(name, data, 0o644); errors.Is(err, fs.ErrNotExist) {
+		if err = g.out.MkdirAll(filepath.Dir(name), 0o755); err == nil {
+			err = g.out.WriteFile(name, data, 0o644)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("catalogue: %w", err)
+	}
+	return nil
+}
+
+// The catalogue's dir is the out dir itself when the build updates it in
+// place, and that dir is often shared (a web root, a GitOps checkout):
+// whoever else can write it could swap assets/ or packs/NAME for a link
+// to any directory after the build checked it, and the catalogue's
+// files would land there. So every write goes through an os.Root of the
+// dir (nothing resolves out of it), after safefile.LinkOnPath: a link on
+// the way to a file, or at it, is refused with build.ErrOutLink naming
+// it, even one pointing inside the dir. A fresh stage gets the same
+// check; it costs an Lstat per file and one per new directory.
+
+// noLinks refuses a symbolic link on the way to name (inside g.dir) or,
+// with self, at name itself. Without self (a hard link to be made at
+// name, which never goes through one there) a directory checked once is
+// not checked again, so reusing a thousand pages costs a thousand Lstats
+// at most.
+func (g *gen) noLinks(name string, self bool) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	parent := filepath.Dir(name)
+	if !self && g.real[parent] {
+		return nil
+	}
+	link, err := safefile.LinkOnPath(g.out, name, self, g.real)
+	if err != nil {
+		return fmt.Errorf("catalogue: %w", err)
+	}
+	if link != "" {
+		p := filepath.Join(g.dir, link)
+		return fmt.Errorf("%w: %s is a symbolic link where the catalogue would write; packgen never writes through one: remove it (rm %s) and build again, after checking who planted it", build.ErrOutLink, p, p)
+	}
+	if !self {
+		g.real[parent] = true
 	}
 	return nil
 }
@@ -325,13 +372,18 @@ func keyMeta(key string, logo bool) string {
 
 // reusable reports whether the previous build's page for this pack has
 // the same key, and whether it shows a logo (which must still be there).
-// Only the head of the page is read.
+// Only the head of the page is read. The previous site may be a shared
+// out dir: a page that is a link or a FIFO (whose open would block) is
+// not reused, it is rendered again (and a link there then refused).
 func (g *gen) reusable(name, key string) (ok, logo bool) {
 	if g.prev == "" {
 		return false, false
 	}
 	old := filepath.Join(g.prev, filepath.FromSlash(packDir(name)))
-	f, err := os.Open(filepath.Join(old, pageFile))
+	if fi, err := os.Lstat(filepath.Join(old, pageFile)); err != nil || !fi.Mode().IsRegular() {
+		return false, false
+	}
+	f, err := safefile.Open(filepath.Join(old, pageFile))
 	if err != nil {
 		return false, false
 	}
@@ -359,25 +411,37 @@ func (g *gen) reusable(name, key string) (ok, logo bool) {
 	return false, false
 }
 
+// maxReused bounds a previous build's page, feed or logo copied when it
+// cannot be hard-linked: far above any page packgen writes.
+const maxReused = 64 << 20
+
 // reuse places the previous build's file rel into the stage: a hard link
 // when possible (nothing ever rewrites a site file in place), else a copy.
 func (g *gen) reuse(rel string) error {
 	if g.inPlace {
 		return nil // already there
 	}
-	from := filepath.Join(g.prev, filepath.FromSlash(rel))
-	to := filepath.Join(g.dir, filepath.FromSlash(rel))
+	// A link takes two paths, and os.Root links only inside itself: the
+	// stage's side is checked first. (The stage is the build's own new
+	// directory, which nobody else can write; and a hard link is never
+	// made through a link at its own name.)
+	name := filepath.FromSlash(rel)
+	if err := g.noLinks(name, false); err != nil {
+		return err
+	}
+	from := filepath.Join(g.prev, name)
+	to := filepath.Join(g.dir, name)
 	if err := os.Link(from, to); err == nil {
 		return nil
 	} else if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		if err := g.out.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 			return fmt.Errorf("catalogue: %w", err)
 		}
 		if os.Link(from, to) == nil {
 			return nil
 		}
 	}
-	b, err := os.ReadFile(from)
+	b, err := safefile.ReadFile(from, maxReused)
 	if err != nil {
 		return fmt.Errorf("catalogue: reuse %s: %w", rel, err)
 	}

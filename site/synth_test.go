@@ -116,7 +116,12 @@ func synth(t testing.TB, dir string, packs []synthPack) (*index.Root, []*index.S
 // 5,000-pack test needs only the index, and this keeps it fast under -race.
 func writeIndexOnly(t testing.TB, dir string, n int) {
 	t.Helper()
-	g := &gen{dir: dir, root: &index.Root{Registry: "synthetic"}}
+	out, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	g := &gen{dir: dir, out: out, real: map[string]bool{}, root: &index.Root{Registry: "synthetic"}}
 	var entries []*entry
 	for i, p := range manyPacks(n, 1) {
 		r := index.Release{Version: p.versions[0], Layer: p.layer, DisplayName: p.display, AddonType: p.addonType, CloudTypes: p.clouds}
