@@ -192,7 +192,7 @@ func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info Pu
 			return err
 		}
 		if n != info.Size || hex.EncodeToString(s.Sum(nil)) != info.SHA256 || hex.EncodeToString(h.Sum(nil)) != info.MD5 {
-			return fmt.Errorf("%s changed while uploading: publish a site that no build is writing to", key)
+			return fmt.Errorf("%w: %s changed while uploading: publish a site that no build is writing to", ErrSiteChanged, key)
 		}
 		// Conditions are checked just before the rename: a narrow
 		// window, unlike a store's atomic conditional write, but enough

@@ -46,6 +46,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/translog"
 )
 
@@ -133,7 +134,7 @@ type Result struct {
 }
 
 type localFile struct {
-	key, path   string
+	key         string
 	size        int64
 	md5, sha256 string
 }
@@ -146,10 +147,11 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if o.Jobs <= 0 {
 		o.Jobs = DefaultJobs
 	}
-	root, rootData, local, skipped, err := readLocal(ctx, dir, o)
+	root, rootData, src, local, skipped, err := readLocal(ctx, dir, o)
 	if err != nil {
 		return nil, err
 	}
+	defer src.Close()
 	remote, err := t.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", t, err)
@@ -188,7 +190,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 		if r, ok := remote[index.RootFile]; ok {
 			cond = &r
 		}
-		if err := putAll(ctx, t, stage, cond, o); err != nil {
+		if err := putAll(ctx, t, src, stage, cond, o); err != nil {
 			return res, err
 		}
 	}
@@ -200,29 +202,37 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 }
 
 // readLocal reads and checks the built site in dir: its index.json and
-// the files it references (skipped: the files it does not).
-func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, rootData []byte, local []localFile, skipped []string, err error) {
+// the files it references (skipped: the files it does not). src is dir,
+// opened: the caller uploads what was hashed through it, and closes it.
+func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, rootData []byte, src *os.Root, local []localFile, skipped []string, err error) {
 	rootData, err = os.ReadFile(filepath.Join(dir, index.RootFile))
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("%w: %s has no readable index.json (run `packgen build --out %s` first): %v", ErrNotSite, dir, dir, err)
+		return nil, nil, nil, nil, nil, fmt.Errorf("%w: %s has no readable index.json (run `packgen build --out %s` first): %v", ErrNotSite, dir, dir, err)
 	}
 	root, err = index.ParseRoot(rootData)
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("%w: %s/index.json: %v", ErrNotSite, dir, err)
+		return nil, nil, nil, nil, nil, fmt.Errorf("%w: %s/index.json: %v", ErrNotSite, dir, err)
 	}
-	local, err = walk(ctx, dir)
+	// The site the user named may be a link (a "latest" pointing at a
+	// build): os.OpenRoot follows it, as cp -r does, and no link below it.
+	if src, err = os.OpenRoot(dir); err == nil {
+		if local, err = walkRoot(ctx, src); err != nil {
+			src.Close()
+		}
+	}
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("read site %s: %w", dir, err)
+		return nil, nil, nil, nil, nil, fmt.Errorf("read site %s: %w", dir, err)
 	}
 	refs, err := checkSite(dir, root, rootData, local)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		src.Close()
+		return nil, nil, nil, nil, nil, err
 	}
 	local, skipped = onlyReferenced(local, refs)
 	if len(skipped) > 0 {
 		fmt.Fprintf(o.Log, "not uploading %d file(s) index.json does not reference (left by a killed build?), e.g. %s\n", len(skipped), skipped[0])
 	}
-	return root, rootData, local, skipped, nil
+	return root, rootData, src, local, skipped, nil
 }
 
 // readLive reads the live index.json of the target, if any, and refuses
@@ -543,10 +553,10 @@ func stages(files []localFile) [][]localFile {
 // only when every started upload has ended; the first error stops the rest.
 // The switch to the new index.json is conditional on the index listed at
 // the start (live, or absent when live is nil).
-func putAll(ctx context.Context, t Target, files []localFile, live *Object, o Options) error {
+func putAll(ctx context.Context, t Target, src *os.Root, files []localFile, live *Object, o Options) error {
 	var mu sync.Mutex
 	return parallel.Each(ctx, len(files), o.Jobs, func(i int) error {
-		if err := put(ctx, t, files[i], live, o); err != nil {
+		if err := put(ctx, t, src, files[i], live, o); err != nil {
 			return err
 		}
 		mu.Lock()
@@ -556,12 +566,23 @@ func putAll(ctx context.Context, t Target, files []localFile, live *Object, o Op
 	})
 }
 
-func put(ctx context.Context, t Target, f localFile, live *Object, o Options) error {
-	r, err := os.Open(f.path)
-	if err != nil {
-		return err
+// put uploads f, read through src (the site's root the walk hashed it
+// through) and only if it is still what the walk found: a link, FIFO or
+// device swapped in since is refused (a FIFO's open does not block), and
+// a file that grew or shrank is ErrSiteChanged, never read past its size.
+func put(ctx context.Context, t Target, src *os.Root, f localFile, live *Object, o Options) error {
+	name := filepath.FromSlash(f.key)
+	if link, err := safefile.LinkOnPath(src, name, true, nil); err != nil {
+		return fmt.Errorf("upload %s: %w", f.key, err)
+	} else if link != "" {
+		return fmt.Errorf("%w: %s is now a symbolic link; publish uploads no file through one: rebuild the site and publish again", ErrSiteChanged, link)
 	}
-	defer r.Close()
+	file, err := safefile.OpenIn(src, name)
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", f.key, err)
+	}
+	defer file.Close()
+	r := &sizedReader{SectionReader: io.NewSectionReader(file, 0, f.size+1), key: f.key, size: f.size}
 	info := PutInfo{Size: f.size, MD5: f.md5, SHA256: f.sha256, ContentType: index.ContentType(f.key), CacheControl: index.CacheControl(f.key)}
 	if f.key == index.RootFile {
 		if live == nil {
@@ -586,6 +607,32 @@ func put(ctx context.Context, t Target, f localFile, live *Object, o Options) er
 		return fmt.Errorf("upload %s to %s: %w", f.key, t, err)
 	}
 	return nil
+}
+
+// ErrSiteChanged: a file of the site changed between the walk that
+// hashed it and its upload (another build writing the same dir).
+var ErrSiteChanged = errors.New("a file of the site changed while it was published")
+
+// sizedReader reads a site file of the size the walk found, through a
+// window one byte larger: a file that grew is refused at the byte past
+// its size (/dev/zero cannot feed an upload for ever), one that shrank
+// at its early end.
+type sizedReader struct {
+	*io.SectionReader
+	key  string
+	size int64
+}
+
+func (r *sizedReader) Read(p []byte) (int, error) {
+	n, err := r.SectionReader.Read(p)
+	off, _ := r.Seek(0, io.SeekCurrent)
+	switch {
+	case off > r.size:
+		return n, fmt.Errorf("%w: %s is now larger than the %d bytes publish hashed: rebuild or wait for the build writing it, and publish again", ErrSiteChanged, r.key, r.size)
+	case err == io.EOF && off < r.size:
+		return n, fmt.Errorf("%w: %s is now smaller than the %d bytes publish hashed: rebuild or wait for the build writing it, and publish again", ErrSiteChanged, r.key, r.size)
+	}
+	return n, err
 }
 
 // errUnconditional: a target that cannot honour IfMatch/IfAbsent.
@@ -714,11 +761,7 @@ func walk(ctx context.Context, dir string) ([]localFile, error) {
 		return nil, err
 	}
 	defer root.Close()
-	files, err := walkRoot(ctx, root)
-	for i := range files {
-		files[i].path = filepath.Join(dir, filepath.FromSlash(files[i].key))
-	}
-	return files, err
+	return walkRoot(ctx, root)
 }
 
 // walkRoot lists the regular files below root with their digests (a

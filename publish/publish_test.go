@@ -706,14 +706,16 @@ func TestCompareByDownloadingArchives(t *testing.T) {
 	key := "packs/calico/1.0.0/calico-1.0.0.tar.gz"
 	data := testutil.Flipped(t, filepath.Join(site, key))
 	other := t.TempDir()
-	os.WriteFile(filepath.Join(other, "x"), data, 0o644)
+	testutil.Must(t, os.MkdirAll(filepath.Join(other, filepath.Dir(key)), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(other, key), data, 0o644))
 	files, err := walk(ctx, other)
-	if err != nil || len(files) != 1 {
+	if err != nil || len(files) != 1 || files[0].key != key {
 		t.Fatal(files, err)
 	}
-	lf := files[0]
-	lf.key = key
-	if err := put(ctx, s3t, lf, nil, Options{Log: io.Discard}); err != nil {
+	src, err := os.OpenRoot(other)
+	testutil.Must(t, err)
+	defer src.Close()
+	if err := put(ctx, s3t, src, files[0], nil, Options{Log: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Publish(ctx, site, target, Options{Force: true}); !errors.Is(err, ErrImmutable) {
