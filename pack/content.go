@@ -532,17 +532,24 @@ func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, 
 	if layout, err = chartshape.Of(names); err != nil {
 		return "", "", layout, err
 	}
+	name, version, err = chartMeta(layout.ChartYAML, chartYAMLs[layout.ChartYAML])
+	return name, version, layout, err
+}
+
+// chartMeta reads the name and version of the Chart.yaml the layout
+// picked (named key in errors).
+func chartMeta(key string, data []byte) (name, version string, err error) {
 	var meta struct {
 		Name    string `yaml:"name"`
 		Version string `yaml:"version"`
 	}
-	if err := yaml.Unmarshal(chartYAMLs[layout.ChartYAML], &meta); err != nil {
-		return "", "", layout, fmt.Errorf("chart archive: %s is invalid YAML: %v", layout.ChartYAML, strings.TrimPrefix(err.Error(), "yaml: "))
+	if err := yaml.Unmarshal(data, &meta); err != nil {
+		return "", "", fmt.Errorf("chart archive: %s is invalid YAML: %v", key, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if meta.Version == "" {
-		return meta.Name, "", layout, fmt.Errorf("chart archive: %s has no version", layout.ChartYAML)
+		return meta.Name, "", fmt.Errorf("chart archive: %s has no version", key)
 	}
-	return meta.Name, meta.Version, layout, nil
+	return meta.Name, meta.Version, nil
 }
 
 // chartEntry checks one entry of a chart archive: f is what it adds to
