@@ -469,10 +469,7 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 		}
 		return settleSignature(o, stage, r, rel != nil)
 	}
-	for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
-		if p == "" {
-			continue
-		}
+	for _, p := range r.Files() {
 		dst := filepath.Join(stage, filepath.FromSlash(p))
 		if err := o.dirs.mkdirAll(filepath.Dir(dst)); err != nil {
 			return r, err
@@ -548,7 +545,7 @@ func (d *dirMaker) mkdirAll(dir string) error {
 		return nil
 	}
 	if rel, ok := d.inOut(dir); ok {
-		if err := d.noLinks(rel); err != nil {
+		if err := d.noLinks(rel, true); err != nil {
 			return err
 		}
 		if err := d.root.MkdirAll(rel, 0o755); err != nil {
@@ -562,9 +559,10 @@ func (d *dirMaker) mkdirAll(dir string) error {
 }
 
 // noLinks refuses a link on the way from the out dir to rel, or at rel
-// (safefile.LinkOnPath, each real directory checked once). d.mu is held.
-func (d *dirMaker) noLinks(rel string) error {
-	link, err := safefile.LinkOnPath(d.root, rel, true, d.real)
+// when self (safefile.LinkOnPath, each real directory checked once).
+// d.mu is held.
+func (d *dirMaker) noLinks(rel string, self bool) error {
+	link, err := safefile.LinkOnPath(d.root, rel, self, d.real)
 	if err != nil || link == "" {
 		return err
 	}

@@ -129,10 +129,8 @@ func removeAdded(d *dirMaker, out string, jobs []*job) {
 		if j.prev != nil {
 			continue
 		}
-		for _, p := range []string{j.out.Archive.Path, j.out.Signature, j.out.Bundle} {
-			if p != "" {
-				d.remove(filepath.Join(out, filepath.FromSlash(p)))
-			}
+		for _, p := range j.out.Files() {
+			d.remove(filepath.Join(out, filepath.FromSlash(p)))
 		}
 		if p := j.out.Archive.Path; p != "" {
 			d.remove(filepath.Join(out, filepath.FromSlash(path.Dir(p)))) // only if now empty
@@ -164,7 +162,7 @@ func sweepUnreferenced(d *dirMaker, out string, prev *previous, shards []*index.
 	keep := map[string]bool{}
 	for _, s := range shards {
 		for _, r := range s.Releases {
-			for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
+			for _, p := range r.Files() {
 				keep[p] = true
 			}
 		}
@@ -172,8 +170,8 @@ func sweepUnreferenced(d *dirMaker, out string, prev *previous, shards []*index.
 	if prevFinished {
 		for _, s := range prev.shards {
 			for _, r := range s.Releases {
-				for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
-					if p != "" && !keep[p] && releaseFile(p) {
+				for _, p := range r.Files() {
+					if !keep[p] && releaseFile(p) {
 						d.remove(filepath.Join(out, filepath.FromSlash(p)))
 					}
 				}
@@ -268,7 +266,7 @@ func (d *dirMaker) check(rels ...string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, rel := range rels {
-		if err := d.noLinks(rel); err != nil {
+		if err := d.noLinks(rel, true); err != nil {
 			return err
 		}
 	}
@@ -344,13 +342,10 @@ func (d *dirMaker) create(file string) (*os.File, error) {
 func (d *dirMaker) remove(file string) error {
 	if rel, ok := d.inOut(file); ok {
 		d.mu.Lock()
-		link, err := safefile.LinkOnPath(d.root, rel, false, d.real) // the file itself may be a link: it goes
+		err := d.noLinks(rel, false) // the file itself may be a link: it goes
 		d.mu.Unlock()
 		if err != nil {
 			return err
-		}
-		if link != "" {
-			return outLinkErr(filepath.Join(d.out, link))
 		}
 		return d.root.Remove(rel)
 	}

@@ -145,7 +145,7 @@ func TestSweepUnreferenced(t *testing.T) {
 		return index.Release{Version: v, Archive: index.FileRef{Path: p}, Signature: p + index.SignatureExt, Bundle: p + index.BundleExt}
 	}
 	kept, dropped, debris := rel("a", "1.0.0"), rel("a", "0.9.0"), rel("b", "2.0.0")
-	files := func(r index.Release) []string { return []string{r.Archive.Path, r.Signature, r.Bundle} }
+	files := index.Release.Files
 	prev := &previous{shards: map[string]*index.Shard{
 		"a": {Releases: []index.Release{kept, dropped}},
 		// An index's paths are checked when parsed; this one is not, to

@@ -255,6 +255,18 @@ func ManifestFields(m *meta.Manifest) Release {
 	}
 }
 
+// Files are the release's files in the site, those it has: its archive,
+// the archive's .sig and its Sigstore bundle.
+func (r Release) Files() []string {
+	files := make([]string, 0, 3)
+	for _, p := range []string{r.Archive.Path, r.Signature, r.Bundle} {
+		if p != "" {
+			files = append(files, p)
+		}
+	}
+	return files
+}
+
 // SemVer parses the release's version.
 func (r Release) SemVer() (*semver.Version, error) { return semver.NewVersion(r.Version) }
 
