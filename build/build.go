@@ -84,6 +84,11 @@ type Options struct {
 	// (StampFile), and a build from the same inputs returns the recorded
 	// result at once. Empty: no record is used or written.
 	Stamp string
+	// Force goes through every step even when the record says Out was
+	// built from these very inputs; the build still writes its record,
+	// so the next build takes the short cut (and trusts that this one
+	// finished: see sweepUnreferenced).
+	Force bool
 
 	Log      io.Writer             // human-readable notes; nil = discard
 	Progress func(done, total int) // called as releases finish; total grows as history is walked
@@ -200,10 +205,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if res := b.replay(ctx); res != nil {
 		return res, nil
 	}
-	if o.Signer != nil && o.Stamp != "" {
+	if o.Signer != nil && o.Stamp != "" && !o.Force {
 		// No record matched: another commit or other options, so
-		// index.json changes and is signed. --force (no Stamp) may
-		// sign nothing: its key waits for a signature.
+		// index.json changes and is signed. --force may sign nothing:
+		// its key waits for a signature.
 		o.Signer.Prepare()
 	}
 	if err := b.plan(ctx); err != nil {

@@ -107,6 +107,9 @@ func (b *builder) replay(ctx context.Context) *Result {
 		return nil // the walk reports it
 	}
 	b.commitHash, b.inputs = commit, inputsDigest(b.o, commit)
+	if b.o.Force {
+		return nil // the record is still written at commit
+	}
 	return replay(ctx, b.o, b.inputs, commit)
 }
 

@@ -135,6 +135,24 @@ func TestStamp(t *testing.T) {
 		t.Fatalf("rebuild of the new commit: %v, reused %d, log %q", err, res.Reused, log.String())
 	}
 
+	// Force goes through every step (the hidden shard makes the build
+	// fail), then records the build: the next one takes the short cut.
+	shard = hideShard(t, out)
+	log.Reset()
+	forced := func(o *Options) { o.Force = true }
+	if _, err := run(t, r.Dir, out, stamped, forced); err == nil || strings.Contains(log.String(), "nothing to do") {
+		t.Fatalf("forced build with a shard hidden: err %v, log %q", err, log.String())
+	}
+	must(t, os.Rename(shard+".hidden", shard))
+	log.Reset()
+	if res, err := run(t, r.Dir, out, stamped, forced); err != nil || res.Reused != 4 || strings.Contains(log.String(), "nothing to do") {
+		t.Fatalf("forced build: %v, log %q", err, log.String())
+	}
+	log.Reset()
+	if _, err := run(t, r.Dir, out, stamped); err != nil || !strings.Contains(log.String(), "nothing to do") {
+		t.Fatalf("build after a forced one: %v, no short cut (log %q)", err, log.String())
+	}
+
 	// Without Stamp no record is read or written.
 	must(t, os.Remove(filepath.Join(out, StampFile)))
 	if _, err := run(t, r.Dir, out, func(o *Options) { o.SkipInvalid = true }); err != nil {

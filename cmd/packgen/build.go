@@ -92,7 +92,7 @@ packgen again returns at once. --force goes through every step anyway.`,
 	f.DurationVar(&o.expires, "expires", build.DefaultExpiry, "how long index.json stays valid after its time")
 	f.IntVar(&o.Jobs, "jobs", 0, "releases processed in parallel (default: number of CPUs)")
 	f.BoolVar(&o.noSite, "no-site", false, "do not write the HTML catalogue")
-	f.BoolVar(&o.force, "force", false, "go through every step even when --out was built from this very commit and options by this packgen")
+	f.BoolVar(&o.force, "force", false, "go through every step even when --out was built from this very commit and options by this packgen (the build is still recorded)")
 	outputFlag(c, &o.output, "text", "json")
 	destAlias(c, "out")
 	return c
@@ -180,9 +180,7 @@ func fillBuildOptions(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) 
 	if !o.noSite {
 		o.Site = site.CachedBuildHook(o.Previous, o.Out, o.VerifiedDir)
 	}
-	if !o.force {
-		o.Stamp = build.ProgramStamp(version, o.Signer)
-	}
+	o.Stamp, o.Force = build.ProgramStamp(version, o.Signer), o.force
 	o.Log = g.stderr
 	if g.quiet {
 		o.Log = nil
