@@ -24,7 +24,7 @@ var (
 	ErrIndexExpired = errors.New("index expired")
 	// ErrNotRegistry: a location given as a registry has no index.json.
 	ErrNotRegistry = errors.New("not a packgen registry")
-	// ErrInput: a build input (--packs-dir, --previous) names nothing
+	// ErrInput: a build input (--ref, --packs-dir, --previous) names nothing
 	// usable: the caller's mistake, said in the message alone.
 	ErrInput = errors.New("bad build input")
 )
@@ -32,11 +32,12 @@ var (
 // CheckInputs refuses what would build the wrong thing quietly: a private
 // key committed in the repository (gitsafe.ErrKeyInRepo), an index that
 // would be born expired (ErrIndexExpired), a PacksDir that is not in the
-// tree (ErrInput: a typo builds an empty registry), a Previous that is
+// tree (ErrInput: a typo builds an empty registry), a Ref that names no
+// commit (ErrInput), a Previous that is
 // not a registry (ErrNotRegistry, unless previousOptional: a mistyped URL
 // starts the registry afresh). It returns when index.json will expire
 // (zero when the commit cannot be read). What Run reports itself (no
-// repository, an unknown ref) passes.
+// repository, no commits yet) passes.
 func CheckInputs(ctx context.Context, o Options, previousOptional bool) (time.Time, error) {
 	repo, err := source.Open(o.Repo)
 	if err != nil {
@@ -49,7 +50,14 @@ func CheckInputs(ctx context.Context, o Options, previousOptional bool) (time.Ti
 	}
 	h, err := g.ResolveRevision(plumbing.Revision(ref))
 	if err != nil {
-		return time.Time{}, nil // Run reports it, with the hint
+		if o.Ref != "" && errors.Is(err, plumbing.ErrReferenceNotFound) {
+			repoDir := o.Repo
+			if repoDir == "" {
+				repoDir = "."
+			}
+			return time.Time{}, errmark.New(ErrInput, "--ref %s: no such branch, tag or commit in the repository %s (`git branch -a` and `git tag` list them; a remote's branch is origin/NAME, fetched first)", o.Ref, repoDir)
+		}
+		return time.Time{}, nil // Run reports it (HEAD of a repository with no commits, with the hint)
 	}
 	keys, err := gitsafe.TrackedPrivateKeys(g, h.String(), o.VerifiedDir)
 	if err != nil {

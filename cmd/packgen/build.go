@@ -61,7 +61,8 @@ SOURCE_DATE_EPOCH to move the index's time (and expiry) past the commit's.
 
 A build records what it was built from in --out (` + "`.packgen-build.json`" + `, never
 published): building the same commit with the same options, key and
-packgen again returns at once. --force goes through every step anyway.`,
+packgen again returns at once. --force goes through every step anyway (and
+records the build too).`,
 		Example: `  packgen build --out site
   packgen build --repo ../packs --packs-dir packs --ref main --out site --key cosign.key
   packgen build --out site --skip-invalid --history=false`,
