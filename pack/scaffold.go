@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/pack/meta"
 )
 
@@ -33,15 +35,27 @@ type ScaffoldOptions struct {
 	Images func(dir string) ([]string, error)
 }
 
+var (
+	// ErrScaffoldInput: the options name no pack Scaffold may write (a
+	// bad name, layer or version, a directory that exists, a chart or
+	// manifests path that is not there): the caller's mistake.
+	ErrScaffoldInput = errors.New("bad input for a new pack")
+	// ErrScaffoldContent: the chart or manifests given were read and
+	// are not what a pack may hold (not a chart, no version, no YAML, a
+	// chart that does not render).
+	ErrScaffoldContent = errors.New("content cannot make a valid pack")
+)
+
 // Scaffold creates a new, valid pack directory and returns its path. It
-// refuses to overwrite anything.
+// refuses to overwrite anything. Its errors match ErrScaffoldInput or
+// ErrScaffoldContent, or are failures to read and write files.
 func Scaffold(o ScaffoldOptions) (string, error) {
 	if err := o.defaults(); err != nil {
-		return "", err
+		return "", errmark.Wrap(ErrScaffoldInput, err)
 	}
 	dir := filepath.Join(o.Parent, o.Name+"-"+o.Version)
 	if _, err := os.Lstat(dir); err == nil {
-		return "", fmt.Errorf("%s already exists: choose another name or version", dir)
+		return "", errmark.New(ErrScaffoldInput, "%s already exists: choose another name or version", dir)
 	}
 	stage, err := os.MkdirTemp(o.Parent, ".packgen-new-*")
 	if err != nil {
@@ -73,6 +87,10 @@ type stageError struct {
 
 func (e *stageError) Error() string { return e.msg }
 func (e *stageError) Unwrap() error { return e.err }
+
+// Is: what the stage's pack failed on is its content (the chart does
+// not render, its images cannot be listed).
+func (e *stageError) Is(target error) bool { return target == ErrScaffoldContent }
 
 // fromStage names, in err, the user's chart or manifests directory
 // instead of their copies in the stage, which is removed on return (a
@@ -198,15 +216,18 @@ func displayName(name string) string {
 func copyChart(src, dstDir string) (string, error) {
 	f, err := os.Open(src)
 	if err != nil {
-		return "", fmt.Errorf("chart: %w", err)
+		return "", inputErr("chart", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return "", errmark.New(ErrScaffoldInput, "chart %s is a directory: give the chart archive (`helm package %s` makes one)", src, src)
+	}
 	name, version, _, err := inspectChart(f)
 	if err != nil {
-		return "", fmt.Errorf("chart %s: %w", src, err)
+		return "", errmark.Wrap(ErrScaffoldContent, fmt.Errorf("chart %s: %w", src, err))
 	}
 	if _, err := semver.NewVersion(version); err != nil {
-		return "", fmt.Errorf("chart %s: version %q is not semver", src, version)
+		return "", errmark.New(ErrScaffoldContent, "chart %s: version %q is not semver", src, version)
 	}
 	if err := os.MkdirAll(dstDir, 0o755); err != nil {
 		return "", err
@@ -220,7 +241,7 @@ func copyChart(src, dstDir string) (string, error) {
 func copyManifests(src, dstDir string) ([]string, error) {
 	entries, err := os.ReadDir(src)
 	if err != nil {
-		return nil, fmt.Errorf("manifests: %w", err)
+		return nil, inputErr("manifests", err)
 	}
 	var out []string
 	for _, e := range entries {
@@ -243,10 +264,20 @@ func copyManifests(src, dstDir string) ([]string, error) {
 		out = append(out, path.Join(ManifestsDir, e.Name()))
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("manifests: no .yaml files in %s", src)
+		return nil, errmark.New(ErrScaffoldContent, "manifests: no .yaml files in %s", src)
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// inputErr is a path the caller gave that cannot be read: missing or
+// not the kind of file asked for is the caller's mistake (its own
+// permissions and I/O failures stay plain).
+func inputErr(what string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return errmark.Wrap(ErrScaffoldInput, fmt.Errorf("%s: %w", what, err))
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 func copyFile(r io.Reader, dst string) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"strings"
 
@@ -53,8 +54,13 @@ directory are copied into manifests/ and listed as kubeManifests.`,
 			chose := o.Layer == pack.LayerAddon && o.AddonType == ""
 			o.Images = images.Deployed
 			dir, err := pack.Scaffold(o)
-			if err != nil {
+			switch {
+			case errors.Is(err, pack.ErrScaffoldInput):
 				return usageErr("%v", err)
+			case errors.Is(err, pack.ErrScaffoldContent):
+				return badErr(err)
+			case err != nil:
+				return err
 			}
 			out.summaryf(g, "created %s\n", dir)
 			if chose {

@@ -59,8 +59,37 @@ func TestNewChartArchives(t *testing.T) {
 
 	given := filepath.Join(tmp, "broken-1.2.0.tgz")
 	code, _, errs := run(t, "new", "bad", "--layer", "addon", "--chart", given, "-d", packs)
-	if code == 0 || !strings.Contains(errs, given+": chart does not render") || !strings.Contains(errs, "the chart's own error") || strings.Contains(errs, ".packgen-new") {
+	if code != 1 || !strings.Contains(errs, given+": chart does not render") || !strings.Contains(errs, "the chart's own error") || strings.Contains(errs, ".packgen-new") {
 		t.Errorf("a chart that does not render: %d %s", code, errs)
+	}
+
+	// A path typed wrong is a usage error (2); content read and found
+	// bad is 1; nothing is left behind either way.
+	notChart := filepath.Join(tmp, "notes.tgz")
+	if err := os.WriteFile(notChart, []byte("not a chart\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"chart missing", []string{"--chart", filepath.Join(tmp, "nope-1.0.0.tgz")}, 2, "no such file"},
+		{"chart is a directory", []string{"--chart", tmp}, 2, "is a directory: give the chart archive"},
+		{"not a chart", []string{"--chart", notChart}, 1, notChart},
+		{"manifests missing", []string{"--manifests", filepath.Join(tmp, "deploy")}, 2, "manifests:"},
+		{"no manifests", []string{"--manifests", packs}, 1, "no .yaml files"},
+		{"pack exists", []string{"--version", "1.0.0"}, 2, "dot-web-1.0.0 already exists"},
+	} {
+		name := "bad"
+		if tc.name == "pack exists" {
+			name = "dot-web"
+		}
+		code, _, errs := run(t, append([]string{"new", name, "--layer", "addon", "-d", packs}, tc.args...)...)
+		if code != tc.code || !strings.Contains(errs, tc.msg) {
+			t.Errorf("%s: exit %d, want %d saying %q: %s", tc.name, code, tc.code, tc.msg, errs)
+		}
 	}
 	entries, _ := os.ReadDir(packs)
 	if len(entries) != 1 {

@@ -18,3 +18,19 @@ type marked struct {
 
 func (e *marked) Error() string        { return e.msg }
 func (e *marked) Is(target error) bool { return target == e.sentinel }
+
+// Wrap returns err, unchanged in text and in what it wraps, that
+// errors.Is also reports as sentinel: for sorting errors already worded
+// for the user into the caller's kinds.
+func Wrap(sentinel, err error) error {
+	return &wrapped{sentinel, err}
+}
+
+type wrapped struct {
+	sentinel error
+	err      error
+}
+
+func (e *wrapped) Error() string        { return e.err.Error() }
+func (e *wrapped) Unwrap() error        { return e.err }
+func (e *wrapped) Is(target error) bool { return target == e.sentinel }
