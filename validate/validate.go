@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -201,14 +200,15 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 		}
 	}
 	rep := newReport()
+	hist := &published{repo: repo, base: o.Since, packsDir: o.PacksDir}
 	for _, c := range changes {
 		if !fromDisk[c.Dir] {
-			if err := rep.addChange(c); err != nil {
+			if err := rep.addChange(ctx, c, hist); err != nil {
 				return nil, err
 			}
 		}
 	}
-	wpacks, wprobs, err := validateWorktree(repo, o.Since, view, wps, rep.judge)
+	wpacks, wprobs, err := validateWorktree(ctx, repo, hist, view, wps, rep.judge)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 }
 
 // addChange validates one changed release from git's objects.
-func (rep *Report) addChange(c source.Change) error {
+func (rep *Report) addChange(ctx context.Context, c source.Change, hist *published) error {
 	fsys, done, err := c.Release.Open()
 	if err != nil {
 		return err
@@ -230,8 +230,15 @@ func (rep *Report) addChange(c source.Change) error {
 	done()
 	rep.Problems = append(rep.Problems, ps...)
 	if msg := c.VersionProblem(); msg != "" {
-		line, col := pack.ValuePos(manifest, "/version")
-		rep.Problems = append(rep.Problems, pack.Problem{File: path.Join(c.Dir, pack.ManifestFile), Line: line, Col: col, Severity: pack.SevError, Msg: msg})
+		rep.Problems = append(rep.Problems, atVersion(c.Dir, manifest, pack.SevError, msg))
+	} else {
+		p, err := hist.check(ctx, c.Dir, manifest, c.Name, c.Version, func(r *source.Release) (bool, error) { return r.TreeHash == c.Release.TreeHash, nil })
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			rep.Problems = append(rep.Problems, *p)
+		}
 	}
 	vp := Pack{Dir: c.Dir, Name: c.Name, Version: c.Version}
 	if p.Manifest != nil {

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -158,7 +159,8 @@ func sameFiles(a, b map[string]plumbing.Hash) bool {
 // differs from base's while its name@version is base's is an error; in
 // the work tree's view (view), a name@version another directory holds is
 // one too, as the build of the commit would refuse it.
-func validateWorktree(repo *source.Repo, base string, view *worktreeView, wps []worktreePack, judge func(*pack.Pack, string, pack.Problems) pack.Problems) ([]Pack, pack.Problems, error) {
+func validateWorktree(ctx context.Context, repo *source.Repo, hist *published, view *worktreeView, wps []worktreePack, judge func(*pack.Pack, string, pack.Problems) pack.Problems) ([]Pack, pack.Problems, error) {
+	base := hist.base
 	var packs []Pack
 	var problems pack.Problems
 	for _, wp := range wps {
@@ -184,8 +186,23 @@ func validateWorktree(repo *source.Repo, base string, view *worktreeView, wps []
 			}
 		}
 		if msg != "" {
-			line, col := pack.ValuePos(manifest, "/version")
-			problems = append(problems, pack.Problem{File: path.Join(wp.dir, pack.ManifestFile), Line: line, Col: col, Severity: pack.SevError, Msg: msg})
+			problems = append(problems, atVersion(wp.dir, manifest, pack.SevError, msg))
+			continue
+		}
+		nn, nv := manifestID(manifest)
+		hp, err := hist.check(ctx, wp.dir, manifest, nn, nv, func(r *source.Release) (bool, error) {
+			old, err := treeFiles(repo.Git(), r.TreeHash)
+			if err != nil {
+				return false, err
+			}
+			now, err := diskFiles(wp.abs)
+			return err == nil && sameFiles(old, now), err
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		if hp != nil {
+			problems = append(problems, *hp)
 		}
 	}
 	return packs, problems, nil
