@@ -71,8 +71,14 @@ func canUpdateInPlace(o Options, prev *previous) bool {
 // else can write there): never followed.
 var ErrOutLink = errors.New("a symbolic link in the out dir")
 
+// OutLinkError is ErrOutLink for the link at p, where (what) would
+// write: the build, or the catalogue it calls.
+func OutLinkError(p, what string) error {
+	return fmt.Errorf("%w: %s is a symbolic link where %s; packgen never writes through one: remove it (rm %s) and build again, after checking who planted it", ErrOutLink, p, what, p)
+}
+
 func outLinkErr(p string) error {
-	return fmt.Errorf("%w: %s is a symbolic link where this build would update the registry in place; packgen never writes through one: remove it (rm %s) and build again, after checking who planted it", ErrOutLink, p, p)
+	return OutLinkError(p, "this build would update the registry in place")
 }
 
 // linkAtTop refuses, before an update in place writes anything, a link

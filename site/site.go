@@ -319,7 +319,7 @@ func (g *gen) noLinks(name string, self bool) error {
 	}
 	if link != "" {
 		p := filepath.Join(g.dir, link)
-		return fmt.Errorf("%w: %s is a symbolic link where the catalogue would write; packgen never writes through one: remove it (rm %s) and build again, after checking who planted it", build.ErrOutLink, p, p)
+		return build.OutLinkError(p, "the catalogue would write")
 	}
 	if !self {
 		g.real[parent] = true
