@@ -3,18 +3,19 @@ package site
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/progid"
 	"github.com/packgen/packgen/internal/safefile"
 )
 
@@ -296,20 +297,17 @@ func (c *imageCache) close() {
 var imageKeyOnce = sync.OnceValue(imageKey)
 
 // imageKey identifies the packgen whose image finding filled the cache:
-// pageVersion and, for a released or VCS-stamped build, its version.
-// That names Helm's version too: charts render in packgen-helm, which
-// must be the same build (internal/chartproto's handshake), and packgen
-// itself links no Helm, so its build info lists none.
+// pageVersion and progid's name of this build. That names Helm's version
+// too: charts render in packgen-helm, which must be the same build
+// (internal/chartproto's handshake), and packgen itself links no Helm,
+// so its build info lists none. A build with no name to be sure of gets
+// a key no cache file holds: it starts the cache over.
 func imageKey() string {
-	var b strings.Builder
-	b.WriteString(pageVersion)
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		b.WriteString(" " + bi.Main.Version)
-		for _, st := range bi.Settings {
-			if st.Key == "vcs.revision" || st.Key == "vcs.modified" {
-				b.WriteString(" " + st.Value)
-			}
-		}
+	id := progid.Name()
+	if id == "" {
+		var nonce [8]byte
+		rand.Read(nonce[:])
+		id = "unnamed " + hex.EncodeToString(nonce[:])
 	}
-	return b.String()
+	return pageVersion + " " + id
 }

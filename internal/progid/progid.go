@@ -1,0 +1,68 @@
+// Package progid names the running packgen build, for what is recorded
+// or cached on the strength of it: the build record (two builds of other
+// code must never take each other's short cut) and the catalogue's image
+// cache (a view found by other code must not be served as this one's).
+//
+// A released build (a module version, as `go install …@v1.2.3` makes) or
+// one stamped with a clean VCS revision is named by its build info. Any
+// other (a modified tree, a source tarball, a tree with no VCS stamp) is
+// named by its executable file as well: path, size and modification
+// time, so rebuilding the binary changes its name.
+package progid
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+)
+
+// Name is the running build's name; "" when it has none to be sure of
+// (no build info, or an untrusted build whose executable cannot be
+// found).
+var Name = sync.OnceValue(func() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	return name(info, executable)
+})
+
+func executable() (string, os.FileInfo, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	fi, err := os.Stat(exe)
+	return exe, fi, err
+}
+
+// name builds Name from the build info and, when that does not pin the
+// code, from what exe says of the executable file.
+func name(info *debug.BuildInfo, exe func() (string, os.FileInfo, error)) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s", info.Main.Path, info.Main.Version, info.GoVersion)
+	rev, modified := false, strings.HasSuffix(info.Main.Version, "+dirty")
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value != ""
+			fmt.Fprintf(&b, " rev=%s", s.Value)
+		case "vcs.modified":
+			modified = modified || s.Value == "true"
+			fmt.Fprintf(&b, " modified=%s", s.Value)
+		case "-ldflags", "-tags", "GOOS", "GOARCH", "GOAMD64", "CGO_ENABLED":
+			fmt.Fprintf(&b, " %s=%s", s.Key, s.Value)
+		}
+	}
+	released := info.Main.Version != "" && info.Main.Version != "(devel)"
+	if modified || (!rev && !released) {
+		path, fi, err := exe()
+		if err != nil {
+			return ""
+		}
+		fmt.Fprintf(&b, " exe=%s size=%d mtime=%d", path, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String()
+}
