@@ -236,16 +236,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return b.res, nil
 }
 
-func warnings(ps pack.Problems) pack.Problems {
-	var out pack.Problems
-	for _, p := range ps {
-		if p.Severity == pack.SevWarning {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // jobPool validates and archives releases (or carries them over) on
 // Options.Jobs goroutines as they are added.
 type jobPool struct {

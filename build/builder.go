@@ -256,7 +256,7 @@ func (b *builder) collect() error {
 	res.Problems = append(res.Problems, b.src.Warnings...)
 	b.replayed = append(b.replayed, b.src.Warnings...)
 	for _, j := range b.jobs {
-		res.Problems = append(res.Problems, warnings(j.probs)...)
+		res.Problems = append(res.Problems, j.probs.Warnings()...)
 		if j.err != nil {
 			return fmt.Errorf("pack %s: %w", j.shown(), j.err)
 		}

@@ -139,155 +139,138 @@ func decodeConstraints(ix *jsonIndex, s *problemSink, v json.RawMessage) *meta.C
 		s.add(SevWarning, l, col, "unknown field \"constraints.%s\": packgen does not check it, and the index does not keep it", k)
 	}
 	if res, ok := obj["resources"]; ok && jsonKind(res) != "null" {
-		c.Resources = decodeResources(ix, s, res)
+		c.Resources = decodeList(ix, s, "/constraints/resources", "constraints.resources", true, meta.MaxResources, res, decodeResource)
 	}
-	deps, ok := obj["dependencies"]
-	if !ok || jsonKind(deps) == "null" {
-		return c
-	}
-	var list []json.RawMessage
-	if err := json.Unmarshal(deps, &list); err != nil {
-		l, col := ix.pos("/constraints/dependencies")
-		s.add(SevError, l, col, "field \"constraints.dependencies\": expected an array, got %s", jsonKind(deps))
-		return c
-	}
-	for i, item := range list {
-		base := fmt.Sprintf("/constraints/dependencies/%d", i)
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(item, &fields); err != nil {
-			l, col := ix.pos(base)
-			s.add(SevError, l, col, "constraints.dependencies[%d]: expected an object, got %s", i, jsonKind(item))
-			continue
-		}
-		var d Dependency
-		stringFields(ix, s, base, fmt.Sprintf("constraints.dependencies[%d]", i), fields, map[string]*string{
-			"packName": &d.PackName, "layer": (*string)(&d.Layer), "minVersion": &d.MinVersion, "maxVersion": &d.MaxVersion, "type": &d.Type,
-		})
-		checkDependency(ix, s, base, i, d, fields)
-		c.Dependencies = append(c.Dependencies, d)
+	if deps, ok := obj["dependencies"]; ok && jsonKind(deps) != "null" {
+		c.Dependencies = decodeList(ix, s, "/constraints/dependencies", "constraints.dependencies", true, 0, deps, decodeDependency)
 	}
 	return c
 }
 
-func decodeResources(ix *jsonIndex, s *problemSink, v json.RawMessage) []Resource {
+// object is one item of a JSON array of objects: its fields, its JSON
+// pointer and its name in messages (constraints.resources[2]).
+type object struct {
+	base, name string
+	fields     map[string]json.RawMessage
+}
+
+// decodeList decodes v, the array at JSON pointer base that messages call
+// name (field "name" when top, a member of constraints), each item with
+// decode, at most max items (0: no bound). A value that is not an array,
+// or an array over the bound, is an error and yields nothing; an item
+// that is not an object is an error and is left out.
+func decodeList[T any](ix *jsonIndex, s *problemSink, base, name string, top bool, max int, v json.RawMessage, decode func(*jsonIndex, *problemSink, object) T) []T {
 	var list []json.RawMessage
 	if err := json.Unmarshal(v, &list); err != nil {
-		l, col := ix.pos("/constraints/resources")
-		s.add(SevError, l, col, "field \"constraints.resources\": expected an array, got %s", jsonKind(v))
+		what := name
+		if top {
+			what = fmt.Sprintf("field %q", name)
+		}
+		l, col := ix.pos(base)
+		s.add(SevError, l, col, "%s: expected an array, got %s", what, jsonKind(v))
 		return nil
 	}
-	if len(list) > meta.MaxResources {
-		l, col := ix.pos("/constraints/resources")
-		s.add(SevError, l, col, "constraints.resources holds %d entries, more than %d", len(list), meta.MaxResources)
+	if max > 0 && len(list) > max {
+		l, col := ix.pos(base)
+		s.add(SevError, l, col, "%s holds %d entries, more than %d", name, len(list), max)
 		return nil
 	}
-	var out []Resource
+	var out []T
 	for i, item := range list {
-		base := fmt.Sprintf("/constraints/resources/%d", i)
-		name := fmt.Sprintf("constraints.resources[%d]", i)
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(item, &fields); err != nil {
-			l, col := ix.pos(base)
-			s.add(SevError, l, col, "%s: expected an object, got %s", name, jsonKind(item))
+		o := object{base: fmt.Sprintf("%s/%d", base, i), name: fmt.Sprintf("%s[%d]", name, i)}
+		if err := json.Unmarshal(item, &o.fields); err != nil {
+			l, col := ix.pos(o.base)
+			s.add(SevError, l, col, "%s: expected an object, got %s", o.name, jsonKind(item))
 			continue
 		}
-		var r Resource
-		for _, k := range slices.Sorted(maps.Keys(fields)) {
-			fv := fields[k]
-			l, col := ix.pos(base + "/" + escapePointer(k))
-			switch k {
-			case "type":
-				if json.Unmarshal(fv, &r.Type) != nil {
-					s.add(SevError, l, col, "%s.type: expected a string, got %s", name, jsonKind(fv))
-				} else if !contains(meta.ResourceTypes, r.Type) {
-					s.add(SevError, l, col, "%s.type %q is not one of %s", name, r.Type, strings.Join(meta.ResourceTypes, ", "))
-				}
-			case "minLimit":
-				var f float64
-				if json.Unmarshal(fv, &f) != nil {
-					s.add(SevError, l, col, "%s.minLimit: expected a number, got %s", name, jsonKind(fv))
-				} else if f < 0 || f != float64(int64(f)) || f > 1<<40 {
-					s.add(SevError, l, col, "%s.minLimit %s must be a whole number ≥ 0 (CPU in millicores, memory in MiB, disk in GB)", name, string(fv))
-				} else {
-					r.MinLimit = int64(f)
-				}
-			case "components":
-				r.Components = decodeComponents(ix, s, base+"/components", name+".components", fv)
-			default:
-				lk, ck := ix.keyPos(base + "/" + escapePointer(k))
-				s.add(SevWarning, lk, ck, "%s: unknown field %q ignored", name, k)
-			}
-		}
-		if _, ok := fields["type"]; !ok {
-			l, col := ix.pos(base)
-			s.add(SevError, l, col, "%s: type is required (one of %s)", name, strings.Join(meta.ResourceTypes, ", "))
-		}
-		out = append(out, r)
+		out = append(out, decode(ix, s, o))
 	}
 	return out
 }
 
-func decodeComponents(ix *jsonIndex, s *problemSink, base, name string, v json.RawMessage) []ResourceComponent {
-	var list []json.RawMessage
-	if err := json.Unmarshal(v, &list); err != nil {
-		l, col := ix.pos(base)
-		s.add(SevError, l, col, "%s: expected an array, got %s", name, jsonKind(v))
-		return nil
-	}
-	if len(list) > meta.MaxComponents {
-		l, col := ix.pos(base)
-		s.add(SevError, l, col, "%s holds %d entries, more than %d", name, len(list), meta.MaxComponents)
-		return nil
-	}
-	var out []ResourceComponent
-	for i, item := range list {
-		ib, iname := fmt.Sprintf("%s/%d", base, i), fmt.Sprintf("%s[%d]", name, i)
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(item, &fields); err != nil {
-			l, col := ix.pos(ib)
-			s.add(SevError, l, col, "%s: expected an object, got %s", iname, jsonKind(item))
-			continue
-		}
-		var c ResourceComponent
-		targets := map[string]*string{"scheduleType": &c.ScheduleType, "resourceRequestParamRef": &c.ResourceRequestParamRef, "replicaCountParamRef": &c.ReplicaCountParamRef}
-		for _, k := range stringFields(ix, s, ib, iname, fields, targets) {
-			target := targets[k]
-			if len(*target) > meta.MaxParamRefLen {
-				l, col := ix.pos(ib + "/" + k)
-				s.add(SevError, l, col, "%s.%s is %d bytes, longer than the %d-byte limit", iname, k, len(*target), meta.MaxParamRefLen)
-				*target = ""
-			}
-		}
-		l, col := ix.pos(ib + "/scheduleType")
-		switch _, ok := fields["scheduleType"]; {
-		case !ok:
-			l, col = ix.pos(ib)
-			s.add(SevWarning, l, col, "%s: no scheduleType: the platform checks every node pool (one of %s)", iname, strings.Join(meta.ScheduleTypes, ", "))
-		case c.ScheduleType != "" && !contains(meta.ScheduleTypes, c.ScheduleType):
-			s.add(SevError, l, col, "%s.scheduleType %q is not one of %s", iname, c.ScheduleType, strings.Join(meta.ScheduleTypes, ", "))
-		}
-		out = append(out, c)
-	}
-	return out
+func decodeDependency(ix *jsonIndex, s *problemSink, o object) Dependency {
+	var d Dependency
+	stringFields(ix, s, o, map[string]*string{
+		"packName": &d.PackName, "layer": (*string)(&d.Layer), "minVersion": &d.MinVersion, "maxVersion": &d.MaxVersion, "type": &d.Type,
+	})
+	checkDependency(ix, s, o, d)
+	return d
 }
 
-// stringFields decodes the fields of one object whose known fields are
+func decodeResource(ix *jsonIndex, s *problemSink, o object) Resource {
+	var r Resource
+	for _, k := range slices.Sorted(maps.Keys(o.fields)) {
+		fv := o.fields[k]
+		l, col := ix.pos(o.base + "/" + escapePointer(k))
+		switch k {
+		case "type":
+			if json.Unmarshal(fv, &r.Type) != nil {
+				s.add(SevError, l, col, "%s.type: expected a string, got %s", o.name, jsonKind(fv))
+			} else if !contains(meta.ResourceTypes, r.Type) {
+				s.add(SevError, l, col, "%s.type %q is not one of %s", o.name, r.Type, strings.Join(meta.ResourceTypes, ", "))
+			}
+		case "minLimit":
+			var f float64
+			if json.Unmarshal(fv, &f) != nil {
+				s.add(SevError, l, col, "%s.minLimit: expected a number, got %s", o.name, jsonKind(fv))
+			} else if f < 0 || f != float64(int64(f)) || f > 1<<40 {
+				s.add(SevError, l, col, "%s.minLimit %s must be a whole number ≥ 0 (CPU in millicores, memory in MiB, disk in GB)", o.name, string(fv))
+			} else {
+				r.MinLimit = int64(f)
+			}
+		case "components":
+			r.Components = decodeList(ix, s, o.base+"/components", o.name+".components", false, meta.MaxComponents, fv, decodeComponent)
+		default:
+			lk, ck := ix.keyPos(o.base + "/" + escapePointer(k))
+			s.add(SevWarning, lk, ck, "%s: unknown field %q ignored", o.name, k)
+		}
+	}
+	if _, ok := o.fields["type"]; !ok {
+		l, col := ix.pos(o.base)
+		s.add(SevError, l, col, "%s: type is required (one of %s)", o.name, strings.Join(meta.ResourceTypes, ", "))
+	}
+	return r
+}
+
+func decodeComponent(ix *jsonIndex, s *problemSink, o object) ResourceComponent {
+	var c ResourceComponent
+	targets := map[string]*string{"scheduleType": &c.ScheduleType, "resourceRequestParamRef": &c.ResourceRequestParamRef, "replicaCountParamRef": &c.ReplicaCountParamRef}
+	for _, k := range stringFields(ix, s, o, targets) {
+		target := targets[k]
+		if len(*target) > meta.MaxParamRefLen {
+			l, col := ix.pos(o.base + "/" + k)
+			s.add(SevError, l, col, "%s.%s is %d bytes, longer than the %d-byte limit", o.name, k, len(*target), meta.MaxParamRefLen)
+			*target = ""
+		}
+	}
+	l, col := ix.pos(o.base + "/scheduleType")
+	switch _, ok := o.fields["scheduleType"]; {
+	case !ok:
+		l, col = ix.pos(o.base)
+		s.add(SevWarning, l, col, "%s: no scheduleType: the platform checks every node pool (one of %s)", o.name, strings.Join(meta.ScheduleTypes, ", "))
+	case c.ScheduleType != "" && !contains(meta.ScheduleTypes, c.ScheduleType):
+		s.add(SevError, l, col, "%s.scheduleType %q is not one of %s", o.name, c.ScheduleType, strings.Join(meta.ScheduleTypes, ", "))
+	}
+	return c
+}
+
+// stringFields decodes the fields of object o whose known fields are
 // strings (targets: field → destination), in key order: an unknown field
 // is a warning, a value that is not a string an error (null leaves the
-// destination empty), each naming the object by name (its path in
-// messages) at its JSON pointer base. It returns the fields it decoded.
-func stringFields(ix *jsonIndex, s *problemSink, base, name string, fields map[string]json.RawMessage, targets map[string]*string) []string {
+// destination empty), each naming o and placed at its JSON pointer. It
+// returns the fields it decoded.
+func stringFields(ix *jsonIndex, s *problemSink, o object, targets map[string]*string) []string {
 	var decoded []string
-	for _, k := range slices.Sorted(maps.Keys(fields)) {
+	for _, k := range slices.Sorted(maps.Keys(o.fields)) {
 		target, ok := targets[k]
 		if !ok {
-			l, col := ix.keyPos(base + "/" + escapePointer(k))
-			s.add(SevWarning, l, col, "%s: unknown field %q ignored", name, k)
+			l, col := ix.keyPos(o.base + "/" + escapePointer(k))
+			s.add(SevWarning, l, col, "%s: unknown field %q ignored", o.name, k)
 			continue
 		}
-		if fv := fields[k]; json.Unmarshal(fv, target) != nil {
-			l, col := ix.pos(base + "/" + k)
-			s.add(SevError, l, col, "%s.%s: expected a string, got %s", name, k, jsonKind(fv))
+		if fv := o.fields[k]; json.Unmarshal(fv, target) != nil {
+			l, col := ix.pos(o.base + "/" + k)
+			s.add(SevError, l, col, "%s.%s: expected a string, got %s", o.name, k, jsonKind(fv))
 			continue
 		}
 		decoded = append(decoded, k)
@@ -295,43 +278,43 @@ func stringFields(ix *jsonIndex, s *problemSink, base, name string, fields map[s
 	return decoded
 }
 
-func checkDependency(ix *jsonIndex, s *problemSink, base string, i int, d Dependency, fields map[string]json.RawMessage) {
-	at := func(k string) (int, int) { return ix.pos(base + "/" + k) }
+func checkDependency(ix *jsonIndex, s *problemSink, o object, d Dependency) {
+	at := func(k string) (int, int) { return ix.pos(o.base + "/" + k) }
 	if d.PackName == "" {
 		l, c := at("packName")
-		s.add(SevError, l, c, "constraints.dependencies[%d]: packName is required", i)
+		s.add(SevError, l, c, "%s: packName is required", o.name)
 	} else if !ValidName(d.PackName) {
 		l, c := at("packName")
-		s.add(SevError, l, c, "constraints.dependencies[%d].packName %q is not a valid pack name (lowercase letters, digits and '-', at most %d)", i, d.PackName, meta.MaxNameLen)
+		s.add(SevError, l, c, "%s.packName %q is not a valid pack name (lowercase letters, digits and '-', at most %d)", o.name, d.PackName, meta.MaxNameLen)
 	}
 	if d.Layer != "" && !d.Layer.Valid() {
 		l, c := at("layer")
-		s.add(SevError, l, c, "constraints.dependencies[%d].layer %q is not one of %s", i, d.Layer, layerList())
+		s.add(SevError, l, c, "%s.layer %q is not one of %s", o.name, d.Layer, layerList())
 	}
-	if _, ok := fields["type"]; !ok {
-		l, c := ix.pos(base)
-		s.add(SevError, l, c, "constraints.dependencies[%d]: type is required (one of %s)", i, strings.Join(meta.DependencyTypes, ", "))
+	if _, ok := o.fields["type"]; !ok {
+		l, c := ix.pos(o.base)
+		s.add(SevError, l, c, "%s: type is required (one of %s)", o.name, strings.Join(meta.DependencyTypes, ", "))
 	} else if !contains(meta.DependencyTypes, d.Type) {
 		l, c := at("type")
-		s.add(SevError, l, c, "constraints.dependencies[%d].type %q is not one of %s", i, d.Type, strings.Join(meta.DependencyTypes, ", "))
+		s.add(SevError, l, c, "%s.type %q is not one of %s", o.name, d.Type, strings.Join(meta.DependencyTypes, ", "))
 	}
 	var lo, hi *semver.Version
 	var err error
 	if d.MinVersion != "" {
 		if lo, err = semver.NewVersion(d.MinVersion); err != nil {
 			l, c := at("minVersion")
-			s.add(SevError, l, c, "constraints.dependencies[%d].minVersion %q is not a semantic version: %v", i, d.MinVersion, err)
+			s.add(SevError, l, c, "%s.minVersion %q is not a semantic version: %v", o.name, d.MinVersion, err)
 		}
 	}
 	if d.MaxVersion != "" {
 		if hi, err = semver.NewVersion(d.MaxVersion); err != nil {
 			l, c := at("maxVersion")
-			s.add(SevError, l, c, "constraints.dependencies[%d].maxVersion %q is not a semantic version: %v", i, d.MaxVersion, err)
+			s.add(SevError, l, c, "%s.maxVersion %q is not a semantic version: %v", o.name, d.MaxVersion, err)
 		}
 	}
 	if lo != nil && hi != nil && lo.GreaterThan(hi) {
 		l, c := at("minVersion")
-		s.add(SevError, l, c, "constraints.dependencies[%d]: minVersion %s is greater than maxVersion %s, so no version of %s can satisfy it", i, d.MinVersion, d.MaxVersion, d.PackName)
+		s.add(SevError, l, c, "%s: minVersion %s is greater than maxVersion %s, so no version of %s can satisfy it", o.name, d.MinVersion, d.MaxVersion, d.PackName)
 	}
 }
 

@@ -59,10 +59,15 @@ func (ps Problems) HasErrors() bool {
 }
 
 // Errors returns only the errors.
-func (ps Problems) Errors() Problems {
+func (ps Problems) Errors() Problems { return ps.only(SevError) }
+
+// Warnings returns only the warnings.
+func (ps Problems) Warnings() Problems { return ps.only(SevWarning) }
+
+func (ps Problems) only(sev Severity) Problems {
 	var out Problems
 	for _, p := range ps {
-		if p.Severity == SevError {
+		if p.Severity == sev {
 			out = append(out, p)
 		}
 	}
