@@ -480,6 +480,7 @@ func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, 
 	var unpacked int64
 	var entries []File   // for the links' virtual tree
 	var hard [][2]string // hard links: name, target
+	var subs []subchart
 	for n := 0; ; n++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -515,6 +516,13 @@ func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, 
 		if unpacked > maxChartUnpacked {
 			return "", "", layout, fmt.Errorf("chart archive unpacks to more than %s", humanBytes(maxChartUnpacked))
 		}
+		if isSubchartArchive(h) {
+			sl, err := subchartLayout(tr)
+			if err != nil {
+				return "", "", layout, err
+			}
+			subs = append(subs, subchart{path.Clean(strings.TrimPrefix(h.Name, "./")), sl})
+		}
 		if key, ok := chartshape.IsChartYAML(h.Name); ok && h.Typeflag == tar.TypeReg {
 			if h.Size > maxChartYAML {
 				return "", "", layout, fmt.Errorf("chart archive: %s is larger than %s", key, humanBytes(maxChartYAML))
@@ -532,8 +540,80 @@ func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, 
 	if layout, err = chartshape.Of(names); err != nil {
 		return "", "", layout, err
 	}
+	if err := checkSubcharts(layout, subs); err != nil {
+		return "", "", layout, err
+	}
 	name, version, err = chartMeta(layout.ChartYAML, chartYAMLs[layout.ChartYAML])
 	return name, version, layout, err
+}
+
+// subchart is an archive in a chart's charts/ directory (name clean,
+// without "./") and where it roots its chart (Shape 0: not read as a
+// chart).
+type subchart struct {
+	name   string
+	layout chartshape.Layout
+}
+
+// isSubchartArchive says whether h may be a subchart archive of the
+// chart, whatever the chart's shape: DIR/charts/x.tgz, or charts/x.tgz
+// under a "./" root.
+func isSubchartArchive(h *tar.Header) bool {
+	if h.Typeflag != tar.TypeReg || !(strings.HasSuffix(h.Name, ".tgz") || strings.HasSuffix(h.Name, ".tar.gz")) {
+		return false
+	}
+	dir := path.Dir(path.Clean(strings.TrimPrefix(h.Name, "./")))
+	return path.Base(dir) == "charts" && strings.Count(dir, "/") <= 1
+}
+
+// subchartLayout reads a subchart archive's entry names (bounded like
+// the chart's own) and returns its layout; the zero Layout when it is no
+// chart archive chartshape accepts, which Helm's loader reports when
+// the chart renders.
+func subchartLayout(r io.Reader) (chartshape.Layout, error) {
+	var none chartshape.Layout
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return none, nil
+	}
+	tr := tar.NewReader(io.LimitReader(zr, maxChartUnpacked))
+	var names []chartshape.Entry
+	for n := 0; ; n++ {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return none, nil
+		}
+		if n >= maxChartEntries {
+			return none, fmt.Errorf("chart archive: a subchart holds more than %d entries", maxChartEntries)
+		}
+		if h.Typeflag != tar.TypeXGlobalHeader {
+			names = append(names, chartshape.Entry{Name: h.Name, Dir: h.Typeflag == tar.TypeDir || h.FileInfo().IsDir()})
+		}
+	}
+	l, err := chartshape.Of(names)
+	if err != nil {
+		return none, nil
+	}
+	return l, nil
+}
+
+// checkSubcharts refuses a subchart of the chart rooted at ./DIR/:
+// Helm's loader, which unpacks charts/*.tgz when it loads the chart,
+// finds DIR/Chart.yaml there, not Chart.yaml, so the chart neither
+// renders nor installs ("error unpacking subchart … Chart.yaml file is
+// missing", which does not say why).
+func checkSubcharts(l chartshape.Layout, subs []subchart) error {
+	chartsDir := path.Join(l.Dir, "charts")
+	for _, s := range subs {
+		if path.Dir(s.name) != chartsDir || s.layout.Shape != chartshape.DotDir {
+			continue
+		}
+		return fmt.Errorf("chart archive: subchart %[1]s is rooted at ./%[2]s/ (as `tar -C PARENT -czf x.tgz .` writes it), which Helm's loader cannot read, so the chart does not install: repack the subchart with `helm package %[2]s`, or let `helm dependency build` fetch it", s.name, s.layout.Dir)
+	}
+	return nil
 }
 
 // chartMeta reads the name and version of the Chart.yaml the layout
