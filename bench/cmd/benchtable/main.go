@@ -122,23 +122,15 @@ func run(c config) (int, error) {
 		return 0, err
 	}
 
-	if c.static {
-		if err := e.staticRows(); err != nil {
-			return 0, err
+	// The sections the flags select, in the table's order.
+	for _, s := range []struct {
+		on   bool
+		rows func() error
+	}{{c.static, e.staticRows}, {c.oci, e.ociRows}, {c.images, e.imagesRows}, {c.airgap, e.airgapRows}} {
+		if !s.on {
+			continue
 		}
-	}
-	if c.oci {
-		if err := e.ociRows(); err != nil {
-			return 0, err
-		}
-	}
-	if c.images {
-		if err := e.imagesRows(); err != nil {
-			return 0, err
-		}
-	}
-	if c.airgap {
-		if err := e.airgapRows(); err != nil {
+		if err := s.rows(); err != nil {
 			return 0, err
 		}
 	}
@@ -456,6 +448,17 @@ func (e *env) fetch(srv *server, name string, cold bool) (measure.Run, int64, in
 	return r, meta, reqs, err
 }
 
+// fetchServed serves site over loopback HTTP, as a static host would,
+// for one cold fetch of pack name (fetch).
+func (e *env) fetchServed(site, name string) (measure.Run, int64, int, error) {
+	srv, err := startServer(serve.Handler(site))
+	if err != nil {
+		return measure.Run{}, 0, 0, err
+	}
+	defer srv.Close()
+	return e.fetch(srv, name, true)
+}
+
 // metadataScaling shows the metadata per resolve at 100, 1,000 and
 // 10,000 releases (small charts: metadata does not depend on them).
 func (e *env) metadataScaling() error {
@@ -470,12 +473,7 @@ func (e *env) metadataScaling() error {
 		if _, err := e.build(r.repo, site, false); err != nil {
 			return err
 		}
-		srv, err := startServer(serve.Handler(site))
-		if err != nil {
-			return err
-		}
-		f, meta, _, err := e.fetch(srv, synth.Name(packs/2), true)
-		srv.Close()
+		f, meta, _, err := e.fetchServed(site, synth.Name(packs/2))
 		if err != nil {
 			return err
 		}
@@ -509,12 +507,7 @@ func (e *env) buildScaling(full synth.Spec, cold, fetchCold measure.Run, metaByt
 		if err != nil {
 			return err
 		}
-		srv, err := startServer(serve.Handler(site))
-		if err != nil {
-			return err
-		}
-		f, meta, _, err := e.fetch(srv, synth.Name(spec.Packs/2), true)
-		srv.Close()
+		f, meta, _, err := e.fetchServed(site, synth.Name(spec.Packs/2))
 		if err != nil {
 			return err
 		}
