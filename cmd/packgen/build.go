@@ -67,9 +67,6 @@ packgen again returns at once. --force goes through every step anyway.`,
   packgen build --out site --skip-invalid --history=false`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(o.output, "text", "json"); err != nil {
-				return err
-			}
 			return runBuild(cmd, g, o)
 		},
 	}
