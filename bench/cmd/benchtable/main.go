@@ -178,23 +178,17 @@ func (e *env) staticRows() error {
 		e.add("catalogue's share of the cold build, "+s.what, share, fmt.Sprintf("%.1f%%", 100*share), measure.AtMost(0.15, "15%"))
 	}
 
-	noChange, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) { return e.build(main.repo, site, true) })
+	noChange, err := e.rebuildRow("no-change rebuild (the build record in --out matches)", measure.AtMost(0.5, "0.5 s"), nil, main.repo, site, true)
 	if err != nil {
 		return err
 	}
-	e.add("no-change rebuild (the build record in --out matches)", noChange.Wall.Seconds(), timed(noChange), measure.AtMost(0.5, "0.5 s"))
-	noChangeForce, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) { return e.build(main.repo, site, true, "--force") })
-	if err != nil {
+	if _, err := e.rebuildRow("no-change rebuild through every step (--force)", measure.AtMost(0.5, "0.5 s"), nil, main.repo, site, true, "--force"); err != nil {
 		return err
 	}
-	e.add("no-change rebuild through every step (--force)", noChangeForce.Wall.Seconds(), timed(noChangeForce), measure.AtMost(0.5, "0.5 s"))
-	noChangeNoSite, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) {
-		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
-	})
-	if err != nil {
+	noSite := filepath.Join(c.work, "main-nosite")
+	if _, err := e.rebuildRow("no-change rebuild without catalogue", measure.Goal{}, nil, main.repo, noSite, false); err != nil {
 		return err
 	}
-	e.add("no-change rebuild without catalogue", noChangeNoSite.Wall.Seconds(), timed(noChangeNoSite), measure.Goal{})
 
 	// Serve the registry and the Helm repository on loopback.
 	srv, err := startServer(serve.Handler(site))
@@ -266,18 +260,12 @@ func (e *env) staticRows() error {
 		_, err := synth.Bump(main.repo, spec, bumps, c.versions+bumps)
 		return err
 	}
-	changed, err := measure.Best(c.runs, bump, func(int) (measure.Run, error) { return e.build(main.repo, site, true) })
-	if err != nil {
+	if _, err := e.rebuildRow("rebuild after one pack changed (new commit)", measure.AtMost(0.5, "0.5 s"), bump, main.repo, site, true); err != nil {
 		return err
 	}
-	e.add("rebuild after one pack changed (new commit)", changed.Wall.Seconds(), timed(changed), measure.AtMost(0.5, "0.5 s"))
-	changedNoSite, err := measure.Best(c.runs, bump, func(int) (measure.Run, error) {
-		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
-	})
-	if err != nil {
+	if _, err := e.rebuildRow("rebuild after one pack changed, without catalogue", measure.Goal{}, bump, main.repo, noSite, false); err != nil {
 		return err
 	}
-	e.add("rebuild after one pack changed, without catalogue", changedNoSite.Wall.Seconds(), timed(changedNoSite), measure.Goal{})
 
 	ratio := func(name string, a, b float64, limit float64) {
 		e.add(name, a/b, fmt.Sprintf("%.3f×", a/b), measure.AtMost(limit, fmt.Sprintf("%g×", limit)))
@@ -366,6 +354,17 @@ func (e *env) registry(name string, spec synth.Spec) (*registry, error) {
 
 func (e *env) build(repo, out string, withSite bool, extra ...string) (measure.Run, error) {
 	return e.buildIn(nil, repo, out, withSite, extra...)
+}
+
+// rebuildRow times builds of repo into out (best of the runs, prep
+// before each: nothing, or a new commit) and adds the best as a row.
+func (e *env) rebuildRow(name string, goal measure.Goal, prep func(int) error, repo, out string, withSite bool, extra ...string) (measure.Run, error) {
+	r, err := measure.Best(e.runs, prep, func(int) (measure.Run, error) { return e.build(repo, out, withSite, extra...) })
+	if err != nil {
+		return r, err
+	}
+	e.add(name, r.Wall.Seconds(), timed(r), goal)
+	return r, nil
 }
 
 // buildIn is build with its own config, cache and state dirs under home
