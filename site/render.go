@@ -609,6 +609,13 @@ type group struct {
 
 type option struct{ Value, Label string }
 
+// filter is one of the index page's filter menus (layer, cloud): the
+// field's id and label, the choice of everything, and the options.
+type filter struct {
+	ID, Label, All string
+	Options        []option
+}
+
 type indexData struct {
 	Root, Title, CSP  string
 	FeedTitle         string
@@ -617,7 +624,7 @@ type indexData struct {
 	Commit, CommitURL string
 	Packs, Releases   int
 	Groups            []*group
-	Layers, Clouds    []option
+	Filters           []filter
 	HasPacks          bool
 }
 
@@ -682,17 +689,20 @@ func (g *gen) indexPage(entries []*entry) ([]byte, error) {
 			eager--
 		}
 	}
+	byLayer := filter{ID: "layer", Label: "Layer", All: "All layers"}
 	for _, l := range []string{"os", "k8s", "cni", "csi", "addon"} {
 		if layers[l] {
-			d.Layers = append(d.Layers, option{l, layerLabel(l)})
+			byLayer.Options = append(byLayer.Options, option{l, layerLabel(l)})
 		}
 	}
+	byCloud := filter{ID: "cloud", Label: "Cloud", All: "All clouds"}
 	for c := range clouds {
 		if c != "all" {
-			d.Clouds = append(d.Clouds, option{c, c})
+			byCloud.Options = append(byCloud.Options, option{c, c})
 		}
 	}
-	sort.Slice(d.Clouds, func(i, j int) bool { return d.Clouds[i].Value < d.Clouds[j].Value })
+	sort.Slice(byCloud.Options, func(i, j int) bool { return byCloud.Options[i].Value < byCloud.Options[j].Value })
+	d.Filters = []filter{byLayer, byCloud}
 	var buf bytes.Buffer
 	if err := tmpl().ExecuteTemplate(&buf, "index.html", d); err != nil {
 		return nil, fmt.Errorf("catalogue: index page: %w", err)

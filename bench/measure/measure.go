@@ -95,6 +95,24 @@ func Exec(cmd *exec.Cmd) (Run, error) {
 	return r, nil
 }
 
+// Sequence runs cmds one after another, as a script would, and reports
+// them as one run: the wall time of them all, the sum of their CPU times
+// and the largest peak RSS. It stops at the first failure.
+func Sequence(cmds []*exec.Cmd) (Run, error) {
+	var total Run
+	start := time.Now()
+	for _, cmd := range cmds {
+		r, err := Exec(cmd)
+		if err != nil {
+			return total, err
+		}
+		total.CPU += r.CPU
+		total.MaxRSS = max(total.MaxRSS, r.MaxRSS)
+	}
+	total.Wall = time.Since(start)
+	return total, nil
+}
+
 func execWrapped(cmd *exec.Cmd) (Run, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {

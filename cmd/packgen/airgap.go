@@ -121,11 +121,12 @@ $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 
 // airgapExportOptions are the flags of airgap export.
 type airgapExportOptions struct {
-	conn             connFlags
-	oci              ociFlags
-	platform, output string
-	imageKeys        []string
-	jobs             int
+	jsonOutput // -o, bound by hand: a value that is no format is the bundle
+	conn       connFlags
+	oci        ociFlags
+	platform   string
+	imageKeys  []string
+	jobs       int
 }
 
 // runAirgapExport parses export's arguments and writes the bundle.
@@ -161,7 +162,7 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 	if err != nil {
 		return loadErr(err)
 	}
-	warns, warn := jsonWarnings(g, o.output)
+	warn := o.warnTo(g)
 	warnStale(warn, lock, args[0])
 	regs, err := client.Selection{}.All(g.loadConfig, false)
 	if err != nil {
@@ -176,16 +177,16 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 	if err != nil {
 		return airgapErr(err)
 	}
-	return printAirgapExport(g, o.output, res, warns)
+	return printAirgapExport(g, &o.jsonOutput, res)
 }
 
 // printAirgapExport reports a written bundle, in text or JSON.
-func printAirgapExport(g *globalOptions, output string, res *airgap.ExportResult, warns *warnLines) error {
-	if output == "json" {
+func printAirgapExport(g *globalOptions, out *jsonOutput, res *airgap.ExportResult) error {
+	if out.json() {
 		return writeJSON(g, struct {
 			*airgap.ExportResult
 			Warnings pack.Problems `json:"warnings"`
-		}{res, warns.problems()})
+		}{res, out.warnings.problems()})
 	}
 	g.summaryf("wrote %s: %d packs, %d images, %d blobs, %s (list %s)\n", esc(res.Output), len(res.Packs), len(res.Images), res.Blobs, fmt.Sprintf("%.1f MiB", float64(res.Size)/(1<<20)), res.Digest)
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
@@ -253,15 +254,16 @@ registry and where its images are now.`,
 	c.Flags().StringVar(&o.digest, "digest", "", "the bundle's list digest that export printed (sha256:…), carried apart from the bundle: pins every image too")
 	c.Flags().BoolVar(&o.force, "force", false, "move image tags that name other content (an image changed upstream since an earlier import)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 4, "images pushed at once")
-	outputFlag(c, &o.output, "text", "json")
+	o.jsonOutput.add(c)
 	return c
 }
 
 // airgapImportOptions are the flags of airgap import.
 type airgapImportOptions struct {
+	jsonOutput
 	oci             ociFlags
 	keys, imageKeys []string
-	output, digest  string
+	digest          string
 	force           bool
 	jobs            int
 }
@@ -282,9 +284,6 @@ func imageVerifiers(files []string) (*sign.Verifier, error) {
 
 // runAirgapImport checks import's flags and pushes the bundle.
 func runAirgapImport(cmd *cobra.Command, g *globalOptions, o *airgapImportOptions, args []string) error {
-	if err := checkOutput(o.output, "text", "json"); err != nil {
-		return err
-	}
 	if len(o.keys) == 0 {
 		return usageErr("--key registry.pub is required: the public key of the registry the bundle's packs come from")
 	}
@@ -303,21 +302,20 @@ func runAirgapImport(cmd *cobra.Command, g *globalOptions, o *airgapImportOption
 	if err != nil {
 		return err
 	}
-	warns, warn := jsonWarnings(g, o.output)
-	res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, ImageKeys: imageKeys, Digest: o.digest, OCI: ro, Force: o.force, RunOptions: airgap.RunOptions{Jobs: o.jobs, Log: airgapLog(g), Warn: warn}})
+	res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, ImageKeys: imageKeys, Digest: o.digest, OCI: ro, Force: o.force, RunOptions: airgap.RunOptions{Jobs: o.jobs, Log: airgapLog(g), Warn: o.warnTo(g)}})
 	if err != nil {
 		return airgapErr(err)
 	}
-	return printAirgapImport(g, o.output, args[0], res, warns)
+	return printAirgapImport(g, &o.jsonOutput, args[0], res)
 }
 
 // printAirgapImport reports an import and prints the image swap.
-func printAirgapImport(g *globalOptions, output, bundle string, res *airgap.ImportResult, warns *warnLines) error {
-	if output == "json" {
+func printAirgapImport(g *globalOptions, out *jsonOutput, bundle string, res *airgap.ImportResult) error {
+	if out.json() {
 		return writeJSON(g, struct {
 			*airgap.ImportResult
 			Warnings pack.Problems `json:"warnings"`
-		}{res, warns.problems()})
+		}{res, out.warnings.problems()})
 	}
 	present := 0
 	for _, im := range res.Images {

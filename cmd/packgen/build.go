@@ -68,9 +68,6 @@ records the build too).`,
   packgen build --out site --skip-invalid --history=false`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(o.output, "text", "json"); err != nil {
-				return err
-			}
 			return runBuild(cmd, g, o)
 		},
 	}

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/spf13/cobra"
 )
 
@@ -37,25 +40,40 @@ func (f *connFlags) options(g *globalOptions) client.Options {
 	return client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, StallTimeout: f.stall, Warn: g.stderr}
 }
 
-// clientFlags are connFlags and the choice of registry (--registry, or
-// --url with --key).
+// clientFlags are the flags of every command that reads from a registry
+// (fetch, search, list, info, images, log show): connFlags, the choice of
+// registry (--registry, or --url with --key), the OCI flags of an oci://
+// one, and -o, whose JSON carries what the client warned about.
 type clientFlags struct {
 	connFlags
-	// warnings, when set, also collects what the client warns about, for
-	// -o json.
-	warnings *warnLines
+	jsonOutput
+	oci ociFlags
 
 	registry string
 	url      string
 	keys     []string
 }
 
+// add adds the flags of a command that reads the configured registries
+// or --url.
 func (f *clientFlags) add(c *cobra.Command, g *globalOptions) {
 	c.Flags().StringVar(&f.registry, "registry", "", "configured registry to use (default: every configured one, in registries.yaml's order)")
 	c.Flags().StringVar(&f.url, "url", "", "registry URL or directory, instead of a configured registry")
 	c.Flags().StringArrayVar(&f.keys, "key", nil, "public key to verify with (with --url)")
 	f.connFlags.add(c)
+	f.oci.add(c)
+	f.jsonOutput.add(c)
 	_ = c.RegisterFlagCompletionFunc("registry", g.completeRegistries)
+}
+
+// addSite adds the flags of a command that reads a SITE given as a
+// configured registry's name or a location (list, info): no choice of
+// registry, and --insecure-skip-verify only for a configured one.
+func (f *clientFlags) addSite(c *cobra.Command) {
+	f.addTimeouts(c)
+	c.Flags().BoolVar(&f.insecure, "insecure-skip-verify", false, "DANGEROUS: a configured registry without a key: read it unverified")
+	f.oci.add(c)
+	f.jsonOutput.add(c)
 }
 
 // selection reads the --key files into the registry choice.
@@ -85,45 +103,83 @@ func selectionErr(err error) error {
 
 // registriesFor lists the registries a command that looks a pack up
 // tries, in order: the one named by --url or --registry, else every
-// configured one in registries.yaml's order.
+// configured one in registries.yaml's order. The OCI flags go to the one
+// named by --url oci://…: a configured registry keeps its own (refused,
+// not ignored or overridden).
 func (f *clientFlags) registriesFor(g *globalOptions) ([]client.Registry, error) {
+	o, err := f.ociForURL()
+	if err != nil {
+		return nil, err
+	}
 	s, err := f.selection()
 	if err != nil {
 		return nil, err
 	}
 	regs, err := s.All(g.loadConfig, true)
-	return regs, selectionErr(err)
+	if err != nil {
+		return nil, selectionErr(err)
+	}
+	for i := range regs {
+		setOCI(&regs[i], o)
+	}
+	return regs, nil
 }
 
-// registryFor picks the registry a client command talks to.
+// registryFor picks the registry a client command talks to, as
+// registriesFor picks them.
 func (f *clientFlags) registryFor(g *globalOptions) (client.Registry, error) {
+	o, err := f.ociForURL()
+	if err != nil {
+		return client.Registry{}, err
+	}
 	s, err := f.selection()
 	if err != nil {
 		return client.Registry{}, err
 	}
 	r, err := s.One(g.loadConfig)
-	return r, selectionErr(err)
+	if err != nil {
+		return r, selectionErr(err)
+	}
+	setOCI(&r, o)
+	return r, nil
 }
 
-// setOutput checks -o (text or json); for json it collects what the
-// client warns about, for the result's warnings list.
-func (f *clientFlags) setOutput(output string) error {
-	if err := checkOutput(output, "text", "json"); err != nil {
-		return err
+// ociForURL checks the OCI flags against the choice of registry (before
+// any registry is read) and returns what a --url registry takes.
+func (f *clientFlags) ociForURL() (ocireg.Options, error) {
+	if !f.oci.given() {
+		return ocireg.Options{}, nil
 	}
-	if output == "json" {
-		f.warnings = &warnLines{}
+	if f.url == "" {
+		return ocireg.Options{}, f.oci.refuseConfigured(f.registry)
 	}
-	return nil
+	return f.oci.forLocation("--url", f.url)
+}
+
+// setOCI gives a registry named by --url the flags' options.
+func setOCI(r *client.Registry, o ocireg.Options) {
+	if o.PlainHTTP || o.CAFile != "" || o.Username != "" {
+		r.PlainHTTP, r.CAFile, r.Username, r.Password = o.PlainHTTP, o.CAFile, o.Username, o.Password
+	}
+}
+
+// siteFetcher reads a registry site (a directory, file://, http(s) or
+// oci:// URL) through the client's transport: netrc credentials,
+// deadlines, its redirect policy and, for oci://, the OCI flags (flag
+// names the site in errors).
+func (f *clientFlags) siteFetcher(flag, loc string) (index.FetchFunc, error) {
+	tr, err := f.oci.open(flag, loc, transport.Config{Timeout: f.timeout, Stall: f.stall})
+	if err != nil {
+		return nil, err
+	}
+	return transport.Fetch(tr), nil
 }
 
 // feedback sets a client's warnings writer (stderr and the -o json
-// warnings list) when warnings are collected and, in an interactive run,
+// warnings list) with -o json and, in an interactive run,
 // its progress bar for downloads of 4 MiB or more.
 func (f *clientFlags) feedback(g *globalOptions, warn *io.Writer, progress *func(string, int64, io.Reader) io.Reader) {
-	if f.warnings != nil {
-		*warn = io.MultiWriter(g.stderr, f.warnings)
-	}
+	*warn = f.warnTo(g)
 	if g.interactive() {
 		*progress = func(name string, size int64, r io.Reader) io.Reader {
 			if size < 4<<20 {
@@ -149,7 +205,7 @@ func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Cli
 func (f *clientFlags) warnUnverified(g *globalOptions, site string) {
 	msg := fmt.Sprintf("%s was read without a key: digests checked, signature not; `packgen registry add NAME %s --key registry.pub` reads it verified", esc(site), esc(site))
 	g.warnf("%s\n", msg)
-	if f.warnings != nil {
-		fmt.Fprintf(f.warnings, "warning: %s\n", msg)
+	if f.json() {
+		fmt.Fprintf(&f.warnings, "warning: %s\n", msg)
 	}
 }

@@ -53,17 +53,6 @@ func (w *warnLines) problems() pack.Problems {
 	return out
 }
 
-// jsonWarnings is where a command's warnings go: stderr, and with -o
-// json also the returned collector for the report's "warnings" (nil
-// with text output).
-func jsonWarnings(g *globalOptions, output string) (*warnLines, io.Writer) {
-	if output != "json" {
-		return nil, g.stderr
-	}
-	warns := &warnLines{}
-	return warns, io.MultiWriter(g.stderr, warns)
-}
-
 // needKey refuses a registry without a public key: what it serves could
 // not be told from an attacker's (issue 17 item 3). --insecure-skip-verify
 // is the explicit way to take packs unverified.
@@ -104,13 +93,13 @@ func clientErr(err error) error {
 // NAME@, its versions: read through the client, so from the cache when
 // the server says nothing changed, verified, and bounded in time; a
 // --url oci://… registry with the OCI flags given so far.
-func (f *clientFlags) completePacks(ctx context.Context, g *globalOptions, oci *ociFlags, prefix string) []string {
+func (f *clientFlags) completePacks(ctx context.Context, g *globalOptions, prefix string) []string {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	regs, err := oci.registries(g, f)
+	regs, err := f.registriesFor(g)
 	if err != nil {
 		return nil
 	}
@@ -178,22 +167,19 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		return f.completePacks(cmd.Context(), g, &o.oci, toComplete), cobra.ShellCompDirectiveNoFileComp
+		return f.completePacks(cmd.Context(), g, toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 	c.Flags().StringVarP(&o.dest, "dest", "d", "", "destination directory (default ./NAME-VERSION)")
 	c.Flags().BoolVar(&o.pre, "pre", false, "allow prerelease versions")
 	c.Flags().BoolVar(&o.force, "force", false, "replace an existing destination")
-	o.oci.add(c)
-	outputFlag(c, &o.output, "text", "json")
 	return c
 }
 
 // fetchOptions are the flags of fetch.
 type fetchOptions struct {
 	clientFlags
-	oci          ociFlags
-	dest, output string
-	pre, force   bool
+	dest       string
+	pre, force bool
 }
 
 // fetchGOGC is a fetch's GC percentage (fetchProcess).
@@ -227,12 +213,6 @@ func runFetch(cmd *cobra.Command, g *globalOptions, o *fetchOptions, ref string)
 	if standalone {
 		fetchProcess()
 	}
-	if err := checkOutput(o.output, "text", "json"); err != nil {
-		return err
-	}
-	if o.output == "json" {
-		o.warnings = &warnLines{}
-	}
 	if strings.HasPrefix(ref, client.OCIScheme) {
 		return fetchOCI(cmd.Context(), g, o, ref)
 	}
@@ -240,7 +220,7 @@ func runFetch(cmd *cobra.Command, g *globalOptions, o *fetchOptions, ref string)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	regs, err := o.oci.registries(g, &o.clientFlags)
+	regs, err := o.registriesFor(g)
 	if err != nil {
 		return err
 	}
@@ -260,7 +240,7 @@ func runFetch(cmd *cobra.Command, g *globalOptions, o *fetchOptions, ref string)
 
 // printFetch reports a fetched pack, in text or JSON.
 func printFetch(g *globalOptions, o *fetchOptions, res *client.FetchResult) error {
-	if o.output == "json" {
+	if o.json() {
 		return writeJSON(g, struct {
 			*client.FetchResult
 			Warnings pack.Problems `json:"warnings"`
@@ -280,7 +260,7 @@ func printFetch(g *globalOptions, o *fetchOptions, res *client.FetchResult) erro
 
 // fetchOCI is `packgen fetch oci://…`: a pack pushed with plain oras push.
 func fetchOCI(ctx context.Context, g *globalOptions, o *fetchOptions, ref string) error {
-	f, dest, force, output := &o.clientFlags, o.dest, o.force, o.output
+	f, dest, force := &o.clientFlags, o.dest, o.force
 	if f.url != "" || f.registry != "" || len(f.keys) > 0 {
 		return usageErr("--url, --registry and --key do not go with an oci:// reference (it names its registry)")
 	}
@@ -311,7 +291,7 @@ func fetchOCI(ctx context.Context, g *globalOptions, o *fetchOptions, ref string
 		}
 		return clientErr(err)
 	}
-	if output == "json" {
+	if f.json() {
 		return writeJSON(g, struct {
 			*client.OCIPackResult
 			Warnings pack.Problems `json:"warnings"`

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -61,33 +60,24 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
   packgen images examples/profiles/aws-prod.lock -o json`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runImages(cmd, g, o, args) },
 	}
-	outputFlag(c, &o.output, "text", "json")
 	c.Flags().StringVar(&o.why, "why", "", "show every place that names this image")
 	c.Flags().BoolVar(&o.sources, "sources", false, "show where each image comes from")
 	o.cf.add(c, g)
-	o.oci.add(c)
 	return c
 }
 
 // imagesOptions are the flags of images.
 type imagesOptions struct {
-	output, why string
-	sources     bool
-	cf          clientFlags
-	oci         ociFlags
+	why     string
+	sources bool
+	cf      clientFlags
 }
 
 // runImages lists the images of every argument, then narrows them to
 // --why's image.
 func runImages(cmd *cobra.Command, g *globalOptions, o *imagesOptions, args []string) error {
-	if err := checkOutput(o.output, "text", "json"); err != nil {
-		return err
-	}
 	if len(args) == 0 {
 		args = []string{"."}
-	}
-	if o.output == "json" {
-		o.cf.warnings = &warnLines{}
 	}
 	var all []*images.Report
 	for _, arg := range args {
@@ -108,7 +98,7 @@ func runImages(cmd *cobra.Command, g *globalOptions, o *imagesOptions, args []st
 		}
 		sources = true
 	}
-	if o.output == "json" {
+	if o.cf.json() {
 		if all == nil {
 			all = []*images.Report{}
 		}
@@ -126,7 +116,7 @@ func argImages(ctx context.Context, g *globalOptions, o *imagesOptions, dir stri
 	cf := &o.cf
 	info, err := os.Stat(dir)
 	if err == nil && info.Mode().IsRegular() && strings.HasSuffix(dir, ".lock") {
-		if err := o.oci.refuseConfigured(""); err != nil {
+		if err := cf.oci.refuseConfigured(""); err != nil {
 			return nil, usageErr("%s: a lock reads the registries it names: %v", dir, err)
 		}
 		return lockImages(ctx, g, cf, dir)
@@ -134,7 +124,7 @@ func argImages(ctx context.Context, g *globalOptions, o *imagesOptions, dir stri
 	if err != nil && strings.Contains(dir, "@") && errors.Is(err, fs.ErrNotExist) {
 		return releaseImages(ctx, g, o, dir)
 	}
-	if o.oci.given() {
+	if cf.oci.given() {
 		return nil, usageErr("%v; %s is a pack directory or tree, read from disk", errOCIFlags, dir)
 	}
 	if err != nil {
@@ -172,7 +162,7 @@ func releaseImages(ctx context.Context, g *globalOptions, o *imagesOptions, arg 
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	regs, err := o.oci.registries(g, cf)
+	regs, err := cf.registriesFor(g)
 	if err != nil {
 		return nil, err
 	}
@@ -209,11 +199,7 @@ func lockImages(ctx context.Context, g *globalOptions, cf *clientFlags, path str
 	if err != nil {
 		return nil, loadErr(err)
 	}
-	warn := g.stderr
-	if cf.warnings != nil {
-		warn = io.MultiWriter(g.stderr, cf.warnings)
-	}
-	env, err := cf.profileEnv(g, warn)
+	env, err := cf.profileEnv(g, cf.warnTo(g))
 	if err != nil {
 		return nil, err
 	}

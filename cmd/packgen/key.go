@@ -67,9 +67,6 @@ type keyGenerateOptions struct {
 // runKeyGenerate refuses to overwrite keys or to write a private key a
 // git work tree would commit (unless --force), then writes the pair.
 func runKeyGenerate(g *globalOptions, o *keyGenerateOptions) error {
-	if err := o.out.check(); err != nil {
-		return err
-	}
 	keyFile, pubFile := o.prefix+".key", o.prefix+".pub"
 	if !o.force {
 		for _, f := range []string{keyFile, pubFile} {

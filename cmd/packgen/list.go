@@ -15,7 +15,6 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/textsafe"
-	"github.com/packgen/packgen/internal/transport"
 	"github.com/spf13/cobra"
 )
 
@@ -25,9 +24,7 @@ func init() {
 }
 
 func newListCmd(g *globalOptions) *cobra.Command {
-	var output string
 	cf := &clientFlags{}
-	var oci ociFlags
 	c := &cobra.Command{
 		Use:   "list SITE",
 		Short: "List the packs of a built registry (a directory or URL)",
@@ -44,12 +41,9 @@ own (packgen registry add).`,
   packgen list oci://localhost:5000/packs --plain-http`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cf.setOutput(output); err != nil {
-				return err
-			}
 			var packs []index.Summary
 			if reg, ok := configuredRegistry(g, args[0]); ok {
-				if err := oci.refuseConfigured(args[0]); err != nil {
+				if err := cf.oci.refuseConfigured(args[0]); err != nil {
 					return err
 				}
 				cl, err := cf.client(g, reg)
@@ -60,7 +54,7 @@ own (packgen registry add).`,
 					return clientErr(err)
 				}
 			} else {
-				fetch, err := siteFetcher(&oci, "SITE", args[0], cf)
+				fetch, err := cf.siteFetcher("SITE", args[0])
 				if err != nil {
 					return err
 				}
@@ -69,7 +63,7 @@ own (packgen registry add).`,
 				}
 				cf.warnUnverified(g, args[0])
 			}
-			if output == "json" {
+			if cf.json() {
 				if packs == nil {
 					packs = []index.Summary{}
 				}
@@ -86,18 +80,14 @@ own (packgen registry add).`,
 			return tw.Flush()
 		},
 	}
-	outputFlag(c, &output, "text", "json")
-	cf.addTimeouts(c)
-	c.Flags().BoolVar(&cf.insecure, "insecure-skip-verify", false, "DANGEROUS: a configured registry without a key: read it unverified")
-	oci.add(c)
+	cf.addSite(c)
 	c.ValidArgsFunction = g.completeRegistries
 	return c
 }
 
 func newInfoCmd(g *globalOptions) *cobra.Command {
-	var output, site string
+	var site string
 	cf := &clientFlags{}
-	var oci ociFlags
 	c := &cobra.Command{
 		Use:   "info NAME --site SITE",
 		Short: "Show every version of one pack in a built registry",
@@ -110,9 +100,6 @@ SITE is what packgen list takes (oci://HOST/BASE included, with
   packgen info calico --site oci://localhost:5000/packs --plain-http`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cf.setOutput(output); err != nil {
-				return err
-			}
 			if site == "" {
 				return usageErr("--site is required (a configured registry's name, a built directory or a registry URL)")
 			}
@@ -120,19 +107,19 @@ SITE is what packgen list takes (oci://HOST/BASE included, with
 			var shard *index.Shard
 			var err error
 			if reg, ok := configuredRegistry(g, site); ok {
-				if err := oci.refuseConfigured(site); err != nil {
+				if err := cf.oci.refuseConfigured(site); err != nil {
 					return err
 				}
 				sum, shard, err = infoFromRegistry(cmd.Context(), g, cf, reg, args[0])
 			} else {
-				if sum, shard, err = infoFromSite(cmd.Context(), cf, &oci, site, args[0]); err == nil {
+				if sum, shard, err = infoFromSite(cmd.Context(), cf, site, args[0]); err == nil {
 					cf.warnUnverified(g, site)
 				}
 			}
 			if err != nil {
 				return err
 			}
-			if output == "json" {
+			if cf.json() {
 				return writeJSON(g, struct {
 					Pack     *index.Shard  `json:"pack"`
 					Warnings pack.Problems `json:"warnings"`
@@ -142,10 +129,7 @@ SITE is what packgen list takes (oci://HOST/BASE included, with
 		},
 	}
 	c.Flags().StringVar(&site, "site", "", "registry: a configured registry's name, a built directory or a URL")
-	outputFlag(c, &output, "text", "json")
-	cf.addTimeouts(c)
-	c.Flags().BoolVar(&cf.insecure, "insecure-skip-verify", false, "DANGEROUS: a configured registry without a key: read it unverified")
-	oci.add(c)
+	cf.addSite(c)
 	_ = c.RegisterFlagCompletionFunc("site", g.completeRegistries)
 	return c
 }
@@ -179,8 +163,8 @@ func infoFromRegistry(ctx context.Context, g *globalOptions, cf *clientFlags, re
 
 // infoFromSite reads a pack's summary and shard from a built directory or
 // a URL, checked by digest down from index.json.
-func infoFromSite(ctx context.Context, cf *clientFlags, oci *ociFlags, site, name string) (*index.Summary, *index.Shard, error) {
-	fetch, err := siteFetcher(oci, "--site", site, cf)
+func infoFromSite(ctx context.Context, cf *clientFlags, site, name string) (*index.Summary, *index.Shard, error) {
+	fetch, err := cf.siteFetcher("--site", site)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -272,16 +256,4 @@ func configuredRegistry(g *globalOptions, loc string) (client.Registry, bool) {
 		return client.Registry{}, false
 	}
 	return *r, true
-}
-
-// siteFetcher reads a registry site (a directory, file://, http(s) or
-// oci:// URL) through the client's transport: netrc credentials,
-// deadlines, its redirect policy and, for oci://, the OCI flags (flag
-// names the site in errors).
-func siteFetcher(oci *ociFlags, flag, loc string, cf *clientFlags) (index.FetchFunc, error) {
-	tr, err := oci.open(flag, loc, transport.Config{Timeout: cf.timeout, Stall: cf.stall})
-	if err != nil {
-		return nil, err
-	}
-	return transport.Fetch(tr), nil
 }

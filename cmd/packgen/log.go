@@ -35,9 +35,7 @@ last looked.`,
 }
 
 func newLogShowCmd(g *globalOptions) *cobra.Command {
-	var output string
 	cf := &clientFlags{}
-	var oci ociFlags
 	c := &cobra.Command{
 		Use:   "show NAME",
 		Short: "Print a pack's history from the registry's log",
@@ -53,10 +51,7 @@ configured registry keeps its own (packgen registry add).`,
   packgen log show calico --url oci://localhost:5000/packs --key registry.pub --plain-http`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cf.setOutput(output); err != nil {
-				return err
-			}
-			reg, err := oci.registry(g, cf)
+			reg, err := cf.registryFor(g)
 			if err != nil {
 				return err
 			}
@@ -78,7 +73,7 @@ configured registry keeps its own (packgen registry add).`,
 				err := errmark.New(client.ErrNotFound, "pack %q is not in registry %s: its transparency log has no entry for it", args[0], where)
 				return clientErr(client.WithSuggestion(cmd.Context(), err, args[0], []*client.Client{cl}))
 			}
-			if output == "json" {
+			if cf.json() {
 				return writeJSON(g, struct {
 					Size     int64             `json:"logSize"`
 					Entries  []client.LogEntry `json:"entries"`
@@ -97,8 +92,6 @@ configured registry keeps its own (packgen registry add).`,
 		},
 	}
 	cf.add(c, g)
-	oci.add(c)
-	outputFlag(c, &output, "text", "json")
 	return c
 }
 
@@ -186,9 +179,6 @@ type logAuditOptions struct {
 // runLogAudit checks audit's flags, then verifies SITE, rebuilds it from
 // the repository and replays its log against the repository's history.
 func runLogAudit(cmd *cobra.Command, g *globalOptions, o *logAuditOptions, site string) error {
-	if err := checkOutput(o.output, "text", "json"); err != nil {
-		return err
-	}
 	if o.repo == "" {
 		return usageErr("--repo is required: a clone of the registry's repository, with full history")
 	}
@@ -267,9 +257,6 @@ type logWitnessOptions struct {
 
 // runLogWitness checks witness's flags, reads its keys and cosigns.
 func runLogWitness(cmd *cobra.Command, g *globalOptions, o *logWitnessOptions, site string) error {
-	if err := checkOutput(o.output, "text", "json"); err != nil {
-		return err
-	}
 	if o.keyRef == "" || o.Out == "" {
 		return usageErr("--key (the witness's private key) and --out (where the cosigned checkpoint goes) are required")
 	}

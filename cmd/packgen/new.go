@@ -29,9 +29,6 @@ directory are copied into manifests/ and listed as kubeManifests.`,
   packgen new ubuntu-custom --layer os --version 22.04.4`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.check(); err != nil {
-				return err
-			}
 			o.Name = args[0]
 			o.Layer = pack.Layer(layer)
 			if !o.Layer.Valid() {

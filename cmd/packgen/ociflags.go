@@ -77,59 +77,6 @@ func (f *ociFlags) options() (ocireg.Options, error) {
 	return o, nil
 }
 
-// registries returns the registries a client command reads
-// (clientFlags.registriesFor), the flags given to the one named by --url
-// oci://…: a configured registry keeps its own (refused, not ignored or
-// overridden), and with no --url every configured one is read.
-func (f *ociFlags) registries(g *globalOptions, cf *clientFlags) ([]client.Registry, error) {
-	o, err := f.forURL(cf)
-	if err != nil {
-		return nil, err
-	}
-	regs, err := cf.registriesFor(g)
-	if err != nil {
-		return nil, err
-	}
-	for i := range regs {
-		setOCI(&regs[i], o)
-	}
-	return regs, nil
-}
-
-// registry is registries for a command that reads one registry
-// (clientFlags.registryFor).
-func (f *ociFlags) registry(g *globalOptions, cf *clientFlags) (client.Registry, error) {
-	o, err := f.forURL(cf)
-	if err != nil {
-		return client.Registry{}, err
-	}
-	r, err := cf.registryFor(g)
-	if err != nil {
-		return r, err
-	}
-	setOCI(&r, o)
-	return r, nil
-}
-
-// forURL checks the flags against cf's choice of registry (before any
-// registry is read) and returns what a --url registry takes.
-func (f *ociFlags) forURL(cf *clientFlags) (ocireg.Options, error) {
-	if !f.given() {
-		return ocireg.Options{}, nil
-	}
-	if cf.url == "" {
-		return ocireg.Options{}, f.refuseConfigured(cf.registry)
-	}
-	return f.forLocation("--url", cf.url)
-}
-
-// setOCI gives a registry named by --url the flags' options.
-func setOCI(r *client.Registry, o ocireg.Options) {
-	if o.PlainHTTP || o.CAFile != "" || o.Username != "" {
-		r.PlainHTTP, r.CAFile, r.Username, r.Password = o.PlainHTTP, o.CAFile, o.Username, o.Password
-	}
-}
-
 // openSite opens the site a command checks whole (verify --site, log
 // audit) the way every reader opens one, an oci:// registry with these
 // flags. Archives are read whole, hence the long deadline (a stalled

@@ -20,27 +20,16 @@ import (
 func init() { register(newProfileCmd) }
 
 // profileFlags are the client flags every profile subcommand shares:
-// the connection flags of fetch; the registries are the configured ones.
+// the connection flags of fetch (the registries are the configured ones)
+// and -o, whose JSON carries the warnings.
 type profileFlags struct {
 	connFlags
-	// warns collects the warnings printed on stderr for -o json's
-	// "warnings" (nil with text output).
-	warns *warnLines
+	jsonOutput
 }
 
-// collect starts collecting warnings when output is json.
-func (f *profileFlags) collect(output string) {
-	if output == "json" {
-		f.warns = &warnLines{}
-	}
-}
-
-// warnTo is where warnings go: stderr, and the JSON report when collected.
-func (f *profileFlags) warnTo(g *globalOptions) io.Writer {
-	if f.warns != nil {
-		return io.MultiWriter(g.stderr, f.warns)
-	}
-	return g.stderr
+func (f *profileFlags) add(c *cobra.Command) {
+	f.connFlags.add(c)
+	f.jsonOutput.add(c)
 }
 
 // env builds the profile environment from the registries config.
@@ -153,7 +142,6 @@ fetch --check-images then reports a pinned image whose tag has moved.`,
 	c.Flags().BoolVar(&o.partial, "partial", false, "allow missing core layers (a profile layered on top of another)")
 	c.Flags().BoolVar(&o.pin, "pin-images", false, "pin the digest of every image the locked packs declare or deploy in the lock")
 	o.oci.addFor(c, "the image registries (--pin-images; the packs' registries are configured)")
-	outputFlag(c, &o.output, "text", "json")
 	return c
 }
 
@@ -196,22 +184,20 @@ with --pin-images.`,
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 4, "parallel downloads")
 	c.Flags().BoolVar(&o.checkImages, "check-images", false, "check that every image the lock pins still has its pinned digest, and that every image the locked packs deploy is pinned")
 	o.oci.addFor(c, "the image registries (--check-images; the packs' registries are configured)")
-	outputFlag(c, &o.output, "text", "json")
 	return c
 }
 
 // profileResolveOptions are the flags of profile resolve.
 type profileResolveOptions struct {
 	profileFlags
-	lockPath, output string
-	partial, pin     bool
-	oci              ociFlags
+	lockPath     string
+	partial, pin bool
+	oci          ociFlags
 }
 
 // runProfileResolve resolves the profile file and writes its lock.
 func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOptions, file string) error {
-	o.collect(o.output)
-	p, err := loadProfile(o.output, file)
+	p, err := loadProfile(file)
 	if err != nil {
 		return err
 	}
@@ -232,8 +218,8 @@ func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOp
 	}
 	res, err := profile.Resolve(cmd.Context(), p, env, ro)
 	var re *profile.ResolveError
-	if errors.As(err, &re) && o.output == "json" {
-		if err := writeJSON(g, map[string]any{"profile": p.Name, "lock": nil, "warnings": o.warns.problems(), "violations": re.Violations}); err != nil {
+	if errors.As(err, &re) && o.json() {
+		if err := writeJSON(g, map[string]any{"profile": p.Name, "lock": nil, "warnings": o.warnings.problems(), "violations": re.Violations}); err != nil {
 			return err
 		}
 		return silentBad
@@ -247,8 +233,8 @@ func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOp
 	for _, w := range res.Warnings {
 		fmt.Fprintf(o.warnTo(g), "warning: %s\n", esc(w))
 	}
-	if o.output == "json" {
-		return writeJSON(g, map[string]any{"profile": p.Name, "lock": o.lockPath, "layers": res.Layers, "warnings": o.warns.problems(), "violations": []profile.Violation{}})
+	if o.json() {
+		return writeJSON(g, map[string]any{"profile": p.Name, "lock": o.lockPath, "layers": res.Layers, "warnings": o.warnings.problems(), "violations": []profile.Violation{}})
 	}
 	g.summaryf("resolved profile %s (%s): %d layers -> %s\n", esc(p.Name), esc(p.CloudType), len(res.Layers), esc(o.lockPath))
 	return printResolved(g, res.Layers)
@@ -257,7 +243,7 @@ func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOp
 // profileFetchOptions are the flags of profile fetch.
 type profileFetchOptions struct {
 	profileFlags
-	dest, output       string
+	dest               string
 	force, checkImages bool
 	jobs               int
 	oci                ociFlags
@@ -265,16 +251,12 @@ type profileFetchOptions struct {
 
 // runProfileFetch checks fetch's flags and fetches the lock's packs.
 func runProfileFetch(cmd *cobra.Command, g *globalOptions, o *profileFetchOptions, lockPath string) error {
-	if err := checkOutput(o.output, "text", "json"); err != nil {
-		return err
-	}
 	if o.dest == "" {
 		return usageErr("--dest (-d) is required: the directory to extract the profile's packs into")
 	}
 	if o.jobs < 1 {
 		return usageErr("--jobs must be at least 1")
 	}
-	o.collect(o.output)
 	lock, err := profile.LoadLock(lockPath)
 	if err != nil {
 		return loadErr(err)
@@ -309,11 +291,11 @@ func runProfileFetch(cmd *cobra.Command, g *globalOptions, o *profileFetchOption
 
 // printProfileFetch reports the fetched layers, in text or JSON.
 func printProfileFetch(g *globalOptions, o *profileFetchOptions, lock *profile.Lock, res *profile.FetchResult) error {
-	if o.output == "json" {
+	if o.json() {
 		return writeJSON(g, struct {
 			*profile.FetchResult
 			Warnings pack.Problems `json:"warnings"`
-		}{res, o.warns.problems()})
+		}{res, o.warnings.problems()})
 	}
 	g.summaryf("fetched profile %s: %d layers into %s\n", esc(lock.Profile.Name), len(res.Layers), esc(res.Dest))
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
@@ -335,7 +317,7 @@ func warnStale(w io.Writer, lock *profile.Lock, lockPath string) {
 
 func newProfileOutdatedCmd(g *globalOptions) *cobra.Command {
 	f := &profileFlags{}
-	var lockPath, output string
+	var lockPath string
 	var exitCode bool
 	c := &cobra.Command{
 		Use:   "outdated PROFILE",
@@ -354,8 +336,7 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("yaml", "yml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.collect(output)
-			p, err := loadProfile(output, args[0])
+			p, err := loadProfile(args[0])
 			if err != nil {
 				return err
 			}
@@ -384,8 +365,8 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 					outdated++
 				}
 			}
-			if output == "json" {
-				if err := writeJSON(g, map[string]any{"profile": p.Name, "layers": rows, "outdated": outdated, "warnings": f.warns.problems()}); err != nil {
+			if f.json() {
+				if err := writeJSON(g, map[string]any{"profile": p.Name, "layers": rows, "outdated": outdated, "warnings": f.warnings.problems()}); err != nil {
 					return err
 				}
 			} else if err := printOutdated(g, rows); err != nil {
@@ -401,15 +382,11 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 	c.Flags().StringVarP(&lockPath, "lock", "l", "", "lock file (default: PROFILE with .lock instead of .yaml)")
 	_ = c.MarkFlagFilename("lock", "lock")
 	c.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 when a layer can be updated within its constraint")
-	outputFlag(c, &output, "text", "json")
 	return c
 }
 
-// loadProfile checks -o and loads the profile file.
-func loadProfile(output, file string) (*profile.Profile, error) {
-	if err := checkOutput(output, "text", "json"); err != nil {
-		return nil, err
-	}
+// loadProfile loads the profile file.
+func loadProfile(file string) (*profile.Profile, error) {
 	p, err := profile.Load(file)
 	if err != nil {
 		return nil, loadErr(err)
@@ -460,7 +437,7 @@ func dash(s string) string {
 
 func newProfileRenderCmd(g *globalOptions) *cobra.Command {
 	f := &profileFlags{}
-	var dest, output string
+	var dest string
 	c := &cobra.Command{
 		Use:   "render PROFILE|LOCK -d DIR",
 		Short: "Merge each pack's values.yaml with the profile's overrides",
@@ -478,13 +455,9 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("yaml", "yml", "lock"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
 			if dest == "" {
 				return usageErr("--dest (-d) is required: values are written to DIR/values/<pack>.yaml")
 			}
-			f.collect(output)
 			lockPath, profilePath := args[0], ""
 			if ext := filepath.Ext(args[0]); ext == ".yaml" || ext == ".yml" {
 				profilePath, lockPath = args[0], profile.DefaultLockPath(args[0])
@@ -516,8 +489,8 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 			if err != nil {
 				return profileErr(err)
 			}
-			if output == "json" {
-				return writeJSON(g, map[string]any{"profile": p.Name, "files": res, "warnings": f.warns.problems()})
+			if f.json() {
+				return writeJSON(g, map[string]any{"profile": p.Name, "files": res, "warnings": f.warnings.problems()})
 			}
 			for _, r := range res {
 				how := "pack defaults"
@@ -532,7 +505,6 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 	f.add(c)
 	c.Flags().StringVarP(&dest, "dest", "d", "", "output directory (required)")
 	_ = c.MarkFlagDirname("dest")
-	outputFlag(c, &output, "text", "json")
 	return c
 }
 

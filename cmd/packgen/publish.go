@@ -93,9 +93,6 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
   packgen publish oci://dev.example/packs oci://prod.example/packs --source-key registry.pub`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
 			if !cmd.Flags().Changed("path-style") {
 				s3o.PathStyle = publish.CustomEndpoint(s3o.Endpoint)
 			}

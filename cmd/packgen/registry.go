@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/client"
-	"github.com/packgen/packgen/pack"
 	"github.com/spf13/cobra"
 )
 
@@ -108,9 +107,6 @@ type registryAddOptions struct {
 // runRegistryAdd builds the registry from the flags, pins its signed
 // name and saves the config.
 func runRegistryAdd(cmd *cobra.Command, g *globalOptions, o *registryAddOptions, name, url string) error {
-	if err := o.out.check(); err != nil {
-		return err
-	}
 	cfg, err := client.LoadConfig(g.configPath()) // created when missing
 	if err != nil {
 		return err
@@ -215,16 +211,13 @@ func rowOf(r client.Registry) registryRow {
 }
 
 func newRegistryListCmd(g *globalOptions) *cobra.Command {
-	var output string
+	var out madeOutput
 	list := &cobra.Command{
 		Use:     "list",
 		Short:   "List configured registries",
 		Example: `  packgen registry list -o json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
 			cfg, err := g.loadConfig()
 			if err != nil {
 				return err
@@ -233,11 +226,8 @@ func newRegistryListCmd(g *globalOptions) *cobra.Command {
 			for _, r := range cfg.Registries {
 				rows = append(rows, rowOf(r))
 			}
-			if output == "json" {
-				return writeJSON(g, struct {
-					Registries []registryRow `json:"registries"`
-					Warnings   pack.Problems `json:"warnings"` // none: the shape every -o json shares
-				}{rows, pack.Problems{}})
+			if out.json() {
+				return out.done(g, map[string]any{"registries": rows})
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tURL\tKEYS")
@@ -263,7 +253,7 @@ func newRegistryListCmd(g *globalOptions) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	outputFlag(list, &output, "text", "json")
+	out.add(list)
 	return list
 }
 
@@ -276,9 +266,6 @@ func newRegistryRemoveCmd(g *globalOptions) *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: g.completeRegistries,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.check(); err != nil {
-				return err
-			}
 			cfg, err := g.loadConfig()
 			if err != nil {
 				return err

@@ -324,13 +324,20 @@ func flagAlias(c *cobra.Command, alias, name string) {
 // fetch and profile --dest), and --dest names it in every command.
 func destAlias(c *cobra.Command, long string) { flagAlias(c, "dest", long) }
 
-// outputFlag adds -o/--output with the given formats.
+// outputFlag adds -o/--output with the given formats, checked once the
+// flags are parsed and before the command runs (a usage error), so no
+// command checks it itself and none can forget to. It is the command's
+// PreRunE: no command sets its own.
 func outputFlag(c *cobra.Command, p *string, formats ...string) {
 	c.Flags().StringVarP(p, "output", "o", formats[0], "output format: "+strings.Join(formats, ", ")+" (--format also works)")
 	flagAlias(c, "format", "output")
 	_ = c.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return formats, cobra.ShellCompDirectiveNoFileComp
 	})
+	if c.PreRunE != nil {
+		panic("outputFlag: " + c.Name() + " has a PreRunE already")
+	}
+	c.PreRunE = func(*cobra.Command, []string) error { return checkOutput(*p, formats...) }
 }
 
 func checkOutput(v string, formats ...string) error {

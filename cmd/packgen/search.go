@@ -14,8 +14,6 @@ func init() { register(newSearchCmd) }
 
 func newSearchCmd(g *globalOptions) *cobra.Command {
 	f := &clientFlags{}
-	var oci ociFlags
-	var output string
 	c := &cobra.Command{
 		Use:   "search TERM",
 		Short: "Search packs across configured registries",
@@ -29,10 +27,7 @@ its own (packgen registry add).`,
   packgen search calico --url oci://localhost:5000/packs --key registry.pub --plain-http`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.setOutput(output); err != nil {
-				return err
-			}
-			regs, err := oci.registries(g, f)
+			regs, err := f.registriesFor(g)
 			if err != nil {
 				return err
 			}
@@ -57,7 +52,7 @@ its own (packgen registry add).`,
 					}
 				}
 			}
-			if output == "json" {
+			if f.json() {
 				return writeJSON(g, struct {
 					Packs    []hit         `json:"packs"`
 					Warnings pack.Problems `json:"warnings"`
@@ -72,7 +67,5 @@ its own (packgen registry add).`,
 		},
 	}
 	f.add(c, g)
-	oci.add(c)
-	outputFlag(c, &output, "text", "json")
 	return c
 }

@@ -54,9 +54,6 @@ Exits 1 when any error is found (or any warning, with --strict).`,
   packgen validate --changed-since origin/main --format github
   packgen validate packs --check-images`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(o.output, "text", "json", "github"); err != nil {
-				return err
-			}
 			if o.changed.CheckImages {
 				oo, err := o.oci.options()
 				if err != nil {

@@ -97,9 +97,6 @@ Exits 1 when anything does not verify.`,
   packgen verify --site https://packs.acme.example --key registry.pub --witness w1.pub --witness w2.pub --witnesses 1`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(o.output, "text", "json"); err != nil {
-				return err
-			}
 			if err := o.loadKeys(); err != nil {
 				return err
 			}

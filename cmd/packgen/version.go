@@ -82,9 +82,6 @@ func newVersionCmd(g *globalOptions) *cobra.Command {
 		Example: "  packgen version\n  packgen version -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
 			v := readVersionInfo()
 			v.ChartRenderer = images.ProbeHelper()
 			if output == "json" {

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"time"
 
 	"github.com/packgen/packgen/bench/measure"
 	"github.com/packgen/packgen/internal/synth"
@@ -59,22 +58,15 @@ func (e *env) imagesRows() error {
 		return err
 	}
 	helm, err := measure.Best(c.runs, func(int) error { return settle() }, func(int) (measure.Run, error) {
-		var total measure.Run
-		start := time.Now()
+		var cmds []*exec.Cmd
 		for _, ch := range charts {
 			pack := filepath.Base(filepath.Dir(filepath.Dir(ch))) // in-place: the directory is the pack's name, its namespace
 			cmd := exec.Command(e.helm, "template", ch, "--namespace", pack)
 			cmd.Stdout = io.Discard
 			cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+filepath.Join(c.work, "helm-home"), "HELM_CONFIG_HOME="+filepath.Join(c.work, "helm-home"), "HELM_DATA_HOME="+filepath.Join(c.work, "helm-home"))
-			r, err := measure.Exec(cmd)
-			if err != nil {
-				return total, err
-			}
-			total.CPU += r.CPU
-			total.MaxRSS = max(total.MaxRSS, r.MaxRSS)
+			cmds = append(cmds, cmd)
 		}
-		total.Wall = time.Since(start)
-		return total, nil
+		return measure.Sequence(cmds)
 	})
 	if err != nil {
 		return err

@@ -122,23 +122,15 @@ func run(c config) (int, error) {
 		return 0, err
 	}
 
-	if c.static {
-		if err := e.staticRows(); err != nil {
-			return 0, err
+	// The sections the flags select, in the table's order.
+	for _, s := range []struct {
+		on   bool
+		rows func() error
+	}{{c.static, e.staticRows}, {c.oci, e.ociRows}, {c.images, e.imagesRows}, {c.airgap, e.airgapRows}} {
+		if !s.on {
+			continue
 		}
-	}
-	if c.oci {
-		if err := e.ociRows(); err != nil {
-			return 0, err
-		}
-	}
-	if c.images {
-		if err := e.imagesRows(); err != nil {
-			return 0, err
-		}
-	}
-	if c.airgap {
-		if err := e.airgapRows(); err != nil {
+		if err := s.rows(); err != nil {
 			return 0, err
 		}
 	}
@@ -186,23 +178,17 @@ func (e *env) staticRows() error {
 		e.add("catalogue's share of the cold build, "+s.what, share, fmt.Sprintf("%.1f%%", 100*share), measure.AtMost(0.15, "15%"))
 	}
 
-	noChange, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) { return e.build(main.repo, site, true) })
+	noChange, err := e.rebuildRow("no-change rebuild (the build record in --out matches)", measure.AtMost(0.5, "0.5 s"), nil, main.repo, site, true)
 	if err != nil {
 		return err
 	}
-	e.add("no-change rebuild (the build record in --out matches)", noChange.Wall.Seconds(), timed(noChange), measure.AtMost(0.5, "0.5 s"))
-	noChangeForce, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) { return e.build(main.repo, site, true, "--force") })
-	if err != nil {
+	if _, err := e.rebuildRow("no-change rebuild through every step (--force)", measure.AtMost(0.5, "0.5 s"), nil, main.repo, site, true, "--force"); err != nil {
 		return err
 	}
-	e.add("no-change rebuild through every step (--force)", noChangeForce.Wall.Seconds(), timed(noChangeForce), measure.AtMost(0.5, "0.5 s"))
-	noChangeNoSite, err := measure.Best(c.runs, nil, func(int) (measure.Run, error) {
-		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
-	})
-	if err != nil {
+	noSite := filepath.Join(c.work, "main-nosite")
+	if _, err := e.rebuildRow("no-change rebuild without catalogue", measure.Goal{}, nil, main.repo, noSite, false); err != nil {
 		return err
 	}
-	e.add("no-change rebuild without catalogue", noChangeNoSite.Wall.Seconds(), timed(noChangeNoSite), measure.Goal{})
 
 	// Serve the registry and the Helm repository on loopback.
 	srv, err := startServer(serve.Handler(site))
@@ -274,18 +260,12 @@ func (e *env) staticRows() error {
 		_, err := synth.Bump(main.repo, spec, bumps, c.versions+bumps)
 		return err
 	}
-	changed, err := measure.Best(c.runs, bump, func(int) (measure.Run, error) { return e.build(main.repo, site, true) })
-	if err != nil {
+	if _, err := e.rebuildRow("rebuild after one pack changed (new commit)", measure.AtMost(0.5, "0.5 s"), bump, main.repo, site, true); err != nil {
 		return err
 	}
-	e.add("rebuild after one pack changed (new commit)", changed.Wall.Seconds(), timed(changed), measure.AtMost(0.5, "0.5 s"))
-	changedNoSite, err := measure.Best(c.runs, bump, func(int) (measure.Run, error) {
-		return e.build(main.repo, filepath.Join(c.work, "main-nosite"), false)
-	})
-	if err != nil {
+	if _, err := e.rebuildRow("rebuild after one pack changed, without catalogue", measure.Goal{}, bump, main.repo, noSite, false); err != nil {
 		return err
 	}
-	e.add("rebuild after one pack changed, without catalogue", changedNoSite.Wall.Seconds(), timed(changedNoSite), measure.Goal{})
 
 	ratio := func(name string, a, b float64, limit float64) {
 		e.add(name, a/b, fmt.Sprintf("%.3f×", a/b), measure.AtMost(limit, fmt.Sprintf("%g×", limit)))
@@ -376,6 +356,17 @@ func (e *env) build(repo, out string, withSite bool, extra ...string) (measure.R
 	return e.buildIn(nil, repo, out, withSite, extra...)
 }
 
+// rebuildRow times builds of repo into out (best of the runs, prep
+// before each: nothing, or a new commit) and adds the best as a row.
+func (e *env) rebuildRow(name string, goal measure.Goal, prep func(int) error, repo, out string, withSite bool, extra ...string) (measure.Run, error) {
+	r, err := measure.Best(e.runs, prep, func(int) (measure.Run, error) { return e.build(repo, out, withSite, extra...) })
+	if err != nil {
+		return r, err
+	}
+	e.add(name, r.Wall.Seconds(), timed(r), goal)
+	return r, nil
+}
+
 // buildIn is build with its own config, cache and state dirs under home
 // (nil: the shared ones).
 func (e *env) buildIn(home *string, repo, out string, withSite bool, extra ...string) (measure.Run, error) {
@@ -456,6 +447,17 @@ func (e *env) fetch(srv *server, name string, cold bool) (measure.Run, int64, in
 	return r, meta, reqs, err
 }
 
+// fetchServed serves site over loopback HTTP, as a static host would,
+// for one cold fetch of pack name (fetch).
+func (e *env) fetchServed(site, name string) (measure.Run, int64, int, error) {
+	srv, err := startServer(serve.Handler(site))
+	if err != nil {
+		return measure.Run{}, 0, 0, err
+	}
+	defer srv.Close()
+	return e.fetch(srv, name, true)
+}
+
 // metadataScaling shows the metadata per resolve at 100, 1,000 and
 // 10,000 releases (small charts: metadata does not depend on them).
 func (e *env) metadataScaling() error {
@@ -470,12 +472,7 @@ func (e *env) metadataScaling() error {
 		if _, err := e.build(r.repo, site, false); err != nil {
 			return err
 		}
-		srv, err := startServer(serve.Handler(site))
-		if err != nil {
-			return err
-		}
-		f, meta, _, err := e.fetch(srv, synth.Name(packs/2), true)
-		srv.Close()
+		f, meta, _, err := e.fetchServed(site, synth.Name(packs/2))
 		if err != nil {
 			return err
 		}
@@ -509,12 +506,7 @@ func (e *env) buildScaling(full synth.Spec, cold, fetchCold measure.Run, metaByt
 		if err != nil {
 			return err
 		}
-		srv, err := startServer(serve.Handler(site))
-		if err != nil {
-			return err
-		}
-		f, meta, _, err := e.fetch(srv, synth.Name(spec.Packs/2), true)
-		srv.Close()
+		f, meta, _, err := e.fetchServed(site, synth.Name(spec.Packs/2))
 		if err != nil {
 			return err
 		}

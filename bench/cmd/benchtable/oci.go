@@ -18,7 +18,6 @@ import (
 	"github.com/packgen/packgen/bench/measure"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/synth"
-	"github.com/packgen/packgen/serve"
 )
 
 // The OCI rows of issue 16: packgen publishing a built site into the
@@ -327,12 +326,7 @@ func (e *env) ociFetchRows(reg *ociRegistry, site string, releases, bigPacks, sm
 		// The same site served as a static registry: what the OCI mapping
 		// adds to a resolve (manifests) should not grow with the registry;
 		// the index's own files grow with its tree's depth either way.
-		srv, err := startServer(serve.Handler(p.site))
-		if err != nil {
-			return err
-		}
-		sf, static, _, err := e.fetch(srv, synth.Name(p.packs/2), true)
-		srv.Close()
+		sf, static, _, err := e.fetchServed(p.site, synth.Name(p.packs/2))
 		if err != nil {
 			return err
 		}
@@ -361,8 +355,7 @@ func (e *env) orasLoop(oras string, reg *ociRegistry, site string) (measure.Run,
 		archives = archives[:e.orasMax]
 	}
 	r, err := measure.Median(e.runs, func(int) error { return settle() }, func(i int) (measure.Run, error) {
-		var total measure.Run
-		start := time.Now()
+		var cmds []*exec.Cmd
 		for _, a := range archives {
 			version := filepath.Base(filepath.Dir(a))
 			name := filepath.Base(filepath.Dir(filepath.Dir(a)))
@@ -370,15 +363,9 @@ func (e *env) orasLoop(oras string, reg *ociRegistry, site string) (measure.Run,
 			cmd := exec.Command(oras, append(append([]string{"push", "--no-tty", "--image-spec", "v1.0"}, reg.orasFlags...), ref, filepath.Base(a))...)
 			cmd.Dir = filepath.Dir(a)
 			cmd.Env = append(os.Environ(), "HOME="+filepath.Join(e.work, "home"))
-			run, err := measure.Exec(cmd)
-			if err != nil {
-				return total, err
-			}
-			total.CPU += run.CPU
-			total.MaxRSS = max(total.MaxRSS, run.MaxRSS)
+			cmds = append(cmds, cmd)
 		}
-		total.Wall = time.Since(start)
-		return total, nil
+		return measure.Sequence(cmds)
 	})
 	return r, len(archives), err
 }
