@@ -734,31 +734,3 @@ func NormalizeURL(u string) string {
 	}
 	return strings.TrimSuffix(u, ".git")
 }
-
-// Dirty lists uncommitted changes under packsDir in the work tree (nil
-// for a bare repository). They are never built.
-func (r *Repo) Dirty(packsDir string) ([]string, error) {
-	wt, err := r.git.Worktree()
-	if errors.Is(err, git.ErrIsBareRepository) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	st, err := wt.Status()
-	if err != nil {
-		return nil, err
-	}
-	prefix := strings.Trim(packsDir, "/")
-	var out []string
-	for p, s := range st {
-		if s.Worktree == git.Unmodified && s.Staging == git.Unmodified {
-			continue
-		}
-		if prefix == "" || p == prefix || strings.HasPrefix(p, prefix+"/") {
-			out = append(out, p)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}

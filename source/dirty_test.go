@@ -1,0 +1,176 @@
+package source
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+
+	"github.com/packgen/packgen/internal/gitfixture"
+)
+
+// TestDirtyMatchesStatus: Dirty, which reads the packs directory alone, reports what
+// go-git's whole-tree Status reports under it, on repositories whose
+// index git(1) wrote (stat data, racy timestamps) and go-git wrote: edits
+// of one size, touches, modes, deletions, untracked and ignored files
+// (.gitignore at the top, in the packs dir, in a pack; info/exclude),
+// links, non-ASCII names, a file turned directory, staged changes, and
+// changes outside the packs directory.
+func TestDirtyMatchesStatus(t *testing.T) {
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("no git(1)")
+	}
+	type step func(t *testing.T, dir string)
+	write := func(rel, data string) step {
+		return func(t *testing.T, dir string) {
+			p := filepath.Join(dir, filepath.FromSlash(rel))
+			must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+			must(t, os.WriteFile(p, []byte(data), 0o644))
+		}
+	}
+	remove := func(rel string) step {
+		return func(t *testing.T, dir string) { must(t, os.RemoveAll(filepath.Join(dir, filepath.FromSlash(rel)))) }
+	}
+	gitDo := func(args ...string) step {
+		return func(t *testing.T, dir string) {
+			if out, err := exec.Command(gitBin, append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+				t.Fatalf("git %v: %v\n%s", args, err, out)
+			}
+		}
+	}
+	base := map[string]string{
+		".gitignore":                        "*.bak\n",
+		"README.md":                         "# packs\n",
+		"packs/.gitignore":                  "scratch/\n",
+		"packs/app-1.0/pack.json":           `{"name":"app","version":"1.0"}`,
+		"packs/app-1.0/values.yaml":         "a: 1\n",
+		"packs/app-1.0/manifests/a.yaml":    "kind: A\n",
+		"packs/dex-v3.18/pack.json":         `{"name":"dex","version":"v3.18.0"}`,
+		"packs/dex-v3.18/charts/.gitignore": "*.tmp\n",
+		"packs/dex-v3.18/charts/c.tgz":      "chart",
+		"packs/größe/pack.json":             `{"name":"groesse","version":"1.0.0"}`,
+		"other/x.txt":                       "x\n",
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+		want  []string // Dirty("packs"); nil: only compared with Status
+		// goGitMisses: go-git's Status gets it wrong (it reads no
+		// info/exclude, and has no guard for racy timestamps).
+		goGitMisses bool
+	}{
+		{name: "clean"},
+		{name: "same-size edit", steps: []step{write("packs/app-1.0/values.yaml", "a: 2\n")}, want: []string{"packs/app-1.0/values.yaml"}},
+		{name: "touched, same content", steps: []step{func(t *testing.T, dir string) {
+			later := time.Now().Add(time.Hour)
+			must(t, os.Chtimes(filepath.Join(dir, "packs/app-1.0/values.yaml"), later, later))
+		}}},
+		{name: "made executable", steps: []step{func(t *testing.T, dir string) {
+			must(t, os.Chmod(filepath.Join(dir, "packs/app-1.0/values.yaml"), 0o755))
+		}}, want: []string{"packs/app-1.0/values.yaml"}},
+		{name: "file deleted", steps: []step{remove("packs/app-1.0/manifests/a.yaml")}, want: []string{"packs/app-1.0/manifests/a.yaml"}},
+		{name: "pack deleted", steps: []step{remove("packs/dex-v3.18")}},
+		{name: "untracked", steps: []step{write("packs/app-1.0/new.yaml", "n\n"), write("packs/app-2.0/pack.json", "{}")}, want: []string{"packs/app-1.0/new.yaml", "packs/app-2.0/pack.json"}},
+		{name: "ignored", steps: []step{write("packs/app-1.0/values.yaml.bak", "b"), write("packs/scratch/x", "s"), write("packs/dex-v3.18/charts/c.tmp", "t"), write("packs/app-1.0/x.local", "l"), write(".git/info/exclude", "# local\n*.local\n")}, want: []string{}, goGitMisses: true},
+		{name: "ignore file edited in the packs dir", steps: []step{write("packs/scratch/x", "s"), write("packs/.gitignore", "")}, want: []string{"packs/.gitignore", "packs/scratch/x"}},
+		{name: "outside the packs dir", steps: []step{write("other/x.txt", "y\n"), write("README.md", "changed\n"), write("new-top.txt", "n")}, want: []string{}},
+		{name: "non-ASCII", steps: []step{write("packs/größe/values.yaml", "ä: 1\n")}, want: []string{"packs/größe/values.yaml"}},
+		{name: "link added, link target changed", steps: []step{
+			func(t *testing.T, dir string) {
+				must(t, os.Symlink("values.yaml", filepath.Join(dir, "packs/app-1.0/link.yaml")))
+			}, gitDo("add", "-A"), gitDo("commit", "-qm", "link"),
+			func(t *testing.T, dir string) {
+				p := filepath.Join(dir, "packs/app-1.0/link.yaml")
+				must(t, os.Remove(p))
+				must(t, os.Symlink("manifests/a.yaml", p))
+			}}, want: []string{"packs/app-1.0/link.yaml"}},
+		{name: "file became a directory", steps: []step{remove("packs/app-1.0/values.yaml"), write("packs/app-1.0/values.yaml/x", "x")}, want: []string{"packs/app-1.0/values.yaml", "packs/app-1.0/values.yaml/x"}},
+		{name: "staged", steps: []step{write("packs/app-1.0/staged.yaml", "s\n"), gitDo("add", "packs/app-1.0/staged.yaml"), write("packs/app-1.0/values.yaml", "a: 3\n"), gitDo("add", "-u")}, want: []string{"packs/app-1.0/staged.yaml", "packs/app-1.0/values.yaml"}},
+		{name: "racy: edited in the tick the index was written", steps: []step{
+			func(t *testing.T, dir string) {
+				p := filepath.Join(dir, "packs/app-1.0/values.yaml")
+				fi, err := os.Stat(p)
+				must(t, err)
+				must(t, os.WriteFile(p, []byte("a: 9\n"), 0o644))
+				must(t, os.Chtimes(p, fi.ModTime(), fi.ModTime())) // same size, same mtime
+				// The index written in the very tick the file was: its
+				// stat data cannot tell an edit after it (git's "racy" case).
+				must(t, os.Chtimes(filepath.Join(dir, ".git", "index"), fi.ModTime(), fi.ModTime()))
+			}}, want: []string{"packs/app-1.0/values.yaml"}, goGitMisses: true},
+	} {
+		for _, writer := range []string{"git", "go-git"} {
+			t.Run(tc.name+"/"+writer, func(t *testing.T) {
+				dir := t.TempDir()
+				var r *gitfixture.Repo
+				if writer == "git" {
+					gitDo("init", "-q", "-b", "main")(t, dir)
+					gitDo("config", "user.email", "t@example.com")(t, dir)
+					gitDo("config", "user.name", "t")(t, dir)
+				} else {
+					var err error
+					r, err = gitfixture.Init(dir)
+					must(t, err)
+				}
+				for rel, data := range base {
+					write(rel, data)(t, dir)
+				}
+				if writer == "git" {
+					gitDo("add", "-A")(t, dir)
+					gitDo("commit", "-qm", "base")(t, dir)
+				} else {
+					_, err := r.Commit("base")
+					must(t, err)
+				}
+				steps := tc.steps
+				if writer == "go-git" && slices.ContainsFunc([]string{"link added", "staged"}, func(s string) bool { return strings.HasPrefix(tc.name, s) }) {
+					return // these steps run git(1) on the index
+				}
+				for _, s := range steps {
+					s(t, dir)
+				}
+				repo, err := Open(dir)
+				must(t, err)
+				for _, packsDir := range []string{"packs", "", "packs/app-1.0"} {
+					got, err := repo.Dirty(packsDir)
+					must(t, err)
+					want := goGitDirty(t, dir, packsDir)
+					if !tc.goGitMisses && strings.Join(got, "\n") != strings.Join(want, "\n") {
+						t.Errorf("Dirty(%q) = %q, go-git's Status says %q", packsDir, got, want)
+					}
+					if packsDir == "packs" && tc.want != nil && strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+						t.Errorf("Dirty(%q) = %q, want %q", packsDir, got, tc.want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// goGitDirty is what Dirty replaced: go-git's Status of the whole work
+// tree, cut to packsDir.
+func goGitDirty(t *testing.T, dir, packsDir string) []string {
+	g, err := git.PlainOpen(dir)
+	must(t, err)
+	wt, err := g.Worktree()
+	must(t, err)
+	st, err := wt.Status()
+	must(t, err)
+	out := []string{}
+	for p, s := range st {
+		if s.Worktree == git.Unmodified && s.Staging == git.Unmodified {
+			continue
+		}
+		if packsDir == "" || p == packsDir || strings.HasPrefix(p, packsDir+"/") {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
