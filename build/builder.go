@@ -158,6 +158,10 @@ func (b *builder) plan(ctx context.Context) error {
 		if o.prevFinished, err = dropStamp(o.Out); err != nil {
 			return err
 		}
+		// --force trusts nothing the record vouched for: it sweeps and
+		// compares what a build after a killed one would, so the record
+		// it writes is true.
+		o.prevFinished = o.prevFinished && !o.Force
 		// From here every write goes through the out dir's root (update.go).
 		return o.dirs.openOut(o.Out)
 	}

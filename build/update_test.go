@@ -195,39 +195,49 @@ func TestSweepUnreferenced(t *testing.T) {
 // (a new release's files, a latest-shard copy naming it) goes at the
 // next build even when that build's index is the same as before (the
 // commit before the killed one built again): the record it writes tells
-// later builds nothing is left, so they no longer look.
+// later builds nothing is left, so they no longer look. --force, with
+// the record still there (files planted after a finished build), sweeps
+// and compares the same way, so the record it writes is true.
 func TestKilledBuildDebrisAfterSameIndex(t *testing.T) {
-	tmp, r := newRepo(t)
-	writePack(t, r, "packs/calico", "calico", "1.0.0", "cni", "")
-	writePack(t, r, "packs/prom", "prom", "1.0.0", "addon", "")
-	commit(t, r, "one")
-	out := filepath.Join(tmp, "site")
-	key, _ := testKey(t)
-	recorded := func(o *Options) { o.Stamp = "t"; o.Signer = key }
-	built(t, r.Dir, out, recorded)
-	latest := filepath.Join(out, "packs/calico/index.json")
-	want, err := os.ReadFile(latest)
-	must(t, err)
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprintf("force=%v", force), func(t *testing.T) {
+			tmp, r := newRepo(t)
+			writePack(t, r, "packs/calico", "calico", "1.0.0", "cni", "")
+			writePack(t, r, "packs/prom", "prom", "1.0.0", "addon", "")
+			commit(t, r, "one")
+			out := filepath.Join(tmp, "site")
+			key, _ := testKey(t)
+			recorded := func(o *Options) { o.Stamp = "t"; o.Signer = key; o.Force = force }
+			built(t, r.Dir, out, recorded)
+			latest := filepath.Join(out, "packs/calico/index.json")
+			want, err := os.ReadFile(latest)
+			must(t, err)
 
-	// What a build of a commit adding calico 2.0.0 leaves when killed.
-	must(t, os.Remove(filepath.Join(out, StampFile)))
-	orphan := filepath.Join(out, "packs/calico/2.0.0/calico-2.0.0.tar.gz")
-	must(t, os.MkdirAll(filepath.Dir(orphan), 0o755))
-	for _, p := range []string{orphan, orphan + ".sig", orphan + ".sigstore.json"} {
-		must(t, os.WriteFile(p, []byte("killed"), 0o644))
-	}
-	must(t, os.WriteFile(latest, []byte(`{"from":"the killed build"}`), 0o644))
+			// What a build of a commit adding calico 2.0.0 leaves when
+			// killed (its record dropped), or what is planted after a
+			// finished build (the record there).
+			if !force {
+				must(t, os.Remove(filepath.Join(out, StampFile)))
+			}
+			orphan := filepath.Join(out, "packs/calico/2.0.0/calico-2.0.0.tar.gz")
+			must(t, os.MkdirAll(filepath.Dir(orphan), 0o755))
+			for _, p := range []string{orphan, orphan + ".sig", orphan + ".sigstore.json"} {
+				must(t, os.WriteFile(p, []byte("killed"), 0o644))
+			}
+			must(t, os.WriteFile(latest, []byte(`{"from":"the killed build"}`), 0o644))
 
-	built(t, r.Dir, out, recorded) // the same commit: the same index
-	if _, err := os.Stat(filepath.Join(out, StampFile)); err != nil {
-		t.Fatalf("no record after the rebuild: %v", err)
-	}
-	for _, p := range []string{orphan, orphan + ".sig", orphan + ".sigstore.json"} {
-		if _, err := os.Lstat(p); err == nil {
-			t.Errorf("%s left by the killed build is still there", p)
-		}
-	}
-	if got, _ := os.ReadFile(latest); !bytes.Equal(got, want) {
-		t.Errorf("latest shard copy holds %q, want the index's %q", got, want)
+			built(t, r.Dir, out, recorded) // the same commit: the same index
+			if _, err := os.Stat(filepath.Join(out, StampFile)); err != nil {
+				t.Fatalf("no record after the rebuild: %v", err)
+			}
+			for _, p := range []string{orphan, orphan + ".sig", orphan + ".sigstore.json"} {
+				if _, err := os.Lstat(p); err == nil {
+					t.Errorf("%s left by the killed build is still there", p)
+				}
+			}
+			if got, _ := os.ReadFile(latest); !bytes.Equal(got, want) {
+				t.Errorf("latest shard copy holds %q, want the index's %q", got, want)
+			}
+		})
 	}
 }
