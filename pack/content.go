@@ -517,7 +517,11 @@ func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, 
 			return "", "", layout, fmt.Errorf("chart archive unpacks to more than %s", humanBytes(maxChartUnpacked))
 		}
 		if isSubchartArchive(h) {
-			sl, err := subchartLayout(tr)
+			// Its names are read within the chart's own bounds: what
+			// reading them unpacks, and their count, are the chart's.
+			budget := maxChartUnpacked - unpacked
+			sl, err := subchartLayout(tr, &budget, &n)
+			unpacked = maxChartUnpacked - budget
 			if err != nil {
 				return "", "", layout, err
 			}
@@ -566,32 +570,48 @@ func isSubchartArchive(h *tar.Header) bool {
 	return path.Base(dir) == "charts" && strings.Count(dir, "/") <= 1
 }
 
-// subchartLayout reads a subchart archive's entry names (bounded like
-// the chart's own) and returns its layout; the zero Layout when it is no
-// chart archive chartshape accepts, which Helm's loader reports when
-// the chart renders.
-func subchartLayout(r io.Reader) (chartshape.Layout, error) {
+// subchartLayout reads a subchart archive's entry names and returns its
+// layout; the zero Layout when it is no chart archive chartshape
+// accepts (Helm's loader reports that when the chart renders) or, as
+// soon as a name shows it, not rooted at ./NAME/. What it unpacks comes
+// off budget and its entries count in entries: a chart holding a
+// thousand small archives that each unpack to 512 MiB is refused, not
+// unpacked.
+func subchartLayout(r io.Reader, budget *int64, entries *int) (chartshape.Layout, error) {
 	var none chartshape.Layout
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return none, nil
 	}
-	tr := tar.NewReader(io.LimitReader(zr, maxChartUnpacked))
+	lr := &io.LimitedReader{R: zr, N: *budget + 1}
+	defer func() { *budget = lr.N - 1 }()
+	tooLarge := fmt.Errorf("chart archive unpacks to more than %s, its subcharts counted", humanBytes(maxChartUnpacked))
+	tr := tar.NewReader(lr)
 	var names []chartshape.Entry
-	for n := 0; ; n++ {
+	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if lr.N <= 0 {
+			return none, tooLarge
+		}
 		if err != nil {
 			return none, nil
 		}
-		if n >= maxChartEntries {
-			return none, fmt.Errorf("chart archive: a subchart holds more than %d entries", maxChartEntries)
+		if *entries++; *entries >= maxChartEntries {
+			return none, fmt.Errorf("chart archive holds more than %d entries, its subcharts counted", maxChartEntries)
 		}
-		if h.Typeflag != tar.TypeXGlobalHeader {
-			names = append(names, chartshape.Entry{Name: h.Name, Dir: h.Typeflag == tar.TypeDir || h.FileInfo().IsDir()})
+		if h.Typeflag == tar.TypeXGlobalHeader || (h.Typeflag == tar.TypeDir && (h.Name == "." || h.Name == "./")) {
+			continue
 		}
+		if !strings.HasPrefix(h.Name, "./") {
+			return none, nil // packaged as NAME/: Helm reads it, or says why not
+		}
+		names = append(names, chartshape.Entry{Name: h.Name, Dir: h.Typeflag == tar.TypeDir || h.FileInfo().IsDir()})
+	}
+	if lr.N <= 0 {
+		return none, tooLarge
 	}
 	l, err := chartshape.Of(names)
 	if err != nil {
