@@ -24,7 +24,7 @@ var (
 	ErrIndexExpired = errors.New("index expired")
 	// ErrNotRegistry: a location given as a registry has no index.json.
 	ErrNotRegistry = errors.New("not a packgen registry")
-	// ErrInput: a build input (--ref, --packs-dir, --previous) names nothing
+	// ErrInput: a build input (--ref, --since, --packs-dir, --previous) names nothing
 	// usable: the caller's mistake, said in the message alone.
 	ErrInput = errors.New("bad build input")
 )
@@ -32,8 +32,8 @@ var (
 // CheckInputs refuses what would build the wrong thing quietly: a private
 // key committed in the repository (gitsafe.ErrKeyInRepo), an index that
 // would be born expired (ErrIndexExpired), a PacksDir that is not in the
-// tree (ErrInput: a typo builds an empty registry), a Ref that names no
-// commit (ErrInput), a Previous that is
+// tree (ErrInput: a typo builds an empty registry), a Ref or Since that
+// names no commit (ErrInput), a Previous that is
 // not a registry (ErrNotRegistry, unless previousOptional: a mistyped URL
 // starts the registry afresh). It returns when index.json will expire
 // (zero when the commit cannot be read). What Run reports itself (no
@@ -51,13 +51,14 @@ func CheckInputs(ctx context.Context, o Options, previousOptional bool) (time.Ti
 	h, err := g.ResolveRevision(plumbing.Revision(ref))
 	if err != nil {
 		if o.Ref != "" && errors.Is(err, plumbing.ErrReferenceNotFound) {
-			repoDir := o.Repo
-			if repoDir == "" {
-				repoDir = "."
-			}
-			return time.Time{}, errmark.New(ErrInput, "--ref %s: no such branch, tag or commit in the repository %s (`git branch -a` and `git tag` list them; a remote's branch is origin/NAME, fetched first)", o.Ref, repoDir)
+			return time.Time{}, errmark.New(ErrInput, "--ref %s: no such branch, tag or commit in the repository %s (`git branch -a` and `git tag` list them; a remote's branch is origin/NAME, fetched first)", o.Ref, repoDir(o.Repo))
 		}
 		return time.Time{}, nil // Run reports it (HEAD of a repository with no commits, with the hint)
+	}
+	if o.Since != "" {
+		if _, err := g.ResolveRevision(plumbing.Revision(o.Since)); errors.Is(err, plumbing.ErrReferenceNotFound) {
+			return time.Time{}, errmark.New(ErrInput, "--since %s: no such branch, tag or commit in the repository %s (`git log --first-parent --oneline` lists the commits it may name)", o.Since, repoDir(o.Repo))
+		}
 	}
 	keys, err := gitsafe.TrackedPrivateKeys(g, h.String(), o.VerifiedDir)
 	if err != nil {
@@ -93,6 +94,14 @@ func CheckInputs(ctx context.Context, o Options, previousOptional bool) (time.Ti
 		return expiresAt, checkPreviousRegistry(ctx, o)
 	}
 	return expiresAt, nil
+}
+
+// repoDir names the repository as the user gave it.
+func repoDir(repo string) string {
+	if repo == "" {
+		return "."
+	}
+	return repo
 }
 
 // checkPreviousRegistry refuses a Previous without index.json.

@@ -53,6 +53,8 @@ func TestCheckInputs(t *testing.T) {
 		{name: "no repository: Run reports it", o: Options{Repo: filepath.Join(tmp, "nope")}},
 		{name: "unknown ref", o: Options{Repo: r.Dir, Ref: "no-such-branch"}, want: ErrInput, msg: "--ref no-such-branch: no such branch, tag or commit"},
 		{name: "unknown commit", o: Options{Repo: r.Dir, Ref: strings.Repeat("ab", 20)}, want: ErrInput, msg: "git branch -a"},
+		{name: "unknown since", o: Options{Repo: r.Dir, Since: "v0.9"}, want: ErrInput, msg: "--since v0.9: no such branch, tag or commit"},
+		{name: "since by commit", o: Options{Repo: r.Dir, Since: clean}, expires: true},
 		{name: "ref by commit", o: Options{Repo: r.Dir, Ref: clean}, expires: true},
 		{name: "private key committed", o: Options{Repo: keyed.Dir}, want: gitsafe.ErrKeyInRepo, msg: "ci/registry.key"},
 		{name: "born expired", o: Options{Repo: r.Dir, GeneratedAt: now.Add(-48 * time.Hour), ExpiresIn: 24 * time.Hour}, want: ErrIndexExpired, msg: "--refresh", expires: true},
