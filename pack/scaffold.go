@@ -89,8 +89,12 @@ func (e *stageError) Error() string { return e.msg }
 func (e *stageError) Unwrap() error { return e.err }
 
 // Is: what the stage's pack failed on is its content (the chart does
-// not render, its images cannot be listed).
-func (e *stageError) Is(target error) bool { return target == ErrScaffoldContent }
+// not render, its images cannot be listed), unless a file could not be
+// read or written: that is the machine's failure.
+func (e *stageError) Is(target error) bool {
+	var pe *fs.PathError
+	return target == ErrScaffoldContent && !errors.As(e.err, &pe)
+}
 
 // fromStage names, in err, the user's chart or manifests directory
 // instead of their copies in the stage, which is removed on return (a

@@ -19,6 +19,7 @@ import (
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/tartest"
 	"github.com/packgen/packgen/serve"
 	"github.com/packgen/packgen/validate"
 	"github.com/spf13/cobra"
@@ -300,6 +301,13 @@ func TestFirstHourVersionAndFlags(t *testing.T) {
 	}
 	lone := &binRunner{Runner: &testutil.Runner{T: t, Bin: alone, Dir: b.Dir, Env: append(b.Env, "PATH="+t.TempDir())}, t: t}
 	lone.want(0, []string{"renderer: none usable: no chart renderer: rendering a chart needs packgen-helm", "make build"}, "version")
+	// new --chart without the renderer: the machine's failure (exit 3),
+	// as validate and images say, not the chart's (1).
+	chart := filepath.Join(t.TempDir(), "web-1.2.0.tgz")
+	if err := os.WriteFile(chart, tartest.TarGz(t, tartest.Files("web/", map[string]string{"Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.2.0\n", "templates/cm.yaml": "kind: ConfigMap\n"})...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lone.want(3, []string{"no chart renderer"}, "new", "web", "--layer", "addon", "--chart", chart, "-d", t.TempDir())
 
 	// Each short flag means one thing in every command: -d is the
 	// directory written into, and --dest names it everywhere.

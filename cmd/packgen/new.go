@@ -54,6 +54,8 @@ directory are copied into manifests/ and listed as kubeManifests.`,
 			switch {
 			case errors.Is(err, pack.ErrScaffoldInput):
 				return usageErr("%v", err)
+			case errors.Is(err, images.ErrNoChartRenderer), errors.Is(err, images.ErrRendererFailed):
+				return err // the machine, not the chart: exit 3, as validate and images say
 			case errors.Is(err, pack.ErrScaffoldContent):
 				return badErr(err)
 			case err != nil:
