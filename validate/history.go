@@ -25,6 +25,8 @@ type published struct {
 	repo     *source.Repo
 	base     string
 	packsDir string
+	since    string // the build's --since: older commits are not published
+	off      bool   // the build's --history=false: only the ref is published
 	walked   bool
 	shallow  bool
 	rels     map[string]source.Release // source.ReleaseID → release
@@ -32,9 +34,12 @@ type published struct {
 
 // find returns the release name@version of the base's history, or nil.
 func (h *published) find(ctx context.Context, name, version string) (*source.Release, error) {
+	if h.off {
+		return nil, nil
+	}
 	if !h.walked {
 		h.walked = true
-		res, err := h.repo.Releases(ctx, source.Options{Ref: h.base, PacksDir: h.packsDir, History: true})
+		res, err := h.repo.Releases(ctx, source.Options{Ref: h.base, PacksDir: h.packsDir, History: true, Since: h.since})
 		if errors.Is(err, source.ErrShallow) {
 			h.shallow = true
 			return nil, nil

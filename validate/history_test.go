@@ -23,8 +23,15 @@ func TestChangedHistory(t *testing.T) {
 		committed bool
 		change    func(t *testing.T, r *gitfixture.Repo)
 		want      string // the pack.json the error is at; "" for none
+		opts      func(o *ChangedOptions, base string)
 	}{
 		{name: "re-added changed, committed", committed: true, change: readd("v1.0.0", "a: 2\n"), want: "packs/app-1.0.0"},
+		// The registry's build does not publish history (--history=false),
+		// or only from the base on (--since): nothing to contradict.
+		{name: "re-added changed, registry built without history", committed: true, change: readd("v1.0.0", "a: 2\n"),
+			opts: func(o *ChangedOptions, _ string) { o.NoHistory = true }},
+		{name: "re-added changed, registry built since the base", committed: true, change: readd("v1.0.0", "a: 2\n"),
+			opts: func(o *ChangedOptions, base string) { o.HistorySince = base }},
 		{name: "re-added changed, uncommitted", change: readd("v1.0.0", "a: 2\n"), want: "packs/app-1.0.0"},
 		{name: "re-added as it was, committed", committed: true, change: readd("1.0", "a: 1\n")},
 		{name: "re-added as it was, uncommitted", change: readd("1.0", "a: 1\n")},
@@ -38,7 +45,11 @@ func TestChangedHistory(t *testing.T) {
 			if tc.committed {
 				testutil.Commit(t, r, "change")
 			}
-			rep, err := Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: base})
+			o := ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: base}
+			if tc.opts != nil {
+				tc.opts(&o, base)
+			}
+			rep, err := Changed(context.Background(), o)
 			testutil.Must(t, err)
 			var got []pack.Problem
 			for _, p := range rep.Problems {

@@ -157,7 +157,13 @@ type ChangedOptions struct {
 	// Committed judges HEAD only (CI's view); by default uncommitted pack
 	// directories are read from the work tree.
 	Committed bool
-	Options   // checks that reach outside the packs
+	// NoHistory and HistorySince say what of the base's history the
+	// registry publishes, as the build's --history=false and --since
+	// do: a version brought back with other content is an error only
+	// when the build keeps publishing it.
+	NoHistory    bool
+	HistorySince string
+	Options      // checks that reach outside the packs
 }
 
 // Changed validates the packs whose git tree differs between o.Since and
@@ -200,7 +206,7 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 		}
 	}
 	rep := newReport()
-	hist := &published{repo: repo, base: o.Since, packsDir: o.PacksDir}
+	hist := &published{repo: repo, base: o.Since, packsDir: o.PacksDir, since: o.HistorySince, off: o.NoHistory}
 	for _, c := range changes {
 		if !fromDisk[c.Dir] {
 			if err := rep.addChange(ctx, c, hist); err != nil {

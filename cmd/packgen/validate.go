@@ -21,6 +21,7 @@ type validateOptions struct {
 
 func newValidateCmd(g *globalOptions) *cobra.Command {
 	o := &validateOptions{}
+	history := true
 	c := &cobra.Command{
 		Use:   "validate [DIR...]",
 		Short: "Check packs for every problem, with file and line",
@@ -33,7 +34,10 @@ missing from the tree and version ranges no release satisfies.
 With --changed-since REF (for pull requests), only packs whose git tree
 differs between REF and HEAD are validated, read from committed objects,
 and a pack whose content changed without a version bump, or whose version
-went down, is an error. -o github (or --format github) prints GitHub
+went down, is an error, and so is a version the base's first-parent
+history published (its directory removed since) brought back with other
+content: pass the build's --history=false or --since when the registry
+is built with them. -o github (or --format github) prints GitHub
 Actions annotations (::error file=...,line=...::message) that show up on
 the pull request's diff.
 
@@ -60,6 +64,10 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 					return err
 				}
 				o.changed.Lookup.OCI = oo
+			}
+			o.changed.NoHistory = !history
+			if o.changed.Since == "" && (cmd.Flags().Changed("history") || o.changed.HistorySince != "") {
+				return usageErr("--history and --since go with --changed-since")
 			}
 			if o.changed.Since != "" {
 				if len(args) > 0 {
@@ -90,6 +98,8 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 	c.Flags().StringVar(&o.changed.Repo, "repo", "", "git repository for --changed-since (default: the current one)")
 	c.Flags().StringVar(&o.changed.PacksDir, "packs-dir", "", "packs directory in the repository for --changed-since")
 	c.Flags().BoolVar(&o.changed.Committed, "committed", false, "with --changed-since: judge HEAD only, ignoring uncommitted changes (CI's view; by default uncommitted pack directories are read from the work tree)")
+	c.Flags().BoolVar(&history, "history", true, "with --changed-since: the registry's build publishes the versions of the base's first-parent history too (build --history); false: a version brought back is not checked against history")
+	c.Flags().StringVar(&o.changed.HistorySince, "since", "", "with --changed-since: the registry's build --since: history older than this commit is not published, so not checked")
 	c.Flags().BoolVar(&o.changed.CheckImages, "check-images", false, "resolve every declared image (pack.content.images) against its registry; one that does not exist is an error")
 	o.oci.addFor(c, "the image registries (--check-images)")
 	return c
