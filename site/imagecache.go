@@ -14,6 +14,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/progid"
 	"github.com/packgen/packgen/internal/safefile"
@@ -300,7 +301,8 @@ var imageKeyOnce = sync.OnceValue(imageKey)
 // pageVersion and progid's name of this build. That names Helm's version
 // too: charts render in packgen-helm, which must be the same build
 // (internal/chartproto's handshake), and packgen itself links no Helm,
-// so its build info lists none. A build with no name to be sure of gets
+// so its build info lists none; for an unpinned build, the helper's file
+// is named as well. A build with no name to be sure of gets
 // a key no cache file holds: it starts the cache over.
 func imageKey() string {
 	id := progid.Name()
@@ -308,6 +310,15 @@ func imageKey() string {
 		var nonce [8]byte
 		rand.Read(nonce[:])
 		id = "unnamed " + hex.EncodeToString(nonce[:])
+	}
+	if !progid.Pinned() {
+		// The handshake's build ID cannot tell a chart renderer rebuilt
+		// alone from an unpinned tree: its file can.
+		if p, err := images.LookupHelper(); err == nil {
+			if fi, err := os.Stat(p); err == nil {
+				id += fmt.Sprintf(" helper=%s size=%d mtime=%d", p, fi.Size(), fi.ModTime().UnixNano())
+			}
+		}
 	}
 	return pageVersion + " " + id
 }

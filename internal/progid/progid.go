@@ -4,13 +4,15 @@
 // cache (a view found by other code must not be served as this one's).
 //
 // A released build (a module version, as `go install …@v1.2.3` makes) or
-// one stamped with a clean VCS revision is named by its build info. Any
-// other (a modified tree, a source tarball, a tree with no VCS stamp) is
-// named by its executable file as well: path, size and modification
+// one stamped with a clean VCS revision is named by its build info
+// (dependencies included). Any other (a modified tree, a source tarball,
+// a tree with no VCS stamp, a dependency replaced by a local directory)
+// is named by its executable file as well: path, size and modification
 // time, so rebuilding the binary changes its name.
 package progid
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -19,7 +21,7 @@ import (
 )
 
 // Name is the running build's name; "" when it has none to be sure of
-// (no build info, or an untrusted build whose executable cannot be
+// (no build info, or an unpinned build whose executable cannot be
 // found).
 var Name = sync.OnceValue(func() string {
 	info, ok := debug.ReadBuildInfo()
@@ -28,6 +30,35 @@ var Name = sync.OnceValue(func() string {
 	}
 	return name(info, executable)
 })
+
+// Pinned says whether the build info alone pins the running code (see
+// the package doc); when not, files beside it built with it (the chart
+// renderer) are to be named by their files too.
+var Pinned = sync.OnceValue(func() bool {
+	info, ok := debug.ReadBuildInfo()
+	return ok && pinned(info)
+})
+
+// pinned: a released or clean VCS-stamped main module, and no
+// dependency replaced by a directory (whose content no version names).
+func pinned(info *debug.BuildInfo) bool {
+	rev, modified := false, strings.HasSuffix(info.Main.Version, "+dirty")
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value != ""
+		case "vcs.modified":
+			modified = modified || s.Value == "true"
+		}
+	}
+	for _, d := range info.Deps {
+		if d.Replace != nil && (d.Replace.Version == "" || d.Replace.Version == "(devel)") {
+			return false
+		}
+	}
+	released := info.Main.Version != "" && info.Main.Version != "(devel)"
+	return !modified && (rev || released)
+}
 
 func executable() (string, os.FileInfo, error) {
 	exe, err := os.Executable()
@@ -38,26 +69,27 @@ func executable() (string, os.FileInfo, error) {
 	return exe, fi, err
 }
 
-// name builds Name from the build info and, when that does not pin the
-// code, from what exe says of the executable file.
+// name builds Name from the build info (its dependencies' versions and
+// sums included) and, when that does not pin the code, from what exe
+// says of the executable file.
 func name(info *debug.BuildInfo, exe func() (string, os.FileInfo, error)) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s", info.Main.Path, info.Main.Version, info.GoVersion)
-	rev, modified := false, strings.HasSuffix(info.Main.Version, "+dirty")
 	for _, s := range info.Settings {
 		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value != ""
-			fmt.Fprintf(&b, " rev=%s", s.Value)
-		case "vcs.modified":
-			modified = modified || s.Value == "true"
-			fmt.Fprintf(&b, " modified=%s", s.Value)
-		case "-ldflags", "-tags", "GOOS", "GOARCH", "GOAMD64", "CGO_ENABLED":
+		case "vcs.revision", "vcs.modified", "-ldflags", "-tags", "GOOS", "GOARCH", "GOAMD64", "CGO_ENABLED":
 			fmt.Fprintf(&b, " %s=%s", s.Key, s.Value)
 		}
 	}
-	released := info.Main.Version != "" && info.Main.Version != "(devel)"
-	if modified || (!rev && !released) {
+	deps := sha256.New()
+	for _, d := range info.Deps {
+		if d.Replace != nil {
+			d = d.Replace
+		}
+		fmt.Fprintf(deps, "%s %s %s\n", d.Path, d.Version, d.Sum)
+	}
+	fmt.Fprintf(&b, " deps=%x", deps.Sum(nil)[:8])
+	if !pinned(info) {
 		path, fi, err := exe()
 		if err != nil {
 			return ""

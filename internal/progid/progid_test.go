@@ -42,6 +42,8 @@ func TestName(t *testing.T) {
 		{"modified VCS build", info("v0.0.0-20261206000000-abcdef012345+dirty", "vcs.revision", "abcdef0123456789", "vcs.modified", "true"), true},
 		{"tarball or -buildvcs=false", info("(devel)"), true},
 		{"no main version", info(""), true},
+		{"clean build, a dependency replaced by a directory", withDeps(info("v1.2.3"), &debug.Module{Path: "example.com/dep", Version: "v1.0.0", Replace: &debug.Module{Path: "../dep"}}), true},
+		{"clean build, a dependency replaced by a version", withDeps(info("v1.2.3"), &debug.Module{Path: "example.com/dep", Version: "v1.0.0", Replace: &debug.Module{Path: "example.com/fork", Version: "v1.0.1", Sum: "h1:x"}}), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := name(tc.info, exe)
@@ -69,7 +71,18 @@ func TestName(t *testing.T) {
 			}
 		})
 	}
+	// Another dependency version is another program.
+	a := name(withDeps(info("v1.2.3"), &debug.Module{Path: "example.com/dep", Version: "v1.0.0", Sum: "h1:a"}), exe)
+	b := name(withDeps(info("v1.2.3"), &debug.Module{Path: "example.com/dep", Version: "v1.0.1", Sum: "h1:b"}), exe)
+	if a == b {
+		t.Error("the dependencies' versions do not change the name")
+	}
 	if Name() != Name() {
 		t.Error("Name differs between calls")
 	}
+}
+
+func withDeps(bi *debug.BuildInfo, deps ...*debug.Module) *debug.BuildInfo {
+	bi.Deps = deps
+	return bi
 }
