@@ -3,6 +3,7 @@ package source
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -20,6 +21,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/packgen/packgen/internal/safefile"
 )
 
 // Dirty lists the files under packsDir (slash-separated, from the
@@ -243,23 +246,35 @@ func readIgnore(file string, domain []string) []gitignore.Pattern {
 	return ps
 }
 
-// blobHash is the git blob hash of the file rel: its content, or a
-// symbolic link's target.
+// blobHash is the git blob hash of the file rel: its content, streamed
+// (an untracked file may be of any size), or a symbolic link's target.
+// The file is opened as a regular file only: a FIFO swapped in since the
+// directory was read must not block the build.
 func (d *dirtyScan) blobHash(rel string, fi fs.FileInfo) (plumbing.Hash, error) {
 	p := filepath.Join(d.root, filepath.FromSlash(rel))
-	var data []byte
-	var err error
 	if fi.Mode()&fs.ModeSymlink != 0 {
-		var t string
-		t, err = os.Readlink(p)
-		data = []byte(filepath.ToSlash(t))
-	} else {
-		data, err = os.ReadFile(p)
+		t, err := os.Readlink(p)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		return plumbing.ComputeHash(plumbing.BlobObject, []byte(filepath.ToSlash(t))), nil
 	}
+	f, err := safefile.Open(p)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return plumbing.ComputeHash(plumbing.BlobObject, data), nil
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	h := plumbing.NewHasher(plumbing.BlobObject, st.Size())
+	if n, err := io.Copy(h, f); err != nil {
+		return plumbing.ZeroHash, err
+	} else if n != st.Size() {
+		return plumbing.ZeroHash, fmt.Errorf("%s changed while it was read", rel)
+	}
+	return h.Sum(), nil
 }
 
 // fileMode is the mode git records for a file on disk; false for what
