@@ -129,8 +129,12 @@ func (d *dirtyScan) fromIndex(idx *index.Index) error {
 			continue
 		}
 		d.tracked[e.Name] = true
-		if e.Mode == filemode.Submodule {
-			d.gitlinks[e.Name] = true
+		if e.Mode == filemode.Submodule || e.SkipWorktree {
+			// A submodule's commit, or a file a sparse checkout left out
+			// of the work tree: git takes the entry as it is.
+			if e.Mode == filemode.Submodule {
+				d.gitlinks[e.Name] = true
+			}
 			d.files = append(d.files, dirtyFile{e.Name, e.Hash, e.Mode})
 			continue
 		}
