@@ -22,14 +22,19 @@ var ErrKeyFile = errors.New("bad trusted key")
 // work tree at repo that a build of the committed content leaves out,
 // without what packgen itself writes there (own: the out dir, a
 // --previous dir; and the staging dirs) and without files outside pack
-// directories. Best effort: nil when the work tree cannot be read.
-func UncommittedPacks(repo, packsDir string, own ...string) []string {
+// directories. Nil when there is no repository (the build says so); an
+// error when the work tree could not be checked (an index go-git cannot
+// read), which the caller reports rather than staying silent.
+func UncommittedPacks(repo, packsDir string, own ...string) ([]string, error) {
 	r, err := source.Open(repo)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	dirty, _ := r.Dirty(packsDir)
-	return ownFiles(repo, own, dirty)
+	dirty, err := r.Dirty(packsDir)
+	if err != nil {
+		return nil, err
+	}
+	return ownFiles(repo, own, dirty), nil
 }
 
 // ownFiles drops from the work tree's uncommitted changes what packgen

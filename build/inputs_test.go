@@ -207,12 +207,12 @@ func TestUncommittedPacks(t *testing.T) {
 				}
 				own = append(own, d)
 			}
-			if got := UncommittedPacks(r.Dir, tc.packs, own...); !reflect.DeepEqual(got, tc.want) {
+			if got, err := UncommittedPacks(r.Dir, tc.packs, own...); err != nil || !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("UncommittedPacks = %q, want %q", got, tc.want)
 			}
 		})
 	}
-	if got := UncommittedPacks(filepath.Join(t.TempDir(), "nope"), "packs"); got != nil {
+	if got, err := UncommittedPacks(filepath.Join(t.TempDir(), "nope"), "packs"); got != nil || err != nil {
 		t.Errorf("no repository: %q, want nil", got)
 	}
 }

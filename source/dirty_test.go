@@ -178,3 +178,119 @@ func goGitDirty(t *testing.T, dir, packsDir string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestDirtyGitSettings: what a first review found Dirty got wrong, each
+// checked against git(1)'s own `status` (the reference; go-git's Status
+// gets several of these wrong too).
+func TestDirtyGitSettings(t *testing.T) {
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("no git(1)")
+	}
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	git := func(t *testing.T, dir string, args ...string) string {
+		t.Helper()
+		out, err := exec.Command(gitBin, append([]string{"-C", dir}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	write := func(t *testing.T, p, data string) {
+		t.Helper()
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		must(t, os.WriteFile(p, []byte(data), 0o644))
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(t *testing.T, dir string)
+		at   string // the directory Dirty and git status run in ("": the repository)
+	}{
+		{name: "same-size edit with the mtime put back", edit: func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "packs/app/values.yaml")
+			fi, err := os.Stat(p)
+			must(t, err)
+			time.Sleep(10 * time.Millisecond) // another ctime
+			must(t, os.WriteFile(p, []byte("a: 2\n"), 0o644))
+			must(t, os.Chtimes(p, fi.ModTime(), fi.ModTime()))
+		}},
+		{name: "ignored by the user's global excludes", edit: func(t *testing.T, dir string) {
+			write(t, filepath.Join(home, ".config/git/ignore"), ".DS_Store\n")
+			write(t, filepath.Join(dir, "packs/app/.DS_Store"), "finder")
+		}},
+		{name: "group executable bit only", edit: func(t *testing.T, dir string) {
+			must(t, os.Chmod(filepath.Join(dir, "packs/app/values.yaml"), 0o654))
+		}},
+		{name: "core.fileMode false", edit: func(t *testing.T, dir string) {
+			git(t, dir, "config", "core.fileMode", "false")
+			must(t, os.Chmod(filepath.Join(dir, "packs/app/values.yaml"), 0o755))
+		}},
+		{name: "core.autocrlf true, checked out with CRLF, touched", edit: func(t *testing.T, dir string) {
+			git(t, dir, "config", "core.autocrlf", "true")
+			must(t, os.Remove(filepath.Join(dir, "packs/app/values.yaml")))
+			git(t, dir, "checkout", "--", "packs")
+			later := time.Now().Add(time.Hour)
+			must(t, os.Chtimes(filepath.Join(dir, "packs/app/values.yaml"), later, later))
+		}},
+		{name: "core.autocrlf true, CRLF written over an LF checkout", edit: func(t *testing.T, dir string) {
+			git(t, dir, "config", "core.autocrlf", "true")
+			write(t, filepath.Join(dir, "packs/app/values.yaml"), "a: 1\r\n")
+		}},
+		{name: "linked work tree", at: "linked", edit: func(t *testing.T, dir string) {
+			git(t, dir, "worktree", "add", "-q", filepath.Join(dir, "..", "linked"))
+			write(t, filepath.Join(dir, "..", "linked", "packs/app/values.yaml"), "a: 3\n")
+			write(t, filepath.Join(dir, ".git/info/exclude"), "*.local\n")
+			write(t, filepath.Join(dir, "..", "linked", "packs/app/x.local"), "l")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "repo")
+			must(t, os.MkdirAll(dir, 0o755))
+			git(t, dir, "init", "-q", "-b", "main")
+			git(t, dir, "config", "user.email", "t@example.com")
+			git(t, dir, "config", "user.name", "t")
+			write(t, filepath.Join(dir, "packs/app/pack.json"), `{"name":"app","version":"1.0.0"}`)
+			write(t, filepath.Join(dir, "packs/app/values.yaml"), "a: 1\n")
+			git(t, dir, "add", "-A")
+			git(t, dir, "commit", "-qm", "one")
+			tc.edit(t, dir)
+			at := dir
+			if tc.at != "" {
+				at = filepath.Join(dir, "..", tc.at)
+			}
+			var want []string
+			for _, line := range strings.Split(git(t, at, "status", "--porcelain", "-uall", "--", "packs"), "\n") {
+				if len(line) > 3 {
+					want = append(want, line[3:])
+				}
+			}
+			repo, err := Open(at)
+			must(t, err)
+			got, err := repo.Dirty("packs")
+			must(t, err)
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("Dirty = %q, git status says %q", got, want)
+			}
+		})
+	}
+}
+
+// TestDirtyPacksDirNotADirectory: a packs dir that the index holds as a
+// file (a committed link) is an error, not a crash.
+func TestDirtyPacksDirNotADirectory(t *testing.T) {
+	dir := t.TempDir()
+	r, err := gitfixture.Init(dir)
+	must(t, err)
+	must(t, r.Write("real/app/pack.json", []byte("{}")))
+	must(t, os.Symlink("real", filepath.Join(dir, "packs")))
+	_, err = r.Commit("one")
+	must(t, err)
+	repo, err := Open(dir)
+	must(t, err)
+	if _, err := repo.Dirty("packs"); err == nil || !strings.Contains(err.Error(), "packs directory must be one") {
+		t.Errorf("Dirty of a packs dir that is a link: %v", err)
+	}
+}

@@ -188,9 +188,11 @@ func readerHandle(g *git.Repository) *handle {
 	return &handle{git: h, stream: stream}
 }
 
-// plainOpen opens a work tree (looking for .git upwards) or a bare repository.
+// plainOpen opens a work tree (looking for .git upwards; a linked work
+// tree, `git worktree add`, reads its repository's objects and refs
+// through commondir) or a bare repository.
 func plainOpen(p string) (*git.Repository, error) {
-	r, err := git.PlainOpenWithOptions(p, &git.PlainOpenOptions{DetectDotGit: true})
+	r, err := git.PlainOpenWithOptions(p, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		if bare, berr := git.PlainOpen(p); berr == nil {
 			return bare, nil

@@ -102,18 +102,18 @@ func (h *published) check(ctx context.Context, dir string, manifest []byte, name
 	return &p, nil
 }
 
-// treeFiles returns the files (path → blob hash) of a git tree, as
-// diskFiles gives them for a directory.
+// treeFiles returns the files (path → blob hash and mode) of a git
+// tree, as source.Repo.WorkFiles gives them for a directory.
 func treeFiles(g interface {
 	TreeObject(plumbing.Hash) (*object.Tree, error)
-}, tree string) (map[string]plumbing.Hash, error) {
+}, tree string) (map[string]source.WorkFile, error) {
 	t, err := g.TreeObject(plumbing.NewHash(tree))
 	if err != nil {
 		return nil, err
 	}
-	files := map[string]plumbing.Hash{}
+	files := map[string]source.WorkFile{}
 	err = t.Files().ForEach(func(f *object.File) error {
-		files[f.Name] = f.Hash
+		files[f.Name] = source.WorkFile{Hash: f.Hash, Mode: f.Mode}
 		return nil
 	})
 	return files, err

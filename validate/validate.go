@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/go-git/go-git/v5/plumbing"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -176,6 +177,11 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	repo, err := source.Open(o.Repo)
 	if err != nil {
 		return nil, err
+	}
+	if o.HistorySince != "" {
+		if _, err := repo.Git().ResolveRevision(plumbing.Revision(o.HistorySince)); err != nil {
+			return nil, inputErr("--since %s: no such branch, tag or commit in the repository (%v): give the registry's build --since", o.HistorySince, err)
+		}
 	}
 	changes, err := repo.Changes(ctx, o.Since, "HEAD", o.PacksDir)
 	if err != nil {

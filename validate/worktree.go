@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -77,9 +76,9 @@ func manifestID(data []byte) (name, version string) {
 	return m.Name, m.Version
 }
 
-// baseFiles returns the files (path → blob hash) of dir in the commit at
-// ref, nil when the commit has no such directory.
-func baseFiles(g *git.Repository, ref, dir string) (map[string]plumbing.Hash, []byte, error) {
+// baseFiles returns the files (path → blob hash and mode) of dir in the
+// commit at ref, nil when the commit has no such directory.
+func baseFiles(g *git.Repository, ref, dir string) (map[string]source.WorkFile, []byte, error) {
 	h, err := g.ResolveRevision(plumbing.Revision(ref))
 	if err != nil {
 		return nil, nil, fmt.Errorf("resolve %q: %w", ref, err)
@@ -99,10 +98,10 @@ func baseFiles(g *git.Repository, ref, dir string) (map[string]plumbing.Hash, []
 	if err != nil {
 		return nil, nil, err
 	}
-	files := map[string]plumbing.Hash{}
+	files := map[string]source.WorkFile{}
 	var manifest []byte
 	err = sub.Files().ForEach(func(f *object.File) error {
-		files[f.Name] = f.Hash
+		files[f.Name] = source.WorkFile{Hash: f.Hash, Mode: f.Mode}
 		if f.Name == pack.ManifestFile {
 			r, err := f.Reader()
 			if err != nil {
@@ -117,32 +116,8 @@ func baseFiles(g *git.Repository, ref, dir string) (map[string]plumbing.Hash, []
 	return files, manifest, err
 }
 
-// diskFiles returns the files (path → git blob hash) of a directory on
-// disk, as git would store them.
-func diskFiles(dir string) (map[string]plumbing.Hash, error) {
-	files := map[string]plumbing.Hash{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		var data []byte
-		if d.Type()&fs.ModeSymlink != 0 {
-			t, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			data = []byte(t)
-		} else if data, err = os.ReadFile(p); err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		files[filepath.ToSlash(rel)] = plumbing.ComputeHash(plumbing.BlobObject, data)
-		return nil
-	})
-	return files, err
-}
-
-func sameFiles(a, b map[string]plumbing.Hash) bool {
+// sameFiles: the same paths with the same content and modes.
+func sameFiles(a, b map[string]source.WorkFile) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -195,7 +170,7 @@ func validateWorktree(ctx context.Context, repo *source.Repo, hist *published, v
 			if err != nil {
 				return false, err
 			}
-			now, err := diskFiles(wp.abs)
+			now, err := repo.WorkFiles(wp.dir)
 			return err == nil && sameFiles(old, now), err
 		})
 		if err != nil {
@@ -215,7 +190,9 @@ func inPlaceProblem(repo *source.Repo, base string, wp worktreePack, manifest []
 	if err != nil || old == nil {
 		return "", err
 	}
-	now, err := diskFiles(wp.abs)
+	// As `git add` would stage it: ignored files left out, modes
+	// counted, nothing but regular files and links opened.
+	now, err := repo.WorkFiles(wp.dir)
 	if err != nil {
 		return "", err
 	}

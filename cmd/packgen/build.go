@@ -107,12 +107,23 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	}
 	// go-git's status walks the whole work tree (≈ 0.2 s for 7,000
 	// files): run it beside the build, it only feeds a warning.
-	dirty := make(chan []string, 1)
-	go func() { dirty <- build.UncommittedPacks(o.Repo, o.PacksDir, o.Out, o.Previous) }()
+	type uncommitted struct {
+		paths []string
+		err   error
+	}
+	dirty := make(chan uncommitted, 1)
+	go func() {
+		d, err := build.UncommittedPacks(o.Repo, o.PacksDir, o.Out, o.Previous)
+		dirty <- uncommitted{d, err}
+	}()
 	res, err := build.Run(cmd.Context(), o.Options)
 	bar.end()
 	var dirtyWarn *pack.Problem
-	if d := <-dirty; len(d) > 0 && !refGiven(cmd, o.Ref) {
+	u := <-dirty
+	if u.err != nil && !refGiven(cmd, o.Ref) {
+		g.warnf("could not check the work tree for uncommitted pack changes (%v): packgen builds committed content only\n", u.err)
+	}
+	if d := u.paths; len(d) > 0 && !refGiven(cmd, o.Ref) {
 		where := "under --packs-dir " + o.PacksDir
 		if o.PacksDir == "" {
 			where = "in pack directories"

@@ -74,6 +74,9 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 					return usageErr("--changed-since validates the repository's changed packs: give --repo and --packs-dir, not directories")
 				}
 				rep, err := validate.Changed(cmd.Context(), o.changed)
+				if errors.Is(err, validate.ErrInput) {
+					return usageErr("%v", err)
+				}
 				if err != nil {
 					return err
 				}

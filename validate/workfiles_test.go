@@ -1,0 +1,68 @@
+//go:build unix
+
+package validate
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
+)
+
+// TestChangedWorkTreeAsGitStages: an uncommitted pack is judged as
+// `git add` would stage it. A review found the work-tree check read the
+// directory its own way: a mode change passed (and failed once
+// committed), a FIFO hung it, every file was read whole, ignored ones
+// too.
+func TestChangedWorkTreeAsGitStages(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		edit   func(t *testing.T, dir string)
+		bumped bool // the error "changed but its version did not" expected
+	}{
+		{name: "made executable", bumped: true, edit: func(t *testing.T, dir string) {
+			testutil.Must(t, os.Chmod(filepath.Join(dir, "packs/app/values.yaml"), 0o755))
+		}},
+		{name: "an ignored file added", edit: func(t *testing.T, dir string) {
+			testutil.Must(t, os.WriteFile(filepath.Join(dir, "packs/app/values.yaml.bak"), []byte("b"), 0o644))
+		}},
+		{name: "a FIFO beside an edit", bumped: true, edit: func(t *testing.T, dir string) {
+			testutil.Must(t, syscall.Mkfifo(filepath.Join(dir, "packs/app/pipe"), 0o644))
+			testutil.Must(t, os.WriteFile(filepath.Join(dir, "packs/app/values.yaml"), []byte("pack:\n  namespace: app\nb: 2\n"), 0o644))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := gitfixture.Init(t.TempDir())
+			testutil.Must(t, err)
+			testutil.WritePack(t, r, "packs/app", "app", "1.0.0", "addon", "")
+			testutil.Must(t, r.Write(".gitignore", []byte("*.bak\n")))
+			base := testutil.Commit(t, r, "base")
+			tc.edit(t, r.Dir)
+			done := make(chan struct{})
+			var rep *Report
+			go func() {
+				defer close(done)
+				rep, err = Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: base})
+			}()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("validate --changed-since blocked")
+			}
+			testutil.Must(t, err)
+			found := false
+			for _, p := range rep.Problems {
+				found = found || strings.Contains(p.Msg, "changed but its version did not")
+			}
+			if found != tc.bumped {
+				t.Errorf("version-bump error %v, want %v: %+v", found, tc.bumped, rep.Problems)
+			}
+		})
+	}
+}
