@@ -38,7 +38,8 @@ func (r *Repo) Changes(ctx context.Context, base, head, packsDir string) ([]Chan
 	if err != nil {
 		return nil, err
 	}
-	sc := &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}}
+	sc, done := r.prScanner()
+	defer done()
 	dir := trimDir(packsDir)
 	baseDirs, err := sc.packsAt(bc, dir)
 	if err != nil {
@@ -116,6 +117,16 @@ func markTwins(sc *scanner, changes []Change, head []packDir) error {
 		}
 	}
 	return nil
+}
+
+// prScanner returns the repository's scanner of pull-request-sized reads
+// (see Repo.pr) and the function that lets another caller have it.
+func (r *Repo) prScanner() (*scanner, func()) {
+	r.prMu.Lock()
+	if r.pr == nil {
+		r.pr = &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}}
+	}
+	return r.pr, r.prMu.Unlock
 }
 
 // changeCommits resolves the base and head (default HEAD) commits.
@@ -242,7 +253,8 @@ func (r *Repo) PackIDs(ref, packsDir string) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", h, err)
 	}
-	sc := &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}}
+	sc, done := r.prScanner()
+	defer done()
 	dirs, err := sc.packsAt(c, trimDir(packsDir))
 	if err != nil {
 		return nil, err

@@ -34,6 +34,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -60,6 +61,12 @@ type Repo struct {
 	// up to 96 MiB that DropCaches empties.
 	objects cache.Object
 	checked *checkedStorage
+	// pr is the scanner of the reads sized by a pull request (Changes,
+	// PackIDs, ReleasesOf's base): trees and pack.json memoised across
+	// them, so a check calling them in turn reads each base tree and
+	// manifest once. Held while one of them runs.
+	prMu sync.Mutex
+	pr   *scanner
 }
 
 // handle is one reader's view of the object storage: git resolves
@@ -693,6 +700,13 @@ func (sc *scanner) manifest(h plumbing.Hash, file string) (*manifestInfo, error)
 		sc.manifests[h] = mi
 		return mi, nil
 	}
+	mi := parseManifest(file, data)
+	sc.manifests[h] = mi
+	return mi, nil
+}
+
+// parseManifest is the release a pack.json defines, as the build keys it.
+func parseManifest(file string, data []byte) *manifestInfo {
 	m, probs := pack.ParseManifest(file, data)
 	mi := &manifestInfo{problems: probs}
 	if m != nil && pack.ValidName(m.Name) {
@@ -703,8 +717,7 @@ func (sc *scanner) manifest(h plumbing.Hash, file string) (*manifestInfo, error)
 	if mi.key == "" && !probs.HasErrors() {
 		mi.problems = append(mi.problems, pack.Problem{File: file, Severity: pack.SevError, Msg: "pack.json has no usable name and version"})
 	}
-	sc.manifests[h] = mi
-	return mi, nil
+	return mi
 }
 
 // RemoteURL returns origin's URL in https form when it is a known forge
