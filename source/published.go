@@ -108,6 +108,7 @@ type idWalk struct {
 	names [][]byte
 	mis   map[plumbing.Hash]*manifestInfo // pack.json blob → release (noRelease: none wanted)
 	trees map[plumbing.Hash]*object.Tree  // decoded trees of the last commits
+	subs  map[plumbing.Hash]map[string]plumbing.Hash
 	// holders is the wanted releases' directories at the current commit.
 	holders map[string]holder
 	found   map[string]*Release
@@ -134,7 +135,7 @@ func newIDWalk(r *Repo, packsDir string, ids []string) *idWalk {
 		sc:    &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}},
 		want:  map[string]bool{},
 		mis:   map[plumbing.Hash]*manifestInfo{},
-		trees: map[plumbing.Hash]*object.Tree{}, holders: map[string]holder{},
+		trees: map[plumbing.Hash]*object.Tree{}, subs: map[plumbing.Hash]map[string]plumbing.Hash{}, holders: map[string]holder{},
 		found: map[string]*Release{}, byTree: map[plumbing.Hash]string{}, content: map[string][2]string{},
 	}
 	names := map[string]bool{}
@@ -252,7 +253,7 @@ func (w *idWalk) tree(h plumbing.Hash) (*object.Tree, error) {
 }
 
 // step moves the holders from a child's packs tree (ct) to its parent's
-// (pt): the directories where they differ are dropped, and those the
+// (pt): those where the two differ are dropped, and the directories the
 // parent holds there are added when they hold a wanted release.
 func (w *idWalk) step(ct, pt *object.Tree) error {
 	if len(w.trees) > maxMemo || len(w.sc.trees) > maxMemo {
@@ -263,14 +264,21 @@ func (w *idWalk) step(ct, pt *object.Tree) error {
 				keep[t.Hash] = t
 			}
 		}
-		w.trees, w.sc.trees = keep, map[plumbing.Hash][]packDir{}
+		w.trees, w.sc.trees, w.subs = keep, map[plumbing.Hash][]packDir{}, map[plumbing.Hash]map[string]plumbing.Hash{}
 	}
-	var child, parent []packDir
-	if err := w.diff(ct, pt, "", &child, &parent); err != nil {
+	var parent []packDir
+	var err error
+	switch {
+	case ct == nil && pt == nil, ct != nil && pt != nil && ct.Hash == pt.Hash:
+	case pt == nil:
+		w.dropUnder("")
+	case ct == nil:
+		err = w.scanInto(pt, "", &parent)
+	default:
+		err = w.diff(ct, pt, "", &parent)
+	}
+	if err != nil {
 		return err
-	}
-	for _, d := range child {
-		delete(w.holders, w.rel(d.rel))
 	}
 	for _, d := range parent {
 		rel := w.rel(d.rel)
@@ -301,78 +309,101 @@ func (w *idWalk) rel(d string) string {
 	return d
 }
 
-// diff lists the pack directories of a child tree and a parent tree
-// (either may be nil: none) where the two differ, relative to the packs
-// tree (prefix is theirs): a subtree whose hash did not change holds the
-// same directories at both. Where either side is a pack directory the
-// two are listed whole (scan), so a directory that became a pack, or
-// stopped being one, is seen as scan sees it.
-func (w *idWalk) diff(ct, pt *object.Tree, prefix string, child, parent *[]packDir) error {
-	if ct != nil && pt != nil && ct.Hash == pt.Hash {
-		return nil
-	}
-	if ct == nil || pt == nil || isPackTree(ct) || isPackTree(pt) {
-		for _, side := range []struct {
-			t   *object.Tree
-			out *[]packDir
-		}{{ct, child}, {pt, parent}} {
-			if side.t == nil {
-				continue
-			}
-			dirs, err := w.sc.scan(side.t)
-			if err != nil {
-				return err
-			}
-			for _, d := range dirs {
-				d.rel = path.Join(prefix, d.rel)
-				*side.out = append(*side.out, d)
-			}
+// dropUnder forgets the holders at or below prefix of the packs tree:
+// the child's directories there are not the parent's.
+func (w *idWalk) dropUnder(prefix string) {
+	p := w.rel(prefix)
+	for rel := range w.holders {
+		if prefix == "" || rel == p || strings.HasPrefix(rel, p+"/") {
+			delete(w.holders, rel)
 		}
-		return nil
 	}
-	sub := func(t *object.Tree) map[string]plumbing.Hash {
-		m := map[string]plumbing.Hash{}
-		for _, e := range t.Entries {
-			if e.Mode == filemode.Dir && !pack.IsJunk(e.Name) && !isJunkDir(e.Name) {
-				m[e.Name] = e.Hash
-			}
+}
+
+// scanInto lists the pack directories of t, at prefix of the packs
+// tree, as scan finds them.
+func (w *idWalk) scanInto(t *object.Tree, prefix string, out *[]packDir) error {
+	dirs, err := w.sc.scan(t)
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		d.rel = path.Join(prefix, d.rel)
+		*out = append(*out, d)
+	}
+	return nil
+}
+
+// diff drops the holders where a child tree (ct) and a parent tree
+// (pt), at prefix of the packs tree, differ, and lists the parent's pack
+// directories there: a subtree whose hash did not change holds the same
+// directories in both. The child's side is read only to go down past a
+// directory both hold that is no pack (a directory of pack directories,
+// whose other entries may be unchanged); where either side is a pack
+// directory, the parent's side is listed whole, so a directory that
+// became a pack, or stopped being one, is seen as scan sees it.
+func (w *idWalk) diff(ct, pt *object.Tree, prefix string, parent *[]packDir) error {
+	if isPackTree(ct) || isPackTree(pt) {
+		w.dropUnder(prefix)
+		return w.scanInto(pt, prefix, parent)
+	}
+	cs, ps := w.sub(ct), w.sub(pt)
+	names := make([]string, 0, len(ps)+8)
+	for n, h := range ps {
+		if cs[n] != h {
+			names = append(names, n)
 		}
-		return m
 	}
-	cs, ps := sub(ct), sub(pt)
-	names := make([]string, 0, len(cs)+len(ps))
 	for n := range cs {
-		names = append(names, n)
-	}
-	for n := range ps {
-		if _, ok := cs[n]; !ok {
+		if _, ok := ps[n]; !ok {
 			names = append(names, n)
 		}
 	}
 	sort.Strings(names)
 	for _, n := range names {
+		at := path.Join(prefix, n)
 		ch, inC := cs[n]
 		ph, inP := ps[n]
-		if inC && inP && ch == ph {
+		if !inP {
+			w.dropUnder(at)
 			continue
 		}
-		var c, p *object.Tree
-		var err error
-		if inC {
-			if c, err = w.tree(ch); err != nil {
+		p, err := w.tree(ph)
+		if err != nil {
+			return err
+		}
+		if !inC || isPackTree(p) {
+			w.dropUnder(at)
+			if err := w.scanInto(p, at, parent); err != nil {
 				return err
 			}
+			continue
 		}
-		if inP {
-			if p, err = w.tree(ph); err != nil {
-				return err
-			}
+		c, err := w.tree(ch)
+		if err != nil {
+			return err
 		}
-		if err := w.diff(c, p, path.Join(prefix, n), child, parent); err != nil {
+		if err := w.diff(c, p, at, parent); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// sub is the subdirectories scan looks into of a tree that is no pack,
+// once per tree.
+func (w *idWalk) sub(t *object.Tree) map[string]plumbing.Hash {
+	if m, ok := w.subs[t.Hash]; ok {
+		return m
+	}
+	m := map[string]plumbing.Hash{}
+	for _, e := range t.Entries {
+		if e.Mode == filemode.Dir && !pack.IsJunk(e.Name) && !isJunkDir(e.Name) {
+			m[e.Name] = e.Hash
+		}
+	}
+	w.subs[t.Hash] = m
+	return m
 }
 
 // isPackTree says whether scan takes t as a pack directory.
