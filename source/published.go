@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -210,7 +211,8 @@ func (w *idWalk) judge(c *object.Commit, first bool) error {
 		}
 		if len(rels) > 1 {
 			if first {
-				return errmark.New(ErrDuplicate, "%s is defined by more than one directory at commit %s: %s; keep one, or bump the version in the others", id, c.Hash.String()[:12], strings.Join(rels, " and "))
+				names := slices.Sorted(slices.Values(rels)) // as Releases words it
+				return errmark.New(ErrDuplicate, "%s is defined by more than one directory at commit %s: %s; keep one, or bump the version in the others", id, c.Hash.String()[:12], strings.Join(names, " and "))
 			}
 			continue // as Releases: taken from an older commit, if any
 		}
