@@ -232,6 +232,15 @@ func TestReleasesOfMessyHistory(t *testing.T) {
 	if _, ok := got["app@3.0.0"]; ok {
 		t.Error("app@3.0.0 was only on a merged branch, not on the first-parent history")
 	}
+	// An id two directories define at the ref is refused, as Releases
+	// refuses it; one they defined in a past commit is not.
+	_, err = openRepo(t, r.Dir).ReleasesOf(context.Background(), Options{Ref: cs[3], PacksDir: "packs", History: true}, []string{"dup@1.0.0"})
+	if !errors.Is(err, ErrDuplicate) || !strings.Contains(err.Error(), "packs/dup-x and packs/dup-y") {
+		t.Fatalf("duplicate at the ref: got %v", err)
+	}
+	if _, err = openRepo(t, r.Dir).ReleasesOf(context.Background(), Options{Ref: cs[4], PacksDir: "packs", History: true}, []string{"dup@1.0.0"}); err != nil {
+		t.Fatalf("duplicate in the past: %v", err)
+	}
 }
 
 // TestReleasesOfSynth compares on a packed synthetic repository whose
@@ -251,7 +260,13 @@ func TestReleasesOfSynth(t *testing.T) {
 
 // TestReleasesOfShallow: history cannot be read from a shallow clone.
 func TestReleasesOfShallow(t *testing.T) {
-	r, _ := messyHistory(t)
+	r := newRepo(t)
+	writePack(t, r, "packs/app-1.0", "app", "1.0")
+	commit(t, r, "one")
+	must(t, r.Remove("packs/app-1.0"))
+	commit(t, r, "two")
+	writePack(t, r, "packs/b", "bee", "1.0.0")
+	commit(t, r, "three")
 	clone := filepath.Join(t.TempDir(), "clone")
 	gitCmd(t, "", "clone", "-q", "--depth", "2", "file://"+r.Dir, clone)
 	_, err := openRepo(t, clone).ReleasesOf(context.Background(), Options{PacksDir: "packs", History: true}, []string{"app@1.0.0"})
@@ -260,16 +275,6 @@ func TestReleasesOfShallow(t *testing.T) {
 	}
 	if _, err := openRepo(t, clone).ReleasesOf(context.Background(), Options{PacksDir: "packs"}, []string{"app@1.0.0"}); err != nil {
 		t.Fatalf("without history: %v", err)
-	}
-}
-
-// TestReleasesOfDuplicateAtRef: an id two directories define at the ref
-// is refused, as Releases refuses it.
-func TestReleasesOfDuplicateAtRef(t *testing.T) {
-	r, cs := messyHistory(t)
-	_, err := openRepo(t, r.Dir).ReleasesOf(context.Background(), Options{Ref: cs[3], PacksDir: "packs", History: true}, []string{"dup@1.0.0"})
-	if !errors.Is(err, ErrDuplicate) || !strings.Contains(err.Error(), "packs/dup-x and packs/dup-y") {
-		t.Fatalf("got %v", err)
 	}
 }
 
