@@ -334,3 +334,34 @@ func corruptLooseRev(t *testing.T, dir, rev string, content []byte) string {
 	must(t, os.WriteFile(file, buf.Bytes(), 0o444))
 	return id
 }
+
+// TestNameFilterSound: a pack.json ReleasesOf does not parse (its bytes
+// hold neither the wanted name quoted nor an escape) is one the build's
+// parser gives no release of that name; the tricky spellings are parsed.
+func TestNameFilterSound(t *testing.T) {
+	for _, tc := range []struct {
+		data  string
+		parse bool // mayName must say so
+	}{
+		{`{"name": "app", "version": "1.0.0", "layer": "addon"}`, true},
+		{"\ufeff{\"name\":\"app\",\"version\":\"1.0\",\"layer\":\"addon\"}", true},
+		{`{"name": "\u0061pp", "version": "1.0.0", "layer": "addon"}`, true}, // an escape
+		{`{"name": "ap\/p", "version": "1.0.0", "layer": "addon"}`, true},
+		{`{"name": "other", "version": "1.0.0", "layer": "addon", "x": "app"}`, true},
+		{`{"name": "other", "version": "1.0.0", "layer": "addon", "app": 1}`, true},
+		{`{"name": "other", "version": "1.0.0", "layer": "addon"}`, false},
+		{`{"name": "apps", "version": "1.0.0", "layer": "addon"}`, false},
+		{`{"Name": "APP", "version": "1.0.0", "layer": "addon"}`, false},
+		{`{"name": "app ", "version": "1.0.0", "layer": "addon"}`, false},
+		{`{"name": ["app"], "version": "1.0.0"}`, true},
+		{`not json "app"`, true},
+	} {
+		w := newIDWalk(&Repo{}, "packs", []string{"app@1.0.0"})
+		if got := w.mayName([]byte(tc.data)); got != tc.parse {
+			t.Errorf("mayName(%s) = %v, want %v", tc.data, got, tc.parse)
+		}
+		if mi := parseManifest("pack.json", []byte(tc.data)); mi.name == "app" && !tc.parse {
+			t.Errorf("%s: the build reads app@%s, the filter would skip it", tc.data, mi.version)
+		}
+	}
+}
