@@ -78,26 +78,29 @@ func (r *Repo) Changes(ctx context.Context, base, head, packsDir string) ([]Chan
 // markTwins sets each change's Twin: another directory at head defining
 // its name@version, as Releases refuses at the ref. A directory the
 // change left alone holds at head what it held at base, so its
-// pack.json is the same blob, parsed once (the base's, when a new
-// directory made changeBase read them).
+// pack.json is the same blob, read once (the base's, when a new
+// directory made changeBase read them), and parsed only when its bytes
+// can name a changed pack (scanner.naming).
 func markTwins(sc *scanner, changes []Change, head []packDir) error {
 	if len(changes) == 0 {
 		return nil
 	}
 	dirs := map[string][]string{} // name@version → directories at head
 	changed := map[string]bool{}
+	ns := newNames()
 	for _, c := range changes {
 		changed[c.Dir] = true
 		if c.Name != "" {
 			id := releaseID(c.Name, c.Version)
 			dirs[id] = append(dirs[id], c.Dir)
+			ns.add(c.Name)
 		}
 	}
 	for _, d := range head {
 		if changed[d.rel] {
 			continue
 		}
-		mi, err := sc.manifest(d.manifest, d.rel+"/"+pack.ManifestFile)
+		mi, err := sc.naming(d.manifest, d.rel+"/"+pack.ManifestFile, ns)
 		if err != nil {
 			return err
 		}

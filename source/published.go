@@ -103,12 +103,11 @@ type idWalk struct {
 	repo     *Repo
 	packsDir string
 	sc       *scanner // history's: its trees memo is bounded, see step
-	// want is the ids not found yet; names the quoted names of every id
-	// asked, which a pack.json's bytes must hold to be parsed.
+	// want is the ids not found yet; names the names of every id asked,
+	// which a pack.json's bytes must hold to be parsed.
 	want  map[string]bool
-	names [][]byte
-	mis   map[plumbing.Hash]*manifestInfo // pack.json blob → release (noRelease: none wanted)
-	trees map[plumbing.Hash]*object.Tree  // decoded trees of the last commits
+	names *names
+	trees map[plumbing.Hash]*object.Tree // decoded trees of the last commits
 	subs  map[plumbing.Hash]map[string]plumbing.Hash
 	// holders is the wanted releases' directories at the current commit.
 	holders map[string]holder
@@ -133,13 +132,11 @@ const maxMemo = 4096
 
 func newIDWalk(r *Repo, packsDir string, ids []string) *idWalk {
 	w := &idWalk{repo: r, packsDir: packsDir,
-		sc:    &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}},
-		want:  map[string]bool{},
-		mis:   map[plumbing.Hash]*manifestInfo{},
+		sc:   &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}},
+		want: map[string]bool{}, names: newNames(),
 		trees: map[plumbing.Hash]*object.Tree{}, subs: map[plumbing.Hash]map[string]plumbing.Hash{}, holders: map[string]holder{},
 		found: map[string]*Release{}, byTree: map[plumbing.Hash]string{}, content: map[string][2]string{},
 	}
-	names := map[string]bool{}
 	for _, id := range ids {
 		// A release's key is a valid name, "@", a canonical version:
 		// an id that cannot be one is never found.
@@ -148,10 +145,7 @@ func newIDWalk(r *Repo, packsDir string, ids []string) *idWalk {
 			continue
 		}
 		w.want[id] = true
-		if !names[name] {
-			names[name] = true
-			w.names = append(w.names, []byte(`"`+name+`"`))
-		}
+		w.names.add(name)
 	}
 	return w
 }
@@ -163,11 +157,9 @@ func (w *idWalk) atRef(c *object.Commit) error {
 	dirs, err := sc.packsAt(c, w.packsDir)
 	if err == nil {
 		for _, d := range dirs {
-			mi, ok := sc.manifests[d.manifest]
-			if !ok {
-				if mi, err = w.manifest(d.manifest, path.Join(d.rel, pack.ManifestFile)); err != nil {
-					break
-				}
+			var mi *manifestInfo
+			if mi, err = sc.naming(d.manifest, path.Join(d.rel, pack.ManifestFile), w.names); err != nil {
+				break
 			}
 			if w.want[mi.key] {
 				w.holders[d.rel] = holder{id: mi.key, tree: d.tree, mi: mi}
@@ -419,33 +411,71 @@ func isPackTree(t *object.Tree) bool {
 }
 
 // manifest is the wanted release a pack.json blob defines (noRelease:
-// none), read once and checked. It is parsed as the build parses it
-// only when its bytes can hold a wanted name: JSON writes a string
-// without escapes as its very bytes, quoted.
+// none), read once and checked; see scanner.naming.
 func (w *idWalk) manifest(h plumbing.Hash, file string) (*manifestInfo, error) {
-	if mi, ok := w.mis[h]; ok {
-		return mi, nil
-	}
-	data, tooLarge, err := readBlob(w.sc.repo.Storer, h, file, maxManifest)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", file, err)
-	}
-	mi := noRelease
-	if !tooLarge && w.mayName(data) {
-		mi = parseManifest(file, data)
-	}
-	w.mis[h] = mi
-	return mi, nil
+	return w.sc.naming(h, file, w.names)
 }
 
-func (w *idWalk) mayName(data []byte) bool {
+// names is a set of pack names with their quoted bytes, which a
+// pack.json's bytes must hold to define a release of one of them.
+type names struct {
+	set    map[string]bool
+	quoted [][]byte
+}
+
+func newNames() *names { return &names{set: map[string]bool{}} }
+
+func (n *names) add(name string) {
+	if !n.set[name] {
+		n.set[name] = true
+		n.quoted = append(n.quoted, []byte(`"`+name+`"`))
+	}
+}
+
+// mayName says whether data may define a pack of one of the names: JSON
+// writes a string without escapes as its very bytes, quoted.
+func (n *names) mayName(data []byte) bool {
 	if bytes.IndexByte(data, '\\') >= 0 {
 		return true
 	}
-	for _, n := range w.names {
-		if bytes.Contains(data, n) {
+	for _, q := range n.quoted {
+		if bytes.Contains(data, q) {
 			return true
 		}
 	}
 	return false
+}
+
+// naming is manifest for a caller that only needs the releases of some
+// names: a pack.json whose bytes cannot name one of them is read and
+// checked but not parsed, and gives noRelease (remembered, with the
+// names, so a later caller asking for no other name reads it not again).
+func (sc *scanner) naming(h plumbing.Hash, file string, ns *names) (*manifestInfo, error) {
+	if mi, ok := sc.manifests[h]; ok {
+		return mi, nil
+	}
+	if not := sc.notNaming[h]; not != nil && subset(ns.set, not.set) {
+		return noRelease, nil
+	}
+	data, tooLarge, err := readBlob(sc.repo.Storer, h, file, maxManifest)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	if tooLarge || ns.mayName(data) {
+		return sc.parsed(h, file, data, tooLarge), nil
+	}
+	if sc.notNaming == nil {
+		sc.notNaming = map[plumbing.Hash]*names{}
+	}
+	sc.notNaming[h] = ns
+	return noRelease, nil
+}
+
+func subset(a, b map[string]bool) bool {
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
 }

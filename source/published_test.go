@@ -357,7 +357,7 @@ func TestNameFilterSound(t *testing.T) {
 		{`not json "app"`, true},
 	} {
 		w := newIDWalk(&Repo{}, "packs", []string{"app@1.0.0"})
-		if got := w.mayName([]byte(tc.data)); got != tc.parse {
+		if got := w.names.mayName([]byte(tc.data)); got != tc.parse {
 			t.Errorf("mayName(%s) = %v, want %v", tc.data, got, tc.parse)
 		}
 		if mi := parseManifest("pack.json", []byte(tc.data)); mi.name == "app" && !tc.parse {

@@ -316,6 +316,9 @@ type scanner struct {
 	trees     map[plumbing.Hash][]packDir
 	manifests map[plumbing.Hash]*manifestInfo
 	known     map[plumbing.Hash]*manifestInfo
+	// notNaming is the pack.json blobs read and found to name none of
+	// some names (see naming), with those names.
+	notNaming map[plumbing.Hash]*names
 }
 
 // Resolve returns the hash of the commit ref names ("" = HEAD).
@@ -695,14 +698,19 @@ func (sc *scanner) manifest(h plumbing.Hash, file string) (*manifestInfo, error)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
+	return sc.parsed(h, file, data, tooLarge), nil
+}
+
+// parsed remembers and returns the release of the pack.json blob h.
+func (sc *scanner) parsed(h plumbing.Hash, file string, data []byte, tooLarge bool) *manifestInfo {
+	var mi *manifestInfo
 	if tooLarge {
-		mi := &manifestInfo{problems: pack.Problems{{File: file, Severity: pack.SevError, Msg: fmt.Sprintf("pack.json is larger than %d KiB: a manifest holds metadata only, keep values and charts in their own files", maxManifest>>10)}}}
-		sc.manifests[h] = mi
-		return mi, nil
+		mi = &manifestInfo{problems: pack.Problems{{File: file, Severity: pack.SevError, Msg: fmt.Sprintf("pack.json is larger than %d KiB: a manifest holds metadata only, keep values and charts in their own files", maxManifest>>10)}}}
+	} else {
+		mi = parseManifest(file, data)
 	}
-	mi := parseManifest(file, data)
 	sc.manifests[h] = mi
-	return mi, nil
+	return mi
 }
 
 // parseManifest is the release a pack.json defines, as the build keys it.
