@@ -667,13 +667,15 @@ func (sc *scanner) scan(tree *object.Tree) ([]packDir, error) {
 			dirs = append(dirs, packDir{rel: e.Name, tree: e.Hash, known: k})
 			continue
 		}
-		sub, err := object.GetTree(sc.repo.Storer, e.Hash)
-		if err != nil {
-			return nil, err
-		}
-		subDirs, err := sc.scan(sub)
-		if err != nil {
-			return nil, err
+		subDirs, ok := sc.trees[e.Hash]
+		if !ok { // not decoded again when known (each commit lists every pack)
+			sub, err := object.GetTree(sc.repo.Storer, e.Hash)
+			if err != nil {
+				return nil, err
+			}
+			if subDirs, err = sc.scan(sub); err != nil {
+				return nil, err
+			}
 		}
 		for _, d := range subDirs {
 			d.rel = path.Join(e.Name, d.rel)
