@@ -38,7 +38,8 @@ func (r *Repo) Changes(ctx context.Context, base, head, packsDir string) ([]Chan
 	if err != nil {
 		return nil, err
 	}
-	sc := &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}}
+	sc, done := r.prScanner()
+	defer done()
 	dir := trimDir(packsDir)
 	baseDirs, err := sc.packsAt(bc, dir)
 	if err != nil {
@@ -77,26 +78,29 @@ func (r *Repo) Changes(ctx context.Context, base, head, packsDir string) ([]Chan
 // markTwins sets each change's Twin: another directory at head defining
 // its name@version, as Releases refuses at the ref. A directory the
 // change left alone holds at head what it held at base, so its
-// pack.json is the same blob, parsed once (the base's, when a new
-// directory made changeBase read them).
+// pack.json is the same blob, read once (the base's, when a new
+// directory made changeBase read them), and parsed only when its bytes
+// can name a changed pack (scanner.naming).
 func markTwins(sc *scanner, changes []Change, head []packDir) error {
 	if len(changes) == 0 {
 		return nil
 	}
 	dirs := map[string][]string{} // name@version → directories at head
 	changed := map[string]bool{}
+	ns := newNames()
 	for _, c := range changes {
 		changed[c.Dir] = true
 		if c.Name != "" {
 			id := releaseID(c.Name, c.Version)
 			dirs[id] = append(dirs[id], c.Dir)
+			ns.add(c.Name)
 		}
 	}
 	for _, d := range head {
 		if changed[d.rel] {
 			continue
 		}
-		mi, err := sc.manifest(d.manifest, d.rel+"/"+pack.ManifestFile)
+		mi, err := sc.naming(d.manifest, d.rel+"/"+pack.ManifestFile, ns)
 		if err != nil {
 			return err
 		}
@@ -116,6 +120,16 @@ func markTwins(sc *scanner, changes []Change, head []packDir) error {
 		}
 	}
 	return nil
+}
+
+// prScanner returns the repository's scanner of pull-request-sized reads
+// (see Repo.pr) and the function that lets another caller have it.
+func (r *Repo) prScanner() (*scanner, func()) {
+	r.prMu.Lock()
+	if r.pr == nil {
+		r.pr = &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}}
+	}
+	return r.pr, r.prMu.Unlock
 }
 
 // changeCommits resolves the base and head (default HEAD) commits.
@@ -242,7 +256,8 @@ func (r *Repo) PackIDs(ref, packsDir string) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", h, err)
 	}
-	sc := &scanner{repo: r.git, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}}
+	sc, done := r.prScanner()
+	defer done()
 	dirs, err := sc.packsAt(c, trimDir(packsDir))
 	if err != nil {
 		return nil, err

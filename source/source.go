@@ -34,6 +34,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -60,6 +61,12 @@ type Repo struct {
 	// up to 96 MiB that DropCaches empties.
 	objects cache.Object
 	checked *checkedStorage
+	// pr is the scanner of the reads sized by a pull request (Changes,
+	// PackIDs, ReleasesOf's base): trees and pack.json memoised across
+	// them, so a check calling them in turn reads each base tree and
+	// manifest once. Held while one of them runs.
+	prMu sync.Mutex
+	pr   *scanner
 }
 
 // handle is one reader's view of the object storage: git resolves
@@ -311,6 +318,9 @@ type scanner struct {
 	trees     map[plumbing.Hash][]packDir
 	manifests map[plumbing.Hash]*manifestInfo
 	known     map[plumbing.Hash]*manifestInfo
+	// notNaming is the pack.json blobs read and found to name none of
+	// some names (see naming), with those names.
+	notNaming map[plumbing.Hash]*names
 }
 
 // Resolve returns the hash of the commit ref names ("" = HEAD).
@@ -659,13 +669,15 @@ func (sc *scanner) scan(tree *object.Tree) ([]packDir, error) {
 			dirs = append(dirs, packDir{rel: e.Name, tree: e.Hash, known: k})
 			continue
 		}
-		sub, err := object.GetTree(sc.repo.Storer, e.Hash)
-		if err != nil {
-			return nil, err
-		}
-		subDirs, err := sc.scan(sub)
-		if err != nil {
-			return nil, err
+		subDirs, ok := sc.trees[e.Hash]
+		if !ok { // not decoded again when known (each commit lists every pack)
+			sub, err := object.GetTree(sc.repo.Storer, e.Hash)
+			if err != nil {
+				return nil, err
+			}
+			if subDirs, err = sc.scan(sub); err != nil {
+				return nil, err
+			}
 		}
 		for _, d := range subDirs {
 			d.rel = path.Join(e.Name, d.rel)
@@ -690,11 +702,23 @@ func (sc *scanner) manifest(h plumbing.Hash, file string) (*manifestInfo, error)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
+	return sc.parsed(h, file, data, tooLarge), nil
+}
+
+// parsed remembers and returns the release of the pack.json blob h.
+func (sc *scanner) parsed(h plumbing.Hash, file string, data []byte, tooLarge bool) *manifestInfo {
+	var mi *manifestInfo
 	if tooLarge {
-		mi := &manifestInfo{problems: pack.Problems{{File: file, Severity: pack.SevError, Msg: fmt.Sprintf("pack.json is larger than %d KiB: a manifest holds metadata only, keep values and charts in their own files", maxManifest>>10)}}}
-		sc.manifests[h] = mi
-		return mi, nil
+		mi = &manifestInfo{problems: pack.Problems{{File: file, Severity: pack.SevError, Msg: fmt.Sprintf("pack.json is larger than %d KiB: a manifest holds metadata only, keep values and charts in their own files", maxManifest>>10)}}}
+	} else {
+		mi = parseManifest(file, data)
 	}
+	sc.manifests[h] = mi
+	return mi
+}
+
+// parseManifest is the release a pack.json defines, as the build keys it.
+func parseManifest(file string, data []byte) *manifestInfo {
 	m, probs := pack.ParseManifest(file, data)
 	mi := &manifestInfo{problems: probs}
 	if m != nil && pack.ValidName(m.Name) {
@@ -705,8 +729,7 @@ func (sc *scanner) manifest(h plumbing.Hash, file string) (*manifestInfo, error)
 	if mi.key == "" && !probs.HasErrors() {
 		mi.problems = append(mi.problems, pack.Problem{File: file, Severity: pack.SevError, Msg: "pack.json has no usable name and version"})
 	}
-	sc.manifests[h] = mi
-	return mi, nil
+	return mi
 }
 
 // RemoteURL returns origin's URL in https form when it is a known forge

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -19,27 +21,52 @@ import (
 // --history (the default) publishes every version found there and keeps
 // it, so a change that brings back, with other content, a version whose
 // directory was removed since passes the version rules at the base's
-// tree and fails the build after the merge. It is walked once, and only
-// when a change defines a release the other rules let through.
+// tree and fails the build after the merge. It is read only when a
+// change defines a release the other rules let through, and then only
+// for the releases the change defines (want): source.ReleasesOf gives
+// what the build's walk gives for them at the cost of what history
+// changed, in one walk for all of them.
 type published struct {
 	repo     *source.Repo
 	base     string
 	packsDir string
 	since    string // the build's --since: older commits are not published
 	off      bool   // the build's --history=false: only the ref is published
-	walked   bool
 	shallow  bool
-	rels     map[string]source.Release // source.ReleaseID → release
+	// wanted is the ids to look for in the next walk; walked those
+	// looked for, and rels what was found of them.
+	wanted map[string]bool
+	walked map[string]bool
+	rels   map[string]source.Release // source.ReleaseID → release
+	walks  int                       // of history, for tests: one serves a whole check
 }
+
+func newPublished(repo *source.Repo, base, packsDir string) *published {
+	return &published{repo: repo, base: base, packsDir: packsDir, wanted: map[string]bool{}, walked: map[string]bool{}, rels: map[string]source.Release{}}
+}
+
+// want says that name@version may be asked for, so the one walk finds
+// it with the others.
+func (h *published) want(name, version string) {
+	if name != "" && version != "" {
+		h.wantID(source.ReleaseID(name, version))
+	}
+}
+
+// wantID is want of a source.ReleaseID.
+func (h *published) wantID(id string) { h.wanted[id] = true }
 
 // find returns the release name@version of the base's history, or nil.
 func (h *published) find(ctx context.Context, name, version string) (*source.Release, error) {
 	if h.off {
 		return nil, nil
 	}
-	if !h.walked {
-		h.walked = true
-		res, err := h.repo.Releases(ctx, source.Options{Ref: h.base, PacksDir: h.packsDir, History: true, Since: h.since})
+	id := source.ReleaseID(name, version)
+	if !h.walked[id] && !h.shallow {
+		h.wanted[id] = true
+		ids := slices.Sorted(maps.Keys(h.wanted))
+		h.walks++
+		res, err := h.repo.ReleasesOf(ctx, source.Options{Ref: h.base, PacksDir: h.packsDir, History: true, Since: h.since}, ids)
 		if errors.Is(err, source.ErrShallow) {
 			h.shallow = true
 			return nil, nil
@@ -47,14 +74,13 @@ func (h *published) find(ctx context.Context, name, version string) (*source.Rel
 		if err != nil {
 			return nil, fmt.Errorf("read the history of %s: %w", h.base, err)
 		}
-		h.rels = make(map[string]source.Release, len(res.Releases))
-		for _, r := range res.Releases {
-			if r.Name != "" {
-				h.rels[source.ReleaseID(r.Name, r.Version)] = r
-			}
+		for _, w := range ids {
+			h.walked[w] = true
 		}
+		clear(h.wanted)
+		maps.Copy(h.rels, res)
 	}
-	r, ok := h.rels[source.ReleaseID(name, version)]
+	r, ok := h.rels[id]
 	if !ok {
 		return nil, nil
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/source"
 )
 
 // TestChangedHistory: a version whose directory was removed stays
@@ -118,5 +119,51 @@ func readd(v, values string) func(*testing.T, *gitfixture.Repo) {
 			dir = "packs/app-1.0"
 		}
 		testutil.WritePack(t, r, dir, "app", v, "addon", values)
+	}
+}
+
+// TestChangedHistorySeveral: a change bringing back two versions, one
+// with other content and one as it was, and defining a new one, committed
+// and not, gets one error, from one walk of the history.
+func TestChangedHistorySeveral(t *testing.T) {
+	r, first, _ := historyRepo(t)
+	testutil.Must(t, r.Remove("packs/other"))
+	testutil.Commit(t, r, "other removed")
+	base2 := testutil.Commit(t, r, "empty")
+	readd("v1.0.0", "a: 2\n")(t, r)                                          // other content
+	testutil.WritePack(t, r, "packs/other-2", "other", "2.0.0", "addon", "") // as it was, elsewhere
+	testutil.WritePack(t, r, "packs/new", "new", "0.1.0", "addon", "")
+	testutil.Commit(t, r, "change")
+	testutil.WritePack(t, r, "packs/new-2", "new", "0.2.0", "addon", "") // uncommitted
+	rep, err := Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: base2})
+	testutil.Must(t, err)
+	var got []string
+	for _, p := range rep.Problems {
+		if strings.Contains(p.Msg, "was published from") {
+			got = append(got, p.File+": "+p.Msg)
+		}
+	}
+	if len(got) != 1 || !strings.Contains(got[0], "packs/app-1.0.0/pack.json: app@v1.0.0 was published from packs/app-1.0 (as \"1.0\") at commit "+index.ShortHash(first)) {
+		t.Fatalf("got %q", got)
+	}
+
+	repo, err := source.Open(r.Dir)
+	testutil.Must(t, err)
+	h := newPublished(repo, base2, "packs")
+	for _, id := range [][2]string{{"app", "v1.0.0"}, {"other", "2.0.0"}, {"new", "0.1.0"}, {"new", "0.2.0"}} {
+		h.want(id[0], id[1])
+	}
+	for _, id := range [][2]string{{"app", "1.0"}, {"other", "2.0"}, {"new", "0.1.0"}, {"new", "0.2"}} {
+		rel, err := h.find(context.Background(), id[0], id[1])
+		testutil.Must(t, err)
+		if (rel != nil) != (id[0] != "new") {
+			t.Errorf("%s@%s: %+v", id[0], id[1], rel)
+		}
+	}
+	if h.walks != 1 {
+		t.Errorf("%d walks of history, want 1", h.walks)
+	}
+	if _, err := h.find(context.Background(), "app", "7.0.0"); err != nil || h.walks != 2 {
+		t.Errorf("an id not wanted first: %v, %d walks, want 2", err, h.walks)
 	}
 }

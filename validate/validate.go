@@ -212,7 +212,18 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 		}
 	}
 	rep := newReport()
-	hist := &published{repo: repo, base: o.Since, packsDir: o.PacksDir, since: o.HistorySince, off: o.NoHistory}
+	hist := newPublished(repo, o.Since, o.PacksDir)
+	hist.since, hist.off = o.HistorySince, o.NoHistory
+	for _, c := range changes {
+		if !fromDisk[c.Dir] {
+			hist.want(c.Name, c.Version)
+		}
+	}
+	for _, wp := range wps {
+		if id, ok := view.byDir[wp.dir]; ok && !wp.deleted {
+			hist.wantID(id)
+		}
+	}
 	for _, c := range changes {
 		if !fromDisk[c.Dir] {
 			if err := rep.addChange(ctx, c, hist); err != nil {
