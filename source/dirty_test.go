@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 
 	"github.com/packgen/packgen/internal/gitfixture"
 )
@@ -239,6 +240,22 @@ func TestDirtyGitSettings(t *testing.T) {
 			git(t, dir, "config", "core.autocrlf", "true")
 			write(t, filepath.Join(dir, "packs/app/values.yaml"), "a: 1\r\n")
 		}},
+		{name: "core.autocrlf true in the user's config, checked out with CRLF, touched", edit: func(t *testing.T, dir string) {
+			cfg := filepath.Join(home, ".gitconfig")
+			write(t, cfg, "[core]\n\tautocrlf = true\n")
+			t.Cleanup(func() { os.Remove(cfg) })
+			must(t, os.Remove(filepath.Join(dir, "packs/app/values.yaml")))
+			git(t, dir, "checkout", "--", "packs")
+			later := time.Now().Add(time.Hour)
+			must(t, os.Chtimes(filepath.Join(dir, "packs/app/values.yaml"), later, later))
+		}},
+		{name: "excludesFile in the user's XDG config", edit: func(t *testing.T, dir string) {
+			cfg := filepath.Join(home, ".config/git/config")
+			write(t, cfg, "[core]\n\texcludesFile = ~/my-ignores\n")
+			write(t, filepath.Join(home, "my-ignores"), "*.swp\n")
+			t.Cleanup(func() { os.Remove(cfg) })
+			write(t, filepath.Join(dir, "packs/app/.values.yaml.swp"), "vim")
+		}},
 		{name: "linked work tree", at: "linked", edit: func(t *testing.T, dir string) {
 			git(t, dir, "worktree", "add", "-q", filepath.Join(dir, "..", "linked"))
 			write(t, filepath.Join(dir, "..", "linked", "packs/app/values.yaml"), "a: 3\n")
@@ -292,5 +309,30 @@ func TestDirtyPacksDirNotADirectory(t *testing.T) {
 	must(t, err)
 	if _, err := repo.Dirty("packs"); err == nil || !strings.Contains(err.Error(), "packs directory must be one") {
 		t.Errorf("Dirty of a packs dir that is a link: %v", err)
+	}
+}
+
+// TestWorkFilesFileModeOff: with core.fileMode false an untracked file
+// is staged 0644 whatever its bits (a filesystem that shows everything
+// as 0755), as `git add` stages it.
+func TestWorkFilesFileModeOff(t *testing.T) {
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("no git(1)")
+	}
+	dir := t.TempDir()
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"config", "core.fileMode", "false"}} {
+		if out, err := exec.Command(gitBin, append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	must(t, os.MkdirAll(filepath.Join(dir, "packs/app"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "packs/app/run.sh"), []byte("#!/bin/sh\n"), 0o755))
+	repo, err := Open(dir)
+	must(t, err)
+	files, err := repo.WorkFiles("packs/app")
+	must(t, err)
+	if f, ok := files["run.sh"]; !ok || f.Mode != filemode.Regular {
+		t.Errorf("run.sh: %+v, want mode %v as git add stages it", files, filemode.Regular)
 	}
 }

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-billy/v5"
-	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
@@ -38,7 +38,7 @@ type WorkFile struct {
 // untracked ones unless ignored; nil for a bare repository. Unreadable
 // paths are errors here (a pack judged from disk must be read whole).
 func (r *Repo) WorkFiles(dir string) (map[string]WorkFile, error) {
-	d, err := r.scanWorkTree(dir)
+	d, err := r.scanWorkTree(dir, true)
 	if d == nil || err != nil {
 		return nil, err
 	}
@@ -72,6 +72,10 @@ type workScan struct {
 	// goes on; unsureErr is the first such error.
 	unsure    []string
 	unsureErr error
+	// asStaged hashes text files as `git add` would store them under
+	// core.autocrlf (WorkFiles); without it a file whose size changed
+	// is changed, as git's status says (Dirty).
+	asStaged bool
 }
 
 // workConfig is what of git's configuration changes how the work tree
@@ -80,11 +84,12 @@ type workConfig struct {
 	fileMode bool // core.fileMode (default true): the executable bit counts
 	symlinks bool // core.symlinks (default true): links are links
 	autocrlf bool // core.autocrlf true or input: CRLF on disk may be LF in git
+	ctime    bool // core.trustctime and not core.checkStat=minimal: ctime and inode count
 }
 
 // scanWorkTree reads the index entries under dir and the work tree under
 // it; nil for a bare repository.
-func (r *Repo) scanWorkTree(dir string) (*workScan, error) {
+func (r *Repo) scanWorkTree(dir string, asStaged bool) (*workScan, error) {
 	wt, err := r.git.Worktree()
 	if err != nil {
 		if errors.Is(err, git.ErrIsBareRepository) {
@@ -97,7 +102,7 @@ func (r *Repo) scanWorkTree(dir string) (*workScan, error) {
 		return nil, fmt.Errorf("read the git index: %w", err)
 	}
 	d := &workScan{root: wt.Filesystem.Root(), prefix: strings.Trim(path.Clean("/"+filepath.ToSlash(dir)), "/"),
-		indexTime: idx.ModTime, tracked: map[string]bool{}, gitlinks: map[string]bool{}}
+		indexTime: idx.ModTime, tracked: map[string]bool{}, gitlinks: map[string]bool{}, asStaged: asStaged}
 	d.cfg, d.excludes = r.workSettings()
 	if err := d.fromIndex(idx); err != nil {
 		return nil, err
@@ -109,33 +114,68 @@ func (r *Repo) scanWorkTree(dir string) (*workScan, error) {
 	return d, nil
 }
 
-// workSettings reads core.fileMode, core.symlinks and core.autocrlf (the
-// repository's configuration over the user's and the system's, as
-// go-git merges them), and the ignore rules that are not .gitignore
-// files: the system's and the user's core.excludesFile (by default
-// $XDG_CONFIG_HOME/git/ignore), then the repository's info/exclude.
+// workSettings reads what of git's configuration the work tree's
+// mapping to blobs depends on (core.fileMode, core.symlinks,
+// core.autocrlf, core.trustctime, core.checkStat), each from the
+// repository's configuration, else the user's, else the system's, as
+// git does; and the ignore rules that are not .gitignore files:
+// core.excludesFile (by default $XDG_CONFIG_HOME/git/ignore), then the
+// repository's info/exclude.
 func (r *Repo) workSettings() (workConfig, []gitignore.Pattern) {
-	c := workConfig{fileMode: true, symlinks: true}
-	if cfg, err := r.git.Config(); err == nil {
-		core := cfg.Raw.Section("core")
-		c.fileMode = core.Option("filemode") != "false"
-		c.symlinks = core.Option("symlinks") != "false"
-		switch strings.ToLower(core.Option("autocrlf")) {
-		case "true", "input":
-			c.autocrlf = true
+	var scopes []*config.Config
+	if c, err := r.git.Config(); err == nil {
+		scopes = append(scopes, c)
+	}
+	for _, s := range []config.Scope{config.GlobalScope, config.SystemScope} {
+		if c, err := config.LoadConfig(s); err == nil {
+			scopes = append(scopes, c)
 		}
 	}
-	root := osfs.New("/")
-	ps, _ := gitignore.LoadSystemPatterns(root)
-	if global, _ := gitignore.LoadGlobalPatterns(root); len(global) > 0 {
-		ps = append(ps, global...)
-	} else {
-		ps = append(ps, readIgnore(xdgIgnore(), nil)...)
+	option := func(key string) (string, bool) {
+		for _, c := range scopes {
+			if c.Raw != nil && c.Raw.Section("core").Options.Has(key) {
+				return c.Raw.Section("core").Options.Get(key), true
+			}
+		}
+		return "", false
 	}
+	isTrue := func(key string, def bool) bool {
+		v, ok := option(key)
+		if !ok {
+			return def
+		}
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "false", "no", "off", "0", "":
+			return false
+		}
+		return true
+	}
+	c := workConfig{fileMode: isTrue("filemode", true), symlinks: isTrue("symlinks", true), ctime: isTrue("trustctime", true)}
+	if v, _ := option("checkstat"); strings.EqualFold(v, "minimal") {
+		c.ctime = false
+	}
+	if v, _ := option("autocrlf"); strings.EqualFold(v, "input") || isTrue("autocrlf", false) {
+		c.autocrlf = true
+	}
+	excludes := xdgIgnore()
+	if v, ok := option("excludesfile"); ok {
+		excludes = expandHome(v)
+	}
+	ps := readIgnore(excludes, nil)
 	if st, ok := r.git.Storer.(interface{ Filesystem() billy.Filesystem }); ok {
 		ps = append(ps, readIgnore(filepath.Join(commonDir(st.Filesystem().Root()), "info", "exclude"), nil)...)
 	}
 	return c, ps
+}
+
+// expandHome expands a leading ~/ as git does in core.excludesFile.
+func expandHome(p string) string {
+	if strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[2:])
+		}
+	}
+	return p
 }
 
 // xdgIgnore is git's default core.excludesFile.
@@ -225,7 +265,7 @@ func (d *workScan) fromIndex(idx *index.Index) error {
 		if !ok {
 			continue // a directory or special file where the file was: gone
 		}
-		if mode == e.Mode && uint32(fi.Size()) == e.Size && fi.ModTime().Equal(e.ModifiedAt) && sameInode(fi, e) && fi.ModTime().Before(d.indexTime) {
+		if mode == e.Mode && uint32(fi.Size()) == e.Size && fi.ModTime().Equal(e.ModifiedAt) && (!d.cfg.ctime || sameInode(fi, e)) && fi.ModTime().Before(d.indexTime) {
 			d.files = append(d.files, dirtyFile{e.Name, e.Hash, e.Mode})
 			continue
 		}
@@ -260,6 +300,8 @@ func (d *workScan) mode(fi fs.FileInfo, was filemode.FileMode) (filemode.FileMod
 		return filemode.Symlink, true
 	case !d.cfg.fileMode && (was == filemode.Regular || was == filemode.Executable):
 		return was, true
+	case !d.cfg.fileMode:
+		return filemode.Regular, true // git add takes 0644 when the bit is not trusted
 	case fi.Mode()&0o100 != 0: // git looks at the owner's bit only
 		return filemode.Executable, true
 	}
@@ -391,7 +433,7 @@ func (d *workScan) blobHash(rel string, fi fs.FileInfo, want plumbing.Hash) (plu
 		return plumbing.ZeroHash, fmt.Errorf("%s changed while it was read", rel)
 	}
 	sum := h.Sum()
-	if sum == want || !d.cfg.autocrlf || want.IsZero() || st.Size() > maxCRLF {
+	if sum == want || !d.cfg.autocrlf || (want.IsZero() && !d.asStaged) || st.Size() > maxCRLF {
 		return sum, nil
 	}
 	data, err := safefile.ReadFile(p, maxCRLF)

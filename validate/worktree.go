@@ -142,7 +142,14 @@ func validateWorktree(ctx context.Context, repo *source.Repo, hist *published, v
 		if wp.deleted {
 			continue
 		}
-		p, ps := pack.Load(os.DirFS(wp.abs), ".", pack.Options{Prefix: wp.dir})
+		// The pack as `git add` would stage it: what the build of the
+		// commit reads (ignored files left out, modes counted, nothing
+		// but regular files and links opened).
+		now, err := repo.WorkFiles(wp.dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		p, ps := pack.Load(newStagedFS(wp.abs, now), ".", pack.Options{Prefix: wp.dir})
 		problems = append(problems, ps...)
 		problems = append(problems, judge(p, wp.dir, ps)...)
 		vp := Pack{Dir: wp.dir}
@@ -151,7 +158,7 @@ func validateWorktree(ctx context.Context, repo *source.Repo, hist *published, v
 		}
 		packs = append(packs, vp)
 		manifest, _ := os.ReadFile(filepath.Join(wp.abs, pack.ManifestFile))
-		msg, err := inPlaceProblem(repo, base, wp, manifest)
+		msg, err := inPlaceProblem(repo, base, wp, manifest, now)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -167,10 +174,6 @@ func validateWorktree(ctx context.Context, repo *source.Repo, hist *published, v
 		nn, nv := manifestID(manifest)
 		hp, err := hist.check(ctx, wp.dir, manifest, nn, nv, func(r *source.Release) (bool, error) {
 			old, err := treeFiles(repo.Git(), r.TreeHash)
-			if err != nil {
-				return false, err
-			}
-			now, err := repo.WorkFiles(wp.dir)
 			return err == nil && sameFiles(old, now), err
 		})
 		if err != nil {
@@ -183,17 +186,12 @@ func validateWorktree(ctx context.Context, repo *source.Repo, hist *published, v
 	return packs, problems, nil
 }
 
-// inPlaceProblem says whether the work-tree pack wp changed content
-// without a version bump against base ("" when not).
-func inPlaceProblem(repo *source.Repo, base string, wp worktreePack, manifest []byte) (string, error) {
+// inPlaceProblem says whether the work-tree pack wp, whose files are
+// now, changed content without a version bump against base ("" when
+// not).
+func inPlaceProblem(repo *source.Repo, base string, wp worktreePack, manifest []byte, now map[string]source.WorkFile) (string, error) {
 	old, oldManifest, err := baseFiles(repo.Git(), base, wp.dir)
 	if err != nil || old == nil {
-		return "", err
-	}
-	// As `git add` would stage it: ignored files left out, modes
-	// counted, nothing but regular files and links opened.
-	now, err := repo.WorkFiles(wp.dir)
-	if err != nil {
 		return "", err
 	}
 	on, ov := manifestID(oldManifest)

@@ -225,6 +225,7 @@ func TestFirstHourTypos(t *testing.T) {
 	b.want(2, []string{"--ref mian: no such branch, tag or commit", "git branch -a"}, "build", "--repo", repo.Dir, "--ref", "mian", "--out", site, "--refresh")
 	b.want(2, []string{"--history and --since go with --changed-since"}, "validate", "--since", "HEAD", filepath.Join(repo.Dir, "packs"))
 	b.want(2, []string{"--since nosuch: no such branch, tag or commit"}, "validate", "--repo", repo.Dir, "--packs-dir", "packs", "--changed-since", "HEAD", "--since", "nosuch")
+	b.want(2, []string{"--since bounds the history --history=false turns off"}, "validate", "--repo", repo.Dir, "--packs-dir", "packs", "--changed-since", "HEAD", "--since", "HEAD", "--history=false")
 	b.want(0, []string{"1 pack, 1 release ("}, "build", "--repo", repo.Dir, "--packs-dir", "packs/", "--out", site, "--refresh")
 
 	// --previous that is not a registry: a directory, a URL answering 404.

@@ -69,6 +69,9 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 			if o.changed.Since == "" && (cmd.Flags().Changed("history") || o.changed.HistorySince != "") {
 				return usageErr("--history and --since go with --changed-since")
 			}
+			if !history && o.changed.HistorySince != "" {
+				return usageErr("--since bounds the history --history=false turns off: give one of them, as to the build")
+			}
 			if o.changed.Since != "" {
 				if len(args) > 0 {
 					return usageErr("--changed-since validates the repository's changed packs: give --repo and --packs-dir, not directories")
