@@ -1,12 +1,13 @@
 package synth
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"fmt"
 	"math/rand"
 	"strings"
+
+	"github.com/packgen/packgen/internal/testutil/tartest"
 )
 
 // Words feed the generated prose and schema names, so chart text
@@ -60,22 +61,17 @@ const (
 )
 
 func packChart(name string, files [][2]string, crd string, payload []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
-	tw := tar.NewWriter(zw)
 	files = append(files, [2]string{"crds/" + name + ".yaml", crd})
 	if len(payload) > 0 {
 		files = append(files, [2]string{"files/bundle.bin", string(payload)})
 	}
-	for _, f := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name + "/" + f[0], Mode: 0o644, Size: int64(len(f[1])), Typeflag: tar.TypeReg}); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write([]byte(f[1])); err != nil {
-			return nil, err
-		}
+	entries := make([]tartest.Entry, len(files))
+	for i, f := range files {
+		entries[i] = tartest.File(name+"/"+f[0], f[1])
 	}
-	if err := tw.Close(); err != nil {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+	if err := tartest.Write(zw, entries...); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
