@@ -114,60 +114,10 @@ func chartFiles(name, version string, rng *rand.Rand) [][2]string {
 		name, Sentence(rng, 6), version, "v"+version)
 
 	var values strings.Builder
-	fmt.Fprintf(&values, `# Default values for %[1]s.
-replicaCount: 1
-image:
-  repository: registry.example.com/%[1]s/%[1]s
-  pullPolicy: IfNotPresent
-  tag: "v%[2]s"
-imagePullSecrets: []
-nameOverride: ""
-fullnameOverride: ""
-serviceAccount:
-  create: true
-  automount: true
-  annotations: {}
-  name: ""
-podAnnotations: {}
-podLabels: {}
-podSecurityContext:
-  fsGroup: 2000
-securityContext:
-  capabilities:
-    drop:
-      - ALL
-  readOnlyRootFilesystem: true
-  runAsNonRoot: true
-  runAsUser: 1000
-service:
-  type: ClusterIP
-  port: 8080
-ingress:
-  enabled: false
-  className: ""
-  annotations: {}
-  hosts:
-    - host: %[1]s.local
-      paths:
-        - path: /
-          pathType: ImplementationSpecific
-  tls: []
-resources:
-  limits:
-    cpu: 500m
-    memory: 512Mi
-  requests:
-    cpu: 100m
-    memory: 128Mi
-autoscaling:
-  enabled: false
-  minReplicas: 1
-  maxReplicas: 10
-  targetCPUUtilizationPercentage: 80
-nodeSelector: {}
-tolerations: []
-affinity: {}
-`, name, version)
+	values.WriteString(HelmValues(name, Values{
+		Replicas: 1, Repository: "registry.example.com/" + name + "/" + name, Tag: version, Port: 8080,
+		CPULimit: 500, MemLimit: 512, CPURequest: 100, MemRequest: 128,
+	}))
 	values.WriteString("components:\n")
 	for values.Len() < 4000 {
 		c := pick(rng) + "-" + pick(rng)
@@ -326,6 +276,97 @@ automountServiceAccountToken: {{ .Values.serviceAccount.automount }}
 {{- end }}
 `, name)
 	return helpers, deployment, service, serviceAccount
+}
+
+// Values are what differs between the values.yaml files HelmValues
+// writes.
+type Values struct {
+	Replicas               int
+	Repository, Tag        string // the image; Tag without its "v"
+	Port                   int
+	CPULimit, MemLimit     int // millicores, MiB
+	CPURequest, MemRequest int // millicores, MiB
+}
+
+// HelmValues is the values.yaml `helm create` starts a chart named name
+// from, comments and blank lines as it writes them, for every generator
+// of realistic charts (the templates of HelmTemplates read it).
+func HelmValues(name string, v Values) string {
+	return fmt.Sprintf(`# Default values for %[1]s.
+# This is a YAML-formatted file.
+# Declare variables to be passed into your templates.
+
+replicaCount: %[2]d
+
+image:
+  repository: %[3]s
+  pullPolicy: IfNotPresent
+  # Overrides the image tag whose default is the chart appVersion.
+  tag: "v%[4]s"
+
+imagePullSecrets: []
+nameOverride: ""
+fullnameOverride: ""
+
+serviceAccount:
+  # Specifies whether a service account should be created
+  create: true
+  # Annotations to add to the service account
+  annotations: {}
+  # The name of the service account to use.
+  # If not set and create is true, a name is generated using the fullname template
+  name: ""
+
+podAnnotations: {}
+
+podSecurityContext:
+  runAsNonRoot: true
+  seccompProfile:
+    type: RuntimeDefault
+
+securityContext:
+  allowPrivilegeEscalation: false
+  capabilities:
+    drop:
+      - ALL
+  readOnlyRootFilesystem: true
+
+service:
+  type: ClusterIP
+  port: %[5]d
+
+ingress:
+  enabled: false
+  className: ""
+  annotations: {}
+    # kubernetes.io/ingress.class: nginx
+  hosts:
+    - host: %[1]s.local
+      paths:
+        - path: /
+          pathType: ImplementationSpecific
+  tls: []
+
+resources:
+  limits:
+    cpu: %[6]dm
+    memory: %[7]dMi
+  requests:
+    cpu: %[8]dm
+    memory: %[9]dMi
+
+autoscaling:
+  enabled: false
+  minReplicas: 1
+  maxReplicas: 10
+  targetCPUUtilizationPercentage: 80
+
+nodeSelector: {}
+
+tolerations: []
+
+affinity: {}
+`, name, v.Replicas, v.Repository, v.Tag, v.Port, v.CPULimit, v.MemLimit, v.CPURequest, v.MemRequest)
 }
 
 // crd returns a CustomResourceDefinition of about n bytes whose schema
