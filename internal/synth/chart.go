@@ -369,12 +369,11 @@ affinity: {}
 `, name, v.Replicas, v.Repository, v.Tag, v.Port, v.CPULimit, v.MemLimit, v.CPURequest, v.MemRequest)
 }
 
-// crd returns a CustomResourceDefinition of about n bytes whose schema
-// properties, types and descriptions come from seed.
-func crd(name string, n int, seed int64) string {
-	rng := rand.New(rand.NewSource(seed))
-	var b strings.Builder
-	fmt.Fprintf(&b, `apiVersion: apiextensions.k8s.io/v1
+// CRDHeader is a CustomResourceDefinition of kind (group example.com,
+// one version) up to its OpenAPI schema's properties, which follow
+// indented by 12 spaces: the head of every generated CRD.
+func CRDHeader(kind string) string {
+	return fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
   name: %[1]ss.example.com
@@ -392,7 +391,15 @@ spec:
         openAPIV3Schema:
           type: object
           properties:
-`, strings.ReplaceAll(name, "-", ""))
+`, kind)
+}
+
+// crd returns a CustomResourceDefinition of about n bytes whose schema
+// properties, types and descriptions come from seed.
+func crd(name string, n int, seed int64) string {
+	rng := rand.New(rand.NewSource(seed))
+	var b strings.Builder
+	b.WriteString(CRDHeader(strings.ReplaceAll(name, "-", "")))
 	types := [...]string{"string", "integer", "boolean", "object", "array"}
 	for b.Len() < n {
 		b.WriteString("            ")
