@@ -2,8 +2,8 @@
 // packgen binary and a runner for it, a test signing key, a pack writer
 // for gitfixture repositories, a shard forger for attack tests, reads
 // of a built site and its files (site.go), the round trip of a -o json
-// value (json.go) and a loopback address nothing listens on (net.go). It is imported by tests only, never
-// by production code.
+// value (json.go) and a loopback address nothing listens on (net.go).
+// It is imported by tests only, never by production code.
 package testutil
 
 import "testing"
