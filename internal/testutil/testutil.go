@@ -1,6 +1,7 @@
 // Package testutil holds what the tests of several packages share: the
 // packgen binary and a runner for it, a test signing key, a pack writer
-// for gitfixture repositories, a shard forger for attack tests, reads
+// for gitfixture repositories and a pack's release archive
+// (pack.go), a shard forger for attack tests, reads
 // of a built site and its files (site.go), the round trip of a -o json
 // value (json.go) and a loopback address nothing listens on (net.go).
 // It is imported by tests only, never by production code.
