@@ -27,9 +27,7 @@ func site(t *testing.T) (string, *sign.Verifier) {
 	t.Helper()
 	tmp := t.TempDir()
 	repo := filepath.Join(tmp, "repo.git")
-	if _, err := synth.Generate(repo, synth.Full(3, 2, 4<<10, 3, false)); err != nil {
-		t.Fatal(err)
-	}
+	testutil.SynthRepo(t, repo, synth.Full(3, 2, 4<<10, 3, false))
 	k := testutil.NewKey(t)
 	signer, pub := k.Signer, k.Pub
 	out := filepath.Join(tmp, "site")
