@@ -39,6 +39,18 @@ func entry(i int) []byte {
 	return e
 }
 
+// logOf is a log of entries 0 to n-1, appended at once to an empty one,
+// and the site holding it.
+func logOf(tb testing.TB, n int) (site, tlog.Tree) {
+	tb.Helper()
+	s := site{}
+	tree, err := Append(context.Background(), tlog.Tree{}, s.fetch, entries(0, n), s.put)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, tree
+}
+
 func entries(from, to int) [][]byte {
 	var out [][]byte
 	for i := from; i < to; i++ {
@@ -247,11 +259,7 @@ func TestTileTampering(t *testing.T) {
 // goal: ≤ 10 ms of CPU), the tiles at both heights.
 func BenchmarkAppendOne(b *testing.B) {
 	const n = 100_000
-	s := site{}
-	tree, err := Append(context.Background(), tlog.Tree{}, s.fetch, entries(0, n), s.put)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, tree := logOf(b, n)
 	one := entries(n, n+1)
 	var files atomic.Int64
 	for b.Loop() {
@@ -271,11 +279,7 @@ func BenchmarkAppendOne(b *testing.B) {
 // the height-4 pair for entry 70,000 (CPU, all tiles in memory).
 func BenchmarkProofBytes(b *testing.B) {
 	const n = 100_000
-	s := site{}
-	old, err := Append(context.Background(), tlog.Tree{}, s.fetch, entries(0, n), s.put)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, old := logOf(b, n)
 	tree, err := Append(context.Background(), old, s.fetch, entries(n, n+1), s.put)
 	if err != nil {
 		b.Fatal(err)
