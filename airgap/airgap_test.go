@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -351,7 +350,7 @@ func TestAirgap(t *testing.T) {
 	if res.Blobs != len(entries)-4 { // oci-layout, index.json, blobs/, blobs/sha256/
 		t.Errorf("%d blobs reported, %d tar entries", res.Blobs, len(entries))
 	}
-	if size := fileSize(t, bundle); res.Size != size {
+	if size := testutil.FileSize(t, bundle); res.Size != size {
 		t.Errorf("size %d reported, the bundle has %d bytes", res.Size, size)
 	}
 	checkOrder(t, bundle, res)
@@ -363,7 +362,7 @@ func TestAirgap(t *testing.T) {
 	if _, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: again, OCI: plainHTTP, RunOptions: RunOptions{Jobs: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	if sumFile(t, bundle) != sumFile(t, again) {
+	if testutil.SHA256File(t, bundle) != testutil.SHA256File(t, again) {
 		t.Error("two exports of the same lock differ")
 	}
 	checkImageRequests(t, settledLog(f.up)[mark:], res)
@@ -426,8 +425,8 @@ func TestAirgap(t *testing.T) {
 				t.Errorf("%s narrowed to %s, want %s", im.Image, im.Manifest.Digest, want)
 			}
 		}
-		if fi, _ := os.Stat(p); fi.Size() >= fileSize(t, bundle) {
-			t.Errorf("narrowed bundle %d bytes, whole %d", fi.Size(), fileSize(t, bundle))
+		if fi, _ := os.Stat(p); fi.Size() >= testutil.FileSize(t, bundle) {
+			t.Errorf("narrowed bundle %d bytes, whole %d", fi.Size(), testutil.FileSize(t, bundle))
 		}
 	})
 
@@ -792,22 +791,6 @@ func blobOffset(t *testing.T, p string, dg digest.Digest) (int64, int64) {
 			return off, h.Size
 		}
 	}
-}
-
-func sumFile(t *testing.T, p string) [32]byte {
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(data)
-}
-
-func fileSize(t *testing.T, p string) int64 {
-	fi, err := os.Stat(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fi.Size()
 }
 
 // assertOnly fails unless dir holds exactly names.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/publish"
 )
 
@@ -261,8 +262,8 @@ func TestAttackStageMemory(t *testing.T) {
 		if heap > 128<<10 || !raceEnabled && rss > 128<<10 {
 			t.Errorf("peak RSS %d KiB, heap %d KiB: want at most 128 MiB", rss, heap)
 		}
-		if fileSize(t, out) < 128<<20 {
-			t.Errorf("bundle of %d bytes: the signature's blobs are missing", fileSize(t, out))
+		if testutil.FileSize(t, out) < 128<<20 {
+			t.Errorf("bundle of %d bytes: the signature's blobs are missing", testutil.FileSize(t, out))
 		}
 	})
 
@@ -326,7 +327,7 @@ func TestAttackStageMemory(t *testing.T) {
 			if _, err := exportImagesBudget(ctx, t, p, ExportOptions{uncheckedSigs: true}, budget, small); err != nil {
 				t.Fatal(err)
 			}
-			sums = append(sums, sumFile(t, p))
+			sums = append(sums, testutil.SHA256File(t, p))
 		}
 		if sums[0] != sums[1] {
 			t.Error("the stage in files and in memory wrote different bundles")

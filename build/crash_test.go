@@ -38,9 +38,7 @@ func TestBuildSurvivesSIGKILL(t *testing.T) {
 	}
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
-	if _, err := synth.Generate(repo, synth.Spec{Packs: 4, Versions: 2, ChartSize: 4 << 10, Commits: 4, Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
+	testutil.SynthRepo(t, repo, synth.Spec{Packs: 4, Versions: 2, ChartSize: 4 << 10, Commits: 4, Seed: 3})
 	k := testutil.NewKey(t)
 	key := filepath.Join(dir, "k.key")
 	os.WriteFile(key, k.Priv, 0o600)

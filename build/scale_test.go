@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 func envInt(name string, def int) int {
@@ -22,10 +23,7 @@ func envInt(name string, def int) int {
 func TestSynthRepoBuilds(t *testing.T) {
 	dir := t.TempDir()
 	spec := synth.Spec{Packs: 6, Versions: 3, ChartSize: 8 << 10, Commits: 20, Seed: 1}
-	gen, err := synth.Generate(filepath.Join(dir, "repo"), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	gen := testutil.SynthRepo(t, filepath.Join(dir, "repo"), spec)
 	res, err := Run(context.Background(), Options{Repo: filepath.Join(dir, "repo"), Out: filepath.Join(dir, "site"), History: true, Registry: "synth"})
 	if err != nil {
 		t.Fatal(err)
@@ -48,10 +46,7 @@ func BenchmarkBuildScale(b *testing.B) {
 	}
 	dir := b.TempDir()
 	repo := filepath.Join(dir, "repo")
-	gen, err := synth.Generate(repo, spec)
-	if err != nil {
-		b.Fatal(err)
-	}
+	gen := testutil.SynthRepo(b, repo, spec)
 	b.Logf("repository: %d packs, %d releases, %d commits, %d-byte charts", spec.Packs, gen.Releases, gen.Commits, spec.ChartSize)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -74,9 +69,7 @@ func BenchmarkRebuild(b *testing.B) {
 	spec := synth.Full(envInt("SCALE_PACKS", 300), 5, 20<<10, 100, true)
 	dir := b.TempDir()
 	repo := filepath.Join(dir, "repo")
-	if _, err := synth.Generate(repo, spec); err != nil {
-		b.Fatal(err)
-	}
+	testutil.SynthRepo(b, repo, spec)
 	out := filepath.Join(dir, "site")
 	// VerifiedDir as packgen build sets it (the user's cache): reused
 	// archives are checked by digest, not compared with git again.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // TestDeepTreeInPlace builds a registry whose bucket tree has three
@@ -24,9 +25,7 @@ func TestDeepTreeInPlace(t *testing.T) {
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
 	spec := synth.Full(12, 2, 2<<10, 6, true)
-	if _, err := synth.Generate(repo, spec); err != nil {
-		t.Fatal(err)
-	}
+	testutil.SynthRepo(t, repo, spec)
 	signer, verifier := testKey(t)
 	build := func(out string, mod ...func(*Options)) *Result {
 		t.Helper()

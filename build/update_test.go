@@ -27,9 +27,7 @@ func TestUpdateInPlace(t *testing.T) {
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
 	spec := synth.Full(6, 2, 4<<10, 3, true)
-	if _, err := synth.Generate(repo, spec); err != nil {
-		t.Fatal(err)
-	}
+	testutil.SynthRepo(t, repo, spec)
 	out := filepath.Join(dir, "site")
 	if _, err := run(t, repo, out); err != nil {
 		t.Fatal(err)

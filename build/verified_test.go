@@ -10,6 +10,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // TestRememberedFactsSeeChanges: with the verified set (the user's
@@ -27,9 +28,7 @@ func TestRememberedFactsSeeChanges(t *testing.T) {
 	t.Cleanup(func() { racyWindow = old })
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
-	if _, err := synth.Generate(repo, synth.Full(3, 2, 4<<10, 3, true)); err != nil {
-		t.Fatal(err)
-	}
+	testutil.SynthRepo(t, repo, synth.Full(3, 2, 4<<10, 3, true))
 	s, v := testKey(t)
 	cache := filepath.Join(dir, "cache")
 	out := filepath.Join(dir, "site")

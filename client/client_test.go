@@ -140,6 +140,21 @@ func newServer(t *testing.T, dir string) *server {
 	return s
 }
 
+// answer is a server hook that takes over the requests whose path match
+// accepts and answers them with h.
+func answer(match func(path string) bool, h http.HandlerFunc) func(http.ResponseWriter, *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if !match(r.URL.Path) {
+			return false
+		}
+		h(w, r)
+		return true
+	}
+}
+
+// isArchive matches a release archive's path.
+func isArchive(path string) bool { return strings.HasSuffix(path, ".tar.gz") }
+
 type statusRecorder struct {
 	http.ResponseWriter
 	code int
@@ -425,68 +440,38 @@ func TestTamperMatrix(t *testing.T) {
 			c.checkSerial(root, mustRead(t, filepath.Join(f.sites[1], "index.json")))
 		}, want: ErrRollback},
 		{name: "expired index", opts: func(o *Options) { o.Now = func() time.Time { return time.Now().Add(400 * 24 * time.Hour) } }, want: ErrExpired, msg: "expired at"},
-		{name: "endless archive", hook: func(w http.ResponseWriter, r *http.Request) bool {
-			if !strings.HasSuffix(r.URL.Path, ".tar.gz") {
-				return false
-			}
+		{name: "endless archive", hook: answer(isArchive, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/gzip")
 			for i := 0; i < 1000; i++ {
 				if _, err := w.Write(bytes.Repeat([]byte{0}, 64<<10)); err != nil {
 					break
 				}
 			}
-			return true
-		}, want: ErrTooLarge},
-		{name: "announces too much", hook: func(w http.ResponseWriter, r *http.Request) bool {
-			if !strings.HasSuffix(r.URL.Path, ".tar.gz") {
-				return false
-			}
+		}), want: ErrTooLarge},
+		{name: "announces too much", hook: answer(isArchive, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "999999999")
 			w.WriteHeader(200)
-			return true
-		}, want: ErrTooLarge},
-		{name: "wrong content-length (short body)", hook: func(w http.ResponseWriter, r *http.Request) bool {
-			if !strings.HasSuffix(r.URL.Path, ".tar.gz") {
-				return false
-			}
+		}), want: ErrTooLarge},
+		{name: "wrong content-length (short body)", hook: answer(isArchive, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "100")
 			w.WriteHeader(200)
 			w.Write([]byte("short"))
-			return true
-		}, msg: "unexpected EOF"},
-		{name: "HTTP 500 on shard", hook: func(w http.ResponseWriter, r *http.Request) bool {
-			if strings.Contains(r.URL.Path, "/shards/") {
-				http.Error(w, "boom", 500)
-				return true
+		}), msg: "unexpected EOF"},
+		{name: "HTTP 500 on shard", hook: answer(func(p string) bool { return strings.Contains(p, "/shards/") }, func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "boom", 500)
+		}), msg: "500 Internal Server Error"},
+		{name: "404 on archive", hook: answer(isArchive, http.NotFound), want: ErrNotFound},
+		{name: "redirect loop", hook: answer(isArchive, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, r.URL.Path, http.StatusFound)
+		}), msg: "redirects"},
+		{name: "slow server", hook: answer(isArchive, func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
 			}
-			return false
-		}, msg: "500 Internal Server Error"},
-		{name: "404 on archive", hook: func(w http.ResponseWriter, r *http.Request) bool {
-			if strings.HasSuffix(r.URL.Path, ".tar.gz") {
-				http.NotFound(w, r)
-				return true
-			}
-			return false
-		}, want: ErrNotFound},
-		{name: "redirect loop", hook: func(w http.ResponseWriter, r *http.Request) bool {
-			if strings.HasSuffix(r.URL.Path, ".tar.gz") {
-				http.Redirect(w, r, r.URL.Path, http.StatusFound)
-				return true
-			}
-			return false
-		}, msg: "redirects"},
-		{name: "slow server", hook: func(w http.ResponseWriter, r *http.Request) bool {
-			if strings.HasSuffix(r.URL.Path, ".tar.gz") {
-				w.WriteHeader(200)
-				w.(http.Flusher).Flush()
-				select {
-				case <-r.Context().Done():
-				case <-time.After(10 * time.Second):
-				}
-				return true
-			}
-			return false
-		}, opts: func(o *Options) { o.Timeout = 500 * time.Millisecond }, msg: "Client.Timeout"},
+		}), opts: func(o *Options) { o.Timeout = 500 * time.Millisecond }, msg: "Client.Timeout"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -351,10 +352,10 @@ func TestTamperEveryFile(t *testing.T) {
 				if entries, _ := os.ReadDir(parent); len(entries) != 1 {
 					t.Errorf("left beside DEST: %v", entries)
 				}
-				if !equalMaps(snapshot(t, e.state), stateBefore) {
+				if !maps.Equal(snapshot(t, e.state), stateBefore) {
 					t.Error("rollback state changed")
 				}
-				if !equalMaps(snapshot(t, filepath.Join(e.cache, "roots")), rootsBefore) {
+				if !maps.Equal(snapshot(t, filepath.Join(e.cache, "roots")), rootsBefore) {
 					t.Error("cached index.json changed")
 				}
 				checkCache(t, e.cache)
@@ -427,18 +428,6 @@ func keys(m map[string]string) []string {
 	return ks
 }
 
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if bv, ok := b[k]; !ok || bv != v {
-			return false
-		}
-	}
-	return true
-}
-
 // TestRollbackState: the record of the newest index seen per registry.
 // One serial names one index: an index correctly signed (a leaked key, a
 // build from a forked history) that reuses a seen serial with other
@@ -506,10 +495,10 @@ func TestRollbackWritesNothing(t *testing.T) {
 	if !errors.Is(err, ErrRollback) {
 		t.Fatalf("got %v, want ErrRollback", err)
 	}
-	if !equalMaps(snapshot(t, e.cache), cacheBefore) {
+	if !maps.Equal(snapshot(t, e.cache), cacheBefore) {
 		t.Errorf("the cache changed: %v", keys(snapshot(t, e.cache)))
 	}
-	if !equalMaps(snapshot(t, e.state), stateBefore) {
+	if !maps.Equal(snapshot(t, e.state), stateBefore) {
 		t.Error("rollback state changed")
 	}
 	if _, err := os.Lstat(dest); !errors.Is(err, os.ErrNotExist) {

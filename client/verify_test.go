@@ -1,8 +1,9 @@
 package client
 
 import (
-	"encoding/json"
 	"testing"
+
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // verify --site -o json: each problem is in the shape every -o json uses
@@ -17,14 +18,6 @@ func TestSiteProblemJSON(t *testing.T) {
 		{SiteProblem{Path: "packs/a/1.0.0/a-1.0.0.tar.gz", Err: "digest mismatch"},
 			`{"file":"packs/a/1.0.0/a-1.0.0.tar.gz","severity":"error","message":"digest mismatch"}`},
 	} {
-		got, err := json.Marshal(c.p)
-		if err != nil || string(got) != c.want {
-			t.Errorf("%+v: %v\n got %s\nwant %s", c.p, err, got, c.want)
-			continue
-		}
-		var back SiteProblem
-		if err := json.Unmarshal(got, &back); err != nil || back != c.p {
-			t.Errorf("%s decodes to %+v (%v)", got, back, err)
-		}
+		testutil.JSONRoundTrip(t, c.p, c.want)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 	"github.com/packgen/packgen/translog"
 	"github.com/packgen/packgen/witness"
 )
@@ -63,6 +64,16 @@ func keyHash(t *testing.T, vkey string) uint32 {
 	return v.KeyHash()
 }
 
+// cosign runs the witness of skey, named name, over the site in dir and
+// returns the cosignature it wrote there.
+func cosign(t *testing.T, dir, skey, name string) []byte {
+	t.Helper()
+	if _, err := witness.Run(context.Background(), witness.Options{Site: dir, Key: skey, StateDir: t.TempDir(), Out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	return testutil.ReadFile(t, filepath.Join(dir, translog.WitnessPath(name)))
+}
+
 // witnessClient is a client of dir's registry (served over loopback
 // HTTP) requiring quorum of the witness keys.
 func witnessClient(t *testing.T, f *fixture, dir string, quorum int, keys ...string) (*Client, error) {
@@ -99,17 +110,9 @@ func TestAttackWitnessOneKeyTwoNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := witness.Run(context.Background(), witness.Options{Site: site, Key: skey, StateDir: t.TempDir(), Out: site}); err != nil {
-		t.Fatal(err)
-	}
-	cosA, err := os.ReadFile(filepath.Join(site, translog.WitnessPath("wit-a")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cosA := cosign(t, site, skey, "wit-a")
 	cosB := relabel(t, cosA, "wit-a", "wit-b", keyHash(t, vkeyB))
-	if err := os.WriteFile(filepath.Join(site, translog.WitnessPath("wit-b")), cosB, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	filetest.WriteFile(t, filepath.Join(site, translog.WitnessPath("wit-b")), cosB)
 	// The forgery is a valid cosignature under wit-b's key on its own.
 	root := testutil.ReadRoot(t, site)
 	vb, _ := translog.NewWitnessVerifier(vkeyB)
@@ -166,22 +169,11 @@ func TestAttackWitnessOtherRegistryCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := witness.Run(context.Background(), witness.Options{Site: staging, Key: skey, StateDir: t.TempDir(), Out: staging}); err != nil {
-		t.Fatal(err)
-	}
-	cos, err := os.ReadFile(filepath.Join(staging, translog.WitnessPath("wit-a")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cos := cosign(t, staging, skey, "wit-a")
 	prodName := prod.Log.Key[:strings.Index(prod.Log.Key, "+")]
 	stagName := stag.Log.Key[:strings.Index(stag.Log.Key, "+")]
 	forged := relabel(t, cos, stagName, prodName, keyHash(t, prod.Log.Key))
-	if err := os.MkdirAll(filepath.Join(site, translog.WitnessDir), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(site, translog.WitnessPath("wit-a")), forged, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	filetest.WriteFile(t, filepath.Join(site, translog.WitnessPath("wit-a")), forged)
 	wv, _ := translog.NewWitnessVerifier(vkey)
 	if cp, names, err := translog.OpenCosigned(forged, prod.Log.Key, []note.Verifier{wv}); err != nil || len(names) != 1 || cp.Origin != "staging" {
 		t.Fatalf("the relabelled checkpoint does not open under prod's log key (%v %v %+v): the test proves nothing", names, err, cp)
@@ -210,19 +202,16 @@ func TestAttackWitnessFileHostile(t *testing.T) {
 	f := newFixture(t)
 	site := f.latest(t)
 	var vkeys []string
+	var cosA []byte // wit-a's cosignature
 	for _, name := range []string{"wit-a", "wit-b"} {
 		skey, vkey, err := translog.GenerateWitnessKey(rand.Reader, name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := witness.Run(context.Background(), witness.Options{Site: site, Key: skey, StateDir: t.TempDir(), Out: site}); err != nil {
-			t.Fatal(err)
+		if cos := cosign(t, site, skey, name); cosA == nil {
+			cosA = cos
 		}
 		vkeys = append(vkeys, vkey)
-	}
-	cosA, err := os.ReadFile(filepath.Join(site, translog.WitnessPath("wit-a")))
-	if err != nil {
-		t.Fatal(err)
 	}
 	sigLine := string(cosA[bytes.LastIndex(cosA[:len(cosA)-1], []byte("\n"))+1:])
 	for _, mode := range []string{"endless", "stall", "content-length huge", "another witness's cosignature, repeated"} {

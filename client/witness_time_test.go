@@ -12,6 +12,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/translog"
 )
@@ -102,12 +103,7 @@ func TestVerifyWitnesses(t *testing.T) {
 			os.Remove(p)
 			return
 		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		filetest.WriteFile(t, p, b)
 	}
 	check := func(quorum int) (*WitnessReport, []SiteProblem) {
 		t.Helper()

@@ -1,7 +1,6 @@
 package images
 
 import (
-	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -9,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/testutil/tartest"
-	"github.com/packgen/packgen/pack"
 )
 
 // TestArchive: the images of a release archive as the client fetched it
@@ -19,19 +18,12 @@ import (
 // ErrArchive and names the file; a file that cannot be read does not.
 func TestArchive(t *testing.T) {
 	dir := t.TempDir()
-	p, probs := pack.Load(os.DirFS("testdata/packs/webapp-1.2.0"), ".", pack.Options{})
-	if probs.HasErrors() {
-		t.Fatal(probs)
-	}
-	var good bytes.Buffer
-	if _, err := pack.WriteArchive(&good, p, pack.ArchiveOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	good := testutil.PackArchive(t, "testdata/packs/webapp-1.2.0")
 	// An archive whose pack.json does not validate.
 	invalid := tartest.TarGz(t, tartest.File("webapp/pack.json", `{"name": "webapp", "layer": "addon"}`))
 	files := map[string][]byte{
-		"good.tar.gz":      good.Bytes(),
-		"truncated.tar.gz": good.Bytes()[:good.Len()/2],
+		"good.tar.gz":      good,
+		"truncated.tar.gz": good[:len(good)/2],
 		"text.tar.gz":      []byte("this is not a gzip stream\n"),
 		"invalid.tar.gz":   invalid,
 	}

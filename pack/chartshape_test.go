@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/packgen/packgen/internal/testutil/filetest"
 	"github.com/packgen/packgen/internal/testutil/tartest"
 )
 
@@ -22,7 +23,7 @@ func TestChartArchiveShapes(t *testing.T) {
 		t.Skip("no tar(1)")
 	}
 	parent := t.TempDir()
-	for name, data := range map[string]string{
+	filetest.Write(t, parent, map[string]string{
 		"c/Chart.yaml":           "apiVersion: v2\nname: c\nversion: 1.0.0\n",
 		"c/templates/a.yaml":     "kind: ConfigMap\n",
 		"stray/d/x":              "x\n",
@@ -30,15 +31,7 @@ func TestChartArchiveShapes(t *testing.T) {
 		"stray/x/c/templates/b":  "kind: Secret\n",
 		"other/c/Chart.yaml":     "apiVersion: v2\nname: c\nversion: 1.0.0\n",
 		"other/c/templates/a.ym": "kind: ConfigMap\n",
-	} {
-		p := filepath.Join(parent, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	// tar(1) run in dir on what.
 	realTar := func(dir string, what ...string) []byte {
 		out := filepath.Join(t.TempDir(), "c.tgz")

@@ -287,53 +287,48 @@ func TestAcceptedRealWorldShapes(t *testing.T) {
 	}
 }
 
-// On-disk cases that a MapFS cannot express.
+// On-disk cases that a MapFS cannot express: each is one error naming
+// the file, found without reading it.
 func TestInvalidOnDisk(t *testing.T) {
-	write := func(t *testing.T, dir string) {
-		for name, f := range baseFS() {
-			if err := os.WriteFile(filepath.Join(dir, name), f.Data, 0o644); err != nil {
+	for _, tc := range []struct {
+		name, file, msg string
+		make            func(t *testing.T, p string) // makes the file at p
+	}{
+		{"symlink to /etc/passwd", "values-link.yaml", "is absolute", func(t *testing.T, p string) {
+			os.Symlink("/etc/passwd", p)
+		}},
+		{"fifo", "pipe", "named pipe (FIFO)", func(t *testing.T, p string) {
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Skip("mkfifo:", err)
+			}
+		}},
+		{"2 GB sparse file", "huge.bin", "larger than the 256.0 MiB limit", func(t *testing.T, p string) {
+			f, err := os.Create(p)
+			if err != nil {
 				t.Fatal(err)
 			}
-		}
+			f.Truncate(2 << 30)
+			f.Close()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, f := range baseFS() {
+				if err := os.WriteFile(filepath.Join(dir, name), f.Data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tc.make(t, filepath.Join(dir, tc.file))
+			start := time.Now()
+			_, ps := Load(os.DirFS(dir), ".", Options{})
+			if e := ps.Errors(); len(e) != 1 || e[0].File != tc.file || !strings.Contains(e[0].Msg, tc.msg) {
+				t.Fatalf("got %v", ps)
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Fatalf("Load took %v: %s was read", took, tc.file)
+			}
+		})
 	}
-	t.Run("symlink to /etc/passwd", func(t *testing.T) {
-		dir := t.TempDir()
-		write(t, dir)
-		os.Symlink("/etc/passwd", filepath.Join(dir, "values-link.yaml"))
-		_, ps := Load(os.DirFS(dir), ".", Options{})
-		if e := ps.Errors(); len(e) != 1 || e[0].File != "values-link.yaml" || !strings.Contains(e[0].Msg, "is absolute") {
-			t.Fatalf("got %v", ps)
-		}
-	})
-	t.Run("fifo", func(t *testing.T) {
-		dir := t.TempDir()
-		write(t, dir)
-		if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
-			t.Skip("mkfifo:", err)
-		}
-		_, ps := Load(os.DirFS(dir), ".", Options{})
-		if e := ps.Errors(); len(e) != 1 || e[0].File != "pipe" || !strings.Contains(e[0].Msg, "named pipe (FIFO)") {
-			t.Fatalf("got %v", ps)
-		}
-	})
-	t.Run("2 GB sparse file", func(t *testing.T) {
-		dir := t.TempDir()
-		write(t, dir)
-		f, err := os.Create(filepath.Join(dir, "huge.bin"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.Truncate(2 << 30)
-		f.Close()
-		start := time.Now()
-		_, ps := Load(os.DirFS(dir), ".", Options{})
-		if e := ps.Errors(); len(e) != 1 || e[0].File != "huge.bin" || !strings.Contains(e[0].Msg, "larger than the 256.0 MiB limit") {
-			t.Fatalf("got %v", ps)
-		}
-		if time.Since(start) > 5*time.Second {
-			t.Fatal("the sparse file was read")
-		}
-	})
 }
 
 // What the platform spells differently is a warning naming the spelling

@@ -27,9 +27,7 @@ func BenchmarkFetch(b *testing.B) {
 	const packs = 16
 	tmp := b.TempDir()
 	repo := filepath.Join(tmp, "repo.git")
-	if _, err := synth.Generate(repo, synth.Full(packs, 1, 2<<20, packs, false)); err != nil {
-		b.Fatal(err)
-	}
+	testutil.SynthRepo(b, repo, synth.Full(packs, 1, 2<<20, packs, false))
 	k := testutil.NewKey(b)
 	signer, pub := k.Signer, k.Pub
 	site := filepath.Join(tmp, "site")

@@ -13,6 +13,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/s3test"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 // TestSignedSiteNeedsItsSignatures: a signed build says so in index.json
@@ -81,13 +82,7 @@ func TestUnreferencedFilesNotUploaded(t *testing.T) {
 		"packs/ghost/1.0.0/ghost-1.0.0.tar.gz":                []byte(`x`),
 		"index.json.new":                                      []byte(`{}`),
 	}
-	for k, v := range leftovers {
-		p := filepath.Join(site, filepath.FromSlash(k))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, v, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	filetest.Write(t, site, leftovers)
 	dest := filepath.Join(t.TempDir(), "remote")
 	res, err := Publish(context.Background(), site, DirTarget{Dir: dest}, Options{})
 	if err != nil {

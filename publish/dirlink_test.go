@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,10 +63,10 @@ func TestAttackDirLinks(t *testing.T) {
 			if !errors.Is(err, ErrLink) || !strings.Contains(err.Error(), planted) || !strings.Contains(err.Error(), "Remove it") {
 				t.Fatalf("err = %v, want ErrLink naming %s", err, planted)
 			}
-			if got := tree(t, dst); !equalTrees(got, before) {
+			if got := tree(t, dst); !maps.Equal(got, before) {
 				t.Errorf("destination changed:\n%v\nwas\n%v", got, before)
 			}
-			if got := tree(t, outside); !equalTrees(got, out) {
+			if got := tree(t, outside); !maps.Equal(got, out) {
 				t.Errorf("written through the link: %v", got)
 			}
 		})
@@ -191,16 +192,4 @@ func tree(t *testing.T, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-func equalTrees(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }

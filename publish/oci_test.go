@@ -61,8 +61,9 @@ func mustPublish(t *testing.T, reg *ocitest.Registry, f *fixture, site, dest str
 	return res
 }
 
-// verifyOCI verifies the registry at dest (oci://…, anonymous) as a
-// client does, with every check, and that it holds releases releases.
+// verifyOCI verifies the registry at dest (oci://…) as a
+// client does, with every check (credentials from DOCKER_CONFIG, if
+// set), and that it holds releases releases.
 func verifyOCI(t *testing.T, reg *ocitest.Registry, f *fixture, dest string, releases int) {
 	t.Helper()
 	r := client.Registry{Name: "acme", URL: dest, Keys: []string{string(f.pub)}, PlainHTTP: true}
@@ -289,14 +290,7 @@ func TestOCIIndex(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(res.Dest, "values.yaml")); string(got) != "a: 1\n" {
 		t.Fatalf("values.yaml %q", got)
 	}
-	tr, err := r.Transport("", 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := client.VerifySiteVia(ctx, tr, f.verifier(t))
-	if err != nil || len(rep.Problems) != 0 || rep.Releases != 2 {
-		t.Fatalf("verify: %v %+v", err, rep)
-	}
+	verifyOCI(t, reg, f, dest, 2)
 
 	// Metadata per resolve stays O(1): count the registry's requests
 	// for one fetch at 2 packs and at 40.
@@ -427,16 +421,8 @@ func TestOCIPromote(t *testing.T) {
 		}
 	}
 	// Clients verify prod with every check.
-	r := client.Registry{Name: "prod", URL: dst, Keys: []string{string(f.pub)}, PlainHTTP: true}
 	t.Setenv("DOCKER_CONFIG", dockerConfig(t, prod))
-	tr, err := r.Transport("", 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := client.VerifySiteVia(ctx, tr, f.verifier(t))
-	if err != nil || len(rep.Problems) != 0 || rep.Releases != 2 {
-		t.Fatalf("verify prod: %v %+v", err, rep)
-	}
+	verifyOCI(t, prod, f, dst, 2)
 	if cosign, ok := ocitest.FindTool("cosign"); ok {
 		key := filepath.Join(t.TempDir(), "registry.pub")
 		os.WriteFile(key, f.pub, 0o644)
@@ -649,9 +635,5 @@ func TestOCIPromoteSameRegistry(t *testing.T) {
 	if reg.Requests("POST", "/v2/prod/spectro-packs/archive/hello/blobs/uploads/?mount=sha256:"+rel.Archive.SHA256) != 1 {
 		t.Fatalf("the archive was not mounted:\n%s", strings.Join(reg.AccessLog(), "\n"))
 	}
-	r := client.Registry{Name: "prod", URL: "oci://" + reg.Host() + "/prod", Keys: []string{string(f.pub)}, PlainHTTP: true}
-	tr, _ := r.Transport("", 0, 0)
-	if rep, err := client.VerifySiteVia(ctx, tr, f.verifier(t)); err != nil || len(rep.Problems) != 0 || rep.Releases != 1 {
-		t.Fatalf("verify prod: %v %+v", err, rep)
-	}
+	verifyOCI(t, reg, f, "oci://"+reg.Host()+"/prod", 1)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/translog"
 	"github.com/packgen/packgen/witness"
@@ -173,11 +174,11 @@ func TestOCIWitness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testWrite(t, filepath.Join(site2, p), cos2)
+	filetest.WriteFile(t, filepath.Join(site2, p), cos2)
 	if pub := mustPublish(t, reg, f, site2, dest); !slices.Contains(pub.Uploaded, tagRef) {
 		t.Fatalf("the newer cosignature was not pushed: %v", pub.Uploaded)
 	}
-	testWrite(t, filepath.Join(site2, p), cos1)
+	filetest.WriteFile(t, filepath.Join(site2, p), cos1)
 	pub = mustPublish(t, reg, f, site2, dest)
 	if slices.Contains(pub.Uploaded, tagRef) || !slices.Contains(pub.Kept, tagRef) {
 		t.Fatalf("an older cosignature replaced a newer one: uploaded %v, kept %v", pub.Uploaded, pub.Kept)
@@ -206,22 +207,12 @@ func TestOCIWitness(t *testing.T) {
 
 	// A witness file that is not a checkpoint of this log: refused,
 	// nothing pushed.
-	testWrite(t, filepath.Join(site2, translog.WitnessPath("w9.example")), []byte("other\n3\nAAAA\n\n— other x\n"))
+	filetest.WriteFile(t, filepath.Join(site2, translog.WitnessPath("w9.example")), []byte("other\n3\nAAAA\n\n— other x\n"))
 	_, err = To(ctx, site2, dest, ociOptions(reg, true, f), Options{})
 	if !errors.Is(err, ErrWitnessFile) || !strings.Contains(err.Error(), "log/witness/w9.example") {
 		t.Fatalf("a bad witness file: %v", err)
 	}
 	if _, _, _, err := fetchManifest(ctx, idx, "witness-w9.example"); !ocireg.IsNotFound(err) {
 		t.Fatalf("a refused witness file was pushed: %v", err)
-	}
-}
-
-func testWrite(t *testing.T, p string, b []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -110,6 +110,15 @@ func newS3(t *testing.T, srv *s3test.Server, prefix string) *S3Target {
 	return target
 }
 
+// twoPacks adds calico 1.0.0 and metallb 0.13.0 to f's repository and
+// builds its site.
+func (f *fixture) twoPacks(t *testing.T) string {
+	t.Helper()
+	f.pack("calico", "1.0.0", "a: 1\n")
+	f.pack("metallb", "0.13.0", "b: 1\n")
+	return f.build(t)
+}
+
 // calicoSite builds a site of one pack, calico 1.0.0, with a new fixture.
 func calicoSite(t *testing.T) (*fixture, string) {
 	t.Helper()
@@ -161,9 +170,7 @@ func keys(paths []string, prefix string) []string {
 func TestPublishS3(t *testing.T) {
 	srv := s3test.Start(t, "packs")
 	f := newFixture(t)
-	f.pack("calico", "1.0.0", "a: 1\n")
-	f.pack("metallb", "0.13.0", "b: 1\n")
-	site1 := f.build(t)
+	site1 := f.twoPacks(t)
 	ctx := context.Background()
 	target := newS3(t, srv, "registry")
 	base := srv.URL() + "/registry"
@@ -340,9 +347,7 @@ func TestPublishRefusals(t *testing.T) {
 	srv := s3test.Start(t, "packs")
 	ctx := context.Background()
 	f := newFixture(t)
-	f.pack("calico", "1.0.0", "a: 1\n")
-	f.pack("metallb", "0.13.0", "b: 1\n")
-	site1 := f.build(t)
+	site1 := f.twoPacks(t)
 	target := newS3(t, srv, "r")
 	if _, err := Publish(ctx, site1, target, Options{}); err != nil {
 		t.Fatal(err)

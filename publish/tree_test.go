@@ -17,9 +17,7 @@ func TestPublishDeepTree(t *testing.T) {
 	srv := s3test.Start(t, "packs")
 	f := newFixture(t)
 	f.shape = func(int) (int, int) { return 2, 3 }
-	f.pack("calico", "1.0.0", "a: 1\n")
-	f.pack("metallb", "0.13.0", "b: 1\n")
-	site1 := f.build(t)
+	site1 := f.twoPacks(t)
 	ctx := context.Background()
 	target := newS3(t, srv, "deep")
 	base := srv.URL() + "/deep"

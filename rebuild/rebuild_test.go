@@ -109,51 +109,48 @@ func TestCompare(t *testing.T) {
 	if got := index.Digest(orig); d.SHA256 != got {
 		t.Errorf("rebuild sha256 %s, published %s", d.SHA256, got)
 	}
+	type edit = func(hd *tar.Header, b []byte) (*tar.Header, []byte)
 	same := func(hd *tar.Header, b []byte) (*tar.Header, []byte) { return hd, b }
+	// onFile edits the entry whose name ends in suffix, keeps the rest.
+	onFile := func(suffix string, e edit) edit {
+		return func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
+			if strings.HasSuffix(hd.Name, suffix) {
+				return e(hd, b)
+			}
+			return hd, b
+		}
+	}
+	renamed := func(suffix, name string) edit {
+		return onFile(suffix, func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
+			hd.Name = name
+			return hd, b
+		})
+	}
 	for _, tc := range []struct {
 		name string
-		edit func(hd *tar.Header, b []byte) (*tar.Header, []byte)
+		edit edit
 		root string
 		want string // in the error
 	}{
 		{"other bytes, same files", same, "calico", ""},
-		{"content changed at byte 850 of a file", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
-			if strings.HasSuffix(hd.Name, "crd.yaml") {
-				b = append([]byte(nil), b...)
-				b[len(b)-2] ^= 1
-			}
+		{"content changed at byte 850 of a file", onFile("crd.yaml", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
+			b = append([]byte(nil), b...)
+			b[len(b)-2] ^= 1
 			return hd, b
-		}, "calico", "manifests/crd.yaml: content differs"},
-		{"file added", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
-			if strings.HasSuffix(hd.Name, "crd.yaml") {
-				hd.Name = "calico/manifests/evil.yaml"
-			}
+		}), "calico", "manifests/crd.yaml: content differs"},
+		{"file added", renamed("crd.yaml", "calico/manifests/evil.yaml"), "calico", "manifests/evil.yaml: file in the archive that git does not hold"},
+		{"file dropped", onFile("values.yaml", func(*tar.Header, []byte) (*tar.Header, []byte) { return nil, nil }), "calico", "values.yaml: in git, missing from the archive"},
+		{"mode changed", onFile("run.sh", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
+			hd.Mode = 0o644
 			return hd, b
-		}, "calico", "manifests/evil.yaml: file in the archive that git does not hold"},
-		{"file dropped", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
-			if strings.HasSuffix(hd.Name, "values.yaml") {
-				return nil, nil
-			}
-			return hd, b
-		}, "calico", "values.yaml: in git, missing from the archive"},
-		{"mode changed", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
-			if strings.HasSuffix(hd.Name, "run.sh") {
-				hd.Mode = 0o644
-			}
-			return hd, b
-		}, "calico", "scripts/run.sh: mode 644 in the archive, 755 in git"},
+		}), "calico", "scripts/run.sh: mode 644 in the archive, 755 in git"},
 		{"link retargeted", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
 			if hd.Typeflag == tar.TypeSymlink {
 				hd.Linkname = "values.yaml"
 			}
 			return hd, b
 		}, "calico", "crd-link.yaml: content differs"},
-		{"ignored file smuggled in", func(hd *tar.Header, b []byte) (*tar.Header, []byte) {
-			if strings.HasSuffix(hd.Name, "values.yaml") {
-				hd.Name = "calico/notes.tmp"
-			}
-			return hd, b
-		}, "calico", "notes.tmp: file in the archive that git does not hold"},
+		{"ignored file smuggled in", renamed("values.yaml", "calico/notes.tmp"), "calico", "notes.tmp: file in the archive that git does not hold"},
 		{"another root", same, "tigera", "is not under tigera/"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,8 +1,9 @@
 package rebuild
 
 import (
-	"encoding/json"
 	"testing"
+
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // verify --site --repo -o json: each problem is the release and a
@@ -17,14 +18,6 @@ func TestProblemJSON(t *testing.T) {
 		{Problem{Pack: "a", Version: "1.0.0", Path: "a/values.yaml", Msg: "differs from git"},
 			`{"pack":"a","version":"1.0.0","file":"a/values.yaml","severity":"error","message":"differs from git"}`},
 	} {
-		got, err := json.Marshal(c.p)
-		if err != nil || string(got) != c.want {
-			t.Errorf("%+v: %v\n got %s\nwant %s", c.p, err, got, c.want)
-			continue
-		}
-		var back Problem
-		if err := json.Unmarshal(got, &back); err != nil || back != c.p {
-			t.Errorf("%s decodes to %+v (%v)", got, back, err)
-		}
+		testutil.JSONRoundTrip(t, c.p, c.want)
 	}
 }

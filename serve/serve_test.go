@@ -4,26 +4,19 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
-	write := func(rel, data string) {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("index.json", `{"x":1}`)
-	write("index.html", `<html></html>`)
-	write("packs/p/1.0.0/p-1.0.0.tar.gz", "0123456789")
-	write(".packgen-build-1/secret", "no")
+	filetest.Write(t, dir, map[string]string{
+		"index.json":                   `{"x":1}`,
+		"index.html":                   `<html></html>`,
+		"packs/p/1.0.0/p-1.0.0.tar.gz": "0123456789",
+		".packgen-build-1/secret":      "no",
+	})
 	srv := httptest.NewServer(Handler(dir))
 	defer srv.Close()
 

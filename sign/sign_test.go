@@ -11,74 +11,82 @@ import (
 	"testing"
 )
 
-func TestRoundTrip(t *testing.T) {
+// eachAlgorithm runs f as a subtest per algorithm with a new key pair
+// of it, the private key encrypted with the password "pw".
+func eachAlgorithm(t *testing.T, f func(t *testing.T, alg Algorithm, priv, pub []byte)) {
 	for _, alg := range []Algorithm{ECDSAP256, Ed25519} {
 		t.Run(string(alg), func(t *testing.T) {
 			priv, pub, err := Generate(alg, StaticPass([]byte("pw")))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Contains(priv, []byte("ENCRYPTED SIGSTORE PRIVATE KEY")) {
-				t.Fatalf("private key is not in the cosign format:\n%s", priv)
-			}
-			if _, err := LoadSigner(priv, StaticPass([]byte("wrong"))); err == nil || !strings.Contains(err.Error(), "wrong password") {
-				t.Fatalf("wrong password: %v", err)
-			}
-			s, err := LoadSigner(priv, StaticPass([]byte("pw")))
-			if err != nil {
-				t.Fatal(err)
-			}
-			v, err := LoadPublicKey(pub)
-			if err != nil {
-				t.Fatal(err)
-			}
-			blob := []byte("index.json content")
-			sig, err := s.Sign(bytes.NewReader(blob))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := v.VerifyBlob(bytes.NewReader(blob), sig.SigFile()); err != nil {
-				t.Fatalf("verify: %v", err)
-			}
-			bundle, err := sig.Bundle()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := v.VerifyBundle(bytes.NewReader(blob), bundle); err != nil {
-				t.Fatalf("verify bundle: %v", err)
-			}
-			tampered := append([]byte{}, blob...)
-			tampered[0] ^= 1
-			if err := v.VerifyBlob(bytes.NewReader(tampered), sig.SigFile()); !errors.Is(err, ErrBadSignature) {
-				t.Fatalf("tampered blob: %v", err)
-			}
-			if err := v.VerifyBundle(bytes.NewReader(tampered), bundle); !errors.Is(err, ErrBadSignature) {
-				t.Fatalf("tampered blob with bundle: %v", err)
-			}
-			badSig := append([]byte{}, sig.Raw...)
-			badSig[len(badSig)/2] ^= 0xff
-			bs := &Signature{Raw: badSig}
-			if err := v.VerifyBlob(bytes.NewReader(blob), bs.SigFile()); !errors.Is(err, ErrBadSignature) {
-				t.Fatalf("tampered signature: %v", err)
-			}
-			// Files on disk.
-			dir := t.TempDir()
-			file := filepath.Join(dir, "x.tar.gz")
-			os.WriteFile(file, blob, 0o644)
-			sigName, bundleName, err := s.SignFile(file, sha256.Sum256(blob))
-			if err != nil {
-				t.Fatal(err)
-			}
-			sigData, _ := os.ReadFile(filepath.Join(dir, sigName))
-			bundleData, _ := os.ReadFile(filepath.Join(dir, bundleName))
-			if err := v.VerifyBlob(bytes.NewReader(blob), sigData); err != nil {
-				t.Fatal(err)
-			}
-			if err := v.VerifyBundle(bytes.NewReader(blob), bundleData); err != nil {
-				t.Fatal(err)
-			}
+			f(t, alg, priv, pub)
 		})
 	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	eachAlgorithm(t, func(t *testing.T, _ Algorithm, priv, pub []byte) {
+		if !bytes.Contains(priv, []byte("ENCRYPTED SIGSTORE PRIVATE KEY")) {
+			t.Fatalf("private key is not in the cosign format:\n%s", priv)
+		}
+		if _, err := LoadSigner(priv, StaticPass([]byte("wrong"))); err == nil || !strings.Contains(err.Error(), "wrong password") {
+			t.Fatalf("wrong password: %v", err)
+		}
+		s, err := LoadSigner(priv, StaticPass([]byte("pw")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := LoadPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blob := []byte("index.json content")
+		sig, err := s.Sign(bytes.NewReader(blob))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.VerifyBlob(bytes.NewReader(blob), sig.SigFile()); err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+		bundle, err := sig.Bundle()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.VerifyBundle(bytes.NewReader(blob), bundle); err != nil {
+			t.Fatalf("verify bundle: %v", err)
+		}
+		tampered := append([]byte{}, blob...)
+		tampered[0] ^= 1
+		if err := v.VerifyBlob(bytes.NewReader(tampered), sig.SigFile()); !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("tampered blob: %v", err)
+		}
+		if err := v.VerifyBundle(bytes.NewReader(tampered), bundle); !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("tampered blob with bundle: %v", err)
+		}
+		badSig := append([]byte{}, sig.Raw...)
+		badSig[len(badSig)/2] ^= 0xff
+		bs := &Signature{Raw: badSig}
+		if err := v.VerifyBlob(bytes.NewReader(blob), bs.SigFile()); !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("tampered signature: %v", err)
+		}
+		// Files on disk.
+		dir := t.TempDir()
+		file := filepath.Join(dir, "x.tar.gz")
+		os.WriteFile(file, blob, 0o644)
+		sigName, bundleName, err := s.SignFile(file, sha256.Sum256(blob))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigData, _ := os.ReadFile(filepath.Join(dir, sigName))
+		bundleData, _ := os.ReadFile(filepath.Join(dir, bundleName))
+		if err := v.VerifyBlob(bytes.NewReader(blob), sigData); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.VerifyBundle(bytes.NewReader(blob), bundleData); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestKeyRotationSet(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/internal/chartproto"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -42,22 +43,11 @@ func TestImagesMatchPackgenImages(t *testing.T) {
 	values := strings.Replace(mustRead(t, filepath.Join(src, "values.yaml")), "\nmanifests:\n", "\nmanifests:\n  grüße:\n    image:\n      repository: registry.example.com/agent\n      tag: \"2.0\"\n", 1)
 	write("values.yaml", values)
 
-	p, probs := pack.Load(os.DirFS(src), ".", pack.Options{})
-	if probs.HasErrors() {
-		t.Fatalf("fixture does not validate: %v", probs)
-	}
 	archive := filepath.Join(t.TempDir(), "webapp-1.2.0.tar.gz")
-	f, err := os.Create(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pack.WriteArchive(f, p, pack.ArchiveOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	testutil.Must(t, os.WriteFile(archive, testutil.PackArchive(t, src), 0o644))
 
 	// What the catalogue shows.
-	f, err = os.Open(archive)
+	f, err := os.Open(archive)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,15 +162,8 @@ func (failingRenderer) Render(*chartproto.Request) (*chartproto.Result, error) {
 // does, instead of leaving a note that the image cache would remember
 // as the release's view; a release without charts needs no renderer.
 func TestFindImagesFailsClosed(t *testing.T) {
-	p, probs := pack.Load(os.DirFS("../images/testdata/packs"), "webapp-1.2.0", pack.Options{})
-	if probs.HasErrors() {
-		t.Fatal(probs)
-	}
-	var buf bytes.Buffer
-	if _, err := pack.WriteArchive(&buf, p, pack.ArchiveOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	a, err := pack.OpenArchive(bytes.NewReader(buf.Bytes()), pack.ArchiveLimits{MaxTotalSize: maxWholeArchive})
+	archive := testutil.PackArchive(t, "../images/testdata/packs/webapp-1.2.0")
+	a, err := pack.OpenArchive(bytes.NewReader(archive), pack.ArchiveLimits{MaxTotalSize: maxWholeArchive})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/packgen/packgen/build"
 	gensynth "github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // inodes maps each catalogue file of a site to its inode: a page the
@@ -38,9 +39,7 @@ func TestRebuildRendersOnlyChanged(t *testing.T) {
 	tmp := t.TempDir()
 	repo := filepath.Join(tmp, "repo")
 	spec := gensynth.Full(12, 2, 4<<10, 6, true)
-	if _, err := gensynth.Generate(repo, spec); err != nil {
-		t.Fatal(err)
-	}
+	testutil.SynthRepo(t, repo, spec)
 	out, cache := filepath.Join(tmp, "site"), filepath.Join(tmp, "cache")
 	var st Stats
 	run := func() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/packgen/packgen/build"
 	gensynth "github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // cpuTime is the process's user and system CPU time so far.
@@ -38,9 +39,7 @@ func TestCatalogueShare(t *testing.T) {
 	repo := os.Getenv("PACKGEN_SITE_SHARE_REPO")
 	if repo == "" {
 		repo = filepath.Join(t.TempDir(), "repo")
-		if _, err := gensynth.Generate(repo, gensynth.Full(1000, 5, 20<<10, 100, true)); err != nil {
-			t.Fatal(err)
-		}
+		testutil.SynthRepo(t, repo, gensynth.Full(1000, 5, 20<<10, 100, true))
 	}
 	out := filepath.Join(t.TempDir(), "site")
 	var site, siteCPU time.Duration

@@ -20,6 +20,8 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/packgen/packgen/internal/synth"
 )
 
 // crdYAML renders a CustomResourceDefinition whose OpenAPI v3 schema has
@@ -29,32 +31,7 @@ import (
 func crdYAML(kind string, props, rev int) []byte {
 	rnd := rand.New(rand.NewSource(int64(len(kind)*7919 + props)))
 	var b strings.Builder
-	fmt.Fprintf(&b, `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: %[1]ss.example.com
-  annotations:
-    controller-gen.kubebuilder.io/version: v0.%[2]d.0
-spec:
-  group: example.com
-  names:
-    kind: %[1]s
-    listKind: %[1]sList
-    plural: %[1]ss
-    singular: %[3]s
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-`, kind, 10+rev, strings.ToLower(kind))
+	b.WriteString(synth.CRDHeader(kind))
 	types := []string{"string", "integer", "boolean", "array", "object"}
 	for i := 0; i < props+rev; i++ {
 		typ := types[rnd.Intn(len(types))]
@@ -62,16 +39,16 @@ spec:
 		if i%97 == rev%97 {
 			desc = fmt.Sprintf("revision %d rewrote this description of field %d", rev, i)
 		}
-		fmt.Fprintf(&b, "              field%05d:\n                description: %s\n                type: %s\n", i, desc, typ)
+		fmt.Fprintf(&b, "            field%05d:\n              description: %s\n              type: %s\n", i, desc, typ)
 		switch typ {
 		case "integer":
-			fmt.Fprintf(&b, "                format: int64\n                minimum: %d\n                maximum: %d\n", rnd.Intn(10), 100+rnd.Intn(1e6))
+			fmt.Fprintf(&b, "              format: int64\n              minimum: %d\n              maximum: %d\n", rnd.Intn(10), 100+rnd.Intn(1e6))
 		case "array":
-			fmt.Fprintf(&b, "                items:\n                  type: string\n                maxItems: %d\n", 1+rnd.Intn(64))
+			fmt.Fprintf(&b, "              items:\n                type: string\n              maxItems: %d\n", 1+rnd.Intn(64))
 		case "object":
-			fmt.Fprintf(&b, "                x-kubernetes-preserve-unknown-fields: true\n                additionalProperties:\n                  type: string\n")
+			fmt.Fprintf(&b, "              x-kubernetes-preserve-unknown-fields: true\n              additionalProperties:\n                type: string\n")
 		case "string":
-			fmt.Fprintf(&b, "                pattern: ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\n                maxLength: %d\n", 63+rnd.Intn(200))
+			fmt.Fprintf(&b, "              pattern: ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\n              maxLength: %d\n", 63+rnd.Intn(200))
 		}
 	}
 	return []byte(b.String())

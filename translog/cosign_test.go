@@ -28,12 +28,21 @@ func newWitness(t testing.TB, name, seed string) (note.Signer, note.Verifier, st
 	return s, v, vkey
 }
 
-func TestCosign(t *testing.T) {
+// signedCheckpoint is a checkpoint of the log "acme" at size n (its hash
+// that of the record leaf), signed by a fresh log key, and that key's
+// verifier key.
+func signedCheckpoint(t testing.TB, n int64, leaf string) (msg []byte, logV string) {
+	t.Helper()
 	logS, logV := newKey(t, "acme")
-	msg, err := SignCheckpoint(Checkpoint{Origin: "acme", Tree: tlog.Tree{N: 9, Hash: tlog.RecordHash([]byte("x"))}}, logS)
+	msg, err := SignCheckpoint(Checkpoint{Origin: "acme", Tree: tlog.Tree{N: n, Hash: tlog.RecordHash([]byte(leaf))}}, logS)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return msg, logV
+}
+
+func TestCosign(t *testing.T) {
+	msg, logV := signedCheckpoint(t, 9, "x")
 	ws, wv, _ := newWitness(t, "w1.example", "a")
 	xs, xv, _ := newWitness(t, "w2.example", "b")
 	co, err := Cosign(msg, logV, ws)
@@ -121,9 +130,8 @@ func TestWitnessKeyNames(t *testing.T) {
 // one, the witnesses counted are those whose cosignature verifies, and
 // what opens parses as the note's text.
 func FuzzOpenCosigned(f *testing.F) {
-	logS, logV := newKey(f, "acme")
 	ws, wv, _ := newWitness(f, "w1", "a")
-	msg, _ := SignCheckpoint(Checkpoint{Origin: "acme", Tree: tlog.Tree{N: 7, Hash: tlog.RecordHash([]byte("e"))}}, logS)
+	msg, logV := signedCheckpoint(f, 7, "e")
 	co, _ := Cosign(msg, logV, ws)
 	f.Add(co)
 	f.Add(msg)
@@ -144,11 +152,7 @@ func FuzzOpenCosigned(f *testing.F) {
 // ahead beyond MaxCosignatureSkew, and one older than a maximum age when
 // there is one, naming the witness, its time and the limit.
 func TestCosignatureTime(t *testing.T) {
-	logS, logV := newKey(t, "acme")
-	msg, err := SignCheckpoint(Checkpoint{Origin: "acme", Tree: tlog.Tree{N: 3, Hash: tlog.RecordHash([]byte("x"))}}, logS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg, logV := signedCheckpoint(t, 3, "x")
 	ws, wv, _ := newWitness(t, "w1.example", "a")
 	before := time.Now().Add(-time.Second)
 	co, err := Cosign(msg, logV, ws)

@@ -78,11 +78,7 @@ func FuzzParseEntry(f *testing.F) {
 // never accepts an entry the signed tree does not hold, and the genuine
 // entry is accepted only from the genuine tile.
 func FuzzTile(f *testing.F) {
-	s := site{}
-	tree, err := Append(context.Background(), tlog.Tree{}, s.fetch, entries(0, 300), s.put)
-	if err != nil {
-		f.Fatal(err)
-	}
+	s, tree := logOf(f, 300)
 	// 300 = 256 + 44 = 18·16 + 12: tiles of both heights, full and at
 	// the right edge.
 	paths := []string{"log/tile/8/0/000", "log/tile/8/0/001.p/44", "log/tile/8/1/000.p/1", "log/tile/8/data/001.p/44",

@@ -1,6 +1,7 @@
 package translog
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,18 @@ func entry(i int) []byte {
 		panic(err)
 	}
 	return e
+}
+
+// logOf is a log of entries 0 to n-1, appended at once to an empty one,
+// and the site holding it.
+func logOf(tb testing.TB, n int) (site, tlog.Tree) {
+	tb.Helper()
+	s := site{}
+	tree, err := Append(context.Background(), tlog.Tree{}, s.fetch, entries(0, n), s.put)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, tree
 }
 
 func entries(from, to int) [][]byte {
@@ -98,33 +111,29 @@ func TestAppendInStepsEqualsAtOnce(t *testing.T) {
 			}); err != nil || seen != a.N {
 				t.Fatalf("read %d entries: %v", seen, err)
 			}
-			same := func(x, y []byte) bool { return string(x) == string(y) }
-			all := site{}
-			if err := CopyLog(context.Background(), a, stepped.fetch, all.put, true); err != nil {
-				t.Fatal(err)
-			}
-			if !maps.EqualFunc(all, once, same) {
-				t.Fatalf("CopyLog with partials: %d files, want the %d of the tree", len(all), len(once))
-			}
-			copied := site{}
-			if err := CopyLog(context.Background(), a, stepped.fetch, copied.put, false); err != nil {
-				t.Fatal(err)
-			}
-			full := maps.Clone(once)
-			maps.DeleteFunc(full, func(p string, _ []byte) bool { return strings.Contains(p, ".p/") })
-			if !maps.EqualFunc(copied, full, same) {
-				t.Fatalf("CopyLog: %d files, want the %d full tiles of the tree", len(copied), len(full))
-			}
-			// CopyTiles carries the height-8 tiles only (what an OCI
-			// registry holds).
-			c2sp := site{}
-			if err := CopyTiles(context.Background(), a, stepped.fetch, c2sp.put, true); err != nil {
-				t.Fatal(err)
-			}
-			only8 := maps.Clone(once)
-			maps.DeleteFunc(only8, func(p string, _ []byte) bool { return strings.HasPrefix(p, "log/tile/4/") })
-			if !maps.EqualFunc(c2sp, only8, same) {
-				t.Fatalf("CopyTiles: %d files, want the %d height-8 tiles of the tree", len(c2sp), len(only8))
+			// CopyLog carries the whole tree, or its full tiles only;
+			// CopyTiles the height-8 tiles only (what an OCI registry
+			// holds).
+			for _, c := range []struct {
+				name     string
+				copy     func(context.Context, tlog.Tree, Fetch, Put, bool) error
+				partials bool
+				left     func(p string) bool // a file of the tree not copied
+				what     string              // what of the tree it copies
+			}{
+				{"CopyLog with partials", CopyLog, true, func(string) bool { return false }, "files"},
+				{"CopyLog", CopyLog, false, func(p string) bool { return strings.Contains(p, ".p/") }, "full tiles"},
+				{"CopyTiles", CopyTiles, true, func(p string) bool { return strings.HasPrefix(p, "log/tile/4/") }, "height-8 tiles"},
+			} {
+				got := site{}
+				if err := c.copy(context.Background(), a, stepped.fetch, got.put, c.partials); err != nil {
+					t.Fatal(err)
+				}
+				want := maps.Clone(once)
+				maps.DeleteFunc(want, func(p string, _ []byte) bool { return c.left(p) })
+				if !maps.EqualFunc(got, want, bytes.Equal) {
+					t.Fatalf("%s: %d files, want the %d %s of the tree", c.name, len(got), len(want), c.what)
+				}
 			}
 		})
 	}
@@ -250,11 +259,7 @@ func TestTileTampering(t *testing.T) {
 // goal: ≤ 10 ms of CPU), the tiles at both heights.
 func BenchmarkAppendOne(b *testing.B) {
 	const n = 100_000
-	s := site{}
-	tree, err := Append(context.Background(), tlog.Tree{}, s.fetch, entries(0, n), s.put)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, tree := logOf(b, n)
 	one := entries(n, n+1)
 	var files atomic.Int64
 	for b.Loop() {
@@ -274,11 +279,7 @@ func BenchmarkAppendOne(b *testing.B) {
 // the height-4 pair for entry 70,000 (CPU, all tiles in memory).
 func BenchmarkProofBytes(b *testing.B) {
 	const n = 100_000
-	s := site{}
-	old, err := Append(context.Background(), tlog.Tree{}, s.fetch, entries(0, n), s.put)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, old := logOf(b, n)
 	tree, err := Append(context.Background(), old, s.fetch, entries(n, n+1), s.put)
 	if err != nil {
 		b.Fatal(err)

@@ -29,10 +29,7 @@ func TestRootSigned(t *testing.T) {
 	}
 	base := newWalker(t, dir, v)
 	ctx := context.Background()
-	data, err := base.Get(ctx, index.RootFile, index.MaxRootSize)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := rootData(t, base)
 	named := index.RootSignaturePath(index.Digest(data))
 	liveSig := index.RootFile + index.SignatureExt
 	goodSig, err := base.Get(ctx, named, sign.MaxSigFileSize)
@@ -132,10 +129,7 @@ func TestRootSignatureUnsignedRefused(t *testing.T) {
 	}
 	w := newWalker(t, dir, v)
 	ctx := context.Background()
-	data, err := w.Get(ctx, index.RootFile, index.MaxRootSize)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := rootData(t, w)
 	if signed, err := w.RootSigned(ctx, data); signed || err != nil {
 		t.Fatalf("RootSigned = %v, %v; want unsigned", signed, err)
 	}

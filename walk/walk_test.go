@@ -27,9 +27,7 @@ func site(t *testing.T) (string, *sign.Verifier) {
 	t.Helper()
 	tmp := t.TempDir()
 	repo := filepath.Join(tmp, "repo.git")
-	if _, err := synth.Generate(repo, synth.Full(3, 2, 4<<10, 3, false)); err != nil {
-		t.Fatal(err)
-	}
+	testutil.SynthRepo(t, repo, synth.Full(3, 2, 4<<10, 3, false))
 	k := testutil.NewKey(t)
 	signer, pub := k.Signer, k.Pub
 	out := filepath.Join(tmp, "site")
@@ -51,13 +49,20 @@ func newWalker(t *testing.T, dir string, v *sign.Verifier) *walk.Walker {
 	return walk.New(tr, v)
 }
 
-// trustedRoot reads and checks index.json as the walk's first step.
-func trustedRoot(t *testing.T, w *walk.Walker) *index.Root {
-	ctx := context.Background()
-	data, err := w.Get(ctx, index.RootFile, index.MaxRootSize)
+// rootData is index.json as w reads it, unchecked.
+func rootData(t *testing.T, w *walk.Walker) []byte {
+	t.Helper()
+	data, err := w.Get(context.Background(), index.RootFile, index.MaxRootSize)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data
+}
+
+// trustedRoot reads and checks index.json as the walk's first step.
+func trustedRoot(t *testing.T, w *walk.Walker) *index.Root {
+	ctx := context.Background()
+	data := rootData(t, w)
 	if err := w.RootSignature(ctx, data, nil); err != nil {
 		t.Fatalf("root signature: %v", err)
 	}

@@ -43,6 +43,21 @@ func (l *logSite) put(p string, b []byte) error {
 	return os.WriteFile(f, b, 0o644)
 }
 
+// newKeys makes a log's note keys (origin "acme-log") and the keys of
+// the witness named witness.
+func newKeys(t *testing.T, witness string) (logSkey, logVkey, wskey, wvkey string) {
+	t.Helper()
+	logSkey, logVkey, err := note.GenerateKey(rand.Reader, "acme-log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wskey, wvkey, err = translog.GenerateWitnessKey(rand.Reader, witness)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return logSkey, logVkey, wskey, wvkey
+}
+
 // add appends n releases of pack name and publishes the new checkpoint.
 func (l *logSite) add(t *testing.T, name string, n int) {
 	t.Helper()
@@ -69,14 +84,7 @@ func (l *logSite) add(t *testing.T, name string, n int) {
 }
 
 func TestWitness(t *testing.T) {
-	logSkey, logVkey, err := note.GenerateKey(rand.Reader, "acme-log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wskey, wvkey, err := translog.GenerateWitnessKey(rand.Reader, "w1.example")
-	if err != nil {
-		t.Fatal(err)
-	}
+	logSkey, logVkey, wskey, wvkey := newKeys(t, "w1.example")
 	wv, _ := translog.NewWitnessVerifier(wvkey)
 	state, out := t.TempDir(), t.TempDir()
 	l := newLogSite(t, logSkey)
@@ -164,14 +172,7 @@ func TestWitness(t *testing.T) {
 // is refused (ErrOutLink) with nothing written behind it and the state
 // unmoved (the next run still pins the key); --out itself may be a link.
 func TestWitnessOutLinks(t *testing.T) {
-	logSkey, logVkey, err := note.GenerateKey(rand.Reader, "acme-log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wskey, _, err := translog.GenerateWitnessKey(rand.Reader, "w1.example")
-	if err != nil {
-		t.Fatal(err)
-	}
+	logSkey, logVkey, wskey, _ := newKeys(t, "w1.example")
 	l := newLogSite(t, logSkey)
 	l.add(t, "calico", 3)
 	ctx := context.Background()
@@ -218,8 +219,7 @@ func TestWitnessOutLinks(t *testing.T) {
 }
 
 func TestWitnessBadInput(t *testing.T) {
-	logSkey, logVkey, _ := note.GenerateKey(rand.Reader, "acme-log")
-	wskey, _, _ := translog.GenerateWitnessKey(rand.Reader, "w1")
+	logSkey, logVkey, wskey, _ := newKeys(t, "w1")
 	l := newLogSite(t, logSkey)
 	l.add(t, "calico", 3)
 	ctx := context.Background()

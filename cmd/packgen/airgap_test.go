@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,7 +92,7 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	if err != nil || json.Unmarshal(exported, &rep) != nil || rep.Output != "again.tar" || len(rep.Packs) != 2 || len(rep.Images) != 4 || len(rep.Warnings) == 0 || !strings.Contains(rep.Warnings[0].Message, "maybe deployed") {
 		t.Errorf("export -o json: %v\n%s", err, exported)
 	}
-	if a, b := sha256File(t, filepath.Join(repo, "again.tar")), sha256File(t, filepath.Join(repo, "edge-bundle.tar")); a != b {
+	if a, b := testutil.SHA256File(t, filepath.Join(repo, "again.tar")), testutil.SHA256File(t, filepath.Join(repo, "edge-bundle.tar")); a != b {
 		t.Error("the JSON export's bundle differs from the README's")
 	}
 
@@ -105,7 +104,7 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	if prlimit, err := exec.LookPath("prlimit"); err != nil {
 		t.Log("no prlimit (util-linux): the full-disk export is not checked")
 	} else {
-		size := fileSize(t, filepath.Join(repo, "edge-bundle.tar"))
+		size := testutil.FileSize(t, filepath.Join(repo, "edge-bundle.tar"))
 		full := t.TempDir()
 		for _, limit := range []int64{4 << 10, size / 2} {
 			cmd := exec.Command(prlimit, fmt.Sprintf("--fsize=%d", limit), filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "-o", filepath.Join(full, "edge-bundle.tar"))
@@ -179,7 +178,7 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("export after a killed one: %v\n%s", err, out)
 	}
-	if es, _ := os.ReadDir(cut); len(es) != 1 || es[0].Name() != "b.tar" || sha256File(t, filepath.Join(cut, "b.tar")) != sha256File(t, filepath.Join(repo, "edge-bundle.tar")) {
+	if es, _ := os.ReadDir(cut); len(es) != 1 || es[0].Name() != "b.tar" || testutil.SHA256File(t, filepath.Join(cut, "b.tar")) != testutil.SHA256File(t, filepath.Join(repo, "edge-bundle.tar")) {
 		t.Errorf("after a killed export and another: %v (the bundle alone, as the README's, expected)", es)
 	}
 
@@ -254,21 +253,4 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	if code, _, stderr := run("airgap", "import", "edge-bundle.tar", "oci://127.0.0.1:1/palette", "--key", "registry.pub"); code != 3 || !strings.Contains(stderr, "127.0.0.1:1") {
 		t.Errorf("registry down: exit %d\n%s", code, stderr)
 	}
-}
-
-func sha256File(t *testing.T, p string) [32]byte {
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(data)
-}
-
-func fileSize(t *testing.T, p string) int64 {
-	t.Helper()
-	fi, err := os.Stat(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fi.Size()
 }

@@ -896,24 +896,7 @@ func TestFirstHourWorkflowsRefresh(t *testing.T) {
 		t.Fatalf("publish workflows: %v", files)
 	}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var wf struct {
-			On struct {
-				Schedule []struct{ Cron string } `yaml:"schedule"`
-			} `yaml:"on"`
-			Jobs map[string]struct {
-				Steps []struct {
-					Run string            `yaml:"run"`
-					Env map[string]string `yaml:"env"`
-				} `yaml:"steps"`
-			} `yaml:"jobs"`
-		}
-		if err := yaml.Unmarshal(data, &wf); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+		wf := readWorkflow(t, f)
 		if len(wf.On.Schedule) == 0 {
 			t.Errorf("%s: no schedule: a quiet registry expires a year after its last commit", f)
 		}

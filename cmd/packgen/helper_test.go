@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 // TestChartRendererLookup: packgen finds packgen-helm beside itself
@@ -74,21 +75,13 @@ func TestInterruptStopsChartRenderer(t *testing.T) {
 	}
 	bin := packgenBinary(t)
 	dir := t.TempDir()
-	for name, body := range map[string]string{
+	filetest.Write(t, dir, map[string]string{
 		"pack.json":                     `{"name": "p", "version": "1.0.0", "layer": "addon", "addonType": "system app", "cloudTypes": ["all"]}`,
 		"values.yaml":                   "a: 1\n",
 		"charts/c/Chart.yaml":           "apiVersion: v2\nname: c\nversion: 0.1.0\n",
 		"charts/c/templates/spin.yaml":  "{{- range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}\n",
 		"charts/c/templates/other.yaml": "a: 1\n",
-	} {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	cmd := exec.Command(bin, "images", dir)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -140,20 +133,12 @@ func TestChartMemoryLimit(t *testing.T) {
 	}
 	bin := packgenBinary(t)
 	dir := filepath.Join(t.TempDir(), "p")
-	for name, body := range map[string]string{
+	filetest.Write(t, dir, map[string]string{
 		"pack.json":                 `{"name": "p", "version": "1.0.0", "layer": "addon", "addonType": "system app", "cloudTypes": ["all"]}`,
 		"values.yaml":               "a: 1\n",
 		"charts/c/Chart.yaml":       "apiVersion: v2\nname: c\nversion: 0.1.0\n",
 		"charts/c/templates/a.yaml": `{{ range until 1000 }}{{ repeat 100000000 "x" }}{{ end }}`,
-	} {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	run := func(env string, args ...string) (int, string) {
 		t.Helper()
 		cmd := exec.Command(bin, args...)

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/serve"
 )
 
@@ -54,20 +53,7 @@ func TestLogShowAudit(t *testing.T) {
 	}
 	// Against another history (the registry is not this repository's):
 	// every entry's commit is off the branch.
-	other, err := gitfixture.Init(filepath.Join(tmp, "other"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	abs, _ := filepath.Abs("../../examples/packs")
-	if err := other.CopyDir(abs, "packs"); err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Write("README.md", []byte("another history\n")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.Commit("another history"); err != nil {
-		t.Fatal(err)
-	}
+	other := anotherHistory(t, filepath.Join(tmp, "other"))
 	code, out, errs = run(t, "log", "audit", srv.URL, "--repo", other.Dir, "--key", key+".pub")
 	if code != 1 || !strings.Contains(out, "is not on the first-parent history") {
 		t.Fatalf("audit against another history: %d\n%s\n%s", code, out, errs)

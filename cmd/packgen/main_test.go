@@ -33,15 +33,31 @@ func packgenBinary(t *testing.T) string { return testutil.Binary(t) }
 // examples/packs under packs/.
 func examplesRepo(t *testing.T, dir string) *gitfixture.Repo {
 	t.Helper()
+	return examplesCommit(t, dir, "packs", nil)
+}
+
+// anotherHistory makes a git repository at dir whose one commit holds
+// examples/packs and a README: the packs of examplesRepo in a history
+// of its own, as a fork or an unrelated repository has them.
+func anotherHistory(t *testing.T, dir string) *gitfixture.Repo {
+	t.Helper()
+	return examplesCommit(t, dir, "another history", map[string]string{"README.md": "another history\n"})
+}
+
+// examplesCommit makes a git repository at dir whose one commit, msg,
+// holds examples/packs under packs/ and the files extra.
+func examplesCommit(t *testing.T, dir, msg string, extra map[string]string) *gitfixture.Repo {
+	t.Helper()
 	repo, err := gitfixture.Init(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	abs, _ := filepath.Abs("../../examples/packs")
-	if err := repo.CopyDir(abs, "packs"); err != nil {
-		t.Fatal(err)
+	testutil.Must(t, repo.CopyDir(abs, "packs"))
+	for rel, data := range extra {
+		testutil.Must(t, repo.Write(rel, []byte(data)))
 	}
-	if _, err := repo.Commit("packs"); err != nil {
+	if _, err := repo.Commit(msg); err != nil {
 		t.Fatal(err)
 	}
 	return repo

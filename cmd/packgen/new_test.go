@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 // TestNewChartArchives: `packgen new --chart` with archives made by tar(1)
@@ -22,17 +24,11 @@ func TestNewChartArchives(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	chart := func(name, extra string) {
-		for file, data := range map[string]string{
+		filetest.Write(t, filepath.Join(tmp, "src", name), map[string]string{
 			"Chart.yaml":            "apiVersion: v2\nname: " + name + "\nversion: 1.2.0\n",
 			"values.yaml":           "image: nginx:1.27\n",
 			"templates/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n        - name: x\n          image: {{ .Values.image }}\n" + extra,
-		} {
-			p := filepath.Join(tmp, "src", name, filepath.FromSlash(file))
-			os.MkdirAll(filepath.Dir(p), 0o755)
-			if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		})
 	}
 	chart("web", "")
 	chart("broken", "{{ fail \"the chart's own error\" }}\n")

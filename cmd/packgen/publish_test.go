@@ -275,6 +275,38 @@ func testCrashSafety(t *testing.T, bin string, f *publishFixture) {
 	t.Logf("%d kill points over %d uploads: %d left generation 1, %d generation 2; %s", len(points), total, outcomes[serial1], outcomes[serial2], time.Since(start).Round(time.Millisecond))
 }
 
+// ghStep is a step of a GitHub workflow's job or of a composite action:
+// the fields the tests read.
+type ghStep struct {
+	ID    string            `yaml:"id"`
+	Name  string            `yaml:"name"`
+	Run   string            `yaml:"run"`
+	Shell string            `yaml:"shell"`
+	Uses  string            `yaml:"uses"`
+	With  map[string]string `yaml:"with"`
+	Env   map[string]string `yaml:"env"`
+}
+
+// ghWorkflow is what the tests read of a GitHub workflow file.
+type ghWorkflow struct {
+	On struct {
+		Schedule []struct{ Cron string } `yaml:"schedule"`
+	} `yaml:"on"`
+	Jobs map[string]struct {
+		Steps []ghStep `yaml:"steps"`
+	} `yaml:"jobs"`
+}
+
+// readWorkflow reads and decodes the workflow file at p.
+func readWorkflow(t *testing.T, p string) ghWorkflow {
+	t.Helper()
+	var wf ghWorkflow
+	if err := yaml.Unmarshal(testutil.ReadFile(t, p), &wf); err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	return wf
+}
+
 // TestWorkflowsAndAction checks what actionlint cannot: action.yml's shape
 // (actionlint lints workflows, not action metadata), and that every
 // packgen command line in the workflows and the action names a real
@@ -297,15 +329,8 @@ func TestWorkflowsAndAction(t *testing.T) {
 			Value       string `yaml:"value"`
 		} `yaml:"outputs"`
 		Runs struct {
-			Using string `yaml:"using"`
-			Steps []struct {
-				ID    string            `yaml:"id"`
-				Name  string            `yaml:"name"`
-				Run   string            `yaml:"run"`
-				Shell string            `yaml:"shell"`
-				Uses  string            `yaml:"uses"`
-				Env   map[string]string `yaml:"env"`
-			} `yaml:"steps"`
+			Using string   `yaml:"using"`
+			Steps []ghStep `yaml:"steps"`
 		} `yaml:"runs"`
 	}
 	if err := yaml.Unmarshal(data, &action); err != nil {
@@ -344,22 +369,7 @@ func TestWorkflowsAndAction(t *testing.T) {
 	}
 	checked := 0
 	for _, file := range append(files, examples...) {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var wf struct {
-			Jobs map[string]struct {
-				Steps []struct {
-					Run  string            `yaml:"run"`
-					Uses string            `yaml:"uses"`
-					With map[string]string `yaml:"with"`
-				} `yaml:"steps"`
-			} `yaml:"jobs"`
-		}
-		if err := yaml.Unmarshal(data, &wf); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
+		wf := readWorkflow(t, file)
 		for job, j := range wf.Jobs {
 			for _, s := range j.Steps {
 				var lines []string
@@ -568,9 +578,7 @@ func testAction(t *testing.T, bin string) {
 	}
 	var action struct {
 		Runs struct {
-			Steps []struct {
-				Run string `yaml:"run"`
-			} `yaml:"steps"`
+			Steps []ghStep `yaml:"steps"`
 		} `yaml:"runs"`
 	}
 	if err := yaml.Unmarshal(data, &action); err != nil || len(action.Runs.Steps) != 2 {

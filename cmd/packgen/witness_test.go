@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
@@ -150,16 +149,7 @@ func TestWitnessEndToEnd(t *testing.T) {
 
 	// A fork: another history of the same registry, signed by the same
 	// key (a compromised CI), served to the witness.
-	other, err := gitfixture.Init(filepath.Join(tmp, "other"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	abs, _ := filepath.Abs("../../examples/packs")
-	testutil.Must(t, other.CopyDir(abs, "packs"))
-	testutil.Must(t, other.Write("README.md", []byte("another history\n")))
-	if _, err := other.Commit("another history"); err != nil {
-		t.Fatal(err)
-	}
+	other := anotherHistory(t, filepath.Join(tmp, "other"))
 	fork := filepath.Join(tmp, "fork")
 	r.Want(0, "build", "--repo", other.Dir, "--name", "repo", "--out", fork, "--key", "reg.key")
 	forkSrv := httptest.NewServer(serve.Handler(fork))

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/packgen/packgen/internal/testutil/tartest"
 )
 
 // Chart returns a .tgz of the chart directory src, like `helm package`
@@ -41,22 +43,18 @@ func Chart(src string) ([]byte, error) {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	zw.Header = gzip.Header{OS: 255}
-	tw := tar.NewWriter(zw)
 	mtime := time.Unix(0, 0).UTC()
-	for _, f := range files {
+	entries := make([]tartest.Entry, len(files))
+	for i, f := range files {
 		data, err := os.ReadFile(filepath.Join(src, filepath.FromSlash(f)))
 		if err != nil {
 			return nil, err
 		}
-		hd := &tar.Header{Typeflag: tar.TypeReg, Name: path.Join(name, f), Mode: 0o644, Size: int64(len(data)), ModTime: mtime, Format: tar.FormatUSTAR}
-		if err := tw.WriteHeader(hd); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write(data); err != nil {
-			return nil, err
-		}
+		e := tartest.File(path.Join(name, f), data)
+		e.Header.ModTime, e.Header.Format = mtime, tar.FormatUSTAR
+		entries[i] = e
 	}
-	if err := tw.Close(); err != nil {
+	if err := tartest.Write(zw, entries...); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {

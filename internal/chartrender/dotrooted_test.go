@@ -11,6 +11,7 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 
 	"github.com/packgen/packgen/internal/chartproto"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 	"github.com/packgen/packgen/internal/testutil/tartest"
 )
 
@@ -26,20 +27,12 @@ func TestRenderDotRooted(t *testing.T) {
 		t.Skip("no tar(1)")
 	}
 	parent := t.TempDir()
-	for name, data := range map[string]string{
+	filetest.Write(t, filepath.Join(parent, "c"), map[string]string{
 		"Chart.yaml":             "apiVersion: v2\nname: c\nversion: 0.1.0\n",
 		"values.yaml":            "image: nginx:1.0\n",
 		"templates/deploy.yaml":  "image: {{ .Values.image }}\n",
 		"templates/_helpers.tpl": "{{/* none */}}\n",
-	} {
-		p := filepath.Join(parent, "c", filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	for _, tc := range []struct {
 		name, dir, what string
 		helm            bool // Helm's own loader reads it

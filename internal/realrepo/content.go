@@ -413,81 +413,14 @@ func chartValues(s *packSpec, vi int) string {
 	rng := rand.New(rand.NewSource(int64(fnv32(s.name)) + int64(vi)))
 	v := chartVersion(s.versions[vi])
 	var b strings.Builder
-	fmt.Fprintf(&b, `# Default values for %s.
-# This is a YAML-formatted file.
-# Declare variables to be passed into your templates.
-
-replicaCount: %d
-
-image:
-  repository: %s/%s
-  pullPolicy: IfNotPresent
-  # Overrides the image tag whose default is the chart appVersion.
-  tag: "v%s"
-
-imagePullSecrets: []
-nameOverride: ""
-fullnameOverride: ""
-
-serviceAccount:
-  # Specifies whether a service account should be created
-  create: true
-  # Annotations to add to the service account
-  annotations: {}
-  # The name of the service account to use.
-  # If not set and create is true, a name is generated using the fullname template
-  name: ""
-
-podAnnotations: {}
-
-podSecurityContext:
-  runAsNonRoot: true
-  seccompProfile:
-    type: RuntimeDefault
-
-securityContext:
-  allowPrivilegeEscalation: false
-  capabilities:
-    drop:
-      - ALL
-  readOnlyRootFilesystem: true
-
-service:
-  type: ClusterIP
-  port: %d
-
-ingress:
-  enabled: false
-  className: ""
-  annotations: {}
-    # kubernetes.io/ingress.class: nginx
-  hosts:
-    - host: %s.local
-      paths:
-        - path: /
-          pathType: ImplementationSpecific
-  tls: []
-
-resources:
-  limits:
-    cpu: %dm
-    memory: %dMi
-  requests:
-    cpu: %dm
-    memory: %dMi
-
-autoscaling:
-  enabled: false
-  minReplicas: 1
-  maxReplicas: 10
-  targetCPUUtilizationPercentage: 80
-
-nodeSelector: {}
-
-tolerations: []
-
-affinity: {}
-`, s.chart, 1+rng.Intn(3), registries[s.idx%len(registries)], imageName(s, 0), v, 8000+rng.Intn(1000), s.chart, 200+100*rng.Intn(8), 256*(1+rng.Intn(4)), 100+50*rng.Intn(4), 128*(1+rng.Intn(4)))
+	b.WriteString(synth.HelmValues(s.chart, synth.Values{
+		Replicas:   1 + rng.Intn(3),
+		Repository: registries[s.idx%len(registries)] + "/" + imageName(s, 0),
+		Tag:        v,
+		Port:       8000 + rng.Intn(1000),
+		CPULimit:   200 + 100*rng.Intn(8), MemLimit: 256 * (1 + rng.Intn(4)),
+		CPURequest: 100 + 50*rng.Intn(4), MemRequest: 128 * (1 + rng.Intn(4)),
+	}))
 	for i := 0; i < 2+rng.Intn(4); i++ {
 		w := words[rng.Intn(len(words))]
 		fmt.Fprintf(&b, "\n# %s\n%s%d:\n  enabled: %v\n", sentence(rng, 8), w, i, rng.Intn(2) == 0)

@@ -130,11 +130,7 @@ func endToEnd(t *testing.T, o Options) {
 	cat := newCatFile(t, r.Dir)
 	ctx := context.Background()
 	out := filepath.Join(work, "site")
-	var res *build.Result
-	check(t, "build", func(t *testing.T) { res = buildSite(t, ctx, r, out) })
-	if res == nil {
-		t.Skip("the build failed: nothing to compare")
-	}
+	res := checkedBuild(t, ctx, "build", r, out)
 	check(t, "every release published", func(t *testing.T) {
 		if res.Skipped > 0 {
 			t.Errorf("%d releases skipped as invalid:\n%s", res.Skipped, res.Problems.Errors())
@@ -220,11 +216,7 @@ func endToEnd(t *testing.T, o Options) {
 	if _, err := r.AddCommit("docs: clarify the contribution guide", map[string][]byte{"README.md": []byte("# pack-central\n\nRead CONTRIBUTING.md first.\n")}); err != nil {
 		t.Fatal(err)
 	}
-	var res2 *build.Result
-	check(t, "incremental build", func(t *testing.T) { res2 = buildSite(t, ctx, r, out) })
-	if res2 == nil {
-		t.Skip("the incremental build failed")
-	}
+	res2 := checkedBuild(t, ctx, "incremental build", r, out)
 	check(t, "incremental build keeps archive bytes", func(t *testing.T) {
 		after := digests(res2)
 		for id, d := range before {
@@ -240,11 +232,7 @@ func endToEnd(t *testing.T, o Options) {
 		compareArchives(t, r, cat, out, res2)
 	})
 	fresh := filepath.Join(work, "fresh")
-	var res3 *build.Result
-	check(t, "fresh build", func(t *testing.T) { res3 = buildSite(t, ctx, r, fresh) })
-	if res3 == nil {
-		t.Skip("the fresh build failed")
-	}
+	res3 := checkedBuild(t, ctx, "fresh build", r, fresh)
 	check(t, "fresh archives equal git", func(t *testing.T) {
 		compareArchives(t, r, cat, fresh, res3)
 	})
@@ -307,6 +295,18 @@ func TestEndToEndPastDuplicate(t *testing.T) {
 			t.Errorf("no warning names %s and the commits where two directories define it; problems:\n%s", d.ID, res.Problems)
 		}
 	})
+}
+
+// checkedBuild builds r into out as the check named name and skips the
+// rest of t if that build failed: there is nothing to compare.
+func checkedBuild(t *testing.T, ctx context.Context, name string, r *Repo, out string) *build.Result {
+	t.Helper()
+	var res *build.Result
+	check(t, name, func(t *testing.T) { res = buildSite(t, ctx, r, out) })
+	if res == nil {
+		t.Skip("the " + name + " failed: nothing to compare")
+	}
+	return res
 }
 
 func buildSite(t *testing.T, ctx context.Context, r *Repo, out string) *build.Result {

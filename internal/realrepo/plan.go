@@ -144,31 +144,27 @@ func makeSpecs(o Options, rng *rand.Rand) []*packSpec {
 
 func chance(rng *rand.Rand, pct int) bool { return rng.Intn(100) < pct }
 
+// share draws one of len(pcts)+1 outcomes: i with pcts[i] percent, the
+// last with the rest. The outcomes are the iota constants (layout,
+// scheme) in order.
+func share(rng *rand.Rand, pcts ...int) int {
+	r := rng.Intn(100)
+	for i, p := range pcts {
+		if r < p {
+			return i
+		}
+		r -= p
+	}
+	return len(pcts)
+}
+
 func randomSpec(s *packSpec, rng *rand.Rand) {
 	s.display = displayName(s.name)
 	s.cloud = cloudChoices[rng.Intn(len(cloudChoices))]
 	s.ns = strings.TrimPrefix(strings.TrimPrefix(s.name, "cni-"), "csi-")
-	switch r := rng.Intn(100); {
-	case r < 60:
-		s.layout = layoutSibling
-	case r < 90:
-		s.layout = layoutInPlace
-	default:
-		s.layout = layoutNested
-	}
+	s.layout = share(rng, 60, 30) // sibling 60%, in place 30%, nested 10%
 	s.group = strings.SplitN(s.name, "-", 2)[0]
-	switch r := rng.Intn(100); {
-	case r < 78:
-		s.scheme = schemeSemver
-	case r < 86:
-		s.scheme = schemeTwoPart
-	case r < 94:
-		s.scheme = schemeV
-	case r < 97:
-		s.scheme = schemeZeroPad
-	default:
-		s.scheme = schemePre
-	}
+	s.scheme = share(rng, 78, 8, 8, 3) // semver, two-part, v, zero-padded, the rest (3%) pre-release
 	if s.layer != "os" && s.layer != "k8s" && chance(rng, 60) {
 		s.chart = s.ns
 		s.unpacked = chance(rng, 40)
@@ -302,19 +298,7 @@ func omit(s *packSpec, f Feature) {
 
 // versionsFor returns the versions a pack will have, oldest first.
 func versionsFor(s *packSpec, rng *rand.Rand) []string {
-	n := 1
-	switch r := rng.Intn(100); {
-	case r < 30:
-		n = 1
-	case r < 62:
-		n = 2
-	case r < 85:
-		n = 3
-	case r < 95:
-		n = 4
-	default:
-		n = 5
-	}
+	n := 1 + share(rng, 30, 32, 23, 10) // 1, 2, 3 or 4 versions; 5 for the rest (5%)
 	if s.crdSize > 0 || s.dupSource {
 		n = max(n, 3)
 	}

@@ -1,12 +1,13 @@
 package synth
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"fmt"
 	"math/rand"
 	"strings"
+
+	"github.com/packgen/packgen/internal/testutil/tartest"
 )
 
 // Words feed the generated prose and schema names, so chart text
@@ -60,22 +61,17 @@ const (
 )
 
 func packChart(name string, files [][2]string, crd string, payload []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
-	tw := tar.NewWriter(zw)
 	files = append(files, [2]string{"crds/" + name + ".yaml", crd})
 	if len(payload) > 0 {
 		files = append(files, [2]string{"files/bundle.bin", string(payload)})
 	}
-	for _, f := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name + "/" + f[0], Mode: 0o644, Size: int64(len(f[1])), Typeflag: tar.TypeReg}); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write([]byte(f[1])); err != nil {
-			return nil, err
-		}
+	entries := make([]tartest.Entry, len(files))
+	for i, f := range files {
+		entries[i] = tartest.File(name+"/"+f[0], f[1])
 	}
-	if err := tw.Close(); err != nil {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+	if err := tartest.Write(zw, entries...); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
@@ -118,60 +114,10 @@ func chartFiles(name, version string, rng *rand.Rand) [][2]string {
 		name, Sentence(rng, 6), version, "v"+version)
 
 	var values strings.Builder
-	fmt.Fprintf(&values, `# Default values for %[1]s.
-replicaCount: 1
-image:
-  repository: registry.example.com/%[1]s/%[1]s
-  pullPolicy: IfNotPresent
-  tag: "v%[2]s"
-imagePullSecrets: []
-nameOverride: ""
-fullnameOverride: ""
-serviceAccount:
-  create: true
-  automount: true
-  annotations: {}
-  name: ""
-podAnnotations: {}
-podLabels: {}
-podSecurityContext:
-  fsGroup: 2000
-securityContext:
-  capabilities:
-    drop:
-      - ALL
-  readOnlyRootFilesystem: true
-  runAsNonRoot: true
-  runAsUser: 1000
-service:
-  type: ClusterIP
-  port: 8080
-ingress:
-  enabled: false
-  className: ""
-  annotations: {}
-  hosts:
-    - host: %[1]s.local
-      paths:
-        - path: /
-          pathType: ImplementationSpecific
-  tls: []
-resources:
-  limits:
-    cpu: 500m
-    memory: 512Mi
-  requests:
-    cpu: 100m
-    memory: 128Mi
-autoscaling:
-  enabled: false
-  minReplicas: 1
-  maxReplicas: 10
-  targetCPUUtilizationPercentage: 80
-nodeSelector: {}
-tolerations: []
-affinity: {}
-`, name, version)
+	values.WriteString(HelmValues(name, Values{
+		Replicas: 1, Repository: "registry.example.com/" + name + "/" + name, Tag: version, Port: 8080,
+		CPULimit: 500, MemLimit: 512, CPURequest: 100, MemRequest: 128,
+	}))
 	values.WriteString("components:\n")
 	for values.Len() < 4000 {
 		c := pick(rng) + "-" + pick(rng)
@@ -332,12 +278,102 @@ automountServiceAccountToken: {{ .Values.serviceAccount.automount }}
 	return helpers, deployment, service, serviceAccount
 }
 
-// crd returns a CustomResourceDefinition of about n bytes whose schema
-// properties, types and descriptions come from seed.
-func crd(name string, n int, seed int64) string {
-	rng := rand.New(rand.NewSource(seed))
-	var b strings.Builder
-	fmt.Fprintf(&b, `apiVersion: apiextensions.k8s.io/v1
+// Values are what differs between the values.yaml files HelmValues
+// writes.
+type Values struct {
+	Replicas               int
+	Repository, Tag        string // the image; Tag without its "v"
+	Port                   int
+	CPULimit, MemLimit     int // millicores, MiB
+	CPURequest, MemRequest int // millicores, MiB
+}
+
+// HelmValues is the values.yaml `helm create` starts a chart named name
+// from, comments and blank lines as it writes them, for every generator
+// of realistic charts (the templates of HelmTemplates read it).
+func HelmValues(name string, v Values) string {
+	return fmt.Sprintf(`# Default values for %[1]s.
+# This is a YAML-formatted file.
+# Declare variables to be passed into your templates.
+
+replicaCount: %[2]d
+
+image:
+  repository: %[3]s
+  pullPolicy: IfNotPresent
+  # Overrides the image tag whose default is the chart appVersion.
+  tag: "v%[4]s"
+
+imagePullSecrets: []
+nameOverride: ""
+fullnameOverride: ""
+
+serviceAccount:
+  # Specifies whether a service account should be created
+  create: true
+  # Annotations to add to the service account
+  annotations: {}
+  # The name of the service account to use.
+  # If not set and create is true, a name is generated using the fullname template
+  name: ""
+
+podAnnotations: {}
+
+podSecurityContext:
+  runAsNonRoot: true
+  seccompProfile:
+    type: RuntimeDefault
+
+securityContext:
+  allowPrivilegeEscalation: false
+  capabilities:
+    drop:
+      - ALL
+  readOnlyRootFilesystem: true
+
+service:
+  type: ClusterIP
+  port: %[5]d
+
+ingress:
+  enabled: false
+  className: ""
+  annotations: {}
+    # kubernetes.io/ingress.class: nginx
+  hosts:
+    - host: %[1]s.local
+      paths:
+        - path: /
+          pathType: ImplementationSpecific
+  tls: []
+
+resources:
+  limits:
+    cpu: %[6]dm
+    memory: %[7]dMi
+  requests:
+    cpu: %[8]dm
+    memory: %[9]dMi
+
+autoscaling:
+  enabled: false
+  minReplicas: 1
+  maxReplicas: 10
+  targetCPUUtilizationPercentage: 80
+
+nodeSelector: {}
+
+tolerations: []
+
+affinity: {}
+`, name, v.Replicas, v.Repository, v.Tag, v.Port, v.CPULimit, v.MemLimit, v.CPURequest, v.MemRequest)
+}
+
+// CRDHeader is a CustomResourceDefinition of kind (group example.com,
+// one version) up to its OpenAPI schema's properties, which follow
+// indented by 12 spaces: the head of every generated CRD.
+func CRDHeader(kind string) string {
+	return fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
   name: %[1]ss.example.com
@@ -355,7 +391,15 @@ spec:
         openAPIV3Schema:
           type: object
           properties:
-`, strings.ReplaceAll(name, "-", ""))
+`, kind)
+}
+
+// crd returns a CustomResourceDefinition of about n bytes whose schema
+// properties, types and descriptions come from seed.
+func crd(name string, n int, seed int64) string {
+	rng := rand.New(rand.NewSource(seed))
+	var b strings.Builder
+	b.WriteString(CRDHeader(strings.ReplaceAll(name, "-", "")))
 	types := [...]string{"string", "integer", "boolean", "object", "array"}
 	for b.Len() < n {
 		b.WriteString("            ")

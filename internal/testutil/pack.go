@@ -1,10 +1,13 @@
 package testutil
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/pack"
 )
 
 // PackJSON is a valid pack.json for name@version in layer (an addon is
@@ -39,4 +42,19 @@ func Commit(t testing.TB, r *gitfixture.Repo, msg string) string {
 	h, err := r.Commit(msg)
 	Must(t, err)
 	return h
+}
+
+// PackArchive is the release archive of the pack directory dir, as the
+// build writes it; a pack that does not validate fails the test.
+func PackArchive(t testing.TB, dir string) []byte {
+	t.Helper()
+	p, probs := pack.Load(os.DirFS(dir), ".", pack.Options{})
+	if probs.HasErrors() {
+		t.Fatalf("%s does not validate: %v", dir, probs)
+	}
+	var buf bytes.Buffer
+	if _, err := pack.WriteArchive(&buf, p, pack.ArchiveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -94,3 +94,24 @@ func ReadFile(t testing.TB, p string) []byte {
 	Must(t, err)
 	return data
 }
+
+// SHA256File is the SHA-256 of the file at p, read as a stream (bundles
+// the tests compare run to hundreds of MB); an error fails the test.
+func SHA256File(t testing.TB, p string) [32]byte {
+	t.Helper()
+	f, err := os.Open(p)
+	Must(t, err)
+	defer f.Close()
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	Must(t, err)
+	return [32]byte(h.Sum(nil))
+}
+
+// FileSize is the size of the file at p; an error fails the test.
+func FileSize(t testing.TB, p string) int64 {
+	t.Helper()
+	fi, err := os.Stat(p)
+	Must(t, err)
+	return fi.Size()
+}

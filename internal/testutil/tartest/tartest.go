@@ -1,7 +1,9 @@
 // Package tartest reads and writes .tar.gz archives in tests: the
 // release archives and chart archives whose entries the tests of several
 // packages check, and the archives (charts, packs, hostile ones) they
-// feed to the code under test. It imports only the standard library, so that pack's test binary,
+// feed to the code under test. The fixture generators (internal/synth,
+// examples/gen) write their chart archives with Write too. It imports
+// only the standard library, so that pack's test binary,
 // whose fuzz targets instrument every package it links, stays light
 // (internal/testutil brings sigstore and go-git).
 package tartest
