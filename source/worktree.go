@@ -443,6 +443,22 @@ func (d *workScan) blobHash(rel string, fi fs.FileInfo, want plumbing.Hash) (plu
 	return plumbing.ComputeHash(plumbing.BlobObject, bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))), nil
 }
 
+// sameInode compares what git's stat check compares beyond size and
+// mtime: an edit that puts the mtime back (touch -r, cp -p, an archive
+// restored over the file) still changes the ctime, and a file replaced
+// by another changes the inode. Fields the index does not hold (0), or
+// the system does not give, are not compared.
+func sameInode(fi fs.FileInfo, e *index.Entry) bool {
+	ino, ctime, ok := statIDs(fi)
+	if !ok {
+		return true
+	}
+	if e.Inode != 0 && e.Inode != uint32(ino) {
+		return false
+	}
+	return ctime.IsZero() || sameTime(e.CreatedAt, ctime)
+}
+
 // sameTime compares an index time with the file's: to the nanosecond
 // when the index holds nanoseconds, else to the second; a time the
 // index does not hold is not compared.

@@ -3,17 +3,16 @@ package source
 import (
 	"io/fs"
 	"syscall"
-
-	"github.com/go-git/go-git/v5/plumbing/format/index"
+	"time"
 )
 
-// sameInode: see worktree_stat_linux.go. The inode only: go-git's
+// statIDs is the inode of a file, for sameInode; no ctime: go-git's
 // index writer on BSD and macOS stores the access time where git keeps
 // the ctime, so an index go-git wrote would never match.
-func sameInode(fi fs.FileInfo, e *index.Entry) bool {
+func statIDs(fi fs.FileInfo) (ino uint64, ctime time.Time, ok bool) {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
-		return true
+		return 0, time.Time{}, false
 	}
-	return e.Inode == 0 || e.Inode == uint32(st.Ino)
+	return st.Ino, time.Time{}, true
 }

@@ -4,10 +4,9 @@ package source
 
 import (
 	"io/fs"
-
-	"github.com/go-git/go-git/v5/plumbing/format/index"
+	"time"
 )
 
-// sameInode: the system's stat data is not read here; size, mtime and
+// statIDs: the system's stat data is not read here; size, mtime and
 // mode decide, and the racy guard.
-func sameInode(fs.FileInfo, *index.Entry) bool { return true }
+func statIDs(fs.FileInfo) (ino uint64, ctime time.Time, ok bool) { return 0, time.Time{}, false }
