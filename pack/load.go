@@ -335,6 +335,9 @@ func linkEscapes(rel, target string) string {
 			return "contains a control character or a backslash"
 		}
 	}
+	if len(target) > maxLinkBytes {
+		return fmt.Sprintf("is %d bytes long: a symbolic link's target holds at most %d", len(target), maxLinkBytes)
+	}
 	joined := path.Join(path.Dir(rel), target)
 	if joined == ".." || strings.HasPrefix(joined, "../") {
 		return "points outside the pack"
@@ -355,8 +358,19 @@ func badName(name string) string {
 	if strings.ContainsRune(name, '\\') {
 		return fmt.Sprintf("file name %q contains a backslash", name)
 	}
+	if len(name) > maxNameBytes {
+		return fmt.Sprintf("file name %q… is %d bytes long: file systems hold at most %d bytes in a name (NAME_MAX), so no client could extract it; shorten it", string([]rune(name)[:min(40, utf8.RuneCountInString(name))]), len(name), maxNameBytes)
+	}
 	return ""
 }
+
+// maxNameBytes is NAME_MAX of Linux, macOS and Windows file systems: a
+// longer name can sit in a git tree but in no directory on disk.
+const maxNameBytes = 255
+
+// maxLinkBytes is the longest link target Linux stores (PATH_MAX less
+// its NUL).
+const maxLinkBytes = 4095
 
 func describeMode(m fs.FileMode) string {
 	switch {

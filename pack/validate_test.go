@@ -148,6 +148,11 @@ func TestInvalidPacks(t *testing.T) {
 		{"presets without name", setFile("presets.yaml", "presets:\n  - displayName: x\n"), "presets.yaml", 2, 5, "presets[0] has no name"},
 		{"schema not mapping", setFile("schema.yaml", "- a\n"), "schema.yaml", 1, 1, "schema.yaml must be a mapping"},
 		{"backslash file name", setFile(`a\b.txt`, "x"), `a\b.txt`, 0, 0, "contains a backslash"},
+		// A git tree holds it; no file system could (FuzzWriteArchive).
+		{"file name over NAME_MAX", setFile("docs/"+strings.Repeat("ö", 128)+".yaml", "x"), "docs/" + strings.Repeat("ö", 128) + ".yaml", 0, 0, "is 261 bytes long: file systems hold at most 255 bytes"},
+		{"symlink target over PATH_MAX", func(_ *testing.T, m fstest.MapFS) {
+			m["far"] = &fstest.MapFile{Data: []byte(strings.Repeat("d/", 2048) + "values.yaml"), Mode: fs.ModeSymlink}
+		}, "far", 0, 0, "a symbolic link's target holds at most 4095"},
 		{"900 KB displayName", setPackJSON(replaceIn(`"displayName": "Demo"`, `"displayName": "`+strings.Repeat("x", 900<<10)+`"`)), "pack.json", 6, 18, "displayName is 921600 bytes, longer than the 256-byte limit"},
 		{"long addonType", setPackJSON(replaceIn(`"addonType": "monitoring"`, `"addonType": "`+strings.Repeat("y", 65)+`"`)), "pack.json", 5, 16, "addonType is 65 bytes, longer than the 64-byte limit"},
 		{"long annotation value", setPackJSON(withField(`  "annotations": {"imageId": "` + strings.Repeat("z", 5000) + `"},`)), "pack.json", 3, 30, `annotations["imageId"] is 5000 bytes, longer than the 4096-byte limit`},
