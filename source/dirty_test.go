@@ -256,6 +256,12 @@ func TestDirtyGitSettings(t *testing.T) {
 			t.Cleanup(func() { os.Remove(cfg) })
 			write(t, filepath.Join(dir, "packs/app/.values.yaml.swp"), "vim")
 		}},
+		// What a case-only rename looks like to git on a case-insensitive
+		// volume (macOS, Windows), where git sets core.ignorecase.
+		{name: "core.ignorecase, a name in another case", edit: func(t *testing.T, dir string) {
+			git(t, dir, "config", "core.ignorecase", "true")
+			write(t, filepath.Join(dir, "packs/APP/values.yaml"), "a: 1\n")
+		}},
 		{name: "linked work tree", at: "linked", edit: func(t *testing.T, dir string) {
 			git(t, dir, "worktree", "add", "-q", filepath.Join(dir, "..", "linked"))
 			write(t, filepath.Join(dir, "..", "linked", "packs/app/values.yaml"), "a: 3\n")

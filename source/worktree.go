@@ -64,6 +64,7 @@ type workScan struct {
 	cfg       workConfig
 	excludes  []gitignore.Pattern // system, global, info/exclude: lowest first
 	tracked   map[string]bool     // index entries under prefix
+	folded    map[string]bool     // the same, lower-cased, with core.ignorecase
 	gitlinks  map[string]bool     // submodules among them
 	files     []dirtyFile         // the work tree under prefix, sorted
 	conflicts []string            // paths in a merge conflict (index stages 1-3)
@@ -85,6 +86,10 @@ type workConfig struct {
 	symlinks bool // core.symlinks (default true): links are links
 	autocrlf bool // core.autocrlf true or input: CRLF on disk may be LF in git
 	ctime    bool // core.trustctime and not core.checkStat=minimal: ctime and inode count
+	// ignoreCase is core.ignorecase (git sets it on case-insensitive
+	// volumes, macOS's and Windows' defaults): a file on disk is the
+	// tracked one whatever the case of its name.
+	ignoreCase bool
 }
 
 // scanWorkTree reads the index entries under dir and the work tree under
@@ -102,7 +107,7 @@ func (r *Repo) scanWorkTree(dir string, asStaged bool) (*workScan, error) {
 		return nil, fmt.Errorf("read the git index: %w", err)
 	}
 	d := &workScan{root: wt.Filesystem.Root(), prefix: strings.Trim(path.Clean("/"+filepath.ToSlash(dir)), "/"),
-		indexTime: idx.ModTime, tracked: map[string]bool{}, gitlinks: map[string]bool{}, asStaged: asStaged}
+		indexTime: idx.ModTime, tracked: map[string]bool{}, folded: map[string]bool{}, gitlinks: map[string]bool{}, asStaged: asStaged}
 	d.cfg, d.excludes = r.workSettings()
 	if err := d.fromIndex(idx); err != nil {
 		return nil, err
@@ -150,7 +155,7 @@ func (r *Repo) workSettings() (workConfig, []gitignore.Pattern) {
 		}
 		return true
 	}
-	c := workConfig{fileMode: isTrue("filemode", true), symlinks: isTrue("symlinks", true), ctime: isTrue("trustctime", true)}
+	c := workConfig{fileMode: isTrue("filemode", true), symlinks: isTrue("symlinks", true), ctime: isTrue("trustctime", true), ignoreCase: isTrue("ignorecase", false)}
 	if v, _ := option("checkstat"); strings.EqualFold(v, "minimal") {
 		c.ctime = false
 	}
@@ -244,6 +249,9 @@ func (d *workScan) fromIndex(idx *index.Index) error {
 			continue
 		}
 		d.tracked[e.Name] = true
+		if d.cfg.ignoreCase {
+			d.folded[strings.ToLower(e.Name)] = true
+		}
 		if e.Mode == filemode.Submodule || e.SkipWorktree {
 			// A submodule's commit, or a file a sparse checkout left out
 			// of the work tree: git takes the entry as it is.
@@ -355,7 +363,7 @@ func (d *workScan) walk(abs string, rel []string, patterns []gitignore.Pattern) 
 			}
 			continue
 		}
-		if d.tracked[name] || m.Match(p, false) {
+		if d.tracked[name] || (d.cfg.ignoreCase && d.folded[strings.ToLower(name)]) || m.Match(p, false) {
 			continue
 		}
 		fi, err := e.Info()
