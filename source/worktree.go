@@ -62,7 +62,7 @@ type workScan struct {
 	prefix    string
 	indexTime time.Time // when the index was written
 	cfg       workConfig
-	excludes  []gitignore.Pattern // system, global, info/exclude: lowest first
+	excludes  []gitignore.Pattern // core.excludesFile, then info/exclude: lowest first
 	tracked   map[string]bool     // index entries under prefix
 	folded    map[string]bool     // the same, lower-cased, with core.ignorecase
 	gitlinks  map[string]bool     // submodules among them
@@ -112,9 +112,7 @@ func (r *Repo) scanWorkTree(dir string, asStaged bool) (*workScan, error) {
 	if err := d.fromIndex(idx); err != nil {
 		return nil, err
 	}
-	if err := d.untracked(); err != nil {
-		return nil, err
-	}
+	d.untracked()
 	sort.Slice(d.files, func(i, j int) bool { return d.files[i].path < d.files[j].path })
 	return d, nil
 }
@@ -321,11 +319,12 @@ func (d *workScan) mode(fi fs.FileInfo, was filemode.FileMode) (filemode.FileMod
 // .gitignore files on the way to prefix, and those met in it (read as
 // the walk reaches their directories, with go-git's pattern parser and
 // matcher; go-git's own reader walks the whole work tree through a
-// filesystem that checks every path's components).
-func (d *workScan) untracked() error {
+// filesystem that checks every path's components). What cannot be read
+// is recorded (unreadable), not returned.
+func (d *workScan) untracked() {
 	start := filepath.Join(d.root, filepath.FromSlash(d.prefix))
 	if fi, err := os.Lstat(start); err != nil || !fi.IsDir() {
-		return nil
+		return
 	}
 	var parts []string
 	if d.prefix != "" {
@@ -336,7 +335,6 @@ func (d *workScan) untracked() error {
 		patterns = append(patterns[:len(patterns):len(patterns)], readIgnore(filepath.Join(d.root, filepath.Join(parts[:i]...), ".gitignore"), parts[:i])...)
 	}
 	d.walk(start, parts, patterns)
-	return nil
 }
 
 // walk adds the untracked files of the directory abs (rel: its path's
