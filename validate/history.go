@@ -9,7 +9,6 @@ import (
 	"slices"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/packgen/packgen/index"
@@ -128,17 +127,11 @@ func (h *published) check(ctx context.Context, dir string, manifest []byte, name
 	return &p, nil
 }
 
-// treeFiles returns the files (path → blob hash and mode) of a git
-// tree, as source.Repo.WorkFiles gives them for a directory.
-func treeFiles(g interface {
-	TreeObject(plumbing.Hash) (*object.Tree, error)
-}, tree string) (map[string]source.WorkFile, error) {
-	t, err := g.TreeObject(plumbing.NewHash(tree))
-	if err != nil {
-		return nil, err
-	}
+// filesOf returns the files (path → blob hash and mode) of a git tree,
+// as source.Repo.WorkFiles gives them for a directory.
+func filesOf(t *object.Tree) (map[string]source.WorkFile, error) {
 	files := map[string]source.WorkFile{}
-	err = t.Files().ForEach(func(f *object.File) error {
+	err := t.Files().ForEach(func(f *object.File) error {
 		files[f.Name] = source.WorkFile{Hash: f.Hash, Mode: f.Mode}
 		return nil
 	})

@@ -98,21 +98,23 @@ func baseFiles(g *git.Repository, ref, dir string) (map[string]source.WorkFile, 
 	if err != nil {
 		return nil, nil, err
 	}
-	files := map[string]source.WorkFile{}
-	var manifest []byte
-	err = sub.Files().ForEach(func(f *object.File) error {
-		files[f.Name] = source.WorkFile{Hash: f.Hash, Mode: f.Mode}
-		if f.Name == pack.ManifestFile {
-			r, err := f.Reader()
-			if err != nil {
-				return err
-			}
-			defer r.Close()
-			manifest, err = io.ReadAll(io.LimitReader(r, 1<<20))
-			return err
-		}
-		return nil
-	})
+	files, err := filesOf(sub)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := sub.File(pack.ManifestFile)
+	if errors.Is(err, object.ErrFileNotFound) {
+		return files, nil, nil // no pack.json there: validation says so
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := f.Reader()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	manifest, err := io.ReadAll(io.LimitReader(r, 1<<20))
 	return files, manifest, err
 }
 
@@ -173,7 +175,11 @@ func validateWorktree(ctx context.Context, repo *source.Repo, hist *published, v
 		}
 		nn, nv := manifestID(manifest)
 		hp, err := hist.check(ctx, wp.dir, manifest, nn, nv, func(r *source.Release) (bool, error) {
-			old, err := treeFiles(repo.Git(), r.TreeHash)
+			t, err := repo.Git().TreeObject(plumbing.NewHash(r.TreeHash))
+			if err != nil {
+				return false, err
+			}
+			old, err := filesOf(t)
 			return err == nil && sameFiles(old, now), err
 		})
 		if err != nil {
