@@ -492,11 +492,11 @@ func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, 
 		if n >= maxChartEntries {
 			return "", "", layout, fmt.Errorf("chart archive holds more than %d entries", maxChartEntries)
 		}
-		if h.Typeflag == tar.TypeXGlobalHeader {
-			continue // git archive's pax_global_header; Helm skips it too
+		e, ok := chartshape.EntryOf(h)
+		if !ok {
+			continue
 		}
-		isDir := h.Typeflag == tar.TypeDir || h.FileInfo().IsDir()
-		names = append(names, chartshape.Entry{Name: h.Name, Dir: isDir})
+		names = append(names, e)
 		// tar(1) run on "./mychart" or "-C dir ." roots entries at "./"
 		// and writes that root itself as "./" or ".".
 		if root := strings.TrimPrefix(h.Name, "./"); (root == "" || root == ".") && h.Typeflag == tar.TypeDir {
@@ -602,13 +602,14 @@ func subchartLayout(r io.Reader, budget *int64, entries *int) (chartshape.Layout
 		if *entries++; *entries >= maxChartEntries {
 			return none, fmt.Errorf("chart archive holds more than %d entries, its subcharts counted", maxChartEntries)
 		}
-		if h.Typeflag == tar.TypeXGlobalHeader || (h.Typeflag == tar.TypeDir && (h.Name == "." || h.Name == "./")) {
+		e, ok := chartshape.EntryOf(h)
+		if !ok || (e.Dir && (e.Name == "." || e.Name == "./")) {
 			continue
 		}
-		if !strings.HasPrefix(h.Name, "./") {
+		if !strings.HasPrefix(e.Name, "./") {
 			return none, nil // packaged as NAME/: Helm reads it, or says why not
 		}
-		names = append(names, chartshape.Entry{Name: h.Name, Dir: h.Typeflag == tar.TypeDir || h.FileInfo().IsDir()})
+		names = append(names, e)
 	}
 	if lr.N <= 0 {
 		return none, tooLarge

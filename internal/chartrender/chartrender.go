@@ -118,10 +118,9 @@ func archiveLayout(data []byte) (chartshape.Layout, error) {
 		if err != nil {
 			return chartshape.Layout{}, err
 		}
-		if h.Typeflag == tar.TypeXGlobalHeader {
-			continue
+		if e, ok := chartshape.EntryOf(h); ok {
+			names = append(names, e)
 		}
-		names = append(names, chartshape.Entry{Name: h.Name, Dir: h.Typeflag == tar.TypeDir || h.FileInfo().IsDir()})
 	}
 	return chartshape.Of(names)
 }

@@ -21,6 +21,7 @@
 package chartshape
 
 import (
+	"archive/tar"
 	"errors"
 	"fmt"
 	"path"
@@ -49,6 +50,16 @@ const (
 type Entry struct {
 	Name string
 	Dir  bool
+}
+
+// EntryOf is the entry a tar header is to Helm's reader; false for a
+// header that is no entry (git archive's pax_global_header, which
+// Helm's reader skips too).
+func EntryOf(h *tar.Header) (Entry, bool) {
+	if h.Typeflag == tar.TypeXGlobalHeader {
+		return Entry{}, false
+	}
+	return Entry{Name: h.Name, Dir: h.Typeflag == tar.TypeDir || h.FileInfo().IsDir()}, true
 }
 
 // Layout says where the chart lies.
