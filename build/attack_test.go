@@ -13,7 +13,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -237,7 +237,7 @@ func TestAttackPreviousRewritesRecord(t *testing.T) {
 	testutil.ForgeShard(t, site, "calico", func(s *index.Shard) {
 		s.Releases[0].DisplayName = "Calico (trusted by your security team)"
 		s.Releases[0].Annotations = map[string]string{"system_state": "deprecated"}
-		s.Releases[0].Dependencies = append(s.Releases[0].Dependencies, pack.Dependency{PackName: "evil", Layer: "addon", Type: "required"})
+		s.Releases[0].Dependencies = append(s.Releases[0].Dependencies, meta.Dependency{PackName: "evil", Layer: "addon", Type: "required"})
 	})
 	srv := httptest.NewServer(http.FileServer(http.Dir(site)))
 	t.Cleanup(srv.Close)

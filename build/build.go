@@ -19,6 +19,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
 	"github.com/packgen/packgen/walk"
@@ -130,7 +131,7 @@ type Result struct {
 	Skipped  int // invalid releases left out (--skip-invalid)
 	Logged   int // releases appended to the transparency log
 	Unsigned bool
-	Problems pack.Problems // warnings, and errors of skipped releases
+	Problems meta.Problems // warnings, and errors of skipped releases
 }
 
 // stagePattern names a build's staging directories beside the out dir.
@@ -154,7 +155,7 @@ func (e *ImmutableError) Error() string {
 // InvalidError reports releases that failed validation.
 type InvalidError struct {
 	Releases []string
-	Problems pack.Problems
+	Problems meta.Problems
 }
 
 func (e *InvalidError) Error() string {
@@ -167,7 +168,7 @@ type job struct {
 	key   string // name@canonical version
 	prev  *index.Release
 	out   index.Release
-	probs pack.Problems
+	probs meta.Problems
 	err   error
 }
 
@@ -291,7 +292,7 @@ func (p *jobPool) wait() {
 }
 
 // buildRelease validates one release and writes its archive and signatures.
-func buildRelease(o Options, r source.Release, stage string) (index.Release, pack.Problems, error) {
+func buildRelease(o Options, r source.Release, stage string) (index.Release, meta.Problems, error) {
 	prefix := r.Dir
 	if len(r.ManifestProblems) > 0 && r.ManifestProblems.HasErrors() {
 		return index.Release{}, r.ManifestProblems, nil
@@ -312,7 +313,7 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 	}
 	m := p.Manifest
 	if !index.ValidVersionPath(m.Version) {
-		probs = append(probs, pack.Problem{File: path.Join(prefix, pack.ManifestFile), Severity: pack.SevError,
+		probs = append(probs, meta.Problem{File: path.Join(prefix, pack.ManifestFile), Severity: meta.SevError,
 			Msg: fmt.Sprintf("version %q cannot be used in a registry path (letters, digits, '.', '-', '+', '_' only)", m.Version)})
 		return index.Release{}, annotate(probs, r), nil
 	}
@@ -359,7 +360,7 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, pac
 
 // record is the index entry of release r whose pack.json is m, all but
 // its archive and signature files.
-func record(m *pack.Manifest, r source.Release) index.Release {
+func record(m *meta.Manifest, r source.Release) index.Release {
 	rel := index.ManifestFields(m)
 	rel.Commit, rel.Tree, rel.Created, rel.Dir = r.Commit, r.TreeHash, r.Time.UTC(), r.Dir
 	return rel
@@ -371,7 +372,7 @@ func record(m *pack.Manifest, r source.Release) index.Release {
 // to be the git tree (carry), but every other field of the entry is
 // derived from git again, as for a new release: the previous shard's
 // word on dependencies, annotations or names is never signed.
-func reuseUnverified(ctx context.Context, o Options, prev *previous, stage string, j *job) (index.Release, pack.Problems, error) {
+func reuseUnverified(ctx context.Context, o Options, prev *previous, stage string, j *job) (index.Release, meta.Problems, error) {
 	old, err := carry(ctx, o, prev, stage, *j.prev, &j.rel)
 	if err != nil {
 		return old, nil, err
@@ -438,8 +439,8 @@ func (o Options) recordSignature(archiveSHA string, write func(string, []byte) e
 func writeNew(p string, data []byte) error { return os.WriteFile(p, data, 0o644) }
 
 // annotate says which commit a historical release's problems come from.
-func annotate(ps pack.Problems, r source.Release) pack.Problems {
-	out := make(pack.Problems, len(ps))
+func annotate(ps meta.Problems, r source.Release) meta.Problems {
+	out := make(meta.Problems, len(ps))
 	for i, p := range ps {
 		p.Msg = fmt.Sprintf("%s (%s@%s, commit %s)", p.Msg, r.Name, r.Version, short(r.Commit))
 		out[i] = p

@@ -13,7 +13,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/stale"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
 )
@@ -34,7 +34,7 @@ type builder struct {
 	seen      map[string]bool // name@canonical version of every git release
 	src       *source.Result
 	releases  []index.Release
-	replayed  pack.Problems // what building the same again reports
+	replayed  meta.Problems // what building the same again reports
 	committed bool
 	res       *Result
 
@@ -200,7 +200,7 @@ func (b *builder) produce(ctx context.Context) error {
 	jobOf := map[string]*job{}
 	match := func(r source.Release) {
 		j := &job{rel: r, key: r.Name + "@" + r.Version}
-		if v, err := semver.NewVersion(r.Version); err == nil && pack.ValidName(r.Name) {
+		if v, err := semver.NewVersion(r.Version); err == nil && meta.ValidName(r.Name) {
 			j.key = r.Name + "@" + v.String()
 			b.seen[j.key] = true
 			if p := b.prev.find(r.Name, v); p != nil {
@@ -255,7 +255,7 @@ func (b *builder) produce(ctx context.Context) error {
 func (b *builder) collect() error {
 	o, res := b.o, b.res
 	var invalid []string
-	var invalidProbs pack.Problems
+	var invalidProbs meta.Problems
 	// Problems of past commits the walk went past (every build meets them).
 	res.Problems = append(res.Problems, b.src.Warnings...)
 	b.replayed = append(b.replayed, b.src.Warnings...)

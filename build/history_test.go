@@ -8,7 +8,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 func shardRelease(t *testing.T, res *Result, name, version string) index.Release {
@@ -43,7 +43,7 @@ func TestBuildPastDuplicateWarnsAndSince(t *testing.T) {
 	if got := strings.Join(versionsOf(t, res, "aws"), " "); got != "1.1.0" {
 		t.Errorf("aws versions %s: 1.0.0 is never defined by one directory alone", got)
 	}
-	if len(res.Problems) != 1 || res.Problems[0].Severity != pack.SevWarning || !strings.Contains(res.Problems[0].String(), "aws@1.0.0 is defined by more than one directory (packs/addon, packs/csi) in commit "+dup[:12]) {
+	if len(res.Problems) != 1 || res.Problems[0].Severity != meta.SevWarning || !strings.Contains(res.Problems[0].String(), "aws@1.0.0 is defined by more than one directory (packs/addon, packs/csi) in commit "+dup[:12]) {
 		t.Errorf("problems: %v", res.Problems)
 	}
 	if got := shardRelease(t, res, "calico", "1.0.0"); got.Commit != first || !got.Created.Equal(gitfixture.Epoch) {

@@ -15,7 +15,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/transport"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // StampFile is where a build records, in its output dir, what it was
@@ -41,7 +41,7 @@ type stampRecord struct {
 	Carried  int           `json:"carried"`
 	Skipped  int           `json:"skipped"`
 	Unsigned bool          `json:"unsigned"`
-	Problems pack.Problems `json:"problems,omitempty"`
+	Problems meta.Problems `json:"problems,omitempty"`
 }
 
 // stampInputs is everything that shapes a build's output. Jobs, Log
@@ -127,7 +127,7 @@ func replay(ctx context.Context, o Options, inputs, commit string) *Result {
 
 // writeStamp records a finished build. A failure only costs the next
 // build its short cut, so it is reported, not returned.
-func writeStamp(ctx context.Context, o Options, inputs, commit string, res *Result, replayed pack.Problems) {
+func writeStamp(ctx context.Context, o Options, inputs, commit string, res *Result, replayed meta.Problems) {
 	raw, err := outReader(o.Out)(ctx, index.RootFile, index.MaxRootSize)
 	if err == nil {
 		rec := stampRecord{

@@ -23,7 +23,7 @@ import (
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/transport"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/sign"
 	"gopkg.in/yaml.v3"
 
@@ -203,7 +203,7 @@ func yamlWording(err error) string {
 // ParseRef splits a command-line "NAME[@CONSTRAINT]" and checks both parts.
 func ParseRef(s string) (name, constraint string, err error) {
 	name, constraint, _ = strings.Cut(s, "@")
-	if !pack.ValidName(name) {
+	if !meta.ValidName(name) {
 		return "", "", fmt.Errorf("%q is not a pack name (lowercase letters, digits and '-', e.g. calico@^3.26)", name)
 	}
 	constraint = strings.TrimSpace(constraint)
@@ -216,7 +216,7 @@ func ParseRef(s string) (name, constraint string, err error) {
 }
 
 func checkRegistry(r Registry) error {
-	if !pack.ValidName(r.Name) {
+	if !meta.ValidName(r.Name) {
 		return fmt.Errorf("registry name %q must be lowercase letters, digits and '-'", r.Name)
 	}
 	if r.URL == "" {

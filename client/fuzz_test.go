@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // Seeds for these targets live in testdata/fuzz/<target>/ and f.Add below.
@@ -24,7 +24,7 @@ func FuzzParseRef(f *testing.F) {
 			}
 			return
 		}
-		if !pack.ValidName(name) {
+		if !meta.ValidName(name) {
 			t.Fatalf("invalid name %q accepted", name)
 		}
 		if cons != "" {
@@ -55,7 +55,7 @@ func FuzzParseConfig(f *testing.F) {
 			return
 		}
 		for _, r := range c.Registries {
-			if !pack.ValidName(r.Name) || r.URL == "" {
+			if !meta.ValidName(r.Name) || r.URL == "" {
 				t.Fatalf("registry %+v accepted", r)
 			}
 			_, _ = r.Verifier()

@@ -25,6 +25,7 @@ import (
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // Errors of FetchOCIPack, beside ErrDigestMismatch, ErrTooLarge and
@@ -90,7 +91,7 @@ func ParseOCIPackRef(s string) (ref, name, version string, err error) {
 		return "", "", "", fmt.Errorf("%w %q: expected oci://HOST/BASE/spectro-packs/archive/NAME:VERSION", ocireg.ErrReference, s)
 	}
 	name = r.Repository[strings.LastIndexByte(r.Repository, '/')+1:]
-	if !pack.ValidName(name) {
+	if !meta.ValidName(name) {
 		return "", "", "", fmt.Errorf("%w %q: %q is not a pack name (lowercase letters, digits and '-'); expected oci://HOST/BASE/spectro-packs/archive/NAME:VERSION", ocireg.ErrReference, s, name)
 	}
 	return raw, name, r.Reference, nil

@@ -26,7 +26,7 @@ import (
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/testutil/tartest"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // noCreds points every credential source at an empty directory, so the
@@ -461,7 +461,7 @@ func FuzzParseOCIPackRef(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !pack.ValidName(name) || version == "" || strings.ContainsAny(version, "/\\") || version == "." || version == ".." {
+		if !meta.ValidName(name) || version == "" || strings.ContainsAny(version, "/\\") || version == "." || version == ".." {
 			t.Fatalf("%q gave name %q version %q", s, name, version)
 		}
 	})

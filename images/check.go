@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // Check compares what a pack declares in pack.content.images with what
@@ -14,8 +15,8 @@ import (
 // is stale; not said of a pack with neither manifests nor charts,
 // whose images the platform deploys). Images only "maybe" deployed warn about nothing; a pack
 // that declares no images warns for every image it deploys.
-func (r *Report) Check() pack.Problems {
-	ps := append(pack.Problems{}, r.Problems...)
+func (r *Report) Check() meta.Problems {
+	ps := append(meta.Problems{}, r.Problems...)
 	at := func(file string) string {
 		if r.Dir == "" {
 			return file
@@ -32,11 +33,11 @@ func (r *Report) Check() pack.Problems {
 				// annotate: point at the list to fix.
 				file, line = pack.ValuesFile, r.listLine
 			}
-			ps = append(ps, pack.Problem{File: at(file), Line: line, Severity: pack.SevWarning,
+			ps = append(ps, meta.Problem{File: at(file), Line: line, Severity: meta.SevWarning,
 				Msg: fmt.Sprintf("image %s is deployed (%s) but values.yaml pack.content.images does not declare it: an air-gapped install will miss it; add `- image: %s`", im.Image, s, im.Image)})
 		case im.Declared && !im.Deployed && !anyMaybe(im.Sources) && r.Renders > 0:
 			s := im.Sources[0]
-			ps = append(ps, pack.Problem{File: at(s.File), Line: s.Line, Severity: pack.SevWarning,
+			ps = append(ps, meta.Problem{File: at(s.File), Line: s.Line, Severity: meta.SevWarning,
 				Msg: fmt.Sprintf("image %s is declared in pack.content.images but no manifest or chart of the pack deploys it: remove it or fix its tag (`packgen images` lists what is deployed)", im.Image)})
 		}
 	}
@@ -93,10 +94,10 @@ func (e *Error) position() (string, int) {
 // Load found): nothing when the pack has errors already (its images
 // would be guesses), else Check's warnings, or an error at the chart or
 // manifest that does not render (the platform could not install it).
-func CheckPack(p *pack.Pack, display string, ps pack.Problems) pack.Problems {
+func CheckPack(p *pack.Pack, display string, ps meta.Problems) meta.Problems {
 	probs, _, err := CheckPackReport(p, display, ps)
 	if err != nil {
-		probs = append(probs, pack.Problem{File: display, Severity: pack.SevError, Msg: err.Error()})
+		probs = append(probs, meta.Problem{File: display, Severity: meta.SevError, Msg: err.Error()})
 	}
 	return probs
 }
@@ -105,7 +106,7 @@ func CheckPack(p *pack.Pack, display string, ps pack.Problems) pack.Problems {
 // pack was not judged or did not render), for checks that go on from it
 // (validate --check-images). The error is the machine's, not the pack's:
 // no chart renderer (ErrNoChartRenderer).
-func CheckPackReport(p *pack.Pack, display string, ps pack.Problems) (pack.Problems, *Report, error) {
+func CheckPackReport(p *pack.Pack, display string, ps meta.Problems) (meta.Problems, *Report, error) {
 	if ps.HasErrors() {
 		return nil, nil, nil
 	}
@@ -123,7 +124,7 @@ func CheckPackReport(p *pack.Pack, display string, ps pack.Problems) (pack.Probl
 				msg = fe.File + ": " + msg
 			}
 		}
-		return pack.Problems{{File: file, Line: line, Severity: pack.SevError, Msg: msg}}, nil, nil
+		return meta.Problems{{File: file, Line: line, Severity: meta.SevError, Msg: msg}}, nil, nil
 	}
 	return r.Check(), r, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // bombPack is a pack at p whose chart c has the given files (templates,
@@ -197,7 +198,7 @@ func TestHelperMemoryPaths(t *testing.T) {
 		t.Fatal(ps)
 	}
 	probs, _, err := CheckPackReport(p, "p", nil)
-	if err != nil || len(probs) != 1 || probs[0].File != "p/charts/c" || probs[0].Severity != pack.SevError || !strings.Contains(probs[0].Msg, "out of memory rendering the chart: it may use 256 MiB") {
+	if err != nil || len(probs) != 1 || probs[0].File != "p/charts/c" || probs[0].Severity != meta.SevError || !strings.Contains(probs[0].Msg, "out of memory rendering the chart: it may use 256 MiB") {
 		t.Errorf("CheckPackReport: %v, %v", probs, err)
 	}
 	sub, err := subFS(fsys, "p")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/packgen/packgen/images/ref"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"gopkg.in/yaml.v3"
 )
 
@@ -71,7 +72,7 @@ type Report struct {
 	Images  []Image `json:"images"`
 	// Problems are references that do not parse, as warnings (errors
 	// for declared ones) with file and line.
-	Problems pack.Problems `json:"problems"`
+	Problems meta.Problems `json:"problems"`
 	// Renders counts the manifests and charts read: a pack with none
 	// (an OS or Kubernetes layer the platform installs itself) deploys
 	// its declared images by other means.
@@ -90,7 +91,7 @@ type Options struct {
 
 // Find lists the images of a pack Load accepted.
 func Find(p *pack.Pack, o Options) (*Report, error) {
-	r := &Report{Dir: o.Display, Images: []Image{}, Problems: pack.Problems{}}
+	r := &Report{Dir: o.Display, Images: []Image{}, Problems: meta.Problems{}}
 	if p.Manifest != nil {
 		r.Pack, r.Version = p.Manifest.Name, p.Manifest.Version
 	}
@@ -143,15 +144,15 @@ func lessSource(a, b Source) bool {
 type collector struct {
 	byRef    map[string]*Image
 	display  string
-	problems pack.Problems
+	problems meta.Problems
 }
 
-func (c *collector) warn(sev pack.Severity, file string, line int, format string, args ...any) {
+func (c *collector) warn(sev meta.Severity, file string, line int, format string, args ...any) {
 	f := file
 	if c.display != "" {
 		f = c.display + "/" + file
 	}
-	c.problems = append(c.problems, pack.Problem{File: f, Line: line, Severity: sev, Msg: fmt.Sprintf(format, args...)})
+	c.problems = append(c.problems, meta.Problem{File: f, Line: line, Severity: sev, Msg: fmt.Sprintf(format, args...)})
 }
 
 // add records a source of an image; a reference that does not parse is
@@ -169,9 +170,9 @@ func (c *collector) add(written string, s Source) {
 				where += fmt.Sprintf(" (line %d of its output: a template action wrote it)", s.outLine)
 			}
 		}
-		sev := pack.SevWarning
+		sev := meta.SevWarning
 		if s.Kind == Declared {
-			sev = pack.SevError
+			sev = meta.SevError
 		}
 		if s.Maybe {
 			return // a value that only looks like an image
@@ -216,7 +217,7 @@ func (c *collector) declared(root *yaml.Node) (line int) {
 	}
 	if list.Kind != yaml.SequenceNode {
 		if list.Tag != "!!null" {
-			c.warn(pack.SevError, pack.ValuesFile, list.Line, "pack.content.images must be a list of `- image: REGISTRY/REPO:TAG`")
+			c.warn(meta.SevError, pack.ValuesFile, list.Line, "pack.content.images must be a list of `- image: REGISTRY/REPO:TAG`")
 		}
 		return line
 	}
@@ -226,7 +227,7 @@ func (c *collector) declared(root *yaml.Node) (line int) {
 			n = ref.Child(it, "image")
 		}
 		if n == nil || n.Kind != yaml.ScalarNode {
-			c.warn(pack.SevError, pack.ValuesFile, it.Line, "pack.content.images entry must be `image: REGISTRY/REPO:TAG`")
+			c.warn(meta.SevError, pack.ValuesFile, it.Line, "pack.content.images entry must be `image: REGISTRY/REPO:TAG`")
 			continue
 		}
 		c.add(n.Value, Source{Kind: Declared, File: pack.ValuesFile, Line: n.Line})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/packgen/packgen/internal/testutil/tartest"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // findIn loads the pack at dir of fsys (it must validate) and finds its images.
@@ -74,7 +75,7 @@ func TestFindTestdata(t *testing.T) {
 	var msgs []string
 	for _, p := range ps {
 		msgs = append(msgs, p.String())
-		if p.Severity != pack.SevWarning {
+		if p.Severity != meta.SevWarning {
 			t.Errorf("not a warning: %s", p)
 		}
 	}
@@ -174,7 +175,7 @@ func TestFindBadInput(t *testing.T) {
 			}
 			p, _ := pack.Load(tc.fs, "p", pack.Options{Prefix: "p"})
 			ps := CheckPack(p, "p", nil)
-			if len(ps) != 1 || ps[0].Position() != tc.at || ps[0].Severity != pack.SevError {
+			if len(ps) != 1 || ps[0].Position() != tc.at || ps[0].Severity != meta.SevError {
 				t.Errorf("validation problem %v, want one error at %s", ps, tc.at)
 			}
 		})

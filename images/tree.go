@@ -11,6 +11,7 @@ import (
 
 	"github.com/packgen/packgen/images/ref"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // Tree finds the images of every pack under root in fsys (one pack
@@ -49,7 +50,7 @@ func Accepted(fsys fs.FS, display string) (*Report, error) {
 		return nil, &pack.ValidationError{Problems: errs}
 	}
 	if p.Manifest == nil {
-		return nil, &pack.ValidationError{Problems: pack.Problems{{File: path.Join(display, pack.ManifestFile), Severity: pack.SevError, Msg: "pack.json does not parse"}}}
+		return nil, &pack.ValidationError{Problems: meta.Problems{{File: path.Join(display, pack.ManifestFile), Severity: meta.SevError, Msg: "pack.json does not parse"}}}
 	}
 	return Find(p, Options{Display: display})
 }

@@ -16,6 +16,7 @@ import (
 	gzip "github.com/klauspost/compress/gzip"
 
 	"github.com/packgen/packgen/internal/countw"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // ArchiveOptions tune WriteArchive.
@@ -57,7 +58,7 @@ func ArchiveName(name, version string) string { return name + "-" + version + ".
 // The same files always give the same bytes with the same packgen; a
 // release once published is carried by digest, never archived again.
 func WriteArchive(w io.Writer, p *Pack, opts ArchiveOptions) (Digest, error) {
-	if p.Manifest == nil || !ValidName(p.Manifest.Name) {
+	if p.Manifest == nil || !meta.ValidName(p.Manifest.Name) {
 		return Digest{}, fmt.Errorf("archive: pack has no valid name")
 	}
 	// Load refuses these too; checked again because the archive is what

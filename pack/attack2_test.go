@@ -12,6 +12,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // The chained-link defence compares paths case-folded, for macOS and
@@ -86,7 +88,7 @@ func TestLogoZlibBomb(t *testing.T) {
 	start := time.Now()
 	sev, msg := logoProblem(data, 4096)
 	runtime.ReadMemStats(&after)
-	if sev != SevError || msg == "" {
+	if sev != meta.SevError || msg == "" {
 		t.Errorf("a 1x1 PNG with 64 MiB of pixel data: %v %q, want an error", sev, msg)
 	}
 	if d := after.TotalAlloc - before.TotalAlloc; d > 8<<20 {

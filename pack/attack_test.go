@@ -16,6 +16,7 @@ import (
 	"testing/fstest"
 
 	"github.com/packgen/packgen/internal/testutil/tartest"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // Attacks on the pack format, as an attacker would try them (issue 14),
@@ -82,7 +83,7 @@ func TestValidateRefusesChainedLinks(t *testing.T) {
 			_, ps := Load(fsys, ".", Options{})
 			found := false
 			for _, p := range ps {
-				if p.File == "escape" && p.Severity == SevError && strings.Contains(p.Msg, "symlink") {
+				if p.File == "escape" && p.Severity == meta.SevError && strings.Contains(p.Msg, "symlink") {
 					found = true
 				}
 			}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // TestBadPackCorpus validates every testdata/bad/<case>/pack and compares
@@ -60,7 +62,7 @@ func TestBadPackCorpus(t *testing.T) {
 type wantProblem struct {
 	file      string
 	line, col int // -1: not given
-	sev       Severity
+	sev       meta.Severity
 	frag      string
 }
 
@@ -75,7 +77,7 @@ func readWant(t *testing.T, file string) []wantProblem {
 		var w wantProblem
 		var pos string
 		var ok bool
-		for _, sev := range []Severity{SevError, SevWarning} {
+		for _, sev := range []meta.Severity{meta.SevError, meta.SevWarning} {
 			if pos, w.frag, ok = strings.Cut(l, ": "+string(sev)+": "); ok {
 				w.sev = sev
 				break
@@ -97,7 +99,7 @@ func readWant(t *testing.T, file string) []wantProblem {
 	return out
 }
 
-func (w wantProblem) matches(p Problem) bool {
+func (w wantProblem) matches(p meta.Problem) bool {
 	line, col := w.line, w.col
 	if line < 0 {
 		line = 0
@@ -111,11 +113,11 @@ func (w wantProblem) matches(p Problem) bool {
 }
 
 // matchWant returns "" when ps satisfies want, else what is wrong.
-func matchWant(ps Problems, want []wantProblem) string {
+func matchWant(ps meta.Problems, want []wantProblem) string {
 	used := make([]bool, len(ps))
 	nerr := 0
 	for _, w := range want {
-		if w.sev == SevError {
+		if w.sev == meta.SevError {
 			nerr++
 		}
 		found := false

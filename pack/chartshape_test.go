@@ -10,6 +10,7 @@ import (
 
 	"github.com/packgen/packgen/internal/testutil/filetest"
 	"github.com/packgen/packgen/internal/testutil/tartest"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // TestChartArchiveShapes: validation accepts the archive shapes Helm or
@@ -76,12 +77,12 @@ func TestChartArchiveShapes(t *testing.T) {
 			m["pack.json"].Data = []byte(withField(`  "charts": ["` + file + `"],`))
 			m[file] = &fstest.MapFile{Data: tc.archive()}
 			_, ps := Load(m, ".", Options{})
-			var errs, warns []Problem
+			var errs, warns []meta.Problem
 			for _, p := range ps {
 				if p.File != file {
 					continue
 				}
-				if p.Severity == SevError {
+				if p.Severity == meta.SevError {
 					errs = append(errs, p)
 				} else {
 					warns = append(warns, p)

@@ -115,13 +115,13 @@ func mapValue(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 func (v *validator) yamlFile(rel string) ([]*yaml.Node, bool) {
 	data, err := v.readSmall(rel, v.opts.Limits.MaxYAMLSize)
 	if err != nil {
-		v.add(rel, SevError, 0, 0, "%v", err)
+		v.add(rel, meta.SevError, 0, 0, "%v", err)
 		return nil, false
 	}
 	docs, issues := parseYAML(data)
 	bad := false
 	for _, is := range issues {
-		v.add(rel, SevError, is.line, is.col, "%s", is.msg)
+		v.add(rel, meta.SevError, is.line, is.col, "%s", is.msg)
 		bad = true
 	}
 	return docs, !bad
@@ -130,11 +130,11 @@ func (v *validator) yamlFile(rel string) ([]*yaml.Node, bool) {
 func (v *validator) checkValues() {
 	f, ok := v.pack.file(ValuesFile)
 	if !ok {
-		v.add(ValuesFile, SevError, 0, 0, "missing values.yaml: every pack needs one, even if it only holds a `pack:` section")
+		v.add(ValuesFile, meta.SevError, 0, 0, "missing values.yaml: every pack needs one, even if it only holds a `pack:` section")
 		return
 	}
 	if !f.Mode.IsRegular() {
-		v.add(ValuesFile, SevError, 0, 0, "values.yaml must be a regular file")
+		v.add(ValuesFile, meta.SevError, 0, 0, "values.yaml must be a regular file")
 		return
 	}
 	docs, ok := v.yamlFile(ValuesFile)
@@ -142,7 +142,7 @@ func (v *validator) checkValues() {
 		return
 	}
 	if len(docs) > 1 {
-		v.add(ValuesFile, SevError, docs[1].Line, 0, "values.yaml holds %d YAML documents; it must be one mapping", len(docs))
+		v.add(ValuesFile, meta.SevError, docs[1].Line, 0, "values.yaml holds %d YAML documents; it must be one mapping", len(docs))
 	}
 	if len(docs) == 0 {
 		return
@@ -155,11 +155,11 @@ func (v *validator) checkValues() {
 		v.valuesDoc = root
 	}
 	if root.Kind != yaml.MappingNode {
-		v.add(ValuesFile, SevError, root.Line, root.Column, "values.yaml must be a mapping of parameters, got %s", nodeKind(root))
+		v.add(ValuesFile, meta.SevError, root.Line, root.Column, "values.yaml must be a mapping of parameters, got %s", nodeKind(root))
 		return
 	}
 	if k, pk := mapValue(root, "pack"); pk != nil && pk.Kind != yaml.MappingNode && pk.Tag != "!!null" {
-		v.add(ValuesFile, SevError, k.Line, k.Column, "the `pack:` section must be a mapping, got %s", nodeKind(pk))
+		v.add(ValuesFile, meta.SevError, k.Line, k.Column, "the `pack:` section must be a mapping, got %s", nodeKind(pk))
 	}
 }
 
@@ -190,7 +190,7 @@ func (v *validator) checkOptionalYAML() {
 		}
 		root := docRoot(docs[0])
 		if root.Kind != yaml.MappingNode && !(root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
-			v.add(rel, SevError, root.Line, root.Column, "%s must be a mapping, got %s", rel, nodeKind(root))
+			v.add(rel, meta.SevError, root.Line, root.Column, "%s must be a mapping, got %s", rel, nodeKind(root))
 			continue
 		}
 		if rel == PresetsFile {
@@ -205,16 +205,16 @@ func (v *validator) checkPresets(root *yaml.Node) {
 		return
 	}
 	if list.Kind != yaml.SequenceNode {
-		v.add(PresetsFile, SevError, k.Line, k.Column, "presets must be a list, got %s", nodeKind(list))
+		v.add(PresetsFile, meta.SevError, k.Line, k.Column, "presets must be a list, got %s", nodeKind(list))
 		return
 	}
 	for i, item := range list.Content {
 		if item.Kind != yaml.MappingNode {
-			v.add(PresetsFile, SevError, item.Line, item.Column, "presets[%d] must be a mapping, got %s", i, nodeKind(item))
+			v.add(PresetsFile, meta.SevError, item.Line, item.Column, "presets[%d] must be a mapping, got %s", i, nodeKind(item))
 			continue
 		}
 		if _, name := mapValue(item, "name"); name == nil || name.Value == "" {
-			v.add(PresetsFile, SevError, item.Line, item.Column, "presets[%d] has no name", i)
+			v.add(PresetsFile, meta.SevError, item.Line, item.Column, "presets[%d] has no name", i)
 		}
 	}
 }
@@ -225,12 +225,12 @@ func (v *validator) checkLogo() {
 		return
 	}
 	if f.Size > v.opts.Limits.MaxLogoSize {
-		v.add(LogoFile, SevError, 0, 0, "logo is %s, larger than %s: shrink it", humanBytes(f.Size), humanBytes(v.opts.Limits.MaxLogoSize))
+		v.add(LogoFile, meta.SevError, 0, 0, "logo is %s, larger than %s: shrink it", humanBytes(f.Size), humanBytes(v.opts.Limits.MaxLogoSize))
 		return
 	}
 	data, err := v.readSmall(LogoFile, v.opts.Limits.MaxLogoSize)
 	if err != nil {
-		v.add(LogoFile, SevError, 0, 0, "%v", err)
+		v.add(LogoFile, meta.SevError, 0, 0, "%v", err)
 		return
 	}
 	if sev, msg := logoProblem(data, v.opts.Limits.MaxLogoPixel); msg != "" {
@@ -246,27 +246,27 @@ func (v *validator) checkLogo() {
 // decoding costs at most maxPixel² × 8 bytes (16-bit RGBA), 128 MiB at
 // the default 4096. A JPEG named logo.png is a warning, not an error:
 // browsers, and so the catalogue, show it (issue 13 item 6).
-func logoProblem(data []byte, maxPixel int) (Severity, string) {
+func logoProblem(data []byte, maxPixel int) (meta.Severity, string) {
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		if jc, jerr := jpeg.DecodeConfig(bytes.NewReader(data)); jerr == nil {
 			if msg := logoSize(jc.Width, jc.Height, maxPixel); msg != "" {
-				return SevError, msg
+				return meta.SevError, msg
 			}
-			return SevWarning, fmt.Sprintf("logo.png is a JPEG image (%dx%d), not a PNG: browsers show it, but tools that trust the name may not; convert it to PNG", jc.Width, jc.Height)
+			return meta.SevWarning, fmt.Sprintf("logo.png is a JPEG image (%dx%d), not a PNG: browsers show it, but tools that trust the name may not; convert it to PNG", jc.Width, jc.Height)
 		}
 		if isLFSPointer(data) {
-			return SevError, lfsMsg("PNG image", LogoFile)
+			return meta.SevError, lfsMsg("PNG image", LogoFile)
 		}
-		return SevError, fmt.Sprintf("logo.png is not a PNG image (%v): convert it to PNG", err)
+		return meta.SevError, fmt.Sprintf("logo.png is not a PNG image (%v): convert it to PNG", err)
 	}
 	if msg := logoSize(cfg.Width, cfg.Height, maxPixel); msg != "" {
-		return SevError, msg
+		return meta.SevError, msg
 	}
 	if _, err := png.Decode(bytes.NewReader(data)); err != nil {
-		return SevError, fmt.Sprintf("logo.png is a damaged PNG: %v", err)
+		return meta.SevError, fmt.Sprintf("logo.png is a damaged PNG: %v", err)
 	}
-	return SevError, ""
+	return meta.SevError, ""
 }
 
 func logoSize(w, h, max int) string {
@@ -290,7 +290,7 @@ func (v *validator) checkManifests() {
 func (v *validator) checkManifest(rel string) {
 	src, err := v.readSmall(rel, v.opts.Limits.MaxYAMLSize)
 	if err != nil {
-		v.add(rel, SevError, 0, 0, "%v", err)
+		v.add(rel, meta.SevError, 0, 0, "%v", err)
 		return
 	}
 	data := src
@@ -300,11 +300,11 @@ func (v *validator) checkManifest(rel string) {
 		r, err := renderManifest(rel, src, v.templateValues(), v.budget())
 		if err != nil {
 			te := toTemplateError(err)
-			v.add(rel, SevError, te.line, 0, "template error: %s (manifests are Go templates rendered with sprig functions, .Values from values.yaml manifests.%s and Palette's .spectro macros)", te.msg, strings.TrimSuffix(path.Base(rel), path.Ext(rel)))
+			v.add(rel, meta.SevError, te.line, 0, "template error: %s (manifests are Go templates rendered with sprig functions, .Values from values.yaml manifests.%s and Palette's .spectro macros)", te.msg, strings.TrimSuffix(path.Base(rel), path.Ext(rel)))
 			return
 		}
 		for _, w := range r.Warnings {
-			v.add(rel, SevWarning, 0, 0, "%s", w)
+			v.add(rel, meta.SevWarning, 0, 0, "%s", w)
 		}
 		data, rendered, missing = r.Out, true, r.Missing
 	}
@@ -327,7 +327,7 @@ func (v *validator) checkManifest(rel string) {
 		if rendered {
 			col = 0
 		}
-		v.add(rel, SevError, l, col, "%s", msg)
+		v.add(rel, meta.SevError, l, col, "%s", msg)
 	}
 	if len(issues) > 0 {
 		return
@@ -340,7 +340,7 @@ func (v *validator) checkManifest(rel string) {
 		}
 		if root.Kind != yaml.MappingNode {
 			l, msg := at(root.Line, fmt.Sprintf("document %d is %s, not a Kubernetes object", i+1, nodeKind(root)))
-			v.add(rel, SevError, l, colIf(!rendered, root.Column), "%s", msg)
+			v.add(rel, meta.SevError, l, colIf(!rendered, root.Column), "%s", msg)
 			continue
 		}
 		objects++
@@ -349,17 +349,17 @@ func (v *validator) checkManifest(rel string) {
 			switch {
 			case val == nil:
 				l, msg := at(root.Line, fmt.Sprintf("document %d has no %s: every manifest needs apiVersion and kind", i+1, key))
-				v.add(rel, SevError, l, colIf(!rendered, root.Column), "%s", msg)
+				v.add(rel, meta.SevError, l, colIf(!rendered, root.Column), "%s", msg)
 			case val.Kind != yaml.ScalarNode || val.Value == "":
 				l, msg := at(k.Line, fmt.Sprintf("document %d: %s must be a non-empty string", i+1, key))
-				v.add(rel, SevError, l, colIf(!rendered, k.Column), "%s", msg)
+				v.add(rel, meta.SevError, l, colIf(!rendered, k.Column), "%s", msg)
 			}
 		}
 	}
 	if objects == 0 && !rendered {
-		v.add(rel, SevWarning, 0, 0, "manifest holds no Kubernetes objects")
+		v.add(rel, meta.SevWarning, 0, 0, "manifest holds no Kubernetes objects")
 	} else if objects == 0 {
-		v.add(rel, SevWarning, 0, 0, "manifest renders to no Kubernetes objects with the values in values.yaml")
+		v.add(rel, meta.SevWarning, 0, 0, "manifest renders to no Kubernetes objects with the values in values.yaml")
 	}
 }
 
@@ -422,7 +422,7 @@ func (v *validator) checkCharts() {
 		}
 		if f.IsDir() {
 			if _, ok := v.pack.file(path.Join(f.Path, "Chart.yaml")); !ok {
-				v.add(f.Path, SevWarning, 0, 0, "directory in charts/ without a Chart.yaml")
+				v.add(f.Path, meta.SevWarning, 0, 0, "directory in charts/ without a Chart.yaml")
 			}
 			continue
 		}
@@ -436,26 +436,26 @@ func (v *validator) checkCharts() {
 func (v *validator) checkChartArchive(rel string) {
 	r, err := v.pack.Open(rel)
 	if err != nil {
-		v.add(rel, SevError, 0, 0, "cannot open chart: %v", unwrapPathError(err))
+		v.add(rel, meta.SevError, 0, 0, "cannot open chart: %v", unwrapPathError(err))
 		return
 	}
 	defer r.Close()
 	name, version, layout, err := inspectChart(r)
 	if errors.Is(err, errChartLFS) {
-		v.add(rel, SevError, 0, 0, "%s", lfsMsg("chart archive", rel))
+		v.add(rel, meta.SevError, 0, 0, "%s", lfsMsg("chart archive", rel))
 		return
 	}
 	if err != nil {
-		v.add(rel, SevError, 0, 0, "%v", err)
+		v.add(rel, meta.SevError, 0, 0, "%v", err)
 		return
 	}
 	if layout.Shape == chartshape.DotDir {
 		// Accepted (the renderer reads it), but `helm install` of the
 		// archive would fail: say so before it is signed and published.
-		v.add(rel, SevWarning, 0, 0, "chart archive is rooted at ./%[1]s/ (as `tar -C PARENT -czf x.tgz .` writes it): Helm's own loader cannot read this archive: repack it with `helm package %[1]s` (or `tar -C PARENT -czf x.tgz %[1]s`)", layout.Dir)
+		v.add(rel, meta.SevWarning, 0, 0, "chart archive is rooted at ./%[1]s/ (as `tar -C PARENT -czf x.tgz .` writes it): Helm's own loader cannot read this archive: repack it with `helm package %[1]s` (or `tar -C PARENT -czf x.tgz %[1]s`)", layout.Dir)
 	}
 	if _, err := semver.NewVersion(version); err != nil {
-		v.add(rel, SevError, 0, 0, "chart %s: Chart.yaml version %q is not a semantic version", name, version)
+		v.add(rel, meta.SevError, 0, 0, "chart %s: Chart.yaml version %q is not a semantic version", name, version)
 	}
 }
 
@@ -688,10 +688,10 @@ func (v *validator) checkReadme() {
 	}
 	data, err := v.readSmall(ReadmeFile, 4<<20)
 	if err != nil {
-		v.add(ReadmeFile, SevError, 0, 0, "%v", err)
+		v.add(ReadmeFile, meta.SevError, 0, 0, "%v", err)
 		return
 	}
 	if !utf8.Valid(data) {
-		v.add(ReadmeFile, SevWarning, 0, 0, "README.md is not valid UTF-8; catalogues may show it garbled")
+		v.add(ReadmeFile, meta.SevWarning, 0, 0, "README.md is not valid UTF-8; catalogues may show it garbled")
 	}
 }

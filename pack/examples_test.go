@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // Every example pack must validate with no error and no warning: they are
@@ -20,11 +21,11 @@ func TestExamplePacksValidateClean(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("%s", p)
 	}
-	layers := map[pack.Layer]bool{}
+	layers := map[meta.Layer]bool{}
 	for _, l := range loaded {
 		layers[l.Pack.Manifest.Layer] = true
 	}
-	for _, l := range pack.Layers {
+	for _, l := range meta.Layers {
 		if !layers[l] {
 			t.Errorf("no example pack of layer %s", l)
 		}

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // Errors of Extract, usable with errors.Is.
@@ -255,7 +256,7 @@ func entryPath(name string, root *string) (string, error) {
 	clean := path.Clean(name)
 	top, rest, _ := strings.Cut(clean, "/")
 	if *root == "" {
-		if !ValidName(top) {
+		if !meta.ValidName(top) {
 			return "", fmt.Errorf("%w: top-level directory %q is not a pack name", ErrUnsafePath, top)
 		}
 		*root = top

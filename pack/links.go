@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // linkTree is the virtual tree of a pack's (or chart's) symlinks, used to
@@ -139,7 +141,7 @@ func quote(s string) string { return fmt.Sprintf("%q", s) }
 // checkLinkChains reports links that are unsafe together (see linkTree).
 func (v *validator) checkLinkChains() {
 	checkLinks(v.pack.Files, func(rel, msg string) {
-		v.add(rel, SevError, 0, 0, "%s", msg)
+		v.add(rel, meta.SevError, 0, 0, "%s", msg)
 	})
 }
 

@@ -13,6 +13,8 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"gopkg.in/yaml.v3"
+
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // Well-known files of a pack.
@@ -86,7 +88,7 @@ func (f File) IsSymlink() bool { return f.Mode&fs.ModeSymlink != 0 }
 type Pack struct {
 	FS       fs.FS  // where the files live
 	Dir      string // the pack root within FS ("." for the root)
-	Manifest *Manifest
+	Manifest *meta.Manifest
 	Version  *semver.Version
 	Files    []File // sorted by Path, ignored files excluded
 }
@@ -121,7 +123,7 @@ func (p *Pack) Open(rel string) (fs.File, error) {
 // Load reads and validates the pack rooted at dir in fsys. It always
 // returns what it could read, with every problem found; the pack is
 // usable only when the problems hold no error.
-func Load(fsys fs.FS, dir string, opts Options) (*Pack, Problems) {
+func Load(fsys fs.FS, dir string, opts Options) (*Pack, meta.Problems) {
 	if opts.Limits == (Limits{}) {
 		opts.Limits = DefaultLimits
 	}
@@ -137,7 +139,7 @@ type validator struct {
 	dir      string
 	opts     Options
 	pack     *Pack
-	problems Problems
+	problems meta.Problems
 	// values.yaml's top mapping, and what it decodes to for templates.
 	valuesDoc *yaml.Node
 	values    map[string]any
@@ -149,11 +151,11 @@ func (v *validator) display(rel string) string {
 	return path.Join(v.opts.Prefix, rel)
 }
 
-func (v *validator) add(rel string, sev Severity, line, col int, format string, args ...any) {
-	v.problems = append(v.problems, Problem{File: v.display(rel), Line: line, Col: col, Severity: sev, Msg: fmt.Sprintf(format, args...)})
+func (v *validator) add(rel string, sev meta.Severity, line, col int, format string, args ...any) {
+	v.problems = append(v.problems, meta.Problem{File: v.display(rel), Line: line, Col: col, Severity: sev, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (v *validator) merge(ps Problems) { v.problems = append(v.problems, ps...) }
+func (v *validator) merge(ps meta.Problems) { v.problems = append(v.problems, ps...) }
 
 func (v *validator) full(rel string) string { return path.Join(v.dir, rel) }
 
@@ -166,9 +168,9 @@ func (v *validator) run() {
 
 	mf, ok := v.pack.file(ManifestFile)
 	if !ok || !mf.Mode.IsRegular() {
-		v.add(ManifestFile, SevError, 0, 0, "missing pack.json: every pack needs one (see `packgen new`)")
+		v.add(ManifestFile, meta.SevError, 0, 0, "missing pack.json: every pack needs one (see `packgen new`)")
 	} else if data, err := v.readSmall(ManifestFile, 1<<20); err != nil {
-		v.add(ManifestFile, SevError, 0, 0, "%v", err)
+		v.add(ManifestFile, meta.SevError, 0, 0, "%v", err)
 	} else {
 		m, ps := ParseManifest(v.display(ManifestFile), data)
 		v.merge(ps)
@@ -197,7 +199,7 @@ func (v *validator) walk(ig *Ignorer) {
 	err := fs.WalkDir(v.fsys, v.dir, func(p string, d fs.DirEntry, err error) error {
 		rel := relTo(v.dir, p)
 		if err != nil {
-			v.add(rel, SevError, 0, 0, "cannot read: %v", unwrapPathError(err))
+			v.add(rel, meta.SevError, 0, 0, "cannot read: %v", unwrapPathError(err))
 			if d != nil && d.IsDir() {
 				return fs.SkipDir
 			}
@@ -215,11 +217,11 @@ func (v *validator) walk(ig *Ignorer) {
 		}
 		count++
 		if count > v.opts.Limits.MaxFiles {
-			v.add(".", SevError, 0, 0, "pack holds more than %d files: split it or exclude files with %s", v.opts.Limits.MaxFiles, IgnoreFile)
+			v.add(".", meta.SevError, 0, 0, "pack holds more than %d files: split it or exclude files with %s", v.opts.Limits.MaxFiles, IgnoreFile)
 			return fs.SkipAll
 		}
 		if msg := badName(path.Base(rel)); msg != "" {
-			v.add(rel, SevError, 0, 0, "%s", msg)
+			v.add(rel, meta.SevError, 0, 0, "%s", msg)
 		}
 		t := d.Type()
 		switch {
@@ -228,22 +230,22 @@ func (v *validator) walk(ig *Ignorer) {
 		case t&fs.ModeSymlink != 0:
 			target, err := fs.ReadLink(v.fsys, p)
 			if err != nil {
-				v.add(rel, SevError, 0, 0, "cannot read symlink: %v", unwrapPathError(err))
+				v.add(rel, meta.SevError, 0, 0, "cannot read symlink: %v", unwrapPathError(err))
 				return nil
 			}
 			if msg := linkEscapes(rel, target); msg != "" {
-				v.add(rel, SevError, 0, 0, "symlink to %q %s: copy the file into the pack instead", target, msg)
+				v.add(rel, meta.SevError, 0, 0, "symlink to %q %s: copy the file into the pack instead", target, msg)
 				return nil
 			}
 			v.pack.Files = append(v.pack.Files, File{Path: rel, Mode: fs.ModeSymlink | 0o777, Link: target})
 		case t.IsRegular():
 			info, err := d.Info()
 			if err != nil {
-				v.add(rel, SevError, 0, 0, "cannot stat: %v", unwrapPathError(err))
+				v.add(rel, meta.SevError, 0, 0, "cannot stat: %v", unwrapPathError(err))
 				return nil
 			}
 			if info.Size() > v.opts.Limits.MaxFileSize {
-				v.add(rel, SevError, 0, 0, "file is %s, larger than the %s limit: keep large artifacts out of packs or exclude them with %s", humanBytes(info.Size()), humanBytes(v.opts.Limits.MaxFileSize), IgnoreFile)
+				v.add(rel, meta.SevError, 0, 0, "file is %s, larger than the %s limit: keep large artifacts out of packs or exclude them with %s", humanBytes(info.Size()), humanBytes(v.opts.Limits.MaxFileSize), IgnoreFile)
 				return nil
 			}
 			total += info.Size()
@@ -253,15 +255,15 @@ func (v *validator) walk(ig *Ignorer) {
 			}
 			v.pack.Files = append(v.pack.Files, File{Path: rel, Mode: mode, Size: info.Size()})
 		default:
-			v.add(rel, SevError, 0, 0, "%s is not a regular file, directory or symlink: packs hold only those", describeMode(t))
+			v.add(rel, meta.SevError, 0, 0, "%s is not a regular file, directory or symlink: packs hold only those", describeMode(t))
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, fs.SkipAll) {
-		v.add(".", SevError, 0, 0, "cannot read pack directory: %v", unwrapPathError(err))
+		v.add(".", meta.SevError, 0, 0, "cannot read pack directory: %v", unwrapPathError(err))
 	}
 	if total > v.opts.Limits.MaxPackSize {
-		v.add(".", SevError, 0, 0, "pack holds %s, more than the %s limit", humanBytes(total), humanBytes(v.opts.Limits.MaxPackSize))
+		v.add(".", meta.SevError, 0, 0, "pack holds %s, more than the %s limit", humanBytes(total), humanBytes(v.opts.Limits.MaxPackSize))
 	}
 	sort.Slice(v.pack.Files, func(i, j int) bool { return v.pack.Files[i].Path < v.pack.Files[j].Path })
 	v.checkLinkChains()
@@ -287,7 +289,7 @@ func (v *validator) readSmall(rel string, max int64) ([]byte, error) {
 	return data, nil
 }
 
-func (v *validator) checkReferences(m *Manifest) {
+func (v *validator) checkReferences(m *meta.Manifest) {
 	for _, ref := range []struct {
 		key   string
 		paths []string
@@ -300,9 +302,9 @@ func (v *validator) checkReferences(m *Manifest) {
 			f, ok := v.pack.file(clean)
 			switch {
 			case !ok:
-				v.add(ManifestFile, SevError, 0, 0, "%s lists %q, which does not exist in the pack", ref.key, p)
+				v.add(ManifestFile, meta.SevError, 0, 0, "%s lists %q, which does not exist in the pack", ref.key, p)
 			case ref.key != "ansibleRoles" && !f.Mode.IsRegular():
-				v.add(ManifestFile, SevError, 0, 0, "%s lists %q, which is not a regular file", ref.key, p)
+				v.add(ManifestFile, meta.SevError, 0, 0, "%s lists %q, which is not a regular file", ref.key, p)
 			}
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // pngChunk encodes one PNG chunk with its CRC.
@@ -75,19 +77,19 @@ func TestLogoProblem(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		data []byte
-		sev  Severity
+		sev  meta.Severity
 		frag string // "" for no problem
 	}{
-		{"png", pngBytes(t, 64, 32), SevError, ""},
-		{"png at the limit", pngBytes(t, 4096, 1), SevError, ""},
-		{"jpeg", jpegBytes(t, 64, 64), SevWarning, "logo.png is a JPEG image (64x64)"},
-		{"jpeg too wide", jpegBytes(t, 5000, 8), SevError, "logo.png is 5000x8 pixels"},
-		{"fake jpeg", []byte("\xff\xd8\xff\xe0 JFIF not a png"), SevError, "logo.png is not a PNG image"},
-		{"huge header", hugeLogo(), SevError, "100000x100000 pixels"},
-		{"zero width", pngHeader(0, 10, 0, nil), SevError, "not a PNG image"},
-		{"too tall", pngHeader(1, 1<<20, 0, nil), SevError, "1x1048576 pixels"},
-		{"damaged data", pngHeader(16, 16, 0, []byte("not zlib")), SevError, "damaged PNG"},
-		{"text", []byte("hello"), SevError, "not a PNG image"},
+		{"png", pngBytes(t, 64, 32), meta.SevError, ""},
+		{"png at the limit", pngBytes(t, 4096, 1), meta.SevError, ""},
+		{"jpeg", jpegBytes(t, 64, 64), meta.SevWarning, "logo.png is a JPEG image (64x64)"},
+		{"jpeg too wide", jpegBytes(t, 5000, 8), meta.SevError, "logo.png is 5000x8 pixels"},
+		{"fake jpeg", []byte("\xff\xd8\xff\xe0 JFIF not a png"), meta.SevError, "logo.png is not a PNG image"},
+		{"huge header", hugeLogo(), meta.SevError, "100000x100000 pixels"},
+		{"zero width", pngHeader(0, 10, 0, nil), meta.SevError, "not a PNG image"},
+		{"too tall", pngHeader(1, 1<<20, 0, nil), meta.SevError, "1x1048576 pixels"},
+		{"damaged data", pngHeader(16, 16, 0, []byte("not zlib")), meta.SevError, "damaged PNG"},
+		{"text", []byte("hello"), meta.SevError, "not a PNG image"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sev, msg := logoProblem(tc.data, DefaultLimits.MaxLogoPixel)
@@ -120,7 +122,7 @@ func FuzzLogo(f *testing.F) {
 			if cfg, err := pngDecodeConfig(data); err != nil || cfg.Width > 256 || cfg.Height > 256 {
 				t.Fatalf("accepted a logo that is not a PNG within 256x256: %+v %v", cfg, err)
 			}
-		} else if sev != SevError && sev != SevWarning {
+		} else if sev != meta.SevError && sev != meta.SevWarning {
 			t.Fatalf("bad severity %v", sev)
 		}
 	})

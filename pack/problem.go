@@ -1,10 +1,14 @@
 package pack
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/packgen/packgen/pack/meta"
+)
 
 // ValidationError is returned by functions that fail because a pack is invalid.
 type ValidationError struct {
-	Problems Problems
+	Problems meta.Problems
 }
 
 func (e *ValidationError) Error() string {
@@ -13,9 +17,9 @@ func (e *ValidationError) Error() string {
 
 type problemSink struct {
 	file string
-	ps   Problems
+	ps   meta.Problems
 }
 
-func (s *problemSink) add(sev Severity, line, col int, format string, args ...any) {
-	s.ps = append(s.ps, Problem{File: s.file, Line: line, Col: col, Severity: sev, Msg: fmt.Sprintf(format, args...)})
+func (s *problemSink) add(sev meta.Severity, line, col int, format string, args ...any) {
+	s.ps = append(s.ps, meta.Problem{File: s.file, Line: line, Col: col, Severity: sev, Msg: fmt.Sprintf(format, args...)})
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // What other packages (images) need of a pack's content, read the way
@@ -89,8 +91,8 @@ func (v *validator) renderManifests() ([]RenderedManifest, error) {
 // firstError returns the first error validation recorded, as an error.
 func (v *validator) firstError() error {
 	for _, p := range v.problems {
-		if p.Severity == SevError {
-			return &ValidationError{Problems: Problems{p}}
+		if p.Severity == meta.SevError {
+			return &ValidationError{Problems: meta.Problems{p}}
 		}
 	}
 	return nil

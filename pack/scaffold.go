@@ -23,7 +23,7 @@ import (
 type ScaffoldOptions struct {
 	Name       string
 	Version    string // default 1.0.0
-	Layer      Layer
+	Layer      meta.Layer
 	AddonType  string   // for add-ons; default "system app"
 	CloudTypes []string // default ["all"]
 	Chart      string   // path of a Helm chart .tgz to include
@@ -114,7 +114,7 @@ func fromStage(err error, stage, dir string, o ScaffoldOptions) error {
 
 // defaults checks the options and fills the ones left empty.
 func (o *ScaffoldOptions) defaults() error {
-	if !ValidName(o.Name) {
+	if !meta.ValidName(o.Name) {
 		return fmt.Errorf("name %q is not a valid pack name: lowercase letters, digits and '-', at most %d characters", o.Name, meta.MaxNameLen)
 	}
 	if !o.Layer.Valid() {
@@ -130,7 +130,7 @@ func (o *ScaffoldOptions) defaults() error {
 	if o.Chart != "" && o.Manifests != "" {
 		return errors.New("give a chart or manifests, not both")
 	}
-	if o.Layer == LayerAddon && o.AddonType == "" {
+	if o.Layer == meta.LayerAddon && o.AddonType == "" {
 		o.AddonType = "system app"
 	}
 	if len(o.CloudTypes) == 0 {
@@ -145,9 +145,9 @@ func (o *ScaffoldOptions) defaults() error {
 // scaffoldFiles writes pack.json, values.yaml, README.md and the copied
 // chart or manifests into stage, and returns values.yaml's text.
 func scaffoldFiles(stage string, o ScaffoldOptions) (string, error) {
-	m := Manifest{Name: o.Name, Version: o.Version, Layer: o.Layer, DisplayName: displayName(o.Name), CloudTypes: o.CloudTypes,
+	m := meta.Manifest{Name: o.Name, Version: o.Version, Layer: o.Layer, DisplayName: displayName(o.Name), CloudTypes: o.CloudTypes,
 		Annotations: map[string]string{"source": "community"}}
-	if o.Layer == LayerAddon {
+	if o.Layer == meta.LayerAddon {
 		m.AddonType = o.AddonType
 	}
 	values := fmt.Sprintf(`# Parameters of the %s pack. Users override these in their cluster profile.

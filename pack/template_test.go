@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // The vendor's sample pack (hello-universe): a manifest reading its
@@ -339,7 +341,7 @@ func TestGoodPackCorpus(t *testing.T) {
 			}
 			for _, pr := range ps {
 				dotDir := dir == "agent-v2.1" && pr.File == dir+"/charts/agent-2.1.0.tgz" && strings.Contains(pr.Msg, "Helm's own loader cannot read this archive")
-				if pr.Severity == SevWarning && !strings.Contains(pr.Msg, "not strict semver") && !dotDir {
+				if pr.Severity == meta.SevWarning && !strings.Contains(pr.Msg, "not strict semver") && !dotDir {
 					t.Errorf("unexpected warning: %s", pr)
 				}
 			}

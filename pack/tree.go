@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // FindPacks returns every directory under root (in fsys) that holds a
@@ -50,8 +52,8 @@ type Loaded struct {
 // CheckSet runs the checks that need every pack of a repository at once:
 // duplicate name@version, dependencies on packs the set does not hold and
 // dependency ranges no release in the set satisfies.
-func CheckSet(packs []Loaded) Problems {
-	var ps Problems
+func CheckSet(packs []Loaded) meta.Problems {
+	var ps meta.Problems
 	byName := map[string][]Loaded{}
 	type seenAt struct{ dir, version string }
 	seen := map[string]seenAt{}
@@ -68,7 +70,7 @@ func CheckSet(packs []Loaded) Problems {
 				if first.version != m.Version {
 					also = " (as " + first.version + ")"
 				}
-				ps = append(ps, Problem{File: path.Join(l.Display, ManifestFile), Severity: SevError,
+				ps = append(ps, meta.Problem{File: path.Join(l.Display, ManifestFile), Severity: meta.SevError,
 					Msg: fmt.Sprintf("%s@%s is defined twice: here and in %s%s; bump one version or remove a directory", m.Name, m.Version, path.Join(first.dir, ManifestFile), also)})
 			} else {
 				seen[id] = seenAt{l.Display, m.Version}
@@ -88,7 +90,7 @@ func CheckSet(packs []Loaded) Problems {
 			file := path.Join(l.Display, ManifestFile)
 			others := byName[d.PackName]
 			if len(others) == 0 {
-				ps = append(ps, Problem{File: file, Severity: SevWarning,
+				ps = append(ps, meta.Problem{File: file, Severity: meta.SevWarning,
 					Msg: fmt.Sprintf("constraints.dependencies[%d]: %s %q is not in this repository; it must come from another registry", i, strings.TrimSpace(d.Type+" dependency"), d.PackName)})
 				continue
 			}
@@ -106,13 +108,13 @@ func CheckSet(packs []Loaded) Problems {
 					ok = true
 				}
 				if d.Layer != "" && o.Pack.Manifest.Layer != "" && o.Pack.Manifest.Layer != d.Layer {
-					ps = append(ps, Problem{File: file, Severity: SevError,
+					ps = append(ps, meta.Problem{File: file, Severity: meta.SevError,
 						Msg: fmt.Sprintf("constraints.dependencies[%d]: %q is declared as layer %q but %s says layer %q", i, d.PackName, d.Layer, path.Join(o.Display, ManifestFile), o.Pack.Manifest.Layer)})
 				}
 			}
 			if !ok && len(versions) > 0 {
 				sortVersions(versions)
-				ps = append(ps, Problem{File: file, Severity: SevError,
+				ps = append(ps, meta.Problem{File: file, Severity: meta.SevError,
 					Msg: fmt.Sprintf("constraints.dependencies[%d]: no version of %q satisfies %s (repository has %s)", i, d.PackName, rangeString(d), strings.Join(versions, ", "))})
 			}
 		}
@@ -122,7 +124,7 @@ func CheckSet(packs []Loaded) Problems {
 	return ps
 }
 
-func rangeString(d Dependency) string {
+func rangeString(d meta.Dependency) string {
 	switch {
 	case d.MinVersion != "" && d.MaxVersion != "":
 		return fmt.Sprintf(">= %s and <= %s", d.MinVersion, d.MaxVersion)
@@ -145,8 +147,8 @@ func sortVersions(vs []string) {
 	})
 }
 
-func dedupe(ps Problems) Problems {
-	seen := map[Problem]bool{}
+func dedupe(ps meta.Problems) meta.Problems {
+	seen := map[meta.Problem]bool{}
 	out := ps[:0]
 	for _, p := range ps {
 		if !seen[p] {
@@ -159,14 +161,14 @@ func dedupe(ps Problems) Problems {
 
 // ValidateTree loads every pack under root and runs the per-pack and
 // cross-pack checks. prefix is how root is shown in problems.
-func ValidateTree(fsys fs.FS, root, prefix string) ([]Loaded, Problems, error) {
+func ValidateTree(fsys fs.FS, root, prefix string) ([]Loaded, meta.Problems, error) {
 	dirs, err := FindPacks(fsys, root)
 	if err != nil {
 		return nil, nil, err
 	}
 	// Packs are independent: load them in parallel, keep the order.
 	loaded := make([]Loaded, len(dirs))
-	probs := make([]Problems, len(dirs))
+	probs := make([]meta.Problems, len(dirs))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i, d := range dirs {
@@ -181,7 +183,7 @@ func ValidateTree(fsys fs.FS, root, prefix string) ([]Loaded, Problems, error) {
 		}(i, d)
 	}
 	wg.Wait()
-	var all Problems
+	var all meta.Problems
 	for _, ps := range probs {
 		all = append(all, ps...)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/internal/testutil/tartest"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 const basePackJSON = `{
@@ -353,7 +354,7 @@ func TestAddonTypeSuggestion(t *testing.T) {
 				t.Fatalf("error: %s", ps.Error())
 			}
 			for _, p := range ps {
-				if p.Severity == SevWarning && strings.Contains(p.Msg, tc.want) {
+				if p.Severity == meta.SevWarning && strings.Contains(p.Msg, tc.want) {
 					return
 				}
 			}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // Rules a resolved profile must satisfy. Violation.Rule is one of these.
@@ -28,7 +28,7 @@ type Violation struct {
 	// Hint, when set, names a version that would satisfy the rule.
 	Hint string `json:"hint,omitempty"`
 	// dep is the dependency a version-range violation is about.
-	dep *pack.Dependency
+	dep *meta.Dependency
 }
 
 func (v Violation) String() string {
@@ -48,7 +48,7 @@ type Resolved struct {
 }
 
 // CoreLayers are the layers a full profile has exactly one pack for.
-var CoreLayers = []pack.Layer{pack.LayerOS, pack.LayerK8s, pack.LayerCNI, pack.LayerCSI}
+var CoreLayers = []meta.Layer{meta.LayerOS, meta.LayerK8s, meta.LayerCNI, meta.LayerCSI}
 
 // Check applies every rule to a resolved profile and returns all the
 // violations (not just the first), in a stable order, plus warnings.
@@ -60,11 +60,11 @@ func Check(p *Profile, layers []Resolved, partial bool) (violations []Violation,
 		violations = append(violations, Violation{Rule: rule, Packs: packs, Message: fmt.Sprintf(format, args...)})
 	}
 	byName := map[string]*Resolved{}
-	byLayer := map[pack.Layer][]string{}
+	byLayer := map[meta.Layer][]string{}
 	for i := range layers {
 		r := &layers[i]
 		byName[r.Pack] = r
-		l := pack.Layer(r.Release.Layer)
+		l := meta.Layer(r.Release.Layer)
 		byLayer[l] = append(byLayer[l], r.Pack+"@"+r.Release.Version)
 	}
 	for _, l := range CoreLayers {
@@ -122,7 +122,7 @@ func Check(p *Profile, layers []Resolved, partial bool) (violations []Violation,
 	return violations, warnings
 }
 
-func checkRange(vs *[]Violation, id, name string, d pack.Dependency, other *Resolved) {
+func checkRange(vs *[]Violation, id, name string, d meta.Dependency, other *Resolved) {
 	packs := []string{name, d.PackName}
 	if _, err := d.Range(); err != nil {
 		*vs = append(*vs, Violation{Rule: RuleVersionRange, Packs: packs, Message: fmt.Sprintf("%s has an invalid version range for %s (minVersion %q, maxVersion %q): %v; the pack's metadata must be fixed", id, d.PackName, d.MinVersion, d.MaxVersion, err)})
@@ -138,7 +138,7 @@ func checkRange(vs *[]Violation, id, name string, d pack.Dependency, other *Reso
 // rangeHint says which release of a dependency would satisfy its range:
 // the newest one in range that also matches the profile's constraint (the
 // constraint picked a newer one), or else the newest in range at all.
-func rangeHint(shard *index.Shard, constraint string, d pack.Dependency) string {
+func rangeHint(shard *index.Shard, constraint string, d meta.Dependency) string {
 	cons, _ := semver.NewConstraint(constraint)
 	var inRange, both *semver.Version
 	for _, r := range shard.Releases {
@@ -163,7 +163,7 @@ func rangeHint(shard *index.Shard, constraint string, d pack.Dependency) string 
 }
 
 // rangeText describes a dependency's range, with a leading sep when non-empty.
-func rangeText(d pack.Dependency, sep string) string {
+func rangeText(d meta.Dependency, sep string) string {
 	switch {
 	case d.MinVersion != "" && d.MaxVersion != "":
 		return sep + d.MinVersion + " to " + d.MaxVersion

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/profile/spec"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
@@ -63,12 +63,12 @@ func TestSchemaMatchesParser(t *testing.T) {
 }
 
 // rel builds a release for rule tests.
-func rel(name, version, layer string, clouds []string, deps ...pack.Dependency) Resolved {
+func rel(name, version, layer string, clouds []string, deps ...meta.Dependency) Resolved {
 	return Resolved{Pack: name, Registry: "r", URL: "http://r", Release: &index.Release{Version: version, Layer: layer, CloudTypes: clouds, Dependencies: deps}}
 }
 
-func dep(name, layer, typ, min, max string) pack.Dependency {
-	return pack.Dependency{PackName: name, Layer: pack.Layer(layer), Type: typ, MinVersion: min, MaxVersion: max}
+func dep(name, layer, typ, min, max string) meta.Dependency {
+	return meta.Dependency{PackName: name, Layer: meta.Layer(layer), Type: typ, MinVersion: min, MaxVersion: max}
 }
 
 func TestCheckRules(t *testing.T) {
@@ -185,7 +185,7 @@ func TestRangeHint(t *testing.T) {
 
 // FuzzMergeValues: any values.yaml and any overrides merge or fail
 // cleanly, and merging is deterministic.
-// TestProblemIsPacks: profile and lock problems are pack.Problem (one
+// TestProblemIsPacks: profile and lock problems are meta.Problem (one
 // diagnostic type): errors positioned with Line and Col, in JSON the same
 // fields as validation's, rendered in messages without the severity.
 func TestProblemIsPacks(t *testing.T) {
@@ -194,8 +194,8 @@ func TestProblemIsPacks(t *testing.T) {
 	if !errors.As(err, &pe) || len(pe.Problems) != 1 {
 		t.Fatalf("want one problem, got %v", err)
 	}
-	var p pack.Problem = pe.Problems[0]
-	if p.Severity != pack.SevError || p.Line != 3 || p.Col != 9 {
+	var p meta.Problem = pe.Problems[0]
+	if p.Severity != meta.SevError || p.Line != 3 || p.Col != 9 {
 		t.Errorf("problem %+v", p)
 	}
 	b, _ := json.Marshal(p)

@@ -12,6 +12,7 @@ import (
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"gopkg.in/yaml.v3"
 )
 
@@ -127,7 +128,7 @@ func removeStale(root *os.Root, dir string, keep map[string]bool) error {
 	for _, e := range entries {
 		name := e.Name()
 		base, ok := strings.CutSuffix(name, ".yaml")
-		if !ok || keep[name] || !e.Type().IsRegular() || !pack.ValidName(base) {
+		if !ok || keep[name] || !e.Type().IsRegular() || !meta.ValidName(base) {
 			continue
 		}
 		if err := root.Remove(filepath.Join(dir, name)); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/testutil/tartest"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/rebuild"
 )
 
@@ -38,7 +39,7 @@ func TestAttackCheckSiteShardFields(t *testing.T) {
 			r.Version, r.Archive.Path = "9.9.9", p
 		}},
 		{"dependency added", "dependencies", func(t *testing.T, site string, r *index.Release) {
-			r.Dependencies = []pack.Dependency{{PackName: "evil", Type: "required"}}
+			r.Dependencies = []meta.Dependency{{PackName: "evil", Type: "required"}}
 		}},
 		{"deleted", "annotations", func(t *testing.T, site string, r *index.Release) {
 			r.Annotations = map[string]string{"system_state": "deleted"}

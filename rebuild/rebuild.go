@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/source"
 )
 
@@ -110,7 +111,7 @@ func Rebuild(rel *source.Release) (pack.Digest, error) {
 }
 
 // rebuild is Rebuild, returning the release's manifest too.
-func rebuild(rel *source.Release) (pack.Digest, *pack.Manifest, error) {
+func rebuild(rel *source.Release) (pack.Digest, *meta.Manifest, error) {
 	fsys, done, err := rel.Open()
 	if err != nil {
 		return pack.Digest{}, nil, err

@@ -29,7 +29,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/safefile"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 //go:embed assets templates
@@ -97,7 +97,7 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 		if s == nil || len(s.Releases) == 0 || s.Latest() == nil {
 			continue
 		}
-		if !pack.ValidName(s.Name) {
+		if !meta.ValidName(s.Name) {
 			return fmt.Errorf("catalogue: pack name %q is not a valid pack name", s.Name)
 		}
 		if names[s.Name] {
@@ -502,14 +502,14 @@ var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // groupOf names the index section a pack belongs to, and its sort rank.
 func groupOf(r *index.Release) (string, int) {
-	switch pack.Layer(r.Layer) {
-	case pack.LayerOS:
+	switch meta.Layer(r.Layer) {
+	case meta.LayerOS:
 		return "Operating systems", 0
-	case pack.LayerK8s:
+	case meta.LayerK8s:
 		return "Kubernetes", 1
-	case pack.LayerCNI:
+	case meta.LayerCNI:
 		return "Networking (CNI)", 2
-	case pack.LayerCSI:
+	case meta.LayerCSI:
 		return "Storage (CSI)", 3
 	}
 	t := addonType(r.AddonType)
@@ -533,16 +533,16 @@ func addonType(t string) string {
 
 // layerLabel is a short human name for a layer.
 func layerLabel(l string) string {
-	switch pack.Layer(l) {
-	case pack.LayerOS:
+	switch meta.Layer(l) {
+	case meta.LayerOS:
 		return "OS"
-	case pack.LayerK8s:
+	case meta.LayerK8s:
 		return "Kubernetes"
-	case pack.LayerCNI:
+	case meta.LayerCNI:
 		return "CNI"
-	case pack.LayerCSI:
+	case meta.LayerCSI:
 		return "CSI"
-	case pack.LayerAddon:
+	case meta.LayerAddon:
 		return "Add-on"
 	}
 	return l

@@ -20,7 +20,7 @@ import (
 
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 func writeSite(t testing.TB, packs []synthPack, o Options) (string, map[string]string) {
@@ -750,7 +750,7 @@ func TestPresetsAndSchema(t *testing.T) {
 
 func TestConstraintsSnippetsTrust(t *testing.T) {
 	p := synthPack{name: "app", layer: "addon", versions: []string{"1.0.0", "2.0.0"}, deps: []string{"base", "elsewhere"}, release: func(r *index.Release) {
-		r.Resources = []pack.Resource{{Type: "cpu", MinLimit: 2000}, {Type: "memory", MinLimit: 1536}, {Type: "diskSize", MinLimit: 20, Components: []pack.ResourceComponent{{ScheduleType: "worker", ResourceRequestParamRef: "a.b", ReplicaCountParamRef: "a.n"}}}}
+		r.Resources = []meta.Resource{{Type: "cpu", MinLimit: 2000}, {Type: "memory", MinLimit: 1536}, {Type: "diskSize", MinLimit: 20, Components: []meta.ResourceComponent{{ScheduleType: "worker", ResourceRequestParamRef: "a.b", ReplicaCountParamRef: "a.n"}}}}
 		if r.Version == "2.0.0" {
 			r.Signature = "packs/app/app-2.0.0.tar.gz.sig"
 			r.Bundle = "packs/app/app-2.0.0.tar.gz.bundle"
@@ -892,11 +892,11 @@ func TestChanges(t *testing.T) {
 			case "1.1.0":
 				r.KubeManifests = []string{"manifests/a.yaml"}
 				r.Charts = []string{"charts/app-1.1.0.tgz"}
-				r.Dependencies = []pack.Dependency{{PackName: "k8s", MinVersion: "1.25.0", Type: "required"}}
+				r.Dependencies = []meta.Dependency{{PackName: "k8s", MinVersion: "1.25.0", Type: "required"}}
 			case "2.0.0":
 				r.KubeManifests = []string{"manifests/b.yaml"}
 				r.Charts = []string{"charts/app-1.1.0.tgz"}
-				r.Dependencies = []pack.Dependency{{PackName: "k8s", MinVersion: "1.27.0", Type: "required"}, {PackName: "cm", Type: "optional"}}
+				r.Dependencies = []meta.Dependency{{PackName: "k8s", MinVersion: "1.27.0", Type: "required"}, {PackName: "cm", Type: "optional"}}
 			}
 		}}
 	_, files := writeSite(t, []synthPack{p}, Options{})

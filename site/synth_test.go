@@ -16,7 +16,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/testutil/tartest"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // tinyPNG is a valid 1x1 PNG.
@@ -93,7 +93,7 @@ func synth(t testing.TB, dir string, packs []synthPack) (*index.Root, []*index.S
 				Dir:     "packs/" + p.name + "-" + v,
 			}
 			for _, d := range p.deps {
-				r.Dependencies = append(r.Dependencies, pack.Dependency{PackName: d, MinVersion: "1.0.0", Type: "required"})
+				r.Dependencies = append(r.Dependencies, meta.Dependency{PackName: d, MinVersion: "1.0.0", Type: "required"})
 			}
 			if st := p.state[v]; st != "" {
 				r.Annotations = map[string]string{index.SystemStateAnnotation: st}

@@ -15,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // ReleasesOf returns, keyed by ReleaseID, the releases among ids that
@@ -141,7 +142,7 @@ func newIDWalk(r *Repo, packsDir string, ids []string) *idWalk {
 		// A release's key is a valid name, "@", a canonical version:
 		// an id that cannot be one is never found.
 		name, _, ok := strings.Cut(id, "@")
-		if !ok || !pack.ValidName(name) {
+		if !ok || !meta.ValidName(name) {
 			continue
 		}
 		w.want[id] = true

@@ -48,6 +48,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // Repo is an open git repository.
@@ -265,7 +266,7 @@ type Release struct {
 	ContentDir    string
 	// ManifestProblems are problems of pack.json that prevented reading
 	// the name or version (only reported for packs at the ref itself).
-	ManifestProblems pack.Problems
+	ManifestProblems meta.Problems
 
 	repo *Repo
 }
@@ -297,7 +298,7 @@ type Result struct {
 	// Warnings are problems of past commits that cannot be fixed and did
 	// not stop the walk (a version defined by two directories), naming
 	// the commits; sorted.
-	Warnings pack.Problems
+	Warnings meta.Problems
 }
 
 // packDir is a pack directory found in a tree, relative to that tree.
@@ -310,7 +311,7 @@ type packDir struct {
 
 type manifestInfo struct {
 	name, version, key string
-	problems           pack.Problems
+	problems           meta.Problems
 }
 
 type scanner struct {
@@ -434,7 +435,7 @@ func (r *Repo) walkBounds(opts Options) (ref string, head *object.Commit, since 
 func newScanner(g *git.Repository, known map[string]KnownPack) *scanner {
 	sc := &scanner{repo: g, trees: map[plumbing.Hash][]packDir{}, manifests: map[plumbing.Hash]*manifestInfo{}, known: map[plumbing.Hash]*manifestInfo{}}
 	for tree, k := range known {
-		if v, err := semver.NewVersion(k.Version); err == nil && pack.ValidName(k.Name) {
+		if v, err := semver.NewVersion(k.Version); err == nil && meta.ValidName(k.Name) {
 			sc.known[plumbing.NewHash(tree)] = &manifestInfo{name: k.Name, version: k.Version, key: k.Name + "@" + v.String()}
 		}
 	}
@@ -592,8 +593,8 @@ type ambiguity struct {
 	dirs    map[string]bool
 }
 
-func ambiguityWarnings(amb map[string]*ambiguity, found map[string]*Release) pack.Problems {
-	var out pack.Problems
+func ambiguityWarnings(amb map[string]*ambiguity, found map[string]*Release) meta.Problems {
+	var out meta.Problems
 	for key, a := range amb {
 		dirs := slices.Sorted(maps.Keys(a.dirs))
 		where := "commit " + a.commits[0][:12]
@@ -606,7 +607,7 @@ func ambiguityWarnings(amb map[string]*ambiguity, found map[string]*Release) pac
 		} else {
 			msg += "left out, since no walked commit defines it in one directory only; pass --since with a later commit to start the history after it"
 		}
-		out = append(out, pack.Problem{File: path.Join(dirs[0], pack.ManifestFile), Severity: pack.SevWarning, Msg: msg})
+		out = append(out, meta.Problem{File: path.Join(dirs[0], pack.ManifestFile), Severity: meta.SevWarning, Msg: msg})
 	}
 	out.Sort()
 	return out
@@ -709,7 +710,7 @@ func (sc *scanner) manifest(h plumbing.Hash, file string) (*manifestInfo, error)
 func (sc *scanner) parsed(h plumbing.Hash, file string, data []byte, tooLarge bool) *manifestInfo {
 	var mi *manifestInfo
 	if tooLarge {
-		mi = &manifestInfo{problems: pack.Problems{{File: file, Severity: pack.SevError, Msg: fmt.Sprintf("pack.json is larger than %d KiB: a manifest holds metadata only, keep values and charts in their own files", maxManifest>>10)}}}
+		mi = &manifestInfo{problems: meta.Problems{{File: file, Severity: meta.SevError, Msg: fmt.Sprintf("pack.json is larger than %d KiB: a manifest holds metadata only, keep values and charts in their own files", maxManifest>>10)}}}
 	} else {
 		mi = parseManifest(file, data)
 	}
@@ -721,13 +722,13 @@ func (sc *scanner) parsed(h plumbing.Hash, file string, data []byte, tooLarge bo
 func parseManifest(file string, data []byte) *manifestInfo {
 	m, probs := pack.ParseManifest(file, data)
 	mi := &manifestInfo{problems: probs}
-	if m != nil && pack.ValidName(m.Name) {
+	if m != nil && meta.ValidName(m.Name) {
 		if v, err := semver.NewVersion(m.Version); err == nil {
 			mi.name, mi.version, mi.key = m.Name, m.Version, m.Name+"@"+v.String()
 		}
 	}
 	if mi.key == "" && !probs.HasErrors() {
-		mi.problems = append(mi.problems, pack.Problem{File: file, Severity: pack.SevError, Msg: "pack.json has no usable name and version"})
+		mi.problems = append(mi.problems, meta.Problem{File: file, Severity: meta.SevError, Msg: "pack.json has no usable name and version"})
 	}
 	return mi
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/source"
 )
 
@@ -88,14 +89,14 @@ func (h *published) find(ctx context.Context, name, version string) (*source.Rel
 
 // atVersion is a problem of the pack in dir, at the version line of its
 // pack.json.
-func atVersion(dir string, manifest []byte, sev pack.Severity, msg string) pack.Problem {
+func atVersion(dir string, manifest []byte, sev meta.Severity, msg string) meta.Problem {
 	line, col := pack.ValuePos(manifest, "/version")
-	return pack.Problem{File: path.Join(dir, pack.ManifestFile), Line: line, Col: col, Severity: sev, Msg: msg}
+	return meta.Problem{File: path.Join(dir, pack.ManifestFile), Line: line, Col: col, Severity: sev, Msg: msg}
 }
 
 // check judges the release name@version that dir defines: same reports
 // whether history's release of it has the very same files.
-func (h *published) check(ctx context.Context, dir string, manifest []byte, name, version string, same func(*source.Release) (bool, error)) (*pack.Problem, error) {
+func (h *published) check(ctx context.Context, dir string, manifest []byte, name, version string, same func(*source.Release) (bool, error)) (*meta.Problem, error) {
 	if name == "" || version == "" {
 		return nil, nil
 	}
@@ -105,7 +106,7 @@ func (h *published) check(ctx context.Context, dir string, manifest []byte, name
 	}
 	if h.shallow {
 		// Not an error: the build, which needs the history, refuses it.
-		p := atVersion(dir, manifest, pack.SevWarning, fmt.Sprintf("not checked against the versions %s's history published: the clone is shallow (fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", h.base))
+		p := atVersion(dir, manifest, meta.SevWarning, fmt.Sprintf("not checked against the versions %s's history published: the clone is shallow (fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", h.base))
 		return &p, nil
 	}
 	if r == nil {
@@ -123,7 +124,7 @@ func (h *published) check(ctx context.Context, dir string, manifest []byte, name
 	if r.Version != version {
 		as = fmt.Sprintf(" (as %q)", r.Version)
 	}
-	p := atVersion(dir, manifest, pack.SevError, fmt.Sprintf("%s@%s was published from %s%s at commit %s with other content: published versions are immutable, even once their directory is removed; set a new \"version\" in this pack.json%s", name, version, r.ContentDir, as, index.ShortHash(r.ContentCommit), hint))
+	p := atVersion(dir, manifest, meta.SevError, fmt.Sprintf("%s@%s was published from %s%s at commit %s with other content: published versions are immutable, even once their directory is removed; set a new \"version\" in this pack.json%s", name, version, r.ContentDir, as, index.ShortHash(r.ContentCommit), hint))
 	return &p, nil
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/source"
 )
 
@@ -52,7 +52,7 @@ func TestChangedHistory(t *testing.T) {
 			}
 			rep, err := Changed(context.Background(), o)
 			testutil.Must(t, err)
-			var got []pack.Problem
+			var got []meta.Problem
 			for _, p := range rep.Problems {
 				if strings.Contains(p.Msg, "was published from") {
 					got = append(got, p)
@@ -65,7 +65,7 @@ func TestChangedHistory(t *testing.T) {
 				return
 			}
 			want := `app@v1.0.0 was published from packs/app-1.0 (as "1.0") at commit ` + index.ShortHash(first) + " with other content"
-			if len(got) != 1 || got[0].File != tc.want+"/pack.json" || got[0].Line != 3 || got[0].Severity != pack.SevError ||
+			if len(got) != 1 || got[0].File != tc.want+"/pack.json" || got[0].Line != 3 || got[0].Severity != meta.SevError ||
 				!strings.Contains(got[0].Msg, want) || !strings.Contains(got[0].Msg, "(e.g. 1.0.1)") {
 				t.Fatalf("got %+v, want one error at %s/pack.json:3 saying %q; all: %+v", got, tc.want, want, rep.Problems)
 			}
@@ -90,7 +90,7 @@ func TestChangedHistoryShallow(t *testing.T) {
 	rep, err := Changed(context.Background(), ChangedOptions{Repo: clone, PacksDir: "packs", Since: base, Committed: true})
 	testutil.Must(t, err)
 	for _, p := range rep.Problems {
-		if p.File == "packs/app-1.0.0/pack.json" && p.Severity == pack.SevWarning && strings.Contains(p.Msg, "the clone is shallow") {
+		if p.File == "packs/app-1.0.0/pack.json" && p.Severity == meta.SevWarning && strings.Contains(p.Msg, "the clone is shallow") {
 			return
 		}
 	}

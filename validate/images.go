@@ -10,6 +10,7 @@ import (
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/images/lookup"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // declaredImage is one entry of a pack's pack.content.images, where it is.
@@ -22,7 +23,7 @@ type declaredImage struct {
 
 // judge runs the image check of one loaded pack and remembers its
 // declared images for checkImages.
-func (rep *Report) judge(p *pack.Pack, display string, ps pack.Problems) pack.Problems {
+func (rep *Report) judge(p *pack.Pack, display string, ps meta.Problems) meta.Problems {
 	probs, r, err := images.CheckPackReport(p, display, ps)
 	if err != nil && rep.renderErr == nil {
 		rep.renderErr = err // no chart renderer: the run fails once the packs are read
@@ -76,7 +77,7 @@ func (rep *Report) checkImages(ctx context.Context, o lookup.Options) error {
 				}
 			}
 		}
-		rep.Problems = append(rep.Problems, pack.Problem{File: at.file, Line: at.line, Severity: pack.SevError,
+		rep.Problems = append(rep.Problems, meta.Problem{File: at.file, Line: at.line, Severity: meta.SevError,
 			Msg: fmt.Sprintf("cannot check the declared images of registry %s: %v; fix the access (docker login, --username, --ca-file) and run again", re.Host, re)})
 	}
 	for _, r := range res.Results {
@@ -89,7 +90,7 @@ func (rep *Report) checkImages(ctx context.Context, o lookup.Options) error {
 			if errors.Is(r.Err, lookup.ErrMissing) {
 				msg = fmt.Sprintf("pack %s: declared image %s does not exist (%v): an air-gapped mirror would fail on it; fix its tag or registry", d.pack, r.Image, r.Err)
 			}
-			rep.Problems = append(rep.Problems, pack.Problem{File: d.file, Line: d.line, Severity: pack.SevError, Msg: msg})
+			rep.Problems = append(rep.Problems, meta.Problem{File: d.file, Line: d.line, Severity: meta.SevError, Msg: msg})
 		}
 	}
 	return nil

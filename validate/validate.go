@@ -18,6 +18,7 @@ import (
 	"github.com/packgen/packgen/images/lookup"
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/source"
 )
 
@@ -38,7 +39,7 @@ type Pack struct {
 // Report is what validation found.
 type Report struct {
 	Packs    []Pack        `json:"packs"`
-	Problems pack.Problems `json:"problems"`
+	Problems meta.Problems `json:"problems"`
 	// Errors and Warnings count the problems of each severity. In JSON
 	// "warnings" is the list of warning problems, as in every command's
 	// -o json (docs/JSON.md), so the counts are "errors" (its name since
@@ -61,27 +62,27 @@ type Report struct {
 // MarshalJSON adds "warnings", the warning problems, and "errorCount".
 func (r Report) MarshalJSON() ([]byte, error) {
 	type plain Report // its fields without this method
-	ws := pack.Problems{}
+	ws := meta.Problems{}
 	for _, p := range r.Problems {
-		if p.Severity != pack.SevError { // as tally counts them
+		if p.Severity != meta.SevError { // as tally counts them
 			ws = append(ws, p)
 		}
 	}
 	return json.Marshal(struct {
 		plain
 		ErrorCount int           `json:"errorCount"`
-		Warnings   pack.Problems `json:"warnings"`
+		Warnings   meta.Problems `json:"warnings"`
 	}{plain(r), r.Errors, ws})
 }
 
-func newReport() *Report { return &Report{Packs: []Pack{}, Problems: pack.Problems{}} }
+func newReport() *Report { return &Report{Packs: []Pack{}, Problems: meta.Problems{}} }
 
 // tally sorts the problems and counts errors and warnings.
 func (r *Report) tally() *Report {
 	r.Problems.Sort()
 	r.Errors, r.Warnings = 0, 0
 	for _, p := range r.Problems {
-		if p.Severity == pack.SevError {
+		if p.Severity == meta.SevError {
 			r.Errors++
 		} else {
 			r.Warnings++
@@ -253,7 +254,7 @@ func (rep *Report) addChange(ctx context.Context, c source.Change, hist *publish
 	done()
 	rep.Problems = append(rep.Problems, ps...)
 	if msg := c.VersionProblem(); msg != "" {
-		rep.Problems = append(rep.Problems, atVersion(c.Dir, manifest, pack.SevError, msg))
+		rep.Problems = append(rep.Problems, atVersion(c.Dir, manifest, meta.SevError, msg))
 	} else {
 		p, err := hist.check(ctx, c.Dir, manifest, c.Name, c.Version, func(r *source.Release) (bool, error) { return r.TreeHash == c.Release.TreeHash, nil })
 		if err != nil {
@@ -274,9 +275,9 @@ func (rep *Report) addChange(ctx context.Context, c source.Change, hist *publish
 // GitHubAnnotation renders a problem as a GitHub Actions workflow command
 // (::error file=…,line=…,col=…::message), which shows on the pull
 // request's diff.
-func GitHubAnnotation(p pack.Problem) string {
+func GitHubAnnotation(p meta.Problem) string {
 	level := "error"
-	if p.Severity == pack.SevWarning {
+	if p.Severity == meta.SevWarning {
 		level = "warning"
 	}
 	props := "file=" + escapeProperty(p.File)
@@ -298,8 +299,8 @@ func escapeData(s string) string     { return dataEscaper.Replace(s) }
 func escapeProperty(s string) string { return propertyEscaper.Replace(s) }
 
 // problemsIn keeps the problems of the pack displayed as dir.
-func problemsIn(ps pack.Problems, dir string) pack.Problems {
-	var out pack.Problems
+func problemsIn(ps meta.Problems, dir string) meta.Problems {
+	var out meta.Problems
 	for _, p := range ps {
 		if p.File == dir || strings.HasPrefix(p.File, dir+"/") {
 			out = append(out, p)

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 func TestDirsInput(t *testing.T) {
@@ -41,14 +41,14 @@ func TestDirsExamples(t *testing.T) {
 
 func TestGitHubAnnotation(t *testing.T) {
 	for _, tc := range []struct {
-		p    pack.Problem
+		p    meta.Problem
 		want string
 	}{
-		{pack.Problem{File: "packs/a/pack.json", Line: 3, Col: 14, Severity: pack.SevError, Msg: "bad version"},
+		{meta.Problem{File: "packs/a/pack.json", Line: 3, Col: 14, Severity: meta.SevError, Msg: "bad version"},
 			"::error file=packs/a/pack.json,line=3,col=14::bad version"},
-		{pack.Problem{File: "x,y:z.yaml", Severity: pack.SevWarning, Msg: "50%\nmore"},
+		{meta.Problem{File: "x,y:z.yaml", Severity: meta.SevWarning, Msg: "50%\nmore"},
 			"::warning file=x%2Cy%3Az.yaml::50%25%0Amore"},
-		{pack.Problem{File: "f", Line: 2, Severity: pack.SevError, Msg: "m"}, "::error file=f,line=2::m"},
+		{meta.Problem{File: "f", Line: 2, Severity: meta.SevError, Msg: "m"}, "::error file=f,line=2::m"},
 	} {
 		if got := GitHubAnnotation(tc.p); got != tc.want {
 			t.Errorf("GitHubAnnotation(%+v) = %q, want %q", tc.p, got, tc.want)
@@ -63,8 +63,8 @@ func TestReportJSON(t *testing.T) {
 	rep := newReport()
 	rep.Packs = append(rep.Packs, Pack{Dir: "packs/x", Name: "x", Version: "1.0.0", Layer: "addon"})
 	rep.Problems = append(rep.Problems,
-		pack.Problem{File: "packs/x/pack.json", Line: 4, Col: 12, Severity: pack.SevError, Msg: "bad layer"},
-		pack.Problem{File: "packs/x/values.yaml", Severity: pack.SevWarning, Msg: "no images"})
+		meta.Problem{File: "packs/x/pack.json", Line: 4, Col: 12, Severity: meta.SevError, Msg: "bad layer"},
+		meta.Problem{File: "packs/x/values.yaml", Severity: meta.SevWarning, Msg: "no images"})
 	rep.tally()
 	for _, c := range []struct {
 		name string

@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/source"
 )
 
@@ -136,10 +137,10 @@ func sameFiles(a, b map[string]source.WorkFile) bool {
 // differs from base's while its name@version is base's is an error; in
 // the work tree's view (view), a name@version another directory holds is
 // one too, as the build of the commit would refuse it.
-func validateWorktree(ctx context.Context, repo *source.Repo, hist *published, view *worktreeView, wps []worktreePack, judge func(*pack.Pack, string, pack.Problems) pack.Problems) ([]Pack, pack.Problems, error) {
+func validateWorktree(ctx context.Context, repo *source.Repo, hist *published, view *worktreeView, wps []worktreePack, judge func(*pack.Pack, string, meta.Problems) meta.Problems) ([]Pack, meta.Problems, error) {
 	base := hist.base
 	var packs []Pack
-	var problems pack.Problems
+	var problems meta.Problems
 	for _, wp := range wps {
 		if wp.deleted {
 			continue
@@ -170,7 +171,7 @@ func validateWorktree(ctx context.Context, repo *source.Repo, hist *published, v
 			}
 		}
 		if msg != "" {
-			problems = append(problems, atVersion(wp.dir, manifest, pack.SevError, msg))
+			problems = append(problems, atVersion(wp.dir, manifest, meta.SevError, msg))
 			continue
 		}
 		nn, nv := manifestID(manifest)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // TestChangedWorktreeTwins: `validate --changed-since` reading the work
@@ -84,7 +84,7 @@ func TestChangedWorktreeTwins(t *testing.T) {
 				t.Fatal(err)
 			}
 			for dir, twin := range tc.want {
-				var got []pack.Problem
+				var got []meta.Problem
 				for _, p := range rep.Problems {
 					if p.File == dir+"/pack.json" && strings.Contains(p.Msg, "is also defined by") {
 						got = append(got, p)
@@ -93,7 +93,7 @@ func TestChangedWorktreeTwins(t *testing.T) {
 				switch {
 				case twin == "" && len(got) > 0:
 					t.Errorf("%s: unexpected twin problem %+v", dir, got)
-				case twin != "" && (len(got) != 1 || got[0].Severity != pack.SevError || got[0].Line != 3 ||
+				case twin != "" && (len(got) != 1 || got[0].Severity != meta.SevError || got[0].Line != 3 ||
 					!strings.Contains(got[0].Msg, " is also defined by "+twin+": ")):
 					t.Errorf("%s: got %+v, want one error at line 3 naming %s; all: %+v", dir, got, twin, rep.Problems)
 				}
@@ -105,7 +105,7 @@ func TestChangedWorktreeTwins(t *testing.T) {
 	}
 }
 
-func countTwins(ps []pack.Problem) int {
+func countTwins(ps []meta.Problem) int {
 	n := 0
 	for _, p := range ps {
 		if strings.Contains(p.Msg, "is also defined by") {

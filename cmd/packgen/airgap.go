@@ -10,7 +10,7 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/profile"
 	"github.com/packgen/packgen/publish"
 	"github.com/packgen/packgen/sign"
@@ -185,7 +185,7 @@ func printAirgapExport(g *globalOptions, out *jsonOutput, res *airgap.ExportResu
 	if out.json() {
 		return writeJSON(g, struct {
 			*airgap.ExportResult
-			Warnings pack.Problems `json:"warnings"`
+			Warnings meta.Problems `json:"warnings"`
 		}{res, out.warnings.problems()})
 	}
 	g.summaryf("wrote %s: %d packs, %d images, %d blobs, %s (list %s)\n", esc(res.Output), len(res.Packs), len(res.Images), res.Blobs, fmt.Sprintf("%.1f MiB", float64(res.Size)/(1<<20)), res.Digest)
@@ -314,7 +314,7 @@ func printAirgapImport(g *globalOptions, out *jsonOutput, bundle string, res *ai
 	if out.json() {
 		return writeJSON(g, struct {
 			*airgap.ImportResult
-			Warnings pack.Problems `json:"warnings"`
+			Warnings meta.Problems `json:"warnings"`
 		}{res, out.warnings.problems()})
 	}
 	present := 0

@@ -14,7 +14,7 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/site"
 	"github.com/packgen/packgen/source"
 	"github.com/spf13/cobra"
@@ -118,7 +118,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	}()
 	res, err := build.Run(cmd.Context(), o.Options)
 	bar.end()
-	var dirtyWarn *pack.Problem
+	var dirtyWarn *meta.Problem
 	u := <-dirty
 	if u.err != nil && !refGiven(cmd, o.Ref) {
 		g.warnf("could not check the work tree for uncommitted pack changes (%v): packgen builds committed content only\n", u.err)
@@ -130,7 +130,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 		}
 		msg := fmt.Sprintf("%d uncommitted change(s) %s are not built (packgen builds committed content only), e.g. %s", len(d), where, d[0])
 		g.warnf("%s\n", msg)
-		dirtyWarn = &pack.Problem{File: filepath.ToSlash(d[0]), Severity: pack.SevWarning, Msg: msg}
+		dirtyWarn = &meta.Problem{File: filepath.ToSlash(d[0]), Severity: meta.SevWarning, Msg: msg}
 	}
 	if err != nil {
 		return buildErr(g, err)
@@ -223,13 +223,13 @@ func buildErr(g *globalOptions, err error) error {
 func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 	if o.output == "json" {
 		// Every warning text output prints, in one shape.
-		warnings := append(pack.Problems{}, res.Problems...)
+		warnings := append(meta.Problems{}, res.Problems...)
 		idx := filepath.ToSlash(filepath.Join(o.Out, "index.json"))
 		if w := expiryWarning(res.Root.Expires); w != "" {
-			warnings = append(warnings, pack.Problem{File: idx, Severity: pack.SevWarning, Msg: w})
+			warnings = append(warnings, meta.Problem{File: idx, Severity: meta.SevWarning, Msg: w})
 		}
 		if res.Unsigned {
-			warnings = append(warnings, pack.Problem{File: idx, Severity: pack.SevWarning, Msg: unsignedWarning})
+			warnings = append(warnings, meta.Problem{File: idx, Severity: meta.SevWarning, Msg: unsignedWarning})
 		}
 		return writeJSON(g, map[string]any{
 			"out": o.Out, "serial": res.Root.Serial, "commit": res.Root.Source.Commit,
@@ -307,9 +307,9 @@ func refGiven(cmd *cobra.Command, ref string) bool {
 	return cmd.Flags().Changed("ref") && ref != "HEAD"
 }
 
-func orEmpty(p pack.Problems) pack.Problems {
+func orEmpty(p meta.Problems) meta.Problems {
 	if p == nil {
-		return pack.Problems{}
+		return meta.Problems{}
 	}
 	return p
 }

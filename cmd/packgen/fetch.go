@@ -15,6 +15,7 @@ import (
 	"github.com/packgen/packgen/internal/linesplit"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/spf13/cobra"
 )
 
@@ -39,8 +40,8 @@ func (w *warnLines) Write(b []byte) (int, error) {
 }
 
 // problems returns the warnings in -o json's shape (never nil).
-func (w *warnLines) problems() pack.Problems {
-	out := pack.Problems{}
+func (w *warnLines) problems() meta.Problems {
+	out := meta.Problems{}
 	if w == nil {
 		return out
 	}
@@ -48,7 +49,7 @@ func (w *warnLines) problems() pack.Problems {
 	defer w.mu.Unlock()
 	for _, l := range w.lines {
 		l = strings.TrimPrefix(strings.TrimPrefix(l, "warning: "), "WARNING: ")
-		out = append(out, pack.Problem{Severity: pack.SevWarning, Msg: l})
+		out = append(out, meta.Problem{Severity: meta.SevWarning, Msg: l})
 	}
 	return out
 }
@@ -243,7 +244,7 @@ func printFetch(g *globalOptions, o *fetchOptions, res *client.FetchResult) erro
 	if o.json() {
 		return writeJSON(g, struct {
 			*client.FetchResult
-			Warnings pack.Problems `json:"warnings"`
+			Warnings meta.Problems `json:"warnings"`
 		}{res, o.warnings.problems()})
 	}
 	state := "verified"
@@ -294,7 +295,7 @@ func fetchOCI(ctx context.Context, g *globalOptions, o *fetchOptions, ref string
 	if f.json() {
 		return writeJSON(g, struct {
 			*client.OCIPackResult
-			Warnings pack.Problems `json:"warnings"`
+			Warnings meta.Problems `json:"warnings"`
 		}{res, f.warnings.problems()})
 	}
 	g.summaryf("fetched %s into %s (%d files, sha256 %s, NOT verified: no signature)\n", esc(res.Ref), esc(res.Dest), res.Files, esc(res.SHA256[:16]))

@@ -11,6 +11,7 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/profile"
 	"github.com/spf13/cobra"
 )
@@ -104,7 +105,7 @@ func runImages(cmd *cobra.Command, g *globalOptions, o *imagesOptions, args []st
 		}
 		return writeJSON(g, struct {
 			Packs    []*images.Report `json:"packs"`
-			Warnings pack.Problems    `json:"warnings"`
+			Warnings meta.Problems    `json:"warnings"`
 		}{all, o.cf.warnings.problems()})
 	}
 	return images.WriteText(g.stdout, all, sources)

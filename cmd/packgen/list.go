@@ -8,7 +8,7 @@ import (
 
 	"fmt"
 	"github.com/packgen/packgen/client"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"strings"
 	"text/tabwriter"
 
@@ -69,7 +69,7 @@ own (packgen registry add).`,
 				}
 				return writeJSON(g, struct {
 					Packs    []index.Summary `json:"packs"`
-					Warnings pack.Problems   `json:"warnings"`
+					Warnings meta.Problems   `json:"warnings"`
 				}{packs, cf.warnings.problems()})
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
@@ -122,7 +122,7 @@ SITE is what packgen list takes (oci://HOST/BASE included, with
 			if cf.json() {
 				return writeJSON(g, struct {
 					Pack     *index.Shard  `json:"pack"`
-					Warnings pack.Problems `json:"warnings"`
+					Warnings meta.Problems `json:"warnings"`
 				}{shard, cf.warnings.problems()})
 			}
 			return printInfo(g, sum, shard)
@@ -241,7 +241,7 @@ func readRegistryErr(loc string, err error) error {
 // configuredRegistry: loc names a configured registry (and is neither a
 // URL nor an existing path, which win).
 func configuredRegistry(g *globalOptions, loc string) (client.Registry, bool) {
-	if strings.Contains(loc, "://") || !pack.ValidName(loc) {
+	if strings.Contains(loc, "://") || !meta.ValidName(loc) {
 		return client.Registry{}, false
 	}
 	if _, err := os.Stat(loc); err == nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/errmark"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/translog"
@@ -77,7 +77,7 @@ configured registry keeps its own (packgen registry add).`,
 				return writeJSON(g, struct {
 					Size     int64             `json:"logSize"`
 					Entries  []client.LogEntry `json:"entries"`
-					Warnings pack.Problems     `json:"warnings"`
+					Warnings meta.Problems     `json:"warnings"`
 				}{size, entries, cf.warnings.problems()})
 			}
 			for _, e := range entries {
@@ -228,8 +228,8 @@ func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client
 			Witnesses *client.WitnessReport `json:"witnesses,omitempty"`
 			Rebuild   *rebuild.SiteReport   `json:"rebuild"`
 			Log       *rebuild.LogReport    `json:"log"`
-			Warnings  pack.Problems         `json:"warnings"` // none: the shape every -o json shares
-		}{vs, wrep, rb, lg, pack.Problems{}}); err != nil {
+			Warnings  meta.Problems         `json:"warnings"` // none: the shape every -o json shares
+		}{vs, wrep, rb, lg, meta.Problems{}}); err != nil {
 			return err
 		}
 	} else {
@@ -307,8 +307,8 @@ func printLogWitness(g *globalOptions, o *logWitnessOptions, res *witness.Result
 	if o.output == "json" {
 		return writeJSON(g, struct {
 			*witness.Result
-			Warnings pack.Problems `json:"warnings"`
-		}{res, pack.Problems{}})
+			Warnings meta.Problems `json:"warnings"`
+		}{res, meta.Problems{}})
 	}
 	g.summaryf("%s cosigned %s at %d entries (%s; %d before): %s\n", res.Witness, esc(res.Origin), res.Size, res.Hash, res.Previous, res.File)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/spf13/cobra"
 )
 
@@ -30,7 +31,7 @@ directory are copied into manifests/ and listed as kubeManifests.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = args[0]
-			o.Layer = pack.Layer(layer)
+			o.Layer = meta.Layer(layer)
 			if !o.Layer.Valid() {
 				return usageErr("--layer must be one of os, k8s, cni, csi, addon")
 			}
@@ -48,7 +49,7 @@ directory are copied into manifests/ and listed as kubeManifests.`,
 					return err
 				}
 			}
-			chose := o.Layer == pack.LayerAddon && o.AddonType == ""
+			chose := o.Layer == meta.LayerAddon && o.AddonType == ""
 			o.Images = images.Deployed
 			dir, err := pack.Scaffold(o)
 			switch {

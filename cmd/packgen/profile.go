@@ -12,7 +12,7 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/images/lookup"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/profile"
 	"github.com/spf13/cobra"
 )
@@ -294,7 +294,7 @@ func printProfileFetch(g *globalOptions, o *profileFetchOptions, lock *profile.L
 	if o.json() {
 		return writeJSON(g, struct {
 			*profile.FetchResult
-			Warnings pack.Problems `json:"warnings"`
+			Warnings meta.Problems `json:"warnings"`
 		}{res, o.warnings.problems()})
 	}
 	g.summaryf("fetched profile %s: %d layers into %s\n", esc(lock.Profile.Name), len(res.Layers), esc(res.Dest))

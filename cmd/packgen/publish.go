@@ -13,7 +13,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/linesplit"
 	"github.com/packgen/packgen/internal/safefile"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocireg"
@@ -267,10 +267,10 @@ func printPublish(g *globalOptions, res *publish.Result, site, warn string, warn
 			// Counts beside the lists: "unchanged" has no list
 			// (it would name every file of the site).
 			Counts   map[string]int `json:"counts"`
-			Warnings pack.Problems  `json:"warnings"`
-		}{res, map[string]int{"uploaded": len(res.Uploaded), "unchanged": res.Unchanged, "deleted": len(res.Deleted), "kept": len(res.Kept), "skipped": len(res.Skipped)}, pack.Problems{}}
+			Warnings meta.Problems  `json:"warnings"`
+		}{res, map[string]int{"uploaded": len(res.Uploaded), "unchanged": res.Unchanged, "deleted": len(res.Deleted), "kept": len(res.Kept), "skipped": len(res.Skipped)}, meta.Problems{}}
 		if warn != "" {
-			out.Warnings = append(out.Warnings, pack.Problem{File: filepath.ToSlash(filepath.Join(site, index.RootFile)), Severity: pack.SevWarning, Msg: warn})
+			out.Warnings = append(out.Warnings, meta.Problem{File: filepath.ToSlash(filepath.Join(site, index.RootFile)), Severity: meta.SevWarning, Msg: warn})
 		}
 		out.Warnings = append(out.Warnings, warns.problems()...)
 		if werr := writeJSON(g, out); werr != nil || err == nil {

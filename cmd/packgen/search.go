@@ -6,7 +6,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/spf13/cobra"
 )
 
@@ -55,7 +55,7 @@ its own (packgen registry add).`,
 			if f.json() {
 				return writeJSON(g, struct {
 					Packs    []hit         `json:"packs"`
-					Warnings pack.Problems `json:"warnings"`
+					Warnings meta.Problems `json:"warnings"`
 				}{hits, f.warnings.problems()})
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)

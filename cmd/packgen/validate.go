@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/validate"
 	"github.com/spf13/cobra"
 )
@@ -135,7 +135,7 @@ func report(g *globalOptions, o *validateOptions, rep *validate.Report) error {
 		g.summaryf("%s, %d %s, %d %s\n", packCount(rep.Packs), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
 	default:
 		for _, p := range rep.Problems {
-			if g.quiet && p.Severity != pack.SevError {
+			if g.quiet && p.Severity != meta.SevError {
 				continue
 			}
 			fmt.Fprintln(g.stdout, esc(p.String()))

@@ -10,7 +10,7 @@ import (
 	"github.com/packgen/packgen/internal/transport"
 
 	"github.com/packgen/packgen/client"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
@@ -174,7 +174,7 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 			*client.SiteReport
 			Witnesses *client.WitnessReport `json:"witnesses,omitempty"`
 			Rebuild   *rebuild.SiteReport   `json:"rebuild,omitempty"`
-			Warnings  pack.Problems         `json:"warnings"`
+			Warnings  meta.Problems         `json:"warnings"`
 		}{rep, wrep, rb, warnings}
 		if err := writeJSON(g, out); err != nil {
 			return err
@@ -192,8 +192,8 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 // siteVerifier sets o.verifier for verify --site: the --key files
 // (already read), or a configured registry's keys; with neither, only
 // --insecure-skip-verify goes on, with the warning it returns.
-func (o *verifyOptions) siteVerifier(g *globalOptions, reg client.Registry, named bool) (pack.Problems, error) {
-	warnings := pack.Problems{}
+func (o *verifyOptions) siteVerifier(g *globalOptions, reg client.Registry, named bool) (meta.Problems, error) {
+	warnings := meta.Problems{}
 	if named {
 		if err := o.oci.refuseConfigured(o.site); err != nil {
 			return nil, err
@@ -219,7 +219,7 @@ func (o *verifyOptions) siteVerifier(g *globalOptions, reg client.Registry, name
 		}
 		const warn = "--insecure-skip-verify: checking digests only, not signatures"
 		g.logf("WARNING: %s\n", warn)
-		warnings = append(warnings, pack.Problem{Severity: pack.SevWarning, Msg: warn})
+		warnings = append(warnings, meta.Problem{Severity: meta.SevWarning, Msg: warn})
 	}
 	return warnings, nil
 }
@@ -304,8 +304,8 @@ func reportArchive(g *globalOptions, output, archive, sigFile string, err error)
 			Error     string `json:"error,omitempty"`
 			// Nothing to warn about: there for the shape every -o json
 			// shares (docs/JSON.md).
-			Warnings pack.Problems `json:"warnings"`
-		}{archive, sigFile, err == nil, "", pack.Problems{}}
+			Warnings meta.Problems `json:"warnings"`
+		}{archive, sigFile, err == nil, "", meta.Problems{}}
 		if err != nil {
 			out.Error = err.Error()
 		}

@@ -8,7 +8,7 @@ import (
 	"slices"
 
 	"github.com/packgen/packgen/images"
-	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/spf13/cobra"
 )
 
@@ -87,8 +87,8 @@ func newVersionCmd(g *globalOptions) *cobra.Command {
 			if output == "json" {
 				return writeJSON(g, struct {
 					versionInfo
-					Warnings pack.Problems `json:"warnings"` // none: the shape every -o json shares
-				}{v, pack.Problems{}})
+					Warnings meta.Problems `json:"warnings"` // none: the shape every -o json shares
+				}{v, meta.Problems{}})
 			}
 			commit := v.Commit
 			if commit == "" {

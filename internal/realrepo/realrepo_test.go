@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"gopkg.in/yaml.v3"
 )
 
@@ -541,7 +542,7 @@ func TestRealErrors(t *testing.T) {
 	}
 	mustError := map[string]bool{BadDuplicateKey: true, BadMissingChart: true, BadDependency: true}
 	for _, e := range r.RealErrors {
-		var found []pack.Problem
+		var found []meta.Problem
 		for _, p := range probs {
 			if p.File == e.File {
 				found = append(found, p)
@@ -551,7 +552,7 @@ func TestRealErrors(t *testing.T) {
 			t.Errorf("%s (%s): nothing reported on %s", e.Kind, e.ID, e.File)
 			continue
 		}
-		if mustError[e.Kind] && !pack.Problems(found).HasErrors() {
+		if mustError[e.Kind] && !meta.Problems(found).HasErrors() {
 			t.Errorf("%s (%s): want an error on %s, got %v", e.Kind, e.ID, e.File, found)
 		}
 		t.Logf("%s: %s", e.Kind, found[0])

@@ -9,7 +9,7 @@
 // parsing, link neither pack's template engine (sprig), nor go-git's
 // .packignore matcher, nor the archive code: their fuzz targets run
 // several times faster for it (docs/PERFORMANCE.md, "Fuzzing speed").
-// Package pack re-exports everything here under the same names.
+// Every package, pack included, names these as meta.X.
 package meta
 
 import (
