@@ -184,6 +184,9 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 			return nil, inputErr("--since %s: no such branch, tag or commit in the repository (%v): give the registry's build --since", o.HistorySince, err)
 		}
 	}
+	if o.PacksDir, err = checkPacksDir(repo, o); err != nil {
+		return nil, err
+	}
 	changes, err := repo.Changes(ctx, o.Since, "HEAD", o.PacksDir)
 	if err != nil {
 		return nil, err

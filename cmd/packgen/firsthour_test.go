@@ -222,6 +222,8 @@ func TestFirstHourTypos(t *testing.T) {
 	repo := helloRepo(t, filepath.Join(b.Dir, "repo"))
 	site := filepath.Join(b.Dir, "site")
 	b.want(2, []string{"--packs-dir pakcs: no such directory"}, "build", "--repo", repo.Dir, "--packs-dir", "pakcs", "--out", site, "--refresh")
+	// The PR check with the typo had validated nothing and passed.
+	b.want(2, []string{"--packs-dir pakcs: no such directory"}, "validate", "--repo", repo.Dir, "--packs-dir", "pakcs", "--changed-since", "HEAD")
 	b.want(2, []string{"--ref mian: no such branch, tag or commit", "git branch -a"}, "build", "--repo", repo.Dir, "--ref", "mian", "--out", site, "--refresh")
 	b.want(2, []string{"--history and --since go with --changed-since"}, "validate", "--since", "HEAD", filepath.Join(repo.Dir, "packs"))
 	b.want(2, []string{"--since nosuch: no such branch, tag or commit"}, "validate", "--repo", repo.Dir, "--packs-dir", "packs", "--changed-since", "HEAD", "--since", "nosuch")
