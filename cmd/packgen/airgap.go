@@ -34,11 +34,8 @@ with the images' cosign signatures. See docs/FORMAT.md, "Air-gap bundles".
   import  verify a bundle whole, then push it into an air-gapped registry`,
 		Example: `  packgen airgap export edge.lock -o edge-bundle.tar
   packgen airgap import edge-bundle.tar oci://harbor.corp.example/palette --key registry.pub`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	c.AddCommand(newAirgapExportCmd(g), newAirgapImportCmd(g))
-	return c
+	return group(c, newAirgapExportCmd(g), newAirgapImportCmd(g))
 }
 
 // airgapLog is where progress goes: a line per pack and image on a

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/packgen/packgen/internal/gitsafe"
@@ -100,10 +99,10 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	if err := fillBuildOptions(cmd, g, o); err != nil {
 		return err
 	}
-	var bar *buildProgress
+	var bar *counterLine
 	if g.interactive() {
-		bar = &buildProgress{line: counterLine{w: g.stderr}}
-		o.Progress = bar.update
+		bar = &counterLine{w: g.stderr}
+		o.Progress = buildProgress(bar)
 	}
 	// go-git's status walks the whole work tree (≈ 0.2 s for 7,000
 	// files): run it beside the build, it only feeds a warning.
@@ -257,32 +256,17 @@ func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 	return nil
 }
 
-// buildProgress is the build's counter on a terminal, naming its phase:
-// the history walk (the total still grows), validating and archiving,
-// then what follows the last release (index, signatures, catalogue).
-type buildProgress struct {
-	mu   sync.Mutex
-	line counterLine
-}
-
-func (b *buildProgress) update(done, total int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	phase := "walking history, validating and archiving"
-	if done >= total && total > 0 {
-		phase = "writing the index, signatures and catalogue"
+// buildProgress draws the build's counter on bar, naming its phase: the
+// history walk (the total still grows), validating and archiving, then
+// what follows the last release (index, signatures, catalogue).
+func buildProgress(bar *counterLine) func(done, total int) {
+	return func(done, total int) {
+		phase := "walking history, validating and archiving"
+		if done >= total && total > 0 {
+			phase = "writing the index, signatures and catalogue"
+		}
+		bar.show("%d/%d releases: %s", done, total, phase)
 	}
-	b.line.show("%d/%d releases: %s", done, total, phase)
-}
-
-// end clears the counter line, so the summary stands alone (nil: none).
-func (b *buildProgress) end() {
-	if b == nil {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.line.clear()
 }
 
 const unsignedWarning = "the registry is UNSIGNED: clients cannot verify it; build with --key (see `packgen key generate`)"

@@ -809,11 +809,12 @@ func TestNearNames(t *testing.T) {
 // summary.
 func TestBuildProgressPhases(t *testing.T) {
 	var out bytes.Buffer
-	b := &buildProgress{line: counterLine{w: &out}}
-	b.update(1, 3)
-	b.update(2, 5) // the history walk found more
-	b.update(5, 5)
-	b.end()
+	bar := &counterLine{w: &out}
+	update := buildProgress(bar)
+	update(1, 3)
+	update(2, 5) // the history walk found more
+	update(5, 5)
+	bar.end()
 	s := out.String()
 	for _, want := range []string{"1/3 releases: walking history, validating and archiving", "5/5 releases: writing the index, signatures and catalogue"} {
 		if !strings.Contains(s, want) {
@@ -823,7 +824,7 @@ func TestBuildProgressPhases(t *testing.T) {
 	if !strings.HasSuffix(s, "\r\033[K") || strings.Contains(s, "\n") {
 		t.Errorf("the counter is not cleared for the summary: %q", s)
 	}
-	var none *buildProgress
+	var none *counterLine
 	none.end()
 }
 

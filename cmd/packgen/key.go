@@ -53,8 +53,7 @@ packgen registry add --witness. NAME names the witness (letters, digits,
 	gen.Flags().StringVar(&o.witness, "witness", "", "generate a transparency log witness key named NAME (packgen log witness)")
 	gen.Flags().BoolVar(&o.force, "force", false, "overwrite existing files, and write the private key inside a git work tree that does not ignore it")
 	o.out.add(gen)
-	c.AddCommand(gen)
-	return c
+	return group(c, gen)
 }
 
 // keyGenerateOptions are the flags of key generate.

@@ -30,8 +30,7 @@ ever published (docs/FORMAT.md, "Transparency log"): packgen fetch proves
 each release it installs is in it, and that the log only grew since it
 last looked.`,
 	}
-	c.AddCommand(newLogShowCmd(g), newLogAuditCmd(g), newLogWitnessCmd(g))
-	return c
+	return group(c, newLogShowCmd(g), newLogAuditCmd(g), newLogWitnessCmd(g))
 }
 
 func newLogShowCmd(g *globalOptions) *cobra.Command {

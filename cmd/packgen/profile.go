@@ -83,11 +83,8 @@ optional values overrides. See docs/FORMAT.md, "Cluster profiles".
   packgen profile fetch examples/profiles/aws-prod.lock -d cluster
   packgen profile outdated examples/profiles/aws-prod.yaml
   packgen profile render examples/profiles/aws-prod.lock -d cluster`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	c.AddCommand(newProfileResolveCmd(g), newProfileFetchCmd(g), newProfileOutdatedCmd(g), newProfileRenderCmd(g), newProfileSchemaCmd(g))
-	return c
+	return group(c, newProfileResolveCmd(g), newProfileFetchCmd(g), newProfileOutdatedCmd(g), newProfileRenderCmd(g), newProfileSchemaCmd(g))
 }
 
 func profileFileCompletion(exts ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {

@@ -141,7 +141,7 @@ type progressLines struct {
 	counter  bool       // show the counter (a terminal); else files are only counted
 	quiet    bool       // -q: only warnings get their line
 	warns    *warnLines // -o json: where warnings also go (nil: nowhere)
-	mu       sync.Mutex
+	mu       sync.Mutex // guards lines and the counts (bar has its own)
 	lines    linesplit.Splitter
 	uploaded int
 	deleted  int
@@ -172,8 +172,7 @@ func (p *progressLines) line(line string) {
 		if p.quiet && !isWarn {
 			return
 		}
-		p.bar.clear()
-		fmt.Fprintln(p.bar.w, esc(line))
+		p.bar.println(esc(line))
 	}
 	if p.counter {
 		p.bar.show("%d uploaded, %d deleted", p.uploaded, p.deleted)
@@ -182,12 +181,9 @@ func (p *progressLines) line(line string) {
 
 // done ends the counter line (nil: there was none).
 func (p *progressLines) done() {
-	if p == nil {
-		return
+	if p != nil {
+		p.bar.end()
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.bar.clear()
 }
 
 // checkSiteExpiry refuses a site whose index.json has expired (no client

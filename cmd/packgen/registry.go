@@ -66,8 +66,7 @@ keys that may sign it, given out of band by the registry's owner.`,
   packgen registry list
   packgen registry remove acme`,
 	}
-	c.AddCommand(newRegistryAddCmd(g), newRegistryListCmd(g), newRegistryRemoveCmd(g))
-	return c
+	return group(c, newRegistryAddCmd(g), newRegistryListCmd(g), newRegistryRemoveCmd(g))
 }
 
 func newRegistryAddCmd(g *globalOptions) *cobra.Command {

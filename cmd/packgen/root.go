@@ -324,6 +324,20 @@ func flagAlias(c *cobra.Command, alias, name string) {
 // fetch and profile --dest), and --dest names it in every command.
 func destAlias(c *cobra.Command, long string) { flagAlias(c, "dest", long) }
 
+// group makes c the command group of subs. Every group is run the same
+// way: alone it prints its help; with an argument that names none of
+// its commands it is a usage error (exit 2, as in every command), not
+// its help and exit 0, so a script's mistyped `packgen log aduit` fails.
+func group(c *cobra.Command, subs ...*cobra.Command) *cobra.Command {
+	if c.Args != nil || c.RunE != nil {
+		panic("group: " + c.Name() + " runs itself")
+	}
+	c.Args = cobra.NoArgs
+	c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	c.AddCommand(subs...)
+	return c
+}
+
 // outputFlag adds -o/--output with the given formats, checked once the
 // flags are parsed and before the command runs (a usage error), so no
 // command checks it itself and none can forget to. It is the command's
