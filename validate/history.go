@@ -31,7 +31,7 @@ type published struct {
 	base     string
 	packsDir string
 	since    string // the build's --since: older commits are not published
-	off      bool   // the build's --history=false: only the ref is published
+	off      bool   // the build's --history=false: only the ref is published (its tree is read: a branch behind the ref is compared with its fork point)
 	shallow  bool
 	// wanted is the ids to look for in the next walk; walked those
 	// looked for, and rels what was found of them.
@@ -58,15 +58,12 @@ func (h *published) wantID(id string) { h.wanted[id] = true }
 
 // find returns the release name@version of the base's history, or nil.
 func (h *published) find(ctx context.Context, name, version string) (*source.Release, error) {
-	if h.off {
-		return nil, nil
-	}
 	id := source.ReleaseID(name, version)
 	if !h.walked[id] && !h.shallow {
 		h.wanted[id] = true
 		ids := slices.Sorted(maps.Keys(h.wanted))
 		h.walks++
-		res, err := h.repo.ReleasesOf(ctx, source.Options{Ref: h.base, PacksDir: h.packsDir, History: true, Since: h.since}, ids)
+		res, err := h.repo.ReleasesOf(ctx, source.Options{Ref: h.base, PacksDir: h.packsDir, History: !h.off, Since: h.since}, ids)
 		if errors.Is(err, source.ErrShallow) {
 			h.shallow = true
 			return nil, nil

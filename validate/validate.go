@@ -49,6 +49,12 @@ type Report struct {
 	// FromWorkTree counts the packs with uncommitted changes, judged as
 	// they are on disk (Changed only).
 	FromWorkTree int `json:"-"`
+	// Commits counts the commits before HEAD judged each as HEAD
+	// (ChangedOptions.EachCommit).
+	Commits int `json:"commits,omitempty"`
+	// ForkPoint is the commit Changed compared HEAD with when HEAD does
+	// not contain the base (a branch behind it): where HEAD forked.
+	ForkPoint string `json:"forkPoint,omitempty"`
 	// Images lists each declared image with its digest (only with
 	// CheckImages; those that did not resolve are problems).
 	Images []ImageDigest `json:"images,omitempty"`
@@ -165,12 +171,18 @@ type ChangedOptions struct {
 	// when the build keeps publishing it.
 	NoHistory    bool
 	HistorySince string
-	Options      // checks that reach outside the packs
+	// EachCommit also judges every commit between the base and HEAD
+	// (first parents) as if it were HEAD, for repositories that merge by
+	// rebase or fast-forward: each of those commits lands on the history
+	// the build walks.
+	EachCommit bool
+	Options    // checks that reach outside the packs
 }
 
-// Changed validates the packs whose git tree differs between o.Since and
-// HEAD (and, unless o.Committed, the pack directories with uncommitted
-// changes, from disk); a pack whose content changed without a version
+// Changed validates the packs whose git tree differs between o.Since
+// (where HEAD forked from it, when HEAD is behind it: what o.Since
+// changed since is not the change's) and HEAD (and, unless o.Committed,
+// the pack directories with uncommitted changes, from disk); a pack whose content changed without a version
 // bump, or whose version went down, is an error. Cross-pack rules need
 // the whole tree (Dirs and the build check them): only what the change
 // touched is judged here.
@@ -187,13 +199,36 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	if o.PacksDir, err = checkPacksDir(repo, o); err != nil {
 		return nil, err
 	}
-	changes, err := repo.Changes(ctx, o.Since, "HEAD", o.PacksDir)
+	hist := newPublished(repo, o.Since, o.PacksDir)
+	hist.since, hist.off = o.HistorySince, o.NoHistory
+	fork := forkPoint(repo.Git(), o.Since)
+	rep, err := changedAt(ctx, repo, o, fork, "HEAD", hist, !o.Committed)
+	if err != nil {
+		return nil, err
+	}
+	if fork != o.Since {
+		rep.ForkPoint = fork
+	}
+	if o.EachCommit {
+		if err := rep.addCommits(ctx, repo, o, hist); err != nil {
+			return nil, err
+		}
+	}
+	return rep.finish(ctx, o.Options)
+}
+
+// changedAt is Changed's check with head as HEAD: the packs whose tree
+// differs between base and head, and, with worktree, the pack
+// directories with uncommitted changes read from disk. hist is what
+// o.Since's history published.
+func changedAt(ctx context.Context, repo *source.Repo, o ChangedOptions, base, head string, hist *published, worktree bool) (*Report, error) {
+	changes, err := repo.Changes(ctx, base, head, o.PacksDir)
 	if err != nil {
 		return nil, err
 	}
 	var wps []worktreePack
 	fromDisk := map[string]bool{}
-	if !o.Committed {
+	if worktree {
 		if wps, err = dirtyPacks(repo, o.PacksDir); err != nil {
 			return nil, err
 		}
@@ -216,8 +251,6 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 		}
 	}
 	rep := newReport()
-	hist := newPublished(repo, o.Since, o.PacksDir)
-	hist.since, hist.off = o.HistorySince, o.NoHistory
 	for _, c := range changes {
 		if !fromDisk[c.Dir] {
 			hist.want(c.Name, c.Version)
@@ -235,14 +268,14 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 			}
 		}
 	}
-	wpacks, wprobs, err := validateWorktree(ctx, repo, hist, view, wps, rep.judge)
+	wpacks, wprobs, err := validateWorktree(ctx, repo, base, hist, view, wps, rep.judge)
 	if err != nil {
 		return nil, err
 	}
 	rep.Packs = append(rep.Packs, wpacks...)
 	rep.Problems = append(rep.Problems, wprobs...)
 	rep.FromWorkTree = len(wpacks)
-	return rep.finish(ctx, o.Options)
+	return rep, nil
 }
 
 // addChange validates one changed release from git's objects.

@@ -137,8 +137,7 @@ func sameFiles(a, b map[string]source.WorkFile) bool {
 // differs from base's while its name@version is base's is an error; in
 // the work tree's view (view), a name@version another directory holds is
 // one too, as the build of the commit would refuse it.
-func validateWorktree(ctx context.Context, repo *source.Repo, hist *published, view *worktreeView, wps []worktreePack, judge func(*pack.Pack, string, meta.Problems) meta.Problems) ([]Pack, meta.Problems, error) {
-	base := hist.base
+func validateWorktree(ctx context.Context, repo *source.Repo, base string, hist *published, view *worktreeView, wps []worktreePack, judge func(*pack.Pack, string, meta.Problems) meta.Problems) ([]Pack, meta.Problems, error) {
 	var packs []Pack
 	var problems meta.Problems
 	for _, wp := range wps {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/validate"
 	"github.com/spf13/cobra"
@@ -37,7 +38,11 @@ and a pack whose content changed without a version bump, or whose version
 went down, is an error, and so is a version the base's first-parent
 history published (its directory removed since) brought back with other
 content: pass the build's --history=false or --since when the registry
-is built with them. -o github (or --format github) prints GitHub
+is built with them. The pull request is judged as a whole, as a merge
+commit or a squash merge lands it; where pull requests are merged by
+rebase or fast-forward, each of their commits lands on the history the
+build walks: --each-commit judges every commit between the base and HEAD
+as if it were HEAD too, naming the commit in each problem it adds. -o github (or --format github) prints GitHub
 Actions annotations (::error file=...,line=...::message) that show up on
 the pull request's diff.
 
@@ -56,6 +61,7 @@ Exits 1 when any error is found (or any warning, with --strict).`,
   packgen validate packs/calico-3.26.0 -o json
   packgen validate --strict packs
   packgen validate --changed-since origin/main --format github
+  packgen validate --changed-since origin/main --each-commit --committed
   packgen validate packs --check-images`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.changed.CheckImages {
@@ -68,6 +74,9 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 			o.changed.NoHistory = !history
 			if o.changed.Since == "" && (cmd.Flags().Changed("history") || o.changed.HistorySince != "") {
 				return usageErr("--history and --since go with --changed-since")
+			}
+			if o.changed.Since == "" && o.changed.EachCommit {
+				return usageErr("--each-commit goes with --changed-since")
 			}
 			if !history && o.changed.HistorySince != "" {
 				return usageErr("--since bounds the history --history=false turns off: give one of them, as to the build")
@@ -106,6 +115,7 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 	c.Flags().BoolVar(&o.changed.Committed, "committed", false, "with --changed-since: judge HEAD only, ignoring uncommitted changes (CI's view; by default uncommitted pack directories are read from the work tree)")
 	c.Flags().BoolVar(&history, "history", true, "with --changed-since: the registry's build publishes the versions of the base's first-parent history too (build --history); false: a version brought back is not checked against history")
 	c.Flags().StringVar(&o.changed.HistorySince, "since", "", "with --changed-since: the registry's build --since: history older than this commit is not published, so not checked")
+	c.Flags().BoolVar(&o.changed.EachCommit, "each-commit", false, "with --changed-since: also judge every commit between the base and HEAD as if it were HEAD (repositories that merge by rebase or fast-forward put each on the history the build walks)")
 	c.Flags().BoolVar(&o.changed.CheckImages, "check-images", false, "resolve every declared image (pack.content.images) against its registry; one that does not exist is an error")
 	o.oci.addFor(c, "the image registries (--check-images)")
 	return c
@@ -115,8 +125,14 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 func report(g *globalOptions, o *validateOptions, rep *validate.Report) error {
 	if o.changed.Since != "" && o.output == "text" && !g.quiet {
 		g.summaryf("%d pack(s) changed since %s", len(rep.Packs), o.changed.Since)
+		if rep.ForkPoint != "" {
+			g.summaryf(" (HEAD is behind it: compared with %s, where HEAD forked from it)", index.ShortHash(rep.ForkPoint))
+		}
 		if rep.FromWorkTree > 0 {
 			g.summaryf(" (%d with uncommitted changes, read from the work tree; --committed to judge HEAD only)", rep.FromWorkTree)
+		}
+		if o.changed.EachCommit {
+			g.summaryf("; %d %s before HEAD judged each as HEAD", rep.Commits, plural(rep.Commits, "commit"))
 		}
 		g.summaryf("\n")
 	}

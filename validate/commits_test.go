@@ -1,0 +1,219 @@
+package validate
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/pack/meta"
+)
+
+// TestChangedEachCommit: a rebase or fast-forward merge puts every commit
+// of a pull request on the history the build walks. A version brought
+// back with other content at one commit and removed (or restored) at the
+// next fails `build --previous` after such a merge, yet HEAD holds no
+// change: --each-commit judges each commit as HEAD and names the commit.
+func TestChangedEachCommit(t *testing.T) {
+	invalid := func(layer string) func(*testing.T, *gitfixture.Repo) {
+		return func(t *testing.T, r *gitfixture.Repo) {
+			testutil.WritePack(t, r, "packs/njörd-0.1", "njord", "0.1.0", layer, "")
+		}
+	}
+	type want struct {
+		at     int    // index of the commit named, -1 for HEAD's own problem
+		has    string // in the message
+		file   string
+		errors int // of the whole report
+	}
+	for _, tc := range []struct {
+		name    string
+		commits []func(*testing.T, *gitfixture.Repo) // after the base; the last is HEAD
+		want    *want                                // nil: no error with or without --each-commit
+		judged  int                                  // commits before HEAD judged
+	}{{
+		name: "brought back with other content, then removed",
+		commits: []func(*testing.T, *gitfixture.Repo){
+			readd("v1.0.0", "a: 2\n"),
+			func(t *testing.T, r *gitfixture.Repo) { testutil.Must(t, r.Remove("packs/app-1.0.0")) },
+		},
+		want:   &want{at: 0, has: "was published from packs/app-1.0 (as \"1.0\") at commit ", file: "packs/app-1.0.0/pack.json", errors: 1},
+		judged: 1,
+	}, {
+		name: "brought back with other content, then as it was",
+		commits: []func(*testing.T, *gitfixture.Repo){
+			readd("v1.0.0", "a: 2\n"),
+			func(t *testing.T, r *gitfixture.Repo) {
+				testutil.Must(t, r.Remove("packs/app-1.0.0"))
+				readd("1.0", "a: 1\n")(t, r)
+			},
+		},
+		want:   &want{at: 0, has: "was published from", file: "packs/app-1.0.0/pack.json", errors: 1},
+		judged: 1,
+	}, {
+		name:    "an invalid pack a later commit fixes",
+		commits: []func(*testing.T, *gitfixture.Repo){invalid("nope"), invalid("addon")},
+		want:    &want{at: 0, has: `layer "nope"`, file: "packs/njörd-0.1/pack.json", errors: 1},
+		judged:  1,
+	}, {
+		// HEAD reports it; the commit before is not named again.
+		name: "an invalid pack HEAD still has",
+		commits: []func(*testing.T, *gitfixture.Repo){invalid("nope"), func(t *testing.T, r *gitfixture.Repo) {
+			testutil.WritePack(t, r, "packs/other-3", "other", "3.0.0", "addon", "")
+		}},
+		want:   &want{at: -1, has: `layer "nope"`, file: "packs/njörd-0.1/pack.json", errors: 1},
+		judged: 1,
+	}, {
+		name:    "HEAD is the base",
+		commits: nil,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _, base := historyRepo(t)
+			var hashes []string
+			for _, c := range tc.commits {
+				c(t, r)
+				hashes = append(hashes, testutil.Commit(t, r, "step"))
+			}
+			for _, each := range []bool{false, true} {
+				rep, err := Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: base, Committed: true, EachCommit: each})
+				testutil.Must(t, err)
+				if !each || tc.want == nil {
+					if tc.want != nil && tc.want.at == -1 {
+						continue // HEAD's own problem: checked below
+					}
+					if rep.Errors != 0 || rep.Commits != 0 && !each {
+						t.Fatalf("each=%v: got %#v (%d commits), want no error", each, rep.Problems, rep.Commits)
+					}
+					if each && rep.Commits != tc.judged {
+						t.Fatalf("judged %d commits before HEAD, want %d", rep.Commits, tc.judged)
+					}
+					continue
+				}
+				if rep.Commits != tc.judged {
+					t.Fatalf("judged %d commits before HEAD, want %d", rep.Commits, tc.judged)
+				}
+				var got []meta.Problem
+				for _, p := range rep.Problems {
+					if p.Severity == meta.SevError {
+						got = append(got, p)
+					}
+				}
+				prefix := ""
+				if tc.want.at >= 0 {
+					prefix = "at commit " + index.ShortHash(hashes[tc.want.at]) + ` ("step"), before HEAD: `
+				}
+				if len(got) != tc.want.errors || got[0].File != tc.want.file || !strings.HasPrefix(got[0].Msg, prefix) ||
+					!strings.Contains(got[0].Msg, tc.want.has) || tc.want.at == -1 && strings.Contains(got[0].Msg, "at commit") {
+					t.Fatalf("got %+v, want %d error at %s starting %q and saying %q", got, tc.want.errors, tc.want.file, prefix, tc.want.has)
+				}
+			}
+		})
+	}
+}
+
+// TestChangedForkPoint: a branch behind its base is compared with where
+// it forked, as `git diff main...HEAD` and chart-testing do. Compared with
+// the base's tip, a pack the base bumped meanwhile looked like the branch
+// taking its version down (an error on a pack the branch never touched);
+// a version the base published meanwhile is still judged, by the
+// history check. CI's merge commit contains the base: nothing changes.
+func TestChangedForkPoint(t *testing.T) {
+	r, err := gitfixture.Init(t.TempDir())
+	testutil.Must(t, err)
+	git := func(args ...string) string { return strings.TrimSpace(string(testutil.Git(t, r.Dir, args...))) }
+	commit := func(msg string) string { git("add", "-A"); git("commit", "-qm", msg); return git("rev-parse", "HEAD") }
+	testutil.WritePack(t, r, "packs/x", "x", "1.0.0", "addon", "a: 1\n")
+	fork := commit("base")
+	git("checkout", "-qb", "feature")
+	testutil.WritePack(t, r, "packs/y-0.1", "y", "0.1.0", "addon", "")
+	testutil.WritePack(t, r, "packs/z-a", "z", "0.1.0", "addon", "b: 2\n")
+	commit("y and z")
+	git("checkout", "-q", "-")
+	testutil.WritePack(t, r, "packs/x", "x", "1.1.0", "addon", "a: 2\n") // bumped in place
+	testutil.WritePack(t, r, "packs/z-0.1", "z", "0.1.0", "addon", "b: 1\n")
+	commit("x bumped, z published")
+	main := git("rev-parse", "HEAD")
+	git("checkout", "-q", "feature")
+
+	errorsOf := func(rep *Report) (out []string) {
+		for _, p := range rep.Problems {
+			if p.Severity == meta.SevError {
+				out = append(out, p.File+": "+p.Msg)
+			}
+		}
+		return out
+	}
+	rep, err := Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: main, Committed: true})
+	testutil.Must(t, err)
+	got := errorsOf(rep)
+	if rep.ForkPoint != fork || len(rep.Packs) != 2 || len(got) != 1 ||
+		!strings.HasPrefix(got[0], "packs/z-a/pack.json: z@0.1.0 was published from packs/z-0.1 at commit "+index.ShortHash(main)) {
+		t.Fatalf("fork point %s (want %s), packs %+v, errors %q: want y and z, one error: z published by the base", rep.ForkPoint, fork, rep.Packs, got)
+	}
+
+	// Uncommitted: the in-place rule compares with the fork point too.
+	testutil.Must(t, r.Write("packs/x/values.yaml", []byte("a: 3\n")))
+	rep, err = Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: main})
+	testutil.Must(t, err)
+	got = errorsOf(rep)
+	if len(got) != 2 || !strings.Contains(strings.Join(got, "\n"), "packs/x/pack.json: the content of x@1.0.0 changed but its version did not") {
+		t.Fatalf("errors %q: want z's and x's in-place change", got)
+	}
+	git("checkout", "--", "packs/x")
+
+	// CI's merge of the branch into the base contains the base.
+	git("checkout", "-q", "--detach", main)
+	git("merge", "-q", "--no-ff", "-m", "merge feature", "feature")
+	rep, err = Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: main, Committed: true})
+	testutil.Must(t, err)
+	if got := errorsOf(rep); rep.ForkPoint != "" || len(rep.Packs) != 2 || len(got) != 1 {
+		t.Fatalf("merge: fork point %q, packs %+v, errors %q: want no fork point, y and z, z's error", rep.ForkPoint, rep.Packs, got)
+	}
+}
+
+// TestChangedEachCommitBranches: --each-commit finds the pull request's
+// commits in CI's merge commit (its second parent's chain) and on a
+// branch behind its base, and judges them against where they forked.
+func TestChangedEachCommitBranches(t *testing.T) {
+	r, _, _ := historyRepo(t)
+	git := func(args ...string) string { return strings.TrimSpace(string(testutil.Git(t, r.Dir, args...))) }
+	commit := func(msg string) string { git("add", "-A"); git("commit", "-qm", msg); return git("rev-parse", "HEAD") }
+	git("checkout", "-qb", "pr")
+	readd("v1.0.0", "a: 2\n")(t, r)
+	c1 := commit("bring app 1.0 back")
+	testutil.Must(t, r.Remove("packs/app-1.0.0"))
+	testutil.WritePack(t, r, "packs/new", "new", "0.1.0", "addon", "")
+	commit("remove it again")
+	git("checkout", "-q", "-")
+	testutil.WritePack(t, r, "packs/app-1.1.0", "app", "1.2.0", "addon", "a: 1\n") // bumped in place
+	main := commit("app 1.2.0")
+	git("checkout", "-q", "pr")
+
+	check := func(name string) {
+		t.Helper()
+		for _, each := range []bool{false, true} {
+			rep, err := Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: main, Committed: true, EachCommit: each})
+			testutil.Must(t, err)
+			var got []string
+			for _, p := range rep.Problems {
+				if p.Severity == meta.SevError {
+					got = append(got, p.File+": "+p.Msg)
+				}
+			}
+			want := 0
+			if each {
+				want = 1
+			}
+			if len(got) != want || rep.Commits != want || each &&
+				!strings.HasPrefix(got[0], `packs/app-1.0.0/pack.json: at commit `+index.ShortHash(c1)+` ("bring app 1.0 back"), before HEAD: app@v1.0.0 was published from packs/app-1.0`) {
+				t.Fatalf("%s, each=%v: %d commits judged, errors %q; want %d error at the first commit", name, each, rep.Commits, got, want)
+			}
+		}
+	}
+	check("branch behind its base")
+	git("checkout", "-q", "--detach", main)
+	git("merge", "-q", "--no-ff", "-m", "merge pr", "pr")
+	check("CI's merge commit")
+}
