@@ -26,6 +26,7 @@ import (
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/registry/remote"
 
+	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/gitfixture"
@@ -256,7 +257,7 @@ func (f *fixture) checkMirror(t *testing.T, air *ocitest.Registry) {
 	t.Helper()
 	ctx := context.Background()
 	for key, s := range f.seeded {
-		ref := air.Host() + "/mirror/spectro-images/" + HostPath(f.up.Host()) + "/" + s.Repo
+		ref := air.Host() + "/mirror/spectro-images/" + list.HostPath(f.up.Host()) + "/" + s.Repo
 		repo := repoOf(t, ref)
 		d, err := repo.Resolve(ctx, s.Tag)
 		if err != nil || d.Digest != s.Digest {
@@ -311,8 +312,8 @@ func TestAirgap(t *testing.T) {
 	}
 	// Each release's cosign signature, as the OCI registry holds it.
 	for _, p := range res.Packs {
-		d, err := repoOf(t, f.up.Host()+"/acme/packgen/signatures").Resolve(ctx, CosignTag(p.Manifest.Digest))
-		if err != nil || p.Signature == nil || p.Signature.Tag != CosignTag(p.Manifest.Digest) || p.Signature.Manifest.Digest != d.Digest {
+		d, err := repoOf(t, f.up.Host()+"/acme/packgen/signatures").Resolve(ctx, list.CosignTag(p.Manifest.Digest))
+		if err != nil || p.Signature == nil || p.Signature.Tag != list.CosignTag(p.Manifest.Digest) || p.Signature.Manifest.Digest != d.Digest {
 			t.Errorf("%s@%s carries signature %+v, the registry's is %s (%v)", p.Name, p.Version, p.Signature, d.Digest, err)
 		}
 	}
@@ -526,7 +527,7 @@ func TestAirgap(t *testing.T) {
 		t.Errorf("import warnings: %s", w)
 	}
 	f.checkMirror(t, air)
-	wantTo := air.Host() + "/mirror/spectro-images/" + HostPath(f.up.Host())
+	wantTo := air.Host() + "/mirror/spectro-images/" + list.HostPath(f.up.Host())
 	if len(ir.Mappings) != 1 || ir.Mappings[0].From != f.up.Host() || ir.Mappings[0].To != wantTo {
 		t.Errorf("mappings %+v, want %s → %s", ir.Mappings, f.up.Host(), wantTo)
 	}
@@ -632,7 +633,7 @@ func TestAirgap(t *testing.T) {
 	assertOnly(t, dir)
 }
 
-func indexOf(ims []Image, path string) int {
+func indexOf(ims []list.Image, path string) int {
 	for i, im := range ims {
 		if im.Path == path {
 			return i
@@ -868,10 +869,10 @@ func (f *fixture) testImageSignatures(t *testing.T, bundle string, air *ocitest.
 	up := f.up.Host()
 	web, agent := f.seeded["acme/web:2.0"], f.seeded["acme/agent:3.0"]
 	busybox, backup := f.seeded["library/busybox:1.36"], f.seeded["acme/backup:v0.9"]
-	if _, err := oras.Copy(ctx, repoOf(t, up+"/acme/web"), web.Signature.String(), repoOf(t, up+"/library/busybox"), CosignTag(busybox.Digest), oras.DefaultCopyOptions); err != nil {
+	if _, err := oras.Copy(ctx, repoOf(t, up+"/acme/web"), web.Signature.String(), repoOf(t, up+"/library/busybox"), list.CosignTag(busybox.Digest), oras.DefaultCopyOptions); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := oras.Copy(ctx, repoOf(t, up+"/acme/agent"), agent.Signature.String(), repoOf(t, up+"/acme/backup"), ReferrersTag(backup.Digest), oras.DefaultCopyOptions); err != nil {
+	if _, err := oras.Copy(ctx, repoOf(t, up+"/acme/agent"), agent.Signature.String(), repoOf(t, up+"/acme/backup"), list.ReferrersTag(backup.Digest), oras.DefaultCopyOptions); err != nil {
 		t.Fatal(err)
 	}
 	// Export checks them too: the binding even without keys (so it
@@ -879,7 +880,7 @@ func (f *fixture) testImageSignatures(t *testing.T, bundle string, air *ocitest.
 	// signer's: cmd/packgen's TestREADMEAirgap).
 	dir := t.TempDir()
 	_, err = Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP})
-	if !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), "image "+up+"/library/busybox:1.36: signature "+CosignTag(busybox.Digest)) {
+	if !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), "image "+up+"/library/busybox:1.36: signature "+list.CosignTag(busybox.Digest)) {
 		t.Errorf("export of moved signatures: %v", err)
 	}
 	assertOnly(t, dir)
@@ -890,8 +891,8 @@ func (f *fixture) testImageSignatures(t *testing.T, bundle string, air *ocitest.
 	for _, keys := range []*sign.Verifier{nil, f.imageKeys(t)} {
 		_, err = f.importTo(ctx, t, swapped, air, ImportOptions{ImageKeys: keys})
 		for _, want := range []string{
-			"image " + up + "/library/busybox:1.36: signature " + CosignTag(busybox.Digest) + ": layer 0: bad signature: the cosign payload signs \"" + web.Digest.String(),
-			"image " + up + "/acme/backup:v0.9: signature " + ReferrersTag(backup.Digest) + ": referrer ",
+			"image " + up + "/library/busybox:1.36: signature " + list.CosignTag(busybox.Digest) + ": layer 0: bad signature: the cosign payload signs \"" + web.Digest.String(),
+			"image " + up + "/acme/backup:v0.9: signature " + list.ReferrersTag(backup.Digest) + ": referrer ",
 			"its subject is not " + backup.Digest.String(),
 		} {
 			if !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), want) {
@@ -913,7 +914,7 @@ func (f *fixture) testPackSignatures(t *testing.T, bundle string, res *ExportRes
 	ctx := context.Background()
 	sigs := repoOf(t, f.up.Host()+"/acme/packgen/signatures")
 	agent, web := res.Packs[0], res.Packs[1]
-	agentTag := CosignTag(agent.Manifest.Digest)
+	agentTag := list.CosignTag(agent.Manifest.Digest)
 	if _, err := oras.Copy(ctx, sigs, web.Signature.Manifest.Digest.String(), sigs, agentTag, oras.DefaultCopyOptions); err != nil {
 		t.Fatal(err)
 	}

@@ -19,25 +19,6 @@ import (
 	"github.com/packgen/packgen/airgap/list"
 )
 
-// The bundle's table of contents and names (package list).
-type (
-	List        = list.List
-	RegistryRef = list.RegistryRef
-	Pack        = list.Pack
-	Image       = list.Image
-	Signature   = list.Signature
-)
-
-const (
-	ListTag          = list.ListTag
-	IndexTag         = list.IndexTag
-	ListMediaType    = list.ListMediaType
-	ListArtifactType = list.ListArtifactType
-	ImagesRepo       = list.ImagesRepo
-	SignaturesRepo   = list.SignaturesRepo
-	ListVersion      = list.ListVersion
-)
-
 // Errors, usable with errors.Is.
 var (
 	// ErrBundle: the bundle is not a complete, intact air-gap bundle
@@ -52,15 +33,6 @@ var (
 	ErrImageTag = errors.New("image tag already names other content")
 )
 
-// Names and parsing (package list).
-var (
-	CosignTag    = list.CosignTag
-	ReferrersTag = list.ReferrersTag
-	HostPath     = list.HostPath
-	ParseList    = list.Parse
-	splitImage   = list.SplitImage
-)
-
 // Mapping is one line of the platform's image swap: images of registry
 // From are pulled from To.
 type Mapping struct {
@@ -70,13 +42,13 @@ type Mapping struct {
 
 // mappings is the image swap for the images, to the registry prefix to
 // (REGISTRY/BASE/spectro-images).
-func mappings(images []Image, to string) []Mapping {
+func mappings(images []list.Image, to string) []Mapping {
 	seen := map[string]bool{}
 	var out []Mapping
 	for _, im := range images {
 		if !seen[im.Registry] {
 			seen[im.Registry] = true
-			out = append(out, Mapping{From: im.Registry, To: to + "/" + HostPath(im.Registry)})
+			out = append(out, Mapping{From: im.Registry, To: to + "/" + list.HostPath(im.Registry)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].From < out[j].From })

@@ -17,6 +17,7 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
 
+	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/testutil/tartest"
@@ -26,7 +27,7 @@ import (
 // oras-go's own layout store: a list (no packs, no images) whose index
 // manifest has the given layers, the blobs given, and the images given. It returns the
 // tar's path.
-func craftBundle(t *testing.T, blobs [][]byte, layers []ocispec.Descriptor, images ...Image) string {
+func craftBundle(t *testing.T, blobs [][]byte, layers []ocispec.Descriptor, images ...list.Image) string {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -49,20 +50,20 @@ func craftBundle(t *testing.T, blobs [][]byte, layers []ocispec.Descriptor, imag
 	}
 	push(m.Config, m.ConfigB)
 	push(m.Desc, m.Manifest)
-	list, err := json.Marshal(List{SchemaVersion: 1, Profile: "edge", Registry: RegistryRef{Name: "acme", URL: "https://packs.acme.example"}, Index: plain(m.Desc), Packs: []Pack{}, Images: append([]Image{}, images...)})
+	listJSON, err := json.Marshal(list.List{SchemaVersion: 1, Profile: "edge", Registry: list.RegistryRef{Name: "acme", URL: "https://packs.acme.example"}, Index: plain(m.Desc), Packs: []list.Pack{}, Images: append([]list.Image{}, images...)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ld := content.NewDescriptorFromBytes(ListMediaType, list)
-	push(ld, list)
-	lm, err := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, ArtifactType: ListArtifactType, Config: ocispec.DescriptorEmptyJSON, Layers: []ocispec.Descriptor{ld}})
+	ld := content.NewDescriptorFromBytes(list.ListMediaType, listJSON)
+	push(ld, listJSON)
+	lm, err := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, ArtifactType: list.ListArtifactType, Config: ocispec.DescriptorEmptyJSON, Layers: []ocispec.Descriptor{ld}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	push(ocispec.DescriptorEmptyJSON, ocispec.DescriptorEmptyJSON.Data)
 	lmd := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, lm)
 	push(lmd, lm)
-	if err := store.Tag(ctx, lmd, ListTag); err != nil {
+	if err := store.Tag(ctx, lmd, list.ListTag); err != nil {
 		t.Fatal(err)
 	}
 	var es []tartest.Entry
@@ -150,8 +151,8 @@ func TestAttackBundleVerifyByMediaType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	image := Image{Image: "127.0.0.1:5000/acme/app:1", Registry: "127.0.0.1:5000", Path: "acme/app", Tag: "1",
-		Manifest: content.NewDescriptorFromBytes(ocispec.MediaTypeImageIndex, idx), Signatures: []Signature{}, Packs: []string{}}
+	image := list.Image{Image: "127.0.0.1:5000/acme/app:1", Registry: "127.0.0.1:5000", Path: "acme/app", Tag: "1",
+		Manifest: content.NewDescriptorFromBytes(ocispec.MediaTypeImageIndex, idx), Signatures: []list.Signature{}, Packs: []string{}}
 	asFile := ocimap.File("packs/app/index.json", idx)
 	for _, c := range []struct {
 		name   string

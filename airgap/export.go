@@ -23,6 +23,7 @@ import (
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 
+	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
@@ -65,13 +66,13 @@ type ExportOptions struct {
 
 // ExportResult reports an export.
 type ExportResult struct {
-	Output   string   `json:"output"`
-	Digest   string   `json:"digest"` // of the list manifest
-	Size     int64    `json:"size"`   // of the bundle file
-	Blobs    int      `json:"blobs"`  // distinct blobs stored
-	Packs    []Pack   `json:"packs"`
-	Images   []Image  `json:"images"`
-	Warnings []string `json:"-"` // also written to Warn
+	Output   string       `json:"output"`
+	Digest   string       `json:"digest"` // of the list manifest
+	Size     int64        `json:"size"`   // of the bundle file
+	Blobs    int          `json:"blobs"`  // distinct blobs stored
+	Packs    []list.Pack  `json:"packs"`
+	Images   []list.Image `json:"images"`
+	Warnings []string     `json:"-"` // also written to Warn
 }
 
 // Export writes the air-gap bundle of a lock: see the package comment.
@@ -139,7 +140,7 @@ type exporter struct {
 	store      *stageStore
 
 	// bundlePacks, bundleImages
-	list  *List
+	list  *list.List
 	needs map[string][]string // image → pack ids
 	big   *direct
 }
@@ -206,8 +207,8 @@ func (e *exporter) makeStage() (func(), error) {
 // bundlePacks stores each pack and notes the images it deploys.
 func (e *exporter) bundlePacks(ctx context.Context) error {
 	lock := e.o.Lock
-	e.list = &List{SchemaVersion: ListVersion, Profile: lock.Profile.Name, Platform: e.o.Platform, Packs: []Pack{}, Images: []Image{},
-		Registry: RegistryRef{Name: lock.Layers[0].Registry.Name, URL: lock.Layers[0].Registry.URL}}
+	e.list = &list.List{SchemaVersion: list.ListVersion, Profile: lock.Profile.Name, Platform: e.o.Platform, Packs: []list.Pack{}, Images: []list.Image{},
+		Registry: list.RegistryRef{Name: lock.Layers[0].Registry.Name, URL: lock.Layers[0].Registry.URL}}
 	w := sitewalk.New(e.tr, e.v)
 	e.needs = map[string][]string{}
 	for _, r := range e.sub.Releases {
@@ -313,7 +314,7 @@ func (e *exporter) bundleImages(ctx context.Context, t *bundleTar) error {
 		refs = append(refs, ref)
 	}
 	sort.Strings(refs)
-	e.list.Images = make([]Image, len(refs))
+	e.list.Images = make([]list.Image, len(refs))
 	var mu sync.Mutex // serialises the log
 	e.big = newDirect()
 	clients := ocireg.NewClients(e.o.OCI)
@@ -429,7 +430,7 @@ func checkLock(lock *profile.Lock, sub *publish.Subset) error {
 // exportPack streams a release's archive into a file of the stage
 // (checked against the shard's digest as it goes), verifies its
 // signature, and stores the ORAS-shaped manifest publish pushes for it.
-func exportPack(ctx context.Context, store *stageStore, w *sitewalk.Walker, r publish.SubsetRelease) (*Pack, error) {
+func exportPack(ctx context.Context, store *stageStore, w *sitewalk.Walker, r publish.SubsetRelease) (*list.Pack, error) {
 	m := r.Manifest
 	layer := m.Layers[0]
 	id := r.Name + "@" + r.Release.Version
@@ -470,7 +471,7 @@ func exportPack(ctx context.Context, store *stageStore, w *sitewalk.Walker, r pu
 	if err := store.Tag(ctx, m.Desc, ocimap.ArchiveRepo+"/"+r.Name+":"+tag); err != nil {
 		return nil, err
 	}
-	return &Pack{Name: r.Name, Version: r.Release.Version, Tag: tag, Manifest: plain(m.Desc), Archive: plain(layer)}, nil
+	return &list.Pack{Name: r.Name, Version: r.Release.Version, Tag: tag, Manifest: plain(m.Desc), Archive: plain(layer)}, nil
 }
 
 // plain is a descriptor without annotations, for the list.
@@ -512,18 +513,18 @@ func exportIndex(ctx context.Context, store *stageStore, sub *publish.Subset) (o
 	if err := pushBytes(ctx, store, m.Desc, m.Manifest); err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	return plain(m.Desc), store.Tag(ctx, m.Desc, IndexTag)
+	return plain(m.Desc), store.Tag(ctx, m.Desc, list.IndexTag)
 }
 
 // exportImage copies one image's manifests (whole, or its platform's)
 // and its cosign signatures into the store; its other blobs are only
 // recorded in big, for bundleTar to stream into place.
-func exportImage(ctx context.Context, store *stageStore, big *direct, image string, plat *ocispec.Platform, clients *ocireg.Clients) (*Image, error) {
-	host, path, tag, pinned, err := splitImage(image)
+func exportImage(ctx context.Context, store *stageStore, big *direct, image string, plat *ocispec.Platform, clients *ocireg.Clients) (*list.Image, error) {
+	host, path, tag, pinned, err := list.SplitImage(image)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
-	im := &Image{Image: image, Registry: host, Path: path, Tag: tag, Signatures: []Signature{}}
+	im := &list.Image{Image: image, Registry: host, Path: path, Tag: tag, Signatures: []list.Signature{}}
 	repo, err := clients.Repository(ctx, host+"/"+path)
 	if err != nil {
 		return nil, err
@@ -588,14 +589,14 @@ func exportImage(ctx context.Context, store *stageStore, big *direct, image stri
 // recorded in big too, so the tar's layout does not depend on whether
 // a manifest both a signature and an image name was copied as one or
 // the other first.
-func copySignatures(ctx context.Context, repo *remote.Repository, store *stageStore, big *direct, im *Image, name string, found []signatureTag) error {
+func copySignatures(ctx context.Context, repo *remote.Repository, store *stageStore, big *direct, im *list.Image, name string, found []signatureTag) error {
 	opts := oras.CopyOptions{CopyGraphOptions: oras.CopyGraphOptions{FindSuccessors: big.all(repo)}}
 	for _, st := range found {
 		var sg ocispec.Descriptor
 		if err := copyRetag(ctx, repo, st.desc.Digest.String(), store, opts, name+":"+st.tag, &sg); err != nil {
 			return fmt.Errorf("image %s: copy its signature %s: %w", im.Image, st.tag, ocireg.Wrap(name+":"+st.tag, repo.Client, err))
 		}
-		im.Signatures = append(im.Signatures, Signature{Tag: st.tag, Manifest: plain(sg)})
+		im.Signatures = append(im.Signatures, list.Signature{Tag: st.tag, Manifest: plain(sg)})
 	}
 	return nil
 }
@@ -613,7 +614,7 @@ type signatureTag struct {
 // so the two round trips run beside the image's copy instead of after
 // it.
 func lookupSignatures(ctx context.Context, repo *remote.Repository, dg digest.Digest) func() ([]signatureTag, error) {
-	tags := []string{CosignTag(dg), ReferrersTag(dg)}
+	tags := []string{list.CosignTag(dg), list.ReferrersTag(dg)}
 	found := make([]signatureTag, len(tags))
 	errs := make([]error, len(tags))
 	var wg sync.WaitGroup
@@ -817,26 +818,26 @@ func copyRetag(ctx context.Context, src *remote.Repository, ref string, store *s
 
 // putList stores the list as the one layer of the manifest tagged
 // ListTag.
-func putList(ctx context.Context, store *stageStore, list *List) (ocispec.Descriptor, error) {
+func putList(ctx context.Context, store *stageStore, l *list.List) (ocispec.Descriptor, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(list); err != nil {
+	if err := enc.Encode(l); err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	ld := content.NewDescriptorFromBytes(ListMediaType, buf.Bytes())
+	ld := content.NewDescriptorFromBytes(list.ListMediaType, buf.Bytes())
 	if err := pushBytes(ctx, store, ld, buf.Bytes()); err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	md, err := oras.PackManifest(ctx, store, oras.PackManifestVersion1_1, ListArtifactType, oras.PackManifestOptions{
+	md, err := oras.PackManifest(ctx, store, oras.PackManifestVersion1_1, list.ListArtifactType, oras.PackManifestOptions{
 		Layers:              []ocispec.Descriptor{ld},
 		ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: "1970-01-01T00:00:00Z"},
 	})
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	return md, store.Tag(ctx, md, ListTag)
+	return md, store.Tag(ctx, md, list.ListTag)
 }
 
 // parsePlatform parses "os/arch[/variant]".

@@ -25,6 +25,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
+	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
@@ -55,7 +56,7 @@ func exportImagesBudget(ctx context.Context, t testing.TB, out string, o ExportO
 	if budget != 0 {
 		e.store.budget = budget
 	}
-	e.list = &List{SchemaVersion: ListVersion, Profile: "attack", Packs: []Pack{}, Images: []Image{}}
+	e.list = &list.List{SchemaVersion: list.ListVersion, Profile: "attack", Packs: []list.Pack{}, Images: []list.Image{}}
 	if e.list.Index, err = exportIndex(ctx, e.store, &publish.Subset{Files: map[string][]byte{}}); err != nil {
 		return nil, err
 	}
@@ -238,7 +239,7 @@ func TestAttackStageMemory(t *testing.T) {
 	}
 	wg.Wait()
 	sigCfg := c.blob("big/sig", []byte(`{}`))
-	c.manifest("big/sig", CosignTag(img.Digest), ocispec.MediaTypeImageManifest, image(sigCfg, layers...))
+	c.manifest("big/sig", list.CosignTag(img.Digest), ocispec.MediaTypeImageManifest, image(sigCfg, layers...))
 	ref := reg.Host() + "/big/sig:1.0"
 
 	t.Run("rss", func(t *testing.T) {
@@ -320,7 +321,7 @@ func TestAttackStageMemory(t *testing.T) {
 		small := reg.Host() + "/big/index:small"
 		c := crafted{t, reg}
 		sm := c.manifest("big/index", "small", ocispec.MediaTypeImageManifest, image(cfg, l))
-		c.manifest("big/index", CosignTag(sm.Digest), ocispec.MediaTypeImageManifest, image(c.blob("big/index", []byte("{}")), c.blob("big/index", bytes.Repeat([]byte("s"), 4096)), c.blob("big/index", []byte("sig"))))
+		c.manifest("big/index", list.CosignTag(sm.Digest), ocispec.MediaTypeImageManifest, image(c.blob("big/index", []byte("{}")), c.blob("big/index", bytes.Repeat([]byte("s"), 4096)), c.blob("big/index", []byte("sig"))))
 		var sums [][32]byte
 		for _, budget := range []int64{1 << 40, -1} { // everything in memory; nothing
 			p := filepath.Join(dir, fmt.Sprint(budget)+".tar")

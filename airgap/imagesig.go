@@ -11,6 +11,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
+	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/sign"
 )
@@ -69,16 +70,16 @@ func (e *exporter) checkImageSignatures(ctx context.Context) error {
 
 // signedDigest is the manifest digest a signature tag is for, if it is
 // one of the image's.
-func signedDigest(im Image, tag string) (digest.Digest, error) {
+func signedDigest(im list.Image, tag string) (digest.Digest, error) {
 	for _, dg := range []digest.Digest{im.Upstream, im.Manifest.Digest} {
-		if dg != "" && (tag == CosignTag(dg) || tag == ReferrersTag(dg)) {
+		if dg != "" && (tag == list.CosignTag(dg) || tag == list.ReferrersTag(dg)) {
 			return dg, nil
 		}
 	}
 	return "", fmt.Errorf("the tag is for another manifest than the image's %s", im.Manifest.Digest)
 }
 
-func (b blobs) checkImageSignature(ctx context.Context, im Image, s Signature, keys *sign.Verifier) error {
+func (b blobs) checkImageSignature(ctx context.Context, im list.Image, s list.Signature, keys *sign.Verifier) error {
 	dg, err := signedDigest(im, s.Tag)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/memory"
 
+	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/internal/ocimap"
 )
 
@@ -55,7 +56,7 @@ func TestAttackSignatureShape(t *testing.T) {
 	huge := layer
 	huge.Size = 1 << 40
 	b := blobs{store, "test.tar"}
-	im := Image{Image: "example.com/a:1", Manifest: image}
+	im := list.Image{Image: "example.com/a:1", Manifest: image}
 	for _, c := range []struct {
 		name string
 		sig  ocispec.Descriptor
@@ -73,7 +74,7 @@ func TestAttackSignatureShape(t *testing.T) {
 				what string
 				err  error
 			}{
-				{"image", b.checkImageSignature(ctx, im, Signature{Tag: CosignTag(image.Digest), Manifest: c.sig}, nil)},
+				{"image", b.checkImageSignature(ctx, im, list.Signature{Tag: list.CosignTag(image.Digest), Manifest: c.sig}, nil)},
 				{"pack", b.checkPackSignature(ctx, c.sig, image.Digest, nil)},
 			} {
 				if c.want == "" && check.err != nil || c.want != "" && (check.err == nil || !strings.Contains(check.err.Error(), c.want)) {

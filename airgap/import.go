@@ -16,6 +16,7 @@ import (
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/registry/remote"
 
+	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/linesplit"
 	"github.com/packgen/packgen/internal/location"
@@ -128,7 +129,7 @@ func Import(ctx context.Context, o ImportOptions) (*ImportResult, error) {
 		tag, _ := ocimap.Tag(r.Release.Version)
 		res.Packs = append(res.Packs, ImportedPack{Pack: r.Name, Version: r.Release.Version, Ref: dest.Ref(dest.PackRepo(r.Name)) + ":" + tag, Digest: r.Manifest.Desc.Digest.String()})
 	}
-	res.Mappings = mappings(b.List.Images, dest.Ref(dest.Repo(ImagesRepo)))
+	res.Mappings = mappings(b.List.Images, dest.Ref(dest.Repo(list.ImagesRepo)))
 	if res.Mappings == nil {
 		res.Mappings = []Mapping{}
 	}
@@ -153,7 +154,7 @@ type importer struct {
 
 // importTarget is where an image of the bundle goes.
 type importTarget struct {
-	im   Image
+	im   list.Image
 	repo *remote.Repository
 	tag  string
 }
@@ -201,7 +202,7 @@ func (im *importer) checkTargets(ctx context.Context) error {
 	dest := im.dest
 	im.targets = make([]importTarget, len(im.b.List.Images))
 	for i, image := range im.b.List.Images {
-		repoName := dest.Repo(ImagesRepo + "/" + HostPath(image.Registry) + "/" + image.Path)
+		repoName := dest.Repo(list.ImagesRepo + "/" + list.HostPath(image.Registry) + "/" + image.Path)
 		repo, err := ocireg.Repository(ctx, dest.Ref(repoName), im.o.OCI)
 		if err != nil {
 			return err
@@ -312,7 +313,7 @@ func pushGraph(ctx context.Context, store *oci.ReadOnlyStore, root ocispec.Descr
 // Bundle is an opened air-gap bundle.
 type Bundle struct {
 	Path  string
-	List  *List
+	List  *list.List
 	store *oci.ReadOnlyStore
 	list  ocispec.Descriptor
 }
@@ -325,22 +326,22 @@ func Open(ctx context.Context, path string) (*Bundle, error) {
 		return nil, fmt.Errorf("%w: %s: %v (a complete bundle is what `packgen airgap export` wrote; copy it again)", ErrBundle, path, err)
 	}
 	b := &Bundle{Path: path, store: store}
-	md, err := store.Resolve(ctx, ListTag)
+	md, err := store.Resolve(ctx, list.ListTag)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: no %s manifest: %v", ErrBundle, path, ListTag, err)
+		return nil, fmt.Errorf("%w: %s: no %s manifest: %v", ErrBundle, path, list.ListTag, err)
 	}
 	m, err := b.manifest(ctx, md)
 	if err != nil {
 		return nil, err
 	}
-	if m.ArtifactType != ListArtifactType || len(m.Layers) != 1 || m.Layers[0].MediaType != ListMediaType || m.Layers[0].Size > 64<<20 {
-		return nil, fmt.Errorf("%w: %s: %s is not an air-gap list manifest", ErrBundle, path, ListTag)
+	if m.ArtifactType != list.ListArtifactType || len(m.Layers) != 1 || m.Layers[0].MediaType != list.ListMediaType || m.Layers[0].Size > 64<<20 {
+		return nil, fmt.Errorf("%w: %s: %s is not an air-gap list manifest", ErrBundle, path, list.ListTag)
 	}
 	data, err := b.fetch(ctx, m.Layers[0])
 	if err != nil {
 		return nil, err
 	}
-	l, err := ParseList(data)
+	l, err := list.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -491,7 +492,7 @@ func (b *Bundle) VerifyPacks(ctx context.Context, tr transport.Transport, key *s
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: the packs do not verify: %w", ErrBundle, b.Path, err)
 	}
-	want := map[string]Pack{}
+	want := map[string]list.Pack{}
 	for _, p := range b.List.Packs {
 		want[p.Name+"@"+p.Version] = p
 	}
@@ -538,8 +539,8 @@ func (t *bundleTransport) Get(ctx context.Context, p, _ string) (*transport.Resp
 }
 
 // Images lists a bundle's images sorted (for reports).
-func (b *Bundle) Images() []Image {
-	out := append([]Image(nil), b.List.Images...)
+func (b *Bundle) Images() []list.Image {
+	out := append([]list.Image(nil), b.List.Images...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Image < out[j].Image })
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 
+	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/parallel"
@@ -73,7 +74,7 @@ func (e *exporter) exportPackSignatures(ctx context.Context) error {
 	var mu sync.Mutex // the warnings
 	return parallel.Each(ctx, len(e.list.Packs), e.o.Jobs, func(i int) error {
 		p := &e.list.Packs[i]
-		tag := CosignTag(p.Manifest.Digest)
+		tag := list.CosignTag(p.Manifest.Digest)
 		d, err := repo.Resolve(ctx, tag)
 		if ocireg.IsNotFound(err) {
 			mu.Lock()
@@ -87,13 +88,13 @@ func (e *exporter) exportPackSignatures(ctx context.Context) error {
 		// Copied by the digest resolved (a tag may move meanwhile), then
 		// checked as stored: what is checked is what is bundled.
 		var got ocispec.Descriptor
-		if err := copyRetag(ctx, repo, d.Digest.String(), e.store, oras.CopyOptions{}, SignaturesRepo+":"+tag, &got); err != nil {
+		if err := copyRetag(ctx, repo, d.Digest.String(), e.store, oras.CopyOptions{}, list.SignaturesRepo+":"+tag, &got); err != nil {
 			return fmt.Errorf("%s@%s: copy its signature %s:%s: %w", p.Name, p.Version, ref, tag, ocireg.Wrap(ref+":"+tag, repo.Client, err))
 		}
 		if err := (blobs{e.store, e.stage}).checkPackSignature(ctx, got, p.Manifest.Digest, e.v); err != nil {
 			return fmt.Errorf("%w: %s@%s: its cosign signature %s:%s: %w", ErrPackSignature, p.Name, p.Version, ref, tag, err)
 		}
-		p.Signature = &Signature{Tag: tag, Manifest: plain(got)}
+		p.Signature = &list.Signature{Tag: tag, Manifest: plain(got)}
 		return nil
 	})
 }
@@ -125,7 +126,7 @@ func (im *importer) verifyPackSignatures(ctx context.Context) error {
 // packSigTarget is where a pack's signature goes, and whether it is
 // there already.
 type packSigTarget struct {
-	p       Pack
+	p       list.Pack
 	present bool
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
@@ -501,18 +502,12 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 // netrc credentials works and a server that stalls (ErrStalled), drips
 // (ErrTimeout) or redirects https to http is given up on.
 func download(ctx context.Context, prev *previous, ref index.FileRef, dst string) error {
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = walk.New(prev.tr, nil).Archive(ctx, ref, f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("%w (from %s)", err, prev.loc)
-	}
-	return nil
+	return atomicfile.CreateNew(dst, 0o644, func(w io.Writer) error {
+		if _, err := walk.New(prev.tr, nil).Archive(ctx, ref, w); err != nil {
+			return fmt.Errorf("%w (from %s)", err, prev.loc)
+		}
+		return nil
+	})
 }
 
 // dirMaker creates the directories of a staging tree, remembering what
@@ -574,15 +569,10 @@ func linkOrCopy(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
+	return atomicfile.CreateNew(dst, 0o644, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
 		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	})
 }
 
 func defaultRegistryName(repo string) string {

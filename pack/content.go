@@ -640,17 +640,17 @@ func checkSubcharts(l chartshape.Layout, subs []subchart) error {
 // chartMeta reads the name and version of the Chart.yaml the layout
 // picked (named key in errors).
 func chartMeta(key string, data []byte) (name, version string, err error) {
-	var meta struct {
+	var chart struct {
 		Name    string `yaml:"name"`
 		Version string `yaml:"version"`
 	}
-	if err := yaml.Unmarshal(data, &meta); err != nil {
+	if err := yaml.Unmarshal(data, &chart); err != nil {
 		return "", "", fmt.Errorf("chart archive: %s is invalid YAML: %v", key, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	if meta.Version == "" {
-		return meta.Name, "", fmt.Errorf("chart archive: %s has no version", key)
+	if chart.Version == "" {
+		return chart.Name, "", fmt.Errorf("chart archive: %s has no version", key)
 	}
-	return meta.Name, meta.Version, nil
+	return chart.Name, chart.Version, nil
 }
 
 // chartEntry checks one entry of a chart archive: f is what it adds to

@@ -15,6 +15,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/pack/meta"
 )
@@ -285,15 +286,10 @@ func inputErr(what string, err error) error {
 }
 
 func copyFile(r io.Reader, dst string) error {
-	w, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
+	return atomicfile.CreateNew(dst, 0o644, func(w io.Writer) error {
+		_, err := io.Copy(w, r)
 		return err
-	}
-	if _, err := io.Copy(w, r); err != nil {
-		w.Close()
-		return err
-	}
-	return w.Close()
+	})
 }
 
 var _ fs.FS = os.DirFS(".")

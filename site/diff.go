@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -323,17 +325,9 @@ func releaseChanges(a, b *index.Release) []changeItem {
 	for _, d := range b.Dependencies {
 		db[d.PackName] = d.Type + " " + depRange(d.MinVersion, d.MaxVersion)
 	}
-	var names []string
-	for n := range da {
-		names = append(names, n)
-	}
-	for n := range db {
-		if _, ok := da[n]; !ok {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	either := maps.Clone(da)
+	maps.Copy(either, db)
+	for _, n := range slices.Sorted(maps.Keys(either)) {
 		x, inA := da[n]
 		y, inB := db[n]
 		switch {

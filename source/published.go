@@ -44,7 +44,7 @@ func (r *Repo) ReleasesOf(ctx context.Context, opts Options, ids []string) (map[
 	if opts.Known != nil || opts.Found != nil {
 		return nil, errors.New("source: ReleasesOf does not take Options.Known or Options.Found")
 	}
-	ref, head, since, err := r.walkBounds(opts)
+	span, err := r.walkBounds(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -52,26 +52,23 @@ func (r *Repo) ReleasesOf(ctx context.Context, opts Options, ids []string) (map[
 	if len(w.want) == 0 {
 		return map[string]Release{}, nil
 	}
-	if err := w.atRef(head); err != nil {
+	if err := w.atRef(span.head); err != nil {
 		return nil, err
 	}
-	pt, err := w.packsTree(head)
+	pt, err := w.packsTree(span.head)
 	if err != nil {
-		return nil, fmt.Errorf("commit %s: %w", head.Hash.String()[:12], err)
+		return nil, fmt.Errorf("commit %s: %w", span.head.Hash.String()[:12], err)
 	}
-	for c := head; opts.History && (since == nil || c.Hash != *since); {
+	for c := span.head; opts.History; {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if c.NumParents() == 0 {
-			if since != nil {
-				return nil, fmt.Errorf("since %q (commit %s) is not on the first-parent history of %s: pass a commit that `git log --first-parent %s` lists", opts.Since, since.String()[:12], ref, ref)
-			}
-			break
-		}
-		p, err := c.Parent(0)
+		p, err := span.parent(c)
 		if err != nil {
-			return nil, fmt.Errorf("read parent of %s: %w (is the clone shallow or incomplete?)", c.Hash.String()[:12], err)
+			return nil, err
+		}
+		if p == nil {
+			break
 		}
 		pp, err := w.packsTree(p)
 		if err == nil {

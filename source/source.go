@@ -356,78 +356,102 @@ func (r *Repo) resolve(ref string) (*plumbing.Hash, error) {
 // Releases lists the releases at opts.Ref and, with opts.History, on its
 // first-parent history.
 func (r *Repo) Releases(ctx context.Context, opts Options) (*Result, error) {
-	ref, head, since, err := r.walkBounds(opts)
+	span, err := r.walkBounds(opts)
 	if err != nil {
 		return nil, err
 	}
 	packsDir := strings.Trim(path.Clean("/"+opts.PacksDir), "/")
 	w := &releaseWalk{
 		repo: r, opts: opts, sc: newScanner(r.git, opts.Known),
-		res:   &Result{Ref: ref, Commit: head.Hash.String(), Time: head.Committer.When.UTC()},
+		res:   &Result{Ref: span.ref, Commit: span.head.Hash.String(), Time: span.head.Committer.When.UTC()},
 		found: map[string]*Release{}, oldest: map[string]*object.Commit{},
 		content: map[string][2]string{}, ambiguous: map[string]*ambiguity{}, first: true,
 	}
-	for c := head; c != nil; {
+	for c := span.head; c != nil; {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		if err := w.commit(c, packsDir); err != nil {
 			return nil, err
 		}
-		if !opts.History || (since != nil && c.Hash == *since) {
+		if !opts.History {
 			break
 		}
-		if c.NumParents() == 0 {
-			if since != nil {
-				return nil, fmt.Errorf("since %q (commit %s) is not on the first-parent history of %s: pass a commit that `git log --first-parent %s` lists", opts.Since, since.String()[:12], ref, ref)
-			}
-			break
+		if c, err = span.parent(c); err != nil {
+			return nil, err
 		}
-		next, err := c.Parent(0)
-		if err != nil {
-			return nil, fmt.Errorf("read parent of %s: %w (is the clone shallow or incomplete?)", c.Hash.String()[:12], err)
-		}
-		c = next
 	}
 	w.finish()
 	sortReleases(w.res.Releases)
 	return w.res, nil
 }
 
+// walkSpan is where a first-parent walk starts (head, the commit ref
+// names) and where it ends (since, the commit opts.Since names; nil: at
+// the root commit).
+type walkSpan struct {
+	ref      string // opts.Ref, "HEAD" when empty
+	head     *object.Commit
+	since    *plumbing.Hash
+	sinceArg string // opts.Since as given, for errors
+}
+
+// parent returns the commit after c on the walk, its first parent, or
+// nil when c ends the walk (c is since, or a root commit and no since
+// was asked for). A root commit reached before since is an error: since
+// is not on the history.
+func (s *walkSpan) parent(c *object.Commit) (*object.Commit, error) {
+	if s.since != nil && c.Hash == *s.since {
+		return nil, nil
+	}
+	if c.NumParents() == 0 {
+		if s.since != nil {
+			return nil, fmt.Errorf("since %q (commit %s) is not on the first-parent history of %s: pass a commit that `git log --first-parent %s` lists", s.sinceArg, s.since.String()[:12], s.ref, s.ref)
+		}
+		return nil, nil
+	}
+	p, err := c.Parent(0)
+	if err != nil {
+		return nil, fmt.Errorf("read parent of %s: %w (is the clone shallow or incomplete?)", c.Hash.String()[:12], err)
+	}
+	return p, nil
+}
+
 // walkBounds resolves where the walk starts (opts.Ref, default HEAD) and
 // where it stops (opts.Since), and refuses a history walk of a shallow clone.
-func (r *Repo) walkBounds(opts Options) (ref string, head *object.Commit, since *plumbing.Hash, err error) {
-	ref = opts.Ref
-	if ref == "" {
-		ref = "HEAD"
+func (r *Repo) walkBounds(opts Options) (*walkSpan, error) {
+	s := &walkSpan{ref: opts.Ref, sinceArg: opts.Since}
+	if s.ref == "" {
+		s.ref = "HEAD"
 	}
-	h, err := r.resolve(ref)
+	h, err := r.resolve(s.ref)
 	if err != nil {
-		return "", nil, nil, err
+		return nil, err
 	}
-	if head, err = r.git.CommitObject(*h); err != nil {
-		return "", nil, nil, fmt.Errorf("read commit %s: %w", h, err)
+	if s.head, err = r.git.CommitObject(*h); err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", h, err)
 	}
 	if opts.Since != "" {
 		if !opts.History {
-			return "", nil, nil, fmt.Errorf("since %q is set but history is off: --since only limits a history walk", opts.Since)
+			return nil, fmt.Errorf("since %q is set but history is off: --since only limits a history walk", opts.Since)
 		}
-		if since, err = r.resolve(opts.Since); err != nil {
-			return "", nil, nil, fmt.Errorf("since: %w", err)
+		since, err := r.resolve(opts.Since)
+		if err != nil {
+			return nil, fmt.Errorf("since: %w", err)
 		}
 		c, err := r.git.CommitObject(*since)
 		if err != nil {
-			return "", nil, nil, fmt.Errorf("since %q: read commit %s: %w", opts.Since, since, err)
+			return nil, fmt.Errorf("since %q: read commit %s: %w", opts.Since, since, err)
 		}
-		since = &c.Hash // a tag names its commit
+		s.since = &c.Hash // a tag names its commit
 	}
 	if opts.History {
 		shallow, err := r.git.Storer.Shallow()
 		if err == nil && len(shallow) > 0 {
-			return "", nil, nil, fmt.Errorf("%w (%d shallow commits): history cannot be walked, so versions only in older commits would be missing; fetch full history (git fetch --unshallow, or actions/checkout with fetch-depth: 0) or build with --history=false, which keeps releases of the previous build", ErrShallow, len(shallow))
+			return nil, fmt.Errorf("%w (%d shallow commits): history cannot be walked, so versions only in older commits would be missing; fetch full history (git fetch --unshallow, or actions/checkout with fetch-depth: 0) or build with --history=false, which keeps releases of the previous build", ErrShallow, len(shallow))
 		}
 	}
-	return ref, head, since, nil
+	return s, nil
 }
 
 // newScanner returns a scanner that trusts the manifests of known trees

@@ -1,5 +1,6 @@
 // Package atomicfile writes files so readers see the old content or the
 // new, never a partial file: write a temp file beside it, then rename.
+// CreateNew is the stage's form: a new file, removed if its write fails.
 package atomicfile
 
 import (
