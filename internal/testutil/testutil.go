@@ -4,8 +4,8 @@
 // (pack.go), a shard forger for attack tests, reads
 // of a built site and its files (site.go), the round trip of a -o json
 // value (json.go), a synthetic repository (synth.go), the git CLI and a
-// loose object damaged on disk (git.go) and a loopback address nothing
-// listens on (net.go).
+// loose object damaged on disk (git.go), a compiled JSON schema
+// (schema.go) and a loopback address nothing listens on (net.go).
 // It is imported by tests only, never by production code.
 package testutil
 
