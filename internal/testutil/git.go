@@ -2,22 +2,23 @@ package testutil
 
 import (
 	"bytes"
-	"compress/zlib"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// Git runs the git CLI in dir and returns its standard output; a failure
-// fails the test with git's standard error. Tests use it for what
-// go-git does not do (gc, repack, fsck) and to check go-git's reading
-// against git's own.
+// Git runs git(1) in dir and returns its standard output, failing the
+// test with its standard error. It commits as a fixed identity and reads
+// no system or user configuration, so a developer's settings change
+// nothing. Tests that need git itself (merges, branches, shallow
+// clones) use it; the rest build repositories with gitfixture.
 func Git(t testing.TB, dir string, args ...string) []byte {
 	t.Helper()
 	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=packgen test", "GIT_AUTHOR_EMAIL=test@packgen.invalid",
+		"GIT_COMMITTER_NAME=packgen test", "GIT_COMMITTER_EMAIL=test@packgen.invalid")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -25,33 +26,4 @@ func Git(t testing.TB, dir string, args ...string) []byte {
 		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
 	return out
-}
-
-// RevParse is the object ID git names rev by in the repository at dir
-// (a commit, or "HEAD:path" for a blob or tree).
-func RevParse(t testing.TB, dir, rev string) string {
-	t.Helper()
-	return strings.TrimSpace(string(Git(t, dir, "rev-parse", rev)))
-}
-
-// CorruptLoose rewrites the loose object rev names with content of its
-// own type under the same name, as disk or transfer damage would leave
-// it: valid zlib, a valid header, the wrong bytes. It returns the
-// object's ID.
-func CorruptLoose(t testing.TB, dir, rev string, content []byte) string {
-	t.Helper()
-	id := RevParse(t, dir, rev)
-	typ := strings.TrimSpace(string(Git(t, dir, "cat-file", "-t", id)))
-	file := filepath.Join(dir, ".git", "objects", id[:2], id[2:])
-	if _, err := os.Stat(file); err != nil {
-		t.Fatalf("%s %s of %s is not loose: %v", typ, id, rev, err)
-	}
-	var buf bytes.Buffer
-	zw := zlib.NewWriter(&buf)
-	fmt.Fprintf(zw, "%s %d\x00", typ, len(content))
-	zw.Write(content)
-	Must(t, zw.Close())
-	Must(t, os.Remove(file))
-	Must(t, os.WriteFile(file, buf.Bytes(), 0o444))
-	return id
 }
