@@ -20,13 +20,19 @@ import (
 )
 
 var (
-	must      = testutil.Must
 	packJSON  = testutil.PackJSON
 	writePack = testutil.WritePack
 	commit    = testutil.Commit
 	// siteHashes maps every file of a site to its sha256.
 	siteHashes = testutil.FileHashes
 )
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
 
 // newRepo makes an empty git repository TMP/repo in a new temp dir TMP
 // and returns TMP and the repository.
