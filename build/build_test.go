@@ -44,6 +44,19 @@ func newRepo(t *testing.T) (string, *gitfixture.Repo) {
 	return tmp, r
 }
 
+// builtCalico commits one calico pack, version at dir, in a new
+// repository TMP/repo and builds it into TMP/site (mod as for built); it
+// returns TMP, the repository, the commit and the site.
+func builtCalico(t *testing.T, dir, version string, mod ...func(*Options)) (tmp string, r *gitfixture.Repo, c, out string) {
+	t.Helper()
+	tmp, r = newRepo(t)
+	writePack(t, r, dir, "calico", version, "cni", "")
+	c = commit(t, r, "calico "+version)
+	out = filepath.Join(tmp, "site")
+	built(t, r.Dir, out, mod...)
+	return tmp, r, c, out
+}
+
 // skipsOne builds repo into out with SkipInvalid and fails unless the
 // build succeeds skipping exactly one pack; it returns the result.
 func skipsOne(t *testing.T, repo, out string) *Result {
@@ -178,11 +191,7 @@ func TestBuildHistoryAndIncremental(t *testing.T) {
 }
 
 func TestBuildRefusesInPlaceChange(t *testing.T) {
-	tmp, r := newRepo(t)
-	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
-	c1 := commit(t, r, "one")
-	out := filepath.Join(tmp, "site")
-	built(t, r.Dir, out)
+	tmp, r, c1, out := builtCalico(t, "packs/calico", "3.26.0")
 	before := siteHashes(t, out)
 
 	writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "sneaky: change\n")

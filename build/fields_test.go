@@ -7,26 +7,17 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
 )
-
-// copyTree writes the files of a fixture directory into the repository.
-func copyTree(t *testing.T, r *gitfixture.Repo, src, dst string) {
-	t.Helper()
-	testutil.EachFile(t, src, func(rel string, data []byte) error {
-		return r.Write(dst+"/"+rel, data)
-	})
-}
 
 // The published shard keeps every documented pack.json field of a pack
 // as real repositories write it (`v`-prefixed 2-part version, templated
 // manifests, a ./-rooted chart archive, constraints.resources).
 func TestBuildKeepsPackJSONFields(t *testing.T) {
 	tmp, r := newRepo(t)
-	copyTree(t, r, "../pack/testdata/good/agent-v2.1", "packs/agent-v2.1")
-	copyTree(t, r, "../pack/testdata/good/hello-universe-1.2.0", "packs/hello-universe-1.2.0")
+	must(t, r.CopyDir("../pack/testdata/good/agent-v2.1", "packs/agent-v2.1"))
+	must(t, r.CopyDir("../pack/testdata/good/hello-universe-1.2.0", "packs/hello-universe-1.2.0"))
 	commit(t, r, "real shapes")
 	out := filepath.Join(tmp, "site")
 	res := built(t, r.Dir, out)

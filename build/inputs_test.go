@@ -25,11 +25,7 @@ import (
 // and what it lets through (what Run reports itself), on a real
 // repository and real previous builds (a directory, over HTTP).
 func TestCheckInputs(t *testing.T) {
-	tmp, r := newRepo(t)
-	writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
-	clean := commit(t, r, "calico")
-	site := filepath.Join(tmp, "site")
-	built(t, r.Dir, site)
+	tmp, r, clean, site := builtCalico(t, "packs/calico-3.27.0", "3.27.0")
 	// A second repository whose latest commit holds a private key.
 	keyed, err := gitfixture.Init(filepath.Join(tmp, "keyed"))
 	must(t, err)

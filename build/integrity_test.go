@@ -3,7 +3,6 @@ package build
 import (
 	"archive/tar"
 	"bytes"
-	"compress/zlib"
 	"errors"
 	"fmt"
 	"os"
@@ -17,15 +16,6 @@ import (
 	"github.com/packgen/packgen/internal/testutil/tartest"
 	"github.com/packgen/packgen/source"
 )
-
-func gitOut(t *testing.T, dir string, args ...string) []byte {
-	t.Helper()
-	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).Output()
-	if err != nil {
-		t.Fatalf("git %s: %v", strings.Join(args, " "), err)
-	}
-	return out
-}
 
 // bigCRD is a CRD of about n*110 bytes; rev edits a few lines, so the
 // revisions of one file are stored as deltas by git gc.
@@ -57,7 +47,7 @@ func TestBuildLargeDeltaBlobsExact(t *testing.T) {
 		must(t, r.Write(dir+"/manifests/crd.yaml", bigCRD(16000, c))) // ≈ 1.8 MB
 		commit(t, r, fmt.Sprint("rev ", c))
 	}
-	gitOut(t, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
+	testutil.Git(t, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
 	res := built(t, r.Dir, filepath.Join(tmp, "site"))
 	checked := 0
 	for _, sh := range res.Shards {
@@ -68,7 +58,7 @@ func TestBuildLargeDeltaBlobsExact(t *testing.T) {
 					return
 				}
 				file := path.Join(rel.Dir, strings.TrimPrefix(h.Name, sh.Name+"/"))
-				if want := gitOut(t, r.Dir, "cat-file", "blob", rel.Commit+":"+file); !bytes.Equal(got, want) {
+				if want := testutil.Git(t, r.Dir, "cat-file", "blob", rel.Commit+":"+file); !bytes.Equal(got, want) {
 					t.Errorf("%s@%s %s: archived bytes differ from git's", sh.Name, rel.Version, file)
 				}
 				checked++
@@ -99,14 +89,7 @@ func TestBuildFailsOnCorruptObject(t *testing.T) {
 			writePack(t, r, "packs/calico", "calico", "3.26.0", "cni", "")
 			must(t, r.Write("packs/calico/manifests/crd.yaml", big))
 			commit(t, r, "one")
-			id := strings.TrimSpace(string(gitOut(t, r.Dir, "rev-parse", "HEAD:packs/calico/"+tc.file)))
-			obj := filepath.Join(r.Dir, ".git", "objects", id[:2], id[2:])
-			var buf bytes.Buffer
-			zw := zlib.NewWriter(&buf)
-			fmt.Fprintf(zw, "blob %d\x00%s", len(tc.content), tc.content)
-			must(t, zw.Close())
-			must(t, os.Remove(obj))
-			must(t, os.WriteFile(obj, buf.Bytes(), 0o444))
+			id := testutil.CorruptLoose(t, r.Dir, "HEAD:packs/calico/"+tc.file, tc.content)
 
 			out := filepath.Join(tmp, "site")
 			_, err := run(t, r.Dir, out, func(o *Options) { o.SkipInvalid = true })

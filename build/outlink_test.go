@@ -28,11 +28,7 @@ import (
 func TestAttackOutDirLinks(t *testing.T) {
 	for _, at := range []string{"packs", "packs/calico", "packs/calico/shards", "index", "packs/calico/1.1.0", "assets"} {
 		t.Run(at, func(t *testing.T) {
-			tmp, r := newRepo(t)
-			writePack(t, r, "packs/calico", "calico", "1.0.0", "cni", "")
-			commit(t, r, "one")
-			out := filepath.Join(tmp, "site")
-			built(t, r.Dir, out)
+			tmp, r, _, out := builtCalico(t, "packs/calico", "1.0.0")
 			outside := filepath.Join(t.TempDir(), "moved")
 			planted := filepath.Join(out, filepath.FromSlash(at))
 			if _, err := os.Stat(planted); err == nil {
@@ -141,11 +137,7 @@ func TestAttackOutDirLinksMidBuild(t *testing.T) {
 		{at: "index", dir: true},
 	} {
 		t.Run(tc.at, func(t *testing.T) {
-			tmp, r := newRepo(t)
-			writePack(t, r, "packs/calico", "calico", "1.0.0", "cni", "")
-			commit(t, r, "one")
-			out := filepath.Join(tmp, "site")
-			built(t, r.Dir, out, func(o *Options) { o.Signer = key })
+			_, r, _, out := builtCalico(t, "packs/calico", "1.0.0", func(o *Options) { o.Signer = key })
 			outside := t.TempDir()
 			victim, moved := filepath.Join(outside, "victim"), filepath.Join(outside, "moved")
 			must(t, os.WriteFile(victim, []byte("secret"), 0o600))

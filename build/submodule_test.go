@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // TestBuildSubmodule: a git submodule inside a pack directory (a gitlink
@@ -20,8 +22,8 @@ func TestBuildSubmodule(t *testing.T) {
 	writePack(t, r, "packs/web-1.0.0", "web", "1.0.0", "addon", "")
 	writePack(t, r, "packs/vendored-1.0.0", "vendored", "1.0.0", "addon", "")
 	first := commit(t, r, "packs")
-	gitOut(t, r.Dir, "update-index", "--add", "--cacheinfo", "160000,"+first+",packs/vendored-1.0.0/upstream")
-	gitOut(t, r.Dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "vendor upstream as a submodule")
+	testutil.Git(t, r.Dir, "update-index", "--add", "--cacheinfo", "160000,"+first+",packs/vendored-1.0.0/upstream")
+	testutil.Git(t, r.Dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "vendor upstream as a submodule")
 
 	_, err := run(t, r.Dir, filepath.Join(tmp, "site"))
 	var inv *InvalidError

@@ -100,10 +100,10 @@ func TestPreviousUnsigned(t *testing.T) {
 func TestPreviousKeylessTamperCheck(t *testing.T) {
 	f := newAttackFixture(t)
 	forged := filepath.Join(f.tmp, "forged")
-	copySite(t, f.published, forged)
+	testutil.CopyDir(t, f.published, forged)
 	testutil.ForgeShard(t, forged, "calico", func(s *index.Shard) { s.Releases[0].DisplayName = forgedName })
 	stripped := filepath.Join(f.tmp, "stripped")
-	copySite(t, forged, stripped)
+	testutil.CopyDir(t, forged, stripped)
 	stripRootSignatures(t, stripped)
 	for _, tc := range []struct {
 		name     string
@@ -148,14 +148,14 @@ func TestPreviousDigestNamedSignature(t *testing.T) {
 	named := index.RootSignaturePath(prev.rootDigest)
 	archiveSig := prev.shards["calico"].Releases[0].Signature
 	stale := filepath.Join(f.tmp, "stale")
-	copySite(t, f.published, stale)
+	testutil.CopyDir(t, f.published, stale)
 	// A signature by the registry's key over other bytes.
 	copyFile(t, filepath.Join(stale, filepath.FromSlash(archiveSig)), filepath.Join(stale, index.RootFile+index.SignatureExt))
 	noNamed := filepath.Join(f.tmp, "no-named")
-	copySite(t, f.published, noNamed)
+	testutil.CopyDir(t, f.published, noNamed)
 	must(t, os.Remove(filepath.Join(noNamed, filepath.FromSlash(named))))
 	otherBytes := filepath.Join(f.tmp, "other-bytes")
-	copySite(t, f.published, otherBytes)
+	testutil.CopyDir(t, f.published, otherBytes)
 	copyFile(t, filepath.Join(otherBytes, filepath.FromSlash(archiveSig)), filepath.Join(otherBytes, filepath.FromSlash(named)))
 	for _, tc := range []struct {
 		name    string

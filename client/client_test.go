@@ -84,30 +84,8 @@ func (f *fixture) commitAndBuild(t *testing.T, msg string) {
 func (f *fixture) latest(t *testing.T) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "site")
-	copyTree(t, f.sites[len(f.sites)-1], dst)
+	testutil.CopyDir(t, f.sites[len(f.sites)-1], dst)
 	return dst
-}
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // server serves a site dir; hook may take over a request.
@@ -427,7 +405,7 @@ func TestTamperMatrix(t *testing.T) {
 		}, want: ErrUnsigned},
 		{name: "older index replayed", site: func(t *testing.T, d string) {
 			os.RemoveAll(d)
-			copyTree(t, f.sites[0], d)
+			testutil.CopyDir(t, f.sites[0], d)
 		}, prepare: func(t *testing.T, e env, url string) {
 			// The client saw the newest index first.
 			srv := newServer(t, f.sites[1])

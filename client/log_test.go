@@ -195,7 +195,7 @@ func TestVerifySiteLog(t *testing.T) {
 		{"checkpoint ahead of the index", func(site string) {
 			b, _ := os.ReadFile(filepath.Join(site, translog.CheckpointPath))
 			os.RemoveAll(site)
-			copyTree(t, f.sites[0], site)
+			testutil.CopyDir(t, f.sites[0], site)
 			os.WriteFile(filepath.Join(site, translog.CheckpointPath), b, 0o644)
 		}, translog.CheckpointPath},
 		// The older build's checkpoint beside the newer index: a lagging

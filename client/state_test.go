@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,20 +24,12 @@ func stateSite(t *testing.T) (site string, pub []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	write := func(dir, name, version, state string) {
-		ann := ""
-		if state != "" {
-			ann = fmt.Sprintf(`"annotations": {"system_state": %q, "source": "community"},`, state)
-		}
-		r.Write(dir+"/pack.json", []byte(fmt.Sprintf(`{"name": %q, "version": %q, "layer": "cni", %s "displayName": "Pack", "cloudTypes": ["all"]}`, name, version, ann)))
-		r.Write(dir+"/values.yaml", []byte("pack:\n  namespace: kube-system\n"))
+	for _, p := range []struct{ name, version, state string }{
+		{"calico", "1.0.0", ""}, {"calico", "1.1.0", "deprecated"}, {"calico", "1.2.0", "deleted"}, {"calico", "v1.3", "Deleted"},
+		{"cilium", "1.16.0-rc.1", ""}, {"cilium", "1.16.0-rc.2", ""},
+	} {
+		testutil.WriteRetiredPack(t, r, p.name, p.version, p.state)
 	}
-	write("packs/calico-1.0.0", "calico", "1.0.0", "")
-	write("packs/calico-1.1.0", "calico", "1.1.0", "deprecated")
-	write("packs/calico-1.2.0", "calico", "1.2.0", "deleted")
-	write("packs/calico-v1.3", "calico", "v1.3", "Deleted")
-	write("packs/cilium-1.16.0-rc.1", "cilium", "1.16.0-rc.1", "")
-	write("packs/cilium-1.16.0-rc.2", "cilium", "1.16.0-rc.2", "")
 	if _, err := r.Commit("packs"); err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func TestDeepTree(t *testing.T) {
 			// by its parent: a changed byte anywhere is caught.
 			for level, p := range pathOf(t, site, "calico") {
 				tampered := filepath.Join(t.TempDir(), "site")
-				copyTree(t, site, tampered)
+				testutil.CopyDir(t, site, tampered)
 				testutil.Flip(t, filepath.Join(tampered, p))
 				ts := newServer(t, tampered)
 				_, err := newEnv(t).client(t, ts.URL, f.pub).Resolve(context.Background(), "calico", "", false)

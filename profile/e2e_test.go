@@ -402,7 +402,7 @@ layers:
 	// naming the digests, and leaves DEST and its parent untouched.
 	site1 := reg.dir
 	tampered := filepath.Join(t.TempDir(), "tampered")
-	copyTree(t, site1, tampered)
+	testutil.CopyDir(t, site1, tampered)
 	for _, a := range []string{"packs/calico/3.27.3/calico-3.27.3.tar.gz", "packs/falco/4.2.5/falco-4.2.5.tar.gz"} {
 		arch := filepath.Join(tampered, a)
 		data, _ := os.ReadFile(arch)
@@ -572,10 +572,3 @@ layers:
 }
 
 var mustRead = testutil.ReadFile
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
-		t.Fatal(err)
-	}
-}

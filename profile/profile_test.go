@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/profile/spec"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -17,18 +18,7 @@ import (
 )
 
 func TestSchemaMatchesParser(t *testing.T) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(SchemaJSON))
-	if err != nil {
-		t.Fatal(err)
-	}
-	comp := jsonschema.NewCompiler()
-	if err := comp.AddResource("profile.schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := comp.Compile("profile.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testutil.CompileSchema(t, "profile.schema.json", SchemaJSON)
 	check := func(src string) error {
 		var v any
 		if err := yaml.Unmarshal([]byte(src), &v); err != nil {

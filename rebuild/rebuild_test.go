@@ -14,17 +14,13 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/testutil/tartest"
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/source"
 )
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var must = testutil.Must
 
 // fixture is a repository with one pack holding what real packs hold
 // (nested dirs, an executable, a symlink, an ignored file), built.

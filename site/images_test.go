@@ -26,8 +26,8 @@ import (
 // release again (images.Accepted); `packgen images` validates first.
 func TestImagesMatchPackgenImages(t *testing.T) {
 	src := t.TempDir()
-	copyTree(t, "../images/testdata/packs/webapp-1.2.0", src)
-	copyTree(t, "../examples/packs/ingress-nginx-4.10.1/charts", filepath.Join(src, "charts"))
+	testutil.CopyDir(t, "../images/testdata/packs/webapp-1.2.0", src)
+	testutil.CopyDir(t, "../examples/packs/ingress-nginx-4.10.1/charts", filepath.Join(src, "charts"))
 	write := func(rel, body string) {
 		t.Helper()
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(src, rel)), 0o755); err != nil {
@@ -126,28 +126,6 @@ func mustRead(t *testing.T, file string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// copyTree copies the regular files under from into to.
-func copyTree(t *testing.T, from, to string) {
-	t.Helper()
-	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(to, rel)), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // failingRenderer is a chart renderer whose helper died mid-render.

@@ -10,13 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // Attacker's-eye review of the git integrity check (issue 13 item 1):
@@ -29,25 +30,13 @@ import (
 // content.
 func rewriteLooseTree(t *testing.T, dir, id, old, new string) {
 	t.Helper()
-	file := filepath.Join(dir, ".git", "objects", id[:2], id[2:])
-	raw, err := os.ReadFile(file)
-	must(t, err)
-	zr, err := zlib.NewReader(bytes.NewReader(raw))
-	must(t, err)
-	content, err := io.ReadAll(zr)
-	must(t, err)
+	content := testutil.Git(t, dir, "cat-file", "tree", id)
 	o, _ := hex.DecodeString(old)
 	n, _ := hex.DecodeString(new)
 	if !bytes.Contains(content, o) {
 		t.Fatalf("tree %s does not hold %s", id, old)
 	}
-	content = bytes.Replace(content, o, n, 1)
-	var buf bytes.Buffer
-	zw := zlib.NewWriter(&buf)
-	zw.Write(content)
-	must(t, zw.Close())
-	must(t, os.Remove(file))
-	must(t, os.WriteFile(file, buf.Bytes(), 0o444))
+	testutil.CorruptLoose(t, dir, id, bytes.Replace(content, o, n, 1))
 }
 
 // walkDamaged walks the repository at dir whose tree object tree is
@@ -80,7 +69,7 @@ func TestAttackCorruptTreeSwapsBlob(t *testing.T) {
 	writePack(t, r, "packs/a", "calico", "1.0.0")
 	must(t, r.Write("other/evil.yaml", []byte("pack: {evil: true}\n")))
 	commit(t, r, "one")
-	rev := func(spec string) string { return strings.TrimSpace(string(gitCmd(t, dir, "rev-parse", spec))) }
+	rev := func(spec string) string { return testutil.RevParse(t, dir, spec) }
 	tree, values, evil := rev("HEAD:packs/a"), rev("HEAD:packs/a/values.yaml"), rev("HEAD:other/evil.yaml")
 	rewriteLooseTree(t, dir, tree, values, evil)
 
@@ -113,7 +102,7 @@ func TestAttackCorruptTreeSwapsBlob(t *testing.T) {
 // still naming id). Offsets after it shift; the index is rewritten.
 func repackWithTree(t *testing.T, dir, id string, content []byte) {
 	t.Helper()
-	gitCmd(t, dir, "repack", "-a", "-d", "-f", "--window=0", "--depth=0", "-q")
+	testutil.Git(t, dir, "repack", "-a", "-d", "-f", "--window=0", "--depth=0", "-q")
 	packs, _ := filepath.Glob(filepath.Join(dir, ".git/objects/pack/*.pack"))
 	if len(packs) != 1 {
 		t.Fatalf("packs: %v", packs)
@@ -192,9 +181,9 @@ func TestAttackCorruptLargePackedTree(t *testing.T) {
 	}
 	must(t, r.Write("other/evil.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: evil\n")))
 	commit(t, r, "one")
-	rev := func(spec string) string { return strings.TrimSpace(string(gitCmd(t, dir, "rev-parse", spec))) }
+	rev := func(spec string) string { return testutil.RevParse(t, dir, spec) }
 	tree, victim, evil := rev("HEAD:packs/a/manifests"), rev("HEAD:packs/a/manifests/m0007.yaml"), rev("HEAD:other/evil.yaml")
-	content := gitCmd(t, dir, "cat-file", "tree", tree)
+	content := testutil.Git(t, dir, "cat-file", "tree", tree)
 	if len(content) <= 16<<10 {
 		t.Fatalf("tree is %d bytes, not over go-git's threshold", len(content))
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // pastDuplicates makes a history where calico@1.0.0 is defined by two
@@ -87,9 +88,9 @@ func TestSince(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git binary not installed")
 	}
-	gitCmd(t, r.Dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "off")
-	off := strings.TrimSpace(string(gitCmd(t, r.Dir, "rev-parse", "HEAD")))
-	gitCmd(t, r.Dir, "reset", "-q", "--hard", c[3])
+	testutil.Git(t, r.Dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "off")
+	off := testutil.RevParse(t, r.Dir, "HEAD")
+	testutil.Git(t, r.Dir, "reset", "-q", "--hard", c[3])
 	repo := openRepo(t, r.Dir)
 	for since, want := range map[string]string{
 		off:       "is not on the first-parent history of HEAD",

@@ -2,7 +2,6 @@ package source
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
 	"crypto/sha1"
 	"errors"
@@ -22,6 +21,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/packgen/packgen/internal/synth"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // crdYAML renders a CustomResourceDefinition whose OpenAPI v3 schema has
@@ -54,18 +54,6 @@ func crdYAML(kind string, props, rev int) []byte {
 	return []byte(b.String())
 }
 
-func gitCmd(t testing.TB, dir string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return out
-}
-
 // largeCRDRepo makes a repository of packs holding CRDs of 300 KB to
 // 2 MB, edited in place and copied into sibling versions across commits,
 // packed by `git gc --aggressive` so the large blobs are deltas (what a
@@ -92,8 +80,8 @@ func largeCRDRepo(t testing.TB, commits int) (dir string, hashes []string) {
 		}
 		commit(t, r, fmt.Sprint("revision ", c))
 	}
-	gitCmd(t, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
-	for _, l := range strings.Fields(string(gitCmd(t, r.Dir, "rev-list", "--first-parent", "HEAD"))) {
+	testutil.Git(t, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
+	for _, l := range strings.Fields(string(testutil.Git(t, r.Dir, "rev-list", "--first-parent", "HEAD"))) {
 		hashes = append(hashes, l)
 	}
 	return r.Dir, hashes
@@ -122,7 +110,7 @@ func readAllFiles(t testing.TB, fsys fs.FS) map[string][]byte {
 // uses, and compares each byte for byte with `git cat-file`.
 func TestLargeDeltaBlobsExact(t *testing.T) {
 	dir, commits := largeCRDRepo(t, 8)
-	if pk := gitCmd(t, dir, "count-objects", "-v"); !strings.Contains(string(pk), "packs: 1") {
+	if pk := testutil.Git(t, dir, "count-objects", "-v"); !strings.Contains(string(pk), "packs: 1") {
 		t.Fatalf("not packed: %s", pk)
 	}
 	repo, err := Open(dir)
@@ -138,7 +126,7 @@ func TestLargeDeltaBlobsExact(t *testing.T) {
 		fsys, done, err := rel.Open()
 		must(t, err)
 		for p, data := range readAllFiles(t, fsys) {
-			want := gitCmd(t, dir, "cat-file", "blob", rel.Commit+":"+path.Join(rel.Dir, p))
+			want := testutil.Git(t, dir, "cat-file", "blob", rel.Commit+":"+path.Join(rel.Dir, p))
 			if !bytes.Equal(data, want) {
 				t.Errorf("%s at %s: %d bytes differ from git's %d (first difference at byte %d)", path.Join(rel.Dir, p), rel.Commit[:8], len(data), len(want), firstDiff(data, want))
 			}
@@ -155,7 +143,7 @@ func TestLargeDeltaBlobsExact(t *testing.T) {
 		tree, err := co.Tree()
 		must(t, err)
 		for p, data := range readAllFiles(t, &treeFS{s: h.git.Storer, stream: h.stream, root: tree}) {
-			want := gitCmd(t, dir, "cat-file", "blob", c+":"+p)
+			want := testutil.Git(t, dir, "cat-file", "blob", c+":"+p)
 			if !bytes.Equal(data, want) {
 				t.Errorf("%s at %s: %d bytes differ from git's %d (first difference at byte %d)", p, c[:8], len(data), len(want), firstDiff(data, want))
 			}
@@ -202,7 +190,7 @@ func BenchmarkReadReleases(b *testing.B) {
 		}
 	}
 	commit(b, r, "packs")
-	gitCmd(b, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
+	testutil.Git(b, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
 	repo := openRepo(b, r.Dir)
 	res, err := repo.Releases(context.Background(), Options{})
 	must(b, err)
@@ -234,26 +222,6 @@ func BenchmarkReadReleases(b *testing.B) {
 	b.SetBytes(total)
 }
 
-// corruptLoose rewrites the loose object of the blob at rel (in HEAD's
-// tree) with other content under the same name, as disk or transfer
-// damage would leave it: valid zlib, a valid header, the wrong bytes.
-func corruptLoose(t testing.TB, dir, rel string, content []byte) string {
-	t.Helper()
-	id := strings.TrimSpace(string(gitCmd(t, dir, "rev-parse", "HEAD:"+rel)))
-	file := filepath.Join(dir, ".git", "objects", id[:2], id[2:])
-	if _, err := os.Stat(file); err != nil {
-		t.Fatalf("blob %s of %s is not loose: %v", id, rel, err)
-	}
-	var buf bytes.Buffer
-	zw := zlib.NewWriter(&buf)
-	fmt.Fprintf(zw, "blob %d\x00", len(content))
-	zw.Write(content)
-	must(t, zw.Close())
-	must(t, os.Remove(file))
-	must(t, os.WriteFile(file, buf.Bytes(), 0o444))
-	return id
-}
-
 // TestCorruptObjectDetected corrupts one blob at a time in a real
 // repository and reads the release as a build does: the read fails, or,
 // when its caller stops early or drops the error, IntegrityError says so,
@@ -283,7 +251,7 @@ func TestCorruptObjectDetected(t *testing.T) {
 			must(t, r.Write("packs/a/crds/big.yaml", big))
 			must(t, os.Symlink("values.yaml", filepath.Join(dir, "packs/a/link")))
 			commit(t, r, "one")
-			id := corruptLoose(t, dir, "packs/a/"+tc.file, tc.content)
+			id := testutil.CorruptLoose(t, dir, "HEAD:packs/a/"+tc.file, tc.content)
 
 			fsys, done := openFirst(t, dir)
 			defer done()
@@ -332,7 +300,7 @@ func TestCorruptManifestFailsWalk(t *testing.T) {
 	r := newRepo(t)
 	writePack(t, r, "packs/a", "calico", "1.0.0")
 	commit(t, r, "one")
-	id := corruptLoose(t, r.Dir, "packs/a/pack.json", []byte(`{"name": "calico", "version": "9.9.9", "layer": "cni", "displayName": "x", "cloudTypes": ["all"]}`))
+	id := testutil.CorruptLoose(t, r.Dir, "HEAD:packs/a/pack.json", []byte(`{"name": "calico", "version": "9.9.9", "layer": "cni", "displayName": "x", "cloudTypes": ["all"]}`))
 	repo := openRepo(t, r.Dir)
 	_, err := repo.Releases(context.Background(), Options{})
 	if !errors.Is(err, ErrCorruptObject) || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "packs/a/pack.json") {
@@ -374,7 +342,7 @@ func TestLargeWholeBlobStreams(t *testing.T) {
 	commit(t, r, "one")
 	for _, state := range []string{"loose", "packed"} {
 		if state == "packed" {
-			gitCmd(t, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
+			testutil.Git(t, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
 		}
 		fsys, done := openFirst(t, r.Dir)
 		var before, after runtime.MemStats

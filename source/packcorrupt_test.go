@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // TestCorruptPackedBlob flips a byte inside a packed, zlib-compressed
@@ -18,15 +20,15 @@ func TestCorruptPackedBlob(t *testing.T) {
 	big := crdYAML("Big", 1200, 0)
 	must(t, r.Write("packs/a/crds/big.yaml", big))
 	commit(t, r, "one")
-	gitCmd(t, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
-	id := strings.TrimSpace(string(gitCmd(t, r.Dir, "rev-parse", "HEAD:packs/a/crds/big.yaml")))
+	testutil.Git(t, r.Dir, "gc", "--aggressive", "--prune=now", "--quiet")
+	id := testutil.RevParse(t, r.Dir, "HEAD:packs/a/crds/big.yaml")
 	packs, _ := filepath.Glob(filepath.Join(r.Dir, ".git/objects/pack/*.pack"))
 	if len(packs) != 1 {
 		t.Fatalf("packs: %v", packs)
 	}
 	// verify-pack: "<id> blob <size> <size-in-pack> <offset>"
 	var off, n int64
-	for _, l := range strings.Split(string(gitCmd(t, r.Dir, "verify-pack", "-v", strings.TrimSuffix(packs[0], ".pack")+".idx")), "\n") {
+	for _, l := range strings.Split(string(testutil.Git(t, r.Dir, "verify-pack", "-v", strings.TrimSuffix(packs[0], ".pack")+".idx")), "\n") {
 		if f := strings.Fields(l); len(f) >= 5 && f[0] == id {
 			n, _ = strconv.ParseInt(f[3], 10, 64)
 			off, _ = strconv.ParseInt(f[4], 10, 64)

@@ -1,9 +1,7 @@
 package source
 
 import (
-	"bytes"
 	"cmp"
-	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
@@ -268,7 +266,7 @@ func TestReleasesOfShallow(t *testing.T) {
 	writePack(t, r, "packs/b", "bee", "1.0.0")
 	commit(t, r, "three")
 	clone := filepath.Join(t.TempDir(), "clone")
-	gitCmd(t, "", "clone", "-q", "--depth", "2", "file://"+r.Dir, clone)
+	testutil.Git(t, "", "clone", "-q", "--depth", "2", "file://"+r.Dir, clone)
 	_, err := openRepo(t, clone).ReleasesOf(context.Background(), Options{PacksDir: "packs", History: true}, []string{"app@1.0.0"})
 	if !errors.Is(err, ErrShallow) {
 		t.Fatalf("got %v, want ErrShallow", err)
@@ -293,7 +291,7 @@ func TestReleasesOfCorrupt(t *testing.T) {
 			return []byte(`{"name": "zzz", "version": "1.0.0", "layer": "addon"}`)
 		}},
 		{"tree", "HEAD~2:packs/app-1.0", func(t *testing.T, dir string) []byte {
-			return gitCmd(t, dir, "cat-file", "tree", "HEAD:packs/b")
+			return testutil.Git(t, dir, "cat-file", "tree", "HEAD:packs/b")
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -306,33 +304,13 @@ func TestReleasesOfCorrupt(t *testing.T) {
 			commit(t, r, "two")
 			must(t, r.Write("README.md", []byte("x\n")))
 			commit(t, r, "three")
-			id := corruptLooseRev(t, r.Dir, tc.rev, tc.content(t, r.Dir))
+			id := testutil.CorruptLoose(t, r.Dir, tc.rev, tc.content(t, r.Dir))
 			_, err := openRepo(t, r.Dir).ReleasesOf(context.Background(), Options{PacksDir: "packs", History: true}, []string{"app@2.0.0"})
 			if !errors.Is(err, ErrCorruptObject) || !strings.Contains(err.Error(), id) {
 				t.Fatalf("got %v, want ErrCorruptObject naming %s", err, id)
 			}
 		})
 	}
-}
-
-// corruptLooseRev rewrites the loose object rev names with content of
-// its own type, as corruptLoose does for a blob at HEAD.
-func corruptLooseRev(t *testing.T, dir, rev string, content []byte) string {
-	t.Helper()
-	id := strings.TrimSpace(string(gitCmd(t, dir, "rev-parse", rev)))
-	typ := strings.TrimSpace(string(gitCmd(t, dir, "cat-file", "-t", id)))
-	file := filepath.Join(dir, ".git", "objects", id[:2], id[2:])
-	if _, err := os.Stat(file); err != nil {
-		t.Fatalf("object %s of %s is not loose: %v", id, rev, err)
-	}
-	var buf bytes.Buffer
-	zw := zlib.NewWriter(&buf)
-	fmt.Fprintf(zw, "%s %d\x00", typ, len(content))
-	zw.Write(content)
-	must(t, zw.Close())
-	must(t, os.Remove(file))
-	must(t, os.WriteFile(file, buf.Bytes(), 0o444))
-	return id
 }
 
 // TestNameFilterSound: a pack.json ReleasesOf does not parse (its bytes

@@ -20,13 +20,6 @@ import (
 	"github.com/packgen/packgen/pack"
 )
 
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // openFirst walks the repository at dir and opens its first release's
 // tree; the caller closes it with done.
 func openFirst(t *testing.T, dir string) (fsys fs.FS, done func()) {
@@ -61,7 +54,10 @@ func writePack(t *testing.T, r *gitfixture.Repo, dir, name, version string) {
 	testutil.WritePack(t, r, dir, name, version, "cni", "")
 }
 
-var commit = testutil.Commit
+var (
+	must   = testutil.Must
+	commit = testutil.Commit
+)
 
 func ids(res *Result) string {
 	var s []string

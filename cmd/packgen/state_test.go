@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -28,13 +27,7 @@ func TestFetchRetiredAndPrerelease(t *testing.T) {
 		{"calico", "3.26.0", ""}, {"calico", "3.27.0", "deprecated"}, {"calico", "20.09.0", "deleted"},
 		{"cilium", "1.16.0-rc.1", ""},
 	} {
-		ann := ""
-		if p.state != "" {
-			ann = fmt.Sprintf(`"annotations": {"system_state": %q},`, p.state)
-		}
-		dir := "packs/" + p.name + "-" + p.version
-		repo.Write(dir+"/pack.json", []byte(fmt.Sprintf(`{"name": %q, "version": %q, "layer": "cni", %s "displayName": "Pack", "cloudTypes": ["all"]}`, p.name, p.version, ann)))
-		repo.Write(dir+"/values.yaml", []byte("pack:\n  namespace: kube-system\n"))
+		testutil.WriteRetiredPack(t, repo, p.name, p.version, p.state)
 	}
 	if _, err := repo.Commit("packs"); err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ func CosignAt(tb testing.TB, msg []byte, logVkey, skey string, at time.Time) []b
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &timedSigner{name: real.Name(), hash: real.KeyHash(), key: ed25519.NewKeyFromSeed(raw[1:]), at: at}
+	s := &timedSigner{Signer: real, key: ed25519.NewKeyFromSeed(raw[1:]), at: at}
 	out, err := note.Sign(&note.Note{Text: n.Text, Sigs: n.Sigs}, s)
 	if err != nil {
 		tb.Fatal(err)
@@ -50,15 +50,14 @@ func CosignAt(tb testing.TB, msg []byte, logVkey, skey string, at time.Time) []b
 	return out
 }
 
+// timedSigner is formats' cosignature signer (its name and key hash)
+// signing as if at at.
 type timedSigner struct {
-	name string
-	hash uint32
-	key  ed25519.PrivateKey
-	at   time.Time
+	*fnote.Signer
+	key ed25519.PrivateKey
+	at  time.Time
 }
 
-func (s *timedSigner) Name() string    { return s.name }
-func (s *timedSigner) KeyHash() uint32 { return s.hash }
 func (s *timedSigner) Sign(msg []byte) ([]byte, error) {
 	t := uint64(s.at.Unix())
 	sig := binary.BigEndian.AppendUint64(nil, t)

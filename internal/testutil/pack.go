@@ -36,6 +36,21 @@ func WritePack(t testing.TB, r *gitfixture.Repo, dir, name, version, layer, valu
 	Must(t, r.Write(dir+"/values.yaml", []byte("pack:\n  namespace: "+name+"\n"+values)))
 }
 
+// WriteRetiredPack writes a cni pack name@version at packs/NAME-VERSION
+// in r's work tree, uncommitted, marked as Palette's repositories mark
+// a release its vendor retired: annotations.system_state is state
+// (deprecated, deleted; no annotations for "").
+func WriteRetiredPack(t testing.TB, r *gitfixture.Repo, name, version, state string) {
+	t.Helper()
+	extra := ""
+	if state != "" {
+		extra = fmt.Sprintf(",\n  \"annotations\": {\"system_state\": %q, \"source\": \"community\"}", state)
+	}
+	dir := "packs/" + name + "-" + version
+	Must(t, r.Write(dir+"/pack.json", PackJSON(name, version, "cni", extra)))
+	Must(t, r.Write(dir+"/values.yaml", []byte("pack:\n  namespace: kube-system\n")))
+}
+
 // Commit commits r's work tree and returns the commit's hash.
 func Commit(t testing.TB, r *gitfixture.Repo, msg string) string {
 	t.Helper()

@@ -87,6 +87,14 @@ func EachFile(t testing.TB, dir string, fn func(rel string, data []byte) error) 
 	}))
 }
 
+// CopyDir copies the tree src (a built site, a fixture pack) to dst,
+// which may exist but holds none of its files yet; the attack tests
+// then damage the copy.
+func CopyDir(t testing.TB, src, dst string) {
+	t.Helper()
+	Must(t, os.CopyFS(dst, os.DirFS(src)))
+}
+
 // ReadFile reads the file at p, failing the test on an error.
 func ReadFile(t testing.TB, p string) []byte {
 	t.Helper()

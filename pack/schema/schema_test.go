@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,24 +8,9 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-)
 
-func compile(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(PackJSON))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("pack.schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("pack.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+	"github.com/packgen/packgen/internal/testutil"
+)
 
 func instance(t *testing.T, data string) any {
 	t.Helper()
@@ -41,7 +25,7 @@ func instance(t *testing.T, data string) any {
 // fails when there are fewer than min of them (what they are: what).
 func matchSchema(t *testing.T, glob string, min int, what string) {
 	t.Helper()
-	s := compile(t)
+	s := testutil.CompileSchema(t, "pack.schema.json", PackJSON)
 	files, _ := filepath.Glob(glob)
 	if len(files) < min {
 		t.Fatalf("found %d %s", len(files), what)
@@ -68,7 +52,7 @@ func TestGoodFixturesMatchSchema(t *testing.T) {
 }
 
 func TestInvalidManifestsFailSchema(t *testing.T) {
-	s := compile(t)
+	s := testutil.CompileSchema(t, "pack.schema.json", PackJSON)
 	base := map[string]any{"name": "demo", "version": "1.0.0", "layer": "addon", "addonType": "monitoring", "cloudTypes": []string{"all"}}
 	enc := func(mod func(m map[string]any)) string {
 		m := map[string]any{}
