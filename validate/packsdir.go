@@ -62,15 +62,7 @@ func checkPacksDir(repo *source.Repo, o ChangedOptions) (string, error) {
 
 // treeDir says whether dir is in ref's tree and is a directory.
 func treeDir(g *git.Repository, ref, dir string) (isDir, exists bool, err error) {
-	h, err := g.ResolveRevision(plumbing.Revision(ref))
-	if err != nil {
-		return false, false, err
-	}
-	c, err := g.CommitObject(*h)
-	if err != nil {
-		return false, false, err
-	}
-	tree, err := c.Tree()
+	tree, err := treeAt(g, ref)
 	if err != nil {
 		return false, false, err
 	}
