@@ -209,6 +209,8 @@ func buildErr(g *globalOptions, err error) error {
 		return badErr(fmt.Errorf("build failed: %d invalid release(s) (fix them, or pass --skip-invalid to leave them out)", len(inv.Releases)))
 	case errors.As(err, &imm):
 		return badErr(err)
+	case errors.Is(err, build.ErrNoPacks):
+		return usageErr("%v", err)
 	case errors.Is(err, source.ErrShallow), errors.Is(err, source.ErrDuplicate), errors.Is(err, build.ErrOutLink):
 		return badErr(err)
 	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, index.ErrDigestMismatch):
