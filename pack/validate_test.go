@@ -347,6 +347,8 @@ func TestAddonTypeSuggestion(t *testing.T) {
 		{"Load_Balancer", `did you mean "load balancer"?`},
 		{"service-mesh", `did you mean "servicemesh"?`},
 		{"widgets", `addonType "widgets" is not a known type (system app, `},
+		{"monitorng", `addonType "monitorng" is not a known type: did you mean "monitoring"?`},
+		{"Securty", `did you mean "security"?`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			m := baseFS()

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
@@ -803,21 +802,6 @@ func TestFirstHourRegistries(t *testing.T) {
 	b.want(0, []string{"hello@0.1.0\n"}, "__complete", "fetch", "hello@")
 	if out := b.want(0, []string{"world\n", "hello\n"}, "__complete", "fetch", ""); strings.Contains(out, "@") {
 		t.Errorf("names completion offered versions:\n%s", out)
-	}
-}
-
-func TestNearNames(t *testing.T) {
-	names := []string{"calico", "cilium", "falco", "prometheus-operator", "csi-aws-ebs"}
-	for _, c := range []struct {
-		in   string
-		want string
-	}{
-		{"calcio", "calico"}, {"calico", ""}, {"prometheus-opertor", "prometheus-operator"},
-		{"cillium", "cilium"}, {"falc", "falco"}, {"xyz", ""}, {"csi", ""},
-	} {
-		if got := strings.Join(client.NearNames(c.in, names), ","); got != c.want {
-			t.Errorf("nearNames(%q) = %q, want %q", c.in, got, c.want)
-		}
 	}
 }
 
