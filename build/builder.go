@@ -325,6 +325,9 @@ func (b *builder) index(ctx context.Context) error {
 	// RSS of what follows (the catalogue's chart rendering).
 	b.repo.DropCaches()
 	b.o.dirs.forget()
+	if len(b.releases) == 0 && b.res.Skipped == 0 {
+		return b.noPacks()
+	}
 	snap, err := writeIndex(ctx, b.o, b.stage, b.src, b.prev, b.releases)
 	if err != nil {
 		return err
@@ -339,6 +342,19 @@ func (b *builder) index(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// noPacks explains an empty registry instead of signing one (a build
+// whose every release was invalid and skipped, as asked, still signs one).
+func (b *builder) noPacks() error {
+	dir, ref := b.o.PacksDir, b.o.Ref
+	if dir == "" {
+		dir = "the repository's root"
+	}
+	if ref == "" {
+		ref = "HEAD"
+	}
+	return fmt.Errorf("%w: no pack found under %s at %s, in its history or in the previous build: --packs-dir names the directory holding the pack directories, each with a pack.json (create one with `packgen new`)", ErrNoPacks, dir, ref)
 }
 
 // commit swaps a fresh stage into place (an update in place is already

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
 	"github.com/packgen/packgen/index"
@@ -27,6 +26,10 @@ var (
 	// ErrInput: a build input (--ref, --since, --packs-dir, --previous) names nothing
 	// usable: the caller's mistake, said in the message alone.
 	ErrInput = errors.New("bad build input")
+	// ErrNoPacks: nothing to publish: no release under the packs
+	// directory at the ref, in its history or in the previous build (a
+	// --packs-dir that exists but holds no pack built an empty registry).
+	ErrNoPacks = errors.New("no pack to publish")
 )
 
 // CheckInputs refuses what would build the wrong thing quietly: a private
@@ -48,16 +51,16 @@ func CheckInputs(ctx context.Context, o Options, previousOptional bool) (time.Ti
 	if ref == "" {
 		ref = "HEAD"
 	}
-	h, err := g.ResolveRevision(plumbing.Revision(ref))
+	h, err := repo.ResolveFlag("ref", ref, o.Repo)
+	if errors.Is(err, source.ErrNoRef) {
+		return time.Time{}, errmark.Wrap(ErrInput, err)
+	}
 	if err != nil {
-		if o.Ref != "" && errors.Is(err, plumbing.ErrReferenceNotFound) {
-			return time.Time{}, errmark.New(ErrInput, "--ref %s: no such branch, tag or commit in the repository %s (`git branch -a` and `git tag` list them; a remote's branch is origin/NAME, fetched first)", o.Ref, repoDir(o.Repo))
-		}
-		return time.Time{}, nil // Run reports it (HEAD of a repository with no commits, with the hint)
+		return time.Time{}, nil // Run reports it
 	}
 	if o.Since != "" {
-		if _, err := g.ResolveRevision(plumbing.Revision(o.Since)); errors.Is(err, plumbing.ErrReferenceNotFound) {
-			return time.Time{}, errmark.New(ErrInput, "--since %s: no such branch, tag or commit in the repository %s (`git log --first-parent --oneline` lists the commits it may name)", o.Since, repoDir(o.Repo))
+		if _, err := repo.ResolveFlag("since", o.Since, o.Repo); errors.Is(err, source.ErrNoRef) {
+			return time.Time{}, errmark.Wrap(ErrInput, err)
 		}
 	}
 	keys, err := gitsafe.TrackedPrivateKeys(g, h.String(), o.VerifiedDir)
@@ -68,7 +71,7 @@ func CheckInputs(ctx context.Context, o Options, previousOptional bool) (time.Ti
 		return time.Time{}, gitsafe.InRepoError(keys, ref+" ("+short(h.String())+")")
 	}
 	// The commit is read once, for the expiry and the packs dir.
-	c, err := g.CommitObject(*h)
+	c, err := g.CommitObject(h)
 	if err != nil {
 		return time.Time{}, nil // Run reports it
 	}
@@ -94,14 +97,6 @@ func CheckInputs(ctx context.Context, o Options, previousOptional bool) (time.Ti
 		return expiresAt, checkPreviousRegistry(ctx, o)
 	}
 	return expiresAt, nil
-}
-
-// repoDir names the repository as the user gave it.
-func repoDir(repo string) string {
-	if repo == "" {
-		return "."
-	}
-	return repo
 }
 
 // checkPreviousRegistry refuses a Previous without index.json.

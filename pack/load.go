@@ -1,6 +1,7 @@
 package pack
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"gopkg.in/yaml.v3"
 
+	"github.com/packgen/packgen/internal/privkey"
 	"github.com/packgen/packgen/pack/meta"
 )
 
@@ -183,6 +185,7 @@ func (v *validator) run() {
 	if v.opts.ListOnly {
 		return
 	}
+	v.checkPrivateKeys()
 	v.checkValues()
 	v.checkOptionalYAML()
 	v.checkLogo()
@@ -267,6 +270,35 @@ func (v *validator) walk(ig *Ignorer) {
 	}
 	sort.Slice(v.pack.Files, func(i, j int) bool { return v.pack.Files[i].Path < v.pack.Files[j].Path })
 	v.checkLinkChains()
+}
+
+// checkPrivateKeys refuses a pack file holding a PEM private key: the
+// archive would publish it to everyone, and the build refuses a commit
+// holding one (gitsafe), so the PR check must not pass it. Files named
+// like keys are read, as the build reads them (package privkey).
+func (v *validator) checkPrivateKeys() {
+	for _, f := range v.pack.Files {
+		if !f.Mode.IsRegular() || !privkey.LikelyName(f.Path) {
+			continue
+		}
+		data, err := v.readHead(f.Path, privkey.MaxScan)
+		at := privkey.Begin(data)
+		if err != nil || at < 0 {
+			continue // an unreadable file is reported where it is read
+		}
+		line := 1 + bytes.Count(data[:at], []byte("\n"))
+		v.add(f.Path, meta.SevError, line, 1, "holds a private key (PEM \"PRIVATE KEY\" block): the archive would publish it to everyone who can read the registry, and the build refuses a commit holding one; remove it from the pack, keep it out of git (.gitignore), and rotate it if it was ever pushed")
+	}
+}
+
+// readHead reads the first max bytes of a pack file.
+func (v *validator) readHead(rel string, max int64) ([]byte, error) {
+	f, err := v.fsys.Open(v.full(rel))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, max))
 }
 
 // readSmall reads a regular pack file, refusing anything over max bytes.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/internal/nearname"
 	"github.com/packgen/packgen/pack/meta"
 )
 
@@ -443,6 +444,10 @@ func nearAddonType(s string) string {
 		if kn := norm(k); kn == n || kn+"s" == n || strings.ReplaceAll(kn, " ", "") == strings.ReplaceAll(n, " ", "") {
 			return k
 		}
+	}
+	// A typo (monitorng): the one type within an edit or two.
+	if near := nearname.Near(n, meta.KnownAddonTypes); len(near) == 1 {
+		return near[0]
 	}
 	return ""
 }

@@ -109,6 +109,8 @@ func TestInvalidPacks(t *testing.T) {
 		{"dep bad minVersion", setPackJSON(withField(`  "constraints": {"dependencies": [{"packName": "k", "type": "required", "minVersion": "latest"}]},`)), "pack.json", 3, 88, `minVersion "latest" is not a semantic version`},
 		{"deep nesting", setPackJSON(withField(`  "x": ` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `,`)), "pack.json", 3, 0, "nesting deeper than 64 levels"},
 		{"values missing", func(_ *testing.T, m fstest.MapFS) { delete(m, "values.yaml") }, "values.yaml", 0, 0, "missing values.yaml"},
+		// The build refuses the commit (gitsafe); the PR check had passed it.
+		{"private key", setFile("tls/server.key", "# test key\n-----BEGIN "+"EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n"), "tls/server.key", 2, 1, `holds a private key (PEM "PRIVATE KEY" block)`},
 		{"values syntax", setFile("values.yaml", "pack:\n  namespace: demo\n  bad: [1, 2\n"), "values.yaml", 3, 0, "invalid YAML: did not find expected ',' or ']'"},
 		{"values list", setFile("values.yaml", "- a\n- b\n"), "values.yaml", 1, 1, "must be a mapping of parameters"},
 		{"pack section scalar", setFile("values.yaml", "pack: yes\n"), "values.yaml", 1, 1, "the `pack:` section must be a mapping"},
@@ -345,6 +347,8 @@ func TestAddonTypeSuggestion(t *testing.T) {
 		{"Load_Balancer", `did you mean "load balancer"?`},
 		{"service-mesh", `did you mean "servicemesh"?`},
 		{"widgets", `addonType "widgets" is not a known type (system app, `},
+		{"monitorng", `addonType "monitorng" is not a known type: did you mean "monitoring"?`},
+		{"Securty", `did you mean "security"?`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			m := baseFS()

@@ -65,7 +65,7 @@ func (rep *Report) addCommits(ctx context.Context, repo *source.Repo, o ChangedO
 	for _, c := range commits {
 		sub, err := changedAt(ctx, repo, o, fork, c.Hash.String(), hist, false)
 		if err != nil {
-			return fmt.Errorf("commit %s: %w", c.Hash.String()[:12], err)
+			return fmt.Errorf("commit %s: %w", shortRef(c.Hash.String()), err)
 		}
 		for _, p := range sub.Problems {
 			k := problemKey{p.File, p.Line, p.Col, string(p.Severity), p.Msg}
@@ -73,7 +73,7 @@ func (rep *Report) addCommits(ctx context.Context, repo *source.Repo, o ChangedO
 				continue // HEAD or an earlier commit reports it already
 			}
 			seen[k] = true
-			p.Msg = fmt.Sprintf("at commit %s (%q), before HEAD: %s", c.Hash.String()[:12], subject(c), p.Msg)
+			p.Msg = fmt.Sprintf("at commit %s (%q), before HEAD: %s", shortRef(c.Hash.String()), subject(c), p.Msg)
 			rep.Problems = append(rep.Problems, p)
 		}
 		rep.Commits++
@@ -138,18 +138,29 @@ func requestCommits(g *git.Repository, base string) ([]*object.Commit, string, e
 
 // headAndBase reads the commits HEAD and base name.
 func headAndBase(g *git.Repository, base string) (head, bc *object.Commit, err error) {
-	commitOf := func(ref string) (*object.Commit, error) {
-		h, err := g.ResolveRevision(plumbing.Revision(ref))
-		if err != nil {
-			return nil, fmt.Errorf("resolve %q: %w", ref, err)
-		}
-		return g.CommitObject(*h)
-	}
-	if head, err = commitOf("HEAD"); err != nil {
+	if head, err = commitAt(g, "HEAD"); err != nil {
 		return nil, nil, err
 	}
-	bc, err = commitOf(base)
+	bc, err = commitAt(g, base)
 	return head, bc, err
+}
+
+// commitAt reads the commit ref names.
+func commitAt(g *git.Repository, ref string) (*object.Commit, error) {
+	h, err := g.ResolveRevision(plumbing.Revision(ref))
+	if err != nil {
+		return nil, fmt.Errorf("resolve %q: %w", ref, err)
+	}
+	return g.CommitObject(*h)
+}
+
+// treeAt reads the root tree of the commit ref names.
+func treeAt(g *git.Repository, ref string) (*object.Tree, error) {
+	c, err := commitAt(g, ref)
+	if err != nil {
+		return nil, err
+	}
+	return c.Tree()
 }
 
 // mergeBase is the best common ancestor of a and b (nil when none).
@@ -170,6 +181,15 @@ func shallowErr(h plumbing.Hash, err error) error {
 		return fmt.Errorf("commit %s is not in the clone (a shallow clone? fetch the whole history, e.g. actions/checkout with fetch-depth: 0): %w", h.String()[:12], err)
 	}
 	return err
+}
+
+// shortRef is ref as messages name it: a commit hash cut short (the
+// fork point is one), any other name whole.
+func shortRef(ref string) string {
+	if plumbing.IsHash(ref) {
+		return ref[:12]
+	}
+	return ref
 }
 
 // subject is a commit message's first line, cut for a problem's text.

@@ -27,6 +27,8 @@ func TestChangedPacksDir(t *testing.T) {
 		{name: "typo committed", packsDir: "pakcs", committed: true, wantErr: "--packs-dir pakcs: no such directory"},
 		{name: "dot-slash and trailing slash", packsDir: "./packs/"},
 		{name: "nested spelling", packsDir: "packs/../packs"},
+		// It exists, but holds no pack: the wrong directory passed too.
+		{name: "a directory without packs", packsDir: "docs", committed: true, wantErr: "no pack found under docs at HEAD or "},
 		{name: "a file at HEAD", packsDir: "README", committed: true, wantErr: "--packs-dir README: a file at HEAD, not a directory"},
 		{name: "a file in the work tree", packsDir: "packs",
 			change: func(r *gitfixture.Repo) {
@@ -51,6 +53,7 @@ func TestChangedPacksDir(t *testing.T) {
 			r, err := gitfixture.Init(t.TempDir())
 			testutil.Must(t, err)
 			testutil.Must(t, r.Write("README", []byte("packs live in packs/\n")))
+			testutil.Must(t, r.Write("docs/ünïcode.md", []byte("# docs\n")))
 			testutil.WritePack(t, r, "packs/dex-3.18", "dex", "3.18", "addon", "")
 			base := testutil.Commit(t, r, "base")
 			if tc.change != nil {

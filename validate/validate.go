@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/go-git/go-git/v5/plumbing"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -191,9 +190,14 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.HistorySince != "" {
-		if _, err := repo.Git().ResolveRevision(plumbing.Revision(o.HistorySince)); err != nil {
-			return nil, inputErr("--since %s: no such branch, tag or commit in the repository (%v): give the registry's build --since", o.HistorySince, err)
+	for _, f := range [][2]string{{"changed-since", o.Since}, {"since", o.HistorySince}} {
+		if f[1] == "" {
+			continue
+		}
+		if _, err := repo.ResolveFlag(f[0], f[1], o.Repo); errors.Is(err, source.ErrNoRef) {
+			return nil, errmark.Wrap(ErrInput, err)
+		} else if err != nil {
+			return nil, err
 		}
 	}
 	if o.PacksDir, err = checkPacksDir(repo, o); err != nil {

@@ -80,15 +80,7 @@ func manifestID(data []byte) (name, version string) {
 // baseFiles returns the files (path → blob hash and mode) of dir in the
 // commit at ref, nil when the commit has no such directory.
 func baseFiles(g *git.Repository, ref, dir string) (map[string]source.WorkFile, []byte, error) {
-	h, err := g.ResolveRevision(plumbing.Revision(ref))
-	if err != nil {
-		return nil, nil, fmt.Errorf("resolve %q: %w", ref, err)
-	}
-	c, err := g.CommitObject(*h)
-	if err != nil {
-		return nil, nil, err
-	}
-	tree, err := c.Tree()
+	tree, err := treeAt(g, ref)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -203,7 +195,7 @@ func inPlaceProblem(repo *source.Repo, base string, wp worktreePack, manifest []
 	on, ov := manifestID(oldManifest)
 	nn, nv := manifestID(manifest)
 	if !sameFiles(old, now) && on == nn && ov == nv && nv != "" {
-		return fmt.Sprintf("the content of %s@%s changed but its version did not (uncommitted changes; %s has it published as is): bump the version, e.g. in a new directory", nn, nv, base), nil
+		return fmt.Sprintf("the content of %s@%s changed but its version did not (uncommitted changes; %s has it published as is): bump the version, e.g. in a new directory", nn, nv, shortRef(base)), nil
 	}
 	return "", nil
 }

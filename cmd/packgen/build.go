@@ -206,9 +206,11 @@ func buildErr(g *globalOptions, err error) error {
 		for _, p := range inv.Problems {
 			fmt.Fprintln(g.stderr, esc(p.String()))
 		}
-		return badErr(fmt.Errorf("build failed: %d invalid release(s) (fix them, or pass --skip-invalid to leave them out)", len(inv.Releases)))
+		return &exitError{code: exitBad, err: fmt.Errorf("build failed: %d invalid release(s) (fix them, or pass --skip-invalid to leave them out)", len(inv.Releases)), problems: inv.Problems}
 	case errors.As(err, &imm):
 		return badErr(err)
+	case errors.Is(err, build.ErrNoPacks):
+		return usageErr("%v", err)
 	case errors.Is(err, source.ErrShallow), errors.Is(err, source.ErrDuplicate), errors.Is(err, build.ErrOutLink):
 		return badErr(err)
 	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, index.ErrDigestMismatch):

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
@@ -226,8 +225,24 @@ func TestFirstHourTypos(t *testing.T) {
 	b.want(2, []string{"--packs-dir pakcs: no such directory"}, "validate", "--repo", repo.Dir, "--packs-dir", "pakcs", "--changed-since", "HEAD")
 	b.want(2, []string{"--ref mian: no such branch, tag or commit", "git branch -a"}, "build", "--repo", repo.Dir, "--ref", "mian", "--out", site, "--refresh")
 	b.want(2, []string{"--history and --since go with --changed-since"}, "validate", "--since", "HEAD", filepath.Join(repo.Dir, "packs"))
+	// Ignored alone, they let a broken HEAD pass `validate packs --committed`.
+	for _, f := range [][]string{{"--committed"}, {"--each-commit"}, {"--repo", repo.Dir}, {"--packs-dir", "packs"}} {
+		b.want(2, []string{f[0] + " goes with --changed-since REF", "packgen validate packs"}, append([]string{"validate", filepath.Join(repo.Dir, "packs")}, f...)...)
+	}
 	b.want(2, []string{"--since nosuch: no such branch, tag or commit"}, "validate", "--repo", repo.Dir, "--packs-dir", "packs", "--changed-since", "HEAD", "--since", "nosuch")
 	b.want(2, []string{"--since bounds the history --history=false turns off"}, "validate", "--repo", repo.Dir, "--packs-dir", "packs", "--changed-since", "HEAD", "--since", "HEAD", "--history=false")
+	// A ref past the first commit: go-git's bare "EOF" was all it said, exit 3.
+	b.want(2, []string{"--ref HEAD~9: the history ends before that"}, "build", "--repo", repo.Dir, "--ref", "HEAD~9", "--out", site, "--refresh")
+	b.want(2, []string{"--changed-since HEAD~9: the history ends before that"}, "validate", "--repo", repo.Dir, "--packs-dir", "packs", "--changed-since", "HEAD~9")
+	empty, err := gitfixture.Init(filepath.Join(b.Dir, "empty"))
+	testutil.Must(t, err)
+	b.want(2, []string{"has no commits yet"}, "build", "--repo", empty.Dir, "--out", site, "--refresh")
+	// A directory that exists but holds no pack built an empty registry
+	// and passed the PR check.
+	testutil.Must(t, repo.Write("docs/guide.md", []byte("# guide\n")))
+	testutil.Commit(t, repo, "docs")
+	b.want(2, []string{"no pack found under docs at HEAD"}, "build", "--repo", repo.Dir, "--packs-dir", "docs", "--out", site, "--refresh")
+	b.want(2, []string{"no pack found under docs at HEAD or HEAD~1"}, "validate", "--repo", repo.Dir, "--packs-dir", "docs", "--changed-since", "HEAD~1")
 	b.want(0, []string{"1 pack, 1 release ("}, "build", "--repo", repo.Dir, "--packs-dir", "packs/", "--out", site, "--refresh")
 
 	// --previous that is not a registry: a directory, a URL answering 404.
@@ -787,21 +802,6 @@ func TestFirstHourRegistries(t *testing.T) {
 	b.want(0, []string{"hello@0.1.0\n"}, "__complete", "fetch", "hello@")
 	if out := b.want(0, []string{"world\n", "hello\n"}, "__complete", "fetch", ""); strings.Contains(out, "@") {
 		t.Errorf("names completion offered versions:\n%s", out)
-	}
-}
-
-func TestNearNames(t *testing.T) {
-	names := []string{"calico", "cilium", "falco", "prometheus-operator", "csi-aws-ebs"}
-	for _, c := range []struct {
-		in   string
-		want string
-	}{
-		{"calcio", "calico"}, {"calico", ""}, {"prometheus-opertor", "prometheus-operator"},
-		{"cillium", "cilium"}, {"falc", "falco"}, {"xyz", ""}, {"csi", ""},
-	} {
-		if got := strings.Join(client.NearNames(c.in, names), ","); got != c.want {
-			t.Errorf("nearNames(%q) = %q, want %q", c.in, got, c.want)
-		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // Item 8: every command with -o json, through the binary: stdout is one
@@ -29,6 +30,9 @@ func TestEveryCommandJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	lock := filepath.Join(b.Dir, "edge.lock")
+	broken := helloRepo(t, filepath.Join(b.Dir, "broken"))
+	testutil.Must(t, broken.Write("packs/hello/pack.json", []byte(`{"name": "hello", "version": "0.2.0", "layer": "nope", "displayName": "Hello", "cloudTypes": ["all"]}`)))
+	testutil.Commit(t, broken, "broken")
 
 	other := filepath.Join(b.Dir, "other.pub")
 	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "other"))
@@ -48,7 +52,7 @@ func TestEveryCommandJSON(t *testing.T) {
 		problems string
 	}
 	cases := []jsonCase{
-		{args: []string{"validate", "--repo", repo.Dir}},
+		{args: []string{"validate", filepath.Join(repo.Dir, "packs")}},
 		{args: []string{"images", filepath.Join(repo.Dir, "packs")}},
 		{args: []string{"images", "hello@0.1.0", "--registry", "acme", "--insecure-skip-verify"}, warn: "NOT"},
 		{args: []string{"build", "--repo", repo.Dir, "--out", unsigned, "--refresh"}, warn: "UNSIGNED"},
@@ -82,6 +86,11 @@ func TestEveryCommandJSON(t *testing.T) {
 		{args: []string{"profile", "outdated", prof, "--insecure-skip-verify"}, warn: "NOT"},
 		{args: []string{"profile", "fetch", lock, "-d", filepath.Join(b.Dir, "cluster"), "--insecure-skip-verify"}, warn: "NOT"},
 		{args: []string{"profile", "render", prof, "-d", filepath.Join(b.Dir, "rendered"), "--insecure-skip-verify"}, warn: "NOT"},
+		// A check that fails with no report of its own still prints JSON
+		// (docs/JSON.md): {"error", "problems", "warnings"}.
+		{args: []string{"build", "--repo", broken.Dir, "--out", filepath.Join(b.Dir, "broken-site"), "--refresh"}, code: 1, problems: "error"},
+		{args: []string{"info", "nosuch", "--site", site}, code: 1},
+		{args: []string{"fetch", "nosuch@1", "--url", site, "--key", pub, "-d", filepath.Join(b.Dir, "f5")}, code: 1},
 	}
 	if _, ok := ocitest.FindTool("registry"); ok {
 		reg := ocitest.Start(t, ocitest.Anonymous)
@@ -167,6 +176,12 @@ func TestEveryCommandJSON(t *testing.T) {
 		}
 		if !found || c.warn == "" && len(ws) != 0 {
 			t.Errorf("%s: warnings %s, want one with %q\nstderr: %s", name, doc["warnings"], c.warn, stderr)
+		}
+		if c.code == 1 && c.args[0] != "verify" {
+			var msg string
+			if err := json.Unmarshal(doc["error"], &msg); err != nil || msg == "" {
+				t.Errorf("%s: exit 1 with no \"error\" in its JSON: %s", name, stdout)
+			}
 		}
 		if c.problems != "" {
 			var ps []problem

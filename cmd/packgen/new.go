@@ -3,9 +3,9 @@ package main
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
@@ -38,12 +38,6 @@ directory are copied into manifests/ and listed as kubeManifests.`,
 			if clouds != "" {
 				o.CloudTypes = strings.Split(clouds, ",")
 			}
-			if _, strict := semver.StrictNewVersion(o.Version); strict != nil {
-				if v, err := semver.NewVersion(o.Version); err == nil {
-					// The warning validate gives, once, now.
-					out.warnf(g, "version %q is not strict semver; it is read as %s\n", o.Version, v)
-				}
-			}
 			if o.Parent != "" {
 				if err := os.MkdirAll(o.Parent, 0o755); err != nil {
 					return err
@@ -61,6 +55,14 @@ directory are copied into manifests/ and listed as kubeManifests.`,
 				return badErr(err)
 			case err != nil:
 				return err
+			}
+			// The warnings validate would give pack.json (a version read
+			// leniently, an addonType misspelt), once, now.
+			if data, err := os.ReadFile(filepath.Join(dir, pack.ManifestFile)); err == nil {
+				_, ps := pack.ParseManifest(pack.ManifestFile, data)
+				for _, p := range ps {
+					out.warnf(g, "%s\n", p.Msg)
+				}
 			}
 			out.summaryf(g, "created %s\n", dir)
 			if chose {

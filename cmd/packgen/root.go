@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/internal/textsafe"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -42,24 +44,26 @@ const (
 // same exit (1, what was checked is bad) in every command.
 var errNotRegistry = build.ErrNotRegistry
 
-// exitError carries an exit code with an error.
+// exitError carries an exit code with an error, and the problems that
+// made a check fail, for -o json (see failureJSON).
 type exitError struct {
-	code int
-	err  error
+	code     int
+	err      error
+	problems meta.Problems
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func usageErr(format string, args ...any) error {
-	return &exitError{exitUsage, fmt.Errorf(format, args...)}
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
-func badErr(err error) error { return &exitError{exitBad, err} }
+func badErr(err error) error { return &exitError{code: exitBad, err: err} }
 
 // silentBad exits 1 without printing anything more (the command already
 // reported the problems).
-var silentBad = &exitError{exitBad, errors.New("")}
+var silentBad = &exitError{code: exitBad, err: errors.New("")}
 
 // globalOptions are shared by every command.
 type globalOptions struct {
@@ -163,7 +167,7 @@ Exit codes:
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print only warnings and errors: no summaries, no progress")
 	root.PersistentFlags().StringVar(&g.config, "config", "", "registries config file (default $XDG_CONFIG_HOME/packgen/registries.yaml)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &exitError{exitUsage, err}
+		return &exitError{code: exitUsage, err: err}
 	})
 	var cmds []*cobra.Command
 	for _, c := range commands {
@@ -190,6 +194,8 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	ctx, interrupted, stop := onSignal(stderr)
 	defer stop()
+	out := &wroteWriter{w: stdout}
+	g.stdout = out
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
@@ -210,6 +216,9 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		code = signalExit(sig)
 		err = fmt.Errorf("interrupted by %s (temporary files removed): %w", sigName(sig), err)
 	}
+	if code == exitBad && !out.wrote && ranWithJSON(cmd) {
+		failureJSON(stdout, err, ee)
+	}
 	// Errors quote outside text (a server's status line, a pack's
 	// fields, file names): escaped, it cannot rewrite the terminal.
 	if msg := textsafe.EscapeLines(err.Error()); msg != "" {
@@ -224,6 +233,46 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// wroteWriter notes whether anything was written through it.
+type wroteWriter struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (w *wroteWriter) Write(p []byte) (int, error) {
+	w.wrote = w.wrote || len(p) > 0
+	return w.w.Write(p)
+}
+
+// ranWithJSON says cmd ran with -o json.
+func ranWithJSON(cmd *cobra.Command) bool {
+	if cmd == nil {
+		return false
+	}
+	f := cmd.Flags().Lookup("output")
+	return f != nil && f.Value.String() == "json"
+}
+
+// failureJSON is the report of a check that failed with no report of its
+// own (a build refusing invalid packs, a publish refusing a rollback, a
+// release that does not exist): docs/JSON.md promises a script JSON on
+// exit 1. problems are those the error carries, if any.
+func failureJSON(stdout io.Writer, err error, ee *exitError) {
+	problems := meta.Problems{}
+	if ee != nil && ee.problems != nil {
+		problems = ee.problems
+	}
+	warnings := meta.Problems{}
+	for _, p := range problems {
+		if p.Severity != meta.SevError {
+			warnings = append(warnings, p)
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(map[string]any{"error": err.Error(), "problems": problems, "warnings": warnings})
 }
 
 // Exit codes of a command stopped by a signal (128 + its number).

@@ -75,8 +75,14 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 			if o.changed.Since == "" && (cmd.Flags().Changed("history") || o.changed.HistorySince != "") {
 				return usageErr("--history and --since go with --changed-since")
 			}
-			if o.changed.Since == "" && o.changed.EachCommit {
-				return usageErr("--each-commit goes with --changed-since")
+			if o.changed.Since == "" {
+				// Each judges a git change: alone it was ignored and a
+				// broken HEAD passed `validate packs --committed`.
+				for _, f := range []string{"committed", "each-commit", "repo", "packs-dir"} {
+					if cmd.Flags().Changed(f) {
+						return usageErr("--%s goes with --changed-since REF (the pull-request check); to validate directories as they are on disk, name them: packgen validate packs", f)
+					}
+				}
 			}
 			if !history && o.changed.HistorySince != "" {
 				return usageErr("--since bounds the history --history=false turns off: give one of them, as to the build")

@@ -4,7 +4,6 @@
 package gitsafe
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/packgen/packgen/internal/factfile"
+	"github.com/packgen/packgen/internal/privkey"
 	"github.com/packgen/packgen/internal/safefile"
 )
 
@@ -88,34 +88,9 @@ func CheckKeyOutside(keyFile string) error {
 		ErrKeyInRepo, keyFile, root, base, filepath.Join(root, ".gitignore"), strings.TrimSuffix(base, ".key"))
 }
 
-// maxKeyScan bounds how much of a suspicious file is read: keys are small.
-const maxKeyScan = 64 << 10
-
-// privateKeyMarkers are the PEM armour lines of private keys: cosign's and
-// packgen's ("ENCRYPTED SIGSTORE PRIVATE KEY"), PKCS#8, RSA, EC, OpenSSH.
-var privateKeyMarkers = [][]byte{[]byte("PRIVATE KEY-----")}
-
-// IsPrivateKey reports whether data holds a PEM private key block.
-func IsPrivateKey(data []byte) bool {
-	for _, m := range privateKeyMarkers {
-		if i := bytes.Index(data, m); i >= 0 && bytes.Contains(data[:i], []byte("-----BEGIN ")) {
-			return true
-		}
-	}
-	return false
-}
-
-// keyLikeName: file names worth reading for a private key. Reading every
-// blob of a large repository on each build would cost seconds; keys are
-// named like keys.
-func keyLikeName(name string) bool {
-	n := strings.ToLower(path.Base(name))
-	switch path.Ext(n) {
-	case ".key", ".pem", ".p8", ".pk8", ".priv", ".private", ".sec", ".asc":
-		return true
-	}
-	return strings.HasPrefix(n, "id_") || strings.Contains(n, "key") || strings.Contains(n, "secret")
-}
+// IsPrivateKey reports whether data holds a PEM private key block
+// (package privkey, shared with pack validation).
+func IsPrivateKey(data []byte) bool { return privkey.IsPEM(data) }
 
 // TrackedPrivateKeys lists the files of the commit at ref whose content
 // is a PEM private key (files with key-like names are read); a tree found
@@ -163,7 +138,7 @@ func TrackedPrivateKeys(g *git.Repository, ref, cacheDir string) (found []string
 					return false, err
 				}
 				ok = ok && subOK
-			case !e.Mode.IsFile() || e.Mode == filemode.Symlink || !keyLikeName(name):
+			case !e.Mode.IsFile() || e.Mode == filemode.Symlink || !privkey.LikelyName(name):
 			case holdsPrivateKey(g, e.Hash):
 				found = append(found, name)
 				ok = false
@@ -194,7 +169,7 @@ func holdsPrivateKey(g *git.Repository, id plumbing.Hash) bool {
 		return false
 	}
 	defer r.Close()
-	data, _ := io.ReadAll(io.LimitReader(r, maxKeyScan))
+	data, _ := io.ReadAll(io.LimitReader(r, privkey.MaxScan))
 	return IsPrivateKey(data)
 }
 
