@@ -255,6 +255,10 @@ func TestFirstHourTypos(t *testing.T) {
 
 	// registry add: neither URL nor directory; a relative directory.
 	b.want(2, []string{"neither a URL nor an existing directory", "https://packs.acme.example"}, "registry", "add", "bad", "packs.acme.example")
+	// A path is not a host (https:///nope), a scheme needs both slashes.
+	b.want(2, []string{"/nope: no such directory: give the directory of a built site"}, "registry", "add", "bad", "/nope")
+	b.want(2, []string{`did you mean s3://bucket/x?`}, "registry", "add", "bad", "s3:/bucket/x")
+	b.want(2, []string{`did you mean s3://bucket/x?`}, "publish", site, "s3:/bucket/x")
 	b.want(0, nil, "registry", "add", "local", "site")
 	cfg := filepath.Join(b.Dir, "config", "packgen", "registries.yaml")
 	if got := registryURLs(t, cfg)["local"]; got != site {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/internal/location"
 	"github.com/spf13/cobra"
 )
 
@@ -43,8 +44,17 @@ func registryLocation(loc string) (string, error) {
 	if strings.Contains(loc, "://") {
 		return loc, nil
 	}
+	if _, err := location.Parse(loc); err != nil {
+		return "", usageErr("%v", err)
+	}
 	fi, err := os.Stat(loc)
-	if err != nil || !fi.IsDir() {
+	switch {
+	case err == nil && !fi.IsDir():
+		return "", usageErr("%s is a file: give the directory of a built site (packgen build --out DIR), or a URL", loc)
+	case err != nil && (filepath.IsAbs(loc) || strings.HasPrefix(loc, ".")):
+		// A path, not a host: https:///nope helps no one.
+		return "", usageErr("%s: no such directory: give the directory of a built site (packgen build --out DIR), or a URL (https://HOST/PATH)", loc)
+	case err != nil:
 		return "", usageErr("%q is neither a URL nor an existing directory: give https://%s for a registry on the web, or the path of a built site", loc, strings.TrimPrefix(loc, "//"))
 	}
 	abs, err := filepath.Abs(loc)

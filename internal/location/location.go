@@ -37,6 +37,11 @@ func Parse(s string) (Location, error) {
 		return Location{}, fmt.Errorf("%w: empty", ErrLocation)
 	}
 	if !strings.Contains(s, "://") {
+		// s3:/bucket or https:/host: a URL with a slash missing, not a
+		// directory named "s3:" (which would publish into ./s3:/bucket).
+		if scheme, rest, ok := strings.Cut(s, ":"); ok && knownScheme(scheme) && (rest == "" || rest[0] == '/') {
+			return Location{}, fmt.Errorf("%w: %q: a URL's scheme takes two slashes: did you mean %s://%s?", ErrLocation, s, strings.ToLower(scheme), strings.TrimLeft(rest, "/"))
+		}
 		return Location{Raw: s, Scheme: "file", Dir: s}, nil
 	}
 	u, err := url.Parse(s)
@@ -59,6 +64,15 @@ func Parse(s string) (Location, error) {
 		p = p[1:] // file:///C:/packs
 	}
 	return Location{Raw: s, Scheme: "file", Dir: filepath.FromSlash(p)}, nil
+}
+
+// knownScheme: the schemes packgen reads or writes.
+func knownScheme(s string) bool {
+	switch strings.ToLower(s) {
+	case "file", "http", "https", "s3", "oci":
+		return true
+	}
+	return false
 }
 
 // Local reports whether the location is a directory on this machine.

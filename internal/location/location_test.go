@@ -25,6 +25,12 @@ func TestParse(t *testing.T) {
 		{in: "file:///x?y", bad: true},
 		{in: "://x", bad: true},
 		{in: "http://a b/", bad: true},
+		// A slash missing: a URL meant, not ./s3:/b/x.
+		{in: "s3:/b/x", bad: true},
+		{in: "OCI:/registry.example/base", bad: true},
+		{in: "https:", bad: true},
+		{in: "s3:bucket", scheme: "file", dir: "s3:bucket"},
+		{in: "packs:v2/site", scheme: "file", dir: "packs:v2/site"},
 	} {
 		l, err := Parse(tc.in)
 		if tc.bad {
