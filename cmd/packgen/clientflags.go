@@ -8,6 +8,7 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/spf13/cobra"
@@ -203,9 +204,34 @@ func (f *clientFlags) client(g *globalOptions, reg client.Registry) (*client.Cli
 // was not checked against a key: its digests chain up to an index.json
 // nobody vouched for. On stderr even with -q, and in -o json's warnings.
 func (f *clientFlags) warnUnverified(g *globalOptions, site string) {
-	msg := fmt.Sprintf("%s was read without a key: digests checked, signature not; `packgen registry add NAME %s --key registry.pub` reads it verified", esc(site), esc(site))
+	how := fmt.Sprintf("`packgen registry add NAME %s --key registry.pub` reads it verified", esc(site))
+	if name := configuredAs(g, site); name != "" {
+		how = fmt.Sprintf("it is configured as registry %s: name it (%s) to read it verified", esc(name), esc(name))
+	}
+	msg := fmt.Sprintf("%s was read without a key: digests checked, signature not; %s", esc(site), how)
 	g.warnf("%s\n", msg)
 	if f.json() {
 		fmt.Fprintf(&f.warnings, "warning: %s\n", msg)
 	}
+}
+
+// configuredAs is the name of a registry configured with a key at site
+// (a URL, or a directory however it is spelled), "" when none is.
+func configuredAs(g *globalOptions, site string) string {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return ""
+	}
+	want := site
+	if l, err := location.Parse(site); err == nil && l.Local() {
+		if abs, err := l.Abs(); err == nil {
+			want = abs.Dir
+		}
+	}
+	for _, r := range cfg.Registries {
+		if (r.URL == want || r.URL == site) && (len(r.Keys) > 0 || r.Key != "") {
+			return r.Name
+		}
+	}
+	return ""
 }

@@ -90,6 +90,8 @@ func TestEveryCommandJSON(t *testing.T) {
 		// (docs/JSON.md): {"error", "problems", "warnings"}.
 		{args: []string{"build", "--repo", broken.Dir, "--out", filepath.Join(b.Dir, "broken-site"), "--refresh"}, code: 1, problems: "error"},
 		{args: []string{"info", "nosuch", "--site", site}, code: 1},
+		// beta (added above) is site with its key: named, it is verified.
+		{args: []string{"info", "hello", "--site", site}, warn: "it is configured as registry beta: name it (beta)"},
 		{args: []string{"fetch", "nosuch@1", "--url", site, "--key", pub, "-d", filepath.Join(b.Dir, "f5")}, code: 1},
 	}
 	if _, ok := ocitest.FindTool("registry"); ok {
