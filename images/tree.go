@@ -19,7 +19,7 @@ import (
 // does not validate is refused with its errors: its images would be
 // guesses.
 func Tree(fsys fs.FS, root, prefix string) ([]*Report, error) {
-	loaded, probs, err := pack.ValidateTree(fsys, root, prefix)
+	loaded, probs, err := pack.ValidateTree(fsys, root, pack.Options{Prefix: prefix})
 	if err != nil {
 		return nil, err
 	}

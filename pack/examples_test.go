@@ -11,7 +11,7 @@ import (
 // Every example pack must validate with no error and no warning: they are
 // what new users copy.
 func TestExamplePacksValidateClean(t *testing.T) {
-	loaded, problems, err := pack.ValidateTree(os.DirFS("../examples/packs"), ".", "examples/packs")
+	loaded, problems, err := pack.ValidateTree(os.DirFS("../examples/packs"), ".", pack.Options{Prefix: "examples/packs"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,6 +70,12 @@ type Options struct {
 	// the catalogue lists (images.Accepted). The Pack is the one a full
 	// Load returns.
 	ListOnly bool
+	// RefuseKeys makes a file named like a key that holds a PEM private
+	// key an error (package privkey): validate's rule, so the PR check
+	// refuses what the build of the commit refuses (gitsafe checks the
+	// built ref's whole tree). The build and rebuild leave it off: a
+	// release of history published before is not judged again.
+	RefuseKeys bool
 }
 
 // File is one entry of a pack, as it will be archived.
@@ -185,7 +191,9 @@ func (v *validator) run() {
 	if v.opts.ListOnly {
 		return
 	}
-	v.checkPrivateKeys()
+	if v.opts.RefuseKeys {
+		v.checkPrivateKeys()
+	}
 	v.checkValues()
 	v.checkOptionalYAML()
 	v.checkLogo()

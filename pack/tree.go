@@ -159,9 +159,11 @@ func dedupe(ps meta.Problems) meta.Problems {
 	return out
 }
 
-// ValidateTree loads every pack under root and runs the per-pack and
-// cross-pack checks. prefix is how root is shown in problems.
-func ValidateTree(fsys fs.FS, root, prefix string) ([]Loaded, meta.Problems, error) {
+// ValidateTree loads every pack under root with opts and runs the
+// per-pack and cross-pack checks. opts.Prefix is how root is shown in
+// problems.
+func ValidateTree(fsys fs.FS, root string, opts Options) ([]Loaded, meta.Problems, error) {
+	prefix := opts.Prefix
 	dirs, err := FindPacks(fsys, root)
 	if err != nil {
 		return nil, nil, err
@@ -178,7 +180,9 @@ func ValidateTree(fsys fs.FS, root, prefix string) ([]Loaded, meta.Problems, err
 			defer wg.Done()
 			defer func() { <-sem }()
 			display := path.Join(prefix, relTo(path.Clean(root), d))
-			p, ps := Load(fsys, d, Options{Prefix: display})
+			o := opts
+			o.Prefix = display
+			p, ps := Load(fsys, d, o)
 			loaded[i], probs[i] = Loaded{Display: display, Pack: p}, ps
 		}(i, d)
 	}

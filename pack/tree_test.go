@@ -49,7 +49,7 @@ func TestCheckSet(t *testing.T) {
 			"b": pj("k8s", "1.28.0", "k8s", "")}, meta.SevError, "t/a/pack.json", `declared as layer "os" but t/b/pack.json says layer "k8s"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, ps, err := ValidateTree(treeFS(tc.packs), ".", "t")
+			_, ps, err := ValidateTree(treeFS(tc.packs), ".", Options{Prefix: "t"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,7 +85,7 @@ func TestFindPacksDoesNotDescend(t *testing.T) {
 // warning about it must still read right ("dependencies[0]: dependency",
 // not "dependencies[0]:  dependency").
 func TestDependencyWithoutTypeMessages(t *testing.T) {
-	_, ps, err := ValidateTree(treeFS(map[string]string{"a": pj("x", "1.0.0", "addon", `{"packName": "kubernetes"}`)}), ".", "t")
+	_, ps, err := ValidateTree(treeFS(map[string]string{"a": pj("x", "1.0.0", "addon", `{"packName": "kubernetes"}`)}), ".", Options{Prefix: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}

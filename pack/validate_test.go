@@ -109,7 +109,8 @@ func TestInvalidPacks(t *testing.T) {
 		{"dep bad minVersion", setPackJSON(withField(`  "constraints": {"dependencies": [{"packName": "k", "type": "required", "minVersion": "latest"}]},`)), "pack.json", 3, 88, `minVersion "latest" is not a semantic version`},
 		{"deep nesting", setPackJSON(withField(`  "x": ` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `,`)), "pack.json", 3, 0, "nesting deeper than 64 levels"},
 		{"values missing", func(_ *testing.T, m fstest.MapFS) { delete(m, "values.yaml") }, "values.yaml", 0, 0, "missing values.yaml"},
-		// The build refuses the commit (gitsafe); the PR check had passed it.
+		// The build refuses the commit (gitsafe); the PR check had passed
+		// it. (Validate's option: TestPrivateKeyOnlyRefusedWhenAsked.)
 		{"private key", setFile("tls/server.key", "# test key\n-----BEGIN "+"EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n"), "tls/server.key", 2, 1, `holds a private key (PEM "PRIVATE KEY" block)`},
 		{"values syntax", setFile("values.yaml", "pack:\n  namespace: demo\n  bad: [1, 2\n"), "values.yaml", 3, 0, "invalid YAML: did not find expected ',' or ']'"},
 		{"values list", setFile("values.yaml", "- a\n- b\n"), "values.yaml", 1, 1, "must be a mapping of parameters"},
@@ -176,7 +177,7 @@ func TestInvalidPacks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := baseFS()
 			tc.mod(t, m)
-			_, ps := Load(m, ".", Options{Prefix: "p"})
+			_, ps := Load(m, ".", Options{Prefix: "p", RefuseKeys: true})
 			errs := ps.Errors()
 			if len(errs) != 1 {
 				t.Fatalf("want exactly one error, got %d:\n%s", len(errs), ps.Error())
@@ -364,5 +365,22 @@ func TestAddonTypeSuggestion(t *testing.T) {
 			}
 			t.Fatalf("no warning %q in:\n%s", tc.want, ps.Error())
 		})
+	}
+}
+
+// TestPrivateKeyOnlyRefusedWhenAsked: the build and rebuild load releases
+// of history already published; a key committed once and since removed
+// (and rotated) must not fail them, so only validate asks (RefuseKeys).
+func TestPrivateKeyOnlyRefusedWhenAsked(t *testing.T) {
+	m := baseFS()
+	m["tls.pem"] = &fstest.MapFile{Data: []byte("-----BEGIN " + "PRIVATE KEY-----\nMC4\n-----END PRIVATE KEY-----\n")}
+	m["ca.pem"] = &fstest.MapFile{Data: []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")}
+	m["key.pub"] = &fstest.MapFile{Data: []byte("-----BEGIN PUBLIC KEY-----\nMCow\n-----END PUBLIC KEY-----\n")}
+	for _, refuse := range []bool{false, true} {
+		_, ps := Load(m, ".", Options{RefuseKeys: refuse})
+		errs := ps.Errors()
+		if want := map[bool]int{false: 0, true: 1}[refuse]; len(errs) != want || refuse && errs[0].File != "tls.pem" {
+			t.Errorf("RefuseKeys=%v: %d errors, want %d on tls.pem (a certificate and a public key are fine):\n%s", refuse, len(errs), want, ps.Error())
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	git "github.com/go-git/go-git/v5"
@@ -31,39 +32,62 @@ import (
 
 // forkPoint is where HEAD forked from base: base itself when HEAD
 // contains it. A ref that does not resolve is returned as it is, for
-// Changes to report with its hint.
-func forkPoint(g *git.Repository, base string) string {
+// Changes to report with its hint. found is false when HEAD does not
+// contain base and the clone is too shallow (or the histories unrelated)
+// to find where it forked: base's tip is then what HEAD is compared with,
+// and the caller warns.
+func forkPoint(g *git.Repository, base string) (fork string, found bool) {
 	head, bc, err := headAndBase(g, base)
 	if err != nil {
-		return base
+		return base, true
 	}
 	if in, err := bc.IsAncestor(head); err == nil && in || bc.Hash == head.Hash {
-		return base
+		return base, true
 	}
-	fork, err := mergeBase(head, bc, base)
-	if err != nil || fork == nil {
-		// A shallow clone or unrelated histories: base it is, as before
-		// (the history check warns about a shallow clone).
-		return base
+	f, err := mergeBase(head, bc, base)
+	if err != nil || f == nil {
+		return base, false
 	}
-	return fork.Hash.String()
+	return f.Hash.String(), true
+}
+
+// requestCommit is a commit of the pull request before its last one,
+// and where it forked from the base (a merge of the base into the branch
+// moves that point on for the commits after it).
+type requestCommit struct {
+	c    *object.Commit
+	fork string
+}
+
+// wantCommits reads what each commit changed against its fork point and
+// says so to hist before anything is judged, so that one walk of the
+// base's history serves HEAD and every commit.
+func wantCommits(ctx context.Context, repo *source.Repo, o ChangedOptions, commits []requestCommit, hist *published) error {
+	for _, rc := range commits {
+		changes, err := repo.Changes(ctx, rc.fork, rc.c.Hash.String(), o.PacksDir)
+		if err != nil {
+			return fmt.Errorf("commit %s: %w", shortRef(rc.c.Hash.String()), err)
+		}
+		for _, c := range changes {
+			hist.want(c.Name, c.Version)
+		}
+	}
+	return nil
 }
 
 // addCommits judges the pull request's commits before HEAD, oldest first
-// (rep is HEAD's report), and adds their problems that HEAD does not
-// have, each naming its commit. The commits' packs are not listed: they
-// are the directories HEAD's report names, or gone.
-func (rep *Report) addCommits(ctx context.Context, repo *source.Repo, o ChangedOptions, hist *published) error {
-	commits, fork, err := requestCommits(repo.Git(), o.Since)
-	if err != nil {
-		return err
-	}
+// (rep is HEAD's report), each against its fork point, and adds their
+// problems that HEAD does not have, each naming its commit. The commits'
+// packs are not listed: they are the directories HEAD's report names, or
+// gone.
+func (rep *Report) addCommits(ctx context.Context, repo *source.Repo, o ChangedOptions, commits []requestCommit, hist *published) error {
 	seen := map[problemKey]bool{}
 	for _, p := range rep.Problems {
 		seen[problemKey{p.File, p.Line, p.Col, string(p.Severity), p.Msg}] = true
 	}
-	for _, c := range commits {
-		sub, err := changedAt(ctx, repo, o, fork, c.Hash.String(), hist, false)
+	for _, rc := range commits {
+		c := rc.c
+		sub, err := changedAt(ctx, repo, o, rc.fork, c.Hash.String(), hist, false)
 		if err != nil {
 			return fmt.Errorf("commit %s: %w", shortRef(c.Hash.String()), err)
 		}
@@ -88,52 +112,60 @@ type problemKey struct {
 }
 
 // requestCommits lists the pull request's commits before its last one,
-// oldest first, and where they forked from base: the first-parent chain
-// from the request's last commit down to base's history. The last
-// commit is HEAD, or, when HEAD is the merge of the request into base
-// that CI checks out (its first parent in base's history), HEAD's second
-// parent. A merge commit on the chain is judged like any other; the
-// commits of its other side are not on the chain.
-func requestCommits(g *git.Repository, base string) ([]*object.Commit, string, error) {
+// oldest first, each with where it forked from base: the first-parent
+// chain from the request's last commit down to the first commit base's
+// history holds. The last commit is HEAD, or, when HEAD is the merge of
+// the request into base that CI checks out (its first parent in base's
+// history), HEAD's second parent. A merge commit on the chain (the base
+// merged into the branch, as GitHub's "Update branch" does) is judged
+// like any other; the base's commits it brought are not on the chain,
+// and the commits after it forked from the base commit it merged.
+func requestCommits(g *git.Repository, base string) ([]requestCommit, error) {
 	head, bc, err := headAndBase(g, base)
 	if err != nil {
-		return nil, "", err
+		return nil, err
+	}
+	inBase := map[plumbing.Hash]bool{}
+	err = object.NewCommitPreorderIter(bc, nil, nil).ForEach(func(c *object.Commit) error {
+		inBase[c.Hash] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--each-commit: the history of %s: %w (a shallow clone? fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", base, err)
 	}
 	tip := head
-	if len(head.ParentHashes) > 1 {
-		first, err := head.Parent(0)
-		if err != nil {
-			return nil, "", shallowErr(head.ParentHashes[0], err)
-		}
-		if in, err := first.IsAncestor(bc); err == nil && (in || first.Hash == bc.Hash) {
-			if tip, err = head.Parent(1); err != nil {
-				return nil, "", shallowErr(head.ParentHashes[1], err)
-			}
+	if len(head.ParentHashes) > 1 && inBase[head.ParentHashes[0]] {
+		if tip, err = head.Parent(1); err != nil {
+			return nil, shallowErr(head.ParentHashes[1], err)
 		}
 	}
-	fork, err := mergeBase(tip, bc, base)
-	if err != nil {
-		return nil, "", err
+	if inBase[tip.Hash] {
+		return nil, nil // HEAD is in base's history: no commit of its own
 	}
-	if fork == nil {
-		return nil, "", inputErr("--each-commit: HEAD and %s share no history: give the branch the pull request is based on", base)
-	}
-	var out []*object.Commit
-	for c := tip; c.Hash != fork.Hash && len(c.ParentHashes) > 0; {
+	var out []requestCommit
+	for c := tip; len(c.ParentHashes) > 0; {
 		p, err := c.Parent(0)
 		if err != nil {
-			return nil, "", shallowErr(c.ParentHashes[0], err)
+			return nil, shallowErr(c.ParentHashes[0], err)
 		}
-		if p.Hash == fork.Hash {
+		if inBase[p.Hash] {
 			break
 		}
-		out = append(out, p)
+		fork, err := mergeBase(p, bc, base)
+		if err != nil {
+			return nil, err
+		}
+		if fork == nil {
+			return nil, inputErr("--each-commit: HEAD and %s share no history: give the branch the pull request is based on", base)
+		}
+		out = append(out, requestCommit{c: p, fork: fork.Hash.String()})
 		c = p
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
+	if len(out) == 0 && len(tip.ParentHashes) == 0 {
+		return nil, inputErr("--each-commit: HEAD and %s share no history: give the branch the pull request is based on", base)
 	}
-	return out, fork.Hash.String(), nil
+	slices.Reverse(out)
+	return out, nil
 }
 
 // headAndBase reads the commits HEAD and base name.

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -216,4 +217,76 @@ func TestChangedEachCommitBranches(t *testing.T) {
 	git("checkout", "-q", "--detach", main)
 	git("merge", "-q", "--no-ff", "-m", "merge pr", "pr")
 	check("CI's merge commit")
+}
+
+// TestChangedEachCommitUpdatedBranch: a branch that merged its base in
+// (GitHub's "Update branch") holds base commits only through that merge's
+// second parent. --each-commit had walked on down the base's own history
+// to the root, judging each base commit against a later fork point: a
+// red check ("version went down") on every such pull request.
+func TestChangedEachCommitUpdatedBranch(t *testing.T) {
+	r, err := gitfixture.Init(t.TempDir())
+	testutil.Must(t, err)
+	git := func(args ...string) string { return strings.TrimSpace(string(testutil.Git(t, r.Dir, args...))) }
+	commit := func(msg string) string { git("add", "-A"); git("commit", "-qm", msg); return git("rev-parse", "HEAD") }
+	a := func(v string) { testutil.WritePack(t, r, "packs/a", "a", v, "addon", "v: "+v+"\n") }
+	b := func(v string) { testutil.WritePack(t, r, "packs/b", "b", v, "addon", "v: "+v+"\n") }
+	a("0.1.0")
+	commit("base0")
+	a("0.2.0")
+	commit("a 0.2")
+	a("0.3.0")
+	commit("a 0.3")
+	git("checkout", "-qb", "feat", "HEAD~2")
+	b("0.1.0")
+	commit("b 0.1")
+	git("merge", "-q", "--no-edit", "main")
+	b("0.2.0")
+	commit("b 0.2")
+	git("checkout", "-q", "main")
+	a("0.4.0")
+	main := commit("a 0.4")
+	git("checkout", "-q", "feat")
+	for _, head := range []string{"feat", "merge ref"} {
+		if head == "merge ref" {
+			git("checkout", "-q", "--detach", main)
+			git("merge", "-q", "--no-ff", "-m", "merge feat", "feat")
+		}
+		rep, err := Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: main, Committed: true, EachCommit: true})
+		testutil.Must(t, err)
+		if rep.Errors != 0 || rep.Commits != 2 {
+			t.Errorf("%s: %d commits judged (want 2: b 0.1 and the merge of main), errors: %s", head, rep.Commits, rep.Problems.Error())
+		}
+	}
+}
+
+// TestChangedForkPointShallow: a clone too shallow to find where HEAD
+// forked from its base says so: a pack the base changed may show as
+// changed by the branch.
+func TestChangedForkPointShallow(t *testing.T) {
+	r, err := gitfixture.Init(t.TempDir())
+	testutil.Must(t, err)
+	git := func(dir string, args ...string) string {
+		return strings.TrimSpace(string(testutil.Git(t, dir, args...)))
+	}
+	commit := func(msg string) { git(r.Dir, "add", "-A"); git(r.Dir, "commit", "-qm", msg) }
+	testutil.WritePack(t, r, "packs/a", "a", "0.1.0", "addon", "")
+	commit("base")
+	git(r.Dir, "checkout", "-qb", "feat")
+	testutil.WritePack(t, r, "packs/b", "b", "0.1.0", "addon", "")
+	commit("b")
+	git(r.Dir, "checkout", "-q", "main")
+	testutil.WritePack(t, r, "packs/a", "a", "0.2.0", "addon", "x: 1\n")
+	commit("a 0.2")
+	clone := filepath.Join(t.TempDir(), "clone")
+	git(r.Dir, "clone", "-q", "--depth", "1", "--branch", "feat", "file://"+r.Dir, clone)
+	git(clone, "fetch", "-q", "--depth", "1", "origin", "main:refs/remotes/origin/main")
+	rep, err := Changed(context.Background(), ChangedOptions{Repo: clone, PacksDir: "packs", Since: "origin/main", Committed: true})
+	testutil.Must(t, err)
+	for _, p := range rep.Problems {
+		if p.Severity == meta.SevWarning && p.File == "" && strings.Contains(p.Msg, "too shallow to find where it forked") {
+			return
+		}
+	}
+	t.Fatalf("no warning that the fork point is unknown: %s", rep.Problems.Error())
 }

@@ -123,7 +123,7 @@ func DirsWith(ctx context.Context, dirs []string, o Options) (*Report, error) {
 		if !info.IsDir() {
 			return nil, inputErr("%s is not a directory: give a pack directory or a tree of packs", dir)
 		}
-		loaded, ps, err := pack.ValidateTree(os.DirFS(dir), ".", filepath.ToSlash(filepath.Clean(dir)))
+		loaded, ps, err := pack.ValidateTree(os.DirFS(dir), ".", pack.Options{Prefix: filepath.ToSlash(filepath.Clean(dir)), RefuseKeys: true})
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", dir, err)
 		}
@@ -205,7 +205,16 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	}
 	hist := newPublished(repo, o.Since, o.PacksDir)
 	hist.since, hist.off = o.HistorySince, o.NoHistory
-	fork := forkPoint(repo.Git(), o.Since)
+	fork, found := forkPoint(repo.Git(), o.Since)
+	var commits []requestCommit
+	if o.EachCommit {
+		if commits, err = requestCommits(repo.Git(), o.Since); err != nil {
+			return nil, err
+		}
+		if err := wantCommits(ctx, repo, o, commits, hist); err != nil {
+			return nil, err
+		}
+	}
 	rep, err := changedAt(ctx, repo, o, fork, "HEAD", hist, !o.Committed)
 	if err != nil {
 		return nil, err
@@ -213,10 +222,12 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	if fork != o.Since {
 		rep.ForkPoint = fork
 	}
-	if o.EachCommit {
-		if err := rep.addCommits(ctx, repo, o, hist); err != nil {
-			return nil, err
-		}
+	if !found {
+		rep.Problems = append(rep.Problems, meta.Problem{Severity: meta.SevWarning, Msg: fmt.Sprintf(
+			"HEAD does not contain %s and the clone is too shallow to find where it forked: compared with %s's tip, so a pack %s changed since may show as changed here (fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", o.Since, o.Since, o.Since)})
+	}
+	if err := rep.addCommits(ctx, repo, o, commits, hist); err != nil {
+		return nil, err
 	}
 	return rep.finish(ctx, o.Options)
 }
@@ -288,7 +299,7 @@ func (rep *Report) addChange(ctx context.Context, c source.Change, hist *publish
 	if err != nil {
 		return err
 	}
-	p, ps := pack.Load(fsys, ".", pack.Options{Prefix: c.Dir})
+	p, ps := pack.Load(fsys, ".", pack.Options{Prefix: c.Dir, RefuseKeys: true})
 	ps = append(ps, rep.judge(p, c.Dir, ps)...)
 	manifest, _ := fs.ReadFile(fsys, pack.ManifestFile)
 	done()

@@ -143,7 +143,7 @@ func validateWorktree(ctx context.Context, repo *source.Repo, base string, hist 
 		if err != nil {
 			return nil, nil, err
 		}
-		p, ps := pack.Load(newStagedFS(wp.abs, now), ".", pack.Options{Prefix: wp.dir})
+		p, ps := pack.Load(newStagedFS(wp.abs, now), ".", pack.Options{Prefix: wp.dir, RefuseKeys: true})
 		problems = append(problems, ps...)
 		problems = append(problems, judge(p, wp.dir, ps)...)
 		vp := Pack{Dir: wp.dir}

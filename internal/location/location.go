@@ -39,7 +39,11 @@ func Parse(s string) (Location, error) {
 	if !strings.Contains(s, "://") {
 		// s3:/bucket or https:/host: a URL with a slash missing, not a
 		// directory named "s3:" (which would publish into ./s3:/bucket).
-		if scheme, rest, ok := strings.Cut(s, ":"); ok && knownScheme(scheme) && (rest == "" || rest[0] == '/') {
+		scheme, rest, ok := strings.Cut(s, ":")
+		if ok && strings.EqualFold(scheme, "file") && strings.HasPrefix(rest, "/") {
+			return Location{Raw: s, Scheme: "file", Dir: filepath.FromSlash(rest)}, nil // file:/PATH (RFC 8089)
+		}
+		if ok && knownScheme(scheme) && (rest == "" || rest[0] == '/') {
 			return Location{}, fmt.Errorf("%w: %q: a URL's scheme takes two slashes: did you mean %s://%s?", ErrLocation, s, strings.ToLower(scheme), strings.TrimLeft(rest, "/"))
 		}
 		return Location{Raw: s, Scheme: "file", Dir: s}, nil

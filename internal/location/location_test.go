@@ -30,6 +30,7 @@ func TestParse(t *testing.T) {
 		{in: "OCI:/registry.example/base", bad: true},
 		{in: "https:", bad: true},
 		{in: "s3:bucket", scheme: "file", dir: "s3:bucket"},
+		{in: "file:/srv/site", scheme: "file", dir: filepath.FromSlash("/srv/site")},
 		{in: "packs:v2/site", scheme: "file", dir: "packs:v2/site"},
 	} {
 		l, err := Parse(tc.in)

@@ -457,7 +457,7 @@ func toString(v any) string {
 func TestHeadValidates(t *testing.T) { headValidates(t, small(t)) }
 
 func headValidates(t *testing.T, r *Repo) {
-	_, probs, err := pack.ValidateTree(os.DirFS(r.Dir), "packs", "packs")
+	_, probs, err := pack.ValidateTree(os.DirFS(r.Dir), "packs", pack.Options{Prefix: "packs"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -536,7 +536,7 @@ func TestRealErrors(t *testing.T) {
 	if len(r.RealErrors) != 5 {
 		t.Fatalf("want 5 real errors, got %+v", r.RealErrors)
 	}
-	_, probs, err := pack.ValidateTree(os.DirFS(r.Dir), "packs", "packs")
+	_, probs, err := pack.ValidateTree(os.DirFS(r.Dir), "packs", pack.Options{Prefix: "packs"})
 	if err != nil {
 		t.Fatal(err)
 	}
