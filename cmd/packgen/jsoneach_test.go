@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // Item 8: every command with -o json, through the binary: stdout is one
@@ -47,6 +48,7 @@ func TestEveryCommandJSON(t *testing.T) {
 		// each in the problem shape with this severity.
 		problems string
 	}
+	down := testutil.FreeAddr(t)
 	cases := []jsonCase{
 		{args: []string{"validate", "--repo", repo.Dir}},
 		{args: []string{"images", filepath.Join(repo.Dir, "packs")}},
@@ -82,6 +84,11 @@ func TestEveryCommandJSON(t *testing.T) {
 		{args: []string{"profile", "outdated", prof, "--insecure-skip-verify"}, warn: "NOT"},
 		{args: []string{"profile", "fetch", lock, "-d", filepath.Join(b.Dir, "cluster"), "--insecure-skip-verify"}, warn: "NOT"},
 		{args: []string{"profile", "render", prof, "-d", filepath.Join(b.Dir, "rendered"), "--insecure-skip-verify"}, warn: "NOT"},
+		// A configured registry that is down: search shows the others'
+		// packs, exit 0, the one not searched in the warnings.
+		{args: []string{"registry", "add", "down", "http://" + down, "--key", pub}, warn: "could not read"},
+		{args: []string{"search", "hello", "--insecure-skip-verify"}, warn: "registry down: GET http://" + down + "/index.json"},
+		{args: []string{"registry", "remove", "down"}},
 	}
 	if _, ok := ocitest.FindTool("registry"); ok {
 		reg := ocitest.Start(t, ocitest.Anonymous)
