@@ -528,6 +528,12 @@ func wrap(ref string, client remote.Client, err error) error {
 	if errors.Is(err, ErrTimeout) {
 		return fmt.Errorf("%s: %w: %s did not finish the request in time: try again later: %w", ref, ErrUnreachable, host, err)
 	}
+	var dial *net.OpError
+	if errors.As(err, &dial) && dial.Op == "dial" && dial.Timeout() {
+		// net's timeouts match context.DeadlineExceeded too: this one is
+		// the connect's own bound, not a limit the user can raise.
+		return fmt.Errorf("%s: %w: %s did not accept a connection within %s: check the host and port and the network: %v", ref, ErrUnreachable, host, dialTimeout, err)
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s: %w: %w: the time limit ran out before %s answered: try again later (%v)", ref, ErrUnreachable, ErrTimeout, host, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -631,5 +632,39 @@ func TestStallUpload(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated || got.Load() != 40 {
 		t.Fatalf("status %d, %d bytes arrived; want 201, 40", resp.StatusCode, got.Load())
+	}
+}
+
+// dialTimeoutErr is what net's dialer returns when its timeout runs out:
+// a timeout that also matches context.DeadlineExceeded.
+type dialTimeoutErr struct{}
+
+func (dialTimeoutErr) Error() string   { return "i/o timeout" }
+func (dialTimeoutErr) Timeout() bool   { return true }
+func (dialTimeoutErr) Temporary() bool { return true }
+func (dialTimeoutErr) Is(err error) bool {
+	return err == context.DeadlineExceeded
+}
+
+// TestWrapTimeouts: a connect that timed out is the host's failure, not
+// a limit to raise (ErrTimeout would have the CLI say "raise --timeout");
+// the caller's own deadline is ErrTimeout.
+func TestWrapTimeouts(t *testing.T) {
+	ref := "127.0.0.1:9/acme/hello:1"
+	for _, tc := range []struct {
+		name    string
+		err     error
+		timeout bool
+		msg     string
+	}{
+		{"dial", &url.Error{Op: "Head", URL: "http://127.0.0.1:9/v2/", Err: &net.OpError{Op: "dial", Net: "tcp", Err: dialTimeoutErr{}}}, false, "did not accept a connection within 10s"},
+		{"deadline", fmt.Errorf("Head: %w", context.DeadlineExceeded), true, "the time limit ran out before 127.0.0.1:9 answered"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Wrap(ref, nil, tc.err)
+			if !errors.Is(err, ErrUnreachable) || errors.Is(err, ErrTimeout) != tc.timeout || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("Wrap = %v; want ErrUnreachable, ErrTimeout %v, saying %q", err, tc.timeout, tc.msg)
+			}
+		})
 	}
 }
