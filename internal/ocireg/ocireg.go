@@ -107,6 +107,9 @@ var ErrTimeout = errors.New("download timed out")
 const (
 	maxRedirects = 10
 	dialTimeout  = 10 * time.Second
+	// uploadAnswer is the least wait for the answer to an upload sent
+	// whole (the registry's work on it), whatever the stall timeout.
+	uploadAnswer = 60 * time.Second
 )
 
 // Repository opens the repository of ref ("host[:port]/path/name", with
@@ -289,7 +292,7 @@ func (s *stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	w.Arm()
 	r := req.WithContext(w.Context())
 	if req.Body != nil && req.Body != http.NoBody {
-		r.Body = &armOnRead{rc: req.Body, w: w}
+		r.Body = &armOnRead{rc: req.Body, w: w, d: s.d}
 	}
 	resp, err := s.base.RoundTrip(r)
 	if err != nil {
@@ -305,11 +308,18 @@ func (s *stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 type armOnRead struct {
 	rc io.ReadCloser
 	w  *stall.Watch
+	d  time.Duration // the stall timeout
 }
 
 func (a *armOnRead) Read(p []byte) (int, error) {
 	n, err := a.rc.Read(p)
-	if n > 0 {
+	switch {
+	case err == io.EOF:
+		// Sent whole: the registry may verify and store it before it
+		// answers (a large blob on object storage), as long as the
+		// header wait this client always allowed.
+		a.w.ArmFor(max(a.d, uploadAnswer))
+	case n > 0:
 		a.w.Arm()
 	}
 	return n, err

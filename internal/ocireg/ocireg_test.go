@@ -596,13 +596,16 @@ func TestLimits(t *testing.T) {
 }
 
 // TestStallUpload: an upload whose body moves slowly but steadily is not
-// a stall, though it takes longer than the stall timeout in all.
+// a stall, though it takes longer than the stall timeout in all; nor is
+// the registry's work on an upload sent whole (up to a minute, as
+// before the stall covered the wait for headers).
 func TestStallUpload(t *testing.T) {
 	isolate(t)
 	var got atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
 		got.Store(n)
+		time.Sleep(600 * time.Millisecond) // storing it: past the stall timeout
 		w.WriteHeader(http.StatusCreated)
 	}))
 	t.Cleanup(srv.Close)
