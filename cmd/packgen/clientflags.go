@@ -209,3 +209,22 @@ func (f *clientFlags) warnUnverified(g *globalOptions, site string) {
 		fmt.Fprintf(&f.warnings, "warning: %s\n", msg)
 	}
 }
+
+// limitHint names the flag that raises the limit err ran into, when the
+// command has it: the libraries name a limit by its value alone, since
+// not every command that reaches a server has the flags (publish,
+// validate --check-images).
+func limitHint(cmd *cobra.Command, err error) string {
+	if cmd == nil {
+		return ""
+	}
+	for _, l := range []struct {
+		is   error
+		flag string
+	}{{transport.ErrStalled, "stall-timeout"}, {transport.ErrTimeout, "timeout"}} {
+		if f := cmd.Flags().Lookup(l.flag); f != nil && errors.Is(err, l.is) {
+			return fmt.Sprintf("on a slow link, raise --%s (now %s)", l.flag, f.Value)
+		}
+	}
+	return ""
+}

@@ -17,7 +17,6 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/internal/textsafe"
-	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -228,25 +227,6 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
-}
-
-// limitHint names the flag that raises the limit err ran into, when the
-// command has it: the libraries name a limit by its value alone, since
-// not every command that reaches a server has the flags (publish,
-// validate --check-images).
-func limitHint(cmd *cobra.Command, err error) string {
-	if cmd == nil {
-		return ""
-	}
-	for _, l := range []struct {
-		is   error
-		flag string
-	}{{transport.ErrStalled, "stall-timeout"}, {transport.ErrTimeout, "timeout"}} {
-		if f := cmd.Flags().Lookup(l.flag); f != nil && errors.Is(err, l.is) {
-			return fmt.Sprintf("on a slow link, raise --%s (now %s)", l.flag, f.Value)
-		}
-	}
-	return ""
 }
 
 // Exit codes of a command stopped by a signal (128 + its number).
