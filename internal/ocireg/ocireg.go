@@ -17,6 +17,11 @@
 // Credentials only ever go to the registry's own host:port: a redirect
 // (registries send blob GETs to blob storage) is followed without the
 // Authorization header, and never from https down to http.
+//
+// Limits, as every download of packgen's: a request fails when no byte
+// moves for Options.StallTimeout (from its start: a registry that
+// accepts and never answers), and, with Options.Timeout, when it and its
+// retries take longer; an attempt that ran into a limit is not retried.
 package ocireg
 
 import (
