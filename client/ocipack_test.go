@@ -309,7 +309,7 @@ func TestFetchOCIPackHostile(t *testing.T) {
 		{fault: "blob-wrong-bytes", want: ErrDigestMismatch, msg: "do not match the digest"},
 		{fault: "blob-endless", want: ErrTooLarge, msg: "more bytes than the manifest states"},
 		{fault: "blob-short", want: ErrDigestMismatch, msg: "fewer bytes"},
-		{fault: "blob-stall", want: ocireg.ErrStalled, msg: "--stall-timeout"},
+		{fault: "blob-stall", want: ocireg.ErrStalled, msg: "nothing received for"},
 		{fault: "manifest-wrong-digest", want: ErrDigestMismatch, msg: "reading the manifest", noBlobs: true},
 		{fault: "manifest-endless", want: nil, msg: "reading the manifest", noBlobs: true},
 		{fault: "two-layers", edit: func(m *ocispec.Manifest) { m.Layers = append(m.Layers, m.Layers[0]) }, want: ErrNotORASPack, msg: "2 layers", noBlobs: true},

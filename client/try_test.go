@@ -152,4 +152,5 @@ func TestComplete(t *testing.T) {
 			}
 		})
 	}
+	t.Run("Search", func(t *testing.T) { testSearch(t, f) }) // the same registries
 }

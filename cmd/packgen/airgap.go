@@ -151,6 +151,7 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 	if err != nil {
 		return err
 	}
+	ro.StallTimeout = o.conn.stall // the image registries' too, as the packs'
 	imageKeys, err := imageVerifiers(o.imageKeys)
 	if err != nil {
 		return err

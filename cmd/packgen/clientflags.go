@@ -41,6 +41,25 @@ func (f *connFlags) options(g *globalOptions) client.Options {
 	return client.Options{InsecureSkipVerify: f.insecure, Timeout: f.timeout, StallTimeout: f.stall, Warn: g.stderr}
 }
 
+// limitHint names the flag that raises the limit err ran into, when the
+// command has it: the libraries name a limit by its value alone, since
+// not every command that reaches a server has the flags (publish,
+// validate --check-images).
+func limitHint(cmd *cobra.Command, err error) string {
+	if cmd == nil {
+		return ""
+	}
+	for _, l := range []struct {
+		is   error
+		flag string
+	}{{transport.ErrStalled, "stall-timeout"}, {transport.ErrTimeout, "timeout"}} {
+		if f := cmd.Flags().Lookup(l.flag); f != nil && errors.Is(err, l.is) {
+			return fmt.Sprintf("on a slow link, raise --%s (now %s)", l.flag, f.Value)
+		}
+	}
+	return ""
+}
+
 // clientFlags are the flags of every command that reads from a registry
 // (fetch, search, list, info, images, log show): connFlags, the choice of
 // registry (--registry, or --url with --key), the OCI flags of an oci://

@@ -405,6 +405,24 @@ func TestFirstHourExitCodes(t *testing.T) {
 			t.Errorf("packgen %s: usage footer on a non-usage error:\n%s", strings.Join(args, " "), errs)
 		}
 	}
+	// A registry that accepts and never answers: oci:// obeys the limits
+	// given as http(s) does (it once ran for minutes past them), exit 3,
+	// the error naming the registry and the limit, the hint the flag.
+	silent := testutil.SilentAddr(t)
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"list", "oci://" + silent + "/x", "--plain-http", "--stall-timeout", "1s"}, []string{silent + "/x/packgen/index", "nothing received for 1s", "raise --stall-timeout (now 1s)"}},
+		{[]string{"fetch", "hello", "--url", "oci://" + silent + "/x", "--key", pub, "--plain-http", "--timeout", "1s", "-d", filepath.Join(b.Dir, "never")}, []string{silent + " did not finish", "time limit of 1s", "raise --timeout (now 1s)"}},
+		{[]string{"list", "http://" + silent, "--stall-timeout", "1s"}, []string{silent, "nothing received for 1s", "raise --stall-timeout (now 1s)"}},
+	} {
+		start := time.Now()
+		b.want(3, c.want, c.args...)
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("packgen %s: gave up after %v", strings.Join(c.args, " "), d)
+		}
+	}
 	// An unsigned archive (no .sig beside it): not verified, exit 1.
 	site := filepath.Join(b.Dir, "site")
 	b.want(0, nil, "build", "--repo", repo.Dir, "--out", site, "--refresh", "--no-site")

@@ -38,6 +38,7 @@ func TestEveryCommandJSON(t *testing.T) {
 	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "other"))
 	b.want(0, nil, "key", "generate", "--witness", "w1", "--prefix", filepath.Join(b.Dir, "w1"))
 
+	down := testutil.FreeAddr(t) // a configured registry that is down
 	type problem struct {
 		File     *string `json:"file"`
 		Severity string  `json:"severity"`
@@ -81,6 +82,11 @@ func TestEveryCommandJSON(t *testing.T) {
 		{args: []string{"registry", "add", "beta", site, "--key", pub}},
 		{args: []string{"registry", "add", "gamma", site}, warn: "no --key given"},
 		{args: []string{"registry", "remove", "gamma"}},
+		// A configured registry that is down: search shows the others'
+		// packs, exit 0, the one not searched in the warnings.
+		{args: []string{"registry", "add", "down", "http://" + down, "--key", pub}, warn: "could not read"},
+		{args: []string{"search", "hello", "--insecure-skip-verify"}, warn: "registry down: GET http://" + down + "/index.json"},
+		{args: []string{"registry", "remove", "down"}},
 		{args: []string{"version"}},
 		{args: []string{"profile", "resolve", prof, "--partial", "--insecure-skip-verify"}, warn: "NOT"},
 		{args: []string{"profile", "outdated", prof, "--insecure-skip-verify"}, warn: "NOT"},

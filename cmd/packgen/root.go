@@ -231,6 +231,9 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", path)
 		}
+		if hint := limitHint(cmd, err); hint != "" {
+			fmt.Fprintf(stderr, "packgen: %s\n", hint)
+		}
 	}
 	return code
 }

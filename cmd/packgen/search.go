@@ -1,11 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
-	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/spf13/cobra"
 )
@@ -21,7 +21,13 @@ func newSearchCmd(g *globalOptions) *cobra.Command {
 configured registry (or the one given with --registry or --url). Indexes
 are verified like fetch verifies them. --plain-http, --ca-file and
 --username are for --url oci://HOST/BASE; a configured registry keeps
-its own (packgen registry add).`,
+its own (packgen registry add).
+
+A registry that cannot be read (down, silent past --stall-timeout) does
+not hide the others: their packs are listed, with a warning naming it
+(in -o json's warnings too), and the exit is 0. Exit 3 when no registry
+answered; exit 1 when one failed verification (a bad signature, a
+rollback), after listing the others' packs.`,
 		Example: `  packgen search monitoring
   packgen search calico --registry acme -o json
   packgen search calico --url oci://localhost:5000/packs --key registry.pub --plain-http`,
@@ -31,41 +37,57 @@ its own (packgen registry add).`,
 			if err != nil {
 				return err
 			}
-			type hit struct {
-				Registry string `json:"registry"`
-				index.Summary
+			hits, failed, err := client.Search(cmd.Context(), regs, func(reg client.Registry) (*client.Client, error) { return f.client(g, reg) }, args[0])
+			if err != nil {
+				return clientErr(err)
 			}
-			hits := []hit{}
-			term := strings.ToLower(args[0])
-			for _, reg := range regs {
-				cl, err := f.client(g, reg)
-				if err != nil {
-					return err
+			if len(failed) == len(regs) {
+				// Nothing answered: the error, as with one registry.
+				if len(failed) == 1 {
+					return clientErr(failed[0])
 				}
-				packs, err := cl.Catalog(cmd.Context())
-				if err != nil {
-					return clientErr(err)
+				return clientErr(fmt.Errorf("none of the %d registries could be searched:\n%w", len(regs), errors.Join(failed...)))
+			}
+			// The others' packs, and a warning per registry not searched;
+			// one that failed verification is still the command's error.
+			var bad error
+			for _, e := range failed {
+				var ee *exitError
+				if ce := clientErr(e); errors.As(ce, &ee) && ee.code == exitBad {
+					bad = errors.Join(bad, e)
+					continue
 				}
-				for _, p := range packs {
-					if strings.Contains(strings.ToLower(strings.Join([]string{p.Name, p.DisplayName, p.Layer, p.AddonType}, "\n")), term) {
-						hits = append(hits, hit{reg.Name, p})
-					}
+				msg := fmt.Sprintf("%v; not searched: the packs listed are the other registries'", e)
+				g.warnf("%s\n", msg)
+				if f.json() {
+					fmt.Fprintf(&f.warnings, "warning: %s\n", msg)
 				}
 			}
-			if f.json() {
-				return writeJSON(g, struct {
-					Packs    []hit         `json:"packs"`
-					Warnings meta.Problems `json:"warnings"`
-				}{hits, f.warnings.problems()})
+			if err := printHits(g, f, hits); err != nil {
+				return err
 			}
-			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "REGISTRY\tNAME\tLAYER\tLATEST\tDISPLAY NAME")
-			for _, h := range hits {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", esc(h.Registry), esc(h.Name), layerLabel(h.Summary), esc(h.Latest), esc(h.DisplayName))
+			if bad != nil {
+				return badErr(bad)
 			}
-			return tw.Flush()
+			return nil
 		},
 	}
 	f.add(c, g)
 	return c
+}
+
+// printHits prints what search found, as a table or -o json.
+func printHits(g *globalOptions, f *clientFlags, hits []client.Hit) error {
+	if f.json() {
+		return writeJSON(g, struct {
+			Packs    []client.Hit  `json:"packs"`
+			Warnings meta.Problems `json:"warnings"`
+		}{hits, f.warnings.problems()})
+	}
+	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REGISTRY\tNAME\tLAYER\tLATEST\tDISPLAY NAME")
+	for _, h := range hits {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", esc(h.Registry), esc(h.Name), layerLabel(h.Summary), esc(h.Latest), esc(h.DisplayName))
+	}
+	return tw.Flush()
 }

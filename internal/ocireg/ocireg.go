@@ -17,6 +17,11 @@
 // Credentials only ever go to the registry's own host:port: a redirect
 // (registries send blob GETs to blob storage) is followed without the
 // Authorization header, and never from https down to http.
+//
+// Limits, as every download of packgen's: a request fails when no byte
+// moves for Options.StallTimeout (from its start: a registry that
+// accepts and never answers), and, with Options.Timeout, when it and its
+// retries take longer; an attempt that ran into a limit is not retried.
 package ocireg
 
 import (
@@ -25,6 +30,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -78,24 +84,37 @@ type Options struct {
 	// any stored credentials.
 	Username string
 	Password string
-	// StallTimeout cancels a response whose body sends nothing for this
-	// long (0: DefaultStallTimeout); a slow but moving download is fine.
+	// StallTimeout fails a request when no byte moves for this long
+	// (0: DefaultStallTimeout): waiting for the answer's headers, in its
+	// body, or while an upload's body is not being taken; a slow but
+	// moving transfer is fine.
 	StallTimeout time.Duration
+	// Timeout bounds each request from sending it to the end of its
+	// answer's body, retries included (0: none): a command's --timeout,
+	// where it has one. Uploads (publish) have none: a silent registry
+	// still fails them after StallTimeout.
+	Timeout time.Duration
 }
 
 // DefaultStallTimeout is the stall timeout of every other download of
 // packgen's (internal/transport's).
 const DefaultStallTimeout = stall.Default
 
-// ErrStalled: a response body sent nothing for the stall timeout.
+// ErrStalled: a request moved no byte for the stall timeout.
 var ErrStalled = stall.ErrStalled
+
+// ErrTimeout: a request did not finish within Options.Timeout (a slow
+// drip that never stalls long enough to trip ErrStalled). The site
+// transports' ErrTimeout is this one, so a timeout is one sentinel
+// whichever source it came from.
+var ErrTimeout = errors.New("download timed out")
 
 const (
 	maxRedirects = 10
 	dialTimeout  = 10 * time.Second
-	// headerTimeout bounds the wait for a response's headers; bodies are
-	// bounded by the sizes in the descriptors oras-go verifies against.
-	headerTimeout = 60 * time.Second
+	// uploadAnswer is the least wait for the answer to an upload sent
+	// whole (the registry's work on it), whatever the stall timeout.
+	uploadAnswer = 60 * time.Second
 )
 
 // Repository opens the repository of ref ("host[:port]/path/name", with
@@ -189,7 +208,6 @@ func newClient(ctx context.Context, host string, o Options) (*auth.Client, error
 	}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
-	base.ResponseHeaderTimeout = headerTimeout
 	base.Proxy = http.ProxyFromEnvironment
 	// A publish sends up to publish.DefaultJobs requests at once through
 	// one client: keep that many connections open between them, where
@@ -213,8 +231,13 @@ func newClient(ctx context.Context, host string, o Options) (*auth.Client, error
 	if stall <= 0 {
 		stall = DefaultStallTimeout
 	}
+	// The stall watch is per attempt, under oras-go's retries; the
+	// timeout is per request, over them, so retries never outlast it.
 	hc := &http.Client{
-		Transport:     loopbackOnlyHTTP{retry.NewTransport(&stallTransport{base: base, d: stall})},
+		Transport: loopbackOnlyHTTP{&limitTransport{d: o.Timeout, base: &retry.Transport{
+			Base:   &stallTransport{base: base, d: stall},
+			Policy: func() retry.Policy { return boundedRetry{} },
+		}}},
 		CheckRedirect: redirect.Policy(maxRedirects),
 	}
 	cred, src, err := lookup(ctx, host, o)
@@ -260,9 +283,10 @@ func (t loopbackOnlyHTTP) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(req)
 }
 
-// stallTransport cancels a request whose response body goes silent for
-// d (headers are bounded by the transport's ResponseHeaderTimeout; an
-// upload's request body by the server).
+// stallTransport fails an attempt when no byte moves for d: from the
+// start (a registry that accepts and never answers), while an upload's
+// body is read out, and then in the answer's body, the watch re-armed by
+// every byte either way.
 type stallTransport struct {
 	base http.RoundTripper
 	d    time.Duration
@@ -270,13 +294,112 @@ type stallTransport struct {
 
 func (s *stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	w := stall.New(req.Context(), s.d)
-	resp, err := s.base.RoundTrip(req.WithContext(w.Context()))
+	w.Arm()
+	r := req.WithContext(w.Context())
+	if req.Body != nil && req.Body != http.NoBody {
+		r.Body = &armOnRead{rc: req.Body, w: w, d: s.d}
+	}
+	resp, err := s.base.RoundTrip(r)
 	if err != nil {
 		w.Stop()
 		return nil, err
 	}
 	resp.Body = w.Body(resp.Body, nil)
 	return resp, nil
+}
+
+// armOnRead re-arms a stall watch whenever the transport takes a piece
+// of an upload's body.
+type armOnRead struct {
+	rc io.ReadCloser
+	w  *stall.Watch
+	d  time.Duration // the stall timeout
+}
+
+func (a *armOnRead) Read(p []byte) (int, error) {
+	n, err := a.rc.Read(p)
+	switch {
+	case err == io.EOF:
+		// Sent whole: the registry may verify and store it before it
+		// answers (a large blob on object storage), as long as the
+		// header wait this client always allowed.
+		a.w.ArmFor(max(a.d, uploadAnswer))
+	case n > 0:
+		a.w.Arm()
+	}
+	return n, err
+}
+
+func (a *armOnRead) Close() error { return a.rc.Close() }
+
+// boundedRetry is oras-go's default policy (429, 5xx, a reset
+// connection: at most 5 retries, backing off up to 3 s) except that an
+// attempt that ran into a limit is not tried again: a registry that sent
+// nothing for the stall timeout, a dial or TLS handshake that timed out.
+// Retrying those multiplied every limit by six (a silent registry held a
+// command for six minutes).
+type boundedRetry struct{}
+
+func (boundedRetry) Retry(attempt int, resp *http.Response, err error) (time.Duration, error) {
+	var nerr net.Error
+	if err != nil && (errors.Is(err, ErrStalled) || errors.Is(err, ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		(errors.As(err, &nerr) && nerr.Timeout())) {
+		return -1, nil
+	}
+	return retry.DefaultPolicy.Retry(attempt, resp, err)
+}
+
+// limitTransport bounds a request, its retries and its answer's body by
+// d (0: no bound), failing it with ErrTimeout.
+type limitTransport struct {
+	base http.RoundTripper
+	d    time.Duration
+}
+
+func (l *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if l.d <= 0 {
+		return l.base.RoundTrip(req)
+	}
+	ctx, cancel := context.WithTimeoutCause(req.Context(), l.d,
+		fmt.Errorf("%w: the request did not finish within the time limit of %s", ErrTimeout, l.d))
+	resp, err := l.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		err = limitErr(ctx, err)
+		cancel()
+		return nil, err
+	}
+	resp.Body = &limitBody{rc: resp.Body, ctx: ctx, cancel: cancel}
+	return resp, nil
+}
+
+// limitErr reports a request that ran out of time as its ErrTimeout
+// cause (net/http and oras-go's retry wait say "context deadline
+// exceeded" or "context canceled").
+func limitErr(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) && !errors.Is(err, ErrTimeout) {
+		return cause
+	}
+	return err
+}
+
+type limitBody struct {
+	rc     io.ReadCloser
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (b *limitBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF {
+		err = limitErr(b.ctx, err)
+	}
+	return n, err
+}
+
+func (b *limitBody) Close() error {
+	err := b.rc.Close()
+	b.cancel()
+	return err
 }
 
 // lookup finds the credentials for host and says where they came from.
@@ -411,11 +534,23 @@ func wrap(ref string, client remote.Client, err error) error {
 	if errors.Is(err, errdef.ErrNotFound) {
 		return fmt.Errorf("%s: %w: check the registry, path, name and tag (for packs: HOST/BASE/spectro-packs/archive/NAME:VERSION): %v", ref, ErrNotFound, err)
 	}
+	// The limits are named by their values, not by flags: not every
+	// command that reaches a registry has --timeout or --stall-timeout
+	// (the CLI adds the flag where it has one).
 	if errors.Is(err, ErrStalled) {
-		return fmt.Errorf("%s: %w: %s stopped sending mid-download: try again, or raise --stall-timeout on a slow link", ref, err, host)
+		return fmt.Errorf("%s: %w: %s stopped answering (a silent or overloaded registry, or a dead connection): try again later: %w", ref, ErrUnreachable, host, err)
+	}
+	if errors.Is(err, ErrTimeout) {
+		return fmt.Errorf("%s: %w: %s did not finish the request in time: try again later: %w", ref, ErrUnreachable, host, err)
+	}
+	var dial *net.OpError
+	if errors.As(err, &dial) && dial.Op == "dial" && dial.Timeout() {
+		// net's timeouts match context.DeadlineExceeded too: this one is
+		// the connect's own bound, not a limit the user can raise.
+		return fmt.Errorf("%s: %w: %s did not accept a connection within %s: check the host and port and the network: %v", ref, ErrUnreachable, host, dialTimeout, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s: %w: gave up after --timeout (%v): try again, or raise --timeout on a slow link", ref, ErrUnreachable, err)
+		return fmt.Errorf("%s: %w: %w: the time limit ran out before %s answered: try again later (%v)", ref, ErrUnreachable, ErrTimeout, host, err)
 	}
 	if errors.Is(err, ErrInsecureRedirect) || errors.Is(err, ErrRedirects) {
 		return fmt.Errorf("%s: %w", ref, err)

@@ -7,13 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -24,6 +27,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/packgen/packgen/internal/ocitest"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // isolate points every credential source at an empty temp dir, so the
@@ -527,5 +531,143 @@ func TestClients(t *testing.T) {
 	}
 	if _, err := NewClients(Options{PlainHTTP: true}).Repository(ctx, "registry.example/acme/x"); !errors.Is(err, ErrPlainHTTP) {
 		t.Fatalf("plain http off loopback: %v", err)
+	}
+}
+
+// TestLimits: a registry that accepts and never answers, or answers
+// 503 again and again, fails within the stall and overall limits (a
+// silent one held a command for six minutes: a 60 s header wait, retried
+// five times), with an error naming the reference, the host and the
+// limit. Bounds are generous: what is asserted is the error's kind and
+// that the limit, not the retries, decided.
+func TestLimits(t *testing.T) {
+	isolate(t)
+	silent := testutil.SilentAddr(t)
+	var busyHits atomic.Int32
+	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		busyHits.Add(1)
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(busy.Close)
+	busyHost := strings.TrimPrefix(busy.URL, "http://")
+	for _, tc := range []struct {
+		name string
+		host string
+		o    Options
+		want error
+		msg  string
+	}{
+		{"silent, stall", silent, Options{PlainHTTP: true, StallTimeout: 300 * time.Millisecond}, ErrStalled, "nothing received for 300ms"},
+		{"silent, timeout first", silent, Options{PlainHTTP: true, StallTimeout: time.Minute, Timeout: 400 * time.Millisecond}, ErrTimeout, "within the time limit of 400ms"},
+		// oras-go's backoff alone would take ~7 s over its five retries.
+		{"503s, retries within timeout", busyHost, Options{PlainHTTP: true, Timeout: 300 * time.Millisecond}, ErrTimeout, "within the time limit of 300ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			ref := tc.host + "/acme/hello:1.0.0"
+			repo, err := Repository(ctx, ref, tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			_, err = repo.Resolve(ctx, "1.0.0")
+			err = Wrap(ref, repo.Client, err)
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("gave up after %v", d)
+			}
+			if !errors.Is(err, tc.want) || !errors.Is(err, ErrUnreachable) {
+				t.Fatalf("want %v and %v, got %v", tc.want, ErrUnreachable, err)
+			}
+			for _, s := range []string{ref, tc.host + " ", tc.msg} {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error does not say %q: %v", s, err)
+				}
+			}
+			// Only what the command has may be named.
+			if strings.Contains(err.Error(), "--") {
+				t.Errorf("error names a flag: %v", err)
+			}
+		})
+	}
+	if n := busyHits.Load(); n < 2 {
+		t.Errorf("the busy registry was asked %d times: 503 is still retried within the timeout", n)
+	}
+}
+
+// TestStallUpload: an upload whose body moves slowly but steadily is not
+// a stall, though it takes longer than the stall timeout in all; nor is
+// the registry's work on an upload sent whole (up to a minute, as
+// before the stall covered the wait for headers).
+func TestStallUpload(t *testing.T) {
+	isolate(t)
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		got.Store(n)
+		time.Sleep(600 * time.Millisecond) // storing it: past the stall timeout
+		w.WriteHeader(http.StatusCreated)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	repo, err := Repository(context.Background(), host+"/acme/hello", Options{PlainHTTP: true, StallTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		for range 8 { // 8 × 100 ms: past the 300 ms stall timeout in all
+			time.Sleep(100 * time.Millisecond)
+			if _, err := pw.Write([]byte("chunk")); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	req, err := http.NewRequest(http.MethodPut, srv.URL+"/v2/acme/hello/blobs/uploads/x", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := repo.Client.Do(req)
+	if err != nil {
+		t.Fatalf("a moving upload failed: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || got.Load() != 40 {
+		t.Fatalf("status %d, %d bytes arrived; want 201, 40", resp.StatusCode, got.Load())
+	}
+}
+
+// dialTimeoutErr is what net's dialer returns when its timeout runs out:
+// a timeout that also matches context.DeadlineExceeded.
+type dialTimeoutErr struct{}
+
+func (dialTimeoutErr) Error() string   { return "i/o timeout" }
+func (dialTimeoutErr) Timeout() bool   { return true }
+func (dialTimeoutErr) Temporary() bool { return true }
+func (dialTimeoutErr) Is(err error) bool {
+	return err == context.DeadlineExceeded
+}
+
+// TestWrapTimeouts: a connect that timed out is the host's failure, not
+// a limit to raise (ErrTimeout would have the CLI say "raise --timeout");
+// the caller's own deadline is ErrTimeout.
+func TestWrapTimeouts(t *testing.T) {
+	ref := "127.0.0.1:9/acme/hello:1"
+	for _, tc := range []struct {
+		name    string
+		err     error
+		timeout bool
+		msg     string
+	}{
+		{"dial", &url.Error{Op: "Head", URL: "http://127.0.0.1:9/v2/", Err: &net.OpError{Op: "dial", Net: "tcp", Err: dialTimeoutErr{}}}, false, "did not accept a connection within 10s"},
+		{"deadline", fmt.Errorf("Head: %w", context.DeadlineExceeded), true, "the time limit ran out before 127.0.0.1:9 answered"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Wrap(ref, nil, tc.err)
+			if !errors.Is(err, ErrUnreachable) || errors.Is(err, ErrTimeout) != tc.timeout || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("Wrap = %v; want ErrUnreachable, ErrTimeout %v, saying %q", err, tc.timeout, tc.msg)
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +28,7 @@ type Watch struct {
 	cancel context.CancelCauseFunc
 	timer  *time.Timer
 	d      time.Duration
+	cur    atomic.Int64 // the countdown's duration now, for the error
 }
 
 // New derives the context a watched request runs under; nothing fires
@@ -40,12 +42,20 @@ func New(parent context.Context, d time.Duration) *Watch {
 func (w *Watch) Context() context.Context { return w.ctx }
 
 // Arm starts (or restarts) the countdown.
-func (w *Watch) Arm() {
+func (w *Watch) Arm() { w.ArmFor(w.d) }
+
+// ArmFor restarts the countdown for d this once (an upload sent whole,
+// whose answer waits on the server's work); the next Arm counts w's own
+// duration again.
+func (w *Watch) ArmFor(d time.Duration) {
+	w.cur.Store(int64(d))
 	if w.timer == nil {
-		w.timer = time.AfterFunc(w.d, func() { w.cancel(fmt.Errorf("%w: nothing received for %s", ErrStalled, w.d)) })
+		w.timer = time.AfterFunc(d, func() {
+			w.cancel(fmt.Errorf("%w: nothing received for %s", ErrStalled, time.Duration(w.cur.Load())))
+		})
 		return
 	}
-	w.timer.Reset(w.d)
+	w.timer.Reset(d)
 }
 
 // Stop ends the watch and releases its context.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,5 +49,24 @@ func TestBody(t *testing.T) {
 				t.Error("Close left the context live")
 			}
 		})
+	}
+}
+
+// TestArmFor: a countdown armed for another duration fires after it and
+// names it; the next Arm counts the watch's own again.
+func TestArmFor(t *testing.T) {
+	w := New(context.Background(), time.Hour)
+	w.Arm()
+	w.ArmFor(50 * time.Millisecond)
+	<-w.Context().Done()
+	if err := w.Cause(); !errors.Is(err, ErrStalled) || !strings.Contains(err.Error(), "nothing received for 50ms") {
+		t.Fatalf("cause %v, want a stall naming 50ms", err)
+	}
+	w = New(context.Background(), 100*time.Millisecond)
+	w.ArmFor(time.Hour)
+	w.Arm()
+	<-w.Context().Done()
+	if err := w.Cause(); err == nil || !strings.Contains(err.Error(), "nothing received for 100ms") {
+		t.Fatalf("cause %v, want a stall naming 100ms", err)
 	}
 }

@@ -45,6 +45,17 @@ func openOCI(l location.Location, c Config) (Transport, error) {
 		return nil, fmt.Errorf("registry URL %q: %w", l.Raw, err)
 	}
 	t := &ociTransport{loc: loc, opts: c.OCI}
+	// The same limits as an http(s) source: a stall, and each request
+	// (retries and the body included) within the overall timeout.
+	if t.opts.StallTimeout <= 0 {
+		t.opts.StallTimeout = c.Stall
+	}
+	if t.opts.Timeout <= 0 {
+		t.opts.Timeout = c.Timeout
+		if t.opts.Timeout <= 0 {
+			t.opts.Timeout = defaultTimeout
+		}
+	}
 	if t.opts.Password == "" && c.Token != "" && t.opts.Username != "" {
 		t.opts.Password = c.Token
 	}
@@ -65,6 +76,8 @@ type ociTransport struct {
 	// index.json and index.json.sig at once, and both are its layers.
 	rootMu sync.Mutex
 	root   *ocispec.Manifest // the root manifest, read once: one generation per transport
+	// rootErr is why the root manifest could not be read, once.
+	rootErr error
 	// groups are the log's tile groups read so far (title → digests):
 	// the tiles of one proof are asked for at once, one per level, so
 	// each group is read once, and groups of different levels in
@@ -262,11 +275,17 @@ func inMemory(data []byte, etag string) *Response {
 func (t *ociTransport) rootManifest(ctx context.Context, idx *remote.Repository) (*ocispec.Manifest, error) {
 	t.rootMu.Lock()
 	defer t.rootMu.Unlock()
-	if t.root != nil {
-		return t.root, nil
+	if t.root != nil || t.rootErr != nil {
+		return t.root, t.rootErr
 	}
 	m, err := t.manifest(ctx, idx, ocimap.RootTag, index.RootFile)
 	if err != nil {
+		// The registry's failure (not the caller's own cancellation) is
+		// every root file's: index.json.sig, asked for beside index.json,
+		// must not wait out the same stall again.
+		if ctx.Err() == nil {
+			t.rootErr = err
+		}
 		return nil, err
 	}
 	t.root = m

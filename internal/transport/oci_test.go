@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,5 +160,75 @@ func TestOCIRootOnce(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if n := reg.Requests("GET", "/manifests/"+ocimap.RootTag) - before; n != 1 {
 		t.Fatalf("the root manifest was read %d times for index.json and index.json.sig, want once", n)
+	}
+}
+
+// TestOCISourceLimits: an oci:// source obeys the limits an http(s) one
+// does (Config.Stall and Config.Timeout; it once ignored both and waited
+// out six 60 s header timeouts), with the same sentinels, and the root's
+// files asked for at once (index.json and its signature) share one
+// failure instead of each waiting out the stall in turn.
+func TestOCISourceLimits(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted atomic.Int32
+	var conns sync.WaitGroup
+	done := make(chan struct{})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			conns.Add(1)
+			go func() { defer conns.Done(); <-done; c.Close() }() // silent until the test ends
+		}
+	}()
+	t.Cleanup(func() { l.Close(); close(done); conns.Wait() })
+	for _, tc := range []struct {
+		name string
+		c    Config
+		want error
+	}{
+		{"stall", Config{Stall: 300 * time.Millisecond, Timeout: time.Minute}, ErrStalled},
+		{"timeout", Config{Stall: time.Minute, Timeout: 300 * time.Millisecond}, ErrTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			loc, err := location.Parse("oci://" + l.Addr().String() + "/acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.c.OCI = ocireg.Options{PlainHTTP: true}
+			tr, err := Open(loc, tc.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := accepted.Load()
+			start := time.Now()
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i, p := range []string{index.RootFile, index.RootFile + ".sig"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = tr.Get(context.Background(), p, "")
+				}()
+			}
+			wg.Wait()
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("gave up after %v", d)
+			}
+			for _, err := range errs {
+				if !errors.Is(err, tc.want) || !errors.Is(err, ocireg.ErrUnreachable) || !strings.Contains(err.Error(), l.Addr().String()+"/acme/packgen/index") {
+					t.Errorf("want %v naming the index repository, got %v", tc.want, err)
+				}
+			}
+			if n := accepted.Load() - before; n != 1 {
+				t.Errorf("%d connections for the root's two files, want 1 (one failure shared)", n)
+			}
+		})
 	}
 }

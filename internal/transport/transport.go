@@ -59,8 +59,9 @@ var (
 	// (slow retrieval attack, or a dead connection).
 	ErrStalled = stall.ErrStalled
 	// ErrTimeout marks a request that exceeded the overall timeout (a
-	// slow drip of data that never stalls long enough to trip ErrStalled).
-	ErrTimeout = errors.New("download timed out")
+	// slow drip of data that never stalls long enough to trip
+	// ErrStalled); the oci:// source's timeout is the same sentinel.
+	ErrTimeout = ocireg.ErrTimeout
 	// ErrTruncated marks a body shorter than its Content-Length.
 	ErrTruncated = errors.New("response truncated")
 	// ErrInsecureRedirect marks an https registry redirecting to http,
@@ -84,6 +85,9 @@ func classify(ctx context.Context, err error) error {
 }
 
 const maxRedirects = 5
+
+// defaultTimeout bounds a request when Config.Timeout is 0.
+const defaultTimeout = 5 * time.Minute
 
 // DefaultStallTimeout is how long a download may go without receiving a
 // byte before it is abandoned; the overall timeout bounds a slow drip.
@@ -156,7 +160,7 @@ func openHTTP(l location.Location, c Config) (Transport, error) {
 	}
 	timeout, stall := c.Timeout, c.Stall
 	if timeout <= 0 {
-		timeout = 5 * time.Minute
+		timeout = defaultTimeout
 	}
 	client := &http.Client{
 		Timeout:       timeout,

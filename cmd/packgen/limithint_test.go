@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/packgen/packgen/internal/transport"
+)
+
+// TestLimitHint: a stall or timeout is told which flag raises it only by
+// a command that has the flag (publish and validate --check-images reach
+// registries with the defaults, and have none).
+func TestLimitHint(t *testing.T) {
+	g := &globalOptions{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
+	stalled := fmt.Errorf("read: %w: nothing received for 30s", transport.ErrStalled)
+	timedOut := fmt.Errorf("read: %w", transport.ErrTimeout)
+	for _, tc := range []struct {
+		path []string
+		err  error
+		want string
+	}{
+		{[]string{"list"}, stalled, "on a slow link, raise --stall-timeout (now 30s)"},
+		{[]string{"fetch"}, timedOut, "on a slow link, raise --timeout (now 5m0s)"},
+		{[]string{"airgap", "export"}, stalled, "raise --stall-timeout"},
+		{[]string{"publish"}, stalled, ""},
+		{[]string{"publish"}, timedOut, ""},
+		{[]string{"validate"}, stalled, ""},
+		{[]string{"list"}, fmt.Errorf("connection refused"), ""},
+	} {
+		c, _, err := newRoot(g).Find(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := limitHint(c, tc.err); !strings.Contains(got, tc.want) || (tc.want == "") != (got == "") {
+			t.Errorf("%s, %v: hint %q, want %q", strings.Join(tc.path, " "), tc.err, got, tc.want)
+		}
+	}
+}
