@@ -127,7 +127,7 @@ func init() {
 			return nil, fmt.Errorf("%w: %s: no way to open OCI repositories", ErrDestination, loc.Raw)
 		}
 		return &ociDest{loc: l, o: o.OCI}, nil
-	})
+	}, "key", "source-key", "plain-http", "ca-file", "username")
 }
 
 type ociDest struct {

@@ -21,6 +21,7 @@ import (
 	"github.com/packgen/packgen/publish"
 	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"oras.land/oras-go/v2/registry/remote"
 )
 
@@ -70,7 +71,11 @@ signed again) or --source-key registry.pub (SITE's root must verify; its
 cosign signatures are copied only if they verify too).
 Credentials: --username with the password in PACKGEN_OCI_PASSWORD, else
 REGISTRY_AUTH_FILE or the docker config (docker login, credential
-helpers).`
+helpers).
+
+An option of another kind of destination (--endpoint, --region and
+--path-style for s3://; --key, --source-key, --plain-http, --ca-file and
+--username for oci://) is refused (exit 2), never ignored.`
 
 func newPublishCmd(g *globalOptions) *cobra.Command {
 	var s3o publish.S3Options
@@ -93,6 +98,13 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
   packgen publish oci://dev.example/packs oci://prod.example/packs --source-key registry.pub`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Each destination says which options it uses: one it would
+			// ignore is refused, never dropped.
+			var given []string
+			cmd.Flags().Visit(func(f *pflag.Flag) { given = append(given, f.Name) })
+			if err := publish.CheckOptions(args[1], given); err != nil {
+				return usageErr("%v", err)
+			}
 			if !cmd.Flags().Changed("path-style") {
 				s3o.PathStyle = publish.CustomEndpoint(s3o.Endpoint)
 			}
