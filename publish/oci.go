@@ -536,6 +536,10 @@ func (d *ociDest) checkLive(ctx context.Context, s *site, o Options, res *Result
 		return idx, nil, false, err
 	}
 	res.RemoteSerial = live.root.Serial
+	// Not even --force publishes what the live key's clients refuse.
+	if err := d.checkLiveKey(ctx, s, idx, live); err != nil {
+		return nil, nil, false, err
+	}
 	if err := checkNewer(s.root, s.rootData, live.root, live.data, d); err != nil && !o.Force {
 		return nil, nil, false, err
 	}

@@ -44,7 +44,9 @@ index.json, index.json.sig and the pages a short max-age.
 Refused (exit 1) unless --force: a site whose index serial is lower than
 the live remote one (a rollback), equal with other content, or listing
 fewer releases. Never allowed: replacing a published archive with other
-content. Remote files the site lacks are kept unless --prune; prune never
+content; an unsigned site over a signed registry, or one signed by another
+key unless built as a key rotation from the live key (build --key NEW.key
+--previous-key OLD.pub): clients holding the live key would refuse it. Remote files the site lacks are kept unless --prune; prune never
 deletes a release's files, nor the metadata of the generation that was live
 before this publish (clients may still be resolving through it).
 index.json is replaced with a conditional write: if another publish
@@ -257,7 +259,7 @@ func publishErr(err error) error {
 	switch {
 	case errors.Is(err, publish.ErrDestination), errors.Is(err, publish.ErrUnverifiedSource):
 		return usageErr("%v", err)
-	case errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrLink):
+	case errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrKeyChange), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrLink):
 		return badErr(err)
 	}
 	return err
