@@ -93,10 +93,12 @@ func TestPreviousUnsigned(t *testing.T) {
 	}
 }
 
-// TestPreviousKeylessTamperCheck (b): an unsigned build without
-// --previous-key verifies no signature, but an index.json without a
-// signature for its bytes in a registry that signs index.json was
-// changed after signing: refused, without a key.
+// TestPreviousKeylessTamperCheck (b): a build without a key verifies no
+// signature, but an index.json without a signature for its bytes in a
+// registry that signs index.json was changed after signing: refused,
+// without a key. And a previous build whose index says it is signed is
+// refused to a build without a key (ErrSignedPrevious): clients with the
+// registry's key would refuse what it writes.
 func TestPreviousKeylessTamperCheck(t *testing.T) {
 	f := newAttackFixture(t)
 	forged := filepath.Join(f.tmp, "forged")
@@ -105,23 +107,38 @@ func TestPreviousKeylessTamperCheck(t *testing.T) {
 	stripped := filepath.Join(f.tmp, "stripped")
 	copySite(t, forged, stripped)
 	stripRootSignatures(t, stripped)
+	unsigned := filepath.Join(f.tmp, "unsigned")
+	copySite(t, stripped, unsigned)
+	// What an attacker writes to pass it off as unsigned: the root says
+	// so too.
+	rootFile := filepath.Join(unsigned, index.RootFile)
+	data, err := os.ReadFile(rootFile)
+	must(t, err)
+	root, err := index.ParseRoot(data)
+	must(t, err)
+	root.Signed = false
+	data, err = index.Encode(root)
+	must(t, err)
+	must(t, os.WriteFile(rootFile, data, 0o644))
 	for _, tc := range []struct {
 		name     string
 		site     string
 		wantErr  error
+		why      string // what the refusal says
 		wantName string
 	}{
-		{name: "signed, intact", site: f.published, wantName: "Pack calico"},
-		{name: "changed after signing, signatures left", site: forged, wantErr: ErrUntrustedPrevious},
-		{name: "changed, every signature removed: unsigned", site: stripped, wantName: forgedName},
+		{name: "signed, intact", site: f.published, wantErr: ErrSignedPrevious, why: "is a signed registry, and this build has no --key"},
+		{name: "changed after signing, signatures left", site: forged, wantErr: ErrUntrustedPrevious, why: "modified after signing"},
+		{name: "changed, every signature removed", site: stripped, wantErr: ErrSignedPrevious, why: "pass --key"},
+		{name: "changed, signatures removed, passed off as unsigned", site: unsigned, wantName: forgedName},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
 			res, err := run(t, f.repo.Dir, out, func(o *Options) { o.Previous = serveSite(t, tc.site, nil) })
 			if tc.wantErr != nil {
 				refused(t, out, err, tc.wantErr)
-				if !strings.Contains(err.Error(), "modified after signing") {
-					t.Errorf("error does not say why: %v", err)
+				if !strings.Contains(err.Error(), tc.why) {
+					t.Errorf("error does not say why (%q): %v", tc.why, err)
 				}
 				return
 			}

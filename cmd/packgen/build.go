@@ -211,6 +211,8 @@ func buildErr(g *globalOptions, err error) error {
 		return badErr(err)
 	case errors.Is(err, source.ErrShallow), errors.Is(err, source.ErrDuplicate), errors.Is(err, build.ErrOutLink):
 		return badErr(err)
+	case errors.Is(err, build.ErrSignedPrevious):
+		return usageErr("%v", err) // --key left out
 	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, index.ErrDigestMismatch):
 		// The previous build failed its checks: what was checked is bad.
 		return badErr(err)
