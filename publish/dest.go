@@ -111,7 +111,11 @@ func CheckOptions(dest string, given []string) error {
 	if loc.Scheme == "file" {
 		what = "a directory"
 	}
-	return fmt.Errorf("%w: publishing to %s (%s) takes no such option: %s; leave it out, or check the destination", ErrOption, dest, what, strings.Join(bad, "; "))
+	them := "it"
+	if len(bad) > 1 {
+		them = "them"
+	}
+	return fmt.Errorf("%w: publishing to %s (%s) takes no such option: %s; leave %s out, or check the destination", ErrOption, dest, what, strings.Join(bad, "; "), them)
 }
 
 func init() {
