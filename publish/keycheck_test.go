@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,11 @@ import (
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/sign"
 )
+
+// otherKey is a second signing key, made once for the tests that need
+// one beside testKey (a key costs a second or more under the race
+// detector).
+var otherKey = sync.OnceValues(testutil.GenerateKey)
 
 // TestPublishKeyChange: a site the live registry's clients would refuse
 // (unsigned, or signed by another key without a rotation from the live
@@ -26,7 +32,10 @@ func TestPublishKeyChange(t *testing.T) {
 	f := newFixture(t)
 	f.pack("calico", "1.0.0", "a: 1\n")
 	signedSite := f.build(t)
-	other := testutil.NewKey(t)
+	other, err := otherKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.pack("metallb", "0.13.0", "b: 1\n")
 	if _, err := f.repo.Commit("c2"); err != nil {
 		t.Fatal(err)

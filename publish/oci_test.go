@@ -581,7 +581,10 @@ func TestOCIKeyRotation(t *testing.T) {
 	dest := "oci://" + reg.Host() + "/acme"
 	mustPublish(t, reg, f, site1, dest)
 	oldPub := f.pub
-	rotated := testutil.NewKey(t)
+	rotated, err := otherKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	newKey, newPub := rotated.Signer, rotated.Pub
 	trust, err := sign.NewVerifierSet(oldPub, newPub)
 	if err != nil {
