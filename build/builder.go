@@ -127,6 +127,12 @@ func (b *builder) plan(ctx context.Context) error {
 		return err
 	}
 	b.prev = prev
+	if o.Signer == nil && prev.root != nil && prev.root.Signed {
+		// Its index would replace a signed one that clients verify with
+		// the registry's key, which nothing of this build's can satisfy
+		// (publish refuses it too: publish.ErrKeyChange).
+		return fmt.Errorf("%w: %s is a signed registry, and this build has no --key: clients configured with the registry's key would refuse an unsigned index; pass --key (the registry's private key), or, for an unsigned build that is not this registry's next, leave out --previous and build into another --out", ErrSignedPrevious, prevLoc)
+	}
 	if o.Signer != nil && prev.signed && prev.root.Registry != o.Registry {
 		// One key may sign several registries: another's genuine build
 		// served at this one's URL would otherwise have its packs

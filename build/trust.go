@@ -45,6 +45,10 @@ var (
 	// ErrUnverifiedRelease: a release carried over from the previous
 	// build has no signature by a trusted key, so the build will not sign it.
 	ErrUnverifiedRelease = errors.New("release of the previous build cannot be verified")
+	// ErrSignedPrevious: a build without a key from a signed previous
+	// build: every client configured with the registry's key would
+	// refuse what it writes (docs/SECURITY.md).
+	ErrSignedPrevious = errors.New("the previous build is signed and this build has no key")
 	// ErrTampered: a file of the previous build differs from what its
 	// (verified) index records, or from git.
 	ErrTampered = errors.New("previous build's file does not match")

@@ -93,10 +93,12 @@ func TestPreviousUnsigned(t *testing.T) {
 	}
 }
 
-// TestPreviousKeylessTamperCheck (b): an unsigned build without
-// --previous-key verifies no signature, but an index.json without a
-// signature for its bytes in a registry that signs index.json was
-// changed after signing: refused, without a key.
+// TestPreviousKeylessTamperCheck (b): a build without a key verifies no
+// signature, but an index.json without a signature for its bytes in a
+// registry that signs index.json was changed after signing: refused,
+// without a key. And a previous build whose index says it is signed is
+// refused to a build without a key (ErrSignedPrevious): clients with the
+// registry's key would refuse what it writes.
 func TestPreviousKeylessTamperCheck(t *testing.T) {
 	f := newAttackFixture(t)
 	forged := filepath.Join(f.tmp, "forged")
@@ -105,23 +107,42 @@ func TestPreviousKeylessTamperCheck(t *testing.T) {
 	stripped := filepath.Join(f.tmp, "stripped")
 	testutil.CopyDir(t, forged, stripped)
 	stripRootSignatures(t, stripped)
+	// What an attacker writes to pass it off as unsigned: the root says
+	// so too (the last row, on stripped itself).
+	passOff := func() {
+		rootFile := filepath.Join(stripped, index.RootFile)
+		data, err := os.ReadFile(rootFile)
+		must(t, err)
+		root, err := index.ParseRoot(data)
+		must(t, err)
+		root.Signed = false
+		data, err = index.Encode(root)
+		must(t, err)
+		must(t, os.WriteFile(rootFile, data, 0o644))
+	}
 	for _, tc := range []struct {
 		name     string
 		site     string
+		edit     func() // before the build (rows run in order)
 		wantErr  error
+		why      string // what the refusal says
 		wantName string
 	}{
-		{name: "signed, intact", site: f.published, wantName: "Pack calico"},
-		{name: "changed after signing, signatures left", site: forged, wantErr: ErrUntrustedPrevious},
-		{name: "changed, every signature removed: unsigned", site: stripped, wantName: forgedName},
+		{name: "signed, intact", site: f.published, wantErr: ErrSignedPrevious, why: "is a signed registry, and this build has no --key"},
+		{name: "changed after signing, signatures left", site: forged, wantErr: ErrUntrustedPrevious, why: "modified after signing"},
+		{name: "changed, every signature removed", site: stripped, wantErr: ErrSignedPrevious, why: "pass --key"},
+		{name: "changed, signatures removed, passed off as unsigned", site: stripped, edit: passOff, wantName: forgedName},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.edit != nil {
+				tc.edit()
+			}
 			out := filepath.Join(t.TempDir(), "out")
 			res, err := run(t, f.repo.Dir, out, func(o *Options) { o.Previous = serveSite(t, tc.site, nil) })
 			if tc.wantErr != nil {
 				refused(t, out, err, tc.wantErr)
-				if !strings.Contains(err.Error(), "modified after signing") {
-					t.Errorf("error does not say why: %v", err)
+				if !strings.Contains(err.Error(), tc.why) {
+					t.Errorf("error does not say why (%q): %v", tc.why, err)
 				}
 				return
 			}

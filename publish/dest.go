@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -46,6 +47,7 @@ type destination struct {
 	open      Opener
 	publisher PublisherOpener // instead of open, for a SitePublisher
 	usage     string          // the form of a location, for messages
+	options   []string        // the options (flag names) only it uses: see CheckOptions
 }
 
 var (
@@ -55,18 +57,65 @@ var (
 
 // RegisterDestination makes scheme (lower case) publish through open;
 // usage is the form of such a location, for messages
-// ("s3://BUCKET/PREFIX").
-func RegisterDestination(scheme, usage string, open Opener) {
+// ("s3://BUCKET/PREFIX"); options are the command-line options (flag
+// names without dashes) its DestOptions field is filled from, which
+// other destinations refuse (CheckOptions).
+func RegisterDestination(scheme, usage string, open Opener, options ...string) {
 	destMu.Lock()
 	defer destMu.Unlock()
-	destinations[scheme] = destination{open: open, usage: usage}
+	destinations[scheme] = destination{open: open, usage: usage, options: options}
 }
 
 // RegisterPublisher makes scheme publish through a SitePublisher.
-func RegisterPublisher(scheme, usage string, open PublisherOpener) {
+func RegisterPublisher(scheme, usage string, open PublisherOpener, options ...string) {
 	destMu.Lock()
 	defer destMu.Unlock()
-	destinations[scheme] = destination{publisher: open, usage: usage}
+	destinations[scheme] = destination{publisher: open, usage: usage, options: options}
+}
+
+// ErrOption: an option was given that the destination's kind does not
+// use (--endpoint for a directory, --key for s3://): ignoring it would
+// hide a mistake (a --key given to a directory publish signs nothing).
+var ErrOption = errors.New("option not used by this destination")
+
+// CheckOptions refuses the options given (flag names without dashes)
+// that some registered destination uses and dest's does not, naming each
+// with the kinds of destination it is for. Options no destination
+// registered (--dry-run, --prune…) apply to every one.
+func CheckOptions(dest string, given []string) error {
+	d, loc, err := lookup(dest)
+	if err != nil {
+		return err
+	}
+	destMu.RLock()
+	usedBy := map[string][]string{}
+	for _, o := range destinations {
+		for _, name := range o.options {
+			usedBy[name] = append(usedBy[name], o.usage)
+		}
+	}
+	destMu.RUnlock()
+	var bad []string
+	for _, name := range given {
+		forms := usedBy[name]
+		if len(forms) == 0 || slices.Contains(d.options, name) {
+			continue
+		}
+		sort.Strings(forms)
+		bad = append(bad, fmt.Sprintf("--%s is for %s", name, strings.Join(forms, ", ")))
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	what := d.usage
+	if loc.Scheme == "file" {
+		what = "a directory"
+	}
+	them := "it"
+	if len(bad) > 1 {
+		them = "them"
+	}
+	return fmt.Errorf("%w: publishing to %s (%s) takes no such option: %s; leave %s out, or check the destination", ErrOption, dest, what, strings.Join(bad, "; "), them)
 }
 
 func init() {

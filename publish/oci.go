@@ -127,7 +127,7 @@ func init() {
 			return nil, fmt.Errorf("%w: %s: no way to open OCI repositories", ErrDestination, loc.Raw)
 		}
 		return &ociDest{loc: l, o: o.OCI}, nil
-	})
+	}, "key", "source-key", "plain-http", "ca-file", "username")
 }
 
 type ociDest struct {
@@ -536,6 +536,10 @@ func (d *ociDest) checkLive(ctx context.Context, s *site, o Options, res *Result
 		return idx, nil, false, err
 	}
 	res.RemoteSerial = live.root.Serial
+	// Not even --force publishes what the live key's clients refuse.
+	if err := d.checkLiveKey(ctx, s, idx, live); err != nil {
+		return nil, nil, false, err
+	}
 	if err := checkNewer(s.root, s.rootData, live.root, live.data, d); err != nil && !o.Force {
 		return nil, nil, false, err
 	}

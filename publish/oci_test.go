@@ -294,12 +294,23 @@ func TestOCIIndex(t *testing.T) {
 
 	// Metadata per resolve stays O(1): count the registry's requests
 	// for one fetch at 2 packs and at 40.
+	// The access log comes through a pipe from the registry's process,
+	// a line possibly after its response: counted once it stops growing,
+	// so the publish before is not counted as the fetch's.
+	settled := func() int {
+		n := -1
+		for m := len(reg.AccessLog()); m != n; m = len(reg.AccessLog()) {
+			n = m
+			time.Sleep(100 * time.Millisecond)
+		}
+		return n
+	}
 	perFetch := func() int {
-		before := len(reg.AccessLog())
+		before := settled()
 		if _, err := fetch("hello", ""); err != nil {
 			t.Fatal(err)
 		}
-		return len(reg.AccessLog()) - before
+		return settled() - before
 	}
 	small := perFetch()
 	idx, err := ocireg.Repository(ctx, reg.Host()+"/acme/packgen/index", ocireg.Options{PlainHTTP: true})
@@ -570,7 +581,10 @@ func TestOCIKeyRotation(t *testing.T) {
 	dest := "oci://" + reg.Host() + "/acme"
 	mustPublish(t, reg, f, site1, dest)
 	oldPub := f.pub
-	rotated := testutil.NewKey(t)
+	rotated, err := otherKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	newKey, newPub := rotated.Signer, rotated.Pub
 	trust, err := sign.NewVerifierSet(oldPub, newPub)
 	if err != nil {
@@ -586,6 +600,34 @@ func TestOCIKeyRotation(t *testing.T) {
 	}
 	do := ociOptions(reg, true, f)
 	do.OCI.Signer = newKey
+	// Refused before anything is pushed, even with Force: an unsigned
+	// site, and one the new key signed afresh, recording no rotation
+	// from the live key.
+	idx, _ := do.OCI.Repos(reg.Host() + "/acme/packgen/index")
+	liveRoot, err := idx.Resolve(ctx, ocimap.RootTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		signer *sign.Signer
+	}{{"unsigned", nil}, {"fresh", newKey}} {
+		out := filepath.Join(f.tmp, c.name)
+		o := build.Options{Repo: f.repo.Dir, Out: out, History: true, Registry: "pub", GeneratedAt: f.t0.Add(48 * time.Hour)}
+		cdo := ociOptions(reg, false, f)
+		if c.signer != nil {
+			o.Signer, cdo.OCI.Signer = c.signer, c.signer
+		}
+		if _, err := build.Run(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := To(ctx, out, dest, cdo, Options{Force: true}); !errors.Is(err, ErrKeyChange) || !strings.Contains(err.Error(), f.signer.KeyID()) {
+			t.Fatalf("%s site over the signed registry: want ErrKeyChange naming the live key, got %v", c.name, err)
+		}
+		if now, err := idx.Resolve(ctx, ocimap.RootTag); err != nil || now.Digest != liveRoot.Digest {
+			t.Fatalf("%s: the root tag moved: %v %v", c.name, err, now.Digest)
+		}
+	}
 	res, err := To(ctx, site2, dest, do, Options{})
 	if err != nil || res.Releases.Signed != 2 {
 		t.Fatalf("publish after the rotation: %v %+v", err, res)

@@ -127,7 +127,19 @@ func TestOCIPromoteTamperedSource(t *testing.T) {
 	evil.pack("hello", "1.0.0", "b: 1\n")
 	evil.pack("evil", "6.6.6", "clusterAdmin: true\n")
 	evil.build(t)
-	if _, err := To(ctx, evil.build(t), src, ociOptions(dev, true, evil), Options{Force: true}); err != nil {
+	// The attacker may delete too: dev's live root goes first, as
+	// publish refuses to put a site signed by another key over it.
+	edo := ociOptions(dev, true, evil)
+	idx, err := edo.OCI.Repos(dev.Host() + "/dev/packgen/index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live, err := idx.Resolve(ctx, ocimap.RootTag); err != nil {
+		t.Fatal(err)
+	} else if err := idx.Delete(ctx, live); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := To(ctx, evil.build(t), src, edo, Options{Force: true}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -158,7 +158,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	}
 	res := &Result{Target: t.String(), DryRun: o.DryRun, Serial: root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: skipped}
 	// The live remote generation: rollback protection now, prune rules later.
-	live, liveData, err := readLive(ctx, t, remote, root, rootData, o, res)
+	live, liveData, err := readLive(ctx, t, src, remote, root, rootData, o, res)
 	if err != nil {
 		return nil, err
 	}
@@ -236,8 +236,9 @@ func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, ro
 }
 
 // readLive reads the live index.json of the target, if any, and refuses
-// (without o.Force) to replace it with an older or unrelated one.
-func readLive(ctx context.Context, t Target, remote map[string]Object, root *index.Root, rootData []byte, o Options, res *Result) (*index.Root, []byte, error) {
+// to replace it with one its clients would refuse (another key: even
+// with o.Force), or (without o.Force) an older or unrelated one.
+func readLive(ctx context.Context, t Target, src *os.Root, remote map[string]Object, root *index.Root, rootData []byte, o Options, res *Result) (*index.Root, []byte, error) {
 	if _, ok := remote[index.RootFile]; !ok {
 		return nil, nil, nil
 	}
@@ -251,6 +252,9 @@ func readLive(ctx context.Context, t Target, remote map[string]Object, root *ind
 	}
 	if live != nil {
 		res.RemoteSerial = live.Serial
+		if err := checkLiveKey(ctx, t, src, root, rootData, live, liveData); err != nil {
+			return nil, nil, err
+		}
 		if err := checkNewer(root, rootData, live, liveData, t); err != nil && !o.Force {
 			return nil, nil, err
 		}
@@ -448,11 +452,25 @@ func checkNewer(root *index.Root, rootData []byte, live *index.Root, liveData []
 	case root.Serial < live.Serial:
 		return fmt.Errorf("%w: the site's index serial %d is lower than the serial %d live on %s (built from commit %s); rebuild from the current commit with --previous pointing at the published registry, or pass --force to roll back on purpose (clients that saw serial %d will refuse the older index)", ErrRollback, root.Serial, live.Serial, t, short(live.Source.Commit), live.Serial)
 	case root.Serial == live.Serial && !bytes.Equal(rootData, liveData):
-		return fmt.Errorf("%w: the site and %s both have serial %d but different content (built from %s and %s): build with --previous pointing at the published registry so serials grow, or pass --force", ErrRollback, t, root.Serial, short(root.Source.Commit), short(live.Source.Commit))
+		return fmt.Errorf("%w: the site and %s both have serial %d but different content (built from %s and %s%s): build with --previous pointing at the published registry so serials grow, or pass --force", ErrRollback, t, root.Serial, short(root.Source.Commit), short(live.Source.Commit), howDiffer(root, live))
 	case root.Releases < live.Releases:
 		return fmt.Errorf("%w: the site lists %d releases but %s publishes %d: published releases would disappear from the index; build with --previous pointing at the published registry, or pass --force", ErrRollback, root.Releases, t, live.Releases)
 	}
 	return nil
+}
+
+// howDiffer says what tells two indexes of one serial apart when it is
+// their signing ("" otherwise): two builds of one commit differ only so.
+func howDiffer(root, live *index.Root) string {
+	switch {
+	case root.Signed && !live.Signed:
+		return "; the site is signed, the live index is not"
+	case !root.Signed && live.Signed:
+		return "; the live index is signed, the site is not"
+	case root.Log != nil && live.Log != nil && root.Log.Key != live.Log.Key:
+		return "; they are signed with different keys"
+	}
+	return ""
 }
 
 func short(commit string) string {
@@ -737,17 +755,22 @@ func liveReferences(ctx context.Context, t Target, live *index.Root, liveData []
 const maxMetadata = 64 << 20
 
 func readAll(ctx context.Context, t Target, key string) ([]byte, error) {
+	return readMax(ctx, t, key, maxMetadata)
+}
+
+// readMax reads a remote file of at most max bytes.
+func readMax(ctx context.Context, t Target, key string, max int64) ([]byte, error) {
 	rc, err := t.Get(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxMetadata+1))
+	data, err := io.ReadAll(io.LimitReader(rc, max+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxMetadata {
-		return nil, fmt.Errorf("%s is larger than %d bytes", key, maxMetadata)
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes", key, max)
 	}
 	return data, nil
 }

@@ -511,6 +511,36 @@ func TestOpen(t *testing.T) {
 	}
 }
 
+// TestCheckOptions: an option another kind of destination uses is
+// refused, naming the option and the destinations it is for; options no
+// destination claims (--dry-run, --prune…) go with every one.
+func TestCheckOptions(t *testing.T) {
+	for _, c := range []struct {
+		dest  string
+		given []string
+		err   string // "": accepted
+	}{
+		{"/srv/www", []string{"dry-run", "prune", "force", "jobs", "output"}, ""},
+		{"s3://b/p", []string{"endpoint", "region", "path-style", "dry-run"}, ""},
+		{"oci://r.example/acme", []string{"key", "source-key", "plain-http", "ca-file", "username", "prune"}, ""},
+		{"/srv/www", []string{"key", "plain-http", "ca-file", "username", "endpoint", "dry-run"}, "publishing to /srv/www (a directory) takes no such option: --key is for oci://REGISTRY/BASE; --plain-http is for oci://REGISTRY/BASE; --ca-file is for oci://REGISTRY/BASE; --username is for oci://REGISTRY/BASE; --endpoint is for s3://BUCKET/PREFIX"},
+		{"file:///srv/www", []string{"region"}, "--region is for s3://BUCKET/PREFIX"},
+		{"oci://r.example/acme", []string{"endpoint"}, "publishing to oci://r.example/acme (oci://REGISTRY/BASE) takes no such option: --endpoint is for s3://BUCKET/PREFIX"},
+		{"s3://b/p", []string{"plain-http", "source-key"}, "--plain-http is for oci://REGISTRY/BASE; --source-key is for oci://REGISTRY/BASE"},
+		{"gs://b", nil, "cannot publish to"},
+	} {
+		err := CheckOptions(c.dest, c.given)
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("%s %v: %v", c.dest, c.given, err)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s %v: got %v, want %q", c.dest, c.given, err, c.err)
+		case err != nil && c.dest != "gs://b" && !errors.Is(err, ErrOption):
+			t.Errorf("%s %v: %v is not ErrOption", c.dest, c.given, err)
+		}
+	}
+}
+
 func TestPublishDir(t *testing.T) {
 	f, site := calicoSite(t)
 	dst := filepath.Join(t.TempDir(), "www")

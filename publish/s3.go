@@ -61,7 +61,9 @@ var ErrDestination = errors.New("bad destination")
 // ErrNoCredentials: the AWS SDK found no credentials anywhere it looks.
 var ErrNoCredentials = errors.New("no AWS credentials")
 
-func init() { RegisterDestination("s3", "s3://BUCKET/PREFIX", openS3) }
+func init() {
+	RegisterDestination("s3", "s3://BUCKET/PREFIX", openS3, "endpoint", "region", "path-style")
+}
 
 // openS3 opens s3://BUCKET/PREFIX with o.S3.
 func openS3(ctx context.Context, loc location.Location, o DestOptions) (Target, error) {

@@ -51,7 +51,10 @@ Every name@version found at the ref and, with --history (default), on its
 first-parent history is published; a version whose directory was deleted
 or overwritten by a bump stays published. A previous build in --out (or
 --previous) is reused: unchanged releases are not re-read or re-archived,
-and a published version whose content changed fails the build.
+and a published version whose content changed fails the build. A signed
+previous build needs --key (exit 2 without: clients holding the
+registry's key would refuse an unsigned index); --previous-key OLD.pub
+during a key rotation.
 
 The output is written to a temporary directory and swapped into place at
 the end: a failed build leaves the previous site untouched. The same
@@ -213,6 +216,8 @@ func buildErr(g *globalOptions, err error) error {
 		return usageErr("%v", err)
 	case errors.Is(err, source.ErrShallow), errors.Is(err, source.ErrDuplicate), errors.Is(err, build.ErrOutLink):
 		return badErr(err)
+	case errors.Is(err, build.ErrSignedPrevious):
+		return usageErr("%v", err) // --key left out
 	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, index.ErrDigestMismatch):
 		// The previous build failed its checks: what was checked is bad.
 		return badErr(err)

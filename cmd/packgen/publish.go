@@ -21,6 +21,7 @@ import (
 	"github.com/packgen/packgen/publish"
 	"github.com/packgen/packgen/sign"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"oras.land/oras-go/v2/registry/remote"
 )
 
@@ -43,7 +44,9 @@ index.json, index.json.sig and the pages a short max-age.
 Refused (exit 1) unless --force: a site whose index serial is lower than
 the live remote one (a rollback), equal with other content, or listing
 fewer releases. Never allowed: replacing a published archive with other
-content. Remote files the site lacks are kept unless --prune; prune never
+content; an unsigned site over a signed registry, or one signed by another
+key unless built as a key rotation from the live key (build --key NEW.key
+--previous-key OLD.pub): clients holding the live key would refuse it. Remote files the site lacks are kept unless --prune; prune never
 deletes a release's files, nor the metadata of the generation that was live
 before this publish (clients may still be resolving through it).
 index.json is replaced with a conditional write: if another publish
@@ -70,7 +73,11 @@ signed again) or --source-key registry.pub (SITE's root must verify; its
 cosign signatures are copied only if they verify too).
 Credentials: --username with the password in PACKGEN_OCI_PASSWORD, else
 REGISTRY_AUTH_FILE or the docker config (docker login, credential
-helpers).`
+helpers).
+
+An option of another kind of destination (--endpoint, --region and
+--path-style for s3://; --key, --source-key, --plain-http, --ca-file and
+--username for oci://) is refused (exit 2), never ignored.`
 
 func newPublishCmd(g *globalOptions) *cobra.Command {
 	var s3o publish.S3Options
@@ -93,6 +100,13 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
   packgen publish oci://dev.example/packs oci://prod.example/packs --source-key registry.pub`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Each destination says which options it uses: one it would
+			// ignore is refused, never dropped.
+			var given []string
+			cmd.Flags().Visit(func(f *pflag.Flag) { given = append(given, f.Name) })
+			if err := publish.CheckOptions(args[1], given); err != nil {
+				return usageErr("%v", err)
+			}
 			if !cmd.Flags().Changed("path-style") {
 				s3o.PathStyle = publish.CustomEndpoint(s3o.Endpoint)
 			}
@@ -245,7 +259,7 @@ func publishErr(err error) error {
 	switch {
 	case errors.Is(err, publish.ErrDestination), errors.Is(err, publish.ErrUnverifiedSource):
 		return usageErr("%v", err)
-	case errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrLink):
+	case errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrKeyChange), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrLink):
 		return badErr(err)
 	}
 	return err

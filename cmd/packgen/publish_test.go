@@ -114,12 +114,22 @@ func testPublishCommand(t *testing.T, f *publishFixture) {
 		t.Fatalf("json: %d %s", code, out)
 	}
 
+	// The next generation built without --key: no client holding the
+	// registry's key would accept it.
+	unsigned := filepath.Join(t.TempDir(), "unsigned")
+	if code, out, errs := run(t, "build", "--repo", filepath.Join(f.tmp, "repo"), "--out", unsigned, "--name", "crash", "--expires", "100000h"); code != 0 {
+		t.Fatalf("unsigned build: %s %s", out, errs)
+	}
 	for _, c := range []struct {
 		name string
 		args []string
 		code int
 		want string
 	}{
+		{"unsigned over signed", []string{unsigned, dest, "--force"}, 1, "the site is unsigned (built without --key)"},
+		{"key for a directory", []string{f.site2, t.TempDir(), "--key", f.key, "--dry-run"}, 2, "--key is for oci://REGISTRY/BASE"},
+		{"oci flags for s3", []string{f.site2, dest, "--plain-http", "--ca-file", "/nonexist.pem", "--username", "bob"}, 2, "--ca-file is for oci://REGISTRY/BASE; --plain-http is for oci://REGISTRY/BASE; --username is for oci://REGISTRY/BASE"},
+		{"endpoint for oci", []string{f.site2, "oci://127.0.0.1:1/acme", "--endpoint", "http://x"}, 2, "--endpoint is for s3://BUCKET/PREFIX"},
 		{"rollback", []string{f.site1, dest}, 1, "lower than the serial"},
 		{"not a site", []string{t.TempDir(), dest}, 1, "run `packgen build"},
 		{"bad url", []string{f.site2, "s3:///x"}, 2, "not an s3://BUCKET/PREFIX URL"},

@@ -1,0 +1,184 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/translog"
+	"oras.land/oras-go/v2/registry/remote"
+)
+
+// ErrKeyChange: the site is not signed by the key of the signed registry
+// live at the destination (it is unsigned, or signed by another key
+// without recording a rotation from the live one). Every client
+// configured with the live key would refuse it, and the next build from
+// the published registry would take it for tampering.
+var ErrKeyChange = errors.New("the site is not signed by the live registry's key")
+
+// signer is what publish can tell, holding no key, of who signed an
+// index.json: whether the index says it is signed, and the ID of the key
+// its Sigstore bundle names ("" when there is none). The bundle's key is
+// a hint, not verified: publish guards against a mistake (a forgotten or
+// wrong --key), clients verify.
+type signer struct {
+	signed bool
+	keyID  string
+}
+
+// signerOf reads the key ID from the Sigstore bundle of the index.json
+// whose bytes are rootData: the one named by its digest, else
+// index.json.sigstore.json (get reads a file of the site or remote; an
+// error is a bundle missing).
+func signerOf(root *index.Root, rootData []byte, get func(path string) ([]byte, error)) signer {
+	s := signer{signed: root.Signed}
+	if !root.Signed {
+		return s
+	}
+	for _, p := range []string{index.RootBundlePath(index.Digest(rootData)), index.RootFile + index.BundleExt} {
+		data, err := get(p)
+		if err != nil {
+			continue
+		}
+		if b, err := sign.ParseBundle(data); err == nil {
+			if h, err := base64.StdEncoding.DecodeString(b.Hint); err == nil && len(h) == 32 {
+				s.keyID = hex.EncodeToString(h) // sign.KeyID's form
+				return s
+			}
+		}
+	}
+	return s
+}
+
+// checkKey refuses to replace a signed live registry with a site its
+// clients would refuse: an unsigned one, or one signed by another key
+// unless the site records a rotation from the live key. A build with
+// another key extends a signed previous build's transparency log only
+// once that build verified under a key it was given (--previous-key
+// OLD.pub: docs/SECURITY.md, "Rotating a registry key"), so a site whose
+// log extends the live one (siteLog reads the site's tiles) was built as
+// a rotation from it. Without key IDs on either side the log keys, which
+// derive from the registry keys, tell whether the keys differ. No
+// option overrides it: every legitimate key change is a rotation, even
+// after a compromise or with the old private key lost (only OLD.pub is
+// needed).
+func checkKey(ctx context.Context, site *index.Root, siteKey signer, live *index.Root, liveKey signer, siteLog translog.Fetch, t fmt.Stringer) error {
+	if live == nil || !live.Signed {
+		return nil // starting to sign, or never signed: clients have no key to refuse with
+	}
+	if !site.Signed {
+		return fmt.Errorf("%w: %s serves a registry signed with key %s, and the site is unsigned (built without --key): every client configured with that key would refuse it (bad signature) and the next signed build would refuse the registry as modified after signing; rebuild the site with --key (the registry's private key) and publish again", ErrKeyChange, t, keyName(liveKey.keyID))
+	}
+	switch {
+	case siteKey.keyID != "" && liveKey.keyID != "":
+		if siteKey.keyID == liveKey.keyID {
+			return nil
+		}
+	case site.Log != nil && live.Log != nil:
+		if site.Log.Key == live.Log.Key {
+			return nil
+		}
+	default:
+		return nil // nothing tells the keys apart
+	}
+	if rotatedFrom(ctx, site, live, siteLog) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s serves a registry signed with key %s, the site is signed with key %s and records no rotation from it (its transparency log does not extend the live one): clients configured with the live key would refuse it. Rebuild with the registry's key (--key); or, to rotate keys, give clients the new public key beside the old one and build with --key NEW.key --previous-key OLD.pub --previous pointing at the published registry (docs/SECURITY.md, \"Rotating a registry key\")", ErrKeyChange, t, keyName(liveKey.keyID), keyName(siteKey.keyID))
+}
+
+// rotatedFrom reports whether the site's log extends the live one (read
+// through siteLog, every tile checked against the site's signed tree).
+func rotatedFrom(ctx context.Context, site, live *index.Root, siteLog translog.Fetch) bool {
+	liveTree, ok, err := translog.TreeOf(live)
+	if !ok || err != nil {
+		return false
+	}
+	siteTree, ok, err := translog.TreeOf(site)
+	if !ok || err != nil {
+		return false
+	}
+	return translog.CheckConsistency(ctx, liveTree, siteTree, siteLog) == nil
+}
+
+// keyName is a key ID as messages show it.
+func keyName(id string) string {
+	if id == "" {
+		return "(unknown: its signature bundle names none)"
+	}
+	return id
+}
+
+// checkLiveKey is checkKey for a tree of files: the site's files read
+// through src, the live ones from t.
+func checkLiveKey(ctx context.Context, t Target, src *os.Root, root *index.Root, rootData []byte, live *index.Root, liveData []byte) error {
+	if live == nil || !live.Signed || bytes.Equal(rootData, liveData) {
+		return nil
+	}
+	local := func(p string) ([]byte, error) { return readIn(src, p, sign.MaxBundleSize) }
+	remote := func(p string) ([]byte, error) { return readMax(ctx, t, p, sign.MaxBundleSize) }
+	siteLog := func(_ context.Context, p string, max int64) ([]byte, error) { return readIn(src, p, max) }
+	return checkKey(ctx, root, signerOf(root, rootData, local), live, signerOf(live, liveData, remote), siteLog, t)
+}
+
+// readIn reads a site file through src, at most max bytes, only if it is
+// a regular file.
+func readIn(src *os.Root, key string, max int64) ([]byte, error) {
+	f, err := safefile.OpenIn(src, filepath.FromSlash(key))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(data)) > max {
+		err = fmt.Errorf("%s is larger than %d bytes", key, max)
+	}
+	return data, err
+}
+
+// checkLiveKey is checkKey for an OCI registry: the site as read (its
+// root files and tiles, else through its walker), the live bundle from
+// the live root manifest's layers.
+func (d *ociDest) checkLiveKey(ctx context.Context, s *site, idx *remote.Repository, live *liveIndex) error {
+	if live == nil || !live.root.Signed || bytes.Equal(s.rootData, live.data) {
+		return nil
+	}
+	local := func(p string) ([]byte, error) {
+		if data, ok := s.rootFiles[p]; ok {
+			return data, nil
+		}
+		return nil, index.ErrNotFound
+	}
+	liveFile := func(p string) ([]byte, error) {
+		for _, l := range live.layers {
+			if ocimap.Title(l) != p {
+				continue
+			}
+			if data, ok, err := ocimap.EmbeddedData(l); err != nil || ok {
+				return data, err
+			}
+			return fetchBlob(ctx, idx, l, sign.MaxBundleSize)
+		}
+		return nil, index.ErrNotFound
+	}
+	siteLog := func(ctx context.Context, p string, max int64) ([]byte, error) {
+		if data, ok := s.tiles[p]; ok {
+			return data, nil
+		}
+		if data, ok := s.rootFiles[p]; ok {
+			return data, nil
+		}
+		return s.walker.Get(ctx, p, max)
+	}
+	return checkKey(ctx, s.root, signerOf(s.root, s.rootData, local), live.root, signerOf(live.root, live.data, liveFile), siteLog, d)
+}

@@ -1,0 +1,150 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/sign"
+)
+
+// otherKey is a second signing key, made once for the tests that need
+// one beside testKey (a key costs a second or more under the race
+// detector).
+var otherKey = sync.OnceValues(testutil.GenerateKey)
+
+// TestPublishKeyChange: a site the live registry's clients would refuse
+// (unsigned, or signed by another key without a rotation from the live
+// one) is refused before anything is written, even with Force; a
+// rotation built with the old key trusted, the same key, and a first
+// signature over an unsigned registry publish.
+func TestPublishKeyChange(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.pack("calico", "1.0.0", "a: 1\n")
+	signedSite := f.build(t)
+	other, err := otherKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.pack("metallb", "0.13.0", "b: 1\n")
+	if _, err := f.repo.Commit("c2"); err != nil {
+		t.Fatal(err)
+	}
+	built := map[string]string{}
+	site := func(name string, o build.Options) string {
+		if built[name] != "" {
+			return built[name]
+		}
+		o.Repo, o.Out, o.History, o.Registry = f.repo.Dir, filepath.Join(f.tmp, name), true, "pub"
+		o.GeneratedAt = f.t0.Add(48 * time.Hour)
+		if _, err := build.Run(ctx, o); err != nil {
+			t.Fatalf("build %s: %v", name, err)
+		}
+		built[name] = o.Out
+		return o.Out
+	}
+	both, err := sign.NewVerifierSet(f.pub, other.Pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The live registry of every case but the last is the signed one.
+	unsignedLive := filepath.Join(f.tmp, "unsigned-live")
+	if _, err := build.Run(ctx, build.Options{Repo: f.repo.Dir, Out: unsignedLive, Registry: "pub", GeneratedAt: f.t0}); err != nil {
+		t.Fatal(err)
+	}
+	ownID, otherID := f.signer.KeyID(), other.Signer.KeyID()
+	for _, tc := range []struct {
+		name  string
+		live  string
+		site  func() string
+		force bool
+		want  []string // substrings of the refusal; nil: published
+	}{
+		{"unsigned", signedSite, func() string { return site("unsigned", build.Options{}) }, false,
+			[]string{"signed with key " + ownID, "the site is unsigned", "rebuild the site with --key"}},
+		{"unsigned-force", signedSite, func() string { return site("unsigned", build.Options{}) }, true,
+			[]string{"the site is unsigned"}},
+		{"other-key", signedSite, func() string { return site("other", build.Options{Signer: other.Signer}) }, true,
+			[]string{"signed with key " + ownID, "signed with key " + otherID, "records no rotation", "--previous-key OLD.pub"}},
+		{"same-key", signedSite, func() string {
+			return site("same", build.Options{Signer: f.signer, Trust: f.verifier(t), Previous: signedSite})
+		}, false, nil},
+		{"rotation", signedSite, func() string {
+			return site("rotated", build.Options{Signer: other.Signer, Trust: both, Previous: signedSite})
+		}, false, nil},
+		{"first-signature", unsignedLive, func() string { return site("other", build.Options{Signer: other.Signer}) }, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := DirTarget{Dir: filepath.Join(t.TempDir(), "live")}
+			if _, err := Publish(ctx, tc.live, dst, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := os.ReadFile(filepath.Join(dst.Dir, "index.json"))
+			_, err := Publish(ctx, tc.site(), dst, Options{Force: tc.force})
+			after, _ := os.ReadFile(filepath.Join(dst.Dir, "index.json"))
+			if tc.want == nil {
+				if err != nil || bytes.Equal(before, after) {
+					t.Fatalf("not published: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrKeyChange) {
+				t.Fatalf("want ErrKeyChange, got %v", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("the refusal does not say %q: %v", w, err)
+				}
+			}
+			if !bytes.Equal(before, after) {
+				t.Error("the live index.json changed")
+			}
+			if objs, _ := dst.List(ctx); len(objs) != countFiles(t, tc.live) {
+				t.Errorf("the refused publish wrote files: %d on the destination, %d in the live site", len(objs), countFiles(t, tc.live))
+			}
+		})
+	}
+}
+
+func countFiles(t *testing.T, dir string) int {
+	t.Helper()
+	files, err := walk(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(files)
+}
+
+// TestCheckNewerSaysSigning: two indexes of one serial that differ in
+// their signing say so, not only that their content differs.
+func TestCheckNewerSaysSigning(t *testing.T) {
+	log := func(key string) *index.LogRef { return &index.LogRef{Size: 1, Key: key} }
+	for _, tc := range []struct {
+		name       string
+		site, live index.Root
+		want       string
+	}{
+		{"site-unsigned", index.Root{}, index.Root{Signed: true}, "the live index is signed, the site is not"},
+		{"live-unsigned", index.Root{Signed: true}, index.Root{}, "the site is signed, the live index is not"},
+		{"other-key", index.Root{Signed: true, Log: log("a")}, index.Root{Signed: true, Log: log("b")}, "signed with different keys"},
+		{"same-key", index.Root{Signed: true, Log: log("a")}, index.Root{Signed: true, Log: log("a")}, "(built from an unknown commit and an unknown commit)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.site.Serial, tc.live.Serial = 7, 7
+			err := checkNewer(&tc.site, []byte("a"), &tc.live, []byte("b"), DirTarget{Dir: "live"})
+			if !errors.Is(err, ErrRollback) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want ErrRollback saying %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
