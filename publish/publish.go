@@ -47,6 +47,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/sitedir"
 	"github.com/packgen/packgen/translog"
 )
 
@@ -207,7 +208,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, rootData []byte, src *os.Root, local []localFile, skipped []string, err error) {
 	rootData, err = os.ReadFile(filepath.Join(dir, index.RootFile))
 	if err != nil {
-		return nil, nil, nil, nil, nil, fmt.Errorf("%w: %s has no readable index.json (run `packgen build --out %s` first): %v", ErrNotSite, dir, dir, err)
+		return nil, nil, nil, nil, nil, fmt.Errorf("%w: %s has no readable index.json (run %s first): %v", ErrNotSite, dir, sitedir.BuildHint(dir), err)
 	}
 	root, err = index.ParseRoot(rootData)
 	if err != nil {

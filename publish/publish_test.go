@@ -400,6 +400,18 @@ func TestPublishRefusals(t *testing.T) {
 	if _, err := Publish(ctx, t.TempDir(), target, Options{}); !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), "packgen build") {
 		t.Fatalf("empty dir: %v", err)
 	}
+	// A directory of packs (the build's input): the hint never names it
+	// as --out, where a build would refuse it.
+	packsDir := filepath.Join(t.TempDir(), "packs")
+	if err := os.MkdirAll(filepath.Join(packsDir, "hello-1.0.0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(packsDir, "hello-1.0.0", "pack.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(ctx, packsDir, target, Options{}); !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), "`packgen build --packs-dir "+packsDir+" --out site`") || strings.Contains(err.Error(), "--out "+packsDir) {
+		t.Fatalf("a packs dir: %v", err)
+	}
 	broken := filepath.Join(t.TempDir(), "broken")
 	if _, err := Publish(ctx, site1, DirTarget{Dir: broken}, Options{}); err != nil {
 		t.Fatal(err)
@@ -545,6 +557,7 @@ func TestPublishDir(t *testing.T) {
 	if err != nil || len(res.Uploaded) != 0 || res.Unchanged == 0 {
 		t.Errorf("publish through a link to the site: %v, %+v", err, res)
 	}
+
 }
 
 // etagless hides MD5s from the listing, as a store does for multipart or

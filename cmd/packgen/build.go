@@ -54,7 +54,11 @@ or overwritten by a bump stays published. A previous build in --out (or
 and a published version whose content changed fails the build.
 
 The output is written to a temporary directory and swapped into place at
-the end: a failed build leaves the previous site untouched. The same
+the end: a failed build leaves the previous site untouched. So --out must
+be a new or empty directory, or a site packgen built: one holding anything
+else (your packs, the repository or its .git, anyone's files) is refused
+(exit 2) and left as it is. -d is --out, where the site goes; the packs
+are --packs-dir. The same
 commit always builds byte-identical files (signatures aside). Set
 SOURCE_DATE_EPOCH to move the index's time (and expiry) past the commit's.
 
@@ -76,7 +80,7 @@ records the build too).`,
 	f.StringVar(&o.PacksDir, "packs-dir", "", "only build packs under this directory of the repository")
 	f.BoolVar(&o.History, "history", true, "also publish versions found in first-parent history")
 	f.StringVar(&o.Since, "since", "", "with --history: start the history at this commit (branch, tag or hash; older commits are not read)")
-	f.StringVarP(&o.Out, "out", "d", "site", "output directory (a previous build there is reused; --dest also works)")
+	f.StringVarP(&o.Out, "out", "d", "site", "directory the site is written to: new, empty, or a site packgen built (reused, then replaced); never the packs, which are --packs-dir (--dest also works)")
 	f.StringVar(&o.Previous, "previous", "", "reuse this previous build instead of the one in --out")
 	o.oci.add(c)
 	f.BoolVar(&o.previousOptional, "previous-optional", false, "with --previous: a location without index.json is a first build (default: an error, so a mistyped URL cannot start the registry afresh)")
@@ -209,6 +213,9 @@ func buildErr(g *globalOptions, err error) error {
 		return badErr(fmt.Errorf("build failed: %d invalid release(s) (fix them, or pass --skip-invalid to leave them out)", len(inv.Releases)))
 	case errors.As(err, &imm):
 		return badErr(err)
+	case errors.Is(err, build.ErrOutDir):
+		// What the user typed: nothing was written.
+		return usageErr("%v", err)
 	case errors.Is(err, source.ErrShallow), errors.Is(err, source.ErrDuplicate), errors.Is(err, build.ErrOutLink):
 		return badErr(err)
 	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, index.ErrDigestMismatch):
