@@ -558,6 +558,39 @@ func TestPublishDir(t *testing.T) {
 		t.Errorf("publish through a link to the site: %v, %+v", err, res)
 	}
 
+	// A stranger's report: the first --prune into a directory of other
+	// files deleted them. With no index.json there before, nothing there
+	// is the registry's; after, prune deletes only what a site holds.
+	www := t.TempDir()
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	theirs := map[string]string{"notes.txt": "secret", "docs/x.md": "# x", "registry.pub": "key", "packs/hello-1.0.0/pack.json": "{}", "CNAME": "packs.example"}
+	for k, v := range theirs {
+		must(os.MkdirAll(filepath.Dir(filepath.Join(www, k)), 0o755))
+		must(os.WriteFile(filepath.Join(www, k), []byte(v), 0o644))
+	}
+	for _, o := range []Options{{Prune: true, DryRun: true}, {Prune: true}, {Prune: true}} {
+		var log strings.Builder
+		o.Log = &log
+		res, err := Publish(ctx, site, DirTarget{Dir: www}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Deleted) != 0 || len(res.Kept) != len(theirs) {
+			t.Errorf("%+v: deleted %v, kept %v", o, res.Deleted, res.Kept)
+		}
+		if first := len(res.Uploaded) > 0; !strings.Contains(log.String(), "warning: --prune: ") || first != strings.Contains(log.String(), "held no index.json before this publish") {
+			t.Errorf("%+v: the log does not say why nothing was deleted:\n%s", o, log.String())
+		}
+	}
+	for k, v := range theirs {
+		if data, err := os.ReadFile(filepath.Join(www, k)); err != nil || string(data) != v {
+			t.Errorf("%s after prune: %q, %v", k, data, err)
+		}
+	}
 }
 
 // etagless hides MD5s from the listing, as a store does for multipart or

@@ -45,7 +45,9 @@ the live remote one (a rollback), equal with other content, or listing
 fewer releases. Never allowed: replacing a published archive with other
 content. Remote files the site lacks are kept unless --prune; prune never
 deletes a release's files, nor the metadata of the generation that was live
-before this publish (clients may still be resolving through it).
+before this publish (clients may still be resolving through it), nor a
+file a packgen site never holds (a web root's other files), and deletes
+nothing when the destination held no index.json before.
 index.json is replaced with a conditional write: if another publish
 switched it meanwhile, this one stops (exit 3) and can simply be re-run.
 
