@@ -209,7 +209,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, rootData []byte, src *os.Root, local []localFile, skipped []string, err error) {
 	rootData, err = os.ReadFile(filepath.Join(dir, index.RootFile))
 	if err != nil {
-		return nil, nil, nil, nil, nil, fmt.Errorf("%w: %s has no readable index.json (run %s first): %v", ErrNotSite, dir, sitedir.BuildHint(dir), err)
+		return nil, nil, nil, nil, nil, fmt.Errorf("%w: %s has no readable index.json (%v): %s", ErrNotSite, dir, err, sitedir.BuildHint(dir))
 	}
 	root, err = index.ParseRoot(rootData)
 	if err != nil {

@@ -123,6 +123,9 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	bar.end()
 	var dirtyWarn *meta.Problem
 	u := <-dirty
+	if errors.Is(err, build.ErrOutDir) {
+		return buildErr(g, err) // refused before it began: nothing was built, committed or not
+	}
 	if u.err != nil && !refGiven(cmd, o.Ref) {
 		g.warnf("could not check the work tree for uncommitted pack changes (%v): packgen builds committed content only\n", u.err)
 	}

@@ -462,7 +462,7 @@ func TestFirstHourExitCodes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(repo.Dir, "packs", "index.json")); !os.IsNotExist(err) {
 		t.Errorf("a refused build wrote into the packs: %v", err)
 	}
-	hint := "`packgen build --packs-dir packs --out site` (packs holds packs, the build's input: packs/hello/pack.json)"
+	hint := "packs holds packs, the build's input (packs/hello/pack.json): build them with `packgen build --packs-dir packs --out site` and use site"
 	b.want(1, []string{hint}, "publish", "packs", filepath.Join(b.Dir, "www"))
 	b.want(2, []string{hint}, "serve", "packs")
 }

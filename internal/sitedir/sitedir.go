@@ -178,20 +178,20 @@ func (r Report) What() string {
 	return ""
 }
 
-// BuildHint is the command that makes a site for a command given dir as
-// one (publish, serve): `packgen build --out DIR` only when a build may
-// write there (dir missing or empty); otherwise a new directory, since a
-// build never replaces what is not a site, and --packs-dir when dir
-// holds packs.
+// BuildHint says how to make a site for a command given dir as one
+// (publish, serve): `packgen build --out DIR` only when a build may
+// write there (dir missing or empty); otherwise into a new directory,
+// since a build never replaces what is not a site, with --packs-dir DIR
+// when dir holds packs.
 func BuildHint(dir string) string {
 	r, err := Inspect(dir)
 	if err == nil && (r.State == Missing || r.State == Empty) {
-		return fmt.Sprintf("`packgen build --out %s`", dir)
+		return fmt.Sprintf("build one with `packgen build --out %s`", dir)
 	}
 	if err == nil && r.Packs != "" {
-		return fmt.Sprintf("`packgen build --packs-dir %s --out site` (%s holds packs, the build's input: %s), then use site", filepath.ToSlash(dir), dir, r.Packs)
+		return fmt.Sprintf("%s holds packs, the build's input (%s): build them with `packgen build --packs-dir %s --out site` and use site", dir, r.Packs, filepath.ToSlash(dir))
 	}
-	return fmt.Sprintf("`packgen build --out site` into a new directory (%s is not a site packgen built, and a build never replaces it), then use site", dir)
+	return fmt.Sprintf("%s is not a site packgen built, and a build never replaces it: build into a new directory with `packgen build --out site` and use site", dir)
 }
 
 // Owned reports whether key (a slash-separated path in a site or a
