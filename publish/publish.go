@@ -657,6 +657,9 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 			extra = append(extra, k)
 		}
 	}
+	if o.Prune && (live != nil || liveData != nil) {
+		pruneTemps(ctx, t, o, res)
+	}
 	if len(extra) == 0 {
 		return nil
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/safefile"
 )
 
@@ -44,7 +45,7 @@ var (
 
 // TempPrefix names the temporary files packgen writes a site's files
 // under before renaming them (atomicfile): a killed writer leaves them.
-const TempPrefix = ".tmp-"
+const TempPrefix = atomicfile.TempPrefix
 
 // Entry reports whether a site packgen built may hold name at its top,
 // as a directory when dir is set. A symbolic link is judged by its name
