@@ -216,14 +216,14 @@ func buildErr(g *globalOptions, err error) error {
 		return badErr(fmt.Errorf("build failed: %d invalid release(s) (fix them, or pass --skip-invalid to leave them out)", len(inv.Releases)))
 	case errors.As(err, &imm):
 		return badErr(err)
-	case errors.Is(err, build.ErrOutDir):
-		// What the user typed: nothing was written.
-		return usageErr("%v", err)
 	case errors.Is(err, source.ErrShallow), errors.Is(err, source.ErrDuplicate), errors.Is(err, build.ErrOutLink):
 		return badErr(err)
 	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, index.ErrDigestMismatch):
 		// The previous build failed its checks: what was checked is bad.
 		return badErr(err)
+	case errors.Is(err, build.ErrOutDir):
+		// What the user typed: nothing was written.
+		return usageErr("%v", err)
 	}
 	return err
 }
