@@ -49,9 +49,6 @@ func newBuilder(o Options) (*builder, error) {
 	if o.Out == "" {
 		return nil, errors.New("no output directory given")
 	}
-	if fi, err := os.Stat(o.Out); err == nil && !fi.IsDir() {
-		return nil, fmt.Errorf("output %s is a file, not a directory: pass a directory (it is created when missing)", o.Out)
-	}
 	if o.ExpiresIn == 0 {
 		o.ExpiresIn = DefaultExpiry
 	}
@@ -67,6 +64,10 @@ func newBuilder(o Options) (*builder, error) {
 	o.dirs = &dirMaker{made: map[string]bool{}}
 	repo, err := source.Open(o.Repo)
 	if err != nil {
+		return nil, err
+	}
+	// Before anything reads or writes the out dir (the build record too).
+	if err := checkOut(o, repo); err != nil {
 		return nil, err
 	}
 	if o.RepoURL == "" {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/sitedir"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/pack/meta"
 )
@@ -24,7 +25,7 @@ import (
 // already there and returns at once, without reading the previous
 // site's shards, the history or the catalogue (an unchanged CI rebuild
 // costs a few milliseconds). A dot file: publish and serve leave it out.
-const StampFile = ".packgen-build.json"
+const StampFile = sitedir.BuildRecord
 
 const (
 	stampFormat  = 1

@@ -12,9 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/sitedir"
+	"github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/internal/textsafe"
 )
 
@@ -182,6 +185,11 @@ func (d DirTarget) Put(ctx context.Context, key string, r io.ReadSeeker, info Pu
 	// A rename replaces whatever name is, a link included, never what
 	// it points at.
 	return atomicfile.WriteWithIn(root, name, 0o644, func(w io.Writer) error {
+		if f, ok := w.(*os.File); ok {
+			// Held while written: a later publish's sweepTemps leaves
+			// it alone (the lock goes with the process, however it ends).
+			stale.HoldFile(f)
+		}
 		h := md5.New()
 		s := sha256.New()
 		n, err := io.Copy(io.MultiWriter(w, h, s), r)
@@ -223,4 +231,90 @@ func (d DirTarget) Delete(ctx context.Context, key string) error {
 	}
 	defer root.Close()
 	return root.Remove(name)
+}
+
+// tempAge: a temporary file last written this long ago, that no live
+// publish holds, was left by one that was killed. (A Put holds its file
+// from just after creating it until just before the rename; the age
+// spares those two moments.)
+const tempAge = time.Minute
+
+// tempSweeper is a target that can remove what killed publishes left
+// there (DirTarget: atomicfile's temporary files), which List never
+// lists.
+type tempSweeper interface {
+	sweepTemps(ctx context.Context, now time.Time, dryRun bool) ([]string, error)
+}
+
+// sweepTemps removes (with dryRun, only lists) the temporary files
+// ".tmp-*" below Dir that killed publishes left: regular files no live
+// publish holds, last written tempAge before now, reached through Dir's
+// root with no link on the way (a link is neither followed nor removed).
+func (d DirTarget) sweepTemps(ctx context.Context, now time.Time, dryRun bool) ([]string, error) {
+	root, err := d.root(false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	var found []string
+	err = fs.WalkDir(root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), sitedir.TempPrefix) {
+			found = append(found, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, p := range found {
+		name := filepath.FromSlash(p)
+		if link, err := safefile.LinkOnPath(root, name, true, nil); err != nil || link != "" {
+			continue
+		}
+		if fi, err := root.Lstat(name); err != nil || !fi.Mode().IsRegular() || now.Sub(fi.ModTime()) < tempAge {
+			continue
+		}
+		f, err := safefile.OpenIn(root, name)
+		if err != nil {
+			continue
+		}
+		if stale.TryLock(f) && (dryRun || root.Remove(name) == nil) {
+			removed = append(removed, p)
+		}
+		f.Close()
+	}
+	return removed, nil
+}
+
+// pruneTemps is prune's part for a target that keeps killed publishes'
+// temporary files (tempSweeper): they are deleted (or, in a dry run,
+// listed) with the rest. A failure to look is a warning: they are
+// never the registry's files.
+func pruneTemps(ctx context.Context, t Target, o Options, res *Result) {
+	s, ok := t.(tempSweeper)
+	if !ok {
+		return
+	}
+	temps, err := s.sweepTemps(ctx, time.Now(), o.DryRun)
+	if err != nil {
+		fmt.Fprintf(o.Log, "warning: --prune: could not look for what killed publishes left in %s: %v\n", t, err)
+	}
+	for _, p := range temps {
+		res.Deleted = append(res.Deleted, p)
+		if o.DryRun {
+			fmt.Fprintf(o.Log, "would delete %s\n", p)
+		} else {
+			fmt.Fprintf(o.Log, "deleted %s (left by a publish that was killed)\n", p)
+		}
+	}
 }

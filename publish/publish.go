@@ -25,7 +25,8 @@
 // lists fewer releases is refused unless Force. Deleting requires Prune and
 // never removes a release's files, nor the metadata of the generation that
 // was live before this publish (clients may be half-way through resolving
-// against it).
+// against it), nor a file a site never holds (internal/sitedir), nor
+// anything on a target that held no index.json before.
 package publish
 
 import (
@@ -47,6 +48,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/sitedir"
 	"github.com/packgen/packgen/translog"
 )
 
@@ -207,7 +209,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, rootData []byte, src *os.Root, local []localFile, skipped []string, err error) {
 	rootData, err = os.ReadFile(filepath.Join(dir, index.RootFile))
 	if err != nil {
-		return nil, nil, nil, nil, nil, fmt.Errorf("%w: %s has no readable index.json (run `packgen build --out %s` first): %v", ErrNotSite, dir, dir, err)
+		return nil, nil, nil, nil, nil, fmt.Errorf("%w: %s has no readable index.json (%v): %s", ErrNotSite, dir, err, sitedir.BuildHint(dir))
 	}
 	root, err = index.ParseRoot(rootData)
 	if err != nil {
@@ -659,6 +661,9 @@ var errUnconditional = errors.New("conditional writes not supported")
 // prune deletes remote objects the site does not have, except release
 // files and the previous live generation's metadata. It runs after the
 // switch to the new index, so nothing the new index references is touched.
+// Only what a site packgen built holds is ever deleted (sitedir.Owned),
+// and nothing at all when the target held no index.json before: a
+// first publish into a directory or bucket of other files leaves them.
 func prune(ctx context.Context, t Target, local []localFile, remote map[string]Object, live *index.Root, liveData []byte, o Options, res *Result) error {
 	have := map[string]bool{}
 	for _, f := range local {
@@ -670,6 +675,9 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 			extra = append(extra, k)
 		}
 	}
+	if o.Prune && (live != nil || liveData != nil) {
+		pruneTemps(ctx, t, o, res)
+	}
 	if len(extra) == 0 {
 		return nil
 	}
@@ -678,6 +686,14 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 		res.Kept = extra
 		return nil
 	}
+	if live == nil && liveData == nil {
+		// No registry was there before this one: what was is someone
+		// else's (a web root's pages, notes, a repository's files).
+		fmt.Fprintf(o.Log, "warning: --prune: %s held no index.json before this publish, so none of the %d file(s) there that the site lacks is the registry's: nothing deleted (e.g. %s)\n", t, len(extra), extra[0])
+		res.Kept = extra
+		return nil
+	}
+	var foreign []string
 	keep, err := liveReferences(ctx, t, live, liveData)
 	if err != nil {
 		// Cannot tell what the old generation needs: keep all metadata.
@@ -685,6 +701,12 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 		keep = nil
 	}
 	for _, k := range extra {
+		if !sitedir.Owned(k) {
+			// Not a file a site packgen built holds: never the registry's.
+			foreign = append(foreign, k)
+			res.Kept = append(res.Kept, k)
+			continue
+		}
 		protected := isReleaseFile(k) || index.KindOf(k).External() || keep[k] || (keep == nil && index.Immutable(k))
 		if protected {
 			res.Kept = append(res.Kept, k)
@@ -699,6 +721,9 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 			return fmt.Errorf("delete %s from %s: %w", k, t, err)
 		}
 		fmt.Fprintf(o.Log, "deleted %s\n", k)
+	}
+	if len(foreign) > 0 {
+		fmt.Fprintf(o.Log, "warning: --prune: kept %d file(s) on %s that a site packgen builds never holds (e.g. %s): prune deletes only the registry's and its catalogue's files\n", len(foreign), t, foreign[0])
 	}
 	return nil
 }

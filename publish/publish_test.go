@@ -22,6 +22,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/s3test"
+	stalelock "github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/sign"
 )
@@ -400,6 +401,18 @@ func TestPublishRefusals(t *testing.T) {
 	if _, err := Publish(ctx, t.TempDir(), target, Options{}); !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), "packgen build") {
 		t.Fatalf("empty dir: %v", err)
 	}
+	// A directory of packs (the build's input): the hint never names it
+	// as --out, where a build would refuse it.
+	packsDir := filepath.Join(t.TempDir(), "packs")
+	if err := os.MkdirAll(filepath.Join(packsDir, "hello-1.0.0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(packsDir, "hello-1.0.0", "pack.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(ctx, packsDir, target, Options{}); !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), "`packgen build --packs-dir "+packsDir+" --out site`") || strings.Contains(err.Error(), "--out "+packsDir) {
+		t.Fatalf("a packs dir: %v", err)
+	}
 	broken := filepath.Join(t.TempDir(), "broken")
 	if _, err := Publish(ctx, site1, DirTarget{Dir: broken}, Options{}); err != nil {
 		t.Fatal(err)
@@ -557,7 +570,7 @@ func TestPublishDir(t *testing.T) {
 		t.Errorf("second publish uploaded %v", res.Uploaded)
 	}
 	// A leftover temp file of a killed publish is neither published nor
-	// pruned nor listed.
+	// listed (--prune removes it: below).
 	os.WriteFile(filepath.Join(dst, "packs", ".tmp-123"), []byte("x"), 0o644)
 	if objs, _ := (DirTarget{Dir: dst}).List(ctx); len(objs) != res.Unchanged {
 		t.Errorf("listing has %d objects, site %d", len(objs), res.Unchanged)
@@ -574,6 +587,93 @@ func TestPublishDir(t *testing.T) {
 	res, err = Publish(ctx, latest, DirTarget{Dir: dst}, Options{})
 	if err != nil || len(res.Uploaded) != 0 || res.Unchanged == 0 {
 		t.Errorf("publish through a link to the site: %v, %+v", err, res)
+	}
+
+	// What killed publishes left (their temp files): removed by the next
+	// --prune once a minute old and held by no live publish; a link of
+	// that name is neither followed nor removed.
+	stale := filepath.Join(dst, "packs", ".tmp-123")
+	fresh := filepath.Join(dst, "packs", "calico", ".tmp-fresh")
+	held := filepath.Join(dst, "index", ".tmp-held")
+	outside := filepath.Join(t.TempDir(), "outside")
+	for _, f := range []string{fresh, held, outside} {
+		if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(dst, ".tmp-link")); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	for _, f := range []string{stale, held, outside} {
+		if err := os.Chtimes(f, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hf, err := os.Open(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hf.Close()
+	if !stalelock.HoldFile(hf) {
+		t.Skip("no file locks here")
+	}
+	for i, step := range []struct {
+		o       Options
+		deleted []string
+		gone    bool
+	}{
+		{Options{}, []string{}, false},
+		{Options{Prune: true, DryRun: true}, []string{"packs/.tmp-123"}, false},
+		{Options{Prune: true}, []string{"packs/.tmp-123"}, true},
+		{Options{Prune: true}, []string{}, true},
+	} {
+		res, err := Publish(ctx, site, DirTarget{Dir: dst}, step.o)
+		if err != nil || !slices.Equal(res.Deleted, step.deleted) {
+			t.Errorf("step %d, %+v: deleted %v, want %v (%v)", i, step.o, res.Deleted, step.deleted, err)
+		}
+		if _, err := os.Stat(stale); step.gone != os.IsNotExist(err) {
+			t.Errorf("step %d, %+v: the killed publish's temp file: %v", i, step.o, err)
+		}
+	}
+	for _, f := range []string{fresh, held, outside, filepath.Join(dst, ".tmp-link")} {
+		if _, err := os.Lstat(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+
+	// A stranger's report: the first --prune into a directory of other
+	// files deleted them. With no index.json there before, nothing there
+	// is the registry's; after, prune deletes only what a site holds.
+	www := t.TempDir()
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	theirs := map[string]string{"notes.txt": "secret", "docs/x.md": "# x", "registry.pub": "key", "packs/hello-1.0.0/pack.json": "{}", "CNAME": "packs.example"}
+	for k, v := range theirs {
+		must(os.MkdirAll(filepath.Dir(filepath.Join(www, k)), 0o755))
+		must(os.WriteFile(filepath.Join(www, k), []byte(v), 0o644))
+	}
+	for _, o := range []Options{{Prune: true, DryRun: true}, {Prune: true}, {Prune: true}} {
+		var log strings.Builder
+		o.Log = &log
+		res, err := Publish(ctx, site, DirTarget{Dir: www}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Deleted) != 0 || len(res.Kept) != len(theirs) {
+			t.Errorf("%+v: deleted %v, kept %v", o, res.Deleted, res.Kept)
+		}
+		if first := len(res.Uploaded) > 0; !strings.Contains(log.String(), "warning: --prune: ") || first != strings.Contains(log.String(), "held no index.json before this publish") {
+			t.Errorf("%+v: the log does not say why nothing was deleted:\n%s", o, log.String())
+		}
+	}
+	for k, v := range theirs {
+		if data, err := os.ReadFile(filepath.Join(www, k)); err != nil || string(data) != v {
+			t.Errorf("%s after prune: %q, %v", k, data, err)
+		}
 	}
 }
 

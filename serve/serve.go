@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/sitedir"
 )
 
 // Handler serves the site in dir.
@@ -131,7 +132,7 @@ func (h *handler) etag(rel string, f *os.File, info fs.FileInfo) (string, error)
 func CheckSite(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, index.RootFile)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%s holds no index.json: build a registry first (packgen build --out %s)", dir, dir)
+			return fmt.Errorf("%s holds no index.json, so it is no registry site: %s", dir, sitedir.BuildHint(dir))
 		}
 		return err
 	}

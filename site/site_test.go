@@ -20,6 +20,7 @@ import (
 
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/sitedir"
 	"github.com/packgen/packgen/pack/meta"
 )
 
@@ -191,6 +192,23 @@ func TestLogos(t *testing.T) {
 	}
 	if !strings.Contains(files["packs/fake-logo/index.html"], "not a PNG") || !strings.Contains(files["packs/big-logo/index.html"], "larger than 2 MiB") {
 		t.Error("logo notices missing")
+	}
+	// What the catalogue writes is what sitedir says a site holds: a
+	// build refuses an out dir holding anything else, and prune deletes
+	// nothing else.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !sitedir.Entry(e.Name(), e.IsDir()) {
+			t.Errorf("the catalogue wrote %s at the top, which sitedir.Entry does not know", e.Name())
+		}
+	}
+	for f := range files {
+		if !sitedir.Owned(f) {
+			t.Errorf("the catalogue wrote %s, which sitedir.Owned does not know", f)
+		}
 	}
 }
 

@@ -57,7 +57,11 @@ registry's key would refuse an unsigned index); --previous-key OLD.pub
 during a key rotation.
 
 The output is written to a temporary directory and swapped into place at
-the end: a failed build leaves the previous site untouched. The same
+the end: a failed build leaves the previous site untouched. So --out must
+be a new or empty directory, or a site packgen built: one holding anything
+else (your packs, the repository or its .git, anyone's files) is refused
+(exit 2) and left as it is. -d is --out, where the site goes; the packs
+are --packs-dir. The same
 commit always builds byte-identical files (signatures aside). Set
 SOURCE_DATE_EPOCH to move the index's time (and expiry) past the commit's.
 
@@ -79,7 +83,7 @@ records the build too).`,
 	f.StringVar(&o.PacksDir, "packs-dir", "", "only build packs under this directory of the repository")
 	f.BoolVar(&o.History, "history", true, "also publish versions found in first-parent history")
 	f.StringVar(&o.Since, "since", "", "with --history: start the history at this commit (branch, tag or hash; older commits are not read)")
-	f.StringVarP(&o.Out, "out", "d", "site", "output directory (a previous build there is reused; --dest also works)")
+	f.StringVarP(&o.Out, "out", "d", "site", "directory the site is written to: new, empty, or a site packgen built (reused, then replaced); never the packs, which are --packs-dir (--dest also works)")
 	f.StringVar(&o.Previous, "previous", "", "reuse this previous build instead of the one in --out")
 	o.oci.add(c)
 	f.BoolVar(&o.previousOptional, "previous-optional", false, "with --previous: a location without index.json is a first build (default: an error, so a mistyped URL cannot start the registry afresh)")
@@ -122,6 +126,9 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) error {
 	bar.end()
 	var dirtyWarn *meta.Problem
 	u := <-dirty
+	if errors.Is(err, build.ErrOutDir) {
+		return buildErr(g, err) // refused before it began: nothing was built, committed or not
+	}
 	if u.err != nil && !refGiven(cmd, o.Ref) {
 		g.warnf("could not check the work tree for uncommitted pack changes (%v): packgen builds committed content only\n", u.err)
 	}
@@ -221,6 +228,9 @@ func buildErr(g *globalOptions, err error) error {
 	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, index.ErrDigestMismatch):
 		// The previous build failed its checks: what was checked is bad.
 		return badErr(err)
+	case errors.Is(err, build.ErrOutDir):
+		// What the user typed: nothing was written.
+		return usageErr("%v", err)
 	}
 	return err
 }

@@ -480,6 +480,28 @@ func TestFirstHourExitCodes(t *testing.T) {
 	b.want(2, []string{"--site is required (a configured registry's name, a built directory or a registry URL)", "Run 'packgen info --help'"}, "info", "hello")
 	b.want(2, []string{"Run 'packgen registry add --help' for usage."}, "registry", "add", "x")
 	b.want(2, []string{"Run 'packgen --help' for usage."}, "frobnicate")
+
+	// A stranger's report: `build -d packs` in the repository swapped the
+	// packs, uncommitted work included, for the site, and `--out .git`
+	// the repository. Refused (exit 2), nothing touched; and publish and
+	// serve, given the packs, no longer say to build into them.
+	b.Dir = repo.Dir
+	wip := filepath.Join(repo.Dir, "packs", "wip", "pack.json")
+	os.MkdirAll(filepath.Dir(wip), 0o755)
+	os.WriteFile(wip, []byte("{}"), 0o644)
+	b.want(2, []string{"--out packs holds hello/, wip/, which a site packgen builds never holds", "It holds packs (packs/hello/pack.json): -d/--out is where the site goes, --packs-dir where the packs are", "Run 'packgen build --help'"}, "build", "-d", "packs", "--refresh")
+	b.want(2, []string{"--out packs is (or holds) the packs directory --packs-dir packs"}, "build", "--packs-dir", "packs", "-d", "packs", "--refresh")
+	b.want(2, []string{"--out .git is the repository's git directory"}, "build", "--out", ".git", "--refresh")
+	b.want(2, []string{"--out . is (or holds) the repository's work tree"}, "build", "--out", ".", "--refresh")
+	if _, err := os.Stat(wip); err != nil {
+		t.Errorf("uncommitted work after the refused builds: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(repo.Dir, "packs", "index.json")); !os.IsNotExist(err) {
+		t.Errorf("a refused build wrote into the packs: %v", err)
+	}
+	hint := "packs holds packs, the build's input (packs/hello/pack.json): build them with `packgen build --packs-dir packs --out site` and use site"
+	b.want(1, []string{hint}, "publish", "packs", filepath.Join(b.Dir, "www"))
+	b.want(2, []string{hint}, "serve", "packs")
 }
 
 // Item 8: every -o json is JSON, warnings included.

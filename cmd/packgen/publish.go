@@ -48,7 +48,9 @@ content; an unsigned site over a signed registry, or one signed by another
 key unless built as a key rotation from the live key (build --key NEW.key
 --previous-key OLD.pub): clients holding the live key would refuse it. Remote files the site lacks are kept unless --prune; prune never
 deletes a release's files, nor the metadata of the generation that was live
-before this publish (clients may still be resolving through it).
+before this publish (clients may still be resolving through it), nor a
+file a packgen site never holds (a web root's other files), and deletes
+nothing when the destination held no index.json before.
 index.json is replaced with a conditional write: if another publish
 switched it meanwhile, this one stops (exit 3) and can simply be re-run.
 

@@ -131,7 +131,7 @@ func testPublishCommand(t *testing.T, f *publishFixture) {
 		{"oci flags for s3", []string{f.site2, dest, "--plain-http", "--ca-file", "/nonexist.pem", "--username", "bob"}, 2, "--ca-file is for oci://REGISTRY/BASE; --plain-http is for oci://REGISTRY/BASE; --username is for oci://REGISTRY/BASE"},
 		{"endpoint for oci", []string{f.site2, "oci://127.0.0.1:1/acme", "--endpoint", "http://x"}, 2, "--endpoint is for s3://BUCKET/PREFIX"},
 		{"rollback", []string{f.site1, dest}, 1, "lower than the serial"},
-		{"not a site", []string{t.TempDir(), dest}, 1, "run `packgen build"},
+		{"not a site", []string{t.TempDir(), dest}, 1, "build one with `packgen build --out "},
 		{"bad url", []string{f.site2, "s3:///x"}, 2, "not an s3://BUCKET/PREFIX URL"},
 		{"other scheme", []string{f.site2, "https://example.com/x"}, 2, "give oci://REGISTRY/BASE, s3://BUCKET/PREFIX"},
 		{"bad endpoint", []string{f.site2, dest, "--endpoint", "127.0.0.1:1"}, 2, "not an http(s):// URL"},

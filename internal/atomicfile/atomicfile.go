@@ -11,6 +11,11 @@ import (
 	"path/filepath"
 )
 
+// TempPrefix begins the name of every temporary file written beside its
+// target: a writer killed before its rename leaves one (publish's
+// directory target removes those of killed publishes).
+const TempPrefix = ".tmp-"
+
 // WriteFile atomically replaces path with data, creating parent dirs.
 func WriteFile(path string, data []byte, mode os.FileMode) error {
 	return WriteWith(path, mode, func(w io.Writer) error {
@@ -38,7 +43,7 @@ type dirOps interface {
 type osDir struct{}
 
 func (osDir) createTemp(dir string) (*os.File, string, error) {
-	f, err := os.CreateTemp(dir, ".tmp-*")
+	f, err := os.CreateTemp(dir, TempPrefix+"*")
 	if err != nil {
 		return nil, "", err
 	}

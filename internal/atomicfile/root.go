@@ -48,7 +48,7 @@ func WriteWithIn(root *os.Root, name string, mode os.FileMode, write func(io.Wri
 type rootDir struct{ root *os.Root }
 
 func (r rootDir) createTemp(dir string) (*os.File, string, error) {
-	return CreateTempIn(r.root, dir, ".tmp-")
+	return CreateTempIn(r.root, dir, TempPrefix)
 }
 func (r rootDir) mkdirAll(dir string) error    { return r.root.MkdirAll(dir, 0o755) }
 func (r rootDir) remove(name string) error     { return r.root.Remove(name) }

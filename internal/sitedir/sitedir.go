@@ -1,0 +1,221 @@
+// Package sitedir knows what a registry site packgen built holds, by
+// name: the build asks it before it replaces a directory with a new site
+// (a directory holding anything else is not its to replace), publish's
+// prune before it deletes a file from a destination (it deletes only
+// what a site would hold), and publish and serve when they tell a user
+// how to make a site.
+package sitedir
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/safefile"
+)
+
+// BuildRecord is the build's record of what it made a site from
+// (build.StampFile): in the out dir, never published.
+const BuildRecord = ".packgen-build.json"
+
+// ErrNotSite: a directory that holds something other than a site
+// packgen built.
+var ErrNotSite = errors.New("not a site packgen built")
+
+// topFiles and topDirs are every name a site holds at its top: the
+// registry's files (package index), the catalogue's (package site,
+// whose test writes a catalogue and checks it against Entry), the
+// build record, and what an update in place that was killed may leave
+// (index.json.new and its signatures).
+var (
+	topFiles = []string{
+		index.RootFile, index.RootFile + index.SignatureExt, index.RootFile + index.BundleExt,
+		index.RootFile + ".new", index.RootFile + ".new" + index.SignatureExt, index.RootFile + ".new" + index.BundleExt,
+		"index.html", "catalog.json", "feed.xml",
+		BuildRecord,
+	}
+	topDirs = []string{"index", "signatures", "packs", index.LogDir, "assets"}
+)
+
+// TempPrefix names the temporary files packgen writes a site's files
+// under before renaming them (atomicfile): a killed writer leaves them.
+const TempPrefix = atomicfile.TempPrefix
+
+// Entry reports whether a site packgen built may hold name at its top,
+// as a directory when dir is set. A symbolic link is judged by its name
+// alone (the build refuses links in an out dir it updates, ErrOutLink).
+func Entry(name string, dir bool) bool {
+	switch {
+	case slices.Contains(topDirs, name):
+		return dir
+	case slices.Contains(topFiles, name), strings.HasPrefix(name, TempPrefix):
+		return !dir
+	}
+	return false
+}
+
+// State is what Inspect found.
+type State int
+
+const (
+	Missing State = iota // no such directory
+	Empty                // a directory with nothing in it
+	Site                 // a site packgen built: only what one holds, and its index.json
+	Other                // anything else: not packgen's to replace
+)
+
+// Report says what a directory is.
+type Report struct {
+	State State
+	// Foreign lists (Other) the top entries a site never holds, sorted,
+	// a directory's with a trailing slash.
+	Foreign []string
+	// NoIndex says (Other) why the directory holds no index.json of a
+	// packgen registry, when that is why it is no site.
+	NoIndex error
+	// Packs names (Other) a pack.json found in the directory or one
+	// level below: it holds packs, the build's input.
+	Packs string
+}
+
+// Inspect reads the top of dir (one directory listing, and index.json
+// parsed) and says whether it is missing, empty, a site packgen built,
+// or something else. The error is an I/O failure, or ErrNotSite for a
+// dir that is not a directory.
+func Inspect(dir string) (Report, error) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return Report{State: Missing}, nil
+	case err != nil:
+		return Report{}, err
+	case !fi.IsDir():
+		return Report{State: Other}, fmt.Errorf("%w: %s is a file, not a directory", ErrNotSite, dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return Report{}, err
+	}
+	if len(entries) == 0 {
+		return Report{State: Empty}, nil
+	}
+	var r Report
+	for _, e := range entries {
+		isDir := e.IsDir()
+		link := e.Type()&fs.ModeSymlink != 0
+		ok := Entry(e.Name(), isDir) || (link && (Entry(e.Name(), true) || Entry(e.Name(), false)))
+		if !ok {
+			name := e.Name()
+			if isDir {
+				name += "/"
+			}
+			r.Foreign = append(r.Foreign, name)
+		}
+	}
+	slices.Sort(r.Foreign)
+	data, err := safefile.ReadFile(filepath.Join(dir, index.RootFile), index.MaxRootSize)
+	if err == nil {
+		_, err = index.ParseRoot(data)
+		if err != nil {
+			err = fmt.Errorf("%s is not a packgen registry index: %w", filepath.Join(dir, index.RootFile), err)
+		}
+	} else if errors.Is(err, fs.ErrNotExist) {
+		err = fmt.Errorf("%s holds no %s", dir, index.RootFile)
+	}
+	r.NoIndex = err
+	if len(r.Foreign) == 0 && r.NoIndex == nil {
+		return Report{State: Site}, nil
+	}
+	r.State = Other
+	r.Packs = packsIn(dir, entries)
+	return r, nil
+}
+
+// maxPackLook bounds the entries looked into for a pack.json.
+const maxPackLook = 256
+
+// packsIn names a pack.json in dir or in one of its first directories.
+func packsIn(dir string, entries []fs.DirEntry) string {
+	if p := filepath.Join(dir, "pack.json"); isFile(p) {
+		return p
+	}
+	for i, e := range entries {
+		if i == maxPackLook {
+			break
+		}
+		if p := filepath.Join(dir, e.Name(), "pack.json"); e.IsDir() && isFile(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+func isFile(p string) bool {
+	fi, err := os.Lstat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// What lists what makes r no site, for a message: "hello-1.0.0/,
+// thesis.txt" (at most a few names), else why its index.json does not
+// count.
+func (r Report) What() string {
+	const most = 5
+	if n := len(r.Foreign); n > 0 {
+		s := strings.Join(r.Foreign[:min(n, most)], ", ")
+		if n > most {
+			s += fmt.Sprintf(" and %d more", n-most)
+		}
+		return s
+	}
+	if r.NoIndex != nil {
+		return r.NoIndex.Error()
+	}
+	return ""
+}
+
+// BuildHint says how to make a site for a command given dir as one
+// (publish, serve): `packgen build --out DIR` only when a build may
+// write there (dir missing or empty); otherwise into a new directory,
+// since a build never replaces what is not a site, with --packs-dir DIR
+// when dir holds packs.
+func BuildHint(dir string) string {
+	r, err := Inspect(dir)
+	if err == nil && (r.State == Missing || r.State == Empty) {
+		return fmt.Sprintf("build one with `packgen build --out %s`", dir)
+	}
+	if err == nil && r.Packs != "" {
+		return fmt.Sprintf("%s holds packs, the build's input (%s): build them with `packgen build --packs-dir %s --out site` and use site", dir, r.Packs, filepath.ToSlash(dir))
+	}
+	return fmt.Sprintf("%s is not a site packgen built, and a build never replaces it: build into a new directory with `packgen build --out site` and use site", dir)
+}
+
+// Owned reports whether key (a slash-separated path in a site or a
+// destination) is a file a site packgen built may hold: the registry's
+// files (index.KindOf), the catalogue's (its pages, feeds, assets, pack
+// pages and logos) and the build record. Prune deletes nothing else: a
+// destination may hold files of others (notes, a CNAME, a repository's
+// sources).
+func Owned(key string) bool {
+	if index.KindOf(key) != index.KindOther {
+		return true
+	}
+	parts := strings.Split(key, "/")
+	switch {
+	case len(parts) == 1:
+		return Entry(key, false)
+	case parts[0] == "assets":
+		return true
+	case parts[0] == "packs" && len(parts) == 3:
+		switch parts[2] {
+		case "index.html", "logo.png", "feed.xml":
+			return true
+		}
+	}
+	return false
+}

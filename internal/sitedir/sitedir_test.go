@@ -1,0 +1,150 @@
+package sitedir
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// root is an index.json ParseRoot accepts.
+const root = `{"bucketBits":1,"buckets":[{"path":"index/994db948deb1e8b341520645aa8a08203339c2efeca16ceacd909d2df9f66ad3.json","sha256":"994db948deb1e8b341520645aa8a08203339c2efeca16ceacd909d2df9f66ad3","size":353},{"path":"index/845e985e512b2f8bf1f3b74e16fd303847a9a3ed1f374eecb52356bc9aaa8b3f.json","sha256":"845e985e512b2f8bf1f3b74e16fd303847a9a3ed1f374eecb52356bc9aaa8b3f","size":31}],"expires":"2027-12-06T22:56:41Z","generatedAt":"2026-12-06T22:56:41Z","packs":1,"registry":"repo","releases":1,"schemaVersion":1,"serial":1796597801,"signed":false,"source":{"commit":"130ed6c374379602dc554a035b6c0ce8dd60f1f3","ref":"HEAD"}}`
+
+func TestInspect(t *testing.T) {
+	cases := []struct {
+		name    string
+		files   map[string]string // "" content and a trailing / make a directory
+		state   State
+		foreign string // Foreign, joined by " "
+		noIndex string // in NoIndex
+		packs   string // Packs, relative
+	}{
+		{"missing", nil, Missing, "", "", ""},
+		{"empty", map[string]string{}, Empty, "", "", ""},
+		{"a site", map[string]string{"index.json": root, "index.json.sig": "s", "index/": "", "packs/": "", "signatures/": "", "log/": "", "assets/": "", "index.html": "", "catalog.json": "", "feed.xml": "", ".packgen-build.json": "{}"}, Site, "", "", ""},
+		{"a site a killed update left", map[string]string{"index.json": root, "index.json.new": "x", "index.json.new.sig": "x", ".tmp-8123": "x"}, Site, "", "", ""},
+		{"a thesis", map[string]string{"thesis.txt": "ch. 1"}, Other, "thesis.txt", "holds no index.json", ""},
+		{"packs", map[string]string{"hello-1.0.0/pack.json": "{}", "wip-1.0.0/pack.json": "{}"}, Other, "hello-1.0.0/ wip-1.0.0/", "holds no index.json", "hello-1.0.0/pack.json"},
+		{"one pack", map[string]string{"pack.json": "{}", "values.yaml": ""}, Other, "pack.json values.yaml", "holds no index.json", "pack.json"},
+		{"a git dir", map[string]string{"HEAD": "ref: refs/heads/main", "objects/": "", "refs/": "", "config": ""}, Other, "HEAD config objects/ refs/", "holds no index.json", ""},
+		{"a site and notes", map[string]string{"index.json": root, "notes.txt": "x"}, Other, "notes.txt", "", ""},
+		{"a site and a dot file", map[string]string{"index.json": root, ".DS_Store": "x"}, Other, ".DS_Store", "", ""},
+		{"site names, no index", map[string]string{"packs/": "", "index/": ""}, Other, "", "holds no index.json", ""},
+		{"another index.json", map[string]string{"index.json": `{"a": 1}`}, Other, "", "is not a packgen registry index", ""},
+		{"a directory named as a file", map[string]string{"index.json": root, "index.html/": ""}, Other, "index.html/", "", ""},
+		{"a file named as a directory", map[string]string{"index.json": root, "packs": "x"}, Other, "packs", "", ""},
+		{"index.json a directory", map[string]string{"index.json/": ""}, Other, "index.json/", "index.json", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "d")
+			if c.files != nil {
+				must(t, os.Mkdir(dir, 0o755))
+			}
+			for name, data := range c.files {
+				p := filepath.Join(dir, filepath.FromSlash(name))
+				if strings.HasSuffix(name, "/") {
+					must(t, os.MkdirAll(p, 0o755))
+					continue
+				}
+				must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+				must(t, os.WriteFile(p, []byte(data), 0o644))
+			}
+			r, err := Inspect(dir)
+			must(t, err)
+			if r.State != c.state || strings.Join(r.Foreign, " ") != c.foreign {
+				t.Errorf("state %v, foreign %q; want %v, %q", r.State, r.Foreign, c.state, c.foreign)
+			}
+			if got := ""; r.NoIndex != nil {
+				got = r.NoIndex.Error()
+				if c.noIndex == "" || !strings.Contains(got, c.noIndex) {
+					t.Errorf("NoIndex = %q, want %q", got, c.noIndex)
+				}
+			} else if c.noIndex != "" {
+				t.Errorf("NoIndex = nil, want %q", c.noIndex)
+			}
+			if want := ""; c.packs != "" {
+				want = filepath.Join(dir, filepath.FromSlash(c.packs))
+				if r.Packs != want {
+					t.Errorf("Packs = %q, want %q", r.Packs, want)
+				}
+			} else if r.Packs != "" {
+				t.Errorf("Packs = %q, want none", r.Packs)
+			}
+			// The hint names dir as --out only where a build may write.
+			hint := BuildHint(dir)
+			if may := c.state == Missing || c.state == Empty; may != strings.Contains(hint, "--out "+dir+"`") {
+				t.Errorf("BuildHint = %s", hint)
+			}
+			if c.packs != "" && !strings.Contains(hint, "--packs-dir "+filepath.ToSlash(dir)) {
+				t.Errorf("BuildHint = %s, want --packs-dir", hint)
+			}
+		})
+	}
+	file := filepath.Join(t.TempDir(), "f")
+	must(t, os.WriteFile(file, nil, 0o644))
+	if _, err := Inspect(file); !errors.Is(err, ErrNotSite) {
+		t.Errorf("a file: %v", err)
+	}
+}
+
+func TestOwned(t *testing.T) {
+	for key, want := range map[string]bool{
+		"index.json":                   true,
+		"index.json.sig":               true,
+		"index/abc.json":               true,
+		"signatures/abc.sig":           true,
+		"log/checkpoint":               true,
+		"log/tile/8/0/000":             true,
+		"packs/a/shards/abc.json":      true,
+		"packs/a/index.json":           true,
+		"packs/a/1.0.0/a-1.0.0.tar.gz": true,
+		"packs/a/index.html":           true,
+		"packs/a/logo.png":             true,
+		"packs/a/feed.xml":             true,
+		"assets/app.js":                true,
+		"index.html":                   true,
+		"catalog.json":                 true,
+		"feed.xml":                     true,
+		"notes.txt":                    false,
+		"registry.pub":                 false,
+		"CNAME":                        false,
+		"docs/x.md":                    false,
+		"packs/a-1.0.0/pack.json":      false,
+		"packs/a-1.0.0/values.yaml":    false,
+		"packs/a-1.0.0/charts/x.tgz":   false,
+		"packs/a/README.md":            false,
+		"packs/a/1.0.0/notes.txt":      false,
+		"index.json.bak":               false,
+	} {
+		if got := Owned(key); got != want {
+			t.Errorf("Owned(%q) = %v, want %v", key, got, want)
+		}
+	}
+}
+
+// FuzzOwned: prune asks Owned about every key a remote lists (outside
+// input). It never panics, and a key it owns lies in one of a site's
+// top entries.
+func FuzzOwned(f *testing.F) {
+	for _, s := range []string{"index.json", "packs/a/1.0.0/a-1.0.0.tar.gz", "packs/a/logo.png", "assets/x", "notes.txt", "", "/", "packs//", "..", "log/witness/w"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		if !Owned(key) {
+			return
+		}
+		top, rest, deeper := strings.Cut(key, "/")
+		if !Entry(top, deeper) {
+			t.Errorf("Owned(%q), but its top %q (rest %q) is no site entry", key, top, rest)
+		}
+	})
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
