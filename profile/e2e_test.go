@@ -326,18 +326,29 @@ layers:
 	if !strings.Contains(string(falco), "webhook:\n        enabled: true\n        url: \"https://alerts.example.com/falco\"") || !strings.Contains(string(falco), "# Driver used to capture syscalls") {
 		t.Errorf("falco.yaml:\n%s", falco)
 	}
-	// A values file of a layer the profile no longer has is removed; other
-	// files are left alone.
+	// A values file an earlier render wrote for a layer the profile no
+	// longer has is removed; other files are left alone, a user's own
+	// notes.yaml too (it had been removed as stale: only what render
+	// wrote, by its .packgen-rendered list, is render's to remove).
 	os.WriteFile(filepath.Join(out, "values", "old-layer.yaml"), []byte("a: 1\n"), 0o644)
+	list := filepath.Join(out, "values", ".packgen-rendered")
+	written, err := os.ReadFile(list)
+	if err != nil || !strings.Contains(string(written), "calico.yaml\n") {
+		t.Fatalf("render's list of what it wrote: %q, %v", written, err)
+	}
+	os.WriteFile(list, append(written, "old-layer.yaml\n"...), 0o644)
 	os.WriteFile(filepath.Join(out, "values", "notes.txt"), []byte("mine\n"), 0o644)
+	os.WriteFile(filepath.Join(out, "values", "notes.yaml"), []byte("mine: 1\n"), 0o644)
 	if _, err := Render(ctx, p, lock, env, out); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(out, "values", "old-layer.yaml")); !os.IsNotExist(err) {
 		t.Errorf("stale values file kept: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(out, "values", "notes.txt")); err != nil {
-		t.Errorf("unrelated file removed: %v", err)
+	for _, mine := range []string{"notes.txt", "notes.yaml"} {
+		if _, err := os.Stat(filepath.Join(out, "values", mine)); err != nil {
+			t.Errorf("the user's %s removed: %v", mine, err)
+		}
 	}
 	out2 := filepath.Join(t.TempDir(), "render")
 	Render(ctx, p, lock, env, out2)

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/packgen/packgen/internal/atomicfile"
@@ -76,6 +78,12 @@ func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) (
 	return out, nil
 }
 
+// renderedFile lists, in DIR/values, the values files the last render
+// wrote: only those are ever removed as stale. A user's own notes.yaml
+// beside them, or a file of a render before this list existed, is never
+// render's to delete.
+const renderedFile = ".packgen-rendered"
+
 // ErrOutputLink: a symbolic link in render's output directory where it
 // writes (DIR/values or a values file), never followed.
 var ErrOutputLink = errors.New("a symbolic link in the output directory")
@@ -117,10 +125,18 @@ func openOutput(dir string, files []RenderedLayer) (*os.Root, error) {
 	return root, nil
 }
 
-// removeStale deletes values files of layers the profile no longer has, so
-// DIR/values always mirrors the lock. Only names Render could have written
-// (<pack name>.yaml, regular files) are touched.
+// removeStale deletes the values files the last render wrote (its
+// renderedFile list) whose layers the profile no longer has, so DIR/values
+// mirrors the lock, and records what this render wrote. Only names Render
+// could have written (<pack name>.yaml, regular files) are touched.
 func removeStale(root *os.Root, dir string, keep map[string]bool) error {
+	list := filepath.Join(dir, renderedFile)
+	wrote := map[string]bool{}
+	if data, err := fs.ReadFile(root.FS(), filepath.ToSlash(list)); err == nil {
+		for _, n := range strings.Split(string(data), "\n") {
+			wrote[n] = true
+		}
+	}
 	entries, err := fs.ReadDir(root.FS(), dir)
 	if err != nil {
 		return err
@@ -128,14 +144,15 @@ func removeStale(root *os.Root, dir string, keep map[string]bool) error {
 	for _, e := range entries {
 		name := e.Name()
 		base, ok := strings.CutSuffix(name, ".yaml")
-		if !ok || keep[name] || !e.Type().IsRegular() || !meta.ValidName(base) {
+		if !ok || keep[name] || !wrote[name] || !e.Type().IsRegular() || !meta.ValidName(base) {
 			continue
 		}
 		if err := root.Remove(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("remove stale %s: %w", name, err)
 		}
 	}
-	return nil
+	names := slices.Sorted(maps.Keys(keep))
+	return atomicfile.WriteFileIn(root, list, []byte(strings.Join(names, "\n")+"\n"), 0o644)
 }
 
 // valuesFromArchive reads a pack archive (within the extractor's limits,
