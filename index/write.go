@@ -118,9 +118,15 @@ func (r *Root) Stamp(gen time.Time, expiresIn time.Duration, prev *Root) {
 }
 
 // SameContent reports whether two roots describe the same registry,
-// ignoring the fields that only say when.
+// ignoring the fields that only say when. The log counts: a key rotation
+// built from the commit the live registry was built from changes only
+// the log's key, and kept the live serial for other bytes, which every
+// client that had seen the old index refuses as a rollback.
 func (r *Root) SameContent(b *Root) bool {
 	if r.Registry != b.Registry || r.Signed != b.Signed || r.Source != b.Source || r.Packs != b.Packs || r.Releases != b.Releases || r.BucketBits != b.BucketBits || r.Depth != b.Depth || len(r.Buckets) != len(b.Buckets) {
+		return false
+	}
+	if (r.Log == nil) != (b.Log == nil) || r.Log != nil && *r.Log != *b.Log {
 		return false
 	}
 	for i := range r.Buckets {

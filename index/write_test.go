@@ -7,7 +7,9 @@ import (
 
 func TestRootStamp(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	base := func() *Root { return &Root{SchemaVersion: SchemaVersion, Registry: "r", Packs: 1} }
+	base := func() *Root {
+		return &Root{SchemaVersion: SchemaVersion, Registry: "r", Packs: 1, Signed: true, Log: &LogRef{Size: 1, Hash: "aGFzaA==", Key: "r+1+old"}}
+	}
 	prev := base()
 	prev.Stamp(t0, time.Hour, nil)
 	for _, tc := range []struct {
@@ -20,6 +22,10 @@ func TestRootStamp(t *testing.T) {
 		{"a later build takes its time", t0.Add(time.Minute), nil, t0.Add(time.Minute).Unix()},
 		{"time going backwards still grows the serial", t0.Add(-time.Hour), nil, prev.Serial + 1},
 		{"other content at the same time grows it", t0, func(r *Root) { r.Packs = 2 }, prev.Serial + 1},
+		// A key rotation built from the live registry's commit: only the
+		// log's key differs. Keeping the serial for other bytes made every
+		// client that had seen the old index refuse the new one.
+		{"a rotated log key at the same time grows it", t0, func(r *Root) { r.Log.Key = "r+2+new" }, prev.Serial + 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := base()
