@@ -326,7 +326,9 @@ pick it) and the newest version overall ("latest": reaching it needs a new
 constraint). Metadata is verified as for fetch; no archive is downloaded.
 
 Exit code 0 whether or not something is outdated, unless --exit-code: then
-1 when a layer's wanted version is newer than its locked one.`,
+1 when a layer's wanted version is newer than its locked one, or its pack
+is in no registry; 2 when there is no lock to compare with. A lock of
+another profile is refused.`,
 		Example: `  packgen profile outdated examples/profiles/aws-prod.yaml
   packgen profile outdated profile.yaml --lock cluster.lock -o json
   packgen profile outdated profile.yaml --exit-code   # for CI`,
@@ -345,6 +347,14 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 			if err != nil && (explicit || !isNotExist(err)) {
 				return loadErr(err)
 			}
+			if lock != nil && lock.Profile.Name != p.Name {
+				return usageErr("%s is the lock of profile %q, not of %s (%q): give its own lock with --lock, or resolve it (packgen profile resolve %s)", lockPath, lock.Profile.Name, args[0], p.Name, args[0])
+			}
+			if lock == nil && exitCode {
+				// Nothing pinned, nothing to compare: a CI check that
+				// passed here checked nothing.
+				return usageErr("--exit-code: %s has no lock (%s does not exist): resolve it first (packgen profile resolve %s), or give its lock with --lock", args[0], lockPath, args[0])
+			}
 			if lock != nil {
 				warnStale(f.warnTo(g), lock, lockPath)
 			}
@@ -357,10 +367,17 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 				return profileErr(err)
 			}
 			outdated := 0
+			var missing []string
 			for _, r := range rows {
 				if r.Outdated {
 					outdated++
 				}
+				if r.Registry == "" { // no registry holds the pack
+					missing = append(missing, r.Pack)
+				}
+			}
+			if len(missing) > 0 {
+				fmt.Fprintf(f.warnTo(g), "warning: %s: in no registry the profile reads: check the pack's name (packgen search) and its registry\n", strings.Join(missing, ", "))
 			}
 			if f.json() {
 				if err := writeJSON(g, map[string]any{"profile": p.Name, "layers": rows, "outdated": outdated, "warnings": f.warnings.problems()}); err != nil {
@@ -369,7 +386,7 @@ Exit code 0 whether or not something is outdated, unless --exit-code: then
 			} else if err := printOutdated(g, rows); err != nil {
 				return err
 			}
-			if exitCode && outdated > 0 {
+			if exitCode && (outdated > 0 || len(missing) > 0) {
 				return silentBad
 			}
 			return nil

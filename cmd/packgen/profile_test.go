@@ -145,6 +145,19 @@ func TestProfileCommands(t *testing.T) {
 	if !strings.Contains(out, "3.27.3  3.27.9  3.27.9  update available") {
 		t.Errorf("outdated after publishing:\n%s", out)
 	}
+	// --exit-code passed with nothing to compare: no lock, another
+	// profile's lock, a pack in no registry.
+	other := filepath.Join(profiles, "other.yaml")
+	os.WriteFile(other, []byte("name: other\ncloudType: aws\nlayers:\n  - pack: calico\n    version: ^3\n  - pack: calicoo\n    version: ^3\n"), 0o644)
+	if _, errs := pg(2, "profile", "outdated", other, "--exit-code"); !strings.Contains(errs, "has no lock") {
+		t.Errorf("outdated --exit-code without a lock: %s", errs)
+	}
+	if _, errs := pg(2, "profile", "outdated", other, "--lock", lockPath); !strings.Contains(errs, `is the lock of profile "`) {
+		t.Errorf("outdated with another profile's lock: %s", errs)
+	}
+	if _, errs := pg(0, "profile", "outdated", other); !strings.Contains(errs, "calicoo: in no registry the profile reads") {
+		t.Errorf("outdated of a pack in no registry: %s", errs)
+	}
 
 	// A stale lock is reported; tampering with the lock is refused.
 	os.WriteFile(aws, append(mustReadFile(t, aws), "# edit\n"...), 0o644)
