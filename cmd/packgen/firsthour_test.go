@@ -255,6 +255,8 @@ func TestFirstHourTypos(t *testing.T) {
 
 	// registry add: neither URL nor directory; a relative directory.
 	b.want(2, []string{"neither a URL nor an existing directory", "https://packs.acme.example"}, "registry", "add", "bad", "packs.acme.example")
+	// cobra's completion command printed help for an unknown shell, exit 0.
+	b.want(2, []string{`unknown command "tcsh" for "packgen completion"`}, "completion", "tcsh")
 	// A path is not a host (https:///nope), a scheme needs both slashes.
 	b.want(2, []string{"/nope: no such directory: give the directory of a built site"}, "registry", "add", "bad", "/nope")
 	b.want(2, []string{`did you mean s3://bucket/x?`}, "registry", "add", "bad", "s3:/bucket/x")

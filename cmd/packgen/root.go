@@ -196,6 +196,15 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer stop()
 	out := &wroteWriter{w: stdout}
 	g.stdout = out
+	// cobra's completion command prints its help for an unknown shell
+	// (completion tcsh) and exits 0, as our groups did: a usage error.
+	root.InitDefaultCompletionCmd(args...)
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" && c.Run == nil && c.RunE == nil {
+			c.Args = cobra.NoArgs
+			c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		}
+	}
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
