@@ -84,7 +84,9 @@ func clientErr(err error) error {
 			return badErr(err)
 		}
 	}
-	if errors.Is(err, pack.ErrDestExists) {
+	if errors.Is(err, pack.ErrDestExists) || errors.Is(err, client.ErrSelection) {
+		// A registry name mistyped (in a flag or a profile's layer) is
+		// the user's to fix, as images --registry says.
 		return usageErr("%v", err)
 	}
 	return err

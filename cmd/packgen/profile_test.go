@@ -158,6 +158,12 @@ func TestProfileCommands(t *testing.T) {
 	if _, errs := pg(0, "profile", "outdated", other); !strings.Contains(errs, "calicoo: in no registry the profile reads") {
 		t.Errorf("outdated of a pack in no registry: %s", errs)
 	}
+	// A registry name mistyped in a layer is the user's to fix: 2, not 3.
+	typo := filepath.Join(profiles, "typo.yaml")
+	os.WriteFile(typo, []byte("name: typo\ncloudType: aws\nlayers:\n  - pack: calico\n    version: ^3\n    registry: e2ee\n"), 0o644)
+	if _, errs := pg(2, "profile", "resolve", typo, "--partial"); !strings.Contains(errs, `registry "e2ee" is not configured`) {
+		t.Errorf("resolve with a mistyped registry: %s", errs)
+	}
 
 	// A stale lock is reported; tampering with the lock is refused.
 	os.WriteFile(aws, append(mustReadFile(t, aws), "# edit\n"...), 0o644)
