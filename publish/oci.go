@@ -275,7 +275,7 @@ func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
 	}
 	if verify {
 		if err := w.RootSignature(ctx, s.rootData, nil); err != nil {
-			return fmt.Errorf("%w: %s/index.json is not signed by the key given (%v): publish with the registry's own key", ErrNotSite, src, err)
+			return fmt.Errorf("%w: %s/index.json does not verify under the key given (%v): give the public key of the registry that built it", ErrNotSite, src, err)
 		}
 	}
 	s.rootFiles[index.RootFile] = s.rootData
