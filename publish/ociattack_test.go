@@ -151,7 +151,7 @@ func TestOCIPromoteTamperedSource(t *testing.T) {
 	// The registry's public key: dev's root does not verify.
 	do := promoteOptions(dev, prod)
 	do.OCI.Verify = f.verifier(t)
-	if _, err := To(ctx, src, dst, do, Options{}); !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), "not signed by the key") {
+	if _, err := To(ctx, src, dst, do, Options{}); !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), "does not verify under the key given") {
 		t.Fatalf("promoting a tampered dev with the registry's public key: %v", err)
 	}
 	// Its private key (signs again): refused the same way.
