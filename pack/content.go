@@ -155,26 +155,12 @@ func (v *validator) checkValues() {
 		v.valuesDoc = root
 	}
 	if root.Kind != yaml.MappingNode {
-		v.add(ValuesFile, meta.SevError, root.Line, root.Column, "values.yaml must be a mapping of parameters, got %s", nodeKind(root))
+		v.add(ValuesFile, meta.SevError, root.Line, root.Column, "values.yaml must be a mapping of parameters, got %s", meta.YAMLKind(root))
 		return
 	}
 	if k, pk := mapValue(root, "pack"); pk != nil && pk.Kind != yaml.MappingNode && pk.Tag != "!!null" {
-		v.add(ValuesFile, meta.SevError, k.Line, k.Column, "the `pack:` section must be a mapping, got %s", nodeKind(pk))
+		v.add(ValuesFile, meta.SevError, k.Line, k.Column, "the `pack:` section must be a mapping, got %s", meta.YAMLKind(pk))
 	}
-}
-
-func nodeKind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return "a scalar (" + strings.TrimPrefix(n.Tag, "!!") + ")"
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	return "nothing"
 }
 
 // checkOptionalYAML checks schema.yaml and presets.yaml, which real packs
@@ -190,7 +176,7 @@ func (v *validator) checkOptionalYAML() {
 		}
 		root := docRoot(docs[0])
 		if root.Kind != yaml.MappingNode && !(root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
-			v.add(rel, meta.SevError, root.Line, root.Column, "%s must be a mapping, got %s", rel, nodeKind(root))
+			v.add(rel, meta.SevError, root.Line, root.Column, "%s must be a mapping, got %s", rel, meta.YAMLKind(root))
 			continue
 		}
 		if rel == PresetsFile {
@@ -205,12 +191,12 @@ func (v *validator) checkPresets(root *yaml.Node) {
 		return
 	}
 	if list.Kind != yaml.SequenceNode {
-		v.add(PresetsFile, meta.SevError, k.Line, k.Column, "presets must be a list, got %s", nodeKind(list))
+		v.add(PresetsFile, meta.SevError, k.Line, k.Column, "presets must be a list, got %s", meta.YAMLKind(list))
 		return
 	}
 	for i, item := range list.Content {
 		if item.Kind != yaml.MappingNode {
-			v.add(PresetsFile, meta.SevError, item.Line, item.Column, "presets[%d] must be a mapping, got %s", i, nodeKind(item))
+			v.add(PresetsFile, meta.SevError, item.Line, item.Column, "presets[%d] must be a mapping, got %s", i, meta.YAMLKind(item))
 			continue
 		}
 		if _, name := mapValue(item, "name"); name == nil || name.Value == "" {
@@ -339,7 +325,7 @@ func (v *validator) checkManifest(rel string) {
 			continue // empty document between '---'
 		}
 		if root.Kind != yaml.MappingNode {
-			l, msg := at(root.Line, fmt.Sprintf("document %d is %s, not a Kubernetes object", i+1, nodeKind(root)))
+			l, msg := at(root.Line, fmt.Sprintf("document %d is %s, not a Kubernetes object", i+1, meta.YAMLKind(root)))
 			v.add(rel, meta.SevError, l, colIf(!rendered, root.Column), "%s", msg)
 			continue
 		}

@@ -149,7 +149,7 @@ func Parse(file string, data []byte) (*Profile, error) {
 	}
 	top := doc.Content[0]
 	if top.Kind != yaml.MappingNode {
-		ps.add(top, "expected a mapping with name, cloudType and layers, found %s", kindName(top))
+		ps.add(top, "expected a mapping with name, cloudType and layers, found %s", meta.YAMLKind(top))
 		return nil, &ParseError{ps.problems}
 	}
 	seen := ps.fields(top, "profile", profileFields)
@@ -178,7 +178,7 @@ func Parse(file string, data []byte) (*Profile, error) {
 	if v := seen["layers"]; v == nil {
 		ps.add(top, "layers is required: a list of {pack, version, registry, values}")
 	} else if v.Kind != yaml.SequenceNode {
-		ps.add(v, "layers must be a list of {pack, version, registry, values}, found %s", kindName(v))
+		ps.add(v, "layers must be a list of {pack, version, registry, values}, found %s", meta.YAMLKind(v))
 	} else if len(v.Content) == 0 {
 		ps.add(v, "layers is empty; a profile needs at least one layer")
 	} else {
@@ -242,7 +242,7 @@ func (ps *parser) str(v *yaml.Node, field string) (string, bool) {
 		return "", false
 	}
 	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-		ps.add(v, "%s must be a string, found %s", field, kindName(v))
+		ps.add(v, "%s must be a string, found %s", field, meta.YAMLKind(v))
 		return "", false
 	}
 	if strings.TrimSpace(v.Value) == "" {
@@ -256,7 +256,7 @@ func (ps *parser) layer(item *yaml.Node, i int) (Layer, bool) {
 	l := Layer{Line: item.Line, Column: item.Column}
 	what := fmt.Sprintf("layers[%d]", i)
 	if item.Kind != yaml.MappingNode {
-		ps.add(item, "%s must be a mapping {pack, version, registry, values}, found %s", what, kindName(item))
+		ps.add(item, "%s must be a mapping {pack, version, registry, values}, found %s", what, meta.YAMLKind(item))
 		return l, false
 	}
 	before := len(ps.problems)
@@ -289,7 +289,7 @@ func (ps *parser) layer(item *yaml.Node, i int) (Layer, bool) {
 		switch {
 		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
 		case v.Kind != yaml.MappingNode:
-			ps.add(v, "%s.values must be a mapping of overrides for the pack's values.yaml, found %s", what, kindName(v))
+			ps.add(v, "%s.values must be a mapping of overrides for the pack's values.yaml, found %s", what, meta.YAMLKind(v))
 		default:
 			if n := findAnchor(v); n != nil {
 				ps.add(n, "%s.values: YAML anchors, aliases and merge keys are not allowed in overrides (write the values out)", what)
@@ -311,21 +311,4 @@ func findAnchor(n *yaml.Node) *yaml.Node {
 		}
 	}
 	return nil
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "null"
-		}
-		return fmt.Sprintf("the scalar %q", n.Value)
-	}
-	return "nothing"
 }
