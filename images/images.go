@@ -7,8 +7,10 @@
 package images
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -113,7 +115,7 @@ func Find(p *pack.Pack, o Options) (*Report, error) {
 	}
 	r.Renders += n
 	for _, im := range c.byRef {
-		sort.SliceStable(im.Sources, func(i, j int) bool { return lessSource(im.Sources[i], im.Sources[j]) })
+		slices.SortStableFunc(im.Sources, compareSource)
 		im.Maybe = !im.Deployed && !im.Declared
 		r.Images = append(r.Images, *im)
 	}
@@ -125,20 +127,14 @@ func Find(p *pack.Pack, o Options) (*Report, error) {
 
 var kindOrder = map[string]int{Declared: 0, Manifest: 1, Chart: 2}
 
-func lessSource(a, b Source) bool {
-	if a.Kind != b.Kind {
-		return kindOrder[a.Kind] < kindOrder[b.Kind]
-	}
-	if a.File != b.File {
-		return a.File < b.File
-	}
-	if a.Template != b.Template {
-		return a.Template < b.Template
-	}
-	if a.Line != b.Line {
-		return a.Line < b.Line
-	}
-	return a.Field < b.Field
+func compareSource(a, b Source) int {
+	return cmp.Or(
+		cmp.Compare(kindOrder[a.Kind], kindOrder[b.Kind]),
+		cmp.Compare(a.File, b.File),
+		cmp.Compare(a.Template, b.Template),
+		cmp.Compare(a.Line, b.Line),
+		cmp.Compare(a.Field, b.Field),
+	)
 }
 
 type collector struct {

@@ -1,8 +1,9 @@
 package meta
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -77,22 +78,23 @@ func (ps Problems) only(sev Severity) Problems {
 // Sort orders problems by file, line, column, severity and message so
 // output is stable whatever order the checks ran in.
 func (ps Problems) Sort() {
-	sort.SliceStable(ps, func(i, j int) bool {
-		a, b := ps[i], ps[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		if a.Col != b.Col {
-			return a.Col < b.Col
-		}
-		if a.Severity != b.Severity {
-			return a.Severity == SevError
-		}
-		return a.Msg < b.Msg
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		return cmp.Or(
+			cmp.Compare(a.File, b.File),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Col, b.Col),
+			cmp.Compare(a.Severity.rank(), b.Severity.rank()),
+			cmp.Compare(a.Msg, b.Msg),
+		)
 	})
+}
+
+// rank puts errors before warnings.
+func (s Severity) rank() int {
+	if s == SevError {
+		return 0
+	}
+	return 1
 }
 
 // Error makes a non-empty error list usable as an error value.
