@@ -171,14 +171,5 @@ func (d *ociDest) checkLiveKey(ctx context.Context, s *site, idx *remote.Reposit
 		}
 		return nil, index.ErrNotFound
 	}
-	siteLog := func(ctx context.Context, p string, max int64) ([]byte, error) {
-		if data, ok := s.tiles[p]; ok {
-			return data, nil
-		}
-		if data, ok := s.rootFiles[p]; ok {
-			return data, nil
-		}
-		return s.walker.Get(ctx, p, max)
-	}
-	return checkKey(ctx, s.root, signerOf(s.root, s.rootData, local), live.root, signerOf(live.root, live.data, liveFile), siteLog, d)
+	return checkKey(ctx, s.root, signerOf(s.root, s.rootData, local), live.root, signerOf(live.root, live.data, liveFile), s.logFile, d)
 }

@@ -369,6 +369,18 @@ func (s *site) tagReleases() error {
 	return nil
 }
 
+// logFile reads one file of the site's log: from what readLog copied,
+// else through the trusted walker. It is a translog.Fetch.
+func (s *site) logFile(ctx context.Context, p string, max int64) ([]byte, error) {
+	if data, ok := s.tiles[p]; ok {
+		return data, nil
+	}
+	if data, ok := s.rootFiles[p]; ok {
+		return data, nil
+	}
+	return s.walker.Get(ctx, p, max)
+}
+
 // readLog reads the transparency log the verified root names: every
 // tile of its tree, each checked against the tree (translog.CopyTiles),
 // and the checkpoint, which must open under the root's log key and name

@@ -131,16 +131,7 @@ func (s *site) checkWitness(ctx context.Context, p string, data []byte) (tlog.Tr
 	if c.Tree.N > tree.N {
 		return c.Tree, nil // a newer log than this site's: clients do not count it until the index catches up
 	}
-	get := func(ctx context.Context, p string, max int64) ([]byte, error) {
-		if b, ok := s.tiles[p]; ok {
-			return b, nil
-		}
-		if b, ok := s.rootFiles[p]; ok {
-			return b, nil
-		}
-		return s.walker.Get(ctx, p, max)
-	}
-	if err := translog.CheckConsistency(ctx, c.Tree, tree, get); err != nil {
+	if err := translog.CheckConsistency(ctx, c.Tree, tree, s.logFile); err != nil {
 		return tlog.Tree{}, fmt.Errorf("%w: %s cosigns a log of %d entries (%s) that this site's log (%d entries, %s) does not extend: %v. It is evidence of a split view: keep it, and do not publish it", ErrWitnessFile, p, c.Tree.N, c.Tree.Hash, tree.N, tree.Hash, err)
 	}
 	return c.Tree, nil
