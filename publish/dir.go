@@ -59,6 +59,16 @@ func (d DirTarget) root(create bool) (*os.Root, error) {
 	return os.OpenRoot(d.Dir)
 }
 
+// existing opens Dir; where it does not exist yet (an empty target) it
+// returns no root and no error. The caller closes the root.
+func (d DirTarget) existing() (*os.Root, error) {
+	root, err := d.root(false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return root, err
+}
+
 // open checks key, opens Dir (made first with create) and refuses a
 // link on the way to key (and, with self, at key): what every method
 // does first. The caller closes the root.
@@ -94,11 +104,8 @@ func (d DirTarget) noLinks(root *os.Root, key string, self bool, seen map[string
 // checkPaths refuses, before anything is written, a link on the way to
 // any of keys (publish's planned uploads).
 func (d DirTarget) checkPaths(keys []string) error {
-	root, err := d.root(false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	root, err := d.existing()
+	if root == nil {
 		return err
 	}
 	defer root.Close()
@@ -120,12 +127,9 @@ type pathChecker interface{ checkPaths(keys []string) error }
 // an empty target.
 func (d DirTarget) List(ctx context.Context) (map[string]Object, error) {
 	out := map[string]Object{}
-	root, err := d.root(false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return out, nil
-	}
-	if err != nil {
-		return nil, err
+	root, err := d.existing()
+	if root == nil {
+		return out, err
 	}
 	defer root.Close()
 	files, err := walkRoot(ctx, root)
@@ -251,11 +255,8 @@ type tempSweeper interface {
 // publish holds, last written tempAge before now, reached through Dir's
 // root with no link on the way (a link is neither followed nor removed).
 func (d DirTarget) sweepTemps(ctx context.Context, now time.Time, dryRun bool) ([]string, error) {
-	root, err := d.root(false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	root, err := d.existing()
+	if root == nil {
 		return nil, err
 	}
 	defer root.Close()
