@@ -103,21 +103,10 @@ func Export(ctx context.Context, o ExportOptions) (res *ExportResult, err error)
 		return nil, err
 	}
 	defer cleanup()
-	if err := e.bundlePacks(ctx); err != nil {
-		return nil, err
-	}
-	if err := e.exportPackSignatures(ctx); err != nil {
-		return nil, err
-	}
-	// The packgen index files, one manifest.
-	if e.list.Index, err = exportIndex(ctx, e.store, e.sub); err != nil {
-		return nil, err
-	}
-	if err := e.writeBundle(ctx); err != nil {
-		return nil, err
-	}
-	if err := e.finish(ctx); err != nil {
-		return nil, err
+	for _, phase := range []func(context.Context) error{e.bundlePacks, e.exportPackSignatures, e.storeIndex, e.writeBundle, e.finish} {
+		if err := phase(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return e.res, nil
 }
@@ -484,6 +473,13 @@ func pushBytes(ctx context.Context, store content.Storage, d ocispec.Descriptor,
 	if errors.Is(err, errdef.ErrAlreadyExists) {
 		return nil
 	}
+	return err
+}
+
+// storeIndex stores the packgen index files, one manifest (a phase of
+// Export).
+func (e *exporter) storeIndex(ctx context.Context) (err error) {
+	e.list.Index, err = exportIndex(ctx, e.store, e.sub)
 	return err
 }
 

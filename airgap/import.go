@@ -109,20 +109,10 @@ func Import(ctx context.Context, o ImportOptions) (*ImportResult, error) {
 	im := &importer{o: o, b: b, dest: dest, res: &ImportResult{Dest: dest.String(), Packs: []ImportedPack{}, Images: []ImportedImage{}, Warnings: []string{},
 		Index: dest.Ref(dest.Repo(ocimap.IndexRepo))}}
 	im.warn = warner(&im.res.Warnings, o.Warn)
-	if err := im.verify(ctx); err != nil {
-		return nil, err
-	}
-	if err := im.checkTargets(ctx); err != nil {
-		return nil, err
-	}
-	if err := im.pushImages(ctx); err != nil {
-		return nil, err
-	}
-	if err := im.pushPackSignatures(ctx); err != nil {
-		return nil, err
-	}
-	if err := im.pushPacks(ctx); err != nil {
-		return nil, err
+	for _, phase := range []func(context.Context) error{im.verify, im.checkTargets, im.pushImages, im.pushPackSignatures, im.pushPacks} {
+		if err := phase(ctx); err != nil {
+			return nil, err
+		}
 	}
 	res := im.res
 	for _, r := range im.sub.Releases {

@@ -217,23 +217,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer b.cleanup()
-	if err := b.produce(ctx); err != nil {
-		return nil, err
-	}
-	if err := b.collect(); err != nil {
-		return nil, err
-	}
-	if err := b.carryOver(ctx); err != nil {
-		return nil, err
-	}
-	if err := b.appendLog(ctx); err != nil {
-		return nil, err
-	}
-	if err := b.index(ctx); err != nil {
-		return nil, err
-	}
-	if err := b.commit(ctx); err != nil {
-		return nil, err
+	collect := func(context.Context) error { return b.collect() }
+	for _, phase := range []func(context.Context) error{b.produce, collect, b.carryOver, b.appendLog, b.index, b.commit} {
+		if err := phase(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return b.res, nil
 }
