@@ -67,13 +67,9 @@ own (packgen registry add).`,
 				if packs == nil {
 					packs = []index.Summary{}
 				}
-				return writeJSON(g, struct {
-					Packs    []index.Summary `json:"packs"`
-					Warnings meta.Problems   `json:"warnings"`
-				}{packs, cf.warnings.problems()})
+				return writeJSON(g, packsJSON[index.Summary]{packs, cf.warnings.problems()})
 			}
-			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tLAYER\tLATEST\tVERSIONS\tDISPLAY NAME")
+			tw := table(g, "NAME\tLAYER\tLATEST\tVERSIONS\tDISPLAY NAME")
 			for _, p := range packs {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", esc(p.Name), layerLabel(p), esc(p.Latest), p.Versions, esc(p.DisplayName))
 			}
@@ -197,8 +193,7 @@ func printInfo(g *globalOptions, sum *index.Summary, shard *index.Shard) error {
 		fmt.Fprintf(g.stdout, ", %s", esc(sum.AddonType))
 	}
 	fmt.Fprintf(g.stdout, ", latest %s\n\n", esc(sum.Latest))
-	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tCREATED\tSIZE\tSHA256\tCOMMIT\tDEPENDENCIES")
+	tw := table(g, "VERSION\tCREATED\tSIZE\tSHA256\tCOMMIT\tDEPENDENCIES")
 	for i := len(shard.Releases) - 1; i >= 0; i-- {
 		r := shard.Releases[i]
 		var deps []string
@@ -208,6 +203,20 @@ func printInfo(g *globalOptions, sum *index.Summary, shard *index.Shard) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", esc(r.Version), r.Created.Format("2006-01-02"), r.Archive.Size, esc(r.Archive.SHA256[:16]), esc(shortHash(r.Commit)), strings.Join(deps, "; "))
 	}
 	return tw.Flush()
+}
+
+// packsJSON is the -o json of list and search (docs/JSON.md).
+type packsJSON[T any] struct {
+	Packs    []T           `json:"packs"`
+	Warnings meta.Problems `json:"warnings"`
+}
+
+// table starts a table on stdout with its header row; the caller adds
+// the rows and flushes it.
+func table(g *globalOptions, header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	return tw
 }
 
 func writeJSON(g *globalOptions, v any) error {

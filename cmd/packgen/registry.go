@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/packgen/packgen/client"
@@ -238,8 +237,7 @@ func newRegistryListCmd(g *globalOptions) *cobra.Command {
 			if out.json() {
 				return out.done(g, map[string]any{"registries": rows})
 			}
-			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tURL\tKEYS")
+			tw := table(g, "NAME\tURL\tKEYS")
 			for _, r := range rows {
 				keys := "none (unverified)"
 				if len(r.Keys) > 0 {

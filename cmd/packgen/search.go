@@ -3,10 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/packgen/packgen/client"
-	"github.com/packgen/packgen/pack/meta"
 	"github.com/spf13/cobra"
 )
 
@@ -79,13 +77,9 @@ rollback), after listing the others' packs.`,
 // printHits prints what search found, as a table or -o json.
 func printHits(g *globalOptions, f *clientFlags, hits []client.Hit) error {
 	if f.json() {
-		return writeJSON(g, struct {
-			Packs    []client.Hit  `json:"packs"`
-			Warnings meta.Problems `json:"warnings"`
-		}{hits, f.warnings.problems()})
+		return writeJSON(g, packsJSON[client.Hit]{hits, f.warnings.problems()})
 	}
-	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REGISTRY\tNAME\tLAYER\tLATEST\tDISPLAY NAME")
+	tw := table(g, "REGISTRY\tNAME\tLAYER\tLATEST\tDISPLAY NAME")
 	for _, h := range hits {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", esc(h.Registry), esc(h.Name), layerLabel(h.Summary), esc(h.Latest), esc(h.DisplayName))
 	}
