@@ -100,6 +100,9 @@ var (
 	// ErrMissingSignature: the site's index says it is signed but a
 	// signature it needs is not in the site (it also matches ErrNotSite).
 	ErrMissingSignature = errors.New("a signature of the signed registry is missing")
+	// ErrOverwrite: the target holds no registry but files the site
+	// would replace (refuseOverwrite).
+	ErrOverwrite = errors.New("publishing would replace files that are not a registry's")
 	// ErrConflict: another publish switched index.json meanwhile.
 	ErrConflict = errors.New("the remote index.json changed while publishing")
 )
@@ -168,6 +171,11 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if err != nil {
 		return nil, err
 	}
+	if live == nil && liveData == nil && !o.Force {
+		if err := refuseOverwrite(t, uploads, remote); err != nil {
+			return nil, err
+		}
+	}
 	if c, ok := t.(pathChecker); ok {
 		// Before the first write: a refusal leaves the target as it was.
 		keys := make([]string, len(uploads))
@@ -235,6 +243,27 @@ func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, ro
 		fmt.Fprintf(o.Log, "not uploading %d file(s) index.json does not reference (left by a killed build?), e.g. %s\n", len(skipped), skipped[0])
 	}
 	return root, rootData, src, local, skipped, nil
+}
+
+// refuseOverwrite refuses a publish to a target that holds no
+// index.json when it would replace files already there: no registry
+// put them there, so they are someone else's (a web root's index.html),
+// and they are refused before anything is written.
+func refuseOverwrite(t Target, uploads []localFile, remote map[string]Object) error {
+	var taken []string
+	for _, f := range uploads {
+		if _, ok := remote[f.key]; ok {
+			taken = append(taken, f.key)
+		}
+	}
+	if len(taken) == 0 {
+		return nil
+	}
+	shown := taken
+	if len(shown) > 5 {
+		shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(taken)-5))
+	}
+	return fmt.Errorf("%w: %s holds no index.json, so no packgen registry is published there, yet it holds %d file(s) the site would replace with other content: %s. Publish into an empty directory or prefix (a registry/ below it, say), or move those files away; if an earlier publish of this registry that did not finish left them, pass --force", ErrOverwrite, t, len(taken), strings.Join(shown, ", "))
 }
 
 // readLive reads the live index.json of the target, if any, and refuses

@@ -422,6 +422,23 @@ func TestPublishRefusals(t *testing.T) {
 		t.Fatalf("incomplete site: %v", err)
 	}
 
+	// A prefix of a bucket holding others' files at the site's paths and
+	// no index.json: refused before any upload.
+	srv.Reset()
+	foreign := newS3(t, srv, "web")
+	feed := []byte("<h1>ours</h1>")
+	md, sh := md5.Sum(feed), sha256.Sum256(feed)
+	if err := foreign.Put(ctx, "index.html", strings.NewReader(string(feed)), PutInfo{Size: int64(len(feed)), MD5: hex.EncodeToString(md[:]), SHA256: hex.EncodeToString(sh[:])}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Reset()
+	if _, err := Publish(ctx, site1, foreign, Options{}); !errors.Is(err, ErrOverwrite) || !strings.Contains(err.Error(), "s3://packs/web holds no index.json") || !strings.Contains(err.Error(), ": index.html.") {
+		t.Fatalf("publish over others' index.html: %v", err)
+	}
+	if len(srv.PutOrder()) != 0 {
+		t.Fatalf("the refused publish uploaded %v", srv.PutOrder())
+	}
+
 	// A remote index.json that is not a packgen index.
 	junk := DirTarget{Dir: t.TempDir()}
 	os.WriteFile(filepath.Join(junk.Dir, "index.json"), []byte("<html>"), 0o644)
@@ -674,6 +691,24 @@ func TestPublishDir(t *testing.T) {
 		if data, err := os.ReadFile(filepath.Join(www, k)); err != nil || string(data) != v {
 			t.Errorf("%s after prune: %q, %v", k, data, err)
 		}
+	}
+
+	// A web root whose own index.html the catalogue's would replace: no
+	// registry is there (no index.json), so the publish is refused before
+	// anything is written, dry run or not; --force replaces it.
+	webroot := t.TempDir()
+	must(os.WriteFile(filepath.Join(webroot, "index.html"), []byte("<h1>our team</h1>"), 0o644))
+	for _, o := range []Options{{DryRun: true}, {Prune: true}} {
+		_, err := Publish(ctx, site, DirTarget{Dir: webroot}, o)
+		if !errors.Is(err, ErrOverwrite) || !strings.Contains(err.Error(), "holds 1 file(s) the site would replace with other content: index.html") || !strings.Contains(err.Error(), "--force") {
+			t.Errorf("%+v: publish over a web root's index.html: %v", o, err)
+		}
+		if entries, _ := os.ReadDir(webroot); len(entries) != 1 {
+			t.Errorf("%+v: the refused publish wrote %d entries", o, len(entries))
+		}
+	}
+	if res, err := Publish(ctx, site, DirTarget{Dir: webroot}, Options{Force: true}); err != nil || !slices.Contains(res.Uploaded, "index.html") {
+		t.Errorf("--force over the web root: %v, %+v", err, res)
 	}
 }
 

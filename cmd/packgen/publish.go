@@ -141,7 +141,7 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&s3o.PathStyle, "path-style", false, "put the bucket in the URL path (default: on with a custom endpoint)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "list what would be uploaded and deleted, change nothing")
 	f.BoolVar(&o.Prune, "prune", false, "delete remote files the site no longer has (never releases)")
-	f.BoolVar(&o.Force, "force", false, "publish over a newer or diverged remote index (rollback on purpose)")
+	f.BoolVar(&o.Force, "force", false, "publish over a newer or diverged remote index (rollback on purpose), or over files at the site's paths in a target that holds no registry")
 	f.IntVar(&o.Jobs, "jobs", publish.DefaultJobs, "parallel uploads")
 	f.StringVar(&keyRef, "key", "", "oci://: the registry's private key, to cosign-sign each release (file or env://VAR)")
 	f.StringArrayVar(&sourceKeys, "source-key", nil, "oci:// from another registry (promotion) without --key: its public key, which its root and cosign signatures must verify under (repeat during a key rotation)")
@@ -261,7 +261,7 @@ func publishErr(err error) error {
 	switch {
 	case errors.Is(err, publish.ErrDestination), errors.Is(err, publish.ErrUnverifiedSource):
 		return usageErr("%v", err)
-	case errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrKeyChange), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrLink):
+	case errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrKeyChange), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrLink), errors.Is(err, publish.ErrOverwrite):
 		return badErr(err)
 	}
 	return err
