@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/parallel"
 )
 
 // Hit is a pack of a registry's catalogue that a search matched.
@@ -16,36 +17,55 @@ type Hit struct {
 
 // Search returns the packs of regs' catalogues (verified as every read
 // is) whose name, display name, layer or add-on type holds term, in any
-// case, registry by registry in regs' order. A registry that cannot be
+// case, listed registry by registry in regs' order (read at once). A registry that cannot be
 // searched does not hide the others' packs: its error, naming it, is one
 // of failed, and the search goes on; the caller decides what a failure
 // means (a registry down against one that failed verification). An
 // error of open (a registry's configuration, before anything is read) is
 // returned as err.
 func Search(ctx context.Context, regs []Registry, open func(Registry) (*Client, error), term string) (hits []Hit, failed []error, err error) {
-	hits = []Hit{}
-	term = strings.ToLower(term)
-	for _, reg := range regs {
-		cl, err := open(reg)
-		if err != nil {
+	clients := make([]*Client, len(regs))
+	for i, reg := range regs {
+		if clients[i], err = open(reg); err != nil {
 			return nil, nil, err
 		}
-		packs, err := cl.Catalog(ctx)
+	}
+	// The registries are read at once: a silent one costs its stall
+	// timeout once, not once per registry before it in the list.
+	term = strings.ToLower(term)
+	found := make([][]Hit, len(regs))
+	errs := make([]error, len(regs))
+	err = parallel.Each(ctx, len(regs), maxSearchJobs, func(i int) error {
+		packs, err := clients[i].Catalog(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, nil, err // interrupted: no partial answer
+				return err // interrupted: no partial answer
 			}
-			failed = append(failed, &SearchError{Registry: reg.Name, Err: err})
-			continue
+			errs[i] = &SearchError{Registry: regs[i].Name, Err: err}
+			return nil
 		}
 		for _, p := range packs {
 			if strings.Contains(strings.ToLower(strings.Join([]string{p.Name, p.DisplayName, p.Layer, p.AddonType}, "\n")), term) {
-				hits = append(hits, Hit{reg.Name, p})
+				found[i] = append(found[i], Hit{regs[i].Name, p})
 			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	hits = []Hit{}
+	for i := range regs {
+		hits = append(hits, found[i]...)
+		if errs[i] != nil {
+			failed = append(failed, errs[i])
 		}
 	}
 	return hits, failed, nil
 }
+
+// maxSearchJobs bounds the registries Search reads at once.
+const maxSearchJobs = 8
 
 // SearchError is a registry Search could not read.
 type SearchError struct {

@@ -3,8 +3,12 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -87,5 +91,41 @@ func testSearch(t *testing.T, f *tryFixture) {
 				}
 			}
 		})
+	}
+}
+
+// TestSearchAtOnce: Search reads the registries at once, so two silent
+// ones cost one stall timeout, not two. Each server answers only once
+// both have been asked (else it stays silent past the stall timeout):
+// registry by registry, the first would stall before the second is
+// asked.
+func TestSearchAtOnce(t *testing.T) {
+	var arrived sync.WaitGroup
+	arrived.Add(2)
+	both := make(chan struct{})
+	go func() { arrived.Wait(); close(both) }()
+	var once [2]sync.Once
+	regs := make([]Registry, 2)
+	for i := range regs {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			once[i].Do(arrived.Done)
+			select {
+			case <-both:
+				http.NotFound(w, r)
+			case <-r.Context().Done():
+			}
+		}))
+		t.Cleanup(srv.Close)
+		regs[i] = Registry{Name: fmt.Sprintf("r%d", i), URL: srv.URL}
+	}
+	open := func(r Registry) (*Client, error) { return New(r, Options{StallTimeout: 5 * time.Second, CacheDir: t.TempDir()}) }
+	hits, failed, err := Search(context.Background(), regs, open, "x")
+	if err != nil || len(hits) != 0 || len(failed) != 2 {
+		t.Fatalf("Search = %v, %v, %v", hits, failed, err)
+	}
+	for i, f := range failed {
+		if errors.Is(f, transport.ErrStalled) || !strings.HasPrefix(f.Error(), fmt.Sprintf("registry r%d: ", i)) {
+			t.Errorf("failure %d: %v: want r%d's not found, after both were asked", i, f, i)
+		}
 	}
 }

@@ -28,12 +28,14 @@ type warnLines struct {
 	lines []string
 }
 
+// Write takes whole lines; clients reading at once (search) write
+// concurrently, so the split holds the lock too.
 func (w *warnLines) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.split.Split(b, func(l string) {
 		if l = strings.TrimSpace(l); l != "" {
-			w.mu.Lock()
 			w.lines = append(w.lines, l)
-			w.mu.Unlock()
 		}
 	})
 	return len(b), nil
