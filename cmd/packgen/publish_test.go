@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/internal/gitfixture"
-	"github.com/packgen/packgen/internal/gitsafe"
+	"github.com/packgen/packgen/internal/privkey"
 	"github.com/packgen/packgen/internal/s3test"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/publish"
@@ -492,7 +492,7 @@ func testREADMEGitOps(t *testing.T, bin string) {
 			t.Errorf("the README flow committed %s", f)
 		}
 	}
-	if key, err := os.ReadFile(filepath.Join(tmp, "packs-repo", "registry.key")); err != nil || !gitsafe.IsPrivateKey(key) {
+	if key, err := os.ReadFile(filepath.Join(tmp, "packs-repo", "registry.key")); err != nil || !privkey.IsPEM(key) {
 		t.Errorf("registry.key is not where the README's later lines expect it: %v", err)
 	}
 	if s := liveSerial(t, srv.URL()+"/registry"); s == 0 {

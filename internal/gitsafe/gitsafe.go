@@ -88,10 +88,6 @@ func CheckKeyOutside(keyFile string) error {
 		ErrKeyInRepo, keyFile, root, base, filepath.Join(root, ".gitignore"), strings.TrimSuffix(base, ".key"))
 }
 
-// IsPrivateKey reports whether data holds a PEM private key block
-// (package privkey, shared with pack validation).
-func IsPrivateKey(data []byte) bool { return privkey.IsPEM(data) }
-
 // TrackedPrivateKeys lists the files of the commit at ref whose content
 // is a PEM private key (files with key-like names are read); a tree found
 // clean is remembered under cacheDir ("" remembers nothing).
@@ -170,7 +166,7 @@ func holdsPrivateKey(g *git.Repository, id plumbing.Hash) bool {
 	}
 	defer r.Close()
 	data, _ := io.ReadAll(io.LimitReader(r, privkey.MaxScan))
-	return IsPrivateKey(data)
+	return privkey.IsPEM(data)
 }
 
 // cleanTreesFile holds the hashes of trees found to hold no private key,

@@ -7,10 +7,13 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/privkey"
 	"github.com/packgen/packgen/internal/testutil"
 )
 
-func TestIsPrivateKey(t *testing.T) {
+// The keys packgen writes and a PKCS#8 one are private keys to the rule
+// gitsafe applies (privkey.IsPEM); a public key and prose are not.
+func TestPrivateKeyRule(t *testing.T) {
 	k := testutil.NewKey(t)
 	for _, tc := range []struct {
 		name string
@@ -23,8 +26,8 @@ func TestIsPrivateKey(t *testing.T) {
 		{"marker without armour", []byte("PRIVATE KEY-----"), false},
 		{"prose", []byte("keep your private key safe"), false},
 	} {
-		if got := IsPrivateKey(tc.data); got != tc.want {
-			t.Errorf("%s: IsPrivateKey = %v, want %v", tc.name, got, tc.want)
+		if got := privkey.IsPEM(tc.data); got != tc.want {
+			t.Errorf("%s: privkey.IsPEM = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
