@@ -94,6 +94,11 @@ func checkKey(ctx context.Context, site *index.Root, siteKey signer, live *index
 	if rotatedFrom(ctx, site, live, siteLog) {
 		return nil
 	}
+	if live.Log == nil {
+		// No log to extend: a rotation build cannot record itself, and
+		// the advice below would loop.
+		return fmt.Errorf("%w: %s serves a registry signed with key %s that has no transparency log (built by a packgen before logs), and the site is signed with key %s: a rotation is recorded by extending the live log, so there is none to record it in yet. First build with the live key (--key, --previous pointing at the published registry: it starts the log) and publish that; then rotate as docs/SECURITY.md, \"Rotating a registry key\" says. Without the live private key, publish the new registry at another location and give clients its URL and key", ErrKeyChange, t, keyName(liveKey.keyID), keyName(siteKey.keyID))
+	}
 	return fmt.Errorf("%w: %s serves a registry signed with key %s, the site is signed with key %s and records no rotation from it (its transparency log does not extend the live one): clients configured with the live key would refuse it. Rebuild with the registry's key (--key); or, to rotate keys, give clients the new public key beside the old one and build with --key NEW.key --previous-key OLD.pub --previous pointing at the published registry (docs/SECURITY.md, \"Rotating a registry key\")", ErrKeyChange, t, keyName(liveKey.keyID), keyName(siteKey.keyID))
 }
 

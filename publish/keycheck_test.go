@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,9 +58,15 @@ func TestPublishKeyChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The live registry of every case but the last is the signed one.
+	// The live registry of every case but the last two is the signed one.
 	unsignedLive := filepath.Join(f.tmp, "unsigned-live")
 	if _, err := build.Run(ctx, build.Options{Repo: f.repo.Dir, Out: unsignedLive, Registry: "pub", GeneratedAt: f.t0}); err != nil {
+		t.Fatal(err)
+	}
+	// A signed registry built by a packgen before transparency logs: a
+	// signer without the log key (build.Signer alone) signs no log.
+	noLogLive := filepath.Join(f.tmp, "nolog-live")
+	if _, err := build.Run(ctx, build.Options{Repo: f.repo.Dir, Out: noLogLive, Registry: "pub", GeneratedAt: f.t0, Signer: struct{ build.Signer }{f.signer}}); err != nil {
 		t.Fatal(err)
 	}
 	ownID, otherID := f.signer.KeyID(), other.Signer.KeyID()
@@ -82,6 +89,9 @@ func TestPublishKeyChange(t *testing.T) {
 		{"rotation", signedSite, func() string {
 			return site("rotated", build.Options{Signer: other.Signer, Trust: both, Previous: signedSite})
 		}, false, nil},
+		{"rotation-from-no-log", noLogLive, func() string {
+			return site("rotated-nolog", build.Options{Signer: other.Signer, Trust: both, Previous: noLogLive})
+		}, true, []string{"signed with key " + ownID, "has no transparency log", "First build with the live key", "at another location"}},
 		{"first-signature", unsignedLive, func() string { return site("other", build.Options{Signer: other.Signer}) }, false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,6 +123,41 @@ func TestPublishKeyChange(t *testing.T) {
 				t.Errorf("the refused publish wrote files: %d on the destination, %d in the live site", len(objs), countFiles(t, tc.live))
 			}
 		})
+	}
+}
+
+// TestRotateFromNoLog follows the refusal's advice for a registry
+// without a log: a build with the live key starts the log, and the
+// rotation from it then publishes.
+func TestRotateFromNoLog(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.pack("calico", "1.0.0", "a: 1\n")
+	if _, err := f.repo.Commit("c1"); err != nil {
+		t.Fatal(err)
+	}
+	other, err := otherKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	both, err := sign.NewVerifierSet(f.pub, other.Pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := DirTarget{Dir: filepath.Join(t.TempDir(), "live")}
+	for i, o := range []build.Options{
+		{Signer: struct{ build.Signer }{f.signer}},
+		{Signer: f.signer, Trust: f.verifier(t), Previous: dst.Dir},
+		{Signer: other.Signer, Trust: both, Previous: dst.Dir},
+	} {
+		o.Repo, o.Out, o.History, o.Registry = f.repo.Dir, filepath.Join(f.tmp, fmt.Sprint("step", i)), true, "pub"
+		o.GeneratedAt = f.t0.Add(time.Duration(i) * time.Hour)
+		if _, err := build.Run(ctx, o); err != nil {
+			t.Fatalf("build %d: %v", i, err)
+		}
+		if _, err := Publish(ctx, o.Out, dst, Options{}); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
 	}
 }
 
