@@ -94,8 +94,11 @@ type Result struct {
 	Previous int64  `json:"previous"` // size cosigned before (0: first run)
 	Pinned   bool   `json:"pinned"`   // the log key was pinned by this run
 	LogKey   string `json:"logKey"`
-	File     string `json:"file,omitempty"`     // the cosigned checkpoint written
-	Evidence string `json:"evidence,omitempty"` // a fork's evidence directory
+	// RotatedFrom is the log key pinned before this run, when the run
+	// followed a rotation (the new key is LogKey).
+	RotatedFrom string `json:"rotatedFrom,omitempty"`
+	File        string `json:"file,omitempty"`     // the cosigned checkpoint written
+	Evidence    string `json:"evidence,omitempty"` // a fork's evidence directory
 }
 
 // Run witnesses the log of o.Site once.
@@ -130,7 +133,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if res.LogKey, res.Pinned, err = logKey(ctx, o, root, fetch); err != nil {
+	if res.LogKey, res.Pinned, res.RotatedFrom, err = logKey(ctx, o, root, fetch); err != nil {
 		return nil, err
 	}
 	msg, err := fetch(ctx, translog.CheckpointPath, translog.MaxCheckpointSize)
@@ -139,13 +142,24 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	cp, err := translog.OpenCheckpoint(msg, res.LogKey)
 	if err != nil {
+		if !res.Pinned {
+			if named := unverifiedLogKey(ctx, fetch); named != "" && named != res.LogKey {
+				return nil, fmt.Errorf("%w: %s of %s does not verify under the log key pinned in %s (%s), and its index.json names another (%s): the registry rotated its key, or someone replaced its log. To follow a rotation, run with --registry-key (the registry's public keys you trust, the new one included): the witness follows the log key that index.json, verified under them, names, once the new log extends the tree it cosigned", ErrLogKey, translog.CheckpointPath, o.Site, o.StateDir, res.LogKey, named)
+			}
+		}
 		return nil, fmt.Errorf("%s of %s: %w", translog.CheckpointPath, o.Site, err)
 	}
 	res.Origin, res.Size, res.Hash = cp.Origin, cp.Tree.N, cp.Tree.Hash.String()
 	if root != nil && cp.Origin != translog.LogOrigin(root.root.Registry) {
 		return res, originMismatch(o, root, cp.Origin, msg, res)
 	}
-	oldMsg, old, err := lastCosigned(o.StateDir, res.LogKey)
+	// A rotation is followed only if the new log extends the tree
+	// cosigned under the old key: the state is read under that key.
+	stateKey := res.LogKey
+	if res.RotatedFrom != "" {
+		stateKey = res.RotatedFrom
+	}
+	oldMsg, old, err := lastCosigned(o.StateDir, stateKey)
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +174,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				res.Evidence = dir
 			}
 			return res, err
+		}
+	}
+	if res.RotatedFrom != "" {
+		// Kept for an audit: what the witness followed, and on what.
+		if _, err := keepEvidence(o.StateDir, "rotation-", map[string][]byte{
+			"log.key.before":                    []byte(res.RotatedFrom + "\n"),
+			"cosigned-before":                   oldMsg,
+			index.RootFile:                      root.data,
+			index.RootFile + index.SignatureExt: root.sig,
+		}); err != nil {
+			return nil, fmt.Errorf("witness state: %w", err)
 		}
 	}
 	if err := cosign(o, signer, msg, res); err != nil {
@@ -281,23 +306,32 @@ func readRoot(ctx context.Context, o Options, tr transport.Transport, fetch tran
 
 // logKey is the log's verifier key: given, pinned, or read from the
 // registry's index.json on the first run (pinned then). root is
-// index.json when its signature was verified.
-func logKey(ctx context.Context, o Options, root *signedRoot, fetch translog.Fetch) (string, bool, error) {
+// index.json when its signature was verified: a log key it names other
+// than the pinned one is a rotation (docs/SECURITY.md), returned with the
+// pinned key as rotatedFrom and pinned anew once Run has checked that the
+// new log extends the tree cosigned under the old key.
+func logKey(ctx context.Context, o Options, root *signedRoot, fetch translog.Fetch) (key string, pin bool, rotatedFrom string, err error) {
 	pinned, err := safefile.ReadFile(filepath.Join(o.StateDir, stateLogKey), 4<<10)
 	switch {
 	case err == nil:
 		p := strings.TrimSpace(string(pinned))
 		if o.LogKey != "" && o.LogKey != p {
-			return "", false, fmt.Errorf("%w: --log-key %s, pinned %s (in %s): a new log needs a new state directory", ErrLogKey, o.LogKey, p, o.StateDir)
+			return "", false, "", fmt.Errorf("%w: --log-key %s, pinned %s (in %s): a new log needs a new state directory", ErrLogKey, o.LogKey, p, o.StateDir)
 		}
-		return p, false, nil
+		if root != nil && root.root.Log != nil && o.LogKey == "" && root.root.Log.Key != p {
+			if _, err := note.NewVerifier(root.root.Log.Key); err != nil {
+				return "", false, "", fmt.Errorf("%s of %s: log key %q: %v", index.RootFile, o.Site, root.root.Log.Key, err)
+			}
+			return root.root.Log.Key, true, p, nil
+		}
+		return p, false, "", nil
 	case !errors.Is(err, os.ErrNotExist):
-		return "", false, fmt.Errorf("witness state: %w", err)
+		return "", false, "", fmt.Errorf("witness state: %w", err)
 	case o.LogKey != "":
 		if _, err := note.NewVerifier(o.LogKey); err != nil {
-			return "", false, fmt.Errorf("--log-key %q: %v (want the log.key of the registry's index.json)", o.LogKey, err)
+			return "", false, "", fmt.Errorf("--log-key %q: %v (want the log.key of the registry's index.json)", o.LogKey, err)
 		}
-		return o.LogKey, true, nil
+		return o.LogKey, true, "", nil
 	}
 	var r *index.Root
 	if root != nil {
@@ -305,16 +339,31 @@ func logKey(ctx context.Context, o Options, root *signedRoot, fetch translog.Fet
 	} else {
 		data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
 		if err != nil {
-			return "", false, fmt.Errorf("read %s of %s: %w", index.RootFile, o.Site, err)
+			return "", false, "", fmt.Errorf("read %s of %s: %w", index.RootFile, o.Site, err)
 		}
 		if r, err = index.ParseRoot(data); err != nil {
-			return "", false, fmt.Errorf("%s of %s: %w", index.RootFile, o.Site, err)
+			return "", false, "", fmt.Errorf("%s of %s: %w", index.RootFile, o.Site, err)
 		}
 	}
 	if r.Log == nil {
-		return "", false, fmt.Errorf("%s of %s names no transparency log (an unsigned registry, or one built before the log): nothing to witness", index.RootFile, o.Site)
+		return "", false, "", fmt.Errorf("%s of %s names no transparency log (an unsigned registry, or one built before the log): nothing to witness", index.RootFile, o.Site)
 	}
-	return r.Log.Key, true, nil
+	return r.Log.Key, true, "", nil
+}
+
+// unverifiedLogKey is the log key the registry's index.json names, read
+// without checking its signature: only to explain a refusal ("" when it
+// cannot be read).
+func unverifiedLogKey(ctx context.Context, fetch translog.Fetch) string {
+	data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
+	if err != nil {
+		return ""
+	}
+	r, err := index.ParseRoot(data)
+	if err != nil || r.Log == nil {
+		return ""
+	}
+	return r.Log.Key
 }
 
 // lastCosigned reads the checkpoint cosigned last (nil: none yet). It is
