@@ -9,6 +9,7 @@ import (
 
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/images/lookup"
+	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
 )
@@ -77,8 +78,12 @@ func (rep *Report) checkImages(ctx context.Context, o lookup.Options) error {
 				}
 			}
 		}
+		advice := "fix the access (docker login, --username, --ca-file) and run again"
+		if errors.Is(re, ocireg.ErrUnreachable) || errors.Is(re, ocireg.ErrStalled) || errors.Is(re, ocireg.ErrTimeout) {
+			advice = "check that the registry is up and reachable from here, and run again (a slow one: raise --stall-timeout or --timeout)"
+		}
 		rep.Problems = append(rep.Problems, meta.Problem{File: at.file, Line: at.line, Severity: meta.SevError,
-			Msg: fmt.Sprintf("cannot check the declared images of registry %s: %v; fix the access (docker login, --username, --ca-file) and run again", re.Host, re)})
+			Msg: fmt.Sprintf("cannot check the declared images of registry %s: %v; %s", re.Host, re, advice)})
 	}
 	for _, r := range res.Results {
 		var re *lookup.RegistryError

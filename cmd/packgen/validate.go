@@ -18,6 +18,7 @@ type validateOptions struct {
 	strict  bool
 	changed validate.ChangedOptions
 	oci     ociFlags
+	conn    connFlags // --timeout, --stall-timeout of --check-images
 }
 
 func newValidateCmd(g *globalOptions) *cobra.Command {
@@ -52,7 +53,8 @@ per image, a few at a time; docker and podman logins are used as every
 OCI tool uses them, or --username with the password in
 $PACKGEN_OCI_PASSWORD). An image that does not exist is an error at its
 values.yaml line with the registry's answer; a registry that is down or
-refuses access is one error naming its images. --plain-http applies to
+refuses access is one error naming its images; --stall-timeout and
+--timeout bound each request. --plain-http applies to
 loopback registries only.
 
 Exits 1 when any error is found (or any warning, with --strict).`,
@@ -69,6 +71,7 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 				if err != nil {
 					return err
 				}
+				oo.Timeout, oo.StallTimeout = o.conn.timeout, o.conn.stall
 				o.changed.Lookup.OCI = oo
 			}
 			o.changed.NoHistory = !history
@@ -124,6 +127,7 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 	c.Flags().BoolVar(&o.changed.EachCommit, "each-commit", false, "with --changed-since: also judge every commit between the base and HEAD as if it were HEAD (repositories that merge by rebase or fast-forward put each on the history the build walks)")
 	c.Flags().BoolVar(&o.changed.CheckImages, "check-images", false, "resolve every declared image (pack.content.images) against its registry; one that does not exist is an error")
 	o.oci.addFor(c, "the image registries (--check-images)")
+	o.conn.addTimeouts(c)
 	return c
 }
 
