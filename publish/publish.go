@@ -171,11 +171,6 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	if live == nil && liveData == nil && !o.Force {
-		if err := refuseOverwrite(t, uploads, remote); err != nil {
-			return nil, err
-		}
-	}
 	if c, ok := t.(pathChecker); ok {
 		// Before the first write: a refusal leaves the target as it was.
 		keys := make([]string, len(uploads))
@@ -183,6 +178,11 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 			keys[i] = f.key
 		}
 		if err := c.checkPaths(keys); err != nil {
+			return nil, err
+		}
+	}
+	if live == nil && liveData == nil && !o.Force {
+		if err := refuseOverwrite(t, uploads, remote); err != nil {
 			return nil, err
 		}
 	}
