@@ -17,12 +17,12 @@ type Hit struct {
 
 // Search returns the packs of regs' catalogues (verified as every read
 // is) whose name, display name, layer or add-on type holds term, in any
-// case, listed registry by registry in regs' order (read at once). A registry that cannot be
-// searched does not hide the others' packs: its error, naming it, is one
-// of failed, and the search goes on; the caller decides what a failure
-// means (a registry down against one that failed verification). An
-// error of open (a registry's configuration, before anything is read) is
-// returned as err.
+// case, listed registry by registry in regs' order (the catalogues are
+// read at once). A registry that cannot be searched does not hide the
+// others' packs: its error, naming it, is one of failed, and the search
+// goes on; the caller decides what a failure means (a registry down
+// against one that failed verification). An error of open (a registry's
+// configuration, before anything is read) is returned as err.
 func Search(ctx context.Context, regs []Registry, open func(Registry) (*Client, error), term string) (hits []Hit, failed []error, err error) {
 	clients := make([]*Client, len(regs))
 	for i, reg := range regs {
