@@ -235,8 +235,16 @@ func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client
 		for _, p := range vs.Problems {
 			fmt.Fprintf(g.stdout, "%s: %s\n", esc(p.Path), esc(p.Err))
 		}
+		// A repository without the built commit is a problem of both
+		// checks (each report stands alone in JSON): printed once.
+		seen := map[rebuild.Problem]bool{}
 		for _, p := range append(rb.Problems, lg.Problems...) {
-			fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
+			if seen[p] {
+				problems--
+				continue
+			}
+			seen[p] = true
+			printRebuildProblem(g, p)
 		}
 		g.summaryf("%s: %d log entries replayed against %s at %.12s, %d releases rebuilt, %d problems\n", esc(site), lg.Entries, esc(o.repo), lg.Commit, rb.Releases, problems)
 		printWitnessReport(g, wrep)
