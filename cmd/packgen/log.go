@@ -296,7 +296,10 @@ func runLogWitness(cmd *cobra.Command, g *globalOptions, o *logWitnessOptions, s
 		g.logf("evidence of the fork (both checkpoints, signed by the log's key) kept in %s: send it to the registry's users\n", res.Evidence)
 	}
 	if err != nil {
-		for _, bad := range []error{client.ErrBadSignature, client.ErrUnsigned, witness.ErrFork, witness.ErrRollback, witness.ErrLogKey, witness.ErrOrigin, witness.ErrOutLink, translog.ErrCheckpoint, translog.ErrCosignature, translog.ErrTile, translog.ErrInconsistent} {
+		if errors.Is(err, translog.ErrWitnessKey) {
+			return usageErr("--key %s: %w", o.keyRef, err)
+		}
+		for _, bad := range []error{client.ErrBadSignature, client.ErrUnsigned, witness.ErrNoLog, witness.ErrFork, witness.ErrRollback, witness.ErrLogKey, witness.ErrOrigin, witness.ErrOutLink, translog.ErrCheckpoint, translog.ErrCosignature, translog.ErrTile, translog.ErrInconsistent} {
 			if errors.Is(err, bad) {
 				return badErr(err)
 			}
