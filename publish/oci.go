@@ -429,7 +429,9 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	// The repositories every publish touches, in one token; each pack's
 	// are added per pack (plan, pushReleases).
 	ctx = scoped(ctx, d.loc.Ref(d.loc.Repo(ocimap.IndexRepo)), d.loc.Ref(d.loc.Repo(ocimap.SignatureRepo)), d.loc.Ref(d.loc.Repo(ocimap.ArchiveRepo)))
-	if d.o.Signer == nil && s.root.Signed && !d.o.SignaturesCarried {
+	// (A promotion from an oci:// source copies its signatures, and
+	// warns for each missing one.)
+	if d.o.Signer == nil && s.root.Signed && s.src == nil && !d.o.SignaturesCarried {
 		fmt.Fprintf(o.Log, "warning: no --key: release manifests are pushed without cosign signatures\n")
 	}
 	res := &Result{Target: d.String(), DryRun: o.DryRun, Serial: s.root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: []string{},
