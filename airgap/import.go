@@ -285,6 +285,9 @@ func (im *importer) pushPacks(ctx context.Context) error {
 		Source: func(location.Location) (transport.Transport, error) { return im.tr, nil },
 		Verify: o.Key,
 		Only:   only,
+		// pushPackSignatures pushed what the bundle carries, and
+		// verifyPackSignatures said what it does not.
+		SignaturesCarried: true,
 	}}, publish.Options{Jobs: o.Jobs, Log: &lines{log: o.Log, warn: func(m string) { im.warn("%s", m) }}})
 	return err
 }

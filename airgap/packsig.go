@@ -118,7 +118,7 @@ func (im *importer) verifyPackSignatures(ctx context.Context) error {
 		}
 	}
 	if unsigned > 0 {
-		im.warn("%d of the bundle's %d packs carry no cosign signature (their registry had none): cosign verify of them in the air-gapped registry will fail; packgen clients verify them through the signed index", unsigned, len(im.b.List.Packs))
+		im.warn("%d of the bundle's %d packs carry no cosign signature (their registry had none to carry: a static-site registry never has): each was verified under --key all the same before anything was pushed (the registry's signed index, the shard that pins it, its archive's signature), as packgen clients of the air-gapped registry verify them; only cosign verify of them there will fail", unsigned, len(im.b.List.Packs))
 	}
 	return errors.Join(errs...)
 }

@@ -79,6 +79,10 @@ type OCIOptions struct {
 	// with the part of the index a client reads to fetch them (a subset:
 	// see subset.go), as airgap import does.
 	Only map[string][]string
+	// SignaturesCarried: the caller pushes the releases' cosign
+	// signatures itself (airgap import, from its bundle), so no Signer
+	// is not "no --key" and is not warned about.
+	SignaturesCarried bool
 }
 
 // ManifestSigner signs release manifests the way cosign does
@@ -437,7 +441,9 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	// The repositories every publish touches, in one token; each pack's
 	// are added per pack (plan, pushReleases).
 	ctx = scoped(ctx, d.loc.Ref(d.loc.Repo(ocimap.IndexRepo)), d.loc.Ref(d.loc.Repo(ocimap.SignatureRepo)), d.loc.Ref(d.loc.Repo(ocimap.ArchiveRepo)))
-	if d.o.Signer == nil && s.root.Signed {
+	// (A promotion from an oci:// source copies its signatures, and
+	// warns for each missing one.)
+	if d.o.Signer == nil && s.root.Signed && s.src == nil && !d.o.SignaturesCarried {
 		fmt.Fprintf(o.Log, "warning: no --key: release manifests are pushed without cosign signatures\n")
 	}
 	res := &Result{Target: d.String(), DryRun: o.DryRun, Serial: s.root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: []string{},

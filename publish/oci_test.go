@@ -417,12 +417,14 @@ func TestOCIPromote(t *testing.T) {
 	do := promoteOptions(dev, prod)
 	do.OCI.Verify = f.verifier(t) // dev's root and cosign signatures must verify before anything is copied
 	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
-	res, err := To(ctx, src, dst, do, Options{})
+	var log bytes.Buffer
+	res, err := To(ctx, src, dst, do, Options{Log: &log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Releases.Pushed) != 2 || res.Releases.Signed != 2 {
-		t.Fatalf("promotion: %+v", res.Releases)
+	// The signatures are copied: no word of pushing without them.
+	if len(res.Releases.Pushed) != 2 || res.Releases.Signed != 2 || strings.Contains(log.String(), "warning") {
+		t.Fatalf("promotion: %+v\n%s", res.Releases, log.String())
 	}
 	for _, ref := range []string{"calico:3.27.0", "hello:1.0.0"} {
 		a := oras(t, dev, "manifest", "fetch", dev.Host()+"/dev/spectro-packs/archive/"+ref)

@@ -2,12 +2,12 @@ package rebuild
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/transport"
-	"github.com/packgen/packgen/source"
 	"github.com/packgen/packgen/translog"
 )
 
@@ -25,8 +25,14 @@ type LogReport struct {
 // Check (every release is its git tree, rebuilt byte for byte) it
 // proves that the whole published history is the repository's: what
 // `packgen log audit` runs.
+//
+// The history walked is the built commit's (index.json's source.commit),
+// never the clone's HEAD or a branch: what is checked out does not
+// matter. When the repository lacks the built commit, or its history is
+// cut short (a shallow clone), that is the one problem reported: the
+// entries cannot be placed, and a problem for each would only repeat it.
 func (s *Site) CheckLog(ctx context.Context) (*LogReport, error) {
-	loc, repo, root := s.loc, s.repo, s.root
+	loc, root := s.loc, s.root
 	fetch := transport.Fetch(s.tr)
 	tree, ok, err := translog.TreeOf(root)
 	if err != nil {
@@ -36,12 +42,14 @@ func (s *Site) CheckLog(ctx context.Context) (*LogReport, error) {
 		return nil, fmt.Errorf("%s: %w: index.json names no transparency log", loc, translog.ErrNotIncluded)
 	}
 	rep := &LogReport{Entries: tree.N, Commit: root.Source.Commit, Problems: []Problem{}}
-	onBranch, err := firstParents(repo, root.Source.Commit)
+	onBranch, complete, err := s.firstParents()
 	if err != nil {
-		// Not this repository (or a shallow clone): a finding, not an
-		// operational failure; the rebuild check says which releases.
-		rep.Problems = append(rep.Problems, Problem{Path: index.RootFile, Msg: err.Error()})
-		onBranch = map[string]bool{}
+		return nil, err
+	}
+	if p := s.builtCommitProblem(); p != nil {
+		rep.Problems = append(rep.Problems, *p)
+	} else if !complete {
+		rep.Problems = append(rep.Problems, Problem{Path: index.RootFile, Msg: fmt.Sprintf("the first-parent history of the built commit %s is cut short in %s (a shallow clone?): the log's entries cannot all be placed on it; fetch full history (git fetch --unshallow) and run again", short(root.Source.Commit), s.repoPath)})
 	}
 	err = translog.ReadEntries(ctx, tree, fetch, 0, func(i int64, b []byte) error {
 		e, err := translog.ParseEntry(b)
@@ -50,9 +58,16 @@ func (s *Site) CheckLog(ctx context.Context) (*LogReport, error) {
 			rep.Problems = append(rep.Problems, Problem{Path: p, Msg: err.Error()})
 			return nil
 		}
-		if !onBranch[e.Commit] {
-			rep.Problems = append(rep.Problems, Problem{Pack: e.Name, Version: e.Version, Path: p, Msg: fmt.Sprintf("commit %s is not on the first-parent history of %s (the built commit %s)", short(e.Commit), root.Source.Ref, short(root.Source.Commit))})
+		if onBranch[e.Commit] || !complete {
+			return nil // on the branch, or not placeable (reported once above)
 		}
+		var msg string
+		if s.hasCommit(e.Commit) {
+			msg = fmt.Sprintf("commit %s is in %s but not on the first-parent history of the built commit %s (built from ref %s): the registry published a release from another branch; its log must name only commits of the branch it is built from", short(e.Commit), s.repoPath, short(root.Source.Commit), refName(root.Source.Ref))
+		} else {
+			msg = fmt.Sprintf("commit %s is not in %s, which holds the built commit %s and its whole first-parent history: the registry published a release from a commit outside that history (another repository, or history since rewritten)", short(e.Commit), s.repoPath, short(root.Source.Commit))
+		}
+		rep.Problems = append(rep.Problems, Problem{Pack: e.Name, Version: e.Version, Path: p, Msg: msg})
 		return nil
 	})
 	if err != nil {
@@ -61,16 +76,57 @@ func (s *Site) CheckLog(ctx context.Context) (*LogReport, error) {
 	return rep, nil
 }
 
-// firstParents is the set of commits on the first-parent history of head.
-func firstParents(repo *source.Repo, head string) (map[string]bool, error) {
+// builtCommitProblem is the problem of a repository that does not hold
+// the commit the site was built from, or nil when it does. Whether the
+// repository is another one or a clone that lacks the commit cannot be
+// told apart from here (nor from a registry built from a commit its
+// public repository never had): a failed check, worded for all three.
+func (s *Site) builtCommitProblem() *Problem {
+	src := s.root.Source
+	if s.hasCommit(src.Commit) {
+		return nil
+	}
+	from := ""
+	if src.Repo != "" {
+		from = " of " + src.Repo
+	}
+	repo := s.repoPath
+	if u := s.repo.RemoteURL(); u != "" && u != src.Repo {
+		repo += " (origin " + u + ")"
+	}
+	msg := fmt.Sprintf("the registry was built from commit %s%s (index.json's source), and %s does not contain that commit: either it is another repository, or this clone lacks the commit (a shallow clone, or one fetched before the build); git fetch (git fetch --unshallow for a shallow clone) or clone the registry's repository with full history, and run again", short(src.Commit), from, repo)
+	return &Problem{Path: index.RootFile, Msg: msg}
+}
+
+// hasCommit says whether the repository's object store holds commit h.
+func (s *Site) hasCommit(h string) bool {
+	_, err := s.repo.Git().CommitObject(plumbing.NewHash(h))
+	return err == nil
+}
+
+// firstParents is the set of commits on the first-parent history of the
+// built commit, and whether that history is whole (false: the built
+// commit is absent, or a parent is missing, as in a shallow clone).
+func (s *Site) firstParents() (map[string]bool, bool, error) {
 	set := map[string]bool{}
-	c, err := repo.Git().CommitObject(plumbing.NewHash(head))
+	c, err := s.repo.Git().CommitObject(plumbing.NewHash(s.root.Source.Commit))
 	for err == nil {
 		set[c.Hash.String()] = true
 		if c.NumParents() == 0 {
-			return set, nil
+			return set, true, nil
 		}
 		c, err = c.Parent(0)
 	}
-	return nil, fmt.Errorf("history of %s: %w (is the clone complete? fetch full history)", short(head), err)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return set, false, nil
+	}
+	return nil, false, fmt.Errorf("history of %s in %s: %w", short(s.root.Source.Commit), s.repoPath, err)
+}
+
+// refName is the ref a build recorded, or HEAD when it recorded none.
+func refName(ref string) string {
+	if ref == "" {
+		return "HEAD"
+	}
+	return ref
 }

@@ -186,7 +186,8 @@ func TestCheckSite(t *testing.T) {
 	must(t, err)
 	rep, err = rebuild.CheckSite(context.Background(), site, r2.Dir)
 	must(t, err)
-	if len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Msg, "release not in the repository") {
+	// (TestCheckLogRepositories has the words of each.)
+	if len(rep.Problems) != 2 || !strings.Contains(rep.Problems[0].Msg, "does not contain that commit") || !strings.Contains(rep.Problems[1].Msg, "release not in the repository") {
 		t.Fatalf("against another repository: %+v", rep.Problems)
 	}
 	// A flipped byte in the archive is reported (digest or content).

@@ -50,10 +50,11 @@ type SiteReport struct {
 // Site is a published site and the git repository it claims to hold,
 // opened once for the checks against git (Check, CheckLog).
 type Site struct {
-	loc  string // names the site in messages
-	tr   transport.Transport
-	repo *source.Repo
-	root *index.Root
+	loc      string // names the site in messages
+	tr       transport.Transport
+	repo     *source.Repo
+	repoPath string // names the repository in messages, as the user gave it
+	root     *index.Root
 }
 
 // Open opens the repository at repoPath for checks of the site tr reads
@@ -78,7 +79,7 @@ func Open(ctx context.Context, tr transport.Transport, loc string, root *index.R
 			return nil, fmt.Errorf("read %s: %w", loc, err)
 		}
 	}
-	return &Site{loc: loc, tr: tr, repo: repo, root: root}, nil
+	return &Site{loc: loc, tr: tr, repo: repo, repoPath: repoPath, root: root}, nil
 }
 
 // CheckSite is Site.Check of the site at loc (a directory, a file://
@@ -124,6 +125,9 @@ func (s *Site) Check(ctx context.Context) (*SiteReport, error) {
 		return nil, fmt.Errorf("read %s: %w", loc, err)
 	}
 	rep := &SiteReport{Releases: len(jobs), Problems: []Problem{}}
+	if p := s.builtCommitProblem(); p != nil {
+		rep.Problems = append(rep.Problems, *p)
+	}
 	var mu sync.Mutex
 	add := func(j job, p, msg string) {
 		mu.Lock()

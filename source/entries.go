@@ -59,7 +59,14 @@ func (r *Repo) ReleaseAt(name, version, commit, dir, tree string) (*Release, err
 	defer r.release(h)
 	c, err := h.git.CommitObject(plumbing.NewHash(commit))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s@%s: commit %s: %v (is the clone complete? fetch full history)", ErrNoSuchRelease, name, version, commit, err)
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			hint := "another repository, or a clone that lacks the commit: git fetch"
+			if sh, _ := h.git.Storer.Shallow(); len(sh) > 0 {
+				hint = "this clone is shallow: git fetch --unshallow"
+			}
+			return nil, fmt.Errorf("%w: %s@%s: the repository does not contain its commit %s (%s)", ErrNoSuchRelease, name, version, short(commit), hint)
+		}
+		return nil, fmt.Errorf("%w: %s@%s: commit %s: %v", ErrNoSuchRelease, name, version, commit, err)
 	}
 	t, err := c.Tree()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/packgen/packgen/index"
@@ -29,6 +30,10 @@ const WitnessDir = index.LogWitnessDir
 // ErrCosignature: a witness key or cosigned checkpoint that does not
 // parse or verify.
 var ErrCosignature = errors.New("bad witness cosignature")
+
+// ErrWitnessKey: a witness private key that is not one (another kind
+// of key, such as the registry's own).
+var ErrWitnessKey = errors.New("not a witness private key")
 
 // ErrCosignatureTime: a cosignature dated in the future beyond
 // MaxCosignatureSkew, or older than the reader's maximum age.
@@ -80,13 +85,23 @@ func GenerateWitnessKey(rand io.Reader, name string) (skey, vkey string, err err
 }
 
 // NewWitnessSigner reads a witness's private key (GenerateWitnessKey).
+// The keys a witness is most likely given by mistake are named: a PEM
+// key (a registry's, whose cosignature would prove nothing: a witness
+// is another party) and a witness's public key.
 func NewWitnessSigner(skey string) (note.Signer, error) {
+	const want = "want the PRIVATE+KEY+NAME+... line of the .key packgen key generate --witness NAME writes"
+	if strings.Contains(skey, "-----BEGIN ") {
+		return nil, fmt.Errorf("%w: it is a PEM key, as packgen key generate writes for a registry; a witness cosigns with its own key, never the registry's (a registry vouching for its own log proves nothing): make one with packgen key generate --witness NAME and give its .key", ErrWitnessKey)
+	}
 	s, err := fnote.NewSignerForCosignatureV1(skey)
 	if err != nil {
-		return nil, fmt.Errorf("%w: witness private key: %v (want the PRIVATE+KEY+NAME+... line packgen key generate --witness writes)", ErrCosignature, err)
+		if _, verr := NewWitnessVerifier(skey); verr == nil {
+			return nil, fmt.Errorf("%w: it is a witness's public key (.pub): give its private key (.key)", ErrWitnessKey)
+		}
+		return nil, fmt.Errorf("%w: %v (%s)", ErrWitnessKey, err, want)
 	}
 	if !ValidWitnessName(s.Name()) {
-		return nil, fmt.Errorf("%w: witness name %q: use letters, digits, '-', '_' and '.'", ErrCosignature, s.Name())
+		return nil, fmt.Errorf("%w: witness name %q: use letters, digits, '-', '_' and '.'", ErrWitnessKey, s.Name())
 	}
 	return s, nil
 }

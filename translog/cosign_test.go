@@ -121,8 +121,21 @@ func TestWitnessKeyNames(t *testing.T) {
 	if _, err := NewWitnessVerifier("w+00000000+AAAA"); !errors.Is(err, ErrCosignature) {
 		t.Errorf("bad vkey: %v", err)
 	}
-	if _, err := NewWitnessSigner("not a key"); !errors.Is(err, ErrCosignature) {
-		t.Errorf("bad skey: %v", err)
+	// A key that is not a witness's private key says what it is instead.
+	skey, vkey, err := GenerateWitnessKey(strings.NewReader(strings.Repeat("k", 32)), "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, key, want string }{
+		{"garbage", "not a key", "packgen key generate --witness"},
+		{"a registry's key", "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n", "never the registry's"},
+		{"a registry's public key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", "never the registry's"},
+		{"the witness's public key", vkey, "give its private key (.key)"},
+		{"a truncated private key", skey[:len(skey)-4], "packgen key generate --witness"},
+	} {
+		if _, err := NewWitnessSigner(tc.key); !errors.Is(err, ErrWitnessKey) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want ErrWitnessKey and %q", tc.name, err, tc.want)
+		}
 	}
 }
 

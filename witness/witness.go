@@ -52,6 +52,9 @@ var (
 	// ErrOutLink: a symbolic link in Options.Out where the cosignature
 	// goes; nothing was written and the state did not move.
 	ErrOutLink = errors.New("a symbolic link in the witness output directory")
+	// ErrNoLog: the registry keeps no transparency log (an unsigned
+	// registry, or one built before the log): nothing to witness.
+	ErrNoLog = errors.New("nothing to witness")
 )
 
 // State files, in Options.StateDir.
@@ -346,7 +349,11 @@ func logKey(ctx context.Context, o Options, root *signedRoot, fetch translog.Fet
 		}
 	}
 	if r.Log == nil {
-		return "", false, "", fmt.Errorf("%s of %s names no transparency log (an unsigned registry, or one built before the log): nothing to witness", index.RootFile, o.Site)
+		why := "the registry was built by a packgen older than the log: build it again with this one and publish it"
+		if !r.Signed {
+			why = "the registry is unsigned, and only a signed one keeps a log: build it with --key (packgen build --key registry.key) and publish it"
+		}
+		return "", false, "", fmt.Errorf("%w: %s of %s names no transparency log; %s, then witness it", ErrNoLog, index.RootFile, o.Site, why)
 	}
 	return r.Log.Key, true, "", nil
 }

@@ -228,7 +228,7 @@ func TestWitnessBadInput(t *testing.T) {
 	l := newLogSite(t, logSkey)
 	l.add(t, "calico", 3)
 	ctx := context.Background()
-	if _, err := Run(ctx, Options{Site: l.dir, Key: "junk", LogKey: logVkey, StateDir: t.TempDir(), Out: t.TempDir()}); !errors.Is(err, translog.ErrCosignature) {
+	if _, err := Run(ctx, Options{Site: l.dir, Key: "junk", LogKey: logVkey, StateDir: t.TempDir(), Out: t.TempDir()}); !errors.Is(err, translog.ErrWitnessKey) {
 		t.Errorf("bad witness key: %v", err)
 	}
 	// A checkpoint signed by another key is not cosigned, and nothing is written.

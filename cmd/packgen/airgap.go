@@ -186,6 +186,12 @@ func printAirgapExport(g *globalOptions, out *jsonOutput, res *airgap.ExportResu
 			Warnings meta.Problems `json:"warnings"`
 		}{res, out.warnings.problems()})
 	}
+	if g.quiet {
+		// The bundle is the result; its list digest, which import
+		// --digest takes, is the one thing the next step needs.
+		fmt.Fprintln(g.stdout, res.Digest)
+		return nil
+	}
 	g.summaryf("wrote %s: %d packs, %d images, %d blobs, %s (list %s)\n", esc(res.Output), len(res.Packs), len(res.Images), res.Blobs, fmt.Sprintf("%.1f MiB", float64(res.Size)/(1<<20)), res.Digest)
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 	for _, p := range res.Packs {
@@ -322,6 +328,8 @@ func printAirgapImport(g *globalOptions, out *jsonOutput, bundle string, res *ai
 		}
 	}
 	g.summaryf("imported %s into %s: %d packs, %d images (%d already there), %d blobs verified\n", esc(bundle), esc(res.Dest), len(res.Packs), len(res.Images), present, res.Blobs)
+	// The image swap stays under -q: the platform must be told it, and
+	// printing it is what import promises (as list prints its list).
 	fmt.Fprintln(g.stdout, "image swap (original registry → air-gapped):")
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 	for _, m := range res.Mappings {

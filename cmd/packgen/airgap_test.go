@@ -173,10 +173,14 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 			t.Errorf("%v at %q left %v", c.sig, c.at, es)
 		}
 	}
-	cmd = exec.Command(filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "-o", filepath.Join(cut, "b.tar"))
+	// Under -q (README: what -q keeps), the list digest alone on stdout:
+	// what import --digest takes; the warnings stay on stderr.
+	cmd = exec.Command(filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "-o", filepath.Join(cut, "b.tar"), "-q")
 	cmd.Dir, cmd.Env = repo, env
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("export after a killed one: %v\n%s", err, out)
+	var qerr strings.Builder
+	cmd.Stderr = &qerr
+	if out, err := cmd.Output(); err != nil || string(out) != rep.Digest+"\n" || !strings.Contains(qerr.String(), "warning: ") {
+		t.Fatalf("export -q after a killed one: %v\n%s\n%s", err, out, qerr.String())
 	}
 	if es, _ := os.ReadDir(cut); len(es) != 1 || es[0].Name() != "b.tar" || testutil.SHA256File(t, filepath.Join(cut, "b.tar")) != testutil.SHA256File(t, filepath.Join(repo, "edge-bundle.tar")) {
 		t.Errorf("after a killed export and another: %v (the bundle alone, as the README's, expected)", es)
@@ -222,9 +226,14 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	// --image-key: the images' signatures verify under the cosign key
 	// that made them; under another key (the packs' registry key) the
 	// import is refused, naming an image and its signature (1).
-	code, _, stderr = run("airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "--image-key", cosignPub)
+	// (Under -q: the image swap, which import exists to print, and the
+	// warnings; no summary.)
+	code, stdout, stderr = run("-q", "airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "--image-key", cosignPub)
 	if code != 0 || !strings.Contains(stderr, "busybox:1.36 carries no cosign signature") {
 		t.Errorf("--image-key of the image signer: exit %d\n%s", code, stderr)
+	}
+	if want := "image swap (original registry → air-gapped):\n  " + up.Host() + "  " + swap + "\n"; stdout != want {
+		t.Errorf("import -q printed\n%q, want the image swap alone\n%q", stdout, want)
 	}
 	code, _, stderr = run("airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "--image-key", "registry.pub", "--image-key", "registry.pub")
 	if code != 1 || !strings.Contains(stderr, "image signature does not verify: image "+up.Host()+"/acme/web:2.0: signature sha256-") || !strings.Contains(stderr, "no trusted key") {

@@ -235,8 +235,16 @@ func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client
 		for _, p := range vs.Problems {
 			fmt.Fprintf(g.stdout, "%s: %s\n", esc(p.Path), esc(p.Err))
 		}
+		// A repository without the built commit is a problem of both
+		// checks (each report stands alone in JSON): printed once.
+		seen := map[rebuild.Problem]bool{}
 		for _, p := range append(rb.Problems, lg.Problems...) {
-			fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
+			if seen[p] {
+				problems--
+				continue
+			}
+			seen[p] = true
+			printRebuildProblem(g, p)
 		}
 		g.summaryf("%s: %d log entries replayed against %s at %.12s, %d releases rebuilt, %d problems\n", esc(site), lg.Entries, esc(o.repo), lg.Commit, rb.Releases, problems)
 		printWitnessReport(g, wrep)
@@ -288,7 +296,10 @@ func runLogWitness(cmd *cobra.Command, g *globalOptions, o *logWitnessOptions, s
 		g.logf("evidence of the fork (both checkpoints, signed by the log's key) kept in %s: send it to the registry's users\n", res.Evidence)
 	}
 	if err != nil {
-		for _, bad := range []error{client.ErrBadSignature, client.ErrUnsigned, witness.ErrFork, witness.ErrRollback, witness.ErrLogKey, witness.ErrOrigin, witness.ErrOutLink, translog.ErrCheckpoint, translog.ErrCosignature, translog.ErrTile, translog.ErrInconsistent} {
+		if errors.Is(err, translog.ErrWitnessKey) {
+			return usageErr("--key %s: %w", o.keyRef, err)
+		}
+		for _, bad := range []error{client.ErrBadSignature, client.ErrUnsigned, witness.ErrNoLog, witness.ErrFork, witness.ErrRollback, witness.ErrLogKey, witness.ErrOrigin, witness.ErrOutLink, translog.ErrCheckpoint, translog.ErrCosignature, translog.ErrTile, translog.ErrInconsistent} {
 			if errors.Is(err, bad) {
 				return badErr(err)
 			}

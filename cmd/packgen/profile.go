@@ -234,6 +234,9 @@ func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOp
 		return writeJSON(g, map[string]any{"profile": p.Name, "lock": o.lockPath, "layers": res.Layers, "warnings": o.warnings.problems(), "violations": []profile.Violation{}})
 	}
 	g.summaryf("resolved profile %s (%s): %d layers -> %s\n", esc(p.Name), esc(p.CloudType), len(res.Layers), esc(o.lockPath))
+	if g.quiet {
+		return nil // the lock is the result; the table restates it
+	}
 	return printResolved(g, res.Layers)
 }
 
@@ -295,6 +298,9 @@ func printProfileFetch(g *globalOptions, o *profileFetchOptions, lock *profile.L
 		}{res, o.warnings.problems()})
 	}
 	g.summaryf("fetched profile %s: %d layers into %s\n", esc(lock.Profile.Name), len(res.Layers), esc(res.Dest))
+	if g.quiet {
+		return nil // DIR is the result; the table lists what it holds
+	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 	for _, l := range res.Layers {
 		state := "verified"
@@ -505,6 +511,9 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 			}
 			if f.json() {
 				return writeJSON(g, map[string]any{"profile": p.Name, "files": res, "warnings": f.warnings.problems()})
+			}
+			if g.quiet {
+				return nil // the files are the result (DIR/values/.packgen-rendered lists them)
 			}
 			for _, r := range res {
 				how := "pack defaults"

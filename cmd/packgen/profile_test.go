@@ -119,6 +119,26 @@ func TestProfileCommands(t *testing.T) {
 	if string(a) != string(b) || !strings.Contains(string(a), `podCIDR: "100.64.0.0/16"`) {
 		t.Errorf("render from lock and from profile differ or lack the override:\n%s\n%s", a, b)
 	}
+	// -q (README: what -q keeps): the lock, the directory and the files
+	// are the results, so the tables restating them go; warnings stay.
+	for _, tc := range []struct {
+		args []string
+		warn string // on stderr; "" none
+	}{
+		{[]string{"profile", "resolve", aws, "--lock", filepath.Join(tmp, "q.lock")}, ""},
+		{[]string{"profile", "resolve", part, "--partial", "--lock", filepath.Join(tmp, "q-part.lock")}, "warning: prometheus-operator@57.0.3 requires kubernetes"},
+		{[]string{"profile", "fetch", lockPath, "-d", filepath.Join(tmp, "q-cluster")}, ""},
+		{[]string{"profile", "render", lockPath, "-d", filepath.Join(tmp, "q-render")}, ""},
+	} {
+		out, errs := pg(0, append([]string{"-q"}, tc.args...)...)
+		if out != "" || (tc.warn == "") != (errs == "") || !strings.Contains(errs, tc.warn) {
+			t.Errorf("-q %s: stdout %q, stderr %q (want warning %q)", strings.Join(tc.args[:2], " "), out, errs, tc.warn)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "q-render", "values", "calico.yaml")); err != nil {
+		t.Errorf("render -q: %v", err)
+	}
+
 	if _, errs := pg(2, "profile", "render", bad, "-d", tmp); !strings.Contains(errs, "run packgen profile resolve") {
 		t.Errorf("render without lock: %s", errs)
 	}

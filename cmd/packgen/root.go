@@ -164,7 +164,7 @@ Exit codes:
 	root.SetIn(g.stdin)
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
-	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print only warnings and errors: no summaries, no progress")
+	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print only warnings, errors and what the command exists to print (a list, problems): no summaries, no progress, no tables of what was written")
 	root.PersistentFlags().StringVar(&g.config, "config", "", "registries config file (default $XDG_CONFIG_HOME/packgen/registries.yaml)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}

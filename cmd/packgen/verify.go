@@ -245,13 +245,24 @@ func printSiteReport(g *globalOptions, o *verifyOptions, rep *client.SiteReport,
 	}
 	if rb != nil {
 		for _, p := range rb.Problems {
-			fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
+			printRebuildProblem(g, p)
 		}
 	}
 	g.summaryf("%s: %d %s, %d %s, %d files checked, %d problems\n", esc(o.site), rep.Packs, plural(rep.Packs, "pack"), rep.Releases, plural(rep.Releases, "release"), rep.Files, len(rep.Problems))
 	if rb != nil {
 		g.summaryf("%s against %s: %d %s compared with git and rebuilt, %d problems\n", esc(o.site), esc(o.repo), rb.Releases, plural(rb.Releases, "release"), len(rb.Problems))
 	}
+}
+
+// printRebuildProblem prints a problem of the checks against git: of a
+// release (name@version: file: message), or of the whole site (file:
+// message).
+func printRebuildProblem(g *globalOptions, p rebuild.Problem) {
+	if p.Pack == "" {
+		fmt.Fprintf(g.stdout, "%s: %s\n", esc(p.Path), esc(p.Msg))
+		return
+	}
+	fmt.Fprintf(g.stdout, "%s@%s: %s: %s\n", esc(p.Pack), esc(p.Version), esc(p.Path), esc(p.Msg))
 }
 
 // runVerifyArchive checks one archive's signature (.sig or bundle).

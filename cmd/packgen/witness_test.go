@@ -48,6 +48,28 @@ func TestWitnessEndToEnd(t *testing.T) {
 	if !strings.Contains(errs, "index.json") || !strings.Contains(errs, "signature") {
 		t.Fatalf("index.json under another key:\n%s", errs)
 	}
+	// The registry's own keys, or the witness's public one, as --key: the
+	// user gave the wrong file (2). An unsigned registry keeps no log:
+	// what was checked is bad, nothing to witness (1, as verify --site
+	// of an unsigned site).
+	r.Want(0, "build", "--repo", repo.Dir, "--out", "unsigned")
+	for _, tc := range []struct {
+		site, key string
+		code      int
+		want      []string
+	}{
+		{srv.URL, "reg.key", 2, []string{"--key reg.key: not a witness private key", "never the registry's", "packgen key generate --witness NAME", "Run 'packgen log witness --help'"}},
+		{srv.URL, "reg.pub", 2, []string{"--key reg.pub: not a witness private key", "never the registry's"}},
+		{srv.URL, "w1.pub", 2, []string{"--key w1.pub: not a witness private key", "witness's public key", "give its private key (.key)"}},
+		{"unsigned", "w1.key", 1, []string{"nothing to witness", "index.json of unsigned names no transparency log", "unsigned", "build it with --key"}},
+	} {
+		_, errs := r.Want(tc.code, "log", "witness", tc.site, "--key", tc.key, "--out", "bad-out", "--state", "bad-state")
+		for _, w := range tc.want {
+			if !strings.Contains(errs, w) {
+				t.Errorf("log witness %s --key %s: want %q in\n%s", tc.site, tc.key, w, errs)
+			}
+		}
+	}
 	if _, err := os.Stat(filepath.Join(tmp, "bad-out")); !os.IsNotExist(err) {
 		t.Fatalf("a refused witness run wrote its output: %v", err)
 	}
