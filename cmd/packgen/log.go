@@ -13,7 +13,6 @@ import (
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/rebuild"
-	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/translog"
 	"github.com/packgen/packgen/witness"
 	"github.com/spf13/cobra"
@@ -141,7 +140,12 @@ The log's key is --log-key, or the one pinned in the state directory, or
 on the first run the log key the registry's index.json names (pinned
 then; with --registry-key, only once index.json's signature verifies
 under the registry's public key, and on every run the checkpoint must be
-of the log of the registry index.json names). The state
+of the log of the registry index.json names). When the registry rotates
+its key (docs/SECURITY.md), its log key rotates too: with the old and the
+new public key as --registry-key, the witness follows the log key the
+verified index.json names, once the new log extends the tree it
+cosigned, and pins it (STATE/rotation-TIME/ keeps what it followed);
+without --registry-key it refuses and says so. The state
 directory (default: one per SITE under $XDG_STATE_HOME/packgen/witness)
 is the witness's memory and must persist between runs.
 
@@ -161,7 +165,7 @@ packgen key generate --witness NAME.`,
 	c.Flags().StringVar(&o.Out, "out", "", "directory to write OUT/log/witness/NAME to (the registry publishes it at that path)")
 	c.Flags().StringVar(&o.StateDir, "state", "", "the witness's state directory for this log (default: per SITE under $XDG_STATE_HOME/packgen/witness)")
 	c.Flags().StringVar(&o.LogKey, "log-key", "", "the log's verifier key (default: pinned, or index.json's on the first run)")
-	c.Flags().StringVar(&o.regKey, "registry-key", "", "the registry's public key: verify index.json's signature (before pinning its log key) and that the checkpoint is of the registry it names")
+	c.Flags().StringArrayVar(&o.regKeys, "registry-key", nil, "the registry's public key (repeatable: during a key rotation, the old and the new one): verify index.json's signature (before pinning its log key, and before following a rotation to the log key it names) and that the checkpoint is of the registry it names")
 	o.oci.add(c)
 	outputFlag(c, &o.output, "text", "json")
 	return c
@@ -258,8 +262,9 @@ func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client
 // logWitnessOptions are the flags of log witness.
 type logWitnessOptions struct {
 	witness.Options
-	keyRef, output, regKey string
-	oci                    ociFlags
+	keyRef, output string
+	regKeys        []string
+	oci            ociFlags
 }
 
 // runLogWitness checks witness's flags, reads its keys and cosigns.
@@ -272,13 +277,9 @@ func runLogWitness(cmd *cobra.Command, g *globalOptions, o *logWitnessOptions, s
 		return usageErr("--key: %v", err)
 	}
 	o.Site, o.Key, o.LogKey = site, string(key), strings.TrimSpace(o.LogKey)
-	if o.regKey != "" {
-		pem, err := readFile(o.regKey)
-		if err != nil {
-			return usageErr("--registry-key: %v", err)
-		}
-		if o.RegistryKey, err = sign.NewVerifierSet(pem); err != nil {
-			return usageErr("--registry-key %s: %v", o.regKey, err)
+	if len(o.regKeys) > 0 {
+		if o.RegistryKey, err = readVerifiers("--registry-key", o.regKeys); err != nil {
+			return err
 		}
 	}
 	if o.StateDir == "" {
@@ -311,7 +312,10 @@ func runLogWitness(cmd *cobra.Command, g *globalOptions, o *logWitnessOptions, s
 
 // printLogWitness reports a cosigned checkpoint, in text or JSON.
 func printLogWitness(g *globalOptions, o *logWitnessOptions, res *witness.Result) error {
-	if res.Pinned {
+	switch {
+	case res.RotatedFrom != "":
+		g.logf("followed the registry's key rotation: log key %s pinned in %s, replacing %s\n", res.LogKey, o.StateDir, res.RotatedFrom)
+	case res.Pinned:
 		g.logf("log key %s pinned in %s (first run)\n", res.LogKey, o.StateDir)
 	}
 	if o.output == "json" {

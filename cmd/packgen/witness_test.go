@@ -218,6 +218,24 @@ func TestWitnessEndToEnd(t *testing.T) {
 	r.Want(0, "log", "witness", srv.URL, "--key", "w1.key", "--out", site, "--state", "w1-state")
 	r.Want(0, "fetch", "witnessed@0.1.0", "--registry", "one", "-d", "witnessed")
 
+	// The registry rotates its key (docs/SECURITY.md), and the log key
+	// with it. Not given the registry's keys, the witness refuses and
+	// says how to follow; given the old and the new one, it follows, and
+	// a client holding both keys and requiring that witness fetches what
+	// the rotated registry publishes.
+	r.Want(0, "key", "generate", "--prefix", "new")
+	testutil.WritePack(t, repo, "packs/rotated-0.1.0", "rotated", "0.1.0", "addon", "")
+	testutil.Commit(t, repo, "rotated 0.1.0")
+	r.Want(0, "build", "--repo", repo.Dir, "--out", site, "--key", "new.key", "--previous-key", "reg.pub")
+	if _, errs = r.Want(1, "log", "witness", srv.URL, "--key", "w1.key", "--out", site, "--state", "w1-state"); !strings.Contains(errs, "the registry rotated its key, or someone replaced its log") || !strings.Contains(errs, "--registry-key") {
+		t.Fatalf("a rotation without the registry's keys:\n%s", errs)
+	}
+	if _, errs = r.Want(0, "log", "witness", srv.URL, "--key", "w1.key", "--registry-key", "reg.pub", "--registry-key", "new.pub", "--out", site, "--state", "w1-state"); !strings.Contains(errs, "followed the registry's key rotation") {
+		t.Fatalf("following the rotation:\n%s", errs)
+	}
+	r.Want(0, "registry", "add", "rotated", srv.URL, "--key", "reg.pub", "--key", "new.pub", "--witness", "w1.pub")
+	r.Want(0, "fetch", "rotated@0.1.0", "--registry", "rotated", "-d", "rotated")
+
 	// Bad input to registry add.
 	_, errs = r.Want(2, "registry", "add", "bad", srv.URL, "--key", "reg.pub", "--witness", "w1.pub", "--witnesses", "2")
 	if !strings.Contains(errs, "2 witness cosignatures required but 1 witness keys given") {
