@@ -43,8 +43,7 @@ func (f *connFlags) options(g *globalOptions) client.Options {
 
 // limitHint names the flag that raises the limit err ran into, when the
 // command has it: the libraries name a limit by its value alone, since
-// not every command that reaches a server has the flags (publish,
-// validate --check-images).
+// not every command that reaches a server has the flags (publish).
 func limitHint(cmd *cobra.Command, err error) string {
 	if cmd == nil {
 		return ""

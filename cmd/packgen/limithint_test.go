@@ -10,8 +10,8 @@ import (
 )
 
 // TestLimitHint: a stall or timeout is told which flag raises it only by
-// a command that has the flag (publish and validate --check-images reach
-// registries with the defaults, and have none).
+// a command that has the flag (publish reaches registries with the
+// defaults, and has none).
 func TestLimitHint(t *testing.T) {
 	g := &globalOptions{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
 	stalled := fmt.Errorf("read: %w: nothing received for 30s", transport.ErrStalled)
@@ -26,7 +26,7 @@ func TestLimitHint(t *testing.T) {
 		{[]string{"airgap", "export"}, stalled, "raise --stall-timeout"},
 		{[]string{"publish"}, stalled, ""},
 		{[]string{"publish"}, timedOut, ""},
-		{[]string{"validate"}, stalled, ""},
+		{[]string{"validate"}, stalled, "on a slow link, raise --stall-timeout (now 30s)"},
 		{[]string{"list"}, fmt.Errorf("connection refused"), ""},
 	} {
 		c, _, err := newRoot(g).Find(tc.path)
