@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -18,9 +19,19 @@ type (
 type collector struct {
 	mu   sync.Mutex
 	list []SiteProblem
+	// absent, when set, takes a file not found that an air-gapped
+	// subset lacks by its marker (verifyAbsent), instead of a problem.
+	absent func(p string) bool
+	gone   []string
 }
 
 func (c *collector) add(p string, err error) {
+	if c.absent != nil && errors.Is(err, index.ErrNotFound) {
+		c.mu.Lock()
+		c.gone = append(c.gone, p)
+		c.mu.Unlock()
+		return
+	}
 	msg := err.Error()
 	if me, ok := err.(*index.MismatchError); ok && me.Ref.Path == p {
 		msg = fmt.Sprintf("%v: %s", ErrDigestMismatch, me.Detail()) // the path is said once
