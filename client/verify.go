@@ -58,6 +58,9 @@ type SiteReport struct {
 type SiteSubset struct {
 	Bundles []string `json:"bundles"` // list digests, as airgap export printed them
 	Absent  []string `json:"absent"`  // site paths, sorted
+	// Releases counts the releases the signed index lists that are not
+	// here (below an absent bucket, their files are not even named).
+	Releases int `json:"releases"`
 	// Accepted says the caller took the absences as by design (verify
 	// --site --subset); otherwise they are one problem (AllProblems): the
 	// marker is unsigned, so anyone who can delete files there can write
@@ -70,8 +73,8 @@ func (s *SiteSubset) problem() *SiteProblem {
 	if s == nil || s.Accepted || len(s.Absent) == 0 {
 		return nil
 	}
-	return &SiteProblem{Path: index.AirgapFile, Err: fmt.Sprintf("%d file(s) the signed index lists are absent (%s…): the registry says it is an air-gapped subset (%s) that was not given them, but %s is not signed (airgap import wrote it), so it cannot prove they were left out rather than deleted; every file present verified. Pass --subset to accept those absences (compare the bundle list digests with what `packgen airgap export` printed)",
-		len(s.Absent), s.Absent[0], strings.Join(s.Bundles, ", "), index.AirgapFile)}
+	return &SiteProblem{Path: index.AirgapFile, Err: fmt.Sprintf("%d release(s) and %d file(s) the signed index lists are absent (%s…): the registry says it is an air-gapped subset (%s) that was not given them, but %s is not signed (airgap import wrote it), so it cannot prove they were left out rather than deleted; every file present verified. Pass --subset to accept those absences (compare the bundle list digests with what `packgen airgap export` printed)",
+		s.Releases, len(s.Absent), s.Absent[0], strings.Join(s.Bundles, ", "), index.AirgapFile)}
 }
 
 // AllProblems is Problems with Expired, if set, and an air-gapped
@@ -130,7 +133,12 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 	if air != nil {
 		sub = &SiteSubset{Bundles: air.Lists(), Absent: []string{}}
 		onPath := claimedPaths(ctx, w, res.Root, air)
+		seen := map[string]bool{}
 		for _, p := range c.gone {
+			if seen[p] {
+				continue // one empty leaf under several slots
+			}
+			seen[p] = true
 			if absentByDesign(air, onPath, p) {
 				sub.Absent = append(sub.Absent, p)
 			} else {
@@ -138,6 +146,15 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 			}
 		}
 		sort.Strings(sub.Absent)
+		if res.Root != nil {
+			archives := 0
+			for _, p := range sub.Absent {
+				if index.KindOf(p) == index.KindArchive {
+					archives++
+				}
+			}
+			sub.Releases = max(res.Root.Releases-(res.Releases-archives), 0)
+		}
 	}
 	rep := &SiteReport{Packs: res.Packs, Releases: res.Releases, Files: int(files.Load()), Problems: c.list, Root: res.Root, Subset: sub}
 	if rep.Problems == nil {
