@@ -55,6 +55,11 @@ func (im *importer) pushMarker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if prev != nil {
+		if old, err := prev.Encode(); err == nil && bytes.Equal(old, data) {
+			return nil // the same bundle again: nothing to write
+		}
+	}
 	m, err := ocimap.AirgapManifest(data)
 	if err != nil {
 		return err
