@@ -259,7 +259,11 @@ func printSiteReport(g *globalOptions, o *verifyOptions, rep *client.SiteReport,
 	}
 	g.summaryf("%s: %d %s, %d %s, %d files checked, %d problems\n", esc(o.site), rep.Packs, plural(rep.Packs, "pack"), rep.Releases, plural(rep.Releases, "release"), rep.Files, len(rep.Problems))
 	if s := rep.Subset; s != nil {
-		g.summaryf("%s: an air-gapped subset (bundle list %s): %d %s of the signed index absent, not checked%s\n", esc(o.site), strings.Join(s.Bundles, ", "), len(s.Absent), plural(len(s.Absent), "file"), map[bool]string{true: " (accepted: --subset)", false: ""}[s.Accepted])
+		accepted := ""
+		if s.Accepted {
+			accepted = " (accepted: --subset)"
+		}
+		g.summaryf("%s: an air-gapped subset (bundle list %s): %d %s and %d %s of the signed index absent, not checked%s\n", esc(o.site), strings.Join(s.Bundles, ", "), s.Releases, plural(s.Releases, "release"), len(s.Absent), plural(len(s.Absent), "file"), accepted)
 	}
 	if rb != nil {
 		g.summaryf("%s against %s: %d %s compared with git and rebuilt, %d problems\n", esc(o.site), esc(o.repo), rb.Releases, plural(rb.Releases, "release"), len(rb.Problems))
