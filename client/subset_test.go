@@ -212,7 +212,7 @@ func TestVerifyAirgapped(t *testing.T) {
 	b.Releases = append(b.Releases, index.AirgapRelease{Name: "calico", Version: "1.0.0"})
 	data, _ = index.NewAirgap(b).Encode()
 	os.WriteFile(filepath.Join(whole, index.AirgapFile), data, 0o644)
-	if all := verify(whole, true).AllProblems(); paths(all) != "packs/calico/1.0.0/calico-1.0.0.tar.gz" || !strings.Contains(all[0].Err, "says a bundle carried it") {
+	if all := verify(whole, true).AllProblems(); paths(all) != "packs/calico/1.0.0/calico-1.0.0.tar.gz" || !strings.Contains(all[0].Err, "airgap.json says a bundle carried it") {
 		t.Errorf("a claimed release deleted: %+v", all)
 	}
 	// A marker that does not parse is a problem.

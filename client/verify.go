@@ -118,12 +118,14 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 	w := walk.New(tr, verifier)
 	w.Get, w.Open = walk.Getter(open), open // counted
 	var c collector
-	air, err := readAirgap(ctx, w)
+	// The marker is read apart from the count: a whole registry has none.
+	air, err := readAirgap(ctx, walk.Getter(func(ctx context.Context, p string) (*Response, error) { return tr.Get(ctx, p, "") }))
 	if err != nil {
 		c.add(index.AirgapFile, err)
 	}
 	if air != nil {
-		c.absent = func(string) bool { return true }
+		files.Add(1)
+		c.subset = true
 	}
 	res, err := w.Walk(ctx, c.add)
 	if err != nil {
@@ -132,17 +134,18 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 	var sub *SiteSubset
 	if air != nil {
 		sub = &SiteSubset{Bundles: air.Lists(), Absent: []string{}}
-		onPath := claimedPaths(ctx, w, res.Root, air)
+		onPath := claimedPaths(ctx, walk.New(tr, nil), res.Root, air) // not counted: the walk read them
 		seen := map[string]bool{}
-		for _, p := range c.gone {
-			if seen[p] {
+		for _, g := range c.gone {
+			if seen[g.Path] {
 				continue // one empty leaf under several slots
 			}
-			seen[p] = true
-			if absentByDesign(air, onPath, p) {
-				sub.Absent = append(sub.Absent, p)
+			seen[g.Path] = true
+			if absentByDesign(air, onPath, g.Path) {
+				sub.Absent = append(sub.Absent, g.Path)
 			} else {
-				c.list = append(c.list, SiteProblem{Path: p, Err: fmt.Sprintf("%v: the air-gapped registry's %s says a bundle carried it", index.ErrNotFound, index.AirgapFile)})
+				g.Err += " (" + index.AirgapFile + " says a bundle carried it)"
+				c.list = append(c.list, g)
 			}
 		}
 		sort.Strings(sub.Absent)
@@ -177,8 +180,8 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 }
 
 // readAirgap reads a site's air-gap marker (nil: a whole registry).
-func readAirgap(ctx context.Context, w *walk.Walker) (*index.Airgap, error) {
-	data, err := w.Get(ctx, index.AirgapFile, index.MaxAirgapSize)
+func readAirgap(ctx context.Context, get index.FetchFunc) (*index.Airgap, error) {
+	data, err := get(ctx, index.AirgapFile, index.MaxAirgapSize)
 	if errors.Is(err, index.ErrNotFound) {
 		return nil, nil
 	}
@@ -195,8 +198,13 @@ func claimedPaths(ctx context.Context, w *walk.Walker, root *index.Root, air *in
 	if root == nil {
 		return on
 	}
+	done := map[string]bool{}
 	for _, b := range air.Bundles {
 		for _, r := range b.Releases {
+			if done[r.Name] {
+				continue
+			}
+			done[r.Name] = true
 			_, _ = index.LeafOf(root, r.Name, func(ref index.FileRef) ([]byte, error) {
 				on[ref.Path] = true
 				return w.Pinned(ctx, ref)

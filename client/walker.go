@@ -19,16 +19,16 @@ type (
 type collector struct {
 	mu   sync.Mutex
 	list []SiteProblem
-	// absent, when set, takes a file not found that an air-gapped
-	// subset lacks by its marker (verifyAbsent), instead of a problem.
-	absent func(p string) bool
-	gone   []string
+	// subset sets files not found aside in gone, for VerifySiteVia to
+	// sort into an air-gapped subset's absences and problems.
+	subset bool
+	gone   []SiteProblem
 }
 
 func (c *collector) add(p string, err error) {
-	if c.absent != nil && errors.Is(err, index.ErrNotFound) {
+	if c.subset && errors.Is(err, index.ErrNotFound) {
 		c.mu.Lock()
-		c.gone = append(c.gone, p)
+		c.gone = append(c.gone, SiteProblem{Path: p, Err: err.Error()})
 		c.mu.Unlock()
 		return
 	}
