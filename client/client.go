@@ -522,6 +522,7 @@ func (c *Client) shardPresent(ctx context.Context, name string) (shard, full *in
 	if err != nil {
 		return nil, nil, err
 	}
+	c.prefetchSubset(ctx)
 	// Down the bucket tree: each node pinned by its parent's digest.
 	leaf, err := index.LeafOf(root, name, func(ref index.FileRef) ([]byte, error) { return c.meta(ctx, ref) })
 	var s *index.Summary
@@ -563,6 +564,7 @@ func (c *Client) Catalog(ctx context.Context) ([]index.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.prefetchSubset(ctx)
 	var all []index.Summary
 	err = index.WalkBuckets(root, func(ref index.FileRef) ([]byte, error) { return c.meta(ctx, ref) },
 		func(_ index.FileRef, b *index.Bucket, err error) error {

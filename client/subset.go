@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,16 @@ func (c *Client) subset(ctx context.Context) (*index.Airgap, error) {
 		}
 	})
 	return c.air.air, c.air.err
+}
+
+// prefetchSubset starts reading an oci:// registry's marker while the
+// caller reads the bucket tree, so that it costs a request but no wait;
+// subsetAfter waits for it.
+func (c *Client) prefetchSubset(ctx context.Context) {
+	if strings.HasPrefix(c.reg.URL, "oci://") && !c.air.read.Load() {
+		go c.subset(ctx)
+		runtime.Gosched() // send the request before the caller goes on
+	}
 }
 
 // subsetAfter returns the marker when it matters: always for an oci://
