@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -14,8 +15,11 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/transport"
+	sitewalk "github.com/packgen/packgen/walk"
 )
 
 // The air-gapped registry holds the source registry's signed index as it
@@ -45,7 +49,7 @@ func (im *importer) pushMarker(ctx context.Context) error {
 	case err != nil:
 		im.warn("%s:%s: the air-gap marker of an earlier import does not read (%v): replaced by this bundle's", idx.Reference, ocimap.AirgapTag, err)
 	case prev != nil:
-		for _, b := range prev.Bundles {
+		for _, b := range im.reachable(ctx, prev.Bundles, this) {
 			if b.List != this.List {
 				bundles = append(bundles, b)
 			}
@@ -76,6 +80,85 @@ func (im *importer) pushMarker(ctx context.Context) error {
 	}
 	fmt.Fprintf(im.o.Log, "marked %s: an air-gapped subset of %d bundle(s)\n", ref, len(bundles)+1)
 	return nil
+}
+
+// reachable keeps, of the releases earlier imports recorded, those the
+// index being imported still leads to, through this bundle's files or
+// those the registry holds: a pack that changed at the source since its
+// import, and is not in this bundle, has a new shard the registry lacks,
+// so under the new root its releases there are unreachable, and the
+// marker must not claim them. A release it cannot tell about (the
+// registry not answering) is kept: verify --site reports a claimed
+// release that is not there.
+func (im *importer) reachable(ctx context.Context, prev []index.AirgapBundle, this index.AirgapBundle) []index.AirgapBundle {
+	loc, err := location.Parse(im.o.Dest)
+	var dest transport.Transport
+	if err == nil {
+		dest, err = transport.Open(loc, transport.Config{OCI: im.o.OCI})
+	}
+	if err != nil {
+		im.warn("cannot read %s to check the releases earlier imports put there (%v): the marker keeps them", im.o.Dest, err)
+		return prev
+	}
+	fromBundle, fromDest := sitewalk.New(im.tr, nil), sitewalk.New(dest, nil)
+	get := func(ref index.FileRef) ([]byte, error) {
+		data, err := fromBundle.Pinned(ctx, ref)
+		if errors.Is(err, index.ErrNotFound) {
+			data, err = fromDest.Pinned(ctx, ref)
+		}
+		return data, err
+	}
+	carried := map[string]bool{}
+	for _, r := range this.Releases {
+		carried[r.Name+"@"+r.Version] = true
+	}
+	type lookup struct {
+		shard *index.Shard
+		err   error
+	}
+	shards := map[string]lookup{}
+	shardOf := func(name string) lookup {
+		if l, ok := shards[name]; ok {
+			return l
+		}
+		var l lookup
+		leaf, err := index.LeafOf(im.sub.Root, name, get)
+		if err == nil {
+			if sum := leaf.Find(name); sum == nil {
+				err = fmt.Errorf("pack %s: %w", name, index.ErrNotFound)
+			} else if data, gerr := get(sum.Shard); gerr != nil {
+				err = gerr
+			} else {
+				l.shard, err = index.ParseShard(data, name)
+			}
+		}
+		l.err = err
+		shards[name] = l
+		return l
+	}
+	var out []index.AirgapBundle
+	for _, b := range prev {
+		kept := index.AirgapBundle{List: b.List, Releases: []index.AirgapRelease{}}
+		for _, r := range b.Releases {
+			if carried[r.Name+"@"+r.Version] {
+				kept.Releases = append(kept.Releases, r)
+				continue
+			}
+			l := shardOf(r.Name)
+			switch {
+			case l.err != nil && !errors.Is(l.err, index.ErrNotFound):
+				kept.Releases = append(kept.Releases, r) // cannot tell: kept
+			case l.err == nil && slices.ContainsFunc(l.shard.Releases, func(x index.Release) bool { return x.Version == r.Version }):
+				kept.Releases = append(kept.Releases, r)
+			default:
+				im.warn("%s@%s, imported before (bundle %s), is no longer reachable under the index imported now: %s changed at the source since, and this bundle does not carry it; export it again to use it here", r.Name, r.Version, b.List, r.Name)
+			}
+		}
+		if len(kept.Releases) > 0 {
+			out = append(out, kept)
+		}
+	}
+	return out
 }
 
 // readMarker reads the marker an earlier import wrote (nil, nil: none).
