@@ -534,10 +534,8 @@ func (c *Client) shardPresent(ctx context.Context, name string) (shard, full *in
 			data, err = c.meta(ctx, s.Shard)
 		}
 	}
-	air, aerr := c.subsetAfter(ctx, err)
+	air := c.subsetAfter(ctx, err)
 	switch {
-	case aerr != nil:
-		return nil, nil, aerr
 	case air != nil && leaf != nil && s == nil:
 		return nil, nil, err // its bucket is here and does not list it
 	case air != nil && (err != nil || !air.HasPack(name)):
@@ -574,9 +572,7 @@ func (c *Client) Catalog(ctx context.Context) ([]index.Summary, error) {
 			all = append(all, b.Packs...)
 			return nil
 		})
-	if air, aerr := c.subsetAfter(ctx, err); aerr != nil {
-		return nil, aerr
-	} else if air != nil {
+	if air := c.subsetAfter(ctx, err); air != nil {
 		return c.catalogSubset(ctx, root, air)
 	}
 	if err != nil {

@@ -67,19 +67,28 @@ func (c *Client) prefetchSubset(ctx context.Context) {
 	}
 }
 
-// subsetAfter returns the marker when it matters: always for an oci://
+// subsetAfter returns the marker (nil: none, or one that does not read,
+// with a warning) when it matters: always for an oci://
 // registry (the only kind airgap import writes, where the marker is one
 // manifest request), and for others once err says a file the signed
 // index names is not there (or once it was read), so that a whole
 // static registry costs no extra request.
-func (c *Client) subsetAfter(ctx context.Context, err error) (*index.Airgap, error) {
+func (c *Client) subsetAfter(ctx context.Context, err error) *index.Airgap {
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, nil
+		return nil
 	}
 	if err == nil && !strings.HasPrefix(c.reg.URL, "oci://") && !c.air.read.Load() {
-		return nil, nil
+		return nil
 	}
-	return c.subset(ctx)
+	air, aerr := c.subset(ctx)
+	if aerr != nil {
+		// The marker only narrows what is offered: without it the
+		// registry reads as a whole one, every file still checked (and
+		// what is not there fails as it did).
+		c.warnOnce(fmt.Sprintf("%v: read as a whole registry", aerr))
+		return nil
+	}
+	return air
 }
 
 // notInBundle is the refusal of a pack or release an air-gapped
@@ -102,10 +111,13 @@ func (c *Client) catalogSubset(ctx context.Context, root *index.Root, air *index
 
 // warnSubset says once what an air-gapped registry lacks.
 func (c *Client) warnSubset(air *index.Airgap, packs, releases int, which string) {
-	msg := index.SubsetWarning(c.reg.Name, air, packs, releases, which)
-	if msg == "" {
-		return
+	if msg := index.SubsetWarning(c.reg.Name, air, packs, releases, which); msg != "" {
+		c.warnOnce(msg)
 	}
+}
+
+// warnOnce gives a warning about the marker once per Client and forks.
+func (c *Client) warnOnce(msg string) {
 	c.air.mu.Lock()
 	defer c.air.mu.Unlock()
 	if c.air.said[msg] {

@@ -138,6 +138,15 @@ func TestAirgappedRegistry(t *testing.T) {
 	if shard, err := c.Shard(ctx, "calico"); err != nil || len(shard.Releases) != 2 {
 		t.Errorf("info calico: %v %+v", err, shard)
 	}
+
+	// A marker that does not read excuses nothing: the registry reads as
+	// a whole one, its missing files an error as before, with a warning.
+	os.WriteFile(filepath.Join(site, index.AirgapFile), []byte(`{"schemaVersion":1,"bundles":[{"list":"md5:x","releases":[]}]}`), 0o644)
+	warn.Reset()
+	c = e.client(t, site, f.pub, func(o *Options) { o.Warn = &warn })
+	if _, err := c.Catalog(ctx); !errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotInBundle) || !strings.Contains(warn.String(), "not a sha256 digest: read as a whole registry") {
+		t.Errorf("a broken marker: %v\n%s", err, warn.String())
+	}
 }
 
 // TestVerifyAirgapped: verify --site of an air-gapped registry checks

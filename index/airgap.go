@@ -210,6 +210,9 @@ type Catalog struct {
 	// beyond them.
 	Airgap                      *Airgap
 	AbsentPacks, AbsentReleases int
+	// AirgapErr is why a marker there did not read (the catalogue is
+	// then the whole registry's, as read).
+	AirgapErr error
 }
 
 // ReadCatalogOf is ReadCatalog that copes with an air-gapped subset: when
@@ -243,13 +246,11 @@ func ReadCatalogOf(ctx context.Context, fetch FetchFunc, eager bool) (*Catalog, 
 	}
 	air, aerr := ReadAirgap(ctx, fetch)
 	switch {
-	case aerr != nil:
-		return nil, aerr
 	case air == nil && err != nil:
-		return nil, err
+		return nil, err // a marker that does not read excuses nothing
 	case air == nil:
 		sortSummaries(all)
-		return &Catalog{Root: root, RootData: data, Packs: all}, nil
+		return &Catalog{Root: root, RootData: data, Packs: all, AirgapErr: aerr}, nil
 	}
 	c := &Catalog{Root: root, RootData: data, Airgap: air}
 	if c.Packs, c.AbsentPacks, c.AbsentReleases, err = SubsetCatalog(root, air, get); err != nil {
@@ -323,10 +324,8 @@ func ReadPackOf(ctx context.Context, fetch FetchFunc, root *Root, name string, e
 	if err != nil && !notFound || !notFound && !eager {
 		return sum, shard, nil, nil, err
 	}
-	air, aerr := ReadAirgap(ctx, fetch)
+	air, _ = ReadAirgap(ctx, fetch) // one that does not read: none (it only narrows)
 	switch {
-	case aerr != nil:
-		return nil, nil, nil, nil, aerr
 	case air == nil || err == nil && sum == nil:
 		return sum, shard, air, nil, err // nil, nil: its bucket is here and does not list it
 	case sum == nil:

@@ -65,6 +65,9 @@ own (packgen registry add).`,
 				packs = cat.Packs
 				cf.warnUnverified(g, args[0])
 				cf.warnSubset(g, index.SubsetWarning(esc(args[0]), cat.Airgap, cat.AbsentPacks, cat.AbsentReleases, ""))
+				if cat.AirgapErr != nil {
+					cf.warnSubset(g, esc(fmt.Sprintf("%s: %v: read as a whole registry", args[0], cat.AirgapErr)))
+				}
 			}
 			if cf.json() {
 				if packs == nil {
