@@ -626,6 +626,8 @@ func TestAirgap(t *testing.T) {
 	if !bytes.Contains(web, []byte("replicas: 3")) {
 		t.Errorf("rendered web values:\n%s", web)
 	}
+	t.Run("subset", func(t *testing.T) { f.testSubset(t, env, res.Digest) })
+
 	// With upstream down, an export fails and leaves nothing.
 	dir := t.TempDir()
 	if _, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP}); err == nil {
@@ -977,4 +979,58 @@ func newTestStage(t *testing.T) *stageStore {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// testSubset: the air-gapped registry holds the source's signed index
+// and only the exported releases (web 1.0.0 and agent 2.1 of a registry
+// that also has web 2.0 and v0.9, and cache 1.0), yet every client
+// command reads it as a registry of what it holds.
+func (f *fixture) testSubset(t *testing.T, env *profile.Env, listDigest string) {
+	ctx := context.Background()
+	var warn strings.Builder
+	o := env.Client
+	o.Warn = &warn
+	c, err := client.New(env.Registries[0], o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packs, err := c.Catalog(ctx)
+	var got []string
+	for _, p := range packs {
+		got = append(got, fmt.Sprintf("%s@%s/%d", p.Name, p.Latest, p.Versions))
+	}
+	if err != nil || strings.Join(got, " ") != "agent@2.1/1 web@1.0.0/1" || !strings.Contains(warn.String(), "1 pack(s) and 3 release(s) its signed index lists are not here") || !strings.Contains(warn.String(), listDigest) {
+		t.Errorf("list: %v %v\n%s", got, err, warn.String())
+	}
+	warn.Reset()
+	if rel, err := c.Resolve(ctx, "web", "", false); err != nil || rel.Version != "1.0.0" || !strings.Contains(warn.String(), "web@2.0 is the newest release but is not in air-gapped registry acme") {
+		t.Errorf("fetch web: %v %v\n%s", rel, err, warn.String())
+	}
+	for _, id := range [][2]string{{"web", "v0.9"}, {"web", "2.0"}, {"cache", "*"}} {
+		if _, err := c.Resolve(ctx, id[0], id[1], false); !errors.Is(err, client.ErrNotInBundle) || !strings.Contains(err.Error(), "packgen airgap export") {
+			t.Errorf("fetch %s@%s: %v", id[0], id[1], err)
+		}
+	}
+	hits, failed, err := client.Search(ctx, env.Registries, func(r client.Registry) (*client.Client, error) { return client.New(r, o) }, "web")
+	if err != nil || len(failed) != 0 || len(hits) != 1 || hits[0].Latest != "1.0.0" {
+		t.Errorf("search: %+v %v %v", hits, failed, err)
+	}
+	res, err := profile.Resolve(ctx, f.prof, env, profile.ResolveOptions{Partial: true})
+	if err != nil || res.Lock.Find("web").Version != "1.0.0" || res.Lock.Find("agent").Version != "2.1" {
+		t.Errorf("profile resolve: %v", err)
+	}
+	// verify --site: everything present verifies; the absences fail it
+	// unless accepted, named by the bundle's list digest.
+	tr, err := env.Registries[0].Transport("", time.Minute, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := client.VerifySiteVia(ctx, tr, f.verifier(t))
+	if err != nil || len(rep.Problems) != 0 || rep.Subset == nil || !slices.Contains(rep.Subset.Bundles, listDigest) || rep.Subset.Releases != 3 || len(rep.AllProblems()) != 1 {
+		t.Fatalf("verify --site: %v %+v %+v", err, rep, rep.Subset)
+	}
+	rep.Subset.Accepted = true
+	if all := rep.AllProblems(); len(all) != 0 {
+		t.Errorf("verify --site --subset: %+v", all)
+	}
 }

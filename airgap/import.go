@@ -279,6 +279,10 @@ func (im *importer) pushPacks(ctx context.Context) error {
 	for _, p := range im.b.List.Packs {
 		only[p.Name] = append(only[p.Name], p.Version)
 	}
+	// The marker first: a client that sees the new root sees it too.
+	if err := im.pushMarker(ctx); err != nil {
+		return err
+	}
 	const src = "airgap-bundle://bundle"
 	_, err := publish.To(ctx, src, o.Dest, publish.DestOptions{OCI: publish.OCIOptions{
 		Repos:  func(ref string) (*remote.Repository, error) { return ocireg.Repository(ctx, ref, o.OCI) },

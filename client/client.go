@@ -73,6 +73,7 @@ type Client struct {
 	// wit holds the witnesses' verdict, read once and shared with forks
 	// (checkWitnesses).
 	wit     *witnessOnce
+	air     *subsetOnce // the air-gap marker, read once and shared with forks (subset.go)
 	tilesMu sync.Mutex
 	tiles   map[string][]byte // log tiles read by this Client (logWalker)
 	// fromCache lists the tiles read from the cache directory, kept the
@@ -122,7 +123,7 @@ func New(reg Registry, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{reg: reg, tr: tr, verifier: v, opts: opts, wit: &witnessOnce{}}, nil
+	return &Client{reg: reg, tr: tr, verifier: v, opts: opts, wit: &witnessOnce{}, air: &subsetOnce{}}, nil
 }
 
 // later puts off local work until the next request is sent (see open), or
@@ -510,15 +511,48 @@ func (c *Client) Shard(ctx context.Context, name string) (*index.Shard, error) {
 }
 
 func (c *Client) shard(ctx context.Context, name string) (*index.Shard, error) {
-	s, err := c.summary(ctx, name)
+	shard, _, err := c.shardPresent(ctx, name)
+	return shard, err
+}
+
+// shardPresent is shard; of an air-gapped registry, the releases present
+// only, and full the signed shard (nil for a whole registry).
+func (c *Client) shardPresent(ctx context.Context, name string) (shard, full *index.Shard, err error) {
+	root, err := c.verifiedRoot(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	data, err := c.meta(ctx, s.Shard)
-	if err != nil {
-		return nil, err
+	c.prefetchSubset(ctx)
+	// Down the bucket tree: each node pinned by its parent's digest.
+	leaf, err := index.LeafOf(root, name, func(ref index.FileRef) ([]byte, error) { return c.meta(ctx, ref) })
+	var s *index.Summary
+	var data []byte
+	if err == nil {
+		if s = leaf.Find(name); s == nil {
+			err = errmark.New(ErrNotFound, "pack %q is not in registry %s", name, c.reg.Name)
+		} else {
+			data, err = c.meta(ctx, s.Shard)
+		}
 	}
-	return index.ParseShard(data, name)
+	air := c.subsetAfter(ctx, err)
+	switch {
+	case air != nil && leaf != nil && s == nil:
+		return nil, nil, err // its bucket is here and does not list it
+	case air != nil && (err != nil || !air.HasPack(name)):
+		// err, if any, is a file not found (subsetAfter).
+		return nil, nil, c.notInBundle(air, "pack "+name, s != nil)
+	case err != nil:
+		return nil, nil, err
+	}
+	if shard, err = index.ParseShard(data, name); err != nil || air == nil {
+		return shard, nil, err
+	}
+	full = shard
+	shard, absent := air.Present(full)
+	if len(absent) > 0 {
+		c.warnSubset(air, 0, len(absent), name+"@"+strings.Join(absent, ", "+name+"@"))
+	}
+	return shard, full, nil
 }
 
 // Catalog returns every pack's summary (reads every bucket).
@@ -528,6 +562,7 @@ func (c *Client) Catalog(ctx context.Context) ([]index.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.prefetchSubset(ctx)
 	var all []index.Summary
 	err = index.WalkBuckets(root, func(ref index.FileRef) ([]byte, error) { return c.meta(ctx, ref) },
 		func(_ index.FileRef, b *index.Bucket, err error) error {
@@ -537,6 +572,9 @@ func (c *Client) Catalog(ctx context.Context) ([]index.Summary, error) {
 			all = append(all, b.Packs...)
 			return nil
 		})
+	if air := c.subsetAfter(ctx, err); air != nil {
+		return c.catalogSubset(ctx, root, air)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -561,9 +599,27 @@ func (c *Client) resolve(ctx context.Context, name, constraint string, pre bool)
 			return nil, fmt.Errorf("version constraint %q: %v (examples: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3)", constraint, err)
 		}
 	}
-	shard, err := c.shard(ctx, name)
+	shard, full, err := c.shardPresent(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return resolveRelease(shard, name, constraint, cons, pre)
+	rel, err := resolveRelease(shard, name, constraint, cons, pre)
+	if full == nil {
+		return rel, err
+	}
+	// An air-gapped subset: say so when what the whole registry would
+	// resolve to is not here (a newer match is left out visibly, never
+	// silently: the marker that leaves it out is unsigned).
+	if want, _ := resolveRelease(full, name, constraint, cons, pre); want != nil && (rel == nil || want.Version != rel.Version) {
+		if rel == nil {
+			air, _ := c.subset(ctx)
+			return nil, c.notInBundle(air, name+"@"+want.Version, true)
+		}
+		what := "is the newest release"
+		if constraint != "" {
+			what = fmt.Sprintf("matches %q", constraint)
+		}
+		fmt.Fprintf(c.opts.Warn, "warning: %s@%s %s but is not in air-gapped registry %s (not in the bundle): using %s, the newest here\n", name, want.Version, what, c.reg.Name, rel.Version)
+	}
+	return rel, err
 }

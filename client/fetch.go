@@ -97,6 +97,12 @@ func (c *Client) archive(ctx context.Context, name string, rel *index.Release, w
 	if tmp != "" {
 		defer os.Remove(tmp)
 	}
+	if errors.Is(err, ErrNotFound) {
+		// An air-gapped subset's release not there: say why.
+		if air, _ := c.subset(ctx); air != nil && !air.Has(name, rel.Version) {
+			return "", nil, c.notInBundle(air, name+"@"+rel.Version, true)
+		}
+	}
 	if err != nil {
 		return "", nil, err
 	}

@@ -116,5 +116,5 @@ func (c *Client) Fork(ctx context.Context) (*Client, error) {
 	if _, err := c.Root(ctx); err != nil {
 		return nil, err
 	}
-	return &Client{reg: c.reg, tr: c.tr, verifier: c.verifier, opts: c.opts, root: c.root, rootData: c.rootData, wit: c.wit}, nil
+	return &Client{reg: c.reg, tr: c.tr, verifier: c.verifier, opts: c.opts, root: c.root, rootData: c.rootData, wit: c.wit, air: c.air}, nil
 }

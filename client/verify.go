@@ -3,7 +3,10 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -43,14 +46,50 @@ type SiteReport struct {
 	// (nil when it does not parse): what checks of the same site against
 	// git (rebuild.Open) start from, so both are of one generation.
 	Root *index.Root `json:"-"`
+	// Subset, for an air-gapped registry (its marker, index.AirgapFile),
+	// is what it lacks by design; nil for a whole registry.
+	Subset *SiteSubset `json:"subset,omitempty"`
 }
 
-// AllProblems is Problems with Expired, if set, in order.
+// SiteSubset is what verify --site found of an air-gapped subset: the
+// bundles its marker names and the files of the signed index that are
+// absent, each of a pack or release the marker says no bundle carried.
+// A file absent that the marker claims is a problem instead.
+type SiteSubset struct {
+	Bundles []string `json:"bundles"` // list digests, as airgap export printed them
+	Absent  []string `json:"absent"`  // site paths, sorted
+	// Releases counts the releases the signed index lists that are not
+	// here (below an absent bucket, their files are not even named).
+	Releases int `json:"releases"`
+	// Accepted says the caller took the absences as by design (verify
+	// --site --subset); otherwise they are one problem (AllProblems): the
+	// marker is unsigned, so anyone who can delete files there can write
+	// it, and an absence on its word alone must not pass.
+	Accepted bool `json:"accepted"`
+}
+
+// problem is the subset's refusal when not accepted.
+func (s *SiteSubset) problem() *SiteProblem {
+	if s == nil || s.Accepted || len(s.Absent) == 0 {
+		return nil
+	}
+	return &SiteProblem{Path: index.AirgapFile, Err: fmt.Sprintf("%d release(s) and %d file(s) the signed index lists are absent (%s…): the registry says it is an air-gapped subset (%s) that was not given them, but %s is not signed (airgap import wrote it), so it cannot prove they were left out rather than deleted; every file present verified. Pass --subset to accept those absences (compare the bundle list digests with what `packgen airgap export` printed)",
+		s.Releases, len(s.Absent), s.Absent[0], strings.Join(s.Bundles, ", "), index.AirgapFile)}
+}
+
+// AllProblems is Problems with Expired, if set, and an air-gapped
+// subset's absences not accepted, in order.
 func (r *SiteReport) AllProblems() []SiteProblem {
-	if r.Expired == nil {
+	sub := r.Subset.problem()
+	if r.Expired == nil && sub == nil {
 		return r.Problems
 	}
-	all := append([]SiteProblem{*r.Expired}, r.Problems...)
+	all := append([]SiteProblem(nil), r.Problems...)
+	for _, p := range []*SiteProblem{r.Expired, sub} {
+		if p != nil {
+			all = append(all, *p)
+		}
+	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Path < all[j].Path })
 	return all
 }
@@ -69,6 +108,7 @@ func VerifySite(ctx context.Context, loc string, verifier *sign.Verifier) (*Site
 
 // VerifySiteVia is VerifySite reading through tr (a transport opened
 // with options of its own: an oci:// registry's TLS or plain HTTP).
+// An air-gapped subset's absences are reported in Subset, not accepted.
 func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (*SiteReport, error) {
 	var files atomic.Int64
 	open := func(ctx context.Context, p string) (*Response, error) {
@@ -78,11 +118,48 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 	w := walk.New(tr, verifier)
 	w.Get, w.Open = walk.Getter(open), open // counted
 	var c collector
+	// The marker is read apart from the count: a whole registry has none.
+	air, err := readAirgap(ctx, walk.Getter(func(ctx context.Context, p string) (*Response, error) { return tr.Get(ctx, p, "") }))
+	if err != nil {
+		c.add(index.AirgapFile, err)
+	}
+	if air != nil {
+		files.Add(1)
+		c.subset = true
+	}
 	res, err := w.Walk(ctx, c.add)
 	if err != nil {
 		return nil, err
 	}
-	rep := &SiteReport{Packs: res.Packs, Releases: res.Releases, Files: int(files.Load()), Problems: c.list, Root: res.Root}
+	var sub *SiteSubset
+	if air != nil {
+		sub = &SiteSubset{Bundles: air.Lists(), Absent: []string{}}
+		onPath := claimedPaths(ctx, walk.New(tr, nil), res.Root, air) // not counted: the walk read them
+		seen := map[string]bool{}
+		for _, g := range c.gone {
+			if seen[g.Path] {
+				continue // one empty leaf under several slots
+			}
+			seen[g.Path] = true
+			if absentByDesign(air, onPath, g.Path) {
+				sub.Absent = append(sub.Absent, g.Path)
+			} else {
+				g.Err += " (" + index.AirgapFile + " says a bundle carried it)"
+				c.list = append(c.list, g)
+			}
+		}
+		sort.Strings(sub.Absent)
+		if res.Root != nil {
+			archives := 0
+			for _, p := range sub.Absent {
+				if index.KindOf(p) == index.KindArchive {
+					archives++
+				}
+			}
+			sub.Releases = max(res.Root.Releases-(res.Releases-archives), 0)
+		}
+	}
+	rep := &SiteReport{Packs: res.Packs, Releases: res.Releases, Files: int(files.Load()), Problems: c.list, Root: res.Root, Subset: sub}
 	if rep.Problems == nil {
 		rep.Problems = []SiteProblem{}
 	}
@@ -100,4 +177,54 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 		return rep.Problems[i].Err < rep.Problems[j].Err
 	})
 	return rep, nil
+}
+
+// readAirgap reads a site's air-gap marker (nil: a whole registry).
+func readAirgap(ctx context.Context, get index.FetchFunc) (*index.Airgap, error) {
+	data, err := get(ctx, index.AirgapFile, index.MaxAirgapSize)
+	if errors.Is(err, index.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return index.ParseAirgap(data)
+}
+
+// claimedPaths are the bucket nodes on the way to each pack the marker
+// claims (read from the signed root down, as far as they are there).
+func claimedPaths(ctx context.Context, w *walk.Walker, root *index.Root, air *index.Airgap) map[string]bool {
+	on := map[string]bool{}
+	if root == nil {
+		return on
+	}
+	done := map[string]bool{}
+	for _, b := range air.Bundles {
+		for _, r := range b.Releases {
+			if done[r.Name] {
+				continue
+			}
+			done[r.Name] = true
+			_, _ = index.LeafOf(root, r.Name, func(ref index.FileRef) ([]byte, error) {
+				on[ref.Path] = true
+				return w.Pinned(ctx, ref)
+			})
+		}
+	}
+	return on
+}
+
+// absentByDesign says whether the file p, not found, belongs only to
+// packs or releases the marker says no bundle carried.
+func absentByDesign(air *index.Airgap, onPath map[string]bool, p string) bool {
+	switch index.KindOf(p) {
+	case index.KindBucket:
+		return !onPath[p]
+	case index.KindShard:
+		return !air.HasPack(strings.Split(p, "/")[1])
+	case index.KindArchive, index.KindArchiveSig:
+		parts := strings.Split(p, "/") // packs/NAME/VERSION/FILE
+		return !air.Has(parts[1], parts[2])
+	}
+	return false
 }

@@ -144,3 +144,30 @@ func FuzzParseShard(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseAirgap: an accepted marker names only valid packs, versions
+// and list digests, and encodes back to what it reads as.
+func FuzzParseAirgap(f *testing.F) {
+	f.Add([]byte(`{"schemaVersion":1,"bundles":[{"list":"sha256:` + sha + `","releases":[{"name":"web","version":"v1.0"}]}]}`))
+	f.Add([]byte(`{"schemaVersion":1,"bundles":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ParseAirgap(data)
+		if err != nil {
+			return
+		}
+		for _, b := range a.Bundles {
+			for _, r := range b.Releases {
+				if !a.Has(r.Name, r.Version) || !a.HasPack(r.Name) || !ValidVersionPath(r.Version) || strings.Contains(r.Name, "/") {
+					t.Fatalf("accepted %q@%q", r.Name, r.Version)
+				}
+			}
+		}
+		enc, err := NewAirgap(a.Bundles...).Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ParseAirgap(enc); err != nil {
+			t.Fatalf("what NewAirgap writes does not read: %v\n%s", err, enc)
+		}
+	})
+}

@@ -832,6 +832,7 @@ const (
 	KindLogPartialTile             // log/tile/.../NNN.p/W: a partial tile, superseded as the log grows
 	KindLogCheckpoint              // log/checkpoint: the log's signed tree head, written and published after index.json
 	KindLogWitness                 // log/witness/NAME: a checkpoint cosigned by an independent witness, put there by the operator, never by the build
+	KindAirgap                     // airgap.json: the releases an air-gapped subset holds (airgap import), never written by the build
 )
 
 // The transparency log's place in a site (package translog owns its
@@ -859,6 +860,8 @@ func KindOf(p string) Kind {
 		return KindBucket
 	case p == LogCheckpoint:
 		return KindLogCheckpoint
+	case p == AirgapFile:
+		return KindAirgap
 	case strings.HasPrefix(p, LogWitnessDir+"/"):
 		return KindLogWitness
 	case strings.HasPrefix(p, logTiles) && strings.Contains(p, ".p/"):
@@ -902,9 +905,9 @@ func (k Kind) Immutable() bool {
 func (k Kind) Release() bool { return k == KindArchive || k == KindArchiveSig }
 
 // External reports whether the file is put into a site by someone other
-// than the build (a witness's cosigned checkpoint): a build's output never
-// holds it, so pruning never removes it.
-func (k Kind) External() bool { return k == KindLogWitness }
+// than the build (a witness's cosigned checkpoint, an air-gapped subset's
+// marker): a build's output never holds it, so pruning never removes it.
+func (k Kind) External() bool { return k == KindLogWitness || k == KindAirgap }
 
 // Immutable reports whether a site path never changes once published
 // (KindOf(p).Immutable()). Publishers and servers give these long cache

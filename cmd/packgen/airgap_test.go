@@ -223,6 +223,26 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 		t.Errorf("import -o json: exit %d (%v)\n%s\n%s", code, err, stdout, stderr)
 	}
 
+	// The air-gapped registry holds the exported releases only, under
+	// the source's signed index (which also lists web 2.0 and v0.9, and
+	// cache 1.0): list, info and verify --site read it as what it holds.
+	code, stdout, stderr = run("list", "acme")
+	if code != 0 || !strings.Contains(stdout, "web") || strings.Contains(stdout, "cache") || !strings.Contains(stderr, "is an air-gapped subset") {
+		t.Errorf("list of the air-gapped registry: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := run("info", "web", "--site", "acme"); code != 0 || strings.Contains(stdout, "v0.9") || !strings.Contains(stderr, "web@v0.9, web@2.0") {
+		t.Errorf("info web: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, _, stderr := run("fetch", "cache@1.0", "-d", filepath.Join(inside, "cache"), "--registry", "acme"); code != 1 || !strings.Contains(stderr, "not in this air-gapped registry") {
+		t.Errorf("fetch of a pack not exported: exit %d\n%s", code, stderr)
+	}
+	if code, stdout, _ := run("verify", "--site", "acme"); code != 1 || !strings.Contains(stdout, "Pass --subset") {
+		t.Errorf("verify --site of the air-gapped registry: exit %d\n%s", code, stdout)
+	}
+	if code, stdout, _ := run("verify", "--site", "acme", "--subset", "-o", "json"); code != 0 || !strings.Contains(stdout, `"subset": {`) || !strings.Contains(stdout, `"releases": 3`) {
+		t.Errorf("verify --site --subset: exit %d\n%s", code, stdout)
+	}
+
 	// --image-key: the images' signatures verify under the cosign key
 	// that made them; under another key (the packs' registry key) the
 	// import is refused, naming an image and its signature (1).

@@ -233,6 +233,19 @@ func (f *clientFlags) warnUnverified(g *globalOptions, site string) {
 	}
 }
 
+// warnSubset warns (stderr, and -o json's warnings) what an air-gapped
+// registry read without a client lacks (msg from index.SubsetWarning;
+// "" says nothing).
+func (f *clientFlags) warnSubset(g *globalOptions, msg string) {
+	if msg == "" {
+		return
+	}
+	g.warnf("%s\n", msg)
+	if f.json() {
+		fmt.Fprintf(&f.warnings, "warning: %s\n", msg)
+	}
+}
+
 // configuredAs is the name of a registry configured with a key at site
 // (a URL, or a directory however it is spelled), "" when none is.
 func configuredAs(g *globalOptions, site string) string {

@@ -58,10 +58,16 @@ own (packgen registry add).`,
 				if err != nil {
 					return err
 				}
-				if _, _, packs, err = index.ReadCatalog(cmd.Context(), fetch); err != nil {
+				cat, err := index.ReadCatalogOf(cmd.Context(), fetch, strings.HasPrefix(args[0], "oci://"))
+				if err != nil {
 					return readRegistryErr(args[0], err)
 				}
+				packs = cat.Packs
 				cf.warnUnverified(g, args[0])
+				cf.warnSubset(g, index.SubsetWarning(esc(args[0]), cat.Airgap, cat.AbsentPacks, cat.AbsentReleases, ""))
+				if cat.AirgapErr != nil {
+					cf.warnSubset(g, esc(fmt.Sprintf("%s: %v: read as a whole registry", args[0], cat.AirgapErr)))
+				}
 			}
 			if cf.json() {
 				if packs == nil {
@@ -108,7 +114,7 @@ SITE is what packgen list takes (oci://HOST/BASE included, with
 				}
 				sum, shard, err = infoFromRegistry(cmd.Context(), g, cf, reg, args[0])
 			} else {
-				if sum, shard, err = infoFromSite(cmd.Context(), cf, site, args[0]); err == nil {
+				if sum, shard, err = infoFromSite(cmd.Context(), g, cf, site, args[0]); err == nil {
 					cf.warnUnverified(g, site)
 				}
 			}
@@ -148,6 +154,9 @@ func infoFromRegistry(ctx context.Context, g *globalOptions, cf *clientFlags, re
 		}
 	}
 	if sum == nil {
+		if _, err := cl.Shard(ctx, name); errors.Is(err, client.ErrNotInBundle) {
+			return nil, nil, clientErr(err) // an air-gapped registry's bundles did not carry it
+		}
 		return nil, nil, clientErr(client.WithSuggestion(ctx, errmark.New(client.ErrNotFound, "pack %q is not in registry %s", name, reg.Name), name, []*client.Client{cl}))
 	}
 	shard, err := cl.Shard(ctx, name)
@@ -159,7 +168,7 @@ func infoFromRegistry(ctx context.Context, g *globalOptions, cf *clientFlags, re
 
 // infoFromSite reads a pack's summary and shard from a built directory or
 // a URL, checked by digest down from index.json.
-func infoFromSite(ctx context.Context, cf *clientFlags, site, name string) (*index.Summary, *index.Shard, error) {
+func infoFromSite(ctx context.Context, g *globalOptions, cf *clientFlags, site, name string) (*index.Summary, *index.Shard, error) {
 	fetch, err := cf.siteFetcher("--site", site)
 	if err != nil {
 		return nil, nil, err
@@ -172,16 +181,18 @@ func infoFromSite(ctx context.Context, cf *clientFlags, site, name string) (*ind
 	if err != nil {
 		return nil, nil, err
 	}
-	sum, err := index.Lookup(ctx, fetch, root, name)
+	sum, shard, air, absent, err := index.ReadPackOf(ctx, fetch, root, name, strings.HasPrefix(site, "oci://"))
+	if errors.Is(err, index.ErrNotInBundle) {
+		return nil, nil, badErr(err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if sum == nil {
 		return nil, nil, badErr(fmt.Errorf("pack %q is not in registry %s", name, site))
 	}
-	shard, err := index.ReadShard(ctx, fetch, *sum)
-	if err != nil {
-		return nil, nil, err
+	if air != nil {
+		cf.warnSubset(g, index.SubsetWarning(esc(site), air, 0, len(absent), strings.Join(absent, ", ")))
 	}
 	return sum, shard, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/transport"
@@ -64,6 +65,7 @@ type verifyOptions struct {
 	sigFile, site, output string
 	repo                  string
 	insecure              bool
+	subset                bool
 	oci                   ociFlags
 	wit                   witnessFlags
 	verifier              *sign.Verifier // from keys; nil without
@@ -88,13 +90,19 @@ With --site and log witnesses (a configured registry's, or --witness keys
 with --witnesses N and --witness-max-age), every witness's cosignature is
 verified and proved consistent with the log, and the quorum reported: a
 bad cosignature, or a quorum not met, is a problem.
+An air-gapped registry (packgen airgap import) holds only the releases its
+bundles carried under its source's signed index: every file present is
+verified, and the files it lacks are listed as absent; they fail the check
+unless --subset says the registry is meant to be a subset (its marker,
+which names the bundles, is not signed, so it alone cannot excuse them).
 Exits 1 when anything does not verify.`,
 		Example: `  packgen verify site/packs/calico/3.27.3/calico-3.27.3.tar.gz --key registry.pub
   packgen verify --site site --key registry.pub
   packgen verify --site acme
   packgen verify --site https://packs.acme.example --key registry.pub -o json
   packgen verify --site https://packs.acme.example --key registry.pub --repo .
-  packgen verify --site https://packs.acme.example --key registry.pub --witness w1.pub --witness w2.pub --witnesses 1`,
+  packgen verify --site https://packs.acme.example --key registry.pub --witness w1.pub --witness w2.pub --witnesses 1
+  packgen verify --site oci://airgap.local/palette --key registry.pub --subset`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.loadKeys(); err != nil {
@@ -117,6 +125,7 @@ Exits 1 when anything does not verify.`,
 	c.Flags().StringVar(&o.site, "site", "", "verify a whole registry site: a configured registry's name, a directory or a URL (oci://REGISTRY/BASE included)")
 	o.oci.add(c)
 	c.Flags().StringVar(&o.repo, "repo", "", "with --site: also prove every archive is exactly its git tree (compare by blob ID, rebuild byte for byte)")
+	c.Flags().BoolVar(&o.subset, "subset", false, "with --site: accept an air-gapped registry's absent releases (those its airgap import marker says no bundle carried)")
 	c.Flags().BoolVar(&o.insecure, "insecure-skip-verify", false, "DANGEROUS: with --site and no --key, check digests only, not signatures")
 	o.wit.add(c, "with --site and --witness: how many witnesses must have cosigned the log (default: all given)")
 	outputFlag(c, &o.output, "text", "json")
@@ -151,7 +160,7 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	if err != nil {
 		return err
 	}
-	rep, wrep, err := verifySite(ctx, tr, o.verifier, wreg)
+	rep, wrep, err := verifySiteAs(ctx, tr, o.verifier, wreg, o.subset)
 	if err != nil {
 		return err
 	}
@@ -249,6 +258,13 @@ func printSiteReport(g *globalOptions, o *verifyOptions, rep *client.SiteReport,
 		}
 	}
 	g.summaryf("%s: %d %s, %d %s, %d files checked, %d problems\n", esc(o.site), rep.Packs, plural(rep.Packs, "pack"), rep.Releases, plural(rep.Releases, "release"), rep.Files, len(rep.Problems))
+	if s := rep.Subset; s != nil {
+		accepted := ""
+		if s.Accepted {
+			accepted = " (accepted: --subset)"
+		}
+		g.summaryf("%s: an air-gapped subset (bundle list %s): %d %s and %d %s of the signed index absent, not checked%s\n", esc(o.site), strings.Join(s.Bundles, ", "), s.Releases, plural(s.Releases, "release"), len(s.Absent), plural(len(s.Absent), "file"), accepted)
+	}
 	if rb != nil {
 		g.summaryf("%s against %s: %d %s compared with git and rebuilt, %d problems\n", esc(o.site), esc(o.repo), rb.Releases, plural(rb.Releases, "release"), len(rb.Problems))
 	}

@@ -85,9 +85,18 @@ func (f *witnessFlags) registry(reg client.Registry, named bool, site string) (*
 // --site, log audit), an expired index being a problem too, then checks
 // the witnesses of reg (nil: none), adding their problems to the report.
 func verifySite(ctx context.Context, tr transport.Transport, v *sign.Verifier, reg *client.Registry) (*client.SiteReport, *client.WitnessReport, error) {
+	return verifySiteAs(ctx, tr, v, reg, false)
+}
+
+// verifySiteAs is verifySite; subset accepts an air-gapped registry's
+// absent releases (verify --site --subset).
+func verifySiteAs(ctx context.Context, tr transport.Transport, v *sign.Verifier, reg *client.Registry, subset bool) (*client.SiteReport, *client.WitnessReport, error) {
 	rep, err := client.VerifySiteVia(ctx, tr, v)
 	if err != nil {
 		return nil, nil, clientErr(err)
+	}
+	if rep.Subset != nil {
+		rep.Subset.Accepted = subset
 	}
 	// An expired index verifies file by file but no client accepts it:
 	// a problem.

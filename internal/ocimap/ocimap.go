@@ -73,6 +73,10 @@ const (
 	// no version tag, and prune deletes only meta tags: a witness tag is
 	// never taken for a release nor deleted.
 	WitnessTagPrefix = "witness-"
+	// AirgapTag tags the manifest holding an air-gapped subset's marker
+	// (index.AirgapFile), which airgap import writes; prune deletes only
+	// meta tags, so it stays.
+	AirgapTag = "airgap"
 	// AnnotationMeta on the root manifest names its meta manifest.
 	AnnotationMeta   = "dev.packgen.meta"
 	AnnotationSerial = "dev.packgen.serial"
@@ -385,6 +389,7 @@ const (
 	ArchiveSigs      // a layer of the manifest tagged SigTag(archive)
 	LogTile          // a blob of the index repository named in its tile group (LogTileSlot)
 	WitnessFile      // the one layer of the manifest tagged WitnessTag(name)
+	AirgapFile       // the one layer of the manifest tagged AirgapTag
 )
 
 // Where tells where a site path is kept; sum is the SHA-256 of an
@@ -405,6 +410,8 @@ func Where(p string) (kind Blob, sum, name, version, archive string) {
 		if w := strings.TrimPrefix(p, translog.WitnessDir+"/"); translog.ValidWitnessName(w) {
 			return WitnessFile, "", w, "", ""
 		}
+	case index.KindAirgap:
+		return AirgapFile, "", "", "", ""
 	case index.KindBucket, index.KindShard:
 		base := path.Base(p)
 		sha := strings.TrimSuffix(base, ".json")
@@ -558,5 +565,20 @@ func WitnessManifest(p string, data []byte) (*Packed, error) {
 	}
 	l := File(p, data)
 	l.Data = data
+	return FilesManifest([]ocispec.Descriptor{l}, nil)
+}
+
+// AirgapManifest is the manifest of an air-gapped subset's marker
+// (index.AirgapFile, tagged AirgapTag): one layer titled by its path,
+// its bytes embedded when small (every client command of the air-gapped
+// registry reads it), the blob pushed too.
+func AirgapManifest(data []byte) (*Packed, error) {
+	if len(data) > index.MaxAirgapSize {
+		return nil, fmt.Errorf("%s: %d bytes, at most %d", index.AirgapFile, len(data), index.MaxAirgapSize)
+	}
+	l := File(index.AirgapFile, data)
+	if len(data) <= MaxEmbedded {
+		l.Data = data
+	}
 	return FilesManifest([]ocispec.Descriptor{l}, nil)
 }

@@ -143,6 +143,8 @@ func (t *ociTransport) Get(ctx context.Context, p, etag string) (*Response, erro
 		return t.getArchiveSigs(ctx, idx, p, archive, etag)
 	case ocimap.WitnessFile:
 		return t.getWitness(ctx, idx, p, name, etag)
+	case ocimap.AirgapFile:
+		return t.getAirgap(ctx, idx, p, etag)
 	}
 	return nil, fmt.Errorf("%s%s: %w (not kept in OCI registries)", t.loc, "/"+p, index.ErrNotFound)
 }
@@ -238,6 +240,23 @@ func (t *ociTransport) getWitness(ctx context.Context, idx *remote.Repository, p
 		return nil, fmt.Errorf("%s:%s: %w: its layer %s announces %d bytes, a cosigned checkpoint has at most %d", idx.Reference, tag, index.ErrTooLarge, p, n, translog.MaxCheckpointSize)
 	}
 	return t.layer(ctx, idx, tag, m, p, etag)
+}
+
+// getAirgap opens an air-gapped subset's marker: the one layer of the
+// manifest tagged AirgapTag (written by airgap import, apart from the
+// root's generations).
+func (t *ociTransport) getAirgap(ctx context.Context, idx *remote.Repository, p, etag string) (*Response, error) {
+	m, err := t.manifest(ctx, idx, ocimap.AirgapTag, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Layers) != 1 || ocimap.Title(m.Layers[0]) != p {
+		return nil, fmt.Errorf("%s:%s: %w: the air-gap marker's manifest has one layer titled %s", idx.Reference, ocimap.AirgapTag, ErrWrongBytes, p)
+	}
+	if n := m.Layers[0].Size; n > index.MaxAirgapSize {
+		return nil, fmt.Errorf("%s:%s: %w: its layer %s announces %d bytes, at most %d", idx.Reference, ocimap.AirgapTag, index.ErrTooLarge, p, n, index.MaxAirgapSize)
+	}
+	return t.layer(ctx, idx, ocimap.AirgapTag, m, p, etag)
 }
 
 // GetPinned opens a release archive as the blob its shard pins, in the

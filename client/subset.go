@@ -1,0 +1,131 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/packgen/packgen/index"
+)
+
+// An air-gapped registry (packgen airgap import) serves its source's
+// signed index.json as it is, and of the tree below it only the files on
+// the way to the releases its bundles carried; its marker
+// (index.AirgapFile) names those releases. The client then offers what
+// is there: list and search show the packs present with their newest
+// present version, info and resolve see only the present releases, and
+// a release or pack not there is "not in this air-gapped registry", not
+// a broken one. The marker is unsigned: it only narrows what is offered.
+// Every file read is still checked against the signed index, and a
+// release the marker claims but the registry lacks still fails.
+
+// ErrNotInBundle marks a pack or release the signed index of an
+// air-gapped registry lists but its bundles did not carry.
+var ErrNotInBundle = index.ErrNotInBundle
+
+// subsetOnce holds the marker, read at most once per Client.
+type subsetOnce struct {
+	once sync.Once
+	read atomic.Bool // once ran
+	air  *index.Airgap
+	err  error
+	mu   sync.Mutex
+	said map[string]bool // warnings given
+}
+
+// subset returns the registry's air-gap marker, nil for a registry that
+// has none (a whole registry).
+func (c *Client) subset(ctx context.Context) (*index.Airgap, error) {
+	c.air.once.Do(func() {
+		defer c.air.read.Store(true)
+		data, err := c.fetch(ctx, index.AirgapFile, index.MaxAirgapSize)
+		if errors.Is(err, ErrNotFound) {
+			return
+		}
+		if err != nil {
+			c.air.err = fmt.Errorf("registry %s: %s: %w", c.reg.Name, index.AirgapFile, err)
+			return
+		}
+		if c.air.air, err = index.ParseAirgap(data); err != nil {
+			c.air.err = fmt.Errorf("registry %s: %w", c.reg.Name, err)
+		}
+	})
+	return c.air.air, c.air.err
+}
+
+// prefetchSubset starts reading an oci:// registry's marker while the
+// caller reads the bucket tree, so that it costs a request but no wait;
+// subsetAfter waits for it.
+func (c *Client) prefetchSubset(ctx context.Context) {
+	if strings.HasPrefix(c.reg.URL, "oci://") && !c.air.read.Load() {
+		go c.subset(ctx)
+		runtime.Gosched() // send the request before the caller goes on
+	}
+}
+
+// subsetAfter returns the marker (nil: none, or one that does not read,
+// with a warning) when it matters: always for an oci://
+// registry (the only kind airgap import writes, where the marker is one
+// manifest request), and for others once err says a file the signed
+// index names is not there (or once it was read), so that a whole
+// static registry costs no extra request.
+func (c *Client) subsetAfter(ctx context.Context, err error) *index.Airgap {
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err == nil && !strings.HasPrefix(c.reg.URL, "oci://") && !c.air.read.Load() {
+		return nil
+	}
+	air, aerr := c.subset(ctx)
+	if aerr != nil {
+		// The marker only narrows what is offered: without it the
+		// registry reads as a whole one, every file still checked (and
+		// what is not there fails as it did).
+		c.warnOnce(fmt.Sprintf("%v: read as a whole registry", aerr))
+		return nil
+	}
+	return air
+}
+
+// notInBundle is the refusal of a pack or release an air-gapped
+// registry does not hold (index.NotInBundle), naming the registry.
+func (c *Client) notInBundle(air *index.Airgap, what string, listed bool) error {
+	return fmt.Errorf("registry %s: %w", c.reg.Name, index.NotInBundle(what, listed, air))
+}
+
+// catalogSubset is Catalog of an air-gapped registry
+// (index.SubsetCatalog), with one warning counting what the signed index
+// lists beyond it.
+func (c *Client) catalogSubset(ctx context.Context, root *index.Root, air *index.Airgap) ([]index.Summary, error) {
+	all, packs, releases, err := index.SubsetCatalog(root, air, func(ref index.FileRef) ([]byte, error) { return c.meta(ctx, ref) })
+	if err != nil {
+		return nil, err
+	}
+	c.warnSubset(air, packs, releases, "")
+	return all, nil
+}
+
+// warnSubset says once what an air-gapped registry lacks.
+func (c *Client) warnSubset(air *index.Airgap, packs, releases int, which string) {
+	if msg := index.SubsetWarning(c.reg.Name, air, packs, releases, which); msg != "" {
+		c.warnOnce(msg)
+	}
+}
+
+// warnOnce gives a warning about the marker once per Client and forks.
+func (c *Client) warnOnce(msg string) {
+	c.air.mu.Lock()
+	defer c.air.mu.Unlock()
+	if c.air.said[msg] {
+		return
+	}
+	if c.air.said == nil {
+		c.air.said = map[string]bool{}
+	}
+	c.air.said[msg] = true
+	fmt.Fprintf(c.opts.Warn, "warning: %s\n", msg)
+}

@@ -1,0 +1,352 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/packgen/packgen/pack/meta"
+)
+
+// An air-gapped registry (packgen airgap import) holds some releases of
+// a registry under that registry's own signed index.json: the root and
+// every file on the way to the bundled packs are the source's, so its
+// signature still verifies, and nobody on the air-gapped side holds the
+// key to sign a smaller index. The rest of the signed tree (other
+// packs' buckets and shards, other versions' archives) is absent by
+// design. AirgapFile says which releases import put there, so readers
+// can show what is actually available and tell "not in the bundle" from
+// "missing".
+//
+// Nothing signs it: import runs without the registry's key. So it can
+// only narrow what readers offer (never a byte they use: every file they
+// read is still checked against the signed index), and verify --site
+// does not accept an absence on its word alone (docs/SECURITY.md).
+
+// AirgapFile is the site path of the air-gapped subset's marker.
+const AirgapFile = "airgap.json"
+
+// MaxAirgapSize bounds the marker.
+const MaxAirgapSize = 16 << 20
+
+// Airgap is the marker of an air-gapped subset: the bundles imported,
+// each with the releases it carried.
+type Airgap struct {
+	SchemaVersion int             `json:"schemaVersion"`
+	Bundles       []AirgapBundle  `json:"bundles"`
+	present       map[string]bool // name@version
+	packs         map[string]bool
+}
+
+// AirgapBundle is one imported bundle: its list digest (the one
+// `packgen airgap export` printed) and its releases, sorted.
+type AirgapBundle struct {
+	List     string          `json:"list"`
+	Releases []AirgapRelease `json:"releases"`
+}
+
+// AirgapRelease names a release a bundle carried.
+type AirgapRelease struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// ParseAirgap reads a marker strictly: canonical fields, valid names,
+// versions and digests, no bundle twice.
+func ParseAirgap(data []byte) (*Airgap, error) {
+	var a Airgap
+	if err := decodeFile(AirgapFile, data, MaxAirgapSize, &a, &a.SchemaVersion); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, b := range a.Bundles {
+		if hex, ok := strings.CutPrefix(b.List, "sha256:"); !ok || !isHex64(hex) {
+			return nil, fmt.Errorf("%w: %s: bundle list %q is not a sha256 digest", ErrFormat, AirgapFile, b.List)
+		}
+		if seen[b.List] {
+			return nil, fmt.Errorf("%w: %s: bundle %s is listed twice", ErrFormat, AirgapFile, b.List)
+		}
+		seen[b.List] = true
+		for _, r := range b.Releases {
+			if !meta.ValidName(r.Name) || !ValidVersionPath(r.Version) {
+				return nil, fmt.Errorf("%w: %s: release %q@%q is not a pack name and version", ErrFormat, AirgapFile, r.Name, r.Version)
+			}
+		}
+	}
+	a.index()
+	return &a, nil
+}
+
+// NewAirgap makes a marker of bundles (sorted by list digest, each
+// bundle's releases sorted), as import writes it.
+func NewAirgap(bundles ...AirgapBundle) *Airgap {
+	a := &Airgap{SchemaVersion: SchemaVersion}
+	byList := map[string]AirgapBundle{}
+	for _, b := range bundles {
+		byList[b.List] = b
+	}
+	for _, b := range byList {
+		rels := append([]AirgapRelease(nil), b.Releases...)
+		sort.Slice(rels, func(i, j int) bool {
+			return rels[i].Name < rels[j].Name || rels[i].Name == rels[j].Name && rels[i].Version < rels[j].Version
+		})
+		a.Bundles = append(a.Bundles, AirgapBundle{List: b.List, Releases: rels})
+	}
+	sort.Slice(a.Bundles, func(i, j int) bool { return a.Bundles[i].List < a.Bundles[j].List })
+	if a.Bundles == nil {
+		a.Bundles = []AirgapBundle{}
+	}
+	a.index()
+	return a
+}
+
+func (a *Airgap) index() {
+	a.present, a.packs = map[string]bool{}, map[string]bool{}
+	for _, b := range a.Bundles {
+		for _, r := range b.Releases {
+			a.present[r.Name+"@"+r.Version] = true
+			a.packs[r.Name] = true
+		}
+	}
+}
+
+// Has reports whether the subset holds name@version (as the shard
+// writes the version).
+func (a *Airgap) Has(name, version string) bool { return a.present[name+"@"+version] }
+
+// HasPack reports whether the subset holds some release of name.
+func (a *Airgap) HasPack(name string) bool { return a.packs[name] }
+
+// Lists are the bundles' list digests, sorted.
+func (a *Airgap) Lists() []string {
+	out := make([]string, len(a.Bundles))
+	for i, b := range a.Bundles {
+		out[i] = b.List
+	}
+	return out
+}
+
+// Present narrows a verified shard to the releases the subset holds,
+// returning them (a new shard) and the versions it leaves out.
+func (a *Airgap) Present(s *Shard) (*Shard, []string) {
+	out := *s
+	out.Releases = nil
+	var absent []string
+	for _, r := range s.Releases {
+		if a.Has(s.Name, r.Version) {
+			out.Releases = append(out.Releases, r)
+		} else {
+			absent = append(absent, r.Version)
+		}
+	}
+	return &out, absent
+}
+
+// Summarize is a summary of the releases of shard (narrowed by Present)
+// in place of the signed one's latest version and count.
+func Summarize(s Summary, shard *Shard) Summary {
+	s.Versions = len(shard.Releases)
+	s.Latest = ""
+	if l := shard.Latest(); l != nil {
+		s.Latest = l.Version
+	}
+	return s
+}
+
+// Encode is the marker's canonical bytes.
+func (a *Airgap) Encode() ([]byte, error) { return Encode(a) }
+
+// String names the bundles, for messages.
+func (a *Airgap) String() string {
+	return "bundle list " + strings.Join(a.Lists(), ", ")
+}
+
+// ErrNotInBundle marks a pack or release the signed index of an
+// air-gapped registry lists (or may list) but none of its bundles
+// carried; it is ErrNotFound too.
+var ErrNotInBundle = fmt.Errorf("%w in this air-gapped registry", ErrNotFound)
+
+// NotInBundle is the error for what (a pack, NAME@VERSION) an air-gapped
+// registry does not hold; listed says its signed index lists it (else
+// the bucket that would tell is not there either).
+func NotInBundle(what string, listed bool, air *Airgap) error {
+	why := "its signed index lists it, but no bundle imported there carried it"
+	if !listed {
+		why = "no bundle imported there carried it, and whether its source registry has it cannot be told here"
+	}
+	return &notInBundle{fmt.Sprintf("%s is not in this air-gapped registry: %s (%s); export it outside with `packgen airgap export` (a lock naming it) and import that bundle", what, why, air)}
+}
+
+type notInBundle struct{ msg string }
+
+func (e *notInBundle) Error() string { return e.msg }
+func (e *notInBundle) Is(target error) bool {
+	return target == ErrNotInBundle || target == ErrNotFound
+}
+
+// ReadAirgap reads a site's marker; nil, nil for a site without one (a
+// whole registry).
+func ReadAirgap(ctx context.Context, fetch FetchFunc) (*Airgap, error) {
+	data, err := fetch(ctx, AirgapFile, MaxAirgapSize)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", AirgapFile, err)
+	}
+	return ParseAirgap(data)
+}
+
+// Catalog is a registry's catalogue as ReadCatalogOf read it.
+type Catalog struct {
+	Root     *Root
+	RootData []byte
+	Packs    []Summary // sorted by name
+	// Airgap is an air-gapped subset's marker (nil: a whole registry);
+	// Packs then holds the packs present, each summarised by its
+	// releases present, and Absent* count what the signed index lists
+	// beyond them.
+	Airgap                      *Airgap
+	AbsentPacks, AbsentReleases int
+	// AirgapErr is why a marker there did not read (the catalogue is
+	// then the whole registry's, as read).
+	AirgapErr error
+}
+
+// ReadCatalogOf is ReadCatalog that copes with an air-gapped subset: when
+// a bucket is not found (or at once, with eager: an oci:// registry,
+// where import writes the marker), the marker is read, and with one the
+// catalogue is the subset's (SubsetCatalog).
+func ReadCatalogOf(ctx context.Context, fetch FetchFunc, eager bool) (*Catalog, error) {
+	data, err := fetch(ctx, RootFile, MaxRootSize)
+	if err != nil {
+		return nil, err
+	}
+	root, err := ParseRoot(data)
+	if err != nil {
+		return nil, err
+	}
+	get := func(ref FileRef) ([]byte, error) { return FetchPinned(ctx, fetch, ref) }
+	var all []Summary
+	err = WalkBuckets(root, get, func(_ FileRef, b *Bucket, err error) error {
+		if err != nil {
+			return err
+		}
+		all = append(all, b.Packs...)
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) || err == nil && !eager {
+		if err != nil {
+			return nil, err
+		}
+		sortSummaries(all)
+		return &Catalog{Root: root, RootData: data, Packs: all}, nil
+	}
+	air, aerr := ReadAirgap(ctx, fetch)
+	switch {
+	case air == nil && err != nil:
+		return nil, err // a marker that does not read excuses nothing
+	case air == nil:
+		sortSummaries(all)
+		return &Catalog{Root: root, RootData: data, Packs: all, AirgapErr: aerr}, nil
+	}
+	c := &Catalog{Root: root, RootData: data, Airgap: air}
+	if c.Packs, c.AbsentPacks, c.AbsentReleases, err = SubsetCatalog(root, air, get); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// SubsetCatalog lists an air-gapped subset: the packs of the buckets
+// present (get returns ErrNotFound for the others) that the marker
+// names, each summarised by its releases present (its shard read through
+// get, verified), sorted by name; and how many packs and releases the
+// signed root counts beyond them.
+func SubsetCatalog(root *Root, air *Airgap, get func(ref FileRef) ([]byte, error)) (packs []Summary, absentPacks, absentReleases int, err error) {
+	var named []Summary
+	err = WalkBuckets(root, func(ref FileRef) ([]byte, error) {
+		data, err := get(ref)
+		if errors.Is(err, ErrNotFound) {
+			return nil, SkipNode // no bundle carried a pack below it
+		}
+		return data, err
+	}, func(_ FileRef, b *Bucket, err error) error {
+		if err != nil {
+			return err
+		}
+		for _, s := range b.Packs {
+			if air.HasPack(s.Name) {
+				named = append(named, s)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	packs = []Summary{}
+	releases := 0
+	for _, s := range named {
+		data, err := get(s.Shard)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		shard, err := ParseShard(data, s.Name)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		present, _ := air.Present(shard)
+		if len(present.Releases) == 0 {
+			continue
+		}
+		releases += len(present.Releases)
+		packs = append(packs, Summarize(s, present))
+	}
+	sortSummaries(packs)
+	return packs, max(root.Packs-len(packs), 0), max(root.Releases-releases, 0), nil
+}
+
+// ReadPackOf reads one pack's summary and shard, coping with an
+// air-gapped subset as ReadCatalogOf does: of one, the shard holds the
+// releases present only, absent the versions left out, and a pack no
+// bundle carried is ErrNotInBundle. air is nil for a whole registry.
+func ReadPackOf(ctx context.Context, fetch FetchFunc, root *Root, name string, eager bool) (sum *Summary, shard *Shard, air *Airgap, absent []string, err error) {
+	sum, err = Lookup(ctx, fetch, root, name)
+	if err == nil && sum != nil {
+		shard, err = ReadShard(ctx, fetch, *sum)
+	}
+	notFound := err == nil && sum == nil || errors.Is(err, ErrNotFound)
+	if err != nil && !notFound || !notFound && !eager {
+		return sum, shard, nil, nil, err
+	}
+	air, _ = ReadAirgap(ctx, fetch) // one that does not read: none (it only narrows)
+	switch {
+	case air == nil || err == nil && sum == nil:
+		return sum, shard, air, nil, err // nil, nil: its bucket is here and does not list it
+	case sum == nil:
+		return nil, nil, air, nil, NotInBundle("pack "+name, false, air)
+	case err != nil || !air.HasPack(name):
+		return nil, nil, air, nil, NotInBundle("pack "+name, true, air)
+	}
+	shard, absent = air.Present(shard)
+	s := Summarize(*sum, shard)
+	return &s, shard, air, absent, nil
+}
+
+// SubsetWarning says what an air-gapped registry named reg lacks (which,
+// when set, names the releases), "" when nothing is absent.
+func SubsetWarning(reg string, air *Airgap, packs, releases int, which string) string {
+	if packs <= 0 && releases <= 0 {
+		return ""
+	}
+	if which != "" {
+		which = " (" + which + ")"
+	}
+	return fmt.Sprintf("registry %s is an air-gapped subset (%s): %d pack(s) and %d release(s) its signed index lists are not here%s, as no bundle imported there carried them; export them with `packgen airgap export` to use them here",
+		reg, air, max(packs, 0), max(releases, 0), which)
+}
