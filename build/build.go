@@ -6,9 +6,11 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/packgen/packgen/internal/ocireg"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -450,6 +452,9 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 		// Already there, signed by this key (canUpdateInPlace); checked
 		// all the same.
 		if err := checkArchive(o, prev, file, r, rel); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return r, prev.fileErr(r.Archive.Path, err)
+			}
 			return r, err
 		}
 		return settleSignature(o, stage, r, rel != nil)
@@ -460,20 +465,24 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 			return r, err
 		}
 		if prev.dir != "" {
-			if err := o.linker(filepath.Join(prev.dir, filepath.FromSlash(p)), dst); err != nil {
+			src := filepath.Join(prev.dir, filepath.FromSlash(p))
+			if err := o.linker(src, dst); err != nil {
+				if _, serr := os.Lstat(src); errors.Is(serr, fs.ErrNotExist) {
+					return r, prev.fileErr(p, serr)
+				}
 				return r, err
 			}
 			continue
 		}
 		if p == r.Archive.Path {
 			if err := download(ctx, prev, r.Archive, dst); err != nil {
-				return r, err
+				return r, prev.fileErr(p, err)
 			}
 			continue
 		}
 		data, err := prev.fetch(ctx, p, 1<<20)
 		if err != nil {
-			return r, err
+			return r, prev.fileErr(p, err)
 		}
 		if err := os.WriteFile(dst, data, 0o644); err != nil {
 			return r, err
