@@ -74,7 +74,7 @@ func newBuilder(o Options) (*builder, error) {
 		o.RepoURL = repo.RemoteURL()
 	}
 	if o.Registry == "" {
-		o.Registry = defaultRegistryName(o.Repo)
+		o.Registry, o.namedByDir = defaultRegistryName(repo, o.Repo), true
 	}
 	if o.Since != "" && o.History {
 		// A commit, not a ref that may move, shapes the build (and its stamp).
@@ -140,7 +140,11 @@ func (b *builder) plan(ctx context.Context) error {
 		// carried over and signed into this registry's index. (The name
 		// in a previous build no trusted key signed means nothing: that
 		// build is not vouched for.)
-		return fmt.Errorf("%w: %s is the build of registry %q, this build is registry %q: point --previous at this registry's build, or pass --name %q if the registry is that one", ErrUntrustedPrevious, prevLoc, prev.root.Registry, o.Registry, prev.root.Registry)
+		this := fmt.Sprintf("%q", o.Registry)
+		if o.namedByDir {
+			this += " (no --name: the repository's directory name)"
+		}
+		return fmt.Errorf("%w: %s is the build of registry %q, this build is registry %s: the name is the registry's signed identity, which clients pin; pass --name %q to extend that registry (and keep passing it: CI's checkout may be named otherwise), or point --previous at this registry's build", ErrUntrustedPrevious, prevLoc, prev.root.Registry, this, prev.root.Registry)
 	}
 	o.inPlace = canUpdateInPlace(*o, prev)
 	if o.inPlace {
