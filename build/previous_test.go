@@ -112,6 +112,9 @@ func TestPreviousTamperedExitsAsChecked(t *testing.T) {
 		{name: "bundle missing", via: "dir", tamper: remove(rel.Bundle), file: rel.Bundle, want: ErrTampered},
 		{name: "checkpoint missing", via: "dir", tamper: remove(translog.CheckpointPath), file: translog.CheckpointPath, want: ErrTampered},
 		{name: "signature 503, http", via: "http", fail: map[string]int{rel.Signature: http.StatusServiceUnavailable}, file: rel.Signature},
+		// The root's signature named by its digest: the key did not
+		// change, so no --previous-key hint.
+		{name: "index signature missing", via: "dir", tamper: remove(index.RootSignaturePath(prev.rootDigest)), file: index.RootSignaturePath(prev.rootDigest), want: ErrUntrustedPrevious},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			site := filepath.Join(t.TempDir(), "prev")
@@ -132,15 +135,18 @@ func TestPreviousTamperedExitsAsChecked(t *testing.T) {
 			if err == nil {
 				t.Fatal("build succeeded")
 			}
-			if got := errors.Is(err, ErrTampered); got != (tc.want != nil) {
-				t.Fatalf("build = %v: ErrTampered %v, want %v", err, got, tc.want != nil)
+			switch {
+			case tc.want != nil && !errors.Is(err, tc.want):
+				t.Fatalf("build = %v, want %v", err, tc.want)
+			case tc.want == nil && (errors.Is(err, ErrTampered) || errors.Is(err, ErrUntrustedPrevious)):
+				t.Fatalf("build = %v, want an operational failure", err)
 			}
 			msg := err.Error()
 			if !strings.Contains(msg, tc.file) {
 				t.Errorf("error does not name %s: %v", tc.file, err)
 			}
-			if tc.want != nil && (!strings.Contains(msg, "packgen verify --site") || strings.Contains(msg, "remove it")) {
-				t.Errorf("error does not point at verify --site, or says remove it: %v", err)
+			if tc.want != nil && (!strings.Contains(msg, "packgen verify --site") || strings.Contains(msg, "remove it") || strings.Contains(msg, "--previous-key")) {
+				t.Errorf("error does not point at verify --site, or says remove it or --previous-key: %v", err)
 			}
 			if tc.via != "in place" {
 				if _, serr := os.Stat(out); !os.IsNotExist(serr) {

@@ -141,7 +141,12 @@ func (p *previous) verifyRoot(ctx context.Context, trust *sign.Verifier, data []
 	switch {
 	case errors.Is(err, walk.ErrBadSignature), errors.Is(err, walk.ErrUnsigned):
 		hint := ""
-		if trust != nil {
+		switch {
+		case errors.Is(err, walk.ErrUnsigned):
+			// A signature file missing beside one that verifies: not a
+			// key rotation, a site changed after its build.
+			hint = "; " + p.tamperAdvice()
+		case trust != nil:
 			hint = "; if the registry's key was rotated, pass the old public key with --previous-key OLD.pub"
 		}
 		return false, fmt.Errorf("%w: %s: %v%s", ErrUntrustedPrevious, p.loc, err, hint)
