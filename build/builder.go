@@ -12,6 +12,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/sign"
@@ -144,7 +145,9 @@ func (b *builder) plan(ctx context.Context) error {
 		if o.namedByDir {
 			this += " (no --name: the repository's directory name)"
 		}
-		return fmt.Errorf("%w: %s is the build of registry %q, this build is registry %s: the name is the registry's signed identity, which clients pin; pass --name %q to extend that registry (and keep passing it: CI's checkout may be named otherwise), or point --previous at this registry's build", ErrUntrustedPrevious, prevLoc, prev.root.Registry, this, prev.root.Registry)
+		// Signed by a trusted key all the same: the message must not say
+		// otherwise, though it is ErrUntrustedPrevious (errmark).
+		return errmark.New(ErrUntrustedPrevious, "previous build is another registry's: %s is the build of registry %q, this build is registry %s: the name is the registry's signed identity, which clients pin; pass --name %q to extend that registry (and keep passing it: CI's checkout may be named otherwise), or point --previous at this registry's build", prevLoc, prev.root.Registry, this, prev.root.Registry)
 	}
 	o.inPlace = canUpdateInPlace(*o, prev)
 	if o.inPlace {
