@@ -9,6 +9,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/sign"
 )
 
 // verify --site -o json: each problem is in the shape every -o json uses
@@ -35,6 +36,11 @@ func TestSiteProblemJSON(t *testing.T) {
 func TestVerifySiteLiveSignature(t *testing.T) {
 	f := newFixture(t)
 	v := mustVerifier(t, f.pub)
+	_, otherPub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := mustVerifier(t, otherPub)
 	sig, bundle := index.RootFile+index.SignatureExt, index.RootFile+index.BundleExt
 	for _, tc := range []struct {
 		name   string
@@ -58,6 +64,12 @@ func TestVerifySiteLiveSignature(t *testing.T) {
 			testutil.CopyDir(t, f.sites[1], site)
 			tc.tamper(site)
 			for _, loc := range []string{site, newServer(t, site).URL} {
+				// Another key: the root's signature is the problem, not
+				// a warning that index.json.sig does not sign it (a
+				// missing file is missing whatever the key).
+				if rep, err := VerifySite(context.Background(), loc, other); err != nil || len(rep.Problems) == 0 || (tc.msg != "missing" && len(rep.Warnings) != 0) {
+					t.Errorf("%s, another key: %v, problems %+v, warnings %+v", loc, err, rep.Problems, rep.Warnings)
+				}
 				rep, err := VerifySite(context.Background(), loc, v)
 				if err != nil || len(rep.Problems) != 0 {
 					t.Fatalf("%s: %v, problems %+v", loc, err, rep.Problems)
