@@ -61,10 +61,11 @@ var (
 )
 
 // fileErr words a failure to read rel, a file of the previous build its
-// index.json references ("" when err names it). A file that is missing, larger than recorded,
-// of another digest or not parseable is the previous build's fault
-// (ErrTampered: what was checked is bad); anything else (a network, a
-// permission, a timeout) stays an operational failure.
+// index.json references ("" when err names it). A file that is missing,
+// larger than recorded, of another digest or not parseable is the
+// previous build's fault (ErrTampered: what was checked is bad);
+// anything else (a network, a permission, a timeout) stays an
+// operational failure.
 func (p *previous) fileErr(rel string, err error) error {
 	if err == nil || errors.Is(err, ErrTampered) || errors.Is(err, ErrUntrustedPrevious) || errors.Is(err, ErrUnverifiedRelease) {
 		return err
