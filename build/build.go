@@ -6,9 +6,11 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/packgen/packgen/internal/ocireg"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -111,6 +113,9 @@ type Options struct {
 	own      *sign.Verifier // the signing key's public half
 	dirs     *dirMaker
 	inPlace  bool // update Out in place (see update.go)
+	// namedByDir: Registry was not given, but taken from the
+	// repository's directory name (defaultRegistryName).
+	namedByDir bool
 	// prevFinished: in place, the build before this one recorded itself
 	// in Out, so it finished and left nothing a killed build leaves.
 	prevFinished bool
@@ -450,6 +455,9 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 		// Already there, signed by this key (canUpdateInPlace); checked
 		// all the same.
 		if err := checkArchive(o, prev, file, r, rel); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return r, prev.fileErr(r.Archive.Path, err)
+			}
 			return r, err
 		}
 		return settleSignature(o, stage, r, rel != nil)
@@ -460,20 +468,24 @@ func carry(ctx context.Context, o Options, prev *previous, stage string, r index
 			return r, err
 		}
 		if prev.dir != "" {
-			if err := o.linker(filepath.Join(prev.dir, filepath.FromSlash(p)), dst); err != nil {
+			src := filepath.Join(prev.dir, filepath.FromSlash(p))
+			if err := o.linker(src, dst); err != nil {
+				if _, serr := os.Lstat(src); errors.Is(serr, fs.ErrNotExist) {
+					return r, prev.fileErr(p, serr)
+				}
 				return r, err
 			}
 			continue
 		}
 		if p == r.Archive.Path {
 			if err := download(ctx, prev, r.Archive, dst); err != nil {
-				return r, err
+				return r, prev.fileErr(p, err)
 			}
 			continue
 		}
 		data, err := prev.fetch(ctx, p, 1<<20)
 		if err != nil {
-			return r, err
+			return r, prev.fileErr(p, err)
 		}
 		if err := os.WriteFile(dst, data, 0o644); err != nil {
 			return r, err
@@ -563,12 +575,25 @@ func linkOrCopy(src, dst string) error {
 	})
 }
 
-func defaultRegistryName(repo string) string {
-	abs, err := filepath.Abs(repo)
-	if err != nil || repo == "" {
-		abs, _ = os.Getwd()
+// defaultRegistryName is the registry's name when --name is not given:
+// the repository's top-level directory name (its work tree's root, or a
+// bare repository's directory without ".git"), wherever the build runs
+// from, so a build from a subdirectory signs the same name as one from
+// the root. repo is --repo, for a repository with neither.
+func defaultRegistryName(r *source.Repo, repo string) string {
+	abs := ""
+	if top, gitDirs := r.Dirs(); top != "" {
+		abs = top
+	} else if len(gitDirs) > 0 {
+		abs = strings.TrimSuffix(gitDirs[0], ".git")
 	}
-	name := strings.ToLower(filepath.Base(abs))
+	if abs == "" || filepath.Base(abs) == string(filepath.Separator) {
+		var err error
+		if abs, err = filepath.Abs(repo); err != nil || repo == "" {
+			abs, _ = os.Getwd()
+		}
+	}
+	name := strings.ToLower(filepath.Base(filepath.Clean(abs)))
 	var b strings.Builder
 	for _, r := range name {
 		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '-' {

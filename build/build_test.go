@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
@@ -269,5 +270,46 @@ func TestBucketsSpreadPacks(t *testing.T) {
 	got := slices.Sorted(maps.Keys(prev.shards))
 	if strings.Join(got, ",") != strings.Join(names, ",") {
 		t.Errorf("read back %v", got)
+	}
+}
+
+// TestDefaultRegistryName: without --name, the registry is named after
+// the repository's top-level directory wherever the build runs from (a
+// subdirectory, the packs dir), and a bare repository after its
+// directory without ".git": the signed name must not depend on the
+// current directory.
+func TestDefaultRegistryName(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "My Packs"))
+	must(t, err)
+	writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
+	commit(t, r, "one")
+	bare := filepath.Join(tmp, "mirror.git")
+	_, err = git.PlainClone(bare, true, &git.CloneOptions{URL: r.Dir})
+	must(t, err)
+	for _, tc := range []struct{ repo, want string }{
+		{r.Dir, "my-packs"},
+		{filepath.Join(r.Dir, "packs"), "my-packs"},
+		{filepath.Join(r.Dir, "packs", "calico-3.27.0"), "my-packs"},
+		{bare, "mirror"},
+	} {
+		res := built(t, tc.repo, filepath.Join(t.TempDir(), "site"), func(o *Options) { o.Registry = "" })
+		if res.Root.Registry != tc.want {
+			t.Errorf("built from %s: registry %q, want %q", tc.repo, res.Root.Registry, tc.want)
+		}
+	}
+	// A signed previous build of another name, extended without --name:
+	// the refusal names the --name that extends it, and why it matters.
+	s, v := testKey(t)
+	key := func(o *Options) { o.Signer, o.Trust = s, v }
+	prev := filepath.Join(tmp, "prev")
+	built(t, r.Dir, prev, key, func(o *Options) { o.Registry = "packs" })
+	out := filepath.Join(tmp, "out")
+	_, err = run(t, r.Dir, out, key, func(o *Options) { o.Registry, o.Previous = "", prev })
+	refused(t, out, err, ErrUntrustedPrevious)
+	for _, want := range []string{`--name "packs"`, `"my-packs" (no --name`, "signed identity"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal does not say %s: %v", want, err)
+		}
 	}
 }

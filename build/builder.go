@@ -12,6 +12,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/sign"
@@ -74,7 +75,7 @@ func newBuilder(o Options) (*builder, error) {
 		o.RepoURL = repo.RemoteURL()
 	}
 	if o.Registry == "" {
-		o.Registry = defaultRegistryName(o.Repo)
+		o.Registry, o.namedByDir = defaultRegistryName(repo, o.Repo), true
 	}
 	if o.Since != "" && o.History {
 		// A commit, not a ref that may move, shapes the build (and its stamp).
@@ -140,7 +141,13 @@ func (b *builder) plan(ctx context.Context) error {
 		// carried over and signed into this registry's index. (The name
 		// in a previous build no trusted key signed means nothing: that
 		// build is not vouched for.)
-		return fmt.Errorf("%w: %s is the build of registry %q, this build is registry %q: point --previous at this registry's build, or pass --name %q if the registry is that one", ErrUntrustedPrevious, prevLoc, prev.root.Registry, o.Registry, prev.root.Registry)
+		this := fmt.Sprintf("%q", o.Registry)
+		if o.namedByDir {
+			this += " (no --name: the repository's directory name)"
+		}
+		// Signed by a trusted key all the same: the message must not say
+		// otherwise, though it is ErrUntrustedPrevious (errmark).
+		return errmark.New(ErrUntrustedPrevious, "previous build is another registry's: %s is the build of registry %q, this build is registry %s: the name is the registry's signed identity, which clients pin; pass --name %q to extend that registry (and keep passing it: CI's checkout may be named otherwise), or point --previous at this registry's build", prevLoc, prev.root.Registry, this, prev.root.Registry)
 	}
 	o.inPlace = canUpdateInPlace(*o, prev)
 	if o.inPlace {

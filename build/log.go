@@ -24,6 +24,20 @@ import (
 // the log holds (one would be dropped).
 var ErrLog = errors.New("previous build's transparency log cannot be extended")
 
+// logErr wraps a failure to extend the previous build's log: ErrLog,
+// what was checked and found bad (a file the index pins that is missing
+// or does not match is ErrTampered too), unless reading or writing
+// failed (a network, a timeout, a full disk): that stays operational.
+func (p *previous) logErr(err error) error {
+	if operational(err) {
+		return fmt.Errorf("extend the previous build's transparency log (%s): %w", p.loc, err)
+	}
+	if contentErr(err) && !errors.Is(err, ErrTampered) {
+		return fmt.Errorf("%w: %s: %w; %s", ErrLog, p.loc, fmt.Errorf("%w: %w", ErrTampered, err), p.tamperAdvice())
+	}
+	return fmt.Errorf("%w: %s: %w", ErrLog, p.loc, err)
+}
+
 // logKeyer is a signer that derives the transparency log's key
 // (sign.Signer, sign.Lazy; see sign/logkey.go).
 type logKeyer interface {
@@ -55,7 +69,7 @@ func (b *builder) appendLog(ctx context.Context) error {
 	}
 	fresh, err := checkLogged(b.releases, old.N)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
+		return b.prev.logErr(err)
 	}
 	if len(b.releases) == 0 {
 		return nil
@@ -85,7 +99,7 @@ func (b *builder) appendLog(ctx context.Context) error {
 	}
 	tree, err := translog.Append(ctx, old, b.prev.fetch, entries, b.putLogFile)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
+		return b.prev.logErr(err)
 	}
 	if err := b.signCheckpoint(lk, tree); err != nil {
 		return err
@@ -119,7 +133,7 @@ func (b *builder) logEntries(fresh []int, n int64) ([][]byte, error) {
 // whether or not the previous site has them.
 func (b *builder) carryTiles(ctx context.Context, old tlog.Tree, n int64) error {
 	if err := translog.CopyLog(ctx, old, b.prev.fetch, b.keepTiles(n), true); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
+		return b.prev.logErr(err)
 	}
 	return nil
 }
@@ -130,7 +144,7 @@ func (b *builder) carryTiles(ctx context.Context, old tlog.Tree, n int64) error 
 // once; the ones a tree of size n still has.
 func (b *builder) writeProofTiles(ctx context.Context, old tlog.Tree, n int64) error {
 	if err := translog.WriteProofTiles(ctx, old, b.prev.fetch, b.keepTiles(n), true); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrLog, b.prev.loc, err)
+		return b.prev.logErr(err)
 	}
 	return nil
 }
@@ -184,15 +198,18 @@ func (b *builder) previousLog(ctx context.Context) (tlog.Tree, error) {
 	ref := p.root.Log
 	msg, err := p.fetch(ctx, translog.CheckpointPath, translog.MaxCheckpointSize)
 	if err != nil {
-		return tlog.Tree{}, fmt.Errorf("%w: read %s of %s: %v", ErrLog, translog.CheckpointPath, p.loc, err)
+		if !contentErr(err) {
+			return tlog.Tree{}, p.fileErr(translog.CheckpointPath, err)
+		}
+		return tlog.Tree{}, p.logErr(err)
 	}
 	c, err := translog.OpenCheckpoint(msg, ref.Key)
 	if err != nil {
-		return tlog.Tree{}, fmt.Errorf("%w: %s of %s: %v", ErrLog, translog.CheckpointPath, p.loc, err)
+		return tlog.Tree{}, p.logErr(fmt.Errorf("%s: %w", translog.CheckpointPath, err))
 	}
 	tree, _, err := translog.TreeOf(p.root)
 	if err != nil {
-		return tlog.Tree{}, fmt.Errorf("%w: %v", ErrLog, err)
+		return tlog.Tree{}, p.logErr(err)
 	}
 	if c.Tree != tree {
 		// The checkpoint follows index.json (written, and published,
@@ -203,7 +220,7 @@ func (b *builder) previousLog(ctx context.Context) (tlog.Tree, error) {
 			err = translog.CheckConsistency(ctx, c.Tree, tree, p.fetch)
 		}
 		if err != nil {
-			return tlog.Tree{}, fmt.Errorf("%w: %s of %s: %v", ErrLog, translog.CheckpointPath, p.loc, err)
+			return tlog.Tree{}, p.logErr(fmt.Errorf("%s: %w", translog.CheckpointPath, err))
 		}
 	}
 	b.checkpointCurrent = c.Tree == tree

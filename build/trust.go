@@ -8,12 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
+	"syscall"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
@@ -50,9 +55,66 @@ var (
 	// refuse what it writes (docs/SECURITY.md).
 	ErrSignedPrevious = errors.New("the previous build is signed and this build has no key")
 	// ErrTampered: a file of the previous build differs from what its
-	// (verified) index records, or from git.
+	// (verified) index records, or from git, or is missing though its
+	// index references it.
 	ErrTampered = errors.New("previous build's file does not match")
 )
+
+// fileErr words a failure to read rel, a file of the previous build its
+// index.json references ("" when err names it). A file that is missing,
+// larger than recorded, of another digest or not parseable is the
+// previous build's fault (ErrTampered: what was checked is bad);
+// anything else (a network, a permission, a timeout) stays an
+// operational failure.
+func (p *previous) fileErr(rel string, err error) error {
+	if err == nil || errors.Is(err, ErrTampered) || errors.Is(err, ErrUntrustedPrevious) || errors.Is(err, ErrUnverifiedRelease) {
+		return err
+	}
+	where := p.loc
+	if rel != "" {
+		where = rel + " in " + p.loc
+	}
+	if !contentErr(err) {
+		return fmt.Errorf("read the previous build (%s): %w", where, err)
+	}
+	return fmt.Errorf("%w: %s: %w; %s", ErrTampered, where, err, p.tamperAdvice())
+}
+
+// tamperAdvice says what a file of the previous build that does not
+// match its index means and what to do. Never "remove it": a published
+// registry's files are the record of what it published.
+func (p *previous) tamperAdvice() string {
+	what := "its index.json references"
+	if p.signed {
+		what = "its signed index.json pins"
+	}
+	return fmt.Sprintf("the previous build is not what %s: it was changed after it was built, or it is not the registry you meant; run `packgen verify --site %s --key REGISTRY.pub` to list every bad file, then restore them from the publisher's copy (the bucket's object versions, the last CI artefact) or pass the live registry's URL to --previous", what, p.loc)
+}
+
+// operational reports whether err is a failure to read or write rather
+// than a verdict on what was read: a network, a server's status, a
+// timeout, an interruption, a permission, a full or failing disk.
+func operational(err error) bool {
+	for _, target := range []error{context.Canceled, context.DeadlineExceeded,
+		transport.ErrHTTPStatus, transport.ErrStalled, transport.ErrTimeout, transport.ErrTruncated, transport.ErrRedirects, transport.ErrInsecureRedirect,
+		ocireg.ErrUnauthorized, ocireg.ErrForbidden, ocireg.ErrUnreachable,
+		fs.ErrPermission, syscall.ENOSPC, syscall.EIO, syscall.EDQUOT, syscall.EROFS} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
+// contentErr reports whether err says a file is not what its index
+// pins: missing (a 404, a missing local file), larger, of another
+// digest, or not parseable.
+func contentErr(err error) bool {
+	return errors.Is(err, index.ErrNotFound) || errors.Is(err, fs.ErrNotExist) ||
+		errors.Is(err, index.ErrDigestMismatch) || errors.Is(err, index.ErrTooLarge) ||
+		errors.Is(err, transport.ErrWrongBytes) || errors.Is(err, index.ErrFormat)
+}
 
 // verifyRoot checks the previous build's index.json (data) against the
 // trusted keys through the walker's root step, the one the client and
@@ -80,7 +142,12 @@ func (p *previous) verifyRoot(ctx context.Context, trust *sign.Verifier, data []
 	switch {
 	case errors.Is(err, walk.ErrBadSignature), errors.Is(err, walk.ErrUnsigned):
 		hint := ""
-		if trust != nil {
+		switch {
+		case errors.Is(err, walk.ErrUnsigned):
+			// A signature file missing beside one that verifies: not a
+			// key rotation, a site changed after its build.
+			hint = "; " + p.tamperAdvice()
+		case trust != nil:
 			hint = "; if the registry's key was rotated, pass the old public key with --previous-key OLD.pub"
 		}
 		return false, fmt.Errorf("%w: %s: %v%s", ErrUntrustedPrevious, p.loc, err, hint)
@@ -129,7 +196,7 @@ func checkArchive(o Options, prev *previous, file string, r index.Release, rel *
 		return err
 	}
 	if err := src.Verify(); err != nil {
-		return fmt.Errorf("%w: %s in %s: %v; remove it so it is fetched or archived again", ErrTampered, r.Archive.Path, prev.loc, err)
+		return fmt.Errorf("%w: %s in %s: %w; %s", ErrTampered, r.Archive.Path, prev.loc, err, prev.tamperAdvice())
 	}
 	if compare {
 		o.verified.add(r.Archive.SHA256, rel.TreeHash)

@@ -142,12 +142,9 @@ func loadPreviousVia(ctx context.Context, loc string, trust *sign.Verifier, oci 
 	if err != nil {
 		return nil, fmt.Errorf("read previous build: %w", err)
 	}
-	fail := func(err error) error {
-		return fmt.Errorf("previous build in %s is unreadable (%w); remove it to rebuild from scratch, but note that versions published from it must not change", loc, err)
-	}
 	root, err := index.ParseRoot(data)
 	if err != nil {
-		return nil, fail(err)
+		return nil, fmt.Errorf("previous build in %s is unreadable (%w); remove it to rebuild from scratch, but note that versions published from it must not change", loc, err)
 	}
 	if p.signed, err = p.verifyRoot(ctx, trust, data); err != nil {
 		return nil, err
@@ -157,6 +154,9 @@ func loadPreviousVia(ctx context.Context, loc string, trust *sign.Verifier, oci 
 	p.refs[index.RootSignaturePath(p.rootDigest)] = ""
 	p.refs[index.RootBundlePath(p.rootDigest)] = ""
 	w := &walk.Walker{Get: p.fetch}
+	// Every bucket and shard is pinned by the root: one that is missing
+	// or does not match is the previous build's fault (exit 1), not an
+	// unreadable location.
 	err = w.Tree(ctx, root, walk.TreeVisitor{
 		Node: func(ref index.FileRef) { p.refs[ref.Path] = ref.SHA256 },
 		Shard: func(s index.Summary, shard *index.Shard) error {
@@ -168,7 +168,7 @@ func loadPreviousVia(ctx context.Context, loc string, trust *sign.Verifier, oci 
 		},
 	})
 	if err != nil {
-		return nil, fail(err)
+		return nil, p.fileErr("", err)
 	}
 	return p, nil
 }

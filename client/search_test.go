@@ -118,7 +118,9 @@ func TestSearchAtOnce(t *testing.T) {
 		t.Cleanup(srv.Close)
 		regs[i] = Registry{Name: fmt.Sprintf("r%d", i), URL: srv.URL}
 	}
-	open := func(r Registry) (*Client, error) { return New(r, Options{StallTimeout: 5 * time.Second, CacheDir: t.TempDir()}) }
+	open := func(r Registry) (*Client, error) {
+		return New(r, Options{StallTimeout: 5 * time.Second, CacheDir: t.TempDir()})
+	}
 	hits, failed, err := Search(context.Background(), regs, open, "x")
 	if err != nil || len(hits) != 0 || len(failed) != 2 {
 		t.Fatalf("Search = %v, %v, %v", hits, failed, err)

@@ -1,10 +1,12 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -42,6 +44,11 @@ type SiteReport struct {
 	// old site's files can tell; one deciding whether the site is usable
 	// must count it, as AllProblems does (verify --site uses that).
 	Expired *SiteProblem `json:"-"`
+	// Warnings are what fails no client but a documented step: a
+	// signed site without its live index.json.sig (clients verify the
+	// signature named by index.json's digest; `cosign verify-blob
+	// --signature index.json.sig` needs the live one).
+	Warnings []SiteProblem `json:"-"`
 	// Root is the index.json the walk read and checked the signature of
 	// (nil when it does not parse): what checks of the same site against
 	// git (rebuild.Open) start from, so both are of one generation.
@@ -170,6 +177,15 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 			rep.Expired = &SiteProblem{Path: index.RootFile, Err: err.Error()}
 		}
 	}
+	if res.Root != nil && res.Root.Signed && !strings.HasPrefix(tr.String(), "oci://") {
+		// Whether index.json.sig signs index.json is asked only of a
+		// root whose own signature verified under these keys: with
+		// another key, that is the problem already reported.
+		if !rootSigned(rep.Problems) {
+			verifier = nil
+		}
+		rep.Warnings = liveSignatureWarnings(ctx, tr, verifier)
+	}
 	sort.Slice(rep.Problems, func(i, j int) bool {
 		if rep.Problems[i].Path != rep.Problems[j].Path {
 			return rep.Problems[i].Path < rep.Problems[j].Path
@@ -227,4 +243,41 @@ func absentByDesign(air *index.Airgap, onPath map[string]bool, p string) bool {
 		return !air.Has(parts[1], parts[2])
 	}
 	return false
+}
+
+// rootSigned: none of problems is about index.json or its signatures.
+func rootSigned(problems []SiteProblem) bool {
+	for _, p := range problems {
+		if p.Path == index.RootFile || strings.HasPrefix(p.Path, path.Dir(index.RootSignaturePath("x"))+"/") || strings.HasPrefix(p.Path, index.RootFile+".") {
+			return false
+		}
+	}
+	return true
+}
+
+// liveSignatureWarnings checks a signed site's live signature files of
+// index.json (index.json.sig, index.json.sigstore.json): what cosign
+// verify-blob and the README read. Clients do not (they verify the
+// signature named by index.json's digest, which the walk checked), so
+// one missing, or one that does not sign index.json (a partial upload, a
+// hand edit), is a warning naming it. An OCI registry keeps neither.
+func liveSignatureWarnings(ctx context.Context, tr Transport, verifier *sign.Verifier) []SiteProblem {
+	get := walk.Getter(func(ctx context.Context, p string) (*Response, error) { return tr.Get(ctx, p, "") })
+	var out []SiteProblem
+	sigFile := index.RootFile + index.SignatureExt
+	for _, p := range []string{sigFile, index.RootFile + index.BundleExt} {
+		data, err := get(ctx, p, sign.MaxSigFileSize)
+		switch {
+		case errors.Is(err, index.ErrNotFound):
+			out = append(out, SiteProblem{Path: p, Err: "missing: clients verify index.json by the signature named by its digest (signatures/SHA-256.sig), but `cosign verify-blob --signature " + p + "` cannot run; publish the site again, or copy the file from the build"})
+		case err != nil:
+			out = append(out, SiteProblem{Path: p, Err: "cannot be read: " + err.Error()})
+		case p == sigFile && verifier != nil:
+			root, rerr := get(ctx, index.RootFile, index.MaxRootSize)
+			if rerr == nil && verifier.VerifyBlob(bytes.NewReader(root), data) != nil {
+				out = append(out, SiteProblem{Path: p, Err: "does not sign index.json (a stale or partial copy): `cosign verify-blob --signature " + p + "` fails, though clients verify index.json by the signature named by its digest; publish the site again, or copy the file from the build"})
+			}
+		}
+	}
+	return out
 }

@@ -1,9 +1,15 @@
 package client
 
 import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/sign"
 )
 
 // verify --site -o json: each problem is in the shape every -o json uses
@@ -19,5 +25,62 @@ func TestSiteProblemJSON(t *testing.T) {
 			`{"file":"packs/a/1.0.0/a-1.0.0.tar.gz","severity":"error","message":"digest mismatch"}`},
 	} {
 		testutil.JSONRoundTrip(t, c.p, c.want)
+	}
+}
+
+// TestVerifySiteLiveSignature: a signed site whose live index.json.sig
+// (or bundle) is missing or signs something else fails no client (they
+// verify the signature named by index.json's digest), but the
+// documented `cosign verify-blob --signature index.json.sig` cannot
+// pass: a warning naming the file, never silence, never a problem.
+func TestVerifySiteLiveSignature(t *testing.T) {
+	f := newFixture(t)
+	v := mustVerifier(t, f.pub)
+	_, otherPub, err := sign.Generate(sign.ECDSAP256, sign.StaticPass([]byte{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := mustVerifier(t, otherPub)
+	sig, bundle := index.RootFile+index.SignatureExt, index.RootFile+index.BundleExt
+	for _, tc := range []struct {
+		name   string
+		tamper func(site string)
+		file   string // "": no warning
+		msg    string
+	}{
+		{"as built", func(string) {}, "", ""},
+		{"index.json.sig missing", func(site string) { os.Remove(filepath.Join(site, sig)) }, sig, "missing"},
+		{"bundle missing", func(site string) { os.Remove(filepath.Join(site, bundle)) }, bundle, "missing"},
+		{"index.json.sig of an archive", func(site string) {
+			data, err := os.ReadFile(filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sig"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(site, sig), data, 0o644)
+		}, sig, "does not sign index.json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			site := filepath.Join(t.TempDir(), "site")
+			testutil.CopyDir(t, f.sites[1], site)
+			tc.tamper(site)
+			for _, loc := range []string{site, newServer(t, site).URL} {
+				// Another key: the root's signature is the problem, not
+				// a warning that index.json.sig does not sign it (a
+				// missing file is missing whatever the key).
+				if rep, err := VerifySite(context.Background(), loc, other); err != nil || len(rep.Problems) == 0 || (tc.msg != "missing" && len(rep.Warnings) != 0) {
+					t.Errorf("%s, another key: %v, problems %+v, warnings %+v", loc, err, rep.Problems, rep.Warnings)
+				}
+				rep, err := VerifySite(context.Background(), loc, v)
+				if err != nil || len(rep.Problems) != 0 {
+					t.Fatalf("%s: %v, problems %+v", loc, err, rep.Problems)
+				}
+				switch {
+				case tc.file == "" && len(rep.Warnings) != 0:
+					t.Errorf("%s: warnings %+v", loc, rep.Warnings)
+				case tc.file != "" && (len(rep.Warnings) != 1 || rep.Warnings[0].Path != tc.file || !strings.Contains(rep.Warnings[0].Err, tc.msg)):
+					t.Errorf("%s: warnings %+v, want one on %s saying %q", loc, rep.Warnings, tc.file, tc.msg)
+				}
+			}
+		})
 	}
 }

@@ -182,7 +182,9 @@ func readMax(r io.Reader, p string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s is larger than the %d bytes expected", p, max)
+		// The walker's sentinel (walk.ReadMax): a pinned file grown is
+		// what was checked and found bad, not a failure to read.
+		return nil, fmt.Errorf("%s: %w (more than the %d bytes expected)", p, ErrTooLarge, max)
 	}
 	return data, nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/packgen/packgen/pack"
@@ -26,8 +28,61 @@ type Change struct {
 	// Twin is another directory at head holding this name@version (a
 	// directory copied without a bump, or a version changed to one that
 	// exists): the build refuses a release two directories define.
-	Twin    string
+	Twin string
+	// Files are the files that differ from the base, relative to Dir,
+	// sorted: filled only when the version stayed the same (what the
+	// version rule reports).
+	Files   []string
 	Release Release // the pack at head, for loading and validation
+}
+
+// sameVersion: the same name and semantic version as the base's.
+func (c Change) sameVersion() bool {
+	if c.BaseVersion == "" || c.Name == "" || c.Name != c.BaseName {
+		return false
+	}
+	nv, err1 := semver.NewVersion(c.Version)
+	ov, err2 := semver.NewVersion(c.BaseVersion)
+	return err1 == nil && err2 == nil && nv.Equal(ov)
+}
+
+// changedFiles lists the files that differ between two trees of a pack
+// directory (go-git's tree diff descends only into subtrees whose hashes
+// differ: it costs what changed).
+func changedFiles(repo *git.Repository, base, head plumbing.Hash) ([]string, error) {
+	bt, err := object.GetTree(repo.Storer, base)
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", base, err)
+	}
+	ht, err := object.GetTree(repo.Storer, head)
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", head, err)
+	}
+	changes, err := object.DiffTree(bt, ht)
+	if err != nil {
+		return nil, fmt.Errorf("compare trees %s and %s: %w", base, head, err)
+	}
+	seen := map[string]bool{}
+	var files []string
+	for _, ch := range changes {
+		for _, n := range []string{ch.From.Name, ch.To.Name} {
+			if n != "" && !seen[n] {
+				seen[n] = true
+				files = append(files, n)
+			}
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// FilesSaid names a few of files, then how many more.
+func FilesSaid(files []string) string {
+	const few = 3
+	if len(files) <= few {
+		return strings.Join(files, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(files[:few], ", "), len(files)-few)
 }
 
 // Changes lists the pack directories under packsDir whose tree differs
@@ -203,6 +258,13 @@ func (r *Repo) change(sc *scanner, b *changeBase, hc *object.Commit, d packDir) 
 			return Change{}, err
 		}
 		c.BaseName, c.BaseVersion, c.BaseDir = omi.name, omi.version, old.rel
+		if c.sameVersion() {
+			// The version rule fails it: say what changed, so a change
+			// outside pack.json (a README the archive holds) is named.
+			if c.Files, err = changedFiles(sc.repo, old.tree, d.tree); err != nil {
+				return Change{}, err
+			}
+		}
 	} else if mi.name != "" {
 		ids, err := b.releases()
 		if err != nil {
@@ -289,7 +351,11 @@ func (c Change) versionRule() string {
 	case nv.Equal(ov) && c.BaseDir != "" && c.BaseDir != c.Dir:
 		return fmt.Sprintf("%s@%s already exists in %s with other content: published versions are immutable, set a new \"version\" in this pack.json (e.g. %s)", c.Name, c.Version, c.BaseDir, ov.IncPatch().String())
 	case nv.Equal(ov):
-		return fmt.Sprintf("the content of %s@%s changed but its version did not: published versions are immutable, bump \"version\" in pack.json (e.g. to %s)", c.Name, c.Version, ov.IncPatch().String())
+		what := ""
+		if len(c.Files) > 0 {
+			what = " (changed: " + FilesSaid(c.Files) + ")"
+		}
+		return fmt.Sprintf("the content of %s@%s changed but its version did not%s: published versions are immutable, bump \"version\" in pack.json (e.g. to %s)", c.Name, c.Version, what, ov.IncPatch().String())
 	case nv.LessThan(ov):
 		return fmt.Sprintf("version went down from %s to %s: versions must increase", c.BaseVersion, c.Version)
 	}

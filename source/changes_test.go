@@ -17,7 +17,15 @@ func TestChanges(t *testing.T) {
 	writePack(t, r, "other/outside", "outside", "1.0.0")
 	writePack(t, r, "packs/web-0.9.0", "web", "0.9.0")
 	writePack(t, r, "packs/web-1.0", "web", "1.0")
+	writePack(t, r, "packs/many", "many", "1.0.0")
+	must(t, r.Write("packs/many/manifests/c.yaml", []byte("c: 1\n")))
 	base := commit(t, r, "base")
+	// Files outside pack.json changed, edited, added and removed: named,
+	// a few, then how many more.
+	for _, f := range []string{"README.md", "manifests/a.yaml", "manifests/b.yaml", "values.yaml"} {
+		must(t, r.Write("packs/many/"+f, []byte("x: 2\n")))
+	}
+	must(t, r.Remove("packs/many/manifests/c.yaml"))
 
 	must(t, r.Write("packs/edited/values.yaml", []byte("a: 1\n")))
 	writePack(t, r, "packs/bumped", "bumped", "1.1.0")
@@ -45,14 +53,15 @@ func TestChanges(t *testing.T) {
 		dirs = append(dirs, c.Dir)
 		got[c.Dir] = c.VersionProblem()
 	}
-	if strings.Join(dirs, " ") != "packs/bumped packs/calico-1.0.0 packs/down packs/edited packs/moved-here packs/new packs/same-copy packs/web-0.9.0" {
+	if strings.Join(dirs, " ") != "packs/bumped packs/calico-1.0.0 packs/down packs/edited packs/many packs/moved-here packs/new packs/same-copy packs/web-0.9.0" {
 		t.Fatalf("changed dirs: %v", dirs)
 	}
 	for dir, want := range map[string]string{
 		"packs/bumped":       "",
 		"packs/calico-1.0.0": "calico@1.0.0 already exists in packs/calico-1.0 with other content",
 		"packs/down":         "version went down from 2.0.0 to 1.9.0",
-		"packs/edited":       "the content of edited@1.0.0 changed but its version did not",
+		"packs/edited":       "the content of edited@1.0.0 changed but its version did not (changed: values.yaml):",
+		"packs/many":         "the content of many@1.0.0 changed but its version did not (changed: README.md, manifests/a.yaml, manifests/b.yaml and 2 more):",
 		"packs/moved-here":   "",
 		"packs/new":          "",
 		"packs/same-copy":    "same@1.0.0 is also defined by packs/same: a version is one directory, and the build refuses two; bump \"version\" in this pack.json (e.g. to 1.0.1)",

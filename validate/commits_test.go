@@ -159,7 +159,7 @@ func TestChangedForkPoint(t *testing.T) {
 	rep, err = Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: main})
 	testutil.Must(t, err)
 	got = errorsOf(rep)
-	if len(got) != 2 || !strings.Contains(strings.Join(got, "\n"), "packs/x/pack.json: the content of x@1.0.0 changed but its version did not (uncommitted changes; "+index.ShortHash(fork)+" has it published as is)") {
+	if len(got) != 2 || !strings.Contains(strings.Join(got, "\n"), "packs/x/pack.json: the content of x@1.0.0 changed but its version did not (uncommitted changes: values.yaml; "+index.ShortHash(fork)+" has it published as is)") {
 		t.Fatalf("errors %q: want z's and x's in-place change", got)
 	}
 	git("checkout", "--", "packs/x")

@@ -124,6 +124,23 @@ func sameFiles(a, b map[string]source.WorkFile) bool {
 	return true
 }
 
+// differingFiles lists the paths a and b do not hold alike, sorted.
+func differingFiles(a, b map[string]source.WorkFile) []string {
+	var out []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			out = append(out, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // validateWorktree validates the uncommitted pack directories from disk
 // and applies the version rules: against base, a directory whose content
 // differs from base's while its name@version is base's is an error; in
@@ -195,7 +212,7 @@ func inPlaceProblem(repo *source.Repo, base string, wp worktreePack, manifest []
 	on, ov := manifestID(oldManifest)
 	nn, nv := manifestID(manifest)
 	if !sameFiles(old, now) && on == nn && ov == nv && nv != "" {
-		return fmt.Sprintf("the content of %s@%s changed but its version did not (uncommitted changes; %s has it published as is): bump the version, e.g. in a new directory", nn, nv, shortRef(base)), nil
+		return fmt.Sprintf("the content of %s@%s changed but its version did not (uncommitted changes: %s; %s has it published as is): bump the version, e.g. in a new directory", nn, nv, source.FilesSaid(differingFiles(old, now)), shortRef(base)), nil
 	}
 	return "", nil
 }

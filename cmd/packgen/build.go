@@ -89,7 +89,7 @@ records the build too).`,
 	f.BoolVar(&o.previousOptional, "previous-optional", false, "with --previous: a location without index.json is a first build (default: an error, so a mistyped URL cannot start the registry afresh)")
 	f.BoolVar(&o.refresh, "refresh", false, "date the index now instead of at the commit: re-signs index.json with a new serial and expiry (a scheduled job keeps a quiet registry from expiring)")
 	f.StringArrayVar(&o.previousKeys, "previous-key", nil, "public key the previous build may be signed with besides --key's (an old key during a rotation); repeatable")
-	f.StringVar(&o.Registry, "name", "", "registry name (default: the repository directory name)")
+	f.StringVar(&o.Registry, "name", "", "registry name, its signed identity that clients pin: keep it the same in every build (default: the name of the repository's top-level directory, wherever the command runs)")
 	f.StringVar(&o.RepoURL, "repo-url", "", "source repository URL shown in the index (default: origin)")
 	f.BoolVar(&o.SkipInvalid, "skip-invalid", false, "leave invalid releases out instead of failing")
 	f.StringVar(&o.key, "key", "", "private key to sign with (file, or env://VAR); password from PACKGEN_PASSWORD or COSIGN_PASSWORD")
@@ -225,7 +225,7 @@ func buildErr(g *globalOptions, err error) error {
 		return badErr(err)
 	case errors.Is(err, build.ErrSignedPrevious):
 		return usageErr("%v", err) // --key left out
-	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, index.ErrDigestMismatch):
+	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, build.ErrLog), errors.Is(err, index.ErrDigestMismatch):
 		// The previous build failed its checks: what was checked is bad.
 		return badErr(err)
 	case errors.Is(err, build.ErrOutDir):

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -108,7 +109,20 @@ func runImages(cmd *cobra.Command, g *globalOptions, o *imagesOptions, args []st
 			Warnings meta.Problems    `json:"warnings"`
 		}{all, o.cf.warnings.problems()})
 	}
-	return images.WriteText(g.stdout, all, sources)
+	if err := images.WriteText(g.stdout, all, sources); err != nil {
+		return err
+	}
+	// What -o json lists as each pack's problems (an image reference
+	// that does not parse, say, from a template without its value), on
+	// stderr as warnings: "no images" alone would hide them.
+	if !g.quiet {
+		for _, r := range all {
+			for _, p := range r.Problems {
+				fmt.Fprintln(g.stderr, esc(p.String()))
+			}
+		}
+	}
+	return nil
 }
 
 // argImages lists the images one argument names: a PROFILE.lock's packs,

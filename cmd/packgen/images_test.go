@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/images"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 // TestImagesCommand drives the real binary on the examples and on the
@@ -58,6 +59,21 @@ func TestImagesCommand(t *testing.T) {
 	cmd = exec.Command(bin, "validate", "--strict", "../../images/testdata/packs")
 	if out, _ := cmd.Output(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "1 pack, 0 errors, 4 warnings") {
 		t.Errorf("validate --strict: %d\n%s", cmd.ProcessState.ExitCode(), out)
+	}
+
+	// A problem -o json lists (a templated reference without its
+	// value) is a warning on stderr in text, not hidden behind "no images".
+	tmpl := filepath.Join(t.TempDir(), "packs")
+	if out, err := exec.Command(bin, "new", "tmpl", "--layer", "addon", "--addon-type", "system app", "--version", "1.0.0", "-d", tmpl).CombinedOutput(); err != nil {
+		t.Fatalf("new: %v\n%s", err, out)
+	}
+	filetest.WriteFile(t, filepath.Join(tmpl, "tmpl-1.0.0", "manifests", "d.yaml"), "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \"docker.io/library/nginx:{{ .Values.tag }}\"\n")
+	cmd = exec.Command(bin, "images", filepath.Join(tmpl, "tmpl-1.0.0"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err = cmd.Output()
+	if want := `d.yaml: warning: image "docker.io/library/nginx:" in manifests/d.yaml does not parse`; err != nil || !strings.Contains(string(out), "no images") || !strings.Contains(stderr.String(), want) {
+		t.Errorf("images of a templated reference: %v\nstdout:\n%s\nstderr:\n%s\nwant on stderr %q", err, out, stderr.String(), want)
 	}
 
 	for _, tc := range []struct {

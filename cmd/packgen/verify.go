@@ -164,6 +164,9 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	if err != nil {
 		return err
 	}
+	for _, w := range rep.Warnings {
+		warnings = append(warnings, meta.Problem{File: w.Path, Severity: meta.SevWarning, Msg: w.Err})
+	}
 	var rb *rebuild.SiteReport
 	if o.repo != "" {
 		s, err := rebuild.Open(ctx, tr, site, rep.Root, o.repo)
@@ -191,6 +194,9 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 	} else {
 		printSiteReport(g, o, rep, rb)
 		printWitnessReport(g, wrep)
+		for _, w := range rep.Warnings {
+			g.warnf("%s: %s\n", esc(w.Path), esc(w.Err))
+		}
 	}
 	if problems > 0 {
 		return silentBad
