@@ -49,6 +49,9 @@ var (
 	// registry opens under it too. Nothing was cosigned; Result.Evidence
 	// holds index.json, its signature and the checkpoint.
 	ErrOrigin = errors.New("the checkpoint is of another registry's log: not cosigned")
+	// ErrNotYet: the registry is mid-publish (a rotated index.json out,
+	// its checkpoint not yet): an operational state; run again.
+	ErrNotYet = errors.New("the registry's log is being published")
 	// ErrOutLink: a symbolic link in Options.Out where the cosignature
 	// goes; nothing was written and the state did not move.
 	ErrOutLink = errors.New("a symbolic link in the witness output directory")
@@ -145,9 +148,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	cp, err := translog.OpenCheckpoint(msg, res.LogKey)
 	if err != nil {
+		if res.RotatedFrom != "" {
+			if _, oerr := translog.OpenCheckpoint(msg, res.RotatedFrom); oerr == nil {
+				// index.json goes out before the checkpoint: a rotation
+				// being published.
+				return nil, fmt.Errorf("%w: %s of %s names the rotated log key %s, and its %s is still the old log's: the rotation is being published; run again once it is", ErrNotYet, index.RootFile, o.Site, res.LogKey, translog.CheckpointPath)
+			}
+		}
 		if !res.Pinned {
 			if named := unverifiedLogKey(ctx, fetch); named != "" && named != res.LogKey {
-				return nil, fmt.Errorf("%w: %s of %s does not verify under the log key pinned in %s (%s), and its index.json names another (%s): the registry rotated its key, or someone replaced its log. To follow a rotation, run with --registry-key (the registry's public keys you trust, the new one included): the witness follows the log key that index.json, verified under them, names, once the new log extends the tree it cosigned", ErrLogKey, translog.CheckpointPath, o.Site, o.StateDir, res.LogKey, named)
+				how := "To follow a rotation, run with --registry-key (the registry's public keys you trust, the new one included): the witness follows the log key that index.json, verified under them, names, once the new log extends the tree it cosigned"
+				if o.LogKey != "" {
+					how = "To follow a rotation, drop --log-key: with --registry-key (the registry's public keys you trust, the new one included) the witness follows the log key that index.json, verified under them, names, once the new log extends the tree it cosigned"
+				}
+				return nil, fmt.Errorf("%w: %s of %s does not verify under the log key pinned in %s (%s), and its index.json names another (%s): the registry rotated its key, or someone replaced its log. %s", ErrLogKey, translog.CheckpointPath, o.Site, o.StateDir, res.LogKey, named, how)
 			}
 		}
 		return nil, fmt.Errorf("%s of %s: %w", translog.CheckpointPath, o.Site, err)
@@ -158,11 +172,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	// A rotation is followed only if the new log extends the tree
 	// cosigned under the old key: the state is read under that key.
-	stateKey := res.LogKey
+	stateKeys := []string{res.LogKey}
 	if res.RotatedFrom != "" {
-		stateKey = res.RotatedFrom
+		// A run killed mid-rotation may have left the new checkpoint.
+		stateKeys = []string{res.RotatedFrom, res.LogKey}
 	}
-	oldMsg, old, err := lastCosigned(o.StateDir, stateKey)
+	oldMsg, old, err := lastCosigned(o.StateDir, stateKeys...)
 	if err != nil {
 		return nil, err
 	}
@@ -241,40 +256,49 @@ func cosign(o Options, signer note.Signer, msg []byte, res *Result) error {
 	}
 	rel := filepath.FromSlash(translog.WitnessPath(signer.Name()))
 	res.File = filepath.Join(o.Out, rel)
-	if err := writeOut(o.Out, rel, co); err != nil {
+	out, err := openOut(o.Out, rel)
+	if err != nil {
+		return err // nothing written, the state where it was
+	}
+	defer out.Close()
+	// The state moves first: a cosignature published that the state does
+	// not record would let a later run cosign a fork of it. The
+	// checkpoint goes before the key it is signed by, and lastCosigned
+	// reads a state a kill left between the two (a rotation's new
+	// checkpoint beside the old key, or the other way round).
+	if err := atomicfile.WriteFile(filepath.Join(o.StateDir, stateCheckpoint), msg, 0o600); err != nil {
 		return err
 	}
-	// The state moves on only once the cosignature is out: a failed write
-	// leaves the witness where it was.
 	if res.Pinned {
 		if err := atomicfile.WriteFile(filepath.Join(o.StateDir, stateLogKey), []byte(res.LogKey+"\n"), 0o600); err != nil {
 			return err
 		}
 	}
-	return atomicfile.WriteFile(filepath.Join(o.StateDir, stateCheckpoint), msg, 0o600)
+	return atomicfile.WriteFileIn(out, rel, co, 0o644)
 }
 
-// writeOut writes data to rel under out, which is often the registry's
-// served directory (shared: a web root, a mounted bucket). Through an
-// os.Root of out (out itself may be a link: the path the user named),
-// and refusing a link on the way (log, log/witness, the file: ErrOutLink)
-// rather than writing behind one that someone planted there.
-func writeOut(out, rel string, data []byte) error {
+// openOut opens out, which is often the registry's served directory
+// (shared: a web root, a mounted bucket), as an os.Root (out itself may
+// be a link: the path the user named), refusing a link on the way to rel
+// (log, log/witness, the file: ErrOutLink) rather than writing behind
+// one that someone planted there. The caller writes rel through it.
+func openOut(out, rel string) (*os.Root, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	root, err := os.OpenRoot(out)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer root.Close()
-	if link, err := safefile.LinkOnPath(root, rel, true, nil); err != nil {
-		return err
-	} else if link != "" {
+	if link, err := safefile.LinkOnPath(root, rel, true, nil); err != nil || link != "" {
+		root.Close()
+		if err != nil {
+			return nil, err
+		}
 		full := filepath.Join(out, link)
-		return fmt.Errorf("%w: %s is a symbolic link; the witness never writes through one: remove it (rm %s) and run again, after checking who planted it", ErrOutLink, full, full)
+		return nil, fmt.Errorf("%w: %s is a symbolic link; the witness never writes through one: remove it (rm %s) and run again, after checking who planted it", ErrOutLink, full, full)
 	}
-	return atomicfile.WriteFileIn(root, rel, data, 0o644)
+	return root, nil
 }
 
 // signedRoot is the registry's index.json, its signature verified under
@@ -375,7 +399,7 @@ func unverifiedLogKey(ctx context.Context, fetch translog.Fetch) string {
 
 // lastCosigned reads the checkpoint cosigned last (nil: none yet). It is
 // verified again: a state edited by hand must not steer the witness.
-func lastCosigned(dir, logKey string) ([]byte, translog.Checkpoint, error) {
+func lastCosigned(dir string, logKeys ...string) ([]byte, translog.Checkpoint, error) {
 	f := filepath.Join(dir, stateCheckpoint)
 	msg, err := safefile.ReadFile(f, translog.MaxCheckpointSize)
 	if errors.Is(err, os.ErrNotExist) {
@@ -384,11 +408,13 @@ func lastCosigned(dir, logKey string) ([]byte, translog.Checkpoint, error) {
 	if err != nil {
 		return nil, translog.Checkpoint{}, fmt.Errorf("witness state: %w", err)
 	}
-	c, err := translog.OpenCheckpoint(msg, logKey)
-	if err != nil {
-		return nil, translog.Checkpoint{}, fmt.Errorf("witness state %s: %w (remove the state directory only to start witnessing this log afresh)", f, err)
+	var c translog.Checkpoint
+	for _, k := range logKeys {
+		if c, err = translog.OpenCheckpoint(msg, k); err == nil {
+			return msg, c, nil
+		}
 	}
-	return msg, c, nil
+	return nil, translog.Checkpoint{}, fmt.Errorf("witness state %s: %w (remove the state directory only to start witnessing this log afresh)", f, err)
 }
 
 // consistent proves the new checkpoint extends the old one.

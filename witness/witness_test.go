@@ -318,9 +318,27 @@ func TestWitnessFollowsRotation(t *testing.T) {
 		t.Fatalf("a refused run moved the pinned key to %q", got)
 	}
 
+	// Mid-publish: the rotated index.json is out, the checkpoint is still
+	// the old log's. Not yet: run again (the state does not move).
+	lag := filepath.Join(tmp, "lag")
+	testutil.CopyDir(t, v2, lag)
+	testutil.Must(t, os.WriteFile(filepath.Join(lag, translog.CheckpointPath), testutil.ReadFile(t, filepath.Join(v1, translog.CheckpointPath)), 0o644))
+	if _, err := run(lag, keys(oldKey, newKey)); !errors.Is(err, ErrNotYet) || !strings.Contains(err.Error(), "run again") {
+		t.Fatalf("a rotation being published: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(state, stateLogKey)); strings.TrimSpace(string(got)) != oldLog {
+		t.Fatalf("the run moved the pinned key to %q", got)
+	}
+
 	res, err = run(v2, keys(oldKey, newKey))
 	if err != nil || !res.Pinned || res.RotatedFrom != oldLog || res.LogKey == oldLog || res.Previous != 2 || res.Size != 3 {
 		t.Fatalf("following the rotation: %+v %v", res, err)
+	}
+	// A run killed between the state's two files (the new checkpoint
+	// written, the old key still pinned) is finished by the next one.
+	testutil.Must(t, os.WriteFile(filepath.Join(state, stateLogKey), []byte(oldLog+"\n"), 0o600))
+	if res, err = run(v2, keys(oldKey, newKey)); err != nil || res.RotatedFrom != oldLog || res.Previous != 3 {
+		t.Fatalf("after a run killed mid-rotation: %+v %v", res, err)
 	}
 	co, err := os.ReadFile(res.File)
 	testutil.Must(t, err)
@@ -331,7 +349,7 @@ func TestWitnessFollowsRotation(t *testing.T) {
 		t.Fatalf("pinned after the rotation: %q, want %q", got, res.LogKey)
 	}
 	kept, _ := filepath.Glob(filepath.Join(state, "rotation-*", "log.key.before"))
-	if len(kept) != 1 {
+	if len(kept) != 2 {
 		t.Fatalf("the rotation's record in the state: %v", kept)
 	}
 	newLog := res.LogKey
