@@ -1,8 +1,10 @@
 package airgap
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -186,6 +188,9 @@ func (im *importer) verify(ctx context.Context) error {
 // unless forced, and which pack signatures are there, before anything
 // is pushed.
 func (im *importer) checkTargets(ctx context.Context) error {
+	if err := im.checkLiveRoot(ctx); err != nil {
+		return err
+	}
 	if err := im.checkPackSigTargets(ctx); err != nil {
 		return err
 	}
@@ -220,6 +225,38 @@ func (im *importer) checkTargets(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// checkLiveRoot refuses, before anything is pushed, a bundle whose index
+// is older than the one the destination serves (an older bundle imported
+// by mistake): publish would refuse its root only after the images, the
+// packs and the marker went out, and the marker would then describe a
+// root that never went live. The same bundle again is no rollback.
+func (im *importer) checkLiveRoot(ctx context.Context) error {
+	l, err := location.Parse(im.o.Dest)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInput, err)
+	}
+	tr, err := transport.Open(l, transport.Config{OCI: im.o.OCI})
+	if err != nil {
+		return err
+	}
+	data, err := transport.Fetch(tr)(ctx, index.RootFile, index.MaxRootSize)
+	if errors.Is(err, index.ErrNotFound) {
+		return nil // a first import
+	}
+	if err != nil {
+		return fmt.Errorf("read the index.json %s serves: %w", im.o.Dest, err)
+	}
+	live, err := index.ParseRoot(data)
+	if err != nil {
+		return nil // publish says what it is
+	}
+	root := im.sub.Root
+	if root.Serial > live.Serial || bytes.Equal(im.sub.Files[index.RootFile], data) {
+		return nil
+	}
+	return fmt.Errorf("%w: the bundle's index (serial %d, built from commit %s) is not newer than the one %s serves (serial %d, built from commit %s): nothing pushed. Import the newest bundle exported from the registry; importing an older one would roll the air-gapped registry back", publish.ErrRollback, root.Serial, index.ShortHash(root.Source.Commit), im.o.Dest, live.Serial, index.ShortHash(live.Source.Commit))
 }
 
 // pushImages pushes the images (and their signatures) first: the packs

@@ -2,6 +2,7 @@ package airgap
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -95,5 +96,30 @@ func TestMarkerReachable(t *testing.T) {
 	}
 	if w := strings.Join(warnings, "\n"); len(warnings) != 1 || !strings.Contains(w, changed+"@1.0, imported before") || !strings.Contains(w, "export it again") {
 		t.Errorf("warnings %q", warnings)
+	}
+
+	// A review found an older bundle imported over a newer one rewrote
+	// the marker (dropping what the newer bundle brought), and only then
+	// was its root refused. It is refused before anything is pushed; the
+	// same bundle again, a newer one and a first import pass.
+	older, err := publish.ReadSubset(ctx, open(filepath.Join(tmp, "before")), nil, map[string][]string{carried: {"v2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dest string
+		sub  *publish.Subset
+		ok   bool
+	}{
+		{filepath.Join(tmp, "after"), older, false},
+		{filepath.Join(tmp, "after"), sub, true},
+		{filepath.Join(tmp, "before"), sub, true},
+		{t.TempDir(), older, true},
+	} {
+		im := &importer{o: ImportOptions{Dest: tc.dest}, sub: tc.sub}
+		err := im.checkLiveRoot(ctx)
+		if tc.ok != (err == nil) || (err != nil && (!errors.Is(err, publish.ErrRollback) || !strings.Contains(err.Error(), "nothing pushed"))) {
+			t.Errorf("bundle serial %d over %s: %v", tc.sub.Root.Serial, filepath.Base(tc.dest), err)
+		}
 	}
 }
