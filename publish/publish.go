@@ -248,8 +248,17 @@ func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, ro
 // refuseOverwrite refuses a publish to a target that holds no
 // index.json when it would replace files already there: no registry
 // put them there, so they are someone else's (a web root's index.html),
-// and they are refused before anything is written.
+// and they are refused before anything is written. A target holding
+// files only a packgen publish writes is an unfinished publish's.
 func refuseOverwrite(t Target, uploads []localFile, remote map[string]Object) error {
+	for k := range remote {
+		switch index.KindOf(k) {
+		case index.KindBucket, index.KindShard, index.KindDigestSig, index.KindLogTile:
+			// Content-addressed files only a packgen publish writes: one
+			// that did not finish (killed before index.json) was here.
+			return nil
+		}
+	}
 	var taken []string
 	for _, f := range uploads {
 		if _, ok := remote[f.key]; ok {
@@ -279,7 +288,7 @@ func readLive(ctx context.Context, t Target, src *os.Root, remote map[string]Obj
 	}
 	live, err := index.ParseRoot(liveData)
 	if err != nil && !o.Force {
-		return nil, nil, fmt.Errorf("the index.json on %s is not a packgen registry index (%v): publish to an empty prefix, or pass --force to replace it", t, err)
+		return nil, nil, fmt.Errorf("the index.json on %s is not a packgen registry index (%v): publish to an empty prefix, or pass --force to replace it and every file at a path the site writes", t, err)
 	}
 	if live != nil {
 		res.RemoteSerial = live.Serial

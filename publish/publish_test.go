@@ -710,6 +710,19 @@ func TestPublishDir(t *testing.T) {
 	if res, err := Publish(ctx, site, DirTarget{Dir: webroot}, Options{Force: true}); err != nil || !slices.Contains(res.Uploaded, "index.html") {
 		t.Errorf("--force over the web root: %v, %+v", err, res)
 	}
+	// A first publish killed before its root went out, then a rebuild
+	// from a newer commit: its pages differ, but the content-addressed
+	// files only a packgen publish writes say whose they are.
+	unfinished := t.TempDir()
+	if _, err := Publish(ctx, site, DirTarget{Dir: unfinished}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	must(os.Remove(filepath.Join(unfinished, "index.json")))
+	must(os.Remove(filepath.Join(unfinished, "log", "checkpoint")))
+	f.pack("calico", "1.1.0", "a: 2\n")
+	if _, err := Publish(ctx, f.build(t), DirTarget{Dir: unfinished}, Options{}); err != nil {
+		t.Errorf("publish over an unfinished first publish: %v", err)
+	}
 }
 
 // etagless hides MD5s from the listing, as a store does for multipart or
