@@ -3,7 +3,9 @@ package client
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/parallel"
@@ -25,10 +27,12 @@ type Hit struct {
 // configuration, before anything is read) is returned as err.
 func Search(ctx context.Context, regs []Registry, open func(Registry) (*Client, error), term string) (hits []Hit, failed []error, err error) {
 	clients := make([]*Client, len(regs))
+	var warnMu sync.Mutex // the clients often share one warning writer
 	for i, reg := range regs {
 		if clients[i], err = open(reg); err != nil {
 			return nil, nil, err
 		}
+		clients[i].opts.Warn = &sharedLockWriter{mu: &warnMu, w: clients[i].opts.Warn}
 	}
 	// The registries are read at once: a silent one costs its stall
 	// timeout once, not once per registry before it in the list.
@@ -66,6 +70,19 @@ func Search(ctx context.Context, regs []Registry, open func(Registry) (*Client, 
 
 // maxSearchJobs bounds the registries Search reads at once.
 const maxSearchJobs = 8
+
+// sharedLockWriter serialises the writes of several writers under one
+// lock: Search's clients write their warnings at once.
+type sharedLockWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *sharedLockWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
 
 // SearchError is a registry Search could not read.
 type SearchError struct {

@@ -42,7 +42,10 @@ type subsetOnce struct {
 func (c *Client) subset(ctx context.Context) (*index.Airgap, error) {
 	c.air.once.Do(func() {
 		defer c.air.read.Store(true)
-		data, err := c.fetch(ctx, index.AirgapFile, index.MaxAirgapSize)
+		// Read once for the Client's life: not under one call's
+		// cancellation, or a canceled call would leave every later one
+		// a "context canceled" marker (the transport's limits bound it).
+		data, err := c.fetch(context.WithoutCancel(ctx), index.AirgapFile, index.MaxAirgapSize)
 		if errors.Is(err, ErrNotFound) {
 			return
 		}
