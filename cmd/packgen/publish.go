@@ -50,7 +50,11 @@ key unless built as a key rotation from the live key (build --key NEW.key
 deletes a release's files, nor the metadata of the generation that was live
 before this publish (clients may still be resolving through it), nor a
 file a packgen site never holds (a web root's other files), and deletes
-nothing when the destination held no index.json before.
+nothing when the destination held no index.json before; under packs/ it
+deletes only files of packs an index lists.
+A destination that holds a pack.json (the repository or its packs
+directory, the build's input) is refused (exit 2) before anything is
+written: publish into a directory of its own (a gh-pages work tree is fine).
 index.json is replaced with a conditional write: if another publish
 switched it meanwhile, this one stops (exit 3) and can simply be re-run.
 
