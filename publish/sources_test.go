@@ -148,3 +148,45 @@ func TestPublishIntoPackSources(t *testing.T) {
 		t.Error("the registry is gone")
 	}
 }
+
+// TestCheckSource: a registry URL as the site goes only to a destination
+// that reads one (oci://, promotion); to a tree of files it is refused
+// as the user's mistake (ErrSource, also ErrDestination), saying what
+// exists instead. A stranger's report: oci://… to ./mirror was read as a
+// directory without index.json, with advice to build into the registry.
+func TestCheckSource(t *testing.T) {
+	for _, c := range []struct {
+		site, dest string
+		want       []string // nil: accepted
+	}{
+		{"site", "www", nil},
+		{"site", "oci://127.0.0.1:5000/acme", nil},
+		{"file:///srv/site", "s3://bucket/registry", nil},
+		{"oci://127.0.0.1:5031/acme", "oci://127.0.0.1:5032/prod", nil},
+		{"https://packs.example/registry", "oci://127.0.0.1:5032/prod", nil},
+		{"oci://127.0.0.1:5031/acme", "./mirror", []string{"SITE oci://127.0.0.1:5031/acme is a registry URL (oci://)", "./mirror is a tree of files", "only to oci://REGISTRY/BASE", "`packgen build --previous oci://127.0.0.1:5031/acme --out site && packgen publish site ./mirror`"}},
+		{"oci://127.0.0.1:5031/acme", "s3://bucket/mirror", []string{"s3://bucket/mirror is a tree of files"}},
+		{"https://packs.example/registry", "/srv/www", []string{"is a registry URL (https://)"}},
+		{"s3:/bucket", "/srv/www", []string{"SITE s3:/bucket is a registry URL"}},
+	} {
+		err := CheckSource(c.site, c.dest)
+		if c.want == nil {
+			if err != nil {
+				t.Errorf("%s → %s: %v", c.site, c.dest, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrSource) || !errors.Is(err, ErrDestination) {
+			t.Fatalf("%s → %s: %v", c.site, c.dest, err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s → %s: %q lacks %q", c.site, c.dest, err, w)
+			}
+		}
+		// To refuses it too, before reading anything.
+		if _, err := To(context.Background(), c.site, c.dest, DestOptions{}, Options{}); !errors.Is(err, ErrSource) {
+			t.Errorf("To %s → %s: %v", c.site, c.dest, err)
+		}
+	}
+}
