@@ -437,7 +437,8 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	// The repositories every publish touches, in one token; each pack's
 	// are added per pack (plan, pushReleases).
 	ctx = scoped(ctx, d.loc.Ref(d.loc.Repo(ocimap.IndexRepo)), d.loc.Ref(d.loc.Repo(ocimap.SignatureRepo)), d.loc.Ref(d.loc.Repo(ocimap.ArchiveRepo)))
-	if d.o.Signer == nil && s.root.Signed {
+	if d.o.Signer == nil && s.src == nil && s.root.Signed {
+		// A promotion copies the source's signatures instead (signing).
 		fmt.Fprintf(o.Log, "warning: no --key: release manifests are pushed without cosign signatures\n")
 	}
 	res := &Result{Target: d.String(), DryRun: o.DryRun, Serial: s.root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: []string{},
@@ -1060,6 +1061,9 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 	if d.o.Signer == nil {
 		if sg.one, err = d.copySignatures(s, repo, &mu, done, o); err != nil {
 			return nil, err
+		}
+		if n := len(sg.need); n > 0 && !o.DryRun {
+			fmt.Fprintf(o.Log, "note: no --key: copying the cosign signatures of %d release(s) from %s, each verified under --source-key first\n", n, s.src.Ref(s.src.Repo(ocimap.SignatureRepo)))
 		}
 		return sg, nil
 	}

@@ -417,12 +417,18 @@ func TestOCIPromote(t *testing.T) {
 	do := promoteOptions(dev, prod)
 	do.OCI.Verify = f.verifier(t) // dev's root and cosign signatures must verify before anything is copied
 	src, dst := "oci://"+dev.Host()+"/dev", "oci://"+prod.Host()+"/prod"
-	res, err := To(ctx, src, dst, do, Options{})
+	var log strings.Builder
+	res, err := To(ctx, src, dst, do, Options{Log: &log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Releases.Pushed) != 2 || res.Releases.Signed != 2 {
 		t.Fatalf("promotion: %+v", res.Releases)
+	}
+	// A stranger's report: the signatures copied were announced as
+	// "no --key: … pushed without cosign signatures".
+	if l := log.String(); strings.Contains(l, "without cosign signatures") || strings.Count(l, "note: no --key: copying the cosign signatures of 2 release(s) from ") != 1 {
+		t.Errorf("the log of a promotion with the source's key:\n%s", l)
 	}
 	for _, ref := range []string{"calico:3.27.0", "hello:1.0.0"} {
 		a := oras(t, dev, "manifest", "fetch", dev.Host()+"/dev/spectro-packs/archive/"+ref)
