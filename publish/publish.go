@@ -162,7 +162,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", t, err)
 	}
-	if err := refuseSources(t, remote); err != nil {
+	if err := refuseSources(dir, t, remote); err != nil {
 		return nil, err
 	}
 	res := &Result{Target: t.String(), DryRun: o.DryRun, Serial: root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: skipped}
@@ -281,12 +281,12 @@ var ErrPackSources = errors.New("the destination holds pack sources")
 // so the destination is a repository or packs directory, not the
 // registry's. A gh-pages work tree (a git work tree without packs) holds
 // none and is fine.
-func refuseSources(t Target, remote map[string]Object) error {
+func refuseSources(site string, t Target, remote map[string]Object) error {
 	k := sitedir.PackSource(remote)
 	if k == "" {
 		return nil
 	}
-	return errmark.Wrap(ErrDestination, errmark.New(ErrPackSources, "%s holds pack sources (%s, a pack's %s, which a registry site never holds): it is a repository or a packs directory, the build's input, and a publish there would write the registry's files among the packs (and --prune could delete their files). Nothing was written. Publish into a directory of its own (a new one, or a gh-pages work tree), e.g. `packgen publish SITE public`", t, k, sitedir.PackFile))
+	return errmark.Wrap(ErrDestination, errmark.New(ErrPackSources, "%s holds pack sources (%s, a pack's %s, which a registry site never holds): it is a repository or a packs directory, the build's input, and a publish there would write the registry's files among the packs (and --prune could delete their files). Nothing was written. Publish into a directory of its own (a new one, or a gh-pages work tree), e.g. `packgen publish %s public`", t, k, sitedir.PackFile, site))
 }
 
 // readLive reads the live index.json of the target, if any, and refuses
