@@ -437,8 +437,7 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	// The repositories every publish touches, in one token; each pack's
 	// are added per pack (plan, pushReleases).
 	ctx = scoped(ctx, d.loc.Ref(d.loc.Repo(ocimap.IndexRepo)), d.loc.Ref(d.loc.Repo(ocimap.SignatureRepo)), d.loc.Ref(d.loc.Repo(ocimap.ArchiveRepo)))
-	if d.o.Signer == nil && s.src == nil && s.root.Signed {
-		// A promotion copies the source's signatures instead (signing).
+	if d.o.Signer == nil && s.root.Signed {
 		fmt.Fprintf(o.Log, "warning: no --key: release manifests are pushed without cosign signatures\n")
 	}
 	res := &Result{Target: d.String(), DryRun: o.DryRun, Serial: s.root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: []string{},
