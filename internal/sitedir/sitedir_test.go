@@ -176,14 +176,18 @@ func TestPackSource(t *testing.T) {
 	}
 }
 
-// FuzzOwned: prune asks Owned about every key a remote lists (outside
-// input). It never panics, and a key it owns lies in one of a site's
-// top entries.
+// FuzzOwned: prune asks Owned and Prunable about every key a remote
+// lists (outside input). They never panic, a key Owned owns lies in one
+// of a site's top entries, and Prunable is only ever narrower.
 func FuzzOwned(f *testing.F) {
 	for _, s := range []string{"index.json", "packs/a/1.0.0/a-1.0.0.tar.gz", "packs/a/logo.png", "assets/x", "notes.txt", "", "/", "packs//", "..", "log/witness/w"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
+		// Prunable narrows Owned: never a key Owned refuses.
+		if Prunable(key, map[string]bool{"a": true, "": true}) && !Owned(key) {
+			t.Errorf("Prunable(%q) but not Owned", key)
+		}
 		if !Owned(key) {
 			return
 		}
