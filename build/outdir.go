@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/packgen/packgen/internal/errmark"
+	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/sitedir"
 	"github.com/packgen/packgen/source"
 )
@@ -26,6 +27,11 @@ var ErrOutDir = errors.New("the out dir is not the build's to replace")
 // git directories and its packs directory are refused by name first,
 // whatever they hold.
 func checkOut(o Options, repo *source.Repo) error {
+	// A URL is no directory: taken as one, oci://HOST/BASE was read as
+	// the previous build and then failed as a path ("oci:/HOST/...").
+	if loc, err := location.Parse(o.Out); err != nil || loc.Scheme != "file" || loc.Dir != o.Out {
+		return errmark.New(ErrOutDir, "--out %s is a URL, not a local directory: the build writes the site into a directory (made when missing), e.g. --out site; to put it on S3, an OCI registry or a web server, publish that directory: `packgen publish site %s`", o.Out, o.Out)
+	}
 	out := realPath(o.Out)
 	workTree, gitDirs := repo.Dirs()
 	for i, g := range gitDirs {

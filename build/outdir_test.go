@@ -79,6 +79,13 @@ func TestOutDirRefused(t *testing.T) {
 		}, "packs", "holds no index.json"},
 		{"an index.json of someone else", func() string { return file(filepath.Join(tmp, "web"), "index.json", `{"hello": "world"}`) }, "packs", "index.json is not a packgen registry index"},
 		{"a site name of the wrong kind", func() string { return file(filepath.Join(tmp, "wrong-kind"), "packs", "a file") }, "packs", "holds packs,"},
+		// A stranger's report: --out oci://… was read as the previous
+		// build, then failed as a path (exit 3, "oci:/HOST/…lock").
+		{"an OCI registry", func() string { return "oci://127.0.0.1:1/acme" }, "packs", "is a URL, not a local directory"},
+		{"a bucket", func() string { return "s3://bucket/registry" }, "packs", "`packgen publish site s3://bucket/registry`"},
+		{"a web server", func() string { return "https://packs.example/registry" }, "packs", "is a URL, not a local directory"},
+		{"a file URL", func() string { return "file://" + filepath.ToSlash(filepath.Join(tmp, "file-url")) }, "packs", "is a URL, not a local directory"},
+		{"a URL missing a slash", func() string { return "s3:/bucket" }, "packs", "is a URL, not a local directory"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

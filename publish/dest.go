@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/location"
 )
 
@@ -174,10 +175,51 @@ func lookup(dest string) (destination, location.Location, error) {
 	return d, loc, nil
 }
 
+// ErrSource: the site to publish is a registry URL (oci://, https://…)
+// and the destination is a tree of files, which publishes a site
+// directory only. It also matches ErrDestination (exit 2).
+var ErrSource = errors.New("the site is a registry URL")
+
+// CheckSource refuses, before any option is checked or anything read, a
+// site named by a URL when dest is a tree of files (a directory, s3://):
+// only a SitePublisher (oci://) reads a registry as its source
+// (promotion). Taken as a directory, oci://HOST/BASE was reported as a
+// site with no index.json, with advice to build into it.
+func CheckSource(site, dest string) error {
+	src, err := location.Parse(site)
+	if err == nil && src.Scheme == "file" {
+		return nil
+	}
+	d, _, derr := lookup(dest)
+	if derr != nil {
+		return derr
+	}
+	if d.publisher != nil {
+		return nil
+	}
+	kind := "a registry URL"
+	if err == nil {
+		kind += " (" + src.Scheme + "://)"
+	}
+	destMu.RLock()
+	var promote []string
+	for _, o := range destinations {
+		if o.publisher != nil {
+			promote = append(promote, o.usage)
+		}
+	}
+	destMu.RUnlock()
+	sort.Strings(promote)
+	return errmark.Wrap(ErrDestination, errmark.New(ErrSource, "SITE %s is %s, and %s is a tree of files, which publish fills from a site directory only: a registry URL is published (promoted, verified, release by release) only to %s. For the same registry as static files, build it from its repository with the published registry as the previous build, then publish that directory: `packgen build --previous %s --out site && packgen publish site %s` (the published releases are read back, verified and reused byte for byte)", site, kind, dest, strings.Join(promote, ", "), site, dest))
+}
+
 // To publishes the site in dir to dest (see Open). A destination that is
 // a SitePublisher reads the site itself: dir may then also be a registry
 // location (oci://… to promote from one OCI registry to another).
 func To(ctx context.Context, dir, dest string, do DestOptions, o Options) (*Result, error) {
+	if err := CheckSource(dir, dest); err != nil {
+		return nil, err
+	}
 	d, loc, err := lookup(dest)
 	if err != nil {
 		return nil, err

@@ -453,17 +453,30 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 		return nil, err
 	}
 	if current {
-		if err := d.pushWitnesses(ctx, s, idx, o, res); err != nil {
-			return res, err
+		// The live root is this site's, so its publish completed; the
+		// release tags are still checked (a HEAD each): anyone who may
+		// push can move one, and Palette pulls by tag.
+		moved, err := d.tagsMoved(ctx, s, o)
+		if err != nil {
+			return nil, err
 		}
-		return res, d.pruneAfter(ctx, s, idx, live, o, res)
+		if moved == "" {
+			res.Releases.Present = len(s.releases)
+			if err := d.pushWitnesses(ctx, s, idx, o, res); err != nil {
+				return res, err
+			}
+			return res, d.pruneAfter(ctx, s, idx, live, o, res)
+		}
+		// Planned in full: a missing tag is pushed again, a moved one
+		// refused (refused says by whom).
+		fmt.Fprintf(o.Log, "note: %s no longer names the manifest the live index (this site's, serial %d) published: checking every release\n", moved, live.root.Serial)
 	}
 	// Plan every release before pushing anything.
 	push, err := d.plan(ctx, s, o, res)
 	if err != nil {
 		return nil, err
 	}
-	if err := refused(res); err != nil {
+	if err := refused(res, current, d); err != nil {
 		return res, err
 	}
 	for _, r := range push {
@@ -570,24 +583,79 @@ func (d *ociDest) checkLive(ctx context.Context, s *site, o Options, res *Result
 		return nil, nil, false, err
 	}
 	if im.root.Desc.Digest == live.desc.Digest {
-		res.Releases.Present = len(s.releases)
 		return idx, live, true, nil
 	}
 	return idx, live, false, nil
 }
 
+// errTagMoved stops tagsMoved at the first tag that moved.
+var errTagMoved = errors.New("a release tag moved")
+
+// tagsMoved returns the first release tag (REPO:TAG) that does not name
+// the site's manifest for it (moved or deleted), "" when every one does:
+// one HEAD per release, the packs in parallel and each pack's releases
+// in turn (on a token registry one token per pack, as the plan asks,
+// rather than a 401 for each release in flight), stopping at the first.
+func (d *ociDest) tagsMoved(ctx context.Context, s *site, o Options) (string, error) {
+	byRepo := map[string][]*siteRelease{}
+	var repos []string
+	for _, r := range s.releases {
+		if byRepo[r.repo] == nil {
+			repos = append(repos, r.repo)
+		}
+		byRepo[r.repo] = append(byRepo[r.repo], r)
+	}
+	var mu sync.Mutex
+	moved := ""
+	err := parallel.Each(ctx, len(repos), o.Jobs, func(i int) error {
+		repo, err := d.o.Repos(repos[i])
+		if err != nil {
+			return err
+		}
+		ctx := scoped(ctx, repos[i])
+		for _, r := range byRepo[repos[i]] {
+			desc, err := repo.Resolve(ctx, r.tag)
+			switch {
+			case ocireg.IsNotFound(err) || (err == nil && desc.Digest != r.manifest.Desc.Digest):
+				mu.Lock()
+				if moved == "" || r.repo+":"+r.tag < moved {
+					moved = r.repo + ":" + r.tag
+				}
+				mu.Unlock()
+				return errTagMoved
+			case err != nil:
+				return fmt.Errorf("resolve %s:%s: %w", r.repo, r.tag, ocireg.Wrap(r.repo+":"+r.tag, repo.Client, err))
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errTagMoved) {
+		err = nil
+	}
+	return moved, err
+}
+
 // refused is the error of a plan that found releases published with
-// other content: nothing is pushed then.
-func refused(res *Result) error {
+// other content: nothing is pushed then. current says the live index is
+// the site's own: it published these very releases, so a tag naming
+// another manifest was moved by someone else since.
+func refused(res *Result, current bool, dest fmt.Stringer) error {
 	n := len(res.Releases.Refused)
 	if n == 0 {
 		return nil
 	}
-	var lines []string
+	var lines, tags []string
 	for _, r := range res.Releases.Refused {
 		lines = append(lines, fmt.Sprintf("%s@%s: %s already names %s, this release's manifest is %s", r.Pack, r.Version, r.Ref, r.Remote, r.Expected))
+		if i := strings.LastIndex(r.Ref, ":"); i > 0 {
+			tags = append(tags, fmt.Sprintf("`oras tag %s@%s %s`", r.Ref[:i], r.Expected, r.Ref[i+1:]))
+		}
 	}
-	return fmt.Errorf("%w: %d release(s) already published with other content, nothing pushed:\n  %s\na published version never changes: bump the version in pack.json of each pack whose content changed, rebuild and publish again", ErrImmutable, n, strings.Join(lines, "\n  "))
+	restore := fmt.Sprintf("`packgen verify --site %s` names every release that does not verify; restore each tag to the manifest the release's signature covers, if the registry still holds it: %s", dest, strings.Join(tags, ", "))
+	if current {
+		return fmt.Errorf("%w: %d release tag(s) moved to other content since this very site was published, nothing pushed:\n  %s\nthe registry's live index is this site's, which published each release with the manifest named: the releases did not change, someone else wrote the registry since (an `oras push`, another tool): find out who; %s", ErrImmutable, n, strings.Join(lines, "\n  "), restore)
+	}
+	return fmt.Errorf("%w: %d release(s) already published with other content, nothing pushed:\n  %s\na published version never changes. If a pack's content changed, bump the version in its pack.json, rebuild and publish again. If it did not (a site built with --previous from the published registry reuses its releases byte for byte), someone else wrote the registry since: %s", ErrImmutable, n, strings.Join(lines, "\n  "), restore)
 }
 
 // dryRun says what a publish would push besides the releases.
@@ -1066,6 +1134,9 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 	if d.o.Signer == nil {
 		if sg.one, err = d.copySignatures(s, repo, &mu, done, o); err != nil {
 			return nil, err
+		}
+		if n := len(sg.need); n > 0 && !o.DryRun {
+			fmt.Fprintf(o.Log, "note: no --key: copying the cosign signatures of %d release(s) from %s, each verified under --source-key first\n", n, s.src.Ref(s.src.Repo(ocimap.SignatureRepo)))
 		}
 		return sg, nil
 	}

@@ -200,14 +200,15 @@ func TestPublishOCI(t *testing.T) {
 	}
 
 	// Again: nothing new, nothing pushed, and found out from the live
-	// root alone: no request per pack or per release.
+	// root and one HEAD per release tag (someone may have moved one): no
+	// tags list, no GET in the packs' repositories.
 	puts := reg.Requests("PUT", "")
 	posts := reg.Requests("POST", "")
 	before := len(reg.AccessLog())
 	packReqs := func() int {
 		return reg.Requests("GET", "/spectro-packs/archive/") + reg.Requests("HEAD", "/spectro-packs/archive/")
 	}
-	packBefore := packReqs()
+	packBefore, headsBefore := packReqs(), reg.Requests("HEAD", "/spectro-packs/archive/")
 	res, err = To(ctx, site, dest, do, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -215,8 +216,33 @@ func TestPublishOCI(t *testing.T) {
 	if len(res.Releases.Pushed) != 0 || res.Releases.Present != 3 || res.Releases.Signed != 0 || reg.Requests("PUT", "") != puts || reg.Requests("POST", "") != posts {
 		t.Fatalf("second publish: %+v, %d new PUTs", res.Releases, reg.Requests("PUT", "")-puts)
 	}
-	if n, p := len(reg.AccessLog())-before, packReqs()-packBefore; n > 6 || p != 0 {
-		t.Fatalf("second publish: %d requests, %d of them to the packs' repositories; want the live root's few and none per pack:\n%s", n, p, strings.Join(reg.AccessLog()[before:], "\n"))
+	if n, p, heads := len(reg.AccessLog())-before, packReqs()-packBefore, reg.Requests("HEAD", "/spectro-packs/archive/")-headsBefore; n > 6+3 || p != 3 || heads != 3 {
+		t.Fatalf("second publish: %d requests, %d of them to the packs' repositories (%d HEADs); want the live root's few and a HEAD per release:\n%s", n, p, heads, strings.Join(reg.AccessLog()[before:], "\n"))
+	}
+	// A stranger's report: a release tag moved by a plain `oras push` was
+	// reported "already there". The publish now refuses it, naming who
+	// wrote it (not the pack: the live index is this site's), and pushes
+	// nothing; once the tag is restored the publish passes.
+	moved := reg.Host() + "/acme/packs/spectro-packs/archive/calico:3.27.1"
+	ours := strings.TrimSpace(string(oras(t, reg, "resolve", moved)))
+	evil := filepath.Join(t.TempDir(), "calico-3.27.1.tar.gz")
+	os.WriteFile(evil, []byte("evil: true"), 0o644)
+	push := exec.Command(ocitest.Tool(t, "oras"), "push", "--plain-http", "-u", reg.Username, "-p", reg.Password, moved, "calico-3.27.1.tar.gz")
+	push.Dir, push.Env = filepath.Dir(evil), append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+	if out, err := push.CombinedOutput(); err != nil {
+		t.Fatalf("oras push: %v\n%s", err, out)
+	}
+	puts = reg.Requests("PUT", "")
+	res, err = To(ctx, site, dest, do, Options{})
+	if !errors.Is(err, ErrImmutable) || !strings.Contains(err.Error(), "moved to other content since this very site was published") || !strings.Contains(err.Error(), "someone else wrote the registry since") || !strings.Contains(err.Error(), "packgen verify --site "+dest) || strings.Contains(err.Error(), "bump the version") {
+		t.Fatalf("a moved tag: %v", err)
+	}
+	if len(res.Releases.Refused) != 1 || res.Releases.Refused[0].Expected != ours || reg.Requests("PUT", "") != puts {
+		t.Fatalf("a moved tag: %+v, %d PUTs", res.Releases, reg.Requests("PUT", "")-puts)
+	}
+	oras(t, reg, "tag", strings.TrimSuffix(moved, ":3.27.1")+"@"+ours, "3.27.1")
+	if res, err = To(ctx, site, dest, do, Options{}); err != nil || res.Releases.Present != 3 {
+		t.Fatalf("after the tag was restored: %v %+v", err, res)
 	}
 	// An older site is a rollback.
 	if _, err := To(ctx, site1, dest, do, Options{}); !errors.Is(err, ErrRollback) {
@@ -449,6 +475,16 @@ func TestOCIPromote(t *testing.T) {
 	res, err = To(ctx, src, dst, do, Options{})
 	if err != nil || len(res.Releases.Pushed) != 0 || res.Releases.Present != 2 || prod.Requests("PUT", "") != puts {
 		t.Fatalf("promoting again: %v %+v, %d PUTs", err, res.Releases, prod.Requests("PUT", "")-puts)
+	}
+	// A stranger's report: the signatures a promotion copies went with
+	// "warning: no --key: … pushed without cosign signatures" (gone:
+	// above). It says once, as a note, that it copies them.
+	var l strings.Builder
+	if res, err = To(ctx, src, dst+"2", do, Options{Log: &l}); err != nil || res.Releases.Signed != 2 {
+		t.Fatalf("promoting to a second base: %v %+v", err, res)
+	}
+	if log := l.String(); strings.Count(log, "note: no --key: copying the cosign signatures of 2 release(s) from "+dev.Host()+"/dev/packgen/signatures, each verified under --source-key first") != 1 {
+		t.Errorf("the log of a promotion that copies signatures:\n%s", log)
 	}
 }
 

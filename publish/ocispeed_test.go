@@ -144,11 +144,14 @@ func requestsPerRelease(t *testing.T, mode ocitest.Mode) {
 			releases, packs, len(lines), perRelease, perPack, fixed, unauthorized, limit, requestKinds(lines, "acme"))
 	}
 
-	// Nothing new: the live root manifest says so.
+	// Nothing new: the live root manifest says so, and a HEAD per
+	// release that its tag still names the release (a moved tag is
+	// caught: TestPublishOCI); on a token registry a 401 per pack at most.
 	before = len(lines) + before
 	mustPublish(t, reg, f, site, dest)
-	if again := settledLog(reg)[before:]; len(again) > 2+strings.Count(strings.Join(again, "\n"), `" 401 `) {
-		t.Fatalf("a publish with nothing new took %d requests:%s", len(again), requestKinds(again, "acme"))
+	again := settledLog(reg)[before:]
+	if n401 := strings.Count(strings.Join(again, "\n"), `" 401 `); len(again) > 2+releases+n401 || n401 > packs+1 {
+		t.Fatalf("a publish with nothing new took %d requests (%d answered 401):%s", len(again), n401, requestKinds(again, "acme"))
 	}
 }
 

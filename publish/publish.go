@@ -46,6 +46,7 @@ import (
 	"sync"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/sitedir"
@@ -161,6 +162,9 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", t, err)
 	}
+	if err := refuseSources(dir, t, remote); err != nil {
+		return nil, err
+	}
 	res := &Result{Target: t.String(), DryRun: o.DryRun, Serial: root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: skipped}
 	// The live remote generation: rollback protection now, prune rules later.
 	live, liveData, err := readLive(ctx, t, src, remote, root, rootData, o, res)
@@ -273,6 +277,25 @@ func refuseOverwrite(t Target, uploads []localFile, remote map[string]Object) er
 		shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(taken)-5))
 	}
 	return fmt.Errorf("%w: %s holds no index.json, so no packgen registry is published there, yet it holds %d file(s) the site would replace with other content: %s. Publish into an empty directory or prefix (a registry/ below it, say), or move those files away; if an earlier publish of this registry that did not finish left them, pass --force", ErrOverwrite, t, len(taken), strings.Join(shown, ", "))
+}
+
+// ErrPackSources: the destination holds pack sources (a pack.json: a
+// repository or its packs directory, the build's input), among which a
+// publish would write the registry's files and from which a prune could
+// delete a pack's own. It also matches ErrDestination (exit 2).
+var ErrPackSources = errors.New("the destination holds pack sources")
+
+// refuseSources refuses, before anything is written, a destination that
+// holds a pack's manifest (sitedir.PackSource): a site never holds one,
+// so the destination is a repository or packs directory, not the
+// registry's. A gh-pages work tree (a git work tree without packs) holds
+// none and is fine.
+func refuseSources(site string, t Target, remote map[string]Object) error {
+	k := sitedir.PackSource(remote)
+	if k == "" {
+		return nil
+	}
+	return errmark.Wrap(ErrDestination, errmark.New(ErrPackSources, "%s holds pack sources (%s, a pack's %s, which a registry site never holds): it is a repository or a packs directory, the build's input, and a publish there would write the registry's files among the packs (and --prune could delete their files). Nothing was written. Publish into a directory of its own (a new one, or a gh-pages work tree), e.g. `packgen publish %s public`", t, k, sitedir.PackFile, site))
 }
 
 // readLive reads the live index.json of the target, if any, and refuses
@@ -732,15 +755,26 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 		return nil
 	}
 	var foreign []string
-	keep, err := liveReferences(ctx, t, live, liveData)
+	keep, packs, err := liveReferences(ctx, t, live, liveData)
 	if err != nil {
 		// Cannot tell what the old generation needs: keep all metadata.
 		fmt.Fprintf(o.Log, "warning: %v: keeping every remote index file\n", err)
-		keep = nil
+		keep, packs = nil, map[string]bool{}
+	}
+	// The packs some index lists: the live one's and the site's (every
+	// file the site keeps under packs/NAME/ is of a pack its index lists,
+	// onlyReferenced).
+	for _, f := range local {
+		if name, ok := strings.CutPrefix(f.key, "packs/"); ok {
+			name, _, _ = strings.Cut(name, "/")
+			packs[name] = true
+		}
 	}
 	for _, k := range extra {
-		if !sitedir.Owned(k) {
-			// Not a file a site packgen built holds: never the registry's.
+		if !sitedir.Prunable(k, packs) {
+			// Not a file a site packgen built holds, or not at a name
+			// an index could have referenced (packs/NAME/ of a NAME no
+			// index lists): never the registry's.
 			foreign = append(foreign, k)
 			res.Kept = append(res.Kept, k)
 			continue
@@ -761,22 +795,23 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 		fmt.Fprintf(o.Log, "deleted %s\n", k)
 	}
 	if len(foreign) > 0 {
-		fmt.Fprintf(o.Log, "warning: --prune: kept %d file(s) on %s that a site packgen builds never holds (e.g. %s): prune deletes only the registry's and its catalogue's files\n", len(foreign), t, foreign[0])
+		fmt.Fprintf(o.Log, "warning: --prune: kept %d file(s) on %s that are not the registry's (e.g. %s): prune deletes only the files a site packgen builds holds, at names an index of this registry could have referenced (under packs/, only a listed pack's)\n", len(foreign), t, foreign[0])
 	}
 	return nil
 }
 
 // liveReferences lists what the index live before this publish references
-// (its digest-named signatures, buckets and shards), read from the remote.
+// (its digest-named signatures, buckets and shards), read from the remote,
+// and the packs it lists.
 // A client that fetched that index just before the switch still resolves
 // through these, so prune leaves them for the next publish to remove.
-func liveReferences(ctx context.Context, t Target, live *index.Root, liveData []byte) (map[string]bool, error) {
-	keep := map[string]bool{}
+func liveReferences(ctx context.Context, t Target, live *index.Root, liveData []byte) (keep, packs map[string]bool, err error) {
+	keep, packs = map[string]bool{}, map[string]bool{}
 	if live == nil {
 		if liveData != nil {
-			return nil, fmt.Errorf("the live index.json is unreadable")
+			return nil, nil, fmt.Errorf("the live index.json is unreadable")
 		}
-		return keep, nil
+		return keep, packs, nil
 	}
 	sha := index.Digest(liveData)
 	keep[index.RootSignaturePath(sha)] = true
@@ -789,7 +824,7 @@ func liveReferences(ctx context.Context, t Target, live *index.Root, liveData []
 		}
 	}
 	// Down the live tree: interior nodes, leaves and the shards they pin.
-	err := index.WalkBuckets(live, func(b index.FileRef) ([]byte, error) {
+	err = index.WalkBuckets(live, func(b index.FileRef) ([]byte, error) {
 		keep[b.Path] = true
 		bd, err := readAll(ctx, t, b.Path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -805,13 +840,14 @@ func liveReferences(ctx context.Context, t Target, live *index.Root, liveData []
 		}
 		for _, s := range bucket.Packs {
 			keep[s.Shard.Path] = true
+			packs[s.Name] = true
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return keep, nil
+	return keep, packs, nil
 }
 
 // maxMetadata bounds what is read of a remote metadata file.

@@ -668,7 +668,7 @@ func TestPublishDir(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	theirs := map[string]string{"notes.txt": "secret", "docs/x.md": "# x", "registry.pub": "key", "packs/hello-1.0.0/pack.json": "{}", "CNAME": "packs.example"}
+	theirs := map[string]string{"notes.txt": "secret", "docs/x.md": "# x", "registry.pub": "key", "packs/hello-1.0.0/logo.png": "png", "CNAME": "packs.example"}
 	for k, v := range theirs {
 		must(os.MkdirAll(filepath.Dir(filepath.Join(www, k)), 0o755))
 		must(os.WriteFile(filepath.Join(www, k), []byte(v), 0o644))

@@ -230,7 +230,7 @@ func Announced(ref index.FileRef, resp *Response) error {
 // wrap, when given), and checks it. n is what was read, on error too.
 func CopyPinned(ref index.FileRef, resp *Response, dst io.Writer, wrap func(io.Reader) io.Reader) (sum [32]byte, n int64, err error) {
 	if err := Announced(ref, resp); err != nil {
-		return sum, 0, err
+		return sum, 0, mismatchWhere(resp, err)
 	}
 	pr := ref.VerifyReader(resp.Body)
 	var body io.Reader = pr
@@ -241,7 +241,17 @@ func CopyPinned(ref index.FileRef, resp *Response, dst io.Writer, wrap func(io.R
 	if err != nil {
 		return sum, pr.Len(), fmt.Errorf("download %s: %w", ref.Path, err)
 	}
-	return pr.Sum(), pr.Len(), pr.Verify()
+	return pr.Sum(), pr.Len(), mismatchWhere(resp, pr.Verify())
+}
+
+// mismatchWhere adds to err, bytes other than the pinned ones, where the
+// transport read them and what that means there (Response.Mismatch: an
+// OCI release tag someone moved).
+func mismatchWhere(resp *Response, err error) error {
+	if err == nil || resp.Mismatch == "" || !(errors.Is(err, ErrDigestMismatch) || errors.Is(err, ErrTooLarge)) {
+		return err
+	}
+	return fmt.Errorf("%w; %s", err, resp.Mismatch)
 }
 
 // ArchiveSignature verifies a release's archive signature: raw is the

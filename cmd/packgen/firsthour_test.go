@@ -261,6 +261,12 @@ func TestFirstHourTypos(t *testing.T) {
 	b.want(2, []string{"/nope: no such directory: give the directory of a built site"}, "registry", "add", "bad", "/nope")
 	b.want(2, []string{`did you mean s3://bucket/x?`}, "registry", "add", "bad", "s3:/bucket/x")
 	b.want(2, []string{`did you mean s3://bucket/x?`}, "publish", site, "s3:/bucket/x")
+	// A stranger's reports: a registry URL to a directory (with the
+	// oci:// options the source needs), a URL as --out, and a publish
+	// into the repository (its prune deleted a pack's logo): usage errors.
+	b.want(2, []string{"SITE oci://127.0.0.1:1/acme is a registry URL (oci://)", "only to oci://REGISTRY/BASE"}, "publish", "oci://127.0.0.1:1/acme", filepath.Join(b.Dir, "mirror"), "--plain-http")
+	b.want(2, []string{"--out oci://127.0.0.1:1/acme is a URL, not a local directory", "`packgen publish site oci://127.0.0.1:1/acme`"}, "build", "--repo", repo.Dir, "--out", "oci://127.0.0.1:1/acme", "--refresh")
+	b.want(2, []string{"holds pack sources (", "Nothing was written"}, "publish", site, repo.Dir, "--prune")
 	b.want(0, nil, "registry", "add", "local", "site")
 	cfg := filepath.Join(b.Dir, "config", "packgen", "registries.yaml")
 	if got := registryURLs(t, cfg)["local"]; got != site {

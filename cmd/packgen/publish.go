@@ -50,7 +50,11 @@ key unless built as a key rotation from the live key (build --key NEW.key
 deletes a release's files, nor the metadata of the generation that was live
 before this publish (clients may still be resolving through it), nor a
 file a packgen site never holds (a web root's other files), and deletes
-nothing when the destination held no index.json before.
+nothing when the destination held no index.json before; under packs/ it
+deletes only files of packs an index lists.
+A destination that holds a pack.json (the repository or its packs
+directory, the build's input) is refused (exit 2) before anything is
+written: publish into a directory of its own (a gh-pages work tree is fine).
 index.json is replaced with a conditional write: if another publish
 switched it meanwhile, this one stops (exit 3) and can simply be re-run.
 
@@ -72,7 +76,9 @@ manifest is refused (bump the version), never overwritten. SITE may also
 be oci://OTHER/BASE: releases are copied byte for byte (promotion), once
 verified: with --key (its public half must verify SITE; releases are
 signed again) or --source-key registry.pub (SITE's root must verify; its
-cosign signatures are copied only if they verify too).
+cosign signatures are copied only if they verify too). A registry URL as
+SITE goes to oci:// only (exit 2 otherwise): for static files of it, build
+with --previous oci://OTHER/BASE --out site and publish site.
 Credentials: --username with the password in PACKGEN_OCI_PASSWORD, else
 REGISTRY_AUTH_FILE or the docker config (docker login, credential
 helpers).
@@ -104,6 +110,11 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Each destination says which options it uses: one it would
 			// ignore is refused, never dropped.
+			// A registry URL as SITE goes only to oci:// (promotion):
+			// said before the options, which are oci://'s too.
+			if err := publish.CheckSource(args[0], args[1]); err != nil {
+				return usageErr("%v", err)
+			}
 			var given []string
 			cmd.Flags().Visit(func(f *pflag.Flag) { given = append(given, f.Name) })
 			if err := publish.CheckOptions(args[1], given); err != nil {

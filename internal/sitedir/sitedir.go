@@ -140,16 +140,22 @@ func Inspect(dir string) (Report, error) {
 // maxPackLook bounds the entries looked into for a pack.json.
 const maxPackLook = 256
 
+// PackFile is a pack's manifest, the file that makes a directory a pack
+// (the build's input). A site never holds one outside its archives, so
+// a directory holding one is pack sources: never a site, nor a place to
+// publish one (PackSource).
+const PackFile = "pack.json"
+
 // packsIn names a pack.json in dir or in one of its first directories.
 func packsIn(dir string, entries []fs.DirEntry) string {
-	if p := filepath.Join(dir, "pack.json"); isFile(p) {
+	if p := filepath.Join(dir, PackFile); isFile(p) {
 		return p
 	}
 	for i, e := range entries {
 		if i == maxPackLook {
 			break
 		}
-		if p := filepath.Join(dir, e.Name(), "pack.json"); e.IsDir() && isFile(p) {
+		if p := filepath.Join(dir, e.Name(), PackFile); e.IsDir() && isFile(p) {
 			return p
 		}
 	}
@@ -214,6 +220,60 @@ func Owned(key string) bool {
 	case parts[0] == "packs" && len(parts) == 3:
 		switch parts[2] {
 		case "index.html", "logo.png", "feed.xml":
+			return true
+		}
+	}
+	return false
+}
+
+// PackSource returns the first, in sorted order, of keys (slash paths of
+// the files in a directory or under a prefix) that is a pack's manifest
+// (PackFile), "" when none is: a destination holding one holds pack
+// sources (a repository, its packs directory), which a publish must not
+// write among nor prune from.
+func PackSource[V any](keys map[string]V) string {
+	first := ""
+	for k := range keys {
+		if (k == PackFile || strings.HasSuffix(k, "/"+PackFile)) && (first == "" || k < first) {
+			first = k
+		}
+	}
+	return first
+}
+
+// Prunable reports whether prune may delete key from a destination whose
+// registry (the live index or the site's) lists the packs in packs: a
+// file a site holds (Owned), at a name an index could have referenced.
+// Under packs/ only a listed pack's files, since packs/NAME/logo.png of a
+// NAME no index lists is someone else's (a repository's pack directory,
+// a web root's page); content-addressed files (buckets, the root's
+// digest-named signatures, shards) only under a digest's name.
+func Prunable(key string, packs map[string]bool) bool {
+	if !Owned(key) {
+		return false
+	}
+	parts := strings.Split(key, "/")
+	switch parts[0] {
+	case "packs":
+		if len(parts) < 3 || !packs[parts[1]] {
+			return false
+		}
+		if len(parts) == 4 && parts[2] == "shards" {
+			return digestNamed(parts[3], ".json")
+		}
+	case "index":
+		return len(parts) == 2 && digestNamed(parts[1], ".json")
+	case "signatures":
+		return len(parts) == 2 && digestNamed(parts[1], index.SignatureExt, index.BundleExt)
+	}
+	return true
+}
+
+// digestNamed reports whether name is a SHA-256 in lowercase hex
+// followed by one of exts.
+func digestNamed(name string, exts ...string) bool {
+	for _, ext := range exts {
+		if d, ok := strings.CutSuffix(name, ext); ok && len(d) == 64 && strings.Trim(d, "0123456789abcdef") == "" {
 			return true
 		}
 	}

@@ -124,14 +124,70 @@ func TestOwned(t *testing.T) {
 	}
 }
 
-// FuzzOwned: prune asks Owned about every key a remote lists (outside
-// input). It never panics, and a key it owns lies in one of a site's
-// top entries.
+func TestPrunable(t *testing.T) {
+	sha := strings.Repeat("ab", 32)
+	packs := map[string]bool{"a": true}
+	for key, want := range map[string]bool{
+		"index.json":                                  true,
+		"index/" + sha + ".json":                      true,
+		"signatures/" + sha + ".sig":                  true,
+		"signatures/" + sha + ".sigstore.json":        true,
+		"packs/a/shards/" + sha + ".json":             true,
+		"packs/a/index.json":                          true,
+		"packs/a/logo.png":                            true,
+		"packs/a/1.0.0/a-1.0.0.tar.gz":                true,
+		"assets/app.js":                               true,
+		"log/tile/8/0/000":                            true,
+		"notes.txt":                                   false,
+		"index/abc.json":                              false,
+		"index/" + sha + ".json/x":                    false,
+		"signatures/abc.sig":                          false,
+		"signatures/" + strings.ToUpper(sha) + ".sig": false,
+		"packs/a/shards/abc.json":                     false,
+		"packs/a-1.0.0/logo.png":                      false,
+		"packs/a-1.0.0/index.html":                    false,
+		"packs/b/feed.xml":                            false,
+		"packs/b/shards/" + sha + ".json":             false,
+		"packs/a-1.0.0/pack.json":                     false,
+	} {
+		if got := Prunable(key, packs); got != want {
+			t.Errorf("Prunable(%q) = %v, want %v", key, got, want)
+		}
+	}
+}
+
+func TestPackSource(t *testing.T) {
+	for _, c := range []struct {
+		keys []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"index.json", "packs/a/logo.png", "pack.jsonx", "packs/xpack.json"}, ""},
+		{[]string{"pack.json"}, "pack.json"},
+		{[]string{"z/pack.json", "packs/hello-0.1.0/pack.json", "index.json"}, "packs/hello-0.1.0/pack.json"},
+	} {
+		m := map[string]bool{}
+		for _, k := range c.keys {
+			m[k] = true
+		}
+		if got := PackSource(m); got != c.want {
+			t.Errorf("PackSource(%v) = %q, want %q", c.keys, got, c.want)
+		}
+	}
+}
+
+// FuzzOwned: prune asks Owned and Prunable about every key a remote
+// lists (outside input). They never panic, a key Owned owns lies in one
+// of a site's top entries, and Prunable is only ever narrower.
 func FuzzOwned(f *testing.F) {
 	for _, s := range []string{"index.json", "packs/a/1.0.0/a-1.0.0.tar.gz", "packs/a/logo.png", "assets/x", "notes.txt", "", "/", "packs//", "..", "log/witness/w"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
+		// Prunable narrows Owned: never a key Owned refuses.
+		if Prunable(key, map[string]bool{"a": true, "": true}) && !Owned(key) {
+			t.Errorf("Prunable(%q) but not Owned", key)
+		}
 		if !Owned(key) {
 			return
 		}

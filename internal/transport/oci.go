@@ -167,7 +167,13 @@ func (t *ociTransport) getArchive(ctx context.Context, p, name, version, etag st
 	if len(m.Layers) != 1 {
 		return nil, fmt.Errorf("%s:%s: %w: %d layers, a pack has one", repo.Reference, tag, ErrWrongBytes, len(m.Layers))
 	}
-	return t.blob(ctx, repo, m.Layers[0], p, etag)
+	resp, err := t.blob(ctx, repo, m.Layers[0], p, etag)
+	if resp != nil {
+		// Read by tag, which anyone who may push can move: bytes the
+		// index does not pin are the tag's, not the index's, fault.
+		resp.Mismatch = fmt.Sprintf("read as the release tag %s:%s (its layer %s), which does not hold the archive the registry's index pins: the tag was moved to other content since packgen published it (an `oras push`, another tool: someone else wrote the registry), or the index read is another registry's. `packgen verify --site %s` names every release that does not verify; restore the tag to the release's manifest (`oras tag %s@DIGEST %s`, DIGEST the manifest packgen pushed, if the registry still holds it) and try again", repo.Reference, tag, m.Layers[0].Digest, t.loc, repo.Reference, tag)
+	}
+	return resp, err
 }
 
 // getLogTile opens a log tile: the blob its tile group (named by the

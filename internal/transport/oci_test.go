@@ -232,3 +232,44 @@ func TestOCISourceLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestOCIArchiveSaysTag: a release archive is read by its tag, which
+// anyone who may push can move; the response says so (Mismatch names the
+// tag and what to do), for the caller that finds bytes other than the
+// index pins. A stranger's report: `build --previous oci://…` over a
+// moved tag said only "digest mismatch: packs/hello/0.1.0/…".
+func TestOCIArchiveSaysTag(t *testing.T) {
+	reg := ocitest.Start(t, ocitest.Anonymous)
+	ctx := context.Background()
+	tr := openAcme(t, reg)
+	repo, err := ocireg.Repository(ctx, reg.Host()+"/acme/"+ocimap.ArchiveRepo+"/hello", ocireg.Options{PlainHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("evil: true\n")
+	m, err := ocimap.ArchiveManifest(index.Digest(data), int64(len(data)), "hello-0.1.0.tar.gz", time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []struct {
+		d ocispec.Descriptor
+		b []byte
+	}{{m.Layers[0], data}, {m.Config, m.ConfigB}} {
+		if err := repo.Blobs().Push(ctx, b.d, bytes.NewReader(b.b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := repo.PushReference(ctx, m.Desc, bytes.NewReader(m.Manifest), "0.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := tr.Get(ctx, index.ArchivePath("hello", "0.1.0"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, want := range []string{"read as the release tag " + reg.Host() + "/acme/spectro-packs/archive/hello:0.1.0", "someone else wrote the registry", "packgen verify --site oci://" + reg.Host() + "/acme", "oras tag"} {
+		if !strings.Contains(resp.Mismatch, want) {
+			t.Errorf("Mismatch %q lacks %q", resp.Mismatch, want)
+		}
+	}
+}

@@ -36,6 +36,10 @@ type Response struct {
 	Size        int64 // -1 when unknown
 	ETag        string
 	NotModified bool // the cached copy (etag given) is current
+	// Mismatch, when set, says where the body was read and what bytes
+	// other than those the index pins mean there (an OCI release tag:
+	// moved by someone else), for the caller's digest mismatch.
+	Mismatch string
 }
 
 // Transport reads files of a site.
