@@ -597,23 +597,17 @@ var errTagMoved = errors.New("a release tag moved")
 // in turn (on a token registry one token per pack, as the plan asks,
 // rather than a 401 for each release in flight), stopping at the first.
 func (d *ociDest) tagsMoved(ctx context.Context, s *site, o Options) (string, error) {
-	byRepo := map[string][]*siteRelease{}
-	var repos []string
-	for _, r := range s.releases {
-		if byRepo[r.repo] == nil {
-			repos = append(repos, r.repo)
-		}
-		byRepo[r.repo] = append(byRepo[r.repo], r)
-	}
+	names, byPack := s.byPack()
 	var mu sync.Mutex
 	moved := ""
-	err := parallel.Each(ctx, len(repos), o.Jobs, func(i int) error {
-		repo, err := d.o.Repos(repos[i])
+	err := parallel.Each(ctx, len(names), o.Jobs, func(i int) error {
+		rels := byPack[names[i]]
+		repo, err := d.o.Repos(rels[0].repo)
 		if err != nil {
 			return err
 		}
-		ctx := scoped(ctx, repos[i])
-		for _, r := range byRepo[repos[i]] {
+		ctx := scoped(ctx, rels[0].repo)
+		for _, r := range rels {
 			desc, err := repo.Resolve(ctx, r.tag)
 			switch {
 			case ocireg.IsNotFound(err) || (err == nil && desc.Digest != r.manifest.Desc.Digest):
@@ -838,17 +832,23 @@ func listTags(ctx context.Context, repo *remote.Repository) (map[string]bool, er
 	return tags, nil
 }
 
+// byPack groups the site's releases by pack (one repository each), the
+// packs in the order first met.
+func (s *site) byPack() (names []string, by map[string][]*siteRelease) {
+	by = map[string][]*siteRelease{}
+	for _, r := range s.releases {
+		if by[r.name] == nil {
+			names = append(names, r.name)
+		}
+		by[r.name] = append(by[r.name], r)
+	}
+	return names, by
+}
+
 // plan decides, per release, push, present or refused: one tags list per
 // pack, and one manifest request per release whose tag exists.
 func (d *ociDest) plan(ctx context.Context, s *site, o Options, res *Result) ([]*siteRelease, error) {
-	byPack := map[string][]*siteRelease{}
-	var names []string
-	for _, r := range s.releases {
-		if byPack[r.name] == nil {
-			names = append(names, r.name)
-		}
-		byPack[r.name] = append(byPack[r.name], r)
-	}
+	names, byPack := s.byPack()
 	var mu sync.Mutex
 	var push []*siteRelease
 	err := parallel.Each(ctx, len(names), o.Jobs, func(i int) error {
