@@ -80,6 +80,10 @@ type handle struct {
 // ErrShallow is returned when history is needed from a shallow clone.
 var ErrShallow = errors.New("repository is a shallow clone")
 
+// ErrNotRepo: the directory given (or the current one) is in no git
+// repository: what the user pointed packgen at, a usage error.
+var ErrNotRepo = errors.New("not a git repository")
+
 // ErrDuplicate: a name@version defined by more than one directory at the
 // ref, which the repository must fix.
 var ErrDuplicate = errors.New("a version defined by two directories")
@@ -92,7 +96,7 @@ func Open(p string) (*Repo, error) {
 	}
 	r, err := plainOpen(p)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
-		return nil, fmt.Errorf("%s is not inside a git repository: run packgen in a clone of your pack repository, or pass --repo DIR", p)
+		return nil, errmark.New(ErrNotRepo, "%s is not inside a git repository: run packgen in a clone of your pack repository, or pass --repo DIR", p)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open git repository %s: %w", p, err)

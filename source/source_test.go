@@ -200,7 +200,7 @@ func TestShallowAndEmptyAndNotARepo(t *testing.T) {
 	if ids(res) != "calico@1.1.0=a" {
 		t.Errorf("shallow without history: %s", ids(res))
 	}
-	if _, err := Open(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not inside a git repository") {
+	if _, err := Open(t.TempDir()); !errors.Is(err, ErrNotRepo) || !strings.Contains(err.Error(), "not inside a git repository") {
 		t.Errorf("not a repo: %v", err)
 	}
 }

@@ -413,6 +413,19 @@ func TestFirstHourExitCodes(t *testing.T) {
 			t.Errorf("packgen %s: usage footer on a non-usage error:\n%s", strings.Join(args, " "), errs)
 		}
 	}
+	// A --repo in no git repository is what the user typed: exit 2 in
+	// every command that reads one (it was 3, as if git had failed).
+	signed := filepath.Join(b.Dir, "signed")
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", signed, "--key", filepath.Join(b.Dir, "reg.key"), "--refresh")
+	for _, args := range [][]string{
+		{"build", "--repo", empty, "--out", filepath.Join(b.Dir, "s2")},
+		{"validate", "--changed-since", "HEAD~1", "--repo", empty},
+		{"verify", "--site", signed, "--repo", empty, "--key", pub},
+	} {
+		if code, out, errs := b.Run(nil, args...); code != 2 || !strings.Contains(errs, empty+" is not inside a git repository") {
+			t.Errorf("packgen %s: exit %d, want 2 naming the directory\n%s%s", strings.Join(args, " "), code, out, errs)
+		}
+	}
 	// A registry that accepts and never answers: oci:// obeys the limits
 	// given as http(s) does (it once ran for minutes past them), exit 3,
 	// the error naming the registry and the limit, the hint the flag.

@@ -20,6 +20,7 @@ import (
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/source"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -213,10 +214,11 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	code := exitFailure
 	if errors.As(err, &ee) {
 		code = ee.code
-	} else if isUsage(err) || errors.Is(err, sign.ErrKeyPassword) {
+	} else if isUsage(err) || errors.Is(err, sign.ErrKeyPassword) || errors.Is(err, source.ErrNotRepo) {
 		// A key's password missing or wrong is the user's to set, in
 		// every command and whenever the key is decrypted (build's is
-		// lazy: mid-build).
+		// lazy: mid-build); so is a --repo (or working directory) in no
+		// git repository, in every command that reads one.
 		code = exitUsage
 	}
 	if sig := interrupted(); sig != nil {
