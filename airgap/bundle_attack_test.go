@@ -173,3 +173,13 @@ func TestAttackBundleVerifyByMediaType(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenPathTypo: a bundle path that names nothing, or a directory, is
+// what the user typed (ErrInput, exit 2), not a damaged bundle.
+func TestOpenPathTypo(t *testing.T) {
+	for _, p := range []string{filepath.Join(t.TempDir(), "nope.tar"), t.TempDir()} {
+		if _, err := Open(context.Background(), p); !errors.Is(err, ErrInput) || errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), p) {
+			t.Errorf("Open(%s) = %v, want ErrInput naming it", p, err)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -355,6 +357,16 @@ type Bundle struct {
 // Open opens a bundle and reads its list (checked against its digest);
 // nothing else is verified yet (Verify).
 func Open(ctx context.Context, path string) (*Bundle, error) {
+	if fi, err := os.Stat(path); err != nil || fi.IsDir() {
+		// A path mistyped is no damaged bundle: what the user typed.
+		what := "no such file"
+		if err == nil {
+			what = "a directory, not the bundle file `packgen airgap export` wrote"
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			what = err.Error()
+		}
+		return nil, fmt.Errorf("%w: bundle %s: %s", ErrInput, path, what)
+	}
 	store, err := oci.NewFromTar(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v (a complete bundle is what `packgen airgap export` wrote; copy it again)", ErrBundle, path, err)
