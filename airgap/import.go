@@ -135,8 +135,10 @@ type importer struct {
 	o    ImportOptions
 	b    *Bundle
 	dest ocimap.Location
-	res  *ImportResult
-	warn func(format string, args ...any)
+	// destTr reads dest (destination).
+	destTr transport.Transport
+	res    *ImportResult
+	warn   func(format string, args ...any)
 
 	tr       transport.Transport // verify: the bundle as a site
 	sub      *publish.Subset     // verify: the packs, verified
@@ -229,21 +231,34 @@ func (im *importer) checkTargets(ctx context.Context) error {
 	})
 }
 
+// destination opens the destination for reading, once, as clients read
+// it: its live index (checkLiveRoot), an earlier import's marker
+// (readMarker) and what earlier imports left there (reachable).
+func (im *importer) destination() (transport.Transport, error) {
+	if im.destTr != nil {
+		return im.destTr, nil
+	}
+	l, err := location.Parse(im.o.Dest)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInput, err)
+	}
+	if im.destTr, err = transport.Open(l, transport.Config{OCI: im.o.OCI}); err != nil {
+		return nil, err
+	}
+	return im.destTr, nil
+}
+
 // checkLiveRoot refuses, before anything is pushed, a bundle whose index
 // is older than the one the destination serves (an older bundle imported
 // by mistake): publish would refuse its root only after the images, the
 // packs and the marker went out, and the marker would then describe a
 // root that never went live. The same bundle again is no rollback.
 func (im *importer) checkLiveRoot(ctx context.Context) error {
-	l, err := location.Parse(im.o.Dest)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInput, err)
-	}
-	tr, err := transport.Open(l, transport.Config{OCI: im.o.OCI})
+	dest, err := im.destination()
 	if err != nil {
 		return err
 	}
-	data, err := transport.Fetch(tr)(ctx, index.RootFile, index.MaxRootSize)
+	data, err := transport.Fetch(dest)(ctx, index.RootFile, index.MaxRootSize)
 	if errors.Is(err, index.ErrNotFound) {
 		return nil // a first import
 	}

@@ -3,19 +3,15 @@ package airgap
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 
-	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/transport"
@@ -44,7 +40,7 @@ func (im *importer) pushMarker(ctx context.Context) error {
 		this.Releases = append(this.Releases, index.AirgapRelease{Name: r.Name, Version: r.Release.Version})
 	}
 	bundles := []index.AirgapBundle{}
-	prev, err := readMarker(ctx, idx)
+	prev, err := im.readMarker(ctx)
 	switch {
 	case err != nil:
 		im.warn("%s:%s: the air-gap marker of an earlier import does not read (%v): replaced by this bundle's", idx.Reference, ocimap.AirgapTag, err)
@@ -91,11 +87,7 @@ func (im *importer) pushMarker(ctx context.Context) error {
 // registry not answering) is kept: verify --site reports a claimed
 // release that is not there.
 func (im *importer) reachable(ctx context.Context, prev []index.AirgapBundle, this index.AirgapBundle) []index.AirgapBundle {
-	loc, err := location.Parse(im.o.Dest)
-	var dest transport.Transport
-	if err == nil {
-		dest, err = transport.Open(loc, transport.Config{OCI: im.o.OCI})
-	}
+	dest, err := im.destination()
 	if err != nil {
 		im.warn("cannot read %s to check the releases earlier imports put there (%v): the marker keeps them", im.o.Dest, err)
 		return prev
@@ -161,38 +153,20 @@ func (im *importer) reachable(ctx context.Context, prev []index.AirgapBundle, th
 	return out
 }
 
-// readMarker reads the marker an earlier import wrote (nil, nil: none).
-func readMarker(ctx context.Context, idx *remote.Repository) (*index.Airgap, error) {
-	desc, rc, err := idx.FetchReference(ctx, ocimap.AirgapTag)
-	if ocireg.IsNotFound(err) {
+// readMarker reads the marker an earlier import wrote (nil, nil: none),
+// as clients read it (the OCI transport checks the manifest's shape and
+// the layer's bytes).
+func (im *importer) readMarker(ctx context.Context) (*index.Airgap, error) {
+	dest, err := im.destination()
+	if err != nil {
+		return nil, err
+	}
+	data, err := transport.Fetch(dest)(ctx, index.AirgapFile, index.MaxAirgapSize)
+	if errors.Is(err, index.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, ocireg.Wrap(idx.Reference.String()+":"+ocimap.AirgapTag, idx.Client, err)
-	}
-	defer rc.Close()
-	if desc.Size > 4<<20 {
-		return nil, fmt.Errorf("a manifest of %d bytes", desc.Size)
-	}
-	mdata, err := content.ReadAll(rc, desc)
-	if err != nil {
 		return nil, err
-	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(mdata, &m); err != nil {
-		return nil, err
-	}
-	if len(m.Layers) != 1 || ocimap.Title(m.Layers[0]) != index.AirgapFile || m.Layers[0].Size > index.MaxAirgapSize {
-		return nil, errors.New("not an air-gap marker's manifest")
-	}
-	l := m.Layers[0]
-	data := l.Data
-	if data == nil {
-		if data, err = content.FetchAll(ctx, idx.Blobs(), l); err != nil {
-			return nil, err
-		}
-	} else if int64(len(data)) != l.Size || digest.FromBytes(data) != l.Digest {
-		return nil, errors.New("its embedded bytes do not match their descriptor")
 	}
 	return index.ParseAirgap(data)
 }
