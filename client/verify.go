@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -248,7 +247,8 @@ func absentByDesign(air *index.Airgap, onPath map[string]bool, p string) bool {
 // rootSigned: none of problems is about index.json or its signatures.
 func rootSigned(problems []SiteProblem) bool {
 	for _, p := range problems {
-		if p.Path == index.RootFile || strings.HasPrefix(p.Path, path.Dir(index.RootSignaturePath("x"))+"/") || strings.HasPrefix(p.Path, index.RootFile+".") {
+		switch index.KindOf(p.Path) {
+		case index.KindRoot, index.KindRootSignature, index.KindDigestSig:
 			return false
 		}
 	}
