@@ -113,9 +113,7 @@ func logFiles(t *testing.T, dir string) map[string]string {
 }
 
 func TestLogAcrossBuilds(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
 	writePack(t, r, "packs/prom-57.0.0", "prom", "57.0.0", "addon", "")
 	commit(t, r, "one")
@@ -311,9 +309,7 @@ func TestLogFreshStageCarriesPartials(t *testing.T) {
 // a build staged afresh from that site keeps it (an in-place build never
 // touches it), and ignores what cannot be a witness file.
 func TestLogFreshStageCarriesWitnesses(t *testing.T) {
-	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	must(t, err)
+	tmp, r := newRepo(t)
 	writePack(t, r, "packs/a", "a", "1.0.0", "cni", "")
 	commit(t, r, "one")
 	s, _ := testKey(t)

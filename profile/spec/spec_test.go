@@ -120,13 +120,15 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestMergeKeepsComments(t *testing.T) {
-	base := `# Top comment of the pack.
+	// The merge leaves the pack's part (head) as it is, comments and all.
+	const head = `# Top comment of the pack.
 pack:
   namespace: "monitoring"
   content:
     images:
       - image: a:1
-
+`
+	base := head + `
 manifests:
   servicemonitor:
     # How often Prometheus scrapes targets.
@@ -156,13 +158,7 @@ layers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `# Top comment of the pack.
-pack:
-  namespace: "monitoring"
-  content:
-    images:
-      - image: a:1
-manifests:
+	want := head + `manifests:
   servicemonitor:
     # How often Prometheus scrapes targets.
     scrapeInterval: "10s" # the default
