@@ -121,15 +121,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer lock.Close()
-	timeout := o.Timeout
-	if timeout == 0 {
-		timeout = 5 * time.Minute
-	}
-	tr := o.Source
-	if tr == nil {
-		if tr, err = transport.New(o.Site, "", timeout, 0); err != nil {
-			return nil, err
-		}
+	tr, err := o.source()
+	if err != nil {
+		return nil, err
 	}
 	fetch := transport.Fetch(tr)
 	res := &Result{Witness: signer.Name()}
@@ -142,57 +136,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if res.LogKey, res.Pinned, res.RotatedFrom, err = logKey(ctx, o, root, fetch); err != nil {
 		return nil, err
 	}
-	msg, err := fetch(ctx, translog.CheckpointPath, translog.MaxCheckpointSize)
+	msg, cp, err := readCheckpoint(ctx, o, res, fetch)
 	if err != nil {
-		return nil, fmt.Errorf("read %s of %s: %w", translog.CheckpointPath, o.Site, err)
-	}
-	cp, err := translog.OpenCheckpoint(msg, res.LogKey)
-	if err != nil {
-		if res.RotatedFrom != "" {
-			if _, oerr := translog.OpenCheckpoint(msg, res.RotatedFrom); oerr == nil {
-				// index.json goes out before the checkpoint: a rotation
-				// being published.
-				return nil, fmt.Errorf("%w: %s of %s names the rotated log key %s, and its %s is still the old log's: the rotation is being published; run again once it is", ErrNotYet, index.RootFile, o.Site, res.LogKey, translog.CheckpointPath)
-			}
-		}
-		if !res.Pinned {
-			if named := unverifiedLogKey(ctx, fetch); named != "" && named != res.LogKey {
-				how := "To follow a rotation, run with --registry-key (the registry's public keys you trust, the new one included): the witness follows the log key that index.json, verified under them, names, once the new log extends the tree it cosigned"
-				if o.LogKey != "" {
-					how = "To follow a rotation, drop --log-key: with --registry-key (the registry's public keys you trust, the new one included) the witness follows the log key that index.json, verified under them, names, once the new log extends the tree it cosigned"
-				}
-				return nil, fmt.Errorf("%w: %s of %s does not verify under the log key pinned in %s (%s), and its index.json names another (%s): the registry rotated its key, or someone replaced its log. %s", ErrLogKey, translog.CheckpointPath, o.Site, o.StateDir, res.LogKey, named, how)
-			}
-		}
-		return nil, fmt.Errorf("%s of %s: %w", translog.CheckpointPath, o.Site, err)
+		return nil, err
 	}
 	res.Origin, res.Size, res.Hash = cp.Origin, cp.Tree.N, cp.Tree.Hash.String()
 	if root != nil && cp.Origin != translog.LogOrigin(root.root.Registry) {
 		return res, originMismatch(o, root, cp.Origin, msg, res)
 	}
-	// A rotation is followed only if the new log extends the tree
-	// cosigned under the old key: the state is read under that key.
-	stateKeys := []string{res.LogKey}
-	if res.RotatedFrom != "" {
-		// A run killed mid-rotation may have left the new checkpoint.
-		stateKeys = []string{res.RotatedFrom, res.LogKey}
-	}
-	oldMsg, old, err := lastCosigned(o.StateDir, stateKeys...)
+	oldMsg, err := extendsCosigned(ctx, o, res, cp, msg, fetch)
 	if err != nil {
-		return nil, err
-	}
-	res.Previous = old.Tree.N
-	if oldMsg != nil {
-		if err := consistent(ctx, old, cp, fetch); err != nil {
-			if errors.Is(err, ErrFork) {
-				dir, werr := evidence(o.StateDir, oldMsg, msg, err)
-				if werr != nil {
-					return res, errors.Join(err, fmt.Errorf("write the evidence: %w", werr))
-				}
-				res.Evidence = dir
-			}
-			return res, err
-		}
+		return res, err
 	}
 	if res.RotatedFrom != "" {
 		// Kept for an audit: what the witness followed, and on what.
@@ -209,6 +163,81 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// source is the transport o.Site is read through.
+func (o Options) source() (transport.Transport, error) {
+	if o.Source != nil {
+		return o.Source, nil
+	}
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	return transport.New(o.Site, "", timeout, 0)
+}
+
+// readCheckpoint reads the log's checkpoint and opens it under
+// res.LogKey; one that does not open says why it may not (a rotation
+// being published, a key the witness has not followed).
+func readCheckpoint(ctx context.Context, o Options, res *Result, fetch translog.Fetch) ([]byte, translog.Checkpoint, error) {
+	msg, err := fetch(ctx, translog.CheckpointPath, translog.MaxCheckpointSize)
+	if err != nil {
+		return nil, translog.Checkpoint{}, fmt.Errorf("read %s of %s: %w", translog.CheckpointPath, o.Site, err)
+	}
+	cp, err := translog.OpenCheckpoint(msg, res.LogKey)
+	if err == nil {
+		return msg, cp, nil
+	}
+	if res.RotatedFrom != "" {
+		if _, oerr := translog.OpenCheckpoint(msg, res.RotatedFrom); oerr == nil {
+			// index.json goes out before the checkpoint: a rotation
+			// being published.
+			return nil, translog.Checkpoint{}, fmt.Errorf("%w: %s of %s names the rotated log key %s, and its %s is still the old log's: the rotation is being published; run again once it is", ErrNotYet, index.RootFile, o.Site, res.LogKey, translog.CheckpointPath)
+		}
+	}
+	if !res.Pinned {
+		if named := unverifiedLogKey(ctx, fetch); named != "" && named != res.LogKey {
+			how := "To follow a rotation, run with --registry-key (the registry's public keys you trust, the new one included): the witness follows the log key that index.json, verified under them, names, once the new log extends the tree it cosigned"
+			if o.LogKey != "" {
+				how = "To follow a rotation, drop --log-key: with --registry-key (the registry's public keys you trust, the new one included) the witness follows the log key that index.json, verified under them, names, once the new log extends the tree it cosigned"
+			}
+			return nil, translog.Checkpoint{}, fmt.Errorf("%w: %s of %s does not verify under the log key pinned in %s (%s), and its index.json names another (%s): the registry rotated its key, or someone replaced its log. %s", ErrLogKey, translog.CheckpointPath, o.Site, o.StateDir, res.LogKey, named, how)
+		}
+	}
+	return nil, translog.Checkpoint{}, fmt.Errorf("%s of %s: %w", translog.CheckpointPath, o.Site, err)
+}
+
+// extendsCosigned checks that cp extends the tree this witness cosigned
+// last (a fork's evidence is kept, res.Evidence); it returns that
+// checkpoint's bytes (nil on a first run). A rotation is followed only
+// if the new log extends the tree cosigned under the old key: the state
+// is read under that key.
+func extendsCosigned(ctx context.Context, o Options, res *Result, cp translog.Checkpoint, msg []byte, fetch translog.Fetch) ([]byte, error) {
+	stateKeys := []string{res.LogKey}
+	if res.RotatedFrom != "" {
+		// A run killed mid-rotation may have left the new checkpoint.
+		stateKeys = []string{res.RotatedFrom, res.LogKey}
+	}
+	oldMsg, old, err := lastCosigned(o.StateDir, stateKeys...)
+	if err != nil {
+		return nil, err
+	}
+	res.Previous = old.Tree.N
+	if oldMsg == nil {
+		return nil, nil
+	}
+	if err := consistent(ctx, old, cp, fetch); err != nil {
+		if errors.Is(err, ErrFork) {
+			dir, werr := evidence(o.StateDir, oldMsg, msg, err)
+			if werr != nil {
+				return nil, errors.Join(err, fmt.Errorf("write the evidence: %w", werr))
+			}
+			res.Evidence = dir
+		}
+		return nil, err
+	}
+	return oldMsg, nil
 }
 
 // lockState makes the witness's state directory and locks it: one run
