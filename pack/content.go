@@ -461,12 +461,7 @@ func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, 
 		return "", "", layout, fmt.Errorf("chart archive is not gzip-compressed: %v", err)
 	}
 	tr := tar.NewReader(zr)
-	chartYAMLs := map[string][]byte{} // every Chart.yaml a shape could pick
-	var names []chartshape.Entry
-	var unpacked int64
-	var entries []File   // for the links' virtual tree
-	var hard [][2]string // hard links: name, target
-	var subs []subchart
+	c := chartScan{chartYAMLs: map[string][]byte{}}
 	for n := 0; ; n++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -478,63 +473,82 @@ func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, 
 		if n >= maxChartEntries {
 			return "", "", layout, fmt.Errorf("chart archive holds more than %d entries", maxChartEntries)
 		}
-		e, ok := chartshape.EntryOf(h)
-		if !ok {
-			continue
-		}
-		names = append(names, e)
-		// tar(1) run on "./mychart" or "-C dir ." roots entries at "./"
-		// and writes that root itself as "./" or ".".
-		if root := strings.TrimPrefix(h.Name, "./"); (root == "" || root == ".") && h.Typeflag == tar.TypeDir {
-			continue
-		}
-		f, isHard, err := chartEntry(h)
-		if err != nil {
+		if err := c.add(tr, h, &n); err != nil {
 			return "", "", layout, err
 		}
-		switch {
-		case isHard:
-			hard = append(hard, [2]string{h.Name, h.Linkname})
-		case f != nil:
-			entries = append(entries, *f)
-		}
-		unpacked += h.Size
-		if unpacked > maxChartUnpacked {
-			return "", "", layout, fmt.Errorf("chart archive unpacks to more than %s", humanBytes(maxChartUnpacked))
-		}
-		if isSubchartArchive(h) {
-			// Its names are read within the chart's own bounds: what
-			// reading them unpacks, and their count, are the chart's.
-			budget := maxChartUnpacked - unpacked
-			sl, err := subchartLayout(tr, &budget, &n)
-			unpacked = maxChartUnpacked - budget
-			if err != nil {
-				return "", "", layout, err
-			}
-			subs = append(subs, subchart{path.Clean(strings.TrimPrefix(h.Name, "./")), sl})
-		}
-		if key, ok := chartshape.IsChartYAML(h.Name); ok && h.Typeflag == tar.TypeReg {
-			if h.Size > maxChartYAML {
-				return "", "", layout, fmt.Errorf("chart archive: %s is larger than %s", key, humanBytes(maxChartYAML))
-			}
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				return "", "", layout, fmt.Errorf("chart archive is corrupt: %v", err)
-			}
-			chartYAMLs[key] = data // the later of two wins, as in Helm's loader
-		}
 	}
-	if err := chartLinks(entries, hard); err != nil {
+	if err := chartLinks(c.entries, c.hard); err != nil {
 		return "", "", layout, err
 	}
-	if layout, err = chartshape.Of(names); err != nil {
+	if layout, err = chartshape.Of(c.names); err != nil {
 		return "", "", layout, err
 	}
-	if err := checkSubcharts(layout, subs); err != nil {
+	if err := checkSubcharts(layout, c.subs); err != nil {
 		return "", "", layout, err
 	}
-	name, version, err = chartMeta(layout.ChartYAML, chartYAMLs[layout.ChartYAML])
+	name, version, err = chartMeta(layout.ChartYAML, c.chartYAMLs[layout.ChartYAML])
 	return name, version, layout, err
+}
+
+// chartScan is what inspectChart gathers from a chart archive's entries.
+type chartScan struct {
+	chartYAMLs map[string][]byte // every Chart.yaml a shape could pick
+	names      []chartshape.Entry
+	unpacked   int64
+	entries    []File      // for the links' virtual tree
+	hard       [][2]string // hard links: name, target
+	subs       []subchart
+}
+
+// add takes in the entry h, whose content tr reads; *n counts the
+// entries read, a subchart's included.
+func (c *chartScan) add(tr *tar.Reader, h *tar.Header, n *int) error {
+	e, ok := chartshape.EntryOf(h)
+	if !ok {
+		return nil
+	}
+	c.names = append(c.names, e)
+	// tar(1) run on "./mychart" or "-C dir ." roots entries at "./"
+	// and writes that root itself as "./" or ".".
+	if root := strings.TrimPrefix(h.Name, "./"); (root == "" || root == ".") && h.Typeflag == tar.TypeDir {
+		return nil
+	}
+	f, isHard, err := chartEntry(h)
+	if err != nil {
+		return err
+	}
+	switch {
+	case isHard:
+		c.hard = append(c.hard, [2]string{h.Name, h.Linkname})
+	case f != nil:
+		c.entries = append(c.entries, *f)
+	}
+	c.unpacked += h.Size
+	if c.unpacked > maxChartUnpacked {
+		return fmt.Errorf("chart archive unpacks to more than %s", humanBytes(maxChartUnpacked))
+	}
+	if isSubchartArchive(h) {
+		// Its names are read within the chart's own bounds: what
+		// reading them unpacks, and their count, are the chart's.
+		budget := maxChartUnpacked - c.unpacked
+		sl, err := subchartLayout(tr, &budget, n)
+		c.unpacked = maxChartUnpacked - budget
+		if err != nil {
+			return err
+		}
+		c.subs = append(c.subs, subchart{path.Clean(strings.TrimPrefix(h.Name, "./")), sl})
+	}
+	if key, ok := chartshape.IsChartYAML(h.Name); ok && h.Typeflag == tar.TypeReg {
+		if h.Size > maxChartYAML {
+			return fmt.Errorf("chart archive: %s is larger than %s", key, humanBytes(maxChartYAML))
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return fmt.Errorf("chart archive is corrupt: %v", err)
+		}
+		c.chartYAMLs[key] = data // the later of two wins, as in Helm's loader
+	}
+	return nil
 }
 
 // subchart is an archive in a chart's charts/ directory (name clean,
