@@ -43,9 +43,10 @@ is built with them. The pull request is judged as a whole, as a merge
 commit or a squash merge lands it; where pull requests are merged by
 rebase or fast-forward, each of their commits lands on the history the
 build walks: --each-commit judges every commit between the base and HEAD
-as if it were HEAD too, naming the commit in each problem it adds. -o github (or --format github) prints GitHub
-Actions annotations (::error file=...,line=...::message) that show up on
-the pull request's diff.
+as if it were HEAD too, naming the commit in each problem it adds.
+-o github (or --format github) prints GitHub Actions annotations
+(::error file=...,line=...::message) that show up on the pull request's
+diff.
 
 --check-images resolves every image the packs declare in values.yaml
 pack.content.images to a digest against its registry (one HEAD request
@@ -66,54 +67,8 @@ Exits 1 when any error is found (or any warning, with --strict).`,
   packgen validate --changed-since origin/main --each-commit --committed
   packgen validate packs --check-images`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.changed.CheckImages {
-				oo, err := o.oci.options()
-				if err != nil {
-					return err
-				}
-				oo.Timeout, oo.StallTimeout = o.conn.timeout, o.conn.stall
-				o.changed.Lookup.OCI = oo
-			}
 			o.changed.NoHistory = !history
-			if o.changed.Since == "" && (cmd.Flags().Changed("history") || o.changed.HistorySince != "") {
-				return usageErr("--history and --since go with --changed-since")
-			}
-			if o.changed.Since == "" {
-				// Each judges a git change: alone it was ignored and a
-				// broken HEAD passed `validate packs --committed`.
-				for _, f := range []string{"committed", "each-commit", "repo", "packs-dir"} {
-					if cmd.Flags().Changed(f) {
-						return usageErr("--%s goes with --changed-since REF (the pull-request check); to validate directories as they are on disk, name them: packgen validate packs", f)
-					}
-				}
-			}
-			if !history && o.changed.HistorySince != "" {
-				return usageErr("--since bounds the history --history=false turns off: give one of them, as to the build")
-			}
-			if o.changed.Since != "" {
-				if len(args) > 0 {
-					return usageErr("--changed-since validates the repository's changed packs: give --repo and --packs-dir, not directories")
-				}
-				rep, err := validate.Changed(cmd.Context(), o.changed)
-				if errors.Is(err, validate.ErrInput) {
-					return usageErr("%v", err)
-				}
-				if err != nil {
-					return err
-				}
-				return report(g, o, rep)
-			}
-			if len(args) == 0 {
-				args = []string{"."}
-			}
-			rep, err := validate.DirsWith(cmd.Context(), args, o.changed.Options)
-			if errors.Is(err, validate.ErrInput) {
-				return usageErr("%v", err)
-			}
-			if err != nil {
-				return err
-			}
-			return report(g, o, rep)
+			return runValidate(cmd, g, o, args)
 		},
 	}
 	outputFlag(c, &o.output, "text", "json", "github")
@@ -129,6 +84,62 @@ Exits 1 when any error is found (or any warning, with --strict).`,
 	o.oci.addFor(c, "the image registries (--check-images)")
 	o.conn.addTimeouts(c)
 	return c
+}
+
+// runValidate checks validate's flags, then validates the directories
+// named or, with --changed-since, the repository's changed packs.
+func runValidate(cmd *cobra.Command, g *globalOptions, o *validateOptions, args []string) error {
+	if err := o.check(cmd, args); err != nil {
+		return err
+	}
+	if o.changed.CheckImages {
+		oo, err := o.oci.options()
+		if err != nil {
+			return err
+		}
+		oo.Timeout, oo.StallTimeout = o.conn.timeout, o.conn.stall
+		o.changed.Lookup.OCI = oo
+	}
+	var rep *validate.Report
+	var err error
+	if o.changed.Since != "" {
+		rep, err = validate.Changed(cmd.Context(), o.changed)
+	} else {
+		if len(args) == 0 {
+			args = []string{"."}
+		}
+		rep, err = validate.DirsWith(cmd.Context(), args, o.changed.Options)
+	}
+	if errors.Is(err, validate.ErrInput) {
+		return usageErr("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	return report(g, o, rep)
+}
+
+// check refuses flags that do not go together.
+func (o *validateOptions) check(cmd *cobra.Command, args []string) error {
+	if o.changed.Since == "" && (cmd.Flags().Changed("history") || o.changed.HistorySince != "") {
+		return usageErr("--history and --since go with --changed-since")
+	}
+	if o.changed.Since == "" {
+		// Each judges a git change: alone it was ignored and a
+		// broken HEAD passed `validate packs --committed`.
+		for _, f := range []string{"committed", "each-commit", "repo", "packs-dir"} {
+			if cmd.Flags().Changed(f) {
+				return usageErr("--%s goes with --changed-since REF (the pull-request check); to validate directories as they are on disk, name them: packgen validate packs", f)
+			}
+		}
+	}
+	if o.changed.NoHistory && o.changed.HistorySince != "" {
+		return usageErr("--since bounds the history --history=false turns off: give one of them, as to the build")
+	}
+	if o.changed.Since != "" && len(args) > 0 {
+		return usageErr("--changed-since validates the repository's changed packs: give --repo and --packs-dir, not directories")
+	}
+	return nil
 }
 
 // report prints a validation report and sets the exit code.
