@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -318,10 +319,15 @@ func warnStale(w io.Writer, lock *profile.Lock, lockPath string) {
 	}
 }
 
+// profileOutdatedOptions are outdated's flags.
+type profileOutdatedOptions struct {
+	f        profileFlags
+	lock     string
+	exitCode bool
+}
+
 func newProfileOutdatedCmd(g *globalOptions) *cobra.Command {
-	f := &profileFlags{}
-	var lockPath string
-	var exitCode bool
+	o := &profileOutdatedOptions{}
 	c := &cobra.Command{
 		Use:   "outdated PROFILE",
 		Short: "List layers with newer versions than the lock pins",
@@ -341,68 +347,74 @@ another profile is refused.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileFileCompletion("yaml", "yml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := loadProfile(args[0])
-			if err != nil {
-				return err
-			}
-			explicit := lockPath != ""
-			if !explicit {
-				lockPath = profile.DefaultLockPath(args[0])
-			}
-			lock, err := profile.LoadLock(lockPath)
-			if err != nil && (explicit || !isNotExist(err)) {
-				return loadErr(err)
-			}
-			if lock != nil && lock.Profile.Name != p.Name {
-				return usageErr("%s is the lock of profile %q, not of %s (%q): give its own lock with --lock, or resolve it (packgen profile resolve %s)", lockPath, lock.Profile.Name, args[0], p.Name, args[0])
-			}
-			if lock == nil && exitCode {
-				// Nothing pinned, nothing to compare: a CI check that
-				// passed here checked nothing.
-				return usageErr("--exit-code: %s has no lock (%s does not exist): resolve it first (packgen profile resolve %s), or give its lock with --lock", args[0], lockPath, args[0])
-			}
-			if lock != nil {
-				warnStale(f.warnTo(g), lock, lockPath)
-			}
-			env, err := f.env(g)
-			if err != nil {
-				return err
-			}
-			rows, err := profile.Outdated(cmd.Context(), p, lock, env)
-			if err != nil {
-				return profileErr(err)
-			}
-			outdated := 0
-			var missing []string
-			for _, r := range rows {
-				if r.Outdated {
-					outdated++
-				}
-				if r.Registry == "" { // no registry holds the pack
-					missing = append(missing, r.Pack)
-				}
-			}
-			if len(missing) > 0 {
-				fmt.Fprintf(f.warnTo(g), "warning: %s: in no registry the profile reads: check the pack's name (packgen search) and its registry\n", strings.Join(missing, ", "))
-			}
-			if f.json() {
-				if err := writeJSON(g, map[string]any{"profile": p.Name, "layers": rows, "outdated": outdated, "warnings": f.warnings.problems()}); err != nil {
-					return err
-				}
-			} else if err := printOutdated(g, rows); err != nil {
-				return err
-			}
-			if exitCode && (outdated > 0 || len(missing) > 0) {
-				return silentBad
-			}
-			return nil
+			return runProfileOutdated(cmd.Context(), g, o, args[0])
 		},
 	}
-	f.add(c)
-	c.Flags().StringVarP(&lockPath, "lock", "l", "", "lock file (default: PROFILE with .lock instead of .yaml)")
+	o.f.add(c)
+	c.Flags().StringVarP(&o.lock, "lock", "l", "", "lock file (default: PROFILE with .lock instead of .yaml)")
 	_ = c.MarkFlagFilename("lock", "lock")
-	c.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 when a layer can be updated within its constraint")
+	c.Flags().BoolVar(&o.exitCode, "exit-code", false, "exit 1 when a layer can be updated within its constraint")
 	return c
+}
+
+// runProfileOutdated compares the profile in file with its lock and
+// prints the layers' locked, wanted and latest versions.
+func runProfileOutdated(ctx context.Context, g *globalOptions, o *profileOutdatedOptions, file string) error {
+	p, err := loadProfile(file)
+	if err != nil {
+		return err
+	}
+	explicit := o.lock != ""
+	if !explicit {
+		o.lock = profile.DefaultLockPath(file)
+	}
+	lock, err := profile.LoadLock(o.lock)
+	if err != nil && (explicit || !isNotExist(err)) {
+		return loadErr(err)
+	}
+	if lock != nil && lock.Profile.Name != p.Name {
+		return usageErr("%s is the lock of profile %q, not of %s (%q): give its own lock with --lock, or resolve it (packgen profile resolve %s)", o.lock, lock.Profile.Name, file, p.Name, file)
+	}
+	if lock == nil && o.exitCode {
+		// Nothing pinned, nothing to compare: a CI check that
+		// passed here checked nothing.
+		return usageErr("--exit-code: %s has no lock (%s does not exist): resolve it first (packgen profile resolve %s), or give its lock with --lock", file, o.lock, file)
+	}
+	if lock != nil {
+		warnStale(o.f.warnTo(g), lock, o.lock)
+	}
+	env, err := o.f.env(g)
+	if err != nil {
+		return err
+	}
+	rows, err := profile.Outdated(ctx, p, lock, env)
+	if err != nil {
+		return profileErr(err)
+	}
+	outdated := 0
+	var missing []string
+	for _, r := range rows {
+		if r.Outdated {
+			outdated++
+		}
+		if r.Registry == "" { // no registry holds the pack
+			missing = append(missing, r.Pack)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(o.f.warnTo(g), "warning: %s: in no registry the profile reads: check the pack's name (packgen search) and its registry\n", strings.Join(missing, ", "))
+	}
+	if o.f.json() {
+		if err := writeJSON(g, map[string]any{"profile": p.Name, "layers": rows, "outdated": outdated, "warnings": o.f.warnings.problems()}); err != nil {
+			return err
+		}
+	} else if err := printOutdated(g, rows); err != nil {
+		return err
+	}
+	if o.exitCode && (outdated > 0 || len(missing) > 0) {
+		return silentBad
+	}
+	return nil
 }
 
 // loadProfile loads the profile file.
