@@ -607,19 +607,26 @@ func (c *Client) resolve(ctx context.Context, name, constraint string, pre bool)
 	if full == nil {
 		return rel, err
 	}
-	// An air-gapped subset: say so when what the whole registry would
-	// resolve to is not here (a newer match is left out visibly, never
-	// silently: the marker that leaves it out is unsigned).
-	if want, _ := resolveRelease(full, name, constraint, cons, pre); want != nil && (rel == nil || want.Version != rel.Version) {
-		if rel == nil {
-			air, _ := c.subset(ctx)
-			return nil, c.notInBundle(air, name+"@"+want.Version, true)
-		}
-		what := "is the newest release"
-		if constraint != "" {
-			what = fmt.Sprintf("matches %q", constraint)
-		}
-		fmt.Fprintf(c.opts.Warn, "warning: %s@%s %s but is not in air-gapped registry %s (not in the bundle): using %s, the newest here\n", name, want.Version, what, c.reg.Name, rel.Version)
+	// An air-gapped subset: the marker is unsigned, so it may explain an
+	// absence but never cause one. A newer match it leaves out is looked
+	// for (newest first, one request each) and used when it is there;
+	// one that is really absent is left out visibly, never silently.
+	want, present, serr := c.presentBeyond(ctx, full, rel, name, constraint, cons, pre)
+	switch {
+	case serr != nil:
+		return nil, serr
+	case present != nil:
+		return present, nil
+	case want == nil:
+		return rel, err
+	case rel == nil:
+		air, _ := c.subset(ctx)
+		return nil, c.notInBundle(air, name+"@"+want.Version, true)
 	}
+	what := "is the newest release"
+	if constraint != "" {
+		what = fmt.Sprintf("matches %q", constraint)
+	}
+	fmt.Fprintf(c.opts.Warn, "warning: %s@%s %s but is not in air-gapped registry %s (not in the bundle): using %s, the newest here\n", name, want.Version, what, c.reg.Name, rel.Version)
 	return rel, err
 }

@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/transport"
 )
 
 // An air-gapped registry (packgen airgap import) serves its source's
@@ -92,6 +96,38 @@ func (c *Client) subsetAfter(ctx context.Context, err error) *index.Airgap {
 		return nil
 	}
 	return air
+}
+
+// presentBeyond looks, of the releases of full (the signed shard) that
+// match and are newer than rel (what the marker leaves, nil: none), for
+// the newest that is there all the same: the marker is unsigned, and
+// whoever may push one tag could otherwise hide the newest release of a
+// whole registry. It asks for each one's archive (newest first, one
+// request each, only those the marker leaves out), and returns the first
+// found (with a warning that the marker is wrong) as present, and the
+// newest match as want (nil when rel is it). A request that cannot tell
+// is an error: falling back on the marker's word is what it must not
+// cause.
+func (c *Client) presentBeyond(ctx context.Context, full *index.Shard, rel *index.Release, name, constraint string, cons *semver.Constraints, pre bool) (want, present *index.Release, err error) {
+	left := &index.Shard{SchemaVersion: full.SchemaVersion, Name: full.Name, Releases: slices.Clone(full.Releases)}
+	for {
+		next, _ := resolveRelease(left, name, constraint, cons, pre)
+		if next == nil || rel != nil && next.Version == rel.Version {
+			return want, nil, nil
+		}
+		if want == nil {
+			want = next
+		}
+		err := transport.StatPinned(ctx, c.tr, next.Archive)
+		switch {
+		case err == nil:
+			c.warnOnce(fmt.Sprintf("registry %s: %s says %s@%s is not here, but it is: using it. The marker is unsigned and names what an air-gapped import carried; on a registry that is not an air-gapped subset it is someone else's doing (remove the %s tag or file)", c.reg.Name, index.AirgapFile, name, next.Version, index.AirgapFile))
+			return want, next, nil
+		case !errors.Is(err, ErrNotFound):
+			return nil, nil, fmt.Errorf("registry %s: %s says %s@%s is not here, and asking for it failed: %w", c.reg.Name, index.AirgapFile, name, next.Version, err)
+		}
+		left.Releases = slices.DeleteFunc(left.Releases, func(r index.Release) bool { return r.Version == next.Version })
+	}
 }
 
 // notInBundle is the refusal of a pack or release an air-gapped

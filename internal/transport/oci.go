@@ -269,19 +269,47 @@ func (t *ociTransport) getAirgap(ctx context.Context, idx *remote.Repository, p,
 // pack's repository: one request, where Get reads the release manifest
 // first. Anything else goes through Get.
 func (t *ociTransport) GetPinned(ctx context.Context, ref index.FileRef) (*Response, error) {
-	kind, _, name, _, _ := ocimap.Where(ref.Path)
-	if kind != ocimap.Archive {
+	repo, desc, err := t.archiveBlob(ctx, ref)
+	if repo == nil && err == nil {
 		return t.Get(ctx, ref.Path, "")
 	}
-	d, err := digest.Parse("sha256:" + ref.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", ref.Path, index.ErrDigestMismatch, err)
-	}
-	repo, err := t.repo(ctx, t.loc.PackRepo(name))
 	if err != nil {
 		return nil, err
 	}
-	return t.blob(ctx, repo, ocispec.Descriptor{MediaType: ocimap.LayerMediaType, Digest: d, Size: ref.Size}, ref.Path, "")
+	return t.blob(ctx, repo, desc, ref.Path, "")
+}
+
+// StatPinned asks for a release archive's blob by the digest its shard
+// pins, in the pack's repository (one HEAD); of anything else it cannot
+// tell (ok false).
+func (t *ociTransport) StatPinned(ctx context.Context, ref index.FileRef) (ok bool, err error) {
+	repo, desc, err := t.archiveBlob(ctx, ref)
+	if repo == nil || err != nil {
+		return err != nil, err
+	}
+	if _, err := repo.Blobs().Resolve(ctx, desc.Digest.String()); err != nil {
+		return true, t.fail(repo, desc.Digest.String(), ref.Path, err)
+	}
+	return true, nil
+}
+
+// archiveBlob is the repository and descriptor of the blob a release
+// archive's pin names; no repository (and no error) for a path that is
+// not an archive.
+func (t *ociTransport) archiveBlob(ctx context.Context, ref index.FileRef) (*remote.Repository, ocispec.Descriptor, error) {
+	kind, _, name, _, _ := ocimap.Where(ref.Path)
+	if kind != ocimap.Archive {
+		return nil, ocispec.Descriptor{}, nil
+	}
+	d, err := digest.Parse("sha256:" + ref.SHA256)
+	if err != nil {
+		return nil, ocispec.Descriptor{}, fmt.Errorf("%s: %w: %v", ref.Path, index.ErrDigestMismatch, err)
+	}
+	repo, err := t.repo(ctx, t.loc.PackRepo(name))
+	if err != nil {
+		return nil, ocispec.Descriptor{}, err
+	}
+	return repo, ocispec.Descriptor{MediaType: ocimap.LayerMediaType, Digest: d, Size: ref.Size}, nil
 }
 
 // inMemory is a file the transport already holds (an annotation), its

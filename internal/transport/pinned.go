@@ -40,3 +40,30 @@ func HoldsTileHeight(tr Transport, h int) bool {
 	}
 	return true
 }
+
+// PinnedStater is a Transport that can tell whether a pinned file is
+// there without reading it: an OCI registry asks for a release
+// archive's blob by its digest (one HEAD).
+type PinnedStater interface {
+	// StatPinned is StatPinned; ok false when it cannot tell without
+	// opening the file.
+	StatPinned(ctx context.Context, ref index.FileRef) (ok bool, err error)
+}
+
+// StatPinned says whether ref.Path is there: nil when it is, an error
+// wrapping index.ErrNotFound when it is not, another when it cannot
+// tell. Through tr's StatPinned when it has one, else by opening the
+// file and closing it unread. It checks no byte: whoever reads the file
+// checks it against the pin.
+func StatPinned(ctx context.Context, tr Transport, ref index.FileRef) error {
+	if s, ok := tr.(PinnedStater); ok {
+		if told, err := s.StatPinned(ctx, ref); told {
+			return err
+		}
+	}
+	resp, err := GetPinned(ctx, tr, ref)
+	if err == nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	return err
+}
