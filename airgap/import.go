@@ -367,6 +367,10 @@ type Bundle struct {
 	List  *list.List
 	store *oci.ReadOnlyStore
 	list  ocispec.Descriptor
+	// listManifest and listData are the bytes of the list manifest and
+	// of the list: the marker carries them, so that verify --site can
+	// check the releases it claims against the digest export printed.
+	listManifest, listData []byte
 }
 
 // Open opens a bundle and reads its list (checked against its digest);
@@ -395,8 +399,12 @@ func Open(ctx context.Context, path string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.ArtifactType != list.ListArtifactType || len(m.Layers) != 1 || m.Layers[0].MediaType != list.ListMediaType || m.Layers[0].Size > 64<<20 {
+	if !list.IsListManifest(m) {
 		return nil, fmt.Errorf("%w: %s: %s is not an air-gap list manifest", ErrBundle, path, list.ListTag)
+	}
+	raw, err := b.fetch(ctx, md) // the marker keeps its bytes (Bundle.listManifest)
+	if err != nil {
+		return nil, err
 	}
 	data, err := b.fetch(ctx, m.Layers[0])
 	if err != nil {
@@ -406,7 +414,7 @@ func Open(ctx context.Context, path string) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	b.List, b.list = l, md
+	b.List, b.list, b.listManifest, b.listData = l, md, raw, data
 	return b, nil
 }
 

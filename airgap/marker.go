@@ -35,7 +35,7 @@ func (im *importer) pushMarker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	this := index.AirgapBundle{List: im.b.list.Digest.String()}
+	this := index.AirgapBundle{List: im.b.list.Digest.String(), Manifest: im.b.listManifest, Listing: im.b.listData}
 	for _, r := range im.sub.Releases {
 		this.Releases = append(this.Releases, index.AirgapRelease{Name: r.Name, Version: r.Release.Version})
 	}
@@ -130,7 +130,8 @@ func (im *importer) reachable(ctx context.Context, prev []index.AirgapBundle, th
 	}
 	var out []index.AirgapBundle
 	for _, b := range prev {
-		kept := index.AirgapBundle{List: b.List, Releases: []index.AirgapRelease{}}
+		kept := b
+		kept.Releases = []index.AirgapRelease{}
 		for _, r := range b.Releases {
 			if carried[r.Name+"@"+r.Version] {
 				kept.Releases = append(kept.Releases, r)

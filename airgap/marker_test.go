@@ -87,12 +87,15 @@ func TestMarkerReachable(t *testing.T) {
 	var warnings []string
 	im := &importer{o: ImportOptions{Dest: filepath.Join(tmp, "before")}, tr: open(bundleDir), sub: sub}
 	im.warn = warner(&warnings, io.Discard)
-	first := index.AirgapBundle{List: "sha256:" + strings.Repeat("1", 64), Releases: []index.AirgapRelease{{Name: changed, Version: "1.0"}, {Name: carried, Version: "v2"}, {Name: kept, Version: "0.1.0"}}}
+	first := index.AirgapBundle{List: "sha256:" + strings.Repeat("1", 64), Manifest: []byte("manifest"), Listing: []byte("list"), Releases: []index.AirgapRelease{{Name: changed, Version: "1.0"}, {Name: carried, Version: "v2"}, {Name: kept, Version: "0.1.0"}}}
 	this := index.AirgapBundle{List: "sha256:" + strings.Repeat("2", 64), Releases: []index.AirgapRelease{{Name: carried, Version: "v2"}}}
 
 	got := im.reachable(ctx, []index.AirgapBundle{first}, this)
 	if len(got) != 1 || len(got[0].Releases) != 2 || got[0].Releases[0].Name != carried || got[0].Releases[1].Name != kept {
 		t.Errorf("kept %+v, want %s@v2 and %s@0.1.0", got, carried, kept)
+	}
+	if len(got) == 1 && (string(got[0].Manifest) != "manifest" || string(got[0].Listing) != "list") {
+		t.Errorf("kept %+v without the list it carried: verify --site could not check it", got[0])
 	}
 	if w := strings.Join(warnings, "\n"); len(warnings) != 1 || !strings.Contains(w, changed+"@1.0, imported before") || !strings.Contains(w, "export it again") {
 		t.Errorf("warnings %q", warnings)

@@ -3,13 +3,20 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/sign"
 )
@@ -28,10 +35,9 @@ func airgapped(t *testing.T, site string, keep []string, marker bool) {
 		t.Fatal(err)
 	}
 	want := map[string]bool{}
-	b := index.AirgapBundle{List: "sha256:" + strings.Repeat("ab", 32)}
+	b := bundleOf(t, keep)
 	for _, id := range keep {
 		name, version, _ := strings.Cut(id, "@")
-		b.Releases = append(b.Releases, index.AirgapRelease{Name: name, Version: version})
 		sum, err := index.Lookup(ctx, func(ctx context.Context, p string, max int64) ([]byte, error) {
 			want[p] = true
 			return fetch(ctx, p, max)
@@ -59,6 +65,36 @@ func airgapped(t *testing.T, site string, keep []string, marker bool) {
 		data, _ := index.NewAirgap(b).Encode()
 		os.WriteFile(filepath.Join(site, index.AirgapFile), data, 0o644)
 	}
+}
+
+// bundleOf is the marker's entry of a bundle carrying releases
+// (NAME@VERSION), as import writes it: the list manifest's digest, its
+// bytes and the list's (list.Bound reads them back).
+func bundleOf(t *testing.T, releases []string) index.AirgapBundle {
+	t.Helper()
+	fake := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString("x"), Size: 1}
+	l := list.List{SchemaVersion: list.ListVersion, Index: fake, Packs: []list.Pack{}, Images: []list.Image{}}
+	var b index.AirgapBundle
+	for _, id := range releases {
+		name, version, _ := strings.Cut(id, "@")
+		tag, err := ocimap.Tag(version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Packs = append(l.Packs, list.Pack{Name: name, Version: version, Tag: tag, Manifest: fake, Archive: fake})
+		b.Releases = append(b.Releases, index.AirgapRelease{Name: name, Version: version})
+	}
+	var err error
+	if b.Listing, err = json.Marshal(l); err != nil {
+		t.Fatal(err)
+	}
+	m := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, ArtifactType: list.ListArtifactType, Config: ocispec.DescriptorEmptyJSON,
+		Layers: []ocispec.Descriptor{{MediaType: list.ListMediaType, Digest: digest.FromBytes(b.Listing), Size: int64(len(b.Listing))}}}
+	if b.Manifest, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	b.List = digest.FromBytes(b.Manifest).String()
+	return b
 }
 
 // TestAirgapped: a registry as airgap import leaves it (the source's
@@ -222,12 +258,7 @@ func testVerifyAirgapped(t *testing.T, f *fixture) {
 	whole := f.latest(t)
 	os.Remove(filepath.Join(whole, "packs/calico/1.0.0/calico-1.0.0.tar.gz"))
 	keep := []string{"calico@1.2.0", "calico@1.2.5", "calico@1.10.0", "calico@2.0.0-rc.1", "metallb@0.12", "metallb@0.13.2", "metallb@0.13.9", "metallb@0.14.0", "falco@4.2.5", "falco@v4.3"}
-	b := index.AirgapBundle{List: "sha256:" + strings.Repeat("cd", 32)}
-	for _, id := range keep {
-		n, ver, _ := strings.Cut(id, "@")
-		b.Releases = append(b.Releases, index.AirgapRelease{Name: n, Version: ver})
-	}
-	data, _ := index.NewAirgap(b).Encode()
+	data, _ := index.NewAirgap(bundleOf(t, keep)).Encode()
 	os.WriteFile(filepath.Join(whole, index.AirgapFile), data, 0o644)
 	rep = verify(whole, false)
 	if all := rep.AllProblems(); len(all) != 1 || !strings.Contains(all[0].Err, "packs/calico/1.0.0/calico-1.0.0.tar.gz") {
@@ -235,8 +266,7 @@ func testVerifyAirgapped(t *testing.T, f *fixture) {
 	}
 	// The same marker claiming the deleted release: a problem even when
 	// the subset is accepted.
-	b.Releases = append(b.Releases, index.AirgapRelease{Name: "calico", Version: "1.0.0"})
-	data, _ = index.NewAirgap(b).Encode()
+	data, _ = index.NewAirgap(bundleOf(t, append(keep, "calico@1.0.0"))).Encode()
 	os.WriteFile(filepath.Join(whole, index.AirgapFile), data, 0o644)
 	if all := verify(whole, true).AllProblems(); paths(all) != "packs/calico/1.0.0/calico-1.0.0.tar.gz" || !strings.Contains(all[0].Err, "airgap.json says a bundle carried it") {
 		t.Errorf("a claimed release deleted: %+v", all)
@@ -245,5 +275,88 @@ func testVerifyAirgapped(t *testing.T, f *fixture) {
 	os.WriteFile(filepath.Join(whole, index.AirgapFile), []byte(`{"schemaVersion":1}{}`), 0o644)
 	if all := verify(whole, true).AllProblems(); !strings.Contains(paths(all), index.AirgapFile) {
 		t.Errorf("a broken marker: %+v", all)
+	}
+}
+
+// TestAirgapMarkerBoundToList: the releases the marker claims are bound
+// to the bundle list digest the operator compares (verify --site
+// --subset): the marker carries the list, and a release deleted with its
+// line there, the digest kept, is a problem, as is a marker without the
+// list (an older packgen's, or one stripped to hide the deletion).
+// (attackR F5: the report read exactly as before the deletion.)
+func TestAirgapMarkerBoundToList(t *testing.T) {
+	f := emptyFixture(t)
+	for _, v := range []string{"1.2.0", "1.10.0"} {
+		packFiles(f.repo, "packs/calico-"+v, "calico", v)
+	}
+	packFiles(f.repo, "packs/metallb", "metallb", "0.13.9")
+	f.commitAndBuild(t, "packs")
+	v, _ := sign.LoadPublicKey(f.pub)
+	ctx := context.Background()
+	carried := []string{"calico@1.2.0", "calico@1.10.0"}
+	for _, tc := range []struct {
+		name    string
+		delete  string // a release directory removed
+		marker  func() []index.AirgapBundle
+		want    string // in the one problem at airgap.json ("": none)
+		dropped string
+	}{
+		{"genuine", "", func() []index.AirgapBundle { return []index.AirgapBundle{bundleOf(t, carried)} }, "", ""},
+		{"release-deleted-with-its-line", "packs/calico/1.10.0", func() []index.AirgapBundle {
+			b := bundleOf(t, carried)
+			b.Releases = []index.AirgapRelease{{Name: "calico", Version: "1.2.0"}}
+			return []index.AirgapBundle{b}
+		}, "carried calico@1.10.0 (its list says so), but airgap.json does not claim it", ""},
+		{"list-stripped", "packs/calico/1.10.0", func() []index.AirgapBundle {
+			b := bundleOf(t, carried)
+			b.Manifest, b.Listing = nil, nil
+			b.Releases = []index.AirgapRelease{{Name: "calico", Version: "1.2.0"}}
+			return []index.AirgapBundle{b}
+		}, "carries no copy of its list", ""},
+		{"claims-what-the-list-does-not-carry", "", func() []index.AirgapBundle {
+			b := bundleOf(t, carried[:1])
+			b.Releases = append(b.Releases, index.AirgapRelease{Name: "calico", Version: "1.10.0"})
+			return []index.AirgapBundle{b}
+		}, "did not carry calico@1.10.0", ""},
+		{"another-list's-bytes", "", func() []index.AirgapBundle {
+			b, other := bundleOf(t, carried), bundleOf(t, carried[:1])
+			b.Manifest, b.Listing = other.Manifest, other.Listing
+			return []index.AirgapBundle{b}
+		}, "its list manifest is " + bundleOf(t, carried[:1]).List, ""},
+		{"dropped-by-a-later-import", "", func() []index.AirgapBundle {
+			// metallb changed at the source since bundle a: its new
+			// shard is not here, so import dropped metallb@0.13.9.
+			a, b := bundleOf(t, []string{"calico@1.2.0", "metallb@0.13.9"}), bundleOf(t, carried[1:])
+			a.Releases = a.Releases[:1]
+			return []index.AirgapBundle{a, b}
+		}, "", "metallb@0.13.9 (bundle " + bundleOf(t, []string{"calico@1.2.0", "metallb@0.13.9"}).List + ")"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			site := f.latest(t)
+			airgapped(t, site, carried, false)
+			if tc.delete != "" {
+				os.RemoveAll(filepath.Join(site, tc.delete))
+			}
+			data, err := index.NewAirgap(tc.marker()...).Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(site, index.AirgapFile), data, 0o644)
+			rep, err := VerifySite(ctx, site, v)
+			if err != nil || rep.Subset == nil {
+				t.Fatal(err)
+			}
+			rep.Subset.Accepted = true // --subset
+			all := rep.AllProblems()
+			switch {
+			case tc.want == "" && len(all) != 0:
+				t.Errorf("problems: %+v", all)
+			case tc.want != "" && (len(all) == 0 || all[0].Path != index.AirgapFile || !strings.Contains(all[0].Err, tc.want)):
+				t.Errorf("problems %+v, want one at %s saying %q", all, index.AirgapFile, tc.want)
+			}
+			if got := strings.Join(rep.Subset.Dropped, " "); got != tc.dropped {
+				t.Errorf("dropped %q, want %q", got, tc.dropped)
+			}
+		})
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/walk"
@@ -67,6 +69,11 @@ type SiteSubset struct {
 	// Releases counts the releases the signed index lists that are not
 	// here (below an absent bucket, their files are not even named).
 	Releases int `json:"releases"`
+	// Dropped are releases a bundle's list carried that the marker no
+	// longer claims because the signed index no longer leads to them
+	// here (their pack's shard is not here: a later import dropped them,
+	// airgap.TestMarkerReachable), NAME@VERSION (bundle LIST), sorted.
+	Dropped []string `json:"dropped,omitempty"`
 	// Accepted says the caller took the absences as by design (verify
 	// --site --subset); otherwise they are one problem (AllProblems): the
 	// marker is unsigned, so anyone who can delete files there can write
@@ -155,6 +162,9 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 			}
 		}
 		sort.Strings(sub.Absent)
+		var problems []SiteProblem
+		problems, sub.Dropped = boundProblems(air, func(name string) bool { return shardHere(ctx, tr, res.Root, name) })
+		c.list = append(c.list, problems...)
 		if res.Root != nil {
 			archives := 0
 			for _, p := range sub.Absent {
@@ -204,6 +214,76 @@ func readAirgap(ctx context.Context, get index.FetchFunc) (*index.Airgap, error)
 		return nil, err
 	}
 	return index.ParseAirgap(data)
+}
+
+// boundProblems checks what the marker claims against each bundle's
+// list, which it carries (index.AirgapBundle Manifest and Listing) and
+// whose digest is the one the operator compares with what `airgap
+// export` printed (list.Bound): a release the marker claims that the
+// list does not carry is a problem; one the list carries that the marker
+// does not claim is a problem (deleted, and its line with it, the digest
+// kept), unless a later import dropped it (another bundle is there, and
+// shardHere says its pack's shard, which the signed index pins, is not
+// here): that one is returned in dropped. A bundle without its list
+// (a marker of a packgen before the fields) cannot be checked: a problem,
+// saying to import it again.
+func boundProblems(air *index.Airgap, shardHere func(name string) bool) (problems []SiteProblem, dropped []string) {
+	bad := func(format string, args ...any) {
+		problems = append(problems, SiteProblem{Path: index.AirgapFile, Err: fmt.Sprintf(format, args...)})
+	}
+	for _, b := range air.Bundles {
+		if b.Manifest == nil {
+			bad("bundle %s carries no copy of its list (written by an older packgen): the releases it claims cannot be checked against that digest, so a release deleted with its line there would not show; import that bundle again (`packgen airgap import`) to record it", b.List)
+			continue
+		}
+		l, err := list.Bound(b.List, b.Manifest, b.Listing)
+		if err != nil {
+			bad("bundle %s: %v: its releases cannot be checked against the digest `airgap export` printed", b.List, err)
+			continue
+		}
+		claimed := map[string]bool{}
+		for _, r := range b.Releases {
+			claimed[r.Name+"@"+r.Version] = true
+		}
+		carried := map[string]bool{}
+		for _, p := range l.Packs {
+			id := p.Name + "@" + p.Version
+			carried[id] = true
+			switch {
+			case claimed[id]:
+			case len(air.Bundles) > 1 && !shardHere(p.Name):
+				dropped = append(dropped, id+" (bundle "+b.List+")")
+			default:
+				bad("bundle %s carried %s (its list says so), but %s does not claim it: it was left out of the marker (and its files deleted?); import that bundle again", b.List, id, index.AirgapFile)
+			}
+		}
+		for _, r := range b.Releases {
+			if id := r.Name + "@" + r.Version; !carried[id] {
+				bad("bundle %s did not carry %s (its list does not name it), but %s says it did", b.List, id, index.AirgapFile)
+			}
+		}
+	}
+	sort.Strings(dropped)
+	return problems, dropped
+}
+
+// shardHere says whether the shard of pack name the signed root pins is
+// in the site: false only when it, or a bucket on the way, is not found
+// (or the signed index does not list the pack); a file that is there but
+// does not verify is the walk's problem, and no excuse.
+func shardHere(ctx context.Context, tr Transport, root *index.Root, name string) bool {
+	if root == nil {
+		return true
+	}
+	fetch := transport.Fetch(tr)
+	sum, err := index.Lookup(ctx, fetch, root, name)
+	if err == nil && sum == nil {
+		return false
+	}
+	if err == nil {
+		_, err = index.ReadShard(ctx, fetch, *sum)
+	}
+	return !errors.Is(err, index.ErrNotFound)
 }
 
 // claimedPaths are the bucket nodes on the way to each pack the marker

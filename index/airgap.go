@@ -41,9 +41,15 @@ type Airgap struct {
 }
 
 // AirgapBundle is one imported bundle: its list digest (the one
-// `packgen airgap export` printed) and its releases, sorted.
+// `packgen airgap export` printed) and its releases, sorted; Manifest
+// and Listing are the bytes of its list manifest (whose digest List is)
+// and of the list, so that what the marker claims can be checked
+// against the digest the operator compares (verify --site,
+// airgap/list.Bound). Markers written before them lack both.
 type AirgapBundle struct {
 	List     string          `json:"list"`
+	Manifest []byte          `json:"manifest,omitempty"`
+	Listing  []byte          `json:"listing,omitempty"`
 	Releases []AirgapRelease `json:"releases"`
 }
 
@@ -69,6 +75,9 @@ func ParseAirgap(data []byte) (*Airgap, error) {
 			return nil, fmt.Errorf("%w: %s: bundle %s is listed twice", ErrFormat, AirgapFile, b.List)
 		}
 		seen[b.List] = true
+		if (b.Manifest == nil) != (b.Listing == nil) {
+			return nil, fmt.Errorf("%w: %s: bundle %s has a list manifest or a list, not both", ErrFormat, AirgapFile, b.List)
+		}
 		for _, r := range b.Releases {
 			if !meta.ValidName(r.Name) || !ValidVersionPath(r.Version) {
 				return nil, fmt.Errorf("%w: %s: release %q@%q is not a pack name and version", ErrFormat, AirgapFile, r.Name, r.Version)
@@ -92,7 +101,8 @@ func NewAirgap(bundles ...AirgapBundle) *Airgap {
 		sort.Slice(rels, func(i, j int) bool {
 			return rels[i].Name < rels[j].Name || rels[i].Name == rels[j].Name && rels[i].Version < rels[j].Version
 		})
-		a.Bundles = append(a.Bundles, AirgapBundle{List: b.List, Releases: rels})
+		b.Releases = rels
+		a.Bundles = append(a.Bundles, b)
 	}
 	sort.Slice(a.Bundles, func(i, j int) bool { return a.Bundles[i].List < a.Bundles[j].List })
 	if a.Bundles == nil {

@@ -242,3 +242,31 @@ func Parse(data []byte) (*List, error) {
 
 // Compiled on first use, not in the initialiser every packgen process runs.
 var cosignTag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.sig)?$`) })
+
+// MaxListSize bounds the list a list manifest names.
+const MaxListSize = 64 << 20
+
+// IsListManifest says whether m has the shape of a list manifest: the
+// artifact type, one layer of ListMediaType within MaxListSize.
+func IsListManifest(m *ocispec.Manifest) bool {
+	return m.ArtifactType == ListArtifactType && len(m.Layers) == 1 && m.Layers[0].MediaType == ListMediaType && m.Layers[0].Size <= MaxListSize
+}
+
+// Bound parses the list of a bundle whose list manifest's digest is
+// want (the digest `airgap export` printed), given the manifest's bytes
+// and its one layer's: each must be the bytes the digest before it
+// names, so the list read is the one want stands for. The air-gapped
+// registry's marker carries both for verify --site.
+func Bound(want string, manifest, listing []byte) (*List, error) {
+	if got := digest.FromBytes(manifest).String(); got != want {
+		return nil, fmt.Errorf("%w: its list manifest is %s, not %s", ErrBundle, got, want)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(manifest, &m); err != nil || !IsListManifest(&m) {
+		return nil, fmt.Errorf("%w: %s is not an air-gap list manifest", ErrBundle, want)
+	}
+	if got := digest.FromBytes(listing); got != m.Layers[0].Digest || int64(len(listing)) != m.Layers[0].Size {
+		return nil, fmt.Errorf("%w: the list of %s is %s (%d bytes), not %s (%d bytes)", ErrBundle, want, got, len(listing), m.Layers[0].Digest, m.Layers[0].Size)
+	}
+	return Parse(listing)
+}

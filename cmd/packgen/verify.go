@@ -270,6 +270,9 @@ func printSiteReport(g *globalOptions, o *verifyOptions, rep *client.SiteReport,
 			accepted = " (accepted: --subset)"
 		}
 		g.summaryf("%s: an air-gapped subset (bundle list %s): %d %s and %d %s of the signed index absent, not checked%s\n", esc(o.site), strings.Join(s.Bundles, ", "), s.Releases, plural(s.Releases, "release"), len(s.Absent), plural(len(s.Absent), "file"), accepted)
+		if len(s.Dropped) > 0 {
+			g.summaryf("%s: dropped by a later import (their packs changed at the source; the signed index no longer leads to them here): %s\n", esc(o.site), esc(strings.Join(s.Dropped, ", ")))
+		}
 	}
 	if rb != nil {
 		g.summaryf("%s against %s: %d %s compared with git and rebuilt, %d problems\n", esc(o.site), esc(o.repo), rb.Releases, plural(rb.Releases, "release"), len(rb.Problems))
