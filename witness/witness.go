@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,12 @@ const (
 	stateLogKey     = "log.key"    // the log's verifier key, pinned on the first run
 	stateCheckpoint = "checkpoint" // the last checkpoint cosigned, as the log signed it
 	stateLock       = "lock"
+	// What a witness run with a registry key followed: the log keys it
+	// rotated away from (one a line), never followed back, and the
+	// highest serial of a verified index.json it read; a rotation named
+	// by an index.json not newer is refused (followable).
+	stateRetired = "log.keys.retired"
+	stateSerial  = "index.serial"
 )
 
 // Options of a run.
@@ -159,10 +166,87 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("witness state: %w", err)
 		}
 	}
+	if err := recordFollowed(o.StateDir, root, res.RotatedFrom); err != nil {
+		return nil, fmt.Errorf("witness state: %w", err)
+	}
 	if err := cosign(o, signer, msg, res); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// followed is what the state says runs with a registry key followed.
+type followed struct {
+	retired []string // log keys rotated away from
+	serial  int64    // the highest serial of a verified index.json read
+}
+
+// readFollowed reads stateRetired and stateSerial (empty: none yet, or
+// a state of a witness before them).
+func readFollowed(dir string) (followed, error) {
+	var f followed
+	data, err := safefile.ReadFile(filepath.Join(dir, stateRetired), 1<<20)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return f, err
+	}
+	f.retired = strings.Fields(string(data))
+	data, err = safefile.ReadFile(filepath.Join(dir, stateSerial), 64)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return f, err
+	}
+	if err == nil {
+		if f.serial, err = strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64); err != nil {
+			return f, fmt.Errorf("%s: %v", filepath.Join(dir, stateSerial), err)
+		}
+	}
+	return f, nil
+}
+
+// followable refuses a rotation (away from pinned, to the log key root
+// names) to a key this witness rotated away from before, or named by an
+// index.json older than one it read before: what a bucket replaying
+// an old generation serves, signed as it was by a key the operator still
+// lists (SECURITY.md says to give both during a rotation). Nothing is
+// cosigned and no rotation evidence is filed.
+func followable(o Options, root *signedRoot, pinned string) error {
+	f, err := readFollowed(o.StateDir)
+	if err != nil {
+		return fmt.Errorf("witness state: %w", err)
+	}
+	key, serial := root.root.Log.Key, root.root.Serial
+	if slices.Contains(f.retired, key) {
+		return fmt.Errorf("%w: %s of %s (serial %d) names the log key %s, which this witness rotated away from (it pins %s): a replayed old index.json, not a rotation; nothing was cosigned. Should the registry really have gone back to that key, witness it with a new state directory", ErrRollback, index.RootFile, o.Site, serial, key, pinned)
+	}
+	// The same serial again is a rotation a killed run did not finish
+	// (recordFollowed goes before the state moves).
+	if serial < f.serial {
+		return fmt.Errorf("%w: %s of %s (serial %d) names another log key (%s) than the pinned one (%s), but this witness read serial %d before: an old index.json replayed, not a rotation; nothing was cosigned", ErrRollback, index.RootFile, o.Site, serial, key, pinned, f.serial)
+	}
+	return nil
+}
+
+// recordFollowed notes, before the state moves on (cosign), the key a
+// rotation leaves (never to be followed back) and root's serial, when it
+// is the highest read: so that a kill after it leaves nothing a replay
+// could use.
+func recordFollowed(dir string, root *signedRoot, rotatedFrom string) error {
+	if root == nil {
+		return nil
+	}
+	f, err := readFollowed(dir)
+	if err != nil {
+		return err
+	}
+	if rotatedFrom != "" && !slices.Contains(f.retired, rotatedFrom) {
+		data := []byte(strings.Join(append(f.retired, rotatedFrom), "\n") + "\n")
+		if err := atomicfile.WriteFile(filepath.Join(dir, stateRetired), data, 0o600); err != nil {
+			return err
+		}
+	}
+	if root.root.Serial > f.serial {
+		return atomicfile.WriteFile(filepath.Join(dir, stateSerial), []byte(strconv.FormatInt(root.root.Serial, 10)+"\n"), 0o600)
+	}
+	return nil
 }
 
 // source is the transport o.Site is read through.
@@ -377,6 +461,9 @@ func logKey(ctx context.Context, o Options, root *signedRoot, fetch translog.Fet
 		if root != nil && root.root.Log != nil && o.LogKey == "" && root.root.Log.Key != p {
 			if _, err := note.NewVerifier(root.root.Log.Key); err != nil {
 				return "", false, "", fmt.Errorf("%s of %s: log key %q: %v", index.RootFile, o.Site, root.root.Log.Key, err)
+			}
+			if err := followable(o, root, p); err != nil {
+				return "", false, "", err
 			}
 			return root.root.Log.Key, true, p, nil
 		}
