@@ -23,6 +23,7 @@ import (
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
+	"github.com/packgen/packgen/retire"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
 	"github.com/packgen/packgen/walk"
@@ -120,6 +121,7 @@ type Options struct {
 	// in Out, so it finished and left nothing a killed build leaves.
 	prevFinished bool
 	logRef       *index.LogRef // the transparency log's tree (log.go), for the root
+	retired      *retire.List  // the retirement file at the built commit (builder.index), nil when none
 }
 
 // Snapshot is what a build wrote, for the catalogue and for callers.
