@@ -153,11 +153,18 @@ type ImmutableError struct {
 	Name, Version        string
 	OldCommit, NewCommit string
 	OldTree, NewTree     string
+	// Retire is set when the change is pack.json's system_state alone:
+	// the retirement hint (retire.Hint) replaces "bump the version".
+	Retire string
 }
 
 func (e *ImmutableError) Error() string {
-	return fmt.Sprintf("pack %s version %s was published from commit %s (tree %s) but commit %s changes its content (tree %s): published versions are immutable; bump the version in pack.json",
-		e.Name, e.Version, short(e.OldCommit), short(e.OldTree), short(e.NewCommit), short(e.NewTree))
+	what := "bump the version in pack.json"
+	if e.Retire != "" {
+		what = "only annotations.system_state changed: " + e.Retire
+	}
+	return fmt.Sprintf("pack %s version %s was published from commit %s (tree %s) but commit %s changes its content (tree %s): published versions are immutable; %s",
+		e.Name, e.Version, short(e.OldCommit), short(e.OldTree), short(e.NewCommit), short(e.NewTree), what)
 }
 
 // InvalidError reports releases that failed validation.

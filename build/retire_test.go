@@ -93,3 +93,23 @@ func TestBuildAppliesRetirementFile(t *testing.T) {
 		t.Error("a failed build changed the site")
 	}
 }
+
+// TestBuildImmutableStateOnly: editing a published release's system_state
+// in its pack.json is refused as any change is, pointing to the
+// retirement file rather than to a version bump.
+func TestBuildImmutableStateOnly(t *testing.T) {
+	tmp, r := newRepo(t)
+	testutil.WriteRetiredPack(t, r, "calico", "1.0.0", "")
+	must(t, r.Write("packs/calico-1.0.0/pack.json", testutil.PackJSON("calico", "1.0.0", "cni", `, "annotations": {"source": "community"}`)))
+	commit(t, r, "calico")
+	out := filepath.Join(tmp, "site")
+	inPacks := func(o *Options) { o.PacksDir = "packs" }
+	built(t, r.Dir, out, inPacks)
+	testutil.WriteRetiredPack(t, r, "calico", "1.0.0", "deprecated")
+	commit(t, r, "deprecate in pack.json")
+	_, err := run(t, r.Dir, out, inPacks)
+	var ie *ImmutableError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "published versions are immutable; only annotations.system_state changed: to deprecate or delete a published release, leave its pack.json as published and add it to packs/retired.yaml (calico: {1.0.0: {state: deprecated") || strings.Contains(err.Error(), "bump") {
+		t.Errorf("got %v", err)
+	}
+}

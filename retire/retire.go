@@ -15,9 +15,12 @@
 package retire
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
+	"reflect"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -216,4 +219,33 @@ func Error(ps meta.Problems) error {
 		return nil
 	}
 	return fmt.Errorf("%w:\n%s", ErrFile, ps.Errors().Error())
+}
+
+// StateOnly reports whether two pack.json contents differ only in
+// annotations.system_state: an attempt to retire a published release by
+// editing its immutable pack.json, which the retirement file is for.
+func StateOnly(old, new []byte) bool {
+	strip := func(data []byte) (map[string]any, bool) {
+		var m map[string]any
+		if json.Unmarshal(data, &m) != nil || m == nil {
+			return nil, false
+		}
+		if a, ok := m["annotations"].(map[string]any); ok {
+			delete(a, index.SystemStateAnnotation)
+			if len(a) == 0 {
+				delete(m, "annotations")
+			}
+		}
+		return m, true
+	}
+	o, ok1 := strip(old)
+	n, ok2 := strip(new)
+	return ok1 && ok2 && !bytes.Equal(old, new) && reflect.DeepEqual(o, n)
+}
+
+// Hint is what to do instead of editing a published release's
+// system_state: the sentence the build's and the PR check's
+// immutability errors end with.
+func Hint(packsDir, name, version string) string {
+	return fmt.Sprintf("to deprecate or delete a published release, leave its pack.json as published and add it to %s (%s: {%s: {state: deprecated, reason: why}}; see docs/FORMAT.md#retiring-a-release)", Path(packsDir), name, version)
 }

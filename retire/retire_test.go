@@ -80,3 +80,23 @@ func TestApply(t *testing.T) {
 		t.Errorf("nil list: %v, %+v", ps, rs[1].Retired)
 	}
 }
+
+func TestStateOnly(t *testing.T) {
+	base := `{"name": "a", "version": "1.0.0", "annotations": {"source": "community"}}`
+	for _, tc := range []struct {
+		name, old, new string
+		want           bool
+	}{
+		{"added", base, `{"name": "a", "version": "1.0.0", "annotations": {"source": "community", "system_state": "deprecated"}}`, true},
+		{"annotations added", `{"name": "a", "version": "1.0.0"}`, `{"name":"a","version":"1.0.0","annotations":{"system_state":"deleted"}}`, true},
+		{"changed", `{"annotations": {"system_state": "deprecated"}}`, `{"annotations": {"system_state": "deleted"}}`, true},
+		{"and another field", base, `{"name": "a", "version": "1.0.1", "annotations": {"source": "community", "system_state": "deprecated"}}`, false},
+		{"another annotation", base, `{"name": "a", "version": "1.0.0", "annotations": {"source": "vendor"}}`, false},
+		{"same", base, base, false},
+		{"not JSON", base, `{`, false},
+	} {
+		if got := StateOnly([]byte(tc.old), []byte(tc.new)); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
