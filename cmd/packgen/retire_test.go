@@ -32,6 +32,10 @@ func TestREADMERetire(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, out)
 		}
 	}
+	// log audit runs the same rebuild check.
+	if out := bash(t, repo, env, `packgen log audit "$REGISTRY_URL" --repo . --key registry.pub --packs-dir packs`); !strings.Contains(out, "0 problems") {
+		t.Errorf("log audit:\n%s", out)
+	}
 	shard, err := os.ReadFile(filepath.Join(reg, "packs", "hello", "index.json"))
 	if err != nil || !strings.Contains(string(shard), `"retired":{"reason":"CVE-2026-0001 in the sample: move to 0.2.0","state":"deprecated"}`) {
 		t.Errorf("published shard: %v\n%s", err, shard)
