@@ -23,6 +23,7 @@ import (
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
+	"github.com/packgen/packgen/retire"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
 	"github.com/packgen/packgen/walk"
@@ -120,6 +121,7 @@ type Options struct {
 	// in Out, so it finished and left nothing a killed build leaves.
 	prevFinished bool
 	logRef       *index.LogRef // the transparency log's tree (log.go), for the root
+	retired      *retire.List  // the retirement file at the built commit (builder.index), nil when none
 }
 
 // Snapshot is what a build wrote, for the catalogue and for callers.
@@ -151,11 +153,18 @@ type ImmutableError struct {
 	Name, Version        string
 	OldCommit, NewCommit string
 	OldTree, NewTree     string
+	// Retire is set when the change is pack.json's system_state alone:
+	// the retirement hint (retire.Hint) replaces "bump the version".
+	Retire string
 }
 
 func (e *ImmutableError) Error() string {
-	return fmt.Sprintf("pack %s version %s was published from commit %s (tree %s) but commit %s changes its content (tree %s): published versions are immutable; bump the version in pack.json",
-		e.Name, e.Version, short(e.OldCommit), short(e.OldTree), short(e.NewCommit), short(e.NewTree))
+	what := "bump the version in pack.json"
+	if e.Retire != "" {
+		what = "only annotations.system_state changed: " + e.Retire
+	}
+	return fmt.Sprintf("pack %s version %s was published from commit %s (tree %s) but commit %s changes its content (tree %s): published versions are immutable; %s",
+		e.Name, e.Version, short(e.OldCommit), short(e.OldTree), short(e.NewCommit), short(e.NewTree), what)
 }
 
 // InvalidError reports releases that failed validation.

@@ -15,6 +15,7 @@ import (
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/pack/meta"
+	"github.com/packgen/packgen/retire"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
 )
@@ -219,7 +220,11 @@ func (b *builder) produce(ctx context.Context) error {
 			b.seen[j.key] = true
 			if p := b.prev.find(r.Name, v); p != nil {
 				if p.Tree != r.TreeHash {
-					immut = append(immut, &ImmutableError{Name: r.Name, Version: r.Version, OldCommit: p.Commit, NewCommit: r.Commit, OldTree: p.Tree, NewTree: r.TreeHash})
+					ie := &ImmutableError{Name: r.Name, Version: r.Version, OldCommit: p.Commit, NewCommit: r.Commit, OldTree: p.Tree, NewTree: r.TreeHash}
+					if b.repo.StateOnlyChange(p.Tree, r.TreeHash) {
+						ie.Retire = retire.Hint(b.o.PacksDir, r.Name, r.Version)
+					}
+					immut = append(immut, ie)
 					stop()
 					return
 				}
@@ -342,6 +347,10 @@ func (b *builder) index(ctx context.Context) error {
 	if len(b.releases) == 0 && b.res.Skipped == 0 {
 		return b.noPacks()
 	}
+	var err error
+	if b.o.retired, err = readRetired(b.repo, b.src.Commit, b.o.PacksDir); err != nil {
+		return err
+	}
 	snap, err := writeIndex(ctx, b.o, b.stage, b.src, b.prev, b.releases)
 	if err != nil {
 		return err
@@ -356,6 +365,18 @@ func (b *builder) index(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// readRetired reads the retirement file of packsDir at commit: nil when
+// the commit has none.
+func readRetired(repo *source.Repo, commit, packsDir string) (*retire.List, error) {
+	file := retire.Path(packsDir)
+	data, found, err := repo.FileAt(commit, file, retire.MaxFileSize)
+	if err != nil || !found {
+		return nil, err
+	}
+	l, ps := retire.Parse(file, data)
+	return l, retire.Error(ps)
 }
 
 // noPacks explains an empty registry instead of signing one (a build

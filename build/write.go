@@ -20,6 +20,7 @@ import (
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/retire"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/source"
 	"github.com/packgen/packgen/walk"
@@ -195,6 +196,11 @@ func writeIndex(ctx context.Context, o Options, stage string, src *source.Result
 		return putFile(o, prev, stage, rel, data)
 	}
 	shards := index.GroupShards(releases, nameOf)
+	// Every release's retirement is the file's at this commit, whatever
+	// the previous build said: removing an entry un-retires it.
+	if err := retire.Error(o.retired.Apply(shards)); err != nil {
+		return nil, err
+	}
 	shape := index.ShapeFor
 	if o.Shape != nil {
 		shape = o.Shape

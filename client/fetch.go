@@ -12,6 +12,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/stale"
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/sign"
@@ -221,9 +222,9 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error
 	}
 	switch {
 	case rel.Deprecated():
-		fmt.Fprintf(c.opts.Warn, "warning: %s@%s is deprecated (annotations.system_state): move to a newer version\n", o.Name, rel.Version)
+		fmt.Fprintf(c.opts.Warn, "warning: %s@%s is deprecated (%s): move to a newer version\n", o.Name, rel.Version, textsafe.Escape(rel.StateWhy()))
 	case rel.Deleted():
-		fmt.Fprintf(c.opts.Warn, "warning: %s@%s is deleted (annotations.system_state): fetched only because its exact version was asked for\n", o.Name, rel.Version)
+		fmt.Fprintf(c.opts.Warn, "warning: %s@%s is deleted (%s): fetched only because its exact version was asked for\n", o.Name, rel.Version, textsafe.Escape(rel.StateWhy()))
 	}
 	dest := o.Dest
 	if dest == "" {

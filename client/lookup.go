@@ -8,11 +8,12 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/errmark"
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/walk"
 )
 
 // resolveRelease picks the release of shard a constraint resolves to. A
-// release pack.json marks deleted (annotations.system_state) is left out
+// release marked deleted (retired, or annotations.system_state) is left out
 // unless the constraint names its exact version, as a yanked crate stays
 // fetchable by its version. When nothing matches, the error lists the
 // versions as written and says what would: --pre when only pre-releases
@@ -53,7 +54,7 @@ func resolveRelease(shard *index.Shard, name, constraint string, cons *semver.Co
 			hint = fmt.Sprintf("; pre-release %s matches: pass --pre to use it (fetch)%s", rel.Version, exact)
 		}
 	} else if rel := shard.Resolve(cons, pre); rel != nil && rel.Deleted() {
-		hint = fmt.Sprintf("; %s matches but is deleted (annotations.system_state): name its exact version to fetch it anyway", rel.Version)
+		hint = fmt.Sprintf("; %s matches but is deleted (%s): name its exact version to fetch it anyway", rel.Version, textsafe.Escape(rel.StateWhy()))
 	}
 	return nil, errmark.New(ErrNotFound, "pack %s has %s (available: %s)%s", name, what, strings.Join(available, ", "), hint)
 }

@@ -106,3 +106,49 @@ func TestFetchWarnsOnRetiredReleases(t *testing.T) {
 		}
 	}
 }
+
+// TestRetiredByFile: releases the repository's retirement file retires
+// (the build's shard field, not pack.json) resolve and warn as
+// annotated ones do, with the file's reason, and the file wins over
+// pack.json: its deprecated 1.2.0 is no longer deleted.
+func TestRetiredByFile(t *testing.T) {
+	tmp := t.TempDir()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct{ version, state string }{{"1.0.0", ""}, {"1.1.0", ""}, {"1.2.0", "deleted"}} {
+		testutil.WriteRetiredPack(t, r, "calico", p.version, p.state)
+	}
+	testutil.Must(t, r.Write("retired.yaml", []byte("calico:\n  1.1.0:\n    state: deleted\n    reason: \"CVE-2026-1: use 1.0.0\\e[31m\"\n  1.2.0: {state: deprecated, reason: slow upgrade}\n")))
+	testutil.Commit(t, r, "retire")
+	k := testutil.NewKey(t)
+	site := filepath.Join(tmp, "site")
+	if _, err := build.Run(context.Background(), build.Options{Repo: r.Dir, Out: site, History: true, Registry: "test", Signer: k.Signer, GeneratedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, site)
+	e := newEnv(t)
+	for _, tc := range []struct{ c, version, warn string }{
+		{"", "1.2.0", "warning: calico@1.2.0 is deprecated (retired: slow upgrade): move to a newer version\n"},
+		{"~1.1", "", `1.1.0 matches but is deleted (retired: CVE-2026-1: use 1.0.0\x1b[31m): name its exact version`},
+		{"1.1.0", "1.1.0", "warning: calico@1.1.0 is deleted (retired: CVE-2026-1: use 1.0.0\\x1b[31m): fetched only because its exact version was asked for\n"},
+		{"1.0.0", "1.0.0", ""},
+	} {
+		var warn bytes.Buffer
+		c := e.client(t, srv.URL, k.Pub, func(o *Options) { o.Warn = &warn })
+		res, err := c.Fetch(context.Background(), FetchOptions{Name: "calico", Constraint: tc.c, Dest: filepath.Join(t.TempDir(), "calico")})
+		if tc.version == "" {
+			if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), tc.warn) {
+				t.Errorf("calico@%q: %v, want ErrNotFound with %q", tc.c, err, tc.warn)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tc.c, err)
+		}
+		if res.Version != tc.version || warn.String() != tc.warn {
+			t.Errorf("fetch calico@%q: got %s warning %q, want %s warning %q", tc.c, res.Version, warn.String(), tc.version, tc.warn)
+		}
+	}
+}

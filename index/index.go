@@ -229,7 +229,29 @@ type Release struct {
 	Created       time.Time         `json:"created"`
 	Dir           string            `json:"dir"`
 	Log           *ReleaseLog       `json:"log,omitempty"`
+	// Retired is the repository's retirement of the release after it
+	// shipped (package retire: PACKS_DIR/retired.yaml at the built
+	// commit), outside its immutable pack.json; nil when the file does
+	// not name it.
+	Retired *Retirement `json:"retired,omitempty"`
 }
+
+// Retirement states. A release is active when neither applies.
+const (
+	StateDeprecated = "deprecated"
+	StateDeleted    = "deleted"
+)
+
+// Retirement is a release retired by the repository's retirement file:
+// its state (StateDeprecated or StateDeleted) and why.
+type Retirement struct {
+	State  string `json:"state"`
+	Reason string `json:"reason"`
+}
+
+// MaxReasonLen bounds a retirement's reason (a sentence or two, and a
+// link): it is in the shard every client of the pack reads.
+const MaxReasonLen = 1024
 
 // ManifestFields is the release as its pack.json describes it: every
 // field but where it came from (commit, tree, dir, time) and its files
@@ -275,16 +297,33 @@ func (r Release) SemVer() (*semver.Version, error) { return semver.NewVersion(r.
 // offered; kept for clusters that use it).
 const SystemStateAnnotation = "system_state"
 
-// Deprecated reports whether pack.json marks the release deprecated.
-func (r Release) Deprecated() bool {
-	return strings.EqualFold(strings.TrimSpace(r.Annotations[SystemStateAnnotation]), "deprecated")
+// State is the release's retirement state: its Retired entry's when the
+// repository's retirement file names it (the later, reviewed word
+// wins), else what pack.json's annotations.system_state says,
+// lowercased ("" for an active release).
+func (r Release) State() string {
+	if r.Retired != nil {
+		return r.Retired.State
+	}
+	return strings.ToLower(strings.TrimSpace(r.Annotations[SystemStateAnnotation]))
 }
 
-// Deleted reports whether pack.json marks the release deleted: clients
-// resolve it only when asked for by its exact version, like a yanked crate.
-func (r Release) Deleted() bool {
-	return strings.EqualFold(strings.TrimSpace(r.Annotations[SystemStateAnnotation]), "deleted")
+// StateWhy says where State comes from, for messages: the retirement's
+// reason (outside text: escape it for a terminal), or pack.json's
+// annotation.
+func (r Release) StateWhy() string {
+	if r.Retired != nil {
+		return "retired: " + r.Retired.Reason
+	}
+	return "annotations.system_state"
 }
+
+// Deprecated reports whether the release is deprecated (State).
+func (r Release) Deprecated() bool { return r.State() == StateDeprecated }
+
+// Deleted reports whether the release is deleted (State): clients
+// resolve it only when asked for by its exact version, like a yanked crate.
+func (r Release) Deleted() bool { return r.State() == StateDeleted }
 
 // Latest returns the highest non-prerelease version, or the highest
 // prerelease when the pack has nothing else. Releases marked deleted
@@ -759,6 +798,9 @@ func ParseShard(data []byte, name string) (*Shard, error) {
 		seen[v.String()] = true
 		if err := r.checkBounds(); err != nil {
 			return nil, fmt.Errorf("%w: shard of %s: release %s: %v", ErrFormat, name, r.Version, err)
+		}
+		if t := r.Retired; t != nil && ((t.State != StateDeprecated && t.State != StateDeleted) || len(t.Reason) > MaxReasonLen) {
+			return nil, fmt.Errorf("%w: shard of %s: release %s: retired state %q with a reason of %d bytes: want %q or %q and at most %d bytes", ErrFormat, name, r.Version, t.State, len(t.Reason), StateDeprecated, StateDeleted, MaxReasonLen)
 		}
 		if l := r.Log; l != nil && (l.Index < 0 || !isHex64(l.KeyID)) {
 			return nil, fmt.Errorf("%w: shard of %s: release %s: log entry %d by key %q: want an index from 0 and a 64-hex key ID", ErrFormat, name, r.Version, l.Index, l.KeyID)

@@ -55,6 +55,10 @@ type Site struct {
 	repo     *source.Repo
 	repoPath string // names the repository in messages, as the user gave it
 	root     *index.Root
+	// PacksDir is the packs directory the registry is built from (the
+	// build's --packs-dir): its retirement file is checked against the
+	// index's retirements.
+	PacksDir string
 }
 
 // Open opens the repository at repoPath for checks of the site tr reads
@@ -127,6 +131,12 @@ func (s *Site) Check(ctx context.Context) (*SiteReport, error) {
 	rep := &SiteReport{Releases: len(jobs), Problems: []Problem{}}
 	if p := s.builtCommitProblem(); p != nil {
 		rep.Problems = append(rep.Problems, *p)
+	} else {
+		rels := make(map[string]named, len(jobs))
+		for _, j := range jobs {
+			rels[source.ReleaseID(j.name, j.rel.Version)] = named(j)
+		}
+		rep.Problems = append(rep.Problems, s.retiredProblems(rels)...)
 	}
 	var mu sync.Mutex
 	add := func(j job, p, msg string) {

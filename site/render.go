@@ -101,6 +101,7 @@ type versionRow struct {
 	Commit, CommitURL                       string
 	Latest, Pre                             bool
 	Deprecated, Deleted                     bool
+	Reason                                  string // why the repository retired it (retired.yaml), "" when not
 }
 
 type depRow struct {
@@ -165,6 +166,9 @@ func (g *gen) releaseRows(s *index.Shard, l *index.Release) []versionRow {
 			Deprecated: r.Deprecated(),
 			Deleted:    r.Deleted(),
 		}
+		if r.Retired != nil {
+			row.Reason = r.Retired.Reason
+		}
 		if r.Log != nil {
 			row.KeyID, row.LogIndex = r.Log.KeyID, r.Log.Index
 		}
@@ -207,14 +211,15 @@ func shortKey(id string) string {
 	return id
 }
 
-// stateOf notes the latest release's system_state.
+// stateOf notes the latest release's state, and why (the retirement's
+// reason, or pack.json's annotation).
 func (d *packData) stateOf(l *index.Release) {
 	switch {
 	case l.Deleted():
 		d.Deleted = true
-		d.StateNote = "Every version of this pack is marked deleted (annotations.system_state): the platform no longer offers it, and it is not listed in the catalogue. This page stays for clusters that still run it."
+		d.StateNote = "Every version of this pack is marked deleted (" + l.StateWhy() + "): the platform no longer offers it, and it is not listed in the catalogue. This page stays for clusters that still run it."
 	case l.Deprecated():
-		d.StateNote = "Version " + l.Version + " is marked deprecated (annotations.system_state): the platform still offers it, with a warning. Plan a move to a supported pack or version."
+		d.StateNote = "Version " + l.Version + " is marked deprecated (" + l.StateWhy() + "): the platform still offers it, with a warning. Plan a move to a supported pack or version."
 	}
 }
 
@@ -351,6 +356,9 @@ func versionRows(rows []versionRow) template.HTML {
 		}
 		if r.Deleted {
 			b.WriteString(` <span class="tag bad">deleted</span>`)
+		}
+		if r.Reason != "" {
+			b.WriteString(`<br><span class="reason">` + e(r.Reason) + `</span>`)
 		}
 		b.WriteString("</th>\n        <td>" + e(r.Created) + "</td>\n        <td>" + e(r.Size) + "</td>\n")
 		b.WriteString(`        <td><code class="digest" title="` + e(r.Digest) + `">` + e(r.Digest) + "</code></td>\n        <td>")

@@ -499,8 +499,18 @@ func TestSystemState(t *testing.T) {
 		{name: "old", layer: "addon", addonType: "monitoring", versions: []string{"1.0.0", "1.1.0"}, state: map[string]string{"1.1.0": "deprecated"}},
 		{name: "yanked", layer: "addon", addonType: "monitoring", versions: []string{"1.0.0", "2.0.0"}, state: map[string]string{"2.0.0": "Deleted"}},
 		{name: "gone", layer: "addon", addonType: "monitoring", versions: []string{"1.0.0"}, state: map[string]string{"1.0.0": "deleted"}},
+		// Retired by the repository's retired.yaml: the reason is shown
+		// (escaped: it is the repository's text).
+		{name: "retired", layer: "addon", addonType: "monitoring", versions: []string{"1.0.0", "1.1.0"}, release: func(r *index.Release) {
+			r.Retired = &index.Retirement{State: index.StateDeprecated, Reason: "CVE-2026-1 <b>"}
+		}},
 	}
 	_, files := writeSite(t, packs, Options{})
+	retired := files["packs/retired/index.html"]
+	if !strings.Contains(retired, `<span class="tag warn">deprecated</span><br><span class="reason">CVE-2026-1 &lt;b&gt;</span>`) ||
+		!strings.Contains(retired, "Version 1.1.0 is marked deprecated (retired: CVE-2026-1 &lt;b&gt;)") {
+		t.Error("retired release: no reason in its row or note")
+	}
 	old := files["packs/old/index.html"]
 	if !strings.Contains(old, `<span class="tag warn">deprecated</span>`) || !strings.Contains(old, "Version 1.1.0 is marked deprecated") {
 		t.Error("deprecated release: no badge or note")
@@ -514,7 +524,7 @@ func TestSystemState(t *testing.T) {
 		t.Error("deleted pack's page not marked")
 	}
 	idx := files["index.html"]
-	if strings.Contains(idx, `id="pack-gone"`) || !strings.Contains(idx, `id="pack-yanked"`) || !strings.Contains(idx, "2 packs, 3 releases") {
+	if strings.Contains(idx, `id="pack-gone"`) || !strings.Contains(idx, `id="pack-yanked"`) || !strings.Contains(idx, "3 packs, 5 releases") {
 		t.Errorf("index lists deleted packs or releases")
 	}
 	if !regexp.MustCompile(`id="pack-old"[\s\S]*?<span class="tag warn">deprecated</span>`).MatchString(idx) {
@@ -524,7 +534,7 @@ func TestSystemState(t *testing.T) {
 	if err := json.Unmarshal([]byte(files[CatalogJSON]), &c); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Packs) != 2 || c.Packs[1].Name != "yanked" || strings.Join(c.Packs[1].Versions, ",") != "1.0.0" {
+	if len(c.Packs) != 3 || c.Packs[2].Name != "yanked" || strings.Join(c.Packs[2].Versions, ",") != "1.0.0" {
 		t.Errorf("catalog.json: %+v", c.Packs)
 	}
 }

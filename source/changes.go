@@ -11,6 +11,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/retire"
 )
 
 // Change is a pack directory whose content differs between two commits.
@@ -32,7 +33,10 @@ type Change struct {
 	// Files are the files that differ from the base, relative to Dir,
 	// sorted: filled only when the version stayed the same (what the
 	// version rule reports).
-	Files   []string
+	Files []string
+	// Retire is set when the only change is pack.json's system_state:
+	// the retirement hint (retire.Hint) the version rule gives instead.
+	Retire  string
 	Release Release // the pack at head, for loading and validation
 }
 
@@ -117,7 +121,7 @@ func (r *Repo) Changes(ctx context.Context, base, head, packsDir string) ([]Chan
 		if existed && old.tree == d.tree {
 			continue
 		}
-		c, err := r.change(sc, b, hc, d)
+		c, err := r.change(sc, b, hc, d, dir)
 		if err != nil {
 			return nil, err
 		}
@@ -244,7 +248,7 @@ func (b *changeBase) releases() (map[string]packDir, error) {
 }
 
 // change describes head directory d, changed or added since the base.
-func (r *Repo) change(sc *scanner, b *changeBase, hc *object.Commit, d packDir) (Change, error) {
+func (r *Repo) change(sc *scanner, b *changeBase, hc *object.Commit, d packDir, packsDir string) (Change, error) {
 	mi, err := sc.manifest(d.manifest, d.rel+"/"+pack.ManifestFile)
 	if err != nil {
 		return Change{}, err
@@ -263,6 +267,9 @@ func (r *Repo) change(sc *scanner, b *changeBase, hc *object.Commit, d packDir) 
 			// outside pack.json (a README the archive holds) is named.
 			if c.Files, err = changedFiles(sc.repo, old.tree, d.tree); err != nil {
 				return Change{}, err
+			}
+			if stateOnlyChange(sc.repo, old.tree, d.tree) {
+				c.Retire = retire.Hint(packsDir, c.Name, c.Version)
 			}
 		}
 	} else if mi.name != "" {
@@ -350,6 +357,8 @@ func (c Change) versionRule() string {
 	switch {
 	case nv.Equal(ov) && c.BaseDir != "" && c.BaseDir != c.Dir:
 		return fmt.Sprintf("%s@%s already exists in %s with other content: published versions are immutable, set a new \"version\" in this pack.json (e.g. %s)", c.Name, c.Version, c.BaseDir, ov.IncPatch().String())
+	case nv.Equal(ov) && c.Retire != "":
+		return fmt.Sprintf("the annotations.system_state of %s@%s changed: published versions are immutable; %s", c.Name, c.Version, c.Retire)
 	case nv.Equal(ov):
 		what := ""
 		if len(c.Files) > 0 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 func TestChanges(t *testing.T) {
@@ -19,7 +21,16 @@ func TestChanges(t *testing.T) {
 	writePack(t, r, "packs/web-1.0", "web", "1.0")
 	writePack(t, r, "packs/many", "many", "1.0.0")
 	must(t, r.Write("packs/many/manifests/c.yaml", []byte("c: 1\n")))
+	writePack(t, r, "packs/stated", "stated", "1.0.0")
+	writePack(t, r, "packs/stated-more", "more", "1.0.0")
 	base := commit(t, r, "base")
+	// Retiring a published release in its pack.json: the retirement
+	// file is the way, unless more than system_state changed.
+	deprecated := `,
+  "annotations": {"system_state": "deprecated"}`
+	must(t, r.Write("packs/stated/pack.json", testutil.PackJSON("stated", "1.0.0", "cni", deprecated)))
+	must(t, r.Write("packs/stated-more/pack.json", testutil.PackJSON("more", "1.0.0", "cni", deprecated)))
+	must(t, r.Write("packs/stated-more/values.yaml", []byte("d: 4\n")))
 	// Files outside pack.json changed, edited, added and removed: named,
 	// a few, then how many more.
 	for _, f := range []string{"README.md", "manifests/a.yaml", "manifests/b.yaml", "values.yaml"} {
@@ -53,7 +64,7 @@ func TestChanges(t *testing.T) {
 		dirs = append(dirs, c.Dir)
 		got[c.Dir] = c.VersionProblem()
 	}
-	if strings.Join(dirs, " ") != "packs/bumped packs/calico-1.0.0 packs/down packs/edited packs/many packs/moved-here packs/new packs/same-copy packs/web-0.9.0" {
+	if strings.Join(dirs, " ") != "packs/bumped packs/calico-1.0.0 packs/down packs/edited packs/many packs/moved-here packs/new packs/same-copy packs/stated packs/stated-more packs/web-0.9.0" {
 		t.Fatalf("changed dirs: %v", dirs)
 	}
 	for dir, want := range map[string]string{
@@ -66,6 +77,8 @@ func TestChanges(t *testing.T) {
 		"packs/new":          "",
 		"packs/same-copy":    "same@1.0.0 is also defined by packs/same: a version is one directory, and the build refuses two; bump \"version\" in this pack.json (e.g. to 1.0.1)",
 		"packs/web-0.9.0":    "web@1.0.0 is also defined by packs/web-1.0",
+		"packs/stated":       "the annotations.system_state of stated@1.0.0 changed: published versions are immutable; to deprecate or delete a published release, leave its pack.json as published and add it to packs/retired.yaml (stated: {1.0.0: {state: deprecated, reason: why}}",
+		"packs/stated-more":  "the content of more@1.0.0 changed but its version did not (changed: pack.json, values.yaml)",
 	} {
 		if want == "" && got[dir] != "" || !strings.Contains(got[dir], want) {
 			t.Errorf("%s: %q, want %q", dir, got[dir], want)

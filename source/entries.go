@@ -87,3 +87,39 @@ func (r *Repo) ReleaseAt(name, version, commit, dir, tree string) (*Release, err
 }
 
 func short(h string) string { return index.ShortHash(h) }
+
+// FileAt reads the file at slash path p of commit (a hash or ref) from
+// git, at most max bytes: found is false when the commit has no such
+// file. It is how repository files beside the packs (the retirement
+// file, package retire) are read at the very commit a build is of.
+func (r *Repo) FileAt(commit, p string, max int64) (data []byte, found bool, err error) {
+	h, err := r.acquire()
+	if err != nil {
+		return nil, false, err
+	}
+	defer r.release(h)
+	ch, err := h.git.ResolveRevision(plumbing.Revision(commit))
+	if err != nil {
+		return nil, false, fmt.Errorf("resolve %s: %w", commit, err)
+	}
+	c, err := h.git.CommitObject(*ch)
+	if err != nil {
+		return nil, false, fmt.Errorf("read commit %s: %w", short(ch.String()), err)
+	}
+	t, err := c.Tree()
+	if err != nil {
+		return nil, false, fmt.Errorf("read tree of commit %s: %w", short(ch.String()), err)
+	}
+	e, err := t.FindEntry(p)
+	if err != nil || !e.Mode.IsFile() {
+		return nil, false, nil
+	}
+	data, tooLarge, err := readBlob(h.git.Storer, e.Hash, p, max)
+	if err != nil {
+		return nil, false, err
+	}
+	if tooLarge {
+		return nil, false, fmt.Errorf("%s at commit %s is larger than %d bytes", p, short(ch.String()), max)
+	}
+	return data, true, nil
+}

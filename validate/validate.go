@@ -138,7 +138,12 @@ func DirsWith(ctx context.Context, dirs []string, o Options) (*Report, error) {
 			}
 			rep.Packs = append(rep.Packs, vp)
 		}
+		rps, err := dirRetired(dir)
+		if err != nil {
+			return nil, err
+		}
 		rep.Problems = append(rep.Problems, ps...)
+		rep.Problems = append(rep.Problems, rps...)
 	}
 	return rep.finish(ctx, o)
 }
@@ -229,6 +234,11 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	if err := rep.addCommits(ctx, repo, o, commits, hist); err != nil {
 		return nil, err
 	}
+	rps, err := changedRetired(ctx, repo, o, fork)
+	if err != nil {
+		return nil, err
+	}
+	rep.Problems = append(rep.Problems, rps...)
 	return rep.finish(ctx, o.Options)
 }
 

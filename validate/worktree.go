@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
+	"github.com/packgen/packgen/retire"
 	"github.com/packgen/packgen/source"
 )
 
@@ -169,7 +170,7 @@ func validateWorktree(ctx context.Context, repo *source.Repo, base string, hist 
 		}
 		packs = append(packs, vp)
 		manifest, _ := os.ReadFile(filepath.Join(wp.abs, pack.ManifestFile))
-		msg, err := inPlaceProblem(repo, base, wp, manifest, now)
+		msg, err := inPlaceProblem(repo, base, view.packsDir, wp, manifest, now)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -204,7 +205,7 @@ func validateWorktree(ctx context.Context, repo *source.Repo, base string, hist 
 // inPlaceProblem says whether the work-tree pack wp, whose files are
 // now, changed content without a version bump against base ("" when
 // not).
-func inPlaceProblem(repo *source.Repo, base string, wp worktreePack, manifest []byte, now map[string]source.WorkFile) (string, error) {
+func inPlaceProblem(repo *source.Repo, base, packsDir string, wp worktreePack, manifest []byte, now map[string]source.WorkFile) (string, error) {
 	old, oldManifest, err := baseFiles(repo.Git(), base, wp.dir)
 	if err != nil || old == nil {
 		return "", err
@@ -212,6 +213,9 @@ func inPlaceProblem(repo *source.Repo, base string, wp worktreePack, manifest []
 	on, ov := manifestID(oldManifest)
 	nn, nv := manifestID(manifest)
 	if !sameFiles(old, now) && on == nn && ov == nv && nv != "" {
+		if d := differingFiles(old, now); len(d) == 1 && d[0] == pack.ManifestFile && retire.StateOnly(oldManifest, manifest) {
+			return fmt.Sprintf("the annotations.system_state of %s@%s changed (uncommitted; %s has it published as is): published versions are immutable; %s", nn, nv, shortRef(base), retire.Hint(packsDir, nn, nv)), nil
+		}
 		return fmt.Sprintf("the content of %s@%s changed but its version did not (uncommitted changes: %s; %s has it published as is): bump the version, e.g. in a new directory", nn, nv, source.FilesSaid(differingFiles(old, now)), shortRef(base)), nil
 	}
 	return "", nil
@@ -223,6 +227,8 @@ func inPlaceProblem(repo *source.Repo, base string, wp worktreePack, manifest []
 type worktreeView struct {
 	byDir map[string]string   // directory → source.ReleaseID
 	byID  map[string][]string // source.ReleaseID → directories, sorted
+	// packsDir is the packs directory, for the retirement file's path.
+	packsDir string
 }
 
 // newWorktreeView reads HEAD's pack directories under packsDir and the
@@ -232,7 +238,7 @@ func newWorktreeView(repo *source.Repo, packsDir string, wps []worktreePack) (*w
 	if err != nil {
 		return nil, err
 	}
-	v := &worktreeView{byDir: head, byID: map[string][]string{}}
+	v := &worktreeView{byDir: head, byID: map[string][]string{}, packsDir: packsDir}
 	for _, wp := range wps {
 		delete(v.byDir, wp.dir)
 		if wp.deleted {

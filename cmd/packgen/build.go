@@ -14,6 +14,7 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack/meta"
+	"github.com/packgen/packgen/retire"
 	"github.com/packgen/packgen/site"
 	"github.com/packgen/packgen/source"
 	"github.com/spf13/cobra"
@@ -221,7 +222,7 @@ func buildErr(g *globalOptions, err error) error {
 		return badErr(err)
 	case errors.Is(err, build.ErrNoPacks):
 		return usageErr("%v", err)
-	case errors.Is(err, source.ErrShallow), errors.Is(err, source.ErrDuplicate), errors.Is(err, build.ErrOutLink):
+	case errors.Is(err, source.ErrShallow), errors.Is(err, source.ErrDuplicate), errors.Is(err, build.ErrOutLink), errors.Is(err, retire.ErrFile):
 		return badErr(err)
 	case errors.Is(err, build.ErrSignedPrevious):
 		return usageErr("%v", err) // --key left out

@@ -103,12 +103,13 @@ the index's signature, every digest and archive signature, the log's
 checkpoint (signed by the log key the index names), every log entry is
 exactly one release of the index and every release is in the log (verify
 --site); every release is its git tree, rebuilt byte for byte (the
-rebuild check); and every log entry names a commit on the first-parent
+rebuild check; the index's retirements those of retired.yaml in
+--packs-dir at the built commit); and every log entry names a commit on the first-parent
 history of the commit the site was built from. What a third party runs.
 With --witness keys, every witness's cosignature is checked as verify
 --site checks it, and the quorum reported.
 Exits 1 when anything does not hold.`,
-		Example: `  packgen log audit https://packs.acme.example --repo . --key registry.pub
+		Example: `  packgen log audit https://packs.acme.example --repo . --key registry.pub --packs-dir packs
   packgen log audit oci://registry.acme.example/packs --repo . --key registry.pub --username ci
   packgen log audit https://packs.acme.example --repo . --key registry.pub --witness w1.pub --witness-max-age 168h`,
 		Args: cobra.ExactArgs(1),
@@ -116,6 +117,7 @@ Exits 1 when anything does not hold.`,
 	}
 	c.Flags().StringArrayVar(&o.keys, "key", nil, "the registry's public key")
 	c.Flags().StringVar(&o.repo, "repo", "", "clone of the registry's git repository (full history)")
+	c.Flags().StringVar(&o.packsDir, "packs-dir", "", "the packs directory the registry is built from (build's --packs-dir), whose retired.yaml the index's retirements must match")
 	o.oci.add(c)
 	o.wit.add(c, "with --witness: how many witnesses must have cosigned the log (default: all given)")
 	outputFlag(c, &o.output, "text", "json")
@@ -175,6 +177,7 @@ packgen key generate --witness NAME.`,
 type logAuditOptions struct {
 	keys         []string
 	repo, output string
+	packsDir     string
 	oci          ociFlags
 	wit          witnessFlags
 }
@@ -211,6 +214,7 @@ func runLogAudit(cmd *cobra.Command, g *globalOptions, o *logAuditOptions, site 
 	if err != nil {
 		return err
 	}
+	s.PacksDir = o.packsDir
 	rb, err := s.Check(ctx)
 	if err != nil {
 		return err

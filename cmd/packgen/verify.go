@@ -64,6 +64,7 @@ type verifyOptions struct {
 	keys                  []string
 	sigFile, site, output string
 	repo                  string
+	packsDir              string
 	insecure              bool
 	subset                bool
 	oci                   ociFlags
@@ -84,7 +85,9 @@ every archive's digest, size and signature; every problem is reported. --site al
 With --site and --repo, also prove the site is exactly the repository's
 content (the rebuild check): every archive's files are compared by git
 blob ID with the tree of the commit its release records, and the archive
-is rebuilt from that tree and compared byte for byte. Anyone with the
+is rebuilt from that tree and compared byte for byte; the index's
+retirements must be those of the packs directory's retired.yaml at the
+built commit (--packs-dir, as the build was given it). Anyone with the
 public repository can run it against a published registry.
 With --site and log witnesses (a configured registry's, or --witness keys
 with --witnesses N and --witness-max-age), every witness's cosignature is
@@ -100,13 +103,16 @@ Exits 1 when anything does not verify.`,
   packgen verify --site site --key registry.pub
   packgen verify --site acme
   packgen verify --site https://packs.acme.example --key registry.pub -o json
-  packgen verify --site https://packs.acme.example --key registry.pub --repo .
+  packgen verify --site https://packs.acme.example --key registry.pub --repo . --packs-dir packs
   packgen verify --site https://packs.acme.example --key registry.pub --witness w1.pub --witness w2.pub --witnesses 1
   packgen verify --site oci://airgap.local/palette --key registry.pub --subset`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.loadKeys(); err != nil {
 				return err
+			}
+			if o.packsDir != "" && o.repo == "" {
+				return usageErr("--packs-dir goes with --repo: the packs directory of the repository the site is checked against")
 			}
 			if o.site != "" {
 				if len(args) > 0 {
@@ -125,6 +131,7 @@ Exits 1 when anything does not verify.`,
 	c.Flags().StringVar(&o.site, "site", "", "verify a whole registry site: a configured registry's name, a directory or a URL (oci://REGISTRY/BASE included)")
 	o.oci.add(c)
 	c.Flags().StringVar(&o.repo, "repo", "", "with --site: also prove every archive is exactly its git tree (compare by blob ID, rebuild byte for byte)")
+	c.Flags().StringVar(&o.packsDir, "packs-dir", "", "with --repo: the packs directory the registry is built from (build's --packs-dir), whose retired.yaml the index's retirements must match")
 	c.Flags().BoolVar(&o.subset, "subset", false, "with --site: accept an air-gapped registry's absent releases (those its airgap import marker says no bundle carried)")
 	c.Flags().BoolVar(&o.insecure, "insecure-skip-verify", false, "DANGEROUS: with --site and no --key, check digests only, not signatures")
 	o.wit.add(c, "with --site and --witness: how many witnesses must have cosigned the log (default: all given)")
@@ -173,6 +180,7 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 		if err != nil {
 			return err
 		}
+		s.PacksDir = o.packsDir
 		if rb, err = s.Check(ctx); err != nil {
 			return err
 		}

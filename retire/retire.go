@@ -1,0 +1,251 @@
+// Package retire reads the repository's retirement file: the releases
+// retired after they shipped (a CVE, a broken upgrade), committed and
+// reviewed like the packs, outside the releases' immutable pack.json.
+//
+//	# PACKS_DIR/retired.yaml
+//	calico:
+//	  3.27.10:
+//	    state: deprecated   # or deleted
+//	    reason: CVE-2026-0001 in the node agent; use 3.27.11
+//
+// The build applies it, read at the commit it builds, to the signed
+// index (index.Release.Retired): archives and the transparency log are
+// untouched. Removing an entry makes the release what its pack.json says
+// again. The rebuild check and validate read the same file through here.
+package retire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"reflect"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/pack/meta"
+	"gopkg.in/yaml.v3"
+)
+
+// FileName is the retirement file's name, in the packs directory.
+const FileName = "retired.yaml"
+
+// MaxFileSize bounds the file: a line or three per retired release.
+const MaxFileSize = 1 << 20
+
+// ErrFile marks a retirement file that does not parse, or names a
+// release the registry does not have.
+var ErrFile = errors.New("invalid retirement file")
+
+// Path is the retirement file of packsDir ("" or "." is the repository's
+// root), slash-separated from the repository's root.
+func Path(packsDir string) string {
+	d := strings.Trim(path.Clean("/"+packsDir), "/")
+	if d == "" {
+		return FileName
+	}
+	return d + "/" + FileName
+}
+
+// Entry is one retired release, where the file says it.
+type Entry struct {
+	Name, Version string
+	Retirement    index.Retirement
+	Line, Col     int
+}
+
+// key is name@canonical version, as the build keys releases.
+func key(name, version string) string {
+	if v, err := semver.NewVersion(version); err == nil {
+		return name + "@" + v.String()
+	}
+	return name + "@" + version
+}
+
+// List is a parsed retirement file.
+type List struct {
+	File    string // its path, for messages
+	Entries []Entry
+}
+
+// Parse reads the retirement file at file (its path, for messages). An
+// empty file retires nothing. Problems are errors at file:line:col.
+func Parse(file string, data []byte) (*List, meta.Problems) {
+	l := &List{File: file}
+	var ps meta.Problems
+	bad := func(n *yaml.Node, format string, a ...any) {
+		ps = append(ps, meta.Problem{File: file, Line: n.Line, Col: n.Column, Severity: meta.SevError, Msg: fmt.Sprintf(format, a...)})
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return l, meta.Problems{{File: file, Severity: meta.SevError, Msg: "not YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	if len(doc.Content) == 0 {
+		return l, nil
+	}
+	top := doc.Content[0]
+	if top.Kind == yaml.ScalarNode && top.Tag == "!!null" {
+		return l, nil
+	}
+	seen := map[string]bool{}
+	for _, name := range pairs(top, "the file", "pack names", bad) {
+		if !meta.ValidName(name.k.Value) {
+			bad(name.k, "%q is not a pack name", name.k.Value)
+			continue
+		}
+		for _, ver := range pairs(name.v, "pack "+name.k.Value, "versions", bad) {
+			v := ver.k.Value
+			if _, err := semver.NewVersion(v); err != nil {
+				bad(ver.k, "%s@%s: %q is not a version", name.k.Value, v, v)
+				continue
+			}
+			id := key(name.k.Value, v)
+			if seen[id] {
+				bad(ver.k, "%s is retired twice: keep one entry", id)
+				continue
+			}
+			seen[id] = true
+			e := Entry{Name: name.k.Value, Version: v, Line: ver.k.Line, Col: ver.k.Column}
+			// has: the fields given; ok: all given were valid.
+			has, ok := map[string]bool{}, true
+			for _, f := range pairs(ver.v, name.k.Value+"@"+v, "state and reason", bad) {
+				has[f.k.Value] = true
+				if f.v.Kind != yaml.ScalarNode {
+					bad(f.v, "%s: want text", f.k.Value)
+					ok = false
+					continue
+				}
+				switch f.k.Value {
+				case "state":
+					s := strings.ToLower(strings.TrimSpace(f.v.Value))
+					if s != index.StateDeprecated && s != index.StateDeleted {
+						bad(f.v, "state %q: want %s (still offered, with a warning) or %s (no range resolves to it; fetched only by its exact version)", f.v.Value, index.StateDeprecated, index.StateDeleted)
+						ok = false
+					}
+					e.Retirement.State = s
+				case "reason":
+					r := strings.TrimSpace(f.v.Value)
+					if r == "" || len(r) > index.MaxReasonLen {
+						bad(f.v, "reason: want 1 to %d bytes saying why (users read it when they fetch the release)", index.MaxReasonLen)
+						ok = false
+					}
+					e.Retirement.Reason = r
+				default:
+					bad(f.k, "unknown field %q: want state and reason", f.k.Value)
+					ok = false
+				}
+			}
+			if ver.v.Kind != yaml.MappingNode {
+				continue
+			}
+			for _, f := range []string{"state", "reason"} {
+				if !has[f] {
+					bad(ver.k, "%s@%s: no %s (want state: deprecated|deleted and reason: why)", name.k.Value, v, f)
+					ok = false
+				}
+			}
+			if ok {
+				l.Entries = append(l.Entries, e)
+			}
+		}
+	}
+	ps.Sort()
+	return l, ps
+}
+
+type pair struct{ k, v *yaml.Node }
+
+// pairs are the entries of mapping n, each key a plain scalar given once;
+// anchors, aliases and merge keys are refused, so what a reviewer reads
+// is what applies.
+func pairs(n *yaml.Node, what, keys string, bad func(*yaml.Node, string, ...any)) []pair {
+	if n.Kind != yaml.MappingNode {
+		bad(n, "%s: want a mapping of %s", what, keys)
+		return nil
+	}
+	var out []pair
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch {
+		case k.Kind != yaml.ScalarNode || k.Tag == "!!merge":
+			bad(k, "%s: want %s as plain keys", what, keys)
+		case k.Anchor != "" || v.Anchor != "" || v.Kind == yaml.AliasNode:
+			bad(k, "%s: anchors and aliases are not allowed: write each entry out", what)
+		case seen[k.Value]:
+			bad(k, "%s: %q is given twice", what, k.Value)
+		default:
+			seen[k.Value] = true
+			out = append(out, pair{k, v})
+		}
+	}
+	return out
+}
+
+// Apply sets every release's Retired from the list: the entry's
+// retirement, or none (a release the file no longer names is active
+// again, or what its pack.json says). An entry naming a release no shard
+// holds is an error at its line. shards are the registry's every pack.
+func (l *List) Apply(shards []*index.Shard) meta.Problems {
+	at := map[string]*index.Release{}
+	for _, s := range shards {
+		for i := range s.Releases {
+			s.Releases[i].Retired = nil
+			at[key(s.Name, s.Releases[i].Version)] = &s.Releases[i]
+		}
+	}
+	var ps meta.Problems
+	if l == nil {
+		return nil
+	}
+	for _, e := range l.Entries {
+		r := at[key(e.Name, e.Version)]
+		if r == nil {
+			ps = append(ps, meta.Problem{File: l.File, Line: e.Line, Col: e.Col, Severity: meta.SevError,
+				Msg: fmt.Sprintf("%s@%s is not a release of this registry: name a published version (packgen info %s lists them), or remove the entry", e.Name, e.Version, e.Name)})
+			continue
+		}
+		t := e.Retirement
+		r.Retired = &t
+	}
+	return ps
+}
+
+// Error is a retirement file's problems as one error (ErrFile).
+func Error(ps meta.Problems) error {
+	if !ps.HasErrors() {
+		return nil
+	}
+	return fmt.Errorf("%w:\n%s", ErrFile, ps.Errors().Error())
+}
+
+// StateOnly reports whether two pack.json contents differ only in
+// annotations.system_state: an attempt to retire a published release by
+// editing its immutable pack.json, which the retirement file is for.
+func StateOnly(old, new []byte) bool {
+	strip := func(data []byte) (map[string]any, bool) {
+		var m map[string]any
+		if json.Unmarshal(data, &m) != nil || m == nil {
+			return nil, false
+		}
+		if a, ok := m["annotations"].(map[string]any); ok {
+			delete(a, index.SystemStateAnnotation)
+			if len(a) == 0 {
+				delete(m, "annotations")
+			}
+		}
+		return m, true
+	}
+	o, ok1 := strip(old)
+	n, ok2 := strip(new)
+	return ok1 && ok2 && !bytes.Equal(old, new) && reflect.DeepEqual(o, n)
+}
+
+// Hint is what to do instead of editing a published release's
+// system_state: the sentence the build's and the PR check's
+// immutability errors end with.
+func Hint(packsDir, name, version string) string {
+	return fmt.Sprintf("to deprecate or delete a published release, leave its pack.json as published and add it to %s (%s: {%s: {state: deprecated, reason: why}}; see docs/FORMAT.md#retiring-a-release)", Path(packsDir), name, version)
+}

@@ -1,0 +1,89 @@
+package validate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/pack/meta"
+	"github.com/packgen/packgen/retire"
+	"github.com/packgen/packgen/source"
+)
+
+// dirRetired checks the retirement file at the top of a tree of packs on
+// disk, if any: its syntax only, since the releases it may name are
+// those of the git history, which a directory does not have.
+func dirRetired(dir string) (meta.Problems, error) {
+	p := filepath.Join(dir, retire.FileName)
+	data, err := safefile.ReadFile(p, retire.MaxFileSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	_, ps := retire.Parse(filepath.ToSlash(p), data)
+	return ps, nil
+}
+
+// changedRetired is the PR check of the retirement file, when the change
+// touched it (HEAD's, or the work tree's unless committed only, differs
+// from base's): its syntax, and that every entry names a release of
+// HEAD's history as the build publishes it (the build refuses one that
+// does not).
+func changedRetired(ctx context.Context, repo *source.Repo, o ChangedOptions, base string) (meta.Problems, error) {
+	file := retire.Path(o.PacksDir)
+	head, _, err := repo.FileAt("HEAD", file, retire.MaxFileSize)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Committed {
+		wt, _ := repo.Dirs()
+		if wt != "" {
+			data, err := safefile.ReadFile(filepath.Join(wt, filepath.FromSlash(file)), retire.MaxFileSize)
+			switch {
+			case err == nil:
+				head = data
+			case errors.Is(err, fs.ErrNotExist):
+				head = nil
+			default:
+				return nil, err
+			}
+		}
+	}
+	old, _, err := repo.FileAt(base, file, retire.MaxFileSize)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Equal(old, head) || head == nil {
+		return nil, nil
+	}
+	l, ps := retire.Parse(file, head)
+	if ps.HasErrors() {
+		return ps, nil
+	}
+	hist := newPublished(repo, "HEAD", o.PacksDir)
+	hist.since, hist.off = o.HistorySince, o.NoHistory
+	for _, e := range l.Entries {
+		hist.want(e.Name, e.Version)
+	}
+	for _, e := range l.Entries {
+		rel, err := hist.find(ctx, e.Name, e.Version)
+		if err != nil {
+			return nil, err
+		}
+		if hist.shallow {
+			ps = append(ps, meta.Problem{File: file, Severity: meta.SevWarning, Msg: "the clone is shallow: whether each entry names a published release is left to the build (fetch the whole history, e.g. actions/checkout with fetch-depth: 0)"})
+			break
+		}
+		if rel == nil {
+			ps = append(ps, meta.Problem{File: file, Line: e.Line, Col: e.Col, Severity: meta.SevError,
+				Msg: fmt.Sprintf("%s@%s is not a release in the history of HEAD under the packs directory: the build refuses an entry naming no published release; name a published version, or remove the entry", e.Name, e.Version)})
+		}
+	}
+	return ps, nil
+}
