@@ -80,7 +80,8 @@ func newVerifyCmd(g *globalOptions) *cobra.Command {
 bundle given with --signature x.sigstore.json). With --site DIR|URL, check
 a whole registry: the index signature, every bucket and shard digest, and
 every archive's digest, size and signature; every problem is reported. --site also takes a configured registry's name
-(its URL and keys from the config, as fetch reads it).
+(its URL and keys from the config, as fetch reads it), which wins over a
+directory of that name here, as in list: write ./NAME for the directory.
 With --site and --repo, also prove the site is exactly the repository's
 content (the rebuild check): every archive's files are compared by git
 blob ID with the tree of the commit its release records, and the archive
@@ -147,10 +148,20 @@ func (o *verifyOptions) loadKeys() error {
 func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) error {
 	// A configured registry's name, as list, info and fetch take it: its
 	// URL, keys and token from the config.
-	reg, named := configuredRegistry(g, o.site)
+	ref, err := resolveSite(g, "--site", o.site)
+	if err != nil {
+		return err
+	}
+	reg, named := ref.reg, ref.named
+	if ref.clash != "" {
+		g.warnf("%s\n", ref.clash) // before siteVerifier's refusals, which it explains
+	}
 	warnings, err := o.siteVerifier(g, reg, named)
 	if err != nil {
 		return err
+	}
+	if ref.clash != "" {
+		warnings = append(warnings, meta.Problem{Severity: meta.SevWarning, Msg: ref.clash})
 	}
 	wreg, err := o.wit.registry(reg, named, o.site)
 	if err != nil {
