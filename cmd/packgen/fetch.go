@@ -121,8 +121,9 @@ func (f *clientFlags) completePacks(ctx context.Context, g *globalOptions, prefi
 
 // fetchHelp is the long help of `packgen fetch`.
 const fetchHelp = `Resolve the highest version of NAME matching a semver constraint
-(Masterminds syntax: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3; prereleases only with
---pre or when the constraint names one), then:
+(Masterminds syntax: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3; NAME alone, NAME@*
+and NAME@latest are the newest; prereleases only with --pre or when the
+constraint names one), then:
 
   1. fetch index.json and verify its signature with the registry's key,
      refusing an expired index or one older than the last seen (rollback);
@@ -136,8 +137,8 @@ const fetchHelp = `Resolve the highest version of NAME matching a semver constra
 Without --registry or --url, every configured registry is tried in the
 order of registries.yaml (by name): a registry that does not have the
 pack, or no matching version, passes to the next; one that fails
-verification stops the fetch. A name close to a pack's gets a "did you
-mean".
+verification stops the fetch, saying which registries before it had no
+match. A name close to a pack's gets a "did you mean".
 
 oci://HOST/BASE/spectro-packs/archive/NAME:VERSION fetches a pack that was
 pushed to an OCI registry the way Palette's docs say (oras push REF

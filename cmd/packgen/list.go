@@ -101,6 +101,7 @@ func newInfoCmd(g *globalOptions) *cobra.Command {
 		Short: "Show every version of one pack in a built registry",
 		Long: `Show one pack's versions with digest, size, source commit and
 dependencies. Reads only index.json, one bucket and the pack's shard.
+Without --site, the only configured registry (as fetch uses it).
 SITE is what packgen list takes (oci://HOST/BASE included, with
 --plain-http, --ca-file and --username).`,
 		Example: `  packgen info calico --site site
@@ -109,7 +110,10 @@ SITE is what packgen list takes (oci://HOST/BASE included, with
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if site == "" {
-				return usageErr("--site is required (a configured registry's name, a built directory or a registry URL)")
+				var err error
+				if site, err = onlyRegistry(g); err != nil {
+					return err
+				}
 			}
 			var sum *index.Summary
 			var shard *index.Shard
@@ -140,10 +144,26 @@ SITE is what packgen list takes (oci://HOST/BASE included, with
 			return printInfo(g, sum, shard)
 		},
 	}
-	c.Flags().StringVar(&site, "site", "", "registry: a configured registry's name, a built directory or a URL")
+	c.Flags().StringVar(&site, "site", "", "registry: a configured registry's name, a built directory or a URL (default: the only configured registry)")
 	cf.addSite(c)
 	_ = c.RegisterFlagCompletionFunc("site", g.completeRegistries)
 	return c
+}
+
+// onlyRegistry is the name of the registry info reads without --site:
+// the only configured one; with none or several, --site is required.
+func onlyRegistry(g *globalOptions) (string, error) {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return "", err
+	}
+	switch len(cfg.Registries) {
+	case 0:
+		return "", usageErr("--site is required (a configured registry's name, a built directory or a registry URL): no registry is configured")
+	case 1:
+		return cfg.Registries[0].Name, nil
+	}
+	return "", usageErr("--site is required: several registries are configured (%s): name one, or give a built directory or a registry URL", configuredNames(cfg))
 }
 
 // infoFromRegistry reads a pack's summary and shard from a configured

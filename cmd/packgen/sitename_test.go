@@ -45,6 +45,12 @@ func TestSiteNameOrDirectory(t *testing.T) {
 	b.want(0, nil, "build", "--repo", world.Dir, "--out", filepath.Join(top, "shadow", "repo"), "--refresh", "--no-site")
 	b.want(0, nil, "registry", "add", "repo", verified, "--key", pub)
 
+	// One registry: info needs no --site (as fetch); NAME@latest is the
+	// newest; a capitalised name says the lowercase one.
+	b.want(0, []string{"hello (Hello)"}, "info", "hello")
+	b.want(0, []string{"fetched hello@0.1.0 from repo"}, "fetch", "hello@latest", "-d", filepath.Join(top, "h"))
+	b.want(2, []string{`"Hello" is not a pack name`, "did you mean hello@^0.1?"}, "fetch", "Hello@^0.1", "-d", filepath.Join(top, "h2"))
+
 	b.Dir = filepath.Join(top, "shadow")
 	clash := "warning: repo is both a configured registry (" + verified + ") and a directory here: reading the configured registry; write ./repo to read the directory"
 	for _, c := range []struct {
@@ -79,6 +85,8 @@ func TestSiteNameOrDirectory(t *testing.T) {
 	if out := b.want(0, []string{"hello"}, "list", "a"); strings.Contains(out, "both a configured registry") || strings.Contains(out, "without a key") {
 		t.Errorf("a registry's own directory read as a clash or unverified:\n%s", out)
 	}
+
+	b.want(2, []string{"--site is required: several registries are configured (a, repo)"}, "info", "hello")
 
 	// Neither a registry nor a directory: a usage error naming the
 	// configured ones, nothing read.

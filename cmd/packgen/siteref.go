@@ -67,11 +67,7 @@ func neitherErr(flag, loc string, cfg *client.Config) error {
 	}
 	configured := "none is configured"
 	if len(cfg.Registries) > 0 {
-		var names []string
-		for _, r := range cfg.Registries {
-			names = append(names, esc(r.Name))
-		}
-		configured = "configured: " + strings.Join(names, ", ")
+		configured = "configured: " + configuredNames(cfg)
 	}
 	return usageErr("%s is neither a configured registry (%s) nor a directory: give a configured registry's name, a built site's directory or a URL (packgen registry add %s URL --key registry.pub configures one)", what, configured, esc(loc))
 }
@@ -85,4 +81,13 @@ func sameLocation(url, loc string) bool {
 	}
 	abs, err := l.Abs()
 	return err == nil && abs.Dir == url
+}
+
+// configuredNames lists the configured registries' names, for messages.
+func configuredNames(cfg *client.Config) string {
+	var names []string
+	for _, r := range cfg.Registries {
+		names = append(names, esc(r.Name))
+	}
+	return strings.Join(names, ", ")
 }
