@@ -119,6 +119,19 @@ func (f *clientFlags) completePacks(ctx context.Context, g *globalOptions, prefi
 	return client.Complete(ctx, clients, prefix)
 }
 
+// packArg completes a command's one NAME[@VERSION] argument (fetch, info,
+// log show) with completePacks; before, when non-nil, sets f's choice of
+// registry from the command's other flags (info's --site), and false
+// says there is nothing to complete from.
+func (f *clientFlags) packArg(g *globalOptions, before func() bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 || before != nil && !before() {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return f.completePacks(cmd.Context(), g, toComplete), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
 // fetchHelp is the long help of `packgen fetch`.
 const fetchHelp = `Resolve the highest version of NAME matching a semver constraint
 (Masterminds syntax: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3; NAME alone, NAME@*
@@ -169,12 +182,7 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error { return runFetch(cmd, g, o, args[0]) },
 	}
 	f.add(c, g)
-	c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		if len(args) > 0 {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		return f.completePacks(cmd.Context(), g, toComplete), cobra.ShellCompDirectiveNoFileComp
-	}
+	c.ValidArgsFunction = f.packArg(g, nil)
 	c.Flags().StringVarP(&o.dest, "dest", "d", "", "destination directory (default ./NAME-VERSION)")
 	c.Flags().BoolVar(&o.pre, "pre", false, "allow prerelease versions")
 	c.Flags().BoolVar(&o.force, "force", false, "replace an existing destination")

@@ -89,7 +89,12 @@ own (packgen registry add).`,
 		},
 	}
 	cf.addSite(c)
-	c.ValidArgsFunction = g.completeRegistries
+	c.ValidArgsFunction = func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return g.completeSites(toComplete)
+	}
 	return c
 }
 
@@ -146,7 +151,24 @@ SITE is what packgen list takes (oci://HOST/BASE included, with
 	}
 	c.Flags().StringVar(&site, "site", "", "registry: a configured registry's name, a built directory or a URL (default: the only configured registry)")
 	cf.addSite(c)
-	_ = c.RegisterFlagCompletionFunc("site", g.completeRegistries)
+	_ = c.RegisterFlagCompletionFunc("site", siteCompletion(g))
+	// NAME from --site's registry (a directory or URL read unverified, as
+	// info reads it), else from every configured one, as fetch.
+	c.ValidArgsFunction = cf.packArg(g, func() bool {
+		if site == "" {
+			return true
+		}
+		ref, err := resolveSite(g, "--site", site)
+		if err != nil {
+			return false
+		}
+		if ref.named {
+			cf.registry = site
+		} else {
+			cf.url, cf.insecure = site, true // as info reads it: digests checked
+		}
+		return true
+	})
 	return c
 }
 

@@ -72,6 +72,23 @@ func TestSiteNameOrDirectory(t *testing.T) {
 	if out := b.want(0, nil, "list", "repo", "-o", "json"); !strings.Contains(out, `"message": "repo is both a configured registry`) {
 		t.Errorf("no clash in list -o json's warnings:\n%s", out)
 	}
+	// Completion (S19): SITE and --site offer the configured names and
+	// the directories here; info NAME the packs, of --site's registry.
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"list", ""}, []string{"repo\n", "repo/\n", ":4\n"}},
+		{[]string{"list", "./r"}, []string{"./repo/\n", ":6\n"}},
+		{[]string{"info", "x", "--site", "re"}, []string{"repo\n", "repo/\n"}},
+		{[]string{"verify", "--site", ""}, []string{"repo\n", "repo/\n"}},
+		{[]string{"info", "he"}, []string{"hello\n"}},
+		{[]string{"info", "--site", "repo", ""}, []string{"hello\n"}},
+		{[]string{"info", "--site", "./repo", ""}, []string{"world\n"}},
+		{[]string{"log", "show", "he"}, []string{"hello\n"}},
+	} {
+		b.want(0, c.want, append([]string{"__complete"}, c.args...)...)
+	}
 	// ./repo is the directory, read without a key, with no clash.
 	for _, args := range [][]string{{"list", "./repo"}, {"info", "world", "--site", "./repo"}} {
 		if out := b.want(0, []string{"world", "read without a key"}, args...); strings.Contains(out, "both a configured registry") {

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/pack/meta"
+	"github.com/spf13/cobra"
 )
 
 // siteRef is what a SITE argument (list SITE, info --site, verify
@@ -90,4 +93,47 @@ func configuredNames(cfg *client.Config) string {
 		names = append(names, esc(r.Name))
 	}
 	return strings.Join(names, ", ")
+}
+
+// siteCompletion completes a --site flag (info, verify) as list's SITE.
+func siteCompletion(g *globalOptions) cobra.CompletionFunc {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return g.completeSites(toComplete)
+	}
+}
+
+// completeSites completes a SITE: the configured registries' names and
+// the directories (a built site is one) that start with prefix. The
+// shell's own file completion would offer files too, and only when no
+// name matched, so the directories are listed here. After a directory
+// alone no space is added, so that one below it can follow.
+func (g *globalOptions) completeSites(prefix string) ([]string, cobra.ShellCompDirective) {
+	names, _ := g.completeRegistries(nil, nil, prefix)
+	var out []string
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) {
+			out = append(out, n)
+		}
+	}
+	named := len(out)
+	dir, base := filepath.Split(prefix)
+	entries, _ := os.ReadDir(cmp.Or(dir, "."))
+	for _, e := range entries {
+		if isDir(dir, e) && strings.HasPrefix(e.Name(), base) && (strings.HasPrefix(base, ".") || !strings.HasPrefix(e.Name(), ".")) {
+			out = append(out, dir+e.Name()+"/")
+		}
+	}
+	if named == 0 && len(out) > 0 {
+		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// isDir reports whether entry e of dir is a directory, or a link to one.
+func isDir(dir string, e os.DirEntry) bool {
+	if e.IsDir() {
+		return true
+	}
+	fi, err := os.Stat(filepath.Join(cmp.Or(dir, "."), e.Name()))
+	return err == nil && fi.IsDir()
 }

@@ -124,6 +124,7 @@ Exits 1 when anything does not verify.`,
 	c.Flags().StringArrayVar(&o.keys, "key", nil, "public key PEM (repeat to accept any of several)")
 	c.Flags().StringVar(&o.sigFile, "signature", "", "signature file: .sig or .sigstore.json (default ARCHIVE.sig)")
 	c.Flags().StringVar(&o.site, "site", "", "verify a whole registry site: a configured registry's name, a directory or a URL (oci://REGISTRY/BASE included)")
+	_ = c.RegisterFlagCompletionFunc("site", siteCompletion(g))
 	o.oci.add(c)
 	c.Flags().StringVar(&o.repo, "repo", "", "with --site: also prove every archive is exactly its git tree (compare by blob ID, rebuild byte for byte)")
 	c.Flags().BoolVar(&o.subset, "subset", false, "with --site: accept an air-gapped registry's absent releases (those its airgap import marker says no bundle carried)")
