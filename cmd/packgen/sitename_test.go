@@ -5,24 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/packgen/packgen/internal/gitfixture"
 )
-
-// worldRepo is a repository of one pack, world 2.0.0.
-func worldRepo(t *testing.T, dir string) *gitfixture.Repo {
-	t.Helper()
-	r, err := gitfixture.Init(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Write("packs/world/pack.json", []byte(`{"name": "world", "version": "2.0.0", "layer": "addon", "addonType": "monitoring", "displayName": "World", "cloudTypes": ["all"]}`))
-	r.Write("packs/world/values.yaml", []byte("world: 1\n"))
-	if _, err := r.Commit("world"); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
 
 // TestSiteNameOrDirectory (stranger4 S6, S18): a SITE that is both a
 // configured registry's name and a directory here reads the configured,
