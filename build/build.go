@@ -133,11 +133,12 @@ type Snapshot struct {
 // Result reports what a build did.
 type Result struct {
 	Snapshot
-	Archived int // releases validated and archived in this build
-	Reused   int // releases taken from the previous build untouched
-	Carried  int // releases no longer in git kept from the previous build
-	Skipped  int // invalid releases left out (--skip-invalid)
-	Logged   int // releases appended to the transparency log
+	Archived int      // releases validated and archived in this build
+	Added    []string // those releases, NAME@VERSION, sorted: what the build added
+	Reused   int      // releases taken from the previous build untouched
+	Carried  int      // releases no longer in git kept from the previous build
+	Skipped  int      // invalid releases left out (--skip-invalid)
+	Logged   int      // releases appended to the transparency log
 	Unsigned bool
 	Problems meta.Problems // warnings, and errors of skipped releases
 }

@@ -122,6 +122,9 @@ func TestBuildHistoryAndIncremental(t *testing.T) {
 	if res.Archived != 5 || res.Reused != 0 {
 		t.Errorf("archived %d reused %d, want 5 and 0", res.Archived, res.Reused)
 	}
+	if got := strings.Join(res.Added, ","); got != "calico@3.26.0,calico@3.27.0,old@1.0.0,prom@57.0.0,prom@58.0.0" {
+		t.Errorf("added %s", got)
+	}
 	for _, s := range res.Shards {
 		for _, rel := range s.Releases {
 			// The commit that brought the content: unchanged releases
@@ -150,6 +153,9 @@ func TestBuildHistoryAndIncremental(t *testing.T) {
 	res2 := built(t, r.Dir, out)
 	if res2.Archived != 0 || res2.Reused != 5 {
 		t.Errorf("rebuild archived %d reused %d, want 0 and 5", res2.Archived, res2.Reused)
+	}
+	if len(res2.Added) != 0 {
+		t.Errorf("rebuild added %v", res2.Added)
 	}
 	if after := siteHashes(t, out); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Error("rebuild of the same commit changed the site")
@@ -181,6 +187,9 @@ func TestBuildHistoryAndIncremental(t *testing.T) {
 	res3 := built(t, r.Dir, out)
 	if res3.Archived != 1 || res3.Reused != 5 {
 		t.Errorf("after one change archived %d reused %d, want 1 and 5", res3.Archived, res3.Reused)
+	}
+	if got := strings.Join(res3.Added, ","); got != "prom@58.1.0" {
+		t.Errorf("after one change added %s, want prom@58.1.0", got)
 	}
 	if res3.Root.Serial <= res.Root.Serial {
 		t.Errorf("serial did not grow: %d -> %d", res.Root.Serial, res3.Root.Serial)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
@@ -302,6 +303,7 @@ func (b *builder) collect() error {
 			}
 		} else {
 			res.Archived++
+			res.Added = append(res.Added, j.shown())
 			// Published when the version first appeared, from the commit
 			// that brought this content: neither moves as commits are
 			// added, so fresh and incremental builds record the same.
@@ -312,6 +314,7 @@ func (b *builder) collect() error {
 	if len(invalid) > 0 {
 		return &InvalidError{Releases: invalid, Problems: invalidProbs}
 	}
+	sort.Strings(res.Added)
 	return nil
 }
 

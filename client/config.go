@@ -201,15 +201,26 @@ func yamlWording(err error) string {
 }
 
 // ParseRef splits a command-line "NAME[@CONSTRAINT]" and checks both parts.
+// NAME@latest, which many type, is NAME alone: the newest release (a
+// pre-release only with --pre), as "*" is.
 func ParseRef(s string) (name, constraint string, err error) {
-	name, constraint, _ = strings.Cut(s, "@")
+	name, constraint, at := strings.Cut(s, "@")
 	if !meta.ValidName(name) {
+		if lower := strings.ToLower(name); lower != name && meta.ValidName(lower) {
+			if at {
+				lower += "@" + constraint
+			}
+			return "", "", fmt.Errorf("%q is not a pack name (lowercase letters, digits and '-'): did you mean %s?", name, lower)
+		}
 		return "", "", fmt.Errorf("%q is not a pack name (lowercase letters, digits and '-', e.g. calico@^3.26)", name)
 	}
 	constraint = strings.TrimSpace(constraint)
+	if strings.EqualFold(constraint, "latest") {
+		constraint = ""
+	}
 	if constraint != "" {
 		if _, err := semver.NewConstraint(constraint); err != nil {
-			return "", "", fmt.Errorf("version constraint %q: %v (examples: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3)", constraint, err)
+			return "", "", fmt.Errorf("version constraint %q: %v (examples: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3, latest)", constraint, err)
 		}
 	}
 	return name, constraint, nil

@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -54,5 +55,33 @@ func TestPinnedSignedName(t *testing.T) {
 				t.Errorf("PinnedSignedName(%s %s) = %q, want %q", tc.reg.Name, tc.reg.URL, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestParseRef: NAME[@CONSTRAINT] as users type it: @latest is the
+// newest release (NAME alone); a capitalised name says the lowercase one.
+func TestParseRef(t *testing.T) {
+	for _, c := range []struct {
+		in, name, cons, err string
+	}{
+		{in: "calico", name: "calico"},
+		{in: "calico@^3.26", name: "calico", cons: "^3.26"},
+		{in: "calico@latest", name: "calico"},
+		{in: "calico@ Latest ", name: "calico"},
+		{in: "Calico", err: `"Calico" is not a pack name (lowercase letters, digits and '-'): did you mean calico?`},
+		{in: "Calico@^3", err: "did you mean calico@^3?"},
+		{in: "cal_ico", err: `"cal_ico" is not a pack name (lowercase letters, digits and '-', e.g. calico@^3.26)`},
+		{in: "calico@newest", err: `version constraint "newest"`},
+	} {
+		name, cons, err := ParseRef(c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("ParseRef(%q) error = %v, want %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || name != c.name || cons != c.cons {
+			t.Errorf("ParseRef(%q) = %q, %q, %v; want %q, %q", c.in, name, cons, err, c.name, c.cons)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/packgen/packgen/internal/errmark"
@@ -29,6 +30,14 @@ func InOrder(ctx context.Context, regs []Registry, open func(Registry) (*Client,
 			return nil
 		}
 		if !errors.Is(err, ErrNotFound) || len(regs) == 1 {
+			if len(misses) > 0 {
+				// Its failure must not hide that the others simply had no match.
+				what := fmt.Sprintf("the %d registries tried before it have", len(misses))
+				if len(misses) == 1 {
+					what = "the 1 registry tried before it has"
+				}
+				err = fmt.Errorf("%w\n(%s no match:\n  %s)", err, what, strings.Join(misses, "\n  "))
+			}
 			return WithSuggestion(ctx, err, name, clients)
 		}
 		misses = append(misses, err.Error())

@@ -64,6 +64,8 @@ func TestInOrder(t *testing.T) {
 		{name: "one registry: its own error", regs: []Registry{f.old}, pack: "metalb", tried: []string{"old"}, want: ErrNotFound,
 			msg: []string{`pack "metalb" is not in registry old; did you mean metallb?`}},
 		{name: "tampered stops the search", regs: []Registry{f.tampered, f.new}, pack: "falco", tried: []string{"tampered"}, want: ErrBadSignature},
+		{name: "tampered after misses says them", regs: []Registry{f.old, f.tampered}, pack: "falco", tried: []string{"old", "tampered"}, want: ErrBadSignature,
+			msg: []string{"the 1 registry tried before it has no match", `pack "falco" is not in registry old`}},
 		{name: "unreachable stops the search", regs: []Registry{f.down, f.new}, pack: "falco", tried: []string{"down"}, want: syscall.ECONNREFUSED, msg: []string{strings.TrimPrefix(f.down.URL, "http://")}},
 		{name: "open error", regs: []Registry{f.old, f.new}, pack: "falco", failOn: "new", tried: []string{"old"}, want: openErr, openErr: true},
 	} {

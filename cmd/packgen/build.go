@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/packgen/packgen/internal/gitsafe"
@@ -251,7 +252,7 @@ func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 		return writeJSON(g, map[string]any{
 			"out": o.Out, "serial": res.Root.Serial, "commit": res.Root.Source.Commit,
 			"packs": res.Root.Packs, "releases": res.Root.Releases,
-			"archived": res.Archived, "reused": res.Reused, "carried": res.Carried, "skipped": res.Skipped,
+			"archived": res.Archived, "added": append([]string{}, res.Added...), "reused": res.Reused, "carried": res.Carried, "skipped": res.Skipped,
 			"signed": !res.Unsigned, "expires": res.Root.Expires.UTC().Format(time.RFC3339),
 			"warnings": warnings,
 		})
@@ -264,6 +265,14 @@ func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 	expires := res.Root.Expires
 	g.summaryf("built %s: %d %s, %d %s (%d archived, %d reused, %d kept from the previous build, %d skipped), serial %d, commit %s\n",
 		o.Out, res.Root.Packs, plural(res.Root.Packs, "pack"), res.Root.Releases, plural(res.Root.Releases, "release"), res.Archived, res.Reused, res.Carried, res.Skipped, res.Root.Serial, shortHash(res.Root.Source.Commit))
+	if len(res.Added) > 0 {
+		n := len(res.Added)
+		more := ""
+		if n > maxAddedShown {
+			more = fmt.Sprintf(" and %d more", n-maxAddedShown)
+		}
+		g.summaryf("added: %s%s\n", esc(strings.Join(res.Added[:min(n, maxAddedShown)], ", ")), more)
+	}
 	g.summaryf("index.json expires %s (in %s)\n", expires.Format(time.RFC3339), build.RoundDuration(time.Until(expires)))
 	if w := expiryWarning(expires); w != "" {
 		g.warnf("%s\n", w)
@@ -273,6 +282,10 @@ func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 	}
 	return nil
 }
+
+// maxAddedShown bounds the releases a build's text summary names (a
+// first build adds them all; -o json lists every one).
+const maxAddedShown = 10
 
 // buildProgress draws the build's counter on bar, naming its phase: the
 // history walk (the total still grows), validating and archiving, then

@@ -8,7 +8,6 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/spf13/cobra"
@@ -233,10 +232,10 @@ func (f *clientFlags) warnUnverified(g *globalOptions, site string) {
 	}
 }
 
-// warnSubset warns (stderr, and -o json's warnings) what an air-gapped
-// registry read without a client lacks (msg from index.SubsetWarning;
-// "" says nothing).
-func (f *clientFlags) warnSubset(g *globalOptions, msg string) {
+// warn warns (stderr, and -o json's warnings) msg, already escaped: what
+// an air-gapped registry read without a client lacks (index.SubsetWarning),
+// a SITE that is both a registry's name and a directory; "" says nothing.
+func (f *clientFlags) warn(g *globalOptions, msg string) {
 	if msg == "" {
 		return
 	}
@@ -253,14 +252,8 @@ func configuredAs(g *globalOptions, site string) string {
 	if err != nil {
 		return ""
 	}
-	want := site
-	if l, err := location.Parse(site); err == nil && l.Local() {
-		if abs, err := l.Abs(); err == nil {
-			want = abs.Dir
-		}
-	}
 	for _, r := range cfg.Registries {
-		if (r.URL == want || r.URL == site) && (len(r.Keys) > 0 || r.Key != "") {
+		if (r.URL == site || sameLocation(r.URL, site)) && (len(r.Keys) > 0 || r.Key != "") {
 			return r.Name
 		}
 	}

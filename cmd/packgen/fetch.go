@@ -119,10 +119,24 @@ func (f *clientFlags) completePacks(ctx context.Context, g *globalOptions, prefi
 	return client.Complete(ctx, clients, prefix)
 }
 
+// packArg completes a command's one NAME[@VERSION] argument (fetch, info,
+// log show) with completePacks; before, when non-nil, sets f's choice of
+// registry from the command's other flags (info's --site), and false
+// says there is nothing to complete from.
+func (f *clientFlags) packArg(g *globalOptions, before func() bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 || before != nil && !before() {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return f.completePacks(cmd.Context(), g, toComplete), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
 // fetchHelp is the long help of `packgen fetch`.
 const fetchHelp = `Resolve the highest version of NAME matching a semver constraint
-(Masterminds syntax: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3; prereleases only with
---pre or when the constraint names one), then:
+(Masterminds syntax: ^1.2, ~0.13, >=1.0 <2.0, 1.2.3; NAME alone, NAME@*
+and NAME@latest are the newest; prereleases only with --pre or when the
+constraint names one), then:
 
   1. fetch index.json and verify its signature with the registry's key,
      refusing an expired index or one older than the last seen (rollback);
@@ -136,8 +150,8 @@ const fetchHelp = `Resolve the highest version of NAME matching a semver constra
 Without --registry or --url, every configured registry is tried in the
 order of registries.yaml (by name): a registry that does not have the
 pack, or no matching version, passes to the next; one that fails
-verification stops the fetch. A name close to a pack's gets a "did you
-mean".
+verification stops the fetch, saying which registries before it had no
+match. A name close to a pack's gets a "did you mean".
 
 oci://HOST/BASE/spectro-packs/archive/NAME:VERSION fetches a pack that was
 pushed to an OCI registry the way Palette's docs say (oras push REF
@@ -168,12 +182,7 @@ func newFetchCmd(g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error { return runFetch(cmd, g, o, args[0]) },
 	}
 	f.add(c, g)
-	c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		if len(args) > 0 {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		return f.completePacks(cmd.Context(), g, toComplete), cobra.ShellCompDirectiveNoFileComp
-	}
+	c.ValidArgsFunction = f.packArg(g, nil)
 	c.Flags().StringVarP(&o.dest, "dest", "d", "", "destination directory (default ./NAME-VERSION)")
 	c.Flags().BoolVar(&o.pre, "pre", false, "allow prerelease versions")
 	c.Flags().BoolVar(&o.force, "force", false, "replace an existing destination")

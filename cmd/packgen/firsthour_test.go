@@ -59,14 +59,24 @@ func (b *binRunner) want(code int, texts []string, args ...string) string {
 }
 
 func helloRepo(t *testing.T, dir string) *gitfixture.Repo {
+	return onePackRepo(t, dir, "hello", "0.1.0", "Hello")
+}
+
+// worldRepo is a repository of one pack, world 2.0.0.
+func worldRepo(t *testing.T, dir string) *gitfixture.Repo {
+	return onePackRepo(t, dir, "world", "2.0.0", "World")
+}
+
+// onePackRepo is a repository of one add-on pack, committed.
+func onePackRepo(t *testing.T, dir, name, version, display string) *gitfixture.Repo {
 	t.Helper()
 	r, err := gitfixture.Init(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Write("packs/hello/pack.json", []byte(`{"name": "hello", "version": "0.1.0", "layer": "addon", "addonType": "monitoring", "displayName": "Hello", "cloudTypes": ["all"]}`))
-	r.Write("packs/hello/values.yaml", []byte("hello: 1\n"))
-	if _, err := r.Commit("hello"); err != nil {
+	r.Write("packs/"+name+"/pack.json", []byte(fmt.Sprintf(`{"name": %q, "version": %q, "layer": "addon", "addonType": "monitoring", "displayName": %q, "cloudTypes": ["all"]}`, name, version, display)))
+	r.Write("packs/"+name+"/values.yaml", []byte(name+": 1\n"))
+	if _, err := r.Commit(name); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -799,13 +809,7 @@ func TestFirstHourRegistries(t *testing.T) {
 	b.want(0, nil, "key", "generate", "--prefix", filepath.Join(b.Dir, "reg"))
 	key, pub := filepath.Join(b.Dir, "reg.key"), filepath.Join(b.Dir, "reg.pub")
 	hello := helloRepo(t, filepath.Join(b.Dir, "hello-repo"))
-	world, err := gitfixture.Init(filepath.Join(b.Dir, "world-repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	world.Write("packs/world/pack.json", []byte(`{"name": "world", "version": "2.0.0", "layer": "addon", "addonType": "monitoring", "displayName": "World", "cloudTypes": ["all"]}`))
-	world.Write("packs/world/values.yaml", []byte("world: 1\n"))
-	world.Commit("world")
+	world := worldRepo(t, filepath.Join(b.Dir, "world-repo"))
 	b.want(0, nil, "build", "--repo", hello.Dir, "--out", filepath.Join(b.Dir, "a"), "--key", key, "--refresh", "--no-site", "--name", "alpha")
 	b.want(0, nil, "build", "--repo", world.Dir, "--out", filepath.Join(b.Dir, "b"), "--key", key, "--refresh", "--no-site", "--name", "beta")
 	b.want(0, nil, "registry", "add", "alpha", filepath.Join(b.Dir, "a"), "--key", pub)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 
 	"fmt"
 	"github.com/packgen/packgen/client"
@@ -32,7 +31,9 @@ func newListCmd(g *globalOptions) *cobra.Command {
 number of versions. SITE is a configured registry's name (read and
 verified as fetch reads it), a directory, a file:// URL, an http(s) URL
 or an OCI registry packgen publish wrote, oci://HOST/BASE (digests of the
-metadata checked; signatures by fetch and verify). --plain-http, --ca-file
+metadata checked; signatures by fetch and verify). A configured registry's
+name wins over a directory of that name in the working directory (a
+warning says so): write ./NAME to read the directory. --plain-http, --ca-file
 and --username are for an oci:// SITE; a configured registry keeps its
 own (packgen registry add).`,
 		Example: `  packgen list acme
@@ -42,11 +43,16 @@ own (packgen registry add).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var packs []index.Summary
-			if reg, ok := configuredRegistry(g, args[0]); ok {
+			ref, err := resolveSite(g, "SITE", args[0])
+			if err != nil {
+				return err
+			}
+			cf.warn(g, ref.clash)
+			if ref.named {
 				if err := cf.oci.refuseConfigured(args[0]); err != nil {
 					return err
 				}
-				cl, err := cf.client(g, reg)
+				cl, err := cf.client(g, ref.reg)
 				if err != nil {
 					return err
 				}
@@ -64,9 +70,9 @@ own (packgen registry add).`,
 				}
 				packs = cat.Packs
 				cf.warnUnverified(g, args[0])
-				cf.warnSubset(g, index.SubsetWarning(esc(args[0]), cat.Airgap, cat.AbsentPacks, cat.AbsentReleases, ""))
+				cf.warn(g, index.SubsetWarning(esc(args[0]), cat.Airgap, cat.AbsentPacks, cat.AbsentReleases, ""))
 				if cat.AirgapErr != nil {
-					cf.warnSubset(g, esc(fmt.Sprintf("%s: %v: read as a whole registry", args[0], cat.AirgapErr)))
+					cf.warn(g, esc(fmt.Sprintf("%s: %v: read as a whole registry", args[0], cat.AirgapErr)))
 				}
 			}
 			if cf.json() {
@@ -83,7 +89,12 @@ own (packgen registry add).`,
 		},
 	}
 	cf.addSite(c)
-	c.ValidArgsFunction = g.completeRegistries
+	c.ValidArgsFunction = func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return g.completeSites(toComplete)
+	}
 	return c
 }
 
@@ -95,6 +106,7 @@ func newInfoCmd(g *globalOptions) *cobra.Command {
 		Short: "Show every version of one pack in a built registry",
 		Long: `Show one pack's versions with digest, size, source commit and
 dependencies. Reads only index.json, one bucket and the pack's shard.
+Without --site, the only configured registry (as fetch uses it).
 SITE is what packgen list takes (oci://HOST/BASE included, with
 --plain-http, --ca-file and --username).`,
 		Example: `  packgen info calico --site site
@@ -103,16 +115,23 @@ SITE is what packgen list takes (oci://HOST/BASE included, with
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if site == "" {
-				return usageErr("--site is required (a configured registry's name, a built directory or a registry URL)")
+				var err error
+				if site, err = onlyRegistry(g); err != nil {
+					return err
+				}
 			}
 			var sum *index.Summary
 			var shard *index.Shard
-			var err error
-			if reg, ok := configuredRegistry(g, site); ok {
+			ref, err := resolveSite(g, "--site", site)
+			if err != nil {
+				return err
+			}
+			cf.warn(g, ref.clash)
+			if ref.named {
 				if err := cf.oci.refuseConfigured(site); err != nil {
 					return err
 				}
-				sum, shard, err = infoFromRegistry(cmd.Context(), g, cf, reg, args[0])
+				sum, shard, err = infoFromRegistry(cmd.Context(), g, cf, ref.reg, args[0])
 			} else {
 				if sum, shard, err = infoFromSite(cmd.Context(), g, cf, site, args[0]); err == nil {
 					cf.warnUnverified(g, site)
@@ -130,10 +149,43 @@ SITE is what packgen list takes (oci://HOST/BASE included, with
 			return printInfo(g, sum, shard)
 		},
 	}
-	c.Flags().StringVar(&site, "site", "", "registry: a configured registry's name, a built directory or a URL")
+	c.Flags().StringVar(&site, "site", "", "registry: a configured registry's name, a built directory or a URL (default: the only configured registry)")
 	cf.addSite(c)
-	_ = c.RegisterFlagCompletionFunc("site", g.completeRegistries)
+	_ = c.RegisterFlagCompletionFunc("site", siteCompletion(g))
+	// NAME from --site's registry (a directory or URL read unverified, as
+	// info reads it), else from every configured one, as fetch.
+	c.ValidArgsFunction = cf.packArg(g, func() bool {
+		if site == "" {
+			return true
+		}
+		ref, err := resolveSite(g, "--site", site)
+		if err != nil {
+			return false
+		}
+		if ref.named {
+			cf.registry = site
+		} else {
+			cf.url, cf.insecure = site, true // as info reads it: digests checked
+		}
+		return true
+	})
 	return c
+}
+
+// onlyRegistry is the name of the registry info reads without --site:
+// the only configured one; with none or several, --site is required.
+func onlyRegistry(g *globalOptions) (string, error) {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return "", err
+	}
+	switch len(cfg.Registries) {
+	case 0:
+		return "", usageErr("--site is required (a configured registry's name, a built directory or a registry URL): no registry is configured")
+	case 1:
+		return cfg.Registries[0].Name, nil
+	}
+	return "", usageErr("--site is required: several registries are configured (%s): name one, or give a built directory or a registry URL", configuredNames(cfg))
 }
 
 // infoFromRegistry reads a pack's summary and shard from a configured
@@ -192,7 +244,7 @@ func infoFromSite(ctx context.Context, g *globalOptions, cf *clientFlags, site, 
 		return nil, nil, badErr(fmt.Errorf("pack %q is not in registry %s", name, site))
 	}
 	if air != nil {
-		cf.warnSubset(g, index.SubsetWarning(esc(site), air, 0, len(absent), strings.Join(absent, ", ")))
+		cf.warn(g, index.SubsetWarning(esc(site), air, 0, len(absent), strings.Join(absent, ", ")))
 	}
 	return sum, shard, nil
 }
@@ -256,24 +308,4 @@ func readRegistryErr(loc string, err error) error {
 		return badErr(fmt.Errorf("%w: %s has no index.json (%v): check the URL or directory; `packgen build --out DIR` makes one", errNotRegistry, loc, err))
 	}
 	return fmt.Errorf("read registry %s: %w", loc, err)
-}
-
-// configuredRegistry: loc names a configured registry (and is neither a
-// URL nor an existing path, which win).
-func configuredRegistry(g *globalOptions, loc string) (client.Registry, bool) {
-	if strings.Contains(loc, "://") || !meta.ValidName(loc) {
-		return client.Registry{}, false
-	}
-	if _, err := os.Stat(loc); err == nil {
-		return client.Registry{}, false
-	}
-	cfg, err := g.loadConfig()
-	if err != nil {
-		return client.Registry{}, false
-	}
-	r, err := cfg.Get(loc)
-	if err != nil {
-		return client.Registry{}, false
-	}
-	return *r, true
 }

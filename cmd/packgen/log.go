@@ -90,6 +90,7 @@ configured registry keeps its own (packgen registry add).`,
 		},
 	}
 	cf.add(c, g)
+	c.ValidArgsFunction = cf.packArg(g, nil)
 	return c
 }
 

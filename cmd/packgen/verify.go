@@ -81,7 +81,8 @@ func newVerifyCmd(g *globalOptions) *cobra.Command {
 bundle given with --signature x.sigstore.json). With --site DIR|URL, check
 a whole registry: the index signature, every bucket and shard digest, and
 every archive's digest, size and signature; every problem is reported. --site also takes a configured registry's name
-(its URL and keys from the config, as fetch reads it).
+(its URL and keys from the config, as fetch reads it), which wins over a
+directory of that name here, as in list: write ./NAME for the directory.
 With --site and --repo, also prove the site is exactly the repository's
 content (the rebuild check): every archive's files are compared by git
 blob ID with the tree of the commit its release records, and the archive
@@ -129,6 +130,7 @@ Exits 1 when anything does not verify.`,
 	c.Flags().StringArrayVar(&o.keys, "key", nil, "public key PEM (repeat to accept any of several)")
 	c.Flags().StringVar(&o.sigFile, "signature", "", "signature file: .sig or .sigstore.json (default ARCHIVE.sig)")
 	c.Flags().StringVar(&o.site, "site", "", "verify a whole registry site: a configured registry's name, a directory or a URL (oci://REGISTRY/BASE included)")
+	_ = c.RegisterFlagCompletionFunc("site", siteCompletion(g))
 	o.oci.add(c)
 	c.Flags().StringVar(&o.repo, "repo", "", "with --site: also prove every archive is exactly its git tree (compare by blob ID, rebuild byte for byte)")
 	c.Flags().StringVar(&o.packsDir, "packs-dir", "", "with --repo: the packs directory the registry is built from (build's --packs-dir), whose retired.yaml the index's retirements must match")
@@ -154,10 +156,20 @@ func (o *verifyOptions) loadKeys() error {
 func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) error {
 	// A configured registry's name, as list, info and fetch take it: its
 	// URL, keys and token from the config.
-	reg, named := configuredRegistry(g, o.site)
+	ref, err := resolveSite(g, "--site", o.site)
+	if err != nil {
+		return err
+	}
+	reg, named := ref.reg, ref.named
+	if ref.clash != "" {
+		g.warnf("%s\n", ref.clash) // before siteVerifier's refusals, which it explains
+	}
 	warnings, err := o.siteVerifier(g, reg, named)
 	if err != nil {
 		return err
+	}
+	if ref.clash != "" {
+		warnings = append(warnings, meta.Problem{Severity: meta.SevWarning, Msg: ref.clash})
 	}
 	wreg, err := o.wit.registry(reg, named, o.site)
 	if err != nil {
