@@ -212,7 +212,7 @@ func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOp
 		if err != nil {
 			return err
 		}
-		ro.PinImages = images.PinLock(lo)
+		ro.PinImages = images.PinLock(lo, p)
 	}
 	res, err := profile.Resolve(cmd.Context(), p, env, ro)
 	var re *profile.ResolveError
@@ -273,7 +273,11 @@ func runProfileFetch(cmd *cobra.Command, g *globalOptions, o *profileFetchOption
 		if err != nil {
 			return err
 		}
-		fo.CheckImages = images.CheckPins(lo, env)
+		prof, err := lockProfile(lock, lockPath)
+		if err != nil {
+			return err
+		}
+		fo.CheckImages = images.CheckPins(lo, env, prof)
 	}
 	if g.interactive() {
 		fo.Progress = func(done, total int, l profile.LockedPack) {
@@ -311,6 +315,19 @@ func printProfileFetch(g *globalOptions, o *profileFetchOptions, lock *profile.L
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d files\t%s\n", esc(l.Pack), esc(l.Version), esc(l.Dir), l.Files, state)
 	}
 	return tw.Flush()
+}
+
+// lockProfile reads the profile a lock names, whose values overrides
+// decide what its packs deploy: a usage error when it cannot be read.
+func lockProfile(lock *profile.Lock, lockPath string) (*profile.Profile, error) {
+	p, err := lock.LoadProfile(lockPath)
+	if errors.Is(err, profile.ErrNoProfile) {
+		return nil, usageErr("%v", err)
+	}
+	if err != nil {
+		return nil, loadErr(err)
+	}
+	return p, nil
 }
 
 func warnStale(w io.Writer, lock *profile.Lock, lockPath string) {
@@ -501,17 +518,15 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 			if err != nil {
 				return loadErr(err)
 			}
-			if profilePath == "" {
-				p, _ := lock.Stale(lockPath)
-				if p == "" {
-					return usageErr("%s names profile file %q, which cannot be read; pass the profile instead", lockPath, lock.Profile.File)
-				}
-				profilePath = p
-			}
 			warnStale(f.warnTo(g), lock, lockPath)
-			p, err := profile.Load(profilePath)
+			var p *profile.Profile
+			if profilePath == "" {
+				p, err = lockProfile(lock, lockPath)
+			} else {
+				p, err = loadProfile(profilePath)
+			}
 			if err != nil {
-				return loadErr(err)
+				return err
 			}
 			env, err := f.env(g)
 			if err != nil {
