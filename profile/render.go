@@ -40,9 +40,11 @@ func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) (
 	}
 	var out []RenderedLayer
 	var data [][]byte
+	var violations []Violation
 	for _, l := range lock.Layers {
 		var overrides *yaml.Node
-		if pl := p.Layer(l.Pack); pl != nil {
+		pl := p.Layer(l.Pack)
+		if pl != nil {
 			overrides = pl.Values
 		}
 		path, _, err := lockedRelease(ctx, clients[l.Registry.Name], l)
@@ -53,7 +55,12 @@ func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) (
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", l.ID(), err)
 		}
-		base, err := archiveValues(a)
+		vs, warns := checkOverrides(p, pl, a)
+		violations = append(violations, vs...)
+		for _, w := range warns {
+			env.warnf("%s", w)
+		}
+		base, err := archiveYAML(a, pack.ValuesFile)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", l.ID(), err)
 		}
@@ -63,6 +70,9 @@ func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) (
 		}
 		data = append(data, merged)
 		out = append(out, RenderedLayer{Pack: l.Pack, Version: l.Version, File: filepath.Join(dir, "values", l.Pack+".yaml"), Overrides: overrides != nil})
+	}
+	if len(violations) > 0 {
+		return nil, &ResolveError{Profile: p.Name, Violations: violations}
 	}
 	root, err := openOutput(dir, out)
 	if err != nil {
@@ -178,7 +188,7 @@ func OpenLocked(path string, l LockedPack, p *Profile) (a *pack.Archive, overrid
 	if pl == nil || pl.Values == nil {
 		return a, false, nil
 	}
-	base, err := archiveValues(a)
+	base, err := archiveYAML(a, pack.ValuesFile)
 	if err != nil {
 		return nil, false, err
 	}
@@ -210,10 +220,11 @@ func openLocked(path, name string) (*pack.Archive, error) {
 	return a, nil
 }
 
-// archiveValues returns the archive's values.yaml (nil when the pack has
-// none), refusing one over the YAML size limit.
-func archiveValues(a *pack.Archive) ([]byte, error) {
-	fi, err := fs.Stat(a, pack.ValuesFile)
+// archiveYAML returns the archive's YAML file name (values.yaml,
+// schema.yaml; nil when the pack has none), refusing one over the YAML
+// size limit.
+func archiveYAML(a *pack.Archive, name string) ([]byte, error) {
+	fi, err := fs.Stat(a, name)
 	if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.Mode().IsRegular()) {
 		return nil, nil
 	}
@@ -221,7 +232,7 @@ func archiveValues(a *pack.Archive) ([]byte, error) {
 		return nil, err
 	}
 	if max := pack.DefaultLimits.MaxYAMLSize; fi.Size() > max {
-		return nil, fmt.Errorf("%w: values.yaml is over %d bytes", pack.ErrTooLarge, max)
+		return nil, fmt.Errorf("%w: %s is over %d bytes", pack.ErrTooLarge, name, max)
 	}
-	return fs.ReadFile(a, pack.ValuesFile)
+	return fs.ReadFile(a, name)
 }

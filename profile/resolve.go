@@ -141,11 +141,20 @@ func Resolve(ctx context.Context, p *Profile, env *Env, o ResolveOptions) (*Reso
 		r.hint(violations)
 		return nil, &ResolveError{Profile: p.Name, Violations: violations}
 	}
-	sigs, logs, err := r.download()
+	paths, sigs, logs, err := r.download()
 	if err != nil {
 		return nil, err
 	}
-	res := &ResolveResult{Warnings: append([]string{}, warnings...)}
+	// The overrides are checked against the packs' own files, which
+	// only the verified archives hold.
+	violations, more, err := r.checkValues(paths)
+	if err != nil {
+		return nil, err
+	}
+	if len(violations) > 0 {
+		return nil, &ResolveError{Profile: p.Name, Violations: violations}
+	}
+	res := &ResolveResult{Warnings: append(append([]string{}, warnings...), more...)}
 	res.Lock, res.Warnings = r.lock(o, sigs, logs, res.Warnings)
 	res.Layers = r.infos
 	if o.PinImages != nil {
@@ -269,11 +278,31 @@ func (r *resolver) hint(violations []Violation) {
 	}
 }
 
+// checkValues checks each layer's overrides against its pack's
+// values.yaml and schema.yaml, in the archives at paths
+// (checkOverrides).
+func (r *resolver) checkValues(paths []string) (vs []Violation, warns []string, err error) {
+	for i, res := range r.resolved {
+		l := r.p.Layer(res.Pack)
+		if l == nil || l.Values == nil {
+			continue
+		}
+		a, err := openLocked(paths[i], res.Pack)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s@%s: %w", res.Pack, res.Release.Version, err)
+		}
+		v, w := checkOverrides(r.p, l, a)
+		vs, warns = append(vs, v...), append(warns, w...)
+	}
+	return vs, warns, nil
+}
+
 // download downloads and verifies every archive, in parallel on forks of
 // the registries' clients (their indexes are verified already); it
-// returns the digest of each archive's signature ("" for none) and every
-// failure.
-func (r *resolver) download() ([]string, []*spec.LockLog, error) {
+// returns each archive's path in the cache, the digest of its signature
+// ("" for none) and every failure.
+func (r *resolver) download() ([]string, []string, []*spec.LockLog, error) {
+	paths := make([]string, len(r.resolved))
 	sigs := make([]string, len(r.resolved))
 	logs := make([]*spec.LockLog, len(r.resolved))
 	errs := make([]error, len(r.resolved))
@@ -281,7 +310,7 @@ func (r *resolver) download() ([]string, []*spec.LockLog, error) {
 		res := r.resolved[i]
 		c, err := r.clients[res.Registry].Fork(r.ctx)
 		if err == nil {
-			_, sigs[i], err = c.ArchiveSigned(r.ctx, res.Pack, res.Release)
+			paths[i], sigs[i], err = c.ArchiveSigned(r.ctx, res.Pack, res.Release)
 		}
 		if err == nil {
 			logs[i], err = lockLog(r.ctx, c, res.Pack, res.Release)
@@ -292,9 +321,9 @@ func (r *resolver) download() ([]string, []*spec.LockLog, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return sigs, logs, errors.Join(errs...)
+	return paths, sigs, logs, errors.Join(errs...)
 }
 
 // lock pins every resolved layer; it warns of registries nobody vouched

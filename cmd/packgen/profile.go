@@ -113,10 +113,13 @@ constraint, from the layer's registry or else the first configured registry
     absent, minVersion/maxVersion (inclusive) respected.
 
 Every violation is reported, naming both packs and the rule, and the exit
-code is 1. Otherwise each archive and its signature are verified and the
-lock file (default: PROFILE with .lock instead of .yaml) is written
-atomically, pinning version, registry, archive sha256 and size, and the
-sha256 of the signature file.
+code is 1. Otherwise each archive and its signature are verified, and each
+layer's values overrides are checked against the pack's schema.yaml (type,
+allowed values, regex, range, required, read-only: an error at the
+override's line, exit 1) and its values.yaml (a key it lacks, usually a
+typo: a warning). Then the lock file (default: PROFILE with .lock instead
+of .yaml) is written atomically, pinning version, registry, archive sha256
+and size, and the sha256 of the signature file.
 
 --pin-images also pins every container image each locked pack declares or
 deploys (packgen images lists them) to the digest its registry serves now,

@@ -289,6 +289,26 @@ func mergedValue(dst *yaml.Node, key string, seen map[*yaml.Node]bool) *yaml.Nod
 	return nil
 }
 
+// ValueOf is the value a YAML reader sees for key in mapping m: its own
+// key's, or else the one a merge key brings in; aliases followed. nil
+// when m has no such key or is no mapping.
+func ValueOf(m *yaml.Node, key string) *yaml.Node {
+	if m == nil {
+		return nil
+	}
+	m = resolve(m)
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	if j := findKey(m, key); j >= 0 {
+		return resolve(m.Content[j+1])
+	}
+	if v := mergedValue(m, key, map[*yaml.Node]bool{}); v != nil {
+		return resolve(v)
+	}
+	return nil
+}
+
 func findKey(m *yaml.Node, key string) int {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Tag != "!!merge" && k.Value == key {
