@@ -6,6 +6,7 @@ import (
 
 	"github.com/packgen/packgen/internal/nearname"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/pack/valueschema"
 	"github.com/packgen/packgen/profile/spec"
 	"gopkg.in/yaml.v3"
@@ -58,7 +59,9 @@ func checkOverrides(p *Profile, l *spec.Layer, a *pack.Archive) (vs []Violation,
 }
 
 // unknownKeys warns of each key of the overrides src (at path) that
-// the pack's values dst lacks, once at the highest such key.
+// the pack's values dst lacks, once at the highest such key, and of a
+// value that turns one of dst's mappings into a scalar or list, or the
+// reverse (kindChange).
 func unknownKeys(at func(*yaml.Node) string, path []string, src, dst *yaml.Node, warns []string) []string {
 	if dst == nil || dst.Kind != yaml.MappingNode {
 		return warns
@@ -77,6 +80,10 @@ func unknownKeys(at func(*yaml.Node) string, path []string, src, dst *yaml.Node,
 				msg = fmt.Sprintf("%s: values %s: the pack's values.yaml has no such key; did you mean %s?", at(k), strings.Join(kp, "."), strings.Join(near, " or "))
 			}
 			warns = append(warns, msg)
+			continue
+		}
+		if msg := kindChange(v, dv); msg != "" {
+			warns = append(warns, fmt.Sprintf("%s: values %s: %s", at(k), strings.Join(kp, "."), msg))
 			continue
 		}
 		if v.Kind == yaml.MappingNode {
@@ -113,4 +120,24 @@ func readSchema(a *pack.Archive) ([]valueschema.Row, error) {
 		return nil, err
 	}
 	return valueschema.Parse(b)
+}
+
+// kindChange says how the override v changes the pack's value dv
+// between a mapping and a scalar or list, usually an indentation slip
+// (the merge replaces the pack's mapping whole, Helm warns "cannot
+// overwrite table with non table"); "" when it does not. Null on either
+// side is no change: it deletes, or fills a placeholder.
+func kindChange(v, dv *yaml.Node) string {
+	null := func(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+	if null(v) || null(dv) || (v.Kind == yaml.MappingNode) == (dv.Kind == yaml.MappingNode) {
+		return ""
+	}
+	if dv.Kind == yaml.MappingNode {
+		var keys []string
+		for i := 0; i+1 < len(dv.Content) && len(keys) < 4; i += 2 {
+			keys = append(keys, dv.Content[i].Value)
+		}
+		return fmt.Sprintf("replaces the pack's mapping (%s) with %s, dropping its keys: mis-indented? (write the keys below it to change them)", strings.Join(keys, ", "), meta.YAMLKind(v))
+	}
+	return fmt.Sprintf("replaces the pack's %s with a mapping: mis-indented?", strings.TrimPrefix(meta.YAMLKind(dv), "the "))
 }

@@ -45,6 +45,11 @@ func TestCheckOverrides(t *testing.T) {
 			[]string{`p.yaml:12:11: falco: values manifests.falco-rules.drvier: the pack's values.yaml has no such key; did you mean driver?`}},
 		{"required emptied", "manifests:\n  falco-rules:\n    driver: \"\"\n", []string{`p.yaml:9:19: falco: values manifests.falco-rules.driver is required`}, nil},
 		{"a new subtree: one warning", "extra:\n  a: 1\n  b: 2\n", nil, []string{`p.yaml:7:7: falco: values extra: the pack's values.yaml has no such key (a typo?)`}},
+		{"a mapping made a scalar", "manifests:\n  falco-rules:\n    output: \"off\"\n", nil,
+			[]string{`p.yaml:9:11: falco: values manifests.falco-rules.output: replaces the pack's mapping (json, webhook) with the scalar "off", dropping its keys: mis-indented?`}},
+		{"a scalar made a mapping", "manifests:\n  falco-rules:\n    driver:\n      kmod: true\n", []string{`must be a string, found a mapping`},
+			[]string{`p.yaml:9:11: falco: values manifests.falco-rules.driver: replaces the pack's scalar "modern_ebpf" with a mapping: mis-indented?`}},
+		{"null deletes: no warning", "manifests:\n  falco-rules:\n    output: null\n", nil, nil},
 		{"a url of the wrong type", "manifests:\n  falco-rules:\n    output:\n      webhook:\n        url: [a]\n", []string{`must be a string, found a list`}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -495,7 +495,10 @@ func newProfileRenderCmd(g *globalOptions) *cobra.Command {
 		Short: "Merge each pack's values.yaml with the profile's overrides",
 		Long: `For each layer, read values.yaml from the pack's verified archive and
 deep-merge the profile's overrides into it: mappings merge key by key,
-scalars and lists replace. The pack's comments, key order and quoting are
+scalars and lists replace, and a key set to null is deleted (as Helm
+does); an override that turns a mapping into a scalar or list (or back)
+is warned about, as are keys the pack's values.yaml lacks, and one that
+breaks the pack's schema.yaml is an error (as in resolve). The pack's comments, key order and quoting are
 kept (as far as YAML round-tripping allows) and the result is written to
 DIR/values/<pack>.yaml.
 
