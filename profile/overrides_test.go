@@ -53,7 +53,8 @@ func TestCheckOverrides(t *testing.T) {
 		{"a url of the wrong type", "manifests:\n  falco-rules:\n    output:\n      webhook:\n        url: [a]\n", []string{`must be a string, found a list`}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := "name: p\ncloudType: aws\nlayers:\n  - pack: falco\n    version: \"*\"\n    values:\n" + indent(tc.values, "      ")
+			values := strings.TrimSuffix(strings.ReplaceAll("\n"+tc.values, "\n", "\n      "), "      ")
+			src := "name: p\ncloudType: aws\nlayers:\n  - pack: falco\n    version: \"*\"\n    values:" + values
 			p, err := Parse("p.yaml", []byte(src))
 			if err != nil {
 				t.Fatal(err)
@@ -74,17 +75,6 @@ func TestCheckOverrides(t *testing.T) {
 			}
 		})
 	}
-}
-
-// indent puts prefix before each line of s.
-func indent(s, prefix string) string {
-	lines := strings.SplitAfter(s, "\n")
-	for i, l := range lines {
-		if l != "" {
-			lines[i] = prefix + l
-		}
-	}
-	return strings.Join(lines, "")
 }
 
 // TestOverridesCheckedEndToEnd: Resolve and Render refuse overrides that

@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/images"
-	"github.com/packgen/packgen/internal/gitfixture"
-	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/profile"
 	"github.com/packgen/packgen/serve"
@@ -24,30 +22,15 @@ import (
 // image.repository and tag. End to end through the binary, against the
 // real distribution registry.
 func TestLockImagesFollowOverrides(t *testing.T) {
-	tmp := t.TempDir()
-	r := testutil.NewRunner(t, tmp, testutil.Now())
-	r.Env = append(r.Env, "DOCKER_CONFIG="+filepath.Join(tmp, "docker"), "REGISTRY_AUTH_FILE=")
-	pg := r.Want
-	oci := ocitest.Start(t, ocitest.Anonymous)
+	tmp, pg, oci := imageRunner(t)
 	h := oci.Host()
 	oci.PushImage(t, "acme/web:1.0", "web")
+	side := oci.PushImage(t, "acme/sidecar:1", "sidecar")
 	mirrorWeb := oci.PushImage(t, "mirror/web:9.9", "web, mirrored")
 	api := oci.PushImage(t, "acme/api:2.0", "api")
 	mirrorAPI := oci.PushImage(t, "mirror/api:3.0", "api 3, mirrored")
 
-	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := func(rel, data string) { testutil.Must(t, repo.Write(rel, []byte(data))) }
-	testutil.WritePack(t, repo, "packs/web-1.0.0", "web", "1.0.0", "addon",
-		"  content:\n    images:\n      - image: "+h+"/acme/web:1.0\nmanifests:\n  web:\n    image: "+h+"/acme/web:1.0\n")
-	w("packs/web-1.0.0/manifests/web.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {{ .Values.image }}\n")
-	testutil.WritePack(t, repo, "packs/api-2.0.0", "api", "2.0.0", "addon",
-		"  content:\n    images:\n      - image: "+h+"/acme/api:2.0\ncharts:\n  api:\n    image:\n      repository: "+h+"/acme/api\n      tag: \"2.0\"\n")
-	w("packs/api-2.0.0/charts/api/Chart.yaml", "apiVersion: v2\nname: api\nversion: 2.0.0\n")
-	w("packs/api-2.0.0/charts/api/values.yaml", "image:\n  repository: example.com/api\n  tag: latest\n")
-	w("packs/api-2.0.0/charts/api/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"\n")
+	repo := imagePacks(t, tmp, h)
 	testutil.Commit(t, repo, "packs")
 	key, site := keyAndSite(tmp, repo.Dir, pg)
 	srv := httptest.NewServer(serve.Handler(site))
@@ -68,8 +51,8 @@ func TestLockImagesFollowOverrides(t *testing.T) {
 	if got := lock.Find("web").Images; len(got) != 1 || got[h+"/mirror/web:9.9"] != mirrorWeb {
 		t.Errorf("--pin-images: web pins %v, want only %s/mirror/web:9.9", got, h)
 	}
-	if got := lock.Find("api").Images; len(got) != 2 || got[h+"/mirror/api:3.0"] != mirrorAPI || got[h+"/acme/api:2.0"] != api {
-		t.Errorf("--pin-images: api pins %v, want the mirror's 3.0 and the declared 2.0", got)
+	if got := lock.Find("api").Images; len(got) != 3 || got[h+"/mirror/api:3.0"] != mirrorAPI || got[h+"/acme/api:2.0"] != api || got[h+"/acme/sidecar:1"] != side {
+		t.Errorf("--pin-images: api pins %v, want the mirror's 3.0, the declared 2.0 and the sidecar", got)
 	}
 
 	// images LOCK: what deploys, and from which profile's overrides.
@@ -91,6 +74,7 @@ func TestLockImagesFollowOverrides(t *testing.T) {
 		"web " + h + "/mirror/web:9.9": "declared, deployed",
 		"api " + h + "/acme/api:2.0":   "declared, NOT DEPLOYED",
 		"api " + h + "/mirror/api:3.0": "deployed, NOT DECLARED",
+		"api " + h + "/acme/sidecar:1": "declared, deployed",
 	}
 	if len(state) != len(want) {
 		t.Errorf("images lock: %v, want %v", state, want)
@@ -117,7 +101,7 @@ func TestLockImagesFollowOverrides(t *testing.T) {
 	for _, im := range rep.Images {
 		got = append(got, im.Image)
 	}
-	if strings.Join(got, " ") != h+"/acme/api:2.0 "+h+"/mirror/api:3.0 "+h+"/mirror/web:9.9" {
+	if strings.Join(got, " ") != h+"/acme/api:2.0 "+h+"/acme/sidecar:1 "+h+"/mirror/api:3.0 "+h+"/mirror/web:9.9" {
 		t.Errorf("airgap export bundled %v", got)
 	}
 
