@@ -41,6 +41,11 @@ import (
 // ExportOptions say what to export and how.
 type ExportOptions struct {
 	Lock *profile.Lock
+	// Profile is the lock's profile (Lock.LoadProfile): the images
+	// bundled are those the packs deploy with its values overrides (a
+	// private mirror, a new tag), as `profile render` writes them. nil:
+	// the packs' own values.
+	Profile *profile.Profile
 	// Env gives the configured registries the lock names (with their
 	// keys) and client options.
 	Env *profile.Env
@@ -207,7 +212,7 @@ func (e *exporter) bundlePacks(ctx context.Context) error {
 		}
 		e.list.Packs = append(e.list.Packs, *p)
 		id := r.Name + "@" + r.Release.Version
-		if err := e.noteImages(id, e.store.Path(p.Archive.Digest)); err != nil {
+		if err := e.noteImages(id, lock.Find(r.Name), e.store.Path(p.Archive.Digest)); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.o.Log, "bundled %s (%s)\n", id, p.Manifest.Digest)
@@ -215,10 +220,14 @@ func (e *exporter) bundlePacks(ctx context.Context) error {
 	return nil
 }
 
-// noteImages adds the images the pack id's archive deploys to e.needs,
-// warning of its problems and of the images it only maybe deploys.
-func (e *exporter) noteImages(id, archive string) error {
-	reports, err := images.Archive(archive, id)
+// noteImages adds the images the pack id's archive deploys with the
+// profile's overrides for its locked layer l to e.needs, warning of its
+// problems and of the images it only maybe deploys.
+func (e *exporter) noteImages(id string, l *profile.LockedPack, archive string) error {
+	if l == nil {
+		return fmt.Errorf("%w: %s is not in the lock", profile.ErrLockMismatch, id)
+	}
+	reports, err := images.Locked(archive, *l, e.o.Profile)
 	if err != nil {
 		return fmt.Errorf("the images of %s: %w", id, err)
 	}

@@ -79,6 +79,11 @@ type Report struct {
 	// (an OS or Kubernetes layer the platform installs itself) deploys
 	// its declared images by other means.
 	Renders int `json:"renders"`
+	// Overrides names the profile file whose values overrides were
+	// merged into values.yaml before the images were found (a layer of
+	// a lock whose profile overrides it): problems at values.yaml are
+	// at lines of the merged file, as `profile render` writes it.
+	Overrides string `json:"overrides,omitempty"`
 	// listLine is values.yaml's line of pack.content.images (or of
 	// pack:, or 0): where an undeclared chart image is reported.
 	listLine int

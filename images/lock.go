@@ -28,15 +28,16 @@ var (
 // Lock lists the images of every layer of a lock, grouped by pack in
 // the lock's order: each archive fetched and verified as `profile
 // fetch` verifies it (into the client's cache, not extracted), then
-// read as Archive reads one, packs rendered side by side.
-func Lock(ctx context.Context, lock *profile.Lock, env *profile.Env) ([]*Report, error) {
+// read as Locked reads one, with the values of prof (the lock's profile,
+// Lock.LoadProfile) merged in, packs rendered side by side.
+func Lock(ctx context.Context, lock *profile.Lock, prof *profile.Profile, env *profile.Env) ([]*Report, error) {
 	paths, err := profile.Archives(ctx, lock, env, 4)
 	if err != nil {
 		return nil, err
 	}
 	per := make([][]*Report, len(paths))
 	err = parallel.Each(ctx, len(paths), runtime.GOMAXPROCS(0), func(i int) error {
-		rs, err := Archive(paths[i], lock.Layers[i].ID())
+		rs, err := Locked(paths[i], lock.Layers[i], prof)
 		if err != nil {
 			return fmt.Errorf("%s: %w", lock.Layers[i].ID(), err)
 		}
@@ -66,14 +67,15 @@ func (r *Report) Pinned() []string {
 	return out
 }
 
-// PinLock returns profile.ResolveOptions.PinImages: it lists each
-// layer's images (Lock), resolves them to digests with lookup (an image
+// PinLock returns profile.ResolveOptions.PinImages for the profile
+// prof being resolved: it lists each layer's images (Lock, with prof's
+// overrides), resolves them to digests with lookup (an image
 // that does not exist, or a registry down or refusing access, fails
 // the resolve, naming pack and image), and records them in the layer's
 // Images.
-func PinLock(o lookup.Options) func(context.Context, *profile.Lock, *profile.Env) error {
+func PinLock(o lookup.Options, prof *profile.Profile) func(context.Context, *profile.Lock, *profile.Env) error {
 	return func(ctx context.Context, lock *profile.Lock, env *profile.Env) error {
-		reports, err := Lock(ctx, lock, env)
+		reports, err := Lock(ctx, lock, prof, env)
 		if err != nil {
 			return fmt.Errorf("pin images: %w", err)
 		}
@@ -111,11 +113,11 @@ func PinLock(o lookup.Options) func(context.Context, *profile.Lock, *profile.Env
 // one (its tag moved), that is gone, or whose registry cannot be asked,
 // fails the fetch, naming pack, image and both digests. With env (the
 // registries the lock's packs come from), every image each locked pack
-// declares or deploys (what PinLock pins: Lock, Report.Pinned) must be
-// pinned too: one missing (deleted from the lock by hand, or a lock
+// declares or deploys with the overrides of prof, the lock's profile
+// (what PinLock pins: Lock, Report.Pinned) must be pinned too: one missing (deleted from the lock by hand, or a lock
 // pinned by an older packgen that found fewer) fails the fetch as a
 // lock mismatch naming pack and image.
-func CheckPins(o lookup.Options, env *profile.Env) func(context.Context, *profile.Lock) error {
+func CheckPins(o lookup.Options, env *profile.Env, prof *profile.Profile) func(context.Context, *profile.Lock) error {
 	return func(ctx context.Context, lock *profile.Lock) error {
 		var all []string
 		byPack := map[string][]string{}
@@ -130,7 +132,7 @@ func CheckPins(o lookup.Options, env *profile.Env) func(context.Context, *profil
 		}
 		var errs []error
 		if env != nil {
-			reports, err := Lock(ctx, lock, env)
+			reports, err := Lock(ctx, lock, prof, env)
 			if err != nil {
 				return fmt.Errorf("check images: %w", err)
 			}

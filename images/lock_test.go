@@ -45,7 +45,7 @@ func TestCheckPins(t *testing.T) {
 		{"no pins", lock(nil, nil), []error{ErrNoPins}, []string{"--pin-images"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := CheckPins(o, nil)(context.Background(), tc.lock)
+			err := CheckPins(o, nil, nil)(context.Background(), tc.lock)
 			if (err == nil) != (tc.errs == nil) {
 				t.Fatalf("err = %v", err)
 			}

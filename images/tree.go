@@ -84,7 +84,11 @@ func WriteText(w io.Writer, reports []*Report, sources bool) error {
 		if i > 0 {
 			fmt.Fprintln(tw)
 		}
-		fmt.Fprintf(tw, "%s@%s (%s)\n", r.Pack, r.Version, r.Dir)
+		if r.Overrides != "" {
+			fmt.Fprintf(tw, "%s@%s (%s, values with the overrides of %s)\n", r.Pack, r.Version, r.Dir, r.Overrides)
+		} else {
+			fmt.Fprintf(tw, "%s@%s (%s)\n", r.Pack, r.Version, r.Dir)
+		}
 		if len(r.Images) == 0 {
 			fmt.Fprintln(tw, "  no images")
 		}

@@ -316,6 +316,27 @@ func (a *Archive) Open(name string) (fs.File, error) {
 	return &openFile{f: f, r: bytes.NewReader(f.data), a: a}, nil
 }
 
+// SetFile replaces the content of the regular file name, or adds it
+// (its directory must exist): a reader of the archive then sees data
+// there, as images sees a pack's values.yaml merged with a profile's
+// overrides.
+func (a *Archive) SetFile(name string, data []byte) error {
+	if !fs.ValidPath(name) || name == "." {
+		return &fs.PathError{Op: "set", Path: name, Err: fs.ErrInvalid}
+	}
+	if f := a.files[name]; f != nil {
+		if !f.Mode().IsRegular() {
+			return &fs.PathError{Op: "set", Path: name, Err: errors.New("not a regular file")}
+		}
+		f.data, f.f.Size = data, int64(len(data))
+		return nil
+	}
+	if d := a.files[path.Dir(name)]; d == nil || !d.IsDir() {
+		return &fs.PathError{Op: "set", Path: name, Err: fs.ErrNotExist}
+	}
+	return a.add(&archFile{f: File{Path: name, Mode: 0o644, Size: int64(len(data))}, data: data})
+}
+
 // ReadFile returns a file's content.
 func (a *Archive) ReadFile(name string) ([]byte, error) {
 	f, err := a.lookup("read", name)

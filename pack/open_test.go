@@ -42,6 +42,51 @@ func TestOpenArchiveFS(t *testing.T) {
 	}
 }
 
+// TestArchiveSetFile: SetFile replaces a regular file's content or adds
+// a file in an existing directory, and refuses anything else; the
+// archive stays a valid fs.FS.
+func TestArchiveSetFile(t *testing.T) {
+	data := rawTGZ(t, []entry{
+		{name: "p/pack.json", body: `{"name":"p"}`},
+		{name: "p/values.yaml", body: "a: 1\n"},
+		{name: "p/link", typ: tar.TypeSymlink, link: "values.yaml"},
+		{name: "p/charts/", typ: tar.TypeDir},
+	})
+	a, err := OpenArchive(bytes.NewReader(data), ArchiveLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, data string
+		ok         bool
+	}{
+		{"values.yaml", "a: 2\n", true},
+		{"charts/new.yaml", "x\n", true},
+		{"link", "x", false},
+		{"charts", "x", false},
+		{"nodir/x", "x", false},
+		{"../x", "x", false},
+		{".", "x", false},
+	} {
+		err := a.SetFile(tc.name, []byte(tc.data))
+		if (err == nil) != tc.ok {
+			t.Errorf("SetFile(%q): %v", tc.name, err)
+			continue
+		}
+		if tc.ok {
+			if b, err := fs.ReadFile(a, tc.name); err != nil || string(b) != tc.data {
+				t.Errorf("%s after SetFile: %q %v", tc.name, b, err)
+			}
+		}
+	}
+	if fi, err := fs.Stat(a, "values.yaml"); err != nil || fi.Size() != 5 {
+		t.Errorf("values.yaml's size: %v %v", fi, err)
+	}
+	if err := fstest.TestFS(a, "pack.json", "values.yaml", "charts/new.yaml", "link"); err != nil {
+		t.Error(err)
+	}
+}
+
 // TestOpenArchiveRefuses: OpenArchive applies the extractor's checks and
 // limits (they are ArchiveReader's, shared by both).
 func TestOpenArchiveRefuses(t *testing.T) {

@@ -569,6 +569,24 @@ layers:
 	if l := res.Lock.Find("falco"); l.Registry.Name != "edge" || l.Registry.URL != edge.srv.URL {
 		t.Errorf("falco lock: %+v", l.Registry)
 	}
+	// falco matches in both: the choice, and how to pin it, said once;
+	// ingress-nginx only in main, prometheus-operator pinned: nothing.
+	if w := strings.Join(res.Warnings, "\n"); strings.Count(w, "also match") != 1 ||
+		!strings.Contains(w, "p.yaml:4:5: falco: registries main (4.2.5) also match \"*\"; falco@5.0.0 comes from edge, the first configured registry with a match: add `registry: edge` to the layer to keep it") {
+		t.Errorf("warnings of a layer two registries match:\n%s", w)
+	}
+	// Re-resolved with main first, over the lock: the move is said.
+	lockPath := filepath.Join(t.TempDir(), "p.lock")
+	testutil.Must(t, res.Lock.Write(lockPath))
+	env.Registries[0], env.Registries[1] = env.Registries[1], env.Registries[0]
+	moved, err := Resolve(ctx, p, env, ResolveOptions{Partial: true, LockPath: lockPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(moved.Warnings, "\n"); !strings.Contains(w, "falco: "+lockPath+" locked it from registry edge ("+edge.srv.URL+"); it now comes from main ("+full.srv.URL+")") || strings.Contains(w, "ingress-nginx: "+lockPath) {
+		t.Errorf("warnings of a re-resolve that moved falco:\n%s", w)
+	}
+	env.Registries[0], env.Registries[1] = env.Registries[1], env.Registries[0]
 	// Narrowing the constraint skips the registry without a match.
 	p.Layers[0].Constraint = "^4"
 	res, err = Resolve(ctx, p, env, ResolveOptions{Partial: true})

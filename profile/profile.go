@@ -34,6 +34,10 @@ type (
 // ErrInvalid marks a profile.yaml or lock file that cannot be read.
 var ErrInvalid = spec.ErrInvalid
 
+// ErrNoProfile: the profile file a lock names cannot be read (see
+// Lock.LoadProfile).
+var ErrNoProfile = spec.ErrNoProfile
+
 // ErrAliases: overrides change a pack's values that too many of its YAML
 // aliases name (render's merge, see Merge).
 var ErrAliases = spec.ErrAliases

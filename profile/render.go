@@ -15,6 +15,7 @@ import (
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
+	"github.com/packgen/packgen/profile/spec"
 	"gopkg.in/yaml.v3"
 )
 
@@ -39,16 +40,27 @@ func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) (
 	}
 	var out []RenderedLayer
 	var data [][]byte
+	var violations []Violation
 	for _, l := range lock.Layers {
 		var overrides *yaml.Node
-		if pl := p.Layer(l.Pack); pl != nil {
+		pl := p.Layer(l.Pack)
+		if pl != nil {
 			overrides = pl.Values
 		}
 		path, _, err := lockedRelease(ctx, clients[l.Registry.Name], l)
 		if err != nil {
 			return nil, err
 		}
-		base, err := valuesFromArchive(path, l.Pack)
+		a, err := openLocked(path, l.Pack)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", l.ID(), err)
+		}
+		vs, warns := checkOverrides(p, pl, a)
+		violations = append(violations, vs...)
+		for _, w := range warns {
+			env.warnf("%s", w)
+		}
+		base, err := archiveYAML(a, pack.ValuesFile)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", l.ID(), err)
 		}
@@ -58,6 +70,9 @@ func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) (
 		}
 		data = append(data, merged)
 		out = append(out, RenderedLayer{Pack: l.Pack, Version: l.Version, File: filepath.Join(dir, "values", l.Pack+".yaml"), Overrides: overrides != nil})
+	}
+	if len(violations) > 0 {
+		return nil, &ResolveError{Profile: p.Name, Violations: violations}
 	}
 	root, err := openOutput(dir, out)
 	if err != nil {
@@ -155,10 +170,41 @@ func removeStale(root *os.Root, dir string, keep map[string]bool) error {
 	return atomicfile.WriteFileIn(root, list, []byte(strings.Join(names, "\n")+"\n"), 0o644)
 }
 
-// valuesFromArchive reads a pack archive (within the extractor's limits,
-// pack.OpenArchive) and returns <name>/values.yaml (nil when the pack has
-// none), refusing one over the YAML size limit.
-func valuesFromArchive(path, name string) ([]byte, error) {
+// OpenLocked opens a locked layer's verified archive (path, from the
+// client's cache) with its values.yaml deep-merged with the profile's
+// overrides for it, exactly what Render writes, so a reader of the
+// archive (the images it deploys) sees the values the cluster gets.
+// overridden says whether p had overrides for the layer; without them
+// the archive is as published. p nil: none.
+func OpenLocked(path string, l LockedPack, p *Profile) (a *pack.Archive, overridden bool, err error) {
+	a, err = openLocked(path, l.Pack)
+	if err != nil {
+		return nil, false, err
+	}
+	var pl *spec.Layer
+	if p != nil {
+		pl = p.Layer(l.Pack)
+	}
+	if pl == nil || pl.Values == nil {
+		return a, false, nil
+	}
+	base, err := archiveYAML(a, pack.ValuesFile)
+	if err != nil {
+		return nil, false, err
+	}
+	merged, err := MergeValues(base, pl.Values)
+	if err != nil {
+		return nil, false, fmt.Errorf("values.yaml with the overrides of %s:%d: %w", p.File, pl.Line, err)
+	}
+	if err := a.SetFile(pack.ValuesFile, merged); err != nil {
+		return nil, false, err
+	}
+	return a, true, nil
+}
+
+// openLocked reads a pack archive (within the extractor's limits,
+// pack.OpenArchive), refusing one that holds another pack than name.
+func openLocked(path, name string) (*pack.Archive, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -171,7 +217,14 @@ func valuesFromArchive(path, name string) ([]byte, error) {
 	if a.Root != name {
 		return nil, fmt.Errorf("%w: the archive holds pack %q, not %q", pack.ErrUnsafePath, a.Root, name)
 	}
-	fi, err := fs.Stat(a, "values.yaml")
+	return a, nil
+}
+
+// archiveYAML returns the archive's YAML file name (values.yaml,
+// schema.yaml; nil when the pack has none), refusing one over the YAML
+// size limit.
+func archiveYAML(a *pack.Archive, name string) ([]byte, error) {
+	fi, err := fs.Stat(a, name)
 	if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.Mode().IsRegular()) {
 		return nil, nil
 	}
@@ -179,7 +232,7 @@ func valuesFromArchive(path, name string) ([]byte, error) {
 		return nil, err
 	}
 	if max := pack.DefaultLimits.MaxYAMLSize; fi.Size() > max {
-		return nil, fmt.Errorf("%w: values.yaml is over %d bytes", pack.ErrTooLarge, max)
+		return nil, fmt.Errorf("%w: %s is over %d bytes", pack.ErrTooLarge, name, max)
 	}
-	return fs.ReadFile(a, "values.yaml")
+	return fs.ReadFile(a, name)
 }

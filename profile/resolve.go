@@ -141,12 +141,27 @@ func Resolve(ctx context.Context, p *Profile, env *Env, o ResolveOptions) (*Reso
 		r.hint(violations)
 		return nil, &ResolveError{Profile: p.Name, Violations: violations}
 	}
-	sigs, logs, err := r.download()
+	paths, sigs, logs, err := r.download()
 	if err != nil {
 		return nil, err
 	}
-	res := &ResolveResult{Warnings: append([]string{}, warnings...)}
+	// The overrides are checked against the packs' own files, which
+	// only the verified archives hold.
+	violations, more, err := r.checkValues(paths)
+	if err != nil {
+		return nil, err
+	}
+	if len(violations) > 0 {
+		return nil, &ResolveError{Profile: p.Name, Violations: violations}
+	}
+	res := &ResolveResult{Warnings: append(append([]string{}, warnings...), more...)}
+	res.Warnings = append(res.Warnings, r.warnings...)
 	res.Lock, res.Warnings = r.lock(o, sigs, logs, res.Warnings)
+	lockPath := o.LockPath
+	if lockPath == "" {
+		lockPath = DefaultLockPath(p.File)
+	}
+	res.Warnings = append(res.Warnings, movedRegistries(res.Lock, lockPath)...)
 	res.Layers = r.infos
 	if o.PinImages != nil {
 		if err := o.PinImages(ctx, res.Lock, env); err != nil {
@@ -167,6 +182,7 @@ type resolver struct {
 	infos    []ResolvedLayer
 	notFound []Violation
 	missing  map[string]bool // packs of layers that did not resolve
+	warnings []string        // of the search: a layer several registries match
 }
 
 // clientFor returns the registry's client, its root fetched and verified
@@ -200,7 +216,7 @@ func (r *resolver) layer(l spec.Layer) error {
 	}
 	info := ResolvedLayer{Pack: l.Pack, Constraint: l.Constraint}
 	var misses []string
-	for _, reg := range regs {
+	for i, reg := range regs {
 		c, err := r.clientFor(reg)
 		if err != nil {
 			return fmt.Errorf("layer %s: %w", l.Pack, err)
@@ -223,11 +239,65 @@ func (r *resolver) layer(l spec.Layer) error {
 		info.Version, info.Layer, info.Registry = rel.Version, rel.Layer, reg.Name
 		r.resolved = append(r.resolved, Resolved{Pack: l.Pack, Release: rel, Registry: reg.Name, URL: reg.URL})
 		r.infos = append(r.infos, info)
+		if l.Registry == "" {
+			r.alsoIn(l, reg, rel.Version, regs[i+1:])
+		}
 		return nil
 	}
 	r.missing[l.Pack] = true
 	r.notFound = append(r.notFound, Violation{Rule: RuleNotFound, Packs: []string{l.Pack}, Message: fmt.Sprintf("%s:%d:%d: %s: no release matching %q: %s", r.p.File, l.Line, l.Column, l.Pack, l.Constraint, strings.Join(misses, "; "))})
 	return nil
+}
+
+// alsoIn warns when registries after the one a layer without
+// `registry:` resolved from (chosen) have a match too: which one it
+// takes then depends on the registries this machine has configured
+// (adding one can re-point the lock), so the warning names the choice
+// and how to pin it. Registries that cannot be read are passed over: the
+// warning is best effort, the resolve does not depend on them.
+func (r *resolver) alsoIn(l spec.Layer, chosen client.Registry, version string, rest []client.Registry) {
+	var also []string
+	for _, reg := range rest {
+		c, err := r.clientFor(reg)
+		if err != nil {
+			continue
+		}
+		if rel, err := c.Resolve(r.ctx, l.Pack, l.Constraint, false); err == nil {
+			also = append(also, fmt.Sprintf("%s (%s)", reg.Name, rel.Version))
+		}
+	}
+	if len(also) == 0 {
+		return
+	}
+	r.warnings = append(r.warnings, fmt.Sprintf("%s:%d:%d: %s: registries %s also match %q; %s@%s comes from %s%s, the first configured registry with a match: add `registry: %s` to the layer to keep it (or name another)",
+		r.p.File, l.Line, l.Column, l.Pack, strings.Join(also, ", "), l.Constraint, l.Pack, version, chosen.Name, localNote(chosen.URL), chosen.Name))
+}
+
+// localNote marks a registry URL that is a directory on this machine: a
+// lock naming it resolves nowhere else.
+func localNote(url string) string {
+	if strings.Contains(url, "://") {
+		return ""
+	}
+	return " (a directory on this machine: a lock naming it is of no use elsewhere)"
+}
+
+// movedRegistries warns of each layer whose registry differs from the
+// one the lock at lockPath (the one being replaced) had it from.
+func movedRegistries(lock *Lock, lockPath string) []string {
+	old, err := spec.LoadLock(lockPath)
+	if err != nil {
+		return nil // no lock yet, or one that does not read: nothing to compare
+	}
+	var out []string
+	for _, l := range lock.Layers {
+		o := old.Find(l.Pack)
+		if o == nil || (o.Registry.Name == l.Registry.Name && strings.TrimSuffix(o.Registry.URL, "/") == strings.TrimSuffix(l.Registry.URL, "/")) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: %s locked it from registry %s (%s); it now comes from %s (%s)%s", l.Pack, lockPath, o.Registry.Name, o.Registry.URL, l.Registry.Name, l.Registry.URL, localNote(l.Registry.URL)))
+	}
+	return out
 }
 
 // relevant puts the not-found layers first and drops the rules about
@@ -269,11 +339,31 @@ func (r *resolver) hint(violations []Violation) {
 	}
 }
 
+// checkValues checks each layer's overrides against its pack's
+// values.yaml and schema.yaml, in the archives at paths
+// (checkOverrides).
+func (r *resolver) checkValues(paths []string) (vs []Violation, warns []string, err error) {
+	for i, res := range r.resolved {
+		l := r.p.Layer(res.Pack)
+		if l == nil || l.Values == nil {
+			continue
+		}
+		a, err := openLocked(paths[i], res.Pack)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s@%s: %w", res.Pack, res.Release.Version, err)
+		}
+		v, w := checkOverrides(r.p, l, a)
+		vs, warns = append(vs, v...), append(warns, w...)
+	}
+	return vs, warns, nil
+}
+
 // download downloads and verifies every archive, in parallel on forks of
 // the registries' clients (their indexes are verified already); it
-// returns the digest of each archive's signature ("" for none) and every
-// failure.
-func (r *resolver) download() ([]string, []*spec.LockLog, error) {
+// returns each archive's path in the cache, the digest of its signature
+// ("" for none) and every failure.
+func (r *resolver) download() ([]string, []string, []*spec.LockLog, error) {
+	paths := make([]string, len(r.resolved))
 	sigs := make([]string, len(r.resolved))
 	logs := make([]*spec.LockLog, len(r.resolved))
 	errs := make([]error, len(r.resolved))
@@ -281,7 +371,7 @@ func (r *resolver) download() ([]string, []*spec.LockLog, error) {
 		res := r.resolved[i]
 		c, err := r.clients[res.Registry].Fork(r.ctx)
 		if err == nil {
-			_, sigs[i], err = c.ArchiveSigned(r.ctx, res.Pack, res.Release)
+			paths[i], sigs[i], err = c.ArchiveSigned(r.ctx, res.Pack, res.Release)
 		}
 		if err == nil {
 			logs[i], err = lockLog(r.ctx, c, res.Pack, res.Release)
@@ -292,9 +382,9 @@ func (r *resolver) download() ([]string, []*spec.LockLog, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return sigs, logs, errors.Join(errs...)
+	return paths, sigs, logs, errors.Join(errs...)
 }
 
 // lock pins every resolved layer; it warns of registries nobody vouched

@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/pack/valueschema"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
@@ -58,7 +59,7 @@ type packData struct {
 	Deleted                bool // every release is deleted: not listed
 	Presets                []presetGroup
 	PresetsNote            string
-	Schema                 []schemaRow
+	Schema                 []valueschema.Row
 	SchemaNote             string
 	Resources              []resourceRow
 	Snippets               []snippet

@@ -706,25 +706,6 @@ func TestShares(t *testing.T) {
 	}
 }
 
-func TestSchemaExpr(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want schemaRow
-	}{
-		{`{{ required | format "${string}" | options "modern_ebpf","ebpf","kmod" }}`, schemaRow{Type: "string", Required: true, Allowed: []string{"modern_ebpf", "ebpf", "kmod"}}},
-		{`{{ readonly | hidden | format "${number}" | range "1-10" }}`, schemaRow{Type: "number", Readonly: true, Hidden: true, Rules: []string{"range 1-10"}}},
-		{`{{ format "${string}" | regex "^a|b$" | hints "one","two \"q\"" }}`, schemaRow{Type: "string", Rules: []string{"matches ^a|b$"}, Hints: []string{"one", `two "q"`}}},
-		{`{{ mystery 3 }}`, schemaRow{Rules: []string{"mystery 3"}}},
-		{``, schemaRow{}},
-		{`{{ format "${str`, schemaRow{Type: "str"}},
-	} {
-		got := parseSchemaExpr(c.in)
-		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", c.want) {
-			t.Errorf("%s:\n got %+v\nwant %+v", c.in, got, c.want)
-		}
-	}
-}
-
 func TestPresetsAndSchema(t *testing.T) {
 	presets := []byte("presets:\n  - name: a\n    displayName: Small\n    group: Size\n    remove: [x.y]\n    add: |\n      x:\n        y: 1 # <b>\n  - name: b\n    group: Other\n  - name: c\n    displayName: Large\n    group: Size\n")
 	groups, err := parsePresets(presets)

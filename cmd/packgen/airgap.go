@@ -162,6 +162,10 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 	}
 	warn := o.warnTo(g)
 	warnStale(warn, lock, args[0])
+	prof, err := lockProfile(lock, args[0])
+	if err != nil {
+		return err
+	}
 	regs, err := client.Selection{}.All(g.loadConfig, false)
 	if err != nil {
 		return selectionErr(err)
@@ -169,7 +173,7 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 	opts := o.conn.options(g)
 	opts.Warn = warn
 	res, err := airgap.Export(cmd.Context(), airgap.ExportOptions{
-		Lock: lock, Env: &profile.Env{Registries: regs, Client: opts, Warn: warn},
+		Lock: lock, Profile: prof, Env: &profile.Env{Registries: regs, Client: opts, Warn: warn},
 		Output: out, Platform: o.platform, OCI: ro, ImageKeys: imageKeys, RunOptions: airgap.RunOptions{Jobs: o.jobs, Log: airgapLog(g), Warn: warn},
 	})
 	if err != nil {

@@ -43,7 +43,9 @@ PROFILE.lock (a lock file of packgen profile resolve) lists the images of
 every locked pack, grouped by pack in the lock's order: each locked
 archive is fetched and verified as packgen profile fetch verifies it
 (from the registries the lock names, configured in registries.yaml),
-without extracting it.
+without extracting it, and its values.yaml merged with the overrides of
+the profile file the lock names (what packgen profile render writes), so
+a mirror or a tag the profile sets is what is listed.
 
 --why IMAGE shows every place that names one image. -o json prints the
 reports for scripts (see docs/JSON.md).`
@@ -214,11 +216,15 @@ func lockImages(ctx context.Context, g *globalOptions, cf *clientFlags, path str
 	if err != nil {
 		return nil, loadErr(err)
 	}
+	prof, err := lockProfile(lock, path)
+	if err != nil {
+		return nil, err
+	}
 	env, err := cf.profileEnv(g, cf.warnTo(g))
 	if err != nil {
 		return nil, err
 	}
-	rs, err := images.Lock(ctx, lock, env)
+	rs, err := images.Lock(ctx, lock, prof, env)
 	if errors.Is(err, images.ErrArchive) {
 		return nil, badErr(err)
 	}

@@ -24,30 +24,14 @@ import (
 // moved: refused, nothing written) and `validate --check-images`
 // (a missing image, a registry that is down: one error).
 func TestImageChecks(t *testing.T) {
-	tmp := t.TempDir()
-	r := testutil.NewRunner(t, tmp, testutil.Now())
-	r.Env = append(r.Env, "DOCKER_CONFIG="+filepath.Join(tmp, "docker"), "REGISTRY_AUTH_FILE=")
-	pg := r.Want
-	oci := ocitest.Start(t, ocitest.Anonymous)
+	tmp, pg, oci := imageRunner(t)
 	h := oci.Host()
 	web := oci.PushImage(t, "acme/web:1.0", "web")
 	api := oci.PushImage(t, "acme/api:2.0", "api")
 	side := oci.PushImage(t, "acme/sidecar:1", "sidecar")
 	dead := testutil.FreeAddr(t)
 
-	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := func(rel, data string) { testutil.Must(t, repo.Write(rel, []byte(data))) }
-	testutil.WritePack(t, repo, "packs/web-1.0.0", "web", "1.0.0", "addon",
-		"  content:\n    images:\n      - image: "+h+"/acme/web:1.0\nmanifests:\n  web:\n    image: "+h+"/acme/web:1.0\n")
-	w("packs/web-1.0.0/manifests/web.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {{ .Values.image }}\n")
-	testutil.WritePack(t, repo, "packs/api-2.0.0", "api", "2.0.0", "addon",
-		"  content:\n    images:\n      - image: "+h+"/acme/api:2.0\n      - image: "+h+"/acme/sidecar:1\ncharts:\n  api:\n    image:\n      repository: "+h+"/acme/api\n      tag: \"2.0\"\n")
-	w("packs/api-2.0.0/charts/api/Chart.yaml", "apiVersion: v2\nname: api\nversion: 2.0.0\n")
-	w("packs/api-2.0.0/charts/api/values.yaml", "image:\n  repository: example.com/api\n  tag: latest\n")
-	w("packs/api-2.0.0/charts/api/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"\n        - name: sidecar\n          image: "+h+"/acme/sidecar:1\n")
+	repo := imagePacks(t, tmp, h)
 	testutil.WritePack(t, repo, "packs/gone-1.0.0", "gone", "1.0.0", "addon",
 		"  content:\n    images:\n      - image: "+h+"/acme/gone:1\n      - image: "+dead+"/acme/x:1\n      - image: "+dead+"/acme/y:1\n")
 	testutil.Commit(t, repo, "packs")
@@ -179,6 +163,38 @@ func TestImageChecks(t *testing.T) {
 	if _, errs := pg(2, "images", lockPath, "--url", srv.URL); !strings.Contains(errs, "a lock names its registries") {
 		t.Errorf("--url with a lock: %s", errs)
 	}
+}
+
+// imageRunner starts the real distribution registry and a runner of the
+// binary with no docker or podman login of the user's.
+func imageRunner(t *testing.T) (tmp string, pg func(int, ...string) (string, string), oci *ocitest.Registry) {
+	tmp = t.TempDir()
+	r := testutil.NewRunner(t, tmp, testutil.Now())
+	r.Env = append(r.Env, "DOCKER_CONFIG="+filepath.Join(tmp, "docker"), "REGISTRY_AUTH_FILE=")
+	return tmp, r.Want, ocitest.Start(t, ocitest.Anonymous)
+}
+
+// imagePacks writes, uncommitted, into a new git repository below tmp,
+// two packs that deploy images of the registry at h and declare them:
+// web@1.0.0 (a templated manifest: h/acme/web:1.0) and api@2.0.0 (an
+// unpacked chart: h/acme/api:2.0 from its image.repository and tag, and
+// h/acme/sidecar:1).
+func imagePacks(t *testing.T, tmp, h string) *gitfixture.Repo {
+	t.Helper()
+	repo, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := func(rel, data string) { testutil.Must(t, repo.Write(rel, []byte(data))) }
+	testutil.WritePack(t, repo, "packs/web-1.0.0", "web", "1.0.0", "addon",
+		"  content:\n    images:\n      - image: "+h+"/acme/web:1.0\nmanifests:\n  web:\n    image: "+h+"/acme/web:1.0\n")
+	w("packs/web-1.0.0/manifests/web.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {{ .Values.image }}\n")
+	testutil.WritePack(t, repo, "packs/api-2.0.0", "api", "2.0.0", "addon",
+		"  content:\n    images:\n      - image: "+h+"/acme/api:2.0\n      - image: "+h+"/acme/sidecar:1\ncharts:\n  api:\n    image:\n      repository: "+h+"/acme/api\n      tag: \"2.0\"\n")
+	w("packs/api-2.0.0/charts/api/Chart.yaml", "apiVersion: v2\nname: api\nversion: 2.0.0\n")
+	w("packs/api-2.0.0/charts/api/values.yaml", "image:\n  repository: example.com/api\n  tag: latest\n")
+	w("packs/api-2.0.0/charts/api/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"\n        - name: sidecar\n          image: "+h+"/acme/sidecar:1\n")
+	return repo
 }
 
 // TestValidateChartFault: a chart that does not render is an error at

@@ -113,10 +113,13 @@ constraint, from the layer's registry or else the first configured registry
     absent, minVersion/maxVersion (inclusive) respected.
 
 Every violation is reported, naming both packs and the rule, and the exit
-code is 1. Otherwise each archive and its signature are verified and the
-lock file (default: PROFILE with .lock instead of .yaml) is written
-atomically, pinning version, registry, archive sha256 and size, and the
-sha256 of the signature file.
+code is 1. Otherwise each archive and its signature are verified, and each
+layer's values overrides are checked against the pack's schema.yaml (type,
+allowed values, regex, range, required, read-only: an error at the
+override's line, exit 1) and its values.yaml (a key it lacks, usually a
+typo: a warning). Then the lock file (default: PROFILE with .lock instead
+of .yaml) is written atomically, pinning version, registry, archive sha256
+and size, and the sha256 of the signature file.
 
 --pin-images also pins every container image each locked pack declares or
 deploys (packgen images lists them) to the digest its registry serves now,
@@ -212,7 +215,7 @@ func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOp
 		if err != nil {
 			return err
 		}
-		ro.PinImages = images.PinLock(lo)
+		ro.PinImages = images.PinLock(lo, p)
 	}
 	res, err := profile.Resolve(cmd.Context(), p, env, ro)
 	var re *profile.ResolveError
@@ -273,7 +276,11 @@ func runProfileFetch(cmd *cobra.Command, g *globalOptions, o *profileFetchOption
 		if err != nil {
 			return err
 		}
-		fo.CheckImages = images.CheckPins(lo, env)
+		prof, err := lockProfile(lock, lockPath)
+		if err != nil {
+			return err
+		}
+		fo.CheckImages = images.CheckPins(lo, env, prof)
 	}
 	if g.interactive() {
 		fo.Progress = func(done, total int, l profile.LockedPack) {
@@ -311,6 +318,19 @@ func printProfileFetch(g *globalOptions, o *profileFetchOptions, lock *profile.L
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d files\t%s\n", esc(l.Pack), esc(l.Version), esc(l.Dir), l.Files, state)
 	}
 	return tw.Flush()
+}
+
+// lockProfile reads the profile a lock names, whose values overrides
+// decide what its packs deploy: a usage error when it cannot be read.
+func lockProfile(lock *profile.Lock, lockPath string) (*profile.Profile, error) {
+	p, err := lock.LoadProfile(lockPath)
+	if errors.Is(err, profile.ErrNoProfile) {
+		return nil, usageErr("%v", err)
+	}
+	if err != nil {
+		return nil, loadErr(err)
+	}
+	return p, nil
 }
 
 func warnStale(w io.Writer, lock *profile.Lock, lockPath string) {
@@ -475,7 +495,10 @@ func newProfileRenderCmd(g *globalOptions) *cobra.Command {
 		Short: "Merge each pack's values.yaml with the profile's overrides",
 		Long: `For each layer, read values.yaml from the pack's verified archive and
 deep-merge the profile's overrides into it: mappings merge key by key,
-scalars and lists replace. The pack's comments, key order and quoting are
+scalars and lists replace, and a key set to null is deleted (as Helm
+does); an override that turns a mapping into a scalar or list (or back)
+is warned about, as are keys the pack's values.yaml lacks, and one that
+breaks the pack's schema.yaml is an error (as in resolve). The pack's comments, key order and quoting are
 kept (as far as YAML round-tripping allows) and the result is written to
 DIR/values/<pack>.yaml.
 
@@ -501,17 +524,15 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 			if err != nil {
 				return loadErr(err)
 			}
-			if profilePath == "" {
-				p, _ := lock.Stale(lockPath)
-				if p == "" {
-					return usageErr("%s names profile file %q, which cannot be read; pass the profile instead", lockPath, lock.Profile.File)
-				}
-				profilePath = p
-			}
 			warnStale(f.warnTo(g), lock, lockPath)
-			p, err := profile.Load(profilePath)
+			var p *profile.Profile
+			if profilePath == "" {
+				p, err = lockProfile(lock, lockPath)
+			} else {
+				p, err = loadProfile(profilePath)
+			}
 			if err != nil {
-				return loadErr(err)
+				return err
 			}
 			env, err := f.env(g)
 			if err != nil {

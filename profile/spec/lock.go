@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"path/filepath"
 	"regexp"
@@ -283,6 +284,32 @@ func (l *Lock) Stale(lockPath string) (profilePath string, stale bool) {
 		return "", false
 	}
 	return profilePath, index.Digest(data) != l.Profile.SHA256
+}
+
+// ErrNoProfile: the profile file a lock names cannot be read, or is of
+// another profile. Its layers' values overrides decide what deploys
+// (render's values, the images), so a lock alone cannot say.
+var ErrNoProfile = errors.New("the lock's profile file cannot be read")
+
+// LoadProfile reads the profile file the lock names (relative to
+// lockPath's directory), whose overrides render and the images of the
+// lock use; it must be the lock's profile (same name).
+func (l *Lock) LoadProfile(lockPath string) (*Profile, error) {
+	if l.Profile.File == "" {
+		return nil, fmt.Errorf("%w: %s names no profile file; resolve the profile again (packgen profile resolve PROFILE --lock %s)", ErrNoProfile, lockPath, lockPath)
+	}
+	path := filepath.Join(filepath.Dir(lockPath), filepath.FromSlash(l.Profile.File))
+	p, err := Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s names profile file %s (%s), which does not exist: its values overrides decide what the profile deploys; keep it beside the lock, as resolve wrote them", ErrNoProfile, lockPath, l.Profile.File, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.Name != l.Profile.Name {
+		return nil, fmt.Errorf("%w: %s is the lock of profile %q, but %s is profile %q: resolve %s again", ErrNoProfile, lockPath, l.Profile.Name, path, p.Name, path)
+	}
+	return p, nil
 }
 
 // Find returns the locked layer of a pack, or nil.

@@ -48,7 +48,10 @@ func MergeValues(base []byte, overrides *yaml.Node) ([]byte, error) {
 // mappings merge key by key (recursively), anything else in src replaces
 // the value in dst (lists are replaced whole, not appended: appending
 // makes an override impossible to undo). Keys new to dst are appended in
-// src's order. A replaced value keeps the pack's comments unless the
+// src's order. A key src sets to null is deleted from dst, as Helm
+// deletes a default its user values set to null (one a merge key brings
+// in is written as null, so that it is not merged back in; one dst
+// does not have is not added). A replaced value keeps the pack's comments unless the
 // override carries its own; a comment above an override key replaces the
 // one above the pack's key.
 //
@@ -130,8 +133,23 @@ func (m *merger) merge(dst, src *yaml.Node) error {
 				j = len(dst.Content) - 2
 			}
 		}
+		null := sv.Kind == yaml.ScalarNode && sv.Tag == "!!null"
+		if j < 0 && null && mergedValue(dst, sk.Value, map[*yaml.Node]bool{}) == nil {
+			continue // nothing to delete
+		}
 		if j < 0 {
 			dst.Content = append(dst.Content, clone(sk), clone(sv))
+			continue
+		}
+		if null {
+			// Helm deletes a key its user values set to null; the
+			// key and its value go, aliases of what it held copied.
+			dv := dst.Content[j+1]
+			m.drop(dv)
+			if err := m.keep(dv, true); err != nil {
+				return err
+			}
+			dst.Content = append(dst.Content[:j], dst.Content[j+2:]...)
 			continue
 		}
 		if sk.HeadComment != "" {
@@ -285,6 +303,26 @@ func mergedValue(dst *yaml.Node, key string, seen map[*yaml.Node]bool) *yaml.Nod
 				return v
 			}
 		}
+	}
+	return nil
+}
+
+// ValueOf is the value a YAML reader sees for key in mapping m: its own
+// key's, or else the one a merge key brings in; aliases followed. nil
+// when m has no such key or is no mapping.
+func ValueOf(m *yaml.Node, key string) *yaml.Node {
+	if m == nil {
+		return nil
+	}
+	m = resolve(m)
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	if j := findKey(m, key); j >= 0 {
+		return resolve(m.Content[j+1])
+	}
+	if v := mergedValue(m, key, map[*yaml.Node]bool{}); v != nil {
+		return resolve(v)
 	}
 	return nil
 }

@@ -207,3 +207,28 @@ func indent(s string) string {
 	}
 	return strings.Join(lines, "")
 }
+
+// TestMergeValuesNull: an override of null deletes the key, as Helm
+// deletes a default its user values set to null (it was kept as a
+// literal null); a key the pack lacks is not added for it, and one a
+// merge key brings in is written as null so that it does not come back.
+func TestMergeValuesNull(t *testing.T) {
+	for _, tc := range []struct {
+		name, base, over, want string
+	}{
+		{"a scalar", "a: 1\nb: 2\n", "a: null\n", "b: 2\n"},
+		{"a mapping, with its comment", "# the a\na:\n  x: 1\nb: 2\n", "a: ~\n", "b: 2\n"},
+		{"nested", "a:\n  x: 1\n  y: 2\n", "a:\n  x: null\n", "a:\n  y: 2\n"},
+		{"absent: not added", "a: 1\n", "z: null\n", "a: 1\n"},
+		{"an anchored value: its alias keeps it", "a: &x {p: 1}\nb: *x\n", "a: null\n", "b: {p: 1}\n"},
+		{"through a merge key: null, not merged back", "base: &b {p: 1}\napi:\n  <<: *b\n", "api: {p: null}\n", "base: &b {p: 1}\napi:\n  !!merge <<: *b\n  p: null\n"},
+		{"a null mapping value stays a replacement", "a: 1\n", "a: {}\n", "a: {}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := MergeValues([]byte(tc.base), overrides(t, tc.over))
+			if err != nil || string(out) != tc.want {
+				t.Errorf("%v\ngot:\n%s\nwant:\n%s", err, out, tc.want)
+			}
+		})
+	}
+}
