@@ -9,14 +9,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"path"
 	"path/filepath"
-	"syscall"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/rebuild"
@@ -89,22 +86,6 @@ func (p *previous) tamperAdvice() string {
 		what = "its signed index.json pins"
 	}
 	return fmt.Sprintf("the previous build is not what %s: it was changed after it was built, or it is not the registry you meant; run `packgen verify --site %s --key REGISTRY.pub` to list every bad file, then restore them from the publisher's copy (the bucket's object versions, the last CI artefact) or pass the live registry's URL to --previous", what, p.loc)
-}
-
-// operational reports whether err is a failure to read or write rather
-// than a verdict on what was read: a network, a server's status, a
-// timeout, an interruption, a permission, a full or failing disk.
-func operational(err error) bool {
-	for _, target := range []error{context.Canceled, context.DeadlineExceeded,
-		transport.ErrHTTPStatus, transport.ErrStalled, transport.ErrTimeout, transport.ErrTruncated, transport.ErrRedirects, transport.ErrInsecureRedirect,
-		ocireg.ErrUnauthorized, ocireg.ErrForbidden, ocireg.ErrUnreachable,
-		fs.ErrPermission, syscall.ENOSPC, syscall.EIO, syscall.EDQUOT, syscall.EROFS} {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	var ne net.Error
-	return errors.As(err, &ne)
 }
 
 // contentErr reports whether err says a file is not what its index
