@@ -672,7 +672,10 @@ func TestPublishDir(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	theirs := map[string]string{"notes.txt": "secret", "docs/x.md": "# x", "registry.pub": "key", "packs/hello-1.0.0/logo.png": "png", "CNAME": "packs.example"}
+	theirs := map[string]string{"notes.txt": "secret", "docs/x.md": "# x", "registry.pub": "key", "packs/hello-1.0.0/logo.png": "png", "CNAME": "packs.example",
+		// The web root's own stylesheet beside the catalogue's
+		// (assets/style.css…): only those are packgen's to prune.
+		"assets/brand.css": "body { color: teal }"}
 	for k, v := range theirs {
 		must(os.MkdirAll(filepath.Dir(filepath.Join(www, k)), 0o755))
 		must(os.WriteFile(filepath.Join(www, k), []byte(v), 0o644))
@@ -695,6 +698,15 @@ func TestPublishDir(t *testing.T) {
 		if data, err := os.ReadFile(filepath.Join(www, k)); err != nil || string(data) != v {
 			t.Errorf("%s after prune: %q, %v", k, data, err)
 		}
+	}
+	// A catalogue's asset an earlier publish left (this site has no
+	// catalogue) is packgen's, and goes; the web root's stays.
+	must(os.WriteFile(filepath.Join(www, "assets", "app.js"), []byte("// catalogue"), 0o644))
+	if res, err := Publish(ctx, site, DirTarget{Dir: www}, Options{Prune: true}); err != nil || !slices.Equal(res.Deleted, []string{"assets/app.js"}) {
+		t.Errorf("prune of the catalogue's assets/app.js: %v, deleted %v", err, res.Deleted)
+	}
+	if _, err := os.Stat(filepath.Join(www, "assets", "brand.css")); err != nil {
+		t.Errorf("assets/brand.css after prune: %v", err)
 	}
 
 	// A web root whose own index.html the catalogue's would replace: no
