@@ -1,7 +1,6 @@
 package build
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -288,7 +287,7 @@ func ownSigned(o Options, stage string, r index.Release, file string, sum [32]by
 	}
 	fact := signatureFact(keyID, sigData, bundleData, r.Archive.SHA256)
 	if !o.verified.hasFact(fact) {
-		if !verifies(o.own, sigData, file, sum) || (r.Bundle != "" && !bundleCarries(bundleData, sigData)) {
+		if !verifies(o.own, sigData, file, sum) || (r.Bundle != "" && !sign.BundleCarries(bundleData, sigData)) {
 			return false
 		}
 		o.verified.addFact(fact)
@@ -334,18 +333,7 @@ func bundleAgrees(dir, sigPath, bundlePath string) bool {
 		return false
 	}
 	sdata, err := safefile.ReadFile(filepath.Join(dir, filepath.FromSlash(sigPath)), sign.MaxSigFileSize)
-	return err == nil && bundleCarries(bdata, sdata)
-}
-
-// bundleCarries reports whether a Sigstore bundle's content carries the
-// signature of a .sig file's content.
-func bundleCarries(bundleData, sigData []byte) bool {
-	b, err := sign.ParseBundle(bundleData)
-	if err != nil {
-		return false
-	}
-	raw, err := sign.DecodeSigFile(sigData)
-	return err == nil && bytes.Equal(b.Raw, raw)
+	return err == nil && sign.BundleCarries(bdata, sdata)
 }
 
 func orNone(s string) string {
