@@ -13,6 +13,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/translog"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -29,7 +30,7 @@ var ErrLog = errors.New("previous build's transparency log cannot be extended")
 // or does not match is ErrTampered too), unless reading or writing
 // failed (a network, a timeout, a full disk): that stays operational.
 func (p *previous) logErr(err error) error {
-	if operational(err) {
+	if transport.Operational(err) {
 		return fmt.Errorf("extend the previous build's transparency log (%s): %w", p.loc, err)
 	}
 	if contentErr(err) && !errors.Is(err, ErrTampered) {

@@ -1,7 +1,6 @@
 package build
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,14 +8,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"path"
 	"path/filepath"
-	"syscall"
 
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/rebuild"
@@ -89,22 +85,6 @@ func (p *previous) tamperAdvice() string {
 		what = "its signed index.json pins"
 	}
 	return fmt.Sprintf("the previous build is not what %s: it was changed after it was built, or it is not the registry you meant; run `packgen verify --site %s --key REGISTRY.pub` to list every bad file, then restore them from the publisher's copy (the bucket's object versions, the last CI artefact) or pass the live registry's URL to --previous", what, p.loc)
-}
-
-// operational reports whether err is a failure to read or write rather
-// than a verdict on what was read: a network, a server's status, a
-// timeout, an interruption, a permission, a full or failing disk.
-func operational(err error) bool {
-	for _, target := range []error{context.Canceled, context.DeadlineExceeded,
-		transport.ErrHTTPStatus, transport.ErrStalled, transport.ErrTimeout, transport.ErrTruncated, transport.ErrRedirects, transport.ErrInsecureRedirect,
-		ocireg.ErrUnauthorized, ocireg.ErrForbidden, ocireg.ErrUnreachable,
-		fs.ErrPermission, syscall.ENOSPC, syscall.EIO, syscall.EDQUOT, syscall.EROFS} {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	var ne net.Error
-	return errors.As(err, &ne)
 }
 
 // contentErr reports whether err says a file is not what its index
@@ -307,7 +287,7 @@ func ownSigned(o Options, stage string, r index.Release, file string, sum [32]by
 	}
 	fact := signatureFact(keyID, sigData, bundleData, r.Archive.SHA256)
 	if !o.verified.hasFact(fact) {
-		if !verifies(o.own, sigData, file, sum) || (r.Bundle != "" && !bundleCarries(bundleData, sigData)) {
+		if !verifies(o.own, sigData, file, sum) || (r.Bundle != "" && !sign.BundleCarries(bundleData, sigData)) {
 			return false
 		}
 		o.verified.addFact(fact)
@@ -353,18 +333,7 @@ func bundleAgrees(dir, sigPath, bundlePath string) bool {
 		return false
 	}
 	sdata, err := safefile.ReadFile(filepath.Join(dir, filepath.FromSlash(sigPath)), sign.MaxSigFileSize)
-	return err == nil && bundleCarries(bdata, sdata)
-}
-
-// bundleCarries reports whether a Sigstore bundle's content carries the
-// signature of a .sig file's content.
-func bundleCarries(bundleData, sigData []byte) bool {
-	b, err := sign.ParseBundle(bundleData)
-	if err != nil {
-		return false
-	}
-	raw, err := sign.DecodeSigFile(sigData)
-	return err == nil && bytes.Equal(b.Raw, raw)
+	return err == nil && sign.BundleCarries(bdata, sdata)
 }
 
 func orNone(s string) string {

@@ -84,3 +84,45 @@ func TestVerifySiteLiveSignature(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifySiteArchiveBundle: the signed shard names each release's
+// Sigstore bundle (FORMAT.md, Shard: "bundle") beside its .sig. Clients
+// verify the .sig, but the bundle is a file of the registry the index
+// lists (publish refuses a site without it): verify --site reports one
+// missing, or one that carries another signature, as a problem on that
+// file saying what to do. It once said nothing.
+func TestVerifySiteArchiveBundle(t *testing.T) {
+	f := newFixture(t)
+	v := mustVerifier(t, f.pub)
+	const bundle = "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json"
+	for _, tc := range []struct {
+		name   string
+		tamper func(site string)
+		msg    string // "": no problem
+	}{
+		{"as built", func(string) {}, ""},
+		{"missing", func(site string) { testutil.Must(t, os.Remove(filepath.Join(site, bundle))) }, "the signed shard lists it as the Sigstore bundle of calico-1.0.0.tar.gz"},
+		{"another release's", func(site string) {
+			data := testutil.ReadFile(t, filepath.Join(site, "packs/calico/1.2.0/calico-1.2.0.tar.gz.sigstore.json"))
+			testutil.Must(t, os.WriteFile(filepath.Join(site, bundle), data, 0o644))
+		}, "not a Sigstore bundle carrying the signature in calico-1.0.0.tar.gz.sig"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			site := filepath.Join(t.TempDir(), "site")
+			testutil.CopyDir(t, f.sites[1], site)
+			tc.tamper(site)
+			for _, loc := range []string{site, newServer(t, site).URL} {
+				rep, err := VerifySite(context.Background(), loc, v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case tc.msg == "" && len(rep.AllProblems()) != 0:
+					t.Errorf("%s: problems %+v", loc, rep.AllProblems())
+				case tc.msg != "" && (len(rep.AllProblems()) != 1 || rep.Problems[0].Path != bundle || !strings.Contains(rep.Problems[0].Err, tc.msg) || !strings.Contains(rep.Problems[0].Err, "publish the site again")):
+					t.Errorf("%s: problems %+v, want one on %s saying %q", loc, rep.AllProblems(), bundle, tc.msg)
+				}
+			}
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/location"
+	"github.com/packgen/packgen/internal/transport"
 )
 
 // Destinations are providers chosen by the location's scheme (as Helm's
@@ -217,6 +218,22 @@ func CheckSource(site, dest string) error {
 // a SitePublisher reads the site itself: dir may then also be a registry
 // location (oci://… to promote from one OCI registry to another).
 func To(ctx context.Context, dir, dest string, do DestOptions, o Options) (*Result, error) {
+	if o.Timeout <= 0 {
+		return to(ctx, dir, dest, do, o)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, o.Timeout,
+		fmt.Errorf("%w: the publish to %s did not finish within the time limit of %s", transport.ErrTimeout, dest, o.Timeout))
+	defer cancel()
+	res, err := to(ctx, dir, dest, do, o)
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, transport.ErrTimeout) && !errors.Is(err, transport.ErrTimeout) {
+		// The libraries say "context deadline exceeded": the limit
+		// the user set, and what was under way, say more.
+		err = fmt.Errorf("%w (%w)", cause, err)
+	}
+	return res, err
+}
+
+func to(ctx context.Context, dir, dest string, do DestOptions, o Options) (*Result, error) {
 	if err := CheckSource(dir, dest); err != nil {
 		return nil, err
 	}

@@ -131,7 +131,7 @@ func init() {
 			return nil, fmt.Errorf("%w: %s: no way to open OCI repositories", ErrDestination, loc.Raw)
 		}
 		return &ociDest{loc: l, o: o.OCI}, nil
-	}, "key", "source-key", "plain-http", "ca-file", "username")
+	}, "key", "source-key", "plain-http", "ca-file", "username", "stall-timeout")
 }
 
 type ociDest struct {
@@ -272,6 +272,11 @@ func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
 	w := s.walker
 	var err error
 	if s.rootData, err = w.Get(ctx, index.RootFile, index.MaxRootSize); err != nil {
+		if transport.Operational(err) {
+			// A registry that stalls or cannot be reached is no
+			// verdict on what it holds: exit 3, the limit's hint.
+			return fmt.Errorf("%s: cannot read index.json: %w", src, err)
+		}
 		return fmt.Errorf("%w: %s has no readable index.json (run `packgen build` first): %v", ErrNotSite, src, err)
 	}
 	if s.root, err = index.ParseRoot(s.rootData); err != nil {
@@ -292,6 +297,8 @@ func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
 				return fmt.Errorf("%w: %w: %s/%s", ErrNotSite, ErrMissingSignature, src, p)
 			}
 			continue
+		case transport.Operational(err):
+			return fmt.Errorf("%s/%s: %w", src, p, err)
 		case err != nil:
 			return fmt.Errorf("%w: %s/%s: %v", ErrNotSite, src, p, err)
 		}

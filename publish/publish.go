@@ -44,6 +44,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/errmark"
@@ -118,6 +119,12 @@ type Options struct {
 	Force  bool // publish even over a newer or different remote index
 	Jobs   int  // parallel uploads within a stage (default DefaultJobs)
 	Log    io.Writer
+	// Timeout bounds the whole publish (0: none), through To: past it
+	// the publish stops where it is, with transport.ErrTimeout, and the
+	// destination is as an interrupted publish leaves it (the old
+	// index.json or the new one, each complete). A silent destination
+	// is its StallTimeout's (S3Options, the OCI options).
+	Timeout time.Duration
 }
 
 // Result says what changed (or would, with DryRun).

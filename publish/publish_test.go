@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/packgen/packgen/internal/s3test"
 	stalelock "github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -551,8 +553,10 @@ func TestCheckOptions(t *testing.T) {
 		err   string // "": accepted
 	}{
 		{"/srv/www", []string{"dry-run", "prune", "force", "jobs", "output"}, ""},
-		{"s3://b/p", []string{"endpoint", "region", "path-style", "dry-run"}, ""},
-		{"oci://r.example/acme", []string{"key", "source-key", "plain-http", "ca-file", "username", "prune"}, ""},
+		{"s3://b/p", []string{"endpoint", "region", "path-style", "dry-run", "stall-timeout", "timeout"}, ""},
+		{"oci://r.example/acme", []string{"key", "source-key", "plain-http", "ca-file", "username", "prune", "stall-timeout", "timeout"}, ""},
+		{"/srv/www", []string{"timeout"}, ""},
+		{"/srv/www", []string{"stall-timeout"}, "--stall-timeout is for oci://REGISTRY/BASE, s3://BUCKET/PREFIX"},
 		{"/srv/www", []string{"key", "plain-http", "ca-file", "username", "endpoint", "dry-run"}, "publishing to /srv/www (a directory) takes no such option: --key is for oci://REGISTRY/BASE; --plain-http is for oci://REGISTRY/BASE; --ca-file is for oci://REGISTRY/BASE; --username is for oci://REGISTRY/BASE; --endpoint is for s3://BUCKET/PREFIX"},
 		{"file:///srv/www", []string{"region"}, "--region is for s3://BUCKET/PREFIX"},
 		{"oci://r.example/acme", []string{"endpoint"}, "publishing to oci://r.example/acme (oci://REGISTRY/BASE) takes no such option: --endpoint is for s3://BUCKET/PREFIX"},
@@ -668,7 +672,10 @@ func TestPublishDir(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	theirs := map[string]string{"notes.txt": "secret", "docs/x.md": "# x", "registry.pub": "key", "packs/hello-1.0.0/logo.png": "png", "CNAME": "packs.example"}
+	theirs := map[string]string{"notes.txt": "secret", "docs/x.md": "# x", "registry.pub": "key", "packs/hello-1.0.0/logo.png": "png", "CNAME": "packs.example",
+		// The web root's own stylesheet beside the catalogue's
+		// (assets/style.css…): only those are packgen's to prune.
+		"assets/brand.css": "body { color: teal }"}
 	for k, v := range theirs {
 		must(os.MkdirAll(filepath.Dir(filepath.Join(www, k)), 0o755))
 		must(os.WriteFile(filepath.Join(www, k), []byte(v), 0o644))
@@ -691,6 +698,15 @@ func TestPublishDir(t *testing.T) {
 		if data, err := os.ReadFile(filepath.Join(www, k)); err != nil || string(data) != v {
 			t.Errorf("%s after prune: %q, %v", k, data, err)
 		}
+	}
+	// A catalogue's asset an earlier publish left (this site has no
+	// catalogue) is packgen's, and goes; the web root's stays.
+	must(os.WriteFile(filepath.Join(www, "assets", "app.js"), []byte("// catalogue"), 0o644))
+	if res, err := Publish(ctx, site, DirTarget{Dir: www}, Options{Prune: true}); err != nil || !slices.Equal(res.Deleted, []string{"assets/app.js"}) {
+		t.Errorf("prune of the catalogue's assets/app.js: %v, deleted %v", err, res.Deleted)
+	}
+	if _, err := os.Stat(filepath.Join(www, "assets", "brand.css")); err != nil {
+		t.Errorf("assets/brand.css after prune: %v", err)
 	}
 
 	// A web root whose own index.html the catalogue's would replace: no
@@ -903,5 +919,39 @@ func TestCompareByDownloadingArchives(t *testing.T) {
 	}
 	if _, err := Publish(ctx, site, target, Options{Force: true}); !errors.Is(err, ErrImmutable) {
 		t.Fatalf("changed archive behind an unknown digest: %v", err)
+	}
+}
+
+// A publish past Options.Timeout stops where it is, with
+// transport.ErrTimeout naming the limit, and the remote serves the
+// generation it served before, whole: index.json goes last.
+func TestPublishTimeout(t *testing.T) {
+	srv := s3test.Start(t, "packs")
+	ctx := context.Background()
+	f, site1 := calicoSite(t)
+	f.pack("calico", "1.1.0", "a: 2\n")
+	site2 := f.build(t)
+	do := DestOptions{S3: S3Options{Endpoint: srv.Server.URL, PathStyle: true}}
+	if _, err := To(ctx, site1, "s3://packs/limit", do, Options{Timeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	var slow atomic.Bool
+	slow.Store(true)
+	srv.OnPut = func(string, int) {
+		if slow.Load() {
+			time.Sleep(2 * time.Second)
+		}
+	}
+	start := time.Now()
+	_, err := To(ctx, site2, "s3://packs/limit", do, Options{Timeout: 300 * time.Millisecond})
+	if !errors.Is(err, transport.ErrTimeout) || !strings.Contains(err.Error(), "the publish to s3://packs/limit did not finish within the time limit of 300ms") {
+		t.Fatalf("timed-out publish: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("gave up after %v", d)
+	}
+	slow.Store(false)
+	if r := verifyRemote(t, f, srv.URL()+"/limit", 1); r.Serial != gen2Serial(t, site1) {
+		t.Errorf("after a timed-out publish the remote serves serial %d, want site1's", r.Serial)
 	}
 }

@@ -9,17 +9,22 @@ import (
 	"github.com/packgen/packgen/internal/location"
 	"io"
 	"io/fs"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 	"github.com/packgen/packgen/internal/errmark"
+	"github.com/packgen/packgen/internal/stall"
 )
 
 // S3Options locate a bucket on any S3-compatible store (AWS S3, MinIO,
@@ -33,6 +38,11 @@ type S3Options struct {
 	Endpoint  string // custom endpoint URL; "" = AWS_ENDPOINT_URL(_S3) or AWS
 	Region    string // default from the AWS config, else us-east-1
 	PathStyle bool   // bucket in the path (MinIO, most self-hosted stores)
+	// StallTimeout fails a request when no byte moves for this long (0:
+	// stall.Default), as every client of packgen's does: the SDK's
+	// own client waits for ever for a store that accepts and never
+	// answers.
+	StallTimeout time.Duration
 }
 
 // ParseS3URL splits s3://BUCKET/PREFIX.
@@ -62,7 +72,7 @@ var ErrDestination = errors.New("bad destination")
 var ErrNoCredentials = errors.New("no AWS credentials")
 
 func init() {
-	RegisterDestination("s3", "s3://BUCKET/PREFIX", openS3, "endpoint", "region", "path-style")
+	RegisterDestination("s3", "s3://BUCKET/PREFIX", openS3, "endpoint", "region", "path-style", "stall-timeout")
 }
 
 // openS3 opens s3://BUCKET/PREFIX with o.S3.
@@ -102,7 +112,15 @@ func NewS3(ctx context.Context, o S3Options) (*S3Target, error) {
 			return nil, fmt.Errorf("%w: endpoint %q is not an http(s):// URL", ErrDestination, o.Endpoint)
 		}
 	}
+	silence := o.StallTimeout
+	if silence <= 0 {
+		silence = stall.Default
+	}
 	client := s3.NewFromConfig(cfg, func(so *s3.Options) {
+		so.HTTPClient = &http.Client{Transport: &stall.Transport{Base: awshttp.NewBuildableClient().GetTransport(), D: silence}}
+		so.Retryer = retry.NewStandard(func(ro *retry.StandardOptions) {
+			ro.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(noRetryStalled)}, ro.Retryables...)
+		})
 		if o.Endpoint != "" {
 			so.BaseEndpoint = aws.String(o.Endpoint)
 		}
@@ -114,6 +132,16 @@ func NewS3(ctx context.Context, o S3Options) (*S3Target, error) {
 	})
 	o.Prefix = strings.Trim(o.Prefix, "/")
 	return &S3Target{client: client, opts: o}, nil
+}
+
+// noRetryStalled: a store that sent nothing for the stall timeout is not
+// asked again (the SDK's three attempts would triple the limit), as the
+// OCI client does not (internal/ocireg).
+func noRetryStalled(err error) aws.Ternary {
+	if errors.Is(err, stall.ErrStalled) {
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
 }
 
 func (t *S3Target) String() string {

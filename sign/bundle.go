@@ -74,3 +74,16 @@ func ParseBundle(data []byte) (*Signature, error) {
 	}
 	return sig, nil
 }
+
+// BundleCarries reports whether a Sigstore bundle's content carries the
+// signature of a .sig file's content: the two files the build writes
+// beside an archive hold one signature (the build's check of a previous
+// build's, and verify --site's).
+func BundleCarries(bundleData, sigData []byte) bool {
+	b, err := ParseBundle(bundleData)
+	if err != nil {
+		return false
+	}
+	raw, err := DecodeSigFile(sigData)
+	return err == nil && bytes.Equal(b.Raw, raw)
+}

@@ -29,18 +29,22 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/siteassets"
 	"github.com/packgen/packgen/pack/meta"
 )
 
-//go:embed assets templates
+// The templates; the static assets are internal/siteassets', which
+// knows their names for prune too.
+//
+//go:embed templates
 var embedded embed.FS
 
 // Files the catalogue owns in a site, relative to its root.
 const (
 	IndexFile   = "index.html"
 	CatalogJSON = "catalog.json"
-	CatalogJS   = "assets/catalog.js"
-	assetsDir   = "assets"
+	CatalogJS   = siteassets.Dir + "/" + siteassets.CatalogJS
+	assetsDir   = siteassets.Dir
 	logoFile    = "logo.png"
 	pageFile    = "index.html"
 )
@@ -227,18 +231,25 @@ func templateKey() string {
 			}
 		}
 	}
-	_ = fs.WalkDir(embedded, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := embedded.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
-		h.Write(b)
-		return nil
-	})
+	// The assets under their site paths, then the templates: the digest
+	// of when both were one embedded tree (assets/ sorts first).
+	for _, tree := range []struct {
+		fsys   fs.FS
+		prefix string
+	}{{siteassets.FS, assetsDir + "/"}, {embedded, ""}} {
+		_ = fs.WalkDir(tree.fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := fs.ReadFile(tree.fsys, p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "%s\x00%d\x00", tree.prefix+p, len(b))
+			h.Write(b)
+			return nil
+		})
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -338,12 +349,12 @@ func sameDir(a, b string) bool {
 }
 
 func (g *gen) writeAssets() error {
-	ents, err := embedded.ReadDir(assetsDir)
+	ents, err := siteassets.FS.ReadDir(".")
 	if err != nil {
 		return err
 	}
 	for _, e := range ents {
-		b, err := embedded.ReadFile(path.Join(assetsDir, e.Name()))
+		b, err := siteassets.FS.ReadFile(e.Name())
 		if err != nil {
 			return err
 		}

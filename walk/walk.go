@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"runtime"
 	"time"
 
@@ -420,7 +421,34 @@ func (w *Walker) walkRelease(ctx context.Context, rel *index.Release, problem fu
 		}
 		return r.Body, nil
 	}
-	if err := w.ArchiveSignature(rel, raw, sum, open); err != nil {
-		problem(ref.Path, err)
+	sigErr := w.ArchiveSignature(rel, raw, sum, open)
+	if sigErr != nil {
+		problem(ref.Path, sigErr)
 	}
+	if rel.Bundle != "" {
+		// Compared with the .sig only when that verified: a bad .sig is
+		// its own problem, not also its bundle's.
+		if err := w.archiveBundle(ctx, rel, raw, sigErr == nil); err != nil {
+			problem(rel.Bundle, err)
+		}
+	}
+}
+
+// archiveBundle checks the Sigstore bundle the signed shard names beside
+// a release's .sig (sigData): there, and (compare) carrying the same
+// signature, as the build writes them. Clients verify the .sig alone;
+// the bundle is a file the index lists (publish refuses a site without
+// it) and what `cosign verify-blob --bundle` reads.
+func (w *Walker) archiveBundle(ctx context.Context, rel *index.Release, sigData []byte, compare bool) error {
+	data, err := w.Get(ctx, rel.Bundle, sign.MaxBundleSize)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: the signed shard lists it as the Sigstore bundle of %s, so `cosign verify-blob --bundle` cannot check that archive; publish the site again from its build, or copy the file from the build", err, path.Base(rel.Archive.Path))
+	}
+	if err != nil {
+		return err
+	}
+	if compare && !sign.BundleCarries(data, sigData) {
+		return fmt.Errorf("%w: not a Sigstore bundle carrying the signature in %s (a stale or partial copy); publish the site again from its build, or copy the file from the build", ErrBadSignature, path.Base(rel.Signature))
+	}
+	return nil
 }

@@ -334,6 +334,12 @@ func printAirgapImport(g *globalOptions, out *jsonOutput, bundle string, res *ai
 	g.summaryf("imported %s into %s: %d packs, %d images (%d already there), %d blobs verified\n", esc(bundle), esc(res.Dest), len(res.Packs), len(res.Images), present, res.Blobs)
 	// The image swap stays under -q: the platform must be told it, and
 	// printing it is what import promises (as list prints its list).
+	// Packs that deploy no image have none: said, not a header over
+	// nothing, which reads as a swap lost.
+	if len(res.Mappings) == 0 {
+		fmt.Fprintln(g.stdout, "no images: the packs deploy none, so the platform needs no image swap")
+		return nil
+	}
 	fmt.Fprintln(g.stdout, "image swap (original registry → air-gapped):")
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 	for _, m := range res.Mappings {

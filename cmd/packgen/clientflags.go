@@ -42,7 +42,7 @@ func (f *connFlags) options(g *globalOptions) client.Options {
 
 // limitHint names the flag that raises the limit err ran into, when the
 // command has it: the libraries name a limit by its value alone, since
-// not every command that reaches a server has the flags (publish).
+// not every command that reaches a server has the flags (registry add).
 func limitHint(cmd *cobra.Command, err error) string {
 	if cmd == nil {
 		return ""
@@ -51,7 +51,9 @@ func limitHint(cmd *cobra.Command, err error) string {
 		is   error
 		flag string
 	}{{transport.ErrStalled, "stall-timeout"}, {transport.ErrTimeout, "timeout"}} {
-		if f := cmd.Flags().Lookup(l.flag); f != nil && errors.Is(err, l.is) {
+		// A limit of 0 is none (publish's --timeout by default): what
+		// ran out was a library's, which the flag does not raise.
+		if f := cmd.Flags().Lookup(l.flag); f != nil && errors.Is(err, l.is) && f.Value.String() != "0s" {
 			return fmt.Sprintf("on a slow link, raise --%s (now %s)", l.flag, f.Value)
 		}
 	}

@@ -10,8 +10,9 @@ import (
 )
 
 // TestLimitHint: a stall or timeout is told which flag raises it only by
-// a command that has the flag (publish reaches registries with the
-// defaults, and has none).
+// a command that has the flag (registry add reaches the registry with
+// fixed limits), and not when the flag sets no limit (publish's
+// --timeout by default: the limit that ran out was another's).
 func TestLimitHint(t *testing.T) {
 	g := &globalOptions{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
 	stalled := fmt.Errorf("read: %w: nothing received for 30s", transport.ErrStalled)
@@ -24,8 +25,9 @@ func TestLimitHint(t *testing.T) {
 		{[]string{"list"}, stalled, "on a slow link, raise --stall-timeout (now 30s)"},
 		{[]string{"fetch"}, timedOut, "on a slow link, raise --timeout (now 5m0s)"},
 		{[]string{"airgap", "export"}, stalled, "raise --stall-timeout"},
-		{[]string{"publish"}, stalled, ""},
+		{[]string{"publish"}, stalled, "on a slow link, raise --stall-timeout (now 30s)"},
 		{[]string{"publish"}, timedOut, ""},
+		{[]string{"registry", "add"}, stalled, ""},
 		{[]string{"validate"}, stalled, "on a slow link, raise --stall-timeout (now 30s)"},
 		{[]string{"list"}, fmt.Errorf("connection refused"), ""},
 	} {

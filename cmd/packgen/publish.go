@@ -94,6 +94,7 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
 	var sourceKeys []string
 	var o publish.Options
 	var output string
+	var silence time.Duration
 	c := &cobra.Command{
 		Use:   "publish SITE s3://BUCKET/PREFIX | oci://REGISTRY/BASE | file:///PATH | PATH",
 		Short: "Upload a built site to S3-compatible object storage, an OCI registry or a directory",
@@ -131,9 +132,10 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
 			if warn != "" && output == "text" {
 				g.warnf("%s\n", warn)
 			}
+			s3o.StallTimeout = silence
 			do := publish.DestOptions{S3: s3o}
 			if strings.HasPrefix(args[1], "oci://") {
-				if do.OCI, err = ociDestOptions(cmd.Context(), g, oci, keyRef, sourceKeys); err != nil {
+				if do.OCI, err = ociDestOptions(cmd.Context(), g, oci, keyRef, sourceKeys, silence); err != nil {
 					return err
 				}
 			}
@@ -154,6 +156,11 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.Prune, "prune", false, "delete remote files the site no longer has (never releases)")
 	f.BoolVar(&o.Force, "force", false, "publish over a newer or diverged remote index (rollback on purpose), or over files at the site's paths in a target that holds no registry")
 	f.IntVar(&o.Jobs, "jobs", publish.DefaultJobs, "parallel uploads")
+	// As the commands that download have them (connFlags), but the
+	// timeout bounds the whole publish: an upload of a large registry
+	// takes as long as it takes while it moves.
+	f.DurationVar(&o.Timeout, "timeout", 0, "give up on a publish not done within this long (0: no limit; --stall-timeout still ends a silent one)")
+	f.DurationVar(&silence, "stall-timeout", transport.DefaultStallTimeout, "s3://, oci://: give up on an upload or download that moves nothing for this long")
 	f.StringVar(&keyRef, "key", "", "oci://: the registry's private key, to cosign-sign each release (file or env://VAR)")
 	f.StringArrayVar(&sourceKeys, "source-key", nil, "oci:// from another registry (promotion) without --key: its public key, which its root and cosign signatures must verify under (repeat during a key rotation)")
 	oci.add(c)
@@ -233,16 +240,17 @@ func checkSiteExpiry(dir string) (string, error) {
 
 // ociDestOptions opens OCI repositories with the command's options and
 // loads the signing key.
-func ociDestOptions(ctx context.Context, g *globalOptions, f ociFlags, keyRef string, sourceKeys []string) (publish.OCIOptions, error) {
+func ociDestOptions(ctx context.Context, g *globalOptions, f ociFlags, keyRef string, sourceKeys []string, silence time.Duration) (publish.OCIOptions, error) {
 	o, err := f.options()
 	if err != nil {
 		return publish.OCIOptions{}, err
 	}
+	o.StallTimeout = silence
 	clients := ocireg.NewClients(o)
 	do := publish.OCIOptions{
 		Repos: func(ref string) (*remote.Repository, error) { return clients.Repository(ctx, ref) },
 		Source: func(loc location.Location) (transport.Transport, error) {
-			return transport.Open(loc, transport.Config{Timeout: 30 * time.Minute, OCI: o})
+			return transport.Open(loc, transport.Config{Timeout: 30 * time.Minute, Stall: silence, OCI: o})
 		},
 	}
 	if keyRef != "" {

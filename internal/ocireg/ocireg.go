@@ -112,9 +112,6 @@ var ErrTimeout = errors.New("download timed out")
 const (
 	maxRedirects = 10
 	dialTimeout  = 10 * time.Second
-	// uploadAnswer is the least wait for the answer to an upload sent
-	// whole (the registry's work on it), whatever the stall timeout.
-	uploadAnswer = 60 * time.Second
 )
 
 // Repository opens the repository of ref ("host[:port]/path/name", with
@@ -227,15 +224,15 @@ func newClient(ctx context.Context, host string, o Options) (*auth.Client, error
 		}
 		base.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	stall := o.StallTimeout
-	if stall <= 0 {
-		stall = DefaultStallTimeout
+	silence := o.StallTimeout
+	if silence <= 0 {
+		silence = DefaultStallTimeout
 	}
 	// The stall watch is per attempt, under oras-go's retries; the
 	// timeout is per request, over them, so retries never outlast it.
 	hc := &http.Client{
 		Transport: loopbackOnlyHTTP{&limitTransport{d: o.Timeout, base: &retry.Transport{
-			Base:   &stallTransport{base: base, d: stall},
+			Base:   &stall.Transport{Base: base, D: silence},
 			Policy: func() retry.Policy { return boundedRetry{} },
 		}}},
 		CheckRedirect: redirect.Policy(maxRedirects),
@@ -282,55 +279,6 @@ func (t loopbackOnlyHTTP) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return t.base.RoundTrip(req)
 }
-
-// stallTransport fails an attempt when no byte moves for d: from the
-// start (a registry that accepts and never answers), while an upload's
-// body is read out, and then in the answer's body, the watch re-armed by
-// every byte either way.
-type stallTransport struct {
-	base http.RoundTripper
-	d    time.Duration
-}
-
-func (s *stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	w := stall.New(req.Context(), s.d)
-	w.Arm()
-	r := req.WithContext(w.Context())
-	if req.Body != nil && req.Body != http.NoBody {
-		r.Body = &armOnRead{rc: req.Body, w: w, d: s.d}
-	}
-	resp, err := s.base.RoundTrip(r)
-	if err != nil {
-		w.Stop()
-		return nil, err
-	}
-	resp.Body = w.Body(resp.Body, nil)
-	return resp, nil
-}
-
-// armOnRead re-arms a stall watch whenever the transport takes a piece
-// of an upload's body.
-type armOnRead struct {
-	rc io.ReadCloser
-	w  *stall.Watch
-	d  time.Duration // the stall timeout
-}
-
-func (a *armOnRead) Read(p []byte) (int, error) {
-	n, err := a.rc.Read(p)
-	switch {
-	case err == io.EOF:
-		// Sent whole: the registry may verify and store it before it
-		// answers (a large blob on object storage), as long as the
-		// header wait this client always allowed.
-		a.w.ArmFor(max(a.d, uploadAnswer))
-	case n > 0:
-		a.w.Arm()
-	}
-	return n, err
-}
-
-func (a *armOnRead) Close() error { return a.rc.Close() }
 
 // boundedRetry is oras-go's default policy (429, 5xx, a reset
 // connection: at most 5 retries, backing off up to 3 s) except that an

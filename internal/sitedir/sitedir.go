@@ -18,6 +18,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/siteassets"
 )
 
 // BuildRecord is the build's record of what it made a site from
@@ -40,7 +41,7 @@ var (
 		"index.html", "catalog.json", "feed.xml",
 		BuildRecord,
 	}
-	topDirs = []string{"index", "signatures", "packs", index.LogDir, "assets"}
+	topDirs = []string{"index", "signatures", "packs", index.LogDir, siteassets.Dir}
 )
 
 // TempPrefix names the temporary files packgen writes a site's files
@@ -203,8 +204,8 @@ func BuildHint(dir string) string {
 
 // Owned reports whether key (a slash-separated path in a site or a
 // destination) is a file a site packgen built may hold: the registry's
-// files (index.KindOf), the catalogue's (its pages, feeds, assets, pack
-// pages and logos) and the build record. Prune deletes nothing else: a
+// files (index.KindOf), the catalogue's (its pages, feeds, the assets it
+// writes or once wrote, pack pages and logos) and the build record. Prune deletes nothing else: a
 // destination may hold files of others (notes, a CNAME, a repository's
 // sources).
 func Owned(key string) bool {
@@ -215,8 +216,10 @@ func Owned(key string) bool {
 	switch {
 	case len(parts) == 1:
 		return Entry(key, false)
-	case parts[0] == "assets":
-		return true
+	case parts[0] == siteassets.Dir:
+		// The catalogue's files only, not whatever else a web root
+		// keeps in its assets/ (internal/siteassets).
+		return len(parts) == 2 && siteassets.Owned(parts[1])
 	case parts[0] == "packs" && len(parts) == 3:
 		switch parts[2] {
 		case "index.html", "logo.png", "feed.xml":

@@ -2,6 +2,7 @@ package sitedir
 
 import (
 	"errors"
+	"github.com/packgen/packgen/internal/siteassets"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,6 +105,13 @@ func TestOwned(t *testing.T) {
 		"packs/a/logo.png":             true,
 		"packs/a/feed.xml":             true,
 		"assets/app.js":                true,
+		"assets/style.css":             true,
+		"assets/icon.svg":              true,
+		"assets/catalog.js":            true,
+		"assets/brand.css":             false, // a web root's own, beside the registry
+		"assets/app.js/x":              false,
+		"assets/fonts/a.woff2":         false,
+		"assets":                       false,
 		"index.html":                   true,
 		"catalog.json":                 true,
 		"feed.xml":                     true,
@@ -137,6 +145,9 @@ func TestPrunable(t *testing.T) {
 		"packs/a/logo.png":                            true,
 		"packs/a/1.0.0/a-1.0.0.tar.gz":                true,
 		"assets/app.js":                               true,
+		"assets/catalog.js":                           true,
+		"assets/brand.css":                            false,
+		"assets/img/logo.png":                         false,
 		"log/tile/8/0/000":                            true,
 		"notes.txt":                                   false,
 		"index/abc.json":                              false,
@@ -180,7 +191,7 @@ func TestPackSource(t *testing.T) {
 // lists (outside input). They never panic, a key Owned owns lies in one
 // of a site's top entries, and Prunable is only ever narrower.
 func FuzzOwned(f *testing.F) {
-	for _, s := range []string{"index.json", "packs/a/1.0.0/a-1.0.0.tar.gz", "packs/a/logo.png", "assets/x", "notes.txt", "", "/", "packs//", "..", "log/witness/w"} {
+	for _, s := range []string{"index.json", "packs/a/1.0.0/a-1.0.0.tar.gz", "packs/a/logo.png", "assets/x", "assets/style.css", "assets/brand.css", "notes.txt", "", "/", "packs//", "..", "log/witness/w"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
@@ -194,6 +205,11 @@ func FuzzOwned(f *testing.F) {
 		top, rest, deeper := strings.Cut(key, "/")
 		if !Entry(top, deeper) {
 			t.Errorf("Owned(%q), but its top %q (rest %q) is no site entry", key, top, rest)
+		}
+		// Under assets/ only the catalogue's own files: a web root
+		// serving the registry keeps its brand.css through a prune.
+		if top == "assets" && !siteassets.Owned(rest) {
+			t.Errorf("Owned(%q), but the catalogue never writes assets/%s", key, rest)
 		}
 	})
 }
