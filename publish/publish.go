@@ -175,6 +175,13 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if err != nil {
 		return nil, err
 	}
+	if live != nil {
+		// After planUploads, whose refusal names the archive that
+		// changed; not even o.Force publishes a fork (checkLog).
+		if err := checkLiveLog(ctx, t, src, root, rootData, live, liveData, o.Force); err != nil {
+			return nil, err
+		}
+	}
 	if c, ok := t.(pathChecker); ok {
 		// Before the first write: a refusal leaves the target as it was.
 		keys := make([]string, len(uploads))
