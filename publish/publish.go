@@ -193,7 +193,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 		}
 	}
 	if live == nil && liveData == nil && !o.Force {
-		if err := refuseOverwrite(t, uploads, remote); err != nil {
+		if err := refuseOverwrite(ctx, t, uploads, remote); err != nil {
 			return nil, err
 		}
 	}
@@ -259,16 +259,12 @@ func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, ro
 // refuseOverwrite refuses a publish to a target that holds no
 // index.json when it would replace files already there: no registry
 // put them there, so they are someone else's (a web root's index.html),
-// and they are refused before anything is written. A target holding
-// files only a packgen publish writes is an unfinished publish's.
-func refuseOverwrite(t Target, uploads []localFile, remote map[string]Object) error {
-	for k := range remote {
-		switch index.KindOf(k) {
-		case index.KindBucket, index.KindShard, index.KindDigestSig, index.KindLogTile:
-			// Content-addressed files only a packgen publish writes: one
-			// that did not finish (killed before index.json) was here.
-			return nil
-		}
+// and they are refused before anything is written. A target holding a
+// file only a packgen publish writes is an unfinished publish's
+// (unfinishedPublish).
+func refuseOverwrite(ctx context.Context, t Target, uploads []localFile, remote map[string]Object) error {
+	if unfinishedPublish(ctx, t, remote) {
+		return nil
 	}
 	var taken []string
 	for _, f := range uploads {
@@ -284,6 +280,37 @@ func refuseOverwrite(t Target, uploads []localFile, remote map[string]Object) er
 		shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(taken)-5))
 	}
 	return fmt.Errorf("%w: %s holds no index.json, so no packgen registry is published there, yet it holds %d file(s) the site would replace with other content: %s. Publish into an empty directory or prefix (a registry/ below it, say), or move those files away; if an earlier publish of this registry that did not finish left them, pass --force", ErrOverwrite, t, len(taken), strings.Join(shown, ", "))
+}
+
+// unfinishedPublish reports whether remote holds a file only a packgen
+// publish writes: a bucket or shard (sitedir.ContentAddressed) whose
+// content hashes to its name. A path that merely looks like one
+// (signatures/x.asc, index/search.json, log/tile/notes.txt on a
+// downloads site) proves nothing. A publish killed before index.json
+// had uploaded its buckets first (stage 0, sorted: index/ before packs/).
+// The digest comes from the listing, else the one stored with the
+// object, else the content (small: a bucket or shard, read bounded).
+func unfinishedPublish(ctx context.Context, t Target, remote map[string]Object) bool {
+	for k, obj := range remote {
+		sha, ok := sitedir.ContentAddressed(k)
+		if !ok {
+			continue
+		}
+		if obj.SHA256 == "" {
+			if st, err := t.Stat(ctx, k); err == nil {
+				obj.SHA256 = st.SHA256
+			}
+		}
+		if obj.SHA256 == "" {
+			if data, err := readAll(ctx, t, k); err == nil {
+				obj.SHA256 = index.Digest(data)
+			}
+		}
+		if obj.SHA256 == sha {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrPackSources: the destination holds pack sources (a pack.json: a
