@@ -41,6 +41,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -175,6 +176,9 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if err != nil {
 		return nil, err
 	}
+	if uploads, err = witnessUploads(ctx, t, src, root, uploads, remote, o, res); err != nil {
+		return nil, err
+	}
 	if live != nil {
 		// After planUploads, whose refusal names the archive that
 		// changed; not even o.Force publishes a fork (checkLog).
@@ -253,6 +257,14 @@ func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, ro
 	if len(skipped) > 0 {
 		fmt.Fprintf(o.Log, "not uploading %d file(s) index.json does not reference (left by a killed build?), e.g. %s\n", len(skipped), skipped[0])
 	}
+	if i := slices.IndexFunc(local, func(f localFile) bool { return index.KindOf(f.key) == index.KindAirgap }); i >= 0 {
+		// Only airgap import writes an air-gapped registry's marker, and
+		// only into the registry it fills (an OCI one): in a site it is a
+		// copy from elsewhere, which would narrow what clients see.
+		fmt.Fprintf(o.Log, "not uploading %s: only `packgen airgap import` writes an air-gapped registry's marker\n", index.AirgapFile)
+		skipped = append(skipped, local[i].key)
+		local = slices.Delete(local, i, i+1)
+	}
 	return root, rootData, src, local, skipped, nil
 }
 
@@ -311,6 +323,48 @@ func unfinishedPublish(ctx context.Context, t Target, remote map[string]Object) 
 		}
 	}
 	return false
+}
+
+// witnessUploads applies the witness rules every publisher keeps
+// (checkWitnessFile, keepLiveWitness) to the planned uploads, before
+// anything is written: a witness file of the site that is not a
+// cosigned checkpoint of this registry's log (or of a tree its log
+// extends) is refused, and one the destination holds that cosigns a
+// larger tree (the witness wrote its newer one there since the site
+// was staged) is kept rather than replaced.
+func witnessUploads(ctx context.Context, t Target, src *os.Root, root *index.Root, uploads []localFile, remote map[string]Object, o Options, res *Result) ([]localFile, error) {
+	siteLog := func(_ context.Context, p string, max int64) ([]byte, error) { return readIn(src, p, max) }
+	var out []localFile
+	for _, f := range uploads {
+		if index.KindOf(f.key) != index.KindLogWitness {
+			out = append(out, f)
+			continue
+		}
+		data, err := readIn(src, f.key, translog.MaxCheckpointSize)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrWitnessFile, f.key, err)
+		}
+		if _, err := checkWitnessFile(ctx, root, siteLog, f.key, data); err != nil {
+			return nil, err
+		}
+		if _, ok := remote[f.key]; ok {
+			live, err := readMax(ctx, t, f.key, translog.MaxCheckpointSize)
+			if err != nil {
+				return nil, fmt.Errorf("read %s on %s: %w", f.key, t, err)
+			}
+			keep, err := keepLiveWitness(root, f.key, live, data)
+			if err != nil {
+				return nil, err
+			}
+			if keep != "" {
+				res.Kept = append(res.Kept, f.key)
+				fmt.Fprintf(o.Log, "kept %s: %s\n", f.key, keep)
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // ErrPackSources: the destination holds pack sources (a pack.json: a
