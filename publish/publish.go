@@ -825,7 +825,7 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 		}
 	}
 	if o.Prune && (live != nil || liveData != nil) {
-		pruneTemps(ctx, t, o, res)
+		pruneTemps(ctx, t, local, o, res)
 	}
 	if len(extra) == 0 {
 		return nil
