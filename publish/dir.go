@@ -331,9 +331,9 @@ func pruneTemps(ctx context.Context, t Target, local []localFile, o Options, res
 	for _, p := range temps {
 		res.Deleted = append(res.Deleted, p)
 		if o.DryRun {
-			fmt.Fprintf(o.Log, "would delete %s\n", p)
+			fmt.Fprintf(o.Log, "would delete %s\n", textsafe.Escape(p))
 		} else {
-			fmt.Fprintf(o.Log, "deleted %s (left by a publish that was killed)\n", p)
+			fmt.Fprintf(o.Log, "deleted %s (left by a publish that was killed)\n", textsafe.Escape(p))
 		}
 	}
 }

@@ -51,6 +51,7 @@ import (
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/sitedir"
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/translog"
 )
 
@@ -207,7 +208,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 		}
 		if o.DryRun {
 			for _, f := range stage {
-				fmt.Fprintf(o.Log, "would upload %s\n", f.key)
+				fmt.Fprintf(o.Log, "would upload %s\n", textsafe.Escape(f.key))
 			}
 			continue
 		}
@@ -255,7 +256,7 @@ func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, ro
 	}
 	local, skipped = onlyReferenced(local, refs)
 	if len(skipped) > 0 {
-		fmt.Fprintf(o.Log, "not uploading %d file(s) index.json does not reference (left by a killed build?), e.g. %s\n", len(skipped), skipped[0])
+		fmt.Fprintf(o.Log, "not uploading %d file(s) index.json does not reference (left by a killed build?), e.g. %s\n", len(skipped), textsafe.Escape(skipped[0]))
 	}
 	if i := slices.IndexFunc(local, func(f localFile) bool { return index.KindOf(f.key) == index.KindAirgap }); i >= 0 {
 		// Only airgap import writes an air-gapped registry's marker, and
@@ -358,7 +359,7 @@ func witnessUploads(ctx context.Context, t Target, src *os.Root, root *index.Roo
 			}
 			if keep != "" {
 				res.Kept = append(res.Kept, f.key)
-				fmt.Fprintf(o.Log, "kept %s: %s\n", f.key, keep)
+				fmt.Fprintf(o.Log, "kept %s: %s\n", textsafe.Escape(f.key), keep)
 				continue
 			}
 		}
@@ -729,7 +730,7 @@ func putAll(ctx context.Context, t Target, src *os.Root, files []localFile, live
 			return err
 		}
 		mu.Lock()
-		fmt.Fprintf(o.Log, "uploaded %s\n", files[i].key)
+		fmt.Fprintf(o.Log, "uploaded %s\n", textsafe.Escape(files[i].key))
 		mu.Unlock()
 		return nil
 	})
@@ -838,7 +839,7 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 	if live == nil && liveData == nil {
 		// No registry was there before this one: what was is someone
 		// else's (a web root's pages, notes, a repository's files).
-		fmt.Fprintf(o.Log, "warning: --prune: %s held no index.json before this publish, so none of the %d file(s) there that the site lacks is the registry's: nothing deleted (e.g. %s)\n", t, len(extra), extra[0])
+		fmt.Fprintf(o.Log, "warning: --prune: %s held no index.json before this publish, so none of the %d file(s) there that the site lacks is the registry's: nothing deleted (e.g. %s)\n", t, len(extra), textsafe.Escape(extra[0]))
 		res.Kept = extra
 		return nil
 	}
@@ -846,7 +847,7 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 	keep, packs, err := liveReferences(ctx, t, live, liveData)
 	if err != nil {
 		// Cannot tell what the old generation needs: keep all metadata.
-		fmt.Fprintf(o.Log, "warning: %v: keeping every remote index file\n", err)
+		fmt.Fprintf(o.Log, "warning: %s: keeping every remote index file\n", textsafe.Escape(err.Error()))
 		keep, packs = nil, map[string]bool{}
 	}
 	// The packs some index lists: the live one's and the site's (every
@@ -874,16 +875,16 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 		}
 		res.Deleted = append(res.Deleted, k)
 		if o.DryRun {
-			fmt.Fprintf(o.Log, "would delete %s\n", k)
+			fmt.Fprintf(o.Log, "would delete %s\n", textsafe.Escape(k))
 			continue
 		}
 		if err := t.Delete(ctx, k); err != nil {
 			return fmt.Errorf("delete %s from %s: %w", k, t, err)
 		}
-		fmt.Fprintf(o.Log, "deleted %s\n", k)
+		fmt.Fprintf(o.Log, "deleted %s\n", textsafe.Escape(k))
 	}
 	if len(foreign) > 0 {
-		fmt.Fprintf(o.Log, "warning: --prune: kept %d file(s) on %s that are not the registry's (e.g. %s): prune deletes only the files a site packgen builds holds, at names an index of this registry could have referenced (under packs/, only a listed pack's)\n", len(foreign), t, foreign[0])
+		fmt.Fprintf(o.Log, "warning: --prune: kept %d file(s) on %s that are not the registry's (e.g. %s): prune deletes only the files a site packgen builds holds, at names an index of this registry could have referenced (under packs/, only a listed pack's)\n", len(foreign), t, textsafe.Escape(foreign[0]))
 	}
 	return nil
 }
