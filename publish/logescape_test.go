@@ -3,10 +3,11 @@ package publish
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 // TestLogEscapesNames: publish's log (the plan a text dry run prints on
@@ -20,20 +21,12 @@ func TestLogEscapesNames(t *testing.T) {
 	if _, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{
-		"assets/x\x1b]0;PWNED\a\x1b[2J.css",
-		"log/tile/x\x1b[2J",
-		"notes/y\x1b[31mRED",
-		"notes/a\nwarning: all is well",
-	} {
-		p := filepath.Join(dst, filepath.FromSlash(k))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte("theirs\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	filetest.Write(t, dst, map[string]string{
+		"assets/x\x1b]0;PWNED\a\x1b[2J.css": "theirs\n",
+		"log/tile/x\x1b[2J":                 "theirs\n",
+		"notes/y\x1b[31mRED":                "theirs\n",
+		"notes/a\nwarning: all is well":     "theirs\n",
+	})
 	for _, o := range []Options{{Prune: true, DryRun: true}, {Prune: true}} {
 		var log bytes.Buffer
 		o.Log = &log

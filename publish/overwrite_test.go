@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 // TestOverwriteNotSwitchedOffByNames: a web root without index.json
@@ -26,15 +28,7 @@ func TestOverwriteNotSwitchedOffByNames(t *testing.T) {
 			if extra != "" {
 				files[extra] = "theirs\n"
 			}
-			for k, v := range files {
-				p := filepath.Join(web, filepath.FromSlash(k))
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			filetest.Write(t, web, files)
 			_, err := Publish(context.Background(), site, DirTarget{Dir: web}, Options{})
 			if !errors.Is(err, ErrOverwrite) {
 				t.Errorf("publish over a web root holding %s: %v, want ErrOverwrite", extra, err)

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 // TestPruneSweepsOnlyOwnTemps: --prune removes what killed publishes
@@ -35,12 +37,7 @@ func TestPruneSweepsOnlyOwnTemps(t *testing.T) {
 	old := time.Now().Add(-2 * time.Hour)
 	for k := range files {
 		p := filepath.Join(dst, filepath.FromSlash(k))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte("x\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		filetest.WriteFile(t, p, "x\n")
 		if err := os.Chtimes(p, old, old); err != nil {
 			t.Fatal(err)
 		}
