@@ -30,6 +30,9 @@ var (
 	// directory at the ref, in its history or in the previous build (a
 	// --packs-dir that exists but holds no pack built an empty registry).
 	ErrNoPacks = errors.New("no pack to publish")
+	// ErrExpiredPrevious: the previous build, read from elsewhere than
+	// the out dir, has an expired index.json (checkFresh).
+	ErrExpiredPrevious = errors.New("the previous build's index.json has expired")
 )
 
 // CheckInputs refuses what would build the wrong thing quietly: a private
@@ -38,7 +41,8 @@ var (
 // tree (ErrInput: a typo builds an empty registry), a Ref or Since that
 // names no commit (ErrInput), a Previous that is
 // not a registry (ErrNotRegistry, unless previousOptional: a mistyped URL
-// starts the registry afresh). It returns when index.json will expire
+// starts the registry afresh) or whose index.json has expired
+// (ErrExpiredPrevious, checkFresh). It returns when index.json will expire
 // (zero when the commit cannot be read). What Run reports itself (no
 // repository, no commits yet) passes.
 func CheckInputs(ctx context.Context, o Options, previousOptional bool) (time.Time, error) {
@@ -93,14 +97,15 @@ func CheckInputs(ctx context.Context, o Options, previousOptional bool) (time.Ti
 			return expiresAt, errmark.New(ErrInput, "--packs-dir %s: no such directory in the repository at %s (%s); it is a path inside the repository, relative to its root", o.PacksDir, ref, short(h.String()))
 		}
 	}
-	if o.Previous != "" && !previousOptional {
-		return expiresAt, checkPreviousRegistry(ctx, o)
+	if o.Previous != "" {
+		return expiresAt, checkPreviousRegistry(ctx, o, previousOptional)
 	}
 	return expiresAt, nil
 }
 
-// checkPreviousRegistry refuses a Previous without index.json.
-func checkPreviousRegistry(ctx context.Context, o Options) error {
+// checkPreviousRegistry refuses a Previous without index.json (unless
+// optional) or with an expired one.
+func checkPreviousRegistry(ctx context.Context, o Options, optional bool) error {
 	l, err := location.Parse(o.Previous)
 	if err != nil {
 		return errmark.New(ErrInput, "--previous: %v", err)
@@ -109,14 +114,37 @@ func checkPreviousRegistry(ctx context.Context, o Options) error {
 	if err != nil {
 		return errmark.New(ErrInput, "--previous: %v", err)
 	}
-	_, err = transport.Fetch(tr)(ctx, index.RootFile, index.MaxRootSize)
+	data, err := transport.Fetch(tr)(ctx, index.RootFile, index.MaxRootSize)
 	if errors.Is(err, index.ErrNotFound) {
+		if optional {
+			return nil
+		}
 		return fmt.Errorf("%w: --previous %s has no index.json: check the URL; for the very first build pass --previous-optional", ErrNotRegistry, o.Previous)
 	}
 	if err != nil {
 		return fmt.Errorf("--previous %s: %w", o.Previous, err)
 	}
-	return nil
+	if root, err := index.ParseRoot(data); err == nil {
+		return checkFresh(o, root, time.Now())
+	}
+	return nil // Run words an unreadable previous build
+}
+
+// checkFresh refuses a previous build whose index.json has expired,
+// unless it is the out dir itself (in place: the operator's own last
+// build, which a build re-dates; --refresh is how a frozen registry is
+// revived). Read from a URL or another directory, an expired index is
+// not what the registry serves now (no client accepts it): most likely
+// an older generation replayed by whoever can write the bucket, a CDN
+// cache or a mirror, whose releases since would be dropped and whose log
+// the build would fork (publish refuses that: publish.ErrFork). Refusing
+// on an index not yet verified is safe: it only ever stops a build.
+func checkFresh(o Options, r *index.Root, now time.Time) error {
+	if r.Expires.IsZero() || now.Before(r.Expires) || samePath(o.Previous, o.Out) {
+		return nil
+	}
+	return fmt.Errorf("%w: --previous %s: its index.json (serial %d, built from commit %s) expired at %s, %s ago, so no client accepts it and it is not what the registry serves now: an older generation replayed at that location (a bucket, CDN cache or mirror serving an old copy), whose later releases this build would drop, or a registry nobody refreshed. Point --previous at the live registry; if the live registry itself expired, copy it into the out dir and build there (--out DIR --previous DIR): a build re-dates its own out dir",
+		ErrExpiredPrevious, o.Previous, r.Serial, short(r.Source.Commit), r.Expires.UTC().Format(time.RFC3339), RoundDuration(now.Sub(r.Expires)))
 }
 
 // RoundDuration prints a duration for people: days past two days, to

@@ -25,14 +25,20 @@ import (
 // and what it lets through (what Run reports itself), on a real
 // repository and real previous builds (a directory, over HTTP).
 func TestCheckInputs(t *testing.T) {
+	// site is dated by its commit (2024) and a year's expiry: expired, as
+	// an older generation replayed at --previous is (attackR F1).
 	tmp, r, clean, site := builtCalico(t, "packs/calico-3.27.0", "3.27.0")
+	live := filepath.Join(tmp, "live")
+	built(t, r.Dir, live, func(o *Options) { o.GeneratedAt = time.Now() })
 	// A second repository whose latest commit holds a private key.
 	keyed, err := gitfixture.Init(filepath.Join(tmp, "keyed"))
 	must(t, err)
 	writePack(t, keyed, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
 	must(t, keyed.Write("ci/registry.key", testutil.NewKey(t).Priv))
 	commit(t, keyed, "oops")
-	srv := httptest.NewServer(http.FileServer(http.Dir(site)))
+	srv := httptest.NewServer(http.FileServer(http.Dir(live)))
+	expired := httptest.NewServer(http.FileServer(http.Dir(site)))
+	t.Cleanup(expired.Close)
 	t.Cleanup(srv.Close)
 	empty := t.TempDir()
 	now := time.Now()
@@ -57,7 +63,11 @@ func TestCheckInputs(t *testing.T) {
 		{name: "packs dir mistyped", o: Options{Repo: r.Dir, PacksDir: "pack"}, want: ErrInput, msg: "--packs-dir pack: no such directory", expires: true},
 		{name: "packs dir is a file", o: Options{Repo: r.Dir, PacksDir: "packs/calico-3.27.0/pack.json"}, want: ErrInput, expires: true},
 		{name: "packs dir ./packs/", o: Options{Repo: r.Dir, PacksDir: "./packs/"}, expires: true},
-		{name: "previous: a built registry", o: Options{Repo: r.Dir, Previous: site}, expires: true},
+		{name: "previous: a built registry", o: Options{Repo: r.Dir, Previous: live}, expires: true},
+		{name: "previous: expired", o: Options{Repo: r.Dir, Previous: site}, want: ErrExpiredPrevious, msg: "expired at 2025-01-01", expires: true},
+		{name: "previous: expired, over HTTP", o: Options{Repo: r.Dir, Previous: expired.URL}, want: ErrExpiredPrevious, msg: "Point --previous at the live registry", expires: true},
+		{name: "previous optional: expired", o: Options{Repo: r.Dir, Previous: site}, optional: true, want: ErrExpiredPrevious, expires: true},
+		{name: "previous: expired, in place (re-dated)", o: Options{Repo: r.Dir, Previous: site, Out: site}, expires: true},
 		{name: "previous: over HTTP", o: Options{Repo: r.Dir, Previous: srv.URL}, expires: true},
 		{name: "previous: no index.json", o: Options{Repo: r.Dir, Previous: empty}, want: ErrNotRegistry, msg: "--previous-optional", expires: true},
 		{name: "previous: 404 over HTTP", o: Options{Repo: r.Dir, Previous: srv.URL + "/nothing-here"}, want: ErrNotRegistry, expires: true},

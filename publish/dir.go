@@ -9,14 +9,16 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/safefile"
-	"github.com/packgen/packgen/internal/sitedir"
 	"github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/internal/textsafe"
 )
@@ -247,34 +249,37 @@ const tempAge = time.Minute
 // there (DirTarget: atomicfile's temporary files), which List never
 // lists.
 type tempSweeper interface {
-	sweepTemps(ctx context.Context, now time.Time, dryRun bool) ([]string, error)
+	sweepTemps(ctx context.Context, now time.Time, dryRun bool, dirs []string) ([]string, error)
 }
 
-// sweepTemps removes (with dryRun, only lists) the temporary files
-// ".tmp-*" below Dir that killed publishes left: regular files no live
-// publish holds, last written tempAge before now, reached through Dir's
-// root with no link on the way (a link is neither followed nor removed).
-func (d DirTarget) sweepTemps(ctx context.Context, now time.Time, dryRun bool) ([]string, error) {
+// sweepTemps removes (with dryRun, only lists) the temporary files that
+// killed publishes left in dirs (the directories of the site's files:
+// where a publish writes), never below them, nor anywhere else (a .git/,
+// another tool's directory): regular files named as atomicfile names
+// its temporary files (atomicfile.IsTempName, not any ".tmp-*"), no
+// live publish holds, last written tempAge before now, reached through
+// Dir's root with no link on the way (a link is neither followed nor
+// removed).
+func (d DirTarget) sweepTemps(ctx context.Context, now time.Time, dryRun bool, dirs []string) ([]string, error) {
 	root, err := d.existing()
 	if root == nil {
 		return nil, err
 	}
 	defer root.Close()
 	var found []string
-	err = fs.WalkDir(root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
+	for _, dir := range dirs {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
-		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), sitedir.TempPrefix) {
-			found = append(found, p)
+		ents, err := fs.ReadDir(root.FS(), dir)
+		if err != nil {
+			continue // not there (yet), or a link: nothing of ours
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		for _, e := range ents {
+			if e.Type().IsRegular() && atomicfile.IsTempName(e.Name()) {
+				found = append(found, path.Join(dir, e.Name()))
+			}
+		}
 	}
 	var removed []string
 	for _, p := range found {
@@ -297,25 +302,38 @@ func (d DirTarget) sweepTemps(ctx context.Context, now time.Time, dryRun bool) (
 	return removed, nil
 }
 
+// siteDirs lists the directories of the site's files and every one on
+// the way to them, the top (".") included, sorted: the directories a
+// publish of it writes into.
+func siteDirs(local []localFile) []string {
+	seen := map[string]bool{".": true}
+	for _, f := range local {
+		for dir := path.Dir(f.key); dir != "." && !seen[dir]; dir = path.Dir(dir) {
+			seen[dir] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
 // pruneTemps is prune's part for a target that keeps killed publishes'
 // temporary files (tempSweeper): they are deleted (or, in a dry run,
 // listed) with the rest. A failure to look is a warning: they are
 // never the registry's files.
-func pruneTemps(ctx context.Context, t Target, o Options, res *Result) {
+func pruneTemps(ctx context.Context, t Target, local []localFile, o Options, res *Result) {
 	s, ok := t.(tempSweeper)
 	if !ok {
 		return
 	}
-	temps, err := s.sweepTemps(ctx, time.Now(), o.DryRun)
+	temps, err := s.sweepTemps(ctx, time.Now(), o.DryRun, siteDirs(local))
 	if err != nil {
 		fmt.Fprintf(o.Log, "warning: --prune: could not look for what killed publishes left in %s: %v\n", t, err)
 	}
 	for _, p := range temps {
 		res.Deleted = append(res.Deleted, p)
 		if o.DryRun {
-			fmt.Fprintf(o.Log, "would delete %s\n", p)
+			fmt.Fprintf(o.Log, "would delete %s\n", textsafe.Escape(p))
 		} else {
-			fmt.Fprintf(o.Log, "deleted %s (left by a publish that was killed)\n", p)
+			fmt.Fprintf(o.Log, "deleted %s (left by a publish that was killed)\n", textsafe.Escape(p))
 		}
 	}
 }

@@ -116,6 +116,49 @@ func rotatedFrom(ctx context.Context, site, live *index.Root, siteLog translog.F
 	return translog.CheckConsistency(ctx, liveTree, siteTree, siteLog) == nil
 }
 
+// ErrFork: the site's transparency log does not extend the live
+// registry's: it drops or reorders what the live log published (a build
+// from an older generation served at --previous: a replayed bucket, CDN
+// cache or mirror; a rewritten history). Not even --force publishes it.
+var ErrFork = errors.New("the site's transparency log forks the live registry's")
+
+// checkLog refuses a site whose transparency log does not extend the
+// live one, whatever key signed either: every client that read the live
+// registry keeps its log tree and refuses, for ever, an index whose log
+// does not extend it, and a witness keeps both trees, signed by the
+// owner's log key, as proof of an equivocation. A rollback heals with
+// the next build (the serial grows again); a fork never does, so Force
+// does not override it. Force lets through only a log the live one
+// extends (a deliberate rollback to a generation of this very log,
+// proved from the live tiles liveLog reads; nil: they cannot be read,
+// and a shorter log is refused). A site without a log, or a live
+// registry without one, is checkKey's matter.
+func checkLog(ctx context.Context, site, live *index.Root, siteLog, liveLog translog.Fetch, force bool, t fmt.Stringer) error {
+	liveTree, ok, err := translog.TreeOf(live)
+	if err != nil || !ok {
+		return nil
+	}
+	siteTree, ok, err := translog.TreeOf(site)
+	if err != nil {
+		return fmt.Errorf("%w: the site's index.json: %v", ErrNotSite, err)
+	}
+	if !ok {
+		return nil
+	}
+	err = translog.CheckConsistency(ctx, liveTree, siteTree, siteLog)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if siteTree.N < liveTree.N && force && liveLog != nil && translog.CheckConsistency(ctx, siteTree, liveTree, liveLog) == nil {
+		return nil // a rollback on purpose: checkNewer's refusal, overridden
+	}
+	return fmt.Errorf("%w: the site's log has %d entries (root %s) and does not extend the log of %d entries (root %s) live on %s (%v): it was built from an older generation than the live one (a replayed bucket, CDN cache or mirror at --previous) or from a rewritten history, and would drop or reorder published releases. Every client that read the live registry would refuse it for ever and witnesses would keep both logs as proof of a fork, so --force does not override it. Nothing was written. Rebuild with --previous pointing at the live registry (packgen build --previous %s) and publish that",
+		ErrFork, siteTree.N, siteTree.Hash, liveTree.N, liveTree.Hash, t, err, t)
+}
+
 // keyName is a key ID as messages show it.
 func keyName(id string) string {
 	if id == "" {
@@ -134,6 +177,17 @@ func checkLiveKey(ctx context.Context, t Target, src *os.Root, root *index.Root,
 	remote := func(p string) ([]byte, error) { return readMax(ctx, t, p, sign.MaxBundleSize) }
 	siteLog := func(_ context.Context, p string, max int64) ([]byte, error) { return readIn(src, p, max) }
 	return checkKey(ctx, root, signerOf(root, rootData, local), live, signerOf(live, liveData, remote), siteLog, t)
+}
+
+// checkLiveLog is checkLog for a tree of files: the site's tiles read
+// through src, the live ones from t.
+func checkLiveLog(ctx context.Context, t Target, src *os.Root, root *index.Root, rootData []byte, live *index.Root, liveData []byte, force bool) error {
+	if bytes.Equal(rootData, liveData) {
+		return nil
+	}
+	siteLog := func(_ context.Context, p string, max int64) ([]byte, error) { return readIn(src, p, max) }
+	liveLog := func(ctx context.Context, p string, max int64) ([]byte, error) { return readMax(ctx, t, p, max) }
+	return checkLog(ctx, root, live, siteLog, liveLog, force, t)
 }
 
 // readIn reads a site file through src, at most max bytes, only if it is

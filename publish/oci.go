@@ -581,6 +581,13 @@ func (d *ociDest) checkLive(ctx context.Context, s *site, o Options, res *Result
 	if err := checkNewer(s.root, s.rootData, live.root, live.data, d); err != nil && !o.Force {
 		return nil, nil, false, err
 	}
+	if !bytes.Equal(s.rootData, live.data) {
+		// The live tiles are not read: a shorter log is refused even
+		// with --force (checkLog).
+		if err := checkLog(ctx, s.root, live.root, s.logFile, nil, o.Force, d); err != nil {
+			return nil, nil, false, err
+		}
+	}
 	// Nothing new: the live root manifest is the one this publish would
 	// push last, so the publish that pushed it completed (every release,
 	// signature and index file went before it, with this key). Checking

@@ -30,6 +30,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 	"oras.land/oras-go/v2/registry/remote"
 
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
@@ -117,21 +118,28 @@ func (d *ociDest) readWitnesses(ctx context.Context, s *site, loc location.Locat
 // tiles. The witness's cosignature itself is for clients to check: the
 // publisher does not know which witnesses they trust.
 func (s *site) checkWitness(ctx context.Context, p string, data []byte) (tlog.Tree, error) {
-	tree, ok, err := translog.TreeOf(s.root)
+	return checkWitnessFile(ctx, s.root, s.logFile, p, data)
+}
+
+// checkWitnessFile is the rule every publisher applies to a witness
+// file p (data) of a site whose verified index.json is root and whose
+// log's tiles logFile reads: see checkWitness.
+func checkWitnessFile(ctx context.Context, root *index.Root, logFile translog.Fetch, p string, data []byte) (tlog.Tree, error) {
+	tree, ok, err := translog.TreeOf(root)
 	if err != nil || !ok {
 		return tlog.Tree{}, fmt.Errorf("%w: %s: index.json names no transparency log for it to cosign: remove it", ErrWitnessFile, p)
 	}
-	c, _, err := translog.OpenCosigned(data, s.root.Log.Key, nil)
+	c, _, err := translog.OpenCosigned(data, root.Log.Key, nil)
 	if err != nil {
 		return tlog.Tree{}, fmt.Errorf("%w: %s: %v: remove it, or ask the witness for a fresh one", ErrWitnessFile, p, err)
 	}
-	if want := translog.LogOrigin(s.root.Registry); c.Origin != want {
+	if want := translog.LogOrigin(root.Registry); c.Origin != want {
 		return tlog.Tree{}, fmt.Errorf("%w: %s cosigns a checkpoint of the log %q, not of this registry's log %q: remove it", ErrWitnessFile, p, c.Origin, want)
 	}
 	if c.Tree.N > tree.N {
 		return c.Tree, nil // a newer log than this site's: clients do not count it until the index catches up
 	}
-	if err := translog.CheckConsistency(ctx, c.Tree, tree, s.logFile); err != nil {
+	if err := translog.CheckConsistency(ctx, c.Tree, tree, logFile); err != nil {
 		return tlog.Tree{}, fmt.Errorf("%w: %s cosigns a log of %d entries (%s) that this site's log (%d entries, %s) does not extend: %v. It is evidence of a split view: keep it, and do not publish it", ErrWitnessFile, p, c.Tree.N, c.Tree.Hash, tree.N, tree.Hash, err)
 	}
 	return c.Tree, nil
@@ -210,19 +218,32 @@ func (d *ociDest) liveWitnessNewer(ctx context.Context, s *site, idx *remote.Rep
 	if err != nil || !ok {
 		return "", nil // replaced by a well-formed one
 	}
-	lc, _, err := translog.OpenCosigned(live, s.root.Log.Key, nil)
-	if err != nil || lc.Origin != translog.LogOrigin(s.root.Registry) || !signedAs(live, s.root.Log.Key, strings.TrimPrefix(p, translog.WitnessDir+"/")) {
+	return keepLiveWitness(s.root, p, live, data)
+}
+
+// keepLiveWitness is the rule every publisher applies to the witness
+// file p the destination holds (live) before replacing it with the
+// site's (data, checked by checkWitnessFile): "same" when they are one,
+// a reason when live is a cosigned checkpoint of this registry's log,
+// with a signature line of that witness's name, of a larger tree than
+// data's (a witness that published its own newer cosignature is not
+// rolled back by a site staged before it), "" when data is to be
+// published (live older, or not such a checkpoint: the log's own
+// checkpoint replayed under the witness's name is not).
+func keepLiveWitness(root *index.Root, p string, live, data []byte) (string, error) {
+	if bytes.Equal(live, data) {
+		return "same", nil
+	}
+	lc, _, err := translog.OpenCosigned(live, root.Log.Key, nil)
+	if err != nil || lc.Origin != translog.LogOrigin(root.Registry) || !signedAs(live, root.Log.Key, strings.TrimPrefix(p, translog.WitnessDir+"/")) {
 		return "", nil
 	}
-	sc, _, err := translog.OpenCosigned(data, s.root.Log.Key, nil)
+	sc, _, err := translog.OpenCosigned(data, root.Log.Key, nil)
 	if err != nil {
 		return "", err
 	}
 	if lc.Tree.N > sc.Tree.N {
 		return fmt.Sprintf("it cosigns %d entries, the site's %s only %d (the witness published a newer one)", lc.Tree.N, p, sc.Tree.N), nil
-	}
-	if lc.Tree.N == sc.Tree.N && bytes.Equal(live, data) {
-		return "same", nil
 	}
 	return "", nil
 }

@@ -41,6 +41,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -51,6 +52,7 @@ import (
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/sitedir"
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/translog"
 )
 
@@ -182,6 +184,16 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if err != nil {
 		return nil, err
 	}
+	if uploads, err = witnessUploads(ctx, t, src, root, uploads, remote, o, res); err != nil {
+		return nil, err
+	}
+	if live != nil {
+		// After planUploads, whose refusal names the archive that
+		// changed; not even o.Force publishes a fork (checkLog).
+		if err := checkLiveLog(ctx, t, src, root, rootData, live, liveData, o.Force); err != nil {
+			return nil, err
+		}
+	}
 	if c, ok := t.(pathChecker); ok {
 		// Before the first write: a refusal leaves the target as it was.
 		keys := make([]string, len(uploads))
@@ -193,7 +205,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 		}
 	}
 	if live == nil && liveData == nil && !o.Force {
-		if err := refuseOverwrite(t, uploads, remote); err != nil {
+		if err := refuseOverwrite(ctx, t, uploads, remote); err != nil {
 			return nil, err
 		}
 	}
@@ -203,7 +215,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 		}
 		if o.DryRun {
 			for _, f := range stage {
-				fmt.Fprintf(o.Log, "would upload %s\n", f.key)
+				fmt.Fprintf(o.Log, "would upload %s\n", textsafe.Escape(f.key))
 			}
 			continue
 		}
@@ -251,7 +263,15 @@ func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, ro
 	}
 	local, skipped = onlyReferenced(local, refs)
 	if len(skipped) > 0 {
-		fmt.Fprintf(o.Log, "not uploading %d file(s) index.json does not reference (left by a killed build?), e.g. %s\n", len(skipped), skipped[0])
+		fmt.Fprintf(o.Log, "not uploading %d file(s) index.json does not reference (left by a killed build?), e.g. %s\n", len(skipped), textsafe.Escape(skipped[0]))
+	}
+	if i := slices.IndexFunc(local, func(f localFile) bool { return index.KindOf(f.key) == index.KindAirgap }); i >= 0 {
+		// Only airgap import writes an air-gapped registry's marker, and
+		// only into the registry it fills (an OCI one): in a site it is a
+		// copy from elsewhere, which would narrow what clients see.
+		fmt.Fprintf(o.Log, "not uploading %s: only `packgen airgap import` writes an air-gapped registry's marker\n", index.AirgapFile)
+		skipped = append(skipped, local[i].key)
+		local = slices.Delete(local, i, i+1)
 	}
 	return root, rootData, src, local, skipped, nil
 }
@@ -259,16 +279,12 @@ func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, ro
 // refuseOverwrite refuses a publish to a target that holds no
 // index.json when it would replace files already there: no registry
 // put them there, so they are someone else's (a web root's index.html),
-// and they are refused before anything is written. A target holding
-// files only a packgen publish writes is an unfinished publish's.
-func refuseOverwrite(t Target, uploads []localFile, remote map[string]Object) error {
-	for k := range remote {
-		switch index.KindOf(k) {
-		case index.KindBucket, index.KindShard, index.KindDigestSig, index.KindLogTile:
-			// Content-addressed files only a packgen publish writes: one
-			// that did not finish (killed before index.json) was here.
-			return nil
-		}
+// and they are refused before anything is written. A target holding a
+// file only a packgen publish writes is an unfinished publish's
+// (unfinishedPublish).
+func refuseOverwrite(ctx context.Context, t Target, uploads []localFile, remote map[string]Object) error {
+	if unfinishedPublish(ctx, t, remote) {
+		return nil
 	}
 	var taken []string
 	for _, f := range uploads {
@@ -284,6 +300,79 @@ func refuseOverwrite(t Target, uploads []localFile, remote map[string]Object) er
 		shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(taken)-5))
 	}
 	return fmt.Errorf("%w: %s holds no index.json, so no packgen registry is published there, yet it holds %d file(s) the site would replace with other content: %s. Publish into an empty directory or prefix (a registry/ below it, say), or move those files away; if an earlier publish of this registry that did not finish left them, pass --force", ErrOverwrite, t, len(taken), strings.Join(shown, ", "))
+}
+
+// unfinishedPublish reports whether remote holds a file only a packgen
+// publish writes: a bucket or shard (sitedir.ContentAddressed) whose
+// content hashes to its name. A path that merely looks like one
+// (signatures/x.asc, index/search.json, log/tile/notes.txt on a
+// downloads site) proves nothing. A publish killed before index.json
+// had uploaded its buckets first (stage 0, sorted: index/ before packs/).
+// The digest comes from the listing, else the one stored with the
+// object, else the content (small: a bucket or shard, read bounded).
+func unfinishedPublish(ctx context.Context, t Target, remote map[string]Object) bool {
+	for k, obj := range remote {
+		sha, ok := sitedir.ContentAddressed(k)
+		if !ok {
+			continue
+		}
+		if obj.SHA256 == "" {
+			if st, err := t.Stat(ctx, k); err == nil {
+				obj.SHA256 = st.SHA256
+			}
+		}
+		if obj.SHA256 == "" {
+			if data, err := readAll(ctx, t, k); err == nil {
+				obj.SHA256 = index.Digest(data)
+			}
+		}
+		if obj.SHA256 == sha {
+			return true
+		}
+	}
+	return false
+}
+
+// witnessUploads applies the witness rules every publisher keeps
+// (checkWitnessFile, keepLiveWitness) to the planned uploads, before
+// anything is written: a witness file of the site that is not a
+// cosigned checkpoint of this registry's log (or of a tree its log
+// extends) is refused, and one the destination holds that cosigns a
+// larger tree (the witness wrote its newer one there since the site
+// was staged) is kept rather than replaced.
+func witnessUploads(ctx context.Context, t Target, src *os.Root, root *index.Root, uploads []localFile, remote map[string]Object, o Options, res *Result) ([]localFile, error) {
+	siteLog := func(_ context.Context, p string, max int64) ([]byte, error) { return readIn(src, p, max) }
+	var out []localFile
+	for _, f := range uploads {
+		if index.KindOf(f.key) != index.KindLogWitness {
+			out = append(out, f)
+			continue
+		}
+		data, err := readIn(src, f.key, translog.MaxCheckpointSize)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrWitnessFile, f.key, err)
+		}
+		if _, err := checkWitnessFile(ctx, root, siteLog, f.key, data); err != nil {
+			return nil, err
+		}
+		if _, ok := remote[f.key]; ok {
+			live, err := readMax(ctx, t, f.key, translog.MaxCheckpointSize)
+			if err != nil {
+				return nil, fmt.Errorf("read %s on %s: %w", f.key, t, err)
+			}
+			keep, err := keepLiveWitness(root, f.key, live, data)
+			if err != nil {
+				return nil, err
+			}
+			if keep != "" {
+				res.Kept = append(res.Kept, f.key)
+				fmt.Fprintf(o.Log, "kept %s: %s\n", textsafe.Escape(f.key), keep)
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // ErrPackSources: the destination holds pack sources (a pack.json: a
@@ -648,7 +737,7 @@ func putAll(ctx context.Context, t Target, src *os.Root, files []localFile, live
 			return err
 		}
 		mu.Lock()
-		fmt.Fprintf(o.Log, "uploaded %s\n", files[i].key)
+		fmt.Fprintf(o.Log, "uploaded %s\n", textsafe.Escape(files[i].key))
 		mu.Unlock()
 		return nil
 	})
@@ -744,7 +833,7 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 		}
 	}
 	if o.Prune && (live != nil || liveData != nil) {
-		pruneTemps(ctx, t, o, res)
+		pruneTemps(ctx, t, local, o, res)
 	}
 	if len(extra) == 0 {
 		return nil
@@ -757,7 +846,7 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 	if live == nil && liveData == nil {
 		// No registry was there before this one: what was is someone
 		// else's (a web root's pages, notes, a repository's files).
-		fmt.Fprintf(o.Log, "warning: --prune: %s held no index.json before this publish, so none of the %d file(s) there that the site lacks is the registry's: nothing deleted (e.g. %s)\n", t, len(extra), extra[0])
+		fmt.Fprintf(o.Log, "warning: --prune: %s held no index.json before this publish, so none of the %d file(s) there that the site lacks is the registry's: nothing deleted (e.g. %s)\n", t, len(extra), textsafe.Escape(extra[0]))
 		res.Kept = extra
 		return nil
 	}
@@ -765,7 +854,7 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 	keep, packs, err := liveReferences(ctx, t, live, liveData)
 	if err != nil {
 		// Cannot tell what the old generation needs: keep all metadata.
-		fmt.Fprintf(o.Log, "warning: %v: keeping every remote index file\n", err)
+		fmt.Fprintf(o.Log, "warning: %s: keeping every remote index file\n", textsafe.Escape(err.Error()))
 		keep, packs = nil, map[string]bool{}
 	}
 	// The packs some index lists: the live one's and the site's (every
@@ -793,16 +882,16 @@ func prune(ctx context.Context, t Target, local []localFile, remote map[string]O
 		}
 		res.Deleted = append(res.Deleted, k)
 		if o.DryRun {
-			fmt.Fprintf(o.Log, "would delete %s\n", k)
+			fmt.Fprintf(o.Log, "would delete %s\n", textsafe.Escape(k))
 			continue
 		}
 		if err := t.Delete(ctx, k); err != nil {
 			return fmt.Errorf("delete %s from %s: %w", k, t, err)
 		}
-		fmt.Fprintf(o.Log, "deleted %s\n", k)
+		fmt.Fprintf(o.Log, "deleted %s\n", textsafe.Escape(k))
 	}
 	if len(foreign) > 0 {
-		fmt.Fprintf(o.Log, "warning: --prune: kept %d file(s) on %s that are not the registry's (e.g. %s): prune deletes only the files a site packgen builds holds, at names an index of this registry could have referenced (under packs/, only a listed pack's)\n", len(foreign), t, foreign[0])
+		fmt.Fprintf(o.Log, "warning: --prune: kept %d file(s) on %s that are not the registry's (e.g. %s): prune deletes only the files a site packgen builds holds, at names an index of this registry could have referenced (under packs/, only a listed pack's)\n", len(foreign), t, textsafe.Escape(foreign[0]))
 	}
 	return nil
 }

@@ -54,7 +54,7 @@ func airgapErr(err error) error {
 	case errors.Is(err, airgap.ErrInput), errors.Is(err, airgap.ErrNoKey), errors.Is(err, ocimap.ErrBadName), errors.Is(err, ocireg.ErrReference):
 		return usageErr("%v", err)
 	case errors.Is(err, airgap.ErrBundle), errors.Is(err, airgap.ErrImageTag), errors.Is(err, airgap.ErrImageSignature), errors.Is(err, airgap.ErrPackSignature), errors.Is(err, profile.ErrLockMismatch),
-		errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrNotInSite):
+		errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrFork), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrNotInSite):
 		return badErr(err)
 	}
 	return clientErr(err)

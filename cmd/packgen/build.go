@@ -179,7 +179,7 @@ func fillBuildOptions(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) 
 		switch {
 		case errors.Is(err, build.ErrInput):
 			return usageErr("%v", err)
-		case errors.Is(err, gitsafe.ErrKeyInRepo), errors.Is(err, build.ErrIndexExpired), errors.Is(err, build.ErrNotRegistry):
+		case errors.Is(err, gitsafe.ErrKeyInRepo), errors.Is(err, build.ErrIndexExpired), errors.Is(err, build.ErrNotRegistry), errors.Is(err, build.ErrExpiredPrevious):
 			return badErr(err)
 		}
 		return err

@@ -9,12 +9,22 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // TempPrefix begins the name of every temporary file written beside its
 // target: a writer killed before its rename leaves one (publish's
 // directory target removes those of killed publishes).
 const TempPrefix = ".tmp-"
+
+// IsTempName reports whether name (a base name) is one a temporary file
+// of this package is given: TempPrefix and a random number, in decimal
+// (os.CreateTemp) or base 36 (CreateTempIn), so lower-case letters and
+// digits only, at most 13 of them. Another tool's .tmp-draft.md is not.
+func IsTempName(name string) bool {
+	r, ok := strings.CutPrefix(name, TempPrefix)
+	return ok && len(r) > 0 && len(r) <= 13 && strings.Trim(r, "0123456789abcdefghijklmnopqrstuvwxyz") == ""
+}
 
 // WriteFile atomically replaces path with data, creating parent dirs.
 func WriteFile(path string, data []byte, mode os.FileMode) error {

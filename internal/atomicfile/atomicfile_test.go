@@ -90,3 +90,45 @@ func TestWriteWith(t *testing.T) {
 		})
 	}
 }
+
+func TestIsTempName(t *testing.T) {
+	for name, want := range map[string]bool{
+		TempPrefix + "123":            true,
+		TempPrefix + "3w5e11264sgsf":  true, // MaxUint64 in base 36
+		TempPrefix:                    false,
+		TempPrefix + "draft.md":       false,
+		TempPrefix + "objects-pack":   false,
+		TempPrefix + "ABC":            false,
+		TempPrefix + "3w5e11264sgsg0": false, // 14 characters
+		"tmp-123":                     false,
+		"x" + TempPrefix + "1":        false,
+	} {
+		if got := IsTempName(name); got != want {
+			t.Errorf("IsTempName(%q) = %v, want %v", name, got, want)
+		}
+	}
+	// The names this package gives are temp names.
+	dir := t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	for range 20 {
+		f, name, err := CreateTempIn(root, ".", TempPrefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if !IsTempName(filepath.Base(name)) {
+			t.Errorf("CreateTempIn made %q, not a temp name", name)
+		}
+	}
+	f, name, err := osDir{}.createTemp(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Close(); !IsTempName(filepath.Base(name)) {
+		t.Errorf("createTemp made %q, not a temp name", name)
+	}
+}

@@ -272,6 +272,28 @@ func Prunable(key string, packs map[string]bool) bool {
 	return true
 }
 
+// ContentAddressed returns the SHA-256 in key's name when key is a file
+// a site names by its own content's digest (a bucket, index/<sha>.json;
+// a shard, packs/NAME/shards/<sha>.json). Its name alone proves
+// nothing (anyone may name a file so); one whose content hashes to it
+// was written by a packgen build or publish.
+func ContentAddressed(key string) (string, bool) {
+	parts := strings.Split(key, "/")
+	var name string
+	switch {
+	case len(parts) == 2 && parts[0] == "index":
+		name = parts[1]
+	case len(parts) == 4 && parts[0] == "packs" && parts[2] == "shards":
+		name = parts[3]
+	default:
+		return "", false
+	}
+	if !digestNamed(name, ".json") {
+		return "", false
+	}
+	return strings.TrimSuffix(name, ".json"), true
+}
+
 // digestNamed reports whether name is a SHA-256 in lowercase hex
 // followed by one of exts.
 func digestNamed(name string, exts ...string) bool {

@@ -167,6 +167,28 @@ func TestPrunable(t *testing.T) {
 	}
 }
 
+func TestContentAddressed(t *testing.T) {
+	sha := strings.Repeat("ab", 32)
+	for key, want := range map[string]string{
+		"index/" + sha + ".json":                      sha,
+		"packs/a/shards/" + sha + ".json":             sha,
+		"index/search.json":                           "",
+		"index/" + sha + ".json/x":                    "",
+		"index/" + strings.ToUpper(sha) + ".json":     "",
+		"signatures/" + sha + ".sig":                  "", // named by the root's digest, not its own
+		"log/tile/8/0/000":                            "",
+		"packs/a/shards/abc.json":                     "",
+		"packs/a/" + sha + ".json":                    "",
+		"other/index/" + sha + ".json":                "",
+		"packs/a/shards/" + sha + ".json.sigstore.js": "",
+	} {
+		got, ok := ContentAddressed(key)
+		if got != want || ok != (want != "") {
+			t.Errorf("ContentAddressed(%q) = %q, %v; want %q", key, got, ok, want)
+		}
+	}
+}
+
 func TestPackSource(t *testing.T) {
 	for _, c := range []struct {
 		keys []string
