@@ -50,7 +50,11 @@ var testKey = sync.OnceValues(func() (*sign.Signer, []byte) {
 })
 
 func newFixture(t testing.TB) *fixture {
-	f := &fixture{tmp: t.TempDir(), t0: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	// A fixed hour of the last month: the sites' times are stable within a
+	// run, and their default year of validity never runs out under the
+	// tests (a fixed date would expire them all a year on).
+	t0 := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, -1, 0)
+	f := &fixture{tmp: t.TempDir(), t0: t0}
 	var err error
 	if f.repo, err = gitfixture.Init(filepath.Join(f.tmp, "repo")); err != nil {
 		t.Fatal(err)

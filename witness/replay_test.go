@@ -34,7 +34,7 @@ func TestWitnessRefusesReplayedRotation(t *testing.T) {
 	testutil.Must(t, err)
 	site := func(name string, k *testutil.Key, previous string, at time.Duration) string {
 		out := filepath.Join(tmp, name)
-		_, err := build.Run(ctx, build.Options{Repo: r.Dir, Out: out, History: true, Registry: "acme", Signer: k.Signer, Trust: all, Previous: previous, GeneratedAt: t0.Add(at)})
+		_, err := build.Run(ctx, build.Options{Repo: r.Dir, Out: out, History: true, Registry: "acme", Signer: k.Signer, Trust: all, Previous: previous, GeneratedAt: t0.Add(at), ExpiresIn: 10 * 365 * 24 * time.Hour})
 		testutil.Must(t, err)
 		return out
 	}

@@ -266,7 +266,7 @@ func TestWitnessFollowsRotation(t *testing.T) {
 	build1 := func(name string, s *sign.Signer, trust *sign.Verifier, prev string, at time.Duration) string {
 		t.Helper()
 		out := filepath.Join(tmp, name)
-		if _, err := build.Run(ctx, build.Options{Repo: r.Dir, Out: out, History: true, Registry: "acme", Signer: s, Trust: trust, Previous: prev, GeneratedAt: t0.Add(at)}); err != nil {
+		if _, err := build.Run(ctx, build.Options{Repo: r.Dir, Out: out, History: true, Registry: "acme", Signer: s, Trust: trust, Previous: prev, GeneratedAt: t0.Add(at), ExpiresIn: 10 * 365 * 24 * time.Hour}); err != nil {
 			t.Fatalf("build %s: %v", name, err)
 		}
 		return out
