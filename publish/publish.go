@@ -50,6 +50,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/sitedir"
 	"github.com/packgen/packgen/internal/textsafe"
@@ -295,11 +296,7 @@ func refuseOverwrite(ctx context.Context, t Target, uploads []localFile, remote 
 	if len(taken) == 0 {
 		return nil
 	}
-	shown := taken
-	if len(shown) > 5 {
-		shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(taken)-5))
-	}
-	return fmt.Errorf("%w: %s holds no index.json, so no packgen registry is published there, yet it holds %d file(s) the site would replace with other content: %s. Publish into an empty directory or prefix (a registry/ below it, say), or move those files away; if an earlier publish of this registry that did not finish left them, pass --force", ErrOverwrite, t, len(taken), strings.Join(shown, ", "))
+	return fmt.Errorf("%w: %s holds no index.json, so no packgen registry is published there, yet it holds %d file(s) the site would replace with other content: %s. Publish into an empty directory or prefix (a registry/ below it, say), or move those files away; if an earlier publish of this registry that did not finish left them, pass --force", ErrOverwrite, t, len(taken), phrase.Few(taken, 5))
 }
 
 // unfinishedPublish reports whether remote holds a file only a packgen

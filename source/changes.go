@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/retire"
 )
@@ -81,13 +81,7 @@ func changedFiles(repo *git.Repository, base, head plumbing.Hash) ([]string, err
 }
 
 // FilesSaid names a few of files, then how many more.
-func FilesSaid(files []string) string {
-	const few = 3
-	if len(files) <= few {
-		return strings.Join(files, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(files[:few], ", "), len(files)-few)
-}
+func FilesSaid(files []string) string { return phrase.Few(files, 3) }
 
 // Changes lists the pack directories under packsDir whose tree differs
 // between base and head (new directories included), so a pull request is

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/packgen/packgen/internal/gitsafe"
@@ -14,6 +13,7 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/retire"
 	"github.com/packgen/packgen/site"
@@ -266,12 +266,7 @@ func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 	g.summaryf("built %s: %d %s, %d %s (%d archived, %d reused, %d kept from the previous build, %d skipped), serial %d, commit %s\n",
 		o.Out, res.Root.Packs, plural(res.Root.Packs, "pack"), res.Root.Releases, plural(res.Root.Releases, "release"), res.Archived, res.Reused, res.Carried, res.Skipped, res.Root.Serial, shortHash(res.Root.Source.Commit))
 	if len(res.Added) > 0 {
-		n := len(res.Added)
-		more := ""
-		if n > maxAddedShown {
-			more = fmt.Sprintf(" and %d more", n-maxAddedShown)
-		}
-		g.summaryf("added: %s%s\n", esc(strings.Join(res.Added[:min(n, maxAddedShown)], ", ")), more)
+		g.summaryf("added: %s\n", esc(phrase.Few(res.Added, maxAddedShown)))
 	}
 	g.summaryf("index.json expires %s (in %s)\n", expires.Format(time.RFC3339), build.RoundDuration(time.Until(expires)))
 	if w := expiryWarning(expires); w != "" {

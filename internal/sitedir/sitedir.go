@@ -17,6 +17,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/siteassets"
 )
@@ -173,12 +174,8 @@ func isFile(p string) bool {
 // count.
 func (r Report) What() string {
 	const most = 5
-	if n := len(r.Foreign); n > 0 {
-		s := strings.Join(r.Foreign[:min(n, most)], ", ")
-		if n > most {
-			s += fmt.Sprintf(" and %d more", n-most)
-		}
-		return s
+	if len(r.Foreign) > 0 {
+		return phrase.Few(r.Foreign, most)
 	}
 	if r.NoIndex != nil {
 		return r.NoIndex.Error()
