@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/errmark"
@@ -37,7 +38,8 @@ type builder struct {
 	seen      map[string]bool // name@canonical version of every git release
 	src       *source.Result
 	releases  []index.Release
-	replayed  meta.Problems // what building the same again reports
+	images    map[string]*images.Report // Snapshot.Images
+	replayed  meta.Problems             // what building the same again reports
 	committed bool
 	res       *Result
 
@@ -304,6 +306,12 @@ func (b *builder) collect() error {
 		} else {
 			res.Archived++
 			res.Added = append(res.Added, j.shown())
+			if j.images != nil {
+				if b.images == nil {
+					b.images = map[string]*images.Report{}
+				}
+				b.images[j.out.Archive.SHA256] = j.images.Redisplay(".")
+			}
 			// Published when the version first appeared, from the commit
 			// that brought this content: neither moves as commits are
 			// added, so fresh and incremental builds record the same.
@@ -358,6 +366,7 @@ func (b *builder) index(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	snap.Images = b.images
 	b.res.Snapshot = *snap
 	if err := b.writeCheckpoint(); err != nil {
 		return err
