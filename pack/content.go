@@ -202,7 +202,30 @@ func (v *validator) checkPresets(root *yaml.Node) {
 		if _, name := mapValue(item, "name"); name == nil || name.Value == "" {
 			v.add(PresetsFile, meta.SevError, item.Line, item.Column, "presets[%d] has no name", i)
 		}
+		v.checkPresetAdd(i, item)
 	}
+}
+
+// checkPresetAdd parses a preset's add: the YAML the platform merges
+// into values.yaml when the preset is picked, written as a string.
+func (v *validator) checkPresetAdd(i int, item *yaml.Node) {
+	_, add := mapValue(item, "add")
+	if add == nil || add.Kind != yaml.ScalarNode || add.Tag != "!!str" {
+		return
+	}
+	var doc yaml.Node
+	err := yaml.Unmarshal([]byte(add.Value), &doc)
+	if err == nil {
+		return
+	}
+	line, _, msg := meta.YAMLError([]byte(add.Value), err)
+	at, col := add.Line, add.Column // a one-line string: where it is
+	if add.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 && line > 0 {
+		// A block: its text starts on the line after "add: |", its
+		// indentation taken off (so no column).
+		at, col = add.Line+line, 0
+	}
+	v.add(PresetsFile, meta.SevError, at, col, "presets[%d].add is not YAML the platform can merge into values.yaml: %s", i, strings.TrimPrefix(msg, "invalid YAML: "))
 }
 
 func (v *validator) checkLogo() {

@@ -150,6 +150,8 @@ func TestInvalidPacks(t *testing.T) {
 			m["sub/up"] = &fstest.MapFile{Data: []byte("../../secret"), Mode: fs.ModeSymlink}
 		}, "sub/up", 0, 0, "points outside the pack"},
 		{"presets without name", setFile("presets.yaml", "presets:\n  - displayName: x\n"), "presets.yaml", 2, 5, "presets[0] has no name"},
+		{"preset add not YAML", setFile("presets.yaml", "presets:\n  - name: a\n    displayName: A\n    group: G\n    add: |\n      ok: 1\n      nope: [unclosed\n"), "presets.yaml", 7, 0, "presets[0].add is not YAML the platform can merge into values.yaml: did not find expected ',' or ']'"},
+		{"preset add not YAML, one line", setFile("presets.yaml", "presets:\n  - name: a\n    add: \"a: [\"\n"), "presets.yaml", 3, 10, "presets[0].add is not YAML"},
 		{"schema not mapping", setFile("schema.yaml", "- a\n"), "schema.yaml", 1, 1, "schema.yaml must be a mapping"},
 		{"backslash file name", setFile(`a\b.txt`, "x"), `a\b.txt`, 0, 0, "contains a backslash"},
 		// A git tree holds it; no file system could (FuzzWriteArchive).
@@ -342,6 +344,38 @@ func TestInvalidOnDisk(t *testing.T) {
 
 // What the platform spells differently is a warning naming the spelling
 // it expects, not an error.
+// TestSystemStateAnnotation: annotations.system_state other than
+// deprecated or deleted (in any case) is a warning naming them: a typo
+// retires nothing, and a published release cannot be changed.
+func TestSystemStateAnnotation(t *testing.T) {
+	for _, tc := range []struct {
+		state, want string
+	}{
+		{"deprecated", ""},
+		{" Deleted ", ""},
+		{"DEPRECATED", ""},
+		{"depricated", `annotation "system_state" is "depricated" (did you mean "deprecated"?): Palette and packgen know only "deprecated" and "deleted" (in any case); any other value retires nothing`},
+		{"retired", `annotation "system_state" is "retired": Palette and packgen know only "deprecated" and "deleted"`},
+		{"", `annotation "system_state" is "": Palette`},
+	} {
+		t.Run(tc.state, func(t *testing.T) {
+			m := baseFS()
+			m["pack.json"].Data = []byte(withField(fmt.Sprintf(`  "annotations": {"source": "community", "system_state": %q},`, tc.state)))
+			_, ps := Load(m, ".", Options{Prefix: "p"})
+			if ps.HasErrors() {
+				t.Fatalf("errors: %s", ps.Error())
+			}
+			ws := ps.Warnings()
+			switch {
+			case tc.want == "" && len(ws) != 0:
+				t.Errorf("warnings for %q: %s", tc.state, ws.Error())
+			case tc.want != "" && (len(ws) != 1 || !strings.Contains(ws[0].Msg, tc.want) || ws[0].File != "p/pack.json" || ws[0].Line != 3 || ws[0].Col == 0):
+				t.Errorf("warnings for %q:\n%s\nwant one at p/pack.json:3 with %q", tc.state, ws.Error(), tc.want)
+			}
+		})
+	}
+}
+
 func TestAddonTypeSuggestion(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"app-services", `addonType "app-services" is not a known type: did you mean "app services"?`},
