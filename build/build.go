@@ -208,10 +208,11 @@ func (j *job) settle() {
 }
 
 // shown is the release as its pack.json writes it (20.09.0, not the
-// canonical 20.9.0 of key), for messages.
+// canonical 20.9.0 of key), for messages; its directory when pack.json
+// gave no name (it does not parse).
 func (j *job) shown() string {
 	if j.rel.Name == "" {
-		return j.key
+		return j.rel.Dir
 	}
 	return j.rel.Name + "@" + j.rel.Version
 }

@@ -291,7 +291,11 @@ func (b *builder) collect() error {
 				res.Skipped++
 				res.Problems = append(res.Problems, j.probs.Errors()...)
 				b.replayed = append(b.replayed, j.probs...)
-				fmt.Fprintf(o.Log, "skipping invalid release %s (%s at commit %s)\n", j.shown(), j.rel.Dir, short(j.rel.Commit))
+				if j.rel.Name == "" {
+					fmt.Fprintf(o.Log, "skipping invalid pack %s (its pack.json gives no name and version; at commit %s)\n", j.rel.Dir, short(j.rel.Commit))
+				} else {
+					fmt.Fprintf(o.Log, "skipping invalid release %s (%s at commit %s)\n", j.shown(), j.rel.Dir, short(j.rel.Commit))
+				}
 				continue
 			}
 			invalid = append(invalid, j.shown())

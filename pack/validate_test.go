@@ -80,6 +80,8 @@ func TestInvalidPacks(t *testing.T) {
 	chartJSON := withField(`  "charts": ["charts/app-1.0.0.tgz"],`)
 	cases := []invalidCase{
 		{"json syntax", setPackJSON("{\n  \"name\": \"demo\",\n  \"version\": 1.0.0\n}"), "pack.json", 3, 17, "invalid JSON"},
+		{"json missing comma", setPackJSON("{\n  \"name\": \"demo\",\n  \"version\": \"1.0.0\"\n  \"layer\": \"addon\"\n}"), "pack.json", 4, 0, `invalid character '"' after object key:value pair (missing comma after line 3?)`},
+		{"json missing comma in a list", setPackJSON(withField(`  "cloudTypes": ["aws" "gcp"],`)), "pack.json", 3, 0, `after array element (missing comma?)`},
 		{"json truncated", setPackJSON("{\n  \"name\": \"demo\","), "pack.json", 2, 18, "invalid JSON"},
 		{"not an object", setPackJSON("[1, 2]"), "pack.json", 1, 1, "must be a JSON object"},
 		{"empty pack.json", setPackJSON(""), "pack.json", 1, 1, "pack.json is empty"},
