@@ -157,7 +157,10 @@ const DefaultExpiry = 365 * 24 * time.Hour
 
 // ImmutableError reports a published version whose content changed.
 type ImmutableError struct {
-	Name, Version        string
+	Name, Version string // Version as the new commit writes it
+	// Published is the version as it was published ("1.30", where the
+	// new commit writes the same version as "1.30.0"); "" for Version.
+	Published            string
 	OldCommit, NewCommit string
 	OldTree, NewTree     string
 	// Retire is set when the change is pack.json's system_state alone:
@@ -170,8 +173,12 @@ func (e *ImmutableError) Error() string {
 	if e.Retire != "" {
 		what = "only annotations.system_state changed: " + e.Retire
 	}
+	version := e.Version
+	if e.Published != "" && e.Published != e.Version {
+		version = fmt.Sprintf("%s (written %s now)", e.Published, e.Version)
+	}
 	return fmt.Sprintf("pack %s version %s was published from commit %s (tree %s) but commit %s changes its content (tree %s): published versions are immutable; %s",
-		e.Name, e.Version, short(e.OldCommit), short(e.OldTree), short(e.NewCommit), short(e.NewTree), what)
+		e.Name, version, short(e.OldCommit), short(e.OldTree), short(e.NewCommit), short(e.NewTree), what)
 }
 
 // InvalidError reports releases that failed validation.

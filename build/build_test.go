@@ -200,6 +200,19 @@ func TestBuildHistoryAndIncremental(t *testing.T) {
 	}
 }
 
+// TestImmutableNamesVersionAsPublished: "1.30" rewritten "1.30.0" in
+// place is the same version changed; the message names it as published.
+func TestImmutableNamesVersionAsPublished(t *testing.T) {
+	_, r, _, out := builtCalico(t, "packs/calico", "1.30")
+	writePack(t, r, "packs/calico", "calico", "1.30.0", "cni", "")
+	commit(t, r, "rewrite the version")
+	_, err := run(t, r.Dir, out)
+	var ie *ImmutableError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "pack calico version 1.30 (written 1.30.0 now) was published from commit") {
+		t.Fatalf("want an ImmutableError naming 1.30 as published, got %v", err)
+	}
+}
+
 func TestBuildRefusesInPlaceChange(t *testing.T) {
 	tmp, r, c1, out := builtCalico(t, "packs/calico", "3.26.0")
 	before := siteHashes(t, out)

@@ -223,7 +223,7 @@ func (b *builder) produce(ctx context.Context) error {
 			b.seen[j.key] = true
 			if p := b.prev.find(r.Name, v); p != nil {
 				if p.Tree != r.TreeHash {
-					ie := &ImmutableError{Name: r.Name, Version: r.Version, OldCommit: p.Commit, NewCommit: r.Commit, OldTree: p.Tree, NewTree: r.TreeHash}
+					ie := &ImmutableError{Name: r.Name, Version: r.Version, Published: p.Version, OldCommit: p.Commit, NewCommit: r.Commit, OldTree: p.Tree, NewTree: r.TreeHash}
 					if b.repo.StateOnlyChange(p.Tree, r.TreeHash) {
 						ie.Retire = retire.Hint(b.o.PacksDir, r.Name, r.Version)
 					}

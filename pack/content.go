@@ -472,6 +472,14 @@ func (v *validator) checkChartArchive(rel string) {
 // name and version and where the chart lies in it, refusing corrupt
 // archives, unsafe entries and names Helm and packgen could read as
 // different charts (internal/chartshape decides, for the renderer too).
+// gzipEnds reports whether what is left of zr (at most 1 MiB) reads to
+// its end without error.
+func gzipEnds(zr io.Reader) bool {
+	const most = 1 << 20
+	n, err := io.Copy(io.Discard, io.LimitReader(zr, most))
+	return err == nil && n < most
+}
+
 func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, err error) {
 	br := bufio.NewReader(r)
 	head, _ := br.Peek(len(lfsPointer))
@@ -489,6 +497,11 @@ func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, 
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if err != nil && n == 0 && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, tar.ErrHeader)) && gzipEnds(zr) {
+			// Not even one header in a whole gzip stream: gzip around
+			// something else (a truncated one is corrupt, below).
+			return "", "", layout, fmt.Errorf("chart archive is gzip-compressed but holds no tar archive (%v): package the chart with `helm package`", err)
 		}
 		if err != nil {
 			return "", "", layout, fmt.Errorf("chart archive is corrupt: %v", err)

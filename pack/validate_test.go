@@ -2,6 +2,7 @@ package pack
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"image"
 	"image/png"
@@ -115,6 +116,7 @@ func TestInvalidPacks(t *testing.T) {
 		// it. (Validate's option: TestPrivateKeyOnlyRefusedWhenAsked.)
 		{"private key", setFile("tls/server.key", "# test key\n-----BEGIN "+"EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n"), "tls/server.key", 2, 1, `holds a private key (PEM "PRIVATE KEY" block)`},
 		{"values syntax", setFile("values.yaml", "pack:\n  namespace: demo\n  bad: [1, 2\n"), "values.yaml", 3, 0, "invalid YAML: did not find expected ',' or ']'"},
+		{"values control character", setFile("values.yaml", "pack:\n  namespace: demo\n  x: \"a\x00b\"\n"), "values.yaml", 3, 8, "invalid YAML: control character U+0000 is not allowed"},
 		{"values list", setFile("values.yaml", "- a\n- b\n"), "values.yaml", 1, 1, "must be a mapping of parameters"},
 		{"pack section scalar", setFile("values.yaml", "pack: yes\n"), "values.yaml", 1, 1, "the `pack:` section must be a mapping"},
 		{"values duplicate key", setFile("values.yaml", "pack:\n  namespace: a\n  namespace: b\n"), "values.yaml", 3, 3, `duplicate key "namespace" (first defined at line 2)`},
@@ -124,6 +126,14 @@ func TestInvalidPacks(t *testing.T) {
 			setPackJSON(chartJSON)(t, m)
 			m["charts/app-1.0.0.tgz"] = &fstest.MapFile{Data: []byte("not a tarball")}
 		}, "charts/app-1.0.0.tgz", 0, 0, "chart archive is not gzip-compressed"},
+		{"chart gzip without tar", func(t *testing.T, m fstest.MapFS) {
+			setPackJSON(chartJSON)(t, m)
+			var b bytes.Buffer
+			zw := gzip.NewWriter(&b)
+			zw.Write([]byte("apiVersion: v2\nname: app\n"))
+			zw.Close()
+			m["charts/app-1.0.0.tgz"] = &fstest.MapFile{Data: b.Bytes()}
+		}, "charts/app-1.0.0.tgz", 0, 0, "chart archive is gzip-compressed but holds no tar archive (unexpected EOF): package the chart with `helm package`"},
 		{"chart traversal", func(t *testing.T, m fstest.MapFS) {
 			setPackJSON(chartJSON)(t, m)
 			m["charts/app-1.0.0.tgz"] = &fstest.MapFile{Data: tgz(t, map[string]string{"app/Chart.yaml": "name: app\nversion: 1.0.0\n", "app/../../evil": "x"})}
