@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/safefile"
@@ -128,6 +129,11 @@ type Options struct {
 type Snapshot struct {
 	Root   *index.Root
 	Shards []*index.Shard // sorted by name
+	// Images are the images of the releases this build archived, by
+	// archive SHA-256, as the build's image check found them (displayed
+	// as ".", as in the archive): the catalogue lists them without
+	// rendering the release's charts again.
+	Images map[string]*images.Report
 }
 
 // Result reports what a build did.
@@ -151,7 +157,10 @@ const DefaultExpiry = 365 * 24 * time.Hour
 
 // ImmutableError reports a published version whose content changed.
 type ImmutableError struct {
-	Name, Version        string
+	Name, Version string // Version as the new commit writes it
+	// Published is the version as it was published ("1.30", where the
+	// new commit writes the same version as "1.30.0"); "" for Version.
+	Published            string
 	OldCommit, NewCommit string
 	OldTree, NewTree     string
 	// Retire is set when the change is pack.json's system_state alone:
@@ -164,8 +173,12 @@ func (e *ImmutableError) Error() string {
 	if e.Retire != "" {
 		what = "only annotations.system_state changed: " + e.Retire
 	}
+	version := e.Version
+	if e.Published != "" && e.Published != e.Version {
+		version = fmt.Sprintf("%s (written %s now)", e.Published, e.Version)
+	}
 	return fmt.Sprintf("pack %s version %s was published from commit %s (tree %s) but commit %s changes its content (tree %s): published versions are immutable; %s",
-		e.Name, e.Version, short(e.OldCommit), short(e.OldTree), short(e.NewCommit), short(e.NewTree), what)
+		e.Name, version, short(e.OldCommit), short(e.OldTree), short(e.NewCommit), short(e.NewTree), what)
 }
 
 // InvalidError reports releases that failed validation.
@@ -180,12 +193,13 @@ func (e *InvalidError) Error() string {
 }
 
 type job struct {
-	rel   source.Release
-	key   string // name@canonical version
-	prev  *index.Release
-	out   index.Release
-	probs meta.Problems
-	err   error
+	rel    source.Release
+	key    string // name@canonical version
+	prev   *index.Release
+	out    index.Release
+	probs  meta.Problems
+	images *images.Report // what the image check found in a release archived
+	err    error
 }
 
 // settle sets what only the whole history walk knows on a record made
@@ -201,10 +215,11 @@ func (j *job) settle() {
 }
 
 // shown is the release as its pack.json writes it (20.09.0, not the
-// canonical 20.9.0 of key), for messages.
+// canonical 20.9.0 of key), for messages; its directory when pack.json
+// gave no name (it does not parse).
 func (j *job) shown() string {
 	if j.rel.Name == "" {
-		return j.key
+		return j.rel.Dir
 	}
 	return j.rel.Name + "@" + j.rel.Version
 }
@@ -268,7 +283,7 @@ func startJobs(ctx context.Context, o Options, prev *previous, stage string) *jo
 				case j.prev != nil:
 					j.out, j.probs, j.err = reuseUnverified(ctx, o, prev, stage, j)
 				default:
-					j.out, j.probs, j.err = buildRelease(o, j.rel, stage)
+					j.out, j.probs, j.images, j.err = buildRelease(o, j.rel, stage)
 				}
 				p.mu.Lock()
 				p.done++
@@ -295,41 +310,55 @@ func (p *jobPool) wait() {
 	p.wg.Wait()
 }
 
-// buildRelease validates one release and writes its archive and signatures.
-func buildRelease(o Options, r source.Release, stage string) (index.Release, meta.Problems, error) {
+// buildRelease validates one release (pack.Load, then validate's image
+// check: every chart rendered, every image reference parsed) and writes
+// its archive and signatures; it returns the images it found, for the
+// catalogue.
+func buildRelease(o Options, r source.Release, stage string) (index.Release, meta.Problems, *images.Report, error) {
 	prefix := r.Dir
 	if len(r.ManifestProblems) > 0 && r.ManifestProblems.HasErrors() {
-		return index.Release{}, r.ManifestProblems, nil
+		return index.Release{}, r.ManifestProblems, nil, nil
 	}
 	fsys, done, err := r.Open()
 	if err != nil {
-		return index.Release{}, nil, err
+		return index.Release{}, nil, nil, err
 	}
 	defer done()
 	p, probs := pack.Load(fsys, ".", pack.Options{Prefix: prefix})
 	// Bytes that are not git's fail the build: never a pack problem that
 	// --skip-invalid would skip, never an archive.
 	if err := source.IntegrityError(fsys); err != nil {
-		return index.Release{}, nil, err
+		return index.Release{}, nil, nil, err
 	}
 	if probs.HasErrors() || p.Manifest == nil {
-		return index.Release{}, annotate(probs, r), nil
+		return index.Release{}, annotate(probs, r), nil, nil
 	}
 	m := p.Manifest
 	if !index.ValidVersionPath(m.Version) {
 		probs = append(probs, meta.Problem{File: path.Join(prefix, pack.ManifestFile), Severity: meta.SevError,
 			Msg: fmt.Sprintf("version %q cannot be used in a registry path (letters, digits, '.', '-', '+', '_' only)", m.Version)})
-		return index.Release{}, annotate(probs, r), nil
+		return index.Release{}, annotate(probs, r), nil, nil
+	}
+	// Validate's image check, the one part of validation that renders
+	// charts: its errors refuse the release as validate does (its
+	// warnings are validate's to give). A missing or failed chart
+	// renderer fails the build (the machine's fault, as in validate).
+	imageProbs, found, err := images.CheckRelease(p, prefix, probs)
+	if err != nil {
+		return index.Release{}, nil, nil, err
+	}
+	if errs := imageProbs.Errors(); len(errs) > 0 {
+		return index.Release{}, annotate(append(probs, errs...), r), nil, nil
 	}
 	rel := record(m, r)
 	apath := index.ArchivePath(m.Name, m.Version)
 	file := filepath.Join(stage, filepath.FromSlash(apath))
 	if err := o.dirs.mkdirAll(filepath.Dir(file)); err != nil {
-		return rel, nil, err
+		return rel, nil, nil, err
 	}
 	f, err := o.dirs.create(file)
 	if err != nil {
-		return rel, nil, err
+		return rel, nil, nil, err
 	}
 	d, err := pack.WriteArchive(f, p, pack.ArchiveOptions{})
 	if cerr := f.Close(); err == nil {
@@ -339,14 +368,14 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, met
 		err = source.IntegrityError(fsys)
 	}
 	if err != nil {
-		return rel, nil, fmt.Errorf("archive %s: %w", apath, err)
+		return rel, nil, nil, fmt.Errorf("archive %s: %w", apath, err)
 	}
 	rel.Archive = index.FileRef{Path: apath, SHA256: d.SHA256, Size: d.Size}
 	o.verified.add(d.SHA256, r.TreeHash) // archived from git just now
 	if o.Signer != nil {
 		sum, err := hexSum(d.SHA256)
 		if err != nil {
-			return rel, nil, err
+			return rel, nil, nil, err
 		}
 		write := writeNew
 		if o.inPlace {
@@ -354,12 +383,12 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, met
 		}
 		sig, bundle, err := signFile(o.Signer, file, sum, o.recordSignature(d.SHA256, write))
 		if err != nil {
-			return rel, nil, fmt.Errorf("sign %s: %w", apath, err)
+			return rel, nil, nil, fmt.Errorf("sign %s: %w", apath, err)
 		}
 		rel.Signature = path.Join(path.Dir(apath), sig)
 		rel.Bundle = path.Join(path.Dir(apath), bundle)
 	}
-	return rel, probs, nil
+	return rel, probs, found, nil
 }
 
 // record is the index entry of release r whose pack.json is m, all but

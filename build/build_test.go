@@ -200,6 +200,19 @@ func TestBuildHistoryAndIncremental(t *testing.T) {
 	}
 }
 
+// TestImmutableNamesVersionAsPublished: "1.30" rewritten "1.30.0" in
+// place is the same version changed; the message names it as published.
+func TestImmutableNamesVersionAsPublished(t *testing.T) {
+	_, r, _, out := builtCalico(t, "packs/calico", "1.30")
+	writePack(t, r, "packs/calico", "calico", "1.30.0", "cni", "")
+	commit(t, r, "rewrite the version")
+	_, err := run(t, r.Dir, out)
+	var ie *ImmutableError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "pack calico version 1.30 (written 1.30.0 now) was published from commit") {
+		t.Fatalf("want an ImmutableError naming 1.30 as published, got %v", err)
+	}
+}
+
 func TestBuildRefusesInPlaceChange(t *testing.T) {
 	tmp, r, c1, out := builtCalico(t, "packs/calico", "3.26.0")
 	before := siteHashes(t, out)
@@ -246,6 +259,29 @@ func TestBuildInvalid(t *testing.T) {
 	}
 	if res := skipsOne(t, r.Dir, out); res.Root.Packs != 1 {
 		t.Errorf("skip-invalid: %d packs published", res.Root.Packs)
+	}
+}
+
+// TestSkipInvalidNamesTheDirectory: a release whose pack.json does not
+// parse has no name or version: --skip-invalid names its directory.
+func TestSkipInvalidNamesTheDirectory(t *testing.T) {
+	tmp, r := newRepo(t)
+	writePack(t, r, "packs/good", "good", "1.0.0", "cni", "")
+	must(t, r.Write("packs/broken-1.0.0/pack.json", []byte("{\n  \"name\": \"broken\",\n  \"version\": \"1.0.0\"\n  \"layer\": \"cni\"\n}\n")))
+	must(t, r.Write("packs/broken-1.0.0/values.yaml", []byte("pack:\n  namespace: x\n")))
+	commit(t, r, "one")
+	var log strings.Builder
+	res := built(t, r.Dir, filepath.Join(tmp, "site"), func(o *Options) { o.SkipInvalid, o.Log = true, &log })
+	if res.Skipped != 1 || !strings.Contains(log.String(), "skipping invalid pack packs/broken-1.0.0 (its pack.json gives no name and version; at commit ") || strings.Contains(log.String(), "@ (") {
+		t.Errorf("skipped %d; log:\n%s", res.Skipped, log.String())
+	}
+	if !strings.Contains(res.Problems.Error(), "packs/broken-1.0.0/pack.json:4:") || !strings.Contains(res.Problems.Error(), "(missing comma after line 3?)") {
+		t.Errorf("problems:\n%s", res.Problems.Error())
+	}
+	_, err := run(t, r.Dir, filepath.Join(tmp, "failed"))
+	var inv *InvalidError
+	if !errors.As(err, &inv) || len(inv.Releases) != 1 || inv.Releases[0] != "packs/broken-1.0.0" {
+		t.Errorf("want an InvalidError naming packs/broken-1.0.0, got %v", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/errmark"
@@ -37,7 +38,8 @@ type builder struct {
 	seen      map[string]bool // name@canonical version of every git release
 	src       *source.Result
 	releases  []index.Release
-	replayed  meta.Problems // what building the same again reports
+	images    map[string]*images.Report // Snapshot.Images
+	replayed  meta.Problems             // what building the same again reports
 	committed bool
 	res       *Result
 
@@ -221,7 +223,7 @@ func (b *builder) produce(ctx context.Context) error {
 			b.seen[j.key] = true
 			if p := b.prev.find(r.Name, v); p != nil {
 				if p.Tree != r.TreeHash {
-					ie := &ImmutableError{Name: r.Name, Version: r.Version, OldCommit: p.Commit, NewCommit: r.Commit, OldTree: p.Tree, NewTree: r.TreeHash}
+					ie := &ImmutableError{Name: r.Name, Version: r.Version, Published: p.Version, OldCommit: p.Commit, NewCommit: r.Commit, OldTree: p.Tree, NewTree: r.TreeHash}
 					if b.repo.StateOnlyChange(p.Tree, r.TreeHash) {
 						ie.Retire = retire.Hint(b.o.PacksDir, r.Name, r.Version)
 					}
@@ -289,7 +291,11 @@ func (b *builder) collect() error {
 				res.Skipped++
 				res.Problems = append(res.Problems, j.probs.Errors()...)
 				b.replayed = append(b.replayed, j.probs...)
-				fmt.Fprintf(o.Log, "skipping invalid release %s (%s at commit %s)\n", j.shown(), j.rel.Dir, short(j.rel.Commit))
+				if j.rel.Name == "" {
+					fmt.Fprintf(o.Log, "skipping invalid pack %s (its pack.json gives no name and version; at commit %s)\n", j.rel.Dir, short(j.rel.Commit))
+				} else {
+					fmt.Fprintf(o.Log, "skipping invalid release %s (%s at commit %s)\n", j.shown(), j.rel.Dir, short(j.rel.Commit))
+				}
 				continue
 			}
 			invalid = append(invalid, j.shown())
@@ -304,6 +310,12 @@ func (b *builder) collect() error {
 		} else {
 			res.Archived++
 			res.Added = append(res.Added, j.shown())
+			if j.images != nil {
+				if b.images == nil {
+					b.images = map[string]*images.Report{}
+				}
+				b.images[j.out.Archive.SHA256] = j.images.Redisplay(".")
+			}
 			// Published when the version first appeared, from the commit
 			// that brought this content: neither moves as commits are
 			// added, so fresh and incremental builds record the same.
@@ -358,6 +370,7 @@ func (b *builder) index(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	snap.Images = b.images
 	b.res.Snapshot = *snap
 	if err := b.writeCheckpoint(); err != nil {
 		return err

@@ -3,6 +3,7 @@ package images
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
@@ -107,12 +108,29 @@ func CheckPack(p *pack.Pack, display string, ps meta.Problems) meta.Problems {
 // (validate --check-images). The error is the machine's, not the pack's:
 // no chart renderer (ErrNoChartRenderer).
 func CheckPackReport(p *pack.Pack, display string, ps meta.Problems) (meta.Problems, *Report, error) {
+	return checkPack(p, display, ps, ErrNoChartRenderer)
+}
+
+// CheckRelease is CheckPackReport for a release the build archives: a
+// renderer that died or ran out of time (ErrRendererFailed) is an error
+// too, not the release's problem: the machine's fault as likely as the
+// chart's, so the build fails rather than refuse (or, with
+// --skip-invalid, leave out) a release for it.
+func CheckRelease(p *pack.Pack, display string, ps meta.Problems) (meta.Problems, *Report, error) {
+	return checkPack(p, display, ps, ErrNoChartRenderer, ErrRendererFailed)
+}
+
+// checkPack is CheckPackReport, returning the errors that match machine
+// as errors instead of problems.
+func checkPack(p *pack.Pack, display string, ps meta.Problems, machine ...error) (meta.Problems, *Report, error) {
 	if ps.HasErrors() {
 		return nil, nil, nil
 	}
 	r, err := Find(p, Options{Display: display})
-	if errors.Is(err, ErrNoChartRenderer) {
-		return nil, nil, err
+	for _, m := range machine {
+		if errors.Is(err, m) {
+			return nil, nil, err
+		}
 	}
 	if err != nil {
 		file, line, msg := display, 0, err.Error()
@@ -127,4 +145,24 @@ func CheckPackReport(p *pack.Pack, display string, ps meta.Problems) (meta.Probl
 		return meta.Problems{{File: file, Line: line, Severity: meta.SevError, Msg: msg}}, nil, nil
 	}
 	return r.Check(), r, nil
+}
+
+// Redisplay is a copy of r as Find would have displayed the pack's
+// directory as display: the build judges a release under its directory
+// in the repository, the catalogue lists its images as found in the
+// archive ("."), and both are one report (one rendering of its charts).
+func (r *Report) Redisplay(display string) *Report {
+	c := *r
+	c.Dir = display
+	c.Problems = make(meta.Problems, len(r.Problems))
+	for i, p := range r.Problems {
+		if rest, ok := strings.CutPrefix(p.File, r.Dir+"/"); ok && r.Dir != "" {
+			p.File = rest
+		}
+		if display != "" {
+			p.File = display + "/" + p.File
+		}
+		c.Problems[i] = p
+	}
+	return &c
 }

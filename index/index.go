@@ -238,8 +238,8 @@ type Release struct {
 
 // Retirement states. A release is active when neither applies.
 const (
-	StateDeprecated = "deprecated"
-	StateDeleted    = "deleted"
+	StateDeprecated = meta.StateDeprecated
+	StateDeleted    = meta.StateDeleted
 )
 
 // Retirement is a release retired by the repository's retirement file:
@@ -292,10 +292,9 @@ func (r Release) Files() []string {
 // SemVer parses the release's version.
 func (r Release) SemVer() (*semver.Version, error) { return semver.NewVersion(r.Version) }
 
-// SystemStateAnnotation is the annotation Palette retires releases with:
-// "deprecated" (still offered, with a warning) or "deleted" (no longer
-// offered; kept for clusters that use it).
-const SystemStateAnnotation = "system_state"
+// SystemStateAnnotation is the annotation Palette retires releases with
+// (meta.SystemStates: deprecated, deleted).
+const SystemStateAnnotation = meta.SystemStateAnnotation
 
 // State is the release's retirement state: its Retired entry's when the
 // repository's retirement file names it (the later, reviewed word

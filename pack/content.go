@@ -202,7 +202,30 @@ func (v *validator) checkPresets(root *yaml.Node) {
 		if _, name := mapValue(item, "name"); name == nil || name.Value == "" {
 			v.add(PresetsFile, meta.SevError, item.Line, item.Column, "presets[%d] has no name", i)
 		}
+		v.checkPresetAdd(i, item)
 	}
+}
+
+// checkPresetAdd parses a preset's add: the YAML the platform merges
+// into values.yaml when the preset is picked, written as a string.
+func (v *validator) checkPresetAdd(i int, item *yaml.Node) {
+	_, add := mapValue(item, "add")
+	if add == nil || add.Kind != yaml.ScalarNode || add.Tag != "!!str" {
+		return
+	}
+	var doc yaml.Node
+	err := yaml.Unmarshal([]byte(add.Value), &doc)
+	if err == nil {
+		return
+	}
+	line, _, msg := meta.YAMLError([]byte(add.Value), err)
+	at, col := add.Line, add.Column // a one-line string: where it is
+	if add.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 && line > 0 {
+		// A block: its text starts on the line after "add: |", its
+		// indentation taken off (so no column).
+		at, col = add.Line+line, 0
+	}
+	v.add(PresetsFile, meta.SevError, at, col, "presets[%d].add is not YAML the platform can merge into values.yaml: %s", i, strings.TrimPrefix(msg, "invalid YAML: "))
 }
 
 func (v *validator) checkLogo() {
@@ -449,6 +472,14 @@ func (v *validator) checkChartArchive(rel string) {
 // name and version and where the chart lies in it, refusing corrupt
 // archives, unsafe entries and names Helm and packgen could read as
 // different charts (internal/chartshape decides, for the renderer too).
+// gzipEnds reports whether what is left of zr (at most 1 MiB) reads to
+// its end without error.
+func gzipEnds(zr io.Reader) bool {
+	const most = 1 << 20
+	n, err := io.Copy(io.Discard, io.LimitReader(zr, most))
+	return err == nil && n < most
+}
+
 func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, err error) {
 	br := bufio.NewReader(r)
 	head, _ := br.Peek(len(lfsPointer))
@@ -466,6 +497,11 @@ func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, 
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if err != nil && n == 0 && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, tar.ErrHeader)) && gzipEnds(zr) {
+			// Not even one header in a whole gzip stream: gzip around
+			// something else (a truncated one is corrupt, below).
+			return "", "", layout, fmt.Errorf("chart archive is gzip-compressed but holds no tar archive (%v): package the chart with `helm package`", err)
 		}
 		if err != nil {
 			return "", "", layout, fmt.Errorf("chart archive is corrupt: %v", err)

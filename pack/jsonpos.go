@@ -177,13 +177,34 @@ func syntaxPos(data []byte, err error) (int, int, string) {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		l, c := lineCol(data, int(se.Offset))
-		return l, c, se.Error()
+		return l, c, se.Error() + missingComma(data, int(se.Offset), l, se.Error())
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		l, c := lineCol(data, len(data))
 		return l, c, "unexpected end of JSON input"
 	}
 	return 0, 0, err.Error()
+}
+
+// missingComma is a hint for a syntax error at line l, offset off (just
+// past the unexpected character), that a comma is missing: the parser
+// stops at the next key or element, often a line below the value that
+// lacks it; the hint names that value's line.
+func missingComma(data []byte, off, l int, msg string) string {
+	if !strings.Contains(msg, "after object key:value pair") && !strings.Contains(msg, "after array element") {
+		return ""
+	}
+	i := min(off, len(data)) - 2 // before the unexpected character
+	for i >= 0 && strings.IndexByte(" \t\r\n", data[i]) >= 0 {
+		i--
+	}
+	if i < 0 {
+		return ""
+	}
+	if pl, _ := lineCol(data, i); pl < l {
+		return fmt.Sprintf(" (missing comma after line %d?)", pl)
+	}
+	return " (missing comma?)"
 }
 
 // jsonKind names the JSON type of a raw value for messages.

@@ -345,6 +345,31 @@ func checkManifest(ix *jsonIndex, s *problemSink, m *meta.Manifest, raw map[stri
 
 	checkAddonType(ix, s, m, raw)
 	checkLists(ix, s, m, raw)
+	checkSystemState(ix, s, m)
+}
+
+// checkSystemState warns about annotations.system_state that retires
+// nothing: a typo ("depricated") leaves an ordinary release, and a
+// published release cannot be changed.
+func checkSystemState(ix *jsonIndex, s *problemSink, m *meta.Manifest) {
+	state, ok := m.Annotations[meta.SystemStateAnnotation]
+	if !ok {
+		return
+	}
+	n := strings.ToLower(strings.TrimSpace(state))
+	if slices.Contains(meta.SystemStates, n) {
+		return
+	}
+	hint := ""
+	if near := nearname.Near(n, meta.SystemStates); len(near) == 1 {
+		hint = fmt.Sprintf(" (did you mean %q?)", near[0])
+	}
+	known := make([]string, len(meta.SystemStates))
+	for i, k := range meta.SystemStates {
+		known[i] = strconv.Quote(k)
+	}
+	l, c := ix.pos("/annotations/" + escapePointer(meta.SystemStateAnnotation))
+	s.add(meta.SevWarning, l, c, "annotation %q is %q%s: Palette and packgen know only %s (in any case); any other value retires nothing, and a published release cannot be changed", meta.SystemStateAnnotation, state, hint, strings.Join(known, " and "))
 }
 
 // checkRequired checks name, version and layer.

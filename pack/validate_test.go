@@ -2,6 +2,7 @@ package pack
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"image"
 	"image/png"
@@ -80,6 +81,8 @@ func TestInvalidPacks(t *testing.T) {
 	chartJSON := withField(`  "charts": ["charts/app-1.0.0.tgz"],`)
 	cases := []invalidCase{
 		{"json syntax", setPackJSON("{\n  \"name\": \"demo\",\n  \"version\": 1.0.0\n}"), "pack.json", 3, 17, "invalid JSON"},
+		{"json missing comma", setPackJSON("{\n  \"name\": \"demo\",\n  \"version\": \"1.0.0\"\n  \"layer\": \"addon\"\n}"), "pack.json", 4, 0, `invalid character '"' after object key:value pair (missing comma after line 3?)`},
+		{"json missing comma in a list", setPackJSON(withField(`  "cloudTypes": ["aws" "gcp"],`)), "pack.json", 3, 0, `after array element (missing comma?)`},
 		{"json truncated", setPackJSON("{\n  \"name\": \"demo\","), "pack.json", 2, 18, "invalid JSON"},
 		{"not an object", setPackJSON("[1, 2]"), "pack.json", 1, 1, "must be a JSON object"},
 		{"empty pack.json", setPackJSON(""), "pack.json", 1, 1, "pack.json is empty"},
@@ -113,6 +116,7 @@ func TestInvalidPacks(t *testing.T) {
 		// it. (Validate's option: TestPrivateKeyOnlyRefusedWhenAsked.)
 		{"private key", setFile("tls/server.key", "# test key\n-----BEGIN "+"EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n"), "tls/server.key", 2, 1, `holds a private key (PEM "PRIVATE KEY" block)`},
 		{"values syntax", setFile("values.yaml", "pack:\n  namespace: demo\n  bad: [1, 2\n"), "values.yaml", 3, 0, "invalid YAML: did not find expected ',' or ']'"},
+		{"values control character", setFile("values.yaml", "pack:\n  namespace: demo\n  x: \"a\x00b\"\n"), "values.yaml", 3, 8, "invalid YAML: control character U+0000 is not allowed"},
 		{"values list", setFile("values.yaml", "- a\n- b\n"), "values.yaml", 1, 1, "must be a mapping of parameters"},
 		{"pack section scalar", setFile("values.yaml", "pack: yes\n"), "values.yaml", 1, 1, "the `pack:` section must be a mapping"},
 		{"values duplicate key", setFile("values.yaml", "pack:\n  namespace: a\n  namespace: b\n"), "values.yaml", 3, 3, `duplicate key "namespace" (first defined at line 2)`},
@@ -122,6 +126,14 @@ func TestInvalidPacks(t *testing.T) {
 			setPackJSON(chartJSON)(t, m)
 			m["charts/app-1.0.0.tgz"] = &fstest.MapFile{Data: []byte("not a tarball")}
 		}, "charts/app-1.0.0.tgz", 0, 0, "chart archive is not gzip-compressed"},
+		{"chart gzip without tar", func(t *testing.T, m fstest.MapFS) {
+			setPackJSON(chartJSON)(t, m)
+			var b bytes.Buffer
+			zw := gzip.NewWriter(&b)
+			zw.Write([]byte("apiVersion: v2\nname: app\n"))
+			zw.Close()
+			m["charts/app-1.0.0.tgz"] = &fstest.MapFile{Data: b.Bytes()}
+		}, "charts/app-1.0.0.tgz", 0, 0, "chart archive is gzip-compressed but holds no tar archive (unexpected EOF): package the chart with `helm package`"},
 		{"chart traversal", func(t *testing.T, m fstest.MapFS) {
 			setPackJSON(chartJSON)(t, m)
 			m["charts/app-1.0.0.tgz"] = &fstest.MapFile{Data: tgz(t, map[string]string{"app/Chart.yaml": "name: app\nversion: 1.0.0\n", "app/../../evil": "x"})}
@@ -150,6 +162,8 @@ func TestInvalidPacks(t *testing.T) {
 			m["sub/up"] = &fstest.MapFile{Data: []byte("../../secret"), Mode: fs.ModeSymlink}
 		}, "sub/up", 0, 0, "points outside the pack"},
 		{"presets without name", setFile("presets.yaml", "presets:\n  - displayName: x\n"), "presets.yaml", 2, 5, "presets[0] has no name"},
+		{"preset add not YAML", setFile("presets.yaml", "presets:\n  - name: a\n    displayName: A\n    group: G\n    add: |\n      ok: 1\n      nope: [unclosed\n"), "presets.yaml", 7, 0, "presets[0].add is not YAML the platform can merge into values.yaml: did not find expected ',' or ']'"},
+		{"preset add not YAML, one line", setFile("presets.yaml", "presets:\n  - name: a\n    add: \"a: [\"\n"), "presets.yaml", 3, 10, "presets[0].add is not YAML"},
 		{"schema not mapping", setFile("schema.yaml", "- a\n"), "schema.yaml", 1, 1, "schema.yaml must be a mapping"},
 		{"backslash file name", setFile(`a\b.txt`, "x"), `a\b.txt`, 0, 0, "contains a backslash"},
 		// A git tree holds it; no file system could (FuzzWriteArchive).
@@ -342,6 +356,38 @@ func TestInvalidOnDisk(t *testing.T) {
 
 // What the platform spells differently is a warning naming the spelling
 // it expects, not an error.
+// TestSystemStateAnnotation: annotations.system_state other than
+// deprecated or deleted (in any case) is a warning naming them: a typo
+// retires nothing, and a published release cannot be changed.
+func TestSystemStateAnnotation(t *testing.T) {
+	for _, tc := range []struct {
+		state, want string
+	}{
+		{"deprecated", ""},
+		{" Deleted ", ""},
+		{"DEPRECATED", ""},
+		{"depricated", `annotation "system_state" is "depricated" (did you mean "deprecated"?): Palette and packgen know only "deprecated" and "deleted" (in any case); any other value retires nothing`},
+		{"retired", `annotation "system_state" is "retired": Palette and packgen know only "deprecated" and "deleted"`},
+		{"", `annotation "system_state" is "": Palette`},
+	} {
+		t.Run(tc.state, func(t *testing.T) {
+			m := baseFS()
+			m["pack.json"].Data = []byte(withField(fmt.Sprintf(`  "annotations": {"source": "community", "system_state": %q},`, tc.state)))
+			_, ps := Load(m, ".", Options{Prefix: "p"})
+			if ps.HasErrors() {
+				t.Fatalf("errors: %s", ps.Error())
+			}
+			ws := ps.Warnings()
+			switch {
+			case tc.want == "" && len(ws) != 0:
+				t.Errorf("warnings for %q: %s", tc.state, ws.Error())
+			case tc.want != "" && (len(ws) != 1 || !strings.Contains(ws[0].Msg, tc.want) || ws[0].File != "p/pack.json" || ws[0].Line != 3 || ws[0].Col == 0):
+				t.Errorf("warnings for %q:\n%s\nwant one at p/pack.json:3 with %q", tc.state, ws.Error(), tc.want)
+			}
+		})
+	}
+}
+
 func TestAddonTypeSuggestion(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"app-services", `addonType "app-services" is not a known type: did you mean "app services"?`},

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack"
 )
@@ -68,6 +69,16 @@ func (g *gen) readNewest(name string, r *index.Release) (*latestFiles, error) {
 		out, err := readLatest(g.dir, name, r)
 		if err == nil {
 			out.found = v
+		}
+		return out, err
+	}
+	if rep := g.given[r.Archive.SHA256]; rep != nil {
+		// The build just found them, rendering the charts.
+		out, err := readLatest(g.dir, name, r)
+		if err == nil {
+			g.built.Add(1)
+			out.found = viewOf([]*images.Report{rep})
+			g.images.store(r.Archive.SHA256, out.found)
 		}
 		return out, err
 	}

@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 
 	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/safefile"
@@ -65,6 +66,11 @@ type Options struct {
 	// VerifiedDir) where the images found in each newest archive are
 	// remembered by digest; "" finds them again for every page rendered.
 	Cache string
+	// Images are the images the build found in the releases it
+	// archived, by archive SHA-256 (build.Snapshot.Images): a newest
+	// release among them is listed from its report, its charts not
+	// rendered again.
+	Images map[string]*images.Report
 	// Stats, when set, receives what Write did.
 	Stats *Stats
 }
@@ -75,8 +81,9 @@ type Stats struct {
 	Rendered int // pack pages rendered (their archives read)
 	Reused   int // pack pages taken from the previous build
 	// ImagesFound counts newest releases whose images were found
-	// (charts rendered); ImagesCached those taken from Options.Cache.
-	ImagesFound, ImagesCached int
+	// (charts rendered); ImagesCached those taken from Options.Cache;
+	// ImagesBuilt those the build found (Options.Images).
+	ImagesFound, ImagesCached, ImagesBuilt int
 }
 
 // Write renders the catalogue into dir, a staged registry directory that
@@ -120,6 +127,7 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 	g := &gen{dir: dir, out: out, real: map[string]bool{}, prev: o.Previous, root: root, names: names, repo: parseRepo(root.Source.Repo), inPlace: sameDir(dir, o.Previous)}
 	g.key = templateKeyOnce()
 	g.images = loadImageCache(o.Cache)
+	g.given = o.Images
 	defer g.images.close()
 
 	entries := make([]*entry, len(sorted))
@@ -150,7 +158,7 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 
 func (g *gen) stats() Stats {
 	return Stats{Rendered: int(g.rendered.Load()), Reused: int(g.reused.Load()),
-		ImagesFound: int(g.found.Load()), ImagesCached: g.images.hits}
+		ImagesFound: int(g.found.Load()), ImagesCached: g.images.hits, ImagesBuilt: int(g.built.Load())}
 }
 
 // writeIndex writes the assets, catalog.json, assets/catalog.js and the
@@ -195,8 +203,9 @@ type gen struct {
 	key       string
 	inPlace   bool // dir is the previous site itself: reused files stay
 	images    *imageCache
+	given     map[string]*images.Report // Options.Images
 
-	rendered, reused, found atomic.Int64
+	rendered, reused, found, built atomic.Int64
 }
 
 // entry is what the index page and catalog.json need about one pack.

@@ -21,6 +21,7 @@ import (
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/sitedir"
+	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
 )
 
@@ -1069,6 +1070,33 @@ func TestImagesView(t *testing.T) {
 		t.Errorf("cached: %+v", st)
 	}
 	diffFiles(t, "from the image cache", files, catalogueFiles(t, dir2))
+	// The build's own report (build.Snapshot.Images: found under the
+	// release's directory in git, then redisplayed) renders no chart
+	// again and gives the same page.
+	dir3 := t.TempDir()
+	root, shards = synth(t, dir3, []synthPack{imagesPack("app")})
+	latest := shards[0].Latest()
+	f, err := os.Open(filepath.Join(dir3, filepath.FromSlash(latest.Archive.Path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := pack.OpenArchive(f, pack.ArchiveLimits{})
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := images.Accepted(a, "packs/app-2.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	given := map[string]*images.Report{latest.Archive.SHA256: rep.Redisplay(".")}
+	if err := WriteOptions(dir3, root, shards, Options{Images: given, Stats: &st}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Rendered != 1 || st.ImagesFound != 0 || st.ImagesBuilt != 1 {
+		t.Errorf("from the build: %+v", st)
+	}
+	diffFiles(t, "from the build's report", files, catalogueFiles(t, dir3))
 	// A damaged cache is ignored, not trusted or fatal.
 	if err := os.WriteFile(filepath.Join(cache, imageCacheFile), []byte(`{"key":`), 0o600); err != nil {
 		t.Fatal(err)

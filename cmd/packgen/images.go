@@ -102,29 +102,40 @@ func runImages(cmd *cobra.Command, g *globalOptions, o *imagesOptions, args []st
 		}
 		sources = true
 	}
+	// An error among the packs' problems (a declared reference that
+	// does not parse: validate's error too) exits 1 once they are listed.
+	var failed error
+	for _, r := range all {
+		if r.Problems.HasErrors() {
+			failed = silentBad
+		}
+	}
 	if o.cf.json() {
 		if all == nil {
 			all = []*images.Report{}
 		}
-		return writeJSON(g, struct {
+		if err := writeJSON(g, struct {
 			Packs    []*images.Report `json:"packs"`
 			Warnings meta.Problems    `json:"warnings"`
-		}{all, o.cf.warnings.problems()})
+		}{all, o.cf.warnings.problems()}); err != nil {
+			return err
+		}
+		return failed
 	}
 	if err := images.WriteText(g.stdout, all, sources); err != nil {
 		return err
 	}
 	// What -o json lists as each pack's problems (an image reference
 	// that does not parse, say, from a template without its value), on
-	// stderr as warnings: "no images" alone would hide them.
-	if !g.quiet {
-		for _, r := range all {
-			for _, p := range r.Problems {
+	// stderr: "no images" alone would hide them; the errors even with -q.
+	for _, r := range all {
+		for _, p := range r.Problems {
+			if !g.quiet || p.Severity == meta.SevError {
 				fmt.Fprintln(g.stderr, esc(p.String()))
 			}
 		}
 	}
-	return nil
+	return failed
 }
 
 // argImages lists the images one argument names: a PROFILE.lock's packs,

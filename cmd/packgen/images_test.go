@@ -76,6 +76,19 @@ func TestImagesCommand(t *testing.T) {
 		t.Errorf("images of a templated reference: %v\nstdout:\n%s\nstderr:\n%s\nwant on stderr %q", err, out, stderr.String(), want)
 	}
 
+	// An error it reports (a declared reference that does not parse:
+	// validate's error) exits 1, in text and in JSON, -q or not.
+	filetest.WriteFile(t, filepath.Join(tmpl, "tmpl-1.0.0", "values.yaml"), "pack:\n  namespace: tmpl\n  content:\n    images:\n      - image: \"nginx:1 bad\"\n")
+	for _, args := range [][]string{{}, {"-q"}, {"-o", "json"}} {
+		cmd = exec.Command(bin, append([]string{"images", filepath.Join(tmpl, "tmpl-1.0.0")}, args...)...)
+		stderr.Reset()
+		cmd.Stderr = &stderr
+		out, _ = cmd.Output()
+		if want := `in values.yaml does not parse`; cmd.ProcessState.ExitCode() != 1 || !strings.Contains(stderr.String()+string(out), want) {
+			t.Errorf("images %v of a reference that does not parse: exit %d\nstdout:\n%s\nstderr:\n%s\nwant exit 1 and %q", args, cmd.ProcessState.ExitCode(), out, stderr.String(), want)
+		}
+	}
+
 	for _, tc := range []struct {
 		args []string
 		code int

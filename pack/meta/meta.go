@@ -54,6 +54,23 @@ func (l Layer) Valid() bool {
 // warning, not an error: vendors add clouds faster than tools learn them.
 var KnownCloudTypes = []string{"all", "aws", "azure", "gcp", "vsphere", "maas", "openstack", "edge", "edge-native", "eks", "aks", "gke", "libvirt", "custom"}
 
+// SystemStateAnnotation is the annotation Palette retires releases with,
+// and SystemStates its values (compared without case and surrounding
+// space): "deprecated" (still offered, with a warning) or "deleted" (no
+// longer offered; kept for clusters that use it).
+const SystemStateAnnotation = "system_state"
+
+// The states that retire a release (SystemStateAnnotation's values, and
+// index.Retirement's).
+const (
+	StateDeprecated = "deprecated"
+	StateDeleted    = "deleted"
+)
+
+// SystemStates are the values of SystemStateAnnotation that retire a
+// release; any other leaves it an ordinary release.
+var SystemStates = []string{StateDeprecated, StateDeleted}
+
 // KnownAddonTypes are the add-on categories seen in real registries.
 var KnownAddonTypes = []string{"system app", "monitoring", "logging", "ai", "registry", "app services", "security", "load balancer", "ingress", "authentication", "servicemesh", "storage", "helm chart", "ci/cd", "database", "backup", "networking", "policy", "gitops", "serverless", "observability"}
 

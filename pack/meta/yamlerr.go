@@ -2,6 +2,7 @@ package meta
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,10 +31,33 @@ func YAMLError(data []byte, err error) (line, col int, msg string) {
 		// yaml.v3 writes no "line N" when the 0-based line is 0.
 		line = 1
 	}
+	if line == 0 && strings.HasPrefix(msg, "control characters are not allowed") {
+		// yaml.v3's reader says no line: find the character.
+		if l, c, r := controlChar(data); l > 0 {
+			return l, c, fmt.Sprintf("invalid YAML: control character %U is not allowed (remove it, or write it as an escape in a double-quoted string)", r)
+		}
+	}
 	if col := tabIndent(data, line); col > 0 && (strings.HasPrefix(msg, "found character that cannot start any token") || strings.HasPrefix(msg, "found a tab character")) {
 		return line, col, "invalid YAML: a tab character indents this line: YAML indents with spaces only"
 	}
 	return line, 0, "invalid YAML: " + msg
+}
+
+// controlChar finds the first character YAML does not allow in a
+// stream (C0 controls but tab, LF and CR; DEL; C1 controls but NEL):
+// its 1-based line and column (in characters), or 0.
+func controlChar(data []byte) (line, col int, r rune) {
+	line, col = 1, 0
+	for _, r := range string(data) {
+		col++
+		switch {
+		case r == '\n':
+			line, col = line+1, 0
+		case r < 0x20 && r != '\t' && r != '\r', r == 0x7f, r >= 0x80 && r <= 0x9f && r != 0x85:
+			return line, col, r
+		}
+	}
+	return 0, 0, 0
 }
 
 // tabIndent returns the 1-based column of a tab in the indentation of

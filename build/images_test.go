@@ -1,0 +1,111 @@
+package build
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/packgen/packgen/images"
+	"github.com/packgen/packgen/internal/chartproto"
+	"github.com/packgen/packgen/internal/gitfixture"
+)
+
+// writeChartPack writes pack name@1.0.0 at packs/NAME-1.0.0 with an
+// unpacked chart c whose pod template is tmpl, and values (appended to
+// the pack's namespace).
+func writeChartPack(t *testing.T, r *gitfixture.Repo, name, values, tmpl string) {
+	t.Helper()
+	dir := "packs/" + name + "-1.0.0"
+	writePack(t, r, dir, name, "1.0.0", "addon", values)
+	must(t, r.Write(dir+"/charts/c/Chart.yaml", []byte("apiVersion: v2\nname: c\nversion: 0.1.0\n")))
+	must(t, r.Write(dir+"/charts/c/templates/pod.yaml", []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: "+tmpl+"\n")))
+}
+
+// TestBuildRefusesWhatValidateRefuses: the build applies validate's image
+// check to every release it archives: a chart that does not render and
+// an image reference that does not parse are errors there (exit 1, or
+// skipped with --skip-invalid), never a signed release.
+func TestBuildRefusesWhatValidateRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name, values, tmpl, want string
+	}{
+		{"chart does not render", "", "{{ .Values.image | nosuch }}", `packs/ch-1.0.0/charts/c/templates/pod.yaml:8: error: packs/ch-1.0.0/charts/c: chart does not render`},
+		{"declared image does not parse", "  content:\n    images:\n      - image: \"nginx:1 bad\"\n", "nginx:1.25", `packs/ch-1.0.0/values.yaml:5: error: image "nginx:1 bad" in values.yaml does not parse`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp, r := newRepo(t)
+			writePack(t, r, "packs/good", "good", "1.0.0", "cni", "")
+			writeChartPack(t, r, "ch", tc.values, tc.tmpl)
+			commit(t, r, "one")
+			_, err := run(t, r.Dir, filepath.Join(tmp, "site"))
+			var inv *InvalidError
+			if !errors.As(err, &inv) || len(inv.Releases) != 1 || inv.Releases[0] != "ch@1.0.0" {
+				t.Fatalf("want an InvalidError naming ch@1.0.0, got %v", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error lacks validate's problem %q:\n%v", tc.want, err)
+			}
+			res := skipsOne(t, r.Dir, filepath.Join(tmp, "skipped"))
+			if res.Root.Packs != 1 || versionsOf(t, res, "ch") != nil {
+				t.Errorf("skip-invalid published %d packs, ch %v", res.Root.Packs, versionsOf(t, res, "ch"))
+			}
+		})
+	}
+}
+
+// TestBuildImagesForCatalogue: the images the build found in a release
+// it archived are handed to the catalogue (Snapshot.Images, by archive
+// digest), so its page renders no chart again.
+func TestBuildImagesForCatalogue(t *testing.T) {
+	tmp, r := newRepo(t)
+	writeChartPack(t, r, "ch", "charts:\n  c:\n    image: busybox:1.36\n", "{{ .Values.image }}")
+	commit(t, r, "one")
+	res := built(t, r.Dir, filepath.Join(tmp, "site"))
+	rel := res.Shards[0].Releases[0]
+	rep := res.Images[rel.Archive.SHA256]
+	if rep == nil {
+		t.Fatalf("no image report for %s (have %d)", rel.Archive.Path, len(res.Images))
+	}
+	if len(rep.Images) != 1 || rep.Images[0].Image != "docker.io/library/busybox:1.36" || rep.Renders != 1 || rep.Dir != "." {
+		t.Errorf("report = %+v", rep)
+	}
+}
+
+// noRenderer is a machine without packgen-helm.
+type noRenderer struct{}
+
+func (noRenderer) Render(*chartproto.Request) (*chartproto.Result, error) {
+	return nil, fmt.Errorf("%w: packgen-helm not found", images.ErrNoChartRenderer)
+}
+
+// dyingRenderer is a helper that died mid-render.
+type dyingRenderer struct{}
+
+func (dyingRenderer) Render(*chartproto.Request) (*chartproto.Result, error) {
+	return nil, fmt.Errorf("%w: packgen-helm stopped while rendering", images.ErrRendererFailed)
+}
+
+// TestBuildWithoutRenderer: a release with a chart and no chart renderer
+// (or one that died) fails the build as it fails validate: the machine's
+// fault, never an invalid release that --skip-invalid would leave out;
+// a release without charts needs none.
+func TestBuildWithoutRenderer(t *testing.T) {
+	for _, rr := range []images.Renderer{noRenderer{}, dyingRenderer{}} {
+		t.Run(fmt.Sprintf("%T", rr), func(t *testing.T) {
+			tmp, r := newRepo(t)
+			writePack(t, r, "packs/good", "good", "1.0.0", "cni", "")
+			commit(t, r, "one")
+			defer images.SetRenderer(rr)()
+			built(t, r.Dir, filepath.Join(tmp, "nocharts"))
+			writeChartPack(t, r, "ch", "", "nginx:1.25")
+			commit(t, r, "two")
+			_, err := run(t, r.Dir, filepath.Join(tmp, "site"), func(o *Options) { o.SkipInvalid = true })
+			var inv *InvalidError
+			if !errors.Is(err, images.ErrNoChartRenderer) && !errors.Is(err, images.ErrRendererFailed) || errors.As(err, &inv) {
+				t.Fatalf("err = %v, want the renderer's error", err)
+			}
+		})
+	}
+}
