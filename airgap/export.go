@@ -25,7 +25,7 @@ import (
 
 	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/client"
-	"github.com/packgen/packgen/images"
+	"github.com/packgen/packgen/images/lockimages"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
@@ -227,7 +227,7 @@ func (e *exporter) noteImages(id string, l *profile.LockedPack, archive string) 
 	if l == nil {
 		return fmt.Errorf("%w: %s is not in the lock", profile.ErrLockMismatch, id)
 	}
-	reports, err := images.Locked(archive, *l, e.o.Profile)
+	reports, err := lockimages.Locked(archive, *l, e.o.Profile)
 	if err != nil {
 		return fmt.Errorf("the images of %s: %w", id, err)
 	}

@@ -3,11 +3,9 @@ package images
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 
 	"github.com/packgen/packgen/pack"
-	"github.com/packgen/packgen/profile"
 )
 
 // ErrArchive: a pack archive cannot be opened as one, or its images
@@ -31,29 +29,10 @@ func Archive(p, ref string) ([]*Report, error) {
 	return archive(a, ref)
 }
 
-// Locked lists the images of a locked layer's archive p (fetched and
-// verified by the client) as the profile deploys it: its values.yaml
-// merged with the profile's overrides for the layer (profile.OpenLocked,
-// what `profile render` writes), so a private mirror or a new tag given
-// there is what is listed, pinned and bundled. prof nil: the pack's own
-// values. Errors as Archive's.
-func Locked(p string, l profile.LockedPack, prof *profile.Profile) ([]*Report, error) {
-	a, overridden, err := profile.OpenLocked(p, l, prof)
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return nil, err // reading the cached file: the machine's
-	}
-	if err != nil {
-		return nil, archiveErr{fmt.Errorf("%s: %w", p, err)}
-	}
-	rs, err := archive(a, l.ID())
-	if overridden {
-		for _, r := range rs {
-			r.Overrides = prof.File
-		}
-	}
-	return rs, err
-}
+// Opened lists the images of an opened pack archive, naming the pack
+// ref in the reports (a lock's layer, its values merged with the
+// profile's overrides: images/lockimages). Errors as Archive's.
+func Opened(a *pack.Archive, ref string) ([]*Report, error) { return archive(a, ref) }
 
 // archive lists the images of an opened archive.
 func archive(a *pack.Archive, ref string) ([]*Report, error) {
@@ -72,3 +51,7 @@ type archiveErr struct{ err error }
 
 func (e archiveErr) Error() string   { return e.err.Error() }
 func (e archiveErr) Unwrap() []error { return []error{e.err, ErrArchive} }
+
+// ArchiveError wraps err, an archive's fault, so that it matches
+// ErrArchive too (images/lockimages' reading of a locked archive).
+func ArchiveError(err error) error { return archiveErr{err} }

@@ -258,3 +258,16 @@ func namespaceOf(values map[string]any) string {
 	}
 	return ns
 }
+
+// Pinned lists the images of a report a lock pins: every image the
+// pack declares or deploys for certain (not those only maybe deployed:
+// values an operator may or may not use), sorted.
+func (r *Report) Pinned() []string {
+	var out []string
+	for _, im := range r.Images {
+		if im.Declared || im.Deployed {
+			out = append(out, im.Image)
+		}
+	}
+	return out
+}

@@ -25,7 +25,7 @@ type FetchOptions struct {
 	Progress func(done, total int, l LockedPack)
 	// CheckImages, when set, runs once every layer is fetched and before
 	// Dest is replaced: its error (a pinned image that moved or is gone)
-	// fails the fetch with Dest untouched. It is images.CheckPins
+	// fails the fetch with Dest untouched. It is lockimages.CheckPins
 	// (`--check-images`), a hook so that profile does not link Helm.
 	CheckImages func(ctx context.Context, lock *Lock) error
 }

@@ -78,7 +78,7 @@ type ResolveOptions struct {
 	LockPath string
 	// PinImages, when set, is given the lock before Resolve returns it,
 	// to record each layer's image digests (LockedPack.Images); its error
-	// fails the resolve. It is images.PinLock (`--pin-images`), a hook so
+	// fails the resolve. It is lockimages.PinLock (`--pin-images`), a hook so
 	// that profile does not link Helm.
 	PinImages func(ctx context.Context, lock *Lock, env *Env) error
 }

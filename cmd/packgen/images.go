@@ -11,6 +11,7 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/images"
+	"github.com/packgen/packgen/images/lockimages"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/profile"
@@ -235,7 +236,7 @@ func lockImages(ctx context.Context, g *globalOptions, cf *clientFlags, path str
 	if err != nil {
 		return nil, err
 	}
-	rs, err := images.Lock(ctx, lock, prof, env)
+	rs, err := lockimages.Lock(ctx, lock, prof, env)
 	if errors.Is(err, images.ErrArchive) {
 		return nil, badErr(err)
 	}

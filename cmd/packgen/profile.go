@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/packgen/packgen/client"
-	"github.com/packgen/packgen/images"
+	"github.com/packgen/packgen/images/lockimages"
 	"github.com/packgen/packgen/images/lookup"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/profile"
@@ -61,7 +61,7 @@ func (f *connFlags) profileEnv(g *globalOptions, warn io.Writer) (*profile.Env, 
 // invalid file or a registry that no longer matches the lock is 1.
 func profileErr(err error) error {
 	if errors.Is(err, profile.ErrRefused) || errors.Is(err, profile.ErrInvalid) || errors.Is(err, profile.ErrLockMismatch) ||
-		errors.Is(err, lookup.ErrMissing) || errors.Is(err, images.ErrNoPins) || errors.Is(err, profile.ErrOutputLink) || errors.Is(err, profile.ErrAliases) {
+		errors.Is(err, lookup.ErrMissing) || errors.Is(err, lockimages.ErrNoPins) || errors.Is(err, profile.ErrOutputLink) || errors.Is(err, profile.ErrAliases) {
 		return badErr(err)
 	}
 	return clientErr(err)
@@ -215,7 +215,7 @@ func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOp
 		if err != nil {
 			return err
 		}
-		ro.PinImages = images.PinLock(lo, p)
+		ro.PinImages = lockimages.PinLock(lo, p)
 	}
 	res, err := profile.Resolve(cmd.Context(), p, env, ro)
 	var re *profile.ResolveError
@@ -280,7 +280,7 @@ func runProfileFetch(cmd *cobra.Command, g *globalOptions, o *profileFetchOption
 		if err != nil {
 			return err
 		}
-		fo.CheckImages = images.CheckPins(lo, env, prof)
+		fo.CheckImages = lockimages.CheckPins(lo, env, prof)
 	}
 	if g.interactive() {
 		fo.Progress = func(done, total int, l profile.LockedPack) {

@@ -1,4 +1,4 @@
-package images
+package lockimages
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/images/lookup"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
@@ -69,10 +70,10 @@ func TestCheckPins(t *testing.T) {
 // TestUnpinned: every image a locked pack declares or deploys must be
 // pinned by its layer; one only "maybe" deployed need not be.
 func TestUnpinned(t *testing.T) {
-	reports := []*Report{
-		{Pack: "web", Images: []Image{{Image: "r/web:1", Deployed: true}, {Image: "r/side:1", Declared: true}, {Image: "r/op:1", Maybe: true}}},
-		{Pack: "api", Images: []Image{{Image: "r/api:2", Declared: true, Deployed: true}}},
-		{Pack: "api", Images: []Image{{Image: "r/api:2", Deployed: true}}}, // a second pack dir in the archive
+	reports := []*images.Report{
+		{Pack: "web", Images: []images.Image{{Image: "r/web:1", Deployed: true}, {Image: "r/side:1", Declared: true}, {Image: "r/op:1", Maybe: true}}},
+		{Pack: "api", Images: []images.Image{{Image: "r/api:2", Declared: true, Deployed: true}}},
+		{Pack: "api", Images: []images.Image{{Image: "r/api:2", Deployed: true}}}, // a second pack dir in the archive
 	}
 	lock := func(web, api map[string]string) *profile.Lock {
 		return &profile.Lock{Layers: []profile.LockedPack{{Pack: "web", Version: "1.0.0", Images: web}, {Pack: "api", Version: "2.0.0", Images: api}}}

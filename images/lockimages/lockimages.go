@@ -1,13 +1,19 @@
-package images
+// Package lockimages lists, pins and checks the images of a profile's
+// lock: each layer's archive read with the profile's value overrides
+// merged in. Apart from images so that the build, which checks a
+// release's images, does not link the profile client.
+package lockimages
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"runtime"
 	"sort"
 	"strings"
 
+	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/images/lookup"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/profile"
@@ -30,12 +36,12 @@ var (
 // fetch` verifies it (into the client's cache, not extracted), then
 // read as Locked reads one, with the values of prof (the lock's profile,
 // Lock.LoadProfile) merged in, packs rendered side by side.
-func Lock(ctx context.Context, lock *profile.Lock, prof *profile.Profile, env *profile.Env) ([]*Report, error) {
+func Lock(ctx context.Context, lock *profile.Lock, prof *profile.Profile, env *profile.Env) ([]*images.Report, error) {
 	paths, err := profile.Archives(ctx, lock, env, 4)
 	if err != nil {
 		return nil, err
 	}
-	per := make([][]*Report, len(paths))
+	per := make([][]*images.Report, len(paths))
 	err = parallel.Each(ctx, len(paths), runtime.GOMAXPROCS(0), func(i int) error {
 		rs, err := Locked(paths[i], lock.Layers[i], prof)
 		if err != nil {
@@ -47,24 +53,11 @@ func Lock(ctx context.Context, lock *profile.Lock, prof *profile.Profile, env *p
 	if err != nil {
 		return nil, err
 	}
-	var out []*Report
+	var out []*images.Report
 	for _, rs := range per {
 		out = append(out, rs...)
 	}
 	return out, nil
-}
-
-// Pinned lists the images of a report a lock pins: every image the
-// pack declares or deploys for certain (not those only maybe deployed:
-// values an operator may or may not use), sorted.
-func (r *Report) Pinned() []string {
-	var out []string
-	for _, im := range r.Images {
-		if im.Declared || im.Deployed {
-			out = append(out, im.Image)
-		}
-	}
-	return out
 }
 
 // PinLock returns profile.ResolveOptions.PinImages for the profile
@@ -166,7 +159,7 @@ func CheckPins(o lookup.Options, env *profile.Env, prof *profile.Profile) func(c
 
 // unpinned names each image a locked pack declares or deploys (its
 // reports) that its layer does not pin.
-func unpinned(lock *profile.Lock, reports []*Report) []error {
+func unpinned(lock *profile.Lock, reports []*images.Report) []error {
 	need := map[string][]string{}
 	for _, r := range reports {
 		need[r.Pack] = append(need[r.Pack], r.Pinned()...)
@@ -211,4 +204,28 @@ func withPacks(err error, rep *lookup.Report, byPack map[string][]string) error 
 		return err
 	}
 	return errors.Join(errs...)
+}
+
+// Locked lists the images of a locked layer's archive p (fetched and
+// verified by the client) as the profile deploys it: its values.yaml
+// merged with the profile's overrides for the layer (profile.OpenLocked,
+// what `profile render` writes), so a private mirror or a new tag given
+// there is what is listed, pinned and bundled. prof nil: the pack's own
+// values. Errors as Archive's.
+func Locked(p string, l profile.LockedPack, prof *profile.Profile) ([]*images.Report, error) {
+	a, overridden, err := profile.OpenLocked(p, l, prof)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return nil, err // reading the cached file: the machine's
+	}
+	if err != nil {
+		return nil, images.ArchiveError(fmt.Errorf("%s: %w", p, err))
+	}
+	rs, err := images.Opened(a, l.ID())
+	if overridden {
+		for _, r := range rs {
+			r.Overrides = prof.File
+		}
+	}
+	return rs, err
 }
