@@ -44,6 +44,10 @@ type latestFiles struct {
 	images map[string]bool
 	// found is the Images section (newest release only).
 	found *imageView
+	// files are every regular file's digest (and text, within bounds),
+	// which change views compare; kept counts the text held.
+	files map[string]fileSum
+	kept  int
 }
 
 // readLatest streams the release's archive from the staged site and keeps
@@ -106,7 +110,11 @@ func (g *gen) readNewest(name string, r *index.Release) (*latestFiles, error) {
 			return err
 		}
 		defer f.Close()
-		if err := out.read(f, p, true); err != nil {
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if err := out.take(f, p, fi.Size(), true); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		return nil
@@ -136,8 +144,8 @@ func openRelease(dir, name string, r *index.Release) (*os.File, error) {
 }
 
 // readRelease reads a release's archive (through pack.ArchiveReader, with
-// its checks and limits); without full only values.yaml and the images,
-// which is what a change view needs of older versions.
+// its checks and limits); without full only values.yaml, the images and
+// the files' digests, which is what a change view needs of older versions.
 func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, error) {
 	f, err := openRelease(dir, name, r)
 	if err != nil {
@@ -155,7 +163,7 @@ func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, e
 		if !e.Mode.IsRegular() {
 			return nil
 		}
-		if err := out.read(ar, e.Path, full); err != nil {
+		if err := out.take(ar, e.Path, e.Size, full); err != nil {
 			return fmt.Errorf("%s: %w", e.Path, err)
 		}
 		return nil

@@ -159,6 +159,19 @@ func splitLines(b []byte) []string {
 // renderUnified renders ops as unified-diff hunks with context, escaped,
 // and counts added and removed lines. Past maxLines it stops and says so.
 func renderUnified(ops []diffOp, context, maxLines int) (h template.HTML, added, removed int) {
+	text, added, removed, _ := unifiedText(ops, context, maxLines)
+	return diffHTML(text), added, removed
+}
+
+// diffCut ends a diff cut short by its line bound.
+const diffCut = "… the rest of the diff is not shown"
+
+// unifiedText is ops as unified-diff hunks with context, as plain text
+// (each line starts with '@' for a hunk's head, ' ', '-', '+', or '…'
+// when cut), and counts added and removed lines. Past maxLines it stops
+// and says so; lines says how many it wrote. Kept as text, not HTML, so
+// a page can store it for the next build and escape it again there.
+func unifiedText(ops []diffOp, context, maxLines int) (text string, added, removed, lines int) {
 	// Mark which ops are shown: changes and their context.
 	show := make([]bool, len(ops))
 	for i, op := range ops {
@@ -175,11 +188,10 @@ func renderUnified(ops []diffOp, context, maxLines int) (h template.HTML, added,
 		}
 	}
 	if added+removed == 0 {
-		return "", 0, 0
+		return "", 0, 0, 0
 	}
 	var b strings.Builder
 	la, lb := 1, 1 // line numbers in a and b
-	lines := 0
 	for i := 0; i < len(ops); {
 		if !show[i] {
 			if ops[i].kind != '+' {
@@ -202,31 +214,45 @@ func renderUnified(ops []diffOp, context, maxLines int) (h template.HTML, added,
 			}
 			j++
 		}
-		fmt.Fprintf(&b, `<span class="dh">@@ -%d,%d +%d,%d @@`+"\n</span>", la, ca, lb, cb)
+		fmt.Fprintf(&b, "@@ -%d,%d +%d,%d @@\n", la, ca, lb, cb)
 		for ; i < j; i++ {
 			if lines++; lines > maxLines {
-				b.WriteString(`<span class="dh">… the rest of the diff is not shown` + "\n</span>")
-				return template.HTML(b.String()), added, removed // #nosec: escaped below
+				b.WriteString(diffCut + "\n")
+				return b.String(), added, removed, lines
 			}
-			op := ops[i]
-			class := "dc"
-			switch op.kind {
-			case '+':
-				class = "da"
-			case '-':
-				class = "dd"
-			}
-			b.WriteString(`<span class="` + class + `">`)
-			b.WriteByte(op.kind)
-			b.WriteString(html.EscapeString(op.text))
-			// The newline inside the line's block: between blocks it
-			// would render as an empty line.
-			b.WriteString("\n</span>")
+			b.WriteByte(ops[i].kind)
+			b.WriteString(ops[i].text)
+			b.WriteByte('\n')
 		}
 		la += ca
 		lb += cb
 	}
-	return template.HTML(b.String()), added, removed // #nosec: every line is escaped
+	return b.String(), added, removed, lines
+}
+
+// diffHTML renders unifiedText's output, every line escaped.
+func diffHTML(text string) template.HTML {
+	var b strings.Builder
+	for line := range strings.Lines(text) {
+		line = strings.TrimSuffix(line, "\n")
+		class := "dc"
+		switch {
+		case line == "":
+			continue
+		case line[0] == '@' || strings.HasPrefix(line, "…"):
+			class = "dh"
+		case line[0] == '+':
+			class = "da"
+		case line[0] == '-':
+			class = "dd"
+		}
+		b.WriteString(`<span class="` + class + `">`)
+		b.WriteString(html.EscapeString(line))
+		// The newline inside the line's block: between blocks it
+		// would render as an empty line.
+		b.WriteString("\n</span>")
+	}
+	return template.HTML(b.String()) // #nosec: every line is escaped
 }
 
 // imageLine finds container images: `image: repo/name:tag` in YAML
@@ -256,12 +282,15 @@ func imagesIn(b []byte, set map[string]bool) {
 type change struct {
 	Version, From, ID string
 	Items             []changeItem
-	Values            template.HTML
-	ValuesNote        string
-	Added, Removed    int
-	Open              bool
-	Shallow           bool // values.yaml and images were not compared
+	// Diffs are the files whose diff is shown, values.yaml first.
+	Diffs          []fileChange
+	Added, Removed int // lines of values.yaml
+	Open           bool
+	Shallow        bool // the archives' files were not compared
 }
+
+// HTML is the file's diff, escaped.
+func (c fileChange) HTML() template.HTML { return diffHTML(c.Diff) }
 
 type changeItem struct {
 	What         string
@@ -412,28 +441,42 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 		if err != nil {
 			return nil, nil, err
 		}
-		if ad, gone := setDiff(keys(fa.images), keys(fb.images)); len(ad)+len(gone) > 0 {
-			c.Items = append(c.Items, changeItem{What: "Images", Added: ad, Gone: gone})
-		}
-		switch {
-		case fa.valuesTooLarge || fb.valuesTooLarge:
-			c.ValuesNote = "values.yaml is larger than 1 MiB: not compared."
-		default:
-			la, lb := splitLines(fa.values), splitLines(fb.values)
-			if len(la)+len(lb) > maxDiffSources {
-				c.ValuesNote = "values.yaml is too long to compare here."
-				break
-			}
-			ops, ok := lineDiff(la, lb, maxDiffEdits)
-			if !ok {
-				c.ValuesNote = fmt.Sprintf("values.yaml changed too much to show line by line (%d lines, then %d).", len(la), len(lb))
-				break
-			}
-			c.Values, c.Added, c.Removed = renderUnified(ops, diffContext, maxDiffLines)
-		}
+		c.compare(fa, fb)
 		out = append(out, c)
 	}
 	return out, read, nil
+}
+
+// compare adds what the two archives' files say: every file compared by
+// digest, text files diffed, and the images their YAML names.
+func (c *change) compare(fa, fb *latestFiles) {
+	files, more := compareFiles(fa.files, fb.files)
+	it := changeItem{What: "Files"}
+	for _, f := range files {
+		switch f.State {
+		case "added":
+			it.Added = append(it.Added, f.summary())
+		case "removed":
+			it.Gone = append(it.Gone, f.summary())
+		default:
+			it.Changed = append(it.Changed, f.summary())
+		}
+		if f.Path == "values.yaml" {
+			c.Added, c.Removed = f.Added, f.Removed
+		}
+		if f.Diff != "" {
+			c.Diffs = append(c.Diffs, f)
+		}
+	}
+	if more > 0 {
+		it.Changed = append(it.Changed, fmt.Sprintf("and %d more files", more))
+	}
+	if len(files) > 0 {
+		c.Items = append(c.Items, it)
+	}
+	if ad, gone := setDiff(keys(fa.images), keys(fb.images)); len(ad)+len(gone) > 0 {
+		c.Items = append(c.Items, changeItem{What: "Images", Added: ad, Gone: gone})
+	}
 }
 
 func keys(m map[string]bool) []string {

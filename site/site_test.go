@@ -924,7 +924,7 @@ func TestChanges(t *testing.T) {
 		`<strong>Charts</strong> <span class="chg add">+ <code>app-1.1.0.tgz</code></span> <span class="chg del">− <code>app-1.0.0.tgz</code></span>`,
 		`<strong>Manifests</strong> <span class="chg add">+ <code>manifests/b.yaml</code></span> <span class="chg del">− <code>manifests/a.yaml</code></span>`,
 		`<span class="chg add">+ <code>cm (optional any)</code></span>`, `k8s: required &gt;= 1.25.0 → required &gt;= 1.27.0`,
-		"values.yaml and images are compared for the newest version only",
+		"The files of the two archives were not compared for this version",
 		`<strong>Images</strong> <span class="chg del">− <code>repo/sidecar:0.1</code></span>`,
 		"<span class=\"dd\">-replicas: 1\n</span>", "<span class=\"da\">+replicas: 3 # &lt;more&gt;\n</span>",
 		`<a href="#changes-2.0.0">what changed</a>`,
@@ -1173,5 +1173,57 @@ func TestImageViewBounds(t *testing.T) {
 	}
 	if len(r.Sources) != maxImageSources+1 || r.Sources[maxImageSources] != "and 2 more" {
 		t.Errorf("sources %q", r.Sources)
+	}
+}
+
+// TestChangesCompareFiles: a version whose CRD, README, pack.json
+// (annotations), chart or other files changed under the same names is
+// never said to be unchanged (stranger4 S3, S10): every file of the two
+// archives is compared by digest, text files are diffed.
+func TestChangesCompareFiles(t *testing.T) {
+	crd := func(desc string, last int) []byte {
+		var b strings.Builder
+		b.WriteString("kind: CustomResourceDefinition\nspec:\n")
+		for i := 0; i <= last; i++ {
+			d := "a field"
+			if i == 5 {
+				d = desc
+			}
+			fmt.Fprintf(&b, "  field%d:\n    description: %s\n", i, d)
+		}
+		return []byte(b.String())
+	}
+	p := synthPack{name: "mycrd", layer: "addon", versions: []string{"1.1.0", "1.2.0"},
+		vfiles: map[string]map[string][]byte{
+			"1.1.0": {"pack.json": []byte(`{"name":"mycrd","version":"1.1.0"}`), "manifests/crd.yaml": crd("field 5 first", 1999),
+				"README.md": []byte("# crd\n"), "charts/app-1.0.0.tgz": []byte("\x1f\x8b\x00old"), "old.txt": []byte("gone\n")},
+			"1.2.0": {"pack.json": []byte(`{"name":"mycrd","version":"1.2.0","annotations":{"homepage":"x"}}`), "manifests/crd.yaml": crd("field 5 now REQUIRED", 1998),
+				"README.md": []byte("# crd\nhello <b>\n"), "charts/app-1.0.0.tgz": []byte("\x1f\x8b\x00new"), "new.yaml": []byte("a: 1\nb: 2\n")},
+		},
+		release: func(r *index.Release) { r.KubeManifests = []string{"manifests/crd.yaml"} },
+	}
+	same := synthPack{name: "same", layer: "addon", versions: []string{"1.0.0", "1.0.1"},
+		vfiles: map[string]map[string][]byte{"1.0.0": {"values.yaml": []byte("a: 1\n")}, "1.0.1": {"values.yaml": []byte("a: 1\n")}}}
+	_, files := writeSite(t, []synthPack{p, same}, Options{})
+	page := files["packs/mycrd/index.html"]
+	for _, want := range []string{
+		`<strong>Files</strong> <span class="chg add">+ <code>new.yaml (2 lines)</code></span> <span class="chg del">− <code>old.txt (1 line)</code></span>` +
+			` <span class="chg mod">README.md: &#43;1 −0 lines</span> <span class="chg mod">charts/app-1.0.0.tgz (binary)</span>` +
+			` <span class="chg mod">manifests/crd.yaml: &#43;1 −3 lines</span> <span class="chg mod">pack.json: &#43;1 −1 lines</span>`,
+		`<p class="preset-k">manifests/crd.yaml</p>`,
+		"<span class=\"dd\">-    description: field 5 first\n</span><span class=\"da\">+    description: field 5 now REQUIRED\n</span>",
+		"<span class=\"dd\">-  field1999:\n</span>",
+		"<span class=\"da\">+hello &lt;b&gt;\n</span>",
+		`<span class="da">+{&#34;name&#34;:&#34;mycrd&#34;,&#34;version&#34;:&#34;1.2.0&#34;,&#34;annotations&#34;:{&#34;homepage&#34;:&#34;x&#34;}}`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, "No change to") || strings.Contains(page, "No file changed") {
+		t.Error("a version whose files changed is said to be unchanged")
+	}
+	if !strings.Contains(files["packs/same/index.html"], "No file changed: every file of the two archives has the same content.") {
+		t.Error("two archives with the same files are not said to be the same")
 	}
 }
