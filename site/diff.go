@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/packgen/packgen/index"
@@ -27,12 +28,12 @@ const (
 	maxDiffLines   = 1500 // lines of diff output per version
 	maxDiffSources = 20000
 	diffContext    = 3
-	// diffVersions is how many of the newest versions get values.yaml and
-	// image diffs: each costs reading one more archive, and reading
-	// archives is most of the catalogue's time. Older versions show the
-	// changes the index records (charts, manifests, dependencies,
-	// resources), which cost nothing to compare.
-	diffVersions = 1
+	// maxDeepViews bounds the views one page compares archives for
+	// (each reads an archive or two, and reading archives is most of the
+	// catalogue's time); past it, and for older versions in a first
+	// build, a view shows the changes the index records (charts,
+	// manifests, dependencies, resources), which cost nothing to compare.
+	maxDeepViews = 10
 	// maxChangeViews bounds the change views of one page.
 	maxChangeViews = 50
 )
@@ -286,7 +287,8 @@ type change struct {
 	Diffs          []fileChange
 	Added, Removed int // lines of values.yaml
 	Open           bool
-	Shallow        bool // the archives' files were not compared
+	Shallow        bool         // the archives' files were not compared
+	rec            changeRecord // what the page stores for the next build
 }
 
 // HTML is the file's diff, escaped.
@@ -399,15 +401,28 @@ func resourceSummary(r *index.Release) string {
 	return strings.Join(parts, ", ")
 }
 
-// changes builds the change views of the newest versions of a pack, newest
-// first, reading the archives it needs (latest is already read).
+// changes builds the change views of the newest versions of a pack,
+// newest first. The archives are compared for the view of the latest
+// version and of the newest release (the one a build adds, which may be
+// a patch on an older line); the others show what the index records.
+// Which views are compared depends on the shard alone, so a page is the
+// same whether it is rendered fresh or again; a compared view whose two
+// archives the previous build's page already compared is taken from it
+// rather than read again. read holds the archives of the latest version
+// and its base, for the page's compare data.
 func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([]change, map[string]*latestFiles, error) {
 	rs := s.Releases
 	read := map[string]*latestFiles{latest.Version: lf}
 	if len(rs) < 2 {
 		return nil, read, nil
 	}
-	lo := max(1, len(rs)-maxChangeViews)
+	prev := g.previousChanges(s.Name)
+	var newest time.Time
+	for i := range rs {
+		if rs[i].Created.After(newest) {
+			newest = rs[i].Created
+		}
+	}
 	files := map[int]*latestFiles{}
 	get := func(i int) (*latestFiles, error) {
 		if f := files[i]; f != nil {
@@ -425,34 +440,81 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 		return f, nil
 	}
 	var out []change
-	for i := len(rs) - 1; i >= lo; i-- {
-		a, b := &rs[i-1], &rs[i]
-		c := change{Version: b.Version, From: a.Version, ID: "changes-" + b.Version, Items: releaseChanges(a, b), Open: len(out) == 0}
-		if len(out) >= diffVersions {
-			c.Shallow = true
-			out = append(out, c)
+	deep := 0
+	for i := len(rs) - 1; i >= 1 && len(out) < maxChangeViews; i-- {
+		j := baseOf(rs, i)
+		if j < 0 {
 			continue
 		}
-		fa, err := get(i - 1)
-		if err != nil {
-			return nil, nil, err
+		a, b := &rs[j], &rs[i]
+		c := change{Version: b.Version, From: a.Version, ID: "changes-" + b.Version, Items: releaseChanges(a, b), Open: len(out) == 0}
+		rec := changeRecord{Version: b.Version, From: a.Version, To: b.Archive.SHA256, Base: a.Archive.SHA256}
+		switch r := prev[rec.key()]; {
+		case (b != latest && !b.Created.Equal(newest)) || deep == maxDeepViews:
+			rec.Shallow = true
+		case r != nil && !r.Shallow:
+			deep++
+			rec = *r
+			g.carried.Add(1)
+		default:
+			deep++
+			g.compared.Add(1)
+			fa, err := get(j)
+			if err != nil {
+				return nil, nil, err
+			}
+			fb, err := get(i)
+			if err != nil {
+				return nil, nil, err
+			}
+			rec.compare(fa, fb)
 		}
-		fb, err := get(i)
-		if err != nil {
-			return nil, nil, err
+		// Every view with base i was made before this one (bases are
+		// lower): the archive's text is not needed again.
+		if f := files[i]; f != nil && f != lf {
+			f.files = nil
+			delete(files, i)
 		}
-		c.compare(fa, fb)
+		c.apply(rec)
 		out = append(out, c)
 	}
-	return out, read, nil
+	// The compare data holds values.yaml and the images of the latest
+	// version and its base, whatever this build compared.
+	shown := map[string]*latestFiles{latest.Version: lf}
+	for i := range rs {
+		if &rs[i] != latest {
+			continue
+		}
+		if j := baseOf(rs, i); j >= 0 {
+			f := read[rs[j].Version]
+			if f == nil {
+				var err error
+				if f, err = readRelease(g.dir, s.Name, &rs[j], false); err != nil {
+					return nil, nil, fmt.Errorf("%s@%s: %w", s.Name, rs[j].Version, err)
+				}
+			}
+			shown[rs[j].Version] = f
+		}
+	}
+	return out, shown, nil
 }
 
-// compare adds what the two archives' files say: every file compared by
-// digest, text files diffed, and the images their YAML names.
-func (c *change) compare(fa, fb *latestFiles) {
-	files, more := compareFiles(fa.files, fb.files)
+// compare records what the two archives' files say: every file compared
+// by digest, text files diffed, and the images their YAML names.
+func (r *changeRecord) compare(fa, fb *latestFiles) {
+	r.Files, r.More = compareFiles(fa.files, fb.files)
+	r.ImagesAdd, r.ImagesGone = setDiff(keys(fa.images), keys(fb.images))
+}
+
+// apply adds a record to the view.
+func (c *change) apply(r changeRecord) {
+	c.rec = r
+	if r.Shallow {
+		c.Shallow = true
+		return
+	}
 	it := changeItem{What: "Files"}
-	for _, f := range files {
+	for _, f := range r.Files {
 		switch f.State {
 		case "added":
 			it.Added = append(it.Added, f.summary())
@@ -468,14 +530,14 @@ func (c *change) compare(fa, fb *latestFiles) {
 			c.Diffs = append(c.Diffs, f)
 		}
 	}
-	if more > 0 {
-		it.Changed = append(it.Changed, fmt.Sprintf("and %d more files", more))
+	if r.More > 0 {
+		it.Changed = append(it.Changed, fmt.Sprintf("and %d more files", r.More))
 	}
-	if len(files) > 0 {
+	if len(r.Files) > 0 {
 		c.Items = append(c.Items, it)
 	}
-	if ad, gone := setDiff(keys(fa.images), keys(fb.images)); len(ad)+len(gone) > 0 {
-		c.Items = append(c.Items, changeItem{What: "Images", Added: ad, Gone: gone})
+	if len(r.ImagesAdd)+len(r.ImagesGone) > 0 {
+		c.Items = append(c.Items, changeItem{What: "Images", Added: r.ImagesAdd, Gone: r.ImagesGone})
 	}
 }
 

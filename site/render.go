@@ -74,6 +74,7 @@ type packData struct {
 	VersionsJSON           template.JS
 	VersionRows            template.HTML
 	Changes                []change
+	ChangesJSON            template.JS // the changes' records, for the next build
 	ChangesNote            string
 }
 
@@ -231,6 +232,11 @@ func (g *gen) addChanges(d *packData, s *index.Shard, l *index.Release, f *lates
 		}
 	}
 	d.Changes = ch
+	if len(ch) > 0 {
+		if d.ChangesJSON, err = changesJSON(s.Name, ch); err != nil {
+			return err
+		}
+	}
 	has := map[string]string{}
 	for _, c := range ch {
 		has[c.Version] = c.ID

@@ -73,6 +73,9 @@ type Stats struct {
 	// ImagesFound counts newest releases whose images were found
 	// (charts rendered); ImagesCached those taken from Options.Cache.
 	ImagesFound, ImagesCached int
+	// Compared counts change views whose two archives were compared;
+	// CarriedChanges those taken from the previous build's pages.
+	Compared, CarriedChanges int
 }
 
 // Write renders the catalogue into dir, a staged registry directory that
@@ -146,7 +149,8 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 
 func (g *gen) stats() Stats {
 	return Stats{Rendered: int(g.rendered.Load()), Reused: int(g.reused.Load()),
-		ImagesFound: int(g.found.Load()), ImagesCached: g.images.hits}
+		ImagesFound: int(g.found.Load()), ImagesCached: g.images.hits,
+		Compared: int(g.compared.Load()), CarriedChanges: int(g.carried.Load())}
 }
 
 // writeIndex writes the assets, catalog.json, assets/catalog.js and the
@@ -193,6 +197,7 @@ type gen struct {
 	images    *imageCache
 
 	rendered, reused, found atomic.Int64
+	compared, carried       atomic.Int64
 }
 
 // entry is what the index page and catalog.json need about one pack.

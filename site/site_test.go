@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/packgen/packgen/images"
@@ -1225,5 +1226,66 @@ func TestChangesCompareFiles(t *testing.T) {
 	}
 	if !strings.Contains(files["packs/same/index.html"], "No file changed: every file of the two archives has the same content.") {
 		t.Error("two archives with the same files are not said to be the same")
+	}
+}
+
+// TestChangesOwnLine: a patch on an older line published after a newer
+// version (3.27.11 after 3.28.0) is compared with its own line's
+// previous release, and 3.28.0 keeps its base and its view, carried
+// from the previous build's page without reading its archives again
+// (stranger4 S9).
+func TestChangesOwnLine(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2024, 3, d, 0, 0, 0, 0, time.UTC) }
+	calico := func(versions ...string) synthPack {
+		return synthPack{name: "calico", layer: "cni", versions: versions,
+			vfiles: map[string]map[string][]byte{
+				"3.27.10": {"values.yaml": []byte("a: 1\nb: 1\n")},
+				"3.27.11": {"values.yaml": []byte("a: 1\nb: 1\n# 3.27.11 security fix\n")},
+				"3.28.0":  {"values.yaml": []byte("a: 2\nb: 1\n")},
+			},
+			release: func(r *index.Release) {
+				r.Created = map[string]time.Time{"3.27.10": day(1), "3.28.0": day(2), "3.27.11": day(3)}[r.Version]
+			}}
+	}
+	first := t.TempDir()
+	root, shards := synth(t, first, []synthPack{calico("3.27.10", "3.28.0")})
+	if err := WriteOptions(first, root, shards, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// Mark the stored view: the next build must show it as stored.
+	pagePath := filepath.Join(first, "packs", "calico", "index.html")
+	b, err := os.ReadFile(pagePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`+a: 2\n`)) {
+		t.Fatalf("the first page stores no record of 3.28.0's diff")
+	}
+	if err := os.WriteFile(pagePath, bytes.Replace(b, []byte(`+a: 2\n`), []byte(`+a: 2 (carried)\n`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	second := t.TempDir()
+	root, shards = synth(t, second, []synthPack{calico("3.27.10", "3.28.0", "3.27.11")})
+	var st Stats
+	if err := WriteOptions(second, root, shards, Options{Previous: first, Stats: &st}); err != nil {
+		t.Fatal(err)
+	}
+	page := catalogueFiles(t, second)["packs/calico/index.html"]
+	for _, want := range []string{
+		`<span class="ver">3.28.0</span> <span class="muted">since 3.27.10</span>`,
+		`<span class="ver">3.27.11</span> <span class="muted">since 3.27.10</span>`,
+		"<span class=\"da\">+a: 2 (carried)\n</span>",
+		"<span class=\"da\">+# 3.27.11 security fix\n</span>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, "since 3.27.11") || strings.Contains(page, "The files of the two archives were not compared") {
+		t.Error("3.28.0 changed its base, or 3.27.11 was not compared")
+	}
+	if st.Compared != 1 || st.CarriedChanges != 1 {
+		t.Errorf("compared %d views, carried %d; want 1 and 1", st.Compared, st.CarriedChanges)
 	}
 }
