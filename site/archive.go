@@ -75,30 +75,12 @@ func (g *gen) readNewest(name string, r *index.Release) (*latestFiles, error) {
 		}
 		return out, err
 	}
-	f, err := openRelease(g.dir, name, r)
-	if err != nil {
-		return nil, err
-	}
-	wholeArchives <- struct{}{}
-	defer func() { <-wholeArchives }()
-	a, err := pack.OpenArchive(f, pack.ArchiveLimits{MaxTotalSize: maxWholeArchive})
-	f.Close()
-	if errors.Is(err, pack.ErrTooLarge) {
-		// Too large to hold: the page streams it as before, and says
-		// where to list its images.
-		out, err := readLatest(g.dir, name, r)
-		if err == nil {
-			out.found = &imageView{Note: fmt.Sprintf("the archive holds more than %d MiB, more than the catalogue renders; `packgen images %s@%s` lists them", maxWholeArchive>>20, name, r.Version)}
-		}
+	a, out, err := g.openWhole(name, r)
+	if out != nil || err != nil {
 		return out, err
 	}
-	if err == nil && a.Root != name {
-		err = fmt.Errorf("%w: the archive's top directory is %q, not %q", pack.ErrUnsafePath, a.Root, name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", r.Archive.Path, err)
-	}
-	out := &latestFiles{images: map[string]bool{}}
+	defer func() { <-wholeArchives }()
+	out = &latestFiles{images: map[string]bool{}}
 	err = fs.WalkDir(a, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
@@ -128,6 +110,58 @@ func (g *gen) readNewest(name string, r *index.Release) (*latestFiles, error) {
 	}
 	g.images.store(r.Archive.SHA256, out.found)
 	return out, nil
+}
+
+// openWhole opens a release's archive whole, holding one of
+// wholeArchives (the caller releases it when a is not nil); an archive
+// too large to hold is read as a stream instead (out, with a note in
+// place of its images).
+func (g *gen) openWhole(name string, r *index.Release) (a *pack.Archive, out *latestFiles, err error) {
+	f, err := openRelease(g.dir, name, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	wholeArchives <- struct{}{}
+	a, err = pack.OpenArchive(f, pack.ArchiveLimits{MaxTotalSize: maxWholeArchive})
+	f.Close()
+	if errors.Is(err, pack.ErrTooLarge) {
+		<-wholeArchives
+		// Too large to hold: the page streams it as before, and says
+		// where to list its images.
+		out, err := readLatest(g.dir, name, r)
+		if err == nil {
+			out.found = &imageView{Note: fmt.Sprintf("the archive holds more than %d MiB, more than the catalogue renders; `packgen images %s@%s` lists them", maxWholeArchive>>20, name, r.Version)}
+		}
+		return nil, out, err
+	}
+	if err == nil && a.Root != name {
+		err = fmt.Errorf("%w: the archive's top directory is %q, not %q", pack.ErrUnsafePath, a.Root, name)
+	}
+	if err != nil {
+		<-wholeArchives
+		return nil, nil, fmt.Errorf("read %s: %w", r.Archive.Path, err)
+	}
+	return a, nil, nil
+}
+
+// imagesOf is the Images view of a release other than the newest, from
+// the machine's cache or found now (and remembered).
+func (g *gen) imagesOf(name string, r *index.Release) (*imageView, error) {
+	if v, ok := g.images.lookup(r.Archive.SHA256); ok {
+		return v, nil
+	}
+	a, out, err := g.openWhole(name, r)
+	if err != nil || out != nil {
+		return nil, err
+	}
+	defer func() { <-wholeArchives }()
+	g.found.Add(1)
+	v, err := findImages(a)
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", name, r.Version, err)
+	}
+	g.images.store(r.Archive.SHA256, v)
+	return v, nil
 }
 
 // openRelease opens a release's archive in the staged site.

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/packgen/packgen/images/ref"
 	"github.com/packgen/packgen/index"
 )
 
@@ -468,6 +469,11 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 				return nil, nil, err
 			}
 			rec.compare(fa, fb)
+			if b == latest {
+				if err := g.renderedImages(&rec, s.Name, a, lf); err != nil {
+					return nil, nil, err
+				}
+			}
 		}
 		// Every view with base i was made before this one (bases are
 		// lower): the archive's text is not needed again.
@@ -500,10 +506,43 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 }
 
 // compare records what the two archives' files say: every file compared
-// by digest, text files diffed, and the images their YAML names.
+// by digest, text files diffed, and the images their YAML names
+// (normalised as the Images section names them).
 func (r *changeRecord) compare(fa, fb *latestFiles) {
 	r.Files, r.More = compareFiles(fa.files, fb.files)
-	r.ImagesAdd, r.ImagesGone = setDiff(keys(fa.images), keys(fb.images))
+	r.ImagesAdd, r.ImagesGone = setDiff(normalised(keys(fa.images)), normalised(keys(fb.images)))
+}
+
+// renderedImages compares, for the latest version's view, the images
+// its Images section lists (manifests and charts rendered) with those of
+// its base, found the same way (from the machine's cache when an
+// earlier build listed them, else rendered now): an image bumped through
+// a chart's repository and tag is not named by any image: line. When
+// either cannot be listed the names in the YAML stay.
+func (g *gen) renderedImages(rec *changeRecord, name string, base *index.Release, lf *latestFiles) error {
+	nv := lf.found
+	if nv == nil || nv.Note != "" || nv.More > 0 {
+		return nil
+	}
+	ov, err := g.imagesOf(name, base)
+	if err != nil || ov == nil || ov.Note != "" || ov.More > 0 {
+		return err
+	}
+	rec.ImagesAdd, rec.ImagesGone = setDiff(ov.names(), nv.names())
+	return nil
+}
+
+// normalised names images as the Images section does (docker.io/library/
+// added, a tag given); a name that does not parse stays as written.
+func normalised(xs []string) []string {
+	out := make([]string, 0, len(xs))
+	for _, x := range xs {
+		if n, err := ref.Normalize(x); err == nil {
+			x = n
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 // apply adds a record to the view.

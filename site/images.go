@@ -115,6 +115,15 @@ func findImages(a *pack.Archive) (*imageView, error) {
 	return viewOf([]*images.Report{rep}), nil
 }
 
+// names are the images the view lists.
+func (v *imageView) names() []string {
+	out := make([]string, 0, len(v.Rows))
+	for _, r := range v.Rows {
+		out = append(out, r.Image)
+	}
+	return out
+}
+
 // viewOf is the Images section of reports.
 func viewOf(reports []*images.Report) *imageView {
 	v := &imageView{}

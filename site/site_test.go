@@ -926,7 +926,7 @@ func TestChanges(t *testing.T) {
 		`<strong>Manifests</strong> <span class="chg add">+ <code>manifests/b.yaml</code></span> <span class="chg del">− <code>manifests/a.yaml</code></span>`,
 		`<span class="chg add">+ <code>cm (optional any)</code></span>`, `k8s: required &gt;= 1.25.0 → required &gt;= 1.27.0`,
 		"The files of the two archives were not compared for this version",
-		`<strong>Images</strong> <span class="chg del">− <code>repo/sidecar:0.1</code></span>`,
+		`<strong>Images</strong> <span class="chg del">− <code>docker.io/repo/sidecar:0.1</code></span>`,
 		"<span class=\"dd\">-replicas: 1\n</span>", "<span class=\"da\">+replicas: 3 # &lt;more&gt;\n</span>",
 		`<a href="#changes-2.0.0">what changed</a>`,
 	} {
@@ -1065,7 +1065,8 @@ func TestImagesView(t *testing.T) {
 	if strings.Contains(page, "x<b>y") {
 		t.Error("an image name came out unescaped")
 	}
-	if st.Rendered != 1 || st.ImagesFound != 1 || st.ImagesCached != 0 {
+	// 2.0.0's images, and 1.0.0's, which its change view compares.
+	if st.Rendered != 1 || st.ImagesFound != 2 || st.ImagesCached != 0 {
 		t.Errorf("cold: %+v", st)
 	}
 	// Another build with the same cache renders the page again (no
@@ -1075,7 +1076,7 @@ func TestImagesView(t *testing.T) {
 	if err := WriteOptions(dir2, root, shards, Options{Cache: cache, Stats: &st}); err != nil {
 		t.Fatal(err)
 	}
-	if st.Rendered != 1 || st.ImagesFound != 0 || st.ImagesCached != 1 {
+	if st.Rendered != 1 || st.ImagesFound != 0 || st.ImagesCached != 2 {
 		t.Errorf("cached: %+v", st)
 	}
 	diffFiles(t, "from the image cache", files, catalogueFiles(t, dir2))
@@ -1084,7 +1085,7 @@ func TestImagesView(t *testing.T) {
 		t.Fatal(err)
 	}
 	root, shards = synth(t, dir2, []synthPack{imagesPack("app")})
-	if err := WriteOptions(dir2, root, shards, Options{Cache: cache, Stats: &st}); err != nil || st.ImagesFound != 1 {
+	if err := WriteOptions(dir2, root, shards, Options{Cache: cache, Stats: &st}); err != nil || st.ImagesFound != 2 {
 		t.Errorf("damaged cache: %v, %+v", err, st)
 	}
 	_ = dir
@@ -1287,5 +1288,31 @@ func TestChangesOwnLine(t *testing.T) {
 	}
 	if st.Compared != 1 || st.CarriedChanges != 1 {
 		t.Errorf("compared %d views, carried %d; want 1 and 1", st.Compared, st.CarriedChanges)
+	}
+}
+
+// TestChangesRenderedImages: the latest version's change view compares
+// the images its Images section lists, rendered and normalised, with its
+// base's: a bump through a templated value that no image: line names
+// shows, named as the Images table names it (stranger4 S8).
+func TestChangesRenderedImages(t *testing.T) {
+	manifest := []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {{ .Values.repository }}:{{ .Values.tag }}\n")
+	packJSON := func(v string) []byte {
+		return []byte(`{"name":"split","version":"` + v + `","layer":"addon","addonType":"tools","cloudTypes":["all"],"kubeManifests":["manifests/app.yaml"]}`)
+	}
+	values := func(tag string) []byte {
+		return []byte("pack:\n  namespace: s\nmanifests:\n  app:\n    repository: nginx\n    tag: \"" + tag + "\"\n")
+	}
+	p := synthPack{name: "split", layer: "addon", versions: []string{"1.0.0", "1.1.0"},
+		vfiles: map[string]map[string][]byte{
+			"1.0.0": {"values.yaml": values("1.25"), "manifests/app.yaml": manifest, "pack.json": packJSON("1.0.0")},
+			"1.1.0": {"values.yaml": values("1.27"), "manifests/app.yaml": manifest, "pack.json": packJSON("1.1.0")},
+		},
+		release: func(r *index.Release) { r.KubeManifests = []string{"manifests/app.yaml"} }}
+	_, files := writeSite(t, []synthPack{p}, Options{})
+	want := `<strong>Images</strong> <span class="chg add">+ <code>docker.io/library/nginx:1.27</code></span> <span class="chg del">− <code>docker.io/library/nginx:1.25</code></span>`
+	if page := files["packs/split/index.html"]; !strings.Contains(page, want) {
+		i := strings.Index(page, `id="changes-1.1.0"`)
+		t.Errorf("change view lacks %s:\n%.1500s", want, page[max(i, 0):])
 	}
 }
