@@ -1316,3 +1316,22 @@ func TestChangesRenderedImages(t *testing.T) {
 		t.Errorf("change view lacks %s:\n%.1500s", want, page[max(i, 0):])
 	}
 }
+
+// TestSnippetsPinExactly: a version that is not strict semver gets
+// snippets that pin it exactly; as written, "1.30" would float to any
+// 1.30.x (stranger4 S4; client.TestResolvePinConstraint resolves them).
+func TestSnippetsPinExactly(t *testing.T) {
+	for v, want := range map[string]string{"1.30": "=1.30.0", "v2.0.0": "=2.0.0", "1.2.3": "1.2.3"} {
+		_, files := writeSite(t, []synthPack{{name: "tmpl", layer: "addon", versions: []string{v}}}, Options{})
+		page := files["packs/tmpl/index.html"]
+		for _, s := range []string{
+			`<code id="fetch-cmd" class="lang-shell">packgen fetch tmpl@` + want + `</code>`,
+			`version: &#34;` + want + `&#34;`,
+			`version      = &#34;` + v + `&#34;`, // Terraform looks the version up as written
+		} {
+			if !strings.Contains(page, s) {
+				t.Errorf("%s: page lacks %s", v, s)
+			}
+		}
+	}
+}
