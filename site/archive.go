@@ -144,26 +144,6 @@ func (g *gen) openWhole(name string, r *index.Release) (a *pack.Archive, out *la
 	return a, nil, nil
 }
 
-// imagesOf is the Images view of a release other than the newest, from
-// the machine's cache or found now (and remembered).
-func (g *gen) imagesOf(name string, r *index.Release) (*imageView, error) {
-	if v, ok := g.images.lookup(r.Archive.SHA256); ok {
-		return v, nil
-	}
-	a, out, err := g.openWhole(name, r)
-	if err != nil || out != nil {
-		return nil, err
-	}
-	defer func() { <-wholeArchives }()
-	g.found.Add(1)
-	v, err := findImages(a)
-	if err != nil {
-		return nil, fmt.Errorf("%s@%s: %w", name, r.Version, err)
-	}
-	g.images.store(r.Archive.SHA256, v)
-	return v, nil
-}
-
 // openRelease opens a release's archive in the staged site.
 func openRelease(dir, name string, r *index.Release) (*os.File, error) {
 	p := path.Clean(r.Archive.Path)

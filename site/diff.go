@@ -417,7 +417,7 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 	if len(rs) < 2 {
 		return nil, read, nil
 	}
-	prev := g.previousChanges(s.Name)
+	prev, rendered := g.previousChanges(s.Name)
 	var newest time.Time
 	for i := range rs {
 		if rs[i].Created.After(newest) {
@@ -470,9 +470,7 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 			}
 			rec.compare(fa, fb)
 			if b == latest {
-				if err := g.renderedImages(&rec, s.Name, a, lf); err != nil {
-					return nil, nil, err
-				}
+				g.renderedImages(&rec, a, lf, rendered)
 			}
 		}
 		// Every view with base i was made before this one (bases are
@@ -515,21 +513,28 @@ func (r *changeRecord) compare(fa, fb *latestFiles) {
 
 // renderedImages compares, for the latest version's view, the images
 // its Images section lists (manifests and charts rendered) with those of
-// its base, found the same way (from the machine's cache when an
-// earlier build listed them, else rendered now): an image bumped through
-// a chart's repository and tag is not named by any image: line. When
-// either cannot be listed the names in the YAML stay.
-func (g *gen) renderedImages(rec *changeRecord, name string, base *index.Release, lf *latestFiles) error {
-	nv := lf.found
-	if nv == nil || nv.Note != "" || nv.More > 0 {
-		return nil
+// its base as listed when the base was the latest: from the machine's
+// image cache or the previous build's page (the build that published
+// the base listed them). Then an image bumped through a chart's
+// repository and tag shows. When the base's are not at hand (a first
+// build) they are not rendered now, which would double a first build's
+// chart rendering: the view keeps the image: names and says so.
+func (g *gen) renderedImages(rec *changeRecord, base *index.Release, lf *latestFiles, prev map[string][]string) {
+	if !lf.found.complete() {
+		return
 	}
-	ov, err := g.imagesOf(name, base)
-	if err != nil || ov == nil || ov.Note != "" || ov.More > 0 {
-		return err
+	var old []string
+	if v, ok := g.images.lookup(base.Archive.SHA256); ok && v.complete() {
+		old = v.names()
+	} else if o, ok := prev[base.Archive.SHA256]; ok {
+		old = o
+	} else {
+		if len(rec.ImagesAdd)+len(rec.ImagesGone) > 0 {
+			rec.ImagesNote = "named by image: in values.yaml and the manifests; " + base.Version + "'s charts were not rendered"
+		}
+		return
 	}
-	rec.ImagesAdd, rec.ImagesGone = setDiff(ov.names(), nv.names())
-	return nil
+	rec.ImagesAdd, rec.ImagesGone = setDiff(old, lf.found.names())
 }
 
 // normalised names images as the Images section does (docker.io/library/
@@ -576,7 +581,11 @@ func (c *change) apply(r changeRecord) {
 		c.Items = append(c.Items, it)
 	}
 	if len(r.ImagesAdd)+len(r.ImagesGone) > 0 {
-		c.Items = append(c.Items, changeItem{What: "Images", Added: r.ImagesAdd, Gone: r.ImagesGone})
+		it := changeItem{What: "Images", Added: r.ImagesAdd, Gone: r.ImagesGone}
+		if r.ImagesNote != "" {
+			it.Changed = []string{"(" + r.ImagesNote + ")"}
+		}
+		c.Items = append(c.Items, it)
 	}
 }
 

@@ -232,10 +232,8 @@ func (g *gen) addChanges(d *packData, s *index.Shard, l *index.Release, f *lates
 		}
 	}
 	d.Changes = ch
-	if len(ch) > 0 {
-		if d.ChangesJSON, err = changesJSON(s.Name, ch); err != nil {
-			return err
-		}
+	if d.ChangesJSON, err = changesJSON(s.Name, ch, l, f.found); err != nil {
+		return err
 	}
 	has := map[string]string{}
 	for _, c := range ch {

@@ -1065,8 +1065,7 @@ func TestImagesView(t *testing.T) {
 	if strings.Contains(page, "x<b>y") {
 		t.Error("an image name came out unescaped")
 	}
-	// 2.0.0's images, and 1.0.0's, which its change view compares.
-	if st.Rendered != 1 || st.ImagesFound != 2 || st.ImagesCached != 0 {
+	if st.Rendered != 1 || st.ImagesFound != 1 || st.ImagesCached != 0 {
 		t.Errorf("cold: %+v", st)
 	}
 	// Another build with the same cache renders the page again (no
@@ -1076,7 +1075,7 @@ func TestImagesView(t *testing.T) {
 	if err := WriteOptions(dir2, root, shards, Options{Cache: cache, Stats: &st}); err != nil {
 		t.Fatal(err)
 	}
-	if st.Rendered != 1 || st.ImagesFound != 0 || st.ImagesCached != 2 {
+	if st.Rendered != 1 || st.ImagesFound != 0 || st.ImagesCached != 1 {
 		t.Errorf("cached: %+v", st)
 	}
 	diffFiles(t, "from the image cache", files, catalogueFiles(t, dir2))
@@ -1085,7 +1084,7 @@ func TestImagesView(t *testing.T) {
 		t.Fatal(err)
 	}
 	root, shards = synth(t, dir2, []synthPack{imagesPack("app")})
-	if err := WriteOptions(dir2, root, shards, Options{Cache: cache, Stats: &st}); err != nil || st.ImagesFound != 2 {
+	if err := WriteOptions(dir2, root, shards, Options{Cache: cache, Stats: &st}); err != nil || st.ImagesFound != 1 {
 		t.Errorf("damaged cache: %v, %+v", err, st)
 	}
 	_ = dir
@@ -1292,28 +1291,48 @@ func TestChangesOwnLine(t *testing.T) {
 }
 
 // TestChangesRenderedImages: the latest version's change view compares
-// the images its Images section lists, rendered and normalised, with its
-// base's: a bump through a templated value that no image: line names
-// shows, named as the Images table names it (stranger4 S8).
+// the images its Images section lists, rendered and normalised, with
+// those its base's page listed when the base was the latest (from the
+// previous build's page, or the machine's image cache): a bump through
+// a templated value that no image: line names shows, named as the
+// Images table names it (stranger4 S8). A first build, which has
+// neither, does not render the base: it keeps the image: names and
+// says so.
 func TestChangesRenderedImages(t *testing.T) {
-	manifest := []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {{ .Values.repository }}:{{ .Values.tag }}\n")
+	manifest := []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {{ .Values.repository }}:{{ .Values.tag }}\n        - name: side\n          image: {{ .Values.side }}\n")
 	packJSON := func(v string) []byte {
 		return []byte(`{"name":"split","version":"` + v + `","layer":"addon","addonType":"tools","cloudTypes":["all"],"kubeManifests":["manifests/app.yaml"]}`)
 	}
-	values := func(tag string) []byte {
-		return []byte("pack:\n  namespace: s\nmanifests:\n  app:\n    repository: nginx\n    tag: \"" + tag + "\"\n")
+	values := func(tag, side string) []byte {
+		return []byte("pack:\n  namespace: s\nmanifests:\n  app:\n    repository: nginx\n    tag: \"" + tag + "\"\n    side: \"" + side + "\"\n" +
+			"  other:\n    image: " + side + "\n")
 	}
-	p := synthPack{name: "split", layer: "addon", versions: []string{"1.0.0", "1.1.0"},
-		vfiles: map[string]map[string][]byte{
-			"1.0.0": {"values.yaml": values("1.25"), "manifests/app.yaml": manifest, "pack.json": packJSON("1.0.0")},
-			"1.1.0": {"values.yaml": values("1.27"), "manifests/app.yaml": manifest, "pack.json": packJSON("1.1.0")},
-		},
-		release: func(r *index.Release) { r.KubeManifests = []string{"manifests/app.yaml"} }}
-	_, files := writeSite(t, []synthPack{p}, Options{})
-	want := `<strong>Images</strong> <span class="chg add">+ <code>docker.io/library/nginx:1.27</code></span> <span class="chg del">− <code>docker.io/library/nginx:1.25</code></span>`
-	if page := files["packs/split/index.html"]; !strings.Contains(page, want) {
-		i := strings.Index(page, `id="changes-1.1.0"`)
-		t.Errorf("change view lacks %s:\n%.1500s", want, page[max(i, 0):])
+	split := func(versions ...string) synthPack {
+		return synthPack{name: "split", layer: "addon", versions: versions,
+			vfiles: map[string]map[string][]byte{
+				"1.0.0": {"values.yaml": values("1.25", "busybox:1"), "manifests/app.yaml": manifest, "pack.json": packJSON("1.0.0")},
+				"1.1.0": {"values.yaml": values("1.27", "busybox:2"), "manifests/app.yaml": manifest, "pack.json": packJSON("1.1.0")},
+			}}
+	}
+	want := `<strong>Images</strong> <span class="chg add">+ <code>docker.io/library/busybox:2</code></span> <span class="chg add">+ <code>docker.io/library/nginx:1.27</code></span>` +
+		` <span class="chg del">− <code>docker.io/library/busybox:1</code></span> <span class="chg del">− <code>docker.io/library/nginx:1.25</code></span>`
+	cache := t.TempDir()
+	first, _ := writeSite(t, []synthPack{split("1.0.0")}, Options{Cache: t.TempDir()})
+	for what, o := range map[string]Options{"previous page": {Previous: first}, "image cache": {Cache: cache}} {
+		if what == "image cache" {
+			writeSite(t, []synthPack{split("1.0.0")}, Options{Cache: cache})
+		}
+		_, files := writeSite(t, []synthPack{split("1.0.0", "1.1.0")}, o)
+		if page := files["packs/split/index.html"]; !strings.Contains(page, want) {
+			i := strings.Index(page, `<strong>Images</strong>`)
+			j := strings.Index(page, `id="images-h"`)
+			t.Errorf("%s: change view lacks %s:\n%.600s\n%.3000s", what, want, page[max(i, 0):], page[max(j, 0):])
+		}
+	}
+	_, files := writeSite(t, []synthPack{split("1.0.0", "1.1.0")}, Options{})
+	if page := files["packs/split/index.html"]; !strings.Contains(page, `<strong>Images</strong> <span class="chg add">+ <code>docker.io/library/busybox:2</code></span> <span class="chg del">− <code>docker.io/library/busybox:1</code></span> <span class="chg mod">(named by image: in values.yaml and the manifests; 1.0.0&#39;s charts were not rendered)</span>`) {
+		i := strings.Index(page, `<strong>Images</strong>`)
+		t.Errorf("first build: %.600s", page[max(i, 0):])
 	}
 }
 
