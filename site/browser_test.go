@@ -682,11 +682,14 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 	if res.ImgSum != "2 declared in values.yaml pack.content.images (what the platform's air-gap tooling mirrors) · 2 deployed by the pack's manifests and charts, rendered as the platform renders them · 1 not declared · 1 unused" {
 		t.Errorf("images summary %q", res.ImgSum)
 	}
-	wantChanges := "Manifests + manifests/metrics.yaml − manifests/legacy.yaml|" +
+	indexChanges := "Manifests + manifests/metrics.yaml − manifests/legacy.yaml|" +
 		"Dependencies + cert-manager (optional >= 1.14.0) kubernetes: required >= 1.25.0 → required >= 1.27.0, <= 1.31.0|" +
-		"Resource constraints — → CPU 2 cores (2000 m), Memory 4 GiB (4096 MiB), Disk 20 GB (on worker nodes, request at manifests.showcase.resources.requests.storage, × replicas at manifests.showcase.replicas)|" +
-		"Images + registry.example.com/showcase-agent:0.9.0 + registry.example.com/showcase-exporter:0.4.0 + registry.example.com/showcase:1.1.0 − registry.example.com/showcase:1.0.0"
-	if strings.Join(res.Changes, "|") != wantChanges || res.DiffAdd != 12 || res.DiffDel != 2 || !res.Open {
+		"Resource constraints — → CPU 2 cores (2000 m), Memory 4 GiB (4096 MiB), Disk 20 GB (on worker nodes, request at manifests.showcase.resources.requests.storage, × replicas at manifests.showcase.replicas)|"
+	wantChanges := indexChanges +
+		"Files + README.md (23 lines) + logo.png (larger than 1 MiB) + manifests/metrics.yaml (4 lines) + presets.yaml (26 lines) + schema.yaml (10 lines) − manifests/legacy.yaml (4 lines) values.yaml: +12 −2 lines manifests/showcase.yaml: +20 −0 lines pack.json: +13 −6 lines|" +
+		"Images + registry.example.com/showcase-agent:0.9.0 + registry.example.com/showcase-exporter:0.4.0 + registry.example.com/showcase:1.1.0 − registry.example.com/showcase:1.0.0 (named by image: in values.yaml and the manifests; 1.0.0's charts were not rendered)"
+	// The diffs of values.yaml (+12 −2), manifests/showcase.yaml and pack.json.
+	if strings.Join(res.Changes, "|") != wantChanges || res.DiffAdd != 45 || res.DiffDel != 8 || !res.Open {
 		t.Errorf("changes %q, values +%d −%d, open %v", res.Changes, res.DiffAdd, res.DiffDel, res.Open)
 	}
 	// Copy the profile snippet.
@@ -718,7 +721,9 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
   faults: ` + a11yJS + `,
 }))()`
 	b.eval(t, cmpJS, &cmp)
-	if !closed || strings.Join(cmp.Items, "|") != wantChanges || cmp.Add != 12 || cmp.Del != 2 || cmp.From != "1.0.0" || cmp.Status != "From 1.0.0 to 1.1.0" || len(cmp.Faults) > 0 {
+	// The compare view has what the index records and the images named.
+	wantCompare := indexChanges + "Images + registry.example.com/showcase-agent:0.9.0 + registry.example.com/showcase-exporter:0.4.0 + registry.example.com/showcase:1.1.0 − registry.example.com/showcase:1.0.0"
+	if !closed || strings.Join(cmp.Items, "|") != wantCompare || cmp.Add != 12 || cmp.Del != 2 || cmp.From != "1.0.0" || cmp.Status != "From 1.0.0 to 1.1.0" || len(cmp.Faults) > 0 {
 		t.Errorf("compare (closed at first: %v): %+v", closed, cmp)
 	}
 	b.elementShot(t, shots, "showcase-compare.png", "#compare")
