@@ -568,6 +568,7 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 		YAMLOver int      `json:"yamlOver"`
 		Trust    string   `json:"trust"`
 		Changes  []string `json:"changes"`
+		ImgNote  string   `json:"imgNote"`
 		DiffAdd  int      `json:"diffAdd"`
 		DiffDel  int      `json:"diffDel"`
 		Open     bool     `json:"open"`
@@ -601,6 +602,7 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
     yamlOver: y.scrollWidth - y.clientWidth,
     trust: document.querySelector(".trust").textContent,
     changes: all("details.change .change-items li", li => li.textContent.replace(/\s+/g, " ").trim()),
+    imgNote: (document.querySelector("details.change .images-note") || {textContent: ""}).textContent.replace(/\s+/g, " "),
     diffAdd: document.querySelectorAll("details.change pre.diff .da").length,
     diffDel: document.querySelectorAll("details.change pre.diff .dd").length,
     open: document.querySelector("details.change").open,
@@ -687,10 +689,13 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 		"Resource constraints — → CPU 2 cores (2000 m), Memory 4 GiB (4096 MiB), Disk 20 GB (on worker nodes, request at manifests.showcase.resources.requests.storage, × replicas at manifests.showcase.replicas)|"
 	wantChanges := indexChanges +
 		"Files + README.md (23 lines) + logo.png (larger than 1 MiB) + manifests/metrics.yaml (4 lines) + presets.yaml (26 lines) + schema.yaml (10 lines) − manifests/legacy.yaml (4 lines) values.yaml: +12 −2 lines manifests/showcase.yaml: +20 −0 lines pack.json: +13 −6 lines|" +
-		"Images + registry.example.com/showcase-agent:0.9.0 + registry.example.com/showcase-exporter:0.4.0 + registry.example.com/showcase:1.1.0 − registry.example.com/showcase:1.0.0 (named by image: in values.yaml and the manifests; 1.0.0's charts were not rendered)"
+		"Images + registry.example.com/showcase-agent:0.9.0 + registry.example.com/showcase-exporter:0.4.0 + registry.example.com/showcase:1.1.0 − registry.example.com/showcase:1.0.0"
 	// The diffs of values.yaml (+12 −2), manifests/showcase.yaml and pack.json.
 	if strings.Join(res.Changes, "|") != wantChanges || res.DiffAdd != 45 || res.DiffDel != 8 || !res.Open {
 		t.Errorf("changes %q, values +%d −%d, open %v", res.Changes, res.DiffAdd, res.DiffDel, res.Open)
+	}
+	if want := "Images are compared by the names image: gives in values.yaml and the manifests; images that charts or templated manifests render are not compared here: the Images section lists those of the latest version."; res.ImgNote != want {
+		t.Errorf("images note %q, want %q", res.ImgNote, want)
 	}
 	// Copy the profile snippet.
 	var clip string

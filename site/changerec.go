@@ -32,18 +32,12 @@ type changeRecord struct {
 	More       int          `json:"more,omitempty"`
 	ImagesAdd  []string     `json:"imagesAdd,omitempty"`
 	ImagesGone []string     `json:"imagesGone,omitempty"`
-	ImagesNote string       `json:"imagesNote,omitempty"` // how the images were found, when not rendered
 }
 
 // changeRecords is the page's JSON block; V changes with what a record means.
 type changeRecords struct {
 	V       int            `json:"v"`
 	Changes []changeRecord `json:"changes"`
-	// Rendered is the latest version's images as its Images section
-	// lists them (charts and manifests rendered), by archive digest: when
-	// a later version is compared with it, its images need not be
-	// rendered again.
-	Rendered map[string][]string `json:"rendered,omitempty"`
 }
 
 const changeRecordsV = 1
@@ -58,46 +52,42 @@ func recordKey(version, from, to, base string) string {
 func (r *changeRecord) key() string { return recordKey(r.Version, r.From, r.To, r.Base) }
 
 // previousChanges reads the records of the previous build's page of a
-// pack, and the images it lists by archive digest. A page that cannot
-// be read, or of another format, gives none.
-func (g *gen) previousChanges(name string) (map[string]*changeRecord, map[string][]string) {
+// pack. A page that cannot be read, or of another format, gives none.
+func (g *gen) previousChanges(name string) map[string]*changeRecord {
 	if g.prev == "" {
-		return nil, nil
+		return nil
 	}
 	p := filepath.Join(g.prev, filepath.FromSlash(PagePath(name)))
 	if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
-		return nil, nil
+		return nil
 	}
 	page, err := safefile.ReadFile(p, maxReused)
 	if err != nil {
-		return nil, nil
+		return nil
 	}
 	_, rest, ok := bytes.Cut(page, []byte(changesDataOpen))
 	if !ok {
-		return nil, nil
+		return nil
 	}
 	data, _, ok := bytes.Cut(rest, []byte("</script>"))
 	if !ok {
-		return nil, nil
+		return nil
 	}
 	var d changeRecords
 	if json.Unmarshal(data, &d) != nil || d.V != changeRecordsV {
-		return nil, nil
+		return nil
 	}
 	recs := map[string]*changeRecord{}
 	for i := range d.Changes {
 		recs[d.Changes[i].key()] = &d.Changes[i]
 	}
-	return recs, d.Rendered
+	return recs
 }
 
 // changesJSON is the page's block of records; encoding/json escapes <,
 // > and &, so the data cannot close its script element.
-func changesJSON(name string, ch []change, latest *index.Release, found *imageView) (template.JS, error) {
+func changesJSON(name string, ch []change) (template.JS, error) {
 	d := changeRecords{V: changeRecordsV, Changes: make([]changeRecord, 0, len(ch))}
-	if found.complete() {
-		d.Rendered = map[string][]string{latest.Archive.SHA256: found.names()}
-	}
 	for _, c := range ch {
 		d.Changes = append(d.Changes, c.rec)
 	}

@@ -417,7 +417,7 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 	if len(rs) < 2 {
 		return nil, read, nil
 	}
-	prev, rendered := g.previousChanges(s.Name)
+	prev := g.previousChanges(s.Name)
 	var newest time.Time
 	for i := range rs {
 		if rs[i].Created.After(newest) {
@@ -469,9 +469,6 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 				return nil, nil, err
 			}
 			rec.compare(fa, fb)
-			if b == latest {
-				g.renderedImages(&rec, a, lf, rendered)
-			}
 		}
 		// Every view with base i was made before this one (bases are
 		// lower): the archive's text is not needed again.
@@ -505,36 +502,15 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 
 // compare records what the two archives' files say: every file compared
 // by digest, text files diffed, and the images their YAML names
-// (normalised as the Images section names them).
+// (image: in values.yaml and the manifests), normalised as the Images
+// section names them. Images that charts or templated manifests render
+// are not diffed: the base's charts would have to be rendered too,
+// doubling a first build's chart rendering, and using the image cache
+// or the previous page would make the page depend on the machine or on
+// history. The page says so.
 func (r *changeRecord) compare(fa, fb *latestFiles) {
 	r.Files, r.More = compareFiles(fa.files, fb.files)
 	r.ImagesAdd, r.ImagesGone = setDiff(normalised(keys(fa.images)), normalised(keys(fb.images)))
-}
-
-// renderedImages compares, for the latest version's view, the images
-// its Images section lists (manifests and charts rendered) with those of
-// its base as listed when the base was the latest: from the machine's
-// image cache or the previous build's page (the build that published
-// the base listed them). Then an image bumped through a chart's
-// repository and tag shows. When the base's are not at hand (a first
-// build) they are not rendered now, which would double a first build's
-// chart rendering: the view keeps the image: names and says so.
-func (g *gen) renderedImages(rec *changeRecord, base *index.Release, lf *latestFiles, prev map[string][]string) {
-	if !lf.found.complete() {
-		return
-	}
-	var old []string
-	if v, ok := g.images.lookup(base.Archive.SHA256); ok && v.complete() {
-		old = v.names()
-	} else if o, ok := prev[base.Archive.SHA256]; ok {
-		old = o
-	} else {
-		if len(rec.ImagesAdd)+len(rec.ImagesGone) > 0 {
-			rec.ImagesNote = "named by image: in values.yaml and the manifests; " + base.Version + "'s charts were not rendered"
-		}
-		return
-	}
-	rec.ImagesAdd, rec.ImagesGone = setDiff(old, lf.found.names())
 }
 
 // normalised names images as the Images section does (docker.io/library/
@@ -581,11 +557,7 @@ func (c *change) apply(r changeRecord) {
 		c.Items = append(c.Items, it)
 	}
 	if len(r.ImagesAdd)+len(r.ImagesGone) > 0 {
-		it := changeItem{What: "Images", Added: r.ImagesAdd, Gone: r.ImagesGone}
-		if r.ImagesNote != "" {
-			it.Changed = []string{"(" + r.ImagesNote + ")"}
-		}
-		c.Items = append(c.Items, it)
+		c.Items = append(c.Items, changeItem{What: "Images", Added: r.ImagesAdd, Gone: r.ImagesGone})
 	}
 }
 

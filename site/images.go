@@ -115,18 +115,6 @@ func findImages(a *pack.Archive) (*imageView, error) {
 	return viewOf([]*images.Report{rep}), nil
 }
 
-// complete: the view lists every image (none left out, no error).
-func (v *imageView) complete() bool { return v != nil && v.Note == "" && v.More == 0 }
-
-// names are the images the view lists.
-func (v *imageView) names() []string {
-	out := make([]string, 0, len(v.Rows))
-	for _, r := range v.Rows {
-		out = append(out, r.Image)
-	}
-	return out
-}
-
 // viewOf is the Images section of reports.
 func viewOf(reports []*images.Report) *imageView {
 	v := &imageView{}

@@ -232,7 +232,7 @@ func (g *gen) addChanges(d *packData, s *index.Shard, l *index.Release, f *lates
 		}
 	}
 	d.Changes = ch
-	if d.ChangesJSON, err = changesJSON(s.Name, ch, l, f.found); err != nil {
+	if d.ChangesJSON, err = changesJSON(s.Name, ch); err != nil {
 		return err
 	}
 	has := map[string]string{}
