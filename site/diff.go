@@ -288,8 +288,7 @@ type change struct {
 	Diffs          []fileChange
 	Added, Removed int // lines of values.yaml
 	Open           bool
-	Shallow        bool         // the archives' files were not compared
-	rec            changeRecord // what the page stores for the next build
+	Shallow        bool // the archives' files were not compared
 }
 
 // HTML is the file's diff, escaped.
@@ -406,18 +405,18 @@ func resourceSummary(r *index.Release) string {
 // newest first. The archives are compared for the view of the latest
 // version and of the newest release (the one a build adds, which may be
 // a patch on an older line); the others show what the index records.
-// Which views are compared depends on the shard alone, so a page is the
-// same whether it is rendered fresh or again; a compared view whose two
-// archives the previous build's page already compared is taken from it
-// rather than read again. read holds the archives of the latest version
-// and its base, for the page's compare data.
+// Which views are compared depends on the shard alone, and each is
+// computed from the two archives (never taken from a previous page), so
+// a page is the same whether it is rendered fresh or again; pages are
+// rendered only for packs that changed, so this is O(what changed).
+// read holds the archives of the latest version and its base, for the
+// page's compare data.
 func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([]change, map[string]*latestFiles, error) {
 	rs := s.Releases
 	read := map[string]*latestFiles{latest.Version: lf}
 	if len(rs) < 2 {
 		return nil, read, nil
 	}
-	prev := g.previousChanges(s.Name)
 	var newest time.Time
 	for i := range rs {
 		if rs[i].Created.After(newest) {
@@ -449,15 +448,10 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 		}
 		a, b := &rs[j], &rs[i]
 		c := change{Version: b.Version, From: a.Version, ID: "changes-" + b.Version, Items: releaseChanges(a, b), Open: len(out) == 0}
-		rec := changeRecord{Version: b.Version, From: a.Version, To: b.Archive.SHA256, Base: a.Archive.SHA256}
-		switch r := prev[rec.key()]; {
-		case (b != latest && !b.Created.Equal(newest)) || deep == maxDeepViews:
+		var rec changeRecord
+		if (b != latest && !b.Created.Equal(newest)) || deep == maxDeepViews {
 			rec.Shallow = true
-		case r != nil && !r.Shallow:
-			deep++
-			rec = *r
-			g.carried.Add(1)
-		default:
+		} else {
 			deep++
 			g.compared.Add(1)
 			fa, err := get(j)
@@ -528,7 +522,6 @@ func normalised(xs []string) []string {
 
 // apply adds a record to the view.
 func (c *change) apply(r changeRecord) {
-	c.rec = r
 	if r.Shallow {
 		c.Shallow = true
 		return

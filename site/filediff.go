@@ -39,12 +39,12 @@ type fileSum struct {
 // fileChange is one file a version added, removed or changed, with its
 // diff as unifiedText when it was cheap to show.
 type fileChange struct {
-	Path    string `json:"path"`
-	State   string `json:"state"` // "changed", "added" or "removed"
-	Added   int    `json:"added,omitempty"`
-	Removed int    `json:"removed,omitempty"`
-	Diff    string `json:"diff,omitempty"`
-	Note    string `json:"note,omitempty"` // why no line counts or diff
+	Path    string
+	State   string // "changed", "added" or "removed"
+	Added   int
+	Removed int
+	Diff    string
+	Note    string // why no line counts or diff
 }
 
 var fileBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}

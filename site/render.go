@@ -74,7 +74,6 @@ type packData struct {
 	VersionsJSON           template.JS
 	VersionRows            template.HTML
 	Changes                []change
-	ChangesJSON            template.JS // the changes' records, for the next build
 	ChangesNote            string
 }
 
@@ -232,9 +231,6 @@ func (g *gen) addChanges(d *packData, s *index.Shard, l *index.Release, f *lates
 		}
 	}
 	d.Changes = ch
-	if d.ChangesJSON, err = changesJSON(s.Name, ch); err != nil {
-		return err
-	}
 	has := map[string]string{}
 	for _, c := range ch {
 		has[c.Version] = c.ID

@@ -73,9 +73,8 @@ type Stats struct {
 	// ImagesFound counts newest releases whose images were found
 	// (charts rendered); ImagesCached those taken from Options.Cache.
 	ImagesFound, ImagesCached int
-	// Compared counts change views whose two archives were compared;
-	// CarriedChanges those taken from the previous build's pages.
-	Compared, CarriedChanges int
+	// Compared counts change views whose two archives were compared.
+	Compared int
 }
 
 // Write renders the catalogue into dir, a staged registry directory that
@@ -150,7 +149,7 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 func (g *gen) stats() Stats {
 	return Stats{Rendered: int(g.rendered.Load()), Reused: int(g.reused.Load()),
 		ImagesFound: int(g.found.Load()), ImagesCached: g.images.hits,
-		Compared: int(g.compared.Load()), CarriedChanges: int(g.carried.Load())}
+		Compared: int(g.compared.Load())}
 }
 
 // writeIndex writes the assets, catalog.json, assets/catalog.js and the
@@ -196,8 +195,7 @@ type gen struct {
 	inPlace   bool // dir is the previous site itself: reused files stay
 	images    *imageCache
 
-	rendered, reused, found atomic.Int64
-	compared, carried       atomic.Int64
+	rendered, reused, found, compared atomic.Int64
 }
 
 // entry is what the index page and catalog.json need about one pack.

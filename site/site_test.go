@@ -1245,9 +1245,10 @@ func TestChangesCompareFiles(t *testing.T) {
 
 // TestChangesOwnLine: a patch on an older line published after a newer
 // version (3.27.11 after 3.28.0) is compared with its own line's
-// previous release, and 3.28.0 keeps its base and its view, carried
-// from the previous build's page without reading its archives again
-// (stranger4 S9).
+// previous release, and 3.28.0 keeps its base (stranger4 S9). Both
+// views are computed from the archives, never from the previous build's
+// page: a previous page edited to say something else changes nothing,
+// and the page equals a fresh one.
 func TestChangesOwnLine(t *testing.T) {
 	day := func(d int) time.Time { return time.Date(2024, 3, d, 0, 0, 0, 0, time.UTC) }
 	calico := func(versions ...string) synthPack {
@@ -1261,46 +1262,45 @@ func TestChangesOwnLine(t *testing.T) {
 				r.Created = map[string]time.Time{"3.27.10": day(1), "3.28.0": day(2), "3.27.11": day(3)}[r.Version]
 			}}
 	}
-	first := t.TempDir()
-	root, shards := synth(t, first, []synthPack{calico("3.27.10", "3.28.0")})
-	if err := WriteOptions(first, root, shards, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	// Mark the stored view: the next build must show it as stored.
+	first, _ := writeSite(t, []synthPack{calico("3.27.10", "3.28.0")}, Options{})
+	// Someone who can edit the previous site rewrites 3.28.0's view.
 	pagePath := filepath.Join(first, "packs", "calico", "index.html")
 	b, err := os.ReadFile(pagePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(b, []byte(`+a: 2\n`)) {
-		t.Fatalf("the first page stores no record of 3.28.0's diff")
+	forged := bytes.ReplaceAll(b, []byte("+a: 2"), []byte("+a: 2 (forged)"))
+	if bytes.Equal(forged, b) {
+		t.Fatal("the first page shows no +a: 2 to forge")
 	}
-	if err := os.WriteFile(pagePath, bytes.Replace(b, []byte(`+a: 2\n`), []byte(`+a: 2 (carried)\n`), 1), 0o644); err != nil {
+	if err := os.WriteFile(pagePath, forged, 0o644); err != nil {
 		t.Fatal(err)
 	}
 
-	second := t.TempDir()
-	root, shards = synth(t, second, []synthPack{calico("3.27.10", "3.28.0", "3.27.11")})
+	next := []synthPack{calico("3.27.10", "3.28.0", "3.27.11")}
+	_, fresh := writeSite(t, next, Options{})
 	var st Stats
-	if err := WriteOptions(second, root, shards, Options{Previous: first, Stats: &st}); err != nil {
-		t.Fatal(err)
-	}
-	page := catalogueFiles(t, second)["packs/calico/index.html"]
+	_, files := writeSite(t, next, Options{Previous: first, Stats: &st})
+	diffFiles(t, "rebuild after a forged previous page", fresh, files)
+	page := files["packs/calico/index.html"]
 	for _, want := range []string{
 		`<span class="ver">3.28.0</span> <span class="muted">since 3.27.10</span>`,
 		`<span class="ver">3.27.11</span> <span class="muted">since 3.27.10</span>`,
-		"<span class=\"da\">+a: 2 (carried)\n</span>",
+		"<span class=\"da\">+a: 2\n</span>",
 		"<span class=\"da\">+# 3.27.11 security fix\n</span>",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s", want)
 		}
 	}
+	if strings.Contains(page, "forged") {
+		t.Error("the rebuilt page took text from the previous build's page")
+	}
 	if strings.Contains(page, "since 3.27.11") || strings.Contains(page, "The files of the two archives were not compared") {
 		t.Error("3.28.0 changed its base, or 3.27.11 was not compared")
 	}
-	if st.Compared != 1 || st.CarriedChanges != 1 {
-		t.Errorf("compared %d views, carried %d; want 1 and 1", st.Compared, st.CarriedChanges)
+	if st.Compared != 2 {
+		t.Errorf("compared %d views, want 2 (the latest version's and the newest release's)", st.Compared)
 	}
 }
 
