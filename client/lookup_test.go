@@ -83,3 +83,30 @@ func TestArchiveSignedAndFork(t *testing.T) {
 		t.Errorf("index.json fetched %d times by a client and its forks, want 1", n)
 	}
 }
+
+// TestResolvePinConstraint: the constraint the catalogue's "pinned to
+// this version" snippets write (index.PinConstraint) resolves, through
+// the real client against a registry, to exactly that version, also for
+// a version that is not strict semver: "1.30" as a constraint (and
+// "=1.30") matches 1.30.5 (stranger4 S4).
+func TestResolvePinConstraint(t *testing.T) {
+	f := emptyFixture(t)
+	for _, v := range []string{"1.30", "1.30.5", "v2.0.0", "2.0.1", "22.04.4", "22.4.5"} {
+		packFiles(f.repo, "packs/tmpl-"+v, "tmpl", v)
+	}
+	f.commitAndBuild(t, "first")
+	srv := newServer(t, f.latest(t))
+	c := newEnv(t).client(t, srv.URL, f.pub)
+	for _, tc := range []struct{ c, want string }{
+		{"1.30", "1.30.5"}, {"=1.30", "1.30.5"}, // why the snippets pin in full
+		{index.PinConstraint("1.30"), "1.30"},
+		{index.PinConstraint("1.30.5"), "1.30.5"},
+		{index.PinConstraint("v2.0.0"), "v2.0.0"},
+		{index.PinConstraint("22.04.4"), "22.04.4"},
+	} {
+		rel, err := c.Resolve(context.Background(), "tmpl", tc.c, false)
+		if err != nil || rel.Version != tc.want {
+			t.Errorf("tmpl@%s: %v, %v; want %s", tc.c, rel, err, tc.want)
+		}
+	}
+}

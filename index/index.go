@@ -292,6 +292,22 @@ func (r Release) Files() []string {
 // SemVer parses the release's version.
 func (r Release) SemVer() (*semver.Version, error) { return semver.NewVersion(r.Version) }
 
+// PinConstraint is the constraint that names exactly this version. A
+// strict semver version is one already; a version that is not
+// ("1.30", read as 1.30.0) would match any 1.30.x as a constraint, even
+// written "=1.30", so it is pinned in full ("=1.30.0"), which the
+// client resolves to the release written 1.30.
+func PinConstraint(version string) string {
+	if _, err := semver.StrictNewVersion(version); err == nil {
+		return version
+	}
+	v, err := semver.NewVersion(version)
+	if err != nil {
+		return version
+	}
+	return "=" + v.String()
+}
+
 // SystemStateAnnotation is the annotation Palette retires releases with
 // (meta.SystemStates: deprecated, deleted).
 const SystemStateAnnotation = meta.SystemStateAnnotation

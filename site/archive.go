@@ -45,6 +45,10 @@ type latestFiles struct {
 	images map[string]bool
 	// found is the Images section (newest release only).
 	found *imageView
+	// files are every regular file's digest (and text, within bounds),
+	// which change views compare; kept counts the text held.
+	files map[string]fileSum
+	kept  int
 }
 
 // readLatest streams the release's archive from the staged site and keeps
@@ -82,30 +86,12 @@ func (g *gen) readNewest(name string, r *index.Release) (*latestFiles, error) {
 		}
 		return out, err
 	}
-	f, err := openRelease(g.dir, name, r)
-	if err != nil {
-		return nil, err
-	}
-	wholeArchives <- struct{}{}
-	defer func() { <-wholeArchives }()
-	a, err := pack.OpenArchive(f, pack.ArchiveLimits{MaxTotalSize: maxWholeArchive})
-	f.Close()
-	if errors.Is(err, pack.ErrTooLarge) {
-		// Too large to hold: the page streams it as before, and says
-		// where to list its images.
-		out, err := readLatest(g.dir, name, r)
-		if err == nil {
-			out.found = &imageView{Note: fmt.Sprintf("the archive holds more than %d MiB, more than the catalogue renders; `packgen images %s@%s` lists them", maxWholeArchive>>20, name, r.Version)}
-		}
+	a, out, err := g.openWhole(name, r)
+	if out != nil || err != nil {
 		return out, err
 	}
-	if err == nil && a.Root != name {
-		err = fmt.Errorf("%w: the archive's top directory is %q, not %q", pack.ErrUnsafePath, a.Root, name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", r.Archive.Path, err)
-	}
-	out := &latestFiles{images: map[string]bool{}}
+	defer func() { <-wholeArchives }()
+	out = &latestFiles{images: map[string]bool{}}
 	err = fs.WalkDir(a, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
@@ -117,7 +103,11 @@ func (g *gen) readNewest(name string, r *index.Release) (*latestFiles, error) {
 			return err
 		}
 		defer f.Close()
-		if err := out.read(f, p, true); err != nil {
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if err := out.take(f, p, fi.Size(), true); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		return nil
@@ -131,6 +121,38 @@ func (g *gen) readNewest(name string, r *index.Release) (*latestFiles, error) {
 	}
 	g.images.store(r.Archive.SHA256, out.found)
 	return out, nil
+}
+
+// openWhole opens a release's archive whole, holding one of
+// wholeArchives (the caller releases it when a is not nil); an archive
+// too large to hold is read as a stream instead (out, with a note in
+// place of its images).
+func (g *gen) openWhole(name string, r *index.Release) (a *pack.Archive, out *latestFiles, err error) {
+	f, err := openRelease(g.dir, name, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	wholeArchives <- struct{}{}
+	a, err = pack.OpenArchive(f, pack.ArchiveLimits{MaxTotalSize: maxWholeArchive})
+	f.Close()
+	if errors.Is(err, pack.ErrTooLarge) {
+		<-wholeArchives
+		// Too large to hold: the page streams it as before, and says
+		// where to list its images.
+		out, err := readLatest(g.dir, name, r)
+		if err == nil {
+			out.found = &imageView{Note: fmt.Sprintf("the archive holds more than %d MiB, more than the catalogue renders; `packgen images %s@%s` lists them", maxWholeArchive>>20, name, r.Version)}
+		}
+		return nil, out, err
+	}
+	if err == nil && a.Root != name {
+		err = fmt.Errorf("%w: the archive's top directory is %q, not %q", pack.ErrUnsafePath, a.Root, name)
+	}
+	if err != nil {
+		<-wholeArchives
+		return nil, nil, fmt.Errorf("read %s: %w", r.Archive.Path, err)
+	}
+	return a, nil, nil
 }
 
 // openRelease opens a release's archive in the staged site.
@@ -147,8 +169,8 @@ func openRelease(dir, name string, r *index.Release) (*os.File, error) {
 }
 
 // readRelease reads a release's archive (through pack.ArchiveReader, with
-// its checks and limits); without full only values.yaml and the images,
-// which is what a change view needs of older versions.
+// its checks and limits); without full only values.yaml, the images and
+// the files' digests, which is what a change view needs of older versions.
 func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, error) {
 	f, err := openRelease(dir, name, r)
 	if err != nil {
@@ -166,7 +188,7 @@ func readRelease(dir, name string, r *index.Release, full bool) (*latestFiles, e
 		if !e.Mode.IsRegular() {
 			return nil
 		}
-		if err := out.read(ar, e.Path, full); err != nil {
+		if err := out.take(ar, e.Path, e.Size, full); err != nil {
 			return fmt.Errorf("%s: %w", e.Path, err)
 		}
 		return nil

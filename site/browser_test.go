@@ -568,6 +568,7 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 		YAMLOver int      `json:"yamlOver"`
 		Trust    string   `json:"trust"`
 		Changes  []string `json:"changes"`
+		ImgNote  string   `json:"imgNote"`
 		DiffAdd  int      `json:"diffAdd"`
 		DiffDel  int      `json:"diffDel"`
 		Open     bool     `json:"open"`
@@ -601,6 +602,7 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
     yamlOver: y.scrollWidth - y.clientWidth,
     trust: document.querySelector(".trust").textContent,
     changes: all("details.change .change-items li", li => li.textContent.replace(/\s+/g, " ").trim()),
+    imgNote: (document.querySelector("details.change .images-note") || {textContent: ""}).textContent.replace(/\s+/g, " "),
     diffAdd: document.querySelectorAll("details.change pre.diff .da").length,
     diffDel: document.querySelectorAll("details.change pre.diff .dd").length,
     open: document.querySelector("details.change").open,
@@ -682,12 +684,18 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
 	if res.ImgSum != "2 declared in values.yaml pack.content.images (what the platform's air-gap tooling mirrors) · 2 deployed by the pack's manifests and charts, rendered as the platform renders them · 1 not declared · 1 unused" {
 		t.Errorf("images summary %q", res.ImgSum)
 	}
-	wantChanges := "Manifests + manifests/metrics.yaml − manifests/legacy.yaml|" +
+	indexChanges := "Manifests + manifests/metrics.yaml − manifests/legacy.yaml|" +
 		"Dependencies + cert-manager (optional >= 1.14.0) kubernetes: required >= 1.25.0 → required >= 1.27.0, <= 1.31.0|" +
-		"Resource constraints — → CPU 2 cores (2000 m), Memory 4 GiB (4096 MiB), Disk 20 GB (on worker nodes, request at manifests.showcase.resources.requests.storage, × replicas at manifests.showcase.replicas)|" +
+		"Resource constraints — → CPU 2 cores (2000 m), Memory 4 GiB (4096 MiB), Disk 20 GB (on worker nodes, request at manifests.showcase.resources.requests.storage, × replicas at manifests.showcase.replicas)|"
+	wantChanges := indexChanges +
+		"Files + README.md (23 lines) + logo.png (larger than 1 MiB) + manifests/metrics.yaml (4 lines) + presets.yaml (26 lines) + schema.yaml (10 lines) − manifests/legacy.yaml (4 lines) values.yaml: +12 −2 lines manifests/showcase.yaml: +20 −0 lines pack.json: +13 −6 lines|" +
 		"Images + registry.example.com/showcase-agent:0.9.0 + registry.example.com/showcase-exporter:0.4.0 + registry.example.com/showcase:1.1.0 − registry.example.com/showcase:1.0.0"
-	if strings.Join(res.Changes, "|") != wantChanges || res.DiffAdd != 12 || res.DiffDel != 2 || !res.Open {
+	// The diffs of values.yaml (+12 −2), manifests/showcase.yaml and pack.json.
+	if strings.Join(res.Changes, "|") != wantChanges || res.DiffAdd != 45 || res.DiffDel != 8 || !res.Open {
 		t.Errorf("changes %q, values +%d −%d, open %v", res.Changes, res.DiffAdd, res.DiffDel, res.Open)
+	}
+	if want := "Images are compared by the names image: gives in values.yaml and the manifests; images that charts or templated manifests render are not compared here: the Images section lists those of the latest version."; res.ImgNote != want {
+		t.Errorf("images note %q, want %q", res.ImgNote, want)
 	}
 	// Copy the profile snippet.
 	var clip string
@@ -718,7 +726,9 @@ func (b *browser) showcase(t *testing.T, base, shots string) {
   faults: ` + a11yJS + `,
 }))()`
 	b.eval(t, cmpJS, &cmp)
-	if !closed || strings.Join(cmp.Items, "|") != wantChanges || cmp.Add != 12 || cmp.Del != 2 || cmp.From != "1.0.0" || cmp.Status != "From 1.0.0 to 1.1.0" || len(cmp.Faults) > 0 {
+	// The compare view has what the index records and the images named.
+	wantCompare := indexChanges + "Images + registry.example.com/showcase-agent:0.9.0 + registry.example.com/showcase-exporter:0.4.0 + registry.example.com/showcase:1.1.0 − registry.example.com/showcase:1.0.0"
+	if !closed || strings.Join(cmp.Items, "|") != wantCompare || cmp.Add != 12 || cmp.Del != 2 || cmp.From != "1.0.0" || cmp.Status != "From 1.0.0 to 1.1.0" || len(cmp.Faults) > 0 {
 		t.Errorf("compare (closed at first: %v): %+v", closed, cmp)
 	}
 	b.elementShot(t, shots, "showcase-compare.png", "#compare")

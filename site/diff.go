@@ -11,8 +11,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
+	"github.com/packgen/packgen/images/ref"
 	"github.com/packgen/packgen/index"
 )
 
@@ -27,12 +29,12 @@ const (
 	maxDiffLines   = 1500 // lines of diff output per version
 	maxDiffSources = 20000
 	diffContext    = 3
-	// diffVersions is how many of the newest versions get values.yaml and
-	// image diffs: each costs reading one more archive, and reading
-	// archives is most of the catalogue's time. Older versions show the
-	// changes the index records (charts, manifests, dependencies,
-	// resources), which cost nothing to compare.
-	diffVersions = 1
+	// maxDeepViews bounds the views one page compares archives for
+	// (each reads an archive or two, and reading archives is most of the
+	// catalogue's time); past it, and for older versions in a first
+	// build, a view shows the changes the index records (charts,
+	// manifests, dependencies, resources), which cost nothing to compare.
+	maxDeepViews = 10
 	// maxChangeViews bounds the change views of one page.
 	maxChangeViews = 50
 )
@@ -159,6 +161,19 @@ func splitLines(b []byte) []string {
 // renderUnified renders ops as unified-diff hunks with context, escaped,
 // and counts added and removed lines. Past maxLines it stops and says so.
 func renderUnified(ops []diffOp, context, maxLines int) (h template.HTML, added, removed int) {
+	text, added, removed, _ := unifiedText(ops, context, maxLines)
+	return diffHTML(text), added, removed
+}
+
+// diffCut ends a diff cut short by its line bound.
+const diffCut = "… the rest of the diff is not shown"
+
+// unifiedText is ops as unified-diff hunks with context, as plain text
+// (each line starts with '@' for a hunk's head, ' ', '-', '+', or '…'
+// when cut), and counts added and removed lines. Past maxLines it stops
+// and says so; lines says how many it wrote. Kept as text, not HTML, so
+// a page can store it for the next build and escape it again there.
+func unifiedText(ops []diffOp, context, maxLines int) (text string, added, removed, lines int) {
 	// Mark which ops are shown: changes and their context.
 	show := make([]bool, len(ops))
 	for i, op := range ops {
@@ -175,11 +190,10 @@ func renderUnified(ops []diffOp, context, maxLines int) (h template.HTML, added,
 		}
 	}
 	if added+removed == 0 {
-		return "", 0, 0
+		return "", 0, 0, 0
 	}
 	var b strings.Builder
 	la, lb := 1, 1 // line numbers in a and b
-	lines := 0
 	for i := 0; i < len(ops); {
 		if !show[i] {
 			if ops[i].kind != '+' {
@@ -202,31 +216,45 @@ func renderUnified(ops []diffOp, context, maxLines int) (h template.HTML, added,
 			}
 			j++
 		}
-		fmt.Fprintf(&b, `<span class="dh">@@ -%d,%d +%d,%d @@`+"\n</span>", la, ca, lb, cb)
+		fmt.Fprintf(&b, "@@ -%d,%d +%d,%d @@\n", la, ca, lb, cb)
 		for ; i < j; i++ {
 			if lines++; lines > maxLines {
-				b.WriteString(`<span class="dh">… the rest of the diff is not shown` + "\n</span>")
-				return template.HTML(b.String()), added, removed // #nosec: escaped below
+				b.WriteString(diffCut + "\n")
+				return b.String(), added, removed, lines
 			}
-			op := ops[i]
-			class := "dc"
-			switch op.kind {
-			case '+':
-				class = "da"
-			case '-':
-				class = "dd"
-			}
-			b.WriteString(`<span class="` + class + `">`)
-			b.WriteByte(op.kind)
-			b.WriteString(html.EscapeString(op.text))
-			// The newline inside the line's block: between blocks it
-			// would render as an empty line.
-			b.WriteString("\n</span>")
+			b.WriteByte(ops[i].kind)
+			b.WriteString(ops[i].text)
+			b.WriteByte('\n')
 		}
 		la += ca
 		lb += cb
 	}
-	return template.HTML(b.String()), added, removed // #nosec: every line is escaped
+	return b.String(), added, removed, lines
+}
+
+// diffHTML renders unifiedText's output, every line escaped.
+func diffHTML(text string) template.HTML {
+	var b strings.Builder
+	for line := range strings.Lines(text) {
+		line = strings.TrimSuffix(line, "\n")
+		class := "dc"
+		switch {
+		case line == "":
+			continue
+		case line[0] == '@' || strings.HasPrefix(line, "…"):
+			class = "dh"
+		case line[0] == '+':
+			class = "da"
+		case line[0] == '-':
+			class = "dd"
+		}
+		b.WriteString(`<span class="` + class + `">`)
+		b.WriteString(html.EscapeString(line))
+		// The newline inside the line's block: between blocks it
+		// would render as an empty line.
+		b.WriteString("\n</span>")
+	}
+	return template.HTML(b.String()) // #nosec: every line is escaped
 }
 
 // imageLine finds container images: `image: repo/name:tag` in YAML
@@ -256,12 +284,15 @@ func imagesIn(b []byte, set map[string]bool) {
 type change struct {
 	Version, From, ID string
 	Items             []changeItem
-	Values            template.HTML
-	ValuesNote        string
-	Added, Removed    int
-	Open              bool
-	Shallow           bool // values.yaml and images were not compared
+	// Diffs are the files whose diff is shown, values.yaml first.
+	Diffs          []fileChange
+	Added, Removed int // lines of values.yaml
+	Open           bool
+	Shallow        bool // the archives' files were not compared
 }
+
+// HTML is the file's diff, escaped.
+func (c fileChange) HTML() template.HTML { return diffHTML(c.Diff) }
 
 type changeItem struct {
 	What         string
@@ -370,15 +401,28 @@ func resourceSummary(r *index.Release) string {
 	return strings.Join(parts, ", ")
 }
 
-// changes builds the change views of the newest versions of a pack, newest
-// first, reading the archives it needs (latest is already read).
+// changes builds the change views of the newest versions of a pack,
+// newest first. The archives are compared for the view of the latest
+// version and of the newest release (the one a build adds, which may be
+// a patch on an older line); the others show what the index records.
+// Which views are compared depends on the shard alone, and each is
+// computed from the two archives (never taken from a previous page), so
+// a page is the same whether it is rendered fresh or again; pages are
+// rendered only for packs that changed, so this is O(what changed).
+// read holds the archives of the latest version and its base, for the
+// page's compare data.
 func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([]change, map[string]*latestFiles, error) {
 	rs := s.Releases
 	read := map[string]*latestFiles{latest.Version: lf}
 	if len(rs) < 2 {
 		return nil, read, nil
 	}
-	lo := max(1, len(rs)-maxChangeViews)
+	var newest time.Time
+	for i := range rs {
+		if rs[i].Created.After(newest) {
+			newest = rs[i].Created
+		}
+	}
 	files := map[int]*latestFiles{}
 	get := func(i int) (*latestFiles, error) {
 		if f := files[i]; f != nil {
@@ -396,44 +440,118 @@ func (g *gen) changes(s *index.Shard, latest *index.Release, lf *latestFiles) ([
 		return f, nil
 	}
 	var out []change
-	for i := len(rs) - 1; i >= lo; i-- {
-		a, b := &rs[i-1], &rs[i]
-		c := change{Version: b.Version, From: a.Version, ID: "changes-" + b.Version, Items: releaseChanges(a, b), Open: len(out) == 0}
-		if len(out) >= diffVersions {
-			c.Shallow = true
-			out = append(out, c)
+	deep := 0
+	for i := len(rs) - 1; i >= 1 && len(out) < maxChangeViews; i-- {
+		j := baseOf(rs, i)
+		if j < 0 {
 			continue
 		}
-		fa, err := get(i - 1)
-		if err != nil {
-			return nil, nil, err
-		}
-		fb, err := get(i)
-		if err != nil {
-			return nil, nil, err
-		}
-		if ad, gone := setDiff(keys(fa.images), keys(fb.images)); len(ad)+len(gone) > 0 {
-			c.Items = append(c.Items, changeItem{What: "Images", Added: ad, Gone: gone})
-		}
-		switch {
-		case fa.valuesTooLarge || fb.valuesTooLarge:
-			c.ValuesNote = "values.yaml is larger than 1 MiB: not compared."
-		default:
-			la, lb := splitLines(fa.values), splitLines(fb.values)
-			if len(la)+len(lb) > maxDiffSources {
-				c.ValuesNote = "values.yaml is too long to compare here."
-				break
+		a, b := &rs[j], &rs[i]
+		c := change{Version: b.Version, From: a.Version, ID: "changes-" + b.Version, Items: releaseChanges(a, b), Open: len(out) == 0}
+		var rec changeRecord
+		if (b != latest && !b.Created.Equal(newest)) || deep == maxDeepViews {
+			rec.Shallow = true
+		} else {
+			deep++
+			g.compared.Add(1)
+			fa, err := get(j)
+			if err != nil {
+				return nil, nil, err
 			}
-			ops, ok := lineDiff(la, lb, maxDiffEdits)
-			if !ok {
-				c.ValuesNote = fmt.Sprintf("values.yaml changed too much to show line by line (%d lines, then %d).", len(la), len(lb))
-				break
+			fb, err := get(i)
+			if err != nil {
+				return nil, nil, err
 			}
-			c.Values, c.Added, c.Removed = renderUnified(ops, diffContext, maxDiffLines)
+			rec.compare(fa, fb)
 		}
+		// Every view with base i was made before this one (bases are
+		// lower): the archive's text is not needed again.
+		if f := files[i]; f != nil && f != lf {
+			f.files = nil
+			delete(files, i)
+		}
+		c.apply(rec)
 		out = append(out, c)
 	}
-	return out, read, nil
+	// The compare data holds values.yaml and the images of the latest
+	// version and its base, whatever this build compared.
+	shown := map[string]*latestFiles{latest.Version: lf}
+	for i := range rs {
+		if &rs[i] != latest {
+			continue
+		}
+		if j := baseOf(rs, i); j >= 0 {
+			f := read[rs[j].Version]
+			if f == nil {
+				var err error
+				if f, err = readRelease(g.dir, s.Name, &rs[j], false); err != nil {
+					return nil, nil, fmt.Errorf("%s@%s: %w", s.Name, rs[j].Version, err)
+				}
+			}
+			shown[rs[j].Version] = f
+		}
+	}
+	return out, shown, nil
+}
+
+// compare records what the two archives' files say: every file compared
+// by digest, text files diffed, and the images their YAML names
+// (image: in values.yaml and the manifests), normalised as the Images
+// section names them. Images that charts or templated manifests render
+// are not diffed: the base's charts would have to be rendered too,
+// doubling a first build's chart rendering, and using the image cache
+// or the previous page would make the page depend on the machine or on
+// history. The page says so.
+func (r *changeRecord) compare(fa, fb *latestFiles) {
+	r.Files, r.More = compareFiles(fa.files, fb.files)
+	r.ImagesAdd, r.ImagesGone = setDiff(normalised(keys(fa.images)), normalised(keys(fb.images)))
+}
+
+// normalised names images as the Images section does (docker.io/library/
+// added, a tag given); a name that does not parse stays as written.
+func normalised(xs []string) []string {
+	out := make([]string, 0, len(xs))
+	for _, x := range xs {
+		if n, err := ref.Normalize(x); err == nil {
+			x = n
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// apply adds a record to the view.
+func (c *change) apply(r changeRecord) {
+	if r.Shallow {
+		c.Shallow = true
+		return
+	}
+	it := changeItem{What: "Files"}
+	for _, f := range r.Files {
+		switch f.State {
+		case "added":
+			it.Added = append(it.Added, f.summary())
+		case "removed":
+			it.Gone = append(it.Gone, f.summary())
+		default:
+			it.Changed = append(it.Changed, f.summary())
+		}
+		if f.Path == "values.yaml" {
+			c.Added, c.Removed = f.Added, f.Removed
+		}
+		if f.Diff != "" {
+			c.Diffs = append(c.Diffs, f)
+		}
+	}
+	if r.More > 0 {
+		it.Changed = append(it.Changed, fmt.Sprintf("and %d more files", r.More))
+	}
+	if len(r.Files) > 0 {
+		c.Items = append(c.Items, it)
+	}
+	if len(r.ImagesAdd)+len(r.ImagesGone) > 0 {
+		c.Items = append(c.Items, changeItem{What: "Images", Added: r.ImagesAdd, Gone: r.ImagesGone})
+	}
 }
 
 func keys(m map[string]bool) []string {

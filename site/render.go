@@ -121,7 +121,7 @@ func (g *gen) renderPack(buf *bytes.Buffer, e *entry, f *latestFiles, meta strin
 		CSP:      csp,
 		Registry: g.root.Registry,
 		Card:     g.heroCard(e),
-		Fetch:    "packgen fetch " + s.Name + "@" + l.Version,
+		Fetch:    "packgen fetch " + s.Name + "@" + index.PinConstraint(l.Version),
 		Repo:     repoRefOf(g.root.Source.Repo),
 		LogoNote: f.logoNotice,
 		Images:   f.found,
@@ -429,11 +429,12 @@ func (g *gen) snippets(name, version string) []snippet {
 	if tf == "" || tf[0] >= '0' && tf[0] <= '9' {
 		tf = "pack_" + tf
 	}
+	pin := index.PinConstraint(version)
 	return []snippet{
-		{ID: "fetch-cmd", Title: "packgen", Lang: "shell", Text: "packgen fetch " + name + "@" + version,
+		{ID: "fetch-cmd", Title: "packgen", Lang: "shell", Text: "packgen fetch " + name + "@" + pin,
 			Hint: "Downloads the archive and verifies it against the signed index."},
 		{ID: "profile-yaml", Title: "Cluster profile (profile.yaml)", Lang: "yaml",
-			Text: "  - pack: " + name + "\n    version: \"" + version + "\"\n    registry: " + reg + "\n",
+			Text: "  - pack: " + name + "\n    version: \"" + pin + "\"\n    registry: " + reg + "\n",
 			Hint: "A layer under layers:, pinned to this version; registry is the name you configured for this registry."},
 		{ID: "terraform-hcl", Title: "Terraform (spectrocloud provider)", Lang: "hcl",
 			Text: "data \"spectrocloud_registry\" \"registry\" {\n  name = \"" + reg + "\"\n}\n\n" +

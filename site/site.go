@@ -84,6 +84,8 @@ type Stats struct {
 	// (charts rendered); ImagesCached those taken from Options.Cache;
 	// ImagesBuilt those the build found (Options.Images).
 	ImagesFound, ImagesCached, ImagesBuilt int
+	// Compared counts change views whose two archives were compared.
+	Compared int
 }
 
 // Write renders the catalogue into dir, a staged registry directory that
@@ -158,7 +160,8 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 
 func (g *gen) stats() Stats {
 	return Stats{Rendered: int(g.rendered.Load()), Reused: int(g.reused.Load()),
-		ImagesFound: int(g.found.Load()), ImagesCached: g.images.hits, ImagesBuilt: int(g.built.Load())}
+		ImagesFound: int(g.found.Load()), ImagesCached: g.images.hits, ImagesBuilt: int(g.built.Load()),
+		Compared: int(g.compared.Load())}
 }
 
 // writeIndex writes the assets, catalog.json, assets/catalog.js and the
@@ -205,7 +208,7 @@ type gen struct {
 	images    *imageCache
 	given     map[string]*images.Report // Options.Images
 
-	rendered, reused, found, built atomic.Int64
+	rendered, reused, found, built, compared atomic.Int64
 }
 
 // entry is what the index page and catalog.json need about one pack.

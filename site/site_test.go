@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/packgen/packgen/images"
@@ -62,8 +63,14 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestReuse(t *testing.T) {
-	packs := manyPacks(12, 2)
-	prev, first := writeSite(t, packs, Options{})
+	// split's latest view compares files and images (image: names), and
+	// its Images section lists what its templated manifest renders.
+	packs := append(manyPacks(12, 2), splitPack("1.0.0", "1.1.0"))
+	cache := t.TempDir()
+	prev, first := writeSite(t, packs, Options{Cache: cache})
+	if !strings.Contains(first["packs/split/index.html"], `<strong>Images</strong> <span class="chg add">+ <code>docker.io/library/busybox:2</code>`) {
+		t.Fatal("split's latest view compares no images")
+	}
 
 	// Unchanged: the pages come from the previous build, so the archives
 	// are not even read (remove them to prove it), and the bytes match.
@@ -77,15 +84,23 @@ func TestReuse(t *testing.T) {
 	}
 	diffFiles(t, "reused", first, catalogueFiles(t, dir))
 
-	// Changes: a new version of one pack, a removed dependency target, a
-	// new registry name for everything — reuse must equal a fresh write.
-	changed := manyPacks(12, 2)
+	// Changes: a new version of two packs (split's new latest view
+	// compares files and images again), a removed dependency target, a
+	// new registry name for everything — reuse, with the previous
+	// build's image cache, must equal a first build of the same commit.
+	changed := append(manyPacks(12, 2), splitPack("1.0.0", "1.1.0", "1.2.0"))
 	changed[4].versions = append(changed[4].versions, "2.0.0")
 	changed[4].files["README.md"] = []byte("# New readme\n")
 	changed = append(changed[:2], changed[3:]...) // pack-00003 depends on pack-00002
 	_, fresh := writeSite(t, changed, Options{})
-	_, reused := writeSite(t, changed, Options{Previous: prev})
+	_, reused := writeSite(t, changed, Options{Previous: prev, Cache: cache})
 	diffFiles(t, "after changes", fresh, reused)
+	for _, w := range []string{`<strong>Files</strong> <span class="chg add">+ <code>NOTES.md (1 line)</code></span>`,
+		`<span class="chg add">+ <code>docker.io/library/busybox:3</code></span> <span class="chg del">− <code>docker.io/library/busybox:2</code></span>`} {
+		if !strings.Contains(reused["packs/split/index.html"], w) {
+			t.Errorf("split's new latest view lacks %s", w)
+		}
+	}
 	if !strings.Contains(reused["packs/pack-00004/index.html"], "New readme") {
 		t.Error("changed pack was reused")
 	}
@@ -916,8 +931,8 @@ func TestChanges(t *testing.T) {
 		`<strong>Charts</strong> <span class="chg add">+ <code>app-1.1.0.tgz</code></span> <span class="chg del">− <code>app-1.0.0.tgz</code></span>`,
 		`<strong>Manifests</strong> <span class="chg add">+ <code>manifests/b.yaml</code></span> <span class="chg del">− <code>manifests/a.yaml</code></span>`,
 		`<span class="chg add">+ <code>cm (optional any)</code></span>`, `k8s: required &gt;= 1.25.0 → required &gt;= 1.27.0`,
-		"values.yaml and images are compared for the newest version only",
-		`<strong>Images</strong> <span class="chg del">− <code>repo/sidecar:0.1</code></span>`,
+		"The files of the two archives were not compared for this version",
+		`<strong>Images</strong> <span class="chg del">− <code>docker.io/repo/sidecar:0.1</code></span>`,
 		"<span class=\"dd\">-replicas: 1\n</span>", "<span class=\"da\">+replicas: 3 # &lt;more&gt;\n</span>",
 		`<a href="#changes-2.0.0">what changed</a>`,
 	} {
@@ -1192,5 +1207,195 @@ func TestImageViewBounds(t *testing.T) {
 	}
 	if len(r.Sources) != maxImageSources+1 || r.Sources[maxImageSources] != "and 2 more" {
 		t.Errorf("sources %q", r.Sources)
+	}
+}
+
+// TestChangesCompareFiles: a version whose CRD, README, pack.json
+// (annotations), chart or other files changed under the same names is
+// never said to be unchanged (stranger4 S3, S10): every file of the two
+// archives is compared by digest, text files are diffed.
+func TestChangesCompareFiles(t *testing.T) {
+	crd := func(desc string, last int) []byte {
+		var b strings.Builder
+		b.WriteString("kind: CustomResourceDefinition\nspec:\n")
+		for i := 0; i <= last; i++ {
+			d := "a field"
+			if i == 5 {
+				d = desc
+			}
+			fmt.Fprintf(&b, "  field%d:\n    description: %s\n", i, d)
+		}
+		return []byte(b.String())
+	}
+	p := synthPack{name: "mycrd", layer: "addon", versions: []string{"1.1.0", "1.2.0"},
+		vfiles: map[string]map[string][]byte{
+			"1.1.0": {"pack.json": []byte(`{"name":"mycrd","version":"1.1.0"}`), "manifests/crd.yaml": crd("field 5 first", 1999),
+				"README.md": []byte("# crd\n"), "charts/app-1.0.0.tgz": []byte("\x1f\x8b\x00old"), "old.txt": []byte("gone\n")},
+			"1.2.0": {"pack.json": []byte(`{"name":"mycrd","version":"1.2.0","annotations":{"homepage":"x"}}`), "manifests/crd.yaml": crd("field 5 now REQUIRED", 1998),
+				"README.md": []byte("# crd\nhello <b>\n"), "charts/app-1.0.0.tgz": []byte("\x1f\x8b\x00new"), "new.yaml": []byte("a: 1\nb: 2\n")},
+		},
+		release: func(r *index.Release) { r.KubeManifests = []string{"manifests/crd.yaml"} },
+	}
+	same := synthPack{name: "same", layer: "addon", versions: []string{"1.0.0", "1.0.1"},
+		vfiles: map[string]map[string][]byte{"1.0.0": {"values.yaml": []byte("a: 1\n")}, "1.0.1": {"values.yaml": []byte("a: 1\n")}}}
+	_, files := writeSite(t, []synthPack{p, same}, Options{})
+	page := files["packs/mycrd/index.html"]
+	for _, want := range []string{
+		`<strong>Files</strong> <span class="chg add">+ <code>new.yaml (2 lines)</code></span> <span class="chg del">− <code>old.txt (1 line)</code></span>` +
+			` <span class="chg mod">README.md: &#43;1 −0 lines</span> <span class="chg mod">charts/app-1.0.0.tgz (binary)</span>` +
+			` <span class="chg mod">manifests/crd.yaml: &#43;1 −3 lines</span> <span class="chg mod">pack.json: &#43;1 −1 lines</span>`,
+		`<p class="preset-k">manifests/crd.yaml</p>`,
+		"<span class=\"dd\">-    description: field 5 first\n</span><span class=\"da\">+    description: field 5 now REQUIRED\n</span>",
+		"<span class=\"dd\">-  field1999:\n</span>",
+		"<span class=\"da\">+hello &lt;b&gt;\n</span>",
+		`<span class="da">+{&#34;name&#34;:&#34;mycrd&#34;,&#34;version&#34;:&#34;1.2.0&#34;,&#34;annotations&#34;:{&#34;homepage&#34;:&#34;x&#34;}}`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, "No change to") || strings.Contains(page, "No file changed") {
+		t.Error("a version whose files changed is said to be unchanged")
+	}
+	if !strings.Contains(files["packs/same/index.html"], "No file changed: every file of the two archives has the same content.") {
+		t.Error("two archives with the same files are not said to be the same")
+	}
+}
+
+// TestChangesOwnLine: a patch on an older line published after a newer
+// version (3.27.11 after 3.28.0) is compared with its own line's
+// previous release, and 3.28.0 keeps its base (stranger4 S9). Both
+// views are computed from the archives, never from the previous build's
+// page: a previous page edited to say something else changes nothing,
+// and the page equals a fresh one.
+func TestChangesOwnLine(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2024, 3, d, 0, 0, 0, 0, time.UTC) }
+	calico := func(versions ...string) synthPack {
+		return synthPack{name: "calico", layer: "cni", versions: versions,
+			vfiles: map[string]map[string][]byte{
+				"3.27.10": {"values.yaml": []byte("a: 1\nb: 1\n")},
+				"3.27.11": {"values.yaml": []byte("a: 1\nb: 1\n# 3.27.11 security fix\n")},
+				"3.28.0":  {"values.yaml": []byte("a: 2\nb: 1\n")},
+			},
+			release: func(r *index.Release) {
+				r.Created = map[string]time.Time{"3.27.10": day(1), "3.28.0": day(2), "3.27.11": day(3)}[r.Version]
+			}}
+	}
+	first, _ := writeSite(t, []synthPack{calico("3.27.10", "3.28.0")}, Options{})
+	// Someone who can edit the previous site rewrites 3.28.0's view.
+	pagePath := filepath.Join(first, "packs", "calico", "index.html")
+	b, err := os.ReadFile(pagePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := bytes.ReplaceAll(b, []byte("+a: 2"), []byte("+a: 2 (forged)"))
+	if bytes.Equal(forged, b) {
+		t.Fatal("the first page shows no +a: 2 to forge")
+	}
+	if err := os.WriteFile(pagePath, forged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	next := []synthPack{calico("3.27.10", "3.28.0", "3.27.11")}
+	_, fresh := writeSite(t, next, Options{})
+	var st Stats
+	_, files := writeSite(t, next, Options{Previous: first, Stats: &st})
+	diffFiles(t, "rebuild after a forged previous page", fresh, files)
+	page := files["packs/calico/index.html"]
+	for _, want := range []string{
+		`<span class="ver">3.28.0</span> <span class="muted">since 3.27.10</span>`,
+		`<span class="ver">3.27.11</span> <span class="muted">since 3.27.10</span>`,
+		"<span class=\"da\">+a: 2\n</span>",
+		"<span class=\"da\">+# 3.27.11 security fix\n</span>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, "forged") {
+		t.Error("the rebuilt page took text from the previous build's page")
+	}
+	if strings.Contains(page, "since 3.27.11") || strings.Contains(page, "The files of the two archives were not compared") {
+		t.Error("3.28.0 changed its base, or 3.27.11 was not compared")
+	}
+	if st.Compared != 2 {
+		t.Errorf("compared %d views, want 2 (the latest version's and the newest release's)", st.Compared)
+	}
+}
+
+// splitPack names its app image through templated values (repository
+// and tag, as a chart would) and a sidecar with image: lines, both
+// bumped by each version; 1.2.0 also adds a file.
+func splitPack(versions ...string) synthPack {
+	manifest := []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {{ .Values.repository }}:{{ .Values.tag }}\n        - name: side\n          image: {{ .Values.side }}\n")
+	packJSON := func(v string) []byte {
+		return []byte(`{"name":"split","version":"` + v + `","layer":"addon","addonType":"tools","cloudTypes":["all"],"kubeManifests":["manifests/app.yaml"]}`)
+	}
+	values := func(tag, side string) []byte {
+		return []byte("pack:\n  namespace: s\nmanifests:\n  app:\n    repository: nginx\n    tag: \"" + tag + "\"\n    side: \"" + side + "\"\n" +
+			"  other:\n    image: " + side + "\n")
+	}
+	files := func(v, tag, side string) map[string][]byte {
+		return map[string][]byte{"values.yaml": values(tag, side), "manifests/app.yaml": manifest, "pack.json": packJSON(v)}
+	}
+	vf := map[string]map[string][]byte{
+		"1.0.0": files("1.0.0", "1.25", "busybox:1"),
+		"1.1.0": files("1.1.0", "1.27", "busybox:2"),
+		"1.2.0": files("1.2.0", "1.29", "busybox:3"),
+	}
+	vf["1.2.0"]["NOTES.md"] = []byte("new in 1.2.0\n")
+	return synthPack{name: "split", layer: "addon", versions: versions, vfiles: vf,
+		release: func(r *index.Release) { r.KubeManifests = []string{"manifests/app.yaml"} }}
+}
+
+// TestChangesRenderedImages: the change view's Images line is a pure
+// function of the two archives: the images named by image: in
+// values.yaml and the manifests, normalised as the Images table names
+// them (stranger4 S8), on both sides. Images that templated manifests
+// or charts render are not diffed (the base's are never rendered), and
+// the page says so and points at the Images section, which lists them.
+// Neither the machine's image cache nor the previous page changes it.
+func TestChangesRenderedImages(t *testing.T) {
+	want := `<strong>Images</strong> <span class="chg add">+ <code>docker.io/library/busybox:2</code></span> <span class="chg del">− <code>docker.io/library/busybox:1</code></span>`
+	note := `images that charts or templated manifests render are not compared here: the <a href="#images-h">Images</a> section lists those of the latest version.`
+	cache := t.TempDir()
+	first, _ := writeSite(t, []synthPack{splitPack("1.0.0")}, Options{Cache: cache})
+	_, fresh := writeSite(t, []synthPack{splitPack("1.0.0", "1.1.0")}, Options{})
+	page := fresh["packs/split/index.html"]
+	for _, w := range []string{want, note} {
+		if !strings.Contains(page, w) {
+			i := strings.Index(page, `<strong>Images</strong>`)
+			t.Errorf("page lacks %s:\n%.1500s", w, page[max(i, 0):])
+		}
+	}
+	i := strings.Index(page, `id="images-h"`)
+	if i < 0 || !strings.Contains(page[i:], "docker.io/library/nginx:1.27") {
+		t.Error("the Images section does not list the image the templated manifest renders")
+	}
+	if strings.Contains(page[:max(i, 0)], "nginx:1.25") {
+		t.Error("the change view diffed the images a templated manifest renders")
+	}
+	for what, o := range map[string]Options{"previous page": {Previous: first}, "image cache": {Cache: cache}, "both": {Previous: first, Cache: cache}} {
+		_, files := writeSite(t, []synthPack{splitPack("1.0.0", "1.1.0")}, o)
+		diffFiles(t, what, fresh, files)
+	}
+}
+
+// TestSnippetsPinExactly: a version that is not strict semver gets
+// snippets that pin it exactly; as written, "1.30" would float to any
+// 1.30.x (stranger4 S4; client.TestResolvePinConstraint resolves them).
+func TestSnippetsPinExactly(t *testing.T) {
+	for v, want := range map[string]string{"1.30": "=1.30.0", "v2.0.0": "=2.0.0", "1.2.3": "1.2.3"} {
+		_, files := writeSite(t, []synthPack{{name: "tmpl", layer: "addon", versions: []string{v}}}, Options{})
+		page := files["packs/tmpl/index.html"]
+		for _, s := range []string{
+			`<code id="fetch-cmd" class="lang-shell">packgen fetch tmpl@` + want + `</code>`,
+			`version: &#34;` + want + `&#34;`,
+			`version      = &#34;` + v + `&#34;`, // Terraform looks the version up as written
+		} {
+			if !strings.Contains(page, s) {
+				t.Errorf("%s: page lacks %s", v, s)
+			}
+		}
 	}
 }
