@@ -1,19 +1,27 @@
 package publish
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/s3test"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/testutil/filetest"
+	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/translog"
+	"github.com/packgen/packgen/witness"
 )
 
 // TestSignedSiteNeedsItsSignatures: a signed build says so in index.json
@@ -135,5 +143,238 @@ func TestAttackBucketArchiveReplaced(t *testing.T) {
 	}
 	if puts := srv.PutOrder(); len(puts) != 0 {
 		t.Errorf("refused publish uploaded %v", puts)
+	}
+}
+
+// TestLogEscapesNames: publish's log (the plan a text dry run prints on
+// stdout, the lines of a real run) shows the destination's names, which
+// whoever writes the bucket or web root chooses, with terminal escapes
+// and line breaks escaped, never raw (attackR F7).
+func TestLogEscapesNames(t *testing.T) {
+	_, site := calicoSite(t)
+	dst := filepath.Join(t.TempDir(), "www")
+	ctx := context.Background()
+	if _, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	filetest.Write(t, dst, map[string]string{
+		"assets/x\x1b]0;PWNED\a\x1b[2J.css": "theirs\n",
+		"log/tile/x\x1b[2J":                 "theirs\n",
+		"notes/y\x1b[31mRED":                "theirs\n",
+		"notes/a\nwarning: all is well":     "theirs\n",
+	})
+	for _, o := range []Options{{Prune: true, DryRun: true}, {Prune: true}} {
+		var log bytes.Buffer
+		o.Log = &log
+		if _, err := Publish(ctx, site, DirTarget{Dir: dst}, o); err != nil {
+			t.Fatal(err)
+		}
+		out := log.String()
+		if strings.ContainsAny(out, "\x1b\a") || strings.Contains(out, "\nwarning: all is well") {
+			t.Errorf("dry run %v: the log carries a destination's name raw:\n%q", o.DryRun, out)
+		}
+		if !strings.Contains(out, `\x1b`) {
+			t.Errorf("dry run %v: the log does not show the escaped names:\n%q", o.DryRun, out)
+		}
+	}
+}
+
+// TestPruneSweepsOnlyOwnTemps: --prune removes what killed publishes
+// left only in the directories a publish of the site writes, and only
+// files named as packgen names its temporary files; another tool's
+// ".tmp-*" files (in .git/, in its own directory, at the top) stay
+// (attackR F2: the sweep walked the whole destination).
+func TestPruneSweepsOnlyOwnTemps(t *testing.T) {
+	_, site := calicoSite(t)
+	dst := filepath.Join(t.TempDir(), "www")
+	ctx := context.Background()
+	if _, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]bool{ // path: a killed publish's, to be removed
+		".git/.tmp-objects-pack":       false,
+		".git/objects/.tmp-123":        false, // packgen's name, not packgen's directory
+		"blog/.tmp-draft.md":           false,
+		"blog/.tmp-42":                 false,
+		".tmp-notes.txt":               false,
+		"index/.tmp-Upper":             false,
+		"packs/calico/.tmp-3w5e11264s": true,
+		"index/.tmp-123":               true,
+		".tmp-9z":                      true,
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	for k := range files {
+		p := filepath.Join(dst, filepath.FromSlash(k))
+		filetest.WriteFile(t, p, "x\n")
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{Prune: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, ours := range files {
+		_, err := os.Stat(filepath.Join(dst, filepath.FromSlash(k)))
+		if gone := os.IsNotExist(err); gone != ours || slices.Contains(res.Deleted, k) != ours {
+			t.Errorf("%s: removed %v (deleted %v), want %v", k, gone, res.Deleted, ours)
+		}
+	}
+}
+
+// TestDirWitnessAndMarker: a directory (or S3) publish keeps the OCI
+// publisher's rules for what others put into a registry (attackR F6): a
+// witness's newer cosignature on the destination is not replaced by the
+// site's older copy, a witness file that is not a cosigned checkpoint of
+// this log is refused before anything is written, and an airgap.json in
+// the site is never uploaded (only airgap import writes one).
+func TestDirWitnessAndMarker(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.pack("calico", "1.0.0", "a: 1\n")
+	site1 := f.build(t)
+	dst := filepath.Join(t.TempDir(), "www")
+	if _, err := Publish(ctx, site1, DirTarget{Dir: dst}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	wsk, _, err := translog.GenerateWitnessKey(rand.Reader, "w1.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	cosign := func(site, out string) {
+		t.Helper()
+		loc, err := location.Parse(site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := transport.Open(loc, transport.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := witness.Run(ctx, witness.Options{Site: site, Source: src, Key: wsk, RegistryKey: f.verifier(t), StateDir: state, Out: out}); err != nil {
+			t.Fatalf("witness of %s: %v", site, err)
+		}
+	}
+	p := translog.WitnessPath("w1.example")
+	cosign(site1, site1) // the site's copy: one entry
+
+	f.pack("metallb", "0.13.0", "b: 1\n")
+	site2 := f.build(t) // staged from site1: carries its witness file as it is
+	if _, err := Publish(ctx, site2, DirTarget{Dir: dst}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	cosign(dst, dst) // the witness writes its newer one into the served directory
+	newer, err := os.ReadFile(filepath.Join(dst, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	older, err := os.ReadFile(filepath.Join(site2, p))
+	if err != nil || bytes.Equal(older, newer) {
+		t.Fatalf("the site's witness file should be the older one: %v", err)
+	}
+
+	// The same site published again, with a marker it picked up.
+	if err := os.WriteFile(filepath.Join(site2, index.AirgapFile), []byte("garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Publish(ctx, site2, DirTarget{Dir: dst}, Options{Prune: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dst, p)); !bytes.Equal(got, newer) {
+		t.Errorf("the witness's newer cosignature was replaced by the site's older copy")
+	}
+	if !slices.Contains(res.Kept, p) || slices.Contains(res.Uploaded, p) {
+		t.Errorf("%s: uploaded %v, kept %v", p, res.Uploaded, res.Kept)
+	}
+	if _, err := os.Stat(filepath.Join(dst, index.AirgapFile)); err == nil || slices.Contains(res.Uploaded, index.AirgapFile) {
+		t.Errorf("the site's %s was published", index.AirgapFile)
+	}
+
+	// A witness file that is not a cosigned checkpoint of this log:
+	// refused, nothing written.
+	if err := os.WriteFile(filepath.Join(site2, p), []byte("older cosignature\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dst, p)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(ctx, site2, DirTarget{Dir: dst}, Options{}); !errors.Is(err, ErrWitnessFile) {
+		t.Fatalf("a site with a witness file that is no checkpoint: %v, want ErrWitnessFile", err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, p)); err == nil {
+		t.Errorf("the refused witness file was written")
+	}
+}
+
+// TestPublishRefusesFork: a site signed by the live registry's own key
+// whose log does not extend the live one (built from a replayed older
+// generation at --previous, from a history that no longer holds a
+// published release) is refused, even with --force, and nothing is
+// written: every client that read the live registry would refuse it for
+// ever (attackR F1).
+func TestPublishRefusesFork(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.pack("calico", "1.0.0", "a: 1\n")
+	gen1 := f.build(t)
+	f.pack("metallb", "0.13.0", "b: 1\n")
+	live := f.build(t) // calico, metallb: a log of 2 entries
+
+	// HEAD no longer holds metallb (a rewritten history, a moved packs
+	// dir) and adds hello; the build reads the replayed generation 1.
+	if err := os.RemoveAll(filepath.Join(f.repo.Dir, "packs", "metallb")); err != nil {
+		t.Fatal(err)
+	}
+	f.pack("hello", "1.0.0", "c: 1\n")
+	if _, err := f.repo.Commit("rewrite"); err != nil {
+		t.Fatal(err)
+	}
+	forked := filepath.Join(f.tmp, "forked")
+	if _, err := build.Run(ctx, build.Options{Repo: f.repo.Dir, Out: forked, Previous: gen1, Registry: "pub", Signer: f.signer, GeneratedAt: f.t0.Add(10 * time.Hour), Site: catalogue}); err != nil {
+		t.Fatal(err)
+	}
+
+	dst := filepath.Join(t.TempDir(), "www")
+	if _, err := Publish(ctx, live, DirTarget{Dir: dst}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := DirTarget{Dir: dst}.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, force := range []bool{false, true} {
+		_, err := Publish(ctx, forked, DirTarget{Dir: dst}, Options{Force: force})
+		if !errors.Is(err, ErrFork) {
+			t.Fatalf("force=%v: a site whose log forks the live one: %v", force, err)
+		}
+		for _, want := range []string{"2 entries", "--previous", "--force does not override"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("force=%v: the refusal lacks %q: %v", force, want, err)
+			}
+		}
+	}
+	after, err := DirTarget{Dir: dst}.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("a refused publish changed the destination: %d files, %d before", len(after), len(before))
+	}
+	for k, o := range before {
+		if after[k] != o {
+			t.Errorf("a refused publish changed %s", k)
+		}
+	}
+
+	// A forced rollback to generation 1, whose log the live one extends,
+	// is still the operator's choice (and the live generation is then
+	// published again over it).
+	if _, err := Publish(ctx, gen1, DirTarget{Dir: dst}, Options{Force: true}); err != nil {
+		t.Fatalf("forced rollback to a prefix of the live log: %v", err)
+	}
+	if _, err := Publish(ctx, live, DirTarget{Dir: dst}, Options{}); err != nil {
+		t.Fatalf("the live generation again: %v", err)
 	}
 }
