@@ -469,10 +469,7 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 		}
 		if moved == "" {
 			res.Releases.Present = len(s.releases)
-			if err := d.pushWitnesses(ctx, s, idx, o, res); err != nil {
-				return res, err
-			}
-			return res, d.pruneAfter(ctx, s, idx, live, o, res)
+			return res, d.finish(ctx, s, idx, live, o, res)
 		}
 		// Planned in full: a missing tag is pushed again, a moved one
 		// refused (refused says by whom).
@@ -494,10 +491,7 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	}
 	if o.DryRun {
 		d.dryRun(ctx, s, live, o, res)
-		if err := d.pushWitnesses(ctx, s, idx, o, res); err != nil {
-			return res, err
-		}
-		return res, d.pruneAfter(ctx, s, idx, live, o, res)
+		return res, d.finish(ctx, s, idx, live, o, res)
 	}
 	if err := d.ensureBase(ctx, o); err != nil {
 		return res, err
@@ -508,12 +502,16 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if err := d.pushIndex(ctx, s, idx, live, o, res); err != nil {
 		return res, err
 	}
-	// Witness files after the switch: each cosigns a tree the new index's
-	// log extends.
+	return res, d.finish(ctx, s, idx, live, o, res)
+}
+
+// finish pushes the witness files, after the index switch (each
+// cosigns a tree the new index's log extends), then prunes.
+func (d *ociDest) finish(ctx context.Context, s *site, idx *remote.Repository, live *liveIndex, o Options, res *Result) error {
 	if err := d.pushWitnesses(ctx, s, idx, o, res); err != nil {
-		return res, err
+		return err
 	}
-	return res, d.pruneAfter(ctx, s, idx, live, o, res)
+	return d.pruneAfter(ctx, s, idx, live, o, res)
 }
 
 // scoped hints a registry with token auth at the repositories refs
