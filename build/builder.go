@@ -167,6 +167,13 @@ func (b *builder) plan(ctx context.Context) error {
 	prev.vouched = o.Signer == nil || prev.root == nil || prev.signed || o.inPlace
 	b.stage, b.release = o.Out, func() {}
 	parent := filepath.Dir(filepath.Clean(o.Out))
+	if !o.inPlace {
+		// --out sites/prod/site in a fresh checkout: made as mkdir -p
+		// would (the stage is made beside the out dir, then renamed).
+		if err := os.MkdirAll(parent, 0o755); err != nil {
+			return fmt.Errorf("create the directory of --out %s: %w", o.Out, err)
+		}
+	}
 	// Stages of builds killed before they finished (kill -9, OOM, a
 	// cancelled CI job) are removed; a running build's is held.
 	for _, d := range stale.Sweep(parent, stagePattern) {

@@ -138,3 +138,17 @@ func snapshot(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// TestOutDirParentsMade: --out in directories that do not exist yet
+// makes them, as mkdir -p would (a stranger's `build --out x/y/site` in a
+// fresh checkout failed, exit 3, on the staging directory's lock file).
+func TestOutDirParentsMade(t *testing.T) {
+	tmp, r := newRepo(t)
+	writePack(t, r, "packs/a", "a", "1.0.0", "cni", "")
+	commit(t, r, "one")
+	out := filepath.Join(tmp, "sites", "prod", "site")
+	built(t, r.Dir, out)
+	if _, err := os.Stat(filepath.Join(out, "index.json")); err != nil {
+		t.Fatal(err)
+	}
+}
