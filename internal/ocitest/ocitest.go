@@ -100,6 +100,7 @@ type Registry struct {
 	stop   func() // stops the registry process, once (Stop, cleanup)
 	mu     sync.Mutex
 	log    []string
+	logged time.Time // when the last access-log line came
 	tokens int
 
 	private []string // Config.Private
@@ -174,12 +175,26 @@ func writeTLS(t TB, caFile, certFile, keyFile string) *tls.Certificate {
 	return &c
 }
 
+// logQuiet is how long the access log must have been still before
+// AccessLog reads it: the registry writes a request's line after its
+// response, so a client can be answered before the line comes (a loaded
+// machine's TestPublishOCI counted 2 of the 3 HEADs it had sent).
+const logQuiet = 250 * time.Millisecond
+
 // AccessLog returns the registry's access-log lines so far: one per
-// request, like `"GET /v2/NAME/manifests/TAG HTTP/1.1" 200 …`.
+// request, like `"GET /v2/NAME/manifests/TAG HTTP/1.1" 200 …`. It
+// waits until no line has come for logQuiet (2 s at most).
 func (r *Registry) AccessLog() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.log...)
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		r.mu.Lock()
+		still := time.Since(r.logged)
+		if still >= logQuiet || time.Now().After(deadline) {
+			defer r.mu.Unlock()
+			return append([]string(nil), r.log...)
+		}
+		r.mu.Unlock()
+		time.Sleep(logQuiet - still)
+	}
 }
 
 // Requests counts the access-log lines whose request line starts with
@@ -419,6 +434,7 @@ func (r *Registry) run(t TB, bin, cfgPath, ready string) error {
 			// `"METHOD /path HTTP/1.1" status`.
 			if strings.Contains(line, ` /v2`) && strings.Contains(line, ` HTTP/`) {
 				r.log = append(r.log, line)
+				r.logged = time.Now()
 			}
 			r.mu.Unlock()
 		}
