@@ -175,7 +175,7 @@ func checkLiveKey(ctx context.Context, t Target, src *os.Root, root *index.Root,
 	}
 	local := func(p string) ([]byte, error) { return readIn(src, p, sign.MaxBundleSize) }
 	remote := func(p string) ([]byte, error) { return readMax(ctx, t, p, sign.MaxBundleSize) }
-	siteLog := func(_ context.Context, p string, max int64) ([]byte, error) { return readIn(src, p, max) }
+	siteLog := siteFetch(src)
 	return checkKey(ctx, root, signerOf(root, rootData, local), live, signerOf(live, liveData, remote), siteLog, t)
 }
 
@@ -185,9 +185,15 @@ func checkLiveLog(ctx context.Context, t Target, src *os.Root, root *index.Root,
 	if bytes.Equal(rootData, liveData) {
 		return nil
 	}
-	siteLog := func(_ context.Context, p string, max int64) ([]byte, error) { return readIn(src, p, max) }
+	siteLog := siteFetch(src)
 	liveLog := func(ctx context.Context, p string, max int64) ([]byte, error) { return readMax(ctx, t, p, max) }
 	return checkLog(ctx, root, live, siteLog, liveLog, force, t)
+}
+
+// siteFetch reads the site's log files through src (readIn), for the
+// log checks.
+func siteFetch(src *os.Root) translog.Fetch {
+	return func(_ context.Context, p string, max int64) ([]byte, error) { return readIn(src, p, max) }
 }
 
 // readIn reads a site file through src, at most max bytes, only if it is

@@ -338,7 +338,7 @@ func unfinishedPublish(ctx context.Context, t Target, remote map[string]Object) 
 // larger tree (the witness wrote its newer one there since the site
 // was staged) is kept rather than replaced.
 func witnessUploads(ctx context.Context, t Target, src *os.Root, root *index.Root, uploads []localFile, remote map[string]Object, o Options, res *Result) ([]localFile, error) {
-	siteLog := func(_ context.Context, p string, max int64) ([]byte, error) { return readIn(src, p, max) }
+	siteLog := siteFetch(src)
 	var out []localFile
 	for _, f := range uploads {
 		if index.KindOf(f.key) != index.KindLogWitness {
