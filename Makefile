@@ -70,14 +70,12 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 # Runs every Fuzz* target for FUZZTIME each (targets found by grep, so
-# packages without any are not compiled). Seed corpora in
+# packages without any are not compiled; each package's fuzzing binary
+# built once for all its targets: scripts/fuzz.sh). Seed corpora in
 # testdata/fuzz/ run in every plain `go test`; crashers found land there
 # too and must be committed as regression cases.
 fuzz:
-	@set -e; for dir in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go') | xargs -n1 dirname | sort -u); do \
-	  for f in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
-	    echo "== $$dir $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./$$dir; \
-	  done; done
+	@GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME) $(FUZZMINIMIZE)
 
 # CI's short fuzzing pass: every target for FUZZSMOKE executions (part of
 # make test). A count, not a duration: duration-bounded fuzzing can fail
