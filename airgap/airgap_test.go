@@ -181,20 +181,6 @@ func settledPushes(r *ocitest.Registry) int {
 	}
 }
 
-// settledLog is r's access log once it has stopped growing (it is read
-// from the registry's output as it comes).
-func settledLog(r *ocitest.Registry) []string {
-	l := r.AccessLog()
-	for {
-		time.Sleep(200 * time.Millisecond)
-		m := r.AccessLog()
-		if len(m) == len(l) {
-			return m
-		}
-		l = m
-	}
-}
-
 // checkImageRequests checks an export's requests to its images'
 // repositories (log: the registry's access log of that export): one GET
 // resolves each image (no HEAD first), every blob is fetched once however
@@ -359,14 +345,14 @@ func TestAirgap(t *testing.T) {
 	// the requests end in (one download and two images at a time here,
 	// eight and sixteen above); no stage left.
 	again := filepath.Join(out, "again.tar")
-	mark := len(settledLog(f.up))
+	mark := len(f.up.AccessLog())
 	if _, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: again, OCI: plainHTTP, RunOptions: RunOptions{Jobs: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if testutil.SHA256File(t, bundle) != testutil.SHA256File(t, again) {
 		t.Error("two exports of the same lock differ")
 	}
-	checkImageRequests(t, settledLog(f.up)[mark:], res)
+	checkImageRequests(t, f.up.AccessLog()[mark:], res)
 	os.Remove(again)
 	assertOnly(t, out, "bundle.tar")
 

@@ -138,7 +138,7 @@ func TestAttackDeclaredSizes(t *testing.T) {
 	c := crafted{t, reg}
 	cfg, l := c.parts("x/y")
 	l2 := c.blob("x/y", []byte("other layer"))
-	mark := len(settledLog(reg)) // the log's length before each case
+	mark := len(reg.AccessLog()) // the log's length before each case
 	for _, tc := range []struct {
 		name   string
 		layers []ocispec.Descriptor
@@ -174,7 +174,7 @@ func TestAttackDeclaredSizes(t *testing.T) {
 			}
 			assertOnly(t, dir)
 			blobGETs := 0
-			log := settledLog(reg)
+			log := reg.AccessLog()
 			lines := log[mark:]
 			mark = len(log)
 			for _, line := range lines {

@@ -499,12 +499,12 @@ func TestOCIMarkerCannotHide(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := len(settledLog(reg))
+		before := len(reg.AccessLog())
 		rel, err := c.Resolve(ctx, "calico", constraint, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return rel.Version, strings.TrimSpace(warn.String()), len(settledLog(reg)) - before
+		return rel.Version, strings.TrimSpace(warn.String()), len(reg.AccessLog()) - before
 	}
 	_, _, whole := resolve("^1.0")
 

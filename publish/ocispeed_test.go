@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/ocimap"
@@ -17,20 +16,6 @@ import (
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/sign"
 )
-
-// settledLog is the registry's access log once it has stopped growing:
-// the registry writes a request's line after its response.
-func settledLog(reg *ocitest.Registry) []string {
-	n := len(reg.AccessLog())
-	for {
-		time.Sleep(150 * time.Millisecond)
-		l := reg.AccessLog()
-		if len(l) == n {
-			return l
-		}
-		n = len(l)
-	}
-}
 
 // requestKinds counts access-log lines by method and what they touch
 // (the repository below BASE with pack names folded, and the endpoint),
@@ -109,7 +94,7 @@ func requestsPerRelease(t *testing.T, mode ocitest.Mode) {
 	ctx := context.Background()
 	const releases = packs * versions
 	dest := "oci://" + reg.Host() + "/acme"
-	before := len(settledLog(reg))
+	before := len(reg.AccessLog())
 	res, err := To(ctx, site, dest, ociOptions(reg, true, f), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +102,7 @@ func requestsPerRelease(t *testing.T, mode ocitest.Mode) {
 	if len(res.Releases.Pushed) != releases || res.Releases.Signed != releases {
 		t.Fatalf("first publish: %+v", res.Releases)
 	}
-	lines := settledLog(reg)[before:]
+	lines := reg.AccessLog()[before:]
 	// Per release: archive 2, tag check 1, manifest 1, cosign 3, signature
 	// files 1. Per pack: tags list, config mount, shard upload (2).
 	// Fixed: the live root, the base artifact, the other tags lists, the
@@ -149,7 +134,7 @@ func requestsPerRelease(t *testing.T, mode ocitest.Mode) {
 	// caught: TestPublishOCI); on a token registry a 401 per pack at most.
 	before = len(lines) + before
 	mustPublish(t, reg, f, site, dest)
-	again := settledLog(reg)[before:]
+	again := reg.AccessLog()[before:]
 	if n401 := strings.Count(strings.Join(again, "\n"), `" 401 `); len(again) > 2+releases+n401 || n401 > packs+1 {
 		t.Fatalf("a publish with nothing new took %d requests (%d answered 401):%s", len(again), n401, requestKinds(again, "acme"))
 	}
@@ -183,7 +168,7 @@ func TestOCIFetchRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := len(settledLog(reg))
+	before := len(reg.AccessLog())
 	res, err := c.Fetch(ctx, client.FetchOptions{Name: "calico", Constraint: "^3.27", Dest: filepath.Join(t.TempDir(), "out")})
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +176,7 @@ func TestOCIFetchRoundTrips(t *testing.T) {
 	if res.Version != "3.27.1" {
 		t.Fatalf("fetched %+v", res)
 	}
-	lines := settledLog(reg)[before:]
+	lines := reg.AccessLog()[before:]
 	const limit = 6
 	t.Logf("a cold fetch: %d requests:%s", len(lines), requestKinds(lines, "acme"))
 	if len(lines) > limit {

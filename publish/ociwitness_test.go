@@ -81,7 +81,7 @@ func TestOCIWitness(t *testing.T) {
 	// Requests are counted from the registry's access log, once settled
 	// (the registry writes a line after its response).
 	since := func(n int) (all, witness int) {
-		log := settledLog(reg)[n:]
+		log := reg.AccessLog()[n:]
 		for _, l := range log {
 			if strings.Contains(l, "witness-") {
 				witness++
@@ -89,7 +89,7 @@ func TestOCIWitness(t *testing.T) {
 		}
 		return len(log), witness
 	}
-	n := len(settledLog(reg))
+	n := len(reg.AccessLog())
 	pub := mustPublish(t, reg, f, site1, dest)
 	tagRef := reg.Host() + "/acme/packgen/index:witness-w1.example"
 	if !slices.Contains(pub.Uploaded, tagRef) {
@@ -97,7 +97,7 @@ func TestOCIWitness(t *testing.T) {
 	}
 	all, wit := since(n)
 	t.Logf("publish of a new witness file, index current: %d requests, %d to the witness tag", all, wit)
-	n = len(settledLog(reg))
+	n = len(reg.AccessLog())
 	if pub = mustPublish(t, reg, f, site1, dest); len(pub.Uploaded) != 0 {
 		t.Fatalf("a publish with nothing new uploaded %v", pub.Uploaded)
 	}
@@ -127,12 +127,12 @@ func TestOCIWitness(t *testing.T) {
 		_, err = c.Fetch(ctx, client.FetchOptions{Name: "calico", Dest: filepath.Join(t.TempDir(), "out")})
 		return err
 	}
-	n = len(settledLog(reg))
+	n = len(reg.AccessLog())
 	if err := fetch(0); err != nil {
 		t.Fatalf("fetch without witnesses: %v", err)
 	}
 	plain, _ := since(n)
-	n = len(settledLog(reg))
+	n = len(reg.AccessLog())
 	if err := fetch(1, w1v); err != nil {
 		t.Fatalf("fetch with one witness that cosigned: %v", err)
 	}

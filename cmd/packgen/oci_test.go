@@ -259,7 +259,7 @@ func testOCICrashSafety(t *testing.T, bin string, f *publishFixture) {
 				break wait
 			default:
 			}
-			if len(reg.AccessLog())-base >= k {
+			if reg.Logged()-base >= k {
 				cmd.Process.Kill()
 				<-done
 				killed = true

@@ -197,6 +197,15 @@ func (r *Registry) AccessLog() []string {
 	}
 }
 
+// Logged is how many access-log lines have come so far, without
+// waiting for the log to be still: for polling while requests are
+// being made (AccessLog would wait up to 2 s each time).
+func (r *Registry) Logged() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.log)
+}
+
 // Requests counts the access-log lines whose request line starts with
 // method and whose path contains pathPart ("" matches any).
 func (r *Registry) Requests(method, pathPart string) int {
