@@ -41,7 +41,7 @@ func TestBuildSurvivesSIGKILL(t *testing.T) {
 	testutil.SynthRepo(t, repo, synth.Spec{Packs: 4, Versions: 2, ChartSize: 4 << 10, Commits: 4, Seed: 3})
 	k := testutil.NewKey(t)
 	key := filepath.Join(dir, "k.key")
-	os.WriteFile(key, k.Priv, 0o600)
+	os.WriteFile(key, k.Priv(t), 0o600)
 	verifier := k.Verifier
 	out := filepath.Join(dir, "site")
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -34,7 +34,7 @@ func TestCheckInputs(t *testing.T) {
 	keyed, err := gitfixture.Init(filepath.Join(tmp, "keyed"))
 	must(t, err)
 	writePack(t, keyed, "packs/calico-3.27.0", "calico", "3.27.0", "cni", "")
-	must(t, keyed.Write("ci/registry.key", testutil.NewKey(t).Priv))
+	must(t, keyed.Write("ci/registry.key", testutil.NewKey(t).Priv(t)))
 	commit(t, keyed, "oops")
 	srv := httptest.NewServer(http.FileServer(http.Dir(live)))
 	expired := httptest.NewServer(http.FileServer(http.Dir(site)))
@@ -109,7 +109,7 @@ func TestTrustedKeys(t *testing.T) {
 	garbage := filepath.Join(tmp, "garbage.pub")
 	must(t, os.WriteFile(garbage, []byte("-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n"), 0o644))
 	private := filepath.Join(tmp, "old.key")
-	must(t, os.WriteFile(private, old.Priv, 0o600))
+	must(t, os.WriteFile(private, old.Priv(t), 0o600))
 	blob := []byte("index.json")
 	sigBy := func(k *testutil.Key) []byte {
 		t.Helper()

@@ -237,7 +237,7 @@ func TestOCILazyKey(t *testing.T) {
 	f.signer, f.pub = k.Signer, k.Pub
 	dir := t.TempDir()
 	ref := filepath.Join(dir, "registry.key")
-	os.WriteFile(ref, k.Priv, 0o600)
+	os.WriteFile(ref, k.Priv(t), 0o600)
 	os.WriteFile(filepath.Join(dir, "registry.pub"), k.Pub, 0o644)
 	t.Setenv(sign.PasswordEnv[0], "set")
 	lazy := func(pw string) DestOptions {

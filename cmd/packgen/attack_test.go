@@ -48,7 +48,7 @@ func newAttackEnv(t *testing.T) *attackEnv {
 	a := &attackEnv{t: t, dir: t.TempDir(), bin: testutil.Binary(t)}
 	a.env = testutil.Env(a.dir, testutil.Now())
 	k := testutil.NewKey(t)
-	a.write("reg.key", k.Priv)
+	a.write("reg.key", k.Priv(t))
 	a.write("reg.pub", k.Pub)
 	a.signer = k.Signer
 	return a

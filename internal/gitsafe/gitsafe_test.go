@@ -20,7 +20,7 @@ func TestPrivateKeyRule(t *testing.T) {
 		data []byte
 		want bool
 	}{
-		{"encrypted sigstore key", k.Priv, true},
+		{"encrypted sigstore key", k.Priv(t), true},
 		{"public key", k.Pub, false},
 		{"pkcs8", []byte("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"), true},
 		{"marker without armour", []byte("PRIVATE KEY-----"), false},
@@ -60,7 +60,7 @@ func TestKeysAndGit(t *testing.T) {
 	if marks, _ := os.ReadDir(filepath.Join(cache, "keycheck")); len(marks) != 1 {
 		t.Fatalf("clean tree not remembered: %d marks", len(marks))
 	}
-	testutil.Must(t, r.Write("deploy/signing.pem", testutil.NewKey(t).Priv))
+	testutil.Must(t, r.Write("deploy/signing.pem", testutil.NewKey(t).Priv(t)))
 	testutil.Must(t, r.Write("docs/key-rotation.md", []byte("-----BEGIN PUBLIC KEY-----\n")))
 	leaked := testutil.Commit(t, r, "leak")
 	found, err := TrackedPrivateKeys(r.Git(), leaked, cache)
