@@ -1,5 +1,6 @@
-// packgen catalogue: search and filters on the index page, copy buttons on
-// pack pages. Vanilla JS, no dependencies; data comes from catalog.js.
+// packgen catalogue: search and filters on the index page; copy buttons,
+// version comparison and linked change views on pack pages. Vanilla JS,
+// no dependencies; the index's data comes from catalog.js.
 (function () {
   "use strict";
 
@@ -268,7 +269,26 @@
     if (box.open && !rendered) { rendered = true; render(); }
   }
 
+  // A link to one version's "What changed" (#changes-VERSION: the
+  // versions table's links, a feed entry's) opens that version's view,
+  // on load and when the fragment changes. Without JavaScript the link
+  // still lands on the view's summary, which opens with a click.
+  function setupChanges() {
+    function openTarget() {
+      var id = location.hash.slice(1);
+      if (id.indexOf("changes-") !== 0) return;
+      var d = document.getElementById(id);
+      if (!d) { try { d = document.getElementById(decodeURIComponent(id)); } catch (e) { return; } }
+      if (!d || d.tagName !== "DETAILS") return;
+      d.open = true;
+      d.scrollIntoView();
+    }
+    window.addEventListener("hashchange", openTarget);
+    openTarget();
+  }
+
   setupCopy();
   setupSearch();
   setupCompare();
+  setupChanges();
 })();
