@@ -82,8 +82,9 @@ func buildExamples(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	// prometheus-operator gets a third, oldest version: its page has a
-	// change view closed at first (57.0.3's).
+	// prometheus-operator gets a third, oldest version, a long pre-release
+	// one: its page has a change view closed at first (57.0.3's), and a
+	// versions table that must still fit a laptop's window.
 	prom, err := os.ReadFile("../examples/packs/prometheus-operator-57.0.3/pack.json")
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +120,7 @@ func buildExamples(t *testing.T) string {
 }
 
 // longVersion is prometheus-operator's oldest version in buildExamples.
-const longVersion = "56.0.1"
+const longVersion = "56.0.0-rc.1.build.20240101.sha.0123456789abcdef0123456789abcdef01234567"
 
 // bigLogo is a px-square PNG with enough detail not to compress away: a
 // blue ring on transparent, over a noisy pattern.
@@ -506,6 +507,31 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("xss page: h1 %q, %d unsafe links", h1, badLinks)
 	}
 	b.check(t, "xss pages")
+
+	// A laptop's 1366 px: the versions table fits, long versions, digests
+	// and every column, without scrolling the page or the table itself;
+	// a digest cut short keeps the whole in its title.
+	b.run(t, chromedp.EmulateViewport(1366, 768))
+	for _, p := range []string{"packs/prometheus-operator/index.html", "packs/showcase/index.html"} {
+		var fit struct {
+			Page   int      `json:"page"`
+			Inner  int      `json:"inner"`
+			Table  int      `json:"table"`
+			Cols   []int    `json:"cols"`
+			Titles []string `json:"titles"`
+		}
+		b.run(t, chromedp.Navigate(base+p), chromedp.WaitReady("footer", chromedp.ByQuery))
+		b.eval(t, `(() => { const s = document.querySelector("table.versions").closest(".table-scroll");
+  return {page: document.documentElement.scrollWidth, inner: innerWidth, table: s.scrollWidth - s.clientWidth,
+    cols: [...document.querySelectorAll("table.versions thead th")].map(th => Math.round(th.getBoundingClientRect().width)),
+    titles: [...document.querySelectorAll("table.versions code.digest")].filter(c => c.scrollWidth > c.clientWidth && c.title !== c.textContent).map(c => c.textContent)}; })()`, &fit)
+		if fit.Page > fit.Inner || fit.Table > 0 || len(fit.Titles) > 0 {
+			t.Errorf("%s at 1366px: page %d px wide in %d, versions table %d px over (columns %v), digests cut without a title %v", p, fit.Page, fit.Inner, fit.Table, fit.Cols, fit.Titles)
+		}
+		if p == "packs/prometheus-operator/index.html" {
+			b.elementShot(t, shots, "versions-1366.png", "section[aria-labelledby=versions-h]")
+		}
+	}
 
 	// Phone width: no horizontal scrolling, on the index and on the widest pages.
 	b.run(t, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
