@@ -389,6 +389,23 @@ func TestBrowser(t *testing.T) {
 	if len(groups) != 1 || strings.Join(groups["Add-ons: monitoring"], ",") != "prometheus-operator" || count != "1 of 11 packs" {
 		t.Errorf("search prometheus: %v (%q)", groups, count)
 	}
+	// Every version is searched, not only the latest: "57.0" finds
+	// prometheus-operator (latest 58.2.1), and its card says which did.
+	var hit string
+	cardJS := `document.getElementById("count").textContent + "|" + document.querySelector("#pack-prometheus-operator .sub").textContent`
+	for _, c := range [][2]string{
+		{"57.0", "1 of 11 packs|prometheus-operator · 58.2.1 +2 older · matches 57.0.3"},
+		{"prom rc.1.build", "1 of 11 packs|prometheus-operator · 58.2.1 +2 older · matches " + longVersion},
+		{"prometheus", "1 of 11 packs|prometheus-operator · 58.2.1 +2 older"}, // the note goes
+	} {
+		q, want := c[0], c[1]
+		b.run(t, setValue("q", q), waitFrames)
+		groups = b.groups(t)
+		b.eval(t, cardJS, &hit)
+		if len(groups) != 1 || strings.Join(groups["Add-ons: monitoring"], ",") != "prometheus-operator" || hit != want {
+			t.Errorf("search %q: %v, %q; want prometheus-operator alone, %q", q, groups, hit, want)
+		}
+	}
 	b.run(t, setValue("q", "zzz-nothing"), waitFrames)
 	var emptyShown bool
 	b.eval(t, `!document.getElementById("empty").hidden`, &emptyShown)
