@@ -3,6 +3,7 @@ package site
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"fmt"
 	"image"
 	"image/color"
@@ -11,10 +12,12 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -79,6 +82,20 @@ func buildExamples(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
+	// prometheus-operator gets a third, oldest version, a long pre-release
+	// one: its page has a change view closed at first (57.0.3's), and a
+	// versions table that must still fit a laptop's window.
+	prom, err := os.ReadFile("../examples/packs/prometheus-operator-57.0.3/pack.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ = filepath.Abs("../examples/packs/prometheus-operator-57.0.3")
+	if err := repo.CopyDir(abs, "packs/prometheus-operator-rc"); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Write("packs/prometheus-operator-rc/pack.json", bytes.Replace(prom, []byte(`"57.0.3"`), []byte(`"`+longVersion+`"`), 1)); err != nil {
+		t.Fatal(err)
+	}
 	// A logo as packs ship them: 1200 px square and over a megabyte.
 	if err := repo.Write("packs/showcase-1.1.0/logo.png", bigLogo(t, 1200)); err != nil {
 		t.Fatal(err)
@@ -101,6 +118,9 @@ func buildExamples(t *testing.T) string {
 	}
 	return out
 }
+
+// longVersion is prometheus-operator's oldest version in buildExamples.
+const longVersion = "56.0.0-rc.1.build.20240101.sha.0123456789abcdef0123456789abcdef01234567"
 
 // bigLogo is a px-square PNG with enough detail not to compress away: a
 // blue ring on transparent, over a noisy pattern.
@@ -219,7 +239,7 @@ func newBrowser(t *testing.T) *browser {
 			}
 		case *network.EventLoadingFailed:
 			if !e.Canceled {
-				b.problem("request failed: %s %s", e.Type, e.ErrorText)
+				b.problem("request failed: %s %s %s", e.Type, e.ErrorText, e.BlockedReason)
 			}
 		case *network.EventResponseReceived:
 			if e.Response.Status >= 400 {
@@ -369,6 +389,23 @@ func TestBrowser(t *testing.T) {
 	if len(groups) != 1 || strings.Join(groups["Add-ons: monitoring"], ",") != "prometheus-operator" || count != "1 of 11 packs" {
 		t.Errorf("search prometheus: %v (%q)", groups, count)
 	}
+	// Every version is searched, not only the latest: "57.0" finds
+	// prometheus-operator (latest 58.2.1), and its card says which did.
+	var hit string
+	cardJS := `document.getElementById("count").textContent + "|" + document.querySelector("#pack-prometheus-operator .sub").textContent`
+	for _, c := range [][2]string{
+		{"57.0", "1 of 11 packs|prometheus-operator · 58.2.1 +2 older · matches 57.0.3"},
+		{"prom rc.1.build", "1 of 11 packs|prometheus-operator · 58.2.1 +2 older · matches " + longVersion},
+		{"prometheus", "1 of 11 packs|prometheus-operator · 58.2.1 +2 older"}, // the note goes
+	} {
+		q, want := c[0], c[1]
+		b.run(t, setValue("q", q), waitFrames)
+		groups = b.groups(t)
+		b.eval(t, cardJS, &hit)
+		if len(groups) != 1 || strings.Join(groups["Add-ons: monitoring"], ",") != "prometheus-operator" || hit != want {
+			t.Errorf("search %q: %v, %q; want prometheus-operator alone, %q", q, groups, hit, want)
+		}
+	}
 	b.run(t, setValue("q", "zzz-nothing"), waitFrames)
 	var emptyShown bool
 	b.eval(t, `!document.getElementById("empty").hidden`, &emptyShown)
@@ -426,7 +463,7 @@ func TestBrowser(t *testing.T) {
 	b.eval(t, `document.getElementById("fetch-cmd").textContent`, &fetch)
 	b.eval(t, `document.querySelector(".deps a").getAttribute("href")`, &dep)
 	b.eval(t, `document.querySelector("table.versions tbody a.mono").href`, &commit)
-	if strings.Join(versions, ",") != "58.2.1,57.0.3" || fetch != "packgen fetch prometheus-operator@58.2.1" || dep != "../kubernetes/index.html" {
+	if strings.Join(versions, ",") != "58.2.1,57.0.3,"+longVersion || fetch != "packgen fetch prometheus-operator@58.2.1" || dep != "../kubernetes/index.html" {
 		t.Errorf("pack page: versions %v, fetch %q, dep %q", versions, fetch, dep)
 	}
 	if !strings.HasPrefix(commit, "https://github.com/example/packs/commit/") {
@@ -442,6 +479,7 @@ func TestBrowser(t *testing.T) {
 	if copied != "Copied" || clip != fetch {
 		t.Errorf("copy button says %q, clipboard holds %q", copied, clip)
 	}
+	b.changeLinks(t, base)
 	b.run(t, chromedp.Navigate(base+"packs/kubernetes/index.html"), chromedp.WaitVisible("#fetch-cmd", chromedp.ByQuery))
 	b.screenshot(t, shots, "pack-desktop.png")
 	for _, p := range []string{"", "packs/prometheus-operator/index.html", "packs/falco/index.html", "packs/xss/index.html", "packs/showcase/index.html"} {
@@ -486,6 +524,31 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("xss page: h1 %q, %d unsafe links", h1, badLinks)
 	}
 	b.check(t, "xss pages")
+
+	// A laptop's 1366 px: the versions table fits, long versions, digests
+	// and every column, without scrolling the page or the table itself;
+	// a digest cut short keeps the whole in its title.
+	b.run(t, chromedp.EmulateViewport(1366, 768))
+	for _, p := range []string{"packs/prometheus-operator/index.html", "packs/showcase/index.html"} {
+		var fit struct {
+			Page   int      `json:"page"`
+			Inner  int      `json:"inner"`
+			Table  int      `json:"table"`
+			Cols   []int    `json:"cols"`
+			Titles []string `json:"titles"`
+		}
+		b.run(t, chromedp.Navigate(base+p), chromedp.WaitReady("footer", chromedp.ByQuery))
+		b.eval(t, `(() => { const s = document.querySelector("table.versions").closest(".table-scroll");
+  return {page: document.documentElement.scrollWidth, inner: innerWidth, table: s.scrollWidth - s.clientWidth,
+    cols: [...document.querySelectorAll("table.versions thead th")].map(th => Math.round(th.getBoundingClientRect().width)),
+    titles: [...document.querySelectorAll("table.versions code.digest")].filter(c => c.scrollWidth > c.clientWidth && c.title !== c.textContent).map(c => c.textContent)}; })()`, &fit)
+		if fit.Page > fit.Inner || fit.Table > 0 || len(fit.Titles) > 0 {
+			t.Errorf("%s at 1366px: page %d px wide in %d, versions table %d px over (columns %v), digests cut without a title %v", p, fit.Page, fit.Inner, fit.Table, fit.Cols, fit.Titles)
+		}
+		if p == "packs/prometheus-operator/index.html" {
+			b.elementShot(t, shots, "versions-1366.png", "section[aria-labelledby=versions-h]")
+		}
+	}
 
 	// Phone width: no horizontal scrolling, on the index and on the widest pages.
 	b.run(t, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
@@ -543,6 +606,91 @@ func TestBrowser(t *testing.T) {
 	}
 	b.check(t, "file://")
 	t.Logf("screenshots in %s", shots)
+}
+
+// changeLinks follows the link of prometheus-operator's feed entry for
+// 57.0.3 to that version's "What changed" view, closed at first (the
+// newest view is the open one): the page opens it on load, and on a
+// fragment change (the versions table's link); without JavaScript the
+// link lands on the view's summary, which opens with a click.
+func (b *browser) changeLinks(t *testing.T, base string) {
+	t.Helper()
+	feedURL, _ := url.Parse(base + "packs/prometheus-operator/feed.xml")
+	resp, err := http.Get(feedURL.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var f atomFeed
+	if err == nil {
+		err = xml.Unmarshal(body, &f)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", feedURL, err)
+	}
+	var link *url.URL
+	for _, e := range f.Entries {
+		if strings.HasSuffix(e.Title, " 57.0.3") && len(e.Links) == 1 {
+			link, err = feedURL.Parse(e.Links[0].Href)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(e.Summary.Body, "What changed since "+longVersion) {
+				t.Errorf("57.0.3's entry: %q", e.Summary.Body)
+			}
+		}
+	}
+	if link == nil || link.Fragment != "changes-57.0.3" {
+		t.Fatalf("feed entry of 57.0.3 links to %v", link)
+	}
+	type view struct {
+		Open   bool    `json:"open"`
+		Newest bool    `json:"newest"`
+		Top    float64 `json:"top"`
+		Height float64 `json:"height"`
+	}
+	const viewJS = `(() => { const d = document.getElementById("changes-57.0.3");
+  return {open: d.open, newest: document.getElementById("changes-58.2.1").open, top: d.querySelector("summary").getBoundingClientRect().top, height: innerHeight}; })()`
+	inView := func(v view) bool { return v.Top >= -1 && v.Top < v.Height/2 }
+	var v view
+	b.run(t, chromedp.Navigate(link.String()), chromedp.WaitReady("footer", chromedp.ByQuery), waitFrames)
+	b.eval(t, viewJS, &v)
+	if !v.Open || !v.Newest || !inView(v) {
+		t.Errorf("the feed's link %s: %+v, want 57.0.3's view open and at the top", link, v)
+	}
+	b.run(t, chromedp.Evaluate(`document.getElementById("changes-57.0.3").open = false; location.hash = "#versions-h"; true`, nil),
+		chromedp.Click(`table.versions a[href="#changes-57.0.3"]`, chromedp.ByQuery), waitFrames)
+	b.eval(t, viewJS, &v)
+	if !v.Open || !inView(v) {
+		t.Errorf("the versions table's link: %+v, want 57.0.3's view open and at the top", v)
+	}
+	b.check(t, "change links")
+	// Without JavaScript: app.js blocked (the page's only script).
+	// (from another page, not a fragment change of this one, uncached).
+	b.run(t, network.SetBlockedURLs([]string{"*/assets/app.js"}), network.SetCacheDisabled(true),
+		chromedp.Navigate(base+"packs/falco/index.html"), chromedp.Navigate(link.String()), chromedp.WaitReady("footer", chromedp.ByQuery))
+	v = view{}
+	b.eval(t, viewJS, &v)
+	if !v.Open { // a browser may open the target itself
+		b.run(t, chromedp.Click(`details[id="changes-57.0.3"] > summary`, chromedp.ByQuery))
+	}
+	var text string
+	var scripted bool
+	b.eval(t, `(() => { const d = document.getElementById("changes-57.0.3"); return d.open ? d.innerText : ""; })()`, &text)
+	b.eval(t, `document.getElementById("from").options.length > 0`, &scripted)
+	b.run(t, network.SetBlockedURLs(nil), network.SetCacheDisabled(false))
+	if !inView(v) || scripted || !strings.Contains(text, "pack.json") {
+		t.Errorf("without JavaScript: %+v (script ran: %v), want 57.0.3's summary at the top, opening to its changes: %q", v, scripted, text)
+	}
+	b.forget("request failed: Script  " + string(network.BlockedReasonInspector))
+}
+
+// forget drops the problems that mention s: what a test caused on purpose.
+func (b *browser) forget(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.problems = slices.DeleteFunc(b.problems, func(p string) bool { return strings.Contains(p, s) })
 }
 
 // showcase checks the views of the showcase fixture's page: admonitions,

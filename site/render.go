@@ -111,8 +111,9 @@ type depRow struct {
 
 type kv struct{ Key, Value string }
 
-// renderPack writes the pack page of e into buf.
-func (g *gen) renderPack(buf *bytes.Buffer, e *entry, f *latestFiles, meta string) error {
+// renderPack writes the pack page of e into buf, and returns its change
+// views (the pack's feed says what they say).
+func (g *gen) renderPack(buf *bytes.Buffer, e *entry, f *latestFiles, meta string) ([]change, error) {
 	s, l := e.Shard, e.Latest
 	d := packData{
 		Root:     "../../",
@@ -135,16 +136,16 @@ func (g *gen) renderPack(buf *bytes.Buffer, e *entry, f *latestFiles, meta strin
 	g.trustOf(&d, s.Name, l)
 	d.Snippets = g.snippets(s.Name, l.Version)
 	if err := g.addChanges(&d, s, l, f); err != nil {
-		return err
+		return nil, err
 	}
 	d.Resources = resourceRows(l)
 	d.addPresetsAndSchema(f)
 	d.Deps = g.depRows(l)
 	d.Annotations = annotationRows(l)
 	if err := d.addValuesAndReadme(f); err != nil {
-		return err
+		return nil, err
 	}
-	return tmpl().ExecuteTemplate(buf, "pack.html", d)
+	return d.Changes, tmpl().ExecuteTemplate(buf, "pack.html", d)
 }
 
 // releaseRows are the rows of the versions table, newest first.

@@ -52,7 +52,7 @@ const (
 
 // pageVersion changes whenever the Go side of page rendering changes in a
 // way the embedded files do not show; it is part of every reuse key.
-const pageVersion = "site-2"
+const pageVersion = "site-3"
 
 // Options tune Write.
 type Options struct {
@@ -505,10 +505,11 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	page := pageBufs.Get().(*bytes.Buffer)
 	page.Reset()
 	defer pageBufs.Put(page)
-	if err := g.renderPack(page, e, files, keyMeta(key, e.HasLogo)); err != nil {
+	changes, err := g.renderPack(page, e, files, keyMeta(key, e.HasLogo))
+	if err != nil {
 		return nil, fmt.Errorf("catalogue: pack %s: %w", s.Name, err)
 	}
-	feed, err := g.packFeed(s)
+	feed, err := g.packFeed(s, changes)
 	if err != nil {
 		return nil, err
 	}

@@ -949,23 +949,40 @@ func TestFeeds(t *testing.T) {
 	packs := manyPacks(3, 2)
 	packs[1].state = map[string]string{"1.2.0": "deleted"}
 	packs[2].display = `Evil <b>&</b>`
+	// app 2.0.0 changes a manifest and values.yaml: its entries say so.
+	app := synthPack{name: "app", layer: "addon", addonType: "monitoring", versions: []string{"1.0.0", "2.0.0"},
+		vfiles: map[string]map[string][]byte{"1.0.0": {"values.yaml": []byte("replicas: 1\nimage: repo/app:1\n")}},
+		files:  map[string][]byte{"values.yaml": []byte("replicas: 2\nimage: repo/app:2\n")},
+		release: func(r *index.Release) {
+			r.KubeManifests = []string{"manifests/" + map[string]string{"1.0.0": "a.yaml", "2.0.0": "b<i>.yaml"}[r.Version]}
+		},
+	}
+	packs = append(packs, app)
 	_, files := writeSite(t, packs, Options{})
 	var f atomFeed
 	if err := xml.Unmarshal([]byte(files[FeedFile]), &f); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
+	byLink := map[string]atomEntry{}
 	for _, e := range f.Entries {
 		got = append(got, e.Title+"|"+e.Updated+"|"+e.Links[0].Href)
+		byLink[e.Links[0].Href] = e
 		if !strings.HasPrefix(e.ID, "urn:uuid:") || len(e.ID) != len("urn:uuid:")+36 {
 			t.Errorf("entry id %q", e.ID)
 		}
+		if e.Summary.Type != "text" || e.Content.Type != "html" || !strings.Contains(e.Summary.Body, "Fetch with: packgen fetch ") {
+			t.Errorf("entry %s: summary %+v, content type %q", e.Title, e.Summary, e.Content.Type)
+		}
 	}
 	// synth dates releases 2024-01-01 + version index, the same for
-	// every pack: newest first, then by name.
+	// every pack: newest first, then by name. A release with a change
+	// view on its page links to it; a first release to the page.
 	want := []string{
-		"Pack 0 monitoring 1.2.0|2024-01-02T00:00:00Z|packs/pack-00000/index.html",
-		"Evil <b>&</b> 1.2.0|2024-01-02T00:00:00Z|packs/pack-00002/index.html",
+		"app 2.0.0|2024-01-02T00:00:00Z|packs/app/index.html#changes-2.0.0",
+		"Pack 0 monitoring 1.2.0|2024-01-02T00:00:00Z|packs/pack-00000/index.html#changes-1.2.0",
+		"Evil <b>&</b> 1.2.0|2024-01-02T00:00:00Z|packs/pack-00002/index.html#changes-1.2.0",
+		"app 1.0.0|2024-01-01T00:00:00Z|packs/app/index.html",
 		"Pack 0 monitoring 1.1.0|2024-01-01T00:00:00Z|packs/pack-00000/index.html",
 		"Pack 1 logging 1.1.0|2024-01-01T00:00:00Z|packs/pack-00001/index.html",
 		"Evil <b>&</b> 1.1.0|2024-01-01T00:00:00Z|packs/pack-00002/index.html",
@@ -973,10 +990,40 @@ func TestFeeds(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") || f.Updated != "2024-01-02T00:00:00Z" || f.Title != "New releases · synthetic" {
 		t.Errorf("registry feed (updated %s, %q):\n%s", f.Updated, f.Title, strings.Join(got, "\n"))
 	}
-	if !strings.HasPrefix(files[FeedFile], `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<feed xmlns="http://www.w3.org/2005/Atom">`) || strings.Contains(files[FeedFile], "<b>") {
+	if !strings.HasPrefix(files[FeedFile], `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<feed xmlns="http://www.w3.org/2005/Atom">`) || strings.Contains(files[FeedFile], "<b>") || strings.Contains(files[FeedFile], "<li>") {
 		t.Errorf("feed head or escaping: %.120s", files[FeedFile])
 	}
+	// What changed, as the page's view says it: the manifests (index),
+	// values.yaml's lines, the files and the images (archives).
+	changed := byLink["packs/app/index.html#changes-2.0.0"]
+	wantSummary := "app@2.0.0: Add-on (monitoring). What changed since 1.0.0 (values.yaml +2 −2 lines): Manifests + manifests/b<i>.yaml, − manifests/a.yaml; " +
+		"Files values.yaml: +2 −2 lines; Images + docker.io/repo/app:2, − docker.io/repo/app:1. Fetch with: packgen fetch app@2.0.0 (sha256 "
+	if !strings.HasPrefix(changed.Summary.Body, wantSummary) {
+		t.Errorf("summary of app 2.0.0:\n%s\nwant it to start\n%s", changed.Summary.Body, wantSummary)
+	}
+	for _, w := range []string{`What changed since <strong>1.0.0</strong> (values.yaml +2 −2 lines):`,
+		`<li><strong>Manifests</strong> + <code>manifests/b&lt;i&gt;.yaml</code> − <code>manifests/a.yaml</code></li>`,
+		`<li><strong>Files</strong> values.yaml: &#43;2 −2 lines</li>`,
+		`<code>packgen fetch app@2.0.0</code>`} {
+		if !strings.Contains(changed.Content.Body, w) {
+			t.Errorf("content of app 2.0.0 lacks %s:\n%s", w, changed.Content.Body)
+		}
+	}
+	if first := byLink["packs/app/index.html"]; strings.Contains(first.Summary.Body, "What changed") || strings.Contains(first.Content.Body, "What changed") {
+		t.Errorf("a first release says what changed: %+v", first)
+	}
+	// The pack's feed has the same entries, linked from its own place.
 	var pf atomFeed
+	if err := xml.Unmarshal([]byte(files["packs/app/feed.xml"]), &pf); err != nil {
+		t.Fatal(err)
+	}
+	if len(pf.Entries) != 2 || pf.Entries[0].Links[0].Href != "index.html#changes-2.0.0" || pf.Entries[0].Summary != changed.Summary || pf.Entries[0].Content != changed.Content || pf.Entries[1].Links[0].Href != "index.html" {
+		t.Errorf("app's feed: %+v", pf.Entries)
+	}
+	if !strings.Contains(files["packs/app/index.html"], `<details class="change" id="changes-2.0.0" open>`) {
+		t.Error("the feed links to a change view the page lacks")
+	}
+	pf = atomFeed{}
 	if err := xml.Unmarshal([]byte(files["packs/pack-00001/feed.xml"]), &pf); err != nil {
 		t.Fatal(err)
 	}

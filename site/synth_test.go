@@ -112,7 +112,8 @@ func synth(t testing.TB, dir string, packs []synthPack) (*index.Root, []*index.S
 }
 
 // writeIndexOnly writes the index page, catalogue data and assets of n
-// synthetic packs without their pages or archives: the browser's
+// synthetic packs without their pages or archives (only the feeds the
+// registry's feed reads): the browser's
 // 5,000-pack test needs only the index, and this keeps it fast under -race.
 func writeIndexOnly(t testing.TB, dir string, n int) {
 	t.Helper()
@@ -127,6 +128,17 @@ func writeIndexOnly(t testing.TB, dir string, n int) {
 		r := index.Release{Version: p.versions[0], Layer: p.layer, DisplayName: p.display, AddonType: p.addonType, CloudTypes: p.clouds}
 		s := &index.Shard{SchemaVersion: 1, Name: p.name, Releases: []index.Release{r}}
 		entries = append(entries, &entry{Shard: s, Latest: &s.Releases[0], HasLogo: i%10 == 0})
+		// The registry's feed takes its entries from the packs' feeds
+		// (the first 100 packs by name: the releases have one date).
+		if i < maxFeedItems {
+			feed, err := g.packFeed(s, nil)
+			if err == nil {
+				err = g.writeFile(path.Join(packDir(p.name), FeedFile), feed)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
 		if i%10 == 0 {
 			if err := g.writeFile(path.Join(packDir(p.name), logoFile), tinyPNG); err != nil {
 				t.Fatal(err)

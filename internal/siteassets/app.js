@@ -1,5 +1,6 @@
-// packgen catalogue: search and filters on the index page, copy buttons on
-// pack pages. Vanilla JS, no dependencies; data comes from catalog.js.
+// packgen catalogue: search and filters on the index page; copy buttons,
+// version comparison and linked change views on pack pages. Vanilla JS,
+// no dependencies; the index's data comes from catalog.js.
 (function () {
   "use strict";
 
@@ -42,14 +43,35 @@
     var empty = document.getElementById("empty");
 
     // One record per pack: its element, a lower-case haystack and facets.
+    // Every listed version is searched (catalog.js carries them), so
+    // "57.0" finds a pack whose latest is 58.2.1: older has the versions
+    // besides the latest, newest first, and its card then says which
+    // one matched.
     var items = [];
     data.packs.forEach(function (p) {
       var el = document.getElementById("pack-" + p.name);
       if (!el) return;
       var hay = [p.name, p.displayName, p.layer, p.addonType || "", p.group, p.latest]
         .concat(p.cloudTypes).join("\u0000").toLowerCase();
-      items.push({ el: el, hay: hay, layer: p.layer, clouds: p.cloudTypes, shown: true });
+      var older = (p.versions || []).filter(function (v) { return v !== p.latest; }).reverse();
+      items.push({ el: el, hay: hay, older: older, olderLC: older.map(function (v) { return v.toLowerCase(); }),
+        hit: "", layer: p.layer, clouds: p.cloudTypes, shown: true });
     });
+    // found is the newest older version holding word, or "".
+    function found(it, word) {
+      for (var i = 0; i < it.olderLC.length; i++) if (it.olderLC[i].indexOf(word) >= 0) return it.older[i];
+      return "";
+    }
+    function showHit(it, hit) {
+      if (hit === it.hit) return;
+      it.hit = hit;
+      if (!it.note) {
+        it.note = document.createElement("span");
+        it.note.className = "hit";
+        (it.el.querySelector(".sub") || it.el).appendChild(it.note);
+      }
+      it.note.textContent = hit ? " · matches " + hit : "";
+    }
     var groups = Array.prototype.map.call(document.querySelectorAll("section.group"), function (s) {
       return { el: s, n: s.querySelector("h2 .n"), items: items.filter(function (it) { return s.contains(it.el); }) };
     });
@@ -60,8 +82,15 @@
       for (var i = 0; i < items.length; i++) {
         var it = items[i], ok = !l || it.layer === l;
         if (ok && c) ok = it.clouds.indexOf(c) >= 0 || it.clouds.indexOf("all") >= 0;
-        for (var w = 0; ok && w < words.length; w++) ok = it.hay.indexOf(words[w]) >= 0;
+        var hit = "";
+        for (var w = 0; ok && w < words.length; w++) {
+          if (it.hay.indexOf(words[w]) >= 0) continue;
+          var v = found(it, words[w]);
+          ok = v !== "";
+          if (!hit) hit = v;
+        }
         if (ok !== it.shown) { it.el.hidden = !ok; it.shown = ok; }
+        showHit(it, ok ? hit : "");
         if (ok) total++;
       }
       groups.forEach(function (g) {
@@ -268,7 +297,26 @@
     if (box.open && !rendered) { rendered = true; render(); }
   }
 
+  // A link to one version's "What changed" (#changes-VERSION: the
+  // versions table's links, a feed entry's) opens that version's view,
+  // on load and when the fragment changes. Without JavaScript the link
+  // still lands on the view's summary, which opens with a click.
+  function setupChanges() {
+    function openTarget() {
+      var id = location.hash.slice(1);
+      if (id.indexOf("changes-") !== 0) return;
+      var d = document.getElementById(id);
+      if (!d) { try { d = document.getElementById(decodeURIComponent(id)); } catch (e) { return; } }
+      if (!d || d.tagName !== "DETAILS") return;
+      d.open = true;
+      d.scrollIntoView();
+    }
+    window.addEventListener("hashchange", openTarget);
+    openTarget();
+  }
+
   setupCopy();
   setupSearch();
   setupCompare();
+  setupChanges();
 })();
