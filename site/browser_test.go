@@ -216,7 +216,9 @@ func newBrowser(t *testing.T) *browser {
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
+	// A guard against a hung browser, not a speed check: a loaded CI
+	// machine takes a minute over TestBrowser's pages.
+	ctx, cancel3 := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(cancel3)
 	b := &browser{ctx: ctx}
 	chromedp.ListenTarget(ctx, func(ev any) {
