@@ -104,7 +104,8 @@ func newInfoCmd(g *globalOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "info NAME --site SITE",
 		Short: "Show every version of one pack in a built registry",
-		Long: `Show one pack's versions with digest, size, source commit and
+		Long: `Show one pack's versions with digest, size, source commit, state
+(active, deprecated or deleted, and why: the retirement's reason) and
 dependencies. Reads only index.json, one bucket and the pack's shard.
 Without --site, the only configured registry (as fetch uses it).
 SITE is what packgen list takes (oci://HOST/BASE included, with
@@ -142,9 +143,9 @@ SITE is what packgen list takes (oci://HOST/BASE included, with
 			}
 			if cf.json() {
 				return writeJSON(g, struct {
-					Pack     *index.Shard  `json:"pack"`
+					Pack     infoPack      `json:"pack"`
 					Warnings meta.Problems `json:"warnings"`
-				}{shard, cf.warnings.problems()})
+				}{infoPackOf(shard), cf.warnings.problems()})
 			}
 			return printInfo(g, sum, shard)
 		},
@@ -249,23 +250,79 @@ func infoFromSite(ctx context.Context, g *globalOptions, cf *clientFlags, site, 
 	return sum, shard, nil
 }
 
-// printInfo prints a pack's versions as a table.
+// printInfo prints a pack's versions as a table, then why each retired
+// one is (before anyone fetches it: fetch warns only then).
 func printInfo(g *globalOptions, sum *index.Summary, shard *index.Shard) error {
 	fmt.Fprintf(g.stdout, "%s (%s) — layer %s", esc(sum.Name), esc(sum.DisplayName), esc(sum.Layer))
 	if sum.AddonType != "" {
 		fmt.Fprintf(g.stdout, ", %s", esc(sum.AddonType))
 	}
-	fmt.Fprintf(g.stdout, ", latest %s\n\n", esc(sum.Latest))
-	tw := table(g, "VERSION\tCREATED\tSIZE\tSHA256\tCOMMIT\tDEPENDENCIES")
+	latest := esc(sum.Latest)
+	for _, r := range shard.Releases {
+		if state, _ := stateOf(r); r.Version == sum.Latest && state != stateActive {
+			latest += " (" + state + ")"
+		}
+	}
+	fmt.Fprintf(g.stdout, ", latest %s\n\n", latest)
+	tw := table(g, "VERSION\tCREATED\tSIZE\tSHA256\tCOMMIT\tSTATE\tDEPENDENCIES")
+	var notes []string
 	for i := len(shard.Releases) - 1; i >= 0; i-- {
 		r := shard.Releases[i]
 		var deps []string
 		for _, d := range r.Dependencies {
 			deps = append(deps, fmt.Sprintf("%s %s [%s,%s]", esc(d.Type), esc(d.PackName), esc(d.MinVersion), esc(d.MaxVersion)))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", esc(r.Version), r.Created.Format("2006-01-02"), r.Archive.Size, esc(r.Archive.SHA256[:16]), esc(shortHash(r.Commit)), strings.Join(deps, "; "))
+		state, why := stateOf(r)
+		if why != "" {
+			notes = append(notes, fmt.Sprintf("%s@%s is %s (%s)", esc(shard.Name), esc(r.Version), state, esc(why)))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", esc(r.Version), r.Created.Format("2006-01-02"), r.Archive.Size, esc(r.Archive.SHA256[:16]), esc(shortHash(r.Commit)), state, strings.Join(deps, "; "))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(g.stdout, "\n%s\n", strings.Join(notes, "\n"))
+	}
+	return nil
+}
+
+// stateActive is the state info shows for a release neither deprecated
+// nor deleted.
+const stateActive = "active"
+
+// stateOf is a release's state as the client resolves it and the
+// catalogue shows it (index.Release.State, through Deprecated and
+// Deleted: an unknown system_state retires nothing), and why
+// (StateWhy, outside text), "" for an active release.
+func stateOf(r index.Release) (state, why string) {
+	if r.Deprecated() || r.Deleted() {
+		return r.State(), r.StateWhy()
+	}
+	return stateActive, ""
+}
+
+// infoPack is info's -o json pack: the shard, each release with its
+// state (docs/JSON.md).
+type infoPack struct {
+	*index.Shard
+	Releases []infoRelease `json:"releases"`
+}
+
+// infoRelease is a shard's release with its state and why (stateOf).
+type infoRelease struct {
+	index.Release
+	State    string `json:"state"`
+	StateWhy string `json:"stateWhy,omitempty"`
+}
+
+func infoPackOf(s *index.Shard) infoPack {
+	p := infoPack{Shard: s, Releases: make([]infoRelease, len(s.Releases))}
+	for i, r := range s.Releases {
+		p.Releases[i].Release = r
+		p.Releases[i].State, p.Releases[i].StateWhy = stateOf(r)
+	}
+	return p
 }
 
 // packsJSON is the -o json of list and search (docs/JSON.md).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,30 @@ func TestFetchRetiredAndPrerelease(t *testing.T) {
 	pg(0, "build", "--repo", "repo", "--out", "site", "--key", "reg.key")
 	srv := httptest.NewServer(serve.Handler(filepath.Join(tmp, "site")))
 	t.Cleanup(srv.Close)
+
+	// info shows each release's state, and why, before anyone fetches.
+	info, _ := pg(0, "info", "calico", "--site", srv.URL)
+	for _, want := range []string{"latest 3.27.0 (deprecated)", "STATE", "3.26.0 ", " active ", "calico@20.09.0 is deleted (annotations.system_state)", "calico@3.27.0 is deprecated (annotations.system_state)"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("info: no %q in\n%s", want, info)
+		}
+	}
+	info, _ = pg(0, "info", "calico", "--site", srv.URL, "-o", "json")
+	var doc struct {
+		Pack struct {
+			Releases []struct{ Version, State, StateWhy string }
+		}
+	}
+	if err := json.Unmarshal([]byte(info), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, r := range doc.Pack.Releases {
+		states = append(states, r.Version+" "+r.State+" "+r.StateWhy)
+	}
+	if got, want := strings.Join(states, "; "), "3.26.0 active ; 3.27.0 deprecated annotations.system_state; 20.09.0 deleted annotations.system_state"; got != want {
+		t.Errorf("info -o json states: %s, want %s", got, want)
+	}
 
 	_, errs := pg(0, "fetch", "calico", "--url", srv.URL, "--key", "reg.pub", "-d", "got/latest")
 	if !strings.Contains(errs, "warning: calico@3.27.0 is deprecated (annotations.system_state)") {
