@@ -510,13 +510,32 @@ func (c *Client) Shard(ctx context.Context, name string) (*index.Shard, error) {
 	return c.shard(ctx, name)
 }
 
+// shard is the pack's shard; of an air-gapped registry, its releases
+// there (index.Airgap.PresentHeld: the marker's, and those it leaves
+// out that are there all the same, with a warning).
 func (c *Client) shard(ctx context.Context, name string) (*index.Shard, error) {
-	shard, _, err := c.shardPresent(ctx, name)
-	return shard, err
+	shard, full, err := c.shardPresent(ctx, name)
+	if err != nil || full == nil {
+		return shard, err
+	}
+	air, _ := c.subset(ctx)
+	shard, absent, wrong, err := air.PresentHeld(ctx, c.stat, full)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", c.reg.Name, err)
+	}
+	c.warnWrong(wrong, "showing it")
+	if len(shard.Releases) == 0 {
+		return nil, c.notInBundle(air, "pack "+name, true)
+	}
+	if len(absent) > 0 {
+		c.warnSubset(air, 0, len(absent), name+"@"+strings.Join(absent, ", "+name+"@"))
+	}
+	return shard, nil
 }
 
-// shardPresent is shard; of an air-gapped registry, the releases present
-// only, and full the signed shard (nil for a whole registry).
+// shardPresent is the pack's shard narrowed by the marker's word alone
+// (what resolve starts from: presentBeyond asks for what it needs
+// beyond it), and full the signed shard (nil for a whole registry).
 func (c *Client) shardPresent(ctx context.Context, name string) (shard, full *index.Shard, err error) {
 	root, err := c.verifiedRoot(ctx)
 	if err != nil {
@@ -538,8 +557,10 @@ func (c *Client) shardPresent(ctx context.Context, name string) (shard, full *in
 	switch {
 	case air != nil && leaf != nil && s == nil:
 		return nil, nil, err // its bucket is here and does not list it
-	case air != nil && (err != nil || !air.HasPack(name)):
-		// err, if any, is a file not found (subsetAfter).
+	case air != nil && err != nil:
+		// A file not found (subsetAfter). A pack the marker does not
+		// name whose shard is there is read on: the marker may explain
+		// an absence, never cause one.
 		return nil, nil, c.notInBundle(air, "pack "+name, s != nil)
 	case err != nil:
 		return nil, nil, err
@@ -548,10 +569,7 @@ func (c *Client) shardPresent(ctx context.Context, name string) (shard, full *in
 		return shard, nil, err
 	}
 	full = shard
-	shard, absent := air.Present(full)
-	if len(absent) > 0 {
-		c.warnSubset(air, 0, len(absent), name+"@"+strings.Join(absent, ", "+name+"@"))
-	}
+	shard, _ = air.Present(full)
 	return shard, full, nil
 }
 
@@ -612,6 +630,18 @@ func (c *Client) resolve(ctx context.Context, name, constraint string, pre bool)
 	// for (newest first, one request each) and used when it is there;
 	// one that is really absent is left out visibly, never silently.
 	want, present, serr := c.presentBeyond(ctx, full, rel, name, constraint, cons, pre)
+	air, _ := c.subset(ctx)
+	if present == nil && len(shard.Releases) < len(full.Releases) {
+		// What the marker leaves out, on its word: it was not found
+		// wrong (when it was, presentBeyond warned so instead).
+		absent := make([]string, 0, len(full.Releases)-len(shard.Releases))
+		for _, r := range full.Releases {
+			if !air.Has(name, r.Version) {
+				absent = append(absent, name+"@"+r.Version)
+			}
+		}
+		c.warnSubset(air, 0, len(absent), strings.Join(absent, ", "))
+	}
 	switch {
 	case serr != nil:
 		return nil, serr
@@ -620,7 +650,6 @@ func (c *Client) resolve(ctx context.Context, name, constraint string, pre bool)
 	case want == nil:
 		return rel, err
 	case rel == nil:
-		air, _ := c.subset(ctx)
 		return nil, c.notInBundle(air, name+"@"+want.Version, true)
 	}
 	what := "is the newest release"

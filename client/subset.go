@@ -100,15 +100,13 @@ func (c *Client) subsetAfter(ctx context.Context, err error) *index.Airgap {
 
 // presentBeyond looks, of the releases of full (the signed shard) that
 // match and are newer than rel (what the marker leaves, nil: none), for
-// the newest that is there all the same: the marker is unsigned, and
-// whoever may push one tag could otherwise hide the newest release of a
-// whole registry. It asks for each one's archive (newest first, one
-// request each, only those the marker leaves out), and returns the first
-// found (with a warning that the marker is wrong) as present, and the
-// newest match as want (nil when rel is it). A request that cannot tell
-// is an error: falling back on the marker's word is what it must not
-// cause.
+// the newest that is there all the same (index.Airgap.Holds: the marker
+// may explain an absence, never cause one). It asks for each one's
+// archive (newest first, one request each, only those the marker leaves
+// out), and returns the first found (with a warning that the marker is
+// wrong) as present, and the newest match as want (nil when rel is it).
 func (c *Client) presentBeyond(ctx context.Context, full *index.Shard, rel *index.Release, name, constraint string, cons *semver.Constraints, pre bool) (want, present *index.Release, err error) {
+	air, _ := c.subset(ctx)
 	left := &index.Shard{SchemaVersion: full.SchemaVersion, Name: full.Name, Releases: slices.Clone(full.Releases)}
 	for {
 		next, _ := resolveRelease(left, name, constraint, cons, pre)
@@ -118,15 +116,31 @@ func (c *Client) presentBeyond(ctx context.Context, full *index.Shard, rel *inde
 		if want == nil {
 			want = next
 		}
-		err := transport.StatPinned(ctx, c.tr, next.Archive)
+		held, wrong, err := air.Holds(ctx, c.stat, name, next)
 		switch {
-		case err == nil:
-			c.warnOnce(fmt.Sprintf("registry %s: %s says %s@%s is not here, but it is: using it. The marker is unsigned and names what an air-gapped import carried; on a registry that is not an air-gapped subset it is someone else's doing (remove the %s tag or file)", c.reg.Name, index.AirgapFile, name, next.Version, index.AirgapFile))
+		case err != nil:
+			return nil, nil, fmt.Errorf("registry %s: %w", c.reg.Name, err)
+		case held:
+			if wrong {
+				c.warnWrong([]string{name + "@" + next.Version}, "using it")
+			}
 			return want, next, nil
-		case !errors.Is(err, ErrNotFound):
-			return nil, nil, fmt.Errorf("registry %s: %s says %s@%s is not here, and asking for it failed: %w", c.reg.Name, index.AirgapFile, name, next.Version, err)
 		}
 		left.Releases = slices.DeleteFunc(left.Releases, func(r index.Release) bool { return r.Version == next.Version })
+	}
+}
+
+// stat says whether a file the signed index pins is there (index.StatFunc).
+func (c *Client) stat(ctx context.Context, ref index.FileRef) error {
+	return transport.Stat(c.tr)(ctx, ref)
+}
+
+// warnWrong says once each that the marker leaves out a release
+// (name@version) that is there (index.MarkerWrong).
+func (c *Client) warnWrong(wrong []string, doing string) {
+	for _, id := range wrong {
+		name, version, _ := strings.Cut(id, "@")
+		c.warnOnce(index.MarkerWrong(c.reg.Name, name, version, doing))
 	}
 }
 
@@ -140,10 +154,11 @@ func (c *Client) notInBundle(air *index.Airgap, what string, listed bool) error 
 // (index.SubsetCatalog), with one warning counting what the signed index
 // lists beyond it.
 func (c *Client) catalogSubset(ctx context.Context, root *index.Root, air *index.Airgap) ([]index.Summary, error) {
-	all, packs, releases, err := index.SubsetCatalog(root, air, func(ref index.FileRef) ([]byte, error) { return c.meta(ctx, ref) })
+	all, packs, releases, wrong, err := index.SubsetCatalog(ctx, root, air, func(ref index.FileRef) ([]byte, error) { return c.meta(ctx, ref) }, c.stat)
 	if err != nil {
 		return nil, err
 	}
+	c.warnWrong(wrong, "showing it") // as Shard: info after list warns once
 	c.warnSubset(air, packs, releases, "")
 	return all, nil
 }

@@ -154,6 +154,62 @@ func (a *Airgap) Present(s *Shard) (*Shard, []string) {
 	return &out, absent
 }
 
+// StatFunc says whether a file the signed index pins is there: nil when
+// it is, an error wrapping ErrNotFound when it is not, another when it
+// cannot tell (transport.Stat). It checks no byte.
+type StatFunc func(ctx context.Context, ref FileRef) error
+
+// Holds says whether release r of pack name is there. The marker is
+// unsigned: it may explain an absence, never cause one (whoever may
+// push one tag could otherwise hide the newest release of a whole
+// registry). So a release it leaves out is asked for (its archive, one
+// stat) and is there all the same when found: wrong says so (warn with
+// MarkerWrong). A stat that cannot tell is an error: falling back on
+// the marker's word is what it must not cause.
+func (a *Airgap) Holds(ctx context.Context, stat StatFunc, name string, r *Release) (held, wrong bool, err error) {
+	if a.Has(name, r.Version) {
+		return true, false, nil
+	}
+	switch err := stat(ctx, r.Archive); {
+	case err == nil:
+		return true, true, nil
+	case errors.Is(err, ErrNotFound):
+		return false, false, nil
+	default:
+		return false, false, fmt.Errorf("%s says %s@%s is not here, and asking for it failed: %w", AirgapFile, name, r.Version, err)
+	}
+}
+
+// MarkerWrong is the warning for a release the marker of registry reg
+// leaves out that is there (Holds' wrong); doing says what the reader
+// does with it ("using it"; "showing it" in list and info).
+func MarkerWrong(reg, name, version, doing string) string {
+	return fmt.Sprintf("registry %s: %s says %s@%s is not here, but it is: %s. The marker is unsigned and names what an air-gapped import carried; on a registry that is not an air-gapped subset it is someone else's doing (remove the %s tag or file)", reg, AirgapFile, name, version, doing, AirgapFile)
+}
+
+// PresentHeld narrows a verified shard to the releases that are there by
+// Holds (the marker's, and those it leaves out that are there all the
+// same: wrong), returning them (a new shard) and the versions absent.
+// One stat per release the marker leaves out.
+func (a *Airgap) PresentHeld(ctx context.Context, stat StatFunc, s *Shard) (present *Shard, absent, wrong []string, err error) {
+	out := *s
+	out.Releases = nil
+	for i := range s.Releases {
+		held, w, err := a.Holds(ctx, stat, s.Name, &s.Releases[i])
+		switch {
+		case err != nil:
+			return nil, nil, nil, err
+		case !held:
+			absent = append(absent, s.Releases[i].Version)
+			continue
+		case w:
+			wrong = append(wrong, s.Name+"@"+s.Releases[i].Version)
+		}
+		out.Releases = append(out.Releases, s.Releases[i])
+	}
+	return &out, absent, wrong, nil
+}
+
 // Summarize is a summary of the releases of shard (narrowed by Present)
 // in place of the signed one's latest version and count.
 func Summarize(s Summary, shard *Shard) Summary {
@@ -223,13 +279,17 @@ type Catalog struct {
 	// AirgapErr is why a marker there did not read (the catalogue is
 	// then the whole registry's, as read).
 	AirgapErr error
+	// Wrong are the releases (name@version) the marker leaves out that
+	// are there all the same, and so listed (Holds): warn with
+	// MarkerWrong.
+	Wrong []string
 }
 
 // ReadCatalogOf is ReadCatalog that copes with an air-gapped subset: when
 // a bucket is not found (or at once, with eager: an oci:// registry,
 // where import writes the marker), the marker is read, and with one the
 // catalogue is the subset's (SubsetCatalog).
-func ReadCatalogOf(ctx context.Context, fetch FetchFunc, eager bool) (*Catalog, error) {
+func ReadCatalogOf(ctx context.Context, fetch FetchFunc, stat StatFunc, eager bool) (*Catalog, error) {
 	data, err := fetch(ctx, RootFile, MaxRootSize)
 	if err != nil {
 		return nil, err
@@ -263,19 +323,22 @@ func ReadCatalogOf(ctx context.Context, fetch FetchFunc, eager bool) (*Catalog, 
 		return &Catalog{Root: root, RootData: data, Packs: all, AirgapErr: aerr}, nil
 	}
 	c := &Catalog{Root: root, RootData: data, Airgap: air}
-	if c.Packs, c.AbsentPacks, c.AbsentReleases, err = SubsetCatalog(root, air, get); err != nil {
+	if c.Packs, c.AbsentPacks, c.AbsentReleases, c.Wrong, err = SubsetCatalog(ctx, root, air, get, stat); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
 // SubsetCatalog lists an air-gapped subset: the packs of the buckets
-// present (get returns ErrNotFound for the others) that the marker
-// names, each summarised by its releases present (its shard read through
-// get, verified), sorted by name; and how many packs and releases the
-// signed root counts beyond them.
-func SubsetCatalog(root *Root, air *Airgap, get func(ref FileRef) ([]byte, error)) (packs []Summary, absentPacks, absentReleases int, err error) {
-	var named []Summary
+// present (get returns ErrNotFound for the others) whose shard is
+// there (read through get, verified), each summarised by its releases
+// there (PresentHeld: the marker's, and those it leaves out that stat
+// finds, wrong), sorted by name; and how many packs and releases the
+// signed root counts beyond them. A pack the marker does not name is
+// asked for all the same (its shard: one request), as the marker may
+// explain an absence, never cause one.
+func SubsetCatalog(ctx context.Context, root *Root, air *Airgap, get func(ref FileRef) ([]byte, error), stat StatFunc) (packs []Summary, absentPacks, absentReleases int, wrong []string, err error) {
+	var listed []Summary
 	err = WalkBuckets(root, func(ref FileRef) ([]byte, error) {
 		data, err := get(ref)
 		if errors.Is(err, ErrNotFound) {
@@ -286,31 +349,31 @@ func SubsetCatalog(root *Root, air *Airgap, get func(ref FileRef) ([]byte, error
 		if err != nil {
 			return err
 		}
-		for _, s := range b.Packs {
-			if air.HasPack(s.Name) {
-				named = append(named, s)
-			}
-		}
+		listed = append(listed, b.Packs...)
 		return nil
 	})
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, nil, err
 	}
 	packs = []Summary{}
 	releases := 0
-	for _, s := range named {
+	for _, s := range listed {
 		data, err := get(s.Shard)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, 0, 0, nil, err
 		}
 		shard, err := ParseShard(data, s.Name)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, 0, 0, nil, err
 		}
-		present, _ := air.Present(shard)
+		present, _, w, err := air.PresentHeld(ctx, stat, shard)
+		if err != nil {
+			return nil, 0, 0, nil, err
+		}
+		wrong = append(wrong, w...)
 		if len(present.Releases) == 0 {
 			continue
 		}
@@ -318,34 +381,42 @@ func SubsetCatalog(root *Root, air *Airgap, get func(ref FileRef) ([]byte, error
 		packs = append(packs, Summarize(s, present))
 	}
 	sortSummaries(packs)
-	return packs, max(root.Packs-len(packs), 0), max(root.Releases-releases, 0), nil
+	sort.Strings(wrong)
+	return packs, max(root.Packs-len(packs), 0), max(root.Releases-releases, 0), wrong, nil
 }
 
 // ReadPackOf reads one pack's summary and shard, coping with an
 // air-gapped subset as ReadCatalogOf does: of one, the shard holds the
-// releases present only, absent the versions left out, and a pack no
-// bundle carried is ErrNotInBundle. air is nil for a whole registry.
-func ReadPackOf(ctx context.Context, fetch FetchFunc, root *Root, name string, eager bool) (sum *Summary, shard *Shard, air *Airgap, absent []string, err error) {
+// releases there only (PresentHeld: wrong, those the marker leaves out
+// that are there all the same), absent the versions left out, and a
+// pack of which nothing is there is ErrNotInBundle. air is nil for a
+// whole registry.
+func ReadPackOf(ctx context.Context, fetch FetchFunc, stat StatFunc, root *Root, name string, eager bool) (sum *Summary, shard *Shard, air *Airgap, absent, wrong []string, err error) {
 	sum, err = Lookup(ctx, fetch, root, name)
 	if err == nil && sum != nil {
 		shard, err = ReadShard(ctx, fetch, *sum)
 	}
 	notFound := err == nil && sum == nil || errors.Is(err, ErrNotFound)
 	if err != nil && !notFound || !notFound && !eager {
-		return sum, shard, nil, nil, err
+		return sum, shard, nil, nil, nil, err
 	}
 	air, _ = ReadAirgap(ctx, fetch) // one that does not read: none (it only narrows)
 	switch {
 	case air == nil || err == nil && sum == nil:
-		return sum, shard, air, nil, err // nil, nil: its bucket is here and does not list it
+		return sum, shard, air, nil, nil, err // nil, nil: its bucket is here and does not list it
 	case sum == nil:
-		return nil, nil, air, nil, NotInBundle("pack "+name, false, air)
-	case err != nil || !air.HasPack(name):
-		return nil, nil, air, nil, NotInBundle("pack "+name, true, air)
+		return nil, nil, air, nil, nil, NotInBundle("pack "+name, false, air)
+	case err != nil:
+		return nil, nil, air, nil, nil, NotInBundle("pack "+name, true, air)
 	}
-	shard, absent = air.Present(shard)
+	if shard, absent, wrong, err = air.PresentHeld(ctx, stat, shard); err != nil {
+		return nil, nil, air, nil, nil, err
+	}
+	if len(shard.Releases) == 0 {
+		return nil, nil, air, nil, nil, NotInBundle("pack "+name, true, air)
+	}
 	s := Summarize(*sum, shard)
-	return &s, shard, air, absent, nil
+	return &s, shard, air, absent, wrong, nil
 }
 
 // SubsetWarning says what an air-gapped registry named reg lacks (which,

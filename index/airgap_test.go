@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -154,7 +155,7 @@ func TestSubsetCatalog(t *testing.T) {
 	for _, shape := range [][2]int{{2, 1}, {3, 1}, {1, 2}, {2, 2}} {
 		whole, sub := subsetSite(t, versions, keep, shape[0], shape[1])
 		for _, eager := range []bool{false, true} {
-			cat, err := ReadCatalogOf(ctx, memFetch(sub), eager)
+			cat, err := ReadCatalogOf(ctx, memFetch(sub), memStat(sub), eager)
 			if err != nil {
 				t.Fatalf("%v eager=%v: %v", shape, eager, err)
 			}
@@ -168,23 +169,51 @@ func TestSubsetCatalog(t *testing.T) {
 			if msg := SubsetWarning("air", cat.Airgap, cat.AbsentPacks, cat.AbsentReleases, ""); !strings.Contains(msg, "4 pack(s) and 9 release(s)") || !strings.Contains(msg, "sha256:"+sha) {
 				t.Errorf("warning: %s", msg)
 			}
-			sum, shard, air, absent, err := ReadPackOf(ctx, memFetch(sub), cat.Root, "web", true)
-			if err != nil || air == nil || sum.Latest != "v1.1" || len(shard.Releases) != 2 || !slices.Equal(absent, []string{"1.2"}) {
+			sum, shard, air, absent, wrong, err := ReadPackOf(ctx, memFetch(sub), memStat(sub), cat.Root, "web", true)
+			if err != nil || air == nil || sum.Latest != "v1.1" || len(shard.Releases) != 2 || !slices.Equal(absent, []string{"1.2"}) || wrong != nil || cat.Wrong != nil {
 				t.Errorf("%v: web: %v %+v %v", shape, err, sum, absent)
 			}
 			for _, gone := range []string{"backup", "edge", "ingress"} {
-				if _, _, _, _, err := ReadPackOf(ctx, memFetch(sub), cat.Root, gone, eager); !errors.Is(err, ErrNotInBundle) || !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "pack "+gone+" is not in this air-gapped registry") {
+				if _, _, _, _, _, err := ReadPackOf(ctx, memFetch(sub), memStat(sub), cat.Root, gone, eager); !errors.Is(err, ErrNotInBundle) || !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "pack "+gone+" is not in this air-gapped registry") {
 					t.Errorf("%v: %s: %v", shape, gone, err)
 				}
 			}
 		}
 		// A whole registry is read as before, marker or not asked.
-		if cat, err := ReadCatalogOf(ctx, memFetch(whole), true); err != nil || len(cat.Packs) != len(versions) || cat.Airgap != nil {
+		if cat, err := ReadCatalogOf(ctx, memFetch(whole), memStat(whole), true); err != nil || len(cat.Packs) != len(versions) || cat.Airgap != nil {
 			t.Errorf("%v: whole registry: %v", shape, err)
+		}
+		// The marker is unsigned: it may explain an absence, never cause
+		// one. A release it leaves out that is there (web 1.2's archive),
+		// and a pack it does not name whose shard and archive are there
+		// (backup), are listed and shown, as wrong; a stat that cannot
+		// tell is an error, not the marker's word.
+		lied := maps.Clone(whole) // every bucket and shard, no archive
+		lied[AirgapFile] = sub[AirgapFile]
+		lied[ArchivePath("web", "1.2")] = []byte("x")
+		lied[ArchivePath("backup", "0.9.0")] = []byte("x")
+		cat, err := ReadCatalogOf(ctx, memFetch(lied), memStat(lied), true)
+		var got []string
+		for _, s := range cat.Packs {
+			got = append(got, s.Name+"@"+s.Latest+"/"+string(rune('0'+s.Versions)))
+		}
+		if want := []string{"agent@2.0/1", "backup@0.9.0/1", "dns@v2/1", "web@1.2/3"}; err != nil || !slices.Equal(got, want) || !slices.Equal(cat.Wrong, []string{"backup@0.9.0", "web@1.2"}) {
+			t.Errorf("%v: a marker leaving out what is there: %v %v (wrong %v), want %v", shape, err, got, cat.Wrong, want)
+		}
+		sum, shard, _, absent, wrong, err := ReadPackOf(ctx, memFetch(lied), memStat(lied), cat.Root, "web", true)
+		if err != nil || sum.Latest != "1.2" || len(shard.Releases) != 3 || absent != nil || !slices.Equal(wrong, []string{"web@1.2"}) {
+			t.Errorf("%v: web with a marker leaving out 1.2, there: %v %+v absent %v wrong %v", shape, err, sum, absent, wrong)
+		}
+		down := func(context.Context, FileRef) error { return errors.New("connection reset") }
+		if _, err := ReadCatalogOf(ctx, memFetch(lied), down, true); err == nil || !strings.Contains(err.Error(), "asking for it failed: connection reset") {
+			t.Errorf("%v: a stat that cannot tell: %v", shape, err)
+		}
+		if _, _, _, _, _, err := ReadPackOf(ctx, memFetch(lied), down, cat.Root, "web", true); err == nil || !strings.Contains(err.Error(), "web@1.2 is not here, and asking for it failed") {
+			t.Errorf("%v: web, a stat that cannot tell: %v", shape, err)
 		}
 		// Without the marker, the missing files are an error, as before.
 		delete(sub, AirgapFile)
-		if _, err := ReadCatalogOf(ctx, memFetch(sub), true); !errors.Is(err, ErrNotFound) {
+		if _, err := ReadCatalogOf(ctx, memFetch(sub), memStat(sub), true); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%v: a subset without its marker: %v, want ErrNotFound", shape, err)
 		}
 	}

@@ -79,6 +79,14 @@ func memFetch(files map[string][]byte) FetchFunc {
 	}
 }
 
+// memStat is memFetch's StatFunc.
+func memStat(files map[string][]byte) StatFunc {
+	return func(ctx context.Context, ref FileRef) error {
+		_, err := memFetch(files)(ctx, ref.Path, 0)
+		return err
+	}
+}
+
 func TestTreeRoundTrip(t *testing.T) {
 	var names []string
 	for i := 0; i < 60; i++ {

@@ -481,6 +481,7 @@ func embeddedTampered(t *testing.T, is func(title string) bool) {
 func TestOCIMarkerCannotHide(t *testing.T) {
 	reg, f := ociSetup(t, ocitest.Anonymous)
 	f.pack("calico", "1.0.0", "a: 1\n")
+	f.pack("cilium", "1.0.0", "a: 1\n") // a pack the marker does not name
 	f.build(t)
 	f.pack("calico", "1.1.0", "a: 2\n") // the fix
 	f.build(t)
@@ -549,5 +550,36 @@ func TestOCIMarkerCannotHide(t *testing.T) {
 				t.Errorf("calico@%q: %d requests, a whole registry takes %d (+%d for the HEAD)", tc.constraint, n, whole, extra)
 			}
 		}
+	}
+
+	// A pack the marker does not name resolves, and list and info (the
+	// catalogue, one shard) show what is there by the same rule
+	// (index.Airgap.Holds), each with the warning.
+	var warn bytes.Buffer
+	c, err := client.New(r, client.Options{CacheDir: t.TempDir(), StateDir: state, Warn: &warn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel, err := c.Resolve(ctx, "cilium", "", false); err != nil || rel.Version != "1.0.0" {
+		t.Errorf("cilium, which the marker does not name: %v %v", rel, err)
+	}
+	packs, err := c.Catalog(ctx)
+	var got []string
+	for _, p := range packs {
+		got = append(got, fmt.Sprintf("%s@%s/%d", p.Name, p.Latest, p.Versions))
+	}
+	if want := "calico@2.0.0/3 cilium@1.0.0/1"; err != nil || strings.Join(got, " ") != want {
+		t.Errorf("list with a planted marker: %v %v, want %s", err, got, want)
+	}
+	if shard, err := c.Shard(ctx, "calico"); err != nil || len(shard.Releases) != 3 {
+		t.Errorf("info calico with a planted marker: %v %+v", err, shard)
+	}
+	for _, want := range []string{"calico@2.0.0 is not here, but it is: showing it", "cilium@1.0.0 is not here, but it is: using it", "calico@1.1.0 is not here, but it is: showing it"} {
+		if !strings.Contains(warn.String(), want) {
+			t.Errorf("no %q in the warnings:\n%s", want, warn.String())
+		}
+	}
+	if strings.Contains(warn.String(), "is an air-gapped subset (") {
+		t.Errorf("nothing is absent, yet:\n%s", warn.String())
 	}
 }

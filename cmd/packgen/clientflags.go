@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/packgen/packgen/client"
@@ -186,13 +187,14 @@ func setOCI(r *client.Registry, o ocireg.Options) {
 // siteFetcher reads a registry site (a directory, file://, http(s) or
 // oci:// URL) through the client's transport: netrc credentials,
 // deadlines, its redirect policy and, for oci://, the OCI flags (flag
-// names the site in errors).
-func (f *clientFlags) siteFetcher(flag, loc string) (index.FetchFunc, error) {
+// names the site in errors); stat says whether a file is there (what an
+// air-gap marker leaves out is asked for: index.Airgap.Holds).
+func (f *clientFlags) siteFetcher(flag, loc string) (fetch index.FetchFunc, stat index.StatFunc, err error) {
 	tr, err := f.oci.open(flag, loc, transport.Config{Timeout: f.timeout, Stall: f.stall})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return transport.Fetch(tr), nil
+	return transport.Fetch(tr), transport.Stat(tr), nil
 }
 
 // feedback sets a client's warnings writer (stderr and the -o json
@@ -244,6 +246,16 @@ func (f *clientFlags) warn(g *globalOptions, msg string) {
 	g.warnf("%s\n", msg)
 	if f.json() {
 		fmt.Fprintf(&f.warnings, "warning: %s\n", msg)
+	}
+}
+
+// warnWrong warns, once each, of the releases (name@version) an air-gap
+// marker at site leaves out that are there all the same
+// (index.MarkerWrong), as the client does.
+func (f *clientFlags) warnWrong(g *globalOptions, site string, wrong []string, doing string) {
+	for _, id := range wrong {
+		name, version, _ := strings.Cut(id, "@")
+		f.warn(g, esc(index.MarkerWrong(site, name, version, doing)))
 	}
 }
 

@@ -60,16 +60,17 @@ own (packgen registry add).`,
 					return clientErr(err)
 				}
 			} else {
-				fetch, err := cf.siteFetcher("SITE", args[0])
+				fetch, stat, err := cf.siteFetcher("SITE", args[0])
 				if err != nil {
 					return err
 				}
-				cat, err := index.ReadCatalogOf(cmd.Context(), fetch, strings.HasPrefix(args[0], "oci://"))
+				cat, err := index.ReadCatalogOf(cmd.Context(), fetch, stat, strings.HasPrefix(args[0], "oci://"))
 				if err != nil {
 					return readRegistryErr(args[0], err)
 				}
 				packs = cat.Packs
 				cf.warnUnverified(g, args[0])
+				cf.warnWrong(g, args[0], cat.Wrong, "showing it")
 				cf.warn(g, index.SubsetWarning(esc(args[0]), cat.Airgap, cat.AbsentPacks, cat.AbsentReleases, ""))
 				if cat.AirgapErr != nil {
 					cf.warn(g, esc(fmt.Sprintf("%s: %v: read as a whole registry", args[0], cat.AirgapErr)))
@@ -222,7 +223,7 @@ func infoFromRegistry(ctx context.Context, g *globalOptions, cf *clientFlags, re
 // infoFromSite reads a pack's summary and shard from a built directory or
 // a URL, checked by digest down from index.json.
 func infoFromSite(ctx context.Context, g *globalOptions, cf *clientFlags, site, name string) (*index.Summary, *index.Shard, error) {
-	fetch, err := cf.siteFetcher("--site", site)
+	fetch, stat, err := cf.siteFetcher("--site", site)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -234,7 +235,7 @@ func infoFromSite(ctx context.Context, g *globalOptions, cf *clientFlags, site, 
 	if err != nil {
 		return nil, nil, err
 	}
-	sum, shard, air, absent, err := index.ReadPackOf(ctx, fetch, root, name, strings.HasPrefix(site, "oci://"))
+	sum, shard, air, absent, wrong, err := index.ReadPackOf(ctx, fetch, stat, root, name, strings.HasPrefix(site, "oci://"))
 	if errors.Is(err, index.ErrNotInBundle) {
 		return nil, nil, badErr(err)
 	}
@@ -245,6 +246,7 @@ func infoFromSite(ctx context.Context, g *globalOptions, cf *clientFlags, site, 
 		return nil, nil, badErr(fmt.Errorf("pack %q is not in registry %s", name, site))
 	}
 	if air != nil {
+		cf.warnWrong(g, site, wrong, "showing it")
 		cf.warn(g, index.SubsetWarning(esc(site), air, 0, len(absent), strings.Join(absent, ", ")))
 	}
 	return sum, shard, nil

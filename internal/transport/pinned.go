@@ -67,3 +67,8 @@ func StatPinned(ctx context.Context, tr Transport, ref index.FileRef) error {
 	}
 	return err
 }
+
+// Stat is StatPinned over tr as an index.StatFunc.
+func Stat(tr Transport) index.StatFunc {
+	return func(ctx context.Context, ref index.FileRef) error { return StatPinned(ctx, tr, ref) }
+}
