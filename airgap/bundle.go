@@ -12,6 +12,7 @@ package airgap
 import (
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/internal/textsafe"
 	"io"
 	"sort"
 	"time"
@@ -92,6 +93,6 @@ func warner(list *[]string, w io.Writer) func(format string, args ...any) {
 	return func(format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
 		*list = append(*list, msg)
-		fmt.Fprintln(w, "warning: "+msg)
+		fmt.Fprintln(w, "warning: "+textsafe.Escape(msg)) // errors of registries, names from a bundle
 	}
 }

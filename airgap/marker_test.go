@@ -126,3 +126,15 @@ func TestMarkerReachable(t *testing.T) {
 		}
 	}
 }
+
+// TestWarnerEscapes: export's and import's warnings quote registries'
+// errors and a bundle's names: shown on the terminal, not obeyed; the
+// -o json list keeps the text (JSON escapes it).
+func TestWarnerEscapes(t *testing.T) {
+	var list []string
+	var out strings.Builder
+	warner(&list, &out)("%s: %v", "web@1.0", errors.New("500 \x1b[2J\r"))
+	if got := out.String(); got != "warning: web@1.0: 500 \\x1b[2J\\r\n" || len(list) != 1 || list[0] != "web@1.0: 500 \x1b[2J\r" {
+		t.Errorf("printed %q, listed %q", got, list)
+	}
+}

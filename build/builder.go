@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/internal/textsafe"
 	"io"
 	"os"
 	"path/filepath"
@@ -299,9 +300,9 @@ func (b *builder) collect() error {
 				res.Problems = append(res.Problems, j.probs.Errors()...)
 				b.replayed = append(b.replayed, j.probs...)
 				if j.rel.Name == "" {
-					fmt.Fprintf(o.Log, "skipping invalid pack %s (its pack.json gives no name and version; at commit %s)\n", j.rel.Dir, short(j.rel.Commit))
+					fmt.Fprintf(o.Log, "skipping invalid pack %s (its pack.json gives no name and version; at commit %s)\n", textsafe.Escape(j.rel.Dir), short(j.rel.Commit))
 				} else {
-					fmt.Fprintf(o.Log, "skipping invalid release %s (%s at commit %s)\n", j.shown(), j.rel.Dir, short(j.rel.Commit))
+					fmt.Fprintf(o.Log, "skipping invalid release %s (%s at commit %s)\n", textsafe.Escape(j.shown()), textsafe.Escape(j.rel.Dir), short(j.rel.Commit))
 				}
 				continue
 			}

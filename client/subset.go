@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/internal/textsafe"
 	"runtime"
 	"slices"
 	"strings"
@@ -181,5 +182,5 @@ func (c *Client) warnOnce(msg string) {
 		c.air.said = map[string]bool{}
 	}
 	c.air.said[msg] = true
-	fmt.Fprintf(c.opts.Warn, "warning: %s\n", msg)
+	fmt.Fprintf(c.opts.Warn, "warning: %s\n", textsafe.Escape(msg)) // a marker read error quotes a server
 }

@@ -360,3 +360,14 @@ func TestAirgapMarkerBoundToList(t *testing.T) {
 		})
 	}
 }
+
+// TestWarnOnceEscapes: a marker's read error quotes the server; the
+// warning shows a terminal sequence in it, it does not obey it.
+func TestWarnOnceEscapes(t *testing.T) {
+	var warn bytes.Buffer
+	c := &Client{opts: Options{Warn: &warn}, air: &subsetOnce{}}
+	c.warnOnce("registry r: airgap.json: 500 \x1b[2J\r")
+	if got := warn.String(); got != "warning: registry r: airgap.json: 500 \\x1b[2J\\r\n" {
+		t.Errorf("warned %q", got)
+	}
+}

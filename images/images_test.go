@@ -257,3 +257,19 @@ func TestCheckNothingRendered(t *testing.T) {
 		t.Errorf("warnings: %v", ps)
 	}
 }
+
+// TestWriteTextEscapes: a report's fields come from a pack (its
+// directory, a chart's image and template names) and a profile: printed
+// as text, a terminal sequence in any of them is shown, not obeyed.
+func TestWriteTextEscapes(t *testing.T) {
+	const evil = "x\x1b]0;owned\x07\r"
+	r := &Report{Pack: "p", Version: "1.0.0", Dir: "packs/" + evil, Overrides: "profile" + evil, Renders: 1,
+		Images: []Image{{Image: "img" + evil, Sources: []Source{{Kind: "chart", File: "charts/" + evil + ".tgz"}}}}}
+	var b strings.Builder
+	if err := WriteText(&b, []*Report{r}, true); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); strings.ContainsAny(out, "\x1b\x07\r") || strings.Count(out, `x\x1b]0;owned\x07\r`) != 4 {
+		t.Errorf("WriteText printed outside text raw:\n%q", out)
+	}
+}

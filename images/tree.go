@@ -2,6 +2,7 @@ package images
 
 import (
 	"fmt"
+	"github.com/packgen/packgen/internal/textsafe"
 	"io"
 	"io/fs"
 	"os"
@@ -85,9 +86,9 @@ func WriteText(w io.Writer, reports []*Report, sources bool) error {
 			fmt.Fprintln(tw)
 		}
 		if r.Overrides != "" {
-			fmt.Fprintf(tw, "%s@%s (%s, values with the overrides of %s)\n", r.Pack, r.Version, r.Dir, r.Overrides)
+			fmt.Fprintf(tw, "%s@%s (%s, values with the overrides of %s)\n", textsafe.Escape(r.Pack), textsafe.Escape(r.Version), textsafe.Escape(r.Dir), textsafe.Escape(r.Overrides))
 		} else {
-			fmt.Fprintf(tw, "%s@%s (%s)\n", r.Pack, r.Version, r.Dir)
+			fmt.Fprintf(tw, "%s@%s (%s)\n", textsafe.Escape(r.Pack), textsafe.Escape(r.Version), textsafe.Escape(r.Dir))
 		}
 		if len(r.Images) == 0 {
 			fmt.Fprintln(tw, "  no images")
@@ -97,10 +98,10 @@ func WriteText(w io.Writer, reports []*Report, sources bool) error {
 			if r.Renders == 0 && im.Declared {
 				state = "declared (no manifest or chart: the platform installs it)"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\n", im.Image, state)
+			fmt.Fprintf(tw, "  %s\t%s\n", textsafe.Escape(im.Image), state)
 			if sources {
 				for _, s := range im.Sources {
-					fmt.Fprintf(tw, "    %s\n", s)
+					fmt.Fprintf(tw, "    %s\n", textsafe.Escape(s.String()))
 				}
 			}
 		}

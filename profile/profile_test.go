@@ -196,3 +196,13 @@ func TestProblemIsPacks(t *testing.T) {
 		t.Errorf("message %q", got)
 	}
 }
+
+// TestWarnfEscapes: profile warnings quote a lock's registry URL and a
+// pack's words: a terminal sequence in them is shown, not obeyed.
+func TestWarnfEscapes(t *testing.T) {
+	var b strings.Builder
+	(&Env{Warn: &b}).warnf("lock resolved from %s", "https://evil\x1b]0;x\x07/")
+	if got := b.String(); got != "warning: lock resolved from https://evil\\x1b]0;x\\x07/\n" {
+		t.Errorf("warned %q", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/internal/textsafe"
 	"io"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,9 @@ type Env struct {
 
 func (e *Env) warnf(format string, args ...any) {
 	if e.Warn != nil {
-		fmt.Fprintf(e.Warn, "warning: "+format+"\n", args...)
+		// A lock's registry URL, a pack's override warnings, a server's
+		// words: outside text.
+		fmt.Fprintf(e.Warn, "warning: %s\n", textsafe.Escape(fmt.Sprintf(format, args...)))
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/internal/textsafe"
 	"io"
 	"maps"
 	"slices"
@@ -896,7 +897,7 @@ func (d *ociDest) plan(ctx context.Context, s *site, o Options, res *Result) ([]
 				}
 				same = orasPushOf(m, r.archive)
 				if same {
-					fmt.Fprintf(o.Log, "note: %s:%s holds the same archive under another manifest (%s); keeping it\n", repo.Reference, r.tag, desc.Digest)
+					fmt.Fprintf(o.Log, "note: %s:%s holds the same archive under another manifest (%s); keeping it\n", repo.Reference, r.tag, textsafe.Escape(string(desc.Digest)))
 					r.manifest = &ocimap.Packed{Desc: desc}
 				}
 			}
@@ -1267,7 +1268,7 @@ func (d *ociDest) brokenSignatures(ctx context.Context, repo *remote.Repository,
 		mu.Lock()
 		defer mu.Unlock()
 		broken[r] = true
-		fmt.Fprintf(o.Log, "warning: the cosign signature %s:%s of %s:%s does not hold (%s): it was replaced or damaged in the registry; signing the release again (check who can push to %s)\n", repo.Reference, tag, r.repo, r.tag, why, repo.Reference)
+		fmt.Fprintf(o.Log, "warning: the cosign signature %s:%s of %s:%s does not hold (%s): it was replaced or damaged in the registry; signing the release again (check who can push to %s)\n", repo.Reference, tag, r.repo, r.tag, textsafe.Escape(why), repo.Reference)
 		return nil
 	})
 	return broken, err

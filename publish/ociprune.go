@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/internal/textsafe"
 	"io"
 	"net/http"
 	"sort"
@@ -65,7 +66,7 @@ func (d *ociDest) prune(ctx context.Context, s *site, idx *remote.Repository, ke
 	targets := append(metas, sigs...)
 	for _, t := range targets {
 		if o.DryRun {
-			fmt.Fprintf(o.Log, "would delete %s (%s)\n", t, t.desc.Digest)
+			fmt.Fprintf(o.Log, "would delete %s (%s)\n", textsafe.Escape(t.String()), textsafe.Escape(string(t.desc.Digest)))
 			res.Deleted = append(res.Deleted, t.String())
 			continue
 		}
@@ -77,7 +78,7 @@ func (d *ociDest) prune(ctx context.Context, s *site, idx *remote.Repository, ke
 		if err != nil && !ocireg.IsNotFound(err) {
 			return fmt.Errorf("prune %s: %w", t, ocireg.Wrap(t.String(), t.repo.Client, err))
 		}
-		fmt.Fprintf(o.Log, "deleted %s (%s)\n", t, t.desc.Digest)
+		fmt.Fprintf(o.Log, "deleted %s (%s)\n", textsafe.Escape(t.String()), textsafe.Escape(string(t.desc.Digest)))
 		res.Deleted = append(res.Deleted, t.String())
 	}
 	return nil
@@ -171,7 +172,7 @@ func (d *ociDest) oldMetas(ctx context.Context, idx *remote.Repository, serial i
 			return nil, fmt.Errorf("read %s:%s (%s): %w", idx.Reference, m.tag, desc.Digest, ocireg.Wrap(idx.Reference.String()+"@"+desc.Digest.String(), idx.Client, err))
 		}
 		if !ocimap.IsMetaManifest(mf) {
-			fmt.Fprintf(log, "warning: %s:%s names %s, which is not a generation's metadata (the root manifest or a release's signatures?): left alone; someone retagged it, check who can push to %s\n", idx.Reference, m.tag, desc.Digest, idx.Reference)
+			fmt.Fprintf(log, "warning: %s:%s names %s, which is not a generation's metadata (the root manifest or a release's signatures?): left alone; someone retagged it, check who can push to %s\n", idx.Reference, m.tag, textsafe.Escape(string(desc.Digest)), idx.Reference)
 			continue
 		}
 		if !contains(keepMeta, desc.Digest) {
