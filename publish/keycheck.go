@@ -10,12 +10,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/translog"
+	"golang.org/x/mod/sumdb/tlog"
 	"oras.land/oras-go/v2/registry/remote"
 )
 
@@ -66,13 +68,13 @@ func signerOf(root *index.Root, rootData []byte, get func(path string) ([]byte, 
 // another key extends a signed previous build's transparency log only
 // once that build verified under a key it was given (--previous-key
 // OLD.pub: docs/SECURITY.md, "Rotating a registry key"), so a site whose
-// log extends the live one (siteLog reads the site's tiles) was built as
+// log extends the live one (ext) was built as
 // a rotation from it. Without key IDs on either side the log keys, which
 // derive from the registry keys, tell whether the keys differ. No
 // option overrides it: every legitimate key change is a rotation, even
 // after a compromise or with the old private key lost (only OLD.pub is
 // needed).
-func checkKey(ctx context.Context, site *index.Root, siteKey signer, live *index.Root, liveKey signer, siteLog translog.Fetch, t fmt.Stringer) error {
+func checkKey(ctx context.Context, site *index.Root, siteKey signer, live *index.Root, liveKey signer, ext *logExtension, t fmt.Stringer) error {
 	if live == nil || !live.Signed {
 		return nil // starting to sign, or never signed: clients have no key to refuse with
 	}
@@ -91,8 +93,8 @@ func checkKey(ctx context.Context, site *index.Root, siteKey signer, live *index
 	default:
 		return nil // nothing tells the keys apart
 	}
-	if rotatedFrom(ctx, site, live, siteLog) {
-		return nil
+	if e := ext.check(ctx); e.ok && e.err == nil {
+		return nil // rotated from the live key: the site's log extends the live one
 	}
 	if live.Log == nil {
 		// No log to extend: a rotation build cannot record itself, and
@@ -102,18 +104,41 @@ func checkKey(ctx context.Context, site *index.Root, siteKey signer, live *index
 	return fmt.Errorf("%w: %s serves a registry signed with key %s, the site is signed with key %s and records no rotation from it (its transparency log does not extend the live one): clients configured with the live key would refuse it. Rebuild with the registry's key (--key); or, to rotate keys, give clients the new public key beside the old one and build with --key NEW.key --previous-key OLD.pub --previous pointing at the published registry (docs/SECURITY.md, \"Rotating a registry key\")", ErrKeyChange, t, keyName(liveKey.keyID), keyName(siteKey.keyID))
 }
 
-// rotatedFrom reports whether the site's log extends the live one (read
-// through siteLog, every tile checked against the site's signed tree).
-func rotatedFrom(ctx context.Context, site, live *index.Root, siteLog translog.Fetch) bool {
-	liveTree, ok, err := translog.TreeOf(live)
-	if !ok || err != nil {
-		return false
-	}
-	siteTree, ok, err := translog.TreeOf(site)
-	if !ok || err != nil {
-		return false
-	}
-	return translog.CheckConsistency(ctx, liveTree, siteTree, siteLog) == nil
+// logExtension is whether the site's transparency log extends the live
+// one, computed once: the key check (a rotation is a site whose log
+// extends the live one) and the fork check both ask, and each answer
+// reads the site's tiles (every one checked against its signed tree).
+type logExtension struct {
+	site, live *index.Root
+	siteLog    translog.Fetch // the site's log files
+
+	once               sync.Once
+	liveTree, siteTree tlog.Tree
+	ok                 bool  // both roots name a log
+	siteErr            error // the site's log tree does not read
+	err                error // translog.CheckConsistency's answer
+}
+
+func newLogExtension(site, live *index.Root, siteLog translog.Fetch) *logExtension {
+	return &logExtension{site: site, live: live, siteLog: siteLog}
+}
+
+// check computes the answer on the first call (under its ctx) and
+// returns e.
+func (e *logExtension) check(ctx context.Context) *logExtension {
+	e.once.Do(func() {
+		var ok bool
+		var err error
+		if e.liveTree, ok, err = translog.TreeOf(e.live); err != nil || !ok {
+			return
+		}
+		if e.siteTree, ok, e.siteErr = translog.TreeOf(e.site); e.siteErr != nil || !ok {
+			return
+		}
+		e.ok = true
+		e.err = translog.CheckConsistency(ctx, e.liveTree, e.siteTree, e.siteLog)
+	})
+	return e
 }
 
 // ErrFork: the site's transparency log does not extend the live
@@ -133,22 +158,15 @@ var ErrFork = errors.New("the site's transparency log forks the live registry's"
 // proved from the live tiles liveLog reads; nil: they cannot be read,
 // and a shorter log is refused). A site without a log, or a live
 // registry without one, is checkKey's matter.
-func checkLog(ctx context.Context, site, live *index.Root, siteLog, liveLog translog.Fetch, force bool, t fmt.Stringer) error {
-	liveTree, ok, err := translog.TreeOf(live)
-	if err != nil || !ok {
+func checkLog(ctx context.Context, ext *logExtension, liveLog translog.Fetch, force bool, t fmt.Stringer) error {
+	e := ext.check(ctx)
+	if e.siteErr != nil {
+		return fmt.Errorf("%w: the site's index.json: %v", ErrNotSite, e.siteErr)
+	}
+	if !e.ok || e.err == nil {
 		return nil
 	}
-	siteTree, ok, err := translog.TreeOf(site)
-	if err != nil {
-		return fmt.Errorf("%w: the site's index.json: %v", ErrNotSite, err)
-	}
-	if !ok {
-		return nil
-	}
-	err = translog.CheckConsistency(ctx, liveTree, siteTree, siteLog)
-	if err == nil {
-		return nil
-	}
+	liveTree, siteTree, err := e.liveTree, e.siteTree, e.err
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -169,25 +187,23 @@ func keyName(id string) string {
 
 // checkLiveKey is checkKey for a tree of files: the site's files read
 // through src, the live ones from t.
-func checkLiveKey(ctx context.Context, t Target, src *os.Root, root *index.Root, rootData []byte, live *index.Root, liveData []byte) error {
+func checkLiveKey(ctx context.Context, t Target, src *os.Root, root *index.Root, rootData []byte, live *index.Root, liveData []byte, ext *logExtension) error {
 	if live == nil || !live.Signed || bytes.Equal(rootData, liveData) {
 		return nil
 	}
 	local := func(p string) ([]byte, error) { return readIn(src, p, sign.MaxBundleSize) }
 	remote := func(p string) ([]byte, error) { return readMax(ctx, t, p, sign.MaxBundleSize) }
-	siteLog := siteFetch(src)
-	return checkKey(ctx, root, signerOf(root, rootData, local), live, signerOf(live, liveData, remote), siteLog, t)
+	return checkKey(ctx, root, signerOf(root, rootData, local), live, signerOf(live, liveData, remote), ext, t)
 }
 
-// checkLiveLog is checkLog for a tree of files: the site's tiles read
-// through src, the live ones from t.
-func checkLiveLog(ctx context.Context, t Target, src *os.Root, root *index.Root, rootData []byte, live *index.Root, liveData []byte, force bool) error {
+// checkLiveLog is checkLog for a tree of files: the live tiles read
+// from t.
+func checkLiveLog(ctx context.Context, t Target, rootData, liveData []byte, ext *logExtension, force bool) error {
 	if bytes.Equal(rootData, liveData) {
 		return nil
 	}
-	siteLog := siteFetch(src)
 	liveLog := func(ctx context.Context, p string, max int64) ([]byte, error) { return readMax(ctx, t, p, max) }
-	return checkLog(ctx, root, live, siteLog, liveLog, force, t)
+	return checkLog(ctx, ext, liveLog, force, t)
 }
 
 // siteFetch reads the site's log files through src (readIn), for the
@@ -214,7 +230,7 @@ func readIn(src *os.Root, key string, max int64) ([]byte, error) {
 // checkLiveKey is checkKey for an OCI registry: the site as read (its
 // root files and tiles, else through its walker), the live bundle from
 // the live root manifest's layers.
-func (d *ociDest) checkLiveKey(ctx context.Context, s *site, idx *remote.Repository, live *liveIndex) error {
+func (d *ociDest) checkLiveKey(ctx context.Context, s *site, idx *remote.Repository, live *liveIndex, ext *logExtension) error {
 	if live == nil || !live.root.Signed || bytes.Equal(s.rootData, live.data) {
 		return nil
 	}
@@ -236,5 +252,5 @@ func (d *ociDest) checkLiveKey(ctx context.Context, s *site, idx *remote.Reposit
 		}
 		return nil, index.ErrNotFound
 	}
-	return checkKey(ctx, s.root, signerOf(s.root, s.rootData, local), live.root, signerOf(live.root, live.data, liveFile), s.logFile, d)
+	return checkKey(ctx, s.root, signerOf(s.root, s.rootData, local), live.root, signerOf(live.root, live.data, liveFile), ext, d)
 }

@@ -124,6 +124,40 @@ func TestPublishKeyChange(t *testing.T) {
 			}
 		})
 	}
+
+	// A rotation: the key check (is it one?) and the fork check (does the
+	// log extend the live one?) share one answer, the site's tiles read
+	// once.
+	rootOf := func(dir string) *index.Root {
+		r, err := index.ParseRoot(mustRead(t, filepath.Join(dir, index.RootFile)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	rotated := site("rotated", build.Options{Signer: other.Signer, Trust: both, Previous: signedSite})
+	src, err := os.OpenRoot(rotated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	reads := 0
+	counted := func(ctx context.Context, p string, max int64) ([]byte, error) {
+		reads++
+		return siteFetch(src)(ctx, p, max)
+	}
+	siteRoot, liveRoot := rootOf(rotated), rootOf(signedSite)
+	ext := newLogExtension(siteRoot, liveRoot, counted)
+	if err := checkKey(ctx, siteRoot, signer{true, otherID}, liveRoot, signer{true, ownID}, ext, DirTarget{}); err != nil {
+		t.Fatal(err)
+	}
+	keyReads := reads
+	if err := checkLog(ctx, ext, nil, false, DirTarget{}); err != nil {
+		t.Fatal(err)
+	}
+	if keyReads == 0 || reads != keyReads {
+		t.Errorf("the key check read %d site log files, the fork check %d more: want one reading", keyReads, reads-keyReads)
+	}
 }
 
 // TestRotateFromNoLog follows the refusal's advice for a registry

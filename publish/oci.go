@@ -574,7 +574,10 @@ func (d *ociDest) checkLive(ctx context.Context, s *site, o Options, res *Result
 	}
 	res.RemoteSerial = live.root.Serial
 	// Not even --force publishes what the live key's clients refuse.
-	if err := d.checkLiveKey(ctx, s, idx, live); err != nil {
+	// One answer to whether the site's log extends the live one, for the
+	// key check and the fork check.
+	ext := newLogExtension(s.root, live.root, s.logFile)
+	if err := d.checkLiveKey(ctx, s, idx, live, ext); err != nil {
 		return nil, nil, false, err
 	}
 	if err := checkNewer(s.root, s.rootData, live.root, live.data, d); err != nil && !o.Force {
@@ -583,7 +586,7 @@ func (d *ociDest) checkLive(ctx context.Context, s *site, o Options, res *Result
 	if !bytes.Equal(s.rootData, live.data) {
 		// The live tiles are not read: a shorter log is refused even
 		// with --force (checkLog).
-		if err := checkLog(ctx, s.root, live.root, s.logFile, nil, o.Force, d); err != nil {
+		if err := checkLog(ctx, ext, nil, o.Force, d); err != nil {
 			return nil, nil, false, err
 		}
 	}

@@ -177,7 +177,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	}
 	res := &Result{Target: t.String(), DryRun: o.DryRun, Serial: root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: skipped}
 	// The live remote generation: rollback protection now, prune rules later.
-	live, liveData, err := readLive(ctx, t, src, remote, root, rootData, o, res)
+	live, liveData, ext, err := readLive(ctx, t, src, remote, root, rootData, o, res)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if live != nil {
 		// After planUploads, whose refusal names the archive that
 		// changed; not even o.Force publishes a fork (checkLog).
-		if err := checkLiveLog(ctx, t, src, root, rootData, live, liveData, o.Force); err != nil {
+		if err := checkLiveLog(ctx, t, rootData, liveData, ext, o.Force); err != nil {
 			return nil, err
 		}
 	}
@@ -393,29 +393,32 @@ func refuseSources(site string, t Target, remote map[string]Object) error {
 
 // readLive reads the live index.json of the target, if any, and refuses
 // to replace it with one its clients would refuse (another key: even
-// with o.Force), or (without o.Force) an older or unrelated one.
-func readLive(ctx context.Context, t Target, src *os.Root, remote map[string]Object, root *index.Root, rootData []byte, o Options, res *Result) (*index.Root, []byte, error) {
+// with o.Force), or (without o.Force) an older or unrelated one. ext,
+// whether the site's log extends the live one, is for the fork check
+// too (checkLiveLog), nil without a live index.
+func readLive(ctx context.Context, t Target, src *os.Root, remote map[string]Object, root *index.Root, rootData []byte, o Options, res *Result) (live *index.Root, liveData []byte, ext *logExtension, err error) {
 	if _, ok := remote[index.RootFile]; !ok {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
-	liveData, err := readAll(ctx, t, index.RootFile)
+	liveData, err = readAll(ctx, t, index.RootFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read the live index.json on %s: %w", t, err)
+		return nil, nil, nil, fmt.Errorf("read the live index.json on %s: %w", t, err)
 	}
-	live, err := index.ParseRoot(liveData)
+	live, err = index.ParseRoot(liveData)
 	if err != nil && !o.Force {
-		return nil, nil, fmt.Errorf("the index.json on %s is not a packgen registry index (%v): publish to an empty prefix, or pass --force to replace it and every file at a path the site writes", t, err)
+		return nil, nil, nil, fmt.Errorf("the index.json on %s is not a packgen registry index (%v): publish to an empty prefix, or pass --force to replace it and every file at a path the site writes", t, err)
 	}
 	if live != nil {
 		res.RemoteSerial = live.Serial
-		if err := checkLiveKey(ctx, t, src, root, rootData, live, liveData); err != nil {
-			return nil, nil, err
+		ext = newLogExtension(root, live, siteFetch(src))
+		if err := checkLiveKey(ctx, t, src, root, rootData, live, liveData, ext); err != nil {
+			return nil, nil, nil, err
 		}
 		if err := checkNewer(root, rootData, live, liveData, t); err != nil && !o.Force {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return live, liveData, nil
+	return live, liveData, ext, nil
 }
 
 // planUploads decides what to upload before touching anything: the local
