@@ -2,10 +2,10 @@ package rebuild
 
 import (
 	"fmt"
+	"github.com/packgen/packgen/pack/meta"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/retire"
-	"github.com/packgen/packgen/source"
 )
 
 // retiredProblems compares the index's retirements (index.Release.Retired)
@@ -26,7 +26,7 @@ func (s *Site) retiredProblems(rels map[string]named) []Problem {
 	}
 	want := map[string]index.Retirement{}
 	for _, e := range l.Entries {
-		id := source.ReleaseID(e.Name, e.Version)
+		id := meta.ReleaseID(e.Name, e.Version)
 		if _, ok := rels[id]; !ok {
 			out = append(out, Problem{Pack: e.Name, Version: e.Version, Path: fmt.Sprintf("%s:%d:%d", file, e.Line, e.Col),
 				Msg: fmt.Sprintf("the file at the built commit %s retires %s@%s, which the index does not hold (the build refuses such an entry)", short(commit), e.Name, e.Version)})

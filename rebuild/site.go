@@ -134,7 +134,7 @@ func (s *Site) Check(ctx context.Context) (*SiteReport, error) {
 	} else {
 		rels := make(map[string]named, len(jobs))
 		for _, j := range jobs {
-			rels[source.ReleaseID(j.name, j.rel.Version)] = named(j)
+			rels[meta.ReleaseID(j.name, j.rel.Version)] = named(j)
 		}
 		rep.Problems = append(rep.Problems, s.retiredProblems(rels)...)
 	}

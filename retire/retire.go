@@ -56,14 +56,6 @@ type Entry struct {
 	Line, Col     int
 }
 
-// key is name@canonical version, as the build keys releases.
-func key(name, version string) string {
-	if v, err := semver.NewVersion(version); err == nil {
-		return name + "@" + v.String()
-	}
-	return name + "@" + version
-}
-
 // List is a parsed retirement file.
 type List struct {
 	File    string // its path, for messages
@@ -101,7 +93,7 @@ func Parse(file string, data []byte) (*List, meta.Problems) {
 				bad(ver.k, "%s@%s: %q is not a version", name.k.Value, v, v)
 				continue
 			}
-			id := key(name.k.Value, v)
+			id := meta.ReleaseID(name.k.Value, v)
 			if seen[id] {
 				bad(ver.k, "%s is retired twice: keep one entry", id)
 				continue
@@ -193,7 +185,7 @@ func (l *List) Apply(shards []*index.Shard) meta.Problems {
 	for _, s := range shards {
 		for i := range s.Releases {
 			s.Releases[i].Retired = nil
-			at[key(s.Name, s.Releases[i].Version)] = &s.Releases[i]
+			at[meta.ReleaseID(s.Name, s.Releases[i].Version)] = &s.Releases[i]
 		}
 	}
 	var ps meta.Problems
@@ -201,7 +193,7 @@ func (l *List) Apply(shards []*index.Shard) meta.Problems {
 		return nil
 	}
 	for _, e := range l.Entries {
-		r := at[key(e.Name, e.Version)]
+		r := at[meta.ReleaseID(e.Name, e.Version)]
 		if r == nil {
 			ps = append(ps, meta.Problem{File: l.File, Line: e.Line, Col: e.Col, Severity: meta.SevError,
 				Msg: fmt.Sprintf("%s@%s is not a release of this registry: name a published version (packgen info %s lists them), or remove the entry", e.Name, e.Version, e.Name)})

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"fmt"
+	"github.com/packgen/packgen/pack/meta"
 	"sort"
 
 	"github.com/Masterminds/semver/v3"
@@ -144,7 +145,7 @@ func markTwins(sc *scanner, changes []Change, head []packDir) error {
 	for _, c := range changes {
 		changed[c.Dir] = true
 		if c.Name != "" {
-			id := releaseID(c.Name, c.Version)
+			id := meta.ReleaseID(c.Name, c.Version)
 			dirs[id] = append(dirs[id], c.Dir)
 			ns.add(c.Name)
 		}
@@ -157,7 +158,7 @@ func markTwins(sc *scanner, changes []Change, head []packDir) error {
 		if err != nil {
 			return err
 		}
-		if id := releaseID(mi.name, mi.version); mi.name != "" && dirs[id] != nil {
+		if id := meta.ReleaseID(mi.name, mi.version); mi.name != "" && dirs[id] != nil {
 			dirs[id] = append(dirs[id], d.rel)
 		}
 	}
@@ -165,7 +166,7 @@ func markTwins(sc *scanner, changes []Change, head []packDir) error {
 		if c.Name == "" {
 			continue
 		}
-		for _, d := range dirs[releaseID(c.Name, c.Version)] {
+		for _, d := range dirs[meta.ReleaseID(c.Name, c.Version)] {
 			if d != c.Dir {
 				changes[i].Twin = d
 				break
@@ -235,7 +236,7 @@ func (b *changeBase) releases() (map[string]packDir, error) {
 			return nil, err
 		}
 		if mi.name != "" {
-			b.ids[releaseID(mi.name, mi.version)] = d
+			b.ids[meta.ReleaseID(mi.name, mi.version)] = d
 		}
 	}
 	return b.ids, nil
@@ -271,7 +272,7 @@ func (r *Repo) change(sc *scanner, b *changeBase, hc *object.Commit, d packDir, 
 		if err != nil {
 			return Change{}, err
 		}
-		if od, ok := ids[releaseID(mi.name, mi.version)]; ok && od.tree != d.tree {
+		if od, ok := ids[meta.ReleaseID(mi.name, mi.version)]; ok && od.tree != d.tree {
 			c.BaseName, c.BaseVersion, c.BaseDir = mi.name, mi.version, od.rel
 		}
 	}
@@ -302,11 +303,7 @@ func TwinProblem(name, version, twin string) string {
 	return fmt.Sprintf("%s@%s is also defined by %s: a version is one directory, and the build refuses two; bump \"version\" in this pack.json%s or remove one of them", name, version, twin, hint)
 }
 
-// ReleaseID is name@version as the build keys a release: the version
-// semver-canonical when it parses, so 1.0 and 1.0.0 are one release.
-func ReleaseID(name, version string) string { return releaseID(name, version) }
-
-// PackIDs returns the ReleaseID of each pack directory under packsDir at
+// PackIDs returns the meta.ReleaseID of each pack directory under packsDir at
 // ref, by directory (slash-separated, from the repository root); a
 // directory whose pack.json has no usable name and version is left out.
 // Each pack.json blob is read once and checked against its ID.
@@ -332,7 +329,7 @@ func (r *Repo) PackIDs(ref, packsDir string) (map[string]string, error) {
 			return nil, err
 		}
 		if mi.name != "" {
-			out[d.rel] = releaseID(mi.name, mi.version)
+			out[d.rel] = meta.ReleaseID(mi.name, mi.version)
 		}
 	}
 	return out, nil
@@ -363,15 +360,6 @@ func (c Change) versionRule() string {
 		return fmt.Sprintf("version went down from %s to %s: versions must increase", c.BaseVersion, c.Version)
 	}
 	return ""
-}
-
-// releaseID keys a release by name and semantic version, so 1.0 and 1.0.0
-// are the same release.
-func releaseID(name, version string) string {
-	if v, err := semver.NewVersion(version); err == nil {
-		return name + "@" + v.String()
-	}
-	return name + "@" + version
 }
 
 func trimDir(d string) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/packgen/packgen/pack/meta"
 	"os"
 	"path/filepath"
 	"slices"
@@ -150,7 +151,7 @@ func sameAs(t *testing.T, repo *Repo, o Options, full *Result, ferr error, ids [
 	}
 	want := map[string]Release{}
 	for _, r := range full.Releases {
-		if id := ReleaseID(r.Name, r.Version); r.Name != "" && slices.Contains(ids, id) {
+		if id := meta.ReleaseID(r.Name, r.Version); r.Name != "" && slices.Contains(ids, id) {
 			want[id] = r
 		}
 	}
@@ -183,7 +184,7 @@ func everID(t *testing.T, dir string, extra ...string) []string {
 	ids := extra
 	for _, r := range res.Releases {
 		if r.Name != "" {
-			ids = append(ids, ReleaseID(r.Name, r.Version))
+			ids = append(ids, meta.ReleaseID(r.Name, r.Version))
 		}
 	}
 	return ids
@@ -194,7 +195,7 @@ func everID(t *testing.T, dir string, extra ...string) []string {
 // from a Since, for every id history ever held and some it never did.
 func TestReleasesOfMessyHistory(t *testing.T) {
 	r, cs := messyHistory(t)
-	ids := everID(t, r.Dir, "app@3.0.0", "app@9.9.9", "nested@1.0.0", "grp@1.0.0", "junk@1.0.0", "Bad Name@1.0.0", "nope", ReleaseID("app", "v1.1"))
+	ids := everID(t, r.Dir, "app@3.0.0", "app@9.9.9", "nested@1.0.0", "grp@1.0.0", "junk@1.0.0", "Bad Name@1.0.0", "nope", meta.ReleaseID("app", "v1.1"))
 	for _, want := range []string{"app@1.0.0", "web@1.0.0", "twin@1.0.0", "dup@1.0.0", "other@2.1.0"} {
 		if !slices.Contains(ids, want) {
 			t.Fatalf("the fixture lost %s: %v", want, ids)
@@ -247,10 +248,10 @@ func TestReleasesOfSynth(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "repo")
 	res, err := synth.Generate(dir, synth.Full(12, 4, 0, 5, true))
 	must(t, err)
-	ids := everID(t, dir, ReleaseID(synth.Name(3), "1.9"), ReleaseID(synth.Name(99), "1.0.0"))
+	ids := everID(t, dir, meta.ReleaseID(synth.Name(3), "1.9"), meta.ReleaseID(synth.Name(99), "1.0.0"))
 	sameAsReleases(t, dir, Options{PacksDir: "packs", History: true}, ids)
 	sameAsReleases(t, dir, Options{Ref: "HEAD~1", PacksDir: "packs", History: true}, ids)
-	sameAsReleases(t, dir, Options{PacksDir: "packs", History: true}, []string{ReleaseID(synth.Name(3), synth.Version(0))})
+	sameAsReleases(t, dir, Options{PacksDir: "packs", History: true}, []string{meta.ReleaseID(synth.Name(3), synth.Version(0))})
 	if res.Releases != 48 {
 		t.Fatalf("synth: %d releases", res.Releases)
 	}

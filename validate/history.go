@@ -37,7 +37,7 @@ type published struct {
 	// looked for, and rels what was found of them.
 	wanted map[string]bool
 	walked map[string]bool
-	rels   map[string]source.Release // source.ReleaseID → release
+	rels   map[string]source.Release // meta.ReleaseID → release
 	walks  int                       // of history, for tests: one serves a whole check
 }
 
@@ -49,16 +49,16 @@ func newPublished(repo *source.Repo, base, packsDir string) *published {
 // it with the others.
 func (h *published) want(name, version string) {
 	if name != "" && version != "" {
-		h.wantID(source.ReleaseID(name, version))
+		h.wantID(meta.ReleaseID(name, version))
 	}
 }
 
-// wantID is want of a source.ReleaseID.
+// wantID is want of a meta.ReleaseID.
 func (h *published) wantID(id string) { h.wanted[id] = true }
 
 // find returns the release name@version of the base's history, or nil.
 func (h *published) find(ctx context.Context, name, version string) (*source.Release, error) {
-	id := source.ReleaseID(name, version)
+	id := meta.ReleaseID(name, version)
 	if !h.walked[id] && !h.shallow {
 		h.wanted[id] = true
 		ids := slices.Sorted(maps.Keys(h.wanted))

@@ -225,8 +225,8 @@ func inPlaceProblem(repo *source.Repo, base, packsDir string, wp worktreePack, m
 // tree stands: HEAD's for a clean directory, pack.json on disk for one
 // with uncommitted changes (none for a deleted one).
 type worktreeView struct {
-	byDir map[string]string   // directory → source.ReleaseID
-	byID  map[string][]string // source.ReleaseID → directories, sorted
+	byDir map[string]string   // directory → meta.ReleaseID
+	byID  map[string][]string // meta.ReleaseID → directories, sorted
 	// packsDir is the packs directory, for the retirement file's path.
 	packsDir string
 }
@@ -249,7 +249,7 @@ func newWorktreeView(repo *source.Repo, packsDir string, wps []worktreePack) (*w
 			continue // pack.Load reports it
 		}
 		if n, ver := manifestID(data); n != "" && ver != "" {
-			v.byDir[wp.dir] = source.ReleaseID(n, ver)
+			v.byDir[wp.dir] = meta.ReleaseID(n, ver)
 		}
 	}
 	for d, id := range v.byDir {

@@ -3,6 +3,7 @@ package realrepo
 import (
 	"context"
 	"fmt"
+	"github.com/packgen/packgen/pack/meta"
 	"slices"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ func TestReleasesOfSmall(t *testing.T) {
 		want := map[string]string{}
 		for _, rel := range full.Releases {
 			if rel.Name != "" {
-				want[source.ReleaseID(rel.Name, rel.Version)] = show(rel)
+				want[meta.ReleaseID(rel.Name, rel.Version)] = show(rel)
 			}
 		}
 		all := append(slices.Sorted(func(yield func(string) bool) {
@@ -55,7 +56,7 @@ func TestReleasesOfSmall(t *testing.T) {
 				}
 				for _, id := range r.Features[f] {
 					name, version, _ := strings.Cut(id, "@")
-					sets = append(sets, []string{source.ReleaseID(name, version)})
+					sets = append(sets, []string{meta.ReleaseID(name, version)})
 				}
 			}
 		}

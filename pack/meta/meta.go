@@ -201,6 +201,17 @@ func ResourceBounds(rs []Resource) []FieldBound {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
+// ReleaseID is name@version as the build keys a release: the version
+// semver-canonical when it parses, so 1.0, v1.0 and 1.0.0 are one
+// release (the repository's history, the retirement file and the PR
+// check key releases so).
+func ReleaseID(name, version string) string {
+	if v, err := semver.NewVersion(version); err == nil {
+		return name + "@" + v.String()
+	}
+	return name + "@" + version
+}
+
 // ValidName reports whether s is a legal pack name: a DNS-label-like slug.
 func ValidName(s string) bool {
 	return len(s) <= MaxNameLen && nameRE.MatchString(s)
