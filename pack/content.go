@@ -327,7 +327,15 @@ func (v *validator) checkManifest(rel string) {
 		if len(missing) > 0 {
 			msg += fmt.Sprintf("; it renders with nothing for %s, which values.yaml manifests.%s does not set: give defaults there", strings.Join(shortList(missing, 5), ", "), strings.TrimSuffix(path.Base(rel), path.Ext(rel)))
 		}
-		return sourceLine(src, data, line), msg
+		if l := sourceLine(src, data, line); l > 0 {
+			return l, msg
+		}
+		// The line came from actions: the template line that renders it.
+		l, unquoted := actionSource(src, data, line)
+		for _, act := range unquoted {
+			msg += fmt.Sprintf("; {{ %s }} printed a value YAML does not read as a string: write {{ %s | quote }} (or {{ %s | toYaml }} for a list or map)", act, act, act)
+		}
+		return l, msg
 	}
 	docs, issues := parseYAML(data)
 	for _, is := range issues {

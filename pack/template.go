@@ -588,6 +588,80 @@ func sourceLine(src, out []byte, n int) int {
 	return cands[0]
 }
 
+// actionRE finds a template action on a line; valueRefRE is an action
+// that prints one value as it is: {{ .Values.a.b }}, no pipe.
+var (
+	actionRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{-?\s*(.*?)\s*-?\}\}`) })
+	valueRefRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\.Values(\.[A-Za-z_][A-Za-z0-9_]*)+$`) })
+)
+
+// actionSource maps line n of a rendered manifest that no template line
+// reads the same (sourceLine's 0) back to the template line whose
+// actions render it, each action read as any text: the one nearest in
+// position when several match, 0 when none does. unquoted are the
+// actions of that line that print a value as it is ({{ .Values.x }})
+// whose text is not a YAML string alone (a colon and a space, a
+// comment, a flow collection...): the value needs | quote.
+func actionSource(src, out []byte, n int) (line int, unquoted []string) {
+	outLines := strings.Split(string(out), "\n")
+	if n < 1 || n > len(outLines) {
+		return 0, nil
+	}
+	got := strings.TrimRight(outLines[n-1], " \t\r")
+	type cand struct {
+		line     int
+		unquoted []string
+	}
+	var cands []cand
+	for i, l := range strings.Split(string(src), "\n") {
+		l = strings.TrimRight(l, " \t\r")
+		acts := actionRE().FindAllStringSubmatchIndex(l, -1)
+		if len(acts) == 0 || len(l) > 4096 {
+			continue
+		}
+		var re strings.Builder
+		re.WriteString("^")
+		prev := 0
+		for _, a := range acts {
+			re.WriteString(regexp.QuoteMeta(l[prev:a[0]]) + "(.*?)")
+			prev = a[1]
+		}
+		re.WriteString(regexp.QuoteMeta(l[prev:]) + "$")
+		m := regexp.MustCompile(re.String()).FindStringSubmatch(got)
+		if m == nil {
+			continue
+		}
+		c := cand{line: i + 1}
+		for j, a := range acts {
+			if act := l[a[2]:a[3]]; valueRefRE().MatchString(act) && !plainScalar(m[j+1]) {
+				c.unquoted = append(c.unquoted, act)
+			}
+		}
+		cands = append(cands, c)
+	}
+	if len(cands) == 0 {
+		return 0, nil
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return abs(cands[i].line-n) < abs(cands[j].line-n) })
+	return cands[0].line, cands[0].unquoted
+}
+
+// plainScalar reports whether s, written unquoted after "key: ", is
+// YAML that reads back as it is: not an error, and not a string YAML
+// cut short (a " #" starts a comment). An empty s says nothing (the
+// value is missing: checkManifest says so).
+func plainScalar(s string) bool {
+	if s == "" {
+		return true
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte("k: "+s), &m); err != nil {
+		return false
+	}
+	str, ok := m["k"].(string)
+	return !ok || str == s
+}
+
 func abs(x int) int {
 	if x < 0 {
 		return -x

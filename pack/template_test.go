@@ -228,10 +228,13 @@ func TestTemplatedManifestErrors(t *testing.T) {
 		{"unknown function", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ frobnicate .Values.a }}\n", "", 4, `template error: function "frobnicate" not defined`},
 		{"exec error has its line", "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: x\n  b: {{ fail \"no\" }}\n", "", 5, "template error: "},
 		{"yaml error in rendered output points at its template line", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\ndata:\n  bad: [1, 2\n", "manifests:\n  m:\n    name: x\n", 6, "invalid YAML"},
-		{"values missing for an image line", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n    - name: x\n      image: {{ .Values.registry }}/{{ .Values.repository }}:{{ .Values.tag }}\n", "", 0,
+		{"a value that needs quoting: the action's line and the hint", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\ndata:\n  x: {{ .Values.lbl }}\n", "manifests:\n  m:\n    name: x\n    lbl: \"a: b\"\n", 6,
+			`(line 6 of the rendered manifest: "x: a: b"); {{ .Values.lbl }} printed a value YAML does not read as a string: write {{ .Values.lbl | quote }} (or {{ .Values.lbl | toYaml }} for a list or map)`},
+		{"a comment cut from a value", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: {{ .Values.a }}\n  a: b\n", "manifests:\n  m:\n    a: \"x #y\"\n", 7, `duplicate key "a"`},
+		{"values missing for an image line", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n    - name: x\n      image: {{ .Values.registry }}/{{ .Values.repository }}:{{ .Values.tag }}\n", "", 8,
 			`(line 8 of the rendered manifest: "image: /:"); it renders with nothing for .Values.registry, .Values.repository, .Values.tag, which values.yaml manifests.m does not set: give defaults there`},
 		{"duplicate key stays an error", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name | quote }}\n  name: other\n", "manifests:\n  m:\n    name: x\n", 5, `duplicate key "name"`},
-		{"duplicate key made by a loop", "apiVersion: v1\nkind: ConfigMap\ndata:\n{{- range .Values.keys }}\n  k: {{ . }}\n{{- end }}\n", "manifests:\n  m:\n    keys: [a, b]\n", 0, `duplicate key "k" (first defined at line 4 of the rendered manifest): only one value can win (line 5 of the rendered manifest: "k: b")`},
+		{"duplicate key made by a loop", "apiVersion: v1\nkind: ConfigMap\ndata:\n{{- range .Values.keys }}\n  k: {{ . }}\n{{- end }}\n", "manifests:\n  m:\n    keys: [a, b]\n", 5, `duplicate key "k" (first defined at line 4 of the rendered manifest): only one value can win (line 5 of the rendered manifest: "k: b")`},
 		{"rendered document without kind", "apiVersion: v1\n{{- if .Values.on }}\nkind: ConfigMap\n{{- end }}\nmetadata:\n  name: x\n", "manifests:\n  m:\n    on: false\n", 1, "document 1 has no kind"},
 		{"repeat bomb", "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: {{ repeat 2000000000 \"xxxxxxxx\" }}\n", "", 4, "repeat"},
 		{"until bomb", "apiVersion: v1\nkind: ConfigMap\ndata:\n{{- range until 1000000000 }}\n  a: b\n{{- end }}\n", "", 4, "until"},
@@ -263,6 +266,10 @@ kind: ConfigMap
 			e := errs[0]
 			if e.File != "p/manifests/m.yaml" || (tc.line >= 0 && e.Line != tc.line) || !strings.Contains(e.Msg, tc.msg) {
 				t.Errorf("got  %s\nwant p/manifests/m.yaml:%d: ...%s...", e, tc.line, tc.msg)
+			}
+			// The quoting hint only for a line a value's action wrote.
+			if strings.Contains(e.Msg, "| quote") && !strings.Contains(tc.msg, "| quote") {
+				t.Errorf("a quoting hint for a line no value wrote: %s", e)
 			}
 		})
 	}
