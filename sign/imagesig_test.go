@@ -3,13 +3,6 @@ package sign
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"strings"
 	"testing"
@@ -94,28 +87,15 @@ func TestCheckImageBundle(t *testing.T) {
 	}
 }
 
-// plainKey is a fresh key pair, unencrypted (no scrypt: fast).
+// plainKey is a fresh key pair, unencrypted (no scrypt: fast), loaded.
 func plainKey(t *testing.T, ed bool) (*Signer, *Verifier) {
 	t.Helper()
-	var priv crypto.Signer
-	var err error
+	alg := ECDSAP256
 	if ed {
-		_, priv, err = ed25519.GenerateKey(rand.Reader)
-	} else {
-		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		alg = Ed25519
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := LoadSigner(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := s.PublicKeyPEM()
+	priv, pub := plainPEM(t, alg)
+	s, err := LoadSigner(priv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,8 +79,7 @@ func TestLazy(t *testing.T) {
 	}
 
 	// A .pub of another key beside it: signing refuses.
-	_, otherPub := keyPair("other", "x")
-	data, _ := os.ReadFile(otherPub)
+	_, data := plainPEM(t, ECDSAP256)
 	os.WriteFile(filepath.Join(dir, "registry.pub"), data, 0o644)
 	l = NewLazy(key, EnvOrPrompt(nil, nil))
 	if _, _, err := l.SignBlob(sum, open); err == nil || !strings.Contains(err.Error(), "does not belong") {

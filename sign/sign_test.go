@@ -2,13 +2,22 @@ package sign
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
 // eachAlgorithm runs f as a subtest per algorithm with a new key pair
@@ -23,6 +32,32 @@ func eachAlgorithm(t *testing.T, f func(t *testing.T, alg Algorithm, priv, pub [
 			f(t, alg, priv, pub)
 		})
 	}
+}
+
+// plainPEM is a new key pair of alg, the private key a plain PKCS #8
+// PEM (which LoadSigner reads too), for tests of what a key does rather
+// than how it is stored: each encrypted one costs scrypt to make and
+// again to load, seconds under the race detector.
+func plainPEM(t testing.TB, alg Algorithm) (priv, pub []byte) {
+	t.Helper()
+	var k crypto.Signer
+	var err error
+	if alg == Ed25519 {
+		_, k, err = ed25519.GenerateKey(rand.Reader)
+	} else {
+		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub, err = cryptoutils.MarshalPublicKeyToPEM(k.Public()); err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), pub
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -90,10 +125,10 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestKeyRotationSet(t *testing.T) {
-	oldPriv, oldPub, _ := Generate(ECDSAP256, StaticPass([]byte{}))
-	_, newPub, _ := Generate(ECDSAP256, StaticPass([]byte{}))
-	_, otherPub, _ := Generate(ECDSAP256, StaticPass([]byte{}))
-	s, err := LoadSigner(oldPriv, StaticPass([]byte{}))
+	oldPriv, oldPub := plainPEM(t, ECDSAP256)
+	_, newPub := plainPEM(t, ECDSAP256)
+	_, otherPub := plainPEM(t, ECDSAP256)
+	s, err := LoadSigner(oldPriv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +199,7 @@ func TestLoadFromEnvAndUnencrypted(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	_, pub, _ := Generate(ECDSAP256, StaticPass([]byte{}))
+	_, pub := plainPEM(f, ECDSAP256)
 	f.Add(pub)
 	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","messageSignature":{"signature":"AA=="}}`))
 	f.Add([]byte("MEUCIQ=="))
