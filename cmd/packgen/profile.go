@@ -373,9 +373,15 @@ matching the layer's constraint ("wanted": packgen profile resolve would
 pick it) and the newest version overall ("latest": reaching it needs a new
 constraint). Metadata is verified as for fetch; no archive is downloaded.
 
+The NOTE column says first when the locked release is retired now,
+deprecated or deleted, and why (packs/retired.yaml: a CVE); -o json has
+each layer's state and stateWhy. wanted and latest are never deleted
+releases.
+
 Exit code 0 whether or not something is outdated, unless --exit-code: then
-1 when a layer's wanted version is newer than its locked one, or its pack
-is in no registry; 2 when there is no lock to compare with. A lock of
+1 when a layer's wanted version is newer than its locked one, its locked
+release is deleted, or its pack is in no registry; 2 when there is no lock
+to compare with. A lock of
 another profile is refused.`,
 		Example: `  packgen profile outdated examples/profiles/aws-prod.yaml
   packgen profile outdated profile.yaml --lock cluster.lock -o json
@@ -389,7 +395,7 @@ another profile is refused.`,
 	o.f.add(c)
 	c.Flags().StringVarP(&o.lock, "lock", "l", "", "lock file (default: PROFILE with .lock instead of .yaml)")
 	_ = c.MarkFlagFilename("lock", "lock")
-	c.Flags().BoolVar(&o.exitCode, "exit-code", false, "exit 1 when a layer can be updated within its constraint")
+	c.Flags().BoolVar(&o.exitCode, "exit-code", false, "exit 1 when a layer can be updated within its constraint, or its locked release is deleted")
 	return c
 }
 
@@ -427,11 +433,14 @@ func runProfileOutdated(ctx context.Context, g *globalOptions, o *profileOutdate
 	if err != nil {
 		return profileErr(err)
 	}
-	outdated := 0
+	outdated, deleted := 0, 0
 	var missing []string
 	for _, r := range rows {
 		if r.Outdated {
 			outdated++
+		}
+		if r.State == index.StateDeleted {
+			deleted++
 		}
 		if r.Registry == "" { // no registry holds the pack
 			missing = append(missing, r.Pack)
@@ -447,7 +456,7 @@ func runProfileOutdated(ctx context.Context, g *globalOptions, o *profileOutdate
 	} else if err := printOutdated(g, rows); err != nil {
 		return err
 	}
-	if o.exitCode && (outdated > 0 || len(missing) > 0) {
+	if o.exitCode && (outdated > 0 || deleted > 0 || len(missing) > 0) {
 		return silentBad
 	}
 	return nil
