@@ -24,7 +24,7 @@ var (
 	ErrLockMismatch = errors.New("registry no longer matches the lock")
 	// ErrDeleted: a lock pins a release its registry has since deleted
 	// (retired, e.g. for a CVE), and AllowDeleted was not given.
-	ErrDeleted = errors.New("locked release is deleted")
+	ErrDeleted = errors.New("deleted release")
 )
 
 // Retirement is a layer's release state as the registry says it now
