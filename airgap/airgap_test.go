@@ -29,6 +29,7 @@ import (
 	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
@@ -823,6 +824,27 @@ func TestExportInput(t *testing.T) {
 		}
 	}
 	assertOnly(t, dir)
+}
+
+// TestExportRetired: a locked release its registry deleted since (a
+// CVE) stops the export, naming it and why, unless AllowDeleted, which
+// warns; a deprecated one warns (attackS F6; profile.UseRetired).
+func TestExportRetired(t *testing.T) {
+	del := &index.Release{Version: "1.0.0", Retired: &index.Retirement{State: index.StateDeleted, Reason: "CVE-2026-0001"}}
+	dep := &index.Release{Version: "2.0.0", Retired: &index.Retirement{State: index.StateDeprecated, Reason: "slow"}}
+	sub := &publish.Subset{Releases: []publish.SubsetRelease{{Name: "a", Release: del}, {Name: "b", Release: dep}, {Name: "c", Release: &index.Release{Version: "1.0.0"}}}}
+	for _, allow := range []bool{false, true} {
+		var warned []string
+		e := &exporter{o: ExportOptions{AllowDeleted: allow}, sub: sub, warn: func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) }}
+		err := e.checkRetired()
+		if allow != (err == nil) || (!allow && (!errors.Is(err, profile.ErrDeleted) || !strings.Contains(err.Error(), "a@1.0.0 is deleted (retired: CVE-2026-0001)"))) {
+			t.Errorf("allow %v: %v", allow, err)
+		}
+		w := strings.Join(warned, "\n")
+		if !strings.Contains(w, "b@2.0.0 is deprecated (retired: slow)") || allow != strings.Contains(w, "DELETED RELEASE IN USE: a@1.0.0") || len(warned) != map[bool]int{false: 1, true: 2}[allow] {
+			t.Errorf("allow %v: warnings %q", allow, warned)
+		}
+	}
 }
 
 // imageKeys is the image signer's cosign public key, as --image-key.

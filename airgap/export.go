@@ -66,6 +66,10 @@ type ExportOptions struct {
 	// uncheckedSigs skips that check: tests make the bundle an attacker
 	// would, for import to refuse alone.
 	uncheckedSigs bool
+	// AllowDeleted exports a locked release its registry has deleted
+	// since (retired), with a warning; without it that fails the export
+	// (profile.ErrDeleted), as profile fetch does.
+	AllowDeleted bool
 	RunOptions
 }
 
@@ -167,7 +171,25 @@ func (e *exporter) readPacks(ctx context.Context) error {
 	if err := sitewalk.CheckExpiry(e.sub.Root, o.Now()); err != nil {
 		return fmt.Errorf("registry %s: %w", reg.Name, err)
 	}
-	return checkLock(o.Lock, e.sub)
+	if err := checkLock(o.Lock, e.sub); err != nil {
+		return err
+	}
+	return e.checkRetired()
+}
+
+// checkRetired warns of each locked release the registry has deprecated
+// or deleted since, and refuses a deleted one without AllowDeleted
+// (profile.UseRetired).
+func (e *exporter) checkRetired() error {
+	var errs []error
+	for _, r := range e.sub.Releases {
+		w, err := profile.UseRetired(r.Name, r.Release, e.o.AllowDeleted)
+		if w != "" {
+			e.warn("%s", w)
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // makeStage makes the stage: a directory beside the output (same file

@@ -141,12 +141,16 @@ type Result struct {
 	Snapshot
 	Archived int      // releases validated and archived in this build
 	Added    []string // those releases, NAME@VERSION, sorted: what the build added
-	Reused   int      // releases taken from the previous build untouched
-	Carried  int      // releases no longer in git kept from the previous build
-	Skipped  int      // invalid releases left out (--skip-invalid)
-	Logged   int      // releases appended to the transparency log
-	Unsigned bool
-	Problems meta.Problems // warnings, and errors of skipped releases
+	// Retirements are the releases whose retirement this build changes
+	// from the previous build's index (retired, un-retired, another
+	// state or reason); nil without a previous build.
+	Retirements []retire.Change
+	Reused      int // releases taken from the previous build untouched
+	Carried     int // releases no longer in git kept from the previous build
+	Skipped     int // invalid releases left out (--skip-invalid)
+	Logged      int // releases appended to the transparency log
+	Unsigned    bool
+	Problems    meta.Problems // warnings, and errors of skipped releases
 }
 
 // stagePattern names a build's staging directories beside the out dir.

@@ -380,6 +380,7 @@ func (b *builder) index(ctx context.Context) error {
 	}
 	snap.Images = b.images
 	b.res.Snapshot = *snap
+	b.retirements(snap.Shards)
 	if err := b.writeCheckpoint(); err != nil {
 		return err
 	}
@@ -389,6 +390,26 @@ func (b *builder) index(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// retirements reports what this build changes in the releases'
+// retirements, against the previous build (none without one: every
+// retirement would be news), and warns of each pack the retirement file
+// leaves with no live release (retire.NoLive): no range resolves in it
+// and the catalogue hides it, a typo's likely result.
+func (b *builder) retirements(shards []*index.Shard) {
+	if b.prev != nil && b.prev.root != nil {
+		var prev []*index.Shard
+		for _, s := range b.prev.shards {
+			prev = append(prev, s)
+		}
+		b.res.Retirements = retire.Diff(retire.Of(prev), retire.Of(shards))
+	}
+	file := retire.Path(b.o.PacksDir)
+	for _, name := range retire.NoLive(shards) {
+		b.res.Problems = append(b.res.Problems, meta.Problem{File: file, Severity: meta.SevWarning,
+			Msg: fmt.Sprintf("every release of %s is deleted: no range resolves to it (only exact versions fetch) and the catalogue no longer lists it; if that is not meant, make one deprecated or un-retire it", name)})
+	}
 }
 
 // readRetired reads the retirement file of packsDir at commit: nil when

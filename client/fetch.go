@@ -199,6 +199,18 @@ type FetchOptions struct {
 	Force      bool   // replace an existing Dest
 }
 
+// Retired says that rel, a release of name, is deprecated or deleted and
+// why (index.Release.StateWhy, escaped for a terminal: a retirement's
+// reason is the registry's text), "" for an active release. Every command
+// that uses a release says it so (fetch, the profile commands, images,
+// airgap export), each adding what to do.
+func Retired(name string, rel *index.Release) string {
+	if !rel.Deprecated() && !rel.Deleted() {
+		return ""
+	}
+	return fmt.Sprintf("%s@%s is %s (%s)", textsafe.Escape(name), textsafe.Escape(rel.Version), rel.State(), textsafe.Escape(rel.StateWhy()))
+}
+
 // FetchResult describes a fetched pack.
 type FetchResult struct {
 	Registry string `json:"registry"`
@@ -222,9 +234,9 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error
 	}
 	switch {
 	case rel.Deprecated():
-		fmt.Fprintf(c.opts.Warn, "warning: %s@%s is deprecated (%s): move to a newer version\n", o.Name, rel.Version, textsafe.Escape(rel.StateWhy()))
+		fmt.Fprintf(c.opts.Warn, "warning: %s: move to a newer version\n", Retired(o.Name, rel))
 	case rel.Deleted():
-		fmt.Fprintf(c.opts.Warn, "warning: %s@%s is deleted (%s): fetched only because its exact version was asked for\n", o.Name, rel.Version, textsafe.Escape(rel.StateWhy()))
+		fmt.Fprintf(c.opts.Warn, "warning: %s: fetched only because its exact version was asked for\n", Retired(o.Name, rel))
 	}
 	dest := o.Dest
 	if dest == "" {

@@ -19,12 +19,7 @@ import (
 // versions as written and says what would: --pre when only pre-releases
 // match, the exact version for a deleted release.
 func resolveRelease(shard *index.Shard, name, constraint string, cons *semver.Constraints, pre bool) (*index.Release, error) {
-	live := &index.Shard{SchemaVersion: shard.SchemaVersion, Name: shard.Name}
-	for _, r := range shard.Releases {
-		if !r.Deleted() {
-			live.Releases = append(live.Releases, r)
-		}
-	}
+	live := shard.Live()
 	if rel := live.Resolve(cons, pre); rel != nil {
 		return rel, nil
 	}

@@ -406,6 +406,18 @@ func (s *Shard) Find(v *semver.Version) *Release {
 	return nil
 }
 
+// Live is the shard without its deleted releases: what a range resolves
+// among (a deleted release is fetched only by its exact version).
+func (s *Shard) Live() *Shard {
+	live := &Shard{SchemaVersion: s.SchemaVersion, Name: s.Name}
+	for _, r := range s.Releases {
+		if !r.Deleted() {
+			live.Releases = append(live.Releases, r)
+		}
+	}
+	return live
+}
+
 // Resolve returns the highest release matching the constraint. Prereleases
 // match only when the constraint itself names one (Masterminds semantics)
 // or when pre is set.

@@ -18,6 +18,7 @@ const (
 	RuleRequired     = "dependency-required"      // a required dependency is not in the profile
 	RuleNotSupported = "dependency-not-supported" // a notSupported pack is in the profile
 	RuleVersionRange = "dependency-version-range" // a dependency's min/maxVersion is violated
+	RuleDeleted      = "deleted-release"          // a layer pins a deleted release (without AllowDeleted)
 )
 
 // Violation is one rule a resolved profile breaks.

@@ -489,6 +489,57 @@ layers:
 		t.Errorf("lock no longer fetches after a new version: %v", err)
 	}
 
+	// Retire what the lock pins (docs/FORMAT.md#retiring-a-release):
+	// calico 3.27.3 deleted for a CVE, prometheus-operator 58.2.1
+	// deprecated, calico 4.0.0 deleted. outdated says so, and never
+	// offers a deleted release as wanted or latest; fetching the lock
+	// fails, naming the release and why, unless AllowDeleted; resolving
+	// the exact version is a violation unless AllowDeleted.
+	reg.repo.Write("packs/retired.yaml", []byte("calico:\n  3.27.3: {state: deleted, reason: \"CVE-2026-0001 \\e[31m: use 3.27.5\"}\n  4.0.0: {state: deleted, reason: broken upgrade}\nprometheus-operator:\n  58.2.1: {state: deprecated, reason: slow}\n"))
+	reg.serve(reg.build("retire calico 3.27.3", "site2r", filepath.Join(reg.tmp, "site2")))
+	rows, err = Outdated(ctx, p, lock, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		switch r.Pack {
+		case "calico":
+			if r.State != "deleted" || r.StateWhy != "retired: CVE-2026-0001 \x1b[31m: use 3.27.5" || r.Wanted != "3.27.5" || r.Latest != "3.27.5" || r.Beyond {
+				t.Errorf("retired calico row: %+v", r)
+			}
+		case "prometheus-operator":
+			if r.State != "deprecated" || r.StateWhy != "retired: slow" {
+				t.Errorf("deprecated prometheus row: %+v", r)
+			}
+		default:
+			if r.State != "" {
+				t.Errorf("row: %+v", r)
+			}
+		}
+	}
+	var warned bytes.Buffer
+	renv := reg.env(state)
+	renv.Warn = &warned
+	_, err = Fetch(ctx, lock, renv, FetchOptions{Dest: filepath.Join(t.TempDir(), "deleted")})
+	if !errors.Is(err, ErrDeleted) || !strings.Contains(err.Error(), `calico@3.27.3 is deleted (retired: CVE-2026-0001 \x1b[31m: use 3.27.5): its registry withdrew it`) || !strings.Contains(err.Error(), "--allow-deleted") {
+		t.Errorf("fetch of a deleted locked release: %v", err)
+	}
+	fr, err = Fetch(ctx, lock, renv, FetchOptions{Dest: filepath.Join(t.TempDir(), "allowed"), AllowDeleted: true})
+	if err != nil || fr.Layers[2].State != "deleted" || fr.Layers[4].State != "deprecated" || fr.Layers[0].State != "" ||
+		!strings.Contains(warned.String(), "warning: DELETED RELEASE IN USE: calico@3.27.3 is deleted (retired: CVE-2026-0001 \\x1b[31m: use 3.27.5)") ||
+		!strings.Contains(warned.String(), "warning: prometheus-operator@58.2.1 is deprecated (retired: slow): move the layer") || strings.Contains(warned.String(), "\x1b") {
+		t.Errorf("fetch --allow-deleted: %v %+v\n%s", err, fr, warned.String())
+	}
+	pinned, _ := Parse("pinned.yaml", []byte("name: pinned\ncloudType: aws\nlayers:\n  - {pack: calico, version: \"3.27.3\"}\n"))
+	_, err = Resolve(ctx, pinned, env, ResolveOptions{Partial: true})
+	if !errors.As(err, &re) || len(re.Violations) != 1 || re.Violations[0].Rule != RuleDeleted || !strings.Contains(err.Error(), "pinned.yaml:4:5: calico@3.27.3 is deleted (retired: CVE-2026-0001") {
+		t.Errorf("resolve of a deleted exact version: %v", err)
+	}
+	if res, err := Resolve(ctx, pinned, env, ResolveOptions{Partial: true, AllowDeleted: true}); err != nil || res.Layers[0].State != "deleted" || !strings.Contains(strings.Join(res.Warnings, "\n"), "DELETED RELEASE IN USE: calico@3.27.3") {
+		t.Errorf("resolve --allow-deleted: %v %+v", err, res)
+	}
+	reg.repo.Write("packs/retired.yaml", nil)
+
 	// Republish calico 3.27.3 with different content (a registry that
 	// breaks immutability): a machine that saw the registry before
 	// refuses its rewritten log; one that never did still refuses the

@@ -28,6 +28,9 @@ type FetchOptions struct {
 	// fails the fetch with Dest untouched. It is lockimages.CheckPins
 	// (`--check-images`), a hook so that profile does not link Helm.
 	CheckImages func(ctx context.Context, lock *Lock) error
+	// AllowDeleted fetches a locked release its registry has deleted
+	// since, with a warning; without it the fetch fails (ErrDeleted).
+	AllowDeleted bool
 }
 
 // FetchedLayer is one extracted layer.
@@ -39,6 +42,7 @@ type FetchedLayer struct {
 	Dir      string `json:"dir"`
 	Files    int    `json:"files"`
 	Verified bool   `json:"verified"`
+	Retirement
 }
 
 // FetchResult reports a fetch.
@@ -95,13 +99,14 @@ func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchRes
 	}
 	res := &FetchResult{Dest: dest, Layers: make([]FetchedLayer, len(lock.Layers))}
 	errs := make([]error, len(lock.Layers))
+	warns := make([]string, len(lock.Layers))
 	var mu sync.Mutex
 	finished := 0
 	// Every layer is tried (fn never fails), so every failure is reported;
 	// Each fails only when ctx ends, before every layer was tried.
 	perr := parallel.Each(ctx, len(lock.Layers), o.Jobs, func(i int) error {
 		l := lock.Layers[i]
-		fl, err := fetchOne(ctx, clients[l.Registry.Name], l, stage)
+		fl, err := fetchOne(ctx, clients[l.Registry.Name], l, stage, o.AllowDeleted, &warns[i])
 		if err != nil {
 			errs[i] = err
 			return nil
@@ -116,6 +121,11 @@ func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchRes
 		}
 		return nil
 	})
+	for _, w := range warns {
+		if w != "" {
+			env.warnf("%s", w)
+		}
+	}
 	if err := errors.Join(append(errs, perr)...); err != nil {
 		return nil, err
 	}
@@ -138,13 +148,18 @@ func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchRes
 
 // fetchOne fetches one layer with a fork of its registry's client, so
 // that downloads run in parallel without sharing a client's state.
-func fetchOne(ctx context.Context, base *client.Client, l LockedPack, stage string) (*FetchedLayer, error) {
+// A release deleted since the lock was made fails it unless allow
+// (UseRetired); what to warn of goes to *warn, said once all are done.
+func fetchOne(ctx context.Context, base *client.Client, l LockedPack, stage string, allow bool, warn *string) (*FetchedLayer, error) {
 	c, err := base.Fork(ctx)
 	if err != nil {
 		return nil, err
 	}
-	path, _, err := lockedRelease(ctx, c, l)
+	path, rel, err := lockedRelease(ctx, c, l)
 	if err != nil {
+		return nil, err
+	}
+	if *warn, err = UseRetired(l.Pack, rel, allow); err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(stage, l.Pack+"-"+l.Version)
@@ -152,5 +167,5 @@ func fetchOne(ctx context.Context, base *client.Client, l LockedPack, stage stri
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", l.ID(), err)
 	}
-	return &FetchedLayer{Pack: l.Pack, Version: l.Version, Registry: l.Registry.Name, SHA256: l.Archive.SHA256, Dir: dir, Files: x.Files, Verified: c.Verifies()}, nil
+	return &FetchedLayer{Pack: l.Pack, Version: l.Version, Registry: l.Registry.Name, SHA256: l.Archive.SHA256, Dir: dir, Files: x.Files, Verified: c.Verifies(), Retirement: retirementOf(rel)}, nil
 }

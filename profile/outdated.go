@@ -25,6 +25,9 @@ type OutdatedRow struct {
 	Outdated bool `json:"outdated"`
 	// Beyond: Latest is newer than Wanted (the constraint must change).
 	Beyond bool `json:"beyond"`
+	// Retirement is the locked release's state now: a release deleted
+	// since it was locked (a CVE) is what outdated must not hide.
+	Retirement
 }
 
 // Outdated reports, per layer of p, the locked version (from lock, which
@@ -87,16 +90,22 @@ func Outdated(ctx context.Context, p *Profile, lock *Lock, env *Env) ([]Outdated
 				return nil, fmt.Errorf("%s: registry %s: %w", l.Pack, reg.Name, err)
 			}
 			shard, row.Registry = s, reg.Name
-			if lp != nil || s.Resolve(cons, false) != nil {
+			if lp != nil || s.Live().Resolve(cons, false) != nil {
 				break
 			}
 		}
 		if shard != nil {
-			if r := shard.Resolve(cons, false); r != nil {
+			// Wanted and Latest as resolve picks them: never a deleted
+			// release.
+			live := shard.Live()
+			if r := live.Resolve(cons, false); r != nil {
 				row.Wanted = r.Version
 			}
-			if r := shard.Resolve(nil, false); r != nil {
+			if r := live.Resolve(nil, false); r != nil {
 				row.Latest = r.Version
+			}
+			if v, err := semver.NewVersion(row.Locked); err == nil {
+				row.Retirement = retirementOf(shard.Find(v))
 			}
 		}
 		row.Outdated = row.Locked != "" && newer(row.Wanted, row.Locked)

@@ -22,7 +22,42 @@ var (
 	ErrRefused = errors.New("profile refused")
 	// ErrLockMismatch: a registry no longer serves what the lock pins.
 	ErrLockMismatch = errors.New("registry no longer matches the lock")
+	// ErrDeleted: a lock pins a release its registry has since deleted
+	// (retired, e.g. for a CVE), and AllowDeleted was not given.
+	ErrDeleted = errors.New("deleted release")
 )
+
+// Retirement is a layer's release state as the registry says it now
+// (index.Release.State), for -o json: "" for an active release.
+type Retirement struct {
+	State    string `json:"state,omitempty"`
+	StateWhy string `json:"stateWhy,omitempty"`
+}
+
+func retirementOf(rel *index.Release) Retirement {
+	if rel == nil || (!rel.Deprecated() && !rel.Deleted()) {
+		return Retirement{}
+	}
+	return Retirement{rel.State(), rel.StateWhy()}
+}
+
+// UseRetired is the warning or error for a layer of pack using rel, a
+// deprecated or deleted release ("" and nil for an active one); resolve,
+// fetch and airgap export say it alike. A deleted release
+// is an error (ErrDeleted) unless allow: a lock or an exact version
+// pinned before the registry withdrew it (a CVE) is the user the
+// retirement is for, and a warning in a CI log goes unread.
+func UseRetired(pack string, rel *index.Release, allow bool) (warning string, err error) {
+	switch {
+	case rel.Deprecated():
+		return client.Retired(pack, rel) + ": move the layer to a newer version", nil
+	case rel.Deleted() && allow:
+		return "DELETED RELEASE IN USE: " + client.Retired(pack, rel) + ": used only because --allow-deleted was given; move the layer to a live version (packgen profile outdated)", nil
+	case rel.Deleted():
+		return "", fmt.Errorf("%w: %s: its registry withdrew it; move the layer to a live version (packgen profile outdated lists them) and resolve again, or pass --allow-deleted to use it anyway", ErrDeleted, client.Retired(pack, rel))
+	}
+	return "", nil
+}
 
 // Env is what profile operations take from outside: the configured
 // registries, in search order, and options for the verifying clients.
@@ -84,6 +119,10 @@ type ResolveOptions struct {
 	// fails the resolve. It is lockimages.PinLock (`--pin-images`), a hook so
 	// that profile does not link Helm.
 	PinImages func(ctx context.Context, lock *Lock, env *Env) error
+	// AllowDeleted resolves a layer whose exact version names a deleted
+	// release (with a warning); without it that is a violation
+	// (RuleDeleted).
+	AllowDeleted bool
 }
 
 // ResolvedLayer says how a layer was resolved, for reports.
@@ -98,6 +137,7 @@ type ResolvedLayer struct {
 	Searched []string `json:"searched,omitempty"`
 	SHA256   string   `json:"sha256"`
 	Verified bool     `json:"verified"`
+	Retirement
 }
 
 // ResolveResult is what Resolve found.
@@ -140,6 +180,7 @@ func Resolve(ctx context.Context, p *Profile, env *Env, o ResolveOptions) (*Reso
 		}
 	}
 	violations, warnings := Check(p, r.resolved, o.Partial)
+	violations = append(violations, r.retired(o.AllowDeleted)...)
 	if violations = r.relevant(violations); len(violations) > 0 {
 		r.hint(violations)
 		return nil, &ResolveError{Profile: p.Name, Violations: violations}
@@ -250,6 +291,24 @@ func (r *resolver) layer(l spec.Layer) error {
 	r.missing[l.Pack] = true
 	r.notFound = append(r.notFound, Violation{Rule: RuleNotFound, Packs: []string{l.Pack}, Message: fmt.Sprintf("%s:%d:%d: %s: no release matching %q: %s", r.p.File, l.Line, l.Column, l.Pack, l.Constraint, strings.Join(misses, "; "))})
 	return nil
+}
+
+// retired warns of each layer that resolved to a deprecated release, or
+// a deleted one with allow, and returns a violation for each deleted
+// one without (UseRetired).
+func (r *resolver) retired(allow bool) []Violation {
+	var vs []Violation
+	for i, res := range r.resolved {
+		r.infos[i].Retirement = retirementOf(res.Release)
+		w, err := UseRetired(res.Pack, res.Release, allow)
+		if err != nil {
+			l := r.p.Layer(res.Pack)
+			vs = append(vs, Violation{Rule: RuleDeleted, Packs: []string{res.Pack}, Message: fmt.Sprintf("%s:%d:%d: %s", r.p.File, l.Line, l.Column, strings.TrimPrefix(err.Error(), ErrDeleted.Error()+": "))})
+		} else if w != "" {
+			r.warnings = append(r.warnings, w)
+		}
+	}
+	return vs
 }
 
 // alsoIn warns when registries after the one a layer without

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"path"
 	"reflect"
+	"sort"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -240,4 +241,126 @@ func StateOnly(old, new []byte) bool {
 // immutability errors end with.
 func Hint(packsDir, name, version string) string {
 	return fmt.Sprintf("to deprecate or delete a published release, leave its pack.json as published and add it to %s (%s: {%s: {state: deprecated, reason: why}}; see docs/FORMAT.md#retiring-a-release)", Path(packsDir), name, version)
+}
+
+// Change is a release whose retirement differs between two words on it:
+// base's retirement file and the change's (validate --changed-since), or
+// the previous build's index and this one's (the build's summary). Old
+// or New is nil where the release is not retired.
+type Change struct {
+	Name    string            `json:"name"`
+	Version string            `json:"version"`
+	Old     *index.Retirement `json:"old"`
+	New     *index.Retirement `json:"new"`
+	// Line and Col are New's entry in the file, when Diff had one.
+	Line int `json:"-"`
+	Col  int `json:"-"`
+}
+
+// Weakens reports whether the change hands the release back to users:
+// un-retired, or deleted made deprecated (ranges resolve to it again).
+// A reviewer must see that: it is how a CVE'd release comes back.
+func (c Change) Weakens() bool {
+	return c.Old != nil && (c.New == nil || (c.Old.State == index.StateDeleted && c.New.State != index.StateDeleted))
+}
+
+// String says the change in a few words, for a summary or a warning:
+// "calico@3.27.3 deleted (REASON)", "calico@3.27.3 un-retired (was
+// deleted: REASON)", "calico@3.27.3 deleted -> deprecated (REASON; was:
+// REASON)". The reasons are the file's text: escape it for a terminal.
+func (c Change) String() string {
+	id := c.Name + "@" + c.Version
+	switch {
+	case c.Old == nil:
+		return fmt.Sprintf("%s %s (%s)", id, c.New.State, c.New.Reason)
+	case c.New == nil:
+		return fmt.Sprintf("%s un-retired (was %s: %s)", id, c.Old.State, c.Old.Reason)
+	case c.Old.State != c.New.State:
+		return fmt.Sprintf("%s %s -> %s (%s; was: %s)", id, c.Old.State, c.New.State, c.New.Reason, c.Old.Reason)
+	}
+	return fmt.Sprintf("%s %s, reason now: %s (was: %s)", id, c.New.State, c.New.Reason, c.Old.Reason)
+}
+
+// Diff lists the releases whose retirement differs from old to new,
+// sorted by name and version as written; releases are matched as the
+// build keys them (meta.ReleaseID: "3.27" is 3.27.0).
+func Diff(old, new []Entry) []Change {
+	type pair struct {
+		name, version string
+		old, new      *Entry
+	}
+	by := map[string]*pair{}
+	var ids []string
+	at := func(e Entry) *pair {
+		id := meta.ReleaseID(e.Name, e.Version)
+		if by[id] == nil {
+			by[id] = &pair{name: e.Name, version: e.Version}
+			ids = append(ids, id)
+		}
+		return by[id]
+	}
+	for i := range old {
+		at(old[i]).old = &old[i]
+	}
+	for i := range new {
+		p := at(new[i])
+		p.new, p.version = &new[i], new[i].Version
+	}
+	var out []Change
+	for _, id := range ids {
+		p := by[id]
+		c := Change{Name: p.name, Version: p.version}
+		if p.old != nil {
+			t := p.old.Retirement
+			c.Old = &t
+		}
+		if p.new != nil {
+			t := p.new.Retirement
+			c.New, c.Line, c.Col = &t, p.new.Line, p.new.Col
+		}
+		if c.Old == nil || c.New == nil || *c.Old != *c.New {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].Version < out[j].Version
+	})
+	return out
+}
+
+// Of lists the retired releases of shards as entries (no line), for Diff
+// between two indexes.
+func Of(shards []*index.Shard) []Entry {
+	var out []Entry
+	for _, s := range shards {
+		for _, r := range s.Releases {
+			if r.Retired != nil {
+				out = append(out, Entry{Name: s.Name, Version: r.Version, Retirement: *r.Retired})
+			}
+		}
+	}
+	return out
+}
+
+// NoLive names the packs of shards whose every release is deleted: the
+// catalogue hides them and no range resolves in them. The build warns
+// when the retirement file did it (a pack whose releases say deleted in
+// their own pack.json was shipped so).
+func NoLive(shards []*index.Shard) []string {
+	var out []string
+	for _, s := range shards {
+		byFile := false
+		live := len(s.Releases) == 0
+		for _, r := range s.Releases {
+			live = live || !r.Deleted()
+			byFile = byFile || (r.Retired != nil && r.Retired.State == index.StateDeleted)
+		}
+		if !live && byFile {
+			out = append(out, s.Name)
+		}
+	}
+	return out
 }

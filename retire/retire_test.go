@@ -100,3 +100,52 @@ func TestStateOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestDiff: what a change does to the releases' retirements, as the PR
+// check and the build's summary say it; Weakens marks those handed back
+// to users (attackS F2).
+func TestDiff(t *testing.T) {
+	del := func(why string) index.Retirement { return index.Retirement{State: index.StateDeleted, Reason: why} }
+	dep := func(why string) index.Retirement { return index.Retirement{State: index.StateDeprecated, Reason: why} }
+	e := func(v string, r index.Retirement) Entry { return Entry{Name: "calico", Version: v, Retirement: r} }
+	for _, tc := range []struct {
+		name     string
+		old, new []Entry
+		want     []string
+		weakens  []bool
+	}{
+		{"none", nil, nil, nil, nil},
+		{"same, versions as written", []Entry{e("1.0", del("CVE"))}, []Entry{e("1.0.0", del("CVE"))}, nil, nil},
+		{"retired", nil, []Entry{e("1.0.0", del("CVE"))}, []string{"calico@1.0.0 deleted (CVE)"}, []bool{false}},
+		{"un-retired", []Entry{e("1.0.0", del("CVE"))}, nil, []string{"calico@1.0.0 un-retired (was deleted: CVE)"}, []bool{true}},
+		{"deleted to deprecated", []Entry{e("1.0.0", del("CVE"))}, []Entry{e("1.0.0", dep("fixed"))}, []string{"calico@1.0.0 deleted -> deprecated (fixed; was: CVE)"}, []bool{true}},
+		{"deprecated to deleted", []Entry{e("1.0.0", dep("slow"))}, []Entry{e("1.0.0", del("CVE"))}, []string{"calico@1.0.0 deprecated -> deleted (CVE; was: slow)"}, []bool{false}},
+		{"reason", []Entry{e("1.0.0", dep("slow"))}, []Entry{e("1.0.0", dep("slower"))}, []string{"calico@1.0.0 deprecated, reason now: slower (was: slow)"}, []bool{false}},
+		{"deprecated un-retired", []Entry{e("1.1.0", dep("slow")), e("1.0.0", del("CVE"))}, []Entry{e("1.0.0", del("CVE"))}, []string{"calico@1.1.0 un-retired (was deprecated: slow)"}, []bool{true}},
+	} {
+		got := Diff(tc.old, tc.new)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+			continue
+		}
+		for i, c := range got {
+			if c.String() != tc.want[i] || c.Weakens() != tc.weakens[i] {
+				t.Errorf("%s: %q weakens=%v, want %q %v", tc.name, c, c.Weakens(), tc.want[i], tc.weakens[i])
+			}
+		}
+	}
+	// NoLive: a pack the file leaves with no live release; not one
+	// shipped deleted in its own pack.json.
+	d := del("CVE")
+	shards := []*index.Shard{
+		{Name: "a", Releases: []index.Release{{Version: "1.0.0", Retired: &d}, {Version: "2.0.0", Retired: &d}}},
+		{Name: "b", Releases: []index.Release{{Version: "1.0.0", Retired: &d}, {Version: "2.0.0"}}},
+		{Name: "c", Releases: []index.Release{{Version: "1.0.0", Annotations: map[string]string{index.SystemStateAnnotation: "deleted"}}}},
+	}
+	if got := NoLive(shards); len(got) != 1 || got[0] != "a" {
+		t.Errorf("NoLive = %v, want [a]", got)
+	}
+	if got := Of(shards); len(got) != 3 || got[0].Name != "a" || got[2].Name != "b" {
+		t.Errorf("Of = %+v", got)
+	}
+}

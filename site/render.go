@@ -134,7 +134,14 @@ func (g *gen) renderPack(buf *bytes.Buffer, e *entry, f *latestFiles, meta strin
 	d.Digest = l.Archive.SHA256
 	d.SigHref, d.BundleHref = relArchive(s.Name, l.Signature), relArchive(s.Name, l.Bundle)
 	g.trustOf(&d, s.Name, l)
-	d.Snippets = g.snippets(s.Name, l.Version)
+	if !l.Deleted() {
+		// A pack with no live release offers no way to use one: a
+		// cluster that must keep it names the exact version (the
+		// versions table lists them, each with why it was deleted).
+		d.Snippets = g.snippets(s.Name, l.Version)
+	} else {
+		d.Fetch = ""
+	}
 	if err := g.addChanges(&d, s, l, f); err != nil {
 		return nil, err
 	}
@@ -162,7 +169,7 @@ func (g *gen) releaseRows(s *index.Shard, l *index.Release) []versionRow {
 			Sig:     relArchive(s.Name, r.Signature),
 			Bundle:  relArchive(s.Name, r.Bundle),
 			Commit:  shortCommit(r.Commit),
-			Latest:  r == l,
+			Latest:  r == l && !r.Deleted(), // a deleted release is nobody's latest
 			Pre:     v != nil && v.Prerelease() != "",
 
 			Deprecated: r.Deprecated(),

@@ -52,7 +52,7 @@ const (
 
 // pageVersion changes whenever the Go side of page rendering changes in a
 // way the embedded files do not show; it is part of every reuse key.
-const pageVersion = "site-3"
+const pageVersion = "site-4"
 
 // Options tune Write.
 type Options struct {

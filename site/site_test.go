@@ -539,6 +539,12 @@ func TestSystemState(t *testing.T) {
 	if !strings.Contains(gone, "Every version of this pack is marked deleted") {
 		t.Error("deleted pack's page not marked")
 	}
+	// Nor does it tag the deleted release latest or offer it to fetch
+	// (attackS F3): the hero says no release is live.
+	if strings.Contains(gone, `<span class="tag ok">latest</span>`) || strings.Contains(gone, `class="latest"`) || strings.Contains(gone, `id="fetch-cmd"`) ||
+		strings.Contains(gone, "packgen fetch gone@") || !strings.Contains(gone, `no live release (newest: <span class="ver">1.0.0</span>, deleted)`) {
+		t.Error("a pack with no live release: its deleted release is tagged latest or offered to fetch")
+	}
 	idx := files["index.html"]
 	if strings.Contains(idx, `id="pack-gone"`) || !strings.Contains(idx, `id="pack-yanked"`) || !strings.Contains(idx, "3 packs, 5 releases") {
 		t.Errorf("index lists deleted packs or releases")

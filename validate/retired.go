@@ -32,9 +32,9 @@ func dirRetired(dir string) (meta.Problems, error) {
 
 // changedRetired is the PR check of the retirement file, when the change
 // touched it (HEAD's, or the work tree's unless committed only, differs
-// from base's): its syntax, and that every entry names a release of
-// HEAD's history as the build publishes it (the build refuses one that
-// does not).
+// from base's): its syntax, that every entry names a release of HEAD's
+// history as the build publishes it (the build refuses one that does
+// not), and a warning for each release it hands back (weakened).
 func changedRetired(ctx context.Context, repo *source.Repo, o ChangedOptions, base string) (meta.Problems, error) {
 	file := retire.Path(o.PacksDir)
 	head, _, err := repo.FileAt("HEAD", file, retire.MaxFileSize)
@@ -59,11 +59,15 @@ func changedRetired(ctx context.Context, repo *source.Repo, o ChangedOptions, ba
 	if err != nil {
 		return nil, err
 	}
-	if bytes.Equal(old, head) || head == nil {
+	if bytes.Equal(old, head) {
 		return nil, nil
 	}
 	l, ps := retire.Parse(file, head)
 	if ps.HasErrors() {
+		return ps, nil
+	}
+	ps = append(ps, weakened(file, old, l)...)
+	if head == nil {
 		return ps, nil
 	}
 	hist := newPublished(repo, "HEAD", o.PacksDir)
@@ -86,4 +90,28 @@ func changedRetired(ctx context.Context, repo *source.Repo, o ChangedOptions, ba
 		}
 	}
 	return ps, nil
+}
+
+// weakened warns of each release the change un-retires or moves from
+// deleted to deprecated (retire.Change.Weakens), naming the reason it
+// drops: that is how a release deleted for a CVE comes back, and it
+// passes every other check. A base file that does not parse retired
+// nothing the build published.
+func weakened(file string, base []byte, head *retire.List) meta.Problems {
+	old, ops := retire.Parse(file, base)
+	if ops.HasErrors() {
+		return nil
+	}
+	var ps meta.Problems
+	for _, c := range retire.Diff(old.Entries, head.Entries) {
+		if !c.Weakens() {
+			continue
+		}
+		msg := fmt.Sprintf("this change un-retires %s@%s, %s since base for: %s; clients use it again without a warning: make sure that is meant", c.Name, c.Version, c.Old.State, c.Old.Reason)
+		if c.New != nil {
+			msg = fmt.Sprintf("this change makes %s@%s deprecated, deleted since base for: %s; ranges resolve to it again: make sure that is meant", c.Name, c.Version, c.Old.Reason)
+		}
+		ps = append(ps, meta.Problem{File: file, Line: c.Line, Col: c.Col, Severity: meta.SevWarning, Msg: msg})
+	}
+	return ps
 }

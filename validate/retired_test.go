@@ -64,6 +64,38 @@ func TestRetirementFile(t *testing.T) {
 		}
 	}
 
+	// Handing a release back (attackS F2): un-retiring it, or making a
+	// deleted one deprecated, passes every other check; it is a warning
+	// naming the release and the reason it was retired for.
+	testutil.Must(t, os.WriteFile(file, []byte("app:\n  1.0.0: {state: deleted, reason: CVE-1}\n  \"1.1\": {state: deprecated, reason: slow}\n"), 0o644))
+	base = testutil.Commit(t, r, "retire again")
+	for _, tc := range []struct {
+		file string // "" removes it
+		want []string
+	}{
+		{"", []string{"packs/retired.yaml: warning: this change un-retires app@1.0.0, deleted since base for: CVE-1; clients use it again",
+			"packs/retired.yaml: warning: this change un-retires app@1.1, deprecated since base for: slow"}},
+		{"app:\n  1.0.0: {state: deprecated, reason: fixed upstream}\n", []string{
+			"packs/retired.yaml:2:3: warning: this change makes app@1.0.0 deprecated, deleted since base for: CVE-1; ranges resolve to it again",
+			"un-retires app@1.1, deprecated since base for: slow"}},
+		{"app:\n  1.0.0: {state: deleted, reason: \"CVE-1, see 1.1.0\"}\n  \"1.1.0\": {state: deleted, reason: slow}\n", nil},
+	} {
+		if tc.file == "" {
+			testutil.Must(t, os.Remove(file))
+		} else {
+			testutil.Must(t, os.WriteFile(file, []byte(tc.file), 0o644))
+		}
+		got := changed(false)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%q: no %q in\n%s", tc.file, w, got)
+			}
+		}
+		if strings.Count(got, "\n")+1 != len(tc.want) && (got != "" || len(tc.want) != 0) {
+			t.Errorf("%q: want %d problems, got\n%s", tc.file, len(tc.want), got)
+		}
+	}
+
 	// system_state edited in the published 1.1.0's pack.json, uncommitted.
 	testutil.Must(t, os.WriteFile(filepath.Join(r.Dir, "packs/app/pack.json"), testutil.PackJSON("app", "1.1.0", "addon", `, "annotations": {"system_state": "deprecated"}`), 0o644))
 	if got := changed(false); !strings.Contains(got, "the annotations.system_state of app@1.1.0 changed (uncommitted; ") ||

@@ -53,7 +53,7 @@ func airgapErr(err error) error {
 		return err // operational (exit 3), whatever else it wraps
 	case errors.Is(err, airgap.ErrInput), errors.Is(err, airgap.ErrNoKey), errors.Is(err, ocimap.ErrBadName), errors.Is(err, ocireg.ErrReference):
 		return usageErr("%v", err)
-	case errors.Is(err, airgap.ErrBundle), errors.Is(err, airgap.ErrImageTag), errors.Is(err, airgap.ErrImageSignature), errors.Is(err, airgap.ErrPackSignature), errors.Is(err, profile.ErrLockMismatch),
+	case errors.Is(err, airgap.ErrBundle), errors.Is(err, airgap.ErrImageTag), errors.Is(err, airgap.ErrImageSignature), errors.Is(err, airgap.ErrPackSignature), errors.Is(err, profile.ErrLockMismatch), errors.Is(err, profile.ErrDeleted),
 		errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrFork), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrNotInSite):
 		return badErr(err)
 	}
@@ -94,6 +94,10 @@ another image's signature tag upstream stops the export. With
 the keys, so nothing unverified is bundled; an image with no signature
 is bundled with a warning. Import checks all of it again.
 
+A locked release its registry has deleted since (retired: a CVE) fails
+the export, naming it and the reason, unless --allow-deleted, as profile
+fetch; a deprecated one is exported with a warning.
+
 The packs must come from one registry. Credentials for the image
 registries come from the docker config (or --username with
 $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
@@ -111,6 +115,7 @@ $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 	imageKeyFlag(c, &o.imageKeys)
 	c.Flags().StringVar(&o.platform, "platform", "", "keep only this platform's manifest of multi-arch images (OS/ARCH[/VARIANT], e.g. linux/amd64)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 8, "blobs downloaded at once (and twice as many images read at once)")
+	c.Flags().BoolVar(&o.allowDeleted, "allow-deleted", false, "export a locked release its registry has deleted (retired) since, with a warning")
 	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, json; any other value is the bundle to write (-o BUNDLE.tar)")
 	flagAlias(c, "format", "output")
 	return c
@@ -124,6 +129,8 @@ type airgapExportOptions struct {
 	platform   string
 	imageKeys  []string
 	jobs       int
+	// allowDeleted: export a locked release deleted since (retired).
+	allowDeleted bool
 }
 
 // runAirgapExport parses export's arguments and writes the bundle.
@@ -174,7 +181,7 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 	opts.Warn = warn
 	res, err := airgap.Export(cmd.Context(), airgap.ExportOptions{
 		Lock: lock, Profile: prof, Env: &profile.Env{Registries: regs, Client: opts, Warn: warn},
-		Output: out, Platform: o.platform, OCI: ro, ImageKeys: imageKeys, RunOptions: airgap.RunOptions{Jobs: o.jobs, Log: airgapLog(g), Warn: warn},
+		Output: out, Platform: o.platform, OCI: ro, ImageKeys: imageKeys, AllowDeleted: o.allowDeleted, RunOptions: airgap.RunOptions{Jobs: o.jobs, Log: airgapLog(g), Warn: warn},
 	})
 	if err != nil {
 		return airgapErr(err)

@@ -252,7 +252,7 @@ func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 		return writeJSON(g, map[string]any{
 			"out": o.Out, "serial": res.Root.Serial, "commit": res.Root.Source.Commit,
 			"packs": res.Root.Packs, "releases": res.Root.Releases,
-			"archived": res.Archived, "added": append([]string{}, res.Added...), "reused": res.Reused, "carried": res.Carried, "skipped": res.Skipped,
+			"archived": res.Archived, "added": append([]string{}, res.Added...), "retirements": append([]retire.Change{}, res.Retirements...), "reused": res.Reused, "carried": res.Carried, "skipped": res.Skipped,
 			"signed": !res.Unsigned, "expires": res.Root.Expires.UTC().Format(time.RFC3339),
 			"warnings": warnings,
 		})
@@ -267,6 +267,15 @@ func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 		o.Out, res.Root.Packs, plural(res.Root.Packs, "pack"), res.Root.Releases, plural(res.Root.Releases, "release"), res.Archived, res.Reused, res.Carried, res.Skipped, res.Root.Serial, shortHash(res.Root.Source.Commit))
 	if len(res.Added) > 0 {
 		g.summaryf("added: %s\n", esc(phrase.Few(res.Added, maxAddedShown)))
+	}
+	if len(res.Retirements) > 0 {
+		// Beside added: what clients see change without a new
+		// release, an un-retired one above all (retire.Change).
+		var cs []string
+		for _, c := range res.Retirements {
+			cs = append(cs, c.String())
+		}
+		g.summaryf("retirements: %s\n", esc(phrase.Few(cs, maxAddedShown)))
 	}
 	g.summaryf("index.json expires %s (in %s)\n", expires.Format(time.RFC3339), build.RoundDuration(time.Until(expires)))
 	if w := expiryWarning(expires); w != "" {

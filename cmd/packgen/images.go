@@ -202,6 +202,11 @@ func releaseImages(ctx context.Context, g *globalOptions, o *imagesOptions, arg 
 			return err
 		}
 		version = rel.Version
+		if w := client.Retired(name, rel); w != "" {
+			// Named by its exact version, a deleted release resolves,
+			// as fetch does; say so, and why.
+			cf.warn(g, w+": its images are listed all the same")
+		}
 		archive, err = cl.Archive(ctx, name, rel)
 		return err
 	})

@@ -259,13 +259,18 @@ func printInfo(g *globalOptions, sum *index.Summary, shard *index.Shard) error {
 	if sum.AddonType != "" {
 		fmt.Fprintf(g.stdout, ", %s", esc(sum.AddonType))
 	}
-	latest := esc(sum.Latest)
+	latest := "latest " + esc(sum.Latest)
 	for _, r := range shard.Releases {
 		if state, _ := stateOf(r); r.Version == sum.Latest && state != stateActive {
 			latest += " (" + state + ")"
+			if r.Deleted() {
+				// Latest falls back to a deleted release only when
+				// every release is: none is live, nothing resolves.
+				latest = "no live release (every version is deleted)"
+			}
 		}
 	}
-	fmt.Fprintf(g.stdout, ", latest %s\n\n", latest)
+	fmt.Fprintf(g.stdout, ", %s\n\n", latest)
 	tw := table(g, "VERSION\tCREATED\tSIZE\tSHA256\tCOMMIT\tSTATE\tDEPENDENCIES")
 	var notes []string
 	for i := len(shard.Releases) - 1; i >= 0; i-- {

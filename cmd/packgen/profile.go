@@ -13,6 +13,7 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/images/lockimages"
 	"github.com/packgen/packgen/images/lookup"
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/profile"
 	"github.com/spf13/cobra"
@@ -61,7 +62,7 @@ func (f *connFlags) profileEnv(g *globalOptions, warn io.Writer) (*profile.Env, 
 // invalid file or a registry that no longer matches the lock is 1.
 func profileErr(err error) error {
 	if errors.Is(err, profile.ErrRefused) || errors.Is(err, profile.ErrInvalid) || errors.Is(err, profile.ErrLockMismatch) ||
-		errors.Is(err, lookup.ErrMissing) || errors.Is(err, lockimages.ErrNoPins) || errors.Is(err, profile.ErrOutputLink) || errors.Is(err, profile.ErrAliases) {
+		errors.Is(err, lookup.ErrMissing) || errors.Is(err, profile.ErrDeleted) || errors.Is(err, lockimages.ErrNoPins) || errors.Is(err, profile.ErrOutputLink) || errors.Is(err, profile.ErrAliases) {
 		return badErr(err)
 	}
 	return clientErr(err)
@@ -128,7 +129,13 @@ podman logins used as every OCI tool uses them (or --username with the
 password in $PACKGEN_OCI_PASSWORD; --plain-http for loopback registries
 only). An image that does not exist, or a registry that is down or
 refuses access, fails the resolve and no lock is written. packgen profile
-fetch --check-images then reports a pinned image whose tag has moved.`,
+fetch --check-images then reports a pinned image whose tag has moved.
+
+A layer whose exact version names a release the registry has deleted
+(packs/retired.yaml: a CVE, a broken upgrade) is refused (rule
+deleted-release) unless --allow-deleted, which resolves it with a
+warning; a deprecated release resolves with a warning. -o json gives each
+layer's state and stateWhy.`,
 		Example: `  packgen profile resolve examples/profiles/aws-prod.yaml
   packgen profile resolve profile.yaml --lock cluster.lock -o json
   packgen profile resolve profile.yaml --pin-images
@@ -142,6 +149,7 @@ fetch --check-images then reports a pinned image whose tag has moved.`,
 	_ = c.MarkFlagFilename("lock", "lock")
 	c.Flags().BoolVar(&o.partial, "partial", false, "allow missing core layers (a profile layered on top of another)")
 	c.Flags().BoolVar(&o.pin, "pin-images", false, "pin the digest of every image the locked packs declare or deploy in the lock")
+	c.Flags().BoolVar(&o.allowDeleted, "allow-deleted", false, "resolve a layer whose exact version names a deleted (retired) release, with a warning")
 	o.oci.addFor(c, "the image registries (--pin-images; the packs' registries are configured)")
 	return c
 }
@@ -170,7 +178,14 @@ naming pack, image and both digests, and DIR is untouched. Every image a
 locked pack declares or deploys (as packgen images finds them in its
 verified archive) must be pinned too: one missing from the lock (removed
 by hand) fails the fetch (exit 1), naming pack and image; resolve again
-with --pin-images.`,
+with --pin-images.
+
+A locked release the registry has deleted since the lock was written (a
+CVE) fails the fetch (exit 1, naming it and the reason) unless
+--allow-deleted, which fetches it with a warning: the retirement is for
+exactly this lock, and a warning in a deploy log goes unread. A
+deprecated release is fetched with a warning. -o json gives each layer's
+state and stateWhy.`,
 		Example: `  packgen profile fetch examples/profiles/aws-prod.lock -d cluster
   packgen profile fetch profile.lock -d cluster --force -o json
   packgen profile fetch profile.lock -d cluster --check-images`,
@@ -183,6 +198,7 @@ with --pin-images.`,
 	_ = c.MarkFlagDirname("dest")
 	c.Flags().BoolVar(&o.force, "force", false, "replace an existing DIR (atomically)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 4, "parallel downloads")
+	c.Flags().BoolVar(&o.allowDeleted, "allow-deleted", false, "fetch a locked release its registry has deleted (retired) since, with a warning")
 	c.Flags().BoolVar(&o.checkImages, "check-images", false, "check that every image the lock pins still has its pinned digest, and that every image the locked packs deploy is pinned")
 	o.oci.addFor(c, "the image registries (--check-images; the packs' registries are configured)")
 	return c
@@ -191,9 +207,9 @@ with --pin-images.`,
 // profileResolveOptions are the flags of profile resolve.
 type profileResolveOptions struct {
 	profileFlags
-	lockPath     string
-	partial, pin bool
-	oci          ociFlags
+	lockPath                   string
+	partial, pin, allowDeleted bool
+	oci                        ociFlags
 }
 
 // runProfileResolve resolves the profile file and writes its lock.
@@ -209,7 +225,7 @@ func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOp
 	if o.lockPath == "" {
 		o.lockPath = profile.DefaultLockPath(file)
 	}
-	ro := profile.ResolveOptions{Partial: o.partial, LockPath: o.lockPath}
+	ro := profile.ResolveOptions{Partial: o.partial, LockPath: o.lockPath, AllowDeleted: o.allowDeleted}
 	if o.pin {
 		lo, err := o.oci.lookup()
 		if err != nil {
@@ -247,10 +263,10 @@ func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOp
 // profileFetchOptions are the flags of profile fetch.
 type profileFetchOptions struct {
 	profileFlags
-	dest               string
-	force, checkImages bool
-	jobs               int
-	oci                ociFlags
+	dest                             string
+	force, checkImages, allowDeleted bool
+	jobs                             int
+	oci                              ociFlags
 }
 
 // runProfileFetch checks fetch's flags and fetches the lock's packs.
@@ -270,7 +286,7 @@ func runProfileFetch(cmd *cobra.Command, g *globalOptions, o *profileFetchOption
 	if err != nil {
 		return err
 	}
-	fo := profile.FetchOptions{Dest: o.dest, Force: o.force, Jobs: o.jobs}
+	fo := profile.FetchOptions{Dest: o.dest, Force: o.force, Jobs: o.jobs, AllowDeleted: o.allowDeleted}
 	if o.checkImages {
 		lo, err := o.oci.lookup()
 		if err != nil {
@@ -315,7 +331,7 @@ func printProfileFetch(g *globalOptions, o *profileFetchOptions, lock *profile.L
 		if !l.Verified {
 			state = "NOT signature-verified"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d files\t%s\n", esc(l.Pack), esc(l.Version), esc(l.Dir), l.Files, state)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d files\t%s%s\n", esc(l.Pack), esc(l.Version), esc(l.Dir), l.Files, state, retiredMark(l.Retirement))
 	}
 	return tw.Flush()
 }
@@ -357,9 +373,15 @@ matching the layer's constraint ("wanted": packgen profile resolve would
 pick it) and the newest version overall ("latest": reaching it needs a new
 constraint). Metadata is verified as for fetch; no archive is downloaded.
 
+The NOTE column says first when the locked release is retired now,
+deprecated or deleted, and why (packs/retired.yaml: a CVE); -o json has
+each layer's state and stateWhy. wanted and latest are never deleted
+releases.
+
 Exit code 0 whether or not something is outdated, unless --exit-code: then
-1 when a layer's wanted version is newer than its locked one, or its pack
-is in no registry; 2 when there is no lock to compare with. A lock of
+1 when a layer's wanted version is newer than its locked one, its locked
+release is deleted, or its pack is in no registry; 2 when there is no lock
+to compare with. A lock of
 another profile is refused.`,
 		Example: `  packgen profile outdated examples/profiles/aws-prod.yaml
   packgen profile outdated profile.yaml --lock cluster.lock -o json
@@ -373,7 +395,7 @@ another profile is refused.`,
 	o.f.add(c)
 	c.Flags().StringVarP(&o.lock, "lock", "l", "", "lock file (default: PROFILE with .lock instead of .yaml)")
 	_ = c.MarkFlagFilename("lock", "lock")
-	c.Flags().BoolVar(&o.exitCode, "exit-code", false, "exit 1 when a layer can be updated within its constraint")
+	c.Flags().BoolVar(&o.exitCode, "exit-code", false, "exit 1 when a layer can be updated within its constraint, or its locked release is deleted")
 	return c
 }
 
@@ -411,11 +433,14 @@ func runProfileOutdated(ctx context.Context, g *globalOptions, o *profileOutdate
 	if err != nil {
 		return profileErr(err)
 	}
-	outdated := 0
+	outdated, deleted := 0, 0
 	var missing []string
 	for _, r := range rows {
 		if r.Outdated {
 			outdated++
+		}
+		if r.State == index.StateDeleted {
+			deleted++
 		}
 		if r.Registry == "" { // no registry holds the pack
 			missing = append(missing, r.Pack)
@@ -431,7 +456,7 @@ func runProfileOutdated(ctx context.Context, g *globalOptions, o *profileOutdate
 	} else if err := printOutdated(g, rows); err != nil {
 		return err
 	}
-	if o.exitCode && (outdated > 0 || len(missing) > 0) {
+	if o.exitCode && (outdated > 0 || deleted > 0 || len(missing) > 0) {
 		return silentBad
 	}
 	return nil
@@ -458,7 +483,7 @@ func printResolved(g *globalOptions, layers []profile.ResolvedLayer) error {
 		if !l.Verified {
 			state = "NOT signature-verified"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", esc(l.Pack), esc(l.Version), esc(l.Layer), esc(from), esc(l.SHA256[:16]), state)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s%s\n", esc(l.Pack), esc(l.Version), esc(l.Layer), esc(from), esc(l.SHA256[:16]), state, retiredMark(l.Retirement))
 	}
 	return tw.Flush()
 }
@@ -468,16 +493,33 @@ func printOutdated(g *globalOptions, rows []profile.OutdatedRow) error {
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PACK\tREGISTRY\tCONSTRAINT\tLOCKED\tWANTED\tLATEST\tNOTE")
 	for _, r := range rows {
-		note := ""
+		var notes []string
+		if r.State != "" {
+			// The locked release is retired: said first, with why.
+			notes = append(notes, r.State+" ("+esc(r.StateWhy)+")")
+		}
 		switch {
 		case r.Outdated:
-			note = "update available"
+			notes = append(notes, "update available")
 		case r.Beyond:
-			note = "newer outside constraint"
+			notes = append(notes, "newer outside constraint")
 		}
+		note := strings.Join(notes, "; ")
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Pack), esc(dash(r.Registry)), esc(r.Constraint), esc(dash(r.Locked)), esc(dash(r.Wanted)), esc(dash(r.Latest)), note)
 	}
 	return tw.Flush()
+}
+
+// retiredMark marks a resolved or fetched layer's retired release in
+// the table (the warning above it says why): deleted loudly.
+func retiredMark(r profile.Retirement) string {
+	switch r.State {
+	case "":
+		return ""
+	case index.StateDeleted:
+		return ", DELETED"
+	}
+	return ", " + r.State
 }
 
 func dash(s string) string {

@@ -157,13 +157,24 @@ func TestProfileCommands(t *testing.T) {
 		data := mustReadFile(t, "../../examples/packs/calico-3.27.3/"+f)
 		repo.Write("packs/calico-3.27.9/"+f, []byte(strings.Replace(string(data), `"3.27.3"`, `"3.27.9"`, 1)))
 	}
+	// And retire the locked 3.27.3 (a CVE): outdated says so first, and
+	// fetching the lock fails unless --allow-deleted.
+	repo.Write("retired.yaml", []byte("calico:\n  3.27.3: {state: deleted, reason: CVE-2026-0001}\n")) // no --packs-dir: at the root
 	if _, err := repo.Commit("calico 3.27.9"); err != nil {
 		t.Fatal(err)
 	}
 	pg(0, "build", "--repo", repo.Dir, "--out", site, "--key", key+".key", "--no-site")
 	out, _ = pg(1, "profile", "outdated", aws, "--exit-code")
-	if !strings.Contains(out, "3.27.3  3.27.9  3.27.9  update available") {
+	if !strings.Contains(out, "3.27.3  3.27.9  3.27.9  deleted (retired: CVE-2026-0001); update available") {
 		t.Errorf("outdated after publishing:\n%s", out)
+	}
+	if _, errs := pg(1, "profile", "fetch", lockPath, "-d", filepath.Join(tmp, "c-deleted")); !strings.Contains(errs, "calico@3.27.3 is deleted (retired: CVE-2026-0001)") || !strings.Contains(errs, "--allow-deleted") {
+		t.Errorf("fetch of a deleted locked release: %s", errs)
+	}
+	out, _ = pg(0, "profile", "fetch", lockPath, "-d", filepath.Join(tmp, "c-allowed"), "--allow-deleted", "-o", "json")
+	if !strings.Contains(out, `"state": "deleted",
+      "stateWhy": "retired: CVE-2026-0001"`) || !strings.Contains(out, "DELETED RELEASE IN USE: calico@3.27.3") {
+		t.Errorf("fetch --allow-deleted -o json:\n%s", out)
 	}
 	// --exit-code passed with nothing to compare: no lock, another
 	// profile's lock, a pack in no registry.
@@ -187,7 +198,7 @@ func TestProfileCommands(t *testing.T) {
 
 	// A stale lock is reported; tampering with the lock is refused.
 	os.WriteFile(aws, append(mustReadFile(t, aws), "# edit\n"...), 0o644)
-	if _, errs := pg(0, "profile", "fetch", lockPath, "-d", filepath.Join(tmp, "c2")); !strings.Contains(errs, "the lock is stale") {
+	if _, errs := pg(0, "profile", "fetch", lockPath, "-d", filepath.Join(tmp, "c2"), "--allow-deleted"); !strings.Contains(errs, "the lock is stale") {
 		t.Errorf("stale: %s", errs)
 	}
 	os.WriteFile(lockPath, []byte(strings.Replace(string(lock1), "\"version\": \"3.27.3\"", "\"version\": \"3.27.4\"", 1)), 0o644)

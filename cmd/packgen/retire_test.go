@@ -27,6 +27,7 @@ func TestREADMERetire(t *testing.T) {
 		"0 packs, 0 errors",
 		"warning: hello@0.1.0 is deprecated (retired: CVE-2026-0001 in the sample: move to 0.2.0): move to a newer version",
 		"2 releases compared with git and rebuilt, 0 problems",
+		"retirements: hello@0.1.0 deprecated (CVE-2026-0001 in the sample: move to 0.2.0)", // the build, beside added:
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)
@@ -61,5 +62,42 @@ func TestREADMERetire(t *testing.T) {
 			}
 		}
 		bash(t, repo, env, "git reset -q --hard HEAD~1")
+	}
+
+	// Every release deleted: the build warns, info says no release is
+	// live (not "latest 0.2.0"), and the build lists the changes. Then
+	// a change handing both back (the file removed) is a warning in the
+	// PR check, naming each and why it was retired, and the build lists
+	// them un-retired (attackS F2, F3).
+	out = bash(t, repo, env, `printf 'hello:\n  0.1.0: {state: deleted, reason: CVE-2026-0001}\n  0.2.0: {state: deleted, reason: CVE-2026-0002}\n' > packs/retired.yaml && git commit -qam "delete hello" &&
+packgen build --packs-dir packs --out site --key registry.key --previous "$REGISTRY_URL" 2>&1 && packgen info hello --site site`)
+	for _, want := range []string{
+		"packs/retired.yaml: warning: every release of hello is deleted",
+		"retirements: hello@0.1.0 deprecated -> deleted (CVE-2026-0001; was: CVE-2026-0001 in the sample: move to 0.2.0), hello@0.2.0 deleted (CVE-2026-0002)",
+		", no live release (every version is deleted)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("every release deleted: no %q in\n%s", want, out)
+		}
+	}
+	out = bash(t, repo, env, `git rm -q packs/retired.yaml && git commit -qm "un-retire hello" &&
+packgen validate --packs-dir packs --changed-since HEAD~1 2>&1; packgen build --packs-dir packs --out site --key registry.key -o json`)
+	for _, want := range []string{
+		"packs/retired.yaml: warning: this change un-retires hello@0.1.0, deleted since base for: CVE-2026-0001",
+		"packs/retired.yaml: warning: this change un-retires hello@0.2.0, deleted since base for: CVE-2026-0002",
+		`"retirements": [
+    {
+      "name": "hello",
+      "version": "0.1.0",
+      "old": {
+        "state": "deleted",
+        "reason": "CVE-2026-0001"
+      },
+      "new": null
+    },`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("un-retired: no %q in\n%s", want, out)
+		}
 	}
 }

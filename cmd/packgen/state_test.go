@@ -70,7 +70,12 @@ func TestFetchRetiredAndPrerelease(t *testing.T) {
 	if !strings.Contains(errs, "warning: calico@20.09.0 is deleted") {
 		t.Errorf("exact version of a deleted release: stderr:\n%s", errs)
 	}
-	out, errs := pg(1, "fetch", "calico@>=20", "--url", srv.URL, "--key", "reg.pub", "-d", "got/range")
+	// images NAME@VERSION resolves exact versions too, and says so.
+	out, errs := pg(0, "images", "calico@20.09.0", "--url", srv.URL, "--key", "reg.pub", "-o", "json")
+	if !strings.Contains(out, "calico@20.09.0 is deleted (annotations.system_state): its images are listed all the same") {
+		t.Errorf("images of a deleted release: no warning in\n%s", out)
+	}
+	out, errs = pg(1, "fetch", "calico@>=20", "--url", srv.URL, "--key", "reg.pub", "-d", "got/range")
 	if msg := out + errs; !strings.Contains(msg, "20.09.0 (deleted)") || strings.Contains(msg, "20.9.0") {
 		t.Errorf("a range does not resolve a deleted release, and versions show as written:\n%s", msg)
 	}
