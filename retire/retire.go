@@ -282,7 +282,8 @@ func (c Change) String() string {
 }
 
 // Diff lists the releases whose retirement differs from old to new,
-// sorted by name and version as written; releases are matched as the
+// sorted by name and version (semantic order: 1.9 before 1.10);
+// releases are matched as the
 // build keys them (meta.ReleaseID: "3.27" is 3.27.0).
 func Diff(old, new []Entry) []Change {
 	type pair struct {
@@ -326,9 +327,20 @@ func Diff(old, new []Entry) []Change {
 		if out[i].Name != out[j].Name {
 			return out[i].Name < out[j].Name
 		}
-		return out[i].Version < out[j].Version
+		return versionLess(out[i].Version, out[j].Version)
 	})
 	return out
+}
+
+// versionLess orders versions semantically, as written where one does
+// not parse (validation has refused those already).
+func versionLess(a, b string) bool {
+	va, ea := semver.NewVersion(a)
+	vb, eb := semver.NewVersion(b)
+	if ea != nil || eb != nil {
+		return a < b
+	}
+	return va.LessThan(vb)
 }
 
 // Of lists the retired releases of shards as entries (no line), for Diff

@@ -122,6 +122,7 @@ func TestDiff(t *testing.T) {
 		{"deprecated to deleted", []Entry{e("1.0.0", dep("slow"))}, []Entry{e("1.0.0", del("CVE"))}, []string{"calico@1.0.0 deprecated -> deleted (CVE; was: slow)"}, []bool{false}},
 		{"reason", []Entry{e("1.0.0", dep("slow"))}, []Entry{e("1.0.0", dep("slower"))}, []string{"calico@1.0.0 deprecated, reason now: slower (was: slow)"}, []bool{false}},
 		{"deprecated un-retired", []Entry{e("1.1.0", dep("slow")), e("1.0.0", del("CVE"))}, []Entry{e("1.0.0", del("CVE"))}, []string{"calico@1.1.0 un-retired (was deprecated: slow)"}, []bool{true}},
+		{"semantic order", nil, []Entry{e("1.10.0", del("a")), e("1.9.0", del("b"))}, []string{"calico@1.9.0 deleted (b)", "calico@1.10.0 deleted (a)"}, []bool{false, false}},
 	} {
 		got := Diff(tc.old, tc.new)
 		if len(got) != len(tc.want) {
