@@ -1,7 +1,6 @@
 package build
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/factfile"
-	"github.com/packgen/packgen/internal/safefile"
 )
 
 // verifiedSet remembers which archives were proved to be which git
@@ -44,22 +42,7 @@ func loadVerified(dir string) *verifiedSet {
 		return v
 	}
 	v.file = filepath.Join(dir, verifiedFormat)
-	f, err := safefile.Open(v.file)
-	if err != nil {
-		return v
-	}
-	defer f.Close()
-	// Read whole and split in place: every fact a substring of one
-	// string, not a string of its own (tens of thousands of lines, one
-	// or more per release a build kept).
-	var b strings.Builder
-	if fi, err := f.Stat(); err == nil && fi.Size() <= maxVerifiedSize {
-		b.Grow(int(fi.Size()))
-	}
-	if _, err := io.Copy(&b, io.LimitReader(f, maxVerifiedSize)); err != nil {
-		return v
-	}
-	all := b.String()
+	all := factfile.Read(v.file, maxVerifiedSize)
 	v.known = make(map[string]bool, strings.Count(all, "\n")+64)
 	for line := range strings.Lines(all) {
 		line = strings.TrimSuffix(line, "\n")

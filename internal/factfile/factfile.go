@@ -7,10 +7,38 @@
 package factfile
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/packgen/packgen/internal/safefile"
 )
+
+// Read returns file's text, "" when it is missing, unreadable, not a
+// regular file or past max bytes (the caller's facts then start over).
+// One string: every fact the caller keeps is a substring of it, not a
+// string of its own (tens of thousands of lines).
+func Read(file string, max int64) string {
+	if file == "" {
+		return ""
+	}
+	f, err := safefile.Open(file)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > max {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(int(fi.Size()))
+	if _, err := io.Copy(&b, io.LimitReader(f, max)); err != nil {
+		return ""
+	}
+	return b.String()
+}
 
 // chunk keeps each write under PIPE_BUF (4 KiB on Linux): a write that
 // small with O_APPEND lands whole, so lines of concurrent runs never
