@@ -1,6 +1,8 @@
 package site
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -93,5 +95,33 @@ func TestCatalogueGC(t *testing.T) {
 	restore()
 	if got := debug.SetGCPercent(77); got != 77 {
 		t.Errorf("GC percent after: %d, want 77 restored", got)
+	}
+}
+
+// TestCheckWritten: the build's short cut trusts an out dir only when
+// every catalogue file there is bytes this machine wrote (attackS F1b:
+// an edited assets/app.js survived "nothing to do" and was published).
+func TestCheckWritten(t *testing.T) {
+	cache := t.TempDir()
+	dir, _ := writeSite(t, manyPacks(2, 1), Options{Cache: cache})
+	testutil.Must(t, CheckWritten(cache, dir))
+	for _, rel := range []string{"assets/app.js", "index.html", "packs/pack-00001/index.html", "packs/pack-00000/feed.xml"} {
+		t.Run(rel, func(t *testing.T) {
+			p := filepath.Join(dir, filepath.FromSlash(rel))
+			genuine := testutil.ReadFile(t, p)
+			testutil.Must(t, os.WriteFile(p, append(bytes.Clone(genuine), "\n//x"...), 0o644))
+			defer os.WriteFile(p, genuine, 0o644)
+			err := CheckWritten(cache, dir)
+			if !errors.Is(err, ErrNotWritten) || !strings.Contains(err.Error(), p) {
+				t.Errorf("edited %s: %v, want ErrNotWritten naming it", rel, err)
+			}
+		})
+	}
+	testutil.Must(t, os.Remove(filepath.Join(dir, "assets", "style.css")))
+	if err := CheckWritten(cache, dir); !errors.Is(err, ErrNotWritten) {
+		t.Errorf("missing asset: %v", err)
+	}
+	if err := CheckWritten("", dir); !errors.Is(err, ErrNotWritten) {
+		t.Errorf("no cache: %v", err)
 	}
 }
