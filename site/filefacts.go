@@ -8,8 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
-	"sync"
 
 	"github.com/packgen/packgen/internal/factfile"
 	"github.com/packgen/packgen/internal/safefile"
@@ -28,10 +26,7 @@ import (
 // content hashes, so they never go stale; they are trusted as much as
 // the rest of that directory. No cache dir: nothing is reused.
 type fileFacts struct {
-	file  string
-	mu    sync.Mutex
-	known map[string]bool
-	added []string
+	*factfile.Set // no file: nothing vouched for, nothing reused
 }
 
 // fileFactsName names the file; a change to what a line means starts a
@@ -47,20 +42,14 @@ const maxFileFacts = 64 << 20
 var ErrNotWritten = errors.New("a catalogue file is not one packgen wrote")
 
 func loadFileFacts(dir string) *fileFacts {
-	f := &fileFacts{known: map[string]bool{}}
-	if dir == "" {
-		return f
+	file := ""
+	if dir != "" {
+		file = filepath.Join(dir, fileFactsName)
 	}
-	f.file = filepath.Join(dir, fileFactsName)
-	all := factfile.Read(f.file, maxFileFacts)
-	f.known = make(map[string]bool, strings.Count(all, "\n")+64)
-	for line := range strings.Lines(all) {
-		line = strings.TrimSuffix(line, "\n")
-		if i := len(line) - 65; i > 0 && line[i] == ' ' && len(line) < 512 {
-			f.known[line] = true
-		}
-	}
-	return f
+	return &fileFacts{factfile.Load(file, maxFileFacts, func(line string) bool {
+		i := len(line) - 65
+		return i > 0 && line[i] == ' ' && len(line) < 512
+	})}
 }
 
 func fileFact(rel string, data []byte) string {
@@ -70,42 +59,28 @@ func fileFact(rel string, data []byte) string {
 
 // has reports whether data is what this machine wrote at rel.
 func (f *fileFacts) has(rel string, data []byte) bool {
-	if f == nil || f.file == "" {
-		return false
-	}
-	k := fileFact(rel, data)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.known[k]
+	return f != nil && f.Enabled() && f.Has(fileFact(rel, data))
 }
 
 // add records that data was written (or proved written) at rel.
 func (f *fileFacts) add(rel string, data []byte) {
-	if f == nil || f.file == "" {
-		return
+	if f != nil && f.Enabled() {
+		f.Add(fileFact(rel, data))
 	}
-	k := fileFact(rel, data)
-	f.mu.Lock()
-	if !f.known[k] {
-		f.known[k] = true
-		f.added = append(f.added, k)
-	}
-	f.mu.Unlock()
 }
 
 // save appends what this build wrote (a cache: errors are dropped).
 func (f *fileFacts) save() {
-	if f == nil {
-		return
+	if f != nil {
+		f.Save(0o644)
 	}
-	factfile.Append(f.file, f.added, maxFileFacts, 0o644)
 }
 
 // readVouched reads the file rel of the site in dir and returns its
 // bytes when this machine wrote them there; nil otherwise (missing, not
 // a regular file, a link, too large, or other bytes).
 func (f *fileFacts) readVouched(dir, rel string) []byte {
-	if f == nil || f.file == "" {
+	if f == nil || !f.Enabled() {
 		return nil
 	}
 	p := filepath.Join(dir, filepath.FromSlash(rel))
@@ -130,7 +105,7 @@ func (f *fileFacts) readVouched(dir, rel string) []byte {
 // whatever the CSP. It reads every file of the catalogue once.
 func CheckWritten(cache, dir string) error {
 	f := loadFileFacts(cache)
-	if f == nil || f.file == "" {
+	if !f.Enabled() {
 		return fmt.Errorf("%w: no cache directory records what the build wrote", ErrNotWritten)
 	}
 	var must []string

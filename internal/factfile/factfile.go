@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/packgen/packgen/internal/safefile"
 )
@@ -76,4 +77,62 @@ func Append(file string, lines []string, max int64, perm os.FileMode) {
 		}
 	}
 	f.WriteString(b.String())
+}
+
+// Set is a fact file's facts in memory: those read back (Load) and
+// those this run added, which Save appends. A Set with no file
+// remembers only for this run.
+type Set struct {
+	file  string
+	max   int64
+	mu    sync.Mutex
+	Known map[string]bool // read back or added; for tests
+	added []string
+}
+
+// Load reads file ("" for none) up to max bytes (Read) and keeps the
+// lines keep accepts.
+func Load(file string, max int64, keep func(line string) bool) *Set {
+	s := &Set{file: file, max: max, Known: map[string]bool{}}
+	if file == "" {
+		return s
+	}
+	all := Read(file, max)
+	s.Known = make(map[string]bool, strings.Count(all, "\n")+64)
+	for line := range strings.Lines(all) {
+		if line = strings.TrimSuffix(line, "\n"); keep(line) {
+			s.Known[line] = true
+		}
+	}
+	return s
+}
+
+// Enabled reports whether the set has a file to remember in.
+func (s *Set) Enabled() bool { return s != nil && s.file != "" }
+
+// Has reports whether fact k is known.
+func (s *Set) Has(k string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Known[k]
+}
+
+// Add records fact k ("" is ignored).
+func (s *Set) Add(k string) {
+	if k == "" {
+		return
+	}
+	s.mu.Lock()
+	if !s.Known[k] {
+		s.Known[k] = true
+		s.added = append(s.added, k)
+	}
+	s.mu.Unlock()
+}
+
+// Save appends the facts added (Append, with perm).
+func (s *Set) Save(perm os.FileMode) {
+	if s.Enabled() {
+		Append(s.file, s.added, s.max, perm)
+	}
 }
