@@ -498,7 +498,7 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 	for _, f := range local {
 		name, ok := strings.CutPrefix(f.key, siteassets.Dir+"/")
 		if want, known := siteassets.Digest(name); ok && known && f.sha256 != want {
-			return fmt.Errorf("%w: %w", bad("%s is not the %s this packgen's catalogue writes (sha256 %s, want %s): it was changed after the build, or another packgen built the site. Nothing was published; build the site again with this packgen (packgen build --force) and publish that", f.key, name, f.sha256, want), ErrAssetChanged)
+			return fmt.Errorf("%w: %w", bad("%s is not the %s this packgen's catalogue writes (sha256 %s, want %s): it was changed after the build, or another packgen version built the site; nothing was published", f.key, name, f.sha256, want), ErrAssetChanged)
 		}
 	}
 	read := func(key string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(key))) }
