@@ -83,6 +83,13 @@ type Options struct {
 	// or, in an update in place, to Out itself (dir == Out: write files
 	// atomically; files already there belong to the previous build).
 	Site func(dir string, s *Snapshot) error
+	// SiteCheck, with Site and Stamp, is asked before the "nothing to
+	// do" short cut whether the catalogue's files in Out are still the
+	// ones written there (an edited assets/app.js runs on every page);
+	// an error is logged and the build runs, writing them again. With
+	// Site but no SiteCheck the short cut is never taken: it would
+	// publish catalogue files nobody checked.
+	SiteCheck func(out string) error
 
 	// Stamp, when not empty, names everything outside these options that
 	// shapes the output: the program's version, the signing key, the

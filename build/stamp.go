@@ -121,6 +121,15 @@ func replay(ctx context.Context, o Options, inputs, commit string) *Result {
 			return nil
 		}
 	}
+	if o.Site != nil {
+		if o.SiteCheck == nil {
+			return nil
+		}
+		if err := o.SiteCheck(o.Out); err != nil {
+			fmt.Fprintf(o.Log, "building again: %v\n", err)
+			return nil
+		}
+	}
 	res := &Result{Snapshot: Snapshot{Root: root}, Reused: rec.Reused, Carried: rec.Carried, Skipped: rec.Skipped, Unsigned: rec.Unsigned, Problems: rec.Problems}
 	fmt.Fprintf(o.Log, "nothing to do: %s was built from commit %s with these options\n", o.Out, short(commit))
 	return res

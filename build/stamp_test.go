@@ -37,6 +37,14 @@ func TestStamp(t *testing.T) {
 		o.Site = func(dir string, s *Snapshot) error {
 			return os.WriteFile(filepath.Join(dir, "index.html"), []byte("<!doctype html>"), 0o644)
 		}
+		// The catalogue's own check of Out (site.CheckWritten): a page
+		// other than the one written rules the short cut out.
+		o.SiteCheck = func(out string) error {
+			if b, err := os.ReadFile(filepath.Join(out, "index.html")); err != nil || string(b) != "<!doctype html>" {
+				return fmt.Errorf("%s holds bytes packgen did not write there", filepath.Join(out, "index.html"))
+			}
+			return nil
+		}
 	}
 	first := built(t, r.Dir, out, stamped)
 	if first.Archived != 3 || first.Skipped != 1 {
@@ -90,6 +98,10 @@ func TestStamp(t *testing.T) {
 		{name: "other name", mod: func(o *Options) { o.Registry = "other" }},
 		{name: "other ref", mod: func(o *Options) { o.Ref = "HEAD~1" }},
 		{name: "previous elsewhere", mod: func(o *Options) { o.Previous = full }},
+		{name: "catalogue check unset", mod: func(o *Options) { o.SiteCheck = nil }},
+		{name: "catalogue page edited", edit: func() {
+			must(t, os.WriteFile(filepath.Join(out, "index.html"), []byte("<!doctype html><script>alert(1)</script>"), 0o644))
+		}},
 		{name: "index edited", edit: func() {
 			p := filepath.Join(out, index.RootFile)
 			data, err := os.ReadFile(p)
@@ -113,6 +125,9 @@ func TestStamp(t *testing.T) {
 			})
 			if strings.Contains(log.String(), "nothing to do") {
 				t.Fatalf("short cut taken (err %v)", err)
+			}
+			if tc.name == "catalogue page edited" && !strings.Contains(log.String(), "building again: "+filepath.Join(site, "index.html")+" holds bytes") {
+				t.Errorf("log does not name the edited page: %q", log.String())
 			}
 			if tc.name == "previous elsewhere" {
 				if _, serr := os.Stat(filepath.Join(site, StampFile)); err != nil || serr == nil {

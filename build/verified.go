@@ -1,15 +1,12 @@
 package build
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/factfile"
-	"github.com/packgen/packgen/internal/safefile"
 )
 
 // verifiedSet remembers which archives were proved to be which git
@@ -25,10 +22,7 @@ import (
 // repository's clone), never in the out dir or the bucket: what it says
 // is trusted as much as the git objects on that machine are.
 type verifiedSet struct {
-	file  string // "" = nothing remembered, every reused archive compared
-	mu    sync.Mutex
-	known map[string]bool
-	added []string
+	*factfile.Set // no file: nothing remembered, every reused archive compared
 }
 
 // verifiedFormat names the file: a change to what Compare proves (new
@@ -39,74 +33,34 @@ const verifiedFormat = "verified-archives-v1.txt"
 const maxVerifiedSize = 64 << 20
 
 func loadVerified(dir string) *verifiedSet {
-	v := &verifiedSet{known: map[string]bool{}}
-	if dir == "" {
-		return v
+	file := ""
+	if dir != "" {
+		file = filepath.Join(dir, verifiedFormat)
 	}
-	v.file = filepath.Join(dir, verifiedFormat)
-	f, err := safefile.Open(v.file)
-	if err != nil {
-		return v
-	}
-	defer f.Close()
-	// Read whole and split in place: every fact a substring of one
-	// string, not a string of its own (tens of thousands of lines, one
-	// or more per release a build kept).
-	var b strings.Builder
-	if fi, err := f.Stat(); err == nil && fi.Size() <= maxVerifiedSize {
-		b.Grow(int(fi.Size()))
-	}
-	if _, err := io.Copy(&b, io.LimitReader(f, maxVerifiedSize)); err != nil {
-		return v
-	}
-	all := b.String()
-	v.known = make(map[string]bool, strings.Count(all, "\n")+64)
-	for line := range strings.Lines(all) {
-		line = strings.TrimSuffix(line, "\n")
+	return &verifiedSet{factfile.Load(file, maxVerifiedSize, func(line string) bool {
 		archive := len(line) == 64+1+40 && line[64] == ' '
 		signature := strings.HasPrefix(line, "sig ") && len(line) == 4+12+1+64+1+64
 		stat := strings.HasPrefix(line, "stat ") && len(line) > 5+64+1 && len(line) < 256
 		sigStat := strings.HasPrefix(line, "sigstat ") && len(line) > 8+12+1+64+1 && len(line) < 320
-		if archive || signature || stat || sigStat {
-			v.known[line] = true
-		}
-	}
-	return v
+		return archive || signature || stat || sigStat
+	})}
 }
 
-func (v *verifiedSet) has(sha256, tree string) bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.known[sha256+" "+tree]
-}
+func (v *verifiedSet) has(sha256, tree string) bool { return v.Has(sha256 + " " + tree) }
 
 func (v *verifiedSet) add(sha256, tree string) {
 	if len(sha256) != 64 || len(tree) != 40 {
 		return
 	}
-	v.addFact(sha256 + " " + tree)
+	v.Add(sha256 + " " + tree)
 }
 
 // hasFact and addFact keep other proved facts in the same file: "sig
 // KEYID12 SIGS-SHA256 ARCHIVE-SHA256", a signature and bundle verified
 // under a key (trust.go's ownSigned).
-func (v *verifiedSet) hasFact(k string) bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.known[k]
-}
+func (v *verifiedSet) hasFact(k string) bool { return v.Has(k) }
 
-func (v *verifiedSet) addFact(k string) {
-	if k == "" {
-		return
-	}
-	v.mu.Lock()
-	if !v.known[k] {
-		v.known[k] = true
-		v.added = append(v.added, k)
-	}
-	v.mu.Unlock()
-}
+func (v *verifiedSet) addFact(k string) { v.Add(k) }
 
 // statFact names "the file described by fi (fileState) holds the
 // archive with SHA-256 sha": "stat SHA STATE". "" when fi cannot be
@@ -136,6 +90,4 @@ func signedStateFact(keyID, archiveSHA, sig, bundle string) string {
 // save appends what this build proved (factfile.Append: whole lines,
 // concurrent builds not interleaved; a file grown past the bound is
 // replaced by this build's facts alone).
-func (v *verifiedSet) save() {
-	factfile.Append(v.file, v.added, maxVerifiedSize, 0o644)
-}
+func (v *verifiedSet) save() { v.Save(0o644) }

@@ -131,8 +131,8 @@ func TestLoadVerified(t *testing.T) {
 				t.Errorf("junk line %q read as a fact", j)
 			}
 		}
-		if len(v.known) != len(facts) {
-			t.Errorf("%d facts read, want %d", len(v.known), len(facts))
+		if len(v.Known) != len(facts) {
+			t.Errorf("%d facts read, want %d", len(v.Known), len(facts))
 		}
 	}
 }

@@ -52,6 +52,7 @@ import (
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/siteassets"
 	"github.com/packgen/packgen/internal/sitedir"
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/translog"
@@ -108,6 +109,9 @@ var (
 	// ErrOverwrite: the target holds no registry but files the site
 	// would replace (refuseOverwrite).
 	ErrOverwrite = errors.New("publishing would replace files that are not a registry's")
+	// ErrAssetChanged: a catalogue asset (assets/app.js...) is not the
+	// file this packgen writes (it also matches ErrNotSite).
+	ErrAssetChanged = errors.New("a catalogue asset is not the one packgen writes")
 	// ErrConflict: another publish switched index.json meanwhile.
 	ErrConflict = errors.New("the remote index.json changed while publishing")
 )
@@ -488,6 +492,14 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 			return bad("%s does not match its digest or size in %s", ref.Path, from)
 		}
 		return nil
+	}
+	// The catalogue's assets are the embedded ones (attackS F1b: an
+	// app.js edited in the out dir runs on every page, CSP or not).
+	for _, f := range local {
+		name, ok := strings.CutPrefix(f.key, siteassets.Dir+"/")
+		if want, known := siteassets.Digest(name); ok && known && f.sha256 != want {
+			return fmt.Errorf("%w: %w", bad("%s is not the %s this packgen's catalogue writes (sha256 %s, want %s): it was changed after the build, or another packgen version built the site; nothing was published", f.key, name, f.sha256, want), ErrAssetChanged)
+		}
 	}
 	read := func(key string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(key))) }
 	// A signed registry must ship the signatures clients read: the one

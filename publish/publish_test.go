@@ -428,6 +428,22 @@ func TestPublishRefusals(t *testing.T) {
 		t.Fatalf("incomplete site: %v", err)
 	}
 
+	// An assets/app.js changed after the build (attackS F1b: it runs on
+	// every catalogue page, CSP or not): refused, naming it.
+	edited := filepath.Join(t.TempDir(), "edited")
+	if _, err := Publish(ctx, site1, DirTarget{Dir: edited}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Must(t, os.MkdirAll(filepath.Join(edited, "assets"), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(edited, "assets", "app.js"), []byte(`document.title="PWNED"`), 0o644))
+	srv.Reset()
+	if _, err := Publish(ctx, edited, newS3(t, srv, "other"), Options{}); !errors.Is(err, ErrAssetChanged) || !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), "assets/app.js is not the app.js this packgen's catalogue writes") {
+		t.Fatalf("edited assets/app.js: %v", err)
+	}
+	if len(srv.PutOrder()) != 0 {
+		t.Fatalf("a refused publish uploaded %v", srv.PutOrder())
+	}
+
 	// A prefix of a bucket holding others' files at the site's paths and
 	// no index.json: refused before any upload.
 	srv.Reset()

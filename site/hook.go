@@ -31,6 +31,12 @@ func CachedBuildHook(previous, out, cache string) func(dir string, s *build.Snap
 	}
 }
 
+// CheckHook is the build's SiteCheck: CheckWritten against the facts in
+// cache (the build's VerifiedDir).
+func CheckHook(cache string) func(out string) error {
+	return func(out string) error { return CheckWritten(cache, out) }
+}
+
 // catalogueGOGC is the build's GC percentage while it writes the
 // catalogue. The catalogue allocates about 1 MB a page and keeps little
 // (a build's live heap is about 40 MB then, at 1,000 packs), so at Go's

@@ -1,32 +1,45 @@
 package site
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"testing"
 
 	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // TestBuildHook: the hook reuses the pages of the previous catalogue
 // when it is local (--previous as a directory or file:// URL, else the
 // out dir), and of nothing when --previous is a published registry. A
-// page reused is the previous one (a marker written into it shows); one
-// written afresh is not.
+// page reused is the previous one (a marker written into it, and
+// recorded in the machine's cache as if this packgen wrote it, shows);
+// one written afresh is not. A page planted there (attackS F1: its CSP
+// removed, an inline script added, its reuse key kept) is never reused:
+// this machine did not write those bytes.
 func TestBuildHook(t *testing.T) {
 	packs := manyPacks(6, 2)
-	prev, _ := writeSite(t, packs, Options{})
+	cache := t.TempDir()
+	prev, _ := writeSite(t, packs, Options{Cache: cache})
 	const marker = "<!-- the previous build's page -->"
 	page := filepath.Join(prev, "packs", "pack-00001", "index.html")
-	data, err := os.ReadFile(page)
-	if err != nil {
-		t.Fatal(err)
+	data := append(testutil.ReadFile(t, page), marker...)
+	testutil.Must(t, os.WriteFile(page, data, 0o644))
+	facts := loadFileFacts(cache)
+	facts.add(PagePath("pack-00001"), data)
+	facts.save()
+	planted := filepath.Join(prev, "packs", "pack-00002", "index.html")
+	evil := strings.Replace(string(testutil.ReadFile(t, planted)), "<body>", `<body><script>document.title="PWNED"</script>`, 1)
+	evil = regexp.MustCompile(`<meta http-equiv="Content-Security-Policy"[^>]*>`).ReplaceAllString(evil, "")
+	if !strings.Contains(evil, "PWNED") || strings.Contains(evil, "Content-Security-Policy") {
+		t.Fatal("could not plant the page")
 	}
-	if err := os.WriteFile(page, append(data, marker...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.Must(t, os.WriteFile(planted, []byte(evil), 0o644))
 	elsewhere := t.TempDir()
 	for _, tc := range []struct {
 		name          string
@@ -44,20 +57,26 @@ func TestBuildHook(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			root, shards := synth(t, dir, packs)
-			if err := BuildHook(tc.previous, tc.out)(dir, &build.Snapshot{Root: root, Shards: shards}); err != nil {
-				t.Fatal(err)
-			}
-			got, err := os.ReadFile(filepath.Join(dir, "packs", "pack-00001", "index.html"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.Contains(string(got), marker) != tc.reused {
+			testutil.Must(t, CachedBuildHook(tc.previous, tc.out, cache)(dir, &build.Snapshot{Root: root, Shards: shards}))
+			got := string(testutil.ReadFile(t, filepath.Join(dir, "packs", "pack-00001", "index.html")))
+			if strings.Contains(got, marker) != tc.reused {
 				t.Errorf("page reused: %v, want %v", !tc.reused, tc.reused)
 			}
-			if !strings.Contains(string(got), "pack-00001") {
+			if !strings.Contains(got, "pack-00001") {
 				t.Error("the page is not pack-00001's")
 			}
+			got = string(testutil.ReadFile(t, filepath.Join(dir, "packs", "pack-00002", "index.html")))
+			if strings.Contains(got, "PWNED") || !strings.Contains(got, "Content-Security-Policy") {
+				t.Error("the planted page was carried into the new site")
+			}
 		})
+	}
+	// Without a cache nothing vouches for the previous pages: none reused.
+	dir := t.TempDir()
+	root, shards := synth(t, dir, packs)
+	testutil.Must(t, BuildHook(prev, elsewhere)(dir, &build.Snapshot{Root: root, Shards: shards}))
+	if strings.Contains(string(testutil.ReadFile(t, filepath.Join(dir, "packs", "pack-00001", "index.html"))), marker) {
+		t.Error("a page was reused with no cache recording what this machine wrote")
 	}
 }
 
@@ -76,5 +95,33 @@ func TestCatalogueGC(t *testing.T) {
 	restore()
 	if got := debug.SetGCPercent(77); got != 77 {
 		t.Errorf("GC percent after: %d, want 77 restored", got)
+	}
+}
+
+// TestCheckWritten: the build's short cut trusts an out dir only when
+// every catalogue file there is bytes this machine wrote (attackS F1b:
+// an edited assets/app.js survived "nothing to do" and was published).
+func TestCheckWritten(t *testing.T) {
+	cache := t.TempDir()
+	dir, _ := writeSite(t, manyPacks(2, 1), Options{Cache: cache})
+	testutil.Must(t, CheckWritten(cache, dir))
+	for _, rel := range []string{"assets/app.js", "index.html", "packs/pack-00001/index.html", "packs/pack-00000/feed.xml"} {
+		t.Run(rel, func(t *testing.T) {
+			p := filepath.Join(dir, filepath.FromSlash(rel))
+			genuine := testutil.ReadFile(t, p)
+			testutil.Must(t, os.WriteFile(p, append(bytes.Clone(genuine), "\n//x"...), 0o644))
+			defer os.WriteFile(p, genuine, 0o644)
+			err := CheckWritten(cache, dir)
+			if !errors.Is(err, ErrNotWritten) || !strings.Contains(err.Error(), p) {
+				t.Errorf("edited %s: %v, want ErrNotWritten naming it", rel, err)
+			}
+		})
+	}
+	testutil.Must(t, os.Remove(filepath.Join(dir, "assets", "style.css")))
+	if err := CheckWritten(cache, dir); !errors.Is(err, ErrNotWritten) {
+		t.Errorf("missing asset: %v", err)
+	}
+	if err := CheckWritten("", dir); !errors.Is(err, ErrNotWritten) {
+		t.Errorf("no cache: %v", err)
 	}
 }

@@ -131,6 +131,7 @@ func TestCatalogueRefusesLinksPlantedMidBuild(t *testing.T) {
 func TestReuseRefusesSpecialPages(t *testing.T) {
 	packs := manyPacks(3, 1)
 	_, want := writeSite(t, packs, Options{})
+	cache := t.TempDir()
 	for _, tc := range []struct {
 		name  string
 		plant func(t *testing.T, page string)
@@ -147,13 +148,13 @@ func TestReuseRefusesSpecialPages(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			prev, _ := writeSite(t, packs, Options{})
+			prev, _ := writeSite(t, packs, Options{Cache: cache})
 			tc.plant(t, filepath.Join(prev, "packs", "pack-00001", "index.html"))
 			dir := t.TempDir()
 			root, shards := synth(t, dir, packs)
 			var st Stats
 			done := make(chan error, 1)
-			go func() { done <- WriteOptions(dir, root, shards, Options{Previous: prev, Stats: &st}) }()
+			go func() { done <- WriteOptions(dir, root, shards, Options{Previous: prev, Cache: cache, Stats: &st}) }()
 			select {
 			case err := <-done:
 				testutil.Must(t, err)

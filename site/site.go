@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -57,14 +56,17 @@ const pageVersion = "site-4"
 // Options tune Write.
 type Options struct {
 	// Previous is the directory of the previous build's site, if local.
-	// A pack page (and its logo) whose reuse key matches is copied from
-	// there instead of re-reading the release archive.
+	// A pack page (and its feed and logo) whose reuse key matches, and
+	// whose bytes this machine wrote there (Cache's file facts), is
+	// copied from there instead of re-reading the release archive.
 	Previous string
 	// Jobs is how many packs are rendered at once; default GOMAXPROCS.
 	Jobs int
 	// Cache is a directory on the build machine (the build's
 	// VerifiedDir) where the images found in each newest archive are
-	// remembered by digest; "" finds them again for every page rendered.
+	// remembered by digest, and the digest of every catalogue file
+	// written (fileFacts); "" finds the images again for every page
+	// rendered, and reuses no page of Previous.
 	Cache string
 	// Images are the images the build found in the releases it
 	// archived, by archive SHA-256 (build.Snapshot.Images): a newest
@@ -129,6 +131,7 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 	g := &gen{dir: dir, out: out, real: map[string]bool{}, prev: o.Previous, root: root, names: names, repo: parseRepo(root.Source.Repo), inPlace: sameDir(dir, o.Previous)}
 	g.key = templateKeyOnce()
 	g.images = loadImageCache(o.Cache)
+	g.facts = loadFileFacts(o.Cache)
 	g.given = o.Images
 	defer g.images.close()
 
@@ -155,7 +158,11 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 	// The image cache only saves work: a cache dir that cannot be
 	// written leaves the next build to find the images again.
 	_ = g.images.save()
-	return g.writeIndex(entries)
+	if err := g.writeIndex(entries); err != nil {
+		return err
+	}
+	g.facts.save()
+	return nil
 }
 
 func (g *gen) stats() Stats {
@@ -206,6 +213,7 @@ type gen struct {
 	key       string
 	inPlace   bool // dir is the previous site itself: reused files stay
 	images    *imageCache
+	facts     *fileFacts                // what this machine wrote: only that is reused
 	given     map[string]*images.Report // Options.Images
 
 	rendered, reused, found, built, compared atomic.Int64
@@ -311,6 +319,7 @@ func (g *gen) writeFile(rel string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("catalogue: %w", err)
 	}
+	g.facts.add(rel, data)
 	return nil
 }
 
@@ -393,82 +402,58 @@ func keyMeta(key string, logo bool) string {
 	return key + " " + l
 }
 
-// reusable reports whether the previous build's page for this pack has
-// the same key, and whether it shows a logo (which must still be there).
-// Only the head of the page is read. The previous site may be a shared
-// out dir: a page that is a link or a FIFO (whose open would block) is
-// not reused, it is rendered again (and a link there then refused).
-func (g *gen) reusable(name, key string) (ok, logo bool) {
+// reused is a previous build's page, feed and logo (nil: none), each
+// read once and proved to be bytes this machine wrote at its path.
+type reused struct{ page, feed, logo []byte }
+
+// reusable returns the previous build's files for this pack when its
+// page has the same key and every file it needs is bytes this machine's
+// packgen wrote there (g.facts): a previous site is not trusted (a
+// bucket synced to a dir, a CI cache, a shared out dir), and a page
+// planted there keeping a valid key meta (its CSP removed, an inline
+// script added) must be rendered again, not signed into this build.
+// safefile reads no link or FIFO (whose open would block); such a page
+// is rendered again (and a link there then refused).
+func (g *gen) reusable(name, key string) *reused {
 	if g.prev == "" {
-		return false, false
+		return nil
 	}
-	old := filepath.Join(g.prev, filepath.FromSlash(packDir(name)))
-	if fi, err := os.Lstat(filepath.Join(old, pageFile)); err != nil || !fi.Mode().IsRegular() {
-		return false, false
+	page := g.facts.readVouched(g.prev, PagePath(name))
+	if page == nil {
+		return nil
 	}
-	f, err := safefile.Open(filepath.Join(old, pageFile))
-	if err != nil {
-		return false, false
-	}
-	head := make([]byte, 1024)
-	n, _ := io.ReadFull(f, head)
-	f.Close()
-	head = head[:n]
+	head := page[:min(len(page), 1024)]
 	for _, flag := range []bool{false, true} {
 		want := []byte(`<meta name="packgen-page" content="` + keyMeta(key, flag) + `">`)
 		if !bytes.Contains(head, want) {
 			continue
 		}
-		if fi, err := os.Lstat(filepath.Join(old, FeedFile)); err != nil || !fi.Mode().IsRegular() {
-			return false, false
+		r := &reused{page: page, feed: g.facts.readVouched(g.prev, path.Join(packDir(name), FeedFile))}
+		if r.feed == nil {
+			return nil
 		}
-		if !flag {
-			return true, false
+		if flag {
+			if r.logo = g.facts.readVouched(g.prev, path.Join(packDir(name), logoFile)); r.logo == nil || len(r.logo) > maxLogo {
+				return nil
+			}
 		}
-		fi, err := os.Lstat(filepath.Join(old, logoFile))
-		if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxLogo {
-			return false, false
-		}
-		return true, true
+		return r
 	}
-	return false, false
+	return nil
 }
 
-// maxReused bounds a previous build's page, feed or logo copied when it
-// cannot be hard-linked: far above any page packgen writes.
+// maxReused bounds a previous build's page, feed or logo read for
+// reuse: far above any page packgen writes.
 const maxReused = 64 << 20
 
-// reuse places the previous build's file rel into the stage: a hard link
-// when possible (nothing ever rewrites a site file in place), else a copy.
-func (g *gen) reuse(rel string) error {
+// reuse places a previous build's file rel, proved to hold data, into
+// the stage. The bytes checked are the bytes written: a hard link would
+// share the file with a previous site others can write.
+func (g *gen) reuse(rel string, data []byte) error {
 	if g.inPlace {
 		return nil // already there
 	}
-	// A link takes two paths, and os.Root links only inside itself: the
-	// stage's side is checked first. (The stage is the build's own new
-	// directory, which nobody else can write; and a hard link is never
-	// made through a link at its own name.)
-	name := filepath.FromSlash(rel)
-	if err := g.noLinks(name, false); err != nil {
-		return err
-	}
-	from := filepath.Join(g.prev, name)
-	to := filepath.Join(g.dir, name)
-	if err := os.Link(from, to); err == nil {
-		return nil
-	} else if errors.Is(err, fs.ErrNotExist) {
-		if err := g.out.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			return fmt.Errorf("catalogue: %w", err)
-		}
-		if os.Link(from, to) == nil {
-			return nil
-		}
-	}
-	b, err := safefile.ReadFile(from, maxReused)
-	if err != nil {
-		return fmt.Errorf("catalogue: reuse %s: %w", rel, err)
-	}
-	return g.writeFile(rel, b)
+	return g.writeFile(rel, data)
 }
 
 // packPage renders (or reuses) one pack's page and logo.
@@ -478,18 +463,18 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ok, logo := g.reusable(s.Name, key); ok {
-		if logo {
+	if r := g.reusable(s.Name, key); r != nil {
+		if r.logo != nil {
 			e.HasLogo = true
-			if err := g.reuse(path.Join(packDir(s.Name), logoFile)); err != nil {
+			if err := g.reuse(path.Join(packDir(s.Name), logoFile), r.logo); err != nil {
 				return nil, err
 			}
 		}
-		if err := g.reuse(path.Join(packDir(s.Name), FeedFile)); err != nil {
+		if err := g.reuse(path.Join(packDir(s.Name), FeedFile), r.feed); err != nil {
 			return nil, err
 		}
 		g.reused.Add(1)
-		return e, g.reuse(PagePath(s.Name))
+		return e, g.reuse(PagePath(s.Name), r.page)
 	}
 	g.rendered.Add(1)
 	files, err := g.readNewest(s.Name, e.Latest)

@@ -22,6 +22,7 @@ import (
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/sitedir"
+	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
 )
@@ -79,10 +80,14 @@ func TestReuse(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, "packs")); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteOptions(dir, root, shards, Options{Previous: prev}); err != nil {
+	var st Stats
+	if err := WriteOptions(dir, root, shards, Options{Previous: prev, Cache: cache, Stats: &st}); err != nil {
 		t.Fatalf("reuse read an archive: %v", err)
 	}
 	diffFiles(t, "reused", first, catalogueFiles(t, dir))
+	if st.Reused != len(packs) || st.Rendered != 0 {
+		t.Errorf("reused %d, rendered %d; want all %d reused", st.Reused, st.Rendered, len(packs))
+	}
 
 	// Changes: a new version of two packs (split's new latest view
 	// compares files and images again), a removed dependency target, a
@@ -109,9 +114,14 @@ func TestReuse(t *testing.T) {
 	}
 
 	// In place (the previous site is the target): same result as fresh.
-	inPlace, _ := writeSite(t, packs, Options{})
+	// A page planted there (attackS F1: an inline script, the reuse key
+	// kept) is rendered again, not kept.
+	inPlace, _ := writeSite(t, packs, Options{Cache: cache})
+	planted := filepath.Join(inPlace, "packs", "pack-00005", "index.html")
+	evil := bytes.Replace(testutil.ReadFile(t, planted), []byte("<body>"), []byte("<body><script>alert(1)</script>"), 1)
+	testutil.Must(t, os.WriteFile(planted, evil, 0o644))
 	root2, shards2 := synth(t, inPlace, changed)
-	if err := WriteOptions(inPlace, root2, shards2, Options{Previous: inPlace}); err != nil {
+	if err := WriteOptions(inPlace, root2, shards2, Options{Previous: inPlace, Cache: cache}); err != nil {
 		t.Fatal(err)
 	}
 	got := catalogueFiles(t, inPlace)
@@ -123,7 +133,7 @@ func TestReuse(t *testing.T) {
 	if err := os.Remove(filepath.Join(prev, "packs/pack-00000/logo.png")); err != nil {
 		t.Fatal(err)
 	}
-	_, again := writeSite(t, packs, Options{Previous: prev})
+	_, again := writeSite(t, packs, Options{Previous: prev, Cache: cache})
 	diffFiles(t, "logo gone", first, again)
 }
 

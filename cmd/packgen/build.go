@@ -199,6 +199,7 @@ func fillBuildOptions(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) 
 	}
 	if !o.noSite {
 		o.Site = site.CachedBuildHook(o.Previous, o.Out, o.VerifiedDir)
+		o.SiteCheck = site.CheckHook(o.VerifiedDir)
 	}
 	o.Stamp, o.Force = build.ProgramStamp(version, o.Signer), o.force
 	o.Log = g.stderr

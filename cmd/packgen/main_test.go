@@ -206,6 +206,23 @@ func TestEndToEnd(t *testing.T) {
 	if out := pg(0, "build", "--repo", "repo", "--out", "site", "--key", "reg.key", "--force"); strings.Contains(out, "nothing to do") || !strings.Contains(out, "10 releases (0 archived, 10 reused") {
 		t.Fatalf("build --force: %s", out)
 	}
+	// Not when a catalogue file in the out dir changed (attackS F1b: a
+	// CI cache or a shared dir edits assets/app.js, which runs on every
+	// page whatever the CSP; F1: a page planted in the out dir, its CSP
+	// removed): the build runs and writes them again.
+	appJS, page := filepath.Join(tmp, "site/assets/app.js"), filepath.Join(tmp, "site/packs/falco/index.html")
+	genuineJS, genuinePage := testutil.ReadFile(t, appJS), testutil.ReadFile(t, page)
+	testutil.Must(t, os.WriteFile(appJS, append(bytes.Clone(genuineJS), `document.title="PWNED"`...), 0o644))
+	testutil.Must(t, os.WriteFile(page, bytes.Replace(genuinePage, []byte("<body>"), []byte("<body><script>document.title='PWNED'</script>"), 1), 0o644))
+	if out := pg(0, "build", "--repo", "repo", "--out", "site", "--key", "reg.key"); strings.Contains(out, "nothing to do") || !strings.Contains(out, "site/assets/app.js holds bytes packgen did not write there") {
+		t.Fatalf("build after assets/app.js changed: %s", out)
+	}
+	if !bytes.Equal(testutil.ReadFile(t, appJS), genuineJS) || !bytes.Equal(testutil.ReadFile(t, page), genuinePage) {
+		t.Fatal("the build kept a changed assets/app.js or a planted page")
+	}
+	if out := pg(0, "build", "--repo", "repo", "--out", "site", "--key", "reg.key"); !strings.Contains(out, "nothing to do") {
+		t.Fatalf("build after the catalogue was written again: %s", out)
+	}
 	// Uncommitted edits are not built, and the build says so.
 	if err := os.WriteFile(filepath.Join(tmp, "repo/packs/calico-3.27.3/values.yaml.new"), []byte("x: 1\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -7,10 +7,39 @@
 package factfile
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+
+	"github.com/packgen/packgen/internal/safefile"
 )
+
+// Read returns file's text, "" when it is missing, unreadable, not a
+// regular file or past max bytes (the caller's facts then start over).
+// One string: every fact the caller keeps is a substring of it, not a
+// string of its own (tens of thousands of lines).
+func Read(file string, max int64) string {
+	if file == "" {
+		return ""
+	}
+	f, err := safefile.Open(file)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > max {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(int(fi.Size()))
+	if _, err := io.Copy(&b, io.LimitReader(f, max)); err != nil {
+		return ""
+	}
+	return b.String()
+}
 
 // chunk keeps each write under PIPE_BUF (4 KiB on Linux): a write that
 // small with O_APPEND lands whole, so lines of concurrent runs never
@@ -48,4 +77,62 @@ func Append(file string, lines []string, max int64, perm os.FileMode) {
 		}
 	}
 	f.WriteString(b.String())
+}
+
+// Set is a fact file's facts in memory: those read back (Load) and
+// those this run added, which Save appends. A Set with no file
+// remembers only for this run.
+type Set struct {
+	file  string
+	max   int64
+	mu    sync.Mutex
+	Known map[string]bool // read back or added; for tests
+	added []string
+}
+
+// Load reads file ("" for none) up to max bytes (Read) and keeps the
+// lines keep accepts.
+func Load(file string, max int64, keep func(line string) bool) *Set {
+	s := &Set{file: file, max: max, Known: map[string]bool{}}
+	if file == "" {
+		return s
+	}
+	all := Read(file, max)
+	s.Known = make(map[string]bool, strings.Count(all, "\n")+64)
+	for line := range strings.Lines(all) {
+		if line = strings.TrimSuffix(line, "\n"); keep(line) {
+			s.Known[line] = true
+		}
+	}
+	return s
+}
+
+// Enabled reports whether the set has a file to remember in.
+func (s *Set) Enabled() bool { return s != nil && s.file != "" }
+
+// Has reports whether fact k is known.
+func (s *Set) Has(k string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Known[k]
+}
+
+// Add records fact k ("" is ignored).
+func (s *Set) Add(k string) {
+	if k == "" {
+		return
+	}
+	s.mu.Lock()
+	if !s.Known[k] {
+		s.Known[k] = true
+		s.added = append(s.added, k)
+	}
+	s.mu.Unlock()
+}
+
+// Save appends the facts added (Append, with perm).
+func (s *Set) Save(perm os.FileMode) {
+	if s.Enabled() {
+		Append(s.file, s.added, s.max, perm)
+	}
 }

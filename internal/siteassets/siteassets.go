@@ -8,7 +8,9 @@
 package siteassets
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"io/fs"
 	"slices"
 )
@@ -50,4 +52,17 @@ func Names() []string {
 // catalogue writes or once wrote.
 func Owned(name string) bool {
 	return slices.Contains(Names(), name) || slices.Contains(retired, name)
+}
+
+// Digest returns the hex SHA-256 of the embedded file name (a file
+// directly under Dir written from FS), and whether there is one: publish
+// refuses a site whose copy differs, as app.js runs on every page
+// (script-src 'self') and nothing else checks it.
+func Digest(name string) (string, bool) {
+	b, err := fs.ReadFile(FS, name)
+	if err != nil || name == CatalogJS {
+		return "", false
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), true
 }

@@ -23,6 +23,7 @@ func main() {
 	withSite := flag.Bool("site", false, "write the HTML catalogue")
 	cpu := flag.String("cpu", "", "CPU profile file")
 	mem := flag.String("mem", "", "heap profile file")
+	cache := flag.String("cache", "", "the build machine's cache dir, as packgen build's: the catalogue reuses only pages it records (none without)")
 	phases := flag.Bool("phases", false, "print when releases start and finish and when the catalogue runs")
 	flag.Parse()
 	t := time.Now()
@@ -43,7 +44,7 @@ func main() {
 		o.Site = func(dir string, s *build.Snapshot) error {
 			note("catalogue starts")
 			defer note("catalogue done")
-			return site.WriteOptions(dir, s.Root, s.Shards, site.Options{Previous: *out})
+			return site.WriteOptions(dir, s.Root, s.Shards, site.Options{Previous: *out, Cache: *cache})
 		}
 	}
 	o.Progress = func(done, total int) {
