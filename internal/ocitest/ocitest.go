@@ -41,6 +41,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -102,6 +103,11 @@ type Registry struct {
 	log    []string
 	logged time.Time // when the last access-log line came
 	tokens int
+	// ready is the URL of the registry's /v2/; AccessLog's barrier
+	// requests go there, and barrierSeen is the last one logged.
+	ready       string
+	barriers    int
+	barrierSeen int
 
 	private []string // Config.Private
 }
@@ -176,15 +182,37 @@ func writeTLS(t TB, caFile, certFile, keyFile string) *tls.Certificate {
 }
 
 // logQuiet is how long the access log must have been still before
-// AccessLog reads it: the registry writes a request's line after its
-// response, so a client can be answered before the line comes (a loaded
-// machine's TestPublishOCI counted 2 of the 3 HEADs it had sent).
-const logQuiet = 250 * time.Millisecond
+// AccessLog reads it, once its barrier line has come.
+const logQuiet = 100 * time.Millisecond
+
+// barrierParam marks AccessLog's own requests, which the log leaves out.
+const barrierParam = "packgen-barrier="
 
 // AccessLog returns the registry's access-log lines so far: one per
-// request, like `"GET /v2/NAME/manifests/TAG HTTP/1.1" 200 …`. It
-// waits until no line has come for logQuiet (2 s at most).
+// request, like `"GET /v2/NAME/manifests/TAG HTTP/1.1" 200 …`. The
+// registry writes a request's line after its response, so a client can
+// be answered before the line comes (a loaded machine's TestPublishOCI
+// counted 2 of the 3 HEADs it had sent, TestOCIWitness a line of the
+// step before its count). AccessLog first makes a request of its own
+// and waits for its line (5 s at most): the lines of requests answered
+// before it are then in, but for the rare one written after a later
+// response, which waiting until no line has come for logQuiet covers.
 func (r *Registry) AccessLog() []string {
+	r.mu.Lock()
+	r.barriers++
+	id := r.barriers
+	r.mu.Unlock()
+	if resp, err := r.httpClient().Get(r.ready + "?" + barrierParam + strconv.Itoa(id)); err == nil {
+		resp.Body.Close()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			r.mu.Lock()
+			seen := r.barrierSeen >= id
+			r.mu.Unlock()
+			if seen {
+				break
+			}
+		}
+	}
 	for deadline := time.Now().Add(2 * time.Second); ; {
 		r.mu.Lock()
 		still := time.Since(r.logged)
@@ -429,6 +457,7 @@ func (r *Registry) run(t TB, bin, cfgPath, ready string) error {
 		return err
 	}
 	r.pid = cmd.Process.Pid
+	r.ready = ready
 	var all []string
 	done := make(chan struct{})
 	go func() {
@@ -441,7 +470,13 @@ func (r *Registry) run(t TB, bin, cfgPath, ready string) error {
 			all = append(all, line)
 			// Access-log lines are the combined log format's
 			// `"METHOD /path HTTP/1.1" status`.
-			if strings.Contains(line, ` /v2`) && strings.Contains(line, ` HTTP/`) {
+			if _, b, ok := strings.Cut(line, barrierParam); ok {
+				if f := strings.Fields(b); len(f) > 0 {
+					if id, err := strconv.Atoi(f[0]); err == nil && id > r.barrierSeen {
+						r.barrierSeen = id
+					}
+				}
+			} else if strings.Contains(line, ` /v2`) && strings.Contains(line, ` HTTP/`) {
 				r.log = append(r.log, line)
 				r.logged = time.Now()
 			}
