@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/images"
@@ -129,7 +130,15 @@ func (b *builder) plan(ctx context.Context) error {
 		prevLoc = o.Out
 	}
 	o.verified = loadVerified(o.VerifiedDir)
-	prev, err := loadPreviousVia(ctx, prevLoc, o.Trust, o.PreviousOCI)
+	// The expiry is judged on the index.json this build verifies and
+	// builds on: CheckInputs' earlier read is only a fast path (a
+	// server may answer it with a fresh index and this read with a
+	// replayed, expired one).
+	fresh := func(r *index.Root) error { return checkFresh(*o, r, time.Now()) }
+	if o.Previous == "" {
+		fresh = nil // the out dir itself: a build re-dates its own
+	}
+	prev, err := loadPreviousVia(ctx, prevLoc, o.Trust, o.PreviousOCI, fresh)
 	if err != nil {
 		return err
 	}

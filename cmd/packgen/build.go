@@ -227,7 +227,7 @@ func buildErr(g *globalOptions, err error) error {
 		return badErr(err)
 	case errors.Is(err, build.ErrSignedPrevious):
 		return usageErr("%v", err) // --key left out
-	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, build.ErrLog), errors.Is(err, index.ErrDigestMismatch):
+	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, build.ErrLog), errors.Is(err, build.ErrExpiredPrevious), errors.Is(err, index.ErrDigestMismatch):
 		// The previous build failed its checks: what was checked is bad.
 		return badErr(err)
 	case errors.Is(err, build.ErrOutDir):
