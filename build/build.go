@@ -342,13 +342,15 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, met
 	// Validate's image check, the one part of validation that renders
 	// charts: its errors refuse the release as validate does (its
 	// warnings are validate's to give). A missing or failed chart
-	// renderer fails the build (the machine's fault, as in validate).
+	// renderer fails the build (the machine's fault, as in validate); a
+	// chart past its time or memory bound is the release's error, with
+	// images.ErrChartLimit beside it (collect: no record remembers it).
 	imageProbs, found, err := images.CheckRelease(p, prefix, probs)
-	if err != nil {
+	if err != nil && !errors.Is(err, images.ErrChartLimit) {
 		return index.Release{}, nil, nil, err
 	}
 	if errs := imageProbs.Errors(); len(errs) > 0 {
-		return index.Release{}, annotate(append(probs, errs...), r), nil, nil
+		return index.Release{}, annotate(append(probs, errs...), r), nil, err
 	}
 	rel := record(m, r)
 	apath := index.ArchivePath(m.Name, m.Version)

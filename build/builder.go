@@ -31,6 +31,9 @@ type builder struct {
 	repo *source.Repo
 
 	inputs, commitHash string // the build record's key (stamp.go); "" when not recorded
+	// unrecorded: a release was refused for a chart past the renderer's
+	// limits (collect), which the machine may have caused: no record.
+	unrecorded bool
 
 	prev    *previous
 	stage   string // o.Out itself when updating in place
@@ -300,7 +303,11 @@ func (b *builder) collect() error {
 	b.replayed = append(b.replayed, b.src.Warnings...)
 	for _, j := range b.jobs {
 		res.Problems = append(res.Problems, j.probs.Warnings()...)
-		if j.err != nil {
+		if errors.Is(j.err, images.ErrChartLimit) && j.probs.HasErrors() {
+			// The release's error (buildRelease), but a loaded machine
+			// can time out too: the record must not remember it.
+			b.unrecorded = true
+		} else if j.err != nil {
 			return fmt.Errorf("pack %s: %w", j.shown(), j.err)
 		}
 		if j.probs.HasErrors() {
@@ -436,7 +443,7 @@ func (b *builder) commit(ctx context.Context) error {
 	b.committed = true
 	b.o.verified.save()
 	b.res.Problems.Sort()
-	if b.inputs != "" && b.src.Commit == b.commitHash {
+	if b.inputs != "" && b.src.Commit == b.commitHash && !b.unrecorded {
 		b.replayed.Sort()
 		writeStamp(ctx, b.o, b.inputs, b.commitHash, b.res, b.replayed)
 	}
