@@ -77,7 +77,11 @@ type Options struct {
 	// GeneratedAt overrides the commit time as the index's time (e.g.
 	// from SOURCE_DATE_EPOCH to refresh expiry without a new commit).
 	GeneratedAt time.Time
-	Jobs        int // parallel releases; default GOMAXPROCS
+	// Clock is the time a previous build's expiry is judged at
+	// (ErrExpiredPrevious); nil: time.Now. Tests building on fixtures
+	// dated in the past set it.
+	Clock func() time.Time
+	Jobs  int // parallel releases; default GOMAXPROCS
 
 	// Site, when set, adds files (the HTML catalogue) to the staged site,
 	// or, in an update in place, to Out itself (dir == Out: write files

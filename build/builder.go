@@ -137,7 +137,11 @@ func (b *builder) plan(ctx context.Context) error {
 	// builds on: CheckInputs' earlier read is only a fast path (a
 	// server may answer it with a fresh index and this read with a
 	// replayed, expired one).
-	fresh := func(r *index.Root) error { return checkFresh(*o, r, time.Now()) }
+	clock := o.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	fresh := func(r *index.Root) error { return checkFresh(*o, r, clock()) }
 	if o.Previous == "" {
 		fresh = nil // the out dir itself: a build re-dates its own
 	}

@@ -118,7 +118,7 @@ func TestCheckInputs(t *testing.T) {
 		if _, err := CheckInputs(t.Context(), o, false); err != nil {
 			t.Fatalf("CheckInputs on the fresh answer: %v", err)
 		}
-		_, err := run(t, r.Dir, filepath.Join(tmp, "flipped"), func(b *Options) { b.Previous, b.GeneratedAt = flip.URL, now })
+		_, err := run(t, r.Dir, filepath.Join(tmp, "flipped"), func(b *Options) { b.Previous, b.GeneratedAt, b.Clock = flip.URL, now, nil })
 		if !errors.Is(err, ErrExpiredPrevious) || !strings.Contains(err.Error(), "expired at 2025-01-01") {
 			t.Fatalf("Run on the expired answer = %v, want ErrExpiredPrevious", err)
 		}
