@@ -63,8 +63,13 @@ type Options struct {
 	Registry string // registry name; default: the repository dir name
 	RepoURL  string // source repository URL; default: origin's
 
-	SkipInvalid bool   // leave invalid releases out instead of failing
-	Signer      Signer // nil: unsigned registry
+	SkipInvalid bool // leave invalid releases out instead of failing
+	// NewLog lets a signing build start a new transparency log over a
+	// previous build that has none to extend (unsigned, or signed
+	// without a log): a registry's first signed build. Without it that
+	// is ErrNewLog.
+	NewLog bool
+	Signer Signer // nil: unsigned registry
 	// Trust holds the public keys the registry trusts for what this
 	// build did not make itself: the previous build's index.json and the
 	// signatures of releases carried over from it. The build key's own

@@ -170,6 +170,9 @@ func (b *builder) plan(ctx context.Context) error {
 		// otherwise, though it is ErrUntrustedPrevious (errmark).
 		return errmark.New(ErrUntrustedPrevious, "previous build is another registry's: %s is the build of registry %q, this build is registry %s: the name is the registry's signed identity, which clients pin; pass --name %q to extend that registry (and keep passing it: CI's checkout may be named otherwise), or point --previous at this registry's build", prevLoc, prev.root.Registry, this, prev.root.Registry)
 	}
+	if err := checkNewLog(*o, prev); err != nil {
+		return err
+	}
 	o.inPlace = canUpdateInPlace(*o, prev)
 	if o.inPlace {
 		if err := linkAtTop(o.Out); err != nil {

@@ -25,6 +25,37 @@ import (
 // the log holds (one would be dropped).
 var ErrLog = errors.New("previous build's transparency log cannot be extended")
 
+// ErrNewLog: a signing build whose previous build exists but has no log
+// it can extend (unsigned, or signed without one) would start a new log;
+// refused unless Options.NewLog says that is meant, or the previous
+// build is the out dir itself (checkNewLog).
+var ErrNewLog = errors.New("this build would start a new transparency log")
+
+// checkNewLog refuses a signing build that would start a new log over a
+// previous build that exists (attackS F7). A new log is right for a
+// registry's first signed build; anywhere else it replaces a log clients
+// already hold, and every client that saw the old one refuses the new
+// one as a forked history. A bucket writer with no key can bring that
+// about by replacing the live registry with an unsigned build of the
+// public repository: nothing in that copy says a log ever existed, so
+// only the operator can say a new one is meant.
+func checkNewLog(o Options, p *previous) error {
+	if o.Signer == nil || o.NewLog || p.root == nil || (p.signed && p.root.Log != nil) {
+		return nil
+	}
+	if o.Previous == "" || samePath(o.Previous, o.Out) {
+		// The out dir itself, the operator's own last build (as for its
+		// expiry: checkFresh): `build --out site`, then `--key`.
+		return nil
+	}
+	what := "is unsigned"
+	if p.signed {
+		what = "is signed but has no transparency log"
+	}
+	return fmt.Errorf("%w: the previous build (%s, serial %d) %s, so this signing build would start a new log. That is right only for the registry's first signed build: if a signed build with a log was ever published here, every client that saw it refuses the new log as a forked history until its state is removed by hand, and witnesses see an equivocation. Check first that the registry clients use has no log (%s missing there, no witness holding a checkpoint of it) and that --previous is that registry and not a copy someone replaced it with; then pass --new-log",
+		ErrNewLog, p.loc, p.root.Serial, what, translog.CheckpointPath)
+}
+
 // logErr wraps a failure to extend the previous build's log: ErrLog,
 // what was checked and found bad (a file the index pins that is missing
 // or does not match is ErrTampered too), unless reading or writing

@@ -89,6 +89,7 @@ records the build too).`,
 	f.StringVar(&o.Previous, "previous", "", "reuse this previous build instead of the one in --out")
 	o.oci.add(c)
 	f.BoolVar(&o.previousOptional, "previous-optional", false, "with --previous: a location without index.json is a first build (default: an error, so a mistyped URL cannot start the registry afresh)")
+	f.BoolVar(&o.NewLog, "new-log", false, "with --key and --previous: start a new transparency log over a previous build that has none (unsigned, or signed without a log): the registry's first signed build (default: an error, since clients that saw an older log refuse a new one)")
 	f.BoolVar(&o.refresh, "refresh", false, "date the index now instead of at the commit: re-signs index.json with a new serial and expiry (a scheduled job keeps a quiet registry from expiring)")
 	f.StringArrayVar(&o.previousKeys, "previous-key", nil, "public key the previous build may be signed with besides --key's (an old key during a rotation); repeatable")
 	f.StringVar(&o.Registry, "name", "", "registry name, its signed identity that clients pin: keep it the same in every build (default: the name of the repository's top-level directory, wherever the command runs)")
@@ -225,8 +226,8 @@ func buildErr(g *globalOptions, err error) error {
 		return usageErr("%v", err)
 	case errors.Is(err, source.ErrShallow), errors.Is(err, source.ErrDuplicate), errors.Is(err, build.ErrOutLink), errors.Is(err, retire.ErrFile):
 		return badErr(err)
-	case errors.Is(err, build.ErrSignedPrevious):
-		return usageErr("%v", err) // --key left out
+	case errors.Is(err, build.ErrSignedPrevious), errors.Is(err, build.ErrNewLog):
+		return usageErr("%v", err) // --key, --new-log left out
 	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, build.ErrLog), errors.Is(err, build.ErrExpiredPrevious), errors.Is(err, index.ErrDigestMismatch):
 		// The previous build failed its checks: what was checked is bad.
 		return badErr(err)
