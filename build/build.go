@@ -69,7 +69,12 @@ type Options struct {
 	// without a log): a registry's first signed build. Without it that
 	// is ErrNewLog.
 	NewLog bool
-	Signer Signer // nil: unsigned registry
+	// LogAnchor, when set, is a checkpoint of the registry's log kept
+	// outside what Previous reads (the one published last, or a
+	// witness's): the previous build's log must extend it
+	// (ErrBehindAnchor).
+	LogAnchor []byte
+	Signer    Signer // nil: unsigned registry
 	// Trust holds the public keys the registry trusts for what this
 	// build did not make itself: the previous build's index.json and the
 	// signatures of releases carried over from it. The build key's own

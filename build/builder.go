@@ -173,6 +173,9 @@ func (b *builder) plan(ctx context.Context) error {
 	if err := checkNewLog(*o, prev); err != nil {
 		return err
 	}
+	if err := checkAnchor(ctx, *o, prev); err != nil {
+		return err
+	}
 	o.inPlace = canUpdateInPlace(*o, prev)
 	if o.inPlace {
 		if err := linkAtTop(o.Out); err != nil {

@@ -31,6 +31,46 @@ var ErrLog = errors.New("previous build's transparency log cannot be extended")
 // build is the out dir itself (checkNewLog).
 var ErrNewLog = errors.New("this build would start a new transparency log")
 
+// ErrBehindAnchor: the previous build's log does not extend the log
+// anchor (Options.LogAnchor), a checkpoint kept outside the bucket: the
+// previous build is an older generation, or not this log at all.
+var ErrBehindAnchor = errors.New("the previous build's log does not extend the log anchor")
+
+// checkAnchor refuses a previous build whose log does not extend
+// o.LogAnchor (attackS F4): a checkpoint of the newest tree known
+// outside what --previous reads (saved after the last publish, or the
+// one a witness keeps in its state directory), so a writer of the
+// bucket who puts an older, unexpired generation back cannot have the
+// build sign a log without what was published since.
+func checkAnchor(ctx context.Context, o Options, p *previous) error {
+	if len(o.LogAnchor) == 0 {
+		return nil
+	}
+	if p.root == nil || !p.signed || p.root.Log == nil {
+		return fmt.Errorf("%w: --previous %s has no signed transparency log, and the anchor is a checkpoint of one: the registry was replaced by an unsigned or older copy; restore the live registry (the bucket's object versions, the last CI artefact) before building", ErrBehindAnchor, p.loc)
+	}
+	c, err := translog.OpenCheckpoint(o.LogAnchor, p.root.Log.Key)
+	if err != nil {
+		return fmt.Errorf("%w: the anchor does not verify under the log key of --previous %s (%v): it is another log's checkpoint, or the previous build is not this registry's", ErrBehindAnchor, p.loc, err)
+	}
+	tree, _, err := translog.TreeOf(p.root)
+	if err != nil {
+		return p.logErr(err)
+	}
+	if c.Tree.N > tree.N {
+		err = fmt.Errorf("the anchor's tree has %d entries, the previous build's %d", c.Tree.N, tree.N)
+	} else {
+		err = translog.CheckConsistency(ctx, c.Tree, tree, p.fetch)
+	}
+	if err != nil {
+		if transport.Operational(err) {
+			return p.fileErr("", err)
+		}
+		return fmt.Errorf("%w: --previous %s: %v: it is an older generation than the one the anchor saw (replayed at that location) or a forked log; restore the live registry before building", ErrBehindAnchor, p.loc, err)
+	}
+	return nil
+}
+
 // checkNewLog refuses a signing build that would start a new log over a
 // previous build that exists (attackS F7). A new log is right for a
 // registry's first signed build; anywhere else it replaces a log clients
