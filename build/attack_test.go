@@ -68,7 +68,9 @@ func (f *attackFixture) rebuildAgainst(t *testing.T, site string) (string, error
 	srv := httptest.NewServer(http.FileServer(http.Dir(site)))
 	t.Cleanup(srv.Close)
 	out := filepath.Join(f.tmp, "out")
-	_, err := run(t, f.repo.Dir, out, f.signed, func(o *Options) { o.Previous = srv.URL })
+	// NewLog: the operator was talked into a new log (ErrNewLog refuses
+	// it otherwise); what is taken from the previous build is still checked.
+	_, err := run(t, f.repo.Dir, out, f.signed, func(o *Options) { o.Previous, o.NewLog = srv.URL, true })
 	return out, err
 }
 
@@ -194,7 +196,7 @@ func TestRotationKeepsCanonicalSignature(t *testing.T) {
 
 	unsigned := filepath.Join(f.tmp, "unsigned")
 	built(t, f.repo.Dir, unsigned)
-	res = built(t, f.repo.Dir, unsigned, f.signed)
+	res = built(t, f.repo.Dir, unsigned, f.signed) // in place: no NewLog needed
 	checkCanonical(t, unsigned, res, f.trust)
 }
 
@@ -242,7 +244,7 @@ func TestAttackPreviousRewritesRecord(t *testing.T) {
 	srv := httptest.NewServer(http.FileServer(http.Dir(site)))
 	t.Cleanup(srv.Close)
 	out := filepath.Join(f.tmp, "out")
-	res := built(t, f.repo.Dir, out, f.signed, func(o *Options) { o.Previous = srv.URL })
+	res := built(t, f.repo.Dir, out, f.signed, func(o *Options) { o.Previous, o.NewLog = srv.URL, true })
 	got := res.Shards[0].Releases[0]
 	if got.DisplayName != "Pack calico" || len(got.Annotations) != 0 || len(got.Dependencies) != 0 {
 		t.Fatalf("the bucket's record was signed: %+v", got)

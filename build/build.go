@@ -63,8 +63,18 @@ type Options struct {
 	Registry string // registry name; default: the repository dir name
 	RepoURL  string // source repository URL; default: origin's
 
-	SkipInvalid bool   // leave invalid releases out instead of failing
-	Signer      Signer // nil: unsigned registry
+	SkipInvalid bool // leave invalid releases out instead of failing
+	// NewLog lets a signing build start a new transparency log over a
+	// previous build that has none to extend (unsigned, or signed
+	// without a log): a registry's first signed build. Without it that
+	// is ErrNewLog.
+	NewLog bool
+	// LogAnchor, when set, is a checkpoint of the registry's log kept
+	// outside what Previous reads (the one published last, or a
+	// witness's): the previous build's log must extend it
+	// (ErrBehindAnchor).
+	LogAnchor []byte
+	Signer    Signer // nil: unsigned registry
 	// Trust holds the public keys the registry trusts for what this
 	// build did not make itself: the previous build's index.json and the
 	// signatures of releases carried over from it. The build key's own
@@ -77,7 +87,11 @@ type Options struct {
 	// GeneratedAt overrides the commit time as the index's time (e.g.
 	// from SOURCE_DATE_EPOCH to refresh expiry without a new commit).
 	GeneratedAt time.Time
-	Jobs        int // parallel releases; default GOMAXPROCS
+	// Clock is the time a previous build's expiry is judged at
+	// (ErrExpiredPrevious); nil: time.Now. Tests building on fixtures
+	// dated in the past set it.
+	Clock func() time.Time
+	Jobs  int // parallel releases; default GOMAXPROCS
 
 	// Site, when set, adds files (the HTML catalogue) to the staged site,
 	// or, in an update in place, to Out itself (dir == Out: write files
@@ -353,13 +367,15 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, met
 	// Validate's image check, the one part of validation that renders
 	// charts: its errors refuse the release as validate does (its
 	// warnings are validate's to give). A missing or failed chart
-	// renderer fails the build (the machine's fault, as in validate).
+	// renderer fails the build (the machine's fault, as in validate); a
+	// chart past its time or memory bound is the release's error, with
+	// images.ErrChartLimit beside it (collect: no record remembers it).
 	imageProbs, found, err := images.CheckRelease(p, prefix, probs)
-	if err != nil {
+	if err != nil && !errors.Is(err, images.ErrChartLimit) {
 		return index.Release{}, nil, nil, err
 	}
 	if errs := imageProbs.Errors(); len(errs) > 0 {
-		return index.Release{}, annotate(append(probs, errs...), r), nil, nil
+		return index.Release{}, annotate(append(probs, errs...), r), nil, err
 	}
 	rel := record(m, r)
 	apath := index.ArchivePath(m.Name, m.Version)

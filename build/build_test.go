@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/packgen/packgen/index"
@@ -81,7 +82,9 @@ func versionsOf(t *testing.T, res *Result, name string) []string {
 
 func run(t *testing.T, repo, out string, mod ...func(*Options)) (*Result, error) {
 	t.Helper()
-	o := Options{Repo: repo, Out: out, History: true, Registry: "test"}
+	// Fixtures are dated by their commits (gitfixture.Epoch, 2024) and
+	// expire a year on: their previous builds are judged then.
+	o := Options{Repo: repo, Out: out, History: true, Registry: "test", Clock: func() time.Time { return gitfixture.Epoch }}
 	for _, m := range mod {
 		m(&o)
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/images"
@@ -30,6 +31,9 @@ type builder struct {
 	repo *source.Repo
 
 	inputs, commitHash string // the build record's key (stamp.go); "" when not recorded
+	// unrecorded: a release was refused for a chart past the renderer's
+	// limits (collect), which the machine may have caused: no record.
+	unrecorded bool
 
 	prev    *previous
 	stage   string // o.Out itself when updating in place
@@ -129,7 +133,19 @@ func (b *builder) plan(ctx context.Context) error {
 		prevLoc = o.Out
 	}
 	o.verified = loadVerified(o.VerifiedDir)
-	prev, err := loadPreviousVia(ctx, prevLoc, o.Trust, o.PreviousOCI)
+	// The expiry is judged on the index.json this build verifies and
+	// builds on: CheckInputs' earlier read is only a fast path (a
+	// server may answer it with a fresh index and this read with a
+	// replayed, expired one).
+	clock := o.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	fresh := func(r *index.Root) error { return checkFresh(*o, r, clock()) }
+	if o.Previous == "" {
+		fresh = nil // the out dir itself: a build re-dates its own
+	}
+	prev, err := loadPreviousVia(ctx, prevLoc, o.Trust, o.PreviousOCI, fresh)
 	if err != nil {
 		return err
 	}
@@ -153,6 +169,12 @@ func (b *builder) plan(ctx context.Context) error {
 		// Signed by a trusted key all the same: the message must not say
 		// otherwise, though it is ErrUntrustedPrevious (errmark).
 		return errmark.New(ErrUntrustedPrevious, "previous build is another registry's: %s is the build of registry %q, this build is registry %s: the name is the registry's signed identity, which clients pin; pass --name %q to extend that registry (and keep passing it: CI's checkout may be named otherwise), or point --previous at this registry's build", prevLoc, prev.root.Registry, this, prev.root.Registry)
+	}
+	if err := checkNewLog(*o, prev); err != nil {
+		return err
+	}
+	if err := checkAnchor(ctx, *o, prev); err != nil {
+		return err
 	}
 	o.inPlace = canUpdateInPlace(*o, prev)
 	if o.inPlace {
@@ -291,7 +313,11 @@ func (b *builder) collect() error {
 	b.replayed = append(b.replayed, b.src.Warnings...)
 	for _, j := range b.jobs {
 		res.Problems = append(res.Problems, j.probs.Warnings()...)
-		if j.err != nil {
+		if errors.Is(j.err, images.ErrChartLimit) && j.probs.HasErrors() {
+			// The release's error (buildRelease), but a loaded machine
+			// can time out too: the record must not remember it.
+			b.unrecorded = true
+		} else if j.err != nil {
 			return fmt.Errorf("pack %s: %w", j.shown(), j.err)
 		}
 		if j.probs.HasErrors() {
@@ -448,7 +474,7 @@ func (b *builder) commit(ctx context.Context) error {
 	b.committed = true
 	b.o.verified.save()
 	b.res.Problems.Sort()
-	if b.inputs != "" && b.src.Commit == b.commitHash {
+	if b.inputs != "" && b.src.Commit == b.commitHash && !b.unrecorded {
 		b.replayed.Sort()
 		writeStamp(ctx, b.o, b.inputs, b.commitHash, b.res, b.replayed)
 	}

@@ -31,7 +31,9 @@ var (
 	// --packs-dir that exists but holds no pack built an empty registry).
 	ErrNoPacks = errors.New("no pack to publish")
 	// ErrExpiredPrevious: the previous build, read from elsewhere than
-	// the out dir, has an expired index.json (checkFresh).
+	// the out dir, has an expired index.json (checkFresh): Run judges
+	// the index.json it verifies and builds on, CheckInputs an earlier
+	// read (a fast path only).
 	ErrExpiredPrevious = errors.New("the previous build's index.json has expired")
 )
 
@@ -137,8 +139,10 @@ func checkPreviousRegistry(ctx context.Context, o Options, optional bool) error 
 // not what the registry serves now (no client accepts it): most likely
 // an older generation replayed by whoever can write the bucket, a CDN
 // cache or a mirror, whose releases since would be dropped and whose log
-// the build would fork (publish refuses that: publish.ErrFork). Refusing
-// on an index not yet verified is safe: it only ever stops a build.
+// the build would fork (publish refuses that: publish.ErrFork). Run
+// checks the root it verified and builds on (plan); CheckInputs' earlier
+// read only refuses sooner, which is safe on an index not yet verified:
+// it only ever stops a build.
 func checkFresh(o Options, r *index.Root, now time.Time) error {
 	if r.Expires.IsZero() || now.Before(r.Expires) || samePath(o.Previous, o.Out) {
 		return nil

@@ -3,6 +3,8 @@ package build
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,6 +87,41 @@ type dyingRenderer struct{}
 
 func (dyingRenderer) Render(*chartproto.Request) (*chartproto.Result, error) {
 	return nil, fmt.Errorf("%w: packgen-helm stopped while rendering", images.ErrRendererFailed)
+}
+
+// runawayRenderer is a chart past the helper's time bound, as
+// images.Helper words it.
+type runawayRenderer struct{}
+
+func (runawayRenderer) Render(*chartproto.Request) (*chartproto.Result, error) {
+	return nil, fmt.Errorf("%w: %w: rendering takes longer than 30s", images.ErrRendererFailed, images.ErrChartLimit)
+}
+
+// TestBuildChartPastLimits (attackS F5): a chart that runs the renderer
+// past its time or memory bound is its release's error (exit 1), so
+// --skip-invalid leaves that release out and builds the rest; and, as a
+// loaded machine times out too, the build writes no record that would
+// skip it again on the next build of the commit.
+func TestBuildChartPastLimits(t *testing.T) {
+	tmp, r := newRepo(t)
+	writePack(t, r, "packs/good", "good", "1.0.0", "cni", "")
+	writeChartPack(t, r, "ch", "", "nginx:1.25")
+	commit(t, r, "one")
+	defer images.SetRenderer(runawayRenderer{})()
+	_, err := run(t, r.Dir, filepath.Join(tmp, "strict"))
+	var inv *InvalidError
+	if !errors.As(err, &inv) || len(inv.Releases) != 1 || !strings.Contains(inv.Problems.Error(), "rendering takes longer than 30s") {
+		t.Fatalf("err = %v, want the release invalid for its chart", err)
+	}
+	out := filepath.Join(tmp, "site")
+	res, err := run(t, r.Dir, out, func(o *Options) { o.SkipInvalid, o.Stamp = true, "test" })
+	must(t, err)
+	if res.Skipped != 1 || res.Root.Releases != 1 || !strings.Contains(res.Problems.Error(), "rendering takes longer than 30s") {
+		t.Errorf("skipped %d, %d releases built, problems %v: want the chart's release left out and good built", res.Skipped, res.Root.Releases, res.Problems)
+	}
+	if _, err := os.Stat(filepath.Join(out, StampFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the build recorded itself (%v): the next build of this commit would not render the chart again", err)
+	}
 }
 
 // TestBuildWithoutRenderer: a release with a chart and no chart renderer

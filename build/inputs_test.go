@@ -6,12 +6,14 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,6 +98,37 @@ func TestCheckInputs(t *testing.T) {
 			}
 		})
 	}
+
+	// attackS F8: a server between CI and the registry answers
+	// CheckInputs' read of index.json with the live generation and every
+	// later request with the expired one. Run judges the index.json it
+	// verifies and builds on, so library callers are covered too.
+	t.Run("previous: fresh first, expired after (Run checks its own read)", func(t *testing.T) {
+		var roots atomic.Int32
+		fresh, stale := http.FileServer(http.Dir(live)), http.FileServer(http.Dir(site))
+		flip := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.URL.Path == "/index.json" && roots.Add(1) == 1 {
+				fresh.ServeHTTP(w, req)
+				return
+			}
+			stale.ServeHTTP(w, req)
+		}))
+		t.Cleanup(flip.Close)
+		o := Options{Repo: r.Dir, Previous: flip.URL, GeneratedAt: now, ExpiresIn: 24 * time.Hour}
+		if _, err := CheckInputs(t.Context(), o, false); err != nil {
+			t.Fatalf("CheckInputs on the fresh answer: %v", err)
+		}
+		_, err := run(t, r.Dir, filepath.Join(tmp, "flipped"), func(b *Options) { b.Previous, b.GeneratedAt, b.Clock = flip.URL, now, nil })
+		if !errors.Is(err, ErrExpiredPrevious) || !strings.Contains(err.Error(), "expired at 2025-01-01") {
+			t.Fatalf("Run on the expired answer = %v, want ErrExpiredPrevious", err)
+		}
+		if n := roots.Load(); n != 2 {
+			t.Errorf("index.json read %d times, want 2 (CheckInputs, Run)", n)
+		}
+		if _, err := os.Stat(filepath.Join(tmp, "flipped")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("a refused build left its out dir: %v", err)
+		}
+	})
 }
 
 // TestTrustedKeys: the keys a build trusts are its own public half and

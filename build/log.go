@@ -25,6 +25,77 @@ import (
 // the log holds (one would be dropped).
 var ErrLog = errors.New("previous build's transparency log cannot be extended")
 
+// ErrNewLog: a signing build whose previous build exists but has no log
+// it can extend (unsigned, or signed without one) would start a new log;
+// refused unless Options.NewLog says that is meant, or the previous
+// build is the out dir itself (checkNewLog).
+var ErrNewLog = errors.New("this build would start a new transparency log")
+
+// ErrBehindAnchor: the previous build's log does not extend the log
+// anchor (Options.LogAnchor), a checkpoint kept outside the bucket: the
+// previous build is an older generation, or not this log at all.
+var ErrBehindAnchor = errors.New("the previous build's log does not extend the log anchor")
+
+// checkAnchor refuses a previous build whose log does not extend
+// o.LogAnchor (attackS F4): a checkpoint of the newest tree known
+// outside what --previous reads (saved after the last publish, or the
+// one a witness keeps in its state directory), so a writer of the
+// bucket who puts an older, unexpired generation back cannot have the
+// build sign a log without what was published since.
+func checkAnchor(ctx context.Context, o Options, p *previous) error {
+	if len(o.LogAnchor) == 0 {
+		return nil
+	}
+	if p.root == nil || !p.signed || p.root.Log == nil {
+		return fmt.Errorf("%w: --previous %s has no signed transparency log, and the anchor is a checkpoint of one: the registry was replaced by an unsigned or older copy; restore the live registry (the bucket's object versions, the last CI artefact) before building", ErrBehindAnchor, p.loc)
+	}
+	c, err := translog.OpenCheckpoint(o.LogAnchor, p.root.Log.Key)
+	if err != nil {
+		return fmt.Errorf("%w: the anchor does not verify under the log key of --previous %s (%v): it is another log's checkpoint, or the previous build is not this registry's", ErrBehindAnchor, p.loc, err)
+	}
+	tree, _, err := translog.TreeOf(p.root)
+	if err != nil {
+		return p.logErr(err)
+	}
+	if c.Tree.N > tree.N {
+		err = fmt.Errorf("the anchor's tree has %d entries, the previous build's %d", c.Tree.N, tree.N)
+	} else {
+		err = translog.CheckConsistency(ctx, c.Tree, tree, p.fetch)
+	}
+	if err != nil {
+		if transport.Operational(err) {
+			return p.fileErr("", err)
+		}
+		return fmt.Errorf("%w: --previous %s: %v: it is an older generation than the one the anchor saw (replayed at that location) or a forked log; restore the live registry before building", ErrBehindAnchor, p.loc, err)
+	}
+	return nil
+}
+
+// checkNewLog refuses a signing build that would start a new log over a
+// previous build that exists (attackS F7). A new log is right for a
+// registry's first signed build; anywhere else it replaces a log clients
+// already hold, and every client that saw the old one refuses the new
+// one as a forked history. A bucket writer with no key can bring that
+// about by replacing the live registry with an unsigned build of the
+// public repository: nothing in that copy says a log ever existed, so
+// only the operator can say a new one is meant.
+func checkNewLog(o Options, p *previous) error {
+	if o.Signer == nil || o.NewLog || p.root == nil || (p.signed && p.root.Log != nil) {
+		return nil
+	}
+	if o.Previous == "" || samePath(o.Previous, o.Out) {
+		// The out dir itself, the operator's own last build (as for its
+		// expiry: checkFresh): `build --out site`, then `--key`.
+		return nil
+	}
+	what := "is unsigned"
+	if p.signed {
+		what = "is signed but has no transparency log"
+	}
+	return fmt.Errorf("%w: the previous build (%s, serial %d) %s, so this signing build would start a new log. That is right only for the registry's first signed build: if a signed build with a log was ever published here, every client that saw it refuses the new log as a forked history until its state is removed by hand, and witnesses see an equivocation. Check first that the registry clients use has no log (%s missing there, no witness holding a checkpoint of it) and that --previous is that registry and not a copy someone replaced it with; then pass --new-log",
+		ErrNewLog, p.loc, p.root.Serial, what, translog.CheckpointPath)
+}
+
 // logErr wraps a failure to extend the previous build's log: ErrLog,
 // what was checked and found bad (a file the index pins that is missing
 // or does not match is ErrTampered too), unless reading or writing

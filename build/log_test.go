@@ -168,6 +168,18 @@ func TestLogAcrossBuilds(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// attackS F4: the anchor, a checkpoint kept outside the bucket (here
+	// third's, 4 entries): the older generation out (3 entries) put back
+	// at --previous is refused; one that extends the anchor builds.
+	anchor, err := os.ReadFile(filepath.Join(third, filepath.FromSlash(translog.CheckpointPath)))
+	must(t, err)
+	if _, err := run(t, r.Dir, filepath.Join(tmp, "replayed"), signed, func(o *Options) { o.Previous, o.LogAnchor = srv.URL, anchor }); !errors.Is(err, ErrBehindAnchor) || !strings.Contains(err.Error(), "the anchor's tree has 4 entries, the previous build's 3") {
+		t.Fatalf("an older generation than the anchor: %v, want ErrBehindAnchor", err)
+	}
+	older, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(translog.CheckpointPath)))
+	must(t, err)
+	built(t, r.Dir, filepath.Join(tmp, "anchored"), signed, func(o *Options) { o.Previous, o.LogAnchor = third, older })
+
 	// Another key (a rotation, with the old one trusted): the log goes
 	// on, new entries carry the new key's ID, the checkpoint the new log
 	// key.

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/synth"
 	"github.com/packgen/packgen/internal/testutil"
 )
@@ -29,7 +31,7 @@ func TestDeepTreeInPlace(t *testing.T) {
 	signer, verifier := testKey(t)
 	build := func(out string, mod ...func(*Options)) *Result {
 		t.Helper()
-		o := Options{Repo: repo, Out: out, History: true, Registry: "test", Signer: signer, Trust: verifier, Shape: shape}
+		o := Options{Repo: repo, Out: out, History: true, Registry: "test", Signer: signer, Trust: verifier, Shape: shape, Clock: func() time.Time { return gitfixture.Epoch }}
 		for _, m := range mod {
 			m(&o)
 		}

@@ -50,12 +50,17 @@ func TestPreviousUnsigned(t *testing.T) {
 		site     string
 		fail     map[string]int
 		signing  bool
+		keepLog  bool   // signing without NewLog
 		readFail bool   // the build fails reading the previous build
 		wantErr  error  // nil: the build succeeds
 		wantName string // calico's display name in the result
 	}{
 		{name: "unsigned build vouches for it", site: unsigned, wantName: forgedName},
 		{name: "signing build derives records from git", site: unsigned, signing: true, wantName: "Pack calico"},
+		// attackS F7: a bucket writer replaces the signed registry with
+		// an unsigned build of the public repository; without --new-log
+		// the owner's build refuses to start a new log over it.
+		{name: "signing build without NewLog refuses a new log", site: unsigned, signing: true, keepLog: true, wantErr: ErrNewLog},
 		{name: "signing build refuses a release git does not hold", site: withEvil, signing: true, wantErr: ErrUnverifiedRelease},
 		{name: "unreadable index.json.sig is not unsigned", site: unsigned, signing: true, fail: map[string]int{index.RootFile + index.SignatureExt: http.StatusServiceUnavailable}, readFail: true},
 	} {
@@ -65,6 +70,7 @@ func TestPreviousUnsigned(t *testing.T) {
 				o.Previous = serveSite(t, tc.site, tc.fail)
 				if tc.signing {
 					f.signed(o)
+					o.NewLog = !tc.keepLog
 				}
 			})
 			if tc.readFail {

@@ -119,11 +119,14 @@ func (p *previous) all() []prevRelease {
 // URL of a published registry), checking every metadata digest. A missing
 // index.json means there is no previous build.
 func loadPrevious(ctx context.Context, loc string, trust *sign.Verifier) (*previous, error) {
-	return loadPreviousVia(ctx, loc, trust, ocireg.Options{})
+	return loadPreviousVia(ctx, loc, trust, ocireg.Options{}, nil)
 }
 
 // loadPreviousVia is loadPrevious reaching an oci:// location with oci.
-func loadPreviousVia(ctx context.Context, loc string, trust *sign.Verifier, oci ocireg.Options) (*previous, error) {
+// check, when set, judges the root it read and verified (before its
+// tree is walked): the very bytes the build then builds on, so no
+// earlier read of the location can stand in for them.
+func loadPreviousVia(ctx context.Context, loc string, trust *sign.Verifier, oci ocireg.Options, check func(*index.Root) error) (*previous, error) {
 	l, err := location.Parse(loc)
 	if err != nil {
 		return nil, fmt.Errorf("previous build: %w", err)
@@ -149,6 +152,11 @@ func loadPreviousVia(ctx context.Context, loc string, trust *sign.Verifier, oci 
 	}
 	if p.signed, err = p.verifyRoot(ctx, trust, data); err != nil {
 		return nil, err
+	}
+	if check != nil {
+		if err := check(root); err != nil {
+			return nil, err
+		}
 	}
 	p.root = root
 	p.rootDigest = index.Digest(data)

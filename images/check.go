@@ -108,29 +108,38 @@ func CheckPack(p *pack.Pack, display string, ps meta.Problems) meta.Problems {
 // (validate --check-images). The error is the machine's, not the pack's:
 // no chart renderer (ErrNoChartRenderer).
 func CheckPackReport(p *pack.Pack, display string, ps meta.Problems) (meta.Problems, *Report, error) {
-	return checkPack(p, display, ps, ErrNoChartRenderer)
+	return checkPack(p, display, ps, func(err error) bool { return errors.Is(err, ErrNoChartRenderer) }, false)
 }
 
 // CheckRelease is CheckPackReport for a release the build archives: a
-// renderer that died or ran out of time (ErrRendererFailed) is an error
-// too, not the release's problem: the machine's fault as likely as the
-// chart's, so the build fails rather than refuse (or, with
-// --skip-invalid, leave out) a release for it.
+// renderer that died (ErrRendererFailed) is an error too, not the
+// release's problem: a helper crash is the machine's fault as likely as
+// the chart's, so the build fails rather than refuse (or, with
+// --skip-invalid, leave out) a release for it. A chart past the
+// renderer's time or memory bound (ErrChartLimit) is the release's
+// problem (one contributor's runaway chart must not stop every other
+// pack's release), returned with the error too, so the caller can keep
+// a record from remembering it (a loaded machine times out as well).
 func CheckRelease(p *pack.Pack, display string, ps meta.Problems) (meta.Problems, *Report, error) {
-	return checkPack(p, display, ps, ErrNoChartRenderer, ErrRendererFailed)
+	return checkPack(p, display, ps, func(err error) bool {
+		return errors.Is(err, ErrNoChartRenderer) || errors.Is(err, ErrRendererFailed) && !errors.Is(err, ErrChartLimit)
+	}, true)
 }
 
-// checkPack is CheckPackReport, returning the errors that match machine
-// as errors instead of problems.
-func checkPack(p *pack.Pack, display string, ps meta.Problems, machine ...error) (meta.Problems, *Report, error) {
+// checkPack is CheckPackReport, returning the errors machine says are
+// the machine's as errors instead of problems; with limitToo, a chart
+// past the renderer's limits is both (CheckRelease).
+func checkPack(p *pack.Pack, display string, ps meta.Problems, machine func(error) bool, limitToo bool) (meta.Problems, *Report, error) {
 	if ps.HasErrors() {
 		return nil, nil, nil
 	}
 	r, err := Find(p, Options{Display: display})
-	for _, m := range machine {
-		if errors.Is(err, m) {
-			return nil, nil, err
-		}
+	if err != nil && machine(err) {
+		return nil, nil, err
+	}
+	var limit error
+	if limitToo && errors.Is(err, ErrChartLimit) {
+		limit = err
 	}
 	if err != nil {
 		file, line, msg := display, 0, err.Error()
@@ -142,7 +151,7 @@ func checkPack(p *pack.Pack, display string, ps meta.Problems, machine ...error)
 				msg = fe.File + ": " + msg
 			}
 		}
-		return meta.Problems{{File: file, Line: line, Severity: meta.SevError, Msg: msg}}, nil, nil
+		return meta.Problems{{File: file, Line: line, Severity: meta.SevError, Msg: msg}}, nil, limit
 	}
 	return r.Check(), r, nil
 }

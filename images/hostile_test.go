@@ -161,6 +161,12 @@ func TestHostileHelper(t *testing.T) {
 			if tc.is != ErrMemoryLimit && errors.Is(err, ErrMemoryLimit) {
 				t.Errorf("%v: called out of memory", err)
 			}
+			// Past the time or memory bound is the chart's limit (the
+			// build refuses the release for it, attackS F5); a helper
+			// that died otherwise is not.
+			if limit := tc.mode == "noread" || tc.is == ErrMemoryLimit; errors.Is(err, ErrChartLimit) != limit {
+				t.Errorf("%v: ErrChartLimit is %v, want %v", err, !limit, limit)
+			}
 			if len(err.Error()) > 4<<10 {
 				t.Errorf("a message of %d bytes", len(err.Error()))
 			}

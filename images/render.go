@@ -42,6 +42,14 @@ var ErrRendererFailed = errors.New("chart renderer failed")
 // default. It matches ErrRendererFailed too.
 var ErrMemoryLimit = errors.New("chart renderer out of memory")
 
+// ErrChartLimit marks a chart that ran the renderer past its time
+// (Helper.Timeout) or memory (ErrMemoryLimit) bound: most likely the
+// chart's doing (a runaway or memory-bomb template), so the build takes
+// it as the release's error, which --skip-invalid leaves out; but a
+// loaded machine can cause it too, so, as ErrRendererFailed (which it
+// matches), nothing that caches results may remember it.
+var ErrChartLimit = errors.New("chart exceeds the renderer's limits")
+
 // MemoryEnv names the variable that sets how much memory each chart
 // renderer may use, in bytes or with a unit ("2GiB", "1536MiB").
 const MemoryEnv = "PACKGEN_HELM_MEMORY"
@@ -319,7 +327,7 @@ func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result
 	case <-t.C:
 		p.killed = true
 		p.kill() // the pending read then fails: done is buffered
-		return nil, rendererFailed{err: fmt.Errorf("rendering takes longer than %v", timeout)}
+		return nil, rendererFailed{err: fmt.Errorf("rendering takes longer than %v", timeout), also: ErrChartLimit}
 	case <-h.aborted:
 		p.killed = true
 		p.kill()
@@ -370,7 +378,8 @@ func (h *Helper) Abort() {
 }
 
 // rendererFailed reads as the error it holds and matches
-// ErrRendererFailed too, and also when set (ErrMemoryLimit).
+// ErrRendererFailed too, and also when set (ErrChartLimit,
+// ErrMemoryLimit, which is one: ErrMemoryLimit's Is below).
 type rendererFailed struct{ err, also error }
 
 func (e rendererFailed) Error() string { return e.err.Error() }
@@ -379,6 +388,11 @@ func (e rendererFailed) Unwrap() []error {
 		return []error{e.err, ErrRendererFailed, e.also}
 	}
 	return []error{e.err, ErrRendererFailed}
+}
+
+// Is: a chart past the memory bound is past the renderer's limits.
+func (e rendererFailed) Is(target error) bool {
+	return target == ErrChartLimit && e.also == ErrMemoryLimit
 }
 
 func (h *Helper) timeout() time.Duration {

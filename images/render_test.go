@@ -223,7 +223,7 @@ func TestHelperTimeout(t *testing.T) {
 	_, err := findIn(t, runaway, "p")
 	close(stop)
 	<-done
-	if !errors.Is(err, ErrChart) || !strings.Contains(err.Error(), "p/charts/c: chart does not render: rendering takes longer than 2s") {
+	if !errors.Is(err, ErrChart) || !errors.Is(err, ErrChartLimit) || !errors.Is(err, ErrRendererFailed) || !strings.Contains(err.Error(), "p/charts/c: chart does not render: rendering takes longer than 2s") {
 		t.Fatalf("err = %v", err)
 	}
 	if d := time.Since(start); d > 10*time.Second {

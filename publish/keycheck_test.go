@@ -90,7 +90,7 @@ func TestPublishKeyChange(t *testing.T) {
 			return site("rotated", build.Options{Signer: other.Signer, Trust: both, Previous: signedSite})
 		}, false, nil},
 		{"rotation-from-no-log", noLogLive, func() string {
-			return site("rotated-nolog", build.Options{Signer: other.Signer, Trust: both, Previous: noLogLive})
+			return site("rotated-nolog", build.Options{Signer: other.Signer, Trust: both, Previous: noLogLive, NewLog: true})
 		}, true, []string{"signed with key " + ownID, "has no transparency log", "First build with the live key", "at another location"}},
 		{"first-signature", unsignedLive, func() string { return site("other", build.Options{Signer: other.Signer}) }, false, nil},
 	} {
@@ -181,7 +181,7 @@ func TestRotateFromNoLog(t *testing.T) {
 	dst := DirTarget{Dir: filepath.Join(t.TempDir(), "live")}
 	for i, o := range []build.Options{
 		{Signer: struct{ build.Signer }{f.signer}},
-		{Signer: f.signer, Trust: f.verifier(t), Previous: dst.Dir},
+		{Signer: f.signer, Trust: f.verifier(t), Previous: dst.Dir, NewLog: true}, // a pre-log registry's first log
 		{Signer: other.Signer, Trust: both, Previous: dst.Dir},
 	} {
 		o.Repo, o.Out, o.History, o.Registry = f.repo.Dir, filepath.Join(f.tmp, fmt.Sprint("step", i)), true, "pub"

@@ -39,7 +39,7 @@ func TestCheckLogRepositories(t *testing.T) {
 
 	bld := func(out, prev string) string {
 		out = filepath.Join(tmp, out)
-		_, err := build.Run(context.Background(), build.Options{Repo: r.Dir, Out: out, Previous: prev, History: true, Registry: "t", RepoURL: "https://git.example/acme/packs", Signer: k.Signer, Trust: k.Verifier})
+		_, err := build.Run(context.Background(), build.Options{Repo: r.Dir, Out: out, Previous: prev, History: true, Registry: "t", RepoURL: "https://git.example/acme/packs", Signer: k.Signer, Trust: k.Verifier, Clock: func() time.Time { return gitfixture.Epoch }})
 		must(t, err)
 		return out
 	}

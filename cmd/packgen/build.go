@@ -14,10 +14,12 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/phrase"
+	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/retire"
 	"github.com/packgen/packgen/site"
 	"github.com/packgen/packgen/source"
+	"github.com/packgen/packgen/translog"
 	"github.com/spf13/cobra"
 )
 
@@ -34,6 +36,7 @@ type buildCmdOptions struct {
 	previousKeys     []string
 	oci              ociFlags // how an oci:// --previous is reached
 	previousOptional bool
+	logAnchor        string
 	refresh          bool
 	expiresAt        time.Time
 }
@@ -89,6 +92,8 @@ records the build too).`,
 	f.StringVar(&o.Previous, "previous", "", "reuse this previous build instead of the one in --out")
 	o.oci.add(c)
 	f.BoolVar(&o.previousOptional, "previous-optional", false, "with --previous: a location without index.json is a first build (default: an error, so a mistyped URL cannot start the registry afresh)")
+	f.BoolVar(&o.NewLog, "new-log", false, "with --key and --previous: start a new transparency log over a previous build that has none (unsigned, or signed without a log): the registry's first signed build (default: an error, since clients that saw an older log refuse a new one)")
+	f.StringVar(&o.logAnchor, "log-anchor", "", "a checkpoint of the registry's transparency log kept outside what --previous reads (log/checkpoint saved after the last publish, or a witness's state/checkpoint): the previous build's log must extend it (exit 1 otherwise: an older generation put back in the bucket)")
 	f.BoolVar(&o.refresh, "refresh", false, "date the index now instead of at the commit: re-signs index.json with a new serial and expiry (a scheduled job keeps a quiet registry from expiring)")
 	f.StringArrayVar(&o.previousKeys, "previous-key", nil, "public key the previous build may be signed with besides --key's (an old key during a rotation); repeatable")
 	f.StringVar(&o.Registry, "name", "", "registry name, its signed identity that clients pin: keep it the same in every build (default: the name of the repository's top-level directory, wherever the command runs)")
@@ -197,6 +202,11 @@ func fillBuildOptions(cmd *cobra.Command, g *globalOptions, o *buildCmdOptions) 
 		}
 		return err
 	}
+	if o.logAnchor != "" {
+		if o.LogAnchor, err = safefile.ReadFile(o.logAnchor, translog.MaxCheckpointSize); err != nil {
+			return usageErr("--log-anchor: %v", err)
+		}
+	}
 	if !o.noSite {
 		o.Site = site.CachedBuildHook(o.Previous, o.Out, o.VerifiedDir)
 		o.SiteCheck = site.CheckHook(o.VerifiedDir)
@@ -226,9 +236,9 @@ func buildErr(g *globalOptions, err error) error {
 		return usageErr("%v", err)
 	case errors.Is(err, source.ErrShallow), errors.Is(err, source.ErrDuplicate), errors.Is(err, build.ErrOutLink), errors.Is(err, retire.ErrFile):
 		return badErr(err)
-	case errors.Is(err, build.ErrSignedPrevious):
-		return usageErr("%v", err) // --key left out
-	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, build.ErrLog), errors.Is(err, index.ErrDigestMismatch):
+	case errors.Is(err, build.ErrSignedPrevious), errors.Is(err, build.ErrNewLog):
+		return usageErr("%v", err) // --key, --new-log left out
+	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, build.ErrLog), errors.Is(err, build.ErrExpiredPrevious), errors.Is(err, build.ErrBehindAnchor), errors.Is(err, index.ErrDigestMismatch):
 		// The previous build failed its checks: what was checked is bad.
 		return badErr(err)
 	case errors.Is(err, build.ErrOutDir):

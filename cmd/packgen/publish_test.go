@@ -566,7 +566,13 @@ SOURCE_DATE_EPOCH=4102444800 packgen -q build --packs-dir packs --out ../evil-si
 		}
 		return err
 	})
-	if out, code := sh(ciBuild); code != 1 || !strings.Contains(out, "evil@6.6.6") || !strings.Contains(out, "will not sign it") {
+	// The signed registry replaced by an unsigned one: the build will
+	// not start a new log over it unasked (attackS F7) ...
+	if out, code := sh(ciBuild); code != 2 || !strings.Contains(out, "would start a new transparency log") || !strings.Contains(out, "--new-log") {
+		t.Errorf("signing over an unsigned-looking registry: exit %d, want 2 (a new log, unasked)\n%s", code, out)
+	}
+	// ... and, told to, still signs nothing on its word.
+	if out, code := sh(ciBuild + " --new-log"); code != 1 || !strings.Contains(out, "evil@6.6.6") || !strings.Contains(out, "will not sign it") {
 		t.Errorf("evil@6.6.6 in an unsigned-looking registry: exit %d, want 1 (refused, not signed)\n%s", code, out)
 	}
 	if _, err := os.Stat(filepath.Join(repo, "ci-site")); !os.IsNotExist(err) {
