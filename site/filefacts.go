@@ -108,10 +108,7 @@ func CheckWritten(cache, dir string) error {
 	if !f.Enabled() {
 		return fmt.Errorf("%w: no cache directory records what the build wrote", ErrNotWritten)
 	}
-	var must []string
-	for _, p := range []string{IndexFile, CatalogJSON, FeedFile} {
-		must = append(must, p)
-	}
+	must := []string{IndexFile, CatalogJSON, FeedFile}
 	for _, n := range siteassets.Names() {
 		must = append(must, path.Join(assetsDir, n))
 	}
