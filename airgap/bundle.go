@@ -12,12 +12,12 @@ package airgap
 import (
 	"errors"
 	"fmt"
-	"github.com/packgen/packgen/internal/textsafe"
 	"io"
 	"sort"
 	"time"
 
 	"github.com/packgen/packgen/airgap/list"
+	"github.com/packgen/packgen/internal/textsafe"
 )
 
 // Errors, usable with errors.Is.

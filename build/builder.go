@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/packgen/packgen/internal/textsafe"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,11 +12,13 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/stale"
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/retire"
 	"github.com/packgen/packgen/sign"

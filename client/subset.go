@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/packgen/packgen/internal/textsafe"
 	"runtime"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/internal/transport"
 )
 

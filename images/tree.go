@@ -2,7 +2,6 @@ package images
 
 import (
 	"fmt"
-	"github.com/packgen/packgen/internal/textsafe"
 	"io"
 	"io/fs"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/packgen/packgen/images/ref"
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
 )

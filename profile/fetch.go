@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/packgen/packgen/internal/stale"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/pack"
 )
 

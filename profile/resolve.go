@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/packgen/packgen/internal/textsafe"
 	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/profile/spec"
 )
 

@@ -25,7 +25,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/packgen/packgen/internal/textsafe"
 	"io"
 	"net/http"
 	"sort"
@@ -39,6 +38,7 @@ import (
 
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/sign"
 )
 

@@ -2,9 +2,9 @@ package rebuild
 
 import (
 	"fmt"
-	"github.com/packgen/packgen/pack/meta"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/retire"
 )
 

@@ -3,15 +3,16 @@ package source
 import (
 	"context"
 	"fmt"
-	"github.com/packgen/packgen/pack/meta"
 	"sort"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
 	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/retire"
 )
 

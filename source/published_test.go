@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/packgen/packgen/pack/meta"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +18,7 @@ import (
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/synth"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // messyHistory commits a first-parent history with what ReleasesOf must

@@ -3,11 +3,11 @@ package realrepo
 import (
 	"context"
 	"fmt"
-	"github.com/packgen/packgen/pack/meta"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/source"
 )
 
