@@ -8,6 +8,8 @@
 # testdata/fuzz/) with the fuzz cache Go uses. `go test -fuzz` takes one
 # target a call and links the instrumented binary again each time: 50
 # targets in 29 packages, 21 links too many (about 1.6 s each, warm).
+# The binary writes its progress to stderr, where go test gave it on
+# stdout: 2>&1 keeps it where fuzz-smoke's filter reads it.
 set -euo pipefail
 fuzztime=${1:?usage: fuzz.sh FUZZTIME FUZZMINIMIZE}
 minimize=${2:?usage: fuzz.sh FUZZTIME FUZZMINIMIZE}
@@ -28,6 +30,6 @@ for dir in $(grep -l '^func Fuzz' $files | xargs -n1 dirname | sort -u); do
     echo "== $dir $f"
     (cd "$dir" && "$bin" -test.run='^$' -test.fuzz="^$f\$" -test.fuzztime="$fuzztime" \
       -test.fuzzminimizetime="$minimize" -test.fuzzcachedir="$cache/fuzz/$module/$dir" \
-      -test.paniconexit0 -test.timeout=10m)
+      -test.paniconexit0 -test.timeout=10m 2>&1)
   done
 done
