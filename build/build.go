@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/packgen/packgen/internal/ocireg"
 	"io"
 	"io/fs"
 	"os"
@@ -18,9 +17,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
@@ -150,10 +152,12 @@ type Options struct {
 type Snapshot struct {
 	Root   *index.Root
 	Shards []*index.Shard // sorted by name
-	// Images are the images of the releases this build archived, by
-	// archive SHA-256, as the build's image check found them (displayed
-	// as ".", as in the archive): the catalogue lists them without
-	// rendering the release's charts again.
+	// Images are the images of the highest version of each pack this
+	// build archived, by archive SHA-256, as the build's image check
+	// found them (displayed as ".", as in the archive): the catalogue
+	// lists a pack's latest release's without rendering its charts
+	// again, and deletes each from the map once listed. Other releases'
+	// reports are not kept (jobPool.keepNewest).
 	Images map[string]*images.Report
 }
 
@@ -289,6 +293,14 @@ type jobPool struct {
 	mu          sync.Mutex
 	done, total int
 	progress    func(done, total int)
+	// newest is, by pack name, the highest version archived so far
+	// that has an image report (keepNewest).
+	newest map[string]newestJob
+}
+
+type newestJob struct {
+	j *job
+	v *semver.Version
 }
 
 func startJobs(ctx context.Context, o Options, prev *previous, stage string) *jobPool {
@@ -311,6 +323,7 @@ func startJobs(ctx context.Context, o Options, prev *previous, stage string) *jo
 					j.out, j.probs, j.images, j.err = buildRelease(o, j.rel, stage)
 				}
 				p.mu.Lock()
+				p.keepNewest(j)
 				p.done++
 				if p.progress != nil {
 					p.progress(p.done, p.total)
@@ -320,6 +333,36 @@ func startJobs(ctx context.Context, o Options, prev *previous, stage string) *jo
 		}()
 	}
 	return p
+}
+
+// keepNewest keeps j's image report only while j is the highest version
+// of its pack archived so far (p.mu held). The catalogue reads the
+// report of each pack's latest release alone, and a cold build would
+// otherwise hold one for every release to the end: 85 MB at 5,000
+// releases of 46 images each, which the catalogue's GC setting then
+// quadrupled. A latest that is not the highest archived (a deleted
+// release above it) has its images found by the catalogue itself.
+func (p *jobPool) keepNewest(j *job) {
+	if j.images == nil || j.err != nil {
+		return
+	}
+	v, err := semver.NewVersion(j.out.Version)
+	if err != nil {
+		j.images = nil
+		return
+	}
+	if p.newest == nil {
+		p.newest = map[string]newestJob{}
+	}
+	had, ok := p.newest[j.rel.Name]
+	if ok && !v.GreaterThan(had.v) {
+		j.images = nil
+		return
+	}
+	if ok {
+		had.j.images = nil
+	}
+	p.newest[j.rel.Name] = newestJob{j, v}
 }
 
 func (p *jobPool) add(j *job) {

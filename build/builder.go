@@ -350,6 +350,7 @@ func (b *builder) collect() error {
 					b.images = map[string]*images.Report{}
 				}
 				b.images[j.out.Archive.SHA256] = j.images.Redisplay(".")
+				j.images = nil // the catalogue frees the copy as it lists it
 			}
 			// Published when the version first appeared, from the commit
 			// that brought this content: neither moves as commits are

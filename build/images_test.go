@@ -19,8 +19,13 @@ import (
 // the pack's namespace).
 func writeChartPack(t *testing.T, r *gitfixture.Repo, name, values, tmpl string) {
 	t.Helper()
-	dir := "packs/" + name + "-1.0.0"
-	writePack(t, r, dir, name, "1.0.0", "addon", values)
+	writeChartPackVersion(t, r, name, "1.0.0", values, tmpl)
+}
+
+func writeChartPackVersion(t *testing.T, r *gitfixture.Repo, name, version, values, tmpl string) {
+	t.Helper()
+	dir := "packs/" + name + "-" + version
+	writePack(t, r, dir, name, version, "addon", values)
 	must(t, r.Write(dir+"/charts/c/Chart.yaml", []byte("apiVersion: v2\nname: c\nversion: 0.1.0\n")))
 	must(t, r.Write(dir+"/charts/c/templates/pod.yaml", []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: "+tmpl+"\n")))
 }
@@ -59,18 +64,20 @@ func TestBuildRefusesWhatValidateRefuses(t *testing.T) {
 
 // TestBuildImagesForCatalogue: the images the build found in a release
 // it archived are handed to the catalogue (Snapshot.Images, by archive
-// digest), so its page renders no chart again.
+// digest), so its page renders no chart again; only the highest
+// version's, the one the catalogue lists (a cold build held thousands).
 func TestBuildImagesForCatalogue(t *testing.T) {
 	tmp, r := newRepo(t)
+	writeChartPackVersion(t, r, "ch", "1.1.0", "charts:\n  c:\n    image: busybox:1.37\n", "{{ .Values.image }}")
 	writeChartPack(t, r, "ch", "charts:\n  c:\n    image: busybox:1.36\n", "{{ .Values.image }}")
 	commit(t, r, "one")
 	res := built(t, r.Dir, filepath.Join(tmp, "site"))
-	rel := res.Shards[0].Releases[0]
+	rel := res.Shards[0].Latest()
 	rep := res.Images[rel.Archive.SHA256]
-	if rep == nil {
-		t.Fatalf("no image report for %s (have %d)", rel.Archive.Path, len(res.Images))
+	if rep == nil || rel.Version != "1.1.0" || len(res.Images) != 1 {
+		t.Fatalf("image reports: %d, none for %s", len(res.Images), rel.Archive.Path)
 	}
-	if len(rep.Images) != 1 || rep.Images[0].Image != "docker.io/library/busybox:1.36" || rep.Renders != 1 || rep.Dir != "." {
+	if len(rep.Images) != 1 || rep.Images[0].Image != "docker.io/library/busybox:1.37" || rep.Renders != 1 || rep.Dir != "." {
 		t.Errorf("report = %+v", rep)
 	}
 }

@@ -42,13 +42,16 @@ func CheckHook(cache string) func(out string) error {
 // (a build's live heap is about 40 MB then, at 1,000 packs), so at Go's
 // default it collected every few dozen MB, each time marking the whole
 // live heap: about a sixth of its CPU in packgen. At 300 the heap may
-// grow to four times what is live, which stays under the peak the
-// build reached before (its key's scrypt alone takes 64 MiB, and the
-// history walk's caches more): docs/PERFORMANCE.md, issue 20.
+// grow to four times what is live; a soft memory limit at what the
+// build has mapped by then (its key's scrypt alone takes 64 MiB, and
+// the history walk's caches more) keeps that under the peak the build
+// reached before, whatever is live when the catalogue starts (a cold
+// build's image reports once made it 600 MB): docs/PERFORMANCE.md.
 const catalogueGOGC = 300
 
-// catalogueGC sets catalogueGOGC and returns what restores the setting
+// catalogueGC sets catalogueGOGC under the build's peak so far
+// (gcpercent.SetUnderPeak) and returns what restores the settings
 // before, unless the environment sets GOGC or GOMEMLIMIT: the user's
 // choice wins. The build does nothing else while its catalogue is
 // written.
-func catalogueGC() (restore func()) { return gcpercent.Set(catalogueGOGC) }
+func catalogueGC() (restore func()) { return gcpercent.SetUnderPeak(catalogueGOGC) }

@@ -71,7 +71,8 @@ type Options struct {
 	// Images are the images the build found in the releases it
 	// archived, by archive SHA-256 (build.Snapshot.Images): a newest
 	// release among them is listed from its report, its charts not
-	// rendered again.
+	// rendered again. WriteOptions deletes each report from the map
+	// once it has listed it, so that the memory goes as pages are made.
 	Images map[string]*images.Report
 	// Stats, when set, receives what Write did.
 	Stats *Stats
@@ -214,7 +215,8 @@ type gen struct {
 	inPlace   bool // dir is the previous site itself: reused files stay
 	images    *imageCache
 	facts     *fileFacts                // what this machine wrote: only that is reused
-	given     map[string]*images.Report // Options.Images
+	given     map[string]*images.Report // Options.Images, each dropped once taken (takeGiven)
+	givenMu   sync.Mutex
 
 	rendered, reused, found, built, compared atomic.Int64
 }

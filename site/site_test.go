@@ -1171,8 +1171,8 @@ func TestImagesView(t *testing.T) {
 	if err := WriteOptions(dir3, root, shards, Options{Images: given, Stats: &st}); err != nil {
 		t.Fatal(err)
 	}
-	if st.Rendered != 1 || st.ImagesFound != 0 || st.ImagesBuilt != 1 {
-		t.Errorf("from the build: %+v", st)
+	if st.Rendered != 1 || st.ImagesFound != 0 || st.ImagesBuilt != 1 || len(given) != 0 {
+		t.Errorf("from the build: %+v, %d report(s) still held", st, len(given))
 	}
 	diffFiles(t, "from the build's report", files, catalogueFiles(t, dir3))
 	// A damaged cache is ignored, not trusted or fatal.
