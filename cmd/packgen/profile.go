@@ -532,6 +532,7 @@ func dash(s string) string {
 func newProfileRenderCmd(g *globalOptions) *cobra.Command {
 	f := &profileFlags{}
 	var dest string
+	var allowDeleted bool
 	c := &cobra.Command{
 		Use:   "render PROFILE|LOCK -d DIR",
 		Short: "Merge each pack's values.yaml with the profile's overrides",
@@ -546,7 +547,12 @@ DIR/values/<pack>.yaml.
 
 Given a lock file, the exact locked releases are used and the overrides come
 from the profile file the lock names. Given a profile, its lock (PROFILE
-with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
+with .lock instead of .yaml) must exist: run packgen profile resolve first.
+
+A locked release its registry has deleted since (packs/retired.yaml: a
+CVE) fails the render (exit 1, naming it and the reason; nothing is
+written) unless --allow-deleted, as packgen profile fetch does; a
+deprecated one is rendered with a warning.`,
 		Example: `  packgen profile render examples/profiles/aws-prod.lock -d cluster
   packgen profile render examples/profiles/aws-prod.yaml -d out -o json`,
 		Args:              cobra.ExactArgs(1),
@@ -580,7 +586,7 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 			if err != nil {
 				return err
 			}
-			res, err := profile.Render(cmd.Context(), p, lock, env, dest)
+			res, err := profile.Render(cmd.Context(), p, lock, env, dest, allowDeleted)
 			if err != nil {
 				return profileErr(err)
 			}
@@ -603,6 +609,7 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 	f.add(c)
 	c.Flags().StringVarP(&dest, "dest", "d", "", "output directory (required)")
 	_ = c.MarkFlagDirname("dest")
+	c.Flags().BoolVar(&allowDeleted, "allow-deleted", false, "render a locked release its registry has deleted (retired) since, with a warning")
 	return c
 }
 

@@ -171,6 +171,16 @@ func TestProfileCommands(t *testing.T) {
 	if _, errs := pg(1, "profile", "fetch", lockPath, "-d", filepath.Join(tmp, "c-deleted")); !strings.Contains(errs, "calico@3.27.3 is deleted (retired: CVE-2026-0001)") || !strings.Contains(errs, "--allow-deleted") {
 		t.Errorf("fetch of a deleted locked release: %s", errs)
 	}
+	// render and images read a lock as fetch does: refused (exit 1)
+	// unless --allow-deleted.
+	for _, args := range [][]string{{"profile", "render", lockPath, "-d", filepath.Join(tmp, "r-deleted")}, {"images", lockPath}} {
+		if _, errs := pg(1, args...); !strings.Contains(errs, "calico@3.27.3 is deleted (retired: CVE-2026-0001)") || !strings.Contains(errs, "--allow-deleted") {
+			t.Errorf("%s of a deleted locked release: %s", strings.Join(args[:len(args)-1], " "), errs)
+		}
+	}
+	if _, errs := pg(0, "profile", "render", lockPath, "-d", filepath.Join(tmp, "r-deleted"), "--allow-deleted"); !strings.Contains(errs, "DELETED RELEASE IN USE: calico@3.27.3") {
+		t.Errorf("render --allow-deleted: %s", errs)
+	}
 	out, _ = pg(0, "profile", "fetch", lockPath, "-d", filepath.Join(tmp, "c-allowed"), "--allow-deleted", "-o", "json")
 	if !strings.Contains(out, `"state": "deleted",
       "stateWhy": "retired: CVE-2026-0001"`) || !strings.Contains(out, "DELETED RELEASE IN USE: calico@3.27.3") {
