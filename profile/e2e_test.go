@@ -510,7 +510,7 @@ layers:
 	// offers a deleted release as wanted or latest; fetching the lock
 	// fails, naming the release and why, unless AllowDeleted; resolving
 	// the exact version is a violation unless AllowDeleted.
-	reg.repo.Write("packs/retired.yaml", []byte("calico:\n  3.27.3: {state: deleted, reason: \"CVE-2026-0001 \\e[31m: use 3.27.5\"}\n  4.0.0: {state: deleted, reason: broken upgrade}\nprometheus-operator:\n  58.2.1: {state: deprecated, reason: slow}\n"))
+	reg.repo.Write("packs/retired.yaml", []byte("calico:\n  3.27.3: {state: deleted, reason: \"CVE-2026-0001 \\e[31m: use 3.27.5\"}\n  4.0.0: {state: deleted, reason: broken upgrade}\nprometheus-operator:\n  58.2.1: {state: deprecated, reason: slow}\n  59.0.0: {state: deprecated, reason: slower}\n"))
 	reg.serve(reg.build("retire calico 3.27.3", "site2r", filepath.Join(reg.tmp, "site2")))
 	rows, err = Outdated(ctx, p, lock, env)
 	if err != nil {
@@ -523,7 +523,9 @@ layers:
 				t.Errorf("retired calico row: %+v", r)
 			}
 		case "prometheus-operator":
-			if r.State != "deprecated" || r.StateWhy != "retired: slow" {
+			// The latest, newer outside the constraint, deprecated
+			// too: said with why (the NOTE), never hidden.
+			if r.State != "deprecated" || r.StateWhy != "retired: slow" || r.Latest != "59.0.0" || r.LatestRetirement != (Retirement{"deprecated", "retired: slower"}) || r.WantedRetirement != (Retirement{"deprecated", "retired: slow"}) {
 				t.Errorf("deprecated prometheus row: %+v", r)
 			}
 		default:

@@ -376,7 +376,9 @@ constraint). Metadata is verified as for fetch; no archive is downloaded.
 The NOTE column says first when the locked release is retired now,
 deprecated or deleted, and why (packs/retired.yaml: a CVE); -o json has
 each layer's state and stateWhy. wanted and latest are never deleted
-releases.
+releases; one that is deprecated (resolve takes it, with a warning) is
+said in the NOTE after "update available" or "newer outside
+constraint", with why.
 
 Exit code 0 whether or not something is outdated, unless --exit-code: then
 1 when a layer's wanted version is newer than its locked one, its locked
@@ -500,14 +502,24 @@ func printOutdated(g *globalOptions, rows []profile.OutdatedRow) error {
 		}
 		switch {
 		case r.Outdated:
-			notes = append(notes, "update available")
+			notes = append(notes, "update available"+deprecatedNote(r.Wanted, r.WantedRetirement))
 		case r.Beyond:
-			notes = append(notes, "newer outside constraint")
+			notes = append(notes, "newer outside constraint"+deprecatedNote(r.Latest, r.LatestRetirement))
 		}
 		note := strings.Join(notes, "; ")
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Pack), esc(dash(r.Registry)), esc(r.Constraint), esc(dash(r.Locked)), esc(dash(r.Wanted)), esc(dash(r.Latest)), note)
 	}
 	return tw.Flush()
+}
+
+// deprecatedNote says, after outdated's "update available" or "newer
+// outside constraint", that the version offered is itself deprecated,
+// and why ("" when it is not).
+func deprecatedNote(version string, r profile.Retirement) string {
+	if r.State == "" {
+		return ""
+	}
+	return fmt.Sprintf(": %s is %s (%s)", esc(version), r.State, esc(r.StateWhy))
 }
 
 // retiredMark marks a resolved or fetched layer's retired release in
