@@ -602,7 +602,7 @@ func TestAirgap(t *testing.T) {
 		}
 	}
 	rendered := filepath.Join(f.tmp, "rendered")
-	layers, err := profile.Render(ctx, f.prof, f.lock, env, rendered)
+	layers, err := profile.Render(ctx, f.prof, f.lock, env, rendered, false)
 	if err != nil {
 		t.Fatalf("render from the air-gapped registry: %v", err)
 	}

@@ -33,8 +33,9 @@ var ErrNewLog = errors.New("this build would start a new transparency log")
 
 // ErrBehindAnchor: the previous build's log does not extend the log
 // anchor (Options.LogAnchor), a checkpoint kept outside the bucket: the
-// previous build is an older generation, or not this log at all.
-var ErrBehindAnchor = errors.New("the previous build's log does not extend the log anchor")
+// previous build is an older generation, or not this log at all. It is
+// translog.ErrBehindAnchor, which publish --log-anchor returns too.
+var ErrBehindAnchor = translog.ErrBehindAnchor
 
 // checkAnchor refuses a previous build whose log does not extend
 // o.LogAnchor (attackS F4): a checkpoint of the newest tree known
@@ -46,29 +47,20 @@ func checkAnchor(ctx context.Context, o Options, p *previous) error {
 	if len(o.LogAnchor) == 0 {
 		return nil
 	}
-	if p.root == nil || !p.signed || p.root.Log == nil {
-		return fmt.Errorf("%w: --previous %s has no signed transparency log, and the anchor is a checkpoint of one: the registry was replaced by an unsigned or older copy; restore the live registry (the bucket's object versions, the last CI artefact) before building", ErrBehindAnchor, p.loc)
+	root := p.root
+	if !p.signed {
+		root = nil // an unsigned root's log is anyone's word
 	}
-	c, err := translog.OpenCheckpoint(o.LogAnchor, p.root.Log.Key)
-	if err != nil {
-		return fmt.Errorf("%w: the anchor does not verify under the log key of --previous %s (%v): it is another log's checkpoint, or the previous build is not this registry's", ErrBehindAnchor, p.loc, err)
-	}
-	tree, _, err := translog.TreeOf(p.root)
-	if err != nil {
+	_, err := translog.CheckAnchor(ctx, o.LogAnchor, root, p.fetch, "the previous build")
+	switch {
+	case err == nil:
+		return nil
+	case transport.Operational(err):
+		return p.fileErr("", err)
+	case !errors.Is(err, ErrBehindAnchor):
 		return p.logErr(err)
 	}
-	if c.Tree.N > tree.N {
-		err = fmt.Errorf("the anchor's tree has %d entries, the previous build's %d", c.Tree.N, tree.N)
-	} else {
-		err = translog.CheckConsistency(ctx, c.Tree, tree, p.fetch)
-	}
-	if err != nil {
-		if transport.Operational(err) {
-			return p.fileErr("", err)
-		}
-		return fmt.Errorf("%w: --previous %s: %v: it is an older generation than the one the anchor saw (replayed at that location) or a forked log; restore the live registry before building", ErrBehindAnchor, p.loc, err)
-	}
-	return nil
+	return fmt.Errorf("--previous %s: %w: it is an older generation than the one the anchor saw (replayed at that location), a forked log or another registry's; restore the live registry (the bucket's object versions, the last CI artefact) before building", p.loc, err)
 }
 
 // checkNewLog refuses a signing build that would start a new log over a

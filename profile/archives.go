@@ -11,8 +11,10 @@ import (
 // verifies it as Fetch does (the registry's signed index, the shard still
 // listing the locked digests, the archive's digest and signature),
 // without extracting it: the verified archive files, in layer order.
-// Every failure is reported.
-func Archives(ctx context.Context, lock *Lock, env *Env, jobs int) ([]string, error) {
+// Every failure is reported. A retired release is judged as Fetch
+// judges it (lockedRelease): a deprecated one warned of (env.Warn), a
+// deleted one refused (ErrDeleted) unless allowDeleted.
+func Archives(ctx context.Context, lock *Lock, env *Env, jobs int, allowDeleted bool) ([]string, error) {
 	if jobs <= 0 {
 		jobs = 4
 	}
@@ -22,15 +24,21 @@ func Archives(ctx context.Context, lock *Lock, env *Env, jobs int) ([]string, er
 	}
 	paths := make([]string, len(lock.Layers))
 	errs := make([]error, len(lock.Layers))
+	warns := make([]string, len(lock.Layers))
 	perr := parallel.Each(ctx, len(lock.Layers), jobs, func(i int) error {
 		l := lock.Layers[i]
 		c, err := clients[l.Registry.Name].Fork(ctx)
 		if err == nil {
-			paths[i], _, err = lockedRelease(ctx, c, l)
+			paths[i], _, warns[i], err = lockedRelease(ctx, c, l, allowDeleted)
 		}
 		errs[i] = err
 		return nil
 	})
+	for _, w := range warns {
+		if w != "" {
+			env.warnf("%s", w)
+		}
+	}
 	if err := errors.Join(append(errs, perr)...); err != nil {
 		return nil, err
 	}

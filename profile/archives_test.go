@@ -40,7 +40,7 @@ func TestArchivesAndImageHooks(t *testing.T) {
 		t.Errorf("PinImages' error: %v", err)
 	}
 
-	paths, err := Archives(ctx, res.Lock, env, 2)
+	paths, err := Archives(ctx, res.Lock, env, 2, false)
 	if err != nil || len(paths) != len(res.Lock.Layers) {
 		t.Fatalf("Archives: %v %d", err, len(paths))
 	}
@@ -53,7 +53,7 @@ func TestArchivesAndImageHooks(t *testing.T) {
 	bad := *res.Lock
 	bad.Layers = append([]LockedPack{}, res.Lock.Layers...)
 	bad.Layers[1].Archive.SHA256 = index.Digest([]byte("other"))
-	if _, err := Archives(ctx, &bad, env, 2); !errors.Is(err, ErrLockMismatch) {
+	if _, err := Archives(ctx, &bad, env, 2, false); !errors.Is(err, ErrLockMismatch) {
 		t.Errorf("a registry serving other bytes: %v", err)
 	}
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -34,6 +35,7 @@ type registry struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	dir    string
+	reqs   []string // every path asked for, in order
 	gen    time.Time
 }
 
@@ -59,6 +61,7 @@ func newRegistryOf(t *testing.T, populate func(*gitfixture.Repo) error) *registr
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()
 		dir := r.dir
+		r.reqs = append(r.reqs, req.URL.Path)
 		r.mu.Unlock()
 		serve.Handler(dir).ServeHTTP(w, req)
 	}))
@@ -83,6 +86,18 @@ func (r *registry) build(msg, out, previous string) string {
 }
 
 func (r *registry) serve(dir string) { r.mu.Lock(); r.dir = dir; r.mu.Unlock() }
+
+// asked says whether a path ending in suffix was requested.
+func (r *registry) asked(suffix string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.reqs {
+		if strings.HasSuffix(p, suffix) {
+			return true
+		}
+	}
+	return false
+}
 
 // env returns a profile environment with its own cache and a state dir
 // shared by every env of the test (so serials only move forward).
@@ -305,7 +320,7 @@ layers:
 
 	// Render: the pack's values with the profile's overrides, comments kept.
 	out := filepath.Join(t.TempDir(), "render")
-	files, err := Render(ctx, p, lock, env, out)
+	files, err := Render(ctx, p, lock, env, out, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +354,7 @@ layers:
 	os.WriteFile(list, append(written, "old-layer.yaml\n"...), 0o644)
 	os.WriteFile(filepath.Join(out, "values", "notes.txt"), []byte("mine\n"), 0o644)
 	os.WriteFile(filepath.Join(out, "values", "notes.yaml"), []byte("mine: 1\n"), 0o644)
-	if _, err := Render(ctx, p, lock, env, out); err != nil {
+	if _, err := Render(ctx, p, lock, env, out, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(out, "values", "old-layer.yaml")); !os.IsNotExist(err) {
@@ -351,7 +366,7 @@ layers:
 		}
 	}
 	out2 := filepath.Join(t.TempDir(), "render")
-	Render(ctx, p, lock, env, out2)
+	Render(ctx, p, lock, env, out2, false)
 	for _, f := range files {
 		a, _ := os.ReadFile(f.File)
 		b, _ := os.ReadFile(filepath.Join(out2, "values", f.Pack+".yaml"))
@@ -381,7 +396,7 @@ layers:
 			if err := os.Symlink(to, filepath.Join(dir, filepath.FromSlash(tc.at))); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Render(ctx, p, lock, env, dir)
+			_, err := Render(ctx, p, lock, env, dir, false)
 			if !errors.Is(err, ErrOutputLink) || !strings.Contains(err.Error(), filepath.Join(dir, filepath.FromSlash(tc.at))) {
 				t.Fatalf("err = %v, want ErrOutputLink naming %s", err, tc.at)
 			}
@@ -401,7 +416,7 @@ layers:
 		if err := os.Symlink(real, link); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Render(ctx, p, lock, env, link); err != nil {
+		if _, err := Render(ctx, p, lock, env, link, false); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := os.Stat(filepath.Join(real, "values", "calico.yaml")); err != nil {
@@ -495,7 +510,7 @@ layers:
 	// offers a deleted release as wanted or latest; fetching the lock
 	// fails, naming the release and why, unless AllowDeleted; resolving
 	// the exact version is a violation unless AllowDeleted.
-	reg.repo.Write("packs/retired.yaml", []byte("calico:\n  3.27.3: {state: deleted, reason: \"CVE-2026-0001 \\e[31m: use 3.27.5\"}\n  4.0.0: {state: deleted, reason: broken upgrade}\nprometheus-operator:\n  58.2.1: {state: deprecated, reason: slow}\n"))
+	reg.repo.Write("packs/retired.yaml", []byte("calico:\n  3.27.3: {state: deleted, reason: \"CVE-2026-0001 \\e[31m: use 3.27.5\"}\n  4.0.0: {state: deleted, reason: broken upgrade}\nprometheus-operator:\n  58.2.1: {state: deprecated, reason: slow}\n  59.0.0: {state: deprecated, reason: slower}\n"))
 	reg.serve(reg.build("retire calico 3.27.3", "site2r", filepath.Join(reg.tmp, "site2")))
 	rows, err = Outdated(ctx, p, lock, env)
 	if err != nil {
@@ -508,7 +523,9 @@ layers:
 				t.Errorf("retired calico row: %+v", r)
 			}
 		case "prometheus-operator":
-			if r.State != "deprecated" || r.StateWhy != "retired: slow" {
+			// The latest, newer outside the constraint, deprecated
+			// too: said with why (the NOTE), never hidden.
+			if r.State != "deprecated" || r.StateWhy != "retired: slow" || r.Latest != "59.0.0" || r.LatestRetirement != (Retirement{"deprecated", "retired: slower"}) || r.WantedRetirement != (Retirement{"deprecated", "retired: slow"}) {
 				t.Errorf("deprecated prometheus row: %+v", r)
 			}
 		default:
@@ -520,15 +537,42 @@ layers:
 	var warned bytes.Buffer
 	renv := reg.env(state)
 	renv.Warn = &warned
+	// Refused before its archive is downloaded: not asked for, not in
+	// the cache (render and a lock's images read a lock alike).
+	reg.mu.Lock()
+	reg.reqs = nil
+	reg.mu.Unlock()
 	_, err = Fetch(ctx, lock, renv, FetchOptions{Dest: filepath.Join(t.TempDir(), "deleted")})
 	if !errors.Is(err, ErrDeleted) || !strings.Contains(err.Error(), `calico@3.27.3 is deleted (retired: CVE-2026-0001 \x1b[31m: use 3.27.5): its registry withdrew it`) || !strings.Contains(err.Error(), "--allow-deleted") {
 		t.Errorf("fetch of a deleted locked release: %v", err)
+	}
+	deleted := lock.Find("calico")
+	if _, err := Archives(ctx, lock, renv, 2, false); !errors.Is(err, ErrDeleted) || !strings.Contains(err.Error(), "calico@3.27.3 is deleted") {
+		t.Errorf("the archives of a lock pinning a deleted release: %v", err)
+	}
+	rendered := t.TempDir()
+	if _, err := Render(ctx, p, lock, renv, rendered, false); !errors.Is(err, ErrDeleted) || !strings.Contains(err.Error(), "calico@3.27.3 is deleted") {
+		t.Errorf("render of a deleted locked release: %v", err)
+	}
+	cached, _ := filepath.Glob(filepath.Join(renv.Client.CacheDir, "archives", deleted.Archive.SHA256+"*"))
+	if reg.asked(path.Base(deleted.Archive.Path)) || len(cached) > 0 {
+		t.Errorf("a deleted release's archive was downloaded before it was refused (cached: %v)", cached)
+	}
+	if _, err := os.Stat(filepath.Join(rendered, "values")); !os.IsNotExist(err) {
+		t.Errorf("a refused render wrote %s/values", rendered)
 	}
 	fr, err = Fetch(ctx, lock, renv, FetchOptions{Dest: filepath.Join(t.TempDir(), "allowed"), AllowDeleted: true})
 	if err != nil || fr.Layers[2].State != "deleted" || fr.Layers[4].State != "deprecated" || fr.Layers[0].State != "" ||
 		!strings.Contains(warned.String(), "warning: DELETED RELEASE IN USE: calico@3.27.3 is deleted (retired: CVE-2026-0001 \\x1b[31m: use 3.27.5)") ||
 		!strings.Contains(warned.String(), "warning: prometheus-operator@58.2.1 is deprecated (retired: slow): move the layer") || strings.Contains(warned.String(), "\x1b") {
 		t.Errorf("fetch --allow-deleted: %v %+v\n%s", err, fr, warned.String())
+	}
+	warned.Reset()
+	if _, err := Render(ctx, p, lock, renv, rendered, true); err != nil || !strings.Contains(warned.String(), "warning: DELETED RELEASE IN USE: calico@3.27.3") || !strings.Contains(warned.String(), "prometheus-operator@58.2.1 is deprecated") {
+		t.Errorf("render --allow-deleted: %v\n%s", err, warned.String())
+	}
+	if !reg.asked(path.Base(deleted.Archive.Path)) {
+		t.Error("the archive of a deleted release allowed was not downloaded: is the request log blind?")
 	}
 	pinned, _ := Parse("pinned.yaml", []byte("name: pinned\ncloudType: aws\nlayers:\n  - {pack: calico, version: \"3.27.3\"}\n"))
 	_, err = Resolve(ctx, pinned, env, ResolveOptions{Partial: true})
@@ -555,10 +599,10 @@ layers:
 	if !errors.Is(err, ErrLockMismatch) || !strings.Contains(err.Error(), "calico@3.27.3: registry e2e now serves different bytes") || !strings.Contains(err.Error(), lock.Find("calico").Archive.SHA256) {
 		t.Fatalf("rewritten version: %v", err)
 	}
-	if _, err := Render(ctx, p, lock, env, t.TempDir()); !errors.Is(err, client.ErrLogInconsistent) {
+	if _, err := Render(ctx, p, lock, env, t.TempDir(), false); !errors.Is(err, client.ErrLogInconsistent) {
 		t.Errorf("render of a rewritten history, seen before: %v", err)
 	}
-	if _, err := Render(ctx, p, lock, reg.env(state), t.TempDir()); !errors.Is(err, ErrLockMismatch) {
+	if _, err := Render(ctx, p, lock, reg.env(state), t.TempDir(), false); !errors.Is(err, ErrLockMismatch) {
 		t.Errorf("render of a rewritten version: %v", err)
 	}
 

@@ -148,20 +148,19 @@ func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchRes
 
 // fetchOne fetches one layer with a fork of its registry's client, so
 // that downloads run in parallel without sharing a client's state.
-// A release deleted since the lock was made fails it unless allow
-// (UseRetired); what to warn of goes to *warn, said once all are done.
+// A release deleted since the lock was made fails it, before its
+// archive is downloaded, unless allow (lockedRelease); what to warn of
+// goes to *warn, said once all are done.
 func fetchOne(ctx context.Context, base *client.Client, l LockedPack, stage string, allow bool, warn *string) (*FetchedLayer, error) {
 	c, err := base.Fork(ctx)
 	if err != nil {
 		return nil, err
 	}
-	path, rel, err := lockedRelease(ctx, c, l)
+	path, rel, w, err := lockedRelease(ctx, c, l, allow)
 	if err != nil {
 		return nil, err
 	}
-	if *warn, err = UseRetired(l.Pack, rel, allow); err != nil {
-		return nil, err
-	}
+	*warn = w
 	dir := filepath.Join(stage, l.Pack+"-"+l.Version)
 	x, err := client.ExtractArchive(path, dir, pack.ExtractOptions{Root: l.Pack})
 	if err != nil {

@@ -28,6 +28,13 @@ type OutdatedRow struct {
 	// Retirement is the locked release's state now: a release deleted
 	// since it was locked (a CVE) is what outdated must not hide.
 	Retirement
+	// WantedRetirement and LatestRetirement are Wanted's and Latest's
+	// own state when deprecated (resolve takes a deprecated release, with
+	// a warning; never a deleted one): for the text NOTE, so "update
+	// available" does not send the user to it unwarned. Not in -o json,
+	// whose format is unchanged (info gives every version's state).
+	WantedRetirement Retirement `json:"-"`
+	LatestRetirement Retirement `json:"-"`
 }
 
 // Outdated reports, per layer of p, the locked version (from lock, which
@@ -99,10 +106,10 @@ func Outdated(ctx context.Context, p *Profile, lock *Lock, env *Env) ([]Outdated
 			// release.
 			live := shard.Live()
 			if r := live.Resolve(cons, false); r != nil {
-				row.Wanted = r.Version
+				row.Wanted, row.WantedRetirement = r.Version, retirementOf(r)
 			}
 			if r := live.Resolve(nil, false); r != nil {
-				row.Latest = r.Version
+				row.Latest, row.LatestRetirement = r.Version, retirementOf(r)
 			}
 			if v, err := semver.NewVersion(row.Locked); err == nil {
 				row.Retirement = retirementOf(shard.Find(v))

@@ -103,7 +103,7 @@ func TestOverridesCheckedEndToEnd(t *testing.T) {
 	var warn bytes.Buffer
 	env.Warn = &warn
 	out := filepath.Join(dir, "out")
-	if _, err := Render(ctx, bad, res.Lock, env, out); !errors.As(err, &re) || len(re.Violations) != 2 {
+	if _, err := Render(ctx, bad, res.Lock, env, out, false); !errors.As(err, &re) || len(re.Violations) != 2 {
 		t.Errorf("render: %v", err)
 	}
 	if !strings.Contains(warn.String(), "fal.yaml:12:11: falco: values manifests.falco-rules.drvier: the pack's values.yaml has no such key; did you mean driver?") {

@@ -30,8 +30,10 @@ type RenderedLayer struct {
 // Render writes DIR/values/<pack>.yaml for each locked layer: the pack's
 // values.yaml, read from its verified archive, deep-merged with the
 // profile layer's overrides (see Merge). Each file is written atomically;
-// the output depends only on the archive and the overrides.
-func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) ([]RenderedLayer, error) {
+// the output depends only on the archive and the overrides. A retired
+// release is judged as Fetch judges it (lockedRelease): a deprecated one
+// warned of, a deleted one refused (ErrDeleted) unless allowDeleted.
+func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string, allowDeleted bool) ([]RenderedLayer, error) {
 	// Everything is fetched, verified and merged before anything is
 	// written, so a verification failure writes nothing.
 	clients, err := env.lockedClients(ctx, lock)
@@ -47,9 +49,12 @@ func Render(ctx context.Context, p *Profile, lock *Lock, env *Env, dir string) (
 		if pl != nil {
 			overrides = pl.Values
 		}
-		path, _, err := lockedRelease(ctx, clients[l.Registry.Name], l)
+		path, _, w, err := lockedRelease(ctx, clients[l.Registry.Name], l, allowDeleted)
 		if err != nil {
 			return nil, err
+		}
+		if w != "" {
+			env.warnf("%s", w)
 		}
 		a, err := openLocked(path, l.Pack)
 		if err != nil {

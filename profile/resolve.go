@@ -499,38 +499,57 @@ func relProfile(profile, lockPath string) string {
 }
 
 // lockedRelease checks that the registry still lists the locked version
-// with the locked digests, and returns a verified archive in the cache.
-func lockedRelease(ctx context.Context, c *client.Client, l LockedPack) (string, *index.Release, error) {
-	shard, err := c.Shard(ctx, l.Pack)
-	if err != nil {
-		return "", nil, fmt.Errorf("%s: %w", l.ID(), err)
+// with the locked digests (and, with its log, that the log includes it),
+// then decides on its retirement (UseRetired: a deleted release fails
+// unless allow) before anything is downloaded, so a refused release's
+// archive is never fetched; and returns a verified archive in the cache,
+// the release, and what to warn of (a deprecated release, a deleted
+// one allowed). fetch, render and a lock's images all read a lock so.
+func lockedRelease(ctx context.Context, c *client.Client, l LockedPack, allow bool) (path string, rel *index.Release, warning string, err error) {
+	if rel, err = checkLocked(ctx, c, l); err != nil {
+		return "", nil, "", err
 	}
-	v, err := semver.NewVersion(l.Version)
-	if err != nil {
-		return "", nil, fmt.Errorf("%s: %w", l.ID(), err)
-	}
-	reg := c.Registry().Name
-	rel := shard.Find(v)
-	if rel == nil {
-		return "", nil, fmt.Errorf("%w: %s: registry %s no longer lists version %s (available: %s)", ErrLockMismatch, l.ID(), reg, l.Version, strings.Join(shard.Versions(), ", "))
-	}
-	if rel.Archive.SHA256 != l.Archive.SHA256 || rel.Archive.Size != l.Archive.Size || rel.Archive.Path != l.Archive.Path {
-		return "", nil, fmt.Errorf("%w: %s: registry %s now serves different bytes for this version: locked sha256 %s (%d bytes), registry lists sha256 %s (%d bytes); a published version must never change, so this is refused (resolve again only if you trust the change)",
-			ErrLockMismatch, l.ID(), reg, l.Archive.SHA256, l.Archive.Size, rel.Archive.SHA256, rel.Archive.Size)
-	}
-	if err := checkLockLog(ctx, c, l, rel); err != nil {
-		return "", nil, err
+	if warning, err = UseRetired(l.Pack, rel, allow); err != nil {
+		return "", nil, "", err
 	}
 	path, sig, err := c.ArchiveSigned(ctx, l.Pack, rel)
 	if err != nil {
-		return "", nil, fmt.Errorf("%s: %w", l.ID(), err)
+		return "", nil, "", fmt.Errorf("%s: %w", l.ID(), err)
 	}
 	if l.Signature != nil && sig != l.Signature.SHA256 {
 		got := sig
 		if got == "" {
 			got = "none"
 		}
-		return "", nil, fmt.Errorf("%w: %s: registry %s now serves a different signature: locked sha256 %s, now %s", ErrLockMismatch, l.ID(), reg, l.Signature.SHA256, got)
+		return "", nil, "", fmt.Errorf("%w: %s: registry %s now serves a different signature: locked sha256 %s, now %s", ErrLockMismatch, l.ID(), c.Registry().Name, l.Signature.SHA256, got)
 	}
-	return path, rel, nil
+	return path, rel, warning, nil
+}
+
+// checkLocked is lockedRelease's check of the metadata alone: the
+// shard (verified down from the signed index) lists the locked version
+// with the locked archive digest, size and path, and the lock's log
+// proof holds.
+func checkLocked(ctx context.Context, c *client.Client, l LockedPack) (*index.Release, error) {
+	shard, err := c.Shard(ctx, l.Pack)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l.ID(), err)
+	}
+	v, err := semver.NewVersion(l.Version)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l.ID(), err)
+	}
+	reg := c.Registry().Name
+	rel := shard.Find(v)
+	if rel == nil {
+		return nil, fmt.Errorf("%w: %s: registry %s no longer lists version %s (available: %s)", ErrLockMismatch, l.ID(), reg, l.Version, strings.Join(shard.Versions(), ", "))
+	}
+	if rel.Archive.SHA256 != l.Archive.SHA256 || rel.Archive.Size != l.Archive.Size || rel.Archive.Path != l.Archive.Path {
+		return nil, fmt.Errorf("%w: %s: registry %s now serves different bytes for this version: locked sha256 %s (%d bytes), registry lists sha256 %s (%d bytes); a published version must never change, so this is refused (resolve again only if you trust the change)",
+			ErrLockMismatch, l.ID(), reg, l.Archive.SHA256, l.Archive.Size, rel.Archive.SHA256, rel.Archive.Size)
+	}
+	if err := checkLockLog(ctx, c, l, rel); err != nil {
+		return nil, err
+	}
+	return rel, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -374,7 +375,39 @@ func TestPublishRefusesFork(t *testing.T) {
 	if _, err := Publish(ctx, gen1, DirTarget{Dir: dst}, Options{Force: true}); err != nil {
 		t.Fatalf("forced rollback to a prefix of the live log: %v", err)
 	}
-	if _, err := Publish(ctx, live, DirTarget{Dir: dst}, Options{}); err != nil {
+
+	// attackS F4 at the destination: generation 1 is what a bucket
+	// writer put back, so the fork check compares with it, and the
+	// forked site, which extends it, would pass. --log-anchor, the live
+	// generation's checkpoint kept elsewhere, refuses it (even with
+	// --force, nothing written); the live generation, which extends the
+	// anchor, replaces the replay with a warning that names it.
+	anchor, err := os.ReadFile(filepath.Join(live, filepath.FromSlash(translog.CheckpointPath)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed, err := DirTarget{Dir: dst}.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, force := range []bool{false, true} {
+		_, err := Publish(ctx, forked, DirTarget{Dir: dst}, Options{Force: force, LogAnchor: anchor})
+		if !errors.Is(err, translog.ErrBehindAnchor) || !strings.Contains(err.Error(), "the site: ") || !strings.Contains(err.Error(), "not even --force") {
+			t.Errorf("force=%v: a site whose log does not extend the anchor: %v", force, err)
+		}
+	}
+	if now, err := (DirTarget{Dir: dst}).List(ctx); err != nil || !maps.Equal(now, replayed) {
+		t.Errorf("a publish refused for its anchor changed the destination (%v)", err)
+	}
+	var log bytes.Buffer
+	if _, err := Publish(ctx, live, DirTarget{Dir: dst}, Options{LogAnchor: anchor, Log: &log}); err != nil {
 		t.Fatalf("the live generation again: %v", err)
+	}
+	if !strings.Contains(log.String(), "warning: --log-anchor: "+dst+" serves a log of 1 entries") || !strings.Contains(log.String(), "the anchor's has 2") {
+		t.Errorf("a live log behind the anchor, not warned of:\n%s", log.String())
+	}
+	log.Reset()
+	if _, err := Publish(ctx, live, DirTarget{Dir: dst}, Options{LogAnchor: anchor, Log: &log}); err != nil || strings.Contains(log.String(), "warning") {
+		t.Errorf("a live log at the anchor: %v\n%s", err, log.String())
 	}
 }

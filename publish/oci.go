@@ -446,6 +446,10 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if err != nil {
 		return nil, err
 	}
+	anchor, err := checkSiteAnchor(ctx, o, s.root, s.logFile, src)
+	if err != nil {
+		return nil, err
+	}
 	// The repositories every publish touches, in one token; each pack's
 	// are added per pack (plan, pushReleases).
 	ctx = scoped(ctx, d.loc.Ref(d.loc.Repo(ocimap.IndexRepo)), d.loc.Ref(d.loc.Repo(ocimap.SignatureRepo)), d.loc.Ref(d.loc.Repo(ocimap.ArchiveRepo)))
@@ -460,6 +464,11 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if err != nil {
 		return nil, err
 	}
+	var liveRoot *index.Root
+	if live != nil {
+		liveRoot = live.root
+	}
+	warnLiveAnchor(o, anchor, liveRoot, d)
 	if current {
 		// The live root is this site's, so its publish completed; the
 		// release tags are still checked (a HEAD each): anyone who may

@@ -126,6 +126,11 @@ type Options struct {
 	Force  bool // publish even over a newer or different remote index
 	Jobs   int  // parallel uploads within a stage (default DefaultJobs)
 	Log    io.Writer
+	// LogAnchor, when set, is a checkpoint of the registry's log kept
+	// outside the destination (--log-anchor): a site whose log does not
+	// extend it is refused (translog.ErrBehindAnchor), even with Force,
+	// and a live registry behind it is warned of (checkSiteAnchor).
+	LogAnchor []byte
 	// Timeout bounds the whole publish (0: none), through To: past it
 	// the publish stops where it is, with transport.ErrTimeout, and the
 	// destination is as an interrupted publish leaves it (the old
@@ -172,6 +177,10 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 		return nil, err
 	}
 	defer src.Close()
+	anchor, err := checkSiteAnchor(ctx, o, root, siteFetch(src), dir)
+	if err != nil {
+		return nil, err
+	}
 	remote, err := t.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", t, err)
@@ -185,6 +194,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if err != nil {
 		return nil, err
 	}
+	warnLiveAnchor(o, anchor, live, t)
 	uploads, err := planUploads(ctx, t, local, remote, o, res)
 	if err != nil {
 		return nil, err

@@ -237,7 +237,7 @@ func buildErr(g *globalOptions, err error) error {
 	case errors.Is(err, source.ErrShallow), errors.Is(err, source.ErrDuplicate), errors.Is(err, build.ErrOutLink), errors.Is(err, retire.ErrFile):
 		return badErr(err)
 	case errors.Is(err, build.ErrSignedPrevious), errors.Is(err, build.ErrNewLog):
-		return usageErr("%v", err) // --key, --new-log left out
+		return refusalErr(err) // --key, --new-log left out
 	case errors.Is(err, build.ErrUntrustedPrevious), errors.Is(err, build.ErrTampered), errors.Is(err, build.ErrUnverifiedRelease), errors.Is(err, build.ErrLog), errors.Is(err, build.ErrExpiredPrevious), errors.Is(err, build.ErrBehindAnchor), errors.Is(err, index.ErrDigestMismatch):
 		// The previous build failed its checks: what was checked is bad.
 		return badErr(err)

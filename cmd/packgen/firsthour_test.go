@@ -427,6 +427,12 @@ func TestFirstHourExitCodes(t *testing.T) {
 	// every command that reads one (it was 3, as if git had failed).
 	signed := filepath.Join(b.Dir, "signed")
 	b.want(0, nil, "build", "--repo", repo.Dir, "--out", signed, "--key", filepath.Join(b.Dir, "reg.key"), "--refresh")
+	// A security refusal lifted by a flag (no --key over a signed
+	// registry, attackS F7's --new-log): exit 2, the refusal saying
+	// what to do; the usage footer would send the user to --help.
+	if out := b.want(2, []string{"is a signed registry, and this build has no --key", "pass --key"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.Dir, "s-nokey"), "--previous", signed, "--refresh"); strings.Contains(out, "for usage") {
+		t.Errorf("build over a signed registry without --key: the usage footer on a refusal:\n%s", out)
+	}
 	for _, args := range [][]string{
 		{"build", "--repo", empty, "--out", filepath.Join(b.Dir, "s2")},
 		{"validate", "--changed-since", "HEAD~1", "--repo", empty},

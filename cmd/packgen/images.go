@@ -46,7 +46,10 @@ archive is fetched and verified as packgen profile fetch verifies it
 (from the registries the lock names, configured in registries.yaml),
 without extracting it, and its values.yaml merged with the overrides of
 the profile file the lock names (what packgen profile render writes), so
-a mirror or a tag the profile sets is what is listed.
+a mirror or a tag the profile sets is what is listed. A locked release
+its registry has deleted since (packs/retired.yaml: a CVE) fails the
+command (exit 1, naming it and the reason) unless --allow-deleted, as
+packgen profile fetch does; a deprecated one is listed with a warning.
 
 --why IMAGE shows every place that names one image. -o json prints the
 reports for scripts (see docs/JSON.md).`
@@ -67,15 +70,16 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
 	}
 	c.Flags().StringVar(&o.why, "why", "", "show every place that names this image")
 	c.Flags().BoolVar(&o.sources, "sources", false, "show where each image comes from")
+	c.Flags().BoolVar(&o.allowDeleted, "allow-deleted", false, "PROFILE.lock: list the images of a locked release its registry has deleted (retired) since, with a warning")
 	o.cf.add(c, g)
 	return c
 }
 
 // imagesOptions are the flags of images.
 type imagesOptions struct {
-	why     string
-	sources bool
-	cf      clientFlags
+	why                   string
+	sources, allowDeleted bool
+	cf                    clientFlags
 }
 
 // runImages lists the images of every argument, then narrows them to
@@ -148,7 +152,7 @@ func argImages(ctx context.Context, g *globalOptions, o *imagesOptions, dir stri
 		if err := cf.oci.refuseConfigured(""); err != nil {
 			return nil, usageErr("%s: a lock reads the registries it names: %v", dir, err)
 		}
-		return lockImages(ctx, g, cf, dir)
+		return lockImages(ctx, g, cf, dir, o.allowDeleted)
 	}
 	if err != nil && strings.Contains(dir, "@") && errors.Is(err, fs.ErrNotExist) {
 		return releaseImages(ctx, g, o, dir)
@@ -224,8 +228,9 @@ func releaseImages(ctx context.Context, g *globalOptions, o *imagesOptions, arg 
 }
 
 // lockImages finds the images of every pack a lock file pins, each
-// archive verified as `packgen profile fetch` verifies it.
-func lockImages(ctx context.Context, g *globalOptions, cf *clientFlags, path string) ([]*images.Report, error) {
+// archive verified, and a retired one judged, as `packgen profile fetch`
+// does.
+func lockImages(ctx context.Context, g *globalOptions, cf *clientFlags, path string, allowDeleted bool) ([]*images.Report, error) {
 	if cf.registry != "" || cf.url != "" {
 		return nil, usageErr("%s: a lock names its registries; --registry and --url do not apply (configure them with packgen registry add)", path)
 	}
@@ -241,7 +246,7 @@ func lockImages(ctx context.Context, g *globalOptions, cf *clientFlags, path str
 	if err != nil {
 		return nil, err
 	}
-	rs, err := lockimages.Lock(ctx, lock, prof, env)
+	rs, err := lockimages.Lock(ctx, lock, prof, env, allowDeleted)
 	if errors.Is(err, images.ErrArchive) {
 		return nil, badErr(err)
 	}

@@ -376,7 +376,9 @@ constraint). Metadata is verified as for fetch; no archive is downloaded.
 The NOTE column says first when the locked release is retired now,
 deprecated or deleted, and why (packs/retired.yaml: a CVE); -o json has
 each layer's state and stateWhy. wanted and latest are never deleted
-releases.
+releases; one that is deprecated (resolve takes it, with a warning) is
+said in the NOTE after "update available" or "newer outside
+constraint", with why.
 
 Exit code 0 whether or not something is outdated, unless --exit-code: then
 1 when a layer's wanted version is newer than its locked one, its locked
@@ -500,14 +502,24 @@ func printOutdated(g *globalOptions, rows []profile.OutdatedRow) error {
 		}
 		switch {
 		case r.Outdated:
-			notes = append(notes, "update available")
+			notes = append(notes, "update available"+deprecatedNote(r.Wanted, r.WantedRetirement))
 		case r.Beyond:
-			notes = append(notes, "newer outside constraint")
+			notes = append(notes, "newer outside constraint"+deprecatedNote(r.Latest, r.LatestRetirement))
 		}
 		note := strings.Join(notes, "; ")
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Pack), esc(dash(r.Registry)), esc(r.Constraint), esc(dash(r.Locked)), esc(dash(r.Wanted)), esc(dash(r.Latest)), note)
 	}
 	return tw.Flush()
+}
+
+// deprecatedNote says, after outdated's "update available" or "newer
+// outside constraint", that the version offered is itself deprecated,
+// and why ("" when it is not).
+func deprecatedNote(version string, r profile.Retirement) string {
+	if r.State == "" {
+		return ""
+	}
+	return fmt.Sprintf(": %s is %s (%s)", esc(version), r.State, esc(r.StateWhy))
 }
 
 // retiredMark marks a resolved or fetched layer's retired release in
@@ -532,6 +544,7 @@ func dash(s string) string {
 func newProfileRenderCmd(g *globalOptions) *cobra.Command {
 	f := &profileFlags{}
 	var dest string
+	var allowDeleted bool
 	c := &cobra.Command{
 		Use:   "render PROFILE|LOCK -d DIR",
 		Short: "Merge each pack's values.yaml with the profile's overrides",
@@ -546,7 +559,12 @@ DIR/values/<pack>.yaml.
 
 Given a lock file, the exact locked releases are used and the overrides come
 from the profile file the lock names. Given a profile, its lock (PROFILE
-with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
+with .lock instead of .yaml) must exist: run packgen profile resolve first.
+
+A locked release its registry has deleted since (packs/retired.yaml: a
+CVE) fails the render (exit 1, naming it and the reason; nothing is
+written) unless --allow-deleted, as packgen profile fetch does; a
+deprecated one is rendered with a warning.`,
 		Example: `  packgen profile render examples/profiles/aws-prod.lock -d cluster
   packgen profile render examples/profiles/aws-prod.yaml -d out -o json`,
 		Args:              cobra.ExactArgs(1),
@@ -580,7 +598,7 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 			if err != nil {
 				return err
 			}
-			res, err := profile.Render(cmd.Context(), p, lock, env, dest)
+			res, err := profile.Render(cmd.Context(), p, lock, env, dest, allowDeleted)
 			if err != nil {
 				return profileErr(err)
 			}
@@ -603,6 +621,7 @@ with .lock instead of .yaml) must exist: run packgen profile resolve first.`,
 	f.add(c)
 	c.Flags().StringVarP(&dest, "dest", "d", "", "output directory (required)")
 	_ = c.MarkFlagDirname("dest")
+	c.Flags().BoolVar(&allowDeleted, "allow-deleted", false, "render a locked release its registry has deleted (retired) since, with a warning")
 	return c
 }
 

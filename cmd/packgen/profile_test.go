@@ -159,17 +159,28 @@ func TestProfileCommands(t *testing.T) {
 	}
 	// And retire the locked 3.27.3 (a CVE): outdated says so first, and
 	// fetching the lock fails unless --allow-deleted.
-	repo.Write("retired.yaml", []byte("calico:\n  3.27.3: {state: deleted, reason: CVE-2026-0001}\n")) // no --packs-dir: at the root
+	// The update offered, 3.27.9, is deprecated itself: the NOTE says so.
+	repo.Write("retired.yaml", []byte("calico:\n  3.27.3: {state: deleted, reason: CVE-2026-0001}\n  3.27.9: {state: deprecated, reason: slow}\n")) // no --packs-dir: at the root
 	if _, err := repo.Commit("calico 3.27.9"); err != nil {
 		t.Fatal(err)
 	}
 	pg(0, "build", "--repo", repo.Dir, "--out", site, "--key", key+".key", "--no-site")
 	out, _ = pg(1, "profile", "outdated", aws, "--exit-code")
-	if !strings.Contains(out, "3.27.3  3.27.9  3.27.9  deleted (retired: CVE-2026-0001); update available") {
+	if !strings.Contains(out, "3.27.3  3.27.9  3.27.9  deleted (retired: CVE-2026-0001); update available: 3.27.9 is deprecated (retired: slow)") {
 		t.Errorf("outdated after publishing:\n%s", out)
 	}
 	if _, errs := pg(1, "profile", "fetch", lockPath, "-d", filepath.Join(tmp, "c-deleted")); !strings.Contains(errs, "calico@3.27.3 is deleted (retired: CVE-2026-0001)") || !strings.Contains(errs, "--allow-deleted") {
 		t.Errorf("fetch of a deleted locked release: %s", errs)
+	}
+	// render and images read a lock as fetch does: refused (exit 1)
+	// unless --allow-deleted.
+	for _, args := range [][]string{{"profile", "render", lockPath, "-d", filepath.Join(tmp, "r-deleted")}, {"images", lockPath}} {
+		if _, errs := pg(1, args...); !strings.Contains(errs, "calico@3.27.3 is deleted (retired: CVE-2026-0001)") || !strings.Contains(errs, "--allow-deleted") {
+			t.Errorf("%s of a deleted locked release: %s", strings.Join(args[:len(args)-1], " "), errs)
+		}
+	}
+	if _, errs := pg(0, "profile", "render", lockPath, "-d", filepath.Join(tmp, "r-deleted"), "--allow-deleted"); !strings.Contains(errs, "DELETED RELEASE IN USE: calico@3.27.3") {
+		t.Errorf("render --allow-deleted: %s", errs)
 	}
 	out, _ = pg(0, "profile", "fetch", lockPath, "-d", filepath.Join(tmp, "c-allowed"), "--allow-deleted", "-o", "json")
 	if !strings.Contains(out, `"state": "deleted",

@@ -20,6 +20,7 @@ import (
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/publish"
 	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/translog"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"oras.land/oras-go/v2/registry/remote"
@@ -58,6 +59,16 @@ written: publish into a directory of its own (a gh-pages work tree is fine).
 index.json is replaced with a conditional write: if another publish
 switched it meanwhile, this one stops (exit 3) and can simply be re-run.
 
+--log-anchor FILE is a checkpoint of the registry's transparency log kept
+outside the destination (the log/checkpoint the last publish wrote, saved
+where the destination's writers cannot reach, or a witness's state
+checkpoint), as build --log-anchor takes it: a site whose log does not
+extend it (built from an older generation someone put back in the bucket)
+is refused (exit 1, even with --force, nothing written); a destination
+whose live log is behind it, or that serves no log, is a warning: someone
+who can write it put an older generation back, and the site, which
+extends the anchor, replaces it.
+
 S3: any S3-compatible store (AWS S3, MinIO, Ceph, R2, GCS interop).
 Credentials come from the standard AWS environment variables and files
 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE,
@@ -95,6 +106,7 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
 	var o publish.Options
 	var output string
 	var silence time.Duration
+	var logAnchor string
 	c := &cobra.Command{
 		Use:   "publish SITE s3://BUCKET/PREFIX | oci://REGISTRY/BASE | file:///PATH | PATH",
 		Short: "Upload a built site to S3-compatible object storage, an OCI registry or a directory",
@@ -132,6 +144,11 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
 			if warn != "" && output == "text" {
 				g.warnf("%s\n", warn)
 			}
+			if logAnchor != "" {
+				if o.LogAnchor, err = safefile.ReadFile(logAnchor, translog.MaxCheckpointSize); err != nil {
+					return usageErr("--log-anchor: %v", err)
+				}
+			}
 			s3o.StallTimeout = silence
 			do := publish.DestOptions{S3: s3o}
 			if strings.HasPrefix(args[1], "oci://") {
@@ -159,6 +176,7 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
 	// As the commands that download have them (connFlags), but the
 	// timeout bounds the whole publish: an upload of a large registry
 	// takes as long as it takes while it moves.
+	f.StringVar(&logAnchor, "log-anchor", "", "a checkpoint of the registry's transparency log kept outside the destination (log/checkpoint saved after the last publish, or a witness's state/checkpoint): the site's log must extend it (exit 1 otherwise), and a live log behind it is warned of")
 	f.DurationVar(&o.Timeout, "timeout", 0, "give up on a publish not done within this long (0: no limit; --stall-timeout still ends a silent one)")
 	f.DurationVar(&silence, "stall-timeout", transport.DefaultStallTimeout, "s3://, oci://: give up on an upload or download that moves nothing for this long")
 	f.StringVar(&keyRef, "key", "", "oci://: the registry's private key, to cosign-sign each release (file or env://VAR)")
@@ -281,7 +299,7 @@ func publishErr(err error) error {
 	case errors.Is(err, publish.ErrDestination), errors.Is(err, publish.ErrUnverifiedSource):
 		return usageErr("%v", err)
 	case errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrKeyChange), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrLink), errors.Is(err, publish.ErrOverwrite),
-		errors.Is(err, publish.ErrFork), errors.Is(err, publish.ErrWitnessFile):
+		errors.Is(err, publish.ErrFork), errors.Is(err, publish.ErrWitnessFile), errors.Is(err, translog.ErrBehindAnchor):
 		return badErr(err)
 	}
 	return err

@@ -131,6 +131,8 @@ func testPublishCommand(t *testing.T, f *publishFixture) {
 		{"oci flags for s3", []string{f.site2, dest, "--plain-http", "--ca-file", "/nonexist.pem", "--username", "bob"}, 2, "--ca-file is for oci://REGISTRY/BASE; --plain-http is for oci://REGISTRY/BASE; --username is for oci://REGISTRY/BASE"},
 		{"endpoint for oci", []string{f.site2, "oci://127.0.0.1:1/acme", "--endpoint", "http://x"}, 2, "--endpoint is for s3://BUCKET/PREFIX"},
 		{"rollback", []string{f.site1, dest}, 1, "lower than the serial"},
+		{"behind the log anchor", []string{f.site1, dest, "--force", "--log-anchor", filepath.Join(f.site2, "log", "checkpoint")}, 1, "the log does not extend the log anchor: the anchor's tree has"},
+		{"no log anchor", []string{f.site2, dest, "--log-anchor", filepath.Join(f.tmp, "nope")}, 2, "--log-anchor: "},
 		{"not a site", []string{t.TempDir(), dest}, 1, "build one with `packgen build --out "},
 		{"bad url", []string{f.site2, "s3:///x"}, 2, "not an s3://BUCKET/PREFIX URL"},
 		{"other scheme", []string{f.site2, "https://example.com/x"}, 2, "give oci://REGISTRY/BASE, s3://BUCKET/PREFIX"},
@@ -568,8 +570,8 @@ SOURCE_DATE_EPOCH=4102444800 packgen -q build --packs-dir packs --out ../evil-si
 	})
 	// The signed registry replaced by an unsigned one: the build will
 	// not start a new log over it unasked (attackS F7) ...
-	if out, code := sh(ciBuild); code != 2 || !strings.Contains(out, "would start a new transparency log") || !strings.Contains(out, "--new-log") {
-		t.Errorf("signing over an unsigned-looking registry: exit %d, want 2 (a new log, unasked)\n%s", code, out)
+	if out, code := sh(ciBuild); code != 2 || !strings.Contains(out, "would start a new transparency log") || !strings.Contains(out, "--new-log") || strings.Contains(out, "for usage") {
+		t.Errorf("signing over an unsigned-looking registry: exit %d, want 2 (a new log, unasked; no usage footer)\n%s", code, out)
 	}
 	// ... and, told to, still signs nothing on its word.
 	if out, code := sh(ciBuild + " --new-log"); code != 1 || !strings.Contains(out, "evil@6.6.6") || !strings.Contains(out, "will not sign it") {

@@ -51,6 +51,8 @@ type exitError struct {
 	code     int
 	err      error
 	problems meta.Problems
+	// refusal: exit 2 without the usage footer (refusalErr).
+	refusal bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
@@ -61,6 +63,13 @@ func usageErr(format string, args ...any) error {
 }
 
 func badErr(err error) error { return &exitError{code: exitBad, err: err} }
+
+// refusalErr is a security refusal the user lifts with a flag that says
+// the risk is meant (build's --key over a signed registry, --new-log):
+// exit 2, as the flag is theirs to add, but without the usage footer:
+// the refusal says what to check and which flag to pass, and the
+// command's help is not where that is.
+func refusalErr(err error) error { return &exitError{code: exitUsage, err: err, refusal: true} }
 
 // silentBad exits 1 without printing anything more (the command already
 // reported the problems).
@@ -234,7 +243,7 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// fields, file names): escaped, it cannot rewrite the terminal.
 	if msg := textsafe.EscapeLines(err.Error()); msg != "" {
 		fmt.Fprintf(stderr, "packgen: %s\n", msg)
-		if code == exitUsage {
+		if code == exitUsage && (ee == nil || !ee.refusal) {
 			// The help of the command that was misused, not the root's.
 			path := "packgen"
 			if cmd != nil {

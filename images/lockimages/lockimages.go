@@ -35,9 +35,12 @@ var (
 // the lock's order: each archive fetched and verified as `profile
 // fetch` verifies it (into the client's cache, not extracted), then
 // read as Locked reads one, with the values of prof (the lock's profile,
-// Lock.LoadProfile) merged in, packs rendered side by side.
-func Lock(ctx context.Context, lock *profile.Lock, prof *profile.Profile, env *profile.Env) ([]*images.Report, error) {
-	paths, err := profile.Archives(ctx, lock, env, 4)
+// Lock.LoadProfile) merged in, packs rendered side by side. A retired
+// release is judged as profile fetch judges it (profile.Archives): a
+// deprecated one warned of, a deleted one refused (profile.ErrDeleted)
+// unless allowDeleted.
+func Lock(ctx context.Context, lock *profile.Lock, prof *profile.Profile, env *profile.Env, allowDeleted bool) ([]*images.Report, error) {
+	paths, err := profile.Archives(ctx, lock, env, 4, allowDeleted)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +71,7 @@ func Lock(ctx context.Context, lock *profile.Lock, prof *profile.Profile, env *p
 // Images.
 func PinLock(o lookup.Options, prof *profile.Profile) func(context.Context, *profile.Lock, *profile.Env) error {
 	return func(ctx context.Context, lock *profile.Lock, env *profile.Env) error {
-		reports, err := Lock(ctx, lock, prof, env)
+		reports, err := Lock(ctx, lock, prof, judged(env), true)
 		if err != nil {
 			return fmt.Errorf("pin images: %w", err)
 		}
@@ -125,7 +128,7 @@ func CheckPins(o lookup.Options, env *profile.Env, prof *profile.Profile) func(c
 		}
 		var errs []error
 		if env != nil {
-			reports, err := Lock(ctx, lock, prof, env)
+			reports, err := Lock(ctx, lock, prof, judged(env), true)
 			if err != nil {
 				return fmt.Errorf("check images: %w", err)
 			}
@@ -155,6 +158,17 @@ func CheckPins(o lookup.Options, env *profile.Env, prof *profile.Profile) func(c
 		}
 		return errors.Join(errs...)
 	}
+}
+
+// judged is env for a hook of a resolve or a fetch (PinLock,
+// CheckPins): that command has judged every retired release of the lock
+// already (profile.UseRetired: refused, or warned of), so the hook,
+// reading the same archives, neither refuses one again nor repeats the
+// warnings.
+func judged(env *profile.Env) *profile.Env {
+	quiet := *env
+	quiet.Warn = nil
+	return &quiet
 }
 
 // unpinned names each image a locked pack declares or deploys (its
