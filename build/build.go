@@ -228,6 +228,7 @@ type job struct {
 	out    index.Release
 	probs  meta.Problems
 	images *images.Report // what the image check found in a release archived
+	atRef  bool           // in the tree at the ref: the image check renders its charts
 	err    error
 }
 
@@ -320,7 +321,7 @@ func startJobs(ctx context.Context, o Options, prev *previous, stage string) *jo
 				case j.prev != nil:
 					j.out, j.probs, j.err = reuseUnverified(ctx, o, prev, stage, j)
 				default:
-					j.out, j.probs, j.images, j.err = buildRelease(o, j.rel, stage)
+					j.out, j.probs, j.images, j.err = buildRelease(o, j.rel, stage, j.atRef)
 				}
 				p.mu.Lock()
 				p.keepNewest(j)
@@ -378,11 +379,11 @@ func (p *jobPool) wait() {
 	p.wg.Wait()
 }
 
-// buildRelease validates one release (pack.Load, then validate's image
-// check: every chart rendered, every image reference parsed) and writes
-// its archive and signatures; it returns the images it found, for the
-// catalogue.
-func buildRelease(o Options, r source.Release, stage string) (index.Release, meta.Problems, *images.Report, error) {
+// buildRelease validates one release (pack.Load, then, for a release in
+// the tree at the ref, validate's image check: every chart rendered,
+// every image reference parsed) and writes its archive and signatures;
+// it returns the images it found, for the catalogue.
+func buildRelease(o Options, r source.Release, stage string, atRef bool) (index.Release, meta.Problems, *images.Report, error) {
 	prefix := r.Dir
 	if len(r.ManifestProblems) > 0 && r.ManifestProblems.HasErrors() {
 		return index.Release{}, r.ManifestProblems, nil, nil
@@ -408,17 +409,26 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, met
 		return index.Release{}, annotate(probs, r), nil, nil
 	}
 	// Validate's image check, the one part of validation that renders
-	// charts: its errors refuse the release as validate does (its
+	// charts, on what validate checks: the releases in the tree at the
+	// ref (atRef). Its errors refuse the release as validate does (its
 	// warnings are validate's to give). A missing or failed chart
 	// renderer fails the build (the machine's fault, as in validate); a
 	// chart past its time or memory bound is the release's error, with
 	// images.ErrChartLimit beside it (collect: no record remembers it).
-	imageProbs, found, err := images.CheckRelease(p, prefix, probs)
-	if err != nil && !errors.Is(err, images.ErrChartLimit) {
-		return index.Release{}, nil, nil, err
-	}
-	if errs := imageProbs.Errors(); len(errs) > 0 {
-		return index.Release{}, annotate(append(probs, errs...), r), nil, err
+	// A release only in history was at the ref of the commits that
+	// had it, where validate and the builds of those commits rendered
+	// it; rendering it again in every build from scratch doubled a
+	// cold build's CPU (docs/PERFORMANCE.md).
+	var found *images.Report
+	if atRef {
+		imageProbs, rep, err := images.CheckRelease(p, prefix, probs)
+		if err != nil && !errors.Is(err, images.ErrChartLimit) {
+			return index.Release{}, nil, nil, err
+		}
+		if errs := imageProbs.Errors(); len(errs) > 0 {
+			return index.Release{}, annotate(append(probs, errs...), r), nil, err
+		}
+		found = rep
 	}
 	rel := record(m, r)
 	apath := index.ArchivePath(m.Name, m.Version)

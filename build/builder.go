@@ -247,8 +247,12 @@ func (b *builder) produce(ctx context.Context) error {
 	pool := startJobs(jctx, b.o, b.prev, b.stage)
 	var immut []error
 	jobOf := map[string]*job{}
+	head := b.commitHash
+	if head == "" {
+		head, _ = b.repo.Resolve(b.o.Ref) // "" on error: the walk reports it, and every release counts as at the ref
+	}
 	match := func(r source.Release) {
-		j := &job{rel: r, key: r.Name + "@" + r.Version}
+		j := &job{rel: r, key: r.Name + "@" + r.Version, atRef: head == "" || r.Commit == head}
 		if v, err := semver.NewVersion(r.Version); err == nil && meta.ValidName(r.Name) {
 			j.key = r.Name + "@" + v.String()
 			b.seen[j.key] = true

@@ -153,3 +153,23 @@ func TestBuildWithoutRenderer(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildRendersChartsAtRef: the image check renders the charts of
+// the releases in the tree at the ref, what validate checks; a release
+// only in history (bumped in place since) is archived without its
+// charts rendered again, even one whose chart would not render today.
+func TestBuildRendersChartsAtRef(t *testing.T) {
+	tmp, r := newRepo(t)
+	writeChartPack(t, r, "ch", "", "{{ .Values.image | nosuch }}")
+	commit(t, r, "one")
+	must(t, r.Remove("packs/ch-1.0.0"))
+	writeChartPackVersion(t, r, "ch", "1.1.0", "charts:\n  c:\n    image: busybox:1.37\n", "{{ .Values.image }}")
+	commit(t, r, "two")
+	res := built(t, r.Dir, filepath.Join(tmp, "site"))
+	if vs := res.Shards[0].Versions(); len(vs) != 2 || res.Archived != 2 {
+		t.Fatalf("versions %v, archived %d", vs, res.Archived)
+	}
+	if rel := res.Shards[0].Latest(); rel.Version != "1.1.0" || len(res.Images) != 1 || res.Images[rel.Archive.SHA256] == nil {
+		t.Errorf("image reports: %d, want 1.1.0's only", len(res.Images))
+	}
+}
