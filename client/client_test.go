@@ -562,6 +562,10 @@ func TestVerifySite(t *testing.T) {
 		{name: "as built", tamper: func(string) {}},
 		{name: "a page edited", tamper: func(site string) { testutil.Flip(t, filepath.Join(site, "packs/calico/index.html")) },
 			problems: map[string]string{"packs/calico/index.html": index.ErrDigestMismatch.Error()}},
+		{name: "a page grown", tamper: func(site string) {
+			p := filepath.Join(site, "index.html")
+			filetest.WriteFile(t, p, append(mustRead(t, p), "<script>evil()</script>"...))
+		}, problems: map[string]string{"index.html": index.ErrDigestMismatch.Error()}},
 		{name: "a listed file deleted", tamper: func(site string) { testutil.Must(t, os.Remove(filepath.Join(site, "packs/calico/logo.png"))) },
 			problems: map[string]string{"packs/calico/logo.png": "not found"}},
 		{name: "an extra page", tamper: func(site string) {

@@ -88,8 +88,16 @@ func (w *Walker) walkCatalogue(ctx context.Context, rootData []byte, root *index
 	n := len(c.Files)
 	_ = parallel.Each(ctx, n+len(unlisted), 2*runtime.GOMAXPROCS(0), func(i int) error {
 		if i < n {
-			if _, err := w.Pinned(ctx, c.Files[i]); err != nil {
-				problem(c.Files[i].Path, fmt.Errorf("%w; %s, which the registry's key signs, lists other bytes or a file that is gone: it was changed after the build (restore it from the build's output and publish again)", err, index.CatalogueFile))
+			ref := c.Files[i]
+			_, err := w.Pinned(ctx, ref)
+			switch {
+			case errors.Is(err, ErrDigestMismatch), errors.Is(err, ErrTooLarge):
+				// Grown past its size or not its bytes: one verdict.
+				problem(ref.Path, fmt.Errorf("%w: not the file %s lists (sha256 %s, %d bytes), which the registry's key signs: it was changed after the build (restore it from the build's output and publish again)", ErrDigestMismatch, index.CatalogueFile, index.ShortHash(ref.SHA256), ref.Size))
+			case errors.Is(err, ErrNotFound):
+				problem(ref.Path, fmt.Errorf("%w, though %s, which the registry's key signs, lists it: it was deleted after the build (restore it from the build's output and publish again)", err, index.CatalogueFile))
+			case err != nil:
+				problem(ref.Path, err)
 			}
 			return nil
 		}
