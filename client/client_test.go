@@ -3,8 +3,10 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -536,22 +538,19 @@ func TestVerifySite(t *testing.T) {
 		t.Fatalf("wrong key: want 10 problems (index + 9 archives), got %v %d", err, len(rep.Problems))
 	}
 
-	// The catalogue, signed (index.CatalogueFile): two generations of a
-	// small one (a page naming its generation, a feed, a logo), every
-	// file bytes the manifest of the same build lists.
-	gens := make([]string, 2)
-	for i := range gens {
-		gens[i] = filepath.Join(t.TempDir(), "site")
-		_, err := build.Run(context.Background(), build.Options{Repo: f.repo.Dir, Out: gens[i], Previous: f.sites[len(f.sites)-1], History: true, Registry: "test", Signer: f.signer,
-			GeneratedAt: time.Now().Add(time.Duration(10+i) * time.Second), Site: func(dir string, s *build.Snapshot) error {
-				for rel, data := range map[string]string{"index.html": fmt.Sprint("generation ", i), "packs/calico/index.html": fmt.Sprint("calico, generation ", i), "packs/calico/feed.xml": "<feed/>", "packs/calico/logo.png": "png"} {
-					filetest.WriteFile(t, filepath.Join(dir, rel), data)
-					s.Catalogue = append(s.Catalogue, index.FileRef{Path: rel, SHA256: index.Digest([]byte(data)), Size: int64(len(data))})
-				}
-				return nil
-			}})
-		testutil.Must(t, err)
-	}
+	// The catalogue, signed (index.CatalogueFile): a small one (pages, a
+	// feed, a logo), every file bytes the manifest of the same build
+	// lists.
+	built := filepath.Join(t.TempDir(), "site")
+	_, err = build.Run(context.Background(), build.Options{Repo: f.repo.Dir, Out: built, Previous: f.sites[len(f.sites)-1], History: true, Registry: "test", Signer: f.signer,
+		GeneratedAt: time.Now().Add(10 * time.Second), Site: func(dir string, s *build.Snapshot) error {
+			for rel, data := range map[string]string{"index.html": "catalogue", "packs/calico/index.html": "calico", "packs/calico/feed.xml": "<feed/>", "packs/calico/logo.png": "png"} {
+				filetest.WriteFile(t, filepath.Join(dir, rel), data)
+				s.Catalogue = append(s.Catalogue, index.FileRef{Path: rel, SHA256: index.Digest([]byte(data)), Size: int64(len(data))})
+			}
+			return nil
+		}})
+	testutil.Must(t, err)
 	manifest := []string{index.CatalogueFile, index.CatalogueFile + ".sig", index.CatalogueFile + ".sigstore.json"}
 	for _, tc := range []struct {
 		name     string
@@ -572,10 +571,20 @@ func TestVerifySite(t *testing.T) {
 			filetest.WriteFile(t, filepath.Join(site, "packs/metallb/index.html"), "<script>evil()</script>")
 			filetest.WriteFile(t, filepath.Join(site, "assets/app.js"), "evil()")
 		}, problems: map[string]string{"packs/metallb/index.html": walk.ErrUnlisted.Error(), "assets/app.js": walk.ErrUnlisted.Error()}},
-		{name: "an older generation put back", tamper: func(site string) {
-			for _, rel := range append(manifest, "index.html", "packs/calico/index.html") {
-				filetest.WriteFile(t, filepath.Join(site, rel), mustRead(t, filepath.Join(gens[0], rel)))
-			}
+		{name: "an older generation's manifest put back", tamper: func(site string) {
+			// Signed by the registry's key, naming the index.json of
+			// the generation before (its pages as they were then).
+			p := filepath.Join(site, index.CatalogueFile)
+			c, err := index.ParseCatalogue(mustRead(t, p))
+			testutil.Must(t, err)
+			old, err := index.Encode(index.NewCatalogue(mustRead(t, filepath.Join(f.sites[len(f.sites)-1], "index.json")), c.Files))
+			testutil.Must(t, err)
+			sum, _ := hex.DecodeString(index.Digest(old))
+			sig, bundle, err := f.signer.SignBlob([32]byte(sum), func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(old)), nil })
+			testutil.Must(t, err)
+			filetest.WriteFile(t, p, old)
+			filetest.WriteFile(t, p+".sig", sig)
+			filetest.WriteFile(t, p+".sigstore.json", bundle)
 		}, problems: map[string]string{index.CatalogueFile: index.ErrCatalogueGeneration.Error()}},
 		{name: "the manifest edited to list an edited page", tamper: func(site string) {
 			p := filepath.Join(site, index.CatalogueFile)
@@ -591,7 +600,7 @@ func TestVerifySite(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			site := filepath.Join(t.TempDir(), "site")
-			testutil.CopyDir(t, gens[1], site)
+			testutil.CopyDir(t, built, site)
 			tc.tamper(site)
 			rep, err := VerifySite(context.Background(), newServer(t, site).URL, v)
 			testutil.Must(t, err)
