@@ -39,12 +39,13 @@ func TestCatalogue(t *testing.T) {
 
 	sum := Digest(page)
 	for name, bad := range map[string]string{
-		"registry file": `{"files":[{"path":"index.json","sha256":"` + sum + `","size":1}],"index":{"path":"index.json","sha256":"` + sum + `","size":1},"schemaVersion":1}`,
-		"unsorted":      `{"files":[{"path":"z","sha256":"` + sum + `","size":1},{"path":"a","sha256":"` + sum + `","size":1}],"index":{"path":"index.json","sha256":"` + sum + `","size":1},"schemaVersion":1}`,
-		"twice":         `{"files":[{"path":"a","sha256":"` + sum + `","size":1},{"path":"a","sha256":"` + sum + `","size":1}],"index":{"path":"index.json","sha256":"` + sum + `","size":1},"schemaVersion":1}`,
-		"climbs out":    `{"files":[{"path":"../a","sha256":"` + sum + `","size":1}],"index":{"path":"index.json","sha256":"` + sum + `","size":1},"schemaVersion":1}`,
-		"other index":   `{"files":[],"index":{"path":"packs/a/index.json","sha256":"` + sum + `","size":1},"schemaVersion":1}`,
-		"unknown field": `{"files":[],"index":{"path":"index.json","sha256":"` + sum + `","size":1},"schemaVersion":1,"x":1}`,
+		"registry file":   `{"files":[{"path":"index.json","sha256":"` + sum + `","size":1}],"index":{"path":"index.json","sha256":"` + sum + `","size":1},"schemaVersion":1}`,
+		"unsorted":        `{"files":[{"path":"z","sha256":"` + sum + `","size":1},{"path":"a","sha256":"` + sum + `","size":1}],"index":{"path":"index.json","sha256":"` + sum + `","size":1},"schemaVersion":1}`,
+		"twice":           `{"files":[{"path":"a","sha256":"` + sum + `","size":1},{"path":"a","sha256":"` + sum + `","size":1}],"index":{"path":"index.json","sha256":"` + sum + `","size":1},"schemaVersion":1}`,
+		"the site itself": `{"files":[{"path":".","sha256":"` + sum + `","size":1}],"index":{"path":"index.json","sha256":"` + sum + `","size":1},"schemaVersion":1}`,
+		"climbs out":      `{"files":[{"path":"../a","sha256":"` + sum + `","size":1}],"index":{"path":"index.json","sha256":"` + sum + `","size":1},"schemaVersion":1}`,
+		"other index":     `{"files":[],"index":{"path":"packs/a/index.json","sha256":"` + sum + `","size":1},"schemaVersion":1}`,
+		"unknown field":   `{"files":[],"index":{"path":"index.json","sha256":"` + sum + `","size":1},"schemaVersion":1,"x":1}`,
 	} {
 		if _, err := ParseCatalogue([]byte(bad)); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), CatalogueFile) {
 			t.Errorf("%s: ParseCatalogue = %v, want ErrFormat naming %s", name, err, CatalogueFile)

@@ -671,7 +671,7 @@ func decodeFile(what string, data []byte, max int, v any, version *int) error {
 // safeSitePath checks that p stays inside the site and under prefix.
 func safeSitePath(p, prefix string) error {
 	// prefix "" accepts any path inside the site.
-	if p == "" || path.IsAbs(p) || strings.Contains(p, `\`) || path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../") {
+	if p == "" || p == "." || path.IsAbs(p) || strings.Contains(p, `\`) || path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../") {
 		return fmt.Errorf("path %q is not a clean relative path", p)
 	}
 	if !strings.HasPrefix(p, prefix) {
