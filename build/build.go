@@ -159,6 +159,15 @@ type Snapshot struct {
 	// again, and deletes each from the map once listed. Other releases'
 	// reports are not kept (jobPool.keepNewest).
 	Images map[string]*images.Report
+	// PreviousCatalogue is the previous build's catalogue manifest,
+	// verified (its signature under a trusted key, bound to the previous
+	// index.json, itself verified); nil without one. The catalogue may
+	// reuse a previous page, feed or logo it lists with those bytes.
+	PreviousCatalogue *index.Catalogue
+	// Catalogue is set by the Site hook: every file of the catalogue it
+	// wrote (or kept, in place), which a signing build lists in its
+	// signed manifest (index.CatalogueFile). Nil: none.
+	Catalogue []index.FileRef
 }
 
 // Result reports what a build did.

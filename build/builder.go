@@ -411,6 +411,9 @@ func (b *builder) index(ctx context.Context) error {
 		return err
 	}
 	snap.Images = b.images
+	if b.prev != nil {
+		snap.PreviousCatalogue = b.prev.catalogue
+	}
 	b.res.Snapshot = *snap
 	b.retirements(snap.Shards)
 	if err := b.writeCheckpoint(); err != nil {
@@ -419,6 +422,9 @@ func (b *builder) index(ctx context.Context) error {
 	if b.o.Site != nil {
 		if err := b.o.Site(b.stage, snap); err != nil {
 			return fmt.Errorf("catalogue: %w", err)
+		}
+		if err := writeCatalogue(b.o, b.stage, snap); err != nil {
+			return fmt.Errorf("catalogue manifest: %w", err)
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,6 +107,46 @@ func TestUpdateInPlace(t *testing.T) {
 	rep, err := client.VerifySite(context.Background(), signed, v1)
 	if err != nil || len(rep.Problems) != 0 || rep.Releases != 14 {
 		t.Fatalf("signed in-place update: %v %+v", err, rep)
+	}
+
+	// With a catalogue, signed: the build lists what the hook reports in
+	// its signed manifest, bound to its index.json, and hands the next
+	// build that manifest, verified; in place, a rebuild of the same
+	// commit leaves the manifest and its signature as they were.
+	var prevCat *index.Catalogue
+	catalogue := func(o *Options) {
+		o.Signer = k1
+		o.Site = func(dir string, s *Snapshot) error {
+			prevCat = s.PreviousCatalogue
+			page := []byte("<!doctype html>" + fmt.Sprint(s.Root.Serial))
+			s.Catalogue = []index.FileRef{{Path: "index.html", SHA256: index.Digest(page), Size: int64(len(page))}}
+			return os.WriteFile(filepath.Join(dir, "index.html"), page, 0o644)
+		}
+	}
+	built(t, repo, signed, catalogue)
+	if prevCat != nil {
+		t.Error("a previous build without a manifest handed one to the catalogue")
+	}
+	rep, err = client.VerifySite(context.Background(), signed, v1)
+	if err != nil || len(rep.Problems) != 0 || len(rep.Warnings) != 0 {
+		t.Fatalf("signed catalogue: %v %+v", err, rep)
+	}
+	manifest := func() string {
+		return string(testutil.ReadFile(t, filepath.Join(signed, index.CatalogueFile))) + string(testutil.ReadFile(t, filepath.Join(signed, index.CatalogueFile+".sig")))
+	}
+	first := manifest()
+	built(t, repo, signed, catalogue)
+	if prevCat == nil || prevCat.Files[0].Path != "index.html" || prevCat.Index.SHA256 != index.Digest(testutil.ReadFile(t, filepath.Join(signed, "index.json"))) {
+		t.Errorf("the next build was not handed the previous manifest, verified: %+v", prevCat)
+	}
+	if manifest() != first {
+		t.Error("a rebuild of the same commit in place rewrote the catalogue manifest or its signature")
+	}
+	// An edited manifest vouches for nothing: the next build gets none.
+	testutil.Must(t, os.WriteFile(filepath.Join(signed, index.CatalogueFile), []byte(strings.Replace(first[:strings.Index(first, "\n")+1], "index.html", "index.htm", 1)), 0o644))
+	built(t, repo, signed, catalogue)
+	if prevCat != nil {
+		t.Error("a manifest edited after the build was handed to the catalogue")
 	}
 	k2, _ := testKey(t)
 	if o.Signer = k2; inPlace(o) {

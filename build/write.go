@@ -40,6 +40,9 @@ type previous struct {
 	// signed: index.json verified under a trusted key. Only then do the
 	// digests it pins say what the registry published.
 	signed bool
+	// catalogue is its catalogue's manifest, when signed and verified
+	// under a trusted key and naming its index.json (walk.Catalogue).
+	catalogue *index.Catalogue
 	// vouched: what its shards say may be taken as the registry's word
 	// (signed by a trusted key, or nothing is signed on it: an unsigned
 	// build, an update in place of this very key's build). Set by plan.
@@ -157,6 +160,13 @@ func loadPreviousVia(ctx context.Context, loc string, trust *sign.Verifier, oci 
 		if err := check(root); err != nil {
 			return nil, err
 		}
+	}
+	if p.signed {
+		// Only a manifest the trusted key signed for this very
+		// index.json vouches for pages; any other (tampered, of
+		// another generation) vouches for none, and the catalogue
+		// renders them again: not an error of the build.
+		p.catalogue, _ = (&walk.Walker{Get: p.fetch, Verifier: trust}).Catalogue(ctx, data)
 	}
 	p.root = root
 	p.rootDigest = index.Digest(data)
@@ -318,6 +328,38 @@ func writeRoot(o Options, stage string, prev *previous, root *index.Root, put in
 		}
 	}
 	return true, nil
+}
+
+// writeCatalogue writes the catalogue's manifest (index.CatalogueFile)
+// for the files the Site hook reported, bound to the index.json just
+// written, and signs it as index.json is (.sig and .sigstore.json beside
+// it, by the same Signer). Unsigned builds write none: nothing would
+// vouch for it, and verify --site checks an unsigned site's digests
+// only. In place, a manifest that is already there with these bytes
+// and a signature by this key is left alone, so a rebuild of the same
+// commit changes no byte.
+func writeCatalogue(o Options, stage string, snap *Snapshot) error {
+	if o.Signer == nil || snap.Catalogue == nil {
+		return nil
+	}
+	rootData, err := index.Encode(snap.Root)
+	if err != nil {
+		return err
+	}
+	data, err := index.Encode(index.NewCatalogue(rootData, snap.Catalogue))
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(stage, index.CatalogueFile)
+	sum, _ := hexSum(index.Digest(data))
+	if o.inPlace && o.dirs.holds(file, data) && signedBy(o.own, stage, index.CatalogueFile+index.SignatureExt, file, sum) {
+		return nil
+	}
+	if err := o.dirs.replace(file, data); err != nil {
+		return err
+	}
+	_, _, err = signFile(o.Signer, file, sum, o.dirs.replace)
+	return err
 }
 
 // writeShard writes a pack's shard and its latest alias. In place, a

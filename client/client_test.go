@@ -3,12 +3,15 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,9 +21,11 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/serve"
 	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/walk"
 )
 
 type fixture struct {
@@ -531,6 +536,86 @@ func TestVerifySite(t *testing.T) {
 	rep, err = VerifySite(context.Background(), f.sites[1], ov)
 	if err != nil || len(rep.Problems) != 10 {
 		t.Fatalf("wrong key: want 10 problems (index + 9 archives), got %v %d", err, len(rep.Problems))
+	}
+
+	// The catalogue, signed (index.CatalogueFile): a small one (pages, a
+	// feed, a logo), every file bytes the manifest of the same build
+	// lists.
+	built := filepath.Join(t.TempDir(), "site")
+	_, err = build.Run(context.Background(), build.Options{Repo: f.repo.Dir, Out: built, Previous: f.sites[len(f.sites)-1], History: true, Registry: "test", Signer: f.signer,
+		GeneratedAt: time.Now().Add(10 * time.Second), Site: func(dir string, s *build.Snapshot) error {
+			for rel, data := range map[string]string{"index.html": "catalogue", "packs/calico/index.html": "calico", "packs/calico/feed.xml": "<feed/>", "packs/calico/logo.png": "png"} {
+				filetest.WriteFile(t, filepath.Join(dir, rel), data)
+				s.Catalogue = append(s.Catalogue, index.FileRef{Path: rel, SHA256: index.Digest([]byte(data)), Size: int64(len(data))})
+			}
+			return nil
+		}})
+	testutil.Must(t, err)
+	manifest := []string{index.CatalogueFile, index.CatalogueFile + ".sig", index.CatalogueFile + ".sigstore.json"}
+	for _, tc := range []struct {
+		name     string
+		tamper   func(site string)
+		problems map[string]string // path: what its problem says
+		warning  bool
+	}{
+		{name: "as built", tamper: func(string) {}},
+		{name: "a page edited", tamper: func(site string) { testutil.Flip(t, filepath.Join(site, "packs/calico/index.html")) },
+			problems: map[string]string{"packs/calico/index.html": index.ErrDigestMismatch.Error()}},
+		{name: "a page grown", tamper: func(site string) {
+			p := filepath.Join(site, "index.html")
+			filetest.WriteFile(t, p, append(mustRead(t, p), "<script>evil()</script>"...))
+		}, problems: map[string]string{"index.html": index.ErrDigestMismatch.Error()}},
+		{name: "a listed file deleted", tamper: func(site string) { testutil.Must(t, os.Remove(filepath.Join(site, "packs/calico/logo.png"))) },
+			problems: map[string]string{"packs/calico/logo.png": "not found"}},
+		{name: "an extra page", tamper: func(site string) {
+			filetest.WriteFile(t, filepath.Join(site, "packs/metallb/index.html"), "<script>evil()</script>")
+			filetest.WriteFile(t, filepath.Join(site, "assets/app.js"), "evil()")
+		}, problems: map[string]string{"packs/metallb/index.html": walk.ErrUnlisted.Error(), "assets/app.js": walk.ErrUnlisted.Error()}},
+		{name: "an older generation's manifest put back", tamper: func(site string) {
+			// Signed by the registry's key, naming the index.json of
+			// the generation before (its pages as they were then).
+			p := filepath.Join(site, index.CatalogueFile)
+			c, err := index.ParseCatalogue(mustRead(t, p))
+			testutil.Must(t, err)
+			old, err := index.Encode(index.NewCatalogue(mustRead(t, filepath.Join(f.sites[len(f.sites)-1], "index.json")), c.Files))
+			testutil.Must(t, err)
+			sum, _ := hex.DecodeString(index.Digest(old))
+			sig, bundle, err := f.signer.SignBlob([32]byte(sum), func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(old)), nil })
+			testutil.Must(t, err)
+			filetest.WriteFile(t, p, old)
+			filetest.WriteFile(t, p+".sig", sig)
+			filetest.WriteFile(t, p+".sigstore.json", bundle)
+		}, problems: map[string]string{index.CatalogueFile: index.ErrCatalogueGeneration.Error()}},
+		{name: "the manifest edited to list an edited page", tamper: func(site string) {
+			p := filepath.Join(site, index.CatalogueFile)
+			filetest.WriteFile(t, p, strings.Replace(string(mustRead(t, p)), `"size":3`, `"size":4`, 1))
+		}, problems: map[string]string{index.CatalogueFile: sign.ErrBadSignature.Error()}},
+		{name: "the manifest's signature deleted", tamper: func(site string) { testutil.Must(t, os.Remove(filepath.Join(site, manifest[1]))) },
+			problems: map[string]string{manifest[1]: walk.ErrUnsigned.Error()}},
+		{name: "the manifest deleted: a warning, as a site built before it", tamper: func(site string) {
+			for _, rel := range manifest {
+				testutil.Must(t, os.Remove(filepath.Join(site, rel)))
+			}
+		}, warning: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			site := filepath.Join(t.TempDir(), "site")
+			testutil.CopyDir(t, built, site)
+			tc.tamper(site)
+			rep, err := VerifySite(context.Background(), newServer(t, site).URL, v)
+			testutil.Must(t, err)
+			if len(rep.Problems) != len(tc.problems) {
+				t.Errorf("problems %+v, want one at each of %v", rep.Problems, tc.problems)
+			}
+			for _, p := range rep.Problems {
+				if want, ok := tc.problems[p.Path]; !ok || !strings.Contains(p.Err, want) {
+					t.Errorf("problem %s: %s; want one saying %q", p.Path, p.Err, want)
+				}
+			}
+			if warned := slices.ContainsFunc(rep.Warnings, func(w SiteProblem) bool { return w.Path == index.CatalogueFile }); warned != tc.warning {
+				t.Errorf("warnings %+v, want a warning about %s: %v", rep.Warnings, index.CatalogueFile, tc.warning)
+			}
+		})
 	}
 }
 

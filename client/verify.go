@@ -195,6 +195,9 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 		}
 		rep.Warnings = liveSignatureWarnings(ctx, tr, verifier)
 	}
+	for _, w := range res.Warnings {
+		rep.Warnings = append(rep.Warnings, SiteProblem{Path: w.Path, Err: w.Err.Error()})
+	}
 	sort.Slice(rep.Problems, func(i, j int) bool {
 		if rep.Problems[i].Path != rep.Problems[j].Path {
 			return rep.Problems[i].Path < rep.Problems[j].Path

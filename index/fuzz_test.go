@@ -171,3 +171,37 @@ func FuzzParseAirgap(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseCatalogue: an accepted catalogue manifest names index.json,
+// lists clean paths of the catalogue only (none of the registry's own
+// files), sorted and each once, Find finds each, and it encodes to
+// bytes that parse again.
+func FuzzParseCatalogue(f *testing.F) {
+	ref := func(p string) string { return `{"path":"` + p + `","sha256":"` + sha + `","size":1}` }
+	f.Add([]byte(`{"files":[` + ref("assets/app.js") + `,` + ref("index.html") + `,` + ref("packs/a/index.html") + `],"index":` + ref("index.json") + `,"schemaVersion":1}`))
+	f.Add([]byte(`{"files":[],"index":` + ref("index.json") + `,"schemaVersion":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseCatalogue(data)
+		if err != nil {
+			return
+		}
+		if c.Index.Path != RootFile || len(c.Index.SHA256) != 64 || c.Index.Size < 0 {
+			t.Fatalf("index ref %+v accepted", c.Index)
+		}
+		for i, f := range c.Files {
+			if !inside(f.Path, "") || KindOf(f.Path) != KindOther || (i > 0 && c.Files[i-1].Path >= f.Path) {
+				t.Fatalf("file %+v accepted (at %d)", f, i)
+			}
+			if got, ok := c.Find(f.Path); !ok || got != f {
+				t.Fatalf("Find(%q) = %+v, %v", f.Path, got, ok)
+			}
+		}
+		again, err := Encode(c)
+		if err != nil {
+			t.Fatalf("accepted manifest does not encode: %v", err)
+		}
+		if _, err := ParseCatalogue(again); err != nil {
+			t.Fatalf("re-encoded manifest rejected: %v\n%s", err, again)
+		}
+	})
+}

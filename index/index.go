@@ -671,7 +671,7 @@ func decodeFile(what string, data []byte, max int, v any, version *int) error {
 // safeSitePath checks that p stays inside the site and under prefix.
 func safeSitePath(p, prefix string) error {
 	// prefix "" accepts any path inside the site.
-	if p == "" || path.IsAbs(p) || strings.Contains(p, `\`) || path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../") {
+	if p == "" || p == "." || path.IsAbs(p) || strings.Contains(p, `\`) || path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../") {
 		return fmt.Errorf("path %q is not a clean relative path", p)
 	}
 	if !strings.HasPrefix(p, prefix) {
@@ -888,20 +888,22 @@ type Kind int
 
 // The kinds of site file.
 const (
-	KindOther          Kind = iota // the catalogue's pages and assets, anything else
-	KindRoot                       // index.json
-	KindRootSignature              // index.json.sig, index.json.sigstore.json
-	KindDigestSig                  // signatures/<sha256 of a root>.sig / .sigstore.json
-	KindBucket                     // index/<sha256>.json
-	KindShard                      // packs/<name>/shards/<sha256>.json
-	KindLatestShard                // packs/<name>/index.json (a human-friendly copy)
-	KindArchive                    // packs/<name>/<version>/<name>-<version>.tar.gz
-	KindArchiveSig                 // the archive's .sig and .sigstore.json
-	KindLogTile                    // log/tile/8/L/NNN, log/tile/8/data/NNN, log/tile/4/L/NNN: a full tile of the transparency log
-	KindLogPartialTile             // log/tile/.../NNN.p/W: a partial tile, superseded as the log grows
-	KindLogCheckpoint              // log/checkpoint: the log's signed tree head, written and published after index.json
-	KindLogWitness                 // log/witness/NAME: a checkpoint cosigned by an independent witness, put there by the operator, never by the build
-	KindAirgap                     // airgap.json: the releases an air-gapped subset holds (airgap import), never written by the build
+	KindOther              Kind = iota // the catalogue's pages and assets, anything else
+	KindRoot                           // index.json
+	KindRootSignature                  // index.json.sig, index.json.sigstore.json
+	KindDigestSig                      // signatures/<sha256 of a root>.sig / .sigstore.json
+	KindBucket                         // index/<sha256>.json
+	KindShard                          // packs/<name>/shards/<sha256>.json
+	KindLatestShard                    // packs/<name>/index.json (a human-friendly copy)
+	KindArchive                        // packs/<name>/<version>/<name>-<version>.tar.gz
+	KindArchiveSig                     // the archive's .sig and .sigstore.json
+	KindLogTile                        // log/tile/8/L/NNN, log/tile/8/data/NNN, log/tile/4/L/NNN: a full tile of the transparency log
+	KindLogPartialTile                 // log/tile/.../NNN.p/W: a partial tile, superseded as the log grows
+	KindLogCheckpoint                  // log/checkpoint: the log's signed tree head, written and published after index.json
+	KindLogWitness                     // log/witness/NAME: a checkpoint cosigned by an independent witness, put there by the operator, never by the build
+	KindAirgap                         // airgap.json: the releases an air-gapped subset holds (airgap import), never written by the build
+	KindCatalogue                      // catalogue-manifest.json: the catalogue's files, signed (signing builds)
+	KindCatalogueSignature             // catalogue-manifest.json.sig, .sigstore.json
 )
 
 // The transparency log's place in a site (package translog owns its
@@ -931,6 +933,10 @@ func KindOf(p string) Kind {
 		return KindLogCheckpoint
 	case p == AirgapFile:
 		return KindAirgap
+	case p == CatalogueFile:
+		return KindCatalogue
+	case p == CatalogueFile+SignatureExt || p == CatalogueFile+BundleExt:
+		return KindCatalogueSignature
 	case strings.HasPrefix(p, LogWitnessDir+"/"):
 		return KindLogWitness
 	case strings.HasPrefix(p, logTiles) && strings.Contains(p, ".p/"):

@@ -241,6 +241,10 @@ func TestKindOf(t *testing.T) {
 		"log/tile/4/2/000.p/15":                      KindLogPartialTile,
 		"log/other":                                  KindOther,
 		"log/witness/witness.example":                KindLogWitness,
+		"catalogue-manifest.json":                    KindCatalogue,
+		"catalogue-manifest.json.sig":                KindCatalogueSignature,
+		"catalogue-manifest.json.sigstore.json":      KindCatalogueSignature,
+		"catalog.json":                               KindOther,
 	} {
 		if got := KindOf(p); got != want {
 			t.Errorf("KindOf(%s) = %d, want %d", p, got, want)

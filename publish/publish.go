@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -112,6 +113,11 @@ var (
 	// ErrAssetChanged: a catalogue asset (assets/app.js...) is not the
 	// file this packgen writes (it also matches ErrNotSite).
 	ErrAssetChanged = errors.New("a catalogue asset is not the one packgen writes")
+	// ErrCatalogueChanged: a catalogue file (a page, feed, logo,
+	// catalog.json, an asset) is not what the site's catalogue manifest
+	// lists, or the manifest is another build's (it also matches
+	// ErrNotSite).
+	ErrCatalogueChanged = errors.New("the catalogue does not match its manifest")
 	// ErrConflict: another publish switched index.json meanwhile.
 	ErrConflict = errors.New("the remote index.json changed while publishing")
 )
@@ -482,7 +488,63 @@ func checkSite(dir string, root *index.Root, rootData []byte, local []localFile)
 	for _, p := range []string{index.RootFile, index.RootFile + index.SignatureExt, index.RootFile + index.BundleExt, index.RootSignaturePath(rootSHA), index.RootBundlePath(rootSHA)} {
 		refs.files[p] = true
 	}
-	return refs, checkTree(dir, root, rootData, local, refs)
+	if err := checkTree(dir, root, rootData, local, refs); err != nil {
+		return nil, err
+	}
+	return refs, checkCatalogue(dir, rootData, local, refs)
+}
+
+// checkCatalogue refuses a site whose catalogue is not what its signed
+// manifest (index.CatalogueFile) lists, when it has one: a page edited
+// between build and publish (a shared out dir, a CI step) would be
+// served as edited, and verify --site would then report the published
+// registry. Every file the manifest lists must be there with its digest
+// and size, every catalogue file there (sitedir.CataloguePaths, as
+// verify --site looks for them) must be listed, and the manifest must
+// belong to this index.json. Its signature is verify --site's to check:
+// publish holds no key.
+func checkCatalogue(dir string, rootData []byte, local []localFile, refs *references) error {
+	files := map[string]localFile{}
+	for _, f := range local {
+		files[f.key] = f
+	}
+	mf, ok := files[index.CatalogueFile]
+	if !ok {
+		return nil
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %w: %s: %s; nothing was published: build the site again (packgen build) and publish what it wrote", ErrNotSite, ErrCatalogueChanged, dir, fmt.Sprintf(format, args...))
+	}
+	data, err := os.ReadFile(filepath.Join(dir, index.CatalogueFile))
+	if err != nil {
+		return fmt.Errorf("read site %s: %w", dir, err)
+	}
+	if index.Digest(data) != mf.sha256 {
+		return bad("%s changed while publish read the site", index.CatalogueFile)
+	}
+	c, err := index.ParseCatalogue(data)
+	if err == nil {
+		err = c.Of(rootData)
+	}
+	if err != nil {
+		return bad("%v", err)
+	}
+	for _, ref := range c.Files {
+		switch f, ok := files[ref.Path]; {
+		case !ok:
+			return bad("%s lists %s, which is missing", index.CatalogueFile, ref.Path)
+		case f.sha256 != ref.SHA256 || f.size != ref.Size:
+			return bad("%s is not the file %s lists (sha256 %s, size %d; want %s, %d): it was changed after the build", ref.Path, index.CatalogueFile, f.sha256, f.size, ref.SHA256, ref.Size)
+		}
+	}
+	for _, p := range sitedir.CataloguePaths(slices.Sorted(maps.Keys(refs.packs))) {
+		if _, there := files[p]; there {
+			if _, listed := c.Find(p); !listed {
+				return bad("%s is not listed in %s: it was added after the build", p, index.CatalogueFile)
+			}
+		}
+	}
+	return nil
 }
 
 func checkTree(dir string, root *index.Root, rootData []byte, local []localFile, refs *references) error {
@@ -725,7 +787,10 @@ func stage(key string) int {
 		return 4
 	case k == index.KindRoot:
 		return 3
-	case k == index.KindRootSignature:
+	case k == index.KindRootSignature, k == index.KindCatalogue, k == index.KindCatalogueSignature:
+		// The catalogue's manifest names the new index.json: it goes up
+		// after the pages it lists, just before the switch
+		// (docs/FORMAT.md, "The catalogue's manifest").
 		return 2
 	case k.Immutable(), k == index.KindLogPartialTile:
 		// A partial log tile is written once at its path too: it goes

@@ -76,13 +76,18 @@ func (f *fixture) pack(name, version, values string) {
 	f.repo.Write("packs/"+name+"/values.yaml", []byte(values))
 }
 
-// catalogue stands in for the HTML catalogue: mutable pages.
+// catalogue stands in for the HTML catalogue: mutable pages, which a
+// signing build lists in its signed manifest.
 func catalogue(dir string, s *build.Snapshot) error {
-	if err := os.WriteFile(filepath.Join(dir, "index.html"), fmt.Appendf(nil, "<p>serial %d</p>\n", s.Root.Serial), 0o644); err != nil {
+	write := func(rel string, data []byte) error {
+		s.Catalogue = append(s.Catalogue, index.FileRef{Path: rel, SHA256: index.Digest(data), Size: int64(len(data))})
+		return os.WriteFile(filepath.Join(dir, filepath.FromSlash(rel)), data, 0o644)
+	}
+	if err := write("index.html", fmt.Appendf(nil, "<p>serial %d</p>\n", s.Root.Serial)); err != nil {
 		return err
 	}
 	for _, sh := range s.Shards {
-		if err := os.WriteFile(filepath.Join(dir, "packs", sh.Name, "index.html"), fmt.Appendf(nil, "<p>%s %v</p>\n", sh.Name, sh.Versions()), 0o644); err != nil {
+		if err := write("packs/"+sh.Name+"/index.html", fmt.Appendf(nil, "<p>%s %v</p>\n", sh.Name, sh.Versions())); err != nil {
 			return err
 		}
 	}
@@ -199,6 +204,11 @@ func TestPublishS3(t *testing.T) {
 		if stage(order[i]) < stage(order[i-1]) {
 			t.Errorf("%s (stage %d) uploaded after %s (stage %d)", order[i], stage(order[i]), order[i-1], stage(order[i-1]))
 		}
+	}
+	// The catalogue's manifest follows the pages it lists and precedes
+	// the switch to the index.json it names.
+	if m, page := slices.Index(order, index.CatalogueFile), slices.Index(order, "packs/calico/index.html"); m < 0 || page < 0 || m < page || m > len(order)-2 {
+		t.Errorf("%s uploaded at %d, the pages at %d, index.json at %d: %v", index.CatalogueFile, m, page, len(order)-2, order)
 	}
 	verifyRemote(t, f, base, 2)
 
@@ -442,6 +452,43 @@ func TestPublishRefusals(t *testing.T) {
 	}
 	if len(srv.PutOrder()) != 0 {
 		t.Fatalf("a refused publish uploaded %v", srv.PutOrder())
+	}
+
+	// A page edited, or added, between build and publish: the site's
+	// signed catalogue manifest lists other bytes, or none; and the
+	// manifest of another build: refused, naming the file.
+	for _, tc := range []struct {
+		name, file, want string
+		tamper           func(site string)
+	}{
+		{"a page edited", "packs/calico/index.html", "packs/calico/index.html is not the file " + index.CatalogueFile + " lists", func(site string) {
+			testutil.Must(t, os.WriteFile(filepath.Join(site, "packs", "calico", "index.html"), []byte("<script>evil()</script>"), 0o644))
+		}},
+		{"a page added", "packs/metallb/logo.png", "packs/metallb/logo.png is not listed in " + index.CatalogueFile, func(site string) {
+			testutil.Must(t, os.WriteFile(filepath.Join(site, "packs", "metallb", "logo.png"), []byte("png"), 0o644))
+		}},
+		{"an older build's manifest and pages", index.CatalogueFile, index.ErrCatalogueGeneration.Error(), func(site string) {
+			for _, rel := range []string{index.CatalogueFile, index.CatalogueFile + ".sig", index.CatalogueFile + ".sigstore.json", "index.html"} {
+				testutil.Must(t, os.WriteFile(filepath.Join(site, rel), testutil.ReadFile(t, filepath.Join(site1, rel)), 0o644))
+			}
+		}},
+	} {
+		edited := filepath.Join(t.TempDir(), "edited")
+		testutil.CopyDir(t, site1, edited)
+		if tc.file == index.CatalogueFile {
+			// A later build of the same commit: another index.json.
+			edited = filepath.Join(t.TempDir(), "later")
+			_, err := build.Run(ctx, build.Options{Repo: f.repo.Dir, Out: edited, Previous: site1, Registry: "pub", Signer: f.signer, GeneratedAt: f.t0.Add(96 * time.Hour), Site: catalogue})
+			testutil.Must(t, err)
+		}
+		tc.tamper(edited)
+		srv.Reset()
+		if _, err := Publish(ctx, edited, newS3(t, srv, "other"), Options{}); !errors.Is(err, ErrCatalogueChanged) || !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want ErrCatalogueChanged saying %q", tc.name, err, tc.want)
+		}
+		if len(srv.PutOrder()) != 0 {
+			t.Fatalf("%s: a refused publish uploaded %v", tc.name, srv.PutOrder())
+		}
 	}
 
 	// A prefix of a bucket holding others' files at the site's paths and
@@ -875,9 +922,24 @@ func TestOverlappingPublishes(t *testing.T) {
 				t.Fatalf("overlapping publish: %v", err)
 			}
 			if c.base != "" {
-				if r := verifyRemote(t, f, c.base, 3); r.Serial != gen2Serial(t, site3) {
-					t.Fatalf("serves serial %d, want site3's", r.Serial)
+				// The registry verifies; the catalogue the loser uploaded
+				// (its pages are mutable, its manifest names its own
+				// index.json) does not match until site3 is published
+				// again (docs/FORMAT.md, "The catalogue's manifest").
+				rep, err := client.VerifySite(ctx, c.base, f.verifier(t))
+				testutil.Must(t, err)
+				if rep.Root.Serial != gen2Serial(t, site3) || len(rep.Problems) == 0 {
+					t.Fatalf("serves serial %d (want site3's), catalogue problems %+v (want some)", rep.Root.Serial, rep.Problems)
 				}
+				for _, p := range rep.Problems {
+					if k := index.KindOf(p.Path); k != index.KindOther && k != index.KindCatalogue {
+						t.Errorf("a problem with a registry file after a lost race: %+v", p)
+					}
+				}
+				if _, err := Publish(ctx, site3, c.target, Options{}); err != nil {
+					t.Fatal(err)
+				}
+				verifyRemote(t, f, c.base, 3)
 			}
 			// Run again: the serial check now refuses the older site.
 			if _, err := Publish(ctx, site2, c.target, Options{}); !errors.Is(err, ErrRollback) {

@@ -77,12 +77,11 @@ func (f *fileFacts) save() {
 }
 
 // readVouched reads the file rel of the site in dir and returns its
-// bytes when this machine wrote them there; nil otherwise (missing, not
-// a regular file, a link, too large, or other bytes).
-func (f *fileFacts) readVouched(dir, rel string) []byte {
-	if f == nil || !f.Enabled() {
-		return nil
-	}
+// bytes when vouched says they may be reused there (this machine wrote
+// them: fileFacts.has; or the previous build's verified manifest lists
+// them: gen.vouched); nil otherwise (missing, not a regular file, a
+// link, too large, or other bytes).
+func readVouched(dir, rel string, vouched func(rel string, data []byte) bool) []byte {
 	p := filepath.Join(dir, filepath.FromSlash(rel))
 	// Not a link either: one kept in a site updated in place could be
 	// pointed elsewhere after the build.
@@ -90,7 +89,7 @@ func (f *fileFacts) readVouched(dir, rel string) []byte {
 		return nil
 	}
 	b, err := safefile.ReadFile(p, maxReused)
-	if err != nil || !f.has(rel, b) {
+	if err != nil || !vouched(rel, b) {
 		return nil
 	}
 	return b
@@ -116,7 +115,7 @@ func CheckWritten(cache, dir string) error {
 		return fmt.Errorf("%w: %s holds bytes packgen did not write there", ErrNotWritten, filepath.Join(dir, filepath.FromSlash(rel)))
 	}
 	for _, rel := range must {
-		if f.readVouched(dir, rel) == nil {
+		if readVouched(dir, rel, f.has) == nil {
 			return bad(rel)
 		}
 	}
@@ -130,7 +129,7 @@ func CheckWritten(cache, dir string) error {
 			if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(rel))); errors.Is(err, os.ErrNotExist) {
 				continue // a pack without a logo (or a page: not a pack)
 			}
-			if f.readVouched(dir, rel) == nil {
+			if readVouched(dir, rel, f.has) == nil {
 				return bad(rel)
 			}
 		}

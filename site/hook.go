@@ -27,7 +27,7 @@ func CachedBuildHook(previous, out, cache string) func(dir string, s *build.Snap
 	}
 	return func(dir string, s *build.Snapshot) error {
 		defer catalogueGC()()
-		return WriteOptions(dir, s.Root, s.Shards, Options{Previous: previous, Cache: cache, Images: s.Images})
+		return WriteOptions(dir, s.Root, s.Shards, Options{Previous: previous, Cache: cache, Images: s.Images, Manifest: s.PreviousCatalogue, Written: &s.Catalogue})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/testutil"
 )
 
@@ -34,6 +35,15 @@ func TestBuildHook(t *testing.T) {
 	facts.add(PagePath("pack-00001"), data)
 	facts.save()
 	planted := filepath.Join(prev, "packs", "pack-00002", "index.html")
+	// What a signing build's manifest of prev lists (the build verifies
+	// its signature and binding: build.TestUpdateInPlace): the
+	// pages as the build wrote them, so the marker page as it is, and
+	// pack-00002's page before it was planted.
+	var listed []index.FileRef
+	for rel, data := range catalogueFiles(t, prev) {
+		listed = append(listed, index.FileRef{Path: rel, SHA256: index.Digest([]byte(data)), Size: int64(len(data))})
+	}
+	manifest := index.NewCatalogue([]byte("{}\n"), listed)
 	evil := strings.Replace(string(testutil.ReadFile(t, planted)), "<body>", `<body><script>document.title="PWNED"</script>`, 1)
 	evil = regexp.MustCompile(`<meta http-equiv="Content-Security-Policy"[^>]*>`).ReplaceAllString(evil, "")
 	if !strings.Contains(evil, "PWNED") || strings.Contains(evil, "Content-Security-Policy") {
@@ -77,6 +87,39 @@ func TestBuildHook(t *testing.T) {
 	testutil.Must(t, BuildHook(prev, elsewhere)(dir, &build.Snapshot{Root: root, Shards: shards}))
 	if strings.Contains(string(testutil.ReadFile(t, filepath.Join(dir, "packs", "pack-00001", "index.html"))), marker) {
 		t.Error("a page was reused with no cache recording what this machine wrote")
+	}
+
+	// A fresh CI runner (an empty cache, or none) with the previous
+	// build's verified manifest reuses the pages it lists with those
+	// bytes, and renders again the one planted since. The hook reports
+	// every file it wrote for this build's manifest.
+	for _, cache := range []string{"", t.TempDir()} {
+		dir := t.TempDir()
+		root, shards := synth(t, dir, packs)
+		snap := &build.Snapshot{Root: root, Shards: shards, PreviousCatalogue: manifest}
+		var st Stats
+		hook := func(dir string, s *build.Snapshot) error {
+			return WriteOptions(dir, s.Root, s.Shards, Options{Previous: prev, Cache: cache, Manifest: s.PreviousCatalogue, Written: &s.Catalogue, Stats: &st})
+		}
+		testutil.Must(t, hook(dir, snap))
+		if !strings.Contains(string(testutil.ReadFile(t, filepath.Join(dir, "packs", "pack-00001", "index.html"))), marker) {
+			t.Errorf("cache %q: the page the verified manifest lists was not reused", cache)
+		}
+		if got := string(testutil.ReadFile(t, filepath.Join(dir, "packs", "pack-00002", "index.html"))); strings.Contains(got, "PWNED") {
+			t.Errorf("cache %q: the page planted after the manifest was carried into the new site", cache)
+		}
+		if st.Reused != len(packs)-1 || st.Rendered != 1 {
+			t.Errorf("cache %q: reused %d, rendered %d; want %d and 1", cache, st.Reused, st.Rendered, len(packs)-1)
+		}
+		files := catalogueFiles(t, dir)
+		if len(snap.Catalogue) != len(files) {
+			t.Errorf("cache %q: the hook reported %d files, the catalogue has %d", cache, len(snap.Catalogue), len(files))
+		}
+		for i, f := range snap.Catalogue {
+			if data, ok := files[f.Path]; !ok || f.Verify([]byte(data)) != nil || (i > 0 && snap.Catalogue[i-1].Path >= f.Path) {
+				t.Errorf("cache %q: reported %+v, not the file written (or out of order)", cache, f)
+			}
+		}
 	}
 }
 

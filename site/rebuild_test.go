@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/packgen/packgen/build"
 	gensynth "github.com/packgen/packgen/internal/synth"
@@ -100,12 +101,38 @@ func TestRebuildRendersOnlyChanged(t *testing.T) {
 	}
 
 	// The previous site gone (a CI runner with a published previous):
-	// every page is rendered, but the images come from the cache.
+	// every page is rendered, but the images come from the cache. Signed
+	// now, the build signs a manifest of its catalogue; a fresh CI
+	// runner (an empty cache) building on that site reuses every page it
+	// lists, the manifest verified, and renders again the one edited
+	// there since.
 	if err := os.RemoveAll(out); err != nil {
 		t.Fatal(err)
 	}
-	run()
+	k, now := testutil.NewKey(t), time.Now()
+	signed := func(out, previous, cache string) {
+		t.Helper()
+		_, err := build.Run(context.Background(), build.Options{
+			Repo: repo, PacksDir: "packs", Out: out, Previous: previous, History: true, Registry: "rebuild", Signer: k.Signer, Trust: k.Verifier, GeneratedAt: now,
+			Site: func(dir string, s *build.Snapshot) error {
+				st = Stats{}
+				return WriteOptions(dir, s.Root, s.Shards, Options{Previous: previous, Cache: cache, Manifest: s.PreviousCatalogue, Written: &s.Catalogue, Stats: &st})
+			},
+		})
+		testutil.Must(t, err)
+	}
+	signed(out, "", cache)
 	if st.Rendered != 12 || st.ImagesFound != 0 || st.ImagesCached != 12 {
 		t.Errorf("rebuild without the previous site: %+v", st)
+	}
+	edited := filepath.Join(out, PagePath(changed))
+	testutil.Must(t, os.WriteFile(edited, append(testutil.ReadFile(t, edited), "<!-- edited -->"...), 0o644))
+	fresh := filepath.Join(tmp, "fresh")
+	signed(fresh, out, t.TempDir())
+	if st.Rendered != 1 || st.Reused != 11 {
+		t.Errorf("fresh runner on a signed site: %+v, want 11 pages reused, the edited one rendered", st)
+	}
+	if strings.Contains(string(testutil.ReadFile(t, filepath.Join(fresh, PagePath(changed)))), "edited") {
+		t.Error("the page edited after the build was carried into the next")
 	}
 }

@@ -74,6 +74,16 @@ type Options struct {
 	// rendered again. WriteOptions deletes each report from the map
 	// once it has listed it, so that the memory goes as pages are made.
 	Images map[string]*images.Report
+	// Manifest is the previous build's catalogue manifest, verified by
+	// the build (build.Snapshot.PreviousCatalogue: signed under a
+	// trusted key for the previous index.json it verified): a page,
+	// feed or logo of Previous it lists with those bytes may be reused
+	// though Cache does not record it (a fresh CI runner).
+	Manifest *index.Catalogue
+	// Written, when set, receives every file of the catalogue written
+	// (or, in place, kept), sorted by path: what a signing build lists
+	// in its manifest (build.Snapshot.Catalogue).
+	Written *[]index.FileRef
 	// Stats, when set, receives what Write did.
 	Stats *Stats
 }
@@ -133,6 +143,7 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 	g.key = templateKeyOnce()
 	g.images = loadImageCache(o.Cache)
 	g.facts = loadFileFacts(o.Cache)
+	g.manifest = o.Manifest
 	g.given = o.Images
 	defer g.images.close()
 
@@ -163,6 +174,10 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 		return err
 	}
 	g.facts.save()
+	if o.Written != nil {
+		sort.Slice(g.files, func(i, j int) bool { return g.files[i].Path < g.files[j].Path })
+		*o.Written = g.files
+	}
 	return nil
 }
 
@@ -214,7 +229,9 @@ type gen struct {
 	key       string
 	inPlace   bool // dir is the previous site itself: reused files stay
 	images    *imageCache
-	facts     *fileFacts                // what this machine wrote: only that is reused
+	facts     *fileFacts                // what this machine wrote: that is reused
+	manifest  *index.Catalogue          // Options.Manifest: that too
+	files     []index.FileRef           // every file of the catalogue (under mu)
 	given     map[string]*images.Report // Options.Images, each dropped once taken (takeGiven)
 	givenMu   sync.Mutex
 
@@ -322,7 +339,26 @@ func (g *gen) writeFile(rel string, data []byte) error {
 		return fmt.Errorf("catalogue: %w", err)
 	}
 	g.facts.add(rel, data)
+	g.record(rel, data)
 	return nil
+}
+
+// record lists a file of the catalogue for its manifest.
+func (g *gen) record(rel string, data []byte) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.files = append(g.files, index.FileRef{Path: rel, SHA256: index.Digest(data), Size: int64(len(data))})
+}
+
+// vouched says whether data may be reused as the catalogue's file rel:
+// this machine's packgen wrote it there (g.facts), or the previous
+// build's verified manifest lists it (g.manifest).
+func (g *gen) vouched(rel string, data []byte) bool {
+	if g.facts.has(rel, data) {
+		return true
+	}
+	ref, ok := g.manifest.Find(rel)
+	return ok && ref.Verify(data) == nil
 }
 
 // The catalogue's dir is the out dir itself when the build updates it in
@@ -417,10 +453,10 @@ type reused struct{ page, feed, logo []byte }
 // safefile reads no link or FIFO (whose open would block); such a page
 // is rendered again (and a link there then refused).
 func (g *gen) reusable(name, key string) *reused {
-	if g.prev == "" {
-		return nil
+	if g.prev == "" || (!g.facts.Enabled() && g.manifest == nil) {
+		return nil // nothing could vouch for a page
 	}
-	page := g.facts.readVouched(g.prev, PagePath(name))
+	page := readVouched(g.prev, PagePath(name), g.vouched)
 	if page == nil {
 		return nil
 	}
@@ -430,12 +466,12 @@ func (g *gen) reusable(name, key string) *reused {
 		if !bytes.Contains(head, want) {
 			continue
 		}
-		r := &reused{page: page, feed: g.facts.readVouched(g.prev, path.Join(packDir(name), FeedFile))}
+		r := &reused{page: page, feed: readVouched(g.prev, path.Join(packDir(name), FeedFile), g.vouched)}
 		if r.feed == nil {
 			return nil
 		}
 		if flag {
-			if r.logo = g.facts.readVouched(g.prev, path.Join(packDir(name), logoFile)); r.logo == nil || len(r.logo) > maxLogo {
+			if r.logo = readVouched(g.prev, path.Join(packDir(name), logoFile), g.vouched); r.logo == nil || len(r.logo) > maxLogo {
 				return nil
 			}
 		}
@@ -453,6 +489,8 @@ const maxReused = 64 << 20
 // share the file with a previous site others can write.
 func (g *gen) reuse(rel string, data []byte) error {
 	if g.inPlace {
+		g.facts.add(rel, data)
+		g.record(rel, data)
 		return nil // already there
 	}
 	return g.writeFile(rel, data)

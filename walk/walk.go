@@ -280,6 +280,9 @@ type WalkResult struct {
 	Root     *index.Root // nil when index.json does not parse
 	Packs    int
 	Releases int
+	// Warnings fail nothing: a signed site with a catalogue but no
+	// signed manifest of it (walkCatalogue).
+	Warnings []*FileError
 }
 
 // Walk checks the whole site, index.json to every archive signature,
@@ -303,10 +306,12 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 	}
 	var rels []*index.Release
 	var logged []LoggedRelease
+	var packs []string
 	treeProblems := false
 	_ = w.Tree(ctx, res.Root, TreeVisitor{
 		Bucket: func(_ index.FileRef, b *index.Bucket) { res.Packs += len(b.Packs) },
 		Shard: func(_ index.Summary, shard *index.Shard) error {
+			packs = append(packs, shard.Name)
 			for i := range shard.Releases {
 				rels = append(rels, &shard.Releases[i])
 				logged = append(logged, LoggedRelease{Name: shard.Name, Rel: &shard.Releases[i]})
@@ -325,6 +330,9 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 		return nil
 	})
 	w.walkLog(ctx, res.Root, logged, !treeProblems, problem)
+	if warn := w.walkCatalogue(ctx, data, res.Root, packs, problem); warn != nil {
+		res.Warnings = append(res.Warnings, warn)
+	}
 	return res, nil
 }
 

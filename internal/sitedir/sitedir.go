@@ -39,11 +39,37 @@ var (
 	topFiles = []string{
 		index.RootFile, index.RootFile + index.SignatureExt, index.RootFile + index.BundleExt,
 		index.RootFile + ".new", index.RootFile + ".new" + index.SignatureExt, index.RootFile + ".new" + index.BundleExt,
-		"index.html", "catalog.json", "feed.xml",
+		index.CatalogueFile, index.CatalogueFile + index.SignatureExt, index.CatalogueFile + index.BundleExt,
+		catalogueTop[0], catalogueTop[1], catalogueTop[2],
 		BuildRecord,
 	}
 	topDirs = []string{"index", "signatures", "packs", index.LogDir, siteassets.Dir}
 )
+
+// The catalogue's files (package site writes them; its tests check
+// them against these): at the top, and in each pack's directory.
+var (
+	catalogueTop  = []string{"index.html", "catalog.json", "feed.xml"}
+	cataloguePack = []string{"index.html", "logo.png", "feed.xml"}
+)
+
+// CataloguePaths lists every path the catalogue of a site whose index
+// lists packs may hold (its assets as this packgen writes them), sorted:
+// what verify --site looks for to find a file there that the signed
+// catalogue manifest does not list.
+func CataloguePaths(packs []string) []string {
+	out := append([]string{}, catalogueTop...)
+	for _, n := range siteassets.Names() {
+		out = append(out, siteassets.Dir+"/"+n)
+	}
+	for _, p := range packs {
+		for _, n := range cataloguePack {
+			out = append(out, "packs/"+p+"/"+n)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
 
 // TempPrefix names the temporary files packgen writes a site's files
 // under before renaming them (atomicfile): a killed writer leaves them.
@@ -218,10 +244,7 @@ func Owned(key string) bool {
 		// keeps in its assets/ (internal/siteassets).
 		return len(parts) == 2 && siteassets.Owned(parts[1])
 	case parts[0] == "packs" && len(parts) == 3:
-		switch parts[2] {
-		case "index.html", "logo.png", "feed.xml":
-			return true
-		}
+		return slices.Contains(cataloguePack, parts[2])
 	}
 	return false
 }

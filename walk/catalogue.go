@@ -1,0 +1,115 @@
+package walk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+
+	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/internal/sitedir"
+	"github.com/packgen/packgen/sign"
+)
+
+// ErrUnlisted: a catalogue file is present that the site's signed
+// catalogue manifest does not list.
+var ErrUnlisted = errors.New("catalogue file not listed in the signed catalogue manifest")
+
+// maxCataloguePage bounds what is read of a catalogue file the manifest
+// does not list (only whether it is there matters).
+const maxCataloguePage = 1 << 20
+
+// Catalogue reads the site's catalogue manifest (index.CatalogueFile)
+// and checks it: its signature (.sig beside it) under the Verifier, if
+// any, and that it belongs to the index.json whose bytes are rootData
+// (index.ErrCatalogueGeneration), which the caller has verified. nil,
+// nil: the site has none (unsigned, built without a catalogue, or
+// before packgen wrote one). Errors are FileErrors naming the file.
+func (w *Walker) Catalogue(ctx context.Context, rootData []byte) (*index.Catalogue, error) {
+	data, err := w.Get(ctx, index.CatalogueFile, index.MaxCatalogueSize)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &FileError{index.CatalogueFile, err}
+	}
+	if w.Verifier != nil {
+		sigPath := index.CatalogueFile + index.SignatureExt
+		sig, err := w.Get(ctx, sigPath, sign.MaxSigFileSize)
+		if errors.Is(err, ErrNotFound) {
+			return nil, &FileError{sigPath, fmt.Errorf("%w: missing, though the registry has a key: %s cannot be trusted without it; build the site again with the registry's key and publish it", ErrUnsigned, index.CatalogueFile)}
+		}
+		if err != nil {
+			return nil, &FileError{sigPath, err}
+		}
+		if err := w.Verifier.VerifyBlob(bytes.NewReader(data), sig); err != nil {
+			return nil, &FileError{index.CatalogueFile, fmt.Errorf("%w (checked against %s): the manifest or its signature was changed after the build", err, sigPath)}
+		}
+	}
+	c, err := index.ParseCatalogue(data)
+	if err == nil {
+		err = c.Of(rootData)
+	}
+	if err != nil {
+		return nil, &FileError{index.CatalogueFile, err}
+	}
+	return c, nil
+}
+
+// walkCatalogue checks the catalogue of the site whose index.json is
+// rootData (root, listing packs) against its manifest: every file listed
+// must be there with its size and SHA-256, and every catalogue file
+// there (sitedir.CataloguePaths: the names the catalogue writes for
+// these packs, looked for one by one, as a URL cannot be listed) must be
+// listed. A signed site with a catalogue (index.html) but no manifest is
+// a warning, not a problem: sites built before packgen wrote one.
+func (w *Walker) walkCatalogue(ctx context.Context, rootData []byte, root *index.Root, packs []string, problem func(string, error)) (warning *FileError) {
+	c, err := w.Catalogue(ctx, rootData)
+	if err != nil {
+		problem("", err)
+		return nil
+	}
+	if c == nil {
+		if _, err := w.Get(ctx, "index.html", maxCataloguePage); root.Signed && (err == nil || errors.Is(err, ErrTooLarge)) {
+			return &FileError{index.CatalogueFile, errors.New("missing: the site has a catalogue (index.html) but no signed manifest of it, so its pages, feeds, logos and assets were not checked (a site built before packgen signed its catalogue, or one whose manifest was deleted); build it again and publish it to sign them")}
+		}
+		return nil
+	}
+	var unlisted []string
+	for _, p := range sitedir.CataloguePaths(packs) {
+		if _, ok := c.Find(p); !ok {
+			unlisted = append(unlisted, p)
+		}
+	}
+	sort.Strings(unlisted)
+	n := len(c.Files)
+	_ = parallel.Each(ctx, n+len(unlisted), 2*runtime.GOMAXPROCS(0), func(i int) error {
+		if i < n {
+			ref := c.Files[i]
+			_, err := w.Pinned(ctx, ref)
+			switch {
+			case errors.Is(err, ErrDigestMismatch), errors.Is(err, ErrTooLarge):
+				// Grown past its size or not its bytes: one verdict.
+				problem(ref.Path, fmt.Errorf("%w: not the file %s lists (sha256 %s, %d bytes), which the registry's key signs: it was changed after the build (restore it from the build's output and publish again)", ErrDigestMismatch, index.CatalogueFile, index.ShortHash(ref.SHA256), ref.Size))
+			case errors.Is(err, ErrNotFound):
+				problem(ref.Path, fmt.Errorf("%w, though %s, which the registry's key signs, lists it: it was deleted after the build (restore it from the build's output and publish again)", err, index.CatalogueFile))
+			case err != nil:
+				problem(ref.Path, err)
+			}
+			return nil
+		}
+		p := unlisted[i-n]
+		_, err := w.Get(ctx, p, maxCataloguePage)
+		switch {
+		case err == nil, errors.Is(err, ErrTooLarge):
+			problem(p, fmt.Errorf("%w: %s, which the registry's key signs, does not list it: it was added after the build (delete it, or publish the build's output with --prune)", ErrUnlisted, index.CatalogueFile))
+		case !errors.Is(err, ErrNotFound):
+			problem(p, err)
+		}
+		return nil
+	})
+	return nil
+}
