@@ -393,7 +393,6 @@ func (p *jobPool) wait() {
 // every image reference parsed) and writes its archive and signatures;
 // it returns the images it found, for the catalogue.
 func buildRelease(o Options, r source.Release, stage string, atRef bool) (index.Release, meta.Problems, *images.Report, error) {
-	prefix := r.Dir
 	if len(r.ManifestProblems) > 0 && r.ManifestProblems.HasErrors() {
 		return index.Release{}, r.ManifestProblems, nil, nil
 	}
@@ -402,43 +401,11 @@ func buildRelease(o Options, r source.Release, stage string, atRef bool) (index.
 		return index.Release{}, nil, nil, err
 	}
 	defer done()
-	p, probs := pack.Load(fsys, ".", pack.Options{Prefix: prefix})
-	// Bytes that are not git's fail the build: never a pack problem that
-	// --skip-invalid would skip, never an archive.
-	if err := source.IntegrityError(fsys); err != nil {
-		return index.Release{}, nil, nil, err
-	}
-	if probs.HasErrors() || p.Manifest == nil {
-		return index.Release{}, annotate(probs, r), nil, nil
+	p, probs, found, refused, err := checkRelease(fsys, r, atRef)
+	if refused || err != nil {
+		return index.Release{}, probs, nil, err
 	}
 	m := p.Manifest
-	if !index.ValidVersionPath(m.Version) {
-		probs = append(probs, meta.Problem{File: path.Join(prefix, pack.ManifestFile), Severity: meta.SevError,
-			Msg: fmt.Sprintf("version %q cannot be used in a registry path (letters, digits, '.', '-', '+', '_' only)", m.Version)})
-		return index.Release{}, annotate(probs, r), nil, nil
-	}
-	// Validate's image check, the one part of validation that renders
-	// charts, on what validate checks: the releases in the tree at the
-	// ref (atRef). Its errors refuse the release as validate does (its
-	// warnings are validate's to give). A missing or failed chart
-	// renderer fails the build (the machine's fault, as in validate); a
-	// chart past its time or memory bound is the release's error, with
-	// images.ErrChartLimit beside it (collect: no record remembers it).
-	// A release only in history was at the ref of the commits that
-	// had it, where validate and the builds of those commits rendered
-	// it; rendering it again in every build from scratch doubled a
-	// cold build's CPU (docs/PERFORMANCE.md).
-	var found *images.Report
-	if atRef {
-		imageProbs, rep, err := images.CheckRelease(p, prefix, probs)
-		if err != nil && !errors.Is(err, images.ErrChartLimit) {
-			return index.Release{}, nil, nil, err
-		}
-		if errs := imageProbs.Errors(); len(errs) > 0 {
-			return index.Release{}, annotate(append(probs, errs...), r), nil, err
-		}
-		found = rep
-	}
 	rel := record(m, r)
 	apath := index.ArchivePath(m.Name, m.Version)
 	file := filepath.Join(stage, filepath.FromSlash(apath))
@@ -478,6 +445,50 @@ func buildRelease(o Options, r source.Release, stage string, atRef bool) (index.
 		rel.Bundle = path.Join(path.Dir(apath), bundle)
 	}
 	return rel, probs, found, nil
+}
+
+// checkRelease loads and validates a release read from fsys: pack.Load,
+// then, for a release in the tree at the ref, validate's image check.
+// refused: the release has errors, in probs (annotated with where it
+// came from); err beside it is images.ErrChartLimit for a chart past its
+// bounds. Any other err fails the build.
+func checkRelease(fsys fs.FS, r source.Release, atRef bool) (p *pack.Pack, probs meta.Problems, found *images.Report, refused bool, err error) {
+	p, probs = pack.Load(fsys, ".", pack.Options{Prefix: r.Dir})
+	// Bytes that are not git's fail the build: never a pack problem that
+	// --skip-invalid would skip, never an archive.
+	if err := source.IntegrityError(fsys); err != nil {
+		return nil, nil, nil, false, err
+	}
+	if probs.HasErrors() || p.Manifest == nil {
+		return nil, annotate(probs, r), nil, true, nil
+	}
+	if m := p.Manifest; !index.ValidVersionPath(m.Version) {
+		probs = append(probs, meta.Problem{File: path.Join(r.Dir, pack.ManifestFile), Severity: meta.SevError,
+			Msg: fmt.Sprintf("version %q cannot be used in a registry path (letters, digits, '.', '-', '+', '_' only)", m.Version)})
+		return nil, annotate(probs, r), nil, true, nil
+	}
+	// Validate's image check, the one part of validation that renders
+	// charts, on what validate checks: the releases in the tree at the
+	// ref (atRef). Its errors refuse the release as validate does (its
+	// warnings are validate's to give). A missing or failed chart
+	// renderer fails the build (the machine's fault, as in validate); a
+	// chart past its time or memory bound is the release's error, with
+	// images.ErrChartLimit beside it (collect: no record remembers it).
+	// A release only in history was at the ref of the commits that
+	// had it, where validate and the builds of those commits rendered
+	// it; rendering it again in every build from scratch doubled a
+	// cold build's CPU (docs/PERFORMANCE.md).
+	if atRef {
+		imageProbs, rep, err := images.CheckRelease(p, r.Dir, probs)
+		if err != nil && !errors.Is(err, images.ErrChartLimit) {
+			return nil, nil, nil, false, err
+		}
+		if errs := imageProbs.Errors(); len(errs) > 0 {
+			return nil, annotate(append(probs, errs...), r), nil, true, err
+		}
+		found = rep
+	}
+	return p, probs, found, false, nil
 }
 
 // record is the index entry of release r whose pack.json is m, all but
