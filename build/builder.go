@@ -151,30 +151,7 @@ func (b *builder) plan(ctx context.Context) error {
 		return err
 	}
 	b.prev = prev
-	if o.Signer == nil && prev.root != nil && prev.root.Signed {
-		// Its index would replace a signed one that clients verify with
-		// the registry's key, which nothing of this build's can satisfy
-		// (publish refuses it too: publish.ErrKeyChange).
-		return fmt.Errorf("%w: %s is a signed registry, and this build has no --key: clients configured with the registry's key would refuse an unsigned index; pass --key (the registry's private key), or, for an unsigned build that is not this registry's next, leave out --previous and build into another --out", ErrSignedPrevious, prevLoc)
-	}
-	if o.Signer != nil && prev.signed && prev.root.Registry != o.Registry {
-		// One key may sign several registries: another's genuine build
-		// served at this one's URL would otherwise have its packs
-		// carried over and signed into this registry's index. (The name
-		// in a previous build no trusted key signed means nothing: that
-		// build is not vouched for.)
-		this := fmt.Sprintf("%q", o.Registry)
-		if o.namedByDir {
-			this += " (no --name: the repository's directory name)"
-		}
-		// Signed by a trusted key all the same: the message must not say
-		// otherwise, though it is ErrUntrustedPrevious (errmark).
-		return errmark.New(ErrUntrustedPrevious, "previous build is another registry's: %s is the build of registry %q, this build is registry %s: the name is the registry's signed identity, which clients pin; pass --name %q to extend that registry (and keep passing it: CI's checkout may be named otherwise), or point --previous at this registry's build", prevLoc, prev.root.Registry, this, prev.root.Registry)
-	}
-	if err := checkNewLog(*o, prev); err != nil {
-		return err
-	}
-	if err := checkAnchor(ctx, *o, prev); err != nil {
+	if err := checkPrevious(ctx, *o, prev, prevLoc); err != nil {
 		return err
 	}
 	o.inPlace = canUpdateInPlace(*o, prev)
@@ -218,6 +195,39 @@ func (b *builder) plan(ctx context.Context) error {
 	// parent must never see it unheld.
 	if b.stage, b.release, err = stale.MkdirTemp(parent, stagePattern); err != nil {
 		return fmt.Errorf("create staging dir: %w", err)
+	}
+	return nil
+}
+
+// checkPrevious refuses a previous build this one must not extend: a
+// signed one without a key, another registry's, one that would start a
+// new log unasked, one behind the log anchor.
+func checkPrevious(ctx context.Context, o Options, prev *previous, prevLoc string) error {
+	if o.Signer == nil && prev.root != nil && prev.root.Signed {
+		// Its index would replace a signed one that clients verify with
+		// the registry's key, which nothing of this build's can satisfy
+		// (publish refuses it too: publish.ErrKeyChange).
+		return fmt.Errorf("%w: %s is a signed registry, and this build has no --key: clients configured with the registry's key would refuse an unsigned index; pass --key (the registry's private key), or, for an unsigned build that is not this registry's next, leave out --previous and build into another --out", ErrSignedPrevious, prevLoc)
+	}
+	if o.Signer != nil && prev.signed && prev.root.Registry != o.Registry {
+		// One key may sign several registries: another's genuine build
+		// served at this one's URL would otherwise have its packs
+		// carried over and signed into this registry's index. (The name
+		// in a previous build no trusted key signed means nothing: that
+		// build is not vouched for.)
+		this := fmt.Sprintf("%q", o.Registry)
+		if o.namedByDir {
+			this += " (no --name: the repository's directory name)"
+		}
+		// Signed by a trusted key all the same: the message must not say
+		// otherwise, though it is ErrUntrustedPrevious (errmark).
+		return errmark.New(ErrUntrustedPrevious, "previous build is another registry's: %s is the build of registry %q, this build is registry %s: the name is the registry's signed identity, which clients pin; pass --name %q to extend that registry (and keep passing it: CI's checkout may be named otherwise), or point --previous at this registry's build", prevLoc, prev.root.Registry, this, prev.root.Registry)
+	}
+	if err := checkNewLog(o, prev); err != nil {
+		return err
+	}
+	if err := checkAnchor(ctx, o, prev); err != nil {
+		return err
 	}
 	return nil
 }
