@@ -552,9 +552,7 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 	for _, f := range local {
 		files[f.key] = f
 	}
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s: %s; rebuild it with packgen build", ErrNotSite, dir, fmt.Sprintf(format, args...))
-	}
+	bad := func(format string, args ...any) error { return notSite(dir, format, args...) }
 	check := func(ref index.FileRef, from string) error {
 		f, ok := files[ref.Path]
 		switch {
@@ -565,13 +563,8 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 		}
 		return nil
 	}
-	// The catalogue's assets are the embedded ones (attackS F1b: an
-	// app.js edited in the out dir runs on every page, CSP or not).
-	for _, f := range local {
-		name, ok := strings.CutPrefix(f.key, siteassets.Dir+"/")
-		if want, known := siteassets.Digest(name); ok && known && f.sha256 != want {
-			return fmt.Errorf("%w: %w", bad("%s is not the %s this packgen's catalogue writes (sha256 %s, want %s): it was changed after the build, or another packgen version built the site; nothing was published", f.key, name, f.sha256, want), ErrAssetChanged)
-		}
+	if err := checkAssets(dir, local); err != nil {
+		return err
 	}
 	read := func(key string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(key))) }
 	// A signed registry must ship the signatures clients read: the one
@@ -633,6 +626,23 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 		}
 		return nil
 	})
+}
+
+// notSite is ErrNotSite for the site in dir, saying what is wrong.
+func notSite(dir, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s; rebuild it with packgen build", ErrNotSite, dir, fmt.Sprintf(format, args...))
+}
+
+// checkAssets: the catalogue's assets are the embedded ones (attackS
+// F1b: an app.js edited in the out dir runs on every page, CSP or not).
+func checkAssets(dir string, local []localFile) error {
+	for _, f := range local {
+		name, ok := strings.CutPrefix(f.key, siteassets.Dir+"/")
+		if want, known := siteassets.Digest(name); ok && known && f.sha256 != want {
+			return fmt.Errorf("%w: %w", notSite(dir, "%s is not the %s this packgen's catalogue writes (sha256 %s, want %s): it was changed after the build, or another packgen version built the site; nothing was published", f.key, name, f.sha256, want), ErrAssetChanged)
+		}
+	}
+	return nil
 }
 
 // references is what a site's index.json reaches: the registry's own
