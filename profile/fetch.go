@@ -77,13 +77,10 @@ func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchRes
 	// Stages of fetches killed before they finished are removed; a
 	// running fetch's is held (internal/stale).
 	stale.Sweep(parent, ".packgen-profile-*")
-	stage, err := os.MkdirTemp(parent, ".packgen-profile-*")
+	// Held before it exists: a concurrent fetch's sweep of the same
+	// parent must never see it unheld.
+	stage, release, err := stale.MkdirTemp(parent, ".packgen-profile-*")
 	if err != nil {
-		return nil, err
-	}
-	release, err := stale.Hold(stage)
-	if err != nil {
-		os.RemoveAll(stage)
 		return nil, err
 	}
 	defer release()
