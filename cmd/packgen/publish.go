@@ -99,14 +99,7 @@ An option of another kind of destination (--endpoint, --region and
 --username for oci://) is refused (exit 2), never ignored.`
 
 func newPublishCmd(g *globalOptions) *cobra.Command {
-	var s3o publish.S3Options
-	var oci ociFlags
-	var keyRef string
-	var sourceKeys []string
-	var o publish.Options
-	var output string
-	var silence time.Duration
-	var logAnchor string
+	p := &publishFlags{}
 	c := &cobra.Command{
 		Use:   "publish SITE s3://BUCKET/PREFIX | oci://REGISTRY/BASE | file:///PATH | PATH",
 		Short: "Upload a built site to S3-compatible object storage, an OCI registry or a directory",
@@ -120,70 +113,85 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
   packgen publish oci://dev.example/packs oci://prod.example/packs --key registry.key
   packgen publish oci://dev.example/packs oci://prod.example/packs --source-key registry.pub`,
 		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			// Each destination says which options it uses: one it would
-			// ignore is refused, never dropped.
-			// A registry URL as SITE goes only to oci:// (promotion):
-			// said before the options, which are oci://'s too.
-			if err := publish.CheckSource(args[0], args[1]); err != nil {
-				return usageErr("%v", err)
-			}
-			var given []string
-			cmd.Flags().Visit(func(f *pflag.Flag) { given = append(given, f.Name) })
-			if err := publish.CheckOptions(args[1], given); err != nil {
-				return usageErr("%v", err)
-			}
-			if !cmd.Flags().Changed("path-style") {
-				s3o.PathStyle = publish.CustomEndpoint(s3o.Endpoint)
-			}
-			bar, warns := publishLog(g, &o, output)
-			warn, err := checkSiteExpiry(args[0])
-			if err != nil {
-				return err
-			}
-			if warn != "" && output == "text" {
-				g.warnf("%s\n", warn)
-			}
-			if logAnchor != "" {
-				if o.LogAnchor, err = safefile.ReadFile(logAnchor, translog.MaxCheckpointSize); err != nil {
-					return usageErr("--log-anchor: %v", err)
-				}
-			}
-			s3o.StallTimeout = silence
-			do := publish.DestOptions{S3: s3o}
-			if strings.HasPrefix(args[1], "oci://") {
-				if do.OCI, err = ociDestOptions(cmd.Context(), g, oci, keyRef, sourceKeys, silence); err != nil {
-					return err
-				}
-			}
-			res, err := publish.To(cmd.Context(), args[0], args[1], do, o)
-			bar.done()
-			refused := err != nil && errors.Is(err, publish.ErrImmutable) && res != nil && res.Releases != nil
-			if err != nil && !(refused && output == "json") {
-				return publishErr(err)
-			}
-			return printPublish(g, res, args[0], warn, warns, o.DryRun, output, err)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return p.run(cmd, g, args) },
 	}
 	f := c.Flags()
-	f.StringVar(&s3o.Endpoint, "endpoint", "", "S3 endpoint URL (MinIO, Ceph, R2...; default AWS_ENDPOINT_URL, else AWS)")
-	f.StringVar(&s3o.Region, "region", "", "S3 region (default AWS_REGION or the AWS config, else us-east-1)")
-	f.BoolVar(&s3o.PathStyle, "path-style", false, "put the bucket in the URL path (default: on with a custom endpoint)")
-	f.BoolVar(&o.DryRun, "dry-run", false, "list what would be uploaded and deleted, change nothing")
-	f.BoolVar(&o.Prune, "prune", false, "delete remote files the site no longer has (never releases)")
-	f.BoolVar(&o.Force, "force", false, "publish over a newer or diverged remote index (rollback on purpose), or over files at the site's paths in a target that holds no registry")
-	f.IntVar(&o.Jobs, "jobs", publish.DefaultJobs, "parallel uploads")
+	f.StringVar(&p.s3o.Endpoint, "endpoint", "", "S3 endpoint URL (MinIO, Ceph, R2...; default AWS_ENDPOINT_URL, else AWS)")
+	f.StringVar(&p.s3o.Region, "region", "", "S3 region (default AWS_REGION or the AWS config, else us-east-1)")
+	f.BoolVar(&p.s3o.PathStyle, "path-style", false, "put the bucket in the URL path (default: on with a custom endpoint)")
+	f.BoolVar(&p.o.DryRun, "dry-run", false, "list what would be uploaded and deleted, change nothing")
+	f.BoolVar(&p.o.Prune, "prune", false, "delete remote files the site no longer has (never releases)")
+	f.BoolVar(&p.o.Force, "force", false, "publish over a newer or diverged remote index (rollback on purpose), or over files at the site's paths in a target that holds no registry")
+	f.IntVar(&p.o.Jobs, "jobs", publish.DefaultJobs, "parallel uploads")
 	// As the commands that download have them (connFlags), but the
 	// timeout bounds the whole publish: an upload of a large registry
 	// takes as long as it takes while it moves.
-	f.StringVar(&logAnchor, "log-anchor", "", "a checkpoint of the registry's transparency log kept outside the destination (log/checkpoint saved after the last publish, or a witness's state/checkpoint): the site's log must extend it (exit 1 otherwise), and a live log behind it is warned of")
-	f.DurationVar(&o.Timeout, "timeout", 0, "give up on a publish not done within this long (0: no limit; --stall-timeout still ends a silent one)")
-	f.DurationVar(&silence, "stall-timeout", transport.DefaultStallTimeout, "s3://, oci://: give up on an upload or download that moves nothing for this long")
-	f.StringVar(&keyRef, "key", "", "oci://: the registry's private key, to cosign-sign each release (file or env://VAR)")
-	f.StringArrayVar(&sourceKeys, "source-key", nil, "oci:// from another registry (promotion) without --key: its public key, which its root and cosign signatures must verify under (repeat during a key rotation)")
-	oci.add(c)
-	outputFlag(c, &output, "text", "json")
+	f.StringVar(&p.logAnchor, "log-anchor", "", "a checkpoint of the registry's transparency log kept outside the destination (log/checkpoint saved after the last publish, or a witness's state/checkpoint): the site's log must extend it (exit 1 otherwise), and a live log behind it is warned of")
+	f.DurationVar(&p.o.Timeout, "timeout", 0, "give up on a publish not done within this long (0: no limit; --stall-timeout still ends a silent one)")
+	f.DurationVar(&p.silence, "stall-timeout", transport.DefaultStallTimeout, "s3://, oci://: give up on an upload or download that moves nothing for this long")
+	f.StringVar(&p.keyRef, "key", "", "oci://: the registry's private key, to cosign-sign each release (file or env://VAR)")
+	f.StringArrayVar(&p.sourceKeys, "source-key", nil, "oci:// from another registry (promotion) without --key: its public key, which its root and cosign signatures must verify under (repeat during a key rotation)")
+	p.oci.add(c)
+	outputFlag(c, &p.output, "text", "json")
 	return c
+}
+
+// publishFlags are publish's flags.
+type publishFlags struct {
+	s3o        publish.S3Options
+	oci        ociFlags
+	keyRef     string
+	sourceKeys []string
+	o          publish.Options
+	output     string
+	silence    time.Duration
+	logAnchor  string
+}
+
+// run publishes site args[0] to args[1].
+func (p *publishFlags) run(cmd *cobra.Command, g *globalOptions, args []string) error {
+	// Each destination says which options it uses: one it would
+	// ignore is refused, never dropped.
+	// A registry URL as SITE goes only to oci:// (promotion):
+	// said before the options, which are oci://'s too.
+	if err := publish.CheckSource(args[0], args[1]); err != nil {
+		return usageErr("%v", err)
+	}
+	var given []string
+	cmd.Flags().Visit(func(f *pflag.Flag) { given = append(given, f.Name) })
+	if err := publish.CheckOptions(args[1], given); err != nil {
+		return usageErr("%v", err)
+	}
+	if !cmd.Flags().Changed("path-style") {
+		p.s3o.PathStyle = publish.CustomEndpoint(p.s3o.Endpoint)
+	}
+	bar, warns := publishLog(g, &p.o, p.output)
+	warn, err := checkSiteExpiry(args[0])
+	if err != nil {
+		return err
+	}
+	if warn != "" && p.output == "text" {
+		g.warnf("%s\n", warn)
+	}
+	if p.logAnchor != "" {
+		if p.o.LogAnchor, err = safefile.ReadFile(p.logAnchor, translog.MaxCheckpointSize); err != nil {
+			return usageErr("--log-anchor: %v", err)
+		}
+	}
+	p.s3o.StallTimeout = p.silence
+	do := publish.DestOptions{S3: p.s3o}
+	if strings.HasPrefix(args[1], "oci://") {
+		if do.OCI, err = ociDestOptions(cmd.Context(), g, p.oci, p.keyRef, p.sourceKeys, p.silence); err != nil {
+			return err
+		}
+	}
+	res, err := publish.To(cmd.Context(), args[0], args[1], do, p.o)
+	bar.done()
+	refused := err != nil && errors.Is(err, publish.ErrImmutable) && res != nil && res.Releases != nil
+	if err != nil && !(refused && p.output == "json") {
+		return publishErr(err)
+	}
+	return printPublish(g, res, args[0], warn, warns, p.o.DryRun, p.output, err)
 }
 
 // progressLines turns publish's log (a line per file) into one counter
