@@ -16,8 +16,9 @@ import (
 	"github.com/packgen/packgen/internal/testutil"
 )
 
-// inodes maps each catalogue file of a site to its inode: a page the
-// rebuild reused is the previous build's file, hard-linked.
+// inodes maps each catalogue file of a site to its inode: a page an
+// in-place rebuild reused is the previous build's file, left where it
+// was (a staged build copies the checked bytes instead).
 func inodes(t *testing.T, dir string) map[string]uint64 {
 	t.Helper()
 	out := map[string]uint64{}
