@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/testutil/tartest"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/serve"
 	"github.com/packgen/packgen/validate"
 	"github.com/spf13/cobra"
@@ -753,6 +755,25 @@ func TestPublishProgressLines(t *testing.T) {
 		if ps := warns.problems(); out.String() != want || len(ps) != 1 || ps[0].Msg != "no --key: unsigned" {
 			t.Errorf("quiet=%v: output %q, warnings %+v", quiet, out.String(), ps)
 		}
+	}
+}
+
+// TestWarnLinesPositions: -o json splits a warning's position off when it
+// is at a line of a file the command names (a profile's overrides), and
+// leaves any other line whole (an image "host:5000/a:1: …" is no file).
+func TestWarnLinesPositions(t *testing.T) {
+	w := &warnLines{}
+	w.at("/p/edge.yaml")
+	fmt.Fprint(w, "warning: /p/edge.yaml:9:7: api: values x: no such key\nwarning: /p/edge.yaml:4: layer\nwarning: /p/edge.yaml:x:1: odd\nwarning: /p/edge.yaml: whole file\nwarning: host:5000/a:1: image\n")
+	want := meta.Problems{
+		{File: "/p/edge.yaml", Line: 9, Col: 7, Severity: meta.SevWarning, Msg: "api: values x: no such key"},
+		{File: "/p/edge.yaml", Line: 4, Severity: meta.SevWarning, Msg: "layer"},
+		{Severity: meta.SevWarning, Msg: "/p/edge.yaml:x:1: odd"},
+		{Severity: meta.SevWarning, Msg: "/p/edge.yaml: whole file"},
+		{Severity: meta.SevWarning, Msg: "host:5000/a:1: image"},
+	}
+	if got := w.problems(); !reflect.DeepEqual(got, want) {
+		t.Errorf("problems:\n%+v\nwant\n%+v", got, want)
 	}
 }
 

@@ -218,6 +218,7 @@ func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOp
 	if err != nil {
 		return err
 	}
+	o.warnings.at(p.File) // the overrides' checks say their lines
 	env, err := o.env(g)
 	if err != nil {
 		return err
@@ -594,6 +595,7 @@ deprecated one is rendered with a warning.`,
 			if err != nil {
 				return err
 			}
+			f.warnings.at(p.File) // the overrides' checks say their lines
 			env, err := f.env(g)
 			if err != nil {
 				return err
