@@ -875,6 +875,21 @@ func TestFirstHourRegistries(t *testing.T) {
 
 	// list and info take a configured registry's name the same way.
 	b.want(0, []string{"world", "2.0.0"}, "list", "beta")
+	// list reads a URL or directory verified with --key, as fetch --url
+	// (stranger5 finding 9), and takes fetch's --registry and --url.
+	srvB := httptest.NewServer(serve.Handler(filepath.Join(b.Dir, "b")))
+	defer srvB.Close()
+	for _, args := range [][]string{{srvB.URL, "--key", pub}, {"--url", srvB.URL, "--key", pub, "-o", "json"}, {filepath.Join(b.Dir, "b"), "--key", pub}, {"--registry", "beta"}} {
+		if out := b.want(0, []string{"world", "2.0.0"}, append([]string{"list"}, args...)...); strings.Contains(out, "without a key") || strings.Contains(out, "warning: ") || strings.Contains(out, `"message"`) {
+			t.Errorf("list %v read unverified:\n%s", args, out)
+		}
+	}
+	b.want(0, []string{"world", "read without a key"}, "list", srvB.URL)
+	b.want(1, []string{"bad signature"}, "list", srvB.URL, "--key", filepath.Join(b.Dir, "other.pub"))
+	b.want(2, []string{"--key goes with SITE DIR|URL: registry beta has its keys in the config"}, "list", "beta", "--key", pub)
+	b.want(2, []string{"give the registry once: SITE, --registry or --url"}, "list", "beta", "--url", srvB.URL)
+	b.want(2, []string{"--registry " + srvB.URL + " is not a configured registry"}, "list", "--registry", srvB.URL)
+	b.want(2, []string{"no registry to list"}, "list")
 	b.want(0, []string{"world (World)", "2.0.0"}, "info", "world", "--site", "beta")
 	b.want(0, []string{"beta: 1 pack, 1 release,", "0 problems"}, "verify", "--site", "beta")
 	b.want(2, []string{"--key goes with --site DIR|URL: registry beta has its keys in the config"}, "verify", "--site", "beta", "--key", pub)
