@@ -37,7 +37,9 @@ func checkOverrides(p *Profile, l *spec.Layer, a *pack.Archive) (vs []Violation,
 	if err != nil {
 		warns = append(warns, fmt.Sprintf("%s: the pack's values.yaml cannot be read (%v): its overrides are not checked for unknown keys", at(l.Values), err))
 	} else if len(doc.Content) > 0 {
-		withChartDefaults(doc.Content[0], pack.ChartDefaults(a))
+		if spec.ValueOf(l.Values, "charts") != nil { // else no chart is read
+			withChartDefaults(doc.Content[0], pack.ChartDefaults(a))
+		}
 		warns = unknownKeys(at, nil, l.Values, doc.Content[0], warns)
 	}
 	rows, err := readSchema(a)
