@@ -505,8 +505,19 @@ func TestAirgap(t *testing.T) {
 	})
 
 	// The import, then everything from the air-gapped registry alone.
+	// Under the signer's key the unsigned images (busybox, backup) are
+	// refused first, naming each, before any write; allowed, a warning.
 	air := ocitest.Start(t, ocitest.Anonymous)
-	ir, err := f.importTo(ctx, t, bundle, air, ImportOptions{Digest: res.Digest, ImageKeys: f.imageKeys(t)})
+	_, err := f.importTo(ctx, t, bundle, air, ImportOptions{Digest: res.Digest, ImageKeys: f.imageKeys(t)})
+	for _, want := range []string{"image " + f.up.Host() + "/library/busybox:1.36: --image-key requires", "image " + f.up.Host() + "/acme/backup:v0.9: "} {
+		if !errors.Is(err, ErrUnsignedImage) || !strings.Contains(fmt.Sprint(err), want) || strings.Contains(fmt.Sprint(err), "acme/web") {
+			t.Errorf("unsigned images under --image-key: %v, want ErrUnsignedImage naming %q", err, want)
+		}
+	}
+	if n := settledPushes(air); n != 0 {
+		t.Errorf("%d write requests before the unsigned images were refused", n)
+	}
+	ir, err := f.importTo(ctx, t, bundle, air, ImportOptions{Digest: res.Digest, ImageKeys: f.imageKeys(t), AllowUnsignedImages: true})
 	if err != nil {
 		t.Fatal(err)
 	}

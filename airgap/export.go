@@ -61,8 +61,11 @@ type ExportOptions struct {
 	// ImageKeys, when set, are cosign public keys every signature of an
 	// image must verify under (one of them), checked as copied: an
 	// image whose signatures do not is not exported. Signatures are
-	// always checked to name their image (as import checks them).
-	ImageKeys *sign.Verifier
+	// always checked to name their image (as import checks them). An
+	// image with no signature is refused (ErrUnsignedImage) unless
+	// AllowUnsignedImages, which bundles it with a warning.
+	ImageKeys           *sign.Verifier
+	AllowUnsignedImages bool
 	// uncheckedSigs skips that check: tests make the bundle an attacker
 	// would, for import to refuse alone.
 	uncheckedSigs bool

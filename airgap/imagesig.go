@@ -21,6 +21,32 @@ import (
 // keys given).
 var ErrImageSignature = errors.New("image signature does not verify")
 
+// ErrUnsignedImage: with --image-key, an image carries no cosign
+// signature at all, and unsigned images were not allowed.
+var ErrUnsignedImage = errors.New("image carries no cosign signature")
+
+// checkSigned is the rule keys add, at export and import alike: as
+// cosign verify --key, a key means "must be signed under it", so an image
+// with no signature is refused, naming it, unless allow (then a warning).
+// Without keys nothing is required (the binding of the signatures there
+// are is checked apart).
+func checkSigned(images []list.Image, keys *sign.Verifier, allow bool, warn func(string, ...any)) error {
+	if keys == nil {
+		return nil
+	}
+	var errs []error
+	for _, im := range images {
+		switch {
+		case len(im.Signatures) != 0:
+		case allow:
+			warn("image %s carries no cosign signature: nothing to verify under --image-key (--allow-unsigned-images)", im.Image)
+		default:
+			errs = append(errs, fmt.Errorf("%w: image %s: --image-key requires every image to be signed under one of the keys; sign it, or pass --allow-unsigned-images to take it with a warning", ErrUnsignedImage, im.Image))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // maxReferrers bounds the manifests of one referrers index read from a
 // bundle (cosign adds one per signature or attestation).
 const maxReferrers = 64
@@ -34,9 +60,9 @@ const maxReferrers = 64
 // sha256-HEX), its in-toto statement's subject. With keys (nil: the
 // binding alone) every signature must also verify under one of them.
 // Referrers that are no signature (an SBOM, say) are checked for their
-// subject only. An image signed by nobody has nothing to check: keys
-// decide what is signed, not whether an image must be. Every bad
-// signature is reported, each naming its image and tag.
+// subject only. An image signed by nobody has nothing to check here
+// (checkSigned says whether keys require one). Every bad signature is
+// reported, each naming its image and tag.
 func (b *Bundle) VerifyImageSignatures(ctx context.Context, keys *sign.Verifier) error {
 	var errs []error
 	r := b.blobs()
@@ -56,15 +82,13 @@ func (e *exporter) checkImageSignatures(ctx context.Context) error {
 	var errs []error
 	r := blobs{e.store, e.stage}
 	for _, im := range e.list.Images {
-		if e.o.ImageKeys != nil && len(im.Signatures) == 0 {
-			e.warn("image %s has no cosign signature: nothing to verify under --image-key", im.Image)
-		}
 		for _, s := range im.Signatures {
 			if err := r.checkImageSignature(ctx, im, s, e.o.ImageKeys); err != nil {
 				errs = append(errs, fmt.Errorf("%w: image %s: signature %s: %w", ErrImageSignature, im.Image, s.Tag, err))
 			}
 		}
 	}
+	errs = append(errs, checkSigned(e.list.Images, e.o.ImageKeys, e.o.AllowUnsignedImages, e.warn))
 	return errors.Join(errs...)
 }
 

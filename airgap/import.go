@@ -40,9 +40,14 @@ type ImportOptions struct {
 	// Key verifies the packs' registry index and signatures; required.
 	Key *sign.Verifier
 	// ImageKeys, when set, are the cosign public keys every signature
-	// the bundle carries for an image must verify under (one of them);
-	// without, each is checked to sign its image's digest only.
+	// the bundle carries for an image must verify under (one of them),
+	// and every image must carry one; without, each signature is
+	// checked to sign its image's digest only.
 	ImageKeys *sign.Verifier
+	// AllowUnsignedImages takes an image that carries no signature
+	// under ImageKeys with a warning; without it that is refused
+	// (ErrUnsignedImage).
+	AllowUnsignedImages bool
 	// Digest, when set, is the list manifest's digest export printed
 	// (carried apart from the bundle): it pins every image and pack, so a
 	// bundle altered consistently (an image swapped and the list edited)
@@ -166,12 +171,8 @@ func (im *importer) verify(ctx context.Context) error {
 	if err := im.b.VerifyImageSignatures(ctx, im.o.ImageKeys); err != nil {
 		return err
 	}
-	if im.o.ImageKeys != nil {
-		for _, image := range im.b.Images() {
-			if len(image.Signatures) == 0 {
-				im.warn("image %s carries no cosign signature: nothing to verify under --image-key", image.Image)
-			}
-		}
+	if err := checkSigned(im.b.Images(), im.o.ImageKeys, im.o.AllowUnsignedImages, im.warn); err != nil {
+		return err
 	}
 	if im.tr, err = im.b.Transport(ctx); err != nil {
 		return err

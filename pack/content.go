@@ -489,18 +489,37 @@ func gzipEnds(zr io.Reader) bool {
 }
 
 func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, err error) {
+	c, err := scanChart(r)
+	if err != nil {
+		return "", "", layout, err
+	}
+	return c.name, c.version, c.layout, c.err
+}
+
+// chartInfo is what scanChart finds in a chart archive: its chart's name,
+// version and layout (err: its Chart.yaml is bad), and its values.yaml.
+type chartInfo struct {
+	name, version string
+	layout        chartshape.Layout
+	values        []byte // nil: none, or over maxChartYAML
+	err           error
+}
+
+// scanChart is inspectChart, keeping the chart's values.yaml too.
+func scanChart(r io.Reader) (*chartInfo, error) {
+	var layout chartshape.Layout
 	br := bufio.NewReader(r)
 	head, _ := br.Peek(len(lfsPointer))
 	head = bytes.Clone(head) // Peek's slice is the buffer, which reading moves
 	zr, err := gzip.NewReader(br)
 	if err != nil {
 		if isLFSPointer(head) {
-			return "", "", layout, errChartLFS
+			return nil, errChartLFS
 		}
-		return "", "", layout, fmt.Errorf("chart archive is not gzip-compressed: %v", err)
+		return nil, fmt.Errorf("chart archive is not gzip-compressed: %v", err)
 	}
 	tr := tar.NewReader(zr)
-	c := chartScan{chartYAMLs: map[string][]byte{}}
+	c := chartScan{chartYAMLs: map[string][]byte{}, values: map[string][]byte{}}
 	for n := 0; ; n++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -509,34 +528,36 @@ func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, 
 		if err != nil && n == 0 && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, tar.ErrHeader)) && gzipEnds(zr) {
 			// Not even one header in a whole gzip stream: gzip around
 			// something else (a truncated one is corrupt, below).
-			return "", "", layout, fmt.Errorf("chart archive is gzip-compressed but holds no tar archive (%v): package the chart with `helm package`", err)
+			return nil, fmt.Errorf("chart archive is gzip-compressed but holds no tar archive (%v): package the chart with `helm package`", err)
 		}
 		if err != nil {
-			return "", "", layout, fmt.Errorf("chart archive is corrupt: %v", err)
+			return nil, fmt.Errorf("chart archive is corrupt: %v", err)
 		}
 		if n >= maxChartEntries {
-			return "", "", layout, fmt.Errorf("chart archive holds more than %d entries", maxChartEntries)
+			return nil, fmt.Errorf("chart archive holds more than %d entries", maxChartEntries)
 		}
 		if err := c.add(tr, h, &n); err != nil {
-			return "", "", layout, err
+			return nil, err
 		}
 	}
 	if err := chartLinks(c.entries, c.hard); err != nil {
-		return "", "", layout, err
+		return nil, err
 	}
 	if layout, err = chartshape.Of(c.names); err != nil {
-		return "", "", layout, err
+		return nil, err
 	}
 	if err := checkSubcharts(layout, c.subs); err != nil {
-		return "", "", layout, err
+		return nil, err
 	}
-	name, version, err = chartMeta(layout.ChartYAML, c.chartYAMLs[layout.ChartYAML])
-	return name, version, layout, err
+	info := &chartInfo{layout: layout, values: c.values[layout.ChartYAML]}
+	info.name, info.version, info.err = chartMeta(layout.ChartYAML, c.chartYAMLs[layout.ChartYAML])
+	return info, nil
 }
 
 // chartScan is what inspectChart gathers from a chart archive's entries.
 type chartScan struct {
 	chartYAMLs map[string][]byte // every Chart.yaml a shape could pick
+	values     map[string][]byte // the values.yaml beside each, by the Chart.yaml's key
 	names      []chartshape.Entry
 	unpacked   int64
 	entries    []File      // for the links' virtual tree
@@ -591,6 +612,18 @@ func (c *chartScan) add(tr *tar.Reader, h *tar.Header, n *int) error {
 			return fmt.Errorf("chart archive is corrupt: %v", err)
 		}
 		c.chartYAMLs[key] = data // the later of two wins, as in Helm's loader
+	}
+	// The values.yaml beside a Chart.yaml a shape could pick: the
+	// chart's defaults (a larger one is not kept: nothing needs it
+	// whole but Helm, which reads the archive itself).
+	if dir, ok := strings.CutSuffix(h.Name, "values.yaml"); ok && (dir == "" || strings.HasSuffix(dir, "/")) && h.Typeflag == tar.TypeReg && h.Size <= maxChartYAML {
+		if key, ok := chartshape.IsChartYAML(dir + "Chart.yaml"); ok {
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				return fmt.Errorf("chart archive is corrupt: %v", err)
+			}
+			c.values[key] = data
+		}
 	}
 	return nil
 }
@@ -738,4 +771,59 @@ func (v *validator) checkReadme() {
 	if !utf8.Valid(data) {
 		v.add(ReadmeFile, meta.SevWarning, 0, 0, "README.md is not valid UTF-8; catalogues may show it garbled")
 	}
+}
+
+// ChartDefaults returns the defaults of each chart in a pack's charts/
+// (an archive charts/*.tgz or an unpacked charts/DIR/), by the name its
+// Chart.yaml gives it, which is the key of values.yaml's charts section
+// whose values Helm merges over them: a profile's override of a chart's
+// own value is checked against them. A chart without a values.yaml, or
+// that cannot be read (validation says why), has none; fsys is a pack's
+// files (an Archive).
+func ChartDefaults(fsys fs.FS) map[string][]byte {
+	out := map[string][]byte{}
+	entries, _ := fs.ReadDir(fsys, ChartsDir)
+	for _, e := range entries {
+		rel := path.Join(ChartsDir, e.Name())
+		var name string
+		var values []byte
+		switch {
+		case e.IsDir():
+			chart, err := readSmall(fsys, path.Join(rel, "Chart.yaml"))
+			if err != nil {
+				continue
+			}
+			if name, _, err = chartMeta(path.Join(rel, "Chart.yaml"), chart); err != nil {
+				continue
+			}
+			values, _ = readSmall(fsys, path.Join(rel, "values.yaml"))
+		case e.Type().IsRegular() && (strings.HasSuffix(e.Name(), ".tgz") || strings.HasSuffix(e.Name(), ".tar.gz")):
+			f, err := fsys.Open(rel)
+			if err != nil {
+				continue
+			}
+			c, err := scanChart(f)
+			f.Close()
+			if err != nil || c.err != nil {
+				continue
+			}
+			name, values = c.name, c.values
+		}
+		if name != "" && values != nil {
+			out[name] = values
+		}
+	}
+	return out
+}
+
+// readSmall reads a regular file of fsys of at most maxChartYAML bytes.
+func readSmall(fsys fs.FS, name string) ([]byte, error) {
+	fi, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > maxChartYAML {
+		return nil, fmt.Errorf("%s: not a regular file of at most %d bytes", name, maxChartYAML)
+	}
+	return fs.ReadFile(fsys, name)
 }

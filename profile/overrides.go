@@ -20,9 +20,10 @@ const RuleValuesSchema = "values-schema"
 // checkOverrides checks the values overrides of layer l against its
 // pack's archive a, at the overrides' lines in the profile file: a value
 // that breaks the rule schema.yaml gives its path is a violation; a key
-// the pack's values.yaml does not have (a typo, most often) is a
-// warning, as schema.yaml or values.yaml that cannot be read (then
-// nothing is checked against it).
+// neither the pack's values.yaml nor, below charts.NAME, chart NAME's
+// own values.yaml has (a typo, most often) is a warning, as schema.yaml
+// or values.yaml that cannot be read (then nothing is checked against
+// it).
 func checkOverrides(p *Profile, l *spec.Layer, a *pack.Archive) (vs []Violation, warns []string) {
 	if l == nil || l.Values == nil {
 		return nil, nil
@@ -36,6 +37,9 @@ func checkOverrides(p *Profile, l *spec.Layer, a *pack.Archive) (vs []Violation,
 	if err != nil {
 		warns = append(warns, fmt.Sprintf("%s: the pack's values.yaml cannot be read (%v): its overrides are not checked for unknown keys", at(l.Values), err))
 	} else if len(doc.Content) > 0 {
+		if spec.ValueOf(l.Values, "charts") != nil { // else no chart is read
+			withChartDefaults(doc.Content[0], pack.ChartDefaults(a))
+		}
 		warns = unknownKeys(at, nil, l.Values, doc.Content[0], warns)
 	}
 	rows, err := readSchema(a)
@@ -58,6 +62,60 @@ func checkOverrides(p *Profile, l *spec.Layer, a *pack.Archive) (vs []Violation,
 	return vs, warns
 }
 
+// withChartDefaults adds to the pack's values root, below charts.NAME,
+// the keys of chart NAME's own values.yaml (defaults) that the pack's
+// values lack: Helm merges the pack's charts.NAME over the chart's
+// defaults, so a profile overriding one of them (a chart's replicas,
+// under a pack's "charts: {mychart: {}}") names a real key.
+func withChartDefaults(root *yaml.Node, defaults map[string][]byte) {
+	if len(defaults) == 0 || root.Kind != yaml.MappingNode {
+		return
+	}
+	charts := spec.ValueOf(root, "charts")
+	if charts == nil {
+		charts = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "charts"}, charts)
+	}
+	if charts.Kind != yaml.MappingNode {
+		return
+	}
+	for name, data := range defaults {
+		var d yaml.Node
+		if yaml.Unmarshal(data, &d) != nil || len(d.Content) == 0 || d.Content[0].Kind != yaml.MappingNode {
+			continue
+		}
+		v := spec.ValueOf(charts, name)
+		if v == nil || v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			charts.Content = append(charts.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: name}, d.Content[0])
+			continue
+		}
+		budget := maxDefaultKeys
+		addMissing(v, d.Content[0], &budget)
+	}
+}
+
+// addMissing adds to the mapping dst, deep, the keys of src it lacks
+// (nodes shared, not copied: the tree is only read after). Aliases are
+// followed, so *budget bounds the keys visited: a pack's values and its
+// chart's are outside input, and aliases nest exponentially.
+func addMissing(dst, src *yaml.Node, budget *int) {
+	if dst.Kind != yaml.MappingNode || src.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(src.Content) && *budget > 0; i += 2 {
+		*budget--
+		k := src.Content[i].Value
+		if dv := spec.ValueOf(dst, k); dv != nil {
+			addMissing(dv, spec.ValueOf(src, k), budget)
+		} else {
+			dst.Content = append(dst.Content, src.Content[i], src.Content[i+1])
+		}
+	}
+}
+
+// maxDefaultKeys bounds the keys addMissing visits for one layer.
+const maxDefaultKeys = 1 << 16
+
 // unknownKeys warns of each key of the overrides src (at path) that
 // the pack's values dst lacks, once at the highest such key, and of a
 // value that turns one of dst's mappings into a scalar or list, or the
@@ -71,13 +129,19 @@ func unknownKeys(at func(*yaml.Node) string, path []string, src, dst *yaml.Node,
 		kp := append(path[:len(path):len(path)], k.Value)
 		dv := spec.ValueOf(dst, k.Value)
 		if dv == nil {
-			msg := fmt.Sprintf("%s: values %s: the pack's values.yaml has no such key (a typo?)", at(k), strings.Join(kp, "."))
+			// Below charts.NAME, the chart's own values.yaml was
+			// looked at too (withChartDefaults).
+			none := "the pack's values.yaml has no such key"
+			if len(kp) > 2 && kp[0] == "charts" {
+				none = fmt.Sprintf("neither the pack's values.yaml nor chart %s's has such a key", kp[1])
+			}
+			msg := fmt.Sprintf("%s: values %s: %s (a typo?)", at(k), strings.Join(kp, "."), none)
 			var keys []string
 			for j := 0; j+1 < len(dst.Content); j += 2 {
 				keys = append(keys, dst.Content[j].Value)
 			}
 			if near := nearname.Near(k.Value, keys); len(near) > 0 {
-				msg = fmt.Sprintf("%s: values %s: the pack's values.yaml has no such key; did you mean %s?", at(k), strings.Join(kp, "."), strings.Join(near, " or "))
+				msg = fmt.Sprintf("%s: values %s: %s; did you mean %s?", at(k), strings.Join(kp, "."), none, strings.Join(near, " or "))
 			}
 			warns = append(warns, msg)
 			continue

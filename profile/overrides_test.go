@@ -77,6 +77,57 @@ func TestCheckOverrides(t *testing.T) {
 	}
 }
 
+// TestCheckOverridesChartDefaults: below charts.NAME, a key of chart
+// NAME's own values.yaml is no typo (stranger5 finding 5: packgen new
+// --chart writes "charts: {mychart: {}}", and overriding the chart's
+// replicas warned), for a chart archive (its Chart.yaml's name, not the
+// file's) and an unpacked chart alike; a real typo there still warns,
+// naming both files, with the chart's near key.
+func TestCheckOverridesChartDefaults(t *testing.T) {
+	chart := tartest.TarGz(t, tartest.Files("mychart/", map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: mychart\nversion: 0.1.0\n",
+		"values.yaml": "replicas: 1\nimage:\n  repository: a\n  tag: \"1\"\n",
+	})...)
+	data := tartest.TarGz(t, tartest.Files("falco/", map[string][]byte{
+		"pack.json":                   testutil.ReadFile(t, "../examples/packs/falco-4.2.5/pack.json"),
+		"values.yaml":                 []byte("pack:\n  namespace: x\ncharts:\n  mychart:\n    # Values passed to the mychart chart.\n    {}\n"),
+		"charts/mychart-0.1.0.tgz":    chart,
+		"charts/unpacked/Chart.yaml":  []byte("apiVersion: v2\nname: other\nversion: 1.0.0\n"),
+		"charts/unpacked/values.yaml": []byte("service:\n  port: 80\n"),
+	})...)
+	a, err := pack.OpenArchive(bytes.NewReader(data), pack.ArchiveLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, values string
+		warns        []string
+	}{
+		{"the chart's own keys", "charts:\n  mychart:\n    replicas: 3\n    image:\n      tag: \"2\"\n  other:\n    service:\n      port: 8080\n", nil},
+		{"a typo below a chart", "charts:\n  mychart:\n    replicsa: 3\n    image:\n      tga: \"2\"\n",
+			[]string{"p.yaml:9:11: falco: values charts.mychart.replicsa: neither the pack's values.yaml nor chart mychart's has such a key; did you mean replicas?",
+				"p.yaml:11:13: falco: values charts.mychart.image.tga: neither the pack's values.yaml nor chart mychart's has such a key; did you mean tag?"}},
+		{"no such chart", "charts:\n  nochart:\n    replicas: 3\n", []string{"p.yaml:8:9: falco: values charts.nochart: the pack's values.yaml has no such key; did you mean mychart?"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			values := strings.TrimSuffix(strings.ReplaceAll("\n"+tc.values, "\n", "\n      "), "      ")
+			p, err := Parse("p.yaml", []byte("name: p\ncloudType: aws\nlayers:\n  - pack: falco\n    version: \"*\"\n    values:"+values))
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs, warns := checkOverrides(p, p.Layer("falco"), a)
+			if len(vs) != 0 || len(warns) != len(tc.warns) {
+				t.Fatalf("violations %v\nwarnings %q", vs, warns)
+			}
+			for i, w := range tc.warns {
+				if !strings.Contains(warns[i], w) {
+					t.Errorf("warning %q, want %q", warns[i], w)
+				}
+			}
+		})
+	}
+}
+
 // TestOverridesCheckedEndToEnd: Resolve and Render refuse overrides that
 // break the pack's schema.yaml, and render warns of a typo key.
 func TestOverridesCheckedEndToEnd(t *testing.T) {

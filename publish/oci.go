@@ -725,14 +725,27 @@ func (d *ociDest) pushReleases(ctx context.Context, s *site, live *liveIndex, pu
 	configs := d.configs(ctx, push)
 	return parallel.Each(ctx, len(jobs), o.Jobs, func(i int) error {
 		r := jobs[i]
+		// The blobs, the cosign signature (it names the manifest by
+		// digest, which needs nothing in the registry), then the
+		// manifest with its tag: a publish stopped anywhere leaves
+		// no tag (what Palette and oras list) whose signature is not
+		// there yet, at no request more than pushing the manifest
+		// first (by digest, then tagged, would be one more).
 		if toPush[r] {
 			if err := d.pushRelease(scoped(ctx, r.repo), s, r, configs[r.repo]); err != nil {
 				return err
 			}
-			fmt.Fprintf(o.Log, "uploaded %s:%s\n", r.repo, r.tag)
 		}
 		if sg.need[r] {
-			return sg.one(ctx, r)
+			if err := sg.one(ctx, r); err != nil {
+				return err
+			}
+		}
+		if toPush[r] {
+			if err := d.tagRelease(scoped(ctx, r.repo), r); err != nil {
+				return err
+			}
+			fmt.Fprintf(o.Log, "uploaded %s:%s\n", r.repo, r.tag)
 		}
 		return nil
 	})
@@ -1012,11 +1025,12 @@ func pushBytes(ctx context.Context, repo *remote.Repository, desc ocispec.Descri
 	return nil
 }
 
-// pushRelease pushes one release: the archive (from the site, or mounted
-// or copied from the source registry), the config (config, once per
-// repository), then the manifest with its tag. The plan's tags list said
-// the tag is missing, so nothing is asked before the archive's upload: a
-// blob left by a killed publish is uploaded again, harmlessly.
+// pushRelease pushes the blobs of one release: the archive (from the
+// site, or mounted or copied from the source registry) and the config
+// (config, once per repository); tagRelease pushes its manifest once its
+// signature is there. The plan's tags list said the tag is missing, so
+// nothing is asked before the archive's upload: a blob left by a killed
+// publish is uploaded again, harmlessly.
 func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease, config func() error) error {
 	repo, err := d.o.Repos(r.repo)
 	if err != nil {
@@ -1055,7 +1069,16 @@ func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease, conf
 	if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
 		return fmt.Errorf("push the archive of %s@%s to %s: %w", r.name, r.version, r.repo, ocireg.Wrap(r.repo, repo.Client, err))
 	}
-	if err := config(); err != nil {
+	return config()
+}
+
+// tagRelease pushes a release's manifest with its tag (its PUT creates
+// the tag; the registry refuses a manifest whose blobs are missing, so a
+// tag only ever names a complete release), unless the tag appeared
+// meanwhile.
+func (d *ociDest) tagRelease(ctx context.Context, r *siteRelease) error {
+	repo, err := d.o.Repos(r.repo)
+	if err != nil {
 		return err
 	}
 	// The plan's tags list may be stale (another pusher since): the

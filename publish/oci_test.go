@@ -505,7 +505,8 @@ func (f failAfter) Do(req *http.Request) (*http.Response, error) {
 
 // TestOCIKilledPublish stops a publish after k requests, for many k, and
 // checks after each that every tag of every pack names a complete
-// manifest whose blobs the registry has (oras pulls it), that packgen
+// manifest whose blobs the registry has (oras pulls it) and whose cosign
+// signature is there, that packgen
 // clients read the registry whole (the old generation or the new one),
 // and that the next publish completes it.
 func TestOCIKilledPublish(t *testing.T) {
@@ -538,6 +539,14 @@ func TestOCIKilledPublish(t *testing.T) {
 		} else if !errors.Is(err, errKilled) {
 			t.Fatalf("k=%d: %v", k, err)
 		}
+		// ... and every tag has its cosign signature already
+		// (stranger5 finding 10: an interrupted publish left tags
+		// Palette lists whose signature was not pushed yet).
+		sigRepo, _ := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/" + ocimap.SignatureRepo)
+		sigs, err := listTags(ctx, sigRepo)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, pack := range []string{"calico", "hello", "cilium"} {
 			repo, _ := ociOptions(reg, false, f).OCI.Repos(reg.Host() + "/acme/spectro-packs/archive/" + pack)
 			tags, err := listTags(ctx, repo)
@@ -546,6 +555,10 @@ func TestOCIKilledPublish(t *testing.T) {
 			}
 			for tag := range tags {
 				oras(t, reg, "pull", reg.Host()+"/acme/spectro-packs/archive/"+pack+":"+tag, "-o", t.TempDir())
+				desc, err := repo.Resolve(ctx, tag)
+				if err != nil || !sigs[ocimap.CosignTag(desc.Digest)] {
+					t.Errorf("k=%d: %s:%s (%v) has no cosign signature", k, pack, tag, err)
+				}
 			}
 		}
 		r := client.Registry{Name: "acme", URL: dest, PlainHTTP: true}

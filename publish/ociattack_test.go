@@ -69,7 +69,10 @@ func TestOCITagRaceNeverOverwrites(t *testing.T) {
 		t.Fatalf("oras push: %v\n%s", err, out)
 	}
 	theirs := strings.TrimSpace(string(oras(t, reg, "resolve", ref)))
-	err = d.pushRelease(ctx, s, push[0], d.configs(ctx, push)[push[0].repo])
+	if err := d.pushRelease(ctx, s, push[0], d.configs(ctx, push)[push[0].repo]); err != nil {
+		t.Fatal(err)
+	}
+	err = d.tagRelease(ctx, push[0])
 	if !errors.Is(err, ErrImmutable) || !strings.Contains(err.Error(), theirs) {
 		t.Fatalf("pushing over a tag created after the plan: %v", err)
 	}

@@ -32,7 +32,7 @@ with the images' cosign signatures. See docs/FORMAT.md, "Air-gap bundles".
 
   export  write the bundle of a lock file, from the registries online
   import  verify a bundle whole, then push it into an air-gapped registry`,
-		Example: `  packgen airgap export edge.lock -o edge-bundle.tar
+		Example: `  packgen airgap export edge.lock edge-bundle.tar
   packgen airgap import edge-bundle.tar oci://harbor.corp.example/palette --key registry.pub`,
 	}
 	return group(c, newAirgapExportCmd(g), newAirgapImportCmd(g))
@@ -53,7 +53,7 @@ func airgapErr(err error) error {
 		return err // operational (exit 3), whatever else it wraps
 	case errors.Is(err, airgap.ErrInput), errors.Is(err, airgap.ErrNoKey), errors.Is(err, ocimap.ErrBadName), errors.Is(err, ocireg.ErrReference):
 		return usageErr("%v", err)
-	case errors.Is(err, airgap.ErrBundle), errors.Is(err, airgap.ErrImageTag), errors.Is(err, airgap.ErrImageSignature), errors.Is(err, airgap.ErrPackSignature), errors.Is(err, profile.ErrLockMismatch), errors.Is(err, profile.ErrDeleted),
+	case errors.Is(err, airgap.ErrBundle), errors.Is(err, airgap.ErrImageTag), errors.Is(err, airgap.ErrImageSignature), errors.Is(err, airgap.ErrUnsignedImage), errors.Is(err, airgap.ErrPackSignature), errors.Is(err, profile.ErrLockMismatch), errors.Is(err, profile.ErrDeleted),
 		errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrFork), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrNotInSite):
 		return badErr(err)
 	}
@@ -63,7 +63,7 @@ func airgapErr(err error) error {
 func newAirgapExportCmd(g *globalOptions) *cobra.Command {
 	o := &airgapExportOptions{}
 	c := &cobra.Command{
-		Use:   "export LOCK -o BUNDLE.tar | export LOCK BUNDLE.tar [-o json]",
+		Use:   "export LOCK BUNDLE.tar",
 		Short: "Write the air-gap bundle of a profile's lock: its packs, their index and every image they deploy",
 		Long: `Read every pack LOCK pins from its configured registry (the registry's
 key verifies the index, each archive and its signature, and the registry
@@ -83,16 +83,19 @@ however many images share it; multi-arch images kept whole unless
 --platform narrows them to one manifest. Its table of contents is the
 manifest tagged packgen-airgap. The same lock and registries give the
 same bytes. Nothing is kept in memory: manifests and packs stream to a
-staging directory beside BUNDLE, image layers straight into their place
+staging directory beside BUNDLE.tar, image layers straight into their place
 in a temporary tar beside it (written once), which is renamed into place
-only when complete, so an interrupted or failed export leaves no BUNDLE.
+only when complete, so an interrupted or failed export leaves no BUNDLE.tar. -o is the
+report's format (text or json), as in every command.
 
 Every image signature copied is checked to name its image (its tag and
 what it signs carry the image's manifest digest): a signature moved onto
 another image's signature tag upstream stops the export. With
 --image-key cosign.pub (repeatable) each must also verify under one of
-the keys, so nothing unverified is bundled; an image with no signature
-is bundled with a warning. Import checks all of it again.
+the keys, and every image must carry one, so nothing unverified is
+bundled: an image with no signature fails the export, naming it, unless
+--allow-unsigned-images (then it is bundled with a warning). Import
+checks all of it again.
 
 A locked release its registry has deleted since (retired: a CVE) fails
 the export, naming it and the reason, unless --allow-deleted, as profile
@@ -102,9 +105,9 @@ The packs must come from one registry. Credentials for the image
 registries come from the docker config (or --username with
 $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 		Example: `  packgen profile resolve edge.yaml --partial
-  packgen airgap export edge.lock -o edge-bundle.tar
-  packgen airgap export edge.lock -o edge-amd64.tar --platform linux/amd64
-  packgen airgap export edge.lock -o edge-bundle.tar --image-key vendor-cosign.pub
+  packgen airgap export edge.lock edge-bundle.tar
+  packgen airgap export edge.lock edge-amd64.tar --platform linux/amd64
+  packgen airgap export edge.lock edge-bundle.tar --image-key vendor-cosign.pub
   packgen airgap export edge.lock edge-bundle.tar -o json`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: profileFileCompletion("lock"),
@@ -112,45 +115,40 @@ $` + ocireg.PasswordEnv + `), as for every OCI tool.`,
 	}
 	o.conn.addTimeouts(c)
 	o.oci.addFor(c, "the image registries")
-	imageKeyFlag(c, &o.imageKeys)
+	o.images.add(c)
 	c.Flags().StringVar(&o.platform, "platform", "", "keep only this platform's manifest of multi-arch images (OS/ARCH[/VARIANT], e.g. linux/amd64)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 8, "blobs downloaded at once (and twice as many images read at once)")
 	c.Flags().BoolVar(&o.allowDeleted, "allow-deleted", false, "export a locked release its registry has deleted (retired) since, with a warning")
-	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, json; any other value is the bundle to write (-o BUNDLE.tar)")
-	flagAlias(c, "format", "output")
+	o.jsonOutput.add(c)
+	// -o BUNDLE.tar was the bundle once: say where it goes now, rather
+	// than only that it is no format.
+	c.PreRunE = func(_ *cobra.Command, args []string) error {
+		if o.output != "text" && o.output != "json" {
+			return usageErr("-o %s: -o is the report's format (text or json); the bundle is the second argument: packgen airgap export LOCK BUNDLE.tar", o.output)
+		}
+		return nil
+	}
 	return c
 }
 
 // airgapExportOptions are the flags of airgap export.
 type airgapExportOptions struct {
-	jsonOutput // -o, bound by hand: a value that is no format is the bundle
-	conn       connFlags
-	oci        ociFlags
-	platform   string
-	imageKeys  []string
-	jobs       int
+	jsonOutput
+	conn     connFlags
+	oci      ociFlags
+	platform string
+	images   imageKeyFlags
+	jobs     int
 	// allowDeleted: export a locked release deleted since (retired).
 	allowDeleted bool
 }
 
 // runAirgapExport parses export's arguments and writes the bundle.
 func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOptions, args []string) error {
-	// -o is the output format in every command (one meaning per
-	// short flag); here a value that is no format names the
-	// bundle, so the issue's "export LOCK -o BUNDLE.tar" works.
-	out := ""
-	if len(args) == 2 {
-		out = args[1]
+	if len(args) != 2 {
+		return usageErr("no bundle to write: packgen airgap export LOCK BUNDLE.tar")
 	}
-	if o.output != "text" && o.output != "json" {
-		if out != "" {
-			return usageErr("-o %s: give the bundle once (LOCK BUNDLE.tar), and -o text or -o json for the report", o.output)
-		}
-		out, o.output = o.output, "text"
-	}
-	if out == "" {
-		return usageErr("no bundle to write: packgen airgap export LOCK -o BUNDLE.tar (or LOCK BUNDLE.tar -o json)")
-	}
+	out := args[1]
 	if o.jobs < 1 {
 		return usageErr("--jobs must be at least 1")
 	}
@@ -159,7 +157,7 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 		return err
 	}
 	ro.StallTimeout = o.conn.stall // the image registries' too, as the packs'
-	imageKeys, err := imageVerifiers(o.imageKeys)
+	imageKeys, err := o.images.verifiers()
 	if err != nil {
 		return err
 	}
@@ -181,7 +179,7 @@ func runAirgapExport(cmd *cobra.Command, g *globalOptions, o *airgapExportOption
 	opts.Warn = warn
 	res, err := airgap.Export(cmd.Context(), airgap.ExportOptions{
 		Lock: lock, Profile: prof, Env: &profile.Env{Registries: regs, Client: opts, Warn: warn},
-		Output: out, Platform: o.platform, OCI: ro, ImageKeys: imageKeys, AllowDeleted: o.allowDeleted, RunOptions: airgap.RunOptions{Jobs: o.jobs, Log: airgapLog(g), Warn: warn},
+		Output: out, Platform: o.platform, OCI: ro, ImageKeys: imageKeys, AllowUnsignedImages: o.images.allowUnsigned, AllowDeleted: o.allowDeleted, RunOptions: airgap.RunOptions{Jobs: o.jobs, Log: airgapLog(g), Warn: warn},
 	})
 	if err != nil {
 		return airgapErr(err)
@@ -246,9 +244,10 @@ in-toto subject and its referrer's subject) name that image's manifest
 digest, so a signature cannot be moved onto another image; nothing says
 who signed it. With --image-key cosign.pub (repeatable), every carried
 signature must also verify under one of the keys; one that does not is
-refused, naming image, tag and why. An image that carries no signature
-is pushed with a warning: keys check the signatures there are, they do
-not make an image need one.
+refused, naming image, tag and why. As with cosign verify --key, a key
+makes a signature required: an image that carries none is refused,
+naming it, unless --allow-unsigned-images (then it is pushed with a
+warning).
 
 The packs are signed; the images are pinned by the bundle's list. Pass
 --digest with the list digest export printed, carried apart from the
@@ -265,7 +264,7 @@ registry and where its images are now.`,
 	}
 	o.oci.add(c)
 	c.Flags().StringArrayVar(&o.keys, "key", nil, "public key of the packs' registry (repeat during a key rotation; required)")
-	imageKeyFlag(c, &o.imageKeys)
+	o.images.add(c)
 	c.Flags().StringVar(&o.digest, "digest", "", "the bundle's list digest that export printed (sha256:…), carried apart from the bundle: pins every image too")
 	c.Flags().BoolVar(&o.force, "force", false, "move image tags that name other content (an image changed upstream since an earlier import)")
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 4, "images pushed at once")
@@ -276,25 +275,36 @@ registry and where its images are now.`,
 // airgapImportOptions are the flags of airgap import.
 type airgapImportOptions struct {
 	jsonOutput
-	oci             ociFlags
-	keys, imageKeys []string
-	digest          string
-	force           bool
-	jobs            int
+	oci    ociFlags
+	keys   []string
+	images imageKeyFlags
+	digest string
+	force  bool
+	jobs   int
 }
 
-// imageKeyFlag adds --image-key, the same for export and import.
-func imageKeyFlag(c *cobra.Command, files *[]string) {
-	c.Flags().StringArrayVar(files, "image-key", nil, "cosign public key the images' signatures must verify under (repeatable: any one of them; without, signatures are checked to name their image only)")
+// imageKeyFlags are --image-key and --allow-unsigned-images, the same
+// for export and import.
+type imageKeyFlags struct {
+	files         []string
+	allowUnsigned bool
 }
 
-// imageVerifiers reads the files of --image-key; none means the images'
+func (f *imageKeyFlags) add(c *cobra.Command) {
+	c.Flags().StringArrayVar(&f.files, "image-key", nil, "cosign public key every image must be signed under (repeatable: any one of them; without, signatures are checked to name their image only)")
+	c.Flags().BoolVar(&f.allowUnsigned, "allow-unsigned-images", false, "with --image-key: take an image that carries no signature, with a warning, instead of failing")
+}
+
+// verifiers reads the files of --image-key; none means the images'
 // signatures are not checked against a key (nil).
-func imageVerifiers(files []string) (*sign.Verifier, error) {
-	if len(files) == 0 {
+func (f *imageKeyFlags) verifiers() (*sign.Verifier, error) {
+	if len(f.files) == 0 {
+		if f.allowUnsigned {
+			return nil, usageErr("--allow-unsigned-images goes with --image-key: without a key no signature is required")
+		}
 		return nil, nil
 	}
-	return readVerifiers("--image-key", files)
+	return readVerifiers("--image-key", f.files)
 }
 
 // runAirgapImport checks import's flags and pushes the bundle.
@@ -309,7 +319,7 @@ func runAirgapImport(cmd *cobra.Command, g *globalOptions, o *airgapImportOption
 	if err != nil {
 		return err
 	}
-	imageKeys, err := imageVerifiers(o.imageKeys)
+	imageKeys, err := o.images.verifiers()
 	if err != nil {
 		return err
 	}
@@ -317,7 +327,7 @@ func runAirgapImport(cmd *cobra.Command, g *globalOptions, o *airgapImportOption
 	if err != nil {
 		return err
 	}
-	res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, ImageKeys: imageKeys, Digest: o.digest, OCI: ro, Force: o.force, RunOptions: airgap.RunOptions{Jobs: o.jobs, Log: airgapLog(g), Warn: o.warnTo(g)}})
+	res, err := airgap.Import(cmd.Context(), airgap.ImportOptions{Bundle: args[0], Dest: args[1], Key: v, ImageKeys: imageKeys, AllowUnsignedImages: o.images.allowUnsigned, Digest: o.digest, OCI: ro, Force: o.force, RunOptions: airgap.RunOptions{Jobs: o.jobs, Log: airgapLog(g), Warn: o.warnTo(g)}})
 	if err != nil {
 		return airgapErr(err)
 	}

@@ -107,7 +107,7 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 		size := testutil.FileSize(t, filepath.Join(repo, "edge-bundle.tar"))
 		full := t.TempDir()
 		for _, limit := range []int64{4 << 10, size / 2} {
-			cmd := exec.Command(prlimit, fmt.Sprintf("--fsize=%d", limit), filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "-o", filepath.Join(full, "edge-bundle.tar"))
+			cmd := exec.Command(prlimit, fmt.Sprintf("--fsize=%d", limit), filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", filepath.Join(full, "edge-bundle.tar"))
 			cmd.Dir, cmd.Env = repo, env
 			out, err := cmd.CombinedOutput()
 			var ee *exec.ExitError
@@ -121,14 +121,31 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	}
 
 	// export --image-key: the packs' registry key is not the images'
-	// signer's: refused (1), nothing written.
-	cmd = exec.Command(filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "-o", "keyed.tar", "--image-key", "registry.pub")
-	cmd.Dir, cmd.Env = repo, env
-	if out, err := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "image signature does not verify") {
-		t.Errorf("export --image-key of another key: %v\n%s", err, out)
-	}
-	if _, err := os.Stat(filepath.Join(repo, "keyed.tar")); !os.IsNotExist(err) {
-		t.Errorf("a refused export left keyed.tar (%v)", err)
+	// signer's: refused (1), nothing written. Under the signer's key,
+	// the unsigned busybox and backup are refused too (a key means
+	// "must be signed", as for cosign verify --key), unless
+	// --allow-unsigned-images.
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--image-key", "registry.pub"}, []string{"image signature does not verify"}},
+		{[]string{"--image-key", cosignPub}, []string{"image carries no cosign signature: image " + up.Host() + "/library/busybox:1.36: ", "image " + up.Host() + "/acme/backup:v0.9: ", "--allow-unsigned-images"}},
+	} {
+		cmd = exec.Command(filepath.Join(wrapDir, "packgen"), append([]string{"airgap", "export", "edge.lock", "keyed.tar"}, c.args...)...)
+		cmd.Dir, cmd.Env = repo, env
+		out, err := cmd.CombinedOutput()
+		if cmd.ProcessState.ExitCode() != 1 || strings.Contains(string(out), "acme/web:2.0: --image-key") {
+			t.Errorf("export %v: %v\n%s", c.args, err, out)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("export %v: no %q in\n%s", c.args, w, out)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(repo, "keyed.tar")); !os.IsNotExist(err) {
+			t.Errorf("a refused export left keyed.tar (%v)", err)
+		}
 	}
 
 	// Interrupted mid-export, the real binary: SIGINT once the stage
@@ -142,7 +159,7 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 		at   string // in the stage
 		code int
 	}{{os.Interrupt, "", 130}, {os.Interrupt, "bundle.tar", 130}, {os.Kill, "bundle.tar", -1}} {
-		cmd := exec.Command(filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "-o", filepath.Join(cut, "b.tar"))
+		cmd := exec.Command(filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", filepath.Join(cut, "b.tar"))
 		var stderr bytes.Buffer
 		cmd.Dir, cmd.Env, cmd.Stderr = repo, env, &stderr
 		if err := cmd.Start(); err != nil {
@@ -174,12 +191,14 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 		}
 	}
 	// Under -q (README: what -q keeps), the list digest alone on stdout:
-	// what import --digest takes; the warnings stay on stderr.
-	cmd = exec.Command(filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", "-o", filepath.Join(cut, "b.tar"), "-q")
+	// what import --digest takes; the warnings stay on stderr. Under the
+	// signer's key with --allow-unsigned-images: the same bundle, the
+	// unsigned images a warning each.
+	cmd = exec.Command(filepath.Join(wrapDir, "packgen"), "airgap", "export", "edge.lock", filepath.Join(cut, "b.tar"), "-q", "--image-key", cosignPub, "--allow-unsigned-images")
 	cmd.Dir, cmd.Env = repo, env
 	var qerr strings.Builder
 	cmd.Stderr = &qerr
-	if out, err := cmd.Output(); err != nil || string(out) != rep.Digest+"\n" || !strings.Contains(qerr.String(), "warning: ") {
+	if out, err := cmd.Output(); err != nil || string(out) != rep.Digest+"\n" || !strings.Contains(qerr.String(), "warning: image "+up.Host()+"/library/busybox:1.36 carries no cosign signature") {
 		t.Fatalf("export -q after a killed one: %v\n%s\n%s", err, out, qerr.String())
 	}
 	if es, _ := os.ReadDir(cut); len(es) != 1 || es[0].Name() != "b.tar" || testutil.SHA256File(t, filepath.Join(cut, "b.tar")) != testutil.SHA256File(t, filepath.Join(repo, "edge-bundle.tar")) {
@@ -248,7 +267,13 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	// import is refused, naming an image and its signature (1).
 	// (Under -q: the image swap, which import exists to print, and the
 	// warnings; no summary.)
-	code, stdout, stderr = run("-q", "airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "--image-key", cosignPub)
+	// An image with no signature under --image-key: refused (1), naming
+	// it, unless --allow-unsigned-images.
+	code, _, stderr = run("airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "--image-key", cosignPub)
+	if code != 1 || !strings.Contains(stderr, "image carries no cosign signature: image "+up.Host()+"/library/busybox:1.36: ") || !strings.Contains(stderr, "--allow-unsigned-images") {
+		t.Errorf("--image-key, unsigned images: exit %d\n%s", code, stderr)
+	}
+	code, stdout, stderr = run("-q", "airgap", "import", "edge-bundle.tar", dest, "--key", "registry.pub", "--image-key", cosignPub, "--allow-unsigned-images")
 	if code != 0 || !strings.Contains(stderr, "busybox:1.36 carries no cosign signature") {
 		t.Errorf("--image-key of the image signer: exit %d\n%s", code, stderr)
 	}
@@ -276,8 +301,17 @@ packgen registry add acme "oci://`+up.Host()+`/acme" --key registry.pub --plain-
 	if code, _, stderr := run("airgap", "export", "edge.lock", "-o", "json"); code != 2 || !strings.Contains(stderr, "no bundle to write") {
 		t.Errorf("export -o json without a bundle: exit %d\n%s", code, stderr)
 	}
-	if code, _, stderr := run("airgap", "export", "edge.lock", "a.tar", "-o", "b.tar"); code != 2 || !strings.Contains(stderr, "give the bundle once") {
-		t.Errorf("export with two bundles: exit %d\n%s", code, stderr)
+	// -o is the format, never the bundle (a tar named JSON once).
+	for _, args := range [][]string{{"a.tar", "-o", "b.tar"}, {"-o", "JSON"}, {"-o", "b.tar"}} {
+		if code, _, stderr := run(append([]string{"airgap", "export", "edge.lock"}, args...)...); code != 2 || !strings.Contains(stderr, "-o is the report's format (text or json); the bundle is the second argument") {
+			t.Errorf("export %v: exit %d\n%s", args, code, stderr)
+		}
+	}
+	if es, _ := filepath.Glob(filepath.Join(inside, "*")); len(es) != 5 {
+		t.Errorf("a refused export wrote something: %v", es)
+	}
+	if code, _, stderr := run("airgap", "import", "edge-bundle.tar", dest, "--allow-unsigned-images", "--key", "registry.pub"); code != 2 || !strings.Contains(stderr, "--allow-unsigned-images goes with --image-key") {
+		t.Errorf("--allow-unsigned-images alone: exit %d\n%s", code, stderr)
 	}
 	if code, _, stderr := run("airgap", "import", "edge-bundle.tar", "oci://127.0.0.1:1/palette", "--key", "registry.pub"); code != 3 || !strings.Contains(stderr, "127.0.0.1:1") {
 		t.Errorf("registry down: exit %d\n%s", code, stderr)

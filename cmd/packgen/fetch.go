@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,40 @@ type warnLines struct {
 	split linesplit.Splitter
 	mu    sync.Mutex
 	lines []string
+	files []string // see at
+}
+
+// at names the files a warning may start with the position in, as
+// "FILE:LINE[:COL]: message" (a profile's overrides are checked at their
+// lines): -o json then gives that position as the problem's file, line
+// and col, the message without it, as validate's problems are.
+func (w *warnLines) at(files ...string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.files = append(w.files, files...)
+}
+
+// problem is one warning line as a problem, its position split off when
+// it starts with one in a file named by at.
+func (w *warnLines) problem(l string) meta.Problem {
+	for _, f := range w.files {
+		rest, ok := strings.CutPrefix(l, f+":")
+		if !ok || f == "" {
+			continue
+		}
+		pos, msg, ok := strings.Cut(rest, ": ")
+		if !ok {
+			continue
+		}
+		lineS, colS, hasCol := strings.Cut(pos, ":")
+		line, err := strconv.Atoi(lineS)
+		col, cerr := strconv.Atoi(colS)
+		if err != nil || line < 1 || hasCol && (cerr != nil || col < 1) {
+			continue
+		}
+		return meta.Problem{File: f, Line: line, Col: col, Severity: meta.SevWarning, Msg: msg}
+	}
+	return meta.Problem{Severity: meta.SevWarning, Msg: l}
 }
 
 // Write takes whole lines; clients reading at once (search) write
@@ -50,8 +85,7 @@ func (w *warnLines) problems() meta.Problems {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, l := range w.lines {
-		l = strings.TrimPrefix(strings.TrimPrefix(l, "warning: "), "WARNING: ")
-		out = append(out, meta.Problem{Severity: meta.SevWarning, Msg: l})
+		out = append(out, w.problem(strings.TrimPrefix(strings.TrimPrefix(l, "warning: "), "WARNING: ")))
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/testutil/tartest"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/serve"
 	"github.com/packgen/packgen/validate"
 	"github.com/spf13/cobra"
@@ -756,6 +758,25 @@ func TestPublishProgressLines(t *testing.T) {
 	}
 }
 
+// TestWarnLinesPositions: -o json splits a warning's position off when it
+// is at a line of a file the command names (a profile's overrides), and
+// leaves any other line whole (an image "host:5000/a:1: …" is no file).
+func TestWarnLinesPositions(t *testing.T) {
+	w := &warnLines{}
+	w.at("/p/edge.yaml")
+	fmt.Fprint(w, "warning: /p/edge.yaml:9:7: api: values x: no such key\nwarning: /p/edge.yaml:4: layer\nwarning: /p/edge.yaml:x:1: odd\nwarning: /p/edge.yaml: whole file\nwarning: host:5000/a:1: image\n")
+	want := meta.Problems{
+		{File: "/p/edge.yaml", Line: 9, Col: 7, Severity: meta.SevWarning, Msg: "api: values x: no such key"},
+		{File: "/p/edge.yaml", Line: 4, Severity: meta.SevWarning, Msg: "layer"},
+		{Severity: meta.SevWarning, Msg: "/p/edge.yaml:x:1: odd"},
+		{Severity: meta.SevWarning, Msg: "/p/edge.yaml: whole file"},
+		{Severity: meta.SevWarning, Msg: "host:5000/a:1: image"},
+	}
+	if got := w.problems(); !reflect.DeepEqual(got, want) {
+		t.Errorf("problems:\n%+v\nwant\n%+v", got, want)
+	}
+}
+
 // Item 11: `validate --changed-since` judges what is about to be
 // committed (the work tree); --committed judges HEAD only.
 func TestFirstHourChangedSinceWorktree(t *testing.T) {
@@ -854,6 +875,21 @@ func TestFirstHourRegistries(t *testing.T) {
 
 	// list and info take a configured registry's name the same way.
 	b.want(0, []string{"world", "2.0.0"}, "list", "beta")
+	// list reads a URL or directory verified with --key, as fetch --url
+	// (stranger5 finding 9), and takes fetch's --registry and --url.
+	srvB := httptest.NewServer(serve.Handler(filepath.Join(b.Dir, "b")))
+	defer srvB.Close()
+	for _, args := range [][]string{{srvB.URL, "--key", pub}, {"--url", srvB.URL, "--key", pub, "-o", "json"}, {filepath.Join(b.Dir, "b"), "--key", pub}, {"--registry", "beta"}} {
+		if out := b.want(0, []string{"world", "2.0.0"}, append([]string{"list"}, args...)...); strings.Contains(out, "without a key") || strings.Contains(out, "warning: ") || strings.Contains(out, `"message"`) {
+			t.Errorf("list %v read unverified:\n%s", args, out)
+		}
+	}
+	b.want(0, []string{"world", "read without a key"}, "list", srvB.URL)
+	b.want(1, []string{"bad signature"}, "list", srvB.URL, "--key", filepath.Join(b.Dir, "other.pub"))
+	b.want(2, []string{"--key goes with SITE DIR|URL: registry beta has its keys in the config"}, "list", "beta", "--key", pub)
+	b.want(2, []string{"give the registry once: SITE, --registry or --url"}, "list", "beta", "--url", srvB.URL)
+	b.want(2, []string{"--registry " + srvB.URL + " is not a configured registry"}, "list", "--registry", srvB.URL)
+	b.want(2, []string{"no registry to list"}, "list")
 	b.want(0, []string{"world (World)", "2.0.0"}, "info", "world", "--site", "beta")
 	b.want(0, []string{"beta: 1 pack, 1 release,", "0 problems"}, "verify", "--site", "beta")
 	b.want(2, []string{"--key goes with --site DIR|URL: registry beta has its keys in the config"}, "verify", "--site", "beta", "--key", pub)

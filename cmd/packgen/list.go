@@ -25,32 +25,58 @@ func init() {
 func newListCmd(g *globalOptions) *cobra.Command {
 	cf := &clientFlags{}
 	c := &cobra.Command{
-		Use:   "list SITE",
+		Use:   "list SITE [--key registry.pub]",
 		Short: "List the packs of a built registry (a directory or URL)",
 		Long: `List every pack of a registry site with its layer, latest version and
 number of versions. SITE is a configured registry's name (read and
 verified as fetch reads it), a directory, a file:// URL, an http(s) URL
 or an OCI registry packgen publish wrote, oci://HOST/BASE (digests of the
-metadata checked; signatures by fetch and verify). A configured registry's
-name wins over a directory of that name in the working directory (a
-warning says so): write ./NAME to read the directory. --plain-http, --ca-file
-and --username are for an oci:// SITE; a configured registry keeps its
-own (packgen registry add).`,
+metadata checked, a warning says the signature was not; signatures by
+fetch and verify), or one read verified with --key registry.pub, as fetch
+--url reads it. A configured registry's name wins over a directory of that
+name in the working directory (a warning says so): write ./NAME to read
+the directory. The client flags are fetch's and search's: --registry NAME
+or --url URL --key registry.pub may name SITE instead. --plain-http,
+--ca-file and --username are for an oci:// SITE; a configured registry
+keeps its own (packgen registry add).`,
 		Example: `  packgen list acme
   packgen list site
-  packgen list https://packs.example.com -o json
+  packgen list https://packs.example.com --key registry.pub -o json
   packgen list oci://localhost:5000/packs --plain-http`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var packs []index.Summary
-			ref, err := resolveSite(g, "SITE", args[0])
+			site, err := cf.listSite(args)
 			if err != nil {
 				return err
 			}
-			cf.warn(g, ref.clash)
-			if ref.named {
-				if err := cf.oci.refuseConfigured(args[0]); err != nil {
+			var ref siteRef // --url is a location, whatever its name
+			if cf.url == "" {
+				if ref, err = resolveSite(g, "SITE", site); err != nil {
 					return err
+				}
+			}
+			if cf.registry != "" && !ref.named {
+				return usageErr("--registry %s is not a configured registry: give a directory or URL as SITE or --url", esc(site))
+			}
+			cf.warn(g, ref.clash)
+			if ref.named && len(cf.keys) > 0 {
+				return usageErr("--key goes with SITE DIR|URL: registry %s has its keys in the config (packgen registry add %s URL --key ... replaces them)", esc(site), esc(site))
+			}
+			if !ref.named && len(cf.keys) > 0 {
+				// Verified, as fetch --url reads it: the client
+				// checks the root's signature under the keys.
+				cf.url = site
+				if ref.reg, err = cf.registryFor(g); err != nil {
+					return err
+				}
+				ref.named = true
+			}
+			if ref.named {
+				if cf.url == "" {
+					if err := cf.oci.refuseConfigured(site); err != nil {
+						return err
+					}
 				}
 				cl, err := cf.client(g, ref.reg)
 				if err != nil {
@@ -60,20 +86,20 @@ own (packgen registry add).`,
 					return clientErr(err)
 				}
 			} else {
-				fetch, stat, err := cf.siteFetcher("SITE", args[0])
+				fetch, stat, err := cf.siteFetcher("SITE", site)
 				if err != nil {
 					return err
 				}
-				cat, err := index.ReadCatalogOf(cmd.Context(), fetch, stat, strings.HasPrefix(args[0], "oci://"))
+				cat, err := index.ReadCatalogOf(cmd.Context(), fetch, stat, strings.HasPrefix(site, "oci://"))
 				if err != nil {
-					return readRegistryErr(args[0], err)
+					return readRegistryErr(site, err)
 				}
 				packs = cat.Packs
-				cf.warnUnverified(g, args[0])
-				cf.warnWrong(g, args[0], cat.Wrong, "showing it")
-				cf.warn(g, index.SubsetWarning(esc(args[0]), cat.Airgap, cat.AbsentPacks, cat.AbsentReleases, ""))
+				cf.warnUnverified(g, site)
+				cf.warnWrong(g, site, cat.Wrong, "showing it")
+				cf.warn(g, index.SubsetWarning(esc(site), cat.Airgap, cat.AbsentPacks, cat.AbsentReleases, ""))
 				if cat.AirgapErr != nil {
-					cf.warn(g, esc(fmt.Sprintf("%s: %v: read as a whole registry", args[0], cat.AirgapErr)))
+					cf.warn(g, esc(fmt.Sprintf("%s: %v: read as a whole registry", site, cat.AirgapErr)))
 				}
 			}
 			if cf.json() {
@@ -89,7 +115,7 @@ own (packgen registry add).`,
 			return tw.Flush()
 		},
 	}
-	cf.addSite(c)
+	cf.add(c, g)
 	c.ValidArgsFunction = func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -172,6 +198,27 @@ SITE is what packgen list takes (oci://HOST/BASE included, with
 		return true
 	})
 	return c
+}
+
+// listSite is the registry list reads: SITE, or the one --url or
+// --registry names (fetch's and search's flags), exactly one of them.
+func (f *clientFlags) listSite(args []string) (string, error) {
+	var given []string
+	if len(args) == 1 {
+		given = append(given, args[0])
+	}
+	for _, v := range []string{f.url, f.registry} {
+		if v != "" {
+			given = append(given, v)
+		}
+	}
+	switch len(given) {
+	case 0:
+		return "", usageErr("no registry to list: give SITE (a configured registry's name, a directory or a URL), or --registry NAME, or --url URL --key registry.pub")
+	case 1:
+		return given[0], nil
+	}
+	return "", usageErr("give the registry once: SITE, --registry or --url (got %s)", esc(strings.Join(given, ", ")))
 }
 
 // onlyRegistry is the name of the registry info reads without --site:

@@ -118,7 +118,8 @@ code is 1. Otherwise each archive and its signature are verified, and each
 layer's values overrides are checked against the pack's schema.yaml (type,
 allowed values, regex, range, required, read-only: an error at the
 override's line, exit 1) and its values.yaml (a key it lacks, usually a
-typo: a warning). Then the lock file (default: PROFILE with .lock instead
+typo: a warning; below charts.NAME, a key of chart NAME's own
+values.yaml is no typo). Then the lock file (default: PROFILE with .lock instead
 of .yaml) is written atomically, pinning version, registry, archive sha256
 and size, and the sha256 of the signature file.
 
@@ -218,6 +219,7 @@ func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOp
 	if err != nil {
 		return err
 	}
+	o.warnings.at(p.File) // the overrides' checks say their lines
 	env, err := o.env(g)
 	if err != nil {
 		return err
@@ -552,7 +554,8 @@ func newProfileRenderCmd(g *globalOptions) *cobra.Command {
 deep-merge the profile's overrides into it: mappings merge key by key,
 scalars and lists replace, and a key set to null is deleted (as Helm
 does); an override that turns a mapping into a scalar or list (or back)
-is warned about, as are keys the pack's values.yaml lacks, and one that
+is warned about, as are keys the pack's values.yaml (and, below
+charts.NAME, the chart's own) lacks, and one that
 breaks the pack's schema.yaml is an error (as in resolve). The pack's comments, key order and quoting are
 kept (as far as YAML round-tripping allows) and the result is written to
 DIR/values/<pack>.yaml.
@@ -594,6 +597,7 @@ deprecated one is rendered with a warning.`,
 			if err != nil {
 				return err
 			}
+			f.warnings.at(p.File) // the overrides' checks say their lines
 			env, err := f.env(g)
 			if err != nil {
 				return err

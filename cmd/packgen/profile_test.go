@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http/httptest"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/serve"
 )
 
@@ -118,6 +120,22 @@ func TestProfileCommands(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(tmp, "r2", "values", "kubernetes.yaml"))
 	if string(a) != string(b) || !strings.Contains(string(a), `podCIDR: "100.64.0.0/16"`) {
 		t.Errorf("render from lock and from profile differ or lack the override:\n%s\n%s", a, b)
+	}
+	// -o json: a warning at a line of the profile has it as the
+	// problem's file, line and col, not in its message (stranger5
+	// finding 6), from resolve and render alike.
+	awsData, _ := os.ReadFile(aws)
+	typoKey := filepath.Join(profiles, "typo-key.yaml")
+	os.WriteFile(typoKey, bytes.Replace(awsData, []byte("podCIDR:"), []byte("podCIDRR:"), 1), 0o644)
+	for _, args := range [][]string{{"resolve", typoKey}, {"render", typoKey, "-d", filepath.Join(tmp, "typo-key")}} {
+		out, _ := pg(0, append([]string{"profile"}, append(args, "-o", "json")...)...)
+		var doc struct{ Warnings meta.Problems }
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Warnings) != 1 {
+			t.Fatalf("%s -o json: %v\n%s", args[0], err, out)
+		}
+		if w := doc.Warnings[0]; w.File != typoKey || w.Line != 15 || w.Col != 9 || w.Msg != "kubernetes: values pack.podCIDRR: the pack's values.yaml has no such key; did you mean podCIDR?" {
+			t.Errorf("%s -o json: warning %+v", args[0], w)
+		}
 	}
 	// -q (README: what -q keeps): the lock, the directory and the files
 	// are the results, so the tables restating them go; warnings stay.

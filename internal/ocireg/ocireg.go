@@ -36,6 +36,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -436,10 +437,26 @@ func Wrap(ref string, client remote.Client, err error) error {
 	return &wrapped{wrap(ref, client, err)}
 }
 
+// redactQueries drops the query of every http(s) URL in msg: an
+// upload's URL carries its session token (distribution's _state), a
+// redirect to storage its presigned signature, and errors are printed
+// and kept in CI logs. The path says which request failed; the query
+// says nothing more to the user. On the message, not the URL errors in
+// the chain: oras-go and net/http format theirs as they wrap them.
+func redactQueries(msg string) string {
+	if !strings.Contains(msg, "?") {
+		return msg
+	}
+	return queryRE().ReplaceAllString(msg, "${1}?REDACTED")
+}
+
+// queryRE matches a URL's query, up to what ends a URL in a message.
+var queryRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(https?://[^\s"'?]*)\?[^\s"']*`) })
+
 // wrapped marks an error Wrap made, so that wrapping it again keeps it.
 type wrapped struct{ err error }
 
-func (w *wrapped) Error() string { return w.err.Error() }
+func (w *wrapped) Error() string { return redactQueries(w.err.Error()) }
 func (w *wrapped) Unwrap() error { return w.err }
 
 func wrap(ref string, client remote.Client, err error) error {

@@ -649,6 +649,30 @@ func (dialTimeoutErr) Is(err error) bool {
 	return err == context.DeadlineExceeded
 }
 
+// TestWrapRedactsQueries: an upload's URL carries its session token
+// (distribution's _state), a redirect to storage its signature: Wrap
+// drops the query of the failed request's URL, whether the transport
+// failed (an interrupted publish: context canceled) or the registry
+// answered with an error.
+func TestWrapRedactsQueries(t *testing.T) {
+	const upload = "http://127.0.0.1:5000/v2/acme/hello/blobs/uploads/0f3a?_state=c2VjcmV0&digest=sha256%3Aab"
+	u, _ := url.Parse(upload)
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"interrupted", fmt.Errorf("Put %q: %w", upload, &url.Error{Op: "Put", URL: upload, Err: context.Canceled})},
+		{"answered", fmt.Errorf("push: %w", &errcode.ErrorResponse{Method: "PUT", URL: u, StatusCode: http.StatusBadRequest})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := Wrap("127.0.0.1:5000/acme/hello", nil, tc.err).Error()
+			if strings.Contains(msg, "_state") || strings.Contains(msg, "c2VjcmV0") || !strings.Contains(msg, "/v2/acme/hello/blobs/uploads/0f3a?REDACTED") {
+				t.Errorf("Wrap = %s", msg)
+			}
+		})
+	}
+}
+
 // TestWrapTimeouts: a connect that timed out is the host's failure, not
 // a limit to raise (ErrTimeout would have the CLI say "raise --timeout");
 // the caller's own deadline is ErrTimeout.

@@ -195,6 +195,14 @@ newTop: 1
 	if _, err := MergeValues([]byte("- a\n"), q.Layers[0].Values); err == nil {
 		t.Error("merged into a list")
 	}
+	// An override into a flow mapping (packgen new --chart writes
+	// "mychart: {}" under a comment) is written in block style, the
+	// comment above its keys, not inside braces.
+	c, _ := Parse("p.yaml", []byte("name: a\ncloudType: aws\nlayers:\n  - pack: x\n    version: '1'\n    values: {charts: {mychart: {replicas: 3, image: {tag: b}}}}\n"))
+	block, err := MergeValues([]byte("charts:\n  mychart:\n    # Values passed to the mychart chart.\n    {}\n  other: {image: {tag: a}}\n"), c.Layers[0].Values)
+	if want := "charts:\n  mychart:\n    # Values passed to the mychart chart.\n    replicas: 3\n    image: {tag: b}\n  other: {image: {tag: a}}\n"; err != nil || string(block) != want {
+		t.Errorf("into a flow mapping (%v):\n%s\nwant:\n%s", err, block, want)
+	}
 }
 
 func sampleLock() *Lock {

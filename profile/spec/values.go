@@ -116,6 +116,13 @@ func (m *merger) merge(dst, src *yaml.Node) error {
 	if err := m.keep(dst, false); err != nil { // keys are added to dst
 		return err
 	}
+	if len(src.Content) > 0 {
+		// A flow mapping the override changes ("mychart: {}", as packgen
+		// new --chart writes it) is written in block style: in flow
+		// style its comments land inside the braces, and the pack's
+		// file is block style around it.
+		dst.Style &^= yaml.FlowStyle
+	}
 	for i := 0; i+1 < len(src.Content); i += 2 {
 		sk, sv := src.Content[i], src.Content[i+1]
 		j := findKey(dst, sk.Value)
