@@ -93,9 +93,9 @@ func (w *Walker) walkCatalogue(ctx context.Context, rootData []byte, root *index
 			switch {
 			case errors.Is(err, ErrDigestMismatch), errors.Is(err, ErrTooLarge):
 				// Grown past its size or not its bytes: one verdict.
-				problem(ref.Path, fmt.Errorf("%w: not the file %s lists (sha256 %s, %d bytes), which the registry's key signs: it was changed after the build (restore it from the build's output and publish again)", ErrDigestMismatch, index.CatalogueFile, index.ShortHash(ref.SHA256), ref.Size))
+				problem(ref.Path, fmt.Errorf("%w: not the file %s lists (sha256 %s, %d bytes), which the registry's key signs: it was changed after the build (restore it from the build's output and publish again), or a publish is under way (pages switch one by one: verify again once it has finished)", ErrDigestMismatch, index.CatalogueFile, index.ShortHash(ref.SHA256), ref.Size))
 			case errors.Is(err, ErrNotFound):
-				problem(ref.Path, fmt.Errorf("%w, though %s, which the registry's key signs, lists it: it was deleted after the build (restore it from the build's output and publish again)", err, index.CatalogueFile))
+				problem(ref.Path, fmt.Errorf("%w, though %s, which the registry's key signs, lists it: it was deleted after the build (restore it from the build's output and publish again), or a publish is under way (verify again once it has finished)", err, index.CatalogueFile))
 			case err != nil:
 				problem(ref.Path, err)
 			}
