@@ -328,6 +328,15 @@ func (b *builder) collect() error {
 	b.replayed = append(b.replayed, b.src.Warnings...)
 	for _, j := range b.jobs {
 		res.Problems = append(res.Problems, j.probs.Warnings()...)
+		if j.prev == nil {
+			// No previous build vouches for the content taken: say
+			// when history holds the version with other content.
+			if p := b.repo.EditedProblem(j.rel, o.PacksDir); p != nil {
+				// Not replayed: building the same again reuses this
+				// build, which vouches for the release then.
+				res.Problems = append(res.Problems, *p)
+			}
+		}
 		if errors.Is(j.err, images.ErrChartLimit) && j.probs.HasErrors() {
 			// The release's error (buildRelease), but a loaded machine
 			// can time out too: the record must not remember it.

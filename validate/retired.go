@@ -14,20 +14,20 @@ import (
 	"github.com/packgen/packgen/source"
 )
 
-// dirRetired checks the retirement file at the top of a tree of packs on
-// disk, if any: its syntax only, since the releases it may name are
-// those of the git history, which a directory does not have.
-func dirRetired(dir string) (meta.Problems, error) {
+// dirRetired reads the retirement file at the top of a tree of packs on
+// disk, if any: nil when there is none, its syntax problems otherwise
+// (the releases it names are checked by dirGit, which knows them).
+func dirRetired(dir string) (*retire.List, meta.Problems, error) {
 	p := filepath.Join(dir, retire.FileName)
 	data, err := safefile.ReadFile(p, retire.MaxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	_, ps := retire.Parse(filepath.ToSlash(p), data)
-	return ps, nil
+	l, ps := retire.Parse(filepath.ToSlash(p), data)
+	return l, ps, nil
 }
 
 // changedRetired is the PR check of the retirement file, when the change

@@ -9,6 +9,7 @@ import (
 
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // TestRetirementFile: the PR check judges packs/retired.yaml when the
@@ -27,11 +28,7 @@ func TestRetirementFile(t *testing.T) {
 		t.Helper()
 		rep, err := Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: base, Committed: committed})
 		testutil.Must(t, err)
-		var s []string
-		for _, p := range rep.Problems {
-			s = append(s, p.String())
-		}
-		return strings.Join(s, "\n")
+		return problemsText(rep.Problems)
 	}
 	if got := changed(false); got != "" {
 		t.Fatalf("no change: %s", got)
@@ -56,11 +53,14 @@ func TestRetirementFile(t *testing.T) {
 		if got := changed(true); (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("committed %q: %q, want %q", tc.file, got, tc.want)
 		}
+		// validate DIR checks the entries too, against the releases of
+		// the directory and of its history (app@1.0.0 was bumped in
+		// place), with the build's check and words.
 		rep, err := Dirs([]string{filepath.Join(r.Dir, "packs")})
 		testutil.Must(t, err)
-		syntax := strings.Contains(tc.want, "state")
-		if got := len(rep.Problems) > 0; got != syntax {
-			t.Errorf("validate DIR %q: %v", tc.file, rep.Problems)
+		want := strings.Replace(tc.want, "in the history of HEAD under the packs directory", "of this registry", 1)
+		if got := problemsText(rep.Problems); (want == "") != (got == "") || !strings.Contains(got, strings.TrimPrefix(want, "packs/")) {
+			t.Errorf("validate DIR %q: %q, want %q", tc.file, got, want)
 		}
 	}
 
@@ -101,5 +101,44 @@ func TestRetirementFile(t *testing.T) {
 	if got := changed(false); !strings.Contains(got, "the annotations.system_state of app@1.1.0 changed (uncommitted; ") ||
 		!strings.Contains(got, "add it to packs/retired.yaml (app: {1.1.0: {state: deprecated, reason: why}}") {
 		t.Errorf("system_state in pack.json: %s", got)
+	}
+}
+
+func problemsText(ps meta.Problems) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, "\n")
+}
+
+// TestDirsEditedInHistory: plain validate, in a git repository, warns of
+// a version the history holds with two contents, as a build without a
+// previous build does (stranger5 finding 1), with paths as the user
+// named the directory; outside git it reads no history.
+func TestDirsEditedInHistory(t *testing.T) {
+	r, err := gitfixture.Init(t.TempDir())
+	testutil.Must(t, err)
+	testutil.WritePack(t, r, "packs/app", "app", "1.0.0", "addon", "")
+	c1 := testutil.Commit(t, r, "app 1.0.0")
+	testutil.WritePack(t, r, "packs/app", "app", "1.0.0", "addon", "replicas: 2\n")
+	c2 := testutil.Commit(t, r, "edit without a bump")
+	rep, err := Dirs([]string{filepath.Join(r.Dir, "packs")})
+	testutil.Must(t, err)
+	got := problemsText(rep.Problems)
+	for _, want := range []string{filepath.ToSlash(filepath.Join(r.Dir, "packs/app/pack.json")) + ": warning: app@1.0.0 was edited without a version bump", c1[:12], c2[:12], "bump the version"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+	if rep.Errors != 0 || rep.Warnings != 1 {
+		t.Errorf("%d errors, %d warnings, want 0 and 1:\n%s", rep.Errors, rep.Warnings, got)
+	}
+	copyDir := filepath.Join(t.TempDir(), "packs")
+	testutil.Must(t, os.CopyFS(copyDir, os.DirFS(filepath.Join(r.Dir, "packs"))))
+	rep, err = Dirs([]string{copyDir})
+	testutil.Must(t, err)
+	if len(rep.Problems) != 0 {
+		t.Errorf("outside git: %s", problemsText(rep.Problems))
 	}
 }
