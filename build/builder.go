@@ -317,6 +317,16 @@ func (b *builder) produce(ctx context.Context) error {
 	return nil
 }
 
+// keyOpens fails a --force build whose key cannot be opened (a wrong
+// password): one that changes nothing signs nothing, and CI with a
+// broken secret would stay green until the next real change.
+func (b *builder) keyOpens(context.Context) error {
+	if !b.o.Force || b.o.Signer == nil {
+		return nil
+	}
+	return b.o.Signer.Opens()
+}
+
 // collect gathers the jobs' releases and problems: an error stops the
 // build, invalid releases fail it (or are skipped with SkipInvalid).
 func (b *builder) collect() error {

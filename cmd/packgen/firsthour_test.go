@@ -482,8 +482,15 @@ func TestFirstHourExitCodes(t *testing.T) {
 	b.want(2, []string{"no key password: set PACKGEN_PASSWORD"}, "key", "generate", "--prefix", filepath.Join(b.Dir, "nopw"))
 	b.want(2, []string{"no key password: set PACKGEN_PASSWORD"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.Dir, "s-nopw"), "--refresh", "--key", filepath.Join(b.Dir, "reg.key"))
 	b.Env = saved
+	signedOut := filepath.Join(b.Dir, "s-signed")
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", signedOut, "--no-site", "--expires", "87600h", "--key", filepath.Join(b.Dir, "reg.key"))
 	b.Env = append(b.Env, "PACKGEN_PASSWORD=wrong")
 	b.want(2, []string{"wrong password (set PACKGEN_PASSWORD"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.Dir, "s-wrong"), "--refresh", "--key", filepath.Join(b.Dir, "reg.key"))
+	// --force goes through every step, opening the key although nothing
+	// is signed again (stranger5 finding 4); the no-change short cut
+	// signs nothing and does not decrypt it (README).
+	b.want(2, []string{"wrong password (set PACKGEN_PASSWORD"}, "build", "--repo", repo.Dir, "--out", signedOut, "--no-site", "--expires", "87600h", "--key", filepath.Join(b.Dir, "reg.key"), "--force")
+	b.want(0, nil, "build", "--repo", repo.Dir, "--out", signedOut, "--no-site", "--expires", "87600h", "--key", filepath.Join(b.Dir, "reg.key"))
 	b.Env = saved
 	out := b.want(2, []string{pub + ": this is a public key: signing needs the private key"}, "build", "--repo", repo.Dir, "--out", filepath.Join(b.Dir, "s-pub"), "--refresh", "--key", pub)
 	if strings.Contains(out, "PEM file type") {
