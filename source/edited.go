@@ -20,8 +20,7 @@ type Edit struct {
 // content is taken, which is right unless a registry published the older
 // one. The build gives it when no previous build of the registry vouches
 // for the release (a previous build with other content is an error, its
-// ImmutableError), and plain validate in a git repository gives it too.
-// It is a warning, not an error: real pack repositories fix values or a
+// ImmutableError). It is a warning, not an error: real pack repositories fix values or a
 // README without a bump before the first release is published, and a
 // build of their whole history must not fail for it.
 func (r *Repo) EditedProblem(rel Release, packsDir string) *meta.Problem {

@@ -2,8 +2,6 @@ package validate
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -12,54 +10,28 @@ import (
 	"github.com/packgen/packgen/source"
 )
 
-// dirGit is what plain validate checks of a tree of packs on disk that
-// needs the releases the build would publish from it: the directory's
-// own (ids), and, when dir is inside a git work tree, those of HEAD's
-// first-parent history under it, walked as the build walks it (history
-// on, the default); outside a work tree nothing is checked. retired's entries must each name one of them (the
-// build refuses the file otherwise: retire.List.Unknown, its check), and
-// a version the history holds with two contents gets the build's
-// warning (source.Repo.EditedProblem). retired is not checked when it
-// has syntax errors (badRetired): those are reported already.
-func dirGit(ctx context.Context, dir string, ids map[string]bool, retired *retire.List, badRetired bool) (meta.Problems, error) {
-	has := func(id string) bool { return ids[id] }
-	if badRetired {
-		retired = nil
-	}
-	var ps meta.Problems
-	repo, packsDir, ok := repoOf(dir)
-	if !ok {
-		// A copy outside git: the releases the file may name are
-		// those of a history it does not have (the build needs one).
+// dirRetiredEntries checks that each entry of the retirement file of a
+// tree of packs on disk names a release the build would publish, as the
+// build checks it (retiredUnknown): one of the directory's own (ids) or,
+// when dir is inside a git work tree, of HEAD's first-parent history
+// under it (an in-place bump keeps the old version published). A copy
+// outside git is not checked: the releases it may name are those of a
+// history it does not have (and the build needs one).
+//
+// Plain validate does not warn, as a build without a previous build
+// does, of a version the history holds with two contents: no change to
+// the directory can fix history, so the warning would fail --strict for
+// ever; `validate --changed-since` refuses such an edit on the pull
+// request and `build --previous` against the live registry.
+func dirRetiredEntries(ctx context.Context, dir string, ids map[string]bool, l *retire.List) (meta.Problems, error) {
+	if l == nil {
 		return nil, nil
 	}
-	{
-		res, err := repo.Releases(ctx, source.Options{PacksDir: packsDir, History: true})
-		switch {
-		case errors.Is(err, source.ErrShallow), errors.Is(err, source.ErrDuplicate):
-			// The build refuses both; validate reports a duplicate at
-			// the tree already, and cannot read a shallow history.
-			if retired != nil && len(retired.Unknown(has)) > 0 {
-				ps = append(ps, meta.Problem{File: retired.File, Severity: meta.SevWarning, Msg: fmt.Sprintf("not every entry is a release of this directory, and the releases of the git history could not be read (%v): whether each names a published release is left to the build", err)})
-			}
-			return ps, nil
-		case err != nil:
-			return nil, fmt.Errorf("read the git history of %s: %w", dir, err)
-		}
-		inHistory := map[string]bool{}
-		for _, rel := range res.Releases {
-			if rel.Name == "" {
-				continue
-			}
-			inHistory[meta.ReleaseID(rel.Name, rel.Version)] = true
-			if p := repo.EditedProblem(rel, packsDir); p != nil {
-				p.File = shownIn(dir, packsDir, p.File)
-				ps = append(ps, *p)
-			}
-		}
-		has = func(id string) bool { return ids[id] || inHistory[id] }
+	repo, packsDir, ok := repoOf(dir)
+	if !ok {
+		return nil, nil
 	}
-	return append(ps, retired.Unknown(has)...), nil
+	return retiredUnknown(ctx, l, newPublished(repo, "HEAD", packsDir), func(id string) bool { return ids[id] })
 }
 
 // repoOf opens the git repository whose work tree holds dir, and names
@@ -89,11 +61,4 @@ func repoOf(dir string) (repo *source.Repo, packsDir string, ok bool) {
 		rel = ""
 	}
 	return repo, rel, true
-}
-
-// shownIn is file, a path from the repository's root under packsDir, as
-// the user named it: under dir.
-func shownIn(dir, packsDir, file string) string {
-	rel := strings.TrimPrefix(file, packsDir)
-	return filepath.ToSlash(filepath.Join(dir, strings.TrimPrefix(rel, "/")))
 }

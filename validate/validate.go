@@ -144,9 +144,11 @@ func DirsWith(ctx context.Context, dirs []string, o Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		gps, err := dirGit(ctx, dir, ids, retired, rps.HasErrors())
-		if err != nil {
-			return nil, err
+		var gps meta.Problems
+		if !rps.HasErrors() {
+			if gps, err = dirRetiredEntries(ctx, dir, ids, retired); err != nil {
+				return nil, err
+			}
 		}
 		rep.Problems = append(rep.Problems, ps...)
 		rep.Problems = append(rep.Problems, rps...)
