@@ -293,7 +293,7 @@ func TestFirstHourTypos(t *testing.T) {
 	b.want(0, []string{"local"}, "registry", "list", "--config", missing)
 	// The YAML decoder's Go-speak does not reach the user.
 	os.WriteFile(missing, []byte("registries:\n  - name: a\n    uri: https://x\n"), 0o600)
-	out := b.want(3, []string{`line 3: unknown field "uri" in a registry (known: name, url,`}, "registry", "list", "--config", missing)
+	out := b.want(2, []string{`line 3: unknown field "uri" in a registry (known: name, url, keys, key, tokenEnv, signedName, plainHTTP, caFile, witnesses, witnessQuorum, witnessMaxAge)`}, "registry", "list", "--config", missing)
 	if strings.Contains(out, "client.Registry") {
 		t.Errorf("Go type names in a user's error: %s", out)
 	}
