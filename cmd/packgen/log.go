@@ -216,7 +216,7 @@ func runLogAudit(cmd *cobra.Command, g *globalOptions, o *logAuditOptions, site 
 	if err != nil {
 		return err
 	}
-	s.PacksDir = o.packsDir
+	s.PacksDir, s.Command = o.packsDir, "log audit"
 	rb, err := s.Check(ctx)
 	if err != nil {
 		return err

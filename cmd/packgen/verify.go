@@ -193,7 +193,7 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 		if err != nil {
 			return err
 		}
-		s.PacksDir = o.packsDir
+		s.PacksDir, s.Command = o.packsDir, "verify"
 		if rb, err = s.Check(ctx); err != nil {
 			return err
 		}
