@@ -15,15 +15,11 @@ import (
 // TestRetirementFile: the PR check judges packs/retired.yaml when the
 // change touched it (committed, or in the work tree): its syntax, and
 // that each entry names a release of HEAD's history (an in-place bump
-// keeps the old version published); validate DIR checks its syntax; a
-// pack.json whose only change is system_state is told about the file.
+// keeps the old version published); validate DIR checks it the same way
+// (the build's check and words); a pack.json whose only change is
+// system_state is told about the file.
 func TestRetirementFile(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	testutil.Must(t, err)
-	testutil.WritePack(t, r, "packs/app", "app", "1.0.0", "addon", "")
-	testutil.Commit(t, r, "app 1.0.0")
-	testutil.WritePack(t, r, "packs/app", "app", "1.1.0", "addon", "")
-	base := testutil.Commit(t, r, "app 1.1.0 in place")
+	r, base := appInPlace(t, "1.1.0", "")
 	changed := func(committed bool) string {
 		t.Helper()
 		rep, err := Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: base, Committed: committed})
@@ -103,6 +99,7 @@ func TestRetirementFile(t *testing.T) {
 	}
 }
 
+// problemsText is the problems as validate prints them, one a line.
 func problemsText(ps meta.Problems) string {
 	var s []string
 	for _, p := range ps {
@@ -118,11 +115,7 @@ func problemsText(ps meta.Problems) string {
 // without a previous build does): no change can fix history, and
 // --strict would fail for ever.
 func TestDirsRetiredOutsideGit(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	testutil.Must(t, err)
-	testutil.WritePack(t, r, "packs/app", "app", "1.0.0", "addon", "")
-	testutil.Commit(t, r, "app 1.0.0")
-	testutil.WritePack(t, r, "packs/app", "app", "1.0.0", "addon", "replicas: 2\n")
+	r, _ := appInPlace(t, "1.0.0", "replicas: 2\n")
 	testutil.Must(t, r.Write("packs/retired.yaml", []byte("app:\n  0.9.0: {state: deleted, reason: CVE-1}\n")))
 	testutil.Commit(t, r, "edit without a bump, retire a release never made")
 	rep, err := Dirs([]string{filepath.Join(r.Dir, "packs")})
@@ -137,4 +130,17 @@ func TestDirsRetiredOutsideGit(t *testing.T) {
 	if len(rep.Problems) != 0 {
 		t.Errorf("outside git: %s", problemsText(rep.Problems))
 	}
+}
+
+// appInPlace commits app 1.0.0 in packs/app, then app at version with
+// values in the same directory; it returns the repository and the
+// second commit.
+func appInPlace(t *testing.T, version, values string) (*gitfixture.Repo, string) {
+	t.Helper()
+	r, err := gitfixture.Init(t.TempDir())
+	testutil.Must(t, err)
+	testutil.WritePack(t, r, "packs/app", "app", "1.0.0", "addon", "")
+	testutil.Commit(t, r, "app 1.0.0")
+	testutil.WritePack(t, r, "packs/app", "app", version, "addon", values)
+	return r, testutil.Commit(t, r, "app "+version+" in place")
 }
