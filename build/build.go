@@ -47,6 +47,10 @@ type Signer interface {
 	// scrypt); the build calls it once no build record matched, so the
 	// work overlaps the plan and the history walk.
 	Prepare()
+	// Opens decrypts the key if it is not yet (waiting for Prepare's)
+	// and says why it cannot be used: --force checks it even when the
+	// build signs nothing, so a wrong password fails it.
+	Opens() error
 }
 
 // Options configure a build.
@@ -114,7 +118,8 @@ type Options struct {
 	// result at once. Empty: no record is used or written.
 	Stamp string
 	// Force goes through every step even when the record says Out was
-	// built from these very inputs; the build still writes its record,
+	// built from these very inputs, opening the key (Signer.Opens) even
+	// when nothing needs a new signature; the build still writes its record,
 	// so the next build takes the short cut (and trusts that this one
 	// finished: see sweepUnreferenced).
 	Force bool
@@ -276,10 +281,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if res := b.replay(ctx); res != nil {
 		return res, nil
 	}
-	if o.Signer != nil && o.Stamp != "" && !o.Force {
+	if o.Signer != nil && (o.Stamp != "" || o.Force) {
 		// No record matched: another commit or other options, so
-		// index.json changes and is signed. --force may sign nothing:
-		// its key waits for a signature.
+		// index.json changes and is signed; or --force, which opens
+		// the key whatever it signs (keyOpens).
 		o.Signer.Prepare()
 	}
 	if err := b.plan(ctx); err != nil {
@@ -287,7 +292,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer b.cleanup()
 	collect := func(context.Context) error { return b.collect() }
-	for _, phase := range []func(context.Context) error{b.produce, collect, b.carryOver, b.appendLog, b.index, b.commit} {
+	for _, phase := range []func(context.Context) error{b.produce, collect, b.keyOpens, b.carryOver, b.appendLog, b.index, b.commit} {
 		if err := phase(ctx); err != nil {
 			return nil, err
 		}

@@ -240,6 +240,32 @@ func TestBuildRefusesInPlaceChange(t *testing.T) {
 	if len(left) > 0 {
 		t.Errorf("staging dirs left behind: %v", left)
 	}
+
+	// Without a previous build (a fresh runner, a mirror) nothing
+	// published is known: the newer content is built, with a warning
+	// naming the release, both commits and what to do.
+	fresh := filepath.Join(tmp, "fresh")
+	res := built(t, r.Dir, fresh)
+	var warned []string
+	for _, p := range res.Problems {
+		if strings.Contains(p.Msg, "without a version bump") {
+			warned = append(warned, p.String())
+		}
+	}
+	if len(warned) != 1 {
+		t.Fatalf("fresh build: want one edited-without-a-bump warning, got %q", warned)
+	}
+	for _, want := range []string{"packs/calico/pack.json: warning: calico@3.26.0 was edited", c1[:12], c2[:12], "bump the version", "never published, nothing to do"} {
+		if !strings.Contains(warned[0], want) {
+			t.Errorf("warning %q lacks %q", warned[0], want)
+		}
+	}
+	// Its own out dir is then the previous build, which vouches for it.
+	for _, p := range built(t, r.Dir, fresh, func(o *Options) { o.Stamp = "x" }).Problems {
+		if strings.Contains(p.Msg, "without a version bump") {
+			t.Errorf("rebuild over the fresh build warns again: %s", p)
+		}
+	}
 }
 
 func TestBuildInvalid(t *testing.T) {

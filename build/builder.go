@@ -317,6 +317,16 @@ func (b *builder) produce(ctx context.Context) error {
 	return nil
 }
 
+// keyOpens fails a --force build whose key cannot be opened (a wrong
+// password): one that changes nothing signs nothing, and CI with a
+// broken secret would stay green until the next real change.
+func (b *builder) keyOpens(context.Context) error {
+	if !b.o.Force || b.o.Signer == nil {
+		return nil
+	}
+	return b.o.Signer.Opens()
+}
+
 // collect gathers the jobs' releases and problems: an error stops the
 // build, invalid releases fail it (or are skipped with SkipInvalid).
 func (b *builder) collect() error {
@@ -328,6 +338,15 @@ func (b *builder) collect() error {
 	b.replayed = append(b.replayed, b.src.Warnings...)
 	for _, j := range b.jobs {
 		res.Problems = append(res.Problems, j.probs.Warnings()...)
+		if j.prev == nil {
+			// No previous build vouches for the content taken: say
+			// when history holds the version with other content.
+			if p := b.repo.EditedProblem(j.rel, o.PacksDir); p != nil {
+				// Not replayed: building the same again reuses this
+				// build, which vouches for the release then.
+				res.Problems = append(res.Problems, *p)
+			}
+		}
 		if errors.Is(j.err, images.ErrChartLimit) && j.probs.HasErrors() {
 			// The release's error (buildRelease), but a loaded machine
 			// can time out too: the record must not remember it.

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -170,15 +171,33 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %s", file, yamlWording(err))
+		return nil, errmark.New(ErrConfig, "%s: %s", file, yamlWording(err))
 	}
 	for i, r := range c.Registries {
 		if err := checkRegistry(r); err != nil {
-			return nil, fmt.Errorf("%s: registries[%d]: %w", file, i, err)
+			return nil, errmark.Wrap(ErrConfig, fmt.Errorf("%s: registries[%d]: %w", file, i, err))
 		}
 	}
 	return &c, nil
 }
+
+// ErrConfig marks a registries.yaml that does not parse or holds a bad
+// registry: the user's input to fix (exit 2), not an operational failure.
+var ErrConfig = errors.New("invalid registries config")
+
+// registryFields is the YAML fields of a registry, as its struct tags
+// name them, for the unknown-field message: it cannot leave one out.
+var registryFields = sync.OnceValue(func() string {
+	var names []string
+	t := reflect.TypeFor[Registry]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return strings.Join(names, ", ")
+})
 
 // yamlUnknownField is compiled on first use (a config error), not at
 // every process's start.
@@ -196,7 +215,7 @@ func yamlWording(err error) string {
 		if sub[2] == "Config" {
 			return fmt.Sprintf("unknown field %q (the file holds one list, registries:)", sub[1])
 		}
-		return fmt.Sprintf("unknown field %q in a registry (known: name, url, keys, key, tokenEnv, signedName)", sub[1])
+		return fmt.Sprintf("unknown field %q in a registry (known: %s)", sub[1], registryFields())
 	})
 }
 

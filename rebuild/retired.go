@@ -36,7 +36,11 @@ func (s *Site) retiredProblems(rels map[string]named) []Problem {
 	}
 	hint := ""
 	if !found {
-		hint = fmt.Sprintf(" (there is no %s at commit %s: give verify --packs-dir as the build was given it)", file, short(commit))
+		cmd := s.Command
+		if cmd == "" {
+			cmd = "verify"
+		}
+		hint = fmt.Sprintf(" (there is no %s at commit %s: give %s --packs-dir as the build was given it)", file, short(commit), cmd)
 	}
 	for id, n := range rels {
 		w, ok := want[id]

@@ -59,6 +59,9 @@ type Site struct {
 	// build's --packs-dir): its retirement file is checked against the
 	// index's retirements.
 	PacksDir string
+	// Command is the command running the checks ("verify", "log
+	// audit"), which hints name with the flag to give it.
+	Command string
 }
 
 // Open opens the repository at repoPath for checks of the site tr reads

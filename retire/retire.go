@@ -180,7 +180,8 @@ func pairs(n *yaml.Node, what, keys string, bad func(*yaml.Node, string, ...any)
 // Apply sets every release's Retired from the list: the entry's
 // retirement, or none (a release the file no longer names is active
 // again, or what its pack.json says). An entry naming a release no shard
-// holds is an error at its line. shards are the registry's every pack.
+// holds is an error at its line (Unknown). shards are the registry's
+// every pack.
 func (l *List) Apply(shards []*index.Shard) meta.Problems {
 	at := map[string]*index.Release{}
 	for _, s := range shards {
@@ -189,19 +190,31 @@ func (l *List) Apply(shards []*index.Shard) meta.Problems {
 			at[meta.ReleaseID(s.Name, s.Releases[i].Version)] = &s.Releases[i]
 		}
 	}
-	var ps meta.Problems
 	if l == nil {
 		return nil
 	}
 	for _, e := range l.Entries {
-		r := at[meta.ReleaseID(e.Name, e.Version)]
-		if r == nil {
+		if r := at[meta.ReleaseID(e.Name, e.Version)]; r != nil {
+			t := e.Retirement
+			r.Retired = &t
+		}
+	}
+	return l.Unknown(func(id string) bool { return at[id] != nil })
+}
+
+// Unknown is an error at each entry naming a release that is not one
+// (has says which are, by meta.ReleaseID): the build refuses such a
+// file, and plain validate checks it against the releases it can see.
+func (l *List) Unknown(has func(id string) bool) meta.Problems {
+	if l == nil {
+		return nil
+	}
+	var ps meta.Problems
+	for _, e := range l.Entries {
+		if !has(meta.ReleaseID(e.Name, e.Version)) {
 			ps = append(ps, meta.Problem{File: l.File, Line: e.Line, Col: e.Col, Severity: meta.SevError,
 				Msg: fmt.Sprintf("%s@%s is not a release of this registry: name a published version (packgen info %s lists them), or remove the entry", e.Name, e.Version, e.Name)})
-			continue
 		}
-		t := e.Retirement
-		r.Retired = &t
 	}
 	return ps
 }

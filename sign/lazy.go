@@ -87,6 +87,14 @@ func (l *Lazy) SignBlob(sum [32]byte, open func() (io.ReadCloser, error)) ([]byt
 // for it (or does it) once.
 func (l *Lazy) Prepare() { go l.signer() }
 
+// Opens decrypts the key if it is not yet (waiting for Prepare's) and
+// returns why it cannot sign: a wrong password, or a .pub beside it that
+// is not its own.
+func (l *Lazy) Opens() error {
+	_, err := l.signer()
+	return err
+}
+
 // KeyID is the public key's ID, known without decrypting.
 func (l *Lazy) KeyID() string { return l.id }
 

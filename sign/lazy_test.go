@@ -2,6 +2,7 @@ package sign
 
 import (
 	"crypto/sha256"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -65,6 +66,10 @@ func TestLazy(t *testing.T) {
 	l.Prepare()
 	if _, _, err := l.SignBlob(sum, open); err == nil {
 		t.Fatal("a wrong password must fail when signing, after Prepare")
+	}
+	// Opens says so without signing (build --force).
+	if err := NewLazy(key, EnvOrPrompt(nil, nil)).Opens(); !errors.Is(err, ErrKeyPassword) {
+		t.Fatalf("Opens with a wrong password: %v, want ErrKeyPassword", err)
 	}
 
 	t.Setenv("PACKGEN_PASSWORD", "pw")

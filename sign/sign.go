@@ -323,6 +323,9 @@ func (s *Signer) KeyID() string { return KeyID(s.pub) }
 // Prepare does nothing: the key is already decrypted (see Lazy.Prepare).
 func (s *Signer) Prepare() {}
 
+// Opens is nil: the key is already decrypted (see Lazy.Opens).
+func (s *Signer) Opens() error { return nil }
+
 // Signed reports whether sigFile (a .sig file's content) is this signer's
 // signature over the file at path, whose SHA-256 is sum. Builds use it to
 // find releases signed by a previous key after a key rotation.

@@ -268,6 +268,13 @@ type Release struct {
 	// Result.Releases.
 	ContentCommit string
 	ContentDir    string
+	// Edited, with history, is where the walk found this name@version
+	// with other content: the newest older first-parent commit holding it
+	// in no directory with TreeHash. A version edited in place without a
+	// bump: a registry built before that edit serves other bytes under
+	// the same version (EditedProblem says so). Nil when none; final only
+	// in Result.Releases.
+	Edited *Edit
 	// ManifestProblems are problems of pack.json that prevented reading
 	// the name or version (only reported for packs at the ref itself).
 	ManifestProblems meta.Problems
@@ -524,11 +531,16 @@ func (w *releaseWalk) commit(c *object.Commit, packsDir string) error {
 func (w *releaseWalk) key(c *object.Commit, key string, ds []packDir) error {
 	w.oldest[key] = c
 	if rel, done := w.found[key]; done {
+		same := false
 		for _, d := range ds {
 			if d.tree.String() == rel.TreeHash {
 				w.content[key] = [2]string{c.Hash.String(), d.rel}
+				same = true
 				break
 			}
+		}
+		if !same && rel.Edited == nil {
+			rel.Edited = &Edit{Commit: c.Hash.String(), Dir: ds[0].rel, Tree: ds[0].tree.String()}
 		}
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/images/lookup"
 	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/pack"
 	"github.com/packgen/packgen/pack/meta"
 )
@@ -63,6 +64,9 @@ func (rep *Report) checkImages(ctx context.Context, o lookup.Options) error {
 	if err != nil {
 		return err
 	}
+	if err := noneReached(res, rep.Problems); err != nil {
+		return err
+	}
 	rep.Images = []ImageDigest{}
 	for _, r := range res.Results {
 		if r.Err == nil {
@@ -79,7 +83,7 @@ func (rep *Report) checkImages(ctx context.Context, o lookup.Options) error {
 			}
 		}
 		advice := "fix the access (docker login, --username, --ca-file) and run again"
-		if errors.Is(re, ocireg.ErrUnreachable) || errors.Is(re, ocireg.ErrStalled) || errors.Is(re, ocireg.ErrTimeout) {
+		if unreachable(re) {
 			advice = "check that the registry is up and reachable from here, and run again (a slow one: raise --stall-timeout or --timeout)"
 		}
 		rep.Problems = append(rep.Problems, meta.Problem{File: at.file, Line: at.line, Severity: meta.SevError,
@@ -99,6 +103,42 @@ func (rep *Report) checkImages(ctx context.Context, o lookup.Options) error {
 		}
 	}
 	return nil
+}
+
+// ErrNoRegistry: --check-images reached none of the image registries
+// (the network, not the packs): an operational failure (exit 3), so CI
+// can tell a flaky network from a missing image.
+var ErrNoRegistry = errors.New("no image registry could be reached")
+
+// unreachable says whether a registry failed for the network's sake
+// (down, stalled, too slow) rather than by its answer (access refused).
+func unreachable(err error) bool {
+	return errors.Is(err, ocireg.ErrUnreachable) || errors.Is(err, ocireg.ErrStalled) || errors.Is(err, ocireg.ErrTimeout)
+}
+
+// noneReached is ErrNoRegistry when every image asked failed because its
+// registry could not be reached and nothing else the check found (ps) is
+// an error: nothing was judged, so exit 1 ("the packs are bad") would
+// lie. A registry that answered, or any error of the packs, keeps the
+// report (exit 1 on its errors).
+func noneReached(res *lookup.Report, ps meta.Problems) error {
+	if len(res.Registries) == 0 || ps.HasErrors() {
+		return nil
+	}
+	var hosts []string
+	for _, re := range res.Registries {
+		if !unreachable(re) {
+			return nil
+		}
+		hosts = append(hosts, re.Host)
+	}
+	for _, r := range res.Results {
+		var re *lookup.RegistryError
+		if !errors.As(r.Err, &re) {
+			return nil // resolved, or judged missing
+		}
+	}
+	return fmt.Errorf("%w: %s: %w; check that they are up and reachable from here, and run again (a slow one: raise --stall-timeout or --timeout); the packs' other checks passed", ErrNoRegistry, phrase.Few(hosts, 5), res.Registries[0])
 }
 
 // ImageDigest is a declared image and the digest its registry serves.

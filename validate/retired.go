@@ -14,20 +14,20 @@ import (
 	"github.com/packgen/packgen/source"
 )
 
-// dirRetired checks the retirement file at the top of a tree of packs on
-// disk, if any: its syntax only, since the releases it may name are
-// those of the git history, which a directory does not have.
-func dirRetired(dir string) (meta.Problems, error) {
+// dirRetired reads the retirement file at the top of a tree of packs on
+// disk, if any: nil when there is none, its syntax problems otherwise
+// (the releases it names are checked by dirGit, which knows them).
+func dirRetired(dir string) (*retire.List, meta.Problems, error) {
 	p := filepath.Join(dir, retire.FileName)
 	data, err := safefile.ReadFile(p, retire.MaxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	_, ps := retire.Parse(filepath.ToSlash(p), data)
-	return ps, nil
+	l, ps := retire.Parse(filepath.ToSlash(p), data)
+	return l, ps, nil
 }
 
 // changedRetired is the PR check of the retirement file, when the change
@@ -72,24 +72,41 @@ func changedRetired(ctx context.Context, repo *source.Repo, o ChangedOptions, ba
 	}
 	hist := newPublished(repo, "HEAD", o.PacksDir)
 	hist.since, hist.off = o.HistorySince, o.NoHistory
+	ups, err := retiredUnknown(ctx, l, hist, func(string) bool { return false })
+	return append(ps, ups...), err
+}
+
+// retiredUnknown is the build's check of a retirement file's entries
+// (retire.List.Unknown) against the releases validate can see: those of
+// has (a directory's own), then those of hist's first-parent history,
+// read for the entries has does not hold only. A shallow clone's history
+// cannot be read: a warning then leaves the entries to the build.
+func retiredUnknown(ctx context.Context, l *retire.List, hist *published, has func(id string) bool) (meta.Problems, error) {
 	for _, e := range l.Entries {
-		hist.want(e.Name, e.Version)
+		if !has(meta.ReleaseID(e.Name, e.Version)) {
+			hist.want(e.Name, e.Version)
+		}
 	}
+	if len(hist.wanted) == 0 {
+		return nil, nil
+	}
+	inHistory := map[string]bool{}
 	for _, e := range l.Entries {
+		if has(meta.ReleaseID(e.Name, e.Version)) {
+			continue
+		}
 		rel, err := hist.find(ctx, e.Name, e.Version)
 		if err != nil {
 			return nil, err
 		}
 		if hist.shallow {
-			ps = append(ps, meta.Problem{File: file, Severity: meta.SevWarning, Msg: "the clone is shallow: whether each entry names a published release is left to the build (fetch the whole history, e.g. actions/checkout with fetch-depth: 0)"})
-			break
+			return meta.Problems{{File: l.File, Severity: meta.SevWarning, Msg: "the clone is shallow: whether each entry names a published release is left to the build (fetch the whole history, e.g. actions/checkout with fetch-depth: 0)"}}, nil
 		}
-		if rel == nil {
-			ps = append(ps, meta.Problem{File: file, Line: e.Line, Col: e.Col, Severity: meta.SevError,
-				Msg: fmt.Sprintf("%s@%s is not a release in the history of HEAD under the packs directory: the build refuses an entry naming no published release; name a published version, or remove the entry", e.Name, e.Version)})
+		if rel != nil {
+			inHistory[meta.ReleaseID(e.Name, e.Version)] = true
 		}
 	}
-	return ps, nil
+	return l.Unknown(func(id string) bool { return has(id) || inHistory[id] }), nil
 }
 
 // weakened warns of each release the change un-retires or moves from

@@ -9,29 +9,22 @@ import (
 
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 // TestRetirementFile: the PR check judges packs/retired.yaml when the
 // change touched it (committed, or in the work tree): its syntax, and
 // that each entry names a release of HEAD's history (an in-place bump
-// keeps the old version published); validate DIR checks its syntax; a
-// pack.json whose only change is system_state is told about the file.
+// keeps the old version published); validate DIR checks it the same way
+// (the build's check and words); a pack.json whose only change is
+// system_state is told about the file.
 func TestRetirementFile(t *testing.T) {
-	r, err := gitfixture.Init(t.TempDir())
-	testutil.Must(t, err)
-	testutil.WritePack(t, r, "packs/app", "app", "1.0.0", "addon", "")
-	testutil.Commit(t, r, "app 1.0.0")
-	testutil.WritePack(t, r, "packs/app", "app", "1.1.0", "addon", "")
-	base := testutil.Commit(t, r, "app 1.1.0 in place")
+	r, base := appInPlace(t, "1.1.0", "")
 	changed := func(committed bool) string {
 		t.Helper()
 		rep, err := Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: base, Committed: committed})
 		testutil.Must(t, err)
-		var s []string
-		for _, p := range rep.Problems {
-			s = append(s, p.String())
-		}
-		return strings.Join(s, "\n")
+		return problemsText(rep.Problems)
 	}
 	if got := changed(false); got != "" {
 		t.Fatalf("no change: %s", got)
@@ -41,7 +34,7 @@ func TestRetirementFile(t *testing.T) {
 	for _, tc := range []struct{ file, want string }{
 		{"app:\n  1.0.0: {state: deleted, reason: CVE-1}\n  \"1.1\": {state: deprecated, reason: slow}\n", ""},
 		{"app:\n  1.0.0: {state: deleted, reason: CVE-1}\n  1.2.0: {state: deprecated, reason: slow}\n",
-			"packs/retired.yaml:3:3: error: app@1.2.0 is not a release in the history of HEAD under the packs directory"},
+			"packs/retired.yaml:3:3: error: app@1.2.0 is not a release of this registry"},
 		{"app:\n  1.0.0: {state: gone, reason: x}\n", `packs/retired.yaml:2:18: error: state "gone": want deprecated`},
 	} {
 		testutil.Must(t, os.WriteFile(file, []byte(tc.file), 0o644))
@@ -56,11 +49,13 @@ func TestRetirementFile(t *testing.T) {
 		if got := changed(true); (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("committed %q: %q, want %q", tc.file, got, tc.want)
 		}
+		// validate DIR checks the entries too, against the releases of
+		// the directory and of its history (app@1.0.0 was bumped in
+		// place), with the build's check and words.
 		rep, err := Dirs([]string{filepath.Join(r.Dir, "packs")})
 		testutil.Must(t, err)
-		syntax := strings.Contains(tc.want, "state")
-		if got := len(rep.Problems) > 0; got != syntax {
-			t.Errorf("validate DIR %q: %v", tc.file, rep.Problems)
+		if got := problemsText(rep.Problems); (tc.want == "") != (got == "") || !strings.Contains(got, strings.TrimPrefix(tc.want, "packs/")) {
+			t.Errorf("validate DIR %q: %q, want %q", tc.file, got, tc.want)
 		}
 	}
 
@@ -102,4 +97,50 @@ func TestRetirementFile(t *testing.T) {
 		!strings.Contains(got, "add it to packs/retired.yaml (app: {1.1.0: {state: deprecated, reason: why}}") {
 		t.Errorf("system_state in pack.json: %s", got)
 	}
+}
+
+// problemsText is the problems as validate prints them, one a line.
+func problemsText(ps meta.Problems) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, "\n")
+}
+
+// TestDirsRetiredOutsideGit: plain validate checks the retirement
+// file's entries against the releases of the git history only inside a
+// work tree: a copy outside git (no history) is checked for syntax. Nor
+// does it warn of a version the history holds with two contents (a build
+// without a previous build does): no change can fix history, and
+// --strict would fail for ever.
+func TestDirsRetiredOutsideGit(t *testing.T) {
+	r, _ := appInPlace(t, "1.0.0", "replicas: 2\n")
+	testutil.Must(t, r.Write("packs/retired.yaml", []byte("app:\n  0.9.0: {state: deleted, reason: CVE-1}\n")))
+	testutil.Commit(t, r, "edit without a bump, retire a release never made")
+	rep, err := Dirs([]string{filepath.Join(r.Dir, "packs")})
+	testutil.Must(t, err)
+	if got := problemsText(rep.Problems); rep.Errors != 1 || rep.Warnings != 0 || !strings.Contains(got, "retired.yaml:2:3: error: app@0.9.0 is not a release of this registry") {
+		t.Errorf("in git: %d errors, %d warnings, want 1 and 0:\n%s", rep.Errors, rep.Warnings, got)
+	}
+	copyDir := filepath.Join(t.TempDir(), "packs")
+	testutil.Must(t, os.CopyFS(copyDir, os.DirFS(filepath.Join(r.Dir, "packs"))))
+	rep, err = Dirs([]string{copyDir})
+	testutil.Must(t, err)
+	if len(rep.Problems) != 0 {
+		t.Errorf("outside git: %s", problemsText(rep.Problems))
+	}
+}
+
+// appInPlace commits app 1.0.0 in packs/app, then app at version with
+// values in the same directory; it returns the repository and the
+// second commit.
+func appInPlace(t *testing.T, version, values string) (*gitfixture.Repo, string) {
+	t.Helper()
+	r, err := gitfixture.Init(t.TempDir())
+	testutil.Must(t, err)
+	testutil.WritePack(t, r, "packs/app", "app", "1.0.0", "addon", "")
+	testutil.Commit(t, r, "app 1.0.0")
+	testutil.WritePack(t, r, "packs/app", "app", version, "addon", values)
+	return r, testutil.Commit(t, r, "app "+version+" in place")
 }

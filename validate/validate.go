@@ -130,20 +130,29 @@ func DirsWith(ctx context.Context, dirs []string, o Options) (*Report, error) {
 		if len(loaded) == 0 {
 			return nil, inputErr("no pack found in %s: a pack is a directory holding pack.json (create one with `packgen new`)", dir)
 		}
+		ids := map[string]bool{}
 		for _, l := range loaded {
 			ps = append(ps, rep.judge(l.Pack, l.Display, problemsIn(ps, l.Display))...)
 			vp := Pack{Dir: l.Display}
 			if m := l.Pack.Manifest; m != nil {
 				vp.Name, vp.Version, vp.Layer = m.Name, m.Version, string(m.Layer)
+				ids[meta.ReleaseID(m.Name, m.Version)] = true
 			}
 			rep.Packs = append(rep.Packs, vp)
 		}
-		rps, err := dirRetired(dir)
+		retired, rps, err := dirRetired(dir)
 		if err != nil {
 			return nil, err
 		}
+		var gps meta.Problems
+		if !rps.HasErrors() {
+			if gps, err = dirRetiredEntries(ctx, dir, ids, retired); err != nil {
+				return nil, err
+			}
+		}
 		rep.Problems = append(rep.Problems, ps...)
 		rep.Problems = append(rep.Problems, rps...)
+		rep.Problems = append(rep.Problems, gps...)
 	}
 	return rep.finish(ctx, o)
 }

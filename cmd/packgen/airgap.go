@@ -10,6 +10,7 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/ocimap"
 	"github.com/packgen/packgen/internal/ocireg"
+	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/profile"
 	"github.com/packgen/packgen/publish"
@@ -201,7 +202,7 @@ func printAirgapExport(g *globalOptions, out *jsonOutput, res *airgap.ExportResu
 		fmt.Fprintln(g.stdout, res.Digest)
 		return nil
 	}
-	g.summaryf("wrote %s: %d packs, %d images, %d blobs, %s (list %s)\n", esc(res.Output), len(res.Packs), len(res.Images), res.Blobs, fmt.Sprintf("%.1f MiB", float64(res.Size)/(1<<20)), res.Digest)
+	g.summaryf("wrote %s: %s, %s, %s, %s (list %s)\n", esc(res.Output), phrase.Count(len(res.Packs), "pack"), phrase.Count(len(res.Images), "image"), phrase.Count(res.Blobs, "blob"), fmt.Sprintf("%.1f MiB", float64(res.Size)/(1<<20)), res.Digest)
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 	for _, p := range res.Packs {
 		fmt.Fprintf(tw, "  pack\t%s@%s\t%s\n", esc(p.Name), esc(p.Version), p.Manifest.Digest)
@@ -348,7 +349,7 @@ func printAirgapImport(g *globalOptions, out *jsonOutput, bundle string, res *ai
 			present++
 		}
 	}
-	g.summaryf("imported %s into %s: %d packs, %d images (%d already there), %d blobs verified\n", esc(bundle), esc(res.Dest), len(res.Packs), len(res.Images), present, res.Blobs)
+	g.summaryf("imported %s into %s: %s, %s (%d already there), %s verified\n", esc(bundle), esc(res.Dest), phrase.Count(len(res.Packs), "pack"), phrase.Count(len(res.Images), "image"), present, phrase.Count(res.Blobs, "blob"))
 	// The image swap stays under -q: the platform must be told it, and
 	// printing it is what import promises (as list prints its list).
 	// Packs that deploy no image have none: said, not a header over

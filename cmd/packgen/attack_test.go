@@ -263,7 +263,7 @@ func TestAttackExpiredSiteVerifies(t *testing.T) {
 	time.Sleep(2100 * time.Millisecond)
 	for _, loc := range []string{site, a.serve(site)} {
 		out, _ := a.pg(1, "verify", "--site", loc, "--key", "reg.pub")
-		if !strings.Contains(out, "index.json: index expired: expired at ") || !strings.Contains(out, "1 problems") {
+		if !strings.Contains(out, "index.json: index expired: expired at ") || !strings.Contains(out, "1 problem") {
 			t.Errorf("verify --site %s on an expired registry:\n%s", loc, out)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/internal/errmark"
+	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/rebuild"
 	"github.com/packgen/packgen/translog"
@@ -215,7 +216,7 @@ func runLogAudit(cmd *cobra.Command, g *globalOptions, o *logAuditOptions, site 
 	if err != nil {
 		return err
 	}
-	s.PacksDir = o.packsDir
+	s.PacksDir, s.Command = o.packsDir, "log audit"
 	rb, err := s.Check(ctx)
 	if err != nil {
 		return err
@@ -255,7 +256,7 @@ func printLogAudit(g *globalOptions, o *logAuditOptions, site string, vs *client
 			seen[p] = true
 			printRebuildProblem(g, p)
 		}
-		g.summaryf("%s: %d log entries replayed against %s at %.12s, %d releases rebuilt, %d problems\n", esc(site), lg.Entries, esc(o.repo), lg.Commit, rb.Releases, problems)
+		g.summaryf("%s: %s replayed against %s at %.12s, %s rebuilt, %s\n", esc(site), phrase.Count(int(lg.Entries), "log entry"), esc(o.repo), lg.Commit, phrase.Count(rb.Releases, "release"), phrase.Count(problems, "problem"))
 		printWitnessReport(g, wrep)
 	}
 	if problems > 0 {

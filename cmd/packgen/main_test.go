@@ -175,6 +175,14 @@ func TestNewCommand(t *testing.T) {
 	if code, _, errs := run(t, "new", "my-os", "--layer", "os", "-d", dir); code != 2 || !strings.Contains(errs, "already exists") {
 		t.Errorf("overwrite: %d %s", code, errs)
 	}
+	// --strict fails on a warning and says why "0 errors" exits 1, in
+	// the plural's words (stranger5 findings 12).
+	if code, _, errs := run(t, "new", "loose", "--layer", "addon", "--version", "v2", "-d", dir); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, out, _ := run(t, "validate", "--strict", dir); code != 1 || !strings.Contains(out, "8 packs, 0 errors, 1 warning (--strict: warnings count as errors)") {
+		t.Errorf("--strict with a warning: exit %d\n%s", code, out)
+	}
 }
 
 // TestEndToEnd drives the real binary: key, build from a git repo, serve on

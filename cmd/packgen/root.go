@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/build"
+	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/pack/meta"
@@ -223,11 +224,13 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	code := exitFailure
 	if errors.As(err, &ee) {
 		code = ee.code
-	} else if isUsage(err) || errors.Is(err, sign.ErrKeyPassword) || errors.Is(err, source.ErrNotRepo) {
+	} else if isUsage(err) || errors.Is(err, sign.ErrKeyPassword) || errors.Is(err, source.ErrNotRepo) || errors.Is(err, client.ErrConfig) {
 		// A key's password missing or wrong is the user's to set, in
 		// every command and whenever the key is decrypted (build's is
 		// lazy: mid-build); so is a --repo (or working directory) in no
-		// git repository, in every command that reads one.
+		// git repository, in every command that reads one, and a
+		// registries config that does not parse (--config, or the
+		// user's own).
 		code = exitUsage
 	}
 	if sig := interrupted(); sig != nil {

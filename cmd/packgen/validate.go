@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/validate"
 	"github.com/spf13/cobra"
@@ -54,7 +55,9 @@ per image, a few at a time; docker and podman logins are used as every
 OCI tool uses them, or --username with the password in
 $PACKGEN_OCI_PASSWORD). An image that does not exist is an error at its
 values.yaml line with the registry's answer; a registry that is down or
-refuses access is one error naming its images; --stall-timeout and
+refuses access is one error naming its images, and when none could be
+reached and the packs are otherwise clean nothing was judged: exit 3,
+as for any network failure, not 1; --stall-timeout and
 --timeout bound each request. --plain-http applies to
 loopback registries only.
 
@@ -153,11 +156,15 @@ func report(g *globalOptions, o *validateOptions, rep *validate.Report) error {
 			g.summaryf(" (%d with uncommitted changes, read from the work tree; --committed to judge HEAD only)", rep.FromWorkTree)
 		}
 		if o.changed.EachCommit {
-			g.summaryf("; %d %s before HEAD judged each as HEAD", rep.Commits, plural(rep.Commits, "commit"))
+			g.summaryf("; %s before HEAD judged each as HEAD", phrase.Count(rep.Commits, "commit"))
 		}
 		g.summaryf("\n")
 	}
 	failed := rep.Errors > 0 || (o.strict && rep.Warnings > 0)
+	summary := fmt.Sprintf("%s, %s, %s", packCount(rep.Packs), phrase.Count(rep.Errors, "error"), phrase.Count(rep.Warnings, "warning"))
+	if o.strict && rep.Warnings > 0 {
+		summary += " (--strict: warnings count as errors)"
+	}
 	switch o.output {
 	case "json":
 		enc := json.NewEncoder(g.stdout)
@@ -169,7 +176,7 @@ func report(g *globalOptions, o *validateOptions, rep *validate.Report) error {
 		for _, p := range rep.Problems {
 			fmt.Fprintln(g.stdout, esc(validate.GitHubAnnotation(p)))
 		}
-		g.summaryf("%s, %d %s, %d %s\n", packCount(rep.Packs), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
+		g.summaryf("%s\n", summary)
 	default:
 		for _, p := range rep.Problems {
 			if g.quiet && p.Severity != meta.SevError {
@@ -178,20 +185,13 @@ func report(g *globalOptions, o *validateOptions, rep *validate.Report) error {
 			fmt.Fprintln(g.stdout, esc(p.String()))
 		}
 		if !g.quiet || failed {
-			g.summaryf("%s, %d %s, %d %s\n", packCount(rep.Packs), rep.Errors, plural(rep.Errors, "error"), rep.Warnings, plural(rep.Warnings, "warning"))
+			g.summaryf("%s\n", summary)
 		}
 	}
 	if failed {
 		return silentBad
 	}
 	return nil
-}
-
-func plural(n int, s string) string {
-	if n == 1 {
-		return s
-	}
-	return s + "s"
 }
 
 // packCount says how many packs validation read, as build counts them: by
@@ -207,7 +207,7 @@ func packCount(ps []validate.Pack) string {
 	}
 	n := len(names)
 	if len(ps) == n {
-		return fmt.Sprintf("%d %s", n, plural(n, "pack"))
+		return phrase.Count(n, "pack")
 	}
-	return fmt.Sprintf("%d %s in %d directories", n, plural(n, "pack"), len(ps))
+	return fmt.Sprintf("%s in %s", phrase.Count(n, "pack"), phrase.Count(len(ps), "directory"))
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/transport"
 
@@ -192,7 +193,7 @@ func runVerifySite(ctx context.Context, g *globalOptions, o *verifyOptions) erro
 		if err != nil {
 			return err
 		}
-		s.PacksDir = o.packsDir
+		s.PacksDir, s.Command = o.packsDir, "verify"
 		if rb, err = s.Check(ctx); err != nil {
 			return err
 		}
@@ -283,19 +284,19 @@ func printSiteReport(g *globalOptions, o *verifyOptions, rep *client.SiteReport,
 			printRebuildProblem(g, p)
 		}
 	}
-	g.summaryf("%s: %d %s, %d %s, %d files checked, %d problems\n", esc(o.site), rep.Packs, plural(rep.Packs, "pack"), rep.Releases, plural(rep.Releases, "release"), rep.Files, len(rep.Problems))
+	g.summaryf("%s: %s, %s, %s checked, %s\n", esc(o.site), phrase.Count(rep.Packs, "pack"), phrase.Count(rep.Releases, "release"), phrase.Count(rep.Files, "file"), phrase.Count(len(rep.Problems), "problem"))
 	if s := rep.Subset; s != nil {
 		accepted := ""
 		if s.Accepted {
 			accepted = " (accepted: --subset)"
 		}
-		g.summaryf("%s: an air-gapped subset (bundle list %s): %d %s and %d %s of the signed index absent, not checked%s\n", esc(o.site), strings.Join(s.Bundles, ", "), s.Releases, plural(s.Releases, "release"), len(s.Absent), plural(len(s.Absent), "file"), accepted)
+		g.summaryf("%s: an air-gapped subset (bundle list %s): %s and %s of the signed index absent, not checked%s\n", esc(o.site), strings.Join(s.Bundles, ", "), phrase.Count(s.Releases, "release"), phrase.Count(len(s.Absent), "file"), accepted)
 		if len(s.Dropped) > 0 {
 			g.summaryf("%s: dropped by a later import (their packs changed at the source; the signed index no longer leads to them here): %s\n", esc(o.site), esc(strings.Join(s.Dropped, ", ")))
 		}
 	}
 	if rb != nil {
-		g.summaryf("%s against %s: %d %s compared with git and rebuilt, %d problems\n", esc(o.site), esc(o.repo), rb.Releases, plural(rb.Releases, "release"), len(rb.Problems))
+		g.summaryf("%s against %s: %s compared with git and rebuilt, %s\n", esc(o.site), esc(o.repo), phrase.Count(rb.Releases, "release"), phrase.Count(len(rb.Problems), "problem"))
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/packgen/packgen/images/ref"
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/parallel"
+	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/internal/textsafe"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
@@ -65,13 +66,8 @@ type RegistryError struct {
 }
 
 func (e *RegistryError) Error() string {
-	n := len(e.Images)
-	s := "s"
-	if n == 1 {
-		s = ""
-	}
 	// e.Err names the host first (ocireg.Wrap).
-	return fmt.Sprintf("%v (%d image%s of %s not checked: %s)", e.Err, n, s, e.Host, strings.Join(e.Images, ", "))
+	return fmt.Sprintf("%v (%s of %s not checked: %s)", e.Err, phrase.Count(len(e.Images), "image"), e.Host, strings.Join(e.Images, ", "))
 }
 
 func (e *RegistryError) Unwrap() []error { return []error{ErrRegistry, e.Err} }

@@ -19,3 +19,20 @@ func Few(items []string, most int) string {
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(items[:most], ", "), len(items)-most)
 }
+
+// Plural is noun (singular) as n of it are said: "image" for 1, "images"
+// otherwise; a consonant and "y" takes "ies" ("entry", "entries"). Every
+// count in a message goes through it (or Count): "1 problems" read as a
+// bug.
+func Plural(n int, noun string) string {
+	if n == 1 || noun == "" {
+		return noun
+	}
+	if len(noun) > 1 && strings.HasSuffix(noun, "y") && !strings.ContainsRune("aeiou", rune(noun[len(noun)-2])) {
+		return noun[:len(noun)-1] + "ies"
+	}
+	return noun + "s"
+}
+
+// Count is n and its noun: "1 image", "3 log entries".
+func Count(n int, noun string) string { return fmt.Sprintf("%d %s", n, Plural(n, noun)) }

@@ -19,3 +19,23 @@ func TestFew(t *testing.T) {
 		}
 	}
 }
+
+func TestCount(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		noun string
+		want string
+	}{
+		{0, "problem", "0 problems"},
+		{1, "problem", "1 problem"},
+		{1, "image", "1 image"},
+		{2, "image", "2 images"},
+		{1, "log entry", "1 log entry"},
+		{5, "log entry", "5 log entries"},
+		{2, "key", "2 keys"},
+	} {
+		if got := Count(tc.n, tc.noun); got != tc.want {
+			t.Errorf("Count(%d, %q) = %q, want %q", tc.n, tc.noun, got, tc.want)
+		}
+	}
+}

@@ -141,6 +141,28 @@ func endToEnd(t *testing.T, o Options) {
 			}
 		}
 	})
+	check(t, "edited without a bump: warned, not refused", func(t *testing.T) {
+		// Real repositories fix values before a version ships: a
+		// fresh build takes the newest content and names both commits.
+		n := 0
+		for _, rel := range r.Releases {
+			s := find(res.Shards, rel)
+			if !slices.Contains(rel.Features, Edited) || s == nil {
+				continue
+			}
+			n++
+			warned := false
+			for _, p := range res.Problems {
+				warned = warned || p.Severity == "warning" && strings.Contains(p.Msg, rel.ID()+" was edited without a version bump") && strings.Contains(p.Msg, s.Commit[:12])
+			}
+			if !warned {
+				t.Errorf("%s: edited without a bump, and no warning names it and commit %s, whose content is published", rel.ID(), short(s.Commit))
+			}
+		}
+		if n == 0 {
+			t.Error("no release is edited without a bump: the check checks nothing")
+		}
+	})
 	check(t, "release commit and dir", func(t *testing.T) {
 		for _, rel := range r.Releases {
 			s := find(res.Shards, rel)
