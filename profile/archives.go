@@ -2,7 +2,6 @@ package profile
 
 import (
 	"context"
-	"errors"
 
 	"github.com/packgen/packgen/internal/parallel"
 )
@@ -34,12 +33,7 @@ func Archives(ctx context.Context, lock *Lock, env *Env, jobs int, allowDeleted 
 		errs[i] = err
 		return nil
 	})
-	for _, w := range warns {
-		if w != "" {
-			env.warnf("%s", w)
-		}
-	}
-	if err := errors.Join(append(errs, perr)...); err != nil {
+	if err := env.layersDone(warns, errs, perr); err != nil {
 		return nil, err
 	}
 	return paths, nil

@@ -118,12 +118,7 @@ func Fetch(ctx context.Context, lock *Lock, env *Env, o FetchOptions) (*FetchRes
 		}
 		return nil
 	})
-	for _, w := range warns {
-		if w != "" {
-			env.warnf("%s", w)
-		}
-	}
-	if err := errors.Join(append(errs, perr)...); err != nil {
+	if err := env.layersDone(warns, errs, perr); err != nil {
 		return nil, err
 	}
 	if o.CheckImages != nil {

@@ -76,6 +76,18 @@ func (e *Env) warnf(format string, args ...any) {
 	}
 }
 
+// layersDone ends work done on every layer of a lock at once: each
+// layer's warning said, once all were tried, then every layer's error
+// (and the pool's) joined.
+func (e *Env) layersDone(warns []string, errs []error, perr error) error {
+	for _, w := range warns {
+		if w != "" {
+			e.warnf("%s", w)
+		}
+	}
+	return errors.Join(append(errs, perr)...)
+}
+
 // locked returns a client for the registry a locked layer came from.
 func (e *Env) locked(l LockedPack) (*client.Client, error) {
 	reg, err := client.Lookup(e.Registries, l.Registry.Name)
