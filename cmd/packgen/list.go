@@ -4,17 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-
 	"fmt"
-	"github.com/packgen/packgen/client"
-	"github.com/packgen/packgen/pack/meta"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
+	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/errmark"
 	"github.com/packgen/packgen/internal/textsafe"
-	"github.com/spf13/cobra"
+	"github.com/packgen/packgen/pack/meta"
 )
 
 func init() {
@@ -44,76 +44,7 @@ keeps its own (packgen registry add).`,
   packgen list https://packs.example.com --key registry.pub -o json
   packgen list oci://localhost:5000/packs --plain-http`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var packs []index.Summary
-			site, err := cf.listSite(args)
-			if err != nil {
-				return err
-			}
-			var ref siteRef // --url is a location, whatever its name
-			if cf.url == "" {
-				if ref, err = resolveSite(g, "SITE", site); err != nil {
-					return err
-				}
-			}
-			if cf.registry != "" && !ref.named {
-				return usageErr("--registry %s is not a configured registry: give a directory or URL as SITE or --url", esc(site))
-			}
-			cf.warn(g, ref.clash)
-			if ref.named && len(cf.keys) > 0 {
-				return usageErr("--key goes with SITE DIR|URL: registry %s has its keys in the config (packgen registry add %s URL --key ... replaces them)", esc(site), esc(site))
-			}
-			if !ref.named && len(cf.keys) > 0 {
-				// Verified, as fetch --url reads it: the client
-				// checks the root's signature under the keys.
-				cf.url = site
-				if ref.reg, err = cf.registryFor(g); err != nil {
-					return err
-				}
-				ref.named = true
-			}
-			if ref.named {
-				if cf.url == "" {
-					if err := cf.oci.refuseConfigured(site); err != nil {
-						return err
-					}
-				}
-				cl, err := cf.client(g, ref.reg)
-				if err != nil {
-					return err
-				}
-				if packs, err = cl.Catalog(cmd.Context()); err != nil {
-					return clientErr(err)
-				}
-			} else {
-				fetch, stat, err := cf.siteFetcher("SITE", site)
-				if err != nil {
-					return err
-				}
-				cat, err := index.ReadCatalogOf(cmd.Context(), fetch, stat, strings.HasPrefix(site, "oci://"))
-				if err != nil {
-					return readRegistryErr(site, err)
-				}
-				packs = cat.Packs
-				cf.warnUnverified(g, site)
-				cf.warnWrong(g, site, cat.Wrong, "showing it")
-				cf.warn(g, index.SubsetWarning(esc(site), cat.Airgap, cat.AbsentPacks, cat.AbsentReleases, ""))
-				if cat.AirgapErr != nil {
-					cf.warn(g, esc(fmt.Sprintf("%s: %v: read as a whole registry", site, cat.AirgapErr)))
-				}
-			}
-			if cf.json() {
-				if packs == nil {
-					packs = []index.Summary{}
-				}
-				return writeJSON(g, packsJSON[index.Summary]{packs, cf.warnings.problems()})
-			}
-			tw := table(g, "NAME\tLAYER\tLATEST\tVERSIONS\tDISPLAY NAME")
-			for _, p := range packs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", esc(p.Name), layerLabel(p), esc(p.Latest), p.Versions, esc(p.DisplayName))
-			}
-			return tw.Flush()
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runList(cmd.Context(), g, cf, args) },
 	}
 	cf.add(c, g)
 	c.ValidArgsFunction = func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
@@ -123,6 +54,93 @@ keeps its own (packgen registry add).`,
 		return g.completeSites(toComplete)
 	}
 	return c
+}
+
+// runList lists the packs of the registry args or cf name.
+func runList(ctx context.Context, g *globalOptions, cf *clientFlags, args []string) error {
+	packs, err := listPacks(ctx, g, cf, args)
+	if err != nil {
+		return err
+	}
+	if cf.json() {
+		if packs == nil {
+			packs = []index.Summary{}
+		}
+		return writeJSON(g, packsJSON[index.Summary]{packs, cf.warnings.problems()})
+	}
+	tw := table(g, "NAME\tLAYER\tLATEST\tVERSIONS\tDISPLAY NAME")
+	for _, p := range packs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", esc(p.Name), layerLabel(p), esc(p.Latest), p.Versions, esc(p.DisplayName))
+	}
+	return tw.Flush()
+}
+
+// listPacks reads the registry's packs: a configured one, or one named
+// by --url or SITE with --key, through a verifying client; any other
+// SITE as it is (a warning says it was not verified).
+func listPacks(ctx context.Context, g *globalOptions, cf *clientFlags, args []string) ([]index.Summary, error) {
+	site, err := cf.listSite(args)
+	if err != nil {
+		return nil, err
+	}
+	var ref siteRef // --url is a location, whatever its name
+	if cf.url == "" {
+		if ref, err = resolveSite(g, "SITE", site); err != nil {
+			return nil, err
+		}
+	}
+	if cf.registry != "" && !ref.named {
+		return nil, usageErr("--registry %s is not a configured registry: give a directory or URL as SITE or --url", esc(site))
+	}
+	cf.warn(g, ref.clash)
+	if ref.named && len(cf.keys) > 0 {
+		return nil, usageErr("--key goes with SITE DIR|URL: registry %s has its keys in the config (packgen registry add %s URL --key ... replaces them)", esc(site), esc(site))
+	}
+	if !ref.named && len(cf.keys) > 0 {
+		// Verified, as fetch --url reads it: the client checks the
+		// root's signature under the keys.
+		cf.url = site
+		if ref.reg, err = cf.registryFor(g); err != nil {
+			return nil, err
+		}
+		ref.named = true
+	}
+	if !ref.named {
+		return listUnverified(ctx, g, cf, site)
+	}
+	if cf.url == "" {
+		if err := cf.oci.refuseConfigured(site); err != nil {
+			return nil, err
+		}
+	}
+	cl, err := cf.client(g, ref.reg)
+	if err != nil {
+		return nil, err
+	}
+	packs, err := cl.Catalog(ctx)
+	if err != nil {
+		return nil, clientErr(err)
+	}
+	return packs, nil
+}
+
+// listUnverified reads the packs of site without a key, saying so.
+func listUnverified(ctx context.Context, g *globalOptions, cf *clientFlags, site string) ([]index.Summary, error) {
+	fetch, stat, err := cf.siteFetcher("SITE", site)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := index.ReadCatalogOf(ctx, fetch, stat, strings.HasPrefix(site, "oci://"))
+	if err != nil {
+		return nil, readRegistryErr(site, err)
+	}
+	cf.warnUnverified(g, site)
+	cf.warnWrong(g, site, cat.Wrong, "showing it")
+	cf.warn(g, index.SubsetWarning(esc(site), cat.Airgap, cat.AbsentPacks, cat.AbsentReleases, ""))
+	if cat.AirgapErr != nil {
+		cf.warn(g, esc(fmt.Sprintf("%s: %v: read as a whole registry", site, cat.AirgapErr)))
+	}
+	return cat.Packs, nil
 }
 
 func newInfoCmd(g *globalOptions) *cobra.Command {
