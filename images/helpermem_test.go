@@ -322,3 +322,31 @@ func TestChartValuesBound(t *testing.T) {
 		t.Errorf("under the bound: %v", err)
 	}
 }
+
+// TestTailBufferSays: what a dying helper says is recognised whole or
+// split across two writes: the runtime out of memory, and a fault in the
+// runtime's own code (its collector failing to allocate at the bound),
+// not a chart's panic.
+func TestTailBufferSays(t *testing.T) {
+	for _, tc := range []struct {
+		said       string
+		oom, fault bool
+	}{
+		{"fatal error: runtime: out of memory\n\ngoroutine 1 [running]:\n", true, false},
+		{"fatal error: unexpected signal during runtime execution\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x43913d]\n", false, true},
+		{"panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation]\n", false, false},
+	} {
+		for cut := 0; cut <= len(tc.said); cut += 7 {
+			var b tailBuffer
+			b.Write([]byte(strings.Repeat("x", 3000) + tc.said[:cut]))
+			b.Write([]byte(tc.said[cut:]))
+			if b.outOfMemory() != tc.oom || b.runtimeFault() != tc.fault {
+				t.Errorf("%q cut at %d: out of memory %v, runtime fault %v; want %v, %v", tc.said, cut, b.outOfMemory(), b.runtimeFault(), tc.oom, tc.fault)
+			}
+			b.resetOOM()
+			if b.outOfMemory() || b.runtimeFault() {
+				t.Errorf("%q: reset left a flag", tc.said)
+			}
+		}
+	}
+}

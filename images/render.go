@@ -341,9 +341,17 @@ func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result
 // ends in a SIGSEGV there (seen with Go 1.26's collector under
 // RLIMIT_DATA). The kernel's count of the peak tells that death from a
 // crash of a helper that real charts keep at a few tens of MiB.
+//
+// The peak undercounts: the bound is on mapped memory, and what the
+// collector has given back (madvise) is mapped but not resident, so a
+// helper can reach its bound at a third of it resident (a CI run's
+// TestHelperMemoryPaths). A fault inside the runtime itself
+// ("unexpected signal during runtime execution", never a chart's own
+// nil dereference, which is a panic in Helm's code) in a bounded helper
+// is taken for the same death.
 func (h *Helper) diedNearLimit(p *helperProc) bool {
 	limit := p.conn.MemoryLimit // the bound it set, not only asked for
-	return limit > 0 && peakRSS(p.cmd.ProcessState) >= limit/2
+	return limit > 0 && (peakRSS(p.cmd.ProcessState) >= limit/2 || p.stderr.runtimeFault())
 }
 
 // memoryError is a chart that ran helper p out of memory: past the bound
@@ -558,10 +566,15 @@ func (p *helperProc) close() {
 // message when it fails (a Go runtime's fatal error, say), and whether
 // it said it ran out of memory.
 type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	oom bool
+	mu    sync.Mutex
+	buf   []byte
+	oom   bool
+	fault bool // the runtime said runtimeFaultSaid
 }
+
+// runtimeFaultSaid is what the Go runtime says when a signal hits its
+// own code (the collector's allocation failing at the data bound).
+var runtimeFaultSaid = []byte("unexpected signal during runtime execution")
 
 // oomSaid is what the Go runtime says when it cannot map more memory
 // ("fatal error: runtime: out of memory", "fatal error: runtime: cannot
@@ -574,11 +587,12 @@ var oomSaid = [][]byte{[]byte("out of memory"), []byte("cannot allocate memory")
 func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	from := max(0, len(b.buf)-32) // the words may come in two writes
+	from := max(0, len(b.buf)-64) // the words may come in two writes
 	b.buf = append(b.buf, p...)
 	for _, said := range oomSaid {
 		b.oom = b.oom || bytes.Contains(b.buf[from:], said)
 	}
+	b.fault = b.fault || bytes.Contains(b.buf[from:], runtimeFaultSaid)
 	if n := len(b.buf); n > 2048 {
 		b.buf = append(b.buf[:0], b.buf[n-2048:]...)
 	}
@@ -587,8 +601,15 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 
 func (b *tailBuffer) resetOOM() {
 	b.mu.Lock()
-	b.oom = false
+	b.oom, b.fault = false, false
 	b.mu.Unlock()
+}
+
+// runtimeFault says whether the helper said runtimeFaultSaid.
+func (b *tailBuffer) runtimeFault() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.fault
 }
 
 // outOfMemory says whether the helper said it ran out of memory.
