@@ -344,8 +344,9 @@ func (h *Helper) run(p *helperProc, req *chartproto.Request) (*chartproto.Result
 //
 // The peak undercounts: the bound is on mapped memory, and what the
 // collector has given back (madvise) is mapped but not resident, so a
-// helper can reach its bound at a third of it resident (a CI run's
-// TestHelperMemoryPaths). A fault inside the runtime itself
+// helper can reach its bound well under half of it resident (what a CI
+// run's TestHelperMemoryPaths most likely saw: a runtime fault, its
+// registers dumped, not recognised). A fault inside the runtime itself
 // ("unexpected signal during runtime execution", never a chart's own
 // nil dereference, which is a panic in Helm's code) in a bounded helper
 // is taken for the same death.
