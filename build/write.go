@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/packgen/packgen/internal/ocireg"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/location"
+	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/retire"
@@ -320,6 +322,18 @@ func writeRoot(o Options, stage string, prev *previous, root *index.Root, put in
 				return false, err
 			}
 			renames = append(renames, [2]string{c[0], index.RootFile + strings.TrimPrefix(c[0], tmpRoot)})
+		}
+	}
+	if o.inPlace {
+		// The catalogue's manifest names the index.json it belongs to:
+		// it goes before that index.json is replaced, so a build killed
+		// before writeCatalogue leaves a site without one (a warning of
+		// verify --site), never one naming another index.json (a
+		// problem; build.TestBuildSurvivesSIGKILL).
+		for _, f := range []string{index.CatalogueFile, index.CatalogueFile + index.SignatureExt, index.CatalogueFile + index.BundleExt} {
+			if err := o.dirs.remove(filepath.Join(stage, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return false, err
+			}
 		}
 	}
 	for _, r := range renames {
