@@ -488,10 +488,14 @@ func checkSite(dir string, root *index.Root, rootData []byte, local []localFile)
 	for _, p := range []string{index.RootFile, index.RootFile + index.SignatureExt, index.RootFile + index.BundleExt, index.RootSignaturePath(rootSHA), index.RootBundlePath(rootSHA)} {
 		refs.files[p] = true
 	}
-	if err := checkTree(dir, root, rootData, local, refs); err != nil {
+	files := make(map[string]localFile, len(local)) // by site path, for both checks
+	for _, f := range local {
+		files[f.key] = f
+	}
+	if err := checkTree(dir, root, rootData, local, files, refs); err != nil {
 		return nil, err
 	}
-	return refs, checkCatalogue(dir, rootData, local, refs)
+	return refs, checkCatalogue(dir, rootData, files, refs)
 }
 
 // checkCatalogue refuses a site whose catalogue is not what its signed
@@ -503,11 +507,7 @@ func checkSite(dir string, root *index.Root, rootData []byte, local []localFile)
 // verify --site looks for them) must be listed, and the manifest must
 // belong to this index.json. Its signature is verify --site's to check:
 // publish holds no key.
-func checkCatalogue(dir string, rootData []byte, local []localFile, refs *references) error {
-	files := map[string]localFile{}
-	for _, f := range local {
-		files[f.key] = f
-	}
+func checkCatalogue(dir string, rootData []byte, files map[string]localFile, refs *references) error {
 	mf, ok := files[index.CatalogueFile]
 	if !ok {
 		return nil
@@ -547,11 +547,10 @@ func checkCatalogue(dir string, rootData []byte, local []localFile, refs *refere
 	return nil
 }
 
-func checkTree(dir string, root *index.Root, rootData []byte, local []localFile, refs *references) error {
-	files := map[string]localFile{}
-	for _, f := range local {
-		files[f.key] = f
-	}
+// checkTree checks the registry's files the site's index.json reaches
+// (files: local by site path) and the catalogue's assets, noting in
+// refs what it reaches.
+func checkTree(dir string, root *index.Root, rootData []byte, local []localFile, files map[string]localFile, refs *references) error {
 	bad := func(format string, args ...any) error { return notSite(dir, format, args...) }
 	check := func(ref index.FileRef, from string) error {
 		f, ok := files[ref.Path]
