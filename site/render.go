@@ -168,7 +168,7 @@ func (g *gen) releaseRows(s *index.Shard, l *index.Release) []versionRow {
 			Archive: relArchive(s.Name, r.Archive.Path),
 			Sig:     relArchive(s.Name, r.Signature),
 			Bundle:  relArchive(s.Name, r.Bundle),
-			Commit:  shortCommit(r.Commit),
+			Commit:  index.ShortHash(r.Commit),
 			Latest:  r == l && !r.Deleted(), // a deleted release is nobody's latest
 			Pre:     v != nil && v.Prerelease() != "",
 
@@ -509,13 +509,6 @@ func depRange(min, max string) string {
 	return "any"
 }
 
-func shortCommit(c string) string {
-	if len(c) > 12 {
-		return c[:12]
-	}
-	return c
-}
-
 func humanSize(n int64) string {
 	switch {
 	case n < 1024:
@@ -671,7 +664,7 @@ func (g *gen) indexPage(entries []*entry) ([]byte, error) {
 	}
 	d := indexData{
 		Root: "", Title: g.root.Registry, CSP: csp, Registry: g.root.Registry,
-		Repo: repoRefOf(g.root.Source.Repo), Commit: shortCommit(g.root.Source.Commit),
+		Repo: repoRefOf(g.root.Source.Repo), Commit: index.ShortHash(g.root.Source.Commit),
 		CommitURL: g.repo.commitURL(g.root.Source.Commit),
 		Packs:     packs, Releases: releases, HasPacks: packs > 0,
 	}

@@ -275,7 +275,7 @@ func printBuild(g *globalOptions, o *buildCmdOptions, res *build.Result) error {
 	}
 	expires := res.Root.Expires
 	g.summaryf("built %s: %d %s, %d %s (%d archived, %d reused, %d kept from the previous build, %d skipped), serial %d, commit %s\n",
-		o.Out, res.Root.Packs, phrase.Plural(res.Root.Packs, "pack"), res.Root.Releases, phrase.Plural(res.Root.Releases, "release"), res.Archived, res.Reused, res.Carried, res.Skipped, res.Root.Serial, shortHash(res.Root.Source.Commit))
+		o.Out, res.Root.Packs, phrase.Plural(res.Root.Packs, "pack"), res.Root.Releases, phrase.Plural(res.Root.Releases, "release"), res.Archived, res.Reused, res.Carried, res.Skipped, res.Root.Serial, index.ShortHash(res.Root.Source.Commit))
 	if len(res.Added) > 0 {
 		g.summaryf("added: %s\n", esc(phrase.Few(res.Added, maxAddedShown)))
 	}
@@ -342,11 +342,4 @@ func orEmpty(p meta.Problems) meta.Problems {
 		return meta.Problems{}
 	}
 	return p
-}
-
-func shortHash(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
 }

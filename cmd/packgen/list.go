@@ -348,7 +348,7 @@ func printInfo(g *globalOptions, sum *index.Summary, shard *index.Shard) error {
 		if why != "" {
 			notes = append(notes, fmt.Sprintf("%s@%s is %s (%s)", esc(shard.Name), esc(r.Version), state, esc(why)))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", esc(r.Version), r.Created.Format("2006-01-02"), r.Archive.Size, esc(r.Archive.SHA256[:16]), esc(shortHash(r.Commit)), state, strings.Join(deps, "; "))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", esc(r.Version), r.Created.Format("2006-01-02"), r.Archive.Size, esc(r.Archive.SHA256[:16]), esc(index.ShortHash(r.Commit)), state, strings.Join(deps, "; "))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
