@@ -788,6 +788,14 @@ func sameContent(ctx context.Context, t Target, f localFile, remote map[string]O
 	if r.MD5 != "" {
 		return r.MD5 == f.md5, true, nil
 	}
+	if index.KindOf(f.key) == index.KindOther {
+		// A catalogue file, which browsers read and check nothing of:
+		// beside the store's own MD5, its digest would be the bucket's
+		// word (metadata whoever can write the bucket sets), which could
+		// keep a page of theirs live under the new manifest. Uploading
+		// it again costs a few KiB.
+		return false, false, nil
+	}
 	if r.SHA256 == "" {
 		// The listing has no usable digest (multipart upload, SSE-KMS):
 		// ask for the SHA-256 stored with the object.
