@@ -568,7 +568,7 @@ func checkCatalogue(ctx context.Context, dir string, root *index.Root, rootData 
 		return nil
 	}
 	if w.Verifier == nil && root.Signed {
-		fmt.Fprintf(log, "warning: %s: index.json and %s were not verified (publish was given no key): a page edited between build and publish together with the manifest would be published; pass --source-key registry.pub (the registry's public key) to have them verified\n", dir, index.CatalogueFile)
+		fmt.Fprintf(log, "warning: %s: index.json and %s were not verified (publish was given no key): a page and the manifest edited together since the build cannot be told from the build's; pass --source-key registry.pub (the registry's public key) to have them verified\n", dir, index.CatalogueFile)
 	}
 	for _, ref := range c.Files {
 		switch f, ok := files[ref.Path]; {
