@@ -132,7 +132,7 @@ func init() {
 			return nil, fmt.Errorf("%w: %s: no way to open OCI repositories", ErrDestination, loc.Raw)
 		}
 		return &ociDest{loc: l, o: o.OCI}, nil
-	}, "key", "source-key", "plain-http", "ca-file", "username", "stall-timeout")
+	}, "key", "plain-http", "ca-file", "username", "stall-timeout") // --source-key is every destination's: the key the site must verify under
 }
 
 type ociDest struct {

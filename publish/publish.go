@@ -56,7 +56,9 @@ import (
 	"github.com/packgen/packgen/internal/siteassets"
 	"github.com/packgen/packgen/internal/sitedir"
 	"github.com/packgen/packgen/internal/textsafe"
+	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/translog"
+	sitewalk "github.com/packgen/packgen/walk"
 )
 
 // Object is a remote object as listed.
@@ -118,6 +120,11 @@ var (
 	// lists, or the manifest is another build's (it also matches
 	// ErrNotSite).
 	ErrCatalogueChanged = errors.New("the catalogue does not match its manifest")
+	// ErrCatalogueUnverified: a signed site's catalogue is not vouched
+	// for by the registry's key: its manifest's signature does not
+	// verify under Options.Verify, or the site has catalogue pages and
+	// no manifest at all (it also matches ErrNotSite).
+	ErrCatalogueUnverified = errors.New("the catalogue's manifest is not signed by the registry's key")
 	// ErrConflict: another publish switched index.json meanwhile.
 	ErrConflict = errors.New("the remote index.json changed while publishing")
 )
@@ -143,6 +150,13 @@ type Options struct {
 	// index.json or the new one, each complete). A silent destination
 	// is its StallTimeout's (S3Options, the OCI options).
 	Timeout time.Duration
+	// Verify holds the registry's public key(s) (--source-key): a tree
+	// destination (s3://, a directory) publishes the site only once its
+	// index.json and its catalogue manifest verify under them, as a
+	// client and verify --site would check them. Nil checks no
+	// signature (a warning for a signed site): publish holds no key
+	// otherwise. An OCI destination takes OCIOptions.Verify.
+	Verify *sign.Verifier
 }
 
 // Result says what changed (or would, with DryRun).
@@ -277,7 +291,7 @@ func readLocal(ctx context.Context, dir string, o Options) (root *index.Root, ro
 	if err != nil {
 		return nil, nil, nil, nil, nil, fmt.Errorf("read site %s: %w", dir, err)
 	}
-	refs, err := checkSite(dir, root, rootData, local)
+	refs, err := checkSite(ctx, dir, root, rootData, src, local, o)
 	if err != nil {
 		src.Close()
 		return nil, nil, nil, nil, nil, err
@@ -479,10 +493,11 @@ func planUploads(ctx context.Context, t Target, local []localFile, remote map[st
 
 // checkSite makes sure every file the site's index reaches is present with
 // its recorded digest and size, so the upload cannot leave the remote
-// pointing at something missing or different. It reuses the digests
-// computed for the upload: archives are not read twice. It returns what
-// the index references.
-func checkSite(dir string, root *index.Root, rootData []byte, local []localFile) (*references, error) {
+// pointing at something missing or different, and that index.json and
+// the catalogue are what the registry's key signed (o.Verify). It reuses
+// the digests computed for the upload: archives are not read twice. It
+// returns what the index references.
+func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byte, src *os.Root, local []localFile, o Options) (*references, error) {
 	refs := &references{files: map[string]bool{}, packs: map[string]bool{}}
 	rootSHA := index.Digest(rootData)
 	for _, p := range []string{index.RootFile, index.RootFile + index.SignatureExt, index.RootFile + index.BundleExt, index.RootSignaturePath(rootSHA), index.RootBundlePath(rootSHA)} {
@@ -495,39 +510,65 @@ func checkSite(dir string, root *index.Root, rootData []byte, local []localFile)
 	if err := checkTree(dir, root, rootData, local, files, refs); err != nil {
 		return nil, err
 	}
-	return refs, checkCatalogue(dir, rootData, files, refs)
+	w := siteWalker(dir, src, files, o.Verify)
+	if err := w.RootSignature(ctx, rootData, nil); err != nil {
+		return nil, notSite(dir, "index.json does not verify under --source-key (%v): it was changed after the build, or the key is not the registry's", err)
+	}
+	return refs, checkCatalogue(ctx, dir, root, rootData, w, files, refs, o.Log)
+}
+
+// siteWalker is the client's trusted walker (package walk) over the
+// site's files, checking signatures with v (nil: none). It reads only
+// the files publish listed and hashed for the upload, and only as they
+// were hashed: a file changed since is an error, so what was verified is
+// what is uploaded.
+func siteWalker(dir string, src *os.Root, files map[string]localFile, v *sign.Verifier) *sitewalk.Walker {
+	get := func(_ context.Context, p string, max int64) ([]byte, error) {
+		f, ok := files[p]
+		if !ok {
+			return nil, fmt.Errorf("%s: %w", p, index.ErrNotFound)
+		}
+		data, err := readIn(src, p, max)
+		if err == nil && index.Digest(data) != f.sha256 {
+			err = fmt.Errorf("%s/%s changed while publish read the site", dir, p)
+		}
+		return data, err
+	}
+	return &sitewalk.Walker{Get: get, Verifier: v}
 }
 
 // checkCatalogue refuses a site whose catalogue is not what its signed
-// manifest (index.CatalogueFile) lists, when it has one: a page edited
-// between build and publish (a shared out dir, a CI step) would be
-// served as edited, and verify --site would then report the published
-// registry. Every file the manifest lists must be there with its digest
-// and size, every catalogue file there (sitedir.CataloguePaths, as
-// verify --site looks for them) must be listed, and the manifest must
-// belong to this index.json. Its signature is verify --site's to check:
-// publish holds no key.
-func checkCatalogue(dir string, rootData []byte, files map[string]localFile, refs *references) error {
-	mf, ok := files[index.CatalogueFile]
-	if !ok {
+// manifest (index.CatalogueFile) lists: a page edited between build and
+// publish (a shared out dir, a CI step, an artifact handed between jobs)
+// would be served as edited to browsers, which check nothing. The
+// manifest is read through the walker w (package walk, as verify --site
+// reads it): its signature verifies under the registry's key when
+// publish was given it (Options.Verify; without it, whoever can edit a
+// page can edit the manifest too, so a signed site is a warning on log),
+// and it must belong to this index.json. Every file it lists must be
+// there with its digest and size, and every catalogue file there
+// (sitedir.CataloguePaths, as verify --site looks for them) must be
+// listed. A signed site with catalogue files and no manifest is refused:
+// deleting the manifest must not turn the check off (docs/SECURITY.md).
+func checkCatalogue(ctx context.Context, dir string, root *index.Root, rootData []byte, w *sitewalk.Walker, files map[string]localFile, refs *references, log io.Writer) error {
+	refuse := func(sentinel error, format string, args ...any) error {
+		return fmt.Errorf("%w: %w: %s: %s; nothing was published: build the site again (packgen build) and publish what it wrote", ErrNotSite, sentinel, dir, fmt.Sprintf(format, args...))
+	}
+	bad := func(format string, args ...any) error { return refuse(ErrCatalogueChanged, format, args...) }
+	pages := slices.DeleteFunc(sitedir.CataloguePaths(slices.Sorted(maps.Keys(refs.packs))), func(p string) bool { _, there := files[p]; return !there })
+	c, err := w.Catalogue(ctx, rootData)
+	switch {
+	case errors.Is(err, sign.ErrBadSignature), errors.Is(err, sitewalk.ErrUnsigned):
+		return refuse(ErrCatalogueUnverified, "%v", err)
+	case err != nil:
+		return bad("%v", err)
+	case c == nil && root.Signed && len(pages) > 0:
+		return refuse(ErrCatalogueUnverified, "%s is missing, though index.json is signed and the site has a catalogue (%s): nothing vouches for its pages (a build killed before it wrote the catalogue, a site built before packgen signed its catalogue, or a manifest deleted to hide an edited page); the next build writes the manifest", index.CatalogueFile, phrase.Few(pages, 3))
+	case c == nil:
 		return nil
 	}
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %w: %s: %s; nothing was published: build the site again (packgen build) and publish what it wrote", ErrNotSite, ErrCatalogueChanged, dir, fmt.Sprintf(format, args...))
-	}
-	data, err := os.ReadFile(filepath.Join(dir, index.CatalogueFile))
-	if err != nil {
-		return fmt.Errorf("read site %s: %w", dir, err)
-	}
-	if index.Digest(data) != mf.sha256 {
-		return bad("%s changed while publish read the site", index.CatalogueFile)
-	}
-	c, err := index.ParseCatalogue(data)
-	if err == nil {
-		err = c.Of(rootData)
-	}
-	if err != nil {
-		return bad("%v", err)
+	if w.Verifier == nil && root.Signed {
+		fmt.Fprintf(log, "warning: %s: index.json and %s were not verified (publish was given no key): a page and the manifest edited together since the build cannot be told from the build's; pass --source-key registry.pub (the registry's public key) to have them verified\n", dir, index.CatalogueFile)
 	}
 	for _, ref := range c.Files {
 		switch f, ok := files[ref.Path]; {
@@ -537,11 +578,9 @@ func checkCatalogue(dir string, rootData []byte, files map[string]localFile, ref
 			return bad("%s is not the file %s lists (sha256 %s, size %d; want %s, %d): it was changed after the build", ref.Path, index.CatalogueFile, f.sha256, f.size, ref.SHA256, ref.Size)
 		}
 	}
-	for _, p := range sitedir.CataloguePaths(slices.Sorted(maps.Keys(refs.packs))) {
-		if _, there := files[p]; there {
-			if _, listed := c.Find(p); !listed {
-				return bad("%s is not listed in %s: it was added after the build", p, index.CatalogueFile)
-			}
+	for _, p := range pages {
+		if _, listed := c.Find(p); !listed {
+			return bad("%s is not listed in %s: it was added after the build", p, index.CatalogueFile)
 		}
 	}
 	return nil
@@ -748,6 +787,14 @@ func sameContent(ctx context.Context, t Target, f localFile, remote map[string]O
 	}
 	if r.MD5 != "" {
 		return r.MD5 == f.md5, true, nil
+	}
+	if index.KindOf(f.key) == index.KindOther {
+		// A catalogue file, which browsers read and check nothing of:
+		// beside the store's own MD5, its digest would be the bucket's
+		// word (metadata whoever can write the bucket sets), which could
+		// keep a page of theirs live under the new manifest. Uploading
+		// it again costs a few KiB.
+		return false, false, nil
 	}
 	if r.SHA256 == "" {
 		// The listing has no usable digest (multipart upload, SSE-KMS):

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -456,38 +457,83 @@ func TestPublishRefusals(t *testing.T) {
 
 	// A page edited, or added, between build and publish: the site's
 	// signed catalogue manifest lists other bytes, or none; and the
-	// manifest of another build: refused, naming the file.
+	// manifest of another build: refused, naming the file. With the
+	// registry's public key (--source-key), the manifest is read as
+	// verify --site reads it (package walk): one edited together with a
+	// page, or unsigned, is refused too; and a signed site whose
+	// manifest is gone is refused with or without the key.
+	pub, err := sign.LoadPublicKey(f.pub)
+	testutil.Must(t, err)
+	editPage := func(site string) {
+		testutil.Must(t, os.WriteFile(filepath.Join(site, "packs", "calico", "index.html"), []byte("<script>evil()</script>"), 0o644))
+	}
+	pageAndManifest := func(site string) {
+		testutil.EditCataloguePage(t, site, "packs/calico/index.html", []byte("<script>evil()</script>"))
+	}
+	remove := func(rel string) func(string) {
+		return func(site string) { testutil.Must(t, os.Remove(filepath.Join(site, rel))) }
+	}
+	olderManifest := func(site string) {
+		for _, rel := range []string{index.CatalogueFile, index.CatalogueFile + ".sig", index.CatalogueFile + ".sigstore.json", "index.html"} {
+			testutil.Must(t, os.WriteFile(filepath.Join(site, rel), testutil.ReadFile(t, filepath.Join(site1, rel)), 0o644))
+		}
+	}
 	for _, tc := range []struct {
-		name, file, want string
-		tamper           func(site string)
+		name, want string
+		later      bool           // tamper with a later build of the same commit: another index.json
+		key        *sign.Verifier // Options.Verify
+		sentinel   error          // beside ErrNotSite
+		tamper     func(site string)
 	}{
-		{"a page edited", "packs/calico/index.html", "packs/calico/index.html is not the file " + index.CatalogueFile + " lists", func(site string) {
-			testutil.Must(t, os.WriteFile(filepath.Join(site, "packs", "calico", "index.html"), []byte("<script>evil()</script>"), 0o644))
-		}},
-		{"a page added", "packs/metallb/logo.png", "packs/metallb/logo.png is not listed in " + index.CatalogueFile, func(site string) {
+		{"a page edited", "packs/calico/index.html is not the file " + index.CatalogueFile + " lists", false, nil, ErrCatalogueChanged, editPage},
+		{"a page added", "packs/metallb/logo.png is not listed in " + index.CatalogueFile, false, nil, ErrCatalogueChanged, func(site string) {
 			testutil.Must(t, os.WriteFile(filepath.Join(site, "packs", "metallb", "logo.png"), []byte("png"), 0o644))
 		}},
-		{"an older build's manifest and pages", index.CatalogueFile, index.ErrCatalogueGeneration.Error(), func(site string) {
-			for _, rel := range []string{index.CatalogueFile, index.CatalogueFile + ".sig", index.CatalogueFile + ".sigstore.json", "index.html"} {
-				testutil.Must(t, os.WriteFile(filepath.Join(site, rel), testutil.ReadFile(t, filepath.Join(site1, rel)), 0o644))
-			}
-		}},
+		{"an older build's manifest and pages", index.ErrCatalogueGeneration.Error(), true, nil, ErrCatalogueChanged, olderManifest},
+		{"an older build's manifest and pages, the key given", index.ErrCatalogueGeneration.Error(), true, pub, ErrCatalogueChanged, olderManifest},
+		{"a page and the manifest edited together, the key given", "the manifest or its signature was changed after the build", false, pub, ErrCatalogueUnverified, pageAndManifest},
+		{"the manifest's signature deleted, the key given", "missing, though the registry has a key", false, pub, ErrCatalogueUnverified, remove(index.CatalogueFile + ".sig")},
+		{"the manifest deleted", index.CatalogueFile + " is missing, though index.json is signed and the site has a catalogue (index.html, packs/calico/index.html, packs/metallb/index.html)", false, nil, ErrCatalogueUnverified, remove(index.CatalogueFile)},
+		{"the manifest deleted, the key given", "the next build writes the manifest", false, pub, ErrCatalogueUnverified, remove(index.CatalogueFile)},
+		{"index.json under another key", "index.json does not verify under --source-key", false, testutil.NewKey(t).Verifier, ErrNotSite, func(string) {}},
 	} {
 		edited := filepath.Join(t.TempDir(), "edited")
 		testutil.CopyDir(t, site1, edited)
-		if tc.file == index.CatalogueFile {
-			// A later build of the same commit: another index.json.
+		if tc.later {
 			edited = filepath.Join(t.TempDir(), "later")
 			_, err := build.Run(ctx, build.Options{Repo: f.repo.Dir, Out: edited, Previous: site1, Registry: "pub", Signer: f.signer, GeneratedAt: f.t0.Add(96 * time.Hour), Site: catalogue})
 			testutil.Must(t, err)
 		}
 		tc.tamper(edited)
 		srv.Reset()
-		if _, err := Publish(ctx, edited, newS3(t, srv, "other"), Options{}); !errors.Is(err, ErrCatalogueChanged) || !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want ErrCatalogueChanged saying %q", tc.name, err, tc.want)
+		if _, err := Publish(ctx, edited, newS3(t, srv, "other"), Options{Verify: tc.key}); !errors.Is(err, tc.sentinel) || !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %v saying %q", tc.name, err, tc.sentinel, tc.want)
 		}
 		if len(srv.PutOrder()) != 0 {
 			t.Fatalf("%s: a refused publish uploaded %v", tc.name, srv.PutOrder())
+		}
+	}
+	// Without the key, a page and the manifest edited together cannot be
+	// told from a build's: published, with a warning saying how to have
+	// them verified (docs/SECURITY.md); the untouched site verifies.
+	for _, tc := range []struct {
+		name    string
+		key     *sign.Verifier
+		tamper  func(string)
+		warning bool
+	}{
+		{"edited together, no key", nil, pageAndManifest, true},
+		{"as built, the key given", pub, func(string) {}, false},
+	} {
+		site := filepath.Join(t.TempDir(), "site")
+		testutil.CopyDir(t, site1, site)
+		tc.tamper(site)
+		var log strings.Builder
+		if _, err := Publish(ctx, site, DirTarget{Dir: filepath.Join(t.TempDir(), "www")}, Options{Verify: tc.key, Log: &log}); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := strings.Contains(log.String(), "warning: "+site+": index.json and "+index.CatalogueFile+" were not verified (publish was given no key)"); got != tc.warning {
+			t.Errorf("%s: warning %v, want %v:\n%s", tc.name, got, tc.warning, log.String())
 		}
 	}
 
@@ -619,7 +665,7 @@ func TestCheckOptions(t *testing.T) {
 		given []string
 		err   string // "": accepted
 	}{
-		{"/srv/www", []string{"dry-run", "prune", "force", "jobs", "output"}, ""},
+		{"/srv/www", []string{"dry-run", "prune", "force", "jobs", "output", "source-key"}, ""},
 		{"s3://b/p", []string{"endpoint", "region", "path-style", "dry-run", "stall-timeout", "timeout"}, ""},
 		{"oci://r.example/acme", []string{"key", "source-key", "plain-http", "ca-file", "username", "prune", "stall-timeout", "timeout"}, ""},
 		{"/srv/www", []string{"timeout"}, ""},
@@ -627,7 +673,8 @@ func TestCheckOptions(t *testing.T) {
 		{"/srv/www", []string{"key", "plain-http", "ca-file", "username", "endpoint", "dry-run"}, "publishing to /srv/www (a directory) takes no such option: --key is for oci://REGISTRY/BASE; --plain-http is for oci://REGISTRY/BASE; --ca-file is for oci://REGISTRY/BASE; --username is for oci://REGISTRY/BASE; --endpoint is for s3://BUCKET/PREFIX"},
 		{"file:///srv/www", []string{"region"}, "--region is for s3://BUCKET/PREFIX"},
 		{"oci://r.example/acme", []string{"endpoint"}, "publishing to oci://r.example/acme (oci://REGISTRY/BASE) takes no such option: --endpoint is for s3://BUCKET/PREFIX"},
-		{"s3://b/p", []string{"plain-http", "source-key"}, "--plain-http is for oci://REGISTRY/BASE; --source-key is for oci://REGISTRY/BASE"},
+		{"s3://b/p", []string{"plain-http", "source-key"}, "publishing to s3://b/p (s3://BUCKET/PREFIX) takes no such option: --plain-http is for oci://REGISTRY/BASE; leave it out"},
+		{"/srv/www", []string{"source-key"}, ""}, // the key every destination verifies the site under
 		{"gs://b", nil, "cannot publish to"},
 	} {
 		err := CheckOptions(c.dest, c.given)
@@ -836,13 +883,31 @@ func TestCompareBySHA256Metadata(t *testing.T) {
 	ctx := context.Background()
 	_, site := calicoSite(t)
 	target := &etagless{Target: newS3(t, srv, "m")}
-	if _, err := Publish(ctx, site, target, Options{}); err != nil {
+	first, err := Publish(ctx, site, target, Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
+	// Someone who can write the bucket puts a page of theirs, of the
+	// page's size, with the SHA-256 of the site's page as its metadata.
+	page := testutil.ReadFile(t, filepath.Join(site, "packs", "calico", "index.html"))
+	evil := []byte(strings.Repeat("X", len(page)))
+	md := md5.Sum(evil)
+	testutil.Must(t, target.Put(ctx, "packs/calico/index.html", strings.NewReader(string(evil)), PutInfo{Size: int64(len(evil)), MD5: hex.EncodeToString(md[:]), SHA256: index.Digest(page)}))
 	srv.Reset()
 	res, err := Publish(ctx, site, target, Options{})
-	if err != nil || len(res.Uploaded) != 0 || len(srv.PutOrder()) != 0 || target.stats != res.Unchanged {
-		t.Fatalf("compare by metadata: %v %+v stats=%d", err, res, target.stats)
+	// The catalogue's files go up again: their metadata is the bucket's
+	// word, which browsers would take; the rest is compared by it.
+	catalogue := slices.DeleteFunc(first.Uploaded, func(f string) bool { return index.KindOf(f) != index.KindOther })
+	slices.Sort(catalogue)
+	slices.Sort(res.Uploaded)
+	if err != nil || !slices.Equal(res.Uploaded, catalogue) || target.stats != res.Unchanged {
+		t.Fatalf("compare by metadata: %v %+v stats=%d, want %v uploaded", err, res, target.stats, catalogue)
+	}
+	resp, err := http.Get(srv.URL() + "/m/packs/calico/index.html")
+	testutil.Must(t, err)
+	defer resp.Body.Close()
+	if got, _ := io.ReadAll(resp.Body); !bytes.Equal(got, page) {
+		t.Errorf("the bucket's page stayed live: %q", got)
 	}
 }
 

@@ -59,6 +59,15 @@ written: publish into a directory of its own (a gh-pages work tree is fine).
 index.json is replaced with a conditional write: if another publish
 switched it meanwhile, this one stops (exit 3) and can simply be re-run.
 
+--source-key registry.pub (the registry's public key; repeat it during a
+key rotation): SITE's index.json and its signed catalogue manifest must
+verify under it, and every catalogue page, feed, logo and asset must be
+the one the manifest lists, or nothing is published (exit 1). Without it
+publish holds no key: it still refuses a catalogue that differs from the
+manifest, but not a page and the manifest edited together (a warning
+says so for a signed site). A signed site that has catalogue pages and no
+manifest is refused either way (build it again: the build writes one).
+
 --log-anchor FILE is a checkpoint of the registry's transparency log kept
 outside the destination (the log/checkpoint the last publish wrote, saved
 where the destination's writers cannot reach, or a witness's state
@@ -95,8 +104,8 @@ REGISTRY_AUTH_FILE or the docker config (docker login, credential
 helpers).
 
 An option of another kind of destination (--endpoint, --region and
---path-style for s3://; --key, --source-key, --plain-http, --ca-file and
---username for oci://) is refused (exit 2), never ignored.`
+--path-style for s3://; --key, --plain-http, --ca-file and --username for
+oci://) is refused (exit 2), never ignored.`
 
 func newPublishCmd(g *globalOptions) *cobra.Command {
 	p := &publishFlags{}
@@ -130,7 +139,7 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
 	f.DurationVar(&p.o.Timeout, "timeout", 0, "give up on a publish not done within this long (0: no limit; --stall-timeout still ends a silent one)")
 	f.DurationVar(&p.silence, "stall-timeout", transport.DefaultStallTimeout, "s3://, oci://: give up on an upload or download that moves nothing for this long")
 	f.StringVar(&p.keyRef, "key", "", "oci://: the registry's private key, to cosign-sign each release (file or env://VAR)")
-	f.StringArrayVar(&p.sourceKeys, "source-key", nil, "oci:// from another registry (promotion) without --key: its public key, which its root and cosign signatures must verify under (repeat during a key rotation)")
+	f.StringArrayVar(&p.sourceKeys, "source-key", nil, "the registry's public key, which SITE must verify under before anything is uploaded: its index.json and catalogue manifest (s3://, directories), or for oci:// from another registry (promotion) without --key, its root and cosign signatures (repeat during a key rotation)")
 	p.oci.add(c)
 	outputFlag(c, &p.output, "text", "json")
 	return c
@@ -180,6 +189,11 @@ func (p *publishFlags) run(cmd *cobra.Command, g *globalOptions, args []string) 
 	}
 	p.s3o.StallTimeout = p.silence
 	do := publish.DestOptions{S3: p.s3o}
+	if len(p.sourceKeys) > 0 && !strings.HasPrefix(args[1], "oci://") {
+		if p.o.Verify, err = readVerifiers("--source-key", p.sourceKeys); err != nil {
+			return err
+		}
+	}
 	if strings.HasPrefix(args[1], "oci://") {
 		if do.OCI, err = ociDestOptions(cmd.Context(), g, p.oci, p.keyRef, p.sourceKeys, p.silence); err != nil {
 			return err

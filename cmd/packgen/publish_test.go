@@ -121,6 +121,13 @@ func testPublishCommand(t *testing.T, f *publishFixture) {
 	if code, out, errs := run(t, "build", "--repo", filepath.Join(f.tmp, "repo"), "--out", unsigned, "--name", "crash", "--expires", "100000h"); code != 0 {
 		t.Fatalf("unsigned build: %s %s", out, errs)
 	}
+	// A page and the catalogue's manifest edited together between build
+	// and publish: only the registry's public key tells.
+	tampered := filepath.Join(t.TempDir(), "tampered")
+	testutil.CopyDir(t, f.site2, tampered)
+	testutil.EditCataloguePage(t, tampered, "packs/alpha/index.html", []byte("<script>evil()</script>"))
+	other := filepath.Join(t.TempDir(), "other.pub")
+	testutil.Must(t, os.WriteFile(other, testutil.NewKey(t).Pub, 0o644))
 	for _, c := range []struct {
 		name string
 		args []string
@@ -128,6 +135,9 @@ func testPublishCommand(t *testing.T, f *publishFixture) {
 		want string
 	}{
 		{"unsigned over signed", []string{unsigned, dest, "--force"}, 1, "the site is unsigned (built without --key)"},
+		{"page and manifest edited", []string{tampered, dest, "--source-key", f.pub}, 1, "the manifest or its signature was changed after the build; nothing was published"},
+		{"source key of another registry", []string{f.site2, t.TempDir(), "--source-key", other}, 1, "index.json does not verify under --source-key"},
+		{"source key missing", []string{f.site2, t.TempDir(), "--source-key", filepath.Join(f.tmp, "nope.pub")}, 2, "--source-key"},
 		{"key for a directory", []string{f.site2, t.TempDir(), "--key", f.key, "--dry-run"}, 2, "--key is for oci://REGISTRY/BASE"},
 		{"oci flags for s3", []string{f.site2, dest, "--plain-http", "--ca-file", "/nonexist.pem", "--username", "bob"}, 2, "--ca-file is for oci://REGISTRY/BASE; --plain-http is for oci://REGISTRY/BASE; --username is for oci://REGISTRY/BASE"},
 		{"endpoint for oci", []string{f.site2, "oci://127.0.0.1:1/acme", "--endpoint", "http://x"}, 2, "--endpoint is for s3://BUCKET/PREFIX"},
@@ -160,7 +170,7 @@ func testPublishCommand(t *testing.T, f *publishFixture) {
 	if code, _, errs := run(t, "publish", f.site2, "file://"+filepath.ToSlash(dir)); code != 0 {
 		t.Fatalf("file://: %s", errs)
 	}
-	if code, out, _ := run(t, "publish", f.site2, dir); code != 0 || !strings.Contains(out, " 0 uploaded") {
+	if code, out, _ := run(t, "publish", f.site2, dir, "--source-key", f.pub); code != 0 || !strings.Contains(out, " 0 uploaded") {
 		t.Fatalf("dir republish: %s", out)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/packgen/packgen/index"
@@ -122,4 +123,24 @@ func FileSize(t testing.TB, p string) int64 {
 	fi, err := os.Stat(p)
 	Must(t, err)
 	return fi.Size()
+}
+
+// EditCataloguePage writes data as the catalogue file rel of a built
+// site and lists those bytes in its catalogue manifest, as someone who
+// can write the site but holds no key would: the manifest's signature
+// no longer verifies, and nothing else tells.
+func EditCataloguePage(t testing.TB, site, rel string, data []byte) {
+	t.Helper()
+	p := filepath.Join(site, index.CatalogueFile)
+	c, err := index.ParseCatalogue(ReadFile(t, p))
+	Must(t, err)
+	i := slices.IndexFunc(c.Files, func(f index.FileRef) bool { return f.Path == rel })
+	if i < 0 {
+		t.Fatalf("%s does not list %s", p, rel)
+	}
+	c.Files[i].SHA256, c.Files[i].Size = index.Digest(data), int64(len(data))
+	edited, err := index.Encode(c)
+	Must(t, err)
+	Must(t, os.WriteFile(filepath.Join(site, filepath.FromSlash(rel)), data, 0o644))
+	Must(t, os.WriteFile(p, edited, 0o644))
 }
