@@ -126,16 +126,10 @@ func (f *fileFacts) save() {
 // bytes when vouched says they may be reused there (this machine wrote
 // them: fileFacts.has; or the previous build's verified manifest lists
 // them: gen.vouched); nil otherwise (missing, not a regular file, a
-// link, too large, or other bytes).
-func readVouched(dir, rel string, vouched func(rel string, data []byte) bool) []byte {
-	b, _ := readVouchedState(dir, rel, vouched)
-	return b
-}
-
-// readVouchedState is readVouched that also describes the file as it
+// link, too large, or other bytes). It also describes the file as it
 // was opened, before it was read (factfile.State; "" when it cannot be
 // described): the stat a later build may find it unchanged by.
-func readVouchedState(dir, rel string, vouched func(rel string, data []byte) bool) ([]byte, string) {
+func readVouched(dir, rel string, vouched func(rel string, data []byte) bool) ([]byte, string) {
 	p := filepath.Join(dir, filepath.FromSlash(rel))
 	// Not a link either: one kept in a site updated in place could be
 	// pointed elsewhere after the build.
@@ -194,18 +188,34 @@ func CheckWritten(cache, dir string) error {
 }
 
 // written reports whether the file rel of the site in dir holds bytes
-// this machine wrote there: found by a stat it remembers, or read
-// (readVouched), when its stat is then remembered.
+// this machine wrote there: found by a stat it remembers, or read.
 func (f *fileFacts) written(dir, rel string) bool {
-	if fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(rel))); err == nil {
-		if sha := f.statSum(rel, factfile.State(fi)); sha != "" && f.hasSum(rel, sha) {
-			return true
-		}
+	if sha, _ := f.unchanged(dir, rel); sha != "" && f.hasSum(rel, sha) {
+		return true
 	}
-	data, state := readVouchedState(dir, rel, f.has)
+	data, _ := f.read(dir, rel, f.has)
+	return data != nil
+}
+
+// unchanged returns the SHA-256 and size of the bytes the file rel of
+// the site in dir holds when a stat (not following a link) finds it as
+// remembered ("" when it is not).
+func (f *fileFacts) unchanged(dir, rel string) (string, int64) {
+	fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(rel)))
+	if err != nil {
+		return "", 0
+	}
+	return f.statSum(rel, factfile.State(fi)), fi.Size()
+}
+
+// read is readVouched that remembers the stat of a file it vouched for;
+// it returns the bytes (nil: not vouched for) and their SHA-256.
+func (f *fileFacts) read(dir, rel string, vouched func(rel string, data []byte) bool) ([]byte, string) {
+	data, state := readVouched(dir, rel, vouched)
 	if data == nil {
-		return false
+		return nil, ""
 	}
-	f.addStat(rel, state, index.Digest(data))
-	return true
+	sha := index.Digest(data)
+	f.addStat(rel, state, sha)
+	return data, sha
 }

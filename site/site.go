@@ -28,7 +28,6 @@ import (
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/atomicfile"
-	"github.com/packgen/packgen/internal/factfile"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/siteassets"
 	"github.com/packgen/packgen/pack/meta"
@@ -455,7 +454,7 @@ func keyMeta(key string, logo bool) string {
 
 // kept is one file of a previous build's catalogue proved reusable: its
 // bytes, or, updating in place a file a stat found unchanged since this
-// machine vouched for it (gen.unchanged), only their digest and size.
+// machine vouched for it (gen.statKept), only their digest and size.
 type kept struct {
 	data []byte // nil: known by its stat
 	ref  index.FileRef
@@ -478,30 +477,47 @@ func (g *gen) reusable(name, key string) *reused {
 	if g.prev == "" || (!g.facts.Enabled() && g.manifest == nil) {
 		return nil // nothing could vouch for a page
 	}
-	if r := g.unchanged(name, key); r != nil {
-		g.unread.Add(1)
-		return r
+	// Updating in place, a pack whose page (carrying key: a "meta" fact),
+	// feed and logo a stat finds as this machine vouched for them keeps
+	// them unread; a stage needs the bytes.
+	if g.inPlace {
+		if r := g.keptFiles(name, key, g.statKept, func(page *kept, meta string) bool {
+			return g.facts.Has(metaFact(meta, page.ref.SHA256))
+		}); r != nil {
+			g.unread.Add(1)
+			return r
+		}
 	}
-	page := g.readKept(PagePath(name))
-	if page == nil {
-		return nil
-	}
-	head := page.data[:min(len(page.data), 1024)]
-	for _, flag := range []bool{false, true} {
-		meta := keyMeta(key, flag)
-		want := []byte(`<meta name="packgen-page" content="` + meta + `">`)
-		if !bytes.Contains(head, want) {
-			continue
+	return g.keptFiles(name, key, g.readKept, func(page *kept, meta string) bool {
+		head := page.data[:min(len(page.data), 1024)]
+		if !bytes.Contains(head, []byte(`<meta name="packgen-page" content="`+meta+`">`)) {
+			return false
 		}
 		if g.facts.Enabled() {
 			g.facts.Add(metaFact(meta, page.ref.SHA256))
 		}
-		r := &reused{page: page, feed: g.readKept(path.Join(packDir(name), FeedFile))}
+		return true
+	})
+}
+
+// keptFiles returns a pack's page, feed and logo as get finds them (nil: not
+// reusable) when the page carries (its reuse key meta, with or without
+// a logo) key, and every file it needs is found.
+func (g *gen) keptFiles(name, key string, get func(rel string) *kept, carries func(page *kept, meta string) bool) *reused {
+	page := get(PagePath(name))
+	if page == nil {
+		return nil
+	}
+	for _, flag := range []bool{false, true} {
+		if !carries(page, keyMeta(key, flag)) {
+			continue
+		}
+		r := &reused{page: page, feed: get(path.Join(packDir(name), FeedFile))}
 		if r.feed == nil {
 			return nil
 		}
 		if flag {
-			if r.logo = g.readKept(path.Join(packDir(name), logoFile)); r.logo == nil || len(r.logo.data) > maxLogo {
+			if r.logo = get(path.Join(packDir(name), logoFile)); r.logo == nil || r.logo.ref.Size > maxLogo {
 				return nil
 			}
 		}
@@ -514,58 +530,22 @@ func (g *gen) reusable(name, key string) *reused {
 // (readVouched), and remembers its stat for the next build (nil when it
 // may not be reused).
 func (g *gen) readKept(rel string) *kept {
-	data, state := readVouchedState(g.prev, rel, g.vouched)
+	data, sha := g.facts.read(g.prev, rel, g.vouched)
 	if data == nil {
 		return nil
 	}
-	ref := index.FileRef{Path: rel, SHA256: index.Digest(data), Size: int64(len(data))}
-	g.facts.addStat(rel, state, ref.SHA256)
-	return &kept{data: data, ref: ref}
-}
-
-// unchanged is reusable without a read: updating the site in place, a
-// pack whose page (carrying key: a "meta" fact), feed and logo a stat
-// finds as this machine vouched for them keeps them as they are. Nil
-// when any of them is not so found: reusable then reads them.
-func (g *gen) unchanged(name, key string) *reused {
-	if !g.inPlace {
-		return nil // a stage needs the bytes
-	}
-	page := g.statKept(PagePath(name))
-	if page == nil {
-		return nil
-	}
-	for _, flag := range []bool{false, true} {
-		if !g.facts.Has(metaFact(keyMeta(key, flag), page.ref.SHA256)) {
-			continue
-		}
-		r := &reused{page: page, feed: g.statKept(path.Join(packDir(name), FeedFile))}
-		if r.feed == nil {
-			return nil
-		}
-		if flag {
-			if r.logo = g.statKept(path.Join(packDir(name), logoFile)); r.logo == nil || r.logo.ref.Size > maxLogo {
-				return nil
-			}
-		}
-		return r
-	}
-	return nil
+	return &kept{data: data, ref: index.FileRef{Path: rel, SHA256: sha, Size: int64(len(data))}}
 }
 
 // statKept returns the previous build's file rel, unread, when its stat
 // (not following a link) is one remembered for bytes that are vouched
 // for at rel (nil otherwise).
 func (g *gen) statKept(rel string) *kept {
-	fi, err := os.Lstat(filepath.Join(g.prev, filepath.FromSlash(rel)))
-	if err != nil {
+	sha, size := g.facts.unchanged(g.prev, rel)
+	if sha == "" || !g.vouchedSum(rel, sha, size) {
 		return nil
 	}
-	sha := g.facts.statSum(rel, factfile.State(fi))
-	if sha == "" || !g.vouchedSum(rel, sha, fi.Size()) {
-		return nil
-	}
-	return &kept{ref: index.FileRef{Path: rel, SHA256: sha, Size: fi.Size()}}
+	return &kept{ref: index.FileRef{Path: rel, SHA256: sha, Size: size}}
 }
 
 // maxReused bounds a previous build's page, feed or logo read for
@@ -631,7 +611,7 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 		return nil, err
 	}
 	if g.facts.Enabled() {
-		// What the next build's unchanged looks for beside the stat.
+		// What the next build looks for beside the stats of the page, feed and logo (statKept).
 		g.facts.Add(metaFact(meta, index.Digest(page.Bytes())))
 	}
 	return e, g.writeFile(PagePath(s.Name), page.Bytes())
