@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/factfile"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/rebuild"
@@ -283,7 +284,7 @@ func ownSigned(o Options, stage string, r index.Release, file string, sum [32]by
 		if bundleData, bundleInfo, err = safefile.ReadFileInfo(bundlePath, sign.MaxBundleSize); err != nil {
 			return false
 		}
-		bundleState = fileState(bundleInfo)
+		bundleState = factfile.State(bundleInfo)
 	}
 	fact := signatureFact(keyID, sigData, bundleData, r.Archive.SHA256)
 	if !o.verified.hasFact(fact) {
@@ -293,11 +294,11 @@ func ownSigned(o Options, stage string, r index.Release, file string, sum [32]by
 		o.verified.addFact(fact)
 	}
 	// Described as they were opened, before they were read.
-	o.verified.addFact(signedStateFact(keyID, r.Archive.SHA256, fileState(sigInfo), bundleState))
+	o.verified.addFact(signedStateFact(keyID, r.Archive.SHA256, factfile.State(sigInfo), bundleState))
 	return true
 }
 
-// pathState is fileState of the file at p ("-" for no file, p ""; ""
+// pathState is factfile.State of the file at p ("-" for no file, p ""; ""
 // when it cannot be described).
 func pathState(p string) string {
 	if p == "" {
@@ -307,7 +308,7 @@ func pathState(p string) string {
 	if err != nil {
 		return ""
 	}
-	return fileState(fi)
+	return factfile.State(fi)
 }
 
 // signatureFact names "this .sig and bundle are key's signature of the

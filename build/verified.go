@@ -62,11 +62,11 @@ func (v *verifiedSet) hasFact(k string) bool { return v.Has(k) }
 
 func (v *verifiedSet) addFact(k string) { v.Add(k) }
 
-// statFact names "the file described by fi (fileState) holds the
+// statFact names "the file described by fi (factfile.State) holds the
 // archive with SHA-256 sha": "stat SHA STATE". "" when fi cannot be
 // described.
 func statFact(fi os.FileInfo, sha string) string {
-	state := fileState(fi)
+	state := factfile.State(fi)
 	if state == "" {
 		return ""
 	}
@@ -74,7 +74,7 @@ func statFact(fi os.FileInfo, sha string) string {
 }
 
 // signedStateFact names "the .sig and bundle files described by sig and
-// bundle (fileState; bundle "-" when the release has none) are key's
+// bundle (factfile.State; bundle "-" when the release has none) are key's
 // signature of the archive with SHA-256 archiveSHA and a bundle carrying
 // it": "sigstat KEYID12 ARCHIVE-SHA256 SIGSTATE BUNDLESTATE". A rebuild
 // keeping thousands of signatures then stats their files instead of

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/factfile"
 	"github.com/packgen/packgen/internal/synth"
 	"github.com/packgen/packgen/internal/testutil"
 )
@@ -23,9 +24,9 @@ func TestRememberedFactsSeeChanges(t *testing.T) {
 	if _, err := os.Stat("/proc/self"); err != nil {
 		t.Skip("stat facts are described on Linux only")
 	}
-	old := racyWindow
-	racyWindow = 0 // described at once; the sleeps below stand in for it
-	t.Cleanup(func() { racyWindow = old })
+	old := factfile.RacyWindow
+	factfile.RacyWindow = 0 // described at once; the sleeps below stand in for it
+	t.Cleanup(func() { factfile.RacyWindow = old })
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
 	testutil.SynthRepo(t, repo, synth.Full(3, 2, 4<<10, 3, true))
@@ -83,14 +84,14 @@ func TestRememberedFactsSeeChanges(t *testing.T) {
 	}
 }
 
-// TestRacyFileNotDescribed: a file changed within racyWindow is not
+// TestRacyFileNotDescribed: a file changed within factfile.RacyWindow is not
 // described, so a change in the same clock tick cannot pass for it.
 func TestRacyFileNotDescribed(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "f")
 	must(t, os.WriteFile(p, []byte("x"), 0o644))
 	fi, err := os.Stat(p)
 	must(t, err)
-	if s := fileState(fi); s != "" {
+	if s := factfile.State(fi); s != "" {
 		t.Errorf("a file written just now is described: %q", s)
 	}
 	if statFact(fi, strings.Repeat("0", 64)) != "" {

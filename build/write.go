@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -175,10 +176,17 @@ func loadPreviousVia(ctx context.Context, loc string, trust *sign.Verifier, oci 
 	p.refs[index.RootSignaturePath(p.rootDigest)] = ""
 	p.refs[index.RootBundlePath(p.rootDigest)] = ""
 	w := &walk.Walker{Get: p.fetch}
+	jobs := 1
+	if p.dir != "" {
+		// Reading and parsing a thousand shards is most of a one-pack
+		// rebuild's reading of the previous build: on every core.
+		jobs = runtime.GOMAXPROCS(0)
+	}
 	// Every bucket and shard is pinned by the root: one that is missing
 	// or does not match is the previous build's fault (exit 1), not an
 	// unreadable location.
 	err = w.Tree(ctx, root, walk.TreeVisitor{
+		Jobs: jobs,
 		Node: func(ref index.FileRef) { p.refs[ref.Path] = ref.SHA256 },
 		Shard: func(s index.Summary, shard *index.Shard) error {
 			p.refs[s.Shard.Path] = s.Shard.SHA256

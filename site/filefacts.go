@@ -1,14 +1,14 @@
 package site
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/factfile"
 	"github.com/packgen/packgen/internal/safefile"
 	"github.com/packgen/packgen/internal/siteassets"
@@ -25,8 +25,20 @@ import (
 // its CSP removed) is never carried into a signed build. The facts are
 // content hashes, so they never go stale; they are trusted as much as
 // the rest of that directory. No cache dir: nothing is reused.
+//
+// It also remembers, as verified-archives-v1.txt does for archives, that
+// the file at a path, as a stat described it (factfile.State), held
+// bytes with a given SHA-256 when this machine read and vouched for
+// them ("stat REL STATE SHA256"), and which reuse key a page with a
+// given SHA-256 carries ("meta KEY LOGO SHA256"): an update in place
+// then keeps a page, feed or logo nothing touched since with a stat,
+// not a read, and a rebuild stays O(what changed). A file whose stat
+// differs (rewritten, even in place, or swapped) is read and checked
+// as before.
 type fileFacts struct {
 	*factfile.Set // no file: nothing vouched for, nothing reused
+	// stat maps "REL STATE" to the SHA-256 a "stat" fact read back names.
+	stat map[string]string
 }
 
 // fileFactsName names the file; a change to what a line means starts a
@@ -46,28 +58,62 @@ func loadFileFacts(dir string) *fileFacts {
 	if dir != "" {
 		file = filepath.Join(dir, fileFactsName)
 	}
-	return &fileFacts{factfile.Load(file, maxFileFacts, func(line string) bool {
+	f := &fileFacts{stat: map[string]string{}}
+	f.Set = factfile.Load(file, maxFileFacts, func(line string) bool {
 		i := len(line) - 65
-		return i > 0 && line[i] == ' ' && len(line) < 512
-	})}
-}
-
-func fileFact(rel string, data []byte) string {
-	sum := sha256.Sum256(data)
-	return rel + " " + hex.EncodeToString(sum[:])
+		if i <= 0 || line[i] != ' ' || len(line) >= 512 {
+			return false
+		}
+		if rest, ok := strings.CutPrefix(line, "stat "); ok {
+			f.stat[rest[:len(rest)-65]] = line[i+1:]
+		}
+		return true
+	})
+	return f
 }
 
 // has reports whether data is what this machine wrote at rel.
 func (f *fileFacts) has(rel string, data []byte) bool {
-	return f != nil && f.Enabled() && f.Has(fileFact(rel, data))
+	return f.hasSum(rel, index.Digest(data))
+}
+
+// hasSum reports whether the bytes with SHA-256 sha are what this
+// machine wrote at rel.
+func (f *fileFacts) hasSum(rel, sha string) bool {
+	return f != nil && f.Enabled() && f.Has(rel+" "+sha)
 }
 
 // add records that data was written (or proved written) at rel.
-func (f *fileFacts) add(rel string, data []byte) {
+func (f *fileFacts) add(rel string, data []byte) { f.addSum(rel, index.Digest(data)) }
+
+// addSum is add of the bytes with SHA-256 sha.
+func (f *fileFacts) addSum(rel, sha string) {
 	if f != nil && f.Enabled() {
-		f.Add(fileFact(rel, data))
+		f.Add(rel + " " + sha)
 	}
 }
+
+// addStat records that the file at rel, as state describes it
+// (factfile.State; "" describes nothing), holds the bytes with SHA-256
+// sha, which were vouched for there.
+func (f *fileFacts) addStat(rel, state, sha string) {
+	if f != nil && f.Enabled() && state != "" {
+		f.Add("stat " + rel + " " + state + " " + sha)
+	}
+}
+
+// statSum is the SHA-256 of the bytes remembered at rel in state (""
+// when none is).
+func (f *fileFacts) statSum(rel, state string) string {
+	if f == nil || !f.Enabled() || state == "" {
+		return ""
+	}
+	return f.stat[rel+" "+state]
+}
+
+// metaFact names "the page with SHA-256 sha carries the reuse key meta
+// (keyMeta)": a fact of its content, which never goes stale.
+func metaFact(meta, sha string) string { return "meta " + meta + " " + sha }
 
 // save appends what this build wrote (a cache: errors are dropped).
 func (f *fileFacts) save() {
@@ -80,19 +126,21 @@ func (f *fileFacts) save() {
 // bytes when vouched says they may be reused there (this machine wrote
 // them: fileFacts.has; or the previous build's verified manifest lists
 // them: gen.vouched); nil otherwise (missing, not a regular file, a
-// link, too large, or other bytes).
-func readVouched(dir, rel string, vouched func(rel string, data []byte) bool) []byte {
+// link, too large, or other bytes). It also describes the file as it
+// was opened, before it was read (factfile.State; "" when it cannot be
+// described): the stat a later build may find it unchanged by.
+func readVouched(dir, rel string, vouched func(rel string, data []byte) bool) ([]byte, string) {
 	p := filepath.Join(dir, filepath.FromSlash(rel))
 	// Not a link either: one kept in a site updated in place could be
 	// pointed elsewhere after the build.
 	if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
-		return nil
+		return nil, ""
 	}
-	b, err := safefile.ReadFile(p, maxReused)
+	b, info, err := safefile.ReadFileInfo(p, maxReused)
 	if err != nil || !vouched(rel, b) {
-		return nil
+		return nil, ""
 	}
-	return b
+	return b, factfile.State(info)
 }
 
 // CheckWritten returns an error (ErrNotWritten) naming the first
@@ -101,7 +149,8 @@ func readVouched(dir, rel string, vouched func(rel string, data []byte) bool) []
 // a missing root file or asset is one too. The build's "nothing to do"
 // short cut asks it before trusting an out dir a CI cache or another
 // user may have written: an edited assets/app.js runs on every page
-// whatever the CSP. It reads every file of the catalogue once.
+// whatever the CSP. It reads every file of the catalogue whose stat it
+// does not remember (fileFacts), and remembers the stats of those.
 func CheckWritten(cache, dir string) error {
 	f := loadFileFacts(cache)
 	if !f.Enabled() {
@@ -114,8 +163,9 @@ func CheckWritten(cache, dir string) error {
 	bad := func(rel string) error {
 		return fmt.Errorf("%w: %s holds bytes packgen did not write there", ErrNotWritten, filepath.Join(dir, filepath.FromSlash(rel)))
 	}
+	defer f.save() // the stats of what it read, for the next one
 	for _, rel := range must {
-		if readVouched(dir, rel, f.has) == nil {
+		if !f.written(dir, rel) {
 			return bad(rel)
 		}
 	}
@@ -129,10 +179,43 @@ func CheckWritten(cache, dir string) error {
 			if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(rel))); errors.Is(err, os.ErrNotExist) {
 				continue // a pack without a logo (or a page: not a pack)
 			}
-			if readVouched(dir, rel, f.has) == nil {
+			if !f.written(dir, rel) {
 				return bad(rel)
 			}
 		}
 	}
 	return nil
+}
+
+// written reports whether the file rel of the site in dir holds bytes
+// this machine wrote there: found by a stat it remembers, or read.
+func (f *fileFacts) written(dir, rel string) bool {
+	if sha, _ := f.unchanged(dir, rel); sha != "" && f.hasSum(rel, sha) {
+		return true
+	}
+	data, _ := f.read(dir, rel, f.has)
+	return data != nil
+}
+
+// unchanged returns the SHA-256 and size of the bytes the file rel of
+// the site in dir holds when a stat (not following a link) finds it as
+// remembered ("" when it is not).
+func (f *fileFacts) unchanged(dir, rel string) (string, int64) {
+	fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(rel)))
+	if err != nil {
+		return "", 0
+	}
+	return f.statSum(rel, factfile.State(fi)), fi.Size()
+}
+
+// read is readVouched that remembers the stat of a file it vouched for;
+// it returns the bytes (nil: not vouched for) and their SHA-256.
+func (f *fileFacts) read(dir, rel string, vouched func(rel string, data []byte) bool) ([]byte, string) {
+	data, state := readVouched(dir, rel, vouched)
+	if data == nil {
+		return nil, ""
+	}
+	sha := index.Digest(data)
+	f.addStat(rel, state, sha)
+	return data, sha
 }

@@ -9,9 +9,11 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/factfile"
 	"github.com/packgen/packgen/internal/testutil"
 )
 
@@ -159,6 +161,28 @@ func TestCheckWritten(t *testing.T) {
 				t.Errorf("edited %s: %v, want ErrNotWritten naming it", rel, err)
 			}
 		})
+	}
+	// Stats described at once (as they will be once the racy window has
+	// passed): a check remembers them, the next stats what it can; a
+	// file rewritten in place since, at the same size, is read again
+	// and refused.
+	old := factfile.RacyWindow
+	factfile.RacyWindow = 0
+	t.Cleanup(func() { factfile.RacyWindow = old })
+	testutil.Must(t, CheckWritten(cache, dir))
+	if facts := testutil.ReadFile(t, filepath.Join(cache, fileFactsName)); !bytes.Contains(facts, []byte("\nstat packs/pack-00001/index.html ")) {
+		t.Fatalf("no stat remembered for a page:\n%s", facts)
+	}
+	testutil.Must(t, CheckWritten(cache, dir))
+	time.Sleep(20 * time.Millisecond) // a later clock tick than the checks'
+	p := filepath.Join(dir, "packs", "pack-00001", "index.html")
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	testutil.Must(t, err)
+	_, err = f.WriteAt([]byte("<script>x</script>"), 200)
+	testutil.Must(t, err)
+	testutil.Must(t, f.Close())
+	if err := CheckWritten(cache, dir); !errors.Is(err, ErrNotWritten) || !strings.Contains(err.Error(), p) {
+		t.Errorf("a page rewritten in place after its stat was remembered: %v, want ErrNotWritten naming it", err)
 	}
 	testutil.Must(t, os.Remove(filepath.Join(dir, "assets", "style.css")))
 	if err := CheckWritten(cache, dir); !errors.Is(err, ErrNotWritten) {

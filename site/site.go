@@ -93,6 +93,9 @@ type Options struct {
 type Stats struct {
 	Rendered int // pack pages rendered (their archives read)
 	Reused   int // pack pages taken from the previous build
+	// Unread counts the reused pages kept in place on their stat, their
+	// files (page, feed, logo) not read (fileFacts).
+	Unread int
 	// ImagesFound counts newest releases whose images were found
 	// (charts rendered); ImagesCached those taken from Options.Cache;
 	// ImagesBuilt those the build found (Options.Images).
@@ -182,7 +185,7 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 }
 
 func (g *gen) stats() Stats {
-	return Stats{Rendered: int(g.rendered.Load()), Reused: int(g.reused.Load()),
+	return Stats{Rendered: int(g.rendered.Load()), Reused: int(g.reused.Load()), Unread: int(g.unread.Load()),
 		ImagesFound: int(g.found.Load()), ImagesCached: g.images.hits, ImagesBuilt: int(g.built.Load()),
 		Compared: int(g.compared.Load())}
 }
@@ -235,7 +238,7 @@ type gen struct {
 	given     map[string]*images.Report // Options.Images, each dropped once taken (takeGiven)
 	givenMu   sync.Mutex
 
-	rendered, reused, found, built, compared atomic.Int64
+	rendered, reused, unread, found, built, compared atomic.Int64
 }
 
 // entry is what the index page and catalog.json need about one pack.
@@ -345,20 +348,29 @@ func (g *gen) writeFile(rel string, data []byte) error {
 
 // record lists a file of the catalogue for its manifest.
 func (g *gen) record(rel string, data []byte) {
+	g.recordRef(index.FileRef{Path: rel, SHA256: index.Digest(data), Size: int64(len(data))})
+}
+
+func (g *gen) recordRef(ref index.FileRef) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.files = append(g.files, index.FileRef{Path: rel, SHA256: index.Digest(data), Size: int64(len(data))})
+	g.files = append(g.files, ref)
 }
 
 // vouched says whether data may be reused as the catalogue's file rel:
 // this machine's packgen wrote it there (g.facts), or the previous
 // build's verified manifest lists it (g.manifest).
 func (g *gen) vouched(rel string, data []byte) bool {
-	if g.facts.has(rel, data) {
+	return g.vouchedSum(rel, index.Digest(data), int64(len(data)))
+}
+
+// vouchedSum is vouched of the bytes with SHA-256 sha and size bytes.
+func (g *gen) vouchedSum(rel, sha string, size int64) bool {
+	if g.facts.hasSum(rel, sha) {
 		return true
 	}
 	ref, ok := g.manifest.Find(rel)
-	return ok && ref.Verify(data) == nil
+	return ok && ref.SHA256 == sha && ref.Size == size
 }
 
 // The catalogue's dir is the out dir itself when the build updates it in
@@ -440,9 +452,18 @@ func keyMeta(key string, logo bool) string {
 	return key + " " + l
 }
 
+// kept is one file of a previous build's catalogue proved reusable: its
+// bytes, or, updating in place a file a stat found unchanged since this
+// machine vouched for it (gen.statKept), only their digest and size.
+type kept struct {
+	data []byte // nil: known by its stat
+	ref  index.FileRef
+}
+
 // reused is a previous build's page, feed and logo (nil: none), each
-// read once and proved to be bytes this machine wrote at its path.
-type reused struct{ page, feed, logo []byte }
+// proved to be bytes this machine wrote at its path: read once, or
+// found unchanged by a stat.
+type reused struct{ page, feed, logo *kept }
 
 // reusable returns the previous build's files for this pack when its
 // page has the same key and every file it needs is bytes this machine's
@@ -456,22 +477,47 @@ func (g *gen) reusable(name, key string) *reused {
 	if g.prev == "" || (!g.facts.Enabled() && g.manifest == nil) {
 		return nil // nothing could vouch for a page
 	}
-	page := readVouched(g.prev, PagePath(name), g.vouched)
+	// Updating in place, a pack whose page (carrying key: a "meta" fact),
+	// feed and logo a stat finds as this machine vouched for them keeps
+	// them unread; a stage needs the bytes.
+	if g.inPlace {
+		if r := g.keptFiles(name, key, g.statKept, func(page *kept, meta string) bool {
+			return g.facts.Has(metaFact(meta, page.ref.SHA256))
+		}); r != nil {
+			g.unread.Add(1)
+			return r
+		}
+	}
+	return g.keptFiles(name, key, g.readKept, func(page *kept, meta string) bool {
+		head := page.data[:min(len(page.data), 1024)]
+		if !bytes.Contains(head, []byte(`<meta name="packgen-page" content="`+meta+`">`)) {
+			return false
+		}
+		if g.facts.Enabled() {
+			g.facts.Add(metaFact(meta, page.ref.SHA256))
+		}
+		return true
+	})
+}
+
+// keptFiles returns a pack's page, feed and logo as get finds them (nil: not
+// reusable) when the page carries (its reuse key meta, with or without
+// a logo) key, and every file it needs is found.
+func (g *gen) keptFiles(name, key string, get func(rel string) *kept, carries func(page *kept, meta string) bool) *reused {
+	page := get(PagePath(name))
 	if page == nil {
 		return nil
 	}
-	head := page[:min(len(page), 1024)]
 	for _, flag := range []bool{false, true} {
-		want := []byte(`<meta name="packgen-page" content="` + keyMeta(key, flag) + `">`)
-		if !bytes.Contains(head, want) {
+		if !carries(page, keyMeta(key, flag)) {
 			continue
 		}
-		r := &reused{page: page, feed: readVouched(g.prev, path.Join(packDir(name), FeedFile), g.vouched)}
+		r := &reused{page: page, feed: get(path.Join(packDir(name), FeedFile))}
 		if r.feed == nil {
 			return nil
 		}
 		if flag {
-			if r.logo = readVouched(g.prev, path.Join(packDir(name), logoFile), g.vouched); r.logo == nil || len(r.logo) > maxLogo {
+			if r.logo = get(path.Join(packDir(name), logoFile)); r.logo == nil || r.logo.ref.Size > maxLogo {
 				return nil
 			}
 		}
@@ -480,20 +526,42 @@ func (g *gen) reusable(name, key string) *reused {
 	return nil
 }
 
+// readKept reads the previous build's file rel when vouched for
+// (readVouched), and remembers its stat for the next build (nil when it
+// may not be reused).
+func (g *gen) readKept(rel string) *kept {
+	data, sha := g.facts.read(g.prev, rel, g.vouched)
+	if data == nil {
+		return nil
+	}
+	return &kept{data: data, ref: index.FileRef{Path: rel, SHA256: sha, Size: int64(len(data))}}
+}
+
+// statKept returns the previous build's file rel, unread, when its stat
+// (not following a link) is one remembered for bytes that are vouched
+// for at rel (nil otherwise).
+func (g *gen) statKept(rel string) *kept {
+	sha, size := g.facts.unchanged(g.prev, rel)
+	if sha == "" || !g.vouchedSum(rel, sha, size) {
+		return nil
+	}
+	return &kept{ref: index.FileRef{Path: rel, SHA256: sha, Size: size}}
+}
+
 // maxReused bounds a previous build's page, feed or logo read for
 // reuse: far above any page packgen writes.
 const maxReused = 64 << 20
 
-// reuse places a previous build's file rel, proved to hold data, into
-// the stage. The bytes checked are the bytes written: a hard link would
+// reuse places a previous build's file, proved reusable, into the
+// stage. The bytes checked are the bytes written: a hard link would
 // share the file with a previous site others can write.
-func (g *gen) reuse(rel string, data []byte) error {
+func (g *gen) reuse(k *kept) error {
 	if g.inPlace {
-		g.facts.add(rel, data)
-		g.record(rel, data)
+		g.facts.addSum(k.ref.Path, k.ref.SHA256)
+		g.recordRef(k.ref)
 		return nil // already there
 	}
-	return g.writeFile(rel, data)
+	return g.writeFile(k.ref.Path, k.data)
 }
 
 // packPage renders (or reuses) one pack's page and logo.
@@ -506,15 +574,15 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	if r := g.reusable(s.Name, key); r != nil {
 		if r.logo != nil {
 			e.HasLogo = true
-			if err := g.reuse(path.Join(packDir(s.Name), logoFile), r.logo); err != nil {
+			if err := g.reuse(r.logo); err != nil {
 				return nil, err
 			}
 		}
-		if err := g.reuse(path.Join(packDir(s.Name), FeedFile), r.feed); err != nil {
+		if err := g.reuse(r.feed); err != nil {
 			return nil, err
 		}
 		g.reused.Add(1)
-		return e, g.reuse(PagePath(s.Name), r.page)
+		return e, g.reuse(r.page)
 	}
 	g.rendered.Add(1)
 	files, err := g.readNewest(s.Name, e.Latest)
@@ -530,7 +598,8 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	page := pageBufs.Get().(*bytes.Buffer)
 	page.Reset()
 	defer pageBufs.Put(page)
-	changes, err := g.renderPack(page, e, files, keyMeta(key, e.HasLogo))
+	meta := keyMeta(key, e.HasLogo)
+	changes, err := g.renderPack(page, e, files, meta)
 	if err != nil {
 		return nil, fmt.Errorf("catalogue: pack %s: %w", s.Name, err)
 	}
@@ -540,6 +609,10 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	}
 	if err := g.writeFile(path.Join(packDir(s.Name), FeedFile), feed); err != nil {
 		return nil, err
+	}
+	if g.facts.Enabled() {
+		// What the next build looks for beside the stats of the page, feed and logo (statKept).
+		g.facts.Add(metaFact(meta, index.Digest(page.Bytes())))
 	}
 	return e, g.writeFile(PagePath(s.Name), page.Bytes())
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/factfile"
 	"github.com/packgen/packgen/internal/sitedir"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
@@ -128,6 +129,40 @@ func TestReuse(t *testing.T) {
 	delete(got, "packs/pack-00002/index.html") // left over: removing packs is the build's job
 	delete(got, "packs/pack-00002/feed.xml")
 	diffFiles(t, "in place", fresh, got)
+
+	// In place again, each file described by its stat at once (as the
+	// racy window will once it has passed): the first build remembers
+	// the stats of the files it read, the next keeps every page, feed
+	// and logo on a stat, unread. A page changed in place since (same
+	// inode, same size) is read, refused and rendered again (attackS F1).
+	old := factfile.RacyWindow
+	factfile.RacyWindow = 0
+	t.Cleanup(func() { factfile.RacyWindow = old })
+	for i, want := range []int{0, len(changed)} {
+		var st Stats
+		testutil.Must(t, WriteOptions(inPlace, root2, shards2, Options{Previous: inPlace, Cache: cache, Stats: &st}))
+		if st.Unread != want || st.Reused != len(changed) {
+			t.Errorf("in place, build %d: %d of %d pages reused, %d unread; want all reused, %d unread", i, st.Reused, len(changed), st.Unread, want)
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // a later clock tick than the builds'
+	f, err := os.OpenFile(planted, os.O_RDWR, 0)
+	testutil.Must(t, err)
+	script := []byte("<script>alert(1)</script>")
+	fi, err := f.Stat()
+	testutil.Must(t, err)
+	_, err = f.WriteAt(script, fi.Size()-int64(len(script))-64)
+	testutil.Must(t, err)
+	testutil.Must(t, f.Close())
+	st = Stats{}
+	testutil.Must(t, WriteOptions(inPlace, root2, shards2, Options{Previous: inPlace, Cache: cache, Stats: &st}))
+	if st.Rendered != 1 || st.Unread != len(changed)-1 {
+		t.Errorf("a page changed in place after its stat was remembered: %d rendered, %d unread; want 1 and %d", st.Rendered, st.Unread, len(changed)-1)
+	}
+	got = catalogueFiles(t, inPlace)
+	delete(got, "packs/pack-00002/index.html")
+	delete(got, "packs/pack-00002/feed.xml")
+	diffFiles(t, "in place, a page changed after its stat was remembered", fresh, got)
 
 	// A logo the old page relied on has gone: re-read, not a broken page.
 	if err := os.Remove(filepath.Join(prev, "packs/pack-00000/logo.png")); err != nil {

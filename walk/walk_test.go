@@ -73,20 +73,34 @@ func trustedRoot(t *testing.T, w *walk.Walker) *index.Root {
 	return root
 }
 
+// releases are the site's releases as the walk visits them, read one
+// shard after another and (Jobs) several at once: the same order.
 func releases(t *testing.T, w *walk.Walker, root *index.Root) []index.Release {
-	var rels []index.Release
-	var nodes int
-	err := w.Tree(context.Background(), root, walk.TreeVisitor{
-		Node: func(index.FileRef) { nodes++ },
-		Shard: func(_ index.Summary, shard *index.Shard) error {
-			rels = append(rels, shard.Releases...)
-			return nil
-		},
-	})
-	if err != nil || nodes == 0 || len(rels) != 6 {
-		t.Fatalf("clean site: %v, %d nodes, %d releases", err, nodes, len(rels))
+	var first []index.Release
+	for _, jobs := range []int{0, 3} {
+		var rels []index.Release
+		var nodes int
+		err := w.Tree(context.Background(), root, walk.TreeVisitor{
+			Jobs: jobs,
+			Node: func(index.FileRef) { nodes++ },
+			Shard: func(_ index.Summary, shard *index.Shard) error {
+				rels = append(rels, shard.Releases...)
+				return nil
+			},
+		})
+		if err != nil || nodes == 0 || len(rels) != 6 {
+			t.Fatalf("clean site, %d jobs: %v, %d nodes, %d releases", jobs, err, nodes, len(rels))
+		}
+		if first == nil {
+			first = rels
+		}
+		for i := range rels {
+			if rels[i].Archive != first[i].Archive {
+				t.Fatalf("%d jobs: release %d is %s, one at a time %s", jobs, i, rels[i].Archive.Path, first[i].Archive.Path)
+			}
+		}
 	}
-	return rels
+	return first
 }
 
 // TestStopAtFirst: the stop-at-the-first-problem mode (what a build
@@ -129,9 +143,11 @@ func TestStopAtFirst(t *testing.T) {
 		return errors.New("stop")
 	}})
 	testutil.Flip(t, filepath.Join(dir, filepath.FromSlash(shard)))
-	err = w.Tree(ctx, root, walk.TreeVisitor{Shard: func(index.Summary, *index.Shard) error { return nil }})
-	if !errors.Is(err, walk.ErrDigestMismatch) || !strings.Contains(err.Error(), shard) {
-		t.Fatalf("changed shard %s: want ErrDigestMismatch naming it, got %v", shard, err)
+	for _, jobs := range []int{0, 3} {
+		err = w.Tree(ctx, root, walk.TreeVisitor{Jobs: jobs, Shard: func(index.Summary, *index.Shard) error { return nil }})
+		if !errors.Is(err, walk.ErrDigestMismatch) || !strings.Contains(err.Error(), shard) {
+			t.Fatalf("changed shard %s, %d jobs: want ErrDigestMismatch naming it, got %v", shard, jobs, err)
+		}
 	}
 }
 
