@@ -898,6 +898,16 @@ func TestFirstHourRegistries(t *testing.T) {
 	b.want(2, []string{"--registry " + srvB.URL + " is not a configured registry"}, "list", "--registry", srvB.URL)
 	b.want(2, []string{"no registry to list"}, "list")
 	b.want(0, []string{"world (World)", "2.0.0"}, "info", "world", "--site", "beta")
+	// info too: --key reads a URL or directory verified, and fetch's
+	// --registry and --url name the registry instead of --site.
+	for _, args := range [][]string{{"--site", srvB.URL, "--key", pub}, {"--url", srvB.URL, "--key", pub, "-o", "json"}, {"--site", filepath.Join(b.Dir, "b"), "--key", pub}, {"--registry", "beta"}} {
+		if out := b.want(0, []string{"world", "2.0.0"}, append([]string{"info", "world"}, args...)...); strings.Contains(out, "without a key") || strings.Contains(out, "warning: ") || strings.Contains(out, `"message"`) {
+			t.Errorf("info %v read unverified:\n%s", args, out)
+		}
+	}
+	b.want(1, []string{"bad signature"}, "info", "world", "--site", srvB.URL, "--key", filepath.Join(b.Dir, "other.pub"))
+	b.want(2, []string{"--key goes with --site DIR|URL: registry beta has its keys in the config"}, "info", "world", "--site", "beta", "--key", pub)
+	b.want(2, []string{"give the registry once: --site, --registry or --url"}, "info", "world", "--site", "beta", "--url", srvB.URL)
 	b.want(0, []string{"beta: 1 pack, 1 release,", "0 problems"}, "verify", "--site", "beta")
 	b.want(2, []string{"--key goes with --site DIR|URL: registry beta has its keys in the config"}, "verify", "--site", "beta", "--key", pub)
 	b.want(1, []string{"did you mean world?"}, "info", "wrld", "--site", "beta")
