@@ -299,6 +299,23 @@ func TestFirstHourTypos(t *testing.T) {
 	if strings.Contains(out, "client.Registry") {
 		t.Errorf("Go type names in a user's error: %s", out)
 	}
+	// A bad config is no wrong command line: exit 2 without the usage
+	// footer, naming the file, the line (of registries[i] too) and what
+	// to do, in every command that reads it.
+	for _, c := range []struct {
+		config string
+		args   []string
+		want   string
+	}{
+		{"registries:\n  - name: a\n    uri: https://x\n", []string{"registry", "list"}, missing + `: line 3: unknown field "uri"`},
+		{"registries:\n  - name: a\n    url: https://x\n  - name: B c\n    url: https://y\n", []string{"fetch", "hello"}, missing + `: line 4: registries[1]: registry name "B c" must be`},
+	} {
+		os.WriteFile(missing, []byte(c.config), 0o600)
+		out := b.want(2, []string{c.want, ": edit " + missing + " to fix it (packgen registry add NAME URL"}, append(c.args, "--config", missing)...)
+		if strings.Contains(out, "for usage") {
+			t.Errorf("%v: a bad config printed the usage footer:\n%s", c.args, out)
+		}
+	}
 }
 
 // registryURLs reads the config the way a user would see it.
