@@ -323,6 +323,17 @@ func TestAirgap(t *testing.T) {
 	if !strings.Contains(strings.Join(res.Warnings, "\n"), "acme/operator-managed:1.0 is only maybe deployed") {
 		t.Errorf("warnings %q", res.Warnings)
 	}
+	// Without --image-key, one warning counts and names the unsigned
+	// images, and says what the key would do.
+	var unsigned []string
+	for _, im := range res.Images {
+		if len(im.Signatures) == 0 {
+			unsigned = append(unsigned, im.Image)
+		}
+	}
+	if w := strings.Join(res.Warnings, "\n"); len(unsigned) < 2 || strings.Count(w, "no cosign signature") != 1 || !strings.Contains(w, fmt.Sprintf("%d images carry no cosign signature (%s): ", len(unsigned), strings.Join(unsigned, ", "))) || !strings.Contains(w, "--image-key KEY requires") {
+		t.Errorf("unsigned %v: warnings %q", unsigned, res.Warnings)
+	}
 	// Every blob once: the tar's entries are distinct, and the base layer
 	// the four images share is one of them.
 	entries := tarEntries(t, bundle)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/sign"
 )
 
@@ -89,7 +90,30 @@ func (e *exporter) checkImageSignatures(ctx context.Context) error {
 		}
 	}
 	errs = append(errs, checkSigned(e.list.Images, e.o.ImageKeys, e.o.AllowUnsignedImages, e.warn))
+	if e.o.ImageKeys == nil {
+		warnUnsigned(e.list.Images, e.warn)
+	}
 	return errors.Join(errs...)
+}
+
+// warnUnsigned says once, without --image-key, how many images carry no
+// cosign signature (the first few named): export bundles them as they
+// are, and only a key makes a signature required and checked.
+func warnUnsigned(images []list.Image, warn func(string, ...any)) {
+	var unsigned []string
+	for _, im := range images {
+		if len(im.Signatures) == 0 {
+			unsigned = append(unsigned, im.Image)
+		}
+	}
+	if len(unsigned) == 0 {
+		return
+	}
+	verb := "carry"
+	if len(unsigned) == 1 {
+		verb = "carries"
+	}
+	warn("%s %s no cosign signature (%s): bundled unverified; --image-key KEY requires every image to be signed and checks each signature under KEY", phrase.Count(len(unsigned), "image"), verb, phrase.Few(unsigned, 3))
 }
 
 // signedDigest is the manifest digest a signature tag is for, if it is

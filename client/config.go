@@ -171,14 +171,36 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, errmark.New(ErrConfig, "%s: %s", file, yamlWording(err))
+		return nil, errmark.New(ErrConfig, "%s: %s%s", file, yamlWording(err), configFix(file))
 	}
 	for i, r := range c.Registries {
 		if err := checkRegistry(r); err != nil {
-			return nil, errmark.Wrap(ErrConfig, fmt.Errorf("%s: registries[%d]: %w", file, i, err))
+			return nil, errmark.Wrap(ErrConfig, fmt.Errorf("%s: %sregistries[%d]: %w%s", file, registryLine(data, i), i, err, configFix(file)))
 		}
 	}
 	return &c, nil
+}
+
+// configFix says what to do about a config that does not parse: the
+// file is the user's (no command reads or rewrites it until it does).
+func configFix(file string) string {
+	return fmt.Sprintf(": edit %s to fix it (packgen registry add NAME URL --key KEY writes a valid entry once it parses), or name another file with --config", file)
+}
+
+// registryLine is "line N: " of registries[i] in data, as the YAML
+// decoder's errors name a line, or "" when data does not say.
+func registryLine(data []byte, i int) string {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return ""
+	}
+	m := doc.Content[0]
+	for k := 0; m.Kind == yaml.MappingNode && k+1 < len(m.Content); k += 2 {
+		if seq := m.Content[k+1]; m.Content[k].Value == "registries" && seq.Kind == yaml.SequenceNode && i < len(seq.Content) {
+			return fmt.Sprintf("line %d: ", seq.Content[i].Line)
+		}
+	}
+	return ""
 }
 
 // ErrConfig marks a registries.yaml that does not parse or holds a bad

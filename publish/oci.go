@@ -643,7 +643,7 @@ func (d *ociDest) tagsMoved(ctx context.Context, s *site, o Options) (string, er
 				mu.Unlock()
 				return errTagMoved
 			case err != nil:
-				return fmt.Errorf("resolve %s:%s: %w", r.repo, r.tag, ocireg.Wrap(r.repo+":"+r.tag, repo.Client, err))
+				return ocireg.Doing("resolve", r.repo+":"+r.tag, repo.Client, err)
 			}
 		}
 		return nil
@@ -812,7 +812,7 @@ func (d *ociDest) liveRoot(ctx context.Context, idx *remote.Repository) (*liveIn
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the live packgen index %s:%s: %w", idx.Reference, ocimap.RootTag, ocireg.Wrap(idx.Reference.String()+":"+ocimap.RootTag, idx.Client, err))
+		return nil, ocireg.Doing("read the live packgen index", idx.Reference.String()+":"+ocimap.RootTag, idx.Client, err)
 	}
 	for _, l := range m.Layers {
 		if ocimap.Title(l) != index.RootFile {
@@ -865,7 +865,7 @@ func listTags(ctx context.Context, repo *remote.Repository) (map[string]bool, er
 		return tags, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list the tags of %s: %w", repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
+		return nil, ocireg.Doing("list the tags of", repo.Reference.String(), repo.Client, err)
 	}
 	return tags, nil
 }
@@ -909,7 +909,7 @@ func (d *ociDest) plan(ctx context.Context, s *site, o Options, res *Result) ([]
 			}
 			desc, err := repo.Resolve(ctx, r.tag)
 			if err != nil {
-				return fmt.Errorf("resolve %s:%s: %w", repo.Reference, r.tag, ocireg.Wrap(repo.Reference.String()+":"+r.tag, repo.Client, err))
+				return ocireg.Doing("resolve", repo.Reference.String()+":"+r.tag, repo.Client, err)
 			}
 			same := desc.Digest == r.manifest.Desc.Digest
 			if !same {
@@ -985,7 +985,7 @@ func (d *ociDest) ensureBase(ctx context.Context, o Options) error {
 	}
 	ok, err := repo.Exists(ctx, base.Desc)
 	if err != nil {
-		return fmt.Errorf("check the base artifact %s: %w", repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
+		return ocireg.Doing("check the base artifact", repo.Reference.String(), repo.Client, err)
 	}
 	if ok {
 		return nil
@@ -994,7 +994,7 @@ func (d *ociDest) ensureBase(ctx context.Context, o Options) error {
 		return err
 	}
 	if err := repo.Manifests().Push(ctx, base.Desc, bytes.NewReader(base.Manifest)); err != nil {
-		return fmt.Errorf("push the base artifact %s: %w", repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
+		return ocireg.Doing("push the base artifact", repo.Reference.String(), repo.Client, err)
 	}
 	fmt.Fprintf(o.Log, "uploaded %s@%s\n", repo.Reference, base.Desc.Digest)
 	return nil
@@ -1005,7 +1005,7 @@ func (d *ociDest) ensureBase(ctx context.Context, o Options) error {
 // is harmless, and asking first would cost a request every time.
 func pushNew(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, data []byte) error {
 	if err := repo.Blobs().Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		return fmt.Errorf("push %s@%s: %w", repo.Reference, desc.Digest, ocireg.Wrap(repo.Reference.String()+"@"+desc.Digest.String(), repo.Client, err))
+		return ocireg.Doing("push", repo.Reference.String()+"@"+desc.Digest.String(), repo.Client, err)
 	}
 	return nil
 }
@@ -1014,13 +1014,13 @@ func pushNew(ctx context.Context, repo *remote.Repository, desc ocispec.Descript
 func pushBytes(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, data []byte) error {
 	ok, err := repo.Blobs().Exists(ctx, desc)
 	if err != nil {
-		return fmt.Errorf("check %s@%s: %w", repo.Reference, desc.Digest, ocireg.Wrap(repo.Reference.String()+"@"+desc.Digest.String(), repo.Client, err))
+		return ocireg.Doing("check", repo.Reference.String()+"@"+desc.Digest.String(), repo.Client, err)
 	}
 	if ok {
 		return nil
 	}
 	if err := repo.Blobs().Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		return fmt.Errorf("push %s@%s: %w", repo.Reference, desc.Digest, ocireg.Wrap(repo.Reference.String()+"@"+desc.Digest.String(), repo.Client, err))
+		return ocireg.Doing("push", repo.Reference.String()+"@"+desc.Digest.String(), repo.Client, err)
 	}
 	return nil
 }
@@ -1067,7 +1067,7 @@ func (d *ociDest) pushRelease(ctx context.Context, s *site, r *siteRelease, conf
 		}
 	}
 	if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		return fmt.Errorf("push the archive of %s@%s to %s: %w", r.name, r.version, r.repo, ocireg.Wrap(r.repo, repo.Client, err))
+		return ocireg.Doing("push the archive of "+r.name+"@"+r.version+" to", r.repo, repo.Client, err)
 	}
 	return config()
 }
@@ -1090,10 +1090,10 @@ func (d *ociDest) tagRelease(ctx context.Context, r *siteRelease) error {
 		}
 		return fmt.Errorf("%w: %s:%s was created by someone else during this publish and names %s, this release's manifest is %s; it is left as it is: bump the version in pack.json, rebuild and publish again", ErrImmutable, r.repo, r.tag, desc.Digest, r.manifest.Desc.Digest)
 	} else if !ocireg.IsNotFound(err) {
-		return fmt.Errorf("resolve %s:%s: %w", r.repo, r.tag, ocireg.Wrap(r.repo+":"+r.tag, repo.Client, err))
+		return ocireg.Doing("resolve", r.repo+":"+r.tag, repo.Client, err)
 	}
 	if err := repo.Manifests().PushReference(ctx, r.manifest.Desc, bytes.NewReader(r.manifest.Manifest), r.tag); err != nil {
-		return fmt.Errorf("push %s:%s: %w", r.repo, r.tag, ocireg.Wrap(r.repo+":"+r.tag, repo.Client, err))
+		return ocireg.Doing("push", r.repo+":"+r.tag, repo.Client, err)
 	}
 	return nil
 }
@@ -1122,7 +1122,7 @@ func (d *ociDest) configs(ctx context.Context, push []*siteRelease) map[string]f
 				return io.NopCloser(bytes.NewReader(data)), nil
 			})
 			if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-				return fmt.Errorf("mount the config %s into %s: %w", cfg.Digest, ref, ocireg.Wrap(ref+"@"+cfg.Digest.String(), repo.Client, err))
+				return ocireg.Doing("mount the config into", ref+"@"+cfg.Digest.String(), repo.Client, err)
 			}
 			return nil
 		})
@@ -1224,7 +1224,7 @@ func (d *ociDest) copySignatures(s *site, repo *remote.Repository, mu *sync.Mute
 			return fmt.Errorf("%w: the cosign signature %s:%s of %s:%s is not copied: %w; the source registry may have been tampered with: check it, or pass --key registry.key to sign the release again", ErrNotSite, src.Reference, tag, r.repo, r.tag, err)
 		}
 		if err != nil {
-			return fmt.Errorf("copy the signature %s:%s to %s: %w", src.Reference, tag, repo.Reference, ocireg.Wrap(repo.Reference.String(), repo.Client, err))
+			return ocireg.Doing(fmt.Sprintf("copy the signature %s:%s to", src.Reference, tag), repo.Reference.String(), repo.Client, err)
 		}
 		done(tag)
 		return nil
@@ -1249,7 +1249,7 @@ func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, rep
 		if tags[tag] && !replace[r] {
 			_, m, _, err := fetchManifest(ctx, repo, tag)
 			if err != nil {
-				return fmt.Errorf("read the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
+				return ocireg.Doing("read the signature", repo.Reference.String()+":"+tag, repo.Client, err)
 			}
 			keep = m.Layers
 		}
@@ -1265,7 +1265,7 @@ func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, rep
 			return configErr
 		}
 		if err := repo.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
-			return fmt.Errorf("push the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
+			return ocireg.Doing("push the signature", repo.Reference.String()+":"+tag, repo.Client, err)
 		}
 		done(tag)
 		return nil
@@ -1320,7 +1320,7 @@ func signatureHolds(ctx context.Context, repo *remote.Repository, tag string, r 
 		return err.Error(), nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read the signature %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
+		return "", ocireg.Doing("read the signature", repo.Reference.String()+":"+tag, repo.Client, err)
 	}
 	want := r.manifest.Desc.Digest.String()
 	payload, err := sign.CosignPayload(r.repo, want)
@@ -1499,7 +1499,7 @@ func pushSigFiles(ctx context.Context, idx *remote.Repository, signed []*siteRel
 			}
 		}
 		if err := idx.Manifests().PushReference(ctx, m.Desc, bytes.NewReader(m.Manifest), tag); err != nil {
-			return fmt.Errorf("push %s:%s: %w", idx.Reference, tag, ocireg.Wrap(idx.Reference.String()+":"+tag, idx.Client, err))
+			return ocireg.Doing("push", idx.Reference.String()+":"+tag, idx.Client, err)
 		}
 		return nil
 	})
@@ -1536,7 +1536,7 @@ func (d *ociDest) liveBlobs(ctx context.Context, idx *remote.Repository, live *l
 		return have, nil // pushed again below: nothing is lost
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the live meta manifest %s@%s: %w", idx.Reference, live.meta, ocireg.Wrap(idx.Reference.String()+"@"+live.meta, idx.Client, err))
+		return nil, ocireg.Doing("read the live meta manifest", idx.Reference.String()+"@"+live.meta, idx.Client, err)
 	}
 	for _, l := range m.Layers {
 		have[l.Digest] = true
@@ -1624,7 +1624,7 @@ func pushManifest(ctx context.Context, repo *remote.Repository, p *ocimap.Packed
 		return err
 	}
 	if err := repo.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
-		return fmt.Errorf("push %s:%s: %w", repo.Reference, tag, ocireg.Wrap(repo.Reference.String()+":"+tag, repo.Client, err))
+		return ocireg.Doing("push", repo.Reference.String()+":"+tag, repo.Client, err)
 	}
 	return nil
 }

@@ -538,6 +538,9 @@ func TestOCIKilledPublish(t *testing.T) {
 			t.Logf("k=%d: the publish finished before the kill", k)
 		} else if !errors.Is(err, errKilled) {
 			t.Fatalf("k=%d: %v", k, err)
+		} else if strings.Count(err.Error(), reg.Host()) != 1 {
+			// "push REF: killed", not "push REF: REF: killed".
+			t.Errorf("k=%d: the error names the registry more than once: %v", k, err)
 		}
 		// ... and every tag has its cosign signature already
 		// (stranger5 finding 10: an interrupted publish left tags

@@ -76,7 +76,7 @@ func (d *ociDest) prune(ctx context.Context, s *site, idx *remote.Repository, ke
 			return nil
 		}
 		if err != nil && !ocireg.IsNotFound(err) {
-			return fmt.Errorf("prune %s: %w", t, ocireg.Wrap(t.String(), t.repo.Client, err))
+			return ocireg.Doing("prune", t.String(), t.repo.Client, err)
 		}
 		fmt.Fprintf(o.Log, "deleted %s (%s)\n", textsafe.Escape(t.String()), textsafe.Escape(string(t.desc.Digest)))
 		res.Deleted = append(res.Deleted, t.String())
@@ -137,7 +137,7 @@ func (d *ociDest) oldMetas(ctx context.Context, idx *remote.Repository, serial i
 			return desc, false, nil
 		}
 		if err != nil {
-			return desc, false, fmt.Errorf("resolve %s:%s: %w", idx.Reference, t, ocireg.Wrap(idx.Reference.String()+":"+t, idx.Client, err))
+			return desc, false, ocireg.Doing("resolve", idx.Reference.String()+":"+t, idx.Client, err)
 		}
 		return desc, true, nil
 	}
@@ -169,7 +169,7 @@ func (d *ociDest) oldMetas(ctx context.Context, idx *remote.Repository, serial i
 		// By digest: what is checked is what a delete would remove.
 		_, mf, _, err := fetchManifest(ctx, idx, desc.Digest.String())
 		if err != nil {
-			return nil, fmt.Errorf("read %s:%s (%s): %w", idx.Reference, m.tag, desc.Digest, ocireg.Wrap(idx.Reference.String()+"@"+desc.Digest.String(), idx.Client, err))
+			return nil, ocireg.Doing("read the manifest of tag "+m.tag+" at", idx.Reference.String()+"@"+desc.Digest.String(), idx.Client, err)
 		}
 		if !ocimap.IsMetaManifest(mf) {
 			fmt.Fprintf(log, "warning: %s:%s names %s, which is not a generation's metadata (the root manifest or a release's signatures?): left alone; someone retagged it, check who can push to %s\n", idx.Reference, m.tag, textsafe.Escape(string(desc.Digest)), idx.Reference)
@@ -217,7 +217,7 @@ func (d *ociDest) orphanSignatures(ctx context.Context, s *site) ([]pruneTarget,
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s:%s: %w", repo.Reference, t, ocireg.Wrap(repo.Reference.String()+":"+t, repo.Client, err))
+			return nil, ocireg.Doing("read", repo.Reference.String()+":"+t, repo.Client, err)
 		}
 		subject, ok := d.cosignSubject(ctx, repo, m, archive)
 		if !ok {
@@ -276,7 +276,7 @@ func (d *ociDest) manifestGone(ctx context.Context, ref string) (bool, error) {
 		return true, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("resolve %s: %w", ref, ocireg.Wrap(ref, repo.Client, err))
+		return false, ocireg.Doing("resolve", ref, repo.Client, err)
 	}
 	return false, nil
 }

@@ -208,7 +208,7 @@ func (d *ociDest) liveWitnessNewer(ctx context.Context, s *site, idx *remote.Rep
 	case ocireg.IsNotFound(err):
 		return "", nil
 	case err != nil:
-		return "", fmt.Errorf("read %s:%s: %w", idx.Reference, tag, ocireg.Wrap(idx.Reference.String()+":"+tag, idx.Client, err))
+		return "", ocireg.Doing("read", idx.Reference.String()+":"+tag, idx.Client, err)
 	case desc.Digest == m.Desc.Digest:
 		return "same", nil
 	case len(lm.Layers) != 1:

@@ -110,21 +110,30 @@ func problemsText(ps meta.Problems) string {
 
 // TestDirsRetiredOutsideGit: plain validate checks the retirement
 // file's entries against the releases of the git history only inside a
-// work tree: a copy outside git (no history) is checked for syntax. Nor
-// does it warn of a version the history holds with two contents (a build
-// without a previous build does): no change can fix history, and
-// --strict would fail for ever.
+// work tree: a copy outside git (no history) is checked for syntax. In
+// git it also gives the build's warning (no --previous) of a version of
+// the directory the history holds with two contents, on its pack.json;
+// bumping the version on disk clears it, so --strict is not failed for
+// ever. Outside git, no warning.
 func TestDirsRetiredOutsideGit(t *testing.T) {
 	r, _ := appInPlace(t, "1.0.0", "replicas: 2\n")
 	testutil.Must(t, r.Write("packs/retired.yaml", []byte("app:\n  0.9.0: {state: deleted, reason: CVE-1}\n")))
 	testutil.Commit(t, r, "edit without a bump, retire a release never made")
-	rep, err := Dirs([]string{filepath.Join(r.Dir, "packs")})
+	packs := filepath.Join(r.Dir, "packs")
+	rep, err := Dirs([]string{packs})
 	testutil.Must(t, err)
-	if got := problemsText(rep.Problems); rep.Errors != 1 || rep.Warnings != 0 || !strings.Contains(got, "retired.yaml:2:3: error: app@0.9.0 is not a release of this registry") {
-		t.Errorf("in git: %d errors, %d warnings, want 1 and 0:\n%s", rep.Errors, rep.Warnings, got)
+	if got := problemsText(rep.Problems); rep.Errors != 1 || rep.Warnings != 1 || !strings.Contains(got, "retired.yaml:2:3: error: app@0.9.0 is not a release of this registry") ||
+		!strings.Contains(got, filepath.ToSlash(packs)+"/app/pack.json: warning: app@1.0.0 was edited without a version bump: commit ") {
+		t.Errorf("in git: %d errors, %d warnings, want 1 and 1:\n%s", rep.Errors, rep.Warnings, got)
 	}
 	copyDir := filepath.Join(t.TempDir(), "packs")
-	testutil.Must(t, os.CopyFS(copyDir, os.DirFS(filepath.Join(r.Dir, "packs"))))
+	testutil.Must(t, os.CopyFS(copyDir, os.DirFS(packs)))
+	testutil.WritePack(t, r, "packs/app", "app", "1.0.1", "addon", "replicas: 2\n")
+	rep, err = Dirs([]string{packs})
+	testutil.Must(t, err)
+	if rep.Warnings != 0 {
+		t.Errorf("bumped on disk: %s", problemsText(rep.Problems))
+	}
 	rep, err = Dirs([]string{copyDir})
 	testutil.Must(t, err)
 	if len(rep.Problems) != 0 {

@@ -130,13 +130,13 @@ func DirsWith(ctx context.Context, dirs []string, o Options) (*Report, error) {
 		if len(loaded) == 0 {
 			return nil, inputErr("no pack found in %s: a pack is a directory holding pack.json (create one with `packgen new`)", dir)
 		}
-		ids := map[string]bool{}
+		ids := map[string]string{} // release → its directory on disk
 		for _, l := range loaded {
 			ps = append(ps, rep.judge(l.Pack, l.Display, problemsIn(ps, l.Display))...)
 			vp := Pack{Dir: l.Display}
 			if m := l.Pack.Manifest; m != nil {
 				vp.Name, vp.Version, vp.Layer = m.Name, m.Version, string(m.Layer)
-				ids[meta.ReleaseID(m.Name, m.Version)] = true
+				ids[meta.ReleaseID(m.Name, m.Version)] = l.Display
 			}
 			rep.Packs = append(rep.Packs, vp)
 		}
@@ -144,11 +144,12 @@ func DirsWith(ctx context.Context, dirs []string, o Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		var gps meta.Problems
-		if !rps.HasErrors() {
-			if gps, err = dirRetiredEntries(ctx, dir, ids, retired); err != nil {
-				return nil, err
-			}
+		if rps.HasErrors() {
+			retired = nil // its entries are not judged: rps says why
+		}
+		gps, err := dirHistory(ctx, dir, ids, retired)
+		if err != nil {
+			return nil, err
 		}
 		rep.Problems = append(rep.Problems, ps...)
 		rep.Problems = append(rep.Problems, rps...)

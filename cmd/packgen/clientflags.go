@@ -87,16 +87,6 @@ func (f *clientFlags) add(c *cobra.Command, g *globalOptions) {
 	_ = c.RegisterFlagCompletionFunc("registry", g.completeRegistries)
 }
 
-// addSite adds the flags of a command that reads a SITE given as a
-// configured registry's name or a location (list, info): no choice of
-// registry, and --insecure-skip-verify only for a configured one.
-func (f *clientFlags) addSite(c *cobra.Command) {
-	f.addTimeouts(c)
-	c.Flags().BoolVar(&f.insecure, "insecure-skip-verify", false, "DANGEROUS: a configured registry without a key: read it unverified")
-	f.oci.add(c)
-	f.jsonOutput.add(c)
-}
-
 // selection reads the --key files into the registry choice.
 func (f *clientFlags) selection() (client.Selection, error) {
 	s := client.Selection{Name: f.registry, URL: f.url}

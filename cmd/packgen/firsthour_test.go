@@ -299,6 +299,23 @@ func TestFirstHourTypos(t *testing.T) {
 	if strings.Contains(out, "client.Registry") {
 		t.Errorf("Go type names in a user's error: %s", out)
 	}
+	// A bad config is no wrong command line: exit 2 without the usage
+	// footer, naming the file, the line (of registries[i] too) and what
+	// to do, in every command that reads it.
+	for _, c := range []struct {
+		config string
+		args   []string
+		want   string
+	}{
+		{"registries:\n  - name: a\n    uri: https://x\n", []string{"registry", "list"}, missing + `: line 3: unknown field "uri"`},
+		{"registries:\n  - name: a\n    url: https://x\n  - name: B c\n    url: https://y\n", []string{"fetch", "hello"}, missing + `: line 4: registries[1]: registry name "B c" must be`},
+	} {
+		os.WriteFile(missing, []byte(c.config), 0o600)
+		out := b.want(2, []string{c.want, ": edit " + missing + " to fix it (packgen registry add NAME URL"}, append(c.args, "--config", missing)...)
+		if strings.Contains(out, "for usage") {
+			t.Errorf("%v: a bad config printed the usage footer:\n%s", c.args, out)
+		}
+	}
 }
 
 // registryURLs reads the config the way a user would see it.
@@ -898,6 +915,16 @@ func TestFirstHourRegistries(t *testing.T) {
 	b.want(2, []string{"--registry " + srvB.URL + " is not a configured registry"}, "list", "--registry", srvB.URL)
 	b.want(2, []string{"no registry to list"}, "list")
 	b.want(0, []string{"world (World)", "2.0.0"}, "info", "world", "--site", "beta")
+	// info too: --key reads a URL or directory verified, and fetch's
+	// --registry and --url name the registry instead of --site.
+	for _, args := range [][]string{{"--site", srvB.URL, "--key", pub}, {"--url", srvB.URL, "--key", pub, "-o", "json"}, {"--site", filepath.Join(b.Dir, "b"), "--key", pub}, {"--registry", "beta"}} {
+		if out := b.want(0, []string{"world", "2.0.0"}, append([]string{"info", "world"}, args...)...); strings.Contains(out, "without a key") || strings.Contains(out, "warning: ") || strings.Contains(out, `"message"`) {
+			t.Errorf("info %v read unverified:\n%s", args, out)
+		}
+	}
+	b.want(1, []string{"bad signature"}, "info", "world", "--site", srvB.URL, "--key", filepath.Join(b.Dir, "other.pub"))
+	b.want(2, []string{"--key goes with --site DIR|URL: registry beta has its keys in the config"}, "info", "world", "--site", "beta", "--key", pub)
+	b.want(2, []string{"give the registry once: --site, --registry or --url"}, "info", "world", "--site", "beta", "--url", srvB.URL)
 	b.want(0, []string{"beta: 1 pack, 1 release,", "0 problems"}, "verify", "--site", "beta")
 	b.want(2, []string{"--key goes with --site DIR|URL: registry beta has its keys in the config"}, "verify", "--site", "beta", "--key", pub)
 	b.want(1, []string{"did you mean world?"}, "info", "wrld", "--site", "beta")

@@ -13,6 +13,7 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/errmark"
+	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/pack/meta"
 )
@@ -38,7 +39,10 @@ name in the working directory (a warning says so): write ./NAME to read
 the directory. The client flags are fetch's and search's: --registry NAME
 or --url URL --key registry.pub may name SITE instead. --plain-http,
 --ca-file and --username are for an oci:// SITE; a configured registry
-keeps its own (packgen registry add).`,
+keeps its own (packgen registry add). A latest version the registry has
+deprecated or deleted (retired) is marked so, "2.0.0 (deprecated)": list
+reads each pack's shard for it, as info reads one; -o json reads none (the
+summaries carry no state: info NAME -o json gives each release's).`,
 		Example: `  packgen list acme
   packgen list site
   packgen list https://packs.example.com --key registry.pub -o json
@@ -58,7 +62,7 @@ keeps its own (packgen registry add).`,
 
 // runList lists the packs of the registry args or cf name.
 func runList(ctx context.Context, g *globalOptions, cf *clientFlags, args []string) error {
-	packs, err := listPacks(ctx, g, cf, args)
+	packs, shards, err := listPacks(ctx, g, cf, args)
 	if err != nil {
 		return err
 	}
@@ -68,71 +72,140 @@ func runList(ctx context.Context, g *globalOptions, cf *clientFlags, args []stri
 		}
 		return writeJSON(g, packsJSON[index.Summary]{packs, cf.warnings.problems()})
 	}
+	states, err := latestStates(ctx, packs, shards)
+	if err != nil {
+		return err
+	}
 	tw := table(g, "NAME\tLAYER\tLATEST\tVERSIONS\tDISPLAY NAME")
-	for _, p := range packs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", esc(p.Name), layerLabel(p), esc(p.Latest), p.Versions, esc(p.DisplayName))
+	for i, p := range packs {
+		latest := esc(p.Latest)
+		if states[i] != stateActive {
+			latest += " (" + states[i] + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", esc(p.Name), layerLabel(p), latest, p.Versions, esc(p.DisplayName))
 	}
 	return tw.Flush()
+}
+
+// shardReader reads a listed pack's shard, checked as the pack list was.
+type shardReader func(ctx context.Context, s index.Summary) (*index.Shard, error)
+
+// latestStates is the state of each pack's latest release (stateOf):
+// the summaries do not carry it, so list's text reads every shard, a
+// few at once, as info reads one (-o json has no field for it and reads
+// none). A shard an air-gapped registry does not hold marks nothing.
+func latestStates(ctx context.Context, packs []index.Summary, read shardReader) ([]string, error) {
+	states := make([]string, len(packs))
+	err := parallel.Each(ctx, len(packs), 8, func(i int) error {
+		states[i] = stateActive
+		shard, err := read(ctx, packs[i])
+		if errors.Is(err, index.ErrNotInBundle) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, r := range shard.Releases {
+			if r.Version == packs[i].Latest {
+				states[i], _ = stateOf(r)
+			}
+		}
+		return nil
+	})
+	return states, err
 }
 
 // listPacks reads the registry's packs: a configured one, or one named
 // by --url or SITE with --key, through a verifying client; any other
 // SITE as it is (a warning says it was not verified).
-func listPacks(ctx context.Context, g *globalOptions, cf *clientFlags, args []string) ([]index.Summary, error) {
-	site, err := cf.listSite(args)
+func listPacks(ctx context.Context, g *globalOptions, cf *clientFlags, args []string) ([]index.Summary, shardReader, error) {
+	site, err := cf.oneSite("SITE", args)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var ref siteRef // --url is a location, whatever its name
-	if cf.url == "" {
-		if ref, err = resolveSite(g, "SITE", site); err != nil {
-			return nil, err
-		}
+	if site == "" {
+		return nil, nil, usageErr("no registry to list: give SITE (a configured registry's name, a directory or a URL), or --registry NAME, or --url URL --key registry.pub")
 	}
-	if cf.registry != "" && !ref.named {
-		return nil, usageErr("--registry %s is not a configured registry: give a directory or URL as SITE or --url", esc(site))
-	}
-	cf.warn(g, ref.clash)
-	if ref.named && len(cf.keys) > 0 {
-		return nil, usageErr("--key goes with SITE DIR|URL: registry %s has its keys in the config (packgen registry add %s URL --key ... replaces them)", esc(site), esc(site))
-	}
-	if !ref.named && len(cf.keys) > 0 {
-		// Verified, as fetch --url reads it: the client checks the
-		// root's signature under the keys.
-		cf.url = site
-		if ref.reg, err = cf.registryFor(g); err != nil {
-			return nil, err
-		}
-		ref.named = true
+	ref, err := cf.siteRegistry(g, "SITE", site)
+	if err != nil {
+		return nil, nil, err
 	}
 	if !ref.named {
 		return listUnverified(ctx, g, cf, site)
 	}
-	if cf.url == "" {
-		if err := cf.oci.refuseConfigured(site); err != nil {
-			return nil, err
-		}
-	}
 	cl, err := cf.client(g, ref.reg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	packs, err := cl.Catalog(ctx)
 	if err != nil {
-		return nil, clientErr(err)
+		return nil, nil, clientErr(err)
 	}
-	return packs, nil
+	// A Client is for one goroutine: a fork for each reader at once.
+	forks := make(chan *client.Client, 8)
+	for range cap(forks) {
+		f, err := cl.Fork(ctx)
+		if err != nil {
+			return nil, nil, clientErr(err)
+		}
+		forks <- f
+	}
+	return packs, func(ctx context.Context, s index.Summary) (*index.Shard, error) {
+		f := <-forks
+		defer func() { forks <- f }()
+		shard, err := f.Shard(ctx, s.Name)
+		if err != nil && !errors.Is(err, index.ErrNotInBundle) {
+			return nil, clientErr(err)
+		}
+		return shard, err
+	}, nil
+}
+
+// siteRegistry is the registry list and info read (flag names it in
+// messages: SITE, --site): a configured one, or one named by --url or
+// by site with --key, read through a verifying client (ref.named);
+// any other site is read as it is (a warning says it was not verified).
+func (f *clientFlags) siteRegistry(g *globalOptions, flag, site string) (siteRef, error) {
+	var ref siteRef // --url is a location, whatever its name
+	var err error
+	if f.url == "" {
+		if ref, err = resolveSite(g, flag, site); err != nil {
+			return ref, err
+		}
+	}
+	if f.registry != "" && !ref.named {
+		return ref, usageErr("--registry %s is not a configured registry: give a directory or URL as %s or --url", esc(site), flag)
+	}
+	f.warn(g, ref.clash)
+	if ref.named && len(f.keys) > 0 {
+		return ref, usageErr("--key goes with %s DIR|URL: registry %s has its keys in the config (packgen registry add %s URL --key ... replaces them)", flag, esc(site), esc(site))
+	}
+	if !ref.named && len(f.keys) > 0 {
+		// Verified, as fetch --url reads it: the client checks the
+		// root's signature under the keys.
+		f.url = site
+		if ref.reg, err = f.registryFor(g); err != nil {
+			return ref, err
+		}
+		ref.named = true
+	}
+	if ref.named && f.url == "" {
+		if err := f.oci.refuseConfigured(site); err != nil {
+			return ref, err
+		}
+	}
+	return ref, nil
 }
 
 // listUnverified reads the packs of site without a key, saying so.
-func listUnverified(ctx context.Context, g *globalOptions, cf *clientFlags, site string) ([]index.Summary, error) {
+func listUnverified(ctx context.Context, g *globalOptions, cf *clientFlags, site string) ([]index.Summary, shardReader, error) {
 	fetch, stat, err := cf.siteFetcher("SITE", site)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cat, err := index.ReadCatalogOf(ctx, fetch, stat, strings.HasPrefix(site, "oci://"))
 	if err != nil {
-		return nil, readRegistryErr(site, err)
+		return nil, nil, readRegistryErr(site, err)
 	}
 	cf.warnUnverified(g, site)
 	cf.warnWrong(g, site, cat.Wrong, "showing it")
@@ -140,63 +213,43 @@ func listUnverified(ctx context.Context, g *globalOptions, cf *clientFlags, site
 	if cat.AirgapErr != nil {
 		cf.warn(g, esc(fmt.Sprintf("%s: %v: read as a whole registry", site, cat.AirgapErr)))
 	}
-	return cat.Packs, nil
+	return cat.Packs, func(ctx context.Context, s index.Summary) (*index.Shard, error) {
+		shard, err := index.ReadShard(ctx, fetch, s) // pinned by its bucket's digest
+		if err != nil && cat.Airgap != nil {
+			return nil, index.ErrNotInBundle // the bundle left it out: no mark
+		}
+		if err != nil {
+			return nil, readRegistryErr(site, err)
+		}
+		return shard, nil
+	}, nil
 }
 
 func newInfoCmd(g *globalOptions) *cobra.Command {
 	var site string
 	cf := &clientFlags{}
 	c := &cobra.Command{
-		Use:   "info NAME --site SITE",
+		Use:   "info NAME --site SITE [--key registry.pub]",
 		Short: "Show every version of one pack in a built registry",
 		Long: `Show one pack's versions with digest, size, source commit, state
 (active, deprecated or deleted, and why: the retirement's reason) and
 dependencies. Reads only index.json, one bucket and the pack's shard.
 Without --site, the only configured registry (as fetch uses it).
 SITE is what packgen list takes (oci://HOST/BASE included, with
---plain-http, --ca-file and --username).`,
+--plain-http, --ca-file and --username): a directory or URL is read with
+digests checked and a warning, or verified with --key registry.pub, as
+fetch --url reads it. The client flags are fetch's and list's:
+--registry NAME or --url URL --key registry.pub may name the registry
+instead of --site.`,
 		Example: `  packgen info calico --site site
+  packgen info calico --site https://packs.example.com --key registry.pub
   packgen info calico --site http://127.0.0.1:8080 -o json
   packgen info calico --site oci://localhost:5000/packs --plain-http`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if site == "" {
-				var err error
-				if site, err = onlyRegistry(g); err != nil {
-					return err
-				}
-			}
-			var sum *index.Summary
-			var shard *index.Shard
-			ref, err := resolveSite(g, "--site", site)
-			if err != nil {
-				return err
-			}
-			cf.warn(g, ref.clash)
-			if ref.named {
-				if err := cf.oci.refuseConfigured(site); err != nil {
-					return err
-				}
-				sum, shard, err = infoFromRegistry(cmd.Context(), g, cf, ref.reg, args[0])
-			} else {
-				if sum, shard, err = infoFromSite(cmd.Context(), g, cf, site, args[0]); err == nil {
-					cf.warnUnverified(g, site)
-				}
-			}
-			if err != nil {
-				return err
-			}
-			if cf.json() {
-				return writeJSON(g, struct {
-					Pack     infoPack      `json:"pack"`
-					Warnings meta.Problems `json:"warnings"`
-				}{infoPackOf(shard), cf.warnings.problems()})
-			}
-			return printInfo(g, sum, shard)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runInfo(cmd.Context(), g, cf, site, args[0]) },
 	}
 	c.Flags().StringVar(&site, "site", "", "registry: a configured registry's name, a built directory or a URL (default: the only configured registry)")
-	cf.addSite(c)
+	cf.add(c, g)
 	_ = c.RegisterFlagCompletionFunc("site", siteCompletion(g))
 	// NAME from --site's registry (a directory or URL read unverified, as
 	// info reads it), else from every configured one, as fetch.
@@ -218,25 +271,62 @@ SITE is what packgen list takes (oci://HOST/BASE included, with
 	return c
 }
 
-// listSite is the registry list reads: SITE, or the one --url or
-// --registry names (fetch's and search's flags), exactly one of them.
-func (f *clientFlags) listSite(args []string) (string, error) {
+// oneSite is the registry list or info reads: SITE (or --site: flag),
+// or the one --url or --registry names (fetch's and search's flags), at
+// most one of them; "" when none is given.
+func (f *clientFlags) oneSite(flag string, args []string) (string, error) {
 	var given []string
-	if len(args) == 1 {
-		given = append(given, args[0])
-	}
-	for _, v := range []string{f.url, f.registry} {
+	for _, v := range append(args, f.url, f.registry) {
 		if v != "" {
 			given = append(given, v)
 		}
 	}
 	switch len(given) {
 	case 0:
-		return "", usageErr("no registry to list: give SITE (a configured registry's name, a directory or a URL), or --registry NAME, or --url URL --key registry.pub")
+		return "", nil
 	case 1:
 		return given[0], nil
 	}
-	return "", usageErr("give the registry once: SITE, --registry or --url (got %s)", esc(strings.Join(given, ", ")))
+	return "", usageErr("give the registry once: %s, --registry or --url (got %s)", flag, esc(strings.Join(given, ", ")))
+}
+
+// runInfo shows pack name of the registry --site (or --url, --registry;
+// else the only configured one) names.
+func runInfo(ctx context.Context, g *globalOptions, cf *clientFlags, site, name string) error {
+	var args []string
+	if site != "" {
+		args = []string{site}
+	}
+	site, err := cf.oneSite("--site", args)
+	if err != nil {
+		return err
+	}
+	if site == "" {
+		if site, err = onlyRegistry(g); err != nil {
+			return err
+		}
+	}
+	ref, err := cf.siteRegistry(g, "--site", site)
+	if err != nil {
+		return err
+	}
+	var sum *index.Summary
+	var shard *index.Shard
+	if ref.named {
+		sum, shard, err = infoFromRegistry(ctx, g, cf, ref.reg, name)
+	} else if sum, shard, err = infoFromSite(ctx, g, cf, site, name); err == nil {
+		cf.warnUnverified(g, site)
+	}
+	if err != nil {
+		return err
+	}
+	if cf.json() {
+		return writeJSON(g, struct {
+			Pack     infoPack      `json:"pack"`
+			Warnings meta.Problems `json:"warnings"`
+		}{infoPackOf(shard), cf.warnings.problems()})
+	}
+	return printInfo(g, sum, shard)
 }
 
 // onlyRegistry is the name of the registry info reads without --site:

@@ -246,8 +246,10 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// fields, file names): escaped, it cannot rewrite the terminal.
 	if msg := textsafe.EscapeLines(err.Error()); msg != "" {
 		fmt.Fprintf(stderr, "packgen: %s\n", msg)
-		if code == exitUsage && (ee == nil || !ee.refusal) {
-			// The help of the command that was misused, not the root's.
+		if code == exitUsage && (ee == nil || !ee.refusal) && !errors.Is(err, client.ErrConfig) {
+			// The help of the command that was misused, not the root's;
+			// a registries config that does not parse is no misuse (its
+			// error names the file, the line and what to do).
 			path := "packgen"
 			if cmd != nil {
 				path = cmd.CommandPath()

@@ -437,6 +437,21 @@ func Wrap(ref string, client remote.Client, err error) error {
 	return &wrapped{wrap(ref, client, err)}
 }
 
+// Doing is Wrap(ref, client, err) said as what failed: "push REF: why",
+// ref named once (Wrap's message starts with it; one returned as it was,
+// from opening or wrapped before about another ref, gets it in front).
+// nil stays nil.
+func Doing(doing, ref string, client remote.Client, err error) error {
+	w := Wrap(ref, client, err)
+	if w == nil {
+		return nil
+	}
+	if strings.HasPrefix(w.Error(), ref+": ") {
+		return fmt.Errorf("%s %w", doing, w)
+	}
+	return fmt.Errorf("%s %s: %w", doing, ref, w)
+}
+
 // redactQueries drops the query of every http(s) URL in msg: an
 // upload's URL carries its session token (distribution's _state), a
 // redirect to storage its presigned signature, and errors are printed
