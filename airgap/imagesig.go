@@ -44,12 +44,15 @@ type tally struct {
 	// bundle does not show to be an index listing the manifest (the
 	// list is unsigned: a rewritten one may name any digest there).
 	foreign int
+	// bad: signatures that failed (ErrImageSignature names each).
+	bad int
 }
 
 func (t *tally) add(u tally) {
 	t.signed += u.signed
 	t.others += u.others
 	t.foreign += u.foreign
+	t.bad += u.bad
 }
 
 // carried says what an image with no signature of its own carried.
@@ -81,7 +84,7 @@ func checkSigned(images []list.Image, tallies []tally, keys *sign.Verifier, allo
 	for i, im := range images {
 		t := tallies[i]
 		switch {
-		case t.signed != 0:
+		case t.signed != 0, t.bad != 0: // signed, or refused already
 		case allow:
 			warn("image %s carries %s: nothing verified under --image-key (--allow-unsigned-images)", im.Image, t.carried(im.Upstream))
 		default:
@@ -118,6 +121,7 @@ func (b blobs) checkImageSignatures(ctx context.Context, images []list.Image, ke
 			t, err := b.checkImageSignature(ctx, im, s, keys)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%w: image %s: signature %s: %w", ErrImageSignature, im.Image, s.Tag, err))
+				t.bad = 1
 			}
 			tallies[i].add(t)
 		}

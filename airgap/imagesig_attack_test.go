@@ -211,4 +211,18 @@ func TestImageSignatureCounts(t *testing.T) {
 			}
 		})
 	}
+	// A signature under another key is its error, named once: the
+	// image is not reported unsigned besides.
+	other, err := sign.LoadPublicKey(testutil.NewKey(t).Pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := []list.Image{{Image: "example.com/app:1", Manifest: image, Upstream: image.Digest, Signatures: []list.Signature{cosignSig(image.Digest)}}}
+	tallies, err := b.checkImageSignatures(ctx, images, other)
+	if !errors.Is(err, ErrImageSignature) || !errors.Is(err, sign.ErrBadSignature) {
+		t.Errorf("another key: %v, want ErrImageSignature", err)
+	}
+	if err := checkSigned(images, tallies, other, false, t.Logf); err != nil {
+		t.Errorf("another key: reported unsigned too: %v", err)
+	}
 }
