@@ -411,11 +411,25 @@ func TestAirgap(t *testing.T) {
 		}
 	})
 
+	// Narrowed under --image-key: agent is signed on its index, which
+	// the bundle holds (a plain blob) so that import may believe the
+	// list's upstream digest; busybox and backup are signed by nobody.
 	t.Run("platform", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "amd64.tar")
-		r, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: p, OCI: plainHTTP, Platform: "linux/amd64"})
+		r, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: p, OCI: plainHTTP, Platform: "linux/amd64", ImageKeys: f.imageKeys(t), AllowUnsignedImages: true})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, "busybox:1.36 carries no cosign signature") || !strings.Contains(w, "backup:v0.9 carries no cosign signature") || strings.Contains(w, "agent:3.0 carries") || strings.Contains(w, "web:2.0 carries") {
+			t.Errorf("narrowed export's warnings: %s", w)
+		}
+		nb, err := Open(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = nb.verifyImageSignatures(ctx, f.imageKeys(t), false, t.Logf)
+		if !errors.Is(err, ErrUnsignedImage) || !strings.Contains(err.Error(), "acme/backup:v0.9: --image-key requires") || strings.Contains(err.Error(), "agent") || strings.Contains(err.Error(), "acme/web") {
+			t.Errorf("narrowed bundle under --image-key: %v, want only busybox and backup unsigned", err)
 		}
 		for _, im := range r.Images {
 			s := f.seeded[im.Path+":"+im.Tag]
@@ -887,6 +901,47 @@ func (f *fixture) imageKeys(t *testing.T) *sign.Verifier {
 func (f *fixture) testImageSignatures(t *testing.T, bundle string, air *ocitest.Registry) {
 	ctx := context.Background()
 	before := settledPushes(air)
+	up := f.up.Host()
+	web, agent := f.seeded["acme/web:2.0"], f.seeded["acme/agent:3.0"]
+	busybox, backup := f.seeded["library/busybox:1.36"], f.seeded["acme/backup:v0.9"]
+
+	// attackV F2: an SBOM attached to busybox (a referrers index, tag
+	// sha256-HEX, as `oras attach` writes it where the registry has no
+	// referrers API) is carried, but is no signature: under the key
+	// export and import refuse busybox all the same, saying what it
+	// carries.
+	bbRepo := repoOf(t, up+"/library/busybox")
+	bbRepo.SetReferrersCapability(false)
+	subject, err := bbRepo.Resolve(ctx, busybox.Digest.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbom, err := oras.PushBytes(ctx, bbRepo, "application/spdx+json", []byte(`{"spdxVersion":"SPDX-2.3"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oras.PackManifest(ctx, bbRepo, oras.PackManifestVersion1_1, "application/spdx+json", oras.PackManifestOptions{Subject: &subject, Layers: []ocispec.Descriptor{sbom}}); err != nil {
+		t.Fatal(err)
+	}
+	bbWant := "image " + up + "/library/busybox:1.36: it carries 1 referrer, no cosign signature: --image-key requires"
+	dir := t.TempDir()
+	_, err = Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP, ImageKeys: f.imageKeys(t)})
+	if !errors.Is(err, ErrUnsignedImage) || !strings.Contains(fmt.Sprint(err), bbWant) {
+		t.Errorf("export of an image with an SBOM only: %v, want %q", err, bbWant)
+	}
+	assertOnly(t, dir)
+	withSBOM := filepath.Join(t.TempDir(), "sbom.tar")
+	r, err := Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: withSBOM, OCI: plainHTTP, ImageKeys: f.imageKeys(t), AllowUnsignedImages: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bb := r.Images[indexOf(r.Images, "library/busybox")]; len(bb.Signatures) != 1 || bb.Signatures[0].Tag != list.ReferrersTag(busybox.Digest) || !strings.Contains(strings.Join(r.Warnings, "\n"), "busybox:1.36 carries 1 referrer, no cosign signature: nothing verified") {
+		t.Errorf("the SBOM carried: %+v, warnings %q", bb.Signatures, r.Warnings)
+	}
+	if _, err := f.importTo(ctx, t, withSBOM, air, ImportOptions{ImageKeys: f.imageKeys(t)}); !errors.Is(err, ErrUnsignedImage) || !strings.Contains(fmt.Sprint(err), bbWant) {
+		t.Errorf("import of an image with an SBOM only: %v, want %q", err, bbWant)
+	}
+
 	other := testutil.NewKey(t)
 	v, err := sign.LoadPublicKey(other.Pub)
 	if err != nil {
@@ -899,9 +954,6 @@ func (f *fixture) testImageSignatures(t *testing.T, bundle string, air *ocitest.
 		}
 	}
 
-	up := f.up.Host()
-	web, agent := f.seeded["acme/web:2.0"], f.seeded["acme/agent:3.0"]
-	busybox, backup := f.seeded["library/busybox:1.36"], f.seeded["acme/backup:v0.9"]
 	if _, err := oras.Copy(ctx, repoOf(t, up+"/acme/web"), web.Signature.String(), repoOf(t, up+"/library/busybox"), list.CosignTag(busybox.Digest), oras.DefaultCopyOptions); err != nil {
 		t.Fatal(err)
 	}
@@ -911,7 +963,7 @@ func (f *fixture) testImageSignatures(t *testing.T, bundle string, air *ocitest.
 	// Export checks them too: the binding even without keys (so it
 	// refuses these, leaving nothing; under a key that is not the
 	// signer's: cmd/packgen's TestREADMEAirgap).
-	dir := t.TempDir()
+	dir = t.TempDir()
 	_, err = Export(ctx, ExportOptions{Lock: f.lock, Env: f.env, Output: filepath.Join(dir, "b.tar"), OCI: plainHTTP})
 	if !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), "image "+up+"/library/busybox:1.36: signature "+list.CosignTag(busybox.Digest)) {
 		t.Errorf("export of moved signatures: %v", err)

@@ -583,7 +583,10 @@ func exportImage(ctx context.Context, store *stageStore, big *direct, image stri
 		}
 		im.Upstream = root.Digest
 		upstreamSigs = lookupSignatures(ctx, repo, root.Digest)
-		if narrow.MapRoot != nil && (root.MediaType == ocispec.MediaTypeImageIndex || root.MediaType == "application/vnd.docker.distribution.manifest.list.v2+json") {
+		if narrow.MapRoot != nil && (root.MediaType == ocispec.MediaTypeImageIndex || root.MediaType == dockerIndex) {
+			if err := stageIndex(ctx, store, src, root); err != nil {
+				return ocispec.Descriptor{}, fmt.Errorf("image %s: %w", image, err)
+			}
 			return narrow.MapRoot(ctx, src, root)
 		}
 		return root, nil
@@ -611,6 +614,27 @@ func exportImage(ctx context.Context, store *stageStore, big *direct, image stri
 	}
 	im.Manifest = plain(got)
 	return im, copySignatures(ctx, repo, store, big, im, host+"/"+path, found)
+}
+
+// stageIndex stores the index a platform's manifest is taken from, as
+// a plain blob (the layout does not list it: its other manifests are
+// not there): its signatures sign the manifest only through it, and
+// import believes the list's upstream digest only when the bundle holds
+// an index of that digest listing the manifest (ownDigest). oras.Copy
+// has it in memory already (resolving the tag read it).
+func stageIndex(ctx context.Context, store *stageStore, src content.ReadOnlyStorage, root ocispec.Descriptor) error {
+	if root.Size > 4<<20 {
+		return fmt.Errorf("its index %s of %d bytes (at most 4 MiB expected)", root.Digest, root.Size)
+	}
+	data, err := content.FetchAll(ctx, src, root)
+	if err != nil {
+		return err
+	}
+	err = store.Push(ctx, ocispec.Descriptor{MediaType: "application/octet-stream", Digest: root.Digest, Size: root.Size}, bytes.NewReader(data))
+	if errors.Is(err, errdef.ErrAlreadyExists) {
+		return nil // another image's, or this one's by another tag
+	}
+	return err
 }
 
 // copySignatures stores the signatures found for an image, whole, once
@@ -833,7 +857,7 @@ func (d *direct) entries(image string, root digest.Digest) []*tarEntry {
 func isManifest(mediaType string) bool {
 	switch mediaType {
 	case ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex,
-		"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json":
+		dockerManifest, dockerIndex:
 		return true
 	}
 	return false

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -23,26 +24,75 @@ import (
 var ErrImageSignature = errors.New("image signature does not verify")
 
 // ErrUnsignedImage: with --image-key, an image carries no cosign
-// signature at all, and unsigned images were not allowed.
+// signature of its own that verified under the keys (none at all, or
+// only referrers that are no signature, or signatures of an index the
+// bundle does not show to be its), and unsigned images were not
+// allowed.
 var ErrUnsignedImage = errors.New("image carries no cosign signature")
 
+// tally is what an image's signatures came to: only signed counts
+// towards --image-key.
+type tally struct {
+	// signed: signatures (a .sig layer, a Sigstore-bundle referrer)
+	// of the image's manifest, or of an index the bundle holds that
+	// lists it, verified under the keys (without keys: bound to it).
+	signed int
+	// others: referrers that are no signature (an SBOM): carried,
+	// checked for their subject, never counted.
+	others int
+	// foreign: signatures of the list's upstream digest that the
+	// bundle does not show to be an index listing the manifest (the
+	// list is unsigned: a rewritten one may name any digest there).
+	foreign int
+	// bad: signatures that failed (ErrImageSignature names each).
+	bad int
+}
+
+func (t *tally) add(u tally) {
+	t.signed += u.signed
+	t.others += u.others
+	t.foreign += u.foreign
+	t.bad += u.bad
+}
+
+// carried says what an image with no signature of its own carried.
+func (t tally) carried(upstream digest.Digest) string {
+	var parts []string
+	if t.others > 0 {
+		parts = append(parts, phrase.Count(t.others, "referrer"))
+	}
+	if t.foreign > 0 {
+		// (A bundle narrowed by a packgen before the index was carried
+		// has none: exported again, it does.)
+		parts = append(parts, fmt.Sprintf("%s of %s, which the bundle does not show to be an index listing its manifest (a narrowed bundle of an older packgen lacks it: export again)", phrase.Count(t.foreign, "signature"), upstream))
+	}
+	return strings.Join(append(parts, "no cosign signature"), ", ")
+}
+
 // checkSigned is the rule keys add, at export and import alike: as
-// cosign verify --key, a key means "must be signed under it", so an image
-// with no signature is refused, naming it, unless allow (then a warning).
-// Without keys nothing is required (the binding of the signatures there
-// are is checked apart).
-func checkSigned(images []list.Image, keys *sign.Verifier, allow bool, warn func(string, ...any)) error {
+// cosign verify --key, a key means "must be signed under it", so an
+// image with no signature of its own that verified under a key is
+// refused, naming it and what it carried, unless allow (then a
+// warning). Signature tags are not signatures: a referrers index of an
+// SBOM alone counts for nothing. Without keys nothing is required (the
+// binding of the signatures there are is checked apart).
+func checkSigned(images []list.Image, tallies []tally, keys *sign.Verifier, allow bool, warn func(string, ...any)) error {
 	if keys == nil {
 		return nil
 	}
 	var errs []error
-	for _, im := range images {
+	for i, im := range images {
+		t := tallies[i]
 		switch {
-		case len(im.Signatures) != 0:
+		case t.signed != 0, t.bad != 0: // signed, or refused already
 		case allow:
-			warn("image %s carries no cosign signature: nothing to verify under --image-key (--allow-unsigned-images)", im.Image)
+			warn("image %s carries %s: nothing verified under --image-key (--allow-unsigned-images)", im.Image, t.carried(im.Upstream))
 		default:
-			errs = append(errs, fmt.Errorf("%w: image %s: --image-key requires every image to be signed under one of the keys; sign it, or pass --allow-unsigned-images to take it with a warning", ErrUnsignedImage, im.Image))
+			why := ""
+			if t.others != 0 || t.foreign != 0 {
+				why = "it carries " + t.carried(im.Upstream) + ": "
+			}
+			errs = append(errs, fmt.Errorf("%w: image %s: %s--image-key requires every image to be signed under one of the keys; sign it, or pass --allow-unsigned-images to take it with a warning", ErrUnsignedImage, im.Image, why))
 		}
 	}
 	return errors.Join(errs...)
@@ -52,57 +102,62 @@ func checkSigned(images []list.Image, keys *sign.Verifier, allow bool, warn func
 // bundle (cosign adds one per signature or attestation).
 const maxReferrers = 64
 
-// VerifyImageSignatures checks every cosign signature the bundle carries
-// for its images, before anything is pushed. Each must be bound to its
-// image: its tag names the image's manifest digest (or, narrowed, the
-// index's it came from), and so does what it signs: the simple-signing
-// payload's docker-manifest-digest (cosign's legacy sha256-HEX.sig), or
-// each referrer's subject and, for a Sigstore bundle (cosign v3, tag
-// sha256-HEX), its in-toto statement's subject. With keys (nil: the
-// binding alone) every signature must also verify under one of them.
-// Referrers that are no signature (an SBOM, say) are checked for their
-// subject only. An image signed by nobody has nothing to check here
-// (checkSigned says whether keys require one). Every bad signature is
-// reported, each naming its image and tag.
-func (b *Bundle) VerifyImageSignatures(ctx context.Context, keys *sign.Verifier) error {
+// checkImageSignatures checks every cosign signature the images carry.
+// Each must be bound to its image: its tag names the image's manifest
+// digest (or, narrowed, the index's it came from), and so does what it
+// signs: the simple-signing payload's docker-manifest-digest (cosign's
+// legacy sha256-HEX.sig), or each referrer's subject and, for a
+// Sigstore bundle (cosign v3, tag sha256-HEX), its in-toto statement's
+// subject. With keys (nil: the binding alone) every signature must also
+// verify under one of them. Referrers that are no signature (an SBOM,
+// say) are checked for their subject only. Every bad signature is
+// reported, each naming its image and tag; the tallies, one an image,
+// say what the good ones came to (checkSigned's input).
+func (b blobs) checkImageSignatures(ctx context.Context, images []list.Image, keys *sign.Verifier) ([]tally, error) {
 	var errs []error
-	r := b.blobs()
-	for _, im := range b.List.Images {
+	tallies := make([]tally, len(images))
+	for i, im := range images {
 		for _, s := range im.Signatures {
-			if err := r.checkImageSignature(ctx, im, s, keys); err != nil {
+			t, err := b.checkImageSignature(ctx, im, s, keys)
+			if err != nil {
 				errs = append(errs, fmt.Errorf("%w: image %s: signature %s: %w", ErrImageSignature, im.Image, s.Tag, err))
+				t.bad = 1
 			}
+			tallies[i].add(t)
 		}
 	}
-	return errors.Join(errs...)
+	return tallies, errors.Join(errs...)
 }
 
-// checkImageSignatures is VerifyImageSignatures at export, on the
+// verifyImageSignatures is checkImageSignatures and checkSigned at
+// import, before anything is pushed.
+func (b *Bundle) verifyImageSignatures(ctx context.Context, keys *sign.Verifier, allow bool, warn func(string, ...any)) error {
+	images := b.Images()
+	tallies, err := b.blobs().checkImageSignatures(ctx, images, keys)
+	if err != nil {
+		return err
+	}
+	return checkSigned(images, tallies, keys, allow, warn)
+}
+
+// checkImageSignatures is verifyImageSignatures at export, on the
 // stage: the signatures as copied, under o.ImageKeys if set.
 func (e *exporter) checkImageSignatures(ctx context.Context) error {
-	var errs []error
-	r := blobs{e.store, e.stage}
-	for _, im := range e.list.Images {
-		for _, s := range im.Signatures {
-			if err := r.checkImageSignature(ctx, im, s, e.o.ImageKeys); err != nil {
-				errs = append(errs, fmt.Errorf("%w: image %s: signature %s: %w", ErrImageSignature, im.Image, s.Tag, err))
-			}
-		}
-	}
-	errs = append(errs, checkSigned(e.list.Images, e.o.ImageKeys, e.o.AllowUnsignedImages, e.warn))
+	tallies, err := blobs{e.store, e.stage}.checkImageSignatures(ctx, e.list.Images, e.o.ImageKeys)
 	if e.o.ImageKeys == nil {
-		warnUnsigned(e.list.Images, e.warn)
+		warnUnsigned(e.list.Images, tallies, e.warn)
 	}
-	return errors.Join(errs...)
+	return errors.Join(err, checkSigned(e.list.Images, tallies, e.o.ImageKeys, e.o.AllowUnsignedImages, e.warn))
 }
 
 // warnUnsigned says once, without --image-key, how many images carry no
 // cosign signature (the first few named): export bundles them as they
-// are, and only a key makes a signature required and checked.
-func warnUnsigned(images []list.Image, warn func(string, ...any)) {
+// are, and only a key makes a signature required and checked. An image
+// whose referrers are no signature (an SBOM) counts as unsigned.
+func warnUnsigned(images []list.Image, tallies []tally, warn func(string, ...any)) {
 	var unsigned []string
-	for _, im := range images {
-		if len(im.Signatures) == 0 {
+	for i, im := range images {
+		if tallies[i].signed == 0 {
 			unsigned = append(unsigned, im.Image)
 		}
 	}
@@ -127,62 +182,124 @@ func signedDigest(im list.Image, tag string) (digest.Digest, error) {
 	return "", fmt.Errorf("the tag is for another manifest than the image's %s", im.Manifest.Digest)
 }
 
-func (b blobs) checkImageSignature(ctx context.Context, im list.Image, s list.Signature, keys *sign.Verifier) error {
+// ownDigest says whether a signature of dg signs im: dg is its
+// manifest, or an index the bundle holds (by that digest: its bytes
+// are fixed) that lists the manifest. The list's upstream alone is not
+// enough: the list is unsigned, and a rewritten one could lend an image
+// another's signature through it.
+func (b blobs) ownDigest(ctx context.Context, im list.Image, dg digest.Digest) bool {
+	if dg == im.Manifest.Digest {
+		return true
+	}
+	data, err := b.byDigest(ctx, dg, 4<<20)
+	if err != nil {
+		return false
+	}
+	var idx struct {
+		MediaType string               `json:"mediaType"`
+		Config    json.RawMessage      `json:"config"`
+		Manifests []ocispec.Descriptor `json:"manifests"`
+	}
+	if json.Unmarshal(data, &idx) != nil || idx.Config != nil {
+		return false
+	}
+	switch idx.MediaType {
+	case "", ocispec.MediaTypeImageIndex, dockerIndex:
+	default:
+		return false
+	}
+	for _, d := range idx.Manifests {
+		if d.Digest == im.Manifest.Digest {
+			return true
+		}
+	}
+	return false
+}
+
+// dockerIndex is Docker's multi-platform index.
+const dockerIndex = "application/vnd.docker.distribution.manifest.list.v2+json"
+
+// checkImageSignature checks one signature tag of im's; its tally
+// counts what verified (without keys: what is bound).
+func (b blobs) checkImageSignature(ctx context.Context, im list.Image, s list.Signature, keys *sign.Verifier) (tally, error) {
 	dg, err := signedDigest(im, s.Tag)
 	if err != nil {
-		return err
+		return tally{}, err
 	}
+	var t tally
 	if strings.HasSuffix(s.Tag, ".sig") {
-		return b.checkSimpleSigning(ctx, s.Manifest, dg, keys)
+		t.signed, err = b.checkSimpleSigning(ctx, s.Manifest, dg, keys)
+	} else {
+		t, err = b.checkReferrers(ctx, s.Manifest, dg, keys)
 	}
-	if s.Manifest.MediaType != ocispec.MediaTypeImageIndex {
-		return fmt.Errorf("a referrers tag names a %q, not an image index", s.Manifest.MediaType)
-	}
-	data, err := b.small(ctx, s.Manifest, 4<<20)
 	if err != nil {
-		return err
+		return tally{}, err
+	}
+	if t.signed != 0 && !b.ownDigest(ctx, im, dg) {
+		t.signed, t.foreign = 0, t.signed
+	}
+	return t, nil
+}
+
+// checkReferrers checks a referrers index (tag sha256-HEX of dg): every
+// manifest it lists refers to dg; its Sigstore bundles sign dg.
+func (b blobs) checkReferrers(ctx context.Context, md ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) (tally, error) {
+	var t tally
+	if md.MediaType != ocispec.MediaTypeImageIndex {
+		return t, fmt.Errorf("a referrers tag names a %q, not an image index", md.MediaType)
+	}
+	data, err := b.small(ctx, md, 4<<20)
+	if err != nil {
+		return t, err
 	}
 	var idx ocispec.Index
 	if err := json.Unmarshal(data, &idx); err != nil {
-		return fmt.Errorf("its referrers index: %v", err)
+		return t, fmt.Errorf("its referrers index: %v", err)
 	}
 	if len(idx.Manifests) == 0 || len(idx.Manifests) > maxReferrers {
-		return fmt.Errorf("its referrers index lists %d manifests (1 to %d expected)", len(idx.Manifests), maxReferrers)
+		return t, fmt.Errorf("its referrers index lists %d manifests (1 to %d expected)", len(idx.Manifests), maxReferrers)
 	}
 	for _, d := range idx.Manifests {
-		if err := b.checkReferrer(ctx, d, dg, keys); err != nil {
-			return fmt.Errorf("referrer %s: %w", d.Digest, err)
+		isSig, err := b.checkReferrer(ctx, d, dg, keys)
+		if err != nil {
+			return tally{}, fmt.Errorf("referrer %s: %w", d.Digest, err)
+		}
+		if isSig {
+			t.signed++
+		} else {
+			t.others++
 		}
 	}
-	return nil
+	return t, nil
 }
 
 // checkSimpleSigning checks cosign's legacy signature manifest: every
 // layer a simple-signing payload naming dg, verified under keys if any.
-func (b blobs) checkSimpleSigning(ctx context.Context, md ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) error {
+// It returns how many layers (signatures) that is.
+func (b blobs) checkSimpleSigning(ctx context.Context, md ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) (int, error) {
 	// The shape first: import pushes the signature's graph as its media
 	// type says, so an index (whose JSON may hold the right layers too)
 	// would carry manifests no check read.
 	if md.MediaType != ocispec.MediaTypeImageManifest && md.MediaType != dockerManifest {
-		return fmt.Errorf("the signature tag names a %q, not an image manifest as cosign writes", md.MediaType)
+		return 0, fmt.Errorf("the signature tag names a %q, not an image manifest as cosign writes", md.MediaType)
 	}
 	m, err := b.manifest(ctx, md)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if m.MediaType != "" && m.MediaType != md.MediaType {
-		return fmt.Errorf("the signature manifest says it is a %q, not an image manifest (%s) as its tag does", m.MediaType, md.MediaType)
+		return 0, fmt.Errorf("the signature manifest says it is a %q, not an image manifest (%s) as its tag does", m.MediaType, md.MediaType)
 	}
 	if len(m.Layers) == 0 {
-		return errors.New("the signature manifest has no layer")
+		return 0, errors.New("the signature manifest has no layer")
 	}
 	for i, l := range m.Layers {
 		if l.MediaType != ocimap.CosignPayloadMediaType {
-			return fmt.Errorf("layer %d is a %q, not a cosign simple-signing payload", i, l.MediaType)
+			return 0, fmt.Errorf("layer %d is a %q, not a cosign simple-signing payload", i, l.MediaType)
 		}
 		payload, err := b.small(ctx, l, sign.MaxCosignPayload)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if keys == nil {
 			err = sign.CheckCosignPayload(payload, dg.String())
@@ -190,10 +307,10 @@ func (b blobs) checkSimpleSigning(ctx context.Context, md ocispec.Descriptor, dg
 			err = keys.VerifyManifest(payload, l.Annotations[ocimap.CosignSignatureAnnotation], dg.String())
 		}
 		if err != nil {
-			return fmt.Errorf("layer %d: %w", i, err)
+			return 0, fmt.Errorf("layer %d: %w", i, err)
 		}
 	}
-	return nil
+	return len(m.Layers), nil
 }
 
 // dockerManifest is Docker's image manifest (schema 2): cosign writes
@@ -201,26 +318,27 @@ func (b blobs) checkSimpleSigning(ctx context.Context, md ocispec.Descriptor, dg
 const dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
 
 // checkReferrer checks one manifest of a referrers index: its subject is
-// dg; a Sigstore bundle in it signs dg (under keys if any).
-func (b blobs) checkReferrer(ctx context.Context, d ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) error {
+// dg; a Sigstore bundle in it signs dg (under keys if any). It says
+// whether the referrer is a signature.
+func (b blobs) checkReferrer(ctx context.Context, d ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) (bool, error) {
 	m, err := b.manifest(ctx, d)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if m.Subject == nil || m.Subject.Digest != dg {
-		return fmt.Errorf("its subject is not %s", dg)
+		return false, fmt.Errorf("its subject is not %s", dg)
 	}
 	if m.ArtifactType != sign.BundleMediaType && m.Config.MediaType != sign.BundleMediaType {
-		return nil // not a signature: bound by its subject, pushed as it is
+		return false, nil // not a signature: bound by its subject, pushed as it is
 	}
 	if len(m.Layers) != 1 || m.Layers[0].MediaType != sign.BundleMediaType {
-		return fmt.Errorf("a Sigstore bundle manifest with %d layers (one %s expected)", len(m.Layers), sign.BundleMediaType)
+		return false, fmt.Errorf("a Sigstore bundle manifest with %d layers (one %s expected)", len(m.Layers), sign.BundleMediaType)
 	}
 	data, err := b.small(ctx, m.Layers[0], sign.MaxBundleSize)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return sign.CheckImageBundle(ctx, data, dg.String(), keys)
+	return true, sign.CheckImageBundle(ctx, data, dg.String(), keys)
 }
 
 // blobs reads small blobs of a bundle or of export's stage, each
@@ -245,6 +363,29 @@ func (b blobs) fetch(ctx context.Context, d ocispec.Descriptor) ([]byte, error) 
 	data, err := content.FetchAll(ctx, b.f, d)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: blob %s: %v", ErrBundle, b.where, d.Digest, err)
+	}
+	return data, nil
+}
+
+// byDigest reads a blob of at most limit bytes known by its digest
+// alone (the list names an upstream index so), checked against it.
+func (b blobs) byDigest(ctx context.Context, dg digest.Digest, limit int64) ([]byte, error) {
+	if err := dg.Validate(); err != nil {
+		return nil, err
+	}
+	rc, err := b.f.Fetch(ctx, ocispec.Descriptor{Digest: dg})
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	switch {
+	case err != nil:
+		return nil, err
+	case int64(len(data)) > limit:
+		return nil, fmt.Errorf("blob %s of over %d bytes", dg, limit)
+	case digest.FromBytes(data) != dg:
+		return nil, fmt.Errorf("blob %s does not match its digest", dg)
 	}
 	return data, nil
 }

@@ -1,18 +1,26 @@
 package airgap
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 	"oras.land/oras-go/v2/content"
-	"oras.land/oras-go/v2/content/memory"
+	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/errdef"
 
 	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/internal/ocimap"
+	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/sign"
 )
 
 // TestAttackSignatureShape: a bundle's cosign signature tag (an image's
@@ -25,17 +33,9 @@ import (
 // refuses the others.
 func TestAttackSignatureShape(t *testing.T) {
 	ctx := context.Background()
-	store := memory.New()
-	push := func(mt string, data []byte) ocispec.Descriptor {
-		t.Helper()
-		d := content.NewDescriptorFromBytes(mt, data)
-		if err := store.Push(ctx, d, strings.NewReader(string(data))); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	image := push(ocispec.MediaTypeImageManifest, []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`))
-	other := push(ocispec.MediaTypeImageManifest, []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[],"annotations":{"x":"unchecked"}}`))
+	store, push := memStore(t)
+	image := push(ocispec.MediaTypeImageManifest, emptyImage(""))
+	other := push(ocispec.MediaTypeImageManifest, emptyImage("unchecked"))
 	pl, err := json.Marshal(payload.SimpleContainerImage{Critical: payload.Critical{Type: payload.CosignSignatureType, Image: payload.Image{DockerManifestDigest: image.Digest.String()}}})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func TestAttackSignatureShape(t *testing.T) {
 				what string
 				err  error
 			}{
-				{"image", b.checkImageSignature(ctx, im, list.Signature{Tag: list.CosignTag(image.Digest), Manifest: c.sig}, nil)},
+				{"image", second(b.checkImageSignature(ctx, im, list.Signature{Tag: list.CosignTag(image.Digest), Manifest: c.sig}, nil))},
 				{"pack", b.checkPackSignature(ctx, c.sig, image.Digest, nil)},
 			} {
 				if c.want == "" && check.err != nil || c.want != "" && (check.err == nil || !strings.Contains(check.err.Error(), c.want)) {
@@ -82,5 +82,147 @@ func TestAttackSignatureShape(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+// memStore is a blob store that fetches by digest alone, as the
+// bundle's and the stage do (the memory store wants the whole
+// descriptor), and a push that stores bytes under a media type,
+// returning their descriptor.
+func memStore(t *testing.T) (content.Storage, func(mt string, data []byte) ocispec.Descriptor) {
+	store, err := oci.NewStorage(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, func(mt string, data []byte) ocispec.Descriptor {
+		t.Helper()
+		d := content.NewDescriptorFromBytes(mt, data)
+		if err := store.Push(context.Background(), d, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+			t.Fatal(err)
+		}
+		return d
+	}
+}
+
+// emptyImage is an image manifest with no layers, made distinct by an
+// annotation ("" for none).
+func emptyImage(who string) []byte {
+	m := map[string]any{"schemaVersion": 2, "mediaType": ocispec.MediaTypeImageManifest, "config": ocispec.DescriptorEmptyJSON, "layers": []ocispec.Descriptor{}}
+	if who != "" {
+		m["annotations"] = map[string]string{"who": who}
+	}
+	data, _ := json.Marshal(m)
+	return data
+}
+
+// TestImageSignatureCounts: under --image-key an image is signed only by
+// a signature that verified under a key for its own manifest, or for an
+// index the bundle holds that lists it; signature tags are not counted.
+// attackV F2: a referrers index of an SBOM alone (anyone who may push to
+// the repository can `oras attach` one) passed as a signature. attackV
+// F3: the list's upstream digest (unsigned, a bundle writer's word) lent
+// a swapped image the genuine signature of the image it replaced.
+// Without keys the same bundles pass, as before (binding only).
+func TestImageSignatureCounts(t *testing.T) {
+	ctx := context.Background()
+	store, push := memStore(t)
+	image := push(ocispec.MediaTypeImageManifest, emptyImage("vendor"))
+	evil := push(ocispec.MediaTypeImageManifest, emptyImage("attacker"))
+	arm := push(ocispec.MediaTypeImageManifest, emptyImage("arm64"))
+	index := func(ds ...ocispec.Descriptor) ocispec.Descriptor {
+		data, _ := json.Marshal(ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: ds})
+		return push(ocispec.MediaTypeImageIndex, data)
+	}
+	multi := index(image, arm) // the index the bundle holds, listing image
+	armOnly := index(arm)      // one that does not list it
+	absent := content.NewDescriptorFromBytes(ocispec.MediaTypeImageIndex, []byte(`{"schemaVersion":2,"manifests":[]}`))
+
+	key := testutil.NewKey(t)
+	signer := key.Signer
+	keys, err := sign.LoadPublicKey(key.Pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// cosignSig is dg's legacy signature under the key, as tagged.
+	cosignSig := func(dg digest.Digest) list.Signature {
+		payload, sigB64, err := signer.SignManifest("example.com/app", dg.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := ocimap.CosignAppend(nil, payload, sigB64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		push(ocimap.CosignPayloadMediaType, payload)
+		return list.Signature{Tag: list.CosignTag(dg), Manifest: push(ocispec.MediaTypeImageManifest, p.Manifest)}
+	}
+	// sbom is a referrers index of dg holding one SBOM, as oras attach
+	// --distribution-spec v1.1-referrers-tag writes it.
+	sbom := func(dg ocispec.Descriptor) list.Signature {
+		layer := push("application/spdx+json", []byte(`{"spdxVersion":"SPDX-2.3"}`))
+		m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": ocispec.MediaTypeImageManifest, "artifactType": "application/spdx+json",
+			"config": ocispec.DescriptorEmptyJSON, "layers": []ocispec.Descriptor{layer}, "subject": dg})
+		d := push(ocispec.MediaTypeImageManifest, m)
+		d.ArtifactType = "application/spdx+json"
+		return list.Signature{Tag: list.ReferrersTag(dg.Digest), Manifest: index(d)}
+	}
+
+	b := blobs{store, "test.tar"}
+	for _, c := range []struct {
+		name     string
+		manifest ocispec.Descriptor
+		upstream digest.Digest
+		sigs     []list.Signature
+		want     string // under the key: "" signed, else ErrUnsignedImage naming what it carried
+	}{
+		{"own signature", image, image.Digest, []list.Signature{cosignSig(image.Digest)}, ""},
+		{"own signature and an SBOM", image, image.Digest, []list.Signature{cosignSig(image.Digest), sbom(image)}, ""},
+		{"an SBOM only (F2)", image, image.Digest, []list.Signature{sbom(image)}, "it carries 1 referrer, no cosign signature: --image-key requires"},
+		{"nothing", image, image.Digest, []list.Signature{}, "--image-key requires"},
+		{"narrowed: the index's signature, the index in the bundle", image, multi.Digest, []list.Signature{cosignSig(multi.Digest)}, ""},
+		{"narrowed: an index that does not list it", image, armOnly.Digest, []list.Signature{cosignSig(armOnly.Digest)}, "it carries 1 signature of " + armOnly.Digest.String() + ", which the bundle does not show to be an index listing its manifest (a narrowed bundle of an older packgen lacks it: export again), no cosign signature"},
+		{"narrowed: an index the bundle does not hold", image, absent.Digest, []list.Signature{cosignSig(absent.Digest)}, "it carries 1 signature of " + absent.Digest.String()},
+		{"upstream lends another image's signature (F3)", evil, image.Digest, []list.Signature{cosignSig(image.Digest)}, "it carries 1 signature of " + image.Digest.String()},
+		{"upstream lends one, an SBOM of its own", evil, image.Digest, []list.Signature{cosignSig(image.Digest), sbom(evil)}, "it carries 1 referrer, 1 signature of " + image.Digest.String()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			images := []list.Image{{Image: "example.com/app:1", Manifest: c.manifest, Upstream: c.upstream, Signatures: c.sigs}}
+			for _, k := range []*sign.Verifier{nil, keys} {
+				tallies, err := b.checkImageSignatures(ctx, images, k)
+				if err != nil {
+					t.Fatalf("keys %v: every signature is bound (and verifies): %v", k != nil, err)
+				}
+				var warned []string
+				warn := func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) }
+				err = checkSigned(images, tallies, k, false, warn)
+				switch {
+				case k == nil && err != nil:
+					t.Errorf("without keys: %v", err)
+				case k != nil && c.want == "" && err != nil:
+					t.Errorf("signed: %v", err)
+				case k != nil && c.want != "" && (!errors.Is(err, ErrUnsignedImage) || !strings.Contains(err.Error(), "image example.com/app:1: "+c.want)):
+					t.Errorf("%v, want ErrUnsignedImage naming %q", err, c.want)
+				}
+				if err := checkSigned(images, tallies, k, true, warn); err != nil || (k != nil && c.want != "") != (len(warned) == 1) {
+					t.Errorf("keys %v, allowed: %v, warnings %q", k != nil, err, warned)
+				}
+			}
+		})
+	}
+	// A signature under another key is its error, named once: the
+	// image is not reported unsigned besides.
+	other, err := sign.LoadPublicKey(testutil.NewKey(t).Pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := []list.Image{{Image: "example.com/app:1", Manifest: image, Upstream: image.Digest, Signatures: []list.Signature{cosignSig(image.Digest)}}}
+	tallies, err := b.checkImageSignatures(ctx, images, other)
+	if !errors.Is(err, ErrImageSignature) || !errors.Is(err, sign.ErrBadSignature) {
+		t.Errorf("another key: %v, want ErrImageSignature", err)
+	}
+	if err := checkSigned(images, tallies, other, false, t.Logf); err != nil {
+		t.Errorf("another key: reported unsigned too: %v", err)
 	}
 }

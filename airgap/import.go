@@ -168,10 +168,7 @@ func (im *importer) verify(ctx context.Context) error {
 	if im.res.Blobs, im.res.Bytes, err = im.b.Verify(ctx); err != nil {
 		return err
 	}
-	if err := im.b.VerifyImageSignatures(ctx, im.o.ImageKeys); err != nil {
-		return err
-	}
-	if err := checkSigned(im.b.Images(), im.o.ImageKeys, im.o.AllowUnsignedImages, im.warn); err != nil {
+	if err := im.b.verifyImageSignatures(ctx, im.o.ImageKeys, im.o.AllowUnsignedImages, im.warn); err != nil {
 		return err
 	}
 	if im.tr, err = im.b.Transport(ctx); err != nil {

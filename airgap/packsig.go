@@ -31,7 +31,7 @@ import (
 // with keys, at least one verifying under them (a key rotation leaves
 // one layer per key, and the lock's registry may trust the new one only).
 func (b blobs) checkPackSignature(ctx context.Context, md ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) error {
-	if err := b.checkSimpleSigning(ctx, md, dg, nil); err != nil {
+	if _, err := b.checkSimpleSigning(ctx, md, dg, nil); err != nil {
 		return err
 	}
 	if keys == nil {
