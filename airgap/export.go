@@ -602,7 +602,7 @@ func exportImage(ctx context.Context, store *stageStore, big *direct, image stri
 	case pinErr != nil:
 		return nil, pinErr
 	case err != nil:
-		return nil, fmt.Errorf("image %s: %w", image, ocireg.Wrap(image, repo.Client, err))
+		return nil, ocireg.Doing("image", image, repo.Client, err)
 	}
 	if sigErr == nil && got.Digest != im.Upstream {
 		var more []signatureTag
@@ -648,7 +648,7 @@ func copySignatures(ctx context.Context, repo *remote.Repository, store *stageSt
 	for _, st := range found {
 		var sg ocispec.Descriptor
 		if err := copyRetag(ctx, repo, st.desc.Digest.String(), store, opts, name+":"+st.tag, &sg); err != nil {
-			return fmt.Errorf("image %s: copy its signature %s: %w", im.Image, st.tag, ocireg.Wrap(name+":"+st.tag, repo.Client, err))
+			return fmt.Errorf("image %s: %w", im.Image, ocireg.Doing("copy its signature", name+":"+st.tag, repo.Client, err))
 		}
 		im.Signatures = append(im.Signatures, list.Signature{Tag: st.tag, Manifest: plain(sg)})
 	}

@@ -218,7 +218,7 @@ func (im *importer) checkTargets(ctx context.Context) error {
 		case err != nil && ocireg.IsNotFound(err):
 			return nil
 		case err != nil:
-			return fmt.Errorf("check %s:%s: %w", t.repo.Reference, ref, ocireg.Wrap(t.repo.Reference.String()+":"+ref, t.repo.Client, err))
+			return ocireg.Doing("check", t.repo.Reference.String()+":"+ref, t.repo.Client, err)
 		case d.Digest == t.im.Manifest.Digest:
 			im.present[i] = true
 			return nil
@@ -306,7 +306,7 @@ func (im *importer) pushImage(ctx context.Context, t importTarget, present bool)
 	}
 	if !present {
 		if err := pushGraph(ctx, im.b.store, t.im.Manifest, t.repo, t.tag); err != nil {
-			return nil, fmt.Errorf("push %s: %w", ii.Ref, ocireg.Wrap(ii.Ref, t.repo.Client, err))
+			return nil, ocireg.Doing("push", ii.Ref, t.repo.Client, err)
 		}
 	}
 	for _, s := range t.im.Signatures {
@@ -316,7 +316,7 @@ func (im *importer) pushImage(ctx context.Context, t importTarget, present bool)
 			continue
 		}
 		if err := pushGraph(ctx, im.b.store, s.Manifest, t.repo, s.Tag); err != nil {
-			return nil, fmt.Errorf("push %s:%s: %w", t.repo.Reference, s.Tag, ocireg.Wrap(t.repo.Reference.String()+":"+s.Tag, t.repo.Client, err))
+			return nil, ocireg.Doing("push", t.repo.Reference.String()+":"+s.Tag, t.repo.Client, err)
 		}
 		ii.Signatures = append(ii.Signatures, t.repo.Reference.String()+":"+s.Tag)
 	}

@@ -72,7 +72,7 @@ func (im *importer) pushMarker(ctx context.Context) error {
 		return err
 	}
 	if err := idx.Manifests().PushReference(ctx, m.Desc, bytes.NewReader(m.Manifest), ocimap.AirgapTag); err != nil {
-		return fmt.Errorf("push %s: %w", ref, ocireg.Wrap(ref, idx.Client, err))
+		return ocireg.Doing("push", ref, idx.Client, err)
 	}
 	fmt.Fprintf(im.o.Log, "marked %s: an air-gapped subset of %d bundle(s)\n", ref, len(bundles)+1)
 	return nil
@@ -175,7 +175,7 @@ func (im *importer) readMarker(ctx context.Context) (*index.Airgap, error) {
 // pushBlob pushes a small blob (what names it says what it is).
 func pushBlob(ctx context.Context, repo *remote.Repository, what string, desc ocispec.Descriptor, data []byte) error {
 	if err := repo.Blobs().Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		return fmt.Errorf("push %s@%s: %w", repo.Reference, what, ocireg.Wrap(repo.Reference.String()+"@"+what, repo.Client, err))
+		return ocireg.Doing("push", repo.Reference.String()+"@"+what, repo.Client, err)
 	}
 	return nil
 }

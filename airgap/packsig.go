@@ -83,13 +83,13 @@ func (e *exporter) exportPackSignatures(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s@%s: look up its signature %s:%s: %w", p.Name, p.Version, ref, tag, ocireg.Wrap(ref+":"+tag, repo.Client, err))
+			return fmt.Errorf("%s@%s: %w", p.Name, p.Version, ocireg.Doing("look up its signature", ref+":"+tag, repo.Client, err))
 		}
 		// Copied by the digest resolved (a tag may move meanwhile), then
 		// checked as stored: what is checked is what is bundled.
 		var got ocispec.Descriptor
 		if err := copyRetag(ctx, repo, d.Digest.String(), e.store, oras.CopyOptions{}, list.SignaturesRepo+":"+tag, &got); err != nil {
-			return fmt.Errorf("%s@%s: copy its signature %s:%s: %w", p.Name, p.Version, ref, tag, ocireg.Wrap(ref+":"+tag, repo.Client, err))
+			return fmt.Errorf("%s@%s: %w", p.Name, p.Version, ocireg.Doing("copy its signature", ref+":"+tag, repo.Client, err))
 		}
 		if err := (blobs{e.store, e.stage}).checkPackSignature(ctx, got, p.Manifest.Digest, e.v); err != nil {
 			return fmt.Errorf("%w: %s@%s: its cosign signature %s:%s: %w", ErrPackSignature, p.Name, p.Version, ref, tag, err)
@@ -152,7 +152,7 @@ func (im *importer) checkPackSigTargets(ctx context.Context) error {
 		switch {
 		case err != nil && ocireg.IsNotFound(err):
 		case err != nil:
-			return fmt.Errorf("check %s:%s: %w", im.sigRepo.Reference, s.Tag, ocireg.Wrap(im.sigRepo.Reference.String()+":"+s.Tag, im.sigRepo.Client, err))
+			return ocireg.Doing("check", im.sigRepo.Reference.String()+":"+s.Tag, im.sigRepo.Client, err)
 		case d.Digest == s.Manifest.Digest || !im.o.Force:
 			t.present = true
 			if d.Digest != s.Manifest.Digest {
@@ -175,7 +175,7 @@ func (im *importer) pushPackSignatures(ctx context.Context) error {
 		}
 		s := t.p.Signature
 		if err := pushGraph(ctx, im.b.store, s.Manifest, im.sigRepo, s.Tag); err != nil {
-			return fmt.Errorf("push %s:%s: %w", im.sigRepo.Reference, s.Tag, ocireg.Wrap(im.sigRepo.Reference.String()+":"+s.Tag, im.sigRepo.Client, err))
+			return ocireg.Doing("push", im.sigRepo.Reference.String()+":"+s.Tag, im.sigRepo.Client, err)
 		}
 		fmt.Fprintf(im.o.Log, "uploaded %s:%s\n", im.sigRepo.Reference, s.Tag)
 		return nil
