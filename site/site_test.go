@@ -97,8 +97,10 @@ func TestReuse(t *testing.T) {
 	changed := append(manyPacks(12, 2), splitPack("1.0.0", "1.1.0", "1.2.0"))
 	changed[4].versions = append(changed[4].versions, "2.0.0")
 	changed[4].files["README.md"] = []byte("# New readme\n")
-	changed[0].files["logo.png"] = encodePNG(t, image.NewGray(image.Rect(0, 0, 2, 2))) // a new logo
-	changed[6].release = func(r *index.Release) { // retired.yaml deprecates one: its shard changes, its archives do not
+	// A new logo; and retired.yaml deprecates a release: its shard
+	// changes, its archives do not.
+	changed[0].files["logo.png"] = encodePNG(t, image.NewGray(image.Rect(0, 0, 2, 2)))
+	changed[6].release = func(r *index.Release) {
 		if r.Version == "1.1.0" {
 			r.Retired = &index.Retirement{State: index.StateDeprecated, Reason: "CVE-2026-9999"}
 		}
