@@ -275,13 +275,16 @@ func (g *gen) packFeed(s *index.Shard, changes []change) ([]byte, error) {
 }
 
 // registryFeed is feed.xml: the newest releases of every listed pack.
-// Each entry is the pack feed's (written or reused just before), with
-// its link made relative to the site: what changed is computed from
-// archives only when a pack's page is rendered, and a pack feed is a
-// function of the same inputs as its page, so this feed is too.
+// Each entry is the pack feed's (written or reused just before, the
+// one its page names), with its link made relative to the site: what
+// changed is computed from archives only when a pack's page is
+// rendered, and a pack feed is a function of the same inputs as its
+// page, so this feed is too.
 func (g *gen) registryFeed(entries []*entry) ([]byte, error) {
 	var items []feedItem
+	feeds := map[string]string{}
 	for _, e := range entries {
+		feeds[e.name()] = e.feed
 		if !e.listed() {
 			continue
 		}
@@ -298,7 +301,7 @@ func (g *gen) registryFeed(entries []*entry) ([]byte, error) {
 			byID, ok := packs[it.s.Name]
 			if !ok {
 				var err error
-				if byID, err = g.readPackFeed(it.s.Name); err != nil {
+				if byID, err = g.readPackFeed(it.s.Name, feeds[it.s.Name]); err != nil {
 					return atomEntry{}, err
 				}
 				packs[it.s.Name] = byID
@@ -313,8 +316,11 @@ func (g *gen) registryFeed(entries []*entry) ([]byte, error) {
 		})
 }
 
-// readPackFeed reads the entries of a pack's feed in this site, by ID.
-func (g *gen) readPackFeed(name string) (map[string]atomEntry, error) {
+// readPackFeed reads the entries of a pack's feed in this site, by ID,
+// when it still holds the bytes with SHA-256 sha, the feed this build
+// wrote or kept for the pack (updating in place, another writer of the
+// dir could have put a stale feed back since: attackV F1).
+func (g *gen) readPackFeed(name, sha string) (map[string]atomEntry, error) {
 	rel := path.Join(packDir(name), FeedFile)
 	f, err := safefile.OpenIn(g.out, filepath.FromSlash(rel)) // never a FIFO planted in a shared out dir
 	if err != nil {
@@ -324,6 +330,9 @@ func (g *gen) readPackFeed(name string) (map[string]atomEntry, error) {
 	b, err := io.ReadAll(io.LimitReader(f, maxReused))
 	if err != nil {
 		return nil, fmt.Errorf("catalogue: read %s: %w", rel, err)
+	}
+	if index.Digest(b) != sha {
+		return nil, fmt.Errorf("%w: %s changed while the catalogue was written (not the feed its page names): build again", ErrNotWritten, filepath.Join(g.dir, filepath.FromSlash(rel)))
 	}
 	var pf atomFeed
 	if err := xml.Unmarshal(b, &pf); err != nil {

@@ -24,13 +24,16 @@ import (
 // anything else is rendered again, so a planted page (an inline script,
 // its CSP removed) is never carried into a signed build. The facts are
 // content hashes, so they never go stale; they are trusted as much as
-// the rest of that directory. No cache dir: nothing is reused.
+// the rest of that directory. No cache dir: nothing is reused. Being of
+// any generation, they do not say which feed or logo goes with a page:
+// the page names them (keyMeta).
 //
 // It also remembers, as verified-archives-v1.txt does for archives, that
 // the file at a path, as a stat described it (factfile.State), held
 // bytes with a given SHA-256 when this machine read and vouched for
 // them ("stat REL STATE SHA256"), and which reuse key a page with a
-// given SHA-256 carries ("meta KEY LOGO SHA256"): an update in place
+// given SHA-256 carries ("meta KEY FEED LOGO SHA256", keyMeta: with the
+// feed and logo it names): an update in place
 // then keeps a page, feed or logo nothing touched since with a stat,
 // not a read, and a rebuild stays O(what changed). A file whose stat
 // differs (rewritten, even in place, or swapped) is read and checked

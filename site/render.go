@@ -111,14 +111,14 @@ type depRow struct {
 
 type kv struct{ Key, Value string }
 
-// renderPack writes the pack page of e into buf, and returns its change
-// views (the pack's feed says what they say).
-func (g *gen) renderPack(buf *bytes.Buffer, e *entry, f *latestFiles, meta string) ([]change, error) {
+// packPageData is what the pack page of e shows, but for its Meta: the
+// page names the digest of its feed, which is made from its change
+// views (d.Changes), so packPage sets it once the feed is made.
+func (g *gen) packPageData(e *entry, f *latestFiles) (*packData, error) {
 	s, l := e.Shard, e.Latest
-	d := packData{
+	d := &packData{
 		Root:     "../../",
 		Title:    displayName(l, s.Name),
-		Meta:     meta,
 		CSP:      csp,
 		Registry: g.root.Registry,
 		Card:     g.heroCard(e),
@@ -133,7 +133,7 @@ func (g *gen) renderPack(buf *bytes.Buffer, e *entry, f *latestFiles, meta strin
 	d.Signed = l.Signature != ""
 	d.Digest = l.Archive.SHA256
 	d.SigHref, d.BundleHref = relArchive(s.Name, l.Signature), relArchive(s.Name, l.Bundle)
-	g.trustOf(&d, s.Name, l)
+	g.trustOf(d, s.Name, l)
 	if !l.Deleted() {
 		// A pack with no live release offers no way to use one: a
 		// cluster that must keep it names the exact version (the
@@ -142,7 +142,7 @@ func (g *gen) renderPack(buf *bytes.Buffer, e *entry, f *latestFiles, meta strin
 	} else {
 		d.Fetch = ""
 	}
-	if err := g.addChanges(&d, s, l, f); err != nil {
+	if err := g.addChanges(d, s, l, f); err != nil {
 		return nil, err
 	}
 	d.Resources = resourceRows(l)
@@ -152,7 +152,7 @@ func (g *gen) renderPack(buf *bytes.Buffer, e *entry, f *latestFiles, meta strin
 	if err := d.addValuesAndReadme(f); err != nil {
 		return nil, err
 	}
-	return d.Changes, tmpl().ExecuteTemplate(buf, "pack.html", d)
+	return d, nil
 }
 
 // releaseRows are the rows of the versions table, newest first.

@@ -51,14 +51,15 @@ const (
 
 // pageVersion changes whenever the Go side of page rendering changes in a
 // way the embedded files do not show; it is part of every reuse key.
-const pageVersion = "site-4"
+const pageVersion = "site-5"
 
 // Options tune Write.
 type Options struct {
 	// Previous is the directory of the previous build's site, if local.
-	// A pack page (and its feed and logo) whose reuse key matches, and
-	// whose bytes this machine wrote there (Cache's file facts), is
-	// copied from there instead of re-reading the release archive.
+	// A pack page (and the feed and logo it names) whose reuse key
+	// matches, and whose bytes this machine wrote there (Cache's file
+	// facts), is copied from there instead of re-reading the release
+	// archive.
 	Previous string
 	// Jobs is how many packs are rendered at once; default GOMAXPROCS.
 	Jobs int
@@ -246,6 +247,7 @@ type entry struct {
 	Shard   *index.Shard
 	Latest  *index.Release
 	HasLogo bool
+	feed    string // SHA-256 of the pack's feed written or kept: what registryFeed may read
 }
 
 func (e *entry) name() string { return e.Shard.Name }
@@ -341,16 +343,13 @@ func (g *gen) writeFile(rel string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("catalogue: %w", err)
 	}
-	g.facts.add(rel, data)
-	g.record(rel, data)
+	sha := index.Digest(data) // once, for the facts and the manifest
+	g.facts.addSum(rel, sha)
+	g.recordRef(index.FileRef{Path: rel, SHA256: sha, Size: int64(len(data))})
 	return nil
 }
 
-// record lists a file of the catalogue for its manifest.
-func (g *gen) record(rel string, data []byte) {
-	g.recordRef(index.FileRef{Path: rel, SHA256: index.Digest(data), Size: int64(len(data))})
-}
-
+// recordRef lists a file of the catalogue for its manifest.
 func (g *gen) recordRef(ref index.FileRef) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -442,14 +441,18 @@ func packDir(name string) string { return path.Join("packs", name) }
 // PagePath is the path of a pack's page relative to the site root.
 func PagePath(name string) string { return path.Join(packDir(name), pageFile) }
 
-// keyMeta is how a page records its reuse key (and whether it shows a
-// copied logo), near the top where reuse looks for it.
-func keyMeta(key string, logo bool) string {
-	l := "0"
-	if logo {
-		l = "1"
+// keyMeta is how a page records its reuse key and the SHA-256 of the
+// feed and logo ("-": none) made with it, near the top where reuse looks
+// for it: a page is reused only with the very feed and logo of its own
+// generation. Which bytes this machine wrote at a path is a fact of any
+// generation (fileFacts), so an older generation's genuine feed put back
+// beside a newer page (hiding a deprecation: attackV F1) would be vouched
+// for on its own.
+func keyMeta(key, feed, logo string) string {
+	if logo == "" {
+		logo = "-"
 	}
-	return key + " " + l
+	return key + " " + feed + " " + logo
 }
 
 // kept is one file of a previous build's catalogue proved reusable: its
@@ -466,13 +469,15 @@ type kept struct {
 type reused struct{ page, feed, logo *kept }
 
 // reusable returns the previous build's files for this pack when its
-// page has the same key and every file it needs is bytes this machine's
-// packgen wrote there (g.facts): a previous site is not trusted (a
-// bucket synced to a dir, a CI cache, a shared out dir), and a page
-// planted there keeping a valid key meta (its CSP removed, an inline
-// script added) must be rendered again, not signed into this build.
-// safefile reads no link or FIFO (whose open would block); such a page
-// is rendered again (and a link there then refused).
+// page has the same key and names its feed and logo, and every file it
+// needs is bytes this machine's packgen wrote there (g.facts): a
+// previous site is not trusted (a bucket synced to a dir, a CI cache, a
+// shared out dir), and a page planted there keeping a valid key meta
+// (its CSP removed, an inline script added), or an older generation's
+// feed put back beside a newer page (attackV F1), must be rendered
+// again, not signed into this build. safefile reads no link or FIFO
+// (whose open would block); such a page is rendered again (and a link
+// there then refused).
 func (g *gen) reusable(name, key string) *reused {
 	if g.prev == "" || (!g.facts.Enabled() && g.manifest == nil) {
 		return nil // nothing could vouch for a page
@@ -501,29 +506,25 @@ func (g *gen) reusable(name, key string) *reused {
 }
 
 // keptFiles returns a pack's page, feed and logo as get finds them (nil: not
-// reusable) when the page carries (its reuse key meta, with or without
-// a logo) key, and every file it needs is found.
+// reusable) when the page carries (its reuse key meta) key and the
+// digests of that feed and of that logo or none.
 func (g *gen) keptFiles(name, key string, get func(rel string) *kept, carries func(page *kept, meta string) bool) *reused {
 	page := get(PagePath(name))
 	if page == nil {
 		return nil
 	}
-	for _, flag := range []bool{false, true} {
-		if !carries(page, keyMeta(key, flag)) {
-			continue
-		}
-		r := &reused{page: page, feed: get(path.Join(packDir(name), FeedFile))}
-		if r.feed == nil {
-			return nil
-		}
-		if flag {
-			if r.logo = get(path.Join(packDir(name), logoFile)); r.logo == nil || r.logo.ref.Size > maxLogo {
-				return nil
-			}
-		}
+	r := &reused{page: page, feed: get(path.Join(packDir(name), FeedFile))}
+	if r.feed == nil {
+		return nil
+	}
+	if carries(page, keyMeta(key, r.feed.ref.SHA256, "")) {
 		return r
 	}
-	return nil
+	r.logo = get(path.Join(packDir(name), logoFile))
+	if r.logo == nil || r.logo.ref.Size > maxLogo || !carries(page, keyMeta(key, r.feed.ref.SHA256, r.logo.ref.SHA256)) {
+		return nil
+	}
+	return r
 }
 
 // readKept reads the previous build's file rel when vouched for
@@ -581,6 +582,7 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 		if err := g.reuse(r.feed); err != nil {
 			return nil, err
 		}
+		e.feed = r.feed.ref.SHA256
 		g.reused.Add(1)
 		return e, g.reuse(r.page)
 	}
@@ -589,30 +591,35 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalogue: pack %s@%s: %w", s.Name, e.Latest.Version, err)
 	}
+	logo := ""
 	if files.logo != nil {
-		e.HasLogo = true
+		e.HasLogo, logo = true, index.Digest(files.logo)
 		if err := g.writeFile(path.Join(packDir(s.Name), logoFile), files.logo); err != nil {
 			return nil, err
 		}
 	}
-	page := pageBufs.Get().(*bytes.Buffer)
-	page.Reset()
-	defer pageBufs.Put(page)
-	meta := keyMeta(key, e.HasLogo)
-	changes, err := g.renderPack(page, e, files, meta)
+	d, err := g.packPageData(e, files)
 	if err != nil {
 		return nil, fmt.Errorf("catalogue: pack %s: %w", s.Name, err)
 	}
-	feed, err := g.packFeed(s, changes)
+	feed, err := g.packFeed(s, d.Changes)
 	if err != nil {
 		return nil, err
 	}
 	if err := g.writeFile(path.Join(packDir(s.Name), FeedFile), feed); err != nil {
 		return nil, err
 	}
+	e.feed = index.Digest(feed)
+	d.Meta = keyMeta(key, e.feed, logo)
+	page := pageBufs.Get().(*bytes.Buffer)
+	page.Reset()
+	defer pageBufs.Put(page)
+	if err := tmpl().ExecuteTemplate(page, "pack.html", d); err != nil {
+		return nil, fmt.Errorf("catalogue: pack %s: %w", s.Name, err)
+	}
 	if g.facts.Enabled() {
 		// What the next build looks for beside the stats of the page, feed and logo (statKept).
-		g.facts.Add(metaFact(meta, index.Digest(page.Bytes())))
+		g.facts.Add(metaFact(d.Meta, index.Digest(page.Bytes())))
 	}
 	return e, g.writeFile(PagePath(s.Name), page.Bytes())
 }

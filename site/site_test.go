@@ -97,6 +97,14 @@ func TestReuse(t *testing.T) {
 	changed := append(manyPacks(12, 2), splitPack("1.0.0", "1.1.0", "1.2.0"))
 	changed[4].versions = append(changed[4].versions, "2.0.0")
 	changed[4].files["README.md"] = []byte("# New readme\n")
+	// A new logo; and retired.yaml deprecates a release: its shard
+	// changes, its archives do not.
+	changed[0].files["logo.png"] = encodePNG(t, image.NewGray(image.Rect(0, 0, 2, 2)))
+	changed[6].release = func(r *index.Release) {
+		if r.Version == "1.1.0" {
+			r.Retired = &index.Retirement{State: index.StateDeprecated, Reason: "CVE-2026-9999"}
+		}
+	}
 	changed = append(changed[:2], changed[3:]...) // pack-00003 depends on pack-00002
 	_, fresh := writeSite(t, changed, Options{})
 	_, reused := writeSite(t, changed, Options{Previous: prev, Cache: cache})
@@ -163,6 +171,54 @@ func TestReuse(t *testing.T) {
 	delete(got, "packs/pack-00002/index.html")
 	delete(got, "packs/pack-00002/feed.xml")
 	diffFiles(t, "in place, a page changed after its stat was remembered", fresh, got)
+
+	// attackV F1: an older generation's genuine feed or logo put back
+	// beside a newer page (pack-00006's feed of the first build, before
+	// the deprecation, and pack-00000's old logo, which this machine
+	// wrote there: the facts vouch for their bytes) is not kept with that
+	// page, found by a read or by a stat (a stat fact of any generation:
+	// injected here, as no writer can set a ctime back), nor read into
+	// the registry's feed: the page names its own feed's and logo's digest.
+	const staleRel, staleLogo = "packs/pack-00006/feed.xml", "packs/pack-00000/logo.png"
+	if strings.Contains(first[staleRel], "deprecated") || !strings.Contains(fresh[staleRel], "deprecated") ||
+		!strings.Contains(fresh[FeedFile], "pack-00006@1.1.0: Add-on (logging), deprecated.") || first[staleLogo] == fresh[staleLogo] {
+		t.Fatal("pack-00006's deprecation is not in the new feeds alone, or pack-00000's logo did not change")
+	}
+	staleFeed := filepath.Join(inPlace, filepath.FromSlash(staleRel))
+	for _, byStat := range []bool{false, true} {
+		for _, rel := range []string{staleRel, staleLogo} {
+			p := filepath.Join(inPlace, filepath.FromSlash(rel))
+			testutil.Must(t, os.WriteFile(p, []byte(first[rel]), 0o644))
+			if byStat {
+				fi, err := os.Lstat(p)
+				testutil.Must(t, err)
+				factfile.Append(filepath.Join(cache, fileFactsName), []string{"stat " + rel + " " + factfile.State(fi) + " " + index.Digest([]byte(first[rel]))}, maxFileFacts, 0o644)
+			}
+		}
+		st = Stats{}
+		testutil.Must(t, WriteOptions(inPlace, root2, shards2, Options{Previous: inPlace, Cache: cache, Stats: &st}))
+		// By stat, every other pack is kept unread (pack-00005's page,
+		// rendered above, was read the first time).
+		if st.Rendered != 2 || st.Reused != len(changed)-2 || byStat && st.Unread != len(changed)-2 {
+			t.Errorf("a stale feed and logo put back (found by stat %t): %d rendered, %d reused, %d unread; want 2, %d and %d", byStat, st.Rendered, st.Reused, st.Unread, len(changed)-2, len(changed)-2)
+		}
+		got = catalogueFiles(t, inPlace)
+		delete(got, "packs/pack-00002/index.html")
+		delete(got, "packs/pack-00002/feed.xml")
+		diffFiles(t, fmt.Sprintf("in place, a stale feed and logo put back (found by stat %t)", byStat), fresh, got)
+	}
+	// Put back after the check, it is not read into the registry's feed.
+	out, err := os.OpenRoot(inPlace)
+	testutil.Must(t, err)
+	defer out.Close()
+	g := &gen{dir: inPlace, out: out}
+	if _, err := g.readPackFeed("pack-00006", index.Digest([]byte(fresh[staleRel]))); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Must(t, os.WriteFile(staleFeed, []byte(first[staleRel]), 0o644))
+	if _, err := g.readPackFeed("pack-00006", index.Digest([]byte(fresh[staleRel]))); !errors.Is(err, ErrNotWritten) {
+		t.Errorf("a pack feed changed after its check, read into the registry's feed: %v", err)
+	}
 
 	// A logo the old page relied on has gone: re-read, not a broken page.
 	if err := os.Remove(filepath.Join(prev, "packs/pack-00000/logo.png")); err != nil {

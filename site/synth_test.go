@@ -127,7 +127,8 @@ func writeIndexOnly(t testing.TB, dir string, n int) {
 	for i, p := range manyPacks(n, 1) {
 		r := index.Release{Version: p.versions[0], Layer: p.layer, DisplayName: p.display, AddonType: p.addonType, CloudTypes: p.clouds}
 		s := &index.Shard{SchemaVersion: 1, Name: p.name, Releases: []index.Release{r}}
-		entries = append(entries, &entry{Shard: s, Latest: &s.Releases[0], HasLogo: i%10 == 0})
+		e := &entry{Shard: s, Latest: &s.Releases[0], HasLogo: i%10 == 0}
+		entries = append(entries, e)
 		// The registry's feed takes its entries from the packs' feeds
 		// (the first 100 packs by name: the releases have one date).
 		if i < maxFeedItems {
@@ -138,6 +139,7 @@ func writeIndexOnly(t testing.TB, dir string, n int) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			e.feed = index.Digest(feed)
 		}
 		if i%10 == 0 {
 			if err := g.writeFile(path.Join(packDir(p.name), logoFile), tinyPNG); err != nil {
