@@ -458,7 +458,7 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if d.o.Signer == nil && s.root.Signed && s.src == nil && !d.o.SignaturesCarried {
 		fmt.Fprintf(o.Log, "warning: no --key: release manifests are pushed without cosign signatures\n")
 	}
-	res := &Result{Target: d.String(), DryRun: o.DryRun, Serial: s.root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: []string{},
+	res := &Result{Target: d.String(), DryRun: o.DryRun, Serial: s.root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: []string{}, Extra: []string{},
 		Releases: &ReleaseCounts{Pushed: []string{}, Refused: []Refusal{}, Repaired: []string{}}}
 	idx, live, current, err := d.checkLive(ctx, s, o, res)
 	if err != nil {
