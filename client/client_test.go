@@ -552,13 +552,23 @@ func TestVerifySite(t *testing.T) {
 		}})
 	testutil.Must(t, err)
 	manifest := []string{index.CatalogueFile, index.CatalogueFile + ".sig", index.CatalogueFile + ".sigstore.json"}
+	// attackV F7: files of other names in the catalogue's directories
+	// (and one at the top, which is not the catalogue's).
+	added := func(site string) {
+		filetest.Write(t, site, map[string]string{"packs/calico/evil.html": "<script>evil()</script>", "packs/calico/1.0.0/evil.html": "x", "assets/evil.js": "evil()", "login.html": "<form>", "packs/metallb/index.html": "<script>evil()</script>"})
+	}
 	for _, tc := range []struct {
 		name     string
 		tamper   func(site string)
 		problems map[string]string // path: what its problem says
 		warning  bool
+		dir      bool // verify the directory (listed), not a URL
 	}{
 		{name: "as built", tamper: func(string) {}},
+		{name: "as built, a directory", tamper: func(string) {}, dir: true},
+		{name: "files of other names added, a directory: listed, each a problem", tamper: added, dir: true, problems: map[string]string{
+			"packs/calico/evil.html": walk.ErrUnlisted.Error(), "packs/calico/1.0.0/evil.html": "a directory the catalogue owns", "assets/evil.js": "a directory the catalogue owns", "packs/metallb/index.html": walk.ErrUnlisted.Error()}},
+		{name: "files of other names added, over HTTP: no listing, only the catalogue's names", tamper: added, problems: map[string]string{"packs/metallb/index.html": walk.ErrUnlisted.Error()}},
 		{name: "a page edited", tamper: func(site string) { testutil.Flip(t, filepath.Join(site, "packs/calico/index.html")) },
 			problems: map[string]string{"packs/calico/index.html": index.ErrDigestMismatch.Error()}},
 		{name: "a page grown", tamper: func(site string) {
@@ -602,7 +612,11 @@ func TestVerifySite(t *testing.T) {
 			site := filepath.Join(t.TempDir(), "site")
 			testutil.CopyDir(t, built, site)
 			tc.tamper(site)
-			rep, err := VerifySite(context.Background(), newServer(t, site).URL, v)
+			loc := site
+			if !tc.dir {
+				loc = newServer(t, site).URL
+			}
+			rep, err := VerifySite(context.Background(), loc, v)
 			testutil.Must(t, err)
 			if len(rep.Problems) != len(tc.problems) {
 				t.Errorf("problems %+v, want one at each of %v", rep.Problems, tc.problems)

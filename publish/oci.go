@@ -458,7 +458,7 @@ func (d *ociDest) PublishSite(ctx context.Context, src string, o Options) (*Resu
 	if d.o.Signer == nil && s.root.Signed && s.src == nil && !d.o.SignaturesCarried {
 		fmt.Fprintf(o.Log, "warning: no --key: release manifests are pushed without cosign signatures\n")
 	}
-	res := &Result{Target: d.String(), DryRun: o.DryRun, Serial: s.root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: []string{},
+	res := &Result{Target: d.String(), DryRun: o.DryRun, Serial: s.root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: []string{}, Extra: []string{},
 		Releases: &ReleaseCounts{Pushed: []string{}, Refused: []Refusal{}, Repaired: []string{}}}
 	idx, live, current, err := d.checkLive(ctx, s, o, res)
 	if err != nil {
@@ -730,18 +730,27 @@ func (d *ociDest) pushReleases(ctx context.Context, s *site, live *liveIndex, pu
 		// manifest with its tag: a publish stopped anywhere leaves
 		// no tag (what Palette and oras list) whose signature is not
 		// there yet, at no request more than pushing the manifest
-		// first (by digest, then tagged, would be one more).
+		// first (by digest, then tagged, would be one more). The
+		// signature is looked for again right before the tag
+		// (signingPlan.still: a concurrent prune, attackV F6).
 		if toPush[r] {
 			if err := d.pushRelease(scoped(ctx, r.repo), s, r, configs[r.repo]); err != nil {
 				return err
 			}
 		}
+		signed := !sg.need[r] // there at the plan
 		if sg.need[r] {
-			if err := sg.one(ctx, r); err != nil {
+			var err error
+			if signed, err = sg.one(ctx, r); err != nil {
 				return err
 			}
 		}
 		if toPush[r] {
+			if signed {
+				if err := sg.still(ctx, r); err != nil {
+					return err
+				}
+			}
 			if err := d.tagRelease(scoped(ctx, r.repo), r); err != nil {
 				return err
 			}
@@ -1136,7 +1145,33 @@ type signingPlan struct {
 	// replace are releases whose signature tag names a manifest that
 	// does not verify: signed afresh, the bad manifest's layers dropped.
 	replace map[*siteRelease]bool
-	one     func(ctx context.Context, r *siteRelease) error
+	// one signs r (or copies its signature), saying whether r has one
+	// now (a promotion's source may have none).
+	one  func(ctx context.Context, r *siteRelease) (bool, error)
+	repo *remote.Repository // the signature repository
+}
+
+// still makes sure r's signature is there right before its tag is
+// pushed, and pushes it again if it vanished: until the tag exists the
+// signature's subject answers 404, so a concurrent `publish --prune` by
+// an older packgen (a newer one spares a signature written in the last
+// pruneGrace), or someone's cleanup, may have deleted it, and an
+// interrupted publish's signature reused here may be older than that.
+// One HEAD, like the tag's own look right before its PUT.
+func (sg *signingPlan) still(ctx context.Context, r *siteRelease) error {
+	if sg.one == nil {
+		return nil
+	}
+	tag := ocimap.CosignTag(r.manifest.Desc.Digest)
+	_, err := sg.repo.Resolve(ctx, tag)
+	if err == nil {
+		return nil
+	}
+	if !ocireg.IsNotFound(err) {
+		return ocireg.Doing("resolve the signature", sg.repo.Reference.String()+":"+tag, sg.repo.Client, err)
+	}
+	_, err = sg.one(ctx, r)
+	return err
 }
 
 // signing plans a cosign signature for every release manifest whose
@@ -1153,6 +1188,7 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 	if err != nil {
 		return nil, err
 	}
+	sg.repo = repo
 	rotated := d.o.Signer != nil && live != nil && live.key != "" && live.key != d.o.Signer.KeyID()
 	var have []*siteRelease
 	for _, r := range s.releases {
@@ -1197,7 +1233,7 @@ func (d *ociDest) signing(ctx context.Context, s *site, live *liveIndex, o Optio
 
 // copySignatures is the signing of a promotion without a key: each
 // release's cosign signature is copied from the source once it verifies.
-func (d *ociDest) copySignatures(s *site, repo *remote.Repository, mu *sync.Mutex, done func(tag string), o Options) (func(ctx context.Context, r *siteRelease) error, error) {
+func (d *ociDest) copySignatures(s *site, repo *remote.Repository, mu *sync.Mutex, done func(tag string), o Options) (func(ctx context.Context, r *siteRelease) (bool, error), error) {
 	src, err := d.o.Repos(s.src.Ref(s.src.Repo(ocimap.SignatureRepo)))
 	if err != nil {
 		return nil, err
@@ -1206,7 +1242,7 @@ func (d *ociDest) copySignatures(s *site, repo *remote.Repository, mu *sync.Mute
 	if v == nil {
 		return nil, fmt.Errorf("%w: no key to verify the cosign signatures of %s by", ErrUnverifiedSource, src.Reference)
 	}
-	return func(ctx context.Context, r *siteRelease) error {
+	return func(ctx context.Context, r *siteRelease) (bool, error) {
 		tag := ocimap.CosignTag(r.manifest.Desc.Digest)
 		// Verified first, then copied by the digest verified: the
 		// source's tag may move meanwhile.
@@ -1218,57 +1254,59 @@ func (d *ociDest) copySignatures(s *site, repo *remote.Repository, mu *sync.Mute
 			mu.Lock()
 			fmt.Fprintf(o.Log, "warning: %s:%s has no cosign signature in %s: promoted unsigned (pass --key to sign it)\n", r.repo, r.tag, src.Reference)
 			mu.Unlock()
-			return nil
+			return false, nil
 		}
 		if errors.Is(err, sign.ErrBadSignature) {
-			return fmt.Errorf("%w: the cosign signature %s:%s of %s:%s is not copied: %w; the source registry may have been tampered with: check it, or pass --key registry.key to sign the release again", ErrNotSite, src.Reference, tag, r.repo, r.tag, err)
+			return false, fmt.Errorf("%w: the cosign signature %s:%s of %s:%s is not copied: %w; the source registry may have been tampered with: check it, or pass --key registry.key to sign the release again", ErrNotSite, src.Reference, tag, r.repo, r.tag, err)
 		}
 		if err != nil {
-			return ocireg.Doing(fmt.Sprintf("copy the signature %s:%s to", src.Reference, tag), repo.Reference.String(), repo.Client, err)
+			return false, ocireg.Doing(fmt.Sprintf("copy the signature %s:%s to", src.Reference, tag), repo.Reference.String(), repo.Client, err)
 		}
 		done(tag)
-		return nil
+		return true, nil
 	}, nil
 }
 
 // signRelease signs a release manifest with the signer, beside the
 // signatures its tag already holds (tags: the signature tags that exist).
-func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, replace map[*siteRelease]bool, done func(tag string)) func(ctx context.Context, r *siteRelease) error {
+func (d *ociDest) signRelease(repo *remote.Repository, tags map[string]bool, replace map[*siteRelease]bool, done func(tag string)) func(ctx context.Context, r *siteRelease) (bool, error) {
 	// Every signature manifest has the same "{}" config
 	// (ocimap.CosignManifest): pushed once per run, by the first
 	// signature, before any manifest that names it.
 	var config sync.Once
 	var configErr error
-	return func(ctx context.Context, r *siteRelease) error {
+	return func(ctx context.Context, r *siteRelease) (bool, error) {
 		payload, sig, err := d.o.Signer.SignManifest(r.repo, r.manifest.Desc.Digest.String())
 		if err != nil {
-			return fmt.Errorf("sign %s:%s: %w", r.repo, r.tag, err)
+			return false, fmt.Errorf("sign %s:%s: %w", r.repo, r.tag, err)
 		}
 		tag := ocimap.CosignTag(r.manifest.Desc.Digest)
 		var keep []ocispec.Descriptor
 		if tags[tag] && !replace[r] {
+			// Gone since the plan's list (signingPlan.still): nothing to keep.
 			_, m, _, err := fetchManifest(ctx, repo, tag)
-			if err != nil {
-				return ocireg.Doing("read the signature", repo.Reference.String()+":"+tag, repo.Client, err)
+			if err == nil {
+				keep = m.Layers
+			} else if !ocireg.IsNotFound(err) {
+				return false, ocireg.Doing("read the signature", repo.Reference.String()+":"+tag, repo.Client, err)
 			}
-			keep = m.Layers
 		}
-		p, err := ocimap.CosignAppend(keep, payload, sig)
+		p, err := ocimap.CosignAppend(keep, payload, sig, time.Now())
 		if err != nil {
-			return err
+			return false, err
 		}
 		if err := pushNew(ctx, repo, p.Layers[len(p.Layers)-1], payload); err != nil {
-			return err
+			return false, err
 		}
 		config.Do(func() { configErr = pushBytes(ctx, repo, p.Config, p.ConfigB) })
 		if configErr != nil {
-			return configErr
+			return false, configErr
 		}
 		if err := repo.Manifests().PushReference(ctx, p.Desc, bytes.NewReader(p.Manifest), tag); err != nil {
-			return ocireg.Doing("push the signature", repo.Reference.String()+":"+tag, repo.Client, err)
+			return false, ocireg.Doing("push the signature", repo.Reference.String()+":"+tag, repo.Client, err)
 		}
 		done(tag)
-		return nil
+		return true, nil
 	}
 }
 

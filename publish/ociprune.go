@@ -11,7 +11,13 @@ package publish
 //   - cosign signatures (BASE/packgen/signatures) of release manifests
 //     that are gone: a tag sha256-HEX.sig whose digest is no release of
 //     the site, whose payload names a repository below this base's
-//     archive, and whose subject that repository answers 404 for.
+//     archive, and whose subject that repository answers 404 for,
+//     unless it was written less than pruneGrace ago: a publish pushes a
+//     release's signature right before the manifest that tags it, so
+//     until then a signature of a release on its way looks orphaned
+//     (attackV F6: a concurrent prune deleted it, and the release was
+//     tagged unsigned). The publish also looks again for the signature
+//     right before the tag (signingPlan.still).
 //
 // A manifest is deleted by digest (the registry's API has no tag
 // delete): one whose digest a kept generation names is left, and a meta
@@ -30,6 +36,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -59,7 +66,7 @@ func (d *ociDest) prune(ctx context.Context, s *site, idx *remote.Repository, ke
 	if err != nil {
 		return err
 	}
-	sigs, err := d.orphanSignatures(ctx, s)
+	sigs, err := d.orphanSignatures(ctx, s, time.Now(), o.Log)
 	if err != nil {
 		return err
 	}
@@ -191,9 +198,17 @@ func contains(ds []digest.Digest, d digest.Digest) bool {
 	return false
 }
 
+// pruneGrace is how long an orphaned signature is kept after it was
+// written (ocimap.SignatureWritten): far longer than a publish takes
+// from a release's signature to its tag (one request), so that a
+// publisher's clock that is off does not matter.
+const pruneGrace = 24 * time.Hour
+
 // orphanSignatures are the cosign signatures in the signature repository
-// whose subject, a release manifest below this base, is gone.
-func (d *ociDest) orphanSignatures(ctx context.Context, s *site) ([]pruneTarget, error) {
+// whose subject, a release manifest below this base, is gone, and that
+// were written before now less pruneGrace (one that does not say when,
+// cosign's own or an older packgen's, counts as old).
+func (d *ociDest) orphanSignatures(ctx context.Context, s *site, now time.Time, log io.Writer) ([]pruneTarget, error) {
 	repo, tags, err := d.signatureTags(ctx)
 	if err != nil {
 		return nil, err
@@ -227,9 +242,14 @@ func (d *ociDest) orphanSignatures(ctx context.Context, s *site) ([]pruneTarget,
 		if err != nil {
 			return nil, err
 		}
-		if gone && ocimap.CosignTag(digest.Digest(subject[strings.LastIndex(subject, "@")+1:])) == t {
-			out = append(out, pruneTarget{repo, t, desc})
+		if !gone || ocimap.CosignTag(digest.Digest(subject[strings.LastIndex(subject, "@")+1:])) != t {
+			continue
 		}
+		if at, ok := ocimap.SignatureWritten(m); ok && now.Sub(at) < pruneGrace {
+			fmt.Fprintf(log, "kept %s:%s: its release %s is not tagged, but the signature was written at %s, less than %s ago: a publish may be about to tag it (pruned once it is older)\n", repo.Reference, t, textsafe.Escape(subject), at.UTC().Format(time.RFC3339), pruneGrace)
+			continue
+		}
+		out = append(out, pruneTarget{repo, t, desc})
 	}
 	return out, nil
 }

@@ -9,7 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"net/http"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -146,6 +150,77 @@ func TestOCIPrune(t *testing.T) {
 	if err != nil || len(again.Deleted) != 0 {
 		t.Fatalf("second prune: %v %v", err, again.Deleted)
 	}
+
+	// attackV F6: a publish pushes a release's signature, then its
+	// manifest (the tag); until then the signature's subject is 404.
+	// Publish A of a site with cilium@1.0.0: its freshly pushed signature
+	// is deleted right after its PUT (a cleanup, an older packgen's
+	// prune), and a --prune of the live site runs to the end
+	// right before A's tag PUT. A pushes the signature again and the
+	// prune keeps it (written just now), so cilium is tagged signed.
+	f.pack("cilium", "1.0.0", "c: 1\n")
+	site2 := f.build(t)
+	cr := shardOf(t, site2, "cilium").Releases[0]
+	cm, _ := ocimap.ArchiveManifest(cr.Archive.SHA256, cr.Archive.Size, ocimap.ArchiveTitle("cilium", cr.Version), cr.Created)
+	ciliumSig := ocimap.CosignTag(cm.Desc.Digest)
+	var deleted, pruned sync.Once
+	var prune *Result
+	var pruneLog bytes.Buffer
+	do := ociOptions(reg, true, f)
+	open := do.OCI.Repos
+	do.OCI.Repos = func(ref string) (*remote.Repository, error) {
+		r, err := open(ref)
+		if err == nil {
+			r.Client = hookDo{r.Client, func(req *http.Request, sent bool) {
+				switch {
+				case sent && req.Method == http.MethodPut && strings.HasSuffix(req.URL.Path, "/signatures/manifests/"+ciliumSig):
+					deleted.Do(func() {
+						desc, err := sigRepo.Resolve(ctx, ciliumSig)
+						if err == nil {
+							err = sigRepo.Delete(ctx, desc)
+						}
+						if err != nil {
+							t.Errorf("deleting cilium's signature: %v", err)
+						}
+					})
+				case !sent && req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/archive/cilium/manifests/"):
+					pruned.Do(func() {
+						if prune, err = To(ctx, site, dest, ociOptions(reg, true, f), Options{Prune: true, Log: &pruneLog}); err != nil {
+							t.Errorf("concurrent prune: %v", err)
+						}
+					})
+				}
+			}}
+		}
+		return r, err
+	}
+	if _, err := To(ctx, site2, dest, do, Options{Jobs: 1}); err != nil {
+		t.Fatalf("publish A: %v", err)
+	}
+	if n := reg.Requests("PUT", "/v2/acme/packgen/signatures/manifests/"+ciliumSig); n != 2 {
+		t.Errorf("cilium's signature was pushed %d times, want 2 (again once deleted)", n)
+	}
+	if prune == nil || len(prune.Deleted) != 0 || !strings.Contains(pruneLog.String(), "kept "+reg.Host()+"/acme/packgen/signatures:"+ciliumSig) {
+		t.Fatalf("the concurrent prune: %+v\n%s", prune, pruneLog.String())
+	}
+	if sigs, err = listTags(ctx, sigRepo); err != nil || !sigs[ciliumSig] {
+		t.Fatalf("cilium:1.0.0 is tagged, but its signature %s is gone (%v)", ciliumSig, err)
+	}
+	verifyOCI(t, reg, f, dest, 5)
+}
+
+// hookDo calls hook with each request before sending it, and again
+// (sent) once it was answered.
+type hookDo struct {
+	c    remote.Client
+	hook func(req *http.Request, sent bool)
+}
+
+func (h hookDo) Do(req *http.Request) (*http.Response, error) {
+	h.hook(req, false)
+	resp, err := h.c.Do(req)
+	h.hook(req, true)
+	return resp, err
 }
 
 // TestOCIPruneAttackRetaggedMeta: someone who may push tags to the
@@ -216,7 +291,8 @@ func pushCosignSig(t *testing.T, sigs *remote.Repository, s *sign.Signer, ref st
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := ocimap.CosignManifest(payload, sig)
+	// Written long ago: a young orphan is kept (TestOCIPrune's race).
+	p, err := ocimap.CosignManifest(payload, sig, time.Now().Add(-2*pruneGrace))
 	if err != nil {
 		t.Fatal(err)
 	}

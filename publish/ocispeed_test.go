@@ -64,7 +64,8 @@ func requestKinds(lines []string, base string) string {
 // costs the registry, per release: the archive (an upload of two
 // requests), the tag looked at again right before its PUT, the manifest;
 // the cosign signature (its payload, an upload of two requests, and its
-// manifest, whose "{}" config is pushed once per publish); the archive's
+// manifest, whose "{}" config is pushed once per publish), looked at
+// again right before the tag (signingPlan.still); the archive's
 // signature files (one manifest, the files in its annotations). Per
 // pack: its tags list, the config mounted once, its shard. The bench's figure (make bench) is this count at 1,000
 // releases; a change that adds a request per release fails here. On a
@@ -103,12 +104,12 @@ func requestsPerRelease(t *testing.T, mode ocitest.Mode) {
 		t.Fatalf("first publish: %+v", res.Releases)
 	}
 	lines := reg.AccessLog()[before:]
-	// Per release: archive 2, tag check 1, manifest 1, cosign 3, signature
-	// files 1. Per pack: tags list, config mount, shard upload (2).
+	// Per release: archive 2, tag check 1, manifest 1, cosign 3 and its
+	// check 1, signature files 1. Per pack: tags list, config mount, shard upload (2).
 	// Fixed: the live root, the base artifact, the other tags lists, the
 	// signatures' config, the index's root files, log tiles, meta and
 	// root manifests.
-	const perRelease, perPack, fixed = 8, 4, 51
+	const perRelease, perPack, fixed = 9, 4, 51
 	limit := perRelease*releases + perPack*packs + fixed
 	t.Logf("%d requests for %d releases of %d packs (%.1f per release; limit %d):%s", len(lines), releases, packs, float64(len(lines))/releases, limit, requestKinds(lines, "acme"))
 	// A 401 is a request the registry answers before the token flow: at

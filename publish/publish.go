@@ -173,6 +173,12 @@ type Result struct {
 	// buckets, shards) that index.json does not reference, which are
 	// never uploaded: the leftovers of a killed in-place build, say.
 	Skipped []string `json:"skipped"`
+	// Extra lists the site's files that are no part of the registry
+	// (neither its files nor a name its catalogue writes: a CNAME, a web
+	// root's own page), published as they are: nothing signs or checks
+	// them (docs/SECURITY.md). Inside the catalogue's directories such a
+	// file is refused instead (checkCatalogue).
+	Extra []string `json:"extra"`
 	// Releases is what an OCI publish did per release (nil for trees of
 	// files).
 	Releases *ReleaseCounts `json:"releases,omitempty"`
@@ -208,7 +214,13 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 	if err := refuseSources(dir, t, remote); err != nil {
 		return nil, err
 	}
-	res := &Result{Target: t.String(), DryRun: o.DryRun, Serial: root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: skipped}
+	res := &Result{Target: t.String(), DryRun: o.DryRun, Serial: root.Serial, Uploaded: []string{}, Deleted: []string{}, Kept: []string{}, Skipped: skipped, Extra: []string{}}
+	for _, f := range local {
+		if !sitedir.Owned(f.key) {
+			res.Extra = append(res.Extra, f.key)
+		}
+	}
+	sort.Strings(res.Extra)
 	// The live remote generation: rollback protection now, prune rules later.
 	live, liveData, ext, err := readLive(ctx, t, src, remote, root, rootData, o, res)
 	if err != nil {
@@ -548,7 +560,10 @@ func siteWalker(dir string, src *os.Root, files map[string]localFile, v *sign.Ve
 // and it must belong to this index.json. Every file it lists must be
 // there with its digest and size, and every catalogue file there
 // (sitedir.CataloguePaths, as verify --site looks for them) must be
-// listed. A signed site with catalogue files and no manifest is refused:
+// listed, and so must any other file in the catalogue's directories
+// (sitedir.InCatalogueDir: assets/, packs/NAME/), which browsers would
+// get from the registry's origin beside the signed pages (attackV F7).
+// A signed site with catalogue files and no manifest is refused:
 // deleting the manifest must not turn the check off (docs/SECURITY.md).
 func checkCatalogue(ctx context.Context, dir string, root *index.Root, rootData []byte, w *sitewalk.Walker, files map[string]localFile, refs *references, log io.Writer) error {
 	refuse := func(sentinel error, format string, args ...any) error {
@@ -582,6 +597,17 @@ func checkCatalogue(ctx context.Context, dir string, root *index.Root, rootData 
 		if _, listed := c.Find(p); !listed {
 			return bad("%s is not listed in %s: it was added after the build", p, index.CatalogueFile)
 		}
+	}
+	var added []string
+	for p := range files {
+		if _, listed := c.Find(p); !listed && sitedir.InCatalogueDir(p, refs.packs) {
+			added = append(added, p)
+		}
+	}
+	if len(added) > 0 {
+		slices.Sort(added)
+		return fmt.Errorf("%w: %w: %s: %s in a directory the catalogue owns (%s/, packs/NAME/), which %s does not list: added after the build, it would be served from the registry's origin beside the signed pages, vouched for by nothing; nothing was published: remove it from the site, or publish it by other means (a file at the site's top that is none of the catalogue's is published as it is, and listed as not part of the registry)",
+			ErrNotSite, ErrCatalogueChanged, dir, phrase.Few(added, 3), siteassets.Dir, index.CatalogueFile)
 	}
 	return nil
 }

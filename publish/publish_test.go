@@ -26,6 +26,7 @@ import (
 	"github.com/packgen/packgen/internal/s3test"
 	stalelock "github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 )
@@ -489,6 +490,14 @@ func TestPublishRefusals(t *testing.T) {
 		{"a page added", "packs/metallb/logo.png is not listed in " + index.CatalogueFile, false, nil, ErrCatalogueChanged, func(site string) {
 			testutil.Must(t, os.WriteFile(filepath.Join(site, "packs", "metallb", "logo.png"), []byte("png"), 0o644))
 		}},
+		// attackV F7: any other file in the catalogue's directories is
+		// served from the registry's origin too, whatever its name.
+		{"a page of another name added in a pack's directory", "edited: packs/calico/evil.html in a directory the catalogue owns (assets/, packs/NAME/), which " + index.CatalogueFile + " does not list", false, nil, ErrCatalogueChanged, func(site string) {
+			testutil.Must(t, os.WriteFile(filepath.Join(site, "packs", "calico", "evil.html"), []byte("<script>evil()</script>"), 0o644))
+		}},
+		{"a script added under assets/, and a page in a release's directory", "assets/x/evil.js, packs/metallb/0.13.0/evil.html in a directory the catalogue owns", false, pub, ErrCatalogueChanged, func(site string) {
+			filetest.Write(t, site, map[string]string{"assets/x/evil.js": "evil()", "packs/metallb/0.13.0/evil.html": "<script>evil()</script>"})
+		}},
 		{"an older build's manifest and pages", index.ErrCatalogueGeneration.Error(), true, nil, ErrCatalogueChanged, olderManifest},
 		{"an older build's manifest and pages, the key given", index.ErrCatalogueGeneration.Error(), true, pub, ErrCatalogueChanged, olderManifest},
 		{"a page and the manifest edited together, the key given", "the manifest or its signature was changed after the build", false, pub, ErrCatalogueUnverified, pageAndManifest},
@@ -516,21 +525,32 @@ func TestPublishRefusals(t *testing.T) {
 	// Without the key, a page and the manifest edited together cannot be
 	// told from a build's: published, with a warning saying how to have
 	// them verified (docs/SECURITY.md); the untouched site verifies.
+	// Files at the top that are none of the catalogue's (a CNAME, a web
+	// root's own page) are published, and listed as no part of the
+	// registry (attackV F7).
 	for _, tc := range []struct {
 		name    string
 		key     *sign.Verifier
 		tamper  func(string)
 		warning bool
+		extra   []string
 	}{
-		{"edited together, no key", nil, pageAndManifest, true},
-		{"as built, the key given", pub, func(string) {}, false},
+		{"edited together, no key", nil, pageAndManifest, true, []string{}},
+		{"as built, the key given", pub, func(string) {}, false, []string{}},
+		{"a CNAME and a page at the top, the key given", pub, func(site string) {
+			filetest.Write(t, site, map[string]string{"CNAME": "packs.example", "login.html": "<form>", "docs/x.html": "x"})
+		}, false, []string{"CNAME", "docs/x.html", "login.html"}},
 	} {
 		site := filepath.Join(t.TempDir(), "site")
 		testutil.CopyDir(t, site1, site)
 		tc.tamper(site)
 		var log strings.Builder
-		if _, err := Publish(ctx, site, DirTarget{Dir: filepath.Join(t.TempDir(), "www")}, Options{Verify: tc.key, Log: &log}); err != nil {
+		res, err := Publish(ctx, site, DirTarget{Dir: filepath.Join(t.TempDir(), "www")}, Options{Verify: tc.key, Log: &log})
+		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !slices.Equal(res.Extra, tc.extra) || !slices.Equal(slices.DeleteFunc(slices.Clone(tc.extra), func(p string) bool { return slices.Contains(res.Uploaded, p) }), []string{}) {
+			t.Errorf("%s: extra %q, want %q, all uploaded (%q)", tc.name, res.Extra, tc.extra, res.Uploaded)
 		}
 		if got := strings.Contains(log.String(), "warning: "+site+": index.json and "+index.CatalogueFile+" were not verified (publish was given no key)"); got != tc.warning {
 			t.Errorf("%s: warning %v, want %v:\n%s", tc.name, got, tc.warning, log.String())

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 
 	"github.com/packgen/packgen/index"
@@ -64,7 +65,10 @@ func (w *Walker) Catalogue(ctx context.Context, rootData []byte) (*index.Catalog
 // must be there with its size and SHA-256, and every catalogue file
 // there (sitedir.CataloguePaths: the names the catalogue writes for
 // these packs, looked for one by one, as a URL cannot be listed) must be
-// listed. A signed site with a catalogue (index.html) but no manifest is
+// listed; where the site can be listed (w.List: a directory), so must
+// every other file in the catalogue's directories (sitedir.InCatalogueDir:
+// assets/, packs/NAME/), served from the registry's origin beside the
+// signed pages (attackV F7). A signed site with a catalogue (index.html) but no manifest is
 // a warning, not a problem: sites built before packgen wrote one.
 func (w *Walker) walkCatalogue(ctx context.Context, rootData []byte, root *index.Root, packs []string, problem func(string, error)) (warning *FileError) {
 	c, err := w.Catalogue(ctx, rootData)
@@ -85,6 +89,7 @@ func (w *Walker) walkCatalogue(ctx context.Context, rootData []byte, root *index
 		}
 	}
 	sort.Strings(unlisted)
+	w.walkAdded(ctx, c, packs, unlisted, problem)
 	n := len(c.Files)
 	_ = parallel.Each(ctx, n+len(unlisted), 2*runtime.GOMAXPROCS(0), func(i int) error {
 		if i < n {
@@ -112,4 +117,28 @@ func (w *Walker) walkCatalogue(ctx context.Context, rootData []byte, root *index
 		return nil
 	})
 	return nil
+}
+
+// walkAdded reports each file in the catalogue's directories that the
+// manifest c does not list, where the site can be listed; names are
+// those walkCatalogue looks for by name already (not reported twice).
+func (w *Walker) walkAdded(ctx context.Context, c *index.Catalogue, packs, names []string, problem func(string, error)) {
+	if w.List == nil {
+		return
+	}
+	files, err := w.List(ctx)
+	if err != nil {
+		problem("", err)
+		return
+	}
+	inIndex := map[string]bool{}
+	for _, p := range packs {
+		inIndex[p] = true
+	}
+	for _, p := range files {
+		if _, ok := c.Find(p); ok || slices.Contains(names, p) || !sitedir.InCatalogueDir(p, inIndex) {
+			continue
+		}
+		problem(p, fmt.Errorf("%w: a file in a directory the catalogue owns (assets/, packs/NAME/), which %s, signed by the registry's key, does not list: it was added after the build, and is served from the registry's origin beside the signed pages; delete it (a web root's own file belongs outside the catalogue's directories)", ErrUnlisted, index.CatalogueFile))
+	}
 }

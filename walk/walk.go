@@ -58,13 +58,23 @@ type Walker struct {
 	// OCI registry holds height 8 only). Nil: log proofs read the
 	// height-8 tiles every log has.
 	HoldsTileHeight func(h int) bool
+	// List lists every file of the site (transport.Lister: a
+	// directory), for walkCatalogue to find files added in the
+	// catalogue's directories under any name; nil where the source
+	// cannot be listed (a URL): only the catalogue's own names are
+	// looked for there.
+	List func(ctx context.Context) ([]string, error)
 }
 
 // New walks the site tr reads, checking signatures with v (nil:
 // digests only).
 func New(tr Transport, v *sign.Verifier) *Walker {
 	open := func(ctx context.Context, p string) (*Response, error) { return tr.Get(ctx, p, "") }
-	return &Walker{Get: Getter(open), Open: open, Verifier: v, HoldsTileHeight: func(h int) bool { return transport.HoldsTileHeight(tr, h) }}
+	w := &Walker{Get: Getter(open), Open: open, Verifier: v, HoldsTileHeight: func(h int) bool { return transport.HoldsTileHeight(tr, h) }}
+	if l, ok := tr.(transport.Lister); ok {
+		w.List = l.List
+	}
+	return w
 }
 
 // Getter makes a Get from an Open.

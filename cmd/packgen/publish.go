@@ -12,7 +12,9 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/linesplit"
+	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/pack/meta"
 
 	"github.com/packgen/packgen/internal/location"
@@ -340,7 +342,7 @@ func printPublish(g *globalOptions, res *publish.Result, site, warn string, warn
 			// (it would name every file of the site).
 			Counts   map[string]int `json:"counts"`
 			Warnings meta.Problems  `json:"warnings"`
-		}{res, map[string]int{"uploaded": len(res.Uploaded), "unchanged": res.Unchanged, "deleted": len(res.Deleted), "kept": len(res.Kept), "skipped": len(res.Skipped)}, meta.Problems{}}
+		}{res, map[string]int{"uploaded": len(res.Uploaded), "unchanged": res.Unchanged, "deleted": len(res.Deleted), "kept": len(res.Kept), "skipped": len(res.Skipped), "extra": len(res.Extra)}, meta.Problems{}}
 		if warn != "" {
 			out.Warnings = append(out.Warnings, meta.Problem{File: filepath.ToSlash(filepath.Join(site, index.RootFile)), Severity: meta.SevWarning, Msg: warn})
 		}
@@ -378,7 +380,12 @@ func printPublish(g *globalOptions, res *publish.Result, site, warn string, warn
 		// Remote files this site no longer has: say why they stay.
 		kept = fmt.Sprintf(", %d kept on the remote that the site no longer has (--prune deletes what no client can still need)", len(res.Kept))
 	}
-	fmt.Fprintf(g.stdout, "%s %s to %s: %d %s, %d unchanged, %d %s%s (%s)\n", verb, site, res.Target, len(res.Uploaded), up, res.Unchanged, len(res.Deleted), del, kept, serial)
+	extra := ""
+	if len(res.Extra) > 0 {
+		// Published, but nothing signs or checks them: say which.
+		extra = fmt.Sprintf(", %d not part of the registry (%s: published as they are, checked by nothing)", len(res.Extra), textsafe.Escape(phrase.Few(res.Extra, 3)))
+	}
+	fmt.Fprintf(g.stdout, "%s %s to %s: %d %s, %d unchanged, %d %s%s%s (%s)\n", verb, site, res.Target, len(res.Uploaded), up, res.Unchanged, len(res.Deleted), del, kept, extra, serial)
 	return nil
 }
 

@@ -81,7 +81,11 @@ func newVerifyCmd(g *globalOptions) *cobra.Command {
 		Long: `With ARCHIVE, check its signature (ARCHIVE.sig by default, or a Sigstore
 bundle given with --signature x.sigstore.json). With --site DIR|URL, check
 a whole registry: the index signature, every bucket and shard digest, and
-every archive's digest, size and signature; every problem is reported. --site also takes a configured registry's name
+every archive's digest, size and signature, and the catalogue's pages
+against their signed manifest; every problem is reported (a directory is
+listed, so a file of any name added in assets/ or packs/NAME/ is one; a
+URL cannot be listed, so there only the catalogue's own names are looked
+for). --site also takes a configured registry's name
 (its URL and keys from the config, as fetch reads it), which wins over a
 directory of that name here, as in list: write ./NAME for the directory.
 With --site and --repo, also prove the site is exactly the repository's

@@ -362,19 +362,32 @@ const (
 // naming the payload as the layer's diff ID: that config is different
 // for each signature, two more requests per release to push, and
 // `cosign verify` reads only the manifest's layers (publish's tests run
-// the real cosign against this shape).
-func CosignManifest(payload []byte, sigB64 string) (*Packed, error) {
-	return CosignAppend(nil, payload, sigB64)
+// the real cosign against this shape). created (AnnotationCreated) is
+// when it was written: publish --prune keeps a signature whose release
+// is not tagged yet while it is young (SignatureWritten).
+func CosignManifest(payload []byte, sigB64 string, created time.Time) (*Packed, error) {
+	return CosignAppend(nil, payload, sigB64, created)
 }
 
 // CosignAppend is CosignManifest keeping the signature layers of an
 // existing signature manifest before the new one, as `cosign sign` does
 // when an image is signed again (a key rotation: both keys verify).
-func CosignAppend(layers []ocispec.Descriptor, payload []byte, sigB64 string) (*Packed, error) {
+func CosignAppend(layers []ocispec.Descriptor, payload []byte, sigB64 string, created time.Time) (*Packed, error) {
 	layer := content.NewDescriptorFromBytes(CosignPayloadMediaType, payload)
 	layer.Annotations = map[string]string{CosignSignatureAnnotation: sigB64}
 	layers = append(append([]ocispec.Descriptor(nil), layers...), layer)
-	return pack(oras.PackManifestVersion1_0, "", layers, map[string]string{ocispec.AnnotationCreated: "1970-01-01T00:00:00Z"})
+	return pack(oras.PackManifestVersion1_0, "", layers, map[string]string{ocispec.AnnotationCreated: created.UTC().Format(time.RFC3339)})
+}
+
+// SignatureWritten is when a signature manifest was written, as
+// CosignManifest records it; ok is false when it does not say (cosign's
+// own, a packgen before it recorded the time: 1970).
+func SignatureWritten(m *ocispec.Manifest) (t time.Time, ok bool) {
+	t, err := time.Parse(time.RFC3339, m.Annotations[ocispec.AnnotationCreated])
+	if err != nil || t.Unix() <= 0 {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // Blob is where a site path lives in the registry.

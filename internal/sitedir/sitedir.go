@@ -249,6 +249,29 @@ func Owned(key string) bool {
 	return false
 }
 
+// InCatalogueDir reports whether key lies in a directory the catalogue
+// owns, assets/ or packs/NAME/ of a pack the index lists (packs), and is
+// not one of the registry's files there (a shard, a release's archive
+// and signatures: index.KindOf). Every such file of a signing build is
+// in its signed catalogue manifest, so one that is not was added after
+// the build, and is served from the registry's origin as the pages are:
+// publish refuses it, and verify --site reports it where it can list
+// the site (a directory). Any depth counts (assets/x/evil.js), unlike
+// Owned: prune deletes only names the catalogue writes.
+func InCatalogueDir(key string, packs map[string]bool) bool {
+	if index.KindOf(key) != index.KindOther {
+		return false
+	}
+	parts := strings.Split(key, "/")
+	switch {
+	case len(parts) >= 2 && parts[0] == siteassets.Dir:
+		return true
+	case len(parts) >= 3 && parts[0] == "packs":
+		return packs[parts[1]]
+	}
+	return false
+}
+
 // PackSource returns the first, in sorted order, of keys (slash paths of
 // the files in a directory or under a prefix) that is a pack's manifest
 // (PackFile), "" when none is: a destination holding one holds pack

@@ -132,6 +132,32 @@ func TestOwned(t *testing.T) {
 	}
 }
 
+func TestInCatalogueDir(t *testing.T) {
+	packs := map[string]bool{"alpha": true}
+	for key, want := range map[string]bool{
+		"assets/app.js":                            true,
+		"assets/evil.js":                           true,
+		"assets/fonts/a.woff2":                     true,
+		"packs/alpha/index.html":                   true,
+		"packs/alpha/evil.html":                    true,
+		"packs/alpha/1.0.0/evil.html":              true,
+		"packs/alpha/index.json":                   false, // the registry's
+		"packs/alpha/shards/abc.json":              false,
+		"packs/alpha/1.0.0/alpha-1.0.0.tar.gz":     false,
+		"packs/alpha/1.0.0/alpha-1.0.0.tar.gz.sig": false,
+		"packs/ghost/evil.html":                    false, // no pack the index lists
+		"packs/evil.html":                          false,
+		"login.html":                               false, // top level: not the catalogue's directory
+		"CNAME":                                    false,
+		"assets":                                   false,
+		"docs/x.html":                              false,
+	} {
+		if got := InCatalogueDir(key, packs); got != want {
+			t.Errorf("InCatalogueDir(%q) = %v, want %v", key, got, want)
+		}
+	}
+}
+
 func TestPrunable(t *testing.T) {
 	sha := strings.Repeat("ab", 32)
 	packs := map[string]bool{"a": true}

@@ -275,6 +275,46 @@ func webHint(dir string) string {
 
 func (t *fileTransport) String() string { return t.dir }
 
+// Lister is a Transport that can list a site's files: a directory. A
+// URL cannot be listed, so over HTTP verify --site looks only for the
+// names the catalogue writes (walk.Walker.List).
+type Lister interface {
+	// List returns the slash path of every regular file of the site,
+	// dot files and directories left out, as publish never publishes
+	// them.
+	List(ctx context.Context) ([]string, error)
+}
+
+func (t *fileTransport) List(ctx context.Context) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(t.dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if p != t.dir && strings.HasPrefix(e.Name(), ".") {
+			if e.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if e.Type().IsRegular() {
+			rel, err := filepath.Rel(t.dir, p)
+			if err != nil {
+				return err
+			}
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", t.dir, err)
+	}
+	return out, nil
+}
+
 func (t *fileTransport) Get(_ context.Context, p, _ string) (*Response, error) {
 	// Stat before opening: opening a FIFO planted in a site would block.
 	if info, err := os.Stat(filepath.Join(t.dir, filepath.FromSlash(p))); err == nil && !info.Mode().IsRegular() {
