@@ -13,7 +13,6 @@ import (
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/errmark"
-	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/textsafe"
 	"github.com/packgen/packgen/pack/meta"
 )
@@ -39,10 +38,7 @@ name in the working directory (a warning says so): write ./NAME to read
 the directory. The client flags are fetch's and search's: --registry NAME
 or --url URL --key registry.pub may name SITE instead. --plain-http,
 --ca-file and --username are for an oci:// SITE; a configured registry
-keeps its own (packgen registry add). A latest version the registry has
-deprecated or deleted (retired) is marked so, "2.0.0 (deprecated)": list
-reads each pack's shard for it, as info reads one; -o json reads none (the
-summaries carry no state: info NAME -o json gives each release's).`,
+keeps its own (packgen registry add).`,
 		Example: `  packgen list acme
   packgen list site
   packgen list https://packs.example.com --key registry.pub -o json
@@ -62,7 +58,7 @@ summaries carry no state: info NAME -o json gives each release's).`,
 
 // runList lists the packs of the registry args or cf name.
 func runList(ctx context.Context, g *globalOptions, cf *clientFlags, args []string) error {
-	packs, shards, err := listPacks(ctx, g, cf, args)
+	packs, err := listPacks(ctx, g, cf, args)
 	if err != nil {
 		return err
 	}
@@ -72,93 +68,40 @@ func runList(ctx context.Context, g *globalOptions, cf *clientFlags, args []stri
 		}
 		return writeJSON(g, packsJSON[index.Summary]{packs, cf.warnings.problems()})
 	}
-	states, err := latestStates(ctx, packs, shards)
-	if err != nil {
-		return err
-	}
 	tw := table(g, "NAME\tLAYER\tLATEST\tVERSIONS\tDISPLAY NAME")
-	for i, p := range packs {
-		latest := esc(p.Latest)
-		if states[i] != stateActive {
-			latest += " (" + states[i] + ")"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", esc(p.Name), layerLabel(p), latest, p.Versions, esc(p.DisplayName))
+	for _, p := range packs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", esc(p.Name), layerLabel(p), esc(p.Latest), p.Versions, esc(p.DisplayName))
 	}
 	return tw.Flush()
-}
-
-// shardReader reads a listed pack's shard, checked as the pack list was.
-type shardReader func(ctx context.Context, s index.Summary) (*index.Shard, error)
-
-// latestStates is the state of each pack's latest release (stateOf):
-// the summaries do not carry it, so list's text reads every shard, a
-// few at once, as info reads one (-o json has no field for it and reads
-// none). A shard an air-gapped registry does not hold marks nothing.
-func latestStates(ctx context.Context, packs []index.Summary, read shardReader) ([]string, error) {
-	states := make([]string, len(packs))
-	err := parallel.Each(ctx, len(packs), 8, func(i int) error {
-		states[i] = stateActive
-		shard, err := read(ctx, packs[i])
-		if errors.Is(err, index.ErrNotInBundle) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		for _, r := range shard.Releases {
-			if r.Version == packs[i].Latest {
-				states[i], _ = stateOf(r)
-			}
-		}
-		return nil
-	})
-	return states, err
 }
 
 // listPacks reads the registry's packs: a configured one, or one named
 // by --url or SITE with --key, through a verifying client; any other
 // SITE as it is (a warning says it was not verified).
-func listPacks(ctx context.Context, g *globalOptions, cf *clientFlags, args []string) ([]index.Summary, shardReader, error) {
+func listPacks(ctx context.Context, g *globalOptions, cf *clientFlags, args []string) ([]index.Summary, error) {
 	site, err := cf.oneSite("SITE", args)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if site == "" {
-		return nil, nil, usageErr("no registry to list: give SITE (a configured registry's name, a directory or a URL), or --registry NAME, or --url URL --key registry.pub")
+		return nil, usageErr("no registry to list: give SITE (a configured registry's name, a directory or a URL), or --registry NAME, or --url URL --key registry.pub")
 	}
 	ref, err := cf.siteRegistry(g, "SITE", site)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !ref.named {
 		return listUnverified(ctx, g, cf, site)
 	}
 	cl, err := cf.client(g, ref.reg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	packs, err := cl.Catalog(ctx)
 	if err != nil {
-		return nil, nil, clientErr(err)
+		return nil, clientErr(err)
 	}
-	// A Client is for one goroutine: a fork for each reader at once.
-	forks := make(chan *client.Client, 8)
-	for range cap(forks) {
-		f, err := cl.Fork(ctx)
-		if err != nil {
-			return nil, nil, clientErr(err)
-		}
-		forks <- f
-	}
-	return packs, func(ctx context.Context, s index.Summary) (*index.Shard, error) {
-		f := <-forks
-		defer func() { forks <- f }()
-		shard, err := f.Shard(ctx, s.Name)
-		if err != nil && !errors.Is(err, index.ErrNotInBundle) {
-			return nil, clientErr(err)
-		}
-		return shard, err
-	}, nil
+	return packs, nil
 }
 
 // siteRegistry is the registry list and info read (flag names it in
@@ -198,14 +141,14 @@ func (f *clientFlags) siteRegistry(g *globalOptions, flag, site string) (siteRef
 }
 
 // listUnverified reads the packs of site without a key, saying so.
-func listUnverified(ctx context.Context, g *globalOptions, cf *clientFlags, site string) ([]index.Summary, shardReader, error) {
+func listUnverified(ctx context.Context, g *globalOptions, cf *clientFlags, site string) ([]index.Summary, error) {
 	fetch, stat, err := cf.siteFetcher("SITE", site)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cat, err := index.ReadCatalogOf(ctx, fetch, stat, strings.HasPrefix(site, "oci://"))
 	if err != nil {
-		return nil, nil, readRegistryErr(site, err)
+		return nil, readRegistryErr(site, err)
 	}
 	cf.warnUnverified(g, site)
 	cf.warnWrong(g, site, cat.Wrong, "showing it")
@@ -213,16 +156,7 @@ func listUnverified(ctx context.Context, g *globalOptions, cf *clientFlags, site
 	if cat.AirgapErr != nil {
 		cf.warn(g, esc(fmt.Sprintf("%s: %v: read as a whole registry", site, cat.AirgapErr)))
 	}
-	return cat.Packs, func(ctx context.Context, s index.Summary) (*index.Shard, error) {
-		shard, err := index.ReadShard(ctx, fetch, s) // pinned by its bucket's digest
-		if err != nil && cat.Airgap != nil {
-			return nil, index.ErrNotInBundle // the bundle left it out: no mark
-		}
-		if err != nil {
-			return nil, readRegistryErr(site, err)
-		}
-		return shard, nil
-	}, nil
+	return cat.Packs, nil
 }
 
 func newInfoCmd(g *globalOptions) *cobra.Command {

@@ -45,13 +45,6 @@ func TestFetchRetiredAndPrerelease(t *testing.T) {
 			t.Errorf("info: no %q in\n%s", want, info)
 		}
 	}
-	// list marks a latest that is not active, read verified or not.
-	for _, args := range [][]string{{"list", srv.URL}, {"list", srv.URL, "--key", "reg.pub"}} {
-		out, _ := pg(0, args...)
-		if !strings.Contains(out, "3.27.0 (deprecated)") || strings.Contains(out, "1.16.0-rc.1 (") || strings.Count(out, "(deprecated)") != 1 {
-			t.Errorf("%v: calico's latest 3.27.0 is not marked deprecated alone:\n%s", args, out)
-		}
-	}
 	info, _ = pg(0, "info", "calico", "--site", srv.URL, "-o", "json")
 	var doc struct {
 		Pack struct {
