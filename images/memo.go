@@ -60,9 +60,10 @@ type memoEntry struct {
 	elem *list.Element // nil: not kept (in flight, or dropped)
 }
 
-// DefaultMemoBytes bounds a build's Memo: about 40,000 images' worth,
-// far more than the distinct charts of the largest repositories measured.
-const DefaultMemoBytes = 16 << 20
+// DefaultMemoBytes bounds a build's Memo: about 20,000 images' worth
+// (the benchmark's charts, of 46 images each, take about 14 KB), small
+// beside a cold build's peak, which a memo of misses adds to.
+const DefaultMemoBytes = 8 << 20
 
 // NewMemo is an empty memo keeping at most maxBytes.
 func NewMemo(maxBytes int) *Memo {
