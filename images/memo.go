@@ -45,10 +45,6 @@ type Memo struct {
 	size int
 	m    map[[sha256.Size]byte]*memoEntry
 	lru  list.List // of *memoEntry, kept ones, most recently used first
-
-	// Renders and Hits count requests rendered and answered from the
-	// memo (or a rendering in flight), for tests and measurements.
-	Renders, Hits int
 }
 
 type memoEntry struct {
@@ -74,7 +70,6 @@ func (m *Memo) render(req *chartproto.Request) (*renderedChart, error) {
 	k := requestKey(req)
 	m.mu.Lock()
 	if e, ok := m.m[k]; ok {
-		m.Hits++
 		if e.elem != nil {
 			m.lru.MoveToFront(e.elem)
 		}
@@ -84,7 +79,6 @@ func (m *Memo) render(req *chartproto.Request) (*renderedChart, error) {
 	}
 	e := &memoEntry{key: k, done: make(chan struct{})}
 	m.m[k] = e
-	m.Renders++
 	m.mu.Unlock()
 
 	e.ch, e.err = renderChart(req)
