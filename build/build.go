@@ -140,6 +140,7 @@ type Options struct {
 
 	linker   func(old, new string) error
 	verified *verifiedSet
+	charts   *images.Memo   // renders each distinct chart of this build once
 	own      *sign.Verifier // the signing key's public half
 	dirs     *dirMaker
 	inPlace  bool // update Out in place (see update.go)
@@ -242,7 +243,6 @@ type job struct {
 	out    index.Release
 	probs  meta.Problems
 	images *images.Report // what the image check found in a release archived
-	atRef  bool           // in the tree at the ref: the image check renders its charts
 	err    error
 }
 
@@ -335,7 +335,7 @@ func startJobs(ctx context.Context, o Options, prev *previous, stage string) *jo
 				case j.prev != nil:
 					j.out, j.probs, j.err = reuseUnverified(ctx, o, prev, stage, j)
 				default:
-					j.out, j.probs, j.images, j.err = buildRelease(o, j.rel, stage, j.atRef)
+					j.out, j.probs, j.images, j.err = buildRelease(o, j.rel, stage)
 				}
 				p.mu.Lock()
 				p.keepNewest(j)
@@ -393,11 +393,11 @@ func (p *jobPool) wait() {
 	p.wg.Wait()
 }
 
-// buildRelease validates one release (pack.Load, then, for a release in
-// the tree at the ref, validate's image check: every chart rendered,
-// every image reference parsed) and writes its archive and signatures;
-// it returns the images it found, for the catalogue.
-func buildRelease(o Options, r source.Release, stage string, atRef bool) (index.Release, meta.Problems, *images.Report, error) {
+// buildRelease validates one release (pack.Load, then validate's image
+// check: every chart rendered, every image reference parsed) and writes
+// its archive and signatures; it returns the images it found, for the
+// catalogue.
+func buildRelease(o Options, r source.Release, stage string) (index.Release, meta.Problems, *images.Report, error) {
 	if len(r.ManifestProblems) > 0 && r.ManifestProblems.HasErrors() {
 		return index.Release{}, r.ManifestProblems, nil, nil
 	}
@@ -406,7 +406,7 @@ func buildRelease(o Options, r source.Release, stage string, atRef bool) (index.
 		return index.Release{}, nil, nil, err
 	}
 	defer done()
-	p, probs, found, refused, err := checkRelease(fsys, r, atRef)
+	p, probs, found, refused, err := checkRelease(fsys, r, o.charts)
 	if refused || err != nil {
 		return index.Release{}, probs, nil, err
 	}
@@ -453,11 +453,11 @@ func buildRelease(o Options, r source.Release, stage string, atRef bool) (index.
 }
 
 // checkRelease loads and validates a release read from fsys: pack.Load,
-// then, for a release in the tree at the ref, validate's image check.
+// then validate's image check, its charts rendered through memo.
 // refused: the release has errors, in probs (annotated with where it
 // came from); err beside it is images.ErrChartLimit for a chart past its
 // bounds. Any other err fails the build.
-func checkRelease(fsys fs.FS, r source.Release, atRef bool) (p *pack.Pack, probs meta.Problems, found *images.Report, refused bool, err error) {
+func checkRelease(fsys fs.FS, r source.Release, memo *images.Memo) (p *pack.Pack, probs meta.Problems, found *images.Report, refused bool, err error) {
 	p, probs = pack.Load(fsys, ".", pack.Options{Prefix: r.Dir})
 	// Bytes that are not git's fail the build: never a pack problem that
 	// --skip-invalid would skip, never an archive.
@@ -473,26 +473,23 @@ func checkRelease(fsys fs.FS, r source.Release, atRef bool) (p *pack.Pack, probs
 		return nil, annotate(probs, r), nil, true, nil
 	}
 	// Validate's image check, the one part of validation that renders
-	// charts, on what validate checks: the releases in the tree at the
-	// ref (atRef). Its errors refuse the release as validate does (its
+	// charts, on every release this build archives, in the tree at the
+	// ref or only in history: a commit between two CI runs was never
+	// built, and a pull request's check judges only its net change, so
+	// a release added and removed inside one is rendered here or
+	// nowhere. Its errors refuse the release as validate does (its
 	// warnings are validate's to give). A missing or failed chart
 	// renderer fails the build (the machine's fault, as in validate); a
 	// chart past its time or memory bound is the release's error, with
 	// images.ErrChartLimit beside it (collect: no record remembers it).
-	// A release only in history was at the ref of the commits that
-	// had it, where validate and the builds of those commits rendered
-	// it; rendering it again in every build from scratch doubled a
-	// cold build's CPU (docs/PERFORMANCE.md).
-	if atRef {
-		imageProbs, rep, err := images.CheckRelease(p, r.Dir, probs)
-		if err != nil && !errors.Is(err, images.ErrChartLimit) {
-			return nil, nil, nil, false, err
-		}
-		if errs := imageProbs.Errors(); len(errs) > 0 {
-			return nil, annotate(append(probs, errs...), r), nil, true, err
-		}
-		found = rep
+	imageProbs, rep, err := images.CheckRelease(p, r.Dir, probs, memo)
+	if err != nil && !errors.Is(err, images.ErrChartLimit) {
+		return nil, nil, nil, false, err
 	}
+	if errs := imageProbs.Errors(); len(errs) > 0 {
+		return nil, annotate(append(probs, errs...), r), nil, true, err
+	}
+	found = rep
 	return p, probs, found, false, nil
 }
 

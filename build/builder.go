@@ -134,6 +134,7 @@ func (b *builder) plan(ctx context.Context) error {
 		prevLoc = o.Out
 	}
 	o.verified = loadVerified(o.VerifiedDir)
+	o.charts = images.NewMemo(images.DefaultMemoBytes)
 	// The expiry is judged on the index.json this build verifies and
 	// builds on: CheckInputs' earlier read is only a fast path (a
 	// server may answer it with a fresh index and this read with a
@@ -257,12 +258,8 @@ func (b *builder) produce(ctx context.Context) error {
 	pool := startJobs(jctx, b.o, b.prev, b.stage)
 	var immut []error
 	jobOf := map[string]*job{}
-	head := b.commitHash
-	if head == "" {
-		head, _ = b.repo.Resolve(b.o.Ref) // "" on error: the walk reports it, and every release counts as at the ref
-	}
 	match := func(r source.Release) {
-		j := &job{rel: r, key: r.Name + "@" + r.Version, atRef: head == "" || r.Commit == head}
+		j := &job{rel: r, key: r.Name + "@" + r.Version}
 		if v, err := semver.NewVersion(r.Version); err == nil && meta.ValidName(r.Name) {
 			j.key = r.Name + "@" + v.String()
 			b.seen[j.key] = true

@@ -154,22 +154,24 @@ func TestBuildWithoutRenderer(t *testing.T) {
 	}
 }
 
-// TestBuildRendersChartsAtRef: the image check renders the charts of
-// the releases in the tree at the ref, what validate checks; a release
-// only in history (bumped in place since) is archived without its
-// charts rendered again, even one whose chart would not render today.
-func TestBuildRendersChartsAtRef(t *testing.T) {
+// TestBuildRendersChartsInHistory (attackV F4): the image check renders
+// the charts of every release the build archives, one only in history
+// too: a pull request that adds a release whose chart does not render
+// and removes it in a later commit passes validate --changed-since (its
+// net change), and merged fast-forward puts both commits on main.
+func TestBuildRendersChartsInHistory(t *testing.T) {
 	tmp, r := newRepo(t)
 	writeChartPack(t, r, "ch", "", "{{ .Values.image | nosuch }}")
-	commit(t, r, "one")
+	commit(t, r, "add ch 1.0.0")
 	must(t, r.Remove("packs/ch-1.0.0"))
 	writeChartPackVersion(t, r, "ch", "1.1.0", "charts:\n  c:\n    image: busybox:1.37\n", "{{ .Values.image }}")
-	commit(t, r, "two")
-	res := built(t, r.Dir, filepath.Join(tmp, "site"))
-	if vs := res.Shards[0].Versions(); len(vs) != 2 || res.Archived != 2 {
-		t.Fatalf("versions %v, archived %d", vs, res.Archived)
+	commit(t, r, "ch 1.1.0 instead")
+	_, err := run(t, r.Dir, filepath.Join(tmp, "site"))
+	var inv *InvalidError
+	if !errors.As(err, &inv) || len(inv.Releases) != 1 || inv.Releases[0] != "ch@1.0.0" {
+		t.Fatalf("want an InvalidError naming ch@1.0.0, only in history, got %v", err)
 	}
-	if rel := res.Shards[0].Latest(); rel.Version != "1.1.0" || len(res.Images) != 1 || res.Images[rel.Archive.SHA256] == nil {
-		t.Errorf("image reports: %d, want 1.1.0's only", len(res.Images))
+	if want := "packs/ch-1.0.0/charts/c/templates/pod.yaml:8: error: packs/ch-1.0.0/charts/c: chart does not render"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error lacks validate's problem %q:\n%v", want, err)
 	}
 }

@@ -62,23 +62,28 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 				return n, &Error{File: c.show(pack.ValuesFile), Err: err}
 			}
 		}
-		var res *chartproto.Result
+		var ch *renderedChart
 		if err == nil {
 			req.Values = vals
-			res, err = render(req)
+			ch, err = c.render(req)
 			if errors.Is(err, ErrNoChartRenderer) {
 				return n, fmt.Errorf("%s: %w", c.show(f.Path), err)
 			}
 		}
 		if err == nil {
-			err = c.chart(f.Path, res)
+			err = ch.err
 		}
 		if err != nil {
 			name := ""
-			if res != nil {
-				name = res.Chart
+			if ch != nil {
+				name = ch.name
 			}
 			return n, c.chartError(f.Path, f.IsDir(), name, err)
+		}
+		for _, im := range ch.images {
+			s := im.src // a copy: a memo shares ch
+			s.File = f.Path
+			c.add(im.written, s)
 		}
 		n++
 	}
@@ -213,10 +218,42 @@ func (w *cappedBuffer) Write(p []byte) (int, error) {
 	return w.buf.Write(p)
 }
 
-// chart collects the images of one rendered chart.
-func (c *collector) chart(rel string, res *chartproto.Result) error {
+// render renders one chart, through the memo when there is one.
+func (c *collector) render(req *chartproto.Request) (*renderedChart, error) {
+	if c.memo != nil {
+		return c.memo.render(req)
+	}
+	return renderChart(req)
+}
+
+// renderedChart is what the collector takes from one chart's rendering:
+// the chart's name and each image it names, or why it does not render.
+// It is all a Memo keeps: a few hundred bytes an image, not the
+// rendered manifests.
+type renderedChart struct {
+	name   string
+	images []chartImage
+	err    error // the chart's own: *chartproto.Error, *templateError
+}
+
+// chartImage is an image reference as written and where the chart
+// names it (Source.File unset: the chart's path in the pack).
+type chartImage struct {
+	written string
+	src     Source
+}
+
+// renderChart renders req and reads the images of its manifests; the
+// error is the renderer's, never the chart's (renderedChart.err).
+func renderChart(req *chartproto.Request) (*renderedChart, error) {
+	res, err := render(req)
+	if err != nil {
+		return nil, err
+	}
+	ch := &renderedChart{name: res.Chart}
 	if res.Err != nil {
-		return res.Err
+		ch.err = res.Err
+		return ch, nil
 	}
 	for _, m := range res.Manifests {
 		fs, err := ref.Scan(m.Data)
@@ -226,18 +263,19 @@ func (c *collector) chart(rel string, res *chartproto.Result) error {
 				n, _ := strconv.Atoi(l[1])
 				te.line = pack.SourceLine(m.Source, m.Data, n)
 			}
-			return te
+			ch.err = te
+			return ch, nil
 		}
 		for _, f := range fs {
 			line := 0
 			if m.Source != nil {
 				line = pack.SourceLine(m.Source, m.Data, f.Line)
 			}
-			c.add(f.Written, Source{Kind: Chart, File: rel, Template: m.Name, Line: line, outLine: f.Line, Object: f.Object, Field: f.Field, Maybe: f.Maybe,
-				Values: valuesPath(res.Strings, f.Written, "charts."+res.Chart)})
+			ch.images = append(ch.images, chartImage{f.Written, Source{Kind: Chart, Template: m.Name, Line: line, outLine: f.Line, Object: f.Object, Field: f.Field, Maybe: f.Maybe,
+				Values: valuesPath(res.Strings, f.Written, "charts."+res.Chart)}})
 		}
 	}
-	return nil
+	return ch, nil
 }
 
 // yamlLine is the line yaml.v3 names in a syntax error.

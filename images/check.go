@@ -108,7 +108,7 @@ func CheckPack(p *pack.Pack, display string, ps meta.Problems) meta.Problems {
 // (validate --check-images). The error is the machine's, not the pack's:
 // no chart renderer (ErrNoChartRenderer).
 func CheckPackReport(p *pack.Pack, display string, ps meta.Problems) (meta.Problems, *Report, error) {
-	return checkPack(p, display, ps, func(err error) bool { return errors.Is(err, ErrNoChartRenderer) }, false)
+	return checkPack(p, Options{Display: display}, ps, func(err error) bool { return errors.Is(err, ErrNoChartRenderer) }, false)
 }
 
 // CheckRelease is CheckPackReport for a release the build archives: a
@@ -120,8 +120,9 @@ func CheckPackReport(p *pack.Pack, display string, ps meta.Problems) (meta.Probl
 // problem (one contributor's runaway chart must not stop every other
 // pack's release), returned with the error too, so the caller can keep
 // a record from remembering it (a loaded machine times out as well).
-func CheckRelease(p *pack.Pack, display string, ps meta.Problems) (meta.Problems, *Report, error) {
-	return checkPack(p, display, ps, func(err error) bool {
+// memo (nil: none) renders each distinct chart of a build once.
+func CheckRelease(p *pack.Pack, display string, ps meta.Problems, memo *Memo) (meta.Problems, *Report, error) {
+	return checkPack(p, Options{Display: display, Memo: memo}, ps, func(err error) bool {
 		return errors.Is(err, ErrNoChartRenderer) || errors.Is(err, ErrRendererFailed) && !errors.Is(err, ErrChartLimit)
 	}, true)
 }
@@ -129,11 +130,12 @@ func CheckRelease(p *pack.Pack, display string, ps meta.Problems) (meta.Problems
 // checkPack is CheckPackReport, returning the errors machine says are
 // the machine's as errors instead of problems; with limitToo, a chart
 // past the renderer's limits is both (CheckRelease).
-func checkPack(p *pack.Pack, display string, ps meta.Problems, machine func(error) bool, limitToo bool) (meta.Problems, *Report, error) {
+func checkPack(p *pack.Pack, o Options, ps meta.Problems, machine func(error) bool, limitToo bool) (meta.Problems, *Report, error) {
 	if ps.HasErrors() {
 		return nil, nil, nil
 	}
-	r, err := Find(p, Options{Display: display})
+	display := o.Display
+	r, err := Find(p, o)
 	if err != nil && machine(err) {
 		return nil, nil, err
 	}

@@ -94,6 +94,9 @@ type Options struct {
 	Limits pack.Limits // zero: pack.DefaultLimits
 	// Display is how the pack's directory is shown in problems.
 	Display string
+	// Memo, when set, renders each distinct chart once across every
+	// Find that shares it (a build's).
+	Memo *Memo
 }
 
 // Find lists the images of a pack Load accepted.
@@ -102,7 +105,7 @@ func Find(p *pack.Pack, o Options) (*Report, error) {
 	if p.Manifest != nil {
 		r.Pack, r.Version = p.Manifest.Name, p.Manifest.Version
 	}
-	c := &collector{byRef: map[string]*Image{}, display: o.Display}
+	c := &collector{byRef: map[string]*Image{}, display: o.Display, memo: o.Memo}
 	doc, values, ms, err := pack.ValuesAndManifests(p, o.Limits)
 	if err != nil {
 		return nil, err
@@ -146,6 +149,7 @@ type collector struct {
 	byRef    map[string]*Image
 	display  string
 	problems meta.Problems
+	memo     *Memo
 }
 
 func (c *collector) warn(sev meta.Severity, file string, line int, format string, args ...any) {

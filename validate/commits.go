@@ -10,6 +10,7 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/packgen/packgen/pack/meta"
 	"github.com/packgen/packgen/source"
 )
 
@@ -59,20 +60,75 @@ type requestCommit struct {
 	fork string
 }
 
+// commitChanges is what one commit of the request changed against its
+// fork point.
+type commitChanges struct {
+	requestCommit
+	changes []source.Change
+}
+
 // wantCommits reads what each commit changed against its fork point and
 // says so to hist before anything is judged, so that one walk of the
 // base's history serves HEAD and every commit.
-func wantCommits(ctx context.Context, repo *source.Repo, o ChangedOptions, commits []requestCommit, hist *published) error {
+func wantCommits(ctx context.Context, repo *source.Repo, o ChangedOptions, commits []requestCommit, hist *published) ([]commitChanges, error) {
+	out := make([]commitChanges, 0, len(commits))
 	for _, rc := range commits {
 		changes, err := repo.Changes(ctx, rc.fork, rc.c.Hash.String(), o.PacksDir)
 		if err != nil {
-			return fmt.Errorf("commit %s: %w", shortRef(rc.c.Hash.String()), err)
+			return nil, fmt.Errorf("commit %s: %w", shortRef(rc.c.Hash.String()), err)
 		}
 		for _, c := range changes {
 			hist.want(c.Name, c.Version)
 		}
+		out = append(out, commitChanges{rc, changes})
+	}
+	return out, nil
+}
+
+// addAdded judges the releases that the request's commits before HEAD
+// add, that HEAD's check did not judge and that the base's history does
+// not hold: merged by fast-forward or rebase, every such commit is on
+// the first-parent history the build walks, so the build publishes, as
+// new, a release added and removed again inside the request, which the
+// net change does not show. Each is judged with every check HEAD's
+// releases get, as the newest commit holding it has it (what the build
+// archives), its problems naming that commit. A release the base's
+// history holds is not new: HEAD's version rules judge it, and
+// --each-commit an edit of it inside the request.
+func (rep *Report) addAdded(ctx context.Context, ccs []commitChanges, hist *published) error {
+	seen := map[string]bool{}
+	for _, p := range rep.Packs {
+		seen[meta.ReleaseID(p.Name, p.Version)] = true
+	}
+	for i := len(ccs) - 1; i >= 0; i-- {
+		for _, c := range ccs[i].changes {
+			id := meta.ReleaseID(c.Name, c.Version)
+			if c.Name == "" || c.Version == "" || seen[id] {
+				continue // unreadable there: the build cannot archive it either
+			}
+			seen[id] = true
+			if r, err := hist.find(ctx, c.Name, c.Version); err != nil {
+				return err
+			} else if r != nil {
+				continue
+			}
+			n, np := len(rep.Problems), len(rep.Packs)
+			if err := rep.addChange(ctx, c, hist); err != nil {
+				return fmt.Errorf("commit %s: %w", shortRef(ccs[i].c.Hash.String()), err)
+			}
+			rep.Packs = rep.Packs[:np] // not at HEAD: no pack of the change
+			for j := n; j < len(rep.Problems); j++ {
+				rep.Problems[j].Msg = beforeHead(ccs[i].c, rep.Problems[j].Msg)
+			}
+			rep.Added++
+		}
 	}
 	return nil
+}
+
+// beforeHead is msg, a problem of commit c before HEAD, naming it.
+func beforeHead(c *object.Commit, msg string) string {
+	return fmt.Sprintf("at commit %s (%q), before HEAD: %s", shortRef(c.Hash.String()), subject(c), msg)
 }
 
 // addCommits judges the pull request's commits before HEAD, oldest first
@@ -97,7 +153,7 @@ func (rep *Report) addCommits(ctx context.Context, repo *source.Repo, o ChangedO
 				continue // HEAD or an earlier commit reports it already
 			}
 			seen[k] = true
-			p.Msg = fmt.Sprintf("at commit %s (%q), before HEAD: %s", shortRef(c.Hash.String()), subject(c), p.Msg)
+			p.Msg = beforeHead(c, p.Msg)
 			rep.Problems = append(rep.Problems, p)
 		}
 		rep.Commits++

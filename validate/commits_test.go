@@ -34,6 +34,7 @@ func TestChangedEachCommit(t *testing.T) {
 		commits []func(*testing.T, *gitfixture.Repo) // after the base; the last is HEAD
 		want    *want                                // nil: no error with or without --each-commit
 		judged  int                                  // commits before HEAD judged
+		added   int                                  // releases judged from a commit before HEAD without --each-commit: want holds then too
 	}{{
 		name: "brought back with other content, then removed",
 		commits: []func(*testing.T, *gitfixture.Repo){
@@ -67,6 +68,22 @@ func TestChangedEachCommit(t *testing.T) {
 		want:   &want{at: -1, has: `layer "nope"`, file: "packs/njörd-0.1/pack.json", errors: 1},
 		judged: 1,
 	}, {
+		// attackV F4: the net change shows nothing, the build after a
+		// fast-forward merge publishes bomb@1.0.0: judged without
+		// --each-commit too, images included.
+		name: "a release added and removed again",
+		commits: []func(*testing.T, *gitfixture.Repo){
+			func(t *testing.T, r *gitfixture.Repo) {
+				testutil.WritePack(t, r, "packs/bomb", "bomb", "1.0.0", "addon", "")
+				testutil.Must(t, r.Write("packs/bomb/charts/c/Chart.yaml", []byte("apiVersion: v2\nname: c\nversion: 0.1.0\n")))
+				testutil.Must(t, r.Write("packs/bomb/charts/c/templates/pod.yaml", []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: {{ .Values.image | nosuch }}\n")))
+			},
+			func(t *testing.T, r *gitfixture.Repo) { testutil.Must(t, r.Remove("packs/bomb")) },
+		},
+		want:   &want{at: 0, has: "chart does not render", file: "packs/bomb/charts/c/templates/pod.yaml", errors: 1},
+		judged: 1,
+		added:  1,
+	}, {
 		name:    "HEAD is the base",
 		commits: nil,
 	}} {
@@ -80,7 +97,10 @@ func TestChangedEachCommit(t *testing.T) {
 			for _, each := range []bool{false, true} {
 				rep, err := Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: base, Committed: true, EachCommit: each})
 				testutil.Must(t, err)
-				if !each || tc.want == nil {
+				if !each && rep.Added != tc.added {
+					t.Fatalf("judged %d releases HEAD lacks, want %d", rep.Added, tc.added)
+				}
+				if !each && tc.added == 0 || tc.want == nil {
 					if tc.want != nil && tc.want.at == -1 {
 						continue // HEAD's own problem: checked below
 					}
@@ -92,7 +112,7 @@ func TestChangedEachCommit(t *testing.T) {
 					}
 					continue
 				}
-				if rep.Commits != tc.judged {
+				if each && rep.Commits != tc.judged {
 					t.Fatalf("judged %d commits before HEAD, want %d", rep.Commits, tc.judged)
 				}
 				var got []meta.Problem

@@ -51,6 +51,10 @@ type Report struct {
 	// Commits counts the commits before HEAD judged each as HEAD
 	// (ChangedOptions.EachCommit).
 	Commits int `json:"commits,omitempty"`
+	// Added counts the releases that commits before HEAD add and HEAD
+	// does not hold (one added and removed again), judged each from the
+	// newest commit that has it: the build publishes them too.
+	Added int `json:"added,omitempty"`
 	// ForkPoint is the commit Changed compared HEAD with when HEAD does
 	// not contain the base (a branch behind it): where HEAD forked.
 	ForkPoint string `json:"forkPoint,omitempty"`
@@ -221,18 +225,23 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	hist := newPublished(repo, o.Since, o.PacksDir)
 	hist.since, hist.off = o.HistorySince, o.NoHistory
 	fork, found := forkPoint(repo.Git(), o.Since)
-	var commits []requestCommit
-	if o.EachCommit {
-		if commits, err = requestCommits(repo.Git(), o.Since); err != nil {
-			return nil, err
-		}
-		if err := wantCommits(ctx, repo, o, commits, hist); err != nil {
-			return nil, err
-		}
+	// The request's commits before HEAD: --each-commit judges each as
+	// HEAD; without it, the releases they add that HEAD lacks (addAdded).
+	commits, rangeErr := requestCommits(repo.Git(), o.Since)
+	if rangeErr != nil && o.EachCommit {
+		return nil, rangeErr
+	}
+	ccs, err := wantCommits(ctx, repo, o, commits, hist)
+	if err != nil {
+		return nil, err
 	}
 	rep, err := changedAt(ctx, repo, o, fork, "HEAD", hist, !o.Committed)
 	if err != nil {
 		return nil, err
+	}
+	if rangeErr != nil {
+		rep.Problems = append(rep.Problems, meta.Problem{Severity: meta.SevWarning, Msg: fmt.Sprintf(
+			"the releases the commits before HEAD add were not judged (a release added and removed inside the change is published by the build): %v", rangeErr)})
 	}
 	if fork != o.Since {
 		rep.ForkPoint = fork
@@ -241,7 +250,11 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 		rep.Problems = append(rep.Problems, meta.Problem{Severity: meta.SevWarning, Msg: fmt.Sprintf(
 			"HEAD does not contain %s and the clone is too shallow to find where it forked: compared with %s's tip, so a pack %s changed since may show as changed here (fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", o.Since, o.Since, o.Since)})
 	}
-	if err := rep.addCommits(ctx, repo, o, commits, hist); err != nil {
+	if o.EachCommit {
+		if err := rep.addCommits(ctx, repo, o, commits, hist); err != nil {
+			return nil, err
+		}
+	} else if err := rep.addAdded(ctx, ccs, hist); err != nil {
 		return nil, err
 	}
 	rps, err := changedRetired(ctx, repo, o, fork)

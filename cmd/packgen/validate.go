@@ -158,6 +158,9 @@ func report(g *globalOptions, o *validateOptions, rep *validate.Report) error {
 		if o.changed.EachCommit {
 			g.summaryf("; %s before HEAD judged each as HEAD", phrase.Count(rep.Commits, "commit"))
 		}
+		if rep.Added > 0 {
+			g.summaryf("; %s added by commits before HEAD and not at HEAD judged too (the build publishes them)", phrase.Count(rep.Added, "release"))
+		}
 		g.summaryf("\n")
 	}
 	failed := rep.Errors > 0 || (o.strict && rep.Warnings > 0)

@@ -1,0 +1,157 @@
+package images
+
+import (
+	"container/list"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"hash"
+	"sync"
+
+	"github.com/packgen/packgen/internal/chartproto"
+)
+
+// Memo renders each distinct chart request once: a build renders the
+// charts of every release it archives, and a repository that bumps a
+// pack's version in place mostly leaves its chart and values as they
+// were, so release after release sends the renderer the same request.
+//
+// A rendering is a function of the request alone for one packgen build:
+// the helper is of this build (the handshake refuses another), and
+// Helm's engine in template mode reads no file, environment or cluster.
+// So the key is the SHA-256 of every field of the request, each with
+// its length (exact: nothing else decides the outcome). Helm's clock
+// and random functions (now, randAlphaNum, uuidv4) make two renderings
+// of a chart that calls them differ anyway; the memo gives identical
+// requests one of those outcomes.
+//
+// Remembered: what the chart gives (its images, or its own error), and
+// a chart past the renderer's time or memory bound (ErrChartLimit):
+// within one build a runaway chart that took 30 s or 1 GiB once is not
+// run again for every release that carries it, and a build refusing
+// for it writes no record, so the next build renders it afresh. Not
+// remembered: any other renderer failure (no helper, one that died, an
+// abort), the machine's, which fails a build anyway; the requests
+// waiting on it share it, later ones render again.
+//
+// Bounded: what it keeps (renderedChart, not the rendered manifests)
+// adds up to at most the bytes NewMemo is given, the least recently
+// used dropped first. Safe for concurrent use: a request rendering now
+// is waited for, not rendered twice.
+type Memo struct {
+	max int
+
+	mu   sync.Mutex
+	size int
+	m    map[[sha256.Size]byte]*memoEntry
+	lru  list.List // of *memoEntry, kept ones, most recently used first
+}
+
+type memoEntry struct {
+	key  [sha256.Size]byte
+	done chan struct{} // closed once ch, err are set
+	ch   *renderedChart
+	err  error
+	size int
+	elem *list.Element // nil: not kept (in flight, or dropped)
+}
+
+// DefaultMemoBytes bounds a build's Memo: about 20,000 images' worth
+// (the benchmark's charts, of 46 images each, take about 14 KB), small
+// beside a cold build's peak, which a memo of misses adds to.
+const DefaultMemoBytes = 8 << 20
+
+// NewMemo is an empty memo keeping at most maxBytes.
+func NewMemo(maxBytes int) *Memo {
+	return &Memo{max: maxBytes, m: map[[sha256.Size]byte]*memoEntry{}}
+}
+
+func (m *Memo) render(req *chartproto.Request) (*renderedChart, error) {
+	k := requestKey(req)
+	m.mu.Lock()
+	if e, ok := m.m[k]; ok {
+		if e.elem != nil {
+			m.lru.MoveToFront(e.elem)
+		}
+		m.mu.Unlock()
+		<-e.done
+		return e.ch, e.err
+	}
+	e := &memoEntry{key: k, done: make(chan struct{})}
+	m.m[k] = e
+	m.mu.Unlock()
+
+	e.ch, e.err = renderChart(req)
+
+	m.mu.Lock()
+	if e.err == nil || errors.Is(e.err, ErrChartLimit) {
+		e.size = e.ch.memoSize()
+	}
+	if e.size == 0 || e.size > m.max {
+		delete(m.m, k)
+	} else {
+		e.elem = m.lru.PushFront(e)
+		m.size += e.size
+		for m.size > m.max {
+			old := m.lru.Remove(m.lru.Back()).(*memoEntry)
+			old.elem = nil
+			m.size -= old.size
+			delete(m.m, old.key)
+		}
+	}
+	m.mu.Unlock()
+	close(e.done)
+	return e.ch, e.err
+}
+
+// memoSize estimates what ch holds, for the memo's bound: its strings
+// and a fixed cost per value (nil: a renderer error, ErrChartLimit's
+// message alone).
+func (ch *renderedChart) memoSize() int {
+	const overhead = 256 // entry, map slot, list element, key
+	n := overhead
+	if ch == nil {
+		return n
+	}
+	n += len(ch.name)
+	if ch.err != nil {
+		n += len(ch.err.Error())
+	}
+	for _, im := range ch.images {
+		s := im.src
+		n += 160 + len(im.written) + len(s.Kind) + len(s.Template) + len(s.Object) + len(s.Field) + len(s.Values)
+	}
+	return n
+}
+
+// requestKey is the SHA-256 of every field of req, each with its length
+// so that no two requests write the same bytes.
+func requestKey(req *chartproto.Request) [sha256.Size]byte {
+	h := sha256.New()
+	field := func(b []byte) {
+		writeLen(h, len(b))
+		h.Write(b)
+	}
+	field(req.Archive)
+	dir := []byte{0}
+	if req.Dir {
+		dir[0] = 1
+	}
+	h.Write(dir)
+	writeLen(h, len(req.Files))
+	for _, f := range req.Files {
+		field([]byte(f.Name))
+		field(f.Data)
+	}
+	field(req.Values)
+	field([]byte(req.Namespace))
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
+}
+
+func writeLen(h hash.Hash, n int) {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(n))
+	h.Write(b[:])
+}
