@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/specs-go"
@@ -151,7 +152,7 @@ func TestImageSignatureCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := ocimap.CosignAppend(nil, payload, sigB64)
+		p, err := ocimap.CosignManifest(payload, sigB64, time.Unix(0, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
