@@ -334,7 +334,9 @@ func TestTailBufferSays(t *testing.T) {
 	}{
 		{"fatal error: runtime: out of memory\n\ngoroutine 1 [running]:\n", true, false},
 		{"fatal error: unexpected signal during runtime execution\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x43913d]\n", false, true},
-		{"panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation]\n", false, false},
+		{"SIGSEGV: segmentation violation\nPC=0x43913d m=0 sigcode=1 addr=0x6c8fe088139\n\ngoroutine 0 gp=0x27e59c0 m=0 mp=0x27e6a40 [idle]:\n", false, true},
+		{"unexpected fault address 0x6c8fe088139\nfatal error: fault\n[signal SIGSEGV: segmentation violation code=0x2 addr=0x6c8fe088139 pc=0x43913d]\n", false, true},
+		{"panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x1a2b3c]\n", false, false},
 	} {
 		for cut := 0; cut <= len(tc.said); cut += 7 {
 			var b tailBuffer

@@ -570,12 +570,21 @@ type tailBuffer struct {
 	mu    sync.Mutex
 	buf   []byte
 	oom   bool
-	fault bool // the runtime said runtimeFaultSaid
+	fault bool // the runtime said one of runtimeFaultSaid
 }
 
-// runtimeFaultSaid is what the Go runtime says when a signal hits its
-// own code (the collector's allocation failing at the data bound).
-var runtimeFaultSaid = []byte("unexpected signal during runtime execution")
+// runtimeFaultSaid is what the Go runtime says when a memory fault hits
+// its own code (the collector's allocation failing at the data bound),
+// in each of the ways it dies of one: on a goroutine that cannot panic
+// ("fatal error: unexpected signal during runtime execution"), on the
+// system stack, where the signal handler throws ("SIGSEGV: segmentation
+// violation" or "SIGBUS: bus error", then "PC=" on the next line,
+// registers dumped last: runtime.fatalsignal; a CI run's
+// TestChartMemoryLimit), or at an address no nil dereference
+// reaches ("unexpected fault address 0x…", "fatal error: fault"). A
+// chart's own nil dereference is none of these: a panic in Helm's code
+// ("[signal SIGSEGV: segmentation violation code=… addr=0x0 pc=…]").
+var runtimeFaultSaid = [][]byte{[]byte("unexpected signal during runtime execution"), []byte("segmentation violation\nPC="), []byte("bus error\nPC="), []byte("unexpected fault address")}
 
 // oomSaid is what the Go runtime says when it cannot map more memory
 // ("fatal error: runtime: out of memory", "fatal error: runtime: cannot
@@ -593,7 +602,9 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 	for _, said := range oomSaid {
 		b.oom = b.oom || bytes.Contains(b.buf[from:], said)
 	}
-	b.fault = b.fault || bytes.Contains(b.buf[from:], runtimeFaultSaid)
+	for _, said := range runtimeFaultSaid {
+		b.fault = b.fault || bytes.Contains(b.buf[from:], said)
+	}
 	if n := len(b.buf); n > 2048 {
 		b.buf = append(b.buf[:0], b.buf[n-2048:]...)
 	}
@@ -606,7 +617,7 @@ func (b *tailBuffer) resetOOM() {
 	b.mu.Unlock()
 }
 
-// runtimeFault says whether the helper said runtimeFaultSaid.
+// runtimeFault says whether the helper said one of runtimeFaultSaid.
 func (b *tailBuffer) runtimeFault() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
