@@ -66,12 +66,12 @@ run "$PG" verify "$DEMO"/site/packs/calico/3.27.3/calico-3.27.3.tar.gz --key "$D
 step "Done"
 # The hints are pasted into another shell, from anywhere, after the server
 # above has stopped: absolute paths, no server needed, the config given.
-APG=$(abs "$PG") ROOT=$(pwd)
+APG=$(abs "$PG")
 cat <<MSG
 The registry is in $DEMO/site. Next (the server has stopped; these work from any directory):
   $APG serve $A/site --addr 127.0.0.1:$PORT   # serve it again (Ctrl-C stops it)
   $APG info prometheus-operator --site $A/site
   $APG fetch prometheus-operator@~57 --url $A/site --key $A/registry.pub -d $A/fetched/prometheus-operator
   XDG_CONFIG_HOME=$A/config $APG registry list   # the registry the demo configured
-  $APG validate $ROOT/examples/packs   # check your own packs the same way
+  $APG validate $A/repo/packs   # the packs the demo built from (check your own the same way)
 MSG
