@@ -572,7 +572,7 @@ func exportImage(ctx context.Context, store *stageStore, big *direct, image stri
 	// before anything is copied: the pin is checked and the signature
 	// lookups start there, beside the copy.
 	var upstreamSigs func() ([]signatureTag, error)
-	var pinErr error
+	var pinErr, stageErr error  // ours, not the registry's: returned as they are
 	var narrow oras.CopyOptions // oras-go's platform selection, for an index only
 	narrow.WithTargetPlatform(plat)
 	opts := oras.CopyOptions{CopyGraphOptions: oras.CopyGraphOptions{Concurrency: 3, FindSuccessors: big.successors(repo)}}
@@ -585,7 +585,8 @@ func exportImage(ctx context.Context, store *stageStore, big *direct, image stri
 		upstreamSigs = lookupSignatures(ctx, repo, root.Digest)
 		if narrow.MapRoot != nil && (root.MediaType == ocispec.MediaTypeImageIndex || root.MediaType == dockerIndex) {
 			if err := stageIndex(ctx, store, src, root); err != nil {
-				return ocispec.Descriptor{}, fmt.Errorf("image %s: %w", image, err)
+				stageErr = fmt.Errorf("image %s: %w", image, err)
+				return ocispec.Descriptor{}, stageErr
 			}
 			return narrow.MapRoot(ctx, src, root)
 		}
@@ -601,6 +602,8 @@ func exportImage(ctx context.Context, store *stageStore, big *direct, image stri
 	switch {
 	case pinErr != nil:
 		return nil, pinErr
+	case stageErr != nil:
+		return nil, stageErr
 	case err != nil:
 		return nil, ocireg.Doing("image", image, repo.Client, err)
 	}
@@ -623,8 +626,8 @@ func exportImage(ctx context.Context, store *stageStore, big *direct, image stri
 // an index of that digest listing the manifest (ownDigest). oras.Copy
 // has it in memory already (resolving the tag read it).
 func stageIndex(ctx context.Context, store *stageStore, src content.ReadOnlyStorage, root ocispec.Descriptor) error {
-	if root.Size > 4<<20 {
-		return fmt.Errorf("its index %s of %d bytes (at most 4 MiB expected)", root.Digest, root.Size)
+	if root.Size > maxImageManifests {
+		return fmt.Errorf("its index %s of %d bytes (at most %d expected)", root.Digest, root.Size, int64(maxImageManifests))
 	}
 	data, err := content.FetchAll(ctx, src, root)
 	if err != nil {
@@ -679,8 +682,7 @@ func lookupSignatures(ctx context.Context, repo *remote.Repository, dg digest.Di
 			case err == nil:
 				found[i] = signatureTag{st, d}
 			case !ocireg.IsNotFound(err):
-				ref := repo.Reference.String() + ":" + st
-				errs[i] = fmt.Errorf("look up its signature %s: %w", st, ocireg.Wrap(ref, repo.Client, err))
+				errs[i] = ocireg.Doing("look up its signature", repo.Reference.String()+":"+st, repo.Client, err)
 			}
 		})
 	}
