@@ -519,6 +519,11 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 	for _, f := range local {
 		files[f.key] = f
 	}
+	// rootData was read before the files were hashed for the upload: the
+	// index.json checked below must be the one uploaded.
+	if f, ok := files[index.RootFile]; !ok || f.sha256 != rootSHA {
+		return nil, notSite(dir, "index.json changed while publish was reading the site (publish only once the build has ended)")
+	}
 	if err := checkTree(dir, root, rootData, local, files, refs); err != nil {
 		return nil, err
 	}

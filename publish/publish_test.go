@@ -1122,3 +1122,25 @@ func TestPublishTimeout(t *testing.T) {
 		t.Errorf("after a timed-out publish the remote serves serial %d, want site1's", r.Serial)
 	}
 }
+
+// The index.json publish checks is the one it uploads: read first, then
+// hashed with the other files, an index.json swapped in between is
+// refused (the swap is played by handing checkSite other bytes than the
+// hashed file's).
+func TestCheckSiteIndexSwapped(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	site := f.twoPacks(t)
+	root, rootData, src, local, _, err := readLocal(ctx, site, Options{Log: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := checkSite(ctx, site, root, rootData, src, local, Options{Log: io.Discard}); err != nil {
+		t.Fatalf("as read: %v", err)
+	}
+	swapped := append(bytes.Clone(rootData), '\n')
+	if _, err := checkSite(ctx, site, root, swapped, src, local, Options{Log: io.Discard}); !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), "index.json changed while publish was reading the site") {
+		t.Fatalf("swapped: %v", err)
+	}
+}
