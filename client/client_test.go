@@ -556,6 +556,8 @@ func TestVerifySite(t *testing.T) {
 	// (and one at the top, which is not the catalogue's).
 	added := func(site string) {
 		filetest.Write(t, site, map[string]string{"packs/calico/evil.html": "<script>evil()</script>", "packs/calico/1.0.0/evil.html": "x", "assets/evil.js": "evil()", "login.html": "<form>", "packs/metallb/index.html": "<script>evil()</script>"})
+		// A link, which a web server serving the dir follows.
+		testutil.Must(t, os.Symlink("../login.html", filepath.Join(site, "assets/evil-link.js")))
 	}
 	for _, tc := range []struct {
 		name     string
@@ -567,7 +569,7 @@ func TestVerifySite(t *testing.T) {
 		{name: "as built", tamper: func(string) {}},
 		{name: "as built, a directory", tamper: func(string) {}, dir: true},
 		{name: "files of other names added, a directory: listed, each a problem", tamper: added, dir: true, problems: map[string]string{
-			"packs/calico/evil.html": walk.ErrUnlisted.Error(), "packs/calico/1.0.0/evil.html": "a directory the catalogue owns", "assets/evil.js": "a directory the catalogue owns", "packs/metallb/index.html": walk.ErrUnlisted.Error()}},
+			"packs/calico/evil.html": walk.ErrUnlisted.Error(), "packs/calico/1.0.0/evil.html": "a directory the catalogue owns", "assets/evil.js": "a directory the catalogue owns", "assets/evil-link.js": "a directory the catalogue owns", "packs/metallb/index.html": walk.ErrUnlisted.Error()}},
 		{name: "files of other names added, over HTTP: no listing, only the catalogue's names", tamper: added, problems: map[string]string{"packs/metallb/index.html": walk.ErrUnlisted.Error()}},
 		{name: "a page edited", tamper: func(site string) { testutil.Flip(t, filepath.Join(site, "packs/calico/index.html")) },
 			problems: map[string]string{"packs/calico/index.html": index.ErrDigestMismatch.Error()}},
@@ -613,7 +615,12 @@ func TestVerifySite(t *testing.T) {
 			testutil.CopyDir(t, built, site)
 			tc.tamper(site)
 			loc := site
-			if !tc.dir {
+			if tc.dir {
+				// Through a link to it (latest -> the build), which the
+				// listing must follow as the reads do.
+				loc = filepath.Join(t.TempDir(), "latest")
+				testutil.Must(t, os.Symlink(site, loc))
+			} else {
 				loc = newServer(t, site).URL
 			}
 			rep, err := VerifySite(context.Background(), loc, v)

@@ -279,33 +279,38 @@ func (t *fileTransport) String() string { return t.dir }
 // URL cannot be listed, so over HTTP verify --site looks only for the
 // names the catalogue writes (walk.Walker.List).
 type Lister interface {
-	// List returns the slash path of every regular file of the site,
-	// dot files and directories left out, as publish never publishes
-	// them.
+	// List returns the slash path of every file of the site (links
+	// included), dot files and directories left out, as publish never
+	// publishes them.
 	List(ctx context.Context) ([]string, error)
 }
 
 func (t *fileTransport) List(ctx context.Context) ([]string, error) {
+	// Through an os.Root, as publish walks a site: a site dir that is a
+	// link (latest -> build-7) is listed, not taken for an empty dir.
+	root, err := os.OpenRoot(t.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", t.dir, err)
+	}
+	defer root.Close()
 	var out []string
-	err := filepath.WalkDir(t.dir, func(p string, e fs.DirEntry, err error) error {
+	err = fs.WalkDir(root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if p != t.dir && strings.HasPrefix(e.Name(), ".") {
+		if p != "." && strings.HasPrefix(e.Name(), ".") {
 			if e.IsDir() {
 				return fs.SkipDir
 			}
 			return nil
 		}
-		if e.Type().IsRegular() {
-			rel, err := filepath.Rel(t.dir, p)
-			if err != nil {
-				return err
-			}
-			out = append(out, filepath.ToSlash(rel))
+		// Every entry but a directory: a link planted in the site is
+		// served as its target by a web server, so it is listed too.
+		if !e.IsDir() {
+			out = append(out, p)
 		}
 		return nil
 	})
