@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -599,16 +600,17 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 	defer b.mu.Unlock()
 	from := max(0, len(b.buf)-64) // the words may come in two writes
 	b.buf = append(b.buf, p...)
-	for _, said := range oomSaid {
-		b.oom = b.oom || bytes.Contains(b.buf[from:], said)
-	}
-	for _, said := range runtimeFaultSaid {
-		b.fault = b.fault || bytes.Contains(b.buf[from:], said)
-	}
+	b.oom = b.oom || saidAny(b.buf[from:], oomSaid)
+	b.fault = b.fault || saidAny(b.buf[from:], runtimeFaultSaid)
 	if n := len(b.buf); n > 2048 {
 		b.buf = append(b.buf[:0], b.buf[n-2048:]...)
 	}
 	return len(p), nil
+}
+
+// saidAny says whether buf holds one of said.
+func saidAny(buf []byte, said [][]byte) bool {
+	return slices.ContainsFunc(said, func(s []byte) bool { return bytes.Contains(buf, s) })
 }
 
 func (b *tailBuffer) resetOOM() {

@@ -1603,7 +1603,7 @@ func (d *ociDest) liveTiles(ctx context.Context, idx *remote.Repository, live *l
 		} else {
 			var err error
 			if data, err = fetchBlob(ctx, idx, l, ocimap.MaxLogGroup); err != nil {
-				return nil, fmt.Errorf("read the live tile group %s: %w", ocimap.Title(l), ocireg.Wrap(idx.Reference.String()+"@"+l.Digest.String(), idx.Client, err))
+				return nil, fmt.Errorf("the live tile group %s: %w", ocimap.Title(l), ocireg.Doing("read", idx.Reference.String()+"@"+l.Digest.String(), idx.Client, err))
 			}
 		}
 		for slot := 0; slot*32 < len(data); slot++ {

@@ -245,7 +245,9 @@ func (d *ociDest) orphanSignatures(ctx context.Context, s *site, now time.Time, 
 		if !gone || ocimap.CosignTag(digest.Digest(subject[strings.LastIndex(subject, "@")+1:])) != t {
 			continue
 		}
-		if at, ok := ocimap.SignatureWritten(m); ok && now.Sub(at) < pruneGrace {
+		// A time further ahead than any clock skew is the writer's word
+		// against pruning for ever: counted as old.
+		if at, ok := ocimap.SignatureWritten(m); ok && now.Sub(at) < pruneGrace && at.Sub(now) < pruneGrace {
 			fmt.Fprintf(log, "kept %s:%s: its release %s is not tagged, but the signature was written at %s, less than %s ago: a publish may be about to tag it (pruned once it is older)\n", repo.Reference, t, textsafe.Escape(subject), at.UTC().Format(time.RFC3339), pruneGrace)
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -210,7 +211,7 @@ instead of --site.`,
 // most one of them; "" when none is given.
 func (f *clientFlags) oneSite(flag string, args []string) (string, error) {
 	var given []string
-	for _, v := range append(args, f.url, f.registry) {
+	for _, v := range slices.Concat(args, []string{f.url, f.registry}) { // never into cobra's args
 		if v != "" {
 			given = append(given, v)
 		}
