@@ -603,14 +603,7 @@ func checkCatalogue(ctx context.Context, dir string, root *index.Root, rootData 
 			return bad("%s is not listed in %s: it was added after the build", p, index.CatalogueFile)
 		}
 	}
-	var added []string
-	for p := range files {
-		if _, listed := c.Find(p); !listed && sitedir.InCatalogueDir(p, refs.packs) {
-			added = append(added, p)
-		}
-	}
-	if len(added) > 0 {
-		slices.Sort(added)
+	if added := sitedir.AddedToCatalogue(c, slices.Collect(maps.Keys(files)), refs.packs); len(added) > 0 {
 		return fmt.Errorf("%w: %w: %s: %s in a directory the catalogue owns (%s/, packs/NAME/), which %s does not list: added after the build, it would be served from the registry's origin beside the signed pages, vouched for by nothing; nothing was published: remove it from the site, or publish it by other means (a file at the site's top that is none of the catalogue's is published as it is, and listed as not part of the registry)",
 			ErrNotSite, ErrCatalogueChanged, dir, phrase.Few(added, 3), siteassets.Dir, index.CatalogueFile)
 	}

@@ -135,8 +135,8 @@ func (w *Walker) walkAdded(ctx context.Context, c *index.Catalogue, packs, names
 	for _, p := range packs {
 		inIndex[p] = true
 	}
-	for _, p := range files {
-		if _, ok := c.Find(p); ok || slices.Contains(names, p) || !sitedir.InCatalogueDir(p, inIndex) {
+	for _, p := range sitedir.AddedToCatalogue(c, files, inIndex) {
+		if _, reported := slices.BinarySearch(names, p); reported {
 			continue
 		}
 		problem(p, fmt.Errorf("%w: a file in a directory the catalogue owns (assets/, packs/NAME/), which %s, signed by the registry's key, does not list: it was added after the build, and is served from the registry's origin beside the signed pages; delete it (a web root's own file belongs outside the catalogue's directories)", ErrUnlisted, index.CatalogueFile))

@@ -272,6 +272,20 @@ func InCatalogueDir(key string, packs map[string]bool) bool {
 	return false
 }
 
+// AddedToCatalogue is what publish refuses and verify --site reports:
+// the files (sorted) in a directory the catalogue owns (InCatalogueDir)
+// that its signed manifest c does not list.
+func AddedToCatalogue(c *index.Catalogue, files []string, packs map[string]bool) []string {
+	var added []string
+	for _, p := range files {
+		if _, listed := c.Find(p); !listed && InCatalogueDir(p, packs) {
+			added = append(added, p)
+		}
+	}
+	slices.Sort(added)
+	return added
+}
+
 // PackSource returns the first, in sorted order, of keys (slash paths of
 // the files in a directory or under a prefix) that is a pack's manifest
 // (PackFile), "" when none is: a destination holding one holds pack
