@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
 
 	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/internal/ocimap"
@@ -187,13 +188,20 @@ func signedDigest(im list.Image, tag string) (digest.Digest, error) {
 // are fixed) that lists the manifest. The list's upstream alone is not
 // enough: the list is unsigned, and a rewritten one could lend an image
 // another's signature through it.
-func (b blobs) ownDigest(ctx context.Context, im list.Image, dg digest.Digest) bool {
+//
+// An index the bundle does not hold is no; one it holds that cannot be
+// read, or is not the bytes of its digest, is the bundle's error
+// (ErrBundle), not an unsigned image.
+func (b blobs) ownDigest(ctx context.Context, im list.Image, dg digest.Digest) (bool, error) {
 	if dg == im.Manifest.Digest {
-		return true
+		return true, nil
 	}
-	data, err := b.byDigest(ctx, dg, 4<<20)
+	data, err := b.byDigest(ctx, dg, maxImageManifests)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return false, nil
+	}
 	if err != nil {
-		return false
+		return false, fmt.Errorf("%w: %s: the index %s: %v", ErrBundle, b.where, dg, err)
 	}
 	var idx struct {
 		MediaType string               `json:"mediaType"`
@@ -201,19 +209,19 @@ func (b blobs) ownDigest(ctx context.Context, im list.Image, dg digest.Digest) b
 		Manifests []ocispec.Descriptor `json:"manifests"`
 	}
 	if json.Unmarshal(data, &idx) != nil || idx.Config != nil {
-		return false
+		return false, nil
 	}
 	switch idx.MediaType {
 	case "", ocispec.MediaTypeImageIndex, dockerIndex:
 	default:
-		return false
+		return false, nil
 	}
 	for _, d := range idx.Manifests {
 		if d.Digest == im.Manifest.Digest {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // dockerIndex is Docker's multi-platform index.
@@ -235,8 +243,14 @@ func (b blobs) checkImageSignature(ctx context.Context, im list.Image, s list.Si
 	if err != nil {
 		return tally{}, err
 	}
-	if t.signed != 0 && !b.ownDigest(ctx, im, dg) {
-		t.signed, t.foreign = 0, t.signed
+	if t.signed != 0 {
+		own, err := b.ownDigest(ctx, im, dg)
+		if err != nil {
+			return tally{}, err
+		}
+		if !own {
+			t.signed, t.foreign = 0, t.signed
+		}
 	}
 	return t, nil
 }

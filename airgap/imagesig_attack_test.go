@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -226,4 +227,24 @@ func TestImageSignatureCounts(t *testing.T) {
 	if err := checkSigned(images, tallies, other, false, t.Logf); err != nil {
 		t.Errorf("another key: reported unsigned too: %v", err)
 	}
+	// An index the bundle holds but cannot read is the bundle's error,
+	// not an unsigned image (nor "export again").
+	broken := blobs{failingFetch{store, multi.Digest}, "test.tar"}
+	images = []list.Image{{Image: "example.com/app:1", Manifest: image, Upstream: multi.Digest, Signatures: []list.Signature{cosignSig(multi.Digest)}}}
+	if _, err := broken.checkImageSignatures(ctx, images, keys); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "the index "+multi.Digest.String()) {
+		t.Errorf("an unreadable index: %v, want ErrBundle naming it", err)
+	}
+}
+
+// failingFetch fails to read one blob, as a damaged bundle would.
+type failingFetch struct {
+	content.Fetcher
+	dg digest.Digest
+}
+
+func (f failingFetch) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+	if d.Digest == f.dg {
+		return nil, errors.New("read error")
+	}
+	return f.Fetcher.Fetch(ctx, d)
 }
