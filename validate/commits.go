@@ -187,7 +187,7 @@ func requestCommits(g *git.Repository, base string) ([]requestCommit, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("--each-commit: the history of %s: %w (a shallow clone? fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", base, err)
+		return nil, fmt.Errorf("the history of %s: %w (a shallow clone? fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", base, err)
 	}
 	tip := head
 	if len(head.ParentHashes) > 1 && inBase[head.ParentHashes[0]] {
@@ -212,13 +212,13 @@ func requestCommits(g *git.Repository, base string) ([]requestCommit, error) {
 			return nil, err
 		}
 		if fork == nil {
-			return nil, inputErr("--each-commit: HEAD and %s share no history: give the branch the pull request is based on", base)
+			return nil, inputErr("HEAD and %s share no history: give the branch the pull request is based on", base)
 		}
 		out = append(out, requestCommit{c: p, fork: fork.Hash.String()})
 		c = p
 	}
 	if len(out) == 0 && len(tip.ParentHashes) == 0 {
-		return nil, inputErr("--each-commit: HEAD and %s share no history: give the branch the pull request is based on", base)
+		return nil, inputErr("HEAD and %s share no history: give the branch the pull request is based on", base)
 	}
 	slices.Reverse(out)
 	return out, nil

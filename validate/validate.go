@@ -229,7 +229,10 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	// HEAD; without it, the releases they add that HEAD lacks (addAdded).
 	commits, rangeErr := requestCommits(repo.Git(), o.Since)
 	if rangeErr != nil && o.EachCommit {
-		return nil, rangeErr
+		return nil, fmt.Errorf("--each-commit: %w", rangeErr)
+	}
+	if !found {
+		rangeErr = nil // the same cause: the warning below says it
 	}
 	ccs, err := wantCommits(ctx, repo, o, commits, hist)
 	if err != nil {
