@@ -75,11 +75,6 @@ func loadFileFacts(dir string) *fileFacts {
 	return f
 }
 
-// has reports whether data is what this machine wrote at rel.
-func (f *fileFacts) has(rel string, data []byte) bool {
-	return f.hasSum(rel, index.Digest(data))
-}
-
 // hasSum reports whether the bytes with SHA-256 sha are what this
 // machine wrote at rel.
 func (f *fileFacts) hasSum(rel, sha string) bool {
@@ -126,24 +121,28 @@ func (f *fileFacts) save() {
 }
 
 // readVouched reads the file rel of the site in dir and returns its
-// bytes when vouched says they may be reused there (this machine wrote
-// them: fileFacts.has; or the previous build's verified manifest lists
-// them: gen.vouched); nil otherwise (missing, not a regular file, a
-// link, too large, or other bytes). It also describes the file as it
-// was opened, before it was read (factfile.State; "" when it cannot be
+// bytes and their SHA-256 when vouched says bytes of that SHA-256 and
+// size may be reused there (this machine wrote them: fileFacts.hasSum;
+// or the previous build's verified manifest lists them:
+// gen.vouchedSum); nil otherwise (missing, not a regular file, a link,
+// too large, or other bytes). It also describes the file as it was
+// opened, before it was read (factfile.State; "" when it cannot be
 // described): the stat a later build may find it unchanged by.
-func readVouched(dir, rel string, vouched func(rel string, data []byte) bool) ([]byte, string) {
+func readVouched(dir, rel string, vouched func(rel, sha string, size int64) bool) (data []byte, sha, state string) {
 	p := filepath.Join(dir, filepath.FromSlash(rel))
 	// Not a link either: one kept in a site updated in place could be
 	// pointed elsewhere after the build.
 	if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
-		return nil, ""
+		return nil, "", ""
 	}
 	b, info, err := safefile.ReadFileInfo(p, maxReused)
-	if err != nil || !vouched(rel, b) {
-		return nil, ""
+	if err != nil {
+		return nil, "", ""
 	}
-	return b, factfile.State(info)
+	if sha = index.Digest(b); !vouched(rel, sha, int64(len(b))) {
+		return nil, "", ""
+	}
+	return b, sha, factfile.State(info)
 }
 
 // CheckWritten returns an error (ErrNotWritten) naming the first
@@ -196,7 +195,7 @@ func (f *fileFacts) written(dir, rel string) bool {
 	if sha, _ := f.unchanged(dir, rel); sha != "" && f.hasSum(rel, sha) {
 		return true
 	}
-	data, _ := f.read(dir, rel, f.has)
+	data, _ := f.read(dir, rel, func(rel, sha string, _ int64) bool { return f.hasSum(rel, sha) })
 	return data != nil
 }
 
@@ -213,12 +212,11 @@ func (f *fileFacts) unchanged(dir, rel string) (string, int64) {
 
 // read is readVouched that remembers the stat of a file it vouched for;
 // it returns the bytes (nil: not vouched for) and their SHA-256.
-func (f *fileFacts) read(dir, rel string, vouched func(rel string, data []byte) bool) ([]byte, string) {
-	data, state := readVouched(dir, rel, vouched)
+func (f *fileFacts) read(dir, rel string, vouched func(rel, sha string, size int64) bool) ([]byte, string) {
+	data, sha, state := readVouched(dir, rel, vouched)
 	if data == nil {
 		return nil, ""
 	}
-	sha := index.Digest(data)
 	f.addStat(rel, state, sha)
 	return data, sha
 }

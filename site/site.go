@@ -356,14 +356,10 @@ func (g *gen) recordRef(ref index.FileRef) {
 	g.files = append(g.files, ref)
 }
 
-// vouched says whether data may be reused as the catalogue's file rel:
-// this machine's packgen wrote it there (g.facts), or the previous
-// build's verified manifest lists it (g.manifest).
-func (g *gen) vouched(rel string, data []byte) bool {
-	return g.vouchedSum(rel, index.Digest(data), int64(len(data)))
-}
-
-// vouchedSum is vouched of the bytes with SHA-256 sha and size bytes.
+// vouchedSum says whether the bytes with SHA-256 sha and size bytes may
+// be reused as the catalogue's file rel: this machine's packgen wrote
+// them there (g.facts), or the previous build's verified manifest lists
+// them (g.manifest).
 func (g *gen) vouchedSum(rel, sha string, size int64) bool {
 	if g.facts.hasSum(rel, sha) {
 		return true
@@ -531,7 +527,7 @@ func (g *gen) keptFiles(name, key string, get func(rel string) *kept, carries fu
 // (readVouched), and remembers its stat for the next build (nil when it
 // may not be reused).
 func (g *gen) readKept(rel string) *kept {
-	data, sha := g.facts.read(g.prev, rel, g.vouched)
+	data, sha := g.facts.read(g.prev, rel, g.vouchedSum)
 	if data == nil {
 		return nil
 	}
