@@ -36,6 +36,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"maps"
@@ -913,7 +914,8 @@ func putAll(ctx context.Context, t Target, src *os.Root, files []localFile, live
 // put uploads f, read through src (the site's root the walk hashed it
 // through) and only if it is still what the walk found: a link, FIFO or
 // device swapped in since is refused (a FIFO's open does not block), and
-// a file that grew or shrank is ErrSiteChanged, never read past its size.
+// a file that grew, shrank or holds other bytes is ErrSiteChanged, never
+// read past its size nor its last bytes handed over (siteReader).
 func put(ctx context.Context, t Target, src *os.Root, f localFile, live *Object, o Options) error {
 	name := filepath.FromSlash(f.key)
 	if link, err := safefile.LinkOnPath(src, name, true, nil); err != nil {
@@ -926,7 +928,7 @@ func put(ctx context.Context, t Target, src *os.Root, f localFile, live *Object,
 		return fmt.Errorf("upload %s: %w", f.key, err)
 	}
 	defer file.Close()
-	r := &sizedReader{SectionReader: io.NewSectionReader(file, 0, f.size+1), key: f.key, size: f.size}
+	r := &siteReader{r: io.NewSectionReader(file, 0, f.size+1), f: f, h: sha256.New()}
 	info := PutInfo{Size: f.size, MD5: f.md5, SHA256: f.sha256, ContentType: index.ContentType(f.key), CacheControl: index.CacheControl(f.key)}
 	if f.key == index.RootFile {
 		if live == nil {
@@ -947,6 +949,9 @@ func put(ctx context.Context, t Target, src *os.Root, f localFile, live *Object,
 	if errors.Is(err, ErrConflict) {
 		return fmt.Errorf("%w: another publish switched %s to a newer registry while this one was uploading; nothing of this publish is live (its new files are unreferenced). Run it again: it uploads only what is missing and checks the serial again: %v", ErrConflict, t, err)
 	}
+	if err != nil && r.err != nil {
+		return r.err // its own words, not the destination's around them
+	}
 	if err != nil {
 		return fmt.Errorf("upload %s to %s: %w", f.key, t, err)
 	}
@@ -957,26 +962,64 @@ func put(ctx context.Context, t Target, src *os.Root, f localFile, live *Object,
 // hashed it and its upload (another build writing the same dir).
 var ErrSiteChanged = errors.New("a file of the site changed while it was published")
 
-// sizedReader reads a site file of the size the walk found, through a
-// window one byte larger: a file that grew is refused at the byte past
-// its size (/dev/zero cannot feed an upload for ever), one that shrank
-// at its early end.
-type sizedReader struct {
-	*io.SectionReader
-	key  string
-	size int64
+// siteReader reads a site file for its upload as the walk found it,
+// whatever the destination checks: through a window one byte larger
+// than its size, so a file that grew is refused at the byte past it
+// (/dev/zero cannot feed an upload for ever) and one that shrank at its
+// early end; and hashing what it hands over, so the read that reaches
+// the size hands its bytes over only when the SHA-256 is the walk's
+// (the one the checks vouched for). The upload then fails before it is
+// complete: a directory renames no file into place, a store gets a body
+// shorter than its Content-Length and keeps nothing. A read from the
+// start (an upload tried again, after a Seek) hashes afresh. Only Read
+// and Seek are offered: a ReadAt would pass the hash by.
+type siteReader struct {
+	r      *io.SectionReader
+	f      localFile
+	h      hash.Hash
+	hashed int64 // bytes hashed, read in order from 0; -1 after a read out of order
+	err    error // the last refusal, for put to report as it is
 }
 
-func (r *sizedReader) Read(p []byte) (int, error) {
-	n, err := r.SectionReader.Read(p)
-	off, _ := r.Seek(0, io.SeekCurrent)
+func (r *siteReader) Read(p []byte) (int, error) {
+	start, _ := r.r.Seek(0, io.SeekCurrent)
+	n, err := r.r.Read(p)
+	off := start + int64(n)
 	switch {
-	case off > r.size:
-		return n, fmt.Errorf("%w: %s is now larger than the %d bytes publish hashed: rebuild or wait for the build writing it, and publish again", ErrSiteChanged, r.key, r.size)
-	case err == io.EOF && off < r.size:
-		return n, fmt.Errorf("%w: %s is now smaller than the %d bytes publish hashed: rebuild or wait for the build writing it, and publish again", ErrSiteChanged, r.key, r.size)
+	case start == 0:
+		r.h.Reset()
+		r.hashed = 0
+	case start != r.hashed:
+		r.hashed = -1
+	}
+	if r.hashed >= 0 {
+		r.h.Write(p[:n])
+		r.hashed = off
+	}
+	changed := func(format string, args ...any) error {
+		r.err = fmt.Errorf("%w: %s %s: rebuild or wait for the build writing it, and publish again", ErrSiteChanged, r.f.key, fmt.Sprintf(format, args...))
+		return r.err
+	}
+	switch {
+	case off > r.f.size:
+		return 0, changed("is now larger than the %d bytes publish hashed", r.f.size)
+	case err == io.EOF && off < r.f.size:
+		return n, changed("is now smaller than the %d bytes publish hashed", r.f.size)
+	case off == r.f.size && r.hashed != off:
+		r.err = fmt.Errorf("upload %s: the destination read it out of order, so publish cannot tell it from the file it checked", r.f.key)
+		return 0, r.err
+	case off == r.f.size:
+		if sum := hex.EncodeToString(r.h.Sum(nil)); sum != r.f.sha256 {
+			return 0, changed("now holds other bytes than the ones publish hashed and checked (sha256 %s, not %s)", sum, r.f.sha256)
+		}
 	}
 	return n, err
+}
+
+// Seek moves where the next Read starts; one from the start hashes the
+// file again.
+func (r *siteReader) Seek(offset int64, whence int) (int64, error) {
+	return r.r.Seek(offset, whence)
 }
 
 // errUnconditional: a target that cannot honour IfMatch/IfAbsent.

@@ -119,7 +119,7 @@ func NewS3(ctx context.Context, o S3Options) (*S3Target, error) {
 	client := s3.NewFromConfig(cfg, func(so *s3.Options) {
 		so.HTTPClient = &http.Client{Transport: &stall.Transport{Base: awshttp.NewBuildableClient().GetTransport(), D: silence}}
 		so.Retryer = retry.NewStandard(func(ro *retry.StandardOptions) {
-			ro.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(noRetryStalled)}, ro.Retryables...)
+			ro.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(noRetry)}, ro.Retryables...)
 		})
 		if o.Endpoint != "" {
 			so.BaseEndpoint = aws.String(o.Endpoint)
@@ -134,11 +134,12 @@ func NewS3(ctx context.Context, o S3Options) (*S3Target, error) {
 	return &S3Target{client: client, opts: o}, nil
 }
 
-// noRetryStalled: a store that sent nothing for the stall timeout is not
+// noRetry: a store that sent nothing for the stall timeout is not
 // asked again (the SDK's three attempts would triple the limit), as the
-// OCI client does not (internal/ocireg).
-func noRetryStalled(err error) aws.Ternary {
-	if errors.Is(err, stall.ErrStalled) {
+// OCI client does not (internal/ocireg); nor is an upload whose site
+// file changed (siteReader): reading it again cannot help.
+func noRetry(err error) aws.Ternary {
+	if errors.Is(err, stall.ErrStalled) || errors.Is(err, ErrSiteChanged) {
 		return aws.FalseTernary
 	}
 	return aws.UnknownTernary
