@@ -530,6 +530,9 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 	}
 	w := siteWalker(dir, src, files, o.Verify)
 	if err := w.RootSignature(ctx, rootData, nil); err != nil {
+		if re := readFailure(err); re != nil {
+			return nil, re
+		}
 		return nil, notSite(dir, "index.json does not verify under --source-key (%v): it was changed after the build, or the key is not the registry's", err)
 	}
 	return refs, checkCatalogue(ctx, dir, root, rootData, w, files, refs, o.Log)
@@ -539,20 +542,46 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 // site's files, checking signatures with v (nil: none). It reads only
 // the files publish listed and hashed for the upload, and only as they
 // were hashed: a file changed since is an error, so what was verified is
-// what is uploaded.
+// what is uploaded. A file it cannot read as hashed is a siteReadError,
+// which its callers keep apart from their verdicts on the site.
 func siteWalker(dir string, src *os.Root, files map[string]localFile, v *sign.Verifier) *sitewalk.Walker {
 	get := func(_ context.Context, p string, max int64) ([]byte, error) {
 		f, ok := files[p]
-		if !ok {
+		switch {
+		case !ok:
 			return nil, fmt.Errorf("%s: %w", p, index.ErrNotFound)
+		case f.size > max:
+			// As hashed: the site's, a verdict like any walker's.
+			return nil, fmt.Errorf("%s: %w (%d bytes, at most %d expected)", p, index.ErrTooLarge, f.size, max)
 		}
 		data, err := readIn(src, p, max)
-		if err == nil && index.Digest(data) != f.sha256 {
-			err = fmt.Errorf("%s/%s changed while publish read the site", dir, p)
+		switch {
+		case err != nil:
+			return nil, &siteReadError{fmt.Errorf("%s: %w; publish had listed and hashed it a moment before, and nothing was published: make it readable, or wait for whatever writes the site, and publish again", dir, err)}
+		case index.Digest(data) != f.sha256:
+			return nil, &siteReadError{fmt.Errorf("%w: %s/%s changed while publish read the site; nothing was published: rebuild or wait for the build writing it, and publish again", ErrSiteChanged, dir, p)}
 		}
-		return data, err
+		return data, nil
 	}
 	return &sitewalk.Walker{Get: get, Verifier: v}
+}
+
+// siteReadError: a site file publish listed and hashed could not be
+// read again as hashed (an I/O error, a file changed since). It is no
+// verdict on the site as built (exit 1) but a failure to read it (3).
+type siteReadError struct{ err error }
+
+func (e *siteReadError) Error() string { return e.err.Error() }
+func (e *siteReadError) Unwrap() error { return e.err }
+
+// readFailure is the siteReadError in err, if any, which names its file
+// itself: a caller returns it rather than as a refusal of the site.
+func readFailure(err error) error {
+	var re *siteReadError
+	if errors.As(err, &re) {
+		return re
+	}
+	return nil
 }
 
 // checkCatalogue refuses a site whose catalogue is not what its signed
@@ -578,6 +607,9 @@ func checkCatalogue(ctx context.Context, dir string, root *index.Root, rootData 
 	bad := func(format string, args ...any) error { return refuse(ErrCatalogueChanged, format, args...) }
 	pages := slices.DeleteFunc(sitedir.CataloguePaths(slices.Sorted(maps.Keys(refs.packs))), func(p string) bool { _, there := files[p]; return !there })
 	c, err := w.Catalogue(ctx, rootData)
+	if re := readFailure(err); re != nil {
+		return re
+	}
 	switch {
 	case errors.Is(err, sign.ErrBadSignature), errors.Is(err, sitewalk.ErrUnsigned):
 		return refuse(ErrCatalogueUnverified, "%v", err)

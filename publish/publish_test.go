@@ -24,6 +24,7 @@ import (
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/s3test"
+	"github.com/packgen/packgen/internal/safefile"
 	stalelock "github.com/packgen/packgen/internal/stale"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/testutil/filetest"
@@ -1126,21 +1127,71 @@ func TestPublishTimeout(t *testing.T) {
 // The index.json publish checks is the one it uploads: read first, then
 // hashed with the other files, an index.json swapped in between is
 // refused (the swap is played by handing checkSite other bytes than the
-// hashed file's).
+// hashed file's). A file the walk hashed that the checks then cannot
+// read as hashed (a catalogue manifest, index.json's signature) is a
+// failure to read the site, exit 3, never a verdict on it (ErrNotSite,
+// exit 1): the change is made between readLocal's walk and checkSite.
 func TestCheckSiteIndexSwapped(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	site := f.twoPacks(t)
-	root, rootData, src, local, _, err := readLocal(ctx, site, Options{Log: io.Discard})
-	if err != nil {
-		t.Fatal(err)
+	pub, err := sign.LoadPublicKey(f.pub)
+	testutil.Must(t, err)
+	dirInPlace := func(rel string) func(string) {
+		return func(dir string) {
+			p := filepath.Join(dir, rel)
+			testutil.Must(t, os.Remove(p))
+			testutil.Must(t, os.Mkdir(p, 0o755))
+		}
 	}
-	defer src.Close()
-	if _, err := checkSite(ctx, site, root, rootData, src, local, Options{Log: io.Discard}); err != nil {
-		t.Fatalf("as read: %v", err)
-	}
-	swapped := append(bytes.Clone(rootData), '\n')
-	if _, err := checkSite(ctx, site, root, swapped, src, local, Options{Log: io.Discard}); !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), "index.json changed while publish was reading the site") {
-		t.Fatalf("swapped: %v", err)
+	for _, tc := range []struct {
+		name    string
+		swapped bool           // checkSite handed other index.json bytes
+		change  func(string)   // the site changed after the walk
+		key     *sign.Verifier // Options.Verify
+		want    []error
+		notSite bool
+		says    string
+	}{
+		{name: "as read"},
+		{name: "index.json swapped", swapped: true, want: []error{ErrNotSite}, notSite: true, says: "index.json changed while publish was reading the site"},
+		{name: "the manifest a directory", change: dirInPlace(index.CatalogueFile), want: []error{safefile.ErrNotRegular},
+			says: site + ": read " + index.CatalogueFile + ": not a regular file (it is a directory): give a regular file; publish had listed and hashed it a moment before"},
+		{name: "the manifest changed", change: func(dir string) {
+			testutil.Must(t, os.WriteFile(filepath.Join(dir, index.CatalogueFile), []byte("{}"), 0o644))
+		}, want: []error{ErrSiteChanged}, says: index.CatalogueFile + " changed while publish read the site"},
+		{name: "index.json's signature a directory, the key given", key: pub, change: func(dir string) {
+			rootData := testutil.ReadFile(t, filepath.Join(dir, index.RootFile))
+			dirInPlace(index.RootSignaturePath(index.Digest(rootData)))(dir)
+		}, want: []error{safefile.ErrNotRegular}, says: "publish had listed and hashed it a moment before"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root, rootData, src, local, _, err := readLocal(ctx, site, Options{Log: io.Discard})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			if tc.change != nil {
+				// A copy, changed: its hashes are the site's.
+				copied := filepath.Join(t.TempDir(), "site")
+				testutil.CopyDir(t, site, copied)
+				tc.change(copied)
+				src.Close()
+				src, err = os.OpenRoot(copied)
+				testutil.Must(t, err)
+			}
+			if tc.swapped {
+				rootData = append(bytes.Clone(rootData), '\n')
+			}
+			_, err = checkSite(ctx, site, root, rootData, src, local, Options{Log: io.Discard, Verify: tc.key})
+			for _, want := range tc.want {
+				if !errors.Is(err, want) {
+					t.Errorf("checkSite: %v, want %v", err, want)
+				}
+			}
+			if (len(tc.want) == 0) != (err == nil) || errors.Is(err, ErrNotSite) != tc.notSite || (err != nil && !strings.Contains(err.Error(), tc.says)) {
+				t.Errorf("checkSite: %v, want ErrNotSite %v, saying %q", err, tc.notSite, tc.says)
+			}
+		})
 	}
 }
