@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -408,7 +409,9 @@ func TestWorkflowsAndAction(t *testing.T) {
 	checked := 0
 	for _, file := range append(files, examples...) {
 		wf := readWorkflow(t, file)
+		published := false
 		for job, j := range wf.Jobs {
+			var dests []string // where this job's publishes went, so far
 			for _, s := range j.Steps {
 				var lines []string
 				if strings.HasPrefix(s.Uses, "packgen/packgen@") && s.With["args"] != "" {
@@ -424,8 +427,28 @@ func TestWorkflowsAndAction(t *testing.T) {
 						t.Errorf("%s job %s: packgen %s: %v", filepath.Base(file), job, l, err)
 					}
 					checked++
+					// A publish of the example's signed registry has its
+					// signatures checked before anything goes out: under
+					// --source-key (a tree of files: a bucket, the Pages
+					// directory) or the signing key's public half (oci://).
+					if f := strings.Fields(l); len(f) >= 3 && f[0] == "publish" && !slices.Contains(f, "--dry-run") {
+						published = true
+						dests = append(dests, f[2])
+						if !slices.Contains(f, "--source-key") && !slices.Contains(f, "--key") {
+							t.Errorf("%s job %s: packgen %s: publishes the signed registry without --source-key", filepath.Base(file), job, l)
+						}
+					}
+				}
+				// Pages serves only what a publish checked, never the
+				// build's out dir as it lies (attackV F7: files added
+				// beside the catalogue; the build record).
+				if strings.HasPrefix(s.Uses, "actions/upload-pages-artifact@") && !slices.Contains(dests, s.With["path"]) {
+					t.Errorf("%s job %s: the Pages artifact is %q, not what a packgen publish before it wrote (%q)", filepath.Base(file), job, s.With["path"], dests)
 				}
 			}
+		}
+		if strings.HasPrefix(filepath.Base(file), "publish-") && !published {
+			t.Errorf("%s runs no packgen publish: none of its checks apply to what it serves", filepath.Base(file))
 		}
 	}
 	if checked < 6 {
