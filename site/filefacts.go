@@ -154,6 +154,12 @@ func readVouched(dir, rel string, vouched func(rel, sha string, size int64) bool
 // user may have written: an edited assets/app.js runs on every page
 // whatever the CSP. It reads every file of the catalogue whose stat it
 // does not remember (fileFacts), and remembers the stats of those.
+// A stat catches a file written, truncated, renamed, copied or restored
+// (a new ctime), not one edited through a shared mapping a local writer
+// already holds (factfile.State): reading every file instead costs
+// about 100 ms at 1,000 packs, where the short cut takes 16 ms. It
+// signs nothing; publish and verify --site read every catalogue file
+// against the signed manifest (docs/SECURITY.md).
 //
 // A symbolic link on the way to any of them (packs/NAME pointed at a
 // directory someone else owns) is refused as the build's writes refuse
