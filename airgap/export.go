@@ -772,7 +772,7 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 	// before it is fetched (its size is checked as it is read).
 	var read atomic.Int64
 	return func(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-		if isManifest(desc.MediaType) || desc.MediaType == artifactManifest {
+		if hasSuccessors(desc.MediaType) {
 			if n := read.Add(desc.Size); desc.Size > maxImageManifests || n > maxImageManifests {
 				return nil, fmt.Errorf("%w: manifest %s (%d bytes) takes the image's manifests to %d bytes: expected at most %d (an image's manifests, its index and signatures included, are a few KiB; more is refused so that they are never all held in memory)", publish.ErrRegistry, desc.Digest, desc.Size, n, int64(maxImageManifests))
 			}
@@ -854,6 +854,14 @@ func (d *direct) entries(image string, root digest.Digest) []*tarEntry {
 	}
 	walk(root)
 	return out
+}
+
+// hasSuccessors says whether oras-go (content.Successors) reads a
+// descriptor of this media type as a manifest whose graph it copies:
+// an image manifest or index, OCI's or Docker's, or OCI 1.1-rc's
+// artifact manifest.
+func hasSuccessors(mediaType string) bool {
+	return isManifest(mediaType) || mediaType == artifactManifest
 }
 
 func isManifest(mediaType string) bool {

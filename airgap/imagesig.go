@@ -270,11 +270,23 @@ func (b blobs) checkReferrers(ctx context.Context, md ocispec.Descriptor, dg dig
 	if err := json.Unmarshal(data, &idx); err != nil {
 		return t, fmt.Errorf("its referrers index: %v", err)
 	}
+	// Import pushes the index's graph: a subject of its own (the
+	// referrers tag schema's index has none) would carry a manifest no
+	// check read.
+	switch {
+	case idx.MediaType != "" && idx.MediaType != md.MediaType:
+		return t, fmt.Errorf("its referrers index says it is a %q, not an image index as its tag does", idx.MediaType)
+	case idx.Subject != nil:
+		return t, fmt.Errorf("its referrers index has a subject %s: expected none (the referrers tag schema writes none; import would push it, read by no check)", idx.Subject.Digest)
+	}
 	if len(idx.Manifests) == 0 || len(idx.Manifests) > maxReferrers {
 		return t, fmt.Errorf("its referrers index lists %d manifests (1 to %d expected)", len(idx.Manifests), maxReferrers)
 	}
 	for _, d := range idx.Manifests {
 		isSig, err := b.checkReferrer(ctx, d, dg, keys)
+		if _, ok := errors.AsType[shapeError](err); ok {
+			err = fmt.Errorf("%w (import would push what it names into the image's repository, read by no check; cosign, oras attach and notation write a referrer as an image manifest of blobs: delete this one from the image's repository, or copy the image without it, and export again)", err)
+		}
 		if err != nil {
 			return tally{}, fmt.Errorf("referrer %s: %w", d.Digest, err)
 		}
@@ -291,18 +303,9 @@ func (b blobs) checkReferrers(ctx context.Context, md ocispec.Descriptor, dg dig
 // layer a simple-signing payload naming dg, verified under keys if any.
 // It returns how many layers (signatures) that is.
 func (b blobs) checkSimpleSigning(ctx context.Context, md ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) (int, error) {
-	// The shape first: import pushes the signature's graph as its media
-	// type says, so an index (whose JSON may hold the right layers too)
-	// would carry manifests no check read.
-	if md.MediaType != ocispec.MediaTypeImageManifest && md.MediaType != dockerManifest {
-		return 0, fmt.Errorf("the signature tag names a %q, not an image manifest as cosign writes", md.MediaType)
-	}
-	m, err := b.manifest(ctx, md)
+	m, err := b.imageManifest(ctx, md, "the signature tag", "the signature manifest")
 	if err != nil {
 		return 0, err
-	}
-	if m.MediaType != "" && m.MediaType != md.MediaType {
-		return 0, fmt.Errorf("the signature manifest says it is a %q, not an image manifest (%s) as its tag does", m.MediaType, md.MediaType)
 	}
 	if len(m.Layers) == 0 {
 		return 0, errors.New("the signature manifest has no layer")
@@ -331,11 +334,50 @@ func (b blobs) checkSimpleSigning(ctx context.Context, md ocispec.Descriptor, dg
 // its signatures so with COSIGN_DOCKER_MEDIA_TYPES=1.
 const dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
 
-// checkReferrer checks one manifest of a referrers index: its subject is
-// dg; a Sigstore bundle in it signs dg (under keys if any). It says
-// whether the referrer is a signature.
-func (b blobs) checkReferrer(ctx context.Context, d ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) (bool, error) {
+// imageManifest reads a manifest that import pushes as a signature's or
+// a referrer's graph, as the descriptor naming it (named by what) says:
+// it must be an image manifest (OCI, or Docker's schema 2) that says so
+// itself (self), whose config and layers are blobs. Otherwise that
+// graph holds manifests no check read: an index (whose JSON may hold
+// the right layers and subject too) listing any image, or a layer
+// named as a manifest. Import would push them all into the image's
+// repository (attackX F5).
+func (b blobs) imageManifest(ctx context.Context, d ocispec.Descriptor, what, self string) (*ocispec.Manifest, error) {
+	if d.MediaType != ocispec.MediaTypeImageManifest && d.MediaType != dockerManifest {
+		return nil, shapeError(fmt.Sprintf("%s names a %q, not an image manifest (%s or %s)", what, d.MediaType, ocispec.MediaTypeImageManifest, dockerManifest))
+	}
 	m, err := b.manifest(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if m.MediaType != "" && m.MediaType != d.MediaType {
+		return nil, shapeError(fmt.Sprintf("%s says it is a %q, not an image manifest (%s) as %s does", self, m.MediaType, d.MediaType, what))
+	}
+	for i, l := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
+		if hasSuccessors(l.MediaType) {
+			part := "its config"
+			if i > 0 {
+				part = fmt.Sprintf("its layer %d", i-1)
+			}
+			return nil, shapeError(fmt.Sprintf("%s: %s %s is a %q: expected a blob, not a manifest", self, part, l.Digest, l.MediaType))
+		}
+	}
+	return m, nil
+}
+
+// shapeError: a signature or referrer manifest is not the image
+// manifest of blobs import may push as it is.
+type shapeError string
+
+func (e shapeError) Error() string { return string(e) }
+
+// checkReferrer checks one manifest of a referrers index: it is an
+// image manifest of blobs (an SBOM, an attestation, a signature; never
+// an index, whatever its subject: import would push what it lists), its
+// subject is dg; a Sigstore bundle in it signs dg (under keys if any).
+// It says whether the referrer is a signature.
+func (b blobs) checkReferrer(ctx context.Context, d ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) (bool, error) {
+	m, err := b.imageManifest(ctx, d, "the referrers index", "the referrer")
 	if err != nil {
 		return false, err
 	}

@@ -227,6 +227,55 @@ func TestImageSignatureCounts(t *testing.T) {
 	if err := checkSigned(images, tallies, other, false, t.Logf); err != nil {
 		t.Errorf("another key: reported unsigned too: %v", err)
 	}
+	// attackX F5: a referrer is an image manifest of blobs. One of
+	// another shape, with the right subject, beside a good signature,
+	// was carried as "no signature", and import pushed its graph into
+	// the image's repository: an index listing an unsigned image, a
+	// layer or config named as a manifest. Refused with or without
+	// keys, naming the image, the tag and the referrer; the well-formed
+	// SBOM above passes, so the shape is what refuses these.
+	referrer := func(descMT string, m map[string]any) ocispec.Descriptor {
+		m["schemaVersion"], m["subject"] = 2, image
+		data, _ := json.Marshal(m)
+		return push(descMT, data)
+	}
+	asManifest := unsigned(evil, ocispec.MediaTypeImageManifest)
+	asIndex := unsigned(evil, ocispec.MediaTypeImageIndex)
+	bundleLayer := push(sign.BundleMediaType, []byte(`{}`))
+	for _, c := range []struct {
+		name string
+		ref  ocispec.Descriptor // a referrer of image
+		want string
+	}{
+		{"an index listing an unsigned image", referrer(ocispec.MediaTypeImageIndex, map[string]any{"mediaType": ocispec.MediaTypeImageIndex, "artifactType": "application/spdx+json", "manifests": []ocispec.Descriptor{evil}}),
+			`the referrers index names a "` + ocispec.MediaTypeImageIndex + `", not an image manifest`},
+		{"an image manifest saying it is an index", referrer(ocispec.MediaTypeImageManifest, map[string]any{"mediaType": ocispec.MediaTypeImageIndex, "artifactType": "application/spdx+json", "config": ocispec.DescriptorEmptyJSON, "layers": []ocispec.Descriptor{}, "manifests": []ocispec.Descriptor{evil}}),
+			`the referrer says it is a "` + ocispec.MediaTypeImageIndex + `"`},
+		{"a layer named as an image manifest", referrer(ocispec.MediaTypeImageManifest, map[string]any{"mediaType": ocispec.MediaTypeImageManifest, "artifactType": "application/spdx+json", "config": ocispec.DescriptorEmptyJSON, "layers": []ocispec.Descriptor{asManifest}}),
+			"the referrer: its layer 0 " + evil.Digest.String() + ` is a "` + ocispec.MediaTypeImageManifest + `": expected a blob`},
+		{"a config named as an index", referrer(dockerManifest, map[string]any{"mediaType": dockerManifest, "config": asIndex, "layers": []ocispec.Descriptor{}}),
+			"the referrer: its config " + evil.Digest.String() + ` is a "` + ocispec.MediaTypeImageIndex + `"`},
+		{"an artifact manifest", referrer(artifactManifest, map[string]any{"mediaType": artifactManifest, "artifactType": "application/spdx+json", "blobs": []ocispec.Descriptor{asManifest}}),
+			`names a "` + artifactManifest + `"`},
+		{"a Sigstore bundle named as an index", referrer(ocispec.MediaTypeImageIndex, map[string]any{"mediaType": ocispec.MediaTypeImageIndex, "artifactType": sign.BundleMediaType, "config": ocispec.DescriptorEmptyJSON, "layers": []ocispec.Descriptor{bundleLayer}, "manifests": []ocispec.Descriptor{evil}}),
+			`names a "` + ocispec.MediaTypeImageIndex + `"`},
+	} {
+		refs := index(c.ref)
+		images := []list.Image{{Image: "example.com/app:1", Manifest: image, Upstream: image.Digest, Signatures: []list.Signature{cosignSig(image.Digest), {Tag: list.ReferrersTag(image.Digest), Manifest: refs}}}}
+		for _, k := range []*sign.Verifier{nil, keys} {
+			_, err := b.checkImageSignatures(ctx, images, k)
+			if !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), "image example.com/app:1: signature "+list.ReferrersTag(image.Digest)+": referrer "+c.ref.Digest.String()+": ") ||
+				!strings.Contains(fmt.Sprint(err), c.want) || !strings.Contains(fmt.Sprint(err), "delete this one from the image's repository") {
+				t.Errorf("%s, keys %v: %v, want ErrImageSignature naming the referrer and %q", c.name, k != nil, err, c.want)
+			}
+		}
+	}
+	// The referrers index itself has no subject: import would push it.
+	data, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": ocispec.MediaTypeImageIndex, "subject": evil, "manifests": []ocispec.Descriptor{sbom(image).Manifest}})
+	withSubject := []list.Image{{Image: "example.com/app:1", Manifest: image, Upstream: image.Digest, Signatures: []list.Signature{cosignSig(image.Digest), {Tag: list.ReferrersTag(image.Digest), Manifest: push(ocispec.MediaTypeImageIndex, data)}}}}
+	if _, err := b.checkImageSignatures(ctx, withSubject, keys); !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), "has a subject "+evil.Digest.String()) {
+		t.Errorf("a referrers index with a subject: %v, want ErrImageSignature naming it", err)
+	}
 	// An index the bundle holds but cannot read is the bundle's error,
 	// not an unsigned image (nor "export again").
 	broken := blobs{failingFetch{store, multi.Digest}, "test.tar"}
@@ -234,6 +283,12 @@ func TestImageSignatureCounts(t *testing.T) {
 	if _, err := broken.checkImageSignatures(ctx, images, keys); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "the index "+multi.Digest.String()) {
 		t.Errorf("an unreadable index: %v, want ErrBundle naming it", err)
 	}
+}
+
+// unsigned is d named with media type mt.
+func unsigned(d ocispec.Descriptor, mt string) ocispec.Descriptor {
+	d.MediaType = mt
+	return d
 }
 
 // failingFetch fails to read one blob, as a damaged bundle would.

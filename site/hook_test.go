@@ -174,6 +174,21 @@ func TestCheckWritten(t *testing.T) {
 		t.Fatalf("no stat remembered for a page:\n%s", facts)
 	}
 	testutil.Must(t, CheckWritten(cache, dir))
+	// attackX F7: a directory moved away whole (its files keep their
+	// stats) and a link to it planted in its place: refused as the
+	// build's writes refuse it, naming the link; moved back, it passes.
+	elsewhere := t.TempDir()
+	for _, rel := range []string{"packs/pack-00000", "assets", "packs"} {
+		p, moved := filepath.Join(dir, filepath.FromSlash(rel)), filepath.Join(elsewhere, "moved")
+		testutil.Must(t, os.Rename(p, moved))
+		testutil.Must(t, os.Symlink(moved, p))
+		if err := CheckWritten(cache, dir); !errors.Is(err, ErrNotWritten) || !errors.Is(err, build.ErrOutLink) || !strings.Contains(err.Error(), p+" is a symbolic link") {
+			t.Errorf("a link at %s: %v, want ErrNotWritten and build.ErrOutLink naming it", rel, err)
+		}
+		testutil.Must(t, os.Remove(p))
+		testutil.Must(t, os.Rename(moved, p))
+		testutil.Must(t, CheckWritten(cache, dir))
+	}
 	time.Sleep(20 * time.Millisecond) // a later clock tick than the checks'
 	p := filepath.Join(dir, "packs", "pack-00001", "index.html")
 	f, err := os.OpenFile(p, os.O_RDWR, 0)

@@ -143,7 +143,7 @@ func WriteOptions(dir string, root *index.Root, shards []*index.Shard, o Options
 		return fmt.Errorf("catalogue: %w", err)
 	}
 	defer out.Close()
-	g := &gen{dir: dir, out: out, real: map[string]bool{}, prev: o.Previous, root: root, names: names, repo: parseRepo(root.Source.Repo), inPlace: sameDir(dir, o.Previous)}
+	g := &gen{dir: dir, out: out, links: newLinkFree(out), prev: o.Previous, root: root, names: names, repo: parseRepo(root.Source.Repo), inPlace: sameDir(dir, o.Previous)}
 	g.key = templateKeyOnce()
 	g.images = loadImageCache(o.Cache)
 	g.facts = loadFileFacts(o.Cache)
@@ -226,7 +226,7 @@ type gen struct {
 	dir, prev string
 	out       *os.Root // dir, opened: every write goes through it
 	mu        sync.Mutex
-	real      map[string]bool // directories in dir found not to be links
+	links     linkFree // in out, under mu
 	root      *index.Root
 	names     map[string]bool
 	repo      *repoLink
@@ -386,11 +386,7 @@ func (g *gen) vouchedSum(rel, sha string, size int64) bool {
 func (g *gen) noLinks(name string, self bool) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	parent := filepath.Dir(name)
-	if !self && g.real[parent] {
-		return nil
-	}
-	link, err := safefile.LinkOnPath(g.out, name, self, g.real)
+	link, err := g.links.find(name, self)
 	if err != nil {
 		return fmt.Errorf("catalogue: %w", err)
 	}
@@ -398,10 +394,32 @@ func (g *gen) noLinks(name string, self bool) error {
 		p := filepath.Join(g.dir, link)
 		return build.OutLinkError(p, "the catalogue would write")
 	}
-	if !self {
-		g.real[parent] = true
-	}
 	return nil
+}
+
+// linkFree finds symbolic links on the way to files inside an os.Root
+// (safefile.LinkOnPath), each real directory checked once.
+type linkFree struct {
+	root *os.Root
+	real map[string]bool // directories found not to be links
+}
+
+func newLinkFree(root *os.Root) linkFree { return linkFree{root, map[string]bool{}} }
+
+// find returns the first link on the way to name or, with self, at
+// name itself ("" for none). Without self (a file whose own Lstat the
+// caller makes) a directory checked once is not checked again, so a
+// thousand pages cost a thousand Lstats at most.
+func (l linkFree) find(name string, self bool) (string, error) {
+	parent := filepath.Dir(name)
+	if !self && l.real[parent] {
+		return "", nil
+	}
+	link, err := safefile.LinkOnPath(l.root, name, self, l.real)
+	if err == nil && link == "" && !self {
+		l.real[parent] = true
+	}
+	return link, err
 }
 
 // sameDir reports whether a and b are the same existing directory.

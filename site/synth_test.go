@@ -122,7 +122,7 @@ func writeIndexOnly(t testing.TB, dir string, n int) {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	g := &gen{dir: dir, out: out, real: map[string]bool{}, root: &index.Root{Registry: "synthetic"}}
+	g := &gen{dir: dir, out: out, links: newLinkFree(out), root: &index.Root{Registry: "synthetic"}}
 	var entries []*entry
 	for i, p := range manyPacks(n, 1) {
 		r := index.Release{Version: p.versions[0], Layer: p.layer, DisplayName: p.display, AddonType: p.addonType, CloudTypes: p.clouds}

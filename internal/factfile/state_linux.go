@@ -17,11 +17,19 @@ import (
 var RacyWindow = 2 * time.Second
 
 // State describes a regular file as it is on disk now: device, inode,
-// size, and the modification and change times to the nanosecond (ctime
-// cannot be set back by a writer), as git's index keeps them. A fact
-// naming a State ("the file so described holds these bytes") lets a
-// later run stat the file instead of reading it. "" when the file
-// cannot be described so, or changed within RacyWindow.
+// size, and the modification and change times to the nanosecond, as
+// git's index keeps them. A fact naming a State ("the file so described
+// holds these bytes") lets a later run stat the file instead of reading
+// it. "" when the file cannot be described so, or changed within
+// RacyWindow.
+//
+// A write, truncate, rename, link or copy gives a later ctime, which no
+// writer can set back. A store through a shared mmap does not while its
+// page stays dirty (ext4: until writeback, dirty_expire 30 s): a local
+// writer holding the file mapped edits it under an unchanged State
+// (attackX F6). So a State-kept file is unread, not proven: nothing is
+// signed from it (the facts name the SHA-256 read when it was
+// vouched for), and verify --site and publish read the bytes.
 func State(fi os.FileInfo) string {
 	if fi == nil || !fi.Mode().IsRegular() {
 		return ""
