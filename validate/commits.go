@@ -132,18 +132,18 @@ func beforeHead(c *object.Commit, msg string) string {
 }
 
 // addCommits judges the pull request's commits before HEAD, oldest first
-// (rep is HEAD's report), each against its fork point, and adds their
-// problems that HEAD does not have, each naming its commit. The commits'
-// packs are not listed: they are the directories HEAD's report names, or
-// gone.
-func (rep *Report) addCommits(ctx context.Context, repo *source.Repo, o ChangedOptions, commits []requestCommit, hist *published) error {
+// (rep is HEAD's report), each against its fork point with the changes
+// wantCommits read, and adds their problems that HEAD does not have,
+// each naming its commit. The commits' packs are not listed: they are
+// the directories HEAD's report names, or gone.
+func (rep *Report) addCommits(ctx context.Context, repo *source.Repo, o ChangedOptions, ccs []commitChanges, hist *published) error {
 	seen := map[problemKey]bool{}
 	for _, p := range rep.Problems {
 		seen[problemKey{p.File, p.Line, p.Col, string(p.Severity), p.Msg}] = true
 	}
-	for _, rc := range commits {
-		c := rc.c
-		sub, err := changedAt(ctx, repo, o, rc.fork, c.Hash.String(), hist, false)
+	for _, cc := range ccs {
+		c := cc.c
+		sub, err := judgeChanges(ctx, repo, o, cc.fork, cc.changes, hist, false)
 		if err != nil {
 			return fmt.Errorf("commit %s: %w", shortRef(c.Hash.String()), err)
 		}
