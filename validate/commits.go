@@ -42,12 +42,12 @@ func forkPoint(g *git.Repository, base string) (fork string, found bool) {
 	if err != nil {
 		return base, true
 	}
-	if in, err := bc.IsAncestor(head); err == nil && in || bc.Hash == head.Hash {
-		return base, true
-	}
 	f, err := mergeBase(head, bc, base)
-	if err != nil || f == nil {
+	switch {
+	case err != nil || f == nil:
 		return base, false
+	case f.Hash == bc.Hash: // HEAD contains base
+		return base, true
 	}
 	return f.Hash.String(), true
 }
@@ -132,18 +132,18 @@ func beforeHead(c *object.Commit, msg string) string {
 }
 
 // addCommits judges the pull request's commits before HEAD, oldest first
-// (rep is HEAD's report), each against its fork point, and adds their
-// problems that HEAD does not have, each naming its commit. The commits'
-// packs are not listed: they are the directories HEAD's report names, or
-// gone.
-func (rep *Report) addCommits(ctx context.Context, repo *source.Repo, o ChangedOptions, commits []requestCommit, hist *published) error {
+// (rep is HEAD's report), each against its fork point with the changes
+// wantCommits read, and adds their problems that HEAD does not have,
+// each naming its commit. The commits' packs are not listed: they are
+// the directories HEAD's report names, or gone.
+func (rep *Report) addCommits(ctx context.Context, repo *source.Repo, o ChangedOptions, ccs []commitChanges, hist *published) error {
 	seen := map[problemKey]bool{}
 	for _, p := range rep.Problems {
 		seen[problemKey{p.File, p.Line, p.Col, string(p.Severity), p.Msg}] = true
 	}
-	for _, rc := range commits {
-		c := rc.c
-		sub, err := changedAt(ctx, repo, o, rc.fork, c.Hash.String(), hist, false)
+	for _, cc := range ccs {
+		c := cc.c
+		sub, err := judgeChanges(ctx, repo, o, cc.fork, cc.changes, hist, false)
 		if err != nil {
 			return fmt.Errorf("commit %s: %w", shortRef(c.Hash.String()), err)
 		}
@@ -176,27 +176,30 @@ type problemKey struct {
 // merged into the branch, as GitHub's "Update branch" does) is judged
 // like any other; the base's commits it brought are not on the chain,
 // and the commits after it forked from the base commit it merged.
+// Whether a commit is in base's history is whether it is its own fork
+// point (mergeBases): each walk reads the commits since the fork, not
+// base's whole history.
 func requestCommits(g *git.Repository, base string) ([]requestCommit, error) {
 	head, bc, err := headAndBase(g, base)
 	if err != nil {
 		return nil, err
 	}
-	inBase := map[plumbing.Hash]bool{}
-	err = object.NewCommitPreorderIter(bc, nil, nil).ForEach(func(c *object.Commit) error {
-		inBase[c.Hash] = true
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("the history of %s: %w (a shallow clone? fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", base, err)
-	}
 	tip := head
-	if len(head.ParentHashes) > 1 && inBase[head.ParentHashes[0]] {
-		if tip, err = head.Parent(1); err != nil {
-			return nil, shallowErr(head.ParentHashes[1], err)
+	if len(head.ParentHashes) > 1 {
+		p, err := head.Parent(0)
+		if err != nil {
+			return nil, shallowErr(head.ParentHashes[0], err)
+		}
+		if in, err := inHistory(p, bc, base); err != nil {
+			return nil, err
+		} else if in {
+			if tip, err = head.Parent(1); err != nil {
+				return nil, shallowErr(head.ParentHashes[1], err)
+			}
 		}
 	}
-	if inBase[tip.Hash] {
-		return nil, nil // HEAD is in base's history: no commit of its own
+	if in, err := inHistory(tip, bc, base); err != nil || in {
+		return nil, err // in base's history: no commit of its own
 	}
 	var out []requestCommit
 	for c := tip; len(c.ParentHashes) > 0; {
@@ -204,15 +207,15 @@ func requestCommits(g *git.Repository, base string) ([]requestCommit, error) {
 		if err != nil {
 			return nil, shallowErr(c.ParentHashes[0], err)
 		}
-		if inBase[p.Hash] {
-			break
-		}
 		fork, err := mergeBase(p, bc, base)
 		if err != nil {
 			return nil, err
 		}
 		if fork == nil {
 			return nil, inputErr("HEAD and %s share no history: give the branch the pull request is based on", base)
+		}
+		if fork.Hash == p.Hash {
+			break // in base's history
 		}
 		out = append(out, requestCommit{c: p, fork: fork.Hash.String()})
 		c = p
@@ -222,6 +225,13 @@ func requestCommits(g *git.Repository, base string) ([]requestCommit, error) {
 	}
 	slices.Reverse(out)
 	return out, nil
+}
+
+// inHistory says whether c is in the history of bc (base names it): c
+// is then their merge base.
+func inHistory(c, bc *object.Commit, base string) (bool, error) {
+	f, err := mergeBase(c, bc, base)
+	return f != nil && f.Hash == c.Hash, err
 }
 
 // headAndBase reads the commits HEAD and base name.
@@ -251,9 +261,10 @@ func treeAt(g *git.Repository, ref string) (*object.Tree, error) {
 	return c.Tree()
 }
 
-// mergeBase is the best common ancestor of a and b (nil when none).
+// mergeBase is the best common ancestor of a and b (nil when none):
+// the newest, when there are several.
 func mergeBase(a, b *object.Commit, base string) (*object.Commit, error) {
-	bases, err := a.MergeBase(b)
+	bases, err := mergeBases(a, b)
 	if err != nil {
 		return nil, fmt.Errorf("where HEAD forked from %s: %w (a shallow clone? fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", base, err)
 	}

@@ -38,7 +38,10 @@ type published struct {
 	wanted map[string]bool
 	walked map[string]bool
 	rels   map[string]source.Release // meta.ReleaseID → release
-	walks  int                       // of history, for tests: one serves a whole check
+	// all says rels is every release of the history (knowAll): an id
+	// not in it is in no commit, and nothing is walked.
+	all   bool
+	walks int // of history, for tests: one serves a whole check
 }
 
 func newPublished(repo *source.Repo, base, packsDir string) *published {
@@ -56,10 +59,23 @@ func (h *published) want(name, version string) {
 // wantID is want of a meta.ReleaseID.
 func (h *published) wantID(id string) { h.wanted[id] = true }
 
+// knowAll gives h every release of the base's history, as
+// source.Repo.Releases read them with History and h's other options:
+// find then answers from them (Releases gives what ReleasesOf gives,
+// and more).
+func (h *published) knowAll(rels []source.Release) {
+	for _, r := range rels {
+		if r.Name != "" && r.Version != "" {
+			h.rels[meta.ReleaseID(r.Name, r.Version)] = r
+		}
+	}
+	h.all = true
+}
+
 // find returns the release name@version of the base's history, or nil.
 func (h *published) find(ctx context.Context, name, version string) (*source.Release, error) {
 	id := meta.ReleaseID(name, version)
-	if !h.walked[id] && !h.shallow {
+	if !h.walked[id] && !h.shallow && !h.all {
 		h.wanted[id] = true
 		ids := slices.Sorted(maps.Keys(h.wanted))
 		h.walks++

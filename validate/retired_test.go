@@ -10,6 +10,8 @@ import (
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack/meta"
+	"github.com/packgen/packgen/retire"
+	"github.com/packgen/packgen/source"
 )
 
 // TestRetirementFile: the PR check judges packs/retired.yaml when the
@@ -125,6 +127,18 @@ func TestDirsRetiredOutsideGit(t *testing.T) {
 	if got := problemsText(rep.Problems); rep.Errors != 1 || rep.Warnings != 1 || !strings.Contains(got, "retired.yaml:2:3: error: app@0.9.0 is not a release of this registry") ||
 		!strings.Contains(got, filepath.ToSlash(packs)+"/app/pack.json: warning: app@1.0.0 was edited without a version bump: commit ") {
 		t.Errorf("in git: %d errors, %d warnings, want 1 and 1:\n%s", rep.Errors, rep.Warnings, got)
+	}
+	// The edit warning's walk of history, which reads every release,
+	// answers the entries the directory does not hold (app@1.0.0 once
+	// 1.0.1 is on disk) too: no second walk (hist.walks counts those).
+	repo, err := source.Open(r.Dir)
+	testutil.Must(t, err)
+	hist := newPublished(repo, "HEAD", "packs")
+	l, _ := retire.Parse("packs/retired.yaml", []byte("app:\n  0.9.0: {state: deleted, reason: CVE-1}\n  1.0.0: {state: deleted, reason: CVE-2}\n"))
+	ps, err := dirChecks(context.Background(), hist, map[string]string{"app@1.0.1": "packs/app"}, l)
+	testutil.Must(t, err)
+	if got := problemsText(ps); len(ps) != 1 || hist.walks != 0 || !strings.Contains(got, "app@0.9.0 is not a release") {
+		t.Errorf("one walk: %d walks after the edit check's, want 0; problems (want app@0.9.0's alone):\n%s", hist.walks, got)
 	}
 	copyDir := filepath.Join(t.TempDir(), "packs")
 	testutil.Must(t, os.CopyFS(copyDir, os.DirFS(packs)))

@@ -254,7 +254,7 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 			"HEAD does not contain %s and the clone is too shallow to find where it forked: compared with %s's tip, so a pack %s changed since may show as changed here (fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", o.Since, o.Since, o.Since)})
 	}
 	if o.EachCommit {
-		if err := rep.addCommits(ctx, repo, o, commits, hist); err != nil {
+		if err := rep.addCommits(ctx, repo, o, ccs, hist); err != nil {
 			return nil, err
 		}
 	} else if err := rep.addAdded(ctx, ccs, hist); err != nil {
@@ -277,6 +277,13 @@ func changedAt(ctx context.Context, repo *source.Repo, o ChangedOptions, base, h
 	if err != nil {
 		return nil, err
 	}
+	return judgeChanges(ctx, repo, o, base, changes, hist, worktree)
+}
+
+// judgeChanges is changedAt with the changes against base already read
+// (a commit of the request's, read once by wantCommits).
+func judgeChanges(ctx context.Context, repo *source.Repo, o ChangedOptions, base string, changes []source.Change, hist *published, worktree bool) (*Report, error) {
+	var err error
 	var wps []worktreePack
 	fromDisk := map[string]bool{}
 	if worktree {
