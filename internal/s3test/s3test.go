@@ -10,7 +10,10 @@ package s3test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -41,6 +44,7 @@ type Server struct {
 	heads  map[string]http.Header // request headers of the last PUT of each path
 	dels   []string
 	cache  map[string]string // Cache-Control stored per object (gofakes3 drops it)
+	counts Counts
 	// OnPut, when set, runs before each PUT is handled, with the count of
 	// PUTs so far (this one included): tests slow uploads or kill the
 	// uploader at a chosen moment with it.
@@ -67,6 +71,14 @@ func Start(t testing.TB, bucket string) *Server {
 			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message></Error>`, err.code, err.msg)
 			return
 		}
+		s.count(r)
+		if err := checkChecksum(r); err != nil {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message></Error>`, err.code, err.msg)
+			return
+		}
+		w = &countingWriter{ResponseWriter: w, s: s}
 		switch r.Method {
 		case http.MethodPut:
 			s.mu.Lock()
@@ -135,6 +147,87 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 type authError struct{ code, msg string }
+
+// Counts are the requests a server was sent, by kind, and the bytes of
+// the object bodies that went up and came down.
+type Counts struct {
+	List, Head, Get, Put, Delete, Other int
+	BytesUp, BytesDown                  int64
+}
+
+// Requests returns the requests since the start or the last Reset.
+func (s *Server) Requests() Counts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts
+}
+
+func (s *Server) count(r *http.Request) {
+	object := strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &s.counts
+	switch {
+	case r.Method == http.MethodGet && !object:
+		c.List++
+	case r.Method == http.MethodGet:
+		c.Get++
+	case r.Method == http.MethodHead:
+		c.Head++
+	case r.Method == http.MethodPut:
+		c.Put++
+		c.BytesUp += max(r.ContentLength, 0)
+	case r.Method == http.MethodDelete:
+		c.Delete++
+	default:
+		c.Other++
+	}
+}
+
+// countingWriter counts the bytes of object bodies served.
+type countingWriter struct {
+	http.ResponseWriter
+	s *Server
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.s.mu.Lock()
+	w.s.counts.BytesDown += int64(n)
+	w.s.mu.Unlock()
+	return n, err
+}
+
+// checkChecksum keeps an S3 rule gofakes3 does not: a body sent with
+// x-amz-checksum-sha256 is stored only if it hashes to it (else
+// BadDigest), so the checksum a HEAD returns is the store's, never the
+// writer's word. gofakes3 keeps every x-amz-* header as metadata and
+// returns it on HEAD and GET: the header is dropped where S3 would not
+// keep it as the object's own full checksum (a multipart upload's
+// checksum is of its parts; a streamed body is not checked here).
+func checkChecksum(r *http.Request) *authError {
+	const h = "X-Amz-Checksum-Sha256"
+	want := r.Header.Get(h)
+	if want == "" {
+		return nil
+	}
+	q := r.URL.Query()
+	if r.Method != http.MethodPut || q.Has("partNumber") || q.Has("uploadId") || r.Header.Get("X-Amz-Copy-Source") != "" ||
+		strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-") {
+		r.Header.Del(h)
+		return nil
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return &authError{"IncompleteBody", err.Error()}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	sum := sha256.Sum256(body)
+	if base64.StdEncoding.EncodeToString(sum[:]) != want {
+		return &authError{"BadDigest", "The SHA256 you specified did not match the calculated checksum."}
+	}
+	return nil
+}
 
 // authorize checks a request's SigV4 signature by signing the same
 // canonical request again with the SDK's signer.
@@ -225,6 +318,7 @@ func (s *Server) Header(path string) http.Header {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	s.puts, s.dels = nil, nil
+	s.counts = Counts{}
 	s.mu.Unlock()
 }
 
