@@ -198,23 +198,28 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// checkChecksum keeps an S3 rule gofakes3 does not: a body sent with
-// x-amz-checksum-sha256 is stored only if it hashes to it (else
-// BadDigest), so the checksum a HEAD returns is the store's, never the
-// writer's word. gofakes3 keeps every x-amz-* header as metadata and
-// returns it on HEAD and GET: the header is dropped where S3 would not
-// keep it as the object's own full checksum (a multipart upload's
-// checksum is of its parts; a streamed body is not checked here).
+// checksumHeader is the SHA-256 checksum S3 keeps of an object uploaded
+// with it, and returns to a HEAD or GET with checksums enabled.
+const checksumHeader = "X-Amz-Checksum-Sha256"
+
+// checkChecksum keeps S3's rules for an object's SHA-256 checksum, which
+// gofakes3 does not know: it keeps every x-amz-* header of an upload as
+// metadata, carries over the replaced object's metadata, and returns it
+// all on HEAD and GET. S3 stores a body sent with x-amz-checksum-sha256
+// only if it hashes to it (else BadDigest), and an object written
+// without one has none (a multipart upload's is of its parts; a
+// streamed body is not checked here): the header is then set empty,
+// which replaces what the old object had. So the checksum a HEAD
+// returns is the store's, never a writer's word.
 func checkChecksum(r *http.Request) *authError {
-	const h = "X-Amz-Checksum-Sha256"
-	want := r.Header.Get(h)
-	if want == "" {
+	if r.Method != http.MethodPut && r.Method != http.MethodPost {
 		return nil
 	}
+	want := r.Header.Get(checksumHeader)
+	r.Header.Set(checksumHeader, "")
 	q := r.URL.Query()
-	if r.Method != http.MethodPut || q.Has("partNumber") || q.Has("uploadId") || r.Header.Get("X-Amz-Copy-Source") != "" ||
+	if want == "" || r.Method != http.MethodPut || q.Has("partNumber") || q.Has("uploadId") || r.Header.Get("X-Amz-Copy-Source") != "" ||
 		strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-") {
-		r.Header.Del(h)
 		return nil
 	}
 	body, err := io.ReadAll(r.Body)
@@ -226,6 +231,7 @@ func checkChecksum(r *http.Request) *authError {
 	if base64.StdEncoding.EncodeToString(sum[:]) != want {
 		return &authError{"BadDigest", "The SHA256 you specified did not match the calculated checksum."}
 	}
+	r.Header.Set(checksumHeader, want)
 	return nil
 }
 
@@ -331,7 +337,8 @@ func (s *Server) Tamper(t testing.TB, key string, data []byte) {
 	if data == nil {
 		_, err = s.backend.DeleteObject(s.Bucket, key)
 	} else {
-		_, err = s.backend.PutObject(s.Bucket, key, map[string]string{}, bytes.NewReader(data), int64(len(data)), nil)
+		// Without the checksum the replaced object had (checkChecksum).
+		_, err = s.backend.PutObject(s.Bucket, key, map[string]string{checksumHeader: ""}, bytes.NewReader(data), int64(len(data)), nil)
 	}
 	if err != nil {
 		t.Fatalf("tamper with %s: %v", key, err)
