@@ -17,7 +17,8 @@ import (
 
 // BenchmarkPublish measures a first publish of a 60-release registry to
 // the S3 server on loopback (every file uploaded, 8 at a time) and a
-// republish with nothing changed (listing, hashing, comparing).
+// republish with nothing changed (listing, hashing, comparing), with the
+// requests it sends the store.
 func BenchmarkPublish(b *testing.B) {
 	srv := s3test.Start(b, "bench")
 	f := newFixture(b)
@@ -48,11 +49,16 @@ func BenchmarkPublish(b *testing.B) {
 			b.Fatal(err)
 		}
 		for b.Loop() {
+			srv.Reset()
 			res, err := Publish(ctx, site, t, Options{})
 			if err != nil || len(res.Uploaded) != 0 {
 				b.Fatal(err, res.Uploaded)
 			}
+			c := srv.Requests()
 			b.ReportMetric(float64(res.Unchanged), "files/op")
+			b.ReportMetric(float64(c.List+c.Head+c.Get+c.Put+c.Delete+c.Other), "requests/op")
+			b.ReportMetric(float64(c.Head), "heads/op")
+			b.ReportMetric(float64(c.BytesDown), "bytes-down/op")
 		}
 	})
 }

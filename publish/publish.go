@@ -12,9 +12,12 @@
 // one before has finished. A publish killed at any moment therefore leaves
 // the remote serving the old index or the new one, each complete and
 // verifiable (S3 replaces an object atomically; the directory target
-// renames). Only what the remote lacks or holds differently is uploaded,
-// compared by size and MD5 (the ETag of a single-part upload), falling back
-// to the SHA-256 stored in each object's metadata.
+// renames). Only what the remote lacks or holds differently is uploaded
+// (sameContent): a file that changes in place (index.json, signatures,
+// the catalogue, the checkpoint) is unchanged only on a SHA-256 the
+// destination computed itself; a file clients check by digest (an
+// archive, a bucket, a shard) also on the MD5 ETag of a single-part
+// upload, or the SHA-256 stored in the object's metadata.
 //
 // The switch is a conditional write (If-Match the index listed at the
 // start), so two overlapping publishes cannot replace a newer index with an
@@ -31,6 +34,7 @@ package publish
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -64,10 +68,17 @@ import (
 
 // Object is a remote object as listed.
 type Object struct {
-	Size   int64
-	MD5    string // lowercase hex, "" when unknown (multipart, encrypted)
-	SHA256 string // lowercase hex, "" when unknown (only some targets list it)
-	ETag   string // the store's entity tag as listed, for conditional writes
+	Size int64
+	MD5  string // lowercase hex, "" when unknown (multipart, encrypted)
+	// SHA256 is the SHA-256 the destination computed itself (lowercase
+	// hex, "" when unknown): a directory hashes its file; S3 returns the
+	// x-amz-checksum-sha256 it checked the upload against (Stat only).
+	SHA256 string
+	// ClaimedSHA256 is the SHA-256 stored with the object by whoever
+	// wrote it (S3's sha256 metadata): its writer's word, which decides
+	// nothing but for files clients check by digest (pinned).
+	ClaimedSHA256 string
+	ETag          string // the store's entity tag as listed, for conditional writes
 }
 
 // PutInfo describes an upload.
@@ -88,8 +99,9 @@ type PutInfo struct {
 type Target interface {
 	// List returns every object under the target with size and digests.
 	List(ctx context.Context) (map[string]Object, error)
-	// Stat returns one object with its stored SHA-256 if the target keeps
-	// one; fs.ErrNotExist when absent.
+	// Stat returns one object with the SHA-256 the target computed
+	// and the one stored with it, where it keeps them; fs.ErrNotExist
+	// when absent.
 	Stat(ctx context.Context, key string) (Object, error)
 	// Get opens an object; fs.ErrNotExist when absent.
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
@@ -228,6 +240,13 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 		return nil, err
 	}
 	warnLiveAnchor(o, anchor, live, t)
+	if liveData != nil {
+		// The live index.json was read whole: what the destination
+		// serves decides whether it changed, not what it says of it.
+		r := remote[index.RootFile]
+		r.SHA256 = index.Digest(liveData)
+		remote[index.RootFile] = r
+	}
 	uploads, err := planUploads(ctx, t, local, remote, o, res)
 	if err != nil {
 		return nil, err
@@ -362,7 +381,7 @@ func unfinishedPublish(ctx context.Context, t Target, remote map[string]Object) 
 		}
 		if obj.SHA256 == "" {
 			if st, err := t.Stat(ctx, k); err == nil {
-				obj.SHA256 = st.SHA256
+				obj.SHA256 = cmp.Or(st.SHA256, st.ClaimedSHA256)
 			}
 		}
 		if obj.SHA256 == "" {
@@ -834,38 +853,44 @@ func short(commit string) string {
 // sameContent compares a local file with the remote object of its key.
 // known reports whether the remote content is known to differ (rather than
 // merely unknown).
+//
+// Whoever can write the destination sets what it says of an object
+// beyond its bytes (S3's sha256 metadata), and MD5 collides for a file
+// whose bytes someone chose (a pack's logo): so a file that changes in
+// place is "same" only on a SHA-256 the destination computed itself.
+// Taken on the writer's word, the previous, genuinely signed index.json
+// (or checkpoint, or catalogue manifest) put back with the new one's
+// digest as metadata would stay live through a publish that reports
+// success: a freeze nobody sees. A pinned file may be taken on the
+// listing's MD5 or the metadata: a wrong one is refused by clients.
 func sameContent(ctx context.Context, t Target, f localFile, remote map[string]Object) (same, known bool, err error) {
 	r, ok := remote[f.key]
 	if !ok {
 		return false, false, nil
 	}
-	if r.Size != f.size {
+	if r.Size != f.size || (r.MD5 != "" && r.MD5 != f.md5) {
 		return false, true, nil
-	}
-	if r.MD5 != "" {
-		return r.MD5 == f.md5, true, nil
-	}
-	if index.KindOf(f.key) == index.KindOther {
-		// A catalogue file, which browsers read and check nothing of:
-		// beside the store's own MD5, its digest would be the bucket's
-		// word (metadata whoever can write the bucket sets), which could
-		// keep a page of theirs live under the new manifest. Uploading
-		// it again costs a few KiB.
-		return false, false, nil
-	}
-	if r.SHA256 == "" {
-		// The listing has no usable digest (multipart upload, SSE-KMS):
-		// ask for the SHA-256 stored with the object.
-		st, err := t.Stat(ctx, f.key)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return false, false, fmt.Errorf("stat %s on %s: %w", f.key, t, err)
-		}
-		r.SHA256 = st.SHA256
 	}
 	if r.SHA256 != "" {
 		return r.SHA256 == f.sha256, true, nil
 	}
-	if !isArchive(f.key) {
+	trust := pinned(f.key)
+	if trust && r.MD5 != "" {
+		return true, true, nil
+	}
+	// The listing does not say enough (no MD5: a multipart upload,
+	// SSE-KMS; or a file that changes in place): ask for the object's
+	// digests.
+	st, err := t.Stat(ctx, f.key)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, false, fmt.Errorf("stat %s on %s: %w", f.key, t, err)
+	}
+	switch {
+	case st.SHA256 != "":
+		return st.SHA256 == f.sha256, true, nil
+	case trust && st.ClaimedSHA256 != "":
+		return st.ClaimedSHA256 == f.sha256, true, nil
+	case !isArchive(f.key):
 		return false, false, nil // unknown: uploading again is harmless
 	}
 	// An archive of unknown digest: hash it rather than risk replacing a
@@ -880,6 +905,22 @@ func sameContent(ctx context.Context, t Target, f localFile, remote map[string]O
 		return false, false, fmt.Errorf("read %s on %s: %w", f.key, t, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)) == f.sha256, true, nil
+}
+
+// pinned reports whether clients check a file by a digest they took
+// from what pins it, so that a stale or foreign copy is refused, never
+// served as current: content-addressed metadata (buckets, shards,
+// signatures/<sha>), archives (their shard names their SHA-256), log
+// tiles (the checkpoint's tree hash) and an archive's signatures (of
+// the archive's digest). Believing the destination's word about one
+// costs a denial of service at worst, which whoever can write the
+// destination has anyway. Every other file changes in place and is
+// served as the current one: index.json and its signature copies, the
+// catalogue manifest and its copies, log/checkpoint, packs/NAME/index.json,
+// the catalogue's pages, feeds and logos.
+func pinned(key string) bool {
+	k := index.KindOf(key)
+	return k.Immutable() || k == index.KindArchiveSig || k == index.KindLogPartialTile
 }
 
 // isArchive reports whether a key is a release archive.

@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +20,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
@@ -238,11 +243,24 @@ func TestPublishS3(t *testing.T) {
 		}
 	}
 
-	// Nothing changed: nothing uploaded.
+	// Nothing changed: nothing uploaded. A file that changes in place is
+	// compared by S3's own checksum (a HEAD each), index.json by the
+	// bytes read for its serial, the rest by the listing's MD5.
 	srv.Reset()
 	res, err = Publish(ctx, site1, target, Options{})
 	if err != nil || len(res.Uploaded) != 0 || len(srv.PutOrder()) != 0 || res.Unchanged == 0 {
 		t.Fatalf("republish uploaded %v (%v)", res.Uploaded, err)
+	}
+	files, err := walk(ctx, site1)
+	testutil.Must(t, err)
+	inPlace := 0
+	for _, l := range files {
+		if !pinned(l.key) && l.key != index.RootFile {
+			inPlace++
+		}
+	}
+	if c := srv.Requests(); c.List != 1 || c.Get != 1 || c.Head != inPlace || c.Put != 0 || len(files) != res.Unchanged {
+		t.Errorf("republish of %d files (%d in place) sent %+v", res.Unchanged, inPlace, c)
 	}
 
 	// One pack bumped: a dry run lists, uploads nothing; then only what
@@ -734,6 +752,17 @@ func TestPublishDir(t *testing.T) {
 	if _, err := (DirTarget{Dir: dst}).Get(ctx, "../etc/passwd"); err == nil {
 		t.Error("key escaping the directory accepted")
 	}
+	// A twin planted in the directory with the page's MD5 (attackX F8:
+	// a collision a pack author can make of a logo's bytes): the
+	// directory's listing has the SHA-256, which decides.
+	page := filepath.Join(dst, "packs", "calico", "index.html")
+	genuine := testutil.ReadFile(t, page)
+	testutil.Must(t, os.WriteFile(page, bytes.Repeat([]byte("X"), len(genuine)), 0o644))
+	sum := md5.Sum(genuine)
+	twin := md5Twin{DirTarget{Dir: dst}, "packs/calico/index.html", hex.EncodeToString(sum[:])}
+	if res, err := Publish(ctx, site, twin, Options{}); err != nil || !slices.Equal(res.Uploaded, []string{"packs/calico/index.html"}) || !bytes.Equal(testutil.ReadFile(t, page), genuine) {
+		t.Errorf("an MD5 twin in the directory: %v, uploaded %v", err, res.Uploaded)
+	}
 	// A site named through a link ("latest" -> a build) is the build's
 	// files, not an empty site: the same files, nothing to upload.
 	latest := filepath.Join(t.TempDir(), "latest")
@@ -899,36 +928,181 @@ func (e *etagless) Stat(ctx context.Context, key string) (Object, error) {
 	return e.Target.Stat(ctx, key)
 }
 
+// TestCompareBySHA256Metadata: whoever can write the bucket sets an
+// object's metadata, and S3 lists no MD5 for a multipart upload
+// (etagless). A file that changes in place is then compared by the
+// SHA-256 checksum S3 checked its upload against, never by the sha256
+// metadata (attackX F1): the previous generation's genuinely signed
+// index.json (checkpoint, catalogue manifest...) put back with the new
+// one's digest as metadata would otherwise stay live through a publish
+// that reports success.
 func TestCompareBySHA256Metadata(t *testing.T) {
 	srv := s3test.Start(t, "packs")
 	ctx := context.Background()
-	_, site := calicoSite(t)
-	target := &etagless{Target: newS3(t, srv, "m")}
-	first, err := Publish(ctx, site, target, Options{})
+	f, site1 := calicoSite(t)
+	f.pack("calico", "1.1.0", "a: 2\n")
+	site2 := f.build(t)
+	s3t := newS3(t, srv, "m")
+	target := &etagless{Target: s3t}
+	if _, err := Publish(ctx, site1, target, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// The attacker: each file of generation 1 that generation 2 changes
+	// in place at the same size, written again with generation 2's
+	// digest as its metadata; a page of theirs likewise.
+	page := testutil.ReadFile(t, filepath.Join(site2, "packs", "calico", "index.html"))
+	plant := map[string][]byte{"packs/calico/index.html": bytes.Repeat([]byte("X"), len(page))}
+	local1, err := walk(ctx, site1)
+	testutil.Must(t, err)
+	for _, l := range local1 {
+		data := testutil.ReadFile(t, filepath.Join(site1, l.key))
+		if now, err := os.ReadFile(filepath.Join(site2, l.key)); err == nil && !pinned(l.key) && len(now) == len(data) && !bytes.Equal(now, data) {
+			plant[l.key] = data
+		}
+	}
+	for _, k := range []string{index.RootFile, index.LogCheckpoint, index.RootFile + index.SignatureExt} {
+		if plant[k] == nil {
+			t.Fatalf("%s: generation 2's is not generation 1's size: the attack needs it (planted: %v)", k, slices.Sorted(maps.Keys(plant)))
+		}
+	}
+	for k, data := range plant {
+		want := index.Digest(testutil.ReadFile(t, filepath.Join(site2, k)))
+		in := &s3.PutObjectInput{Bucket: aws.String("packs"), Key: aws.String("m/" + k), Body: bytes.NewReader(data), Metadata: map[string]string{"sha256": want}}
+		testutil.Must(t, rawPut(s3t, in))
+		// Claiming the checksum instead: the store checks it.
+		in.Body, in.ChecksumSHA256 = bytes.NewReader(data), aws.String(b64(t, want))
+		if err := rawPut(s3t, in); err == nil || !strings.Contains(err.Error(), "BadDigest") {
+			t.Fatalf("%s stored with a SHA-256 checksum that is not its body's: %v", k, err)
+		}
+	}
+	res, err := Publish(ctx, site2, target, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Someone who can write the bucket puts a page of theirs, of the
-	// page's size, with the SHA-256 of the site's page as its metadata.
-	page := testutil.ReadFile(t, filepath.Join(site, "packs", "calico", "index.html"))
-	evil := []byte(strings.Repeat("X", len(page)))
-	md := md5.Sum(evil)
-	testutil.Must(t, target.Put(ctx, "packs/calico/index.html", strings.NewReader(string(evil)), PutInfo{Size: int64(len(evil)), MD5: hex.EncodeToString(md[:]), SHA256: index.Digest(page)}))
-	srv.Reset()
-	res, err := Publish(ctx, site, target, Options{})
-	// The catalogue's files go up again: their metadata is the bucket's
-	// word, which browsers would take; the rest is compared by it.
-	catalogue := slices.DeleteFunc(first.Uploaded, func(f string) bool { return index.KindOf(f) != index.KindOther })
-	slices.Sort(catalogue)
-	slices.Sort(res.Uploaded)
-	if err != nil || !slices.Equal(res.Uploaded, catalogue) || target.stats != res.Unchanged {
-		t.Fatalf("compare by metadata: %v %+v stats=%d, want %v uploaded", err, res, target.stats, catalogue)
+	for k := range plant {
+		if !slices.Contains(res.Uploaded, k) {
+			t.Errorf("%s taken as unchanged on the metadata its writer set", k)
+		}
 	}
-	resp, err := http.Get(srv.URL() + "/m/packs/calico/index.html")
+	verifyRemote(t, f, srv.URL()+"/m", 2)
+	if r := remoteRoot(t, srv.URL()+"/m"); r.Serial != res.Serial {
+		t.Fatalf("FREEZE: the live index.json is serial %d, publish reported %d", r.Serial, res.Serial)
+	}
+	for k := range plant {
+		resp, err := http.Get(srv.URL() + "/m/" + k)
+		testutil.Must(t, err)
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Equal(got, testutil.ReadFile(t, filepath.Join(site2, k))) {
+			t.Errorf("%s: the bucket's copy stayed live", k)
+		}
+	}
+	// Published again: nothing goes up, every file compared by one Stat
+	// (the store's checksum, or a pinned file's metadata) but index.json,
+	// which publish reads anyway.
+	target.stats = 0
+	res, err = Publish(ctx, site2, target, Options{})
+	if err != nil || len(res.Uploaded) != 0 || target.stats != res.Unchanged-1 {
+		t.Fatalf("republish: %v, uploaded %v, %d stats for %d unchanged files", err, res.Uploaded, target.stats, res.Unchanged)
+	}
+}
+
+// rawPut writes as whoever can write the bucket would: no checks of packgen's.
+func rawPut(t *S3Target, in *s3.PutObjectInput) error {
+	_, err := t.client.PutObject(context.Background(), in)
+	return err
+}
+
+func b64(t *testing.T, hexSum string) string {
+	raw, err := hex.DecodeString(hexSum)
 	testutil.Must(t, err)
-	defer resp.Body.Close()
-	if got, _ := io.ReadAll(resp.Body); !bytes.Equal(got, page) {
-		t.Errorf("the bucket's page stayed live: %q", got)
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
+// statTarget answers Stat with obj and Get with body, counting Stats.
+type statTarget struct {
+	Target
+	obj   Object
+	body  []byte
+	stats int
+}
+
+func (s *statTarget) Stat(context.Context, string) (Object, error) {
+	s.stats++
+	return s.obj, nil
+}
+
+func (s *statTarget) Get(context.Context, string) (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(s.body)), nil
+}
+
+func (s *statTarget) String() string { return "test" }
+
+// md5Twin lists key with the MD5 md5, as if what the directory holds
+// there collided with the site's file.
+type md5Twin struct {
+	DirTarget
+	key, md5 string
+}
+
+func (m md5Twin) List(ctx context.Context) (map[string]Object, error) {
+	l, err := m.DirTarget.List(ctx)
+	if o, ok := l[m.key]; ok {
+		o.MD5 = m.md5
+		l[m.key] = o
+	}
+	return l, err
+}
+
+// TestSameContent: MD5 alone never says a file is unchanged where a
+// SHA-256 the destination computed is known (a directory's listing:
+// attackX F8, an MD5-colliding twin of a logo planted there), and the
+// writer's sha256 metadata says so only of pinned files.
+func TestSameContent(t *testing.T) {
+	body := []byte("the site's file")
+	m, sh := md5.Sum(body), sha256.Sum256(body)
+	md, sha := hex.EncodeToString(m[:]), hex.EncodeToString(sh[:])
+	other := index.Digest([]byte("another file"))
+	n := int64(len(body))
+	const (
+		logo  = "packs/calico/logo.png"
+		shard = "packs/calico/shards/" + "91000b0a9d8cae8da799d6c1e2afa2c2883c391a7bc4cc938dcabe69c2627aef.json"
+		arch  = "packs/calico/1.0.0/calico-1.0.0.tar.gz"
+	)
+	for _, c := range []struct {
+		name        string
+		key         string
+		listed      Object // as List gave it
+		stat        Object // as Stat gives it
+		body        []byte // as Get gives it
+		same, known bool
+		stats       int
+	}{
+		{"dir: MD5 twin, SHA-256 differs", logo, Object{Size: n, MD5: md, SHA256: other}, Object{}, nil, false, true, 0},
+		{"dir: MD5 twin of a pinned file", shard, Object{Size: n, MD5: md, SHA256: other}, Object{}, nil, false, true, 0},
+		{"dir: same", logo, Object{Size: n, MD5: md, SHA256: sha}, Object{}, nil, true, true, 0},
+		{"s3: MD5 differs", logo, Object{Size: n, MD5: other[:32]}, Object{}, nil, false, true, 0},
+		{"s3: MD5 and the store's checksum", logo, Object{Size: n, MD5: md}, Object{Size: n, SHA256: sha}, nil, true, true, 1},
+		{"s3: MD5 twin, checksum differs", logo, Object{Size: n, MD5: md}, Object{Size: n, SHA256: other}, nil, false, true, 1},
+		{"s3: MD5 and metadata only", logo, Object{Size: n, MD5: md}, Object{Size: n, ClaimedSHA256: sha}, nil, false, false, 1},
+		{"s3 multipart: metadata only (F1)", index.LogCheckpoint, Object{Size: n}, Object{Size: n, ClaimedSHA256: sha}, nil, false, false, 1},
+		{"s3 multipart: the store's checksum", index.LogCheckpoint, Object{Size: n}, Object{Size: n, SHA256: sha, ClaimedSHA256: other}, nil, true, true, 1},
+		{"s3: pinned by MD5", shard, Object{Size: n, MD5: md}, Object{}, nil, true, true, 0},
+		{"s3 multipart: pinned by metadata", shard, Object{Size: n}, Object{Size: n, ClaimedSHA256: sha}, nil, true, true, 1},
+		{"s3 multipart: archive signature by metadata", arch + ".sig", Object{Size: n}, Object{Size: n, ClaimedSHA256: sha}, nil, true, true, 1},
+		{"no digest: archive hashed", arch, Object{Size: n}, Object{Size: n}, body, true, true, 1},
+		{"no digest: archive of other bytes", arch, Object{Size: n}, Object{Size: n}, []byte("other bytes of it"), false, true, 1},
+		{"no digest: uploaded again", logo, Object{Size: n}, Object{Size: n}, nil, false, false, 1},
+		{"size differs", logo, Object{Size: n + 1, SHA256: sha}, Object{}, nil, false, true, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tg := &statTarget{obj: c.stat, body: c.body}
+			f := localFile{key: c.key, size: n, md5: md, sha256: sha}
+			same, known, err := sameContent(context.Background(), tg, f, map[string]Object{c.key: c.listed})
+			if err != nil || same != c.same || known != c.known || tg.stats != c.stats {
+				t.Errorf("same %v known %v (%v) after %d stats, want %v %v after %d", same, known, err, tg.stats, c.same, c.known, c.stats)
+			}
+		})
 	}
 }
 
@@ -1046,9 +1220,9 @@ func (h *hooked) Put(ctx context.Context, key string, body io.ReadSeeker, info P
 	return h.Target.Put(ctx, key, body, info)
 }
 
-// blind hides every digest, as a store that keeps no metadata and lists
-// no MD5 would: archives are then downloaded and hashed, never blindly
-// replaced; other files are uploaded again.
+// blind hides every digest, as a store that keeps no metadata nor
+// checksums and lists no MD5 would: archives are then downloaded and
+// hashed, never blindly replaced; other files are uploaded again.
 type blind struct{ etagless }
 
 func (b *blind) Stat(ctx context.Context, key string) (Object, error) {
@@ -1065,8 +1239,10 @@ func TestCompareByDownloadingArchives(t *testing.T) {
 	if _, err := Publish(ctx, site, target, Options{}); err != nil {
 		t.Fatal(err)
 	}
+	// index.json is compared by the bytes publish reads to check the
+	// serial: not uploaded again.
 	res, err := Publish(ctx, site, target, Options{})
-	if err != nil || slices.Contains(res.Uploaded, "packs/calico/1.0.0/calico-1.0.0.tar.gz") || !slices.Contains(res.Uploaded, "index.json") {
+	if err != nil || slices.Contains(res.Uploaded, "packs/calico/1.0.0/calico-1.0.0.tar.gz") || !slices.Contains(res.Uploaded, index.LogCheckpoint) || slices.Contains(res.Uploaded, index.RootFile) {
 		t.Fatalf("unknown digests: %v %+v", err, res)
 	}
 	// Same size, other bytes: found by hashing, refused.

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 	"github.com/packgen/packgen/internal/errmark"
@@ -126,7 +128,9 @@ func NewS3(ctx context.Context, o S3Options) (*S3Target, error) {
 		}
 		so.UsePathStyle = o.PathStyle
 		// Flexible checksums are an AWS extension many compatible stores
-		// lack; Content-MD5 below already protects every upload.
+		// lack, and the SDK's own send the body aws-chunked with a
+		// trailer, which fewer still take: Content-MD5 and the
+		// x-amz-checksum-sha256 header Put computes protect every upload.
 		so.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
@@ -183,7 +187,7 @@ func (t *S3Target) List(ctx context.Context) (map[string]Object, error) {
 			}
 			etag := strings.ToLower(strings.Trim(aws.ToString(obj.ETag), `"`))
 			if _, err := hex.DecodeString(etag); err != nil || len(etag) != 32 {
-				etag = "" // multipart or not an MD5: compare by metadata instead
+				etag = "" // multipart or not an MD5: sameContent asks Stat instead
 			}
 			out[k] = Object{Size: aws.ToInt64(obj.Size), MD5: etag, ETag: aws.ToString(obj.ETag)}
 		}
@@ -191,13 +195,21 @@ func (t *S3Target) List(ctx context.Context) (map[string]Object, error) {
 	return out, nil
 }
 
-// Stat reads one object's size and stored SHA-256.
+// Stat reads one object's size, the SHA-256 checksum the store checked
+// its upload against (x-amz-checksum-sha256, which Put sends: a whole
+// object's, not a multipart upload's checksum of its parts) and the
+// sha256 metadata its writer stored.
 func (t *S3Target) Stat(ctx context.Context, key string) (Object, error) {
-	h, err := t.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(t.opts.Bucket), Key: aws.String(t.key(key))})
+	h, err := t.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(t.opts.Bucket), Key: aws.String(t.key(key)), ChecksumMode: types.ChecksumModeEnabled})
 	if err != nil {
 		return Object{}, t.explain(err)
 	}
-	return Object{Size: aws.ToInt64(h.ContentLength), SHA256: strings.ToLower(h.Metadata["sha256"])}, nil
+	o := Object{Size: aws.ToInt64(h.ContentLength), ClaimedSHA256: strings.ToLower(h.Metadata["sha256"])}
+	if sum, err := base64.StdEncoding.DecodeString(aws.ToString(h.ChecksumSHA256)); err == nil && len(sum) == sha256.Size &&
+		(h.ChecksumType == "" || h.ChecksumType == types.ChecksumTypeFullObject) {
+		o.SHA256 = hex.EncodeToString(sum)
+	}
+	return o, nil
 }
 
 // Get opens one object.
@@ -210,10 +222,18 @@ func (t *S3Target) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 }
 
 // Put uploads one object with its Content-Type, Cache-Control, the
-// SHA-256 as metadata (for comparisons when the ETag is not an MD5) and a
-// Content-MD5 the store checks, so a corrupted upload is rejected.
+// SHA-256 as metadata (for comparisons of pinned files when the ETag is
+// not an MD5), and a Content-MD5 and an x-amz-checksum-sha256 the store
+// checks, so a corrupted upload is rejected; the store keeps the
+// checksum, and a later publish compares by it (Stat). A store without
+// such checksums ignores the header: its files that change in place are
+// then uploaded on every publish.
 func (t *S3Target) Put(ctx context.Context, key string, body io.ReadSeeker, info PutInfo) error {
 	raw, err := hex.DecodeString(info.MD5)
+	if err != nil {
+		return err
+	}
+	sum, err := hex.DecodeString(info.SHA256)
 	if err != nil {
 		return err
 	}
@@ -225,7 +245,10 @@ func (t *S3Target) Put(ctx context.Context, key string, body io.ReadSeeker, info
 		ContentType:   aws.String(info.ContentType),
 		CacheControl:  aws.String(info.CacheControl),
 		ContentMD5:    aws.String(base64.StdEncoding.EncodeToString(raw)),
-		Metadata:      map[string]string{"sha256": info.SHA256},
+		// Sent as a header, computed already: the SDK then adds no
+		// checksum of its own (no aws-chunked body, see NewS3).
+		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum)),
+		Metadata:       map[string]string{"sha256": info.SHA256},
 	}
 	if info.IfMatch != "" {
 		in.IfMatch = aws.String(info.IfMatch)

@@ -10,7 +10,10 @@ package s3test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -41,6 +44,7 @@ type Server struct {
 	heads  map[string]http.Header // request headers of the last PUT of each path
 	dels   []string
 	cache  map[string]string // Cache-Control stored per object (gofakes3 drops it)
+	counts Counts
 	// OnPut, when set, runs before each PUT is handled, with the count of
 	// PUTs so far (this one included): tests slow uploads or kill the
 	// uploader at a chosen moment with it.
@@ -67,6 +71,14 @@ func Start(t testing.TB, bucket string) *Server {
 			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message></Error>`, err.code, err.msg)
 			return
 		}
+		s.count(r)
+		if err := checkChecksum(r); err != nil {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message></Error>`, err.code, err.msg)
+			return
+		}
+		w = &countingWriter{ResponseWriter: w, s: s}
 		switch r.Method {
 		case http.MethodPut:
 			s.mu.Lock()
@@ -135,6 +147,93 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 type authError struct{ code, msg string }
+
+// Counts are the requests a server was sent, by kind, and the bytes of
+// the object bodies that went up and came down.
+type Counts struct {
+	List, Head, Get, Put, Delete, Other int
+	BytesUp, BytesDown                  int64
+}
+
+// Requests returns the requests since the start or the last Reset.
+func (s *Server) Requests() Counts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts
+}
+
+func (s *Server) count(r *http.Request) {
+	object := strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &s.counts
+	switch {
+	case r.Method == http.MethodGet && !object:
+		c.List++
+	case r.Method == http.MethodGet:
+		c.Get++
+	case r.Method == http.MethodHead:
+		c.Head++
+	case r.Method == http.MethodPut:
+		c.Put++
+		c.BytesUp += max(r.ContentLength, 0)
+	case r.Method == http.MethodDelete:
+		c.Delete++
+	default:
+		c.Other++
+	}
+}
+
+// countingWriter counts the bytes of object bodies served.
+type countingWriter struct {
+	http.ResponseWriter
+	s *Server
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.s.mu.Lock()
+	w.s.counts.BytesDown += int64(n)
+	w.s.mu.Unlock()
+	return n, err
+}
+
+// checksumHeader is the SHA-256 checksum S3 keeps of an object uploaded
+// with it, and returns to a HEAD or GET with checksums enabled.
+const checksumHeader = "X-Amz-Checksum-Sha256"
+
+// checkChecksum keeps S3's rules for an object's SHA-256 checksum, which
+// gofakes3 does not know: it keeps every x-amz-* header of an upload as
+// metadata, carries over the replaced object's metadata, and returns it
+// all on HEAD and GET. S3 stores a body sent with x-amz-checksum-sha256
+// only if it hashes to it (else BadDigest), and an object written
+// without one has none (a multipart upload's is of its parts; a
+// streamed body is not checked here): the header is then set empty,
+// which replaces what the old object had. So the checksum a HEAD
+// returns is the store's, never a writer's word.
+func checkChecksum(r *http.Request) *authError {
+	if r.Method != http.MethodPut && r.Method != http.MethodPost {
+		return nil
+	}
+	want := r.Header.Get(checksumHeader)
+	r.Header.Set(checksumHeader, "")
+	q := r.URL.Query()
+	if want == "" || r.Method != http.MethodPut || q.Has("partNumber") || q.Has("uploadId") || r.Header.Get("X-Amz-Copy-Source") != "" ||
+		strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-") {
+		return nil
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return &authError{"IncompleteBody", err.Error()}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	sum := sha256.Sum256(body)
+	if base64.StdEncoding.EncodeToString(sum[:]) != want {
+		return &authError{"BadDigest", "The SHA256 you specified did not match the calculated checksum."}
+	}
+	r.Header.Set(checksumHeader, want)
+	return nil
+}
 
 // authorize checks a request's SigV4 signature by signing the same
 // canonical request again with the SDK's signer.
@@ -225,6 +324,7 @@ func (s *Server) Header(path string) http.Header {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	s.puts, s.dels = nil, nil
+	s.counts = Counts{}
 	s.mu.Unlock()
 }
 
@@ -237,7 +337,8 @@ func (s *Server) Tamper(t testing.TB, key string, data []byte) {
 	if data == nil {
 		_, err = s.backend.DeleteObject(s.Bucket, key)
 	} else {
-		_, err = s.backend.PutObject(s.Bucket, key, map[string]string{}, bytes.NewReader(data), int64(len(data)), nil)
+		// Without the checksum the replaced object had (checkChecksum).
+		_, err = s.backend.PutObject(s.Bucket, key, map[string]string{checksumHeader: ""}, bytes.NewReader(data), int64(len(data)), nil)
 	}
 	if err != nil {
 		t.Fatalf("tamper with %s: %v", key, err)
