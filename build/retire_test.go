@@ -1,6 +1,7 @@
 package build
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -51,18 +52,31 @@ func TestBuildAppliesRetirementFile(t *testing.T) {
 			}
 			s = append(s, st)
 		}
-		return strings.Join(s, " ")
+		// The bucket's summary carries the latest's state, as this
+		// build saw the shard: what list shows.
+		fetch := index.DirFetcher(out)
+		data, err = fetch(context.Background(), index.RootFile, index.MaxRootSize)
+		must(t, err)
+		root, err := index.ParseRoot(data)
+		must(t, err)
+		sum, err := index.Lookup(context.Background(), fetch, root, "calico")
+		must(t, err)
+		return strings.Join(s, " ") + " latest=" + sum.Latest + "/" + sum.LatestState
 	}
-	if got, want := states(), "1.0.0= 1.1.0= 1.2.0=deprecated"; got != want {
+	if got, want := states(), "1.0.0= 1.1.0= 1.2.0=deprecated latest=1.2.0/deprecated"; got != want {
 		t.Fatalf("before: %s, want %s", got, want)
 	}
 	for _, step := range []struct{ file, want string }{
+		// The latest is the highest release not deleted: 1.0.0, active.
 		{"calico:\n  1.1.0: {state: deleted, reason: CVE-1}\n  1.2.0: {state: deleted, reason: broken upgrade}\n",
-			"1.0.0= 1.1.0=deleted(CVE-1) 1.2.0=deleted(broken upgrade)"},
+			"1.0.0= 1.1.0=deleted(CVE-1) 1.2.0=deleted(broken upgrade) latest=1.0.0/"},
+		// Every release deleted: the highest, deleted.
+		{"calico:\n  1.0.0: {state: deleted, reason: CVE-0}\n  1.1.0: {state: deleted, reason: CVE-1}\n  1.2.0: {state: deleted, reason: broken upgrade}\n",
+			"1.0.0=deleted(CVE-0) 1.1.0=deleted(CVE-1) 1.2.0=deleted(broken upgrade) latest=1.2.0/deleted"},
 		// Un-deleting, un-deprecating: the file is the repository's current word.
 		{"calico:\n  1.1.0: {state: deprecated, reason: \"CVE-1, use 1.2\"}\n",
-			"1.0.0= 1.1.0=deprecated(CVE-1, use 1.2) 1.2.0=deprecated"},
-		{"", "1.0.0= 1.1.0= 1.2.0=deprecated"},
+			"1.0.0= 1.1.0=deprecated(CVE-1, use 1.2) 1.2.0=deprecated latest=1.2.0/deprecated"},
+		{"", "1.0.0= 1.1.0= 1.2.0=deprecated latest=1.2.0/deprecated"},
 	} {
 		if step.file == "" {
 			must(t, r.Remove("packs/retired.yaml"))

@@ -211,12 +211,12 @@ func (a *Airgap) PresentHeld(ctx context.Context, stat StatFunc, s *Shard) (pres
 }
 
 // Summarize is a summary of the releases of shard (narrowed by Present)
-// in place of the signed one's latest version and count.
+// in place of the signed one's latest version, its state and count.
 func Summarize(s Summary, shard *Shard) Summary {
 	s.Versions = len(shard.Releases)
-	s.Latest = ""
+	s.Latest, s.LatestState = "", ""
 	if l := shard.Latest(); l != nil {
-		s.Latest = l.Version
+		s.Latest, s.LatestState = l.Version, l.retiredState()
 	}
 	return s
 }

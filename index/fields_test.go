@@ -108,6 +108,20 @@ func TestParseRefusesOversizeFields(t *testing.T) {
 		if _, err := ParseNode(data, 0, 1, 1, 0); err != nil {
 			t.Fatalf("in-bounds summary refused: %v", err)
 		}
+		// latestState: a state the build writes, or none.
+		for _, c := range []struct{ state, err string }{
+			{StateDeprecated, ""}, {StateDeleted, ""},
+			{"Deprecated", `latestState "Deprecated": want "deprecated", "deleted" or none`},
+			{"active", `latestState "active": want`},
+			{strings.Repeat("x", 900<<10), "latestState of 921600 bytes: want"},
+		} {
+			sum.LatestState = c.state
+			data, _ = Encode(Bucket{SchemaVersion: 1, Packs: []Summary{sum}})
+			_, err := ParseNode(data, 0, 1, 1, 0)
+			if c.err == "" && err != nil || c.err != "" && (!errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), c.err) || len(err.Error()) > 1000) {
+				t.Errorf("latestState %.20q: got %.1000v, want %q", c.state, err, c.err)
+			}
+		}
 	})
 }
 
@@ -120,5 +134,34 @@ func TestLatestSkipsDeleted(t *testing.T) {
 	s = &Shard{SchemaVersion: 1, Name: "p", Releases: []Release{{Version: "1.0.0", Annotations: del}, {Version: "2.0.0", Annotations: del}}}
 	if got := s.Latest().Version; got != "2.0.0" {
 		t.Errorf("all deleted: latest %s, want 2.0.0", got)
+	}
+}
+
+// TestSummaryLatestState: the bucket summary names the latest's state
+// when it is retired (by pack.json or the retirement file), none when
+// it is active or its system_state is one nothing retires by.
+func TestSummaryLatestState(t *testing.T) {
+	ann := func(st string) map[string]string { return map[string]string{SystemStateAnnotation: st} }
+	for _, c := range []struct {
+		name     string
+		releases []Release
+		latest   string
+		state    string
+	}{
+		{"active", []Release{{Version: "1.0.0"}, {Version: "1.1.0"}}, "1.1.0", ""},
+		{"deprecated by pack.json", []Release{{Version: "1.0.0"}, {Version: "1.1.0", Annotations: ann("Deprecated")}}, "1.1.0", StateDeprecated},
+		{"deprecated by the file", []Release{{Version: "1.0.0"}, {Version: "1.1.0", Retired: &Retirement{State: StateDeprecated, Reason: "r"}}}, "1.1.0", StateDeprecated},
+		{"newest deleted: the next", []Release{{Version: "1.0.0"}, {Version: "1.1.0", Retired: &Retirement{State: StateDeleted, Reason: "r"}}}, "1.0.0", ""},
+		{"every one deleted", []Release{{Version: "1.0.0", Annotations: ann("deleted")}, {Version: "1.1.0", Retired: &Retirement{State: StateDeleted, Reason: "r"}}}, "1.1.0", StateDeleted},
+		{"the file wins", []Release{{Version: "1.0.0"}, {Version: "1.1.0", Annotations: ann("deprecated"), Retired: &Retirement{State: StateDeleted, Reason: "r"}}}, "1.0.0", ""},
+		{"unknown state", []Release{{Version: "1.0.0", Annotations: ann("depricated")}}, "1.0.0", ""},
+	} {
+		s := &Shard{SchemaVersion: 1, Name: "p", Releases: c.releases}
+		if got := SummaryOf(s, FileRef{}); got.Latest != c.latest || got.LatestState != c.state {
+			t.Errorf("%s: summary latest %s/%q, want %s/%q", c.name, got.Latest, got.LatestState, c.latest, c.state)
+		}
+		if got := Summarize(Summary{Name: "p", LatestState: "stale"}, s); got.Latest != c.latest || got.LatestState != c.state {
+			t.Errorf("%s: air-gapped summary latest %s/%q, want %s/%q", c.name, got.Latest, got.LatestState, c.latest, c.state)
+		}
 	}
 }

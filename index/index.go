@@ -190,8 +190,14 @@ type Summary struct {
 	AddonType   string   `json:"addonType,omitempty"`
 	CloudTypes  []string `json:"cloudTypes,omitempty"`
 	Latest      string   `json:"latest"`
-	Versions    int      `json:"versions"`
-	Shard       FileRef  `json:"shard"`
+	// LatestState is the state of the release Latest names when it is
+	// retired (StateDeprecated, or StateDeleted when every release is),
+	// as the build saw its shard; "" for an active one. It lets list
+	// mark a retired latest from the buckets it reads, without a shard
+	// per pack.
+	LatestState string  `json:"latestState,omitempty"`
+	Versions    int     `json:"versions"`
+	Shard       FileRef `json:"shard"`
 }
 
 // Shard lists every release of one pack, oldest version first.
@@ -339,6 +345,16 @@ func (r Release) Deprecated() bool { return r.State() == StateDeprecated }
 // Deleted reports whether the release is deleted (State): clients
 // resolve it only when asked for by its exact version, like a yanked crate.
 func (r Release) Deleted() bool { return r.State() == StateDeleted }
+
+// retiredState is State when it retires the release (deprecated or
+// deleted), "" for an active one (an unknown system_state retires
+// nothing): a summary's LatestState.
+func (r Release) retiredState() string {
+	if st := r.State(); st == StateDeprecated || st == StateDeleted {
+		return st
+	}
+	return ""
+}
 
 // Latest returns the highest non-prerelease version, or the highest
 // prerelease when the pack has nothing else. Releases marked deleted
@@ -861,14 +877,27 @@ func (r *Release) checkBounds() error {
 	return boundsError(bs)
 }
 
-// checkBounds refuses a summary whose fields exceed pack.json's bounds:
-// buckets are what every client downloads.
+// checkBounds refuses a summary whose fields exceed pack.json's bounds,
+// or whose latestState is not a state the build writes: buckets are
+// what every client downloads.
 func (s *Summary) checkBounds() error {
 	bs := meta.Bounds(s.Latest, s.DisplayName, s.AddonType, "", "", "", "", s.CloudTypes, nil, nil, nil)
 	if len(s.Layer) > meta.MaxShortFieldLen {
 		bs = append(bs, meta.FieldBound{Field: "layer", Len: len(s.Layer), Max: meta.MaxShortFieldLen})
 	}
-	return boundsError(bs)
+	err := boundsError(bs)
+	if st := s.LatestState; st != "" && st != StateDeprecated && st != StateDeleted {
+		shown := fmt.Sprintf("%q", st)
+		if len(st) > len(StateDeprecated) {
+			shown = fmt.Sprintf("of %d bytes", len(st)) // never echo a long field
+		}
+		bad := fmt.Errorf("latestState %s: want %q, %q or none (an active latest)", shown, StateDeprecated, StateDeleted)
+		if err == nil {
+			return bad
+		}
+		return fmt.Errorf("%v; %v", err, bad)
+	}
+	return err
 }
 
 func boundsError(bs []meta.FieldBound) error {

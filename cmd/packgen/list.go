@@ -28,13 +28,14 @@ func newListCmd(g *globalOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list SITE [--key registry.pub]",
 		Short: "List the packs of a built registry (a directory or URL)",
-		Long: `List every pack of a registry site with its layer, latest version and
-number of versions. SITE is a configured registry's name (read and
-verified as fetch reads it), a directory, a file:// URL, an http(s) URL
-or an OCI registry packgen publish wrote, oci://HOST/BASE (digests of the
-metadata checked, a warning says the signature was not; signatures by
-fetch and verify), or one read verified with --key registry.pub, as fetch
---url reads it. A configured registry's name wins over a directory of that
+		Long: `List every pack of a registry site with its layer, latest version
+(marked "(deprecated)" or "(deleted)" when the signed bucket summary says
+it is retired; info shows every version's state) and number of versions.
+SITE is a configured registry's name (read and verified as fetch reads
+it), a directory, a file:// URL, an http(s) URL or an OCI registry
+packgen publish wrote, oci://HOST/BASE (digests of the metadata checked,
+a warning says the signature was not; signatures by fetch and verify),
+or one read verified with --key registry.pub, as fetch --url reads it. A configured registry's name wins over a directory of that
 name in the working directory (a warning says so): write ./NAME to read
 the directory. The client flags are fetch's and search's: --registry NAME
 or --url URL --key registry.pub may name SITE instead. --plain-http,
@@ -71,7 +72,7 @@ func runList(ctx context.Context, g *globalOptions, cf *clientFlags, args []stri
 	}
 	tw := table(g, "NAME\tLAYER\tLATEST\tVERSIONS\tDISPLAY NAME")
 	for _, p := range packs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", esc(p.Name), layerLabel(p), esc(p.Latest), p.Versions, esc(p.DisplayName))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", esc(p.Name), layerLabel(p), latestLabel(p), p.Versions, esc(p.DisplayName))
 	}
 	return tw.Flush()
 }
@@ -449,6 +450,17 @@ func layerLabel(s index.Summary) string {
 		return esc(s.Layer + " (" + s.AddonType + ")")
 	}
 	return esc(s.Layer)
+}
+
+// latestLabel shows a pack's latest version, marked when the summary
+// says it is retired ("3.27.0 (deprecated)"; deleted only when every
+// version is), escaped for the terminal. The signed summary is the
+// build's word: list reads no shard (info does).
+func latestLabel(s index.Summary) string {
+	if s.LatestState != "" {
+		return esc(s.Latest + " (" + s.LatestState + ")")
+	}
+	return esc(s.Latest)
 }
 
 // esc makes outside text (a registry's fields, a server's words) safe to

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,7 @@ func TestFetchRetiredAndPrerelease(t *testing.T) {
 	}
 	for _, p := range []struct{ name, version, state string }{
 		{"calico", "3.26.0", ""}, {"calico", "3.27.0", "deprecated"}, {"calico", "20.09.0", "deleted"},
-		{"cilium", "1.16.0-rc.1", ""},
+		{"cilium", "1.16.0-rc.1", ""}, {"flannel", "0.1.0", "deleted"},
 	} {
 		testutil.WriteRetiredPack(t, repo, p.name, p.version, p.state)
 	}
@@ -44,6 +45,30 @@ func TestFetchRetiredAndPrerelease(t *testing.T) {
 		if !strings.Contains(info, want) {
 			t.Errorf("info: no %q in\n%s", want, info)
 		}
+	}
+	// list and search mark a latest that is not active from the signed
+	// bucket summaries alone (latestState), read verified or not: the
+	// deprecated 3.27.0 (the deleted 20.09.0 is not calico's latest),
+	// flannel's deleted 0.1.0 (its every version is deleted).
+	pg(0, "registry", "add", "acme", srv.URL, "--key", "reg.pub")
+	for _, args := range [][]string{{"list", srv.URL}, {"list", srv.URL, "--key", "reg.pub"}, {"list", "acme"}, {"search", ""}} {
+		out, _ := pg(0, args...)
+		if !strings.Contains(out, "3.27.0 (deprecated)") || !strings.Contains(out, "0.1.0 (deleted)") || strings.Contains(out, "1.16.0-rc.1 (") || strings.Count(out, " (de") != 2 {
+			t.Errorf("%v: not calico's 3.27.0 deprecated and flannel's 0.1.0 deleted alone:\n%s", args, out)
+		}
+	}
+	list, _ := pg(0, "list", srv.URL, "-o", "json")
+	var packs struct {
+		Packs []struct{ Name, Latest, LatestState string }
+	}
+	if err := json.Unmarshal([]byte(list), &packs); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(packs.Packs), "[{calico 3.27.0 deprecated} {cilium 1.16.0-rc.1 } {flannel 0.1.0 deleted}]"; got != want {
+		t.Errorf("list -o json: %s, want %s", got, want)
+	}
+	if strings.Count(list, `"latestState"`) != 2 {
+		t.Errorf("list -o json: latestState is left out for an active latest:\n%s", list)
 	}
 	info, _ = pg(0, "info", "calico", "--site", srv.URL, "-o", "json")
 	var doc struct {
