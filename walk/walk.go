@@ -359,10 +359,12 @@ type TreeVisitor struct {
 	// goes on past it (skipping the node's subtree or the pack), an error
 	// stops the walk with it. Nil stops at the first problem.
 	Problem func(path string, err error) error
-	// Jobs > 1 reads and parses a leaf bucket's shards on up to Jobs
-	// goroutines (a local previous build: a thousand files, parsing most
-	// of the time); the visitors are still called one at a time, in
-	// order. 0 or 1: one shard after another.
+	// Jobs > 1 reads and parses every leaf's shards on one pool of up
+	// to Jobs goroutines (a local previous build: a thousand files,
+	// parsing most of the time; a leaf holds a few), once the nodes are
+	// read; the Bucket, Problem and Shard visitors are still called one
+	// at a time, in the order Jobs 0 calls them, and Node as each node
+	// is fetched, so before any Shard. 0 or 1: one shard after another.
 	Jobs int
 }
 
@@ -372,57 +374,105 @@ func (w *Walker) Tree(ctx context.Context, root *index.Root, v TreeVisitor) erro
 	if v.Problem == nil {
 		v.Problem = func(_ string, err error) error { return err }
 	}
-	return index.WalkBuckets(root, func(ref index.FileRef) ([]byte, error) {
-		if v.Node != nil {
-			v.Node(ref)
-		}
-		data, err := w.Pinned(ctx, ref)
-		if err != nil {
-			if err := v.Problem(ref.Path, err); err != nil {
-				return nil, err
-			}
-			return nil, index.SkipNode
-		}
-		return data, nil
-	}, func(ref index.FileRef, b *index.Bucket, err error) error {
+	if v.Jobs > 1 {
+		return w.treeParallel(ctx, root, v)
+	}
+	return index.WalkBuckets(root, w.nodeGetter(ctx, v, v.Problem), func(ref index.FileRef, b *index.Bucket, err error) error {
 		if err != nil {
 			return v.Problem(ref.Path, err)
 		}
 		if v.Bucket != nil {
 			v.Bucket(ref, b)
 		}
-		var read []*index.Shard
-		var readErr []error
-		if v.Jobs > 1 && len(b.Packs) > 1 {
-			read, readErr = make([]*index.Shard, len(b.Packs)), make([]error, len(b.Packs))
-			err := parallel.Each(ctx, len(b.Packs), v.Jobs, func(i int) error {
-				read[i], readErr[i] = index.ReadShard(ctx, w.Get, b.Packs[i])
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-		}
-		for i, s := range b.Packs {
-			var shard *index.Shard
-			var err error
-			if read != nil {
-				shard, err = read[i], readErr[i]
-			} else {
-				shard, err = index.ReadShard(ctx, w.Get, s)
-			}
-			if err != nil {
-				if err := v.Problem(s.Shard.Path, err); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := v.Shard(s, shard); err != nil {
+		for _, s := range b.Packs {
+			shard, err := index.ReadShard(ctx, w.Get, s)
+			if err := v.shard(s, shard, err); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// treeParallel is Tree with Jobs > 1: the nodes read first on this
+// goroutine, what each gave kept in order (a problem is decided later,
+// so the walk goes on past it as when Problem returns nil); then every
+// leaf's shards at once; then the visitors, stopping where Tree would.
+func (w *Walker) treeParallel(ctx context.Context, root *index.Root, v TreeVisitor) error {
+	type step struct {
+		ref   index.FileRef
+		b     *index.Bucket // nil: err is the node's problem
+		err   error
+		first int // b's first pack in packs
+	}
+	var steps []step
+	var packs []index.Summary
+	keep := func(p string, err error) error {
+		steps = append(steps, step{ref: index.FileRef{Path: p}, err: err})
+		return nil
+	}
+	err := index.WalkBuckets(root, w.nodeGetter(ctx, v, keep), func(ref index.FileRef, b *index.Bucket, err error) error {
+		steps = append(steps, step{ref: ref, b: b, err: err, first: len(packs)})
+		if b != nil {
+			packs = append(packs, b.Packs...)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	shards, errs := make([]*index.Shard, len(packs)), make([]error, len(packs))
+	if err := parallel.Each(ctx, len(packs), v.Jobs, func(i int) error {
+		shards[i], errs[i] = index.ReadShard(ctx, w.Get, packs[i])
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, st := range steps {
+		if st.b == nil {
+			if err := v.Problem(st.ref.Path, st.err); err != nil {
+				return err
+			}
+			continue
+		}
+		if v.Bucket != nil {
+			v.Bucket(st.ref, st.b)
+		}
+		for i := st.first; i < st.first+len(st.b.Packs); i++ {
+			if err := v.shard(packs[i], shards[i], errs[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// nodeGetter fetches each node for index.WalkBuckets, pinned by its
+// parent, showing it to v.Node first; a node that cannot be read goes
+// to problem, and is skipped unless problem stops the walk.
+func (w *Walker) nodeGetter(ctx context.Context, v TreeVisitor, problem func(string, error) error) func(index.FileRef) ([]byte, error) {
+	return func(ref index.FileRef) ([]byte, error) {
+		if v.Node != nil {
+			v.Node(ref)
+		}
+		data, err := w.Pinned(ctx, ref)
+		if err != nil {
+			if err := problem(ref.Path, err); err != nil {
+				return nil, err
+			}
+			return nil, index.SkipNode
+		}
+		return data, nil
+	}
+}
+
+// shard hands a pack's shard to v.Shard, or its read error to v.Problem
+// (nil goes on past the pack).
+func (v TreeVisitor) shard(s index.Summary, shard *index.Shard, err error) error {
+	if err != nil {
+		return v.Problem(s.Shard.Path, err)
+	}
+	return v.Shard(s, shard)
 }
 
 // byFile reports a FileError as a problem of the file it names.

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -147,6 +149,62 @@ func TestStopAtFirst(t *testing.T) {
 		err = w.Tree(ctx, root, walk.TreeVisitor{Jobs: jobs, Shard: func(index.Summary, *index.Shard) error { return nil }})
 		if !errors.Is(err, walk.ErrDigestMismatch) || !strings.Contains(err.Error(), shard) {
 			t.Fatalf("changed shard %s, %d jobs: want ErrDigestMismatch naming it, got %v", shard, jobs, err)
+		}
+	}
+	// One pool over every leaf's shards (Jobs) calls the visitors as
+	// one shard after another does, problems included, and stops at the
+	// same one: with the changed shard, and then another leaf changed too
+	// (read before the shards, its problem comes in the tree's order).
+	trace := func(jobs int, stop bool) (string, error) {
+		var ev []string
+		err := w.Tree(ctx, root, walk.TreeVisitor{
+			Jobs: jobs,
+			Bucket: func(ref index.FileRef, b *index.Bucket) {
+				ev = append(ev, fmt.Sprintf("bucket %s %d", ref.Path, len(b.Packs)))
+			},
+			Shard: func(s index.Summary, _ *index.Shard) error {
+				ev = append(ev, "shard "+s.Name)
+				return nil
+			},
+			Problem: func(p string, err error) error {
+				ev = append(ev, "problem "+p)
+				if stop {
+					return err
+				}
+				return nil
+			},
+		})
+		return strings.Join(ev, "\n"), err
+	}
+	// The node to change: a leaf with packs other than the changed
+	// shard's, from the trace of one shard after another.
+	clean, _ := trace(0, false)
+	var leaves []string // with packs, in order
+	shardLeaf := ""
+	for _, l := range strings.Split(clean, "\n") {
+		if f := strings.Fields(l); f[0] == "bucket" && f[2] != "0" {
+			leaves = append(leaves, f[1])
+		} else if l == "problem "+shard {
+			shardLeaf = leaves[len(leaves)-1]
+		}
+	}
+	leaves = slices.DeleteFunc(leaves, func(l string) bool { return l == shardLeaf })
+	if len(leaves) == 0 {
+		t.Fatalf("no leaf with packs besides the changed shard's in\n%s", clean)
+	}
+	node := leaves[0]
+	for round := range 2 {
+		if round == 1 {
+			testutil.Flip(t, filepath.Join(dir, filepath.FromSlash(node)))
+		}
+		for _, stop := range []bool{false, true} {
+			one, oneErr := trace(0, stop)
+			pool, poolErr := trace(3, stop)
+			// Stopping, the first in the tree's order is the only one.
+			seen := stop || strings.Contains(one, "problem "+shard) && (round == 0 || strings.Contains(one, "problem "+node))
+			if one != pool || fmt.Sprint(oneErr) != fmt.Sprint(poolErr) || !seen || stop != (oneErr != nil) {
+				t.Errorf("round %d, stop %v: one at a time (%v)\n%s\none pool (%v)\n%s", round, stop, oneErr, one, poolErr, pool)
+			}
 		}
 	}
 }
