@@ -328,9 +328,16 @@ func (g *gen) reuseKey(s *index.Shard) (string, error) {
 // and renames). Either way through the dir's os.Root, after a check for
 // a link on the way (g.noLinks).
 func (g *gen) writeFile(rel string, data []byte) error {
+	_, err := g.writeSum(rel, data)
+	return err
+}
+
+// writeSum is writeFile returning the file's SHA-256 (hex), for a
+// caller that needs it too: the data is hashed once.
+func (g *gen) writeSum(rel string, data []byte) (string, error) {
 	name := filepath.FromSlash(rel)
 	if err := g.noLinks(name, true); err != nil {
-		return err
+		return "", err
 	}
 	var err error
 	if g.inPlace {
@@ -341,12 +348,12 @@ func (g *gen) writeFile(rel string, data []byte) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("catalogue: %w", err)
+		return "", fmt.Errorf("catalogue: %w", err)
 	}
-	sha := index.Digest(data) // once, for the facts and the manifest
+	sha := index.Digest(data) // once, for the facts, the manifest and the caller
 	g.facts.addSum(rel, sha)
 	g.recordRef(index.FileRef{Path: rel, SHA256: sha, Size: int64(len(data))})
-	return nil
+	return sha, nil
 }
 
 // recordRef lists a file of the catalogue for its manifest.
@@ -607,8 +614,8 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	}
 	logo := ""
 	if files.logo != nil {
-		e.HasLogo, logo = true, index.Digest(files.logo)
-		if err := g.writeFile(path.Join(packDir(s.Name), logoFile), files.logo); err != nil {
+		e.HasLogo = true
+		if logo, err = g.writeSum(path.Join(packDir(s.Name), logoFile), files.logo); err != nil {
 			return nil, err
 		}
 	}
@@ -620,10 +627,9 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := g.writeFile(path.Join(packDir(s.Name), FeedFile), feed); err != nil {
+	if e.feed, err = g.writeSum(path.Join(packDir(s.Name), FeedFile), feed); err != nil {
 		return nil, err
 	}
-	e.feed = index.Digest(feed)
 	d.Meta = keyMeta(key, e.feed, logo)
 	page := pageBufs.Get().(*bytes.Buffer)
 	page.Reset()
@@ -631,11 +637,15 @@ func (g *gen) packPage(s *index.Shard) (*entry, error) {
 	if err := tmpl().ExecuteTemplate(page, "pack.html", d); err != nil {
 		return nil, fmt.Errorf("catalogue: pack %s: %w", s.Name, err)
 	}
+	sha, err := g.writeSum(PagePath(s.Name), page.Bytes())
+	if err != nil {
+		return nil, err
+	}
 	if g.facts.Enabled() {
 		// What the next build looks for beside the stats of the page, feed and logo (statKept).
-		g.facts.Add(metaFact(d.Meta, index.Digest(page.Bytes())))
+		g.facts.Add(metaFact(d.Meta, sha))
 	}
-	return e, g.writeFile(PagePath(s.Name), page.Bytes())
+	return e, nil
 }
 
 // pageBufs keeps page buffers from one page to the next: a page is tens

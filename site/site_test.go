@@ -1553,3 +1553,23 @@ func TestSnippetsPinExactly(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteSum: the SHA-256 writeSum hands back (a pack page's fact,
+// its feed's and logo's digests, hashed once) is the file's as written
+// and as the catalogue's manifest records it.
+func TestWriteSum(t *testing.T) {
+	dir := t.TempDir()
+	out, err := os.OpenRoot(dir)
+	testutil.Must(t, err)
+	defer out.Close()
+	g := &gen{dir: dir, out: out}
+	for _, rel := range []string{"packs/a/index.html", "packs/a/feed.xml"} {
+		sha, err := g.writeSum(rel, []byte("<p>"+rel+"</p>"))
+		testutil.Must(t, err)
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+		testutil.Must(t, err)
+		if want := index.Digest(data); sha != want || g.files[len(g.files)-1] != (index.FileRef{Path: rel, SHA256: want, Size: int64(len(data))}) {
+			t.Errorf("%s: sha %s, manifest %+v; the file's is %s", rel, sha, g.files[len(g.files)-1], want)
+		}
+	}
+}
