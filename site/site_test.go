@@ -1562,7 +1562,7 @@ func TestWriteSum(t *testing.T) {
 	out, err := os.OpenRoot(dir)
 	testutil.Must(t, err)
 	defer out.Close()
-	g := &gen{dir: dir, out: out}
+	g := &gen{dir: dir, out: out, links: newLinkFree(out)}
 	for _, rel := range []string{"packs/a/index.html", "packs/a/feed.xml"} {
 		sha, err := g.writeSum(rel, []byte("<p>"+rel+"</p>"))
 		testutil.Must(t, err)
