@@ -39,7 +39,8 @@ import (
 // used dropped first. Safe for concurrent use: a request rendering now
 // is waited for, not rendered twice.
 type Memo struct {
-	max int
+	max   int
+	facts *renderFacts // nil: none kept across builds
 
 	mu   sync.Mutex
 	size int
@@ -81,7 +82,7 @@ func (m *Memo) render(req *chartproto.Request) (*renderedChart, error) {
 	m.m[k] = e
 	m.mu.Unlock()
 
-	e.ch, e.err = renderChart(req)
+	e.ch, e.err = m.renderOnce(req)
 
 	m.mu.Lock()
 	if e.err == nil || errors.Is(e.err, ErrChartLimit) {
@@ -102,6 +103,35 @@ func (m *Memo) render(req *chartproto.Request) (*renderedChart, error) {
 	m.mu.Unlock()
 	close(e.done)
 	return e.ch, e.err
+}
+
+// Remember keeps, in dir (the build machine's cache: "" for none), the
+// requests that rendered clean for the next build on this machine, and
+// reads those of the builds before (renderFacts). Close ends it.
+func (m *Memo) Remember(dir string) { m.facts = openRenderFacts(dir) }
+
+// Close closes what Remember opened.
+func (m *Memo) Close() {
+	if m != nil && m.facts != nil {
+		m.facts.close()
+	}
+}
+
+// renderOnce renders req, or takes what a build before this one on the
+// machine remembered of it.
+func (m *Memo) renderOnce(req *chartproto.Request) (*renderedChart, error) {
+	if m.facts == nil {
+		return renderChart(req)
+	}
+	k := m.facts.key(req)
+	if ch, ok := m.facts.lookup(k); ok {
+		return ch, nil
+	}
+	ch, err := renderChart(req)
+	if err == nil && ch.err == nil {
+		m.facts.add(k, ch)
+	}
+	return ch, err
 }
 
 // memoSize estimates what ch holds, for the memo's bound: its strings
