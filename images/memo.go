@@ -82,7 +82,7 @@ func (m *Memo) render(req *chartproto.Request) (*renderedChart, error) {
 	m.m[k] = e
 	m.mu.Unlock()
 
-	e.ch, e.err = m.renderOnce(req)
+	e.ch, e.err = m.renderOnce(req, k)
 
 	m.mu.Lock()
 	if e.err == nil || errors.Is(e.err, ErrChartLimit) {
@@ -119,11 +119,11 @@ func (m *Memo) Close() {
 
 // renderOnce renders req, or takes what a build before this one on the
 // machine remembered of it.
-func (m *Memo) renderOnce(req *chartproto.Request) (*renderedChart, error) {
+func (m *Memo) renderOnce(req *chartproto.Request, reqKey [sha256.Size]byte) (*renderedChart, error) {
 	if m.facts == nil {
 		return renderChart(req)
 	}
-	k := m.facts.key(req)
+	k := m.facts.key(reqKey)
 	if ch, ok := m.facts.lookup(k); ok {
 		return ch, nil
 	}

@@ -157,9 +157,10 @@ type renderFact struct {
 	Images []factImage `json:"i"`
 }
 
-func (f *renderFacts) key(req *chartproto.Request) [sha256.Size]byte {
-	k := requestKey(req)
-	return sha256.Sum256(append(f.id[:], k[:]...))
+// key is a fact's key: this renderer's identity and the request's key
+// (requestKey).
+func (f *renderFacts) key(reqKey [sha256.Size]byte) [sha256.Size]byte {
+	return sha256.Sum256(append(f.id[:], reqKey[:]...))
 }
 
 // lookup is the clean rendering remembered for key, if any.
