@@ -39,8 +39,12 @@ import (
 // used dropped first. Safe for concurrent use: a request rendering now
 // is waited for, not rendered twice.
 type Memo struct {
-	max   int
-	facts *renderFacts // nil: none kept across builds
+	max int
+	// factsDir is where Remember keeps facts; they are opened at the
+	// first render (a rebuild that renders nothing reads none).
+	factsDir  string
+	factsOnce sync.Once
+	facts     *renderFacts // nil: none kept across builds
 
 	mu   sync.Mutex
 	size int
@@ -108,11 +112,15 @@ func (m *Memo) render(req *chartproto.Request) (*renderedChart, error) {
 // Remember keeps, in dir (the build machine's cache: "" for none), the
 // requests that rendered clean for the next build on this machine, and
 // reads those of the builds before (renderFacts). Close ends it.
-func (m *Memo) Remember(dir string) { m.facts = openRenderFacts(dir) }
+func (m *Memo) Remember(dir string) { m.factsDir = dir }
 
-// Close closes what Remember opened.
+// Close closes what Remember opened; the memo then remembers no more.
 func (m *Memo) Close() {
-	if m != nil && m.facts != nil {
+	if m == nil {
+		return
+	}
+	m.factsOnce.Do(func() {}) // none opened from now on
+	if m.facts != nil {
 		m.facts.close()
 	}
 }
@@ -120,6 +128,7 @@ func (m *Memo) Close() {
 // renderOnce renders req, or takes what a build before this one on the
 // machine remembered of it.
 func (m *Memo) renderOnce(req *chartproto.Request, reqKey [sha256.Size]byte) (*renderedChart, error) {
+	m.factsOnce.Do(func() { m.facts = openRenderFacts(m.factsDir) })
 	if m.facts == nil {
 		return renderChart(req)
 	}
