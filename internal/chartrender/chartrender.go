@@ -123,12 +123,13 @@ func loadArchive(data []byte) (chartshape.Layout, []*archive.BufferedFile, error
 }
 
 // sizeHint is the inflated size a gzip stream's trailer states, up to
-// maxKeptTar: a hint to allocate once, not a bound.
+// maxKeptTar and to what deflate can inflate to (1032:1): a hint to
+// allocate once, not a bound.
 func sizeHint(gz []byte) int {
 	if len(gz) < 4 {
 		return 0
 	}
-	return min(int(binary.LittleEndian.Uint32(gz[len(gz)-4:])), maxKeptTar)
+	return min(int(binary.LittleEndian.Uint32(gz[len(gz)-4:])), maxKeptTar, 1032*len(gz))
 }
 
 // storedGzip builds a gzip stream (RFC 1952) of stored deflate blocks
