@@ -135,7 +135,9 @@ type Options struct {
 	// VerifiedDir, when set, is a directory on the build machine (the
 	// user's cache) where the build remembers which archives it proved to
 	// be which git trees (verified.go), so rebuilds check reused archives
-	// by digest instead of comparing every file with git again.
+	// by digest instead of comparing every file with git again; and
+	// which chart requests rendered clean (images.Memo.Remember), so a
+	// second cold build on the machine renders none of them again.
 	VerifiedDir string
 
 	linker   func(old, new string) error

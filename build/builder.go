@@ -135,6 +135,7 @@ func (b *builder) plan(ctx context.Context) error {
 	}
 	o.verified = loadVerified(o.VerifiedDir)
 	o.charts = images.NewMemo(images.DefaultMemoBytes)
+	o.charts.Remember(o.VerifiedDir) // what builds before this one rendered clean on this machine
 	// The expiry is judged on the index.json this build verifies and
 	// builds on: CheckInputs' earlier read is only a fast path (a
 	// server may answer it with a fresh index and this read with a
@@ -237,6 +238,7 @@ func checkPrevious(ctx context.Context, o Options, prev *previous, prevLoc strin
 func (b *builder) cleanup() {
 	defer b.release()
 	defer b.o.dirs.close()
+	defer b.o.charts.Close()
 	switch {
 	case b.committed:
 	case b.o.inPlace:

@@ -50,7 +50,10 @@ func TestBuildSurvivesSIGKILL(t *testing.T) {
 	child := func(j crashJob) *exec.Cmd {
 		cmd := exec.Command(bin, "build", "--repo", j.Repo, "--out", j.Out, "--key", j.Key, "--name", "crash",
 			fmt.Sprintf("--history=%v", j.History), "--expires", "87600h", "-q")
-		cmd.Env = append(os.Environ(), "PACKGEN_PASSWORD="+testutil.Password, fmt.Sprintf("SOURCE_DATE_EPOCH=%d", j.GeneratedAt.Unix()))
+		// The cache of the test's own, not the user's: the build writes
+		// its facts there (verified archives, renders).
+		cmd.Env = append(os.Environ(), "PACKGEN_PASSWORD="+testutil.Password, fmt.Sprintf("SOURCE_DATE_EPOCH=%d", j.GeneratedAt.Unix()),
+			"XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
 		return cmd
 	}
 	check := func(when string) *index.Root {

@@ -40,6 +40,11 @@ import (
 // is waited for, not rendered twice.
 type Memo struct {
 	max int
+	// factsDir is where Remember keeps facts; they are opened at the
+	// first render (a rebuild that renders nothing reads none).
+	factsDir  string
+	factsOnce sync.Once
+	facts     *renderFacts // nil: none kept across builds
 
 	mu   sync.Mutex
 	size int
@@ -81,7 +86,7 @@ func (m *Memo) render(req *chartproto.Request) (*renderedChart, error) {
 	m.m[k] = e
 	m.mu.Unlock()
 
-	e.ch, e.err = renderChart(req)
+	e.ch, e.err = m.renderOnce(req, k)
 
 	m.mu.Lock()
 	if e.err == nil || errors.Is(e.err, ErrChartLimit) {
@@ -102,6 +107,40 @@ func (m *Memo) render(req *chartproto.Request) (*renderedChart, error) {
 	m.mu.Unlock()
 	close(e.done)
 	return e.ch, e.err
+}
+
+// Remember keeps, in dir (the build machine's cache: "" for none), the
+// requests that rendered clean for the next build on this machine, and
+// reads those of the builds before (renderFacts). Close ends it.
+func (m *Memo) Remember(dir string) { m.factsDir = dir }
+
+// Close closes what Remember opened; the memo then remembers no more.
+func (m *Memo) Close() {
+	if m == nil {
+		return
+	}
+	m.factsOnce.Do(func() {}) // none opened from now on
+	if m.facts != nil {
+		m.facts.close()
+	}
+}
+
+// renderOnce renders req, or takes what a build before this one on the
+// machine remembered of it.
+func (m *Memo) renderOnce(req *chartproto.Request, reqKey [sha256.Size]byte) (*renderedChart, error) {
+	m.factsOnce.Do(func() { m.facts = openRenderFacts(m.factsDir) })
+	if m.facts == nil {
+		return renderChart(req)
+	}
+	k := m.facts.key(reqKey)
+	if ch, ok := m.facts.lookup(k); ok {
+		return ch, nil
+	}
+	ch, err := renderChart(req)
+	if err == nil && ch.err == nil {
+		m.facts.add(k, ch)
+	}
+	return ch, err
 }
 
 // memoSize estimates what ch holds, for the memo's bound: its strings

@@ -3,6 +3,10 @@ package images
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,9 +26,14 @@ func (r *countingRenderer) Render(req *chartproto.Request) (*chartproto.Result, 
 	if r.err != nil {
 		return nil, r.err
 	}
+	if strings.HasPrefix(req.Namespace, "fail") {
+		return &chartproto.Result{Chart: "c", Err: &chartproto.Error{Msg: "no"}}, nil
+	}
 	pod := fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: %s:1\n", req.Namespace)
 	return &chartproto.Result{Chart: "c", Manifests: []chartproto.Manifest{{Name: "c/templates/pod.yaml", Data: []byte(pod)}}}, nil
 }
+
+func with(r chartproto.Request, f func(*chartproto.Request)) chartproto.Request { f(&r); return r }
 
 // TestMemo: identical requests render once, any field that differs
 // renders again; a chart past the renderer's bounds is remembered, other
@@ -32,7 +41,6 @@ func (r *countingRenderer) Render(req *chartproto.Request) (*chartproto.Result, 
 func TestMemo(t *testing.T) {
 	base := chartproto.Request{Archive: []byte("tgz"), Values: []byte("c: {}\n"), Namespace: "ns"}
 	dir := chartproto.Request{Dir: true, Files: []chartproto.File{{Name: "Chart.yaml", Data: []byte("a")}, {Name: "t.yaml", Data: []byte("b")}}, Namespace: "ns"}
-	with := func(r chartproto.Request, f func(*chartproto.Request)) chartproto.Request { f(&r); return r }
 	limit := fmt.Errorf("%w: %w: rendering takes longer than 30s", ErrRendererFailed, ErrChartLimit)
 	died := fmt.Errorf("%w: packgen-helm stopped", ErrRendererFailed)
 	for _, tc := range []struct {
@@ -105,4 +113,93 @@ func TestMemoConcurrent(t *testing.T) {
 	if got := cr.n.Load(); got != 1 {
 		t.Errorf("rendered %d times, want 1", got)
 	}
+}
+
+// namedRenderer is a countingRenderer that names itself, as a Helper
+// does (Identity): only such a renderer's renderings are remembered
+// across builds.
+type namedRenderer struct {
+	countingRenderer
+	id string
+}
+
+func (r *namedRenderer) Identity() (string, error) { return r.id, nil }
+
+// TestMemoRemembers: a memo that remembers in a dir renders nothing a
+// memo before it rendered clean there with the same renderer, and gives
+// the same images; a chart that failed, another renderer, another
+// request, a tampered or cut value, and a dir of none are rendered
+// again.
+func TestMemoRemembers(t *testing.T) {
+	a := chartproto.Request{Archive: []byte("tgz"), Values: []byte("c: {}\n"), Namespace: "ns"}
+	b := chartproto.Request{Dir: true, Files: []chartproto.File{{Name: "Chart.yaml", Data: []byte("x")}}, Namespace: "ns2"}
+	fail := chartproto.Request{Archive: []byte("tgz"), Namespace: "fail"}
+	file := func(dir string) string { return filepath.Join(dir, renderFactsFile) }
+	for _, tc := range []struct {
+		name    string
+		id      string // the second memo's renderer
+		noDir   bool
+		tamper  func(t *testing.T, file string)
+		reqs    []chartproto.Request
+		renders int32
+	}{
+		{"remembered", "h1", false, nil, []chartproto.Request{a, b, a}, 0},
+		{"a chart that failed is rendered again", "h1", false, nil, []chartproto.Request{fail, a}, 1},
+		{"another request", "h1", false, nil, []chartproto.Request{with(a, func(r *chartproto.Request) { r.Values = nil })}, 1},
+		{"another renderer", "h2", false, nil, []chartproto.Request{a, b}, 2},
+		{"no dir", "h1", true, nil, []chartproto.Request{a, b}, 2},
+		{"a value that does not decode", "h1", false, func(t *testing.T, f string) { edit(t, f, `"w":`, `"w":1`) }, []chartproto.Request{a, b}, 1},
+		{"a value with a field of another kind", "h1", false, func(t *testing.T, f string) { edit(t, f, `{"c"`, `{"x":1,"c"`) }, []chartproto.Request{a, b}, 1},
+		{"a last line cut short", "h1", false, func(t *testing.T, f string) {
+			data, _ := os.ReadFile(f)
+			os.WriteFile(f, data[:len(data)-5], 0o600)
+		}, []chartproto.Request{a, b}, 1},
+		{"a file of garbage", "h1", false, func(t *testing.T, f string) { os.WriteFile(f, []byte("x\n\n"+strings.Repeat("0", 64)+" {}\n"), 0o600) }, []chartproto.Request{a, b}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			first := &namedRenderer{id: "h1"}
+			restore := SetRenderer(first)
+			m := NewMemo(DefaultMemoBytes)
+			m.Remember(dir)
+			want := map[string]*renderedChart{}
+			for _, r := range []chartproto.Request{a, b, fail} {
+				ch, err := m.render(&r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[r.Namespace] = ch
+			}
+			m.Close()
+			restore()
+			if tc.tamper != nil {
+				tc.tamper(t, file(dir))
+			}
+			second := &namedRenderer{id: tc.id}
+			defer SetRenderer(second)()
+			m = NewMemo(DefaultMemoBytes)
+			if !tc.noDir {
+				m.Remember(dir)
+			}
+			defer m.Close()
+			for _, r := range tc.reqs {
+				ch, err := m.render(&r)
+				if w := want[r.Namespace]; err != nil || (r.Values != nil || r.Dir) && !reflect.DeepEqual(ch, w) {
+					t.Errorf("%s: %+v, %v; want %+v", r.Namespace, ch, err, w)
+				}
+			}
+			if got := second.n.Load(); got != tc.renders {
+				t.Errorf("rendered %d times, want %d", got, tc.renders)
+			}
+		})
+	}
+}
+
+// edit replaces the first old in file with new: the first fact only.
+func edit(t *testing.T, file, old, new string) {
+	data, err := os.ReadFile(file)
+	if err != nil || !strings.Contains(string(data), old) {
+		t.Fatalf("%s: %v, no %s", file, err, old)
+	}
+	os.WriteFile(file, []byte(strings.Replace(string(data), old, new, 1)), 0o600)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/internal/atomicfile"
+	"github.com/packgen/packgen/internal/factfile"
 	"github.com/packgen/packgen/internal/progid"
 	"github.com/packgen/packgen/internal/safefile"
 )
@@ -111,7 +112,7 @@ func indexImageCache(f *os.File) (map[string]viewAt, error) {
 	off := int64(len(head))
 	at := map[string]viewAt{}
 	for len(at) < maxImageEntries {
-		start, n, err := nextLine(br)
+		start, n, err := factfile.NextLine(br, 65)
 		if err != nil { // io.EOF, or a last line without its newline
 			break
 		}
@@ -123,23 +124,6 @@ func indexImageCache(f *os.File) (map[string]viewAt, error) {
 	return at, nil
 }
 
-// nextLine reads one line through its newline, keeping only its first
-// 65 bytes (digest and space); n is its length.
-func nextLine(br *bufio.Reader) (start []byte, n int, err error) {
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if k := min(len(chunk), 65-len(start)); k > 0 {
-			start = append(start, chunk[:k]...)
-		}
-		n += len(chunk)
-		if err != bufio.ErrBufferFull {
-			return start, n, err
-		}
-	}
-}
-
-// where says in which file and where in it a digest's view lies: this build's first.
-// The caller holds c.mu.
 func (c *imageCache) where(sha string) (*os.File, viewAt, bool) {
 	if s, ok := c.spillAt[sha]; ok {
 		return c.spill, s, true

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"time"
 
 	"github.com/packgen/packgen/internal/chartproto"
@@ -32,8 +33,17 @@ func main() {
 	// (docs/PERFORMANCE.md), for a peak of about five charts' worth.
 	debug.SetGCPercent(400)
 	go watchParent(os.Getppid())
+	// PACKGEN_HELM_CPUPROFILE=DIR: each helper writes a CPU profile
+	// there (helm-*.pprof) as its stdin ends, beside what
+	// PACKGEN_CPUPROFILE gives of packgen (docs/PERFORMANCE.md, "F4").
+	if d := os.Getenv("PACKGEN_HELM_CPUPROFILE"); d != "" {
+		if f, err := os.CreateTemp(d, "helm-*.pprof"); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := chartproto.Serve(os.Stdin, os.Stdout, chartproto.BuildID(), limitMemory, chartrender.Render); err != nil {
 		fmt.Fprintf(os.Stderr, "packgen-helm: %v\n", err)
+		pprof.StopCPUProfile()
 		os.Exit(3)
 	}
 }

@@ -10,7 +10,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"io"
 	"path"
 	"regexp"
@@ -72,11 +74,7 @@ var helmPos = regexp.MustCompile(`([^()\s:"<>]+\.(?:ya?ml|tpl|txt|json)):(\d+)`)
 
 func load(req *chartproto.Request) (*chart.Chart, error) {
 	if !req.Dir {
-		layout, err := archiveLayout(req.Archive)
-		if err != nil {
-			return nil, err
-		}
-		files, err := archive.LoadArchiveFiles(bytes.NewReader(req.Archive))
+		layout, files, err := loadArchive(req.Archive)
 		if err != nil {
 			return nil, err
 		}
@@ -97,18 +95,99 @@ func load(req *chartproto.Request) (*chart.Chart, error) {
 	return loader.LoadFiles(files)
 }
 
+// maxKeptTar bounds the inflated tar stream loadArchive keeps to hand
+// Helm's reader: a real chart is well under it; a larger one (or a
+// gzip bomb) is inflated twice instead, as before, streaming.
+var maxKeptTar = 16 << 20
+
+// loadArchive decides where the archive's chart lies (archiveLayout)
+// and reads its files with Helm's own reader, inflating the archive
+// once: the tar stream archiveLayout reads is kept as a gzip stream of
+// stored (uncompressed) blocks, which Helm's reader reads at the cost
+// of a copy and a CRC. Helm's reader stops at the tar's end as
+// archiveLayout does, so both read the same bytes and Helm decides
+// exactly what it decided reading the archive itself (inflation was a
+// fifth of a helper's CPU: docs/PERFORMANCE.md, "F4").
+func loadArchive(data []byte) (chartshape.Layout, []*archive.BufferedFile, error) {
+	kept := newStoredGzip(maxKeptTar, sizeHint(data))
+	layout, err := archiveLayout(data, kept)
+	if err != nil {
+		return layout, nil, err
+	}
+	in := io.Reader(bytes.NewReader(data))
+	if !kept.full {
+		in = bytes.NewReader(kept.close())
+	}
+	files, err := archive.LoadArchiveFiles(in)
+	return layout, files, err
+}
+
+// sizeHint is the inflated size a gzip stream's trailer states, up to
+// maxKeptTar and to what deflate can inflate to (1032:1): a hint to
+// allocate once, not a bound.
+func sizeHint(gz []byte) int {
+	if len(gz) < 4 {
+		return 0
+	}
+	return min(int(binary.LittleEndian.Uint32(gz[len(gz)-4:])), maxKeptTar, 1032*len(gz))
+}
+
+// storedGzip builds a gzip stream (RFC 1952) of stored deflate blocks
+// (RFC 1951, 3.2.4) from what is written to it, up to max bytes; past
+// that it keeps nothing (full). compress/gzip's writer would do the
+// same with a compressor's tables (most of a MiB) allocated for it.
+type storedGzip struct {
+	buf  []byte
+	crc  uint32
+	n    uint32 // ISIZE: the length modulo 2^32
+	max  int
+	full bool
+}
+
+func newStoredGzip(max, hint int) *storedGzip {
+	b := make([]byte, 0, 32+hint+hint/0xffff*5)
+	// ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=unknown
+	return &storedGzip{buf: append(b, 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff), max: max}
+}
+
+func (g *storedGzip) Write(p []byte) (int, error) {
+	if g.full || len(g.buf)+len(p)+len(p)/0xffff*5+5 > g.max {
+		g.full, g.buf = true, nil
+		return len(p), nil
+	}
+	g.crc = crc32.Update(g.crc, crc32.IEEETable, p)
+	g.n += uint32(len(p))
+	for rest := p; len(rest) > 0; {
+		c := rest[:min(len(rest), 0xffff)]
+		n := uint16(len(c))
+		// BFINAL=0 BTYPE=00, LEN, NLEN
+		g.buf = append(g.buf, 0, byte(n), byte(n>>8), ^byte(n), ^byte(n>>8))
+		g.buf = append(g.buf, c...)
+		rest = rest[len(c):]
+	}
+	return len(p), nil
+}
+
+// close ends the stream (an empty final block, CRC-32, ISIZE) and
+// returns it.
+func (g *storedGzip) close() []byte {
+	g.buf = append(g.buf, 1, 0, 0, 0xff, 0xff)
+	g.buf = binary.LittleEndian.AppendUint32(g.buf, g.crc)
+	return binary.LittleEndian.AppendUint32(g.buf, g.n)
+}
+
 // archiveLayout reads an archive's entry names and decides where its
 // chart lies as validation does (internal/chartshape), so the renderer
 // reads the chart validation read, or none: Helm's reader drops each
 // name's first element, whatever it is, and would otherwise read an
-// archive that mixes ./c/… and x/c/… as another chart. Names only: the
-// bodies are skipped, at the cost of inflating the archive twice.
-func archiveLayout(data []byte) (chartshape.Layout, error) {
+// archive that mixes ./c/… and x/c/… as another chart. The tar stream
+// as it reads it goes to kept too, up to the end of the archive.
+func archiveLayout(data []byte, kept io.Writer) (chartshape.Layout, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return chartshape.Layout{}, err
 	}
-	tr := tar.NewReader(zr)
+	tr := tar.NewReader(io.TeeReader(zr, kept))
 	var names []chartshape.Entry
 	for {
 		h, err := tr.Next()

@@ -1,6 +1,9 @@
 package chartrender
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -40,7 +43,15 @@ func TestRender(t *testing.T) {
 		{"fail", "a: 1\n{{ fail \"no\" }}\n", "", "c/templates/x.yaml", 2, "execution error at (c/templates/x.yaml:2:3): no"},
 		{"parse error", "a: {{ nosuch }}\n", "", "c/templates/x.yaml", 1, "parse error"},
 	} {
-		for _, dir := range []bool{true, false} {
+		// An archive past maxKeptTar is inflated twice, as it was before
+		// loadArchive kept the tar stream: the same answer either way.
+		for _, mode := range []struct {
+			dir  bool
+			kept int
+		}{{true, maxKeptTar}, {false, maxKeptTar}, {false, 100}} {
+			dir := mode.dir
+			defer func(old int) { maxKeptTar = old }(maxKeptTar)
+			maxKeptTar = mode.kept
 			req := &chartproto.Request{Values: values, Namespace: "ns1", Dir: dir}
 			if dir {
 				req.Files = chart(tc.tpl)
@@ -73,5 +84,38 @@ func TestRender(t *testing.T) {
 	}
 	if res := Render(&chartproto.Request{Dir: true}); res.Err == nil || !strings.Contains(res.Err.Msg, "Chart.yaml") {
 		t.Errorf("an empty directory: %+v", res)
+	}
+}
+
+// TestStoredGzip: what loadArchive hands Helm's reader is a gzip stream
+// of the bytes written, whatever their size and the writes' sizes, and
+// a stream past the bound keeps nothing.
+func TestStoredGzip(t *testing.T) {
+	for _, tc := range []struct{ size, write, max int }{
+		{0, 1, 1 << 20}, {1, 1, 1 << 20}, {0xffff, 4096, 1 << 20}, {0x10000, 0x10000, 1 << 20},
+		{200_000, 32 << 10, 1 << 20}, {300_001, 300_001, 1 << 20}, {2 << 20, 32 << 10, 1 << 20},
+	} {
+		data := make([]byte, tc.size)
+		for i := range data {
+			data[i] = byte(i * 7 / 3)
+		}
+		g := newStoredGzip(tc.max, tc.size)
+		for rest := data; len(rest) > 0; rest = rest[min(len(rest), tc.write):] {
+			g.Write(rest[:min(len(rest), tc.write)])
+		}
+		if g.full != (tc.size > tc.max) {
+			t.Errorf("%d bytes, bound %d: full %v", tc.size, tc.max, g.full)
+		}
+		if g.full {
+			continue
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(g.close()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr) // checks the CRC and the length
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%d bytes in writes of %d: %d bytes back, %v", tc.size, tc.write, len(got), err)
+		}
 	}
 }

@@ -7,6 +7,7 @@
 package factfile
 
 import (
+	"bufio"
 	"io"
 	"os"
 	"path/filepath"
@@ -134,5 +135,22 @@ func (s *Set) Add(k string) {
 func (s *Set) Save(perm os.FileMode) {
 	if s.Enabled() {
 		Append(s.file, s.added, s.max, perm)
+	}
+}
+
+// NextLine reads one line of br through its newline, keeping only its
+// first keep bytes (a fact's key), however long the line; n is its
+// length. For files of facts too large to hold, indexed by key: the
+// catalogue's image cache, the build's chart renderings.
+func NextLine(br *bufio.Reader, keep int) (start []byte, n int, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if k := min(len(chunk), keep-len(start)); k > 0 {
+			start = append(start, chunk[:k]...)
+		}
+		n += len(chunk)
+		if err != bufio.ErrBufferFull {
+			return start, n, err
+		}
 	}
 }

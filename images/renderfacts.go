@@ -1,0 +1,225 @@
+package images
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/packgen/packgen/internal/chartproto"
+	"github.com/packgen/packgen/internal/factfile"
+	"github.com/packgen/packgen/internal/progid"
+	"github.com/packgen/packgen/internal/safefile"
+)
+
+// renderFacts remembers on the build machine, across builds, the chart
+// requests that rendered clean and the images their rendering names
+// (Memo.Remember): a second cold build on the same machine (a fresh out
+// dir, a new clone) then renders none of the charts the first one did.
+//
+// A fact is a line "KEY VALUE": KEY the SHA-256 of this packgen's
+// identity, the renderer's (its executable, its memory and time bounds)
+// and the request's key (requestKey: every field of the request), so a
+// fact never applies to another request or another renderer; VALUE the
+// chart's name and images as JSON. Only clean renderings are
+// remembered: a chart that fails is rendered, and fails, every time. A
+// line that does not parse, or whose value does not decode, is a miss:
+// the chart is rendered again; a file past maxRenderFacts starts over.
+//
+// The file is trusted as much as the rest of the user's cache dir (the
+// build's verified archives, docs/SECURITY.md): who can write it can
+// make a chart that fails pass, as they could replace packgen.
+type renderFacts struct {
+	id [sha256.Size]byte // this packgen and its renderer
+	r  *os.File          // the file as the build found it
+	at map[[sha256.Size]byte]factAt
+
+	mu sync.Mutex
+	w  *os.File // appended to, one fact a write; nil: not writable
+}
+
+// factAt is where one fact's value lies in the file.
+type factAt struct {
+	off int64
+	n   int
+}
+
+// renderFactsFile names the file; a change to what a fact holds starts
+// a new one.
+const renderFactsFile = "chart-renders-v1.txt"
+
+// maxRenderFacts bounds the file (about 10,000 charts of 46 images);
+// maxRenderFact one value, read or written.
+const (
+	maxRenderFacts = 128 << 20
+	maxRenderFact  = 1 << 20
+)
+
+// identified is a renderer that can name itself: what it renders is a
+// function of the request and of that name.
+type identified interface {
+	Identity() (string, error)
+}
+
+// Identity names the helper this Helper runs (its path, size and
+// modification time, as internal/progid names an unpinned packgen)
+// and the bounds it runs it with.
+func (h *Helper) Identity() (string, error) {
+	h.init()
+	if h.memErr != nil {
+		return "", h.memErr
+	}
+	exe, err := h.Find()
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s protocol=%d size=%d mtime=%d memory=%d timeout=%s", exe, chartproto.Protocol, fi.Size(), fi.ModTime().UnixNano(), h.memory, h.timeout()), nil
+}
+
+// openRenderFacts opens the facts in dir for the current renderer; nil
+// when there are none to keep: no dir, a renderer or packgen that
+// cannot name itself, a dir that cannot be written.
+func openRenderFacts(dir string) *renderFacts {
+	rendererMu.RLock()
+	r := renderer
+	rendererMu.RUnlock()
+	ir, ok := r.(identified)
+	prog := progid.Name()
+	if dir == "" || !ok || prog == "" {
+		return nil
+	}
+	rid, err := ir.Identity()
+	if err != nil {
+		return nil
+	}
+	f := &renderFacts{id: sha256.Sum256([]byte(prog + "\n" + rid)), at: map[[sha256.Size]byte]factAt{}}
+	file := filepath.Join(dir, renderFactsFile)
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	if r, err := safefile.Open(file); err == nil {
+		if fi, err := r.Stat(); err == nil && fi.Size() <= maxRenderFacts {
+			f.r, f.at = r, indexRenderFacts(r)
+		} else {
+			r.Close()
+			flags |= os.O_TRUNC // too large: start over
+		}
+	}
+	if os.MkdirAll(dir, 0o700) == nil {
+		f.w, _ = os.OpenFile(file, flags, 0o600)
+	}
+	return f
+}
+
+// indexRenderFacts reads where each fact's value lies, keeping none.
+func indexRenderFacts(r io.Reader) map[[sha256.Size]byte]factAt {
+	at := map[[sha256.Size]byte]factAt{}
+	br := bufio.NewReaderSize(io.LimitReader(r, maxRenderFacts), 64<<10)
+	var off int64
+	for {
+		start, n, err := factfile.NextLine(br, 65)
+		if err != nil { // io.EOF, or a last line without its newline
+			return at
+		}
+		var k [sha256.Size]byte
+		if n > 66 && n-66 <= maxRenderFact && start[64] == ' ' {
+			if _, err := hex.Decode(k[:], start[:64]); err == nil {
+				at[k] = factAt{off: off + 65, n: n - 66}
+			}
+		}
+		off += int64(n)
+	}
+}
+
+// factImage is a chartImage as a fact holds it (Source.Kind is Chart,
+// Source.File unset).
+type factImage struct {
+	Written  string `json:"w"`
+	Template string `json:"t,omitempty"`
+	Line     int    `json:"l,omitempty"`
+	OutLine  int    `json:"o,omitempty"`
+	Object   string `json:"j,omitempty"`
+	Field    string `json:"f,omitempty"`
+	Values   string `json:"v,omitempty"`
+	Maybe    bool   `json:"m,omitempty"`
+}
+
+type renderFact struct {
+	Chart  string      `json:"c"`
+	Images []factImage `json:"i"`
+}
+
+// key is a fact's key: this renderer's identity and the request's key
+// (requestKey).
+func (f *renderFacts) key(reqKey [sha256.Size]byte) [sha256.Size]byte {
+	return sha256.Sum256(append(f.id[:], reqKey[:]...))
+}
+
+// lookup is the clean rendering remembered for key, if any.
+func (f *renderFacts) lookup(key [sha256.Size]byte) (*renderedChart, bool) {
+	at, ok := f.at[key]
+	if !ok {
+		return nil, false
+	}
+	buf := make([]byte, at.n)
+	if _, err := f.r.ReadAt(buf, at.off); err != nil {
+		return nil, false
+	}
+	var v renderFact
+	dec := json.NewDecoder(bytes.NewReader(buf))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&v) != nil || dec.More() {
+		return nil, false
+	}
+	ch := &renderedChart{name: v.Chart, images: make([]chartImage, len(v.Images))}
+	for i, im := range v.Images {
+		ch.images[i] = chartImage{im.Written, Source{Kind: Chart, Template: im.Template, Line: im.Line, outLine: im.OutLine,
+			Object: im.Object, Field: im.Field, Values: im.Values, Maybe: im.Maybe}}
+	}
+	return ch, true
+}
+
+// add remembers ch, a clean rendering, under key.
+func (f *renderFacts) add(key [sha256.Size]byte, ch *renderedChart) {
+	if f.w == nil || ch.err != nil {
+		return
+	}
+	v := renderFact{Chart: ch.name, Images: make([]factImage, len(ch.images))}
+	for i, im := range ch.images {
+		s := im.src
+		v.Images[i] = factImage{im.written, s.Template, s.Line, s.outLine, s.Object, s.Field, s.Values, s.Maybe}
+	}
+	b, err := json.Marshal(v) // escapes newlines: one line
+	if err != nil || len(b) > maxRenderFact {
+		return
+	}
+	line := make([]byte, 0, 64+1+len(b)+1)
+	line = hex.AppendEncode(line, key[:])
+	line = append(append(append(line, ' '), b...), '\n')
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, err := f.w.Write(line); err != nil { // one write: appended whole
+		f.w.Close()
+		f.w = nil
+	}
+}
+
+func (f *renderFacts) close() {
+	if f.r != nil {
+		f.r.Close()
+	}
+	f.mu.Lock()
+	if f.w != nil {
+		f.w.Close()
+		f.w = nil
+	}
+	f.mu.Unlock()
+}
