@@ -921,7 +921,7 @@ func sameContent(ctx context.Context, t Target, f localFile, remote map[string]O
 // the catalogue's pages, feeds and logos.
 func pinned(key string) bool {
 	k := index.KindOf(key)
-	return k.Immutable() || k == index.KindArchiveSig || k == index.KindLogPartialTile
+	return k.Immutable() || k.Release() || k == index.KindLogPartialTile
 }
 
 // isArchive reports whether a key is a release archive.
