@@ -586,8 +586,9 @@ func siteWalker(dir string, src *os.Root, files map[string]localFile, v *sign.Ve
 }
 
 // siteReadError: a site file publish listed and hashed could not be
-// read again as hashed (an I/O error, a file changed since). It is no
-// verdict on the site as built (exit 1) but a failure to read it (3).
+// read again as hashed (an I/O error, a file changed since, read for an
+// upload out of order: siteReader). It is no verdict on the site as
+// built (exit 1) but a failure to read it (3).
 type siteReadError struct{ err error }
 
 func (e *siteReadError) Error() string { return e.err.Error() }
@@ -920,7 +921,7 @@ func sameContent(ctx context.Context, t Target, f localFile, remote map[string]O
 // the catalogue's pages, feeds and logos.
 func pinned(key string) bool {
 	k := index.KindOf(key)
-	return k.Immutable() || k == index.KindArchiveSig || k == index.KindLogPartialTile
+	return k.Immutable() || k.Release() || k == index.KindLogPartialTile
 }
 
 // isArchive reports whether a key is a release archive.
@@ -1022,8 +1023,13 @@ func put(ctx context.Context, t Target, src *os.Root, f localFile, live *Object,
 	if errors.Is(err, ErrConflict) {
 		return fmt.Errorf("%w: another publish switched %s to a newer registry while this one was uploading; nothing of this publish is live (its new files are unreferenced). Run it again: it uploads only what is missing and checks the serial again: %v", ErrConflict, t, err)
 	}
-	if err != nil && r.err != nil {
-		return r.err // its own words, not the destination's around them
+	if re := readFailure(err); re != nil {
+		// siteReader's refusal, found in the destination's error (an
+		// SDK's, which wraps it), in its own words. Not kept in the
+		// reader: net/http may still read the body after RoundTrip
+		// returns, and an attempt tried again must not report the
+		// refusal of one before.
+		return re
 	}
 	if err != nil {
 		return fmt.Errorf("upload %s to %s: %w", f.key, t, err)
@@ -1051,7 +1057,6 @@ type siteReader struct {
 	f      localFile
 	h      hash.Hash
 	hashed int64 // bytes hashed, read in order from 0; -1 after a read out of order
-	err    error // the last refusal, for put to report as it is
 }
 
 func (r *siteReader) Read(p []byte) (int, error) {
@@ -1070,8 +1075,7 @@ func (r *siteReader) Read(p []byte) (int, error) {
 		r.hashed = off
 	}
 	changed := func(format string, args ...any) error {
-		r.err = fmt.Errorf("%w: %s %s: rebuild or wait for the build writing it, and publish again", ErrSiteChanged, r.f.key, fmt.Sprintf(format, args...))
-		return r.err
+		return &siteReadError{fmt.Errorf("%w: %s %s: rebuild or wait for the build writing it, and publish again", ErrSiteChanged, r.f.key, fmt.Sprintf(format, args...))}
 	}
 	switch {
 	case off > r.f.size:
@@ -1079,8 +1083,7 @@ func (r *siteReader) Read(p []byte) (int, error) {
 	case err == io.EOF && off < r.f.size:
 		return n, changed("is now smaller than the %d bytes publish hashed", r.f.size)
 	case off == r.f.size && r.hashed != off:
-		r.err = fmt.Errorf("upload %s: the destination read it out of order, so publish cannot tell it from the file it checked", r.f.key)
-		return 0, r.err
+		return 0, &siteReadError{fmt.Errorf("upload %s: the destination read it out of order, so publish cannot tell it from the file it checked", r.f.key)}
 	case off == r.f.size:
 		if sum := hex.EncodeToString(r.h.Sum(nil)); sum != r.f.sha256 {
 			return 0, changed("now holds other bytes than the ones publish hashed and checked (sha256 %s, not %s)", sum, r.f.sha256)

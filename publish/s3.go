@@ -198,7 +198,11 @@ func (t *S3Target) List(ctx context.Context) (map[string]Object, error) {
 // Stat reads one object's size, the SHA-256 checksum the store checked
 // its upload against (x-amz-checksum-sha256, which Put sends: a whole
 // object's, not a multipart upload's checksum of its parts) and the
-// sha256 metadata its writer stored.
+// sha256 metadata its writer stored. The checksum is taken as the
+// store's own: AWS S3 and MinIO refuse a body that does not hash to it,
+// but a store that keeps x-amz-* headers unchecked (gofakes3 did)
+// returns whatever a bucket writer sent, which nothing here can tell
+// apart (docs/SECURITY.md, "Not defended").
 func (t *S3Target) Stat(ctx context.Context, key string) (Object, error) {
 	h, err := t.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(t.opts.Bucket), Key: aws.String(t.key(key)), ChecksumMode: types.ChecksumModeEnabled})
 	if err != nil {
@@ -225,9 +229,10 @@ func (t *S3Target) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 // SHA-256 as metadata (for comparisons of pinned files when the ETag is
 // not an MD5), and a Content-MD5 and an x-amz-checksum-sha256 the store
 // checks, so a corrupted upload is rejected; the store keeps the
-// checksum, and a later publish compares by it (Stat). A store without
-// such checksums ignores the header: its files that change in place are
-// then uploaded on every publish.
+// checksum, and a later publish compares by it (Stat). A store that
+// neither checks nor keeps the header has its files that change in place
+// uploaded on every publish; one that keeps it unchecked believes any
+// writer's (Stat).
 func (t *S3Target) Put(ctx context.Context, key string, body io.ReadSeeker, info PutInfo) error {
 	raw, err := hex.DecodeString(info.MD5)
 	if err != nil {

@@ -66,19 +66,17 @@ func Start(t testing.TB, bucket string) *Server {
 	inner := faker.Server()
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.authorize(r); err != nil {
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusForbidden)
-			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message></Error>`, err.code, err.msg)
+			writeError(w, http.StatusForbidden, err)
 			return
 		}
 		s.count(r)
 		if err := checkChecksum(r); err != nil {
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message></Error>`, err.code, err.msg)
+			writeError(w, http.StatusBadRequest, err)
 			return
 		}
-		w = &countingWriter{ResponseWriter: w, s: s}
+		if r.Method == http.MethodGet && isObject(r) {
+			w = &countingWriter{ResponseWriter: w, s: s}
+		}
 		switch r.Method {
 		case http.MethodPut:
 			s.mu.Lock()
@@ -148,6 +146,19 @@ func (w *statusWriter) WriteHeader(code int) {
 
 type authError struct{ code, msg string }
 
+// writeError answers with S3's XML error.
+func writeError(w http.ResponseWriter, status int, err *authError) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message></Error>`, err.code, err.msg)
+}
+
+// isObject reports whether a request names an object (bucket/key), not
+// the bucket (a listing, path style).
+func isObject(r *http.Request) bool {
+	return strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1
+}
+
 // Counts are the requests a server was sent, by kind, and the bytes of
 // the object bodies that went up and came down.
 type Counts struct {
@@ -163,7 +174,7 @@ func (s *Server) Requests() Counts {
 }
 
 func (s *Server) count(r *http.Request) {
-	object := strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1
+	object := isObject(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := &s.counts
@@ -184,7 +195,8 @@ func (s *Server) count(r *http.Request) {
 	}
 }
 
-// countingWriter counts the bytes of object bodies served.
+// countingWriter counts the bytes of the response to an object GET (an
+// error's XML included), not a listing's.
 type countingWriter struct {
 	http.ResponseWriter
 	s *Server
@@ -240,7 +252,7 @@ func checkChecksum(r *http.Request) *authError {
 func (s *Server) authorize(r *http.Request) *authError {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
-		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1 {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && isObject(r) {
 			return nil // anonymous read of an object: a public static site
 		}
 		return &authError{"AccessDenied", "Anonymous access is only allowed to read objects"}
