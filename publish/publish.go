@@ -558,6 +558,9 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 		return nil, err
 	}
 	if _, err := readLogFiles(ctx, root, w.Get, func(string, []byte) error { return nil }, "not the build's (an older checkpoint put back, or a build killed before it wrote its own): publish the site as the build wrote it, or build again"); err != nil {
+		if re := readFailure(err); re != nil {
+			return nil, re
+		}
 		return nil, fmt.Errorf("%w: %s: %w; nothing was published", ErrNotSite, dir, err)
 	}
 	return refs, checkCatalogue(ctx, dir, root, rootData, w, files, refs, o.Log)
@@ -576,19 +579,27 @@ func checkRootCopies(ctx context.Context, dir string, root *index.Root, rootData
 	}
 	named := index.RootSignaturePath(index.Digest(rootData))
 	sig, err := w.Get(ctx, named, sign.MaxSigFileSize)
-	if err != nil {
+	if re := readFailure(err); re != nil {
+		return re
+	} else if err != nil {
 		return fmt.Errorf("%w: %w", notSite(dir, "%v", err), ErrMissingSignature)
 	}
 	live := index.RootFile + index.SignatureExt
 	switch data, err := w.Get(ctx, live, sign.MaxSigFileSize); {
 	case errors.Is(err, index.ErrNotFound):
+	case readFailure(err) != nil:
+		return readFailure(err)
 	case err != nil:
 		return notSite(dir, "%v", err)
 	case !bytes.Equal(data, sig):
 		return fmt.Errorf("%w: %w", notSite(dir, "%s is not a copy of %s, the signature of index.json: it was changed after the build (a stale or junk copy, which `cosign verify-blob` would read); publish the site as the build wrote it", live, named), sign.ErrBadSignature)
 	}
 	for _, p := range []string{index.RootFile + index.BundleExt, index.RootBundlePath(index.Digest(rootData))} {
-		if err := w.BundleOf(ctx, p, named, sig); err != nil && !errors.Is(err, index.ErrNotFound) {
+		switch err := w.BundleOf(ctx, p, named, sig); {
+		case err == nil, errors.Is(err, index.ErrNotFound):
+		case readFailure(err) != nil:
+			return readFailure(err)
+		default:
 			return fmt.Errorf("%w: %w", notSite(dir, "%s: %v", p, err), sign.ErrBadSignature)
 		}
 	}
