@@ -564,13 +564,31 @@ func TestVerifySite(t *testing.T) {
 		tamper   func(site string)
 		problems map[string]string // path: what its problem says
 		warning  bool
-		dir      bool // verify the directory (listed), not a URL
+		warnAt   string // a file a warning names, beside the manifest's (a mutable copy that lags, as mid-publish)
+		dir      bool   // verify the directory (listed), not a URL
 	}{
 		{name: "as built", tamper: func(string) {}},
 		{name: "as built, a directory", tamper: func(string) {}, dir: true},
 		{name: "files of other names added, a directory: listed, each a problem", tamper: added, dir: true, problems: map[string]string{
-			"packs/calico/evil.html": walk.ErrUnlisted.Error(), "packs/calico/1.0.0/evil.html": "a directory the catalogue owns", "assets/evil.js": "a directory the catalogue owns", "assets/evil-link.js": "a directory the catalogue owns", "packs/metallb/index.html": walk.ErrUnlisted.Error()}},
+			"packs/calico/evil.html": walk.ErrUnlisted.Error(), "packs/calico/1.0.0/evil.html": "a directory the catalogue or the log owns", "assets/evil.js": "a directory the catalogue or the log owns", "assets/evil-link.js": "a directory the catalogue or the log owns", "packs/metallb/index.html": walk.ErrUnlisted.Error()}},
 		{name: "files of other names added, over HTTP: no listing, only the catalogue's names", tamper: added, problems: map[string]string{"packs/metallb/index.html": walk.ErrUnlisted.Error()}},
+		// attackX F2: below log/, only the log's own names (a tile's by
+		// tlog's parser, the checkpoint, a witness's file).
+		{name: "files of no log file's name below log/, a directory", tamper: func(site string) {
+			filetest.Write(t, site, map[string]string{"log/tile/8/x/evil.html": "<script>evil()</script>", "log/evil.html": "x"})
+		}, dir: true, problems: map[string]string{"log/tile/8/x/evil.html": "a directory the catalogue or the log owns", "log/evil.html": "a directory the catalogue or the log owns"}},
+		// attackX F3: the latest-shard copy is the shard's bytes.
+		{name: "the latest-shard copy edited", tamper: func(site string) {
+			filetest.WriteFile(t, filepath.Join(site, "packs/calico/index.json"), `{"name":"calico","releases":[{"version":"9.9.9","archive":{"path":"https://evil.example/calico.tgz"}}]}`)
+		}, warnAt: "packs/calico/index.json"},
+		// attackX F4: the Sigstore bundles beside the catalogue's and
+		// the root's digest-named signature carry those signatures.
+		{name: "the manifest's bundle another's", tamper: func(site string) {
+			filetest.WriteFile(t, filepath.Join(site, manifest[2]), string(mustRead(t, filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json"))))
+		}, problems: map[string]string{manifest[2]: "not a Sigstore bundle carrying the signature in " + manifest[1]}},
+		{name: "the root's digest-named bundle another's", tamper: func(site string) {
+			filetest.WriteFile(t, filepath.Join(site, index.RootBundlePath(index.Digest(mustRead(t, filepath.Join(site, "index.json"))))), "{}")
+		}, problems: map[string]string{index.RootBundlePath(index.Digest(mustRead(t, filepath.Join(built, "index.json")))): sign.ErrBadSignature.Error()}},
 		{name: "a page edited", tamper: func(site string) { testutil.Flip(t, filepath.Join(site, "packs/calico/index.html")) },
 			problems: map[string]string{"packs/calico/index.html": index.ErrDigestMismatch.Error()}},
 		{name: "a page grown", tamper: func(site string) {
@@ -635,6 +653,11 @@ func TestVerifySite(t *testing.T) {
 			}
 			if warned := slices.ContainsFunc(rep.Warnings, func(w SiteProblem) bool { return w.Path == index.CatalogueFile }); warned != tc.warning {
 				t.Errorf("warnings %+v, want a warning about %s: %v", rep.Warnings, index.CatalogueFile, tc.warning)
+			}
+			if tc.warnAt != "" && !slices.ContainsFunc(rep.Warnings, func(w SiteProblem) bool {
+				return w.Path == tc.warnAt && strings.Contains(w.Err, "not a copy of packs/calico/shards/")
+			}) {
+				t.Errorf("warnings %+v, want one about %s", rep.Warnings, tc.warnAt)
 			}
 		})
 	}

@@ -342,12 +342,16 @@ func rootSigned(problems []SiteProblem) bool {
 // index.json (index.json.sig, index.json.sigstore.json): what cosign
 // verify-blob and the README read. Clients do not (they verify the
 // signature named by index.json's digest, which the walk checked), so
-// one missing, or one that does not sign index.json (a partial upload, a
-// hand edit), is a warning naming it. An OCI registry keeps neither.
+// one missing, one that does not sign index.json (a partial upload, a
+// hand edit), or a bundle that does not carry index.json.sig's
+// signature, is a warning naming it: the live copies may lag mid-publish
+// (publish refuses a site whose copies are not the build's). An OCI
+// registry keeps neither.
 func liveSignatureWarnings(ctx context.Context, tr Transport, verifier *sign.Verifier) []SiteProblem {
 	get := walk.Getter(func(ctx context.Context, p string) (*Response, error) { return tr.Get(ctx, p, "") })
 	var out []SiteProblem
 	sigFile := index.RootFile + index.SignatureExt
+	var sig []byte // index.json.sig, when it signs index.json
 	for _, p := range []string{sigFile, index.RootFile + index.BundleExt} {
 		data, err := get(ctx, p, sign.MaxSigFileSize)
 		switch {
@@ -359,7 +363,12 @@ func liveSignatureWarnings(ctx context.Context, tr Transport, verifier *sign.Ver
 			root, rerr := get(ctx, index.RootFile, index.MaxRootSize)
 			if rerr == nil && verifier.VerifyBlob(bytes.NewReader(root), data) != nil {
 				out = append(out, SiteProblem{Path: p, Err: "does not sign index.json (a stale or partial copy): `cosign verify-blob --signature " + p + "` fails, though clients verify index.json by the signature named by its digest; publish the site again, or copy the file from the build"})
+			} else if rerr == nil {
+				sig = data // the bundle must carry it
 			}
+		case sig != nil && !sign.BundleCarries(data, sig):
+			// The bundle beside it is written with it (attackX F4).
+			out = append(out, SiteProblem{Path: p, Err: "not a Sigstore bundle carrying the signature in " + sigFile + " (a stale, partial or junk copy): `cosign verify-blob --bundle " + p + "` fails, though clients verify index.json by the signature named by its digest; publish the site again, or copy the file from the build"})
 		}
 	}
 	return out

@@ -58,6 +58,10 @@ func TestVerifySiteLiveSignature(t *testing.T) {
 			}
 			os.WriteFile(filepath.Join(site, sig), data, 0o644)
 		}, sig, "does not sign index.json"},
+		// attackX F4: a junk bundle fails `cosign verify-blob --bundle`.
+		{"bundle of an archive", func(site string) {
+			testutil.Must(t, os.WriteFile(filepath.Join(site, bundle), testutil.ReadFile(t, filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json")), 0o644))
+		}, bundle, "not a Sigstore bundle carrying the signature in index.json.sig"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			site := filepath.Join(t.TempDir(), "site")

@@ -33,6 +33,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/pack/meta"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // SchemaVersion is the format version of every file this package writes.
@@ -968,10 +969,19 @@ func KindOf(p string) Kind {
 		return KindCatalogueSignature
 	case strings.HasPrefix(p, LogWitnessDir+"/"):
 		return KindLogWitness
-	case strings.HasPrefix(p, logTiles) && strings.Contains(p, ".p/"):
-		return KindLogPartialTile
 	case strings.HasPrefix(p, logTiles):
-		return KindLogTile
+		// Only a tile's own name (tlog's parser: tile/H/L/NNN[.p/W],
+		// tile/H/data/...): any other file below log/tile/ is no file of
+		// the log (KindOther), so publish and verify --site do not take
+		// log/tile/8/x/evil.html for one (sitedir.InCatalogueDir).
+		t, err := tlog.ParseTilePath(strings.TrimPrefix(p, LogDir+"/"))
+		switch {
+		case err != nil:
+		case t.W < 1<<t.H:
+			return KindLogPartialTile
+		default:
+			return KindLogTile
+		}
 	case strings.HasPrefix(p, packsDir+"/"):
 		parts := strings.Split(p, "/")
 		switch {

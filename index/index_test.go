@@ -240,6 +240,11 @@ func TestKindOf(t *testing.T) {
 		"log/tile/4/0/x001/234":                      KindLogTile,
 		"log/tile/4/2/000.p/15":                      KindLogPartialTile,
 		"log/other":                                  KindOther,
+		"log/tile/8/x/evil.html":                     KindOther, // no tile's name (attackX F2)
+		"log/tile/8/0/001.html":                      KindOther,
+		"log/tile/8/0/001.p/0":                       KindOther,
+		"log/tile/8/0/001.p/256":                     KindOther,
+		"log/tile/":                                  KindOther,
 		"log/witness/witness.example":                KindLogWitness,
 		"catalogue-manifest.json":                    KindCatalogue,
 		"catalogue-manifest.json.sig":                KindCatalogueSignature,

@@ -393,41 +393,55 @@ func (s *site) logFile(ctx context.Context, p string, max int64) ([]byte, error)
 	return s.walker.Get(ctx, p, max)
 }
 
-// readLog reads the transparency log the verified root names: every
-// tile of its tree, each checked against the tree (translog.CopyTiles),
-// and the checkpoint, which must open under the root's log key and name
-// the same tree (a source whose checkpoint lags is mid-publish). A root
-// without a log has none to read.
+// readLog reads the transparency log the verified root names
+// (readLogFiles), keeping its tiles and checkpoint. A root without a log
+// has none to read.
 func (s *site) readLog(ctx context.Context, get translog.Fetch) error {
-	tree, ok, err := translog.TreeOf(s.root)
-	if err != nil || !ok {
-		return err
-	}
-	err = translog.CopyTiles(ctx, tree, get, func(p string, data []byte) error {
+	msg, err := readLogFiles(ctx, s.root, get, func(p string, data []byte) error {
 		if index.KindOf(p) == index.KindLogTile {
 			s.tiles[p] = data
 		} else {
 			s.rootFiles[p] = data
 		}
 		return nil
-	}, true)
-	if err != nil {
-		return fmt.Errorf("the transparency log: %w", err)
-	}
-	msg, err := get(ctx, translog.CheckpointPath, translog.MaxCheckpointSize)
-	if err != nil {
-		return fmt.Errorf("the transparency log: %w", err)
-	}
-	c, err := translog.OpenCheckpoint(msg, s.root.Log.Key)
-	if err != nil {
-		return fmt.Errorf("%s: %w", translog.CheckpointPath, err)
-	}
-	if c.Tree != tree {
-		return fmt.Errorf("%s: %w: a tree of %d entries (%s), index.json names %d (%s): the source's publish has not completed; publish again once it has", translog.CheckpointPath, translog.ErrCheckpoint, c.Tree.N, c.Tree.Hash, tree.N, tree.Hash)
+	}, "the source's publish has not completed; publish again once it has")
+	if err != nil || msg == nil {
+		return err
 	}
 	s.rootFiles[translog.CheckpointPath] = msg
 	s.groups, err = ocimap.LogGroups(s.tiles)
 	return err
+}
+
+// readLogFiles reads the transparency log root names through get: every
+// tile of its tree, each checked against the tree (translog.CopyTiles)
+// and handed to keep, and the checkpoint, which must open under the
+// root's log key and name that very tree; lags says what a checkpoint
+// of another tree means where get reads. It returns the checkpoint (nil:
+// the root names no log). A publish needs its source's own checkpoint to
+// be the index's: a stale one, genuinely signed, would be published as
+// the registry's, and witnesses would cosign it (attackX F4); a remote
+// may lag mid-publish (docs/FORMAT.md), never the site it is given.
+func readLogFiles(ctx context.Context, root *index.Root, get translog.Fetch, keep translog.Put, lags string) ([]byte, error) {
+	tree, ok, err := translog.TreeOf(root)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if err := translog.CopyTiles(ctx, tree, get, keep, true); err != nil {
+		return nil, fmt.Errorf("the transparency log: %w", err)
+	}
+	msg, err := get(ctx, translog.CheckpointPath, translog.MaxCheckpointSize)
+	if err != nil {
+		return nil, fmt.Errorf("the transparency log: %w", err)
+	}
+	c, err := translog.OpenCheckpoint(msg, root.Log.Key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", translog.CheckpointPath, err)
+	}
+	if c.Tree != tree {
+		return nil, fmt.Errorf("%s: %w: a tree of %d entries (%s), index.json names %d (%s): %s", translog.CheckpointPath, translog.ErrCheckpoint, c.Tree.N, c.Tree.Hash, tree.N, tree.Hash, lags)
+	}
+	return msg, nil
 }
 
 // PublishSite publishes the site at src (a directory, a registry URL or

@@ -554,7 +554,56 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 		}
 		return nil, notSite(dir, "index.json does not verify under --source-key (%v): it was changed after the build, or the key is not the registry's", err)
 	}
+	if err := checkRootCopies(ctx, dir, root, rootData, w); err != nil {
+		return nil, err
+	}
+	if _, err := readLogFiles(ctx, root, w.Get, func(string, []byte) error { return nil }, "not the build's (an older checkpoint put back, or a build killed before it wrote its own): publish the site as the build wrote it, or build again"); err != nil {
+		if re := readFailure(err); re != nil {
+			return nil, re
+		}
+		return nil, fmt.Errorf("%w: %s: %w; nothing was published", ErrNotSite, dir, err)
+	}
 	return refs, checkCatalogue(ctx, dir, root, rootData, w, files, refs, o.Log)
+}
+
+// checkRootCopies refuses a signed site whose copies of index.json's
+// signature are not what the build wrote (attackX F4): index.json.sig
+// must be the signature named by index.json's digest (the one the
+// walker verified, under the key when publish has it), and each
+// Sigstore bundle of it, index.json.sigstore.json and the digest-named
+// one, must carry that signature. Clients read none of them, but
+// `cosign verify-blob` does, and publish uploads them as they are.
+func checkRootCopies(ctx context.Context, dir string, root *index.Root, rootData []byte, w *sitewalk.Walker) error {
+	if !root.Signed {
+		return nil
+	}
+	named := index.RootSignaturePath(index.Digest(rootData))
+	sig, err := w.Get(ctx, named, sign.MaxSigFileSize)
+	if re := readFailure(err); re != nil {
+		return re
+	} else if err != nil {
+		return fmt.Errorf("%w: %w", notSite(dir, "%v", err), ErrMissingSignature)
+	}
+	live := index.RootFile + index.SignatureExt
+	switch data, err := w.Get(ctx, live, sign.MaxSigFileSize); {
+	case errors.Is(err, index.ErrNotFound):
+	case readFailure(err) != nil:
+		return readFailure(err)
+	case err != nil:
+		return notSite(dir, "%v", err)
+	case !bytes.Equal(data, sig):
+		return fmt.Errorf("%w: %w", notSite(dir, "%s is not a copy of %s, the signature of index.json: it was changed after the build (a stale or junk copy, which `cosign verify-blob` would read); publish the site as the build wrote it", live, named), sign.ErrBadSignature)
+	}
+	for _, p := range []string{index.RootFile + index.BundleExt, index.RootBundlePath(index.Digest(rootData))} {
+		switch err := w.BundleOf(ctx, p, named, sig); {
+		case err == nil, errors.Is(err, index.ErrNotFound):
+		case readFailure(err) != nil:
+			return readFailure(err)
+		default:
+			return fmt.Errorf("%w: %w", notSite(dir, "%s: %v", p, err), sign.ErrBadSignature)
+		}
+	}
+	return nil
 }
 
 // siteWalker is the client's trusted walker (package walk) over the
@@ -616,7 +665,7 @@ func readFailure(err error) error {
 // there with its digest and size, and every catalogue file there
 // (sitedir.CataloguePaths, as verify --site looks for them) must be
 // listed, and so must any other file in the catalogue's directories
-// (sitedir.InCatalogueDir: assets/, packs/NAME/), which browsers would
+// (sitedir.InCatalogueDir: assets/, packs/NAME/, and the log's), which browsers would
 // get from the registry's origin beside the signed pages (attackV F7).
 // A signed site with catalogue files and no manifest is refused:
 // deleting the manifest must not turn the check off (docs/SECURITY.md).
@@ -657,8 +706,8 @@ func checkCatalogue(ctx context.Context, dir string, root *index.Root, rootData 
 		}
 	}
 	if added := sitedir.AddedToCatalogue(c, slices.Collect(maps.Keys(files)), refs.packs); len(added) > 0 {
-		return fmt.Errorf("%w: %w: %s: %s in a directory the catalogue owns (%s/, packs/NAME/), which %s does not list: added after the build, it would be served from the registry's origin beside the signed pages, vouched for by nothing; nothing was published: remove it from the site, or publish it by other means (a file at the site's top that is none of the catalogue's is published as it is, and listed as not part of the registry)",
-			ErrNotSite, ErrCatalogueChanged, dir, phrase.Few(added, 3), siteassets.Dir, index.CatalogueFile)
+		return fmt.Errorf("%w: %w: %s: %s in a directory the catalogue or the log owns (%s/, packs/NAME/, %s/), which %s does not list: added after the build, it would be served from the registry's origin beside the signed pages, vouched for by nothing; nothing was published: remove it from the site, or publish it by other means (a file at the site's top that is none of the catalogue's is published as it is, and listed as not part of the registry)",
+			ErrNotSite, ErrCatalogueChanged, dir, phrase.Few(added, 3), siteassets.Dir, index.LogDir, index.CatalogueFile)
 	}
 	return nil
 }
@@ -714,7 +763,14 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 			}
 			refs.packs[sum.Name] = true
 			refs.files[sum.Shard.Path] = true
-			refs.files[index.LatestShardPath(sum.Name)] = true
+			// The latest-shard copy is the shard's bytes (build/write.go):
+			// published at the registry's origin for people and scripts,
+			// it must not say anything else (attackX F3).
+			latest := index.LatestShardPath(sum.Name)
+			refs.files[latest] = true
+			if f, ok := files[latest]; ok && (f.sha256 != sum.Shard.SHA256 || f.size != sum.Shard.Size) {
+				return bad("%s is not a copy of %s, the shard %s names (sha256 %s, %d bytes; want %s, %d): it was changed after the build; publish the site as the build wrote it", latest, sum.Shard.Path, ref.Path, f.sha256, f.size, sum.Shard.SHA256, sum.Shard.Size)
+			}
 			data, err := read(sum.Shard.Path)
 			if err != nil {
 				return err

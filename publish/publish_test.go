@@ -35,6 +35,7 @@ import (
 	"github.com/packgen/packgen/internal/testutil/filetest"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
+	"github.com/packgen/packgen/translog"
 )
 
 type fixture struct {
@@ -498,9 +499,13 @@ func TestPublishRefusals(t *testing.T) {
 			testutil.Must(t, os.WriteFile(filepath.Join(site, rel), testutil.ReadFile(t, filepath.Join(site1, rel)), 0o644))
 		}
 	}
+	// A later build has one release more: its log, one entry more.
+	f.pack("cilium", "1.0.0", "c: 1\n")
+	_, err = f.repo.Commit("cilium")
+	testutil.Must(t, err)
 	for _, tc := range []struct {
 		name, want string
-		later      bool           // tamper with a later build of the same commit: another index.json
+		later      bool           // tamper with a later build (one release more): another index.json
 		key        *sign.Verifier // Options.Verify
 		sentinel   error          // beside ErrNotSite
 		tamper     func(site string)
@@ -511,10 +516,10 @@ func TestPublishRefusals(t *testing.T) {
 		}},
 		// attackV F7: any other file in the catalogue's directories is
 		// served from the registry's origin too, whatever its name.
-		{"a page of another name added in a pack's directory", "edited: packs/calico/evil.html in a directory the catalogue owns (assets/, packs/NAME/), which " + index.CatalogueFile + " does not list", false, nil, ErrCatalogueChanged, func(site string) {
+		{"a page of another name added in a pack's directory", "edited: packs/calico/evil.html in a directory the catalogue or the log owns (assets/, packs/NAME/, log/), which " + index.CatalogueFile + " does not list", false, nil, ErrCatalogueChanged, func(site string) {
 			testutil.Must(t, os.WriteFile(filepath.Join(site, "packs", "calico", "evil.html"), []byte("<script>evil()</script>"), 0o644))
 		}},
-		{"a script added under assets/, and a page in a release's directory", "assets/x/evil.js, packs/metallb/0.13.0/evil.html in a directory the catalogue owns", false, pub, ErrCatalogueChanged, func(site string) {
+		{"a script added under assets/, and a page in a release's directory", "assets/x/evil.js, packs/metallb/0.13.0/evil.html in a directory the catalogue or the log owns", false, pub, ErrCatalogueChanged, func(site string) {
 			filetest.Write(t, site, map[string]string{"assets/x/evil.js": "evil()", "packs/metallb/0.13.0/evil.html": "<script>evil()</script>"})
 		}},
 		{"an older build's manifest and pages", index.ErrCatalogueGeneration.Error(), true, nil, ErrCatalogueChanged, olderManifest},
@@ -524,6 +529,29 @@ func TestPublishRefusals(t *testing.T) {
 		{"the manifest deleted", index.CatalogueFile + " is missing, though index.json is signed and the site has a catalogue (index.html, packs/calico/index.html, packs/metallb/index.html)", false, nil, ErrCatalogueUnverified, remove(index.CatalogueFile)},
 		{"the manifest deleted, the key given", "the next build writes the manifest", false, pub, ErrCatalogueUnverified, remove(index.CatalogueFile)},
 		{"index.json under another key", "index.json does not verify under --source-key", false, testutil.NewKey(t).Verifier, ErrNotSite, func(string) {}},
+		// attackX F2: below log/, only the log's own names (a tile's
+		// by tlog's parser); on S3 too, where it would be served.
+		{"files of no log file's name below log/", "log/evil.html, log/tile/8/x/evil.html in a directory the catalogue or the log owns", false, pub, ErrCatalogueChanged, func(site string) {
+			filetest.Write(t, site, map[string]string{"log/tile/8/x/evil.html": "<script>evil()</script>", "log/evil.html": "x"})
+		}},
+		// attackX F3: the latest-shard copy is the shard's bytes.
+		{"the latest-shard copy edited", "packs/calico/index.json is not a copy of packs/calico/shards/", false, pub, ErrNotSite, func(site string) {
+			filetest.WriteFile(t, filepath.Join(site, "packs/calico/index.json"), `{"name":"calico","releases":[{"version":"9.9.9","archive":{"path":"https://evil.example/calico.tgz"}}]}`)
+		}},
+		// attackX F4: an older checkpoint, genuinely signed, and junk
+		// copies of the root's and the catalogue's signatures.
+		{"an older build's checkpoint", "a tree of 2 entries", true, pub, translog.ErrCheckpoint, func(site string) {
+			testutil.Must(t, os.WriteFile(filepath.Join(site, translog.CheckpointPath), testutil.ReadFile(t, filepath.Join(site1, translog.CheckpointPath)), 0o644))
+		}},
+		{"index.json.sig another's", index.RootFile + ".sig is not a copy of signatures/", false, pub, sign.ErrBadSignature, func(site string) {
+			testutil.Must(t, os.WriteFile(filepath.Join(site, index.RootFile+".sig"), testutil.ReadFile(t, filepath.Join(site, index.CatalogueFile+".sig")), 0o644))
+		}},
+		{"index.json.sigstore.json junk", index.RootFile + ".sigstore.json: bad signature: not a Sigstore bundle carrying the signature in", false, nil, sign.ErrBadSignature, func(site string) {
+			filetest.WriteFile(t, filepath.Join(site, index.RootFile+".sigstore.json"), "{}")
+		}},
+		{"the manifest's bundle another's", index.CatalogueFile + ".sigstore.json: bad signature: not a Sigstore bundle carrying the signature in " + index.CatalogueFile + ".sig", false, pub, ErrCatalogueUnverified, func(site string) {
+			testutil.Must(t, os.WriteFile(filepath.Join(site, index.CatalogueFile+".sigstore.json"), testutil.ReadFile(t, filepath.Join(site, index.RootFile+".sigstore.json")), 0o644))
+		}},
 	} {
 		edited := filepath.Join(t.TempDir(), "edited")
 		testutil.CopyDir(t, site1, edited)

@@ -25,7 +25,7 @@ const maxCataloguePage = 1 << 20
 
 // Catalogue reads the site's catalogue manifest (index.CatalogueFile)
 // and checks it: its signature (.sig beside it) under the Verifier, if
-// any, and that it belongs to the index.json whose bytes are rootData
+// any, with the Sigstore bundle beside it (BundleOf), and that it belongs to the index.json whose bytes are rootData
 // (index.ErrCatalogueGeneration), which the caller has verified. nil,
 // nil: the site has none (unsigned, built without a catalogue, or
 // before packgen wrote one). Errors are FileErrors naming the file.
@@ -49,6 +49,12 @@ func (w *Walker) Catalogue(ctx context.Context, rootData []byte) (*index.Catalog
 		if err := w.Verifier.VerifyBlob(bytes.NewReader(data), sig); err != nil {
 			return nil, &FileError{index.CatalogueFile, fmt.Errorf("%w (checked against %s): the manifest or its signature was changed after the build", err, sigPath)}
 		}
+		// Its Sigstore bundle, beside it since the build wrote both:
+		// what `cosign verify-blob --bundle` reads (attackX F4).
+		bundle := index.CatalogueFile + index.BundleExt
+		if err := w.BundleOf(ctx, bundle, sigPath, sig); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, &FileError{bundle, err}
+		}
 	}
 	c, err := index.ParseCatalogue(data)
 	if err == nil {
@@ -67,7 +73,7 @@ func (w *Walker) Catalogue(ctx context.Context, rootData []byte) (*index.Catalog
 // these packs, looked for one by one, as a URL cannot be listed) must be
 // listed; where the site can be listed (w.List: a directory), so must
 // every other file in the catalogue's directories (sitedir.InCatalogueDir:
-// assets/, packs/NAME/), served from the registry's origin beside the
+// assets/, packs/NAME/, and the log's, log/), served from the registry's origin beside the
 // signed pages (attackV F7). A signed site with a catalogue (index.html) but no manifest is
 // a warning, not a problem: sites built before packgen wrote one.
 func (w *Walker) walkCatalogue(ctx context.Context, rootData []byte, root *index.Root, packs []string, problem func(string, error)) (warning *FileError) {
@@ -139,6 +145,6 @@ func (w *Walker) walkAdded(ctx context.Context, c *index.Catalogue, packs, names
 		if _, reported := slices.BinarySearch(names, p); reported {
 			continue
 		}
-		problem(p, fmt.Errorf("%w: a file in a directory the catalogue owns (assets/, packs/NAME/), which %s, signed by the registry's key, does not list: it was added after the build, and is served from the registry's origin beside the signed pages; delete it (a web root's own file belongs outside the catalogue's directories)", ErrUnlisted, index.CatalogueFile))
+		problem(p, fmt.Errorf("%w: a file in a directory the catalogue or the log owns (assets/, packs/NAME/, log/), which %s, signed by the registry's key, does not list: it was added after the build, and is served from the registry's origin beside the signed pages; delete it (a web root's own file belongs outside the catalogue's directories)", ErrUnlisted, index.CatalogueFile))
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"io"
 	"path"
 	"runtime"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/packgen/packgen/index"
@@ -291,7 +294,8 @@ type WalkResult struct {
 	Packs    int
 	Releases int
 	// Warnings fail nothing: a signed site with a catalogue but no
-	// signed manifest of it (walkCatalogue).
+	// signed manifest of it (walkCatalogue), a latest-shard copy that
+	// is not its shard's bytes (walkLatestShard).
 	Warnings []*FileError
 }
 
@@ -308,6 +312,8 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 	}
 	if err := w.RootSignature(ctx, data, nil); err != nil {
 		problem(index.RootFile, err)
+	} else if w.Verifier != nil {
+		w.walkRootBundle(ctx, data, problem)
 	}
 	res := &WalkResult{}
 	if res.Root, err = index.ParseRoot(data); err != nil {
@@ -317,11 +323,13 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 	var rels []*index.Release
 	var logged []LoggedRelease
 	var packs []string
+	var sums []index.Summary
 	treeProblems := false
 	_ = w.Tree(ctx, res.Root, TreeVisitor{
 		Bucket: func(_ index.FileRef, b *index.Bucket) { res.Packs += len(b.Packs) },
-		Shard: func(_ index.Summary, shard *index.Shard) error {
+		Shard: func(s index.Summary, shard *index.Shard) error {
 			packs = append(packs, shard.Name)
+			sums = append(sums, s)
 			for i := range shard.Releases {
 				rels = append(rels, &shard.Releases[i])
 				logged = append(logged, LoggedRelease{Name: shard.Name, Rel: &shard.Releases[i]})
@@ -335,10 +343,18 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 		},
 	})
 	res.Releases = len(rels)
-	_ = parallel.Each(ctx, len(rels), 2*runtime.GOMAXPROCS(0), func(i int) error {
-		w.walkRelease(ctx, rels[i], problem)
+	var mu sync.Mutex
+	_ = parallel.Each(ctx, len(rels)+len(sums), 2*runtime.GOMAXPROCS(0), func(i int) error {
+		if i < len(rels) {
+			w.walkRelease(ctx, rels[i], problem)
+		} else if warn := w.walkLatestShard(ctx, sums[i-len(rels)], problem); warn != nil {
+			mu.Lock()
+			res.Warnings = append(res.Warnings, warn)
+			mu.Unlock()
+		}
 		return nil
 	})
+	slices.SortFunc(res.Warnings, func(a, b *FileError) int { return strings.Compare(a.Path, b.Path) })
 	w.walkLog(ctx, res.Root, logged, !treeProblems, problem)
 	if warn := w.walkCatalogue(ctx, data, res.Root, packs, problem); warn != nil {
 		res.Warnings = append(res.Warnings, warn)
@@ -485,6 +501,38 @@ func byFile(problem func(path string, err error)) func(path string, err error) {
 	}
 }
 
+// walkRootBundle checks the Sigstore bundle named by index.json's digest
+// (data's), when there: it must carry the signature beside it, which
+// verified. The live copies, index.json.sig and .sigstore.json, may lag
+// mid-publish: the client's verify warns of those.
+func (w *Walker) walkRootBundle(ctx context.Context, data []byte, problem func(string, error)) {
+	named := index.RootSignaturePath(index.Digest(data))
+	sig, err := w.Get(ctx, named, sign.MaxSigFileSize)
+	if err == nil {
+		err = w.BundleOf(ctx, index.RootBundlePath(index.Digest(data)), named, sig)
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		problem(index.RootBundlePath(index.Digest(data)), err)
+	}
+}
+
+// walkLatestShard checks a pack's latest-shard copy (index.LatestShardPath),
+// when there: clients do not read it, but it is served for people and
+// scripts, and the build writes the bytes of the shard s names (attackX
+// F3). One that is not is a warning, not a problem: it is a mutable file,
+// which a publish under way uploads before index.json switches, and an
+// in-place build killed before its switch leaves ahead of it.
+func (w *Walker) walkLatestShard(ctx context.Context, s index.Summary, problem func(string, error)) *FileError {
+	ref := index.FileRef{Path: index.LatestShardPath(s.Name), SHA256: s.Shard.SHA256, Size: s.Shard.Size}
+	switch _, err := w.Pinned(ctx, ref); {
+	case errors.Is(err, ErrDigestMismatch), errors.Is(err, ErrTooLarge):
+		return &FileError{ref.Path, fmt.Errorf("%w: not a copy of %s, the shard index.json's tree names for %s (sha256 %s, %d bytes): it was changed after the build (restore it from the build's output and publish again; publish refuses a site holding such a copy), or a publish or an in-place build is under way (verify again once it has finished)", ErrDigestMismatch, s.Shard.Path, s.Name, index.ShortHash(s.Shard.SHA256), s.Shard.Size)}
+	case err != nil && !errors.Is(err, ErrNotFound):
+		problem(ref.Path, err)
+	}
+	return nil
+}
+
 // walkRelease checks one archive and its signature.
 func (w *Walker) walkRelease(ctx context.Context, rel *index.Release, problem func(path string, err error)) {
 	ref := rel.Archive
@@ -535,11 +583,29 @@ func (w *Walker) archiveBundle(ctx context.Context, rel *index.Release, sigData 
 	if errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("%w: the signed shard lists it as the Sigstore bundle of %s, so `cosign verify-blob --bundle` cannot check that archive; publish the site again from its build, or copy the file from the build", err, path.Base(rel.Archive.Path))
 	}
+	if err != nil || !compare {
+		return err
+	}
+	return carries(data, rel.Signature, sigData)
+}
+
+// BundleOf checks the Sigstore bundle at p beside the .sig file sigPath,
+// whose bytes sigData are: it must carry the same signature, as the
+// build writes the two (ErrBadSignature). One not found is ErrNotFound.
+// Clients read the .sig alone; `cosign verify-blob --bundle` reads the
+// bundle.
+func (w *Walker) BundleOf(ctx context.Context, p, sigPath string, sigData []byte) error {
+	data, err := w.Get(ctx, p, sign.MaxBundleSize)
 	if err != nil {
 		return err
 	}
-	if compare && !sign.BundleCarries(data, sigData) {
-		return fmt.Errorf("%w: not a Sigstore bundle carrying the signature in %s (a stale or partial copy); publish the site again from its build, or copy the file from the build", ErrBadSignature, path.Base(rel.Signature))
+	return carries(data, sigPath, sigData)
+}
+
+// carries: the bundle bundleData carries the signature in sigPath.
+func carries(bundleData []byte, sigPath string, sigData []byte) error {
+	if !sign.BundleCarries(bundleData, sigData) {
+		return fmt.Errorf("%w: not a Sigstore bundle carrying the signature in %s (a stale or partial copy); publish the site again from its build, or copy the file from the build", ErrBadSignature, path.Base(sigPath))
 	}
 	return nil
 }

@@ -50,8 +50,10 @@ var (
 	// registry opens under it too. Nothing was cosigned; Result.Evidence
 	// holds index.json, its signature and the checkpoint.
 	ErrOrigin = errors.New("the checkpoint is of another registry's log: not cosigned")
-	// ErrNotYet: the registry is mid-publish (a rotated index.json out,
-	// its checkpoint not yet): an operational state; run again.
+	// ErrNotYet: the registry is mid-publish (a new index.json out, its
+	// checkpoint not yet: a rotated log key, or a checkpoint behind the
+	// index's log size, which an older checkpoint put back looks like
+	// too): an operational state; run again.
 	ErrNotYet = errors.New("the registry's log is being published")
 	// ErrOutLink: a symbolic link in Options.Out where the cosignature
 	// goes; nothing was written and the state did not move.
@@ -150,6 +152,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.Origin, res.Size, res.Hash = cp.Origin, cp.Tree.N, cp.Tree.Hash.String()
 	if root != nil && cp.Origin != translog.LogOrigin(root.root.Registry) {
 		return res, originMismatch(o, root, cp.Origin, msg, res)
+	}
+	if err := behindIndex(ctx, o, root, cp, fetch); err != nil {
+		return res, err
 	}
 	oldMsg, err := extendsCosigned(ctx, o, res, cp, msg, fetch)
 	if err != nil {
@@ -290,6 +295,26 @@ func readCheckpoint(ctx context.Context, o Options, res *Result, fetch translog.
 		}
 	}
 	return nil, translog.Checkpoint{}, fmt.Errorf("%s of %s: %w", translog.CheckpointPath, o.Site, err)
+}
+
+// behindIndex refuses a checkpoint of fewer entries than the log
+// index.json names (root's when verified, else read unverified: used
+// only to refuse): a publish under way (index.json goes first), or an
+// older checkpoint, genuinely signed, put back in its place. Cosigned,
+// it would hold every witnessed client at that size, refusing each
+// newer release (attackX F4). ErrNotYet: the witness cannot tell the
+// two apart, and a run once the publish has ended cosigns.
+func behindIndex(ctx context.Context, o Options, root *signedRoot, cp translog.Checkpoint, fetch translog.Fetch) error {
+	var r *index.Root
+	if root != nil {
+		r = root.root
+	} else if data, err := fetch(ctx, index.RootFile, index.MaxRootSize); err == nil {
+		r, _ = index.ParseRoot(data)
+	}
+	if r == nil || r.Log == nil || cp.Tree.N >= r.Log.Size {
+		return nil
+	}
+	return fmt.Errorf("%w: %s of %s is a tree of %d entries, and its %s names %d: a publish is under way (run again once it has ended), or an older checkpoint was put back in its place (publish the registry again); cosigning it would hold every witnessed client at %d entries", ErrNotYet, translog.CheckpointPath, o.Site, cp.Tree.N, index.RootFile, r.Log.Size, cp.Tree.N)
 }
 
 // extendsCosigned checks that cp extends the tree this witness cosigned

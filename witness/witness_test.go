@@ -305,6 +305,19 @@ func TestWitnessFollowsRotation(t *testing.T) {
 	testutil.Commit(t, r, "two")
 	v2 := build1("v2", newKey.Signer, keys(oldKey, newKey), v1, time.Hour)
 
+	// attackX F4: the same key's next build with the previous
+	// checkpoint (genuinely signed, 2 entries) put back: refused, with
+	// the registry's key or without (index.json read only to refuse),
+	// never cosigned, which would hold witnessed clients at 2 entries.
+	stale := filepath.Join(tmp, "stale")
+	build1("stale", oldKey.Signer, nil, v1, 30*time.Minute)
+	testutil.Must(t, os.WriteFile(filepath.Join(stale, translog.CheckpointPath), testutil.ReadFile(t, filepath.Join(v1, translog.CheckpointPath)), 0o644))
+	for _, reg := range []*sign.Verifier{keys(oldKey), nil} {
+		if res, err := run(stale, reg); !errors.Is(err, ErrNotYet) || !strings.Contains(err.Error(), "a tree of 2 entries, and its index.json names 3") || res == nil || res.Size != 2 {
+			t.Fatalf("a checkpoint behind index.json (registry key %v): %+v %v", reg != nil, res, err)
+		}
+	}
+
 	// Not given the registry's keys, the witness cannot tell a rotation
 	// from a swapped log: refused, saying how to follow.
 	if _, err := run(v2, nil); !errors.Is(err, ErrLogKey) || !strings.Contains(err.Error(), "--registry-key") || !strings.Contains(err.Error(), oldLog) {

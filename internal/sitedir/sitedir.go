@@ -250,21 +250,24 @@ func Owned(key string) bool {
 }
 
 // InCatalogueDir reports whether key lies in a directory the catalogue
-// owns, assets/ or packs/NAME/ of a pack the index lists (packs), and is
-// not one of the registry's files there (a shard, a release's archive
-// and signatures: index.KindOf). Every such file of a signing build is
-// in its signed catalogue manifest, so one that is not was added after
-// the build, and is served from the registry's origin as the pages are:
-// publish refuses it, and verify --site reports it where it can list
-// the site (a directory). Any depth counts (assets/x/evil.js), unlike
-// Owned: prune deletes only names the catalogue writes.
+// owns, assets/ or packs/NAME/ of a pack the index lists (packs), or in
+// the log's, log/, and is not one of the registry's files there (a
+// shard, a release's archive and signatures, a log tile by tlog's name
+// for one, the checkpoint, a witness's cosignature: index.KindOf). Every
+// such file of a signing build is in its signed catalogue manifest (the
+// log's dir holds none), so one that is not was added after the build,
+// and is served from the registry's origin as the pages are: publish
+// refuses it, and verify --site reports it where it can list the site
+// (a directory). Any depth counts (assets/x/evil.js,
+// log/tile/8/x/evil.html), unlike Owned: prune deletes only names the
+// catalogue writes.
 func InCatalogueDir(key string, packs map[string]bool) bool {
 	if index.KindOf(key) != index.KindOther {
 		return false
 	}
 	parts := strings.Split(key, "/")
 	switch {
-	case len(parts) >= 2 && parts[0] == siteassets.Dir:
+	case len(parts) >= 2 && (parts[0] == siteassets.Dir || parts[0] == index.LogDir):
 		return true
 	case len(parts) >= 3 && parts[0] == "packs":
 		return packs[parts[1]]

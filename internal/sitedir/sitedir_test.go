@@ -98,6 +98,7 @@ func TestOwned(t *testing.T) {
 		"signatures/abc.sig":           true,
 		"log/checkpoint":               true,
 		"log/tile/8/0/000":             true,
+		"log/tile/8/x/evil.html":       false, // no tile's name
 		"packs/a/shards/abc.json":      true,
 		"packs/a/index.json":           true,
 		"packs/a/1.0.0/a-1.0.0.tar.gz": true,
@@ -151,6 +152,13 @@ func TestInCatalogueDir(t *testing.T) {
 		"CNAME":                                    false,
 		"assets":                                   false,
 		"docs/x.html":                              false,
+		"log/tile/8/x/evil.html":                   true, // no tile's name (attackX F2)
+		"log/evil.html":                            true,
+		"log/tile/8/0/000":                         false, // the log's
+		"log/tile/8/0/000.p/7":                     false,
+		"log/checkpoint":                           false,
+		"log/witness/witness.example":              false, // publish parses it (a witness's)
+		"logs/evil.html":                           false,
 	} {
 		if got := InCatalogueDir(key, packs); got != want {
 			t.Errorf("InCatalogueDir(%q) = %v, want %v", key, got, want)
