@@ -390,12 +390,12 @@ func printInfo(g *globalOptions, sum *index.Summary, shard *index.Shard) error {
 const stateActive = "active"
 
 // stateOf is a release's state as the client resolves it and the
-// catalogue shows it (index.Release.State, through Deprecated and
-// Deleted: an unknown system_state retires nothing), and why
-// (StateWhy, outside text), "" for an active release.
+// catalogue shows it (index.Release.State when index.Retires it: an
+// unknown system_state retires nothing), and why (StateWhy, outside
+// text), "" for an active release.
 func stateOf(r index.Release) (state, why string) {
-	if r.Deprecated() || r.Deleted() {
-		return r.State(), r.StateWhy()
+	if st := r.State(); index.Retires(st) {
+		return st, r.StateWhy()
 	}
 	return stateActive, ""
 }
