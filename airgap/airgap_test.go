@@ -978,7 +978,7 @@ func (f *fixture) testImageSignatures(t *testing.T, bundle string, air *ocitest.
 		for _, want := range []string{
 			"image " + up + "/library/busybox:1.36: signature " + list.CosignTag(busybox.Digest) + ": layer 0: bad signature: the cosign payload signs \"" + web.Digest.String(),
 			"image " + up + "/acme/backup:v0.9: signature " + list.ReferrersTag(backup.Digest) + ": referrer ",
-			"its subject is not " + backup.Digest.String(),
+			"the referrer: its subject is " + agent.Digest.String() + ", not " + backup.Digest.String(),
 		} {
 			if !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), want) {
 				t.Errorf("keys %v: a signature of another image: %v, want %q", keys != nil, err, want)

@@ -754,8 +754,9 @@ type directBlob struct {
 }
 
 // successors is oras.Copy's FindSuccessors for an image: a node's
-// successors that are manifests; it records the others instead, to
-// stream into the tar, and the node's graph.
+// successors that are manifests as oras reads them (hasSuccessors: an
+// artifact manifest too, whose blobs import's copy pushes); it records
+// the others instead, to stream into the tar, and the node's graph.
 func (d *direct) successors(repo *remote.Repository) func(context.Context, content.Fetcher, ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 	return d.find(repo, true)
 }
@@ -814,7 +815,7 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 		}
 		d.graph[desc.Digest] = compact
 		for _, s := range succ {
-			if !isManifest(s.MediaType) {
+			if !hasSuccessors(s.MediaType) {
 				if first := d.first[s.Digest]; first.repo == nil {
 					first.repo = repo
 					d.first[s.Digest] = first
@@ -829,7 +830,8 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 
 // entries are the tar entries of the blobs below image's root, in the
 // order its manifests name them (an index's manifests in turn, each its config
-// then its layers), each once: the bundle's order for the image. The
+// then its layers; an artifact manifest's blobs), each once: the
+// bundle's order for the image. The
 // sizes are the manifests' own; where a blob comes from is the first
 // repository that named it.
 func (d *direct) entries(image string, root digest.Digest) []*tarEntry {
@@ -844,7 +846,7 @@ func (d *direct) entries(image string, root digest.Digest) []*tarEntry {
 				continue
 			}
 			seen[s.Digest] = true
-			if isManifest(s.MediaType) {
+			if hasSuccessors(s.MediaType) {
 				walk(s.Digest)
 				continue
 			}

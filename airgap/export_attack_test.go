@@ -21,9 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/packgen/packgen/airgap/list"
 	"github.com/packgen/packgen/internal/ocireg"
@@ -455,6 +457,56 @@ func TestAttackGraph(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDirectArtifactManifest: an OCI 1.1-rc artifact manifest in an
+// image's graph is a manifest to oras (content.Successors reads its
+// blobs; import's copy pushes them): export's copy walks it, as it does
+// an image manifest, and streams its blobs, not it. Before, it was
+// streamed as a blob (from the blob endpoint, which holds no manifest)
+// and its blobs were never bundled. (No registry test: distribution
+// refuses artifact manifests.)
+func TestDirectArtifactManifest(t *testing.T) {
+	ctx := context.Background()
+	store, push := memStore(t)
+	sbom := push("application/spdx+json", []byte(`{"spdxVersion":"SPDX-2.3"}`))
+	am, _ := json.Marshal(map[string]any{"mediaType": artifactManifest, "artifactType": "application/spdx+json", "blobs": []ocispec.Descriptor{sbom}})
+	art := push(artifactManifest, am)
+	cfg := push(ocispec.MediaTypeImageConfig, []byte("{}"))
+	im, _ := json.Marshal(image(cfg))
+	img := push(ocispec.MediaTypeImageManifest, im)
+	ix, _ := json.Marshal(ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{img, art}})
+	idx := push(ocispec.MediaTypeImageIndex, ix)
+	repo, err := remote.NewRepository("example.com/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDirect()
+	find := d.successors(repo)
+	// oras.Copy's walk: each node's successors found, in turn.
+	var copied []digest.Digest
+	for todo := []ocispec.Descriptor{idx}; len(todo) > 0; todo = todo[1:] {
+		copied = append(copied, todo[0].Digest)
+		next, err := find(ctx, store, todo[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		todo = append(todo, next...)
+	}
+	if want := []digest.Digest{idx.Digest, img.Digest, art.Digest}; !slices.Equal(copied, want) {
+		t.Errorf("copied as manifests: %v, want the index, the image and the artifact manifest %v", copied, want)
+	}
+	var streamed []digest.Digest
+	for _, e := range d.entries("example.com/app:1", idx.Digest) {
+		if e.remote == nil || e.remote.repo != repo {
+			t.Errorf("%s: not streamed from the image's repository", e.name)
+			continue
+		}
+		streamed = append(streamed, e.remote.desc.Digest)
+	}
+	if want := []digest.Digest{cfg.Digest, sbom.Digest}; !slices.Equal(streamed, want) {
+		t.Errorf("streamed as blobs: %v, want the config and the artifact's blob %v", streamed, want)
 	}
 }
 

@@ -285,7 +285,7 @@ func (b blobs) checkReferrers(ctx context.Context, md ocispec.Descriptor, dg dig
 	for _, d := range idx.Manifests {
 		isSig, err := b.checkReferrer(ctx, d, dg, keys)
 		if _, ok := errors.AsType[shapeError](err); ok {
-			err = fmt.Errorf("%w (import would push what it names into the image's repository, read by no check; cosign, oras attach and notation write a referrer as an image manifest of blobs: delete this one from the image's repository, or copy the image without it, and export again)", err)
+			err = fmt.Errorf("%w (import would push what it names into the image's repository, read by no check; cosign, oras attach and notation write a referrer as an image manifest of blobs whose subject is its image: delete this one from the image's repository, or copy the image without it, and export again)", err)
 		}
 		if err != nil {
 			return tally{}, fmt.Errorf("referrer %s: %w", d.Digest, err)
@@ -303,7 +303,7 @@ func (b blobs) checkReferrers(ctx context.Context, md ocispec.Descriptor, dg dig
 // layer a simple-signing payload naming dg, verified under keys if any.
 // It returns how many layers (signatures) that is.
 func (b blobs) checkSimpleSigning(ctx context.Context, md ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) (int, error) {
-	m, err := b.imageManifest(ctx, md, "the signature tag", "the signature manifest")
+	m, err := b.imageManifest(ctx, md, "the signature tag", "the signature manifest", "")
 	if err != nil {
 		return 0, err
 	}
@@ -337,12 +337,14 @@ const dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
 // imageManifest reads a manifest that import pushes as a signature's or
 // a referrer's graph, as the descriptor naming it (named by what) says:
 // it must be an image manifest (OCI, or Docker's schema 2) that says so
-// itself (self), whose config and layers are blobs. Otherwise that
-// graph holds manifests no check read: an index (whose JSON may hold
-// the right layers and subject too) listing any image, or a layer
-// named as a manifest. Import would push them all into the image's
-// repository (attackX F5).
-func (b blobs) imageManifest(ctx context.Context, d ocispec.Descriptor, what, self string) (*ocispec.Manifest, error) {
+// itself (self), whose config and layers are blobs, and whose subject
+// is subject ("": none; a cosign .sig manifest has none, a referrer
+// names its image). Otherwise that graph holds manifests no check
+// read: an index (whose JSON may hold the right layers and subject
+// too) listing any image, a layer named as a manifest, or another
+// manifest as subject (oras-go's content.Successors includes it).
+// Import would push them all into the image's repository (attackX F5).
+func (b blobs) imageManifest(ctx context.Context, d ocispec.Descriptor, what, self string, subject digest.Digest) (*ocispec.Manifest, error) {
 	if d.MediaType != ocispec.MediaTypeImageManifest && d.MediaType != dockerManifest {
 		return nil, shapeError(fmt.Sprintf("%s names a %q, not an image manifest (%s or %s)", what, d.MediaType, ocispec.MediaTypeImageManifest, dockerManifest))
 	}
@@ -362,6 +364,15 @@ func (b blobs) imageManifest(ctx context.Context, d ocispec.Descriptor, what, se
 			return nil, shapeError(fmt.Sprintf("%s: %s %s is a %q: expected a blob, not a manifest", self, part, l.Digest, l.MediaType))
 		}
 	}
+	switch {
+	case m.Subject == nil && subject == "":
+	case subject == "":
+		return nil, shapeError(fmt.Sprintf("%s has a subject %s: expected none (cosign writes no subject on a signature manifest)", self, m.Subject.Digest))
+	case m.Subject == nil:
+		return nil, shapeError(fmt.Sprintf("%s has no subject: expected %s", self, subject))
+	case m.Subject.Digest != subject:
+		return nil, shapeError(fmt.Sprintf("%s: its subject is %s, not %s", self, m.Subject.Digest, subject))
+	}
 	return m, nil
 }
 
@@ -373,16 +384,13 @@ func (e shapeError) Error() string { return string(e) }
 
 // checkReferrer checks one manifest of a referrers index: it is an
 // image manifest of blobs (an SBOM, an attestation, a signature; never
-// an index, whatever its subject: import would push what it lists), its
-// subject is dg; a Sigstore bundle in it signs dg (under keys if any).
-// It says whether the referrer is a signature.
+// an index, whatever its subject: import would push what it lists)
+// whose subject is dg; a Sigstore bundle in it signs dg (under keys if
+// any). It says whether the referrer is a signature.
 func (b blobs) checkReferrer(ctx context.Context, d ocispec.Descriptor, dg digest.Digest, keys *sign.Verifier) (bool, error) {
-	m, err := b.imageManifest(ctx, d, "the referrers index", "the referrer")
+	m, err := b.imageManifest(ctx, d, "the referrers index", "the referrer", dg)
 	if err != nil {
 		return false, err
-	}
-	if m.Subject == nil || m.Subject.Digest != dg {
-		return false, fmt.Errorf("its subject is not %s", dg)
 	}
 	if m.ArtifactType != sign.BundleMediaType && m.Config.MediaType != sign.BundleMediaType {
 		return false, nil // not a signature: bound by its subject, pushed as it is

@@ -147,8 +147,9 @@ func TestImageSignatureCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// cosignSig is dg's legacy signature under the key, as tagged.
-	cosignSig := func(dg digest.Digest) list.Signature {
+	// cosignSigWith is dg's legacy signature under the key, as tagged,
+	// its manifest with a subject if one is given (cosign writes none).
+	cosignSigWith := func(dg digest.Digest, subject *ocispec.Descriptor) list.Signature {
 		payload, sigB64, err := signer.SignManifest("example.com/app", dg.String())
 		if err != nil {
 			t.Fatal(err)
@@ -158,8 +159,18 @@ func TestImageSignatureCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		push(ocimap.CosignPayloadMediaType, payload)
-		return list.Signature{Tag: list.CosignTag(dg), Manifest: push(ocispec.MediaTypeImageManifest, p.Manifest)}
+		m := p.Manifest
+		if subject != nil {
+			var fields map[string]any
+			if err := json.Unmarshal(m, &fields); err != nil {
+				t.Fatal(err)
+			}
+			fields["subject"] = subject
+			m, _ = json.Marshal(fields)
+		}
+		return list.Signature{Tag: list.CosignTag(dg), Manifest: push(ocispec.MediaTypeImageManifest, m)}
 	}
+	cosignSig := func(dg digest.Digest) list.Signature { return cosignSigWith(dg, nil) }
 	// sbom is a referrers index of dg holding one SBOM, as oras attach
 	// --distribution-spec v1.1-referrers-tag writes it.
 	sbom := func(dg ocispec.Descriptor) list.Signature {
@@ -235,7 +246,10 @@ func TestImageSignatureCounts(t *testing.T) {
 	// keys, naming the image, the tag and the referrer; the well-formed
 	// SBOM above passes, so the shape is what refuses these.
 	referrer := func(descMT string, m map[string]any) ocispec.Descriptor {
-		m["schemaVersion"], m["subject"] = 2, image
+		m["schemaVersion"] = 2
+		if _, ok := m["subject"]; !ok {
+			m["subject"] = image
+		}
 		data, _ := json.Marshal(m)
 		return push(descMT, data)
 	}
@@ -259,6 +273,12 @@ func TestImageSignatureCounts(t *testing.T) {
 			`names a "` + artifactManifest + `"`},
 		{"a Sigstore bundle named as an index", referrer(ocispec.MediaTypeImageIndex, map[string]any{"mediaType": ocispec.MediaTypeImageIndex, "artifactType": sign.BundleMediaType, "config": ocispec.DescriptorEmptyJSON, "layers": []ocispec.Descriptor{bundleLayer}, "manifests": []ocispec.Descriptor{evil}}),
 			`names a "` + ocispec.MediaTypeImageIndex + `"`},
+		// Its subject is in the graph import pushes too: another image's
+		// would carry that image into this one's repository.
+		{"an SBOM of another image", referrer(ocispec.MediaTypeImageManifest, map[string]any{"mediaType": ocispec.MediaTypeImageManifest, "artifactType": "application/spdx+json", "config": ocispec.DescriptorEmptyJSON, "layers": []ocispec.Descriptor{}, "subject": evil}),
+			"the referrer: its subject is " + evil.Digest.String() + ", not " + image.Digest.String()},
+		{"an SBOM with no subject", referrer(ocispec.MediaTypeImageManifest, map[string]any{"mediaType": ocispec.MediaTypeImageManifest, "artifactType": "application/spdx+json", "config": ocispec.DescriptorEmptyJSON, "layers": []ocispec.Descriptor{}, "subject": nil}),
+			"the referrer has no subject: expected " + image.Digest.String()},
 	} {
 		refs := index(c.ref)
 		images := []list.Image{{Image: "example.com/app:1", Manifest: image, Upstream: image.Digest, Signatures: []list.Signature{cosignSig(image.Digest), {Tag: list.ReferrersTag(image.Digest), Manifest: refs}}}}
@@ -267,6 +287,27 @@ func TestImageSignatureCounts(t *testing.T) {
 			if !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), "image example.com/app:1: signature "+list.ReferrersTag(image.Digest)+": referrer "+c.ref.Digest.String()+": ") ||
 				!strings.Contains(fmt.Sprint(err), c.want) || !strings.Contains(fmt.Sprint(err), "delete this one from the image's repository") {
 				t.Errorf("%s, keys %v: %v, want ErrImageSignature naming the referrer and %q", c.name, k != nil, err, c.want)
+			}
+		}
+	}
+	// A cosign .sig manifest has no subject either (cosign writes none):
+	// import would push the manifest it names, read by no check, into
+	// the image's repository. Refused with or without keys, even its
+	// own image, though its layer signs the image.
+	for _, c := range []struct {
+		name    string
+		subject ocispec.Descriptor
+	}{
+		{"another image", evil},
+		{"an index listing another image", index(evil)},
+		{"its own image", image},
+	} {
+		sig := cosignSigWith(image.Digest, &c.subject)
+		images := []list.Image{{Image: "example.com/app:1", Manifest: image, Upstream: image.Digest, Signatures: []list.Signature{sig}}}
+		want := "image example.com/app:1: signature " + sig.Tag + ": the signature manifest has a subject " + c.subject.Digest.String() + ": expected none"
+		for _, k := range []*sign.Verifier{nil, keys} {
+			if _, err := b.checkImageSignatures(ctx, images, k); !errors.Is(err, ErrImageSignature) || !strings.Contains(fmt.Sprint(err), want) {
+				t.Errorf(".sig with a subject, %s, keys %v: %v, want ErrImageSignature naming %q", c.name, k != nil, err, want)
 			}
 		}
 	}

@@ -211,13 +211,11 @@ func (a *Airgap) PresentHeld(ctx context.Context, stat StatFunc, s *Shard) (pres
 }
 
 // Summarize is a summary of the releases of shard (narrowed by Present)
-// in place of the signed one's latest version, its state and count.
+// in place of the signed one's latest version, its state and count, as
+// the build's SummaryOf has them.
 func Summarize(s Summary, shard *Shard) Summary {
-	s.Versions = len(shard.Releases)
-	s.Latest, s.LatestState = "", ""
-	if l := shard.Latest(); l != nil {
-		s.Latest, s.LatestState = l.Version, l.retiredState()
-	}
+	n := SummaryOf(shard, s.Shard)
+	s.Versions, s.Latest, s.LatestState = n.Versions, n.Latest, n.LatestState
 	return s
 }
 

@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -347,11 +348,15 @@ func (r Release) Deprecated() bool { return r.State() == StateDeprecated }
 // resolve it only when asked for by its exact version, like a yanked crate.
 func (r Release) Deleted() bool { return r.State() == StateDeleted }
 
-// retiredState is State when it retires the release (deprecated or
-// deleted), "" for an active one (an unknown system_state retires
-// nothing): a summary's LatestState.
+// Retires says whether a state (Release.State, a Retirement's, a
+// summary's LatestState) retires a release: meta.SystemStates,
+// deprecated or deleted. Any other system_state retires nothing.
+func Retires(state string) bool { return slices.Contains(meta.SystemStates, state) }
+
+// retiredState is State when it retires the release, "" for an active
+// one: a summary's LatestState.
 func (r Release) retiredState() string {
-	if st := r.State(); st == StateDeprecated || st == StateDeleted {
+	if st := r.State(); Retires(st) {
 		return st
 	}
 	return ""
@@ -843,7 +848,7 @@ func ParseShard(data []byte, name string) (*Shard, error) {
 		if err := r.checkBounds(); err != nil {
 			return nil, fmt.Errorf("%w: shard of %s: release %s: %v", ErrFormat, name, r.Version, err)
 		}
-		if t := r.Retired; t != nil && ((t.State != StateDeprecated && t.State != StateDeleted) || len(t.Reason) > MaxReasonLen) {
+		if t := r.Retired; t != nil && (!Retires(t.State) || len(t.Reason) > MaxReasonLen) {
 			return nil, fmt.Errorf("%w: shard of %s: release %s: retired state %q with a reason of %d bytes: want %q or %q and at most %d bytes", ErrFormat, name, r.Version, t.State, len(t.Reason), StateDeprecated, StateDeleted, MaxReasonLen)
 		}
 		if l := r.Log; l != nil && (l.Index < 0 || !isHex64(l.KeyID)) {
@@ -887,7 +892,7 @@ func (s *Summary) checkBounds() error {
 		bs = append(bs, meta.FieldBound{Field: "layer", Len: len(s.Layer), Max: meta.MaxShortFieldLen})
 	}
 	err := boundsError(bs)
-	if st := s.LatestState; st != "" && st != StateDeprecated && st != StateDeleted {
+	if st := s.LatestState; st != "" && !Retires(st) {
 		shown := fmt.Sprintf("%q", st)
 		if len(st) > len(StateDeprecated) {
 			shown = fmt.Sprintf("of %d bytes", len(st)) // never echo a long field

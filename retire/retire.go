@@ -113,7 +113,7 @@ func Parse(file string, data []byte) (*List, meta.Problems) {
 				switch f.k.Value {
 				case "state":
 					s := strings.ToLower(strings.TrimSpace(f.v.Value))
-					if s != index.StateDeprecated && s != index.StateDeleted {
+					if !index.Retires(s) {
 						bad(f.v, "state %q: want %s (still offered, with a warning) or %s (no range resolves to it; fetched only by its exact version)", f.v.Value, index.StateDeprecated, index.StateDeleted)
 						ok = false
 					}

@@ -31,25 +31,42 @@ import (
 // every commit as the check judges HEAD, against the same fork point and
 // the same reading of the base's history, walked once for all of them.
 
+// headFork is HEAD, the commit base names and their merge base, read
+// once for forkPoint and requestCommits (the merge base walks the
+// history since the fork, or all of it when there is none).
+type headFork struct {
+	base     string
+	head, bc *object.Commit
+	mb       *object.Commit // nil: HEAD and base share no history
+	err      error          // HEAD or base does not resolve
+	mbErr    error          // the merge base cannot be read (a shallow clone)
+}
+
+// readHeadFork reads HEAD and base in g, and their merge base.
+func readHeadFork(g *git.Repository, base string) headFork {
+	hf := headFork{base: base}
+	if hf.head, hf.bc, hf.err = headAndBase(g, base); hf.err == nil {
+		hf.mb, hf.mbErr = mergeBase(hf.head, hf.bc, base)
+	}
+	return hf
+}
+
 // forkPoint is where HEAD forked from base: base itself when HEAD
 // contains it. A ref that does not resolve is returned as it is, for
 // Changes to report with its hint. found is false when HEAD does not
 // contain base and the clone is too shallow (or the histories unrelated)
 // to find where it forked: base's tip is then what HEAD is compared with,
 // and the caller warns.
-func forkPoint(g *git.Repository, base string) (fork string, found bool) {
-	head, bc, err := headAndBase(g, base)
-	if err != nil {
-		return base, true
-	}
-	f, err := mergeBase(head, bc, base)
+func (hf headFork) forkPoint() (fork string, found bool) {
 	switch {
-	case err != nil || f == nil:
-		return base, false
-	case f.Hash == bc.Hash: // HEAD contains base
-		return base, true
+	case hf.err != nil:
+		return hf.base, true
+	case hf.mbErr != nil || hf.mb == nil:
+		return hf.base, false
+	case hf.mb.Hash == hf.bc.Hash: // HEAD contains base
+		return hf.base, true
 	}
-	return f.Hash.String(), true
+	return hf.mb.Hash.String(), true
 }
 
 // requestCommit is a commit of the pull request before its last one,
@@ -179,11 +196,11 @@ type problemKey struct {
 // Whether a commit is in base's history is whether it is its own fork
 // point (mergeBases): each walk reads the commits since the fork, not
 // base's whole history.
-func requestCommits(g *git.Repository, base string) ([]requestCommit, error) {
-	head, bc, err := headAndBase(g, base)
-	if err != nil {
-		return nil, err
+func (hf headFork) requestCommits() ([]requestCommit, error) {
+	if hf.err != nil {
+		return nil, hf.err
 	}
+	head, bc, base := hf.head, hf.bc, hf.base
 	tip := head
 	if len(head.ParentHashes) > 1 {
 		p, err := head.Parent(0)
@@ -198,7 +215,14 @@ func requestCommits(g *git.Repository, base string) ([]requestCommit, error) {
 			}
 		}
 	}
-	if in, err := inHistory(tip, bc, base); err != nil || in {
+	var in bool
+	var err error
+	if tip == head { // inHistory(head, bc, base), read already
+		in, err = hf.mb != nil && hf.mb.Hash == head.Hash, hf.mbErr
+	} else {
+		in, err = inHistory(tip, bc, base)
+	}
+	if err != nil || in {
 		return nil, err // in base's history: no commit of its own
 	}
 	var out []requestCommit

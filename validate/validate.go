@@ -224,10 +224,11 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	}
 	hist := newPublished(repo, o.Since, o.PacksDir)
 	hist.since, hist.off = o.HistorySince, o.NoHistory
-	fork, found := forkPoint(repo.Git(), o.Since)
+	hf := readHeadFork(repo.Git(), o.Since)
+	fork, found := hf.forkPoint()
 	// The request's commits before HEAD: --each-commit judges each as
 	// HEAD; without it, the releases they add that HEAD lacks (addAdded).
-	commits, rangeErr := requestCommits(repo.Git(), o.Since)
+	commits, rangeErr := hf.requestCommits()
 	if rangeErr != nil && o.EachCommit {
 		return nil, fmt.Errorf("--each-commit: %w", rangeErr)
 	}
@@ -238,7 +239,7 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := changedAt(ctx, repo, o, fork, "HEAD", hist, !o.Committed)
+	rep, err := changedAt(ctx, repo, o, fork, hist, !o.Committed)
 	if err != nil {
 		return nil, err
 	}
@@ -268,12 +269,12 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	return rep.finish(ctx, o.Options)
 }
 
-// changedAt is Changed's check with head as HEAD: the packs whose tree
-// differs between base and head, and, with worktree, the pack
-// directories with uncommitted changes read from disk. hist is what
-// o.Since's history published.
-func changedAt(ctx context.Context, repo *source.Repo, o ChangedOptions, base, head string, hist *published, worktree bool) (*Report, error) {
-	changes, err := repo.Changes(ctx, base, head, o.PacksDir)
+// changedAt is Changed's check of HEAD: the packs whose tree differs
+// between base and HEAD, and, with worktree, the pack directories with
+// uncommitted changes read from disk. hist is what o.Since's history
+// published.
+func changedAt(ctx context.Context, repo *source.Repo, o ChangedOptions, base string, hist *published, worktree bool) (*Report, error) {
+	changes, err := repo.Changes(ctx, base, "HEAD", o.PacksDir)
 	if err != nil {
 		return nil, err
 	}

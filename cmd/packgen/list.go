@@ -29,8 +29,10 @@ func newListCmd(g *globalOptions) *cobra.Command {
 		Use:   "list SITE [--key registry.pub]",
 		Short: "List the packs of a built registry (a directory or URL)",
 		Long: `List every pack of a registry site with its layer, latest version
-(marked "(deprecated)" or "(deleted)" when the signed bucket summary says
-it is retired; info shows every version's state) and number of versions.
+(marked "(deprecated)" when the signed bucket summary says it is
+retired, or "no live release (newest: VERSION, deleted)" when every
+version is deleted; info shows every version's state) and number of
+versions.
 SITE is a configured registry's name (read and verified as fetch reads
 it), a directory, a file:// URL, an http(s) URL or an OCI registry
 packgen publish wrote, oci://HOST/BASE (digests of the metadata checked,
@@ -72,7 +74,7 @@ func runList(ctx context.Context, g *globalOptions, cf *clientFlags, args []stri
 	}
 	tw := table(g, "NAME\tLAYER\tLATEST\tVERSIONS\tDISPLAY NAME")
 	for _, p := range packs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", esc(p.Name), layerLabel(p), latestLabel(p), p.Versions, esc(p.DisplayName))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", esc(p.Name), layerLabel(p), latestLabel(p.Latest, p.LatestState), p.Versions, esc(p.DisplayName))
 	}
 	return tw.Flush()
 }
@@ -350,16 +352,15 @@ func printInfo(g *globalOptions, sum *index.Summary, shard *index.Shard) error {
 	if sum.AddonType != "" {
 		fmt.Fprintf(g.stdout, ", %s", esc(sum.AddonType))
 	}
-	latest := "latest " + esc(sum.Latest)
+	state := ""
 	for _, r := range shard.Releases {
-		if state, _ := stateOf(r); r.Version == sum.Latest && state != stateActive {
-			latest += " (" + state + ")"
-			if r.Deleted() {
-				// Latest falls back to a deleted release only when
-				// every release is: none is live, nothing resolves.
-				latest = "no live release (every version is deleted)"
-			}
+		if r.Version == sum.Latest && index.Retires(r.State()) {
+			state = r.State()
 		}
+	}
+	latest := latestLabel(sum.Latest, state)
+	if state != index.StateDeleted {
+		latest = "latest " + latest
 	}
 	fmt.Fprintf(g.stdout, ", %s\n\n", latest)
 	tw := table(g, "VERSION\tCREATED\tSIZE\tSHA256\tCOMMIT\tSTATE\tDEPENDENCIES")
@@ -390,12 +391,12 @@ func printInfo(g *globalOptions, sum *index.Summary, shard *index.Shard) error {
 const stateActive = "active"
 
 // stateOf is a release's state as the client resolves it and the
-// catalogue shows it (index.Release.State, through Deprecated and
-// Deleted: an unknown system_state retires nothing), and why
-// (StateWhy, outside text), "" for an active release.
+// catalogue shows it (index.Release.State when index.Retires it: an
+// unknown system_state retires nothing), and why (StateWhy, outside
+// text), "" for an active release.
 func stateOf(r index.Release) (state, why string) {
-	if r.Deprecated() || r.Deleted() {
-		return r.State(), r.StateWhy()
+	if st := r.State(); index.Retires(st) {
+		return st, r.StateWhy()
 	}
 	return stateActive, ""
 }
@@ -452,15 +453,20 @@ func layerLabel(s index.Summary) string {
 	return esc(s.Layer)
 }
 
-// latestLabel shows a pack's latest version, marked when the summary
-// says it is retired ("3.27.0 (deprecated)"; deleted only when every
-// version is), escaped for the terminal. The signed summary is the
-// build's word: list reads no shard (info does).
-func latestLabel(s index.Summary) string {
-	if s.LatestState != "" {
-		return esc(s.Latest + " (" + s.LatestState + ")")
+// latestLabel shows a pack's latest version with its state (list and
+// search: the signed summary's LatestState, the build's word, as they
+// read no shard; info: the shard's), escaped for the terminal:
+// "3.27.0 (deprecated)". The latest is deleted only when every version
+// is (index.Shard.Latest): none is live, nothing resolves, said as the
+// catalogue says it.
+func latestLabel(version, state string) string {
+	switch state {
+	case "":
+		return esc(version)
+	case index.StateDeleted:
+		return "no live release (newest: " + esc(version) + ", deleted)"
 	}
-	return esc(s.Latest)
+	return esc(version + " (" + state + ")")
 }
 
 // esc makes outside text (a registry's fields, a server's words) safe to

@@ -86,7 +86,7 @@ packgen build --packs-dir packs --out site --key registry.key --previous "$REGIS
 	for _, want := range []string{
 		"packs/retired.yaml: warning: every release of hello is deleted",
 		"retirements: hello@0.1.0 deprecated -> deleted (CVE-2026-0001; was: CVE-2026-0001 in the sample: move to 0.2.0), hello@0.2.0 deleted (CVE-2026-0002)",
-		", no live release (every version is deleted)",
+		", no live release (newest: 0.2.0, deleted)\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("every release deleted: no %q in\n%s", want, out)

@@ -81,7 +81,7 @@ func printHits(g *globalOptions, f *clientFlags, hits []client.Hit) error {
 	}
 	tw := table(g, "REGISTRY\tNAME\tLAYER\tLATEST\tDISPLAY NAME")
 	for _, h := range hits {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", esc(h.Registry), esc(h.Name), layerLabel(h.Summary), latestLabel(h.Summary), esc(h.DisplayName))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", esc(h.Registry), esc(h.Name), layerLabel(h.Summary), latestLabel(h.Latest, h.LatestState), esc(h.DisplayName))
 	}
 	return tw.Flush()
 }

@@ -46,6 +46,10 @@ func TestFetchRetiredAndPrerelease(t *testing.T) {
 			t.Errorf("info: no %q in\n%s", want, info)
 		}
 	}
+	// A pack whose every version is deleted: info says so in list's words.
+	if info, _ := pg(0, "info", "flannel", "--site", srv.URL); !strings.Contains(info, "layer cni, no live release (newest: 0.1.0, deleted)\n") || strings.Contains(info, "latest 0.1.0") {
+		t.Errorf("info of a pack with no live release:\n%s", info)
+	}
 	// list and search mark a latest that is not active from the signed
 	// bucket summaries alone (latestState), read verified or not: the
 	// deprecated 3.27.0 (the deleted 20.09.0 is not calico's latest),
@@ -53,7 +57,7 @@ func TestFetchRetiredAndPrerelease(t *testing.T) {
 	pg(0, "registry", "add", "acme", srv.URL, "--key", "reg.pub")
 	for _, args := range [][]string{{"list", srv.URL}, {"list", srv.URL, "--key", "reg.pub"}, {"list", "acme"}, {"search", ""}} {
 		out, _ := pg(0, args...)
-		if !strings.Contains(out, "3.27.0 (deprecated)") || !strings.Contains(out, "0.1.0 (deleted)") || strings.Contains(out, "1.16.0-rc.1 (") || strings.Count(out, " (de") != 2 {
+		if !strings.Contains(out, "3.27.0 (deprecated)") || !strings.Contains(out, "no live release (newest: 0.1.0, deleted)") || strings.Contains(out, "1.16.0-rc.1 (") || strings.Count(out, " (de") != 1 || strings.Count(out, "no live release") != 1 {
 			t.Errorf("%v: not calico's 3.27.0 deprecated and flannel's 0.1.0 deleted alone:\n%s", args, out)
 		}
 	}
