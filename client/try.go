@@ -22,7 +22,7 @@ func InOrder(ctx context.Context, regs []Registry, open func(Registry) (*Client,
 	for _, reg := range regs {
 		cl, err := open(reg)
 		if err != nil {
-			return &openError{err}
+			return errmark.Wrap(errOpen, err)
 		}
 		clients = append(clients, cl)
 		err = try(cl)
@@ -46,21 +46,12 @@ func InOrder(ctx context.Context, regs []Registry, open func(Registry) (*Client,
 	return WithSuggestion(ctx, err, name, clients)
 }
 
-// openError is an error of InOrder's open, which OpenError tells apart.
-type openError struct{ err error }
-
-func (e *openError) Error() string { return e.err.Error() }
-func (e *openError) Unwrap() error { return e.err }
+// errOpen marks an error of InOrder's open, which OpenError tells apart.
+var errOpen = errors.New("registry not opened")
 
 // OpenError returns the error of InOrder's open that err is, or nil when
 // err came from a registry (a caller reports the two differently).
-func OpenError(err error) error {
-	var o *openError
-	if errors.As(err, &o) {
-		return o.err
-	}
-	return nil
-}
+func OpenError(err error) error { return errors.Unwrap(errmark.Find(err, errOpen)) }
 
 // Complete lists what completes prefix on a command line from the
 // catalogues of clients: pack names, or after NAME@ the versions of NAME

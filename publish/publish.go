@@ -610,7 +610,7 @@ func checkRootCopies(ctx context.Context, dir string, root *index.Root, rootData
 // site's files, checking signatures with v (nil: none). It reads only
 // the files publish listed and hashed for the upload, and only as they
 // were hashed: a file changed since is an error, so what was verified is
-// what is uploaded. A file it cannot read as hashed is a siteReadError,
+// what is uploaded. A file it cannot read as hashed is an errSiteRead error,
 // which its callers keep apart from their verdicts on the site.
 func siteWalker(dir string, src *os.Root, files map[string]localFile, v *sign.Verifier) *sitewalk.Walker {
 	get := func(_ context.Context, p string, max int64) ([]byte, error) {
@@ -625,33 +625,24 @@ func siteWalker(dir string, src *os.Root, files map[string]localFile, v *sign.Ve
 		data, err := readIn(src, p, max)
 		switch {
 		case err != nil:
-			return nil, &siteReadError{fmt.Errorf("%s: %w; publish had listed and hashed it a moment before, and nothing was published: make it readable, or wait for whatever writes the site, and publish again", dir, err)}
+			return nil, errmark.Wrap(errSiteRead, fmt.Errorf("%s: %w; publish had listed and hashed it a moment before, and nothing was published: make it readable, or wait for whatever writes the site, and publish again", dir, err))
 		case index.Digest(data) != f.sha256:
-			return nil, &siteReadError{fmt.Errorf("%w: %s/%s changed while publish read the site; nothing was published: rebuild or wait for the build writing it, and publish again", ErrSiteChanged, dir, p)}
+			return nil, errmark.Wrap(errSiteRead, fmt.Errorf("%w: %s/%s changed while publish read the site; nothing was published: rebuild or wait for the build writing it, and publish again", ErrSiteChanged, dir, p))
 		}
 		return data, nil
 	}
 	return &sitewalk.Walker{Get: get, Verifier: v}
 }
 
-// siteReadError: a site file publish listed and hashed could not be
-// read again as hashed (an I/O error, a file changed since, read for an
-// upload out of order: siteReader). It is no verdict on the site as
+// errSiteRead marks a site file publish listed and hashed that could not
+// be read again as hashed (an I/O error, a file changed since, read for
+// an upload out of order: siteReader). It is no verdict on the site as
 // built (exit 1) but a failure to read it (3).
-type siteReadError struct{ err error }
+var errSiteRead = errors.New("site file not read as hashed")
 
-func (e *siteReadError) Error() string { return e.err.Error() }
-func (e *siteReadError) Unwrap() error { return e.err }
-
-// readFailure is the siteReadError in err, if any, which names its file
-// itself: a caller returns it rather than as a refusal of the site.
-func readFailure(err error) error {
-	var re *siteReadError
-	if errors.As(err, &re) {
-		return re
-	}
-	return nil
-}
+// readFailure is the errSiteRead error in err, if any, which names its
+// file itself: a caller returns it rather than as a refusal of the site.
+func readFailure(err error) error { return errmark.Find(err, errSiteRead) }
 
 // checkCatalogue refuses a site whose catalogue is not what its signed
 // manifest (index.CatalogueFile) lists: a page edited between build and
@@ -1131,7 +1122,7 @@ func (r *siteReader) Read(p []byte) (int, error) {
 		r.hashed = off
 	}
 	changed := func(format string, args ...any) error {
-		return &siteReadError{fmt.Errorf("%w: %s %s: rebuild or wait for the build writing it, and publish again", ErrSiteChanged, r.f.key, fmt.Sprintf(format, args...))}
+		return errmark.Wrap(errSiteRead, fmt.Errorf("%w: %s %s: rebuild or wait for the build writing it, and publish again", ErrSiteChanged, r.f.key, fmt.Sprintf(format, args...)))
 	}
 	switch {
 	case off > r.f.size:
@@ -1139,7 +1130,7 @@ func (r *siteReader) Read(p []byte) (int, error) {
 	case err == io.EOF && off < r.f.size:
 		return n, changed("is now smaller than the %d bytes publish hashed", r.f.size)
 	case off == r.f.size && r.hashed != off:
-		return 0, &siteReadError{fmt.Errorf("upload %s: the destination read it out of order, so publish cannot tell it from the file it checked", r.f.key)}
+		return 0, errmark.Wrap(errSiteRead, fmt.Errorf("upload %s: the destination read it out of order, so publish cannot tell it from the file it checked", r.f.key))
 	case off == r.f.size:
 		if sum := hex.EncodeToString(r.h.Sum(nil)); sum != r.f.sha256 {
 			return 0, changed("now holds other bytes than the ones publish hashed and checked (sha256 %s, not %s)", sum, r.f.sha256)

@@ -3,7 +3,10 @@
 // (a command prints them as they are) that callers must also tell apart.
 package errmark
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // New returns an error whose text is the formatted message and which
 // errors.Is reports as sentinel.
@@ -34,3 +37,17 @@ type wrapped struct {
 func (e *wrapped) Error() string        { return e.err.Error() }
 func (e *wrapped) Unwrap() error        { return e.err }
 func (e *wrapped) Is(target error) bool { return target == e.sentinel }
+
+// Find returns the error Wrap made with sentinel that err is or wraps,
+// or nil: for a caller that reports errors of one kind apart from the
+// rest, as they are worded (its text is the wrapped error's).
+func Find(err, sentinel error) error {
+	var w *wrapped
+	for errors.As(err, &w) {
+		if w.sentinel == sentinel {
+			return w
+		}
+		err = w.err
+	}
+	return nil
+}
