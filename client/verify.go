@@ -348,28 +348,40 @@ func rootSigned(problems []SiteProblem) bool {
 // (publish refuses a site whose copies are not the build's). An OCI
 // registry keeps neither.
 func liveSignatureWarnings(ctx context.Context, tr Transport, verifier *sign.Verifier) []SiteProblem {
-	get := walk.Getter(func(ctx context.Context, p string) (*Response, error) { return tr.Get(ctx, p, "") })
+	w := walk.New(tr, nil)
 	var out []SiteProblem
-	sigFile := index.RootFile + index.SignatureExt
-	var sig []byte // index.json.sig, when it signs index.json
-	for _, p := range []string{sigFile, index.RootFile + index.BundleExt} {
-		data, err := get(ctx, p, sign.MaxSigFileSize)
+	sigFile, bundleFile := index.RootFile+index.SignatureExt, index.RootFile+index.BundleExt
+	// warn words err on p; ok: there was none.
+	warn := func(p string, err error) (ok bool) {
 		switch {
+		case err == nil:
+			return true
 		case errors.Is(err, index.ErrNotFound):
 			out = append(out, SiteProblem{Path: p, Err: "missing: clients verify index.json by the signature named by its digest (signatures/SHA-256.sig), but `cosign verify-blob --signature " + p + "` cannot run; publish the site again, or copy the file from the build"})
-		case err != nil:
-			out = append(out, SiteProblem{Path: p, Err: "cannot be read: " + err.Error()})
-		case p == sigFile && verifier != nil:
-			root, rerr := get(ctx, index.RootFile, index.MaxRootSize)
-			if rerr == nil && verifier.VerifyBlob(bytes.NewReader(root), data) != nil {
-				out = append(out, SiteProblem{Path: p, Err: "does not sign index.json (a stale or partial copy): `cosign verify-blob --signature " + p + "` fails, though clients verify index.json by the signature named by its digest; publish the site again, or copy the file from the build"})
-			} else if rerr == nil {
-				sig = data // the bundle must carry it
-			}
-		case sig != nil && !sign.BundleCarries(data, sig):
+		case errors.Is(err, sign.ErrBadSignature):
 			// The bundle beside it is written with it (attackX F4).
 			out = append(out, SiteProblem{Path: p, Err: "not a Sigstore bundle carrying the signature in " + sigFile + " (a stale, partial or junk copy): `cosign verify-blob --bundle " + p + "` fails, though clients verify index.json by the signature named by its digest; publish the site again, or copy the file from the build"})
+		default:
+			out = append(out, SiteProblem{Path: p, Err: "cannot be read: " + err.Error()})
 		}
+		return false
 	}
+	sig, err := w.Get(ctx, sigFile, sign.MaxSigFileSize)
+	if !warn(sigFile, err) || verifier == nil {
+		sig = nil // nothing the bundle must carry
+	} else if root, rerr := w.Get(ctx, index.RootFile, index.MaxRootSize); rerr != nil {
+		sig = nil
+	} else if verifier.VerifyBlob(bytes.NewReader(root), sig) != nil {
+		out = append(out, SiteProblem{Path: sigFile, Err: "does not sign index.json (a stale or partial copy): `cosign verify-blob --signature " + sigFile + "` fails, though clients verify index.json by the signature named by its digest; publish the site again, or copy the file from the build"})
+		sig = nil
+	}
+	if sig == nil {
+		// Nothing to compare it with: there, and within publish's bound.
+		_, err = w.Get(ctx, bundleFile, sign.MaxBundleSize)
+	} else {
+		// Walk's check, publish's: the same bound, the same signature.
+		err = w.BundleOf(ctx, bundleFile, sigFile, sig)
+	}
+	warn(bundleFile, err)
 	return out
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -62,6 +63,12 @@ func TestVerifySiteLiveSignature(t *testing.T) {
 		{"bundle of an archive", func(site string) {
 			testutil.Must(t, os.WriteFile(filepath.Join(site, bundle), testutil.ReadFile(t, filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json")), 0o644))
 		}, bundle, "not a Sigstore bundle carrying the signature in index.json.sig"},
+		// Over sign.MaxSigFileSize, within sign.MaxBundleSize: publish
+		// accepts it (walk's BundleOf), so verify warns of nothing.
+		{"bundle over 16 KiB", func(site string) {
+			p := filepath.Join(site, bundle)
+			testutil.Must(t, os.WriteFile(p, append(bytes.Repeat([]byte(" "), int(sign.MaxSigFileSize)), testutil.ReadFile(t, p)...), 0o644))
+		}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			site := filepath.Join(t.TempDir(), "site")
