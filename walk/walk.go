@@ -133,14 +133,22 @@ func (e *FileError) Unwrap() error { return e.Err }
 // if it is missing or does not verify, the signature named by the digest
 // of data decides. A nil Verifier checks nothing.
 func (w *Walker) RootSignature(ctx context.Context, data []byte, live *Fetched) error {
-	if w.Verifier == nil {
-		return nil
-	}
-	signed, _, err := w.rootSignature(ctx, data, live)
-	if err == nil && !signed {
-		return fmt.Errorf("%w: index.json has no signature but a key is configured; refusing it (the registry may have been replaced)", ErrUnsigned)
-	}
+	_, err := w.rootSigned(ctx, data, live)
 	return err
+}
+
+// rootSigned is RootSignature, handing back the bytes of the signature
+// named by data's digest when it read them (not when live verified):
+// Walk checks the bundle beside it without reading it again.
+func (w *Walker) rootSigned(ctx context.Context, data []byte, live *Fetched) (named []byte, err error) {
+	if w.Verifier == nil {
+		return nil, nil
+	}
+	signed, named, _, err := w.rootSignature(ctx, data, live)
+	if err == nil && !signed {
+		return nil, fmt.Errorf("%w: index.json has no signature but a key is configured; refusing it (the registry may have been replaced)", ErrUnsigned)
+	}
+	return named, err
 }
 
 // RootSigned is the root step for a reader that may take an unsigned
@@ -156,7 +164,7 @@ func (w *Walker) RootSignature(ctx context.Context, data []byte, live *Fetched) 
 // needs no key. A signature that cannot be read (other than not found) is
 // an error, never taken as "unsigned".
 func (w *Walker) RootSigned(ctx context.Context, data []byte) (bool, error) {
-	signed, absent, err := w.rootSignature(ctx, data, nil)
+	signed, _, absent, err := w.rootSignature(ctx, data, nil)
 	if err == nil && !signed && absent != nil && !errors.Is(absent, ErrNotFound) {
 		return false, &FileError{index.RootFile + index.SignatureExt, absent}
 	}
@@ -168,12 +176,13 @@ func (w *Walker) RootSigned(ctx context.Context, data []byte) (bool, error) {
 // when nothing on the site signs them (absent: why index.json.sig could
 // not be read) or, without a Verifier, when the signature named by their
 // digest is there (nothing can be verified, nothing contradicts).
-func (w *Walker) rootSignature(ctx context.Context, data []byte, live *Fetched) (signed bool, absent, err error) {
+// namedSig: that signature's bytes, when read.
+func (w *Walker) rootSignature(ctx context.Context, data []byte, live *Fetched) (signed bool, namedSig []byte, absent, err error) {
 	verifies := func(sig []byte) bool {
 		return w.Verifier != nil && w.Verifier.VerifyBlob(bytes.NewReader(data), sig) == nil
 	}
 	if live != nil && live.Err == nil && verifies(live.Data) {
-		return true, nil, nil
+		return true, nil, nil, nil
 	}
 	named := index.RootSignaturePath(index.Digest(data))
 	sig, err := w.Get(ctx, named, sign.MaxSigFileSize)
@@ -186,22 +195,22 @@ func (w *Walker) rootSignature(ctx context.Context, data []byte, live *Fetched) 
 		}
 		switch {
 		case live.Err == nil && verifies(live.Data):
-			return false, nil, &FileError{named, fmt.Errorf("%w: missing, though %s%s signs index.json", ErrUnsigned, index.RootFile, index.SignatureExt)}
+			return false, nil, nil, &FileError{named, fmt.Errorf("%w: missing, though %s%s signs index.json", ErrUnsigned, index.RootFile, index.SignatureExt)}
 		case live.Err == nil:
-			return false, nil, &FileError{index.RootFile, fmt.Errorf("%w: no signature matches its content (sha256 %s); it was modified after signing", ErrBadSignature, index.Digest(data))}
+			return false, nil, nil, &FileError{index.RootFile, fmt.Errorf("%w: no signature matches its content (sha256 %s); it was modified after signing", ErrBadSignature, index.Digest(data))}
 		}
-		return false, live.Err, nil
+		return false, nil, live.Err, nil
 	}
 	if err != nil {
-		return false, nil, &FileError{named, err}
+		return false, nil, nil, &FileError{named, err}
 	}
 	if w.Verifier == nil {
-		return false, nil, nil
+		return false, sig, nil, nil
 	}
 	if err := w.Verifier.VerifyBlob(bytes.NewReader(data), sig); err != nil {
-		return false, nil, &FileError{index.RootFile, err}
+		return false, sig, nil, &FileError{index.RootFile, err}
 	}
-	return true, nil, nil
+	return true, sig, nil, nil
 }
 
 // CheckExpiry refuses an index past its expiry: what a frozen mirror
@@ -310,10 +319,10 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", index.RootFile, err)
 	}
-	if err := w.RootSignature(ctx, data, nil); err != nil {
+	if sig, err := w.rootSigned(ctx, data, nil); err != nil {
 		problem(index.RootFile, err)
 	} else if w.Verifier != nil {
-		w.walkRootBundle(ctx, data, problem)
+		w.walkRootBundle(ctx, data, sig, problem)
 	}
 	res := &WalkResult{}
 	if res.Root, err = index.ParseRoot(data); err != nil {
@@ -502,15 +511,11 @@ func byFile(problem func(path string, err error)) func(path string, err error) {
 }
 
 // walkRootBundle checks the Sigstore bundle named by index.json's digest
-// (data's), when there: it must carry the signature beside it, which
-// verified. The live copies, index.json.sig and .sigstore.json, may lag
-// mid-publish: the client's verify warns of those.
-func (w *Walker) walkRootBundle(ctx context.Context, data []byte, problem func(string, error)) {
-	named := index.RootSignaturePath(index.Digest(data))
-	sig, err := w.Get(ctx, named, sign.MaxSigFileSize)
-	if err == nil {
-		err = w.BundleOf(ctx, index.RootBundlePath(index.Digest(data)), named, sig)
-	}
+// (data's), when there: it must carry the signature beside it (sig,
+// which verified). The live copies, index.json.sig and .sigstore.json,
+// may lag mid-publish: the client's verify warns of those.
+func (w *Walker) walkRootBundle(ctx context.Context, data, sig []byte, problem func(string, error)) {
+	err := w.BundleOf(ctx, index.RootBundlePath(index.Digest(data)), index.RootSignaturePath(index.Digest(data)), sig)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		problem(index.RootBundlePath(index.Digest(data)), err)
 	}
