@@ -582,24 +582,27 @@ func checkRootCopies(ctx context.Context, dir string, root *index.Root, rootData
 	if re := readFailure(err); re != nil {
 		return re
 	} else if err != nil {
-		return fmt.Errorf("%w: %w", notSite(dir, "%v", err), ErrMissingSignature)
+		// Not missing: checkTree refused a signed site without it.
+		return notSite(dir, "%v", err)
 	}
 	live := index.RootFile + index.SignatureExt
-	switch data, err := w.Get(ctx, live, sign.MaxSigFileSize); {
+	data, err := w.Get(ctx, live, sign.MaxSigFileSize)
+	if re := readFailure(err); re != nil {
+		return re
+	}
+	switch {
 	case errors.Is(err, index.ErrNotFound):
-	case readFailure(err) != nil:
-		return readFailure(err)
 	case err != nil:
 		return notSite(dir, "%v", err)
 	case !bytes.Equal(data, sig):
 		return fmt.Errorf("%w: %w", notSite(dir, "%s is not a copy of %s, the signature of index.json: it was changed after the build (a stale or junk copy, which `cosign verify-blob` would read); publish the site as the build wrote it", live, named), sign.ErrBadSignature)
 	}
 	for _, p := range []string{index.RootFile + index.BundleExt, index.RootBundlePath(index.Digest(rootData))} {
-		switch err := w.BundleOf(ctx, p, named, sig); {
-		case err == nil, errors.Is(err, index.ErrNotFound):
-		case readFailure(err) != nil:
-			return readFailure(err)
-		default:
+		err := w.BundleOf(ctx, p, named, sig)
+		if re := readFailure(err); re != nil {
+			return re
+		}
+		if err != nil && !errors.Is(err, index.ErrNotFound) {
 			return fmt.Errorf("%w: %w", notSite(dir, "%s: %v", p, err), sign.ErrBadSignature)
 		}
 	}
