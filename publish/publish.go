@@ -557,6 +557,21 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 	if err := checkRootCopies(ctx, dir, root, rootData, w); err != nil {
 		return nil, err
 	}
+	// Each release's bundle carries its .sig's signature, as verify
+	// --site checks (walk's archiveBundle; attackX F4). Two small reads
+	// a release (the .sig, ~100 bytes, and the bundle, a few KiB), which
+	// publish otherwise only hashes for the upload.
+	for _, b := range refs.bundles {
+		sig, err := w.Get(ctx, b.sig, sign.MaxSigFileSize)
+		if re := readFailure(err); re != nil {
+			return nil, re
+		} else if err != nil {
+			return nil, notSite(dir, "%v", err)
+		}
+		if err := checkBundle(ctx, dir, w, b.bundle, b.sig, sig); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := readLogFiles(ctx, root, w.Get, func(string, []byte) error { return nil }, "not the build's (an older checkpoint put back, or a build killed before it wrote its own): publish the site as the build wrote it, or build again"); err != nil {
 		if re := readFailure(err); re != nil {
 			return nil, re
@@ -598,13 +613,23 @@ func checkRootCopies(ctx context.Context, dir string, root *index.Root, rootData
 		return fmt.Errorf("%w: %w", notSite(dir, "%s is not a copy of %s, the signature of index.json: it was changed after the build (a stale or junk copy, which `cosign verify-blob` would read); publish the site as the build wrote it", live, named), sign.ErrBadSignature)
 	}
 	for _, p := range []string{index.RootFile + index.BundleExt, index.RootBundlePath(index.Digest(rootData))} {
-		err := w.BundleOf(ctx, p, named, sig)
-		if re := readFailure(err); re != nil {
-			return re
+		if err := checkBundle(ctx, dir, w, p, named, sig); err != nil {
+			return err
 		}
-		if err != nil && !errors.Is(err, index.ErrNotFound) {
-			return fmt.Errorf("%w: %w", notSite(dir, "%s: %v", p, err), sign.ErrBadSignature)
-		}
+	}
+	return nil
+}
+
+// checkBundle refuses the Sigstore bundle at p unless it carries sig, the
+// bytes of the .sig file sigPath (walk's BundleOf): `cosign verify-blob
+// --bundle` reads it. One not there is not refused here.
+func checkBundle(ctx context.Context, dir string, w *sitewalk.Walker, p, sigPath string, sig []byte) error {
+	err := w.BundleOf(ctx, p, sigPath, sig)
+	if re := readFailure(err); re != nil {
+		return re
+	}
+	if err != nil && !errors.Is(err, index.ErrNotFound) {
+		return fmt.Errorf("%w: %w", notSite(dir, "%s: %v", p, err), sign.ErrBadSignature)
 	}
 	return nil
 }
@@ -787,6 +812,9 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 						return fmt.Errorf("%w: %w", bad("%s lists %s, which is missing", sum.Shard.Path, p), ErrMissingSignature)
 					}
 				}
+				if r.Signature != "" && r.Bundle != "" {
+					refs.bundles = append(refs.bundles, releaseBundle{sig: r.Signature, bundle: r.Bundle})
+				}
 			}
 		}
 		return nil
@@ -815,7 +843,13 @@ func checkAssets(dir string, local []localFile) error {
 type references struct {
 	files map[string]bool
 	packs map[string]bool
+	// bundles: each release's .sig and Sigstore bundle, which checkSite
+	// compares.
+	bundles []releaseBundle
 }
+
+// releaseBundle names a release's .sig file and the bundle beside it.
+type releaseBundle struct{ sig, bundle string }
 
 // owned reports whether key is one of the registry's files, which belong
 // to the site only when index.json references them: anything under
