@@ -754,7 +754,7 @@ type directBlob struct {
 }
 
 // successors is oras.Copy's FindSuccessors for an image: a node's
-// successors that are manifests as oras reads them (hasSuccessors: an
+// successors that are manifests as oras reads them (isManifest: an
 // artifact manifest too, whose blobs import's copy pushes); it records
 // the others instead, to stream into the tar, and the node's graph.
 func (d *direct) successors(repo *remote.Repository) func(context.Context, content.Fetcher, ocispec.Descriptor) ([]ocispec.Descriptor, error) {
@@ -773,7 +773,7 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 	// before it is fetched (its size is checked as it is read).
 	var read atomic.Int64
 	return func(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-		if hasSuccessors(desc.MediaType) {
+		if isManifest(desc.MediaType) {
 			if n := read.Add(desc.Size); desc.Size > maxImageManifests || n > maxImageManifests {
 				return nil, fmt.Errorf("%w: manifest %s (%d bytes) takes the image's manifests to %d bytes: expected at most %d (an image's manifests, its index and signatures included, are a few KiB; more is refused so that they are never all held in memory)", publish.ErrRegistry, desc.Digest, desc.Size, n, int64(maxImageManifests))
 			}
@@ -815,7 +815,7 @@ func (d *direct) find(repo *remote.Repository, manifestsOnly bool) func(context.
 		}
 		d.graph[desc.Digest] = compact
 		for _, s := range succ {
-			if !hasSuccessors(s.MediaType) {
+			if !isManifest(s.MediaType) {
 				if first := d.first[s.Digest]; first.repo == nil {
 					first.repo = repo
 					d.first[s.Digest] = first
@@ -846,7 +846,7 @@ func (d *direct) entries(image string, root digest.Digest) []*tarEntry {
 				continue
 			}
 			seen[s.Digest] = true
-			if hasSuccessors(s.MediaType) {
+			if isManifest(s.MediaType) {
 				walk(s.Digest)
 				continue
 			}
@@ -858,18 +858,15 @@ func (d *direct) entries(image string, root digest.Digest) []*tarEntry {
 	return out
 }
 
-// hasSuccessors says whether oras-go (content.Successors) reads a
+// isManifest says whether oras-go (content.Successors) reads a
 // descriptor of this media type as a manifest whose graph it copies:
 // an image manifest or index, OCI's or Docker's, or OCI 1.1-rc's
-// artifact manifest.
-func hasSuccessors(mediaType string) bool {
-	return isManifest(mediaType) || mediaType == artifactManifest
-}
-
+// artifact manifest. The stage lists each by digest, and the tar
+// bundles each as a manifest, never streamed as a blob.
 func isManifest(mediaType string) bool {
 	switch mediaType {
 	case ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex,
-		dockerManifest, dockerIndex:
+		dockerManifest, dockerIndex, artifactManifest:
 		return true
 	}
 	return false

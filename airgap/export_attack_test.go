@@ -508,6 +508,29 @@ func TestDirectArtifactManifest(t *testing.T) {
 	if want := []digest.Digest{cfg.Digest, sbom.Digest}; !slices.Equal(streamed, want) {
 		t.Errorf("streamed as blobs: %v, want the config and the artifact's blob %v", streamed, want)
 	}
+	// The stage lists every manifest oras copies into it by digest (the
+	// staged index.json), the artifact manifest too; blobs it does not.
+	stage, err := newStage(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		desc ocispec.Descriptor
+		data []byte
+	}{{idx, ix}, {img, im}, {art, am}, {cfg, []byte("{}")}, {sbom, []byte(`{"spdxVersion":"SPDX-2.3"}`)}} {
+		if err := stage.Push(ctx, c.desc, bytes.NewReader(c.data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var listed []digest.Digest
+	for _, d := range []ocispec.Descriptor{idx, img, art, cfg, sbom} {
+		if _, ok := stage.refs[d.Digest.String()]; ok {
+			listed = append(listed, d.Digest)
+		}
+	}
+	if want := []digest.Digest{idx.Digest, img.Digest, art.Digest}; !slices.Equal(listed, want) {
+		t.Errorf("staged as manifests: %v, want the index, the image and the artifact manifest %v", listed, want)
+	}
 }
 
 // importVerifies: import's check (Open, Verify) accepts the bundle at out.

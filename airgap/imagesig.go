@@ -356,7 +356,7 @@ func (b blobs) imageManifest(ctx context.Context, d ocispec.Descriptor, what, se
 		return nil, shapeError(fmt.Sprintf("%s says it is a %q, not an image manifest (%s) as %s does", self, m.MediaType, d.MediaType, what))
 	}
 	for i, l := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
-		if hasSuccessors(l.MediaType) {
+		if isManifest(l.MediaType) {
 			part := "its config"
 			if i > 0 {
 				part = fmt.Sprintf("its layer %d", i-1)
