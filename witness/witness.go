@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/packgen/packgen/index"
@@ -142,10 +143,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if res.LogKey, res.Pinned, res.RotatedFrom, err = logKey(ctx, o, root, fetch); err != nil {
+	// index.json, read once when a step needs it: logKey on a first
+	// run, readCheckpoint to explain a checkpoint that does not open,
+	// behindIndex to refuse one behind it.
+	named := sync.OnceValues(func() (*index.Root, error) { return indexRoot(ctx, o, root, fetch) })
+	if res.LogKey, res.Pinned, res.RotatedFrom, err = logKey(o, root, named); err != nil {
 		return nil, err
 	}
-	msg, cp, err := readCheckpoint(ctx, o, res, fetch)
+	msg, cp, err := readCheckpoint(ctx, o, res, fetch, named)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +158,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if root != nil && cp.Origin != translog.LogOrigin(root.root.Registry) {
 		return res, originMismatch(o, root, cp.Origin, msg, res)
 	}
-	if err := behindIndex(ctx, o, root, cp, fetch); err != nil {
+	if err := behindIndex(o, res.LogKey, cp, named); err != nil {
 		return res, err
 	}
 	oldMsg, err := extendsCosigned(ctx, o, res, cp, msg, fetch)
@@ -269,7 +274,7 @@ func (o Options) source() (transport.Transport, error) {
 // readCheckpoint reads the log's checkpoint and opens it under
 // res.LogKey; one that does not open says why it may not (a rotation
 // being published, a key the witness has not followed).
-func readCheckpoint(ctx context.Context, o Options, res *Result, fetch translog.Fetch) ([]byte, translog.Checkpoint, error) {
+func readCheckpoint(ctx context.Context, o Options, res *Result, fetch translog.Fetch, named func() (*index.Root, error)) ([]byte, translog.Checkpoint, error) {
 	msg, err := fetch(ctx, translog.CheckpointPath, translog.MaxCheckpointSize)
 	if err != nil {
 		return nil, translog.Checkpoint{}, fmt.Errorf("read %s of %s: %w", translog.CheckpointPath, o.Site, err)
@@ -286,32 +291,28 @@ func readCheckpoint(ctx context.Context, o Options, res *Result, fetch translog.
 		}
 	}
 	if !res.Pinned {
-		if named := unverifiedLogKey(ctx, fetch); named != "" && named != res.LogKey {
+		if r, _ := named(); r != nil && r.Log != nil && r.Log.Key != res.LogKey {
 			how := "To follow a rotation, run with --registry-key (the registry's public keys you trust, the new one included): the witness follows the log key that index.json, verified under them, names, once the new log extends the tree it cosigned"
 			if o.LogKey != "" {
 				how = "To follow a rotation, drop --log-key: with --registry-key (the registry's public keys you trust, the new one included) the witness follows the log key that index.json, verified under them, names, once the new log extends the tree it cosigned"
 			}
-			return nil, translog.Checkpoint{}, fmt.Errorf("%w: %s of %s does not verify under the log key pinned in %s (%s), and its index.json names another (%s): the registry rotated its key, or someone replaced its log. %s", ErrLogKey, translog.CheckpointPath, o.Site, o.StateDir, res.LogKey, named, how)
+			return nil, translog.Checkpoint{}, fmt.Errorf("%w: %s of %s does not verify under the log key pinned in %s (%s), and its index.json names another (%s): the registry rotated its key, or someone replaced its log. %s", ErrLogKey, translog.CheckpointPath, o.Site, o.StateDir, res.LogKey, r.Log.Key, how)
 		}
 	}
 	return nil, translog.Checkpoint{}, fmt.Errorf("%s of %s: %w", translog.CheckpointPath, o.Site, err)
 }
 
 // behindIndex refuses a checkpoint of fewer entries than the log
-// index.json names (root's when verified, else read unverified: used
-// only to refuse): a publish under way (index.json goes first), or an
+// index.json names (named: verified or not, used only to refuse), when
+// that is the log cp is of (logKey: another log's size says nothing of
+// this one's): a publish under way (index.json goes first), or an
 // older checkpoint, genuinely signed, put back in its place. Cosigned,
 // it would hold every witnessed client at that size, refusing each
 // newer release (attackX F4). ErrNotYet: the witness cannot tell the
 // two apart, and a run once the publish has ended cosigns.
-func behindIndex(ctx context.Context, o Options, root *signedRoot, cp translog.Checkpoint, fetch translog.Fetch) error {
-	var r *index.Root
-	if root != nil {
-		r = root.root
-	} else if data, err := fetch(ctx, index.RootFile, index.MaxRootSize); err == nil {
-		r, _ = index.ParseRoot(data)
-	}
-	if r == nil || r.Log == nil || cp.Tree.N >= r.Log.Size {
+func behindIndex(o Options, logKey string, cp translog.Checkpoint, named func() (*index.Root, error)) error {
+	r, _ := named()
+	if r == nil || r.Log == nil || r.Log.Key != logKey || cp.Tree.N >= r.Log.Size {
 		return nil
 	}
 	return fmt.Errorf("%w: %s of %s is a tree of %d entries, and its %s names %d: a publish is under way (run again once it has ended), or an older checkpoint was put back in its place (publish the registry again); cosigning it would hold every witnessed client at %d entries", ErrNotYet, translog.CheckpointPath, o.Site, cp.Tree.N, index.RootFile, r.Log.Size, cp.Tree.N)
@@ -475,7 +476,7 @@ func readRoot(ctx context.Context, o Options, tr transport.Transport, fetch tran
 // than the pinned one is a rotation (docs/SECURITY.md), returned with the
 // pinned key as rotatedFrom and pinned anew once Run has checked that the
 // new log extends the tree cosigned under the old key.
-func logKey(ctx context.Context, o Options, root *signedRoot, fetch translog.Fetch) (key string, pin bool, rotatedFrom string, err error) {
+func logKey(o Options, root *signedRoot, named func() (*index.Root, error)) (key string, pin bool, rotatedFrom string, err error) {
 	pinned, err := safefile.ReadFile(filepath.Join(o.StateDir, stateLogKey), 4<<10)
 	switch {
 	case err == nil:
@@ -501,17 +502,9 @@ func logKey(ctx context.Context, o Options, root *signedRoot, fetch translog.Fet
 		}
 		return o.LogKey, true, "", nil
 	}
-	var r *index.Root
-	if root != nil {
-		r = root.root
-	} else {
-		data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
-		if err != nil {
-			return "", false, "", fmt.Errorf("read %s of %s: %w", index.RootFile, o.Site, err)
-		}
-		if r, err = index.ParseRoot(data); err != nil {
-			return "", false, "", fmt.Errorf("%s of %s: %w", index.RootFile, o.Site, err)
-		}
+	r, err := named()
+	if err != nil {
+		return "", false, "", err
 	}
 	if r.Log == nil {
 		why := "the registry was built by a packgen older than the log: build it again with this one and publish it"
@@ -523,19 +516,22 @@ func logKey(ctx context.Context, o Options, root *signedRoot, fetch translog.Fet
 	return r.Log.Key, true, "", nil
 }
 
-// unverifiedLogKey is the log key the registry's index.json names, read
-// without checking its signature: only to explain a refusal ("" when it
-// cannot be read).
-func unverifiedLogKey(ctx context.Context, fetch translog.Fetch) string {
+// indexRoot is the registry's index.json: root's when its signature
+// verified, else read and parsed unchecked (a first run's log key, to
+// be pinned; otherwise only to explain or refuse).
+func indexRoot(ctx context.Context, o Options, root *signedRoot, fetch translog.Fetch) (*index.Root, error) {
+	if root != nil {
+		return root.root, nil
+	}
 	data, err := fetch(ctx, index.RootFile, index.MaxRootSize)
 	if err != nil {
-		return ""
+		return nil, fmt.Errorf("read %s of %s: %w", index.RootFile, o.Site, err)
 	}
 	r, err := index.ParseRoot(data)
-	if err != nil || r.Log == nil {
-		return ""
+	if err != nil {
+		return nil, fmt.Errorf("%s of %s: %w", index.RootFile, o.Site, err)
 	}
-	return r.Log.Key
+	return r, nil
 }
 
 // lastCosigned reads the checkpoint cosigned last (nil: none yet). It is

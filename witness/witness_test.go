@@ -339,6 +339,13 @@ func TestWitnessFollowsRotation(t *testing.T) {
 	if _, err := run(lag, keys(oldKey, newKey)); !errors.Is(err, ErrNotYet) || !strings.Contains(err.Error(), "run again") {
 		t.Fatalf("a rotation being published: %v", err)
 	}
+	// Without the registry's keys, the lagging index.json (read
+	// unverified) names another log: its size says nothing of the
+	// pinned log's checkpoint, the tree cosigned last, which is not
+	// "behind" it.
+	if res, err := run(lag, nil); err != nil || res.LogKey != oldLog || res.Size != 2 {
+		t.Fatalf("the pinned log's checkpoint beside an index.json naming another log: %+v %v", res, err)
+	}
 	if got, _ := os.ReadFile(filepath.Join(state, stateLogKey)); strings.TrimSpace(string(got)) != oldLog {
 		t.Fatalf("the run moved the pinned key to %q", got)
 	}
