@@ -544,10 +544,11 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 	if f, ok := files[index.RootFile]; !ok || f.sha256 != rootSHA {
 		return nil, notSite(dir, "index.json changed while publish was reading the site (publish only once the build has ended)")
 	}
-	if err := checkTree(dir, root, rootData, local, files, refs); err != nil {
+	w := siteWalker(dir, src, files, o.Verify)
+	get := func(p string, max int64) ([]byte, error) { return w.Get(ctx, p, max) }
+	if err := checkTree(dir, root, rootData, local, files, refs, get); err != nil {
 		return nil, err
 	}
-	w := siteWalker(dir, src, files, o.Verify)
 	if err := w.RootSignature(ctx, rootData, nil); err != nil {
 		if re := readFailure(err); re != nil {
 			return nil, re
@@ -734,7 +735,7 @@ func checkCatalogue(ctx context.Context, dir string, root *index.Root, rootData 
 // checkTree checks the registry's files the site's index.json reaches
 // (files: local by site path) and the catalogue's assets, noting in
 // refs what it reaches.
-func checkTree(dir string, root *index.Root, rootData []byte, local []localFile, files map[string]localFile, refs *references) error {
+func checkTree(dir string, root *index.Root, rootData []byte, local []localFile, files map[string]localFile, refs *references, get func(p string, max int64) ([]byte, error)) error {
 	bad := func(format string, args ...any) error { return notSite(dir, format, args...) }
 	check := func(ref index.FileRef, from string) error {
 		f, ok := files[ref.Path]
@@ -749,7 +750,15 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 	if err := checkAssets(dir, local); err != nil {
 		return err
 	}
-	read := func(key string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(key))) }
+	// Read as hashed (siteWalker): the nodes and shards parsed here are
+	// the bytes uploaded, not a file swapped in since the walk.
+	read := func(key string, max int64) ([]byte, error) {
+		data, err := get(key, max)
+		if err != nil && readFailure(err) == nil {
+			return nil, bad("%v", err)
+		}
+		return data, err
+	}
 	// A signed registry must ship the signatures clients read: the one
 	// named by index.json's digest, and every release's. Published
 	// without them, every client would refuse the registry (unsigned,
@@ -768,7 +777,7 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 			return nil, err
 		}
 		refs.files[b.Path] = true
-		return read(b.Path)
+		return read(b.Path, index.MaxBucketSize)
 	}, func(ref index.FileRef, bucket *index.Bucket, err error) error {
 		if err != nil {
 			return bad("%v", err)
@@ -790,7 +799,7 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 			if f, ok := files[latest]; ok && (f.sha256 != sum.Shard.SHA256 || f.size != sum.Shard.Size) {
 				return bad("%s is not a copy of %s, the shard %s names (sha256 %s, %d bytes; want %s, %d): it was changed after the build; publish the site as the build wrote it", latest, sum.Shard.Path, ref.Path, f.sha256, f.size, sum.Shard.SHA256, sum.Shard.Size)
 			}
-			data, err := read(sum.Shard.Path)
+			data, err := read(sum.Shard.Path, index.MaxShardSize)
 			if err != nil {
 				return err
 			}
