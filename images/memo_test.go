@@ -203,3 +203,58 @@ func edit(t *testing.T, file, old, new string) {
 	}
 	os.WriteFile(file, []byte(strings.Replace(string(data), old, new, 1)), 0o600)
 }
+
+// TestMemoFactsRewrittenUnderReader: a build that indexed the facts
+// file reads no other request's fact when the file is rewritten in place
+// under it (another packgen restarting it): the line at a fact's offset
+// must still carry that fact's key, else the chart is rendered again.
+func TestMemoFactsRewrittenUnderReader(t *testing.T) {
+	a := chartproto.Request{Archive: []byte("tgz"), Values: []byte("c: {}\n"), Namespace: "ns"}
+	b := chartproto.Request{Dir: true, Files: []chartproto.File{{Name: "Chart.yaml", Data: []byte("x")}}, Namespace: "ns2"}
+	fail := chartproto.Request{Archive: []byte("tgz"), Namespace: "fail"}
+	dir := t.TempDir()
+	file := filepath.Join(dir, renderFactsFile)
+	restore := SetRenderer(&namedRenderer{id: "h1"})
+	m := NewMemo(DefaultMemoBytes)
+	m.Remember(dir)
+	want := map[string]*renderedChart{}
+	for _, r := range []chartproto.Request{a, b} {
+		ch, err := m.render(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[r.Namespace] = ch
+	}
+	m.Close()
+	restore()
+
+	second := &namedRenderer{id: "h1"}
+	defer SetRenderer(second)()
+	m = NewMemo(DefaultMemoBytes)
+	m.Remember(dir)
+	defer m.Close()
+	if _, err := m.render(&fail); err != nil { // opens and indexes the file
+		t.Fatal(err)
+	}
+	// In place, same inode: a's line now carries b's key.
+	data, err := os.ReadFile(file)
+	lines := strings.SplitAfter(string(data), "\n")
+	if err != nil || len(lines) < 2 || len(lines[0]) < 64 || len(lines[1]) < 64 {
+		t.Fatalf("%s: %v, %q", file, err, data)
+	}
+	lines[0] = lines[1][:64] + lines[0][64:]
+	w, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.WriteString(strings.Join(lines, ""))
+	w.Close()
+	for _, r := range []chartproto.Request{a, b} {
+		if ch, err := m.render(&r); err != nil || !reflect.DeepEqual(ch, want[r.Namespace]) {
+			t.Errorf("%s: %+v, %v; want %+v", r.Namespace, ch, err, want[r.Namespace])
+		}
+	}
+	if got := second.n.Load(); got != 2 { // fail, and a
+		t.Errorf("rendered %d times, want 2", got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/chartproto"
 	"github.com/packgen/packgen/internal/factfile"
 	"github.com/packgen/packgen/internal/progid"
@@ -36,18 +37,12 @@ import (
 // build's verified archives, docs/SECURITY.md): who can write it can
 // make a chart that fails pass, as they could replace packgen.
 type renderFacts struct {
-	id [sha256.Size]byte // this packgen and its renderer
-	r  *os.File          // the file as the build found it
-	at map[[sha256.Size]byte]factAt
+	id [sha256.Size]byte      // this packgen and its renderer
+	r  *os.File               // the file as the build found it
+	at map[string]factfile.At // by key in hex
 
 	mu sync.Mutex
 	w  *os.File // appended to, one fact a write; nil: not writable
-}
-
-// factAt is where one fact's value lies in the file.
-type factAt struct {
-	off int64
-	n   int
 }
 
 // renderFactsFile names the file; a change to what a fact holds starts
@@ -102,26 +97,33 @@ func openRenderFacts(dir string) *renderFacts {
 	if err != nil {
 		return nil
 	}
-	f := &renderFacts{id: sha256.Sum256([]byte(prog + "\n" + rid)), at: map[[sha256.Size]byte]factAt{}}
+	f := &renderFacts{id: sha256.Sum256([]byte(prog + "\n" + rid)), at: map[string]factfile.At{}}
 	file := filepath.Join(dir, renderFactsFile)
-	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	restart := false
 	if r, err := safefile.Open(file); err == nil {
 		if fi, err := r.Stat(); err == nil && fi.Size() <= maxRenderFacts {
 			f.r, f.at = r, indexRenderFacts(r)
 		} else {
 			r.Close()
-			flags |= os.O_TRUNC // too large: start over
+			restart = true // too large
+		}
+	}
+	if restart {
+		// Start over by replacing the file, never truncating it: a
+		// build reading it keeps the old inode, and its offsets.
+		if atomicfile.WriteFile(file, nil, 0o600) != nil {
+			return f
 		}
 	}
 	if os.MkdirAll(dir, 0o700) == nil {
-		f.w, _ = os.OpenFile(file, flags, 0o600)
+		f.w, _ = os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	}
 	return f
 }
 
 // indexRenderFacts reads where each fact's value lies, keeping none.
-func indexRenderFacts(r io.Reader) map[[sha256.Size]byte]factAt {
-	at := map[[sha256.Size]byte]factAt{}
+func indexRenderFacts(r io.Reader) map[string]factfile.At {
+	at := map[string]factfile.At{}
 	br := bufio.NewReaderSize(io.LimitReader(r, maxRenderFacts), 64<<10)
 	var off int64
 	for {
@@ -129,11 +131,8 @@ func indexRenderFacts(r io.Reader) map[[sha256.Size]byte]factAt {
 		if err != nil { // io.EOF, or a last line without its newline
 			return at
 		}
-		var k [sha256.Size]byte
 		if n > 66 && n-66 <= maxRenderFact && start[64] == ' ' {
-			if _, err := hex.Decode(k[:], start[:64]); err == nil {
-				at[k] = factAt{off: off + 65, n: n - 66}
-			}
+			at[string(start[:64])] = factfile.At{Off: off + 65, N: n - 66}
 		}
 		off += int64(n)
 	}
@@ -165,12 +164,13 @@ func (f *renderFacts) key(reqKey [sha256.Size]byte) [sha256.Size]byte {
 
 // lookup is the clean rendering remembered for key, if any.
 func (f *renderFacts) lookup(key [sha256.Size]byte) (*renderedChart, bool) {
-	at, ok := f.at[key]
+	hk := hex.EncodeToString(key[:])
+	at, ok := f.at[hk]
 	if !ok {
 		return nil, false
 	}
-	buf := make([]byte, at.n)
-	if _, err := f.r.ReadAt(buf, at.off); err != nil {
+	buf, ok := factfile.ReadAt(f.r, hk, at)
+	if !ok {
 		return nil, false
 	}
 	var v renderFact

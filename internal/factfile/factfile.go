@@ -154,3 +154,31 @@ func NextLine(br *bufio.Reader, keep int) (start []byte, n int, err error) {
 		}
 	}
 }
+
+// At is where one fact's value lies in a file of "KEY VALUE" lines
+// (KEY 64 hex digits): Off its first byte, N its length.
+type At struct {
+	Off int64
+	N   int
+}
+
+// keyLen is a key's length: a SHA-256 in hex.
+const keyLen = 64
+
+// ReadAt reads the value of the fact key at at in r, checking the
+// whole line: key, the space and the final newline. Anything else (the
+// file restarted in place by another packgen under a reader, a line
+// cut) is a miss: an offset alone would hand back another fact's value.
+func ReadAt(r io.ReaderAt, key string, at At) ([]byte, bool) {
+	if len(key) != keyLen || at.Off < keyLen+1 || at.N < 0 {
+		return nil, false
+	}
+	buf := make([]byte, keyLen+1+at.N+1)
+	if _, err := r.ReadAt(buf, at.Off-keyLen-1); err != nil {
+		return nil, false
+	}
+	if string(buf[:keyLen]) != key || buf[keyLen] != ' ' || buf[len(buf)-1] != '\n' {
+		return nil, false
+	}
+	return buf[keyLen+1 : len(buf)-1], true
+}

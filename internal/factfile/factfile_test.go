@@ -113,3 +113,31 @@ func umask() os.FileMode {
 	}
 	return 0o777 &^ fi.Mode().Perm()
 }
+
+// TestReadAt: a value is read only where its whole line is still the
+// one indexed: key, space, value and newline.
+func TestReadAt(t *testing.T) {
+	k1, k2 := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	file := k1 + " v1\n" + k2 + " v2\n"
+	at1, at2 := At{Off: 65, N: 2}, At{Off: 65 + 68, N: 2}
+	for _, tc := range []struct {
+		name, file, key string
+		at              At
+		want            string // "": a miss
+	}{
+		{"first", file, k1, at1, "v1"},
+		{"second", file, k2, at2, "v2"},
+		{"another fact at the offset (file restarted in place)", k2 + " v2\n" + k1 + " v1\n", k1, at1, ""},
+		{"line longer than indexed", k1 + " v12\n", k1, at1, ""},
+		{"line cut", k1 + " v1", k1, at1, ""},
+		{"offset before any key", file, k1, At{Off: 3, N: 2}, ""},
+		{"key not hex-sized", file, "a", at1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, ok := ReadAt(strings.NewReader(tc.file), tc.key, tc.at)
+			if got := string(b); ok != (tc.want != "") || got != tc.want {
+				t.Errorf("ReadAt = %q, %v; want %q", got, ok, tc.want)
+			}
+		})
+	}
+}
