@@ -191,6 +191,16 @@ func TestMemoRemembers(t *testing.T) {
 			if got := second.n.Load(); got != tc.renders {
 				t.Errorf("rendered %d times, want %d", got, tc.renders)
 			}
+			// The file names its renderer on its first line: another
+			// renderer's is started over, not indexed, its facts gone.
+			data, _ := os.ReadFile(file(dir))
+			lines := strings.Split(string(data), "\n")
+			if !tc.noDir && !strings.HasPrefix(lines[0], renderFactsHeader) {
+				t.Errorf("first line %q, want %q...", lines[0], renderFactsHeader)
+			}
+			if tc.id != "h1" && len(lines) != 1+len(tc.reqs)+1 {
+				t.Errorf("%d lines after another renderer's build, want a header and %d facts:\n%s", len(lines)-1, len(tc.reqs), data)
+			}
 		})
 	}
 }
@@ -239,10 +249,10 @@ func TestMemoFactsRewrittenUnderReader(t *testing.T) {
 	// In place, same inode: a's line now carries b's key.
 	data, err := os.ReadFile(file)
 	lines := strings.SplitAfter(string(data), "\n")
-	if err != nil || len(lines) < 2 || len(lines[0]) < 64 || len(lines[1]) < 64 {
+	if err != nil || len(lines) < 3 || len(lines[1]) < 64 || len(lines[2]) < 64 {
 		t.Fatalf("%s: %v, %q", file, err, data)
 	}
-	lines[0] = lines[1][:64] + lines[0][64:]
+	lines[1] = lines[2][:64] + lines[1][64:] // lines[0]: the header
 	w, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
 		t.Fatal(err)

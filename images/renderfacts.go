@@ -31,7 +31,10 @@ import (
 // chart's name and images as JSON. Only clean renderings are
 // remembered: a chart that fails is rendered, and fails, every time. A
 // line that does not parse, or whose value does not decode, is a miss:
-// the chart is rendered again; a file past maxRenderFacts starts over.
+// the chart is rendered again. The file's first line names the
+// packgen and renderer it is for (renderFactsHeader): another's file,
+// one past maxRenderFacts bytes or maxRenderEntries facts, is started
+// over, not indexed.
 //
 // The file is trusted as much as the rest of the user's cache dir (the
 // build's verified archives, docs/SECURITY.md): who can write it can
@@ -49,12 +52,19 @@ type renderFacts struct {
 // a new one.
 const renderFactsFile = "chart-renders-v1.txt"
 
-// maxRenderFacts bounds the file (about 10,000 charts of 46 images);
+// maxRenderFacts and maxRenderEntries bound the file (the 5,000
+// releases of bench/cmd/gen -packs 1000 take 1.5 MB, 306 bytes a
+// chart: docs/PERFORMANCE.md) and so what its index holds in memory;
 // maxRenderFact one value, read or written.
 const (
-	maxRenderFacts = 128 << 20
-	maxRenderFact  = 1 << 20
+	maxRenderFacts   = 16 << 20
+	maxRenderEntries = 50000
+	maxRenderFact    = 1 << 20
 )
+
+// renderFactsHeader begins the file's first line, followed by the
+// identity (renderFacts.id) in hex.
+const renderFactsHeader = "packgen chart renders v1 "
 
 // identified is a renderer that can name itself: what it renders is a
 // function of the request and of that name.
@@ -99,19 +109,19 @@ func openRenderFacts(dir string) *renderFacts {
 	}
 	f := &renderFacts{id: sha256.Sum256([]byte(prog + "\n" + rid)), at: map[string]factfile.At{}}
 	file := filepath.Join(dir, renderFactsFile)
-	restart := false
+	header := renderFactsHeader + hex.EncodeToString(f.id[:]) + "\n"
 	if r, err := safefile.Open(file); err == nil {
-		if fi, err := r.Stat(); err == nil && fi.Size() <= maxRenderFacts {
-			f.r, f.at = r, indexRenderFacts(r)
+		if at, ok := indexRenderFacts(r, header); ok {
+			f.r, f.at = r, at
 		} else {
 			r.Close()
-			restart = true // too large
 		}
 	}
-	if restart {
-		// Start over by replacing the file, never truncating it: a
-		// build reading it keeps the old inode, and its offsets.
-		if atomicfile.WriteFile(file, nil, 0o600) != nil {
+	if f.r == nil {
+		// None, another's, or full: start over by replacing the file,
+		// never truncating it: a build reading it keeps the old inode,
+		// and its offsets.
+		if atomicfile.WriteFile(file, []byte(header), 0o600) != nil {
 			return f
 		}
 	}
@@ -121,15 +131,26 @@ func openRenderFacts(dir string) *renderFacts {
 	return f
 }
 
-// indexRenderFacts reads where each fact's value lies, keeping none.
-func indexRenderFacts(r io.Reader) map[string]factfile.At {
-	at := map[string]factfile.At{}
+// indexRenderFacts reads where each fact's value lies, keeping none;
+// false for a file to start over: another's (its first line is not
+// header), too large or full.
+func indexRenderFacts(r *os.File, header string) (map[string]factfile.At, bool) {
+	if fi, err := r.Stat(); err != nil || fi.Size() > maxRenderFacts {
+		return nil, false
+	}
 	br := bufio.NewReaderSize(io.LimitReader(r, maxRenderFacts), 64<<10)
-	var off int64
+	if head, err := br.ReadSlice('\n'); err != nil || string(head) != header {
+		return nil, false
+	}
+	at := map[string]factfile.At{}
+	off := int64(len(header))
 	for {
 		start, n, err := factfile.NextLine(br, 65)
 		if err != nil { // io.EOF, or a last line without its newline
-			return at
+			return at, true
+		}
+		if len(at) == maxRenderEntries {
+			return nil, false // full
 		}
 		if n > 66 && n-66 <= maxRenderFact && start[64] == ' ' {
 			at[string(start[:64])] = factfile.At{Off: off + 65, N: n - 66}
