@@ -1,13 +1,11 @@
 package images
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -109,9 +107,9 @@ func openRenderFacts(dir string) *renderFacts {
 	}
 	f := &renderFacts{id: sha256.Sum256([]byte(prog + "\n" + rid)), at: map[string]factfile.At{}}
 	file := filepath.Join(dir, renderFactsFile)
-	header := renderFactsHeader + hex.EncodeToString(f.id[:]) + "\n"
+	header := renderFactsHeader + hex.EncodeToString(f.id[:])
 	if r, err := safefile.Open(file); err == nil {
-		if at, ok := indexRenderFacts(r, header); ok {
+		if at, ok := factfile.Index(r, header, maxRenderFacts, maxRenderEntries); ok && len(at) < maxRenderEntries {
 			f.r, f.at = r, at
 		} else {
 			r.Close()
@@ -121,7 +119,7 @@ func openRenderFacts(dir string) *renderFacts {
 		// None, another's, or full: start over by replacing the file,
 		// never truncating it: a build reading it keeps the old inode,
 		// and its offsets.
-		if atomicfile.WriteFile(file, []byte(header), 0o600) != nil {
+		if atomicfile.WriteFile(file, []byte(header+"\n"), 0o600) != nil {
 			return f
 		}
 	}
@@ -129,34 +127,6 @@ func openRenderFacts(dir string) *renderFacts {
 		f.w, _ = os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	}
 	return f
-}
-
-// indexRenderFacts reads where each fact's value lies, keeping none;
-// false for a file to start over: another's (its first line is not
-// header), too large or full.
-func indexRenderFacts(r *os.File, header string) (map[string]factfile.At, bool) {
-	if fi, err := r.Stat(); err != nil || fi.Size() > maxRenderFacts {
-		return nil, false
-	}
-	br := bufio.NewReaderSize(io.LimitReader(r, maxRenderFacts), 64<<10)
-	if head, err := br.ReadSlice('\n'); err != nil || string(head) != header {
-		return nil, false
-	}
-	at := map[string]factfile.At{}
-	off := int64(len(header))
-	for {
-		start, n, err := factfile.NextLine(br, 65)
-		if err != nil { // io.EOF, or a last line without its newline
-			return at, true
-		}
-		if len(at) == maxRenderEntries {
-			return nil, false // full
-		}
-		if n > 66 && n-66 <= maxRenderFact && start[64] == ' ' {
-			at[string(start[:64])] = factfile.At{Off: off + 65, N: n - 66}
-		}
-		off += int64(n)
-	}
 }
 
 // factImage is a chartImage as a fact holds it (Source.Kind is Chart,

@@ -165,6 +165,50 @@ type At struct {
 // keyLen is a key's length: a SHA-256 in hex.
 const keyLen = 64
 
+// Index reads a file of facts once and returns where each fact's value
+// lies, keeping none of the values: for files too large to hold (the
+// catalogue's image cache, the build's chart renderings). Its first line
+// must be header and a newline (the header names who wrote the file:
+// another's is started over, not indexed); each other line is a key (64
+// lowercase hex digits), a space, a value and a newline; other lines are
+// skipped. Only the first maxEntries facts are indexed (a caller finding
+// that many knows the file is full). False: f is past maxBytes, or not
+// the caller's; start it over.
+func Index(f *os.File, header string, maxBytes int64, maxEntries int) (map[string]At, bool) {
+	if fi, err := f.Stat(); err != nil || fi.Size() > maxBytes {
+		return nil, false
+	}
+	br := bufio.NewReaderSize(io.LimitReader(f, maxBytes), 64<<10)
+	head, err := br.ReadSlice('\n')
+	if err != nil || string(head) != header+"\n" {
+		return nil, false
+	}
+	off := int64(len(head))
+	at := map[string]At{}
+	for len(at) < maxEntries {
+		start, n, err := NextLine(br, keyLen+1)
+		if err != nil { // io.EOF, or a last line without its newline
+			break
+		}
+		if n > keyLen+2 && start[keyLen] == ' ' && isKey(start[:keyLen]) {
+			at[string(start[:keyLen])] = At{Off: off + keyLen + 1, N: n - keyLen - 2}
+		}
+		off += int64(n)
+	}
+	return at, true
+}
+
+// isKey reports whether b is a key: lowercase hex digits, as
+// hex.EncodeToString writes them.
+func isKey(b []byte) bool {
+	for _, c := range b {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // ReadAt reads the value of the fact key at at in r, checking the
 // whole line: key, the space and the final newline. Anything else (the
 // file restarted in place by another packgen under a reader, a line

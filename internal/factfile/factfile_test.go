@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -137,6 +138,56 @@ func TestReadAt(t *testing.T) {
 			b, ok := ReadAt(strings.NewReader(tc.file), tc.key, tc.at)
 			if got := string(b); ok != (tc.want != "") || got != tc.want {
 				t.Errorf("ReadAt = %q, %v; want %q", got, ok, tc.want)
+			}
+		})
+	}
+}
+
+// TestIndex: only the caller's file (its header) within the byte bound
+// is indexed, at most maxEntries facts, each line a lowercase hex key,
+// a space and a value; every fact indexed reads back (ReadAt).
+func TestIndex(t *testing.T) {
+	k := func(c string) string { return strings.Repeat(c, 64) }
+	head := "me v1\n"
+	for _, tc := range []struct {
+		name       string
+		file       string
+		maxEntries int
+		want       map[string]string // nil: start over
+	}{
+		{"header only", head, 10, map[string]string{}},
+		{"another's header", "you v1\n" + k("a") + " x\n", 10, nil},
+		{"no header", k("a") + " x\n", 10, nil},
+		{"past the byte bound", head + k("a") + " " + strings.Repeat("x", 1000) + "\n", 10, nil},
+		{"facts", head + k("a") + " x\n" + k("b") + " yy\n", 10, map[string]string{k("a"): "x", k("b"): "yy"}},
+		{"not facts: skipped", head + "short\n" + k("A") + " x\n" + k("g") + " x\n" + k("c") + "\n" + k("d") + " \n" + k("e") + "x{}\n" + k("b") + " y\n", 10, map[string]string{k("b"): "y"}},
+		{"a last line cut", head + k("a") + " x\n" + k("b") + " y", 10, map[string]string{k("a"): "x"}},
+		{"entry bound: the first ones", head + k("a") + " x\n" + k("b") + " y\n" + k("c") + " z\n", 2, map[string]string{k("a"): "x", k("b"): "y"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "facts")
+			if err := os.WriteFile(file, []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			at, ok := Index(f, "me v1", 1000, tc.maxEntries)
+			if ok != (tc.want != nil) {
+				t.Fatalf("Index ok = %v, want %v", ok, tc.want != nil)
+			}
+			got := map[string]string{}
+			for key, a := range at {
+				v, ok := ReadAt(f, key, a)
+				if !ok {
+					t.Errorf("%s: indexed, does not read back", key[:4])
+				}
+				got[key] = string(v)
+			}
+			if tc.want != nil && !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("indexed %v, want %v", got, tc.want)
 			}
 		})
 	}
