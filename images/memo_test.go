@@ -155,6 +155,11 @@ func TestMemoRemembers(t *testing.T) {
 			os.WriteFile(f, data[:len(data)-5], 0o600)
 		}, []chartproto.Request{a, b}, 1},
 		{"a file of garbage", "h1", false, func(t *testing.T, f string) { os.WriteFile(f, []byte("x\n\n"+strings.Repeat("0", 64)+" {}\n"), 0o600) }, []chartproto.Request{a, b}, 2},
+		{"a FIFO at the path: replaced, never opened to block", "h1", false, func(t *testing.T, f string) {
+			if mkfifo == nil || os.Remove(f) != nil || mkfifo(f, 0o600) != nil {
+				t.Skip("no FIFO here")
+			}
+		}, []chartproto.Request{a, b}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -204,6 +209,9 @@ func TestMemoRemembers(t *testing.T) {
 		})
 	}
 }
+
+// mkfifo makes a FIFO where the system has them (fifo_unix_test.go).
+var mkfifo func(path string, mode uint32) error
 
 // edit replaces the first old in file with new: the first fact only.
 func edit(t *testing.T, file, old, new string) {

@@ -124,7 +124,7 @@ func openRenderFacts(dir string) *renderFacts {
 		}
 	}
 	if os.MkdirAll(dir, 0o700) == nil {
-		f.w, _ = os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		f.w, _ = safefile.OpenAppend(file, 0o600) // not a FIFO planted there: it would block for ever
 	}
 	return f
 }
