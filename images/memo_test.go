@@ -276,3 +276,29 @@ func TestMemoFactsRewrittenUnderReader(t *testing.T) {
 		t.Errorf("rendered %d times, want 2", got)
 	}
 }
+
+// TestRenderFactsAddIndexes: a fact added in this build is read back
+// from the file (a request evicted from the memo and seen again), not
+// appended a second time.
+func TestRenderFactsAddIndexes(t *testing.T) {
+	defer SetRenderer(&namedRenderer{id: "h1"})()
+	dir := t.TempDir()
+	f := openRenderFacts(dir)
+	if f == nil || f.rw == nil {
+		t.Fatal("no facts file opened")
+	}
+	defer f.close()
+	k := f.key([32]byte{1})
+	want := &renderedChart{name: "c", images: []chartImage{{"registry.example.com/a:1", Source{Kind: Chart, Template: "t.yaml", Line: 3}}}}
+	if _, ok := f.lookup(k); ok {
+		t.Fatal("found before it was added")
+	}
+	f.add(k, want)
+	if got, ok := f.lookup(k); !ok || !reflect.DeepEqual(got, want) {
+		t.Fatalf("lookup after add: %+v, %v; want %+v", got, ok, want)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, renderFactsFile))
+	if n := strings.Count(string(data), "\n"); n != 2 {
+		t.Errorf("%d lines, want the header and one fact:\n%s", n, data)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -38,12 +39,13 @@ import (
 // build's verified archives, docs/SECURITY.md): who can write it can
 // make a chart that fails pass, as they could replace packgen.
 type renderFacts struct {
-	id [sha256.Size]byte      // this packgen and its renderer
-	r  *os.File               // the file as the build found it
-	at map[string]factfile.At // by key in hex
+	id [sha256.Size]byte // this packgen and its renderer
+	// rw is the file, read by offset and appended to (one fact a
+	// write); nil: none to keep.
+	rw *os.File
 
 	mu sync.Mutex
-	w  *os.File // appended to, one fact a write; nil: not writable
+	at map[string]factfile.At // by key in hex: the facts read and added
 }
 
 // renderFactsFile names the file; a change to what a fact holds starts
@@ -108,23 +110,23 @@ func openRenderFacts(dir string) *renderFacts {
 	f := &renderFacts{id: sha256.Sum256([]byte(prog + "\n" + rid)), at: map[string]factfile.At{}}
 	file := filepath.Join(dir, renderFactsFile)
 	header := renderFactsHeader + hex.EncodeToString(f.id[:])
-	if r, err := safefile.Open(file); err == nil {
-		if at, ok := factfile.Index(r, header, maxRenderFacts, maxRenderEntries); ok && len(at) < maxRenderEntries {
-			f.r, f.at = r, at
-		} else {
-			r.Close()
-		}
+	if os.MkdirAll(dir, 0o700) != nil {
+		return f
 	}
-	if f.r == nil {
-		// None, another's, or full: start over by replacing the file,
-		// never truncating it: a build reading it keeps the old inode,
-		// and its offsets.
-		if atomicfile.WriteFile(file, []byte(header+"\n"), 0o600) != nil {
+	// One descriptor, read by offset and appended to; opened through
+	// safefile, not to block for ever on a FIFO planted at the path.
+	if rw, err := safefile.OpenAppend(file, 0o600); err == nil {
+		if at, ok := factfile.Index(rw, header, maxRenderFacts, maxRenderEntries); ok && len(at) < maxRenderEntries {
+			f.rw, f.at = rw, at
 			return f
 		}
+		rw.Close()
 	}
-	if os.MkdirAll(dir, 0o700) == nil {
-		f.w, _ = safefile.OpenAppend(file, 0o600) // not a FIFO planted there: it would block for ever
+	// None, another's, or full: start over by replacing the file, never
+	// truncating it: a build reading it keeps the old inode, and its
+	// offsets.
+	if atomicfile.WriteFile(file, []byte(header+"\n"), 0o600) == nil {
+		f.rw, _ = safefile.OpenAppend(file, 0o600)
 	}
 	return f
 }
@@ -156,11 +158,13 @@ func (f *renderFacts) key(reqKey [sha256.Size]byte) [sha256.Size]byte {
 // lookup is the clean rendering remembered for key, if any.
 func (f *renderFacts) lookup(key [sha256.Size]byte) (*renderedChart, bool) {
 	hk := hex.EncodeToString(key[:])
+	f.mu.Lock()
 	at, ok := f.at[hk]
+	f.mu.Unlock()
 	if !ok {
 		return nil, false
 	}
-	buf, ok := factfile.ReadAt(f.r, hk, at)
+	buf, ok := factfile.ReadAt(f.rw, hk, at)
 	if !ok {
 		return nil, false
 	}
@@ -180,7 +184,7 @@ func (f *renderFacts) lookup(key [sha256.Size]byte) (*renderedChart, bool) {
 
 // add remembers ch, a clean rendering, under key.
 func (f *renderFacts) add(key [sha256.Size]byte, ch *renderedChart) {
-	if f.w == nil || ch.err != nil {
+	if ch.err != nil {
 		return
 	}
 	v := renderFact{Chart: ch.name, Images: make([]factImage, len(ch.images))}
@@ -197,20 +201,25 @@ func (f *renderFacts) add(key [sha256.Size]byte, ch *renderedChart) {
 	line = append(append(append(line, ' '), b...), '\n')
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, err := f.w.Write(line); err != nil { // one write: appended whole
-		f.w.Close()
-		f.w = nil
+	if f.rw == nil {
+		return
+	}
+	// One write: appended whole, after which the offset is the end of
+	// this line, wherever other builds' lines went. Indexed, so a request
+	// seen again (evicted from the memo) is read, not appended twice.
+	if _, err := f.rw.Write(line); err != nil {
+		return
+	}
+	if end, err := f.rw.Seek(0, io.SeekCurrent); err == nil {
+		f.at[hex.EncodeToString(key[:])] = factfile.At{Off: end - int64(len(line)) + 65, N: len(b)}
 	}
 }
 
 func (f *renderFacts) close() {
-	if f.r != nil {
-		f.r.Close()
-	}
 	f.mu.Lock()
-	if f.w != nil {
-		f.w.Close()
-		f.w = nil
+	defer f.mu.Unlock()
+	if f.rw != nil {
+		f.rw.Close()
+		f.rw = nil
 	}
-	f.mu.Unlock()
 }
