@@ -163,26 +163,13 @@ func TestMemoRemembers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			first := &namedRenderer{id: "h1"}
-			restore := SetRenderer(first)
-			m := NewMemo(DefaultMemoBytes)
-			m.Remember(dir)
-			want := map[string]*renderedChart{}
-			for _, r := range []chartproto.Request{a, b, fail} {
-				ch, err := m.render(&r)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want[r.Namespace] = ch
-			}
-			m.Close()
-			restore()
+			want := rememberFirst(t, dir, a, b, fail)
 			if tc.tamper != nil {
 				tc.tamper(t, file(dir))
 			}
 			second := &namedRenderer{id: tc.id}
 			defer SetRenderer(second)()
-			m = NewMemo(DefaultMemoBytes)
+			m := NewMemo(DefaultMemoBytes)
 			if !tc.noDir {
 				m.Remember(dir)
 			}
@@ -213,6 +200,25 @@ func TestMemoRemembers(t *testing.T) {
 // mkfifo makes a FIFO where the system has them (fifo_unix_test.go).
 var mkfifo func(path string, mode uint32) error
 
+// rememberFirst renders reqs in a first build remembering in dir, with
+// renderer "h1", and returns what each namespace rendered.
+func rememberFirst(t *testing.T, dir string, reqs ...chartproto.Request) map[string]*renderedChart {
+	t.Helper()
+	defer SetRenderer(&namedRenderer{id: "h1"})()
+	m := NewMemo(DefaultMemoBytes)
+	m.Remember(dir)
+	defer m.Close()
+	want := map[string]*renderedChart{}
+	for _, r := range reqs {
+		ch, err := m.render(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[r.Namespace] = ch
+	}
+	return want
+}
+
 // edit replaces the first old in file with new: the first fact only.
 func edit(t *testing.T, file, old, new string) {
 	data, err := os.ReadFile(file)
@@ -232,23 +238,11 @@ func TestMemoFactsRewrittenUnderReader(t *testing.T) {
 	fail := chartproto.Request{Archive: []byte("tgz"), Namespace: "fail"}
 	dir := t.TempDir()
 	file := filepath.Join(dir, renderFactsFile)
-	restore := SetRenderer(&namedRenderer{id: "h1"})
-	m := NewMemo(DefaultMemoBytes)
-	m.Remember(dir)
-	want := map[string]*renderedChart{}
-	for _, r := range []chartproto.Request{a, b} {
-		ch, err := m.render(&r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want[r.Namespace] = ch
-	}
-	m.Close()
-	restore()
+	want := rememberFirst(t, dir, a, b)
 
 	second := &namedRenderer{id: "h1"}
 	defer SetRenderer(second)()
-	m = NewMemo(DefaultMemoBytes)
+	m := NewMemo(DefaultMemoBytes)
 	m.Remember(dir)
 	defer m.Close()
 	if _, err := m.render(&fail); err != nil { // opens and indexes the file
