@@ -155,29 +155,21 @@ func TestMemoRemembers(t *testing.T) {
 			os.WriteFile(f, data[:len(data)-5], 0o600)
 		}, []chartproto.Request{a, b}, 1},
 		{"a file of garbage", "h1", false, func(t *testing.T, f string) { os.WriteFile(f, []byte("x\n\n"+strings.Repeat("0", 64)+" {}\n"), 0o600) }, []chartproto.Request{a, b}, 2},
+		{"a FIFO at the path: replaced, never opened to block", "h1", false, func(t *testing.T, f string) {
+			if mkfifo == nil || os.Remove(f) != nil || mkfifo(f, 0o600) != nil {
+				t.Skip("no FIFO here")
+			}
+		}, []chartproto.Request{a, b}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			first := &namedRenderer{id: "h1"}
-			restore := SetRenderer(first)
-			m := NewMemo(DefaultMemoBytes)
-			m.Remember(dir)
-			want := map[string]*renderedChart{}
-			for _, r := range []chartproto.Request{a, b, fail} {
-				ch, err := m.render(&r)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want[r.Namespace] = ch
-			}
-			m.Close()
-			restore()
+			want := rememberFirst(t, dir, a, b, fail)
 			if tc.tamper != nil {
 				tc.tamper(t, file(dir))
 			}
 			second := &namedRenderer{id: tc.id}
 			defer SetRenderer(second)()
-			m = NewMemo(DefaultMemoBytes)
+			m := NewMemo(DefaultMemoBytes)
 			if !tc.noDir {
 				m.Remember(dir)
 			}
@@ -191,8 +183,40 @@ func TestMemoRemembers(t *testing.T) {
 			if got := second.n.Load(); got != tc.renders {
 				t.Errorf("rendered %d times, want %d", got, tc.renders)
 			}
+			// The file names its renderer on its first line: another
+			// renderer's is started over, not indexed, its facts gone.
+			data, _ := os.ReadFile(file(dir))
+			lines := strings.Split(string(data), "\n")
+			if !tc.noDir && !strings.HasPrefix(lines[0], renderFactsHeader) {
+				t.Errorf("first line %q, want %q...", lines[0], renderFactsHeader)
+			}
+			if tc.id != "h1" && len(lines) != 1+len(tc.reqs)+1 {
+				t.Errorf("%d lines after another renderer's build, want a header and %d facts:\n%s", len(lines)-1, len(tc.reqs), data)
+			}
 		})
 	}
+}
+
+// mkfifo makes a FIFO where the system has them (fifo_unix_test.go).
+var mkfifo func(path string, mode uint32) error
+
+// rememberFirst renders reqs in a first build remembering in dir, with
+// renderer "h1", and returns what each namespace rendered.
+func rememberFirst(t *testing.T, dir string, reqs ...chartproto.Request) map[string]*renderedChart {
+	t.Helper()
+	defer SetRenderer(&namedRenderer{id: "h1"})()
+	m := NewMemo(DefaultMemoBytes)
+	m.Remember(dir)
+	defer m.Close()
+	want := map[string]*renderedChart{}
+	for _, r := range reqs {
+		ch, err := m.render(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[r.Namespace] = ch
+	}
+	return want
 }
 
 // edit replaces the first old in file with new: the first fact only.
@@ -202,4 +226,73 @@ func edit(t *testing.T, file, old, new string) {
 		t.Fatalf("%s: %v, no %s", file, err, old)
 	}
 	os.WriteFile(file, []byte(strings.Replace(string(data), old, new, 1)), 0o600)
+}
+
+// TestMemoFactsRewrittenUnderReader: a build that indexed the facts
+// file reads no other request's fact when the file is rewritten in place
+// under it (another packgen restarting it): the line at a fact's offset
+// must still carry that fact's key, else the chart is rendered again.
+func TestMemoFactsRewrittenUnderReader(t *testing.T) {
+	a := chartproto.Request{Archive: []byte("tgz"), Values: []byte("c: {}\n"), Namespace: "ns"}
+	b := chartproto.Request{Dir: true, Files: []chartproto.File{{Name: "Chart.yaml", Data: []byte("x")}}, Namespace: "ns2"}
+	fail := chartproto.Request{Archive: []byte("tgz"), Namespace: "fail"}
+	dir := t.TempDir()
+	file := filepath.Join(dir, renderFactsFile)
+	want := rememberFirst(t, dir, a, b)
+
+	second := &namedRenderer{id: "h1"}
+	defer SetRenderer(second)()
+	m := NewMemo(DefaultMemoBytes)
+	m.Remember(dir)
+	defer m.Close()
+	if _, err := m.render(&fail); err != nil { // opens and indexes the file
+		t.Fatal(err)
+	}
+	// In place, same inode: a's line now carries b's key.
+	data, err := os.ReadFile(file)
+	lines := strings.SplitAfter(string(data), "\n")
+	if err != nil || len(lines) < 3 || len(lines[1]) < 64 || len(lines[2]) < 64 {
+		t.Fatalf("%s: %v, %q", file, err, data)
+	}
+	lines[1] = lines[2][:64] + lines[1][64:] // lines[0]: the header
+	w, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.WriteString(strings.Join(lines, ""))
+	w.Close()
+	for _, r := range []chartproto.Request{a, b} {
+		if ch, err := m.render(&r); err != nil || !reflect.DeepEqual(ch, want[r.Namespace]) {
+			t.Errorf("%s: %+v, %v; want %+v", r.Namespace, ch, err, want[r.Namespace])
+		}
+	}
+	if got := second.n.Load(); got != 2 { // fail, and a
+		t.Errorf("rendered %d times, want 2", got)
+	}
+}
+
+// TestRenderFactsAddIndexes: a fact added in this build is read back
+// from the file (a request evicted from the memo and seen again), not
+// appended a second time.
+func TestRenderFactsAddIndexes(t *testing.T) {
+	defer SetRenderer(&namedRenderer{id: "h1"})()
+	dir := t.TempDir()
+	f := openRenderFacts(dir)
+	if f == nil || f.rw == nil {
+		t.Fatal("no facts file opened")
+	}
+	defer f.close()
+	k := f.key([32]byte{1})
+	want := &renderedChart{name: "c", images: []chartImage{{"registry.example.com/a:1", Source{Kind: Chart, Template: "t.yaml", Line: 3}}}}
+	if _, ok := f.lookup(k); ok {
+		t.Fatal("found before it was added")
+	}
+	f.add(k, want)
+	if got, ok := f.lookup(k); !ok || !reflect.DeepEqual(got, want) {
+		t.Fatalf("lookup after add: %+v, %v; want %+v", got, ok, want)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, renderFactsFile))
+	if n := strings.Count(string(data), "\n"); n != 2 {
+		t.Errorf("%d lines, want the header and one fact:\n%s", n, data)
+	}
 }

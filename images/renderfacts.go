@@ -1,7 +1,6 @@
 package images
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/packgen/packgen/internal/atomicfile"
 	"github.com/packgen/packgen/internal/chartproto"
 	"github.com/packgen/packgen/internal/factfile"
 	"github.com/packgen/packgen/internal/progid"
@@ -30,36 +30,41 @@ import (
 // chart's name and images as JSON. Only clean renderings are
 // remembered: a chart that fails is rendered, and fails, every time. A
 // line that does not parse, or whose value does not decode, is a miss:
-// the chart is rendered again; a file past maxRenderFacts starts over.
+// the chart is rendered again. The file's first line names the
+// packgen and renderer it is for (renderFactsHeader): another's file,
+// one past maxRenderFacts bytes or maxRenderEntries facts, is started
+// over, not indexed.
 //
 // The file is trusted as much as the rest of the user's cache dir (the
 // build's verified archives, docs/SECURITY.md): who can write it can
 // make a chart that fails pass, as they could replace packgen.
 type renderFacts struct {
 	id [sha256.Size]byte // this packgen and its renderer
-	r  *os.File          // the file as the build found it
-	at map[[sha256.Size]byte]factAt
+	// rw is the file, read by offset and appended to (one fact a
+	// write); nil: none to keep.
+	rw *os.File
 
 	mu sync.Mutex
-	w  *os.File // appended to, one fact a write; nil: not writable
-}
-
-// factAt is where one fact's value lies in the file.
-type factAt struct {
-	off int64
-	n   int
+	at map[string]factfile.At // by key in hex: the facts read and added
 }
 
 // renderFactsFile names the file; a change to what a fact holds starts
 // a new one.
 const renderFactsFile = "chart-renders-v1.txt"
 
-// maxRenderFacts bounds the file (about 10,000 charts of 46 images);
+// maxRenderFacts and maxRenderEntries bound the file (the 5,000
+// releases of bench/cmd/gen -packs 1000 take 1.5 MB, 306 bytes a
+// chart: docs/PERFORMANCE.md) and so what its index holds in memory;
 // maxRenderFact one value, read or written.
 const (
-	maxRenderFacts = 128 << 20
-	maxRenderFact  = 1 << 20
+	maxRenderFacts   = 16 << 20
+	maxRenderEntries = 50000
+	maxRenderFact    = 1 << 20
 )
+
+// renderFactsHeader begins the file's first line, followed by the
+// identity (renderFacts.id) in hex.
+const renderFactsHeader = "packgen chart renders v1 "
 
 // identified is a renderer that can name itself: what it renders is a
 // function of the request and of that name.
@@ -102,41 +107,28 @@ func openRenderFacts(dir string) *renderFacts {
 	if err != nil {
 		return nil
 	}
-	f := &renderFacts{id: sha256.Sum256([]byte(prog + "\n" + rid)), at: map[[sha256.Size]byte]factAt{}}
+	f := &renderFacts{id: sha256.Sum256([]byte(prog + "\n" + rid)), at: map[string]factfile.At{}}
 	file := filepath.Join(dir, renderFactsFile)
-	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	if r, err := safefile.Open(file); err == nil {
-		if fi, err := r.Stat(); err == nil && fi.Size() <= maxRenderFacts {
-			f.r, f.at = r, indexRenderFacts(r)
-		} else {
-			r.Close()
-			flags |= os.O_TRUNC // too large: start over
-		}
+	header := renderFactsHeader + hex.EncodeToString(f.id[:])
+	if os.MkdirAll(dir, 0o700) != nil {
+		return f
 	}
-	if os.MkdirAll(dir, 0o700) == nil {
-		f.w, _ = os.OpenFile(file, flags, 0o600)
+	// One descriptor, read by offset and appended to; opened through
+	// safefile, not to block for ever on a FIFO planted at the path.
+	if rw, err := safefile.OpenAppend(file, 0o600); err == nil {
+		if at, ok := factfile.Index(rw, header, maxRenderFacts, maxRenderEntries); ok && len(at) < maxRenderEntries {
+			f.rw, f.at = rw, at
+			return f
+		}
+		rw.Close()
+	}
+	// None, another's, or full: start over by replacing the file, never
+	// truncating it: a build reading it keeps the old inode, and its
+	// offsets.
+	if atomicfile.WriteFile(file, []byte(header+"\n"), 0o600) == nil {
+		f.rw, _ = safefile.OpenAppend(file, 0o600)
 	}
 	return f
-}
-
-// indexRenderFacts reads where each fact's value lies, keeping none.
-func indexRenderFacts(r io.Reader) map[[sha256.Size]byte]factAt {
-	at := map[[sha256.Size]byte]factAt{}
-	br := bufio.NewReaderSize(io.LimitReader(r, maxRenderFacts), 64<<10)
-	var off int64
-	for {
-		start, n, err := factfile.NextLine(br, 65)
-		if err != nil { // io.EOF, or a last line without its newline
-			return at
-		}
-		var k [sha256.Size]byte
-		if n > 66 && n-66 <= maxRenderFact && start[64] == ' ' {
-			if _, err := hex.Decode(k[:], start[:64]); err == nil {
-				at[k] = factAt{off: off + 65, n: n - 66}
-			}
-		}
-		off += int64(n)
-	}
 }
 
 // factImage is a chartImage as a fact holds it (Source.Kind is Chart,
@@ -165,12 +157,15 @@ func (f *renderFacts) key(reqKey [sha256.Size]byte) [sha256.Size]byte {
 
 // lookup is the clean rendering remembered for key, if any.
 func (f *renderFacts) lookup(key [sha256.Size]byte) (*renderedChart, bool) {
-	at, ok := f.at[key]
+	hk := hex.EncodeToString(key[:])
+	f.mu.Lock()
+	at, ok := f.at[hk]
+	f.mu.Unlock()
 	if !ok {
 		return nil, false
 	}
-	buf := make([]byte, at.n)
-	if _, err := f.r.ReadAt(buf, at.off); err != nil {
+	buf, ok := factfile.ReadAt(f.rw, hk, at)
+	if !ok {
 		return nil, false
 	}
 	var v renderFact
@@ -189,7 +184,7 @@ func (f *renderFacts) lookup(key [sha256.Size]byte) (*renderedChart, bool) {
 
 // add remembers ch, a clean rendering, under key.
 func (f *renderFacts) add(key [sha256.Size]byte, ch *renderedChart) {
-	if f.w == nil || ch.err != nil {
+	if ch.err != nil {
 		return
 	}
 	v := renderFact{Chart: ch.name, Images: make([]factImage, len(ch.images))}
@@ -206,20 +201,25 @@ func (f *renderFacts) add(key [sha256.Size]byte, ch *renderedChart) {
 	line = append(append(append(line, ' '), b...), '\n')
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, err := f.w.Write(line); err != nil { // one write: appended whole
-		f.w.Close()
-		f.w = nil
+	if f.rw == nil {
+		return
+	}
+	// One write: appended whole, after which the offset is the end of
+	// this line, wherever other builds' lines went. Indexed, so a request
+	// seen again (evicted from the memo) is read, not appended twice.
+	if _, err := f.rw.Write(line); err != nil {
+		return
+	}
+	if end, err := f.rw.Seek(0, io.SeekCurrent); err == nil {
+		f.at[hex.EncodeToString(key[:])] = factfile.At{Off: end - int64(len(line)) + 65, N: len(b)}
 	}
 }
 
 func (f *renderFacts) close() {
-	if f.r != nil {
-		f.r.Close()
-	}
 	f.mu.Lock()
-	if f.w != nil {
-		f.w.Close()
-		f.w = nil
+	defer f.mu.Unlock()
+	if f.rw != nil {
+		f.rw.Close()
+		f.rw = nil
 	}
-	f.mu.Unlock()
 }

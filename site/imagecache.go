@@ -40,23 +40,17 @@ type imageCache struct {
 	// old is the cache file as the build found it, kept open; oldAt
 	// says where its views are.
 	old   *os.File
-	oldAt map[string]viewAt
+	oldAt map[string]factfile.At
 	// spill holds the views this build found, appended as they are
 	// found: a temp file in the cache dir, unlinked at once where the
 	// system allows (spillName is set while it still has a name).
 	spill     *os.File
 	spillName string
-	spillAt   map[string]viewAt
+	spillAt   map[string]factfile.At
 	spillEnd  int64
 	noSpill   bool            // the temp file could not be made: remember nothing
 	used      map[string]bool // digests whose views this build read or found
 	hits      int
-}
-
-// viewAt is where one view's JSON lies in a file.
-type viewAt struct {
-	off int64
-	n   int
 }
 
 // imageCacheFile names the cache; a change to what a view holds starts a
@@ -73,13 +67,10 @@ const (
 
 const imageCacheHeader = "packgen catalogue images v1 "
 
-// errImageCache: the cache file is another packgen's, or too large.
-var errImageCache = errors.New("not this packgen's image cache")
-
 // loadImageCache opens the cache in dir ("" for none) and indexes it.
 // A file that cannot be read or is not this packgen's is started over.
 func loadImageCache(dir string) *imageCache {
-	c := &imageCache{oldAt: map[string]viewAt{}, spillAt: map[string]viewAt{}, used: map[string]bool{}}
+	c := &imageCache{oldAt: map[string]factfile.At{}, spillAt: map[string]factfile.At{}, used: map[string]bool{}}
 	if dir == "" {
 		return c
 	}
@@ -88,8 +79,8 @@ func loadImageCache(dir string) *imageCache {
 	if err != nil {
 		return c // none yet, or unreadable: start over
 	}
-	at, err := indexImageCache(f)
-	if err != nil {
+	at, ok := factfile.Index(f, imageCacheHeader+imageKeyOnce(), maxImageCache, maxImageEntries)
+	if !ok {
 		f.Close()
 		return c
 	}
@@ -97,41 +88,16 @@ func loadImageCache(dir string) *imageCache {
 	return c
 }
 
-// indexImageCache reads the cache file f once and returns where each
-// view lies, keeping none of them. A line is 64 hex digits, a space,
-// the view and a newline; other lines are skipped.
-func indexImageCache(f *os.File) (map[string]viewAt, error) {
-	if fi, err := f.Stat(); err != nil || fi.Size() > maxImageCache {
-		return nil, errImageCache
-	}
-	br := bufio.NewReaderSize(io.LimitReader(f, maxImageCache), 64<<10)
-	head, err := br.ReadSlice('\n')
-	if err != nil || string(head) != imageCacheHeader+imageKeyOnce()+"\n" {
-		return nil, errImageCache
-	}
-	off := int64(len(head))
-	at := map[string]viewAt{}
-	for len(at) < maxImageEntries {
-		start, n, err := factfile.NextLine(br, 65)
-		if err != nil { // io.EOF, or a last line without its newline
-			break
-		}
-		if n > 66 && start[64] == ' ' {
-			at[string(start[:64])] = viewAt{off: off + 65, n: n - 66}
-		}
-		off += int64(n)
-	}
-	return at, nil
-}
-
-func (c *imageCache) where(sha string) (*os.File, viewAt, bool) {
+// where says in which file and where in it a digest's view lies: this build's first.
+// The caller holds c.mu.
+func (c *imageCache) where(sha string) (*os.File, factfile.At, bool) {
 	if s, ok := c.spillAt[sha]; ok {
 		return c.spill, s, true
 	}
 	if s, ok := c.oldAt[sha]; ok && c.old != nil {
 		return c.old, s, true
 	}
-	return nil, viewAt{}, false
+	return nil, factfile.At{}, false
 }
 
 // lookup is the remembered view of the archive with this digest.
@@ -142,8 +108,8 @@ func (c *imageCache) lookup(sha string) (*imageView, bool) {
 	if !ok {
 		return nil, false
 	}
-	b := make([]byte, s.n)
-	if _, err := f.ReadAt(b, s.off); err != nil {
+	b, ok := factfile.ReadAt(f, sha, s)
+	if !ok {
 		return nil, false
 	}
 	var v imageView
@@ -172,11 +138,15 @@ func (c *imageCache) store(sha string, v *imageView) {
 	if c.spill == nil && !c.openSpill() {
 		return
 	}
-	if _, err := c.spill.WriteAt(b, c.spillEnd); err != nil {
+	// A line as the cache file holds it, so either is read alike
+	// (factfile.ReadAt, which checks the key).
+	line := make([]byte, 0, len(sha)+1+len(b)+1)
+	line = append(append(append(append(line, sha...), ' '), b...), '\n')
+	if _, err := c.spill.WriteAt(line, c.spillEnd); err != nil {
 		return
 	}
-	c.spillAt[sha] = viewAt{off: c.spillEnd, n: len(b)}
-	c.spillEnd += int64(len(b))
+	c.spillAt[sha] = factfile.At{Off: c.spillEnd + int64(len(sha)) + 1, N: len(b)}
+	c.spillEnd += int64(len(line))
 	c.used[sha] = true
 }
 
@@ -228,20 +198,13 @@ func (c *imageCache) save() error {
 	err := atomicfile.WriteWith(c.file, 0o600, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 64<<10)
 		bw.WriteString(imageCacheHeader + imageKeyOnce() + "\n")
-		var buf []byte
 		for _, k := range keys {
 			f, s, ok := c.where(k)
-			if !ok || len(k) != 64 {
+			if !ok {
 				continue
 			}
-			if cap(buf) < s.n {
-				buf = make([]byte, s.n)
-			}
-			buf = buf[:s.n]
-			if _, err := f.ReadAt(buf, s.off); err != nil {
-				return err
-			}
-			if bytes.IndexByte(buf, '\n') >= 0 {
+			buf, ok := factfile.ReadAt(f, k, s)
+			if !ok { // not the line indexed: the old file changed under this build
 				continue
 			}
 			bw.WriteString(k + " ")
@@ -263,7 +226,7 @@ func (c *imageCache) save() error {
 func (c *imageCache) closeOld() {
 	if c.old != nil {
 		c.old.Close()
-		c.old, c.oldAt = nil, map[string]viewAt{}
+		c.old, c.oldAt = nil, map[string]factfile.At{}
 	}
 }
 
@@ -275,7 +238,7 @@ func (c *imageCache) close() {
 		if c.spillName != "" {
 			os.Remove(c.spillName)
 		}
-		c.spill, c.spillAt = nil, map[string]viewAt{}
+		c.spill, c.spillAt = nil, map[string]factfile.At{}
 	}
 }
 

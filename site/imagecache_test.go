@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/packgen/packgen/internal/factfile"
 )
 
 // digestOf is a fake archive digest: 64 hex digits from n.
@@ -52,9 +54,9 @@ func TestImageCacheFile(t *testing.T) {
 			}
 			got := map[string]string{}
 			for k, at := range cache.oldAt {
-				buf := make([]byte, at.n)
-				if _, err := cache.old.ReadAt(buf, at.off); err != nil {
-					t.Fatal(err)
+				buf, ok := factfile.ReadAt(cache.old, k, at)
+				if !ok {
+					t.Fatalf("view %s: not the line indexed", k)
 				}
 				got[k] = string(buf)
 			}

@@ -154,3 +154,75 @@ func NextLine(br *bufio.Reader, keep int) (start []byte, n int, err error) {
 		}
 	}
 }
+
+// At is where one fact's value lies in a file of "KEY VALUE" lines
+// (KEY 64 hex digits): Off its first byte, N its length.
+type At struct {
+	Off int64
+	N   int
+}
+
+// keyLen is a key's length: a SHA-256 in hex.
+const keyLen = 64
+
+// Index reads a file of facts once and returns where each fact's value
+// lies, keeping none of the values: for files too large to hold (the
+// catalogue's image cache, the build's chart renderings). Its first line
+// must be header and a newline (the header names who wrote the file:
+// another's is started over, not indexed); each other line is a key (64
+// lowercase hex digits), a space, a value and a newline; other lines are
+// skipped. Only the first maxEntries facts are indexed (a caller finding
+// that many knows the file is full). False: f is past maxBytes, or not
+// the caller's; start it over.
+func Index(f *os.File, header string, maxBytes int64, maxEntries int) (map[string]At, bool) {
+	if fi, err := f.Stat(); err != nil || fi.Size() > maxBytes {
+		return nil, false
+	}
+	br := bufio.NewReaderSize(io.LimitReader(f, maxBytes), 64<<10)
+	head, err := br.ReadSlice('\n')
+	if err != nil || string(head) != header+"\n" {
+		return nil, false
+	}
+	off := int64(len(head))
+	at := map[string]At{}
+	for len(at) < maxEntries {
+		start, n, err := NextLine(br, keyLen+1)
+		if err != nil { // io.EOF, or a last line without its newline
+			break
+		}
+		if n > keyLen+2 && start[keyLen] == ' ' && isKey(start[:keyLen]) {
+			at[string(start[:keyLen])] = At{Off: off + keyLen + 1, N: n - keyLen - 2}
+		}
+		off += int64(n)
+	}
+	return at, true
+}
+
+// isKey reports whether b is a key: lowercase hex digits, as
+// hex.EncodeToString writes them.
+func isKey(b []byte) bool {
+	for _, c := range b {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ReadAt reads the value of the fact key at at in r, checking the
+// whole line: key, the space and the final newline. Anything else (the
+// file restarted in place by another packgen under a reader, a line
+// cut) is a miss: an offset alone would hand back another fact's value.
+func ReadAt(r io.ReaderAt, key string, at At) ([]byte, bool) {
+	if len(key) != keyLen || at.Off < keyLen+1 || at.N < 0 {
+		return nil, false
+	}
+	buf := make([]byte, keyLen+1+at.N+1)
+	if _, err := r.ReadAt(buf, at.Off-keyLen-1); err != nil {
+		return nil, false
+	}
+	if string(buf[:keyLen]) != key || buf[keyLen] != ' ' || buf[len(buf)-1] != '\n' {
+		return nil, false
+	}
+	return buf[keyLen+1 : len(buf)-1], true
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -112,4 +113,82 @@ func umask() os.FileMode {
 		return 0o022
 	}
 	return 0o777 &^ fi.Mode().Perm()
+}
+
+// TestReadAt: a value is read only where its whole line is still the
+// one indexed: key, space, value and newline.
+func TestReadAt(t *testing.T) {
+	k1, k2 := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	file := k1 + " v1\n" + k2 + " v2\n"
+	at1, at2 := At{Off: 65, N: 2}, At{Off: 65 + 68, N: 2}
+	for _, tc := range []struct {
+		name, file, key string
+		at              At
+		want            string // "": a miss
+	}{
+		{"first", file, k1, at1, "v1"},
+		{"second", file, k2, at2, "v2"},
+		{"another fact at the offset (file restarted in place)", k2 + " v2\n" + k1 + " v1\n", k1, at1, ""},
+		{"line longer than indexed", k1 + " v12\n", k1, at1, ""},
+		{"line cut", k1 + " v1", k1, at1, ""},
+		{"offset before any key", file, k1, At{Off: 3, N: 2}, ""},
+		{"key not hex-sized", file, "a", at1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, ok := ReadAt(strings.NewReader(tc.file), tc.key, tc.at)
+			if got := string(b); ok != (tc.want != "") || got != tc.want {
+				t.Errorf("ReadAt = %q, %v; want %q", got, ok, tc.want)
+			}
+		})
+	}
+}
+
+// TestIndex: only the caller's file (its header) within the byte bound
+// is indexed, at most maxEntries facts, each line a lowercase hex key,
+// a space and a value; every fact indexed reads back (ReadAt).
+func TestIndex(t *testing.T) {
+	k := func(c string) string { return strings.Repeat(c, 64) }
+	head := "me v1\n"
+	for _, tc := range []struct {
+		name       string
+		file       string
+		maxEntries int
+		want       map[string]string // nil: start over
+	}{
+		{"header only", head, 10, map[string]string{}},
+		{"another's header", "you v1\n" + k("a") + " x\n", 10, nil},
+		{"no header", k("a") + " x\n", 10, nil},
+		{"past the byte bound", head + k("a") + " " + strings.Repeat("x", 1000) + "\n", 10, nil},
+		{"facts", head + k("a") + " x\n" + k("b") + " yy\n", 10, map[string]string{k("a"): "x", k("b"): "yy"}},
+		{"not facts: skipped", head + "short\n" + k("A") + " x\n" + k("g") + " x\n" + k("c") + "\n" + k("d") + " \n" + k("e") + "x{}\n" + k("b") + " y\n", 10, map[string]string{k("b"): "y"}},
+		{"a last line cut", head + k("a") + " x\n" + k("b") + " y", 10, map[string]string{k("a"): "x"}},
+		{"entry bound: the first ones", head + k("a") + " x\n" + k("b") + " y\n" + k("c") + " z\n", 2, map[string]string{k("a"): "x", k("b"): "y"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "facts")
+			if err := os.WriteFile(file, []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			at, ok := Index(f, "me v1", 1000, tc.maxEntries)
+			if ok != (tc.want != nil) {
+				t.Fatalf("Index ok = %v, want %v", ok, tc.want != nil)
+			}
+			got := map[string]string{}
+			for key, a := range at {
+				v, ok := ReadAt(f, key, a)
+				if !ok {
+					t.Errorf("%s: indexed, does not read back", key[:4])
+				}
+				got[key] = string(v)
+			}
+			if tc.want != nil && !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("indexed %v, want %v", got, tc.want)
+			}
+		})
+	}
 }

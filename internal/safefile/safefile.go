@@ -136,6 +136,14 @@ func OpenLock(path string) (*os.File, error) {
 	return f, err
 }
 
+// OpenAppend opens (creating it with perm if needed) a file to read
+// and append to, refusing anything but a regular file: a FIFO planted at
+// the path opens at once and is refused, never waiting for a reader.
+func OpenAppend(path string, perm os.FileMode) (*os.File, error) {
+	f, _, err := openRegular(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, perm)
+	return f, err
+}
+
 // OpenAny opens path for reading whatever it is, without blocking (a
 // FIFO opens at once), for callers that only need a descriptor: to lock
 // a directory, say.

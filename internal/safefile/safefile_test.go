@@ -43,3 +43,54 @@ func TestReadFile(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAppend: a regular file is appended to (made if missing); a
+// FIFO or directory at the path is refused at once.
+func TestOpenAppend(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old")
+	os.WriteFile(old, []byte("a\n"), 0o600)
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want error
+		text string // the file after "b\n" is appended
+	}{
+		{old, nil, "a\nb\n"},
+		{filepath.Join(dir, "new"), nil, "b\n"},
+		{fifo, ErrNotRegular, ""},
+		{dir, nil, ""}, // a directory does not open for writing
+	} {
+		done := make(chan error, 1)
+		go func() {
+			f, err := OpenAppend(tc.path, 0o600)
+			if err == nil {
+				_, err = f.WriteString("b\n")
+				f.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if tc.path == dir {
+				if err == nil {
+					t.Errorf("OpenAppend(%s) opened a directory", tc.path)
+				}
+				continue
+			}
+			if !errors.Is(err, tc.want) {
+				t.Errorf("OpenAppend(%s) = %v, want %v", tc.path, err, tc.want)
+			}
+			if tc.want == nil {
+				if b, _ := os.ReadFile(tc.path); string(b) != tc.text {
+					t.Errorf("%s holds %q, want %q", tc.path, b, tc.text)
+				}
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("OpenAppend(%s) hangs", tc.path)
+		}
+	}
+}

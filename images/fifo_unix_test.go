@@ -1,0 +1,7 @@
+//go:build unix
+
+package images
+
+import "syscall"
+
+func init() { mkfifo = syscall.Mkfifo }
