@@ -59,15 +59,16 @@ func Append(file string, lines []string, max int64, perm os.FileMode) {
 	if os.MkdirAll(filepath.Dir(file), perm|(perm&0o444)>>2) != nil {
 		return
 	}
-	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	if st, err := os.Stat(file); err == nil && st.Size() > max {
-		flags = os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	}
-	f, err := os.OpenFile(file, flags, perm)
+	// Regular files only, opened without blocking: a FIFO planted at the
+	// path must not hang the command that appends.
+	f, err := safefile.OpenAppend(file, perm)
 	if err != nil {
 		return
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || st.Size() > max && f.Truncate(0) != nil {
+		return
+	}
 	var b strings.Builder
 	for _, l := range lines {
 		b.WriteString(l)
