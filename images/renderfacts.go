@@ -158,13 +158,16 @@ func (f *renderFacts) key(reqKey [sha256.Size]byte) [sha256.Size]byte {
 // lookup is the clean rendering remembered for key, if any.
 func (f *renderFacts) lookup(key [sha256.Size]byte) (*renderedChart, bool) {
 	hk := hex.EncodeToString(key[:])
+	// rw under the lock too: close may be ending it (a render still
+	// running after the build's Close only misses).
 	f.mu.Lock()
 	at, ok := f.at[hk]
+	rw := f.rw
 	f.mu.Unlock()
-	if !ok {
+	if !ok || rw == nil || at.N > maxRenderFact { // no larger value is written
 		return nil, false
 	}
-	buf, ok := factfile.ReadAt(f.rw, hk, at)
+	buf, ok := factfile.ReadAt(rw, hk, at)
 	if !ok {
 		return nil, false
 	}
@@ -196,9 +199,8 @@ func (f *renderFacts) add(key [sha256.Size]byte, ch *renderedChart) {
 	if err != nil || len(b) > maxRenderFact {
 		return
 	}
-	line := make([]byte, 0, 64+1+len(b)+1)
-	line = hex.AppendEncode(line, key[:])
-	line = append(append(append(line, ' '), b...), '\n')
+	hk := hex.EncodeToString(key[:])
+	line := factfile.Line(hk, b)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.rw == nil {
@@ -211,7 +213,7 @@ func (f *renderFacts) add(key [sha256.Size]byte, ch *renderedChart) {
 		return
 	}
 	if end, err := f.rw.Seek(0, io.SeekCurrent); err == nil {
-		f.at[hex.EncodeToString(key[:])] = factfile.At{Off: end - int64(len(line)) + 65, N: len(b)}
+		f.at[hk] = factfile.ValueAt(line, end-int64(len(line)))
 	}
 }
 

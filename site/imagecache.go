@@ -140,12 +140,11 @@ func (c *imageCache) store(sha string, v *imageView) {
 	}
 	// A line as the cache file holds it, so either is read alike
 	// (factfile.ReadAt, which checks the key).
-	line := make([]byte, 0, len(sha)+1+len(b)+1)
-	line = append(append(append(append(line, sha...), ' '), b...), '\n')
+	line := factfile.Line(sha, b)
 	if _, err := c.spill.WriteAt(line, c.spillEnd); err != nil {
 		return
 	}
-	c.spillAt[sha] = factfile.At{Off: c.spillEnd + int64(len(sha)) + 1, N: len(b)}
+	c.spillAt[sha] = factfile.ValueAt(line, c.spillEnd)
 	c.spillEnd += int64(len(line))
 	c.used[sha] = true
 }

@@ -139,11 +139,11 @@ func (s *Set) Save(perm os.FileMode) {
 	}
 }
 
-// NextLine reads one line of br through its newline, keeping only its
+// nextLine reads one line of br through its newline, keeping only its
 // first keep bytes (a fact's key), however long the line; n is its
 // length. For files of facts too large to hold, indexed by key: the
 // catalogue's image cache, the build's chart renderings.
-func NextLine(br *bufio.Reader, keep int) (start []byte, n int, err error) {
+func nextLine(br *bufio.Reader, keep int) (start []byte, n int, err error) {
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if k := min(len(chunk), keep-len(start)); k > 0 {
@@ -187,7 +187,7 @@ func Index(f *os.File, header string, maxBytes int64, maxEntries int) (map[strin
 	off := int64(len(head))
 	at := map[string]At{}
 	for len(at) < maxEntries {
-		start, n, err := NextLine(br, keyLen+1)
+		start, n, err := nextLine(br, keyLen+1)
 		if err != nil { // io.EOF, or a last line without its newline
 			break
 		}
@@ -208,6 +208,19 @@ func isKey(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// Line is the line a file of facts holds for key and value: "KEY VALUE\n"
+// (value holds no newline).
+func Line(key string, value []byte) []byte {
+	line := make([]byte, 0, len(key)+1+len(value)+1)
+	return append(append(append(append(line, key...), ' '), value...), '\n')
+}
+
+// ValueAt is where the value of line (as Line made it) lies in a file
+// when the line begins at off.
+func ValueAt(line []byte, off int64) At {
+	return At{Off: off + keyLen + 1, N: len(line) - keyLen - 2}
 }
 
 // ReadAt reads the value of the fact key at at in r, checking the
