@@ -696,6 +696,9 @@ func checkCatalogue(ctx context.Context, dir string, root *index.Root, rootData 
 	bad := func(format string, args ...any) error { return refuse(ErrCatalogueChanged, format, args...) }
 	pages := slices.DeleteFunc(sitedir.CataloguePaths(slices.Sorted(maps.Keys(refs.packs))), func(p string) bool { _, there := files[p]; return !there })
 	c, err := w.Catalogue(ctx, rootData)
+	if err == nil && c != nil {
+		err = w.CatalogueBundle(ctx)
+	}
 	if re := readFailure(err); re != nil {
 		return re
 	}

@@ -25,7 +25,7 @@ const maxCataloguePage = 1 << 20
 
 // Catalogue reads the site's catalogue manifest (index.CatalogueFile)
 // and checks it: its signature (.sig beside it) under the Verifier, if
-// any, with the Sigstore bundle beside it (BundleOf), and that it belongs to the index.json whose bytes are rootData
+// any, and that it belongs to the index.json whose bytes are rootData
 // (index.ErrCatalogueGeneration), which the caller has verified. nil,
 // nil: the site has none (unsigned, built without a catalogue, or
 // before packgen wrote one). Errors are FileErrors naming the file.
@@ -49,12 +49,6 @@ func (w *Walker) Catalogue(ctx context.Context, rootData []byte) (*index.Catalog
 		if err := w.Verifier.VerifyBlob(bytes.NewReader(data), sig); err != nil {
 			return nil, &FileError{index.CatalogueFile, fmt.Errorf("%w (checked against %s): the manifest or its signature was changed after the build", err, sigPath)}
 		}
-		// Its Sigstore bundle, beside it since the build wrote both:
-		// what `cosign verify-blob --bundle` reads (attackX F4).
-		bundle := index.CatalogueFile + index.BundleExt
-		if err := w.BundleOf(ctx, bundle, sigPath, sig); err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, &FileError{bundle, err}
-		}
 	}
 	c, err := index.ParseCatalogue(data)
 	if err == nil {
@@ -64,6 +58,28 @@ func (w *Walker) Catalogue(ctx context.Context, rootData []byte) (*index.Catalog
 		return nil, &FileError{index.CatalogueFile, err}
 	}
 	return c, nil
+}
+
+// CatalogueBundle checks, under a Verifier, that the catalogue
+// manifest's Sigstore bundle (beside it since the build wrote both: what
+// `cosign verify-blob --bundle` reads, attackX F4) carries its .sig's
+// signature; none there is no error. Apart from Catalogue, which the
+// build also reads to reuse the previous build's pages: verify --site
+// and publish check it, after Catalogue.
+func (w *Walker) CatalogueBundle(ctx context.Context) error {
+	if w.Verifier == nil {
+		return nil
+	}
+	sigPath := index.CatalogueFile + index.SignatureExt
+	sig, err := w.Get(ctx, sigPath, sign.MaxSigFileSize)
+	if err != nil {
+		return &FileError{sigPath, err}
+	}
+	bundle := index.CatalogueFile + index.BundleExt
+	if err := w.BundleOf(ctx, bundle, sigPath, sig); err != nil && !errors.Is(err, ErrNotFound) {
+		return &FileError{bundle, err}
+	}
+	return nil
 }
 
 // walkCatalogue checks the catalogue of the site whose index.json is
@@ -78,6 +94,9 @@ func (w *Walker) Catalogue(ctx context.Context, rootData []byte) (*index.Catalog
 // a warning, not a problem: sites built before packgen wrote one.
 func (w *Walker) walkCatalogue(ctx context.Context, rootData []byte, root *index.Root, packs []string, problem func(string, error)) (warning *FileError) {
 	c, err := w.Catalogue(ctx, rootData)
+	if err == nil && c != nil {
+		err = w.CatalogueBundle(ctx)
+	}
 	if err != nil {
 		problem("", err)
 		return nil
