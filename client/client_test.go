@@ -404,6 +404,18 @@ func TestTamperMatrix(t *testing.T) {
 			testutil.Flip(t, filepath.Join(d, rootSig(t, d)))
 			os.WriteFile(filepath.Join(d, "index.json.sig"), mustRead(t, filepath.Join(f.sites[0], "index.json.sig")), 0o644)
 		}, want: ErrBadSignature},
+		// Signed, so only the format stops it: a field of a newer packgen
+		// is refused (an older client could not honour it), saying so.
+		{name: "index.json from a newer packgen", site: func(t *testing.T, d string) {
+			data := bytes.Replace(mustRead(t, filepath.Join(d, "index.json")), []byte(`{`), []byte(`{"futureField":1,`), 1)
+			sig, err := f.signer.Sign(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			testutil.Must(t, os.WriteFile(filepath.Join(d, "index.json"), data, 0o644))
+			testutil.Must(t, os.WriteFile(filepath.Join(d, rootSig(t, d)), sig.SigFile(), 0o644))
+			testutil.Must(t, os.WriteFile(filepath.Join(d, "index.json.sig"), sig.SigFile(), 0o644))
+		}, want: index.ErrNewerFormat, msg: `index.json has field "futureField", which this packgen does not know: upgrade packgen`},
 		{name: "index unsigned", site: func(t *testing.T, d string) {
 			os.Remove(filepath.Join(d, rootSig(t, d)))
 			os.Remove(filepath.Join(d, "index.json.sig"))

@@ -668,6 +668,14 @@ const (
 // ErrFormat marks metadata that does not follow this format.
 var ErrFormat = errors.New("invalid registry metadata")
 
+// ErrNewerFormat marks metadata this packgen cannot read because a newer
+// packgen wrote it: a field it does not know, or a higher schemaVersion.
+// It is also ErrFormat. Files are pinned by the signed index, so an
+// unknown field is the signer's, not a mirror's; a field an older client
+// would skip might be one that retires a release, so it is refused, and
+// the message says the fix is an upgrade, not a broken registry.
+var ErrNewerFormat = errors.New("written by a newer packgen")
+
 // decodeFile is the one reading of a metadata file: within max bytes,
 // strict JSON into v (no unknown fields, nothing after the value), then
 // the schema version decoding stored in *version must be the one this
@@ -679,13 +687,20 @@ func decodeFile(what string, data []byte, max int, v any, version *int) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		// encoding/json has no type for it: its message is the API.
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return fmt.Errorf("%w: %w: %s has field %s, which this packgen does not know: upgrade packgen to read this registry", ErrFormat, ErrNewerFormat, what, field)
+		}
 		return fmt.Errorf("%w: %s: %v", ErrFormat, what, err)
 	}
 	if dec.More() {
 		return fmt.Errorf("%w: %s: trailing data after the JSON value", ErrFormat, what)
 	}
-	if *version != SchemaVersion {
-		return fmt.Errorf("%w: %s has schemaVersion %d; this packgen reads %d (upgrade packgen)", ErrFormat, what, *version, SchemaVersion)
+	switch {
+	case *version > SchemaVersion:
+		return fmt.Errorf("%w: %w: %s has schemaVersion %d; this packgen reads %d (upgrade packgen)", ErrFormat, ErrNewerFormat, what, *version, SchemaVersion)
+	case *version != SchemaVersion:
+		return fmt.Errorf("%w: %s has schemaVersion %d; this packgen reads %d", ErrFormat, what, *version, SchemaVersion)
 	}
 	return nil
 }

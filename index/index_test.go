@@ -123,6 +123,26 @@ func TestParseShardRejects(t *testing.T) {
 			t.Errorf("%s: want ErrFormat, got %v", name, err)
 		}
 	}
+	// What a newer packgen wrote says so, and what to do; what no
+	// packgen wrote does not.
+	for _, c := range []struct {
+		name, data string
+		newer      bool
+		msg        string
+	}{
+		{"unknown field", strings.Replace(ok, `"name":"p"`, `"name":"p","latestState":"deleted"`, 1), true, `shard of p has field "latestState", which this packgen does not know: upgrade packgen`},
+		{"future schema", strings.Replace(ok, `"schemaVersion":1`, `"schemaVersion":2`, 1), true, "schemaVersion 2; this packgen reads 1 (upgrade packgen)"},
+		{"no schema", strings.Replace(ok, `"schemaVersion":1,`, ``, 1), false, "schemaVersion 0; this packgen reads 1"},
+		{"wrong type", strings.Replace(ok, `"name":"p"`, `"name":1`, 1), false, "cannot unmarshal number"},
+	} {
+		_, err := ParseShard([]byte(c.data), "p")
+		if !errors.Is(err, ErrFormat) || errors.Is(err, ErrNewerFormat) != c.newer || err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: %v (newer: %v, want %v; want %q in it)", c.name, err, errors.Is(err, ErrNewerFormat), c.newer, c.msg)
+		}
+		if !c.newer && err != nil && strings.Contains(err.Error(), "upgrade") {
+			t.Errorf("%s: %v: an upgrade is no fix for it", c.name, err)
+		}
+	}
 }
 
 func TestParseRootAndBucket(t *testing.T) {

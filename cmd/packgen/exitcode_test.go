@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/pack"
 )
 
@@ -32,6 +33,10 @@ func TestClientErrExitCodes(t *testing.T) {
 		{"empty", fmt.Errorf("%w: %w: no pack.json", pack.ErrCorrupt, pack.ErrEmpty), exitBad},
 		{"unsafe", fmt.Errorf("%w: ../x", pack.ErrUnsafePath), exitBad},
 		{"dest exists", fmt.Errorf("%w: x", pack.ErrDestExists), exitUsage},
+		// A registry's metadata refused is a verdict on what was read,
+		// a newer packgen's included: 1, not 3 (could not do the work).
+		{"bad metadata", fmt.Errorf("read shard: %w: bucket: pack name \"..\" is invalid", index.ErrFormat), exitBad},
+		{"newer format", fmt.Errorf("read index.json: %w: %w: index.json has field \"x\"", index.ErrFormat, index.ErrNewerFormat), exitBad},
 	} {
 		if got := code(clientErr(tc.err)); got != tc.want {
 			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.want)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/packgen/packgen/client"
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gcpercent"
 	"github.com/packgen/packgen/internal/linesplit"
 	"github.com/packgen/packgen/internal/ocireg"
@@ -115,7 +116,8 @@ func clientErr(err error) error {
 	}
 	for _, target := range []error{client.ErrDigestMismatch, client.ErrBadSignature, client.ErrRollback, client.ErrExpired,
 		client.ErrTooLarge, client.ErrUnsigned, client.ErrWrongRegistry, client.ErrNotFound, pack.ErrUnsafePath, pack.ErrUnsupportedEntry, pack.ErrTooLarge, pack.ErrCorrupt,
-		client.ErrNotLogged, client.ErrLogInconsistent, client.ErrLogTile, client.ErrNotWitnessed} {
+		client.ErrNotLogged, client.ErrLogInconsistent, client.ErrLogTile, client.ErrNotWitnessed,
+		index.ErrFormat} { // a registry's metadata this packgen refuses, a newer packgen's too (index.ErrNewerFormat)
 		if errors.Is(err, target) {
 			return badErr(err)
 		}
