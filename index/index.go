@@ -591,8 +591,12 @@ func isAlnum(c byte) bool {
 }
 
 // isHex64 reports whether s is 64 lowercase hex digits (a SHA-256).
-func isHex64(s string) bool {
-	if len(s) != 64 {
+func isHex64(s string) bool { return LowerHex(s, 64) }
+
+// LowerHex reports whether s is n lowercase hex digits, as the format
+// writes digests, key IDs and commits (package translog's entries too).
+func LowerHex(s string, n int) bool {
+	if len(s) != n {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
