@@ -591,8 +591,12 @@ func isAlnum(c byte) bool {
 }
 
 // isHex64 reports whether s is 64 lowercase hex digits (a SHA-256).
-func isHex64(s string) bool {
-	if len(s) != 64 {
+func isHex64(s string) bool { return LowerHex(s, 64) }
+
+// LowerHex reports whether s is n lowercase hex digits, as the format
+// writes digests, key IDs and commits (package translog's entries too).
+func LowerHex(s string, n int) bool {
+	if len(s) != n {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -968,25 +972,29 @@ const (
 	LogProofTileHeight = 4
 )
 
+// namedKinds are the site files known by their whole path (none of them
+// lies below a directory KindOf judges by prefix).
+var namedKinds = map[string]Kind{
+	RootFile:                     KindRoot,
+	RootFile + SignatureExt:      KindRootSignature,
+	RootFile + BundleExt:         KindRootSignature,
+	LogCheckpoint:                KindLogCheckpoint,
+	AirgapFile:                   KindAirgap,
+	CatalogueFile:                KindCatalogue,
+	CatalogueFile + SignatureExt: KindCatalogueSignature,
+	CatalogueFile + BundleExt:    KindCatalogueSignature,
+}
+
 // KindOf returns the kind of the site file at p.
 func KindOf(p string) Kind {
+	if k, ok := namedKinds[p]; ok {
+		return k
+	}
 	switch {
-	case p == RootFile:
-		return KindRoot
-	case p == RootFile+SignatureExt || p == RootFile+BundleExt:
-		return KindRootSignature
 	case strings.HasPrefix(p, signaturesDir+"/"):
 		return KindDigestSig
 	case strings.HasPrefix(p, bucketsDir+"/") && strings.HasSuffix(p, ".json"):
 		return KindBucket
-	case p == LogCheckpoint:
-		return KindLogCheckpoint
-	case p == AirgapFile:
-		return KindAirgap
-	case p == CatalogueFile:
-		return KindCatalogue
-	case p == CatalogueFile+SignatureExt || p == CatalogueFile+BundleExt:
-		return KindCatalogueSignature
 	case strings.HasPrefix(p, LogWitnessDir+"/"):
 		return KindLogWitness
 	case strings.HasPrefix(p, logTiles):

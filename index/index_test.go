@@ -270,6 +270,7 @@ func TestKindOf(t *testing.T) {
 		"catalogue-manifest.json.sig":                KindCatalogueSignature,
 		"catalogue-manifest.json.sigstore.json":      KindCatalogueSignature,
 		"catalog.json":                               KindOther,
+		"airgap.json":                                KindAirgap,
 	} {
 		if got := KindOf(p); got != want {
 			t.Errorf("KindOf(%s) = %d, want %d", p, got, want)

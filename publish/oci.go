@@ -326,31 +326,17 @@ func (s *site) readMeta(ctx context.Context, dest ocimap.Location) error {
 		}
 		return parallel.Each(ctx, len(b.Packs), 8, func(i int) error {
 			sum := b.Packs[i]
-			data, err := w.Pinned(ctx, sum.Shard)
+			shard, data, err := s.readShard(ctx, sum.Name, sum.Shard)
 			if err != nil {
 				return err
-			}
-			shard, err := index.ParseShard(data, sum.Name)
-			if err != nil {
-				return &sitewalk.FileError{Path: sum.Shard.Path, Err: err}
 			}
 			mu.Lock()
 			s.meta = append(s.meta, metaFile{sum.Shard, data})
 			mu.Unlock()
 			for _, r := range shard.Releases {
-				rel := &siteRelease{name: sum.Name, version: r.Version, archive: r.Archive, created: r.Created, sigs: map[string][]byte{}, repo: dest.Ref(dest.PackRepo(sum.Name))}
-				if s.root.Signed && r.Signature == "" {
-					return fmt.Errorf("%w: %s@%s has no signature", ErrMissingSignature, sum.Name, r.Version)
-				}
-				for _, p := range []string{r.Signature, r.Bundle} {
-					if p == "" {
-						continue
-					}
-					data, err := w.Get(ctx, p, sign.MaxBundleSize)
-					if err != nil {
-						return fmt.Errorf("%w: %w: %s", ErrMissingSignature, err, p)
-					}
-					rel.sigs[p] = data
+				rel, err := s.release(ctx, dest, sum.Name, &r)
+				if err != nil {
+					return err
 				}
 				mu.Lock()
 				s.releases = append(s.releases, rel)
@@ -359,6 +345,40 @@ func (s *site) readMeta(ctx context.Context, dest ocimap.Location) error {
 			return nil
 		})
 	})
+}
+
+// readShard reads pack name's shard at ref, checked against the digest
+// its bucket pins.
+func (s *site) readShard(ctx context.Context, name string, ref index.FileRef) (*index.Shard, []byte, error) {
+	data, err := s.walker.Pinned(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	shard, err := index.ParseShard(data, name)
+	if err != nil {
+		return nil, nil, &sitewalk.FileError{Path: ref.Path, Err: err}
+	}
+	return shard, data, nil
+}
+
+// release is r, a release of pack name, as it is pushed to dest, with
+// its signature files read (a signed site's release must have one).
+func (s *site) release(ctx context.Context, dest ocimap.Location, name string, r *index.Release) (*siteRelease, error) {
+	rel := &siteRelease{name: name, version: r.Version, archive: r.Archive, created: r.Created, sigs: map[string][]byte{}, repo: dest.Ref(dest.PackRepo(name))}
+	if s.root.Signed && r.Signature == "" {
+		return nil, fmt.Errorf("%w: %s@%s has no signature", ErrMissingSignature, name, r.Version)
+	}
+	for _, p := range []string{r.Signature, r.Bundle} {
+		if p == "" {
+			continue
+		}
+		data, err := s.walker.Get(ctx, p, sign.MaxBundleSize)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w: %s", ErrMissingSignature, err, p)
+		}
+		rel.sigs[p] = data
+	}
+	return rel, nil
 }
 
 // tagReleases gives each release its OCI tag and archive manifest,

@@ -1367,25 +1367,13 @@ func walk(ctx context.Context, dir string) ([]localFile, error) {
 // walkRoot lists the regular files below root with their digests (a
 // site, or a directory target's files), hashed on every CPU: a site of
 // 5,000 releases is ≈ 180 MB to read. Links are neither followed nor
-// listed. Dot files and directories are never published: editor
-// leftovers, the build record and the directory target's in-flight temp
-// files.
+// listed, nor dot files and directories (sitedir.Walk): never published.
 func walkRoot(ctx context.Context, root *os.Root) ([]localFile, error) {
 	var keys []string
-	err := fs.WalkDir(root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != "." && strings.HasPrefix(e.Name(), ".") {
-			if e.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
+	err := sitedir.Walk(ctx, root.FS(), func(p string, e fs.DirEntry) {
 		if e.Type().IsRegular() {
 			keys = append(keys, p)
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -130,13 +130,9 @@ func (s *site) readMetaOnly(ctx context.Context, dest ocimap.Location, only map[
 		if sum == nil {
 			return nil, fmt.Errorf("%w: pack %s", ErrNotInSite, name)
 		}
-		data, err := w.Pinned(ctx, sum.Shard)
+		shard, data, err := s.readShard(ctx, name, sum.Shard)
 		if err != nil {
 			return nil, err
-		}
-		shard, err := index.ParseShard(data, name)
-		if err != nil {
-			return nil, &sitewalk.FileError{Path: sum.Shard.Path, Err: err}
 		}
 		keep(sum.Shard, data)
 		for _, version := range only[name] {
@@ -149,19 +145,9 @@ func (s *site) readMetaOnly(ctx context.Context, dest ocimap.Location, only map[
 			if r == nil {
 				return nil, fmt.Errorf("%w: %s@%s", ErrNotInSite, name, version)
 			}
-			rel := &siteRelease{name: name, version: r.Version, archive: r.Archive, created: r.Created, sigs: map[string][]byte{}, repo: dest.Ref(dest.PackRepo(name))}
-			if s.root.Signed && r.Signature == "" {
-				return nil, fmt.Errorf("%w: %s@%s has no signature", ErrMissingSignature, name, r.Version)
-			}
-			for _, p := range []string{r.Signature, r.Bundle} {
-				if p == "" {
-					continue
-				}
-				data, err := w.Get(ctx, p, sign.MaxBundleSize)
-				if err != nil {
-					return nil, fmt.Errorf("%w: %w: %s", ErrMissingSignature, err, p)
-				}
-				rel.sigs[p] = data
+			rel, err := s.release(ctx, dest, name, r)
+			if err != nil {
+				return nil, err
 			}
 			rels[rel] = r
 			s.releases = append(s.releases, rel)

@@ -81,7 +81,7 @@ func (e Entry) Marshal() ([]byte, error) {
 			return nil, fmt.Errorf("%w: field %s %q: want a non-empty value without spaces or control characters", ErrEntry, f[0], f[1])
 		}
 	}
-	if !lowerHex(e.SHA256, 64) || !(lowerHex(e.Commit, 40) || lowerHex(e.Commit, 64)) || !lowerHex(e.KeyID, 64) {
+	if !index.LowerHex(e.SHA256, 64) || !(index.LowerHex(e.Commit, 40) || index.LowerHex(e.Commit, 64)) || !index.LowerHex(e.KeyID, 64) {
 		return nil, fmt.Errorf("%w: archive (64 hex), commit (40 or 64 hex) and key (64 hex) must be lowercase hex digests: %q %q %q", ErrEntry, e.SHA256, e.Commit, e.KeyID)
 	}
 	s := fmt.Sprintf("%s\nname %s\nversion %s\narchive sha256:%s\ncommit %s\nkey %s\n", entryHeader, e.Name, e.Version, e.SHA256, e.Commit, e.KeyID)
@@ -128,18 +128,6 @@ func token(s string) bool {
 	}
 	for _, r := range s {
 		if r <= ' ' || r == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-func lowerHex(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
 			return false
 		}
 	}

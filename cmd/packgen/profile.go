@@ -39,6 +39,13 @@ func (f *profileFlags) env(g *globalOptions) (*profile.Env, error) {
 	return f.profileEnv(g, f.warnTo(g))
 }
 
+// envOf is env for a command that checks profile p's value overrides:
+// their warnings say p's lines, which -o json gives as positions.
+func (f *profileFlags) envOf(g *globalOptions, p *profile.Profile) (*profile.Env, error) {
+	f.warnings.at(p.File)
+	return f.env(g)
+}
+
 // profileEnv is what profile commands and a lock's images read through:
 // every configured registry (each with a key, unless
 // --insecure-skip-verify), the client options of the flags, warnings to
@@ -219,8 +226,7 @@ func runProfileResolve(cmd *cobra.Command, g *globalOptions, o *profileResolveOp
 	if err != nil {
 		return err
 	}
-	o.warnings.at(p.File) // the overrides' checks say their lines
-	env, err := o.env(g)
+	env, err := o.envOf(g, p)
 	if err != nil {
 		return err
 	}
@@ -597,8 +603,7 @@ deprecated one is rendered with a warning.`,
 			if err != nil {
 				return err
 			}
-			f.warnings.at(p.File) // the overrides' checks say their lines
-			env, err := f.env(g)
+			env, err := f.envOf(g, p)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@
 package sitedir
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -86,6 +87,32 @@ func Entry(name string, dir bool) bool {
 		return !dir
 	}
 	return false
+}
+
+// Walk calls file with every entry below the site in fsys that is not a
+// directory, in lexical order, until ctx is done. Dot files and
+// directories are none of the site's files, never published nor listed:
+// editor leftovers, the build record, a directory target's in-flight
+// temp files.
+func Walk(ctx context.Context, fsys fs.FS, file func(p string, e fs.DirEntry)) error {
+	return fs.WalkDir(fsys, ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if p != "." && strings.HasPrefix(e.Name(), ".") {
+			if e.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !e.IsDir() {
+			file(p, e)
+		}
+		return nil
+	})
 }
 
 // State is what Inspect found.

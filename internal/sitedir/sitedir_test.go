@@ -1,12 +1,15 @@
 package sitedir
 
 import (
+	"context"
 	"errors"
 	"github.com/packgen/packgen/internal/siteassets"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // root is an index.json ParseRoot accepts.
@@ -274,5 +277,31 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWalk: every file of a site, links too, in order; no dot file or
+// anything below a dot directory; a done context stops the walk.
+func TestWalk(t *testing.T) {
+	site := fstest.MapFS{
+		"index.json":                   {},
+		".packgen-build.json":          {},
+		".packgen-tmp-1/index.json":    {},
+		"packs/a/1.0.0/a-1.0.0.tar.gz": {},
+		"packs/a/.index.html.swp":      {},
+		"packs/a/latest":               {Mode: fs.ModeSymlink},
+		"log":                          {Mode: fs.ModeDir}, // a directory: not a file
+	}
+	var got []string
+	if err := Walk(context.Background(), site, func(p string, _ fs.DirEntry) { got = append(got, p) }); err != nil {
+		t.Fatal(err)
+	}
+	if want := "index.json packs/a/1.0.0/a-1.0.0.tar.gz packs/a/latest"; strings.Join(got, " ") != want {
+		t.Errorf("Walk = %q, want %q", got, want)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Walk(ctx, site, func(string, fs.DirEntry) { t.Error("a file after the context was done") }); !errors.Is(err, context.Canceled) {
+		t.Errorf("Walk with a done context = %v, want context.Canceled", err)
 	}
 }

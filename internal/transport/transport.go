@@ -26,6 +26,7 @@ import (
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/redirect"
 	"github.com/packgen/packgen/internal/safefile"
+	"github.com/packgen/packgen/internal/sitedir"
 	"github.com/packgen/packgen/internal/stall"
 	"github.com/packgen/packgen/internal/textsafe"
 )
@@ -294,26 +295,9 @@ func (t *fileTransport) List(ctx context.Context) ([]string, error) {
 	}
 	defer root.Close()
 	var out []string
-	err = fs.WalkDir(root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if p != "." && strings.HasPrefix(e.Name(), ".") {
-			if e.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		// Every entry but a directory: a link planted in the site is
-		// served as its target by a web server, so it is listed too.
-		if !e.IsDir() {
-			out = append(out, p)
-		}
-		return nil
-	})
+	// Every entry but a directory: a link planted in the site is served
+	// as its target by a web server, so it is listed too.
+	err = sitedir.Walk(ctx, root.FS(), func(p string, _ fs.DirEntry) { out = append(out, p) })
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", t.dir, err)
 	}
