@@ -153,12 +153,8 @@ func TestAttackBucketArchiveReplaced(t *testing.T) {
 // whoever writes the bucket or web root chooses, with terminal escapes
 // and line breaks escaped, never raw (attackR F7).
 func TestLogEscapesNames(t *testing.T) {
-	_, site := calicoSite(t)
-	dst := filepath.Join(t.TempDir(), "www")
+	site, dst := calicoPublished(t)
 	ctx := context.Background()
-	if _, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{}); err != nil {
-		t.Fatal(err)
-	}
 	filetest.Write(t, dst, map[string]string{
 		"assets/x\x1b]0;PWNED\a\x1b[2J.css": "theirs\n",
 		"log/tile/x\x1b[2J":                 "theirs\n",
@@ -187,12 +183,8 @@ func TestLogEscapesNames(t *testing.T) {
 // ".tmp-*" files (in .git/, in its own directory, at the top) stay
 // (attackR F2: the sweep walked the whole destination).
 func TestPruneSweepsOnlyOwnTemps(t *testing.T) {
-	_, site := calicoSite(t)
-	dst := filepath.Join(t.TempDir(), "www")
+	site, dst := calicoPublished(t)
 	ctx := context.Background()
-	if _, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{}); err != nil {
-		t.Fatal(err)
-	}
 	files := map[string]bool{ // path: a killed publish's, to be removed
 		".git/.tmp-objects-pack":       false,
 		".git/objects/.tmp-123":        false, // packgen's name, not packgen's directory
