@@ -4,11 +4,13 @@ package safefile
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 func TestReadFile(t *testing.T) {
@@ -16,9 +18,7 @@ func TestReadFile(t *testing.T) {
 	small := filepath.Join(dir, "small")
 	os.WriteFile(small, []byte("hello"), 0o644)
 	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	filetest.FIFO(t, fifo)
 	for _, tc := range []struct {
 		path string
 		max  int64
@@ -31,15 +31,12 @@ func TestReadFile(t *testing.T) {
 		{dir, 1 << 20, ErrNotRegular},
 		{filepath.Join(dir, "missing"), 1, os.ErrNotExist},
 	} {
-		done := make(chan error, 1)
-		go func() { _, err := ReadFile(tc.path, tc.max); done <- err }()
-		select {
-		case err := <-done:
-			if !errors.Is(err, tc.want) {
-				t.Errorf("ReadFile(%s, %d) = %v, want %v", tc.path, tc.max, err, tc.want)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("ReadFile(%s) hangs", tc.path)
+		err := filetest.Within(t, 5*time.Second, fmt.Sprintf("ReadFile(%s) hangs", tc.path), func() error {
+			_, err := ReadFile(tc.path, tc.max)
+			return err
+		})
+		if !errors.Is(err, tc.want) {
+			t.Errorf("ReadFile(%s, %d) = %v, want %v", tc.path, tc.max, err, tc.want)
 		}
 	}
 }
@@ -51,9 +48,7 @@ func TestOpenAppend(t *testing.T) {
 	old := filepath.Join(dir, "old")
 	os.WriteFile(old, []byte("a\n"), 0o600)
 	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	filetest.FIFO(t, fifo)
 	for _, tc := range []struct {
 		path string
 		want error
@@ -64,33 +59,27 @@ func TestOpenAppend(t *testing.T) {
 		{fifo, ErrNotRegular, ""},
 		{dir, nil, ""}, // a directory does not open for writing
 	} {
-		done := make(chan error, 1)
-		go func() {
+		err := filetest.Within(t, 5*time.Second, fmt.Sprintf("OpenAppend(%s) hangs", tc.path), func() error {
 			f, err := OpenAppend(tc.path, 0o600)
 			if err == nil {
 				_, err = f.WriteString("b\n")
 				f.Close()
 			}
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if tc.path == dir {
-				if err == nil {
-					t.Errorf("OpenAppend(%s) opened a directory", tc.path)
-				}
-				continue
+			return err
+		})
+		if tc.path == dir {
+			if err == nil {
+				t.Errorf("OpenAppend(%s) opened a directory", tc.path)
 			}
-			if !errors.Is(err, tc.want) {
-				t.Errorf("OpenAppend(%s) = %v, want %v", tc.path, err, tc.want)
+			continue
+		}
+		if !errors.Is(err, tc.want) {
+			t.Errorf("OpenAppend(%s) = %v, want %v", tc.path, err, tc.want)
+		}
+		if tc.want == nil {
+			if b, _ := os.ReadFile(tc.path); string(b) != tc.text {
+				t.Errorf("%s holds %q, want %q", tc.path, b, tc.text)
 			}
-			if tc.want == nil {
-				if b, _ := os.ReadFile(tc.path); string(b) != tc.text {
-					t.Errorf("%s holds %q, want %q", tc.path, b, tc.text)
-				}
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("OpenAppend(%s) hangs", tc.path)
 		}
 	}
 }
