@@ -13,12 +13,19 @@ import (
 	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
-func TestReadFile(t *testing.T) {
-	dir := t.TempDir()
-	small := filepath.Join(dir, "small")
-	os.WriteFile(small, []byte("hello"), 0o644)
-	fifo := filepath.Join(dir, "fifo")
+// fileAndFIFO makes a new directory holding a regular file name, with
+// data, and a FIFO: what a safe open must tell apart.
+func fileAndFIFO(t *testing.T, name, data string) (dir, file, fifo string) {
+	t.Helper()
+	dir = t.TempDir()
+	file, fifo = filepath.Join(dir, name), filepath.Join(dir, "fifo")
+	filetest.WriteFile(t, file, data)
 	filetest.FIFO(t, fifo)
+	return dir, file, fifo
+}
+
+func TestReadFile(t *testing.T) {
+	dir, small, fifo := fileAndFIFO(t, "small", "hello")
 	for _, tc := range []struct {
 		path string
 		max  int64
@@ -44,11 +51,7 @@ func TestReadFile(t *testing.T) {
 // TestOpenAppend: a regular file is appended to (made if missing); a
 // FIFO or directory at the path is refused at once.
 func TestOpenAppend(t *testing.T) {
-	dir := t.TempDir()
-	old := filepath.Join(dir, "old")
-	os.WriteFile(old, []byte("a\n"), 0o600)
-	fifo := filepath.Join(dir, "fifo")
-	filetest.FIFO(t, fifo)
+	dir, old, fifo := fileAndFIFO(t, "old", "a\n")
 	for _, tc := range []struct {
 		path string
 		want error
