@@ -16,14 +16,12 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/s3test"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/testutil/filetest"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/translog"
-	"github.com/packgen/packgen/witness"
 )
 
 // TestSignedSiteNeedsItsSignatures: a signed build says so in index.json
@@ -238,17 +236,7 @@ func TestDirWitnessAndMarker(t *testing.T) {
 	state := t.TempDir()
 	cosign := func(site, out string) {
 		t.Helper()
-		loc, err := location.Parse(site)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src, err := transport.Open(loc, transport.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := witness.Run(ctx, witness.Options{Site: site, Source: src, Key: wsk, RegistryKey: f.verifier(t), StateDir: state, Out: out}); err != nil {
-			t.Fatalf("witness of %s: %v", site, err)
-		}
+		cosignSite(t, f, site, transport.Config{}, wsk, state, out)
 	}
 	p := translog.WitnessPath("w1.example")
 	cosign(site1, site1) // the site's copy: one entry
