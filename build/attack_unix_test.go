@@ -7,9 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 // TestPreviousSignatureFIFO: a FIFO planted where a release's signature
@@ -21,15 +22,11 @@ func TestPreviousSignatureFIFO(t *testing.T) {
 	must(t, err)
 	sig := filepath.Join(f.published, filepath.FromSlash(prev.shards["calico"].Releases[0].Signature))
 	must(t, os.Remove(sig))
-	must(t, syscall.Mkfifo(sig, 0o644))
-	done := make(chan error, 1)
-	go func() { _, err := run(t, f.repo.Dir, f.published, f.signed); done <- err }()
-	select {
-	case err := <-done:
-		must(t, err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("the build hung on a FIFO in place of a signature")
-	}
+	filetest.FIFO(t, sig)
+	must(t, filetest.Within(t, 20*time.Second, "the build hung on a FIFO in place of a signature", func() error {
+		_, err := run(t, f.repo.Dir, f.published, f.signed)
+		return err
+	}))
 	if fi, err := os.Lstat(sig); err != nil || !fi.Mode().IsRegular() {
 		t.Fatalf("signature not made again: %v %v", fi, err)
 	}
@@ -42,7 +39,7 @@ func TestAttackFIFOArchiveInPlace(t *testing.T) {
 	_, r, _, out := builtCalico(t, "packs/calico", "1.0.0")
 	a := filepath.Join(out, "packs/calico/1.0.0/calico-1.0.0.tar.gz")
 	must(t, os.Remove(a))
-	must(t, syscall.Mkfifo(a, 0o644))
+	filetest.FIFO(t, a)
 	writePack(t, r, "packs/prom", "prom", "1.0.0", "addon", "")
 	commit(t, r, "two")
 	done := make(chan error, 1)

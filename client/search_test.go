@@ -50,13 +50,7 @@ func testSearch(t *testing.T, f *tryFixture) {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := f.opts
 			opts.StallTimeout = 300 * time.Millisecond
-			open := func(r Registry) (*Client, error) {
-				if r.Name == tc.failOn {
-					return nil, openErr
-				}
-				return New(r, opts)
-			}
-			hits, failed, err := Search(context.Background(), tc.regs, open, tc.term)
+			hits, failed, err := Search(context.Background(), tc.regs, openFailing(tc.failOn, openErr, opts), tc.term)
 			if tc.err != nil {
 				if !errors.Is(err, tc.err) || hits != nil {
 					t.Fatalf("Search = %v, %v; want %v and no hits", hits, err, tc.err)

@@ -12,11 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/packgen/packgen/index"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/serve"
 )
@@ -510,21 +510,13 @@ func TestRollbackWritesNothing(t *testing.T) {
 // refused at once; opening it would block forever.
 func TestDirectoryRegistryFIFO(t *testing.T) {
 	dir := t.TempDir()
-	if err := syscall.Mkfifo(filepath.Join(dir, "index.json"), 0o644); err != nil {
-		t.Skip("mkfifo:", err)
-	}
+	filetest.FIFO(t, filepath.Join(dir, "index.json"))
 	e := newEnv(t)
-	done := make(chan error, 1)
-	go func() {
+	err := filetest.Within(t, 5*time.Second, "reading a FIFO in a directory registry blocked", func() error {
 		_, err := e.client(t, dir, nil).Root(context.Background())
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
-			t.Fatalf("got %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("reading a FIFO in a directory registry blocked")
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("got %v", err)
 	}
 }

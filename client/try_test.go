@@ -39,6 +39,18 @@ func newTryFixture(t *testing.T) *tryFixture {
 	}
 }
 
+// openFailing opens registries with opts, but the one named name (none
+// when "") fails with err: a configuration's error of open (a missing
+// credential helper), which stops InOrder and Search.
+func openFailing(name string, err error, opts Options) func(Registry) (*Client, error) {
+	return func(r Registry) (*Client, error) {
+		if r.Name == name {
+			return nil, err
+		}
+		return New(r, opts)
+	}
+}
+
 // TestInOrder: registries are tried in order and only "not found" moves
 // on; a registry that fails verification stops the search (never
 // falling through to another's pack of the name); an error of open is
@@ -72,13 +84,7 @@ func TestInOrder(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var tried []string
 			from := ""
-			open := func(r Registry) (*Client, error) {
-				if r.Name == tc.failOn {
-					return nil, openErr
-				}
-				return New(r, f.opts)
-			}
-			err := InOrder(context.Background(), tc.regs, open, tc.pack, tc.pack+"@1", func(cl *Client) error {
+			err := InOrder(context.Background(), tc.regs, openFailing(tc.failOn, openErr, f.opts), tc.pack, tc.pack+"@1", func(cl *Client) error {
 				tried = append(tried, cl.Registry().Name)
 				_, err := cl.Shard(context.Background(), tc.pack)
 				if err == nil {

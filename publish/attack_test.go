@@ -16,14 +16,12 @@ import (
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
-	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/s3test"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/internal/testutil/filetest"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/translog"
-	"github.com/packgen/packgen/witness"
 )
 
 // TestSignedSiteNeedsItsSignatures: a signed build says so in index.json
@@ -153,12 +151,8 @@ func TestAttackBucketArchiveReplaced(t *testing.T) {
 // whoever writes the bucket or web root chooses, with terminal escapes
 // and line breaks escaped, never raw (attackR F7).
 func TestLogEscapesNames(t *testing.T) {
-	_, site := calicoSite(t)
-	dst := filepath.Join(t.TempDir(), "www")
+	site, dst := calicoPublished(t)
 	ctx := context.Background()
-	if _, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{}); err != nil {
-		t.Fatal(err)
-	}
 	filetest.Write(t, dst, map[string]string{
 		"assets/x\x1b]0;PWNED\a\x1b[2J.css": "theirs\n",
 		"log/tile/x\x1b[2J":                 "theirs\n",
@@ -187,12 +181,8 @@ func TestLogEscapesNames(t *testing.T) {
 // ".tmp-*" files (in .git/, in its own directory, at the top) stay
 // (attackR F2: the sweep walked the whole destination).
 func TestPruneSweepsOnlyOwnTemps(t *testing.T) {
-	_, site := calicoSite(t)
-	dst := filepath.Join(t.TempDir(), "www")
+	site, dst := calicoPublished(t)
 	ctx := context.Background()
-	if _, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{}); err != nil {
-		t.Fatal(err)
-	}
 	files := map[string]bool{ // path: a killed publish's, to be removed
 		".git/.tmp-objects-pack":       false,
 		".git/objects/.tmp-123":        false, // packgen's name, not packgen's directory
@@ -246,17 +236,7 @@ func TestDirWitnessAndMarker(t *testing.T) {
 	state := t.TempDir()
 	cosign := func(site, out string) {
 		t.Helper()
-		loc, err := location.Parse(site)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src, err := transport.Open(loc, transport.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := witness.Run(ctx, witness.Options{Site: site, Source: src, Key: wsk, RegistryKey: f.verifier(t), StateDir: state, Out: out}); err != nil {
-			t.Fatalf("witness of %s: %v", site, err)
-		}
+		cosignSite(t, f, site, transport.Config{}, wsk, state, out)
 	}
 	p := translog.WitnessPath("w1.example")
 	cosign(site1, site1) // the site's copy: one entry

@@ -22,6 +22,27 @@ import (
 	"github.com/packgen/packgen/witness"
 )
 
+// cosignSite runs the witness of signing key wsk (its state in state)
+// over the site at raw, read through a transport of config c opened for
+// this run (a process reads one generation), trusting f's key; it
+// writes the cosignature into out.
+func cosignSite(t *testing.T, f *fixture, raw string, c transport.Config, wsk, state, out string) *witness.Result {
+	t.Helper()
+	loc, err := location.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := transport.Open(loc, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := witness.Run(context.Background(), witness.Options{Site: raw, Source: src, Key: wsk, RegistryKey: f.verifier(t), StateDir: state, Out: out})
+	if err != nil {
+		t.Fatalf("witness of %s: %v", raw, err)
+	}
+	return res
+}
+
 // TestOCIWitness: witness cosignatures in a real registry. A witness
 // cosigns the log read from the registry (oci://); publishing the site
 // with its file pushes it under witness-NAME (the index is current, so
@@ -39,10 +60,6 @@ func TestOCIWitness(t *testing.T) {
 	dest := "oci://" + reg.Host() + "/acme"
 	mustPublish(t, reg, f, site1, dest)
 	oo := ocireg.Options{PlainHTTP: true}
-	loc, err := location.Parse(dest)
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	wkey := func(name string) (string, string) {
 		sk, vk, err := translog.GenerateWitnessKey(rand.Reader, name)
@@ -56,16 +73,7 @@ func TestOCIWitness(t *testing.T) {
 	state := t.TempDir()
 	run := func(out string) *witness.Result {
 		t.Helper()
-		// A transport per run, as per process: it reads one generation.
-		src, err := transport.Open(loc, transport.Config{OCI: oo})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := witness.Run(ctx, witness.Options{Site: dest, Source: src, Key: w1s, RegistryKey: f.verifier(t), StateDir: state, Out: out})
-		if err != nil {
-			t.Fatalf("witness of %s: %v", dest, err)
-		}
-		return res
+		return cosignSite(t, f, dest, transport.Config{OCI: oo}, w1s, state, out)
 	}
 	res := run(site1)
 	if res.Size != 2 {

@@ -148,6 +148,27 @@ func calicoSite(t *testing.T) (*fixture, string) {
 	return f, f.build(t)
 }
 
+// calicoSites builds calicoSite's site, then the next generation's with
+// calico 1.1.0 added.
+func calicoSites(t *testing.T) (f *fixture, site1, site2 string) {
+	t.Helper()
+	f, site1 = calicoSite(t)
+	f.pack("calico", "1.1.0", "a: 2\n")
+	return f, site1, f.build(t)
+}
+
+// calicoPublished publishes calicoSite's site into a new directory and
+// returns the site and the directory.
+func calicoPublished(t *testing.T) (site, dst string) {
+	t.Helper()
+	_, site = calicoSite(t)
+	dst = filepath.Join(t.TempDir(), "www")
+	if _, err := Publish(context.Background(), site, DirTarget{Dir: dst}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return site, dst
+}
+
 // stillServed fails unless base still serves every file of gen (a
 // generation's metadata) after a prune.
 func stillServed(t *testing.T, base string, gen map[string]bool) {
@@ -971,9 +992,7 @@ func (e *etagless) Stat(ctx context.Context, key string) (Object, error) {
 func TestCompareBySHA256Metadata(t *testing.T) {
 	srv := s3test.Start(t, "packs")
 	ctx := context.Background()
-	f, site1 := calicoSite(t)
-	f.pack("calico", "1.1.0", "a: 2\n")
-	site2 := f.build(t)
+	f, site1, site2 := calicoSites(t)
 	s3t := newS3(t, srv, "m")
 	target := &etagless{Target: s3t}
 	if _, err := Publish(ctx, site1, target, Options{}); err != nil {
@@ -1180,11 +1199,7 @@ func TestParallelWithinStage(t *testing.T) {
 func TestOverlappingPublishes(t *testing.T) {
 	srv := s3test.Start(t, "packs")
 	ctx := context.Background()
-	f := newFixture(t)
-	f.pack("calico", "1.0.0", "a: 1\n")
-	site1 := f.build(t)
-	f.pack("calico", "1.1.0", "a: 2\n")
-	site2 := f.build(t)
+	f, site1, site2 := calicoSites(t)
 	f.pack("calico", "1.2.0", "a: 3\n")
 	site3 := f.build(t)
 	for _, c := range []struct {
@@ -1304,9 +1319,7 @@ func TestCompareByDownloadingArchives(t *testing.T) {
 func TestPublishTimeout(t *testing.T) {
 	srv := s3test.Start(t, "packs")
 	ctx := context.Background()
-	f, site1 := calicoSite(t)
-	f.pack("calico", "1.1.0", "a: 2\n")
-	site2 := f.build(t)
+	f, site1, site2 := calicoSites(t)
 	do := DestOptions{S3: S3Options{Endpoint: srv.Server.URL, PathStyle: true}}
 	if _, err := To(ctx, site1, "s3://packs/limit", do, Options{Timeout: time.Minute}); err != nil {
 		t.Fatal(err)

@@ -9,13 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 // TestCatalogueRefusesLinksPlantedMidBuild: someone who can write the
@@ -138,7 +138,7 @@ func TestReuseRefusesSpecialPages(t *testing.T) {
 	}{
 		{name: "FIFO", plant: func(t *testing.T, page string) {
 			testutil.Must(t, os.Remove(page))
-			testutil.Must(t, syscall.Mkfifo(page, 0o644))
+			filetest.FIFO(t, page)
 		}},
 		{name: "link to a copy of the page", plant: func(t *testing.T, page string) {
 			cp := filepath.Join(t.TempDir(), "page.html")
@@ -153,14 +153,9 @@ func TestReuseRefusesSpecialPages(t *testing.T) {
 			dir := t.TempDir()
 			root, shards := synth(t, dir, packs)
 			var st Stats
-			done := make(chan error, 1)
-			go func() { done <- WriteOptions(dir, root, shards, Options{Previous: prev, Cache: cache, Stats: &st}) }()
-			select {
-			case err := <-done:
-				testutil.Must(t, err)
-			case <-time.After(30 * time.Second):
-				t.Fatal("the catalogue hangs on the previous site's page")
-			}
+			testutil.Must(t, filetest.Within(t, 30*time.Second, "the catalogue hangs on the previous site's page", func() error {
+				return WriteOptions(dir, root, shards, Options{Previous: prev, Cache: cache, Stats: &st})
+			}))
 			got := catalogueFiles(t, dir)
 			if st.Rendered != 1 || st.Reused != 2 {
 				t.Errorf("rendered %d, reused %d: want the special page rendered again, the others reused", st.Rendered, st.Reused)

@@ -5,11 +5,11 @@ package source
 import (
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 // TestDirtyFIFO: a FIFO under the packs dir, untracked or where a
@@ -24,23 +24,16 @@ func TestDirtyFIFO(t *testing.T) {
 	must(t, r.Write("packs/app/values.yaml", []byte("a: 1\n")))
 	_, err = r.Commit("one")
 	must(t, err)
-	must(t, syscall.Mkfifo(filepath.Join(dir, "packs/app/untracked.fifo"), 0o644))
+	filetest.FIFO(t, filepath.Join(dir, "packs/app/untracked.fifo"))
 	must(t, r.Remove("packs/app/values.yaml"))
-	must(t, syscall.Mkfifo(filepath.Join(dir, "packs/app/values.yaml"), 0o644))
+	filetest.FIFO(t, filepath.Join(dir, "packs/app/values.yaml"))
 	repo, err := Open(dir)
 	must(t, err)
-	done := make(chan struct{})
 	var got []string
-	go func() {
-		defer close(done)
+	must(t, filetest.Within(t, 10*time.Second, "Dirty blocked on a FIFO", func() (err error) {
 		got, err = repo.Dirty("packs")
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Dirty blocked on a FIFO")
-	}
-	must(t, err)
+		return err
+	}))
 	if strings.Join(got, ",") != "packs/app/values.yaml" {
 		t.Errorf("Dirty = %q, want the tracked file replaced by a FIFO", got)
 	}

@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/packgen/packgen/internal/gitfixture"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 // TestChangedWorkTreeAsGitStages: an uncommitted pack is judged as
@@ -41,7 +41,7 @@ func TestChangedWorkTreeAsGitStages(t *testing.T) {
 			testutil.Must(t, os.WriteFile(filepath.Join(dir, "packs/new/values.yaml"), []byte("pack:\n  namespace: new\n"), 0o644))
 		}},
 		{name: "a FIFO beside an edit", bumped: true, edit: func(t *testing.T, dir string) {
-			testutil.Must(t, syscall.Mkfifo(filepath.Join(dir, "packs/app/pipe"), 0o644))
+			filetest.FIFO(t, filepath.Join(dir, "packs/app/pipe"))
 			testutil.Must(t, os.WriteFile(filepath.Join(dir, "packs/app/values.yaml"), []byte("pack:\n  namespace: app\nb: 2\n"), 0o644))
 		}},
 	} {
@@ -52,18 +52,11 @@ func TestChangedWorkTreeAsGitStages(t *testing.T) {
 			testutil.Must(t, r.Write(".gitignore", []byte("*.bak\n")))
 			base := testutil.Commit(t, r, "base")
 			tc.edit(t, r.Dir)
-			done := make(chan struct{})
 			var rep *Report
-			go func() {
-				defer close(done)
+			testutil.Must(t, filetest.Within(t, 20*time.Second, "validate --changed-since blocked", func() (err error) {
 				rep, err = Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: base})
-			}()
-			select {
-			case <-done:
-			case <-time.After(20 * time.Second):
-				t.Fatal("validate --changed-since blocked")
-			}
-			testutil.Must(t, err)
+				return err
+			}))
 			found := false
 			for _, p := range rep.Problems {
 				found = found || strings.Contains(p.Msg, "changed but its version did not")

@@ -246,6 +246,26 @@ func TestWitnessBadInput(t *testing.T) {
 	}
 }
 
+// siteBuilder makes an empty git repository at tmp/repo and returns it
+// with a function that builds its signed site into tmp/NAME, generated
+// at 2026-01-01 plus at, on the previous site prev ("" for none),
+// trusting trust (nil: only the signer's key): the registry a key
+// rotation test walks through.
+func siteBuilder(t *testing.T, tmp string) (*gitfixture.Repo, func(name string, s *sign.Signer, trust *sign.Verifier, prev string, at time.Duration) string) {
+	t.Helper()
+	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
+	testutil.Must(t, err)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return r, func(name string, s *sign.Signer, trust *sign.Verifier, prev string, at time.Duration) string {
+		t.Helper()
+		out := filepath.Join(tmp, name)
+		if _, err := build.Run(context.Background(), build.Options{Repo: r.Dir, Out: out, History: true, Registry: "acme", Signer: s, Trust: trust, Previous: prev, GeneratedAt: t0.Add(at), ExpiresIn: 10 * 365 * 24 * time.Hour}); err != nil {
+			t.Fatalf("build %s: %v", name, err)
+		}
+		return out
+	}
+}
+
 // TestWitnessFollowsRotation: a registry rotates its key as
 // docs/SECURITY.md says (the log key rotates with it, the log goes on).
 // A witness given the registry's keys follows: it checks the new log
@@ -256,21 +276,11 @@ func TestWitnessBadInput(t *testing.T) {
 func TestWitnessFollowsRotation(t *testing.T) {
 	ctx := context.Background()
 	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	testutil.Must(t, err)
+	r, build1 := siteBuilder(t, tmp)
 	testutil.WritePack(t, r, "packs/calico", "calico", "1.0.0", "addon", "a: 1\n")
 	testutil.WritePack(t, r, "packs/metallb", "metallb", "v0.13", "addon", "b: 1\n")
 	testutil.Commit(t, r, "one")
 	oldKey, newKey, forgedKey := testutil.NewKey(t), testutil.NewKey(t), testutil.NewKey(t)
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	build1 := func(name string, s *sign.Signer, trust *sign.Verifier, prev string, at time.Duration) string {
-		t.Helper()
-		out := filepath.Join(tmp, name)
-		if _, err := build.Run(ctx, build.Options{Repo: r.Dir, Out: out, History: true, Registry: "acme", Signer: s, Trust: trust, Previous: prev, GeneratedAt: t0.Add(at), ExpiresIn: 10 * 365 * 24 * time.Hour}); err != nil {
-			t.Fatalf("build %s: %v", name, err)
-		}
-		return out
-	}
 	keys := func(ks ...*testutil.Key) *sign.Verifier {
 		var pems [][]byte
 		for _, k := range ks {
@@ -400,23 +410,15 @@ func TestWitnessFollowsRotation(t *testing.T) {
 func TestWitnessRefusesReplayedRotation(t *testing.T) {
 	ctx := context.Background()
 	tmp := t.TempDir()
-	r, err := gitfixture.Init(filepath.Join(tmp, "repo"))
-	testutil.Must(t, err)
+	r, site := siteBuilder(t, tmp)
 	testutil.WritePack(t, r, "packs/calico", "calico", "1.0.0", "addon", "a: 1\n")
 	testutil.Commit(t, r, "one")
 	k1, k2, k3 := testutil.NewKey(t), testutil.NewKey(t), testutil.NewKey(t)
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	all, err := sign.NewVerifierSet(k1.Pub, k2.Pub, k3.Pub)
 	testutil.Must(t, err)
-	site := func(name string, k *testutil.Key, previous string, at time.Duration) string {
-		out := filepath.Join(tmp, name)
-		_, err := build.Run(ctx, build.Options{Repo: r.Dir, Out: out, History: true, Registry: "acme", Signer: k.Signer, Trust: all, Previous: previous, GeneratedAt: t0.Add(at), ExpiresIn: 10 * 365 * 24 * time.Hour})
-		testutil.Must(t, err)
-		return out
-	}
-	v1 := site("v1", k1, "", 0)
-	v2 := site("v2", k2, v1, time.Hour) // a rotation, same commit: no new entry
-	v3 := site("v3", k3, v2, 2*time.Hour)
+	v1 := site("v1", k1.Signer, all, "", 0)
+	v2 := site("v2", k2.Signer, all, v1, time.Hour) // a rotation, same commit: no new entry
+	v3 := site("v3", k3.Signer, all, v2, 2*time.Hour)
 	_, _, wskey, _ := newKeys(t, "w1.example")
 	state, out := filepath.Join(tmp, "state"), filepath.Join(tmp, "out")
 	run := func(site string) (*Result, error) {

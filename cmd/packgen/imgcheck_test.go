@@ -83,14 +83,7 @@ func TestImageChecks(t *testing.T) {
 	defer srv.Close()
 	pg(0, "registry", "add", "local", srv.URL, "--key", key+".pub")
 
-	prof := filepath.Join(tmp, "apps.yaml")
-	os.WriteFile(prof, []byte("name: apps\ncloudType: aws\nlayers:\n  - pack: web\n    version: \"^1\"\n  - pack: api\n    version: \"^2\"\n"), 0o644)
-	pg(0, "profile", "resolve", prof, "--partial", "--pin-images", "--plain-http")
-	lockPath := filepath.Join(tmp, "apps.lock")
-	lock, err := profile.LoadLock(lockPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prof, lockPath, lock := pinImages(t, pg, tmp, "name: apps\ncloudType: aws\nlayers:\n  - pack: web\n    version: \"^1\"\n  - pack: api\n    version: \"^2\"\n")
 	if got := lock.Find("web").Images; len(got) != 1 || got[h+"/acme/web:1.0"] != web {
 		t.Errorf("web pins %v", got)
 	}
@@ -165,6 +158,20 @@ func TestImageChecks(t *testing.T) {
 	if _, errs := pg(2, "images", lockPath, "--url", srv.URL); !strings.Contains(errs, "a lock names its registries") {
 		t.Errorf("--url with a lock: %s", errs)
 	}
+}
+
+// pinImages writes the profile yaml to tmp/apps.yaml and resolves it
+// with --partial --pin-images: it returns the profile's path, the lock's
+// (tmp/apps.lock) and the lock.
+func pinImages(t *testing.T, pg func(int, ...string) (string, string), tmp, yaml string) (prof, lockPath string, lock *profile.Lock) {
+	t.Helper()
+	prof = filepath.Join(tmp, "apps.yaml")
+	testutil.Must(t, os.WriteFile(prof, []byte(yaml), 0o644))
+	pg(0, "profile", "resolve", prof, "--partial", "--pin-images", "--plain-http")
+	lockPath = filepath.Join(tmp, "apps.lock")
+	lock, err := profile.LoadLock(lockPath)
+	testutil.Must(t, err)
+	return prof, lockPath, lock
 }
 
 // imageRunner starts the real distribution registry and a runner of the
@@ -247,14 +254,7 @@ func TestLockImagesFollowOverrides(t *testing.T) {
 	// web: a private mirror, declared and in the manifest's value; api:
 	// the chart's image moved to the mirror and a new tag (its declared
 	// list left alone: declared, not deployed).
-	prof := filepath.Join(tmp, "apps.yaml")
-	testutil.Must(t, os.WriteFile(prof, []byte("name: apps\ncloudType: aws\nlayers:\n  - pack: web\n    version: \"^1\"\n    values:\n      pack:\n        content:\n          images:\n            - image: "+h+"/mirror/web:9.9\n      manifests:\n        web:\n          image: "+h+"/mirror/web:9.9\n  - pack: api\n    version: \"^2\"\n    values:\n      charts:\n        api:\n          image:\n            repository: "+h+"/mirror/api\n            tag: \"3.0\"\n"), 0o644))
-	pg(0, "profile", "resolve", prof, "--partial", "--pin-images", "--plain-http")
-	lockPath := filepath.Join(tmp, "apps.lock")
-	lock, err := profile.LoadLock(lockPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prof, lockPath, lock := pinImages(t, pg, tmp, "name: apps\ncloudType: aws\nlayers:\n  - pack: web\n    version: \"^1\"\n    values:\n      pack:\n        content:\n          images:\n            - image: "+h+"/mirror/web:9.9\n      manifests:\n        web:\n          image: "+h+"/mirror/web:9.9\n  - pack: api\n    version: \"^2\"\n    values:\n      charts:\n        api:\n          image:\n            repository: "+h+"/mirror/api\n            tag: \"3.0\"\n")
 	if got := lock.Find("web").Images; len(got) != 1 || got[h+"/mirror/web:9.9"] != mirrorWeb {
 		t.Errorf("--pin-images: web pins %v, want only %s/mirror/web:9.9", got, h)
 	}

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
 // Variants beside safefile_test.go's: a symlink to a FIFO (the name
@@ -17,22 +18,17 @@ import (
 func TestAttackIndirectSpecialFiles(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Skip("no mkfifo:", err)
-	}
+	filetest.FIFO(t, fifo)
 	key := filepath.Join(dir, "registry.pub")
 	if err := os.Symlink(fifo, key); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { _, err := ReadFile(key, 1<<20); done <- err }()
-	select {
-	case err := <-done:
-		if !errors.Is(err, ErrNotRegular) {
-			t.Errorf("symlink to a FIFO: %v, want ErrNotRegular", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("reading a symlink to a FIFO hangs")
+	err := filetest.Within(t, 5*time.Second, "reading a symlink to a FIFO hangs", func() error {
+		_, err := ReadFile(key, 1<<20)
+		return err
+	})
+	if !errors.Is(err, ErrNotRegular) {
+		t.Errorf("symlink to a FIFO: %v, want ErrNotRegular", err)
 	}
 	if _, err := os.Stat("/proc/self/status"); err == nil {
 		if _, err := ReadFile("/proc/self/status", 16); !errors.Is(err, ErrTooLarge) {

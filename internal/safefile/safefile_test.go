@@ -4,21 +4,28 @@ package safefile
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/packgen/packgen/internal/testutil/filetest"
 )
 
+// fileAndFIFO makes a new directory holding a regular file name, with
+// data, and a FIFO: what a safe open must tell apart.
+func fileAndFIFO(t *testing.T, name, data string) (dir, file, fifo string) {
+	t.Helper()
+	dir = t.TempDir()
+	file, fifo = filepath.Join(dir, name), filepath.Join(dir, "fifo")
+	filetest.WriteFile(t, file, data)
+	filetest.FIFO(t, fifo)
+	return dir, file, fifo
+}
+
 func TestReadFile(t *testing.T) {
-	dir := t.TempDir()
-	small := filepath.Join(dir, "small")
-	os.WriteFile(small, []byte("hello"), 0o644)
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, small, fifo := fileAndFIFO(t, "small", "hello")
 	for _, tc := range []struct {
 		path string
 		max  int64
@@ -31,15 +38,12 @@ func TestReadFile(t *testing.T) {
 		{dir, 1 << 20, ErrNotRegular},
 		{filepath.Join(dir, "missing"), 1, os.ErrNotExist},
 	} {
-		done := make(chan error, 1)
-		go func() { _, err := ReadFile(tc.path, tc.max); done <- err }()
-		select {
-		case err := <-done:
-			if !errors.Is(err, tc.want) {
-				t.Errorf("ReadFile(%s, %d) = %v, want %v", tc.path, tc.max, err, tc.want)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("ReadFile(%s) hangs", tc.path)
+		err := filetest.Within(t, 5*time.Second, fmt.Sprintf("ReadFile(%s) hangs", tc.path), func() error {
+			_, err := ReadFile(tc.path, tc.max)
+			return err
+		})
+		if !errors.Is(err, tc.want) {
+			t.Errorf("ReadFile(%s, %d) = %v, want %v", tc.path, tc.max, err, tc.want)
 		}
 	}
 }
@@ -47,13 +51,7 @@ func TestReadFile(t *testing.T) {
 // TestOpenAppend: a regular file is appended to (made if missing); a
 // FIFO or directory at the path is refused at once.
 func TestOpenAppend(t *testing.T) {
-	dir := t.TempDir()
-	old := filepath.Join(dir, "old")
-	os.WriteFile(old, []byte("a\n"), 0o600)
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, old, fifo := fileAndFIFO(t, "old", "a\n")
 	for _, tc := range []struct {
 		path string
 		want error
@@ -64,33 +62,27 @@ func TestOpenAppend(t *testing.T) {
 		{fifo, ErrNotRegular, ""},
 		{dir, nil, ""}, // a directory does not open for writing
 	} {
-		done := make(chan error, 1)
-		go func() {
+		err := filetest.Within(t, 5*time.Second, fmt.Sprintf("OpenAppend(%s) hangs", tc.path), func() error {
 			f, err := OpenAppend(tc.path, 0o600)
 			if err == nil {
 				_, err = f.WriteString("b\n")
 				f.Close()
 			}
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if tc.path == dir {
-				if err == nil {
-					t.Errorf("OpenAppend(%s) opened a directory", tc.path)
-				}
-				continue
+			return err
+		})
+		if tc.path == dir {
+			if err == nil {
+				t.Errorf("OpenAppend(%s) opened a directory", tc.path)
 			}
-			if !errors.Is(err, tc.want) {
-				t.Errorf("OpenAppend(%s) = %v, want %v", tc.path, err, tc.want)
+			continue
+		}
+		if !errors.Is(err, tc.want) {
+			t.Errorf("OpenAppend(%s) = %v, want %v", tc.path, err, tc.want)
+		}
+		if tc.want == nil {
+			if b, _ := os.ReadFile(tc.path); string(b) != tc.text {
+				t.Errorf("%s holds %q, want %q", tc.path, b, tc.text)
 			}
-			if tc.want == nil {
-				if b, _ := os.ReadFile(tc.path); string(b) != tc.text {
-					t.Errorf("%s holds %q, want %q", tc.path, b, tc.text)
-				}
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("OpenAppend(%s) hangs", tc.path)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 // Package filetest writes the files a test starts from: a chart or pack
-// directory, a site's leftovers. It imports only the standard library,
-// like tartest, so that pack's fuzzed test binary may use it.
+// directory, a site's leftovers, a FIFO planted where a file is read
+// (and Within, to fail a call that blocks on it). It imports only the
+// standard library, like tartest, so that pack's fuzzed test binary and
+// the tests of packages testutil imports (safefile) may use it.
 package filetest
 
 import (
