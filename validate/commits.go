@@ -37,7 +37,7 @@ import (
 type headFork struct {
 	base     string
 	head, bc *object.Commit
-	mb       *object.Commit // nil: HEAD and base share no history
+	mb       *object.Commit // nil: HEAD and base share no history (or mbErr)
 	err      error          // HEAD or base does not resolve
 	mbErr    error          // the merge base cannot be read (a shallow clone)
 }
@@ -54,15 +54,18 @@ func readHeadFork(g *git.Repository, base string) headFork {
 // forkPoint is where HEAD forked from base: base itself when HEAD
 // contains it. A ref that does not resolve is returned as it is, for
 // Changes to report with its hint. found is false when HEAD does not
-// contain base and the clone is too shallow (or the histories unrelated)
-// to find where it forked: base's tip is then what HEAD is compared with,
-// and the caller warns.
+// contain base and the clone is too shallow to find where it forked:
+// base's tip is then what HEAD is compared with, and the caller warns.
+// HEAD sharing no history with base is compared with base's tip too;
+// requestCommits refuses it (offBaseError).
 func (hf headFork) forkPoint() (fork string, found bool) {
 	switch {
 	case hf.err != nil:
 		return hf.base, true
-	case hf.mbErr != nil || hf.mb == nil:
+	case hf.mbErr != nil:
 		return hf.base, false
+	case hf.mb == nil:
+		return hf.base, true
 	case hf.mb.Hash == hf.bc.Hash: // HEAD contains base
 		return hf.base, true
 	}
@@ -186,75 +189,117 @@ type problemKey struct {
 
 // requestCommits lists the pull request's commits before its last one,
 // oldest first, each with where it forked from base: the first-parent
-// chain from the request's last commit down to the first commit base's
-// history holds. The last commit is HEAD, or, when HEAD is the merge of
-// the request into base that CI checks out (its first parent in base's
-// history), HEAD's second parent. A merge commit on the chain (the base
-// merged into the branch, as GitHub's "Update branch" does) is judged
-// like any other; the base's commits it brought are not on the chain,
-// and the commits after it forked from the base commit it merged.
-// Whether a commit is in base's history is whether it is its own fork
-// point (mergeBases): each walk reads the commits since the fork, not
-// base's whole history.
+// chain from the request's last commit down to the first commit that
+// base published already. The last commit is HEAD, or, when HEAD is the
+// merge of the request into base that CI checks out (its first parent
+// on base's first-parent history), HEAD's second parent. A merge commit
+// on the chain (the base merged into the branch, as GitHub's "Update
+// branch" does) is judged like any other; the base's commits it brought
+// are not on the chain, and the commits after it forked from the base
+// commit it merged. Whether a commit is in base's history is whether it
+// is its own fork point (mergeBases): each walk reads the commits since
+// the fork, not base's whole history.
+//
+// Published means on base's first-parent history, which the build
+// walks, when the last commit contains base: merged by fast-forward,
+// every commit of the chain lands on that history as it is, and a commit
+// base holds only through a merge's second parent was never read by a
+// build; it is judged against the newest first-parent commit it
+// descends from (firstParentBase). When the last commit does not contain
+// base, no merge puts such a commit on that history (a rebase drops the
+// commits base holds), and the chain ends at the first commit base's
+// history holds. A chain that leaves base's history, running into a
+// root base does not share, is an *offBaseError: what its commits add
+// cannot be judged against base, and merged by rebase or fast-forward
+// they land all the same.
 func (hf headFork) requestCommits() ([]requestCommit, error) {
 	if hf.err != nil {
 		return nil, hf.err
 	}
 	head, bc, base := hf.head, hf.bc, hf.base
-	tip := head
+	tip, tipFork, tipErr := head, hf.mb, hf.mbErr
 	if len(head.ParentHashes) > 1 {
 		p, err := head.Parent(0)
 		if err != nil {
 			return nil, shallowErr(head.ParentHashes[0], err)
 		}
-		if in, err := inHistory(p, bc, base); err != nil {
+		if on, err := onFirstParents(p, bc, base); err != nil {
 			return nil, err
-		} else if in {
+		} else if on {
 			if tip, err = head.Parent(1); err != nil {
 				return nil, shallowErr(head.ParentHashes[1], err)
 			}
+			tipFork, tipErr = mergeBase(tip, bc, base)
 		}
 	}
-	var in bool
-	var err error
-	if tip == head { // inHistory(head, bc, base), read already
-		in, err = hf.mb != nil && hf.mb.Hash == head.Hash, hf.mbErr
-	} else {
-		in, err = inHistory(tip, bc, base)
+	switch {
+	case tipErr != nil:
+		return nil, tipErr
+	case tipFork == nil:
+		return nil, &offBaseError{c: tip, base: base}
+	case tipFork.Hash == tip.Hash:
+		return nil, nil // in base's history: no commit of its own
 	}
-	if err != nil || in {
-		return nil, err // in base's history: no commit of its own
-	}
+	contains := tipFork.Hash == bc.Hash // fast-forwardable
 	var out []requestCommit
+	inBase := false // the chain has entered base's history
 	for c := tip; len(c.ParentHashes) > 0; {
 		p, err := c.Parent(0)
 		if err != nil {
 			return nil, shallowErr(c.ParentHashes[0], err)
 		}
-		fork, err := mergeBase(p, bc, base)
-		if err != nil {
-			return nil, err
+		var fork *object.Commit
+		if !inBase {
+			if fork, err = mergeBase(p, bc, base); err != nil {
+				return nil, err
+			}
+			if fork == nil {
+				return nil, &offBaseError{c: p, child: c, base: base}
+			}
+			inBase = fork.Hash == p.Hash
 		}
-		if fork == nil {
-			return nil, inputErr("HEAD and %s share no history: give the branch the pull request is based on", base)
-		}
-		if fork.Hash == p.Hash {
-			break // in base's history
+		if inBase {
+			if !contains {
+				break // in base's history: a rebase drops it
+			}
+			if fork, err = firstParentFork(p, bc, base); err != nil {
+				return nil, err
+			}
+			if fork == nil { // base holds it through an unrelated history it merged
+				return nil, &offBaseError{c: p, child: c, base: base}
+			}
+			if fork.Hash == p.Hash {
+				break // published by base
+			}
 		}
 		out = append(out, requestCommit{c: p, fork: fork.Hash.String()})
 		c = p
-	}
-	if len(out) == 0 && len(tip.ParentHashes) == 0 {
-		return nil, inputErr("HEAD and %s share no history: give the branch the pull request is based on", base)
 	}
 	slices.Reverse(out)
 	return out, nil
 }
 
-// inHistory says whether c is in the history of bc (base names it): c
-// is then their merge base.
-func inHistory(c, bc *object.Commit, base string) (bool, error) {
-	f, err := mergeBase(c, bc, base)
+// offBaseError is a request whose first-parent chain runs into a
+// history base does not share: at c, the first parent of child (nil: c
+// is the request's last commit).
+type offBaseError struct {
+	c, child *object.Commit
+	base     string
+}
+
+func (e *offBaseError) Error() string {
+	at := "its last commit"
+	if e.child != nil {
+		at = fmt.Sprintf("the first parent of %s (%q)", shortRef(e.child.Hash.String()), subject(e.child))
+	}
+	return fmt.Sprintf("the pull request's first-parent chain leaves %[1]s's history at commit %[2]s (%[3]q), %[4]s: it descends from no commit of %[1]s's first-parent history, which the build publishes, so what it and the commits below it add is not judged, and merged by rebase or fast-forward they land on that history; rebase the branch onto %[1]s (git rebase %[1]s) and push it again",
+		e.base, shortRef(e.c.Hash.String()), subject(e.c), at)
+}
+
+// onFirstParents says whether c is on the first-parent history of bc
+// (base names it): the history the build publishes.
+func onFirstParents(c, bc *object.Commit, base string) (bool, error) {
+	f, err := firstParentFork(c, bc, base)
 	return f != nil && f.Hash == c.Hash, err
 }
 
@@ -289,13 +334,24 @@ func treeAt(g *git.Repository, ref string) (*object.Tree, error) {
 // the newest, when there are several.
 func mergeBase(a, b *object.Commit, base string) (*object.Commit, error) {
 	bases, err := mergeBases(a, b)
-	if err != nil {
-		return nil, fmt.Errorf("where HEAD forked from %s: %w (a shallow clone? fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", base, err)
-	}
-	if len(bases) == 0 {
-		return nil, nil
+	if err != nil || len(bases) == 0 {
+		return nil, forkErr(base, err)
 	}
 	return bases[0], nil
+}
+
+// firstParentFork is firstParentBase of a and b (base names it).
+func firstParentFork(a, b *object.Commit, base string) (*object.Commit, error) {
+	f, err := firstParentBase(a, b)
+	return f, forkErr(base, err)
+}
+
+// forkErr explains err, a failed walk to where HEAD forked from base.
+func forkErr(base string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("where HEAD forked from %s: %w (a shallow clone? fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", base, err)
 }
 
 // shallowErr explains a parent commit the clone does not have.

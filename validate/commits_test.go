@@ -17,21 +17,35 @@ import (
 // back with other content at one commit and removed (or restored) at the
 // next fails `build --previous` after such a merge, yet HEAD holds no
 // change: --each-commit judges each commit as HEAD and names the commit.
+// The commits judged are those the build will publish: a branch's
+// first-parent chain running through commits the base holds only
+// through a merge's second parent (attackY Y-B) is judged down to the
+// base's first-parent history; one running into a history the base does
+// not share (attackY Y-D) is refused, with or without the flag.
 func TestChangedEachCommit(t *testing.T) {
 	invalid := func(layer string) func(*testing.T, *gitfixture.Repo) {
 		return func(t *testing.T, r *gitfixture.Repo) {
 			testutil.WritePack(t, r, "packs/njörd-0.1", "njord", "0.1.0", layer, "")
 		}
 	}
+	addBomb := func(t *testing.T, r *gitfixture.Repo) {
+		testutil.WritePack(t, r, "packs/bomb", "bomb", "1.0.0", "addon", "")
+		testutil.Must(t, r.Write("packs/bomb/charts/c/Chart.yaml", []byte("apiVersion: v2\nname: c\nversion: 0.1.0\n")))
+		testutil.Must(t, r.Write("packs/bomb/charts/c/templates/pod.yaml", []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: {{ .Values.image | nosuch }}\n")))
+	}
+	removeBomb := func(t *testing.T, r *gitfixture.Repo) { testutil.Must(t, r.Remove("packs/bomb")) }
 	type want struct {
 		at     int    // index of the commit named, -1 for HEAD's own problem
 		has    string // in the message
 		file   string
-		errors int // of the whole report
+		errors int  // of the whole report
+		chain  bool // the chain leaves the base's history at commit at: an error in either mode
 	}
+	bombed := &want{at: 0, has: "chart does not render", file: "packs/bomb/charts/c/templates/pod.yaml", errors: 1}
 	for _, tc := range []struct {
 		name    string
 		commits []func(*testing.T, *gitfixture.Repo) // after the base; the last is HEAD
+		shape   string                               // how they reach HEAD (branched, below): "" on top of the base
 		want    *want                                // nil: no error with or without --each-commit
 		judged  int                                  // commits before HEAD judged
 		added   int                                  // releases judged from a commit before HEAD without --each-commit: want holds then too
@@ -70,19 +84,54 @@ func TestChangedEachCommit(t *testing.T) {
 	}, {
 		// attackV F4: the net change shows nothing, the build after a
 		// fast-forward merge publishes bomb@1.0.0: judged without
-		// --each-commit too, images included.
-		name: "a release added and removed again",
-		commits: []func(*testing.T, *gitfixture.Repo){
-			func(t *testing.T, r *gitfixture.Repo) {
-				testutil.WritePack(t, r, "packs/bomb", "bomb", "1.0.0", "addon", "")
-				testutil.Must(t, r.Write("packs/bomb/charts/c/Chart.yaml", []byte("apiVersion: v2\nname: c\nversion: 0.1.0\n")))
-				testutil.Must(t, r.Write("packs/bomb/charts/c/templates/pod.yaml", []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: {{ .Values.image | nosuch }}\n")))
-			},
-			func(t *testing.T, r *gitfixture.Repo) { testutil.Must(t, r.Remove("packs/bomb")) },
-		},
-		want:   &want{at: 0, has: "chart does not render", file: "packs/bomb/charts/c/templates/pod.yaml", errors: 1},
-		judged: 1,
-		added:  1,
+		// --each-commit too, images included. The control of the
+		// branched cases below.
+		name:    "a release added and removed again",
+		commits: []func(*testing.T, *gitfixture.Repo){addBomb, removeBomb},
+		want:    bombed,
+		judged:  1,
+		added:   1,
+	}, {
+		// attackY Y-B: the base holds both commits only through its
+		// merge's second parent; HEAD, the branch's merge of the base,
+		// fast-forwards the base onto them. Both judged against the
+		// base's first-parent history, HEAD not taken for CI's merge.
+		name:    "a release added and removed again, on a branch the base merged",
+		commits: []func(*testing.T, *gitfixture.Repo){addBomb, removeBomb},
+		shape:   "merged, then merging the base",
+		want:    bombed,
+		judged:  2,
+		added:   1,
+	}, {
+		name:    "a release added and removed again, on a branch the base merged, in CI's merge commit",
+		commits: []func(*testing.T, *gitfixture.Repo){addBomb, removeBomb},
+		shape:   "merged, then merging the base, in CI's merge commit",
+		want:    bombed,
+		judged:  2,
+		added:   1,
+	}, {
+		// HEAD does not contain the base: no merge puts the commits the
+		// base holds on its first-parent history (a rebase drops them).
+		name: "a release added and removed again on a branch the base merged, HEAD behind the base",
+		commits: []func(*testing.T, *gitfixture.Repo){addBomb, removeBomb, func(t *testing.T, r *gitfixture.Repo) {
+			testutil.WritePack(t, r, "packs/other-3", "other", "3.0.0", "addon", "")
+		}},
+		shape: "merged, the last commit after",
+	}, {
+		// attackY Y-D: HEAD contains the base through its second parent
+		// only; its first parent's history is unrelated to the base's.
+		// Rebased onto the base, both commits land on its history.
+		name:    "a release added and removed again, on an unrelated history",
+		commits: []func(*testing.T, *gitfixture.Repo){addBomb, removeBomb},
+		shape:   "unrelated, then merging the base",
+		want:    &want{at: 1, has: `("merge main")`, errors: 1, chain: true}, // named as the first parent of HEAD
+	}, {
+		// The same without the merge: HEAD shares no history with the
+		// base (it was a warning that the clone is too shallow).
+		name:    "a release added and removed again, on an unrelated history, HEAD not merging the base",
+		commits: []func(*testing.T, *gitfixture.Repo){addBomb, removeBomb},
+		shape:   "unrelated",
+		want:    &want{at: 1, has: "its last commit", errors: 1, chain: true},
 	}, {
 		name:    "HEAD is the base",
 		commits: nil,
@@ -90,9 +139,13 @@ func TestChangedEachCommit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r, _, base := historyRepo(t)
 			var hashes []string
-			for _, c := range tc.commits {
-				c(t, r)
-				hashes = append(hashes, testutil.Commit(t, r, "step"))
+			if tc.shape == "" {
+				for _, c := range tc.commits {
+					c(t, r)
+					hashes = append(hashes, testutil.Commit(t, r, "step"))
+				}
+			} else {
+				base, hashes = branched(t, r, tc.shape, tc.commits)
 			}
 			for _, each := range []bool{false, true} {
 				rep, err := Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: base, Committed: true, EachCommit: each})
@@ -100,7 +153,7 @@ func TestChangedEachCommit(t *testing.T) {
 				if !each && rep.Added != tc.added {
 					t.Fatalf("judged %d releases HEAD lacks, want %d", rep.Added, tc.added)
 				}
-				if !each && tc.added == 0 || tc.want == nil {
+				if tc.want == nil || !each && tc.added == 0 && !tc.want.chain {
 					if tc.want != nil && tc.want.at == -1 {
 						continue // HEAD's own problem: checked below
 					}
@@ -121,17 +174,85 @@ func TestChangedEachCommit(t *testing.T) {
 						got = append(got, p)
 					}
 				}
-				prefix := ""
+				prefix, has := "", tc.want.has
 				if tc.want.at >= 0 {
 					prefix = "at commit " + index.ShortHash(hashes[tc.want.at]) + ` ("step"), before HEAD: `
 				}
+				if tc.want.chain {
+					prefix = "the pull request's first-parent chain leaves " + base + "'s history at commit " + index.ShortHash(hashes[tc.want.at]) + ` ("step"), `
+					has = tc.want.has + ": it descends from no commit of " + base + "'s first-parent history, which the build publishes, so what it and the commits below it add is not judged, and merged by rebase or fast-forward they land on that history; rebase the branch onto " + base + " (git rebase " + base + ")"
+				}
 				if len(got) != tc.want.errors || got[0].File != tc.want.file || !strings.HasPrefix(got[0].Msg, prefix) ||
-					!strings.Contains(got[0].Msg, tc.want.has) || tc.want.at == -1 && strings.Contains(got[0].Msg, "at commit") {
-					t.Fatalf("got %+v, want %d error at %s starting %q and saying %q", got, tc.want.errors, tc.want.file, prefix, tc.want.has)
+					!strings.Contains(got[0].Msg, has) || tc.want.at == -1 && strings.Contains(got[0].Msg, "at commit") {
+					t.Fatalf("got %+v, want %d error at %s starting %q and saying %q", got, tc.want.errors, tc.want.file, prefix, has)
 				}
 			}
 		})
 	}
+}
+
+// branched makes commits (each then committed as "step") reach HEAD in
+// shape, on branches of r, whose branch main is the base; it returns the
+// base as --changed-since names it and the commits' hashes.
+//
+//   - "merged, then merging the base": on a branch the base merges
+//     (--no-ff) after a commit of its own; HEAD is the branch's merge of
+//     the base, which the base can fast-forward to.
+//   - "merged, then merging the base, in CI's merge commit": HEAD is the
+//     merge of that branch into the base, as CI checks it out.
+//   - "merged, the last commit after": all but the last on a branch the
+//     base merges; the last on that branch, behind the base.
+//   - "unrelated": on an orphan branch (an empty tree first), HEAD the
+//     last.
+//   - "unrelated, then merging the base": the same; HEAD is its merge of
+//     the base (--allow-unrelated-histories).
+func branched(t *testing.T, r *gitfixture.Repo, shape string, commits []func(*testing.T, *gitfixture.Repo)) (base string, hashes []string) {
+	t.Helper()
+	git := func(args ...string) string { return strings.TrimSpace(string(testutil.Git(t, r.Dir, args...))) }
+	commit := func(c func(*testing.T, *gitfixture.Repo)) {
+		c(t, r)
+		git("add", "-A")
+		git("commit", "-qm", "step")
+		hashes = append(hashes, git("rev-parse", "HEAD"))
+	}
+	if strings.HasPrefix(shape, "unrelated") {
+		git("checkout", "-q", "--orphan", "pr")
+		git("rm", "-rqf", ".")
+		for _, c := range commits {
+			commit(c)
+		}
+		if shape != "unrelated" {
+			git("merge", "-q", "--allow-unrelated-histories", "--no-ff", "-m", "merge main", "main")
+		}
+		return "main", hashes
+	}
+	git("checkout", "-qb", "pr")
+	last := len(commits)
+	if strings.HasSuffix(shape, "the last commit after") {
+		last--
+	}
+	for _, c := range commits[:last] {
+		commit(c)
+	}
+	git("checkout", "-q", "main")
+	testutil.Must(t, r.Write("notes.txt", []byte("main's own work\n")))
+	git("add", "-A")
+	git("commit", "-qm", "main's own work")
+	git("merge", "-q", "--no-ff", "-m", "merge pr", "pr")
+	git("checkout", "-q", "pr")
+	switch shape {
+	case "merged, the last commit after":
+		commit(commits[last])
+	case "merged, then merging the base", "merged, then merging the base, in CI's merge commit":
+		git("merge", "-q", "--no-ff", "-m", "merge main", "main")
+		if strings.HasSuffix(shape, "in CI's merge commit") {
+			git("checkout", "-q", "--detach", "main")
+			git("merge", "-q", "--no-ff", "-m", "merge pr", "pr")
+		}
+	default:
+		t.Fatalf("no shape %q", shape)
+	}
+	return "main", hashes
 }
 
 // TestChangedForkPoint: a branch behind its base is compared with where

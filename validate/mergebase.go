@@ -28,7 +28,28 @@ import (
 // clone does not have (a shallow one) is an error, as every other read
 // of history, unless only the stale paint would go there: a fork within
 // the fetched depth is found.
-func mergeBases(a, b *object.Commit) ([]*object.Commit, error) {
+func mergeBases(a, b *object.Commit) ([]*object.Commit, error) { return paintDown(a, b, false) }
+
+// firstParentBase is the newest commit of b's first-parent history that
+// a descends from (a itself when it is on that history), nil when none:
+// what the build, which publishes b's first-parent history, published
+// of a's. A commit b holds only through a merge's second parent is not
+// one: the build never read its tree. It is mergeBases with b's paint
+// running down first parents only (stale still runs down every
+// parent): a commit both paint is an ancestor of a on that history, and
+// those are one chain, so the walk ends, as mergeBases', once it has
+// read the commits since a forked from it.
+func firstParentBase(a, b *object.Commit) (*object.Commit, error) {
+	bases, err := paintDown(a, b, true)
+	if err != nil || len(bases) == 0 {
+		return nil, err
+	}
+	return bases[0], nil
+}
+
+// paintDown is mergeBases, b's paint running down first parents only
+// when bFirst.
+func paintDown(a, b *object.Commit, bFirst bool) ([]*object.Commit, error) {
 	if a.Hash == b.Hash {
 		return []*object.Commit{a}, nil
 	}
@@ -54,17 +75,21 @@ func mergeBases(a, b *object.Commit) ([]*object.Commit, error) {
 			f |= stale
 		}
 		for i, ph := range c.ParentHashes {
-			if flags[ph]&f == f {
+			pf := f
+			if i > 0 && bFirst {
+				pf &^= fromB
+			}
+			if flags[ph]&pf == pf {
 				continue
 			}
 			p, err := c.Parent(i)
-			if errors.Is(err, plumbing.ErrObjectNotFound) && f&stale != 0 {
+			if errors.Is(err, plumbing.ErrObjectNotFound) && pf&stale != 0 {
 				continue // below a candidate: not needed to find one
 			}
 			if err != nil {
 				return nil, err
 			}
-			flags[ph] |= f
+			flags[ph] |= pf
 			q.put(p)
 		}
 	}

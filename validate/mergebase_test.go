@@ -65,6 +65,33 @@ func names(cs []*object.Commit) string {
 	return strings.Join(out, " ")
 }
 
+// nameOf is the commit's message (its name in a commitGraph), "" for nil.
+func nameOf(c *object.Commit) string {
+	if c == nil {
+		return ""
+	}
+	return c.Message
+}
+
+// firstParentRef is firstParentBase read the long way: the first commit
+// of b's first-parent chain that is a or an ancestor of a (go-git's
+// IsAncestor walks a's whole history), "" for none.
+func firstParentRef(t *testing.T, a, b *object.Commit) string {
+	t.Helper()
+	for f := b; ; {
+		in, err := f.IsAncestor(a)
+		testutil.Must(t, err)
+		if in || f.Hash == a.Hash {
+			return f.Message
+		}
+		if len(f.ParentHashes) == 0 {
+			return ""
+		}
+		f, err = f.Parent(0)
+		testutil.Must(t, err)
+	}
+}
+
 // TestMergeBases: the walk that reads only the commits since two
 // commits forked gives what go-git's Commit.MergeBase (which reads the
 // newer one's whole history, and did the range check's work before)
@@ -72,7 +99,9 @@ func names(cs []*object.Commit) string {
 // criss-cross, unrelated roots, and dates in order, equal, reversed and
 // shuffled (the dates only order the walk); it reads a few commits of a
 // long base, and a parent the clone lacks is an error only when the walk
-// needs it.
+// needs it. firstParentBase, the same walk with the base's paint on its
+// first parents only, gives the newest commit of b's first-parent chain
+// that a descends from, for every pair of the same histories.
 func TestMergeBases(t *testing.T) {
 	graphs := map[string]string{
 		"linear": "r:\na: r\nb: a\nc: b",
@@ -115,6 +144,11 @@ func TestMergeBases(t *testing.T) {
 						if names(got) != names(want) {
 							t.Fatalf("%s, dates %s (seed %d): merge bases of %s and %s: %q, go-git says %q", gname, dname, seed, an, bn, names(got), names(want))
 						}
+						fp, err := firstParentBase(a, b)
+						testutil.Must(t, err)
+						if got, want := nameOf(fp), firstParentRef(t, a, b); got != want {
+							t.Fatalf("%s, dates %s (seed %d): newest commit of %s's first parents %s descends from: %q, want %q", gname, dname, seed, bn, an, got, want)
+						}
 					}
 				}
 			}
@@ -127,7 +161,7 @@ func TestMergeBases(t *testing.T) {
 	for i := 1; i < 500; i++ {
 		fmt.Fprintf(&long, "c%d: c%d\n", i, i-1)
 	}
-	long.WriteString("f1: c496\nf2: f1\nc500: c499\n")
+	long.WriteString("f1: c496\nf2: f1\nc500: c499\nc501: c500 f2\n")
 	s := &countingStorage{Storage: memory.NewStorage()}
 	cs := commitGraph(t, s, long.String(), dates["in order"](nil))
 	s.reads = 0
@@ -135,6 +169,15 @@ func TestMergeBases(t *testing.T) {
 	testutil.Must(t, err)
 	if names(got) != "c496" || s.reads > 10 {
 		t.Errorf("long base: %q after %d reads, want c496 after at most 10", names(got), s.reads)
+	}
+
+	// The branch merged as c501's second parent: in its history, not
+	// on its first parents.
+	s.reads = 0
+	fp, err := firstParentBase(cs["f2"], cs["c501"])
+	testutil.Must(t, err)
+	if nameOf(fp) != "c496" || s.reads > 12 {
+		t.Errorf("long base, merged branch: first-parent base %q after %d reads, want c496 after at most 12", nameOf(fp), s.reads)
 	}
 
 	// A shallow clone: the commits below c490 missing. The fork is

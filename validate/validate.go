@@ -229,6 +229,12 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	// The request's commits before HEAD: --each-commit judges each as
 	// HEAD; without it, the releases they add that HEAD lacks (addAdded).
 	commits, rangeErr := hf.requestCommits()
+	// A chain leaving the base's history is refused in either mode: no
+	// clone, however deep, lets its commits be judged.
+	var offBase *offBaseError
+	if errors.As(rangeErr, &offBase) {
+		rangeErr = nil
+	}
 	if rangeErr != nil && o.EachCommit {
 		return nil, fmt.Errorf("--each-commit: %w", rangeErr)
 	}
@@ -246,6 +252,9 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	if rangeErr != nil {
 		rep.Problems = append(rep.Problems, meta.Problem{Severity: meta.SevWarning, Msg: fmt.Sprintf(
 			"the releases the commits before HEAD add were not judged (a release added and removed inside the change is published by the build): %v", rangeErr)})
+	}
+	if offBase != nil {
+		rep.Problems = append(rep.Problems, meta.Problem{Severity: meta.SevError, Msg: offBase.Error()})
 	}
 	if fork != o.Since {
 		rep.ForkPoint = fork
