@@ -384,6 +384,10 @@ func GitHubAnnotation(p meta.Problem) string {
 	if p.Severity == meta.SevWarning {
 		level = "warning"
 	}
+	if p.File == "" {
+		// Of no file: GitHub shows it on the run, not on the diff.
+		return fmt.Sprintf("::%s::%s", level, escapeData(p.Msg))
+	}
 	props := "file=" + escapeProperty(p.File)
 	if p.Line > 0 {
 		props += fmt.Sprintf(",line=%d", p.Line)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/packgen/packgen/pack/meta"
@@ -49,9 +50,15 @@ func TestGitHubAnnotation(t *testing.T) {
 		{meta.Problem{File: "x,y:z.yaml", Severity: meta.SevWarning, Msg: "50%\nmore"},
 			"::warning file=x%2Cy%3Az.yaml::50%25%0Amore"},
 		{meta.Problem{File: "f", Line: 2, Severity: meta.SevError, Msg: "m"}, "::error file=f,line=2::m"},
+		// Of the run, not of a file (a history that cannot be read): no
+		// empty file= property, and no ": " before the severity.
+		{meta.Problem{Severity: meta.SevError, Msg: "HEAD's history leaves main's"}, "::error::HEAD's history leaves main's"},
 	} {
 		if got := GitHubAnnotation(tc.p); got != tc.want {
 			t.Errorf("GitHubAnnotation(%+v) = %q, want %q", tc.p, got, tc.want)
+		}
+		if got, want := tc.p.String(), tc.p.Position()+": "; tc.p.File == "" && strings.HasPrefix(got, ":") || tc.p.File != "" && !strings.HasPrefix(got, want) {
+			t.Errorf("%+v.String() = %q", tc.p, got)
 		}
 	}
 }

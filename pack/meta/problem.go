@@ -30,6 +30,9 @@ type Problem struct {
 
 // String renders the problem the way compilers do: file:line:col: severity: msg.
 func (p Problem) String() string {
+	if p.File == "" { // of the whole run (a history that cannot be read), not of a file
+		return fmt.Sprintf("%s: %s", p.Severity, p.Msg)
+	}
 	return fmt.Sprintf("%s: %s: %s", p.Position(), p.Severity, p.Msg)
 }
 
