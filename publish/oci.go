@@ -289,14 +289,19 @@ func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
 	if s.root, err = index.ParseRoot(s.rootData); err != nil {
 		return fmt.Errorf("%w: %s/index.json: %v", ErrNotSite, src, err)
 	}
+	var named []byte // the digest-named signature, once read
 	if verify {
-		if err := w.RootSignature(ctx, s.rootData, nil); err != nil {
+		if named, err = w.RootSignatureRead(ctx, s.rootData, nil); err != nil {
 			return fmt.Errorf("%w: %s/index.json does not verify under the key given (%v): give the public key of the registry that built it", ErrNotSite, src, err)
 		}
 	}
 	s.rootFiles[index.RootFile] = s.rootData
 	sha := index.Digest(s.rootData)
 	for _, p := range []string{index.RootFile + index.SignatureExt, index.RootFile + index.BundleExt, index.RootSignaturePath(sha), index.RootBundlePath(sha)} {
+		if p == index.RootSignaturePath(sha) && named != nil {
+			s.rootFiles[p] = named
+			continue
+		}
 		data, err := w.Get(ctx, p, sign.MaxBundleSize)
 		switch {
 		case errors.Is(err, index.ErrNotFound):

@@ -550,30 +550,34 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 	if err := checkTree(dir, root, rootData, local, files, refs, get); err != nil {
 		return nil, err
 	}
-	if err := w.RootSignature(ctx, rootData, nil); err != nil {
+	named, err := w.RootSignatureRead(ctx, rootData, nil)
+	if err != nil {
 		if re := readFailure(err); re != nil {
 			return nil, re
 		}
 		return nil, notSite(dir, "index.json does not verify under --source-key (%v): it was changed after the build, or the key is not the registry's", err)
 	}
 	copies := dirCopies(dir, w)
-	if err := copies.root(ctx, root, rootData, nil); err != nil {
+	if err := copies.root(ctx, root, rootData, named); err != nil {
 		return nil, err
 	}
 	// Each release's bundle carries its .sig's signature, as verify
-	// --site checks (walk's archiveBundle; attackX F4). Two small reads
-	// a release (the .sig, ~100 bytes, and the bundle, a few KiB), which
-	// publish otherwise only hashes for the upload.
-	for _, b := range refs.bundles {
+	// --site checks (walk's BundleOf; attackX F4). Two small reads a
+	// release (the .sig, ~100 bytes, and the bundle, a few KiB), which
+	// publish otherwise only hashes for the upload: on o.Jobs at once,
+	// as verify --site reads them.
+	err = parallel.Each(ctx, len(refs.bundles), o.Jobs, func(i int) error {
+		b := refs.bundles[i]
 		sig, err := w.Get(ctx, b.sig, sign.MaxSigFileSize)
 		if re := readFailure(err); re != nil {
-			return nil, re
+			return re
 		} else if err != nil {
-			return nil, notSite(dir, "%v", err)
+			return notSite(dir, "%v", err)
 		}
-		if err := copies.bundle(ctx, b.bundle, b.sig, sig, false); err != nil {
-			return nil, err
-		}
+		return copies.bundle(ctx, b.bundle, b.sig, sig, false)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if _, err := readLogFiles(ctx, root, w.Get, func(string, []byte) error { return nil }, "not the build's (an older checkpoint put back, or a build killed before it wrote its own): publish the site as the build wrote it, or build again"); err != nil {
 		if re := readFailure(err); re != nil {

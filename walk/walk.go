@@ -133,14 +133,15 @@ func (e *FileError) Unwrap() error { return e.Err }
 // if it is missing or does not verify, the signature named by the digest
 // of data decides. A nil Verifier checks nothing.
 func (w *Walker) RootSignature(ctx context.Context, data []byte, live *Fetched) error {
-	_, err := w.rootSigned(ctx, data, live)
+	_, err := w.RootSignatureRead(ctx, data, live)
 	return err
 }
 
-// rootSigned is RootSignature, handing back the bytes of the signature
-// named by data's digest when it read them (not when live verified):
-// Walk checks the bundle beside it without reading it again.
-func (w *Walker) rootSigned(ctx context.Context, data []byte, live *Fetched) (named []byte, err error) {
+// RootSignatureRead is RootSignature, handing back the bytes of the
+// signature named by data's digest when it read them (not when live
+// verified, nor without a Verifier): Walk, and publish, check the
+// copies beside it without reading it again.
+func (w *Walker) RootSignatureRead(ctx context.Context, data []byte, live *Fetched) (named []byte, err error) {
 	if w.Verifier == nil {
 		return nil, nil
 	}
@@ -319,7 +320,7 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", index.RootFile, err)
 	}
-	if sig, err := w.rootSigned(ctx, data, nil); err != nil {
+	if sig, err := w.RootSignatureRead(ctx, data, nil); err != nil {
 		problem(index.RootFile, err)
 	} else if w.Verifier != nil {
 		w.walkRootBundle(ctx, data, sig, problem)
