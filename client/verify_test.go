@@ -117,11 +117,21 @@ func TestVerifySiteArchiveBundle(t *testing.T) {
 			data := testutil.ReadFile(t, filepath.Join(site, "packs/calico/1.2.0/calico-1.2.0.tar.gz.sigstore.json"))
 			testutil.Must(t, os.WriteFile(filepath.Join(site, bundle), data, 0o644))
 		}, "not a Sigstore bundle carrying the signature in calico-1.0.0.tar.gz.sig"},
+		// A .sig that does not verify is its own problem, not also its
+		// bundle's: the bundle is compared only with a .sig that verified.
+		{"the .sig another release's", func(site string) {
+			data := testutil.ReadFile(t, filepath.Join(site, "packs/calico/1.2.0/calico-1.2.0.tar.gz.sig"))
+			testutil.Must(t, os.WriteFile(filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sig"), data, 0o644))
+		}, "bad signature"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			site := filepath.Join(t.TempDir(), "site")
 			testutil.CopyDir(t, f.sites[1], site)
 			tc.tamper(site)
+			want, advice := bundle, "publish the site again"
+			if strings.Contains(tc.name, ".sig") {
+				want, advice = "packs/calico/1.0.0/calico-1.0.0.tar.gz", ""
+			}
 			for _, loc := range []string{site, newServer(t, site).URL} {
 				rep, err := VerifySite(context.Background(), loc, v)
 				if err != nil {
@@ -130,8 +140,8 @@ func TestVerifySiteArchiveBundle(t *testing.T) {
 				switch {
 				case tc.msg == "" && len(rep.AllProblems()) != 0:
 					t.Errorf("%s: problems %+v", loc, rep.AllProblems())
-				case tc.msg != "" && (len(rep.AllProblems()) != 1 || rep.Problems[0].Path != bundle || !strings.Contains(rep.Problems[0].Err, tc.msg) || !strings.Contains(rep.Problems[0].Err, "publish the site again")):
-					t.Errorf("%s: problems %+v, want one on %s saying %q", loc, rep.AllProblems(), bundle, tc.msg)
+				case tc.msg != "" && (len(rep.AllProblems()) != 1 || rep.Problems[0].Path != want || !strings.Contains(rep.Problems[0].Err, tc.msg) || !strings.Contains(rep.Problems[0].Err, advice)):
+					t.Errorf("%s: problems %+v, want one on %s saying %q", loc, rep.AllProblems(), want, tc.msg)
 				}
 			}
 		})

@@ -570,7 +570,7 @@ func TestPublishRefusals(t *testing.T) {
 		{"index.json.sigstore.json junk", index.RootFile + ".sigstore.json: bad signature: not a Sigstore bundle carrying the signature in", false, nil, sign.ErrBadSignature, func(site string) {
 			filetest.WriteFile(t, filepath.Join(site, index.RootFile+".sigstore.json"), "{}")
 		}},
-		// verify --site checks a release's bundle (walk's archiveBundle).
+		// verify --site checks a release's bundle (walk's BundleOf).
 		{"a release's bundle junk", "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json: bad signature: not a Sigstore bundle carrying the signature in calico-1.0.0.tar.gz.sig", false, nil, sign.ErrBadSignature, func(site string) {
 			filetest.WriteFile(t, filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json"), "{}")
 		}},

@@ -570,29 +570,25 @@ func (w *Walker) walkRelease(ctx context.Context, rel *index.Release, problem fu
 	if sigErr != nil {
 		problem(ref.Path, sigErr)
 	}
-	if rel.Bundle != "" {
-		// Compared with the .sig only when that verified: a bad .sig is
-		// its own problem, not also its bundle's.
-		if err := w.archiveBundle(ctx, rel, raw, sigErr == nil); err != nil {
-			problem(rel.Bundle, err)
-		}
+	if rel.Bundle == "" {
+		return
 	}
-}
-
-// archiveBundle checks the Sigstore bundle the signed shard names beside
-// a release's .sig (sigData): there, and (compare) carrying the same
-// signature, as the build writes them. Clients verify the .sig alone;
-// the bundle is a file the index lists (publish refuses a site without
-// it) and what `cosign verify-blob --bundle` reads.
-func (w *Walker) archiveBundle(ctx context.Context, rel *index.Release, sigData []byte, compare bool) error {
-	data, err := w.Get(ctx, rel.Bundle, sign.MaxBundleSize)
+	// The bundle the signed shard names beside the .sig: clients verify
+	// the .sig alone, but the index lists the bundle (publish refuses a
+	// site without it) and `cosign verify-blob --bundle` reads it.
+	// Compared with the .sig only when that verified: a bad .sig is its
+	// own problem, not also its bundle's.
+	if sigErr == nil {
+		err = w.BundleOf(ctx, rel.Bundle, rel.Signature, raw)
+	} else {
+		_, err = w.Get(ctx, rel.Bundle, sign.MaxBundleSize)
+	}
 	if errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%w: the signed shard lists it as the Sigstore bundle of %s, so `cosign verify-blob --bundle` cannot check that archive; publish the site again from its build, or copy the file from the build", err, path.Base(rel.Archive.Path))
+		err = fmt.Errorf("%w: the signed shard lists it as the Sigstore bundle of %s, so `cosign verify-blob --bundle` cannot check that archive; publish the site again from its build, or copy the file from the build", err, path.Base(ref.Path))
 	}
-	if err != nil || !compare {
-		return err
+	if err != nil {
+		problem(rel.Bundle, err)
 	}
-	return carries(data, rel.Signature, sigData)
 }
 
 // BundleOf checks the Sigstore bundle at p beside the .sig file sigPath,
