@@ -322,7 +322,7 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 	}
 	if sig, err := w.RootSignatureRead(ctx, data, nil); err != nil {
 		problem(index.RootFile, err)
-	} else if w.Verifier != nil {
+	} else {
 		w.walkRootBundle(ctx, data, sig, problem)
 	}
 	res := &WalkResult{}
@@ -513,10 +513,22 @@ func byFile(problem func(path string, err error)) func(path string, err error) {
 
 // walkRootBundle checks the Sigstore bundle named by index.json's digest
 // (data's), when there: it must carry the signature beside it (sig,
-// which verified). The live copies, index.json.sig and .sigstore.json,
-// may lag mid-publish: the client's verify warns of those.
+// which verified; nil without a Verifier, which read none: read here,
+// as comparing the two needs no key). The live copies, index.json.sig
+// and .sigstore.json, may lag mid-publish: the client's verify warns of
+// those.
 func (w *Walker) walkRootBundle(ctx context.Context, data, sig []byte, problem func(string, error)) {
-	err := w.BundleOf(ctx, index.RootBundlePath(index.Digest(data)), index.RootSignaturePath(index.Digest(data)), sig)
+	named := index.RootSignaturePath(index.Digest(data))
+	if sig == nil {
+		var err error
+		if sig, err = w.Get(ctx, named, sign.MaxSigFileSize); err != nil {
+			if !errors.Is(err, ErrNotFound) { // none: nothing to compare
+				problem(named, err)
+			}
+			return
+		}
+	}
+	err := w.BundleOf(ctx, index.RootBundlePath(index.Digest(data)), named, sig)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		problem(index.RootBundlePath(index.Digest(data)), err)
 	}
