@@ -578,6 +578,7 @@ func TestVerifySite(t *testing.T) {
 		warning  bool
 		warnAt   string // a file a warning names, beside the manifest's (a mutable copy that lags, as mid-publish)
 		dir      bool   // verify the directory (listed), not a URL
+		keyless  bool   // and without a key: the same problems
 	}{
 		{name: "as built", tamper: func(string) {}},
 		{name: "as built, a directory", tamper: func(string) {}, dir: true},
@@ -600,7 +601,7 @@ func TestVerifySite(t *testing.T) {
 		}, problems: map[string]string{manifest[2]: "not a Sigstore bundle carrying the signature in " + manifest[1]}},
 		{name: "the root's digest-named bundle another's", tamper: func(site string) {
 			filetest.WriteFile(t, filepath.Join(site, index.RootBundlePath(index.Digest(mustRead(t, filepath.Join(site, "index.json"))))), "{}")
-		}, problems: map[string]string{index.RootBundlePath(index.Digest(mustRead(t, filepath.Join(built, "index.json")))): sign.ErrBadSignature.Error()}},
+		}, problems: map[string]string{index.RootBundlePath(index.Digest(mustRead(t, filepath.Join(built, "index.json")))): sign.ErrBadSignature.Error()}, keyless: true},
 		{name: "a page edited", tamper: func(site string) { testutil.Flip(t, filepath.Join(site, "packs/calico/index.html")) },
 			problems: map[string]string{"packs/calico/index.html": index.ErrDigestMismatch.Error()}},
 		{name: "a page grown", tamper: func(site string) {
@@ -653,14 +654,21 @@ func TestVerifySite(t *testing.T) {
 			} else {
 				loc = newServer(t, site).URL
 			}
-			rep, err := VerifySite(context.Background(), loc, v)
-			testutil.Must(t, err)
-			if len(rep.Problems) != len(tc.problems) {
-				t.Errorf("problems %+v, want one at each of %v", rep.Problems, tc.problems)
+			keys := []*sign.Verifier{v}
+			if tc.keyless {
+				keys = append(keys, nil) // comparing a bundle with its .sig needs no key
 			}
-			for _, p := range rep.Problems {
-				if want, ok := tc.problems[p.Path]; !ok || !strings.Contains(p.Err, want) {
-					t.Errorf("problem %s: %s; want one saying %q", p.Path, p.Err, want)
+			var rep *SiteReport
+			for _, key := range keys {
+				rep, err = VerifySite(context.Background(), loc, key)
+				testutil.Must(t, err)
+				if len(rep.Problems) != len(tc.problems) {
+					t.Errorf("key %v: problems %+v, want one at each of %v", key != nil, rep.Problems, tc.problems)
+				}
+				for _, p := range rep.Problems {
+					if want, ok := tc.problems[p.Path]; !ok || !strings.Contains(p.Err, want) {
+						t.Errorf("key %v: problem %s: %s; want one saying %q", key != nil, p.Path, p.Err, want)
+					}
 				}
 			}
 			if warned := slices.ContainsFunc(rep.Warnings, func(w SiteProblem) bool { return w.Path == index.CatalogueFile }); warned != tc.warning {

@@ -189,11 +189,13 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 	if res.Root != nil && res.Root.Signed && !strings.HasPrefix(tr.String(), "oci://") {
 		// Whether index.json.sig signs index.json is asked only of a
 		// root whose own signature verified under these keys: with
-		// another key, that is the problem already reported.
+		// another key, that is the problem already reported. Without
+		// a key, the copies are compared with what they copy.
+		compare := verifier == nil || rootSigned(rep.Problems)
 		if !rootSigned(rep.Problems) {
 			verifier = nil
 		}
-		rep.Warnings = liveSignatureWarnings(ctx, tr, verifier)
+		rep.Warnings = liveSignatureWarnings(ctx, tr, verifier, compare)
 	}
 	for _, w := range res.Warnings {
 		rep.Warnings = append(rep.Warnings, SiteProblem{Path: w.Path, Err: w.Err.Error()})
@@ -346,8 +348,12 @@ func rootSigned(problems []SiteProblem) bool {
 // hand edit), or a bundle that does not carry index.json.sig's
 // signature, is a warning naming it: the live copies may lag mid-publish
 // (publish refuses a site whose copies are not the build's). An OCI
-// registry keeps neither.
-func liveSignatureWarnings(ctx context.Context, tr Transport, verifier *sign.Verifier) []SiteProblem {
+// registry keeps neither. Without compare (the root did not verify under
+// the keys given: the problem reported) only their presence is checked;
+// without a verifier, index.json.sig is compared with the signature
+// named by index.json's digest, byte for byte, as publish compares them
+// (neither comparison of the bundle needs a key).
+func liveSignatureWarnings(ctx context.Context, tr Transport, verifier *sign.Verifier, compare bool) []SiteProblem {
 	w := walk.New(tr, nil)
 	var out []SiteProblem
 	sigFile, bundleFile := index.RootFile+index.SignatureExt, index.RootFile+index.BundleExt
@@ -367,13 +373,18 @@ func liveSignatureWarnings(ctx context.Context, tr Transport, verifier *sign.Ver
 		return false
 	}
 	sig, err := w.Get(ctx, sigFile, sign.MaxSigFileSize)
-	if !warn(sigFile, err) || verifier == nil {
+	if !warn(sigFile, err) || !compare {
 		sig = nil // nothing the bundle must carry
 	} else if root, rerr := w.Get(ctx, index.RootFile, index.MaxRootSize); rerr != nil {
 		sig = nil
-	} else if verifier.VerifyBlob(bytes.NewReader(root), sig) != nil {
+	} else if verifier != nil && verifier.VerifyBlob(bytes.NewReader(root), sig) != nil {
 		out = append(out, SiteProblem{Path: sigFile, Err: "does not sign index.json (a stale or partial copy): `cosign verify-blob --signature " + sigFile + "` fails, though clients verify index.json by the signature named by its digest; publish the site again, or copy the file from the build"})
 		sig = nil
+	} else if named := index.RootSignaturePath(index.Digest(root)); verifier == nil {
+		if data, nerr := w.Get(ctx, named, sign.MaxSigFileSize); nerr == nil && !bytes.Equal(data, sig) {
+			out = append(out, SiteProblem{Path: sigFile, Err: "not a copy of " + named + ", the signature named by index.json's digest (a stale or partial copy): `cosign verify-blob --signature " + sigFile + "` reads it, and clients the one named by the digest; publish the site again, or copy the file from the build (verify with --key to know which signs index.json)"})
+			sig = nil
+		}
 	}
 	if sig == nil {
 		// Nothing to compare it with: there, and within publish's bound.

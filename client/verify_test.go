@@ -48,27 +48,30 @@ func TestVerifySiteLiveSignature(t *testing.T) {
 		tamper func(site string)
 		file   string // "": no warning
 		msg    string
+		// keyless: what the warning says without a key (""; msg): the
+		// copies are compared with what they copy, which needs none.
+		keyless string
 	}{
-		{"as built", func(string) {}, "", ""},
-		{"index.json.sig missing", func(site string) { os.Remove(filepath.Join(site, sig)) }, sig, "missing"},
-		{"bundle missing", func(site string) { os.Remove(filepath.Join(site, bundle)) }, bundle, "missing"},
+		{"as built", func(string) {}, "", "", ""},
+		{"index.json.sig missing", func(site string) { os.Remove(filepath.Join(site, sig)) }, sig, "missing", ""},
+		{"bundle missing", func(site string) { os.Remove(filepath.Join(site, bundle)) }, bundle, "missing", ""},
 		{"index.json.sig of an archive", func(site string) {
 			data, err := os.ReadFile(filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sig"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			os.WriteFile(filepath.Join(site, sig), data, 0o644)
-		}, sig, "does not sign index.json"},
+		}, sig, "does not sign index.json", "not a copy of signatures/"},
 		// attackX F4: a junk bundle fails `cosign verify-blob --bundle`.
 		{"bundle of an archive", func(site string) {
 			testutil.Must(t, os.WriteFile(filepath.Join(site, bundle), testutil.ReadFile(t, filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json")), 0o644))
-		}, bundle, "not a Sigstore bundle carrying the signature in index.json.sig"},
+		}, bundle, "not a Sigstore bundle carrying the signature in index.json.sig", ""},
 		// Over sign.MaxSigFileSize, within sign.MaxBundleSize: publish
 		// accepts it (walk's BundleOf), so verify warns of nothing.
 		{"bundle over 16 KiB", func(site string) {
 			p := filepath.Join(site, bundle)
 			testutil.Must(t, os.WriteFile(p, append(bytes.Repeat([]byte(" "), int(sign.MaxSigFileSize)), testutil.ReadFile(t, p)...), 0o644))
-		}, "", ""},
+		}, "", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			site := filepath.Join(t.TempDir(), "site")
@@ -81,15 +84,21 @@ func TestVerifySiteLiveSignature(t *testing.T) {
 				if rep, err := VerifySite(context.Background(), loc, other); err != nil || len(rep.Problems) == 0 || (tc.msg != "missing" && len(rep.Warnings) != 0) {
 					t.Errorf("%s, another key: %v, problems %+v, warnings %+v", loc, err, rep.Problems, rep.Warnings)
 				}
-				rep, err := VerifySite(context.Background(), loc, v)
-				if err != nil || len(rep.Problems) != 0 {
-					t.Fatalf("%s: %v, problems %+v", loc, err, rep.Problems)
-				}
-				switch {
-				case tc.file == "" && len(rep.Warnings) != 0:
-					t.Errorf("%s: warnings %+v", loc, rep.Warnings)
-				case tc.file != "" && (len(rep.Warnings) != 1 || rep.Warnings[0].Path != tc.file || !strings.Contains(rep.Warnings[0].Err, tc.msg)):
-					t.Errorf("%s: warnings %+v, want one on %s saying %q", loc, rep.Warnings, tc.file, tc.msg)
+				for _, key := range []*sign.Verifier{v, nil} {
+					msg := tc.msg
+					if key == nil && tc.keyless != "" {
+						msg = tc.keyless
+					}
+					rep, err := VerifySite(context.Background(), loc, key)
+					if err != nil || len(rep.Problems) != 0 {
+						t.Fatalf("%s, key %v: %v, problems %+v", loc, key != nil, err, rep.Problems)
+					}
+					switch {
+					case tc.file == "" && len(rep.Warnings) != 0:
+						t.Errorf("%s, key %v: warnings %+v", loc, key != nil, rep.Warnings)
+					case tc.file != "" && (len(rep.Warnings) != 1 || rep.Warnings[0].Path != tc.file || !strings.Contains(rep.Warnings[0].Err, msg)):
+						t.Errorf("%s, key %v: warnings %+v, want one on %s saying %q", loc, key != nil, rep.Warnings, tc.file, msg)
+					}
 				}
 			}
 		})
@@ -117,11 +126,21 @@ func TestVerifySiteArchiveBundle(t *testing.T) {
 			data := testutil.ReadFile(t, filepath.Join(site, "packs/calico/1.2.0/calico-1.2.0.tar.gz.sigstore.json"))
 			testutil.Must(t, os.WriteFile(filepath.Join(site, bundle), data, 0o644))
 		}, "not a Sigstore bundle carrying the signature in calico-1.0.0.tar.gz.sig"},
+		// A .sig that does not verify is its own problem, not also its
+		// bundle's: the bundle is compared only with a .sig that verified.
+		{"the .sig another release's", func(site string) {
+			data := testutil.ReadFile(t, filepath.Join(site, "packs/calico/1.2.0/calico-1.2.0.tar.gz.sig"))
+			testutil.Must(t, os.WriteFile(filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sig"), data, 0o644))
+		}, "bad signature"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			site := filepath.Join(t.TempDir(), "site")
 			testutil.CopyDir(t, f.sites[1], site)
 			tc.tamper(site)
+			want, advice := bundle, "publish the site again"
+			if strings.Contains(tc.name, ".sig") {
+				want, advice = "packs/calico/1.0.0/calico-1.0.0.tar.gz", ""
+			}
 			for _, loc := range []string{site, newServer(t, site).URL} {
 				rep, err := VerifySite(context.Background(), loc, v)
 				if err != nil {
@@ -130,8 +149,8 @@ func TestVerifySiteArchiveBundle(t *testing.T) {
 				switch {
 				case tc.msg == "" && len(rep.AllProblems()) != 0:
 					t.Errorf("%s: problems %+v", loc, rep.AllProblems())
-				case tc.msg != "" && (len(rep.AllProblems()) != 1 || rep.Problems[0].Path != bundle || !strings.Contains(rep.Problems[0].Err, tc.msg) || !strings.Contains(rep.Problems[0].Err, "publish the site again")):
-					t.Errorf("%s: problems %+v, want one on %s saying %q", loc, rep.AllProblems(), bundle, tc.msg)
+				case tc.msg != "" && (len(rep.AllProblems()) != 1 || rep.Problems[0].Path != want || !strings.Contains(rep.Problems[0].Err, tc.msg) || !strings.Contains(rep.Problems[0].Err, advice)):
+					t.Errorf("%s: problems %+v, want one on %s saying %q", loc, rep.AllProblems(), want, tc.msg)
 				}
 			}
 		})

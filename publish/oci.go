@@ -165,6 +165,7 @@ type site struct {
 	groups    map[string][]byte // their tile groups (ocimap.LogGroups)
 	meta      []metaFile        // buckets and shards
 	releases  []*siteRelease
+	from      string // the source as given (a directory or URL), which refusals name
 	walker    *sitewalk.Walker
 	tr        transport.Transport // what walker reads (archives go by their pin: transport.GetPinned)
 	// srcRepo, for an oci:// source, opens the source's repositories
@@ -208,6 +209,9 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 		return nil, err
 	}
 	if err := s.readIndex(ctx, d.loc, d.o.Only); err != nil {
+		if errors.Is(err, ErrNotSite) { // a refusal naming src already
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: %s: %v", ErrNotSite, src, err)
 	}
 	if err := s.readLog(ctx, w.Get); err != nil {
@@ -268,9 +272,11 @@ func (d *ociDest) sourceVerifier(loc location.Location, src string) (*sign.Verif
 }
 
 // readRoot reads index.json (its signature checked when verify) and the
-// signature files beside it.
+// signature files beside it, which must be copies of the signature
+// named by its digest, as publish of a directory checks them.
 func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
 	w := s.walker
+	s.from = src
 	var err error
 	if s.rootData, err = w.Get(ctx, index.RootFile, index.MaxRootSize); err != nil {
 		if transport.Operational(err) {
@@ -283,14 +289,19 @@ func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
 	if s.root, err = index.ParseRoot(s.rootData); err != nil {
 		return fmt.Errorf("%w: %s/index.json: %v", ErrNotSite, src, err)
 	}
+	var named []byte // the digest-named signature, once read
 	if verify {
-		if err := w.RootSignature(ctx, s.rootData, nil); err != nil {
+		if named, err = w.RootSignatureRead(ctx, s.rootData, nil); err != nil {
 			return fmt.Errorf("%w: %s/index.json does not verify under the key given (%v): give the public key of the registry that built it", ErrNotSite, src, err)
 		}
 	}
 	s.rootFiles[index.RootFile] = s.rootData
 	sha := index.Digest(s.rootData)
 	for _, p := range []string{index.RootFile + index.SignatureExt, index.RootFile + index.BundleExt, index.RootSignaturePath(sha), index.RootBundlePath(sha)} {
+		if p == index.RootSignaturePath(sha) && named != nil {
+			s.rootFiles[p] = named
+			continue
+		}
 		data, err := w.Get(ctx, p, sign.MaxBundleSize)
 		switch {
 		case errors.Is(err, index.ErrNotFound):
@@ -305,7 +316,23 @@ func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
 		}
 		s.rootFiles[p] = data
 	}
-	return nil
+	// Checked as read: they are copied as they are.
+	return sourceCopies(src, heldWalker(s.rootFiles)).root(ctx, s.root, s.rootData, nil)
+}
+
+// heldWalker walks the files already read (site path → content),
+// refusing one over the size a reader asks for as any walker does.
+func heldWalker(files map[string][]byte) *sitewalk.Walker {
+	return &sitewalk.Walker{Get: func(_ context.Context, p string, max int64) ([]byte, error) {
+		data, ok := files[p]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%s: %w", p, index.ErrNotFound)
+		case int64(len(data)) > max:
+			return nil, fmt.Errorf("%s: %w (%d bytes, at most %d expected)", p, index.ErrTooLarge, len(data), max)
+		}
+		return data, nil
+	}}
 }
 
 // readMeta reads every bucket and shard, each checked against the digest
@@ -362,7 +389,9 @@ func (s *site) readShard(ctx context.Context, name string, ref index.FileRef) (*
 }
 
 // release is r, a release of pack name, as it is pushed to dest, with
-// its signature files read (a signed site's release must have one).
+// its signature files read (a signed site's release must have one):
+// its Sigstore bundle must carry the .sig's signature, as publish of a
+// directory checks them, for they are pushed as they are.
 func (s *site) release(ctx context.Context, dest ocimap.Location, name string, r *index.Release) (*siteRelease, error) {
 	rel := &siteRelease{name: name, version: r.Version, archive: r.Archive, created: r.Created, sigs: map[string][]byte{}, repo: dest.Ref(dest.PackRepo(name))}
 	if s.root.Signed && r.Signature == "" {
@@ -377,6 +406,11 @@ func (s *site) release(ctx context.Context, dest ocimap.Location, name string, r
 			return nil, fmt.Errorf("%w: %w: %s", ErrMissingSignature, err, p)
 		}
 		rel.sigs[p] = data
+	}
+	if r.Signature != "" && r.Bundle != "" {
+		if err := sourceCopies(s.from, heldWalker(rel.sigs)).bundle(ctx, r.Bundle, r.Signature, rel.sigs[r.Signature], false); err != nil {
+			return nil, err
+		}
 	}
 	return rel, nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/packgen/packgen/internal/ocireg"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/internal/testutil/filetest"
 	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 	"oras.land/oras-go/v2/content"
@@ -212,6 +213,49 @@ func TestOCIPromoteTamperedSignature(t *testing.T) {
 	}
 	if _, err := prodSigs.Resolve(ctx, tag); !ocireg.IsNotFound(err) {
 		t.Fatalf("the attacker's signature reached prod: %v", err)
+	}
+
+	// A static site as the source, a directory or a URL (a registry
+	// published to a bucket), has its copies of signatures checked as a
+	// directory's publish checks them (attackX F4): they would be pushed
+	// as they are. A live copy that differs on a URL most likely lags a
+	// publish under way there; anything else was changed.
+	built := filepath.Join(f.tmp, "site1")
+	rootSHA := index.Digest(testutil.ReadFile(t, filepath.Join(built, index.RootFile)))
+	other := testutil.ReadFile(t, filepath.Join(built, index.CatalogueFile+index.BundleExt))
+	puts := prod.Requests("PUT", "") + prod.Requests("POST", "")
+	for _, tc := range []struct {
+		name, file string
+		with       []byte
+		want       string
+		lags       bool // a URL's live copy: the publish there may be under way
+	}{
+		{"index.json.sig another's", index.RootFile + index.SignatureExt, testutil.ReadFile(t, filepath.Join(built, index.CatalogueFile+index.SignatureExt)), "index.json.sig is not a copy of " + index.RootSignaturePath(rootSHA), true},
+		{"index.json.sigstore.json another's", index.RootFile + index.BundleExt, other, "index.json.sigstore.json: bad signature: not a Sigstore bundle carrying the signature in " + rootSHA + ".sig", true},
+		{"the digest-named bundle junk", index.RootBundlePath(rootSHA), []byte("{}"), index.RootBundlePath(rootSHA) + ": bad signature: not a Sigstore bundle", false},
+		{"a release's bundle another's", "packs/hello/1.0.0/hello-1.0.0.tar.gz.sigstore.json", other, "packs/hello/1.0.0/hello-1.0.0.tar.gz.sigstore.json: bad signature: not a Sigstore bundle carrying the signature in hello-1.0.0.tar.gz.sig", false},
+	} {
+		dir := filepath.Join(t.TempDir(), "site")
+		testutil.CopyDir(t, built, dir)
+		filetest.WriteFile(t, filepath.Join(dir, filepath.FromSlash(tc.file)), string(tc.with))
+		srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+		for _, from := range []string{dir, srv.URL} {
+			_, err := To(ctx, from, dst+"static", do, Options{})
+			if !errors.Is(err, ErrNotSite) || !errors.Is(err, sign.ErrBadSignature) || !strings.Contains(err.Error(), from+": "+tc.want) {
+				t.Errorf("%s from %s: %v, want saying %q", tc.name, from, err, tc.want)
+				continue
+			}
+			if from == srv.URL && !strings.Contains(err.Error(), "nothing was published") {
+				t.Errorf("%s from %s: %v, want saying nothing was published", tc.name, from, err)
+			}
+			if lags := strings.Contains(err.Error(), "a publish to it may be under way"); lags != (tc.lags && from == srv.URL) {
+				t.Errorf("%s from %s: said a publish may be under way: %v: %v", tc.name, from, lags, err)
+			}
+		}
+		srv.Close()
+	}
+	if n := prod.Requests("PUT", "") + prod.Requests("POST", ""); n != puts {
+		t.Fatalf("refused publishes from a static site wrote %d times to prod", n-puts)
 	}
 }
 

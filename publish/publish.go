@@ -55,6 +55,7 @@ import (
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/errmark"
+	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/parallel"
 	"github.com/packgen/packgen/internal/phrase"
 	"github.com/packgen/packgen/internal/safefile"
@@ -549,29 +550,34 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 	if err := checkTree(dir, root, rootData, local, files, refs, get); err != nil {
 		return nil, err
 	}
-	if err := w.RootSignature(ctx, rootData, nil); err != nil {
+	named, err := w.RootSignatureRead(ctx, rootData, nil)
+	if err != nil {
 		if re := readFailure(err); re != nil {
 			return nil, re
 		}
 		return nil, notSite(dir, "index.json does not verify under --source-key (%v): it was changed after the build, or the key is not the registry's", err)
 	}
-	if err := checkRootCopies(ctx, dir, root, rootData, w); err != nil {
+	copies := dirCopies(dir, w)
+	if err := copies.root(ctx, root, rootData, named); err != nil {
 		return nil, err
 	}
 	// Each release's bundle carries its .sig's signature, as verify
-	// --site checks (walk's archiveBundle; attackX F4). Two small reads
-	// a release (the .sig, ~100 bytes, and the bundle, a few KiB), which
-	// publish otherwise only hashes for the upload.
-	for _, b := range refs.bundles {
+	// --site checks (walk's BundleOf; attackX F4). Two small reads a
+	// release (the .sig, ~100 bytes, and the bundle, a few KiB), which
+	// publish otherwise only hashes for the upload: on o.Jobs at once,
+	// as verify --site reads them.
+	err = parallel.Each(ctx, len(refs.bundles), o.Jobs, func(i int) error {
+		b := refs.bundles[i]
 		sig, err := w.Get(ctx, b.sig, sign.MaxSigFileSize)
 		if re := readFailure(err); re != nil {
-			return nil, re
+			return re
 		} else if err != nil {
-			return nil, notSite(dir, "%v", err)
+			return notSite(dir, "%v", err)
 		}
-		if err := checkBundle(ctx, dir, w, b.bundle, b.sig, sig); err != nil {
-			return nil, err
-		}
+		return copies.bundle(ctx, b.bundle, b.sig, sig, false)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if _, err := readLogFiles(ctx, root, w.Get, func(string, []byte) error { return nil }, "not the build's (an older checkpoint put back, or a build killed before it wrote its own): publish the site as the build wrote it, or build again"); err != nil {
 		if re := readFailure(err); re != nil {
@@ -582,55 +588,99 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 	return refs, checkCatalogue(ctx, dir, root, rootData, w, files, refs, o.Log)
 }
 
-// checkRootCopies refuses a signed site whose copies of index.json's
-// signature are not what the build wrote (attackX F4): index.json.sig
-// must be the signature named by index.json's digest (the one the
-// walker verified, under the key when publish has it), and each
-// Sigstore bundle of it, index.json.sigstore.json and the digest-named
-// one, must carry that signature. Clients read none of them, but
-// `cosign verify-blob` does, and publish uploads them as they are.
-func checkRootCopies(ctx context.Context, dir string, root *index.Root, rootData []byte, w *sitewalk.Walker) error {
+// sigCopies checks that a signed site's copies of signatures are what its
+// build wrote (attackX F4), reading them through w: clients read none of
+// them, but `cosign verify-blob` does, and publish passes them on as
+// they are. refuse words a refusal for where publish reads the site.
+type sigCopies struct {
+	w *sitewalk.Walker
+	// refuse: msg says which copy and what is wrong with it; live: it
+	// is index.json.sig or index.json.sigstore.json, which a static
+	// registry mid-publish already holds for its next index.json.
+	refuse func(msg string, live bool) error
+}
+
+// dirCopies checks the copies in dir, a build's output.
+func dirCopies(dir string, w *sitewalk.Walker) sigCopies {
+	return sigCopies{w: w, refuse: func(msg string, _ bool) error {
+		return fmt.Errorf("%w: %w", notSite(dir, "%s", msg), sign.ErrBadSignature)
+	}}
+}
+
+// sourceCopies checks the copies of src, a site publish reads through a
+// transport: a directory is a build's output (dirCopies); an oci://
+// registry keeps its root's files in one manifest, which switches at
+// once; any other remote uploads index.json.sig and .sigstore.json
+// before it switches index.json (docs/FORMAT.md), so a live copy that
+// differs most likely lags a publish under way.
+func sourceCopies(src string, w *sitewalk.Walker) sigCopies {
+	loc, err := location.Parse(src)
+	if err == nil && loc.Local() {
+		return dirCopies(src, w)
+	}
+	lags := err == nil && loc.Scheme != "oci"
+	return sigCopies{w: w, refuse: func(msg string, live bool) error {
+		cause := "it was changed there after its build: have the registry published again from its build"
+		if live && lags {
+			cause = "a publish to it may be under way (index.json.sig and index.json.sigstore.json go up before index.json switches: docs/FORMAT.md): publish again once it has ended; if this stays, the file was changed there"
+		}
+		return fmt.Errorf("%w: %w: %s: %s; %s (`packgen verify --site %s` names every such file); nothing was published", ErrNotSite, sign.ErrBadSignature, src, msg, cause, src)
+	}}
+}
+
+// root checks the copies of index.json's signature, when signed:
+// index.json.sig must be sig, the signature named by index.json's digest
+// (rootData's: the one the walker verified, under the key when publish
+// has it), and each Sigstore bundle of it, index.json.sigstore.json and
+// the digest-named one, must carry that signature. sig nil: not read
+// yet, read here.
+func (c sigCopies) root(ctx context.Context, root *index.Root, rootData, sig []byte) error {
 	if !root.Signed {
 		return nil
 	}
 	named := index.RootSignaturePath(index.Digest(rootData))
-	sig, err := w.Get(ctx, named, sign.MaxSigFileSize)
-	if re := readFailure(err); re != nil {
-		return re
-	} else if err != nil {
-		// Not missing: checkTree refused a signed site without it.
-		return notSite(dir, "%v", err)
+	if sig == nil {
+		var err error
+		sig, err = c.w.Get(ctx, named, sign.MaxSigFileSize)
+		if re := readFailure(err); re != nil {
+			return re
+		} else if err != nil {
+			// Not missing: the site's checks refused a signed site
+			// without it.
+			return c.refuse(err.Error(), false)
+		}
 	}
 	live := index.RootFile + index.SignatureExt
-	data, err := w.Get(ctx, live, sign.MaxSigFileSize)
+	data, err := c.w.Get(ctx, live, sign.MaxSigFileSize)
 	if re := readFailure(err); re != nil {
 		return re
 	}
 	switch {
 	case errors.Is(err, index.ErrNotFound):
 	case err != nil:
-		return notSite(dir, "%v", err)
+		return c.refuse(err.Error(), true)
 	case !bytes.Equal(data, sig):
-		return fmt.Errorf("%w: %w", notSite(dir, "%s is not a copy of %s, the signature of index.json: it was changed after the build (a stale or junk copy, which `cosign verify-blob` would read); publish the site as the build wrote it", live, named), sign.ErrBadSignature)
+		return c.refuse(fmt.Sprintf("%s is not a copy of %s, the signature of index.json (a stale or junk copy, which `cosign verify-blob` would read)", live, named), true)
 	}
 	for _, p := range []string{index.RootFile + index.BundleExt, index.RootBundlePath(index.Digest(rootData))} {
-		if err := checkBundle(ctx, dir, w, p, named, sig); err != nil {
+		if err := c.bundle(ctx, p, named, sig, p == index.RootFile+index.BundleExt); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// checkBundle refuses the Sigstore bundle at p unless it carries sig, the
+// bundle refuses the Sigstore bundle at p unless it carries sig, the
 // bytes of the .sig file sigPath (walk's BundleOf): `cosign verify-blob
-// --bundle` reads it. One not there is not refused here.
-func checkBundle(ctx context.Context, dir string, w *sitewalk.Walker, p, sigPath string, sig []byte) error {
-	err := w.BundleOf(ctx, p, sigPath, sig)
+// --bundle` reads it. One not there is not refused here. live: as for
+// refuse.
+func (c sigCopies) bundle(ctx context.Context, p, sigPath string, sig []byte, live bool) error {
+	err := c.w.BundleOf(ctx, p, sigPath, sig)
 	if re := readFailure(err); re != nil {
 		return re
 	}
 	if err != nil && !errors.Is(err, index.ErrNotFound) {
-		return fmt.Errorf("%w: %w", notSite(dir, "%s: %v", p, err), sign.ErrBadSignature)
+		return c.refuse(fmt.Sprintf("%s: %v", p, err), live)
 	}
 	return nil
 }

@@ -570,9 +570,14 @@ func TestPublishRefusals(t *testing.T) {
 		{"index.json.sigstore.json junk", index.RootFile + ".sigstore.json: bad signature: not a Sigstore bundle carrying the signature in", false, nil, sign.ErrBadSignature, func(site string) {
 			filetest.WriteFile(t, filepath.Join(site, index.RootFile+".sigstore.json"), "{}")
 		}},
-		// verify --site checks a release's bundle (walk's archiveBundle).
+		// verify --site checks a release's bundle (walk's BundleOf).
 		{"a release's bundle junk", "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json: bad signature: not a Sigstore bundle carrying the signature in calico-1.0.0.tar.gz.sig", false, nil, sign.ErrBadSignature, func(site string) {
 			filetest.WriteFile(t, filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json"), "{}")
+		}},
+		// Checked on o.Jobs at once: either refusal stops the publish.
+		{"every release's bundle junk", ".tar.gz.sigstore.json: bad signature: not a Sigstore bundle carrying the signature in", false, pub, sign.ErrBadSignature, func(site string) {
+			filetest.WriteFile(t, filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json"), "{}")
+			filetest.WriteFile(t, filepath.Join(site, "packs/metallb/0.13.0/metallb-0.13.0.tar.gz.sigstore.json"), "{}")
 		}},
 		{"the manifest's bundle another's", index.CatalogueFile + ".sigstore.json: bad signature: not a Sigstore bundle carrying the signature in " + index.CatalogueFile + ".sig", false, pub, ErrCatalogueUnverified, func(site string) {
 			testutil.Must(t, os.WriteFile(filepath.Join(site, index.CatalogueFile+".sigstore.json"), testutil.ReadFile(t, filepath.Join(site, index.RootFile+".sigstore.json")), 0o644))

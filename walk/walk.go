@@ -133,14 +133,15 @@ func (e *FileError) Unwrap() error { return e.Err }
 // if it is missing or does not verify, the signature named by the digest
 // of data decides. A nil Verifier checks nothing.
 func (w *Walker) RootSignature(ctx context.Context, data []byte, live *Fetched) error {
-	_, err := w.rootSigned(ctx, data, live)
+	_, err := w.RootSignatureRead(ctx, data, live)
 	return err
 }
 
-// rootSigned is RootSignature, handing back the bytes of the signature
-// named by data's digest when it read them (not when live verified):
-// Walk checks the bundle beside it without reading it again.
-func (w *Walker) rootSigned(ctx context.Context, data []byte, live *Fetched) (named []byte, err error) {
+// RootSignatureRead is RootSignature, handing back the bytes of the
+// signature named by data's digest when it read them (not when live
+// verified, nor without a Verifier): Walk, and publish, check the
+// copies beside it without reading it again.
+func (w *Walker) RootSignatureRead(ctx context.Context, data []byte, live *Fetched) (named []byte, err error) {
 	if w.Verifier == nil {
 		return nil, nil
 	}
@@ -319,9 +320,9 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", index.RootFile, err)
 	}
-	if sig, err := w.rootSigned(ctx, data, nil); err != nil {
+	if sig, err := w.RootSignatureRead(ctx, data, nil); err != nil {
 		problem(index.RootFile, err)
-	} else if w.Verifier != nil {
+	} else {
 		w.walkRootBundle(ctx, data, sig, problem)
 	}
 	res := &WalkResult{}
@@ -512,10 +513,22 @@ func byFile(problem func(path string, err error)) func(path string, err error) {
 
 // walkRootBundle checks the Sigstore bundle named by index.json's digest
 // (data's), when there: it must carry the signature beside it (sig,
-// which verified). The live copies, index.json.sig and .sigstore.json,
-// may lag mid-publish: the client's verify warns of those.
+// which verified; nil without a Verifier, which read none: read here,
+// as comparing the two needs no key). The live copies, index.json.sig
+// and .sigstore.json, may lag mid-publish: the client's verify warns of
+// those.
 func (w *Walker) walkRootBundle(ctx context.Context, data, sig []byte, problem func(string, error)) {
-	err := w.BundleOf(ctx, index.RootBundlePath(index.Digest(data)), index.RootSignaturePath(index.Digest(data)), sig)
+	named := index.RootSignaturePath(index.Digest(data))
+	if sig == nil {
+		var err error
+		if sig, err = w.Get(ctx, named, sign.MaxSigFileSize); err != nil {
+			if !errors.Is(err, ErrNotFound) { // none: nothing to compare
+				problem(named, err)
+			}
+			return
+		}
+	}
+	err := w.BundleOf(ctx, index.RootBundlePath(index.Digest(data)), named, sig)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		problem(index.RootBundlePath(index.Digest(data)), err)
 	}
@@ -569,29 +582,25 @@ func (w *Walker) walkRelease(ctx context.Context, rel *index.Release, problem fu
 	if sigErr != nil {
 		problem(ref.Path, sigErr)
 	}
-	if rel.Bundle != "" {
-		// Compared with the .sig only when that verified: a bad .sig is
-		// its own problem, not also its bundle's.
-		if err := w.archiveBundle(ctx, rel, raw, sigErr == nil); err != nil {
-			problem(rel.Bundle, err)
-		}
+	if rel.Bundle == "" {
+		return
 	}
-}
-
-// archiveBundle checks the Sigstore bundle the signed shard names beside
-// a release's .sig (sigData): there, and (compare) carrying the same
-// signature, as the build writes them. Clients verify the .sig alone;
-// the bundle is a file the index lists (publish refuses a site without
-// it) and what `cosign verify-blob --bundle` reads.
-func (w *Walker) archiveBundle(ctx context.Context, rel *index.Release, sigData []byte, compare bool) error {
-	data, err := w.Get(ctx, rel.Bundle, sign.MaxBundleSize)
+	// The bundle the signed shard names beside the .sig: clients verify
+	// the .sig alone, but the index lists the bundle (publish refuses a
+	// site without it) and `cosign verify-blob --bundle` reads it.
+	// Compared with the .sig only when that verified: a bad .sig is its
+	// own problem, not also its bundle's.
+	if sigErr == nil {
+		err = w.BundleOf(ctx, rel.Bundle, rel.Signature, raw)
+	} else {
+		_, err = w.Get(ctx, rel.Bundle, sign.MaxBundleSize)
+	}
 	if errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%w: the signed shard lists it as the Sigstore bundle of %s, so `cosign verify-blob --bundle` cannot check that archive; publish the site again from its build, or copy the file from the build", err, path.Base(rel.Archive.Path))
+		err = fmt.Errorf("%w: the signed shard lists it as the Sigstore bundle of %s, so `cosign verify-blob --bundle` cannot check that archive; publish the site again from its build, or copy the file from the build", err, path.Base(ref.Path))
 	}
-	if err != nil || !compare {
-		return err
+	if err != nil {
+		problem(rel.Bundle, err)
 	}
-	return carries(data, rel.Signature, sigData)
 }
 
 // BundleOf checks the Sigstore bundle at p beside the .sig file sigPath,

@@ -352,14 +352,11 @@ func printInfo(g *globalOptions, sum *index.Summary, shard *index.Shard) error {
 	if sum.AddonType != "" {
 		fmt.Fprintf(g.stdout, ", %s", esc(sum.AddonType))
 	}
-	state := ""
-	for _, r := range shard.Releases {
-		if r.Version == sum.Latest && index.Retires(r.State()) {
-			state = r.State()
-		}
-	}
-	latest := latestLabel(sum.Latest, state)
-	if state != index.StateDeleted {
+	// The shard's latest and its state, by the build's rule (a
+	// bucket's summary of this shard says the same).
+	of := index.SummaryOf(shard, sum.Shard)
+	latest := latestLabel(of.Latest, of.LatestState)
+	if of.LatestState != index.StateDeleted {
 		latest = "latest " + latest
 	}
 	fmt.Fprintf(g.stdout, ", %s\n\n", latest)
@@ -455,8 +452,8 @@ func layerLabel(s index.Summary) string {
 
 // latestLabel shows a pack's latest version with its state (list and
 // search: the signed summary's LatestState, the build's word, as they
-// read no shard; info: the shard's), escaped for the terminal:
-// "3.27.0 (deprecated)". The latest is deleted only when every version
+// read no shard; info: the shard's, by index.SummaryOf), escaped for the
+// terminal: "3.27.0 (deprecated)". The latest is deleted only when every version
 // is (index.Shard.Latest): none is live, nothing resolves, said as the
 // catalogue says it.
 func latestLabel(version, state string) string {
