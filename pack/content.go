@@ -317,6 +317,7 @@ func (v *validator) checkManifest(rel string) {
 		}
 		data, rendered, missing = r.Out, true, r.Missing
 	}
+	v.manifests = append(v.manifests, RenderedManifest{Path: rel, Data: data, Templated: rendered, src: src})
 	// at positions a problem of the rendered YAML in the template.
 	at := func(line int, msg string) (int, string) {
 		if !rendered || line == 0 {

@@ -2,6 +2,7 @@ package pack
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -58,74 +59,82 @@ func TestValuesAndManifests(t *testing.T) {
 			strings.NewReplacer(`{{ .Values.schedule | quote }}`, `"0 3 * * *"`, `{{ .Values.image.repository }}:{{ .Values.image.tag }}`, `docker.io/acme/backup:v0.9.0`).Replace(read(cronJob)), []int{6, 14}}}},
 		{name: "plain manifest", dir: "../examples/packs/calico-3.27.3", want: []manifest{{"manifests/calico.yaml", false, read("../examples/packs/calico-3.27.3/manifests/calico.yaml"), nil}}},
 		{name: "no manifests", dir: "../examples/packs/ubuntu-22.4.4"},
-		{name: "empty values.yaml", dir: packDir("", "kind: ConfigMap\n"), emptyDoc: true, want: []manifest{{"manifests/a.yaml", false, "kind: ConfigMap\n", nil}}},
+		{name: "empty values.yaml", dir: packDir("", "apiVersion: v1\nkind: ConfigMap\n"), emptyDoc: true, want: []manifest{{"manifests/a.yaml", false, "apiVersion: v1\nkind: ConfigMap\n", nil}}},
 		{name: "values.yaml does not parse", dir: packDir("a: [\n", "kind: ConfigMap\n"), invalid: true, wantSays: []string{"invalid pack:\nvalues.yaml:"}},
 		{name: "values.yaml is a list", dir: packDir("- a\n", "kind: ConfigMap\n"), invalid: true, wantSays: []string{"values.yaml:1:1: error: values.yaml must be a mapping of parameters, got a list"}},
 		{name: "a template does not parse", dir: packDir("pack: {}\n", "kind: {{ .Values.x\n"), errIs: ErrTemplate, wantSays: []string{"manifests/a.yaml:1: "}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, probs := Load(os.DirFS(tc.dir), ".", Options{ListOnly: true})
-			if probs.HasErrors() {
-				t.Fatal(probs)
-			}
-			doc, vals, ms, err := ValuesAndManifests(p, Limits{})
-			if tc.invalid || tc.errIs != nil {
-				var ve *ValidationError
-				if err == nil || tc.invalid && !errors.As(err, &ve) || tc.errIs != nil && !errors.Is(err, tc.errIs) {
-					t.Fatalf("error %v, want invalid %v or %v", err, tc.invalid, tc.errIs)
+		// Read from the pack as listed, and as a full Load with Keep
+		// read it (what it returns then is Load's own reading, the same;
+		// a pack Load refuses keeps nothing and reads as listed).
+		for _, keep := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/keep=%v", tc.name, keep), func(t *testing.T) {
+				p, probs := Load(os.DirFS(tc.dir), ".", Options{ListOnly: !keep, Keep: keep})
+				if !keep && probs.HasErrors() {
+					t.Fatal(probs)
 				}
-				for _, s := range tc.wantSays {
-					if !strings.Contains(err.Error(), s) {
-						t.Errorf("error %q does not say %q", err, s)
+				if invalid := tc.invalid || tc.errIs != nil; keep && (p.kept == nil) != invalid {
+					t.Fatalf("kept %v for a pack that validates %v: %v", p.kept != nil, !invalid, probs)
+				}
+				doc, vals, ms, err := ValuesAndManifests(p, Limits{})
+				if tc.invalid || tc.errIs != nil {
+					var ve *ValidationError
+					if err == nil || tc.invalid && !errors.As(err, &ve) || tc.errIs != nil && !errors.Is(err, tc.errIs) {
+						t.Fatalf("error %v, want invalid %v or %v", err, tc.invalid, tc.errIs)
+					}
+					for _, s := range tc.wantSays {
+						if !strings.Contains(err.Error(), s) {
+							t.Errorf("error %q does not say %q", err, s)
+						}
+					}
+					if doc != nil || vals != nil || ms != nil {
+						t.Errorf("with the error: %v %v %v", doc, vals, ms)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The values are what the file decodes to, and the doc is the
+				// file's top mapping.
+				var want map[string]any
+				if err := yaml.Unmarshal([]byte(read(filepath.Join(tc.dir, "values.yaml"))), &want); err != nil {
+					t.Fatal(err)
+				}
+				if want == nil {
+					want = map[string]any{}
+				}
+				if !reflect.DeepEqual(vals, want) {
+					t.Errorf("values %v, want %v", vals, want)
+				}
+				if tc.emptyDoc != (doc == nil) {
+					t.Fatalf("doc %v, want nil: %v", doc, tc.emptyDoc)
+				}
+				if doc != nil {
+					var fromDoc map[string]any
+					if err := doc.Decode(&fromDoc); doc.Kind != yaml.MappingNode || err != nil || !reflect.DeepEqual(fromDoc, want) {
+						t.Errorf("doc (kind %v) decodes to %v (%v), want %v", doc.Kind, fromDoc, err, want)
 					}
 				}
-				if doc != nil || vals != nil || ms != nil {
-					t.Errorf("with the error: %v %v %v", doc, vals, ms)
+				if len(ms) != len(tc.want) {
+					t.Fatalf("%d manifests, want %d: %+v", len(ms), len(tc.want), ms)
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			// The values are what the file decodes to, and the doc is the
-			// file's top mapping.
-			var want map[string]any
-			if err := yaml.Unmarshal([]byte(read(filepath.Join(tc.dir, "values.yaml"))), &want); err != nil {
-				t.Fatal(err)
-			}
-			if want == nil {
-				want = map[string]any{}
-			}
-			if !reflect.DeepEqual(vals, want) {
-				t.Errorf("values %v, want %v", vals, want)
-			}
-			if tc.emptyDoc != (doc == nil) {
-				t.Fatalf("doc %v, want nil: %v", doc, tc.emptyDoc)
-			}
-			if doc != nil {
-				var fromDoc map[string]any
-				if err := doc.Decode(&fromDoc); doc.Kind != yaml.MappingNode || err != nil || !reflect.DeepEqual(fromDoc, want) {
-					t.Errorf("doc (kind %v) decodes to %v (%v), want %v", doc.Kind, fromDoc, err, want)
-				}
-			}
-			if len(ms) != len(tc.want) {
-				t.Fatalf("%d manifests, want %d: %+v", len(ms), len(tc.want), ms)
-			}
-			for i, m := range ms {
-				w := tc.want[i]
-				if m.Path != w.path || m.Templated != w.templated || string(m.Data) != w.data {
-					t.Errorf("manifest %d: %s (templated %v):\n%s\nwant %s (templated %v):\n%s", i, m.Path, m.Templated, m.Data, w.path, w.templated, w.data)
-				}
-				for n := 1; n <= strings.Count(w.data, "\n"); n++ {
-					want := n
-					if slices.Contains(w.fromAction, n) {
-						want = 0
+				for i, m := range ms {
+					w := tc.want[i]
+					if m.Path != w.path || m.Templated != w.templated || string(m.Data) != w.data {
+						t.Errorf("manifest %d: %s (templated %v):\n%s\nwant %s (templated %v):\n%s", i, m.Path, m.Templated, m.Data, w.path, w.templated, w.data)
 					}
-					if got := m.SourceLine(n); got != want {
-						t.Errorf("%s: line %d comes from line %d, want %d", m.Path, n, got, want)
+					for n := 1; n <= strings.Count(w.data, "\n"); n++ {
+						want := n
+						if slices.Contains(w.fromAction, n) {
+							want = 0
+						}
+						if got := m.SourceLine(n); got != want {
+							t.Errorf("%s: line %d comes from line %d, want %d", m.Path, n, got, want)
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
