@@ -78,10 +78,12 @@ type Options struct {
 	RefuseKeys bool
 	// Keep keeps on the Pack what validation read that the image check
 	// reads again (values.yaml's tree and its template values, the
-	// rendered manifests): ValuesAndManifests then parses and renders
-	// nothing twice. For a caller that checks the pack's images next
-	// and lets the Pack go (the build, validate: one release at a time);
-	// a caller that holds many Packs leaves it off.
+	// rendered manifests, each chart archive's tar as validation
+	// inflated it, up to storedgz.MaxTar): ValuesAndManifests then
+	// parses and renders nothing twice, and the chart renderer gets the
+	// tar inflated (KeptChart). For a caller that checks the pack's
+	// images next and lets the Pack go (the build, validate: one release
+	// at a time); a caller that holds many Packs leaves it off.
 	Keep bool
 }
 
@@ -118,6 +120,19 @@ type kept struct {
 	valuesDoc *yaml.Node
 	values    map[string]any
 	manifests []RenderedManifest
+	charts    map[string][]byte // by path: KeptChart's
+}
+
+// KeptChart is the chart archive at rel (a file charts/*.tgz) as the
+// Load that kept it (Options.Keep) inflated it to check it: a gzip
+// stream of stored blocks of the same tar up to its end (storedgz),
+// which the chart renderer reads without inflating it again; nil when
+// not kept (read the file).
+func (p *Pack) KeptChart(rel string) []byte {
+	if p.kept == nil {
+		return nil
+	}
+	return p.kept.charts[rel]
 }
 
 // Name returns the manifest's name, or "" when the manifest is unreadable.
@@ -159,7 +174,7 @@ func Load(fsys fs.FS, dir string, opts Options) (*Pack, meta.Problems) {
 	v.run()
 	v.problems.Sort()
 	if opts.Keep && !opts.ListOnly && !v.problems.HasErrors() {
-		v.pack.kept = &kept{lim: opts.Limits, valuesDoc: v.valuesDoc, values: v.templateValues(), manifests: v.manifests}
+		v.pack.kept = &kept{lim: opts.Limits, valuesDoc: v.valuesDoc, values: v.templateValues(), manifests: v.manifests, charts: v.charts}
 	}
 	return v.pack, v.problems
 }
@@ -175,8 +190,10 @@ type validator struct {
 	values    map[string]any
 	render    *renderBudget // shared by the pack's templated manifests
 	// manifests are the manifests as checkManifests read or rendered
-	// them, in manifestPaths' order (complete when no error was found).
+	// them, in manifestPaths' order (complete when no error was found);
+	// charts the chart archives' tar streams (Options.Keep).
 	manifests []RenderedManifest
+	charts    map[string][]byte
 }
 
 // display returns the name of a pack file as shown in problems.

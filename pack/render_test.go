@@ -1,8 +1,11 @@
 package pack
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +14,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/packgen/packgen/internal/storedgz"
 )
 
 // TestValuesAndManifests: values.yaml's top mapping and its decoded
@@ -136,5 +141,67 @@ func TestValuesAndManifests(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestKeptChart: a Load with Keep keeps each chart archive it checked
+// as the tar it inflated, up to the tar's end, in a gzip stream of
+// stored blocks (what the chart renderer reads without inflating it
+// again); nothing without Keep, for a chart directory, or for a pack
+// with errors (the image check does not run).
+func TestKeptChart(t *testing.T) {
+	const ingress = "../examples/packs/ingress-nginx-4.10.1"
+	const archive = "charts/ingress-nginx-4.10.1.tgz"
+	for _, tc := range []struct {
+		name, dir, chart string
+		keep, want       bool
+	}{
+		{"archive", ingress, archive, true, true},
+		{"archive, Keep off", ingress, archive, false, false},
+		{"chart directory", "../images/testdata/packs/webapp-1.2.0", "charts/webapp", true, false},
+		{"a pack with errors", "testdata/bad/chart-version-not-semver", "", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _ := Load(os.DirFS(tc.dir), ".", Options{Keep: tc.keep})
+			chart := tc.chart
+			if chart == "" { // the pack's one archive
+				for _, f := range p.Files {
+					if strings.HasPrefix(f.Path, ChartsDir+"/") && strings.HasSuffix(f.Path, ".tgz") {
+						chart = f.Path
+					}
+				}
+			}
+			got := p.KeptChart(chart)
+			if (got != nil) != tc.want {
+				t.Fatalf("%s: kept %d bytes, want kept %v", chart, len(got), tc.want)
+			}
+			if got == nil {
+				return
+			}
+			if !storedgz.IsStored(got) {
+				t.Error("not a stream of stored blocks")
+			}
+			inflate := func(gz []byte) []byte {
+				zr, err := gzip.NewReader(bytes.NewReader(gz))
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := io.ReadAll(zr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}
+			orig, err := os.ReadFile(filepath.Join(tc.dir, chart))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tarKept, tarAll := inflate(got), inflate(orig)
+			// The tar up to its end: all of it but the zero blocks tar(1)
+			// pads its last record with.
+			if !bytes.HasPrefix(tarAll, tarKept) || len(tarKept) < 1024 || bytes.Count(tarAll[len(tarKept):], []byte{0}) != len(tarAll)-len(tarKept) {
+				t.Errorf("kept %d bytes of a %d-byte tar, not its prefix to the end", len(tarKept), len(tarAll))
+			}
+		})
 	}
 }
