@@ -452,6 +452,10 @@ func (v *validator) checkCharts() {
 	}
 }
 
+// maxKeptCharts bounds the chart tars one pack keeps (Options.Keep); a
+// variable for tests.
+var maxKeptCharts = storedgz.MaxTar
+
 func (v *validator) checkChartArchive(rel string) {
 	r, err := v.pack.Open(rel)
 	if err != nil {
@@ -462,18 +466,21 @@ func (v *validator) checkChartArchive(rel string) {
 	in := io.Reader(r)
 	var kept *storedgz.Writer
 	var tee io.Writer // nil, not a nil *storedgz.Writer
-	if f, _ := v.pack.file(rel); v.opts.Keep && f.Size <= storedgz.MaxTar {
+	// The pack's kept charts share one bound: a pack of many large
+	// charts keeps the first ones, and its renderer inflates the rest.
+	budget := maxKeptCharts - v.chartBytes
+	if f, _ := v.pack.file(rel); v.opts.Keep && f.Size <= int64(budget) {
 		// Read first, for the inflated size its trailer states (the kept
 		// tar is allocated once); scanChart reads the same stream, what
 		// was not read (past the bound, an error) from r as before.
 		b := bytes.NewBuffer(make([]byte, 0, f.Size+bytes.MinRead))
-		_, err := b.ReadFrom(io.LimitReader(r, storedgz.MaxTar+1))
+		_, err := b.ReadFrom(io.LimitReader(r, int64(budget)+1))
 		hint := 0
-		if err == nil && b.Len() <= storedgz.MaxTar {
-			hint = storedgz.SizeHint(b.Bytes(), storedgz.MaxTar)
+		if err == nil && b.Len() <= budget {
+			hint = storedgz.SizeHint(b.Bytes(), budget)
 		}
 		in = io.MultiReader(bytes.NewReader(b.Bytes()), r)
-		kept = storedgz.NewWriter(storedgz.MaxTar, hint)
+		kept = storedgz.NewWriter(budget, hint)
 		tee = kept
 	}
 	c, err := scanChart(in, tee)
@@ -504,6 +511,7 @@ func (v *validator) checkChartArchive(rel string) {
 			v.charts = map[string][]byte{}
 		}
 		v.charts[rel] = kept.Close()
+		v.chartBytes += len(v.charts[rel])
 	}
 }
 

@@ -79,7 +79,7 @@ type Options struct {
 	// Keep keeps on the Pack what validation read that the image check
 	// reads again (values.yaml's tree and its template values, the
 	// rendered manifests, each chart archive's tar as validation
-	// inflated it, up to storedgz.MaxTar): ValuesAndManifests then
+	// inflated it, up to storedgz.MaxTar in all): ValuesAndManifests then
 	// parses and renders nothing twice, and the chart renderer gets the
 	// tar inflated (KeptChart). For a caller that checks the pack's
 	// images next and lets the Pack go (the build, validate: one release
@@ -191,9 +191,11 @@ type validator struct {
 	render    *renderBudget // shared by the pack's templated manifests
 	// manifests are the manifests as checkManifests read or rendered
 	// them, in manifestPaths' order (complete when no error was found);
-	// charts the chart archives' tar streams (Options.Keep).
-	manifests []RenderedManifest
-	charts    map[string][]byte
+	// charts the chart archives' tar streams (Options.Keep), chartBytes
+	// their size, within storedgz.MaxTar in all.
+	manifests  []RenderedManifest
+	charts     map[string][]byte
+	chartBytes int
 }
 
 // display returns the name of a pack file as shown in problems.

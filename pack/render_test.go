@@ -147,22 +147,32 @@ func TestValuesAndManifests(t *testing.T) {
 // TestKeptChart: a Load with Keep keeps each chart archive it checked
 // as the tar it inflated, up to the tar's end, in a gzip stream of
 // stored blocks (what the chart renderer reads without inflating it
-// again); nothing without Keep, for a chart directory, or for a pack
-// with errors (the image check does not run).
+// again); nothing without Keep, past the pack's bound, for a chart
+// directory, or for a pack with errors (the image check does not run);
+// the same problems found either way.
 func TestKeptChart(t *testing.T) {
 	const ingress = "../examples/packs/ingress-nginx-4.10.1"
 	const archive = "charts/ingress-nginx-4.10.1.tgz"
 	for _, tc := range []struct {
 		name, dir, chart string
 		keep, want       bool
+		bound            int // maxKeptCharts; 0: as it is
 	}{
-		{"archive", ingress, archive, true, true},
-		{"archive, Keep off", ingress, archive, false, false},
-		{"chart directory", "../images/testdata/packs/webapp-1.2.0", "charts/webapp", true, false},
-		{"a pack with errors", "testdata/bad/chart-version-not-semver", "", true, false},
+		{"archive", ingress, archive, true, true, 0},
+		{"archive, Keep off", ingress, archive, false, false, 0},
+		{"archive past the pack's bound", ingress, archive, true, false, 4 << 10},
+		{"chart directory", "../images/testdata/packs/webapp-1.2.0", "charts/webapp", true, false, 0},
+		{"a pack with errors", "testdata/bad/chart-version-not-semver", "", true, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, _ := Load(os.DirFS(tc.dir), ".", Options{Keep: tc.keep})
+			if tc.bound > 0 {
+				defer func(old int) { maxKeptCharts = old }(maxKeptCharts)
+				maxKeptCharts = tc.bound
+			}
+			p, ps := Load(os.DirFS(tc.dir), ".", Options{Keep: tc.keep})
+			if _, want := Load(os.DirFS(tc.dir), ".", Options{}); !reflect.DeepEqual(ps, want) {
+				t.Errorf("problems %v, without Keep %v", ps, want)
+			}
 			chart := tc.chart
 			if chart == "" { // the pack's one archive
 				for _, f := range p.Files {
