@@ -460,7 +460,7 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, met
 // came from); err beside it is images.ErrChartLimit for a chart past its
 // bounds. Any other err fails the build.
 func checkRelease(fsys fs.FS, r source.Release, memo *images.Memo) (p *pack.Pack, probs meta.Problems, found *images.Report, refused bool, err error) {
-	p, probs = pack.Load(fsys, ".", pack.Options{Prefix: r.Dir})
+	p, probs = pack.Load(fsys, ".", pack.Options{Prefix: r.Dir, Keep: true})
 	// Bytes that are not git's fail the build: never a pack problem that
 	// --skip-invalid would skip, never an archive.
 	if err := source.IntegrityError(fsys); err != nil {

@@ -53,7 +53,11 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 			req.Dir = true
 			req.Files, err = chartFiles(p, f.Path)
 		case f.Mode.IsRegular() && (strings.HasSuffix(base, ".tgz") || strings.HasSuffix(base, ".tar.gz")):
-			req.Archive, err = readFile(p, f)
+			// The tar validation inflated when it kept it (pack.Options.Keep):
+			// the renderer reads it without inflating the archive again.
+			if req.Archive = p.KeptChart(f.Path); req.Archive == nil {
+				req.Archive, err = readFile(p, f)
+			}
 		default:
 			continue
 		}

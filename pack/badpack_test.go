@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -54,6 +55,11 @@ func TestBadPackCorpus(t *testing.T) {
 					got = append(got, "  "+p.String())
 				}
 				t.Errorf("%s\ngot:\n%s", msg, strings.Join(got, "\n"))
+			}
+			// Keep (the build's and validate's) reads the charts first
+			// to keep their tar, and finds the same problems.
+			if _, kps := Load(os.DirFS(root), ".", Options{Keep: true}); !reflect.DeepEqual(kps, ps) {
+				t.Errorf("with Keep:\n%v\nwithout:\n%v", kps, ps)
 			}
 		})
 	}

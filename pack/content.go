@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/packgen/packgen/internal/chartshape"
+	"github.com/packgen/packgen/internal/storedgz"
 	"github.com/packgen/packgen/pack/meta"
 )
 
@@ -317,6 +318,7 @@ func (v *validator) checkManifest(rel string) {
 		}
 		data, rendered, missing = r.Out, true, r.Missing
 	}
+	v.manifests = append(v.manifests, RenderedManifest{Path: rel, Data: data, Templated: rendered, src: src})
 	// at positions a problem of the rendered YAML in the template.
 	at := func(line int, msg string) (int, string) {
 		if !rendered || line == 0 {
@@ -450,6 +452,10 @@ func (v *validator) checkCharts() {
 	}
 }
 
+// maxKeptCharts bounds the chart tars one pack keeps (Options.Keep); a
+// variable for tests.
+var maxKeptCharts = storedgz.MaxTar
+
 func (v *validator) checkChartArchive(rel string) {
 	r, err := v.pack.Open(rel)
 	if err != nil {
@@ -457,7 +463,32 @@ func (v *validator) checkChartArchive(rel string) {
 		return
 	}
 	defer r.Close()
-	name, version, layout, err := inspectChart(r)
+	in := io.Reader(r)
+	var kept *storedgz.Writer
+	var tee io.Writer // nil, not a nil *storedgz.Writer
+	// The pack's kept charts share one bound: a pack of many large
+	// charts keeps the first ones, and its renderer inflates the rest.
+	budget := maxKeptCharts - v.chartBytes
+	if f, _ := v.pack.file(rel); v.opts.Keep && f.Size <= int64(budget) {
+		// Read first, for the inflated size its trailer states (the kept
+		// tar is allocated once); scanChart reads the same stream, what
+		// was not read (past the bound, an error) from r as before.
+		b := bytes.NewBuffer(make([]byte, 0, f.Size+bytes.MinRead))
+		_, err := b.ReadFrom(io.LimitReader(r, int64(budget)+1))
+		hint := 0
+		if err == nil && b.Len() <= budget {
+			hint = storedgz.SizeHint(b.Bytes(), budget)
+		}
+		in = io.MultiReader(bytes.NewReader(b.Bytes()), r)
+		kept = storedgz.NewWriter(budget, hint)
+		tee = kept
+	}
+	c, err := scanChart(in, tee)
+	var name, version string
+	var layout chartshape.Layout
+	if err == nil {
+		name, version, layout, err = c.name, c.version, c.layout, c.err
+	}
 	if errors.Is(err, errChartLFS) {
 		v.add(rel, meta.SevError, 0, 0, "%s", lfsMsg("chart archive", rel))
 		return
@@ -473,6 +504,14 @@ func (v *validator) checkChartArchive(rel string) {
 	}
 	if _, err := semver.NewVersion(version); err != nil {
 		v.add(rel, meta.SevError, 0, 0, "chart %s: Chart.yaml version %q is not a semantic version", name, version)
+		return
+	}
+	if kept != nil && !kept.Full() {
+		if v.charts == nil {
+			v.charts = map[string][]byte{}
+		}
+		v.charts[rel] = kept.Close()
+		v.chartBytes += len(v.charts[rel])
 	}
 }
 
@@ -489,7 +528,7 @@ func gzipEnds(zr io.Reader) bool {
 }
 
 func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, err error) {
-	c, err := scanChart(r)
+	c, err := scanChart(r, nil)
 	if err != nil {
 		return "", "", layout, err
 	}
@@ -505,8 +544,10 @@ type chartInfo struct {
 	err           error
 }
 
-// scanChart is inspectChart, keeping the chart's values.yaml too.
-func scanChart(r io.Reader) (*chartInfo, error) {
+// scanChart is inspectChart, keeping the chart's values.yaml too; the
+// tar stream as it reads it goes to kept (nil: nowhere), up to the end
+// of the archive, as the chart renderer reads it.
+func scanChart(r io.Reader, kept io.Writer) (*chartInfo, error) {
 	var layout chartshape.Layout
 	br := bufio.NewReader(r)
 	head, _ := br.Peek(len(lfsPointer))
@@ -519,6 +560,9 @@ func scanChart(r io.Reader) (*chartInfo, error) {
 		return nil, fmt.Errorf("chart archive is not gzip-compressed: %v", err)
 	}
 	tr := tar.NewReader(zr)
+	if kept != nil {
+		tr = tar.NewReader(io.TeeReader(zr, kept))
+	}
 	c := chartScan{chartYAMLs: map[string][]byte{}, values: map[string][]byte{}}
 	for n := 0; ; n++ {
 		h, err := tr.Next()
@@ -802,7 +846,7 @@ func ChartDefaults(fsys fs.FS) map[string][]byte {
 			if err != nil {
 				continue
 			}
-			c, err := scanChart(f)
+			c, err := scanChart(f, nil)
 			f.Close()
 			if err != nil || c.err != nil {
 				continue

@@ -76,6 +76,15 @@ type Options struct {
 	// built ref's whole tree). The build and rebuild leave it off: a
 	// release of history published before is not judged again.
 	RefuseKeys bool
+	// Keep keeps on the Pack what validation read that the image check
+	// reads again (values.yaml's tree and its template values, the
+	// rendered manifests, each chart archive's tar as validation
+	// inflated it, up to storedgz.MaxTar in all): ValuesAndManifests then
+	// parses and renders nothing twice, and the chart renderer gets the
+	// tar inflated (KeptChart). For a caller that checks the pack's
+	// images next and lets the Pack go (the build, validate: one release
+	// at a time); a caller that holds many Packs leaves it off.
+	Keep bool
 }
 
 // File is one entry of a pack, as it will be archived.
@@ -99,6 +108,31 @@ type Pack struct {
 	Manifest *meta.Manifest
 	Version  *semver.Version
 	Files    []File // sorted by Path, ignored files excluded
+	// kept is what Load read for ValuesAndManifests (Options.Keep), on
+	// a pack without errors; nil otherwise.
+	kept *kept
+}
+
+// kept is what validation read of a pack that ValuesAndManifests
+// returns, read within lim.
+type kept struct {
+	lim       Limits
+	valuesDoc *yaml.Node
+	values    map[string]any
+	manifests []RenderedManifest
+	charts    map[string][]byte // by path: KeptChart's
+}
+
+// KeptChart is the chart archive at rel (a file charts/*.tgz) as the
+// Load that kept it (Options.Keep) inflated it to check it: a gzip
+// stream of stored blocks of the same tar up to its end (storedgz),
+// which the chart renderer reads without inflating it again; nil when
+// not kept (read the file).
+func (p *Pack) KeptChart(rel string) []byte {
+	if p.kept == nil {
+		return nil
+	}
+	return p.kept.charts[rel]
 }
 
 // Name returns the manifest's name, or "" when the manifest is unreadable.
@@ -139,6 +173,9 @@ func Load(fsys fs.FS, dir string, opts Options) (*Pack, meta.Problems) {
 	v.pack = &Pack{FS: fsys, Dir: v.dir}
 	v.run()
 	v.problems.Sort()
+	if opts.Keep && !opts.ListOnly && !v.problems.HasErrors() {
+		v.pack.kept = &kept{lim: opts.Limits, valuesDoc: v.valuesDoc, values: v.templateValues(), manifests: v.manifests, charts: v.charts}
+	}
 	return v.pack, v.problems
 }
 
@@ -152,6 +189,13 @@ type validator struct {
 	valuesDoc *yaml.Node
 	values    map[string]any
 	render    *renderBudget // shared by the pack's templated manifests
+	// manifests are the manifests as checkManifests read or rendered
+	// them, in manifestPaths' order (complete when no error was found);
+	// charts the chart archives' tar streams (Options.Keep), chartBytes
+	// their size, within storedgz.MaxTar in all.
+	manifests  []RenderedManifest
+	charts     map[string][]byte
+	chartBytes int
 }
 
 // display returns the name of a pack file as shown in problems.

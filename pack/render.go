@@ -22,8 +22,16 @@ import (
 // bounds validation uses. A template that does not render is an error
 // naming the file and line. values.yaml is read once: parsing it is the
 // largest part of what a catalogue's image search (images.Find) spends
-// outside Helm (docs/PERFORMANCE.md, issue 20).
+// outside Helm (docs/PERFORMANCE.md, issue 20); of a pack Load read with
+// Options.Keep, not at all (Load's own reading is returned).
 func ValuesAndManifests(p *Pack, lim Limits) (*yaml.Node, map[string]any, []RenderedManifest, error) {
+	if lim == (Limits{}) {
+		lim = DefaultLimits
+	}
+	if k := p.kept; k != nil && k.lim == lim {
+		// What Load read (Options.Keep): the same reading, done once.
+		return k.valuesDoc, k.values, k.manifests, nil
+	}
 	v, err := readValues(p, lim)
 	if err != nil {
 		return nil, nil, nil, err

@@ -1,7 +1,11 @@
 package pack
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,6 +14,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/packgen/packgen/internal/storedgz"
 )
 
 // TestValuesAndManifests: values.yaml's top mapping and its decoded
@@ -58,73 +64,153 @@ func TestValuesAndManifests(t *testing.T) {
 			strings.NewReplacer(`{{ .Values.schedule | quote }}`, `"0 3 * * *"`, `{{ .Values.image.repository }}:{{ .Values.image.tag }}`, `docker.io/acme/backup:v0.9.0`).Replace(read(cronJob)), []int{6, 14}}}},
 		{name: "plain manifest", dir: "../examples/packs/calico-3.27.3", want: []manifest{{"manifests/calico.yaml", false, read("../examples/packs/calico-3.27.3/manifests/calico.yaml"), nil}}},
 		{name: "no manifests", dir: "../examples/packs/ubuntu-22.4.4"},
-		{name: "empty values.yaml", dir: packDir("", "kind: ConfigMap\n"), emptyDoc: true, want: []manifest{{"manifests/a.yaml", false, "kind: ConfigMap\n", nil}}},
+		{name: "empty values.yaml", dir: packDir("", "apiVersion: v1\nkind: ConfigMap\n"), emptyDoc: true, want: []manifest{{"manifests/a.yaml", false, "apiVersion: v1\nkind: ConfigMap\n", nil}}},
 		{name: "values.yaml does not parse", dir: packDir("a: [\n", "kind: ConfigMap\n"), invalid: true, wantSays: []string{"invalid pack:\nvalues.yaml:"}},
 		{name: "values.yaml is a list", dir: packDir("- a\n", "kind: ConfigMap\n"), invalid: true, wantSays: []string{"values.yaml:1:1: error: values.yaml must be a mapping of parameters, got a list"}},
 		{name: "a template does not parse", dir: packDir("pack: {}\n", "kind: {{ .Values.x\n"), errIs: ErrTemplate, wantSays: []string{"manifests/a.yaml:1: "}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, probs := Load(os.DirFS(tc.dir), ".", Options{ListOnly: true})
-			if probs.HasErrors() {
-				t.Fatal(probs)
-			}
-			doc, vals, ms, err := ValuesAndManifests(p, Limits{})
-			if tc.invalid || tc.errIs != nil {
-				var ve *ValidationError
-				if err == nil || tc.invalid && !errors.As(err, &ve) || tc.errIs != nil && !errors.Is(err, tc.errIs) {
-					t.Fatalf("error %v, want invalid %v or %v", err, tc.invalid, tc.errIs)
+		// Read from the pack as listed, and as a full Load with Keep
+		// read it (what it returns then is Load's own reading, the same;
+		// a pack Load refuses keeps nothing and reads as listed).
+		for _, keep := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/keep=%v", tc.name, keep), func(t *testing.T) {
+				p, probs := Load(os.DirFS(tc.dir), ".", Options{ListOnly: !keep, Keep: keep})
+				if !keep && probs.HasErrors() {
+					t.Fatal(probs)
 				}
-				for _, s := range tc.wantSays {
-					if !strings.Contains(err.Error(), s) {
-						t.Errorf("error %q does not say %q", err, s)
+				if invalid := tc.invalid || tc.errIs != nil; keep && (p.kept == nil) != invalid {
+					t.Fatalf("kept %v for a pack that validates %v: %v", p.kept != nil, !invalid, probs)
+				}
+				doc, vals, ms, err := ValuesAndManifests(p, Limits{})
+				if tc.invalid || tc.errIs != nil {
+					var ve *ValidationError
+					if err == nil || tc.invalid && !errors.As(err, &ve) || tc.errIs != nil && !errors.Is(err, tc.errIs) {
+						t.Fatalf("error %v, want invalid %v or %v", err, tc.invalid, tc.errIs)
+					}
+					for _, s := range tc.wantSays {
+						if !strings.Contains(err.Error(), s) {
+							t.Errorf("error %q does not say %q", err, s)
+						}
+					}
+					if doc != nil || vals != nil || ms != nil {
+						t.Errorf("with the error: %v %v %v", doc, vals, ms)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The values are what the file decodes to, and the doc is the
+				// file's top mapping.
+				var want map[string]any
+				if err := yaml.Unmarshal([]byte(read(filepath.Join(tc.dir, "values.yaml"))), &want); err != nil {
+					t.Fatal(err)
+				}
+				if want == nil {
+					want = map[string]any{}
+				}
+				if !reflect.DeepEqual(vals, want) {
+					t.Errorf("values %v, want %v", vals, want)
+				}
+				if tc.emptyDoc != (doc == nil) {
+					t.Fatalf("doc %v, want nil: %v", doc, tc.emptyDoc)
+				}
+				if doc != nil {
+					var fromDoc map[string]any
+					if err := doc.Decode(&fromDoc); doc.Kind != yaml.MappingNode || err != nil || !reflect.DeepEqual(fromDoc, want) {
+						t.Errorf("doc (kind %v) decodes to %v (%v), want %v", doc.Kind, fromDoc, err, want)
 					}
 				}
-				if doc != nil || vals != nil || ms != nil {
-					t.Errorf("with the error: %v %v %v", doc, vals, ms)
+				if len(ms) != len(tc.want) {
+					t.Fatalf("%d manifests, want %d: %+v", len(ms), len(tc.want), ms)
 				}
+				for i, m := range ms {
+					w := tc.want[i]
+					if m.Path != w.path || m.Templated != w.templated || string(m.Data) != w.data {
+						t.Errorf("manifest %d: %s (templated %v):\n%s\nwant %s (templated %v):\n%s", i, m.Path, m.Templated, m.Data, w.path, w.templated, w.data)
+					}
+					for n := 1; n <= strings.Count(w.data, "\n"); n++ {
+						want := n
+						if slices.Contains(w.fromAction, n) {
+							want = 0
+						}
+						if got := m.SourceLine(n); got != want {
+							t.Errorf("%s: line %d comes from line %d, want %d", m.Path, n, got, want)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestKeptChart: a Load with Keep keeps each chart archive it checked
+// as the tar it inflated, up to the tar's end, in a gzip stream of
+// stored blocks (what the chart renderer reads without inflating it
+// again); nothing without Keep, past the pack's bound, for a chart
+// directory, or for a pack with errors (the image check does not run);
+// the same problems found either way.
+func TestKeptChart(t *testing.T) {
+	const ingress = "../examples/packs/ingress-nginx-4.10.1"
+	const archive = "charts/ingress-nginx-4.10.1.tgz"
+	for _, tc := range []struct {
+		name, dir, chart string
+		keep, want       bool
+		bound            int // maxKeptCharts; 0: as it is
+	}{
+		{"archive", ingress, archive, true, true, 0},
+		{"archive, Keep off", ingress, archive, false, false, 0},
+		{"archive past the pack's bound", ingress, archive, true, false, 4 << 10},
+		{"chart directory", "../images/testdata/packs/webapp-1.2.0", "charts/webapp", true, false, 0},
+		{"a pack with errors", "testdata/bad/chart-version-not-semver", "", true, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.bound > 0 {
+				defer func(old int) { maxKeptCharts = old }(maxKeptCharts)
+				maxKeptCharts = tc.bound
+			}
+			p, ps := Load(os.DirFS(tc.dir), ".", Options{Keep: tc.keep})
+			if _, want := Load(os.DirFS(tc.dir), ".", Options{}); !reflect.DeepEqual(ps, want) {
+				t.Errorf("problems %v, without Keep %v", ps, want)
+			}
+			chart := tc.chart
+			if chart == "" { // the pack's one archive
+				for _, f := range p.Files {
+					if strings.HasPrefix(f.Path, ChartsDir+"/") && strings.HasSuffix(f.Path, ".tgz") {
+						chart = f.Path
+					}
+				}
+			}
+			got := p.KeptChart(chart)
+			if (got != nil) != tc.want {
+				t.Fatalf("%s: kept %d bytes, want kept %v", chart, len(got), tc.want)
+			}
+			if got == nil {
 				return
 			}
+			if !storedgz.IsStored(got) {
+				t.Error("not a stream of stored blocks")
+			}
+			inflate := func(gz []byte) []byte {
+				zr, err := gzip.NewReader(bytes.NewReader(gz))
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := io.ReadAll(zr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}
+			orig, err := os.ReadFile(filepath.Join(tc.dir, chart))
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The values are what the file decodes to, and the doc is the
-			// file's top mapping.
-			var want map[string]any
-			if err := yaml.Unmarshal([]byte(read(filepath.Join(tc.dir, "values.yaml"))), &want); err != nil {
-				t.Fatal(err)
-			}
-			if want == nil {
-				want = map[string]any{}
-			}
-			if !reflect.DeepEqual(vals, want) {
-				t.Errorf("values %v, want %v", vals, want)
-			}
-			if tc.emptyDoc != (doc == nil) {
-				t.Fatalf("doc %v, want nil: %v", doc, tc.emptyDoc)
-			}
-			if doc != nil {
-				var fromDoc map[string]any
-				if err := doc.Decode(&fromDoc); doc.Kind != yaml.MappingNode || err != nil || !reflect.DeepEqual(fromDoc, want) {
-					t.Errorf("doc (kind %v) decodes to %v (%v), want %v", doc.Kind, fromDoc, err, want)
-				}
-			}
-			if len(ms) != len(tc.want) {
-				t.Fatalf("%d manifests, want %d: %+v", len(ms), len(tc.want), ms)
-			}
-			for i, m := range ms {
-				w := tc.want[i]
-				if m.Path != w.path || m.Templated != w.templated || string(m.Data) != w.data {
-					t.Errorf("manifest %d: %s (templated %v):\n%s\nwant %s (templated %v):\n%s", i, m.Path, m.Templated, m.Data, w.path, w.templated, w.data)
-				}
-				for n := 1; n <= strings.Count(w.data, "\n"); n++ {
-					want := n
-					if slices.Contains(w.fromAction, n) {
-						want = 0
-					}
-					if got := m.SourceLine(n); got != want {
-						t.Errorf("%s: line %d comes from line %d, want %d", m.Path, n, got, want)
-					}
-				}
+			tarKept, tarAll := inflate(got), inflate(orig)
+			// The tar up to its end: all of it but the zero blocks tar(1)
+			// pads its last record with.
+			if !bytes.HasPrefix(tarAll, tarKept) || len(tarKept) < 1024 || bytes.Count(tarAll[len(tarKept):], []byte{0}) != len(tarAll)-len(tarKept) {
+				t.Errorf("kept %d bytes of a %d-byte tar, not its prefix to the end", len(tarKept), len(tarAll))
 			}
 		})
 	}

@@ -352,7 +352,7 @@ func (rep *Report) addChange(ctx context.Context, c source.Change, hist *publish
 	if err != nil {
 		return err
 	}
-	p, ps := pack.Load(fsys, ".", pack.Options{Prefix: c.Dir, RefuseKeys: true})
+	p, ps := pack.Load(fsys, ".", pack.Options{Prefix: c.Dir, RefuseKeys: true, Keep: true})
 	ps = append(ps, rep.judge(p, c.Dir, ps)...)
 	manifest, _ := fs.ReadFile(fsys, pack.ManifestFile)
 	done()

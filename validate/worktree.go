@@ -161,7 +161,7 @@ func validateWorktree(ctx context.Context, repo *source.Repo, base string, hist 
 		if err != nil {
 			return nil, nil, err
 		}
-		p, ps := pack.Load(newStagedFS(wp.abs, now), ".", pack.Options{Prefix: wp.dir, RefuseKeys: true})
+		p, ps := pack.Load(newStagedFS(wp.abs, now), ".", pack.Options{Prefix: wp.dir, RefuseKeys: true, Keep: true})
 		problems = append(problems, ps...)
 		problems = append(problems, judge(p, wp.dir, ps)...)
 		vp := Pack{Dir: wp.dir}

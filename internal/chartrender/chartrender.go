@@ -10,9 +10,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"io"
 	"path"
 	"regexp"
@@ -31,6 +29,7 @@ import (
 
 	"github.com/packgen/packgen/internal/chartproto"
 	"github.com/packgen/packgen/internal/chartshape"
+	"github.com/packgen/packgen/internal/storedgz"
 )
 
 // InProcess renders in this process: what packgen-helm serves, and what
@@ -97,8 +96,9 @@ func load(req *chartproto.Request) (*chart.Chart, error) {
 
 // maxKeptTar bounds the inflated tar stream loadArchive keeps to hand
 // Helm's reader: a real chart is well under it; a larger one (or a
-// gzip bomb) is inflated twice instead, as before, streaming.
-var maxKeptTar = 16 << 20
+// gzip bomb) is inflated twice instead, as before, streaming. A
+// variable for tests.
+var maxKeptTar = storedgz.MaxTar
 
 // loadArchive decides where the archive's chart lies (archiveLayout)
 // and reads its files with Helm's own reader, inflating the archive
@@ -109,71 +109,27 @@ var maxKeptTar = 16 << 20
 // exactly what it decided reading the archive itself (inflation was a
 // fifth of a helper's CPU: docs/PERFORMANCE.md, "F4").
 func loadArchive(data []byte) (chartshape.Layout, []*archive.BufferedFile, error) {
-	kept := newStoredGzip(maxKeptTar, sizeHint(data))
+	if storedgz.IsStored(data) {
+		// Inflated already (packgen sends the tar validation inflated
+		// this way): reading it is a copy, keeping it another.
+		layout, err := archiveLayout(data, io.Discard)
+		if err != nil {
+			return layout, nil, err
+		}
+		files, err := archive.LoadArchiveFiles(bytes.NewReader(data))
+		return layout, files, err
+	}
+	kept := storedgz.NewWriter(maxKeptTar, storedgz.SizeHint(data, maxKeptTar))
 	layout, err := archiveLayout(data, kept)
 	if err != nil {
 		return layout, nil, err
 	}
 	in := io.Reader(bytes.NewReader(data))
-	if !kept.full {
-		in = bytes.NewReader(kept.close())
+	if !kept.Full() {
+		in = bytes.NewReader(kept.Close())
 	}
 	files, err := archive.LoadArchiveFiles(in)
 	return layout, files, err
-}
-
-// sizeHint is the inflated size a gzip stream's trailer states, up to
-// maxKeptTar and to what deflate can inflate to (1032:1): a hint to
-// allocate once, not a bound.
-func sizeHint(gz []byte) int {
-	if len(gz) < 4 {
-		return 0
-	}
-	return min(int(binary.LittleEndian.Uint32(gz[len(gz)-4:])), maxKeptTar, 1032*len(gz))
-}
-
-// storedGzip builds a gzip stream (RFC 1952) of stored deflate blocks
-// (RFC 1951, 3.2.4) from what is written to it, up to max bytes; past
-// that it keeps nothing (full). compress/gzip's writer would do the
-// same with a compressor's tables (most of a MiB) allocated for it.
-type storedGzip struct {
-	buf  []byte
-	crc  uint32
-	n    uint32 // ISIZE: the length modulo 2^32
-	max  int
-	full bool
-}
-
-func newStoredGzip(max, hint int) *storedGzip {
-	b := make([]byte, 0, 32+hint+hint/0xffff*5)
-	// ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=unknown
-	return &storedGzip{buf: append(b, 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff), max: max}
-}
-
-func (g *storedGzip) Write(p []byte) (int, error) {
-	if g.full || len(g.buf)+len(p)+len(p)/0xffff*5+5 > g.max {
-		g.full, g.buf = true, nil
-		return len(p), nil
-	}
-	g.crc = crc32.Update(g.crc, crc32.IEEETable, p)
-	g.n += uint32(len(p))
-	for rest := p; len(rest) > 0; {
-		c := rest[:min(len(rest), 0xffff)]
-		n := uint16(len(c))
-		// BFINAL=0 BTYPE=00, LEN, NLEN
-		g.buf = append(g.buf, 0, byte(n), byte(n>>8), ^byte(n), ^byte(n>>8))
-		g.buf = append(g.buf, c...)
-		rest = rest[len(c):]
-	}
-	return len(p), nil
-}
-
-// close ends the stream (an empty final block, CRC-32, ISIZE) and
-// returns it.
-func (g *storedGzip) close() []byte {
-	g.buf = append(g.buf, 1, 0, 0, 0xff, 0xff)
-	g.buf = binary.LittleEndian.AppendUint32(g.buf, g.crc)
-	return binary.LittleEndian.AppendUint32(g.buf, g.n)
 }
 
 // archiveLayout reads an archive's entry names and decides where its

@@ -1,0 +1,119 @@
+// Package storedgz writes and recognises gzip streams (RFC 1952) of
+// stored deflate blocks (RFC 1951, 3.2.4): an inflated chart archive's
+// tar stream kept at the cost of a copy and a CRC, which a gzip reader
+// then reads back at the cost of a copy. Validation keeps the tar it
+// inflated to read a chart's entry names this way and the renderer
+// reads it without inflating the archive again; the renderer keeps its
+// own inflation of any other archive this way for Helm's reader
+// (docs/PERFORMANCE.md, "The build's image check"). Standard library
+// only.
+package storedgz
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+)
+
+// MaxTar is the most of an inflated chart archive its keepers keep: a
+// real chart's tar is well under it; a larger one (or a gzip bomb) is
+// inflated again where it is read.
+const MaxTar = 16 << 20
+
+// header: ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=unknown.
+var header = [10]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
+
+// Writer builds the stream from what is written to it, up to max
+// bytes; past that it keeps nothing (Full). Writes fill one block up to
+// its 65,535 bytes before the next begins, however small they are (a
+// tar reader's). compress/gzip's writer would do the same with a
+// compressor's tables (most of a MiB) allocated for it.
+type Writer struct {
+	buf   []byte
+	block int // where the block being filled starts in buf; 0: none
+	crc   uint32
+	n     uint32 // ISIZE: the length modulo 2^32
+	max   int
+	full  bool
+}
+
+// NewWriter returns a Writer of at most limit bytes, with room for
+// hint bytes written (a hint to allocate once, not a bound).
+func NewWriter(limit, hint int) *Writer {
+	hint = min(max(hint, 0), limit)
+	b := make([]byte, 0, len(header)+hint+(hint/0xffff+2)*5+8)
+	return &Writer{buf: append(b, header[:]...), max: limit}
+}
+
+// Write never fails: past the bound it keeps nothing more.
+func (g *Writer) Write(p []byte) (int, error) {
+	if g.full || len(g.buf)+len(p)+(len(p)/0xffff+2)*5+8 > g.max {
+		g.full, g.buf = true, nil
+		return len(p), nil
+	}
+	g.crc = crc32.Update(g.crc, crc32.IEEETable, p)
+	g.n += uint32(len(p))
+	for rest := p; len(rest) > 0; {
+		if g.block == 0 || len(g.buf)-g.block-5 == 0xffff {
+			// BFINAL=0 BTYPE=00, then LEN and NLEN, set as it fills.
+			g.block = len(g.buf)
+			g.buf = append(g.buf, 0, 0, 0, 0xff, 0xff)
+		}
+		c := rest[:min(len(rest), 0xffff-(len(g.buf)-g.block-5))]
+		g.buf = append(g.buf, c...)
+		n := uint16(len(g.buf) - g.block - 5)
+		binary.LittleEndian.PutUint16(g.buf[g.block+1:], n)
+		binary.LittleEndian.PutUint16(g.buf[g.block+3:], ^n)
+		rest = rest[len(c):]
+	}
+	return len(p), nil
+}
+
+// SizeHint is the inflated size gzip stream gz's trailer states, up to
+// limit and to what deflate can inflate to (1032:1): NewWriter's hint
+// for gz's inflation, not a bound.
+func SizeHint(gz []byte, limit int) int {
+	if len(gz) < 4 {
+		return 0
+	}
+	return min(int(binary.LittleEndian.Uint32(gz[len(gz)-4:])), limit, 1032*len(gz))
+}
+
+// Full reports whether more than the bound was written.
+func (g *Writer) Full() bool { return g.full }
+
+// Close ends the stream (an empty final block, CRC-32, ISIZE) and
+// returns it; nil when Full. Nothing is written after it.
+func (g *Writer) Close() []byte {
+	if g.full {
+		return nil
+	}
+	g.buf = append(g.buf, 1, 0, 0, 0xff, 0xff)
+	g.buf = binary.LittleEndian.AppendUint32(g.buf, g.crc)
+	g.buf = binary.LittleEndian.AppendUint32(g.buf, g.n)
+	return g.buf
+}
+
+// IsStored reports whether gz is one gzip member of the shape Writer
+// writes (its header, stored blocks each starting on a byte, the
+// trailer, nothing after), whose inflation is a copy of its blocks.
+// It checks the shape, not the CRC, which a reader checks as it reads.
+func IsStored(gz []byte) bool {
+	if len(gz) < len(header) || [10]byte(gz[:10]) != header {
+		return false
+	}
+	rest := gz[10:]
+	for {
+		if len(rest) < 5 || rest[0] > 1 {
+			return false // a block of another type, or bits in its padding
+		}
+		n := int(binary.LittleEndian.Uint16(rest[1:]))
+		if binary.LittleEndian.Uint16(rest[3:]) != ^uint16(n) || len(rest) < 5+n {
+			return false
+		}
+		final := rest[0] == 1
+		rest = rest[5+n:]
+		if final {
+			return len(rest) == 8
+		}
+	}
+}

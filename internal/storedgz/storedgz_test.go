@@ -1,0 +1,98 @@
+package storedgz
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"testing"
+)
+
+// TestWriter: what Writer writes reads back through compress/gzip (its
+// CRC and length checked), is IsStored, and has as few blocks as the
+// bytes need, however small the writes; past its bound it keeps
+// nothing.
+func TestWriter(t *testing.T) {
+	for _, tc := range []struct{ size, write, max int }{
+		{0, 1, 1 << 20}, {1, 1, 1 << 20}, {0xffff, 4096, 1 << 20}, {0x10000, 0x10000, 1 << 20},
+		{200_000, 32 << 10, 1 << 20}, {300_001, 300_001, 1 << 20}, {2 << 20, 32 << 10, 1 << 20},
+		{200_000, 512, 1 << 20}, {0x10000 + 7, 3, 1 << 20}, {70_000, 1, 1 << 20},
+	} {
+		data := make([]byte, tc.size)
+		for i := range data {
+			data[i] = byte(i * 7 / 3)
+		}
+		g := NewWriter(tc.max, tc.size)
+		for rest := data; len(rest) > 0; rest = rest[min(len(rest), tc.write):] {
+			g.Write(rest[:min(len(rest), tc.write)])
+		}
+		if g.Full() != (tc.size > tc.max) {
+			t.Errorf("%d bytes, bound %d: full %v", tc.size, tc.max, g.Full())
+		}
+		gz := g.Close()
+		if g.Full() {
+			if gz != nil {
+				t.Errorf("%d bytes past the bound: %d kept", tc.size, len(gz))
+			}
+			continue
+		}
+		if !IsStored(gz) {
+			t.Errorf("%d bytes in writes of %d: not IsStored", tc.size, tc.write)
+		}
+		if blocks := (tc.size + 0xfffe) / 0xffff; len(gz) != 10+tc.size+blocks*5+5+8 {
+			t.Errorf("%d bytes in writes of %d: %d bytes of stream, want %d blocks", tc.size, tc.write, len(gz), blocks)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr) // checks the CRC and the length
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%d bytes in writes of %d: %d bytes back, %v", tc.size, tc.write, len(got), err)
+		}
+	}
+}
+
+// TestIsStored: only a whole stream of Writer's shape is; a compressed
+// one, a truncated or extended one, or one with a block's length
+// check broken is not (its reader inflates it as any other).
+func TestIsStored(t *testing.T) {
+	w := NewWriter(1<<20, 0)
+	w.Write(bytes.Repeat([]byte("chart "), 20_000)) // two blocks
+	stored := w.Close()
+	var compressed bytes.Buffer
+	zw := gzip.NewWriter(&compressed)
+	zw.Write([]byte("chart"))
+	zw.Close()
+	noCompression := func() []byte {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.NoCompression)
+		zw.Write([]byte("chart"))
+		zw.Close()
+		return b.Bytes()
+	}()
+	edit := func(at int, b byte) []byte {
+		c := bytes.Clone(stored)
+		c[at] = b
+		return c
+	}
+	for _, tc := range []struct {
+		name string
+		gz   []byte
+		want bool
+	}{
+		{"Writer's", stored, true},
+		{"empty", NewWriter(10, 0).Close(), true},
+		{"compressed", compressed.Bytes(), false},
+		{"compress/gzip's at NoCompression (the same shape)", noCompression, true},
+		{"truncated", stored[:len(stored)-1], false},
+		{"a byte after", append(bytes.Clone(stored), 0), false},
+		{"NLEN wrong", edit(13, 1), false},
+		{"a header flag", edit(3, 8), false},
+		{"a fixed-Huffman block", edit(10, 2), false},
+		{"nothing", nil, false},
+	} {
+		if got := IsStored(tc.gz); got != tc.want {
+			t.Errorf("%s: IsStored %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
