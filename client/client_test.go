@@ -415,7 +415,7 @@ func TestTamperMatrix(t *testing.T) {
 			testutil.Must(t, os.WriteFile(filepath.Join(d, "index.json"), data, 0o644))
 			testutil.Must(t, os.WriteFile(filepath.Join(d, rootSig(t, d)), sig.SigFile(), 0o644))
 			testutil.Must(t, os.WriteFile(filepath.Join(d, "index.json.sig"), sig.SigFile(), 0o644))
-		}, want: index.ErrNewerFormat, msg: `index.json has field "futureField", which this packgen does not know: upgrade packgen`},
+		}, want: index.ErrNewerFormat, msg: `index.json: unknown field "futureField" (a field of a newer packgen): upgrade packgen`},
 		{name: "index unsigned", site: func(t *testing.T, d string) {
 			os.Remove(filepath.Join(d, rootSig(t, d)))
 			os.Remove(filepath.Join(d, "index.json.sig"))

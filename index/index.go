@@ -693,7 +693,7 @@ func decodeFile(what string, data []byte, max int, v any, version *int) error {
 	if err := dec.Decode(v); err != nil {
 		// encoding/json has no type for it: its message is the API.
 		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return fmt.Errorf("%w: %w: %s has field %s, which this packgen does not know: upgrade packgen to read this registry", ErrFormat, ErrNewerFormat, what, field)
+			return fmt.Errorf("%w: %w: %s: unknown field %s (a field of a newer packgen): upgrade packgen to read this registry", ErrFormat, ErrNewerFormat, what, field)
 		}
 		return fmt.Errorf("%w: %s: %v", ErrFormat, what, err)
 	}

@@ -130,7 +130,7 @@ func TestParseShardRejects(t *testing.T) {
 		newer      bool
 		msg        string
 	}{
-		{"unknown field", strings.Replace(ok, `"name":"p"`, `"name":"p","latestState":"deleted"`, 1), true, `shard of p has field "latestState", which this packgen does not know: upgrade packgen`},
+		{"unknown field", strings.Replace(ok, `"name":"p"`, `"name":"p","latestState":"deleted"`, 1), true, `shard of p: unknown field "latestState" (a field of a newer packgen): upgrade packgen`},
 		{"future schema", strings.Replace(ok, `"schemaVersion":1`, `"schemaVersion":2`, 1), true, "schemaVersion 2; this packgen reads 1 (upgrade packgen)"},
 		{"no schema", strings.Replace(ok, `"schemaVersion":1,`, ``, 1), false, "schemaVersion 0; this packgen reads 1"},
 		{"wrong type", strings.Replace(ok, `"name":"p"`, `"name":1`, 1), false, "cannot unmarshal number"},
