@@ -139,21 +139,27 @@ func (d DirTarget) List(ctx context.Context) (map[string]Object, error) {
 		return nil, err
 	}
 	for _, f := range files {
-		out[f.key] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, ETag: f.md5}
+		out[f.key] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, ETag: f.md5, Exposed: f.exposed}
 	}
 	return out, nil
 }
 
-// hashIn hashes the regular file name inside root.
+// hashIn hashes the regular file name inside root, and says who else
+// can change it in place (exposed: a directory target's file with the
+// right bytes is then written again).
 func hashIn(root *os.Root, name string) (localFile, error) {
 	f, err := safefile.OpenIn(root, filepath.FromSlash(name))
 	if err != nil {
 		return localFile{}, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return localFile{}, err
+	}
 	m, s := md5.New(), sha256.New()
 	n, err := io.Copy(io.MultiWriter(m, s), f)
-	return localFile{key: name, size: n, md5: hex.EncodeToString(m.Sum(nil)), sha256: hex.EncodeToString(s.Sum(nil))}, err
+	return localFile{key: name, size: n, md5: hex.EncodeToString(m.Sum(nil)), sha256: hex.EncodeToString(s.Sum(nil)), exposed: exposed(fi)}, err
 }
 
 // Stat hashes one file.
@@ -167,7 +173,7 @@ func (d DirTarget) Stat(ctx context.Context, key string) (Object, error) {
 	if err != nil {
 		return Object{}, err
 	}
-	return Object{Size: f.size, MD5: f.md5, SHA256: f.sha256}, nil
+	return Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, Exposed: f.exposed}, nil
 }
 
 // Get opens one file.
