@@ -522,11 +522,13 @@ func TestAttackServedOtherwise(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		top, err := os.Stat(dst)
+		testutil.Must(t, err)
 		for _, k := range planted {
 			fi, err := os.Stat(filepath.Join(dst, filepath.FromSlash(k)))
 			testutil.Must(t, err)
-			if !slices.Contains(res.Uploaded, k) || !strings.Contains(log.String(), "warning: "+k+" on ") || exposed(fi) != "" {
-				t.Errorf("%s: uploaded %v, %q after publish; log:\n%s", k, res.Uploaded, exposed(fi), log.String())
+			if !slices.Contains(res.Uploaded, k) || !strings.Contains(log.String(), "warning: "+k+" on ") || exposed(fi, top) != "" {
+				t.Errorf("%s: uploaded %v, %q after publish; log:\n%s", k, res.Uploaded, exposed(fi, top), log.String())
 			}
 		}
 		if len(res.Uploaded) != len(planted) {

@@ -134,19 +134,23 @@ func (d DirTarget) List(ctx context.Context) (map[string]Object, error) {
 		return out, err
 	}
 	defer root.Close()
+	top, err := root.Stat(".")
+	if err != nil {
+		return nil, err
+	}
 	files, err := walkRoot(ctx, root)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range files {
-		out[f.key] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, ETag: f.md5, Exposed: f.exposed}
+		out[f.key] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, ETag: f.md5, Exposed: exposed(f.info, top)}
 	}
 	return out, nil
 }
 
-// hashIn hashes the regular file name inside root, and says who else
-// can change it in place (exposed: a directory target's file with the
-// right bytes is then written again).
+// hashIn hashes the regular file name inside root, and keeps what an
+// fstat of it says (exposed: a directory target's file that someone
+// else can change in place is written again).
 func hashIn(root *os.Root, name string) (localFile, error) {
 	f, err := safefile.OpenIn(root, filepath.FromSlash(name))
 	if err != nil {
@@ -159,7 +163,7 @@ func hashIn(root *os.Root, name string) (localFile, error) {
 	}
 	m, s := md5.New(), sha256.New()
 	n, err := io.Copy(io.MultiWriter(m, s), f)
-	return localFile{key: name, size: n, md5: hex.EncodeToString(m.Sum(nil)), sha256: hex.EncodeToString(s.Sum(nil)), exposed: exposed(fi)}, err
+	return localFile{key: name, size: n, md5: hex.EncodeToString(m.Sum(nil)), sha256: hex.EncodeToString(s.Sum(nil)), info: fi}, err
 }
 
 // Stat hashes one file.
@@ -169,11 +173,15 @@ func (d DirTarget) Stat(ctx context.Context, key string) (Object, error) {
 		return Object{}, err
 	}
 	defer root.Close()
+	top, err := root.Stat(".")
+	if err != nil {
+		return Object{}, err
+	}
 	f, err := hashIn(root, key)
 	if err != nil {
 		return Object{}, err
 	}
-	return Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, Exposed: f.exposed}, nil
+	return Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, Exposed: exposed(f.info, top)}, nil
 }
 
 // Get opens one file.

@@ -228,7 +228,7 @@ type localFile struct {
 	key         string
 	size        int64
 	md5, sha256 string
-	exposed     string // a destination's file: see exposed
+	info        fs.FileInfo // its fstat, for a destination's file (exposed)
 }
 
 // Publish uploads the site in dir to t.
