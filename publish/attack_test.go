@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/packgen/packgen/build"
 	"github.com/packgen/packgen/client"
 	"github.com/packgen/packgen/index"
@@ -395,4 +398,132 @@ func TestPublishRefusesFork(t *testing.T) {
 	if _, err := Publish(ctx, live, DirTarget{Dir: dst}, Options{LogAnchor: anchor, Log: &log, Verify: pub}); err != nil || strings.Contains(log.String(), "warning") {
 		t.Errorf("a live log at the anchor: %v\n%s", err, log.String())
 	}
+}
+
+// TestAttackServedOtherwise: whoever can write the bucket (no key) puts
+// files that change in place back with their genuine bytes (the store's
+// checksum right) but other headers: cached for a year, another
+// Content-Type, gzip-encoded, a download, a website redirect; whoever
+// can write the directory swaps a page for a hard link to a file of
+// theirs, or leaves a file they own or anyone may write (attackY Y-A).
+// The next publish writes each again, says why, and its HEADs stay one
+// per file that changes in place (index.json's headers come with the
+// GET that reads it); then nothing more is written.
+func TestAttackServedOtherwise(t *testing.T) {
+	_, site := calicoSite(t)
+	ctx := context.Background()
+	read := func(k string) []byte { return testutil.ReadFile(t, filepath.Join(site, filepath.FromSlash(k))) }
+	inPlace := 0
+	files, err := walk(ctx, site)
+	testutil.Must(t, err)
+	for _, l := range files {
+		if !pinned(l.key) && l.key != index.RootFile {
+			inPlace++
+		}
+	}
+
+	t.Run("s3", func(t *testing.T) {
+		srv := s3test.Start(t, "packs")
+		target := newS3(t, srv, "registry")
+		if _, err := Publish(ctx, site, target, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		plant := map[string]func(*s3.PutObjectInput){
+			index.RootFile: func(in *s3.PutObjectInput) {
+				in.CacheControl = aws.String("public, max-age=31536000, immutable")
+			},
+			"index.html":                     func(in *s3.PutObjectInput) { in.ContentType = aws.String("text/plain") },
+			"packs/calico/index.html":        func(in *s3.PutObjectInput) { in.ContentEncoding = aws.String("gzip") },
+			"packs/calico/index.json":        func(in *s3.PutObjectInput) { in.ContentDisposition = aws.String("attachment") },
+			index.LogCheckpoint:              func(in *s3.PutObjectInput) { in.WebsiteRedirectLocation = aws.String("/index.json") },
+			index.RootFile + ".sig":          func(in *s3.PutObjectInput) { in.ContentType = aws.String("text/html") },
+			index.CatalogueFile:              func(in *s3.PutObjectInput) { in.CacheControl = nil },
+			index.RootFile + index.BundleExt: func(in *s3.PutObjectInput) {}, // published as publish sends it: kept
+		}
+		for k, change := range plant {
+			data := read(k)
+			in := &s3.PutObjectInput{
+				Bucket: aws.String("packs"), Key: aws.String("registry/" + k), Body: bytes.NewReader(data),
+				ContentType: aws.String(index.ContentType(k)), CacheControl: aws.String(index.CacheControl(k)),
+				ChecksumSHA256: aws.String(b64(t, index.Digest(data))),
+			}
+			change(in)
+			testutil.Must(t, rawPut(target, in))
+		}
+		srv.Reset()
+		var log bytes.Buffer
+		res, err := Publish(ctx, site, target, Options{Log: &log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := srv.Requests(); c.Head != inPlace || c.Get != 1 || c.Put != len(plant)-1 {
+			t.Errorf("publish over %d planted files (%d in place) sent %+v", len(plant), inPlace, c)
+		}
+		for k := range plant {
+			again := k != index.RootFile+index.BundleExt
+			if slices.Contains(res.Uploaded, k) != again || strings.Contains(log.String(), "warning: "+k+" on ") != again {
+				t.Errorf("%s: uploaded %v, want %v; log:\n%s", k, !again, again, log.String())
+			}
+			resp, err := http.Head(srv.URL() + "/registry/" + k)
+			testutil.Must(t, err)
+			resp.Body.Close()
+			h := resp.Header
+			if h.Get("Content-Type") != index.ContentType(k) || h.Get("Cache-Control") != index.CacheControl(k) ||
+				h.Get("Content-Encoding") != "" || h.Get("Content-Disposition") != "" || h.Get("X-Amz-Website-Redirect-Location") != "" {
+				t.Errorf("%s is served with the bucket writer's headers after publish: %v", k, h)
+			}
+		}
+		srv.Reset()
+		if res, err := Publish(ctx, site, target, Options{}); err != nil || len(res.Uploaded) != 0 {
+			t.Errorf("published again: uploaded %v (%v)", res.Uploaded, err)
+		}
+	})
+
+	t.Run("dir", func(t *testing.T) {
+		tmp := t.TempDir()
+		dst := filepath.Join(tmp, "www")
+		if _, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		theirs := filepath.Join(tmp, "theirs.html")
+		testutil.Must(t, os.WriteFile(theirs, read("index.html"), 0o644))
+		testutil.Must(t, os.Remove(filepath.Join(dst, "index.html")))
+		testutil.Must(t, os.Link(theirs, filepath.Join(dst, "index.html")))
+		testutil.Must(t, os.Chmod(filepath.Join(dst, "packs", "calico", "index.html"), 0o666))
+		planted := []string{"index.html", "packs/calico/index.html"}
+		if os.Geteuid() == 0 {
+			testutil.Must(t, os.Chown(filepath.Join(dst, index.RootFile), 4242, 4242))
+			planted = append(planted, index.RootFile)
+		} else {
+			t.Log("not root: a file of another owner is not planted")
+		}
+		var log bytes.Buffer
+		res, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{Log: &log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		top, err := os.Stat(dst)
+		testutil.Must(t, err)
+		for _, k := range planted {
+			fi, err := os.Stat(filepath.Join(dst, filepath.FromSlash(k)))
+			testutil.Must(t, err)
+			if !slices.Contains(res.Uploaded, k) || !strings.Contains(log.String(), "warning: "+k+" on ") || exposed(fi, top) != "" {
+				t.Errorf("%s: uploaded %v, %q after publish; log:\n%s", k, res.Uploaded, exposed(fi, top), log.String())
+			}
+		}
+		if len(res.Uploaded) != len(planted) {
+			t.Errorf("uploaded %v, want only %v", res.Uploaded, planted)
+		}
+		// Their file is theirs alone now: what they write is not served.
+		f, err := os.OpenFile(theirs, os.O_APPEND|os.O_WRONLY, 0)
+		testutil.Must(t, err)
+		_, err = f.WriteString("<script>alert(1)</script>")
+		testutil.Must(t, errors.Join(err, f.Close()))
+		if !bytes.Equal(testutil.ReadFile(t, filepath.Join(dst, "index.html")), read("index.html")) {
+			t.Error("the planter's edit of their file reaches the served page")
+		}
+		if res, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{}); err != nil || len(res.Uploaded) != 0 {
+			t.Errorf("published again: uploaded %v (%v)", res.Uploaded, err)
+		}
+	})
 }

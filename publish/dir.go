@@ -134,26 +134,36 @@ func (d DirTarget) List(ctx context.Context) (map[string]Object, error) {
 		return out, err
 	}
 	defer root.Close()
+	top, err := root.Stat(".")
+	if err != nil {
+		return nil, err
+	}
 	files, err := walkRoot(ctx, root)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range files {
-		out[f.key] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, ETag: f.md5}
+		out[f.key] = Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, ETag: f.md5, Exposed: exposed(f.info, top)}
 	}
 	return out, nil
 }
 
-// hashIn hashes the regular file name inside root.
+// hashIn hashes the regular file name inside root, and keeps what an
+// fstat of it says (exposed: a directory target's file that someone
+// else can change in place is written again).
 func hashIn(root *os.Root, name string) (localFile, error) {
 	f, err := safefile.OpenIn(root, filepath.FromSlash(name))
 	if err != nil {
 		return localFile{}, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return localFile{}, err
+	}
 	m, s := md5.New(), sha256.New()
 	n, err := io.Copy(io.MultiWriter(m, s), f)
-	return localFile{key: name, size: n, md5: hex.EncodeToString(m.Sum(nil)), sha256: hex.EncodeToString(s.Sum(nil))}, err
+	return localFile{key: name, size: n, md5: hex.EncodeToString(m.Sum(nil)), sha256: hex.EncodeToString(s.Sum(nil)), info: fi}, err
 }
 
 // Stat hashes one file.
@@ -163,11 +173,15 @@ func (d DirTarget) Stat(ctx context.Context, key string) (Object, error) {
 		return Object{}, err
 	}
 	defer root.Close()
+	top, err := root.Stat(".")
+	if err != nil {
+		return Object{}, err
+	}
 	f, err := hashIn(root, key)
 	if err != nil {
 		return Object{}, err
 	}
-	return Object{Size: f.size, MD5: f.md5, SHA256: f.sha256}, nil
+	return Object{Size: f.size, MD5: f.md5, SHA256: f.sha256, Exposed: exposed(f.info, top)}, nil
 }
 
 // Get opens one file.

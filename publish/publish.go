@@ -17,7 +17,9 @@
 // the catalogue, the checkpoint) is unchanged only on a SHA-256 the
 // destination computed itself; a file clients check by digest (an
 // archive, a bucket, a shard) also on the MD5 ETag of a single-part
-// upload, or the SHA-256 stored in the object's metadata.
+// upload, or the SHA-256 stored in the object's metadata. Right bytes
+// served with other headers than publish sets, or a directory's file
+// someone else can change in place, are written again (rewrite).
 //
 // The switch is a conditional write (If-Match the index listed at the
 // start), so two overlapping publishes cannot replace a newer index with an
@@ -44,6 +46,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"mime"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -80,6 +83,29 @@ type Object struct {
 	// nothing but for files clients check by digest (pinned).
 	ClaimedSHA256 string
 	ETag          string // the store's entity tag as listed, for conditional writes
+	// ETagNotMD5: the store says the ETag is no MD5 of the bytes (S3:
+	// an object encrypted with SSE-KMS or SSE-C), so a listed MD5 that
+	// differs says nothing (Stat only).
+	ETagNotMD5 bool
+	// Served is what the store sends with the object besides its bytes
+	// (S3: from a HEAD or a GET); nil where it keeps nothing of the kind
+	// (a directory: its web server decides).
+	Served *Served
+	// Exposed says why someone other than publish can change the file
+	// in place (a directory's: a hard link, another owner, writable by
+	// group or others); "" when no one can.
+	Exposed string
+}
+
+// Served is what a store sends with an object besides its bytes, which
+// publish sets (Put) and a later publish checks: a file with the right
+// bytes served otherwise is uploaded again (rewrite).
+type Served struct {
+	ContentType, CacheControl string
+	// Extra lists the other headers that change how a client reads the
+	// bytes or where it goes (Content-Encoding, Content-Disposition, a
+	// website redirect), as "Name: value": publish sends none.
+	Extra []string
 }
 
 // PutInfo describes an upload.
@@ -104,7 +130,8 @@ type Target interface {
 	// and the one stored with it, where it keeps them; fs.ErrNotExist
 	// when absent.
 	Stat(ctx context.Context, key string) (Object, error)
-	// Get opens an object; fs.ErrNotExist when absent.
+	// Get opens an object; fs.ErrNotExist when absent. A body that
+	// says how it was served (servedBody) has that checked too.
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
 	// Put stores an object atomically: readers see the old or new content.
 	Put(ctx context.Context, key string, body io.ReadSeeker, info PutInfo) error
@@ -202,6 +229,7 @@ type localFile struct {
 	key         string
 	size        int64
 	md5, sha256 string
+	info        fs.FileInfo // its fstat, for a destination's file (exposed)
 }
 
 // Publish uploads the site in dir to t.
@@ -467,10 +495,15 @@ func readLive(ctx context.Context, t Target, src *os.Root, remote map[string]Obj
 	if _, ok := remote[index.RootFile]; !ok {
 		return nil, nil, nil, nil
 	}
-	liveData, err = readAll(ctx, t, index.RootFile)
+	liveData, served, err := readServed(ctx, t, index.RootFile, maxMetadata)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("read the live index.json on %s: %w", t, err)
 	}
+	// How it was served decides, with its bytes (Publish), whether it is
+	// uploaded again (rewrite): no HEAD of its own.
+	r := remote[index.RootFile]
+	r.Served = served
+	remote[index.RootFile] = r
 	live, err = index.ParseRoot(liveData)
 	if err != nil && !o.Force {
 		return nil, nil, nil, fmt.Errorf("the index.json on %s is not a packgen registry index (%v): publish to an empty prefix, or pass --force to replace it and every file at a path the site writes", t, err)
@@ -493,11 +526,9 @@ func readLive(ctx context.Context, t Target, src *os.Root, remote map[string]Obj
 // published with other content. Comparisons may need a request each
 // (stores without MD5 ETags), so they run in parallel.
 func planUploads(ctx context.Context, t Target, local []localFile, remote map[string]Object, o Options, res *Result) ([]localFile, error) {
-	type verdict struct{ same, known bool }
 	verdicts := make([]verdict, len(local))
-	err := parallel.Each(ctx, len(local), o.Jobs, func(i int) error {
-		same, known, err := sameContent(ctx, t, local[i], remote)
-		verdicts[i] = verdict{same, known}
+	err := parallel.Each(ctx, len(local), o.Jobs, func(i int) (err error) {
+		verdicts[i], err = sameContent(ctx, t, local[i], remote)
 		return err
 	})
 	if err != nil {
@@ -506,12 +537,17 @@ func planUploads(ctx context.Context, t Target, local []localFile, remote map[st
 	var uploads []localFile
 	var conflicts []string
 	for i, f := range local {
-		same, known := verdicts[i].same, verdicts[i].known
-		if same {
+		v := verdicts[i]
+		if v.same {
 			res.Unchanged++
 			continue
 		}
-		if known && isArchive(f.key) {
+		if v.why != "" {
+			// Right bytes, yet not as publish leaves it: someone else's
+			// doing, worth the operator's eye.
+			fmt.Fprintf(o.Log, "warning: %s on %s is %s: writing it again\n", textsafe.Escape(f.key), t, textsafe.Escape(v.why))
+		}
+		if v.known && isArchive(f.key) {
 			conflicts = append(conflicts, f.key)
 			continue
 		}
@@ -997,9 +1033,17 @@ func short(commit string) string {
 	return commit
 }
 
+// verdict is sameContent's answer about one file.
+type verdict struct {
+	same bool // the destination holds it as publish would write it
+	// known: the remote bytes are known to differ (rather than merely
+	// unknown): for an archive, a conflict.
+	known bool
+	// why a file whose bytes are right is written again (rewrite).
+	why string
+}
+
 // sameContent compares a local file with the remote object of its key.
-// known reports whether the remote content is known to differ (rather than
-// merely unknown).
 //
 // Whoever can write the destination sets what it says of an object
 // beyond its bytes (S3's sha256 metadata), and MD5 collides for a file
@@ -1010,48 +1054,121 @@ func short(commit string) string {
 // digest as metadata would stay live through a publish that reports
 // success: a freeze nobody sees. A pinned file may be taken on the
 // listing's MD5 or the metadata: a wrong one is refused by clients.
-func sameContent(ctx context.Context, t Target, f localFile, remote map[string]Object) (same, known bool, err error) {
+//
+// A listed MD5 that differs only says to ask: the ETag of an SSE-KMS or
+// SSE-C object is 32 hex digits that are no MD5, and an archive is a
+// conflict only once its content is known to differ (the store's
+// checksum, or its bytes hashed). And right bytes are not enough where
+// the destination said how it serves them or who else can write them:
+// see rewrite.
+func sameContent(ctx context.Context, t Target, f localFile, remote map[string]Object) (verdict, error) {
 	r, ok := remote[f.key]
 	if !ok {
-		return false, false, nil
+		return verdict{}, nil
 	}
-	if r.Size != f.size || (r.MD5 != "" && r.MD5 != f.md5) {
-		return false, true, nil
+	if r.Size != f.size {
+		return verdict{known: true}, nil
 	}
 	if r.SHA256 != "" {
-		return r.SHA256 == f.sha256, true, nil
+		if r.SHA256 != f.sha256 {
+			return verdict{known: true}, nil
+		}
+		return rewrite(f.key, r), nil
 	}
 	trust := pinned(f.key)
-	if trust && r.MD5 != "" {
-		return true, true, nil
+	if trust && r.MD5 == f.md5 {
+		return verdict{same: true, known: true}, nil
 	}
-	// The listing does not say enough (no MD5: a multipart upload,
-	// SSE-KMS; or a file that changes in place): ask for the object's
-	// digests.
+	// The listing does not say enough (no MD5: a multipart upload; an
+	// MD5 that differs, or none at all of an SSE-KMS object; a file that
+	// changes in place): ask for the object's digests.
 	st, err := t.Stat(ctx, f.key)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return false, false, fmt.Errorf("stat %s on %s: %w", f.key, t, err)
+		return verdict{}, fmt.Errorf("stat %s on %s: %w", f.key, t, err)
 	}
+	md5Differs := r.MD5 != "" && r.MD5 != f.md5 && !st.ETagNotMD5
 	switch {
 	case st.SHA256 != "":
-		return st.SHA256 == f.sha256, true, nil
-	case trust && st.ClaimedSHA256 != "":
-		return st.ClaimedSHA256 == f.sha256, true, nil
+		if st.SHA256 != f.sha256 {
+			return verdict{known: true}, nil
+		}
+		return rewrite(f.key, st), nil
+	case md5Differs && !isArchive(f.key):
+		return verdict{known: true}, nil
+	case !md5Differs && trust && st.ClaimedSHA256 != "":
+		if st.ClaimedSHA256 != f.sha256 {
+			return verdict{known: true}, nil
+		}
+		return rewrite(f.key, st), nil
 	case !isArchive(f.key):
-		return false, false, nil // unknown: uploading again is harmless
+		return verdict{}, nil // unknown: uploading again is harmless
 	}
-	// An archive of unknown digest: hash it rather than risk replacing a
-	// published release.
+	// An archive of unknown digest, or whose ETag differs from its MD5
+	// on a store that does not say why: hash it rather than risk
+	// replacing a published release, or refusing one that is there.
 	rc, err := t.Get(ctx, f.key)
 	if err != nil {
-		return false, false, fmt.Errorf("read %s on %s: %w", f.key, t, err)
+		return verdict{}, fmt.Errorf("read %s on %s: %w", f.key, t, err)
 	}
 	defer rc.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, rc); err != nil {
-		return false, false, fmt.Errorf("read %s on %s: %w", f.key, t, err)
+	// Read up to one byte past the site's size: more is other content.
+	n, err := io.Copy(h, io.LimitReader(rc, f.size+1))
+	if err != nil {
+		return verdict{}, fmt.Errorf("read %s on %s: %w", f.key, t, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)) == f.sha256, true, nil
+	if n != f.size || hex.EncodeToString(h.Sum(nil)) != f.sha256 {
+		return verdict{known: true}, nil
+	}
+	return rewrite(f.key, st), nil
+}
+
+// rewrite is the verdict on a file whose bytes are the site's: unchanged
+// unless the destination serves it otherwise than publish sets it (an S3
+// object's Content-Type, Cache-Control, or a Content-Encoding, a
+// Content-Disposition or a website redirect, which publish never sends:
+// a bucket writer's, put back with the genuine bytes, would make a page
+// redirect, a feed undecodable, index.json cached for a year) or someone
+// else can change it in place (a directory's file: exposed). Such a file
+// is uploaded again, replacing the object or, in a directory, the name
+// (a rename), never the bytes of a file someone else holds.
+func rewrite(key string, o Object) verdict {
+	if o.Exposed != "" {
+		return verdict{why: o.Exposed}
+	}
+	if o.Served == nil {
+		return verdict{same: true, known: true}
+	}
+	var why []string
+	if ct := index.ContentType(key); !sameMediaType(o.Served.ContentType, ct) {
+		why = append(why, fmt.Sprintf("Content-Type %q (publish sets %q)", o.Served.ContentType, ct))
+	}
+	if cc := index.CacheControl(key); o.Served.CacheControl != cc {
+		why = append(why, fmt.Sprintf("Cache-Control %q (publish sets %q)", o.Served.CacheControl, cc))
+	}
+	for _, x := range o.Served.Extra {
+		why = append(why, fmt.Sprintf("%q (publish sends none)", x))
+	}
+	if len(why) == 0 {
+		return verdict{same: true, known: true}
+	}
+	return verdict{why: "served with " + strings.Join(why, ", ")}
+}
+
+// sameMediaType compares two Content-Types as media types: a store may
+// write "text/html;charset=UTF-8" for "text/html; charset=utf-8".
+func sameMediaType(a, b string) bool {
+	ta, pa, errA := mime.ParseMediaType(a)
+	tb, pb, errB := mime.ParseMediaType(b)
+	if errA != nil || errB != nil || ta != tb || len(pa) != len(pb) {
+		return false
+	}
+	for k, v := range pa {
+		if w, ok := pb[k]; !ok || !strings.EqualFold(v, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // pinned reports whether clients check a file by a digest they took
@@ -1387,19 +1504,34 @@ func readAll(ctx context.Context, t Target, key string) ([]byte, error) {
 
 // readMax reads a remote file of at most max bytes.
 func readMax(ctx context.Context, t Target, key string, max int64) ([]byte, error) {
+	data, _, err := readServed(ctx, t, key, max)
+	return data, err
+}
+
+// servedBody is a Get's body that says how the destination served it
+// (S3: its headers).
+type servedBody interface{ Served() *Served }
+
+// readServed reads a remote file of at most max bytes, and how the
+// destination served it (nil where it does not say).
+func readServed(ctx context.Context, t Target, key string, max int64) ([]byte, *Served, error) {
 	rc, err := t.Get(ctx, key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, max+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes", key, max)
+		return nil, nil, fmt.Errorf("%s is larger than %d bytes", key, max)
 	}
-	return data, nil
+	var s *Served
+	if b, ok := rc.(servedBody); ok {
+		s = b.Served()
+	}
+	return data, s, nil
 }
 
 // walk lists the site's files with their digests. The site the user

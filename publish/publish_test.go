@@ -12,9 +12,14 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1063,6 +1068,79 @@ func TestCompareBySHA256Metadata(t *testing.T) {
 	}
 }
 
+// kmsProxy is a reverse proxy in front of srv that answers as a bucket
+// whose objects are encrypted with SSE-KMS does: every ETag (a listing's,
+// a HEAD's, a GET's) is 32 hex digits that are no MD5 of the object, and
+// an object's HEAD and GET say aws:kms (x-amz-server-side-encryption).
+func kmsProxy(t *testing.T, srv *s3test.Server) string {
+	up, err := url.Parse(srv.Server.URL)
+	testutil.Must(t, err)
+	rp := httputil.NewSingleHostReverseProxy(up)
+	etag := regexp.MustCompile(`(?i)(&#34;|&quot;|")([0-9a-f]{32})(&#34;|&quot;|")`)
+	kms := func(m []byte) []byte {
+		sub := etag.FindSubmatch(m)
+		s := md5.Sum(sub[2])
+		return []byte(string(sub[1]) + hex.EncodeToString(s[:]) + string(sub[3]))
+	}
+	rp.ModifyResponse = func(r *http.Response) error {
+		if e := r.Header.Get("ETag"); e != "" {
+			r.Header.Set("ETag", string(kms([]byte(e))))
+			r.Header.Set("X-Amz-Server-Side-Encryption", "aws:kms")
+		}
+		if r.Request.URL.Query().Get("list-type") == "2" {
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				return err
+			}
+			b = etag.ReplaceAllFunc(b, kms)
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			r.ContentLength = int64(len(b))
+			r.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		}
+		return nil
+	}
+	proxy := httptest.NewServer(rp)
+	t.Cleanup(proxy.Close)
+	return proxy.URL
+}
+
+// TestKMSETags: in a bucket whose default encryption is SSE-KMS the
+// listing's ETags are no MD5s (attackY Y-C). The same site published a
+// second time went up whole and refused every archive as "already on
+// ... with other content" (ErrImmutable): an MD5 that differs now only
+// says to ask, and the store's checksum (a HEAD per file, no upload)
+// says each is unchanged. An archive whose bytes really differ, without
+// a checksum or metadata to say so, is read and hashed: still refused.
+func TestKMSETags(t *testing.T) {
+	srv := s3test.Start(t, "packs")
+	target, err := NewS3(context.Background(), S3Options{Bucket: "packs", Prefix: "kms", Endpoint: kmsProxy(t, srv), PathStyle: true})
+	testutil.Must(t, err)
+	_, site := calicoSite(t)
+	ctx := context.Background()
+	if _, err := Publish(ctx, site, target, Options{}); err != nil {
+		t.Fatalf("first publish: %v", err)
+	}
+	srv.Reset()
+	res, err := Publish(ctx, site, target, Options{})
+	if err != nil || len(res.Uploaded) != 0 {
+		t.Fatalf("published again into an SSE-KMS bucket: uploaded %v (%v)", res.Uploaded, err)
+	}
+	// Every file asked once but index.json, which publish reads.
+	if c := srv.Requests(); c.Head != res.Unchanged-1 || c.Get != 1 || c.Put != 0 {
+		t.Errorf("republish of %d files sent %+v", res.Unchanged, c)
+	}
+	key := "packs/calico/1.0.0/calico-1.0.0.tar.gz"
+	flipped := testutil.Flipped(t, filepath.Join(site, filepath.FromSlash(key)))
+	testutil.Must(t, rawPut(newS3(t, srv, "kms"), &s3.PutObjectInput{Bucket: aws.String("packs"), Key: aws.String("kms/" + key), Body: bytes.NewReader(flipped)}))
+	srv.Reset()
+	if _, err := Publish(ctx, site, target, Options{}); !errors.Is(err, ErrImmutable) || !strings.Contains(err.Error(), key) {
+		t.Errorf("archive replaced in an SSE-KMS bucket: %v", err)
+	}
+	if c := srv.Requests(); c.Put != 0 || c.BytesDown < int64(len(flipped)) {
+		t.Errorf("the refusal did not read the archive, or wrote: %+v", c)
+	}
+}
+
 // rawPut writes as whoever can write the bucket would: no checks of packgen's.
 func rawPut(t *S3Target, in *s3.PutObjectInput) error {
 	_, err := t.client.PutObject(context.Background(), in)
@@ -1113,7 +1191,10 @@ func (m md5Twin) List(ctx context.Context) (map[string]Object, error) {
 // TestSameContent: MD5 alone never says a file is unchanged where a
 // SHA-256 the destination computed is known (a directory's listing:
 // attackX F8, an MD5-colliding twin of a logo planted there), and the
-// writer's sha256 metadata says so only of pinned files.
+// writer's sha256 metadata says so only of pinned files. An ETag that
+// differs from the MD5 only asks (SSE-KMS, attackY Y-C), and right bytes
+// served with a writer's headers, or a directory's file someone else
+// can change in place, are written again, never a conflict (Y-A).
 func TestSameContent(t *testing.T) {
 	body := []byte("the site's file")
 	m, sh := md5.Sum(body), sha256.Sum256(body)
@@ -1124,7 +1205,9 @@ func TestSameContent(t *testing.T) {
 		logo  = "packs/calico/logo.png"
 		shard = "packs/calico/shards/" + "91000b0a9d8cae8da799d6c1e2afa2c2883c391a7bc4cc938dcabe69c2627aef.json"
 		arch  = "packs/calico/1.0.0/calico-1.0.0.tar.gz"
+		page  = "packs/calico/index.html"
 	)
+	pageCT, pageCC := index.ContentType(page), index.CacheControl(page)
 	for _, c := range []struct {
 		name        string
 		key         string
@@ -1133,30 +1216,49 @@ func TestSameContent(t *testing.T) {
 		body        []byte // as Get gives it
 		same, known bool
 		stats       int
+		why         string // in the reason it is written again
 	}{
-		{"dir: MD5 twin, SHA-256 differs", logo, Object{Size: n, MD5: md, SHA256: other}, Object{}, nil, false, true, 0},
-		{"dir: MD5 twin of a pinned file", shard, Object{Size: n, MD5: md, SHA256: other}, Object{}, nil, false, true, 0},
-		{"dir: same", logo, Object{Size: n, MD5: md, SHA256: sha}, Object{}, nil, true, true, 0},
-		{"s3: MD5 differs", logo, Object{Size: n, MD5: other[:32]}, Object{}, nil, false, true, 0},
-		{"s3: MD5 and the store's checksum", logo, Object{Size: n, MD5: md}, Object{Size: n, SHA256: sha}, nil, true, true, 1},
-		{"s3: MD5 twin, checksum differs", logo, Object{Size: n, MD5: md}, Object{Size: n, SHA256: other}, nil, false, true, 1},
-		{"s3: MD5 and metadata only", logo, Object{Size: n, MD5: md}, Object{Size: n, ClaimedSHA256: sha}, nil, false, false, 1},
-		{"s3 multipart: metadata only (F1)", index.LogCheckpoint, Object{Size: n}, Object{Size: n, ClaimedSHA256: sha}, nil, false, false, 1},
-		{"s3 multipart: the store's checksum", index.LogCheckpoint, Object{Size: n}, Object{Size: n, SHA256: sha, ClaimedSHA256: other}, nil, true, true, 1},
-		{"s3: pinned by MD5", shard, Object{Size: n, MD5: md}, Object{}, nil, true, true, 0},
-		{"s3 multipart: pinned by metadata", shard, Object{Size: n}, Object{Size: n, ClaimedSHA256: sha}, nil, true, true, 1},
-		{"s3 multipart: archive signature by metadata", arch + ".sig", Object{Size: n}, Object{Size: n, ClaimedSHA256: sha}, nil, true, true, 1},
-		{"no digest: archive hashed", arch, Object{Size: n}, Object{Size: n}, body, true, true, 1},
-		{"no digest: archive of other bytes", arch, Object{Size: n}, Object{Size: n}, []byte("other bytes of it"), false, true, 1},
-		{"no digest: uploaded again", logo, Object{Size: n}, Object{Size: n}, nil, false, false, 1},
-		{"size differs", logo, Object{Size: n + 1, SHA256: sha}, Object{}, nil, false, true, 0},
+		{"dir: MD5 twin, SHA-256 differs", logo, Object{Size: n, MD5: md, SHA256: other}, Object{}, nil, false, true, 0, ""},
+		{"dir: MD5 twin of a pinned file", shard, Object{Size: n, MD5: md, SHA256: other}, Object{}, nil, false, true, 0, ""},
+		{"dir: same", logo, Object{Size: n, MD5: md, SHA256: sha}, Object{}, nil, true, true, 0, ""},
+		{"s3: MD5 differs, the store says nothing more", logo, Object{Size: n, MD5: other[:32]}, Object{}, nil, false, true, 1, ""},
+		{"s3: MD5 and the store's checksum", logo, Object{Size: n, MD5: md}, Object{Size: n, SHA256: sha}, nil, true, true, 1, ""},
+		{"s3: MD5 twin, checksum differs", logo, Object{Size: n, MD5: md}, Object{Size: n, SHA256: other}, nil, false, true, 1, ""},
+		{"s3: MD5 and metadata only", logo, Object{Size: n, MD5: md}, Object{Size: n, ClaimedSHA256: sha}, nil, false, false, 1, ""},
+		{"s3 multipart: metadata only (F1)", index.LogCheckpoint, Object{Size: n}, Object{Size: n, ClaimedSHA256: sha}, nil, false, false, 1, ""},
+		{"s3 multipart: the store's checksum", index.LogCheckpoint, Object{Size: n}, Object{Size: n, SHA256: sha, ClaimedSHA256: other}, nil, true, true, 1, ""},
+		{"s3: pinned by MD5", shard, Object{Size: n, MD5: md}, Object{}, nil, true, true, 0, ""},
+		{"s3 multipart: pinned by metadata", shard, Object{Size: n}, Object{Size: n, ClaimedSHA256: sha}, nil, true, true, 1, ""},
+		{"s3 multipart: archive signature by metadata", arch + ".sig", Object{Size: n}, Object{Size: n, ClaimedSHA256: sha}, nil, true, true, 1, ""},
+		{"no digest: archive hashed", arch, Object{Size: n}, Object{Size: n}, body, true, true, 1, ""},
+		{"no digest: archive of other bytes", arch, Object{Size: n}, Object{Size: n}, []byte("other bytes of it"), false, true, 1, ""},
+		{"no digest: uploaded again", logo, Object{Size: n}, Object{Size: n}, nil, false, false, 1, ""},
+		{"size differs", logo, Object{Size: n + 1, SHA256: sha}, Object{}, nil, false, true, 0, ""},
+		// attackY Y-C: the ETag of an SSE-KMS or SSE-C object is no MD5.
+		{"s3 KMS: archive by the store's checksum", arch, Object{Size: n, MD5: other[:32]}, Object{Size: n, SHA256: sha, ETagNotMD5: true}, nil, true, true, 1, ""},
+		{"s3 KMS: archive by metadata", arch, Object{Size: n, MD5: other[:32]}, Object{Size: n, ClaimedSHA256: sha, ETagNotMD5: true}, nil, true, true, 1, ""},
+		{"s3 KMS: shard by metadata", shard, Object{Size: n, MD5: other[:32]}, Object{Size: n, ClaimedSHA256: sha, ETagNotMD5: true}, nil, true, true, 1, ""},
+		{"s3 KMS: page by the store's checksum", logo, Object{Size: n, MD5: other[:32]}, Object{Size: n, SHA256: sha, ETagNotMD5: true}, nil, true, true, 1, ""},
+		{"s3: shard whose MD5 differs", shard, Object{Size: n, MD5: other[:32]}, Object{Size: n, ClaimedSHA256: sha}, nil, false, true, 1, ""},
+		{"s3: archive whose ETag differs, no store word: hashed", arch, Object{Size: n, MD5: other[:32]}, Object{Size: n, ClaimedSHA256: sha}, body, true, true, 1, ""},
+		{"s3: archive whose ETag differs, other bytes", arch, Object{Size: n, MD5: other[:32]}, Object{Size: n}, []byte("the site's fil_"), false, true, 1, ""},
+		// attackY Y-A: right bytes, served otherwise than publish sets.
+		{"s3: as publish serves it", page, Object{Size: n, MD5: md}, Object{Size: n, SHA256: sha, Served: &Served{ContentType: "text/html;charset=UTF-8", CacheControl: pageCC}}, nil, true, true, 1, ""},
+		{"s3: served as text/plain", page, Object{Size: n, MD5: md}, Object{Size: n, SHA256: sha, Served: &Served{ContentType: "text/plain", CacheControl: pageCC}}, nil, false, false, 1, `Content-Type "text/plain"`},
+		{"s3: cached for a year", page, Object{Size: n, MD5: md}, Object{Size: n, SHA256: sha, Served: &Served{ContentType: pageCT, CacheControl: "public, max-age=31536000, immutable"}}, nil, false, false, 1, "Cache-Control"},
+		{"s3: gzip encoded", page, Object{Size: n, MD5: md}, Object{Size: n, SHA256: sha, Served: &Served{ContentType: pageCT, CacheControl: pageCC, Extra: []string{"Content-Encoding: gzip"}}}, nil, false, false, 1, "Content-Encoding: gzip"},
+		{"s3: archive redirected: written again, no conflict", arch, Object{Size: n, MD5: other[:32]}, Object{Size: n, SHA256: sha, ETagNotMD5: true, Served: &Served{ContentType: "application/gzip", CacheControl: index.CacheControl(arch), Extra: []string{"x-amz-website-redirect-location: /old.tar.gz"}}}, nil, false, false, 1, "redirect"},
+		{"index.json read by GET, served as text/plain", index.RootFile, Object{Size: n, SHA256: sha, Served: &Served{ContentType: "text/plain", CacheControl: index.CacheControl(index.RootFile)}}, Object{}, nil, false, false, 0, "text/plain"},
+		// attackY Y-A: a directory's file someone else can change in place.
+		{"dir: hard link", logo, Object{Size: n, MD5: md, SHA256: sha, Exposed: "a hard link (2 names for one file)"}, Object{}, nil, false, false, 0, "hard link"},
+		{"dir: exposed archive of other bytes", arch, Object{Size: n, MD5: md, SHA256: other, Exposed: "writable by group or others (mode 0666)"}, Object{}, nil, false, true, 0, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tg := &statTarget{obj: c.stat, body: c.body}
 			f := localFile{key: c.key, size: n, md5: md, sha256: sha}
-			same, known, err := sameContent(context.Background(), tg, f, map[string]Object{c.key: c.listed})
-			if err != nil || same != c.same || known != c.known || tg.stats != c.stats {
-				t.Errorf("same %v known %v (%v) after %d stats, want %v %v after %d", same, known, err, tg.stats, c.same, c.known, c.stats)
+			v, err := sameContent(context.Background(), tg, f, map[string]Object{c.key: c.listed})
+			if err != nil || v.same != c.same || v.known != c.known || tg.stats != c.stats || (v.why != "") != (c.why != "") || !strings.Contains(v.why, c.why) {
+				t.Errorf("same %v known %v why %q (%v) after %d stats, want %v %v %q after %d", v.same, v.known, v.why, err, tg.stats, c.same, c.known, c.why, c.stats)
 			}
 		})
 	}

@@ -163,8 +163,11 @@ func (t *S3Target) key(k string) string {
 	return t.opts.Prefix + "/" + k
 }
 
-// List lists the objects under the prefix with their sizes and MD5s
-// (the ETag of a single-part, non-KMS upload).
+// List lists the objects under the prefix with their sizes and, where
+// the ETag has an MD5's form, that ETag as the MD5: it is one for a
+// single-part upload that is not encrypted with SSE-KMS or SSE-C, which
+// the listing does not tell (Stat does), so a match is taken for a
+// pinned file and a mismatch only says to ask (sameContent).
 func (t *S3Target) List(ctx context.Context) (map[string]Object, error) {
 	out := map[string]Object{}
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(t.opts.Bucket)}
@@ -187,7 +190,7 @@ func (t *S3Target) List(ctx context.Context) (map[string]Object, error) {
 			}
 			etag := strings.ToLower(strings.Trim(aws.ToString(obj.ETag), `"`))
 			if _, err := hex.DecodeString(etag); err != nil || len(etag) != 32 {
-				etag = "" // multipart or not an MD5: sameContent asks Stat instead
+				etag = "" // multipart: sameContent asks Stat instead
 			}
 			out[k] = Object{Size: aws.ToInt64(obj.Size), MD5: etag, ETag: aws.ToString(obj.ETag)}
 		}
@@ -208,7 +211,12 @@ func (t *S3Target) Stat(ctx context.Context, key string) (Object, error) {
 	if err != nil {
 		return Object{}, t.explain(err)
 	}
-	o := Object{Size: aws.ToInt64(h.ContentLength), ClaimedSHA256: strings.ToLower(h.Metadata["sha256"])}
+	o := Object{Size: aws.ToInt64(h.ContentLength), ClaimedSHA256: strings.ToLower(h.Metadata["sha256"]),
+		Served: served(h.ContentType, h.CacheControl, h.ContentEncoding, h.ContentDisposition, h.WebsiteRedirectLocation),
+		// AWS: "Objects encrypted by SSE-C or SSE-KMS have ETags that are
+		// not an MD5 digest of their object data."
+		ETagNotMD5: h.ServerSideEncryption == types.ServerSideEncryptionAwsKms || h.ServerSideEncryption == types.ServerSideEncryptionAwsKmsDsse ||
+			aws.ToString(h.SSECustomerAlgorithm) != ""}
 	if sum, err := base64.StdEncoding.DecodeString(aws.ToString(h.ChecksumSHA256)); err == nil && len(sum) == sha256.Size &&
 		(h.ChecksumType == "" || h.ChecksumType == types.ChecksumTypeFullObject) {
 		o.SHA256 = hex.EncodeToString(sum)
@@ -216,14 +224,37 @@ func (t *S3Target) Stat(ctx context.Context, key string) (Object, error) {
 	return o, nil
 }
 
-// Get opens one object.
+// served is how an object is served, from a HEAD's or GET's headers.
+func served(contentType, cacheControl, encoding, disposition, redirect *string) *Served {
+	s := &Served{ContentType: aws.ToString(contentType), CacheControl: aws.ToString(cacheControl)}
+	for _, h := range []struct{ name, v string }{
+		{"Content-Encoding", aws.ToString(encoding)},
+		{"Content-Disposition", aws.ToString(disposition)},
+		{"x-amz-website-redirect-location", aws.ToString(redirect)},
+	} {
+		if h.v != "" {
+			s.Extra = append(s.Extra, h.name+": "+h.v)
+		}
+	}
+	return s
+}
+
+// Get opens one object; the body says how it is served (servedBody).
 func (t *S3Target) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	o, err := t.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(t.opts.Bucket), Key: aws.String(t.key(key))})
 	if err != nil {
 		return nil, t.explain(err)
 	}
-	return o.Body, nil
+	return s3Body{o.Body, served(o.ContentType, o.CacheControl, o.ContentEncoding, o.ContentDisposition, o.WebsiteRedirectLocation)}, nil
 }
+
+// s3Body is a GET's body with the headers it came with.
+type s3Body struct {
+	io.ReadCloser
+	served *Served
+}
+
+func (b s3Body) Served() *Served { return b.served }
 
 // Put uploads one object with its Content-Type, Cache-Control, the
 // SHA-256 as metadata (for comparisons of pinned files when the ETag is

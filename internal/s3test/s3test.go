@@ -77,6 +77,10 @@ func Start(t testing.TB, bucket string) *Server {
 		if r.Method == http.MethodGet && isObject(r) {
 			w = &countingWriter{ResponseWriter: w, s: s}
 		}
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && isObject(r) {
+			w = &emptyless{ResponseWriter: w}
+		}
+		s.replaceMetadata(r)
 		switch r.Method {
 		case http.MethodPut:
 			s.mu.Lock()
@@ -208,6 +212,63 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	w.s.counts.BytesDown += int64(n)
 	w.s.mu.Unlock()
 	return n, err
+}
+
+// replaceMetadata keeps S3's rule that an object written (PUT, or a
+// multipart upload created) has the headers and metadata of that request
+// only: gofakes3 carries over those of the object it replaces, so a
+// Content-Encoding, Content-Disposition, website redirect or x-amz-meta-*
+// a bucket writer set would outlive an upload without them. Each one the
+// old object has and the request lacks is sent empty, which replaces
+// it, and emptyless leaves it out of the answers.
+func (s *Server) replaceMetadata(r *http.Request) {
+	q := r.URL.Query()
+	put := r.Method == http.MethodPut && !q.Has("partNumber") && r.Header.Get("X-Amz-Copy-Source") == ""
+	create := r.Method == http.MethodPost && q.Has("uploads")
+	if !put && !create || !isObject(r) {
+		return
+	}
+	key := strings.TrimPrefix(r.URL.Path, "/"+s.Bucket+"/")
+	old, err := s.backend.HeadObject(s.Bucket, key)
+	if err != nil {
+		return // none, or not this bucket's: nothing to carry over
+	}
+	for k := range old.Metadata {
+		if k != "Last-Modified" && r.Header.Values(k) == nil {
+			r.Header[k] = []string{""}
+		}
+	}
+}
+
+// emptyless leaves out of an object's HEAD or GET answer the headers
+// whose value is empty: metadata replacing an old object's
+// (replaceMetadata, checkChecksum), which S3 does not send at all.
+type emptyless struct {
+	http.ResponseWriter
+	done bool
+}
+
+func (w *emptyless) clean() {
+	if w.done {
+		return
+	}
+	w.done = true
+	h := w.ResponseWriter.Header()
+	for k, v := range h {
+		if strings.Join(v, "") == "" {
+			delete(h, k)
+		}
+	}
+}
+
+func (w *emptyless) WriteHeader(code int) {
+	w.clean()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *emptyless) Write(p []byte) (int, error) {
+	w.clean()
+	return w.ResponseWriter.Write(p)
 }
 
 // checksumHeader is the SHA-256 checksum S3 keeps of an object uploaded

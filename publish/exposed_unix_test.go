@@ -1,0 +1,67 @@
+//go:build unix
+
+package publish
+
+import (
+	"io/fs"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// statInfo is a file's fstat as exposed reads it.
+type statInfo struct {
+	mode fs.FileMode
+	st   syscall.Stat_t
+}
+
+func (s statInfo) Name() string       { return "f" }
+func (s statInfo) Size() int64        { return 0 }
+func (s statInfo) Mode() fs.FileMode  { return s.mode }
+func (s statInfo) ModTime() time.Time { return time.Time{} }
+func (s statInfo) IsDir() bool        { return s.mode.IsDir() }
+func (s statInfo) Sys() any           { return &s.st }
+
+// TestExposed: a destination file someone else can change in place, who
+// cannot change the directory it was published into, is exposed (and
+// written again); where the directory grants as much (a mount showing
+// every file as 0777 or another user's), a file publish writes would be
+// too, and owner and mode say nothing.
+func TestExposed(t *testing.T) {
+	me, other := uint32(os.Geteuid()), uint32(os.Geteuid()+4242)
+	file := func(mode fs.FileMode, uid uint32, links uint64) statInfo {
+		s := statInfo{mode: mode, st: syscall.Stat_t{Uid: uid}}
+		s.st.Nlink = 1
+		if links > 1 {
+			s.st.Nlink += 1
+		}
+		return s
+	}
+	dir := func(mode fs.FileMode, uid uint32) statInfo {
+		return statInfo{mode: fs.ModeDir | mode, st: syscall.Stat_t{Uid: uid}}
+	}
+	for _, c := range []struct {
+		name    string
+		fi, top statInfo
+		want    string // in the reason; "" = not exposed
+	}{
+		{"publish's own", file(0o644, me, 1), dir(0o755, me), ""},
+		{"hard link", file(0o644, me, 2), dir(0o755, me), "hard link"},
+		{"another owner", file(0o644, other, 1), dir(0o755, me), "owned by uid"},
+		{"anyone may write", file(0o666, me, 1), dir(0o755, me), "writable by group or others (mode 0666)"},
+		{"group may write", file(0o664, me, 1), dir(0o755, me), "writable by group"},
+		{"group may write, and the directory", file(0o664, me, 1), dir(0o775, me), ""},
+		{"a mount showing 0777", file(0o777, me, 1), dir(0o777, me), ""},
+		{"a mount showing every file another's", file(0o644, other, 1), dir(0o755, other), ""},
+		{"a hard link on such a mount", file(0o644, other, 2), dir(0o755, other), "hard link"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := exposed(c.fi, c.top)
+			if (got == "") != (c.want == "") || !strings.Contains(got, c.want) {
+				t.Errorf("exposed %q, want %q", got, c.want)
+			}
+		})
+	}
+}
