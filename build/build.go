@@ -485,6 +485,9 @@ func checkRelease(fsys fs.FS, r source.Release, memo *images.Memo) (p *pack.Pack
 	// chart past its time or memory bound is the release's error, with
 	// images.ErrChartLimit beside it (collect: no record remembers it).
 	imageProbs, rep, err := images.CheckRelease(p, r.Dir, probs, memo)
+	// What Load kept for the image check (up to 16 MiB of chart tars, the
+	// manifests, values): not held while the archive is written and signed.
+	p.DropKept()
 	if err != nil && !errors.Is(err, images.ErrChartLimit) {
 		return nil, nil, nil, false, err
 	}

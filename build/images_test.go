@@ -12,6 +12,8 @@ import (
 	"github.com/packgen/packgen/images"
 	"github.com/packgen/packgen/internal/chartproto"
 	"github.com/packgen/packgen/internal/gitfixture"
+	"github.com/packgen/packgen/pack"
+	"github.com/packgen/packgen/source"
 )
 
 // writeChartPack writes pack name@1.0.0 at packs/NAME-1.0.0 with an
@@ -173,5 +175,26 @@ func TestBuildRendersChartsInHistory(t *testing.T) {
 	}
 	if want := "packs/ch-1.0.0/charts/c/templates/pod.yaml:8: error: packs/ch-1.0.0/charts/c: chart does not render"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error lacks validate's problem %q:\n%v", want, err)
+	}
+}
+
+// TestCheckReleaseDropsKept: the Pack checkRelease hands on to the
+// archive writer holds nothing of what Load kept for the image check
+// (a chart's tar, the rendered manifests): a parallel job would hold it
+// while it compresses and signs.
+func TestCheckReleaseDropsKept(t *testing.T) {
+	const chart = "charts/ingress-nginx-4.10.1.tgz"
+	fsys := os.DirFS("../examples/packs/ingress-nginx-4.10.1")
+	if p, _ := pack.Load(fsys, ".", pack.Options{Keep: true}); p == nil {
+		t.Fatal("no pack")
+	} else if gz, _ := p.KeptChart(chart); gz == nil {
+		t.Fatal("Load with Keep kept no chart: nothing to drop")
+	}
+	p, probs, found, refused, err := checkRelease(fsys, source.Release{Dir: "packs/ingress-nginx"}, images.NewMemo(images.DefaultMemoBytes))
+	if refused || err != nil || found == nil {
+		t.Fatalf("refused %v, %v: %v", refused, err, probs)
+	}
+	if gz, _ := p.KeptChart(chart); gz != nil {
+		t.Errorf("the checked Pack still holds the chart's tar (%d bytes)", len(gz))
 	}
 }

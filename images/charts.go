@@ -2,6 +2,7 @@ package images
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,7 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 			continue
 		}
 		req := &chartproto.Request{Namespace: namespace}
+		var archiveSum [sha256.Size]byte // of the archive req.Archive is or was inflated from
 		switch {
 		case f.IsDir() && p.Has(path.Join(f.Path, "Chart.yaml")):
 			req.Dir = true
@@ -55,8 +57,9 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 		case f.Mode.IsRegular() && (strings.HasSuffix(base, ".tgz") || strings.HasSuffix(base, ".tar.gz")):
 			// The tar validation inflated when it kept it (pack.Options.Keep):
 			// the renderer reads it without inflating the archive again.
-			if req.Archive = p.KeptChart(f.Path); req.Archive == nil {
+			if req.Archive, archiveSum = p.KeptChart(f.Path); req.Archive == nil {
 				req.Archive, err = readFile(p, f)
+				archiveSum = sha256.Sum256(req.Archive)
 			}
 		default:
 			continue
@@ -69,7 +72,7 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 		var ch *renderedChart
 		if err == nil {
 			req.Values = vals
-			ch, err = c.render(req)
+			ch, err = c.render(req, archiveSum)
 			if errors.Is(err, ErrNoChartRenderer) {
 				return n, fmt.Errorf("%s: %w", c.show(f.Path), err)
 			}
@@ -222,10 +225,12 @@ func (w *cappedBuffer) Write(p []byte) (int, error) {
 	return w.buf.Write(p)
 }
 
-// render renders one chart, through the memo when there is one.
-func (c *collector) render(req *chartproto.Request) (*renderedChart, error) {
+// render renders one chart, through the memo when there is one;
+// archiveSum is the SHA-256 of the archive req.Archive is or was
+// inflated from (requestKey).
+func (c *collector) render(req *chartproto.Request, archiveSum [sha256.Size]byte) (*renderedChart, error) {
 	if c.memo != nil {
-		return c.memo.render(req)
+		return c.memo.render(req, archiveSum)
 	}
 	return renderChart(req)
 }

@@ -20,7 +20,10 @@ import (
 // the helper is of this build (the handshake refuses another), and
 // Helm's engine in template mode reads no file, environment or cluster.
 // So the key is the SHA-256 of every field of the request, each with
-// its length (exact: nothing else decides the outcome). Helm's clock
+// its length (exact: nothing else decides the outcome), the chart
+// archive by its own SHA-256: the same whether the request carries the
+// archive or the tar validation inflated from it (pack.KeptChart), a
+// function of the archive that the renderer reads to the same chart. Helm's clock
 // and random functions (now, randAlphaNum, uuidv4) make two renderings
 // of a chart that calls them differ anyway; the memo gives identical
 // requests one of those outcomes.
@@ -71,8 +74,10 @@ func NewMemo(maxBytes int) *Memo {
 	return &Memo{max: maxBytes, m: map[[sha256.Size]byte]*memoEntry{}}
 }
 
-func (m *Memo) render(req *chartproto.Request) (*renderedChart, error) {
-	k := requestKey(req)
+// render renders req through the memo; archiveSum is the SHA-256 of the
+// archive req.Archive is or was inflated from.
+func (m *Memo) render(req *chartproto.Request, archiveSum [sha256.Size]byte) (*renderedChart, error) {
+	k := requestKey(req, archiveSum)
 	m.mu.Lock()
 	if e, ok := m.m[k]; ok {
 		if e.elem != nil {
@@ -164,14 +169,21 @@ func (ch *renderedChart) memoSize() int {
 }
 
 // requestKey is the SHA-256 of every field of req, each with its length
-// so that no two requests write the same bytes.
-func requestKey(req *chartproto.Request) [sha256.Size]byte {
+// so that no two requests write the same bytes; of the chart archive,
+// its SHA-256 archiveSum: req.Archive is the archive or the tar
+// validation inflated from it (pack.KeptChart), one chart and one key
+// either way, and no hash of the larger tar.
+func requestKey(req *chartproto.Request, archiveSum [sha256.Size]byte) [sha256.Size]byte {
 	h := sha256.New()
 	field := func(b []byte) {
 		writeLen(h, len(b))
 		h.Write(b)
 	}
-	field(req.Archive)
+	if req.Archive != nil {
+		field(archiveSum[:])
+	} else {
+		field(nil)
+	}
 	dir := []byte{0}
 	if req.Dir {
 		dir[0] = 1

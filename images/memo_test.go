@@ -1,8 +1,12 @@
 package images
 
 import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +16,9 @@ import (
 	"testing"
 
 	"github.com/packgen/packgen/internal/chartproto"
+	"github.com/packgen/packgen/internal/storedgz"
+	"github.com/packgen/packgen/internal/testutil"
+	"github.com/packgen/packgen/pack"
 )
 
 // countingRenderer renders every request to one pod whose image is the
@@ -31,6 +38,11 @@ func (r *countingRenderer) Render(req *chartproto.Request) (*chartproto.Result, 
 	}
 	pod := fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: %s:1\n", req.Namespace)
 	return &chartproto.Result{Chart: "c", Manifests: []chartproto.Manifest{{Name: "c/templates/pod.yaml", Data: []byte(pod)}}}, nil
+}
+
+// testRender renders req through m, its archive as it is.
+func testRender(m *Memo, req *chartproto.Request) (*renderedChart, error) {
+	return m.render(req, sha256.Sum256(req.Archive))
 }
 
 func with(r chartproto.Request, f func(*chartproto.Request)) chartproto.Request { f(&r); return r }
@@ -74,7 +86,7 @@ func TestMemo(t *testing.T) {
 			defer SetRenderer(cr)()
 			m := NewMemo(tc.max)
 			for i := range tc.reqs {
-				ch, err := m.render(&tc.reqs[i])
+				ch, err := testRender(m, &tc.reqs[i])
 				switch {
 				case tc.err != nil:
 					if !errors.Is(err, ErrRendererFailed) {
@@ -103,7 +115,7 @@ func TestMemoConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			ch, err := m.render(&chartproto.Request{Archive: []byte("tgz"), Namespace: "ns"})
+			ch, err := testRender(m, &chartproto.Request{Archive: []byte("tgz"), Namespace: "ns"})
 			if err != nil || len(ch.images) != 1 {
 				t.Errorf("%+v, %v", ch, err)
 			}
@@ -175,7 +187,7 @@ func TestMemoRemembers(t *testing.T) {
 			}
 			defer m.Close()
 			for _, r := range tc.reqs {
-				ch, err := m.render(&r)
+				ch, err := testRender(m, &r)
 				if w := want[r.Namespace]; err != nil || (r.Values != nil || r.Dir) && !reflect.DeepEqual(ch, w) {
 					t.Errorf("%s: %+v, %v; want %+v", r.Namespace, ch, err, w)
 				}
@@ -210,7 +222,7 @@ func rememberFirst(t *testing.T, dir string, reqs ...chartproto.Request) map[str
 	defer m.Close()
 	want := map[string]*renderedChart{}
 	for _, r := range reqs {
-		ch, err := m.render(&r)
+		ch, err := testRender(m, &r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,7 +257,7 @@ func TestMemoFactsRewrittenUnderReader(t *testing.T) {
 	m := NewMemo(DefaultMemoBytes)
 	m.Remember(dir)
 	defer m.Close()
-	if _, err := m.render(&fail); err != nil { // opens and indexes the file
+	if _, err := testRender(m, &fail); err != nil { // opens and indexes the file
 		t.Fatal(err)
 	}
 	// In place, same inode: a's line now carries b's key.
@@ -262,7 +274,7 @@ func TestMemoFactsRewrittenUnderReader(t *testing.T) {
 	w.WriteString(strings.Join(lines, ""))
 	w.Close()
 	for _, r := range []chartproto.Request{a, b} {
-		if ch, err := m.render(&r); err != nil || !reflect.DeepEqual(ch, want[r.Namespace]) {
+		if ch, err := testRender(m, &r); err != nil || !reflect.DeepEqual(ch, want[r.Namespace]) {
 			t.Errorf("%s: %+v, %v; want %+v", r.Namespace, ch, err, want[r.Namespace])
 		}
 	}
@@ -294,5 +306,83 @@ func TestRenderFactsAddIndexes(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(dir, renderFactsFile))
 	if n := strings.Count(string(data), "\n"); n != 2 {
 		t.Errorf("%d lines, want the header and one fact:\n%s", n, data)
+	}
+}
+
+// recordingRenderer is a countingRenderer that keeps the archives it is
+// sent.
+type recordingRenderer struct {
+	countingRenderer
+	mu       sync.Mutex
+	archives [][]byte
+}
+
+func (r *recordingRenderer) Render(req *chartproto.Request) (*chartproto.Result, error) {
+	r.mu.Lock()
+	r.archives = append(r.archives, req.Archive)
+	r.mu.Unlock()
+	return r.countingRenderer.Render(req)
+}
+
+// TestMemoKeptChart: a chart archive has one key whether validation
+// kept its tar (pack.Options.Keep: the request carries the tar) or not
+// (the archive itself), in either order, since the kept tar is the
+// archive's inflation (pack's TestKeptChart); another archive (the same
+// tar compressed otherwise) has another key.
+func TestMemoKeptChart(t *testing.T) {
+	const src = "../examples/packs/ingress-nginx-4.10.1"
+	const chart = "charts/ingress-nginx-4.10.1.tgz"
+	other := t.TempDir()
+	testutil.CopyDir(t, src, other)
+	orig, err := os.ReadFile(filepath.Join(src, chart))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(orig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var regz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&regz, gzip.BestSpeed)
+	if _, err := io.Copy(zw, zr); err != nil || zw.Close() != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(regz.Bytes(), orig) {
+		t.Fatal("the archive compressed again is the same")
+	}
+	if err := os.WriteFile(filepath.Join(other, chart), regz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	load := func(dir string, keep bool) *pack.Pack {
+		p, ps := pack.Load(os.DirFS(dir), ".", pack.Options{Keep: keep})
+		if ps.HasErrors() {
+			t.Fatal(ps)
+		}
+		if gz, _ := p.KeptChart(chart); (gz != nil) != keep {
+			t.Fatalf("%s, Keep %v: kept %d bytes", dir, keep, len(gz))
+		}
+		return p
+	}
+	for _, keptFirst := range []bool{true, false} {
+		rr := &recordingRenderer{}
+		restore := SetRenderer(rr)
+		m := NewMemo(DefaultMemoBytes)
+		for i, p := range []*pack.Pack{load(src, keptFirst), load(src, !keptFirst), load(other, true), load(other, false)} {
+			if ps, _, err := CheckRelease(p, "ingress", nil, m); err != nil || ps.HasErrors() {
+				t.Fatalf("kept first %v, release %d: %v, %v", keptFirst, i, ps, err)
+			}
+		}
+		restore()
+		if got := rr.n.Load(); got != 2 {
+			t.Errorf("kept first %v: rendered %d times, want 2 (one an archive)", keptFirst, got)
+			continue
+		}
+		// What the renderer was sent: the kept tar, or the archive.
+		if got := rr.archives[0]; storedgz.IsStored(got) != keptFirst || !keptFirst && !bytes.Equal(got, orig) {
+			t.Errorf("kept first %v: sent %d bytes (stored blocks %v), the archive is %d", keptFirst, len(got), storedgz.IsStored(got), len(orig))
+		}
+		if !storedgz.IsStored(rr.archives[1]) {
+			t.Errorf("the other archive, kept: sent %d bytes, not the kept tar", len(rr.archives[1]))
+		}
 	}
 }

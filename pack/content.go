@@ -4,12 +4,14 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"image/jpeg"
 	"image/png"
 	"io"
 	"io/fs"
+	"math"
 	"path"
 	"regexp"
 	"strings"
@@ -464,24 +466,29 @@ func (v *validator) checkChartArchive(rel string) {
 	}
 	defer r.Close()
 	in := io.Reader(r)
+	var whole []byte // the archive, read whole to be kept
 	var kept *storedgz.Writer
 	var tee io.Writer // nil, not a nil *storedgz.Writer
 	// The pack's kept charts share one bound: a pack of many large
 	// charts keeps the first ones, and its renderer inflates the rest.
 	budget := maxKeptCharts - v.chartBytes
 	if f, _ := v.pack.file(rel); v.opts.Keep && f.Size <= int64(budget) {
-		// Read first, for the inflated size its trailer states (the kept
-		// tar is allocated once); scanChart reads the same stream, what
-		// was not read (past the bound, an error) from r as before.
+		// Read first, whole: its SHA-256 is kept with the tar (KeptChart),
+		// and its trailer states the inflated size (the kept tar is
+		// allocated once). scanChart reads the same stream, what was not
+		// read (past the bound, an error) from r as before.
 		b := bytes.NewBuffer(make([]byte, 0, f.Size+bytes.MinRead))
 		_, err := b.ReadFrom(io.LimitReader(r, int64(budget)+1))
-		hint := 0
-		if err == nil && b.Len() <= budget {
-			hint = storedgz.SizeHint(b.Bytes(), budget)
-		}
 		in = io.MultiReader(bytes.NewReader(b.Bytes()), r)
-		kept = storedgz.NewWriter(budget, hint)
-		tee = kept
+		// A tar the trailer says is over the budget is not kept: the
+		// trailer can only under-state it (modulo 2^32, the last member
+		// alone), so it would fill a writer of the whole budget and be
+		// thrown away.
+		if size := storedgz.SizeHint(b.Bytes(), math.MaxInt); err == nil && b.Len() <= budget && size <= budget {
+			whole = b.Bytes()
+			kept = storedgz.NewWriter(budget, size)
+			tee = kept
+		}
 	}
 	c, err := scanChart(in, tee)
 	var name, version string
@@ -508,10 +515,11 @@ func (v *validator) checkChartArchive(rel string) {
 	}
 	if kept != nil && !kept.Full() {
 		if v.charts == nil {
-			v.charts = map[string][]byte{}
+			v.charts = map[string]keptChart{}
 		}
-		v.charts[rel] = kept.Close()
-		v.chartBytes += len(v.charts[rel])
+		gz := kept.Close()
+		v.charts[rel] = keptChart{gz: gz, sum: sha256.Sum256(whole)}
+		v.chartBytes += len(gz)
 	}
 }
 

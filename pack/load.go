@@ -2,6 +2,7 @@ package pack
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -82,8 +83,9 @@ type Options struct {
 	// inflated it, up to storedgz.MaxTar in all): ValuesAndManifests then
 	// parses and renders nothing twice, and the chart renderer gets the
 	// tar inflated (KeptChart). For a caller that checks the pack's
-	// images next and lets the Pack go (the build, validate: one release
-	// at a time); a caller that holds many Packs leaves it off.
+	// images next and lets the Pack go, or drops what it kept (DropKept):
+	// the build, validate, one release at a time; a caller that holds
+	// many Packs leaves it off.
 	Keep bool
 }
 
@@ -120,20 +122,36 @@ type kept struct {
 	valuesDoc *yaml.Node
 	values    map[string]any
 	manifests []RenderedManifest
-	charts    map[string][]byte // by path: KeptChart's
+	charts    map[string]keptChart // by path
+}
+
+// keptChart is a chart archive as KeptChart returns it.
+type keptChart struct {
+	gz  []byte            // the tar, in stored blocks
+	sum [sha256.Size]byte // the archive's SHA-256
 }
 
 // KeptChart is the chart archive at rel (a file charts/*.tgz) as the
 // Load that kept it (Options.Keep) inflated it to check it: a gzip
 // stream of stored blocks of the same tar up to its end (storedgz),
 // which the chart renderer reads without inflating it again; nil when
-// not kept (read the file).
-func (p *Pack) KeptChart(rel string) []byte {
+// not kept (read the file). archiveSum is the SHA-256 of the archive
+// itself, which the kept stream is a function of: what identifies the
+// chart rendered (images keys its render memo with it), whether it was
+// kept or not.
+func (p *Pack) KeptChart(rel string) (gz []byte, archiveSum [sha256.Size]byte) {
 	if p.kept == nil {
-		return nil
+		return nil, archiveSum
 	}
-	return p.kept.charts[rel]
+	c := p.kept.charts[rel]
+	return c.gz, c.sum
 }
+
+// DropKept lets go of what Load kept (Options.Keep), once the image
+// check has read it: a caller that goes on with the Pack (the build
+// writes its archive) then holds none of it. ValuesAndManifests reads
+// the files again; KeptChart returns nil.
+func (p *Pack) DropKept() { p.kept = nil }
 
 // Name returns the manifest's name, or "" when the manifest is unreadable.
 func (p *Pack) Name() string {
@@ -194,7 +212,7 @@ type validator struct {
 	// charts the chart archives' tar streams (Options.Keep), chartBytes
 	// their size, within storedgz.MaxTar in all.
 	manifests  []RenderedManifest
-	charts     map[string][]byte
+	charts     map[string]keptChart
 	chartBytes int
 }
 

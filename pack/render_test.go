@@ -3,15 +3,19 @@ package pack
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"gopkg.in/yaml.v3"
 
@@ -147,31 +151,58 @@ func TestValuesAndManifests(t *testing.T) {
 // TestKeptChart: a Load with Keep keeps each chart archive it checked
 // as the tar it inflated, up to the tar's end, in a gzip stream of
 // stored blocks (what the chart renderer reads without inflating it
-// again); nothing without Keep, past the pack's bound, for a chart
-// directory, or for a pack with errors (the image check does not run);
-// the same problems found either way.
+// again), with the archive's SHA-256; nothing without Keep, past the
+// pack's bound (nor a writer for it, when the archive's trailer says
+// so), for a chart directory, for a pack with errors (the image check
+// does not run), or once dropped (DropKept); the same problems found
+// either way.
 func TestKeptChart(t *testing.T) {
 	const ingress = "../examples/packs/ingress-nginx-4.10.1"
 	const archive = "charts/ingress-nginx-4.10.1.tgz"
+	// A small archive of a large tar: 1.5 MiB of zeros, past a 1 MiB bound.
+	big := baseFS()
+	big["charts/app-1.0.0.tgz"] = &fstest.MapFile{Data: tgz(t, map[string]string{
+		"app/Chart.yaml": "name: app\nversion: 1.0.0\n", "app/files/zeros": strings.Repeat("\x00", 3<<19)})}
+	dir := func(d string) fs.FS { return os.DirFS(d) }
 	for _, tc := range []struct {
-		name, dir, chart string
-		keep, want       bool
-		bound            int // maxKeptCharts; 0: as it is
+		name       string
+		fsys       fs.FS
+		chart      string
+		keep, want bool
+		bound      int // maxKeptCharts; 0: as it is
+		drop       bool
 	}{
-		{"archive", ingress, archive, true, true, 0},
-		{"archive, Keep off", ingress, archive, false, false, 0},
-		{"archive past the pack's bound", ingress, archive, true, false, 4 << 10},
-		{"chart directory", "../images/testdata/packs/webapp-1.2.0", "charts/webapp", true, false, 0},
-		{"a pack with errors", "testdata/bad/chart-version-not-semver", "", true, false, 0},
+		{"archive", dir(ingress), archive, true, true, 0, false},
+		{"archive, Keep off", dir(ingress), archive, false, false, 0, false},
+		{"archive past the pack's bound", dir(ingress), archive, true, false, 4 << 10, false},
+		{"a small archive of a tar past the pack's bound", big, "charts/app-1.0.0.tgz", true, false, 1 << 20, false},
+		{"chart directory", dir("../images/testdata/packs/webapp-1.2.0"), "charts/webapp", true, false, 0, false},
+		{"a pack with errors", dir("testdata/bad/chart-version-not-semver"), "", true, false, 0, false},
+		{"archive, dropped", dir(ingress), archive, true, false, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.bound > 0 {
 				defer func(old int) { maxKeptCharts = old }(maxKeptCharts)
 				maxKeptCharts = tc.bound
 			}
-			p, ps := Load(os.DirFS(tc.dir), ".", Options{Keep: tc.keep})
-			if _, want := Load(os.DirFS(tc.dir), ".", Options{}); !reflect.DeepEqual(ps, want) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			p, ps := Load(tc.fsys, ".", Options{Keep: tc.keep})
+			runtime.ReadMemStats(&after)
+			kept := after.TotalAlloc - before.TotalAlloc
+			runtime.ReadMemStats(&before)
+			_, want := Load(tc.fsys, ".", Options{})
+			runtime.ReadMemStats(&after)
+			if !reflect.DeepEqual(ps, want) {
 				t.Errorf("problems %v, without Keep %v", ps, want)
+			}
+			// Not kept: no more allocated than without Keep, but the
+			// archive read whole (a bound's worth was, before).
+			if !tc.want && tc.bound >= 1<<20 && kept > after.TotalAlloc-before.TotalAlloc+uint64(tc.bound)/2 {
+				t.Errorf("Load with Keep allocated %d bytes, without %d: a writer for a tar past the bound", kept, after.TotalAlloc-before.TotalAlloc)
+			}
+			if tc.drop {
+				p.DropKept()
 			}
 			chart := tc.chart
 			if chart == "" { // the pack's one archive
@@ -181,7 +212,7 @@ func TestKeptChart(t *testing.T) {
 					}
 				}
 			}
-			got := p.KeptChart(chart)
+			got, sum := p.KeptChart(chart)
 			if (got != nil) != tc.want {
 				t.Fatalf("%s: kept %d bytes, want kept %v", chart, len(got), tc.want)
 			}
@@ -202,9 +233,12 @@ func TestKeptChart(t *testing.T) {
 				}
 				return b
 			}
-			orig, err := os.ReadFile(filepath.Join(tc.dir, chart))
+			orig, err := fs.ReadFile(tc.fsys, chart)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if sum != sha256.Sum256(orig) {
+				t.Errorf("kept with SHA-256 %x, the archive's is %x", sum, sha256.Sum256(orig))
 			}
 			tarKept, tarAll := inflate(got), inflate(orig)
 			// The tar up to its end: all of it but the zero blocks tar(1)
