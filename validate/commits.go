@@ -196,19 +196,22 @@ type problemKey struct {
 // on the chain (the base merged into the branch, as GitHub's "Update
 // branch" does) is judged like any other; the base's commits it brought
 // are not on the chain, and the commits after it forked from the base
-// commit it merged. Whether a commit is in base's history is whether it
-// is its own fork point (mergeBases): each walk reads the commits since
-// the fork, not base's whole history.
+// commit it merged. Whether a commit is published is whether it is its
+// own fork point (firstParentBase, or mergeBases below): each walk reads
+// the commits since the fork, not base's whole history.
 //
 // Published means on base's first-parent history, which the build
 // walks, when the last commit contains base: merged by fast-forward,
 // every commit of the chain lands on that history as it is, and a commit
 // base holds only through a merge's second parent was never read by a
-// build; it is judged against the newest first-parent commit it
-// descends from (firstParentBase). When the last commit does not contain
-// base, no merge puts such a commit on that history (a rebase drops the
-// commits base holds), and the chain ends at the first commit base's
-// history holds. A chain that leaves base's history, running into a
+// build: every commit of the chain is judged against the newest
+// first-parent commit it descends from (firstParentBase), never against
+// such a commit, whether base holds the chain's commit that way or not
+// at all (a branch merging a side branch base merged too, whose merge
+// dropped what the side branch added). When the last commit does not
+// contain base, no merge puts such a commit on that history (a rebase
+// drops the commits base holds), and the chain ends at the first commit
+// base's history holds. A chain that leaves base's history, running into a
 // root base does not share, is an *offBaseError: what its commits add
 // cannot be judged against base, and merged by rebase or fast-forward
 // they land all the same.
@@ -240,39 +243,31 @@ func (hf headFork) requestCommits() ([]requestCommit, error) {
 	case tipFork.Hash == tip.Hash:
 		return nil, nil // in base's history: no commit of its own
 	}
-	contains := tipFork.Hash == bc.Hash // fast-forwardable
+	// Which history publishes a commit is chosen once, for the whole
+	// chain: a commit outside base's history that descends from one
+	// base holds only through a merge's second parent is no more judged
+	// against that commit than one inside it.
+	fork := mergeBase
+	if tipFork.Hash == bc.Hash { // fast-forwardable
+		fork = firstParentFork
+	}
 	var out []requestCommit
-	inBase := false // the chain has entered base's history
 	for c := tip; len(c.ParentHashes) > 0; {
 		p, err := c.Parent(0)
 		if err != nil {
 			return nil, shallowErr(c.ParentHashes[0], err)
 		}
-		var fork *object.Commit
-		if !inBase {
-			if fork, err = mergeBase(p, bc, base); err != nil {
-				return nil, err
-			}
-			if fork == nil {
-				return nil, &offBaseError{c: p, child: c, base: base}
-			}
-			inBase = fork.Hash == p.Hash
+		f, err := fork(p, bc, base)
+		if err != nil {
+			return nil, err
 		}
-		if inBase {
-			if !contains {
-				break // in base's history: a rebase drops it
-			}
-			if fork, err = firstParentFork(p, bc, base); err != nil {
-				return nil, err
-			}
-			if fork == nil { // base holds it through an unrelated history it merged
-				return nil, &offBaseError{c: p, child: c, base: base}
-			}
-			if fork.Hash == p.Hash {
-				break // published by base
-			}
+		if f == nil {
+			return nil, &offBaseError{c: p, child: c, base: base}
 		}
-		out = append(out, requestCommit{c: p, fork: fork.Hash.String()})
+		if f.Hash == p.Hash {
+			break // published by base, or dropped by a rebase
+		}
+		out = append(out, requestCommit{c: p, fork: f.Hash.String()})
 		c = p
 	}
 	slices.Reverse(out)

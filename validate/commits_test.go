@@ -110,6 +110,23 @@ func TestChangedEachCommit(t *testing.T) {
 		judged:  2,
 		added:   1,
 	}, {
+		// The reviewer's finding on fixF: the base merged a side branch
+		// adding bomb with a resolution that dropped it (an evil merge);
+		// the branch merged that side branch too, then removed bomb and
+		// merged the base. The base holds the side branch's commit only
+		// through its merge's second parent, so the branch's merge of
+		// it, on the first-parent history after a fast-forward, adds
+		// bomb there: judged against the base's first-parent history,
+		// not against the side branch (nothing judged).
+		name: "a release added and removed again, through a side branch the base merged dropping it",
+		commits: []func(*testing.T, *gitfixture.Repo){addBomb, func(t *testing.T, r *gitfixture.Repo) {
+			testutil.Must(t, r.Write("notes-pr.txt", []byte("the branch's own work\n")))
+		}, removeBomb},
+		shape:  "a side branch the base merged dropping it, then merging the base",
+		want:   &want{at: 2, has: "chart does not render", file: "packs/bomb/charts/c/templates/pod.yaml", errors: 1},
+		judged: 3,
+		added:  1,
+	}, {
 		// HEAD does not contain the base: no merge puts the commits the
 		// base holds on its first-parent history (a rebase drops them).
 		name: "a release added and removed again on a branch the base merged, HEAD behind the base",
@@ -202,6 +219,13 @@ func TestChangedEachCommit(t *testing.T) {
 //     merge of that branch into the base, as CI checks it out.
 //   - "merged, the last commit after": all but the last on a branch the
 //     base merges; the last on that branch, behind the base.
+//   - "a side branch the base merged dropping it, then merging the
+//     base": the first commit on a side branch, which the base merges
+//     (--no-ff) after a commit of its own, its resolution dropping what
+//     the commit added (an evil merge); the second on the branch, from
+//     the base before that; the branch's merge of the side branch
+//     ("step", its hash after the second's); the third; HEAD is the
+//     branch's merge of the base.
 //   - "unrelated": on an orphan branch (an empty tree first), HEAD the
 //     last.
 //   - "unrelated, then merging the base": the same; HEAD is its merge of
@@ -224,6 +248,25 @@ func branched(t *testing.T, r *gitfixture.Repo, shape string, commits []func(*te
 		if shape != "unrelated" {
 			git("merge", "-q", "--allow-unrelated-histories", "--no-ff", "-m", "merge main", "main")
 		}
+		return "main", hashes
+	}
+	if strings.HasPrefix(shape, "a side branch") {
+		fork := git("rev-parse", "HEAD")
+		git("checkout", "-qb", "side")
+		commit(commits[0])
+		git("checkout", "-q", "main")
+		testutil.Must(t, r.Write("notes.txt", []byte("main's own work\n")))
+		git("add", "-A")
+		git("commit", "-qm", "main's own work")
+		git("merge", "-q", "--no-ff", "--no-commit", "side")
+		git("rm", "-rqf", "packs/bomb") // the resolution drops it
+		git("commit", "-qm", "merge side")
+		git("checkout", "-qb", "pr", fork)
+		commit(commits[1])
+		git("merge", "-q", "--no-ff", "-m", "step", "side")
+		hashes = append(hashes, git("rev-parse", "HEAD"))
+		commit(commits[2])
+		git("merge", "-q", "--no-ff", "-m", "merge main", "main")
 		return "main", hashes
 	}
 	git("checkout", "-qb", "pr")
