@@ -27,9 +27,11 @@ import (
 // commits on the first-parent history the build walks, and the build
 // refuses a version an intermediate commit brought back with other
 // content even when a later commit removed it again: HEAD holds no such
-// change, so the whole-request check cannot see it. --each-commit judges
-// every commit as the check judges HEAD, against the same fork point and
-// the same reading of the base's history, walked once for all of them.
+// change, so the whole-request check cannot see it; a rebase replays the
+// commits of the side branches the request merged there too
+// (withSides). --each-commit judges every commit as the check judges
+// HEAD, against the same fork point and the same reading of the base's
+// history, walked once for all of them.
 
 // headFork is HEAD, the commit base names and their merge base, read
 // once for forkPoint and requestCommits (the merge base walks the
@@ -196,19 +198,22 @@ type problemKey struct {
 // on the chain (the base merged into the branch, as GitHub's "Update
 // branch" does) is judged like any other; the base's commits it brought
 // are not on the chain, and the commits after it forked from the base
-// commit it merged. Whether a commit is in base's history is whether it
-// is its own fork point (mergeBases): each walk reads the commits since
-// the fork, not base's whole history.
+// commit it merged. Whether a commit is published is whether it is its
+// own fork point (firstParentBase, or mergeBases below): each walk reads
+// the commits since the fork, not base's whole history.
 //
 // Published means on base's first-parent history, which the build
 // walks, when the last commit contains base: merged by fast-forward,
 // every commit of the chain lands on that history as it is, and a commit
 // base holds only through a merge's second parent was never read by a
-// build; it is judged against the newest first-parent commit it
-// descends from (firstParentBase). When the last commit does not contain
-// base, no merge puts such a commit on that history (a rebase drops the
-// commits base holds), and the chain ends at the first commit base's
-// history holds. A chain that leaves base's history, running into a
+// build: every commit of the chain is judged against the newest
+// first-parent commit it descends from (firstParentBase), never against
+// such a commit, whether base holds the chain's commit that way or not
+// at all (a branch merging a side branch base merged too, whose merge
+// dropped what the side branch added). When the last commit does not
+// contain base, no merge puts such a commit on that history (a rebase
+// drops the commits base holds), and the chain ends at the first commit
+// base's history holds. A chain that leaves base's history, running into a
 // root base does not share, is an *offBaseError: what its commits add
 // cannot be judged against base, and merged by rebase or fast-forward
 // they land all the same.
@@ -240,42 +245,109 @@ func (hf headFork) requestCommits() ([]requestCommit, error) {
 	case tipFork.Hash == tip.Hash:
 		return nil, nil // in base's history: no commit of its own
 	}
-	contains := tipFork.Hash == bc.Hash // fast-forwardable
+	// Which history publishes a commit is chosen once, for the whole
+	// chain: a commit outside base's history that descends from one
+	// base holds only through a merge's second parent is no more judged
+	// against that commit than one inside it.
+	fork := mergeBase
+	if tipFork.Hash == bc.Hash { // fast-forwardable
+		fork = firstParentFork
+	}
 	var out []requestCommit
-	inBase := false // the chain has entered base's history
 	for c := tip; len(c.ParentHashes) > 0; {
 		p, err := c.Parent(0)
 		if err != nil {
 			return nil, shallowErr(c.ParentHashes[0], err)
 		}
-		var fork *object.Commit
-		if !inBase {
-			if fork, err = mergeBase(p, bc, base); err != nil {
-				return nil, err
-			}
-			if fork == nil {
-				return nil, &offBaseError{c: p, child: c, base: base}
-			}
-			inBase = fork.Hash == p.Hash
+		f, err := fork(p, bc, base)
+		if err != nil {
+			return nil, err
 		}
-		if inBase {
-			if !contains {
-				break // in base's history: a rebase drops it
-			}
-			if fork, err = firstParentFork(p, bc, base); err != nil {
-				return nil, err
-			}
-			if fork == nil { // base holds it through an unrelated history it merged
-				return nil, &offBaseError{c: p, child: c, base: base}
-			}
-			if fork.Hash == p.Hash {
-				break // published by base
-			}
+		if f == nil {
+			return nil, &offBaseError{c: p, child: c, base: base}
 		}
-		out = append(out, requestCommit{c: p, fork: fork.Hash.String()})
+		if f.Hash == p.Hash {
+			break // published by base, or dropped by a rebase
+		}
+		out = append(out, requestCommit{c: p, fork: f.Hash.String()})
 		c = p
 	}
 	slices.Reverse(out)
+	return hf.withSides(tip, out)
+}
+
+// withSides is chain (oldest first, the commits below tip) with the
+// commits of the side branches its merges and tip's merge (the second
+// and later parents) bring that base's history does not hold: a rebase
+// without --rebase-merges, GitHub's "Rebase and merge" included, drops
+// the merge commits and replays those commits onto base, on the
+// first-parent history the build publishes (a merge commit of the side
+// branch's own lands nowhere: it is walked through, not judged). Each
+// comes before the merge that brought it, its own parents first, and is
+// judged against its
+// merge base with base: the rebase replays its change since then, and
+// drops a commit base holds and every commit below it. Each costs a walk
+// of the commits since the fork, as a commit of the chain does; a side
+// branch with no history in common with base is an *offBaseError, as
+// the chain's.
+func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]requestCommit, error) {
+	seen := map[plumbing.Hash]bool{tip.Hash: true}
+	for _, rc := range chain {
+		seen[rc.c.Hash] = true
+	}
+	var out []requestCommit
+	// side adds c and the commits below it that base does not hold,
+	// parents first; c is parent i of child.
+	var side func(c, child *object.Commit, i int) error
+	side = func(c, child *object.Commit, i int) error {
+		if seen[c.Hash] {
+			return nil
+		}
+		seen[c.Hash] = true
+		f, err := mergeBase(c, hf.bc, hf.base)
+		switch {
+		case err != nil:
+			return err
+		case f == nil:
+			return &offBaseError{c: c, child: child, side: true, parent: i, base: hf.base}
+		case f.Hash == c.Hash:
+			return nil // base holds it: a rebase drops it
+		}
+		for j := range c.ParentHashes {
+			p, err := c.Parent(j)
+			if err != nil {
+				return shallowErr(c.ParentHashes[j], err)
+			}
+			if err := side(p, c, j); err != nil {
+				return err
+			}
+		}
+		if len(c.ParentHashes) < 2 { // a merge of its own no rebase or fast-forward publishes
+			out = append(out, requestCommit{c: c, fork: f.Hash.String()})
+		}
+		return nil
+	}
+	merges := func(m *object.Commit) error {
+		for i := 1; i < len(m.ParentHashes); i++ {
+			p, err := m.Parent(i)
+			if err != nil {
+				return shallowErr(m.ParentHashes[i], err)
+			}
+			if err := side(p, m, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, rc := range chain {
+		if err := merges(rc.c); err != nil {
+			return nil, err
+		}
+		out = append(out, rc)
+	}
+	if err := merges(tip); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -284,6 +356,8 @@ func (hf headFork) requestCommits() ([]requestCommit, error) {
 // is the request's last commit).
 type offBaseError struct {
 	c, child *object.Commit
+	side     bool // on a side branch (withSides): c is parent parent+1 of child
+	parent   int
 	base     string
 }
 
@@ -291,6 +365,10 @@ func (e *offBaseError) Error() string {
 	at := "its last commit"
 	if e.child != nil {
 		at = fmt.Sprintf("the first parent of %s (%q)", shortRef(e.child.Hash.String()), subject(e.child))
+	}
+	if e.side {
+		return fmt.Sprintf("a side branch the pull request merges leaves %[1]s's history at commit %[2]s (%[3]q), parent %[4]d of %[5]s (%[6]q): it shares no history with %[1]s, so what it and the commits below it add is not judged, and merged by rebase they land on %[1]s's first-parent history, which the build publishes; rebase the branch onto %[1]s (git rebase %[1]s) and push it again",
+			e.base, shortRef(e.c.Hash.String()), subject(e.c), e.parent+1, shortRef(e.child.Hash.String()), subject(e.child))
 	}
 	return fmt.Sprintf("the pull request's first-parent chain leaves %[1]s's history at commit %[2]s (%[3]q), %[4]s: it descends from no commit of %[1]s's first-parent history, which the build publishes, so what it and the commits below it add is not judged, and merged by rebase or fast-forward they land on that history; rebase the branch onto %[1]s (git rebase %[1]s) and push it again",
 		e.base, shortRef(e.c.Hash.String()), subject(e.c), at)

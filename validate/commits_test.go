@@ -34,12 +34,16 @@ func TestChangedEachCommit(t *testing.T) {
 		testutil.Must(t, r.Write("packs/bomb/charts/c/templates/pod.yaml", []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: {{ .Values.image | nosuch }}\n")))
 	}
 	removeBomb := func(t *testing.T, r *gitfixture.Repo) { testutil.Must(t, r.Remove("packs/bomb")) }
+	ownWork := func(t *testing.T, r *gitfixture.Repo) { // no pack: merging the base never takes it for bomb renamed
+		testutil.Must(t, r.Write("notes-pr.txt", []byte("the branch's own work\n")))
+	}
 	type want struct {
 		at     int    // index of the commit named, -1 for HEAD's own problem
 		has    string // in the message
 		file   string
 		errors int  // of the whole report
 		chain  bool // the chain leaves the base's history at commit at: an error in either mode
+		side   bool // a side branch does, at commit at, parent 2 of the commit has names
 	}
 	bombed := &want{at: 0, has: "chart does not render", file: "packs/bomb/charts/c/templates/pod.yaml", errors: 1}
 	for _, tc := range []struct {
@@ -110,6 +114,40 @@ func TestChangedEachCommit(t *testing.T) {
 		judged:  2,
 		added:   1,
 	}, {
+		// The reviewer's finding on fixF: the base merged a side branch
+		// adding bomb with a resolution that dropped it (an evil merge);
+		// the branch merged that side branch too, then removed bomb and
+		// merged the base. The base holds the side branch's commit only
+		// through its merge's second parent, so the branch's merge of
+		// it, on the first-parent history after a fast-forward, adds
+		// bomb there: judged against the base's first-parent history,
+		// not against the side branch (nothing judged).
+		name:    "a release added and removed again, through a side branch the base merged dropping it",
+		commits: []func(*testing.T, *gitfixture.Repo){addBomb, ownWork, removeBomb},
+		shape:   "a side branch the base merged dropping it, then merging the base",
+		want:    &want{at: 2, has: "chart does not render", file: "packs/bomb/charts/c/templates/pod.yaml", errors: 1},
+		judged:  3,
+		added:   1,
+	}, {
+		// A rebase without --rebase-merges (GitHub's "Rebase and merge"
+		// too) drops HEAD's merge of the side branch and replays the side
+		// branch's commits onto the base: they are judged, before the
+		// merge, against their merge base with the base; the side
+		// branch's own merge lands nowhere, and is not.
+		name:    "a release added and removed again, on a side branch the branch merged",
+		commits: []func(*testing.T, *gitfixture.Repo){addBomb, removeBomb, ownWork},
+		shape:   "a side branch the branch merged",
+		want:    bombed,
+		judged:  3,
+		added:   1,
+	}, {
+		// The same side branch on an unrelated history: a rebase replays
+		// its commits all the same, none can be judged against the base.
+		name:    "a release added and removed again, on an unrelated side branch the branch merged",
+		commits: []func(*testing.T, *gitfixture.Repo){addBomb, removeBomb, ownWork},
+		shape:   "an unrelated side branch the branch merged",
+		want:    &want{at: 1, has: `("merge side")`, errors: 1, chain: true, side: true},
+	}, {
 		// HEAD does not contain the base: no merge puts the commits the
 		// base holds on its first-parent history (a rebase drops them).
 		name: "a release added and removed again on a branch the base merged, HEAD behind the base",
@@ -178,7 +216,10 @@ func TestChangedEachCommit(t *testing.T) {
 				if tc.want.at >= 0 {
 					prefix = "at commit " + index.ShortHash(hashes[tc.want.at]) + ` ("step"), before HEAD: `
 				}
-				if tc.want.chain {
+				if tc.want.side {
+					prefix = "a side branch the pull request merges leaves " + base + "'s history at commit " + index.ShortHash(hashes[tc.want.at]) + ` ("step"), parent 2 of `
+					has = tc.want.has + ": it shares no history with " + base + ", so what it and the commits below it add is not judged, and merged by rebase they land on " + base + "'s first-parent history, which the build publishes; rebase the branch onto " + base + " (git rebase " + base + ")"
+				} else if tc.want.chain {
 					prefix = "the pull request's first-parent chain leaves " + base + "'s history at commit " + index.ShortHash(hashes[tc.want.at]) + ` ("step"), `
 					has = tc.want.has + ": it descends from no commit of " + base + "'s first-parent history, which the build publishes, so what it and the commits below it add is not judged, and merged by rebase or fast-forward they land on that history; rebase the branch onto " + base + " (git rebase " + base + ")"
 				}
@@ -202,6 +243,18 @@ func TestChangedEachCommit(t *testing.T) {
 //     merge of that branch into the base, as CI checks it out.
 //   - "merged, the last commit after": all but the last on a branch the
 //     base merges; the last on that branch, behind the base.
+//   - "a side branch the base merged dropping it, then merging the
+//     base": the first commit on a side branch, which the base merges
+//     (--no-ff) after a commit of its own, its resolution dropping what
+//     the commit added (an evil merge); the second on the branch, from
+//     the base before that; the branch's merge of the side branch
+//     ("step", its hash after the second's); the third; HEAD is the
+//     branch's merge of the base.
+//   - "a side branch the branch merged": the first on a side branch,
+//     the second on a branch of it that it merges (--no-ff), the third
+//     on the branch; HEAD is the branch's merge of the side branch.
+//   - "an unrelated side branch the branch merged": the same, the side
+//     branch an orphan one (an empty tree first).
 //   - "unrelated": on an orphan branch (an empty tree first), HEAD the
 //     last.
 //   - "unrelated, then merging the base": the same; HEAD is its merge of
@@ -224,6 +277,46 @@ func branched(t *testing.T, r *gitfixture.Repo, shape string, commits []func(*te
 		if shape != "unrelated" {
 			git("merge", "-q", "--allow-unrelated-histories", "--no-ff", "-m", "merge main", "main")
 		}
+		return "main", hashes
+	}
+	switch shape {
+	case "a side branch the branch merged", "an unrelated side branch the branch merged":
+		if strings.HasPrefix(shape, "an unrelated") {
+			git("checkout", "-q", "--orphan", "side")
+			git("rm", "-rqf", ".")
+		} else {
+			git("checkout", "-qb", "side")
+		}
+		commit(commits[0])
+		if strings.HasPrefix(shape, "an unrelated") {
+			commit(commits[1])
+		} else { // the second on a branch of the side branch, which merges it
+			git("checkout", "-qb", "side2")
+			commit(commits[1])
+			git("checkout", "-q", "side")
+			git("merge", "-q", "--no-ff", "-m", "merge side2", "side2")
+		}
+		git("checkout", "-qb", "pr", "main")
+		commit(commits[2])
+		git("merge", "-q", "--no-ff", "--allow-unrelated-histories", "-m", "merge side", "side")
+		return "main", hashes
+	case "a side branch the base merged dropping it, then merging the base":
+		fork := git("rev-parse", "HEAD")
+		git("checkout", "-qb", "side")
+		commit(commits[0])
+		git("checkout", "-q", "main")
+		testutil.Must(t, r.Write("notes.txt", []byte("main's own work\n")))
+		git("add", "-A")
+		git("commit", "-qm", "main's own work")
+		git("merge", "-q", "--no-ff", "--no-commit", "side")
+		git("rm", "-rqf", "packs/bomb") // the resolution drops it
+		git("commit", "-qm", "merge side")
+		git("checkout", "-qb", "pr", fork)
+		commit(commits[1])
+		git("merge", "-q", "--no-ff", "-m", "step", "side")
+		hashes = append(hashes, git("rev-parse", "HEAD"))
+		commit(commits[2])
+		git("merge", "-q", "--no-ff", "-m", "merge main", "main")
 		return "main", hashes
 	}
 	git("checkout", "-qb", "pr")
