@@ -137,20 +137,29 @@ func TestVerifySiteArchiveBundle(t *testing.T) {
 			site := filepath.Join(t.TempDir(), "site")
 			testutil.CopyDir(t, f.sites[1], site)
 			tc.tamper(site)
-			want, advice := bundle, "publish the site again"
-			if strings.Contains(tc.name, ".sig") {
-				want, advice = "packs/calico/1.0.0/calico-1.0.0.tar.gz", ""
-			}
-			for _, loc := range []string{site, newServer(t, site).URL} {
-				rep, err := VerifySite(context.Background(), loc, v)
-				if err != nil {
-					t.Fatal(err)
+			// Without a key the bundle is compared with the .sig all the
+			// same (as publish without one compares them): a .sig of
+			// another release is then its bundle's problem.
+			for _, key := range []*sign.Verifier{v, nil} {
+				want, msg, advice := bundle, tc.msg, "publish the site again"
+				if strings.Contains(tc.name, ".sig") {
+					if key != nil {
+						want, advice = "packs/calico/1.0.0/calico-1.0.0.tar.gz", ""
+					} else {
+						msg = "not a Sigstore bundle carrying the signature in calico-1.0.0.tar.gz.sig"
+					}
 				}
-				switch {
-				case tc.msg == "" && len(rep.AllProblems()) != 0:
-					t.Errorf("%s: problems %+v", loc, rep.AllProblems())
-				case tc.msg != "" && (len(rep.AllProblems()) != 1 || rep.Problems[0].Path != want || !strings.Contains(rep.Problems[0].Err, tc.msg) || !strings.Contains(rep.Problems[0].Err, advice)):
-					t.Errorf("%s: problems %+v, want one on %s saying %q", loc, rep.AllProblems(), want, tc.msg)
+				for _, loc := range []string{site, newServer(t, site).URL} {
+					rep, err := VerifySite(context.Background(), loc, key)
+					if err != nil {
+						t.Fatal(err)
+					}
+					switch {
+					case msg == "" && len(rep.AllProblems()) != 0:
+						t.Errorf("%s (key %t): problems %+v", loc, key != nil, rep.AllProblems())
+					case msg != "" && (len(rep.AllProblems()) != 1 || rep.Problems[0].Path != want || !strings.Contains(rep.Problems[0].Err, msg) || !strings.Contains(rep.Problems[0].Err, advice)):
+						t.Errorf("%s (key %t): problems %+v, want one on %s saying %q", loc, key != nil, rep.AllProblems(), want, msg)
+					}
 				}
 			}
 		})

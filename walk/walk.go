@@ -551,7 +551,10 @@ func (w *Walker) walkLatestShard(ctx context.Context, s index.Summary, problem f
 	return nil
 }
 
-// walkRelease checks one archive and its signature.
+// walkRelease checks one archive and its signature. Without a Verifier
+// the .sig is read all the same, to compare the bundle with it (that
+// needs no key, as walkRootBundle's comparison), as publish without a
+// key compares them.
 func (w *Walker) walkRelease(ctx context.Context, rel *index.Release, problem func(path string, err error)) {
 	ref := rel.Archive
 	sum, err := w.Archive(ctx, ref, io.Discard)
@@ -559,11 +562,10 @@ func (w *Walker) walkRelease(ctx context.Context, rel *index.Release, problem fu
 		problem(ref.Path, err)
 		return
 	}
-	if w.Verifier == nil {
-		return
-	}
 	if rel.Signature == "" {
-		problem(ref.Path, UnsignedRelease(rel))
+		if w.Verifier != nil {
+			problem(ref.Path, UnsignedRelease(rel))
+		}
 		return
 	}
 	raw, err := w.Get(ctx, rel.Signature, sign.MaxSigFileSize)
@@ -571,16 +573,18 @@ func (w *Walker) walkRelease(ctx context.Context, rel *index.Release, problem fu
 		problem(rel.Signature, err)
 		return
 	}
-	open := func() (io.ReadCloser, error) {
-		r, err := w.Open(ctx, ref.Path)
-		if err != nil {
-			return nil, err
+	var sigErr error
+	if w.Verifier != nil {
+		open := func() (io.ReadCloser, error) {
+			r, err := w.Open(ctx, ref.Path)
+			if err != nil {
+				return nil, err
+			}
+			return r.Body, nil
 		}
-		return r.Body, nil
-	}
-	sigErr := w.ArchiveSignature(rel, raw, sum, open)
-	if sigErr != nil {
-		problem(ref.Path, sigErr)
+		if sigErr = w.ArchiveSignature(rel, raw, sum, open); sigErr != nil {
+			problem(ref.Path, sigErr)
+		}
 	}
 	if rel.Bundle == "" {
 		return
@@ -588,8 +592,8 @@ func (w *Walker) walkRelease(ctx context.Context, rel *index.Release, problem fu
 	// The bundle the signed shard names beside the .sig: clients verify
 	// the .sig alone, but the index lists the bundle (publish refuses a
 	// site without it) and `cosign verify-blob --bundle` reads it.
-	// Compared with the .sig only when that verified: a bad .sig is its
-	// own problem, not also its bundle's.
+	// Compared with the .sig unless that did not verify: a bad .sig is
+	// its own problem, not also its bundle's.
 	if sigErr == nil {
 		err = w.BundleOf(ctx, rel.Bundle, rel.Signature, raw)
 	} else {
