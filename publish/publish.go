@@ -630,17 +630,17 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 // they are. refuse words a refusal for where publish reads the site.
 type sigCopies struct {
 	w *sitewalk.Walker
-	// refuse: msg says which copy and what is wrong with it; live: it
-	// is index.json.sig or index.json.sigstore.json, which a static
-	// registry mid-publish already holds for its next index.json.
-	refuse func(msg string, live bool) error
+	// refuse: err says which copy and what is wrong with it
+	// (sign.ErrBadSignature where a comparison failed, a read error as
+	// it is); live: it is index.json.sig or index.json.sigstore.json,
+	// which a static registry mid-publish already holds for its next
+	// index.json.
+	refuse func(err error, live bool) error
 }
 
 // dirCopies checks the copies in dir, a build's output.
 func dirCopies(dir string, w *sitewalk.Walker) sigCopies {
-	return sigCopies{w: w, refuse: func(msg string, _ bool) error {
-		return fmt.Errorf("%w: %w", notSite(dir, "%s", msg), sign.ErrBadSignature)
-	}}
+	return sigCopies{w: w, refuse: func(err error, _ bool) error { return notSite(dir, "%w", err) }}
 }
 
 // sourceCopies checks the copies of src, a site publish reads through a
@@ -655,12 +655,12 @@ func sourceCopies(src string, w *sitewalk.Walker) sigCopies {
 		return dirCopies(src, w)
 	}
 	lags := err == nil && loc.Scheme != "oci"
-	return sigCopies{w: w, refuse: func(msg string, live bool) error {
+	return sigCopies{w: w, refuse: func(err error, live bool) error {
 		cause := "it was changed there after its build: have the registry published again from its build"
 		if live && lags {
 			cause = "a publish to it may be under way (index.json.sig and index.json.sigstore.json go up before index.json switches: docs/FORMAT.md): publish again once it has ended; if this stays, the file was changed there"
 		}
-		return fmt.Errorf("%w: %w: %s: %s; %s (`packgen verify --site %s` names every such file); nothing was published", ErrNotSite, sign.ErrBadSignature, src, msg, cause, src)
+		return fmt.Errorf("%w: %s: %w; %s (`packgen verify --site %s` names every such file); nothing was published", ErrNotSite, src, err, cause, src)
 	}}
 }
 
@@ -683,7 +683,7 @@ func (c sigCopies) root(ctx context.Context, root *index.Root, rootData, sig []b
 		} else if err != nil {
 			// Not missing: the site's checks refused a signed site
 			// without it.
-			return c.refuse(err.Error(), false)
+			return c.refuse(err, false)
 		}
 	}
 	live := index.RootFile + index.SignatureExt
@@ -694,9 +694,9 @@ func (c sigCopies) root(ctx context.Context, root *index.Root, rootData, sig []b
 	switch {
 	case errors.Is(err, index.ErrNotFound):
 	case err != nil:
-		return c.refuse(err.Error(), true)
+		return c.refuse(err, true)
 	case !bytes.Equal(data, sig):
-		return c.refuse(fmt.Sprintf("%s is not a copy of %s, the signature of index.json (a stale or junk copy, which `cosign verify-blob` would read)", live, named), true)
+		return c.refuse(errmark.New(sign.ErrBadSignature, "%s is not a copy of %s, the signature of index.json (a stale or junk copy, which `cosign verify-blob` would read)", live, named), true)
 	}
 	for _, p := range []string{index.RootFile + index.BundleExt, index.RootBundlePath(index.Digest(rootData))} {
 		if err := c.bundle(ctx, p, named, sig, p == index.RootFile+index.BundleExt); err != nil {
@@ -715,8 +715,11 @@ func (c sigCopies) bundle(ctx context.Context, p, sigPath string, sig []byte, li
 	if re := readFailure(err); re != nil {
 		return re
 	}
+	if errors.Is(err, sign.ErrBadSignature) { // the comparison: name the bundle
+		err = fmt.Errorf("%s: %w", p, err)
+	}
 	if err != nil && !errors.Is(err, index.ErrNotFound) {
-		return c.refuse(fmt.Sprintf("%s: %v", p, err), live)
+		return c.refuse(err, live)
 	}
 	return nil
 }
@@ -921,7 +924,7 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 
 // notSite is ErrNotSite for the site in dir, saying what is wrong.
 func notSite(dir, format string, args ...any) error {
-	return fmt.Errorf("%w: %s: %s; rebuild it with packgen build", ErrNotSite, dir, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s: %w; rebuild it with packgen build", ErrNotSite, dir, fmt.Errorf(format, args...))
 }
 
 // checkAssets: the catalogue's assets are the embedded ones (attackS

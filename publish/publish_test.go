@@ -575,6 +575,11 @@ func TestPublishRefusals(t *testing.T) {
 		{"index.json.sigstore.json junk", index.RootFile + ".sigstore.json: bad signature: not a Sigstore bundle carrying the signature in", false, nil, sign.ErrBadSignature, func(site string) {
 			filetest.WriteFile(t, filepath.Join(site, index.RootFile+".sigstore.json"), "{}")
 		}},
+		// A copy that cannot be read within its bound is that, no bad
+		// signature (checked below).
+		{"index.json.sig too large", index.RootFile + ".sig: " + index.ErrTooLarge.Error(), false, nil, index.ErrTooLarge, func(site string) {
+			filetest.WriteFile(t, filepath.Join(site, index.RootFile+".sig"), strings.Repeat("x", sign.MaxSigFileSize+1))
+		}},
 		// verify --site checks a release's bundle (walk's BundleOf).
 		{"a release's bundle junk", "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json: bad signature: not a Sigstore bundle carrying the signature in calico-1.0.0.tar.gz.sig", false, nil, sign.ErrBadSignature, func(site string) {
 			filetest.WriteFile(t, filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json"), "{}")
@@ -597,8 +602,12 @@ func TestPublishRefusals(t *testing.T) {
 		}
 		tc.tamper(edited)
 		srv.Reset()
-		if _, err := Publish(ctx, edited, newS3(t, srv, "other"), Options{Verify: tc.key}); !errors.Is(err, tc.sentinel) || !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), tc.want) {
+		_, err := Publish(ctx, edited, newS3(t, srv, "other"), Options{Verify: tc.key})
+		if !errors.Is(err, tc.sentinel) || !errors.Is(err, ErrNotSite) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %v saying %q", tc.name, err, tc.sentinel, tc.want)
+		}
+		if tc.sentinel == index.ErrTooLarge && errors.Is(err, sign.ErrBadSignature) {
+			t.Errorf("%s: %v is no bad signature", tc.name, err)
 		}
 		if len(srv.PutOrder()) != 0 {
 			t.Fatalf("%s: a refused publish uploaded %v", tc.name, srv.PutOrder())
