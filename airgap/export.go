@@ -3,7 +3,6 @@ package airgap
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -474,10 +473,8 @@ func exportPack(ctx context.Context, store *stageStore, w *sitewalk.Walker, r pu
 		}
 	}
 	if w.Verifier != nil {
-		var sum [32]byte
-		hex.Decode(sum[:], []byte(r.Release.Archive.SHA256))
 		open := func() (io.ReadCloser, error) { return os.Open(store.Path(layer.Digest)) }
-		if err := w.ArchiveSignature(r.Release, r.Sigs[r.Release.Signature], sum, open); err != nil {
+		if err := w.ReleaseSignature(r.Release, r.Sigs[r.Release.Signature], open); err != nil {
 			return nil, fmt.Errorf("%s: %w", id, err)
 		}
 	}

@@ -3,7 +3,6 @@ package airgap
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -573,10 +572,8 @@ func (b *Bundle) VerifyPacks(ctx context.Context, tr transport.Transport, key *s
 		if r.Release.Signature == "" {
 			return nil, fmt.Errorf("%w: %s: %w", ErrBundle, b.Path, sitewalk.UnsignedRelease(r.Release))
 		}
-		var sum [32]byte
-		hex.Decode(sum[:], []byte(r.Release.Archive.SHA256))
 		open := func() (io.ReadCloser, error) { return b.store.Fetch(ctx, p.Archive) }
-		if err := w.ArchiveSignature(r.Release, r.Sigs[r.Release.Signature], sum, open); err != nil {
+		if err := w.ReleaseSignature(r.Release, r.Sigs[r.Release.Signature], open); err != nil {
 			return nil, fmt.Errorf("%w: %s: %s: %w", ErrBundle, b.Path, id, err)
 		}
 	}

@@ -389,9 +389,11 @@ func (s *site) readShard(ctx context.Context, name string, ref index.FileRef) (*
 }
 
 // release is r, a release of pack name, as it is pushed to dest, with
-// its signature files read (a signed site's release must have one):
-// its Sigstore bundle must carry the .sig's signature, as publish of a
-// directory checks them, for they are pushed as they are.
+// its signature files read (a signed site's release must have one): the
+// .sig must sign the archive r's shard pins, under the key publish has
+// (always for a remote source: sourceVerifier), and its Sigstore bundle
+// must carry the .sig's signature, as publish of a directory checks
+// them, for they are pushed as they are.
 func (s *site) release(ctx context.Context, dest ocimap.Location, name string, r *index.Release) (*siteRelease, error) {
 	rel := &siteRelease{name: name, version: r.Version, archive: r.Archive, created: r.Created, sigs: map[string][]byte{}, repo: dest.Ref(dest.PackRepo(name))}
 	if s.root.Signed && r.Signature == "" {
@@ -407,8 +409,24 @@ func (s *site) release(ctx context.Context, dest ocimap.Location, name string, r
 		}
 		rel.sigs[p] = data
 	}
-	if r.Signature != "" && r.Bundle != "" {
-		if err := sourceCopies(s.from, heldWalker(rel.sigs)).bundle(ctx, r.Bundle, r.Signature, rel.sigs[r.Signature], false); err != nil {
+	if r.Signature == "" {
+		return rel, nil
+	}
+	held := heldWalker(rel.sigs)
+	held.Verifier = s.walker.Verifier
+	copies := sourceCopies(s.from, held)
+	open := func() (io.ReadCloser, error) {
+		resp, err := transport.GetPinned(ctx, s.tr, r.Archive)
+		if err != nil {
+			return nil, err
+		}
+		return resp.Body, nil
+	}
+	if err := copies.release(name, r, rel.sigs[r.Signature], open); err != nil {
+		return nil, err
+	}
+	if r.Bundle != "" {
+		if err := copies.bundle(ctx, r.Bundle, r.Signature, rel.sigs[r.Signature], false); err != nil {
 			return nil, err
 		}
 	}

@@ -228,16 +228,24 @@ func TestOCIPromoteTamperedSignature(t *testing.T) {
 		name, file string
 		with       []byte
 		want       string
-		lags       bool // a URL's live copy: the publish there may be under way
+		lags       bool              // a URL's live copy: the publish there may be under way
+		and        map[string][]byte // more files changed
 	}{
-		{"index.json.sig another's", index.RootFile + index.SignatureExt, testutil.ReadFile(t, filepath.Join(built, index.CatalogueFile+index.SignatureExt)), "index.json.sig is not a copy of " + index.RootSignaturePath(rootSHA), true},
-		{"index.json.sigstore.json another's", index.RootFile + index.BundleExt, other, "index.json.sigstore.json: bad signature: not a Sigstore bundle carrying the signature in " + rootSHA + ".sig", true},
-		{"the digest-named bundle junk", index.RootBundlePath(rootSHA), []byte("{}"), index.RootBundlePath(rootSHA) + ": bad signature: not a Sigstore bundle", false},
-		{"a release's bundle another's", "packs/hello/1.0.0/hello-1.0.0.tar.gz.sigstore.json", other, "packs/hello/1.0.0/hello-1.0.0.tar.gz.sigstore.json: bad signature: not a Sigstore bundle carrying the signature in hello-1.0.0.tar.gz.sig", false},
+		{"index.json.sig another's", index.RootFile + index.SignatureExt, testutil.ReadFile(t, filepath.Join(built, index.CatalogueFile+index.SignatureExt)), "index.json.sig is not a copy of " + index.RootSignaturePath(rootSHA), true, nil},
+		{"index.json.sigstore.json another's", index.RootFile + index.BundleExt, other, "index.json.sigstore.json: bad signature: not a Sigstore bundle carrying the signature in " + rootSHA + ".sig", true, nil},
+		{"the digest-named bundle junk", index.RootBundlePath(rootSHA), []byte("{}"), index.RootBundlePath(rootSHA) + ": bad signature: not a Sigstore bundle", false, nil},
+		{"a release's bundle another's", "packs/hello/1.0.0/hello-1.0.0.tar.gz.sigstore.json", other, "packs/hello/1.0.0/hello-1.0.0.tar.gz.sigstore.json: bad signature: not a Sigstore bundle carrying the signature in hello-1.0.0.tar.gz.sig", false, nil},
+		// A .sig and its bundle swapped together (the catalogue
+		// manifest's, a pair that agree, by the registry's key): the
+		// .sig must sign the archive the signed shard pins.
+		{"a release's .sig and bundle another's", "packs/hello/1.0.0/hello-1.0.0.tar.gz.sig", testutil.ReadFile(t, filepath.Join(built, index.CatalogueFile+index.SignatureExt)), "hello@1.0.0: packs/hello/1.0.0/hello-1.0.0.tar.gz.sig does not sign the archive its signed shard pins", false, map[string][]byte{"packs/hello/1.0.0/hello-1.0.0.tar.gz.sigstore.json": other}},
 	} {
 		dir := filepath.Join(t.TempDir(), "site")
 		testutil.CopyDir(t, built, dir)
 		filetest.WriteFile(t, filepath.Join(dir, filepath.FromSlash(tc.file)), string(tc.with))
+		for p, data := range tc.and {
+			filetest.WriteFile(t, filepath.Join(dir, filepath.FromSlash(p)), string(data))
+		}
 		srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
 		for _, from := range []string{dir, srv.URL} {
 			_, err := To(ctx, from, dst+"static", do, Options{})

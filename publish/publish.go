@@ -597,20 +597,32 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 	if err := copies.root(ctx, root, rootData, named); err != nil {
 		return nil, err
 	}
-	// Each release's bundle carries its .sig's signature, as verify
+	// Under the key, each release's .sig signs the archive its shard
+	// pins (a .sig swapped with its bundle passes the bundle's check);
+	// each release's bundle carries its .sig's signature, as verify
 	// --site checks (walk's BundleOf; attackX F4). Two small reads a
 	// release (the .sig, ~100 bytes, and the bundle, a few KiB), which
 	// publish otherwise only hashes for the upload: on o.Jobs at once,
 	// as verify --site reads them.
-	err = parallel.Each(ctx, len(refs.bundles), o.Jobs, func(i int) error {
-		b := refs.bundles[i]
-		sig, err := w.Get(ctx, b.sig, sign.MaxSigFileSize)
+	err = parallel.Each(ctx, len(refs.signed), o.Jobs, func(i int) error {
+		r := refs.signed[i]
+		if w.Verifier == nil && r.rel.Bundle == "" {
+			return nil // nothing to check the .sig against
+		}
+		sig, err := w.Get(ctx, r.rel.Signature, sign.MaxSigFileSize)
 		if re := readFailure(err); re != nil {
 			return re
 		} else if err != nil {
-			return notSite(dir, "%v", err)
+			return notSite(dir, "%w", err)
 		}
-		return copies.bundle(ctx, b.bundle, b.sig, sig, false)
+		open := func() (io.ReadCloser, error) { return src.Open(r.rel.Archive.Path) }
+		if err := copies.release(r.name, &r.rel, sig, open); err != nil {
+			return err
+		}
+		if r.rel.Bundle == "" {
+			return nil
+		}
+		return copies.bundle(ctx, r.rel.Bundle, r.rel.Signature, sig, false)
 	})
 	if err != nil {
 		return nil, err
@@ -702,6 +714,21 @@ func (c sigCopies) root(ctx context.Context, root *index.Root, rootData, sig []b
 		if err := c.bundle(ctx, p, named, sig, p == index.RootFile+index.BundleExt); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// release refuses r's .sig (sig, its bytes) unless it signs the archive
+// r's shard pins, under c.w's Verifier (none: not checked): a .sig and
+// its bundle swapped together pass bundle's comparison. The project
+// signs digests, so the archive is not read (open: only by an ed25519
+// key, which signs the whole blob).
+func (c sigCopies) release(name string, r *index.Release, sig []byte, open func() (io.ReadCloser, error)) error {
+	if c.w.Verifier == nil {
+		return nil
+	}
+	if err := c.w.ReleaseSignature(r, sig, open); err != nil {
+		return c.refuse(fmt.Errorf("%s@%s: %s does not sign the archive its signed shard pins (sha256 %s): %w", name, r.Version, r.Signature, index.ShortHash(r.Archive.SHA256), err), false)
 	}
 	return nil
 }
@@ -913,8 +940,8 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 						return fmt.Errorf("%w: %w", bad("%s lists %s, which is missing", sum.Shard.Path, p), ErrMissingSignature)
 					}
 				}
-				if r.Signature != "" && r.Bundle != "" {
-					refs.bundles = append(refs.bundles, releaseBundle{sig: r.Signature, bundle: r.Bundle})
+				if r.Signature != "" {
+					refs.signed = append(refs.signed, signedRelease{sum.Name, r})
 				}
 			}
 		}
@@ -944,13 +971,16 @@ func checkAssets(dir string, local []localFile) error {
 type references struct {
 	files map[string]bool
 	packs map[string]bool
-	// bundles: each release's .sig and Sigstore bundle, which checkSite
-	// compares.
-	bundles []releaseBundle
+	// signed: each release with a .sig, which checkSite checks with
+	// its archive and its Sigstore bundle.
+	signed []signedRelease
 }
 
-// releaseBundle names a release's .sig file and the bundle beside it.
-type releaseBundle struct{ sig, bundle string }
+// signedRelease is a release of pack name with a .sig.
+type signedRelease struct {
+	name string
+	rel  index.Release
+}
 
 // owned reports whether key is one of the registry's files, which belong
 // to the site only when index.json references them: anything under

@@ -584,6 +584,14 @@ func TestPublishRefusals(t *testing.T) {
 		{"a release's bundle junk", "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json: bad signature: not a Sigstore bundle carrying the signature in calico-1.0.0.tar.gz.sig", false, nil, sign.ErrBadSignature, func(site string) {
 			filetest.WriteFile(t, filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json"), "{}")
 		}},
+		// A .sig and its bundle swapped together (another release's
+		// pair, which agree): under the key, the .sig must sign the
+		// archive the signed shard pins.
+		{"a release's .sig and bundle another release's", "calico@1.0.0: packs/calico/1.0.0/calico-1.0.0.tar.gz.sig does not sign the archive its signed shard pins", false, pub, sign.ErrBadSignature, func(site string) {
+			for _, ext := range []string{".sig", ".sigstore.json"} {
+				testutil.Must(t, os.WriteFile(filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz"+ext), testutil.ReadFile(t, filepath.Join(site, "packs/metallb/0.13.0/metallb-0.13.0.tar.gz"+ext)), 0o644))
+			}
+		}},
 		// Checked on o.Jobs at once: either refusal stops the publish.
 		{"every release's bundle junk", ".tar.gz.sigstore.json: bad signature: not a Sigstore bundle carrying the signature in", false, pub, sign.ErrBadSignature, func(site string) {
 			filetest.WriteFile(t, filepath.Join(site, "packs/calico/1.0.0/calico-1.0.0.tar.gz.sigstore.json"), "{}")
