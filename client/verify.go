@@ -191,11 +191,7 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 		// root whose own signature verified under these keys: with
 		// another key, that is the problem already reported. Without
 		// a key, the copies are compared with what they copy.
-		compare := verifier == nil || rootSigned(rep.Problems)
-		if !rootSigned(rep.Problems) {
-			verifier = nil
-		}
-		rep.Warnings = liveSignatureWarnings(ctx, tr, verifier, compare)
+		rep.Warnings = liveSignatureWarnings(ctx, tr, verifier, verifier == nil || rootSigned(rep.Problems))
 	}
 	for _, w := range res.Warnings {
 		rep.Warnings = append(rep.Warnings, SiteProblem{Path: w.Path, Err: w.Err.Error()})
@@ -349,10 +345,11 @@ func rootSigned(problems []SiteProblem) bool {
 // signature, is a warning naming it: the live copies may lag mid-publish
 // (publish refuses a site whose copies are not the build's). An OCI
 // registry keeps neither. Without compare (the root did not verify under
-// the keys given: the problem reported) only their presence is checked;
-// without a verifier, index.json.sig is compared with the signature
-// named by index.json's digest, byte for byte, as publish compares them
-// (neither comparison of the bundle needs a key).
+// the keys given: the problem reported) only their presence is checked,
+// and verifier is not used; without a verifier, index.json.sig is
+// compared with the signature named by index.json's digest, byte for
+// byte, as publish compares them (neither comparison of the bundle needs
+// a key).
 func liveSignatureWarnings(ctx context.Context, tr Transport, verifier *sign.Verifier, compare bool) []SiteProblem {
 	w := walk.New(tr, nil)
 	var out []SiteProblem
