@@ -191,7 +191,7 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 		// root whose own signature verified under these keys: with
 		// another key, that is the problem already reported. Without
 		// a key, the copies are compared with what they copy.
-		rep.Warnings = liveSignatureWarnings(ctx, tr, verifier, verifier == nil || rootSigned(rep.Problems))
+		rep.Warnings = liveSignatureWarnings(ctx, tr, verifier, verifier == nil || rootSigned(rep.Problems), res.RootData, res.RootSig)
 	}
 	for _, w := range res.Warnings {
 		rep.Warnings = append(rep.Warnings, SiteProblem{Path: w.Path, Err: w.Err.Error()})
@@ -349,8 +349,9 @@ func rootSigned(problems []SiteProblem) bool {
 // and verifier is not used; without a verifier, index.json.sig is
 // compared with the signature named by index.json's digest, byte for
 // byte, as publish compares them (neither comparison of the bundle needs
-// a key).
-func liveSignatureWarnings(ctx context.Context, tr Transport, verifier *sign.Verifier, compare bool) []SiteProblem {
+// a key). root and named are index.json and that signature as the walk
+// read them (named nil: not read), not read again.
+func liveSignatureWarnings(ctx context.Context, tr Transport, verifier *sign.Verifier, compare bool, root, named []byte) []SiteProblem {
 	w := walk.New(tr, nil)
 	var out []SiteProblem
 	sigFile, bundleFile := index.RootFile+index.SignatureExt, index.RootFile+index.BundleExt
@@ -372,16 +373,12 @@ func liveSignatureWarnings(ctx context.Context, tr Transport, verifier *sign.Ver
 	sig, err := w.Get(ctx, sigFile, sign.MaxSigFileSize)
 	if !warn(sigFile, err) || !compare {
 		sig = nil // nothing the bundle must carry
-	} else if root, rerr := w.Get(ctx, index.RootFile, index.MaxRootSize); rerr != nil {
-		sig = nil
 	} else if verifier != nil && verifier.VerifyBlob(bytes.NewReader(root), sig) != nil {
 		out = append(out, SiteProblem{Path: sigFile, Err: "does not sign index.json (a stale or partial copy): `cosign verify-blob --signature " + sigFile + "` fails, though clients verify index.json by the signature named by its digest; publish the site again, or copy the file from the build"})
 		sig = nil
-	} else if named := index.RootSignaturePath(index.Digest(root)); verifier == nil {
-		if data, nerr := w.Get(ctx, named, sign.MaxSigFileSize); nerr == nil && !bytes.Equal(data, sig) {
-			out = append(out, SiteProblem{Path: sigFile, Err: "not a copy of " + named + ", the signature named by index.json's digest (a stale or partial copy): `cosign verify-blob --signature " + sigFile + "` reads it, and clients the one named by the digest; publish the site again, or copy the file from the build (verify with --key to know which signs index.json)"})
-			sig = nil
-		}
+	} else if verifier == nil && named != nil && !bytes.Equal(named, sig) {
+		out = append(out, SiteProblem{Path: sigFile, Err: "not a copy of " + index.RootSignaturePath(index.Digest(root)) + ", the signature named by index.json's digest (a stale or partial copy): `cosign verify-blob --signature " + sigFile + "` reads it, and clients the one named by the digest; publish the site again, or copy the file from the build (verify with --key to know which signs index.json)"})
+		sig = nil
 	}
 	if sig == nil {
 		// Nothing to compare it with: there, and within publish's bound.

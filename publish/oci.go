@@ -166,8 +166,11 @@ type site struct {
 	meta      []metaFile        // buckets and shards
 	releases  []*siteRelease
 	from      string // the source as given (a directory or URL), which refusals name
-	walker    *sitewalk.Walker
-	tr        transport.Transport // what walker reads (archives go by their pin: transport.GetPinned)
+	// copies checks the root's copies of signatures (readRoot); its
+	// refusal, worded for from, each release's (release).
+	copies sigCopies
+	walker *sitewalk.Walker
+	tr     transport.Transport // what walker reads (archives go by their pin: transport.GetPinned)
 	// srcRepo, for an oci:// source, opens the source's repositories
 	// (archives are then copied registry to registry).
 	src *ocimap.Location
@@ -317,7 +320,8 @@ func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
 		s.rootFiles[p] = data
 	}
 	// Checked as read: they are copied as they are.
-	return sourceCopies(src, heldWalker(s.rootFiles)).root(ctx, s.root, s.rootData, nil)
+	s.copies = sourceCopies(src, heldWalker(s.rootFiles))
+	return s.copies.root(ctx, s.root, s.rootData, nil)
 }
 
 // heldWalker walks the files already read (site path → content),
@@ -414,7 +418,7 @@ func (s *site) release(ctx context.Context, dest ocimap.Location, name string, r
 	}
 	held := heldWalker(rel.sigs)
 	held.Verifier = s.walker.Verifier
-	copies := sourceCopies(s.from, held)
+	copies := sigCopies{w: held, refuse: s.copies.refuse}
 	open := func() (io.ReadCloser, error) {
 		resp, err := transport.GetPinned(ctx, s.tr, r.Archive)
 		if err != nil {

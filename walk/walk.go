@@ -321,6 +321,11 @@ type WalkResult struct {
 	// signed manifest of it (walkCatalogue), a latest-shard copy that
 	// is not its shard's bytes (walkLatestShard).
 	Warnings []*FileError
+	// RootData is index.json as read; RootSig the signature named by
+	// its digest, when read (a signed root: with a key, once it
+	// verified): for a caller checking the copies beside them without
+	// reading them again.
+	RootData, RootSig []byte
 }
 
 // Walk checks the whole site, index.json to every archive signature,
@@ -334,15 +339,19 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", index.RootFile, err)
 	}
-	if sig, err := w.RootSignatureRead(ctx, data, nil); err != nil {
-		problem(index.RootFile, err)
-	} else {
-		w.walkRootBundle(ctx, data, sig, problem)
+	sig, sigErr := w.RootSignatureRead(ctx, data, nil)
+	if sigErr != nil {
+		problem(index.RootFile, sigErr)
 	}
-	res := &WalkResult{}
+	res := &WalkResult{RootData: data}
 	if res.Root, err = index.ParseRoot(data); err != nil {
 		problem(index.RootFile, err)
 		return res, nil
+	}
+	if sigErr == nil && res.Root.Signed {
+		// Not of a root that says it signs nothing: without a key
+		// that would be a request for a signature never written.
+		res.RootSig = w.walkRootBundle(ctx, data, sig, problem)
 	}
 	var rels []*index.Release
 	var logged []LoggedRelease
@@ -530,8 +539,8 @@ func byFile(problem func(path string, err error)) func(path string, err error) {
 // which verified; nil without a Verifier, which read none: read here,
 // as comparing the two needs no key). The live copies, index.json.sig
 // and .sigstore.json, may lag mid-publish: the client's verify warns of
-// those.
-func (w *Walker) walkRootBundle(ctx context.Context, data, sig []byte, problem func(string, error)) {
+// those. It returns the signature's bytes (nil: none read).
+func (w *Walker) walkRootBundle(ctx context.Context, data, sig []byte, problem func(string, error)) []byte {
 	named := index.RootSignaturePath(index.Digest(data))
 	if sig == nil {
 		var err error
@@ -539,13 +548,14 @@ func (w *Walker) walkRootBundle(ctx context.Context, data, sig []byte, problem f
 			if !errors.Is(err, ErrNotFound) { // none: nothing to compare
 				problem(named, err)
 			}
-			return
+			return nil
 		}
 	}
 	err := w.BundleOf(ctx, index.RootBundlePath(index.Digest(data)), named, sig)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		problem(index.RootBundlePath(index.Digest(data)), err)
 	}
+	return sig
 }
 
 // walkLatestShard checks a pack's latest-shard copy (index.LatestShardPath),

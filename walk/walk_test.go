@@ -245,4 +245,32 @@ func TestWalkCollects(t *testing.T) {
 			t.Errorf("%s: %v, want %v", p, got[p], e)
 		}
 	}
+
+	// Without a key, the root's digest-named signature is read to
+	// compare its bundle with, but not for a root that says it signs
+	// nothing (a request for a file never written, each run).
+	root, err := index.ParseRoot(rootData(t, w))
+	testutil.Must(t, err)
+	root.Signed = false
+	unsigned, err := index.Encode(root)
+	testutil.Must(t, err)
+	for _, data := range [][]byte{rootData(t, w), unsigned} {
+		keyless := newWalker(t, dir, nil)
+		get := keyless.Get
+		var asked []string
+		keyless.Get = func(ctx context.Context, p string, max int64) ([]byte, error) {
+			mu.Lock()
+			asked = append(asked, p)
+			mu.Unlock()
+			if p == index.RootFile {
+				return data, nil
+			}
+			return get(ctx, p, max)
+		}
+		res, err := keyless.Walk(context.Background(), func(string, error) {})
+		named := index.RootSignaturePath(index.Digest(data))
+		if err != nil || res.Root == nil || slices.Contains(asked, named) != res.Root.Signed || !bytes.Equal(res.RootData, data) || (res.RootSig != nil) != res.Root.Signed {
+			t.Errorf("keyless walk, signed %v: %v; asked for %s: %v; RootSig read: %v", res.Root != nil && res.Root.Signed, err, named, slices.Contains(asked, named), res.RootSig != nil)
+		}
+	}
 }
