@@ -10,10 +10,8 @@ import (
 	"io/fs"
 	"maps"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/packgen/packgen/images/ref"
@@ -93,7 +91,7 @@ func (g *LockLog) check() string {
 	switch {
 	case g.Index < 0 || g.TreeSize <= g.Index:
 		return fmt.Sprintf("log.index %d must be below log.treeSize %d", g.Index, g.TreeSize)
-	case !hex64().MatchString(g.Key):
+	case !index.LowerHex(g.Key, 64):
 		return fmt.Sprintf("log.key %q is not 64 lowercase hex digits", g.Key)
 	case g.Checkpoint == "" || len(g.Checkpoint) > maxLockCheckpoint:
 		return fmt.Sprintf("log.checkpoint must be a signed checkpoint of at most %d bytes", maxLockCheckpoint)
@@ -162,11 +160,12 @@ func LoadLock(path string) (*Lock, error) {
 	return ParseLock(path, data)
 }
 
-// Compiled on first use, not in the initialiser every packgen process runs.
-var (
-	hex64       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
-	imageDigest = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256:[0-9a-f]{64}$`) })
-)
+// isImageDigest: d is an image manifest's digest as locks pin it,
+// sha256:HEX.
+func isImageDigest(d string) bool {
+	h, ok := strings.CutPrefix(d, "sha256:")
+	return ok && index.LowerHex(h, 64)
+}
 
 // MaxLockedImages bounds the images pinned per layer (a pack deploys
 // tens; a lock is read whole).
@@ -204,7 +203,7 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 	if !meta.ValidName(l.Profile.Name) {
 		return nil, bad("profile.name %q is not a valid name", l.Profile.Name)
 	}
-	if l.Profile.SHA256 != "" && !hex64().MatchString(l.Profile.SHA256) {
+	if l.Profile.SHA256 != "" && !index.LowerHex(l.Profile.SHA256, 64) {
 		return nil, bad("profile.sha256 %q is not 64 lowercase hex digits", l.Profile.SHA256)
 	}
 	if f := l.Profile.File; f != "" && (filepath.IsAbs(f) || strings.Contains(f, "\x00")) {
@@ -230,14 +229,14 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 		if !meta.ValidName(p.Registry.Name) || p.Registry.URL == "" {
 			return nil, bad("%s (%s): registry needs a valid name and a URL", where, p.Pack)
 		}
-		if !hex64().MatchString(p.Archive.SHA256) || p.Archive.Size <= 0 {
+		if !index.LowerHex(p.Archive.SHA256, 64) || p.Archive.Size <= 0 {
 			return nil, bad("%s (%s): archive needs a sha256 (64 lowercase hex digits) and a positive size", where, p.ID())
 		}
 		if want := index.ArchivePath(p.Pack, p.Version); p.Archive.Path != want {
 			return nil, bad("%s (%s): archive.path %q must be %q", where, p.ID(), p.Archive.Path, want)
 		}
 		if s := p.Signature; s != nil {
-			if !hex64().MatchString(s.SHA256) {
+			if !index.LowerHex(s.SHA256, 64) {
 				return nil, bad("%s (%s): signature.sha256 %q is not 64 lowercase hex digits", where, p.ID(), s.SHA256)
 			}
 			if s.Path != p.Archive.Path+index.SignatureExt {
@@ -339,7 +338,7 @@ func checkImages(m map[string]string) error {
 		if norm != im {
 			return fmt.Errorf("%q is not normalised (want %q)", im, norm)
 		}
-		if !imageDigest().MatchString(d) {
+		if !isImageDigest(d) {
 			return fmt.Errorf("%s: digest %q is not sha256: and 64 lowercase hex digits", im, d)
 		}
 	}

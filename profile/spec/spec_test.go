@@ -299,6 +299,8 @@ func TestParseLockRefuses(t *testing.T) {
 		"bad pack":       {mut(func(l *Lock) { l.Layers[0].Pack = "../x" }), `pack "../x" is not a pack name`},
 		"range version":  {mut(func(l *Lock) { l.Layers[0].Version = "^3" }), "not an exact semantic version"},
 		"short digest":   {mut(func(l *Lock) { l.Layers[0].Archive.SHA256 = "abc" }), "archive needs a sha256"},
+		"upper digest":   {mut(func(l *Lock) { l.Layers[0].Archive.SHA256 = strings.ToUpper(l.Layers[0].Archive.SHA256) }), "archive needs a sha256"},
+		"sig digest":     {mut(func(l *Lock) { l.Layers[0].Signature.SHA256 += "0" }), "signature.sha256"},
 		"path escape":    {mut(func(l *Lock) { l.Layers[0].Archive.Path = "../../etc/passwd" }), "archive.path"},
 		"sig path":       {mut(func(l *Lock) { l.Layers[0].Signature.Path = "x.sig" }), "signature.path"},
 		"no registry":    {mut(func(l *Lock) { l.Layers[0].Registry.URL = "" }), "registry needs"},
@@ -308,6 +310,12 @@ func TestParseLockRefuses(t *testing.T) {
 		"image ref":      {mut(func(l *Lock) { l.Layers[0].Images = map[string]string{"Not A Ref": pinned} }), "images: invalid image reference"},
 		"image not norm": {mut(func(l *Lock) { l.Layers[0].Images = map[string]string{"nginx:1.25": pinned} }), `"nginx:1.25" is not normalised (want "docker.io/library/nginx:1.25")`},
 		"image digest":   {mut(func(l *Lock) { l.Layers[0].Images = map[string]string{"docker.io/library/nginx:1.25": "sha256:abc"} }), `docker.io/library/nginx:1.25: digest "sha256:abc"`},
+		"image digest upper": {mut(func(l *Lock) {
+			l.Layers[0].Images = map[string]string{"docker.io/library/nginx:1.25": strings.ToUpper(pinned)}
+		}), "docker.io/library/nginx:1.25: digest"},
+		"image digest bare": {mut(func(l *Lock) {
+			l.Layers[0].Images = map[string]string{"docker.io/library/nginx:1.25": strings.TrimPrefix(pinned, "sha256:")}
+		}), "docker.io/library/nginx:1.25: digest"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
