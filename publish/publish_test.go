@@ -617,6 +617,11 @@ func TestPublishRefusals(t *testing.T) {
 		if tc.sentinel == index.ErrTooLarge && errors.Is(err, sign.ErrBadSignature) {
 			t.Errorf("%s: %v is no bad signature", tc.name, err)
 		}
+		// What to do about a bundle, said once (walk's words for verify
+		// --site are not publish's).
+		if n := strings.Count(err.Error(), "rebuild it with packgen build") + strings.Count(err.Error(), "build the site again") + strings.Count(err.Error(), "copy the file from the build"); strings.Contains(tc.name, "bundle") && n > 1 {
+			t.Errorf("%s: advice given %d times: %v", tc.name, n, err)
+		}
 		if len(srv.PutOrder()) != 0 {
 			t.Fatalf("%s: a refused publish uploaded %v", tc.name, srv.PutOrder())
 		}

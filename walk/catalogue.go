@@ -97,7 +97,7 @@ func (w *Walker) CatalogueBundle(ctx context.Context) error {
 func (w *Walker) walkCatalogue(ctx context.Context, rootData []byte, root *index.Root, packs []string, problem func(string, error)) (warning *FileError) {
 	c, err := w.Catalogue(ctx, rootData)
 	if err == nil && c != nil {
-		err = w.CatalogueBundle(ctx)
+		err = withCopyAdvice(w.CatalogueBundle(ctx))
 	}
 	if err != nil {
 		problem("", err)

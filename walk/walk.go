@@ -553,7 +553,7 @@ func (w *Walker) walkRootBundle(ctx context.Context, data, sig []byte, problem f
 	}
 	err := w.BundleOf(ctx, index.RootBundlePath(index.Digest(data)), named, sig)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		problem(index.RootBundlePath(index.Digest(data)), err)
+		problem(index.RootBundlePath(index.Digest(data)), withCopyAdvice(err))
 	}
 	return sig
 }
@@ -624,10 +624,10 @@ func (w *Walker) walkRelease(ctx context.Context, rel *index.Release, problem fu
 		_, err = w.Get(ctx, rel.Bundle, sign.MaxBundleSize)
 	}
 	if errors.Is(err, ErrNotFound) {
-		err = fmt.Errorf("%w: the signed shard lists it as the Sigstore bundle of %s, so `cosign verify-blob --bundle` cannot check that archive; publish the site again from its build, or copy the file from the build", err, path.Base(ref.Path))
+		err = fmt.Errorf("%w: the signed shard lists it as the Sigstore bundle of %s, so `cosign verify-blob --bundle` cannot check that archive; %s", err, path.Base(ref.Path), copyAdvice)
 	}
 	if err != nil {
-		problem(rel.Bundle, err)
+		problem(rel.Bundle, withCopyAdvice(err))
 	}
 }
 
@@ -644,10 +644,28 @@ func (w *Walker) BundleOf(ctx context.Context, p, sigPath string, sigData []byte
 	return carries(data, sigPath, sigData)
 }
 
-// carries: the bundle bundleData carries the signature in sigPath.
+// carries: the bundle bundleData carries the signature in sigPath. What
+// to do about one that does not is the reader's to say (withCopyAdvice;
+// publish's refusals say it for where publish reads the site).
 func carries(bundleData []byte, sigPath string, sigData []byte) error {
 	if !sign.BundleCarries(bundleData, sigData) {
-		return fmt.Errorf("%w: not a Sigstore bundle carrying the signature in %s (a stale or partial copy); publish the site again from its build, or copy the file from the build", ErrBadSignature, path.Base(sigPath))
+		return fmt.Errorf("%w: not a Sigstore bundle carrying the signature in %s (a stale or partial copy)", ErrBadSignature, path.Base(sigPath))
 	}
 	return nil
+}
+
+// copyAdvice is what verify --site says to do about a copy of a
+// signature that is not the build's.
+const copyAdvice = "publish the site again from its build, or copy the file from the build"
+
+// withCopyAdvice adds copyAdvice to a bundle's refusal by carries (a
+// FileError keeps its type: byFile reads it).
+func withCopyAdvice(err error) error {
+	if !errors.Is(err, ErrBadSignature) {
+		return err
+	}
+	if fe, ok := err.(*FileError); ok {
+		return &FileError{fe.Path, withCopyAdvice(fe.Err)}
+	}
+	return fmt.Errorf("%w; %s", err, copyAdvice)
 }
