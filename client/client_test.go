@@ -634,7 +634,7 @@ func TestVerifySite(t *testing.T) {
 			filetest.WriteFile(t, p, strings.Replace(string(mustRead(t, p)), `"size":3`, `"size":4`, 1))
 		}, problems: map[string]string{index.CatalogueFile: sign.ErrBadSignature.Error()}},
 		{name: "the manifest's signature deleted", tamper: func(site string) { testutil.Must(t, os.Remove(filepath.Join(site, manifest[1]))) },
-			problems: map[string]string{manifest[1]: walk.ErrUnsigned.Error()}},
+			problems: map[string]string{manifest[1]: walk.ErrUnsigned.Error() + ": missing, though the registry has a key: " + index.CatalogueFile + " cannot be trusted without it; build the site again with the registry's key and publish it"}},
 		{name: "the manifest deleted: a warning, as a site built before it", tamper: func(site string) {
 			for _, rel := range manifest {
 				testutil.Must(t, os.Remove(filepath.Join(site, rel)))

@@ -41,7 +41,7 @@ func (w *Walker) Catalogue(ctx context.Context, rootData []byte) (*index.Catalog
 		sigPath := index.CatalogueFile + index.SignatureExt
 		sig, err := w.Get(ctx, sigPath, sign.MaxSigFileSize)
 		if errors.Is(err, ErrNotFound) {
-			return nil, &FileError{sigPath, fmt.Errorf("%w: missing, though the registry has a key: %s cannot be trusted without it; build the site again with the registry's key and publish it", ErrUnsigned, index.CatalogueFile)}
+			return nil, &FileError{sigPath, fmt.Errorf("%w: missing, though the registry has a key: %s cannot be trusted without it", ErrUnsigned, index.CatalogueFile)}
 		}
 		if err != nil {
 			return nil, &FileError{sigPath, err}
@@ -96,6 +96,11 @@ func (w *Walker) CatalogueBundle(ctx context.Context) error {
 // a warning, not a problem: sites built before packgen wrote one.
 func (w *Walker) walkCatalogue(ctx context.Context, rootData []byte, root *index.Root, packs []string, problem func(string, error)) (warning *FileError) {
 	c, err := w.Catalogue(ctx, rootData)
+	var fe *FileError
+	if errors.Is(err, ErrUnsigned) && errors.As(err, &fe) {
+		// What to do is the reader's to say: publish says its own.
+		err = &FileError{fe.Path, fmt.Errorf("%w; build the site again with the registry's key and publish it", fe.Err)}
+	}
 	if err == nil && c != nil {
 		err = withCopyAdvice(w.CatalogueBundle(ctx))
 	}
