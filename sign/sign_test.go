@@ -61,7 +61,7 @@ func plainPEM(t testing.TB, alg Algorithm) (priv, pub []byte) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	eachAlgorithm(t, func(t *testing.T, _ Algorithm, priv, pub []byte) {
+	eachAlgorithm(t, func(t *testing.T, alg Algorithm, priv, pub []byte) {
 		if !bytes.Contains(priv, []byte("ENCRYPTED SIGSTORE PRIVATE KEY")) {
 			t.Fatalf("private key is not in the cosign format:\n%s", priv)
 		}
@@ -104,6 +104,20 @@ func TestRoundTrip(t *testing.T) {
 		bs := &Signature{Raw: badSig}
 		if err := v.VerifyBlob(bytes.NewReader(blob), bs.SigFile()); !errors.Is(err, ErrBadSignature) {
 			t.Fatalf("tampered signature: %v", err)
+		}
+		// By digest: an opener that fails is no verdict for a key that
+		// reads the blob (ed25519), and never read by one that does not.
+		sum := sha256.Sum256(blob)
+		diskErr := errors.New("input/output error")
+		failing := func() (io.ReadCloser, error) { return nil, diskErr }
+		switch err := v.VerifyDigest(sum, failing, sig.Raw); {
+		case alg == Ed25519 && (!errors.Is(err, diskErr) || errors.Is(err, ErrBadSignature)):
+			t.Fatalf("ed25519, blob unreadable: %v, want the read error, not a bad signature", err)
+		case alg != Ed25519 && err != nil:
+			t.Fatalf("%s by digest: %v", alg, err)
+		}
+		if err := v.VerifyDigest(sha256.Sum256(tampered), func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(tampered)), nil }, sig.Raw); !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("tampered blob by digest: %v", err)
 		}
 		// Files on disk.
 		dir := t.TempDir()

@@ -128,7 +128,7 @@ func DecodeSigFile(data []byte) ([]byte, error) {
 // open re-reads the blob when a key type (ed25519) signs the whole message;
 // it may be nil when the caller has only the digest.
 func (v *Verifier) VerifyDigest(sum [32]byte, open func() (io.ReadCloser, error), raw []byte) error {
-	var errs []string
+	var readErr error
 	for _, k := range v.keys {
 		var err error
 		if k.ed {
@@ -143,20 +143,30 @@ func (v *Verifier) VerifyDigest(sum [32]byte, open func() (io.ReadCloser, error)
 		if err == nil {
 			return nil
 		}
-		errs = append(errs, err.Error())
+		if errors.Is(err, errReadBlob) {
+			readErr = err
+		}
+	}
+	if readErr != nil {
+		// No verdict: an ed25519 key could not read what it signs (a
+		// disk or network failure is not a bad signature).
+		return readErr
 	}
 	return fmt.Errorf("%w: no trusted key (%s) verifies it", ErrBadSignature, strings.Join(v.KeyIDs(), ", "))
 }
 
+// errReadBlob marks a blob an ed25519 key could not read to check it.
+var errReadBlob = errors.New("cannot read the signed blob to check its ed25519 signature")
+
 func verifyEd(k key, sum [32]byte, open func() (io.ReadCloser, error), raw []byte) error {
 	rc, err := open()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errReadBlob, err)
 	}
 	defer rc.Close()
 	msg, err := io.ReadAll(io.LimitReader(rc, MaxEd25519Message+1))
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errReadBlob, err)
 	}
 	if len(msg) > MaxEd25519Message || sha256.Sum256(msg) != sum {
 		return errors.New("blob changed")
