@@ -165,13 +165,12 @@ type site struct {
 	groups    map[string][]byte // their tile groups (ocimap.LogGroups)
 	meta      []metaFile        // buckets and shards
 	releases  []*siteRelease
-	from      string // the source as given (a directory or URL), which refusals name
 	// copies checks the root's copies of signatures (readRoot); its
-	// refusal, worded for from, each release's (release).
+	// refusal, worded for the source, each release's (release).
 	copies sigCopies
 	walker *sitewalk.Walker
 	tr     transport.Transport // what walker reads (archives go by their pin: transport.GetPinned)
-	// srcRepo, for an oci:// source, opens the source's repositories
+	// src, for an oci:// source, opens the source's repositories
 	// (archives are then copied registry to registry).
 	src *ocimap.Location
 	// witnesses are the site's witness files (site path → content,
@@ -279,7 +278,6 @@ func (d *ociDest) sourceVerifier(loc location.Location, src string) (*sign.Verif
 // named by its digest, as publish of a directory checks them.
 func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
 	w := s.walker
-	s.from = src
 	var err error
 	if s.rootData, err = w.Get(ctx, index.RootFile, index.MaxRootSize); err != nil {
 		if transport.Operational(err) {
@@ -365,7 +363,7 @@ func (s *site) readMeta(ctx context.Context, dest ocimap.Location) error {
 			s.meta = append(s.meta, metaFile{sum.Shard, data})
 			mu.Unlock()
 			for _, r := range shard.Releases {
-				rel, err := s.release(ctx, dest, sum.Name, &r)
+				rel, err := s.release(ctx, dest, sum.Name, &r, s.tr)
 				if err != nil {
 					return err
 				}
@@ -397,21 +395,26 @@ func (s *site) readShard(ctx context.Context, name string, ref index.FileRef) (*
 // .sig must sign the archive r's shard pins, under the key publish has
 // (always for a remote source: sourceVerifier), and its Sigstore bundle
 // must carry the .sig's signature, as publish of a directory checks
-// them, for they are pushed as they are.
-func (s *site) release(ctx context.Context, dest ocimap.Location, name string, r *index.Release) (*siteRelease, error) {
+// them, for they are pushed as they are. archives reads the archive for
+// a key that signs the whole blob (ed25519); nil: the caller checks the
+// .sig over the archive it reads itself (ReadSubset's, air-gap).
+func (s *site) release(ctx context.Context, dest ocimap.Location, name string, r *index.Release, archives transport.Transport) (*siteRelease, error) {
 	rel := &siteRelease{name: name, version: r.Version, archive: r.Archive, created: r.Created, sigs: map[string][]byte{}, repo: dest.Ref(dest.PackRepo(name))}
 	if s.root.Signed && r.Signature == "" {
 		return nil, fmt.Errorf("%w: %s@%s has no signature", ErrMissingSignature, name, r.Version)
 	}
-	for _, p := range []string{r.Signature, r.Bundle} {
-		if p == "" {
+	for _, f := range []struct {
+		p   string
+		max int64
+	}{{r.Signature, sign.MaxSigFileSize}, {r.Bundle, sign.MaxBundleSize}} {
+		if f.p == "" {
 			continue
 		}
-		data, err := s.walker.Get(ctx, p, sign.MaxBundleSize)
+		data, err := s.walker.Get(ctx, f.p, f.max)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w: %s", ErrMissingSignature, err, p)
+			return nil, fmt.Errorf("%w: %w: %s", ErrMissingSignature, err, f.p)
 		}
-		rel.sigs[p] = data
+		rel.sigs[f.p] = data
 	}
 	if r.Signature == "" {
 		return rel, nil
@@ -419,20 +422,18 @@ func (s *site) release(ctx context.Context, dest ocimap.Location, name string, r
 	held := heldWalker(rel.sigs)
 	held.Verifier = s.walker.Verifier
 	copies := sigCopies{w: held, refuse: s.copies.refuse}
-	open := func() (io.ReadCloser, error) {
-		resp, err := transport.GetPinned(ctx, s.tr, r.Archive)
-		if err != nil {
-			return nil, err
+	var open func() (io.ReadCloser, error)
+	if archives != nil {
+		open = func() (io.ReadCloser, error) {
+			resp, err := transport.GetPinned(ctx, archives, r.Archive)
+			if err != nil {
+				return nil, err
+			}
+			return resp.Body, nil
 		}
-		return resp.Body, nil
 	}
-	if err := copies.release(name, r, rel.sigs[r.Signature], open); err != nil {
+	if err := copies.signedRelease(ctx, name, r, rel.sigs[r.Signature], open); err != nil {
 		return nil, err
-	}
-	if r.Bundle != "" {
-		if err := copies.bundle(ctx, r.Bundle, r.Signature, rel.sigs[r.Signature], false); err != nil {
-			return nil, err
-		}
 	}
 	return rel, nil
 }

@@ -616,13 +616,7 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 			return notSite(dir, "%w", err)
 		}
 		open := func() (io.ReadCloser, error) { return src.Open(r.rel.Archive.Path) }
-		if err := copies.release(r.name, &r.rel, sig, open); err != nil {
-			return err
-		}
-		if r.rel.Bundle == "" {
-			return nil
-		}
-		return copies.bundle(ctx, r.rel.Bundle, r.rel.Signature, sig, false)
+		return copies.signedRelease(ctx, r.name, &r.rel, sig, open)
 	})
 	if err != nil {
 		return nil, err
@@ -731,6 +725,22 @@ func (c sigCopies) release(name string, r *index.Release, sig []byte, open func(
 		return c.refuse(fmt.Errorf("%s@%s: %s does not sign the archive its signed shard pins (sha256 %s): %w", name, r.Version, r.Signature, index.ShortHash(r.Archive.SHA256), err), false)
 	}
 	return nil
+}
+
+// signedRelease checks release r of pack name whose .sig holds sig: the
+// .sig signs the archive (release; open nil: the caller checks that
+// itself, over the archive it reads), and the bundle, if r names one,
+// carries it (bundle).
+func (c sigCopies) signedRelease(ctx context.Context, name string, r *index.Release, sig []byte, open func() (io.ReadCloser, error)) error {
+	if open != nil {
+		if err := c.release(name, r, sig, open); err != nil {
+			return err
+		}
+	}
+	if r.Bundle == "" {
+		return nil
+	}
+	return c.bundle(ctx, r.Bundle, r.Signature, sig, false)
 }
 
 // bundle refuses the Sigstore bundle at p unless it carries sig, the

@@ -145,7 +145,7 @@ func (s *site) readMetaOnly(ctx context.Context, dest ocimap.Location, only map[
 			if r == nil {
 				return nil, fmt.Errorf("%w: %s@%s", ErrNotInSite, name, version)
 			}
-			rel, err := s.release(ctx, dest, name, r)
+			rel, err := s.release(ctx, dest, name, r, nil) // air-gap checks each .sig over the archive it copies
 			if err != nil {
 				return nil, err
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/packgen/packgen/internal/location"
 	"github.com/packgen/packgen/internal/ocitest"
 	"github.com/packgen/packgen/internal/transport"
+	"github.com/packgen/packgen/sign"
 )
 
 // TestSubset: ReadSubset reads, verified, only the part of the index a
@@ -98,5 +99,31 @@ func TestSubset(t *testing.T) {
 	}
 	if _, err := c.Fetch(ctx, client.FetchOptions{Name: "p02", Constraint: "1.0.0", Dest: filepath.Join(t.TempDir(), "out2")}); err == nil {
 		t.Error("fetched a pack the subset does not hold")
+	}
+}
+
+// TestSubsetEd25519: an ed25519 key signs the whole archive, so checking
+// a release's .sig reads it. ReadSubset reads no archive (air-gap checks
+// each .sig over the copy it makes): it once opened one through a site
+// with no transport for archives, and panicked.
+func TestSubsetEd25519(t *testing.T) {
+	priv, pub, err := sign.Generate(sign.Ed25519, sign.StaticPass([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	if f.signer, err = sign.LoadSigner(priv, sign.StaticPass([]byte("pw"))); err != nil {
+		t.Fatal(err)
+	}
+	f.pub = pub
+	f.pack("p01", "1.0.0", "a: 1\n")
+	site := f.build(t)
+	tr, err := transport.Open(location.Location{Raw: site, Scheme: "file", Dir: site}, transport.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := ReadSubset(context.Background(), tr, f.verifier(t), map[string][]string{"p01": {"1.0.0"}})
+	if err != nil || len(sub.Releases) != 1 || sub.Releases[0].Sigs[sub.Releases[0].Release.Signature] == nil {
+		t.Fatalf("ReadSubset under an ed25519 key: %v %+v", err, sub)
 	}
 }
