@@ -386,3 +386,29 @@ func TestMemoKeptChart(t *testing.T) {
 		}
 	}
 }
+
+// TestFactImageCoversSource: a fact holds a chart image's Source field by
+// field (factImage, short names); a field added to Source that factImage
+// lacks would be dropped on every hit of the render facts, silently.
+func TestFactImageCoversSource(t *testing.T) {
+	held := map[string]bool{}
+	for f := range reflect.TypeFor[factImage]().Fields() {
+		held[f.Name] = true
+	}
+	for f := range reflect.TypeFor[Source]().Fields() {
+		name := f.Name
+		switch name {
+		case "Kind", "File": // Chart, and unset, for every chart image
+			continue
+		case "outLine":
+			name = "OutLine"
+		}
+		if !held[name] {
+			t.Errorf("Source.%s is not held by factImage: add it (and to add and lookup)", f.Name)
+		}
+		delete(held, name)
+	}
+	if len(held) != 0 {
+		t.Errorf("factImage fields no Source field names: %v", held)
+	}
+}
