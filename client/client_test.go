@@ -579,8 +579,9 @@ func TestVerifySite(t *testing.T) {
 		warnAt   string // a file a warning names, beside the manifest's (a mutable copy that lags, as mid-publish)
 		dir      bool   // verify the directory (listed), not a URL
 		keyless  bool   // and without a key: the same problems
+		once     bool   // and no file read twice (over HTTP, each run)
 	}{
-		{name: "as built", tamper: func(string) {}},
+		{name: "as built", tamper: func(string) {}, keyless: true, once: true},
 		{name: "as built, a directory", tamper: func(string) {}, dir: true},
 		{name: "files of other names added, a directory: listed, each a problem", tamper: added, dir: true, problems: map[string]string{
 			"packs/calico/evil.html": walk.ErrUnlisted.Error(), "packs/calico/1.0.0/evil.html": "a directory the catalogue or the log owns", "assets/evil.js": "a directory the catalogue or the log owns", "assets/evil-link.js": "a directory the catalogue or the log owns", "packs/metallb/index.html": walk.ErrUnlisted.Error()}},
@@ -646,13 +647,15 @@ func TestVerifySite(t *testing.T) {
 			testutil.CopyDir(t, built, site)
 			tc.tamper(site)
 			loc := site
+			var srv *server
 			if tc.dir {
 				// Through a link to it (latest -> the build), which the
 				// listing must follow as the reads do.
 				loc = filepath.Join(t.TempDir(), "latest")
 				testutil.Must(t, os.Symlink(site, loc))
 			} else {
-				loc = newServer(t, site).URL
+				srv = newServer(t, site)
+				loc = srv.URL
 			}
 			keys := []*sign.Verifier{v}
 			if tc.keyless {
@@ -660,8 +663,28 @@ func TestVerifySite(t *testing.T) {
 			}
 			var rep *SiteReport
 			for _, key := range keys {
+				if srv != nil {
+					srv.mu.Lock()
+					clear(srv.hits)
+					srv.mu.Unlock()
+				}
 				rep, err = VerifySite(context.Background(), loc, key)
 				testutil.Must(t, err)
+				if tc.once {
+					// Each signature, each copy of one, read once: the
+					// catalogue manifest's .sig both verified (under a
+					// key) and compared with its bundle.
+					srv.mu.Lock()
+					for p, n := range srv.hits {
+						if n != 1 {
+							t.Errorf("key %v: %s read %d times, want once", key != nil, p, n)
+						}
+					}
+					if srv.hits["/"+index.CatalogueFile+index.SignatureExt] == 0 {
+						t.Errorf("key %v: %s not read: %v", key != nil, index.CatalogueFile+index.SignatureExt, srv.hits)
+					}
+					srv.mu.Unlock()
+				}
 				if len(rep.Problems) != len(tc.problems) {
 					t.Errorf("key %v: problems %+v, want one at each of %v", key != nil, rep.Problems, tc.problems)
 				}

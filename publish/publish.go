@@ -821,10 +821,7 @@ func checkCatalogue(ctx context.Context, dir string, root *index.Root, rootData 
 	}
 	bad := func(format string, args ...any) error { return refuse(ErrCatalogueChanged, format, args...) }
 	pages := slices.DeleteFunc(sitedir.CataloguePaths(slices.Sorted(maps.Keys(refs.packs))), func(p string) bool { _, there := files[p]; return !there })
-	c, err := w.Catalogue(ctx, rootData)
-	if err == nil && c != nil {
-		err = w.CatalogueBundle(ctx)
-	}
+	c, err := w.CatalogueWithBundle(ctx, rootData)
 	if re := readFailure(err); re != nil {
 		return re
 	}

@@ -29,59 +29,76 @@ const maxCataloguePage = 1 << 20
 // (index.ErrCatalogueGeneration), which the caller has verified. nil,
 // nil: the site has none (unsigned, built without a catalogue, or
 // before packgen wrote one). Errors are FileErrors naming the file.
+// The build reads it so to reuse the previous build's pages; verify
+// --site and publish check its bundle too (CatalogueWithBundle).
 func (w *Walker) Catalogue(ctx context.Context, rootData []byte) (*index.Catalogue, error) {
-	data, err := w.Get(ctx, index.CatalogueFile, index.MaxCatalogueSize)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
+	c, _, err := w.catalogueRead(ctx, rootData)
+	return c, err
+}
+
+// CatalogueWithBundle is Catalogue, then the check that the manifest's
+// Sigstore bundle (beside it since the build wrote both: what `cosign
+// verify-blob --bundle` reads, attackX F4) carries its .sig's signature;
+// no bundle there is no error. The .sig is read once: the one Catalogue
+// verified under the Verifier, or, without one, read here, as the
+// comparison needs no key (then a .sig not there is no error either).
+// A bundle that does not carry it is a FileError naming the bundle:
+// what to do about it is the reader's to say. verify --site (Walk) and
+// publish check a site's catalogue so.
+func (w *Walker) CatalogueWithBundle(ctx context.Context, rootData []byte) (*index.Catalogue, error) {
+	c, sig, err := w.catalogueRead(ctx, rootData)
+	if err != nil || c == nil {
+		return c, err
 	}
-	if err != nil {
-		return nil, &FileError{index.CatalogueFile, err}
-	}
-	if w.Verifier != nil {
-		sigPath := index.CatalogueFile + index.SignatureExt
-		sig, err := w.Get(ctx, sigPath, sign.MaxSigFileSize)
-		if errors.Is(err, ErrNotFound) {
-			return nil, &FileError{sigPath, fmt.Errorf("%w: missing, though the registry has a key: %s cannot be trusted without it", ErrUnsigned, index.CatalogueFile)}
+	sigPath := index.CatalogueFile + index.SignatureExt
+	if sig == nil {
+		sig, err = w.Get(ctx, sigPath, sign.MaxSigFileSize)
+		if w.Verifier == nil && errors.Is(err, ErrNotFound) {
+			return c, nil
 		}
 		if err != nil {
 			return nil, &FileError{sigPath, err}
 		}
-		if err := w.Verifier.VerifyBlob(bytes.NewReader(data), sig); err != nil {
-			return nil, &FileError{index.CatalogueFile, fmt.Errorf("%w (checked against %s): the manifest or its signature was changed after the build", err, sigPath)}
-		}
 	}
-	c, err := index.ParseCatalogue(data)
-	if err == nil {
-		err = c.Of(rootData)
-	}
-	if err != nil {
-		return nil, &FileError{index.CatalogueFile, err}
+	bundle := index.CatalogueFile + index.BundleExt
+	if err := w.BundleOf(ctx, bundle, sigPath, sig); err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, &FileError{bundle, err}
 	}
 	return c, nil
 }
 
-// CatalogueBundle checks that the catalogue manifest's Sigstore bundle
-// (beside it since the build wrote both: what `cosign verify-blob
-// --bundle` reads, attackX F4) carries its .sig's signature; none there
-// is no error. The comparison needs no key: without a Verifier (which
-// Catalogue checked the .sig under) a .sig not there is no error either,
-// as Catalogue did not ask for it. Apart from Catalogue, which the build
-// also reads to reuse the previous build's pages: verify --site and
-// publish check it, after Catalogue.
-func (w *Walker) CatalogueBundle(ctx context.Context) error {
-	sigPath := index.CatalogueFile + index.SignatureExt
-	sig, err := w.Get(ctx, sigPath, sign.MaxSigFileSize)
-	if w.Verifier == nil && errors.Is(err, ErrNotFound) {
-		return nil
+// catalogueRead is Catalogue, handing back the .sig's bytes when it read
+// them (under a Verifier): CatalogueWithBundle compares the bundle with
+// them without reading them again.
+func (w *Walker) catalogueRead(ctx context.Context, rootData []byte) (c *index.Catalogue, sig []byte, err error) {
+	data, err := w.Get(ctx, index.CatalogueFile, index.MaxCatalogueSize)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, nil
 	}
 	if err != nil {
-		return &FileError{sigPath, err}
+		return nil, nil, &FileError{index.CatalogueFile, err}
 	}
-	bundle := index.CatalogueFile + index.BundleExt
-	if err := w.BundleOf(ctx, bundle, sigPath, sig); err != nil && !errors.Is(err, ErrNotFound) {
-		return &FileError{bundle, err}
+	if w.Verifier != nil {
+		sigPath := index.CatalogueFile + index.SignatureExt
+		sig, err = w.Get(ctx, sigPath, sign.MaxSigFileSize)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil, &FileError{sigPath, fmt.Errorf("%w: missing, though the registry has a key: %s cannot be trusted without it", ErrUnsigned, index.CatalogueFile)}
+		}
+		if err != nil {
+			return nil, nil, &FileError{sigPath, err}
+		}
+		if err := w.Verifier.VerifyBlob(bytes.NewReader(data), sig); err != nil {
+			return nil, nil, &FileError{index.CatalogueFile, fmt.Errorf("%w (checked against %s): the manifest or its signature was changed after the build", err, sigPath)}
+		}
 	}
-	return nil
+	c, err = index.ParseCatalogue(data)
+	if err == nil {
+		err = c.Of(rootData)
+	}
+	if err != nil {
+		return nil, nil, &FileError{index.CatalogueFile, err}
+	}
+	return c, sig, nil
 }
 
 // walkCatalogue checks the catalogue of the site whose index.json is
@@ -95,14 +112,14 @@ func (w *Walker) CatalogueBundle(ctx context.Context) error {
 // signed pages (attackV F7). A signed site with a catalogue (index.html) but no manifest is
 // a warning, not a problem: sites built before packgen wrote one.
 func (w *Walker) walkCatalogue(ctx context.Context, rootData []byte, root *index.Root, packs []string, problem func(string, error)) (warning *FileError) {
-	c, err := w.Catalogue(ctx, rootData)
+	c, err := w.CatalogueWithBundle(ctx, rootData)
+	// What to do is the reader's to say: publish says its own.
 	var fe *FileError
-	if errors.Is(err, ErrUnsigned) && errors.As(err, &fe) {
-		// What to do is the reader's to say: publish says its own.
+	switch {
+	case errors.Is(err, ErrUnsigned) && errors.As(err, &fe):
 		err = &FileError{fe.Path, fmt.Errorf("%w; build the site again with the registry's key and publish it", fe.Err)}
-	}
-	if err == nil && c != nil {
-		err = withCopyAdvice(w.CatalogueBundle(ctx))
+	case errors.As(err, &fe) && fe.Path == index.CatalogueFile+index.BundleExt:
+		err = withCopyAdvice(err) // a copy of the .sig, not the manifest
 	}
 	if err != nil {
 		problem("", err)
