@@ -247,8 +247,8 @@ func TestWalkCollects(t *testing.T) {
 	}
 
 	// Without a key, the root's digest-named signature is read to
-	// compare its bundle with, but not for a root that says it signs
-	// nothing (a request for a file never written, each run).
+	// compare its bundle with, once, but not for a root that says it
+	// signs nothing (a request for a file never written, each run).
 	root, err := index.ParseRoot(rootData(t, w))
 	testutil.Must(t, err)
 	root.Signed = false
@@ -269,8 +269,14 @@ func TestWalkCollects(t *testing.T) {
 		}
 		res, err := keyless.Walk(context.Background(), func(string, error) {})
 		named := index.RootSignaturePath(index.Digest(data))
-		if err != nil || res.Root == nil || slices.Contains(asked, named) != res.Root.Signed || !bytes.Equal(res.RootData, data) || (res.RootSig != nil) != res.Root.Signed {
-			t.Errorf("keyless walk, signed %v: %v; asked for %s: %v; RootSig read: %v", res.Root != nil && res.Root.Signed, err, named, slices.Contains(asked, named), res.RootSig != nil)
+		reads := 0
+		for _, p := range asked {
+			if p == named {
+				reads++
+			}
+		}
+		if err != nil || res.Root == nil || (reads == 1) != res.Root.Signed || reads > 1 || !bytes.Equal(res.RootData, data) || (res.RootSig != nil) != res.Root.Signed {
+			t.Errorf("keyless walk, signed %v: %v; asked for %s %d times; RootSig read: %v", res.Root != nil && res.Root.Signed, err, named, reads, res.RootSig != nil)
 		}
 	}
 }
