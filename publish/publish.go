@@ -269,13 +269,6 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 		return nil, err
 	}
 	warnLiveAnchor(o, anchor, live, t)
-	if liveData != nil {
-		// The live index.json was read whole: what the destination
-		// serves decides whether it changed, not what it says of it.
-		r := remote[index.RootFile]
-		r.SHA256 = index.Digest(liveData)
-		remote[index.RootFile] = r
-	}
 	uploads, err := planUploads(ctx, t, local, remote, o, res)
 	if err != nil {
 		return nil, err
@@ -490,7 +483,9 @@ func refuseSources(site string, t Target, remote map[string]Object) error {
 // to replace it with one its clients would refuse (another key: even
 // with o.Force), or (without o.Force) an older or unrelated one. ext,
 // whether the site's log extends the live one, is for the fork check
-// too (checkLiveLog), nil without a live index.
+// too (checkLiveLog), nil without a live index. It sets index.json's
+// entry in remote from what it read (its SHA-256, how it was served):
+// nothing else does.
 func readLive(ctx context.Context, t Target, src *os.Root, remote map[string]Object, root *index.Root, rootData []byte, o Options, res *Result) (live *index.Root, liveData []byte, ext *logExtension, err error) {
 	if _, ok := remote[index.RootFile]; !ok {
 		return nil, nil, nil, nil
@@ -499,10 +494,11 @@ func readLive(ctx context.Context, t Target, src *os.Root, remote map[string]Obj
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("read the live index.json on %s: %w", t, err)
 	}
-	// How it was served decides, with its bytes (Publish), whether it is
-	// uploaded again (rewrite): no HEAD of its own.
+	// Read whole: its bytes, as served, and how it was served decide
+	// whether it is uploaded again (sameContent, rewrite), not what the
+	// listing says of it, and with no HEAD of its own.
 	r := remote[index.RootFile]
-	r.Served = served
+	r.SHA256, r.Served = index.Digest(liveData), served
 	remote[index.RootFile] = r
 	live, err = index.ParseRoot(liveData)
 	if err != nil && !o.Force {
