@@ -17,9 +17,12 @@
 // the catalogue, the checkpoint) is unchanged only on a SHA-256 the
 // destination computed itself; a file clients check by digest (an
 // archive, a bucket, a shard) also on the MD5 ETag of a single-part
-// upload, or the SHA-256 stored in the object's metadata. Right bytes
-// served with other headers than publish sets, or a directory's file
-// someone else can change in place, are written again (rewrite).
+// upload, or the SHA-256 stored in the object's metadata. A file that
+// changes in place whose bytes are right but that is served with other
+// headers than publish sets, and a directory's file someone else can
+// change in place, are written again (rewrite). A file clients check by
+// digest whose MD5 the listing gives is taken on it, its headers unread
+// (docs/SECURITY.md: served otherwise, it fails only its own fetch).
 //
 // The switch is a conditional write (If-Match the index listed at the
 // start), so two overlapping publishes cannot replace a newer index with an
