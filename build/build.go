@@ -460,7 +460,11 @@ func buildRelease(o Options, r source.Release, stage string) (index.Release, met
 // came from); err beside it is images.ErrChartLimit for a chart past its
 // bounds. Any other err fails the build.
 func checkRelease(fsys fs.FS, r source.Release, memo *images.Memo) (p *pack.Pack, probs meta.Problems, found *images.Report, refused bool, err error) {
-	p, probs = pack.Load(fsys, ".", pack.Options{Prefix: r.Dir, Keep: true})
+	// The memo is asked first, as validation reads each chart archive: a
+	// chart it knows the rendering of (a warm build's, from the render
+	// facts) is checked without keeping a copy of its tar for the renderer.
+	rm := memo.ForRelease()
+	p, probs = pack.Load(fsys, ".", pack.Options{Prefix: r.Dir, Keep: true, KeepChart: rm.KeepChart})
 	// Bytes that are not git's fail the build: never a pack problem that
 	// --skip-invalid would skip, never an archive.
 	if err := source.IntegrityError(fsys); err != nil {
@@ -484,7 +488,7 @@ func checkRelease(fsys fs.FS, r source.Release, memo *images.Memo) (p *pack.Pack
 	// renderer fails the build (the machine's fault, as in validate); a
 	// chart past its time or memory bound is the release's error, with
 	// images.ErrChartLimit beside it (collect: no record remembers it).
-	imageProbs, rep, err := images.CheckRelease(p, r.Dir, probs, memo)
+	imageProbs, rep, err := images.CheckRelease(p, r.Dir, probs, rm)
 	// What Load kept for the image check (up to 16 MiB of chart tars, the
 	// manifests, values): not held while the archive is written and signed.
 	p.DropKept()

@@ -57,7 +57,9 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 		case f.Mode.IsRegular() && (strings.HasSuffix(base, ".tgz") || strings.HasSuffix(base, ".tar.gz")):
 			// The tar validation inflated when it kept it (pack.Options.Keep):
 			// the renderer reads it without inflating the archive again.
-			if req.Archive, archiveSum = p.KeptChart(f.Path); req.Archive == nil {
+			// One it did not keep because its rendering was known
+			// (ReleaseMemo.KeepChart) is not read at all.
+			if req.Archive, archiveSum = p.KeptChart(f.Path); req.Archive == nil && c.memo.answered(archiveSum, values) == nil {
 				req.Archive, err = readFile(p, f)
 				archiveSum = sha256.Sum256(req.Archive)
 			}
@@ -65,7 +67,7 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 			continue
 		}
 		if err == nil && vals == nil {
-			if vals, err = chartValues(values); err != nil {
+			if vals, err = c.chartValues(values); err != nil {
 				return n, &Error{File: c.show(pack.ValuesFile), Err: err}
 			}
 		}
@@ -223,6 +225,15 @@ func (w *cappedBuffer) Write(p []byte) (int, error) {
 		return 0, ErrChartValues
 	}
 	return w.buf.Write(p)
+}
+
+// chartValues is chartValues(values), through the memo when there is
+// one (encoded once for the release).
+func (c *collector) chartValues(values map[string]any) ([]byte, error) {
+	if c.memo != nil {
+		return c.memo.chartValues(values)
+	}
+	return chartValues(values)
 }
 
 // render renders one chart, through the memo when there is one;

@@ -120,8 +120,9 @@ func CheckPackReport(p *pack.Pack, display string, ps meta.Problems) (meta.Probl
 // problem (one contributor's runaway chart must not stop every other
 // pack's release), returned with the error too, so the caller can keep
 // a record from remembering it (a loaded machine times out as well).
-// memo (nil: none) renders each distinct chart of a build once.
-func CheckRelease(p *pack.Pack, display string, ps meta.Problems, memo *Memo) (meta.Problems, *Report, error) {
+// memo (nil: none) renders each distinct chart of a build once: the
+// one whose KeepChart the Load of p asked (Memo.ForRelease).
+func CheckRelease(p *pack.Pack, display string, ps meta.Problems, memo *ReleaseMemo) (meta.Problems, *Report, error) {
 	return checkPack(p, Options{Display: display, Memo: memo}, ps, func(err error) bool {
 		return errors.Is(err, ErrNoChartRenderer) || errors.Is(err, ErrRendererFailed) && !errors.Is(err, ErrChartLimit)
 	}, true)

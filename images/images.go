@@ -95,8 +95,9 @@ type Options struct {
 	// Display is how the pack's directory is shown in problems.
 	Display string
 	// Memo, when set, renders each distinct chart once across every
-	// Find that shares it (a build's).
-	Memo *Memo
+	// Find that shares its Memo (a build's), taking what validation
+	// asked of it first (ReleaseMemo.KeepChart) as it was answered.
+	Memo *ReleaseMemo
 }
 
 // Find lists the images of a pack Load accepted.
@@ -149,7 +150,7 @@ type collector struct {
 	byRef    map[string]*Image
 	display  string
 	problems meta.Problems
-	memo     *Memo
+	memo     *ReleaseMemo
 }
 
 func (c *collector) warn(sev meta.Severity, file string, line int, format string, args ...any) {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash"
+	"reflect"
 	"sync"
 
 	"github.com/packgen/packgen/internal/chartproto"
@@ -94,24 +95,71 @@ func (m *Memo) render(req *chartproto.Request, archiveSum [sha256.Size]byte) (*r
 	e.ch, e.err = m.renderOnce(req, k)
 
 	m.mu.Lock()
+	m.keep(e)
+	m.mu.Unlock()
+	close(e.done)
+	return e.ch, e.err
+}
+
+// keep keeps e, its outcome set, within the memo's bound (the least
+// recently used dropped first), or drops it: an outcome not to
+// remember, or larger than the memo. Under m.mu; e is in m.m.
+func (m *Memo) keep(e *memoEntry) {
 	if e.err == nil || errors.Is(e.err, ErrChartLimit) {
 		e.size = e.ch.memoSize()
 	}
 	if e.size == 0 || e.size > m.max {
-		delete(m.m, k)
-	} else {
-		e.elem = m.lru.PushFront(e)
-		m.size += e.size
-		for m.size > m.max {
-			old := m.lru.Remove(m.lru.Back()).(*memoEntry)
-			old.elem = nil
-			m.size -= old.size
-			delete(m.m, old.key)
-		}
+		delete(m.m, e.key)
+		return
+	}
+	e.elem = m.lru.PushFront(e)
+	m.size += e.size
+	for m.size > m.max {
+		old := m.lru.Remove(m.lru.Back()).(*memoEntry)
+		old.elem = nil
+		m.size -= old.size
+		delete(m.m, old.key)
+	}
+}
+
+// known is the memo's entry for the request whose key is k when it
+// needs no rendering: one rendered (or rendering now), or one a build
+// before this one on the machine remembered (then kept as a rendering
+// would be); nil when the chart must be rendered. Asking counts as a
+// use.
+func (m *Memo) known(k [sha256.Size]byte) *memoEntry {
+	m.mu.Lock()
+	e, ok := m.m[k]
+	if ok && e.elem != nil {
+		m.lru.MoveToFront(e.elem)
 	}
 	m.mu.Unlock()
+	if ok {
+		return e
+	}
+	if m.openFacts(); m.facts == nil {
+		return nil
+	}
+	ch, ok := m.facts.lookup(m.facts.key(k))
+	if !ok {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.m[k]; ok { // asked or rendered meanwhile
+		return e
+	}
+	e = &memoEntry{key: k, done: make(chan struct{}), ch: ch}
 	close(e.done)
-	return e.ch, e.err
+	m.m[k] = e
+	m.keep(e)
+	return e
+}
+
+// openFacts opens the facts Remember named, once, at the first question
+// (a rebuild that renders nothing reads none).
+func (m *Memo) openFacts() {
+	m.factsOnce.Do(func() { m.facts = openRenderFacts(m.factsDir) })
 }
 
 // Remember keeps, in dir (the build machine's cache: "" for none), the
@@ -133,8 +181,7 @@ func (m *Memo) Close() {
 // renderOnce renders req, or takes what a build before this one on the
 // machine remembered of it.
 func (m *Memo) renderOnce(req *chartproto.Request, reqKey [sha256.Size]byte) (*renderedChart, error) {
-	m.factsOnce.Do(func() { m.facts = openRenderFacts(m.factsDir) })
-	if m.facts == nil {
+	if m.openFacts(); m.facts == nil {
 		return renderChart(req)
 	}
 	k := m.facts.key(reqKey)
@@ -179,7 +226,7 @@ func requestKey(req *chartproto.Request, archiveSum [sha256.Size]byte) [sha256.S
 		writeLen(h, len(b))
 		h.Write(b)
 	}
-	if req.Archive != nil {
+	if req.Archive != nil || !req.Dir { // an archive, kept or not, or one known by its sum alone (ReleaseMemo)
 		field(archiveSum[:])
 	} else {
 		field(nil)
@@ -205,4 +252,102 @@ func writeLen(h hash.Hash, n int) {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(n))
 	h.Write(b[:])
+}
+
+// ReleaseMemo is a build's Memo as one release asks it, twice: first
+// validation, before it inflates each chart archive, whether the tar is
+// wanted (KeepChart, the release's pack.Options.KeepChart); then the
+// image check, which renders through it (CheckRelease). A chart whose
+// rendering the memo already holds, or a build before this one on the
+// machine remembered, is not kept: a warm build copies no tar it will
+// not send. The answer KeepChart found is the one the image check takes,
+// however the memo changes in between, so a chart not kept is never
+// read again; the charts section of values.yaml is encoded once for
+// both. One release, one goroutine: not safe for concurrent use.
+type ReleaseMemo struct {
+	memo *Memo
+	// values is the map vals (or valsErr) was encoded from.
+	values  map[string]any
+	vals    []byte
+	valsErr error
+	encoded bool
+	// asked are the entries KeepChart found, by request key.
+	asked map[[sha256.Size]byte]*memoEntry
+}
+
+// ForRelease is m for one release's validation and image check; nil
+// for a nil m (no memo: every chart kept and rendered).
+func (m *Memo) ForRelease() *ReleaseMemo {
+	if m == nil {
+		return nil
+	}
+	return &ReleaseMemo{memo: m}
+}
+
+// KeepChart says whether validation is to keep the tar of the chart
+// archive whose SHA-256 is archiveSum, for the pack whose template
+// values are values: false when the chart's rendering is known
+// (Memo.known), which the image check then takes without the archive.
+func (r *ReleaseMemo) KeepChart(archiveSum [sha256.Size]byte, values map[string]any) bool {
+	if r == nil {
+		return true
+	}
+	k, ok := r.archiveKey(archiveSum, values)
+	if !ok {
+		return true // the image check reports the values
+	}
+	e := r.memo.known(k)
+	if e == nil {
+		return true
+	}
+	if r.asked == nil {
+		r.asked = map[[sha256.Size]byte]*memoEntry{}
+	}
+	r.asked[k] = e
+	return false
+}
+
+// answered is the entry KeepChart found for the archive whose SHA-256
+// is archiveSum with these values; nil if none (read the archive).
+func (r *ReleaseMemo) answered(archiveSum [sha256.Size]byte, values map[string]any) *memoEntry {
+	if r == nil || r.asked == nil {
+		return nil
+	}
+	k, ok := r.archiveKey(archiveSum, values)
+	if !ok {
+		return nil
+	}
+	return r.asked[k]
+}
+
+// archiveKey is the key of the request for the chart archive whose
+// SHA-256 is archiveSum, as the image check makes it (collector.charts).
+func (r *ReleaseMemo) archiveKey(archiveSum [sha256.Size]byte, values map[string]any) ([sha256.Size]byte, bool) {
+	vals, err := r.chartValues(values)
+	if err != nil {
+		return [sha256.Size]byte{}, false
+	}
+	return requestKey(&chartproto.Request{Values: vals, Namespace: namespaceOf(values)}, archiveSum), true
+}
+
+// chartValues is chartValues(values), encoded once for a release's
+// questions and its charts: the map validation asked with is the one the
+// image check reads (pack.ValuesAndManifests of a kept Pack), and any
+// other is encoded afresh.
+func (r *ReleaseMemo) chartValues(values map[string]any) ([]byte, error) {
+	if !r.encoded || reflect.ValueOf(values).UnsafePointer() != reflect.ValueOf(r.values).UnsafePointer() {
+		r.values, r.encoded = values, true
+		r.vals, r.valsErr = chartValues(values)
+	}
+	return r.vals, r.valsErr
+}
+
+// render renders req through the memo, or takes what KeepChart found
+// for it.
+func (r *ReleaseMemo) render(req *chartproto.Request, archiveSum [sha256.Size]byte) (*renderedChart, error) {
+	if e := r.asked[requestKey(req, archiveSum)]; e != nil {
+		<-e.done
+		return e.ch, e.err
+	}
+	return r.memo.render(req, archiveSum)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -368,7 +369,7 @@ func TestMemoKeptChart(t *testing.T) {
 		restore := SetRenderer(rr)
 		m := NewMemo(DefaultMemoBytes)
 		for i, p := range []*pack.Pack{load(src, keptFirst), load(src, !keptFirst), load(other, true), load(other, false)} {
-			if ps, _, err := CheckRelease(p, "ingress", nil, m); err != nil || ps.HasErrors() {
+			if ps, _, err := CheckRelease(p, "ingress", nil, m.ForRelease()); err != nil || ps.HasErrors() {
 				t.Fatalf("kept first %v, release %d: %v, %v", keptFirst, i, ps, err)
 			}
 		}
@@ -410,5 +411,117 @@ func TestFactImageCoversSource(t *testing.T) {
 	}
 	if len(held) != 0 {
 		t.Errorf("factImage fields no Source field names: %v", held)
+	}
+}
+
+// openCounter is an fs.FS that counts the opens of one file.
+type openCounter struct {
+	fs.FS
+	name string
+	n    atomic.Int32
+}
+
+func (o *openCounter) Open(name string) (fs.File, error) {
+	if name == o.name {
+		o.n.Add(1)
+	}
+	return o.FS.Open(name)
+}
+
+// TestMemoAskedFirst: validation asks the build's memo before it keeps
+// a chart archive's tar (ReleaseMemo.KeepChart as pack.Options.KeepChart):
+// a chart rendered earlier in the build, or remembered by a build
+// before (even one the memo is too small to keep: the answer is held
+// for the image check), is not kept, not read again and not rendered,
+// and gives the same images; an unknown chart is kept and rendered from
+// the kept tar; a chart declined by one release's memo and checked
+// through another is read again, never misrendered.
+func TestMemoAskedFirst(t *testing.T) {
+	const src = "../examples/packs/ingress-nginx-4.10.1"
+	const chart = "charts/ingress-nginx-4.10.1.tgz"
+	load := func(rm *ReleaseMemo) (*pack.Pack, *openCounter) {
+		fsys := &openCounter{FS: os.DirFS(src), name: chart}
+		p, ps := pack.Load(fsys, ".", pack.Options{Keep: true, KeepChart: rm.KeepChart})
+		if ps.HasErrors() {
+			t.Fatal(ps)
+		}
+		return p, fsys
+	}
+	for _, tc := range []struct {
+		name string
+		// first renders the chart, or not, before the release; it returns
+		// the memo the release asks and the one it is checked through.
+		first          func(t *testing.T, dir string) (asked, checked *Memo)
+		kept           bool
+		opens, renders int32
+	}{
+		{"rendered earlier in the build", func(t *testing.T, dir string) (*Memo, *Memo) {
+			m := NewMemo(DefaultMemoBytes)
+			p, _ := load(nil)
+			if _, _, err := CheckRelease(p, "ingress", nil, m.ForRelease()); err != nil {
+				t.Fatal(err)
+			}
+			return m, m
+		}, false, 1, 0},
+		{"remembered by a build before, too large for the memo", func(t *testing.T, dir string) (*Memo, *Memo) {
+			m := NewMemo(DefaultMemoBytes)
+			m.Remember(dir)
+			p, _ := load(nil)
+			_, _, err := CheckRelease(p, "ingress", nil, m.ForRelease())
+			m.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m = NewMemo(100)
+			m.Remember(dir)
+			t.Cleanup(m.Close)
+			return m, m
+		}, false, 1, 0},
+		{"unknown: kept", func(t *testing.T, dir string) (*Memo, *Memo) {
+			m := NewMemo(DefaultMemoBytes)
+			return m, m
+		}, true, 1, 1},
+		{"declined, checked through another memo: read again", func(t *testing.T, dir string) (*Memo, *Memo) {
+			m := NewMemo(DefaultMemoBytes)
+			p, _ := load(nil)
+			if _, _, err := CheckRelease(p, "ingress", nil, m.ForRelease()); err != nil {
+				t.Fatal(err)
+			}
+			return m, NewMemo(DefaultMemoBytes)
+		}, false, 2, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nr := &namedRenderer{id: "h1"}
+			defer SetRenderer(nr)()
+			// The images the chart renders to, by itself.
+			p, _ := load(nil)
+			_, want, err := CheckRelease(p, "ingress", nil, nil)
+			if err != nil || want == nil {
+				t.Fatal(err)
+			}
+			asked, checked := tc.first(t, t.TempDir())
+			before := nr.n.Load()
+			rm := asked.ForRelease()
+			p, fsys := load(rm)
+			if gz, sum := p.KeptChart(chart); (gz != nil) != tc.kept || sum == [sha256.Size]byte{} {
+				t.Fatalf("kept %d bytes with SHA-256 %x, want kept %v, and the SHA-256 either way", len(gz), sum, tc.kept)
+			}
+			if checked != asked {
+				rm = checked.ForRelease()
+			}
+			ps, got, err := CheckRelease(p, "ingress", nil, rm)
+			if err != nil || ps.HasErrors() || got == nil {
+				t.Fatalf("%v, %v", ps, err)
+			}
+			if !reflect.DeepEqual(got.Images, want.Images) {
+				t.Errorf("images %+v, want %+v", got.Images, want.Images)
+			}
+			if n := fsys.n.Load(); n != tc.opens {
+				t.Errorf("the archive opened %d times, want %d", n, tc.opens)
+			}
+			if n := nr.n.Load() - before; n != tc.renders {
+				t.Errorf("rendered %d times, want %d", n, tc.renders)
+			}
+		})
 	}
 }

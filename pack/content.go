@@ -466,7 +466,8 @@ func (v *validator) checkChartArchive(rel string) {
 	}
 	defer r.Close()
 	in := io.Reader(r)
-	var whole []byte // the archive, read whole to be kept
+	var sum [sha256.Size]byte // the archive's, read whole
+	declined := false         // by KeepChart: sum alone is kept
 	var kept *storedgz.Writer
 	var tee io.Writer // nil, not a nil *storedgz.Writer
 	// The pack's kept charts share one bound: a pack of many large
@@ -485,9 +486,13 @@ func (v *validator) checkChartArchive(rel string) {
 		// alone), so it would fill a writer of the whole budget and be
 		// thrown away.
 		if size := storedgz.SizeHint(b.Bytes(), math.MaxInt); err == nil && b.Len() <= budget && size <= budget {
-			whole = b.Bytes()
-			kept = storedgz.NewWriter(budget, size)
-			tee = kept
+			sum = sha256.Sum256(b.Bytes())
+			// Asked before the copy: a chart whose rendering is known is
+			// inflated only to be checked.
+			if declined = v.opts.KeepChart != nil && !v.opts.KeepChart(sum, v.templateValues()); !declined {
+				kept = storedgz.NewWriter(budget, size)
+				tee = kept
+			}
 		}
 	}
 	c, err := scanChart(in, tee)
@@ -513,14 +518,21 @@ func (v *validator) checkChartArchive(rel string) {
 		v.add(rel, meta.SevError, 0, 0, "chart %s: Chart.yaml version %q is not a semantic version", name, version)
 		return
 	}
-	if kept != nil && !kept.Full() {
-		if v.charts == nil {
-			v.charts = map[string]keptChart{}
-		}
+	switch {
+	case declined:
+		v.keepChart(rel, keptChart{sum: sum})
+	case kept != nil && !kept.Full():
 		gz := kept.Close()
-		v.charts[rel] = keptChart{gz: gz, sum: sha256.Sum256(whole)}
+		v.keepChart(rel, keptChart{gz: gz, sum: sum})
 		v.chartBytes += len(gz)
 	}
+}
+
+func (v *validator) keepChart(rel string, c keptChart) {
+	if v.charts == nil {
+		v.charts = map[string]keptChart{}
+	}
+	v.charts[rel] = c
 }
 
 // inspectChart reads a Helm chart archive and returns the top chart's

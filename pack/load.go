@@ -87,6 +87,15 @@ type Options struct {
 	// the build, validate, one release at a time; a caller that holds
 	// many Packs leaves it off.
 	Keep bool
+	// KeepChart, with Keep, is asked before each chart archive is
+	// inflated whether its tar is wanted, given the archive's SHA-256 and
+	// values.yaml's template values: false when the renderer will not
+	// read it (the build's render memo already holds what the chart
+	// renders to: images.ReleaseMemo.KeepChart), so validation inflates
+	// it to check it, as always, and keeps no copy (KeptChart then returns
+	// the archive's SHA-256 alone). nil: every chart is kept, within the
+	// bound.
+	KeepChart func(archiveSum [sha256.Size]byte, values map[string]any) bool
 }
 
 // File is one entry of a pack, as it will be archived.
@@ -138,7 +147,9 @@ type keptChart struct {
 // not kept (read the file). archiveSum is the SHA-256 of the archive
 // itself, which the kept stream is a function of: what identifies the
 // chart rendered (images keys its render memo with it), whether it was
-// kept or not.
+// kept or not. A chart Options.KeepChart declined is nil with its
+// archiveSum (zero for any other chart not kept): its rendering is
+// known by that sum, and the file need not be read.
 func (p *Pack) KeptChart(rel string) (gz []byte, archiveSum [sha256.Size]byte) {
 	if p.kept == nil {
 		return nil, archiveSum

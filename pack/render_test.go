@@ -155,7 +155,9 @@ func TestValuesAndManifests(t *testing.T) {
 // pack's bound (nor a writer for it, when the archive's trailer says
 // so), for a chart directory, for a pack with errors (the image check
 // does not run), or once dropped (DropKept); the same problems found
-// either way.
+// either way. Options.KeepChart is asked once per archive it would keep,
+// with the archive's SHA-256 and the pack's values, before the tar is
+// copied: declined, the archive's SHA-256 alone is kept.
 func TestKeptChart(t *testing.T) {
 	const ingress = "../examples/packs/ingress-nginx-4.10.1"
 	const archive = "charts/ingress-nginx-4.10.1.tgz"
@@ -171,14 +173,18 @@ func TestKeptChart(t *testing.T) {
 		keep, want bool
 		bound      int // maxKeptCharts; 0: as it is
 		drop       bool
+		decline    bool // KeepChart's answer is no
+		asked      int  // how often KeepChart is asked
 	}{
-		{"archive", dir(ingress), archive, true, true, 0, false},
-		{"archive, Keep off", dir(ingress), archive, false, false, 0, false},
-		{"archive past the pack's bound", dir(ingress), archive, true, false, 4 << 10, false},
-		{"a small archive of a tar past the pack's bound", big, "charts/app-1.0.0.tgz", true, false, 1 << 20, false},
-		{"chart directory", dir("../images/testdata/packs/webapp-1.2.0"), "charts/webapp", true, false, 0, false},
-		{"a pack with errors", dir("testdata/bad/chart-version-not-semver"), "", true, false, 0, false},
-		{"archive, dropped", dir(ingress), archive, true, false, 0, true},
+		{"archive", dir(ingress), archive, true, true, 0, false, false, 1},
+		{"archive, Keep off", dir(ingress), archive, false, false, 0, false, false, 0},
+		{"archive past the pack's bound", dir(ingress), archive, true, false, 4 << 10, false, false, 0},
+		{"a small archive of a tar past the pack's bound", big, "charts/app-1.0.0.tgz", true, false, 1 << 20, false, false, 0},
+		{"chart directory", dir("../images/testdata/packs/webapp-1.2.0"), "charts/webapp", true, false, 0, false, false, 0},
+		{"a pack with errors", dir("testdata/bad/chart-version-not-semver"), "", true, false, 0, false, false, 0},
+		{"archive, dropped", dir(ingress), archive, true, false, 0, true, false, 1},
+		{"archive, declined by KeepChart: its SHA-256 alone", dir(ingress), archive, true, false, 0, false, true, 1},
+		{"a chart with errors, declined", dir("testdata/bad/chart-version-not-semver/pack"), "", true, false, 0, false, true, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.bound > 0 {
@@ -186,8 +192,15 @@ func TestKeptChart(t *testing.T) {
 				maxKeptCharts = tc.bound
 			}
 			var before, after runtime.MemStats
+			var asked [][sha256.Size]byte
+			var namespace any
+			keepChart := func(sum [sha256.Size]byte, values map[string]any) bool {
+				asked = append(asked, sum)
+				namespace = values["pack"].(map[string]any)["namespace"]
+				return !tc.decline
+			}
 			runtime.ReadMemStats(&before)
-			p, ps := Load(tc.fsys, ".", Options{Keep: tc.keep})
+			p, ps := Load(tc.fsys, ".", Options{Keep: tc.keep, KeepChart: keepChart})
 			runtime.ReadMemStats(&after)
 			kept := after.TotalAlloc - before.TotalAlloc
 			runtime.ReadMemStats(&before)
@@ -216,7 +229,19 @@ func TestKeptChart(t *testing.T) {
 			if (got != nil) != tc.want {
 				t.Fatalf("%s: kept %d bytes, want kept %v", chart, len(got), tc.want)
 			}
+			if len(asked) != tc.asked {
+				t.Fatalf("KeepChart asked %d times, want %d", len(asked), tc.asked)
+			}
+			orig, err := fs.ReadFile(tc.fsys, chart)
+			if len(asked) > 0 && (err != nil || asked[0] != sha256.Sum256(orig) || namespace == nil) {
+				t.Errorf("KeepChart asked with %x and the namespace %v, want the archive's SHA-256 %x and values.yaml's (%v)", asked[0], namespace, sha256.Sum256(orig), err)
+			}
 			if got == nil {
+				if wantSum := tc.decline && !ps.HasErrors(); wantSum != (sum != [sha256.Size]byte{}) {
+					t.Errorf("not kept, with SHA-256 %x: want the archive's SHA-256 alone %v", sum, wantSum)
+				} else if wantSum && sum != sha256.Sum256(orig) {
+					t.Errorf("declined with SHA-256 %x, the archive's is %x", sum, sha256.Sum256(orig))
+				}
 				return
 			}
 			if !storedgz.IsStored(got) {
@@ -233,7 +258,6 @@ func TestKeptChart(t *testing.T) {
 				}
 				return b
 			}
-			orig, err := fs.ReadFile(tc.fsys, chart)
 			if err != nil {
 				t.Fatal(err)
 			}
