@@ -296,10 +296,24 @@ func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]reque
 		seen[rc.c.Hash] = true
 	}
 	var out []requestCommit
-	// side adds c and the commits below it that base does not hold,
-	// parents first; c is parent i of child.
-	var side func(c, child *object.Commit, i int) error
-	side = func(c, child *object.Commit, i int) error {
+	// A side branch is walked depth first on a stack of its own, not
+	// Go's: a history of side branches merged into side branches, as
+	// deep as a generated one likes, would otherwise grow the goroutine
+	// stack with it. A frame is a commit to add once every parent from
+	// next on is walked (its own parents first, in parent order).
+	type frame struct {
+		c    *object.Commit
+		fork string
+		next int
+	}
+	var stack []frame
+	// enter puts c, parent i of child, on the stack unless it is seen
+	// or base holds it (a rebase drops it and every commit below it).
+	enter := func(child *object.Commit, i int) error {
+		c, err := child.Parent(i)
+		if err != nil {
+			return shallowErr(child.ParentHashes[i], err)
+		}
 		if seen[c.Hash] {
 			return nil
 		}
@@ -311,30 +325,30 @@ func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]reque
 		case f == nil:
 			return &offBaseError{c: c, child: child, side: true, parent: i, base: hf.base}
 		case f.Hash == c.Hash:
-			return nil // base holds it: a rebase drops it
+			return nil
 		}
-		for j := range c.ParentHashes {
-			p, err := c.Parent(j)
-			if err != nil {
-				return shallowErr(c.ParentHashes[j], err)
-			}
-			if err := side(p, c, j); err != nil {
-				return err
-			}
-		}
-		if len(c.ParentHashes) < 2 { // a merge of its own no rebase or fast-forward publishes
-			out = append(out, requestCommit{c: c, fork: f.Hash.String()})
-		}
+		stack = append(stack, frame{c: c, fork: f.Hash.String()})
 		return nil
 	}
+	// merges adds the commits the side branches of m bring.
 	merges := func(m *object.Commit) error {
 		for i := 1; i < len(m.ParentHashes); i++ {
-			p, err := m.Parent(i)
-			if err != nil {
-				return shallowErr(m.ParentHashes[i], err)
-			}
-			if err := side(p, m, i); err != nil {
+			if err := enter(m, i); err != nil {
 				return err
+			}
+			for len(stack) > 0 {
+				top := &stack[len(stack)-1]
+				if top.next < len(top.c.ParentHashes) {
+					top.next++
+					if err := enter(top.c, top.next-1); err != nil {
+						return err
+					}
+					continue
+				}
+				if len(top.c.ParentHashes) < 2 { // a merge of its own no rebase or fast-forward publishes
+					out = append(out, requestCommit{c: top.c, fork: top.fork})
+				}
+				stack = stack[:len(stack)-1]
 			}
 		}
 		return nil

@@ -2,9 +2,16 @@ package validate
 
 import (
 	"context"
+	"fmt"
+	"math/rand"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
@@ -523,4 +530,170 @@ func TestChangedForkPointShallow(t *testing.T) {
 		}
 	}
 	t.Fatalf("no warning that the fork point is unknown: %s", rep.Problems.Error())
+}
+
+// TestWithSides: the side branches' walk, on a stack of its own, gives
+// what the recursion it replaced gave, commit for commit and in the same
+// order (errors included), for every pair of commits of random
+// histories with merges of two and three parents and unrelated roots;
+// and on a history of side branches merged into side branches, one
+// inside the other, as deep as one likes, its calls do not pile up on
+// the goroutine's stack (the recursion's grew with the depth, to Go's
+// 1 GB limit, a crash on a pushed history).
+func TestWithSides(t *testing.T) {
+	when := func(i int) time.Time {
+		return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(i) * time.Minute)
+	}
+	var sides, offBase int
+	for seed := range int64(6) {
+		rng := rand.New(rand.NewSource(seed))
+		var spec strings.Builder
+		const n = 20
+		for i := range n {
+			fmt.Fprintf(&spec, "c%d:", i)
+			if i > 0 && rng.Intn(12) > 0 { // else an unrelated root
+				fmt.Fprintf(&spec, " c%d", max(0, i-1-rng.Intn(3)))
+				for k := 0; k < 2 && rng.Intn(3) == 0; k++ {
+					fmt.Fprintf(&spec, " c%d", rng.Intn(i))
+				}
+			}
+			spec.WriteString("\n")
+		}
+		s := &countingStorage{Storage: memory.NewStorage()}
+		cs := commitGraph(t, s, spec.String(), when)
+		for tn, tip := range cs {
+			for bn, bc := range cs {
+				hf := headFork{base: "main", head: tip, bc: bc}
+				var chain []requestCommit // a first parent or two: the walk takes any chain
+				for c := tip; len(chain) < int(seed%3) && len(c.ParentHashes) > 0; {
+					p, err := c.Parent(0)
+					testutil.Must(t, err)
+					chain = append([]requestCommit{{c: p, fork: "chain"}}, chain...)
+					c = p
+				}
+				got, gerr := hf.withSides(tip, chain)
+				want, werr := withSidesRecursive(hf, tip, chain)
+				if gerr != nil {
+					offBase++
+				} else if len(got) > len(chain) {
+					sides++
+				}
+				if sidesOf(got, gerr) != sidesOf(want, werr) {
+					t.Fatalf("seed %d, tip %s, base %s:\n%s\nthe recursion gave\n%s\nhistory:\n%s", seed, tn, bn, sidesOf(got, gerr), sidesOf(want, werr), spec.String())
+				}
+			}
+		}
+	}
+
+	if sides < 100 || offBase < 100 {
+		t.Fatalf("%d pairs with side commits, %d with an unrelated side branch: the histories no longer tell", sides, offBase)
+	}
+	t.Logf("%d pairs with side commits, %d with an unrelated side branch", sides, offBase)
+
+	// Side branches merged into side branches, one inside the other:
+	// m_k merges x_k, a commit on the base, into m_k-1. Each side commit
+	// costs a walk of the commits since it forked (the whole walk is
+	// quadratic in the depth), so the depth is what shows the stack: the
+	// recursion read a call deeper each level.
+	const depth = 100
+	var spec strings.Builder
+	spec.WriteString("r:\nm0: r\n")
+	for k := 1; k <= depth; k++ {
+		fmt.Fprintf(&spec, "x%d: r\nm%d: m%d x%d\n", k, k, k-1, k)
+	}
+	spec.WriteString("head: r m" + fmt.Sprint(depth) + "\n")
+	s := &countingStorage{Storage: memory.NewStorage()}
+	cs := commitGraph(t, s, spec.String(), when)
+	hf := headFork{base: "main", head: cs["head"], bc: cs["r"]}
+	s.frames = make([]uintptr, 1<<16)
+	got, err := hf.withSides(cs["head"], nil)
+	testutil.Must(t, err)
+	if len(got) != depth+1 || got[0].c.Message != "m0" || got[1].c.Message != "x1" || got[depth].c.Message != "x"+fmt.Sprint(depth) {
+		t.Fatalf("%d commits, want m0 then x1 to x%d", len(got), depth)
+	}
+	t.Logf("deepest read: %d calls", s.deepest)
+	if s.deepest > 50 {
+		t.Fatalf("a read %d calls deep, on a history %d side branches deep: the walk recurses", s.deepest, depth)
+	}
+	s.deepest = 0
+	_, err = withSidesRecursive(hf, cs["head"], nil)
+	testutil.Must(t, err)
+	t.Logf("deepest read of the recursion: %d calls", s.deepest)
+	if s.deepest < depth {
+		t.Fatalf("the recursion's deepest read was %d calls deep: the test no longer tells", s.deepest)
+	}
+}
+
+// sidesOf is what withSides gave, a line of names (and forks) or its
+// error.
+func sidesOf(rcs []requestCommit, err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	var b strings.Builder
+	for _, rc := range rcs {
+		fmt.Fprintf(&b, "%s@%s ", rc.c.Message, rc.fork)
+	}
+	return b.String()
+}
+
+// withSidesRecursive is withSides as it was, a recursion: TestWithSides'
+// reference.
+func withSidesRecursive(hf headFork, tip *object.Commit, chain []requestCommit) ([]requestCommit, error) {
+	seen := map[plumbing.Hash]bool{tip.Hash: true}
+	for _, rc := range chain {
+		seen[rc.c.Hash] = true
+	}
+	var out []requestCommit
+	var side func(c, child *object.Commit, i int) error
+	side = func(c, child *object.Commit, i int) error {
+		if seen[c.Hash] {
+			return nil
+		}
+		seen[c.Hash] = true
+		f, err := mergeBase(c, hf.bc, hf.base)
+		switch {
+		case err != nil:
+			return err
+		case f == nil:
+			return &offBaseError{c: c, child: child, side: true, parent: i, base: hf.base}
+		case f.Hash == c.Hash:
+			return nil
+		}
+		for j := range c.ParentHashes {
+			p, err := c.Parent(j)
+			if err != nil {
+				return shallowErr(c.ParentHashes[j], err)
+			}
+			if err := side(p, c, j); err != nil {
+				return err
+			}
+		}
+		if len(c.ParentHashes) < 2 {
+			out = append(out, requestCommit{c: c, fork: f.Hash.String()})
+		}
+		return nil
+	}
+	merges := func(m *object.Commit) error {
+		for i := 1; i < len(m.ParentHashes); i++ {
+			p, err := m.Parent(i)
+			if err != nil {
+				return shallowErr(m.ParentHashes[i], err)
+			}
+			if err := side(p, m, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, rc := range chain {
+		if err := merges(rc.c); err != nil {
+			return nil, err
+		}
+		out = append(out, rc)
+	}
+	if err := merges(tip); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
