@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -571,7 +572,7 @@ func TestWithSides(t *testing.T) {
 					chain = append([]requestCommit{{c: p, fork: "chain"}}, chain...)
 					c = p
 				}
-				got, gerr := hf.withSides(tip, chain)
+				got, _, gerr := hf.withSides(tip, chain)
 				want, werr := withSidesRecursive(hf, tip, chain)
 				if gerr != nil {
 					offBase++
@@ -606,7 +607,7 @@ func TestWithSides(t *testing.T) {
 	cs := commitGraph(t, s, spec.String(), when)
 	hf := headFork{base: "main", head: cs["head"], bc: cs["r"]}
 	s.frames = make([]uintptr, 1<<16)
-	got, err := hf.withSides(cs["head"], nil)
+	got, _, err := hf.withSides(cs["head"], nil)
 	testutil.Must(t, err)
 	if len(got) != depth+1 || got[0].c.Message != "m0" || got[1].c.Message != "x1" || got[depth].c.Message != "x"+fmt.Sprint(depth) {
 		t.Fatalf("%d commits, want m0 then x1 to x%d", len(got), depth)
@@ -696,4 +697,120 @@ func withSidesRecursive(hf headFork, tip *object.Commit, chain []requestCommit) 
 		return nil, err
 	}
 	return out, nil
+}
+
+// TestChangedShallowRange: in a shallow clone, the commits before HEAD
+// are judged down to its edge, and those below it are named, with what
+// to fetch: a warning, an error with --each-commit. Fetched one commit
+// deep, CI's merge commit holds none of the request's commits (named:
+// its second parent), and contains the base all the same. Fetched deeper
+// than the request but not than the base's history since the request
+// forked (a branch that merged the base in, "Update branch"), the
+// commits after that merge are judged, an invalid release one adds and
+// the next removes found; the commits before it, forked below the edge,
+// are named. The whole clone judges both releases.
+func TestChangedShallowRange(t *testing.T) {
+	r, _, _ := historyRepo(t)
+	git := func(dir string, args ...string) string {
+		return strings.TrimSpace(string(testutil.Git(t, dir, args...)))
+	}
+	// Each commit a minute after the last, as in a real history: the
+	// walks take the newest first, and at a clone's edge the order
+	// decides whether the edge is met below the fork (equal or skewed
+	// dates can cut higher than need be: more is named, nothing passes).
+	date := r.Now
+	tick := func() {
+		date = date.Add(time.Minute)
+		t.Setenv("GIT_COMMITTER_DATE", date.Format(time.RFC3339))
+		t.Setenv("GIT_AUTHOR_DATE", date.Format(time.RFC3339))
+	}
+	commit := func(msg string) string {
+		tick()
+		git(r.Dir, "add", "-A")
+		git(r.Dir, "commit", "-qm", msg)
+		return git(r.Dir, "rev-parse", "HEAD")
+	}
+	bad := func(dir string) { testutil.WritePack(t, r, "packs/"+dir, dir, "1.0.0", "nope", "") }
+	git(r.Dir, "checkout", "-qb", "pr")
+	bad("bad1")
+	p1 := commit("bad1 added")
+	testutil.Must(t, r.Remove("packs/bad1"))
+	p2 := commit("bad1 removed")
+	git(r.Dir, "checkout", "-q", "main")
+	for i := range 10 { // the base moves on, deeper than the clone
+		testutil.Must(t, r.Write("notes.txt", []byte(fmt.Sprintf("main's work %d\n", i))))
+		commit("main's work")
+	}
+	git(r.Dir, "checkout", "-q", "pr")
+	tick()
+	git(r.Dir, "merge", "-q", "--no-ff", "-m", "update branch", "main")
+	bad("bad2")
+	p3 := commit("bad2 added")
+	testutil.Must(t, r.Remove("packs/bad2"))
+	p4 := commit("bad2 removed")
+	git(r.Dir, "checkout", "-q", "--detach", "main")
+	tick()
+	git(r.Dir, "merge", "-q", "--no-ff", "-m", "merge pr", "pr")
+	git(r.Dir, "checkout", "-qb", "ci")
+
+	for _, tc := range []struct {
+		name   string
+		branch string
+		depth  int      // of the clone, 0: whole
+		cut    string   // the commits named, "" for none
+		bad    []string // the commits named by the invalid releases judged
+		each   int      // commits judged with --each-commit
+	}{
+		{"CI's merge commit, one commit deep", "ci", 1, "commit " + index.ShortHash(p4) + ` (parent 2 of `, nil, 0},
+		{"the branch, deeper than itself, not than the base", "pr", 7, "commit " + index.ShortHash(p2) + ` ("bad1 removed") and the commits below it, where it forked lying beyond the clone`, []string{p3}, 2},
+		{"the branch, whole", "pr", 0, "", []string{p1, p3}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// As actions/checkout fetches the commit it checks out (the
+			// request's branch not included), and the base beside it.
+			clone := filepath.Join(t.TempDir(), "clone")
+			depth := []string{}
+			if tc.depth > 0 {
+				depth = []string{"--depth", fmt.Sprint(tc.depth)}
+			}
+			git(r.Dir, append([]string{"clone", "-q", "--branch", tc.branch, "file://" + r.Dir, clone}, depth...)...)
+			git(clone, append([]string{"fetch", "-q", "origin", "main:refs/remotes/origin/main"}, depth...)...)
+			for _, each := range []bool{false, true} {
+				rep, err := Changed(context.Background(), ChangedOptions{Repo: clone, PacksDir: "packs", Since: "origin/main", Committed: true, EachCommit: each})
+				testutil.Must(t, err)
+				var cuts []meta.Problem
+				var bads []string
+				for _, p := range rep.Problems {
+					switch {
+					case strings.Contains(p.Msg, "the clone is shallow: the commits before HEAD"):
+						cuts = append(cuts, p)
+					case strings.Contains(p.Msg, `layer "nope"`):
+						at, _, _ := strings.Cut(strings.TrimPrefix(p.Msg, "at commit "), " ")
+						bads = append(bads, at)
+					case strings.Contains(p.Msg, "too shallow to find where it forked"):
+						t.Errorf("each=%v: %s", each, p.Msg)
+					}
+				}
+				sev := meta.SevWarning
+				if each {
+					sev = meta.SevError
+				}
+				if tc.cut == "" && len(cuts) != 0 || tc.cut != "" && (len(cuts) != 1 || cuts[0].Severity != sev || !strings.Contains(cuts[0].Msg, tc.cut) ||
+					!strings.Contains(cuts[0].Msg, "git fetch --unshallow; in CI, actions/checkout with fetch-depth: 0")) {
+					t.Errorf("each=%v: %+v, want a %s naming %q", each, cuts, sev, tc.cut)
+				}
+				var want []string
+				for _, h := range tc.bad {
+					want = append(want, index.ShortHash(h))
+				}
+				slices.Sort(bads)
+				if slices.Sort(want); !slices.Equal(bads, want) {
+					t.Errorf("each=%v: invalid releases judged at %q, want at %q", each, bads, want)
+				}
+				if each && rep.Commits != tc.each || !each && rep.Added != len(tc.bad) {
+					t.Errorf("each=%v: %d commits judged, %d releases added, want %d, %d", each, rep.Commits, rep.Added, tc.each, len(tc.bad))
+				}
+			}
+		})
+	}
 }
