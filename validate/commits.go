@@ -51,19 +51,23 @@ func readHeadFork(g *git.Repository, base string) headFork {
 	if sh, err := g.Storer.Shallow(); err == nil && len(sh) > 0 {
 		hf.shallow = true
 	}
-	if hf.head, hf.bc, hf.err = headAndBase(g, base); hf.err != nil {
-		return hf
+	if hf.head, hf.bc, hf.err = headAndBase(g, base); hf.err == nil {
+		hf.readFork()
 	}
+	return hf
+}
+
+// readFork reads the merge base of HEAD and base.
+func (hf *headFork) readFork() {
 	if slices.Contains(hf.head.ParentHashes, hf.bc.Hash) {
 		// HEAD merges base (CI's merge commit): their merge base,
 		// whatever else the clone lacks (fetched one commit deep,
 		// the request's side is not there and the walk could not
 		// tell that HEAD contains base).
 		hf.mb = hf.bc
-	} else {
-		hf.mb, hf.mbErr = mergeBase(hf.head, hf.bc, base)
+		return
 	}
-	return hf
+	hf.mb, hf.mbErr = mergeBase(hf.head, hf.bc, hf.base)
 }
 
 // forkPoint is where HEAD forked from base: base itself when HEAD

@@ -537,7 +537,9 @@ func TestChangedForkPointShallow(t *testing.T) {
 // what the recursion it replaced gave, commit for commit and in the same
 // order (errors included), for every pair of commits of random
 // histories with merges of two and three parents and unrelated roots;
-// and on a history of side branches merged into side branches, one
+// with a commit of them missing from a shallow clone, the range walk
+// judges a part of what it judges in the whole clone, against the same
+// forks, the rest below the cuts it names (shallowRange); and on a history of side branches merged into side branches, one
 // inside the other, as deep as one likes, its calls do not pile up on
 // the goroutine's stack (the recursion's grew with the depth, to Go's
 // 1 GB limit, a crash on a pushed history).
@@ -545,8 +547,8 @@ func TestWithSides(t *testing.T) {
 	when := func(i int) time.Time {
 		return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(i) * time.Minute)
 	}
-	var sides, offBase int
-	for seed := range int64(6) {
+	var sides, offBase, cuts int
+	for seed := range int64(4) {
 		rng := rand.New(rand.NewSource(seed))
 		var spec strings.Builder
 		const n = 20
@@ -562,6 +564,10 @@ func TestWithSides(t *testing.T) {
 		}
 		s := &countingStorage{Storage: memory.NewStorage()}
 		cs := commitGraph(t, s, spec.String(), when)
+		parents := map[plumbing.Hash][]plumbing.Hash{}
+		for _, c := range cs {
+			parents[c.Hash] = c.ParentHashes
+		}
 		for tn, tip := range cs {
 			for bn, bc := range cs {
 				hf := headFork{base: "main", head: tip, bc: bc}
@@ -582,14 +588,20 @@ func TestWithSides(t *testing.T) {
 				if sidesOf(got, gerr) != sidesOf(want, werr) {
 					t.Fatalf("seed %d, tip %s, base %s:\n%s\nthe recursion gave\n%s\nhistory:\n%s", seed, tn, bn, sidesOf(got, gerr), sidesOf(want, werr), spec.String())
 				}
+				if m := cs[fmt.Sprintf("c%d", rng.Intn(n))]; m != tip && m != bc {
+					cuts += shallowRange(t, s, hf, m, parents)
+				}
 			}
 		}
 	}
 
-	if sides < 100 || offBase < 100 {
+	if sides < 50 || offBase < 50 {
 		t.Fatalf("%d pairs with side commits, %d with an unrelated side branch: the histories no longer tell", sides, offBase)
 	}
-	t.Logf("%d pairs with side commits, %d with an unrelated side branch", sides, offBase)
+	if cuts < 50 {
+		t.Fatalf("%d ranges cut by a missing commit: the histories no longer tell", cuts)
+	}
+	t.Logf("%d pairs with side commits, %d with an unrelated side branch, %d ranges cut", sides, offBase, cuts)
 
 	// Side branches merged into side branches, one inside the other:
 	// m_k merges x_k, a commit on the base, into m_k-1. Each side commit
@@ -625,6 +637,72 @@ func TestWithSides(t *testing.T) {
 	}
 }
 
+// shallowRange checks what the range walk of hf (HEAD, base) judges
+// with commit m missing from a shallow clone, against what it judges
+// in the whole one: a commit judged is judged against the same fork, in
+// the same order, and a commit of the whole range not judged is below
+// a cut (m, or a commit whose walk met m), never dropped silently. It
+// says whether the range was cut.
+func shallowRange(t *testing.T, s *countingStorage, hf headFork, m *object.Commit, parents map[plumbing.Hash][]plumbing.Hash) int {
+	t.Helper()
+	hf.readFork()
+	whole, _, err := hf.requestCommits()
+	if err != nil {
+		return 0 // an unrelated history: refused in any clone
+	}
+	s.missing = map[plumbing.Hash]bool{m.Hash: true}
+	defer func() { s.missing = nil }()
+	hf.shallow, hf.mb, hf.mbErr = true, nil, nil
+	hf.readFork()
+	got, cuts, err := hf.requestCommits()
+	if err != nil {
+		t.Fatalf("HEAD %s, base %s, %s missing: %v", hf.head.Message, hf.bc.Message, m.Message, err)
+	}
+	below := func(c plumbing.Hash) bool { // c is an ancestor of a cut, or one
+		var at []plumbing.Hash
+		for _, ct := range cuts {
+			if ct.c != nil && !ct.below {
+				at = append(at, ct.c.Hash)
+			} else if ct.c != nil {
+				at = append(at, parents[ct.c.Hash]...)
+			} else {
+				at = append(at, ct.hash)
+			}
+		}
+		seen := map[plumbing.Hash]bool{}
+		for len(at) > 0 {
+			h := at[len(at)-1]
+			at = at[:len(at)-1]
+			if h == c {
+				return true
+			}
+			if !seen[h] {
+				seen[h] = true
+				at = append(at, parents[h]...)
+			}
+		}
+		return false
+	}
+	i := 0
+	for _, rc := range whole {
+		if i < len(got) && got[i].c.Hash == rc.c.Hash {
+			if got[i].fork != rc.fork {
+				t.Fatalf("HEAD %s, base %s, %s missing: %s judged against %s, in the whole clone %s", hf.head.Message, hf.bc.Message, m.Message, rc.c.Message, got[i].fork, rc.fork)
+			}
+			i++
+		} else if !below(rc.c.Hash) {
+			t.Fatalf("HEAD %s, base %s, %s missing: %s dropped, below no cut of %v", hf.head.Message, hf.bc.Message, m.Message, rc.c.Message, cuts)
+		}
+	}
+	if i != len(got) {
+		t.Fatalf("HEAD %s, base %s, %s missing: judged %s, not in the whole clone's %s", hf.head.Message, hf.bc.Message, m.Message, sidesOf(got, nil), sidesOf(whole, nil))
+	}
+	if len(cuts) > 0 {
+		return 1
+	}
+	return 0
+}
+
 // sidesOf is what withSides gave, a line of names (and forks) or its
 // error.
 func sidesOf(rcs []requestCommit, err error) string {
@@ -652,13 +730,14 @@ func withSidesRecursive(hf headFork, tip *object.Commit, chain []requestCommit) 
 			return nil
 		}
 		seen[c.Hash] = true
-		f, err := mergeBase(c, hf.bc, hf.base)
-		switch {
-		case err != nil:
+		bases, err := mergeBases(c, hf.bc)
+		if err != nil {
 			return err
-		case f == nil:
+		} else if len(bases) == 0 {
 			return &offBaseError{c: c, child: child, side: true, parent: i, base: hf.base}
-		case f.Hash == c.Hash:
+		}
+		f := bases[0]
+		if f.Hash == c.Hash {
 			return nil
 		}
 		for j := range c.ParentHashes {
