@@ -42,15 +42,32 @@ type headFork struct {
 	mb       *object.Commit // nil: HEAD and base share no history (or mbErr)
 	err      error          // HEAD or base does not resolve
 	mbErr    error          // the merge base cannot be read (a shallow clone)
+	shallow  bool           // the clone is: a commit it lacks is its edge (a cut), not an error
 }
 
 // readHeadFork reads HEAD and base in g, and their merge base.
 func readHeadFork(g *git.Repository, base string) headFork {
 	hf := headFork{base: base}
+	if sh, err := g.Storer.Shallow(); err == nil && len(sh) > 0 {
+		hf.shallow = true
+	}
 	if hf.head, hf.bc, hf.err = headAndBase(g, base); hf.err == nil {
-		hf.mb, hf.mbErr = mergeBase(hf.head, hf.bc, base)
+		hf.readFork()
 	}
 	return hf
+}
+
+// readFork reads the merge base of HEAD and base.
+func (hf *headFork) readFork() {
+	if slices.Contains(hf.head.ParentHashes, hf.bc.Hash) {
+		// HEAD merges base (CI's merge commit): their merge base,
+		// whatever else the clone lacks (fetched one commit deep,
+		// the request's side is not there and the walk could not
+		// tell that HEAD contains base).
+		hf.mb = hf.bc
+		return
+	}
+	hf.mb, hf.mbErr = mergeBase(hf.head, hf.bc, hf.base)
 }
 
 // forkPoint is where HEAD forked from base: base itself when HEAD
@@ -217,33 +234,47 @@ type problemKey struct {
 // root base does not share, is an *offBaseError: what its commits add
 // cannot be judged against base, and merged by rebase or fast-forward
 // they land all the same.
-func (hf headFork) requestCommits() ([]requestCommit, error) {
+//
+// In a shallow clone, the walks stop at its edge: a commit whose parent
+// the clone lacks, or whose fork from base lies below the edge, is a
+// cut, and what is above the cuts is judged as in a whole clone (a fork
+// found is the fork: a walk that needs a commit the clone lacks fails).
+// The commits below a cut are not read, so they are named instead (what
+// a release added there does is unknown).
+func (hf headFork) requestCommits() ([]requestCommit, []cut, error) {
 	if hf.err != nil {
-		return nil, hf.err
+		return nil, nil, hf.err
 	}
 	head, bc, base := hf.head, hf.bc, hf.base
+	// none is the range's first walks failing: nothing of it is read.
+	none := func(err error, at cut) ([]requestCommit, []cut, error) {
+		if hf.edge(err) {
+			return nil, []cut{at}, nil
+		}
+		return nil, nil, err
+	}
 	tip, tipFork, tipErr := head, hf.mb, hf.mbErr
 	if len(head.ParentHashes) > 1 {
 		p, err := head.Parent(0)
 		if err != nil {
-			return nil, shallowErr(head.ParentHashes[0], err)
+			return none(shallowErr(head.ParentHashes[0], err), cut{c: head, below: true})
 		}
 		if on, err := onFirstParents(p, bc, base); err != nil {
-			return nil, err
+			return none(err, cut{c: head, below: true})
 		} else if on {
 			if tip, err = head.Parent(1); err != nil {
-				return nil, shallowErr(head.ParentHashes[1], err)
+				return none(shallowErr(head.ParentHashes[1], err), cut{hash: head.ParentHashes[1], child: head, parent: 1})
 			}
 			tipFork, tipErr = mergeBase(tip, bc, base)
 		}
 	}
 	switch {
 	case tipErr != nil:
-		return nil, tipErr
+		return none(tipErr, cut{c: tip, below: true})
 	case tipFork == nil:
-		return nil, &offBaseError{c: tip, base: base}
+		return nil, nil, &offBaseError{c: tip, base: base}
 	case tipFork.Hash == tip.Hash:
-		return nil, nil // in base's history: no commit of its own
+		return nil, nil, nil // in base's history: no commit of its own
 	}
 	// Which history publishes a commit is chosen once, for the whole
 	// chain: a commit outside base's history that descends from one
@@ -254,17 +285,24 @@ func (hf headFork) requestCommits() ([]requestCommit, error) {
 		fork = firstParentFork
 	}
 	var out []requestCommit
+	var cuts []cut
 	for c := tip; len(c.ParentHashes) > 0; {
 		p, err := c.Parent(0)
-		if err != nil {
-			return nil, shallowErr(c.ParentHashes[0], err)
+		if hf.edge(err) {
+			cuts = append(cuts, cut{hash: c.ParentHashes[0], child: c})
+			break
+		} else if err != nil {
+			return nil, nil, shallowErr(c.ParentHashes[0], err)
 		}
 		f, err := fork(p, bc, base)
-		if err != nil {
-			return nil, err
+		if hf.edge(err) {
+			cuts = append(cuts, cut{c: p})
+			break
+		} else if err != nil {
+			return nil, nil, err
 		}
 		if f == nil {
-			return nil, &offBaseError{c: p, child: c, base: base}
+			return nil, nil, &offBaseError{c: p, child: c, base: base}
 		}
 		if f.Hash == p.Hash {
 			break // published by base, or dropped by a rebase
@@ -273,7 +311,8 @@ func (hf headFork) requestCommits() ([]requestCommit, error) {
 		c = p
 	}
 	slices.Reverse(out)
-	return hf.withSides(tip, out)
+	out, sideCuts, err := hf.withSides(tip, out)
+	return out, append(cuts, sideCuts...), err
 }
 
 // withSides is chain (oldest first, the commits below tip) with the
@@ -289,66 +328,136 @@ func (hf headFork) requestCommits() ([]requestCommit, error) {
 // drops a commit base holds and every commit below it. Each costs a walk
 // of the commits since the fork, as a commit of the chain does; a side
 // branch with no history in common with base is an *offBaseError, as
-// the chain's.
-func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]requestCommit, error) {
+// the chain's. A side branch running into a shallow clone's edge is cut
+// there, as the chain is.
+func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]requestCommit, []cut, error) {
 	seen := map[plumbing.Hash]bool{tip.Hash: true}
 	for _, rc := range chain {
 		seen[rc.c.Hash] = true
 	}
 	var out []requestCommit
-	// side adds c and the commits below it that base does not hold,
-	// parents first; c is parent i of child.
-	var side func(c, child *object.Commit, i int) error
-	side = func(c, child *object.Commit, i int) error {
+	var cuts []cut
+	// A side branch is walked depth first on a stack of its own, not
+	// Go's: a history of side branches merged into side branches, as
+	// deep as a generated one likes, would otherwise grow the goroutine
+	// stack with it. A frame is a commit to add once every parent from
+	// next on is walked (its own parents first, in parent order).
+	type frame struct {
+		c    *object.Commit
+		fork string
+		next int
+	}
+	var stack []frame
+	// enter puts c, parent i of child, on the stack unless it is seen
+	// or base holds it (a rebase drops it and every commit below it).
+	enter := func(child *object.Commit, i int) error {
+		c, err := child.Parent(i)
+		if hf.edge(err) {
+			cuts = append(cuts, cut{hash: child.ParentHashes[i], child: child, parent: i})
+			return nil
+		} else if err != nil {
+			return shallowErr(child.ParentHashes[i], err)
+		}
 		if seen[c.Hash] {
 			return nil
 		}
 		seen[c.Hash] = true
 		f, err := mergeBase(c, hf.bc, hf.base)
 		switch {
+		case hf.edge(err):
+			cuts = append(cuts, cut{c: c})
+			return nil
 		case err != nil:
 			return err
 		case f == nil:
 			return &offBaseError{c: c, child: child, side: true, parent: i, base: hf.base}
 		case f.Hash == c.Hash:
-			return nil // base holds it: a rebase drops it
+			return nil
 		}
-		for j := range c.ParentHashes {
-			p, err := c.Parent(j)
-			if err != nil {
-				return shallowErr(c.ParentHashes[j], err)
-			}
-			if err := side(p, c, j); err != nil {
-				return err
-			}
-		}
-		if len(c.ParentHashes) < 2 { // a merge of its own no rebase or fast-forward publishes
-			out = append(out, requestCommit{c: c, fork: f.Hash.String()})
-		}
+		stack = append(stack, frame{c: c, fork: f.Hash.String()})
 		return nil
 	}
+	// merges adds the commits the side branches of m bring.
 	merges := func(m *object.Commit) error {
 		for i := 1; i < len(m.ParentHashes); i++ {
-			p, err := m.Parent(i)
-			if err != nil {
-				return shallowErr(m.ParentHashes[i], err)
-			}
-			if err := side(p, m, i); err != nil {
+			if err := enter(m, i); err != nil {
 				return err
+			}
+			for len(stack) > 0 {
+				top := &stack[len(stack)-1]
+				if top.next < len(top.c.ParentHashes) {
+					top.next++
+					if err := enter(top.c, top.next-1); err != nil {
+						return err
+					}
+					continue
+				}
+				if len(top.c.ParentHashes) < 2 { // a merge of its own no rebase or fast-forward publishes
+					out = append(out, requestCommit{c: top.c, fork: top.fork})
+				}
+				stack = stack[:len(stack)-1]
 			}
 		}
 		return nil
 	}
 	for _, rc := range chain {
 		if err := merges(rc.c); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, rc)
 	}
 	if err := merges(tip); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, cuts, nil
+}
+
+// edge says whether err, from a walk of the range, is a shallow clone's
+// edge: a commit the clone lacks. In a clone that is not shallow, it is
+// an error (the repository lacks an object).
+func (hf headFork) edge(err error) bool {
+	return hf.shallow && errors.Is(err, plumbing.ErrObjectNotFound)
+}
+
+// cut is where the range walk stopped at a shallow clone's edge: at c
+// (its fork from base lies below the edge, so neither it nor the commits
+// below it are judged; with below, c is judged with HEAD and only the
+// commits below it are not), or at hash, parent parent+1 of child, a
+// commit the clone lacks.
+type cut struct {
+	c      *object.Commit
+	below  bool
+	hash   plumbing.Hash
+	child  *object.Commit
+	parent int
+}
+
+func (c cut) String() string {
+	switch {
+	case c.c == nil:
+		return fmt.Sprintf("commit %s (parent %d of %s (%q), not in the clone) and the commits below it", shortRef(c.hash.String()), c.parent+1, shortRef(c.child.Hash.String()), subject(c.child))
+	case c.below:
+		return fmt.Sprintf("the commits below %s (%q), where it forked lying beyond the clone", shortRef(c.c.Hash.String()), subject(c.c))
+	}
+	return fmt.Sprintf("commit %s (%q) and the commits below it, where it forked lying beyond the clone", shortRef(c.c.Hash.String()), subject(c.c))
+}
+
+// cutProblem says what of the range a shallow clone kept from being
+// judged: a warning, an error with --each-commit (every commit is to
+// be judged).
+func cutProblem(cuts []cut, each bool) meta.Problem {
+	at := make([]string, len(cuts))
+	for i, c := range cuts {
+		at[i] = c.String()
+	}
+	p := meta.Problem{Severity: meta.SevWarning, Msg: fmt.Sprintf(
+		"the clone is shallow: the commits before HEAD were judged down to where it ends, not below: %s; what a release added there does (even one removed again: the build publishes it) is not judged; fetch the whole history (git fetch --unshallow; in CI, actions/checkout with fetch-depth: 0) and run again",
+		strings.Join(at, "; "))}
+	if each {
+		p.Severity = meta.SevError
+		p.Msg = "--each-commit: " + p.Msg
+	}
+	return p
 }
 
 // offBaseError is a request whose first-parent chain runs into a

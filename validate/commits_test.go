@@ -2,9 +2,17 @@ package validate
 
 import (
 	"context"
+	"fmt"
+	"math/rand"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/gitfixture"
@@ -523,4 +531,365 @@ func TestChangedForkPointShallow(t *testing.T) {
 		}
 	}
 	t.Fatalf("no warning that the fork point is unknown: %s", rep.Problems.Error())
+}
+
+// TestWithSides: the side branches' walk, on a stack of its own, gives
+// what the recursion it replaced gave, commit for commit and in the same
+// order (errors included), for every pair of commits of random
+// histories with merges of two and three parents and unrelated roots;
+// with a commit of them missing from a shallow clone, the range walk
+// judges a part of what it judges in the whole clone, against the same
+// forks, the rest below the cuts it names (shallowRange); and on a history of side branches merged into side branches, one
+// inside the other, as deep as one likes, its calls do not pile up on
+// the goroutine's stack (the recursion's grew with the depth, to Go's
+// 1 GB limit, a crash on a pushed history).
+func TestWithSides(t *testing.T) {
+	when := func(i int) time.Time {
+		return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(i) * time.Minute)
+	}
+	var sides, offBase, cuts int
+	for seed := range int64(4) {
+		rng := rand.New(rand.NewSource(seed))
+		var spec strings.Builder
+		const n = 20
+		for i := range n {
+			fmt.Fprintf(&spec, "c%d:", i)
+			if i > 0 && rng.Intn(12) > 0 { // else an unrelated root
+				fmt.Fprintf(&spec, " c%d", max(0, i-1-rng.Intn(3)))
+				for k := 0; k < 2 && rng.Intn(3) == 0; k++ {
+					fmt.Fprintf(&spec, " c%d", rng.Intn(i))
+				}
+			}
+			spec.WriteString("\n")
+		}
+		s := &countingStorage{Storage: memory.NewStorage()}
+		cs := commitGraph(t, s, spec.String(), when)
+		parents := map[plumbing.Hash][]plumbing.Hash{}
+		for _, c := range cs {
+			parents[c.Hash] = c.ParentHashes
+		}
+		for tn, tip := range cs {
+			for bn, bc := range cs {
+				hf := headFork{base: "main", head: tip, bc: bc}
+				var chain []requestCommit // a first parent or two: the walk takes any chain
+				for c := tip; len(chain) < int(seed%3) && len(c.ParentHashes) > 0; {
+					p, err := c.Parent(0)
+					testutil.Must(t, err)
+					chain = append([]requestCommit{{c: p, fork: "chain"}}, chain...)
+					c = p
+				}
+				got, _, gerr := hf.withSides(tip, chain)
+				want, werr := withSidesRecursive(hf, tip, chain)
+				if gerr != nil {
+					offBase++
+				} else if len(got) > len(chain) {
+					sides++
+				}
+				if sidesOf(got, gerr) != sidesOf(want, werr) {
+					t.Fatalf("seed %d, tip %s, base %s:\n%s\nthe recursion gave\n%s\nhistory:\n%s", seed, tn, bn, sidesOf(got, gerr), sidesOf(want, werr), spec.String())
+				}
+				if m := cs[fmt.Sprintf("c%d", rng.Intn(n))]; m != tip && m != bc {
+					cuts += shallowRange(t, s, hf, m, parents)
+				}
+			}
+		}
+	}
+
+	if sides < 50 || offBase < 50 {
+		t.Fatalf("%d pairs with side commits, %d with an unrelated side branch: the histories no longer tell", sides, offBase)
+	}
+	if cuts < 50 {
+		t.Fatalf("%d ranges cut by a missing commit: the histories no longer tell", cuts)
+	}
+	t.Logf("%d pairs with side commits, %d with an unrelated side branch, %d ranges cut", sides, offBase, cuts)
+
+	// Side branches merged into side branches, one inside the other:
+	// m_k merges x_k, a commit on the base, into m_k-1. Each side commit
+	// costs a walk of the commits since it forked (the whole walk is
+	// quadratic in the depth), so the depth is what shows the stack: the
+	// recursion read a call deeper each level.
+	const depth = 100
+	var spec strings.Builder
+	spec.WriteString("r:\nm0: r\n")
+	for k := 1; k <= depth; k++ {
+		fmt.Fprintf(&spec, "x%d: r\nm%d: m%d x%d\n", k, k, k-1, k)
+	}
+	spec.WriteString("head: r m" + fmt.Sprint(depth) + "\n")
+	s := &countingStorage{Storage: memory.NewStorage()}
+	cs := commitGraph(t, s, spec.String(), when)
+	hf := headFork{base: "main", head: cs["head"], bc: cs["r"]}
+	s.frames = make([]uintptr, 1<<16)
+	got, _, err := hf.withSides(cs["head"], nil)
+	testutil.Must(t, err)
+	if len(got) != depth+1 || got[0].c.Message != "m0" || got[1].c.Message != "x1" || got[depth].c.Message != "x"+fmt.Sprint(depth) {
+		t.Fatalf("%d commits, want m0 then x1 to x%d", len(got), depth)
+	}
+	t.Logf("deepest read: %d calls", s.deepest)
+	if s.deepest > 50 {
+		t.Fatalf("a read %d calls deep, on a history %d side branches deep: the walk recurses", s.deepest, depth)
+	}
+	s.deepest = 0
+	_, err = withSidesRecursive(hf, cs["head"], nil)
+	testutil.Must(t, err)
+	t.Logf("deepest read of the recursion: %d calls", s.deepest)
+	if s.deepest < depth {
+		t.Fatalf("the recursion's deepest read was %d calls deep: the test no longer tells", s.deepest)
+	}
+}
+
+// shallowRange checks what the range walk of hf (HEAD, base) judges
+// with commit m missing from a shallow clone, against what it judges
+// in the whole one: a commit judged is judged against the same fork, in
+// the same order, and a commit of the whole range not judged is below
+// a cut (m, or a commit whose walk met m), never dropped silently. It
+// says whether the range was cut.
+func shallowRange(t *testing.T, s *countingStorage, hf headFork, m *object.Commit, parents map[plumbing.Hash][]plumbing.Hash) int {
+	t.Helper()
+	hf.readFork()
+	whole, _, err := hf.requestCommits()
+	if err != nil {
+		return 0 // an unrelated history: refused in any clone
+	}
+	s.missing = map[plumbing.Hash]bool{m.Hash: true}
+	defer func() { s.missing = nil }()
+	hf.shallow, hf.mb, hf.mbErr = true, nil, nil
+	hf.readFork()
+	got, cuts, err := hf.requestCommits()
+	if err != nil {
+		t.Fatalf("HEAD %s, base %s, %s missing: %v", hf.head.Message, hf.bc.Message, m.Message, err)
+	}
+	below := func(c plumbing.Hash) bool { // c is an ancestor of a cut, or one
+		var at []plumbing.Hash
+		for _, ct := range cuts {
+			if ct.c != nil && !ct.below {
+				at = append(at, ct.c.Hash)
+			} else if ct.c != nil {
+				at = append(at, parents[ct.c.Hash]...)
+			} else {
+				at = append(at, ct.hash)
+			}
+		}
+		seen := map[plumbing.Hash]bool{}
+		for len(at) > 0 {
+			h := at[len(at)-1]
+			at = at[:len(at)-1]
+			if h == c {
+				return true
+			}
+			if !seen[h] {
+				seen[h] = true
+				at = append(at, parents[h]...)
+			}
+		}
+		return false
+	}
+	i := 0
+	for _, rc := range whole {
+		if i < len(got) && got[i].c.Hash == rc.c.Hash {
+			if got[i].fork != rc.fork {
+				t.Fatalf("HEAD %s, base %s, %s missing: %s judged against %s, in the whole clone %s", hf.head.Message, hf.bc.Message, m.Message, rc.c.Message, got[i].fork, rc.fork)
+			}
+			i++
+		} else if !below(rc.c.Hash) {
+			t.Fatalf("HEAD %s, base %s, %s missing: %s dropped, below no cut of %v", hf.head.Message, hf.bc.Message, m.Message, rc.c.Message, cuts)
+		}
+	}
+	if i != len(got) {
+		t.Fatalf("HEAD %s, base %s, %s missing: judged %s, not in the whole clone's %s", hf.head.Message, hf.bc.Message, m.Message, sidesOf(got, nil), sidesOf(whole, nil))
+	}
+	if len(cuts) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// sidesOf is what withSides gave, a line of names (and forks) or its
+// error.
+func sidesOf(rcs []requestCommit, err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	var b strings.Builder
+	for _, rc := range rcs {
+		fmt.Fprintf(&b, "%s@%s ", rc.c.Message, rc.fork)
+	}
+	return b.String()
+}
+
+// withSidesRecursive is withSides as it was, a recursion: TestWithSides'
+// reference.
+func withSidesRecursive(hf headFork, tip *object.Commit, chain []requestCommit) ([]requestCommit, error) {
+	seen := map[plumbing.Hash]bool{tip.Hash: true}
+	for _, rc := range chain {
+		seen[rc.c.Hash] = true
+	}
+	var out []requestCommit
+	var side func(c, child *object.Commit, i int) error
+	side = func(c, child *object.Commit, i int) error {
+		if seen[c.Hash] {
+			return nil
+		}
+		seen[c.Hash] = true
+		bases, err := mergeBases(c, hf.bc)
+		if err != nil {
+			return err
+		} else if len(bases) == 0 {
+			return &offBaseError{c: c, child: child, side: true, parent: i, base: hf.base}
+		}
+		f := bases[0]
+		if f.Hash == c.Hash {
+			return nil
+		}
+		for j := range c.ParentHashes {
+			p, err := c.Parent(j)
+			if err != nil {
+				return shallowErr(c.ParentHashes[j], err)
+			}
+			if err := side(p, c, j); err != nil {
+				return err
+			}
+		}
+		if len(c.ParentHashes) < 2 {
+			out = append(out, requestCommit{c: c, fork: f.Hash.String()})
+		}
+		return nil
+	}
+	merges := func(m *object.Commit) error {
+		for i := 1; i < len(m.ParentHashes); i++ {
+			p, err := m.Parent(i)
+			if err != nil {
+				return shallowErr(m.ParentHashes[i], err)
+			}
+			if err := side(p, m, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, rc := range chain {
+		if err := merges(rc.c); err != nil {
+			return nil, err
+		}
+		out = append(out, rc)
+	}
+	if err := merges(tip); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TestChangedShallowRange: in a shallow clone, the commits before HEAD
+// are judged down to its edge, and those below it are named, with what
+// to fetch: a warning, an error with --each-commit. Fetched one commit
+// deep, CI's merge commit holds none of the request's commits (named:
+// its second parent), and contains the base all the same. Fetched deeper
+// than the request but not than the base's history since the request
+// forked (a branch that merged the base in, "Update branch"), the
+// commits after that merge are judged, an invalid release one adds and
+// the next removes found; the commits before it, forked below the edge,
+// are named. The whole clone judges both releases.
+func TestChangedShallowRange(t *testing.T) {
+	r, _, _ := historyRepo(t)
+	git := func(dir string, args ...string) string {
+		return strings.TrimSpace(string(testutil.Git(t, dir, args...)))
+	}
+	// Each commit a minute after the last, as in a real history: the
+	// walks take the newest first, and at a clone's edge the order
+	// decides whether the edge is met below the fork (equal or skewed
+	// dates can cut higher than need be: more is named, nothing passes).
+	date := r.Now
+	tick := func() {
+		date = date.Add(time.Minute)
+		t.Setenv("GIT_COMMITTER_DATE", date.Format(time.RFC3339))
+		t.Setenv("GIT_AUTHOR_DATE", date.Format(time.RFC3339))
+	}
+	commit := func(msg string) string {
+		tick()
+		git(r.Dir, "add", "-A")
+		git(r.Dir, "commit", "-qm", msg)
+		return git(r.Dir, "rev-parse", "HEAD")
+	}
+	bad := func(dir string) { testutil.WritePack(t, r, "packs/"+dir, dir, "1.0.0", "nope", "") }
+	git(r.Dir, "checkout", "-qb", "pr")
+	bad("bad1")
+	p1 := commit("bad1 added")
+	testutil.Must(t, r.Remove("packs/bad1"))
+	p2 := commit("bad1 removed")
+	git(r.Dir, "checkout", "-q", "main")
+	for i := range 10 { // the base moves on, deeper than the clone
+		testutil.Must(t, r.Write("notes.txt", []byte(fmt.Sprintf("main's work %d\n", i))))
+		commit("main's work")
+	}
+	git(r.Dir, "checkout", "-q", "pr")
+	tick()
+	git(r.Dir, "merge", "-q", "--no-ff", "-m", "update branch", "main")
+	bad("bad2")
+	p3 := commit("bad2 added")
+	testutil.Must(t, r.Remove("packs/bad2"))
+	p4 := commit("bad2 removed")
+	git(r.Dir, "checkout", "-q", "--detach", "main")
+	tick()
+	git(r.Dir, "merge", "-q", "--no-ff", "-m", "merge pr", "pr")
+	git(r.Dir, "checkout", "-qb", "ci")
+
+	for _, tc := range []struct {
+		name   string
+		branch string
+		depth  int      // of the clone, 0: whole
+		cut    string   // the commits named, "" for none
+		bad    []string // the commits named by the invalid releases judged
+		each   int      // commits judged with --each-commit
+	}{
+		{"CI's merge commit, one commit deep", "ci", 1, "commit " + index.ShortHash(p4) + ` (parent 2 of `, nil, 0},
+		{"the branch, deeper than itself, not than the base", "pr", 7, "commit " + index.ShortHash(p2) + ` ("bad1 removed") and the commits below it, where it forked lying beyond the clone`, []string{p3}, 2},
+		{"the branch, whole", "pr", 0, "", []string{p1, p3}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// As actions/checkout fetches the commit it checks out (the
+			// request's branch not included), and the base beside it.
+			clone := filepath.Join(t.TempDir(), "clone")
+			depth := []string{}
+			if tc.depth > 0 {
+				depth = []string{"--depth", fmt.Sprint(tc.depth)}
+			}
+			git(r.Dir, append([]string{"clone", "-q", "--branch", tc.branch, "file://" + r.Dir, clone}, depth...)...)
+			git(clone, append([]string{"fetch", "-q", "origin", "main:refs/remotes/origin/main"}, depth...)...)
+			for _, each := range []bool{false, true} {
+				rep, err := Changed(context.Background(), ChangedOptions{Repo: clone, PacksDir: "packs", Since: "origin/main", Committed: true, EachCommit: each})
+				testutil.Must(t, err)
+				var cuts []meta.Problem
+				var bads []string
+				for _, p := range rep.Problems {
+					switch {
+					case strings.Contains(p.Msg, "the clone is shallow: the commits before HEAD"):
+						cuts = append(cuts, p)
+					case strings.Contains(p.Msg, `layer "nope"`):
+						at, _, _ := strings.Cut(strings.TrimPrefix(p.Msg, "at commit "), " ")
+						bads = append(bads, at)
+					case strings.Contains(p.Msg, "too shallow to find where it forked"):
+						t.Errorf("each=%v: %s", each, p.Msg)
+					}
+				}
+				sev := meta.SevWarning
+				if each {
+					sev = meta.SevError
+				}
+				if tc.cut == "" && len(cuts) != 0 || tc.cut != "" && (len(cuts) != 1 || cuts[0].Severity != sev || !strings.Contains(cuts[0].Msg, tc.cut) ||
+					!strings.Contains(cuts[0].Msg, "git fetch --unshallow; in CI, actions/checkout with fetch-depth: 0")) {
+					t.Errorf("each=%v: %+v, want a %s naming %q", each, cuts, sev, tc.cut)
+				}
+				var want []string
+				for _, h := range tc.bad {
+					want = append(want, index.ShortHash(h))
+				}
+				slices.Sort(bads)
+				if slices.Sort(want); !slices.Equal(bads, want) {
+					t.Errorf("each=%v: invalid releases judged at %q, want at %q", each, bads, want)
+				}
+				if each && rep.Commits != tc.each || !each && rep.Added != len(tc.bad) {
+					t.Errorf("each=%v: %d commits judged, %d releases added, want %d, %d", each, rep.Commits, rep.Added, tc.each, len(tc.bad))
+				}
+			}
+		})
+	}
 }

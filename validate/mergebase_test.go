@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -17,15 +18,21 @@ import (
 )
 
 // countingStorage counts the objects read, and lacks those in missing
-// (a shallow clone's boundary).
+// (a shallow clone's boundary); with frames, deepest is the most calls
+// on the goroutine's stack a read was made under.
 type countingStorage struct {
 	*memory.Storage
 	reads   int
 	missing map[plumbing.Hash]bool
+	frames  []uintptr // a buffer for runtime.Callers: nil, not counted
+	deepest int
 }
 
 func (s *countingStorage) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
 	s.reads++
+	if s.frames != nil && s.reads%8 == 0 { // a sample: deep reads come in runs
+		s.deepest = max(s.deepest, runtime.Callers(0, s.frames))
+	}
 	if s.missing[h] {
 		return nil, plumbing.ErrObjectNotFound
 	}

@@ -228,7 +228,8 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	fork, found := hf.forkPoint()
 	// The request's commits before HEAD: --each-commit judges each as
 	// HEAD; without it, the releases they add that HEAD lacks (addAdded).
-	commits, rangeErr := hf.requestCommits()
+	// Those below a shallow clone's edge are named (cuts).
+	commits, cuts, rangeErr := hf.requestCommits()
 	// A chain leaving the base's history is refused in either mode: no
 	// clone, however deep, lets its commits be judged.
 	var offBase *offBaseError
@@ -255,6 +256,9 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	}
 	if offBase != nil {
 		rep.Problems = append(rep.Problems, meta.Problem{Severity: meta.SevError, Msg: offBase.Error()})
+	}
+	if len(cuts) > 0 {
+		rep.Problems = append(rep.Problems, cutProblem(cuts, o.EachCommit))
 	}
 	if fork != o.Since {
 		rep.ForkPoint = fork
