@@ -526,4 +526,70 @@ func TestAttackServedOtherwise(t *testing.T) {
 			t.Errorf("published again: uploaded %v (%v)", res.Uploaded, err)
 		}
 	})
+
+	// A directory on the way to the site's files left to a former writer
+	// (theirs, or one anyone may rename in) is refused before anything is
+	// written, naming it (attackZ Z1: its files all looked fine, publish
+	// said nothing, and the planter renamed a page of theirs over the
+	// served one after); made the user's and closed, it publishes.
+	t.Run("dir: planted directories", func(t *testing.T) {
+		me := os.Geteuid()
+		for _, c := range []struct {
+			name, dir string      // dir: the directory changed, "" for none
+			mode      os.FileMode // its mode, or 0
+			owner     int         // its owner (root only), or 0
+			top       os.FileMode // the destination's mode, or 0
+			want      string      // in the refusal; "" = published
+		}{
+			{name: "another owner", dir: "packs/calico", owner: 4242, want: "owned by uid 4242"},
+			{name: "anyone may rename in it", dir: "packs", mode: 0o777, want: "writable by group or others without the sticky bit (mode 0777)"},
+			{name: "group may rename in it", dir: "signatures", mode: 0o775, want: "(mode 0775)"},
+			{name: "nested, another owner", dir: "packs/calico/1.0.0", owner: 4242, want: "owned by uid 4242"},
+			{name: "nested, anyone may rename in it", dir: "log/tile/8/data", mode: 0o777, want: "(mode 0777)"},
+			{name: "anyone may add names, sticky", dir: "packs", mode: 0o777 | os.ModeSticky},
+			{name: "the destination grants as much", dir: "packs/calico", mode: 0o775, top: 0o775},
+			{name: "a sticky destination grants nothing", dir: "packs", mode: 0o777, top: 0o777 | os.ModeSticky, want: "(mode 0777)"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				if c.owner != 0 && me != 0 {
+					t.Skip("needs root to chown")
+				}
+				dst := filepath.Join(t.TempDir(), "www")
+				if _, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{}); err != nil {
+					t.Fatal(err)
+				}
+				dir := filepath.Join(dst, filepath.FromSlash(c.dir))
+				if c.owner != 0 {
+					testutil.Must(t, os.Chown(dir, c.owner, c.owner))
+				}
+				if c.mode != 0 {
+					testutil.Must(t, os.Chmod(dir, c.mode))
+				}
+				if c.top != 0 {
+					testutil.Must(t, os.Chmod(dst, c.top))
+				}
+				// A page to write again: refused, it stays as it was.
+				page := filepath.Join(dst, "packs", "calico", "index.html")
+				testutil.Must(t, os.WriteFile(page, []byte("stale"), 0o644))
+				res, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{})
+				if c.want == "" {
+					if err != nil || !slices.Equal(res.Uploaded, []string{"packs/calico/index.html"}) {
+						t.Fatalf("uploaded %v (%v), want only the page", res, err)
+					}
+					return
+				}
+				if !errors.Is(err, ErrExposedDir) || !strings.Contains(err.Error(), dir+" is ") || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "chmod go-w "+dir) {
+					t.Fatalf("err = %v, want ErrExposedDir naming %s, %q and what to do", err, dir, c.want)
+				}
+				if got := string(testutil.ReadFile(t, page)); got != "stale" {
+					t.Errorf("a refused publish wrote the page: %q", got)
+				}
+				// What the refusal says to do.
+				testutil.Must(t, errors.Join(os.Chown(dir, me, -1), os.Chmod(dir, 0o755)))
+				if res, err := Publish(ctx, site, DirTarget{Dir: dst}, Options{}); err != nil || !slices.Equal(res.Uploaded, []string{"packs/calico/index.html"}) {
+					t.Errorf("after chown and chmod go-w: uploaded %v (%v), want only the page", res, err)
+				}
+			})
+		}
+	})
 }

@@ -98,20 +98,69 @@ func (d DirTarget) noLinks(root *os.Root, key string, self bool, seen map[string
 	if err != nil || link == "" {
 		return err
 	}
-	full := filepath.Join(d.Dir, link)
-	to, _ := root.Readlink(link)
+	return d.linkErr(root, link)
+}
+
+// linkErr is ErrLink for the link at name inside root.
+func (d DirTarget) linkErr(root *os.Root, name string) error {
+	full := filepath.Join(d.Dir, name)
+	to, _ := root.Readlink(name)
 	return fmt.Errorf("%w: %s is a symbolic link (to %s), where publish writes the site's own files; publish never writes through a link below the directory it was given. Remove it (rm %s) and publish again, after checking who planted it", ErrLink, full, textsafe.Escape(to), full)
 }
 
+// ErrExposedDir: a directory below a directory destination, on the way
+// to the site's files, that someone else can change (exposed).
+var ErrExposedDir = errors.New("a directory in the destination that others can change")
+
 // checkPaths refuses, before anything is written, a link on the way to
-// any of keys (publish's planned uploads).
-func (d DirTarget) checkPaths(keys []string) error {
+// any of keys (publish's planned uploads) and a directory of dirs (the
+// site's: siteDirs, top down) that is a link or exposed: whoever can
+// rename in it could put a file of theirs over one publish wrote or
+// kept there the moment publish has said all is well.
+//
+// Refused rather than made again: a directory another user owns cannot
+// be emptied by this one (nor, as root, without taking in the files it
+// holds beyond the site's), a rename onto a directory needs it empty,
+// and its owner may add names while publish moves them out, so no
+// rebuild loses nothing and cannot be raced. A refusal writes nothing,
+// and a directory found not exposed stays so: only this user may rename
+// in it or change its mode, and its parent is checked too (the top,
+// Dir, is the user's choice: exposed counts only what it does not grant
+// already).
+func (d DirTarget) checkPaths(keys, dirs []string) error {
 	root, err := d.existing()
 	if root == nil {
 		return err
 	}
 	defer root.Close()
+	top, err := root.Stat(".")
+	if err != nil {
+		return err
+	}
 	seen := map[string]bool{}
+	for _, dir := range dirs {
+		if dir == "." {
+			continue
+		}
+		name := filepath.FromSlash(dir)
+		fi, err := root.Lstat(name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue // publish makes it, this user's
+		case err != nil:
+			return err
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return d.linkErr(root, name)
+		case !fi.IsDir():
+			continue // the upload below it fails, naming it
+		}
+		if why := exposed(fi, top); why != "" {
+			full := filepath.Join(d.Dir, name)
+			return fmt.Errorf("%w: %s is %s: whoever else can rename in it can put a file of theirs over a page publish writes or keeps there, after publish has reported success. Make it this user's and writable by no one else (chown %d %s; chmod go-w %s, or chmod +t %s to keep it shared: others then cannot replace this user's files), or move it aside (mv %s %s.old) for publish to write a new one, after checking who changed it and what is in it; then publish again",
+				ErrExposedDir, full, why, os.Geteuid(), full, full, full, full, full)
+		}
+		seen[name] = true
+	}
 	for _, k := range keys {
 		if err := d.noLinks(root, k, true, seen); err != nil {
 			return err
@@ -121,8 +170,11 @@ func (d DirTarget) checkPaths(keys []string) error {
 }
 
 // pathChecker is a target that can refuse a publish's keys before any
-// upload (DirTarget: links planted in the directory).
-type pathChecker interface{ checkPaths(keys []string) error }
+// upload (DirTarget: links planted in the directory, and directories
+// others can change).
+type pathChecker interface {
+	checkPaths(keys, dirs []string) error
+}
 
 // List walks the directory as publish walks a site (walkRoot): a link
 // is not listed, so neither compared nor pruned; a missing directory is

@@ -28,7 +28,9 @@ func (s statInfo) Sys() any           { return &s.st }
 // cannot change the directory it was published into, is exposed (and
 // written again); where the directory grants as much (a mount showing
 // every file as 0777 or another user's), a file publish writes would be
-// too, and owner and mode say nothing.
+// too, and owner and mode say nothing. A directory on the way is exposed
+// to whoever may rename in it: its owner, group or others where they
+// may write it and no sticky bit keeps them to their own names.
 func TestExposed(t *testing.T) {
 	me, other := uint32(os.Geteuid()), uint32(os.Geteuid()+4242)
 	file := func(mode fs.FileMode, uid uint32, links uint64) statInfo {
@@ -41,6 +43,13 @@ func TestExposed(t *testing.T) {
 	}
 	dir := func(mode fs.FileMode, uid uint32) statInfo {
 		return statInfo{mode: fs.ModeDir | mode, st: syscall.Stat_t{Uid: uid}}
+	}
+	// dirLinks is a directory below the top, with the links every
+	// directory has (not a hard link).
+	dirLinks := func(mode fs.FileMode, uid uint32) statInfo {
+		s := dir(mode, uid)
+		s.st.Nlink = 3
+		return s
 	}
 	for _, c := range []struct {
 		name    string
@@ -56,6 +65,13 @@ func TestExposed(t *testing.T) {
 		{"a mount showing 0777", file(0o777, me, 1), dir(0o777, me), ""},
 		{"a mount showing every file another's", file(0o644, other, 1), dir(0o755, other), ""},
 		{"a hard link on such a mount", file(0o644, other, 2), dir(0o755, other), "hard link"},
+		{"a sticky directory grants nothing", file(0o666, me, 1), dir(0o777|fs.ModeSticky, me), "(mode 0666)"},
+		{"a directory of publish's", dirLinks(0o755, me), dir(0o755, me), ""},
+		{"a directory of another owner", dirLinks(0o755, other), dir(0o755, me), "owned by uid"},
+		{"a directory anyone may rename in", dirLinks(0o777, me), dir(0o755, me), "without the sticky bit (mode 0777)"},
+		{"a directory anyone may add names to, sticky", dirLinks(0o777|fs.ModeSticky, me), dir(0o755, me), ""},
+		{"a directory group may rename in, and the top", dirLinks(0o775, me), dir(0o775, me), ""},
+		{"a directory of another owner on a mount showing all so", dirLinks(0o755, other), dir(0o755, other), ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := exposed(c.fi, c.top)

@@ -292,7 +292,7 @@ func Publish(ctx context.Context, dir string, t Target, o Options) (*Result, err
 		for i, f := range uploads {
 			keys[i] = f.key
 		}
-		if err := c.checkPaths(keys); err != nil {
+		if err := c.checkPaths(keys, siteDirs(local)); err != nil {
 			return nil, err
 		}
 	}

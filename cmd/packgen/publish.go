@@ -322,7 +322,7 @@ func publishErr(err error) error {
 	switch {
 	case errors.Is(err, publish.ErrDestination), errors.Is(err, publish.ErrUnverifiedSource):
 		return usageErr("%v", err)
-	case errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrKeyChange), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrLink), errors.Is(err, publish.ErrOverwrite),
+	case errors.Is(err, publish.ErrRollback), errors.Is(err, publish.ErrKeyChange), errors.Is(err, publish.ErrImmutable), errors.Is(err, publish.ErrNotSite), errors.Is(err, publish.ErrLink), errors.Is(err, publish.ErrExposedDir), errors.Is(err, publish.ErrOverwrite),
 		errors.Is(err, publish.ErrFork), errors.Is(err, publish.ErrWitnessFile), errors.Is(err, translog.ErrBehindAnchor):
 		return badErr(err)
 	}
