@@ -16,7 +16,8 @@ import (
 // inode (a hard link whose other name its planter keeps after losing
 // write access to the directory), another owner (who may chmod and
 // write it), write permission for group or others. Owner and mode count
-// only where top's do not already grant as much: on a mount that shows
+// only where top's do not already grant as much (an owner other than
+// top's): on a mount that shows
 // every file as another user's or as 0777 (NFS root squashing, some
 // FUSE or SMB mounts), a file publish writes would be just as exposed
 // and be written again on every publish, for nothing.
@@ -33,8 +34,12 @@ func exposed(fi, top fs.FileInfo) string {
 	if ok && st.Nlink > 1 && !fi.IsDir() {
 		why = append(why, fmt.Sprintf("a hard link (%d names for one file)", st.Nlink))
 	}
-	if uid := os.Geteuid(); ok && dirOK && int64(st.Uid) != int64(uid) && int64(dir.Uid) == int64(uid) {
-		why = append(why, fmt.Sprintf("owned by uid %d, not this user (uid %d)", st.Uid, uid))
+	// Owned by neither this user nor top's owner: top's owner may do
+	// anything below it anyway (a mount showing every file as theirs, a
+	// web root of the server's user that root publishes into), anyone
+	// else only what they were given.
+	if uid := os.Geteuid(); ok && dirOK && int64(st.Uid) != int64(uid) && st.Uid != dir.Uid {
+		why = append(why, fmt.Sprintf("owned by uid %d, neither this user (uid %d) nor the directory's owner (uid %d)", st.Uid, uid, dir.Uid))
 	}
 	sticky := fi.IsDir() && fi.Mode()&fs.ModeSticky != 0
 	if p := fi.Mode().Perm(); p&0o022&^granted(top) != 0 && !sticky {

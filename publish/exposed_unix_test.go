@@ -65,6 +65,8 @@ func TestExposed(t *testing.T) {
 		{"a mount showing 0777", file(0o777, me, 1), dir(0o777, me), ""},
 		{"a mount showing every file another's", file(0o644, other, 1), dir(0o755, other), ""},
 		{"a hard link on such a mount", file(0o644, other, 2), dir(0o755, other), "hard link"},
+		{"a third user's file in another's top (root into www-data's web root)", file(0o644, other+1, 1), dir(0o755, other), "owned by uid"},
+		{"a third user's directory in another's top", dirLinks(0o755, other+1), dir(0o755, other), "owned by uid"},
 		{"a sticky directory grants nothing", file(0o666, me, 1), dir(0o777|fs.ModeSticky, me), "(mode 0666)"},
 		{"a directory of publish's", dirLinks(0o755, me), dir(0o755, me), ""},
 		{"a directory of another owner", dirLinks(0o755, other), dir(0o755, me), "owned by uid"},
