@@ -564,6 +564,7 @@ func TestVerifySite(t *testing.T) {
 		}})
 	testutil.Must(t, err)
 	manifest := []string{index.CatalogueFile, index.CatalogueFile + ".sig", index.CatalogueFile + ".sigstore.json"}
+	rootSigPath := index.RootSignaturePath(index.Digest(mustRead(t, filepath.Join(built, "index.json"))))
 	// attackV F7: files of other names in the catalogue's directories
 	// (and one at the top, which is not the catalogue's).
 	added := func(site string) {
@@ -579,7 +580,10 @@ func TestVerifySite(t *testing.T) {
 		warnAt   string // a file a warning names, beside the manifest's (a mutable copy that lags, as mid-publish)
 		dir      bool   // verify the directory (listed), not a URL
 		keyless  bool   // and without a key: the same problems
-		once     bool   // and no file read twice (over HTTP, each run)
+		// keylessProblems, when set, are the problems without a key
+		// (keyless implied), where they differ from those under it.
+		keylessProblems map[string]string
+		once            bool // and no file read twice (over HTTP, each run)
 	}{
 		{name: "as built", tamper: func(string) {}, keyless: true, once: true},
 		{name: "as built, a directory", tamper: func(string) {}, dir: true},
@@ -603,6 +607,15 @@ func TestVerifySite(t *testing.T) {
 		{name: "the root's digest-named bundle another's", tamper: func(site string) {
 			filetest.WriteFile(t, filepath.Join(site, index.RootBundlePath(index.Digest(mustRead(t, filepath.Join(site, "index.json"))))), "{}")
 		}, problems: map[string]string{index.RootBundlePath(index.Digest(mustRead(t, filepath.Join(built, "index.json")))): sign.ErrBadSignature.Error()}, keyless: true},
+		// The root's digest-named signature deleted, index.json.sig left
+		// (publish refuses such a site): under the key the missing file
+		// is the problem; without one, whether index.json.sig signs
+		// index.json cannot be told, so index.json is, naming both (the
+		// tamper check a build makes of its previous build without a key).
+		{name: "the root's digest-named signature deleted", tamper: func(site string) {
+			testutil.Must(t, os.Remove(filepath.Join(site, filepath.FromSlash(index.RootSignaturePath(index.Digest(mustRead(t, filepath.Join(site, "index.json"))))))))
+		}, problems: map[string]string{rootSigPath: walk.ErrUnsigned.Error() + ": missing, though index.json.sig signs index.json (a partial copy or upload); the registry's owner must build the site again with its key, or publish it again from the site as built"},
+			keylessProblems: map[string]string{index.RootFile: sign.ErrBadSignature.Error() + ": " + rootSigPath + ", the signature named by its digest, is missing, and index.json.sig is there (whether it signs index.json takes the key to tell); index.json was modified after signing, or that signature was lost (a partial copy or upload); the registry's owner must build the site again with its key, or publish it again from the site as built"}},
 		{name: "a page edited", tamper: func(site string) { testutil.Flip(t, filepath.Join(site, "packs/calico/index.html")) },
 			problems: map[string]string{"packs/calico/index.html": index.ErrDigestMismatch.Error()}},
 		{name: "a page grown", tamper: func(site string) {
@@ -658,11 +671,15 @@ func TestVerifySite(t *testing.T) {
 				loc = srv.URL
 			}
 			keys := []*sign.Verifier{v}
-			if tc.keyless {
+			if tc.keyless || tc.keylessProblems != nil {
 				keys = append(keys, nil) // comparing a bundle with its .sig needs no key
 			}
 			var rep *SiteReport
 			for _, key := range keys {
+				problems := tc.problems
+				if key == nil && tc.keylessProblems != nil {
+					problems = tc.keylessProblems
+				}
 				if srv != nil {
 					srv.mu.Lock()
 					clear(srv.hits)
@@ -685,11 +702,11 @@ func TestVerifySite(t *testing.T) {
 					}
 					srv.mu.Unlock()
 				}
-				if len(rep.Problems) != len(tc.problems) {
-					t.Errorf("key %v: problems %+v, want one at each of %v", key != nil, rep.Problems, tc.problems)
+				if len(rep.Problems) != len(problems) {
+					t.Errorf("key %v: problems %+v, want one at each of %v", key != nil, rep.Problems, problems)
 				}
 				for _, p := range rep.Problems {
-					if want, ok := tc.problems[p.Path]; !ok || !strings.Contains(p.Err, want) {
+					if want, ok := problems[p.Path]; !ok || !strings.Contains(p.Err, want) {
 						t.Errorf("key %v: problem %s: %s; want one saying %q", key != nil, p.Path, p.Err, want)
 					}
 				}

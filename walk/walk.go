@@ -163,14 +163,21 @@ func (w *Walker) RootSignatureRead(ctx context.Context, data []byte, live *Fetch
 // digest-named signature is missing (errors: ErrBadSignature,
 // ErrUnsigned). A signature by another key is ErrBadSignature. Without a
 // Verifier nothing verifies (false), but that tamper check still runs: it
-// needs no key. A signature that cannot be read (other than not found) is
-// an error, never taken as "unsigned".
+// needs no key (Walk without one runs it too). A signature that cannot be
+// read (other than not found) is an error, never taken as "unsigned".
 func (w *Walker) RootSigned(ctx context.Context, data []byte) (bool, error) {
-	signed, _, absent, err := w.rootSignature(ctx, data, nil)
-	if err == nil && !signed && absent != nil && !errors.Is(absent, ErrNotFound) {
-		return false, &FileError{index.RootFile + index.SignatureExt, absent}
-	}
+	signed, _, err := w.rootSigned(ctx, data)
 	return signed, err
+}
+
+// rootSigned is RootSigned, handing back the bytes of the signature
+// named by data's digest when it read them.
+func (w *Walker) rootSigned(ctx context.Context, data []byte) (signed bool, named []byte, err error) {
+	signed, named, absent, err := w.rootSignature(ctx, data, nil)
+	if err == nil && !signed && absent != nil && !errors.Is(absent, ErrNotFound) {
+		return false, nil, &FileError{index.RootFile + index.SignatureExt, absent}
+	}
+	return signed, named, err
 }
 
 // rootSignature decides about the signature of index.json's bytes data:
@@ -191,15 +198,21 @@ func (w *Walker) rootSignature(ctx context.Context, data []byte, live *Fetched) 
 	if errors.Is(err, ErrNotFound) {
 		// No signature for these exact bytes. If the registry is signed at
 		// all, index.json was altered; otherwise it is unsigned.
+		liveSig := index.RootFile + index.SignatureExt
 		if live == nil {
-			d, err := w.Get(ctx, index.RootFile+index.SignatureExt, sign.MaxSigFileSize)
+			d, err := w.Get(ctx, liveSig, sign.MaxSigFileSize)
 			live = &Fetched{Data: d, Err: err}
 		}
 		switch {
 		case live.Err == nil && verifies(live.Data):
-			return false, nil, nil, &FileError{named, fmt.Errorf("%w: missing, though %s%s signs index.json", ErrUnsigned, index.RootFile, index.SignatureExt)}
+			return false, nil, nil, &FileError{named, fmt.Errorf("%w: missing, though %s signs index.json (a partial copy or upload); %s", ErrUnsigned, liveSig, rootAdvice)}
 		case live.Err == nil:
-			return false, nil, nil, &FileError{index.RootFile, fmt.Errorf("%w: no signature matches its content (sha256 %s); it was modified after signing", ErrBadSignature, index.Digest(data))}
+			// Without a key, which of the two changed cannot be told.
+			seen := "does not sign it"
+			if w.Verifier == nil {
+				seen = "is there (whether it signs index.json takes the key to tell)"
+			}
+			return false, nil, nil, &FileError{index.RootFile, fmt.Errorf("%w: %s, the signature named by its digest, is missing, and %s %s; index.json was modified after signing, or that signature was lost (a partial copy or upload); %s", ErrBadSignature, named, liveSig, seen, rootAdvice)}
 		}
 		return false, nil, live.Err, nil
 	}
@@ -214,6 +227,11 @@ func (w *Walker) rootSignature(ctx context.Context, data []byte, live *Fetched) 
 	}
 	return true, sig, nil, nil
 }
+
+// rootAdvice is what to do about an index.json without the signature
+// named by its digest on a site whose index.json.sig is there: no build
+// writes such a site.
+const rootAdvice = "the registry's owner must build the site again with its key, or publish it again from the site as built"
 
 // CheckExpiry refuses an index past its expiry: what a frozen mirror
 // serves, which may hide security fixes.
@@ -339,7 +357,7 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", index.RootFile, err)
 	}
-	sig, sigErr := w.RootSignatureRead(ctx, data, nil)
+	sig, sigErr := w.walkRoot(ctx, data)
 	if sigErr != nil {
 		problem(index.RootFile, sigErr)
 	}
@@ -348,10 +366,11 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 		problem(index.RootFile, err)
 		return res, nil
 	}
-	if sigErr == nil && res.Root.Signed {
-		// Not of a root that says it signs nothing: without a key
-		// that would be a request for a signature never written.
-		res.RootSig = w.walkRootBundle(ctx, data, sig, problem)
+	if sigErr == nil && res.Root.Signed && sig != nil {
+		// Not of a root that says it signs nothing: its bundle would
+		// be a request for a file never written.
+		res.RootSig = sig
+		w.walkRootBundle(ctx, data, sig, problem)
 	}
 	var rels []*index.Release
 	var logged []LoggedRelease
@@ -393,6 +412,20 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 		res.Warnings = append(res.Warnings, warn)
 	}
 	return res, nil
+}
+
+// walkRoot is Walk's root step: RootSignatureRead's with a Verifier;
+// without one, RootSigned's, whose tamper check needs no key (no
+// signature named by index.json's digest, though index.json.sig is
+// there: a build refuses such a previous build, and publish a signed
+// index.json without that signature). It returns the digest-named
+// signature's bytes, when read.
+func (w *Walker) walkRoot(ctx context.Context, data []byte) ([]byte, error) {
+	if w.Verifier != nil {
+		return w.RootSignatureRead(ctx, data, nil)
+	}
+	_, named, err := w.rootSigned(ctx, data)
+	return named, err
 }
 
 // TreeVisitor receives what Tree finds below a trusted root.
@@ -535,27 +568,17 @@ func byFile(problem func(path string, err error)) func(path string, err error) {
 }
 
 // walkRootBundle checks the Sigstore bundle named by index.json's digest
-// (data's), when there: it must carry the signature beside it (sig,
-// which verified; nil without a Verifier, which read none: read here,
-// as comparing the two needs no key). The live copies, index.json.sig
-// and .sigstore.json, may lag mid-publish: the client's verify warns of
-// those. It returns the signature's bytes (nil: none read).
-func (w *Walker) walkRootBundle(ctx context.Context, data, sig []byte, problem func(string, error)) []byte {
+// (data's), when there: it must carry the signature beside it (sig, as
+// walkRoot read it: under a Verifier, once it verified; without one,
+// unverified, as comparing the two needs no key). The live copies,
+// index.json.sig and .sigstore.json, may lag mid-publish: the client's
+// verify warns of those.
+func (w *Walker) walkRootBundle(ctx context.Context, data, sig []byte, problem func(string, error)) {
 	named := index.RootSignaturePath(index.Digest(data))
-	if sig == nil {
-		var err error
-		if sig, err = w.Get(ctx, named, sign.MaxSigFileSize); err != nil {
-			if !errors.Is(err, ErrNotFound) { // none: nothing to compare
-				problem(named, err)
-			}
-			return nil
-		}
-	}
 	err := w.BundleOf(ctx, index.RootBundlePath(index.Digest(data)), named, sig)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		problem(index.RootBundlePath(index.Digest(data)), withCopyAdvice(err))
 	}
-	return sig
 }
 
 // walkLatestShard checks a pack's latest-shard copy (index.LatestShardPath),

@@ -246,15 +246,30 @@ func TestWalkCollects(t *testing.T) {
 		}
 	}
 
-	// Without a key, the root's digest-named signature is read to
-	// compare its bundle with, once, but not for a root that says it
-	// signs nothing (a request for a file never written, each run).
+	// Without a key, the root's digest-named signature is read once: by
+	// the tamper check RootSigned makes too (it needs no key), whose
+	// bytes the root's bundle is then compared with. A root with no
+	// signature named by its digest, on a site whose index.json.sig is
+	// there, is a problem of index.json naming both (publish refuses
+	// such a site, a build such a previous build); a site with neither
+	// signs nothing.
 	root, err := index.ParseRoot(rootData(t, w))
 	testutil.Must(t, err)
 	root.Signed = false
 	unsigned, err := index.Encode(root)
 	testutil.Must(t, err)
-	for _, data := range [][]byte{rootData(t, w), unsigned} {
+	liveSig := index.RootFile + index.SignatureExt
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		missing []string // site files not found
+		bad     bool     // index.json's problem: ErrBadSignature, naming both
+	}{
+		{name: "signed, as built", data: rootData(t, w)},
+		{name: "digest-named signature missing, index.json.sig there", data: rootData(t, w), missing: []string{index.RootSignaturePath(index.Digest(rootData(t, w)))}, bad: true},
+		{name: "changed after signing (signed turned false), index.json.sig there", data: unsigned, bad: true},
+		{name: "signs nothing: no signature at all", data: unsigned, missing: []string{liveSig}},
+	} {
 		keyless := newWalker(t, dir, nil)
 		get := keyless.Get
 		var asked []string
@@ -262,21 +277,40 @@ func TestWalkCollects(t *testing.T) {
 			mu.Lock()
 			asked = append(asked, p)
 			mu.Unlock()
-			if p == index.RootFile {
-				return data, nil
+			switch {
+			case p == index.RootFile:
+				return tc.data, nil
+			case slices.Contains(tc.missing, p):
+				return nil, fmt.Errorf("%s: %w", p, index.ErrNotFound)
 			}
 			return get(ctx, p, max)
 		}
-		res, err := keyless.Walk(context.Background(), func(string, error) {})
-		named := index.RootSignaturePath(index.Digest(data))
+		got := map[string]error{} // the root's problems (the archives' are above)
+		res, err := keyless.Walk(context.Background(), func(p string, err error) {
+			switch index.KindOf(p) {
+			case index.KindRoot, index.KindRootSignature, index.KindDigestSig:
+				mu.Lock()
+				got[p] = err
+				mu.Unlock()
+			}
+		})
+		named := index.RootSignaturePath(index.Digest(tc.data))
 		reads := 0
 		for _, p := range asked {
 			if p == named {
 				reads++
 			}
 		}
-		if err != nil || res.Root == nil || (reads == 1) != res.Root.Signed || reads > 1 || !bytes.Equal(res.RootData, data) || (res.RootSig != nil) != res.Root.Signed {
-			t.Errorf("keyless walk, signed %v: %v; asked for %s %d times; RootSig read: %v", res.Root != nil && res.Root.Signed, err, named, reads, res.RootSig != nil)
+		signed := res != nil && res.Root != nil && res.Root.Signed
+		if err != nil || res.Root == nil || reads != 1 || !bytes.Equal(res.RootData, tc.data) || (res.RootSig != nil) != (signed && !tc.bad) {
+			t.Errorf("%s: %v; asked for %s %d times; RootSig read: %v", tc.name, err, named, reads, res != nil && res.RootSig != nil)
+		}
+		if rootErr := got[index.RootFile]; tc.bad {
+			if len(got) != 1 || !errors.Is(rootErr, walk.ErrBadSignature) || !strings.Contains(rootErr.Error(), named+", the signature named by its digest, is missing, and "+liveSig+" is there") || !strings.Contains(rootErr.Error(), "build the site again with its key, or publish it again") {
+				t.Errorf("%s: problems %v, want one of %s naming %s and %s, and what to do", tc.name, got, index.RootFile, named, liveSig)
+			}
+		} else if len(got) != 0 {
+			t.Errorf("%s: problems %v, want none", tc.name, got)
 		}
 	}
 }
