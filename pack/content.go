@@ -481,10 +481,15 @@ func (v *validator) checkChartArchive(rel string) {
 		b := bytes.NewBuffer(make([]byte, 0, f.Size+bytes.MinRead))
 		_, err := b.ReadFrom(io.LimitReader(r, int64(budget)+1))
 		in = io.MultiReader(bytes.NewReader(b.Bytes()), r)
-		// A tar the trailer says is over the budget is not kept: the
-		// trailer can only under-state it (modulo 2^32, the last member
-		// alone), so it would fill a writer of the whole budget and be
-		// thrown away.
+		// A tar the trailer says is over the budget is not kept: an
+		// honest trailer can only under-state it (modulo 2^32, the last
+		// member alone), so it would fill a writer of the whole budget
+		// and be thrown away. One that over-states it (anyone can write
+		// one: nothing reads past the tar's end) is believed, but the
+		// writer holds no more than the budget left and is charged
+		// what it holds (its capacity), not what it kept: the lie
+		// spends the pack's budget (its next charts are not kept),
+		// never memory past it.
 		if size := storedgz.SizeHint(b.Bytes(), math.MaxInt); err == nil && b.Len() <= budget && size <= budget {
 			sum = sha256.Sum256(b.Bytes())
 			// Asked before the copy: a chart whose rendering is known is
@@ -524,7 +529,7 @@ func (v *validator) checkChartArchive(rel string) {
 	case kept != nil && !kept.Full():
 		gz := kept.Close()
 		v.keepChart(rel, keptChart{gz: gz, sum: sum})
-		v.chartBytes += len(gz)
+		v.chartBytes += cap(gz)
 	}
 }
 

@@ -221,7 +221,9 @@ type validator struct {
 	// manifests are the manifests as checkManifests read or rendered
 	// them, in manifestPaths' order (complete when no error was found);
 	// charts the chart archives' tar streams (Options.Keep), chartBytes
-	// their size, within storedgz.MaxTar in all.
+	// the memory they hold (their capacity: a trailer that over-states
+	// the tar would leave more held than written), within
+	// storedgz.MaxTar in all.
 	manifests  []RenderedManifest
 	charts     map[string]keptChart
 	chartBytes int

@@ -3,8 +3,10 @@ package chartrender
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"io"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -65,12 +67,15 @@ func TestRender(t *testing.T) {
 		// An archive past maxKeptTar is inflated twice, as it was before
 		// loadArchive kept the tar stream, and one sent inflated already
 		// (stored: as the build sends the tar validation inflated) is
-		// read as it is: the same answer every way.
+		// read as it is: the same answer every way. So is an archive
+		// whose gzip trailer claims 12 MiB (liar: junk after the member,
+		// nobody reads it), for which no 12 MiB is allocated.
 		for _, mode := range []struct {
 			dir    bool
 			kept   int
 			stored bool
-		}{{true, maxKeptTar, false}, {false, maxKeptTar, false}, {false, 100, false}, {false, maxKeptTar, true}} {
+			liar   bool
+		}{{true, maxKeptTar, false, false}, {false, maxKeptTar, false, false}, {false, 100, false, false}, {false, maxKeptTar, true, false}, {false, maxKeptTar, false, true}} {
 			dir := mode.dir
 			defer func(old int) { maxKeptTar = old }(maxKeptTar)
 			maxKeptTar = mode.kept
@@ -83,7 +88,18 @@ func TestRender(t *testing.T) {
 			if mode.stored {
 				req.Archive = stored(t, req.Archive)
 			}
+			if mode.liar {
+				junk := make([]byte, 16<<10) // past SizeHint's 1032:1
+				binary.LittleEndian.PutUint32(junk[len(junk)-4:], 12<<20)
+				req.Archive = append(req.Archive, junk...)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			res := Render(req)
+			runtime.ReadMemStats(&after)
+			if mode.liar && after.TotalAlloc-before.TotalAlloc > 4<<20 {
+				t.Errorf("%s: a trailer claiming 12 MiB: %d bytes allocated to render", tc.name, after.TotalAlloc-before.TotalAlloc)
+			}
 			if res.Chart != "c" {
 				t.Errorf("%s (dir %v): chart %q", tc.name, dir, res.Chart)
 			}

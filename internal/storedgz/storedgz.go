@@ -23,10 +23,13 @@ const MaxTar = 16 << 20
 var header = [10]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
 
 // Writer builds the stream from what is written to it, up to max
-// bytes; past that it keeps nothing (Full). Writes fill one block up to
-// its 65,535 bytes before the next begins, however small they are (a
-// tar reader's). compress/gzip's writer would do the same with a
-// compressor's tables (most of a MiB) allocated for it.
+// bytes; past that it keeps nothing (Full). Its buffer's capacity never
+// exceeds max either, whatever the hint (a gzip trailer anyone can
+// write): a keeper of many streams bounds the memory they hold by
+// their capacities. Writes fill one block up to its 65,535 bytes before
+// the next begins, however small they are (a tar reader's).
+// compress/gzip's writer would do the same with a compressor's tables
+// (most of a MiB) allocated for it.
 type Writer struct {
 	buf   []byte
 	block int // where the block being filled starts in buf; 0: none
@@ -37,28 +40,45 @@ type Writer struct {
 }
 
 // NewWriter returns a Writer of at most limit bytes, with room for
-// hint bytes written (a hint to allocate once, not a bound).
+// hint bytes written (a hint to allocate once, not a bound; the room is
+// within limit too).
 func NewWriter(limit, hint int) *Writer {
 	hint = min(max(hint, 0), limit)
-	b := make([]byte, 0, len(header)+hint+(hint/0xffff+2)*5+8)
+	b := make([]byte, 0, max(min(streamSize(hint), limit), len(header)))
 	return &Writer{buf: append(b, header[:]...), max: limit}
 }
 
+// streamSize is the most a stream of n bytes written takes: the header,
+// a block's 5 bytes for every 65,535 and for the one begun before them,
+// the final empty block and the trailer. Writes of n bytes to a stream
+// add at most streamSize(n) - len(header).
+func streamSize(n int) int { return len(header) + n + (n/0xffff+1)*5 + closing }
+
+// closing is what Close appends: an empty final block and the trailer.
+const closing = 5 + 8
+
 // Write never fails: past the bound it keeps nothing more.
 func (g *Writer) Write(p []byte) (int, error) {
-	if g.full || len(g.buf)+len(p)+(len(p)/0xffff+2)*5+8 > g.max {
+	if g.full || len(g.buf)+streamSize(len(p))-len(header) > g.max {
 		g.full, g.buf = true, nil
 		return len(p), nil
 	}
 	g.crc = crc32.Update(g.crc, crc32.IEEETable, p)
 	g.n += uint32(len(p))
 	for rest := p; len(rest) > 0; {
-		if g.block == 0 || len(g.buf)-g.block-5 == 0xffff {
+		head, filled := 0, len(g.buf)-g.block-5
+		if g.block == 0 || filled == 0xffff {
+			head, filled = 5, 0
+		}
+		c := rest[:min(len(rest), 0xffff-filled)]
+		// Room for Close's bytes too: within what the stream takes in
+		// the end, so within max and, hinted right, the room it has.
+		g.grow(head + len(c) + closing)
+		if head > 0 {
 			// BFINAL=0 BTYPE=00, then LEN and NLEN, set as it fills.
 			g.block = len(g.buf)
 			g.buf = append(g.buf, 0, 0, 0, 0xff, 0xff)
 		}
-		c := rest[:min(len(rest), 0xffff-(len(g.buf)-g.block-5))]
 		g.buf = append(g.buf, c...)
 		n := uint16(len(g.buf) - g.block - 5)
 		binary.LittleEndian.PutUint16(g.buf[g.block+1:], n)
@@ -66,6 +86,17 @@ func (g *Writer) Write(p []byte) (int, error) {
 		rest = rest[len(c):]
 	}
 	return len(p), nil
+}
+
+// grow makes room for n more bytes, as append would but never past max
+// (append grows a large buffer by a quarter, whatever its bound).
+func (g *Writer) grow(n int) {
+	if cap(g.buf)-len(g.buf) >= n {
+		return
+	}
+	b := make([]byte, len(g.buf), min(max(2*cap(g.buf), len(g.buf)+n), g.max))
+	copy(b, g.buf)
+	g.buf = b
 }
 
 // SizeHint is the inflated size gzip stream gz's trailer states, up to
@@ -87,7 +118,7 @@ func (g *Writer) Close() []byte {
 	if g.full {
 		return nil
 	}
-	g.buf = append(g.buf, 1, 0, 0, 0xff, 0xff)
+	g.buf = append(g.buf, 1, 0, 0, 0xff, 0xff) // closing
 	g.buf = binary.LittleEndian.AppendUint32(g.buf, g.crc)
 	g.buf = binary.LittleEndian.AppendUint32(g.buf, g.n)
 	return g.buf

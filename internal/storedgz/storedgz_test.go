@@ -10,44 +10,55 @@ import (
 // TestWriter: what Writer writes reads back through compress/gzip (its
 // CRC and length checked), is IsStored, and has as few blocks as the
 // bytes need, however small the writes; past its bound it keeps
-// nothing.
+// nothing. Its capacity is within the bound whatever the hint (a gzip
+// trailer's claim: over, under), and the size as a hint is one
+// allocation of the stream's size (5 bytes over for a last block full).
 func TestWriter(t *testing.T) {
 	for _, tc := range []struct{ size, write, max int }{
 		{0, 1, 1 << 20}, {1, 1, 1 << 20}, {0xffff, 4096, 1 << 20}, {0x10000, 0x10000, 1 << 20},
 		{200_000, 32 << 10, 1 << 20}, {300_001, 300_001, 1 << 20}, {2 << 20, 32 << 10, 1 << 20},
 		{200_000, 512, 1 << 20}, {0x10000 + 7, 3, 1 << 20}, {70_000, 1, 1 << 20},
+		{1<<20 - 200, 32 << 10, 1 << 20}, // the stream fills the bound but 92 bytes
 	} {
 		data := make([]byte, tc.size)
 		for i := range data {
 			data[i] = byte(i * 7 / 3)
 		}
-		g := NewWriter(tc.max, tc.size)
-		for rest := data; len(rest) > 0; rest = rest[min(len(rest), tc.write):] {
-			g.Write(rest[:min(len(rest), tc.write)])
-		}
-		if g.Full() != (tc.size > tc.max) {
-			t.Errorf("%d bytes, bound %d: full %v", tc.size, tc.max, g.Full())
-		}
-		gz := g.Close()
-		if g.Full() {
-			if gz != nil {
-				t.Errorf("%d bytes past the bound: %d kept", tc.size, len(gz))
+		for _, hint := range []int{tc.size, 0, 1 << 30} {
+			g := NewWriter(tc.max, hint)
+			for rest := data; len(rest) > 0; rest = rest[min(len(rest), tc.write):] {
+				g.Write(rest[:min(len(rest), tc.write)])
 			}
-			continue
-		}
-		if !IsStored(gz) {
-			t.Errorf("%d bytes in writes of %d: not IsStored", tc.size, tc.write)
-		}
-		if blocks := (tc.size + 0xfffe) / 0xffff; len(gz) != 10+tc.size+blocks*5+5+8 {
-			t.Errorf("%d bytes in writes of %d: %d bytes of stream, want %d blocks", tc.size, tc.write, len(gz), blocks)
-		}
-		zr, err := gzip.NewReader(bytes.NewReader(gz))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(zr) // checks the CRC and the length
-		if err != nil || !bytes.Equal(got, data) {
-			t.Errorf("%d bytes in writes of %d: %d bytes back, %v", tc.size, tc.write, len(got), err)
+			if g.Full() != (tc.size > tc.max) {
+				t.Errorf("%d bytes, bound %d: full %v", tc.size, tc.max, g.Full())
+			}
+			gz := g.Close()
+			if g.Full() {
+				if gz != nil {
+					t.Errorf("%d bytes past the bound: %d kept", tc.size, len(gz))
+				}
+				continue
+			}
+			if cap(gz) > tc.max {
+				t.Errorf("%d bytes, hint %d: capacity %d, past the bound %d", tc.size, hint, cap(gz), tc.max)
+			}
+			if hint == tc.size && cap(gz)-len(gz) > 5 {
+				t.Errorf("%d bytes, hinted: capacity %d for a stream of %d", tc.size, cap(gz), len(gz))
+			}
+			if !IsStored(gz) {
+				t.Errorf("%d bytes in writes of %d: not IsStored", tc.size, tc.write)
+			}
+			if blocks := (tc.size + 0xfffe) / 0xffff; len(gz) != 10+tc.size+blocks*5+5+8 {
+				t.Errorf("%d bytes in writes of %d: %d bytes of stream, want %d blocks", tc.size, tc.write, len(gz), blocks)
+			}
+			zr, err := gzip.NewReader(bytes.NewReader(gz))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(zr) // checks the CRC and the length
+			if err != nil || !bytes.Equal(got, data) {
+				t.Errorf("%d bytes in writes of %d: %d bytes back, %v", tc.size, tc.write, len(got), err)
+			}
 		}
 	}
 }
