@@ -261,8 +261,8 @@ func imageKey() string {
 		// The handshake's build ID cannot tell a chart renderer rebuilt
 		// alone from an unpinned tree: its file can.
 		if p, err := images.LookupHelper(); err == nil {
-			if fi, err := os.Stat(p); err == nil {
-				id += fmt.Sprintf(" helper=%s size=%d mtime=%d", p, fi.Size(), fi.ModTime().UnixNano())
+			if file, err := images.HelperFileID(p); err == nil {
+				id += " helper=" + file
 			}
 		}
 	}
