@@ -213,7 +213,10 @@ func (f *renderFacts) add(key [sha256.Size]byte, ch *renderedChart) {
 		return
 	}
 	hk := hex.EncodeToString(key[:])
-	line := factfile.Line(hk, b)
+	line, err := factfile.Line(hk, b)
+	if err != nil {
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.rw == nil {
