@@ -162,14 +162,7 @@ func (im *importer) readMarker(ctx context.Context) (*index.Airgap, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := transport.Fetch(dest)(ctx, index.AirgapFile, index.MaxAirgapSize)
-	if errors.Is(err, index.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return index.ParseAirgap(data)
+	return index.ReadAirgap(ctx, transport.Fetch(dest))
 }
 
 // pushBlob pushes a small blob (what names it says what it is).

@@ -50,17 +50,12 @@ func (c *Client) subset(ctx context.Context) (*index.Airgap, error) {
 		// Read once for the Client's life: not under one call's
 		// cancellation, or a canceled call would leave every later one
 		// a "context canceled" marker (the transport's limits bound it).
-		data, err := c.fetch(context.WithoutCancel(ctx), index.AirgapFile, index.MaxAirgapSize)
-		if errors.Is(err, ErrNotFound) {
-			return
-		}
+		air, err := index.ReadAirgap(context.WithoutCancel(ctx), c.fetch)
 		if err != nil {
-			c.air.err = fmt.Errorf("registry %s: %s: %w", c.reg.Name, index.AirgapFile, err)
+			c.air.err = fmt.Errorf("registry %s: %w", c.reg.Name, err)
 			return
 		}
-		if c.air.air, err = index.ParseAirgap(data); err != nil {
-			c.air.err = fmt.Errorf("registry %s: %w", c.reg.Name, err)
-		}
+		c.air.air = air
 	})
 	return c.air.air, c.air.err
 }

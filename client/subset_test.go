@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -275,6 +276,12 @@ func testVerifyAirgapped(t *testing.T, f *fixture) {
 	os.WriteFile(filepath.Join(whole, index.AirgapFile), []byte(`{"schemaVersion":1}{}`), 0o644)
 	if all := verify(whole, true).AllProblems(); !strings.Contains(paths(all), index.AirgapFile) {
 		t.Errorf("a broken marker: %+v", all)
+	}
+	// So is one that does not read (index.ReadAirgap, as clients read it).
+	os.Remove(filepath.Join(whole, index.AirgapFile))
+	os.Mkdir(filepath.Join(whole, index.AirgapFile), 0o755)
+	if all := verify(whole, true).AllProblems(); !strings.Contains(fmt.Sprint(all), index.AirgapFile+" is not a regular file") {
+		t.Errorf("an unreadable marker: %+v", all)
 	}
 }
 

@@ -132,7 +132,7 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 	w.Get, w.Open = walk.Getter(open), open // counted
 	var c collector
 	// The marker is read apart from the count: a whole registry has none.
-	air, err := readAirgap(ctx, walk.Getter(func(ctx context.Context, p string) (*Response, error) { return tr.Get(ctx, p, "") }))
+	air, err := index.ReadAirgap(ctx, walk.Getter(func(ctx context.Context, p string) (*Response, error) { return tr.Get(ctx, p, "") }))
 	if err != nil {
 		c.add(index.AirgapFile, err)
 	}
@@ -203,18 +203,6 @@ func VerifySiteVia(ctx context.Context, tr Transport, verifier *sign.Verifier) (
 		return rep.Problems[i].Err < rep.Problems[j].Err
 	})
 	return rep, nil
-}
-
-// readAirgap reads a site's air-gap marker (nil: a whole registry).
-func readAirgap(ctx context.Context, get index.FetchFunc) (*index.Airgap, error) {
-	data, err := get(ctx, index.AirgapFile, index.MaxAirgapSize)
-	if errors.Is(err, index.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return index.ParseAirgap(data)
 }
 
 // boundProblems checks what the marker claims against each bundle's

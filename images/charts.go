@@ -61,7 +61,9 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 			// (ReleaseMemo.KeepChart) is not read at all.
 			if req.Archive, archiveSum = p.KeptChart(f.Path); req.Archive == nil && c.memo.answered(archiveSum, values) == nil {
 				req.Archive, err = readFile(p, f)
-				archiveSum = sha256.Sum256(req.Archive)
+				if c.memo != nil { // the memo's key alone reads it
+					archiveSum = sha256.Sum256(req.Archive)
+				}
 			}
 		default:
 			continue
@@ -238,7 +240,8 @@ func (c *collector) chartValues(values map[string]any) ([]byte, error) {
 
 // render renders one chart, through the memo when there is one;
 // archiveSum is the SHA-256 of the archive req.Archive is or was
-// inflated from (requestKey).
+// inflated from (requestKey), read by the memo alone (without one, it
+// may be unset).
 func (c *collector) render(req *chartproto.Request, archiveSum [sha256.Size]byte) (*renderedChart, error) {
 	if c.memo != nil {
 		return c.memo.render(req, archiveSum)

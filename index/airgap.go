@@ -251,7 +251,10 @@ func (e *notInBundle) Is(target error) bool {
 }
 
 // ReadAirgap reads a site's marker; nil, nil for a site without one (a
-// whole registry).
+// whole registry). Every error names AirgapFile (a fetch's is wrapped
+// with it: an oci:// registry's names its tag). The one read of it:
+// ReadCatalogOf, ReadPackOf, the client's, verify --site's and airgap
+// import's of the marker an earlier import wrote.
 func ReadAirgap(ctx context.Context, fetch FetchFunc) (*Airgap, error) {
 	data, err := fetch(ctx, AirgapFile, MaxAirgapSize)
 	if errors.Is(err, ErrNotFound) {

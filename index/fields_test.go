@@ -139,7 +139,8 @@ func TestLatestSkipsDeleted(t *testing.T) {
 
 // TestSummaryLatestState: the bucket summary names the latest's state
 // when it is retired (by pack.json or the retirement file), none when
-// it is active or its system_state is one nothing retires by.
+// it is active or its system_state is one nothing retires by; so does
+// its RetiredState, with why.
 func TestSummaryLatestState(t *testing.T) {
 	ann := func(st string) map[string]string { return map[string]string{SystemStateAnnotation: st} }
 	for _, c := range []struct {
@@ -147,14 +148,15 @@ func TestSummaryLatestState(t *testing.T) {
 		releases []Release
 		latest   string
 		state    string
+		why      string // the latest's RetiredState
 	}{
-		{"active", []Release{{Version: "1.0.0"}, {Version: "1.1.0"}}, "1.1.0", ""},
-		{"deprecated by pack.json", []Release{{Version: "1.0.0"}, {Version: "1.1.0", Annotations: ann("Deprecated")}}, "1.1.0", StateDeprecated},
-		{"deprecated by the file", []Release{{Version: "1.0.0"}, {Version: "1.1.0", Retired: &Retirement{State: StateDeprecated, Reason: "r"}}}, "1.1.0", StateDeprecated},
-		{"newest deleted: the next", []Release{{Version: "1.0.0"}, {Version: "1.1.0", Retired: &Retirement{State: StateDeleted, Reason: "r"}}}, "1.0.0", ""},
-		{"every one deleted", []Release{{Version: "1.0.0", Annotations: ann("deleted")}, {Version: "1.1.0", Retired: &Retirement{State: StateDeleted, Reason: "r"}}}, "1.1.0", StateDeleted},
-		{"the file wins", []Release{{Version: "1.0.0"}, {Version: "1.1.0", Annotations: ann("deprecated"), Retired: &Retirement{State: StateDeleted, Reason: "r"}}}, "1.0.0", ""},
-		{"unknown state", []Release{{Version: "1.0.0", Annotations: ann("depricated")}}, "1.0.0", ""},
+		{"active", []Release{{Version: "1.0.0"}, {Version: "1.1.0"}}, "1.1.0", "", ""},
+		{"deprecated by pack.json", []Release{{Version: "1.0.0"}, {Version: "1.1.0", Annotations: ann("Deprecated")}}, "1.1.0", StateDeprecated, "annotations.system_state"},
+		{"deprecated by the file", []Release{{Version: "1.0.0"}, {Version: "1.1.0", Retired: &Retirement{State: StateDeprecated, Reason: "r"}}}, "1.1.0", StateDeprecated, "retired: r"},
+		{"newest deleted: the next", []Release{{Version: "1.0.0"}, {Version: "1.1.0", Retired: &Retirement{State: StateDeleted, Reason: "r"}}}, "1.0.0", "", ""},
+		{"every one deleted", []Release{{Version: "1.0.0", Annotations: ann("deleted")}, {Version: "1.1.0", Retired: &Retirement{State: StateDeleted, Reason: "r"}}}, "1.1.0", StateDeleted, "retired: r"},
+		{"the file wins", []Release{{Version: "1.0.0"}, {Version: "1.1.0", Annotations: ann("deprecated"), Retired: &Retirement{State: StateDeleted, Reason: "r"}}}, "1.0.0", "", ""},
+		{"unknown state", []Release{{Version: "1.0.0", Annotations: ann("depricated")}}, "1.0.0", "", ""},
 	} {
 		s := &Shard{SchemaVersion: 1, Name: "p", Releases: c.releases}
 		if got := SummaryOf(s, FileRef{}); got.Latest != c.latest || got.LatestState != c.state {
@@ -162,6 +164,9 @@ func TestSummaryLatestState(t *testing.T) {
 		}
 		if got := Summarize(Summary{Name: "p", LatestState: "stale"}, s); got.Latest != c.latest || got.LatestState != c.state {
 			t.Errorf("%s: air-gapped summary latest %s/%q, want %s/%q", c.name, got.Latest, got.LatestState, c.latest, c.state)
+		}
+		if st, why := s.Latest().RetiredState(); st != c.state || why != c.why {
+			t.Errorf("%s: RetiredState = %q, %q; want %q, %q", c.name, st, why, c.state, c.why)
 		}
 	}
 }

@@ -353,13 +353,15 @@ func (r Release) Deleted() bool { return r.State() == StateDeleted }
 // deprecated or deleted. Any other system_state retires nothing.
 func Retires(state string) bool { return slices.Contains(meta.SystemStates, state) }
 
-// retiredState is State when it retires the release, "" for an active
-// one: a summary's LatestState.
-func (r Release) retiredState() string {
+// RetiredState is State when it retires the release (Retires: an
+// unknown system_state retires nothing), and why (StateWhy, outside
+// text); "", "" for an active release. A summary's LatestState, and the
+// state the client resolves by and info shows.
+func (r Release) RetiredState() (state, why string) {
 	if st := r.State(); Retires(st) {
-		return st
+		return st, r.StateWhy()
 	}
-	return ""
+	return "", ""
 }
 
 // Latest returns the highest non-prerelease version, or the highest

@@ -41,7 +41,7 @@ func SummaryOf(s *Shard, ref FileRef) Summary {
 	sum := Summary{Name: s.Name, Shard: ref, Versions: len(s.Releases)}
 	if latest := s.Latest(); latest != nil {
 		sum.Layer, sum.DisplayName, sum.AddonType, sum.CloudTypes, sum.Latest = latest.Layer, latest.DisplayName, latest.AddonType, latest.CloudTypes, latest.Version
-		sum.LatestState = latest.retiredState()
+		sum.LatestState, _ = latest.RetiredState()
 	}
 	return sum
 }

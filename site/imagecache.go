@@ -2,7 +2,6 @@ package site
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -130,7 +129,13 @@ func (c *imageCache) store(sha string, v *imageView) {
 		return
 	}
 	b, err := json.Marshal(v)
-	if err != nil || bytes.IndexByte(b, '\n') >= 0 {
+	if err != nil {
+		return
+	}
+	// A line as the cache file holds it, so either is read alike
+	// (factfile.ReadAt, which checks the key).
+	line, err := factfile.Line(sha, b)
+	if err != nil {
 		return
 	}
 	c.mu.Lock()
@@ -138,9 +143,6 @@ func (c *imageCache) store(sha string, v *imageView) {
 	if c.spill == nil && !c.openSpill() {
 		return
 	}
-	// A line as the cache file holds it, so either is read alike
-	// (factfile.ReadAt, which checks the key).
-	line := factfile.Line(sha, b)
 	if _, err := c.spill.WriteAt(line, c.spillEnd); err != nil {
 		return
 	}
@@ -261,8 +263,8 @@ func imageKey() string {
 		// The handshake's build ID cannot tell a chart renderer rebuilt
 		// alone from an unpinned tree: its file can.
 		if p, err := images.LookupHelper(); err == nil {
-			if fi, err := os.Stat(p); err == nil {
-				id += fmt.Sprintf(" helper=%s size=%d mtime=%d", p, fi.Size(), fi.ModTime().UnixNano())
+			if file, err := images.HelperFileID(p); err == nil {
+				id += " helper=" + file
 			}
 		}
 	}

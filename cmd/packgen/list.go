@@ -388,14 +388,13 @@ func printInfo(g *globalOptions, sum *index.Summary, shard *index.Shard) error {
 const stateActive = "active"
 
 // stateOf is a release's state as the client resolves it and the
-// catalogue shows it (index.Release.State when index.Retires it: an
-// unknown system_state retires nothing), and why (StateWhy, outside
-// text), "" for an active release.
+// catalogue shows it (index.Release.RetiredState), stateActive for an
+// active release, and why ("" for an active one).
 func stateOf(r index.Release) (state, why string) {
-	if st := r.State(); index.Retires(st) {
-		return st, r.StateWhy()
+	if state, why = r.RetiredState(); state == "" {
+		return stateActive, ""
 	}
-	return stateActive, ""
+	return state, why
 }
 
 // infoPack is info's -o json pack: the shard, each release with its

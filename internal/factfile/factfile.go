@@ -8,12 +8,16 @@ package factfile
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/packgen/packgen/index"
 	"github.com/packgen/packgen/internal/safefile"
 )
 
@@ -191,30 +195,36 @@ func Index(f *os.File, header string, maxBytes int64, maxEntries int) (map[strin
 		if err != nil { // io.EOF, or a last line without its newline
 			break
 		}
-		if n > keyLen+2 && start[keyLen] == ' ' && isKey(start[:keyLen]) {
-			at[string(start[:keyLen])] = At{Off: off + keyLen + 1, N: n - keyLen - 2}
+		if n > keyLen+2 && start[keyLen] == ' ' {
+			if k := string(start[:keyLen]); index.LowerHex(k, keyLen) {
+				at[k] = At{Off: off + keyLen + 1, N: n - keyLen - 2}
+			}
 		}
 		off += int64(n)
 	}
 	return at, true
 }
 
-// isKey reports whether b is a key: lowercase hex digits, as
-// hex.EncodeToString writes them.
-func isKey(b []byte) bool {
-	for _, c := range b {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
+// ErrNotFact is Line's refusal of a key or value no file of facts can
+// hold as one line that Index would read back.
+var ErrNotFact = errors.New("not a fact line")
 
-// Line is the line a file of facts holds for key and value: "KEY VALUE\n"
-// (value holds no newline).
-func Line(key string, value []byte) []byte {
+// Line is the line a file of facts holds for key and value: "KEY VALUE\n".
+// It refuses (ErrNotFact) a key that is not 64 lowercase hex digits
+// (one holding a newline among them), an empty value and a value
+// holding a newline: a line Index would skip, or cut in two, the second
+// part read as another fact.
+func Line(key string, value []byte) ([]byte, error) {
+	switch {
+	case !index.LowerHex(key, keyLen):
+		return nil, fmt.Errorf("%w: key %q is not %d lowercase hex digits", ErrNotFact, key, keyLen)
+	case len(value) == 0:
+		return nil, fmt.Errorf("%w: key %s has an empty value", ErrNotFact, key)
+	case bytes.IndexByte(value, '\n') >= 0:
+		return nil, fmt.Errorf("%w: the value of key %s holds a newline", ErrNotFact, key)
+	}
 	line := make([]byte, 0, len(key)+1+len(value)+1)
-	return append(append(append(append(line, key...), ' '), value...), '\n')
+	return append(append(append(append(line, key...), ' '), value...), '\n'), nil
 }
 
 // ValueAt is where the value of line (as Line made it) lies in a file

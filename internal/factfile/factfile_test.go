@@ -1,6 +1,7 @@
 package factfile
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -188,6 +189,56 @@ func TestIndex(t *testing.T) {
 			}
 			if tc.want != nil && !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("indexed %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLine: Line makes a line Index reads back, with the value where
+// ValueAt says, and refuses (ErrNotFact, naming the key) a key or value
+// that would make any other line.
+func TestLine(t *testing.T) {
+	k := strings.Repeat("a", 64)
+	for _, tc := range []struct {
+		name, key, value string
+		wantErr          string // "": a line
+	}{
+		{"a fact", k, `{"x":1}`, ""},
+		{"a one-byte value", k, "v", ""},
+		{"a newline in the value", k, "{\n}", "the value of key " + k + " holds a newline"},
+		{"a newline ending the value", k, "v\n", "holds a newline"},
+		{"an empty value", k, "", "key " + k + " has an empty value"},
+		{"a newline in the key", k[:32] + "\n" + k[33:], "v", `key "` + k[:32] + `\n` + k[33:] + `" is not 64 lowercase hex digits`},
+		{"a short key", k[:63], "v", "is not 64 lowercase hex digits"},
+		{"an uppercase key", strings.Repeat("A", 64), "v", "is not 64 lowercase hex digits"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			line, err := Line(tc.key, []byte(tc.value))
+			if tc.wantErr != "" {
+				if !errors.Is(err, ErrNotFact) || !strings.Contains(err.Error(), tc.wantErr) || line != nil {
+					t.Fatalf("Line = %q, %v; want ErrNotFact saying %q", line, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "facts")
+			const head = "me v1\n"
+			if err := os.WriteFile(file, append([]byte(head), line...), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			at, ok := Index(f, "me v1", 1000, 10)
+			if want := ValueAt(line, int64(len(head))); !ok || len(at) != 1 || at[tc.key] != want {
+				t.Fatalf("Index = %v, %v; want %s at %v", at, ok, tc.key[:4], want)
+			}
+			if v, ok := ReadAt(f, tc.key, at[tc.key]); !ok || string(v) != tc.value {
+				t.Errorf("ReadAt = %q, %v; want %q", v, ok, tc.value)
 			}
 		})
 	}
