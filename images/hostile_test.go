@@ -145,6 +145,19 @@ func TestHostileHelper(t *testing.T) {
 			}
 			h := &Helper{Find: func() (string, error) { return exe, nil }, Timeout: timeout}
 			defer h.Close()
+			if tc.mode == "noread" {
+				// Its handshake is not what is timed: started (a -race
+				// test binary) with time to spare on a loaded machine,
+				// then idle, then given the render to time out.
+				h.Timeout = 20 * time.Second
+				h.init()
+				p, err := h.take()
+				if err != nil {
+					t.Fatal(err)
+				}
+				h.put(p)
+				h.Timeout = timeout
+			}
 			start := time.Now()
 			res, err := h.Render(tc.req)
 			if d := time.Since(start); d > timeout+4*time.Second {
