@@ -616,6 +616,14 @@ func TestVerifySite(t *testing.T) {
 			testutil.Must(t, os.Remove(filepath.Join(site, filepath.FromSlash(index.RootSignaturePath(index.Digest(mustRead(t, filepath.Join(site, "index.json"))))))))
 		}, problems: map[string]string{rootSigPath: walk.ErrUnsigned.Error() + ": missing, though index.json.sig signs index.json (a partial copy or upload); the registry's owner must build the site again with its key, or publish it again from the site as built"},
 			keylessProblems: map[string]string{index.RootFile: sign.ErrBadSignature.Error() + ": " + rootSigPath + ", the signature named by its digest, is missing, and index.json.sig is there (whether it signs index.json takes the key to tell); index.json was modified after signing, or that signature was lost (a partial copy or upload); the registry's owner must build the site again with its key, or publish it again from the site as built"}},
+		// Both deleted: index.json says it is signed all the same, which
+		// publish refuses (walk.RootClaim, ErrMissingSignature); without
+		// a key it used to verify.
+		{name: "both of the root's signatures deleted", tamper: func(site string) {
+			testutil.Must(t, os.Remove(filepath.Join(site, filepath.FromSlash(index.RootSignaturePath(index.Digest(mustRead(t, filepath.Join(site, "index.json"))))))))
+			testutil.Must(t, os.Remove(filepath.Join(site, "index.json.sig")))
+		}, problems: map[string]string{index.RootFile: walk.ErrUnsigned.Error() + ": index.json has no signature but a key is configured"},
+			keylessProblems: map[string]string{index.RootFile: walk.ErrMissingSignature.Error() + `: index.json says it is signed ("signed": true), but neither ` + rootSigPath + ", the signature named by its digest (what clients read), nor index.json.sig is there: clients with the registry's key refuse it as unsigned; the registry's owner must build the site again with its key, or publish it again from the site as built"}},
 		{name: "a page edited", tamper: func(site string) { testutil.Flip(t, filepath.Join(site, "packs/calico/index.html")) },
 			problems: map[string]string{"packs/calico/index.html": index.ErrDigestMismatch.Error()}},
 		{name: "a page grown", tamper: func(site string) {

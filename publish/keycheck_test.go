@@ -46,7 +46,15 @@ func TestPublishKeyChange(t *testing.T) {
 		if built[name] != "" {
 			return built[name]
 		}
-		o.Repo, o.Out, o.History, o.Registry = f.repo.Dir, filepath.Join(f.tmp, name), true, "pub"
+		out := filepath.Join(f.tmp, name)
+		if o.Out != "" {
+			// Built over a copy of the site o.Out: signed over unsigned
+			// or back, a build stages a fresh tree, so none of the old
+			// root signatures stays beside an unsigned index.json (which
+			// publish refuses: walk.RootClaim).
+			testutil.CopyDir(t, o.Out, out)
+		}
+		o.Repo, o.Out, o.History, o.Registry = f.repo.Dir, out, true, "pub"
 		o.GeneratedAt = f.t0.Add(48 * time.Hour)
 		if _, err := build.Run(ctx, o); err != nil {
 			t.Fatalf("build %s: %v", name, err)
@@ -77,9 +85,9 @@ func TestPublishKeyChange(t *testing.T) {
 		force bool
 		want  []string // substrings of the refusal; nil: published
 	}{
-		{"unsigned", signedSite, func() string { return site("unsigned", build.Options{}) }, false,
+		{"unsigned", signedSite, func() string { return site("unsigned", build.Options{Out: signedSite, Previous: unsignedLive}) }, false,
 			[]string{"signed with key " + ownID, "the site is unsigned", "rebuild the site with --key"}},
-		{"unsigned-force", signedSite, func() string { return site("unsigned", build.Options{}) }, true,
+		{"unsigned-force", signedSite, func() string { return site("unsigned", build.Options{Out: signedSite, Previous: unsignedLive}) }, true,
 			[]string{"the site is unsigned"}},
 		{"other-key", signedSite, func() string { return site("other", build.Options{Signer: other.Signer}) }, true,
 			[]string{"signed with key " + ownID, "signed with key " + otherID, "records no rotation", "--previous-key OLD.pub"}},
@@ -92,7 +100,9 @@ func TestPublishKeyChange(t *testing.T) {
 		{"rotation-from-no-log", noLogLive, func() string {
 			return site("rotated-nolog", build.Options{Signer: other.Signer, Trust: both, Previous: noLogLive, NewLog: true})
 		}, true, []string{"signed with key " + ownID, "has no transparency log", "First build with the live key", "at another location"}},
-		{"first-signature", unsignedLive, func() string { return site("other", build.Options{Signer: other.Signer}) }, false, nil},
+		{"first-signature", unsignedLive, func() string {
+			return site("signed-over-unsigned", build.Options{Out: unsignedLive, Signer: other.Signer})
+		}, false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dst := DirTarget{Dir: filepath.Join(t.TempDir(), "live")}

@@ -306,9 +306,6 @@ func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
 		data, err := w.Get(ctx, p, sign.MaxBundleSize)
 		switch {
 		case errors.Is(err, index.ErrNotFound):
-			if s.root.Signed && p == index.RootSignaturePath(sha) {
-				return fmt.Errorf("%w: %w: %s/%s", ErrNotSite, ErrMissingSignature, src, p)
-			}
 			continue
 		case transport.Operational(err):
 			return fmt.Errorf("%s/%s: %w", src, p, err)
@@ -316,6 +313,9 @@ func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
 			return fmt.Errorf("%w: %s/%s: %v", ErrNotSite, src, p, err)
 		}
 		s.rootFiles[p] = data
+	}
+	if err := checkRootClaim(src, s.root, s.rootData, func(p string) bool { _, ok := s.rootFiles[p]; return ok }); err != nil {
+		return err
 	}
 	// Checked as read: they are copied as they are.
 	s.copies = sourceCopies(src, heldWalker(s.rootFiles))

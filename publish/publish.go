@@ -152,7 +152,11 @@ var (
 	ErrNotSite = errors.New("not a built registry site")
 	// ErrMissingSignature: the site's index says it is signed but a
 	// signature it needs is not in the site (it also matches ErrNotSite).
-	ErrMissingSignature = errors.New("a signature of the signed registry is missing")
+	ErrMissingSignature = sitewalk.ErrMissingSignature
+	// ErrStraySignature: the site's index says it is unsigned but a
+	// signature of it, or index.json.sig, is in the site (it also
+	// matches ErrNotSite).
+	ErrStraySignature = sitewalk.ErrStraySignature
 	// ErrOverwrite: the target holds no registry but files the site
 	// would replace (refuseOverwrite).
 	ErrOverwrite = errors.New("publishing would replace files that are not a registry's")
@@ -887,11 +891,10 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 	// A signed registry must ship the signatures clients read: the one
 	// named by index.json's digest, and every release's. Published
 	// without them, every client would refuse the registry (unsigned,
-	// though its key is configured).
-	if root.Signed {
-		if _, ok := files[index.RootSignaturePath(index.Digest(rootData))]; !ok {
-			return fmt.Errorf("%w: %w", bad("index.json is signed but %s is missing", index.RootSignaturePath(index.Digest(rootData))), ErrMissingSignature)
-		}
+	// though its key is configured). An unsigned one ships none: beside
+	// them, its "signed" was turned false after signing.
+	if err := checkRootClaim(dir, root, rootData, func(p string) bool { _, ok := files[p]; return ok }); err != nil {
+		return err
 	}
 	from := map[string]string{}
 	for _, b := range root.Buckets {
@@ -953,6 +956,15 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 		}
 		return nil
 	})
+}
+
+// checkRootClaim is walk's RootClaim for the site src (a directory or
+// a source publish reads), given which of its files are there.
+func checkRootClaim(src string, root *index.Root, rootData []byte, there func(p string) bool) error {
+	if err := sitewalk.RootClaim(root.Signed, rootData, there(index.RootSignaturePath(index.Digest(rootData))), there(index.RootFile+index.SignatureExt)); err != nil {
+		return fmt.Errorf("%w: %s: %w; nothing was published", ErrNotSite, src, err)
+	}
+	return nil
 }
 
 // notSite is ErrNotSite for the site in dir, saying what is wrong.

@@ -520,6 +520,22 @@ func TestPublishRefusals(t *testing.T) {
 	remove := func(rel string) func(string) {
 		return func(site string) { testutil.Must(t, os.Remove(filepath.Join(site, rel))) }
 	}
+	// "signed" turned false after the build, its signatures left beside
+	// it (and the catalogue's manifest, which names the signed
+	// index.json, removed): no build writes that, and clients with the
+	// key refuse it.
+	unsignedRoot := func(site string) {
+		file := filepath.Join(site, index.RootFile)
+		root, err := index.ParseRoot(testutil.ReadFile(t, file))
+		testutil.Must(t, err)
+		root.Signed = false
+		data, err := index.Encode(root)
+		testutil.Must(t, err)
+		testutil.Must(t, os.WriteFile(file, data, 0o644))
+		for _, rel := range []string{index.CatalogueFile, index.CatalogueFile + ".sig", index.CatalogueFile + ".sigstore.json"} {
+			testutil.Must(t, os.Remove(filepath.Join(site, rel)))
+		}
+	}
 	olderManifest := func(site string) {
 		for _, rel := range []string{index.CatalogueFile, index.CatalogueFile + ".sig", index.CatalogueFile + ".sigstore.json", "index.html"} {
 			testutil.Must(t, os.WriteFile(filepath.Join(site, rel), testutil.ReadFile(t, filepath.Join(site1, rel)), 0o644))
@@ -554,6 +570,13 @@ func TestPublishRefusals(t *testing.T) {
 		{"the manifest's signature deleted, the key given", "missing, though the registry has a key", false, pub, ErrCatalogueUnverified, remove(index.CatalogueFile + ".sig")},
 		{"the manifest deleted", index.CatalogueFile + " is missing, though index.json is signed and the site has a catalogue (index.html, packs/calico/index.html, packs/metallb/index.html)", false, nil, ErrCatalogueUnverified, remove(index.CatalogueFile)},
 		{"the manifest deleted, the key given", "the next build writes the manifest", false, pub, ErrCatalogueUnverified, remove(index.CatalogueFile)},
+		{"signed turned false, its signatures left beside it", `index.json says it is unsigned ("signed": false), but index.json.sig is there: no build writes that`, false, nil, ErrStraySignature, unsignedRoot},
+		{"signed turned false, the key given", "for an unsigned one, remove index.json.sig", false, pub, ErrStraySignature, unsignedRoot},
+		{"signed, both root signatures deleted", "nor index.json.sig is there: clients with the registry's key refuse it as unsigned", false, nil, ErrMissingSignature, func(site string) {
+			root := testutil.ReadFile(t, filepath.Join(site, index.RootFile))
+			remove(index.RootSignaturePath(index.Digest(root)))(site)
+			remove(index.RootFile + ".sig")(site)
+		}},
 		{"index.json under another key", "index.json does not verify under --source-key", false, testutil.NewKey(t).Verifier, ErrNotSite, func(string) {}},
 		// attackX F2: below log/, only the log's own names (a tile's
 		// by tlog's parser); on S3 too, where it would be served.

@@ -33,6 +33,13 @@ var (
 	ErrBadSignature   = sign.ErrBadSignature
 	ErrUnsigned       = errors.New("registry is not signed")
 	ErrExpired        = errors.New("index expired")
+	// ErrMissingSignature: index.json says it is signed, but the
+	// signature clients read, named by its digest, is not there
+	// (RootClaim; publish refuses a release's missing one too).
+	ErrMissingSignature = errors.New("a signature of the signed registry is missing")
+	// ErrStraySignature: index.json says it is unsigned, but signatures
+	// of it, or index.json.sig, are beside it (RootClaim).
+	ErrStraySignature = errors.New("signatures beside an index.json that says it is unsigned")
 )
 
 // Transport reads the files of a site; Response is one file opened.
@@ -228,6 +235,42 @@ func (w *Walker) rootSignature(ctx context.Context, data []byte, live *Fetched) 
 	return true, sig, nil, nil
 }
 
+// RootClaim is the one rule, for verify --site (Walk) and publish, that
+// what index.json says of itself ("signed": signed) agrees with the
+// root signatures beside it, which takes no key: named, whether the
+// signature named by rootData's digest (what clients read) is there;
+// live, whether index.json.sig is. A build writes both for a signed
+// root and neither for an unsigned one, and updates in place only a
+// site signed as it signs (build's canUpdateInPlace): a staged build
+// writes a fresh tree. A signed root without its named signature is
+// ErrMissingSignature (clients with the key refuse it as unsigned); an
+// unsigned one beside either is ErrStraySignature ("signed" turned false
+// after signing, which clients with the key refuse: a denial of service;
+// or signatures copied in). The error names the files and what to do.
+func RootClaim(signed bool, rootData []byte, named, live bool) error {
+	namedPath, livePath := index.RootSignaturePath(index.Digest(rootData)), index.RootFile+index.SignatureExt
+	switch {
+	case signed && !named && live:
+		return fmt.Errorf("%w: index.json is signed but %s, the signature named by its digest (what clients read), is missing; %s", ErrMissingSignature, namedPath, rootAdvice)
+	case signed && !named:
+		return fmt.Errorf("%w: index.json says it is signed (\"signed\": true), but neither %s, the signature named by its digest (what clients read), nor %s is there: clients with the registry's key refuse it as unsigned; %s", ErrMissingSignature, namedPath, livePath, rootAdvice)
+	case !signed && (named || live):
+		var there []string
+		if named {
+			there = append(there, namedPath)
+		}
+		if live {
+			there = append(there, livePath)
+		}
+		are := "is"
+		if len(there) > 1 {
+			are = "are"
+		}
+		return fmt.Errorf("%w: index.json says it is unsigned (\"signed\": false), but %s %s there: no build writes that (an unsigned build writes no signature), so \"signed\" was turned false after signing (clients with the registry's key refuse it) or the files were copied in; for a signed registry, %s; for an unsigned one, remove %s", ErrStraySignature, strings.Join(there, " and "), are, rootAdvice, strings.Join(there, " and "))
+	}
+	return nil
+}
+
 // rootAdvice is what to do about an index.json without the signature
 // named by its digest on a site whose index.json.sig is there: no build
 // writes such a site.
@@ -365,6 +408,14 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 	if res.Root, err = index.ParseRoot(data); err != nil {
 		problem(index.RootFile, err)
 		return res, nil
+	}
+	if sigErr == nil {
+		// What index.json says of itself, against the signatures found:
+		// sig nil without an error, index.json.sig was not there either
+		// (without a key; with one, RootSignatureRead refused it).
+		if err := RootClaim(res.Root.Signed, data, sig != nil, false); err != nil {
+			problem(index.RootFile, err)
+		}
 	}
 	if sigErr == nil && res.Root.Signed && sig != nil {
 		// Not of a root that says it signs nothing: its bundle would

@@ -252,23 +252,30 @@ func TestWalkCollects(t *testing.T) {
 	// signature named by its digest, on a site whose index.json.sig is
 	// there, is a problem of index.json naming both (publish refuses
 	// such a site, a build such a previous build); a site with neither
-	// signs nothing.
+	// signs nothing, unless its index.json says it is signed; and one
+	// that says it is unsigned must have neither (walk.RootClaim, as
+	// publish checks it).
 	root, err := index.ParseRoot(rootData(t, w))
 	testutil.Must(t, err)
 	root.Signed = false
 	unsigned, err := index.Encode(root)
 	testutil.Must(t, err)
 	liveSig := index.RootFile + index.SignatureExt
+	signedNamed := index.RootSignaturePath(index.Digest(rootData(t, w)))
 	for _, tc := range []struct {
 		name    string
 		data    []byte
-		missing []string // site files not found
-		bad     bool     // index.json's problem: ErrBadSignature, naming both
+		missing []string          // site files not found
+		present map[string]string // site files there, as the site file named
+		want    error             // index.json's problem
+		say     []string          // what it says
 	}{
 		{name: "signed, as built", data: rootData(t, w)},
-		{name: "digest-named signature missing, index.json.sig there", data: rootData(t, w), missing: []string{index.RootSignaturePath(index.Digest(rootData(t, w)))}, bad: true},
-		{name: "changed after signing (signed turned false), index.json.sig there", data: unsigned, bad: true},
+		{name: "digest-named signature missing, index.json.sig there", data: rootData(t, w), missing: []string{signedNamed}, want: walk.ErrBadSignature, say: []string{signedNamed + ", the signature named by its digest, is missing, and " + liveSig + " is there", "build the site again with its key, or publish it again"}},
+		{name: "changed after signing (signed turned false), index.json.sig there", data: unsigned, want: walk.ErrBadSignature, say: []string{index.RootSignaturePath(index.Digest(unsigned)) + ", the signature named by its digest, is missing, and " + liveSig + " is there", "build the site again with its key, or publish it again"}},
 		{name: "signs nothing: no signature at all", data: unsigned, missing: []string{liveSig}},
+		{name: "says it is signed, no signature at all", data: rootData(t, w), missing: []string{signedNamed, liveSig}, want: walk.ErrMissingSignature, say: []string{"neither " + signedNamed + ", the signature named by its digest (what clients read), nor " + liveSig + " is there", "build the site again with its key, or publish it again"}},
+		{name: "says it is unsigned, a signature named by its digest there", data: unsigned, present: map[string]string{index.RootSignaturePath(index.Digest(unsigned)): signedNamed}, want: walk.ErrStraySignature, say: []string{`says it is unsigned ("signed": false), but ` + index.RootSignaturePath(index.Digest(unsigned)) + " is there", "for an unsigned one, remove " + index.RootSignaturePath(index.Digest(unsigned))}},
 	} {
 		keyless := newWalker(t, dir, nil)
 		get := keyless.Get
@@ -282,6 +289,8 @@ func TestWalkCollects(t *testing.T) {
 				return tc.data, nil
 			case slices.Contains(tc.missing, p):
 				return nil, fmt.Errorf("%s: %w", p, index.ErrNotFound)
+			case tc.present[p] != "":
+				return get(ctx, tc.present[p], max)
 			}
 			return get(ctx, p, max)
 		}
@@ -302,12 +311,16 @@ func TestWalkCollects(t *testing.T) {
 			}
 		}
 		signed := res != nil && res.Root != nil && res.Root.Signed
-		if err != nil || res.Root == nil || reads != 1 || !bytes.Equal(res.RootData, tc.data) || (res.RootSig != nil) != (signed && !tc.bad) {
+		if err != nil || res.Root == nil || reads != 1 || !bytes.Equal(res.RootData, tc.data) || (res.RootSig != nil) != (signed && tc.want == nil) {
 			t.Errorf("%s: %v; asked for %s %d times; RootSig read: %v", tc.name, err, named, reads, res != nil && res.RootSig != nil)
 		}
-		if rootErr := got[index.RootFile]; tc.bad {
-			if len(got) != 1 || !errors.Is(rootErr, walk.ErrBadSignature) || !strings.Contains(rootErr.Error(), named+", the signature named by its digest, is missing, and "+liveSig+" is there") || !strings.Contains(rootErr.Error(), "build the site again with its key, or publish it again") {
-				t.Errorf("%s: problems %v, want one of %s naming %s and %s, and what to do", tc.name, got, index.RootFile, named, liveSig)
+		if rootErr := got[index.RootFile]; tc.want != nil {
+			says := rootErr != nil
+			for _, s := range tc.say {
+				says = says && strings.Contains(rootErr.Error(), s)
+			}
+			if len(got) != 1 || !errors.Is(rootErr, tc.want) || !says {
+				t.Errorf("%s: problems %v, want one of %s, %v, saying %q", tc.name, got, index.RootFile, tc.want, tc.say)
 			}
 		} else if len(got) != 0 {
 			t.Errorf("%s: problems %v, want none", tc.name, got)
