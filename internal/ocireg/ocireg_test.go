@@ -605,18 +605,20 @@ func TestStallUpload(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
 		got.Store(n)
-		time.Sleep(600 * time.Millisecond) // storing it: past the stall timeout
+		time.Sleep(1500 * time.Millisecond) // storing it: past the stall timeout
 		w.WriteHeader(http.StatusCreated)
 	}))
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
-	repo, err := Repository(context.Background(), host+"/acme/hello", Options{PlainHTTP: true, StallTimeout: 300 * time.Millisecond})
+	repo, err := Repository(context.Background(), host+"/acme/hello", Options{PlainHTTP: true, StallTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		for range 8 { // 8 × 100 ms: past the 300 ms stall timeout in all
+		// 12 × 100 ms: past the 1 s stall timeout in all, each gap a tenth
+		// of it (a loaded machine's late wake-up is no stall)
+		for range 12 {
 			time.Sleep(100 * time.Millisecond)
 			if _, err := pw.Write([]byte("chunk")); err != nil {
 				return
@@ -633,8 +635,8 @@ func TestStallUpload(t *testing.T) {
 		t.Fatalf("a moving upload failed: %v", err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated || got.Load() != 40 {
-		t.Fatalf("status %d, %d bytes arrived; want 201, 40", resp.StatusCode, got.Load())
+	if resp.StatusCode != http.StatusCreated || got.Load() != 60 {
+		t.Fatalf("status %d, %d bytes arrived; want 201, 60", resp.StatusCode, got.Load())
 	}
 }
 
