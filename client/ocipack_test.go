@@ -334,7 +334,13 @@ func TestFetchOCIPackHostile(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			var warn bytes.Buffer
-			ro := ocireg.Options{PlainHTTP: true, StallTimeout: 300 * time.Millisecond}
+			// Short where the registry is meant to go silent; elsewhere a
+			// loaded machine's pause must not read as a stall.
+			stall := 10 * time.Second
+			if strings.HasSuffix(tc.fault, "-stall") {
+				stall = 300 * time.Millisecond
+			}
+			ro := ocireg.Options{PlainHTTP: true, StallTimeout: stall}
 			res, err := FetchOCIPack(ctx, OCIPackOptions{Ref: ref, Dest: dest, Force: true, Registry: ro, Warn: &warn})
 			if tc.fault == "" {
 				if err != nil {
