@@ -348,6 +348,23 @@ func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]reque
 		next int
 	}
 	var stack []frame
+	// fork is c's merge base with base, from one walk of the side
+	// branches (sideForks), made when the first is asked for. In a clone
+	// that walk cannot make (a shallow one: a commit the walk needs is
+	// beyond its edge), each is asked of mergeBase, which cuts the side
+	// branch where its own walk meets the edge.
+	var forks *sideForks
+	walked := false
+	fork := func(c *object.Commit) (*object.Commit, error) {
+		if !walked {
+			walked = true
+			forks, _ = newSideForks(sideTips(tip, chain), hf.bc, hf.base) // nil: each is asked of mergeBase, which says why
+		}
+		if forks == nil {
+			return mergeBase(c, hf.bc, hf.base)
+		}
+		return forks.fork(c)
+	}
 	// enter puts c, parent i of child, on the stack unless it is seen
 	// or base holds it (a rebase drops it and every commit below it).
 	enter := func(child *object.Commit, i int) error {
@@ -362,7 +379,7 @@ func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]reque
 			return nil
 		}
 		seen[c.Hash] = true
-		f, err := mergeBase(c, hf.bc, hf.base)
+		f, err := fork(c)
 		switch {
 		case hf.edge(err):
 			cuts = append(cuts, cut{c: c})
@@ -410,6 +427,24 @@ func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]reque
 		return nil, nil, err
 	}
 	return out, cuts, nil
+}
+
+// sideTips is where the side branches of chain's merges and tip's
+// start: their parents after the first that the clone has.
+func sideTips(tip *object.Commit, chain []requestCommit) []*object.Commit {
+	var tips []*object.Commit
+	add := func(m *object.Commit) {
+		for i := 1; i < len(m.ParentHashes); i++ {
+			if p, err := m.Parent(i); err == nil {
+				tips = append(tips, p)
+			}
+		}
+	}
+	for _, rc := range chain {
+		add(rc.c)
+	}
+	add(tip)
+	return tips
 }
 
 // edge says whether err, from a walk of the range, is a shallow clone's

@@ -603,27 +603,27 @@ func TestWithSides(t *testing.T) {
 	}
 	t.Logf("%d pairs with side commits, %d with an unrelated side branch, %d ranges cut", sides, offBase, cuts)
 
-	// Side branches merged into side branches, one inside the other:
-	// m_k merges x_k, a commit on the base, into m_k-1. Each side commit
-	// costs a walk of the commits since it forked (the whole walk is
-	// quadratic in the depth), so the depth is what shows the stack: the
-	// recursion read a call deeper each level.
+	// Side branches merged into side branches, one inside the other (a
+	// ladder): m_k merges x_k, a commit on r, into m_k-1; the base moved
+	// on from r since. The depth is what shows the stack: the recursion
+	// read a call deeper each level.
 	const depth = 100
 	var spec strings.Builder
 	spec.WriteString("r:\nm0: r\n")
 	for k := 1; k <= depth; k++ {
 		fmt.Fprintf(&spec, "x%d: r\nm%d: m%d x%d\n", k, k, k-1, k)
 	}
-	spec.WriteString("head: r m" + fmt.Sprint(depth) + "\n")
+	spec.WriteString(baseOn("r", 20) + "head: b20 m" + fmt.Sprint(depth) + "\n")
 	s := &countingStorage{Storage: memory.NewStorage()}
 	cs := commitGraph(t, s, spec.String(), when)
-	hf := headFork{base: "main", head: cs["head"], bc: cs["r"]}
-	s.frames = make([]uintptr, 1<<16)
-	got, _, err := hf.withSides(cs["head"], nil)
-	testutil.Must(t, err)
-	if len(got) != depth+1 || got[0].c.Message != "m0" || got[1].c.Message != "x1" || got[depth].c.Message != "x"+fmt.Sprint(depth) {
-		t.Fatalf("%d commits, want m0 then x1 to x%d", len(got), depth)
+	hf := headFork{base: "main", head: cs["head"], bc: cs["b20"]}
+	got := sideReads(t, s, hf, depth+1)
+	if got[0].c.Message != "m0" || got[1].c.Message != "x1" || got[depth].c.Message != "x"+fmt.Sprint(depth) {
+		t.Fatalf("%s, want m0 then x1 to x%d", sidesOf(got, nil), depth)
 	}
+	s.frames = make([]uintptr, 1<<16)
+	_, _, err := hf.withSides(cs["head"], nil)
+	testutil.Must(t, err)
 	t.Logf("deepest read: %d calls", s.deepest)
 	if s.deepest > 50 {
 		t.Fatalf("a read %d calls deep, on a history %d side branches deep: the walk recurses", s.deepest, depth)
@@ -635,6 +635,53 @@ func TestWithSides(t *testing.T) {
 	if s.deepest < depth {
 		t.Fatalf("the recursion's deepest read was %d calls deep: the test no longer tells", s.deepest)
 	}
+
+	// One long side branch forked from r, merged by head (attackZ Z3).
+	const long = 200
+	spec.Reset()
+	spec.WriteString("r:\ns0: r\n")
+	for k := 1; k < long; k++ {
+		fmt.Fprintf(&spec, "s%d: s%d\n", k, k-1)
+	}
+	spec.WriteString(baseOn("r", 20) + fmt.Sprintf("head: b20 s%d\n", long-1))
+	s = &countingStorage{Storage: memory.NewStorage()}
+	cs = commitGraph(t, s, spec.String(), when)
+	sideReads(t, s, headFork{base: "main", head: cs["head"], bc: cs["b20"]}, long)
+}
+
+// baseOn is n commits b1 to bn of a base moving on from commit from, as
+// commitGraph lines.
+func baseOn(from string, n int) string {
+	var b strings.Builder
+	for k := 1; k <= n; k++ {
+		fmt.Fprintf(&b, "b%d: %s\n", k, from)
+		from = fmt.Sprintf("b%d", k)
+	}
+	return b.String()
+}
+
+// sideReads checks that withSides of hf (no chain below HEAD) gives
+// want commits, as the recursion does, from one walk of the side
+// branches and the base: each side commit's own walk to its fork, as the
+// recursion asks mergeBases, reads every commit since the fork again
+// (attackZ Z3: quadratic in a side branch's length).
+func sideReads(t *testing.T, s *countingStorage, hf headFork, want int) []requestCommit {
+	t.Helper()
+	s.reads = 0
+	got, _, err := hf.withSides(hf.head, nil)
+	testutil.Must(t, err)
+	reads := s.reads
+	s.reads = 0
+	ref, err := withSidesRecursive(hf, hf.head, nil)
+	testutil.Must(t, err)
+	if len(got) != want || sidesOf(got, nil) != sidesOf(ref, nil) {
+		t.Fatalf("%d side commits, want %d:\n%s\nthe recursion gave\n%s", len(got), want, sidesOf(got, nil), sidesOf(ref, nil))
+	}
+	t.Logf("%d side commits: %d objects read, the recursion %d", len(got), reads, s.reads)
+	if reads > 6*want+100 || s.reads < 10*reads { // a few reads a commit: the walk, the side walk's, a fork's each side branch
+		t.Fatalf("%d side commits: %d objects read, the recursion %d: want one walk", len(got), reads, s.reads)
+	}
+	return got
 }
 
 // shallowRange checks what the range walk of hf (HEAD, base) judges

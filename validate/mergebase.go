@@ -3,6 +3,7 @@ package validate
 import (
 	"container/heap"
 	"errors"
+	"slices"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -53,24 +54,64 @@ func paintDown(a, b *object.Commit, bFirst bool) ([]*object.Commit, error) {
 	if a.Hash == b.Hash {
 		return []*object.Commit{a}, nil
 	}
-	const (
-		fromA uint8 = 1 << iota
-		fromB
-		stale
-		result
-	)
-	flags := map[plumbing.Hash]uint8{a.Hash: fromA, b.Hash: fromB}
+	p, err := paintWalk([]*object.Commit{a}, b, bFirst)
+	if err != nil {
+		return nil, err
+	}
+	var out []*object.Commit
+	for _, c := range p.candidates {
+		if p.flags[c.Hash]&stale == 0 {
+			out = append(out, c)
+		}
+	}
+	if len(out) < 2 {
+		return out, nil
+	}
+	return object.Independents(out)
+}
+
+// The paint of paintWalk: a commit is an ancestor of an a (fromA), of b
+// (fromB), of a candidate (stale, with both), or a candidate (result).
+const (
+	fromA uint8 = 1 << iota
+	fromB
+	stale
+	result
+)
+
+// painted is what paintWalk read: each commit's paint, the commits it
+// painted (those it read), and the candidates, in the order found.
+type painted struct {
+	flags      map[plumbing.Hash]uint8
+	commits    map[plumbing.Hash]*object.Commit
+	candidates []*object.Commit
+	cut        bool // a commit below a candidate is not in the clone
+}
+
+// paintWalk is paintDown's walk, from every commit of as painting fromA.
+// At its end every commit painted fromA and not fromB has been taken
+// from the queue (it is not stale), so its parents are painted too.
+func paintWalk(as []*object.Commit, b *object.Commit, bFirst bool) (*painted, error) {
+	p := &painted{flags: map[plumbing.Hash]uint8{}, commits: map[plumbing.Hash]*object.Commit{}}
 	q := &commitQueue{}
-	q.put(a)
-	q.put(b)
-	var candidates []*object.Commit
+	for _, c := range append(slices.Clip(as), b) {
+		if _, ok := p.commits[c.Hash]; !ok {
+			p.commits[c.Hash] = c
+			q.put(c)
+		}
+	}
+	for _, a := range as {
+		p.flags[a.Hash] |= fromA
+	}
+	p.flags[b.Hash] |= fromB
+	flags := p.flags
 	for q.hasNonStale(func(h plumbing.Hash) bool { return flags[h]&stale == 0 }) {
 		c := q.get()
 		f := flags[c.Hash] & (fromA | fromB | stale)
 		if f == fromA|fromB {
 			if flags[c.Hash]&result == 0 {
 				flags[c.Hash] |= result
-				candidates = append(candidates, c)
+				p.candidates = append(p.candidates, c)
 			}
 			f |= stale
 		}
@@ -82,27 +123,20 @@ func paintDown(a, b *object.Commit, bFirst bool) ([]*object.Commit, error) {
 			if flags[ph]&pf == pf {
 				continue
 			}
-			p, err := c.Parent(i)
+			pc, err := c.Parent(i)
 			if errors.Is(err, plumbing.ErrObjectNotFound) && pf&stale != 0 {
+				p.cut = true
 				continue // below a candidate: not needed to find one
 			}
 			if err != nil {
 				return nil, err
 			}
 			flags[ph] |= pf
-			q.put(p)
+			p.commits[ph] = pc
+			q.put(pc)
 		}
 	}
-	var out []*object.Commit
-	for _, c := range candidates {
-		if flags[c.Hash]&stale == 0 {
-			out = append(out, c)
-		}
-	}
-	if len(out) < 2 {
-		return out, nil
-	}
-	return object.Independents(out)
+	return p, nil
 }
 
 // commitQueue hands out the newest commit first (committer date; among
@@ -152,4 +186,134 @@ func (h *commitHeap) Pop() any {
 	it := h.items[len(h.items)-1]
 	h.items = h.items[:len(h.items)-1]
 	return it
+}
+
+// sideForks finds the merge base with b of every commit of the side
+// branches that start at tips (withSides' classify), from one walk for
+// all of them: paintWalk from tips and b. Asking mergeBases for each
+// instead walks, for each, every commit between it and its fork: a side
+// branch of n commits read n²/2 of them.
+//
+// A commit painted fromB is b's (its own merge base); any other commit
+// of the side branches is painted fromA only, as are the commits between
+// it and its merge bases, each read once by the walk. Its merge base is
+// the newest commit b holds that it reaches through such commits, the
+// newest of its parents' answers (a parent b holds being its own): the
+// newest common ancestor is one no other descends from when every
+// commit is dated after its parents, so it is the one mergeBases, which
+// takes the newest of those, gives. Two dated alike are told apart by
+// which descends from the other (mergeBases of the two).
+//
+// A commit is b's only when b's paint reached it, which is what
+// mergeBases decides too; with dates out of order (a commit dated before
+// a parent) the walk may end before the paint of b reaches a commit of
+// b's below a merge base: that commit is then taken for a side commit,
+// judged, and its children judged against an older fork, never the
+// other way round. A commit found to reach none of b's is asked of
+// mergeBases before it is called unrelated.
+type sideForks struct {
+	b     *object.Commit
+	base  string // what names b, for errors
+	p     *painted
+	forks map[plumbing.Hash]*object.Commit // nil: reaches none of b's
+	older map[[2]plumbing.Hash]bool        // x older than z, both dated alike
+}
+
+// newSideForks walks from tips and b once.
+func newSideForks(tips []*object.Commit, b *object.Commit, base string) (*sideForks, error) {
+	p, err := paintWalk(tips, b, false)
+	if err != nil {
+		return nil, err
+	}
+	if p.cut {
+		// b's paint stopped there, and may not have reached a commit of
+		// b's below it that a side branch reaches otherwise.
+		return nil, plumbing.ErrObjectNotFound
+	}
+	return &sideForks{b: b, base: base, p: p, forks: map[plumbing.Hash]*object.Commit{}, older: map[[2]plumbing.Hash]bool{}}, nil
+}
+
+// fork is c's merge base with b (c itself when b holds it, nil when
+// none), c a commit of the side branches.
+func (s *sideForks) fork(c *object.Commit) (*object.Commit, error) {
+	flags := s.p.flags
+	if flags[c.Hash]&fromA == 0 {
+		return mergeBase(c, s.b, s.base) // not walked (cannot be: c is on a side branch)
+	}
+	if flags[c.Hash]&fromB != 0 {
+		return c, nil
+	}
+	// The parents' answers first: a stack of our own, as a side branch
+	// is as long as its author likes.
+	stack := []*object.Commit{c}
+	for len(stack) > 0 {
+		top := stack[len(stack)-1]
+		if _, done := s.forks[top.Hash]; done {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		ready := true
+		for _, ph := range top.ParentHashes {
+			if _, done := s.forks[ph]; !done && flags[ph]&fromB == 0 {
+				pc := s.p.commits[ph]
+				if pc == nil {
+					// Painted fromA only, it was taken from the queue and
+					// its parents read: a commit not read cannot be here.
+					return mergeBase(c, s.b, s.base)
+				}
+				stack = append(stack, pc)
+				ready = false
+			}
+		}
+		if !ready {
+			continue
+		}
+		var best *object.Commit
+		for _, ph := range top.ParentHashes {
+			f := s.forks[ph]
+			if flags[ph]&fromB != 0 {
+				f = s.p.commits[ph]
+			}
+			var err error
+			if best, err = s.newer(best, f); err != nil {
+				return nil, err
+			}
+		}
+		s.forks[top.Hash] = best
+		stack = stack[:len(stack)-1]
+	}
+	if f := s.forks[c.Hash]; f != nil {
+		return f, nil
+	}
+	return mergeBase(c, s.b, s.base)
+}
+
+// newer is the newer of x and z (either may be nil), commits b holds;
+// of two dated alike, the one descending from the other.
+func (s *sideForks) newer(x, z *object.Commit) (*object.Commit, error) {
+	switch {
+	case x == nil:
+		return z, nil
+	case z == nil || x.Hash == z.Hash:
+		return x, nil
+	case !x.Committer.When.Equal(z.Committer.When):
+		if z.Committer.When.After(x.Committer.When) {
+			return z, nil
+		}
+		return x, nil
+	}
+	k := [2]plumbing.Hash{x.Hash, z.Hash}
+	older, ok := s.older[k]
+	if !ok {
+		bases, err := mergeBases(x, z)
+		if err != nil {
+			return nil, err
+		}
+		older = len(bases) == 1 && bases[0].Hash == x.Hash
+		s.older[k] = older
+	}
+	if older {
+		return z, nil
+	}
+	return x, nil
 }
