@@ -43,6 +43,7 @@ type headFork struct {
 	err      error          // HEAD or base does not resolve
 	mbErr    error          // the merge base cannot be read (a shallow clone)
 	shallow  bool           // the clone is: a commit it lacks is its edge (a cut), not an error
+	ownWalks bool           // each commit's fork from a walk of its own, not forkWalk's (a test's reference)
 }
 
 // readHeadFork reads HEAD and base in g, and their merge base.
@@ -280,10 +281,9 @@ func (hf headFork) requestCommits() ([]requestCommit, []cut, error) {
 	// chain: a commit outside base's history that descends from one
 	// base holds only through a merge's second parent is no more judged
 	// against that commit than one inside it.
-	fork := mergeBase
-	if tipFork.Hash == bc.Hash { // fast-forwardable
-		fork = firstParentFork
-	}
+	// Each commit's fork comes from one walk for the whole chain
+	// (forkWalk), not a walk of its own.
+	forks := newForkWalk([]*object.Commit{tip}, bc, base, tipFork.Hash == bc.Hash, hf.ownWalks) // fast-forwardable: first parents
 	var out []requestCommit
 	var cuts []cut
 	for c := tip; len(c.ParentHashes) > 0; {
@@ -294,7 +294,7 @@ func (hf headFork) requestCommits() ([]requestCommit, []cut, error) {
 		} else if err != nil {
 			return nil, nil, shallowErr(c.ParentHashes[0], err)
 		}
-		f, err := fork(p, bc, base)
+		f, err := forks.fork(p)
 		if hf.edge(err) {
 			cuts = append(cuts, cut{c: p})
 			break
@@ -349,19 +349,11 @@ func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]reque
 	}
 	var stack []frame
 	// fork is c's merge base with base, from one walk of the side
-	// branches (sideForks), made when the first is asked for. In a clone
-	// that walk cannot make (a shallow one: a commit the walk needs is
-	// beyond its edge), each is asked of mergeBase, which cuts the side
-	// branch where its own walk meets the edge.
-	var forks *sideForks
-	walked := false
+	// branches (forkWalk), made when the first is asked for.
+	var forks *forkWalk
 	fork := func(c *object.Commit) (*object.Commit, error) {
-		if !walked {
-			walked = true
-			forks, _ = newSideForks(sideTips(tip, chain), hf.bc, hf.base) // nil: each is asked of mergeBase, which says why
-		}
 		if forks == nil {
-			return mergeBase(c, hf.bc, hf.base)
+			forks = newForkWalk(sideTips(tip, chain), hf.bc, hf.base, false, hf.ownWalks)
 		}
 		return forks.fork(c)
 	}

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -54,7 +55,7 @@ func paintDown(a, b *object.Commit, bFirst bool) ([]*object.Commit, error) {
 	if a.Hash == b.Hash {
 		return []*object.Commit{a}, nil
 	}
-	p, err := paintWalk([]*object.Commit{a}, b, bFirst)
+	p, err := paintWalk([]*object.Commit{a}, b, bFirst, false)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +92,13 @@ type painted struct {
 // paintWalk is paintDown's walk, from every commit of as painting fromA.
 // At its end every commit painted fromA and not fromB has been taken
 // from the queue (it is not stale), so its parents are painted too.
-func paintWalk(as []*object.Commit, b *object.Commit, bFirst bool) (*painted, error) {
+//
+// With settle, it goes on, once every commit waiting is stale, while the
+// newest waiting is dated no earlier than the oldest commit painted fromA
+// alone, so that b's paint reaches a commit of b's that such a commit
+// is, below a candidate, when no commit is dated before a parent: the
+// walk of its own, from that commit, would have found it (forkWalk).
+func paintWalk(as []*object.Commit, b *object.Commit, bFirst, settle bool) (*painted, error) {
 	p := &painted{flags: map[plumbing.Hash]uint8{}, commits: map[plumbing.Hash]*object.Commit{}}
 	q := &commitQueue{}
 	for _, c := range append(slices.Clip(as), b) {
@@ -105,7 +112,25 @@ func paintWalk(as []*object.Commit, b *object.Commit, bFirst bool) (*painted, er
 	}
 	p.flags[b.Hash] |= fromB
 	flags := p.flags
-	for q.hasNonStale(func(h plumbing.Hash) bool { return flags[h]&stale == 0 }) {
+	var oldestA *time.Time
+	more := func() bool {
+		if q.hasNonStale(func(h plumbing.Hash) bool { return flags[h]&stale == 0 }) {
+			return true
+		}
+		if !settle || len(q.items) == 0 {
+			return false
+		}
+		if oldestA == nil {
+			oldestA = &time.Time{}
+			for h, f := range flags {
+				if w := p.commits[h].Committer.When; f&(fromA|fromB|stale) == fromA && (oldestA.IsZero() || w.Before(*oldestA)) {
+					*oldestA = w
+				}
+			}
+		}
+		return !oldestA.IsZero() && !q.items[0].c.Committer.When.Before(*oldestA)
+	}
+	for more() {
 		c := q.get()
 		f := flags[c.Hash] & (fromA | fromB | stale)
 		if f == fromA|fromB {
@@ -188,63 +213,79 @@ func (h *commitHeap) Pop() any {
 	return it
 }
 
-// sideForks finds the merge base with b of every commit of the side
-// branches that start at tips (withSides' classify), from one walk for
-// all of them: paintWalk from tips and b. Asking mergeBases for each
-// instead walks, for each, every commit between it and its fork: a side
-// branch of n commits read n²/2 of them.
+// forkWalk finds where each commit of a range forked from b, from one
+// walk for all of them: paintWalk from the range's tips and b. Asking
+// for each (mergeBase, firstParentFork) walks, for each, every commit
+// between it and its fork again: a branch of n commits read n²/2 of
+// them (attackZ Z3). withSides asks it the merge base of each commit of
+// the side branches; requestCommits, of each commit of the first-parent
+// chain, the merge base or, with bFirst, firstParentFork.
 //
-// A commit painted fromB is b's (its own merge base); any other commit
-// of the side branches is painted fromA only, as are the commits between
-// it and its merge bases, each read once by the walk. Its merge base is
-// the newest commit b holds that it reaches through such commits, the
-// newest of its parents' answers (a parent b holds being its own): the
-// newest common ancestor is one no other descends from when every
-// commit is dated after its parents, so it is the one mergeBases, which
-// takes the newest of those, gives. Two dated alike are told apart by
-// which descends from the other (mergeBases of the two).
+// A commit painted fromB is b's (with bFirst, on b's first-parent
+// history): its own fork. Any other commit of the range is painted
+// fromA alone, as are the commits between it and its forks, each read
+// once by the walk. Its fork is the newest commit of b's it reaches
+// through such commits, the newest of its parents' answers (a parent of
+// b's being its own): when no commit is dated before a parent, the
+// newest common ancestor is one no other descends from, so it is the
+// one the walk of its own, which takes the newest of those, gives. Two
+// dated alike are told apart by which descends from the other
+// (mergeBases of the two); two merge bases dated alike, neither
+// descending from the other, may be taken in another order than the
+// walk of its own takes them (either is a merge base).
 //
-// A commit is b's only when b's paint reached it, which is what
-// mergeBases decides too; with dates out of order (a commit dated before
-// a parent) the walk may end before the paint of b reaches a commit of
-// b's below a merge base: that commit is then taken for a side commit,
-// judged, and its children judged against an older fork, never the
-// other way round. A commit found to reach none of b's is asked of
-// mergeBases before it is called unrelated.
-type sideForks struct {
+// A commit is b's when b's paint reached it: the walk settles (see
+// paintWalk) until it has, for any commit of b's the range reaches, when
+// no commit is dated before a parent. With dates out of order, a commit
+// of b's below another fork may be taken for the range's, judged, and its
+// children judged against an older fork than the walk of its own finds:
+// more is judged, never a commit b's paint reached. A commit reaching none of
+// b's, or one below another fork's paint that the walk did not follow
+// (with bFirst, a commit b holds only through a merge's second parent),
+// is asked of its own walk.
+type forkWalk struct {
 	b     *object.Commit
-	base  string // what names b, for errors
 	p     *painted
-	forks map[plumbing.Hash]*object.Commit // nil: reaches none of b's
-	older map[[2]plumbing.Hash]bool        // x older than z, both dated alike
+	own   func(c *object.Commit) (*object.Commit, error) // the walk of c's own
+	forks map[plumbing.Hash]*object.Commit               // nil: reaches none of b's
+	older map[[2]plumbing.Hash]bool                      // x older than z, both dated alike
 }
 
-// newSideForks walks from tips and b once.
-func newSideForks(tips []*object.Commit, b *object.Commit, base string) (*sideForks, error) {
-	p, err := paintWalk(tips, b, false)
-	if err != nil {
-		return nil, err
+// newForkWalk walks from tips and b once (base names b, for errors).
+// It fails where a walk of its own might not (a commit a shallow clone
+// lacks), and then asks each commit's own walk, which says why.
+// With perCommit, it does not walk: each commit is asked of its own walk
+// (TestWithSides' reference).
+func newForkWalk(tips []*object.Commit, b *object.Commit, base string, bFirst, perCommit bool) *forkWalk {
+	own := func(c *object.Commit) (*object.Commit, error) { return mergeBase(c, b, base) }
+	if bFirst {
+		own = func(c *object.Commit) (*object.Commit, error) { return firstParentFork(c, b, base) }
 	}
-	if p.cut {
-		// b's paint stopped there, and may not have reached a commit of
-		// b's below it that a side branch reaches otherwise.
-		return nil, plumbing.ErrObjectNotFound
+	w := &forkWalk{b: b, own: own, forks: map[plumbing.Hash]*object.Commit{}, older: map[[2]plumbing.Hash]bool{}}
+	if perCommit {
+		return w
 	}
-	return &sideForks{b: b, base: base, p: p, forks: map[plumbing.Hash]*object.Commit{}, older: map[[2]plumbing.Hash]bool{}}, nil
+	p, err := paintWalk(tips, b, bFirst, true)
+	if err == nil && !p.cut {
+		// A cut: b's paint stopped there, and may not have reached a
+		// commit of b's below it that the range reaches otherwise.
+		w.p = p
+	}
+	return w
 }
 
-// fork is c's merge base with b (c itself when b holds it, nil when
-// none), c a commit of the side branches.
-func (s *sideForks) fork(c *object.Commit) (*object.Commit, error) {
+// fork is where c, a commit of the range, forked from b: c itself when b
+// holds it, nil when nowhere.
+func (s *forkWalk) fork(c *object.Commit) (*object.Commit, error) {
+	if s.p == nil || s.p.flags[c.Hash]&fromA == 0 {
+		return s.own(c)
+	}
 	flags := s.p.flags
-	if flags[c.Hash]&fromA == 0 {
-		return mergeBase(c, s.b, s.base) // not walked (cannot be: c is on a side branch)
-	}
 	if flags[c.Hash]&fromB != 0 {
 		return c, nil
 	}
-	// The parents' answers first: a stack of our own, as a side branch
-	// is as long as its author likes.
+	// The parents' answers first, on a stack of our own: a branch is as
+	// long as its author likes.
 	stack := []*object.Commit{c}
 	for len(stack) > 0 {
 		top := stack[len(stack)-1]
@@ -256,10 +297,8 @@ func (s *sideForks) fork(c *object.Commit) (*object.Commit, error) {
 		for _, ph := range top.ParentHashes {
 			if _, done := s.forks[ph]; !done && flags[ph]&fromB == 0 {
 				pc := s.p.commits[ph]
-				if pc == nil {
-					// Painted fromA only, it was taken from the queue and
-					// its parents read: a commit not read cannot be here.
-					return mergeBase(c, s.b, s.base)
+				if pc == nil || flags[ph]&stale != 0 {
+					return s.own(c) // the walk did not follow it
 				}
 				stack = append(stack, pc)
 				ready = false
@@ -285,12 +324,12 @@ func (s *sideForks) fork(c *object.Commit) (*object.Commit, error) {
 	if f := s.forks[c.Hash]; f != nil {
 		return f, nil
 	}
-	return mergeBase(c, s.b, s.base)
+	return s.own(c)
 }
 
 // newer is the newer of x and z (either may be nil), commits b holds;
 // of two dated alike, the one descending from the other.
-func (s *sideForks) newer(x, z *object.Commit) (*object.Commit, error) {
+func (s *forkWalk) newer(x, z *object.Commit) (*object.Commit, error) {
 	switch {
 	case x == nil:
 		return z, nil
