@@ -217,8 +217,9 @@ type problemKey struct {
 // branch" does) is judged like any other; the base's commits it brought
 // are not on the chain, and the commits after it forked from the base
 // commit it merged. Whether a commit is published is whether it is its
-// own fork point (firstParentBase, or mergeBases below): each walk reads
-// the commits since the fork, not base's whole history.
+// own fork point (firstParentBase, or mergeBases below), every commit's
+// from one walk of the commits since the forks (forkWalk), not base's
+// whole history.
 //
 // Published means on base's first-parent history, which the build
 // walks, when the last commit contains base: merged by fast-forward,
@@ -323,13 +324,13 @@ func (hf headFork) requestCommits() ([]requestCommit, []cut, error) {
 // first-parent history the build publishes (a merge commit of the side
 // branch's own lands nowhere: it is walked through, not judged). Each
 // comes before the merge that brought it, its own parents first, and is
-// judged against its
-// merge base with base: the rebase replays its change since then, and
-// drops a commit base holds and every commit below it. Each costs a walk
-// of the commits since the fork, as a commit of the chain does; a side
-// branch with no history in common with base is an *offBaseError, as
-// the chain's. A side branch running into a shallow clone's edge is cut
-// there, as the chain is.
+// judged against its merge base with base: the rebase replays its
+// change since then, and drops a commit base holds and every commit
+// below it. One walk of the side branches since their forks finds every
+// fork (forkWalk), as one does the chain's; a side branch with no
+// history in common with base is an *offBaseError, as the chain's. A
+// side branch running into a shallow clone's edge is cut there, as the
+// chain is.
 func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]requestCommit, []cut, error) {
 	seen := map[plumbing.Hash]bool{tip.Hash: true}
 	for _, rc := range chain {
