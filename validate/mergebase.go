@@ -100,21 +100,49 @@ type painted struct {
 // walk of its own, from that commit, would have found it (forkWalk).
 func paintWalk(as []*object.Commit, b *object.Commit, bFirst, settle bool) (*painted, error) {
 	p := &painted{flags: map[plumbing.Hash]uint8{}, commits: map[plumbing.Hash]*object.Commit{}}
+	flags := p.flags
+	// nonStale counts the entries waiting whose commit is not stale, and
+	// waiting the entries of each commit (one is put again when its paint
+	// grows): a scan of the queue for every commit taken, as git's
+	// queue_has_nonstale does, costs the walk's width once per commit,
+	// and a walk from many side branches is as wide as they are many.
 	q := &commitQueue{}
+	waiting := map[plumbing.Hash]int{}
+	nonStale := 0
+	put := func(c *object.Commit) {
+		q.put(c)
+		waiting[c.Hash]++
+		if flags[c.Hash]&stale == 0 {
+			nonStale++
+		}
+	}
+	get := func() *object.Commit {
+		c := q.get()
+		waiting[c.Hash]--
+		if flags[c.Hash]&stale == 0 {
+			nonStale--
+		}
+		return c
+	}
+	paint := func(h plumbing.Hash, f uint8) {
+		if flags[h]&stale == 0 && f&stale != 0 {
+			nonStale -= waiting[h]
+		}
+		flags[h] |= f
+	}
+	for _, a := range as {
+		flags[a.Hash] |= fromA
+	}
+	flags[b.Hash] |= fromB
 	for _, c := range append(slices.Clip(as), b) {
 		if _, ok := p.commits[c.Hash]; !ok {
 			p.commits[c.Hash] = c
-			q.put(c)
+			put(c)
 		}
 	}
-	for _, a := range as {
-		p.flags[a.Hash] |= fromA
-	}
-	p.flags[b.Hash] |= fromB
-	flags := p.flags
 	var oldestA *time.Time
 	more := func() bool {
-		if q.hasNonStale(func(h plumbing.Hash) bool { return flags[h]&stale == 0 }) {
+		if nonStale > 0 {
 			return true
 		}
 		if !settle || len(q.items) == 0 {
@@ -131,7 +159,7 @@ func paintWalk(as []*object.Commit, b *object.Commit, bFirst, settle bool) (*pai
 		return !oldestA.IsZero() && !q.items[0].c.Committer.When.Before(*oldestA)
 	}
 	for more() {
-		c := q.get()
+		c := get()
 		f := flags[c.Hash] & (fromA | fromB | stale)
 		if f == fromA|fromB {
 			if flags[c.Hash]&result == 0 {
@@ -156,9 +184,9 @@ func paintWalk(as []*object.Commit, b *object.Commit, bFirst, settle bool) (*pai
 			if err != nil {
 				return nil, err
 			}
-			flags[ph] |= pf
+			paint(ph, pf)
 			p.commits[ph] = pc
-			q.put(pc)
+			put(pc)
 		}
 	}
 	return p, nil
@@ -182,17 +210,6 @@ func (q *commitQueue) put(c *object.Commit) {
 }
 
 func (q *commitQueue) get() *object.Commit { return heap.Pop((*commitHeap)(q)).(queued).c }
-
-// hasNonStale says whether a commit waiting is not stale (its flags
-// may have changed since it was put).
-func (q *commitQueue) hasNonStale(nonStale func(plumbing.Hash) bool) bool {
-	for _, it := range q.items {
-		if nonStale(it.c.Hash) {
-			return true
-		}
-	}
-	return false
-}
 
 // commitHeap is commitQueue as container/heap sees it.
 type commitHeap commitQueue
