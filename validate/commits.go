@@ -43,6 +43,7 @@ type headFork struct {
 	err      error          // HEAD or base does not resolve
 	mbErr    error          // the merge base cannot be read (a shallow clone)
 	shallow  bool           // the clone is: a commit it lacks is its edge (a cut), not an error
+	ownWalks bool           // each commit's fork from a walk of its own, not forkWalk's (a test's reference)
 }
 
 // readHeadFork reads HEAD and base in g, and their merge base.
@@ -216,8 +217,9 @@ type problemKey struct {
 // branch" does) is judged like any other; the base's commits it brought
 // are not on the chain, and the commits after it forked from the base
 // commit it merged. Whether a commit is published is whether it is its
-// own fork point (firstParentBase, or mergeBases below): each walk reads
-// the commits since the fork, not base's whole history.
+// own fork point (firstParentBase, or mergeBases below), every commit's
+// from one walk of the commits since the forks (forkWalk), not base's
+// whole history.
 //
 // Published means on base's first-parent history, which the build
 // walks, when the last commit contains base: merged by fast-forward,
@@ -280,10 +282,9 @@ func (hf headFork) requestCommits() ([]requestCommit, []cut, error) {
 	// chain: a commit outside base's history that descends from one
 	// base holds only through a merge's second parent is no more judged
 	// against that commit than one inside it.
-	fork := mergeBase
-	if tipFork.Hash == bc.Hash { // fast-forwardable
-		fork = firstParentFork
-	}
+	// Each commit's fork comes from one walk for the whole chain
+	// (forkWalk), not a walk of its own.
+	forks := newForkWalk([]*object.Commit{tip}, bc, base, tipFork.Hash == bc.Hash, hf.ownWalks) // fast-forwardable: first parents
 	var out []requestCommit
 	var cuts []cut
 	for c := tip; len(c.ParentHashes) > 0; {
@@ -294,7 +295,7 @@ func (hf headFork) requestCommits() ([]requestCommit, []cut, error) {
 		} else if err != nil {
 			return nil, nil, shallowErr(c.ParentHashes[0], err)
 		}
-		f, err := fork(p, bc, base)
+		f, err := forks.fork(p)
 		if hf.edge(err) {
 			cuts = append(cuts, cut{c: p})
 			break
@@ -323,13 +324,13 @@ func (hf headFork) requestCommits() ([]requestCommit, []cut, error) {
 // first-parent history the build publishes (a merge commit of the side
 // branch's own lands nowhere: it is walked through, not judged). Each
 // comes before the merge that brought it, its own parents first, and is
-// judged against its
-// merge base with base: the rebase replays its change since then, and
-// drops a commit base holds and every commit below it. Each costs a walk
-// of the commits since the fork, as a commit of the chain does; a side
-// branch with no history in common with base is an *offBaseError, as
-// the chain's. A side branch running into a shallow clone's edge is cut
-// there, as the chain is.
+// judged against its merge base with base: the rebase replays its
+// change since then, and drops a commit base holds and every commit
+// below it. One walk of the side branches since their forks finds every
+// fork (forkWalk), as one does the chain's; a side branch with no
+// history in common with base is an *offBaseError, as the chain's. A
+// side branch running into a shallow clone's edge is cut there, as the
+// chain is.
 func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]requestCommit, []cut, error) {
 	seen := map[plumbing.Hash]bool{tip.Hash: true}
 	for _, rc := range chain {
@@ -348,6 +349,15 @@ func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]reque
 		next int
 	}
 	var stack []frame
+	// fork is c's merge base with base, from one walk of the side
+	// branches (forkWalk), made when the first is asked for.
+	var forks *forkWalk
+	fork := func(c *object.Commit) (*object.Commit, error) {
+		if forks == nil {
+			forks = newForkWalk(sideTips(tip, chain), hf.bc, hf.base, false, hf.ownWalks)
+		}
+		return forks.fork(c)
+	}
 	// enter puts c, parent i of child, on the stack unless it is seen
 	// or base holds it (a rebase drops it and every commit below it).
 	enter := func(child *object.Commit, i int) error {
@@ -362,7 +372,7 @@ func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]reque
 			return nil
 		}
 		seen[c.Hash] = true
-		f, err := mergeBase(c, hf.bc, hf.base)
+		f, err := fork(c)
 		switch {
 		case hf.edge(err):
 			cuts = append(cuts, cut{c: c})
@@ -410,6 +420,24 @@ func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]reque
 		return nil, nil, err
 	}
 	return out, cuts, nil
+}
+
+// sideTips is where the side branches of chain's merges and tip's
+// start: their parents after the first that the clone has.
+func sideTips(tip *object.Commit, chain []requestCommit) []*object.Commit {
+	var tips []*object.Commit
+	add := func(m *object.Commit) {
+		for i := 1; i < len(m.ParentHashes); i++ {
+			if p, err := m.Parent(i); err == nil {
+				tips = append(tips, p)
+			}
+		}
+	}
+	for _, rc := range chain {
+		add(rc.c)
+	}
+	add(tip)
+	return tips
 }
 
 // edge says whether err, from a walk of the range, is a shallow clone's

@@ -547,9 +547,19 @@ func TestWithSides(t *testing.T) {
 	when := func(i int) time.Time {
 		return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(i) * time.Minute)
 	}
-	var sides, offBase, cuts int
-	for seed := range int64(4) {
+	var sides, offBase, cuts, ranges, alikeForks int
+	for i := range 5 {
+		// The last history is the second with every commit dated alike
+		// (a script's): the walks' order is then the queue's alone.
+		seed, alike := int64(i), false
+		if i == 4 {
+			seed, alike = 1, true
+		}
 		rng := rand.New(rand.NewSource(seed))
+		dated := when
+		if alike {
+			dated = func(int) time.Time { return when(0) }
+		}
 		var spec strings.Builder
 		const n = 20
 		for i := range n {
@@ -563,7 +573,7 @@ func TestWithSides(t *testing.T) {
 			spec.WriteString("\n")
 		}
 		s := &countingStorage{Storage: memory.NewStorage()}
-		cs := commitGraph(t, s, spec.String(), when)
+		cs := commitGraph(t, s, spec.String(), dated)
 		parents := map[plumbing.Hash][]plumbing.Hash{}
 		for _, c := range cs {
 			parents[c.Hash] = c.ParentHashes
@@ -585,9 +595,10 @@ func TestWithSides(t *testing.T) {
 				} else if len(got) > len(chain) {
 					sides++
 				}
-				if sidesOf(got, gerr) != sidesOf(want, werr) {
-					t.Fatalf("seed %d, tip %s, base %s:\n%s\nthe recursion gave\n%s\nhistory:\n%s", seed, tn, bn, sidesOf(got, gerr), sidesOf(want, werr), spec.String())
+				if !sameSides(got, gerr, want, werr, bc, alike, &alikeForks) {
+					t.Fatalf("seed %d (dated alike: %v), tip %s, base %s:\n%s\nthe recursion gave\n%s\nhistory:\n%s", seed, alike, tn, bn, sidesOf(got, gerr), sidesOf(want, werr), spec.String())
 				}
+				ranges += sameRange(t, hf, alike, &alikeForks)
 				if m := cs[fmt.Sprintf("c%d", rng.Intn(n))]; m != tip && m != bc {
 					cuts += shallowRange(t, s, hf, m, parents)
 				}
@@ -601,29 +612,32 @@ func TestWithSides(t *testing.T) {
 	if cuts < 50 {
 		t.Fatalf("%d ranges cut by a missing commit: the histories no longer tell", cuts)
 	}
-	t.Logf("%d pairs with side commits, %d with an unrelated side branch, %d ranges cut", sides, offBase, cuts)
+	if ranges < 50 {
+		t.Fatalf("%d ranges of two commits or more: the histories no longer tell", ranges)
+	}
+	t.Logf("%d pairs with side commits, %d with an unrelated side branch, %d ranges cut, %d ranges of two commits or more; dated alike, %d commits judged against another of their merge bases than each one's own walk gives", sides, offBase, cuts, ranges, alikeForks)
 
-	// Side branches merged into side branches, one inside the other:
-	// m_k merges x_k, a commit on the base, into m_k-1. Each side commit
-	// costs a walk of the commits since it forked (the whole walk is
-	// quadratic in the depth), so the depth is what shows the stack: the
-	// recursion read a call deeper each level.
+	// Side branches merged into side branches, one inside the other (a
+	// ladder): m_k merges x_k, a commit on r, into m_k-1; the base moved
+	// on from r since. The depth is what shows the stack: the recursion
+	// read a call deeper each level.
 	const depth = 100
 	var spec strings.Builder
 	spec.WriteString("r:\nm0: r\n")
 	for k := 1; k <= depth; k++ {
 		fmt.Fprintf(&spec, "x%d: r\nm%d: m%d x%d\n", k, k, k-1, k)
 	}
-	spec.WriteString("head: r m" + fmt.Sprint(depth) + "\n")
+	spec.WriteString(baseOn("r", 20) + "head: b20 m" + fmt.Sprint(depth) + "\n")
 	s := &countingStorage{Storage: memory.NewStorage()}
 	cs := commitGraph(t, s, spec.String(), when)
-	hf := headFork{base: "main", head: cs["head"], bc: cs["r"]}
-	s.frames = make([]uintptr, 1<<16)
-	got, _, err := hf.withSides(cs["head"], nil)
-	testutil.Must(t, err)
-	if len(got) != depth+1 || got[0].c.Message != "m0" || got[1].c.Message != "x1" || got[depth].c.Message != "x"+fmt.Sprint(depth) {
-		t.Fatalf("%d commits, want m0 then x1 to x%d", len(got), depth)
+	hf := headFork{base: "main", head: cs["head"], bc: cs["b20"]}
+	got := sideReads(t, s, hf, depth+1)
+	if got[0].c.Message != "m0" || got[1].c.Message != "x1" || got[depth].c.Message != "x"+fmt.Sprint(depth) {
+		t.Fatalf("%s, want m0 then x1 to x%d", sidesOf(got, nil), depth)
 	}
+	s.frames = make([]uintptr, 1<<16)
+	_, _, err := hf.withSides(cs["head"], nil)
+	testutil.Must(t, err)
 	t.Logf("deepest read: %d calls", s.deepest)
 	if s.deepest > 50 {
 		t.Fatalf("a read %d calls deep, on a history %d side branches deep: the walk recurses", s.deepest, depth)
@@ -635,6 +649,123 @@ func TestWithSides(t *testing.T) {
 	if s.deepest < depth {
 		t.Fatalf("the recursion's deepest read was %d calls deep: the test no longer tells", s.deepest)
 	}
+
+	// One long side branch forked from r, merged by head (attackZ Z3).
+	const long = 150
+	spec.Reset()
+	spec.WriteString("r:\ns0: r\n")
+	for k := 1; k < long; k++ {
+		fmt.Fprintf(&spec, "s%d: s%d\n", k, k-1)
+	}
+	spec.WriteString(baseOn("r", 20) + fmt.Sprintf("head: b20 s%d\n", long-1))
+	s = &countingStorage{Storage: memory.NewStorage()}
+	cs = commitGraph(t, s, spec.String(), when)
+	sideReads(t, s, headFork{base: "main", head: cs["head"], bc: cs["b20"]}, long)
+	// The same branch as the request's chain: CI's merge commit (head;
+	// the chain's forks on b20's first parents) and the branch itself,
+	// behind the base (merge bases).
+	for _, head := range []string{"head", fmt.Sprintf("s%d", long-1)} {
+		hf := headFork{base: "main", head: cs[head], bc: cs["b20"]}
+		hf.readFork()
+		s.reads = 0
+		got, _, err := hf.requestCommits()
+		testutil.Must(t, err)
+		reads := s.reads
+		hf.ownWalks = true
+		s.reads = 0
+		want, _, err := hf.requestCommits()
+		testutil.Must(t, err)
+		if len(got) != long-1 || sidesOf(got, nil) != sidesOf(want, nil) {
+			t.Fatalf("HEAD %s: %d commits, want %d:\n%s\neach walking on its own:\n%s", head, len(got), long-1, sidesOf(got, nil), sidesOf(want, nil))
+		}
+		t.Logf("HEAD %s: %d commits of the chain: %d objects read, each walking on its own %d", head, len(got), reads, s.reads)
+		if reads > 6*long+100 || s.reads < 10*reads {
+			t.Fatalf("HEAD %s: %d commits of the chain: %d objects read, each walking on its own %d: want one walk", head, len(got), reads, s.reads)
+		}
+	}
+}
+
+// baseOn is n commits b1 to bn of a base moving on from commit from, as
+// commitGraph lines.
+func baseOn(from string, n int) string {
+	var b strings.Builder
+	for k := 1; k <= n; k++ {
+		fmt.Fprintf(&b, "b%d: %s\n", k, from)
+		from = fmt.Sprintf("b%d", k)
+	}
+	return b.String()
+}
+
+// sideReads checks that withSides of hf (no chain below HEAD) gives
+// want commits, as the recursion does, from one walk of the side
+// branches and the base: each side commit's own walk to its fork, as the
+// recursion asks mergeBases, reads every commit since the fork again
+// (attackZ Z3: quadratic in a side branch's length).
+func sideReads(t *testing.T, s *countingStorage, hf headFork, want int) []requestCommit {
+	t.Helper()
+	s.reads = 0
+	got, _, err := hf.withSides(hf.head, nil)
+	testutil.Must(t, err)
+	reads := s.reads
+	s.reads = 0
+	ref, err := withSidesRecursive(hf, hf.head, nil)
+	testutil.Must(t, err)
+	if len(got) != want || sidesOf(got, nil) != sidesOf(ref, nil) {
+		t.Fatalf("%d side commits, want %d:\n%s\nthe recursion gave\n%s", len(got), want, sidesOf(got, nil), sidesOf(ref, nil))
+	}
+	t.Logf("%d side commits: %d objects read, the recursion %d", len(got), reads, s.reads)
+	if reads > 6*want+100 || s.reads < 10*reads { // a few reads a commit: the walk, the side walk's, a fork's each side branch
+		t.Fatalf("%d side commits: %d objects read, the recursion %d: want one walk", len(got), reads, s.reads)
+	}
+	return got
+}
+
+// sameRange checks that the range walk of hf (HEAD, base) judges the
+// commits, against the forks and in the order, it judges with each
+// commit's fork from a walk of its own, as before forkWalk, and fails
+// alike (sameSides). It says whether the range holds two commits or
+// more.
+func sameRange(t *testing.T, hf headFork, alike bool, alikeForks *int) int {
+	t.Helper()
+	hf.readFork()
+	got, gcuts, gerr := hf.requestCommits()
+	hf.ownWalks = true
+	want, wcuts, werr := hf.requestCommits()
+	if !sameSides(got, gerr, want, werr, hf.bc, alike, alikeForks) || len(gcuts)+len(wcuts) > 0 {
+		t.Fatalf("HEAD %s, base %s: %s (%d cuts)\neach walking on its own: %s (%d cuts)", hf.head.Message, hf.bc.Message, sidesOf(got, gerr), len(gcuts), sidesOf(want, werr), len(wcuts))
+	}
+	if len(got) > 1 {
+		return 1
+	}
+	return 0
+}
+
+// sameSides says whether got and want (and their errors) are the same:
+// the same commits in the same order, each against the same fork; with
+// every commit dated alike (alike), a fork may be another merge base
+// with bc (counted in alikeForks): which of two merge bases dated alike
+// is taken is the walk's order.
+func sameSides(got []requestCommit, gerr error, want []requestCommit, werr error, bc *object.Commit, alike bool, alikeForks *int) bool {
+	if sidesOf(got, gerr) == sidesOf(want, werr) {
+		return true
+	}
+	if !alike || gerr != nil || werr != nil || len(got) != len(want) {
+		return false
+	}
+	for i, rc := range got {
+		if rc.c.Hash != want[i].c.Hash {
+			return false
+		}
+		if rc.fork == want[i].fork {
+			continue
+		}
+		bases, err := mergeBases(rc.c, bc)
+		if err != nil || !slices.ContainsFunc(bases, func(b *object.Commit) bool { return b.Hash.String() == rc.fork }) {
+			return false
+		}
+		*alikeForks++
+	}
+	return true
 }
 
 // shallowRange checks what the range walk of hf (HEAD, base) judges
