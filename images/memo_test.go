@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -436,7 +437,9 @@ func (o *openCounter) Open(name string) (fs.File, error) {
 // for the image check), is not kept, not read again and not rendered,
 // and gives the same images; an unknown chart is kept and rendered from
 // the kept tar; a chart declined by one release's memo and checked
-// through another is read again, never misrendered.
+// through another is read again, never misrendered. What KeepChart
+// found (by the archive's SHA-256) answers the values it was asked with
+// alone.
 func TestMemoAskedFirst(t *testing.T) {
 	const src = "../examples/packs/ingress-nginx-4.10.1"
 	const chart = "charts/ingress-nginx-4.10.1.tgz"
@@ -524,6 +527,28 @@ func TestMemoAskedFirst(t *testing.T) {
 				t.Errorf("rendered %d times, want %d", n, tc.renders)
 			}
 		})
+	}
+	// What KeepChart found is the answer for the values it was asked
+	// with alone: other values (another map, encoded afresh) are a miss,
+	// never the answer found for the first.
+	defer SetRenderer(&namedRenderer{id: "h1"})()
+	m := NewMemo(DefaultMemoBytes)
+	p, _ := load(nil)
+	if _, _, err := CheckRelease(p, "ingress", nil, m.ForRelease()); err != nil {
+		t.Fatal(err)
+	}
+	rm := m.ForRelease()
+	p, _ = load(rm)
+	_, sum := p.KeptChart(chart)
+	_, values, _, err := pack.ValuesAndManifests(p, pack.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rm.answered(sum, values) == nil {
+		t.Fatal("no answer for the values KeepChart was asked with")
+	}
+	if e := rm.answered(sum, maps.Clone(values)); e != nil {
+		t.Error("the answer found for one values map taken for another")
 	}
 }
 
