@@ -50,6 +50,7 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 		}
 		req := &chartproto.Request{Namespace: namespace}
 		var archiveSum [sha256.Size]byte // of the archive req.Archive is or was inflated from
+		var known *memoEntry             // what KeepChart found: the chart is not read
 		switch {
 		case f.IsDir() && p.Has(path.Join(f.Path, "Chart.yaml")):
 			req.Dir = true
@@ -59,10 +60,12 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 			// the renderer reads it without inflating the archive again.
 			// One it did not keep because its rendering was known
 			// (ReleaseMemo.KeepChart) is not read at all.
-			if req.Archive, archiveSum = p.KeptChart(f.Path); req.Archive == nil && c.memo.answered(archiveSum, values) == nil {
-				req.Archive, err = readFile(p, f)
-				if c.memo != nil { // the memo's key alone reads it
-					archiveSum = sha256.Sum256(req.Archive)
+			if req.Archive, archiveSum = p.KeptChart(f.Path); req.Archive == nil {
+				if known = c.memo.answered(archiveSum, values); known == nil {
+					req.Archive, err = readFile(p, f)
+					if c.memo != nil { // the memo's key alone reads it
+						archiveSum = sha256.Sum256(req.Archive)
+					}
 				}
 			}
 		default:
@@ -74,7 +77,9 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 			}
 		}
 		var ch *renderedChart
-		if err == nil {
+		if err == nil && known != nil {
+			ch, err = known.wait()
+		} else if err == nil {
 			req.Values = vals
 			ch, err = c.render(req, archiveSum)
 			if errors.Is(err, ErrNoChartRenderer) {
@@ -244,7 +249,7 @@ func (c *collector) chartValues(values map[string]any) ([]byte, error) {
 // may be unset).
 func (c *collector) render(req *chartproto.Request, archiveSum [sha256.Size]byte) (*renderedChart, error) {
 	if c.memo != nil {
-		return c.memo.render(req, archiveSum)
+		return c.memo.memo.render(req, archiveSum)
 	}
 	return renderChart(req)
 }

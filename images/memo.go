@@ -80,13 +80,9 @@ func NewMemo(maxBytes int) *Memo {
 func (m *Memo) render(req *chartproto.Request, archiveSum [sha256.Size]byte) (*renderedChart, error) {
 	k := requestKey(req, archiveSum)
 	m.mu.Lock()
-	if e, ok := m.m[k]; ok {
-		if e.elem != nil {
-			m.lru.MoveToFront(e.elem)
-		}
+	if e := m.entry(k); e != nil {
 		m.mu.Unlock()
-		<-e.done
-		return e.ch, e.err
+		return e.wait()
 	}
 	e := &memoEntry{key: k, done: make(chan struct{})}
 	m.m[k] = e
@@ -98,6 +94,22 @@ func (m *Memo) render(req *chartproto.Request, archiveSum [sha256.Size]byte) (*r
 	m.keep(e)
 	m.mu.Unlock()
 	close(e.done)
+	return e.ch, e.err
+}
+
+// entry is the memo's entry for key k (rendered, or rendering now),
+// counted as a use; nil if none. Under m.mu.
+func (m *Memo) entry(k [sha256.Size]byte) *memoEntry {
+	e := m.m[k]
+	if e != nil && e.elem != nil {
+		m.lru.MoveToFront(e.elem)
+	}
+	return e
+}
+
+// wait is e's outcome, once it is set.
+func (e *memoEntry) wait() (*renderedChart, error) {
+	<-e.done
 	return e.ch, e.err
 }
 
@@ -129,12 +141,9 @@ func (m *Memo) keep(e *memoEntry) {
 // use.
 func (m *Memo) known(k [sha256.Size]byte) *memoEntry {
 	m.mu.Lock()
-	e, ok := m.m[k]
-	if ok && e.elem != nil {
-		m.lru.MoveToFront(e.elem)
-	}
+	e := m.entry(k)
 	m.mu.Unlock()
-	if ok {
+	if e != nil {
 		return e
 	}
 	if m.openFacts(); m.facts == nil {
@@ -146,7 +155,7 @@ func (m *Memo) known(k [sha256.Size]byte) *memoEntry {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if e, ok := m.m[k]; ok { // asked or rendered meanwhile
+	if e := m.entry(k); e != nil { // asked or rendered meanwhile
 		return e
 	}
 	e = &memoEntry{key: k, done: make(chan struct{}), ch: ch}
@@ -263,7 +272,8 @@ func writeLen(h hash.Hash, n int) {
 // not send. The answer KeepChart found is the one the image check takes,
 // however the memo changes in between, so a chart not kept is never
 // read again; the charts section of values.yaml is encoded once for
-// both. One release, one goroutine: not safe for concurrent use.
+// both, and the request's key computed once (by KeepChart, for a chart
+// it found). One release, one goroutine: not safe for concurrent use.
 type ReleaseMemo struct {
 	memo *Memo
 	// values is the map vals (or valsErr) was encoded from.
@@ -271,7 +281,10 @@ type ReleaseMemo struct {
 	vals    []byte
 	valsErr error
 	encoded bool
-	// asked are the entries KeepChart found, by request key.
+	// asked are the entries KeepChart found for values, by the
+	// archive's SHA-256 (the rest of the request's key is values'):
+	// forgotten when other values are encoded (the image check then
+	// reads those archives, a miss, never another chart's answer).
 	asked map[[sha256.Size]byte]*memoEntry
 }
 
@@ -292,18 +305,19 @@ func (r *ReleaseMemo) KeepChart(archiveSum [sha256.Size]byte, values map[string]
 	if r == nil {
 		return true
 	}
-	k, ok := r.archiveKey(archiveSum, values)
-	if !ok {
+	vals, err := r.chartValues(values)
+	if err != nil {
 		return true // the image check reports the values
 	}
-	e := r.memo.known(k)
+	// The request the image check makes of the archive (collector.charts).
+	e := r.memo.known(requestKey(&chartproto.Request{Values: vals, Namespace: namespaceOf(values)}, archiveSum))
 	if e == nil {
 		return true
 	}
 	if r.asked == nil {
 		r.asked = map[[sha256.Size]byte]*memoEntry{}
 	}
-	r.asked[k] = e
+	r.asked[archiveSum] = e
 	return false
 }
 
@@ -313,21 +327,10 @@ func (r *ReleaseMemo) answered(archiveSum [sha256.Size]byte, values map[string]a
 	if r == nil || r.asked == nil {
 		return nil
 	}
-	k, ok := r.archiveKey(archiveSum, values)
-	if !ok {
+	if _, err := r.chartValues(values); err != nil {
 		return nil
 	}
-	return r.asked[k]
-}
-
-// archiveKey is the key of the request for the chart archive whose
-// SHA-256 is archiveSum, as the image check makes it (collector.charts).
-func (r *ReleaseMemo) archiveKey(archiveSum [sha256.Size]byte, values map[string]any) ([sha256.Size]byte, bool) {
-	vals, err := r.chartValues(values)
-	if err != nil {
-		return [sha256.Size]byte{}, false
-	}
-	return requestKey(&chartproto.Request{Values: vals, Namespace: namespaceOf(values)}, archiveSum), true
+	return r.asked[archiveSum]
 }
 
 // chartValues is chartValues(values), encoded once for a release's
@@ -338,16 +341,7 @@ func (r *ReleaseMemo) chartValues(values map[string]any) ([]byte, error) {
 	if !r.encoded || reflect.ValueOf(values).UnsafePointer() != reflect.ValueOf(r.values).UnsafePointer() {
 		r.values, r.encoded = values, true
 		r.vals, r.valsErr = chartValues(values)
+		r.asked = nil // found for other values
 	}
 	return r.vals, r.valsErr
-}
-
-// render renders req through the memo, or takes what KeepChart found
-// for it.
-func (r *ReleaseMemo) render(req *chartproto.Request, archiveSum [sha256.Size]byte) (*renderedChart, error) {
-	if e := r.asked[requestKey(req, archiveSum)]; e != nil {
-		<-e.done
-		return e.ch, e.err
-	}
-	return r.memo.render(req, archiveSum)
 }

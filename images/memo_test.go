@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,9 +16,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/packgen/packgen/internal/chartproto"
+	"github.com/packgen/packgen/internal/progid"
 	"github.com/packgen/packgen/internal/storedgz"
 	"github.com/packgen/packgen/internal/testutil"
 	"github.com/packgen/packgen/pack"
@@ -436,7 +437,9 @@ func (o *openCounter) Open(name string) (fs.File, error) {
 // for the image check), is not kept, not read again and not rendered,
 // and gives the same images; an unknown chart is kept and rendered from
 // the kept tar; a chart declined by one release's memo and checked
-// through another is read again, never misrendered.
+// through another is read again, never misrendered. What KeepChart
+// found (by the archive's SHA-256) answers the values it was asked with
+// alone.
 func TestMemoAskedFirst(t *testing.T) {
 	const src = "../examples/packs/ingress-nginx-4.10.1"
 	const chart = "charts/ingress-nginx-4.10.1.tgz"
@@ -525,58 +528,51 @@ func TestMemoAskedFirst(t *testing.T) {
 			}
 		})
 	}
+	// What KeepChart found is the answer for the values it was asked
+	// with alone: other values (another map, encoded afresh) are a miss,
+	// never the answer found for the first.
+	defer SetRenderer(&namedRenderer{id: "h1"})()
+	m := NewMemo(DefaultMemoBytes)
+	p, _ := load(nil)
+	if _, _, err := CheckRelease(p, "ingress", nil, m.ForRelease()); err != nil {
+		t.Fatal(err)
+	}
+	rm := m.ForRelease()
+	p, _ = load(rm)
+	_, sum := p.KeptChart(chart)
+	_, values, _, err := pack.ValuesAndManifests(p, pack.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rm.answered(sum, values) == nil {
+		t.Fatal("no answer for the values KeepChart was asked with")
+	}
+	if e := rm.answered(sum, maps.Clone(values)); e != nil {
+		t.Error("the answer found for one values map taken for another")
+	}
 }
 
 // TestHelperIdentity: a Helper's identity, which keys its render facts,
-// holds its file's name (HelperFileID, which the catalogue's image cache
-// keys on too), so a helper rebuilt or touched alone is another one;
-// the same file is the same one.
+// begins with its file's name (progid.FileID, which the catalogue's
+// image cache keys on too, TestFileID there: a helper rebuilt or
+// touched alone is another one) and names the bounds it runs with; a
+// helper with no file has none.
 func TestHelperIdentity(t *testing.T) {
 	exe := filepath.Join(t.TempDir(), HelperName)
 	if err := os.WriteFile(exe, []byte("v1"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	h := &Helper{Find: func() (string, error) { return exe, nil }, MemoryLimit: DefaultMemoryLimit}
-	id := func() string {
-		t.Helper()
-		file, err := HelperFileID(exe)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := h.Identity()
-		if err != nil || !strings.HasPrefix(got, file+" ") {
-			t.Fatalf("Identity = %q, %v; want it to begin with HelperFileID's %q", got, err, file)
-		}
-		return got
+	file, err := progid.FileID(exe)
+	if err != nil {
+		t.Fatal(err)
 	}
-	first := id()
-	for _, tc := range []struct {
-		name   string
-		change func() error
-		same   bool
-	}{
-		{"the same file", func() error { return nil }, true},
-		{"rebuilt", func() error { return os.WriteFile(exe, []byte("v22"), 0o755) }, false},
-		{"touched", func() error {
-			mt := time.Now().Add(time.Hour)
-			return os.Chtimes(exe, mt, mt)
-		}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.change(); err != nil {
-				t.Fatal(err)
-			}
-			if got := id(); (got == first) != tc.same {
-				t.Errorf("identity %q after, %q before: same = %v, want %v", got, first, got == first, tc.same)
-			}
-			first = id()
-		})
+	got, err := h.Identity()
+	if want := fmt.Sprintf("%s protocol=%d memory=%d timeout=%s", file, chartproto.Protocol, h.memory, h.timeout()); err != nil || got != want {
+		t.Fatalf("Identity = %q, %v; want %q", got, err, want)
 	}
 	if err := os.Remove(exe); err != nil {
 		t.Fatal(err)
-	}
-	if _, err := HelperFileID(exe); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("HelperFileID of no file = %v, want not exist", err)
 	}
 	if got, err := h.Identity(); err == nil {
 		t.Errorf("Identity of no file = %q, want an error", got)

@@ -72,8 +72,9 @@ type identified interface {
 	Identity() (string, error)
 }
 
-// Identity names the helper this Helper runs (HelperFileID) and the
-// bounds it runs it with.
+// Identity names the helper this Helper runs by its file (progid.FileID:
+// the handshake's build ID cannot tell a helper rebuilt alone from an
+// unpinned tree; its file can) and the bounds it runs it with.
 func (h *Helper) Identity() (string, error) {
 	h.init()
 	if h.memErr != nil {
@@ -83,25 +84,11 @@ func (h *Helper) Identity() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	file, err := HelperFileID(exe)
+	file, err := progid.FileID(exe)
 	if err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("%s protocol=%d memory=%d timeout=%s", file, chartproto.Protocol, h.memory, h.timeout()), nil
-}
-
-// HelperFileID names the chart helper at path by its file: path, size
-// and modification time, as internal/progid names an unpinned packgen.
-// The handshake's build ID cannot tell a helper rebuilt alone from an
-// unpinned tree; its file can. The one name of it for both caches of
-// what it rendered: the render facts (Helper.Identity) and the
-// catalogue's image cache (site's imageKey).
-func HelperFileID(path string) (string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%s size=%d mtime=%d", path, fi.Size(), fi.ModTime().UnixNano()), nil
 }
 
 // openRenderFacts opens the facts in dir for the current renderer; nil

@@ -11,7 +11,6 @@ import (
 	"image/png"
 	"io"
 	"io/fs"
-	"math"
 	"path"
 	"regexp"
 	"strings"
@@ -485,17 +484,17 @@ func (v *validator) checkChartArchive(rel string) {
 		// honest trailer can only under-state it (modulo 2^32, the last
 		// member alone), so it would fill a writer of the whole budget
 		// and be thrown away. One that over-states it (anyone can write
-		// one: nothing reads past the tar's end) is believed, but the
-		// writer holds no more than the budget left and is charged
-		// what it holds (its capacity), not what it kept: the lie
-		// spends the pack's budget (its next charts are not kept),
-		// never memory past it.
-		if size := storedgz.SizeHint(b.Bytes(), math.MaxInt); err == nil && b.Len() <= budget && size <= budget {
+		// one: nothing reads past the tar's end) sizes the writer no
+		// further than storedgz.SizeHint believes it (64 times the
+		// archive), within the budget left; the writer is charged what
+		// it holds (its capacity), not what it kept: a lie spends the
+		// pack's budget no faster than an honest chart of its size.
+		if err == nil && b.Len() <= budget && storedgz.ISize(b.Bytes()) <= budget {
 			sum = sha256.Sum256(b.Bytes())
 			// Asked before the copy: a chart whose rendering is known is
 			// inflated only to be checked.
 			if declined = v.opts.KeepChart != nil && !v.opts.KeepChart(sum, v.templateValues()); !declined {
-				kept = storedgz.NewWriter(budget, size)
+				kept = storedgz.NewWriter(budget, storedgz.SizeHint(b.Bytes(), budget))
 				tee = kept
 			}
 		}

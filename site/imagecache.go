@@ -263,7 +263,7 @@ func imageKey() string {
 		// The handshake's build ID cannot tell a chart renderer rebuilt
 		// alone from an unpinned tree: its file can.
 		if p, err := images.LookupHelper(); err == nil {
-			if file, err := images.HelperFileID(p); err == nil {
+			if file, err := progid.FileID(p); err == nil {
 				id += " helper=" + file
 			}
 		}

@@ -100,13 +100,6 @@ func load(req *chartproto.Request) (*chart.Chart, error) {
 // variable for tests.
 var maxKeptTar = storedgz.MaxTar
 
-// maxHintRatio bounds the tar size loadArchive believes the archive's
-// gzip trailer for, in times the archive (real charts inflate 3 to 20
-// times; past it the kept stream grows as it is written): a trailer that
-// over-states the tar, after junk nobody reads, costs a render that
-// much, not maxKeptTar allocated and cleared (attackZ Z2).
-const maxHintRatio = 64
-
 // loadArchive decides where the archive's chart lies (archiveLayout)
 // and reads its files with Helm's own reader, inflating the archive
 // once: the tar stream archiveLayout reads is kept as a gzip stream of
@@ -126,7 +119,7 @@ func loadArchive(data []byte) (chartshape.Layout, []*archive.BufferedFile, error
 		files, err := archive.LoadArchiveFiles(bytes.NewReader(data))
 		return layout, files, err
 	}
-	kept := storedgz.NewWriter(maxKeptTar, min(storedgz.SizeHint(data, maxKeptTar), maxHintRatio*len(data)))
+	kept := storedgz.NewWriter(maxKeptTar, storedgz.SizeHint(data, maxKeptTar))
 	layout, err := archiveLayout(data, kept)
 	if err != nil {
 		return layout, nil, err

@@ -89,7 +89,8 @@ func TestRender(t *testing.T) {
 				req.Archive = stored(t, req.Archive)
 			}
 			if mode.liar {
-				junk := make([]byte, 16<<10) // past SizeHint's 1032:1
+				// Believed up to SizeHint's 64:1 (1 MiB), not 12 MiB.
+				junk := make([]byte, 16<<10)
 				binary.LittleEndian.PutUint32(junk[len(junk)-4:], 12<<20)
 				req.Archive = append(req.Archive, junk...)
 			}

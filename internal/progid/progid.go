@@ -28,7 +28,7 @@ var Name = sync.OnceValue(func() string {
 	if !ok {
 		return ""
 	}
-	return name(info, executable)
+	return name(info, os.Executable)
 })
 
 // Pinned says whether the build info alone pins the running code (see
@@ -60,19 +60,25 @@ func pinned(info *debug.BuildInfo) bool {
 	return !modified && (rev || released)
 }
 
-func executable() (string, os.FileInfo, error) {
-	exe, err := os.Executable()
+// FileID names the program file at path: its path, size and
+// modification time, so a rebuilt (or touched, or moved) file is
+// another. The one name of an executable for what is cached on the
+// strength of it: an unpinned packgen (Name) and the chart helper
+// beside it, whose handshake's build ID cannot tell it rebuilt alone
+// from an unpinned tree (images.Helper.Identity for the render facts,
+// site's image cache key).
+func FileID(path string) (string, error) {
+	fi, err := os.Stat(path)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
-	fi, err := os.Stat(exe)
-	return exe, fi, err
+	return fmt.Sprintf("%s size=%d mtime=%d", path, fi.Size(), fi.ModTime().UnixNano()), nil
 }
 
 // name builds Name from the build info (its dependencies' versions and
-// sums included) and, when that does not pin the code, from what exe
-// says of the executable file.
-func name(info *debug.BuildInfo, exe func() (string, os.FileInfo, error)) string {
+// sums included) and, when that does not pin the code, from the
+// executable file at the path exe gives (FileID).
+func name(info *debug.BuildInfo, exe func() (string, error)) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s", info.Main.Path, info.Main.Version, info.GoVersion)
 	for _, s := range info.Settings {
@@ -90,11 +96,15 @@ func name(info *debug.BuildInfo, exe func() (string, os.FileInfo, error)) string
 	}
 	fmt.Fprintf(&b, " deps=%x", deps.Sum(nil)[:8])
 	if !pinned(info) {
-		path, fi, err := exe()
+		path, err := exe()
 		if err != nil {
 			return ""
 		}
-		fmt.Fprintf(&b, " exe=%s size=%d mtime=%d", path, fi.Size(), fi.ModTime().UnixNano())
+		file, err := FileID(path)
+		if err != nil {
+			return ""
+		}
+		b.WriteString(" exe=" + file)
 	}
 	return b.String()
 }

@@ -2,6 +2,7 @@ package progid
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -20,11 +21,9 @@ func TestName(t *testing.T) {
 	if err := os.WriteFile(exePath, []byte("binary"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	exe := func() (string, os.FileInfo, error) {
-		fi, err := os.Stat(exePath)
-		return exePath, fi, err
-	}
-	noExe := func() (string, os.FileInfo, error) { return "", nil, errors.New("no executable") }
+	exe := func() (string, error) { return exePath, nil }
+	noExe := func() (string, error) { return "", errors.New("no executable") }
+	gone := func() (string, error) { return exePath + ".gone", nil }
 	info := func(version string, settings ...string) *debug.BuildInfo {
 		bi := &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "github.com/packgen/packgen", Version: version}}
 		for i := 0; i+1 < len(settings); i += 2 {
@@ -50,16 +49,22 @@ func TestName(t *testing.T) {
 			if got == "" || !strings.Contains(got, "go1.26.0") {
 				t.Fatalf("name %q", got)
 			}
-			if has := strings.Contains(got, "exe="+exePath); has != tc.withExe {
+			// Its file named as it always was (the build record's and
+			// the image cache's keys do not change).
+			fi, err := os.Stat(exePath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if has := strings.HasSuffix(got, fmt.Sprintf(" exe=%s size=%d mtime=%d", exePath, fi.Size(), fi.ModTime().UnixNano())); has != tc.withExe {
 				t.Fatalf("name %q: executable named %v, want %v", got, has, tc.withExe)
 			}
 			if !tc.withExe {
-				if name(tc.info, noExe) != got {
+				if name(tc.info, noExe) != got || name(tc.info, gone) != got {
 					t.Error("a pinned build's name depends on its executable")
 				}
 				return
 			}
-			if name(tc.info, noExe) != "" {
+			if name(tc.info, noExe) != "" || name(tc.info, gone) != "" {
 				t.Error("an unpinned build without its executable got a name")
 			}
 			later := time.Now().Add(time.Hour)
@@ -85,4 +90,60 @@ func TestName(t *testing.T) {
 func withDeps(bi *debug.BuildInfo, deps ...*debug.Module) *debug.BuildInfo {
 	bi.Deps = deps
 	return bi
+}
+
+// TestFileID: a program file's name is its path, size and modification
+// time: the same file is the same name; one rebuilt, touched or moved
+// is another; no file is os.ErrNotExist. It names an unpinned packgen
+// (Name) and the chart helper (images.Helper.Identity, site's image
+// cache key).
+func TestFileID(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "packgen-helm")
+	if err := os.WriteFile(exe, []byte("v1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	id := func() string {
+		t.Helper()
+		got, err := FileID(exe)
+		if err != nil || !strings.HasPrefix(got, exe+" size=") {
+			t.Fatalf("FileID = %q, %v; want it to begin with the path", got, err)
+		}
+		return got
+	}
+	first := id()
+	for _, tc := range []struct {
+		name   string
+		change func() error
+		same   bool
+	}{
+		{"the same file", func() error { return nil }, true},
+		{"rebuilt", func() error { return os.WriteFile(exe, []byte("v22"), 0o755) }, false},
+		{"touched", func() error {
+			mt := time.Now().Add(time.Hour)
+			return os.Chtimes(exe, mt, mt)
+		}, false},
+		{"moved", func() error {
+			moved := filepath.Join(dir, "moved")
+			err := os.Rename(exe, moved)
+			exe = moved
+			return err
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.change(); err != nil {
+				t.Fatal(err)
+			}
+			if got := id(); (got == first) != tc.same {
+				t.Errorf("FileID %q after, %q before: same = %v, want %v", got, first, got == first, tc.same)
+			}
+			first = id()
+		})
+	}
+	if err := os.Remove(exe); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := FileID(exe); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("FileID of no file = %q, %v, want not exist", got, err)
+	}
 }

@@ -100,14 +100,34 @@ func (g *Writer) grow(n int) {
 }
 
 // SizeHint is the inflated size gzip stream gz's trailer states, up to
-// limit and to what deflate can inflate to (1032:1): NewWriter's hint
-// for gz's inflation, not a bound.
+// limit and to MaxHintRatio times gz: NewWriter's hint for gz's
+// inflation, not a bound.
 func SizeHint(gz []byte, limit int) int {
+	return min(ISize(gz), limit, MaxHintRatio*len(gz))
+}
+
+// ISize is the inflated size gzip stream gz's trailer states, modulo
+// 2^32 (of its last member alone), whatever it is: a keeper may refuse
+// a stream whose trailer says it is past its bound (an honest one can
+// only under-state it; a lying one refuses itself), but must size a
+// writer by SizeHint.
+func ISize(gz []byte) int {
 	if len(gz) < 4 {
 		return 0
 	}
-	return min(int(binary.LittleEndian.Uint32(gz[len(gz)-4:])), limit, 1032*len(gz))
+	return int(binary.LittleEndian.Uint32(gz[len(gz)-4:]))
 }
+
+// MaxHintRatio is the most SizeHint believes a trailer for, in times
+// the stream's size. Anyone can write a trailer (nothing reads past a
+// tar's end, so junk after the member ending in any ISIZE passes), and
+// deflate inflates up to 1032:1: believed that far, one small archive
+// had its keeper allocate and clear megabytes, and a pack's keeper,
+// which charges each kept tar its capacity, spend its whole budget on
+// one lie (attackZ Z2). Real charts inflate 3 to 20 times; one past 64
+// costs its writer a few more allocations as it grows, and is kept all
+// the same.
+const MaxHintRatio = 64
 
 // Full reports whether more than the bound was written.
 func (g *Writer) Full() bool { return g.full }

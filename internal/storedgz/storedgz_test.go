@@ -3,7 +3,9 @@ package storedgz
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"io"
+	"math"
 	"testing"
 )
 
@@ -104,6 +106,36 @@ func TestIsStored(t *testing.T) {
 	} {
 		if got := IsStored(tc.gz); got != tc.want {
 			t.Errorf("%s: IsStored %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestSizeHint: the trailer's ISIZE, up to the limit and to
+// MaxHintRatio times the stream, whichever is least: a trailer that
+// over-states its stream (anyone can write one) is believed no further
+// than a real chart's inflation and then some.
+func TestSizeHint(t *testing.T) {
+	gz := func(n int, isize uint32) []byte {
+		b := make([]byte, n)
+		binary.LittleEndian.PutUint32(b[n-4:], isize)
+		return b
+	}
+	for _, tc := range []struct {
+		name  string
+		gz    []byte
+		limit int
+		want  int
+	}{
+		{"the trailer's", gz(1000, 20_000), 1 << 20, 20_000},
+		{"up to the limit", gz(1000, 20_000), 5000, 5000},
+		{"up to 64 times the stream", gz(1000, 768<<10), 1 << 20, 64_000},
+		{"the same past deflate's 1032:1", gz(1000, 0xffffffff), math.MaxInt, 64_000},
+		{"the least of the three", gz(1000, 768<<10), 50_000, 50_000},
+		{"Writer's, empty", NewWriter(1<<20, 0).Close(), 1 << 20, 0},
+		{"no trailer", []byte{1, 2, 3}, 1 << 20, 0},
+	} {
+		if got := SizeHint(tc.gz, tc.limit); got != tc.want {
+			t.Errorf("%s: SizeHint %d, want %d", tc.name, got, tc.want)
 		}
 	}
 }
