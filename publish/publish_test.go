@@ -525,13 +525,7 @@ func TestPublishRefusals(t *testing.T) {
 	// index.json, removed): no build writes that, and clients with the
 	// key refuse it.
 	unsignedRoot := func(site string) {
-		file := filepath.Join(site, index.RootFile)
-		root, err := index.ParseRoot(testutil.ReadFile(t, file))
-		testutil.Must(t, err)
-		root.Signed = false
-		data, err := index.Encode(root)
-		testutil.Must(t, err)
-		testutil.Must(t, os.WriteFile(file, data, 0o644))
+		testutil.EditRoot(t, site, func(r *index.Root) { r.Signed = false })
 		for _, rel := range []string{index.CatalogueFile, index.CatalogueFile + ".sig", index.CatalogueFile + ".sigstore.json"} {
 			testutil.Must(t, os.Remove(filepath.Join(site, rel)))
 		}

@@ -255,11 +255,7 @@ func TestWalkCollects(t *testing.T) {
 	// signs nothing, unless its index.json says it is signed; and one
 	// that says it is unsigned must have neither (walk.RootClaim, as
 	// publish checks it).
-	root, err := index.ParseRoot(rootData(t, w))
-	testutil.Must(t, err)
-	root.Signed = false
-	unsigned, err := index.Encode(root)
-	testutil.Must(t, err)
+	unsigned := testutil.EditedRoot(t, rootData(t, w), func(r *index.Root) { r.Signed = false })
 	liveSig := index.RootFile + index.SignatureExt
 	signedNamed := index.RootSignaturePath(index.Digest(rootData(t, w)))
 	for _, tc := range []struct {
