@@ -159,7 +159,8 @@ var (
 	// matches ErrNotSite).
 	ErrStraySignature = sitewalk.ErrStraySignature
 	// ErrOverwrite: the target holds no registry but files the site
-	// would replace (refuseOverwrite).
+	// would replace (refuseOverwrite), or, a directory, a file where
+	// the site has a directory (DirTarget's checkPaths).
 	ErrOverwrite = errors.New("publishing would replace files that are not a registry's")
 	// ErrAssetChanged: a catalogue asset (assets/app.js...) is not the
 	// file this packgen writes (it also matches ErrNotSite).
