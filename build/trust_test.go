@@ -115,17 +115,7 @@ func TestPreviousKeylessTamperCheck(t *testing.T) {
 	stripRootSignatures(t, stripped)
 	// What an attacker writes to pass it off as unsigned: the root says
 	// so too (the last row, on stripped itself).
-	passOff := func() {
-		rootFile := filepath.Join(stripped, index.RootFile)
-		data, err := os.ReadFile(rootFile)
-		must(t, err)
-		root, err := index.ParseRoot(data)
-		must(t, err)
-		root.Signed = false
-		data, err = index.Encode(root)
-		must(t, err)
-		must(t, os.WriteFile(rootFile, data, 0o644))
-	}
+	passOff := func() { testutil.EditRoot(t, stripped, func(r *index.Root) { r.Signed = false }) }
 	for _, tc := range []struct {
 		name     string
 		site     string

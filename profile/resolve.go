@@ -29,17 +29,19 @@ var (
 )
 
 // Retirement is a layer's release state as the registry says it now
-// (index.Release.State), for -o json: "" for an active release.
+// (index.Release.RetiredState), for -o json: "" for an active release.
 type Retirement struct {
 	State    string `json:"state,omitempty"`
 	StateWhy string `json:"stateWhy,omitempty"`
 }
 
+// retirementOf is rel's Retirement; none for a release not found (nil).
 func retirementOf(rel *index.Release) Retirement {
-	if rel == nil || (!rel.Deprecated() && !rel.Deleted()) {
+	if rel == nil {
 		return Retirement{}
 	}
-	return Retirement{rel.State(), rel.StateWhy()}
+	state, why := rel.RetiredState()
+	return Retirement{state, why}
 }
 
 // UseRetired is the warning or error for a layer of pack using rel, a

@@ -116,7 +116,8 @@ var ErrExposedDir = errors.New("a directory in the destination that others can c
 // any of keys (publish's planned uploads) and a directory of dirs (the
 // site's: siteDirs, top down) that is a link or exposed: whoever can
 // rename in it could put a file of theirs over one publish wrote or
-// kept there the moment publish has said all is well.
+// kept there the moment publish has said all is well; and one that is
+// a file (ErrOverwrite).
 //
 // Refused rather than made again: a directory another user owns cannot
 // be emptied by this one (nor, as root, without taking in the files it
@@ -152,7 +153,11 @@ func (d DirTarget) checkPaths(keys, dirs []string) error {
 		case fi.Mode()&fs.ModeSymlink != 0:
 			return d.linkErr(root, name)
 		case !fi.IsDir():
-			continue // the upload below it fails, naming it
+			// Nothing could be written below it (the next directory's
+			// Lstat would say only "not a directory"), and publish
+			// replaces no file that is not the site's.
+			full := filepath.Join(d.Dir, name)
+			return fmt.Errorf("%w: %s is a file where the site has a directory, which publish writes the site's files in. Move it aside (mv %s %s.old) or remove it, after checking what it is and who put it there; then publish again", ErrOverwrite, full, full, full)
 		}
 		if why := exposed(fi, top); why != "" {
 			full := filepath.Join(d.Dir, name)

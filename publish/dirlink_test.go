@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/packgen/packgen/internal/testutil"
 )
 
 // TestAttackDirLinks: someone who can write the destination directory (a
@@ -44,6 +46,10 @@ func TestAttackDirLinks(t *testing.T) {
 		{"dangling", "packs/cilium", func(outside, _ string) string { return filepath.Join(outside, "nothing-yet") }},
 		{"link inside the destination", "packs/cilium", func(_, dst string) string { return filepath.Join(dst, "index") }},
 		{"relative link", "packs/cilium", func(outside, dst string) string { r, _ := filepath.Rel(filepath.Join(dst, "packs"), outside); return r }},
+		// No link: a file where the site has a directory, a level above
+		// one publish writes in (refused as it is found, naming it, not
+		// the deeper directory's "not a directory").
+		{"a file where a pack dir is", "packs/calico", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dst, outside := filepath.Join(t.TempDir(), "www"), t.TempDir()
@@ -55,13 +61,17 @@ func TestAttackDirLinks(t *testing.T) {
 			if err := os.RemoveAll(planted); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Symlink(tc.to(outside, dst), planted); err != nil {
+			want, say := ErrLink, "Remove it"
+			if tc.to == nil {
+				want, say = ErrOverwrite, "is a file where the site has a directory"
+				testutil.Must(t, os.WriteFile(planted, []byte("x"), 0o644))
+			} else if err := os.Symlink(tc.to(outside, dst), planted); err != nil {
 				t.Fatal(err)
 			}
 			before, out := tree(t, dst), tree(t, outside)
 			_, err := Publish(ctx, site2, DirTarget{Dir: dst}, Options{Prune: true})
-			if !errors.Is(err, ErrLink) || !strings.Contains(err.Error(), planted) || !strings.Contains(err.Error(), "Remove it") {
-				t.Fatalf("err = %v, want ErrLink naming %s", err, planted)
+			if !errors.Is(err, want) || !strings.Contains(err.Error(), planted+" ") || !strings.Contains(err.Error(), say) {
+				t.Fatalf("err = %v, want %v naming %s, saying %q", err, want, planted, say)
 			}
 			if got := tree(t, dst); !maps.Equal(got, before) {
 				t.Errorf("destination changed:\n%v\nwas\n%v", got, before)

@@ -51,7 +51,7 @@ func TestPublishKeyChange(t *testing.T) {
 			// Built over a copy of the site o.Out: signed over unsigned
 			// or back, a build stages a fresh tree, so none of the old
 			// root signatures stays beside an unsigned index.json (which
-			// publish refuses: walk.RootClaim).
+			// publish refuses, as verify --site does: walk.RootStep).
 			testutil.CopyDir(t, o.Out, out)
 		}
 		o.Repo, o.Out, o.History, o.Registry = f.repo.Dir, out, true, "pub"

@@ -207,7 +207,7 @@ func (d *ociDest) readSite(ctx context.Context, src string) (*site, error) {
 	}
 	w := sitewalk.New(tr, v)
 	s.walker, s.tr = w, tr
-	if err := s.readRoot(ctx, v != nil, src); err != nil {
+	if err := s.readRoot(ctx, src); err != nil {
 		return nil, err
 	}
 	if err := s.readIndex(ctx, d.loc, d.o.Only); err != nil {
@@ -273,10 +273,12 @@ func (d *ociDest) sourceVerifier(loc location.Location, src string) (*sign.Verif
 	return v, nil
 }
 
-// readRoot reads index.json (its signature checked when verify) and the
-// signature files beside it, which must be copies of the signature
-// named by its digest, as publish of a directory checks them.
-func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
+// readRoot reads index.json and the signature files beside it, then
+// takes verify --site's root step over them (rootStep: the signature
+// under the walker's key, when it has one, and what index.json says of
+// itself), and checks that they are copies of the signature named by
+// its digest, as publish of a directory checks them. Each is read once.
+func (s *site) readRoot(ctx context.Context, src string) error {
 	w := s.walker
 	var err error
 	if s.rootData, err = w.Get(ctx, index.RootFile, index.MaxRootSize); err != nil {
@@ -290,19 +292,9 @@ func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
 	if s.root, err = index.ParseRoot(s.rootData); err != nil {
 		return fmt.Errorf("%w: %s/index.json: %v", ErrNotSite, src, err)
 	}
-	var named []byte // the digest-named signature, once read
-	if verify {
-		if named, err = w.RootSignatureRead(ctx, s.rootData, nil); err != nil {
-			return fmt.Errorf("%w: %s/index.json does not verify under the key given (%v): give the public key of the registry that built it", ErrNotSite, src, err)
-		}
-	}
 	s.rootFiles[index.RootFile] = s.rootData
 	sha := index.Digest(s.rootData)
 	for _, p := range []string{index.RootFile + index.SignatureExt, index.RootFile + index.BundleExt, index.RootSignaturePath(sha), index.RootBundlePath(sha)} {
-		if p == index.RootSignaturePath(sha) && named != nil {
-			s.rootFiles[p] = named
-			continue
-		}
 		data, err := w.Get(ctx, p, sign.MaxBundleSize)
 		switch {
 		case errors.Is(err, index.ErrNotFound):
@@ -314,7 +306,9 @@ func (s *site) readRoot(ctx context.Context, verify bool, src string) error {
 		}
 		s.rootFiles[p] = data
 	}
-	if err := checkRootClaim(src, s.root, s.rootData, func(p string) bool { _, ok := s.rootFiles[p]; return ok }); err != nil {
+	held := heldWalker(s.rootFiles)
+	held.Verifier = w.Verifier
+	if _, err := rootStep(ctx, held, src, "the key given", s.root, s.rootData, func(p string) bool { _, ok := s.rootFiles[p]; return ok }); err != nil {
 		return err
 	}
 	// Checked as read: they are copied as they are.

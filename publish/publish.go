@@ -68,6 +68,7 @@ import (
 	"github.com/packgen/packgen/internal/siteassets"
 	"github.com/packgen/packgen/internal/sitedir"
 	"github.com/packgen/packgen/internal/textsafe"
+	"github.com/packgen/packgen/internal/transport"
 	"github.com/packgen/packgen/sign"
 	"github.com/packgen/packgen/translog"
 	sitewalk "github.com/packgen/packgen/walk"
@@ -158,7 +159,8 @@ var (
 	// matches ErrNotSite).
 	ErrStraySignature = sitewalk.ErrStraySignature
 	// ErrOverwrite: the target holds no registry but files the site
-	// would replace (refuseOverwrite).
+	// would replace (refuseOverwrite), or, a directory, a file where
+	// the site has a directory (DirTarget's checkPaths).
 	ErrOverwrite = errors.New("publishing would replace files that are not a registry's")
 	// ErrAssetChanged: a catalogue asset (assets/app.js...) is not the
 	// file this packgen writes (it also matches ErrNotSite).
@@ -589,12 +591,9 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 	if err := checkTree(dir, root, rootData, local, files, refs, get); err != nil {
 		return nil, err
 	}
-	named, err := w.RootSignatureRead(ctx, rootData, nil)
+	named, err := rootStep(ctx, w, dir, "--source-key", root, rootData, func(p string) bool { _, ok := files[p]; return ok })
 	if err != nil {
-		if re := readFailure(err); re != nil {
-			return nil, re
-		}
-		return nil, notSite(dir, "index.json does not verify under --source-key (%v): it was changed after the build, or the key is not the registry's", err)
+		return nil, err
 	}
 	copies := dirCopies(dir, w)
 	if err := copies.root(ctx, root, rootData, named); err != nil {
@@ -888,14 +887,10 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 		}
 		return data, err
 	}
-	// A signed registry must ship the signatures clients read: the one
-	// named by index.json's digest, and every release's. Published
-	// without them, every client would refuse the registry (unsigned,
-	// though its key is configured). An unsigned one ships none: beside
-	// them, its "signed" was turned false after signing.
-	if err := checkRootClaim(dir, root, rootData, func(p string) bool { _, ok := files[p]; return ok }); err != nil {
-		return err
-	}
+	// A signed registry must ship the signatures clients read: every
+	// release's (the root's: rootStep). Published without them, every
+	// client would refuse the registry (unsigned, though its key is
+	// configured).
 	from := map[string]string{}
 	for _, b := range root.Buckets {
 		from[b.Path] = index.RootFile
@@ -958,10 +953,34 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 	})
 }
 
+// rootStep is verify --site's root step (walk's RootStep) for the site
+// src (a directory, or a source publish reads) and, once it passes,
+// walk's RootClaim, given which of its files are there: one verdict for
+// one site, whichever reads it. key names the key the walker holds, for
+// a signature that does not verify under it. It returns the signature named by
+// rootData's digest, when read. A site file not read as hashed and an
+// operational failure of a source are no verdict on the site.
+func rootStep(ctx context.Context, w *sitewalk.Walker, src, key string, root *index.Root, rootData []byte, there func(p string) bool) ([]byte, error) {
+	named, err := w.RootStep(ctx, rootData)
+	switch {
+	case err == nil:
+		return named, checkRootClaim(src, root, rootData, there)
+	case readFailure(err) != nil:
+		return nil, readFailure(err)
+	case transport.Operational(err):
+		return nil, fmt.Errorf("%s: cannot read the signature of index.json: %w", src, err)
+	case w.Verifier != nil && named != nil:
+		// The signature named by its digest is there but does not
+		// verify: walk's words say nothing of the key given.
+		return nil, fmt.Errorf("%w: %s: index.json does not verify under %s (%w): it was changed after the build, or the key is not the registry's (give the public key of the registry that built it); nothing was published", ErrNotSite, src, key, err)
+	}
+	return nil, fmt.Errorf("%w: %s: %w; nothing was published", ErrNotSite, src, err)
+}
+
 // checkRootClaim is walk's RootClaim for the site src (a directory or
 // a source publish reads), given which of its files are there.
 func checkRootClaim(src string, root *index.Root, rootData []byte, there func(p string) bool) error {
-	if err := sitewalk.RootClaim(root.Signed, rootData, there(index.RootSignaturePath(index.Digest(rootData))), there(index.RootFile+index.SignatureExt)); err != nil {
+	if err := sitewalk.RootClaim(root.Signed, rootData, there(index.RootSignaturePath(index.Digest(rootData)))); err != nil {
 		return fmt.Errorf("%w: %s: %w; nothing was published", ErrNotSite, src, err)
 	}
 	return nil

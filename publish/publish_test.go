@@ -522,16 +522,12 @@ func TestPublishRefusals(t *testing.T) {
 	}
 	// "signed" turned false after the build, its signatures left beside
 	// it (and the catalogue's manifest, which names the signed
-	// index.json, removed): no build writes that, and clients with the
-	// key refuse it.
+	// index.json, removed): index.json changed after signing, as
+	// verify --site says (walk's RootStep), with the key or without; and
+	// with a signature named by its new digest copied in, one that says
+	// it is unsigned beside its signature (walk's RootClaim).
 	unsignedRoot := func(site string) {
-		file := filepath.Join(site, index.RootFile)
-		root, err := index.ParseRoot(testutil.ReadFile(t, file))
-		testutil.Must(t, err)
-		root.Signed = false
-		data, err := index.Encode(root)
-		testutil.Must(t, err)
-		testutil.Must(t, os.WriteFile(file, data, 0o644))
+		testutil.EditRoot(t, site, func(r *index.Root) { r.Signed = false })
 		for _, rel := range []string{index.CatalogueFile, index.CatalogueFile + ".sig", index.CatalogueFile + ".sigstore.json"} {
 			testutil.Must(t, os.Remove(filepath.Join(site, rel)))
 		}
@@ -570,8 +566,14 @@ func TestPublishRefusals(t *testing.T) {
 		{"the manifest's signature deleted, the key given", "missing, though the registry has a key", false, pub, ErrCatalogueUnverified, remove(index.CatalogueFile + ".sig")},
 		{"the manifest deleted", index.CatalogueFile + " is missing, though index.json is signed and the site has a catalogue (index.html, packs/calico/index.html, packs/metallb/index.html)", false, nil, ErrCatalogueUnverified, remove(index.CatalogueFile)},
 		{"the manifest deleted, the key given", "the next build writes the manifest", false, pub, ErrCatalogueUnverified, remove(index.CatalogueFile)},
-		{"signed turned false, its signatures left beside it", `index.json says it is unsigned ("signed": false), but index.json.sig is there: no build writes that`, false, nil, ErrStraySignature, unsignedRoot},
-		{"signed turned false, the key given", "for an unsigned one, remove index.json.sig", false, pub, ErrStraySignature, unsignedRoot},
+		{"signed turned false, its signatures left beside it", ", the signature named by its digest, is missing, and index.json.sig is there (whether it signs index.json takes the key to tell); index.json was modified after signing", false, nil, sign.ErrBadSignature, unsignedRoot},
+		{"signed turned false, the key given", ", the signature named by its digest, is missing, and index.json.sig does not sign it; index.json was modified after signing", false, pub, sign.ErrBadSignature, unsignedRoot},
+		{"signed turned false, a signature named by its digest copied in", `index.json says it is unsigned ("signed": false), but signatures/`, false, nil, ErrStraySignature, func(site string) {
+			signed := filepath.Join(site, filepath.FromSlash(index.RootSignaturePath(index.Digest(testutil.ReadFile(t, filepath.Join(site, index.RootFile))))))
+			unsignedRoot(site)
+			named := filepath.Join(site, filepath.FromSlash(index.RootSignaturePath(index.Digest(testutil.ReadFile(t, filepath.Join(site, index.RootFile))))))
+			testutil.Must(t, os.Rename(signed, named))
+		}},
 		{"signed, both root signatures deleted", "nor index.json.sig is there: clients with the registry's key refuse it as unsigned", false, nil, ErrMissingSignature, func(site string) {
 			root := testutil.ReadFile(t, filepath.Join(site, index.RootFile))
 			remove(index.RootSignaturePath(index.Digest(root)))(site)

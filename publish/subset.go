@@ -53,7 +53,7 @@ type SubsetRelease struct {
 // against Release.Archive.
 func ReadSubset(ctx context.Context, tr transport.Transport, v *sign.Verifier, only map[string][]string) (*Subset, error) {
 	s := &site{rootFiles: map[string][]byte{}, tiles: map[string][]byte{}, walker: sitewalk.New(tr, v)}
-	if err := s.readRoot(ctx, v != nil, tr.String()); err != nil {
+	if err := s.readRoot(ctx, tr.String()); err != nil {
 		return nil, err
 	}
 	rels, err := s.readMetaOnly(ctx, ocimap.Location{}, only)

@@ -51,9 +51,9 @@ func (w *Walker) CatalogueWithBundle(ctx context.Context, rootData []byte) (*ind
 		return c, err
 	}
 	sigPath := index.CatalogueFile + index.SignatureExt
-	if sig == nil {
+	if sig == nil { // no Verifier: under one, catalogueRead verified it
 		sig, err = w.Get(ctx, sigPath, sign.MaxSigFileSize)
-		if w.Verifier == nil && errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) {
 			return c, nil
 		}
 		if err != nil {

@@ -18,7 +18,9 @@ import (
 // registry (a build reading its previous build), on a real signed site
 // whose root files are swapped per case. Each of its three choices has
 // its rows: (a) a site that signs nothing is read, unsigned, with or
-// without a key, and a read failure is never taken for "unsigned"; (b)
+// without a key, and a read failure is never taken for "unsigned" (nor
+// by RootSignature, which refuses an unsigned one: each row with a key
+// is asked of it too); (b)
 // without a key the tamper check still runs; (c) the digest-named
 // signature decides, index.json.sig is read only when it is missing.
 func TestRootSigned(t *testing.T) {
@@ -65,6 +67,9 @@ func TestRootSigned(t *testing.T) {
 		wantErr error  // nil: no error
 		errFile string // the file a FileError names
 		noLive  bool   // index.json.sig must not be read
+		// liveSigns: index.json.sig signs index.json, which a reader
+		// handed it (the client's RootSignature) takes.
+		liveSigns bool
 	}{
 		{name: "signed, trusted key", key: v, signed: true, noLive: true},
 		{name: "signed, another key", key: other, wantErr: walk.ErrBadSignature, errFile: index.RootFile},
@@ -73,14 +78,15 @@ func TestRootSigned(t *testing.T) {
 		{name: "a/unsigned, key", key: v, files: map[string]file{named: {err: missing(named)}, liveSig: {err: missing(liveSig)}}},
 		{name: "a/unsigned, no key", files: map[string]file{named: {err: missing(named)}, liveSig: {err: missing(liveSig)}}},
 		{name: "a/index.json.sig unreadable is not unsigned", key: v, files: map[string]file{named: {err: missing(named)}, liveSig: {err: broken}}, wantErr: broken, errFile: liveSig},
-		{name: "a/digest-named signature unreadable", key: v, files: map[string]file{named: {err: broken}}, wantErr: broken, errFile: named},
+		{name: "a/index.json.sig unreadable is not unsigned, no key", files: map[string]file{named: {err: missing(named)}, liveSig: {err: broken}}, wantErr: broken, errFile: liveSig},
+		{name: "a/digest-named signature unreadable", key: v, files: map[string]file{named: {err: broken}}, wantErr: broken, errFile: named, liveSigns: true},
 
 		{name: "b/changed after signing, key", key: v, root: changed, files: map[string]file{changedNamed: {err: missing(changedNamed)}}, wantErr: walk.ErrBadSignature, errFile: index.RootFile},
 		{name: "b/changed after signing, no key", root: changed, files: map[string]file{changedNamed: {err: missing(changedNamed)}}, wantErr: walk.ErrBadSignature, errFile: index.RootFile},
 
 		{name: "c/stale index.json.sig, digest-named verifies", key: v, files: map[string]file{liveSig: {data: staleSig}}, signed: true, noLive: true},
-		{name: "c/digest-named missing, index.json.sig verifies", key: v, files: map[string]file{named: {err: missing(named)}, liveSig: {data: goodSig}}, wantErr: walk.ErrUnsigned, errFile: named},
-		{name: "c/digest-named by another key's bytes", key: v, files: map[string]file{named: {data: staleSig}}, wantErr: walk.ErrBadSignature, errFile: index.RootFile},
+		{name: "c/digest-named missing, index.json.sig verifies", key: v, files: map[string]file{named: {err: missing(named)}, liveSig: {data: goodSig}}, wantErr: walk.ErrUnsigned, errFile: named, liveSigns: true},
+		{name: "c/digest-named by another key's bytes", key: v, files: map[string]file{named: {data: staleSig}}, wantErr: walk.ErrBadSignature, errFile: index.RootFile, liveSigns: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bytes := data
@@ -113,6 +119,32 @@ func TestRootSigned(t *testing.T) {
 			}
 			if tc.noLive && liveRead {
 				t.Errorf("%s was read although the digest-named signature decides", liveSig)
+			}
+			if tc.key == nil {
+				return
+			}
+			// A reader that takes no unsigned registry (RootSignature:
+			// the client, which hands it index.json.sig as read with
+			// index.json, and the witness, which does not) decides the
+			// same, an unsigned one refused: a signature that cannot be
+			// read is that error, never "unsigned".
+			live := &walk.Fetched{}
+			live.Data, live.Err = w.Get(ctx, liveSig, sign.MaxSigFileSize)
+			for _, live := range []*walk.Fetched{nil, live} {
+				err := w.RootSignature(ctx, bytes, live)
+				var fe *walk.FileError
+				switch {
+				case live != nil && tc.liveSigns, tc.signed:
+					if err != nil {
+						t.Errorf("RootSignature (index.json.sig given: %v): %v", live != nil, err)
+					}
+				case tc.wantErr == nil:
+					if !errors.Is(err, walk.ErrUnsigned) {
+						t.Errorf("RootSignature (index.json.sig given: %v) = %v, want ErrUnsigned", live != nil, err)
+					}
+				case !errors.Is(err, tc.wantErr) || !errors.As(err, &fe) || fe.Path != tc.errFile:
+					t.Errorf("RootSignature (index.json.sig given: %v) = %v, want %v in %s", live != nil, err, tc.wantErr, tc.errFile)
+				}
 			}
 		})
 	}

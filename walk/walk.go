@@ -37,8 +37,10 @@ var (
 	// signature clients read, named by its digest, is not there
 	// (RootClaim; publish refuses a release's missing one too).
 	ErrMissingSignature = errors.New("a signature of the signed registry is missing")
-	// ErrStraySignature: index.json says it is unsigned, but signatures
-	// of it, or index.json.sig, are beside it (RootClaim).
+	// ErrStraySignature: index.json says it is unsigned, but the
+	// signature named by its digest is beside it (RootClaim; beside
+	// index.json.sig alone, it was changed after signing: RootStep's
+	// ErrBadSignature).
 	ErrStraySignature = errors.New("signatures beside an index.json that says it is unsigned")
 )
 
@@ -153,7 +155,7 @@ func (w *Walker) RootSignatureRead(ctx context.Context, data []byte, live *Fetch
 	if w.Verifier == nil {
 		return nil, nil
 	}
-	signed, named, _, err := w.rootSignature(ctx, data, live)
+	signed, named, err := w.rootSignature(ctx, data, live)
 	if err == nil && !signed {
 		return nil, fmt.Errorf("%w: index.json has no signature but a key is configured; refusing it (the registry may have been replaced)", ErrUnsigned)
 	}
@@ -173,32 +175,41 @@ func (w *Walker) RootSignatureRead(ctx context.Context, data []byte, live *Fetch
 // needs no key (Walk without one runs it too). A signature that cannot be
 // read (other than not found) is an error, never taken as "unsigned".
 func (w *Walker) RootSigned(ctx context.Context, data []byte) (bool, error) {
-	signed, _, err := w.rootSigned(ctx, data)
+	signed, _, err := w.rootSignature(ctx, data, nil)
 	return signed, err
 }
 
-// rootSigned is RootSigned, handing back the bytes of the signature
-// named by data's digest when it read them.
-func (w *Walker) rootSigned(ctx context.Context, data []byte) (signed bool, named []byte, err error) {
-	signed, named, absent, err := w.rootSignature(ctx, data, nil)
-	if err == nil && !signed && absent != nil && !errors.Is(absent, ErrNotFound) {
-		return false, nil, &FileError{index.RootFile + index.SignatureExt, absent}
+// RootStep is the root step of verify --site (Walk), which publish
+// takes too: RootSignatureRead's with a Verifier; without one,
+// RootSigned's, whose tamper check needs no key (no signature named by
+// index.json's digest, though index.json.sig is there: a build refuses
+// such a previous build). Once it passes, RootClaim compares what
+// index.json says of itself with the signature named by its digest. It
+// returns that signature's bytes, when read (with a Verifier, on a
+// signature that does not verify too).
+func (w *Walker) RootStep(ctx context.Context, data []byte) ([]byte, error) {
+	if w.Verifier != nil {
+		return w.RootSignatureRead(ctx, data, nil)
 	}
-	return signed, named, err
+	_, named, err := w.rootSignature(ctx, data, nil)
+	return named, err
 }
 
 // rootSignature decides about the signature of index.json's bytes data:
 // signed when they verify under w.Verifier; not signed, with no error,
-// when nothing on the site signs them (absent: why index.json.sig could
-// not be read) or, without a Verifier, when the signature named by their
-// digest is there (nothing can be verified, nothing contradicts).
-// namedSig: that signature's bytes, when read.
-func (w *Walker) rootSignature(ctx context.Context, data []byte, live *Fetched) (signed bool, namedSig []byte, absent, err error) {
+// when nothing on the site signs them (neither the signature named by
+// their digest nor index.json.sig is there) or, without a Verifier, when
+// the signature named by their digest is there (nothing can be verified,
+// nothing contradicts). index.json.sig that cannot be read (other than
+// not found), when it is the one left to decide, is an error naming it:
+// never "unsigned", which a reader with a key would take for a replaced
+// registry. namedSig: that signature's bytes, when read.
+func (w *Walker) rootSignature(ctx context.Context, data []byte, live *Fetched) (signed bool, namedSig []byte, err error) {
 	verifies := func(sig []byte) bool {
 		return w.Verifier != nil && w.Verifier.VerifyBlob(bytes.NewReader(data), sig) == nil
 	}
 	if live != nil && live.Err == nil && verifies(live.Data) {
-		return true, nil, nil, nil
+		return true, nil, nil
 	}
 	named := index.RootSignaturePath(index.Digest(data))
 	sig, err := w.Get(ctx, named, sign.MaxSigFileSize)
@@ -212,61 +223,51 @@ func (w *Walker) rootSignature(ctx context.Context, data []byte, live *Fetched) 
 		}
 		switch {
 		case live.Err == nil && verifies(live.Data):
-			return false, nil, nil, &FileError{named, fmt.Errorf("%w: missing, though %s signs index.json (a partial copy or upload); %s", ErrUnsigned, liveSig, rootAdvice)}
+			return false, nil, &FileError{named, fmt.Errorf("%w: missing, though %s signs index.json (a partial copy or upload); %s", ErrUnsigned, liveSig, rootAdvice)}
 		case live.Err == nil:
 			// Without a key, which of the two changed cannot be told.
 			seen := "does not sign it"
 			if w.Verifier == nil {
 				seen = "is there (whether it signs index.json takes the key to tell)"
 			}
-			return false, nil, nil, &FileError{index.RootFile, fmt.Errorf("%w: %s, the signature named by its digest, is missing, and %s %s; index.json was modified after signing, or that signature was lost (a partial copy or upload); %s", ErrBadSignature, named, liveSig, seen, rootAdvice)}
+			return false, nil, &FileError{index.RootFile, fmt.Errorf("%w: %s, the signature named by its digest, is missing, and %s %s; index.json was modified after signing, or that signature was lost (a partial copy or upload); %s", ErrBadSignature, named, liveSig, seen, rootAdvice)}
+		case !errors.Is(live.Err, ErrNotFound):
+			return false, nil, &FileError{liveSig, live.Err}
 		}
-		return false, nil, live.Err, nil
+		return false, nil, nil
 	}
 	if err != nil {
-		return false, nil, nil, &FileError{named, err}
+		return false, nil, &FileError{named, err}
 	}
 	if w.Verifier == nil {
-		return false, sig, nil, nil
+		return false, sig, nil
 	}
 	if err := w.Verifier.VerifyBlob(bytes.NewReader(data), sig); err != nil {
-		return false, sig, nil, &FileError{index.RootFile, err}
+		return false, sig, &FileError{index.RootFile, err}
 	}
-	return true, sig, nil, nil
+	return true, sig, nil
 }
 
 // RootClaim is the one rule, for verify --site (Walk) and publish, that
 // what index.json says of itself ("signed": signed) agrees with the
-// root signatures beside it, which takes no key: named, whether the
-// signature named by rootData's digest (what clients read) is there;
-// live, whether index.json.sig is. A build writes both for a signed
-// root and neither for an unsigned one, and updates in place only a
-// site signed as it signs (build's canUpdateInPlace): a staged build
-// writes a fresh tree. A signed root without its named signature is
-// ErrMissingSignature (clients with the key refuse it as unsigned); an
-// unsigned one beside either is ErrStraySignature ("signed" turned false
-// after signing, which clients with the key refuse: a denial of service;
-// or signatures copied in). The error names the files and what to do.
-func RootClaim(signed bool, rootData []byte, named, live bool) error {
+// signature named by rootData's digest (what clients read; named:
+// whether it is there), which takes no key. It is asked once RootStep
+// has passed, which leaves no index.json.sig beside a root without its
+// named signature (that is RootStep's ErrBadSignature or ErrUnsigned).
+// A build writes both for a signed root and neither for an unsigned one,
+// and updates in place only a site signed as it signs (build's
+// canUpdateInPlace): a staged build writes a fresh tree. A signed root
+// with neither is ErrMissingSignature (clients with the key refuse it as
+// unsigned); an unsigned one beside its named signature is
+// ErrStraySignature (the signature copied in, or index.json edited and
+// signed outside a build). The error names the files and what to do.
+func RootClaim(signed bool, rootData []byte, named bool) error {
 	namedPath, livePath := index.RootSignaturePath(index.Digest(rootData)), index.RootFile+index.SignatureExt
 	switch {
-	case signed && !named && live:
-		return fmt.Errorf("%w: index.json is signed but %s, the signature named by its digest (what clients read), is missing; %s", ErrMissingSignature, namedPath, rootAdvice)
 	case signed && !named:
 		return fmt.Errorf("%w: index.json says it is signed (\"signed\": true), but neither %s, the signature named by its digest (what clients read), nor %s is there: clients with the registry's key refuse it as unsigned; %s", ErrMissingSignature, namedPath, livePath, rootAdvice)
-	case !signed && (named || live):
-		var there []string
-		if named {
-			there = append(there, namedPath)
-		}
-		if live {
-			there = append(there, livePath)
-		}
-		are := "is"
-		if len(there) > 1 {
-			are = "are"
-		}
-		return fmt.Errorf("%w: index.json says it is unsigned (\"signed\": false), but %s %s there: no build writes that (an unsigned build writes no signature), so \"signed\" was turned false after signing (clients with the registry's key refuse it) or the files were copied in; for a signed registry, %s; for an unsigned one, remove %s", ErrStraySignature, strings.Join(there, " and "), are, rootAdvice, strings.Join(there, " and "))
+	case !signed && named:
+		return fmt.Errorf("%w: index.json says it is unsigned (\"signed\": false), but %s is there, the signature named by its digest: no build writes that (an unsigned build writes no signature), so it was copied in, or index.json was edited and signed outside a build; for a signed registry, %s; for an unsigned one, remove %s (and %s, if there)", ErrStraySignature, namedPath, rootAdvice, namedPath, livePath)
 	}
 	return nil
 }
@@ -400,7 +401,7 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", index.RootFile, err)
 	}
-	sig, sigErr := w.walkRoot(ctx, data)
+	sig, sigErr := w.RootStep(ctx, data)
 	if sigErr != nil {
 		problem(index.RootFile, sigErr)
 	}
@@ -410,10 +411,10 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 		return res, nil
 	}
 	if sigErr == nil {
-		// What index.json says of itself, against the signatures found:
-		// sig nil without an error, index.json.sig was not there either
-		// (without a key; with one, RootSignatureRead refused it).
-		if err := RootClaim(res.Root.Signed, data, sig != nil, false); err != nil {
+		// What index.json says of itself, against the signature named
+		// by its digest (sig nil without an error: index.json.sig was
+		// not there either, or RootStep would have refused it).
+		if err := RootClaim(res.Root.Signed, data, sig != nil); err != nil {
 			problem(index.RootFile, err)
 		}
 	}
@@ -463,20 +464,6 @@ func (w *Walker) Walk(ctx context.Context, problem func(path string, err error))
 		res.Warnings = append(res.Warnings, warn)
 	}
 	return res, nil
-}
-
-// walkRoot is Walk's root step: RootSignatureRead's with a Verifier;
-// without one, RootSigned's, whose tamper check needs no key (no
-// signature named by index.json's digest, though index.json.sig is
-// there: a build refuses such a previous build, and publish a signed
-// index.json without that signature). It returns the digest-named
-// signature's bytes, when read.
-func (w *Walker) walkRoot(ctx context.Context, data []byte) ([]byte, error) {
-	if w.Verifier != nil {
-		return w.RootSignatureRead(ctx, data, nil)
-	}
-	_, named, err := w.rootSigned(ctx, data)
-	return named, err
 }
 
 // TreeVisitor receives what Tree finds below a trusted root.
@@ -620,7 +607,7 @@ func byFile(problem func(path string, err error)) func(path string, err error) {
 
 // walkRootBundle checks the Sigstore bundle named by index.json's digest
 // (data's), when there: it must carry the signature beside it (sig, as
-// walkRoot read it: under a Verifier, once it verified; without one,
+// RootStep read it: under a Verifier, once it verified; without one,
 // unverified, as comparing the two needs no key). The live copies,
 // index.json.sig and .sigstore.json, may lag mid-publish: the client's
 // verify warns of those.

@@ -251,15 +251,12 @@ func TestWalkCollects(t *testing.T) {
 	// bytes the root's bundle is then compared with. A root with no
 	// signature named by its digest, on a site whose index.json.sig is
 	// there, is a problem of index.json naming both (publish refuses
-	// such a site, a build such a previous build); a site with neither
-	// signs nothing, unless its index.json says it is signed; and one
-	// that says it is unsigned must have neither (walk.RootClaim, as
-	// publish checks it).
-	root, err := index.ParseRoot(rootData(t, w))
-	testutil.Must(t, err)
-	root.Signed = false
-	unsigned, err := index.Encode(root)
-	testutil.Must(t, err)
+	// such a site with the same error, taking the same RootStep; a build
+	// such a previous build); a site with neither signs nothing, unless
+	// its index.json says it is signed; and one that says it is unsigned
+	// must not have the signature named by its digest (walk.RootClaim,
+	// as publish checks it).
+	unsigned := testutil.EditedRoot(t, rootData(t, w), func(r *index.Root) { r.Signed = false })
 	liveSig := index.RootFile + index.SignatureExt
 	signedNamed := index.RootSignaturePath(index.Digest(rootData(t, w)))
 	for _, tc := range []struct {

@@ -25,6 +25,31 @@ func ReadRoot(t testing.TB, site string) *index.Root {
 	return root
 }
 
+// EditedRoot is index.json's bytes data with edit applied, encoded
+// again; its signatures are the caller's to decide about.
+func EditedRoot(t testing.TB, data []byte, edit func(*index.Root)) []byte {
+	t.Helper()
+	root, err := index.ParseRoot(data)
+	Must(t, err)
+	edit(root)
+	data, err = index.Encode(root)
+	Must(t, err)
+	return data
+}
+
+// EditRoot rewrites the index.json of a built site with edit
+// (EditedRoot), leaving every signature as it is (an index.json changed
+// after signing), and returns its new bytes.
+func EditRoot(t testing.TB, site string, edit func(*index.Root)) []byte {
+	t.Helper()
+	file := filepath.Join(site, index.RootFile)
+	data, err := os.ReadFile(file)
+	Must(t, err)
+	data = EditedRoot(t, data, edit)
+	Must(t, os.WriteFile(file, data, 0o644))
+	return data
+}
+
 // Flipped returns the bytes of the file at p with its middle byte
 // changed: the same size, other content (a tampered archive).
 func Flipped(t testing.TB, p string) []byte {
