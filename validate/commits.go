@@ -46,13 +46,10 @@ type headFork struct {
 	ownWalks bool           // each commit's fork from a walk of its own, not forkWalk's (a test's reference)
 }
 
-// readHeadFork reads HEAD and base in g, and their merge base.
-func readHeadFork(g *git.Repository, base string) headFork {
-	hf := headFork{base: base}
-	if sh, err := g.Storer.Shallow(); err == nil && len(sh) > 0 {
-		hf.shallow = true
-	}
-	if hf.head, hf.bc, hf.err = headAndBase(g, base); hf.err == nil {
+// readHeadFork reads HEAD and base in repo, and their merge base.
+func readHeadFork(repo *source.Repo, base string) headFork {
+	hf := headFork{base: base, shallow: repo.Shallow()}
+	if hf.head, hf.bc, hf.err = headAndBase(repo.Git(), base); hf.err == nil {
 		hf.readFork()
 	}
 	return hf

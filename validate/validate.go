@@ -224,7 +224,7 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	}
 	hist := newPublished(repo, o.Since, o.PacksDir)
 	hist.since, hist.off = o.HistorySince, o.NoHistory
-	hf := readHeadFork(repo.Git(), o.Since)
+	hf := readHeadFork(repo, o.Since)
 	fork, found := hf.forkPoint()
 	// The request's commits before HEAD: --each-commit judges each as
 	// HEAD; without it, the releases they add that HEAD lacks (addAdded).
