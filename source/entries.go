@@ -61,7 +61,7 @@ func (r *Repo) ReleaseAt(name, version, commit, dir, tree string) (*Release, err
 	if err != nil {
 		if errors.Is(err, plumbing.ErrObjectNotFound) {
 			hint := "another repository, or a clone that lacks the commit: git fetch"
-			if sh, _ := h.git.Storer.Shallow(); len(sh) > 0 {
+			if r.Shallow() {
 				hint = "this clone is shallow: git fetch --unshallow"
 			}
 			return nil, fmt.Errorf("%w: %s@%s: the repository does not contain its commit %s (%s)", ErrNoSuchRelease, name, version, short(commit), hint)

@@ -29,7 +29,7 @@ func (r *Repo) ResolveFlag(flag, ref, dir string) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, fmt.Errorf("%w: the repository %s has no commits yet: packgen reads committed packs (git add, then git commit)", ErrNoRef, dir)
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return plumbing.ZeroHash, fmt.Errorf("%w: --%s %s: the history ends before that (the first commit has no parent): `git log --first-parent --oneline` lists the commits it may name", ErrNoRef, flag, ref)
-	case errors.Is(err, plumbing.ErrObjectNotFound) && r.shallow():
+	case errors.Is(err, plumbing.ErrObjectNotFound) && r.Shallow():
 		// HEAD^1 of a shallow merge-ref checkout: the parent is not
 		// fetched, as a base branch that is not fetched (below).
 		return plumbing.ZeroHash, fmt.Errorf("%w: --%s %s: the repository %s is a shallow clone that does not hold that commit (its history is cut off before it): fetch the history (`git fetch --unshallow`); in CI, actions/checkout needs fetch-depth: 0", ErrNoRef, flag, ref, dir)
@@ -45,8 +45,9 @@ func (r *Repo) unborn() bool {
 	return errors.Is(err, plumbing.ErrReferenceNotFound)
 }
 
-// shallow says the repository is a shallow clone.
-func (r *Repo) shallow() bool {
+// Shallow says the repository is a shallow clone: a commit it lacks may
+// be its edge, not a corrupt repository.
+func (r *Repo) Shallow() bool {
 	s, err := r.git.Storer.Shallow()
 	return err == nil && len(s) > 0
 }

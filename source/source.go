@@ -457,9 +457,8 @@ func (r *Repo) walkBounds(opts Options) (*walkSpan, error) {
 		s.since = &c.Hash // a tag names its commit
 	}
 	if opts.History {
-		shallow, err := r.git.Storer.Shallow()
-		if err == nil && len(shallow) > 0 {
-			return nil, fmt.Errorf("%w (%d shallow commits): history cannot be walked, so versions only in older commits would be missing; fetch full history (git fetch --unshallow, or actions/checkout with fetch-depth: 0) or build with --history=false, which keeps releases of the previous build", ErrShallow, len(shallow))
+		if r.Shallow() {
+			return nil, fmt.Errorf("%w: history cannot be walked, so versions only in older commits would be missing; fetch full history (git fetch --unshallow, or actions/checkout with fetch-depth: 0) or build with --history=false, which keeps releases of the previous build", ErrShallow)
 		}
 	}
 	return s, nil

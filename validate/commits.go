@@ -46,13 +46,10 @@ type headFork struct {
 	ownWalks bool           // each commit's fork from a walk of its own, not forkWalk's (a test's reference)
 }
 
-// readHeadFork reads HEAD and base in g, and their merge base.
-func readHeadFork(g *git.Repository, base string) headFork {
-	hf := headFork{base: base}
-	if sh, err := g.Storer.Shallow(); err == nil && len(sh) > 0 {
-		hf.shallow = true
-	}
-	if hf.head, hf.bc, hf.err = headAndBase(g, base); hf.err == nil {
+// readHeadFork reads HEAD and base in repo, and their merge base.
+func readHeadFork(repo *source.Repo, base string) headFork {
+	hf := headFork{base: base, shallow: repo.Shallow()}
+	if hf.head, hf.bc, hf.err = headAndBase(repo.Git(), base); hf.err == nil {
 		hf.readFork()
 	}
 	return hf
@@ -77,19 +74,22 @@ func (hf *headFork) readFork() {
 // contain base and the clone is too shallow to find where it forked:
 // base's tip is then what HEAD is compared with, and the caller warns.
 // HEAD sharing no history with base is compared with base's tip too;
-// requestCommits refuses it (offBaseError).
-func (hf headFork) forkPoint() (fork string, found bool) {
+// requestCommits refuses it (offBaseError). A walk failing otherwise (an
+// object missing from a repository that is not shallow) is the error.
+func (hf headFork) forkPoint() (fork string, found bool, err error) {
 	switch {
 	case hf.err != nil:
-		return hf.base, true
+		return hf.base, true, nil
+	case hf.edge(hf.mbErr):
+		return hf.base, false, nil
 	case hf.mbErr != nil:
-		return hf.base, false
+		return "", false, hf.mbErr
 	case hf.mb == nil:
-		return hf.base, true
+		return hf.base, true, nil
 	case hf.mb.Hash == hf.bc.Hash: // HEAD contains base
-		return hf.base, true
+		return hf.base, true, nil
 	}
-	return hf.mb.Hash.String(), true
+	return hf.mb.Hash.String(), true, nil
 }
 
 // requestCommit is a commit of the pull request before its last one,
@@ -259,13 +259,13 @@ func (hf headFork) requestCommits() ([]requestCommit, []cut, error) {
 	if len(head.ParentHashes) > 1 {
 		p, err := head.Parent(0)
 		if err != nil {
-			return none(shallowErr(head.ParentHashes[0], err), cut{c: head, below: true})
+			return none(missingErr(head.ParentHashes[0], err), cut{c: head, below: true})
 		}
 		if on, err := onFirstParents(p, bc, base); err != nil {
 			return none(err, cut{c: head, below: true})
 		} else if on {
 			if tip, err = head.Parent(1); err != nil {
-				return none(shallowErr(head.ParentHashes[1], err), cut{hash: head.ParentHashes[1], child: head, parent: 1})
+				return none(missingErr(head.ParentHashes[1], err), cut{hash: head.ParentHashes[1], child: head, parent: 1})
 			}
 			tipFork, tipErr = mergeBase(tip, bc, base)
 		}
@@ -293,7 +293,7 @@ func (hf headFork) requestCommits() ([]requestCommit, []cut, error) {
 			cuts = append(cuts, cut{hash: c.ParentHashes[0], child: c})
 			break
 		} else if err != nil {
-			return nil, nil, shallowErr(c.ParentHashes[0], err)
+			return nil, nil, missingErr(c.ParentHashes[0], err)
 		}
 		f, err := forks.fork(p)
 		if hf.edge(err) {
@@ -366,7 +366,7 @@ func (hf headFork) withSides(tip *object.Commit, chain []requestCommit) ([]reque
 			cuts = append(cuts, cut{hash: child.ParentHashes[i], child: child, parent: i})
 			return nil
 		} else if err != nil {
-			return shallowErr(child.ParentHashes[i], err)
+			return missingErr(child.ParentHashes[i], err)
 		}
 		if seen[c.Hash] {
 			return nil
@@ -470,18 +470,31 @@ func (c cut) String() string {
 	return fmt.Sprintf("commit %s (%q) and the commits below it, where it forked lying beyond the clone", shortRef(c.c.Hash.String()), subject(c.c))
 }
 
-// cutProblem says what of the range a shallow clone kept from being
-// judged: a warning, an error with --each-commit (every commit is to
-// be judged).
-func cutProblem(cuts []cut, each bool) meta.Problem {
-	at := make([]string, len(cuts))
-	for i, c := range cuts {
-		at[i] = c.String()
+// shallowProblem says what a shallow clone kept from being judged, in
+// one problem with one piece of advice: that HEAD was compared with
+// base's tip, its fork not found (noFork), and the cuts of the range (a
+// fork not found is one: the commits below HEAD's, or below its second
+// parent's). A warning; an error with --each-commit when there are cuts
+// (every commit is to be judged).
+func shallowProblem(base string, noFork bool, cuts []cut, each bool) meta.Problem {
+	var says []string
+	if noFork {
+		says = append(says, fmt.Sprintf("HEAD does not contain %[1]s and the clone is too shallow to find where it forked: compared with %[1]s's tip, so a pack %[1]s changed since may show as changed here", base))
 	}
-	p := meta.Problem{Severity: meta.SevWarning, Msg: fmt.Sprintf(
-		"the clone is shallow: the commits before HEAD were judged down to where it ends, not below: %s; what a release added there does (even one removed again: the build publishes it) is not judged; fetch the whole history (git fetch --unshallow; in CI, actions/checkout with fetch-depth: 0) and run again",
-		strings.Join(at, "; "))}
-	if each {
+	if len(cuts) > 0 {
+		at := make([]string, len(cuts))
+		for i, c := range cuts {
+			at[i] = c.String()
+		}
+		s := fmt.Sprintf("the commits before HEAD were judged down to where the clone ends, not below: %s; what a release added there does (even one removed again: the build publishes it) is not judged", strings.Join(at, "; "))
+		if !noFork {
+			s = "the clone is shallow: " + s
+		}
+		says = append(says, s)
+	}
+	p := meta.Problem{Severity: meta.SevWarning, Msg: strings.Join(says, "; ") +
+		"; fetch the whole history (git fetch --unshallow; in CI, actions/checkout with fetch-depth: 0) and run again"}
+	if each && len(cuts) > 0 {
 		p.Severity = meta.SevError
 		p.Msg = "--each-commit: " + p.Msg
 	}
@@ -562,20 +575,31 @@ func firstParentFork(a, b *object.Commit, base string) (*object.Commit, error) {
 }
 
 // forkErr explains err, a failed walk to where HEAD forked from base.
+// A shallow clone's edge never reaches the user as such an error (it is
+// a cut, or the fork not found: hf.edge), so an object the walk misses
+// is one a repository that is not shallow lacks.
 func forkErr(base string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("where HEAD forked from %s: %w (a shallow clone? fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", base, err)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return fmt.Errorf("where HEAD forked from %s: %w (%s)", base, err, missingHint)
+	}
+	return fmt.Errorf("where HEAD forked from %s: %w", base, err)
 }
 
-// shallowErr explains a parent commit the clone does not have.
-func shallowErr(h plumbing.Hash, err error) error {
+// missingErr explains a parent commit a repository that is not shallow
+// lacks (in a shallow clone it is the edge: hf.edge).
+func missingErr(h plumbing.Hash, err error) error {
 	if errors.Is(err, plumbing.ErrObjectNotFound) {
-		return fmt.Errorf("commit %s is not in the clone (a shallow clone? fetch the whole history, e.g. actions/checkout with fetch-depth: 0): %w", h.String()[:12], err)
+		return fmt.Errorf("commit %s is missing from the repository (%s): %w", h.String()[:12], missingHint, err)
 	}
 	return err
 }
+
+// missingHint is what an object missing from a repository that is not a
+// shallow clone means, and what to do.
+const missingHint = "the repository is not a shallow clone, so it is corrupt or partial (an object deleted or lost, a partial clone): `git fsck` names what is missing; fetch again (git fetch), or clone the repository anew"
 
 // shortRef is ref as messages name it: a commit hash cut short (the
 // fork point is one), any other name whole.

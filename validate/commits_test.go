@@ -2,8 +2,10 @@ package validate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -504,7 +506,9 @@ func TestChangedEachCommitUpdatedBranch(t *testing.T) {
 
 // TestChangedForkPointShallow: a clone too shallow to find where HEAD
 // forked from its base says so: a pack the base changed may show as
-// changed by the branch.
+// changed by the branch, and the commits below HEAD are not judged, in
+// one problem (one cause, one piece of advice): a warning, an error with
+// --each-commit.
 func TestChangedForkPointShallow(t *testing.T) {
 	r, err := gitfixture.Init(t.TempDir())
 	testutil.Must(t, err)
@@ -523,14 +527,25 @@ func TestChangedForkPointShallow(t *testing.T) {
 	clone := filepath.Join(t.TempDir(), "clone")
 	git(r.Dir, "clone", "-q", "--depth", "1", "--branch", "feat", "file://"+r.Dir, clone)
 	git(clone, "fetch", "-q", "--depth", "1", "origin", "main:refs/remotes/origin/main")
-	rep, err := Changed(context.Background(), ChangedOptions{Repo: clone, PacksDir: "packs", Since: "origin/main", Committed: true})
-	testutil.Must(t, err)
-	for _, p := range rep.Problems {
-		if p.Severity == meta.SevWarning && p.File == "" && strings.Contains(p.Msg, "too shallow to find where it forked") {
-			return
+	for _, each := range []bool{false, true} {
+		rep, err := Changed(context.Background(), ChangedOptions{Repo: clone, PacksDir: "packs", Since: "origin/main", Committed: true, EachCommit: each})
+		testutil.Must(t, err)
+		sev := meta.SevWarning
+		if each {
+			sev = meta.SevError
+		}
+		var shallow []meta.Problem
+		for _, p := range rep.Problems {
+			if strings.Contains(p.Msg, "git fetch --unshallow") {
+				shallow = append(shallow, p)
+			}
+		}
+		if len(shallow) != 1 || shallow[0].Severity != sev || shallow[0].File != "" ||
+			!strings.Contains(shallow[0].Msg, "too shallow to find where it forked: compared with origin/main's tip") ||
+			!strings.Contains(shallow[0].Msg, `the commits before HEAD were judged down to where the clone ends, not below: the commits below `+index.ShortHash(git(clone, "rev-parse", "HEAD"))+` ("b")`) {
+			t.Errorf("each=%v: %+v, want one %s that the fork point is unknown and the commits below HEAD are not judged", each, shallow, sev)
 		}
 	}
-	t.Fatalf("no warning that the fork point is unknown: %s", rep.Problems.Error())
 }
 
 // TestWithSides: the side branches' walk, on a stack of its own, gives
@@ -874,7 +889,7 @@ func withSidesRecursive(hf headFork, tip *object.Commit, chain []requestCommit) 
 		for j := range c.ParentHashes {
 			p, err := c.Parent(j)
 			if err != nil {
-				return shallowErr(c.ParentHashes[j], err)
+				return missingErr(c.ParentHashes[j], err)
 			}
 			if err := side(p, c, j); err != nil {
 				return err
@@ -889,7 +904,7 @@ func withSidesRecursive(hf headFork, tip *object.Commit, chain []requestCommit) 
 		for i := 1; i < len(m.ParentHashes); i++ {
 			p, err := m.Parent(i)
 			if err != nil {
-				return shallowErr(m.ParentHashes[i], err)
+				return missingErr(m.ParentHashes[i], err)
 			}
 			if err := side(p, m, i); err != nil {
 				return err
@@ -1022,5 +1037,17 @@ func TestChangedShallowRange(t *testing.T) {
 				}
 			}
 		})
+	}
+	// A whole repository lacking a commit of the request is not cut as
+	// a shallow clone is: it is corrupt, and the check fails saying so
+	// (the first walk, to HEAD's fork, meets it).
+	git(r.Dir, "checkout", "-q", "pr")
+	testutil.Must(t, os.Remove(filepath.Join(r.Dir, ".git", "objects", p1[:2], p1[2:])))
+	for _, each := range []bool{false, true} {
+		rep, err := Changed(context.Background(), ChangedOptions{Repo: r.Dir, PacksDir: "packs", Since: "main", Committed: true, EachCommit: each})
+		if msg := fmt.Sprint(err); rep != nil || !errors.Is(err, plumbing.ErrObjectNotFound) || !strings.Contains(msg, "where HEAD forked from main: object not found (the repository is not a shallow clone, so it is corrupt or partial") ||
+			!strings.Contains(msg, "`git fsck` names what is missing") || strings.Contains(msg, "shallow clone?") {
+			t.Errorf("each=%v: %v, want an error that the repository is corrupt", each, msg)
+		}
 	}
 }

@@ -224,8 +224,11 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	}
 	hist := newPublished(repo, o.Since, o.PacksDir)
 	hist.since, hist.off = o.HistorySince, o.NoHistory
-	hf := readHeadFork(repo.Git(), o.Since)
-	fork, found := hf.forkPoint()
+	hf := readHeadFork(repo, o.Since)
+	fork, found, err := hf.forkPoint()
+	if err != nil {
+		return nil, err
+	}
 	// The request's commits before HEAD: --each-commit judges each as
 	// HEAD; without it, the releases they add that HEAD lacks (addAdded).
 	// Those below a shallow clone's edge are named (cuts).
@@ -238,9 +241,6 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	}
 	if rangeErr != nil && o.EachCommit {
 		return nil, fmt.Errorf("--each-commit: %w", rangeErr)
-	}
-	if !found {
-		rangeErr = nil // the same cause: the warning below says it
 	}
 	ccs, err := wantCommits(ctx, repo, o, commits, hist)
 	if err != nil {
@@ -257,15 +257,11 @@ func Changed(ctx context.Context, o ChangedOptions) (*Report, error) {
 	if offBase != nil {
 		rep.Problems = append(rep.Problems, meta.Problem{Severity: meta.SevError, Msg: offBase.Error()})
 	}
-	if len(cuts) > 0 {
-		rep.Problems = append(rep.Problems, cutProblem(cuts, o.EachCommit))
+	if len(cuts) > 0 || !found { // one cause, said once
+		rep.Problems = append(rep.Problems, shallowProblem(o.Since, !found, cuts, o.EachCommit))
 	}
 	if fork != o.Since {
 		rep.ForkPoint = fork
-	}
-	if !found {
-		rep.Problems = append(rep.Problems, meta.Problem{Severity: meta.SevWarning, Msg: fmt.Sprintf(
-			"HEAD does not contain %s and the clone is too shallow to find where it forked: compared with %s's tip, so a pack %s changed since may show as changed here (fetch the whole history, e.g. actions/checkout with fetch-depth: 0)", o.Since, o.Since, o.Since)})
 	}
 	if o.EachCommit {
 		if err := rep.addCommits(ctx, repo, o, ccs, hist); err != nil {
