@@ -698,6 +698,36 @@ func TestWithSides(t *testing.T) {
 			t.Fatalf("HEAD %s: %d commits of the chain: %d objects read, each walking on its own %d: want one walk", head, len(got), reads, s.reads)
 		}
 	}
+	// A branch grown from a feature branch's commit the base holds only
+	// through a merge's second parent (main merged the feature), that
+	// then merges main: every commit of its chain reaches that commit,
+	// which the first-parent paint does not follow (a reviewer's find:
+	// each asked its own walk again, quadratic).
+	spec.Reset()
+	spec.WriteString("r:\nf0: r\nm1: r f0\n" + baseOn("m1", 20) + "s0: f0\n")
+	for k := 1; k < long; k++ {
+		fmt.Fprintf(&spec, "s%d: s%d\n", k, k-1)
+	}
+	fmt.Fprintf(&spec, "head: s%d b20\n", long-1)
+	s = &countingStorage{Storage: memory.NewStorage()}
+	cs = commitGraph(t, s, spec.String(), when)
+	hf = headFork{base: "main", head: cs["head"], bc: cs["b20"]}
+	hf.readFork()
+	s.reads = 0
+	got, _, err = hf.requestCommits()
+	testutil.Must(t, err)
+	reads := s.reads
+	hf.ownWalks = true
+	s.reads = 0
+	want, _, err := hf.requestCommits()
+	testutil.Must(t, err)
+	if len(got) < long || sidesOf(got, nil) != sidesOf(want, nil) {
+		t.Fatalf("a branch from a second parent's commit: %d commits, want %d or more:\n%s\neach walking on its own:\n%s", len(got), long, sidesOf(got, nil), sidesOf(want, nil))
+	}
+	t.Logf("a branch from a second parent's commit: %d commits: %d objects read, each walking on its own %d", len(got), reads, s.reads)
+	if reads > 6*long+100 || s.reads < 10*reads {
+		t.Fatalf("a branch from a second parent's commit: %d commits: %d objects read, each walking on its own %d: want one walk", len(got), reads, s.reads)
+	}
 }
 
 // baseOn is n commits b1 to bn of a base moving on from commit from, as

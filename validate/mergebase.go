@@ -311,11 +311,19 @@ func (s *forkWalk) fork(c *object.Commit) (*object.Commit, error) {
 			continue
 		}
 		ready := true
-		for _, ph := range top.ParentHashes {
+		for i, ph := range top.ParentHashes {
 			if _, done := s.forks[ph]; !done && flags[ph]&fromB == 0 {
 				pc := s.p.commits[ph]
 				if pc == nil || flags[ph]&stale != 0 {
-					return s.own(c) // the walk did not follow it
+					// The walk did not follow it: its own walk answers,
+					// once, for every commit above it (asking c's own
+					// walk instead read it again for each of them).
+					f, err := s.ownParent(top, i, pc)
+					if err != nil {
+						return nil, err
+					}
+					s.forks[ph] = f
+					continue
 				}
 				stack = append(stack, pc)
 				ready = false
@@ -342,6 +350,18 @@ func (s *forkWalk) fork(c *object.Commit) (*object.Commit, error) {
 		return f, nil
 	}
 	return s.own(c)
+}
+
+// ownParent is the fork of top's parent i (pc, when the walk read it)
+// from a walk of its own.
+func (s *forkWalk) ownParent(top *object.Commit, i int, pc *object.Commit) (*object.Commit, error) {
+	if pc == nil {
+		var err error
+		if pc, err = top.Parent(i); err != nil {
+			return nil, err
+		}
+	}
+	return s.own(pc)
 }
 
 // newer is the newer of x and z (either may be nil), commits b holds;
