@@ -78,13 +78,13 @@ func (c *collector) charts(p *pack.Pack, values map[string]any, namespace string
 		}
 		var ch *renderedChart
 		if err == nil && known != nil {
-			ch, err = known.wait()
+			ch, err = known.wait() // another release's render, maybe still running
 		} else if err == nil {
 			req.Values = vals
 			ch, err = c.render(req, archiveSum)
-			if errors.Is(err, ErrNoChartRenderer) {
-				return n, fmt.Errorf("%s: %w", c.show(f.Path), err)
-			}
+		}
+		if errors.Is(err, ErrNoChartRenderer) {
+			return n, fmt.Errorf("%s: %w", c.show(f.Path), err)
 		}
 		if err == nil {
 			err = ch.err
