@@ -308,12 +308,13 @@ func (s *site) readRoot(ctx context.Context, src string) error {
 	}
 	held := heldWalker(s.rootFiles)
 	held.Verifier = w.Verifier
-	if _, err := rootStep(ctx, held, src, "the key given", s.root, s.rootData, func(p string) bool { _, ok := s.rootFiles[p]; return ok }); err != nil {
+	named, err := rootStep(ctx, held, src, "the key given", s.root, s.rootData)
+	if err != nil {
 		return err
 	}
 	// Checked as read: they are copied as they are.
 	s.copies = sourceCopies(src, heldWalker(s.rootFiles))
-	return s.copies.root(ctx, s.root, s.rootData, nil)
+	return s.copies.root(ctx, s.root, s.rootData, named)
 }
 
 // heldWalker walks the files already read (site path → content),

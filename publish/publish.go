@@ -591,7 +591,7 @@ func checkSite(ctx context.Context, dir string, root *index.Root, rootData []byt
 	if err := checkTree(dir, root, rootData, local, files, refs, get); err != nil {
 		return nil, err
 	}
-	named, err := rootStep(ctx, w, dir, "--source-key", root, rootData, func(p string) bool { _, ok := files[p]; return ok })
+	named, err := rootStep(ctx, w, dir, "--source-key", root, rootData)
 	if err != nil {
 		return nil, err
 	}
@@ -955,16 +955,22 @@ func checkTree(dir string, root *index.Root, rootData []byte, local []localFile,
 
 // rootStep is verify --site's root step (walk's RootStep) for the site
 // src (a directory, or a source publish reads) and, once it passes,
-// walk's RootClaim, given which of its files are there: one verdict for
-// one site, whichever reads it. key names the key the walker holds, for
-// a signature that does not verify under it. It returns the signature named by
-// rootData's digest, when read. A site file not read as hashed and an
-// operational failure of a source are no verdict on the site.
-func rootStep(ctx context.Context, w *sitewalk.Walker, src, key string, root *index.Root, rootData []byte, there func(p string) bool) ([]byte, error) {
+// walk's RootClaim over what it read, as Walk takes them: one verdict
+// for one site, whichever reads it. key names the key the walker holds,
+// for a signature that does not verify under it. It returns the
+// signature named by rootData's digest, when read. A site file not read
+// as hashed and an operational failure of a source are no verdict on
+// the site.
+func rootStep(ctx context.Context, w *sitewalk.Walker, src, key string, root *index.Root, rootData []byte) ([]byte, error) {
 	named, err := w.RootStep(ctx, rootData)
 	switch {
 	case err == nil:
-		return named, checkRootClaim(src, root, rootData, there)
+		// Passed, named is there exactly when it was read (RootStep
+		// refuses index.json.sig without it).
+		if err := sitewalk.RootClaim(root.Signed, rootData, named != nil); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w; nothing was published", ErrNotSite, src, err)
+		}
+		return named, nil
 	case readFailure(err) != nil:
 		return nil, readFailure(err)
 	case transport.Operational(err):
@@ -975,15 +981,6 @@ func rootStep(ctx context.Context, w *sitewalk.Walker, src, key string, root *in
 		return nil, fmt.Errorf("%w: %s: index.json does not verify under %s (%w): it was changed after the build, or the key is not the registry's (give the public key of the registry that built it); nothing was published", ErrNotSite, src, key, err)
 	}
 	return nil, fmt.Errorf("%w: %s: %w; nothing was published", ErrNotSite, src, err)
-}
-
-// checkRootClaim is walk's RootClaim for the site src (a directory or
-// a source publish reads), given which of its files are there.
-func checkRootClaim(src string, root *index.Root, rootData []byte, there func(p string) bool) error {
-	if err := sitewalk.RootClaim(root.Signed, rootData, there(index.RootSignaturePath(index.Digest(rootData)))); err != nil {
-		return fmt.Errorf("%w: %s: %w; nothing was published", ErrNotSite, src, err)
-	}
-	return nil
 }
 
 // notSite is ErrNotSite for the site in dir, saying what is wrong.
