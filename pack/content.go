@@ -532,6 +532,8 @@ func (v *validator) checkChartArchive(rel string) {
 	}
 }
 
+// keepChart records what is kept of the chart archive rel for the image
+// check (pack.KeptChart).
 func (v *validator) keepChart(rel string, c keptChart) {
 	if v.charts == nil {
 		v.charts = map[string]keptChart{}
@@ -539,10 +541,6 @@ func (v *validator) keepChart(rel string, c keptChart) {
 	v.charts[rel] = c
 }
 
-// inspectChart reads a Helm chart archive and returns the top chart's
-// name and version and where the chart lies in it, refusing corrupt
-// archives, unsafe entries and names Helm and packgen could read as
-// different charts (internal/chartshape decides, for the renderer too).
 // gzipEnds reports whether what is left of zr (at most 1 MiB) reads to
 // its end without error.
 func gzipEnds(zr io.Reader) bool {
@@ -551,6 +549,10 @@ func gzipEnds(zr io.Reader) bool {
 	return err == nil && n < most
 }
 
+// inspectChart reads a Helm chart archive and returns the top chart's
+// name and version and where the chart lies in it, refusing corrupt
+// archives, unsafe entries and names Helm and packgen could read as
+// different charts (internal/chartshape decides, for the renderer too).
 func inspectChart(r io.Reader) (name, version string, layout chartshape.Layout, err error) {
 	c, err := scanChart(r, nil)
 	if err != nil {
